@@ -1,0 +1,41 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: demo test lint typecheck unit bench clean install install-test
+
+$(UV):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+
+install: $(UV)
+	$(UV) sync --frozen --inexact --extra ml --quiet
+
+install-test: $(UV)
+	$(UV) sync --frozen --inexact --extra ml --group test --quiet
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+
+demo: install
+	$(PY) -m dockyard.demo
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: install-test
+	$(VENV)/bin/mypy
+
+unit: install-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test: lint typecheck unit
+
+bench: install-test
+	$(PY) bench/tracking.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

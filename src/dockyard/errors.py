@@ -1,0 +1,171 @@
+"""Dockyard's one exception hierarchy.
+
+Every error a user can see is a :class:`DockyardError`. Each class carries the HTTP status it maps to
+and a stable machine-readable ``code``; the server turns any of them into the same JSON body in one
+place, and the SDK rebuilds the same class from that body, so ``except dy.NotFound`` works the same
+in-process and across the network::
+
+    DockyardError                500 internal
+    ├── InvalidArgument          400 invalid_argument
+    ├── Unauthenticated          401 unauthenticated
+    ├── PermissionDenied         403 permission_denied
+    ├── NotFound                 404 not_found
+    ├── Conflict                 409 conflict
+    │   └── AlreadyExists        409 already_exists
+    ├── PayloadTooLarge          413 payload_too_large
+    ├── ModelError               500 model_error   (user model code raised)
+    ├── Unavailable              503 unavailable
+    └── DeadlineExceeded         504 deadline_exceeded
+
+Foreign exceptions (SQLAlchemy, botocore, httpx) are translated at the boundary that calls them;
+nothing outside that boundary catches them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "DeadlineExceeded",
+    "DockyardError",
+    "InvalidArgument",
+    "ModelError",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "Unauthenticated",
+    "Unavailable",
+    "error_from_dict",
+]
+
+
+class DockyardError(Exception):
+    """Base class of every error Dockyard raises on purpose.
+
+    Args:
+        message: What went wrong, in words that name the problem (field, value, limit).
+        field: The input field at fault, as a dotted path (``metrics.3.value``), if any.
+        details: Extra machine-readable context (expected/received types, line, column...).
+    """
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON error body every API returns for this error."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.details:
+            body["details"] = self.details
+        return body
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(DockyardError):
+    """The request is malformed or a value breaks a rule."""
+
+    status_code = 400
+    code = "invalid_argument"
+
+
+class Unauthenticated(DockyardError):
+    """No valid credentials were presented."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class PermissionDenied(DockyardError):
+    """The caller is known but may not do this."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
+class NotFound(DockyardError):
+    """The named resource does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DockyardError):
+    """The request conflicts with the resource's current state."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    """A resource with this identity exists already."""
+
+    code = "already_exists"
+
+
+class PayloadTooLarge(DockyardError):
+    """The request body or a value is over a size limit."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ModelError(DockyardError):
+    """User model code raised while predicting or loading."""
+
+    status_code = 500
+    code = "model_error"
+
+
+class Unavailable(DockyardError):
+    """A dependency (server, database, store) is unreachable; retrying may help."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+class DeadlineExceeded(DockyardError):
+    """The operation did not finish within its time limit."""
+
+    status_code = 504
+    code = "deadline_exceeded"
+
+
+_BY_CODE: dict[str, type[DockyardError]] = {
+    cls.code: cls
+    for cls in (
+        DockyardError,
+        InvalidArgument,
+        Unauthenticated,
+        PermissionDenied,
+        NotFound,
+        Conflict,
+        AlreadyExists,
+        PayloadTooLarge,
+        ModelError,
+        Unavailable,
+        DeadlineExceeded,
+    )
+}
+
+
+def error_from_dict(body: dict[str, Any]) -> DockyardError:
+    """Rebuild the error class a server sent (the inverse of :meth:`DockyardError.to_dict`)."""
+    cls = _BY_CODE.get(str(body.get("code", "")), DockyardError)
+    return cls(
+        str(body.get("message", "unknown error")),
+        field=body.get("field"),
+        details=body.get("details") or None,
+    )

@@ -1,0 +1,60 @@
+"""Typed settings, read from ``DOCKYARD_*`` environment variables once and passed down.
+
+Nothing in Dockyard reads the environment at import time: entry points (the CLI, the server, the
+SDK's first call) build one :class:`Settings` and hand it to whatever needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where Dockyard keeps its state and how it serves.
+
+    The embedded default needs nothing set: ``home`` (``~/.dockyard``) holds a SQLite database and an
+    artifact folder. A team points ``database_url`` at PostgreSQL and ``artifact_root`` at S3.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="ignore", frozen=True)
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".dockyard")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<home>/dockyard.db. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    artifact_root: str | None = Field(
+        default=None, description="Local folder or s3://bucket/prefix; default <home>/artifacts"
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible server (MinIO, SeaweedFS, ...)"
+    )
+    uri: str | None = Field(
+        default=None,
+        description="URL of a Dockyard server for the SDK and CLI; unset means embedded",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=5050, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
+    log_level: str = "info"
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The metadata database URL, defaulting to SQLite in ``home``."""
+        return self.database_url or f"sqlite:///{self.home / 'dockyard.db'}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        """The artifact root (folder path or ``s3://`` URI), defaulting to ``home/artifacts``."""
+        return self.artifact_root or str(self.home / "artifacts")
