@@ -1,0 +1,173 @@
+"""Table definitions (SQLAlchemy Core), the single source the migrations and repositories share.
+
+Times are integer milliseconds since the epoch (as MLflow stores them), so values cross the MLflow
+API unchanged. Metric values are stored with an ``is_nan`` flag because SQLite turns NaN into NULL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "applied_batches",
+    "datasets",
+    "experiment_tags",
+    "experiments",
+    "latest_metrics",
+    "metadata",
+    "metrics",
+    "params",
+    "run_inputs",
+    "runs",
+    "tags",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only aliases the rowid for a column declared exactly INTEGER PRIMARY KEY.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(500), nullable=False, unique=True),
+    Column("artifact_location", String(1000), nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id",
+        _BigId,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("experiment_id", "key"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("deleted_time", BigInteger, nullable=True),
+    Column("artifact_uri", String(1000), nullable=False),
+    Column("parent_run_id", String(32), nullable=True),
+    Index(None, "experiment_id", "start_time"),
+    Index(None, "parent_run_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+# The full history. No foreign key: the hot insert path skips the check, and runs are never
+# hard-deleted while metrics remain (garbage collection deletes both).
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    Index(None, "run_id", "key", "step"),
+)
+
+# One row per (run, key): the value with the highest (step, timestamp, value), as MLflow defines
+# "latest". Search filters and ordering read only this table.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index(None, "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_id", String(36), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    UniqueConstraint("experiment_id", "name", "digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", String(36), ForeignKey("datasets.dataset_id"), nullable=False),
+    Column("tags", Text, nullable=False, server_default="{}"),
+    PrimaryKeyConstraint("run_id", "dataset_id"),
+)
+
+# Idempotency keys of metric batches already applied: a client that retries after a lost
+# response must not log the same points twice.
+applied_batches = Table(
+    "applied_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("run_id", String(32), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
