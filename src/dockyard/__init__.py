@@ -1,1 +1,88 @@
-"""Dockyard."""
+"""Dockyard: take machine-learning models from prototype to production on infrastructure you own.
+
+``import dockyard as dy``, then ``dy.set_experiment("demo")``, ``with dy.start_run(): ...``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from dockyard.errors import (
+    AlreadyExists,
+    Conflict,
+    DeadlineExceeded,
+    DockyardError,
+    InvalidArgument,
+    ModelError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from dockyard.sdk import (
+    ActiveRun,
+    Client,
+    active_run,
+    download_artifacts,
+    end_run,
+    get_run,
+    list_artifacts,
+    log_artifact,
+    log_artifacts,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from dockyard.sdk import reset_context as _reset_context
+from dockyard.settings import Settings
+
+
+def set_tracking_uri(uri: str | None) -> None:
+    """Point the SDK at a server URL, or back at the embedded default with ``None``."""
+    base = Settings()
+    _reset_context(base.model_copy(update={"uri": uri}))
+
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "Client",
+    "Conflict",
+    "DeadlineExceeded",
+    "DockyardError",
+    "InvalidArgument",
+    "ModelError",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "Settings",
+    "Unauthenticated",
+    "Unavailable",
+    "__version__",
+    "active_run",
+    "download_artifacts",
+    "end_run",
+    "get_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

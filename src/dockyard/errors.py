@@ -1,7 +1,7 @@
 """Dockyard's one exception hierarchy.
 
-Every error a user can see is a :class:`DockyardError`. Each class carries the HTTP status it maps to
-and a stable machine-readable ``code``; the server turns any of them into the same JSON body in one
+Every error a user can see is a :class:`DockyardError`. Each class carries the HTTP status it
+maps to and a stable machine-readable ``code``; the server turns any of them into the same JSON body in one
 place, and the SDK rebuilds the same class from that body, so ``except dy.NotFound`` works the same
 in-process and across the network::
 

@@ -17,8 +17,9 @@ __all__ = ["Settings"]
 class Settings(BaseSettings):
     """Where Dockyard keeps its state and how it serves.
 
-    The embedded default needs nothing set: ``home`` (``~/.dockyard``) holds a SQLite database and an
-    artifact folder. A team points ``database_url`` at PostgreSQL and ``artifact_root`` at S3.
+    The embedded default needs nothing set: ``home`` (``~/.dockyard``) holds a SQLite database
+    and an artifact folder. A team points ``database_url`` at PostgreSQL and ``artifact_root``
+    at S3.
     """
 
     model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="ignore", frozen=True)
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     uri: str | None = Field(
         default=None,
         description="URL of a Dockyard server for the SDK and CLI; unset means embedded",
+    )
+    run_id: str | None = Field(
+        default=None, description="Run that SDK calls log to when no run is started explicitly"
     )
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)

@@ -1,10 +1,11 @@
 """The metadata database: one object that hands out read and write transactions.
 
-SQLite (the embedded default) runs in WAL mode so readers never block the writer. Its writers start
-with ``BEGIN IMMEDIATE``: a deferred transaction that later upgrades to a write lock can fail at once
-with "database is locked" (busy_timeout does not help an upgrade deadlock), while an immediate one
-simply waits its turn. Reads use a separate engine with ordinary deferred transactions so they never
-queue behind writers. PostgreSQL needs none of this: both context managers share one engine.
+SQLite (the embedded default) runs in WAL mode so readers never block the writer. Its writers
+start with ``BEGIN IMMEDIATE``: a deferred transaction that later upgrades to a write lock can
+fail at once with "database is locked" (busy_timeout does not help an upgrade deadlock), while an
+immediate one simply waits its turn. Reads use a separate engine with ordinary deferred
+transactions so they never queue behind writers. PostgreSQL needs none of this: both context
+managers share one engine.
 """
 
 from __future__ import annotations

@@ -1,0 +1,32 @@
+"""The ``dockyard`` command line: one module per noun."""
+
+from __future__ import annotations
+
+import click
+
+from dockyard import __version__
+from dockyard.cli.experiments import experiments
+from dockyard.cli.runs import runs
+from dockyard.cli.server import server
+
+__all__ = ["cli", "main"]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="dockyard")
+def cli() -> None:
+    """Dockyard: track experiments, package and serve models, on infrastructure you own.
+
+    Set DOCKYARD_URI=http://host:port to talk to a server; unset, commands use the embedded
+    default in DOCKYARD_HOME (~/.dockyard).
+    """
+
+
+cli.add_command(server)
+cli.add_command(experiments)
+cli.add_command(runs)
+
+
+def main() -> None:
+    """Entry point of the ``dockyard`` script."""
+    cli()

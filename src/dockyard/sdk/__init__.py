@@ -1,0 +1,56 @@
+"""The Python SDK: the client, and the notebook-style tracking API re-exported by ``dockyard``."""
+
+from __future__ import annotations
+
+from dockyard.sdk._client import Client
+from dockyard.sdk._connect import connect
+from dockyard.sdk._context import context, reset_context
+from dockyard.sdk._data import (
+    download_artifacts,
+    list_artifacts,
+    log_artifact,
+    log_artifacts,
+    log_input,
+    runs_frame,
+    search_runs,
+)
+from dockyard.sdk._fluent import (
+    ActiveRun,
+    active_run,
+    end_run,
+    get_run,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_experiment,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "active_run",
+    "connect",
+    "context",
+    "download_artifacts",
+    "end_run",
+    "get_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "reset_context",
+    "runs_frame",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

@@ -1,0 +1,24 @@
+"""How the SDK and CLI reach a server: a URL, or the embedded default in this process."""
+
+from __future__ import annotations
+
+from dockyard.sdk._client import Client
+from dockyard.settings import Settings
+
+__all__ = ["connect"]
+
+EMBEDDED_URL = "http://dockyard.embedded"
+
+
+def connect(settings: Settings) -> Client:
+    """A client for ``settings.uri``; with none set, for an app served in this process.
+
+    The embedded app is the same HTTP application ``dockyard server`` runs, over the SQLite
+    database and artifact folder in ``settings.home``.
+    """
+    if settings.uri:
+        return Client(settings.uri)
+    from dockyard.sdk._transport import InProcessTransport
+    from dockyard.server import create_app
+
+    return Client(EMBEDDED_URL, transport=InProcessTransport(create_app(settings)))

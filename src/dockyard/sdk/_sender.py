@@ -1,0 +1,142 @@
+"""Background delivery of metrics: the training loop appends, a thread sends batches.
+
+``log_metric`` costs an append under a lock. A daemon thread drains the buffer every
+``interval`` seconds (or sooner when a batch fills) and posts batches with an idempotency key, so a
+retry after a lost response never logs a point twice. A server restart or network error is
+retried with backoff for ``Client.retry_for`` seconds; after that the failure is kept and raised at
+the next ``flush`` (``end_run`` and process exit flush). Memory is bounded: when ``max_pending``
+points wait, ``add`` blocks until the sender catches up.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from collections import deque
+
+from dockyard.errors import DockyardError
+from dockyard.sdk._client import Client
+
+__all__ = ["MetricSender"]
+
+# (run_id, key, value, timestamp_ms, step)
+_Point = tuple[str, str, float, int, int]
+
+
+def _json_value(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+class MetricSender:
+    """Buffers metric points and sends them in batches from a background thread."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        batch_size: int = 10_000,
+        interval: float = 0.25,
+        max_pending: int = 1_000_000,
+    ) -> None:
+        self._client = client
+        self._batch_size = batch_size
+        self._interval = interval
+        self._max_pending = max_pending
+        self._pending: deque[_Point] = deque()
+        self._cond = threading.Condition()
+        self._inflight = 0
+        self._error: DockyardError | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def add(self, point: _Point) -> None:
+        """Queue one point; raises the error of an earlier failed delivery, if any."""
+        with self._cond:
+            if self._error is not None:
+                self._raise_error()
+            while len(self._pending) >= self._max_pending and self._error is None:
+                self._cond.notify_all()
+                self._cond.wait(0.5)
+            self._pending.append(point)
+            if len(self._pending) >= self._batch_size:
+                self._cond.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="dockyard-metrics", daemon=True
+                )
+                self._thread.start()
+
+    def add_many(self, points: list[_Point]) -> None:
+        for point in points:
+            self.add(point)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until every queued point is delivered; raise if delivery failed."""
+        with self._cond:
+            self._cond.notify_all()
+            self._cond.wait_for(
+                lambda: (not self._pending and self._inflight == 0) or self._error is not None,
+                timeout,
+            )
+            if self._error is not None:
+                self._raise_error()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        lost = len(self._pending)
+        self._pending.clear()
+        assert error is not None
+        if lost:
+            error.details["metrics_not_logged"] = error.details.get("metrics_not_logged", 0) + lost
+        raise error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: len(self._pending) >= self._batch_size or self._closed,
+                    self._interval,
+                )
+                if not self._pending:
+                    if self._closed:
+                        return
+                    continue
+                batch = [
+                    self._pending.popleft()
+                    for _ in range(min(self._batch_size, len(self._pending)))
+                ]
+                self._inflight += 1
+            try:
+                self._deliver(batch)
+            except DockyardError as exc:
+                with self._cond:
+                    exc.details["metrics_not_logged"] = len(batch)
+                    self._error = exc
+            finally:
+                with self._cond:
+                    self._inflight -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, batch: list[_Point]) -> None:
+        by_run: dict[str, list[dict[str, object]]] = {}
+        for run_id, key, value, timestamp, step in batch:
+            by_run.setdefault(run_id, []).append(
+                {"key": key, "value": _json_value(value), "timestamp": timestamp, "step": step}
+            )
+        for run_id, metrics in by_run.items():
+            self._client.request(
+                "POST",
+                f"/api/v1/runs/{run_id}/batch",
+                json={"batch_id": uuid.uuid4().hex, "metrics": metrics},
+                retry=True,
+            )

@@ -1,0 +1,64 @@
+"""The application factory: one ASGI app serving the native API and the compatibility adapters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dockyard import __version__
+from dockyard.server._errors import install_error_handlers
+from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
+from dockyard.server._responses import JSON
+from dockyard.server._services import Services
+from dockyard.server.routes import artifacts, experiments, runs
+from dockyard.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the Dockyard server app.
+
+    Args:
+        settings: Where state lives; read from the environment when omitted.
+        services: Pre-built services (tests and the embedded SDK share one set); built from
+            ``settings`` when omitted.
+    """
+    owned = services is None
+    built = services or Services.from_settings(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            built.close()
+
+    app = FastAPI(
+        title="Dockyard",
+        version=__version__,
+        description="Self-hosted platform that takes ML models from prototype to production.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = built
+    install_error_handlers(app)
+
+    # Routers carry their full path prefix, so metrics and logs label requests by the real
+    # route template.
+    for module in (experiments, runs, artifacts):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSON:
+        """Liveness and database reachability."""
+        with built.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return JSON({"status": "ok", "version": __version__})
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(MetricsMiddleware)
+    return app

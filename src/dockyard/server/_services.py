@@ -1,0 +1,33 @@
+"""The services one server process holds, built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.artifacts import ArtifactStore, open_artifact_store
+from dockyard.settings import Settings
+from dockyard.store import Database, open_database
+from dockyard.tracking import TrackingService
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a route may call; routes never reach the database or store directly."""
+
+    settings: Settings
+    db: Database
+    artifacts: ArtifactStore
+    tracking: TrackingService
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        db = open_database(settings.resolved_database_url)
+        artifacts = open_artifact_store(
+            settings.resolved_artifact_root, s3_endpoint_url=settings.s3_endpoint_url
+        )
+        return cls(settings=settings, db=db, artifacts=artifacts, tracking=TrackingService(db))
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,71 @@
+"""Native REST routes for a run's artifacts: ``/api/v1/runs/{run_id}/artifacts``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from dockyard.artifacts import normalize_artifact_path
+from dockyard.errors import InvalidArgument
+from dockyard.server._deps import ServicesDep
+from dockyard.server._streaming import download, upload
+
+router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
+
+
+class FileInfo(BaseModel):
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+class ArtifactList(BaseModel):
+    root_uri: str
+    files: list[FileInfo]
+
+
+def _relative(prefix: str, key: str) -> str:
+    return key[len(prefix) + 1 :] if key.startswith(prefix + "/") else key
+
+
+@router.get("")
+async def list_artifacts(
+    run_id: str,
+    services: ServicesDep,
+    path: Annotated[str, Query(max_length=4096)] = "",
+    recursive: bool = False,
+) -> ArtifactList:
+    """Files and folders under ``path`` in the run's artifacts."""
+    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id)
+    sub = normalize_artifact_path(path, allow_root=True)
+    key = f"{prefix}/{sub}" if sub else prefix
+    entries = await run_in_threadpool(services.artifacts.list, key, recursive=recursive)
+    files = [
+        FileInfo(path=_relative(prefix, e.path), is_dir=e.is_dir, file_size=e.size) for e in entries
+    ]
+    return ArtifactList(root_uri=prefix, files=files)
+
+
+@router.put("/{path:path}")
+async def put_artifact(run_id: str, path: str, request: Request, services: ServicesDep) -> FileInfo:
+    """Upload one file (the raw request body) to ``path`` in the run's artifacts."""
+    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id, writable=True)
+    sub = normalize_artifact_path(path)
+    info = await upload(request, services.artifacts, f"{prefix}/{sub}")
+    return FileInfo(path=sub, is_dir=False, file_size=info.size)
+
+
+@router.get("/{path:path}", response_model=None)
+async def get_artifact(run_id: str, path: str, services: ServicesDep) -> StreamingResponse:
+    """Download one file of the run's artifacts."""
+    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id)
+    sub = normalize_artifact_path(path)
+    key = f"{prefix}/{sub}"
+    info = await run_in_threadpool(services.artifacts.stat, key)
+    if info.is_dir:
+        raise InvalidArgument(f"{sub!r} is a folder; list it instead", field="path")
+    return await download(services.artifacts, key, sub.rsplit("/", 1)[-1])

@@ -1,0 +1,147 @@
+"""Native REST routes for runs: ``/api/v1/runs``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from dockyard.server._deps import TrackingDep
+from dockyard.tracking import (
+    LIMITS,
+    CreateRun,
+    LifecycleStage,
+    LogBatch,
+    LogInputs,
+    Metric,
+    Run,
+    RunInfo,
+    SearchRuns,
+    UpdateRun,
+)
+
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+
+RunId = Annotated[str, Query(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
+
+
+class RunPage(BaseModel):
+    runs: list[Run]
+    next_page_token: str | None = None
+
+
+class MetricHistory(BaseModel):
+    metrics: list[Metric]
+    next_page_token: str | None = None
+
+
+class Comparison(BaseModel):
+    """Runs side by side: one column per run, one row per param / latest metric / tag."""
+
+    run_ids: list[str]
+    run_names: list[str]
+    params: dict[str, list[str | None]]
+    metrics: dict[str, list[float | None]]
+    tags: dict[str, list[str | None]]
+    attributes: dict[str, list[Any]]
+
+
+@router.post("", status_code=201)
+def create_run(body: CreateRun, tracking: TrackingDep) -> Run:
+    """Start a run (status RUNNING) in an experiment, optionally nested under a parent."""
+    return tracking.create_run(body)
+
+
+@router.post("/search")
+def search_runs(body: SearchRuns, tracking: TrackingDep) -> RunPage:
+    """Search runs across experiments with MLflow's filter syntax and order-by clauses."""
+    page = tracking.search_runs(body)
+    return RunPage(runs=page.items, next_page_token=page.next_page_token)
+
+
+@router.get("/compare")
+def compare_runs(
+    tracking: TrackingDep,
+    run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
+) -> Comparison:
+    """Compare runs side by side."""
+    runs = tracking.get_runs(run_ids)
+    param_keys = sorted({k for r in runs for k in r.params})
+    metric_keys = sorted({k for r in runs for k in r.metrics})
+    tag_keys = sorted({k for r in runs for k in r.tags if not k.startswith("mlflow.")})
+    return Comparison(
+        run_ids=[r.info.run_id for r in runs],
+        run_names=[r.info.run_name for r in runs],
+        params={k: [r.params.get(k) for r in runs] for k in param_keys},
+        metrics={
+            k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys
+        },
+        tags={k: [r.tags.get(k) for r in runs] for k in tag_keys},
+        attributes={
+            "status": [r.info.status.value for r in runs],
+            "start_time": [r.info.start_time for r in runs],
+            "end_time": [r.info.end_time for r in runs],
+            "experiment_id": [r.info.experiment_id for r in runs],
+        },
+    )
+
+
+@router.get("/{run_id}")
+def get_run(run_id: str, tracking: TrackingDep) -> Run:
+    """A run with its params, latest metrics, tags and dataset inputs."""
+    return tracking.get_run(run_id)
+
+
+@router.patch("/{run_id}")
+def update_run(run_id: str, body: UpdateRun, tracking: TrackingDep) -> RunInfo:
+    """Change a run's status (ending it sets end_time), end time or name."""
+    return tracking.update_run(run_id, body)
+
+
+@router.delete("/{run_id}", status_code=204)
+def delete_run(run_id: str, tracking: TrackingDep) -> Response:
+    """Soft-delete a run (restorable)."""
+    tracking.set_run_stage(run_id, LifecycleStage.DELETED)
+    return Response(status_code=204)
+
+
+@router.post("/{run_id}/restore")
+def restore_run(run_id: str, tracking: TrackingDep) -> Run:
+    """Undo a soft delete."""
+    tracking.set_run_stage(run_id, LifecycleStage.ACTIVE)
+    return tracking.get_run(run_id)
+
+
+@router.post("/{run_id}/batch", status_code=204)
+def log_batch(run_id: str, body: LogBatch, tracking: TrackingDep) -> Response:
+    """Log metrics, params and tags atomically (idempotent with ``batch_id``)."""
+    tracking.log_batch(run_id, body)
+    return Response(status_code=204)
+
+
+@router.delete("/{run_id}/tags/{key:path}", status_code=204)
+def delete_tag(run_id: str, key: str, tracking: TrackingDep) -> Response:
+    """Remove one tag from a run."""
+    tracking.delete_tag(run_id, key)
+    return Response(status_code=204)
+
+
+@router.post("/{run_id}/inputs", status_code=204)
+def log_inputs(run_id: str, body: LogInputs, tracking: TrackingDep) -> Response:
+    """Record the datasets a run consumed."""
+    tracking.log_inputs(run_id, body)
+    return Response(status_code=204)
+
+
+@router.get("/{run_id}/metrics/{key:path}")
+def metric_history(
+    run_id: str,
+    key: str,
+    tracking: TrackingDep,
+    max_results: Annotated[int, Query(ge=1, le=LIMITS.history_max_results)] = 25_000,
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+) -> MetricHistory:
+    """Every logged point of one metric, ordered by step and time."""
+    page = tracking.metric_history(run_id, key, max_results=max_results, page_token=page_token)
+    return MetricHistory(metrics=page.items, next_page_token=page.next_page_token)

@@ -1,0 +1,134 @@
+"""SQL for experiments and their tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.errors import AlreadyExists, NotFound
+from dockyard.store import schema
+from dockyard.store._upsert import upsert
+from dockyard.tracking._entities import Experiment, LifecycleStage, ViewType
+
+__all__ = ["ExperimentRepository"]
+
+_E = schema.experiments
+
+
+def _stages(view: ViewType) -> tuple[str, ...]:
+    if view is ViewType.ACTIVE_ONLY:
+        return (LifecycleStage.ACTIVE.value,)
+    if view is ViewType.DELETED_ONLY:
+        return (LifecycleStage.DELETED.value,)
+    return (LifecycleStage.ACTIVE.value, LifecycleStage.DELETED.value)
+
+
+class ExperimentRepository:
+    """Reads and writes experiments; callers own the transaction."""
+
+    def create(self, conn: Connection, name: str, now: int, tags: dict[str, str]) -> str:
+        try:
+            result = conn.execute(
+                _E.insert().values(
+                    name=name,
+                    artifact_location="",
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+            )
+        except IntegrityError as exc:
+            raise AlreadyExists(f"experiment {name!r} already exists", field="name") from exc
+        experiment_id = int(result.inserted_primary_key[0])
+        conn.execute(
+            update(_E)
+            .where(_E.c.experiment_id == experiment_id)
+            .values(artifact_location=str(experiment_id))
+        )
+        self.set_tags(conn, experiment_id, tags)
+        return str(experiment_id)
+
+    def get(self, conn: Connection, experiment_id: int) -> Experiment:
+        row = conn.execute(select(_E).where(_E.c.experiment_id == experiment_id)).first()
+        if row is None:
+            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+        return self._hydrate(conn, [row])[0]
+
+    def get_by_name(self, conn: Connection, name: str) -> Experiment:
+        row = conn.execute(select(_E).where(_E.c.name == name)).first()
+        if row is None:
+            raise NotFound(f"experiment {name!r} does not exist", field="name")
+        return self._hydrate(conn, [row])[0]
+
+    def search(
+        self,
+        conn: Connection,
+        *,
+        view: ViewType,
+        name_like: str | None,
+        max_results: int,
+        offset: int,
+    ) -> list[Experiment]:
+        query = select(_E).where(_E.c.lifecycle_stage.in_(_stages(view)))
+        if name_like is not None:
+            query = query.where(func.lower(_E.c.name).like(name_like.lower()))
+        query = query.order_by(_E.c.experiment_id).limit(max_results).offset(offset)
+        return self._hydrate(conn, conn.execute(query).all())
+
+    def rename(self, conn: Connection, experiment_id: int, name: str, now: int) -> None:
+        try:
+            conn.execute(
+                update(_E)
+                .where(_E.c.experiment_id == experiment_id)
+                .values(name=name, last_update_time=now)
+            )
+        except IntegrityError as exc:
+            raise AlreadyExists(f"experiment {name!r} already exists", field="name") from exc
+
+    def set_stage(
+        self, conn: Connection, experiment_id: int, stage: LifecycleStage, now: int
+    ) -> None:
+        conn.execute(
+            update(_E)
+            .where(_E.c.experiment_id == experiment_id)
+            .values(lifecycle_stage=stage.value, last_update_time=now)
+        )
+
+    def set_tags(self, conn: Connection, experiment_id: int, tags: dict[str, str]) -> None:
+        if tags:
+            upsert(
+                conn,
+                schema.experiment_tags,
+                [{"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()],
+                keys=("experiment_id", "key"),
+            )
+
+    def delete_tag(self, conn: Connection, experiment_id: int, key: str) -> None:
+        table = schema.experiment_tags
+        conn.execute(
+            delete(table).where(table.c.experiment_id == experiment_id, table.c.key == key)
+        )
+
+    def _hydrate(
+        self, conn: Connection, rows: Sequence[Row[tuple[object, ...]]]
+    ) -> list[Experiment]:
+        ids = [row.experiment_id for row in rows]
+        tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+        if ids:
+            t = schema.experiment_tags
+            for tag in conn.execute(select(t).where(t.c.experiment_id.in_(ids))):
+                tags[tag.experiment_id][tag.key] = tag.value
+        return [
+            Experiment(
+                experiment_id=str(row.experiment_id),
+                name=row.name,
+                artifact_location=row.artifact_location,
+                lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+                creation_time=row.creation_time,
+                last_update_time=row.last_update_time,
+                tags=tags[row.experiment_id],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,147 @@
+"""Typed requests: the one definition of each tracking operation's input.
+
+The native HTTP routes take these as bodies and the SDK builds the same objects, so a value is
+validated once, with errors that name the field. Limits follow MLflow's, so clients that respect
+MLflow's limits respect Dockyard's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from dockyard.tracking._entities import DatasetInput, RunStatus, ViewType
+
+__all__ = [
+    "LIMITS",
+    "CreateExperiment",
+    "CreateRun",
+    "LogBatch",
+    "LogInputs",
+    "MetricIn",
+    "ParamIn",
+    "SearchRuns",
+    "TagIn",
+    "UpdateExperiment",
+    "UpdateRun",
+    "validate_key",
+]
+
+
+class _Limits:
+    key_length = 250
+    param_value_length = 6000
+    tag_value_length = 8000
+    experiment_name_length = 500
+    run_name_length = 250
+    batch_metrics = 10_000
+    batch_params = 100
+    batch_tags = 100
+    search_max_results = 50_000
+    history_max_results = 100_000
+
+
+LIMITS = _Limits()
+
+_KEY = re.compile(r"^[/\w.\- :]+$")
+
+
+def validate_key(key: str) -> str:
+    """A metric/param/tag key: word characters, ``/ . - :`` and spaces, no path escapes."""
+    if not _KEY.match(key):
+        raise ValueError(
+            f"invalid key {key!r}: use letters, digits, underscores, dashes, periods, spaces, "
+            "colons and slashes"
+        )
+    if key.startswith("/") or any(part == ".." for part in key.split("/")):
+        raise ValueError(f"invalid key {key!r}: it must not be absolute or contain '..'")
+    return key
+
+
+Key = Annotated[
+    str, StringConstraints(min_length=1, max_length=LIMITS.key_length), AfterValidator(validate_key)
+]
+Timestamp = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Step = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
+
+
+class MetricIn(_Request):
+    """One metric point. ``value`` may be NaN or ±Infinity (sent as strings in JSON)."""
+
+    key: Key
+    value: float
+    timestamp: Timestamp
+    step: Step = 0
+
+
+class ParamIn(_Request):
+    key: Key
+    value: Annotated[str, StringConstraints(max_length=LIMITS.param_value_length)]
+
+
+class TagIn(_Request):
+    key: Key
+    value: Annotated[str, StringConstraints(max_length=LIMITS.tag_value_length)]
+
+
+ExperimentName = Annotated[
+    str, StringConstraints(min_length=1, max_length=LIMITS.experiment_name_length)
+]
+
+
+class CreateExperiment(_Request):
+    name: ExperimentName
+    tags: list[TagIn] = Field(default_factory=list, max_length=LIMITS.batch_tags)
+
+
+class UpdateExperiment(_Request):
+    name: ExperimentName
+
+
+class CreateRun(_Request):
+    experiment_id: Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")] = "0"
+    run_name: Annotated[str, StringConstraints(max_length=LIMITS.run_name_length)] | None = None
+    start_time: Timestamp | None = None
+    user_id: Annotated[str, StringConstraints(max_length=256)] = ""
+    parent_run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    tags: list[TagIn] = Field(default_factory=list, max_length=LIMITS.batch_tags)
+
+
+class UpdateRun(_Request):
+    status: RunStatus | None = None
+    end_time: Timestamp | None = None
+    run_name: Annotated[str, StringConstraints(max_length=LIMITS.run_name_length)] | None = None
+
+
+class LogBatch(_Request):
+    """Metrics, params and tags in one atomic write.
+
+    ``batch_id`` makes a retry safe: a batch whose id was applied before is acknowledged and not
+    applied again.
+    """
+
+    batch_id: Annotated[str, StringConstraints(min_length=8, max_length=64)] | None = None
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=LIMITS.batch_metrics)
+    params: list[ParamIn] = Field(default_factory=list, max_length=LIMITS.batch_params)
+    tags: list[TagIn] = Field(default_factory=list, max_length=LIMITS.batch_tags)
+
+
+class LogInputs(_Request):
+    datasets: list[DatasetInput] = Field(default_factory=list, max_length=100)
+
+
+class SearchRuns(_Request):
+    experiment_ids: list[str] = Field(default_factory=list, max_length=1000)
+    filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    order_by: list[Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
+    run_view_type: ViewType = ViewType.ACTIVE_ONLY
+    max_results: Annotated[int, Field(ge=1, le=LIMITS.search_max_results)] = 1000
+    page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None

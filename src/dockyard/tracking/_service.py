@@ -1,0 +1,319 @@
+"""Tracking rules: experiments, runs and their data. Routes and adapters call only this."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+import orjson
+from sqlalchemy import Connection
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.store import Database
+from dockyard.tracking._entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunInfo,
+    ViewType,
+)
+from dockyard.tracking._experiment_repository import ExperimentRepository
+from dockyard.tracking._names import random_run_name
+from dockyard.tracking._requests import (
+    LIMITS,
+    CreateExperiment,
+    CreateRun,
+    LogBatch,
+    LogInputs,
+    SearchRuns,
+    UpdateRun,
+)
+from dockyard.tracking._run_repository import RunRepository
+from dockyard.tracking._search_sql import build_search_query
+
+__all__ = [
+    "PARENT_RUN_TAG",
+    "RUN_NAME_TAG",
+    "Page",
+    "TrackingService",
+    "decode_page_token",
+    "encode_page_token",
+    "now_ms",
+]
+
+T = TypeVar("T")
+
+RUN_NAME_TAG = "mlflow.runName"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def encode_page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"offset": offset})).decode()
+
+
+def decode_page_token(token: str | None) -> int:
+    """The offset a page token stands for; a token Dockyard did not issue is refused."""
+    if not token:
+        return 0
+    try:
+        offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument("invalid page_token", field="page_token") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidArgument("invalid page_token", field="page_token")
+    return offset
+
+
+class Page(Generic[T]):
+    """One page of results and the token of the next page (None on the last)."""
+
+    __slots__ = ("items", "next_page_token")
+
+    def __init__(self, items: list[T], next_page_token: str | None) -> None:
+        self.items = items
+        self.next_page_token = next_page_token
+
+
+def _int_id(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InvalidArgument(f"{field} must be an integer id, got {value!r}", field=field) from exc
+
+
+class TrackingService:
+    """Experiments and runs over the metadata database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._experiments = ExperimentRepository()
+        self._runs = RunRepository()
+
+    # -- experiments --------------------------------------------------------------------------
+
+    def create_experiment(self, request: CreateExperiment) -> Experiment:
+        with self._db.write() as conn:
+            tags = {t.key: t.value for t in request.tags}
+            experiment_id = self._experiments.create(conn, request.name, now_ms(), tags)
+            return self._experiments.get(conn, int(experiment_id))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self._db.read() as conn:
+            return self._experiments.get(conn, _int_id(experiment_id, "experiment_id"))
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        with self._db.read() as conn:
+            return self._experiments.get_by_name(conn, name)
+
+    def search_experiments(
+        self,
+        *,
+        view: ViewType = ViewType.ACTIVE_ONLY,
+        name_like: str | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        if not 1 <= max_results <= LIMITS.search_max_results:
+            raise InvalidArgument(
+                f"max_results must be between 1 and {LIMITS.search_max_results}",
+                field="max_results",
+            )
+        offset = decode_page_token(page_token)
+        with self._db.read() as conn:
+            items = self._experiments.search(
+                conn, view=view, name_like=name_like, max_results=max_results + 1, offset=offset
+            )
+        more = len(items) > max_results
+        return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
+
+    def rename_experiment(self, experiment_id: str, name: str) -> Experiment:
+        eid = _int_id(experiment_id, "experiment_id")
+        with self._db.write() as conn:
+            self._experiments.get(conn, eid)
+            self._experiments.rename(conn, eid, name, now_ms())
+            return self._experiments.get(conn, eid)
+
+    def set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
+        eid = _int_id(experiment_id, "experiment_id")
+        with self._db.write() as conn:
+            self._experiments.get(conn, eid)
+            self._experiments.set_stage(conn, eid, stage, now_ms())
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        eid = _int_id(experiment_id, "experiment_id")
+        with self._db.write() as conn:
+            self._experiments.get(conn, eid)
+            self._experiments.set_tags(conn, eid, {key: value})
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        eid = _int_id(experiment_id, "experiment_id")
+        with self._db.write() as conn:
+            self._experiments.get(conn, eid)
+            self._experiments.delete_tag(conn, eid, key)
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def create_run(self, request: CreateRun) -> Run:
+        eid = _int_id(request.experiment_id, "experiment_id")
+        run_id = uuid.uuid4().hex
+        tags = {t.key: t.value for t in request.tags}
+        name = request.run_name or tags.get(RUN_NAME_TAG) or random_run_name()
+        tags[RUN_NAME_TAG] = name
+        parent = request.parent_run_id or tags.get(PARENT_RUN_TAG)
+        with self._db.write() as conn:
+            experiment = self._experiments.get(conn, eid)
+            if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
+                raise InvalidArgument(
+                    f"experiment {eid} is deleted; restore it before creating runs in it",
+                    field="experiment_id",
+                )
+            if parent is not None:
+                self._runs.info(conn, parent)
+                tags[PARENT_RUN_TAG] = parent
+            self._runs.create(
+                conn,
+                run_id=run_id,
+                experiment_id=eid,
+                name=name,
+                user_id=request.user_id,
+                start_time=request.start_time if request.start_time is not None else now_ms(),
+                artifact_uri=f"{eid}/{run_id}/artifacts",
+                parent_run_id=parent,
+            )
+            self._runs.set_tags(conn, run_id, tags)
+            return self._runs.get_many(conn, [run_id])[0]
+
+    def get_run(self, run_id: str) -> Run:
+        with self._db.read() as conn:
+            runs = self._runs.get_many(conn, [run_id])
+        if not runs:
+            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+        return runs[0]
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Several runs in the given order; any missing id is an error naming it."""
+        with self._db.read() as conn:
+            runs = self._runs.get_many(conn, run_ids)
+        found = {r.info.run_id for r in runs}
+        missing = [r for r in run_ids if r not in found]
+        if missing:
+            raise NotFound(f"run {missing[0]!r} does not exist", field="run_ids")
+        return runs
+
+    def update_run(self, run_id: str, request: UpdateRun) -> RunInfo:
+        values: dict[str, object] = {}
+        if request.status is not None:
+            values["status"] = request.status.value
+            if request.status.is_terminal:
+                values["end_time"] = request.end_time if request.end_time is not None else now_ms()
+        elif request.end_time is not None:
+            values["end_time"] = request.end_time
+        with self._db.write() as conn:
+            self._active_run(conn, run_id)
+            if request.run_name is not None:
+                values["name"] = request.run_name
+                self._runs.set_tags(conn, run_id, {RUN_NAME_TAG: request.run_name})
+            self._runs.update(conn, run_id, **values)
+            return self._runs.info(conn, run_id)
+
+    def set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        with self._db.write() as conn:
+            self._runs.info(conn, run_id)
+            deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
+            self._runs.update(conn, run_id, lifecycle_stage=stage.value, deleted_time=deleted_time)
+
+    def log_batch(self, run_id: str, batch: LogBatch) -> None:
+        """Write metrics, params and tags atomically; a repeated ``batch_id`` is a no-op."""
+        with self._db.write() as conn:
+            self._active_run(conn, run_id)
+            if batch.batch_id is not None and not self._runs.claim_batch(
+                conn, run_id, batch.batch_id, now_ms()
+            ):
+                return
+            params: dict[str, str] = {}
+            for p in batch.params:
+                if params.setdefault(p.key, p.value) != p.value:
+                    raise InvalidArgument(
+                        f"param {p.key!r} appears twice in the batch with different values",
+                        field="params",
+                    )
+            self._runs.log_params(conn, run_id, params)
+            tags = {t.key: t.value for t in batch.tags}
+            self._runs.set_tags(conn, run_id, tags)
+            if RUN_NAME_TAG in tags:
+                self._runs.update(conn, run_id, name=tags[RUN_NAME_TAG][: LIMITS.run_name_length])
+            self._runs.log_metrics(
+                conn,
+                run_id,
+                [
+                    Metric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step)
+                    for m in batch.metrics
+                ],
+            )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._db.write() as conn:
+            self._active_run(conn, run_id)
+            self._runs.delete_tag(conn, run_id, key)
+
+    def log_inputs(self, run_id: str, request: LogInputs) -> None:
+        with self._db.write() as conn:
+            info = self._active_run(conn, run_id)
+            self._runs.log_inputs(conn, run_id, int(info.experiment_id), request.datasets)
+
+    def metric_history(
+        self, run_id: str, key: str, *, max_results: int, page_token: str | None
+    ) -> Page[Metric]:
+        if not 1 <= max_results <= LIMITS.history_max_results:
+            raise InvalidArgument(
+                f"max_results must be between 1 and {LIMITS.history_max_results}",
+                field="max_results",
+            )
+        offset = decode_page_token(page_token)
+        with self._db.read() as conn:
+            self._runs.info(conn, run_id)
+            items = self._runs.metric_history(
+                conn, run_id, key, max_results=max_results + 1, offset=offset
+            )
+        more = len(items) > max_results
+        return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
+
+    def search_runs(self, request: SearchRuns) -> Page[Run]:
+        experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
+        offset = decode_page_token(request.page_token)
+        query = build_search_query(
+            experiment_ids,
+            request.filter,
+            request.order_by,
+            request.run_view_type.value,
+            request.max_results + 1,
+            offset,
+        )
+        with self._db.read() as conn:
+            ids = self._runs.run_ids_page(conn, query)
+            more = len(ids) > request.max_results
+            runs = self._runs.get_many(conn, ids[: request.max_results])
+        token = encode_page_token(offset + request.max_results) if more else None
+        return Page(runs, token)
+
+    def artifact_prefix(self, run_id: str, *, writable: bool = False) -> str:
+        """The artifact-store key under which a run's artifacts live."""
+        with self._db.read() as conn:
+            info = self._active_run(conn, run_id) if writable else self._runs.info(conn, run_id)
+        return info.artifact_uri
+
+    def _active_run(self, conn: Connection, run_id: str) -> RunInfo:
+        info = self._runs.info(conn, run_id)
+        if info.lifecycle_stage is not LifecycleStage.ACTIVE:
+            raise InvalidArgument(
+                f"run {run_id} is deleted; restore it before changing it", field="run_id"
+            )
+        return info

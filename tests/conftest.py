@@ -1,0 +1,41 @@
+"""Shared fixtures. Real services (PostgreSQL, S3, a live server) come from tests/services/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.sdk import Client
+from dockyard.sdk._transport import InProcessTransport
+from dockyard.server import Services, create_app
+from dockyard.settings import Settings
+
+pytest_plugins = [
+    "tests.services.postgres",
+    "tests.services.s3",
+]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Embedded-default settings in a fresh folder."""
+    return Settings(home=tmp_path / "home", uri=None)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = Services.from_settings(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[Client]:
+    """A client of an in-process app over fresh services (the SDK's embedded path)."""
+    transport = InProcessTransport(create_app(services=services))
+    client = Client("http://dockyard.test", transport=transport, retry_for=0)
+    yield client
+    client.close()
+    transport.close()

@@ -1,0 +1,145 @@
+"""The native REST API over HTTP (in-process app): shapes, statuses and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from dockyard.sdk import Client
+
+
+def _raw(api: Client, method: str, path: str, **kw: Any) -> httpx.Response:
+    return api._http.request(method, path, **kw)
+
+
+def _new_run(api: Client) -> str:
+    return str(api.request("POST", "/api/v1/runs", json={})["info"]["run_id"])
+
+
+def test_health_and_openapi(api: Client) -> None:
+    assert api.request("GET", "/healthz")["status"] == "ok"
+    doc = api.request("GET", "/api/v1/openapi.json")
+    assert "/api/v1/runs/{run_id}/batch" in doc["paths"]
+
+
+def test_metrics_endpoint_counts_requests_by_route(api: Client) -> None:
+    api.request("GET", "/api/v1/experiments")
+    text = _raw(api, "GET", "/metrics").text
+    assert 'route="/api/v1/experiments"' in text and 'status="200"' in text
+
+
+def test_errors_rebuild_the_server_class(api: Client) -> None:
+    with pytest.raises(NotFound) as caught:
+        api.request("GET", "/api/v1/runs/" + "a" * 32)
+    assert caught.value.field == "run_id"
+    api.request("POST", "/api/v1/experiments", json={"name": "x"})
+    with pytest.raises(AlreadyExists):
+        api.request("POST", "/api/v1/experiments", json={"name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"metrics": [{"key": "a", "value": "high", "timestamp": 1}]}, "metrics.0.value"),
+        ({"metrics": [{"key": "a", "value": 1}]}, "metrics.0.timestamp"),
+        ({"metrics": [{"key": "a" * 251, "value": 1, "timestamp": 1}]}, "metrics.0.key"),
+        ({"metrics": [{"key": "../up", "value": 1, "timestamp": 1}]}, "metrics.0.key"),
+        ({"params": [{"key": "p", "value": "v" * 6001}]}, "params.0.value"),
+        ({"tags": [{"key": "t", "value": "v" * 8001}]}, "tags.0.value"),
+        ({"surprise": 1}, "surprise"),
+        ({"metrics": [{"key": "a", "value": 1, "timestamp": -5}]}, "metrics.0.timestamp"),
+    ],
+    ids=[
+        "wrong-type",
+        "missing",
+        "long-key",
+        "path-key",
+        "long-param",
+        "long-tag",
+        "unknown",
+        "negative-time",
+    ],
+)
+def test_bad_batches_name_the_field(api: Client, body: dict[str, Any], field: str) -> None:
+    run_id = _new_run(api)
+    with pytest.raises(InvalidArgument) as caught:
+        api.request("POST", f"/api/v1/runs/{run_id}/batch", json=body)
+    assert caught.value.field == field, caught.value.message
+
+
+def test_malformed_json_is_400(api: Client) -> None:
+    run_id = _new_run(api)
+    response = _raw(
+        api,
+        "POST",
+        f"/api/v1/runs/{run_id}/batch",
+        content=b'{"metrics": [',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_argument"
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_metrics_cross_json_as_strings(api: Client, text: str) -> None:
+    run_id = _new_run(api)
+    api.request(
+        "POST",
+        f"/api/v1/runs/{run_id}/batch",
+        json={"metrics": [{"key": "m", "value": text, "timestamp": 1}]},
+    )
+    raw = _raw(api, "GET", f"/api/v1/runs/{run_id}").json()
+    assert raw["metrics"]["m"]["value"] == text
+
+
+def test_param_change_is_a_conflict(api: Client) -> None:
+    run_id = _new_run(api)
+    path = f"/api/v1/runs/{run_id}/batch"
+    api.request("POST", path, json={"params": [{"key": "lr", "value": "1"}]})
+    with pytest.raises(Conflict, match="immutable"):
+        api.request("POST", path, json={"params": [{"key": "lr", "value": "2"}]})
+
+
+def test_compare_lines_up_runs(api: Client) -> None:
+    a, b = _new_run(api), _new_run(api)
+    api.request(
+        "POST",
+        f"/api/v1/runs/{a}/batch",
+        json={
+            "params": [{"key": "lr", "value": "1"}],
+            "metrics": [{"key": "rmse", "value": 0.5, "timestamp": 1}],
+        },
+    )
+    api.request(
+        "POST", f"/api/v1/runs/{b}/batch", json={"params": [{"key": "depth", "value": "3"}]}
+    )
+    data = api.request("GET", "/api/v1/runs/compare", params={"run_ids": [a, b]})
+    assert data["params"] == {"depth": [None, "3"], "lr": ["1", None]}
+    assert data["metrics"] == {"rmse": [0.5, None]}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../escape.txt", "a/../../escape.txt", "%2Fetc%2Fpasswd", "a/%00b"],
+    ids=["dotdot", "nested-dotdot", "absolute", "nul"],
+)
+def test_artifact_paths_cannot_escape(api: Client, path: str) -> None:
+    run_id = _new_run(api)
+    response = _raw(api, "PUT", f"/api/v1/runs/{run_id}/artifacts/{path}", content=b"x")
+    assert response.status_code in (400, 404), response.text
+    assert response.status_code != 500
+
+
+def test_artifact_upload_list_download(api: Client) -> None:
+    run_id = _new_run(api)
+    api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/model/weights.bin", content=b"\x00" * 1000)
+    api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/notes.txt", content=b"hello")
+    top = api.request("GET", f"/api/v1/runs/{run_id}/artifacts")["files"]
+    assert {(f["path"], f["is_dir"]) for f in top} == {("model", True), ("notes.txt", False)}
+    response = _raw(api, "GET", f"/api/v1/runs/{run_id}/artifacts/notes.txt")
+    assert response.content == b"hello"
+    with pytest.raises(NotFound):
+        api.request("GET", f"/api/v1/runs/{run_id}/artifacts/missing.txt")

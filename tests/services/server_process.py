@@ -1,0 +1,81 @@
+"""A Dockyard server in a child process that tests can start, kill and restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+__all__ = ["ServerProcess", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``dockyard server`` on a fixed port over one home folder, restartable in place."""
+
+    def __init__(self, home: Path, *, port: int | None = None, env: dict[str, str] | None = None):
+        self.home = home
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = env or {}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = home.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> None:
+        env = {**os.environ, "DOCKYARD_HOME": str(self.home), **self._env}
+        env.pop("DOCKYARD_URI", None)
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self._log.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dockyard",
+                    "server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self._log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not answer in {timeout} s:\n{self._log.read_text()}")
+
+    def kill(self) -> None:
+        """Stop abruptly, as a crash would."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait(10)
+        self._proc = None
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(10)
+        self._proc = None
