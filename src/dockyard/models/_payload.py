@@ -1,0 +1,204 @@
+"""Request bodies (JSON, CSV) to model inputs, and predictions back to JSON or CSV.
+
+Both decoders only *parse*; typing is left to the signature's cast rule (see
+:mod:`._signature`), which is why CSV and JSON give the same result for the same values.
+
+JSON bodies follow MLflow's scoring server and SageMaker's conventions::
+
+    {"dataframe_split": {"columns": [...], "data": [[...], ...]}}
+    {"dataframe_records": [{...}, ...]}
+    {"instances": [...]} or {"inputs": [...]}   rows, records, columns, or tensors
+    [...]  or  {...}                            the same without the envelope
+
+with an optional top-level ``"params"`` object. ``binary`` columns travel as base64 text.
+
+CSV bodies have one row per line. A first line equal to the signature's column names is a
+header; otherwise columns are positional, as SageMaker sends them. Only an empty field is a
+missing value (``NA`` in a string column stays text, as it would in JSON); ``true``/``false``
+are booleans; columns declared ``string`` are read as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dockyard.errors import InvalidArgument
+from dockyard.models._schema import Schema
+
+__all__ = ["decode_csv", "decode_json", "encode_csv", "encode_json", "to_jsonable"]
+
+_TEXT_TYPES = frozenset({"string", "binary", "datetime"})
+
+
+def decode_json(
+    body: bytes | str | Any, schema: Schema | None
+) -> tuple[Any, dict[str, Any] | None]:
+    """Parse a JSON request into (model input, params)."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    params = None
+    if isinstance(body, Mapping):
+        params = body.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidArgument("'params' must be a JSON object", field="params")
+        if "dataframe_split" in body:
+            data: Any = _split(body["dataframe_split"])
+        elif "dataframe_records" in body:
+            data = _records(body["dataframe_records"], "dataframe_records")
+        elif "instances" in body or "inputs" in body:
+            key = "instances" if "instances" in body else "inputs"
+            data = _instances(body[key], schema, key)
+        else:
+            data = {k: v for k, v in body.items() if k != "params"}
+    elif isinstance(body, list):
+        data = _instances(body, schema, "body")
+    else:
+        raise InvalidArgument("a JSON request must be an object or a list")
+    return _binary_columns(data, schema), dict(params) if params else None
+
+
+def _split(split: Any) -> pd.DataFrame:
+    if not isinstance(split, Mapping) or not isinstance(split.get("data"), list):
+        raise InvalidArgument(
+            "dataframe_split needs {'columns': [...], 'data': [[...]]}", field="dataframe_split"
+        )
+    try:
+        return pd.DataFrame(split["data"], columns=split.get("columns"))
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(f"dataframe_split: {exc}", field="dataframe_split") from exc
+
+
+def _records(records: Any, field: str) -> pd.DataFrame:
+    if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
+        raise InvalidArgument(f"{field} must be a list of objects", field=field)
+    return pd.DataFrame(records)
+
+
+def _instances(data: Any, schema: Schema | None, field: str) -> Any:
+    if schema is not None and schema.is_tensor:
+        if isinstance(data, Mapping):
+            return {str(k): np.asarray(v) for k, v in data.items()}
+        return np.asarray(data)
+    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+        return _records(data, field)
+    return data  # rows or columns: the enforcer maps them onto the signature's columns
+
+
+def _binary_columns(data: Any, schema: Schema | None) -> Any:
+    if schema is None or not isinstance(data, pd.DataFrame):
+        return data
+    for spec in schema.columns:
+        if spec.type == "binary" and spec.name in data.columns:
+            column = data[spec.name]
+            try:
+                data[spec.name] = [
+                    base64.b64decode(v, validate=True) if isinstance(v, str) else v for v in column
+                ]
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidArgument(
+                    f"column {spec.name!r}: binary values must be base64 text", field=spec.name
+                ) from exc
+    return data
+
+
+def decode_csv(body: bytes, schema: Schema | None) -> Any:
+    """Parse a CSV request (see the module docstring for header and missing-value rules)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"the CSV body is not UTF-8: {exc}") from exc
+    if not text.strip():
+        raise InvalidArgument("the CSV body is empty")
+    options: dict[str, Any] = {"keep_default_na": False, "na_values": [""]}
+    if schema is not None and schema.is_tensor:
+        return _read_csv(text, header=None, **options).to_numpy()
+    names = [c.name for c in schema.columns] if schema is not None else []
+    first = next(csv.reader(io.StringIO(text)), [])
+    if not names or None in names:
+        header: int | None = 0 if not names else None
+        frame = _read_csv(text, header=header, **options)
+    else:
+        text_columns = (
+            {c.name: str for c in schema.columns if c.type in _TEXT_TYPES} if schema else {}
+        )
+        if first == names:
+            frame = _read_csv(text, header=0, dtype=text_columns, **options)
+        elif len(first) == len(names):
+            frame = _read_csv(text, header=None, names=names, dtype=text_columns, **options)
+        else:
+            raise InvalidArgument(
+                f"CSV rows have {len(first)} fields; this model takes {len(names)} columns "
+                f"({', '.join(str(n) for n in names)})"
+            )
+    return _binary_columns(frame, schema)
+
+
+def _read_csv(text: str, **options: Any) -> pd.DataFrame:
+    try:
+        frame: pd.DataFrame = pd.read_csv(io.StringIO(text), **options)
+        return frame
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InvalidArgument(f"the CSV body cannot be parsed: {exc}") from exc
+
+
+def to_jsonable(value: Any) -> Any:
+    """Predictions as plain JSON values (NaN and NaT become null)."""
+    if isinstance(value, pd.DataFrame):
+        return [
+            {str(k): _scalar(v) for k, v in row.items()} for row in value.to_dict(orient="records")
+        ]
+    if isinstance(value, pd.Series):
+        return [_scalar(v) for v in value.tolist()]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and np.isnan(value).any():
+            value = value.astype(object)
+            value[pd.isna(value)] = None
+        return [to_jsonable(v) for v in value] if value.dtype == object else value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def encode_json(predictions: Any) -> bytes:
+    """The JSON response body: ``{"predictions": ...}`` (MLflow's scoring-server shape)."""
+    return json.dumps({"predictions": to_jsonable(predictions)}, allow_nan=False).encode()
+
+
+def encode_csv(predictions: Any) -> bytes:
+    """The CSV response body: one line per prediction, no header."""
+    if isinstance(predictions, Mapping):
+        predictions = pd.DataFrame({k: list(np.asarray(v)) for k, v in predictions.items()})
+    if not isinstance(predictions, pd.DataFrame):
+        array = np.asarray(predictions)
+        predictions = pd.DataFrame(array.reshape(len(array), -1) if array.ndim else [[array]])
+    text: str = predictions.to_csv(header=False, index=False)
+    return text.encode()

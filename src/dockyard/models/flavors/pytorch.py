@@ -1,0 +1,98 @@
+"""PyTorch flavor (optional: torch is imported only when a PyTorch model is saved or loaded).
+
+The module is saved whole with ``torch.save`` and cloudpickle under ``data/model.pth``, with
+``data/pickle_module_info.txt`` naming the pickle module, which is ``mlflow.pytorch``'s layout.
+``predict`` runs the module in eval mode without gradients on a float32 tensor made from the
+batch (a DataFrame's values or an array), and returns a numpy array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dockyard.errors import InvalidArgument
+from dockyard.models._integrity import Opened, read_verified
+from dockyard.models.flavors._base import Flavor, Predictor, Saved, SaveOptions, from_library
+
+__all__ = ["PyTorchFlavor"]
+
+_DIR = "data"
+_FILE = "data/model.pth"
+_PICKLE_INFO = "data/pickle_module_info.txt"
+
+
+class TorchPredictor:
+    """A torch module called on one tensor per batch."""
+
+    def __init__(self, module: Any) -> None:
+        import torch
+
+        self.raw = module
+        self._torch = torch
+        module.eval()
+
+    def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
+        """Run the module without gradients; DataFrames become float32 tensors."""
+        if isinstance(data, pd.DataFrame):
+            array = data.to_numpy(dtype=np.float32)
+        else:
+            array = np.asarray(data)
+        with self._torch.no_grad():
+            output = self.raw(self._torch.from_numpy(np.ascontiguousarray(array)))
+        return output.detach().cpu().numpy()
+
+
+class PyTorchFlavor(Flavor):
+    """``torch.nn.Module`` models."""
+
+    name = "pytorch"
+    mlflow_loader = "mlflow.pytorch"
+    library = "torch"
+    version_key = "pytorch_version"
+
+    def accepts(self, model: Any) -> bool:
+        return from_library(model, "torch")
+
+    def save(self, model: Any, model_dir: Path, options: SaveOptions) -> Saved:
+        import cloudpickle
+        import torch
+
+        (model_dir / _DIR).mkdir()
+        (model_dir / _PICKLE_INFO).write_text("cloudpickle")
+        torch.save(model, model_dir / _FILE, pickle_module=cloudpickle)
+        conf = {"model_data": _DIR, "pytorch_version": str(torch.__version__), "code": options.code}
+        pyfunc = {
+            "loader_module": self.mlflow_loader,
+            "data": _DIR,
+            "pickle_module_name": "cloudpickle",
+        }
+        modules = frozenset({"torch", "cloudpickle", type(model).__module__.split(".")[0]})
+        return Saved(conf, pyfunc, modules, TorchPredictor(model))
+
+    def load(self, opened: Opened) -> Predictor:
+        import io
+
+        import torch
+
+        conf = opened.manifest.flavors.get(self.name, {})
+        data_dir = conf.get("model_data", _DIR)
+        if not isinstance(data_dir, str):
+            raise InvalidArgument("flavors.pytorch.model_data must name a directory")
+        info = read_verified(opened, f"{data_dir}/pickle_module_info.txt", "flavors.pytorch")
+        module_name = info.decode().strip()
+        if module_name not in ("cloudpickle", "pickle", "mlflow.pytorch.pickle_module"):
+            raise InvalidArgument(f"pickle module {module_name!r} is not one PyTorch models use")
+        import cloudpickle
+
+        data = read_verified(opened, f"{data_dir}/model.pth", "flavors.pytorch.model_data")
+        # weights_only=False: a whole module is a pickle; its bytes were checked just above.
+        module = torch.load(io.BytesIO(data), weights_only=False, pickle_module=cloudpickle)
+        return TorchPredictor(module)
+
+    def pickled(self, manifest_flavors: Mapping[str, Any]) -> bool:
+        return True
