@@ -12,6 +12,7 @@ from dockyard.server._errors import install_error_handlers
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._services import Services
+from dockyard.server.compat import mlflow
 from dockyard.server.routes import artifacts, experiments, runs
 from dockyard.settings import Settings
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     # Routers carry their full path prefix, so metrics and logs label requests by the real
     # route template.
-    for module in (experiments, runs, artifacts):
+    for module in (experiments, runs, artifacts, mlflow):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,0 +1,86 @@
+"""The MLflow tracking REST API, so the unmodified ``mlflow`` client works against Dockyard.
+
+``MLFLOW_TRACKING_URI=http://host:port`` points the client here. The adapter translates MLflow's
+requests into :class:`~dockyard.tracking.TrackingService` calls and the results back; it keeps no
+state and no rule of its own beyond MLflow's protocol limits. Layout::
+
+    _fields.py       reading protobuf-JSON requests with MLflow's type rules
+    _convert.py      Dockyard entities -> MLflow JSON
+    _errors.py       any exception -> {"error_code", "message"} with MLflow's status
+    _endpoint.py     the wrapper every JSON endpoint runs through
+    _experiments.py  experiments/*
+    _runs.py         runs/*, metrics/get-history
+    _logged_models.py  logged-models/search (always empty)
+    _artifacts.py    mlflow-artifacts/artifacts (streamed up- and downloads, listings)
+
+Endpoints MLflow has and Dockyard does not serve (logged models, traces, scorers, ...) answer 404
+ENDPOINT_NOT_FOUND, which is what an older MLflow server answers, so the client falls back or
+reports a clear error. MLflow's UI calls the same API under ``/ajax-api``; it is served there too.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.server.compat.mlflow import _artifacts, _experiments, _logged_models, _runs
+from dockyard.server.compat.mlflow._endpoint import json_endpoint
+from dockyard.server.compat.mlflow._errors import ENDPOINT_NOT_FOUND, MlflowError, error_response
+
+__all__ = ["router"]
+
+_PREFIXES: Final = ("/api/2.0", "/ajax-api/2.0")
+_ALL_METHODS: Final = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Everything under these answers in MLflow's error shape, routed or not.
+_CATCH_ALL: Final = (
+    "/api/2.0/mlflow/{rest:path}",
+    "/ajax-api/2.0/mlflow/{rest:path}",
+    "/api/2.0/mlflow-artifacts/{rest:path}",
+    "/ajax-api/2.0/mlflow-artifacts/{rest:path}",
+    "/api/3.0/mlflow/{rest:path}",
+    "/ajax-api/3.0/mlflow/{rest:path}",
+)
+
+
+async def _endpoint_not_found(request: Request) -> Response:
+    error = MlflowError(
+        ENDPOINT_NOT_FOUND,
+        f"No MLflow endpoint {request.method} {request.url.path} on this server "
+        "(Dockyard serves MLflow's experiment, run, metric and artifact APIs).",
+    )
+    return error_response(error, request)
+
+
+def _build() -> APIRouter:
+    router = APIRouter()
+    for prefix in _PREFIXES:
+        for endpoint in (*_experiments.ENDPOINTS, *_runs.ENDPOINTS, *_logged_models.ENDPOINTS):
+            router.add_route(
+                f"{prefix}/mlflow/{endpoint.path}",
+                json_endpoint(endpoint.handler),
+                methods=list(endpoint.methods),
+                include_in_schema=False,
+            )
+        artifacts = f"{prefix}/mlflow-artifacts/artifacts"
+        router.add_route(
+            artifacts, _artifacts.list_artifacts, methods=["GET"], include_in_schema=False
+        )
+        for method, handler in (
+            ("GET", _artifacts.download_artifact),
+            ("PUT", _artifacts.upload_artifact),
+            ("DELETE", _artifacts.delete_artifact),
+        ):
+            router.add_route(
+                f"{artifacts}/{{path:path}}", handler, methods=[method], include_in_schema=False
+            )
+    # Last, so that only what no route above takes falls through to it.
+    for path in _CATCH_ALL:
+        router.add_route(path, _endpoint_not_found, methods=_ALL_METHODS, include_in_schema=False)
+    return router
+
+
+#: Include in the app with ``app.include_router(router)``.
+router: Final = _build()

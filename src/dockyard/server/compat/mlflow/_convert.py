@@ -1,0 +1,127 @@
+"""Dockyard entities as MLflow's protobuf JSON (the shapes ``mlflow/protos/service.proto`` defines).
+
+Plain dicts are built by hand rather than through pydantic: a 25,000-point history page is the hot
+path, and these are leaves that orjson serialises directly. Protobuf JSON omits unset fields and
+spells non-finite doubles ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from dockyard.tracking import DatasetInput, Experiment, Metric, Run, RunInfo
+
+__all__ = [
+    "ARTIFACT_SCHEME",
+    "experiment_json",
+    "metric_json",
+    "metrics_json",
+    "run_info_json",
+    "run_json",
+    "to_artifact_uri",
+]
+
+#: Runs present their artifact location under this scheme, so the MLflow client sends artifact
+#: reads and writes to this server's ``/api/2.0/mlflow-artifacts`` routes.
+ARTIFACT_SCHEME: Final = "mlflow-artifacts:/"
+
+
+def to_artifact_uri(key: str) -> str:
+    """The MLflow artifact URI of a stored artifact-store key (``1/<run>/artifacts``)."""
+    return f"{ARTIFACT_SCHEME}{key}"
+
+
+def _double(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _pairs(items: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in items.items()]
+
+
+def metric_json(metric: Metric) -> dict[str, Any]:
+    """One metric point."""
+    return {
+        "key": metric.key,
+        "value": _double(metric.value),
+        "timestamp": metric.timestamp,
+        "step": metric.step,
+    }
+
+
+def metrics_json(metrics: list[Metric]) -> list[dict[str, Any]]:
+    """Many metric points; the loop is inlined because long histories pass through here."""
+    isfinite = math.isfinite
+    return [
+        {
+            "key": m.key,
+            "value": m.value if isfinite(m.value) else _double(m.value),
+            "timestamp": m.timestamp,
+            "step": m.step,
+        }
+        for m in metrics
+    ]
+
+
+def experiment_json(experiment: Experiment) -> dict[str, Any]:
+    """An experiment, its artifact location under the ``mlflow-artifacts`` scheme."""
+    return {
+        "experiment_id": experiment.experiment_id,
+        "name": experiment.name,
+        "artifact_location": to_artifact_uri(experiment.artifact_location),
+        "lifecycle_stage": experiment.lifecycle_stage.value,
+        "last_update_time": experiment.last_update_time,
+        "creation_time": experiment.creation_time,
+        "tags": _pairs(experiment.tags),
+    }
+
+
+def run_info_json(info: RunInfo) -> dict[str, Any]:
+    """A run's info; ``run_uuid`` repeats ``run_id`` for clients older than MLflow 1.0."""
+    body: dict[str, Any] = {
+        "run_id": info.run_id,
+        "run_uuid": info.run_id,
+        "run_name": info.run_name,
+        "experiment_id": info.experiment_id,
+        "user_id": info.user_id,
+        "status": info.status.value,
+        "start_time": info.start_time,
+        "artifact_uri": to_artifact_uri(info.artifact_uri),
+        "lifecycle_stage": info.lifecycle_stage.value,
+    }
+    if info.end_time is not None:
+        body["end_time"] = info.end_time
+    return body
+
+
+def _dataset_input_json(item: DatasetInput) -> dict[str, Any]:
+    d = item.dataset
+    dataset: dict[str, Any] = {
+        "name": d.name,
+        "digest": d.digest,
+        "source_type": d.source_type,
+        "source": d.source,
+    }
+    if d.schema_ is not None:
+        dataset["schema"] = d.schema_
+    if d.profile is not None:
+        dataset["profile"] = d.profile
+    return {"tags": _pairs(item.tags), "dataset": dataset}
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """A run with its data (latest metric values, params, tags) and dataset inputs."""
+    return {
+        "info": run_info_json(run.info),
+        "data": {
+            "metrics": metrics_json(list(run.metrics.values())),
+            "params": _pairs(run.params),
+            "tags": _pairs(run.tags),
+        },
+        "inputs": {"dataset_inputs": [_dataset_input_json(i) for i in run.inputs]},
+    }

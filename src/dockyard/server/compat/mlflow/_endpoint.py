@@ -1,0 +1,70 @@
+"""The route table of the MLflow JSON endpoints, and the one wrapper every endpoint runs through.
+
+A handler is a plain, synchronous function ``(TrackingService, Fields) -> dict``: the wrapper reads
+the request (query string for a GET, JSON body otherwise), runs the handler and the JSON encoding in
+the thread pool (the service's database calls block, and encoding a long metric history should not
+stall the event loop), and turns any exception into MLflow's error body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.server._services import Services
+from dockyard.server.compat.mlflow._errors import error_response
+from dockyard.server.compat.mlflow._fields import Fields, parse_body
+from dockyard.tracking import TrackingService
+
+__all__ = ["Endpoint", "Handler", "json_endpoint", "services_of"]
+
+Handler = Callable[[TrackingService, Fields], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One MLflow endpoint: its path under ``/api/2.0/mlflow/``, methods and handler."""
+
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+
+
+def services_of(request: Request) -> Services:
+    """The services of the app serving ``request``."""
+    return cast(Services, request.app.state.services)
+
+
+async def _fields(request: Request) -> Fields:
+    # MLflow clients send GET parameters in the query string; a GET with a JSON body is still
+    # read, as MLflow's server reads one when the query string is empty.
+    if request.method == "GET" and request.query_params:
+        return Fields(request.query_params)
+    return Fields(parse_body(await request.body()))
+
+
+def _call(handler: Handler, tracking: TrackingService, fields: Fields) -> bytes:
+    return orjson.dumps(handler(tracking, fields))
+
+
+def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler as a Starlette endpoint that speaks MLflow's JSON and errors."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            fields = await _fields(request)
+            tracking = services_of(request).tracking
+            body = await run_in_threadpool(_call, handler, tracking, fields)
+        except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
+            return error_response(exc, request)
+        return Response(body, media_type="application/json")
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint

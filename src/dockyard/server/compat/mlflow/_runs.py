@@ -1,0 +1,294 @@
+"""MLflow's run and metric endpoints (``/api/2.0/mlflow/runs/...``, ``metrics/...``).
+
+Every write goes through :meth:`TrackingService.log_batch`, the one write path for run data, so a
+single ``log-metric`` obeys exactly the rules a batch does. The adapter adds only MLflow's protocol
+limits (a batch holds at most 1000 metrics, 100 params, 100 tags, 1000 entries in all), which are
+narrower than Dockyard's own and which MLflow clients rely on being enforced with MLflow's words.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from dockyard.server.compat.mlflow._convert import metrics_json, run_info_json, run_json
+from dockyard.server.compat.mlflow._endpoint import Endpoint
+from dockyard.server.compat.mlflow._errors import (
+    INVALID_PARAMETER_VALUE,
+    NOT_IMPLEMENTED,
+    MlflowError,
+    missing_value,
+)
+from dockyard.server.compat.mlflow._experiments import view_type
+from dockyard.server.compat.mlflow._fields import Fields, parse_float, parse_int
+from dockyard.tracking import (
+    LIMITS,
+    CreateRun,
+    LifecycleStage,
+    LogBatch,
+    LogInputs,
+    MetricIn,
+    RunStatus,
+    SearchRuns,
+    TrackingService,
+    UpdateRun,
+)
+
+__all__ = ["ENDPOINTS"]
+
+# MLflow's documented batch limits (mlflow/utils/validation.py).
+MAX_METRICS_PER_BATCH: Final = 1000
+MAX_PARAMS_TAGS_PER_BATCH: Final = 100
+MAX_ENTITIES_PER_BATCH: Final = 1000
+SEARCH_MAX_RESULTS: Final = 50_000
+
+# MLflow's RunStatus enum numbers, for clients that send the number instead of the name.
+_STATUSES: Final = {
+    "1": RunStatus.RUNNING,
+    "2": RunStatus.SCHEDULED,
+    "3": RunStatus.FINISHED,
+    "4": RunStatus.FAILED,
+    "5": RunStatus.KILLED,
+}
+
+
+def _status(fields: Fields) -> RunStatus | None:
+    value = fields.raw("status")
+    if value is None:
+        return None
+    text = str(value).upper()
+    if text in RunStatus.__members__:
+        return RunStatus[text]
+    if text in _STATUSES and not isinstance(value, bool):
+        return _STATUSES[text]
+    raise MlflowError(
+        INVALID_PARAMETER_VALUE,
+        f"Invalid value {value!r} for parameter 'status': expected one of "
+        f"{', '.join(RunStatus.__members__)}.",
+    )
+
+
+def _value(item: dict[str, Any]) -> Any:
+    # protobuf reads a null or absent string as empty; any other non-string is left for the
+    # request model to refuse with the field's name.
+    value = item.get("value")
+    return "" if value is None else value
+
+
+def _pairs(fields: Fields, name: str, *, at: str = "") -> list[dict[str, Any]]:
+    """A repeated key/value field (params, tags); every item needs a key.
+
+    ``at`` is where ``fields`` sits in the request, so errors name the full parameter path.
+    """
+    items = fields.objects(name)
+    for index, item in enumerate(items):
+        if item.get("key") in (None, ""):
+            raise missing_value(f"{at}{name}[{index}].key")
+    return [{"key": t["key"], "value": _value(t)} for t in items]
+
+
+def _metric(item: dict[str, Any], path: str) -> dict[str, Any]:
+    """A metric point from MLflow JSON, typed as protobuf would parse it."""
+    for name in ("key", "value", "timestamp"):
+        if item.get(name) in (None, ""):
+            raise missing_value(f"{path}{name}")
+    step = item.get("step")
+    return {
+        "key": item["key"],
+        "value": parse_float(f"{path}value", item["value"]),
+        "timestamp": parse_int(f"{path}timestamp", item["timestamp"]),
+        "step": 0 if step is None else parse_int(f"{path}step", step),
+    }
+
+
+def _check_batch_limit(entity: str, limit: int, count: int) -> None:
+    if count > limit:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE,
+            f"A batch logging request can contain at most {limit} {entity}. Got {count} "
+            f"{entity}. Please split up {entity} across multiple requests and try again.",
+        )
+
+
+def create_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Start a run; the client's ``mlflow.*`` tags (run name, parent, source) are kept."""
+    request: dict[str, Any] = {
+        "experiment_id": fields.string("experiment_id", default="0") or "0",
+        "user_id": fields.string("user_id"),
+        "tags": _pairs(fields, "tags"),
+    }
+    if fields.has("run_name"):
+        request["run_name"] = fields.string("run_name") or None
+    if fields.has("start_time"):
+        request["start_time"] = fields.integer("start_time")
+    return {"run": run_json(tracking.create_run(CreateRun.model_validate(request)))}
+
+
+def get_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """A run with its data."""
+    return {"run": run_json(tracking.get_run(fields.run_id()))}
+
+
+def update_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Change a run's status (ending it stamps end_time), end time or name."""
+    run_id = fields.run_id()
+    request = UpdateRun(
+        status=_status(fields),
+        end_time=fields.integer("end_time"),
+        run_name=fields.optional_string("run_name") or None,
+    )
+    return {"run_info": run_info_json(tracking.update_run(run_id, request))}
+
+
+def delete_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Soft-delete a run."""
+    tracking.set_run_stage(fields.run_id(), LifecycleStage.DELETED)
+    return {}
+
+
+def restore_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Undo a soft delete."""
+    tracking.set_run_stage(fields.run_id(), LifecycleStage.ACTIVE)
+    return {}
+
+
+def log_metric(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Append one point to a metric's history."""
+    run_id = fields.run_id()
+    item = {name: fields.raw(name) for name in ("key", "value", "timestamp", "step")}
+    metric = MetricIn.model_validate(_metric(item, ""))
+    tracking.log_batch(run_id, LogBatch(metrics=[metric]))
+    return {}
+
+
+def log_param(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Log one param; a different value for a logged key is INVALID_PARAMETER_VALUE."""
+    run_id = fields.run_id()
+    param = {"key": fields.string("key", required=True), "value": fields.string("value")}
+    tracking.log_batch(run_id, LogBatch.model_validate({"params": [param]}))
+    return {}
+
+
+def set_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Set one run tag (``mlflow.runName`` renames the run)."""
+    run_id = fields.run_id()
+    tag = {"key": fields.string("key", required=True), "value": fields.string("value")}
+    tracking.log_batch(run_id, LogBatch.model_validate({"tags": [tag]}))
+    return {}
+
+
+def delete_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Remove one run tag."""
+    tracking.delete_tag(fields.run_id(), fields.string("key", required=True))
+    return {}
+
+
+def log_batch(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Log metrics, params and tags atomically, within MLflow's batch limits."""
+    run_id = fields.string("run_id", required=True)
+    metrics = fields.objects("metrics")
+    params = _pairs(fields, "params")
+    tags = _pairs(fields, "tags")
+    _check_batch_limit("metrics", MAX_METRICS_PER_BATCH, len(metrics))
+    _check_batch_limit("params", MAX_PARAMS_TAGS_PER_BATCH, len(params))
+    _check_batch_limit("tags", MAX_PARAMS_TAGS_PER_BATCH, len(tags))
+    _check_batch_limit(
+        "metrics, params, and tags", MAX_ENTITIES_PER_BATCH, len(metrics) + len(params) + len(tags)
+    )
+    batch = LogBatch.model_validate(
+        {
+            "metrics": [_metric(m, f"metrics[{i}].") for i, m in enumerate(metrics)],
+            "params": params,
+            "tags": tags,
+        }
+    )
+    tracking.log_batch(run_id, batch)
+    return {}
+
+
+def log_inputs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Record the datasets a run consumed (model inputs need logged models, not served here)."""
+    run_id = fields.string("run_id", required=True)
+    if fields.objects("models"):
+        raise MlflowError(NOT_IMPLEMENTED, "Logged-model inputs are not supported by this server.")
+    datasets = []
+    for index, item in enumerate(fields.objects("datasets")):
+        tags = _pairs(Fields(item), "tags", at=f"datasets[{index}].")
+        datasets.append(
+            {"dataset": item.get("dataset"), "tags": {t["key"]: t["value"] for t in tags}}
+        )
+    tracking.log_inputs(run_id, LogInputs.model_validate({"datasets": datasets}))
+    return {}
+
+
+def search_runs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """Runs matching an MLflow filter, ordered and paged as MLflow pages them."""
+    max_results = fields.integer("max_results")
+    if max_results is not None and max_results > SEARCH_MAX_RESULTS:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE,
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at "
+            f"most {SEARCH_MAX_RESULTS}.",
+        )
+    request: dict[str, Any] = {
+        "experiment_ids": fields.strings("experiment_ids"),
+        "filter": fields.string("filter"),
+        "order_by": fields.strings("order_by"),
+        "run_view_type": view_type(fields, "run_view_type"),
+        "page_token": fields.string("page_token") or None,
+    }
+    if max_results is not None:
+        request["max_results"] = max_results
+    page = tracking.search_runs(SearchRuns.model_validate(request))
+    body: dict[str, Any] = {"runs": [run_json(r) for r in page.items]}
+    if page.next_page_token:
+        body["next_page_token"] = page.next_page_token
+    return body
+
+
+def get_metric_history(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+    """A metric's full history; with ``max_results`` it is paged, as MLflow pages it."""
+    run_id = fields.run_id()
+    key = fields.string("metric_key", required=True)
+    max_results = fields.integer("max_results")
+    token = fields.string("page_token") or None
+    if max_results is not None:
+        if max_results <= 0:
+            raise MlflowError(
+                INVALID_PARAMETER_VALUE,
+                f"Invalid value {max_results} for parameter 'max_results' supplied. "
+                "It must be a positive integer.",
+            )
+        page = tracking.metric_history(
+            run_id, key, max_results=min(max_results, LIMITS.history_max_results), page_token=token
+        )
+        body: dict[str, Any] = {"metrics": metrics_json(page.items)}
+        if page.next_page_token:
+            body["next_page_token"] = page.next_page_token
+        return body
+    # Without max_results MLflow answers the whole history at once; older clients rely on it.
+    points = []
+    while True:
+        page = tracking.metric_history(
+            run_id, key, max_results=LIMITS.history_max_results, page_token=token
+        )
+        points.extend(page.items)
+        token = page.next_page_token
+        if token is None:
+            return {"metrics": metrics_json(points)}
+
+
+ENDPOINTS: Final = (
+    Endpoint("runs/create", ("POST",), create_run),
+    Endpoint("runs/get", ("GET",), get_run),
+    Endpoint("runs/update", ("POST",), update_run),
+    Endpoint("runs/delete", ("POST",), delete_run),
+    Endpoint("runs/restore", ("POST",), restore_run),
+    Endpoint("runs/log-metric", ("POST",), log_metric),
+    Endpoint("runs/log-parameter", ("POST",), log_param),
+    Endpoint("runs/set-tag", ("POST",), set_tag),
+    Endpoint("runs/delete-tag", ("POST",), delete_tag),
+    Endpoint("runs/log-batch", ("POST",), log_batch),
+    Endpoint("runs/log-inputs", ("POST",), log_inputs),
+    Endpoint("runs/search", ("GET", "POST"), search_runs),
+    Endpoint("metrics/get-history", ("GET",), get_metric_history),
+)
