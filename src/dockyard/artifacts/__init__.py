@@ -12,7 +12,7 @@ who may read them are decided above it, once::
 
 from __future__ import annotations
 
-from dockyard.artifacts._base import ArtifactInfo, ArtifactStore
+from dockyard.artifacts._base import ArtifactInfo, ArtifactStore, ByteSource
 from dockyard.artifacts._factory import open_artifact_store
 from dockyard.artifacts.local import LocalArtifactStore
 from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
@@ -21,6 +21,7 @@ from dockyard.artifacts.s3 import S3ArtifactStore
 __all__ = [
     "ArtifactInfo",
     "ArtifactStore",
+    "ByteSource",
     "LocalArtifactStore",
     "S3ArtifactStore",
     "join_artifact_path",

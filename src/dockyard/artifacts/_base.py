@@ -10,11 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from dockyard.artifacts._streams import SizedReader, translate_os_error, write_file_atomically
+from dockyard.artifacts._streams import (
+    ByteSource,
+    SizedReader,
+    translate_os_error,
+    write_file_atomically,
+)
 from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.errors import InvalidArgument, NotFound
 
-__all__ = ["ArtifactInfo", "ArtifactStore"]
+__all__ = ["ArtifactInfo", "ArtifactStore", "ByteSource"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ class ArtifactStore(ABC):
     by a caller's source stream propagates unchanged. Instances are safe to share between threads.
     """
 
-    def put_stream(self, key: str, stream: BinaryIO, size: int | None = None) -> ArtifactInfo:
+    def put_stream(self, key: str, stream: ByteSource, size: int | None = None) -> ArtifactInfo:
         """Store everything ``stream`` yields under ``key``, replacing any previous content.
 
         The write is all-or-nothing: until it completes, readers see the previous content (or
@@ -56,7 +61,8 @@ class ArtifactStore(ABC):
 
         Args:
             key: The artifact's relative path.
-            stream: A binary file-like object; only ``read(n)`` is used, from its current position.
+            stream: Any object with ``read(n) -> bytes`` (a binary file, ``io.BytesIO``...); it
+                is read from its current position to its end.
             size: The number of bytes ``stream`` will yield, if known; any other count fails the
                 write.
 

@@ -7,13 +7,14 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
 
 __all__ = [
     "COPY_BUFFER_SIZE",
     "TEMP_PREFIX",
+    "ByteSource",
     "SizedReader",
     "translate_os_error",
     "write_file_atomically",
@@ -30,6 +31,16 @@ _UNAVAILABLE_ERRNOS = frozenset(
 )
 
 
+class ByteSource(Protocol):
+    """What a store needs from a stream it reads: ``read(n)`` returning bytes, ``b""`` at the end.
+
+    Binary files, ``io.BytesIO`` and sockets' file objects qualify, as does any small adapter
+    (over an HTTP request body, say) that implements just this method.
+    """
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class SizedReader:
     """Reads a caller's stream in full-sized chunks, counting bytes and enforcing a promised size.
 
@@ -43,7 +54,7 @@ class SizedReader:
         expected_size: The byte count the source must yield, or ``None`` if unknown.
     """
 
-    def __init__(self, source: BinaryIO, key: str, expected_size: int | None) -> None:
+    def __init__(self, source: ByteSource, key: str, expected_size: int | None) -> None:
         self._source = source
         self._key = key
         self.expected_size = expected_size
@@ -103,7 +114,7 @@ def translate_os_error(subject: str, exc: OSError) -> DockyardError:
 
 
 def write_file_atomically(
-    target: Path, source: BinaryIO | SizedReader, fail: Callable[[OSError], DockyardError]
+    target: Path, source: ByteSource, fail: Callable[[OSError], DockyardError]
 ) -> int:
     """Copy ``source`` into ``target`` so that readers see the old file or the whole new one.
 
