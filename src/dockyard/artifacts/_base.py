@@ -43,7 +43,7 @@ class ArtifactStore(ABC):
     Keys are relative POSIX paths, checked and canonicalised by
     :func:`~dockyard.artifacts.paths.normalize_artifact_path` in the public methods here, so a
     backend only ever sees canonical keys. Folders exist only as prefixes of stored files, as in
-    S3: a folder with nothing under it is not listed.
+    S3: a delete or a failed write removes the folders it left empty.
 
     Every method raises :class:`~dockyard.errors.DockyardError` subclasses only:
     :class:`~dockyard.errors.InvalidArgument` for an unacceptable key,

@@ -32,8 +32,8 @@ from dockyard.errors import DockyardError, InvalidArgument, NotFound, Unavailabl
 __all__ = ["S3ArtifactStore", "parse_s3_uri"]
 
 _MiB = 1024 * 1024
-# Below the threshold one PUT; above it 16 MiB parts. With 4 parts in flight and at most 4 read
-# ahead, one transfer holds about (4 + 4 + 1) * 16 MiB at worst, whatever the object's size.
+# Below the threshold one PUT; above it 16 MiB parts. At most 4 parts are held in memory (queued or
+# being sent) plus the one being read, so an upload holds about 80 MiB whatever the object's size.
 _PART_SIZE = 16 * _MiB
 _CONCURRENCY = 4
 _DELETE_BATCH = 1000  # the most keys DeleteObjects accepts
@@ -183,9 +183,9 @@ class S3ArtifactStore(ArtifactStore):
         return sorted(entries, key=lambda entry: entry.path)
 
     def _delete(self, prefix: str) -> int:
-        client = self._client()
         deleted = 0
         with self._errors(prefix):
+            client = self._client()
             exact = self._object_key(prefix)
             try:
                 client.head_object(Bucket=self._bucket, Key=exact)
@@ -234,9 +234,11 @@ class S3ArtifactStore(ArtifactStore):
         errors = response.get("Errors", ())
         if errors:
             first = errors[0]
-            raise Unavailable(
+            code = str(first.get("Code", ""))
+            error_class = Unavailable if code in _UNAVAILABLE_CODES else DockyardError
+            raise error_class(
                 f"could not delete {len(errors)} object(s), e.g. {self._key_of(first['Key'])!r}: "
-                f"{first.get('Code')} {first.get('Message', '')}".rstrip()
+                f"{code} {first.get('Message', '')}".rstrip()
             )
 
     def _pages(self, folder: str, *, delimiter: bool) -> Iterator[dict[str, Any]]:
