@@ -29,7 +29,7 @@ def _train(
 ) -> tuple[str, float]:
     from sklearn.ensemble import GradientBoostingRegressor
 
-    model = GradientBoostingRegressor(random_state=0, **settings)  # type: ignore[arg-type]
+    model = GradientBoostingRegressor(random_state=0, **settings)
     with dy.start_run(
         run_name=f"gbr-depth{settings['max_depth']}-lr{settings['learning_rate']}"
     ) as run:

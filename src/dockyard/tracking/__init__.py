@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from dockyard.tracking._entities import (
     Dataset,
     DatasetInput,
@@ -27,13 +29,15 @@ from dockyard.tracking._requests import (
     UpdateRun,
     validate_key,
 )
-from dockyard.tracking._service import (
-    PARENT_RUN_TAG,
-    RUN_NAME_TAG,
-    Page,
-    TrackingService,
-    now_ms,
-)
+
+if TYPE_CHECKING:
+    from dockyard.tracking._service import (
+        PARENT_RUN_TAG,
+        RUN_NAME_TAG,
+        Page,
+        TrackingService,
+        now_ms,
+    )
 
 __all__ = [
     "LIMITS",
@@ -63,3 +67,15 @@ __all__ = [
     "now_ms",
     "validate_key",
 ]
+
+
+_LAZY = {"PARENT_RUN_TAG", "RUN_NAME_TAG", "Page", "TrackingService", "now_ms"}
+
+
+def __getattr__(name: str) -> Any:
+    # The service pulls in SQLAlchemy; SDK users who only need the entities never pay for it.
+    if name in _LAZY:
+        from dockyard.tracking import _service
+
+        return getattr(_service, name)
+    raise AttributeError(f"module 'dockyard.tracking' has no attribute {name!r}")

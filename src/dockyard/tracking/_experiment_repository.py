@@ -41,7 +41,7 @@ class ExperimentRepository:
             )
         except IntegrityError as exc:
             raise AlreadyExists(f"experiment {name!r} already exists", field="name") from exc
-        experiment_id = int(result.inserted_primary_key[0])
+        experiment_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         conn.execute(
             update(_E)
             .where(_E.c.experiment_id == experiment_id)

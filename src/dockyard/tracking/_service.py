@@ -250,14 +250,7 @@ class TrackingService:
             self._runs.set_tags(conn, run_id, tags)
             if RUN_NAME_TAG in tags:
                 self._runs.update(conn, run_id, name=tags[RUN_NAME_TAG][: LIMITS.run_name_length])
-            self._runs.log_metrics(
-                conn,
-                run_id,
-                [
-                    Metric(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step)
-                    for m in batch.metrics
-                ],
-            )
+            self._runs.log_metrics(conn, run_id, batch.metrics)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self._db.write() as conn:
