@@ -87,11 +87,11 @@ def s3_server() -> Iterator[S3Server]:
     try:
         with pytest.MonkeyPatch.context() as env:
             _isolate_aws_environment(env, workdir)
-            process, server = _start(binary, workdir)
+            weed, server = _start(binary, workdir)
             try:
                 yield server
             finally:
-                _stop(process)
+                weed.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -126,7 +126,31 @@ def _isolate_aws_environment(env: pytest.MonkeyPatch, workdir: Path) -> None:
         env.delenv(name, raising=False)
 
 
-def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], S3Server]:
+class _Weed:
+    """A `weed mini` process and the ports it was given."""
+
+    def __init__(self, process: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
+        self.process = process
+        self.ports = ports
+
+    def stop(self) -> None:
+        """Terminate, then kill if needed, and remove the sockets weed leaves in /tmp."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                # A clean stop takes about a second; with a client connection left open the
+                # volume server's graceful stop can hang, and nothing here needs saving.
+                self.process.wait(timeout=_STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=_STOP_GRACE)
+        # These paths are fixed by weed (no flag, TMPDIR ignored); the names carry our ports.
+        for server in ("master", "volume"):
+            port = self.ports[f"{server}.port.grpc"]
+            Path(f"/tmp/seaweedfs-{server}-grpc-{port}.sock").unlink(missing_ok=True)
+
+
+def _start(binary: str, workdir: Path) -> tuple[_Weed, S3Server]:
     failures: list[str] = []
     for attempt in range(1, _START_ATTEMPTS + 1):
         ports = dict(zip(_PORT_FLAGS, _free_ports(len(_PORT_FLAGS)), strict=True))
@@ -157,11 +181,16 @@ def _start(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], S3Serve
             process = subprocess.Popen(
                 command, cwd=workdir, env=weed_env, stdout=log, stderr=subprocess.STDOUT
             )
+        weed = _Weed(process, ports)
         endpoint_url = f"http://127.0.0.1:{ports['s3.port']}"
-        problem = _wait_until_ready(process, endpoint_url)
+        try:
+            problem = _wait_until_ready(process, endpoint_url)
+        except BaseException:
+            weed.stop()  # an interrupted start must not leave the server running
+            raise
         if problem is None:
-            return process, S3Server(endpoint_url, _ACCESS_KEY, _SECRET_KEY, _REGION)
-        _stop(process)
+            return weed, S3Server(endpoint_url, _ACCESS_KEY, _SECRET_KEY, _REGION)
+        weed.stop()
         log_text = log_path.read_text(errors="replace")
         failures.append(f"attempt {attempt}: {problem}\n--- weed log ---\n{log_text[-20_000:]}")
         if "address already in use" not in log_text:
@@ -220,16 +249,3 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        # A clean stop takes about a second; with a client connection left open the volume
-        # server's graceful stop can hang, and nothing in this throwaway server needs saving.
-        process.wait(timeout=_STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=_STOP_GRACE)
