@@ -114,6 +114,8 @@ class LocalArtifactStore(ArtifactStore):
     def _real_path(self, key: str) -> Path:
         _refuse_reserved(key)
         lexical = self._root.joinpath(*key.split("/")) if key else self._root
+        # Checked per call, so symlinks created later are caught too; one swapped in between this
+        # check and the open is not, which only whoever already writes inside the root could do.
         real = Path(os.path.realpath(lexical))
         if not real.is_relative_to(self._root):
             raise InvalidArgument(
