@@ -17,11 +17,12 @@ same versions. The files are written as MLflow writes them (``requirements.txt``
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import platform
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def capture_requirements(modules: Iterable[str], extra: Iterable[str] = ()) -> l
                 field="extra_requirements",
             ) from exc
         extra_reqs[_canonical(req.name)] = str(req)
-    providers = importlib.metadata.packages_distributions()
+    providers = _providers(_site_state())
     roots: set[str] = set()
     for module in set(modules) | RUNTIME_MODULES:
         if module in sys.stdlib_module_names or module in ("__main__", "builtins"):
@@ -113,6 +114,24 @@ def capture_requirements(modules: Iterable[str], extra: Iterable[str] = ()) -> l
     pinned = _closure(roots - set(_SKIPPED), Requirement)
     pinned.update(extra_reqs)
     return sorted(pinned.values(), key=str.lower)
+
+
+def _site_state() -> tuple[tuple[str, int], ...]:
+    # Installing or removing a distribution changes its site directory's mtime.
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, Path(entry or ".").stat().st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(state)
+
+
+@functools.lru_cache(maxsize=1)
+def _providers(site_state: tuple[tuple[str, int], ...]) -> Mapping[str, list[str]]:
+    """Top-level module -> distributions; scanning every distribution takes ~0.5 s, so the
+    answer is kept until a site directory changes."""
+    return importlib.metadata.packages_distributions()
 
 
 def _closure(roots: Iterable[str], requirement: Any) -> dict[str, str]:

@@ -13,9 +13,9 @@ JSON bodies follow MLflow's scoring server and SageMaker's conventions::
 with an optional top-level ``"params"`` object. ``binary`` columns travel as base64 text.
 
 CSV bodies have one row per line. A first line equal to the signature's column names is a
-header; otherwise columns are positional, as SageMaker sends them. Only an empty field is a
-missing value (``NA`` in a string column stays text, as it would in JSON); ``true``/``false``
-are booleans; columns declared ``string`` are read as text.
+header; otherwise columns are positional, as SageMaker sends them. Only an empty field (or a
+blank line: a row of empty fields) is a missing value; ``NA`` in a string column stays text, as
+it would in JSON. ``true``/``false`` are booleans; columns declared ``string`` are read as text.
 """
 
 from __future__ import annotations
@@ -122,7 +122,12 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
         raise InvalidArgument(f"the CSV body is not UTF-8: {exc}") from exc
     if not text.strip():
         raise InvalidArgument("the CSV body is empty")
-    options: dict[str, Any] = {"keep_default_na": False, "na_values": [""]}
+    # A blank line is a row of empty fields, so a one-column body can carry missing values.
+    options: dict[str, Any] = {
+        "keep_default_na": False,
+        "na_values": [""],
+        "skip_blank_lines": False,
+    }
     if schema is not None and schema.is_tensor:
         return _read_csv(text, header=None, **options).to_numpy()
     names = [c.name for c in schema.columns] if schema is not None else []

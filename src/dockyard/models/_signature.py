@@ -164,7 +164,8 @@ def _narrow_int(series: pd.Series[Any], target: np.dtype[Any], column: str) -> A
         values = values.astype(np.int64)
     info = np.iinfo(target)
     if len(values) and (values.min() < info.min or values.max() > info.max):
-        raise _refuse(column, _NUMPY_NAMES[target.name], str(values.dtype), "values out of range")
+        received = _NUMPY_NAMES.get(values.dtype.name, values.dtype.name)
+        raise _refuse(column, _NUMPY_NAMES[target.name], received, "values out of range")
     return values.astype(target)
 
 

@@ -1,0 +1,268 @@
+"""Signature inference and the cast rule (see dockyard.models._signature's docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dockyard.errors import InvalidArgument
+from dockyard.models import ColSpec, ParamSpec, Schema, TensorSpec, infer_signature
+from dockyard.models._payload import decode_csv, decode_json
+from dockyard.models._signature import InputEnforcer, enforce_params
+
+
+def columns(**types: str) -> Schema:
+    return Schema(columns=tuple(ColSpec(type=t, name=n) for n, t in types.items()))
+
+
+# --- inference -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1.5, 2.0], "double"),
+        (np.array([1.5], dtype=np.float32), "float"),
+        ([1, 2], "long"),
+        (np.array([1], dtype=np.int32), "integer"),
+        ([1, None], "double"),  # an integer column with gaps can only be served as floats
+        ([True, False], "boolean"),
+        (["x", "y"], "string"),
+        ([b"x"], "binary"),
+        (pd.to_datetime(["2024-01-01"]), "datetime"),
+    ],
+    ids=["double", "float32", "long", "int32", "int-with-gap", "bool", "str", "bytes", "datetime"],
+)
+def test_infer_column_types(values: Any, expected: str) -> None:
+    signature = infer_signature(pd.DataFrame({"x": values}))
+    assert signature.inputs is not None
+    assert signature.inputs.columns == (ColSpec(type=expected, name="x"),)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1, "a"], [None, None], np.array([1], dtype=np.uint64)],
+    ids=["mixed", "all-missing", "uint64"],
+)
+def test_infer_refuses_untypeable_column_naming_it(values: Any) -> None:
+    with pytest.raises(InvalidArgument, match="column 'x'"):
+        infer_signature(pd.DataFrame({"x": values}))
+
+
+def test_infer_tensor_and_output_and_params() -> None:
+    signature = infer_signature(
+        np.zeros((4, 3), dtype=np.float32), np.zeros(4, dtype=np.int64), params={"k": 3}
+    )
+    assert signature.inputs == Schema(tensors=(TensorSpec("float32", (-1, 3)),))
+    assert signature.outputs == Schema(tensors=(TensorSpec("int64", (-1,)),))
+    assert signature.params == (ParamSpec(name="k", type="long", default=3),)
+
+
+def test_signature_json_round_trips() -> None:
+    signature = infer_signature(pd.DataFrame({"a": [1.0], "s": ["x"]}), params={"t": [0.5]})
+    assert type(signature).from_dict(signature.to_dict()) == signature
+
+
+# --- enforcement: the cast rule --------------------------------------------------------------
+
+ACCEPTED = [
+    ("double", [1, 2], np.float64, [1.0, 2.0]),
+    ("double", [1.5, None], np.float64, [1.5, np.nan]),
+    ("double", [None, None], np.float64, [np.nan, np.nan]),
+    ("float", [1.5, 2.5], np.float32, [1.5, 2.5]),
+    ("long", np.array([1, 2], dtype=np.int32), np.int64, [1, 2]),
+    ("integer", [1, 2], np.int32, [1, 2]),
+    ("boolean", [True, False], np.bool_, [True, False]),
+    ("string", ["x", None], None, ["x", None]),
+    ("datetime", ["2024-01-02T03:04:05"], None, [pd.Timestamp("2024-01-02T03:04:05")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("declared", "values", "dtype", "expected"),
+    ACCEPTED,
+    ids=[
+        "int->double",
+        "double-missing->NaN",
+        "all-missing->NaN",
+        "double->float",
+        "int32->long",
+        "long->integer-in-range",
+        "bool",
+        "string-missing",
+        "iso-text->datetime",
+    ],
+)
+def test_accepted_casts(declared: str, values: Any, dtype: Any, expected: list[Any]) -> None:
+    out = InputEnforcer(columns(x=declared))(pd.DataFrame({"x": values}))
+    if dtype is not None:
+        assert out["x"].dtype == dtype
+    got = out["x"].tolist()
+    assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in expected]
+
+
+REFUSED = [
+    ("long", [1.5, 2.0], "double", "floats are not cast to integers"),
+    ("long", [2.0, 3.0], "double", "floats are not cast to integers"),
+    ("long", [1, None], "double with missing values", "declare the column as double"),
+    ("integer", [2**40], "long", "out of range"),
+    ("double", ["1.5"], "string", ""),
+    ("double", [True], "boolean", ""),
+    ("long", [True], "boolean", ""),
+    ("boolean", [1, 0], "long", ""),
+    ("boolean", [True, None], "boolean with missing values", ""),
+    ("string", [1, 2], "long", ""),
+    ("datetime", ["yesterday"], "string", "ISO-8601"),
+    ("double", [1, "a"], "mixed-integer", ""),
+]
+
+
+@pytest.mark.parametrize(
+    ("declared", "values", "received", "why"),
+    REFUSED,
+    ids=[
+        "float->long",
+        "integral-float->long",
+        "int-with-NaN",
+        "int-overflow",
+        "string->number",
+        "bool->double",
+        "bool->long",
+        "int->bool",
+        "bool-missing",
+        "number->string",
+        "bad-datetime",
+        "mixed",
+    ],
+)
+def test_refused_casts_name_column_and_types(
+    declared: str, values: list[Any], received: str, why: str
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        InputEnforcer(columns(x=declared))(pd.DataFrame({"x": values}))
+    error = caught.value
+    assert f"column 'x': expected {declared}, received {received}" in error.message
+    assert why in error.message
+    assert error.details["column"] == "x"
+    assert error.details["expected"] == declared
+
+
+def test_missing_required_column_refused_optional_allowed() -> None:
+    schema = Schema(columns=(ColSpec("double", "a"), ColSpec("double", "b", required=False)))
+    enforce = InputEnforcer(schema)
+    assert list(enforce(pd.DataFrame({"a": [1.0]})).columns) == ["a"]
+    with pytest.raises(InvalidArgument, match="missing column 'a'"):
+        enforce(pd.DataFrame({"b": [1.0]}))
+
+
+def test_extra_columns_dropped_and_order_restored() -> None:
+    enforce = InputEnforcer(columns(a="double", b="long"))
+    out = enforce(pd.DataFrame({"z": ["junk"], "b": [2], "a": [1.0]}))
+    assert list(out.columns) == ["a", "b"]
+    assert out.iloc[0].tolist() == [1.0, 2]
+
+
+def test_matching_frame_passes_through_without_copy() -> None:
+    enforce = InputEnforcer(columns(a="double", b="long", s="string"))
+    data = pd.DataFrame({"a": [1.0], "b": [2], "s": ["x"]})
+    assert enforce(data) is data
+    assert enforce(data) is data  # second call takes the cached-columns path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": 1, "b": 2},
+        [{"a": 1, "b": 2}],
+        {"a": [1], "b": [2]},
+        [[1, 2]],
+        np.array([[1, 2]]),
+        np.array([1, 2]),
+    ],
+    ids=["one-row-dict", "records", "columns", "rows", "2d-array", "1d-array"],
+)
+def test_input_shapes_become_the_same_frame(data: Any) -> None:
+    out = InputEnforcer(columns(a="double", b="long"))(data)
+    assert list(out.columns) == ["a", "b"]
+    assert out.dtypes.tolist() == [np.float64, np.int64]
+    assert out.iloc[0].tolist() == [1.0, 2]
+
+
+def test_unsupported_input_type_refused() -> None:
+    with pytest.raises(InvalidArgument, match="unsupported input type"):
+        InputEnforcer(columns(a="double"))(object())
+
+
+# --- CSV and JSON type the same values the same way ------------------------------------------
+
+SAME_VALUES = [
+    ("double", "1\n2\n", [1, 2], [1.0, 2.0]),
+    ("double", "1.5\n\n", [1.5, None], [1.5, None]),
+    ("string", "NA\n\n", ["NA", None], ["NA", None]),
+    ("string", "12\n", ["12"], ["12"]),
+    ("boolean", "true\nfalse\n", [True, False], [True, False]),
+]
+
+
+@pytest.mark.parametrize(
+    ("declared", "csv", "json_values", "expected"),
+    SAME_VALUES,
+    ids=["ints-to-double", "missing", "NA-is-text", "digits-as-text", "booleans"],
+)
+def test_csv_and_json_give_the_same_typed_input(
+    declared: str, csv: str, json_values: list[Any], expected: list[Any]
+) -> None:
+    schema = columns(x=declared)
+    enforce = InputEnforcer(schema)
+    from_csv = enforce(decode_csv(csv.encode(), schema))
+    from_json = enforce(decode_json({"instances": [{"x": v} for v in json_values]}, schema)[0])
+    assert from_csv["x"].dtype == from_json["x"].dtype
+    for got in (from_csv, from_json):
+        assert [None if pd.isna(v) else v for v in got["x"].tolist()] == expected
+
+
+@pytest.mark.parametrize(
+    ("csv", "json_values"),
+    [("1\n\n", [1, None]), ("1.5\n", [1.5])],
+    ids=["missing", "float"],
+)
+def test_csv_and_json_refuse_the_same_integer_inputs(csv: str, json_values: list[Any]) -> None:
+    schema = columns(x="long")
+    enforce = InputEnforcer(schema)
+    messages = []
+    for data in (
+        decode_csv(csv.encode(), schema),
+        decode_json([{"x": v} for v in json_values], schema)[0],
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            enforce(data)
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+
+
+# --- tensors and params ----------------------------------------------------------------------
+
+
+def test_tensor_casts_and_shape() -> None:
+    enforce = InputEnforcer(Schema(tensors=(TensorSpec("float32", (-1, 2)),)))
+    assert enforce([[1, 2]]).dtype == np.float32
+    with pytest.raises(InvalidArgument, match=r"expected shape \[-1, 2\], received \[1, 3\]"):
+        enforce([[1.0, 2.0, 3.0]])
+    int_enforce = InputEnforcer(Schema(tensors=(TensorSpec("int64", (-1,)),)))
+    with pytest.raises(InvalidArgument, match="expected int64, received float64"):
+        int_enforce(np.array([1.5]))
+
+
+def test_params_defaults_types_and_unknown_names() -> None:
+    specs = (ParamSpec("k", "long", 3), ParamSpec("mode", "string", "fast"))
+    assert enforce_params(None, specs) == {"k": 3, "mode": "fast"}
+    assert enforce_params({"k": 5}, specs) == {"k": 5, "mode": "fast"}
+    with pytest.raises(InvalidArgument, match="unknown param 'kk'"):
+        enforce_params({"kk": 5}, specs)
+    with pytest.raises(InvalidArgument, match="param 'k': expected long, received str"):
+        enforce_params({"k": "5"}, specs)
+    with pytest.raises(InvalidArgument, match="declares no params"):
+        enforce_params({"k": 5}, None)
