@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     run_id: str | None = Field(
         default=None, description="Run that SDK calls log to when no run is started explicitly"
     )
+    executor_cpus: float | None = Field(
+        default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
+    )
+    job_stop_grace_s: float = Field(
+        default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a job"
+    )
+    scheduler: bool = Field(
+        default=False, description="run the job scheduler in this process (`dockyard server`)"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
@@ -57,6 +66,12 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The metadata database URL, defaulting to SQLite in ``home``."""
         return self.database_url or f"sqlite:///{self.home / 'dockyard.db'}"
+
+    @property
+    def server_url(self) -> str:
+        """The URL local processes (job runners) use to reach this server."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_artifact_root(self) -> str:

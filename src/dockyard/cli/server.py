@@ -41,6 +41,7 @@ def server(
     ):
         if value is not None:
             os.environ[f"DOCKYARD_{name}"] = str(value)
+    os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
     settings = Settings()
     # Migrate once before workers start, so they never race to do it.
     open_database(settings.resolved_database_url).dispose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dockyard.artifacts import ArtifactStore, open_artifact_store
+from dockyard.jobs._scheduler import Scheduler
+from dockyard.jobs._service import JobService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
 from dockyard.tracking import TrackingService
@@ -20,6 +22,7 @@ class Services:
     db: Database
     artifacts: ArtifactStore
     tracking: TrackingService
+    jobs: JobService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -27,7 +30,24 @@ class Services:
         artifacts = open_artifact_store(
             settings.resolved_artifact_root, s3_endpoint_url=settings.s3_endpoint_url
         )
-        return cls(settings=settings, db=db, artifacts=artifacts, tracking=TrackingService(db))
+        tracking = TrackingService(db)
+        return cls(
+            settings=settings,
+            db=db,
+            artifacts=artifacts,
+            tracking=tracking,
+            jobs=JobService(db, tracking, settings),
+        )
+
+    def start_background(self) -> list[Scheduler]:
+        """Start the job scheduler (only ``dockyard server`` processes run it)."""
+        if not self.settings.scheduler:
+            return []
+        from dockyard.jobs._executor import LocalExecutor
+
+        scheduler = Scheduler(self.jobs, LocalExecutor(), self.settings, self.settings.server_url)
+        scheduler.start()
+        return [scheduler]
 
     def close(self) -> None:
         self.db.dispose()

@@ -27,7 +27,7 @@ async def upload(request: Request, store: ArtifactStore, key: str) -> ArtifactIn
             size += len(chunk)
             await run_in_threadpool(spool.write, chunk) if size > _SPOOL else spool.write(chunk)
         spool.seek(0)
-        return await run_in_threadpool(store.put_stream, key, spool, size)  # type: ignore[arg-type]
+        return await run_in_threadpool(store.put_stream, key, spool, size)
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

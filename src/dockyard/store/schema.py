@@ -27,6 +27,8 @@ __all__ = [
     "datasets",
     "experiment_tags",
     "experiments",
+    "job_events",
+    "jobs",
     "latest_metrics",
     "metadata",
     "metrics",
@@ -170,4 +172,44 @@ applied_batches = Table(
     Column("batch_id", String(64), primary_key=True),
     Column("run_id", String(32), nullable=False),
     Column("created_time", BigInteger, nullable=False),
+)
+
+# -- jobs: the durable queue --------------------------------------------------------------------
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("model_uri", String(1000), nullable=True),
+    Column("cpus", Float, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("queue_deadline", BigInteger, nullable=True),
+    Column("stop_requested", Boolean, nullable=False, server_default="0"),
+    Column("executor", String(16), nullable=True),
+    Column("handle", Text, nullable=True),
+    Column("events_offset", BigInteger, nullable=False, server_default="0"),
+    Column("progress", Text, nullable=True),
+    Index(None, "status", "created_time"),
+)
+
+job_events = Table(
+    "job_events",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.job_id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("job_id", "seq"),
 )

@@ -1,0 +1,110 @@
+"""SageMaker's training contract: the config files and ``SM_*`` variables a script sees.
+
+An existing SageMaker script-mode script (argparse defaults from ``SM_MODEL_DIR``,
+``SM_CHANNEL_TRAIN``, ...) runs unchanged. Dockyard adds ``DOCKYARD_URI`` and ``DOCKYARD_RUN_ID``
+so ``dy.log_metric`` inside the script logs to the job's run with no configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from dockyard.jobs._layout import JobDir
+
+__all__ = ["HOST", "environment", "write_config"]
+
+HOST = "algo-1"
+
+
+def _channel_env(name: str) -> str:
+    return "SM_CHANNEL_" + name.upper().replace("-", "_").replace(".", "_")
+
+
+def write_config(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
+    """Write ``input/config/*.json`` as SageMaker does (hyperparameter values as strings)."""
+    jd.config.mkdir(parents=True, exist_ok=True)
+    (jd.config / "hyperparameters.json").write_text(json.dumps(spec["hyperparameters"]))
+    data_config = {
+        name: {
+            "ContentType": channel.get("content_type") or "",
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
+        for name, channel in spec["inputs"].items()
+    }
+    (jd.config / "inputdataconfig.json").write_text(json.dumps(data_config))
+    resource = {
+        "current_host": HOST,
+        "hosts": [HOST],
+        "network_interface_name": "lo",
+        "current_instance_type": "local",
+        "instance_groups": [],
+    }
+    (jd.config / "resourceconfig.json").write_text(json.dumps(resource))
+
+
+def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[str, str]:
+    """The user process's environment."""
+    hps = spec["hyperparameters"]
+    channels = sorted(spec["inputs"])
+    cpus = max(1, int(float(spec["resources"]["cpus"])))
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith(("SM_", "DOCKYARD_"))]:
+        del env[key]
+    training_env = {
+        "model_dir": str(jd.model),
+        "channel_input_dirs": {c: str(jd.data / c) for c in channels},
+        "hyperparameters": hps,
+        "output_data_dir": str(jd.output_data),
+        "output_dir": str(jd.output),
+        "input_dir": str(jd.root / "input"),
+        "input_config_dir": str(jd.config),
+        "current_host": HOST,
+        "hosts": [HOST],
+        "num_cpus": cpus,
+        "num_gpus": 0,
+        "job_name": job["name"],
+        "module_dir": str(jd.code),
+        "user_entry_point": spec.get("entry_point") or spec.get("module") or "",
+        "log_level": 20,
+    }
+    env.update(
+        {
+            "SM_MODEL_DIR": str(jd.model),
+            "SM_CHANNELS": json.dumps(channels),
+            "SM_HPS": json.dumps(hps),
+            "SM_OUTPUT_DATA_DIR": str(jd.output_data),
+            "SM_OUTPUT_DIR": str(jd.output),
+            "SM_INPUT_DIR": str(jd.root / "input"),
+            "SM_INPUT_CONFIG_DIR": str(jd.config),
+            "SM_NUM_CPUS": str(cpus),
+            "SM_NUM_GPUS": "0",
+            "SM_CURRENT_HOST": HOST,
+            "SM_HOSTS": json.dumps([HOST]),
+            "SM_MODULE_DIR": str(jd.code),
+            "SM_USER_ENTRY_POINT": training_env["user_entry_point"],
+            "SM_USER_ARGS": json.dumps([x for k, v in hps.items() for x in (f"--{k}", v)]),
+            "SM_LOG_LEVEL": "20",
+            "SM_TRAINING_ENV": json.dumps(training_env),
+            "SM_CHECKPOINT_DIR": str(jd.checkpoints),
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": str(cpus),
+        }
+    )
+    for name in channels:
+        env[_channel_env(name)] = str(jd.data / name)
+    for key, value in hps.items():
+        env["SM_HP_" + key.upper().replace("-", "_")] = value
+    if job.get("server_url"):
+        env["DOCKYARD_URI"] = job["server_url"]
+    if job.get("run_id"):
+        env["DOCKYARD_RUN_ID"] = job["run_id"]
+    # The job can import dockyard (for dy.log_metric) even from an environment of its own.
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    env.update(spec.get("environment", {}))
+    return env

@@ -1,0 +1,87 @@
+"""Turn what a job saved in ``SM_MODEL_DIR`` into a Dockyard model package.
+
+A package (an ``MLmodel`` file) is kept as it is. A native model file is wrapped, with its
+signature inferred from ``input_example.csv`` / ``input_example.json`` beside it when present
+(the built-in algorithms write one; a script can too):
+
+=========================================  =========================
+file in the model folder                   loaded as
+=========================================  =========================
+``*.joblib``, ``*.pkl``, ``*.pickle``      scikit-learn (or any picklable estimator)
+``xgboost-model``, ``*.ubj``, ``*.json``   XGBoost booster
+``*.txt``, ``*.lgb``                       LightGBM booster
+``*.onnx``                                 ONNX graph
+=========================================  =========================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import InvalidArgument
+
+__all__ = ["package_model"]
+
+_EXAMPLES = ("input_example.csv", "input_example.json")
+
+
+def _example(model_dir: Path) -> Any:
+    import pandas as pd
+
+    csv, jsn = (model_dir / name for name in _EXAMPLES)
+    if csv.is_file():
+        return pd.read_csv(csv)
+    if jsn.is_file():
+        return pd.read_json(jsn, orient="records")
+    return None
+
+
+def _native(model_dir: Path) -> tuple[Any, str] | None:
+    files = sorted(p for p in model_dir.iterdir() if p.is_file() and p.name not in _EXAMPLES)
+    by_suffix = {p.suffix.lower(): p for p in files}
+    for name in (".joblib", ".pkl", ".pickle"):
+        if name in by_suffix:
+            import joblib
+
+            return joblib.load(by_suffix[name]), by_suffix[name].name
+    xgb = model_dir / "xgboost-model"
+    candidates = (
+        [xgb] if xgb.is_file() else [by_suffix[s] for s in (".ubj", ".json") if s in by_suffix]
+    )
+    for path in candidates:
+        import xgboost
+
+        booster = xgboost.Booster()
+        booster.load_model(str(path))
+        return booster, path.name
+    for name in (".txt", ".lgb"):
+        if name in by_suffix:
+            import lightgbm
+
+            return lightgbm.Booster(model_file=str(by_suffix[name])), by_suffix[name].name
+    if ".onnx" in by_suffix:
+        import onnx
+
+        return onnx.load(str(by_suffix[".onnx"])), by_suffix[".onnx"].name
+    return None
+
+
+def package_model(model_dir: Path, dest: Path) -> Path | None:
+    """The package to upload: ``model_dir`` itself, a wrapped copy in ``dest``, or None when
+    the folder holds nothing Dockyard recognises (it is then uploaded as plain files)."""
+    if (model_dir / "MLmodel").is_file():
+        return model_dir
+    if not model_dir.is_dir() or not any(model_dir.iterdir()):
+        return None
+    found = _native(model_dir)
+    if found is None:
+        return None
+    model, source = found
+    from dockyard.models import save_model
+
+    try:
+        save_model(model, dest, input_example=_example(model_dir))
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"could not package {source} from the model folder: {exc}") from exc
+    return dest

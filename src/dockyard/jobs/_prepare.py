@@ -1,0 +1,113 @@
+"""Before the user's code runs: code, channels, config files and checkpoints in place."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dockyard.jobs._contract import write_config
+from dockyard.jobs._layout import JobDir
+from dockyard.jobs._uris import copy_local, local_path, scheme
+
+__all__ = ["fetch", "prepare", "restore_checkpoints", "save_checkpoints"]
+
+
+def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
+    """Lay out the job directory and fetch the code and every channel."""
+    jd.create()
+    if spec.get("source_dir"):
+        fetch(spec["source_dir"], jd.code, job)
+    for name, channel in spec["inputs"].items():
+        fetch(channel["uri"], jd.data / name, job)
+    write_config(jd, spec, job)
+    restore_checkpoints(jd, spec, job)
+
+
+def fetch(uri: str, dest: Path, job: dict[str, Any]) -> None:
+    """Copy what ``uri`` names (a file or a folder) into the folder ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    kind = scheme(uri)
+    if kind == "local":
+        copy_local(local_path(uri), dest)
+    elif kind == "s3":
+        _fetch_s3(uri, dest, job)
+    else:
+        _fetch_run(uri, dest, job)
+
+
+def _fetch_s3(uri: str, dest: Path, job: dict[str, Any]) -> None:
+    from dockyard.artifacts import open_artifact_store
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    store = open_artifact_store(f"s3://{bucket}", s3_endpoint_url=job.get("s3_endpoint_url"))
+    key = key.rstrip("/")
+    if key and store.exists(key):
+        store.get_file(key, dest / key.rsplit("/", 1)[-1])
+        return
+    for info in store.list(key, recursive=True):
+        if not info.is_dir:
+            relative = info.path[len(key) :].lstrip("/") if key else info.path
+            store.get_file(info.path, dest / relative)
+
+
+def _fetch_run(uri: str, dest: Path, job: dict[str, Any]) -> None:
+    from dockyard.sdk import Client
+
+    run_id, _, path = uri[len("runs:/") :].partition("/")
+    client = Client(job["server_url"])
+    try:
+        listing = client.request(
+            "GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path, "recursive": True}
+        )["files"]
+        files = [f["path"] for f in listing if not f["is_dir"]] or [path]
+        for rel in files:
+            local = dest / (rel[len(path) :].lstrip("/") if rel != path else Path(rel).name)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with (
+                client.stream("GET", f"/api/v1/runs/{run_id}/artifacts/{rel}") as response,
+                local.open("wb") as out,
+            ):
+                for chunk in response.iter_bytes(1 << 20):
+                    out.write(chunk)
+    finally:
+        client.close()
+
+
+def restore_checkpoints(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
+    """Put the last synced checkpoints back (SageMaker restores them on every start)."""
+    checkpoint = spec.get("checkpoint")
+    if not checkpoint:
+        return
+    uri = checkpoint["uri"]
+    if scheme(uri) == "local" and not local_path(uri).exists():
+        return
+    shutil.rmtree(jd.checkpoints, ignore_errors=True)
+    jd.checkpoints.mkdir(parents=True)
+    try:
+        fetch(uri, jd.checkpoints, job)
+    except Exception:
+        return
+
+
+def save_checkpoints(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
+    """Sync ``checkpoints/`` to the checkpoint URI."""
+    checkpoint = spec.get("checkpoint")
+    if not checkpoint or not jd.checkpoints.exists():
+        return
+    uri = checkpoint["uri"]
+    if scheme(uri) == "local":
+        target = local_path(uri)
+        target.mkdir(parents=True, exist_ok=True)
+        for file in jd.checkpoints.rglob("*"):
+            if file.is_file():
+                out = target / file.relative_to(jd.checkpoints)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, out)
+    elif scheme(uri) == "s3":
+        from dockyard.artifacts import open_artifact_store
+
+        store = open_artifact_store(uri.rstrip("/"), s3_endpoint_url=job.get("s3_endpoint_url"))
+        for file in jd.checkpoints.rglob("*"):
+            if file.is_file():
+                store.put_file(file.relative_to(jd.checkpoints).as_posix(), file)

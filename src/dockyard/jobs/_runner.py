@@ -1,0 +1,231 @@
+"""One job's supervisor process: ``python -m dockyard.jobs._runner JOB_DIR``.
+
+It runs detached from the server (its own session), so a server restart neither stops the job
+nor loses its state: status goes to ``.dockyard/events.jsonl``, output to ``.dockyard/output.log``.
+It prepares the SageMaker ``/opt/ml`` layout, runs the user's code with the ``SM_*``
+environment, enforces the memory limit and maximum runtime, honours stop requests (SIGTERM, then
+SIGKILL after a grace period), parses metric lines, retries, and finally packages and uploads
+the model. Imports are kept light until the user's process has started: the time from submit to
+the first line of user code is a number users feel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from dockyard.jobs._events import EventWriter
+from dockyard.jobs._layout import JobDir
+
+__all__ = ["main"]
+
+_POLL_S = 0.05
+_TAIL_LINES = 25
+
+
+class _Outcome:
+    def __init__(self, kind: str, message: str = "", exit_code: int | None = None) -> None:
+        self.kind = kind  # ok | failed | stopped | runtime | memory
+        self.message = message
+        self.exit_code = exit_code
+
+
+class Runner:
+    """Runs the job described in ``job_dir/.dockyard/job.json``."""
+
+    def __init__(self, job_dir: Path) -> None:
+        self.dir = JobDir(job_dir)
+        self.job: dict[str, Any] = json.loads(self.dir.job_file.read_text())
+        self.spec: dict[str, Any] = self.job["spec"]
+        self.events = EventWriter(self.dir.events)
+        self.stop_requested = threading.Event()
+        self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
+        self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
+        try:
+            outcome = self._attempts()
+        except Exception as exc:
+            outcome = _Outcome("failed", f"the job could not run: {exc}")
+        return self._finish(outcome)
+
+    def _attempts(self) -> _Outcome:
+        from dockyard.jobs._prepare import prepare, restore_checkpoints
+
+        max_attempts = int(self.spec["retry_strategy"]["max_attempts"])
+        outcome = _Outcome("failed", "no attempt ran")
+        for attempt in range(1, max_attempts + 1):
+            if self._stop_seen():
+                return _Outcome("stopped", "stopped by request")
+            if attempt > 1:
+                self.events.emit(
+                    "Restarting", f"attempt {attempt} of {max_attempts}: {outcome.message}"
+                )
+                restore_checkpoints(self.dir, self.spec, self.job)
+            else:
+                self.events.emit("Downloading")
+                prepare(self.dir, self.spec, self.job)
+            self.events.emit("Training" if self.job["kind"] == "training" else "Transforming")
+            outcome = self._execute(attempt)
+            if outcome.kind != "failed":
+                break
+        return outcome
+
+    def _command(self) -> tuple[list[str], Path]:
+        python = self.job.get("python") or sys.executable
+        if self.spec.get("algorithm"):
+            module = self.spec["algorithm"].replace("-", "_")
+            return [python, "-m", f"dockyard.jobs.algorithms.{module}"], self.dir.root
+        args: list[str] = []
+        for key, value in self.spec["hyperparameters"].items():
+            args += [f"--{key}", value]  # SageMaker script mode passes hyperparameters as flags
+        if self.spec.get("module"):
+            cwd = self.dir.code if self.dir.code.exists() else self.dir.root
+            return [python, "-m", self.spec["module"], *args], cwd
+        return [python, self.spec["entry_point"], *args], self.dir.code
+
+    def _execute(self, attempt: int) -> _Outcome:
+        from dockyard.jobs._contract import environment
+
+        command, cwd = self._command()
+        env = environment(self.dir, self.spec, self.job)
+        log = self.dir.log.open("ab", buffering=0)
+        log.write(f"[dockyard] attempt {attempt}: {' '.join(command)}\n".encode())
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
+        reader.start()
+        outcome = self._watch(proc)
+        reader.join(10)
+        log.close()
+        return outcome
+
+    def _pump(self, proc: subprocess.Popen[bytes], log: Any) -> None:
+        assert proc.stdout is not None
+        for raw in iter(proc.stdout.readline, b""):
+            log.write(raw)
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.tail.append(line)
+            if self.metrics is None:
+                from dockyard.jobs._metrics import MetricParser
+
+                self.metrics = MetricParser(self.spec, self.job)
+            self.metrics.feed(line)
+
+    def _watch(self, proc: subprocess.Popen[bytes]) -> _Outcome:
+        resources = self.spec["resources"]
+        limit_mb = resources.get("memory_mb")
+        deadline = time.monotonic() + int(self.spec["stopping_condition"]["max_runtime_s"])
+        peak_mb = 0.0
+        watcher = _MemoryWatcher(proc.pid) if limit_mb else None
+        while proc.poll() is None:
+            if self._stop_seen():
+                self._terminate(proc)
+                return _Outcome("stopped", "stopped by request")
+            if time.monotonic() > deadline:
+                self._terminate(proc)
+                limit = self.spec["stopping_condition"]["max_runtime_s"]
+                return _Outcome(
+                    "runtime", f"stopped after reaching the maximum runtime of {limit} s"
+                )
+            if watcher is not None:
+                peak_mb = max(peak_mb, watcher.rss_mb())
+                if peak_mb > limit_mb:
+                    self._kill(proc)
+                    return _Outcome(
+                        "memory",
+                        f"memory limit exceeded: the job used {peak_mb:.0f} MB, its limit is "
+                        f"{limit_mb} MB",
+                    )
+            time.sleep(_POLL_S)
+        code = proc.returncode
+        if code == 0:
+            return _Outcome("ok", exit_code=0)
+        return _Outcome("failed", self._failure_reason(code), exit_code=code)
+
+    def _failure_reason(self, code: int) -> str:
+        if self.dir.failure.is_file():
+            text = self.dir.failure.read_text(errors="replace").strip()
+            if text:
+                return text[:4000]
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        lines = "\n".join(self.tail) or "(no output)"
+        return f"the job's process ended with {how}; last lines of its log:\n{lines}"
+
+    def _stop_seen(self) -> bool:
+        if not self.stop_requested.is_set() and self.dir.stop_file.exists():
+            self.stop_requested.set()
+        return self.stop_requested.is_set()
+
+    def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(float(self.job.get("stop_grace_s", 10)))
+        except subprocess.TimeoutExpired:
+            self._kill(proc)
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def _finish(self, outcome: _Outcome) -> int:
+        from dockyard.jobs._finish import finish
+
+        return finish(self, outcome.kind, outcome.message, outcome.exit_code)
+
+
+class _MemoryWatcher:
+    """Resident memory of the job's whole process tree."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self._root = psutil.Process(pid)
+        self._psutil = psutil
+
+    def rss_mb(self) -> float:
+        total = 0
+        try:
+            procs = [self._root, *self._root.children(recursive=True)]
+        except self._psutil.Error:
+            return 0.0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except self._psutil.Error:
+                continue
+        return total / (1024 * 1024)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m dockyard.jobs._runner JOB_DIR", file=sys.stderr)
+        return 2
+    return Runner(Path(args[0])).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Input URIs a job may read: local paths, ``file://``, ``s3://`` and ``runs:/<run>/<path>``.
+
+Checked once at submit (so an unreadable channel is refused before anything runs) and fetched
+by the runner on whichever machine runs the job.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dockyard.artifacts import open_artifact_store
+from dockyard.errors import InvalidArgument, NotFound
+
+__all__ = ["check_readable", "local_path", "scheme"]
+
+
+def scheme(uri: str) -> str:
+    """``local``, ``s3`` or ``runs``; anything else is refused."""
+    if uri.startswith("runs:/"):
+        return "runs"
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return "local"
+    if parsed.scheme == "s3":
+        return "s3"
+    raise InvalidArgument(
+        f"unsupported URI {uri!r}: use a local path, file://, s3:// or runs:/<run_id>/<path>"
+    )
+
+
+def local_path(uri: str) -> Path:
+    return Path(urlparse(uri).path if uri.startswith("file://") else uri).expanduser()
+
+
+def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None:
+    """Refuse a URI that names nothing readable, naming the field."""
+    kind = scheme(uri)
+    if kind == "local":
+        path = local_path(uri)
+        if not path.exists():
+            raise InvalidArgument(f"{uri} does not exist", field=field)
+        if path.is_dir() and not any(path.iterdir()):
+            raise InvalidArgument(f"{uri} is an empty folder", field=field)
+    elif kind == "s3":
+        bucket_and_key = uri[len("s3://") :]
+        bucket, _, key = bucket_and_key.partition("/")
+        store = open_artifact_store(f"s3://{bucket}", s3_endpoint_url=s3_endpoint_url)
+        try:
+            if not store.exists(key) and not store.list(key, recursive=True):
+                raise InvalidArgument(f"nothing is stored at {uri}", field=field)
+        except NotFound as exc:
+            raise InvalidArgument(f"nothing is stored at {uri}", field=field) from exc
+
+
+def copy_local(src: Path, dest: Path) -> None:
+    """Copy a file or folder into ``dest`` (a folder), hard-linking where the disk allows."""
+    dest.mkdir(parents=True, exist_ok=True)
+    if src.is_file():
+        _link_or_copy(src, dest / src.name)
+        return
+    for file in src.rglob("*"):
+        if file.is_file():
+            target = dest / file.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(file, target)
+
+
+def _link_or_copy(src: Path, dest: Path) -> None:
+    try:
+        dest.hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dest)
