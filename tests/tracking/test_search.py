@@ -598,6 +598,8 @@ def test_parse_order_by() -> None:
         ("metrics.a <> 1", 11, "unknown comparator '<>': use !="),
         ("tags.x NOT LIKE 'a'", 8, "expected IN after NOT, got 'LIKE'"),
         ("tags.x IS 'a'", 8, "expected NULL or NOT NULL after IS"),
+        # "\u0131n".upper() == "IN" (dotless i): keywords must be ASCII.
+        ("attributes.run_id \u0131n ('a')", 19, "expected a comparator"),
         ("metrics.a < 1and", 13, "invalid number '1and'"),
         ("metrics.a < 1.5.5", 13, "invalid number"),
         ("metrics.a < - 1", 13, "expected a number"),

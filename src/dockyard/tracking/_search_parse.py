@@ -3,15 +3,15 @@
 The grammar is MLflow's (``mlflow.utils.search_utils.SearchUtils``), written here as a small
 hand-made scanner so that every error can name the column it happened at::
 
-    filter     := condition (AND condition)*          AND is case-insensitive; OR is refused
+    filter     := condition (AND condition)*        AND is case-insensitive; OR is refused
     condition  := key comparator value
                 | key IS [NOT] NULL
                 | key [NOT] IN '(' string (',' string)* ')'
-    key        := [entity '.'] name                           no entity means ``attributes``
+    key        := [entity '.'] name                 no entity means ``attributes``
     entity     := metric(s) | param(s) | parameter(s) | tag(s)
-                | attribute(s) | attr | run | dataset(s)      optionally in backticks
+                | attribute(s) | attr | run | dataset(s)    optionally in backticks
     name       := [\\w.]+ | `quoted` | "quoted" | 'quoted'
-    value      := 'string' | "string" | number                number: -1, 2.5, .5, 1e-3, 1E3
+    value      := 'string' | "string" | number      number: -1, 2.5, .5, 1e-3, 1E3
     order_by   := key [ASC | DESC]
 
 What each entity accepts (as MLflow):
@@ -36,7 +36,10 @@ Where Dockyard differs from MLflow, it is stricter or less surprising: a danglin
 empty key is an error (MLflow ignores the one and matches nothing with the other); inside a quoted
 string or key, a doubled quote or a backslash before the quote stands for the quote, and ``\\\\``
 for one backslash (MLflow keeps the escape characters in the value); ``+1`` and ``1e+3`` are
-numbers. A filter of only whitespace means "no filter".
+numbers; the ``run name`` aliases work in ``order_by`` too. A filter of only whitespace means "no
+filter". NUL and unpaired surrogates are refused (no database can store them), and a filter is
+bounded: at most :data:`MAX_CONDITIONS` conditions, :data:`MAX_LIST_VALUES` list values and
+:data:`MAX_LIKE_PATTERN` characters per pattern; at most :data:`MAX_ORDER_KEYS` order keys.
 
 Every error is :class:`~dockyard.errors.InvalidArgument` with ``field="filter"`` (or
 ``order_by.<i>``), a message of the form ``invalid filter at column 17: <what was expected and what
@@ -278,7 +281,8 @@ class _Scanner:
     def take_word(self, upper: str) -> bool:
         """Consume the keyword ``upper`` (any case) if it is the next word."""
         word = self.word()
-        if word is not None and word.upper() == upper:
+        # ASCII only: str.upper() maps some other letters onto ASCII ones (dotless i, U+0131).
+        if word is not None and word.isascii() and word.upper() == upper:
             self.pos += len(word)
             return True
         return False
@@ -405,7 +409,8 @@ class _Scanner:
                     )
                 self.pos += len(symbol)
                 return symbol
-        word = (self.word() or "").upper()
+        raw = self.word() or ""
+        word = raw.upper() if raw.isascii() else ""
         if word in ("LIKE", "ILIKE", "IN"):
             self.pos += len(word)
             return word
