@@ -138,7 +138,9 @@ def _json_path(loc: tuple[int | str, ...]) -> str:
 def _from_validation(exc: ValidationError) -> MlflowError:
     first = exc.errors(include_url=False)[0]
     path = _json_path(tuple(first["loc"]))
-    if first["type"] == "missing":
+    # An absent or null required field reaches the model as None (an empty key as ""): MLflow
+    # calls both missing.
+    if first["type"] == "missing" or first.get("input") in (None, ""):
         return missing_value(path)
     return invalid_value(path, first.get("input"), str(first["msg"]))
 

@@ -8,7 +8,6 @@ a handler asks for and answers a wrong type with MLflow's own INVALID_PARAMETER_
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
@@ -21,7 +20,7 @@ from dockyard.server.compat.mlflow._errors import (
     missing_value,
 )
 
-__all__ = ["Fields", "parse_body", "parse_float", "parse_int"]
+__all__ = ["Fields", "parse_body", "parse_int"]
 
 _SEE_DOCS = " See the API docs for more information about request parameters."
 _INT64 = (-(2**63), 2**63 - 1)
@@ -71,24 +70,6 @@ def parse_int(path: str, value: Any) -> int:
         raise _wrong_type(path, value)
     if not _INT64[0] <= result <= _INT64[1]:
         raise invalid_value(path, value, "it does not fit in a 64-bit integer.")
-    return result
-
-
-def parse_float(path: str, value: Any) -> float:
-    """A double as protobuf JSON has it: a number, or a string such as ``"NaN"``/``"-Infinity"``."""
-    if isinstance(value, bool):
-        raise _wrong_type(path, value)
-    if isinstance(value, int | float):
-        result = float(value)
-    elif isinstance(value, str):
-        try:
-            result = float(value)
-        except ValueError:
-            raise _wrong_type(path, value) from None
-    else:
-        raise _wrong_type(path, value)
-    if math.isinf(result) and isinstance(value, int):
-        raise invalid_value(path, value, "it does not fit in a double.")
     return result
 
 

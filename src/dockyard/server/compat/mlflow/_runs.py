@@ -19,7 +19,7 @@ from dockyard.server.compat.mlflow._errors import (
     missing_value,
 )
 from dockyard.server.compat.mlflow._experiments import view_type
-from dockyard.server.compat.mlflow._fields import Fields, parse_float, parse_int
+from dockyard.server.compat.mlflow._fields import Fields
 from dockyard.tracking import (
     LIMITS,
     CreateRun,
@@ -86,17 +86,20 @@ def _pairs(fields: Fields, name: str, *, at: str = "") -> list[dict[str, Any]]:
     return [{"key": t["key"], "value": _value(t)} for t in items]
 
 
-def _metric(item: dict[str, Any], path: str) -> dict[str, Any]:
-    """A metric point from MLflow JSON, typed as protobuf would parse it."""
-    for name in ("key", "value", "timestamp"):
-        if item.get(name) in (None, ""):
-            raise missing_value(f"{path}{name}")
+def _metric(item: dict[str, Any]) -> dict[str, Any]:
+    """A metric point's fields, for the request model to type-check.
+
+    The request model (pydantic, in Rust) parses what protobuf JSON allows: numbers or strings
+    (``"NaN"``, ``"-Infinity"``, ``"1.5"``) for the value, integers or decimal strings for the
+    timestamp and step. Other fields a newer client sends (``model_id``, ``dataset_name``) are
+    dropped, as MLflow's parser ignores unknown fields.
+    """
     step = item.get("step")
     return {
-        "key": item["key"],
-        "value": parse_float(f"{path}value", item["value"]),
-        "timestamp": parse_int(f"{path}timestamp", item["timestamp"]),
-        "step": 0 if step is None else parse_int(f"{path}step", step),
+        "key": item.get("key"),
+        "value": item.get("value"),
+        "timestamp": item.get("timestamp"),
+        "step": 0 if step is None else step,
     }
 
 
@@ -155,7 +158,7 @@ def log_metric(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
     """Append one point to a metric's history."""
     run_id = fields.run_id()
     item = {name: fields.raw(name) for name in ("key", "value", "timestamp", "step")}
-    metric = MetricIn.model_validate(_metric(item, ""))
+    metric = MetricIn.model_validate(_metric(item))
     tracking.log_batch(run_id, LogBatch(metrics=[metric]))
     return {}
 
@@ -196,7 +199,7 @@ def log_batch(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
     )
     batch = LogBatch.model_validate(
         {
-            "metrics": [_metric(m, f"metrics[{i}].") for i, m in enumerate(metrics)],
+            "metrics": [_metric(m) for m in metrics],
             "params": params,
             "tags": tags,
         }
