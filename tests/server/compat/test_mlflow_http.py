@@ -307,3 +307,28 @@ def test_listing_outside_a_run_is_refused(http: httpx.Client, path: str) -> None
 def test_listing_an_unknown_run_is_resource_does_not_exist(http: httpx.Client) -> None:
     response = http.get(ARTIFACTS, params={"path": f"0/{'f' * 32}/artifacts"})
     _error(response, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("FINISHED", "FINISHED"), (3, "FINISHED"), ("5", "KILLED")],
+    ids=["name", "number", "number-as-text"],
+)
+def test_enums_by_name_or_protobuf_number(http: httpx.Client, status: Any, expected: str) -> None:
+    run = _run(http)
+    info = _ok(http.post(f"{API}/runs/update", json={"run_id": run["run_id"], "status": status}))
+    assert info["run_info"]["status"] == expected
+    assert info["run_info"]["end_time"] > 0
+    _ok(http.post(f"{API}/runs/delete", json={"run_id": run["run_id"]}))
+    found = http.post(
+        f"{API}/runs/search",
+        json={"experiment_ids": [run["experiment_id"]], "run_view_type": 2},
+    )
+    assert [r["info"]["run_id"] for r in _ok(found)["runs"]] == [run["run_id"]]
+
+
+@pytest.mark.parametrize("status", ["finished", 9, True, {"x": 1}], ids=str)
+def test_unknown_enum_values_are_refused(http: httpx.Client, status: Any) -> None:
+    run = _run(http)
+    response = http.post(f"{API}/runs/update", json={"run_id": run["run_id"], "status": status})
+    assert "'status'" in _error(response, 400, "INVALID_PARAMETER_VALUE")

@@ -266,3 +266,27 @@ def test_run_status_is_failed_when_the_block_raises(
     with pytest.raises(RuntimeError), mlflow.start_run() as run:
         raise RuntimeError("boom")
     assert mlflow.get_run(run.info.run_id).info.status == RunStatus.to_string(RunStatus.FAILED)
+
+
+def test_a_finished_run_can_be_resumed(tracking_uri: str, experiment_name: str) -> None:
+    mlflow.set_experiment(experiment_name)
+    with mlflow.start_run() as run:
+        mlflow.log_metric("m", 1.0, step=0)
+    with mlflow.start_run(run_id=run.info.run_id):
+        assert mlflow.get_run(run.info.run_id).info.status == "RUNNING"
+        mlflow.log_metric("m", 2.0, step=1)
+    fetched = mlflow.get_run(run.info.run_id)
+    assert (fetched.info.status, fetched.data.metrics) == ("FINISHED", {"m": 2.0})
+
+
+def test_search_runs_across_all_experiments(tracking_uri: str, experiment_name: str) -> None:
+    client = MlflowClient()
+    ids = {
+        client.create_run(client.create_experiment(f"{experiment_name}-{i}")).info.run_id
+        for i in range(2)
+    }
+    tag = experiment_name.replace("-", "_")
+    for run_id in ids:
+        client.set_tag(run_id, "probe", tag)
+    frame = mlflow.search_runs(search_all_experiments=True, filter_string=f"tags.probe = '{tag}'")
+    assert set(frame["run_id"]) == ids

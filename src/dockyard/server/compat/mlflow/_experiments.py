@@ -8,7 +8,7 @@ from typing import Any, Final
 from dockyard.server.compat.mlflow._convert import experiment_json
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._errors import INVALID_PARAMETER_VALUE, MlflowError
-from dockyard.server.compat.mlflow._fields import Fields
+from dockyard.server.compat.mlflow._fields import VIEW_TYPES, Fields
 from dockyard.tracking import (
     CreateExperiment,
     LifecycleStage,
@@ -18,10 +18,8 @@ from dockyard.tracking import (
     ViewType,
 )
 
-__all__ = ["ENDPOINTS", "view_type"]
+__all__ = ["ENDPOINTS"]
 
-# protobuf JSON may spell an enum by name or by number; MLflow's ViewType numbers these 1..3.
-_VIEWS: Final = {"1": ViewType.ACTIVE_ONLY, "2": ViewType.DELETED_ONLY, "3": ViewType.ALL}
 _SEARCH_MAX_RESULTS: Final = 1000
 
 # The experiment filters the service can answer: a name compared with =, LIKE or ILIKE.
@@ -30,23 +28,6 @@ _NAME_FILTER: Final = re.compile(
     re.IGNORECASE,
 )
 _DEFAULT_ORDER: Final = {"experiment_id", "experiment_id asc"}
-
-
-def view_type(fields: Fields, name: str) -> ViewType:
-    """A ``ViewType`` field, by name (``"ALL"``) or number (``3``); ACTIVE_ONLY when absent."""
-    value = fields.raw(name)
-    if value is None:
-        return ViewType.ACTIVE_ONLY
-    text = str(value).upper()
-    if text in ViewType.__members__:
-        return ViewType[text]
-    if text in _VIEWS and not isinstance(value, bool):
-        return _VIEWS[text]
-    raise MlflowError(
-        INVALID_PARAMETER_VALUE,
-        f"Invalid value {value!r} for parameter '{name}': expected one of "
-        "ACTIVE_ONLY, DELETED_ONLY, ALL.",
-    )
 
 
 def _tags(fields: Fields) -> list[dict[str, Any]]:
@@ -113,7 +94,7 @@ def search_experiments(tracking: TrackingService, fields: Fields) -> dict[str, A
     pattern, exact = _name_filter(fields.string("filter"))
     max_results = fields.integer("max_results")
     page = tracking.search_experiments(
-        view=view_type(fields, "view_type"),
+        view=fields.enum("view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY,
         name_like=pattern,
         max_results=max_results if max_results is not None else _SEARCH_MAX_RESULTS,
         page_token=fields.string("page_token") or None,

@@ -8,7 +8,9 @@ a handler asks for and answers a wrong type with MLflow's own INVALID_PARAMETER_
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, Final, TypeVar
 
 import orjson
 from starlette.datastructures import QueryParams
@@ -19,8 +21,21 @@ from dockyard.server.compat.mlflow._errors import (
     invalid_value,
     missing_value,
 )
+from dockyard.tracking import RunStatus, ViewType
 
-__all__ = ["Fields", "parse_body", "parse_int"]
+__all__ = ["RUN_STATUSES", "VIEW_TYPES", "Fields", "parse_body", "parse_int"]
+
+E = TypeVar("E", bound=StrEnum)
+
+# MLflow's RunStatus and ViewType enums in protobuf number order, for Fields.enum.
+RUN_STATUSES: Final = (
+    RunStatus.RUNNING,
+    RunStatus.SCHEDULED,
+    RunStatus.FINISHED,
+    RunStatus.FAILED,
+    RunStatus.KILLED,
+)
+VIEW_TYPES: Final = (ViewType.ACTIVE_ONLY, ViewType.DELETED_ONLY, ViewType.ALL)
 
 _SEE_DOCS = " See the API docs for more information about request parameters."
 _INT64 = (-(2**63), 2**63 - 1)
@@ -142,6 +157,21 @@ class Fields:
             if not isinstance(item, dict):
                 raise _wrong_type(f"{name}[{index}]", item)
         return values
+
+    def enum(self, name: str, members: Sequence[E]) -> E | None:
+        """A protobuf enum field, by name (``"FINISHED"``) or number; None when absent.
+
+        Args:
+            name: The field.
+            members: The enum's members in protobuf number order, from 1.
+        """
+        value = self._data.get(name)
+        if value is None:
+            return None
+        for number, member in enumerate(members, start=1):
+            if value == member.value or (not isinstance(value, bool) and str(value) == str(number)):
+                return member
+        raise invalid_value(name, value, f"expected one of {', '.join(m.value for m in members)}.")
 
     def run_id(self) -> str:
         """The run a request names: ``run_id``, or the deprecated ``run_uuid`` old clients send."""

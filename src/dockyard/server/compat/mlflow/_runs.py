@@ -18,8 +18,7 @@ from dockyard.server.compat.mlflow._errors import (
     MlflowError,
     missing_value,
 )
-from dockyard.server.compat.mlflow._experiments import view_type
-from dockyard.server.compat.mlflow._fields import Fields
+from dockyard.server.compat.mlflow._fields import RUN_STATUSES, VIEW_TYPES, Fields
 from dockyard.tracking import (
     LIMITS,
     CreateRun,
@@ -27,10 +26,10 @@ from dockyard.tracking import (
     LogBatch,
     LogInputs,
     MetricIn,
-    RunStatus,
     SearchRuns,
     TrackingService,
     UpdateRun,
+    ViewType,
 )
 
 __all__ = ["ENDPOINTS"]
@@ -40,31 +39,6 @@ MAX_METRICS_PER_BATCH: Final = 1000
 MAX_PARAMS_TAGS_PER_BATCH: Final = 100
 MAX_ENTITIES_PER_BATCH: Final = 1000
 SEARCH_MAX_RESULTS: Final = 50_000
-
-# MLflow's RunStatus enum numbers, for clients that send the number instead of the name.
-_STATUSES: Final = {
-    "1": RunStatus.RUNNING,
-    "2": RunStatus.SCHEDULED,
-    "3": RunStatus.FINISHED,
-    "4": RunStatus.FAILED,
-    "5": RunStatus.KILLED,
-}
-
-
-def _status(fields: Fields) -> RunStatus | None:
-    value = fields.raw("status")
-    if value is None:
-        return None
-    text = str(value).upper()
-    if text in RunStatus.__members__:
-        return RunStatus[text]
-    if text in _STATUSES and not isinstance(value, bool):
-        return _STATUSES[text]
-    raise MlflowError(
-        INVALID_PARAMETER_VALUE,
-        f"Invalid value {value!r} for parameter 'status': expected one of "
-        f"{', '.join(RunStatus.__members__)}.",
-    )
 
 
 def _value(item: dict[str, Any]) -> Any:
@@ -135,7 +109,7 @@ def update_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
     """Change a run's status (ending it stamps end_time), end time or name."""
     run_id = fields.run_id()
     request = UpdateRun(
-        status=_status(fields),
+        status=fields.enum("status", RUN_STATUSES),
         end_time=fields.integer("end_time"),
         run_name=fields.optional_string("run_name") or None,
     )
@@ -236,7 +210,7 @@ def search_runs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
         "experiment_ids": fields.strings("experiment_ids"),
         "filter": fields.string("filter"),
         "order_by": fields.strings("order_by"),
-        "run_view_type": view_type(fields, "run_view_type"),
+        "run_view_type": fields.enum("run_view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY,
         "page_token": fields.string("page_token") or None,
     }
     if max_results is not None:
