@@ -13,6 +13,7 @@ from dockyard.errors import (
     DeadlineExceeded,
     DockyardError,
     InvalidArgument,
+    JobFailed,
     ModelError,
     NotFound,
     PayloadTooLarge,
@@ -23,6 +24,8 @@ from dockyard.errors import (
 from dockyard.sdk import (
     ActiveRun,
     Client,
+    Estimator,
+    TrainingJob,
     active_run,
     download_artifacts,
     end_run,
@@ -40,6 +43,7 @@ from dockyard.sdk import (
     set_tag,
     set_tags,
     start_run,
+    upload_data,
 )
 from dockyard.sdk import reset_context as _reset_context
 from dockyard.settings import Settings
@@ -58,12 +62,15 @@ __all__ = [
     "Conflict",
     "DeadlineExceeded",
     "DockyardError",
+    "Estimator",
     "InvalidArgument",
+    "JobFailed",
     "ModelError",
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
     "Settings",
+    "TrainingJob",
     "Unauthenticated",
     "Unavailable",
     "__version__",
@@ -85,4 +92,5 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "upload_data",
 ]

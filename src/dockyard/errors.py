@@ -1,9 +1,9 @@
 """Dockyard's one exception hierarchy.
 
 Every error a user can see is a :class:`DockyardError`. Each class carries the HTTP status it
-maps to and a stable machine-readable ``code``; the server turns any of them into the same JSON body in one
-place, and the SDK rebuilds the same class from that body, so ``except dy.NotFound`` works the same
-in-process and across the network::
+maps to and a stable machine-readable ``code``; the server turns any of them into the same JSON
+body in one place, and the SDK rebuilds the same class from that body, so ``except dy.NotFound``
+works the same in-process and across the network::
 
     DockyardError                500 internal
     ├── InvalidArgument          400 invalid_argument
@@ -14,6 +14,7 @@ in-process and across the network::
     │   └── AlreadyExists        409 already_exists
     ├── PayloadTooLarge          413 payload_too_large
     ├── ModelError               500 model_error   (user model code raised)
+    ├── JobFailed                500 job_failed    (a job waited for did not complete)
     ├── Unavailable              503 unavailable
     └── DeadlineExceeded         504 deadline_exceeded
 
@@ -31,6 +32,7 @@ __all__ = [
     "DeadlineExceeded",
     "DockyardError",
     "InvalidArgument",
+    "JobFailed",
     "ModelError",
     "NotFound",
     "PayloadTooLarge",
@@ -129,6 +131,13 @@ class ModelError(DockyardError):
     code = "model_error"
 
 
+class JobFailed(DockyardError):
+    """A job the caller waited for ended without completing; the message has its reason."""
+
+    status_code = 500
+    code = "job_failed"
+
+
 class Unavailable(DockyardError):
     """A dependency (server, database, store) is unreachable; retrying may help."""
 
@@ -155,6 +164,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         AlreadyExists,
         PayloadTooLarge,
         ModelError,
+        JobFailed,
         Unavailable,
         DeadlineExceeded,
     )

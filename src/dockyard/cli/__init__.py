@@ -6,6 +6,7 @@ import click
 
 from dockyard import __version__
 from dockyard.cli.experiments import experiments
+from dockyard.cli.jobs import jobs
 from dockyard.cli.runs import runs
 from dockyard.cli.server import server
 
@@ -25,6 +26,7 @@ def cli() -> None:
 cli.add_command(server)
 cli.add_command(experiments)
 cli.add_command(runs)
+cli.add_command(jobs)
 
 
 def main() -> None:

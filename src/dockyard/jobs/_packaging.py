@@ -37,33 +37,47 @@ def _example(model_dir: Path) -> Any:
     return None
 
 
+def _head(path: Path, size: int = 256) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def _is_xgboost(path: Path) -> bool:
+    head = _head(path, 4096)
+    # UBJSON models open with "{L" + length + "learner"; JSON ones mention "learner" early.
+    return path.name == "xgboost-model" or b"learner" in head
+
+
+def _is_lightgbm(path: Path) -> bool:
+    return _head(path).startswith(b"tree\n")
+
+
 def _native(model_dir: Path) -> tuple[Any, str] | None:
     files = sorted(p for p in model_dir.iterdir() if p.is_file() and p.name not in _EXAMPLES)
-    by_suffix = {p.suffix.lower(): p for p in files}
-    for name in (".joblib", ".pkl", ".pickle"):
-        if name in by_suffix:
+    for path in files:
+        if path.suffix.lower() in (".joblib", ".pkl", ".pickle"):
             import joblib
 
-            return joblib.load(by_suffix[name]), by_suffix[name].name
-    xgb = model_dir / "xgboost-model"
-    candidates = (
-        [xgb] if xgb.is_file() else [by_suffix[s] for s in (".ubj", ".json") if s in by_suffix]
-    )
-    for path in candidates:
-        import xgboost
+            return joblib.load(path), path.name
+    for path in files:
+        if (path.name == "xgboost-model" or path.suffix.lower() in (".ubj", ".json")) and (
+            _is_xgboost(path)
+        ):
+            import xgboost
 
-        booster = xgboost.Booster()
-        booster.load_model(str(path))
-        return booster, path.name
-    for name in (".txt", ".lgb"):
-        if name in by_suffix:
+            booster = xgboost.Booster()
+            booster.load_model(str(path))
+            return booster, path.name
+    for path in files:
+        if path.suffix.lower() in (".txt", ".lgb") and _is_lightgbm(path):
             import lightgbm
 
-            return lightgbm.Booster(model_file=str(by_suffix[name])), by_suffix[name].name
-    if ".onnx" in by_suffix:
-        import onnx
+            return lightgbm.Booster(model_file=str(path)), path.name
+    for path in files:
+        if path.suffix.lower() == ".onnx":
+            import onnx
 
-        return onnx.load(str(by_suffix[".onnx"])), by_suffix[".onnx"].name
+            return onnx.load(str(path)), path.name
     return None
 
 

@@ -105,7 +105,7 @@ class JobService:
                     )
         for channel_name, channel in spec.inputs.items():
             field = f"inputs.{channel_name}.uri"
-            if scheme(channel.uri) == "runs":
+            if scheme(channel.uri, field) == "runs":
                 self._check_run_uri(channel.uri, field)
             else:
                 check_readable(channel.uri, field, s3_endpoint_url=endpoint)

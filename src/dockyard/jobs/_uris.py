@@ -16,8 +16,8 @@ from dockyard.errors import InvalidArgument, NotFound
 __all__ = ["check_readable", "local_path", "scheme"]
 
 
-def scheme(uri: str) -> str:
-    """``local``, ``s3`` or ``runs``; anything else is refused."""
+def scheme(uri: str, field: str | None = None) -> str:
+    """``local``, ``s3`` or ``runs``; anything else is refused (naming ``field``)."""
     if uri.startswith("runs:/"):
         return "runs"
     parsed = urlparse(uri)
@@ -26,7 +26,8 @@ def scheme(uri: str) -> str:
     if parsed.scheme == "s3":
         return "s3"
     raise InvalidArgument(
-        f"unsupported URI {uri!r}: use a local path, file://, s3:// or runs:/<run_id>/<path>"
+        f"unsupported URI {uri!r}: use a local path, file://, s3:// or runs:/<run_id>/<path>",
+        field=field,
     )
 
 
@@ -36,7 +37,7 @@ def local_path(uri: str) -> Path:
 
 def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None:
     """Refuse a URI that names nothing readable, naming the field."""
-    kind = scheme(uri)
+    kind = scheme(uri, field)
     if kind == "local":
         path = local_path(uri)
         if not path.exists():

@@ -28,10 +28,13 @@ from dockyard.sdk._fluent import (
     set_tags,
     start_run,
 )
+from dockyard.sdk._jobs import Estimator, TrainingJob, upload_data
 
 __all__ = [
     "ActiveRun",
     "Client",
+    "Estimator",
+    "TrainingJob",
     "active_run",
     "connect",
     "context",
@@ -53,4 +56,5 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "upload_data",
 ]

@@ -28,10 +28,26 @@ class TrackingContext:
         self.sender = MetricSender(self.client)
         self.experiment_id: str | None = None
         self.run_stack: list[str] = []
+        self._server: Client | None = None
+
+    def server(self) -> Client:
+        """A client of a real server process: ``DOCKYARD_URI``, or a local one started now.
+
+        Jobs need a process that owns the queue and outlives this one; tracking does not.
+        """
+        if self.settings.uri:
+            return self.client
+        if self._server is None:
+            from dockyard.sdk._local_server import ensure_server
+
+            self._server = Client(ensure_server(self.settings))
+        return self._server
 
     def close(self) -> None:
         self.sender.close()
         self.client.close()
+        if self._server is not None:
+            self._server.close()
 
 
 _lock = threading.Lock()

@@ -115,7 +115,12 @@ def _source_tags() -> dict[str, str]:
     folder = script.resolve().parent if script is not None and script.exists() else Path.cwd()
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
         if commit.returncode == 0:
             tags["mlflow.source.git.commit"] = commit.stdout.strip()

@@ -1,0 +1,47 @@
+"""A script whose behaviour the tests choose with --mode (a stand-in for user code)."""
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--mode", default="ok")
+parser.add_argument("--seconds", type=float, default=0.0)
+args, _ = parser.parse_known_args()
+model_dir = Path(os.environ["SM_MODEL_DIR"])
+output = Path(os.environ["SM_OUTPUT_DIR"])
+checkpoints = Path(os.environ["SM_CHECKPOINT_DIR"])
+
+print(f"mode={args.mode} started", flush=True)
+if args.mode == "ok":
+    time.sleep(args.seconds)
+    (model_dir / "notes.txt").write_text("not a model format")
+elif args.mode == "failure-file":
+    (output / "failure").write_text("Input data had 3 columns, expected 4 (line 17)")
+    sys.exit(3)
+elif args.mode == "crash":
+    print("about to divide", flush=True)
+    print(1 / 0)
+elif args.mode == "memory":
+    hog = [bytearray(50 * 1024 * 1024) for _ in range(20)]
+    time.sleep(30)
+elif args.mode == "sleep":
+    def on_term(signum, frame):
+        print("got SIGTERM, saving and exiting", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    for _ in range(int(args.seconds * 10)):
+        time.sleep(0.1)
+    print("woke up", flush=True)
+elif args.mode == "flaky":
+    marker = checkpoints / "attempts.txt"
+    attempts = int(marker.read_text()) if marker.exists() else 0
+    marker.write_text(str(attempts + 1))
+    print(f"attempt {attempts + 1}, checkpoint saw {attempts}", flush=True)
+    if attempts == 0:
+        sys.exit(1)
+print("done", flush=True)
