@@ -73,23 +73,22 @@ async def list_artifacts(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+def _file_key(request: Request) -> str:
+    services = services_of(request)
+    path = request.path_params["path"]
+    key = _run_key(services.tracking, path, writable=False, allow_root=False)
+    if services.artifacts.stat(key).is_dir:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE, f"Invalid path {path!r}: it is a folder; list it instead."
+        )
+    return key
+
+
 async def download_artifact(request: Request) -> Response:
     """``GET .../artifacts/<path>``: stream one file."""
     try:
-        services = services_of(request)
-        key = await run_in_threadpool(
-            _run_key,
-            services.tracking,
-            request.path_params["path"],
-            writable=False,
-            allow_root=False,
-        )
-        info = await run_in_threadpool(services.artifacts.stat, key)
-        if info.is_dir:
-            raise MlflowError(
-                INVALID_PARAMETER_VALUE, f"Invalid path {key!r}: it is a folder; list it instead."
-            )
-        return await download(services.artifacts, key, posixpath.basename(key))
+        key = await run_in_threadpool(_file_key, request)
+        return await download(services_of(request).artifacts, key, posixpath.basename(key))
     except Exception as exc:  # MLflow's error body for every failure
         return error_response(exc, request)
 
