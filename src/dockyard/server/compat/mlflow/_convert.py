@@ -15,7 +15,6 @@ from dockyard.tracking import DatasetInput, Experiment, Metric, Run, RunInfo
 __all__ = [
     "ARTIFACT_SCHEME",
     "experiment_json",
-    "metric_json",
     "metrics_json",
     "run_info_json",
     "run_json",
@@ -44,18 +43,8 @@ def _pairs(items: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in items.items()]
 
 
-def metric_json(metric: Metric) -> dict[str, Any]:
-    """One metric point."""
-    return {
-        "key": metric.key,
-        "value": _double(metric.value),
-        "timestamp": metric.timestamp,
-        "step": metric.step,
-    }
-
-
 def metrics_json(metrics: list[Metric]) -> list[dict[str, Any]]:
-    """Many metric points; the loop is inlined because long histories pass through here."""
+    """Metric points; the loop is inlined because 25,000-point history pages pass through here."""
     isfinite = math.isfinite
     return [
         {
