@@ -11,7 +11,7 @@ example):
 
 The default tolerance, 1e-4 absolute, allows for float32 arithmetic in onnxruntime (tree
 thresholds are float32 in XGBoost and LightGBM already; linear models differ around 1e-7).
-Outputs of large magnitude may need a larger value. The result (converter, opset, rows checked,
+Outputs of large magnitude may need a larger value. The result (converter, opsets, rows checked,
 max difference, tolerance) is recorded under ``dockyard.conversion`` in the new package.
 """
 
@@ -98,19 +98,21 @@ def convert_to_onnx(
     proba = native.predict_proba(prepared) if hasattr(native, "predict_proba") else None
     graph, converter = _convert(meta.flavor, native, n_features, target_opset)
     output_name, compared, max_diff = _compare(graph, matrix, expected, proba)
+    # Regressors' graphs return (rows, 1) where the source returned (rows,): keep the source's.
+    flatten = expected.ndim == 1
     if max_diff > tolerance:
         raise _refuse(
             f"ONNX outputs differ from the source by {max_diff:.3g} > tolerance {tolerance:g}",
             max_abs_diff=max_diff,
             tolerance=tolerance,
         )
-    opset = max(op.version for op in graph.opset_import if op.domain in ("", "ai.onnx"))
+    opsets = {op.domain or "ai.onnx": int(op.version) for op in graph.opset_import}
     record = {
         "source_model_uuid": meta.model_uuid,
         "source_flavor": meta.flavor,
         "source_digest": meta.digest,
         "converter": converter,
-        "target_opset": int(opset),
+        "opsets": opsets,
         "rows_checked": int(matrix.shape[0]),
         "outputs_compared": compared,
         "max_abs_diff": float(max_diff),
@@ -122,7 +124,7 @@ def convert_to_onnx(
         input_example=source.input_example(),
         signature=meta.signature,
         flavor="onnx",
-        flavor_conf={"output_name": output_name},
+        flavor_conf={"output_name": output_name, "flatten_output": flatten},
         dockyard_extra={"conversion": record},
     )
 
@@ -153,11 +155,21 @@ def _convert(flavor: str, model: Any, n_features: int, opset: int | None) -> tup
             graph = onnxmltools.convert_lightgbm(
                 model, initial_types=types, target_opset=opset, zipmap=False
             )
-        return graph, f"onnxmltools {onnxmltools.__version__}"
+        return _batch_outputs(graph), f"onnxmltools {onnxmltools.__version__}"
     except DockyardError:
         raise
     except Exception as exc:  # converters raise assorted errors for unsupported estimators
         raise _refuse(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _batch_outputs(graph: Any) -> Any:
+    # onnxmltools declares LightGBM's label output with a batch size of 1; onnxruntime then warns
+    # on every batch. The first axis of every output is the batch axis: make it symbolic.
+    for output in graph.graph.output:
+        dims = output.type.tensor_type.shape.dim
+        if dims and dims[0].HasField("dim_value"):
+            dims[0].dim_param = "N"
+    return graph
 
 
 def _compare(graph: Any, matrix: Any, expected: Any, proba: Any) -> tuple[str, list[str], float]:

@@ -4,7 +4,8 @@ Inputs map to the graph as MLflow maps them: a single graph input takes the whol
 matrix; several inputs take the DataFrame's columns by name; float64 is cast to float32 where the
 graph wants floats. A package may name the one output ``predict`` returns (``output_name``, set by
 :func:`~dockyard.models.convert_to_onnx` so a converted classifier returns labels as the original
-did); otherwise a single output is returned as an array and several as a dict of arrays.
+did, with ``flatten_output`` when the source returned one value per row); otherwise a single
+output is returned as an array and several as a dict of arrays.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _CPU = "CPUExecutionProvider"
 class OnnxPredictor:
     """An onnxruntime session with the input/output mapping prepared once."""
 
-    def __init__(self, session: Any, output_name: str | None = None) -> None:
+    def __init__(self, session: Any, output_name: str | None = None, flatten: bool = False) -> None:
         self.raw = session
         self._inputs = [(i.name, i.type, len(i.shape or ())) for i in session.get_inputs()]
         self._outputs = [o.name for o in session.get_outputs()]
@@ -46,6 +47,7 @@ class OnnxPredictor:
                 field="flavors.onnx.output_name",
             )
         self._output_name = output_name
+        self._flatten = flatten
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Run the graph once on the batch."""
@@ -55,7 +57,8 @@ class OnnxPredictor:
             if kind == "tensor(float)" and value is not None and value.dtype != np.float32:
                 feeds[name] = value.astype(np.float32)
         if self._output_name is not None:
-            return self.raw.run([self._output_name], feeds)[0]
+            result = self.raw.run([self._output_name], feeds)[0]
+            return result.reshape(-1) if self._flatten and result.ndim == 2 else result
         results = self.raw.run(self._outputs, feeds)
         return results[0] if len(results) == 1 else dict(zip(self._outputs, results, strict=True))
 
@@ -115,7 +118,9 @@ class OnnxFlavor(Flavor):
             **options.conf,
         }
         pyfunc = {"loader_module": self.mlflow_loader, "data": _FILE}
-        predictor = _session(data, [_CPU], conf.get("output_name"))
+        predictor = _session(
+            data, [_CPU], conf.get("output_name"), bool(conf.get("flatten_output"))
+        )
         return Saved(conf, pyfunc, frozenset({"onnx", "onnxruntime"}), predictor)
 
     def load(self, opened: Opened) -> Predictor:
@@ -124,10 +129,13 @@ class OnnxFlavor(Flavor):
         providers = conf.get("providers")
         wanted = [p for p in providers if isinstance(p, str)] if isinstance(providers, list) else []
         output_name = conf.get("output_name")
-        return _session(data, wanted, output_name if isinstance(output_name, str) else None)
+        name = output_name if isinstance(output_name, str) else None
+        return _session(data, wanted, name, conf.get("flatten_output") is True)
 
 
-def _session(data: bytes, providers: list[str], output_name: str | None) -> OnnxPredictor:
+def _session(
+    data: bytes, providers: list[str], output_name: str | None, flatten: bool
+) -> OnnxPredictor:
     import onnxruntime
 
     available = set(onnxruntime.get_available_providers())
@@ -139,4 +147,4 @@ def _session(data: bytes, providers: list[str], output_name: str | None) -> Onnx
             f"onnxruntime {onnxruntime.__version__} cannot load this model ({exc}): " + env_hint(),
             details={"library": "onnxruntime", "installed": onnxruntime.__version__},
         ) from exc
-    return OnnxPredictor(session, output_name)
+    return OnnxPredictor(session, output_name, flatten)
