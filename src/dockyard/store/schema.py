@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -32,7 +33,12 @@ __all__ = [
     "latest_metrics",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_version_tags",
+    "model_versions",
     "params",
+    "registered_model_tags",
+    "registered_models",
     "run_inputs",
     "runs",
     "tags",
@@ -212,4 +218,97 @@ job_events = Table(
     Column("secondary_status", String(32), nullable=False),
     Column("message", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("job_id", "seq"),
+)
+
+# -- registry: registered models, their versions, aliases and tags ------------------------------
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    # An internal id, not the name: artifact keys and foreign keys survive a rename.
+    Column("model_id", String(32), primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    # Version numbers are handed out from this counter, so a deleted version's number is never
+    # reused (a URI that named it can never silently name another package).
+    Column("next_version", Integer, nullable=False, server_default="1"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        String(32),
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "model_id",
+        String(32),
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("source", String(1000), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("storage_location", String(1000), nullable=False),
+    Column("digest", String(71), nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("library_version", String(64), nullable=True),
+    Column("signature", Text, nullable=True),
+    Column("metrics", Text, nullable=False, server_default="{}"),
+    Column("sealed_by_registry", Boolean, nullable=False, server_default="0"),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("status", String(32), nullable=False),
+    Column("approval_status", String(32), nullable=False),
+    Column("approval_user", String(256), nullable=True),
+    Column("approval_time", BigInteger, nullable=True),
+    Column("approval_comment", Text, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("model_id", "version"),
+    Index(None, "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "version", "key"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# One row per alias: moving an alias is a single-row upsert, so readers see the old version or
+# the new one, never none.
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("model_id", "alias"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
 )
