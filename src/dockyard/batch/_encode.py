@@ -1,0 +1,192 @@
+"""Predictions as one output value per record: CSV text or JSON values.
+
+A model may return an array (one value or one row per record), a DataFrame, a Series, a list or
+a dict of columns; all become per-record values here, and a count that differs from the number
+of records is the model's error, not a bad record. Numbers are written in the shortest text that
+reads back to the same value of their own dtype (``float32`` predictions as ``0.1``, not
+``0.10000000149011612``), which is also what keeps formatting vectorised.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dockyard.batch._jsonpath import JsonPath, JsonPathError
+from dockyard.errors import ModelError
+from dockyard.models._payload import to_jsonable
+
+__all__ = [
+    "csv_field",
+    "csv_rows",
+    "dump_json",
+    "filter_csv",
+    "joined_json",
+    "json_values",
+    "normalize",
+    "split_csv_row",
+    "text_column",
+]
+
+
+def normalize(predictions: Any, count: int) -> np.ndarray[Any, Any] | pd.DataFrame | list[Any]:
+    """Predictions as an array, DataFrame or list with exactly ``count`` entries.
+
+    Raises:
+        ModelError: The model returned another number of predictions than records.
+    """
+    value: Any = predictions
+    if isinstance(value, pd.Series):
+        value = value.to_numpy()
+    elif isinstance(value, Mapping):
+        value = pd.DataFrame({str(k): list(np.asarray(v)) for k, v in value.items()})
+    elif isinstance(value, tuple):
+        value = list(value)
+    elif not isinstance(value, (np.ndarray, pd.DataFrame, list)):
+        value = np.asarray([value]) if np.ndim(value) == 0 else np.asarray(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.reshape(1)
+    if len(value) != count:
+        raise ModelError(
+            f"the model returned {len(value)} predictions for {count} records; "
+            "batch transform needs one prediction per record"
+        )
+    return value  # type: ignore[no-any-return]
+
+
+def text_column(values: Any) -> list[str]:
+    """One CSV field per value of a 1-D array or Series (missing values as empty fields)."""
+    array = np.asarray(values)
+    kind = array.dtype.kind
+    arrow = _arrow()
+    if kind in "fiu" and arrow is not None:
+        # Arrow formats numbers ~8x faster than numpy; NaN (null here) becomes an empty field.
+        texts: list[str] = (
+            arrow.array(array, from_pandas=True).cast(arrow.string()).fill_null("").to_pylist()
+        )
+        return texts
+    if kind == "f":
+        # numpy prints each dtype's shortest round-trip form; NaN becomes an empty field.
+        printed = array.astype(str)
+        missing = np.isnan(array)
+        if missing.any():
+            printed = np.where(missing, "", printed)
+        return list(printed.tolist())
+    if kind in "iu":
+        return list(array.astype(str).tolist())
+    if kind == "b":
+        return ["true" if v else "false" for v in array.tolist()]
+    return [csv_field(v) for v in array.tolist()]
+
+
+@functools.cache
+def _arrow() -> Any:
+    # Optional: a model's own environment may not have pyarrow.
+    try:
+        import pyarrow
+    except ImportError:
+        return None
+    return pyarrow
+
+
+def csv_field(value: Any) -> str:
+    """One value as a CSV field, quoted only when it must be."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, dict, np.ndarray)):
+        text = json.dumps(to_jsonable(value), separators=(",", ":"))
+    elif isinstance(value, bytes):
+        text = str(to_jsonable(value))
+    else:
+        text = str(value.item() if isinstance(value, np.generic) else value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_rows(predictions: np.ndarray[Any, Any] | pd.DataFrame | list[Any]) -> list[str]:
+    """Each record's prediction as CSV text: one field, or a row's fields joined by commas."""
+    if isinstance(predictions, pd.DataFrame):
+        columns = [text_column(predictions.iloc[:, i]) for i in range(predictions.shape[1])]
+        return [",".join(fields) for fields in zip(*columns, strict=True)]
+    if isinstance(predictions, np.ndarray) and predictions.dtype != object:
+        if predictions.ndim == 1:
+            return text_column(predictions)
+        flat = predictions.reshape(len(predictions), -1)
+        columns = [text_column(flat[:, i]) for i in range(flat.shape[1])]
+        return [",".join(fields) for fields in zip(*columns, strict=True)]
+    rows = predictions.tolist() if isinstance(predictions, np.ndarray) else predictions
+    out = []
+    for row in rows:
+        if isinstance(row, (list, tuple, np.ndarray)):
+            out.append(",".join(csv_field(v) for v in row))
+        else:
+            out.append(csv_field(row))
+    return out
+
+
+def json_values(predictions: np.ndarray[Any, Any] | pd.DataFrame | list[Any]) -> list[Any]:
+    """Each record's prediction as a JSON-able value (a number, a list, or an object)."""
+    values = to_jsonable(predictions)
+    return values if isinstance(values, list) else [values]
+
+
+def split_csv_row(row: str) -> list[str]:
+    """The fields of one CSV row (quoted fields unquoted)."""
+    if '"' not in row:
+        return row.split(",")
+    return next(csv.reader(io.StringIO(row), strict=True), [])
+
+
+def join_csv_fields(fields: Sequence[str]) -> str:
+    """Fields back into one row, quoting those that need it."""
+    return ",".join(csv_field(f) if any(c in f for c in ',"\n\r') else f for f in fields)
+
+
+def filter_csv(texts: list[str], path: JsonPath) -> tuple[list[str], dict[int, str]]:
+    """Apply an output filter to CSV rows; rows it cannot apply to are reported, not written."""
+    if path.is_identity:
+        return texts, {}
+    out: list[str] = []
+    bad: dict[int, str] = {}
+    for index, text in enumerate(texts):
+        fields = split_csv_row(text)
+        try:
+            out.append(join_csv_fields([fields[p] for p in path.positions(len(fields))]))
+        except JsonPathError as exc:
+            bad[index] = f"output filter {path.text}: {exc}"
+    return out, bad
+
+
+def joined_json(record: Any, prediction: Any) -> Any:
+    """SageMaker's join of a JSON record and its prediction."""
+    if isinstance(record, dict):
+        return {**record, "SageMakerOutput": prediction}
+    return {"SageMakerInput": record, "SageMakerOutput": prediction}
+
+
+def dump_json(values: list[Any], path: JsonPath) -> tuple[list[str], dict[int, str]]:
+    """Apply an output filter and serialise; values it cannot apply to are reported."""
+    out: list[str] = []
+    bad: dict[int, str] = {}
+    for index, value in enumerate(values):
+        try:
+            selected = value if path.is_identity else path.select(value)
+        except JsonPathError as exc:
+            bad[index] = f"output filter {path.text}: {exc}"
+            continue
+        try:
+            out.append(json.dumps(selected, separators=(",", ":"), allow_nan=False))
+        except ValueError as exc:  # NaN or infinity in an input record: not valid JSON
+            bad[index] = f"cannot write the output as JSON: {exc}"
+    return out, bad

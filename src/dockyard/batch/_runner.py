@@ -1,0 +1,421 @@
+"""``run_transform``: plan, score shards in parallel worker processes, publish, resume.
+
+The runner is the only process that talks to the output store and the plan; workers only read
+inputs and write their own part and marker files. It stays small (no pandas, no model): the
+memory goes to the workers.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from dockyard.artifacts import ArtifactStore
+from dockyard.batch._assemble import MANIFEST, manifest_body, output_uri, publish
+from dockyard.batch._config import MB, ShardTask, WorkerConfig
+from dockyard.batch._env import EnvManager, prepare_runtime
+from dockyard.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
+from dockyard.batch._plan import Shard, fingerprint, load_plan, make_plan, save_plan
+from dockyard.batch._pool import Event, WorkerPool
+from dockyard.batch._progress import Meter, Progress
+from dockyard.batch._result import BadRecord, FileReport, TransformResult
+from dockyard.batch._spec import DEFAULT_MAX_PAYLOAD_MB, TransformSpec, parse_spec
+from dockyard.batch._workdir import WorkDir, write_atomically
+from dockyard.errors import DockyardError, NotFound, error_from_dict
+
+__all__ = ["run_transform"]
+
+_log = logging.getLogger("dockyard.batch")
+_TICK_S = 0.1
+_PROGRESS_EVERY_S = 1.0
+
+
+def run_transform(
+    spec: TransformSpec | Mapping[str, Any],
+    work_dir: str | os.PathLike[str],
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    s3_endpoint_url: str | None = None,
+    env_manager: EnvManager = "auto",
+) -> TransformResult:
+    """Score every input file through the model, or resume a transform that did not finish.
+
+    Args:
+        spec: The transform (a :class:`TransformSpec`, or a mapping validated as one).
+        work_dir: A folder private to this transform, kept between attempts: running again with
+            the same folder resumes (finished shards are not redone) or, once complete, returns
+            the same result without doing anything.
+        progress: Called with a :class:`Progress` at least once a second, and once at the end.
+        should_stop: Polled ten times a second; when it returns ``True`` the workers are killed
+            and the result says ``Stopped``. Nothing half-written is published.
+        s3_endpoint_url: The S3-compatible endpoint for ``s3://`` URIs (``None``: AWS).
+        env_manager: ``auto``: the model's own environment when its requirements differ from
+            the host's; ``local``: always the host's interpreter; ``virtualenv``: always the
+            model's own environment.
+
+    Returns:
+        The :class:`TransformResult`.
+
+    Raises:
+        InvalidArgument: A bad spec, a bad record under ``on_error=fail`` (naming file, line and
+            reason), an empty input file, or a model that cannot be loaded.
+        NotFound: The model, an input, or any file under an input folder or prefix is missing.
+        Conflict: The work directory belongs to another spec, model or input, or is in use.
+        ModelError: The model returned a different number of predictions than records.
+        Unavailable: Storage could not be reached.
+    """
+    checked = spec if isinstance(spec, TransformSpec) else parse_spec(spec)
+    work = WorkDir(Path(work_dir))
+    with work.locked() as lock_fd:
+        run = _Run(checked, work, progress, should_stop, s3_endpoint_url, env_manager, lock_fd)
+        return run.execute()
+
+
+class _Run:
+    def __init__(
+        self,
+        spec: TransformSpec,
+        work: WorkDir,
+        progress: Callable[[Progress], None] | None,
+        should_stop: Callable[[], bool] | None,
+        endpoint: str | None,
+        env_manager: EnvManager,
+        lock_fd: int,
+    ) -> None:
+        self.spec = spec
+        self.work = work
+        self.report = progress
+        self.should_stop = should_stop or (lambda: False)
+        self.endpoint = endpoint
+        self.env_manager = env_manager
+        self.lock_fd = lock_fd
+        self.started = time.monotonic()
+        self.last_report = 0.0
+        self.worker_python: str | None = None
+        self.publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-publish")
+        self.publishing: dict[int, Future[dict[str, Any]]] = {}
+
+    def execute(self) -> TransformResult:
+        spec, work = self.spec, self.work
+        model_dir = fetch_model(spec.model_uri, work.root, s3_endpoint_url=self.endpoint)
+        self.digest = _package_digest(model_dir)
+        current = list_inputs(spec.input.uri, s3_endpoint_url=self.endpoint)
+        self.store: ArtifactStore = open_output(
+            spec.output.uri, spec.input.uri, s3_endpoint_url=self.endpoint
+        )
+        key = fingerprint(spec, self.digest)
+        plan = load_plan(work.plan, key, current)
+        if plan is not None and work.result.is_file():
+            _log.info("transform already complete in %s", work.root)
+            return TransformResult.from_dict(json.loads(work.result.read_text()))
+        if plan is None:
+            staged = [stage(f, work.staged, s3_endpoint_url=self.endpoint) for f in current]
+            plan = make_plan(staged, spec, key)
+            save_plan(plan, work.plan)
+        self.plan = plan
+        self.done = work.done()
+        self.published = work.published()
+        for shard in plan.shards:  # a marker is only trusted with its part (or once published)
+            trusted = shard.file in self.published or work.part(shard.id).is_file()
+            if shard.id in self.done and not trusted:
+                work.forget(shard.id)
+                del self.done[shard.id]
+        self.reused = len(self.done)
+        self.meter = self._meter()
+        pending = [s for s in plan.shards if s.id not in self.done]
+        _log.info(
+            "transform: %d files, %d shards (%d finished earlier), %d bytes",
+            len(plan.files),
+            len(plan.shards),
+            self.reused,
+            self.meter.bytes_total,
+        )
+        try:
+            for file in plan.files:
+                self._publish_if_complete(file.index)
+            stopped = self._score(model_dir, pending) if pending else False
+            stopped = self._wait_publishing(stopped)
+        finally:
+            self.publisher.shutdown(wait=True, cancel_futures=True)
+        return self._finish(stopped)
+
+    def _meter(self) -> Meter:
+        plan = self.plan
+        meter = Meter(sum(s.nbytes for s in plan.shards), len(plan.files), len(plan.shards))
+        for shard in plan.shards:
+            marker = self.done.get(shard.id)
+            if marker is not None:
+                meter.add(marker["records"] + marker["bad_records"], shard.nbytes)
+                meter.bad_records += marker["bad_records"]
+                meter.shards_done += 1
+        meter.files_done = len(self.published)
+        meter.restart_clock()
+        return meter
+
+    def _emit(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.report is not None and (force or now - self.last_report >= _PROGRESS_EVERY_S):
+            self.last_report = now
+            self.report(self.meter.snapshot())
+
+    def _config(self, model_dir: Path) -> WorkerConfig:
+        spec = self.spec
+        payload = spec.max_payload_mb
+        processing = spec.data_processing
+        return WorkerConfig(
+            model_path=str(model_dir),
+            content_type=spec.input.content_type,
+            accept=spec.accept,
+            whole_file=spec.input.split_type == "None",
+            single_record=spec.batch_strategy == "SingleRecord",
+            batch_bytes=(payload or DEFAULT_MAX_PAYLOAD_MB) * MB,
+            max_record_bytes=payload * MB if payload else None,
+            input_filter=processing.input_filter,
+            output_filter=processing.output_filter,
+            join=processing.join_source == "Input",
+            assemble_line=spec.output.assemble_with == "Line",
+            fail_fast=spec.bad_records.on_error == "fail",
+            max_reported=spec.bad_records.max_reported,
+            model_digest=self.digest,
+        )
+
+    def _task(self, shard: Shard) -> ShardTask:
+        file = self.plan.files[shard.file]
+        if file.key is not None and not Path(str(file.local_path)).is_file():
+            # An s3:// input whose staged copy is gone (a new machine, a cleaned disk).
+            file = stage(file, self.work.staged, s3_endpoint_url=self.endpoint)
+        return ShardTask(
+            shard_id=shard.id,
+            uri=file.uri,
+            path=str(file.local_path),
+            kind=shard.kind,
+            start=shard.start,
+            end=shard.end,
+            first_line=shard.first_line,
+            row_groups=shard.row_groups,
+            part_path=str(self.work.part(shard.id)),
+            marker_path=str(self.work.marker(shard.id)),
+            nbytes=shard.nbytes,
+        )
+
+    def _score(self, model_dir: Path, pending: list[Shard]) -> bool:
+        """Run the workers until every pending shard is done; ``True`` if stopped."""
+        runtime = prepare_runtime(model_dir, self.work.root, self.env_manager)
+        self.worker_python = runtime.python
+        cpus = os.cpu_count() or 1
+        count = min(self.spec.max_concurrent_transforms or cpus, len(pending))
+        _log.info("starting %d workers with %s (%s)", count, runtime.python, runtime.reason)
+        pool = WorkerPool(
+            runtime,
+            self._config(model_dir),
+            count,
+            cwd=self.work.root,
+            cpus=cpus,
+            keep_fds=(self.lock_fd,),
+        )
+        queue = collections.deque(pending)
+        shards = {s.id: s for s in pending}
+        busy: dict[int, str] = {}
+        idle: list[int] = []
+        partial: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+        pool.start()
+        try:
+            self._emit(force=True)
+            while queue or busy:
+                if self.should_stop():
+                    _log.info(
+                        "stop requested: %d shards left for a resumed run", len(queue) + len(busy)
+                    )
+                    pool.close(kill=True)
+                    return True
+                while idle and queue:
+                    worker, shard = idle.pop(), queue.popleft()
+                    busy[worker] = shard.id
+                    pool.send(worker, {"type": "shard", "task": self._task(shard).to_dict()})
+                event = pool.next_event(_TICK_S)
+                if event is not None:
+                    self._handle(event, pool, shards, busy, idle, partial)
+                self._check_publishing()
+                self._emit()
+        except BaseException:
+            pool.close(kill=True)
+            raise
+        pool.close()
+        return False
+
+    def _handle(
+        self,
+        event: Event,
+        pool: WorkerPool,
+        shards: dict[str, Shard],
+        busy: dict[int, str],
+        idle: list[int],
+        partial: dict[str, list[int]],
+    ) -> None:
+        message = event.message
+        if event.type == "ready":
+            idle.append(event.worker)
+            _log.info("worker %d ready (pid %s)", event.worker, message.get("pid"))
+        elif event.type == "progress":
+            counts = partial[message["shard"]]
+            counts[0] += message["records"]
+            counts[1] += message["bytes"]
+            counts[2] += message["bad_records"]
+            self.meter.add(message["records"], message["bytes"], message["bad_records"])
+        elif event.type == "done":
+            shard = shards[message["shard"]]
+            marker = message["marker"]
+            seen = partial.pop(shard.id, [0, 0, 0])
+            # The marker's totals are exact; progress messages may have lagged behind them.
+            self.meter.add(
+                marker["records"] + marker["bad_records"] - seen[0],
+                shard.nbytes - seen[1],
+                marker["bad_records"] - seen[2],
+            )
+            self.meter.shards_done += 1
+            self.done[shard.id] = marker
+            busy.pop(event.worker, None)
+            idle.append(event.worker)
+            self._publish_if_complete(shard.file)
+        elif event.type in ("failed", "fatal"):
+            raise error_from_dict(message["error"])
+        elif event.type == "exit":
+            shard_id = busy.get(event.worker)
+            doing = f" while scoring {shards[shard_id].id}" if shard_id else ""
+            raise DockyardError(
+                f"worker {event.worker} exited with code {message.get('code')}{doing}: "
+                f"{pool.stderr_tail(event.worker)[-2000:] or 'no output'}"
+            )
+
+    def _publish_if_complete(self, file: int) -> None:
+        if file in self.published or file in self.publishing:
+            return
+        shards = self.plan.shards_of(file)
+        if all(s.id in self.done for s in shards):
+            markers = [self.done[s.id] for s in shards]
+            self.publishing[file] = self.publisher.submit(self._publish, file, shards, markers)
+
+    def _publish(
+        self, index: int, shards: list[Shard], markers: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        file = self.plan.files[index]
+        key = f"{file.name}.out"
+        digest, size = publish(self.store, key, [self.work.part(s.id) for s in shards])
+        body = {
+            "key": key,
+            "sha256": digest,
+            "bytes_out": size,
+            "records": sum(m["records"] for m in markers),
+            "bad_records": sum(m["bad_records"] for m in markers),
+        }
+        self.work.mark_published(index, body)
+        for shard in shards:  # published: the parts are no longer needed
+            self.work.part(shard.id).unlink(missing_ok=True)
+        if file.key is not None and file.local_path is not None:
+            Path(file.local_path).unlink(missing_ok=True)
+        _log.info("published %s (%d records, %d bytes)", key, body["records"], size)
+        return body
+
+    def _check_publishing(self) -> None:
+        for file, future in list(self.publishing.items()):
+            if future.done():
+                del self.publishing[file]
+                self.published[file] = future.result()  # re-raises a failed upload
+                self.meter.files_done += 1
+
+    def _wait_publishing(self, stopped: bool) -> bool:
+        while self.publishing:
+            self._check_publishing()
+            self._emit()
+            time.sleep(_TICK_S)
+        return stopped
+
+    def _finish(self, stopped: bool) -> TransformResult:
+        spec, plan = self.spec, self.plan
+        reports = [self._file_report(plan.files[i]) for i in sorted(self.published)]
+        reported = self._bad_records()
+        bad = sum(m["bad_records"] for m in self.done.values())
+        manifest = None
+        if not stopped:
+            manifest = output_uri(spec.output.uri, MANIFEST)
+            body = manifest_body(
+                model_uri=spec.model_uri,
+                model_digest=self.digest,
+                input_uri=spec.input.uri,
+                output=spec.output.uri,
+                content_type=spec.input.content_type,
+                accept=spec.accept,
+                files=reports,
+                bad_records=bad,
+                reported=reported,
+            )
+            self.store.put_bytes(MANIFEST, body)  # last: its presence means "complete"
+        result = TransformResult(
+            status="Stopped" if stopped else "Completed",
+            output_uri=spec.output.uri,
+            manifest_uri=manifest,
+            files=tuple(reports),
+            records=sum(m["records"] for m in self.done.values()),
+            bad_records=bad,
+            reported_bad_records=tuple(reported),
+            bytes_in=self.meter.bytes_done,
+            bytes_out=sum(r.bytes_out for r in reports),
+            shards_total=len(plan.shards),
+            shards_reused=self.reused,
+            elapsed_s=time.monotonic() - self.started,
+            worker_python=self.worker_python,
+        )
+        if not stopped:
+            write_atomically(self.work.result, json.dumps(result.to_dict()).encode())
+        self._emit(force=True)
+        _log.info(
+            "transform %s: %d records, %d bad, %.1f s",
+            result.status.lower(),
+            result.records,
+            result.bad_records,
+            result.elapsed_s,
+        )
+        return result
+
+    def _file_report(self, file: InputFile) -> FileReport:
+        body = self.published[file.index]
+        return FileReport(
+            input_uri=file.uri,
+            output_uri=output_uri(self.spec.output.uri, body["key"]),
+            records=body["records"],
+            bad_records=body["bad_records"],
+            bytes_in=file.size,
+            bytes_out=body["bytes_out"],
+            sha256=body["sha256"],
+        )
+
+    def _bad_records(self) -> list[BadRecord]:
+        found: list[tuple[int, int, BadRecord]] = []
+        for shard in self.plan.shards:
+            marker = self.done.get(shard.id)
+            if marker is None:
+                continue
+            uri = self.plan.files[shard.file].uri
+            for item in marker["reported"]:
+                found.append(
+                    (shard.file, item["line"], BadRecord(uri, item["line"], item["reason"]))
+                )
+        found.sort(key=lambda entry: (entry[0], entry[1]))
+        return [entry[2] for entry in found[: self.spec.bad_records.max_reported]]
+
+
+def _package_digest(model_dir: Path) -> str:
+    """The package digest (``sha256:`` of its manifest), read without loading the model."""
+    manifest = model_dir / "MLmodel"
+    if not manifest.is_file():
+        raise NotFound(f"no model package at {model_dir} (no MLmodel file)", field="model_uri")
+    return "sha256:" + hashlib.sha256(manifest.read_bytes()).hexdigest()

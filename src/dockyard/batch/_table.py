@@ -1,0 +1,100 @@
+"""What every codec's decoding produces: the scorable rows of a mini-batch and their input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dockyard.batch._jsonpath import JsonPath, JsonPathError
+from dockyard.models._schema import Schema, Signature
+
+__all__ = ["ModelShape", "Table"]
+
+Positions = np.ndarray[Any, np.dtype[np.intp]]
+
+
+@dataclass(slots=True)
+class Table:
+    """The decoded rows of one mini-batch.
+
+    Attributes:
+        rows: For each decoded row, the index of its record in the batch.
+        bad: Records that could not be decoded (record index -> reason); they have no row.
+        select: Builds the model input for some rows (positions into ``rows``).
+        sources: Per decoded row, what a join appends the prediction to (the input line for
+            CSV, the parsed record for JSON), or ``None`` when there is no join.
+    """
+
+    rows: Positions
+    bad: dict[int, str]
+    select: Callable[[Positions], Any]
+    sources: list[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """How many rows can be predicted."""
+        return len(self.rows)
+
+    def model_input(self, positions: Positions) -> Any:
+        """The model input for the rows at ``positions``."""
+        return self.select(positions)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelShape:
+    """What a record must look like after the input filter, read from the model's signature.
+
+    Attributes:
+        schema: The input schema, if the package has a signature.
+        names: Column names, for column signatures whose columns are all named.
+        types: Column types, for column signatures.
+        width: The number of fields a record must have after the input filter, when the
+            signature says (columns, or a ``(-1, k)`` tensor); ``None`` otherwise.
+        tensor_dtype: The dtype of a single unnamed tensor input, if that is the signature.
+    """
+
+    schema: Schema | None
+    names: tuple[str, ...] | None
+    types: tuple[str, ...] | None
+    width: int | None
+    tensor_dtype: str | None
+
+    @classmethod
+    def of(cls, signature: Signature | None) -> ModelShape:
+        """Read the shape from a signature (or know nothing without one)."""
+        schema = signature.inputs if signature is not None else None
+        if schema is None:
+            return cls(None, None, None, None, None)
+        if schema.columns:
+            names = [c.name for c in schema.columns]
+            named = tuple(str(n) for n in names) if all(n is not None for n in names) else None
+            types = tuple(c.type for c in schema.columns)
+            return cls(schema, named, types, len(schema.columns), None)
+        tensors = schema.tensors
+        if len(tensors) == 1 and tensors[0].name is None and len(tensors[0].shape) == 2:
+            width = tensors[0].shape[1]
+            return cls(schema, None, None, width if width > 0 else None, tensors[0].dtype)
+        return cls(schema, None, None, None, None)
+
+
+def filtered_positions(
+    path: JsonPath, width: int, shape: ModelShape, reference_width: int | None
+) -> list[int] | str:
+    """The fields a record of ``width`` fields passes to the model, or why it cannot."""
+    try:
+        positions = path.positions(width)
+    except JsonPathError as exc:
+        return f"input filter {path.text}: {exc}"
+    if shape.width is not None and len(positions) != shape.width:
+        after = f" after input filter {path.text}" if not path.is_identity else ""
+        return (
+            f"the record has {len(positions)} fields{after}; "
+            f"the model's signature takes {shape.width}"
+        )
+    if shape.width is None and reference_width is not None and width != reference_width:
+        return f"the record has {width} fields; the file's first record has {reference_width}"
+    return positions

@@ -1,0 +1,279 @@
+"""A worker process: loads the model once, then scores the shards it is sent.
+
+Run as ``python -m dockyard.batch._worker`` with the interpreter of the model's environment.
+It imports only the model runtime (``dockyard.errors``, ``dockyard.models``) and this package's
+worker-side modules, so it also runs where Dockyard's server dependencies are not installed.
+
+Protocol: JSON lines. The runner writes ``{"type": "init", "config": ...}`` then
+``{"type": "shard", "task": ...}`` messages on stdin (EOF or ``{"type": "exit"}`` ends the
+worker). The worker answers on its original stdout: ``ready`` (or ``fatal``), then per shard
+``progress`` messages and one ``done`` or ``failed``. Whatever the model prints goes to stderr,
+which the runner forwards to its log, so it can never corrupt the protocol.
+
+A shard's output is written to its part file, flushed and fsynced, and only then is its marker
+written (atomically: temporary file, fsync, rename): a marker always means a complete part.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from dockyard.batch._config import PARENT_ENV, ShardTask, WorkerConfig
+from dockyard.batch._csv import CsvCodec
+from dockyard.batch._jsonl import JsonLinesCodec
+from dockyard.batch._parquet import FrameBatch, ParquetCodec, parquet_batches
+from dockyard.batch._records import Oversized, TextBatch, text_batches
+from dockyard.batch._scoring import BadRecordFound, score
+from dockyard.batch._table import ModelShape, Table
+from dockyard.batch._workdir import write_atomically
+from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.models import PyFuncModel, load_model
+
+__all__ = ["main", "run_shard"]
+
+_PROGRESS_EVERY_S = 0.25
+_log = logging.getLogger("dockyard.batch.worker")
+Codec = CsvCodec | JsonLinesCodec | ParquetCodec
+
+
+class ShardFailed(Exception):  # carries the job's error out of the shard loop
+    """A bad record under ``on_error=fail``: the job's error, naming file, line and reason."""
+
+    def __init__(self, error: DockyardError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def make_codec(config: WorkerConfig, model: PyFuncModel) -> Codec:
+    """The codec for the configured content type and the model's signature."""
+    shape = ModelShape.of(model.metadata.signature)
+    if config.content_type == "text/csv":
+        return CsvCodec(config, shape)
+    if config.content_type == "application/jsonlines":
+        return JsonLinesCodec(config, shape)
+    return ParquetCodec(config, shape)
+
+
+class _Shard:
+    """Counts, reports and output of one shard being scored."""
+
+    def __init__(self, task: ShardTask, config: WorkerConfig, send: Any) -> None:
+        self.task = task
+        self.config = config
+        self.send = send
+        self.records = 0
+        self.bad = 0
+        self.reported: list[dict[str, Any]] = []
+        self.pending_records = 0
+        self.pending_bytes = 0
+        self.pending_bad = 0
+        self.last_sent = time.monotonic()
+
+    def bad_record(self, line: int, reason: str) -> None:
+        if self.config.fail_fast:
+            unit = "row" if self.task.kind == "parquet" else "line"
+            raise ShardFailed(
+                InvalidArgument(
+                    f"bad record in {self.task.uri} {unit} {line}: {reason}",
+                    details={"uri": self.task.uri, "line": line, "reason": reason},
+                )
+            )
+        self.bad += 1
+        self.pending_bad += 1
+        if len(self.reported) < self.config.max_reported:
+            self.reported.append({"line": line, "reason": reason})
+
+    def progress(self, records: int, nbytes: int, *, force: bool = False) -> None:
+        self.pending_records += records
+        self.pending_bytes += nbytes
+        now = time.monotonic()
+        if force or now - self.last_sent >= _PROGRESS_EVERY_S:
+            self.send(
+                {
+                    "type": "progress",
+                    "shard": self.task.shard_id,
+                    "records": self.pending_records,
+                    "bytes": self.pending_bytes,
+                    "bad_records": self.pending_bad,
+                }
+            )
+            self.pending_records = self.pending_bytes = self.pending_bad = 0
+            self.last_sent = now
+
+
+def run_shard(
+    task: ShardTask, config: WorkerConfig, model: PyFuncModel, codec: Codec, send: Any
+) -> dict[str, Any]:
+    """Score one shard into its part file, then write its marker; return the marker's content.
+
+    Raises:
+        ShardFailed: A bad record under ``on_error=fail``.
+        DockyardError: The model or the input is unusable as a whole (not one record).
+    """
+    shard = _Shard(task, config, send)
+    separator = "\n" if config.assemble_line else ""
+    if isinstance(codec, ParquetCodec):
+        batches: Any = parquet_batches(task, config)
+    else:
+        header = codec.head(task)[0] if isinstance(codec, CsvCodec) and task.start == 0 else 0
+        batches = text_batches(task, config, header)
+    part = Path(task.part_path)
+    with part.open("wb") as out:
+        for item in batches:
+            if isinstance(item, Oversized):
+                limit = config.max_record_bytes
+                shard.bad_record(
+                    item.line,
+                    f"the record is {item.size} bytes, over max_payload_mb ({limit} bytes)",
+                )
+                shard.progress(1, item.nbytes)
+                continue
+            texts = _score_batch(item, task, model, codec, shard)
+            if texts:
+                out.write((separator.join(texts) + separator).encode("utf-8"))
+            shard.progress(item.count if not item.whole else 1, item.nbytes)
+        out.flush()
+        os.fsync(out.fileno())
+        size = out.tell()
+    shard.progress(0, 0, force=True)
+    marker = {
+        "shard": task.shard_id,
+        "records": shard.records,
+        "bad_records": shard.bad,
+        "reported": shard.reported,
+        "bytes_in": task.nbytes,
+        "bytes_out": size,
+    }
+    write_atomically(Path(task.marker_path), json.dumps(marker).encode())
+    return marker
+
+
+def _score_batch(
+    batch: TextBatch | FrameBatch, task: ShardTask, model: PyFuncModel, codec: Codec, shard: _Shard
+) -> list[str]:
+    table: Table = codec.decode(batch, task)  # type: ignore[arg-type]
+    if batch.whole:
+        return _score_whole(batch, table, model, codec, shard)
+    for index in sorted(table.bad):
+        shard.bad_record(batch.line(index), table.bad[index])
+    try:
+        scored = score(model.predict, table, atomic=False, fail_fast=shard.config.fail_fast)
+    except BadRecordFound as found:
+        shard.bad_record(batch.line(int(table.rows[found.position])), found.reason)
+        raise AssertionError("unreachable: bad_record raises under fail_fast") from None
+    failures = {int(table.rows[p]): why for p, why in scored.bad.items()}
+    texts: list[str] = []
+    for positions, predictions in scored.groups:
+        outputs, refused = codec.encode(table, positions, predictions)
+        for offset, why in refused.items():
+            failures[int(table.rows[positions[offset]])] = why
+        texts.extend(outputs)
+    for index in sorted(failures):
+        shard.bad_record(batch.line(index), failures[index])
+    shard.records += len(texts)
+    return texts
+
+
+def _score_whole(
+    batch: TextBatch | FrameBatch, table: Table, model: PyFuncModel, codec: Codec, shard: _Shard
+) -> list[str]:
+    """A whole file as one record: any row that fails makes the record bad."""
+    if table.bad:
+        first = min(table.bad)
+        shard.bad_record(batch.line(0), f"line {batch.line(first)}: {table.bad[first]}")
+        return []
+    scored = score(model.predict, table, atomic=True, fail_fast=False)
+    if scored.bad:
+        shard.bad_record(batch.line(0), next(iter(scored.bad.values())))
+        return []
+    texts: list[str] = []
+    for positions, predictions in scored.groups:
+        outputs, refused = codec.encode(table, positions, predictions)
+        if refused:
+            shard.bad_record(batch.line(0), next(iter(refused.values())))
+            return []
+        texts.extend(outputs)
+    shard.records += 1
+    return ["\n".join(texts)]
+
+
+def _protocol_stream() -> IO[bytes]:
+    """Keep the real stdout for the protocol; point fd 1 (and ``print``) at stderr."""
+    protocol = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return protocol
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker if the runner dies, so no orphan keeps writing parts."""
+    parent = os.environ.get(PARENT_ENV)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the runner's lock still fences orphans
+        return
+    if parent is not None and os.getppid() != int(parent):
+        os._exit(1)  # the runner died before the request took effect
+
+
+def main() -> int:
+    """The worker's entry point; returns the process exit code."""
+    protocol = _protocol_stream()
+    _die_with_parent()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+
+    def send(message: dict[str, Any]) -> None:
+        protocol.write(json.dumps(message).encode() + b"\n")
+
+    first = sys.stdin.readline()
+    if not first:
+        return 0
+    config = WorkerConfig.from_dict(json.loads(first)["config"])
+    try:
+        model = load_model(config.model_path, expected_digest=config.model_digest)
+        codec = make_codec(config, model)
+    except DockyardError as exc:
+        send({"type": "fatal", "error": exc.to_dict()})
+        return 1
+    import dockyard
+
+    send(
+        {
+            "type": "ready",
+            "pid": os.getpid(),
+            "dockyard": dockyard.__file__,
+            "python": sys.executable,
+        }
+    )
+    for line in sys.stdin:
+        message = json.loads(line)
+        if message.get("type") != "shard":
+            break
+        task = ShardTask.from_dict(message["task"])
+        try:
+            marker = run_shard(task, config, model, codec, send)
+        except ShardFailed as failed:
+            send({"type": "failed", "shard": task.shard_id, "error": failed.error.to_dict()})
+        except DockyardError as exc:
+            send({"type": "failed", "shard": task.shard_id, "error": exc.to_dict()})
+        except Exception as exc:  # a defect: reported with its traceback rather than lost
+            _log.error("%s", traceback.format_exc())
+            error = DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}")
+            send({"type": "failed", "shard": task.shard_id, "error": error.to_dict()})
+        else:
+            send({"type": "done", "shard": task.shard_id, "marker": marker})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
