@@ -7,7 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from dockyard.errors import (
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import (  # light: no third-party imports
     AlreadyExists,
     Conflict,
     DeadlineExceeded,
@@ -21,38 +23,55 @@ from dockyard.errors import (
     Unauthenticated,
     Unavailable,
 )
-from dockyard.sdk import (
-    ActiveRun,
-    Client,
-    Estimator,
-    TrainingJob,
-    active_run,
-    download_artifacts,
-    end_run,
-    get_run,
-    list_artifacts,
-    log_artifact,
-    log_artifacts,
-    log_input,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    search_runs,
-    set_experiment,
-    set_tag,
-    set_tags,
-    start_run,
-    upload_data,
-)
-from dockyard.sdk import reset_context as _reset_context
-from dockyard.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.sdk import (
+        ActiveRun,
+        Client,
+        Estimator,
+        TrainingJob,
+        active_run,
+        download_artifacts,
+        end_run,
+        get_run,
+        list_artifacts,
+        log_artifact,
+        log_artifacts,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+        upload_data,
+    )
+    from dockyard.settings import Settings
 
 
 def set_tracking_uri(uri: str | None) -> None:
     """Point the SDK at a server URL, or back at the embedded default with ``None``."""
-    base = Settings()
-    _reset_context(base.model_copy(update={"uri": uri}))
+    from dockyard.sdk import reset_context
+    from dockyard.settings import Settings
+
+    reset_context(Settings().model_copy(update={"uri": uri}))
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK (HTTP client, pydantic models) loads on first use, so processes that only need a
+    # submodule (a job's runner, a serving worker) start fast.
+    if name == "Settings":
+        from dockyard.settings import Settings
+
+        return Settings
+    if name in __all__:
+        from dockyard import sdk
+
+        return getattr(sdk, name)
+    raise AttributeError(f"module 'dockyard' has no attribute {name!r}")
 
 
 __all__ = [

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from dockyard.jobs._http import put_file
 from dockyard.jobs._prepare import save_checkpoints
 
 if TYPE_CHECKING:
     from dockyard.jobs._runner import Runner
-    from dockyard.sdk import Client
 
 __all__ = ["finish"]
 
@@ -25,29 +25,25 @@ _FINAL = {
 }
 
 
-def _upload_tree(client: Client, run_id: str, folder: Path, prefix: str) -> int:
+def _upload_tree(server: str, run_id: str, folder: Path, prefix: str) -> int:
     count = 0
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = f"{prefix}/{file.relative_to(folder).as_posix()}"
-        with file.open("rb") as handle:
-            client.request(
-                "PUT", f"/api/v1/runs/{run_id}/artifacts/{quote(rel)}", content=handle, retry=True
-            )
+        put_file(server, run_id, f"{prefix}/{file.relative_to(folder).as_posix()}", file)
         count += 1
     return count
 
 
-def _upload_model(runner: Runner, client: Client, run_id: str) -> str | None:
+def _upload_model(runner: Runner, server: str, run_id: str) -> str | None:
     from dockyard.jobs._packaging import package_model
 
     jd = runner.dir
     with tempfile.TemporaryDirectory() as tmp:
         package = package_model(jd.model, Path(tmp) / "model")
         if package is not None:
-            _upload_tree(client, run_id, package, "model")
+            _upload_tree(server, run_id, package, "model")
             return f"runs:/{run_id}/model"
         if jd.model.exists() and any(jd.model.iterdir()):
-            _upload_tree(client, run_id, jd.model, "model-files")
+            _upload_tree(server, run_id, jd.model, "model-files")
     return None
 
 
@@ -66,33 +62,20 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             runner.metrics.flush()
         except Exception as exc:
             message = f"{message}\n(some metrics were not logged: {exc})".strip()
-    client = None
     run_id = job.get("run_id")
-    if job.get("server_url") and run_id:
-        from dockyard.sdk import Client
-
-        client = Client(job["server_url"])
-    if kind == "ok" and client is not None and run_id:
+    server = job.get("server_url")
+    if kind == "ok" and server and run_id:
         runner.events.emit("Uploading")
         try:
-            extra["model_uri"] = _upload_model(runner, client, run_id)
+            extra["model_uri"] = _upload_model(runner, server, run_id)
             if jd.output_data.exists():
-                _upload_tree(client, run_id, jd.output_data, "output")
+                _upload_tree(server, run_id, jd.output_data, "output")
         except Exception as exc:
             kind, message = "failed", f"uploading the job's outputs failed: {exc}"
-    if client is not None and run_id and jd.log.exists():
-        try:
-            with jd.log.open("rb") as handle:
-                client.request(
-                    "PUT",
-                    f"/api/v1/runs/{run_id}/artifacts/logs/output.log",
-                    content=handle,
-                    retry=True,
-                )
-        except Exception:
-            pass
-    if client is not None:
-        client.close()
+    if server and run_id and jd.log.exists():
+        # The log stays in the job folder if the upload fails.
+        with contextlib.suppress(Exception):
+            put_file(server, run_id, "logs/output.log", jd.log)
     if kind in ("failed", "memory"):
         extra["failure_reason"] = message
     runner.events.emit(_FINAL[kind], message, **extra)

@@ -116,8 +116,11 @@ class Scheduler:
             else:
                 log.info("reattached job %s", row.name)
 
-    def tick(self) -> None:
-        """One pass: record reports, enforce stops and deadlines, start what fits."""
+    def tick(self) -> bool:
+        """One pass: record reports, enforce stops and deadlines, start what fits.
+
+        Returns whether any job is running (the caller then polls more often).
+        """
         running = self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING)
         used = 0.0
         for row in running:
@@ -145,6 +148,7 @@ class Scheduler:
                 break  # first in, first out: nothing overtakes the head of the queue
             self._launch(row)
             used += row.cpus
+        return used > 0
 
     def _launch(self, row: Any) -> None:
         jd = self._jobs.job_dir(row.name)

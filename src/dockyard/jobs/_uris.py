@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dockyard.artifacts import open_artifact_store
 from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = ["check_readable", "local_path", "scheme"]
@@ -45,6 +44,8 @@ def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None
         if path.is_dir() and not any(path.iterdir()):
             raise InvalidArgument(f"{uri} is an empty folder", field=field)
     elif kind == "s3":
+        from dockyard.artifacts import open_artifact_store  # boto3: only when S3 is used
+
         bucket_and_key = uri[len("s3://") :]
         bucket, _, key = bucket_and_key.partition("/")
         store = open_artifact_store(f"s3://{bucket}", s3_endpoint_url=s3_endpoint_url)

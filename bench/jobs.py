@@ -1,0 +1,178 @@
+"""Jobs benchmark: submit-to-first-line latency vs ``mlflow run``, and queue throughput.
+
+1. Latency: from the submit call to the first line of user code (the script prints a wall-clock
+   timestamp as its first statement), for a Dockyard job and for ``mlflow run --env-manager
+   local`` on the same script, N times each.
+2. Throughput: 100 short CPU-bound jobs queued on 2 cores vs the same scripts run directly with
+   the same parallelism (2 at a time).
+
+Run: ``.venv/bin/python bench/jobs.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _servers import VENV_BIN, Server
+
+FIRST_LINE = 'import time; print(f"FIRST {time.time():.6f}", flush=True)\n'
+BUSY = (
+    "import time\n"
+    "start = time.process_time()\n"
+    "while time.process_time() - start < {seconds}:\n"
+    "    pass\n"
+    'print("done", flush=True)\n'
+)
+
+
+def _first_line_time(path: Path, timeout: float = 60) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.startswith("FIRST "):
+                    return float(line.split()[1])
+        time.sleep(0.002)
+    raise TimeoutError(path)
+
+
+def dockyard_latency(server: Server, home: Path, code: Path, n: int) -> list[float]:
+    out = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for i in range(n):
+            name = f"lat-{i}"
+            t0 = time.time()
+            answer = client.post(
+                "/api/v1/jobs/training",
+                json={"name": name, "entry_point": "first.py", "source_dir": str(code)},
+            )
+            answer.raise_for_status()
+            t1 = _first_line_time(home / "jobs" / name / ".dockyard" / "output.log")
+            out.append(t1 - t0)
+            while client.get(f"/api/v1/jobs/{name}").json()["status"] not in (
+                "Completed",
+                "Failed",
+            ):
+                time.sleep(0.02)
+    return out
+
+
+def mlflow_latency(code: Path, work: Path, n: int) -> list[float]:
+    (code / "MLproject").write_text(
+        "name: bench\nentry_points:\n  main:\n    command: python first.py\n"
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db",
+    }
+    out = []
+    for _ in range(n):
+        t0 = time.time()
+        proc = subprocess.run(
+            [str(VENV_BIN / "mlflow"), "run", str(code), "--env-manager", "local"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        line = next(x for x in proc.stdout.splitlines() if x.startswith("FIRST "))
+        out.append(float(line.split()[1]) - t0)
+    return out
+
+
+def direct_throughput(code: Path, jobs: int, parallel: int) -> float:
+    start = time.monotonic()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(
+            pool.map(
+                lambda _: subprocess.run(
+                    [sys.executable, str(code / "busy.py")], check=True, capture_output=True
+                ),
+                range(jobs),
+            )
+        )
+    return time.monotonic() - start
+
+
+def dockyard_throughput(server: Server, code: Path, jobs: int) -> float:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        start = time.monotonic()
+        for i in range(jobs):
+            client.post(
+                "/api/v1/jobs/training",
+                json={
+                    "name": f"busy-{i}",
+                    "entry_point": "busy.py",
+                    "source_dir": str(code),
+                    "resources": {"cpus": 1},
+                },
+            ).raise_for_status()
+        pending = {f"busy-{i}" for i in range(jobs)}
+        while pending:
+            listing = client.get("/api/v1/jobs", params={"limit": 1000}).json()["jobs"]
+            done = {j["name"] for j in listing if j["status"] in ("Completed", "Failed")}
+            failed = [
+                j["name"] for j in listing if j["status"] == "Failed" and j["name"] in pending
+            ]
+            if failed:
+                raise RuntimeError(f"jobs failed: {failed[:3]}")
+            pending -= done
+            time.sleep(0.05)
+        return time.monotonic() - start
+
+
+def _pct(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    n_lat = 10 if args.quick else 30
+    n_jobs = 20 if args.quick else 100
+    seconds = 0.5 if args.quick else 1.0
+    work = Path(tempfile.mkdtemp(prefix="dockyard-bench-jobs-"))
+    code = work / "code"
+    code.mkdir()
+    (code / "first.py").write_text(FIRST_LINE)
+    (code / "busy.py").write_text(BUSY.format(seconds=seconds))
+    home = work / "home"
+    with Server.dockyard(home, workers=1) as server:
+        dy_lat = dockyard_latency(server, home, code, n_lat)
+        dy_total = dockyard_throughput(server, code, n_jobs)
+    ml_lat = mlflow_latency(code, work, max(3, n_lat // 3))
+    direct = direct_throughput(code, n_jobs, 2)
+    print("\n| submit -> first line of user code | p50 | p95 |")
+    print("|---|---|---|")
+    print(
+        f"| Dockyard job ({n_lat} runs) | {statistics.median(dy_lat) * 1000:.0f} ms | "
+        f"{_pct(dy_lat, 0.95) * 1000:.0f} ms |"
+    )
+    print(
+        f"| mlflow run --env-manager local ({len(ml_lat)} runs) | "
+        f"{statistics.median(ml_lat) * 1000:.0f} ms | {_pct(ml_lat, 0.95) * 1000:.0f} ms |"
+    )
+    print(
+        f"| ratio (mlflow / Dockyard, p50) | {statistics.median(ml_lat) / statistics.median(dy_lat):.1f}x | |"
+    )
+    print(
+        f"\n{n_jobs} jobs of {seconds:g} s CPU on 2 cores: Dockyard queue {dy_total:.1f} s, "
+        f"direct with 2 at a time {direct:.1f} s, ratio {dy_total / direct:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
