@@ -165,9 +165,8 @@ def main() -> None:
         f"| mlflow run --env-manager local ({len(ml_lat)} runs) | "
         f"{statistics.median(ml_lat) * 1000:.0f} ms | {_pct(ml_lat, 0.95) * 1000:.0f} ms |"
     )
-    print(
-        f"| ratio (mlflow / Dockyard, p50) | {statistics.median(ml_lat) / statistics.median(dy_lat):.1f}x | |"
-    )
+    ratio = statistics.median(ml_lat) / statistics.median(dy_lat)
+    print(f"| ratio (mlflow / Dockyard, p50) | {ratio:.1f}x | |")
     print(
         f"\n{n_jobs} jobs of {seconds:g} s CPU on 2 cores: Dockyard queue {dy_total:.1f} s, "
         f"direct with 2 at a time {direct:.1f} s, ratio {dy_total / direct:.2f}x"
