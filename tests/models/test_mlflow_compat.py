@@ -135,3 +135,16 @@ def test_dockyard_loads_an_mlflow_python_model(mlflow: Any, tmp_path: Path) -> N
     model = load_model(tmp_path / "m", allow_unverified=True)
     assert model.metadata.flavor == "python_model"
     assert model.predict(example).tolist() == [1.5, 2.5]
+
+
+def test_signature_json_reads_the_same_in_both(mlflow: Any) -> None:
+    from mlflow.models.signature import ModelSignature
+
+    from dockyard.models import Signature, infer_signature
+
+    frame = pd.DataFrame({"a": [1.0], "n": [2], "s": ["x"], "t": pd.to_datetime(["2024-01-01"])})
+    ours = infer_signature(frame, np.zeros(2, dtype=np.float32), params={"k": 3, "tags": ["a"]})
+    theirs = ModelSignature.from_dict(ours.to_dict())
+    assert theirs.inputs.input_names() == ["a", "n", "s", "t"]
+    assert [t.name for t in theirs.inputs.input_types()] == ["double", "long", "string", "datetime"]
+    assert Signature.from_dict(theirs.to_dict()) == ours

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dockyard.models._convert import DEFAULT_TOLERANCE, convert_to_onnx
 from dockyard.models._image import write_build_context
+from dockyard.models._infer import infer_signature
 from dockyard.models._integrity import seal, verify
 from dockyard.models._save import ModelInfo, save_model
 from dockyard.models._schema import ColSpec, ParamSpec, Schema, Signature, TensorSpec
-from dockyard.models._signature import infer_signature
 from dockyard.models._venv import build_env
 from dockyard.models.flavors import PythonModel, PythonModelContext
 from dockyard.models.pyfunc import ModelMetadata, PyFuncModel, load_model

@@ -25,10 +25,11 @@ from dockyard.models._env import (
     write_env_files,
 )
 from dockyard.models._example import save_example
+from dockyard.models._infer import infer_schema
 from dockyard.models._integrity import compute_digests, package_digest
 from dockyard.models._manifest import FORMAT, Manifest, write_manifest
 from dockyard.models._schema import Signature
-from dockyard.models._signature import InputEnforcer, infer_schema
+from dockyard.models._signature import InputEnforcer
 
 __all__ = ["ModelInfo", "save_model", "save_package"]
 

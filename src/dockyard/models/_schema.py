@@ -17,7 +17,7 @@ package round-trips, but only their presence is enforced (see :mod:`._signature`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -255,8 +255,3 @@ def _param_from(item: Any, field: str) -> ParamSpec:
         default=item.get("default"),
         shape=tuple(shape) if shape is not None else None,
     )
-
-
-def column_names(specs: Sequence[ColSpec]) -> list[str | None]:
-    """The names of ``specs`` in order (``None`` for positional columns)."""
-    return [spec.name for spec in specs]
