@@ -7,10 +7,11 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from dockyard.jobs._service import JobService
+from dockyard.registry import RegistryService
 from dockyard.server._services import Services
 from dockyard.tracking import TrackingService
 
-__all__ = ["JobsDep", "ServicesDep", "TrackingDep"]
+__all__ = ["JobsDep", "RegistryDep", "ServicesDep", "TrackingDep"]
 
 
 def _services(request: Request) -> Services:
@@ -25,6 +26,11 @@ def _jobs(request: Request) -> JobService:
     return _services(request).jobs
 
 
+def _registry(request: Request) -> RegistryService:
+    return _services(request).registry
+
+
 ServicesDep = Annotated[Services, Depends(_services)]
 TrackingDep = Annotated[TrackingService, Depends(_tracking)]
 JobsDep = Annotated[JobService, Depends(_jobs)]
+RegistryDep = Annotated[RegistryService, Depends(_registry)]

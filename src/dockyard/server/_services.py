@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dockyard.artifacts import ArtifactStore, open_artifact_store
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
+from dockyard.registry import RegistryService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
 from dockyard.tracking import TrackingService
@@ -23,6 +24,7 @@ class Services:
     artifacts: ArtifactStore
     tracking: TrackingService
     jobs: JobService
+    registry: RegistryService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -37,6 +39,9 @@ class Services:
             artifacts=artifacts,
             tracking=tracking,
             jobs=JobService(db, tracking, settings),
+            registry=RegistryService(
+                db, tracking, artifacts, s3_endpoint_url=settings.s3_endpoint_url
+            ),
         )
 
     def start_background(self) -> list[Scheduler]:

@@ -1,0 +1,111 @@
+"""Where a new version comes from: its run, the run's metrics, and how to copy its files.
+
+Every source form a version can be registered from is decided here, once, with the errors that
+name what is wrong with it: an unknown or deleted run, a missing path, an unsupported scheme.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.artifacts import ArtifactStore, open_artifact_store
+from dockyard.errors import InvalidArgument
+from dockyard.registry import _package
+from dockyard.registry._entities import ModelVersion
+from dockyard.registry._uris import LocalRef, RegistryRef, RunRef, S3Ref, parse_model_uri
+from dockyard.tracking import LifecycleStage, TrackingService
+
+__all__ = ["Origin", "origin_for"]
+
+Metrics = dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A checked source: the URI recorded, its run and metrics, and a copier into a folder."""
+
+    source: str
+    run_id: str | None
+    metrics: Metrics
+    copy: Callable[[Path], None]
+
+
+def _run(tracking: TrackingService, run_id: str, source: str) -> tuple[str, Metrics]:
+    """The run's artifact prefix and latest metrics; a deleted run is refused."""
+    run = tracking.get_run(run_id)
+    if run.info.lifecycle_stage is not LifecycleStage.ACTIVE:
+        raise InvalidArgument(
+            f"run {run_id} is deleted; restore it before registering its model ({source})",
+            field="source",
+        )
+    metrics = {k: None if math.isnan(m.value) else m.value for k, m in run.metrics.items()}
+    return run.info.artifact_uri, metrics
+
+
+def origin_for(
+    source: str,
+    run_id: str | None,
+    *,
+    tracking: TrackingService,
+    store: ArtifactStore,
+    find_version: Callable[[RegistryRef], ModelVersion],
+    s3_endpoint_url: str | None,
+) -> Origin:
+    """Check ``source`` (and ``run_id``, for sources that are not runs) and say how to copy it.
+
+    Args:
+        source: The URI to register from.
+        run_id: The producing run, for ``s3://``, local or ``models:/`` sources.
+        tracking: Runs, for their artifact folder, metrics and lifecycle.
+        store: The artifact store (run artifacts and registry copies).
+        find_version: Resolves a ``models:/`` reference to a ready version.
+        s3_endpoint_url: Endpoint of an S3-compatible server for ``s3://`` sources.
+
+    Raises:
+        NotFound: The run, model, version or alias does not exist.
+        InvalidArgument: A malformed URI, a deleted run, a relative local path, or a
+            ``run_id`` that contradicts a ``runs:/`` source.
+    """
+    ref = parse_model_uri(source, "source")
+    if isinstance(ref, RunRef):
+        if run_id is not None and run_id != ref.run_id:
+            raise InvalidArgument(
+                f"run_id {run_id} contradicts the source's run {ref.run_id}", field="run_id"
+            )
+        prefix, metrics = _run(tracking, ref.run_id, source)
+        key = f"{prefix}/{ref.path}" if ref.path else prefix
+        return Origin(
+            f"runs:/{ref.run_id}/{ref.path}",
+            ref.run_id,
+            metrics,
+            lambda dest: _package.download_prefix(store, key, dest, source),
+        )
+    given: Metrics = _run(tracking, run_id, source)[1] if run_id is not None else {}
+    if isinstance(ref, RegistryRef):
+        found = find_version(ref)
+        storage = found.storage_location
+        return Origin(
+            found.uri,
+            run_id or found.run_id,
+            given if run_id is not None else found.metrics,
+            lambda dest: _package.download_prefix(store, storage, dest, source),
+        )
+    if isinstance(ref, S3Ref):
+        bucket = open_artifact_store(f"s3://{ref.bucket}", s3_endpoint_url=s3_endpoint_url)
+        key = ref.key
+        return Origin(
+            source,
+            run_id,
+            given,
+            lambda dest: _package.download_prefix(bucket, key, dest, source),
+        )
+    assert isinstance(ref, LocalRef)
+    if not ref.path.is_absolute():
+        raise InvalidArgument(
+            f"{source}: a local source must be an absolute path on the server", field="source"
+        )
+    folder = ref.path
+    return Origin(source, run_id, given, lambda dest: _package.copy_local(folder, dest, source))

@@ -1,0 +1,86 @@
+"""Registering a version: copy, verify, number, upload, then mark it ready.
+
+The copy and the check happen before a number is taken, so a refused package leaves no trace.
+The upload happens outside any database transaction (it can take minutes, and SQLite would hold
+every other writer meanwhile); until it completes the version is ``PENDING_REGISTRATION``, which
+no URI or alias resolves to. A failed upload removes the row and the files; the number is not
+reused.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import orjson
+
+from dockyard.artifacts import ArtifactStore
+from dockyard.registry import _package
+from dockyard.registry._entities import ApprovalStatus, ModelVersion, VersionStatus
+from dockyard.registry._origins import Origin
+from dockyard.registry._repository import RegistryRepository
+from dockyard.registry._requests import CreateModelVersion
+from dockyard.store import Database
+from dockyard.tracking import now_ms
+
+__all__ = ["REGISTRY_PREFIX", "register"]
+
+#: Where registered packages live in the artifact store.
+REGISTRY_PREFIX = "registry"
+
+
+def register(
+    db: Database,
+    repo: RegistryRepository,
+    store: ArtifactStore,
+    name: str,
+    request: CreateModelVersion,
+    origin: Origin,
+    user: str,
+) -> ModelVersion:
+    """Register what ``origin`` copies as the next version of model ``name``."""
+    with tempfile.TemporaryDirectory(prefix="dockyard-register-") as tmp:
+        staging = Path(tmp) / "model"
+        staging.mkdir()
+        origin.copy(staging)
+        facts = _package.inspect(staging, request.source)
+        now = now_ms()
+        with db.write() as conn:
+            model_id = repo.model_id(conn, name)
+            version = repo.allocate_version(conn, model_id)
+            storage = f"{REGISTRY_PREFIX}/{model_id}/{version}"
+            signature = facts.signature
+            repo.insert_version(
+                conn,
+                {
+                    "model_id": model_id,
+                    "version": version,
+                    "source": origin.source,
+                    "run_id": origin.run_id,
+                    "storage_location": storage,
+                    "digest": facts.digest,
+                    "flavor": facts.flavor,
+                    "library_version": facts.library_version,
+                    "signature": None if signature is None else orjson.dumps(signature).decode(),
+                    "metrics": orjson.dumps(origin.metrics).decode(),
+                    "sealed_by_registry": facts.sealed_by_registry,
+                    "description": request.description,
+                    "status": VersionStatus.PENDING_REGISTRATION.value,
+                    "approval_status": ApprovalStatus.PENDING.value,
+                    "created_by": user,
+                    "creation_time": now,
+                    "last_updated_time": now,
+                },
+            )
+            repo.set_version_tags(conn, model_id, version, {t.key: t.value for t in request.tags})
+        try:
+            _package.upload(staging, store, storage)
+        except BaseException:
+            with db.write() as conn:
+                repo.delete_version(conn, model_id, version)
+            store.delete(storage)
+            raise
+    with db.write() as conn:
+        repo.update_version(conn, model_id, version, status=VersionStatus.READY.value)
+        repo.update_model(conn, model_id, last_updated_time=now_ms())
+        return repo.get_version(conn, model_id, name, version)
