@@ -24,6 +24,7 @@ nothing outside that boundary catches them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "error_from_dict",
+    "invalid_from_validation",
 ]
 
 
@@ -179,3 +181,39 @@ def error_from_dict(body: dict[str, Any]) -> DockyardError:
         field=body.get("field"),
         details=body.get("details") or None,
     )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def invalid_from_validation(errors: Iterable[Any]) -> InvalidArgument:
+    """Turn a pydantic error list into one InvalidArgument naming the first bad field.
+
+    Used wherever a typed spec or request is validated (HTTP bodies, spec files), so every
+    caller sees the same message and field path.
+    """
+    items = list(errors)
+    if not items:
+        return InvalidArgument("invalid request")
+    first = items[0]
+    loc = tuple(first.get("loc", ()))
+    field = _field_path(loc)
+    kind = first.get("type", "")
+    message = str(first.get("msg", "invalid value"))
+    if kind == "json_invalid":
+        ctx = first.get("ctx", {})
+        return InvalidArgument(f"malformed JSON: {ctx.get('error', message)}", field="body")
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "field required"
+    text = f"{field}: {message}"
+    if len(items) > 1:
+        text += f" (and {len(items) - 1} more problem{'s' if len(items) > 2 else ''})"
+    problems = [
+        {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        for e in items[:20]
+    ]
+    return InvalidArgument(text, field=field, details={"problems": problems})

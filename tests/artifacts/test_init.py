@@ -12,6 +12,7 @@ def test_public_names_are_pinned() -> None:
         "ByteSource",
         "LocalArtifactStore",
         "S3ArtifactStore",
+        "artifact_uri",
         "join_artifact_path",
         "normalize_artifact_path",
         "open_artifact_store",

@@ -13,7 +13,7 @@ who may read them are decided above it, once::
 from __future__ import annotations
 
 from dockyard.artifacts._base import ArtifactInfo, ArtifactStore, ByteSource
-from dockyard.artifacts._factory import open_artifact_store
+from dockyard.artifacts._factory import artifact_uri, open_artifact_store
 from dockyard.artifacts.local import LocalArtifactStore
 from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
 from dockyard.artifacts.s3 import S3ArtifactStore
@@ -24,6 +24,7 @@ __all__ = [
     "ByteSource",
     "LocalArtifactStore",
     "S3ArtifactStore",
+    "artifact_uri",
     "join_artifact_path",
     "normalize_artifact_path",
     "open_artifact_store",

@@ -10,7 +10,7 @@ from dockyard.artifacts.local import LocalArtifactStore
 from dockyard.artifacts.s3 import S3ArtifactStore
 from dockyard.errors import InvalidArgument
 
-__all__ = ["open_artifact_store"]
+__all__ = ["artifact_uri", "open_artifact_store"]
 
 _URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -52,3 +52,16 @@ def open_artifact_store(root: str, *, s3_endpoint_url: str | None = None) -> Art
         "use a local folder, file:// or s3://",
         field="artifact_root",
     )
+
+
+def artifact_uri(store: ArtifactStore, key: str) -> str:
+    """The URI that reads ``key`` of ``store`` directly: a local path, or ``s3://bucket/key``.
+
+    Jobs and batch transforms take such URIs, so they can read what the store holds without
+    going through the server.
+    """
+    if isinstance(store, LocalArtifactStore):
+        return str(store.root / key) if key else str(store.root)
+    if isinstance(store, S3ArtifactStore):
+        return f"s3://{store.bucket}/{'/'.join(p for p in (store.prefix, key) if p)}"
+    raise InvalidArgument(f"no direct URI for keys of a {type(store).__name__}")

@@ -9,6 +9,7 @@ from dockyard.cli.experiments import experiments
 from dockyard.cli.jobs import jobs
 from dockyard.cli.runs import runs
 from dockyard.cli.server import server
+from dockyard.cli.transform import transform
 
 __all__ = ["cli", "main"]
 
@@ -27,6 +28,7 @@ cli.add_command(server)
 cli.add_command(experiments)
 cli.add_command(runs)
 cli.add_command(jobs)
+cli.add_command(transform)
 
 
 def main() -> None:

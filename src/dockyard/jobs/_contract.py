@@ -49,9 +49,10 @@ def write_config(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
 
 def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[str, str]:
     """The user process's environment."""
-    hps = spec["hyperparameters"]
-    channels = sorted(spec["inputs"])
-    cpus = max(1, int(float(spec["resources"]["cpus"])))
+    # Transform jobs share the runner but have no hyperparameters or channels.
+    hps = spec.get("hyperparameters", {})
+    channels = sorted(spec.get("inputs", {}))
+    cpus = max(1, int(float((spec.get("resources") or {}).get("cpus", 1))))
     env = dict(os.environ)
     for key in [k for k in env if k.startswith(("SM_", "DOCKYARD_"))]:
         del env[key]

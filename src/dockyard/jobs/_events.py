@@ -23,12 +23,20 @@ class EventWriter:
         self._path = path
 
     def emit(self, secondary_status: str, message: str = "", **fields: Any) -> None:
+        """A status transition."""
         record = {
             "time": time.time_ns() // 1_000_000,
             "secondary_status": secondary_status,
             "message": message,
             **fields,
         }
+        self._append(record)
+
+    def emit_progress(self, progress: dict[str, Any]) -> None:
+        """A progress report: updates the job's progress, not its status history."""
+        self._append({"time": time.time_ns() // 1_000_000, "progress": progress})
+
+    def _append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record) + "\n").encode()
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

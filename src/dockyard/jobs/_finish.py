@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,6 +48,17 @@ def _upload_model(runner: Runner, server: str, run_id: str) -> str | None:
     return None
 
 
+def _transform_summary(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    result = json.loads(path.read_text())
+    return (
+        f"{result['records']} records scored, {result['bad_records']} bad; "
+        f"{result['shards_reused']} of {result['shards_total']} shards reused from an earlier "
+        f"attempt; outputs at {result['output_uri']}"
+    )
+
+
 def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> int:
     """Write the job's final event; returns the runner's exit code."""
     jd, spec, job = runner.dir, runner.spec, runner.job
@@ -64,7 +76,9 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             message = f"{message}\n(some metrics were not logged: {exc})".strip()
     run_id = job.get("run_id")
     server = job.get("server_url")
-    if kind == "ok" and server and run_id:
+    if kind == "ok" and job["kind"] == "transform":
+        message = _transform_summary(jd.control / "result.json") or message
+    elif kind == "ok" and server and run_id:
         runner.events.emit("Uploading")
         try:
             extra["model_uri"] = _upload_model(runner, server, run_id)

@@ -62,7 +62,8 @@ class Runner:
     def _attempts(self) -> _Outcome:
         from dockyard.jobs._prepare import prepare, restore_checkpoints
 
-        max_attempts = int(self.spec["retry_strategy"]["max_attempts"])
+        retry = self.spec.get("retry_strategy") or {"max_attempts": 1}
+        max_attempts = int(retry["max_attempts"])
         outcome = _Outcome("failed", "no attempt ran")
         for attempt in range(1, max_attempts + 1):
             if self._stop_seen():
@@ -72,9 +73,11 @@ class Runner:
                     "Restarting", f"attempt {attempt} of {max_attempts}: {outcome.message}"
                 )
                 restore_checkpoints(self.dir, self.spec, self.job)
-            else:
+            elif self.job["kind"] == "training":
                 self.events.emit("Downloading")
                 prepare(self.dir, self.spec, self.job)
+            else:
+                self.dir.create()
             self.events.emit("Training" if self.job["kind"] == "training" else "Transforming")
             outcome = self._execute(attempt)
             if outcome.kind != "failed":
@@ -83,6 +86,8 @@ class Runner:
 
     def _command(self) -> tuple[list[str], Path]:
         python = self.job.get("python") or sys.executable
+        if self.job["kind"] == "transform":
+            return [python, "-m", "dockyard.jobs._transform", str(self.dir.root)], self.dir.root
         if self.spec.get("algorithm"):
             module = self.spec["algorithm"].replace("-", "_")
             return [python, "-m", f"dockyard.jobs.algorithms.{module}"], self.dir.root
@@ -129,9 +134,9 @@ class Runner:
             self.metrics.feed(line)
 
     def _watch(self, proc: subprocess.Popen[bytes]) -> _Outcome:
-        resources = self.spec["resources"]
-        limit_mb = resources.get("memory_mb")
-        deadline = time.monotonic() + int(self.spec["stopping_condition"]["max_runtime_s"])
+        limit_mb = (self.spec.get("resources") or {}).get("memory_mb")
+        max_runtime = (self.spec.get("stopping_condition") or {}).get("max_runtime_s", 86_400 * 28)
+        deadline = time.monotonic() + int(max_runtime)
         peak_mb = 0.0
         watcher = _MemoryWatcher(proc.pid) if limit_mb else None
         while proc.poll() is None:
@@ -140,11 +145,10 @@ class Runner:
                 return _Outcome("stopped", "stopped by request")
             if time.monotonic() > deadline:
                 self._terminate(proc)
-                limit = self.spec["stopping_condition"]["max_runtime_s"]
                 return _Outcome(
-                    "runtime", f"stopped after reaching the maximum runtime of {limit} s"
+                    "runtime", f"stopped after reaching the maximum runtime of {max_runtime} s"
                 )
-            if watcher is not None:
+            if watcher is not None and limit_mb is not None:
                 peak_mb = max(peak_mb, watcher.rss_mb())
                 if peak_mb > limit_mb:
                     self._kill(proc)

@@ -187,10 +187,14 @@ class Scheduler:
         if offset == start:
             return start
         stopping = bool(row.stop_requested)
+        progress = None
         for event in events:
+            if "secondary_status" not in event:
+                progress = event.get("progress", progress)
+                continue
             try:
                 secondary = SecondaryStatus(event["secondary_status"])
-            except (KeyError, ValueError):
+            except ValueError:
                 continue
             values: dict[str, Any] = {"time_ms": int(event.get("time", now_ms()))}
             for key in ("failure_reason", "exit_code", "model_uri", "progress"):
@@ -206,7 +210,10 @@ class Scheduler:
             )
             if secondary.status.is_terminal:
                 self._jobs.end_run(row.run_id, _RUN_STATUS[secondary.status])
-        self._jobs.update(row.job_id, events_offset=offset)
+        values = {"events_offset": offset}
+        if progress is not None:
+            values["progress"] = orjson.dumps(progress).decode()
+        self._jobs.update(row.job_id, **values)
         return offset
 
     def _fail_if_unfinished(self, row: Any, when: str) -> None:

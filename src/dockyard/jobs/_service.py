@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
 from dockyard.jobs._entities import Job, JobStatus, SecondaryStatus
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._repository import JobRepository
@@ -34,6 +34,16 @@ from dockyard.tracking import (
 )
 
 __all__ = ["JobService"]
+
+
+def _validated(model: type[Any], body: dict[str, Any]) -> Any:
+    """Validate ``body`` as ``model`` with the API's error shape (the field is named)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_from_validation(exc.errors()) from exc
 
 
 def _default_name(spec: TrainingJobSpec) -> str:
@@ -58,11 +68,115 @@ class JobService:
 
     # -- submit ------------------------------------------------------------------------------
 
-    def submit(self, spec: TrainingJobSpec, kind: str = "training") -> Job:
-        """Validate ``spec`` against the world (URIs, capacity, algorithm) and queue it."""
+    def submit(self, spec: TrainingJobSpec) -> Job:
+        """Validate a training spec against the world (URIs, capacity, algorithm) and queue it."""
         self._check(spec)
         name = spec.name or _default_name(spec)
-        run_id = self._start_run(spec, name, kind)
+        params = dict(spec.hyperparameters)
+        if spec.algorithm:
+            params["algorithm"] = spec.algorithm
+        run_id = self._start_run(name, "training", spec.experiment, spec.tags, params)
+        return self._enqueue(
+            name,
+            "training",
+            spec.model_dump(mode="json"),
+            run_id,
+            spec.resources.cpus,
+            spec.stopping_condition.max_wait_s,
+        )
+
+    def submit_transform(self, body: dict[str, Any], output_root: str) -> Job:
+        """Validate and queue a transform job; its output defaults to
+        ``<output_root>/<job name>``."""
+        from dockyard.jobs._transform import TransformJobSpec
+
+        body = dict(body)
+        name = body.get("name") or (
+            f"transform-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
+        )
+        body["name"] = name
+        output = body.get("output", body.get("TransformOutput"))
+        if output is None or (
+            isinstance(output, dict) and not output.get("uri", output.get("S3OutputPath"))
+        ):
+            extra = output if isinstance(output, dict) else {}
+            body["output"] = {**extra, "uri": f"{output_root.rstrip('/')}/{name}"}
+            body.pop("TransformOutput", None)
+        spec = _validated(TransformJobSpec, body)
+        self._check_transform(spec)
+        params = {
+            "model_uri": spec.model_uri,
+            "input_uri": spec.input.uri,
+            "content_type": spec.input.content_type,
+            "batch_strategy": spec.batch_strategy,
+        }
+        run_id = self._start_run(name, "transform", spec.experiment, spec.tags, params)
+        cpus = float(spec.max_concurrent_transforms or self.capacity_cpus)
+        return self._enqueue(
+            name,
+            "transform",
+            spec.model_dump(mode="json"),
+            run_id,
+            min(cpus, self.capacity_cpus),
+            None,
+        )
+
+    def _check_transform(self, spec: Any) -> None:
+        endpoint = self._settings.s3_endpoint_url
+        uri = spec.model_uri
+        if uri.startswith("runs:/"):
+            self._check_run_uri(uri, "model_uri")
+        elif not uri.startswith("models:/"):
+            check_readable(uri, "model_uri", s3_endpoint_url=endpoint)
+        check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
+
+    def resume(self, name: str) -> Job:
+        """Queue a failed or stopped transform job again; finished shards are not redone."""
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            status = JobStatus(row.status)
+            if row.kind != "transform":
+                raise InvalidArgument(
+                    f"job {name!r} is a {row.kind} job; only transform jobs resume "
+                    "(training jobs restart from their checkpoints with retry_strategy)",
+                    field="name",
+                )
+            if status not in (JobStatus.FAILED, JobStatus.STOPPED):
+                raise Conflict(
+                    f"job {name!r} is {status.value}; only a failed or stopped job resumes",
+                    field="name",
+                )
+            self._repo.transition(
+                conn,
+                row.job_id,
+                SecondaryStatus.PENDING,
+                now_ms(),
+                "resumed",
+                stop_requested=False,
+                failure_reason=None,
+                exit_code=None,
+                end_time=None,
+                handle=None,
+            )
+            job = self._repo.get(conn, row.job_id)
+        self.job_dir(job.name).stop_file.unlink(missing_ok=True)
+        if job.run_id:
+            from dockyard.tracking import RunStatus, UpdateRun
+
+            with contextlib.suppress(NotFound, InvalidArgument):
+                self._tracking.update_run(job.run_id, UpdateRun(status=RunStatus.RUNNING))
+        self.wake.set()
+        return job
+
+    def _enqueue(
+        self,
+        name: str,
+        kind: str,
+        spec: dict[str, Any],
+        run_id: str,
+        cpus: float,
+        max_wait_s: int | None,
+    ) -> Job:
         job_id = uuid.uuid4().hex
         now = now_ms()
         with self._db.write() as conn:
@@ -71,15 +185,13 @@ class JobService:
                 job_id=job_id,
                 name=name,
                 kind=kind,
-                spec=orjson.dumps(spec.model_dump(mode="json")).decode(),
+                spec=orjson.dumps(spec).decode(),
                 status=JobStatus.PENDING.value,
                 secondary_status=SecondaryStatus.PENDING.value,
                 run_id=run_id,
-                cpus=spec.resources.cpus,
+                cpus=cpus,
                 created_time=now,
-                queue_deadline=now + spec.stopping_condition.max_wait_s * 1000
-                if spec.stopping_condition.max_wait_s
-                else None,
+                queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
             )
             self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, "queued")
             job = self._repo.get(conn, job_id)
@@ -128,27 +240,32 @@ class JobService:
         except NotFound as exc:
             raise InvalidArgument(f"{uri}: run {run_id!r} does not exist", field=field) from exc
 
-    def _start_run(self, spec: TrainingJobSpec, name: str, kind: str) -> str:
-        experiment_name = spec.experiment or f"{kind}-jobs"
+    def _start_run(
+        self,
+        name: str,
+        kind: str,
+        experiment: str | None,
+        tags: dict[str, str],
+        params: dict[str, str],
+    ) -> str:
+        experiment_name = experiment or f"{kind}-jobs"
         try:
             experiment_id = self._tracking.get_experiment_by_name(experiment_name).experiment_id
         except NotFound:
             experiment_id = self._tracking.create_experiment(
                 CreateExperiment(name=experiment_name)
             ).experiment_id
-        tags = [
+        all_tags = [
             TagIn(key="dockyard.job.name", value=name),
             TagIn(key="dockyard.job.kind", value=kind),
+            *(TagIn(key=k, value=v) for k, v in tags.items()),
         ]
-        tags += [TagIn(key=k, value=v) for k, v in spec.tags.items()]
         run = self._tracking.create_run(
-            CreateRun(experiment_id=experiment_id, run_name=name, tags=tags)
+            CreateRun(experiment_id=experiment_id, run_name=name, tags=all_tags)
         )
-        params = [ParamIn(key=k, value=v) for k, v in spec.hyperparameters.items()]
-        if spec.algorithm:
-            params.append(ParamIn(key="algorithm", value=spec.algorithm))
-        if params:
-            self._tracking.log_batch(run.info.run_id, LogBatch(params=params[:100]))
+        items = [ParamIn(key=k, value=v) for k, v in params.items()]
+        if items:
+            self._tracking.log_batch(run.info.run_id, LogBatch(params=items[:100]))
         return run.info.run_id
 
     # -- read --------------------------------------------------------------------------------

@@ -29,12 +29,15 @@ from dockyard.sdk._fluent import (
     start_run,
 )
 from dockyard.sdk._jobs import Estimator, TrainingJob, upload_data
+from dockyard.sdk._transform import Transformer, TransformJob
 
 __all__ = [
     "ActiveRun",
     "Client",
     "Estimator",
     "TrainingJob",
+    "TransformJob",
+    "Transformer",
     "active_run",
     "connect",
     "context",

@@ -6,13 +6,16 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, urlparse
 
 from dockyard.errors import InvalidArgument, JobFailed
 from dockyard.jobs import Job, JobStatus
 from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
+
+if TYPE_CHECKING:
+    from dockyard.sdk._transform import Transformer
 
 __all__ = ["Estimator", "TrainingJob", "upload_data"]
 
@@ -214,6 +217,15 @@ class Estimator:
         if wait:
             self.latest_job.wait(logs=logs)
         return self.latest_job
+
+    def transformer(self, **kwargs: Any) -> Transformer:
+        """A :class:`~dockyard.sdk.Transformer` for the model this estimator trained."""
+        from dockyard.sdk._transform import Transformer
+
+        uri = self.model_uri
+        if uri is None:
+            raise InvalidArgument("the estimator has no trained model yet: call fit() first")
+        return Transformer(uri, **kwargs)
 
     @property
     def model_uri(self) -> str | None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.errors import DockyardError, invalid_from_validation
 from dockyard.server._responses import JSON
 
-__all__ = ["error_response", "install_error_handlers", "validation_error"]
+__all__ = ["error_response", "install_error_handlers"]
 
 log = logging.getLogger("dockyard.server")
 
@@ -40,38 +39,6 @@ def error_response(error: DockyardError) -> JSON:
     return JSON({"error": error.to_dict()}, status_code=error.status_code)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def validation_error(errors: list[dict[str, Any]] | Any) -> InvalidArgument:
-    """Turn pydantic's error list into one InvalidArgument naming the first bad field."""
-    items = list(errors)
-    if not items:
-        return InvalidArgument("invalid request")
-    first = items[0]
-    loc = tuple(first.get("loc", ()))
-    field = _field_path(loc)
-    kind = first.get("type", "")
-    message = str(first.get("msg", "invalid value"))
-    if kind == "json_invalid":
-        ctx = first.get("ctx", {})
-        return InvalidArgument(f"malformed JSON: {ctx.get('error', message)}", field="body")
-    if kind == "extra_forbidden":
-        message = "unknown field"
-    elif kind == "missing":
-        message = "field required"
-    text = f"{field}: {message}"
-    if len(items) > 1:
-        text += f" (and {len(items) - 1} more problem{'s' if len(items) > 2 else ''})"
-    problems = [
-        {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-        for e in items[:20]
-    ]
-    return InvalidArgument(text, field=field, details={"problems": problems})
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that map every exception to the one error shape."""
 
@@ -81,7 +48,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSON:
-        return error_response(validation_error(exc.errors()))
+        return error_response(invalid_from_validation(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSON:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from dockyard.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+from dockyard.artifacts import artifact_uri
 from dockyard.artifacts import normalize_artifact_path as normalize
 from dockyard.server._deps import ServicesDep
 from dockyard.server._streaming import upload
@@ -23,15 +23,6 @@ class Uploaded(BaseModel):
     size: int | None
 
 
-def store_uri(store: ArtifactStore, key: str) -> str:
-    """The URI a job uses to read ``key`` of the store directly (a path, or s3://)."""
-    if isinstance(store, LocalArtifactStore):
-        return str(store.root / key)
-    if isinstance(store, S3ArtifactStore):
-        return f"s3://{store.bucket}/{'/'.join(p for p in (store.prefix, key) if p)}"
-    raise NotImplementedError(type(store).__name__)
-
-
 @router.put("/{path:path}")
 async def put_data(
     path: str,
@@ -44,7 +35,7 @@ async def put_data(
     info = await upload(request, services.artifacts, key)
     top = f"{_ROOT}/{normalize(prefix)}" if prefix else key.rsplit("/", 1)[0]
     return Uploaded(
-        uri=store_uri(services.artifacts, key),
-        prefix_uri=store_uri(services.artifacts, top),
+        uri=artifact_uri(services.artifacts, key),
+        prefix_uri=artifact_uri(services.artifacts, top),
         size=info.size,
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from dockyard.artifacts import artifact_uri
 from dockyard.jobs import Job, TrainingJobSpec
-from dockyard.server._deps import JobsDep
+from dockyard.server._deps import JobsDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -21,7 +22,25 @@ class JobList(BaseModel):
 @router.post("/training", status_code=201)
 def submit_training_job(spec: TrainingJobSpec, jobs: JobsDep) -> Job:
     """Queue a training job; the spec is validated here, once, with errors naming the field."""
-    return jobs.submit(spec, kind="training")
+    return jobs.submit(spec)
+
+
+@router.post("/transform", status_code=201)
+def submit_transform_job(services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> Job:
+    """Queue a batch transform job.
+
+    The body is a transform spec (``dockyard.batch.TransformSpec``: SageMaker's
+    CreateTransformJob fields, either spelling) plus ``name``, ``experiment`` and ``tags``.
+    Without an output URI, outputs go to ``transform/<job name>/`` in the artifact store.
+    """
+    root = artifact_uri(services.artifacts, "transform")
+    return services.jobs.submit_transform(body, root)
+
+
+@router.post("/{name}/resume")
+def resume_job(name: str, jobs: JobsDep) -> Job:
+    """Queue a failed or stopped transform job again; finished shards are not redone."""
+    return jobs.resume(name)
 
 
 @router.get("")

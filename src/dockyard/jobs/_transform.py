@@ -1,0 +1,125 @@
+"""Transform jobs: batch transform (:mod:`dockyard.batch`) as a kind of job in the same queue.
+
+The runner starts ``python -m dockyard.jobs._transform JOB_DIR`` as the job's process. It
+resolves the model to a local package, runs :func:`dockyard.batch.run_transform` with its work
+directory inside the job folder (so ``resume`` re-queues the same job and finished shards are
+never redone), reports progress through the job's event file, and stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from dockyard.batch import Progress, TransformSpec
+from dockyard.jobs._events import EventWriter
+from dockyard.jobs._layout import JobDir
+from dockyard.jobs._spec import JobName
+
+__all__ = ["TransformJobSpec", "main"]
+
+
+class TransformJobSpec(TransformSpec):
+    """A transform spec plus what a job adds: its name, experiment and tags."""
+
+    name: JobName | None = None
+    experiment: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    tags: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ] = Field(default_factory=dict, max_length=50)
+
+    def transform_spec(self) -> TransformSpec:
+        """The part :func:`dockyard.batch.run_transform` reads."""
+        return TransformSpec.model_validate(
+            self.model_dump(exclude={"name", "experiment", "tags"}, by_alias=False)
+        )
+
+
+def _local_model(uri: str, jd: JobDir, job: dict[str, Any]) -> str:
+    """A local package directory for ``uri`` (runs:/ and models:/ are downloaded)."""
+    if uri.startswith(("runs:/", "models:/")):
+        from dockyard.jobs._prepare import fetch
+
+        dest = jd.root / "model"
+        if not (dest / "MLmodel").is_file():
+            fetch(uri, dest, job)
+        return str(dest)
+    return uri
+
+
+def _progress_writer(events: EventWriter) -> Any:
+    last = [0.0]
+
+    def report(progress: Progress) -> None:
+        now = time.monotonic()
+        done = progress.shards_done == progress.shards_total
+        if now - last[0] >= 1.0 or done:
+            last[0] = now
+            events.emit_progress(asdict(progress))
+
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    jd = JobDir(Path(args[0]))
+    job = json.loads(jd.job_file.read_text())
+    spec = TransformJobSpec.model_validate(job["spec"])
+    events = EventWriter(jd.events)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from dockyard.batch import run_transform
+
+    model = _local_model(spec.model_uri, jd, job)
+    transform = spec.transform_spec().model_copy(update={"model_uri": model})
+    print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
+    result = run_transform(
+        transform,
+        jd.root / "work",
+        progress=_progress_writer(events),
+        should_stop=lambda: stop.is_set() or jd.stop_file.exists(),
+        s3_endpoint_url=job.get("s3_endpoint_url"),
+    )
+    summary = {
+        "status": result.status,
+        "output_uri": result.output_uri,
+        "manifest_uri": result.manifest_uri,
+        "records": result.records,
+        "bad_records": result.bad_records,
+        "shards_total": result.shards_total,
+        "shards_reused": result.shards_reused,
+        "elapsed_s": round(result.elapsed_s, 3),
+    }
+    (jd.control / "result.json").write_text(json.dumps(summary))
+    print(
+        f"[dockyard] {result.status}: {result.records} records scored, "
+        f"{result.bad_records} bad, {result.shards_reused} of {result.shards_total} shards "
+        f"reused; outputs at {result.output_uri}",
+        flush=True,
+    )
+    for bad in result.reported_bad_records[:20]:
+        print(f"[dockyard] bad record: {bad}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as exc:
+        from dockyard.errors import DockyardError
+
+        message = exc.message if isinstance(exc, DockyardError) else f"{type(exc).__name__}: {exc}"
+        jd = JobDir(Path(sys.argv[1]))
+        jd.failure.parent.mkdir(parents=True, exist_ok=True)
+        jd.failure.write_text(message)
+        print(f"[dockyard] failed: {message}", file=sys.stderr, flush=True)
+        sys.exit(1)
