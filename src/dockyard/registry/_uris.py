@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
-from dockyard.artifacts import normalize_artifact_path
 from dockyard.errors import InvalidArgument
 from dockyard.registry._entities import ResolvedModel
 from dockyard.registry._requests import check_alias, check_model_name, parse_version
@@ -52,6 +51,14 @@ _FORMS = (
     "runs:/<run_id>/<path>, s3://<bucket>/<prefix> or a local folder"
 )
 MANIFEST = "MLmodel"
+
+
+def _canonical(path: str, *, allow_root: bool = False) -> str:
+    # Imported on use: the artifacts package loads the S3 client, which an SDK import should
+    # not pay for.
+    from dockyard.artifacts import normalize_artifact_path
+
+    return normalize_artifact_path(path, allow_root=allow_root)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +142,7 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
         if len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id):
             raise _bad(uri, f"run id {run_id!r} is not 32 lowercase hex digits", field)
         try:
-            canonical = normalize_artifact_path(path, allow_root=True)
+            canonical = _canonical(path, allow_root=True)
         except InvalidArgument as exc:
             raise _bad(uri, exc.message, field) from exc
         return RunRef(run_id=run_id, path=canonical)
@@ -145,7 +152,7 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
             raise _bad(uri, "no bucket", field)
         key = parts.path.strip("/")
         try:
-            key = normalize_artifact_path(key, allow_root=True)
+            key = _canonical(key, allow_root=True)
         except InvalidArgument as exc:
             raise _bad(uri, exc.message, field) from exc
         return S3Ref(bucket=parts.netloc, key=key)
@@ -214,7 +221,7 @@ def _download(client: Client, resolved: ResolvedModel, partial: Path) -> None:
     for item in resolved.files:
         if item.is_dir:
             continue
-        relative = normalize_artifact_path(item.path)  # never trust a path to leave the folder
+        relative = _canonical(item.path)  # never trust a path to leave the folder
         local = partial / relative
         local.parent.mkdir(parents=True, exist_ok=True)
         url = f"{resolved.files_url}/{quote(relative)}"
@@ -241,7 +248,7 @@ def _fetch_s3(ref: S3Ref, uri: str, root: Path, s3_endpoint_url: str | None) -> 
     partial = root / f".partial-{uuid.uuid4().hex}"
     try:
         for name in names:
-            store.get_file(f"{prefix}{name}", partial / normalize_artifact_path(name))
+            store.get_file(f"{prefix}{name}", partial / _canonical(name))
         _publish(partial, target, digest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

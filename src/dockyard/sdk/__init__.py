@@ -29,12 +29,20 @@ from dockyard.sdk._fluent import (
     start_run,
 )
 from dockyard.sdk._jobs import Estimator, TrainingJob, upload_data
+from dockyard.sdk._models import (
+    LoggedModel,
+    download_model,
+    load_model,
+    log_model,
+    register_model,
+)
 from dockyard.sdk._transform import Transformer, TransformJob
 
 __all__ = [
     "ActiveRun",
     "Client",
     "Estimator",
+    "LoggedModel",
     "TrainingJob",
     "TransformJob",
     "Transformer",
@@ -42,16 +50,20 @@ __all__ = [
     "connect",
     "context",
     "download_artifacts",
+    "download_model",
     "end_run",
     "get_run",
     "list_artifacts",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "register_model",
     "reset_context",
     "runs_frame",
     "search_runs",
