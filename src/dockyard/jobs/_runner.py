@@ -89,8 +89,9 @@ class Runner:
         if self.job["kind"] == "transform":
             return [python, "-m", "dockyard.jobs._transform", str(self.dir.root)], self.dir.root
         if self.spec.get("algorithm"):
-            module = self.spec["algorithm"].replace("-", "_")
-            return [python, "-m", f"dockyard.jobs.algorithms.{module}"], self.dir.root
+            from dockyard.jobs.algorithms import BUILTIN_ALGORITHMS
+
+            return BUILTIN_ALGORITHMS[self.spec["algorithm"]].command(python), self.dir.root
         args: list[str] = []
         for key, value in self.spec["hyperparameters"].items():
             args += [f"--{key}", value]  # SageMaker script mode passes hyperparameters as flags

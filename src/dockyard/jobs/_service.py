@@ -225,12 +225,7 @@ class JobService:
             from dockyard.jobs.algorithms import BUILTIN_ALGORITHMS
 
             algorithm = BUILTIN_ALGORITHMS[spec.algorithm]
-            missing = [c for c in algorithm.required_channels if c not in spec.inputs]
-            if missing:
-                raise InvalidArgument(
-                    f"the {spec.algorithm} algorithm needs a {missing[0]!r} channel",
-                    field=f"inputs.{missing[0]}",
-                )
+            algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
 
     def _check_run_uri(self, uri: str, field: str) -> None:
