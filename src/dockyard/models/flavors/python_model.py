@@ -90,6 +90,22 @@ class PythonModelPredictor:
         return self.raw.predict(*args)
 
 
+class _SaveTimePredictor:
+    """Runs ``load_context`` only if the model must predict while saving (signature inference),
+    with the artifacts at their original paths."""
+
+    def __init__(self, model: Any, context: PythonModelContext) -> None:
+        self.raw = model
+        self._context = context
+        self._predictor: PythonModelPredictor | None = None
+
+    def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
+        if self._predictor is None:
+            _call_load_context(self.raw, self._context)
+            self._predictor = PythonModelPredictor(self.raw, self._context)
+        return self._predictor.predict(data, params)
+
+
 class PythonModelFlavor(Flavor):
     """Custom models deriving from :class:`PythonModel` (or any object with ``predict``)."""
 
@@ -131,8 +147,7 @@ class PythonModelFlavor(Flavor):
         if artifacts:
             pyfunc["artifacts"] = artifacts
         context = PythonModelContext(artifacts=local)
-        _call_load_context(model, context)
-        return Saved(None, pyfunc, modules | {"cloudpickle"}, PythonModelPredictor(model, context))
+        return Saved(None, pyfunc, modules | {"cloudpickle"}, _SaveTimePredictor(model, context))
 
     def load(self, opened: Opened) -> Predictor:
         conf = opened.manifest.python_function
