@@ -50,6 +50,7 @@ def test_builtin_xgboost_trains_logs_metrics_and_packages(
         "algorithm": "xgboost",
         "hyperparameters": HPS,
         "inputs": {k: {"uri": v, "content_type": "text/csv"} for k, v in channels.items()},
+        "output": {"register_as": "xgb-registered"},
     }
     client.request("POST", "/api/v1/jobs/training", json=spec)
     job = wait_for(client, "xgb-builtin", timeout=120)
@@ -67,6 +68,9 @@ def test_builtin_xgboost_trains_logs_metrics_and_packages(
         "GET", f"/api/v1/runs/{job['run_id']}/artifacts", params={"path": "model"}
     )["files"]
     assert "model/MLmodel" in {f["path"] for f in files}
+    assert job["events"][-1]["message"] == "registered as models:/xgb-registered/1"
+    version = client.request("GET", "/api/v1/registered-models/xgb-registered/versions/1")
+    assert version["run_id"] == job["run_id"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.jobs._http import put_file
+from dockyard.jobs._http import put_file, request_json
 from dockyard.jobs._prepare import save_checkpoints
 
 if TYPE_CHECKING:
@@ -48,6 +48,24 @@ def _upload_model(runner: Runner, server: str, run_id: str) -> str | None:
     return None
 
 
+def _register(server: str, run_id: str, model_uri: str, name: str) -> str:
+    """Register the job's model as the next version of ``name``; returns its models:/ URI."""
+    from urllib.parse import quote
+
+    try:
+        request_json(server, "POST", "/api/v1/registered-models", {"name": name})
+    except RuntimeError as exc:
+        if " 409:" not in str(exc):  # an existing model is what we want
+            raise
+    version = request_json(
+        server,
+        "POST",
+        f"/api/v1/registered-models/{quote(name, safe='')}/versions",
+        {"source": model_uri, "run_id": run_id},
+    )
+    return f"models:/{name}/{version['version']}"
+
+
 def _transform_summary(path: Path) -> str:
     if not path.is_file():
         return ""
@@ -84,6 +102,15 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             extra["model_uri"] = _upload_model(runner, server, run_id)
             if jd.output_data.exists():
                 _upload_tree(server, run_id, jd.output_data, "output")
+            register_as = (spec.get("output") or {}).get("register_as")
+            if register_as and extra["model_uri"]:
+                registered = _register(server, run_id, extra["model_uri"], register_as)
+                message = f"registered as {registered}"
+            elif register_as:
+                raise RuntimeError(
+                    f"register_as={register_as!r} was asked, but the job saved no model "
+                    "Dockyard recognises in SM_MODEL_DIR"
+                )
         except Exception as exc:
             kind, message = "failed", f"uploading the job's outputs failed: {exc}"
     if server and run_id and jd.log.exists():
