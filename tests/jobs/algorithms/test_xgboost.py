@@ -376,3 +376,16 @@ def test_ignored_hyperparameters_warn(
     assert "'reg:linear' is read as 'reg:squarederror'" in result.out
     # Nothing XGBoost would complain about reached it.
     assert "not used" not in result.out
+
+
+def test_xgboost_warnings_become_log_lines(
+    make_job: MakeJob, nonlinear: Split, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The linear booster does not use max_depth; XGBoost warns, and the job's log says so.
+    job = make_job(
+        {"num_round": "2", "booster": "gblinear", "max_depth": "3"},
+        train={"t.csv": csv_text(*reversed(nonlinear.train))},
+    )
+    result = job.run("xgboost", capsys)
+    assert result.status == 0, result.err
+    assert 'WARNING: Parameters: { "max_depth" } are not used.' in result.out.splitlines()

@@ -125,9 +125,17 @@ def _resume(folder: Path | None) -> xgb.Booster | None:
 
 
 def _xgboost_message(text: str) -> str:
-    """XGBoost's message without its timestamp, source location and stack trace."""
-    first = next((line for line in text.splitlines() if line.strip()), text)
-    return re.sub(r"^\[[\d:]+\] (?:\S+:\d+: )?", "", first).strip()
+    """XGBoost's message without its timestamps, source locations and stack trace."""
+    parts = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("Stack trace"):
+            break
+        line = re.sub(r"^\[[\d:]+\] ", "", line)
+        line = re.sub(r"^(?:WARNING: )?\S+\.(?:cc|cu|h|cuh):\d+: ?", "", line)
+        if line:
+            parts.append(line)
+    return " ".join(parts) or text.strip()
 
 
 def _params(hps: Hyperparameters, num_cpus: int) -> dict[str, Any]:
