@@ -1,8 +1,14 @@
 """``make demo``: the whole flow that exists today, end to end, on the embedded default.
 
-Trains gradient-boosted regressors on scikit-learn's bundled diabetes dataset with three
-settings, tracking params, per-round validation metrics, the dataset and a report artifact, then
-compares the runs and prints where to look next.
+1. Tracking: a small hyperparameter sweep of scikit-learn regressors on the bundled diabetes
+   dataset, with params, per-round metrics, the dataset and a report artifact.
+2. Training job: the dataset split into train / validation / test CSVs (label first, no
+   header, as SageMaker's XGBoost reads them), uploaded, and trained with the built-in XGBoost
+   algorithm with live logs; the job registers its model.
+3. Registry: alias ``champion`` on the new version, the model loaded back by alias.
+4. Batch transform: the held-out test CSV scored through ``models:/...@champion`` (the label
+   column dropped by an input filter, predictions joined to the inputs), and the test RMSE
+   computed from the output file.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -18,83 +25,146 @@ import dockyard as dy
 from dockyard.settings import Settings
 
 EXPERIMENT = "demo-diabetes"
+MODEL = "diabetes-xgb"
+XGB_HYPERPARAMETERS = {
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.8,
+    "objective": "reg:squarederror",
+    "early_stopping_rounds": 10,
+    "num_round": 200,
+}
 
 
-def _train(
-    settings: dict[str, float | int],
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-) -> tuple[str, float]:
+def _say(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def _sweep(x: np.ndarray, y: np.ndarray) -> list[tuple[float, str]]:
     from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.model_selection import train_test_split
 
-    model = GradientBoostingRegressor(random_state=0, **settings)
-    with dy.start_run(
-        run_name=f"gbr-depth{settings['max_depth']}-lr{settings['learning_rate']}"
-    ) as run:
-        dy.log_params({**settings, "model": "GradientBoostingRegressor"})
-        dy.log_input(
-            np.column_stack([x_train, y_train]), name="diabetes-train", context_name="training"
-        )
-        model.fit(x_train, y_train)
-        best = float("inf")
-        for epoch, (train_pred, val_pred) in enumerate(
-            zip(model.staged_predict(x_train), model.staged_predict(x_val), strict=True)
-        ):
-            train_rmse = float(np.sqrt(np.mean((train_pred - y_train) ** 2)))
-            val_rmse = float(np.sqrt(np.mean((val_pred - y_val) ** 2)))
-            best = min(best, val_rmse)
-            dy.log_metrics({"train_rmse": train_rmse, "val_rmse": val_rmse}, step=epoch)
-        dy.log_metric("best_val_rmse", best)
-        with tempfile.TemporaryDirectory() as tmp:
-            report = Path(tmp) / "report.md"
-            report.write_text(
-                f"# Validation report\n\nsettings: {settings}\n\nbest validation RMSE: {best:.3f}\n"
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.25, random_state=0)
+    dy.set_experiment(EXPERIMENT)
+    results = []
+    for depth, rate in ((2, 0.1), (3, 0.05), (5, 0.1)):
+        with dy.start_run(run_name=f"gbr-depth{depth}-lr{rate}") as run:
+            params = {"n_estimators": 150, "max_depth": depth, "learning_rate": rate}
+            dy.log_params({**params, "model": "GradientBoostingRegressor"})
+            dy.log_input(
+                np.column_stack([x_train, y_train]), name="diabetes-train", context_name="training"
             )
-            dy.log_artifact(report)
-    return run.run_id, best
+            model = GradientBoostingRegressor(random_state=0, **params).fit(x_train, y_train)
+            best = float("inf")
+            for step, (p_train, p_val) in enumerate(
+                zip(model.staged_predict(x_train), model.staged_predict(x_val), strict=True)
+            ):
+                val_rmse = float(np.sqrt(np.mean((p_val - y_val) ** 2)))
+                best = min(best, val_rmse)
+                dy.log_metrics(
+                    {
+                        "train_rmse": float(np.sqrt(np.mean((p_train - y_train) ** 2))),
+                        "val_rmse": val_rmse,
+                    },
+                    step=step,
+                )
+            dy.log_metric("best_val_rmse", best)
+            with tempfile.TemporaryDirectory() as tmp:
+                report = Path(tmp) / "report.md"
+                report.write_text(f"# Validation report\n\n{params}\n\nbest RMSE {best:.3f}\n")
+                dy.log_artifact(report)
+        results.append((best, run.run_id))
+        print(f"  run {run.run_id}  depth={depth} lr={rate}  best val RMSE {best:.2f}")
+    return sorted(results)
+
+
+def _split(x: np.ndarray, y: np.ndarray, folder: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    cuts = {"train": order[:300], "validation": order[300:370], "test": order[370:]}
+    paths = {}
+    for name, rows in cuts.items():
+        (folder / name).mkdir(parents=True)
+        path = folder / name / f"{name}.csv"
+        np.savetxt(path, np.column_stack([y[rows], x[rows]]), delimiter=",", fmt="%.6f")
+        paths[name] = path
+    return paths
 
 
 def main() -> int:
     from sklearn.datasets import load_diabetes
-    from sklearn.model_selection import train_test_split
 
     started = time.perf_counter()
     settings = Settings()
+    print(f"Dockyard state in {settings.home} (set DOCKYARD_HOME or DOCKYARD_URI to change)")
     x, y = load_diabetes(return_X_y=True)
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.25, random_state=0)
-    dy.set_experiment(EXPERIMENT)
-    print(f"Tracking to {settings.home} (set DOCKYARD_HOME or DOCKYARD_URI to change)")
-    results = []
-    for grid in (
-        {"n_estimators": 150, "max_depth": 2, "learning_rate": 0.1},
-        {"n_estimators": 150, "max_depth": 3, "learning_rate": 0.05},
-        {"n_estimators": 150, "max_depth": 5, "learning_rate": 0.1},
-    ):
-        run_id, best = _train(grid, x_train, y_train, x_val, y_val)
-        results.append((best, run_id))
-        print(
-            f"  run {run_id}  depth={grid['max_depth']} lr={grid['learning_rate']}  "
-            f"best val RMSE {best:.2f}"
-        )
-    results.sort()
-    frame = dy.search_runs(
-        experiment_names=[EXPERIMENT], order_by=["metrics.best_val_rmse ASC"], max_results=3
+
+    _say("1. Tracking: a hyperparameter sweep")
+    sweep = _sweep(x, y)
+
+    _say("2. Training job: built-in XGBoost on uploaded CSVs, live logs")
+    work = Path(tempfile.mkdtemp(prefix="dockyard-demo-"))
+    paths = _split(x, y, work)
+    channels = {
+        name: dy.upload_data(paths[name].parent, key_prefix=f"demo/diabetes/{name}")
+        for name in ("train", "validation")
+    }
+    estimator = dy.Estimator.builtin(
+        "xgboost", hyperparameters=XGB_HYPERPARAMETERS, register_as=MODEL, experiment=EXPERIMENT
     )
+    job = estimator.fit(channels, wait=False)
+    described = job.wait(logs=False)
+    log, _, _ = job.logs()
+    rounds = [line for line in log.splitlines() if "#011validation-rmse" in line]
+    for line in [*rounds[:3], "...", *rounds[-2:]]:
+        print(f"  {line}")
+    print(f"  job {job.name}: {described.status.value}, {described.events[-1].message}")
+
+    _say("3. Registry: alias 'champion', load by alias")
+    client = dy.sdk.context().client
+    versions = client.request("GET", f"/api/v1/registered-models/{quote(MODEL)}/versions")
+    latest = max(int(v["version"]) for v in versions["model_versions"])
+    client.request(
+        "PUT",
+        f"/api/v1/registered-models/{quote(MODEL)}/aliases/champion",
+        json={"version": str(latest)},
+    )
+    model = dy.load_model(f"models:/{MODEL}@champion")
+    sample = np.loadtxt(paths["test"], delimiter=",")[:3, 1:]
     print(
-        f"\nBest run: {frame.iloc[0]['run_id']} ({frame.iloc[0]['run_name']}), "
-        f"val RMSE {frame.iloc[0]['metrics.best_val_rmse']:.2f}"
+        f"  models:/{MODEL}@champion -> version {latest}, flavor "
+        f"{model.metadata.flavor}; predictions for 3 test rows: "
+        f"{[round(float(v), 1) for v in np.asarray(model.predict(sample)).ravel()]}"
     )
-    ids = " ".join(r for _, r in results)
+
+    _say("4. Batch transform: score the held-out test CSV")
+    transformer = dy.Transformer(f"models:/{MODEL}@champion", output_path=str(work / "scored"))
+    transformer.transform(
+        str(paths["test"]),
+        content_type="text/csv",
+        input_filter="$[1:]",
+        join_source="Input",
+        wait=True,
+        logs=False,
+    )
+    scored = np.loadtxt(work / "scored" / "test.csv.out", delimiter=",")
+    rmse = float(np.sqrt(np.mean((scored[:, -1] - scored[:, 0]) ** 2)))
+    print(f"  {len(scored)} rows scored -> {work / 'scored' / 'test.csv.out'}")
+    print(
+        f"  test RMSE from the output file: {rmse:.2f} "
+        f"(sweep's best validation RMSE {sweep[0][0]:.2f})"
+    )
+
+    server = dy.sdk.context().server().base_url
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Look next:")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")
-    print(f"  .venv/bin/dockyard runs compare {ids}")
-    print(f"  .venv/bin/dockyard runs show {results[0][1]}")
-    print(
-        "  .venv/bin/dockyard server   # then MLFLOW_TRACKING_URI=http://127.0.0.1:5050 "
-        "works with the mlflow client"
-    )
+    print(f"  .venv/bin/dockyard runs compare {' '.join(r for _, r in sweep)}")
+    print(f"  .venv/bin/dockyard jobs describe {job.name}")
+    print(f"  .venv/bin/dockyard models show {MODEL}")
+    print(f"  a local server is running at {server}  (API docs: {server}/api/v1/docs)")
+    print(f"  MLFLOW_TRACKING_URI={server} works with the mlflow client")
     return 0
 
 

@@ -162,6 +162,7 @@ class Scheduler:
             "server_url": self._server_url,
             "s3_endpoint_url": self._settings.s3_endpoint_url,
             "stop_grace_s": self._settings.job_stop_grace_s,
+            "model_cache": str(self._settings.home / "cache" / "models"),
         }
         jd.job_file.write_bytes(orjson.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}

@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -62,6 +62,8 @@ class JobService:
         self._settings = settings
         self.capacity_cpus = float(settings.executor_cpus or os.cpu_count() or 1)
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
+        # Set by the server to the registry's resolver, so models:/ URIs are checked at submit.
+        self.resolve_model: Callable[[str], object] | None = None
 
     def job_dir(self, name: str) -> JobDir:
         return JobDir(self._settings.home / "jobs" / name)
@@ -126,7 +128,9 @@ class JobService:
         uri = spec.model_uri
         if uri.startswith("runs:/"):
             self._check_run_uri(uri, "model_uri")
-        elif not uri.startswith("models:/"):
+        elif uri.startswith("models:/"):
+            self._check_registered(uri)
+        else:
             check_readable(uri, "model_uri", s3_endpoint_url=endpoint)
         check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
 
@@ -227,6 +231,16 @@ class JobService:
             algorithm = BUILTIN_ALGORITHMS[spec.algorithm]
             algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
+
+    def _check_registered(self, uri: str) -> None:
+        from dockyard.registry._uris import parse_model_uri
+
+        parse_model_uri(uri, "model_uri")
+        if self.resolve_model is not None:
+            try:
+                self.resolve_model(uri)
+            except NotFound as exc:
+                raise InvalidArgument(str(exc), field="model_uri") from exc
 
     def _check_run_uri(self, uri: str, field: str) -> None:
         run_id, _, _path = uri[len("runs:/") :].partition("/")

@@ -44,16 +44,22 @@ class TransformJobSpec(TransformSpec):
         )
 
 
-def _local_model(uri: str, jd: JobDir, job: dict[str, Any]) -> str:
-    """A local package directory for ``uri`` (runs:/ and models:/ are downloaded)."""
-    if uri.startswith(("runs:/", "models:/")):
-        from dockyard.jobs._prepare import fetch
+def _local_model(uri: str, job: dict[str, Any]) -> str:
+    """A local, verified package folder for any model URI (registry, run, S3 or local)."""
+    from dockyard.registry._uris import fetch_model
+    from dockyard.sdk import Client
 
-        dest = jd.root / "model"
-        if not (dest / "MLmodel").is_file():
-            fetch(uri, dest, job)
-        return str(dest)
-    return uri
+    client = Client(job["server_url"])
+    try:
+        local = fetch_model(
+            uri,
+            client=client,
+            cache_dir=Path(job["model_cache"]),
+            s3_endpoint_url=job.get("s3_endpoint_url"),
+        )
+    finally:
+        client.close()
+    return str(local.path)
 
 
 def _progress_writer(events: EventWriter) -> Any:
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from dockyard.batch import run_transform
 
-    model = _local_model(spec.model_uri, jd, job)
+    model = _local_model(spec.model_uri, job)
     transform = spec.transform_spec().model_copy(update={"model_uri": model})
     print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
     result = run_transform(

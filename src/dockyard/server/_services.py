@@ -33,15 +33,18 @@ class Services:
             settings.resolved_artifact_root, s3_endpoint_url=settings.s3_endpoint_url
         )
         tracking = TrackingService(db)
+        registry = RegistryService(
+            db, tracking, artifacts, s3_endpoint_url=settings.s3_endpoint_url
+        )
+        jobs = JobService(db, tracking, settings)
+        jobs.resolve_model = registry.resolve
         return cls(
             settings=settings,
             db=db,
             artifacts=artifacts,
             tracking=tracking,
-            jobs=JobService(db, tracking, settings),
-            registry=RegistryService(
-                db, tracking, artifacts, s3_endpoint_url=settings.s3_endpoint_url
-            ),
+            jobs=jobs,
+            registry=registry,
         )
 
     def start_background(self) -> list[Scheduler]:
