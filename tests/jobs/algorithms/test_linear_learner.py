@@ -191,3 +191,46 @@ def test_feature_dim_must_match(
     assert result.failure == (
         "hyperparameter 'feature_dim' is 4 but channel 'train' has 3 feature columns\n"
     )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"loss": "absolute_loss"},
+        {"loss": "huber_loss", "huber_delta": "2"},
+        {"loss": "eps_insensitive_squared_loss", "loss_insensitivity": "0.1"},
+        {"loss": "eps_insensitive_absolute_loss"},
+        {"l1": "0.001", "wd": "0.001", "learning_rate": "0.01"},
+        {"normalize_label": "false"},
+        {"use_bias": "false"},
+    ],
+    ids=["absolute", "huber", "eps-squared", "eps-absolute", "elastic-net", "raw-label", "no-bias"],
+)
+def test_regression_settings(
+    make_job: MakeJob, linear: Split, capsys: pytest.CaptureFixture[str], settings: dict[str, str]
+) -> None:
+    hps = {"predictor_type": "regressor", "epochs": "15", "mini_batch_size": "100", **settings}
+    result = make_job(hps, **_channels(linear)).run("linear-learner", capsys)
+    assert result.status == 0, result.err
+    _, final = _metrics(result)
+    # Every setting fits this linear target far better than predicting the mean would.
+    assert final["test:rmse"] < 0.1 * float(np.std(linear.test[1]))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"loss": "hinge_loss"},
+        {"positive_example_weight_mult": "balanced"},
+        {"normalize_data": "false"},
+    ],
+    ids=["hinge", "balanced", "raw-features"],
+)
+def test_binary_settings(
+    make_job: MakeJob, binary: Split, capsys: pytest.CaptureFixture[str], settings: dict[str, str]
+) -> None:
+    hps = {"predictor_type": "binary_classifier", "epochs": "10", **settings}
+    result = make_job(hps, **_channels(binary)).run("linear-learner", capsys)
+    assert result.status == 0, result.err
+    _, final = _metrics(result)
+    assert final["test:binary_classification_accuracy"] > 0.85
