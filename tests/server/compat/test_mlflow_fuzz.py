@@ -113,7 +113,7 @@ def _assert_mlflow_answer(response: httpx.Response) -> None:
 
 
 _FUZZ = settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
