@@ -11,6 +11,7 @@ state and no rule of its own beyond MLflow's protocol limits. Layout::
     _experiments.py  experiments/*
     _runs.py         runs/*, metrics/get-history
     _logged_models.py  logged-models/search (always empty)
+    _registry.py     registered-models/*, model-versions/*, registered files (read-only)
     _artifacts.py    mlflow-artifacts/artifacts (streamed up- and downloads, listings)
 
 Endpoints MLflow has and Dockyard does not serve (logged models, traces, scorers, ...) answer 404
@@ -26,7 +27,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.server.compat.mlflow import _artifacts, _experiments, _logged_models, _runs
+from dockyard.server.compat.mlflow import (
+    _artifacts,
+    _experiments,
+    _logged_models,
+    _registry,
+    _runs,
+)
 from dockyard.server.compat.mlflow._endpoint import json_endpoint
 from dockyard.server.compat.mlflow._errors import ENDPOINT_NOT_FOUND, MlflowError, error_response
 
@@ -49,7 +56,7 @@ async def _endpoint_not_found(request: Request) -> Response:
     error = MlflowError(
         ENDPOINT_NOT_FOUND,
         f"No MLflow endpoint {request.method} {request.url.path} on this server "
-        "(Dockyard serves MLflow's experiment, run, metric and artifact APIs).",
+        "(Dockyard serves MLflow's experiment, run, metric, artifact and model registry APIs).",
     )
     return error_response(error, request)
 
@@ -64,10 +71,14 @@ def _build() -> APIRouter:
                 methods=list(endpoint.methods),
                 include_in_schema=False,
             )
+        for path, methods, handler in _registry.ROUTES:
+            router.add_route(
+                f"{prefix}/mlflow/{path}", handler, methods=list(methods), include_in_schema=False
+            )
         artifacts = f"{prefix}/mlflow-artifacts/artifacts"
-        router.add_route(
-            artifacts, _artifacts.list_artifacts, methods=["GET"], include_in_schema=False
-        )
+        # Registered files (read-only) first; the listing hands run paths on to _artifacts.
+        for path, handler in _registry.artifact_routes(artifacts, _artifacts.list_artifacts):
+            router.add_route(path, handler, methods=["GET"], include_in_schema=False)
         for method, handler in (
             ("GET", _artifacts.download_artifact),
             ("PUT", _artifacts.upload_artifact),

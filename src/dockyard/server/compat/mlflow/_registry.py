@@ -1,0 +1,452 @@
+"""MLflow's model registry API (``registered-models/*``, ``model-versions/*``) over the registry.
+
+Versions have no stages (MLflow deprecated them for aliases): every version is in stage
+``"None"``, ``get-latest-versions`` answers the newest one for that stage, and
+``transition-stage`` is not served. A version's download URI is
+``mlflow-artifacts:/registry/<model id>/<version>``: the registry's immutable copy, served
+read-only by :func:`artifact_routes` in front of the run-artifact door, so
+``mlflow.pyfunc.load_model("models:/name@champion")`` downloads exactly the registered files.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.registry import (
+    ANONYMOUS,
+    CreateModelVersion,
+    CreateRegisteredModel,
+    ModelVersion,
+    RegisteredModel,
+    RegistryService,
+)
+from dockyard.server._streaming import download
+from dockyard.server.compat.mlflow._convert import ARTIFACT_SCHEME
+from dockyard.server.compat.mlflow._endpoint import services_of
+from dockyard.server.compat.mlflow._errors import (
+    INVALID_PARAMETER_VALUE,
+    MlflowError,
+    error_response,
+)
+from dockyard.server.compat.mlflow._fields import Fields, parse_body
+from dockyard.tracking import TagIn
+
+__all__ = ["ROUTES", "artifact_routes"]
+
+Handler = Callable[[RegistryService, Fields, str], dict[str, Any]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_NO_STAGE: Final = "None"
+_MAX_PAGE: Final = 1000
+_RUN_KEY: Final = re.compile(r"^\d+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
+_PROMPT_KEY: Final = r"tags?\.`?mlflow\.prompt\.is_prompt`?"
+_VALUE: Final = r"""'((?:[^']|'')*)'|"((?:[^"]|"")*)\""""
+_CLAUSE: Final = re.compile(
+    rf"""\s*(name|run_id|{_PROMPT_KEY})\s*(=|!=|like|ilike|in)\s*(?:{_VALUE}|\(([^)]*)\))"""
+    r"""\s*(?:and\b|$)""",
+    re.IGNORECASE,
+)
+# MLflow's clients add a clause on this tag to every model search, to leave prompts out. Dockyard
+# stores no prompts (the tag is refused), so "!= 'true'" keeps everything and "= 'true'" nothing.
+_PROMPT_TAG: Final = "mlflow.prompt.is_prompt"
+_LIST_ITEM: Final = re.compile(rf"\s*(?:{_VALUE})\s*(?:,|$)")
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+
+def _pairs(items: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in items.items()]
+
+
+def _version_json(v: ModelVersion) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": v.name,
+        "version": str(v.version),
+        "creation_timestamp": v.creation_time,
+        "last_updated_timestamp": v.last_updated_time,
+        "user_id": v.created_by,
+        "current_stage": _NO_STAGE,
+        "description": v.description,
+        "source": v.source,
+        "status": v.status.value,
+        "tags": _pairs(v.tags),
+        "aliases": v.aliases,
+    }
+    if v.run_id is not None:
+        body["run_id"] = v.run_id
+    return body
+
+
+def _model_json(registry: RegistryService, m: RegisteredModel) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": m.name,
+        "creation_timestamp": m.creation_time,
+        "last_updated_timestamp": m.last_updated_time,
+        "description": m.description,
+        "tags": _pairs(m.tags),
+        "aliases": [{"alias": a, "version": str(v)} for a, v in m.aliases.items()],
+    }
+    if m.latest_version is not None:
+        latest = registry.get_model_version(m.name, m.latest_version)
+        body["latest_versions"] = [_version_json(latest)]
+    return body
+
+
+# -- reading requests -------------------------------------------------------------------------
+
+
+def _no_prompt(key: Any) -> None:
+    if key == _PROMPT_TAG:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE, "This server's registry keeps models, not prompts."
+        )
+
+
+def _tags(fields: Fields) -> list[dict[str, Any]]:
+    tags = [
+        {"key": t.get("key"), "value": "" if t.get("value") is None else str(t["value"])}
+        for t in fields.objects("tags")
+    ]
+    for tag in tags:
+        _no_prompt(tag["key"])
+    return tags
+
+
+def _prompts_only(clauses: dict[str, tuple[str, list[str]]]) -> bool:
+    operator, values = clauses.get("prompt", ("!=", ["true"]))
+    return (operator == "=") == (values[0].lower() == "true")
+
+
+def _filter(text: str, allowed: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, list[str]]]:
+    """``{key: (operator, values)}`` for a conjunction of the clauses ``allowed`` lists."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _CLAUSE.match(text, position)
+        key = match.group(1).lower() if match else ""
+        key = "prompt" if "prompt" in key else key
+        operator = match.group(2).lower() if match else ""
+        if match is None or operator not in allowed.get(key, ()) or key in found:
+            supported = "; ".join(
+                f"{k} {' | '.join(ops)}" for k, ops in allowed.items() if k != "prompt"
+            )
+            raise MlflowError(
+                INVALID_PARAMETER_VALUE,
+                f"Unsupported filter {text!r}: this server supports {supported} (joined by AND).",
+            )
+        if operator == "in":
+            items = _LIST_ITEM.findall(match.group(5) or "")
+            values = [a.replace("''", "'") if a else b.replace('""', '"') for a, b in items]
+        else:
+            single = match.group(3) if match.group(3) is not None else match.group(4)
+            if single is None:
+                raise MlflowError(INVALID_PARAMETER_VALUE, f"Invalid filter {text!r}.")
+            values = [single.replace("''", "'").replace('""', '"')]
+        found[key] = (operator, values)
+        position = match.end()
+    return found
+
+
+def _page(fields: Fields, default: int) -> tuple[int, str | None]:
+    requested = fields.integer("max_results")
+    limit = default if requested is None else requested
+    if limit < 1:
+        raise MlflowError(INVALID_PARAMETER_VALUE, "max_results must be a positive integer.")
+    return min(limit, _MAX_PAGE), fields.optional_string("page_token") or None
+
+
+def _no_order(fields: Fields, accepted: set[str]) -> None:
+    for clause in fields.strings("order_by"):
+        if " ".join(clause.lower().split()) not in accepted:
+            raise MlflowError(
+                INVALID_PARAMETER_VALUE, f"Unsupported order_by {clause!r} on this server."
+            )
+
+
+def _source(fields: Fields) -> str:
+    """A Dockyard source URI for MLflow's: a run's ``mlflow-artifacts:/`` key is ``runs:/``."""
+    source = fields.string("source", required=True)
+    if not source.startswith(ARTIFACT_SCHEME):
+        return source
+    key = source[len(ARTIFACT_SCHEME) :].strip("/")
+    match = _RUN_KEY.match(key)
+    if match is None:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE,
+            f"Invalid source {source!r}: register a run's model (runs:/<run_id>/<path>) or a "
+            "registered version (models:/<name>/<version>).",
+        )
+    return f"runs:/{match.group(1)}/{match.group(2) or ''}"
+
+
+# -- registered models ------------------------------------------------------------------------
+
+
+def create_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    body = {"name": f.string("name", required=True), "tags": _tags(f)}
+    body["description"] = f.string("description")
+    model = r.create_registered_model(CreateRegisteredModel.model_validate(body))
+    return {"registered_model": _model_json(r, model)}
+
+
+def get_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    return {
+        "registered_model": _model_json(r, r.get_registered_model(f.string("name", required=True)))
+    }
+
+
+def rename_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    name, new_name = f.string("name", required=True), f.string("new_name", required=True)
+    return {"registered_model": _model_json(r, r.rename_registered_model(name, new_name))}
+
+
+def update_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    model = r.update_registered_model(f.string("name", required=True), f.string("description"))
+    return {"registered_model": _model_json(r, model)}
+
+
+def delete_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    r.delete_registered_model(f.string("name", required=True))
+    return {}
+
+
+def search_registered_models(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    """Models by name (=, LIKE, ILIKE; LIKE matches case-insensitively here)."""
+    clauses = _filter(f.string("filter"), {"name": ("=", "like", "ilike"), "prompt": ("=", "!=")})
+    _no_order(f, {"name", "name asc"})
+    limit, token = _page(f, 100)
+    if _prompts_only(clauses):
+        return {"registered_models": []}
+    operator, values = clauses.get("name", ("", [None]))
+    page = r.search_registered_models(
+        name=values[0] if operator == "=" else None,
+        name_like=values[0] if operator in ("like", "ilike") else None,
+        max_results=limit,
+        page_token=token,
+    )
+    body: dict[str, Any] = {"registered_models": [_model_json(r, m) for m in page.items]}
+    if page.next_page_token:
+        body["next_page_token"] = page.next_page_token
+    return body
+
+
+def get_latest_versions(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    """The newest version for stage "None" (every version's stage); other stages are empty."""
+    name = f.string("name", required=True)
+    stages = {s.lower() for s in f.strings("stages")}
+    model = r.get_registered_model(name)
+    if model.latest_version is None or (stages and _NO_STAGE.lower() not in stages):
+        return {"model_versions": []}
+    return {"model_versions": [_version_json(r.get_model_version(name, model.latest_version))]}
+
+
+def set_registered_model_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    _no_prompt(f.string("key"))
+    tag = TagIn.model_validate({"key": f.string("key", required=True), "value": f.string("value")})
+    r.set_registered_model_tag(f.string("name", required=True), tag.key, tag.value)
+    return {}
+
+
+def delete_registered_model_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    r.delete_registered_model_tag(f.string("name", required=True), f.string("key", required=True))
+    return {}
+
+
+def set_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    name, alias = f.string("name", required=True), f.string("alias", required=True)
+    r.set_alias(name, alias, f.string("version", required=True))
+    return {}
+
+
+def delete_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    r.delete_alias(f.string("name", required=True), f.string("alias", required=True))
+    return {}
+
+
+def get_version_by_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    name, alias = f.string("name", required=True), f.string("alias", required=True)
+    return {"model_version": _version_json(r.get_version_by_alias(name, alias))}
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+def create_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    """Copy, verify and register a run's model (MLflow's logged-model ``model_id`` is unused)."""
+    body = {
+        "source": _source(f),
+        "run_id": f.optional_string("run_id") or None,
+        "description": f.string("description"),
+        "tags": _tags(f),
+    }
+    request = CreateModelVersion.model_validate(body)
+    version = r.create_model_version(f.string("name", required=True), request, user=user)
+    return {"model_version": _version_json(version)}
+
+
+def _name_version(f: Fields) -> tuple[str, str]:
+    return f.string("name", required=True), f.string("version", required=True)
+
+
+def get_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    return {"model_version": _version_json(r.get_model_version(*_name_version(f)))}
+
+
+def update_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    version = r.update_model_version(*_name_version(f), f.string("description"))
+    return {"model_version": _version_json(version)}
+
+
+def delete_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    r.delete_model_version(*_name_version(f))
+    return {}
+
+
+def search_model_versions(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    """Versions filtered by model name (=) and source run (= or IN), newest first per model."""
+    allowed = {"name": ("=",), "run_id": ("=", "in"), "prompt": ("=", "!=")}
+    clauses = _filter(f.string("filter"), allowed)
+    _no_order(f, set())
+    limit, token = _page(f, _MAX_PAGE)
+    if _prompts_only(clauses):
+        return {"model_versions": []}
+    name = clauses["name"][1][0] if "name" in clauses else None
+    run_ids = clauses["run_id"][1] if "run_id" in clauses else None
+    page = r.search_model_versions(name=name, run_ids=run_ids, max_results=limit, page_token=token)
+    body: dict[str, Any] = {"model_versions": [_version_json(v) for v in page.items]}
+    if page.next_page_token:
+        body["next_page_token"] = page.next_page_token
+    return body
+
+
+def get_download_uri(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    version = r.get_model_version(*_name_version(f))
+    return {"artifact_uri": f"{ARTIFACT_SCHEME}{version.storage_location}"}
+
+
+def set_model_version_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    _no_prompt(f.string("key"))
+    tag = TagIn.model_validate({"key": f.string("key", required=True), "value": f.string("value")})
+    r.set_model_version_tag(*_name_version(f), tag.key, tag.value)
+    return {}
+
+
+def delete_model_version_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+    r.delete_model_version_tag(*_name_version(f), f.string("key", required=True))
+    return {}
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def _endpoint(handler: Handler) -> Endpoint:
+    """A Starlette endpoint speaking MLflow's JSON and errors around a registry handler."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if request.method == "GET" and request.query_params:
+                fields = Fields(request.query_params)
+            else:
+                fields = Fields(parse_body(await request.body()))
+            registry = services_of(request).registry
+            user = request.headers.get("x-dockyard-user") or ANONYMOUS
+            result = await run_in_threadpool(handler, registry, fields, user[:256])
+        except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
+            return error_response(exc, request)
+        return Response(orjson.dumps(result), media_type="application/json")
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+_TABLE: Final[tuple[tuple[str, str, Handler], ...]] = (
+    ("registered-models/create", "POST", create_registered_model),
+    ("registered-models/rename", "POST", rename_registered_model),
+    ("registered-models/update", "PATCH", update_registered_model),
+    ("registered-models/delete", "DELETE", delete_registered_model),
+    ("registered-models/get", "GET", get_registered_model),
+    ("registered-models/search", "GET", search_registered_models),
+    ("registered-models/get-latest-versions", "POST", get_latest_versions),
+    ("registered-models/get-latest-versions", "GET", get_latest_versions),
+    ("registered-models/set-tag", "POST", set_registered_model_tag),
+    ("registered-models/delete-tag", "DELETE", delete_registered_model_tag),
+    ("registered-models/alias", "POST", set_alias),
+    ("registered-models/alias", "DELETE", delete_alias),
+    ("registered-models/alias", "GET", get_version_by_alias),
+    ("model-versions/create", "POST", create_model_version),
+    ("model-versions/update", "PATCH", update_model_version),
+    ("model-versions/delete", "DELETE", delete_model_version),
+    ("model-versions/get", "GET", get_model_version),
+    ("model-versions/search", "GET", search_model_versions),
+    ("model-versions/get-download-uri", "GET", get_download_uri),
+    ("model-versions/set-tag", "POST", set_model_version_tag),
+    ("model-versions/delete-tag", "DELETE", delete_model_version_tag),
+)
+
+#: ``(path under /api/2.0/mlflow/, methods, endpoint)``: one route per path, every method on it.
+ROUTES: Final[tuple[tuple[str, tuple[str, ...], Endpoint], ...]] = tuple(
+    (path, (method,), _endpoint(handler)) for path, method, handler in _TABLE
+)
+
+
+# -- registered files through MLflow's artifact door -------------------------------------------
+
+_REGISTRY_DIR: Final = "registry"
+
+
+def _list_registry(request: Request, path: str) -> bytes:
+    services = services_of(request)
+    key = services.registry.storage_key(path)
+    files: list[dict[str, Any]] = []
+    for entry in services.artifacts.list(key):
+        item: dict[str, Any] = {"path": posixpath.basename(entry.path), "is_dir": entry.is_dir}
+        if not entry.is_dir and entry.size is not None:
+            item["file_size"] = entry.size
+        files.append(item)
+    return orjson.dumps({"files": files})
+
+
+def _file_key(request: Request) -> str:
+    services = services_of(request)
+    key = services.registry.storage_key(f"{_REGISTRY_DIR}/{request.path_params['path']}")
+    if services.artifacts.stat(key).is_dir:
+        raise MlflowError(INVALID_PARAMETER_VALUE, f"Invalid path {key!r}: it is a folder.")
+    return key
+
+
+def artifact_routes(base: str, run_listing: Endpoint) -> tuple[tuple[str, Endpoint], ...]:
+    """Read-only routes for registered files under MLflow's artifact door at ``base``.
+
+    Add them before the run-artifact routes: the listing answers ``?path=registry/...`` and
+    hands every other path to ``run_listing``; downloads take ``base/registry/...``. A key is
+    served only while it lies inside a ready version's files.
+    """
+
+    async def listing(request: Request) -> Response:
+        path = request.query_params.get("path", "")
+        if path.strip("/").split("/", 1)[0] != _REGISTRY_DIR:
+            return await run_listing(request)
+        try:
+            body = await run_in_threadpool(_list_registry, request, path)
+        except Exception as exc:  # MLflow's error body for every failure
+            return error_response(exc, request)
+        return Response(body, media_type="application/json")
+
+    async def registered_file(request: Request) -> Response:
+        try:
+            key = await run_in_threadpool(_file_key, request)
+            return await download(services_of(request).artifacts, key, posixpath.basename(key))
+        except Exception as exc:  # MLflow's error body for every failure
+            return error_response(exc, request)
+
+    return ((base, listing), (f"{base}/{_REGISTRY_DIR}/{{path:path}}", registered_file))
