@@ -13,6 +13,7 @@ from dockyard.server import Services, create_app
 from dockyard.settings import Settings
 
 pytest_plugins = [
+    "tests.services.live_server",
     "tests.services.postgres",
     "tests.services.s3",
 ]

@@ -66,7 +66,9 @@ def _native(model_dir: Path) -> tuple[Any, str] | None:
             import xgboost
 
             booster = xgboost.Booster()
-            booster.load_model(str(path))
+            # From bytes, XGBoost detects UBJSON vs JSON itself; from a suffix-less path it
+            # warns that it is guessing.
+            booster.load_model(bytearray(path.read_bytes()))
             return booster, path.name
     for path in files:
         if path.suffix.lower() in (".txt", ".lgb") and _is_lightgbm(path):

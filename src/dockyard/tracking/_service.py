@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_INT64 = 2**63
 
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
@@ -67,7 +68,7 @@ def decode_page_token(token: str | None) -> int:
         offset = orjson.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument("invalid page_token", field="page_token") from exc
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset < _INT64:
         raise InvalidArgument("invalid page_token", field="page_token")
     return offset
 
@@ -84,9 +85,12 @@ class Page(Generic[T]):
 
 def _int_id(value: str, field: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise InvalidArgument(f"{field} must be an integer id, got {value!r}", field=field) from exc
+    if not 0 <= number < _INT64:  # the database's integers are 64-bit
+        raise InvalidArgument(f"{field} {value!r} is out of range", field=field)
+    return number
 
 
 class TrackingService:

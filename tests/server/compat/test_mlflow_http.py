@@ -339,11 +339,6 @@ def test_unknown_enum_values_are_refused(http: httpx.Client, status: Any) -> Non
 _HUGE_OFFSET = base64.urlsafe_b64encode(b'{"offset": 9223372036854775808}').decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracking/_service.py: _int_id and decode_page_token do not range-check to int64, "
-    "so SQLite overflows (a 500)",
-)
 @pytest.mark.parametrize(
     ("path", "body"),
     [
