@@ -7,6 +7,7 @@ import click
 from dockyard import __version__
 from dockyard.cli.experiments import experiments
 from dockyard.cli.jobs import jobs
+from dockyard.cli.models import models
 from dockyard.cli.runs import runs
 from dockyard.cli.server import server
 from dockyard.cli.transform import transform
@@ -28,6 +29,7 @@ cli.add_command(server)
 cli.add_command(experiments)
 cli.add_command(runs)
 cli.add_command(jobs)
+cli.add_command(models)
 cli.add_command(transform)
 
 

@@ -112,6 +112,7 @@ def register_model(
     description: str = "",
     tags: Mapping[str, str] | None = None,
     client: Client | None = None,
+    user: str | None = None,
 ) -> ModelVersion:
     """Register the package ``source`` names as a new version of ``name`` (created if new).
 
@@ -125,6 +126,7 @@ def register_model(
         description: The version's description.
         tags: The version's tags.
         client: The client to use; default: the SDK's current one.
+        user: Who registers it (recorded as ``created_by``; ``anonymous`` when not given).
 
     Returns:
         The new :class:`~dockyard.registry.ModelVersion`.
@@ -144,7 +146,12 @@ def register_model(
         "description": description,
         "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
     }
-    answer = client.request("POST", f"/api/v1/registered-models/{quote(name)}/versions", json=body)
+    answer = client.request(
+        "POST",
+        f"/api/v1/registered-models/{quote(name)}/versions",
+        json=body,
+        headers={"x-dockyard-user": user} if user else None,
+    )
     return ModelVersion.model_validate(answer)
 
 
