@@ -197,3 +197,15 @@ def test_bad_specs_are_refused_at_submit(client: Client, change: dict, field: st
     with pytest.raises(InvalidArgument) as caught:
         client.request("POST", "/api/v1/jobs/training", json=spec)
     assert caught.value.field == field, caught.value.message
+
+
+def test_requirements_txt_runs_the_job_in_its_own_environment(client: Client) -> None:
+    spec = {"name": "pinned", "entry_point": "train.py", "source_dir": str(SCRIPTS / "pinned")}
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    job = wait_for(client, "pinned", timeout=240)
+    assert job["status"] == "Completed", job["failure_reason"]
+    log = client._http.get("/api/v1/jobs/pinned/logs").text
+    assert "packaging=24.1" in log and "environment ready" in log
+    # The script's own SDK calls logged to the job's run, with no configuration.
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["params"]["packaging_version"] == "24.1"

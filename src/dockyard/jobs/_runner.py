@@ -76,6 +76,7 @@ class Runner:
             elif self.job["kind"] == "training":
                 self.events.emit("Downloading")
                 prepare(self.dir, self.spec, self.job)
+                self._own_environment()
             else:
                 self.dir.create()
             self.events.emit("Training" if self.job["kind"] == "training" else "Transforming")
@@ -83,6 +84,22 @@ class Runner:
             if outcome.kind != "failed":
                 break
         return outcome
+
+    def _own_environment(self) -> None:
+        """Use the environment ``requirements.txt`` asks for, building it on first use."""
+        if not (self.dir.code / "requirements.txt").is_file():
+            return
+        from dockyard.jobs._env import job_python
+
+        with self.dir.log.open("ab") as log:
+            log.write(b"[dockyard] preparing the environment from requirements.txt\n")
+        started = time.monotonic()
+        self.job["python"] = job_python(self.dir.code, Path(self.job["env_cache"]))
+        with self.dir.log.open("ab") as log:
+            log.write(
+                f"[dockyard] environment ready in {time.monotonic() - started:.1f} s: "
+                f"{self.job['python']}\n".encode()
+            )
 
     def _command(self) -> tuple[list[str], Path]:
         python = self.job.get("python") or sys.executable

@@ -163,6 +163,7 @@ class Scheduler:
             "s3_endpoint_url": self._settings.s3_endpoint_url,
             "stop_grace_s": self._settings.job_stop_grace_s,
             "model_cache": str(self._settings.home / "cache" / "models"),
+            "env_cache": str(self._settings.home / "envs"),
         }
         jd.job_file.write_bytes(orjson.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}

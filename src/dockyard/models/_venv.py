@@ -27,7 +27,7 @@ from dockyard.models._env import read_requirements
 from dockyard.models._integrity import open_package
 from dockyard.models._runtime import copy_runtime, runtime_fingerprint
 
-__all__ = ["build_env"]
+__all__ = ["build_env", "requirements_env"]
 
 READY = ".dockyard-env.json"
 _TIMEOUT_S = 900
@@ -57,8 +57,32 @@ def build_env(
         DeadlineExceeded: The build took longer than 15 minutes.
     """
     opened = open_package(path, allow_unverified=allow_unverified)
-    requirements = _checked(read_requirements(opened.path))
-    python = _python_minor(opened.manifest.python_function.get("python_version"))
+    python = opened.manifest.python_function.get("python_version")
+    return requirements_env(read_requirements(opened.path), python, cache_dir=cache_dir)
+
+
+def requirements_env(
+    lines: list[str],
+    python_version: object = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Build (or reuse) an environment with exactly ``lines`` installed (requirements.txt lines).
+
+    The one cache behind :func:`build_env` and training jobs' ``requirements.txt``: the same
+    requirements share one environment, whoever asked for it.
+
+    Args:
+        lines: Plain requirement specifiers (``xgboost==2.1.1``); options and URLs are refused.
+        python_version: ``major.minor`` (or a longer version) of the Python to use; default the
+            running one.
+        cache_dir: Where environments are kept; default ``<DOCKYARD_HOME>/envs``.
+
+    Returns:
+        The environment directory (interpreter ``<dir>/bin/python``).
+    """
+    requirements = _checked(lines)
+    python = _python_minor(python_version)
     runtime = runtime_fingerprint()
     key_text = "\n".join([f"python={python}", f"runtime={runtime}", *sorted(requirements)])
     key = hashlib.sha256(key_text.encode()).hexdigest()[:32]
