@@ -1,29 +1,27 @@
 """The scheduler: starts queued jobs as capacity allows and records what runners report.
 
-Exactly one scheduler acts per metadata database (a file lock beside the SQLite database, an
-advisory lock in PostgreSQL), whatever the number of server workers. On taking the lock it
-reconciles: runners still alive are reattached (their status file is read from where the
-database left off), runners that died while no scheduler watched are failed with a reason, and
-queued jobs simply start.
+Exactly one scheduler acts per metadata database (:class:`~dockyard.store._leader.LeaderLock`),
+whatever the number of server workers. On taking the lock it reconciles: runners still alive
+are reattached (their status file is read from where the database left off), runners that died
+while no scheduler watched are failed with a reason, and queued jobs simply start.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
-from sqlalchemy import text
 
 from dockyard.jobs._entities import JobStatus, SecondaryStatus
 from dockyard.jobs._events import read_events
 from dockyard.jobs._executor import Executor
 from dockyard.jobs._service import JobService
 from dockyard.settings import Settings
+from dockyard.store._leader import LeaderLock
 from dockyard.tracking import now_ms
 
 __all__ = ["Scheduler"]
@@ -49,8 +47,7 @@ class Scheduler:
         self._server_url = server_url
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name="dockyard-scheduler", daemon=True)
-        self._lock_file: IO[str] | None = None
-        self._lock_conn: Any = None
+        self._lock = LeaderLock(jobs._db, settings.home, "scheduler")
         self.is_leader = False
 
     def start(self) -> None:
@@ -60,36 +57,11 @@ class Scheduler:
         self._stopping.set()
         self._jobs.wake.set()
         self._thread.join(10)
-        if self._lock_conn is not None:
-            self._lock_conn.close()
-        if self._lock_file is not None:
-            self._lock_file.close()
-
-    # -- leadership ---------------------------------------------------------------------------
-
-    def _try_lead(self) -> bool:
-        db = self._jobs._db
-        if db.dialect == "postgresql":
-            conn = db.write_engine.connect()
-            if conn.execute(text("SELECT pg_try_advisory_lock(7366)")).scalar():
-                self._lock_conn = conn
-                return True
-            conn.close()
-            return False
-        path = self._settings.home / "scheduler.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._lock_file = handle
-        return True
+        self._lock.release()
 
     def _main(self) -> None:
         while not self._stopping.is_set():
-            if self._try_lead():
+            if self._lock.try_acquire():
                 break
             self._stopping.wait(2.0)
         if self._stopping.is_set():
