@@ -209,10 +209,13 @@ class Scored:
 def score_file(tmp_path: Path, loaded: dict[str, PyFuncModel]) -> Callable[..., Scored]:
     """Score a whole file as one shard in this process (the worker's code, no process)."""
 
-    def run(model: str, source: Path, *, kind: str = "lines", **settings: Any) -> Scored:
+    def run(
+        model: str | PyFuncModel, source: Path, *, kind: str = "lines", **settings: Any
+    ) -> Scored:
+        chosen = loaded[model] if isinstance(model, str) else model
         content_type = settings.pop("content_type", "text/csv")
         config = WorkerConfig(
-            model_path=str(loaded[model].metadata.path),
+            model_path=str(chosen.metadata.path),
             content_type=content_type,
             accept=settings.pop("accept", content_type),
             whole_file=settings.pop("whole_file", False),
@@ -247,8 +250,7 @@ def score_file(tmp_path: Path, loaded: dict[str, PyFuncModel]) -> Callable[..., 
             nbytes=size,
         )
         messages: list[dict[str, Any]] = []
-        model_ = loaded[model]
-        marker = run_shard(task, config, model_, make_codec(config, model_), messages.append)
+        marker = run_shard(task, config, chosen, make_codec(config, chosen), messages.append)
         return Scored((tmp_path / "shard.part").read_text(), marker, messages)
 
     return run

@@ -55,21 +55,6 @@ def test_csv_with_input_filter_join_and_output_filter(
     assert result.shards_total > 2  # the file was sharded, and the order still holds
 
 
-def test_xgboost_package_scores_like_its_own_predict(
-    xgb_package: Path, tmp_path: Path, transform: Run, output_lines: Lines
-) -> None:
-    from dockyard.models import load_model
-
-    rows = features(500, seed=5)
-    write_csv(tmp_path / "in.csv", rows)
-    spec = _spec(xgb_package, tmp_path / "in.csv", tmp_path / "out", max_concurrent_transforms=1)
-    transform(spec)
-    frame = pd.DataFrame(rows, columns=["a", "b", "c"])
-    expected = load_model(xgb_package).predict(frame)
-    got = np.asarray([float(v) for v in output_lines("in.csv.out")], dtype=np.float32)
-    np.testing.assert_array_equal(got, expected)  # float32 text round-trips exactly
-
-
 def test_jsonlines_records_with_filters_and_join(
     packages: dict[str, Path], tmp_path: Path, transform: Run, output_lines: Lines
 ) -> None:

@@ -35,6 +35,20 @@ def test_join_appends_every_output_column(tmp_path: Path, score_file: Score) -> 
         )
 
 
+def test_xgboost_package_scores_like_its_own_predict(
+    xgb_package: Path, tmp_path: Path, score_file: Score
+) -> None:
+    from dockyard.models import load_model
+
+    rows = features(500, seed=5)
+    write_csv(tmp_path / "in.csv", rows)
+    model = load_model(xgb_package)
+    scored = score_file(model, tmp_path / "in.csv", batch_bytes=4_000)
+    expected = model.predict(pd.DataFrame(rows, columns=["a", "b", "c"]))
+    got = np.asarray(_floats(scored.lines), dtype=np.float32)
+    np.testing.assert_array_equal(got, expected)  # float32 text reads back exactly
+
+
 def test_output_filter_without_join_selects_prediction_columns(
     tmp_path: Path, score_file: Score
 ) -> None:

@@ -118,22 +118,7 @@ class JsonPath:
         """
         if self.is_identity:
             return list(range(width))
-        out: list[int] = []
-        for selector in self.steps[0].selectors:
-            if selector == "*":
-                out.extend(range(width))
-            elif isinstance(selector, _Slice):
-                out.extend(range(width)[selector.start : selector.stop])
-            elif isinstance(selector, int):
-                out.append(_index(selector, width))
-            else:
-                if names is None:
-                    raise JsonPathError(f"a CSV record has no field {selector!r}")
-                try:
-                    out.append(list(names).index(selector))
-                except ValueError:
-                    raise JsonPathError(f"no column {selector!r}") from None
-        return out
+        return _positions(self.steps[0], width, names)
 
     def select(self, value: Any) -> Any:
         """Apply the filter to a JSON value (a CSV row is a list of fields).
@@ -156,9 +141,28 @@ class JsonPath:
                     picked[selector] = _child(value, selector)
                 return picked
             if isinstance(value, list):
-                return [value[i] for i in self.positions(len(value))]
+                return [value[i] for i in _positions(step, len(value), None)]
             raise JsonPathError(f"cannot select fields from {_kind(value)}")
         return value
+
+
+def _positions(step: _Step, width: int, names: Sequence[str] | None) -> list[int]:
+    out: list[int] = []
+    for selector in step.selectors:
+        if selector == "*":
+            out.extend(range(width))
+        elif isinstance(selector, _Slice):
+            out.extend(range(width)[selector.start : selector.stop])
+        elif isinstance(selector, int):
+            out.append(_index(selector, width))
+        else:
+            if names is None:
+                raise JsonPathError(f"a CSV record has no field {selector!r}")
+            try:
+                out.append(list(names).index(selector))
+            except ValueError:
+                raise JsonPathError(f"no column {selector!r}") from None
+    return out
 
 
 def _closing_bracket(source: str, start: int, text: str) -> int:

@@ -147,34 +147,47 @@ def _windows(
     line = task.first_line
     carry = b""
     while True:
-        chunk = reader.read(max(window - len(carry), _MIN_READ))
-        if not chunk:
-            if carry:
-                yield _batch(carry, line, reader.consumed())
-            return
+        # Fill the window exactly, so a batch never exceeds the payload; read on in small steps
+        # only while one record is longer than the window.
+        room = window - len(carry)
+        chunk = reader.read(room if room > 0 else _MIN_READ)
         buffer = carry + chunk if carry else chunk
+        if not buffer:
+            return
+        if limit is not None:
+            # Only the first record can outgrow the limit: any later one fits in the window,
+            # which is no larger than the limit.
+            first = buffer.find(b"\n")
+            length = first if first >= 0 else len(buffer)
+            if length > limit:
+                if first >= 0:
+                    yield Oversized(line, length, reader.consumed())
+                    carry = buffer[first + 1 :]
+                else:
+                    carry = yield from _drain_oversized(reader, buffer, line, limit)
+                line += 1
+                continue
+        if not chunk:  # the end: the last record has no newline
+            yield _batch(buffer, line, reader.consumed())
+            return
         cut = buffer.rfind(b"\n")
         if cut < 0:
-            if limit is not None and len(buffer) > limit:
-                skipped = yield from _drain_oversized(reader, buffer, line)
-                line += 1
-                carry = skipped
-                continue
             carry = buffer  # one record longer than a window but within the limit: read on
             continue
-        # The last record of the window may already be over the limit: it is cut off and
-        # checked with the next window like any other.
         batch = _batch(buffer[:cut], line, reader.consumed())
         line += buffer.count(b"\n", 0, cut) + 1
         carry = buffer[cut + 1 :]
         yield batch
 
 
-def _drain_oversized(reader: _Reader, head: bytes, line: int) -> Generator[Oversized, None, bytes]:
+def _drain_oversized(
+    reader: _Reader, head: bytes, line: int, limit: int
+) -> Generator[Oversized, None, bytes]:
     """Skip the record starting at ``head`` up to its newline; return what follows it."""
     size = len(head)
     while True:
-        chunk = reader.read(1 << 20)
+        # Chunks no larger than the limit, so no whole record after the newline exceeds it.
+        chunk = reader.read(min(1 << 20, limit))
         if not chunk:
             yield Oversized(line, size, reader.consumed())
             return b""

@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.artifacts import ArtifactStore
 from dockyard.batch._assemble import MANIFEST, manifest_body, output_uri, publish
 from dockyard.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.batch._env import EnvManager, prepare_runtime
 from dockyard.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
-from dockyard.batch._plan import Shard, fingerprint, load_plan, make_plan, save_plan
+from dockyard.batch._plan import Plan, Shard, fingerprint, load_plan, make_plan, save_plan
 from dockyard.batch._pool import Event, WorkerPool
 from dockyard.batch._progress import Meter, Progress
 from dockyard.batch._result import BadRecord, FileReport, TransformResult
@@ -34,6 +34,7 @@ from dockyard.errors import DockyardError, NotFound, error_from_dict
 __all__ = ["run_transform"]
 
 _log = logging.getLogger("dockyard.batch")
+_T = TypeVar("_T")
 _TICK_S = 0.1
 _PROGRESS_EVERY_S = 1.0
 
@@ -117,10 +118,10 @@ class _Run:
         if plan is not None and work.result.is_file():
             _log.info("transform already complete in %s", work.root)
             return TransformResult.from_dict(json.loads(work.result.read_text()))
+        # Until the plan exists, progress counts files (downloads and planning take a while).
+        self.meter = Meter(sum(f.size for f in current), len(current), 0)
         if plan is None:
-            staged = [stage(f, work.staged, s3_endpoint_url=self.endpoint) for f in current]
-            plan = make_plan(staged, spec, key)
-            save_plan(plan, work.plan)
+            plan = self._waiting(lambda: self._new_plan(current, key))
         self.plan = plan
         self.done = work.done()
         self.published = work.published()
@@ -147,6 +148,22 @@ class _Run:
         finally:
             self.publisher.shutdown(wait=True, cancel_futures=True)
         return self._finish(stopped)
+
+    def _new_plan(self, files: list[InputFile], key: str) -> Plan:
+        staged = [stage(f, self.work.staged, s3_endpoint_url=self.endpoint) for f in files]
+        plan = make_plan(staged, self.spec, key)
+        save_plan(plan, self.work.plan)
+        return plan
+
+    def _waiting(self, work: Callable[[], _T]) -> _T:
+        """Run ``work`` in a thread, still reporting progress every second until it returns."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-wait") as executor:
+            future = executor.submit(work)
+            while True:
+                try:
+                    return future.result(timeout=_TICK_S)
+                except TimeoutError:
+                    self._emit()
 
     def _meter(self) -> Meter:
         plan = self.plan
@@ -209,7 +226,9 @@ class _Run:
 
     def _score(self, model_dir: Path, pending: list[Shard]) -> bool:
         """Run the workers until every pending shard is done; ``True`` if stopped."""
-        runtime = prepare_runtime(model_dir, self.work.root, self.env_manager)
+        runtime = self._waiting(
+            lambda: prepare_runtime(model_dir, self.work.root, self.env_manager)
+        )
         self.worker_python = runtime.python
         cpus = os.cpu_count() or 1
         count = min(self.spec.max_concurrent_transforms or cpus, len(pending))
@@ -249,7 +268,7 @@ class _Run:
         except BaseException:
             pool.close(kill=True)
             raise
-        pool.close()
+        self._waiting(pool.close)  # workers exit once their input ends
         return False
 
     def _handle(
@@ -264,7 +283,13 @@ class _Run:
         message = event.message
         if event.type == "ready":
             idle.append(event.worker)
-            _log.info("worker %d ready (pid %s)", event.worker, message.get("pid"))
+            _log.info(
+                "worker %d ready (pid %s, python %s, dockyard from %s)",
+                event.worker,
+                message.get("pid"),
+                message.get("python"),
+                message.get("dockyard"),
+            )
         elif event.type == "progress":
             counts = partial[message["shard"]]
             counts[0] += message["records"]
