@@ -13,7 +13,7 @@ from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._services import Services
 from dockyard.server.compat import mlflow
-from dockyard.server.routes import artifacts, data, experiments, jobs, registry, runs
+from dockyard.server.routes import artifacts, data, endpoints, experiments, jobs, registry, runs
 from dockyard.settings import Settings
 
 __all__ = ["create_app"]
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     # Routers carry their full path prefix, so metrics and logs label requests by the real
     # route template.
-    for module in (experiments, runs, artifacts, data, jobs, registry, mlflow):
+    for module in (experiments, runs, artifacts, data, jobs, endpoints, registry, mlflow):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -6,12 +6,13 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from dockyard.endpoints._service import EndpointService
 from dockyard.jobs._service import JobService
 from dockyard.registry import RegistryService
 from dockyard.server._services import Services
 from dockyard.tracking import TrackingService
 
-__all__ = ["JobsDep", "RegistryDep", "ServicesDep", "TrackingDep"]
+__all__ = ["EndpointsDep", "JobsDep", "RegistryDep", "ServicesDep", "TrackingDep"]
 
 
 def _services(request: Request) -> Services:
@@ -26,6 +27,10 @@ def _jobs(request: Request) -> JobService:
     return _services(request).jobs
 
 
+def _endpoints(request: Request) -> EndpointService:
+    return _services(request).endpoints
+
+
 def _registry(request: Request) -> RegistryService:
     return _services(request).registry
 
@@ -33,4 +38,5 @@ def _registry(request: Request) -> RegistryService:
 ServicesDep = Annotated[Services, Depends(_services)]
 TrackingDep = Annotated[TrackingService, Depends(_tracking)]
 JobsDep = Annotated[JobService, Depends(_jobs)]
+EndpointsDep = Annotated[EndpointService, Depends(_endpoints)]
 RegistryDep = Annotated[RegistryService, Depends(_registry)]

@@ -26,6 +26,8 @@ from sqlalchemy import (
 __all__ = [
     "applied_batches",
     "datasets",
+    "endpoint_events",
+    "endpoints",
     "experiment_tags",
     "experiments",
     "job_events",
@@ -311,4 +313,33 @@ model_aliases = Table(
         ["model_versions.model_id", "model_versions.version"],
         ondelete="CASCADE",
     ),
+)
+
+# -- endpoints: the control plane of real-time serving ------------------------------------------
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("pending_config", Text, nullable=True),
+    Column("port", Integer, nullable=False, unique=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("traffic", Text, nullable=False, server_default="{}"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+endpoint_events = Table(
+    "endpoint_events",
+    metadata,
+    Column(
+        "name", String(63), ForeignKey("endpoints.name", ondelete="CASCADE"), nullable=False
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("name", "seq"),
 )

@@ -1,0 +1,50 @@
+"""Endpoints as the API returns them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dockyard.endpoints._spec import EndpointConfig
+
+__all__ = ["Endpoint", "EndpointEvent", "EndpointStatus"]
+
+
+class EndpointStatus(StrEnum):
+    """An endpoint's life, with SageMaker's names."""
+
+    CREATING = "Creating"
+    IN_SERVICE = "InService"
+    UPDATING = "Updating"
+    ROLLING_BACK = "RollingBack"
+    FAILED = "Failed"
+    DELETING = "Deleting"
+
+
+class EndpointEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    time: int
+    status: EndpointStatus
+    message: str = ""
+
+
+class Endpoint(BaseModel):
+    """An endpoint: where it answers, what it serves, what it is doing."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    status: EndpointStatus
+    url: str
+    config: EndpointConfig
+    pending_config: EndpointConfig | None = None
+    failure_reason: str | None = None
+    workers: int = 0
+    traffic: dict[str, float] = Field(default_factory=dict)
+    created_time: int
+    updated_time: int
+    events: list[EndpointEvent] = Field(default_factory=list)
+    stats: dict[str, Any] | None = None

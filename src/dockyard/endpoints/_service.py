@@ -1,0 +1,173 @@
+"""Endpoint rules: create, update (a rollout), delete, describe. The supervisor does the work."""
+
+from __future__ import annotations
+
+import builtins
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from dockyard.endpoints._entities import Endpoint, EndpointStatus
+from dockyard.endpoints._repository import EndpointRepository
+from dockyard.endpoints._spec import EndpointConfig, Rollout
+from dockyard.errors import Conflict, InvalidArgument
+from dockyard.settings import Settings
+from dockyard.store import Database
+from dockyard.tracking import now_ms
+
+__all__ = ["EndpointService"]
+
+_BUSY = (
+    EndpointStatus.CREATING,
+    EndpointStatus.UPDATING,
+    EndpointStatus.ROLLING_BACK,
+    EndpointStatus.DELETING,
+)
+
+
+def _free_port(host: str, taken: set[int]) -> int:
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            return port
+    raise Conflict("no free port for the endpoint")  # pragma: no cover - 100 collisions
+
+
+class EndpointService:
+    """The endpoints' rules; state changes are carried out by the supervisor."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._repo = EndpointRepository()
+        self._settings = settings
+        self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        self.wake = threading.Event()
+        # Set by the server: checks that a model URI names something loadable (at submit).
+        self.check_model: Callable[[str, str], None] | None = None
+
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+    def _check_models(self, config: EndpointConfig) -> None:
+        if self.check_model is None:
+            return
+        for i, variant in enumerate(config.variants):
+            self.check_model(variant.model_uri, f"variants.{i}.model_uri")
+        if config.shadow is not None:
+            self.check_model(config.shadow.model_uri, "shadow.model_uri")
+
+    def create(self, config: EndpointConfig) -> Endpoint:
+        """Record the endpoint (Creating); the supervisor starts its workers."""
+        self._check_models(config)
+        now = now_ms()
+        with self._db.write() as conn:
+            if self._repo.exists(conn, config.name):
+                raise Conflict(f"endpoint {config.name!r} exists; update it instead", field="name")
+            taken = self._repo.ports(conn)
+            if config.port is not None and config.port in taken:
+                raise Conflict(f"port {config.port} is used by another endpoint", field="port")
+            port = config.port or _free_port(self._settings.host, taken)
+            self._repo.insert(
+                conn,
+                name=config.name,
+                status=EndpointStatus.CREATING.value,
+                config=config.model_dump_json(),
+                port=port,
+                created_time=now,
+                updated_time=now,
+            )
+            self._repo.event(conn, config.name, EndpointStatus.CREATING, now, "created")
+            endpoint = self._repo.get(conn, config.name, self.url(port))
+        self.wake.set()
+        return endpoint
+
+    def update(self, name: str, config: EndpointConfig, rollout: Rollout | None = None) -> Endpoint:
+        """Roll out ``config`` (blue/green, as its rollout policy or ``rollout`` says)."""
+        if config.name != name:
+            raise InvalidArgument(
+                f"the config names endpoint {config.name!r}, not {name!r}", field="name"
+            )
+        if rollout is not None:
+            config = config.model_copy(update={"rollout": rollout})
+        self._check_models(config)
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            status = EndpointStatus(row.status)
+            if status in _BUSY:
+                raise Conflict(
+                    f"endpoint {name!r} is {status.value}; wait until it is InService", field="name"
+                )
+            current = EndpointConfig.model_validate_json(row.config)
+            if config.port not in (None, row.port) or current.port not in (None, config.port):
+                raise InvalidArgument("an endpoint keeps its port across updates", field="port")
+            self._repo.update(
+                conn,
+                name,
+                status=EndpointStatus.UPDATING.value,
+                pending_config=config.model_dump_json(),
+                updated_time=now,
+                failure_reason=None,
+            )
+            steps = ", ".join(
+                f"{share:.0%} for {hold:g} s" for share, hold in config.rollout.steps()
+            )
+            self._repo.event(
+                conn,
+                name,
+                EndpointStatus.UPDATING,
+                now,
+                f"rolling out ({config.rollout.strategy}: {steps})",
+            )
+            endpoint = self._repo.get(conn, name, self.url(row.port))
+        self.wake.set()
+        return endpoint
+
+    def delete(self, name: str) -> Endpoint:
+        """Drain and remove the endpoint's workers, then forget it."""
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._repo.update(conn, name, status=EndpointStatus.DELETING.value, updated_time=now)
+            self._repo.event(conn, name, EndpointStatus.DELETING, now, "delete requested")
+            endpoint = self._repo.get(conn, name, self.url(row.port))
+        self.wake.set()
+        return endpoint
+
+    def get(self, name: str) -> Endpoint:
+        with self._db.read() as conn:
+            row = self._repo.row(conn, name)
+            return self._repo.get(conn, name, self.url(row.port))
+
+    def list(self) -> list[Endpoint]:
+        with self._db.read() as conn:
+            return [self._repo.entity(r, self.url(r.port), []) for r in self._repo.rows(conn)]
+
+    # -- used by the supervisor ----------------------------------------------------------------
+
+    def rows(self) -> builtins.list[Any]:
+        with self._db.read() as conn:
+            return self._repo.rows(conn)
+
+    def transition(self, name: str, status: EndpointStatus, message: str, **values: Any) -> None:
+        now = now_ms()
+        if "traffic" in values:
+            values["traffic"] = orjson.dumps(values["traffic"]).decode()
+        with self._db.write() as conn:
+            if not self._repo.exists(conn, name):
+                return
+            self._repo.update(conn, name, status=status.value, updated_time=now, **values)
+            self._repo.event(conn, name, status, now, message)
+
+    def set_traffic(self, name: str, traffic: dict[str, float]) -> None:
+        with self._db.write() as conn:
+            self._repo.update(conn, name, traffic=orjson.dumps(traffic).decode())
+
+    def remove(self, name: str) -> None:
+        with self._db.write() as conn:
+            self._repo.remove(conn, name)

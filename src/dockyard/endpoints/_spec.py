@@ -1,0 +1,132 @@
+"""Endpoint configuration: production variants, a shadow, capture, scaling, rollout policy.
+
+One frozen model validates a YAML file, a REST body and ``dy.deploy`` arguments. Scaling is per
+endpoint, not per variant: every worker process serves every variant (traffic is split inside
+the worker, with no extra network hop), so an endpoint has one fleet whose size follows load.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from dockyard.serving import BatchingConfig
+
+__all__ = [
+    "DataCapture",
+    "EndpointConfig",
+    "ProductionVariant",
+    "Rollout",
+    "Scaling",
+    "ShadowVariant",
+    "Thresholds",
+]
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")]
+VariantName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")]
+Uri = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ProductionVariant(_Spec):
+    """A model that answers a share of the traffic."""
+
+    name: VariantName = Field(validation_alias=AliasChoices("name", "VariantName"))
+    model_uri: Uri = Field(validation_alias=AliasChoices("model_uri", "ModelUri", "model"))
+    weight: float = Field(
+        default=1.0,
+        ge=0,
+        le=1e6,
+        validation_alias=AliasChoices("weight", "initial_weight", "InitialVariantWeight"),
+    )
+    batching: BatchingConfig = Field(default_factory=BatchingConfig)
+
+
+class ShadowVariant(_Spec):
+    """A model that receives a sampled copy of requests; its answers are captured, not sent."""
+
+    name: VariantName
+    model_uri: Uri
+    sampling_pct: float = Field(default=100.0, ge=0, le=100)
+
+
+class DataCapture(_Spec):
+    """Sampled request/response records, written as JSON Lines for monitoring."""
+
+    enabled: bool = False
+    sampling_pct: float = Field(default=100.0, ge=0, le=100)
+    mode: Literal["input", "output", "both"] = "both"
+    destination: Uri | None = Field(
+        default=None, description="artifact root (folder or s3://); default capture/ in the store"
+    )
+
+
+class Scaling(_Spec):
+    """Workers between ``min_workers`` and ``max_workers`` by in-flight requests per worker."""
+
+    min_workers: int = Field(default=1, ge=1, le=64)
+    max_workers: int = Field(default=1, ge=1, le=64)
+    target_in_flight: float = Field(default=8.0, gt=0, le=10_000)
+    cooldown_s: float = Field(default=30.0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scaling:
+        if self.max_workers < self.min_workers:
+            raise ValueError("max_workers must be at least min_workers")
+        return self
+
+
+class Thresholds(_Spec):
+    """When a rollout's new fleet counts as unhealthy (and is rolled back)."""
+
+    max_error_rate: float = Field(default=0.01, ge=0, le=1)
+    max_p99_ms: float = Field(default=1000.0, gt=0, le=600_000)
+    min_requests: int = Field(
+        default=10, ge=0, le=1_000_000, description="requests before the new fleet is judged"
+    )
+
+
+class Rollout(_Spec):
+    """How an update shifts traffic to the new configuration (blue/green)."""
+
+    strategy: Literal["all-at-once", "canary", "linear"] = "all-at-once"
+    canary_pct: float = Field(default=10.0, gt=0, lt=100)
+    bake_s: float = Field(default=60.0, ge=0, le=86_400)
+    linear_steps: int = Field(default=4, ge=2, le=20)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    def steps(self) -> list[tuple[float, float]]:
+        """(share of traffic on the new fleet, seconds to hold it) for each step."""
+        if self.strategy == "canary":
+            return [(self.canary_pct / 100, self.bake_s), (1.0, self.bake_s)]
+        if self.strategy == "linear":
+            n = self.linear_steps
+            return [((i + 1) / n, self.bake_s) for i in range(n)]
+        return [(1.0, self.bake_s)]
+
+
+class EndpointConfig(_Spec):
+    """An endpoint: its variants and how it captures, scales and updates."""
+
+    name: Name
+    variants: list[ProductionVariant] = Field(min_length=1, max_length=10)
+    shadow: ShadowVariant | None = None
+    capture: DataCapture = Field(default_factory=DataCapture)
+    scaling: Scaling = Field(default_factory=Scaling)
+    rollout: Rollout = Field(default_factory=Rollout)
+    request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    port: int | None = Field(default=None, ge=1024, le=65535)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> EndpointConfig:
+        names = [v.name for v in self.variants] + ([self.shadow.name] if self.shadow else [])
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"variant names must be unique; {duplicates[0]!r} repeats")
+        if sum(v.weight for v in self.variants) <= 0:
+            raise ValueError("at least one production variant needs a weight above 0")
+        return self

@@ -1,0 +1,283 @@
+"""The endpoint supervisor: keeps every endpoint's workers running, rolls out updates with
+automatic rollback, and scales fleets by load.
+
+It runs in a server process under the ``endpoints`` leadership lock. Slow work (loading models,
+baking a canary) happens on one thread per endpoint, so one endpoint's rollout never delays
+another's crash recovery. On taking the lock it reattaches to workers that outlived a restart;
+an update a restart interrupted is rolled back to the configuration that was in service.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dockyard.endpoints._entities import EndpointStatus
+from dockyard.endpoints._fleet import Fleet
+from dockyard.endpoints._service import EndpointService
+from dockyard.endpoints._spec import EndpointConfig
+from dockyard.endpoints._traffic import blend, green_names, judge, totals
+from dockyard.errors import DockyardError
+from dockyard.settings import Settings
+from dockyard.store import Database
+from dockyard.store._leader import LeaderLock
+
+__all__ = ["Supervisor"]
+
+log = logging.getLogger("dockyard.endpoints")
+
+_TICK_S = 0.5
+
+
+class Supervisor:
+    """Carries out what the endpoint service records."""
+
+    def __init__(
+        self,
+        endpoints: EndpointService,
+        db: Database,
+        settings: Settings,
+        *,
+        resolve: Callable[[str], str],
+        capture_root: str,
+    ) -> None:
+        self._svc = endpoints
+        self._settings = settings
+        self._resolve = resolve
+        self._capture_root = capture_root
+        self._lock = LeaderLock(db, settings.home, "endpoints")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="dockyard-endpoints", daemon=True)
+        self._fleets: dict[str, Fleet] = {}
+        self._busy: dict[str, threading.Thread] = {}
+        self._load: dict[str, deque[float]] = {}
+        self._scaled_at: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        # Workers keep serving while the server is away; the next leader reattaches.
+        self._stopping.set()
+        self._svc.wake.set()
+        self._thread.join(10)
+        self._lock.release()
+
+    def fleet(self, name: str) -> Fleet:
+        if name not in self._fleets:
+            self._fleets[name] = Fleet(self._settings.home / "endpoints" / name)
+        return self._fleets[name]
+
+    # -- loop ---------------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        while not self._stopping.is_set() and not self._lock.try_acquire():
+            self._stopping.wait(2.0)
+        if self._stopping.is_set():
+            return
+        for row in self._svc.rows():
+            status = EndpointStatus(row.status)
+            if status in (EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK):
+                self._spawn(row.name, self._interrupted, row)
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("endpoint supervision failed")
+            self._svc.wake.wait(_TICK_S)
+            self._svc.wake.clear()
+
+    def tick(self) -> None:
+        """One pass over every endpoint."""
+        for row in self._svc.rows():
+            name, status = row.name, EndpointStatus(row.status)
+            if name in self._busy and self._busy[name].is_alive():
+                continue
+            if status is EndpointStatus.CREATING:
+                self._spawn(name, self._create, row)
+            elif status is EndpointStatus.UPDATING:
+                self._spawn(name, self._update, row)
+            elif status is EndpointStatus.DELETING:
+                self._spawn(name, self._delete, row)
+            elif status is EndpointStatus.IN_SERVICE:
+                self._keep(row)
+
+    def _spawn(self, name: str, work: Callable[[Any], object], row: Any) -> None:
+        def run() -> None:
+            try:
+                work(row)
+            except Exception as exc:
+                log.exception("endpoint %s", name)
+                message = exc.message if isinstance(exc, DockyardError) else repr(exc)
+                self._svc.transition(name, EndpointStatus.FAILED, message, failure_reason=message)
+
+        thread = threading.Thread(target=run, name=f"dockyard-endpoint-{name}", daemon=True)
+        self._busy[name] = thread
+        thread.start()
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def _worker_config(
+        self, row: Any, blue: EndpointConfig | None, green: EndpointConfig | None, share: float
+    ) -> tuple[Any, dict[str, float]]:
+        return blend(
+            blue,
+            green,
+            share,
+            resolve=self._resolve,
+            port=row.port,
+            host=self._settings.host,
+            capture_root=self._capture_root,
+        )
+
+    def _create(self, row: Any) -> None:
+        config = EndpointConfig.model_validate_json(row.config)
+        worker, traffic = self._worker_config(row, config, None, 0.0)
+        fleet = self.fleet(row.name)
+        while len(fleet.workers) < config.scaling.min_workers:
+            fleet.launch(worker)
+        self._svc.transition(
+            row.name,
+            EndpointStatus.IN_SERVICE,
+            f"{len(fleet.workers)} worker(s) serving",
+            traffic=traffic,
+        )
+
+    def _keep(self, row: Any) -> None:
+        """Replace crashed workers; scale by in-flight requests."""
+        config = EndpointConfig.model_validate_json(row.config)
+        fleet = self.fleet(row.name)
+        for dead in fleet.reap():
+            self._svc.transition(
+                row.name, EndpointStatus.IN_SERVICE, f"worker {dead.pid} exited; replacing it"
+            )
+        worker = fleet.current_config()
+        if worker is None:
+            worker, _ = self._worker_config(row, config, None, 0.0)
+        if len(fleet.workers) < config.scaling.min_workers:
+            self._spawn(row.name, lambda _: fleet.launch(worker), row)
+            return
+        self._autoscale(row, config, fleet, worker)
+
+    def _autoscale(self, row: Any, config: EndpointConfig, fleet: Fleet, worker: Any) -> None:
+        scaling = config.scaling
+        if scaling.max_workers == scaling.min_workers:
+            return
+        stats = fleet.stats()
+        in_flight = sum(s["in_flight"] for w in stats for s in w.get("variants", {}).values())
+        samples = self._load.setdefault(row.name, deque(maxlen=10))
+        samples.append(in_flight / max(1, len(fleet.workers)))
+        average = sum(samples) / len(samples)
+        now = time.monotonic()
+        if now - self._scaled_at.get(row.name, 0.0) < scaling.cooldown_s:
+            return
+        n = len(fleet.workers)
+        if average > scaling.target_in_flight and n < scaling.max_workers:
+            self._scaled_at[row.name] = now
+            self._svc.transition(
+                row.name,
+                EndpointStatus.IN_SERVICE,
+                f"scaling out to {n + 1} workers ({average:.1f} in flight each)",
+            )
+            self._spawn(row.name, lambda _: fleet.launch(worker), row)
+        elif average < scaling.target_in_flight / 4 and n > scaling.min_workers:
+            self._scaled_at[row.name] = now
+            self._svc.transition(
+                row.name,
+                EndpointStatus.IN_SERVICE,
+                f"scaling in to {n - 1} workers ({average:.1f} in flight each)",
+            )
+            self._spawn(row.name, lambda _: fleet.drain_one(fleet.workers[-1]), row)
+
+    def _update(self, row: Any) -> None:
+        blue = EndpointConfig.model_validate_json(row.config)
+        green = EndpointConfig.model_validate_json(row.pending_config)
+        fleet = self.fleet(row.name)
+        rollout = green.rollout
+        worker, _ = self._worker_config(row, blue, green, 0.0)
+        fleet.push(worker)  # load the new models everywhere before any traffic moves
+        green_wnames = list(green_names(blue, green).values())
+        for share, hold in rollout.steps():
+            worker, traffic = self._worker_config(row, blue, green, share)
+            fleet.push(worker)
+            self._svc.transition(
+                row.name,
+                EndpointStatus.UPDATING,
+                f"{share:.0%} of traffic on the new configuration",
+                traffic=traffic,
+            )
+            before = totals(fleet.stats(), green_wnames)
+            deadline = time.monotonic() + hold
+            breach = None
+            while breach is None:
+                time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+                breach = judge(
+                    totals(fleet.stats(), green_wnames).minus(before), rollout.thresholds
+                )
+                if time.monotonic() >= deadline or self._stopping.is_set():
+                    break
+            if breach is not None:
+                self._rollback(row, blue, green, fleet, breach)
+                return
+        final, traffic = self._worker_config(row, green, None, 0.0)
+        fleet.push(final)
+        self._grow(fleet, final, green)
+        self._svc.transition(
+            row.name,
+            EndpointStatus.IN_SERVICE,
+            "update complete",
+            config=green.model_dump_json(),
+            pending_config=None,
+            traffic=traffic,
+        )
+
+    def _grow(self, fleet: Fleet, worker: Any, config: EndpointConfig) -> None:
+        while len(fleet.workers) < config.scaling.min_workers:
+            fleet.launch(worker)
+        while len(fleet.workers) > config.scaling.max_workers:
+            fleet.drain_one(fleet.workers[-1])
+
+    def _rollback(
+        self, row: Any, blue: EndpointConfig, green: EndpointConfig, fleet: Fleet, reason: str
+    ) -> None:
+        self._svc.transition(row.name, EndpointStatus.ROLLING_BACK, f"rolling back: {reason}")
+        worker, _ = self._worker_config(row, blue, green, 0.0)
+        fleet.push(worker)  # traffic back first, then unload the new models
+        worker, traffic = self._worker_config(row, blue, None, 0.0)
+        fleet.push(worker)
+        self._svc.transition(
+            row.name,
+            EndpointStatus.IN_SERVICE,
+            f"rolled back to the previous configuration: {reason}",
+            pending_config=None,
+            traffic=traffic,
+            failure_reason=f"update rolled back: {reason}",
+        )
+
+    def _interrupted(self, row: Any) -> None:
+        blue = EndpointConfig.model_validate_json(row.config)
+        fleet = self.fleet(row.name)
+        worker, traffic = self._worker_config(row, blue, None, 0.0)
+        if fleet.workers:
+            fleet.push(worker)
+        self._svc.transition(
+            row.name,
+            EndpointStatus.IN_SERVICE,
+            "an update was interrupted by a server restart; the previous configuration serves",
+            pending_config=None,
+            traffic=traffic,
+            failure_reason="update interrupted by a server restart; submit it again",
+        )
+
+    def _delete(self, row: Any) -> None:
+        fleet = self.fleet(row.name)
+        fleet.drain_all()
+        self._fleets.pop(row.name, None)
+        self._svc.remove(row.name)
+        shutil.rmtree(Path(fleet.folder), ignore_errors=True)

@@ -1,0 +1,85 @@
+"""Native REST routes for endpoints: ``/api/v1/endpoints`` (the control plane).
+
+Predictions do not go through here: each endpoint answers on its own URL (``Endpoint.url``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.endpoints import Endpoint, EndpointConfig
+from dockyard.endpoints._fleet import Fleet
+from dockyard.server._deps import EndpointsDep, ServicesDep
+
+router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"])
+
+
+class EndpointList(BaseModel):
+    endpoints: list[Endpoint]
+
+
+def _fleet(services: ServicesDep, name: str) -> Fleet:
+    return Fleet(services.settings.home / "endpoints" / name)
+
+
+@router.post("", status_code=201)
+def create_endpoint(config: EndpointConfig, endpoints: EndpointsDep) -> Endpoint:
+    """Create an endpoint; it answers at ``url`` once InService."""
+    return endpoints.create(config)
+
+
+@router.get("")
+def list_endpoints(endpoints: EndpointsDep) -> EndpointList:
+    """All endpoints."""
+    return EndpointList(endpoints=endpoints.list())
+
+
+@router.get("/{name}")
+async def describe_endpoint(name: str, services: ServicesDep, stats: bool = False) -> Endpoint:
+    """An endpoint with its history, current traffic split and (``stats=true``) live counters
+    per variant: requests, errors, latency, in flight."""
+    endpoint = await run_in_threadpool(services.endpoints.get, name)
+    fleet = await run_in_threadpool(_fleet, services, name)
+    update: dict[str, object] = {"workers": len(fleet.workers)}
+    if stats:
+        update["stats"] = {"workers": await run_in_threadpool(fleet.stats)}
+    return endpoint.model_copy(update=update)
+
+
+@router.put("/{name}")
+def update_endpoint(name: str, config: EndpointConfig, endpoints: EndpointsDep) -> Endpoint:
+    """Roll out a new configuration with the policy in its ``rollout`` field."""
+    return endpoints.update(name, config)
+
+
+@router.delete("/{name}", status_code=202)
+def delete_endpoint(name: str, endpoints: EndpointsDep) -> Endpoint:
+    """Drain the endpoint's workers and remove it."""
+    return endpoints.delete(name)
+
+
+@router.get("/{name}/metrics")
+async def endpoint_metrics(name: str, services: ServicesDep) -> Response:
+    """Prometheus metrics of every worker (labelled ``worker``) plus the fleet size."""
+    await run_in_threadpool(services.endpoints.get, name)  # 404 for an unknown endpoint
+    fleet = await run_in_threadpool(_fleet, services, name)
+    parts = await run_in_threadpool(fleet.metrics)
+    lines: list[str] = []
+    seen: set[str] = set()
+    for pid, text in parts:
+        for line in text.splitlines():
+            if line.startswith("#"):
+                if line not in seen:
+                    seen.add(line)
+                    lines.append(line)
+            elif "{" in line:
+                lines.append(line.replace("{", f'{{worker="{pid}",', 1))
+            elif line:
+                metric, value = line.split(" ", 1)
+                lines.append(f'{metric}{{worker="{pid}"}} {value}')
+    lines.append("# HELP dockyard_endpoint_workers Worker processes serving the endpoint.")
+    lines.append("# TYPE dockyard_endpoint_workers gauge")
+    lines.append(f'dockyard_endpoint_workers{{endpoint="{name}"}} {len(fleet.workers)}')
+    return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
