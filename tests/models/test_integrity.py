@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 from collections.abc import Callable
@@ -81,6 +82,7 @@ def test_pickle_swapped_after_verification_is_still_refused(
             "requirements.txt",
         ),
         (lambda p: (p / "link").symlink_to("/etc/passwd"), "symlink", "link"),
+        (lambda p: os.mkfifo(p / "pipe"), "not_a_file", "pipe"),
         (
             lambda p: (
                 (p / "__pycache__").mkdir() or (p / "__pycache__" / "m.pyc").write_bytes(b"x")
@@ -89,7 +91,7 @@ def test_pickle_swapped_after_verification_is_still_refused(
             "__pycache__/m.pyc",
         ),
     ],
-    ids=["missing", "extra", "changed-requirements", "symlink", "bytecode-cache"],
+    ids=["missing", "extra", "changed-requirements", "symlink", "fifo", "bytecode-cache"],
 )
 def test_file_changes_are_refused_naming_the_file(
     package_copy: Callable[[str], Path],

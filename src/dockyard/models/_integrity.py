@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,14 @@ def _list_files(model_dir: Path) -> list[str]:
     for root, dirs, files in os.walk(model_dir):
         base = Path(root)
         for entry in [*dirs, *files]:
-            if (base / entry).is_symlink():
-                name = (base / entry).relative_to(model_dir).as_posix()
+            path = base / entry
+            mode = path.lstat().st_mode
+            name = path.relative_to(model_dir).as_posix()
+            if stat.S_ISLNK(mode):
                 raise _fail("symlink", f"{name} is a symlink; packages hold only files", name)
+            if entry in files and not stat.S_ISREG(mode):
+                # a FIFO or device would block or never end when read for its digest
+                raise _fail("not_a_file", f"{name} is not a regular file", name)
         names.extend((base / f).relative_to(model_dir).as_posix() for f in files)
     return sorted(n for n in names if n != MANIFEST)
 
@@ -192,7 +198,18 @@ def seal(path: str | os.PathLike[str]) -> str:
     """Record the digests of a package's current files (adopting, say, an MLflow package).
 
     Sealing vouches for the files as they are now: do it only for a package from a trusted
-    source. Returns the new package digest.
+    source.
+
+    Args:
+        path: The package directory; its manifest is rewritten with a ``dockyard.digests``
+            section.
+
+    Returns:
+        The new package digest.
+
+    Raises:
+        NotFound: No package at ``path``.
+        InvalidArgument: A malformed manifest, a symlink or a special file in the package.
     """
     model_dir = Path(path)
     manifest = parse_manifest(read_manifest_bytes(model_dir))
