@@ -218,3 +218,11 @@ def test_params_defaults_types_and_unknown_names() -> None:
         enforce_params({"k": "5"}, specs)
     with pytest.raises(InvalidArgument, match="declares no params"):
         enforce_params({"k": 5}, None)
+
+
+def test_zero_rows_get_the_declared_dtypes() -> None:
+    out = InputEnforcer(columns(a="double", b="long", s="string"))(
+        pd.DataFrame({"a": [], "b": [], "s": []})
+    )
+    assert len(out) == 0
+    assert out.dtypes.tolist()[:2] == [np.float64, np.int64]

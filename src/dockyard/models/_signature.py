@@ -76,6 +76,9 @@ _NUMPY_NAMES = {
 
 
 def kind_of(series: pd.Series[Any]) -> str:
+    """What a column holds, in the rule's terms: ``int``, ``float``, ``bool``, ``string``,
+    ``bytes``, ``datetime``, ``empty`` (all missing), or pandas' own label for anything else
+    (``mixed-integer``, ``category``...)."""
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return "category"
@@ -114,8 +117,10 @@ def cast_column(series: pd.Series[Any], spec: ColSpec, column: str) -> Any:
     declared = spec.type
     if declared in OPAQUE_TYPES:
         return series
-    kind = kind_of(series)
     target = COLUMN_DTYPES[declared]
+    if len(series) == 0:
+        return np.empty(0, dtype=target)  # no rows: nothing to check, only the dtype to set
+    kind = kind_of(series)
     if declared in ("double", "float"):
         if kind in ("float", "int"):
             return series if series.dtype == target else series.to_numpy(target, na_value=np.nan)
