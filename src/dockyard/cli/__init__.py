@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dockyard import __version__
+from dockyard.cli.endpoints import endpoints
 from dockyard.cli.experiments import experiments
 from dockyard.cli.jobs import jobs
 from dockyard.cli.models import models
@@ -31,6 +32,7 @@ cli.add_command(runs)
 cli.add_command(jobs)
 cli.add_command(models)
 cli.add_command(transform)
+cli.add_command(endpoints)
 
 
 def main() -> None:

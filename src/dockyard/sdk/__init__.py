@@ -14,6 +14,7 @@ from dockyard.sdk._data import (
     runs_frame,
     search_runs,
 )
+from dockyard.sdk._endpoints import EndpointHandle, Predictor, deploy
 from dockyard.sdk._fluent import (
     ActiveRun,
     active_run,
@@ -36,19 +37,32 @@ from dockyard.sdk._models import (
     log_model,
     register_model,
 )
+from dockyard.sdk._serializers import (
+    CSVSerializer,
+    JSONDeserializer,
+    JSONSerializer,
+    NumpyDeserializer,
+)
 from dockyard.sdk._transform import Transformer, TransformJob
 
 __all__ = [
     "ActiveRun",
+    "CSVSerializer",
     "Client",
+    "EndpointHandle",
     "Estimator",
+    "JSONDeserializer",
+    "JSONSerializer",
     "LoggedModel",
+    "NumpyDeserializer",
+    "Predictor",
     "TrainingJob",
     "TransformJob",
     "Transformer",
     "active_run",
     "connect",
     "context",
+    "deploy",
     "download_artifacts",
     "download_model",
     "end_run",

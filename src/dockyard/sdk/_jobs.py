@@ -15,6 +15,7 @@ from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
 
 if TYPE_CHECKING:
+    from dockyard.sdk._endpoints import EndpointHandle
     from dockyard.sdk._transform import Transformer
 
 __all__ = ["Estimator", "TrainingJob", "upload_data"]
@@ -217,6 +218,16 @@ class Estimator:
         if wait:
             self.latest_job.wait(logs=logs)
         return self.latest_job
+
+    def deploy(self, name: str, **kwargs: Any) -> EndpointHandle:
+        """Deploy the model this estimator trained behind endpoint ``name``
+        (see :func:`dockyard.deploy` for the options)."""
+        from dockyard.sdk._endpoints import deploy
+
+        uri = self.model_uri
+        if uri is None:
+            raise InvalidArgument("the estimator has no trained model yet: call fit() first")
+        return deploy(uri, name=name, **kwargs)
 
     def transformer(self, **kwargs: Any) -> Transformer:
         """A :class:`~dockyard.sdk.Transformer` for the model this estimator trained."""

@@ -1,0 +1,200 @@
+"""Deploying and invoking endpoints: ``dy.deploy(...)``, ``dy.Predictor(name).predict(X)``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from dockyard.endpoints import Endpoint, EndpointStatus
+from dockyard.errors import DeadlineExceeded, error_from_dict
+from dockyard.sdk._client import Client
+from dockyard.sdk._context import context
+from dockyard.sdk._serializers import (
+    Deserializer,
+    JSONSerializer,
+    NumpyDeserializer,
+    Serializer,
+)
+
+__all__ = ["EndpointHandle", "Predictor", "deploy"]
+
+_SETTLED = (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED)
+
+
+class EndpointHandle:
+    """A deployed endpoint: ``url`` is where applications send requests."""
+
+    def __init__(self, name: str, client: Client) -> None:
+        self.name = name
+        self._client = client
+
+    def describe(self, stats: bool = False) -> Endpoint:
+        return Endpoint.model_validate(
+            self._client.request("GET", f"/api/v1/endpoints/{self.name}", params={"stats": stats})
+        )
+
+    @property
+    def url(self) -> str:
+        return self.describe().url
+
+    def wait(self, timeout: float = 600.0, poll: float = 0.25) -> Endpoint:
+        """Block until the endpoint is InService (or Failed); returns its description."""
+        deadline = time.monotonic() + timeout
+        while True:
+            endpoint = self.describe()
+            if endpoint.status in _SETTLED:
+                return endpoint
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(
+                    f"endpoint {self.name} still {endpoint.status.value} after {timeout:.0f} s"
+                )
+            time.sleep(poll)
+
+    def update(self, config: Mapping[str, Any], *, wait: bool = True) -> Endpoint:
+        """Roll out a new configuration (its ``rollout`` field says how)."""
+        body = {"name": self.name, **config}
+        self._client.request("PUT", f"/api/v1/endpoints/{self.name}", json=body)
+        return self.wait() if wait else self.describe()
+
+    def delete(self) -> None:
+        self._client.request("DELETE", f"/api/v1/endpoints/{self.name}")
+
+    def predictor(self, **kwargs: Any) -> Predictor:
+        return Predictor(self.name, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {self.name}>"
+
+
+def _variants(model_uri: str | None, variants: Sequence[Mapping[str, Any]] | None) -> list[Any]:
+    if variants:
+        return [dict(v) for v in variants]
+    if model_uri is None:
+        from dockyard.errors import InvalidArgument
+
+        raise InvalidArgument("give a model_uri or variants", field="variants")
+    return [{"name": "primary", "model_uri": model_uri, "weight": 1.0}]
+
+
+def deploy(
+    model_uri: str | None = None,
+    *,
+    name: str,
+    variants: Sequence[Mapping[str, Any]] | None = None,
+    shadow: Mapping[str, Any] | None = None,
+    capture: Mapping[str, Any] | None = None,
+    scaling: Mapping[str, Any] | None = None,
+    rollout: Mapping[str, Any] | None = None,
+    wait: bool = True,
+    **options: Any,
+) -> EndpointHandle:
+    """Deploy a model (or several variants) behind an endpoint; update it if it exists.
+
+    Args:
+        model_uri: One model for a single variant named ``primary``.
+        name: The endpoint's name.
+        variants: ``[{"name", "model_uri", "weight", "batching"}]`` production variants.
+        shadow: ``{"name", "model_uri", "sampling_pct"}``: gets a copy of sampled traffic.
+        capture: ``{"enabled": True, "sampling_pct", "mode", "destination"}``.
+        scaling: ``{"min_workers", "max_workers", "target_in_flight", "cooldown_s"}``.
+        rollout: How an update shifts traffic: ``{"strategy": "canary", "canary_pct": 10,
+            "bake_s": 60, "thresholds": {"max_error_rate", "max_p99_ms"}}``.
+        wait: Block until the endpoint is InService.
+    """
+    client = context().server()
+    body: dict[str, Any] = {"name": name, "variants": _variants(model_uri, variants), **options}
+    for key, value in (
+        ("shadow", shadow),
+        ("capture", capture),
+        ("scaling", scaling),
+        ("rollout", rollout),
+    ):
+        if value is not None:
+            body[key] = dict(value)
+    handle = EndpointHandle(name, client)
+    from dockyard.errors import Conflict
+
+    try:
+        client.request("POST", "/api/v1/endpoints", json=body)
+    except Conflict as exc:
+        if exc.field != "name":
+            raise
+        client.request("PUT", f"/api/v1/endpoints/{name}", json=body)
+    if wait:
+        endpoint = handle.wait()
+        if endpoint.status is EndpointStatus.FAILED:
+            from dockyard.errors import Unavailable
+
+            raise Unavailable(f"endpoint {name} failed: {endpoint.failure_reason}")
+    return handle
+
+
+class Predictor:
+    """Send data to an endpoint and get predictions back.
+
+    Args:
+        endpoint: The endpoint's name (its URL is looked up) or its URL.
+        serializer: Encodes ``predict``'s input (default JSON; :class:`CSVSerializer` too).
+        deserializer: Decodes the answer (default: a numpy array of predictions).
+        target_variant: Pin a production variant (``X-Dockyard-Target-Variant``).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        serializer: Serializer | None = None,
+        deserializer: Deserializer | None = None,
+        target_variant: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.serializer: Serializer = serializer or JSONSerializer()
+        self.deserializer: Deserializer = deserializer or NumpyDeserializer()
+        self.target_variant = target_variant
+        url = endpoint if "://" in endpoint else EndpointHandle(endpoint, context().server()).url
+        self._http = httpx.Client(base_url=url, timeout=timeout)
+        self.last_variant: str | None = None
+
+    def predict(self, data: Any) -> Any:
+        """Predictions for ``data``; ``last_variant`` names the variant that answered."""
+        headers = {"content-type": self.serializer.content_type, "accept": self.deserializer.accept}
+        if self.target_variant:
+            headers["x-dockyard-target-variant"] = self.target_variant
+        response = self._http.post(
+            "/invocations", content=self.serializer.serialize(data), headers=headers
+        )
+        self.last_variant = response.headers.get("x-dockyard-variant")
+        if response.status_code >= 400:
+            # Workers answer {"code", "message", "request_id"}: rebuild the same error class.
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if not isinstance(body, dict) or "code" not in body:
+                body = {
+                    "code": _CODES.get(response.status_code, "internal"),
+                    "message": response.text[:500],
+                }
+            error = error_from_dict(body)
+            if "request_id" in body:
+                error.details["request_id"] = body["request_id"]
+            raise error
+        return self.deserializer.deserialize(
+            response.content, response.headers.get("content-type", "")
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+
+_CODES = {
+    400: "invalid_argument",
+    404: "not_found",
+    413: "payload_too_large",
+    503: "unavailable",
+    504: "deadline_exceeded",
+}
