@@ -18,6 +18,7 @@ import yaml
 
 from dockyard.errors import InvalidArgument
 from dockyard.models import PythonModel, build_env, save_model, seal
+from dockyard.models._venv import requirements_env
 
 
 def _requirements(path: Path) -> dict[str, str]:
@@ -124,3 +125,11 @@ def test_build_env_builds_once_and_serves_the_model(
     rows = pd.DataFrame({"a": [0.95, 0.0], "b": [9, 0], "c": [0.0, 0.0]})
     assert out[2] == str(sklearn_model.predict(rows).tolist())
     assert re.fullmatch(r"[0-9a-f]{32}", env.name)
+
+    # The same requirements without the runtime (a training job's environment) are kept apart:
+    # a copied ``dockyard`` there would hide the host's full Dockyard from the job's scripts.
+    lines = (packages["sklearn"] / "requirements.txt").read_text().split()
+    bare = requirements_env(lines, cache_dir=cache)
+    assert bare != env
+    assert not list(bare.glob("lib/python*/site-packages/dockyard"))
+    assert list(env.glob("lib/python*/site-packages/dockyard/models/__init__.py"))

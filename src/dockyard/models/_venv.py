@@ -1,12 +1,13 @@
 """``build_env``: an isolated virtual environment per package, built with uv and cached.
 
-Environments live under ``<cache>/<key>`` where the key hashes the package's requirement lines,
-its Python ``major.minor`` and the runtime fingerprint, so packages with the same requirements
-share one environment. A build holds an exclusive lock on ``<cache>/<key>.lock``; the
-environment counts as ready only once its marker file is written (atomically, last), so a second
-process waits for the first and then reuses its result, and a build that died half-way is
-started over. uv is tried offline first (its cache usually holds every wheel already) and then
-online.
+Environments live under ``<cache>/<key>`` where the key hashes the requirement lines, the Python
+``major.minor`` and the runtime fingerprint (model environments get a copy of the model runtime;
+training jobs' environments, built by :func:`requirements_env`, do not), so packages with the
+same requirements share one environment. A build holds an exclusive lock on
+``<cache>/<key>.lock``; the environment counts as ready only once its marker file is written
+(atomically, last), so a second process waits for the first and then reuses its result, and a
+build that died half-way is started over. uv is tried offline first (its cache usually holds
+every wheel already) and then online.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def build_env(
     """
     opened = open_package(path, allow_unverified=allow_unverified)
     python = opened.manifest.python_function.get("python_version")
-    return requirements_env(read_requirements(opened.path), python, cache_dir=cache_dir)
+    return requirements_env(
+        read_requirements(opened.path), python, cache_dir=cache_dir, with_runtime=True
+    )
 
 
 def requirements_env(
@@ -66,6 +69,7 @@ def requirements_env(
     python_version: object = None,
     *,
     cache_dir: str | os.PathLike[str] | None = None,
+    with_runtime: bool = False,
 ) -> Path:
     """Build (or reuse) an environment with exactly ``lines`` installed (requirements.txt lines).
 
@@ -77,13 +81,16 @@ def requirements_env(
         python_version: ``major.minor`` (or a longer version) of the Python to use; default the
             running one.
         cache_dir: Where environments are kept; default ``<DOCKYARD_HOME>/envs``.
+        with_runtime: Copy the model runtime (``dockyard.errors`` + ``dockyard.models``) into
+            the environment. Model environments need it; a job's must not have it, since a copy
+            named ``dockyard`` would hide the host's full Dockyard from the job's scripts.
 
     Returns:
         The environment directory (interpreter ``<dir>/bin/python``).
     """
     requirements = _checked(lines)
     python = _python_minor(python_version)
-    runtime = runtime_fingerprint()
+    runtime = runtime_fingerprint() if with_runtime else "none"
     key_text = "\n".join([f"python={python}", f"runtime={runtime}", *sorted(requirements)])
     key = hashlib.sha256(key_text.encode()).hexdigest()[:32]
     root = Path(cache_dir) if cache_dir is not None else _default_cache()
@@ -96,7 +103,7 @@ def requirements_env(
             return env_dir  # another process built it while this one waited
         if env_dir.exists():
             shutil.rmtree(env_dir)  # a build that died half-way
-        _build(env_dir, python, requirements)
+        _build(env_dir, python, requirements, with_runtime)
         marker = {"python": python, "runtime": runtime, "requirements": requirements}
         temporary = env_dir / f"{READY}.tmp"
         temporary.write_text(json.dumps(marker, indent=2))
@@ -167,7 +174,7 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
         raise DeadlineExceeded(f"building the environment took over {_TIMEOUT_S} s") from exc
 
 
-def _build(env_dir: Path, python: str, requirements: list[str]) -> None:
+def _build(env_dir: Path, python: str, requirements: list[str], with_runtime: bool) -> None:
     uv = _uv()
     made = _run([uv, "venv", "--quiet", "--no-project", "--python", python, str(env_dir)])
     if made.returncode != 0:
@@ -185,6 +192,8 @@ def _build(env_dir: Path, python: str, requirements: list[str]) -> None:
         error = result.stderr.strip()
         cls = InvalidArgument if "No solution found" in error else Unavailable
         raise cls(f"uv could not install the package's requirements: {error[-2000:]}")
+    if not with_runtime:
+        return
     site = _run(
         [
             str(env_dir / "bin" / "python"),
