@@ -1,7 +1,9 @@
 """Splitting input files into shards, and the plan a resumed run must find unchanged.
 
 A text file (not compressed, ``split_type=Line``) is cut into shards of about ``shard_bytes``,
-each ending just after a newline. Planning reads the file once, sequentially, counting lines,
+each ending just after a newline. Shards are made smaller than ``shard_bytes`` when that gives
+each worker several of them (see :func:`shard_size`): workers then finish together instead of
+one waiting on another's last big shard. Planning reads the file once, sequentially, counting lines,
 so every shard knows the line number of its first line and reports name real lines. Gzip
 files and ``split_type=None`` files are one shard each; Parquet files are cut between row
 groups.
@@ -24,10 +26,21 @@ from dockyard.batch._inputs import InputFile
 from dockyard.batch._spec import PARQUET, TransformSpec
 from dockyard.errors import Conflict
 
-__all__ = ["Plan", "Shard", "fingerprint", "load_plan", "make_plan", "save_plan"]
+__all__ = [
+    "Plan",
+    "Shard",
+    "estimate_shards",
+    "fingerprint",
+    "load_plan",
+    "make_plan",
+    "save_plan",
+    "shard_size",
+]
 
 PLAN_VERSION = 1
 _SCAN_CHUNK = 8 * 1024 * 1024
+_SHARDS_PER_WORKER = 8
+_MIN_SHARD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +80,41 @@ def fingerprint(spec: TransformSpec, model_digest: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def make_plan(files: list[InputFile], spec: TransformSpec, digest: str) -> Plan:
-    """Plan the shards of ``files`` (all of them local or staged)."""
+def shard_size(spec: TransformSpec, total_bytes: int, workers: int) -> int:
+    """The shard size to plan with: ``spec.shard_bytes``, or less to give each worker about
+    eight shards (never below 4 MB unless ``spec.shard_bytes`` is)."""
+    share = -(-total_bytes // (workers * _SHARDS_PER_WORKER))
+    return min(spec.shard_bytes, max(share, _MIN_SHARD_BYTES))
+
+
+def estimate_shards(files: list[InputFile], spec: TransformSpec, size: int) -> int:
+    """About how many shards ``make_plan`` will make (before reading any file)."""
+    if spec.input.split_type == "None" or spec.input.compression == "Gzip":
+        return len(files)
+    return sum(max(1, -(-f.size // size)) for f in files)
+
+
+def make_plan(
+    files: list[InputFile], spec: TransformSpec, digest: str, size: int | None = None
+) -> Plan:
+    """Plan the shards of ``files`` (all of them local or staged) of about ``size`` bytes
+    (default ``spec.shard_bytes``)."""
     shards: list[Shard] = []
     for file in files:
-        shards.extend(_file_shards(file, spec))
+        shards.extend(_file_shards(file, spec, size or spec.shard_bytes))
     return Plan(digest, tuple(files), tuple(shards))
 
 
-def _file_shards(file: InputFile, spec: TransformSpec) -> list[Shard]:
+def _file_shards(file: InputFile, spec: TransformSpec, size: int) -> list[Shard]:
     path = Path(str(file.local_path))
     whole = spec.input.split_type == "None"
     if spec.input.content_type == PARQUET:
-        return _parquet_shards(file, path, spec.shard_bytes, whole)
+        return _parquet_shards(file, path, size, whole)
     if spec.input.compression == "Gzip":
         return [_shard(file, 0, "gzip", 0, -1, 1, (), file.size)]
     if whole:
         return [_shard(file, 0, "lines", 0, file.size, 1, (), file.size)]
-    ranges = _line_ranges(path, file.size, spec.shard_bytes)
+    ranges = _line_ranges(path, file.size, size)
     return [
         _shard(file, number, "lines", start, end, line, (), end - start)
         for number, (start, end, line) in enumerate(ranges)

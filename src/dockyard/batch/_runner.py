@@ -14,19 +14,28 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from dockyard.artifacts import ArtifactStore
-from dockyard.batch._assemble import MANIFEST, manifest_body, output_uri, publish
 from dockyard.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.batch._env import EnvManager, prepare_runtime
 from dockyard.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
-from dockyard.batch._plan import Plan, Shard, fingerprint, load_plan, make_plan, save_plan
+from dockyard.batch._plan import (
+    Plan,
+    Shard,
+    estimate_shards,
+    fingerprint,
+    load_plan,
+    make_plan,
+    save_plan,
+    shard_size,
+)
 from dockyard.batch._pool import Event, WorkerPool
 from dockyard.batch._progress import Meter, Progress
-from dockyard.batch._result import BadRecord, FileReport, TransformResult
+from dockyard.batch._publisher import Publisher, complete
+from dockyard.batch._result import TransformResult
 from dockyard.batch._spec import DEFAULT_MAX_PAYLOAD_MB, TransformSpec, parse_spec
 from dockyard.batch._workdir import WorkDir, write_atomically
 from dockyard.errors import DockyardError, NotFound, error_from_dict
@@ -102,13 +111,12 @@ class _Run:
         self.started = time.monotonic()
         self.last_report = 0.0
         self.worker_python: str | None = None
-        self.publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-publish")
-        self.publishing: dict[int, Future[dict[str, Any]]] = {}
+        self.pool: WorkerPool | None = None
 
     def execute(self) -> TransformResult:
         spec, work = self.spec, self.work
-        model_dir = fetch_model(spec.model_uri, work.root, s3_endpoint_url=self.endpoint)
-        self.digest = _package_digest(model_dir)
+        self.model_dir = fetch_model(spec.model_uri, work.root, s3_endpoint_url=self.endpoint)
+        self.digest = _package_digest(self.model_dir)
         current = list_inputs(spec.input.uri, s3_endpoint_url=self.endpoint)
         self.store: ArtifactStore = open_output(
             spec.output.uri, spec.input.uri, s3_endpoint_url=self.endpoint
@@ -118,20 +126,33 @@ class _Run:
         if plan is not None and work.result.is_file():
             _log.info("transform already complete in %s", work.root)
             return TransformResult.from_dict(json.loads(work.result.read_text()))
-        # Until the plan exists, progress counts files (downloads and planning take a while).
+        # Until the plan exists, progress counts input bytes (downloads and planning take time).
         self.meter = Meter(sum(f.size for f in current), len(current), 0)
-        if plan is None:
-            plan = self._waiting(lambda: self._new_plan(current, key))
+        wanted = spec.max_concurrent_transforms or os.cpu_count() or 1
+        try:
+            if plan is None:
+                size = shard_size(spec, self.meter.bytes_total, wanted)
+                # Workers take seconds to import their libraries: they do it while the plan is
+                # made (which reads every input once).
+                self._start_pool(min(wanted, estimate_shards(current, spec, size)))
+                plan = self._waiting(lambda: self._new_plan(current, key, size))
+            return self._resume(plan, wanted)
+        finally:
+            if self.pool is not None:
+                self.pool.close(kill=True)  # a no-op once they are gone
+
+    def _resume(self, plan: Plan, wanted: int) -> TransformResult:
+        work = self.work
         self.plan = plan
         self.done = work.done()
-        self.published = work.published()
+        published = work.published()
         for shard in plan.shards:  # a marker is only trusted with its part (or once published)
-            trusted = shard.file in self.published or work.part(shard.id).is_file()
+            trusted = shard.file in published or work.part(shard.id).is_file()
             if shard.id in self.done and not trusted:
                 work.forget(shard.id)
                 del self.done[shard.id]
         self.reused = len(self.done)
-        self.meter = self._meter()
+        self.meter = self._meter(len(published))
         pending = [s for s in plan.shards if s.id not in self.done]
         _log.info(
             "transform: %d files, %d shards (%d finished earlier), %d bytes",
@@ -140,18 +161,46 @@ class _Run:
             self.reused,
             self.meter.bytes_total,
         )
+        self.publisher = Publisher(self.store, work, plan, published)
         try:
             for file in plan.files:
-                self._publish_if_complete(file.index)
-            stopped = self._score(model_dir, pending) if pending else False
-            stopped = self._wait_publishing(stopped)
+                self.publisher.submit_if_complete(file.index, self.done)
+            stopped = False
+            if pending:
+                if self.pool is None:
+                    self._start_pool(min(wanted, len(pending)))
+                stopped = self._drive(pending)
+            self._wait_publishing()
         finally:
-            self.publisher.shutdown(wait=True, cancel_futures=True)
-        return self._finish(stopped)
+            self.publisher.shutdown()
+        result = complete(
+            spec=self.spec,
+            plan=plan,
+            store=self.store,
+            digest=self.digest,
+            done=self.done,
+            published=published,
+            stopped=stopped,
+            bytes_in=self.meter.bytes_done,
+            shards_reused=self.reused,
+            elapsed_s=time.monotonic() - self.started,
+            worker_python=self.worker_python,
+        )
+        if not stopped:
+            write_atomically(work.result, json.dumps(result.to_dict()).encode())
+        self._emit(force=True)
+        _log.info(
+            "transform %s: %d records, %d bad, %.1f s",
+            result.status.lower(),
+            result.records,
+            result.bad_records,
+            result.elapsed_s,
+        )
+        return result
 
-    def _new_plan(self, files: list[InputFile], key: str) -> Plan:
+    def _new_plan(self, files: list[InputFile], key: str, size: int) -> Plan:
         staged = [stage(f, self.work.staged, s3_endpoint_url=self.endpoint) for f in files]
-        plan = make_plan(staged, self.spec, key)
+        plan = make_plan(staged, self.spec, key, size)
         save_plan(plan, self.work.plan)
         return plan
 
@@ -165,7 +214,7 @@ class _Run:
                 except TimeoutError:
                     self._emit()
 
-    def _meter(self) -> Meter:
+    def _meter(self, files_done: int) -> Meter:
         plan = self.plan
         meter = Meter(sum(s.nbytes for s in plan.shards), len(plan.files), len(plan.shards))
         for shard in plan.shards:
@@ -174,7 +223,7 @@ class _Run:
                 meter.add(marker["records"] + marker["bad_records"], shard.nbytes)
                 meter.bad_records += marker["bad_records"]
                 meter.shards_done += 1
-        meter.files_done = len(self.published)
+        meter.files_done = files_done
         meter.restart_clock()
         return meter
 
@@ -184,12 +233,12 @@ class _Run:
             self.last_report = now
             self.report(self.meter.snapshot())
 
-    def _config(self, model_dir: Path) -> WorkerConfig:
+    def _config(self) -> WorkerConfig:
         spec = self.spec
         payload = spec.max_payload_mb
         processing = spec.data_processing
         return WorkerConfig(
-            model_path=str(model_dir),
+            model_path=str(self.model_dir),
             content_type=spec.input.content_type,
             accept=spec.accept,
             whole_file=spec.input.split_type == "None",
@@ -204,6 +253,22 @@ class _Run:
             max_reported=spec.bad_records.max_reported,
             model_digest=self.digest,
         )
+
+    def _start_pool(self, count: int) -> None:
+        runtime = self._waiting(
+            lambda: prepare_runtime(self.model_dir, self.work.root, self.env_manager)
+        )
+        self.worker_python = runtime.python
+        _log.info("starting %d workers with %s (%s)", count, runtime.python, runtime.reason)
+        self.pool = WorkerPool(
+            runtime,
+            self._config(),
+            max(1, count),
+            cwd=self.work.root,
+            cpus=os.cpu_count() or 1,
+            keep_fds=(self.lock_fd,),
+        )
+        self.pool.start()
 
     def _task(self, shard: Shard) -> ShardTask:
         file = self.plan.files[shard.file]
@@ -224,65 +289,37 @@ class _Run:
             nbytes=shard.nbytes,
         )
 
-    def _score(self, model_dir: Path, pending: list[Shard]) -> bool:
-        """Run the workers until every pending shard is done; ``True`` if stopped."""
-        runtime = self._waiting(
-            lambda: prepare_runtime(model_dir, self.work.root, self.env_manager)
-        )
-        self.worker_python = runtime.python
-        cpus = os.cpu_count() or 1
-        count = min(self.spec.max_concurrent_transforms or cpus, len(pending))
-        _log.info("starting %d workers with %s (%s)", count, runtime.python, runtime.reason)
-        pool = WorkerPool(
-            runtime,
-            self._config(model_dir),
-            count,
-            cwd=self.work.root,
-            cpus=cpus,
-            keep_fds=(self.lock_fd,),
-        )
+    def _drive(self, pending: list[Shard]) -> bool:
+        """Feed shards to idle workers until all are done; ``True`` if stopped."""
+        pool = self.pool
+        assert pool is not None
         queue = collections.deque(pending)
-        shards = {s.id: s for s in pending}
-        busy: dict[int, str] = {}
-        idle: list[int] = []
-        partial: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
-        pool.start()
-        try:
-            self._emit(force=True)
-            while queue or busy:
-                if self.should_stop():
-                    _log.info(
-                        "stop requested: %d shards left for a resumed run", len(queue) + len(busy)
-                    )
-                    pool.close(kill=True)
-                    return True
-                while idle and queue:
-                    worker, shard = idle.pop(), queue.popleft()
-                    busy[worker] = shard.id
-                    pool.send(worker, {"type": "shard", "task": self._task(shard).to_dict()})
-                event = pool.next_event(_TICK_S)
-                if event is not None:
-                    self._handle(event, pool, shards, busy, idle, partial)
-                self._check_publishing()
-                self._emit()
-        except BaseException:
-            pool.close(kill=True)
-            raise
-        self._waiting(pool.close)  # workers exit once their input ends
+        state = _Dispatch({s.id: s for s in pending})
+        self._emit(force=True)
+        while queue or state.busy:
+            if self.should_stop():
+                left = len(queue) + len(state.busy)
+                _log.info("stop requested: %d shards left for a resumed run", left)
+                pool.close(kill=True)
+                return True
+            while state.idle and queue:
+                worker, shard = state.idle.pop(), queue.popleft()
+                state.busy[worker] = shard.id
+                pool.send(worker, {"type": "shard", "task": self._task(shard).to_dict()})
+            event = pool.next_event(_TICK_S)
+            if event is not None:
+                self._handle(event, state)
+            self.meter.files_done += self.publisher.poll()
+            self._emit()
+        # Every marker is written and synced: idle workers have nothing left to lose, and a
+        # graceful interpreter exit (seconds with large libraries loaded) would only add latency.
+        pool.close(kill=True)
         return False
 
-    def _handle(
-        self,
-        event: Event,
-        pool: WorkerPool,
-        shards: dict[str, Shard],
-        busy: dict[int, str],
-        idle: list[int],
-        partial: dict[str, list[int]],
-    ) -> None:
+    def _handle(self, event: Event, state: _Dispatch) -> None:
         message = event.message
         if event.type == "ready":
-            idle.append(event.worker)
+            state.idle.append(event.worker)
             _log.info(
                 "worker %d ready (pid %s, python %s, dockyard from %s)",
                 event.worker,
@@ -291,15 +328,15 @@ class _Run:
                 message.get("dockyard"),
             )
         elif event.type == "progress":
-            counts = partial[message["shard"]]
+            counts = state.partial[message["shard"]]
             counts[0] += message["records"]
             counts[1] += message["bytes"]
             counts[2] += message["bad_records"]
             self.meter.add(message["records"], message["bytes"], message["bad_records"])
         elif event.type == "done":
-            shard = shards[message["shard"]]
+            shard = state.shards[message["shard"]]
             marker = message["marker"]
-            seen = partial.pop(shard.id, [0, 0, 0])
+            seen = state.partial.pop(shard.id, [0, 0, 0])
             # The marker's totals are exact; progress messages may have lagged behind them.
             self.meter.add(
                 marker["records"] + marker["bad_records"] - seen[0],
@@ -308,134 +345,35 @@ class _Run:
             )
             self.meter.shards_done += 1
             self.done[shard.id] = marker
-            busy.pop(event.worker, None)
-            idle.append(event.worker)
-            self._publish_if_complete(shard.file)
+            state.busy.pop(event.worker, None)
+            state.idle.append(event.worker)
+            self.publisher.submit_if_complete(shard.file, self.done)
         elif event.type in ("failed", "fatal"):
             raise error_from_dict(message["error"])
         elif event.type == "exit":
-            shard_id = busy.get(event.worker)
-            doing = f" while scoring {shards[shard_id].id}" if shard_id else ""
+            shard_id = state.busy.get(event.worker)
+            doing = f" while scoring shard {shard_id}" if shard_id else ""
+            tail = self.pool.stderr_tail(event.worker) if self.pool is not None else ""
             raise DockyardError(
                 f"worker {event.worker} exited with code {message.get('code')}{doing}: "
-                f"{pool.stderr_tail(event.worker)[-2000:] or 'no output'}"
+                f"{tail[-2000:] or 'no output'}"
             )
 
-    def _publish_if_complete(self, file: int) -> None:
-        if file in self.published or file in self.publishing:
-            return
-        shards = self.plan.shards_of(file)
-        if all(s.id in self.done for s in shards):
-            markers = [self.done[s.id] for s in shards]
-            self.publishing[file] = self.publisher.submit(self._publish, file, shards, markers)
-
-    def _publish(
-        self, index: int, shards: list[Shard], markers: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        file = self.plan.files[index]
-        key = f"{file.name}.out"
-        digest, size = publish(self.store, key, [self.work.part(s.id) for s in shards])
-        body = {
-            "key": key,
-            "sha256": digest,
-            "bytes_out": size,
-            "records": sum(m["records"] for m in markers),
-            "bad_records": sum(m["bad_records"] for m in markers),
-        }
-        self.work.mark_published(index, body)
-        for shard in shards:  # published: the parts are no longer needed
-            self.work.part(shard.id).unlink(missing_ok=True)
-        if file.key is not None and file.local_path is not None:
-            Path(file.local_path).unlink(missing_ok=True)
-        _log.info("published %s (%d records, %d bytes)", key, body["records"], size)
-        return body
-
-    def _check_publishing(self) -> None:
-        for file, future in list(self.publishing.items()):
-            if future.done():
-                del self.publishing[file]
-                self.published[file] = future.result()  # re-raises a failed upload
-                self.meter.files_done += 1
-
-    def _wait_publishing(self, stopped: bool) -> bool:
-        while self.publishing:
-            self._check_publishing()
+    def _wait_publishing(self) -> None:
+        while self.publisher.busy:
+            self.meter.files_done += self.publisher.poll()
             self._emit()
             time.sleep(_TICK_S)
-        return stopped
 
-    def _finish(self, stopped: bool) -> TransformResult:
-        spec, plan = self.spec, self.plan
-        reports = [self._file_report(plan.files[i]) for i in sorted(self.published)]
-        reported = self._bad_records()
-        bad = sum(m["bad_records"] for m in self.done.values())
-        manifest = None
-        if not stopped:
-            manifest = output_uri(spec.output.uri, MANIFEST)
-            body = manifest_body(
-                model_uri=spec.model_uri,
-                model_digest=self.digest,
-                input_uri=spec.input.uri,
-                output=spec.output.uri,
-                content_type=spec.input.content_type,
-                accept=spec.accept,
-                files=reports,
-                bad_records=bad,
-                reported=reported,
-            )
-            self.store.put_bytes(MANIFEST, body)  # last: its presence means "complete"
-        result = TransformResult(
-            status="Stopped" if stopped else "Completed",
-            output_uri=spec.output.uri,
-            manifest_uri=manifest,
-            files=tuple(reports),
-            records=sum(m["records"] for m in self.done.values()),
-            bad_records=bad,
-            reported_bad_records=tuple(reported),
-            bytes_in=self.meter.bytes_done,
-            bytes_out=sum(r.bytes_out for r in reports),
-            shards_total=len(plan.shards),
-            shards_reused=self.reused,
-            elapsed_s=time.monotonic() - self.started,
-            worker_python=self.worker_python,
-        )
-        if not stopped:
-            write_atomically(self.work.result, json.dumps(result.to_dict()).encode())
-        self._emit(force=True)
-        _log.info(
-            "transform %s: %d records, %d bad, %.1f s",
-            result.status.lower(),
-            result.records,
-            result.bad_records,
-            result.elapsed_s,
-        )
-        return result
 
-    def _file_report(self, file: InputFile) -> FileReport:
-        body = self.published[file.index]
-        return FileReport(
-            input_uri=file.uri,
-            output_uri=output_uri(self.spec.output.uri, body["key"]),
-            records=body["records"],
-            bad_records=body["bad_records"],
-            bytes_in=file.size,
-            bytes_out=body["bytes_out"],
-            sha256=body["sha256"],
-        )
+class _Dispatch:
+    """Which worker scores which shard, and progress counted for shards not yet done."""
 
-    def _bad_records(self) -> list[BadRecord]:
-        found: list[tuple[int, int, BadRecord]] = []
-        for shard in self.plan.shards:
-            marker = self.done.get(shard.id)
-            if marker is None:
-                continue
-            uri = self.plan.files[shard.file].uri
-            for item in marker["reported"]:
-                found.append(
-                    (shard.file, item["line"], BadRecord(uri, item["line"], item["reason"]))
-                )
-        found.sort(key=lambda entry: (entry[0], entry[1]))
-        return [entry[2] for entry in found[: self.spec.bad_records.max_reported]]
+    def __init__(self, shards: dict[str, Shard]) -> None:
+        self.shards = shards
+        self.busy: dict[int, str] = {}
+        self.idle: list[int] = []
+        self.partial: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
 
 
 def _package_digest(model_dir: Path) -> str:

@@ -1,0 +1,305 @@
+"""Batch transform benchmark: Dockyard vs the raw single-process ceiling vs ``mlflow models predict``.
+
+A 2,000,000-row CSV of 10 float features (no header) goes through one XGBoost regressor (200
+trees, depth 5), saved with ``dockyard.models.save_model`` and ``mlflow.xgboost.save_model``:
+
+* Dockyard: ``run_transform`` with 2 worker processes;
+* raw: one process, ``pandas.read_csv`` of the whole file, ``booster.predict`` once, write;
+* MLflow: ``mlflow models predict -t csv --env-manager local`` (on a copy with a header row,
+  since it reads the first line as column names).
+
+Each runs in its own process; the peak memory is the largest sum of RSS (and of PSS, which
+counts shared library pages once) over that process and its children, sampled every 50 ms.
+``--big`` adds Dockyard on a ~1 GB file (about 9.9M rows). Run:
+``.venv/bin/python bench/batch.py [--rows N] [--big] [--skip-mlflow]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+warnings.filterwarnings("ignore")
+
+FEATURES = 10
+NAMES = [f"f{i}" for i in range(FEATURES)]
+BIG_ROWS = 9_900_000
+CHUNK = 200_000
+
+DOCKYARD = """
+import json, sys, time
+from dockyard.batch import TransformSpec, run_transform
+spec = TransformSpec(
+    model_uri=sys.argv[1],
+    input={"uri": sys.argv[2]},
+    output={"uri": sys.argv[3]},
+    max_concurrent_transforms=2,
+)
+start = time.perf_counter()
+result = run_transform(spec, sys.argv[4], env_manager="local")
+print(json.dumps({"seconds": time.perf_counter() - start, "records": result.records}))
+"""
+
+RAW = """
+import json, sys, time
+import numpy as np, pandas as pd, xgboost
+booster = xgboost.Booster()
+booster.load_model(sys.argv[1])
+start = time.perf_counter()
+frame = pd.read_csv(sys.argv[2], header=None, names=[f"f{i}" for i in range(10)])
+predictions = booster.predict(xgboost.DMatrix(frame))
+pd.Series(predictions).to_csv(sys.argv[3], header=False, index=False)
+print(json.dumps({"seconds": time.perf_counter() - start, "records": len(predictions)}))
+"""
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    """Stream ``rows`` rows of 10 floats (7 decimals, ~101 bytes a row) to ``path``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    rng = np.random.default_rng(seed)
+    options = pcsv.WriteOptions(include_header=False)
+    with path.open("wb") as sink:
+        for start in range(0, rows, CHUNK):
+            count = min(CHUNK, rows - start)
+            block = np.round(rng.random((count, FEATURES)), 7)
+            table = pa.table({name: block[:, i] for i, name in enumerate(NAMES)})
+            pcsv.write_csv(table, sink, write_options=options)
+
+
+def train(source: Path, root: Path) -> tuple[Path, Path, Path]:
+    """Train on the first 100k rows; save for Dockyard, for MLflow, and the raw booster."""
+    import mlflow.xgboost
+    import pandas as pd
+    import xgboost
+
+    from dockyard.models import save_model
+
+    frame = pd.read_csv(source, header=None, names=NAMES, nrows=100_000)
+    weights = np.linspace(-1.0, 1.0, FEATURES)
+    target = frame.to_numpy() @ weights + np.sin(frame["f0"] * 6)
+    model = xgboost.XGBRegressor(n_estimators=200, max_depth=5, n_jobs=2).fit(frame, target)
+    dockyard_dir, mlflow_dir, booster = (
+        root / "dockyard-model",
+        root / "mlflow-model",
+        root / "b.json",
+    )
+    for target_dir in (dockyard_dir, mlflow_dir):
+        shutil.rmtree(target_dir, ignore_errors=True)
+    save_model(model, dockyard_dir, input_example=frame.head(5))
+    mlflow.xgboost.save_model(model, str(mlflow_dir), input_example=frame.head(5))
+    model.get_booster().save_model(str(booster))
+    return dockyard_dir, mlflow_dir, booster
+
+
+class Sampler:
+    """Peak summed RSS and PSS of a process tree, sampled in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.rss = 0
+        self.pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = pss = 0
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    info = process.memory_full_info()
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                rss += info.rss
+                pss += info.pss
+            self.rss = max(self.rss, rss)
+            self.pss = max(self.pss, pss)
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``argv``; return its wall time, peak memory and the JSON it printed (if any)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    sampler = Sampler(process.pid)
+    out, err = process.communicate()
+    wall = time.perf_counter() - start
+    sampler.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} failed:\n{err.decode()[-3000:]}")
+    reported: dict[str, Any] = {}
+    for line in out.decode().splitlines()[::-1]:
+        if line.startswith("{"):
+            reported = json.loads(line)
+            break
+    return {
+        "wall": wall,
+        "seconds": reported.get("seconds", wall),
+        "records": reported.get("records"),
+        "rss_mb": sampler.rss / 2**20,
+        "pss_mb": sampler.pss / 2**20,
+    }
+
+
+def environment(cache: Path) -> dict[str, str]:
+    """Subprocess environment: the venv's bin on PATH, and a bytecode cache.
+
+    Where site-packages have no ``.pyc`` files and ``PYTHONDONTWRITEBYTECODE`` is set, every
+    process would compile pandas and xgboost from source; a shared cache (warmed before
+    timing) measures the tools rather than the compiler, as on a normal installation.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def with_header(source: Path, target: Path) -> None:
+    with target.open("wb") as sink, source.open("rb") as rows:
+        sink.write((",".join(NAMES) + "\n").encode())
+        shutil.copyfileobj(rows, sink, 16 * 2**20)
+
+
+def run_all(root: Path, rows: int, *, big: bool, skip_mlflow: bool) -> list[dict[str, Any]]:
+    env = environment(root / "pycache")
+    source = root / "input.csv"
+    print(f"generating {rows:,} rows ...", flush=True)
+    generate(source, rows)
+    size_mb = source.stat().st_size / 2**20
+    dockyard_model, mlflow_model, booster = train(source, root)
+    small = root / "warm.csv"
+    generate(small, 2_000, seed=1)
+    python = sys.executable
+
+    def dockyard(path: Path, name: str) -> dict[str, Any]:
+        out, work = root / f"out-{name}", root / f"work-{name}"
+        for folder in (out, work):
+            shutil.rmtree(folder, ignore_errors=True)
+        argv = [python, "-c", DOCKYARD, str(dockyard_model), str(path), str(out), str(work)]
+        return measure(argv, env)
+
+    def mlflow(path: Path) -> dict[str, Any]:
+        headed = path.with_name(f"{path.stem}-header.csv")
+        with_header(path, headed)
+        argv = ["mlflow", "models", "predict", "-m", str(mlflow_model), "-i", str(headed)]
+        argv += ["-t", "csv", "-o", str(root / "mlflow.out"), "--env-manager", "local"]
+        try:
+            return measure(argv, env)
+        finally:
+            headed.unlink()
+
+    raw_argv = [python, "-c", RAW, str(booster)]
+    print("warming up (bytecode caches) ...", flush=True)
+    dockyard(small, "warm")
+    measure([*raw_argv, str(small), str(root / "raw-warm.out")], env)
+    if not skip_mlflow:
+        mlflow(small)
+
+    results = []
+    print("raw single process ...", flush=True)
+    raw = measure([*raw_argv, str(source), str(root / "raw.out")], env)
+    results.append({"name": "raw ceiling (1 process)", "rows": rows, "mb": size_mb, **raw})
+    print("dockyard ...", flush=True)
+    ours = dockyard(source, "main")
+    results.append(
+        {"name": "Dockyard run_transform (2 processes)", "rows": rows, "mb": size_mb, **ours}
+    )
+    check(root / "out-main" / "input.csv.out", root / "raw.out")
+    if not skip_mlflow:
+        print("mlflow models predict ...", flush=True)
+        results.append(
+            {"name": "mlflow models predict", "rows": rows, "mb": size_mb, **mlflow(source)}
+        )
+    if big:
+        print(f"generating {BIG_ROWS:,} rows for the memory run ...", flush=True)
+        big_source = root / "big.csv"
+        generate(big_source, BIG_ROWS, seed=2)
+        big_mb = big_source.stat().st_size / 2**20
+        print("dockyard, big input ...", flush=True)
+        results.append(
+            {
+                "name": "Dockyard, ~1 GB input",
+                "rows": BIG_ROWS,
+                "mb": big_mb,
+                **dockyard(big_source, "big"),
+            }
+        )
+        big_source.unlink()
+    return results
+
+
+def check(ours: Path, raw: Path) -> None:
+    """Dockyard's output is the raw ceiling's, line for line."""
+    got = np.loadtxt(ours, dtype=np.float32)
+    expected = np.loadtxt(raw, dtype=np.float32)
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-6, atol=1e-6):
+        raise AssertionError("Dockyard's predictions differ from the raw booster's")
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    raw = next(r for r in results if r["name"].startswith("raw"))
+    raw_rate = raw["rows"] / raw["seconds"]
+    lines = [
+        "| run | rows | input MB | seconds | rows/s | vs raw | peak RSS MB (tree) | peak PSS MB (tree) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        rate = r["rows"] / r["seconds"]
+        lines.append(
+            f"| {r['name']} | {r['rows']:,} | {r['mb']:.0f} | {r['seconds']:.1f} | {rate:,.0f} "
+            f"| {rate / raw_rate:.2f}x | {r['rss_mb']:.0f} | {r['pss_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--big", action="store_true", help="also a ~1 GB input (Dockyard only)")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="dockyard-bench-batch-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        results = run_all(root, args.rows, big=args.big, skip_mlflow=args.skip_mlflow)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    load = os.getloadavg()
+    print()
+    print(table(results))
+    print(
+        f"\n{os.cpu_count()} CPUs; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}. "
+        "Seconds: raw = read + predict + write inside its process; Dockyard = the "
+        "run_transform call (worker start, planning, scoring, publishing); MLflow = the whole "
+        "command. Peak memory covers each process and its children."
+    )
+
+
+if __name__ == "__main__":
+    main()
