@@ -9,10 +9,13 @@
 4. Batch transform: the held-out test CSV scored through ``models:/...@champion`` (the label
    column dropped by an input filter, predictions joined to the inputs), and the test RMSE
    computed from the output file.
+5. Endpoint: the champion and the sweep's best scikit-learn model deployed as two variants
+   (90/10), invoked through SageMaker's, MLflow's and the Open Inference Protocol's formats.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -93,6 +96,69 @@ def _split(x: np.ndarray, y: np.ndarray, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def _challenger(run_id: str, x: np.ndarray, y: np.ndarray) -> str:
+    """The sweep's best settings, refit and registered as a second model to serve."""
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    params = {
+        k: float(v) if "." in v else int(v)
+        for k, v in dy.get_run(run_id).params.items()
+        if k != "model"
+    }
+    model = GradientBoostingRegressor(random_state=0, **params).fit(x, y)
+    with dy.start_run(run_name="challenger"):
+        logged = dy.log_model(
+            model, "model", input_example=x[:3], registered_model_name="diabetes-gbr"
+        )
+    return f"models:/diabetes-gbr/{logged.version}"
+
+
+def _protocols(url: str, row: list[float]) -> None:
+    import httpx
+
+    columns = [f"f{i}" for i in range(len(row))]
+    calls = [
+        (
+            "SageMaker text/csv",
+            "/invocations",
+            {"content-type": "text/csv"},
+            ",".join(map(str, row)).encode(),
+        ),
+        (
+            "MLflow dataframe_split",
+            "/invocations",
+            {"content-type": "application/json"},
+            json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}).encode(),
+        ),
+        (
+            "Open Inference Protocol v2",
+            "/v2/models/diabetes/infer",
+            {"content-type": "application/json"},
+            json.dumps(
+                {
+                    "inputs": [
+                        {"name": "input-0", "shape": [1, len(row)], "datatype": "FP64", "data": row}
+                    ]
+                }
+            ).encode(),
+        ),
+    ]
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for label, path, headers, body in calls:
+            response = http.post(path, content=body, headers=headers)
+            print(
+                f"  {label:27s} -> {response.status_code} "
+                f"variant={response.headers.get('x-dockyard-variant')} {response.text[:80]}"
+            )
+        seen: dict[str, int] = {}
+        for _ in range(100):
+            answer = http.post("/invocations", content=calls[0][3], headers=calls[0][2])
+            variant = answer.headers.get("x-dockyard-variant", "-")
+            seen[variant] = seen.get(variant, 0) + 1
+    print(f"  100 requests by variant: {seen}")
+    print(f"  endpoint URL: {url}")
+
+
 def main() -> int:
     from sklearn.datasets import load_diabetes
 
@@ -157,12 +223,28 @@ def main() -> int:
         f"(sweep's best validation RMSE {sweep[0][0]:.2f})"
     )
 
+    _say("5. Endpoint: two variants (90/10), three protocols")
+    challenger = _challenger(sweep[0][1], x, y)
+    endpoint = dy.deploy(
+        name="diabetes",
+        variants=[
+            {"name": "champion", "model_uri": f"models:/{MODEL}@champion", "weight": 9},
+            {"name": "challenger", "model_uri": challenger, "weight": 1},
+        ],
+        capture={"enabled": True, "sampling_pct": 100},
+    )
+    url = endpoint.url
+    row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]
+    _protocols(url, row)
+
     server = dy.sdk.context().server().base_url
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Look next:")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")
     print(f"  .venv/bin/dockyard runs compare {' '.join(r for _, r in sweep)}")
     print(f"  .venv/bin/dockyard jobs describe {job.name}")
     print(f"  .venv/bin/dockyard models show {MODEL}")
+    print("  .venv/bin/dockyard endpoints describe diabetes --stats")
+    print(f"  curl -s {url}/invocations -H 'content-type: text/csv' -d '{','.join(map(str, row))}'")
     print(f"  a local server is running at {server}  (API docs: {server}/api/v1/docs)")
     print(f"  MLFLOW_TRACKING_URI={server} works with the mlflow client")
     return 0
