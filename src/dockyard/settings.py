@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     job_stop_grace_s: float = Field(
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a job"
     )
+    job_checkpoint_sync_s: float = Field(
+        default=10.0, gt=0, description="seconds between checkpoint syncs of a running job"
+    )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"
     )

@@ -20,7 +20,12 @@ SCRIPTS = Path(__file__).parent / "scripts"
 def job_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     home = tmp_path_factory.mktemp("jobs") / "home"
     server = ServerProcess(
-        home, env={"DOCKYARD_JOB_STOP_GRACE_S": "2", "DOCKYARD_EXECUTOR_CPUS": "2"}
+        home,
+        env={
+            "DOCKYARD_JOB_STOP_GRACE_S": "2",
+            "DOCKYARD_EXECUTOR_CPUS": "2",
+            "DOCKYARD_JOB_CHECKPOINT_SYNC_S": "0.5",
+        },
     )
     server.start()
     yield server

@@ -209,3 +209,16 @@ def test_requirements_txt_runs_the_job_in_its_own_environment(client: Client) ->
     # The script's own SDK calls logged to the job's run, with no configuration.
     run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
     assert run["params"]["packaging_version"] == "24.1"
+
+
+def test_checkpoints_sync_while_the_job_runs(client: Client, tmp_path: Path) -> None:
+    target = tmp_path / "ckpt"
+    spec = behaviour("ckpt-live", "checkpointing", seconds=6, checkpoint={"uri": str(target)})
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    deadline = time.monotonic() + 60
+    while not (target / "step.txt").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # Synced before the job ended: a crash now would keep this progress.
+    assert client.request("GET", "/api/v1/jobs/ckpt-live")["status"] == "InProgress"
+    assert wait_for(client, "ckpt-live")["status"] == "Completed"

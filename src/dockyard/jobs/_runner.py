@@ -32,6 +32,7 @@ _POLL_S = 0.05
 _TAIL_LINES = 25
 
 
+
 class _Outcome:
     def __init__(self, kind: str, message: str = "", exit_code: int | None = None) -> None:
         self.kind = kind  # ok | failed | stopped | runtime | memory
@@ -157,7 +158,10 @@ class Runner:
         deadline = time.monotonic() + int(max_runtime)
         peak_mb = 0.0
         watcher = _MemoryWatcher(proc.pid) if limit_mb else None
+        syncer = _CheckpointSyncer(self) if self.spec.get("checkpoint") else None
         while proc.poll() is None:
+            if syncer is not None:
+                syncer.maybe_sync()
             if self._stop_seen():
                 self._terminate(proc)
                 return _Outcome("stopped", "stopped by request")
@@ -211,6 +215,35 @@ class Runner:
         from dockyard.jobs._finish import finish
 
         return finish(self, outcome.kind, outcome.message, outcome.exit_code)
+
+
+class _CheckpointSyncer:
+    """Copies ``checkpoints/`` to the checkpoint URI every ``checkpoint_sync_s`` while the
+    job runs (on a thread: a slow store never delays stop or limit handling), so a crash of the
+    whole machine loses at most that much progress."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._every = float(runner.job.get("checkpoint_sync_s", 10.0))
+        self._next = time.monotonic() + self._every
+        self._thread: threading.Thread | None = None
+
+    def maybe_sync(self) -> None:
+        if time.monotonic() < self._next or (self._thread and self._thread.is_alive()):
+            return
+        self._next = time.monotonic() + self._every
+        self._thread = threading.Thread(target=self._sync, daemon=True)
+        self._thread.start()
+
+    def _sync(self) -> None:
+        from dockyard.jobs._prepare import save_checkpoints
+
+        runner = self._runner
+        try:
+            save_checkpoints(runner.dir, runner.spec, runner.job)
+        except Exception as exc:
+            with runner.dir.log.open("ab") as log:
+                log.write(f"[dockyard] checkpoint sync failed: {exc}\n".encode())
 
 
 class _MemoryWatcher:

@@ -134,6 +134,7 @@ class Scheduler:
             "server_url": self._server_url,
             "s3_endpoint_url": self._settings.s3_endpoint_url,
             "stop_grace_s": self._settings.job_stop_grace_s,
+            "checkpoint_sync_s": self._settings.job_checkpoint_sync_s,
             "model_cache": str(self._settings.home / "cache" / "models"),
             "env_cache": str(self._settings.home / "envs"),
         }

@@ -29,6 +29,7 @@ elif args.mode == "memory":
     hog = [bytearray(50 * 1024 * 1024) for _ in range(20)]
     time.sleep(30)
 elif args.mode == "sleep":
+
     def on_term(signum, frame):
         print("got SIGTERM, saving and exiting", flush=True)
         sys.exit(0)
@@ -44,4 +45,8 @@ elif args.mode == "flaky":
     print(f"attempt {attempts + 1}, checkpoint saw {attempts}", flush=True)
     if attempts == 0:
         sys.exit(1)
+elif args.mode == "checkpointing":
+    for step in range(int(args.seconds * 10)):
+        (checkpoints / "step.txt").write_text(str(step))
+        time.sleep(0.1)
 print("done", flush=True)
