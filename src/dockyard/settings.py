@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     job_checkpoint_sync_s: float = Field(
         default=10.0, gt=0, description="seconds between checkpoint syncs of a running job"
     )
+    max_request_mb: int = Field(
+        default=32, ge=1, le=4096, description="largest API request body (uploads stream)"
+    )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"
     )

@@ -143,3 +143,19 @@ def test_artifact_upload_list_download(api: Client) -> None:
     assert response.content == b"hello"
     with pytest.raises(NotFound):
         api.request("GET", f"/api/v1/runs/{run_id}/artifacts/missing.txt")
+
+
+def test_oversized_bodies_get_413_before_any_route(api: Client) -> None:
+    run_id = _new_run(api)
+    big = b'{"tags": [' + b'{"key": "k", "value": "v"},' * 2_000_000 + b"]}"
+    response = _raw(
+        api,
+        "POST",
+        f"/api/v1/runs/{run_id}/batch",
+        content=big,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    # Uploads stream and are not limited by it.
+    api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/big.bin", content=b"\0" * len(big))

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from dockyard import __version__
 from dockyard.server._errors import install_error_handlers
+from dockyard.server._limits import BodyLimit
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._services import Services
@@ -64,5 +65,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return JSON({"status": "ok", "version": __version__})
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(BodyLimit, max_bytes=built.settings.max_request_mb * 1024 * 1024)
     app.add_middleware(MetricsMiddleware)
     return app
