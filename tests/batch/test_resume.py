@@ -106,17 +106,17 @@ def test_killed_run_resumes_without_duplicate_or_missing_lines(
 
 
 def test_a_completed_transform_is_not_run_again(
-    packages: dict[str, Path], tmp_path: Path, transform: Run
+    packages: dict[str, Path], tmp_path: Path, transform: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths, while workers run in another directory
     write_csv(tmp_path / "in.csv", features(5))
     spec = TransformSpec(
-        model_uri=str(packages["linear"]),
-        input={"uri": str(tmp_path / "in.csv")},
-        output={"uri": str(tmp_path / "out")},
+        model_uri=str(packages["linear"]), input={"uri": "in.csv"}, output={"uri": "out"}
     )
-    first = transform(spec)
+    first = transform(spec, work="work")
+    assert first.records == 5
     (tmp_path / "out" / "in.csv.out").unlink()
-    again = transform(spec)
+    again = transform(spec, work="work")
     assert again == first
     assert not (tmp_path / "out" / "in.csv.out").exists()  # nothing was redone
 

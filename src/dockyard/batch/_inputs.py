@@ -111,9 +111,10 @@ def _list_s3(uri: str, endpoint: str | None) -> list[InputFile]:
     bucket, key = _bucket(uri)
     store = open_artifact_store(f"s3://{bucket}", s3_endpoint_url=endpoint)
     if key:
-        info = store.stat(key) if store.exists(key) else None
-        if info is None:
-            raise NotFound(f"input {uri} does not exist", details={"uri": uri})
+        try:
+            info = store.stat(key)
+        except NotFound:
+            raise NotFound(f"input {uri} does not exist", details={"uri": uri}) from None
         if not info.is_dir:
             name = PurePosixPath(key).name
             size = info.size or 0

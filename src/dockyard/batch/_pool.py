@@ -127,10 +127,6 @@ class WorkerPool:
                 self._threads.append(thread)
             self._write(index, init)
 
-    def pids(self) -> list[int]:
-        """The workers' process ids."""
-        return [p.pid for p in self._processes]
-
     def _read_protocol(self, index: int, stream: IO[bytes]) -> None:
         for line in stream:
             try:

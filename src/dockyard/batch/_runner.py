@@ -84,7 +84,7 @@ def run_transform(
         Unavailable: Storage could not be reached.
     """
     checked = spec if isinstance(spec, TransformSpec) else parse_spec(spec)
-    work = WorkDir(Path(work_dir))
+    work = WorkDir(Path(work_dir).expanduser().resolve())  # workers run elsewhere: absolute
     with work.locked() as lock_fd:
         run = _Run(checked, work, progress, should_stop, s3_endpoint_url, env_manager, lock_fd)
         return run.execute()
@@ -264,7 +264,9 @@ class _Run:
             runtime,
             self._config(),
             max(1, count),
-            cwd=self.work.root,
+            # Python puts the working directory first on sys.path: the runtime copy holds only
+            # the dockyard package, so nothing else there can shadow a module.
+            cwd=runtime.path,
             cpus=os.cpu_count() or 1,
             keep_fds=(self.lock_fd,),
         )

@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from dockyard.batch._config import PARENT_ENV, ShardTask, WorkerConfig
 from dockyard.batch._csv import CsvCodec
@@ -76,15 +76,20 @@ class _Shard:
         self.pending_bad = 0
         self.last_sent = time.monotonic()
 
-    def bad_record(self, line: int, reason: str) -> None:
-        if self.config.fail_fast:
-            unit = "row" if self.task.kind == "parquet" else "line"
-            raise ShardFailed(
-                InvalidArgument(
-                    f"bad record in {self.task.uri} {unit} {line}: {reason}",
-                    details={"uri": self.task.uri, "line": line, "reason": reason},
-                )
+    def fail(self, line: int, reason: str) -> NoReturn:
+        """End the shard (and the job) at this bad record: ``on_error=fail``."""
+        unit = "row" if self.task.kind == "parquet" else "line"
+        raise ShardFailed(
+            InvalidArgument(
+                f"bad record in {self.task.uri} {unit} {line}: {reason}",
+                details={"uri": self.task.uri, "line": line, "reason": reason},
             )
+        )
+
+    def bad_record(self, line: int, reason: str) -> None:
+        """Count and report a bad record, or fail under ``on_error=fail``."""
+        if self.config.fail_fast:
+            self.fail(line, reason)
         self.bad += 1
         self.pending_bad += 1
         if len(self.reported) < self.config.max_reported:
@@ -165,9 +170,8 @@ def _score_batch(
         shard.bad_record(batch.line(index), table.bad[index])
     try:
         scored = score(model.predict, table, atomic=False, fail_fast=shard.config.fail_fast)
-    except BadRecordFound as found:
-        shard.bad_record(batch.line(int(table.rows[found.position])), found.reason)
-        raise AssertionError("unreachable: bad_record raises under fail_fast") from None
+    except BadRecordFound as found:  # only raised under fail_fast
+        shard.fail(batch.line(int(table.rows[found.position])), found.reason)
     failures = {int(table.rows[p]): why for p, why in scored.bad.items()}
     texts: list[str] = []
     for positions, predictions in scored.groups:
