@@ -277,3 +277,25 @@ def test_a_batch_with_many_bad_records_keeps_every_good_one(
     np.testing.assert_allclose(_floats(scored.lines), expected_linear(good, bias=0.0))
     assert scored.marker["bad_records"] == len(rows) - len(good)
     assert [line for line, _ in scored.bad] == [1, 8, 15, 22, 29]  # capped at max_reported
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        pytest.param(b"1.0,\xff,3.0", "not valid UTF-8: byte 0xff at column 5", id="not-utf8"),
+        pytest.param(b"1.0,abc,3.0", "field 2: 'abc' is not a number", id="not-a-number"),
+        pytest.param(
+            b"1.0,2.0", "the record has 2 fields; the file's first record has 3", id="width"
+        ),
+    ],
+)
+def test_without_a_signature_the_first_record_sets_the_shape(
+    tmp_path: Path, score_file: Score, record: bytes, reason: str
+) -> None:
+    rows = features(6)
+    lines = [",".join(map(str, r)).encode() for r in rows]
+    lines.insert(3, record)
+    (tmp_path / "in.csv").write_bytes(b"\n".join(lines) + b"\n")
+    scored = score_file("unsigned", tmp_path / "in.csv")
+    assert scored.bad == [(4, reason)]
+    np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows, bias=0.0))

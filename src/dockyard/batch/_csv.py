@@ -100,13 +100,11 @@ class CsvCodec:
         data = batch.data
         if not batch.count or b'"' in data:
             return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        first_end = text.find("\n")
-        width = text.count(",", 0, first_end if first_end >= 0 else len(text)) + 1
-        if text.count(",") != (width - 1) * batch.count:
+        # Bytes that are not UTF-8 make pandas raise (text columns) or fail to read a number:
+        # either way the careful path reports them, so the batch is not decoded here.
+        first_end = data.find(b"\n")
+        width = data.count(b",", 0, first_end if first_end >= 0 else len(data)) + 1
+        if data.count(b",") != (width - 1) * batch.count:
             return None
         positions = self._positions(width, reference)
         if isinstance(positions, str):
@@ -137,7 +135,12 @@ class CsvCodec:
             return None  # text in some column: let the careful path decide record by record
         frame = frame[positions]
         frame.columns = pd.Index(self._column_names(len(positions)))
-        sources = text.split("\n") if self._config.join else None
+        sources = None
+        if self._config.join:
+            try:
+                sources = data.decode("utf-8").split("\n")
+            except UnicodeDecodeError:
+                return None
         return self._table(np.arange(batch.count), {}, frame, sources)
 
     def _careful(self, batch: TextBatch, reference: int | None) -> Table:
