@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from dockyard.serving import WorkerAdmin, WorkerConfig
-from dockyard.serving.worker import bind_reuseport, main
+from dockyard.serving.worker import Worker, bind_reuseport, main
 from tests.serving.conftest import Launched, config, rows, running, split_body, variant
 
 
@@ -76,6 +76,20 @@ def test_an_inherited_listening_socket_is_served(
     with running(cfg, sock=sock) as w:
         assert w.worker.port == port
         assert w.client.post("/invocations", json=split_body(rows(1))).status_code == 200
+
+
+def test_a_drain_requested_while_models_load_stops_before_binding(
+    packages: dict[str, Path], short_dir: Path
+) -> None:
+    import uvloop
+
+    cfg = config(short_dir, [variant("v", packages["xgboost"])])
+    worker = Worker(cfg)
+    worker.drain()  # e.g. SIGTERM while the models load
+    ready: list[Worker] = []
+    uvloop.run(worker.serve(ready.append))
+    assert ready == [] and worker.port is None
+    assert not Path(worker.admin_socket).exists()
 
 
 def last_event(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

@@ -124,6 +124,7 @@ class Worker:
         self._log_stream = log_stream
         self._loop: asyncio.AbstractEventLoop | None = None
         self._data: _Server | None = None
+        self._drain_requested = False
 
     def info(self) -> dict[str, Any]:
         """The ready line's facts: endpoint, pid, host, port, admin socket."""
@@ -138,13 +139,16 @@ class Worker:
     def drain(self) -> None:
         """Start a graceful shutdown; safe to call from any thread, more than once."""
         loop = self._loop
-        if loop is None:
+        if loop is None:  # not serving yet: serve() sees the flag once its models are loaded
+            self._drain_requested = True
             return
         # RuntimeError: the loop has already closed, so there is nothing left to drain.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._begin_drain)
 
     def _begin_drain(self) -> None:
+        # Also remembered when no server runs yet: a SIGTERM while models load must not be lost.
+        self._drain_requested = True
         self.endpoint.draining = True
         if self._data is not None:
             self._data.should_exit = True
@@ -158,6 +162,9 @@ class Worker:
         """
         self._loop = asyncio.get_running_loop()
         await self.endpoint.start()
+        if self._drain_requested:  # told to stop while loading: never bind
+            await self.endpoint.close()
+            return
         sock = self._sock or bind_reuseport(self.config.host, self.config.port)
         self.port = int(sock.getsockname()[1])
         admin_sock = _bind_unix(self.admin_socket)
@@ -173,6 +180,7 @@ class Worker:
             else None
         )
         self._data = data = _Server(self._uvicorn(DataPlane(self.endpoint, access_log)))
+        data.should_exit = self._drain_requested
         admin = _Server(self._uvicorn(AdminApp(self.endpoint, self.drain, self.info())))
         admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
         data_task = asyncio.create_task(data.serve(sockets=[sock]))
