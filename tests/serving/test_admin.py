@@ -151,7 +151,7 @@ def test_stats_and_metrics_describe_each_variant(
         "shadow": False,
         "executor": "inline",
         "batching": True,
-        "max_batch_size": 64,
+        "max_batch_size": 256,
         "fast_input": True,
         "native_predict": True,
     }

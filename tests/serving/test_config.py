@@ -23,7 +23,7 @@ def test_defaults_follow_the_contract() -> None:
     config = WorkerConfig.parse(body())
     assert config.request_timeout_s == 60
     assert config.max_body_bytes == 6 * 1024 * 1024
-    assert config.variants[0].batching.max_batch_size == 64
+    assert config.variants[0].batching.max_batch_size == 256
     assert config.variants[0].batching.max_wait_ms == 2
     assert config.variants[0].batching.enabled is None  # decided by the flavor
     assert [v.name for v in config.production] == ["blue", "green"]

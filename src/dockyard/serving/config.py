@@ -40,12 +40,15 @@ class BatchingConfig(_Frozen):
             on for flavors that predict vectorised (scikit-learn, XGBoost, LightGBM, ONNX) and
             off for custom Python models, whose ``predict`` may not take a batch of requests.
         max_batch_size: The most rows one predict call receives (a bigger request runs alone).
+            256 by default: tree ensembles cost ~3 us a row at 64 rows, ~1.7 at 256 and ~1.4 at
+            1,024 (XGBoost, 200 trees), so 256 takes most of the gain while a full batch still
+            predicts in well under a millisecond, and 64-row requests can still be merged.
         max_wait_ms: The longest a queued request waits for companions, and only while more
             requests are already arriving: a request that is alone never waits.
     """
 
     enabled: bool | None = None
-    max_batch_size: int = Field(default=64, ge=1, le=65536)
+    max_batch_size: int = Field(default=256, ge=1, le=65536)
     max_wait_ms: float = Field(default=2.0, ge=0, le=1000)
 
 
