@@ -5,10 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from dockyard.serving import CaptureConfig
 from dockyard.serving._capture import CaptureWriter, Exchange
 from dockyard.serving._metrics import Metrics
+from tests.services.s3 import S3Server
 from tests.serving.conftest import config, rows, split_body, variant
 
 
@@ -151,3 +153,25 @@ def test_worker_captures_sampled_traffic_and_shadow_answers(
     last = next(r for r in shadow.values() if r["status"] == 200)
     assert last["output"]["data"] == {"predictions": [20.0]}
     assert {Path(k).parts[1] for k in read_records(tmp_path)} == {"prod", "shadow"}
+
+
+@pytest.mark.s3
+def test_records_reach_an_s3_destination(s3_server: S3Server) -> None:
+    bucket = s3_server.create_bucket("capture")
+    cfg = CaptureConfig(
+        enabled=True,
+        destination=f"s3://{bucket}/captured",
+        s3_endpoint_url=s3_server.endpoint_url,
+        flush_interval_s=60,
+    )
+    metrics = Metrics("churn")
+    writer = CaptureWriter(cfg, "churn", metrics)
+    writer.put(exchange("blue", time.mktime((2026, 1, 2, 3, 0, 0, 0, 0, 0)) - time.timezone))
+    writer.close()
+    listed = s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]
+    assert len(listed) == 1
+    key = listed[0]["Key"]
+    assert key.startswith("captured/churn/blue/2026/01/02/03/") and key.endswith(".jsonl")
+    body = s3_server.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert orjson.loads(body)["variant"] == "blue"
+    assert metrics.capture_write_errors == 0
