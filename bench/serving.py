@@ -1,0 +1,409 @@
+"""Serving benchmark: a Dockyard worker vs ``mlflow models serve`` vs a bare Starlette app.
+
+One XGBoost regressor (200 trees, depth 5, 10 features, trained here on synthetic data) is saved
+twice, with ``dockyard.models.save_model`` and ``mlflow.xgboost.save_model``, and served in turn
+by each server, alone on the machine; ``wrk`` drives single-row JSON requests
+(``{"dataframe_split": ...}``, which both accept) at concurrency 1, 16 and 64. The bare app only
+parses the JSON and answers a constant: the HTTP stack's ceiling on this machine. Dockyard also
+runs a 64-row request and the Open Inference Protocol v2 path.
+
+Run: ``.venv/bin/python bench/serving.py [--duration 10] [--quick]``. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+VENV_BIN = Path(sys.executable).parent
+FEATURES = [f"f{i}" for i in range(10)]
+CONCURRENCY = (1, 16, 64)
+
+BARE_APP = """
+import sys, orjson, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+async def invocations(request):
+    orjson.loads(await request.body())
+    return Response(orjson.dumps({"predictions": [0.0]}), media_type="application/json")
+
+async def ping(request):
+    return Response(b"{}", media_type="application/json")
+
+app = Starlette(
+    routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)]
+)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop="uvloop",
+            log_level="warning", access_log=False)
+"""
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open(os.getenv("BODY_FILE")):read("*a")
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"socket_errors": %d, "non_2xx": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    server: str
+    workers: int
+    payload: str
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    note: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def train(root: Path) -> tuple[Path, Path, np.ndarray[Any, Any]]:
+    import mlflow.xgboost
+    import pandas as pd
+    import xgboost
+    from sklearn.datasets import make_regression
+
+    from dockyard.models import save_model
+
+    x, y = make_regression(n_samples=5000, n_features=10, noise=0.1, random_state=0)
+    frame = pd.DataFrame(x, columns=FEATURES)
+    model = xgboost.XGBRegressor(n_estimators=200, max_depth=5, n_jobs=1).fit(frame, y)
+    dockyard_path, mlflow_path = root / "dockyard-model", root / "mlflow-model"
+    save_model(model, dockyard_path, input_example=frame.head(5))
+    mlflow.xgboost.save_model(
+        model,
+        str(mlflow_path),
+        input_example=frame.head(5),
+        pip_requirements=[f"xgboost=={xgboost.__version__}"],  # skip inferring (slow, noisy)
+    )
+    return dockyard_path, mlflow_path, x
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def processes(argvs: list[list[str]], health: str, log: Path) -> Iterator[None]:
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    procs = []
+    with log.open("ab") as out:
+        for argv in argvs:
+            procs.append(
+                subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
+            )
+    try:
+        for proc in procs:
+            wait_ready(health, proc)
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+
+def dockyard_server(model: Path, workers: int, work: Path) -> tuple[Any, int]:
+    port = free_port()
+    argvs = []
+    for i in range(workers):
+        config = {
+            "endpoint": "bench",
+            "port": port,
+            "admin_socket": str(work / f"admin-{port}-{i}.sock"),
+            "variants": [{"name": "main", "model_path": str(model)}],
+        }
+        path = work / f"worker-{port}-{i}.json"
+        path.write_text(json.dumps(config))
+        argvs.append([sys.executable, "-m", "dockyard.serving.worker", "--config", str(path)])
+    return processes(argvs, f"http://127.0.0.1:{port}/ping", work / "dockyard.log"), port
+
+
+def mlflow_server(model: Path, workers: int, work: Path) -> tuple[Any, int]:
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        str(model),
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        str(workers),
+    ]
+    return processes([argv], f"http://127.0.0.1:{port}/ping", work / "mlflow.log"), port
+
+
+def bare_server(work: Path) -> tuple[Any, int]:
+    port = free_port()
+    script = work / "bare.py"
+    script.write_text(BARE_APP)
+    argv = [sys.executable, str(script), str(port)]
+    return processes([argv], f"http://127.0.0.1:{port}/ping", work / "bare.log"), port
+
+
+def wrk(url: str, body: bytes, concurrency: int, duration: int, work: Path) -> dict[str, Any]:
+    body_file = work / "body.json"
+    body_file.write_bytes(body)
+    script = work / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    env = {**os.environ, "BODY_FILE": str(body_file)}
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, env=env)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            return result
+    raise RuntimeError(f"wrk failed: {done.stdout}\n{done.stderr}")
+
+
+def measure(
+    server: str,
+    workers: int,
+    payload: str,
+    url: str,
+    body: bytes,
+    duration: int,
+    work: Path,
+) -> list[Result]:
+    # A short warm-up, so first-request costs (imports, caches) are not measured.
+    wrk(url, body, 4, 1, work)
+    out = []
+    for concurrency in CONCURRENCY:
+        r = wrk(url, body, concurrency, duration, work)
+        seconds = r["duration_us"] / 1e6
+        result = Result(
+            server,
+            workers,
+            payload,
+            concurrency,
+            r["requests"] / seconds,
+            r["p50_us"] / 1000,
+            r["p99_us"] / 1000,
+            r["socket_errors"] + r["non_2xx"],
+        )
+        print(
+            f"  {server} x{workers} {payload} c={concurrency}: {result.rps:,.0f} req/s "
+            f"p50 {result.p50_ms:.2f} ms p99 {result.p99_ms:.2f} ms errors {result.errors}",
+            file=sys.stderr,
+            flush=True,
+        )
+        out.append(result)
+    return out
+
+
+def check(url: str, body: bytes) -> Any:
+    response = httpx.post(url, content=body, headers={"content-type": "application/json"})
+    response.raise_for_status()
+    return response.json()
+
+
+def batch_stats(work: Path, port: int) -> str:
+    socket_path = next(work.glob(f"admin-{port}-0.sock"), None)
+    if socket_path is None:
+        return ""
+    from dockyard.serving import WorkerAdmin
+
+    with WorkerAdmin(str(socket_path)) as admin:
+        batches = admin.stats()["variants"]["main"]["batch_requests"]
+    return f"{batches['sum'] / max(batches['count'], 1):.1f} requests per predict call"
+
+
+def run(duration: int, skip_mlflow: bool) -> list[Result]:
+    work = Path(tempfile.mkdtemp(prefix="dy-bench-"))
+    results: list[Result] = []
+    try:
+        dockyard_model, mlflow_model, x = train(work)
+        row = np.round(x[:1], 6).tolist()
+        rows64 = np.round(x[:64], 6).tolist()
+        single = json.dumps({"dataframe_split": {"columns": FEATURES, "data": row}}).encode()
+        many = json.dumps({"dataframe_split": {"columns": FEATURES, "data": rows64}}).encode()
+        oip = json.dumps(
+            {"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": row[0]}]}
+        ).encode()
+
+        server, port = bare_server(work)
+        with server:
+            url = f"http://127.0.0.1:{port}/invocations"
+            results += measure("bare Starlette", 1, "1 row", url, single, duration, work)
+
+        reference = None
+        for workers in (1, 2):
+            server, port = dockyard_server(dockyard_model, workers, work)
+            with server:
+                base = f"http://127.0.0.1:{port}"
+                reference = check(f"{base}/invocations", single)["predictions"]
+                results += measure(
+                    "Dockyard", workers, "1 row", f"{base}/invocations", single, duration, work
+                )
+                note = batch_stats(work, port)
+                results[-1] = Result(**{**results[-1].__dict__, "note": note})
+                results += measure(
+                    "Dockyard", workers, "64 rows", f"{base}/invocations", many, duration, work
+                )
+                results += measure(
+                    "Dockyard",
+                    workers,
+                    "OIP v2, 1 row",
+                    f"{base}/v2/models/bench/infer",
+                    oip,
+                    duration,
+                    work,
+                )
+
+        if not skip_mlflow:
+            for workers in (1, 2):
+                server, port = mlflow_server(mlflow_model, workers, work)
+                with server:
+                    url = f"http://127.0.0.1:{port}/invocations"
+                    theirs = check(url, single)["predictions"]
+                    if reference is not None and not np.allclose(theirs, reference):
+                        raise RuntimeError(f"MLflow answers {theirs}, Dockyard {reference}")
+                    results += measure(
+                        "mlflow models serve", workers, "1 row", url, single, duration, work
+                    )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def report(results: list[Result]) -> str:
+    lines = [
+        "| server | workers | payload | concurrency | req/s | p50 ms | p99 ms | errors | note |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.server} | {r.workers} | {r.payload} | {r.concurrency} | {r.rps:,.0f} | "
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.note} |"
+        )
+
+    def best(server: str, concurrency: int, payload: str = "1 row") -> Result | None:
+        found = [
+            r
+            for r in results
+            if r.server == server and r.concurrency == concurrency and r.payload == payload
+        ]
+        return max(found, key=lambda r: r.rps, default=None)
+
+    bare = best("bare Starlette", 64)
+    mlflow = best("mlflow models serve", 64)
+    lines.append("")
+    for workers in (1, 2):
+        ours = next(
+            (
+                r
+                for r in results
+                if r.server == "Dockyard"
+                and r.workers == workers
+                and r.concurrency == 64
+                and r.payload == "1 row"
+            ),
+            None,
+        )
+        one = next(
+            (
+                r
+                for r in results
+                if r.server == "Dockyard"
+                and r.workers == workers
+                and r.concurrency == 1
+                and r.payload == "1 row"
+            ),
+            None,
+        )
+        if ours is None or one is None:
+            continue
+        parts = [f"Dockyard x{workers}, 1 row, c=64: p99 {ours.p99_ms:.1f} ms"]
+        if bare is not None:
+            parts.append(f"{ours.rps / bare.rps:.0%} of the bare ceiling")
+        if mlflow is not None:
+            parts.append(f"{ours.rps / mlflow.rps:.0f}x MLflow's best")
+        parts.append(f"c=1 p50 {one.p50_ms:.2f} ms")
+        lines.append("- " + "; ".join(parts))
+    errors = sum(r.errors for r in results if r.server == "Dockyard")
+    lines.append(f"- Dockyard errors across all runs: {errors}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--quick", action="store_true", help="3 s per run")
+    parser.add_argument("--skip-mlflow", action="store_true", help="Dockyard and bare only")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    load = os.getloadavg()[0]
+    print(f"load average before the run: {load:.2f} on {os.cpu_count()} cores", file=sys.stderr)
+    results = run(3 if args.quick else args.duration, args.skip_mlflow)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
