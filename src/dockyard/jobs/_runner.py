@@ -136,8 +136,10 @@ class Runner:
         reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
         reader.start()
         outcome = self._watch(proc)
-        reader.join(10)
+        reader.join(10)  # the last lines, written just before exit, are in the tail only now
         log.close()
+        if outcome.kind == "failed" and outcome.exit_code is not None:
+            outcome.message = self._failure_reason(outcome.exit_code)
         return outcome
 
     def _pump(self, proc: subprocess.Popen[bytes], log: Any) -> None:
@@ -183,7 +185,7 @@ class Runner:
         code = proc.returncode
         if code == 0:
             return _Outcome("ok", exit_code=0)
-        return _Outcome("failed", self._failure_reason(code), exit_code=code)
+        return _Outcome("failed", exit_code=code)
 
     def _failure_reason(self, code: int) -> str:
         if self.dir.failure.is_file():
