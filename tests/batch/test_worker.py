@@ -299,3 +299,14 @@ def test_without_a_signature_the_first_record_sets_the_shape(
     scored = score_file("unsigned", tmp_path / "in.csv")
     assert scored.bad == [(4, reason)]
     np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows, bias=0.0))
+
+
+def test_an_unreadable_first_line_does_not_break_the_shape(
+    tmp_path: Path, score_file: Score
+) -> None:
+    rows = features(4)
+    lines = [b'"open', *(",".join(map(str, r)).encode() for r in rows), b"1.0,2.0"]
+    (tmp_path / "in.csv").write_bytes(b"\n".join(lines) + b"\n")
+    scored = score_file("unsigned", tmp_path / "in.csv")
+    assert [line for line, _ in scored.bad] == [1, 6]
+    np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows, bias=0.0))

@@ -161,6 +161,10 @@ class CsvCodec:
             except csv.Error as exc:
                 bad[index] = f"malformed CSV: {exc}"
                 continue
+            if reference is None and self._shape.width is None:
+                # The file's first line was unreadable: the batch's first readable record sets
+                # the shape instead, so the rows stay rectangular.
+                reference = len(fields)
             positions = self._positions(len(fields), reference)
             if isinstance(positions, str):
                 bad[index] = positions
@@ -206,11 +210,8 @@ class CsvCodec:
         names = self._shape.names
         if names is not None and column < len(names):
             return f"column {names[column]!r}"
-        return (
-            f"field {column + 1} after the input filter"
-            if not self._filter.is_identity
-            else (f"field {column + 1}")
-        )
+        after = "" if self._filter.is_identity else " after the input filter"
+        return f"field {column + 1}{after}"
 
     def _column_names(self, width: int) -> list[Any]:
         names = self._shape.names

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from dockyard.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.models._schema import Schema, Signature
 
-__all__ = ["ModelShape", "Table"]
+if TYPE_CHECKING:
+    from dockyard.batch._config import ShardTask
+
+__all__ = ["Codec", "ModelShape", "Table"]
 
 Positions = np.ndarray[Any, np.dtype[np.intp]]
 
@@ -42,6 +45,20 @@ class Table:
     def model_input(self, positions: Positions) -> Any:
         """The model input for the rows at ``positions``."""
         return self.select(positions)
+
+
+class Codec(Protocol):
+    """Decodes one content type's mini-batches and encodes their outputs."""
+
+    def decode(self, batch: Any, task: ShardTask) -> Table:
+        """The scorable rows of ``batch`` and their model input."""
+        ...
+
+    def encode(
+        self, table: Table, positions: Positions, predictions: Any
+    ) -> tuple[list[str], dict[int, str]]:
+        """Output text per row (joined and filtered), and the rows that could not be written."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -31,7 +32,7 @@ from dockyard.batch._jsonl import JsonLinesCodec
 from dockyard.batch._parquet import FrameBatch, ParquetCodec, parquet_batches
 from dockyard.batch._records import Oversized, TextBatch, text_batches
 from dockyard.batch._scoring import BadRecordFound, score
-from dockyard.batch._table import ModelShape, Table
+from dockyard.batch._table import Codec, ModelShape, Table
 from dockyard.batch._workdir import write_atomically
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.models import PyFuncModel, load_model
@@ -40,7 +41,6 @@ __all__ = ["main", "run_shard"]
 
 _PROGRESS_EVERY_S = 0.25
 _log = logging.getLogger("dockyard.batch.worker")
-Codec = CsvCodec | JsonLinesCodec | ParquetCodec
 
 
 class ShardFailed(Exception):  # carries the job's error out of the shard loop
@@ -64,7 +64,7 @@ def make_codec(config: WorkerConfig, model: PyFuncModel) -> Codec:
 class _Shard:
     """Counts, reports and output of one shard being scored."""
 
-    def __init__(self, task: ShardTask, config: WorkerConfig, send: Any) -> None:
+    def __init__(self, task: ShardTask, config: WorkerConfig, send: Send) -> None:
         self.task = task
         self.config = config
         self.send = send
@@ -113,8 +113,11 @@ class _Shard:
             self.last_sent = now
 
 
+Send = Callable[[dict[str, Any]], None]
+
+
 def run_shard(
-    task: ShardTask, config: WorkerConfig, model: PyFuncModel, codec: Codec, send: Any
+    task: ShardTask, config: WorkerConfig, model: PyFuncModel, codec: Codec, send: Send
 ) -> dict[str, Any]:
     """Score one shard into its part file, then write its marker; return the marker's content.
 
@@ -163,7 +166,7 @@ def run_shard(
 def _score_batch(
     batch: TextBatch | FrameBatch, task: ShardTask, model: PyFuncModel, codec: Codec, shard: _Shard
 ) -> list[str]:
-    table: Table = codec.decode(batch, task)  # type: ignore[arg-type]
+    table = codec.decode(batch, task)
     if batch.whole:
         return _score_whole(batch, table, model, codec, shard)
     for index in sorted(table.bad):
