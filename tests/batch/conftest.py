@@ -55,6 +55,15 @@ class Linear(PythonModel):
         return np.stack([y, -y], axis=1)
 
 
+class Crash(PythonModel):
+    """Ends its process in the middle of a predict call (a segfault, an OOM kill...)."""
+
+    def predict(self, model_input, params=None):
+        import os
+
+        os._exit(3)
+
+
 class BatchSize(PythonModel):
     """Predicts, for every row, the number of rows in its predict call."""
 
@@ -110,6 +119,7 @@ def packages(tmp_path_factory: pytest.TempPathFactory, example: pd.DataFrame) ->
         "poison": (module.Linear(WEIGHTS, poison=-999.0), example),
         "slow": (module.Linear(WEIGHTS, delay=0.15), example),
         "batch_size": (module.BatchSize(), example),
+        "crash": (module.Crash(), None),
         "tensor": (module.Linear(WEIGHTS), example.to_numpy()),
         "unsigned": (module.Linear(WEIGHTS), None),
     }

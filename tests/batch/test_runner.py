@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from dockyard.batch import Progress, TransformResult, TransformSpec
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from tests.batch.conftest import expected_linear, features, write_csv, write_jsonl
 
 Run = Callable[..., TransformResult]
@@ -279,3 +280,28 @@ def test_output_inside_the_input_folder_is_refused(
     with pytest.raises(InvalidArgument) as raised:
         transform(_spec(packages["linear"], tmp_path / "in", tmp_path / "in" / "out"))
     assert raised.value.field == "output.uri"
+
+
+def test_a_worker_that_dies_fails_the_job_with_its_last_words(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    write_csv(tmp_path / "in.csv", features(5))
+    spec = _spec(packages["crash"], tmp_path / "in.csv", tmp_path / "out")
+    with pytest.raises(
+        DockyardError, match=r"worker 0 exited with code 3 while scoring shard 00000-00000"
+    ):
+        transform(spec)
+    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "work" / "done").iterdir())
+
+
+def test_a_tampered_package_is_refused_by_the_workers(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(packages["linear"], model)
+    pickled = model / "python_model.pkl"
+    pickled.write_bytes(pickled.read_bytes() + b"\0")
+    write_csv(tmp_path / "in.csv", features(5))
+    with pytest.raises(InvalidArgument, match=r"python_model\.pkl"):
+        transform(_spec(model, tmp_path / "in.csv", tmp_path / "out"))
