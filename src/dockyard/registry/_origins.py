@@ -10,15 +10,23 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
-from dockyard.artifacts import ArtifactStore, open_artifact_store
-from dockyard.errors import InvalidArgument
+from dockyard.artifacts import ArtifactStore, join_artifact_path, open_artifact_store
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry import _package
-from dockyard.registry._entities import ModelVersion
-from dockyard.registry._uris import LocalRef, RegistryRef, RunRef, S3Ref, parse_model_uri
+from dockyard.registry._entities import ModelVersion, ResolvedModel, VersionFile
+from dockyard.registry._uris import (
+    MANIFEST,
+    LocalRef,
+    RegistryRef,
+    RunRef,
+    S3Ref,
+    parse_model_uri,
+)
 from dockyard.tracking import LifecycleStage, TrackingService
 
-__all__ = ["Origin", "origin_for"]
+__all__ = ["Origin", "describe_run_package", "origin_for"]
 
 Metrics = dict[str, float | None]
 
@@ -109,3 +117,38 @@ def origin_for(
         )
     folder = ref.path
     return Origin(source, run_id, given, lambda dest: _package.copy_local(folder, dest, source))
+
+
+def describe_run_package(store: ArtifactStore, prefix: str, ref: RunRef, uri: str) -> ResolvedModel:
+    """The files of the package in a run's artifacts and the digest of its manifest as it is now.
+
+    Args:
+        store: The artifact store.
+        prefix: The run's artifact prefix.
+        ref: The parsed ``runs:/`` URI.
+        uri: The URI as given (echoed, and named in errors).
+
+    Raises:
+        NotFound: The folder holds no ``MLmodel``.
+    """
+    from dockyard.models._integrity import package_digest
+
+    key = join_artifact_path(prefix, ref.path)
+    cut = len(key) + 1
+    files = [
+        VersionFile(path=e.path[cut:], is_dir=False, size=e.size)
+        for e in store.list(key, recursive=True)
+    ]
+    if not any(f.path == MANIFEST for f in files):
+        raise NotFound(f"{uri} is not a model package: it has no {MANIFEST}", field="uri")
+    with store.open_read(f"{key}/{MANIFEST}") as handle:
+        digest = package_digest(handle.read(1 << 20))
+    base = f"/api/v1/runs/{ref.run_id}/artifacts"
+    return ResolvedModel(
+        uri=uri,
+        kind="run",
+        digest=digest,
+        files=files,
+        files_url=f"{base}/{quote(ref.path)}" if ref.path else base,
+        run_id=ref.run_id,
+    )

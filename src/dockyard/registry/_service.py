@@ -27,7 +27,7 @@ from dockyard.registry._entities import (
     VersionStatus,
 )
 from dockyard.registry._lineage import build_lineage
-from dockyard.registry._origins import origin_for
+from dockyard.registry._origins import describe_run_package, origin_for
 from dockyard.registry._register import REGISTRY_PREFIX, register
 from dockyard.registry._repository import RegistryRepository
 from dockyard.registry._requests import (
@@ -38,7 +38,7 @@ from dockyard.registry._requests import (
     check_model_name,
     parse_version,
 )
-from dockyard.registry._uris import MANIFEST, RegistryRef, RunRef, parse_model_uri
+from dockyard.registry._uris import RegistryRef, RunRef, parse_model_uri
 from dockyard.store import Database
 from dockyard.tracking import Page, TrackingService, now_ms
 from dockyard.tracking._service import decode_page_token, encode_page_token
@@ -57,9 +57,10 @@ def _page(items: list[T], limit: int, offset: int) -> Page[T]:
     return Page(items[:limit], encode_page_token(offset + limit) if more else None)
 
 
-def _check_limit(max_results: int) -> None:
+def _offset(max_results: int, page_token: str | None) -> int:
     if not 1 <= max_results <= _MAX_PAGE:
         raise InvalidArgument(f"max_results must be between 1 and {_MAX_PAGE}", field="max_results")
+    return decode_page_token(page_token)
 
 
 class RegistryService:
@@ -116,8 +117,7 @@ class RegistryService:
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models ordered by name; ``name_like`` is a case-insensitive SQL LIKE pattern."""
-        _check_limit(max_results)
-        offset = decode_page_token(page_token)
+        offset = _offset(max_results, page_token)
         with self._db.read() as conn:
             ids = self._repo.search_models(
                 conn, name_like=name_like, exact=name, limit=max_results + 1, offset=offset
@@ -206,8 +206,7 @@ class RegistryService:
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         """Versions by model name, newest first; filter by model and by source run."""
-        _check_limit(max_results)
-        offset = decode_page_token(page_token)
+        offset = _offset(max_results, page_token)
         with self._db.read() as conn:
             model_ids = None
             if name is not None:
@@ -318,9 +317,12 @@ class RegistryService:
         parts = canonical.split("/", 3)
         if len(parts) < 3 or parts[0] != REGISTRY_PREFIX or not parts[2].isdigit():
             raise NotFound(f"no registered model files at {key!r}", field="path")
-        with self._db.read() as conn:
-            row = self._repo.version_row(conn, parts[1], parts[1], int(parts[2]))
-        if row.status != VersionStatus.READY.value:
+        try:
+            with self._db.read() as conn:
+                row = self._repo.version_row(conn, parts[1], parts[1], int(parts[2]))
+        except NotFound:
+            row = None
+        if row is None or row.status != VersionStatus.READY.value:
             raise NotFound(f"no registered model files at {key!r}", field="path")
         return canonical
 
@@ -358,28 +360,8 @@ class RegistryService:
                 "runs:/ URIs are",
                 field="uri",
             )
-        from dockyard.models._integrity import package_digest
-
         prefix = self._tracking.artifact_prefix(ref.run_id)
-        key = join_artifact_path(prefix, ref.path)
-        cut = len(key) + 1
-        files = [
-            VersionFile(path=e.path[cut:], is_dir=False, size=e.size)
-            for e in self._artifacts.list(key, recursive=True)
-        ]
-        if not any(f.path == MANIFEST for f in files):
-            raise NotFound(f"{uri} is not a model package: it has no {MANIFEST}", field="uri")
-        with self._artifacts.open_read(f"{key}/{MANIFEST}") as handle:
-            digest = package_digest(handle.read(1 << 20))
-        base = f"/api/v1/runs/{ref.run_id}/artifacts"
-        return ResolvedModel(
-            uri=uri,
-            kind="run",
-            digest=digest,
-            files=files,
-            files_url=f"{base}/{quote(ref.path)}" if ref.path else base,
-            run_id=ref.run_id,
-        )
+        return describe_run_package(self._artifacts, prefix, ref, uri)
 
     # -- internals ----------------------------------------------------------------------------
 

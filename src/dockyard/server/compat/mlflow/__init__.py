@@ -11,7 +11,8 @@ state and no rule of its own beyond MLflow's protocol limits. Layout::
     _experiments.py  experiments/*
     _runs.py         runs/*, metrics/get-history
     _logged_models.py  logged-models/search (always empty)
-    _registry.py     registered-models/*, model-versions/*, registered files (read-only)
+    _registry.py     registered-models/*, model-versions/*
+    _registry_files.py  mlflow-artifacts:/registry/... (registered files, read-only)
     _artifacts.py    mlflow-artifacts/artifacts (streamed up- and downloads, listings)
 
 Endpoints MLflow has and Dockyard does not serve (logged models, traces, scorers, ...) answer 404
@@ -32,6 +33,7 @@ from dockyard.server.compat.mlflow import (
     _experiments,
     _logged_models,
     _registry,
+    _registry_files,
     _runs,
 )
 from dockyard.server.compat.mlflow._endpoint import json_endpoint
@@ -77,7 +79,7 @@ def _build() -> APIRouter:
             )
         artifacts = f"{prefix}/mlflow-artifacts/artifacts"
         # Registered files (read-only) first; the listing hands run paths on to _artifacts.
-        for path, handler in _registry.artifact_routes(artifacts, _artifacts.list_artifacts):
+        for path, handler in _registry_files.artifact_routes(artifacts, _artifacts.list_artifacts):
             router.add_route(path, handler, methods=["GET"], include_in_schema=False)
         for method, handler in (
             ("GET", _artifacts.download_artifact),

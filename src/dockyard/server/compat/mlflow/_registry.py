@@ -4,13 +4,12 @@ Versions have no stages (MLflow deprecated them for aliases): every version is i
 ``"None"``, ``get-latest-versions`` answers the newest one for that stage, and
 ``transition-stage`` is not served. A version's download URI is
 ``mlflow-artifacts:/registry/<model id>/<version>``: the registry's immutable copy, served
-read-only by :func:`artifact_routes` in front of the run-artifact door, so
+read-only by :mod:`._registry_files` in front of the run-artifact door, so
 ``mlflow.pyfunc.load_model("models:/name@champion")`` downloads exactly the registered files.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -28,7 +27,6 @@ from dockyard.registry import (
     RegisteredModel,
     RegistryService,
 )
-from dockyard.server._streaming import download
 from dockyard.server.compat.mlflow._convert import ARTIFACT_SCHEME
 from dockyard.server.compat.mlflow._endpoint import services_of
 from dockyard.server.compat.mlflow._errors import (
@@ -39,7 +37,7 @@ from dockyard.server.compat.mlflow._errors import (
 from dockyard.server.compat.mlflow._fields import Fields, parse_body
 from dockyard.tracking import TagIn
 
-__all__ = ["ROUTES", "artifact_routes"]
+__all__ = ["ROUTES", "Endpoint"]
 
 Handler = Callable[[RegistryService, Fields, str], dict[str, Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -397,56 +395,3 @@ _TABLE: Final[tuple[tuple[str, str, Handler], ...]] = (
 ROUTES: Final[tuple[tuple[str, tuple[str, ...], Endpoint], ...]] = tuple(
     (path, (method,), _endpoint(handler)) for path, method, handler in _TABLE
 )
-
-
-# -- registered files through MLflow's artifact door -------------------------------------------
-
-_REGISTRY_DIR: Final = "registry"
-
-
-def _list_registry(request: Request, path: str) -> bytes:
-    services = services_of(request)
-    key = services.registry.storage_key(path)
-    files: list[dict[str, Any]] = []
-    for entry in services.artifacts.list(key):
-        item: dict[str, Any] = {"path": posixpath.basename(entry.path), "is_dir": entry.is_dir}
-        if not entry.is_dir and entry.size is not None:
-            item["file_size"] = entry.size
-        files.append(item)
-    return orjson.dumps({"files": files})
-
-
-def _file_key(request: Request) -> str:
-    services = services_of(request)
-    key = services.registry.storage_key(f"{_REGISTRY_DIR}/{request.path_params['path']}")
-    if services.artifacts.stat(key).is_dir:
-        raise MlflowError(INVALID_PARAMETER_VALUE, f"Invalid path {key!r}: it is a folder.")
-    return key
-
-
-def artifact_routes(base: str, run_listing: Endpoint) -> tuple[tuple[str, Endpoint], ...]:
-    """Read-only routes for registered files under MLflow's artifact door at ``base``.
-
-    Add them before the run-artifact routes: the listing answers ``?path=registry/...`` and
-    hands every other path to ``run_listing``; downloads take ``base/registry/...``. A key is
-    served only while it lies inside a ready version's files.
-    """
-
-    async def listing(request: Request) -> Response:
-        path = request.query_params.get("path", "")
-        if path.strip("/").split("/", 1)[0] != _REGISTRY_DIR:
-            return await run_listing(request)
-        try:
-            body = await run_in_threadpool(_list_registry, request, path)
-        except Exception as exc:  # MLflow's error body for every failure
-            return error_response(exc, request)
-        return Response(body, media_type="application/json")
-
-    async def registered_file(request: Request) -> Response:
-        try:
-            key = await run_in_threadpool(_file_key, request)
-            return await download(services_of(request).artifacts, key, posixpath.basename(key))
-        except Exception as exc:  # MLflow's error body for every failure
-            return error_response(exc, request)
-
-    return ((base, listing), (f"{base}/{_REGISTRY_DIR}/{{path:path}}", registered_file))
