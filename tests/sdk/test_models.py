@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import dockyard as dy
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.models import verify
 from dockyard.sdk import context, reset_context
+from dockyard.sdk._sender import MetricSender
 from dockyard.settings import Settings
 
 
@@ -40,8 +42,17 @@ def estimator(frame: pd.DataFrame) -> Any:
 
 
 def test_log_register_alias_and_load_back_by_every_uri(
-    frame: pd.DataFrame, estimator: Any, settings: Settings
+    frame: pd.DataFrame, estimator: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Slow metric delivery: the version's metric snapshot must not depend on the background
+    # sender's timing (registering flushes it first).
+    deliver = MetricSender._deliver
+
+    def slow_deliver(self: MetricSender, batch: Any) -> None:
+        time.sleep(2)
+        deliver(self, batch)
+
+    monkeypatch.setattr(MetricSender, "_deliver", slow_deliver)
     dy.set_experiment("wine")
     # The SDK records the code version at run start; pinned here so the test runs outside git.
     code = {"mlflow.source.git.commit": "c0ffee", "dockyard.source.git.dirty": "false"}

@@ -132,6 +132,9 @@ def register_model(
         The new :class:`~dockyard.registry.ModelVersion`.
     """
     ref = parse_model_uri(source, "source")
+    if client is None:
+        # Metrics go out in the background; the version's snapshot must include those logged.
+        context().sender.flush()
     if isinstance(ref, LocalRef):
         if client is None and run_id is None:
             run_id = active_run()
@@ -206,7 +209,7 @@ def log_model(
     uri = f"runs:/{run_id}/{artifact_path}"
     version = None
     if registered_model_name is not None:
-        version = register_model(uri, registered_model_name, client=client).version
+        version = register_model(uri, registered_model_name).version
     return LoggedModel(
         model_uri=uri,
         run_id=run_id,
