@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, NotFound
@@ -15,6 +15,9 @@ from dockyard.tracking._entities import Experiment, LifecycleStage, ViewType
 __all__ = ["ExperimentRepository"]
 
 _E = schema.experiments
+# Built once: creating a run checks its experiment, and building the statement would cost more
+# than running it.
+_STAGE = select(_E.c.lifecycle_stage).where(_E.c.experiment_id == bindparam("experiment_id"))
 
 
 def _stages(view: ViewType) -> tuple[str, ...]:
@@ -55,6 +58,13 @@ class ExperimentRepository:
         if row is None:
             raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
         return self._hydrate(conn, [row])[0]
+
+    def stage(self, conn: Connection, experiment_id: int) -> LifecycleStage:
+        """An experiment's lifecycle stage alone (no tags read)."""
+        stage = conn.execute(_STAGE, {"experiment_id": experiment_id}).scalar()
+        if stage is None:
+            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+        return LifecycleStage(stage)
 
     def get_by_name(self, conn: Connection, name: str) -> Experiment:
         row = conn.execute(select(_E).where(_E.c.name == name)).first()

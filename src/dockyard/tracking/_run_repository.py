@@ -1,14 +1,28 @@
-"""SQL for runs: info, params, tags, metric history and latest values, dataset inputs."""
+"""SQL for runs: info, params, tags, metric history and latest values, dataset inputs.
+
+The statements of the hot paths (a run's info, the data of a page of runs, a history page) are
+built once at import: building a SQLAlchemy statement costs more than SQLite takes to run it, and a
+reused statement also keeps its compiled form in the engine's cache.
+"""
 
 from __future__ import annotations
 
 import math
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
-from sqlalchemy import Connection, delete, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 
 from dockyard.errors import Conflict, NotFound
 from dockyard.store import schema
@@ -23,14 +37,32 @@ from dockyard.tracking._entities import (
     RunStatus,
 )
 
-__all__ = ["RunRepository"]
+__all__ = ["HistoryPoint", "RunRepository"]
 
 _R = schema.runs
 _LM = schema.latest_metrics
+_M = schema.metrics
+_P = schema.params
+_T = schema.tags
+_RI = schema.run_inputs
+_DS = schema.datasets
+
+
+class HistoryPoint(NamedTuple):
+    """One point of a metric's history, as read back.
+
+    A plain tuple rather than a :class:`Metric`: a history page holds up to 100,000 points, and
+    an entity per point cost more than reading them from the database.
+    """
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
 
 
 class MetricPoint(Protocol):
-    """Anything shaped like a metric point (the request model or the entity)."""
+    """Anything shaped like a metric point (the request model, the entity, a history point)."""
 
     @property
     def key(self) -> str: ...
@@ -43,16 +75,46 @@ class MetricPoint(Protocol):
 
 
 def _metric_from_row(row: Any) -> Metric:
-    # Rows come from our own tables, already validated on the way in: constructing without
-    # validation keeps a 50,000-point history read fast.
+    # Validating constructor on purpose: pydantic's validation runs in Rust and is cheaper than
+    # model_construct, which fills the fields in Python.
     value = math.nan if row.is_nan else row.value
-    return Metric.model_construct(key=row.key, value=value, timestamp=row.timestamp, step=row.step)
+    return Metric(key=row.key, value=value, timestamp=row.timestamp, step=row.step)
 
 
-def _latest_key(metric: MetricPoint) -> tuple[int, int, float]:
-    # MLflow's "latest": highest step, then timestamp, then value (NaN counts as lowest).
-    value = -math.inf if math.isnan(metric.value) else metric.value
-    return (metric.step, metric.timestamp, value)
+# (run_id, key, value, is_nan, timestamp, step), the columns of metrics and latest_metrics.
+_MetricRow = tuple[str, str, float, bool, int, int]
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+
+
+def _is_newer(new: Any) -> ColumnElement[bool]:
+    """Whether an upserted latest value replaces the stored one (module-level: see upsert)."""
+    return tuple_(new.step, new.timestamp, new.value) >= tuple_(
+        _LM.c.step, _LM.c.timestamp, _LM.c.value
+    )
+
+
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_INFO = select(_R).where(_R.c.run_id == bindparam("run_id"))
+_INFOS = select(_R).where(_R.c.run_id.in_(_IDS))
+_PARAMS = select(_P.c.run_id, _P.c.key, _P.c.value).where(_P.c.run_id.in_(_IDS))
+_TAGS = select(_T.c.run_id, _T.c.key, _T.c.value).where(_T.c.run_id.in_(_IDS))
+_LATEST = select(_LM).where(_LM.c.run_id.in_(_IDS))
+_INPUTS = (
+    select(_RI.c.run_id, _RI.c.tags, _DS)
+    .join(_DS, _DS.c.dataset_id == _RI.c.dataset_id)
+    .where(_RI.c.run_id.in_(_IDS))
+)
+_HISTORY = (
+    select(_M.c.value, _M.c.is_nan, _M.c.timestamp, _M.c.step)
+    .where(_M.c.run_id == bindparam("run_id"), _M.c.key == bindparam("key"))
+    .order_by(_M.c.step, _M.c.timestamp, _M.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_INSERT_METRICS = {
+    mark: f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES ({', '.join([mark] * 6)})"
+    for mark in ("?", "%s")
+}
 
 
 class RunRepository:
@@ -69,24 +131,38 @@ class RunRepository:
         start_time: int,
         artifact_uri: str,
         parent_run_id: str | None,
-    ) -> None:
+    ) -> RunInfo:
+        """Insert a RUNNING run; returns its info as stored, so callers need not read it back."""
+        info = RunInfo(
+            run_id=run_id,
+            run_name=name,
+            experiment_id=str(experiment_id),
+            user_id=user_id,
+            status=RunStatus.RUNNING,
+            start_time=start_time,
+            end_time=None,
+            artifact_uri=artifact_uri,
+            lifecycle_stage=LifecycleStage.ACTIVE,
+            parent_run_id=parent_run_id,
+        )
         conn.execute(
             _R.insert().values(
                 run_id=run_id,
                 experiment_id=experiment_id,
                 name=name,
                 user_id=user_id,
-                status=RunStatus.RUNNING.value,
+                status=info.status.value,
                 start_time=start_time,
                 end_time=None,
-                lifecycle_stage=LifecycleStage.ACTIVE.value,
+                lifecycle_stage=info.lifecycle_stage.value,
                 artifact_uri=artifact_uri,
                 parent_run_id=parent_run_id,
             )
         )
+        return info
 
     def info(self, conn: Connection, run_id: str) -> RunInfo:
-        row = conn.execute(select(_R).where(_R.c.run_id == run_id)).first()
+        row = conn.execute(_INFO, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         return self._info(row)
@@ -100,21 +176,20 @@ class RunRepository:
         if not run_ids:
             return []
         ids = list(run_ids)
-        infos = {row.run_id: row for row in conn.execute(select(_R).where(_R.c.run_id.in_(ids)))}
+        bind = {"ids": ids}
+        # .all() fetches in one driver call; iterating a result fetches row by row.
+        infos = {row.run_id: row for row in conn.execute(_INFOS, bind).all()}
         params: dict[str, dict[str, str]] = {i: {} for i in ids}
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         metrics: dict[str, dict[str, Metric]] = {i: {} for i in ids}
         inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
-        p, t = schema.params, schema.tags
-        for row in conn.execute(select(p).where(p.c.run_id.in_(ids))):
-            params[row.run_id][row.key] = row.value
-        for row in conn.execute(select(t).where(t.c.run_id.in_(ids))):
-            tags[row.run_id][row.key] = row.value
-        for row in conn.execute(select(_LM).where(_LM.c.run_id.in_(ids))):
+        for run_id, key, value in conn.execute(_PARAMS, bind).all():
+            params[run_id][key] = value
+        for run_id, key, value in conn.execute(_TAGS, bind).all():
+            tags[run_id][key] = value
+        for row in conn.execute(_LATEST, bind).all():
             metrics[row.run_id][row.key] = _metric_from_row(row)
-        ri, ds = schema.run_inputs, schema.datasets
-        query = select(ri.c.run_id, ri.c.tags, ds).join(ds, ds.c.dataset_id == ri.c.dataset_id)
-        for row in conn.execute(query.where(ri.c.run_id.in_(ids))):
+        for row in conn.execute(_INPUTS, bind).all():
             dataset = Dataset(
                 name=row.name,
                 digest=row.digest,
@@ -178,57 +253,36 @@ class RunRepository:
         """Append to the history and move each key's latest value forward."""
         if not metrics:
             return
-        rows = []
-        latest: dict[str, MetricPoint] = {}
-        isnan = math.isnan
+        rows: list[_MetricRow] = []
+        # Per key, the best (rank, row) so far. MLflow's "latest": highest step, then timestamp,
+        # then value, NaN counting as lowest. One loop with no calls: a batch holds 10,000 points.
+        latest: dict[str, tuple[tuple[int, int, float], _MetricRow]] = {}
+        lowest, isnan = -math.inf, math.isnan
         for m in metrics:
-            nan = isnan(m.value)
-            rows.append((run_id, m.key, 0.0 if nan else m.value, nan, m.timestamp, m.step))
-            current = latest.get(m.key)
-            if current is None or _latest_key(m) > _latest_key(current):
-                latest[m.key] = m
+            key, value, timestamp, step = m.key, m.value, m.timestamp, m.step
+            nan = isnan(value)
+            row = (run_id, key, 0.0 if nan else value, nan, timestamp, step)
+            rows.append(row)
+            rank = (step, timestamp, lowest if nan else value)
+            current = latest.get(key)
+            if current is None or rank > current[0]:
+                latest[key] = (rank, row)
         # The hot path of metric logging: hand plain tuples to the driver's executemany, skipping
         # per-row parameter processing, which costs more than the insert itself.
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) "
-            f"VALUES ({', '.join([mark] * 6)})",
-            rows,
-        )
-        latest_rows = [
-            {
-                "run_id": run_id,
-                "key": m.key,
-                "value": 0.0 if isnan(m.value) else m.value,
-                "is_nan": isnan(m.value),
-                "timestamp": m.timestamp,
-                "step": m.step,
-            }
-            for m in latest.values()
-        ]
-        upsert(
-            conn,
-            _LM,
-            latest_rows,
-            keys=("run_id", "key"),
-            where=lambda new: (
-                tuple_(new.step, new.timestamp, new.value)
-                >= tuple_(_LM.c.step, _LM.c.timestamp, _LM.c.value)
-            ),
-        )
+        conn.exec_driver_sql(_INSERT_METRICS[mark], rows)
+        latest_rows = [dict(zip(_METRIC_COLUMNS, row, strict=True)) for _, row in latest.values()]
+        upsert(conn, _LM, latest_rows, keys=("run_id", "key"), where=_is_newer)
 
     def metric_history(
         self, conn: Connection, run_id: str, key: str, *, max_results: int, offset: int
-    ) -> list[Metric]:
-        m = schema.metrics
-        query = (
-            select(m.c.key, m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
-            .where(m.c.run_id == run_id, m.c.key == key)
-            .order_by(m.c.step, m.c.timestamp, m.c.id)
-            .limit(max_results)
-            .offset(offset)
-        )
-        return [_metric_from_row(row) for row in conn.execute(query)]
+    ) -> list[HistoryPoint]:
+        bind = {"run_id": run_id, "key": key, "limit": max_results, "offset": offset}
+        nan = math.nan
+        return [
+            HistoryPoint(key, nan if is_nan else value, timestamp, step)
+            for value, is_nan, timestamp, step in conn.execute(_HISTORY, bind).all()
+        ]
 
     def log_inputs(
         self, conn: Connection, run_id: str, experiment_id: int, inputs: Iterable[DatasetInput]
@@ -265,7 +319,7 @@ class RunRepository:
             )
 
     def run_ids_page(self, conn: Connection, query: Any) -> list[str]:
-        return [row[0] for row in conn.execute(query)]
+        return [row[0] for row in conn.execute(query).all()]
 
     @staticmethod
     def _info(row: Any) -> RunInfo:

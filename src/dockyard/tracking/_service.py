@@ -16,7 +16,6 @@ from dockyard.store import Database
 from dockyard.tracking._entities import (
     Experiment,
     LifecycleStage,
-    Metric,
     Run,
     RunInfo,
     ViewType,
@@ -32,12 +31,13 @@ from dockyard.tracking._requests import (
     SearchRuns,
     UpdateRun,
 )
-from dockyard.tracking._run_repository import RunRepository
+from dockyard.tracking._run_repository import HistoryPoint, RunRepository
 from dockyard.tracking._search_sql import build_search_query
 
 __all__ = [
     "PARENT_RUN_TAG",
     "RUN_NAME_TAG",
+    "HistoryPoint",
     "Page",
     "TrackingService",
     "decode_page_token",
@@ -173,8 +173,7 @@ class TrackingService:
         tags[RUN_NAME_TAG] = name
         parent = request.parent_run_id or tags.get(PARENT_RUN_TAG)
         with self._db.write() as conn:
-            experiment = self._experiments.get(conn, eid)
-            if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
+            if self._experiments.stage(conn, eid) is not LifecycleStage.ACTIVE:
                 raise InvalidArgument(
                     f"experiment {eid} is deleted; restore it before creating runs in it",
                     field="experiment_id",
@@ -182,7 +181,7 @@ class TrackingService:
             if parent is not None:
                 self._runs.info(conn, parent)
                 tags[PARENT_RUN_TAG] = parent
-            self._runs.create(
+            info = self._runs.create(
                 conn,
                 run_id=run_id,
                 experiment_id=eid,
@@ -193,7 +192,9 @@ class TrackingService:
                 parent_run_id=parent,
             )
             self._runs.set_tags(conn, run_id, tags)
-            return self._runs.get_many(conn, [run_id])[0]
+        # A new run holds exactly what was just written, so it is not read back. Tags in key
+        # order, the order a read returns them in.
+        return Run(info=info, tags=dict(sorted(tags.items())))
 
     def get_run(self, run_id: str) -> Run:
         with self._db.read() as conn:
@@ -214,19 +215,24 @@ class TrackingService:
 
     def update_run(self, run_id: str, request: UpdateRun) -> RunInfo:
         values: dict[str, object] = {}
+        changed: dict[str, object] = {}  # the same changes, as RunInfo fields
         if request.status is not None:
             values["status"] = request.status.value
+            changed["status"] = request.status
             if request.status.is_terminal:
                 values["end_time"] = request.end_time if request.end_time is not None else now_ms()
         elif request.end_time is not None:
             values["end_time"] = request.end_time
+        if "end_time" in values:
+            changed["end_time"] = values["end_time"]
         with self._db.write() as conn:
-            self._active_run(conn, run_id)
+            info = self._active_run(conn, run_id)
             if request.run_name is not None:
-                values["name"] = request.run_name
+                values["name"] = changed["run_name"] = request.run_name
                 self._runs.set_tags(conn, run_id, {RUN_NAME_TAG: request.run_name})
             self._runs.update(conn, run_id, **values)
-            return self._runs.info(conn, run_id)
+        # The info read above with what was just written, rather than a second read.
+        return info.model_copy(update=changed)
 
     def set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         with self._db.write() as conn:
@@ -268,7 +274,8 @@ class TrackingService:
 
     def metric_history(
         self, run_id: str, key: str, *, max_results: int, page_token: str | None
-    ) -> Page[Metric]:
+    ) -> Page[HistoryPoint]:
+        """One page of a metric's history, ordered by step, then time, then logging order."""
         if not 1 <= max_results <= LIMITS.history_max_results:
             raise InvalidArgument(
                 f"max_results must be between 1 and {LIMITS.history_max_results}",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
@@ -134,14 +136,36 @@ def log_inputs(run_id: str, body: LogInputs, tracking: TrackingDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{run_id}/metrics/{key:path}")
+def _double(value: float) -> float | str:
+    # JSON has no literal for non-finite numbers: spelled as pydantic spells them for Metric.
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+@router.get("/{run_id}/metrics/{key:path}", response_model=MetricHistory)
 def metric_history(
     run_id: str,
     key: str,
     tracking: TrackingDep,
     max_results: Annotated[int, Query(ge=1, le=LIMITS.history_max_results)] = 25_000,
     page_token: Annotated[str | None, Query(max_length=1000)] = None,
-) -> MetricHistory:
+) -> Response:
     """Every logged point of one metric, ordered by step and time."""
     page = tracking.metric_history(run_id, key, max_results=max_results, page_token=page_token)
-    return MetricHistory(metrics=page.items, next_page_token=page.next_page_token)
+    # Encoded here, in MetricHistory's shape, rather than through it: validating and serialising
+    # a model per point took longer than reading the page from the database.
+    isfinite = math.isfinite
+    points = [
+        {
+            "key": p.key,
+            "value": p.value if isfinite(p.value) else _double(p.value),
+            "timestamp": p.timestamp,
+            "step": p.step,
+        }
+        for p in page.items
+    ]
+    body = {"metrics": points, "next_page_token": page.next_page_token}
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -8,9 +8,13 @@ spells non-finite doubles ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
 
 from dockyard.tracking import DatasetInput, Experiment, Metric, Run, RunInfo
+
+if TYPE_CHECKING:
+    from dockyard.tracking._service import HistoryPoint
 
 __all__ = [
     "ARTIFACT_SCHEME",
@@ -43,7 +47,7 @@ def _pairs(items: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in items.items()]
 
 
-def metrics_json(metrics: list[Metric]) -> list[dict[str, Any]]:
+def metrics_json(metrics: Iterable[Metric | HistoryPoint]) -> list[dict[str, Any]]:
     """Metric points; the loop is inlined because 25,000-point history pages pass through here."""
     isfinite = math.isfinite
     return [
@@ -108,7 +112,7 @@ def run_json(run: Run) -> dict[str, Any]:
     return {
         "info": run_info_json(run.info),
         "data": {
-            "metrics": metrics_json(list(run.metrics.values())),
+            "metrics": metrics_json(run.metrics.values()),
             "params": _pairs(run.params),
             "tags": _pairs(run.tags),
         },
