@@ -50,20 +50,31 @@ class MetricSender:
         self._pending: deque[_Point] = deque()
         self._cond = threading.Condition()
         self._inflight = 0
+        self._flushing = 0  # callers waiting in flush(): the sender sends at once, not on its timer
         self._error: DockyardError | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
 
     def add(self, point: _Point) -> None:
         """Queue one point; raises the error of an earlier failed delivery, if any."""
+        pending = self._pending
+        # The training loop's hot path takes no lock: deque.append is atomic and the sender thread
+        # pops under the condition. First point, pending error and full buffer take the locked
+        # path. A wake-up lost to a race only delays a batch to the sender's next interval.
+        if self._error is None and self._thread is not None and len(pending) < self._max_pending:
+            pending.append(point)
+            if len(pending) == self._batch_size:
+                with self._cond:
+                    self._cond.notify_all()
+            return
         with self._cond:
             if self._error is not None:
                 self._raise_error()
-            while len(self._pending) >= self._max_pending and self._error is None:
+            while len(pending) >= self._max_pending and self._error is None:
                 self._cond.notify_all()
                 self._cond.wait(0.5)
-            self._pending.append(point)
-            if len(self._pending) >= self._batch_size:
+            pending.append(point)
+            if len(pending) >= self._batch_size:
                 self._cond.notify_all()
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -78,11 +89,15 @@ class MetricSender:
     def flush(self, timeout: float | None = None) -> None:
         """Block until every queued point is delivered; raise if delivery failed."""
         with self._cond:
+            self._flushing += 1
             self._cond.notify_all()
-            self._cond.wait_for(
-                lambda: (not self._pending and self._inflight == 0) or self._error is not None,
-                timeout,
-            )
+            try:
+                self._cond.wait_for(
+                    lambda: (not self._pending and self._inflight == 0) or self._error is not None,
+                    timeout,
+                )
+            finally:
+                self._flushing -= 1
             if self._error is not None:
                 self._raise_error()
 
@@ -104,7 +119,11 @@ class MetricSender:
         while True:
             with self._cond:
                 self._cond.wait_for(
-                    lambda: len(self._pending) >= self._batch_size or self._closed,
+                    lambda: (
+                        len(self._pending) >= self._batch_size
+                        or self._closed
+                        or (self._flushing > 0 and bool(self._pending))
+                    ),
                     self._interval,
                 )
                 if not self._pending:
@@ -128,12 +147,23 @@ class MetricSender:
                     self._cond.notify_all()
 
     def _deliver(self, batch: list[_Point]) -> None:
-        by_run: dict[str, list[dict[str, object]]] = {}
-        for run_id, key, value, timestamp, step in batch:
-            by_run.setdefault(run_id, []).append(
-                {"key": key, "value": _json_value(value), "timestamp": timestamp, "step": step}
-            )
-        for run_id, metrics in by_run.items():
+        by_run: dict[str, list[_Point]] = {}
+        if len({point[0] for point in batch}) == 1:
+            by_run[batch[0][0]] = batch  # the usual case: one run, no regrouping
+        else:
+            for point in batch:
+                by_run.setdefault(point[0], []).append(point)
+        isfinite = math.isfinite
+        for run_id, points in by_run.items():
+            metrics = [
+                {
+                    "key": key,
+                    "value": value if isfinite(value) else _json_value(value),
+                    "timestamp": timestamp,
+                    "step": step,
+                }
+                for _, key, value, timestamp, step in points
+            ]
             self._client.request(
                 "POST",
                 f"/api/v1/runs/{run_id}/batch",
