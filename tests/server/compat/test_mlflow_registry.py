@@ -106,6 +106,10 @@ def test_register_alias_search_and_load_by_alias(
     found = client.search_model_versions(f"name='{model_name}'")
     assert sorted(v.version for v in found) == ["1", "2"]
     assert [v.version for v in client.search_model_versions(f"run_id = '{run_id}'")] == ["2", "1"]
+    newest_first = client.search_model_versions(
+        f"name = '{model_name}'", order_by=["version_number DESC"]
+    )
+    assert [v.version for v in newest_first] == ["2", "1"]
     assert [m.name for m in client.search_registered_models(f"name = '{model_name}'")] == [
         model_name
     ]
@@ -219,6 +223,35 @@ def test_bad_input_answers_mlflow_error_codes(
     client.delete_run(run_id)
     deleted = _error(lambda: client.create_model_version(model_name, f"runs:/{run_id}/model"))
     assert deleted.error_code == "INVALID_PARAMETER_VALUE" and "deleted" in deleted.message
+    bad_order = _error(lambda: client.search_model_versions(order_by=["version_number DESC"]))
+    assert bad_order.error_code == "INVALID_PARAMETER_VALUE"
     bad_filter = _error(lambda: client.search_model_versions("source_path = 'x'"))
     assert bad_filter.error_code == "INVALID_PARAMETER_VALUE"
     assert "Unsupported filter" in bad_filter.message
+
+
+def test_registered_files_are_read_only_through_the_artifact_door(
+    tracking_uri: str, experiment_name: str, model_name: str, tmp_path: Path, estimator: Any
+) -> None:
+    save_model(estimator, tmp_path / "pkg")
+    client = MlflowClient()
+    run_id = _run_with_package(client, experiment_name, tmp_path / "pkg")
+    client.create_registered_model(model_name)
+    client.create_model_version(model_name, f"runs:/{run_id}/model", run_id)
+    key = client.get_model_version_download_uri(model_name, "1").removeprefix("mlflow-artifacts:/")
+    door = f"{tracking_uri}/api/2.0/mlflow-artifacts/artifacts"
+    listing = httpx.get(door, params={"path": key}).json()["files"]
+    assert "MLmodel" in {f["path"] for f in listing}
+    manifest = httpx.get(f"{door}/{key}/MLmodel")
+    assert (
+        manifest.status_code == 200
+        and manifest.content == (tmp_path / "pkg" / "MLmodel").read_bytes()
+    )
+    overwrite = httpx.put(f"{door}/{key}/model.pkl", content=b"evil")
+    assert overwrite.status_code == 400
+    assert httpx.delete(f"{door}/{key}").status_code == 400
+    unknown = httpx.get(door, params={"path": "registry/0123/1"})
+    assert unknown.status_code == 404 and unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_model_version(model_name, "1")
+    gone = httpx.get(f"{door}/{key}/MLmodel")
+    assert gone.status_code == 404

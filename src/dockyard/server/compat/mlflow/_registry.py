@@ -314,7 +314,8 @@ def search_model_versions(r: RegistryService, f: Fields, user: str) -> dict[str,
     """Versions filtered by model name (=) and source run (= or IN), newest first per model."""
     allowed = {"name": ("=",), "run_id": ("=", "in"), "prompt": ("=", "!=")}
     clauses = _filter(f.string("filter"), allowed)
-    _no_order(f, set())
+    # Versions come newest first within a model, which is this order when one model is asked for.
+    _no_order(f, {"version_number desc"} if "name" in clauses else set())
     limit, token = _page(f, _MAX_PAGE)
     if _prompts_only(clauses):
         return {"model_versions": []}
