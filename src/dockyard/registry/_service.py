@@ -149,11 +149,13 @@ class RegistryService:
             self._artifacts.delete(key)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        """Set one tag on a model (overwriting its value)."""
         with self._db.write() as conn:
             model_id = self._repo.model_id(conn, name)
             self._repo.set_model_tags(conn, model_id, {key: value})
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove one tag from a model; NotFound when it has no such tag."""
         with self._db.write() as conn:
             self._repo.delete_model_tag(conn, self._repo.model_id(conn, name), name, key)
 
@@ -235,11 +237,13 @@ class RegistryService:
         self._artifacts.delete(row.storage_location)
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
+        """Set one tag on a version (tags and descriptions are the mutable part)."""
         self._change_version(
             name, version, lambda c, m, v: self._repo.set_version_tags(c, m, v, {key: value})
         )
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        """Remove one tag from a version; NotFound when it has no such tag."""
         self._change_version(
             name, version, lambda c, m, v: self._repo.delete_version_tag(c, m, name, v, key)
         )
@@ -248,19 +252,13 @@ class RegistryService:
         self, name: str, version: int | str, request: SetApproval, *, user: str = ANONYMOUS
     ) -> ModelVersion:
         """Record an approval decision: status, who, when and why."""
-        return self._change_version(
-            name,
-            version,
-            lambda c, m, v: self._set(
-                c,
-                m,
-                v,
-                approval_status=request.status.value,
-                approval_user=user,
-                approval_time=now_ms(),
-                approval_comment=request.comment,
-            ),
-        )
+        values = {
+            "approval_status": request.status.value,
+            "approval_user": user,
+            "approval_time": now_ms(),
+            "approval_comment": request.comment,
+        }
+        return self._change_version(name, version, lambda c, m, v: self._set(c, m, v, **values))
 
     # -- aliases ------------------------------------------------------------------------------
 
@@ -280,6 +278,7 @@ class RegistryService:
             return self._repo.get_version(conn, model_id, name, number)
 
     def delete_alias(self, name: str, alias: str) -> None:
+        """Remove an alias (its version stays); NotFound when the model has no such alias."""
         check_alias(alias)
         with self._db.write() as conn:
             self._repo.delete_alias(conn, self._repo.model_id(conn, name), name, alias)
