@@ -150,6 +150,18 @@ def test_pinning_and_weighted_split(serve: Any, packages: dict[str, Path], short
         assert unknown.json()["field"] == "X-Dockyard-Target-Variant"
 
 
+def test_every_response_carries_a_request_id(
+    serve: Any, packages: dict[str, Path], short_dir: Path
+) -> None:
+    with serve(config(short_dir, [variant("v", packages["xgboost"])])) as w:
+        for path in ("/ping", "/health", "/version", "/v2", "/v2/health/ready", "/v2/models/ep"):
+            response = w.client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["x-request-id"], path
+        pinned = w.client.get("/v2/models/v")
+        assert pinned.headers["x-dockyard-variant"] == "v"
+
+
 def test_unknown_routes_and_methods(serve: Any, packages: dict[str, Path], short_dir: Path) -> None:
     with serve(config(short_dir, [variant("v", packages["xgboost"])])) as w:
         missing = w.client.get("/nope")

@@ -38,7 +38,6 @@ from dockyard.serving._http import (
     RequestHeaders,
     Scope,
     Send,
-    json_response,
     read_body,
     respond,
 )
@@ -102,23 +101,37 @@ class DataPlane:
         elif path in ("/ping", "/health"):
             await self._health(send, b"{}")
         elif path == "/version":
-            await respond(send, 200, self._version, b"text/plain; charset=utf-8")
+            await self._reply(send, 200, self._version, b"text/plain; charset=utf-8")
         else:
             await self._fail(scope, send, NotFound(f"no route {path}"), None)
 
+    async def _reply(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        content_type: bytes,
+        variant: Variant | None = None,
+    ) -> None:
+        """A non-inference answer, with a request id like every other (and its variant, if any)."""
+        extra = [(b"x-request-id", self._new_id())]
+        if variant is not None:
+            extra.append(variant.header)
+        await respond(send, status, body, content_type, extra)
+
     async def _health(self, send: Send, body: bytes) -> None:
         if self.endpoint.draining:
-            await json_response(send, 503, {"status": "draining"})
+            await self._reply(send, 503, b'{"status":"draining"}', JSON)
         else:
-            await respond(send, 200, body, JSON)
+            await self._reply(send, 200, body, JSON)
 
     async def _v2(self, scope: Scope, receive: Receive, send: Send, path: str, method: str) -> None:
         state = self.endpoint.state
         if path in ("/v2", "/v2/"):
-            await respond(send, 200, self._server, JSON)
+            await self._reply(send, 200, self._server, JSON)
             return
         if path == "/v2/health/live":
-            await respond(send, 200, b'{"live":true}', JSON)
+            await self._reply(send, 200, b'{"live":true}', JSON)
             return
         if path == "/v2/health/ready":
             await self._health(send, b'{"ready":true}')
@@ -139,7 +152,8 @@ class DataPlane:
                 return
             await self._infer(scope, receive, send, target, pinned)
         elif target.action == "ready":
-            await respond(send, 200, orjson.dumps({"name": target.name, "ready": True}), JSON)
+            ready = orjson.dumps({"name": target.name, "ready": True})
+            await self._reply(send, 200, ready, JSON, pinned)
         else:
             variant = pinned or max(state.routes.production, key=lambda v: v.config.weight)
             meta = _oip.model_metadata(
@@ -149,7 +163,7 @@ class DataPlane:
                 variant.codec,
                 variant.signature,
             )
-            await json_response(send, 200, meta)
+            await self._reply(send, 200, orjson.dumps(meta), JSON, pinned)
 
     def _resolve(self, state: State, target: _oip.Route) -> Variant | None:
         routes = state.routes

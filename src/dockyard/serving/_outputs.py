@@ -43,7 +43,7 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 def parse_content_type(value: bytes | None) -> Format | None:
     """The request format a Content-Type names (``None`` for an unknown one); JSON if absent."""
-    if value is None:
+    if value is None or value == b"application/json":
         return "json"
     media = value.split(b";", 1)[0].strip().lower()
     fmt = _MEDIA.get(media)
