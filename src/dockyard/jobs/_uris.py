@@ -39,10 +39,13 @@ def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None
     kind = scheme(uri, field)
     if kind == "local":
         path = local_path(uri)
-        if not path.exists():
-            raise InvalidArgument(f"{uri} does not exist", field=field)
-        if path.is_dir() and not any(path.iterdir()):
-            raise InvalidArgument(f"{uri} is an empty folder", field=field)
+        try:
+            if not path.exists():
+                raise InvalidArgument(f"{uri} does not exist", field=field)
+            if path.is_dir() and not any(path.iterdir()):
+                raise InvalidArgument(f"{uri} is an empty folder", field=field)
+        except OSError as exc:  # a name too long, a folder we may not read, ...
+            raise InvalidArgument(f"cannot read {uri[:200]}: {exc.strerror}", field=field) from exc
     elif kind == "s3":
         from dockyard.artifacts import open_artifact_store  # boto3: only when S3 is used
 
