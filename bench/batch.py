@@ -10,17 +10,18 @@ trees, depth 5), saved with ``dockyard.models.save_model`` and ``mlflow.xgboost.
 
 Each runs in its own process; the peak memory is the largest sum of RSS (and of PSS, which
 counts shared library pages once) over that process and its children, sampled every 50 ms.
-``--big`` adds Dockyard on a ~1 GB file (about 9.9M rows). ``--repeat N`` keeps each run's
-fastest of N (other processes on a shared machine only ever slow a run down). Run:
+``--big`` adds Dockyard on a ~1 GB file (about 9.9M rows). ``--repeat N`` runs N interleaved
+rounds and keeps each tool's fastest (other processes on a shared machine only ever slow a run
+down); CPU seconds of each process tree are reported too, as they depend less on that load. Run:
 ``.venv/bin/python bench/batch.py [--rows N] [--big] [--repeat N] [--skip-mlflow]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -157,13 +158,17 @@ class Sampler:
 
 
 def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run ``argv``; return its wall time, peak memory and the JSON it printed (if any)."""
+    """Run ``argv``; return its wall time, CPU time, peak memory and the JSON it printed."""
+    # Waited-for descendants' CPU time is added to their parent's, and so up to this process.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     sampler = Sampler(process.pid)
     out, err = process.communicate()
     wall = time.perf_counter() - start
     sampler.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode != 0:
         raise RuntimeError(f"{argv[:3]} failed:\n{err.decode()[-3000:]}")
     reported: dict[str, Any] = {}
@@ -173,6 +178,7 @@ def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
             break
     return {
         "wall": wall,
+        "cpu": cpu,
         "seconds": reported.get("seconds", wall),
         "records": reported.get("records"),
         "boot": reported.get("boot"),
@@ -201,9 +207,9 @@ def with_header(source: Path, target: Path) -> None:
         shutil.copyfileobj(rows, sink, 16 * 2**20)
 
 
-def best(runs: int, run: Any) -> dict[str, Any]:
-    """The fastest of ``runs`` runs of ``run()``."""
-    return min((run() for _ in range(runs)), key=lambda r: float(r["seconds"]))
+def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest run: other processes on a shared machine only ever slow a run down."""
+    return min(runs, key=lambda r: float(r["seconds"]))
 
 
 def run_all(
@@ -246,26 +252,28 @@ def run_all(
     if not skip_mlflow:
         mlflow(small)
 
-    results = []
-    print("raw single process ...", flush=True)
-    raw = best(repeat, lambda: measure([*raw_argv, str(source), str(root / "raw.out")], env))
-    results.append({"name": "raw ceiling (1 process)", "rows": rows, "mb": size_mb, **raw})
-    print("dockyard ...", flush=True)
-    ours = best(repeat, lambda: dockyard(source, "main", keep=True))
-    results.append(
-        {"name": "Dockyard run_transform (2 processes)", "rows": rows, "mb": size_mb, **ours}
-    )
-    check(root / "out-main" / "input.csv.out", root / "raw.out")
-    if not skip_mlflow:
-        print("mlflow models predict ...", flush=True)
-        results.append(
-            {
-                "name": "mlflow models predict",
-                "rows": rows,
-                "mb": size_mb,
-                **best(repeat, lambda: mlflow(source)),
-            }
-        )
+    # Rounds interleave the tools, so that each sees the machine's load of the moment.
+    runs: dict[str, list[dict[str, Any]]] = {"raw": [], "dockyard": [], "mlflow": []}
+    for round_ in range(1, repeat + 1):
+        print(f"round {round_}: raw single process ...", flush=True)
+        runs["raw"].append(measure([*raw_argv, str(source), str(root / "raw.out")], env))
+        print(f"round {round_}: dockyard ...", flush=True)
+        runs["dockyard"].append(dockyard(source, "main", keep=True))
+        if round_ == 1:
+            check(root / "out-main" / "input.csv.out", root / "raw.out")
+        if not skip_mlflow:
+            print(f"round {round_}: mlflow models predict ...", flush=True)
+            runs["mlflow"].append(mlflow(source))
+    names = {
+        "raw": "raw ceiling (1 process)",
+        "dockyard": "Dockyard run_transform (2 processes)",
+        "mlflow": "mlflow models predict",
+    }
+    results = [
+        {"name": names[tool], "rows": rows, "mb": size_mb, **fastest(found)}
+        for tool, found in runs.items()
+        if found
+    ]
     if big:
         print(f"generating {BIG_ROWS:,} rows for the memory run ...", flush=True)
         big_source = root / "big.csv"
@@ -273,7 +281,7 @@ def run_all(
         big_mb = big_source.stat().st_size / 2**20
         for workers in (2, 1):
             print(f"dockyard, big input, {workers} worker processes ...", flush=True)
-            run = best(repeat, functools.partial(dockyard, big_source, f"big{workers}", workers))
+            run = fastest([dockyard(big_source, f"big{workers}", workers) for _ in range(repeat)])
             name = f"Dockyard, ~1 GB input ({workers} worker{'s' if workers > 1 else ''})"
             results.append({"name": name, "rows": BIG_ROWS, "mb": big_mb, **run})
         big_source.unlink()
@@ -295,15 +303,16 @@ def table(results: list[dict[str, Any]]) -> str:
     raw_rate = raw["rows"] / raw["seconds"]
     lines = [
         "| run | rows | input MB | seconds | rows/s | vs raw | rows/s once workers are up "
-        "| peak RSS MB | peak PSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU s | peak RSS MB | peak PSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rate = r["rows"] / r["seconds"]
         warm = "" if r.get("boot") is None else f"{r['rows'] / (r['seconds'] - r['boot']):,.0f}"
         lines.append(
             f"| {r['name']} | {r['rows']:,} | {r['mb']:.0f} | {r['seconds']:.1f} | {rate:,.0f} "
-            f"| {rate / raw_rate:.2f}x | {warm} | {r['rss_mb']:.0f} | {r['pss_mb']:.0f} |"
+            f"| {rate / raw_rate:.2f}x | {warm} | {r['cpu']:.1f} | {r['rss_mb']:.0f} "
+            f"| {r['pss_mb']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -332,7 +341,8 @@ def main() -> None:
         f"\n{os.cpu_count()} CPUs; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}. "
         "Seconds: raw = read + predict + write inside its process; Dockyard = the "
         "run_transform call (worker start, planning, scoring, publishing); MLflow = the whole "
-        "command. Peak memory covers each process and its children."
+        "command. CPU s: user + system time of the whole process tree, imports included. Peak "
+        "memory covers each process and its children."
     )
 
 
