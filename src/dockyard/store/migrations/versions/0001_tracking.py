@@ -9,15 +9,14 @@ from __future__ import annotations
 from alembic import op
 
 from dockyard.store import schema
+from dockyard.store.migrations._tables import create_tables, drop_tables
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-# A migration creates the tables it introduces from schema.py, by name. Once released, a table's
-# later changes get a migration of their own (op.add_column ...) and schema.py follows;
-# tests/store/test_migrations.py fails if the migrated database and schema.py ever disagree.
+# Tables are created from schema.py by name: see dockyard.store.migrations._tables.
 TABLES = (
     "experiments",
     "experiment_tags",
@@ -33,8 +32,7 @@ TABLES = (
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    schema.metadata.create_all(bind, tables=[schema.metadata.tables[name] for name in TABLES])
+    create_tables(TABLES)
     # MLflow clients expect experiment "0" named "Default" to exist.
     op.execute(
         schema.experiments.insert().values(
@@ -49,7 +47,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    schema.metadata.drop_all(
-        bind, tables=[schema.metadata.tables[name] for name in reversed(TABLES)]
-    )
+    drop_tables(TABLES)

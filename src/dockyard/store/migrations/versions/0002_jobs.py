@@ -6,9 +6,7 @@ Revises: 0001
 
 from __future__ import annotations
 
-from alembic import op
-
-from dockyard.store import schema
+from dockyard.store.migrations._tables import create_tables, drop_tables
 
 revision = "0002"
 down_revision = "0001"
@@ -19,12 +17,8 @@ TABLES = ("jobs", "job_events")
 
 
 def upgrade() -> None:
-    schema.metadata.create_all(
-        op.get_bind(), tables=[schema.metadata.tables[name] for name in TABLES]
-    )
+    create_tables(TABLES)
 
 
 def downgrade() -> None:
-    schema.metadata.drop_all(
-        op.get_bind(), tables=[schema.metadata.tables[name] for name in reversed(TABLES)]
-    )
+    drop_tables(TABLES)
