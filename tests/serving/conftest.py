@@ -8,7 +8,6 @@ shared between processes).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
@@ -19,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -234,7 +234,8 @@ def spawned(short_dir: Path) -> Iterator[Callable[[WorkerConfig], Launched]]:
 
 def rows(n: int, seed: int = 1) -> list[list[float]]:
     """``n`` rows of the XGBoost model's four features."""
-    return np.random.default_rng(seed).normal(size=(n, 4)).round(6).tolist()
+    values: list[list[float]] = np.random.default_rng(seed).normal(size=(n, 4)).round(6).tolist()
+    return values
 
 
 def split_body(data: list[list[float]]) -> dict[str, Any]:
@@ -242,6 +243,14 @@ def split_body(data: list[list[float]]) -> dict[str, Any]:
     return {"dataframe_split": {"columns": FEATURES, "data": data}}
 
 
-def run_async(coro: Any) -> Any:
-    """Run a coroutine on a fresh event loop (unit tests of loop-bound pieces)."""
-    return asyncio.run(coro)
+def wait_in_flight(admin_socket: str, variant_name: str, timeout: float = 30) -> None:
+    """Wait until the worker reports a request of ``variant_name`` in flight."""
+    from dockyard.serving import WorkerAdmin
+
+    deadline = time.monotonic() + timeout
+    with WorkerAdmin(admin_socket) as admin:
+        while time.monotonic() < deadline:
+            if admin.stats()["variants"].get(variant_name, {}).get("in_flight"):
+                return
+            time.sleep(0.01)
+    pytest.fail(f"no request of {variant_name!r} reached the worker")

@@ -12,7 +12,7 @@ import pytest
 
 from dockyard.errors import InvalidArgument
 from dockyard.serving import WorkerAdmin
-from tests.serving.conftest import Running, config, rows, split_body, variant
+from tests.serving.conftest import config, rows, split_body, variant, wait_in_flight
 
 
 class Load:
@@ -127,7 +127,10 @@ def test_stats_and_metrics_describe_each_variant(
 ) -> None:
     cfg = config(
         short_dir,
-        [variant("blue", packages["xgboost"]), variant("py", packages["times10"], weight=0)],
+        [
+            variant("blue", packages["xgboost"], executor="inline"),
+            variant("py", packages["times10"], weight=0),
+        ],
     )
     with serve(cfg) as w, WorkerAdmin(w.admin_socket) as admin:
         for _ in range(3):
@@ -168,24 +171,18 @@ def test_drain_finishes_in_flight_requests_then_stops(
     cfg = config(short_dir, [variant("slow", packages["sleeper"])])
     results: list[httpx.Response] = []
     with serve(cfg) as w:
-        running: Running = w
+        body = {"instances": [{"x": 3.0}], "params": {"seconds": 0.5}}
         slow = threading.Thread(
-            target=lambda: results.append(
-                httpx.post(
-                    f"{running.url}/invocations",
-                    json={"instances": [{"x": 3.0}], "params": {"seconds": 0.5}},
-                    timeout=30,
-                )
-            )
+            target=lambda: results.append(httpx.post(f"{w.url}/invocations", json=body, timeout=30))
         )
         slow.start()
-        time.sleep(0.15)
+        wait_in_flight(w.admin_socket, "slow")
         with WorkerAdmin(w.admin_socket) as admin:
             admin.drain()
         slow.join(30)
         w.thread.join(30)
         assert not w.thread.is_alive()
         with pytest.raises(httpx.ConnectError):
-            httpx.post(f"{running.url}/invocations", json={"instances": [{"x": 1.0}]})
+            httpx.post(f"{w.url}/invocations", json={"instances": [{"x": 1.0}]})
     assert results[0].status_code == 200 and results[0].json() == {"predictions": [3.0]}
     assert not Path(cfg.admin_socket or "").exists()

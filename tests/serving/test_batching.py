@@ -145,7 +145,7 @@ def test_concurrent_http_requests_are_merged_and_mapped_back(
     with serve(cfg) as w:
         barrier = threading.Barrier(16)
 
-        def call(i: int) -> tuple[int, float]:
+        def call(i: int) -> tuple[int, list[float]]:
             barrier.wait()
             body = {"dataframe_split": {"columns": ["x"], "data": [[float(i)], [float(i) + 0.5]]}}
             response = w.client.post("/invocations", json=body)

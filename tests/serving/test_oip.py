@@ -68,7 +68,7 @@ def test_health_and_metadata_through_tritonclient(triton: Any) -> None:
 def test_infer_matrix_input(triton: Any, xgb: PyFuncModel, binary: bool, dtype: type) -> None:
     import tritonclient.http as httpclient
 
-    data = np.asarray(rows(5), dtype=dtype)
+    data: np.ndarray[Any, Any] = np.asarray(rows(5), dtype=dtype)
     tensor = httpclient.InferInput(
         "input", list(data.shape), "FP64" if dtype is np.float64 else "FP32"
     )

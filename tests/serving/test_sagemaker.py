@@ -29,7 +29,9 @@ def worker(packages: dict[str, Path]) -> Iterator[Running]:
 
 
 def expected(xgb: PyFuncModel, data: list[list[float]]) -> list[float]:
-    return xgb.predict(pd.DataFrame(data, columns=FEATURES)).astype(np.float64).tolist()
+    predictions = xgb.predict(pd.DataFrame(data, columns=FEATURES))
+    values: list[float] = predictions.astype(np.float64).tolist()
+    return values
 
 
 def test_ping(worker: Running) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -46,7 +48,9 @@ def test_shape_and_datatype_errors_name_the_input() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, np.bool_])
 def test_binary_round_trip(dtype: type) -> None:
-    array = (np.arange(6) % 2 if dtype is np.bool_ else np.arange(6)).astype(dtype).reshape(2, 3)
+    array: np.ndarray[Any, Any] = (
+        (np.arange(6) % 2 if dtype is np.bool_ else np.arange(6)).astype(dtype).reshape(2, 3)
+    )
     name = datatype_of(array.dtype)
     back = from_binary("x", name, (2, 3), to_binary(array))
     np.testing.assert_array_equal(back, array)
