@@ -44,7 +44,7 @@ class Supervisor:
         db: Database,
         settings: Settings,
         *,
-        resolve: Callable[[str], str],
+        resolve: Callable[[str], tuple[str, str | None]],
         capture_root: str,
     ) -> None:
         self._svc = endpoints

@@ -30,7 +30,7 @@ def blend(
     green: EndpointConfig | None,
     share: float,
     *,
-    resolve: Callable[[str], str],
+    resolve: Callable[[str], tuple[str, str | None]],
     port: int,
     host: str,
     capture_root: str,
@@ -52,9 +52,14 @@ def blend(
         for v in config.variants:
             weight = part * v.weight / total
             wname = names.get(v.name, v.name)
+            path, digest = resolve(v.model_uri)
             variants.append(
                 VariantConfig(
-                    name=wname, model_path=resolve(v.model_uri), weight=weight, batching=v.batching
+                    name=wname,
+                    model_path=path,
+                    weight=weight,
+                    batching=v.batching,
+                    expected_digest=digest,
                 )
             )
             traffic[wname] = round(weight, 6)
@@ -62,10 +67,12 @@ def blend(
     assert shadow_source is not None
     if shadow_source.shadow is not None:
         s = shadow_source.shadow
+        path, digest = resolve(s.model_uri)
         variants.append(
             VariantConfig(
                 name=s.name,
-                model_path=resolve(s.model_uri),
+                model_path=path,
+                expected_digest=digest,
                 weight=0,
                 shadow=True,
                 shadow_sampling_pct=s.sampling_pct,

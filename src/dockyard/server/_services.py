@@ -73,8 +73,9 @@ class Services:
         else:
             check_readable(uri, field, s3_endpoint_url=self.settings.s3_endpoint_url)
 
-    def local_model(self, uri: str) -> str:
-        """A verified local package folder for ``uri`` (fetched into the model cache)."""
+    def local_model(self, uri: str) -> tuple[str, str | None]:
+        """A verified local package folder for ``uri`` (fetched into the model cache) and the
+        digest to check again when it is loaded (None for a plain local folder)."""
         from dockyard.registry._uris import fetch_model
         from dockyard.sdk import Client
 
@@ -88,7 +89,7 @@ class Services:
             )
         finally:
             client.close()
-        return str(local.path)
+        return str(local.path), local.digest
 
     def start_background(self) -> list[Background]:
         """Start the job scheduler and the endpoint supervisor (``dockyard server`` only)."""
