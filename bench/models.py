@@ -159,6 +159,54 @@ def main() -> None:
     print("load from a local path (median):")
     for line in loads:
         print("  " + line)
+    _registry_loads(models, frame, work, scale)
+
+
+def _registry_loads(models: dict[str, Any], frame: pd.DataFrame, work: Path, scale: float) -> None:
+    """Load by alias through the registry (embedded default, same HTTP app as a server): the
+    first load downloads and verifies into the digest-keyed cache; later loads read the cache
+    after one resolve request."""
+    import mlflow
+
+    import dockyard as dy
+    from dockyard.sdk import reset_context
+    from dockyard.settings import Settings
+
+    reset_context(Settings(home=work / "home"))
+    mlflow.set_tracking_uri(f"sqlite:///{work}/mlflow.db")
+    print()
+    print("load by alias from the registry (median):")
+    for name, model in models.items():
+        with dy.start_run():
+            dy.log_model(
+                model, "model", input_example=frame.head(5), registered_model_name=f"bench-{name}"
+            )
+        client = dy.sdk.context().client
+        client.request(
+            "PUT", f"/api/v1/registered-models/bench-{name}/aliases/champion", json={"version": "1"}
+        )
+        uri = f"models:/bench-{name}@champion"
+        start = time.perf_counter()
+        dy.load_model(uri)
+        cold = time.perf_counter() - start
+        warm = _per_call(lambda u=uri: dy.load_model(u), max(1, int(20 * scale)), 3)
+        with mlflow.start_run():
+            getattr(mlflow, name).log_model(
+                model,
+                name="model",
+                input_example=frame.head(5),
+                registered_model_name=f"bench-{name}",
+            )
+        mlflow.MlflowClient().set_registered_model_alias(f"bench-{name}", "champion", "1")
+        mlf = _per_call(
+            lambda n=name: mlflow.pyfunc.load_model(f"models:/bench-{n}@champion"),
+            max(1, int(5 * scale)),
+            3,
+        )
+        print(
+            f"  {name:8} dockyard first {_fmt(cold)}   cached {_fmt(warm)}   "
+            f"mlflow (sqlite registry) {_fmt(mlf)}"
+        )
 
 
 if __name__ == "__main__":
