@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import httpx
 __all__ = ["Server", "free_port"]
 
 VENV_BIN = Path(sys.executable).parent
+# MLflow's workers have taken ~35 s to answer on a loaded two-core machine.
+START_TIMEOUT_S = 180
 
 
 def free_port() -> int:
@@ -76,19 +79,42 @@ class Server:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + self._health, timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not start")
+        try:
+            self._wait_healthy()
+        except BaseException:
+            # __exit__ does not run when __enter__ raises: stop the process group here, or a
+            # timed-out or interrupted start leaves its workers running.
+            self._stop()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def _wait_healthy(self) -> None:
         assert self._proc is not None
-        os.killpg(self._proc.pid, 15)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self._proc.returncode} on start")
+            try:
+                if httpx.get(self.url + self._health, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer {self._health} in {START_TIMEOUT_S} s")
+
+    def _stop(self) -> None:
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
         try:
-            self._proc.wait(20)
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(20)
         except subprocess.TimeoutExpired:
-            os.killpg(self._proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
