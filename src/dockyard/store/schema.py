@@ -334,9 +334,7 @@ endpoints = Table(
 endpoint_events = Table(
     "endpoint_events",
     metadata,
-    Column(
-        "name", String(63), ForeignKey("endpoints.name", ondelete="CASCADE"), nullable=False
-    ),
+    Column("name", String(63), ForeignKey("endpoints.name", ondelete="CASCADE"), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("time", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
