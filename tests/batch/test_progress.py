@@ -53,3 +53,12 @@ def test_finished_work_has_a_zero_eta() -> None:
     meter = Meter(bytes_total=10, files_total=1, shards_total=1, clock=clock)
     meter.add(records=1, nbytes=10)
     assert meter.snapshot().eta_s == 0.0
+
+
+def test_progress_as_json() -> None:
+    meter = Meter(bytes_total=4, files_total=1, shards_total=1, clock=Clock())
+    meter.add(records=2, nbytes=1)
+    body = meter.snapshot().to_dict()
+    assert body["records"] == 2
+    assert body["fraction"] == 0.25
+    assert set(body) >= {"bytes_done", "bytes_total", "records_per_s", "eta_s"}

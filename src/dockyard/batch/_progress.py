@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Meter", "Progress"]
 
@@ -51,6 +53,10 @@ class Progress:
     def fraction(self) -> float:
         """Done, from 0 to 1, by input bytes."""
         return self.bytes_done / self.bytes_total if self.bytes_total else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (for a job's status), with ``fraction``."""
+        return {**dataclasses.asdict(self), "fraction": self.fraction}
 
 
 class Meter:
