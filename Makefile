@@ -11,11 +11,15 @@ $(UV):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
 
+# Bytecode is compiled at install: every job, serving worker and batch worker is a new process,
+# and without .pyc files (PYTHONDONTWRITEBYTECODE is common) each would recompile pandas.
 install: $(UV)
-	$(UV) sync --frozen --inexact --extra ml --quiet
+	$(UV) sync --frozen --inexact --extra ml --quiet --compile-bytecode
+	$(PY) -m compileall -q src
 
 install-test: $(UV)
-	$(UV) sync --frozen --inexact --extra ml --group test --quiet
+	$(UV) sync --frozen --inexact --extra ml --group test --quiet --compile-bytecode
+	$(PY) -m compileall -q src
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
 
