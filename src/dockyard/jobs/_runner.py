@@ -32,7 +32,6 @@ _POLL_S = 0.05
 _TAIL_LINES = 25
 
 
-
 class _Outcome:
     def __init__(self, kind: str, message: str = "", exit_code: int | None = None) -> None:
         self.kind = kind  # ok | failed | stopped | runtime | memory
@@ -144,15 +143,18 @@ class Runner:
 
     def _pump(self, proc: subprocess.Popen[bytes], log: Any) -> None:
         assert proc.stdout is not None
+        # The metric parser brings an HTTP client: only jobs that define metrics pay for it.
+        parses_metrics = bool(self.spec.get("metric_definitions") or self.spec.get("algorithm"))
         for raw in iter(proc.stdout.readline, b""):
             log.write(raw)
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.tail.append(line)
-            if self.metrics is None:
-                from dockyard.jobs._metrics import MetricParser
+            if parses_metrics:
+                if self.metrics is None:
+                    from dockyard.jobs._metrics import MetricParser
 
-                self.metrics = MetricParser(self.spec, self.job)
-            self.metrics.feed(line)
+                    self.metrics = MetricParser(self.spec, self.job)
+                self.metrics.feed(line)
 
     def _watch(self, proc: subprocess.Popen[bytes]) -> _Outcome:
         limit_mb = (self.spec.get("resources") or {}).get("memory_mb")
