@@ -38,8 +38,15 @@ unit: install-test
 
 test: lint typecheck unit
 
+# Benchmarks are run by hand (each takes minutes); results go to bench/RESULTS.md.
 bench: install-test
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/tracking.py
+	$(PY) bench/search.py
+	$(PY) bench/models.py
+	$(PY) bench/jobs.py
+	$(PY) bench/serving.py
+	$(PY) bench/batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
