@@ -85,9 +85,11 @@ def test_sdk_transformer_defaults_output_under_the_job(
 def slow_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
     folder = tmp_path_factory.mktemp("slow")
     rng = np.random.default_rng(2)
-    rows = 120_000
+    # Slow enough (several seconds of scoring on one worker) that a stop lands mid-way even
+    # on a quiet machine; progress reaches the job's status about once a second.
+    rows = 300_000
     x = rng.normal(size=(rows, 5))
-    model = GradientBoostingRegressor(n_estimators=300, max_depth=4, random_state=0)
+    model = GradientBoostingRegressor(n_estimators=1500, max_depth=4, random_state=0)
     model.fit(x[:2000], x[:2000] @ [1.0, 2.0, 3.0, 4.0, 5.0])
     save_model(model, folder / "model", input_example=x[:5])
     np.savetxt(folder / "big.csv", x, delimiter=",", fmt="%.5f")
