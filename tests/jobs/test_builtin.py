@@ -71,6 +71,10 @@ def test_builtin_xgboost_trains_logs_metrics_and_packages(
     assert job["events"][-1]["message"] == "registered as models:/xgb-registered/1"
     version = client.request("GET", "/api/v1/registered-models/xgb-registered/versions/1")
     assert version["run_id"] == job["run_id"]
+    # A second job registering under the same name adds version 2 to the existing model.
+    client.request("POST", "/api/v1/jobs/training", json={**spec, "name": "xgb-builtin-2"})
+    second = wait_for(client, "xgb-builtin-2", timeout=120)
+    assert second["events"][-1]["message"] == "registered as models:/xgb-registered/2"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.jobs._http import put_file, request_json
+from dockyard.jobs._http import HTTPError, put_file, request_json
 from dockyard.jobs._prepare import save_checkpoints
 
 if TYPE_CHECKING:
@@ -54,8 +54,8 @@ def _register(server: str, run_id: str, model_uri: str, name: str) -> str:
 
     try:
         request_json(server, "POST", "/api/v1/registered-models", {"name": name})
-    except RuntimeError as exc:
-        if " 409:" not in str(exc):  # an existing model is what we want
+    except HTTPError as exc:
+        if exc.status != 409:  # 409: the model exists, which is what we want
             raise
     version = request_json(
         server,

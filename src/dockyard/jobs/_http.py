@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["put_file", "request_json"]
+__all__ = ["HTTPError", "put_file", "request_json"]
+
+
+class HTTPError(RuntimeError):
+    """A request that failed; ``status`` is the server's answer (None when it was unreachable)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 _RETRY_FOR_S = 120.0
 
@@ -34,10 +43,12 @@ def _send(request: urllib.request.Request, body_file: Path | None) -> bytes:
         except urllib.error.HTTPError as exc:
             if exc.code not in (502, 503, 504) or time.monotonic() + delay > deadline:
                 detail = exc.read().decode(errors="replace")[:500]
-                raise RuntimeError(f"{request.full_url} answered {exc.code}: {detail}") from exc
+                raise HTTPError(
+                    f"{request.full_url} answered {exc.code}: {detail}", exc.code
+                ) from exc
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             if time.monotonic() + delay > deadline:
-                raise RuntimeError(f"cannot reach {request.full_url}: {exc}") from exc
+                raise HTTPError(f"cannot reach {request.full_url}: {exc}") from exc
         finally:
             if handle is not None:
                 handle.close()

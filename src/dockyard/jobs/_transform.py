@@ -46,19 +46,14 @@ class TransformJobSpec(TransformSpec):
 
 def _local_model(uri: str, job: dict[str, Any]) -> str:
     """A local, verified package folder for any model URI (registry, run, S3 or local)."""
-    from dockyard.registry._uris import fetch_model
-    from dockyard.sdk import Client
+    from dockyard.registry._uris import fetch_model_from
 
-    client = Client(job["server_url"])
-    try:
-        local = fetch_model(
-            uri,
-            client=client,
-            cache_dir=Path(job["model_cache"]),
-            s3_endpoint_url=job.get("s3_endpoint_url"),
-        )
-    finally:
-        client.close()
+    local = fetch_model_from(
+        job["server_url"],
+        uri,
+        cache_dir=Path(job["model_cache"]),
+        s3_endpoint_url=job.get("s3_endpoint_url"),
+    )
     return str(local.path)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "RunRef",
     "S3Ref",
     "fetch_model",
+    "fetch_model_from",
     "parse_model_uri",
 ]
 
@@ -312,3 +313,17 @@ def fetch_model(
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return found
+
+
+def fetch_model_from(
+    server_url: str, uri: str, *, cache_dir: str | Path, s3_endpoint_url: str | None = None
+) -> LocalModel:
+    """:func:`fetch_model` through the server at ``server_url`` (for processes that hold a URL,
+    not a client: the endpoint supervisor, a transform job's process)."""
+    from dockyard.sdk import Client
+
+    client = Client(server_url)
+    try:
+        return fetch_model(uri, client=client, cache_dir=cache_dir, s3_endpoint_url=s3_endpoint_url)
+    finally:
+        client.close()

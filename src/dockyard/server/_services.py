@@ -76,19 +76,14 @@ class Services:
     def local_model(self, uri: str) -> tuple[str, str | None]:
         """A verified local package folder for ``uri`` (fetched into the model cache) and the
         digest to check again when it is loaded (None for a plain local folder)."""
-        from dockyard.registry._uris import fetch_model
-        from dockyard.sdk import Client
+        from dockyard.registry._uris import fetch_model_from
 
-        client = Client(self.settings.server_url)
-        try:
-            local = fetch_model(
-                uri,
-                client=client,
-                cache_dir=self.settings.home / "cache" / "models",
-                s3_endpoint_url=self.settings.s3_endpoint_url,
-            )
-        finally:
-            client.close()
+        local = fetch_model_from(
+            self.settings.server_url,
+            uri,
+            cache_dir=self.settings.home / "cache" / "models",
+            s3_endpoint_url=self.settings.s3_endpoint_url,
+        )
         return str(local.path), local.digest
 
     def start_background(self) -> list[Background]:
