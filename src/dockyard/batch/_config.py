@@ -55,6 +55,11 @@ class WorkerConfig:
     max_reported: int
     model_digest: str | None = None
 
+    @property
+    def separator(self) -> str:
+        """What follows every record's output: a newline (``assemble_with=Line``) or nothing."""
+        return "\n" if self.assemble_line else ""
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the inverse of :meth:`from_dict`)."""
         return dataclasses.asdict(self)

@@ -1,12 +1,13 @@
 """CSV records: decoding a mini-batch into the model's input, and writing outputs.
 
-Decoding has a fast path and a careful one. The fast path parses the whole mini-batch with
-pandas' C parser, and is taken when cheap whole-batch checks prove it safe: the batch is valid
-UTF-8, has no quote character (so every comma separates fields), and holds exactly as many
-commas as its first record times the number of records. Under those checks the C parser's own
-column-count errors catch any record that differs. Anything else (bad bytes, quotes, a wrong
-field count, text where the signature wants a number) takes the careful path, record by record,
-which names each bad record's problem; the good records of the batch are still parsed once.
+Decoding has a fast path and a careful one. The fast path parses the whole mini-batch at once,
+and is taken when cheap whole-batch checks prove it safe: the batch has no quote character (so
+every comma separates fields) and every record has as many fields as the first. Where the
+signature declares every chosen column a number, Arrow's CSV reader parses it (``_csv_arrow``)
+and checks each record's field count itself; otherwise pandas' C parser does, after a count of
+the batch's commas. Anything else (bad bytes, quotes, a wrong field count, text where the
+signature wants a number) takes the careful path, record by record, which names each bad
+record's problem; the good records of the batch are still parsed once.
 
 Columns are positional, as SageMaker sends them; the model's signature names and types them
 (``double`` columns are read as numbers, ``string`` columns as text). Without a signature a
@@ -29,7 +30,15 @@ import numpy as np
 import pandas as pd
 
 from dockyard.batch._config import ShardTask, WorkerConfig
-from dockyard.batch._encode import csv_rows, dump_json, filter_csv, json_values, split_csv_row
+from dockyard.batch._csv_arrow import parse_numeric
+from dockyard.batch._encode import (
+    csv_block,
+    csv_rows,
+    dump_json,
+    filter_csv,
+    json_values,
+    split_csv_row,
+)
 from dockyard.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.batch._records import TextBatch
 from dockyard.batch._table import ModelShape, Positions, Table, filtered_positions
@@ -100,14 +109,57 @@ class CsvCodec:
         data = batch.data
         if not batch.count or b'"' in data:
             return None
-        # Bytes that are not UTF-8 make pandas raise (text columns) or fail to read a number:
-        # either way the careful path reports them, so the batch is not decoded here.
+        # Bytes that are not UTF-8 make the parsers raise (text columns) or fail to read a
+        # number: either way the careful path reports them, so the batch is not decoded here.
         first_end = data.find(b"\n")
         width = data.count(b",", 0, first_end if first_end >= 0 else len(data)) + 1
-        if data.count(b",") != (width - 1) * batch.count:
-            return None
         positions = self._positions(width, reference)
         if isinstance(positions, str):
+            return None
+        frame = self._numeric_frame(data, width, positions, batch.count)
+        if frame is None:
+            frame = self._pandas_frame(data, width, positions, batch.count)
+        if frame is None:
+            return None
+        sources = None
+        if self._config.join:
+            try:
+                sources = data.decode("utf-8").split("\n")
+            except UnicodeDecodeError:
+                return None
+        return self._table(np.arange(batch.count), {}, frame, sources)
+
+    def _numeric_frame(
+        self, data: bytes, width: int, positions: list[int], count: int
+    ) -> pd.DataFrame | None:
+        """Arrow's parse, when the signature declares every chosen column a number."""
+        types = self._shape.types
+        if types is None:
+            return None
+        declared: dict[int, str] = {}
+        for index, position in enumerate(positions):
+            if declared.setdefault(position, types[index]) != types[index]:
+                return None
+        wanted = sorted(declared)
+        columns = parse_numeric(data, width, wanted, [declared[p] for p in wanted], count)
+        if columns is None:
+            return None
+        names = self._column_names(len(positions))
+        if all(columns[p].dtype == np.float64 for p in positions):
+            # One float block: the model (or its tensor input) takes it without a copy.
+            block = np.empty((count, len(positions)), dtype=np.float64)
+            for index, position in enumerate(positions):
+                block[:, index] = columns[position]
+            return pd.DataFrame(block, columns=pd.Index(names), copy=False)
+        return pd.DataFrame(
+            {name: columns[p] for name, p in zip(names, positions, strict=True)}, copy=False
+        )
+
+    def _pandas_frame(
+        self, data: bytes, width: int, positions: list[int], count: int
+    ) -> pd.DataFrame | None:
+        """pandas' C parser: text columns, models without a signature, no ``pyarrow``."""
+        if data.count(b",") != (width - 1) * count:
             return None
         types = self._shape.types
         wanted = sorted(set(positions))
@@ -129,19 +181,13 @@ class CsvCodec:
             )
         except (ValueError, pd.errors.ParserError):
             return None  # a field the signature's type refuses, or a stray field count
-        if len(frame) != batch.count:
+        if len(frame) != count:
             return None
         if types is None and not all(_numeric(frame[p]) for p in wanted):
             return None  # text in some column: let the careful path decide record by record
         frame = frame[positions]
         frame.columns = pd.Index(self._column_names(len(positions)))
-        sources = None
-        if self._config.join:
-            try:
-                sources = data.decode("utf-8").split("\n")
-            except UnicodeDecodeError:
-                return None
-        return self._table(np.arange(batch.count), {}, frame, sources)
+        return frame
 
     def _careful(self, batch: TextBatch, reference: int | None) -> Table:
         bad: dict[int, str] = {}
@@ -231,6 +277,13 @@ class CsvCodec:
             sources = table.sources
             texts = [f"{sources[p]},{t}" for p, t in zip(positions.tolist(), texts, strict=True)]
         return filter_csv(texts, self._output_filter)
+
+    def encode_block(self, table: Table, predictions: Any) -> bytes | None:
+        """Every row's output in one vectorised pass (CSV out, no output filter)."""
+        if self._config.accept != "text/csv" or not self._output_filter.is_identity:
+            return None
+        sources = table.sources if self._config.join else None
+        return csv_block(predictions, sources, self._config.separator)
 
 
 def _fields(line: bytes) -> list[str] | None:

@@ -35,6 +35,7 @@ EnvManager = Literal["auto", "local", "virtualenv"]
 WORKER_MODULES = (
     "_config.py",
     "_csv.py",
+    "_csv_arrow.py",
     "_encode.py",
     "_jsonl.py",
     "_jsonpath.py",

@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from dockyard.batch._config import ShardTask, WorkerConfig
 
 __all__ = ["Oversized", "TextBatch", "text_batches"]
 
 _MIN_READ = 64 * 1024
+_NEWLINE = 10
 
 
 @dataclass(slots=True)
@@ -40,6 +43,7 @@ class TextBatch:
             (records are on consecutive lines).
         nbytes: Input bytes this batch consumed, for progress.
         whole: The batch is one record (``split_type=None``): it is scored all or nothing.
+        span: The file lines the batch covers: its records and any empty lines among them.
     """
 
     data: bytes
@@ -48,6 +52,7 @@ class TextBatch:
     line_numbers: list[int] | None
     nbytes: int
     whole: bool = False
+    span: int = 0
     _lines: list[bytes] | None = field(default=None, repr=False)
 
     def line(self, index: int) -> int:
@@ -175,7 +180,7 @@ def _windows(
             carry = buffer  # one record longer than a window but within the limit: read on
             continue
         batch = _batch(buffer[:cut], line, reader.consumed())
-        line += buffer.count(b"\n", 0, cut) + 1
+        line += batch.span
         carry = buffer[cut + 1 :]
         yield batch
 
@@ -201,8 +206,13 @@ def _drain_oversized(
 def _batch(data: bytes, first_line: int, nbytes: int, *, whole: bool = False) -> TextBatch:
     if b"\r" in data:
         data = (data + b"\n").replace(b"\r\n", b"\n")[:-1]
-    if data and b"\n\n" not in data and data[0] != 10 and data[-1] != 10:
-        return TextBatch(data, data.count(b"\n") + 1, first_line, None, nbytes, whole)
+    # One vectorised pass finds every newline: the record count and any empty line at once
+    # (a two-byte search for "\n\n" alone costs four times as much).
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NEWLINE)
+    span = len(newlines) + 1
+    blank = data == b"" or data[0] == _NEWLINE or data[-1] == _NEWLINE
+    if not blank and not (len(newlines) > 1 and bool((np.diff(newlines) == 1).any())):
+        return TextBatch(data, span, first_line, None, nbytes, whole, span)
     # Empty lines present (rare): drop them but remember every record's own line number.
     lines: list[bytes] = []
     numbers: list[int] = []
@@ -210,7 +220,7 @@ def _batch(data: bytes, first_line: int, nbytes: int, *, whole: bool = False) ->
         if line:
             lines.append(line)
             numbers.append(first_line + offset)
-    batch = TextBatch(b"\n".join(lines), len(lines), first_line, numbers, nbytes, whole)
+    batch = TextBatch(b"\n".join(lines), len(lines), first_line, numbers, nbytes, whole, span)
     batch._lines = lines
     return batch
 
@@ -220,7 +230,7 @@ def _single_records(batch: TextBatch) -> Iterator[TextBatch]:
     for index, line in enumerate(lines):
         # The batch's bytes are credited with its last record, so progress sums stay exact.
         nbytes = batch.nbytes if index == len(lines) - 1 else 0
-        yield TextBatch(line, 1, batch.line(index), None, nbytes)
+        yield TextBatch(line, 1, batch.line(index), None, nbytes, span=1)
 
 
 def _whole(

@@ -60,6 +60,11 @@ class Codec(Protocol):
         """Output text per row (joined and filtered), and the rows that could not be written."""
         ...
 
+    def encode_block(self, table: Table, predictions: Any) -> bytes | None:
+        """Every row's output at once, each followed by the record separator, when a vectorised
+        writer produces exactly what :meth:`encode` would; ``None`` otherwise."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ModelShape:

@@ -126,7 +126,6 @@ def run_shard(
         DockyardError: The model or the input is unusable as a whole (not one record).
     """
     shard = _Shard(task, config, send)
-    separator = "\n" if config.assemble_line else ""
     if isinstance(codec, ParquetCodec):
         batches: Any = parquet_batches(task, config)
     else:
@@ -143,9 +142,7 @@ def run_shard(
                 )
                 shard.progress(1, item.nbytes)
                 continue
-            texts = _score_batch(item, task, model, codec, shard)
-            if texts:
-                out.write((separator.join(texts) + separator).encode("utf-8"))
+            out.write(_score_batch(item, task, model, codec, shard))
             shard.progress(item.count if not item.whole else 1, item.nbytes)
         out.flush()
         os.fsync(out.fileno())
@@ -165,7 +162,8 @@ def run_shard(
 
 def _score_batch(
     batch: TextBatch | FrameBatch, task: ShardTask, model: PyFuncModel, codec: Codec, shard: _Shard
-) -> list[str]:
+) -> bytes:
+    """The batch's output bytes (each record's output followed by the separator)."""
     table = codec.decode(batch, task)
     if batch.whole:
         return _score_whole(batch, table, model, codec, shard)
@@ -175,6 +173,11 @@ def _score_batch(
         scored = score(model.predict, table, atomic=False, fail_fast=shard.config.fail_fast)
     except BadRecordFound as found:  # only raised under fail_fast
         shard.fail(batch.line(int(table.rows[found.position])), found.reason)
+    if not scored.bad and len(scored.groups) == 1 and len(scored.groups[0][0]) == table.size:
+        block = codec.encode_block(table, scored.groups[0][1])
+        if block is not None:  # every row scored, formatted in one vectorised pass
+            shard.records += table.size
+            return block
     failures = {int(table.rows[p]): why for p, why in scored.bad.items()}
     texts: list[str] = []
     for positions, predictions in scored.groups:
@@ -185,30 +188,34 @@ def _score_batch(
     for index in sorted(failures):
         shard.bad_record(batch.line(index), failures[index])
     shard.records += len(texts)
-    return texts
+    return _joined(texts, shard.config.separator)
 
 
 def _score_whole(
     batch: TextBatch | FrameBatch, table: Table, model: PyFuncModel, codec: Codec, shard: _Shard
-) -> list[str]:
+) -> bytes:
     """A whole file as one record: any row that fails makes the record bad."""
     if table.bad:
         first = min(table.bad)
         shard.bad_record(batch.line(0), f"line {batch.line(first)}: {table.bad[first]}")
-        return []
+        return b""
     scored = score(model.predict, table, atomic=True, fail_fast=False)
     if scored.bad:
         shard.bad_record(batch.line(0), next(iter(scored.bad.values())))
-        return []
+        return b""
     texts: list[str] = []
     for positions, predictions in scored.groups:
         outputs, refused = codec.encode(table, positions, predictions)
         if refused:
             shard.bad_record(batch.line(0), next(iter(refused.values())))
-            return []
+            return b""
         texts.extend(outputs)
     shard.records += 1
-    return ["\n".join(texts)]
+    return _joined(["\n".join(texts)], shard.config.separator)
+
+
+def _joined(texts: list[str], separator: str) -> bytes:
+    return (separator.join(texts) + separator).encode("utf-8") if texts else b""
 
 
 def _protocol_stream() -> IO[bytes]:
