@@ -162,6 +162,36 @@ def test_progress_reaches_the_totals(
     assert max(gaps) < 1.6  # at least once a second (with slack for a loaded machine)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
+def test_several_workers_are_forked_from_one_process_that_imported_the_libraries(
+    packages: dict[str, Path], tmp_path: Path, transform: Run, workers: int
+) -> None:
+    import psutil
+
+    write_csv(tmp_path / "in.csv", features(600))
+    spec = _spec(
+        packages["slow"],
+        tmp_path / "in.csv",
+        tmp_path / "out",
+        max_payload_mb=1,
+        shard_bytes=1_700,
+        max_concurrent_transforms=workers,
+    )
+    trees: list[list[list[int]]] = []
+
+    def look(progress: Progress) -> None:
+        if progress.records and progress.shards_done < progress.shards_total:  # all up
+            trees.append([[c.pid for c in p.children()] for p in psutil.Process().children()])
+
+    result = transform(spec, progress=look)
+    assert result.records == 600
+    assert trees
+    if workers == 1:
+        assert all(len(tree) == 1 and tree[0] == [] for tree in trees)  # one worker, no fork
+    else:
+        assert all(len(tree) == 1 and len(tree[0]) == workers for tree in trees)
+
+
 def test_bad_records_skipped_are_counted_and_listed_in_the_manifest(
     packages: dict[str, Path], tmp_path: Path, transform: Run, output_lines: Lines
 ) -> None:

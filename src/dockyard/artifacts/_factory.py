@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlsplit
 
 from dockyard.artifacts._base import ArtifactStore
 from dockyard.artifacts.local import LocalArtifactStore
-from dockyard.artifacts.s3 import S3ArtifactStore
 from dockyard.errors import InvalidArgument
 
 __all__ = ["artifact_uri", "open_artifact_store"]
@@ -38,6 +37,8 @@ def open_artifact_store(root: str, *, s3_endpoint_url: str | None = None) -> Art
         return LocalArtifactStore(root)
     scheme = match.group(1).lower()
     if scheme == "s3":
+        from dockyard.artifacts.s3 import S3ArtifactStore  # imports boto3: only when used
+
         return S3ArtifactStore(root, endpoint_url=s3_endpoint_url)
     if scheme == "file":
         parts = urlsplit(root)
@@ -62,6 +63,8 @@ def artifact_uri(store: ArtifactStore, key: str) -> str:
     """
     if isinstance(store, LocalArtifactStore):
         return str(store.root / key) if key else str(store.root)
+    from dockyard.artifacts.s3 import S3ArtifactStore
+
     if isinstance(store, S3ArtifactStore):
         return f"s3://{store.bucket}/{'/'.join(p for p in (store.prefix, key) if p)}"
     raise InvalidArgument(f"no direct URI for keys of a {type(store).__name__}")

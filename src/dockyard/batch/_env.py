@@ -152,6 +152,6 @@ def _runtime_copy(work_dir: Path) -> Path:
     batch.mkdir(parents=True)
     (batch / "__init__.py").write_text(_PACKAGE_INIT)
     for name in WORKER_MODULES:
-        shutil.copyfile(package / name, batch / name)
+        runtime.copy_source(package / name, batch / name)
     building.replace(target)  # complete or absent: a crash mid-copy leaves only the .tmp
     return target

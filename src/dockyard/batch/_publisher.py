@@ -8,7 +8,7 @@ recorded in the work directory; a resumed run publishes only what is not recorde
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,11 @@ class Publisher:
                 self.published[file] = future.result()
                 finished += 1
         return finished
+
+    def wait(self, timeout: float) -> None:
+        """Return once a publication finishes, or after ``timeout`` seconds."""
+        if self._running:
+            wait(list(self._running.values()), timeout=timeout, return_when=FIRST_COMPLETED)
 
     def shutdown(self) -> None:
         """Wait for a running publication (it is atomic either way) and drop queued ones."""

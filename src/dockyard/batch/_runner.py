@@ -363,9 +363,9 @@ class _Run:
 
     def _wait_publishing(self) -> None:
         while self.publisher.busy:
+            self.publisher.wait(_TICK_S)
             self.meter.files_done += self.publisher.poll()
             self._emit()
-            time.sleep(_TICK_S)
 
 
 class _Dispatch:

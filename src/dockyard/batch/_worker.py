@@ -10,12 +10,18 @@ worker). The worker answers on its original stdout: ``ready`` (or ``fatal``), th
 ``progress`` messages and one ``done`` or ``failed``. Whatever the model prints goes to stderr,
 which the runner forwards to its log, so it can never corrupt the protocol.
 
+An ``init`` message with ``fork`` (one ``[stdin, protocol, stderr]`` descriptor triple per
+worker, made by the runner) makes this process the workers' parent instead: it imports the
+model's library, forks one worker per triple, which then speaks the protocol above on its own
+descriptors, and reports each worker's exit as ``{"type": "exited", "worker": i, "code": c}``.
+
 A shard's output is written to its part file, flushed and fsynced, and only then is its marker
 written (atomically: temporary file, fsync, rename): a marker always means a complete part.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -36,6 +42,7 @@ from dockyard.batch._table import Codec, ModelShape, Table
 from dockyard.batch._workdir import write_atomically
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.models import PyFuncModel, load_model
+from dockyard.models.pyfunc import preload_libraries
 
 __all__ = ["main", "run_shard"]
 
@@ -226,9 +233,8 @@ def _protocol_stream() -> IO[bytes]:
     return protocol
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker if the runner dies, so no orphan keeps writing parts."""
-    parent = os.environ.get(PARENT_ENV)
+def _die_with_parent(parent: int | None) -> None:
+    """Ask Linux to kill this process when its parent dies, so no orphan keeps writing parts."""
     try:
         import ctypes
 
@@ -236,23 +242,104 @@ def _die_with_parent() -> None:
         libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except (OSError, AttributeError):  # not Linux: the runner's lock still fences orphans
         return
-    if parent is not None and os.getppid() != int(parent):
-        os._exit(1)  # the runner died before the request took effect
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the parent died before the request took effect
+
+
+def _sender(protocol: IO[bytes]) -> Send:
+    def send(message: dict[str, Any]) -> None:
+        protocol.write(json.dumps(message).encode() + b"\n")
+
+    return send
 
 
 def main() -> int:
     """The worker's entry point; returns the process exit code."""
     protocol = _protocol_stream()
-    _die_with_parent()
+    parent = os.environ.get(PARENT_ENV)
+    _die_with_parent(int(parent) if parent is not None else None)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-
-    def send(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message).encode() + b"\n")
-
-    first = sys.stdin.readline()
+    first = sys.stdin.buffer.readline()
     if not first:
         return 0
-    config = WorkerConfig.from_dict(json.loads(first)["config"])
+    init = json.loads(first)
+    config = WorkerConfig.from_dict(init["config"])
+    channels = init.get("fork")
+    if channels:
+        return _fork_workers(config, [tuple(c) for c in channels], protocol)
+    return _serve(config, sys.stdin.buffer, _sender(protocol))
+
+
+def _fork_workers(
+    config: WorkerConfig, channels: list[tuple[int, ...]], protocol: IO[bytes]
+) -> int:
+    """Import the model's libraries once, fork one worker per channel, and report their exits.
+
+    Each channel is the ``(stdin, protocol, stderr)`` descriptors the runner made for one
+    worker. Forked workers share the imported modules' memory (copy on write, kept clean by
+    freezing the collector's view of them) and start scoring without importing anything. The
+    model itself is loaded in each worker, after the fork.
+    """
+    send = _sender(protocol)
+    try:
+        preload_libraries(config.model_path)
+    except Exception as exc:  # each worker's own load reports the problem properly
+        _log.info("not preloading the model's library: %s", exc)
+    gc.collect()
+    gc.freeze()
+    sys.stderr.flush()
+    me = os.getpid()
+    children: dict[int, int] = {}
+    for index in range(len(channels)):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(_forked(config, channels, index, protocol, me))
+        children[pid] = index
+        _log.info("forked worker %d (pid %d)", index, pid)
+    for channel in channels:
+        for fd in channel:
+            os.close(fd)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        if pid in children:
+            index = children.pop(pid)
+            send({"type": "exited", "worker": index, "code": os.waitstatus_to_exitcode(status)})
+    return 0
+
+
+def _forked(
+    config: WorkerConfig,
+    channels: list[tuple[int, ...]],
+    index: int,
+    protocol: IO[bytes],
+    parent: int,
+) -> int:
+    """In a forked worker: take over this worker's descriptors, then serve shards."""
+    stdin, output, errors = channels[index]
+    code = 1
+    try:
+        os.dup2(errors, 2)
+        os.dup2(errors, 1)
+        protocol.close()  # the forking process's own: its end must close when it does
+        keep = {stdin, output}
+        for fd in {fd for channel in channels for fd in channel} - keep:
+            os.close(fd)
+        os.close(0)
+        _die_with_parent(parent)
+        with os.fdopen(stdin, "rb") as reader, os.fdopen(output, "wb", buffering=0) as out:
+            code = _serve(config, reader, _sender(out))
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+    return code
+
+
+def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
+    """Load the model, say ``ready``, then score every shard sent until the input ends."""
     try:
         model = load_model(config.model_path, expected_digest=config.model_digest)
         codec = make_codec(config, model)
@@ -269,7 +356,7 @@ def main() -> int:
             "python": sys.executable,
         }
     )
-    for line in sys.stdin:
+    for line in reader:
         message = json.loads(line)
         if message.get("type") != "shard":
             break

@@ -9,9 +9,11 @@ code that wrote the package.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import sys
 from pathlib import Path
 
-__all__ = ["copy_runtime", "runtime_fingerprint"]
+__all__ = ["copy_runtime", "copy_source", "runtime_fingerprint"]
 
 _INIT = '"""Dockyard model runtime (copied from Dockyard to load and serve model packages)."""\n'
 
@@ -40,4 +42,21 @@ def copy_runtime(destination: Path) -> None:
     for name, path in _sources():
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
+        copy_source(path, target)
+
+
+def copy_source(source: Path, target: Path) -> None:
+    """Copy a module with its modification time and, when present, its compiled bytecode.
+
+    Bytecode records its source's modification time and size, so the copy stays valid for the
+    interpreter that compiled it: a process importing the copy skips compiling it (about 0.15 s
+    for the runtime), even where ``PYTHONDONTWRITEBYTECODE`` forbids writing a cache.
+    """
+    shutil.copy2(source, target)
+    cache = source.parent / "__pycache__"
+    tag = sys.implementation.cache_tag
+    if tag is None or not cache.is_dir():
+        return
+    for compiled in cache.glob(f"{source.stem}.{tag}*.pyc"):
+        (target.parent / "__pycache__").mkdir(exist_ok=True)
+        shutil.copy2(compiled, target.parent / "__pycache__" / compiled.name)

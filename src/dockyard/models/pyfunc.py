@@ -10,6 +10,7 @@ a DataFrame that already matches the signature reaches the model without a copy.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from dockyard.models import flavors
 from dockyard.models._env import read_requirements
 from dockyard.models._example import load_example
 from dockyard.models._integrity import Opened, open_package
-from dockyard.models._manifest import Manifest, inside
+from dockyard.models._manifest import Manifest, inside, parse_manifest, read_manifest_bytes
 from dockyard.models._schema import Signature
 from dockyard.models._signature import InputEnforcer, enforce_params
 
@@ -155,6 +156,22 @@ def load_model(
             details={"flavor": flavor.name},
         ) from exc
     return PyFuncModel(predictor, _metadata(opened, flavor))
+
+
+def preload_libraries(path: str | os.PathLike[str]) -> None:
+    """Import the library that loads the package at ``path``, without loading its model.
+
+    A process that forks workers calls this first: the workers then share the imported modules'
+    memory and skip importing them, and each loads the model itself (thread pools that loading
+    or predicting starts, such as OpenMP's, do not survive a fork). Nothing is verified here;
+    :func:`load_model` does that in every worker.
+
+    Raises:
+        DockyardError: No readable manifest, or a flavor Dockyard does not know.
+        ImportError: The library is not installed.
+    """
+    manifest = parse_manifest(read_manifest_bytes(Path(path)))
+    importlib.import_module(flavors.for_manifest(manifest).library)
 
 
 def _add_code_path(opened: Opened, flavor: str) -> None:
