@@ -1,11 +1,12 @@
 """The worker processes of one transform, and the messages they send.
 
 Workers run ``<python> -m dockyard.batch._worker`` with the copied runtime first on
-``PYTHONPATH`` (see ``_env``). With more than one worker, a single process is started: it
-imports the model's libraries once and forks the workers (``_worker._fork_workers``), which
-then share those modules' memory (~200 MB for pandas, scikit-learn and XGBoost) instead of
-each importing its own copy. The runner makes every worker's pipes itself and hands them to
-that process, so each worker still has its own stdin, protocol stream and stderr here.
+``PYTHONPATH`` (see ``_env``). With more than one worker, only worker 0 is started: it imports
+the model's library once and forks the others (``_worker._fork_siblings``), which then share
+those modules' memory (~200 MB for pandas, scikit-learn and XGBoost) instead of each importing
+its own copy. The runner makes every other worker's pipes itself and hands them to worker 0,
+so each worker still has its own stdin, protocol stream and stderr here; worker 0 reports its
+siblings' exit codes, and they die with it.
 
 One thread per worker reads its protocol stream into a queue the runner drains; another
 forwards its stderr, line by line, to the ``dockyard.batch.worker`` logger (the job's log),
@@ -81,13 +82,12 @@ class WorkerPool:
         self._cpus = cpus
         self._keep_fds = keep_fds
         self._events: queue.Queue[Event] = queue.Queue()
-        # The processes started here: every worker, or the one that forks them.
+        # The processes started here: every worker, or worker 0 that forks the others.
         self._processes: list[subprocess.Popen[bytes]] = []
         self._stdins: list[IO[bytes]] = []
         self._pids: list[int | None] = [None] * count
         self._codes: list[Future[int | None]] = [Future() for _ in range(count)]
         self._tails = [collections.deque[str](maxlen=_STDERR_TAIL) for _ in range(count)]
-        self._parent_tail = collections.deque[str](maxlen=_STDERR_TAIL)
         self._threads: list[threading.Thread] = []
 
     @property
@@ -97,7 +97,7 @@ class WorkerPool:
 
     @property
     def forked(self) -> bool:
-        """Whether the workers were forked from one process that imported their libraries."""
+        """Whether workers 1, 2... are forked from worker 0 once it imported the libraries."""
         return self._count > 1
 
     def _environment(self) -> dict[str, str]:
@@ -118,8 +118,35 @@ class WorkerPool:
         env.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         return env
 
-    def _spawn(self, pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+    def start(self) -> None:
+        """Start every worker and send it its configuration."""
+        init: dict[str, Any] = {"type": "init", "config": self._config.to_dict()}
+        if not self.forked:
+            for index in range(self._count):
+                self._start_process(index, (), init)
+            return
+        ours: list[tuple[int, int, int]] = []
+        theirs: list[tuple[int, int, int]] = []
+        for _ in range(1, self._count):
+            stdin_read, stdin_write = os.pipe()
+            protocol_read, protocol_write = os.pipe()
+            stderr_read, stderr_write = os.pipe()
+            ours.append((stdin_write, protocol_read, stderr_read))
+            theirs.append((stdin_read, protocol_write, stderr_write))
+        init["fork"] = [list(channel) for channel in theirs]
+        try:
+            self._start_process(0, tuple(fd for channel in theirs for fd in channel), init)
+        finally:
+            for channel in theirs:  # worker 0 holds them now (or failed to start)
+                for fd in channel:
+                    os.close(fd)
+        for index, (stdin, protocol, stderr) in enumerate(ours, start=1):
+            self._attach(
+                index, os.fdopen(stdin, "wb"), os.fdopen(protocol, "rb"), os.fdopen(stderr, "rb")
+            )
+
+    def _start_process(self, index: int, pass_fds: tuple[int, ...], init: dict[str, Any]) -> None:
+        process = subprocess.Popen(
             [self._runtime.python, "-m", "dockyard.batch._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -128,52 +155,17 @@ class WorkerPool:
             env=self._environment(),
             pass_fds=(*pass_fds, *self._keep_fds),
         )
-
-    def start(self) -> None:
-        """Start every worker and send it its configuration."""
-        init: dict[str, Any] = {"type": "init", "config": self._config.to_dict()}
-        if not self.forked:
-            for index in range(self._count):
-                process = self._spawn(())
-                self._processes.append(process)
-                assert process.stdin and process.stdout and process.stderr
-                self._attach(index, process.stdin, process.stdout, process.stderr)
-                self._thread(self._wait_exit, index, process)
-                self._write(index, json.dumps(init).encode() + b"\n")
-            return
-        ours: list[tuple[int, int, int]] = []
-        theirs: list[tuple[int, int, int]] = []
-        for _ in range(self._count):
-            stdin_read, stdin_write = os.pipe()
-            protocol_read, protocol_write = os.pipe()
-            stderr_read, stderr_write = os.pipe()
-            ours.append((stdin_write, protocol_read, stderr_read))
-            theirs.append((stdin_read, protocol_write, stderr_write))
-        try:
-            parent = self._spawn(tuple(fd for channel in theirs for fd in channel))
-        finally:
-            for channel in theirs:  # the forking process holds them now (or failed to start)
-                for fd in channel:
-                    os.close(fd)
-        self._processes.append(parent)
-        assert parent.stdin and parent.stdout and parent.stderr
-        for index, (stdin, protocol, stderr) in enumerate(ours):
-            self._attach(
-                index,
-                os.fdopen(stdin, "wb"),
-                os.fdopen(protocol, "rb"),
-                os.fdopen(stderr, "rb"),
-            )
-        self._thread(self._read_exits, parent)
-        self._thread(self._read_log, None, parent.stderr, parent.pid)
-        init["fork"] = [list(channel) for channel in theirs]
-        parent.stdin.write(json.dumps(init).encode() + b"\n")
-        parent.stdin.flush()
+        self._processes.append(process)
+        self._pids[index] = process.pid
+        assert process.stdin and process.stdout and process.stderr
+        self._thread(self._wait_exit, index, process)
+        self._attach(index, process.stdin, process.stdout, process.stderr)
+        self._write(index, json.dumps(init).encode() + b"\n")
 
     def _attach(self, index: int, stdin: IO[bytes], protocol: IO[bytes], stderr: IO[bytes]) -> None:
         self._stdins.append(stdin)
         self._thread(self._read_protocol, index, protocol)
-        self._thread(self._read_log, index, stderr, None)
+        self._thread(self._read_log, index, stderr)
 
     def _thread(self, target: Any, *args: Any) -> threading.Thread:
         thread = threading.Thread(target=target, args=args, name="batch-worker-io", daemon=True)
@@ -188,45 +180,36 @@ class WorkerPool:
             except ValueError:
                 _log.warning("worker %d sent an unreadable message: %r", index, line[:200])
                 continue
-            if message.get("type") == "ready":
+            kind = message.get("type")
+            if kind == "exited":  # worker 0 reports a forked sibling's exit
+                with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+                    self._codes[int(message["worker"])].set_result(message.get("code"))
+                continue
+            if kind == "ready":
                 self._pids[index] = message.get("pid")
             self._events.put(Event(index, message))
         stream.close()
-        # Only once the worker's last message is queued: its exit code, once known.
-        self._events.put(Event(index, {"type": "exit", "code": self._codes[index].result()}))
+        code = self._codes[index].result()
+        if index == 0 and self.forked:
+            for sibling in self._codes[1:]:  # forked workers never started, or died with it
+                if not sibling.done():
+                    sibling.set_result(code)
+        # Only once the worker's last message is queued: its exit code.
+        self._events.put(Event(index, {"type": "exit", "code": code}))
 
     def _wait_exit(self, index: int, process: subprocess.Popen[bytes]) -> None:
         self._codes[index].set_result(process.wait())
 
-    def _read_exits(self, parent: subprocess.Popen[bytes]) -> None:
-        """The forking process reports each worker's exit code; its own end ends the rest."""
-        assert parent.stdout is not None
-        for line in parent.stdout:
-            with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
-                message = json.loads(line)
-                if message.get("type") == "exited":
-                    code = self._codes[int(message["worker"])]
-                    if not code.done():
-                        code.set_result(message.get("code"))
-        ended = parent.wait()
-        for code in self._codes:  # workers it never forked, or that died with it
-            if not code.done():
-                code.set_result(ended)
-
-    def _read_log(self, index: int | None, stream: IO[bytes], pid: int | None) -> None:
-        tail = self._parent_tail if index is None else self._tails[index]
+    def _read_log(self, index: int, stream: IO[bytes]) -> None:
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip()
-            tail.append(line)
-            if index is None:
-                _log.info("[worker parent pid %s] %s", pid, line)
-            else:
-                _log.info("[worker %d pid %s] %s", index, self._pids[index] or pid, line)
+            self._tails[index].append(line)
+            _log.info("[worker %d pid %s] %s", index, self._pids[index], line)
         stream.close()
 
     def stderr_tail(self, index: int) -> str:
-        """The last lines worker ``index`` (or, before it started, its parent) wrote to stderr."""
-        return "\n".join(self._tails[index] or self._parent_tail)
+        """The last lines worker ``index`` wrote to stderr."""
+        return "\n".join(self._tails[index])
 
     def _write(self, index: int, data: bytes) -> bool:
         try:
@@ -257,7 +240,7 @@ class WorkerPool:
         if kill:
             for process in self._processes:
                 if process.poll() is None:
-                    process.kill()  # forked workers die with it (PR_SET_PDEATHSIG)
+                    process.kill()  # forked workers die with worker 0 (PR_SET_PDEATHSIG)
         else:
             for index in range(len(self._stdins)):
                 self.send(index, {"type": "exit"})

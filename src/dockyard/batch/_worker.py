@@ -11,9 +11,10 @@ worker). The worker answers on its original stdout: ``ready`` (or ``fatal``), th
 which the runner forwards to its log, so it can never corrupt the protocol.
 
 An ``init`` message with ``fork`` (one ``[stdin, protocol, stderr]`` descriptor triple per
-worker, made by the runner) makes this process the workers' parent instead: it imports the
-model's library, forks one worker per triple, which then speaks the protocol above on its own
-descriptors, and reports each worker's exit as ``{"type": "exited", "worker": i, "code": c}``.
+further worker, made by the runner) makes this process worker 0 and the others' parent: it
+imports the model's library, forks one worker per triple, which speaks the protocol above on
+its own descriptors, then serves as a worker itself, also reporting each sibling's exit as
+``{"type": "exited", "worker": i, "code": c}``.
 
 A shard's output is written to its part file, flushed and fsynced, and only then is its marker
 written (atomically: temporary file, fsync, rename): a marker always means a complete part.
@@ -26,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -247,8 +249,12 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def _sender(protocol: IO[bytes]) -> Send:
+    lock = threading.Lock()  # a forking worker also reports its siblings' exits
+
     def send(message: dict[str, Any]) -> None:
-        protocol.write(json.dumps(message).encode() + b"\n")
+        data = json.dumps(message).encode() + b"\n"
+        with lock:
+            protocol.write(data)
 
     return send
 
@@ -264,23 +270,24 @@ def main() -> int:
         return 0
     init = json.loads(first)
     config = WorkerConfig.from_dict(init["config"])
+    send = _sender(protocol)
     channels = init.get("fork")
     if channels:
-        return _fork_workers(config, [tuple(c) for c in channels], protocol)
-    return _serve(config, sys.stdin.buffer, _sender(protocol))
+        _fork_siblings(config, [tuple(c) for c in channels], protocol, send)
+    return _serve(config, sys.stdin.buffer, send)
 
 
-def _fork_workers(
-    config: WorkerConfig, channels: list[tuple[int, ...]], protocol: IO[bytes]
-) -> int:
-    """Import the model's libraries once, fork one worker per channel, and report their exits.
+def _fork_siblings(
+    config: WorkerConfig, channels: list[tuple[int, ...]], protocol: IO[bytes], send: Send
+) -> None:
+    """Import the model's library once, then fork one more worker per channel.
 
     Each channel is the ``(stdin, protocol, stderr)`` descriptors the runner made for one
-    worker. Forked workers share the imported modules' memory (copy on write, kept clean by
-    freezing the collector's view of them) and start scoring without importing anything. The
-    model itself is loaded in each worker, after the fork.
+    sibling (workers 1, 2...; this process is worker 0). The siblings share the imported
+    modules' memory (copy on write, kept clean by freezing the collector's view of them) and
+    start without importing anything. Every worker loads the model itself, after the fork.
+    A thread reports each sibling's exit on this worker's protocol stream.
     """
-    send = _sender(protocol)
     try:
         preload_libraries(config.model_path)
     except Exception as exc:  # each worker's own load reports the problem properly
@@ -294,20 +301,22 @@ def _fork_workers(
         pid = os.fork()
         if pid == 0:
             os._exit(_forked(config, channels, index, protocol, me))
-        children[pid] = index
-        _log.info("forked worker %d (pid %d)", index, pid)
+        children[pid] = index + 1
     for channel in channels:
         for fd in channel:
             os.close(fd)
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        if pid in children:
-            index = children.pop(pid)
-            send({"type": "exited", "worker": index, "code": os.waitstatus_to_exitcode(status)})
-    return 0
+
+    def reap() -> None:
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                return
+            if pid in children:
+                code = os.waitstatus_to_exitcode(status)
+                send({"type": "exited", "worker": children.pop(pid), "code": code})
+
+    threading.Thread(target=reap, name="batch-reaper", daemon=True).start()
 
 
 def _forked(
