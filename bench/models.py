@@ -12,7 +12,7 @@ for 1 row and 10,000 rows (one OpenMP thread, as a serving worker runs a model),
 wrapper alone (Dockyard's predict around a no-op model: the exact overhead, free of the model's
 own timing noise) and the load time from a local path.
 
-Targets (issue 3): overhead <= 5% at 10,000 rows and <= 20 us per single-row call.
+Targets: overhead <= 5% at 10,000 rows and <= 20 us per single-row call.
 
 Run: ``.venv/bin/python bench/models.py [--quick]``.
 """

@@ -7,7 +7,7 @@ tags with one ``IN`` query each. Prints p50/p95 over the repetitions.
 
     .venv/bin/python bench/search.py [--runs 100000] [--repeat 20] [--explain] [--keep DIR]
 
-Target (issue 2): metric filter + order by, first page of 100, under 100 ms p50.
+Target: metric filter + order by, first page of 100, under 100 ms p50.
 """
 
 from __future__ import annotations
