@@ -141,6 +141,20 @@ def test_breach_rolls_back_under_load_and_fails_no_request(client: Client, model
         assert http.post("/invocations", json=ROW).json()["predictions"][0] == pytest.approx(4.0)
 
 
+def _gone(pid: int, timeout: float = 10.0) -> None:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still runs {timeout} s after SIGKILL")
+
+
 def test_crashed_worker_is_replaced(client: Client, models) -> None:  # type: ignore[no-untyped-def]
     endpoint = _create(
         client,
@@ -154,6 +168,7 @@ def test_crashed_worker_is_replaced(client: Client, models) -> None:  # type: ig
     pids = [w["pid"] for w in stats["stats"]["workers"]]
     assert len(pids) == 2
     os.kill(pids[0], signal.SIGKILL)
+    _gone(pids[0])  # SIGKILL is delivered asynchronously: connect only once it has taken
     with httpx.Client(base_url=endpoint["url"]) as http:
         answered = sum(http.post("/invocations", json=ROW).status_code == 200 for _ in range(50))
     assert answered == 50  # the surviving worker answers every new connection
