@@ -75,7 +75,7 @@ def test_outputs_and_reports_match_the_path_without_arrow(
     monkeypatch.setattr(_csv, "parse_numeric", spy)
     with_arrow = score_file("linear", source, join=join, batch_bytes=24)
     assert True in parsed and False in parsed  # both paths ran
-    monkeypatch.setattr(_csv_arrow, "_modules", lambda: None)
+    monkeypatch.setattr(_csv_arrow, "optional_arrow", lambda: None)
     without = score_file("linear", source, join=join, batch_bytes=24)
     assert with_arrow.text == without.text
     assert with_arrow.bad == without.bad

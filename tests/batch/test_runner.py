@@ -328,6 +328,23 @@ def test_a_worker_that_dies_fails_the_job_with_its_last_words(
     assert not list((tmp_path / "work" / "done").iterdir())
 
 
+def test_a_forked_worker_that_dies_fails_the_job_with_its_exit_code(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    write_csv(tmp_path / "in.csv", features(200))
+    spec = _spec(
+        packages["crash"],
+        tmp_path / "in.csv",
+        tmp_path / "out",
+        shard_bytes=1_500,
+        max_concurrent_transforms=2,
+    )
+    with pytest.raises(DockyardError, match=r"worker [01] exited with code 3 while scoring"):
+        transform(spec)
+    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "work" / "done").iterdir())
+
+
 def test_a_tampered_package_is_refused_by_the_workers(
     packages: dict[str, Path], tmp_path: Path, transform: Run
 ) -> None:

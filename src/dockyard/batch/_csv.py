@@ -32,7 +32,7 @@ import pandas as pd
 from dockyard.batch._config import ShardTask, WorkerConfig
 from dockyard.batch._csv_arrow import parse_numeric
 from dockyard.batch._encode import (
-    csv_block,
+    csv_block_for,
     csv_rows,
     dump_json,
     filter_csv,
@@ -280,10 +280,8 @@ class CsvCodec:
 
     def encode_block(self, table: Table, predictions: Any) -> bytes | None:
         """Every row's output in one vectorised pass (CSV out, no output filter)."""
-        if self._config.accept != "text/csv" or not self._output_filter.is_identity:
-            return None
         sources = table.sources if self._config.join else None
-        return csv_block(predictions, sources, self._config.separator)
+        return csv_block_for(self._config, self._output_filter, predictions, sources)
 
 
 def _fields(line: bytes) -> list[str] | None:

@@ -11,33 +11,18 @@ lack ``pyarrow``; then :func:`parse_numeric` is never asked.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["arrow_available", "parse_numeric"]
+from dockyard.batch._encode import optional_arrow
+
+__all__ = ["parse_numeric"]
 
 _FLOAT = frozenset({"double", "float"})
 _INTEGER = frozenset({"long", "integer"})
-
-
-@functools.cache
-def _modules() -> tuple[Any, Any, Any] | None:
-    try:
-        import pyarrow
-        import pyarrow.compute
-        import pyarrow.csv
-    except ImportError:
-        return None
-    return pyarrow, pyarrow.csv, pyarrow.compute
-
-
-def arrow_available() -> bool:
-    """Whether ``pyarrow`` can be imported here."""
-    return _modules() is not None
 
 
 def parse_numeric(
@@ -55,10 +40,12 @@ def parse_numeric(
     Returns:
         One array per wanted position, or ``None`` when the batch must take the careful path.
     """
-    modules = _modules()
-    if modules is None or not all(t in _FLOAT or t in _INTEGER for t in types):
+    pa = optional_arrow()
+    if pa is None or not all(t in _FLOAT or t in _INTEGER for t in types):
         return None
-    pa, pcsv, pc = modules
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
     names = [str(i) for i in range(width)]
     read = pcsv.ReadOptions(
         column_names=names, use_threads=False, block_size=max(len(data) + 1, 1 << 16)

@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dockyard.batch._config import WorkerConfig
 from dockyard.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.errors import ModelError
 from dockyard.models._payload import to_jsonable
 
 __all__ = [
     "csv_block",
+    "csv_block_for",
     "csv_field",
     "csv_rows",
     "dump_json",
@@ -33,6 +35,7 @@ __all__ = [
     "joined_json",
     "json_values",
     "normalize",
+    "optional_arrow",
     "split_csv_row",
     "text_column",
 ]
@@ -67,7 +70,7 @@ def text_column(values: Any) -> list[str]:
     """One CSV field per value of a 1-D array or Series (missing values as empty fields)."""
     array = np.asarray(values)
     kind = array.dtype.kind
-    arrow = _arrow()
+    arrow = optional_arrow()
     if kind in "fiu" and arrow is not None:
         # Arrow formats numbers ~8x faster than numpy; NaN (null here) becomes an empty field.
         texts: list[str] = (
@@ -89,8 +92,8 @@ def text_column(values: Any) -> list[str]:
 
 
 @functools.cache
-def _arrow() -> Any:
-    # Optional: a model's own environment may not have pyarrow.
+def optional_arrow() -> Any:
+    """The ``pyarrow`` module, or ``None``: a model's own environment may not have it."""
     try:
         import pyarrow
     except ImportError:
@@ -148,7 +151,7 @@ def csv_block(
     and a join would write, without a Python string per record. ``None`` when the predictions
     are not one number per record or ``pyarrow`` is missing (the caller then goes row by row).
     """
-    arrow = _arrow()
+    arrow = optional_arrow()
     if arrow is None or not isinstance(predictions, np.ndarray):
         return None
     values = predictions
@@ -166,6 +169,18 @@ def csv_block(
     offsets = arrow.array([0, len(texts)], arrow.int32())
     joined = pc.binary_join(arrow.ListArray.from_arrays(offsets, texts), separator)[0]
     return bytes(joined.as_buffer()) + separator.encode()
+
+
+def csv_block_for(
+    config: WorkerConfig,
+    output_filter: JsonPath,
+    predictions: np.ndarray[Any, Any] | pd.DataFrame | list[Any],
+    sources: list[str] | None,
+) -> bytes | None:
+    """:func:`csv_block`, where the transform writes CSV with no output filter; else ``None``."""
+    if config.accept != "text/csv" or not output_filter.is_identity:
+        return None
+    return csv_block(predictions, sources, config.separator)
 
 
 def json_values(predictions: np.ndarray[Any, Any] | pd.DataFrame | list[Any]) -> list[Any]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from dockyard.batch._config import ShardTask, WorkerConfig
 from dockyard.batch._encode import (
-    csv_block,
+    csv_block_for,
     csv_rows,
     dump_json,
     filter_csv,
@@ -96,10 +96,9 @@ class JsonLinesCodec:
 
     def encode_block(self, table: Table, predictions: Any) -> bytes | None:
         """Every row's output in one vectorised pass (CSV out, no join, no output filter)."""
-        config = self._config
-        if config.accept != "text/csv" or config.join or not self._output_filter.is_identity:
+        if self._config.join:
             return None
-        return csv_block(predictions, None, config.separator)
+        return csv_block_for(self._config, self._output_filter, predictions, None)
 
 
 def _json_error(raw: bytes, exc: Exception) -> str:

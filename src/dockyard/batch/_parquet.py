@@ -22,7 +22,7 @@ import pandas as pd
 
 from dockyard.batch._config import ShardTask, WorkerConfig
 from dockyard.batch._encode import (
-    csv_block,
+    csv_block_for,
     csv_rows,
     dump_json,
     filter_csv,
@@ -153,7 +153,6 @@ class ParquetCodec:
 
     def encode_block(self, table: Table, predictions: Any) -> bytes | None:
         """Every row's output in one vectorised pass (CSV out, no join, no output filter)."""
-        config = self._config
-        if config.accept != "text/csv" or config.join or not self._output_filter.is_identity:
+        if self._config.join:
             return None
-        return csv_block(predictions, None, config.separator)
+        return csv_block_for(self._config, self._output_filter, predictions, None)
