@@ -36,7 +36,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The S3 backend imports boto3 (~0.15 s, ~15 MB): only processes that use it pay for it.
+    # The S3 backend imports boto3 (~0.14 s, ~13 MB): only processes that use it pay for it.
     if name == "S3ArtifactStore":
         from dockyard.artifacts.s3 import S3ArtifactStore
 

@@ -49,7 +49,7 @@ def copy_source(source: Path, target: Path) -> None:
     """Copy a module with its modification time and, when present, its compiled bytecode.
 
     Bytecode records its source's modification time and size, so the copy stays valid for the
-    interpreter that compiled it: a process importing the copy skips compiling it (about 0.15 s
+    interpreter that compiled it: a process importing the copy skips compiling it (about 0.13 s
     for the runtime), even where ``PYTHONDONTWRITEBYTECODE`` forbids writing a cache.
     """
     shutil.copy2(source, target)
