@@ -46,6 +46,80 @@ def test_xgboost_booster(tmp_path: Path, xgb_model: Any, frame: pd.DataFrame) ->
     np.testing.assert_allclose(model.predict(frame), expected)
 
 
+def test_booster_arrays_predict_in_place_as_a_dmatrix_would() -> None:
+    import xgboost
+
+    from dockyard.models.flavors.xgboost import BoosterPredictor
+
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(300, 3))
+    labels = (train[:, 0] + train[:, 1] > 0).astype(int)
+    params = {"objective": "binary:logistic", "max_depth": 3}
+    booster = xgboost.train(params, xgboost.DMatrix(train, label=labels), num_boost_round=10)
+    data = rng.normal(size=(500, 3))
+    data[::7, 1] = np.nan  # missing values take the same branch both ways
+    predictor = BoosterPredictor(booster)
+    expected = booster.predict(xgboost.DMatrix(data))
+    np.testing.assert_array_equal(predictor.predict(data, None), expected)
+    np.testing.assert_array_equal(predictor.predict(data.astype(np.float32), {}), expected)
+    # Booster.predict's own keywords still work (they go through a DMatrix).
+    margins = predictor.predict(data, {"output_margin": True})
+    np.testing.assert_array_equal(
+        margins, booster.predict(xgboost.DMatrix(data), output_margin=True)
+    )
+    assert not np.array_equal(margins, expected)
+
+
+def test_booster_frames_predict_in_place_and_keep_the_feature_name_check(xgb_model: Any) -> None:
+    import xgboost
+
+    from dockyard.models.flavors.xgboost import BoosterPredictor
+
+    booster = xgb_model.get_booster()  # trained on a DataFrame: it knows columns a, b, c
+    frame = pd.DataFrame(np.random.default_rng(2).normal(size=(200, 3)), columns=["a", "b", "c"])
+    predictor = BoosterPredictor(booster)
+    expected = booster.predict(xgboost.DMatrix(frame))
+    np.testing.assert_array_equal(predictor.predict(frame, None), expected)
+    with pytest.raises(ValueError, match="feature_names mismatch"):
+        predictor.predict(frame.rename(columns={"c": "z"}), None)
+
+
+_PRELOAD = """
+import json, sys
+import numpy as np
+from dockyard.models import load_model
+from dockyard.models.pyfunc import preload_libraries
+preload_libraries(sys.argv[1], dedicated=sys.argv[2] == "dedicated")
+imported = "sklearn" in sys.modules
+model = load_model(sys.argv[1])
+prediction = model.predict(np.zeros((2, 3))).tolist()
+import sklearn  # still importable afterwards
+print(json.dumps({"sklearn": imported, "prediction": prediction}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "mode", "imports_sklearn"),
+    [
+        ("booster", "dedicated", False),
+        ("booster", "shared", True),
+        ("classifier", "dedicated", True),  # the wrapper needs scikit-learn to load
+    ],
+)
+def test_dedicated_preload_leaves_scikit_learn_out_only_for_a_booster(
+    tmp_path: Path, xgb_model: Any, kind: str, mode: str, imports_sklearn: bool
+) -> None:
+    model = xgb_model.get_booster() if kind == "booster" else xgb_model
+    example = pd.DataFrame(np.ones((3, 3)), columns=["a", "b", "c"])
+    save_model(model, tmp_path / "m", input_example=example)
+    expected = load_model(tmp_path / "m").predict(np.zeros((2, 3))).tolist()
+    argv = [sys.executable, "-c", _PRELOAD, str(tmp_path / "m"), mode]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == {"sklearn": imports_sklearn, "prediction": expected}
+
+
 def test_lightgbm_booster_is_saved_as_text(
     tmp_path: Path, lgbm_model: Any, frame: pd.DataFrame
 ) -> None:

@@ -117,6 +117,14 @@ class Flavor(ABC):
     def load(self, opened: Opened) -> Predictor:
         """Load a verified package (files were checked against their digests)."""
 
+    def preload(self, manifest_flavors: Mapping[str, Any], *, dedicated: bool = False) -> None:
+        """Import the library, without loading a model (a forking process does this first).
+
+        ``dedicated`` says the process will only ever run this one package, so a flavor may
+        leave out the library's optional integrations the package does not use.
+        """
+        importlib.import_module(self.library)
+
     def pickled(self, manifest_flavors: Mapping[str, Any]) -> bool:
         """Whether loading runs ``pickle`` (so the Python minor version must match too)."""
         return True

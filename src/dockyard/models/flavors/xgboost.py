@@ -7,6 +7,10 @@ there, since the manifest is not trusted to name code.
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from dockyard.models.flavors._base import (
 __all__ = ["XGBoostFlavor"]
 
 _FILE = "model.ubj"
+_BOOSTER = "xgboost.core.Booster"
 _CLASSES = frozenset(
     {
         "Booster",
@@ -39,20 +44,57 @@ _CLASSES = frozenset(
 
 
 class BoosterPredictor:
-    """A native Booster: wraps the batch in a DMatrix, as the native API requires."""
+    """A native Booster: arrays and DataFrames go to ``inplace_predict``, the rest to a DMatrix.
 
-    __slots__ = ("_xgb", "raw")
+    ``inplace_predict`` reads the data where it is (a DMatrix copies it first: ~9% of the
+    predict time for 10 float features) and gives the same output, missing values included;
+    feature names are checked against the Booster's either way. Params are
+    ``Booster.predict``'s keywords, so a call with params takes the DMatrix path.
+    """
+
+    __slots__ = ("_np", "_xgb", "raw")
 
     def __init__(self, raw: Any) -> None:
+        import numpy
         import xgboost
 
         self.raw = raw
         self._xgb = xgboost
+        self._np = numpy
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on a DataFrame or array."""
+        if not params and (isinstance(data, self._np.ndarray) or _is_data_frame(data)):
+            return self.raw.inplace_predict(data)
         matrix = self._xgb.DMatrix(data)
         return self.raw.predict(matrix, **params) if params else self.raw.predict(matrix)
+
+
+def _is_data_frame(data: Any) -> bool:
+    # Without importing pandas, which a process scoring arrays never needs.
+    cls = type(data)
+    return cls.__name__ == "DataFrame" and cls.__module__.partition(".")[0] == "pandas"
+
+
+class _Refused(importlib.abc.MetaPathFinder):
+    """Makes importing the named top-level packages fail, as if they were not installed."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is left out of this process", name=fullname)
+
+
+def _import_without(module: str, left_out: frozenset[str]) -> None:
+    """Import ``module`` while ``left_out`` cannot be imported (unless already imported)."""
+    refused = _Refused(frozenset(name for name in left_out if name not in sys.modules))
+    sys.meta_path.insert(0, refused)
+    try:
+        importlib.import_module(module)
+    finally:
+        sys.meta_path.remove(refused)
 
 
 class XGBoostFlavor(Flavor):
@@ -69,6 +111,16 @@ class XGBoostFlavor(Flavor):
 
     def pickled(self, manifest_flavors: Any) -> bool:
         return False
+
+    def preload(self, manifest_flavors: Mapping[str, Any], *, dedicated: bool = False) -> None:
+        conf = manifest_flavors.get(self.name)
+        booster = isinstance(conf, Mapping) and conf.get("model_class") == _BOOSTER
+        if dedicated and booster and "xgboost" not in sys.modules:
+            # XGBoost imports scikit-learn (and with it SciPy and pandas) only for its
+            # scikit-learn wrappers, which a native Booster never uses.
+            _import_without("xgboost", frozenset({"sklearn"}))
+        else:
+            super().preload(manifest_flavors, dedicated=dedicated)
 
     def save(self, model: Any, model_dir: Path, options: SaveOptions) -> Saved:
         import xgboost
@@ -92,7 +144,7 @@ class XGBoostFlavor(Flavor):
         import xgboost
 
         conf = opened.manifest.flavors.get(self.name, {})
-        model_class = str(conf.get("model_class", "xgboost.core.Booster"))
+        model_class = str(conf.get("model_class", _BOOSTER))
         module, _, class_name = model_class.rpartition(".")
         if not module.startswith("xgboost") or class_name not in _CLASSES:
             raise InvalidArgument(
