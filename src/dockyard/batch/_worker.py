@@ -288,10 +288,7 @@ def _fork_siblings(
     start without importing anything. Every worker loads the model itself, after the fork.
     A thread reports each sibling's exit on this worker's protocol stream.
     """
-    try:
-        preload_libraries(config.model_path)
-    except Exception as exc:  # each worker's own load reports the problem properly
-        _log.info("not preloading the model's library: %s", exc)
+    _preload(config)
     gc.collect()
     gc.freeze()
     sys.stderr.flush()
@@ -347,8 +344,17 @@ def _forked(
     return code
 
 
+def _preload(config: WorkerConfig) -> None:
+    """Import the model's library as a process that runs only this model may."""
+    try:
+        preload_libraries(config.model_path, dedicated=True)
+    except Exception as exc:  # the worker's own load reports the problem properly
+        _log.info("not preloading the model's library: %s", exc)
+
+
 def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
     """Load the model, say ``ready``, then score every shard sent until the input ends."""
+    _preload(config)
     try:
         model = load_model(config.model_path, expected_digest=config.model_digest)
         codec = make_codec(config, model)
