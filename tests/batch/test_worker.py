@@ -310,3 +310,58 @@ def test_an_unreadable_first_line_does_not_break_the_shape(
     scored = score_file("unsigned", tmp_path / "in.csv")
     assert [line for line, _ in scored.bad] == [1, 6]
     np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows, bias=0.0))
+
+
+_NUMBERS_ONLY = """
+import json, sys
+from dockyard.batch._config import ShardTask, WorkerConfig
+from dockyard.batch._worker import _preload, make_codec, run_shard
+from dockyard.models import load_model
+
+model_path, source, part = sys.argv[1:4]
+config = WorkerConfig(
+    model_path=model_path, content_type="text/csv", accept="text/csv", whole_file=False,
+    single_record=False, batch_bytes=4_000, max_record_bytes=None, input_filter="$",
+    output_filter="$", join=False, assemble_line=True, fail_fast=False, max_reported=10,
+)
+_preload(config)
+model = load_model(model_path)
+size = len(open(source, "rb").read())
+task = ShardTask(
+    shard_id="s", uri=source, path=source, kind="lines", start=0, end=size, first_line=1,
+    row_groups=(), part_path=part, marker_path=part + ".done", nbytes=size,
+)
+marker = run_shard(task, config, model, make_codec(config, model), lambda message: None)
+print(json.dumps({"records": marker["records"], "loaded": sorted(
+    name for name in ("pandas", "sklearn") if name in sys.modules
+)}))
+"""
+
+
+def test_a_booster_scores_numbers_without_pandas_or_scikit_learn(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import xgboost
+
+    from dockyard.models import save_model
+
+    rng = np.random.default_rng(11)
+    train = rng.normal(size=(300, 3))
+    data = xgboost.DMatrix(train, label=train @ np.array([1.0, -2.0, 0.5]))
+    booster = xgboost.train({"max_depth": 3}, data, num_boost_round=20)
+    example = pd.DataFrame(train[:5], columns=["a", "b", "c"])
+    save_model(booster, tmp_path / "model", input_example=example)
+    rows = features(400, seed=12)
+    lines = write_csv(tmp_path / "in.csv", rows)
+    lines[7] = lines[7].split(",", 1)[0] + ",,1.0"  # an empty field is a missing value
+    (tmp_path / "in.csv").write_text("".join(f"{line}\n" for line in lines))
+    rows[7, 1:] = [np.nan, 1.0]
+
+    argv = [sys.executable, "-c", _NUMBERS_ONLY, str(tmp_path / "model")]
+    argv += [str(tmp_path / "in.csv"), str(tmp_path / "part")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"records": 400, "loaded": []}
+    got = np.asarray(_floats((tmp_path / "part").read_text().splitlines()), dtype=np.float32)
+    np.testing.assert_array_equal(got, booster.inplace_predict(rows))

@@ -226,3 +226,18 @@ def test_zero_rows_get_the_declared_dtypes() -> None:
     )
     assert len(out) == 0
     assert out.dtypes.tolist()[:2] == [np.float64, np.int64]
+
+
+def test_float_arrays_reach_array_taking_models_as_they_are() -> None:
+    enforce = InputEnforcer(columns(a="double", b="double"), arrays=True)
+    data = np.array([[1.0, 2.0], [3.0, np.nan]])
+    assert enforce(data) is data
+    # Anything else still becomes the signature's DataFrame: other widths or dtypes fail or
+    # are cast as before, and models that need names get them.
+    assert list(enforce(np.array([[1, 2]])).columns) == ["a", "b"]
+    with pytest.raises(InvalidArgument, match="shape"):
+        enforce(np.ones((2, 3)))
+    assert isinstance(InputEnforcer(columns(a="double", b="double"))(data), pd.DataFrame)
+    mixed = InputEnforcer(columns(a="double", b="long"), arrays=True)
+    with pytest.raises(InvalidArgument, match="column 'b': expected long"):
+        mixed(np.array([[1.5, 2.0]]))  # the cast rule still applies

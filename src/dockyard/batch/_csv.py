@@ -24,10 +24,9 @@ import csv
 import gzip
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.batch._config import ShardTask, WorkerConfig
 from dockyard.batch._csv_arrow import parse_numeric
@@ -42,6 +41,11 @@ from dockyard.batch._encode import (
 from dockyard.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.batch._records import TextBatch
 from dockyard.batch._table import ModelShape, Positions, Table, filtered_positions
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["CsvCodec"]
 
@@ -131,8 +135,12 @@ class CsvCodec:
 
     def _numeric_frame(
         self, data: bytes, width: int, positions: list[int], count: int
-    ) -> pd.DataFrame | None:
-        """Arrow's parse, when the signature declares every chosen column a number."""
+    ) -> pd.DataFrame | np.ndarray[Any, Any] | None:
+        """Arrow's parse, when the signature declares every chosen column a number.
+
+        All-float columns come back as one 2-D array in signature order, which the model's
+        signature check passes on as is or turns into the same DataFrame built here otherwise.
+        """
         types = self._shape.types
         if types is None:
             return None
@@ -150,7 +158,7 @@ class CsvCodec:
             block = np.empty((count, len(positions)), dtype=np.float64)
             for index, position in enumerate(positions):
                 block[:, index] = columns[position]
-            return pd.DataFrame(block, columns=pd.Index(names), copy=False)
+            return block
         return pd.DataFrame(
             {name: columns[p] for name, p in zip(names, positions, strict=True)}, copy=False
         )
@@ -236,9 +244,21 @@ class CsvCodec:
         return self._table(rows, bad, frame, sources)
 
     def _table(
-        self, rows: Positions, bad: dict[int, str], frame: pd.DataFrame, sources: list[Any] | None
+        self,
+        rows: Positions,
+        bad: dict[int, str],
+        frame: pd.DataFrame | np.ndarray[Any, Any],
+        sources: list[Any] | None,
     ) -> Table:
         tensor_dtype = self._shape.tensor_dtype
+        if isinstance(frame, np.ndarray):
+            block = frame
+
+            def select_rows(positions: Positions) -> Any:
+                part = block if len(positions) == len(block) else block[positions]
+                return part.astype(tensor_dtype, copy=False) if tensor_dtype is not None else part
+
+            return Table(rows, bad, select_rows, sources)
 
         def select(positions: Positions) -> Any:
             part = frame if len(positions) == len(frame) else frame.iloc[positions]

@@ -75,5 +75,26 @@ def parse_numeric(
                 return None
         elif column.null_count:
             return None  # an integer column cannot hold a missing value
-        columns[position] = column.to_numpy()
+        columns[position] = _to_numpy(column, np.float64 if declared in _FLOAT else np.int64)
     return columns
+
+
+def _to_numpy(column: Any, dtype: type[np.generic]) -> np.ndarray[Any, Any]:
+    """A float64 or int64 column's values read from Arrow's buffers, nulls as ``NaN``.
+
+    Arrow's own ``to_numpy`` and ``fill_null`` import pandas, which a worker scoring numbers
+    otherwise never needs (~0.25 s and ~40 MB). Only float columns may hold nulls here.
+    """
+    size = np.dtype(dtype).itemsize
+    chunks = []
+    for chunk in column.chunks:
+        validity, data = chunk.buffers()[:2]
+        values = np.frombuffer(data, dtype=dtype, count=len(chunk), offset=chunk.offset * size)
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            valid = bits[chunk.offset : chunk.offset + len(chunk)].astype(bool)
+            values = np.where(valid, values, np.nan)
+        chunks.append(values)
+    if len(chunks) == 1:
+        return chunks[0]
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)

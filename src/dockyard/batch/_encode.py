@@ -15,15 +15,19 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.batch._config import WorkerConfig
 from dockyard.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.errors import ModelError
 from dockyard.models._payload import to_jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = [
     "csv_block",
@@ -48,7 +52,9 @@ def normalize(predictions: Any, count: int) -> np.ndarray[Any, Any] | pd.DataFra
         ModelError: The model returned another number of predictions than records.
     """
     value: Any = predictions
-    if isinstance(value, pd.Series):
+    if isinstance(value, (np.ndarray, list)):
+        pass  # checked first: the other checks import pandas
+    elif isinstance(value, pd.Series):
         value = value.to_numpy()
     elif isinstance(value, Mapping):
         value = pd.DataFrame({str(k): list(np.asarray(v)) for k, v in value.items()})
@@ -159,16 +165,42 @@ def csv_block(
         values = values[:, 0]
     if values.ndim != 1 or values.dtype.kind not in "fiu" or not len(values):
         return None
+    if values.dtype.kind == "f" and values.dtype.itemsize < 4:
+        return None  # half floats: Arrow has no text cast for them
     import pyarrow.compute as pc
 
-    texts = arrow.array(values, from_pandas=True).cast(arrow.string()).fill_null("")
+    # Arrays are made from numpy buffers, never from Python objects: Arrow's conversion of
+    # those imports pandas, which a worker scoring numbers otherwise never loads.
+    count = len(values)
+    valid = None
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        if missing.any():
+            valid = np.packbits(~missing, bitorder="little")
+    numbers = _arrow_array(arrow, arrow.from_numpy_dtype(values.dtype), count, valid, values)
+    texts = numbers.cast(arrow.string())
+    if valid is not None:  # a missing prediction is an empty field
+        empty = _arrow_array(arrow, arrow.string(), count, None, np.zeros(count + 1, np.int32), b"")
+        texts = pc.coalesce(texts, empty)
     if sources is not None:
-        if len(sources) != len(texts):
+        if len(sources) != count:
             return None
         texts = pc.binary_join_element_wise(arrow.array(sources, arrow.string()), texts, ",")
-    offsets = arrow.array([0, len(texts)], arrow.int32())
-    joined = pc.binary_join(arrow.ListArray.from_arrays(offsets, texts), separator)[0]
-    return bytes(joined.as_buffer()) + separator.encode()
+    bounds = _arrow_array(arrow, arrow.int32(), 2, None, np.array([0, count], np.int32))
+    sep = separator.encode()
+    seps = _arrow_array(arrow, arrow.string(), 1, None, np.array([0, len(sep)], np.int32), sep)
+    joined = pc.binary_join(arrow.ListArray.from_arrays(bounds, texts), seps)[0]
+    return bytes(joined.as_buffer()) + sep
+
+
+def _arrow_array(arrow: Any, type_: Any, count: int, valid: Any, *buffers: Any) -> Any:
+    """An Arrow array over numpy (or bytes) buffers: validity bitmap, then the type's buffers."""
+    made = [None if valid is None else arrow.py_buffer(valid)]
+    made += [
+        arrow.py_buffer(np.ascontiguousarray(b) if isinstance(b, np.ndarray) else b)
+        for b in buffers
+    ]
+    return arrow.Array.from_buffers(type_, count, made)
 
 
 def csv_block_for(

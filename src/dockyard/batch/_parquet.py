@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.batch._config import ShardTask, WorkerConfig
 from dockyard.batch._encode import (
@@ -35,6 +34,11 @@ from dockyard.batch._records import Oversized
 from dockyard.batch._table import ModelShape, Positions, Table
 from dockyard.errors import InvalidArgument
 from dockyard.models._payload import to_jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["FrameBatch", "ParquetCodec", "parquet_batches"]
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._manifest import inside
 from dockyard.models._payload import decode_json, to_jsonable
 from dockyard.models._schema import Schema
 from dockyard.models._signature import to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["load_example", "save_example"]
 

@@ -6,7 +6,7 @@
     out/.dockerignore
     out/requirements.txt    the package's pinned requirements
     out/serve.py            the entrypoint (see ``_serve``): GET /ping, POST /invocations
-    out/dockyard/...        the model runtime (``dockyard/errors.py`` + ``dockyard/models``)
+    out/dockyard/...        the model runtime (``errors.py``, ``_lazy.py``, ``models/``)
     out/model/...           the package, verified, copied to /opt/ml/model in the image
 
 SageMaker starts a container as ``docker run IMAGE serve``: the entrypoint accepts that

@@ -9,14 +9,18 @@ column with missing values is inferred as ``double`` (integers cannot hold them)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._schema import ColSpec, ParamSpec, Schema, Signature, TensorSpec
 from dockyard.models._signature import kind_of, to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["infer_schema", "infer_signature"]
 

@@ -27,13 +27,17 @@ import io
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._schema import Schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["decode_csv", "decode_json", "encode_csv", "encode_json", "to_jsonable"]
 

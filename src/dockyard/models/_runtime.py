@@ -1,9 +1,9 @@
 """The model runtime: the part of Dockyard a package needs to load and serve, copied as source.
 
-Container images and per-model environments get a copy of ``dockyard/errors.py`` and
-``dockyard/models/`` rather than an installed Dockyard: the runtime needs only numpy, pandas and
-PyYAML (which every package pins), not the server's dependencies, and the copy is exactly the
-code that wrote the package.
+Container images and per-model environments get a copy of ``dockyard/errors.py``,
+``dockyard/_lazy.py`` and ``dockyard/models/`` rather than an installed Dockyard: the runtime
+needs only numpy, pandas and PyYAML (which every package pins), not the server's dependencies,
+and the copy is exactly the code that wrote the package.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ _INIT = '"""Dockyard model runtime (copied from Dockyard to load and serve model
 
 def _sources() -> list[tuple[str, Path]]:
     package = Path(__file__).resolve().parent  # dockyard/models
-    files = [("dockyard/errors.py", package.parent / "errors.py")]
+    files = [
+        ("dockyard/errors.py", package.parent / "errors.py"),
+        ("dockyard/_lazy.py", package.parent / "_lazy.py"),
+    ]
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" not in path.parts:
             files.append((f"dockyard/models/{path.relative_to(package).as_posix()}", path))

@@ -34,12 +34,11 @@ received types (``details``: ``column``, ``expected``, ``received``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from pandas.api.types import infer_dtype
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._schema import (
@@ -50,6 +49,11 @@ from dockyard.models._schema import (
     Schema,
     TensorSpec,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from dockyard._lazy import pandas as pd
 
 __all__ = ["InputEnforcer", "cast_column", "cast_tensor", "enforce_params", "kind_of", "to_frame"]
 
@@ -85,7 +89,7 @@ def kind_of(series: pd.Series[Any]) -> str:
     if isinstance(dtype, pd.StringDtype):
         return "string"
     if dtype == np.dtype(object):
-        inferred = infer_dtype(series, skipna=True)
+        inferred = pd.api.types.infer_dtype(series, skipna=True)
         return _OBJECT_KINDS.get(inferred, inferred)
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
@@ -259,29 +263,46 @@ class InputEnforcer:
     Calling it returns what the flavor should see: a DataFrame in signature column order for
     column schemas, an array (or a dict of named arrays) for tensor schemas. A DataFrame whose
     columns and dtypes already match is returned as is, without a copy.
+
+    With ``arrays=True`` (the flavor predicts on arrays as it would on the DataFrame, column
+    for column), a 2-D float64 array whose width is the schema's and whose every column is a
+    required ``double`` is also returned as is: the columns are the signature's, in order, and
+    already of its type, so no DataFrame is built (nor pandas imported).
     """
 
-    def __init__(self, schema: Schema | None) -> None:
+    def __init__(self, schema: Schema | None, *, arrays: bool = False) -> None:
         self.schema = schema
         self._columns = schema.columns if schema is not None else ()
         self._tensors = schema.tensors if schema is not None else ()
         self._names: list[str | None] = [c.name for c in self._columns]
         self._positional = any(name is None for name in self._names)
-        self._index = pd.Index([str(n) for n in self._names])
+        self._index: pd.Index[Any] | None = None  # made on the first DataFrame
         # Index objects are immutable, so one that matched once matches for good.
         self._matched_index: pd.Index[Any] | None = None
         fast = [_fast_dtype(c) for c in self._columns]
         self._fast_dtypes = tuple(fast) if all(d is not None for d in fast) else None
+        self._array_width = (
+            len(self._columns)
+            if arrays
+            and self._columns
+            and all(c.required and c.type == "double" for c in self._columns)
+            else None
+        )
 
     def __call__(self, data: Any) -> Any:
         if self._tensors:
             return self._tensor_input(data)
-        if self.schema is None and isinstance(data, np.ndarray):
-            return data  # nothing to check against: the model gets what it was given
+        if isinstance(data, np.ndarray) and (
+            self.schema is None  # nothing to check against: the model gets what it was given
+            or (data.ndim == 2 and data.shape[1] == self._array_width and data.dtype == np.float64)
+        ):
+            return data
         frame = to_frame(data, self._names)
         if self.schema is None:
             return frame
         columns = frame.columns
+        if self._index is None:
+            self._index = pd.Index([str(n) for n in self._names])
         if (
             self._fast_dtypes is not None
             and (columns is self._matched_index or columns.equals(self._index))
@@ -340,10 +361,15 @@ def _fast_dtype(spec: ColSpec) -> Any:
     if not spec.required or spec.name is None:
         return None
     if spec.type == "string":
-        return pd.Series(["x"]).dtype  # pandas' default text dtype (``str`` in pandas 3)
+        return _text_dtype()
     if spec.type in ("binary", "datetime") or spec.type in OPAQUE_TYPES:
         return None
     return COLUMN_DTYPES[spec.type]
+
+
+@functools.cache
+def _text_dtype() -> Any:
+    return pd.Series(["x"]).dtype  # pandas' default text dtype (``str`` in pandas 3)
 
 
 _PARAM_CHECKS: dict[str, tuple[type, ...]] = {

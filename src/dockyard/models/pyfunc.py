@@ -68,7 +68,10 @@ class PyFuncModel:
         self._predictor = predictor
         self._predict = predictor.predict
         signature = metadata.signature
-        self._enforce = InputEnforcer(signature.inputs if signature is not None else None)
+        self._enforce = InputEnforcer(
+            signature.inputs if signature is not None else None,
+            arrays=getattr(predictor, "takes_arrays", False),
+        )
         self._param_specs = signature.params if signature is not None else None
         defaults = enforce_params(None, self._param_specs)
         self._defaults = defaults

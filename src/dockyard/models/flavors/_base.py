@@ -22,11 +22,24 @@ from typing import Any, ClassVar, Protocol
 from dockyard.errors import InvalidArgument
 from dockyard.models._integrity import Opened
 
-__all__ = ["Flavor", "MethodPredictor", "Predictor", "SaveOptions", "Saved", "from_library"]
+__all__ = [
+    "Flavor",
+    "MethodPredictor",
+    "Predictor",
+    "SaveOptions",
+    "Saved",
+    "from_library",
+    "is_data_frame",
+]
 
 
 class Predictor(Protocol):
-    """A loaded model: ``raw`` is the native object, ``predict`` calls it once per batch."""
+    """A loaded model: ``raw`` is the native object, ``predict`` calls it once per batch.
+
+    A predictor with a true ``takes_arrays`` attribute predicts on a 2-D array exactly as on
+    the DataFrame of the same columns in signature order, so all-``double`` inputs reach it as
+    arrays.
+    """
 
     raw: Any
 
@@ -66,6 +79,12 @@ class MethodPredictor:
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Call the native method; params, if any, become keyword arguments."""
         return self._fn(data, **params) if params else self._fn(data)
+
+
+def is_data_frame(data: Any) -> bool:
+    """Whether ``data`` is a pandas DataFrame, without importing pandas (arrays never need it)."""
+    cls = type(data)
+    return cls.__name__ == "DataFrame" and cls.__module__.partition(".")[0] == "pandas"
 
 
 def from_library(model: Any, root: str) -> bool:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._integrity import Opened, read_verified
@@ -26,6 +25,7 @@ from dockyard.models.flavors._base import (
     SaveOptions,
     env_hint,
     from_library,
+    is_data_frame,
 )
 
 __all__ = ["OnnxFlavor", "OnnxPredictor"]
@@ -66,9 +66,9 @@ class OnnxPredictor:
         if isinstance(data, Mapping):
             return {str(k): np.asarray(v) for k, v in data.items()}
         if len(self._inputs) == 1:
-            value = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
+            value = data.to_numpy() if is_data_frame(data) else np.asarray(data)
             return {self._inputs[0][0]: value}
-        if isinstance(data, pd.DataFrame):
+        if is_data_frame(data):
             feeds = {}
             for name, _, rank in self._inputs:
                 column = data[name].to_numpy()

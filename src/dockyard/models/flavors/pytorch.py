@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._integrity import Opened, read_verified
-from dockyard.models.flavors._base import Flavor, Predictor, Saved, SaveOptions, from_library
+from dockyard.models.flavors._base import (
+    Flavor,
+    Predictor,
+    Saved,
+    SaveOptions,
+    from_library,
+    is_data_frame,
+)
 
 __all__ = ["PyTorchFlavor"]
 
@@ -63,10 +69,7 @@ class TorchPredictor:
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Run the module without gradients; DataFrames become float32 tensors."""
-        if isinstance(data, pd.DataFrame):
-            array = data.to_numpy(dtype=np.float32)
-        else:
-            array = np.asarray(data)
+        array = data.to_numpy(dtype=np.float32) if is_data_frame(data) else np.asarray(data)
         with self._torch.no_grad():
             output = self.raw(self._torch.from_numpy(np.ascontiguousarray(array)))
         return output.detach().cpu().numpy()

@@ -24,6 +24,7 @@ from dockyard.models.flavors._base import (
     Saved,
     SaveOptions,
     from_library,
+    is_data_frame,
 )
 
 __all__ = ["XGBoostFlavor"]
@@ -54,6 +55,9 @@ class BoosterPredictor:
 
     __slots__ = ("_np", "_xgb", "raw")
 
+    #: An array's columns are the signature's, in order (it has no names to check).
+    takes_arrays = True
+
     def __init__(self, raw: Any) -> None:
         import numpy
         import xgboost
@@ -64,16 +68,10 @@ class BoosterPredictor:
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on a DataFrame or array."""
-        if not params and (isinstance(data, self._np.ndarray) or _is_data_frame(data)):
+        if not params and (isinstance(data, self._np.ndarray) or is_data_frame(data)):
             return self.raw.inplace_predict(data)
         matrix = self._xgb.DMatrix(data)
         return self.raw.predict(matrix, **params) if params else self.raw.predict(matrix)
-
-
-def _is_data_frame(data: Any) -> bool:
-    # Without importing pandas, which a process scoring arrays never needs.
-    cls = type(data)
-    return cls.__name__ == "DataFrame" and cls.__module__.partition(".")[0] == "pandas"
 
 
 class _Refused(importlib.abc.MetaPathFinder):
