@@ -36,6 +36,7 @@ from typing import IO, Any, NoReturn
 
 from dockyard.batch._config import PARENT_ENV, ShardTask, WorkerConfig
 from dockyard.batch._csv import CsvCodec
+from dockyard.batch._encode import optional_arrow
 from dockyard.batch._jsonl import JsonLinesCodec
 from dockyard.batch._parquet import FrameBatch, ParquetCodec, parquet_batches
 from dockyard.batch._records import Oversized, TextBatch, text_batches
@@ -345,11 +346,15 @@ def _forked(
 
 
 def _preload(config: WorkerConfig) -> None:
-    """Import the model's library as a process that runs only this model may."""
+    """Import the model's library as a process that runs only this model may, and Arrow's
+    CSV reader and compute functions (~35 MB) when installed, so forked workers share them."""
     try:
         preload_libraries(config.model_path, dedicated=True)
     except Exception as exc:  # the worker's own load reports the problem properly
         _log.info("not preloading the model's library: %s", exc)
+    if optional_arrow() is not None:
+        import pyarrow.compute
+        import pyarrow.csv  # noqa: F401
 
 
 def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
