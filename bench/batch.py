@@ -1,18 +1,21 @@
 """Batch transform benchmark: Dockyard, the raw single-process ceiling, ``mlflow models predict``.
 
 A 2,000,000-row CSV of 10 float features (no header) goes through the demo's kind of model (a
-native XGBoost Booster, the demo's hyperparameters: 200 trees of depth 5), saved with ``dockyard.models.save_model`` and ``mlflow.xgboost.save_model``:
+native XGBoost Booster, the demo's hyperparameters: 200 trees of depth 5), saved with
+``dockyard.models.save_model`` and ``mlflow.xgboost.save_model``:
 
 * Dockyard: ``run_transform`` with 2 worker processes;
 * raw: one process, ``pandas.read_csv`` of the whole file, ``booster.predict`` once, write;
 * MLflow: ``mlflow models predict -t csv --env-manager local`` (on a copy with a header row,
   since it reads the first line as column names).
 
-Each runs in its own process; the peak memory is the largest sum of RSS (and of PSS, which
-counts shared library pages once) over that process and its children, sampled every 50 ms.
-``--big`` adds Dockyard on a ~1 GB file (about 9.9M rows). ``--repeat N`` runs N interleaved
-rounds and keeps each tool's fastest (other processes on a shared machine only ever slow a run
-down); CPU seconds of each process tree are reported too, as they depend less on that load. Run:
+Each runs in its own process. ``--repeat N`` runs N interleaved timed rounds and keeps each
+tool's fastest (other processes on a shared machine only ever slow a run down); CPU seconds of
+each process tree are reported too, as they depend less on that load. Peak memory comes from
+one more run of each tool: the largest sum of RSS, and of PSS (which counts shared library
+pages once), over the process and its children, sampled every 20 ms; reading PSS costs ~5 ms
+per process per sample, so timed runs do not. ``--big`` adds Dockyard on a ~1 GB file (about
+9.9M rows), with 2 workers and with 1. Run:
 ``.venv/bin/python bench/batch.py [--rows N] [--big] [--repeat N] [--skip-mlflow]``.
 """
 
@@ -135,14 +138,17 @@ def train(source: Path, root: Path) -> tuple[Path, Path, Path]:
 
 
 class Sampler:
-    """Peak summed RSS and PSS of a process tree, and its CPU time, sampled in a thread.
+    """Peak summed RSS (and PSS) of a process tree, and its CPU time, sampled in a thread.
 
     CPU time is each process's last sampled user + system time, summed: workers that are
-    killed rather than waited for never reach ``RUSAGE_CHILDREN``.
+    killed rather than waited for never reach ``RUSAGE_CHILDREN``. PSS is read only when asked:
+    it comes from ``smaps``, ~5 ms per process per sample, which on 2 cores would slow down the
+    tool being timed (and a tool with more processes more).
     """
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *, pss: bool = False) -> None:
         self.root = psutil.Process(pid)
+        self.with_pss = pss
         self.rss = 0
         self.pss = 0
         self.cpu: dict[int, float] = {}
@@ -159,13 +165,13 @@ class Sampler:
                 return
             for process in processes:
                 try:
-                    info = process.memory_full_info()
+                    info = process.memory_full_info() if self.with_pss else process.memory_info()
                     times = process.cpu_times()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 self.cpu[process.pid] = times.user + times.system
                 rss += info.rss
-                pss += info.pss
+                pss += getattr(info, "pss", 0)
             self.rss = max(self.rss, rss)
             self.pss = max(self.pss, pss)
             time.sleep(0.02)
@@ -175,11 +181,11 @@ class Sampler:
         self._thread.join()
 
 
-def measure(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+def measure(argv: list[str], env: dict[str, str], *, pss: bool = False) -> dict[str, Any]:
     """Run ``argv``; return its wall time, CPU time, peak memory and the JSON it printed."""
     start = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    sampler = Sampler(process.pid)
+    sampler = Sampler(process.pid, pss=pss)
     out, err = process.communicate()
     wall = time.perf_counter() - start
     sampler.stop()
@@ -222,9 +228,11 @@ def with_header(source: Path, target: Path) -> None:
         shutil.copyfileobj(rows, sink, 16 * 2**20)
 
 
-def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest run: other processes on a shared machine only ever slow a run down."""
-    return min(runs, key=lambda r: float(r["seconds"]))
+def fastest(runs: list[dict[str, Any]], memory: dict[str, Any]) -> dict[str, Any]:
+    """The fastest timed run (other processes only ever slow a run down), with the peak RSS and
+    PSS of the separate ``memory`` run."""
+    best = min(runs, key=lambda r: float(r["seconds"]))
+    return {**best, "rss_mb": memory["rss_mb"], "pss_mb": memory["pss_mb"]}
 
 
 def run_all(
@@ -240,23 +248,25 @@ def run_all(
     generate(small, 2_000, seed=1)
     python = sys.executable
 
-    def dockyard(path: Path, name: str, workers: int = 2, keep: bool = False) -> dict[str, Any]:
+    def dockyard(
+        path: Path, name: str, workers: int = 2, *, keep: bool = False, pss: bool = False
+    ) -> dict[str, Any]:
         out, work = root / f"out-{name}", root / f"work-{name}"
         for folder in (out, work):
             shutil.rmtree(folder, ignore_errors=True)
         argv = [python, "-c", DOCKYARD, str(dockyard_model), str(path), str(out), str(work)]
-        result = measure([*argv, str(workers)], env)
+        result = measure([*argv, str(workers)], env, pss=pss)
         if not keep:
             shutil.rmtree(out, ignore_errors=True)  # big outputs: keep the disk free
         return result
 
-    def mlflow(path: Path) -> dict[str, Any]:
+    def mlflow(path: Path, *, pss: bool = False) -> dict[str, Any]:
         headed = path.with_name(f"{path.stem}-header.csv")
         with_header(path, headed)
         argv = ["mlflow", "models", "predict", "-m", str(mlflow_model), "-i", str(headed)]
         argv += ["-t", "csv", "-o", str(root / "mlflow.out"), "--env-manager", "local"]
         try:
-            return measure(argv, env)
+            return measure(argv, env, pss=pss)
         finally:
             headed.unlink()
 
@@ -284,8 +294,15 @@ def run_all(
         "dockyard": "Dockyard run_transform (2 processes)",
         "mlflow": "mlflow models predict",
     }
+    print("memory runs (PSS sampled) ...", flush=True)
+    memory = {
+        "raw": measure([*raw_argv, str(source), str(root / "raw.out")], env, pss=True),
+        "dockyard": dockyard(source, "main", pss=True),
+    }
+    if not skip_mlflow:
+        memory["mlflow"] = mlflow(source, pss=True)
     results = [
-        {"name": names[tool], "rows": rows, "mb": size_mb, **fastest(found)}
+        {"name": names[tool], "rows": rows, "mb": size_mb, **fastest(found, memory[tool])}
         for tool, found in runs.items()
         if found
     ]
@@ -296,7 +313,8 @@ def run_all(
         big_mb = big_source.stat().st_size / 2**20
         for workers in (2, 1):
             print(f"dockyard, big input, {workers} worker processes ...", flush=True)
-            run = fastest([dockyard(big_source, f"big{workers}", workers) for _ in range(repeat)])
+            timed = [dockyard(big_source, f"big{workers}", workers) for _ in range(repeat)]
+            run = fastest(timed, dockyard(big_source, f"big{workers}", workers, pss=True))
             name = f"Dockyard, ~1 GB input ({workers} worker{'s' if workers > 1 else ''})"
             results.append({"name": name, "rows": BIG_ROWS, "mb": big_mb, **run})
         big_source.unlink()
