@@ -232,6 +232,9 @@ def main() -> int:
             {"name": "challenger", "model_uri": challenger, "weight": 1},
         ],
         capture={"enabled": True, "sampling_pct": 100},
+        # Running the demo again updates the endpoint through a canary; a short bake keeps the
+        # rerun quick (the default holds each step for 60 s while watching error rates).
+        rollout={"strategy": "canary", "canary_pct": 10, "bake_s": 2},
     )
     url = endpoint.url
     row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]
