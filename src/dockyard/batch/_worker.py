@@ -273,6 +273,7 @@ def main() -> int:
     config = WorkerConfig.from_dict(init["config"])
     send = _sender(protocol)
     channels = init.get("fork")
+    _preload(config)  # once, before any fork: the siblings inherit the imported modules
     if channels:
         _fork_siblings(config, [tuple(c) for c in channels], protocol, send)
     return _serve(config, sys.stdin.buffer, send)
@@ -281,7 +282,7 @@ def main() -> int:
 def _fork_siblings(
     config: WorkerConfig, channels: list[tuple[int, ...]], protocol: IO[bytes], send: Send
 ) -> None:
-    """Import the model's library once, then fork one more worker per channel.
+    """Fork one more worker per channel (the model's library is already imported).
 
     Each channel is the ``(stdin, protocol, stderr)`` descriptors the runner made for one
     sibling (workers 1, 2...; this process is worker 0). The siblings share the imported
@@ -289,7 +290,6 @@ def _fork_siblings(
     start without importing anything. Every worker loads the model itself, after the fork.
     A thread reports each sibling's exit on this worker's protocol stream.
     """
-    _preload(config)
     gc.collect()
     gc.freeze()
     sys.stderr.flush()
@@ -359,7 +359,6 @@ def _preload(config: WorkerConfig) -> None:
 
 def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
     """Load the model, say ``ready``, then score every shard sent until the input ends."""
-    _preload(config)
     try:
         model = load_model(config.model_path, expected_digest=config.model_digest)
         codec = make_codec(config, model)
