@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dockyard.errors import InvalidArgument
 from dockyard.models._integrity import Opened
 from dockyard.models._manifest import inside
@@ -53,22 +55,20 @@ class BoosterPredictor:
     ``Booster.predict``'s keywords, so a call with params takes the DMatrix path.
     """
 
-    __slots__ = ("_np", "_xgb", "raw")
+    __slots__ = ("_xgb", "raw")
 
     #: An array's columns are the signature's, in order (it has no names to check).
     takes_arrays = True
 
     def __init__(self, raw: Any) -> None:
-        import numpy
         import xgboost
 
         self.raw = raw
         self._xgb = xgboost
-        self._np = numpy
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on a DataFrame or array."""
-        if not params and (isinstance(data, self._np.ndarray) or is_data_frame(data)):
+        if not params and (isinstance(data, np.ndarray) or is_data_frame(data)):
             return self.raw.inplace_predict(data)
         matrix = self._xgb.DMatrix(data)
         return self.raw.predict(matrix, **params) if params else self.raw.predict(matrix)
