@@ -13,6 +13,7 @@ works the same in-process and across the network::
     ├── Conflict                 409 conflict
     │   └── AlreadyExists        409 already_exists
     ├── PayloadTooLarge          413 payload_too_large
+    ├── RateLimited              429 rate_limited
     ├── ModelError               500 model_error   (user model code raised)
     ├── JobFailed                500 job_failed    (a job waited for did not complete)
     ├── Unavailable              503 unavailable
@@ -38,6 +39,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "RateLimited",
     "Unauthenticated",
     "Unavailable",
     "error_from_dict",
@@ -126,6 +128,13 @@ class PayloadTooLarge(DockyardError):
     code = "payload_too_large"
 
 
+class RateLimited(DockyardError):
+    """Too many attempts (failed sign-ins) in a short time; ``details`` says when to retry."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
 class ModelError(DockyardError):
     """User model code raised while predicting or loading."""
 
@@ -165,6 +174,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         Conflict,
         AlreadyExists,
         PayloadTooLarge,
+        RateLimited,
         ModelError,
         JobFailed,
         Unavailable,

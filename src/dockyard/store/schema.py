@@ -28,14 +28,18 @@ __all__ = [
     "datasets",
     "endpoint_events",
     "endpoints",
+    "event_cursors",
+    "events",
     "experiment_tags",
     "experiments",
+    "grants",
     "job_events",
     "jobs",
     "latest_metrics",
     "metadata",
     "metrics",
     "model_aliases",
+    "model_version_approvals",
     "model_version_tags",
     "model_versions",
     "params",
@@ -43,7 +47,10 @@ __all__ = [
     "registered_models",
     "run_inputs",
     "runs",
+    "sessions",
     "tags",
+    "tokens",
+    "users",
 ]
 
 metadata = MetaData(
@@ -207,6 +214,9 @@ jobs = Table(
     Column("handle", Text, nullable=True),
     Column("events_offset", BigInteger, nullable=False, server_default="0"),
     Column("progress", Text, nullable=True),
+    # Who submitted the job and the experiment its run lives in: permissions follow both.
+    Column("created_by", String(256), nullable=True),
+    Column("experiment_id", BigInteger, nullable=True),
     Index(None, "status", "created_time"),
 )
 
@@ -299,6 +309,25 @@ model_version_tags = Table(
     ),
 )
 
+# Every approval decision, appended: the version row keeps only the latest one.
+model_version_approvals = Table(
+    "model_version_approvals",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("comment", Text, nullable=True),
+    PrimaryKeyConstraint("model_id", "version", "seq"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
 # One row per alias: moving an alias is a single-row upsert, so readers see the old version or
 # the new one, never none.
 model_aliases = Table(
@@ -340,4 +369,93 @@ endpoint_events = Table(
     Column("status", String(16), nullable=False),
     Column("message", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("name", "seq"),
+)
+
+# -- identity and permissions ---------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    # scrypt$<n>$<r>$<p>$<salt>$<hash>; NULL for accounts that only hold tokens (robots).
+    Column("password_hash", String(256), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# API tokens are shown once; only a digest of their secret part is kept. A job's token names
+# its job, and is revoked when the job ends.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("user_id", _BigId, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", Text, nullable=False, server_default="[]"),
+    Column("job_id", String(32), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("expires_time", BigInteger, nullable=True),
+    Column("revoked_time", BigInteger, nullable=True),
+    Index(None, "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(16), primary_key=True),
+    Column("user_id", _BigId, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("expires_time", BigInteger, nullable=False),
+)
+
+# Permission levels on one resource (an experiment, a registered model, an endpoint) for one
+# user ("<user_id>") or for every signed-in user ("*"). The creator of a resource gets "manage".
+grants = Table(
+    "grants",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("resource_id", String(256), nullable=False),
+    Column("principal", String(32), nullable=False),
+    Column("level", String(8), nullable=False),
+    PrimaryKeyConstraint("kind", "resource_id", "principal"),
+)
+
+# -- the event log ------------------------------------------------------------------------------
+
+# Every state change, appended in the transaction that makes it. ``scope`` names the resource
+# whose permissions decide who may read the event ("experiment:12", "registered_model:<id>",
+# "endpoint:wine", "auth"). Ids are handed out in commit order (see dockyard.events), so a
+# consumer that remembers the last id it read misses nothing.
+events = Table(
+    "events",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("time", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", String(256), nullable=False),
+    Column("scope", String(300), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("source", String(64), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False, server_default="ok"),
+    Column("body", Text, nullable=False, server_default="{}"),
+    Index(None, "type", "id"),
+    Index(None, "resource_type", "resource_id", "id"),
+    Index(None, "actor", "id"),
+    Index(None, "time"),
+)
+
+# Where each consumer of the event log (webhook delivery, triggers, ...) has read up to.
+event_cursors = Table(
+    "event_cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
 )

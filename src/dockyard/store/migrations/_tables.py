@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 from dockyard.store import schema
 
-__all__ = ["create_tables", "drop_tables"]
+__all__ = ["add_missing_columns", "create_tables", "drop_tables"]
 
 
 def create_tables(names: Sequence[str]) -> None:
@@ -26,3 +27,19 @@ def drop_tables(names: Sequence[str]) -> None:
     schema.metadata.drop_all(
         op.get_bind(), tables=[schema.metadata.tables[name] for name in reversed(names)]
     )
+
+
+def add_missing_columns(table: str, names: Sequence[str]) -> None:
+    """Add columns of ``table`` as schema.py defines them, where the database lacks them.
+
+    An earlier migration that created ``table`` from the current schema.py already made them on
+    a fresh database; a database migrated before the columns existed gets them here.
+    """
+    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+    missing = [n for n in names if n not in have]
+    if not missing:
+        return
+    with op.batch_alter_table(table) as batch:
+        for name in missing:
+            column = schema.metadata.tables[table].c[name]
+            batch.add_column(sa.Column(name, column.type, nullable=column.nullable))

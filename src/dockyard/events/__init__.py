@@ -1,0 +1,15 @@
+"""The event log: every state change, appended in the transaction that makes it.
+
+Services append (:meth:`EventLog.append`) inside their write transactions, so a change and its
+event commit together or not at all. Readers page by id (``GET /api/v1/events``, ``dockyard
+audit``); consumers that act on events (webhook delivery, triggers, pipelines waiting on a job,
+live views) keep a durable cursor (:meth:`EventLog.position` / :meth:`EventLog.advance`), so a
+crash between "changed" and "acted on" loses nothing.
+"""
+
+from __future__ import annotations
+
+from dockyard.events._entities import Event
+from dockyard.events._log import EventLog, Visible
+
+__all__ = ["Event", "EventLog", "Visible"]
