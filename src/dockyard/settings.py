@@ -7,8 +7,9 @@ SDK's first call) build one :class:`Settings` and hand it to whatever needs it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
         default=None,
         description="URL of a Dockyard server for the SDK and CLI; unset means embedded",
     )
+    token: SecretStr | None = Field(
+        default=None,
+        description="API token the SDK and CLI send (else the one `dockyard login` saved)",
+    )
     run_id: str | None = Field(
         default=None, description="Run that SDK calls log to when no run is started explicitly"
     )
@@ -57,6 +62,35 @@ class Settings(BaseSettings):
     )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"
+    )
+    auth: Literal["auto", "on"] = Field(
+        default="auto",
+        description="auto: sign-in is required once a user exists; on: always required",
+    )
+    default_permission: Literal["none", "read", "edit"] = Field(
+        default="read",
+        description="what a signed-in user may do with resources nobody granted them",
+    )
+    approval_separation: bool = Field(
+        default=True,
+        description="with accounts, a model version is approved by someone other than its author",
+    )
+    allowed_hosts: list[str] | None = Field(
+        default=None,
+        description="Host header values the server answers; default: loopback names and the bound "
+        "address, or any host once sign-in is required on a non-loopback address",
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins (https://ui.example) allowed to call the API cross-site",
+    )
+    token_ttl_days: float = Field(
+        default=90.0, gt=0, description="default lifetime of a new API token, in days"
+    )
+    session_ttl_h: float = Field(default=12.0, gt=0, description="browser session lifetime")
+    insecure: bool = Field(
+        default=False,
+        description="serve a non-loopback address without sign-in (refused otherwise)",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)
