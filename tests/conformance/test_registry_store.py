@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from dockyard.artifacts import LocalArtifactStore
+from dockyard.auth import Access, Actor, ActorKind, Role
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.events import EventLog
 from dockyard.models import save_model, verify
 from dockyard.registry import (
     ApprovalStatus,
@@ -34,6 +36,8 @@ from dockyard.tracking import (
     TagIn,
     TrackingService,
 )
+
+ACTOR = Actor.anonymous()
 
 
 @dataclass
@@ -61,14 +65,16 @@ def env(request: pytest.FixtureRequest, tmp_path: Path, package: Path) -> Iterat
     else:
         url = request.getfixturevalue("postgres_url")
     db = open_database(url)
-    tracking = TrackingService(db)
+    tracking = TrackingService(db, EventLog(db), Access())
     store = LocalArtifactStore(tmp_path / "artifacts")
-    yield Env(RegistryService(db, tracking, store), tracking, store, package)
+    yield Env(
+        RegistryService(db, tracking, store, EventLog(db), Access()), tracking, store, package
+    )
     db.dispose()
 
 
 def _run_with_model(env: Env, path: str = "model", metrics: dict[str, float] | None = None) -> str:
-    run = env.tracking.create_run(CreateRun())
+    run = env.tracking.create_run(ACTOR, CreateRun())
     run_id = run.info.run_id
     for file in env.package.rglob("*"):
         if file.is_file():
@@ -76,16 +82,16 @@ def _run_with_model(env: Env, path: str = "model", metrics: dict[str, float] | N
                 f"{run.info.artifact_uri}/{path}/{file.relative_to(env.package)}", file
             )
     points = [MetricIn(key=k, value=v, timestamp=1) for k, v in (metrics or {}).items()]
-    env.tracking.log_batch(run_id, LogBatch(metrics=points))
+    env.tracking.log_batch(ACTOR, run_id, LogBatch(metrics=points))
     return run_id
 
 
 def _register(env: Env, name: str, source: str, **kw: Any) -> Any:
-    return env.registry.create_model_version(name, CreateModelVersion(source=source, **kw))
+    return env.registry.create_model_version(ACTOR, name, CreateModelVersion(source=source, **kw))
 
 
 def _model(env: Env, name: str, **kw: Any) -> Any:
-    return env.registry.create_registered_model(CreateRegisteredModel(name=name, **kw))
+    return env.registry.create_registered_model(ACTOR, CreateRegisteredModel(name=name, **kw))
 
 
 def test_registered_model_lifecycle(env: Env) -> None:
@@ -95,19 +101,19 @@ def test_registered_model_lifecycle(env: Env) -> None:
         _model(env, "wine")
     for name in ("beer", "cider", "Wine Spritz"):
         _model(env, name)
-    page = env.registry.search_registered_models(name_like="%wine%", max_results=1)
+    page = env.registry.search_registered_models(ACTOR, name_like="%wine%", max_results=1)
     assert [m.name for m in page.items] == ["Wine Spritz"] and page.next_page_token
     rest = env.registry.search_registered_models(
-        name_like="%wine%", max_results=1, page_token=page.next_page_token
+        ACTOR, name_like="%wine%", max_results=1, page_token=page.next_page_token
     )
     assert [m.name for m in rest.items] == ["wine"] and rest.next_page_token is None
-    assert env.registry.update_registered_model("wine", "red").description == "red"
+    assert env.registry.update_registered_model(ACTOR, "wine", "red").description == "red"
     with pytest.raises(AlreadyExists):
-        env.registry.rename_registered_model("wine", "beer")
-    assert env.registry.rename_registered_model("wine", "vino").name == "vino"
-    env.registry.delete_registered_model("vino")
+        env.registry.rename_registered_model(ACTOR, "wine", "beer")
+    assert env.registry.rename_registered_model(ACTOR, "wine", "vino").name == "vino"
+    env.registry.delete_registered_model(ACTOR, "vino")
     with pytest.raises(NotFound, match="'vino' does not exist"):
-        env.registry.get_registered_model("vino")
+        env.registry.get_registered_model(ACTOR, "vino")
 
 
 def test_versions_count_from_one_and_numbers_are_never_reused(env: Env) -> None:
@@ -122,14 +128,16 @@ def test_versions_count_from_one_and_numbers_are_never_reused(env: Env) -> None:
     ]
     assert first.approval.status is ApprovalStatus.PENDING and first.created_by == "anonymous"
     second = _register(env, "wine", f"runs:/{run_id}/model", description="again")
-    env.registry.delete_model_version("wine", 2)
+    env.registry.delete_model_version(ACTOR, "wine", 2)
     assert not env.store.exists(second.storage_location)
     third = _register(env, "wine", f"runs:/{run_id}/model")
-    assert third.version == 3 and env.registry.latest_version("wine").version == 3
-    assert env.registry.get_registered_model("wine").latest_version == 3
+    assert third.version == 3 and env.registry.latest_version(ACTOR, "wine").version == 3
+    assert env.registry.get_registered_model(ACTOR, "wine").latest_version == 3
     # The snapshot is of registration time; later metrics do not change it.
-    env.tracking.log_batch(run_id, LogBatch(metrics=[MetricIn(key="rmse", value=9, timestamp=2)]))
-    assert env.registry.get_model_version("wine", "1").metrics["rmse"] == 0.5
+    env.tracking.log_batch(
+        ACTOR, run_id, LogBatch(metrics=[MetricIn(key="rmse", value=9, timestamp=2)])
+    )
+    assert env.registry.get_model_version(ACTOR, "wine", "1").metrics["rmse"] == 0.5
 
 
 def test_concurrent_registrations_get_distinct_numbers(env: Env) -> None:
@@ -146,7 +154,7 @@ def test_a_version_is_immutable_when_its_run_changes(env: Env, tmp_path: Path) -
     run_id = _run_with_model(env)
     _model(env, "wine")
     version = _register(env, "wine", f"runs:/{run_id}/model")
-    prefix = env.tracking.artifact_prefix(run_id)
+    prefix = env.tracking.artifact_prefix(ACTOR, run_id)
     env.store.put_bytes(f"{prefix}/model/model.pkl", b"not the model")
     copy = tmp_path / "copy"
     for entry in env.store.list(version.storage_location, recursive=True):
@@ -161,40 +169,46 @@ def test_aliases_move_and_follow_their_version(env: Env) -> None:
     _model(env, "wine")
     for _ in range(2):
         _register(env, "wine", f"runs:/{run_id}/model")
-    env.registry.set_alias("wine", "champion", 1)
-    assert env.registry.set_alias("wine", "champion", "2").aliases == ["champion"]
-    env.registry.set_alias("wine", "challenger", 1)
-    assert env.registry.get_version_by_alias("wine", "champion").version == 2
-    assert env.registry.get_registered_model("wine").aliases == {"challenger": 1, "champion": 2}
+    env.registry.set_alias(ACTOR, "wine", "champion", 1)
+    assert env.registry.set_alias(ACTOR, "wine", "champion", "2").aliases == ["champion"]
+    env.registry.set_alias(ACTOR, "wine", "challenger", 1)
+    assert env.registry.get_version_by_alias(ACTOR, "wine", "champion").version == 2
+    assert env.registry.get_registered_model(ACTOR, "wine").aliases == {
+        "challenger": 1,
+        "champion": 2,
+    }
     with pytest.raises(NotFound, match="has no version 7") as missing:
-        env.registry.set_alias("wine", "champion", 7)
+        env.registry.set_alias(ACTOR, "wine", "champion", 7)
     assert missing.value.field == "version"
-    env.registry.delete_model_version("wine", 2)
+    env.registry.delete_model_version(ACTOR, "wine", 2)
     with pytest.raises(NotFound, match="no alias 'champion'"):
-        env.registry.get_version_by_alias("wine", "champion")
-    env.registry.delete_alias("wine", "challenger")
+        env.registry.get_version_by_alias(ACTOR, "wine", "champion")
+    env.registry.delete_alias(ACTOR, "wine", "challenger")
     with pytest.raises(NotFound):
-        env.registry.delete_alias("wine", "challenger")
+        env.registry.delete_alias(ACTOR, "wine", "challenger")
 
 
 def test_approval_tags_and_descriptions(env: Env) -> None:
     run_id = _run_with_model(env)
     _model(env, "wine")
     _register(env, "wine", f"runs:/{run_id}/model", tags=[TagIn(key="k", value="v")])
+    ann = Actor(ActorKind.USER, "ann", Role.ADMIN, user_id=7)
     approved = env.registry.set_approval(
-        "wine", 1, SetApproval(status=ApprovalStatus.APPROVED, comment="ok"), user="ann"
+        ann, "wine", 1, SetApproval(status=ApprovalStatus.APPROVED, comment="ok")
     )
     assert approved.approval.status is ApprovalStatus.APPROVED
     assert (approved.approval.user, approved.approval.comment) == ("ann", "ok")
     assert approved.approval.time is not None
-    env.registry.set_model_version_tag("wine", 1, "stage", "prod")
-    env.registry.delete_model_version_tag("wine", 1, "k")
-    assert env.registry.update_model_version("wine", 1, "best").tags == {"stage": "prod"}
+    history = env.registry.approval_history(ACTOR, "wine", 1)
+    assert [(a.status, a.user) for a in history] == [(ApprovalStatus.APPROVED, "ann")]
+    env.registry.set_model_version_tag(ACTOR, "wine", 1, "stage", "prod")
+    env.registry.delete_model_version_tag(ACTOR, "wine", 1, "k")
+    assert env.registry.update_model_version(ACTOR, "wine", 1, "best").tags == {"stage": "prod"}
     with pytest.raises(NotFound, match="no tag 'k'"):
-        env.registry.delete_model_version_tag("wine", 1, "k")
-    env.registry.set_registered_model_tag("wine", "owner", "ann")
-    env.registry.delete_registered_model_tag("wine", "owner")
-    assert env.registry.get_registered_model("wine").tags == {}
+        env.registry.delete_model_version_tag(ACTOR, "wine", 1, "k")
+    env.registry.set_registered_model_tag(ACTOR, "wine", "owner", "ann")
+    env.registry.delete_registered_model_tag(ACTOR, "wine", "owner")
+    assert env.registry.get_registered_model(ACTOR, "wine").tags == {}
 
 
 def test_search_versions_by_model_and_run(env: Env) -> None:
@@ -204,21 +218,21 @@ def test_search_versions_by_model_and_run(env: Env) -> None:
     _register(env, "alpha", f"runs:/{a}/model")
     _register(env, "alpha", f"runs:/{b}/model")
     _register(env, "beta", f"runs:/{b}/model")
-    everything = env.registry.search_model_versions()
+    everything = env.registry.search_model_versions(ACTOR)
     assert [(v.name, v.version) for v in everything.items] == [
         ("alpha", 2),
         ("alpha", 1),
         ("beta", 1),
     ]
-    by_run = env.registry.search_model_versions(run_ids=[b], max_results=1)
+    by_run = env.registry.search_model_versions(ACTOR, run_ids=[b], max_results=1)
     assert [(v.name, v.version) for v in by_run.items] == [("alpha", 2)] and by_run.next_page_token
-    assert env.registry.search_model_versions(name="nope").items == []
+    assert env.registry.search_model_versions(ACTOR, name="nope").items == []
 
 
 def test_bad_sources_are_refused_naming_the_problem(env: Env, tmp_path: Path) -> None:
     _model(env, "wine")
     run_id = _run_with_model(env)
-    env.tracking.set_run_stage(run_id, LifecycleStage.DELETED)
+    env.tracking.set_run_stage(ACTOR, run_id, LifecycleStage.DELETED)
     with pytest.raises(InvalidArgument, match=f"run {run_id} is deleted"):
         _register(env, "wine", f"runs:/{run_id}/model")
     with pytest.raises(NotFound, match=r"run '0{32}' does not exist"):
@@ -249,7 +263,7 @@ def test_register_from_a_local_folder_and_from_another_version(env: Env) -> None
     _model(env, "prod")
     local = _register(env, "staging", str(env.package), run_id=run_id)
     assert local.run_id == run_id and local.metrics == {"acc": 0.9}
-    env.registry.set_alias("staging", "champion", 1)
+    env.registry.set_alias(ACTOR, "staging", "champion", 1)
     promoted = _register(env, "prod", "models:/staging@champion")
     assert promoted.source == "models:/staging/1" and promoted.run_id == run_id
     assert promoted.digest == local.digest and promoted.metrics == {"acc": 0.9}
@@ -261,9 +275,10 @@ def test_lineage_reaches_data_and_code(env: Env) -> None:
         TagIn(key="dockyard.source.git.dirty", value="true"),
     ]
     run_id = _run_with_model(env)
-    env.tracking.log_batch(run_id, LogBatch(tags=tags))
+    env.tracking.log_batch(ACTOR, run_id, LogBatch(tags=tags))
     dataset = Dataset(name="train", digest="d1g3st", source_type="local", source="{}")
     env.tracking.log_inputs(
+        ACTOR,
         run_id,
         LogInputs(
             datasets=[DatasetInput(dataset=dataset, tags={"mlflow.data.context": "training"})]
@@ -271,7 +286,7 @@ def test_lineage_reaches_data_and_code(env: Env) -> None:
     )
     _model(env, "wine")
     _register(env, "wine", f"runs:/{run_id}/model")
-    lineage = env.registry.lineage("wine", 1)
+    lineage = env.registry.lineage(ACTOR, "wine", 1)
     assert lineage.run is not None and lineage.run.run_id == run_id
     assert [(d.name, d.digest, d.context) for d in lineage.datasets] == [
         ("train", "d1g3st", "training")
@@ -279,24 +294,26 @@ def test_lineage_reaches_data_and_code(env: Env) -> None:
     assert lineage.code is not None
     assert (lineage.code.git_commit, lineage.code.git_dirty) == ("abc123", True)
     local = _register(env, "wine", str(env.package))
-    assert env.registry.lineage("wine", local.version).run is None
+    assert env.registry.lineage(ACTOR, "wine", local.version).run is None
 
 
 def test_resolve_names_files_and_digest(env: Env) -> None:
     run_id = _run_with_model(env)
     _model(env, "wine")
     version = _register(env, "wine", f"runs:/{run_id}/model")
-    env.registry.set_alias("wine", "champion", 1)
+    env.registry.set_alias(ACTOR, "wine", "champion", 1)
     for uri in ("models:/wine/1", "models:/wine@champion", "models:/wine/latest"):
-        resolved = env.registry.resolve(uri)
+        resolved = env.registry.resolve(ACTOR, uri)
         assert (resolved.kind, resolved.version, resolved.digest) == ("registry", 1, version.digest)
-    from_run = env.registry.resolve(f"runs:/{run_id}/model")
+    from_run = env.registry.resolve(ACTOR, f"runs:/{run_id}/model")
     assert from_run.digest == version.digest and "MLmodel" in {f.path for f in from_run.files}
     assert from_run.files_url == f"/api/v1/runs/{run_id}/artifacts/model"
     with pytest.raises(InvalidArgument, match="read by the client"):
-        env.registry.resolve("s3://bucket/model")
+        env.registry.resolve(ACTOR, "s3://bucket/model")
     with pytest.raises(NotFound, match="has no MLmodel"):
-        env.registry.resolve(f"runs:/{run_id}/")
+        env.registry.resolve(ACTOR, f"runs:/{run_id}/")
     with pytest.raises(NotFound, match="no registered model files"):
-        env.registry.storage_key("registry/abc/1")
-    assert env.registry.storage_key(f"{version.storage_location}/MLmodel").endswith("/MLmodel")
+        env.registry.storage_key(ACTOR, "registry/abc/1")
+    assert env.registry.storage_key(ACTOR, f"{version.storage_location}/MLmodel").endswith(
+        "/MLmodel"
+    )

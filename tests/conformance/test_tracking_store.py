@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from dockyard.auth import Access, Actor
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from dockyard.events import EventLog
 from dockyard.store import open_database
 from dockyard.tracking import (
     CreateExperiment,
@@ -27,6 +29,8 @@ from dockyard.tracking import (
     ViewType,
 )
 
+ACTOR = Actor.anonymous()
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def tracking(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[TrackingService]:
@@ -35,65 +39,68 @@ def tracking(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Tracking
     else:
         url = request.getfixturevalue("postgres_url")
     db = open_database(url)
-    yield TrackingService(db)
+    yield TrackingService(db, EventLog(db), Access())
     db.dispose()
 
 
 def _run(tracking: TrackingService, experiment_id: str = "0", **kw: Any) -> str:
-    return tracking.create_run(CreateRun(experiment_id=experiment_id, **kw)).info.run_id
+    return tracking.create_run(ACTOR, CreateRun(experiment_id=experiment_id, **kw)).info.run_id
 
 
 def test_experiment_lifecycle(tracking: TrackingService) -> None:
     exp = tracking.create_experiment(
-        CreateExperiment(name="fraud", tags=[TagIn(key="team", value="risk")])
+        ACTOR, CreateExperiment(name="fraud", tags=[TagIn(key="team", value="risk")])
     )
     assert exp.name == "fraud" and exp.tags == {"team": "risk"}
-    assert tracking.get_experiment_by_name("fraud").experiment_id == exp.experiment_id
+    assert tracking.get_experiment_by_name(ACTOR, "fraud").experiment_id == exp.experiment_id
     with pytest.raises(AlreadyExists):
-        tracking.create_experiment(CreateExperiment(name="fraud"))
-    renamed = tracking.rename_experiment(exp.experiment_id, "fraud-v2")
+        tracking.create_experiment(ACTOR, CreateExperiment(name="fraud"))
+    renamed = tracking.rename_experiment(ACTOR, exp.experiment_id, "fraud-v2")
     assert renamed.name == "fraud-v2"
-    tracking.set_experiment_stage(exp.experiment_id, LifecycleStage.DELETED)
-    active = [e.name for e in tracking.search_experiments().items]
-    deleted = [e.name for e in tracking.search_experiments(view=ViewType.DELETED_ONLY).items]
+    tracking.set_experiment_stage(ACTOR, exp.experiment_id, LifecycleStage.DELETED)
+    active = [e.name for e in tracking.search_experiments(ACTOR).items]
+    deleted = [e.name for e in tracking.search_experiments(ACTOR, view=ViewType.DELETED_ONLY).items]
     assert "fraud-v2" not in active and deleted == ["fraud-v2"]
     with pytest.raises(InvalidArgument, match="deleted"):
         _run(tracking, exp.experiment_id)
-    tracking.set_experiment_stage(exp.experiment_id, LifecycleStage.ACTIVE)
+    tracking.set_experiment_stage(ACTOR, exp.experiment_id, LifecycleStage.ACTIVE)
     assert _run(tracking, exp.experiment_id)
 
 
 def test_experiment_paging(tracking: TrackingService) -> None:
     for i in range(5):
-        tracking.create_experiment(CreateExperiment(name=f"e{i}"))
+        tracking.create_experiment(ACTOR, CreateExperiment(name=f"e{i}"))
     seen: list[str] = []
     token = None
     while True:
-        page = tracking.search_experiments(max_results=2, page_token=token)
+        page = tracking.search_experiments(ACTOR, max_results=2, page_token=token)
         seen += [e.name for e in page.items]
         token = page.next_page_token
         if token is None:
             break
     assert seen == ["Default", "e0", "e1", "e2", "e3", "e4"]
     with pytest.raises(InvalidArgument, match="page_token"):
-        tracking.search_experiments(page_token="garbage!")
+        tracking.search_experiments(ACTOR, page_token="garbage!")
 
 
 def test_unknown_ids_are_not_found(tracking: TrackingService) -> None:
     with pytest.raises(NotFound, match="experiment 999"):
-        tracking.get_experiment("999")
+        tracking.get_experiment(ACTOR, "999")
     with pytest.raises(NotFound, match="run"):
-        tracking.get_run("0" * 32)
+        tracking.get_run(ACTOR, "0" * 32)
     with pytest.raises(NotFound):
-        tracking.log_batch("0" * 32, LogBatch())
+        tracking.log_batch(ACTOR, "0" * 32, LogBatch())
 
 
 def test_run_lifecycle_and_data(tracking: TrackingService) -> None:
-    run = tracking.create_run(CreateRun(run_name="first", tags=[TagIn(key="team", value="a")]))
+    run = tracking.create_run(
+        ACTOR, CreateRun(run_name="first", tags=[TagIn(key="team", value="a")])
+    )
     run_id = run.info.run_id
     assert run.info.status is RunStatus.RUNNING and run.info.end_time is None
     assert run.tags["mlflow.runName"] == "first"
     tracking.log_batch(
+        ACTOR,
         run_id,
         LogBatch(
             params=[ParamIn(key="max_depth", value="5")],
@@ -104,9 +111,9 @@ def test_run_lifecycle_and_data(tracking: TrackingService) -> None:
             ],
         ),
     )
-    info = tracking.update_run(run_id, UpdateRun(status=RunStatus.FINISHED))
+    info = tracking.update_run(ACTOR, run_id, UpdateRun(status=RunStatus.FINISHED))
     assert info.status is RunStatus.FINISHED and info.end_time is not None
-    got = tracking.get_run(run_id)
+    got = tracking.get_run(ACTOR, run_id)
     assert got.params == {"max_depth": "5"}
     assert got.tags["stage"] == "dev" and got.tags["team"] == "a"
     assert got.metrics["rmse"].value == 1.5 and got.metrics["rmse"].step == 2
@@ -114,53 +121,57 @@ def test_run_lifecycle_and_data(tracking: TrackingService) -> None:
 
 def test_params_are_immutable(tracking: TrackingService) -> None:
     run_id = _run(tracking)
-    tracking.log_batch(run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")]))
-    tracking.log_batch(run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")]))  # same: fine
+    tracking.log_batch(ACTOR, run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")]))
+    tracking.log_batch(
+        ACTOR, run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")])
+    )  # same: fine
     with pytest.raises(Conflict, match="immutable") as caught:
-        tracking.log_batch(run_id, LogBatch(params=[ParamIn(key="lr", value="0.2")]))
+        tracking.log_batch(ACTOR, run_id, LogBatch(params=[ParamIn(key="lr", value="0.2")]))
     assert caught.value.field == "params.lr"
-    assert tracking.get_run(run_id).params == {"lr": "0.1"}
+    assert tracking.get_run(ACTOR, run_id).params == {"lr": "0.1"}
 
 
 def test_failed_batch_writes_nothing(tracking: TrackingService) -> None:
     run_id = _run(tracking)
-    tracking.log_batch(run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")]))
+    tracking.log_batch(ACTOR, run_id, LogBatch(params=[ParamIn(key="lr", value="0.1")]))
     bad = LogBatch(
         params=[ParamIn(key="lr", value="0.9")],
         metrics=[MetricIn(key="loss", value=1.0, timestamp=1)],
     )
     with pytest.raises(Conflict):
-        tracking.log_batch(run_id, bad)
-    assert "loss" not in tracking.get_run(run_id).metrics
+        tracking.log_batch(ACTOR, run_id, bad)
+    assert "loss" not in tracking.get_run(ACTOR, run_id).metrics
 
 
 def test_history_keeps_every_point_and_latest_follows_step(tracking: TrackingService) -> None:
     run_id = _run(tracking)
     points = [MetricIn(key="loss", value=float(100 - s), timestamp=s, step=s) for s in range(250)]
     for start in range(0, 250, 100):
-        tracking.log_batch(run_id, LogBatch(metrics=points[start : start + 100]))
+        tracking.log_batch(ACTOR, run_id, LogBatch(metrics=points[start : start + 100]))
     # An older step logged later must not become "latest".
     tracking.log_batch(
-        run_id, LogBatch(metrics=[MetricIn(key="loss", value=-1, timestamp=9999, step=3)])
+        ACTOR, run_id, LogBatch(metrics=[MetricIn(key="loss", value=-1, timestamp=9999, step=3)])
     )
     got: list[float] = []
     token = None
     while True:
-        page = tracking.metric_history(run_id, "loss", max_results=100, page_token=token)
+        page = tracking.metric_history(ACTOR, run_id, "loss", max_results=100, page_token=token)
         got += [m.value for m in page.items]
         token = page.next_page_token
         if token is None:
             break
     assert len(got) == 251
-    assert tracking.get_run(run_id).metrics["loss"].step == 249
+    assert tracking.get_run(ACTOR, run_id).metrics["loss"].step == 249
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
 def test_non_finite_metrics_round_trip(tracking: TrackingService, value: float) -> None:
     run_id = _run(tracking)
-    tracking.log_batch(run_id, LogBatch(metrics=[MetricIn(key="m", value=value, timestamp=1)]))
-    latest = tracking.get_run(run_id).metrics["m"].value
-    history = tracking.metric_history(run_id, "m", max_results=10, page_token=None).items
+    tracking.log_batch(
+        ACTOR, run_id, LogBatch(metrics=[MetricIn(key="m", value=value, timestamp=1)])
+    )
+    latest = tracking.get_run(ACTOR, run_id).metrics["m"].value
+    history = tracking.metric_history(ACTOR, run_id, "m", max_results=10, page_token=None).items
     for got in (latest, history[0].value):
         assert (math.isnan(got) and math.isnan(value)) or got == value
 
@@ -168,27 +179,29 @@ def test_non_finite_metrics_round_trip(tracking: TrackingService, value: float) 
 def test_batch_id_makes_retries_idempotent(tracking: TrackingService) -> None:
     run_id = _run(tracking)
     batch = LogBatch(batch_id="retry-me-123", metrics=[MetricIn(key="m", value=1, timestamp=1)])
-    tracking.log_batch(run_id, batch)
-    tracking.log_batch(run_id, batch)
-    assert len(tracking.metric_history(run_id, "m", max_results=10, page_token=None).items) == 1
+    tracking.log_batch(ACTOR, run_id, batch)
+    tracking.log_batch(ACTOR, run_id, batch)
+    assert (
+        len(tracking.metric_history(ACTOR, run_id, "m", max_results=10, page_token=None).items) == 1
+    )
 
 
 def test_nested_runs_and_parent_check(tracking: TrackingService) -> None:
     parent = _run(tracking)
-    child = tracking.create_run(CreateRun(parent_run_id=parent))
+    child = tracking.create_run(ACTOR, CreateRun(parent_run_id=parent))
     assert child.info.parent_run_id == parent
     assert child.tags["mlflow.parentRunId"] == parent
     with pytest.raises(NotFound):
-        tracking.create_run(CreateRun(parent_run_id="f" * 32))
+        tracking.create_run(ACTOR, CreateRun(parent_run_id="f" * 32))
 
 
 def test_deleted_run_refuses_writes_until_restored(tracking: TrackingService) -> None:
     run_id = _run(tracking)
-    tracking.set_run_stage(run_id, LifecycleStage.DELETED)
+    tracking.set_run_stage(ACTOR, run_id, LifecycleStage.DELETED)
     with pytest.raises(InvalidArgument, match="deleted"):
-        tracking.log_batch(run_id, LogBatch(tags=[TagIn(key="a", value="b")]))
-    tracking.set_run_stage(run_id, LifecycleStage.ACTIVE)
-    tracking.log_batch(run_id, LogBatch(tags=[TagIn(key="a", value="b")]))
+        tracking.log_batch(ACTOR, run_id, LogBatch(tags=[TagIn(key="a", value="b")]))
+    tracking.set_run_stage(ACTOR, run_id, LifecycleStage.ACTIVE)
+    tracking.log_batch(ACTOR, run_id, LogBatch(tags=[TagIn(key="a", value="b")]))
 
 
 def test_dataset_inputs(tracking: TrackingService) -> None:
@@ -205,20 +218,21 @@ def test_dataset_inputs(tracking: TrackingService) -> None:
             "tags": {"mlflow.data.context": "training"},
         }
     )
-    tracking.log_inputs(run_id, LogInputs(datasets=[item]))
-    tracking.log_inputs(run_id, LogInputs(datasets=[item]))  # same dataset: recorded once
-    inputs = tracking.get_run(run_id).inputs
+    tracking.log_inputs(ACTOR, run_id, LogInputs(datasets=[item]))
+    tracking.log_inputs(ACTOR, run_id, LogInputs(datasets=[item]))  # same dataset: recorded once
+    inputs = tracking.get_run(ACTOR, run_id).inputs
     assert len(inputs) == 1 and inputs[0].dataset.digest == "abc123"
     assert inputs[0].tags == {"mlflow.data.context": "training"}
 
 
 def test_search_filters_orders_and_pages(tracking: TrackingService) -> None:
-    exp = tracking.create_experiment(CreateExperiment(name="search")).experiment_id
+    exp = tracking.create_experiment(ACTOR, CreateExperiment(name="search")).experiment_id
     ids = []
     for i in range(6):
         run_id = _run(tracking, exp)
         ids.append(run_id)
         tracking.log_batch(
+            ACTOR,
             run_id,
             LogBatch(
                 params=[ParamIn(key="depth", value=str(i % 3))],
@@ -227,20 +241,22 @@ def test_search_filters_orders_and_pages(tracking: TrackingService) -> None:
             ),
         )
     page = tracking.search_runs(
+        ACTOR,
         SearchRuns(
             experiment_ids=[exp],
             filter="metrics.rmse < 2 and tags.team = 'a'",
             order_by=["metrics.rmse DESC"],
-        )
+        ),
     )
     assert [r.info.run_id for r in page.items] == [ids[2], ids[1], ids[0]]
     got: list[str] = []
     token = None
     while True:
         page = tracking.search_runs(
+            ACTOR,
             SearchRuns(
                 experiment_ids=[exp], order_by=["metrics.rmse ASC"], max_results=4, page_token=token
-            )
+            ),
         )
         got += [r.info.run_id for r in page.items]
         token = page.next_page_token
@@ -248,5 +264,5 @@ def test_search_filters_orders_and_pages(tracking: TrackingService) -> None:
             break
     assert got == ids
     with pytest.raises(InvalidArgument) as caught:
-        tracking.search_runs(SearchRuns(experiment_ids=[exp], filter="metrics.rmse <<< 1"))
+        tracking.search_runs(ACTOR, SearchRuns(experiment_ids=[exp], filter="metrics.rmse <<< 1"))
     assert caught.value.field == "filter"

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from tests.services.s3 import S3Server
 
+from dockyard.auth import Actor
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.models import load_model, verify
 from dockyard.registry import fetch_model
@@ -19,6 +20,8 @@ from dockyard.server import Services, create_app
 from dockyard.settings import Settings
 
 Log = Callable[..., str]
+
+ACTOR = Actor.anonymous()
 
 
 class _Counting(httpx.BaseTransport):
@@ -81,7 +84,7 @@ def test_a_download_that_does_not_match_the_digest_is_refused(
     counting: tuple[Client, _Counting], wine: str, tmp_path: Path, services: Services
 ) -> None:
     client, _ = counting
-    version = services.registry.get_model_version("wine", 1)
+    version = services.registry.get_model_version(ACTOR, "wine", 1)
     services.artifacts.put_bytes(f"{version.storage_location}/model.pkl", b"evil")
     with pytest.raises(InvalidArgument, match=r"model\.pkl was changed") as caught:
         fetch_model("models:/wine/1", client=client, cache_dir=tmp_path / "cache")

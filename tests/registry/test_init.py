@@ -10,7 +10,6 @@ import dockyard.registry
 
 def test_public_names() -> None:
     assert dockyard.registry.__all__ == [
-        "ANONYMOUS",
         "Approval",
         "ApprovalStatus",
         "CodeVersion",

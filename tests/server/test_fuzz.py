@@ -13,7 +13,8 @@ from dockyard.server import create_app
 from dockyard.settings import Settings
 
 _HOME = Path(__import__("tempfile").mkdtemp(prefix="dockyard-fuzz-"))
-app = create_app(Settings(home=_HOME))
+# Schemathesis calls the app as Starlette's test client does, with Host "testserver".
+app = create_app(Settings(home=_HOME, allowed_hosts=["testserver"]))
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
 
 

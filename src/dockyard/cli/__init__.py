@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from dockyard import __version__
+from dockyard.cli.accounts import grants, login, logout, tokens, users, whoami
+from dockyard.cli.audit import audit
 from dockyard.cli.endpoints import endpoints
 from dockyard.cli.experiments import experiments
 from dockyard.cli.jobs import jobs
@@ -21,8 +23,8 @@ __all__ = ["cli", "main"]
 def cli() -> None:
     """Dockyard: track experiments, package and serve models, on infrastructure you own.
 
-    Set DOCKYARD_URI=http://host:port to talk to a server; unset, commands use the embedded
-    default in DOCKYARD_HOME (~/.dockyard).
+    Set DOCKYARD_URI=http://host:port to talk to a server (sign in with `dockyard login` or
+    DOCKYARD_TOKEN); unset, commands use the embedded default in DOCKYARD_HOME (~/.dockyard).
     """
 
 
@@ -33,6 +35,13 @@ cli.add_command(jobs)
 cli.add_command(models)
 cli.add_command(transform)
 cli.add_command(endpoints)
+cli.add_command(users)
+cli.add_command(tokens)
+cli.add_command(grants)
+cli.add_command(login)
+cli.add_command(logout)
+cli.add_command(whoami)
+cli.add_command(audit)
 
 
 def main() -> None:

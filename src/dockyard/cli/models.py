@@ -3,7 +3,6 @@ tools on any model URI (env, convert, build-image)."""
 
 from __future__ import annotations
 
-import getpass
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,6 @@ from dockyard.registry import LocalModel, parse_version
 from dockyard.settings import Settings
 
 __all__ = ["models"]
-
-_USER = click.option(
-    "--user",
-    default=getpass.getuser,
-    show_default="the login name",
-    help="Who is acting (recorded until accounts exist).",
-)
 
 
 @click.group()
@@ -142,7 +134,6 @@ def show(name: str, version: str | None, as_json: bool) -> None:
 @click.option("--run-id", default=None, help="The run that produced it (for non-run sources).")
 @click.option("--description", "-d", default="")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE")
-@_USER
 @json_option
 @fail_on_error
 def register(
@@ -151,7 +142,6 @@ def register(
     run_id: str | None,
     description: str,
     tags: tuple[str, ...],
-    user: str,
     as_json: bool,
 ) -> None:
     """Register the package SOURCE names as a new version of a model."""
@@ -164,7 +154,7 @@ def register(
             raise InvalidArgument(f"--tag {item!r}: expected KEY=VALUE", field="tag")
         pairs[key] = value
     version = register_model(
-        source, name, run_id=run_id, description=description, tags=pairs, client=client(), user=user
+        source, name, run_id=run_id, description=description, tags=pairs, client=client()
     )
     data = version.model_dump(mode="json")
     emit(data, as_json, lambda: f"registered {version.uri} ({version.digest})")
@@ -200,20 +190,17 @@ def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
     show_default=True,
 )
 @click.option("--comment", "-c", default=None, help="Why.")
-@_USER
 @json_option
 @fail_on_error
-def approve(
-    name: str, version: str, status: str, comment: str | None, user: str, as_json: bool
-) -> None:
+def approve(name: str, version: str, status: str, comment: str | None, as_json: bool) -> None:
     """Approve a version (or reject it, or send it back to pending) with a comment."""
     answer = client().request(
         "POST",
         _path(name, "versions", parse_version(version), "approval"),
         json={"status": status, "comment": comment},
-        headers={"x-dockyard-user": user},
     )
-    emit(answer, as_json, lambda: f"{name} version {version}: {status} by {user}")
+    by = answer["approval"]["user"]
+    emit(answer, as_json, lambda: f"{name} version {version}: {status} by {by}")
 
 
 @models.command()

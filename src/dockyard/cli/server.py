@@ -16,6 +16,14 @@ __all__ = ["server"]
 @click.option("--home", default=None, help="State folder for the embedded default.")
 @click.option("--database-url", default=None, help="SQLAlchemy URL of the metadata database.")
 @click.option("--artifact-root", default=None, help="Folder or s3://bucket/prefix for artifacts.")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Serve a non-loopback address although no account exists (anyone may do anything).",
+)
+@click.option("--ssl-keyfile", default=None, help="TLS private key (serve HTTPS).")
+@click.option("--ssl-certfile", default=None, help="TLS certificate chain (serve HTTPS).")
 def server(
     host: str | None,
     port: int | None,
@@ -23,12 +31,21 @@ def server(
     home: str | None,
     database_url: str | None,
     artifact_root: str | None,
+    insecure: bool | None,
+    ssl_keyfile: str | None,
+    ssl_certfile: str | None,
 ) -> None:
-    """Run the Dockyard server."""
+    """Run the Dockyard server.
+
+    Bound to loopback (the default) it serves local clients without accounts until the first
+    one is created (`dockyard users create NAME --role admin`); from then on every request
+    signs in. A non-loopback --host requires an account first, or --insecure.
+    """
     import uvicorn
+    from sqlalchemy import func, select
 
     from dockyard.settings import Settings
-    from dockyard.store import open_database
+    from dockyard.store import open_database, schema
 
     # Flags become DOCKYARD_* variables so every worker process builds the same settings.
     for name, value in (
@@ -38,16 +55,32 @@ def server(
         ("HOST", host),
         ("PORT", port),
         ("WORKERS", workers),
+        ("INSECURE", insecure),
     ):
         if value is not None:
             os.environ[f"DOCKYARD_{name}"] = str(value)
     os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
     settings = Settings()
     # Migrate once before workers start, so they never race to do it.
-    open_database(settings.resolved_database_url).dispose()
+    db = open_database(settings.resolved_database_url)
+    try:
+        with db.read() as conn:
+            accounts = conn.execute(select(func.count()).select_from(schema.users)).scalar_one()
+    finally:
+        db.dispose()
+    signs_in = settings.auth == "on" or accounts > 0
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not signs_in and not settings.insecure:
+        raise click.UsageError(
+            f"refusing to serve {settings.host} without accounts: anyone who can reach it could "
+            "run code here. Create an admin first (dockyard users create NAME --role admin, "
+            "with the same DOCKYARD_HOME or DOCKYARD_DATABASE_URL), or pass --insecure."
+        )
+    scheme = "https" if ssl_certfile else "http"
     click.echo(
-        f"Dockyard serving on http://{settings.host}:{settings.port} "
-        f"(API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics)"
+        f"Dockyard serving on {scheme}://{settings.host}:{settings.port} "
+        f"(API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
+        + ("sign-in required" if signs_in else "no accounts yet: open to local clients")
     )
     uvicorn.run(
         "dockyard.server._app:create_app",
@@ -59,4 +92,6 @@ def server(
         http="httptools",
         loop="uvloop",
         access_log=False,
+        ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile,
     )

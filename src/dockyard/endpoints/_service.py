@@ -10,10 +10,12 @@ from typing import Any
 
 import orjson
 
+from dockyard.auth import Access, Actor, Level, Role
 from dockyard.endpoints._entities import Endpoint, EndpointStatus
 from dockyard.endpoints._repository import EndpointRepository
 from dockyard.endpoints._spec import EndpointConfig, Rollout
 from dockyard.errors import Conflict, InvalidArgument
+from dockyard.events import EventLog
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import now_ms
@@ -38,32 +40,49 @@ def _free_port(host: str, taken: set[int]) -> int:
     raise Conflict("no free port for the endpoint")  # pragma: no cover - 100 collisions
 
 
-class EndpointService:
-    """The endpoints' rules; state changes are carried out by the supervisor."""
+_KIND = "endpoint"
+_SYSTEM = Actor.system("supervisor")
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+
+class EndpointService:
+    """The endpoints' rules; state changes are carried out by the supervisor.
+
+    Creating needs the member role (the creator owns the endpoint) and read access to every
+    model it serves; updating (which moves traffic) needs ``edit`` on the endpoint; deleting
+    needs ``manage``. Every change, the supervisor's included, is appended to the event log.
+    """
+
+    def __init__(self, db: Database, settings: Settings, events: EventLog, access: Access) -> None:
         self._db = db
+        self._events = events
+        self._access = access
         self._repo = EndpointRepository()
         self._settings = settings
         self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         self.wake = threading.Event()
-        # Set by the server: checks that a model URI names something loadable (at submit).
-        self.check_model: Callable[[str, str], None] | None = None
+        # Set by the server: checks that a model URI names something the actor may load.
+        self.check_model: Callable[[Actor, str, str], None] | None = None
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
 
-    def _check_models(self, config: EndpointConfig) -> None:
+    def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
         if self.check_model is None:
             return
         for i, variant in enumerate(config.variants):
-            self.check_model(variant.model_uri, f"variants.{i}.model_uri")
+            self.check_model(actor, variant.model_uri, f"variants.{i}.model_uri")
         if config.shadow is not None:
-            self.check_model(config.shadow.model_uri, "shadow.model_uri")
+            self.check_model(actor, config.shadow.model_uri, "shadow.model_uri")
 
-    def create(self, config: EndpointConfig) -> Endpoint:
+    def _event(
+        self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any] | None = None
+    ) -> None:
+        self._events.append(conn, actor, type, _KIND, name, scope=f"{_KIND}:{name}", body=body)
+
+    def create(self, actor: Actor, config: EndpointConfig) -> Endpoint:
         """Record the endpoint (Creating); the supervisor starts its workers."""
-        self._check_models(config)
+        self._access.require_role(actor, Role.MEMBER, "create endpoints")
+        self._check_models(actor, config)
         now = now_ms()
         with self._db.write() as conn:
             if self._repo.exists(conn, config.name):
@@ -82,11 +101,15 @@ class EndpointService:
                 updated_time=now,
             )
             self._repo.event(conn, config.name, EndpointStatus.CREATING, now, "created")
+            self._access.own(conn, actor, _KIND, config.name)
+            self._event(conn, actor, "endpoint.created", config.name, {"config": _summary(config)})
             endpoint = self._repo.get(conn, config.name, self.url(port))
         self.wake.set()
         return endpoint
 
-    def update(self, name: str, config: EndpointConfig, rollout: Rollout | None = None) -> Endpoint:
+    def update(
+        self, actor: Actor, name: str, config: EndpointConfig, rollout: Rollout | None = None
+    ) -> Endpoint:
         """Roll out ``config`` (blue/green, as its rollout policy or ``rollout`` says)."""
         if config.name != name:
             raise InvalidArgument(
@@ -94,7 +117,10 @@ class EndpointService:
             )
         if rollout is not None:
             config = config.model_copy(update={"rollout": rollout})
-        self._check_models(config)
+        with self._db.read() as conn:
+            self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.EDIT, _KIND, name, "update it")
+        self._check_models(actor, config)
         now = now_ms()
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
@@ -124,29 +150,44 @@ class EndpointService:
                 now,
                 f"rolling out ({config.rollout.strategy}: {steps})",
             )
+            self._event(conn, actor, "endpoint.updated", name, {"config": _summary(config)})
             endpoint = self._repo.get(conn, name, self.url(row.port))
         self.wake.set()
         return endpoint
 
-    def delete(self, name: str) -> Endpoint:
+    def delete(self, actor: Actor, name: str) -> Endpoint:
         """Drain and remove the endpoint's workers, then forget it."""
         now = now_ms()
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.MANAGE, _KIND, name, "delete it")
             self._repo.update(conn, name, status=EndpointStatus.DELETING.value, updated_time=now)
             self._repo.event(conn, name, EndpointStatus.DELETING, now, "delete requested")
+            self._event(conn, actor, "endpoint.delete_requested", name)
             endpoint = self._repo.get(conn, name, self.url(row.port))
         self.wake.set()
         return endpoint
 
-    def get(self, name: str) -> Endpoint:
+    def get(self, actor: Actor, name: str) -> Endpoint:
         with self._db.read() as conn:
             row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.READ, _KIND, name, "read it")
             return self._repo.get(conn, name, self.url(row.port))
 
-    def list(self) -> list[Endpoint]:
+    def list(self, actor: Actor) -> list[Endpoint]:
         with self._db.read() as conn:
-            return [self._repo.entity(r, self.url(r.port), []) for r in self._repo.rows(conn)]
+            readable = self._access.readable(conn, actor, _KIND)
+            return [
+                self._repo.entity(r, self.url(r.port), [])
+                for r in self._repo.rows(conn)
+                if readable is None or r.name in readable
+            ]
+
+    def require(self, actor: Actor, name: str, level: Level, what: str) -> None:
+        """PermissionDenied unless ``actor`` holds ``level`` on the endpoint (NotFound first)."""
+        with self._db.read() as conn:
+            self._repo.row(conn, name)
+            self._access.require(conn, actor, level, _KIND, name, what)
 
     # -- used by the supervisor ----------------------------------------------------------------
 
@@ -163,11 +204,26 @@ class EndpointService:
                 return
             self._repo.update(conn, name, status=status.value, updated_time=now, **values)
             self._repo.event(conn, name, status, now, message)
+            body: dict[str, Any] = {"status": status.value, "message": message[:500]}
+            if values.get("failure_reason"):
+                body["failure_reason"] = str(values["failure_reason"])[:500]
+            self._event(conn, _SYSTEM, "endpoint.status_changed", name, body)
 
     def set_traffic(self, name: str, traffic: dict[str, float]) -> None:
         with self._db.write() as conn:
             self._repo.update(conn, name, traffic=orjson.dumps(traffic).decode())
+            self._event(conn, _SYSTEM, "endpoint.traffic_changed", name, {"traffic": traffic})
 
     def remove(self, name: str) -> None:
         with self._db.write() as conn:
             self._repo.remove(conn, name)
+            self._access.forget(conn, _KIND, name)
+            self._event(conn, _SYSTEM, "endpoint.deleted", name)
+
+
+def _summary(config: EndpointConfig) -> dict[str, Any]:
+    variants = {v.name: v.model_uri for v in config.variants}
+    summary: dict[str, Any] = {"variants": variants}
+    if config.shadow is not None:
+        summary["shadow"] = config.shadow.model_uri
+    return summary

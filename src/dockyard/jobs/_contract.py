@@ -104,6 +104,9 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
         env["DOCKYARD_URI"] = job["server_url"]
     if job.get("run_id"):
         env["DOCKYARD_RUN_ID"] = job["run_id"]
+    if job.get("token"):
+        # The job's own token (its run, read access), never its submitter's credentials.
+        env["DOCKYARD_TOKEN"] = job["token"]
     # The job can import dockyard (for dy.log_metric) even from an environment of its own.
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)

@@ -89,4 +89,6 @@ class Job(BaseModel):
     start_time: int | None = None
     end_time: int | None = None
     progress: dict[str, Any] | None = None
+    created_by: str | None = None
+    experiment_id: str | None = None
     events: list[JobEvent] = Field(default_factory=list)

@@ -26,34 +26,35 @@ _FINAL = {
 }
 
 
-def _upload_tree(server: str, run_id: str, folder: Path, prefix: str) -> int:
+def _upload_tree(server: str, run_id: str, folder: Path, prefix: str, token: str | None) -> int:
     count = 0
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        put_file(server, run_id, f"{prefix}/{file.relative_to(folder).as_posix()}", file)
+        path = f"{prefix}/{file.relative_to(folder).as_posix()}"
+        put_file(server, run_id, path, file, token=token)
         count += 1
     return count
 
 
-def _upload_model(runner: Runner, server: str, run_id: str) -> str | None:
+def _upload_model(runner: Runner, server: str, run_id: str, token: str | None) -> str | None:
     from dockyard.jobs._packaging import package_model
 
     jd = runner.dir
     with tempfile.TemporaryDirectory() as tmp:
         package = package_model(jd.model, Path(tmp) / "model")
         if package is not None:
-            _upload_tree(server, run_id, package, "model")
+            _upload_tree(server, run_id, package, "model", token)
             return f"runs:/{run_id}/model"
         if jd.model.exists() and any(jd.model.iterdir()):
-            _upload_tree(server, run_id, jd.model, "model-files")
+            _upload_tree(server, run_id, jd.model, "model-files", token)
     return None
 
 
-def _register(server: str, run_id: str, model_uri: str, name: str) -> str:
+def _register(server: str, run_id: str, model_uri: str, name: str, token: str | None) -> str:
     """Register the job's model as the next version of ``name``; returns its models:/ URI."""
     from urllib.parse import quote
 
     try:
-        request_json(server, "POST", "/api/v1/registered-models", {"name": name})
+        request_json(server, "POST", "/api/v1/registered-models", {"name": name}, token=token)
     except HTTPError as exc:
         if exc.status != 409:  # 409: the model exists, which is what we want
             raise
@@ -62,6 +63,7 @@ def _register(server: str, run_id: str, model_uri: str, name: str) -> str:
         "POST",
         f"/api/v1/registered-models/{quote(name, safe='')}/versions",
         {"source": model_uri, "run_id": run_id},
+        token=token,
     )
     return f"models:/{name}/{version['version']}"
 
@@ -94,17 +96,18 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             message = f"{message}\n(some metrics were not logged: {exc})".strip()
     run_id = job.get("run_id")
     server = job.get("server_url")
+    token = job.get("token")
     if kind == "ok" and job["kind"] == "transform":
         message = _transform_summary(jd.control / "result.json") or message
     elif kind == "ok" and server and run_id:
         runner.events.emit("Uploading")
         try:
-            extra["model_uri"] = _upload_model(runner, server, run_id)
+            extra["model_uri"] = _upload_model(runner, server, run_id, token)
             if jd.output_data.exists():
-                _upload_tree(server, run_id, jd.output_data, "output")
+                _upload_tree(server, run_id, jd.output_data, "output", token)
             register_as = (spec.get("output") or {}).get("register_as")
             if register_as and extra["model_uri"]:
-                registered = _register(server, run_id, extra["model_uri"], register_as)
+                registered = _register(server, run_id, extra["model_uri"], register_as, token)
                 message = f"registered as {registered}"
             elif register_as:
                 raise RuntimeError(
@@ -116,7 +119,7 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
     if server and run_id and jd.log.exists():
         # The log stays in the job folder if the upload fails.
         with contextlib.suppress(Exception):
-            put_file(server, run_id, "logs/output.log", jd.log)
+            put_file(server, run_id, "logs/output.log", jd.log, token=token)
     if kind in ("failed", "memory"):
         extra["failure_reason"] = message
     runner.events.emit(_FINAL[kind], message, **extra)

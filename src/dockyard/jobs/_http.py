@@ -56,17 +56,28 @@ def _send(request: urllib.request.Request, body_file: Path | None) -> bytes:
         delay = min(delay * 2, 5.0)
 
 
-def put_file(server: str, run_id: str, artifact_path: str, file: Path) -> None:
+def _request(url: str, method: str, token: str | None) -> urllib.request.Request:
+    request = urllib.request.Request(url, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    return request
+
+
+def put_file(
+    server: str, run_id: str, artifact_path: str, file: Path, *, token: str | None = None
+) -> None:
     """Upload ``file`` into the run's artifacts at ``artifact_path``."""
     url = f"{server}/api/v1/runs/{run_id}/artifacts/{quote(artifact_path)}"
-    request = urllib.request.Request(url, method="PUT")
+    request = _request(url, "PUT", token)
     request.add_header("Content-Type", "application/octet-stream")
     _send(request, file)
 
 
-def request_json(server: str, method: str, path: str, body: Any = None) -> Any:
+def request_json(
+    server: str, method: str, path: str, body: Any = None, *, token: str | None = None
+) -> Any:
     """A JSON request; returns the decoded answer (None when empty)."""
-    request = urllib.request.Request(f"{server}{path}", method=method)
+    request = _request(f"{server}{path}", method, token)
     if body is not None:
         request.data = json.dumps(body).encode()
         request.add_header("Content-Type", "application/json")

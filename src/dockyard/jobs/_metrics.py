@@ -28,7 +28,9 @@ class MetricParser:
         self._run_id = job.get("run_id")
         self._sender: MetricSender | None = None
         if (self._patterns or self._builtin) and self._run_id and job.get("server_url"):
-            self._sender = MetricSender(Client(job["server_url"]), interval=0.5)
+            self._sender = MetricSender(
+                Client(job["server_url"], token=job.get("token")), interval=0.5
+            )
 
     def feed(self, line: str) -> None:
         if self._sender is None:

@@ -55,7 +55,7 @@ def _fetch_run(uri: str, dest: Path, job: dict[str, Any]) -> None:
     from dockyard.sdk import Client
 
     run_id, _, path = uri[len("runs:/") :].partition("/")
-    client = Client(job["server_url"])
+    client = Client(job["server_url"], token=job.get("token"))
     try:
         listing = client.request(
             "GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path, "recursive": True}

@@ -50,8 +50,11 @@ class JobRepository:
         status: Sequence[str] | None,
         limit: int,
         offset: int,
+        experiments: set[str] | None = None,
     ) -> list[Job]:
         query = select(_J)
+        if experiments is not None:  # the experiments a reader may see
+            query = query.where(_J.c.experiment_id.in_([int(e) for e in experiments]))
         if kind:
             query = query.where(_J.c.kind == kind)
         if status:
@@ -124,6 +127,8 @@ class JobRepository:
             start_time=row.start_time,
             end_time=row.end_time,
             progress=orjson.loads(row.progress) if row.progress else None,
+            created_by=row.created_by,
+            experiment_id=None if row.experiment_id is None else str(row.experiment_id),
             events=[
                 JobEvent(
                     time=e.time,

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from dockyard.auth import Actor
 from dockyard.jobs._entities import JobStatus, SecondaryStatus
 from dockyard.jobs._events import read_events
 from dockyard.jobs._executor import Executor
@@ -27,6 +28,7 @@ from dockyard.tracking import now_ms
 __all__ = ["Scheduler"]
 
 log = logging.getLogger("dockyard.jobs")
+_SYSTEM = Actor.system("scheduler")
 
 _RUN_STATUS = {
     JobStatus.COMPLETED: "FINISHED",
@@ -137,8 +139,12 @@ class Scheduler:
             "checkpoint_sync_s": self._settings.job_checkpoint_sync_s,
             "model_cache": str(self._settings.home / "cache" / "models"),
             "env_cache": str(self._settings.home / "envs"),
+            "token": self._jobs.issue_token(row),
         }
-        jd.job_file.write_bytes(orjson.dumps(job))
+        # It holds the job's token: readable by the job's owner only.
+        fd = os.open(jd.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(orjson.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
         self._jobs.transition(
             row.job_id,
@@ -192,7 +198,7 @@ class Scheduler:
         return offset
 
     def _fail_if_unfinished(self, row: Any, when: str) -> None:
-        if self._jobs.get(row.job_id).status.is_terminal:
+        if self._jobs.get(_SYSTEM, row.job_id).status.is_terminal:
             return
         tail = ""
         log_path = self._jobs.job_dir(row.name).control / "runner.log"

@@ -15,7 +15,15 @@ from typing import Any
 
 import orjson
 
-from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
+from dockyard.auth import Access, Actor, AuthService, JobScope, Level, Role
+from dockyard.errors import (
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    invalid_from_validation,
+)
+from dockyard.events import EventLog
 from dockyard.jobs._entities import Job, JobStatus, SecondaryStatus
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._repository import JobRepository
@@ -52,33 +60,58 @@ def _default_name(spec: TrainingJobSpec) -> str:
     return f"{base}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
 
 
-class JobService:
-    """The durable job queue's rules."""
+_SYSTEM = Actor.system("scheduler")
 
-    def __init__(self, db: Database, tracking: TrackingService, settings: Settings) -> None:
+
+class JobService:
+    """The durable job queue's rules.
+
+    Submitting needs the member role and ``edit`` on the job's experiment (its run goes
+    there); reading a job, ``read`` on that experiment; stopping or resuming, being its
+    submitter or ``manage`` on the experiment. Each job gets a token of its own when it starts
+    (see :meth:`issue_token`), never its submitter's credentials.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        tracking: TrackingService,
+        settings: Settings,
+        events: EventLog,
+        access: Access,
+        auth: AuthService,
+    ) -> None:
         self._db = db
         self._repo = JobRepository()
         self._tracking = tracking
         self._settings = settings
+        self._events = events
+        self._access = access
+        self._auth = auth
         self.capacity_cpus = float(settings.executor_cpus or os.cpu_count() or 1)
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
         # Set by the server to the registry's resolver, so models:/ URIs are checked at submit.
-        self.resolve_model: Callable[[str], object] | None = None
+        self.resolve_model: Callable[[Actor, str], object] | None = None
 
     def job_dir(self, name: str) -> JobDir:
         return JobDir(self._settings.home / "jobs" / name)
 
     # -- submit ------------------------------------------------------------------------------
 
-    def submit(self, spec: TrainingJobSpec) -> Job:
+    def submit(self, actor: Actor, spec: TrainingJobSpec) -> Job:
         """Validate a training spec against the world (URIs, capacity, algorithm) and queue it."""
-        self._check(spec)
+        self._access.require_role(actor, Role.MEMBER, "submit jobs")
+        self._check(actor, spec)
         name = spec.name or _default_name(spec)
         params = dict(spec.hyperparameters)
         if spec.algorithm:
             params["algorithm"] = spec.algorithm
-        run_id = self._start_run(name, "training", spec.experiment, spec.tags, params)
+        run_id, experiment_id = self._start_run(
+            actor, name, "training", spec.experiment, spec.tags, params
+        )
         return self._enqueue(
+            actor,
+            experiment_id,
             name,
             "training",
             spec.model_dump(mode="json"),
@@ -87,7 +120,7 @@ class JobService:
             spec.stopping_condition.max_wait_s,
         )
 
-    def submit_transform(self, body: dict[str, Any], output_root: str) -> Job:
+    def submit_transform(self, actor: Actor, body: dict[str, Any], output_root: str) -> Job:
         """Validate and queue a transform job; its output defaults to
         ``<output_root>/<job name>``."""
         from dockyard.jobs._transform import TransformJobSpec
@@ -104,17 +137,22 @@ class JobService:
             extra = output if isinstance(output, dict) else {}
             body["output"] = {**extra, "uri": f"{output_root.rstrip('/')}/{name}"}
             body.pop("TransformOutput", None)
+        self._access.require_role(actor, Role.MEMBER, "submit transform jobs")
         spec = _validated(TransformJobSpec, body)
-        self._check_transform(spec)
+        self._check_transform(actor, spec)
         params = {
             "model_uri": spec.model_uri,
             "input_uri": spec.input.uri,
             "content_type": spec.input.content_type,
             "batch_strategy": spec.batch_strategy,
         }
-        run_id = self._start_run(name, "transform", spec.experiment, spec.tags, params)
+        run_id, experiment_id = self._start_run(
+            actor, name, "transform", spec.experiment, spec.tags, params
+        )
         cpus = float(spec.max_concurrent_transforms or self.capacity_cpus)
         return self._enqueue(
+            actor,
+            experiment_id,
             name,
             "transform",
             spec.model_dump(mode="json"),
@@ -123,21 +161,22 @@ class JobService:
             None,
         )
 
-    def _check_transform(self, spec: Any) -> None:
+    def _check_transform(self, actor: Actor, spec: Any) -> None:
         endpoint = self._settings.s3_endpoint_url
         uri = spec.model_uri
         if uri.startswith("runs:/"):
-            self._check_run_uri(uri, "model_uri")
+            self._check_run_uri(actor, uri, "model_uri")
         elif uri.startswith("models:/"):
-            self._check_registered(uri)
+            self._check_registered(actor, uri)
         else:
             check_readable(uri, "model_uri", s3_endpoint_url=endpoint)
         check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
 
-    def resume(self, name: str) -> Job:
+    def resume(self, actor: Actor, name: str) -> Job:
         """Queue a failed or stopped transform job again; finished shards are not redone."""
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
+            self._require_control(conn, actor, row, "resume it")
             status = JobStatus(row.status)
             if row.kind != "transform":
                 raise InvalidArgument(
@@ -162,18 +201,21 @@ class JobService:
                 end_time=None,
                 handle=None,
             )
+            self._event(conn, actor, "job.resumed", row)
             job = self._repo.get(conn, row.job_id)
         self.job_dir(job.name).stop_file.unlink(missing_ok=True)
         if job.run_id:
             from dockyard.tracking import RunStatus, UpdateRun
 
             with contextlib.suppress(NotFound, InvalidArgument):
-                self._tracking.update_run(job.run_id, UpdateRun(status=RunStatus.RUNNING))
+                self._tracking.update_run(_SYSTEM, job.run_id, UpdateRun(status=RunStatus.RUNNING))
         self.wake.set()
         return job
 
     def _enqueue(
         self,
+        actor: Actor,
+        experiment_id: str,
         name: str,
         kind: str,
         spec: dict[str, Any],
@@ -196,13 +238,17 @@ class JobService:
                 cpus=cpus,
                 created_time=now,
                 queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
+                created_by=actor.name,
+                experiment_id=int(experiment_id),
             )
             self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, "queued")
+            row = self._repo.row(conn, job_id)
+            self._event(conn, actor, "job.submitted", row, {"kind": kind, "run_id": run_id})
             job = self._repo.get(conn, job_id)
         self.wake.set()
         return job
 
-    def _check(self, spec: TrainingJobSpec) -> None:
+    def _check(self, actor: Actor, spec: TrainingJobSpec) -> None:
         if spec.resources.cpus > self.capacity_cpus:
             raise InvalidArgument(
                 f"the job asks for {spec.resources.cpus:g} CPUs; this executor has "
@@ -222,7 +268,7 @@ class JobService:
         for channel_name, channel in spec.inputs.items():
             field = f"inputs.{channel_name}.uri"
             if scheme(channel.uri, field) == "runs":
-                self._check_run_uri(channel.uri, field)
+                self._check_run_uri(actor, channel.uri, field)
             else:
                 check_readable(channel.uri, field, s3_endpoint_url=endpoint)
         if spec.algorithm is not None:
@@ -232,37 +278,41 @@ class JobService:
             algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
 
-    def _check_registered(self, uri: str) -> None:
+    def _check_registered(self, actor: Actor, uri: str) -> None:
         from dockyard.registry._uris import parse_model_uri
 
         parse_model_uri(uri, "model_uri")
         if self.resolve_model is not None:
             try:
-                self.resolve_model(uri)
+                self.resolve_model(actor, uri)
             except NotFound as exc:
                 raise InvalidArgument(str(exc), field="model_uri") from exc
 
-    def _check_run_uri(self, uri: str, field: str) -> None:
+    def _check_run_uri(self, actor: Actor, uri: str, field: str) -> None:
         run_id, _, _path = uri[len("runs:/") :].partition("/")
         try:
-            self._tracking.get_run(run_id)
+            self._tracking.get_run_info(actor, run_id)
         except NotFound as exc:
             raise InvalidArgument(f"{uri}: run {run_id!r} does not exist", field=field) from exc
 
     def _start_run(
         self,
+        actor: Actor,
         name: str,
         kind: str,
         experiment: str | None,
         tags: dict[str, str],
         params: dict[str, str],
-    ) -> str:
+    ) -> tuple[str, str]:
+        """The job's run (and its experiment's id), in the named or the kind's experiment."""
         experiment_name = experiment or f"{kind}-jobs"
         try:
-            experiment_id = self._tracking.get_experiment_by_name(experiment_name).experiment_id
+            experiment_id = self._tracking.get_experiment_by_name(
+                actor, experiment_name
+            ).experiment_id
         except NotFound:
             experiment_id = self._tracking.create_experiment(
-                CreateExperiment(name=experiment_name)
+                actor, CreateExperiment(name=experiment_name)
             ).experiment_id
         all_tags = [
             TagIn(key="dockyard.job.name", value=name),
@@ -270,21 +320,68 @@ class JobService:
             *(TagIn(key=k, value=v) for k, v in tags.items()),
         ]
         run = self._tracking.create_run(
-            CreateRun(experiment_id=experiment_id, run_name=name, tags=all_tags)
+            actor, CreateRun(experiment_id=experiment_id, run_name=name, tags=all_tags)
         )
         items = [ParamIn(key=k, value=v) for k, v in params.items()]
         if items:
-            self._tracking.log_batch(run.info.run_id, LogBatch(params=items[:100]))
-        return run.info.run_id
+            self._tracking.log_batch(actor, run.info.run_id, LogBatch(params=items[:100]))
+        return run.info.run_id, experiment_id
+
+    # -- permissions and events ----------------------------------------------------------------
+
+    def _require_control(self, conn: Any, actor: Actor, row: Any, what: str) -> None:
+        """Its submitter, or a manager of its experiment, may stop or resume a job."""
+        if actor.job is not None:
+            if actor.job.job_id == row.job_id:
+                return
+            raise PermissionDenied(f"{actor.label} may not {what}: a job controls only itself")
+        if actor.is_person and row.created_by == actor.name and not actor.read_only:
+            return
+        self._access.require(
+            conn, actor, Level.MANAGE, "experiment", str(row.experiment_id), f"{what} ({row.name})"
+        )
+
+    def _require_read(self, conn: Any, actor: Actor, row: Any) -> None:
+        if row.experiment_id is None:  # queued before jobs recorded their experiment
+            return
+        self._access.require(
+            conn, actor, Level.READ, "experiment", str(row.experiment_id), f"read job {row.name}"
+        )
+
+    def _event(
+        self, conn: Any, actor: Actor, type: str, row: Any, body: dict[str, Any] | None = None
+    ) -> None:
+        scope = f"experiment:{row.experiment_id}" if row.experiment_id is not None else "jobs"
+        self._events.append(conn, actor, type, "job", row.name, scope=scope, body=body)
+
+    def issue_token(self, row: Any) -> str | None:
+        """A token for the job about to start: its submitter's read access, and changes to its
+        own run (and the model it registers into) only. It expires with the job's maximum
+        runtime and is revoked when the job ends. None where the submitter has no account."""
+        if not row.created_by:
+            return None
+        spec = orjson.loads(row.spec)
+        runtime = (spec.get("stopping_condition") or {}).get("max_runtime_s") or 86_400 * 28
+        scope = JobScope(
+            job_id=row.job_id,
+            job_name=row.name,
+            run_id=row.run_id,
+            register_as=(spec.get("output") or {}).get("register_as"),
+        )
+        with self._db.write() as conn:
+            return self._auth.mint_job_token(conn, row.created_by, scope, float(runtime) + 3600)
 
     # -- read --------------------------------------------------------------------------------
 
-    def get(self, name: str) -> Job:
+    def get(self, actor: Actor, name: str) -> Job:
         with self._db.read() as conn:
+            row = self._repo.row(conn, name)
+            self._require_read(conn, actor, row)
             return self._repo.get(conn, name)
 
     def list(
         self,
+        actor: Actor,
         *,
         kind: str | None = None,
         status: Sequence[str] | None = None,
@@ -292,11 +389,20 @@ class JobService:
         offset: int = 0,
     ) -> list[Job]:
         with self._db.read() as conn:
-            return self._repo.list(conn, kind=kind, status=status, limit=limit, offset=offset)
+            return self._repo.list(
+                conn,
+                kind=kind,
+                status=status,
+                limit=limit,
+                offset=offset,
+                experiments=self._access.readable(conn, actor, "experiment"),
+            )
 
-    def read_log(self, name: str, offset: int, limit: int = 1 << 20) -> tuple[bytes, int, bool]:
+    def read_log(
+        self, actor: Actor, name: str, offset: int, limit: int = 1 << 20
+    ) -> tuple[bytes, int, bool]:
         """Log bytes from ``offset``; the next offset; whether the job has ended."""
-        job = self.get(name)
+        job = self.get(actor, name)
         path = self.job_dir(job.name).log
         data = b""
         if path.exists():
@@ -307,11 +413,12 @@ class JobService:
 
     # -- change ------------------------------------------------------------------------------
 
-    def stop(self, name: str) -> Job:
+    def stop(self, actor: Actor, name: str) -> Job:
         """Ask a job to stop: a queued one stops at once, a running one gets SIGTERM, then
         SIGKILL after a grace period."""
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
+            self._require_control(conn, actor, row, "stop it")
             status = JobStatus(row.status)
             if status.is_terminal:
                 return self._repo.get(conn, row.job_id)
@@ -325,6 +432,7 @@ class JobService:
                     self._repo.transition(
                         conn, row.job_id, SecondaryStatus.STOPPING, now_ms(), "stop requested"
                     )
+            self._event(conn, actor, "job.stop_requested", row)
             job = self._repo.get(conn, row.job_id)
         self.job_dir(job.name).stop_file.parent.mkdir(parents=True, exist_ok=True)
         self.job_dir(job.name).stop_file.touch()
@@ -341,9 +449,24 @@ class JobService:
         self, job_id: str, secondary: SecondaryStatus, message: str = "", **values: Any
     ) -> None:
         with self._db.write() as conn:
+            before = self._repo.row(conn, job_id)
             self._repo.transition(
                 conn, job_id, secondary, values.pop("time_ms", None) or now_ms(), message, **values
             )
+            row = self._repo.row(conn, job_id)
+            if row.status != before.status or row.secondary_status != before.secondary_status:
+                body: dict[str, Any] = {
+                    "status": row.status,
+                    "secondary_status": row.secondary_status,
+                    "run_id": row.run_id,
+                }
+                if row.failure_reason and JobStatus(row.status).is_terminal:
+                    body["failure_reason"] = row.failure_reason[:500]
+                if row.model_uri:
+                    body["model_uri"] = row.model_uri
+                self._event(conn, _SYSTEM, "job.status_changed", row, body)
+            if JobStatus(row.status).is_terminal:
+                self._auth.revoke_job_tokens(conn, job_id)
 
     def update(self, job_id: str, **values: Any) -> None:
         with self._db.write() as conn:
@@ -356,4 +479,4 @@ class JobService:
 
         # A run deleted meanwhile is fine: the job's own status still says it all.
         with contextlib.suppress(NotFound, InvalidArgument):
-            self._tracking.update_run(run_id, UpdateRun(status=RunStatus(status)))
+            self._tracking.update_run(_SYSTEM, run_id, UpdateRun(status=RunStatus(status)))

@@ -53,6 +53,7 @@ def _local_model(uri: str, job: dict[str, Any]) -> str:
         uri,
         cache_dir=Path(job["model_cache"]),
         s3_endpoint_url=job.get("s3_endpoint_url"),
+        token=job.get("token"),
     )
     return str(local.path)
 

@@ -48,10 +48,9 @@ from dockyard.registry._uris import (
 )
 
 if TYPE_CHECKING:
-    from dockyard.registry._service import ANONYMOUS, RegistryService
+    from dockyard.registry._service import RegistryService
 
 __all__ = [
-    "ANONYMOUS",
     "Approval",
     "ApprovalStatus",
     "CodeVersion",
@@ -83,7 +82,7 @@ __all__ = [
     "parse_version",
 ]
 
-_LAZY = {"ANONYMOUS", "RegistryService"}
+_LAZY = {"RegistryService"}
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dockyard.errors import NotFound
+from dockyard.auth import Actor
+from dockyard.errors import NotFound, PermissionDenied
 from dockyard.registry._entities import (
     CodeVersion,
     Lineage,
@@ -27,13 +28,13 @@ def _flag(value: str | None) -> bool | None:
     return value.strip().lower() == "true"
 
 
-def build_lineage(version: ModelVersion, tracking: TrackingService) -> Lineage:
+def build_lineage(version: ModelVersion, tracking: TrackingService, actor: Actor) -> Lineage:
     """The lineage of ``version``; without a run (or once it is gone) only the version."""
     if version.run_id is None:
         return Lineage(model_version=version)
     try:
-        run = tracking.get_run(version.run_id)
-    except NotFound:
+        run = tracking.get_run(actor, version.run_id)
+    except (NotFound, PermissionDenied):  # a run the reader may not see is left out
         return Lineage(model_version=version)
     info = run.info
     datasets = [

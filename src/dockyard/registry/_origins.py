@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dockyard.artifacts import ArtifactStore, join_artifact_path, open_artifact_store
+from dockyard.auth import Actor
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.registry import _package
 from dockyard.registry._entities import ModelVersion, ResolvedModel, VersionFile
@@ -41,9 +42,9 @@ class Origin:
     copy: Callable[[Path], None]
 
 
-def _run(tracking: TrackingService, run_id: str, source: str) -> tuple[str, Metrics]:
+def _run(tracking: TrackingService, actor: Actor, run_id: str, source: str) -> tuple[str, Metrics]:
     """The run's artifact prefix and latest metrics; a deleted run is refused."""
-    run = tracking.get_run(run_id)
+    run = tracking.get_run(actor, run_id)
     if run.info.lifecycle_stage is not LifecycleStage.ACTIVE:
         raise InvalidArgument(
             f"run {run_id} is deleted; restore it before registering its model ({source})",
@@ -57,6 +58,7 @@ def origin_for(
     source: str,
     run_id: str | None,
     *,
+    actor: Actor,
     tracking: TrackingService,
     store: ArtifactStore,
     find_version: Callable[[RegistryRef], ModelVersion],
@@ -67,6 +69,7 @@ def origin_for(
     Args:
         source: The URI to register from.
         run_id: The producing run, for ``s3://``, local or ``models:/`` sources.
+        actor: Who registers: they must be allowed to read the source run.
         tracking: Runs, for their artifact folder, metrics and lifecycle.
         store: The artifact store (run artifacts and registry copies).
         find_version: Resolves a ``models:/`` reference to a ready version.
@@ -83,7 +86,7 @@ def origin_for(
             raise InvalidArgument(
                 f"run_id {run_id} contradicts the source's run {ref.run_id}", field="run_id"
             )
-        prefix, metrics = _run(tracking, ref.run_id, source)
+        prefix, metrics = _run(tracking, actor, ref.run_id, source)
         key = f"{prefix}/{ref.path}" if ref.path else prefix
         return Origin(
             f"runs:/{ref.run_id}/{ref.path}",
@@ -91,7 +94,7 @@ def origin_for(
             metrics,
             lambda dest: _package.download_prefix(store, key, dest, source),
         )
-    given: Metrics = _run(tracking, run_id, source)[1] if run_id is not None else {}
+    given: Metrics = _run(tracking, actor, run_id, source)[1] if run_id is not None else {}
     if isinstance(ref, RegistryRef):
         found = find_version(ref)
         storage = found.storage_location

@@ -15,6 +15,8 @@ from pathlib import Path
 import orjson
 
 from dockyard.artifacts import ArtifactStore
+from dockyard.auth import Actor
+from dockyard.events import EventLog
 from dockyard.registry import _package
 from dockyard.registry._entities import ApprovalStatus, ModelVersion, VersionStatus
 from dockyard.registry._origins import Origin
@@ -36,9 +38,11 @@ def register(
     name: str,
     request: CreateModelVersion,
     origin: Origin,
-    user: str,
+    actor: Actor,
+    events: EventLog,
 ) -> ModelVersion:
-    """Register what ``origin`` copies as the next version of model ``name``."""
+    """Register what ``origin`` copies as the next version of model ``name``; the version and
+    its ``model_version.created`` event commit together once its files are in place."""
     with tempfile.TemporaryDirectory(prefix="dockyard-register-") as tmp:
         staging = Path(tmp) / "model"
         staging.mkdir()
@@ -67,7 +71,7 @@ def register(
                     "description": request.description,
                     "status": VersionStatus.PENDING_REGISTRATION.value,
                     "approval_status": ApprovalStatus.PENDING.value,
-                    "created_by": user,
+                    "created_by": actor.name,
                     "creation_time": now,
                     "last_updated_time": now,
                 },
@@ -83,4 +87,14 @@ def register(
     with db.write() as conn:
         repo.update_version(conn, model_id, version, status=VersionStatus.READY.value)
         repo.update_model(conn, model_id, last_updated_time=now_ms())
-        return repo.get_version(conn, model_id, name, version)
+        created = repo.get_version(conn, model_id, name, version)
+        events.append(
+            conn,
+            actor,
+            "model_version.created",
+            "model_version",
+            f"{name}/{version}",
+            scope=f"registered_model:{model_id}",
+            body={"source": created.source, "run_id": created.run_id, "digest": created.digest},
+        )
+        return created

@@ -27,6 +27,7 @@ _MT = schema.registered_model_tags
 _V = schema.model_versions
 _VT = schema.model_version_tags
 _A = schema.model_aliases
+_AP = schema.model_version_approvals
 
 _READY = VersionStatus.READY.value
 
@@ -93,12 +94,21 @@ class RegistryRepository:
         ]
 
     def search_models(
-        self, conn: Connection, *, name_like: str | None, exact: str | None, limit: int, offset: int
+        self,
+        conn: Connection,
+        *,
+        name_like: str | None,
+        exact: str | None,
+        limit: int,
+        offset: int,
+        only: set[str] | None = None,
     ) -> list[str]:
         """Model ids ordered by name; ``name_like`` is a case-insensitive SQL LIKE pattern."""
         query = select(_M.c.model_id)
         if name_like is not None:
             query = query.where(func.lower(_M.c.name).like(name_like.lower()))
+        if only is not None:  # the models a reader may see
+            query = query.where(_M.c.model_id.in_(sorted(only)))
         if exact is not None:
             query = query.where(_M.c.name == exact)
         query = query.order_by(_M.c.name).limit(limit).offset(offset)
@@ -119,6 +129,7 @@ class RegistryRepository:
         ]
         # Children first: SQLite enforces the cascades too, but only with foreign keys on.
         conn.execute(delete(_A).where(_A.c.model_id == model_id))
+        conn.execute(delete(_AP).where(_AP.c.model_id == model_id))
         conn.execute(delete(_VT).where(_VT.c.model_id == model_id))
         conn.execute(delete(_V).where(_V.c.model_id == model_id))
         conn.execute(delete(_MT).where(_MT.c.model_id == model_id))
@@ -217,6 +228,7 @@ class RegistryRepository:
         where_alias = and_(_A.c.model_id == model_id, _A.c.version == version)
         conn.execute(delete(_A).where(where_alias))
         conn.execute(delete(_VT).where(_VT.c.model_id == model_id, _VT.c.version == version))
+        conn.execute(delete(_AP).where(_AP.c.model_id == model_id, _AP.c.version == version))
         conn.execute(delete(_V).where(_V.c.model_id == model_id, _V.c.version == version))
 
     def set_version_tags(
@@ -257,6 +269,52 @@ class RegistryRepository:
         if found is None:
             raise NotFound(f"registered model {name!r} has no alias {alias!r}", field="alias")
         return int(found)
+
+    def alias_version_or_none(self, conn: Connection, model_id: str, alias: str) -> int | None:
+        found = conn.execute(
+            select(_A.c.version).where(_A.c.model_id == model_id, _A.c.alias == alias)
+        ).scalar()
+        return None if found is None else int(found)
+
+    # -- approval history -----------------------------------------------------------------------
+
+    def append_approval(
+        self,
+        conn: Connection,
+        model_id: str,
+        version: int,
+        status: str,
+        user: str,
+        time: int,
+        comment: str | None,
+    ) -> None:
+        seq = conn.execute(
+            select(func.coalesce(func.max(_AP.c.seq), 0)).where(
+                _AP.c.model_id == model_id, _AP.c.version == version
+            )
+        ).scalar_one()
+        conn.execute(
+            _AP.insert().values(
+                model_id=model_id,
+                version=version,
+                seq=int(seq) + 1,
+                status=status,
+                user=user,
+                time=time,
+                comment=comment,
+            )
+        )
+
+    def approvals(self, conn: Connection, model_id: str, version: int) -> list[Approval]:
+        rows = conn.execute(
+            select(_AP)
+            .where(_AP.c.model_id == model_id, _AP.c.version == version)
+            .order_by(_AP.c.seq)
+        )
+        return [
+            Approval(status=ApprovalStatus(r.status), user=r.user, time=r.time, comment=r.comment)
+            for r in rows
+        ]
 
 
 class _Named:

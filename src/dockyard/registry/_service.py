@@ -17,8 +17,11 @@ from urllib.parse import quote
 from sqlalchemy import Connection
 
 from dockyard.artifacts import ArtifactStore, join_artifact_path, normalize_artifact_path
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.auth import Access, Actor, Level, Role
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
+from dockyard.events import EventLog
 from dockyard.registry._entities import (
+    Approval,
     Lineage,
     ModelVersion,
     RegisteredModel,
@@ -43,13 +46,12 @@ from dockyard.store import Database
 from dockyard.tracking import Page, TrackingService, now_ms
 from dockyard.tracking._service import decode_page_token, encode_page_token
 
-__all__ = ["ANONYMOUS", "RegistryService"]
+__all__ = ["RegistryService"]
 
 T = TypeVar("T")
 
-#: Who did something when no authenticated user is known (until accounts exist).
-ANONYMOUS = "anonymous"
 _MAX_PAGE = 1000
+_KIND = "registered_model"
 
 
 def _page(items: list[T], limit: int, offset: int) -> Page[T]:
@@ -66,10 +68,17 @@ def _offset(max_results: int, page_token: str | None) -> int:
 class RegistryService:
     """Registered models and their versions over the metadata database and artifact store.
 
+    Every method takes the acting :class:`~dockyard.auth.Actor` first; permissions are checked
+    on the registered model (``read`` to see it, ``edit`` to register versions, tag, move
+    aliases and approve, ``manage`` to delete or rename) and each change is appended to the
+    event log in its transaction.
+
     Args:
         db: The metadata database.
         tracking: The tracking service (runs, for sources and lineage).
         artifacts: The artifact store holding run artifacts and registry copies.
+        events: The event log.
+        access: The permission rules.
         s3_endpoint_url: Endpoint of an S3-compatible server, for ``s3://`` sources.
     """
 
@@ -78,19 +87,49 @@ class RegistryService:
         db: Database,
         tracking: TrackingService,
         artifacts: ArtifactStore,
+        events: EventLog,
+        access: Access,
         *,
         s3_endpoint_url: str | None = None,
     ) -> None:
         self._db = db
         self._tracking = tracking
         self._artifacts = artifacts
+        self._events = events
+        self._access = access
         self._s3_endpoint_url = s3_endpoint_url
         self._repo = RegistryRepository()
 
+    # -- permissions and events -----------------------------------------------------------------
+
+    def _model(self, conn: Connection, actor: Actor, name: str, level: Level, what: str) -> str:
+        """The model's id, once ``actor`` is known to hold ``level`` on it."""
+        model_id = self._repo.model_id(conn, name)
+        self._access.require(conn, actor, level, _KIND, model_id, what)
+        return model_id
+
+    def _event(
+        self,
+        conn: Connection,
+        actor: Actor,
+        type: str,
+        model_id: str,
+        resource: str,
+        body: dict[str, object] | None = None,
+    ) -> None:
+        kind = type.split(".", 1)[0]
+        self._events.append(
+            conn, actor, type, kind, resource, scope=f"{_KIND}:{model_id}", body=body
+        )
+
     # -- registered models --------------------------------------------------------------------
 
-    def create_registered_model(self, request: CreateRegisteredModel) -> RegisteredModel:
-        """Create an empty registered model; its name must be new."""
+    def create_registered_model(
+        self, actor: Actor, request: CreateRegisteredModel
+    ) -> RegisteredModel:
+        """Create an empty registered model; its name must be new. Its creator owns it."""
+        if not (actor.job is not None and actor.job.register_as == request.name):
+            self._access.require_role(actor, Role.MEMBER, "create registered models")
         model_id = uuid.uuid4().hex
         with self._db.write() as conn:
             self._repo.create_model(
@@ -101,15 +140,23 @@ class RegistryService:
                 now=now_ms(),
             )
             self._repo.set_model_tags(conn, model_id, {t.key: t.value for t in request.tags})
+            if actor.job is not None and actor.user_id is not None:
+                # A job registering into a new model: its submitter owns it.
+                self._access.grant(conn, _KIND, model_id, str(actor.user_id), Level.MANAGE)
+            else:
+                self._access.own(conn, actor, _KIND, model_id)
+            self._event(conn, actor, "registered_model.created", model_id, request.name)
             return self._repo.get_models(conn, [model_id])[0]
 
-    def get_registered_model(self, name: str) -> RegisteredModel:
+    def get_registered_model(self, actor: Actor, name: str) -> RegisteredModel:
         """A model with its tags, aliases and latest version number."""
         with self._db.read() as conn:
-            return self._repo.get_models(conn, [self._repo.model_id(conn, name)])[0]
+            model_id = self._model(conn, actor, name, Level.READ, "read it")
+            return self._repo.get_models(conn, [model_id])[0]
 
     def search_registered_models(
         self,
+        actor: Actor,
         *,
         name_like: str | None = None,
         name: str | None = None,
@@ -120,49 +167,66 @@ class RegistryService:
         offset = _offset(max_results, page_token)
         with self._db.read() as conn:
             ids = self._repo.search_models(
-                conn, name_like=name_like, exact=name, limit=max_results + 1, offset=offset
+                conn,
+                name_like=name_like,
+                exact=name,
+                limit=max_results + 1,
+                offset=offset,
+                only=self._access.readable(conn, actor, _KIND),
             )
             return _page(self._repo.get_models(conn, ids), max_results, offset)
 
-    def update_registered_model(self, name: str, description: str) -> RegisteredModel:
+    def update_registered_model(self, actor: Actor, name: str, description: str) -> RegisteredModel:
         """Replace a model's description."""
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.EDIT, "describe it")
             self._repo.update_model(
                 conn, model_id, description=description, last_updated_time=now_ms()
             )
+            self._event(conn, actor, "registered_model.updated", model_id, name)
             return self._repo.get_models(conn, [model_id])[0]
 
-    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """Rename a model; its versions, aliases and files stay with it."""
+    def rename_registered_model(self, actor: Actor, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; its versions, aliases, files and grants stay with it."""
         check_model_name(new_name, "new_name")
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.MANAGE, "rename it")
             self._repo.update_model(conn, model_id, name=new_name, last_updated_time=now_ms())
+            self._event(
+                conn, actor, "registered_model.renamed", model_id, new_name, {"old_name": name}
+            )
             return self._repo.get_models(conn, [model_id])[0]
 
-    def delete_registered_model(self, name: str) -> None:
+    def delete_registered_model(self, actor: Actor, name: str) -> None:
         """Delete a model, its versions, aliases, tags and registered files."""
         with self._db.write() as conn:
-            keys = self._repo.delete_model(conn, self._repo.model_id(conn, name))
+            model_id = self._model(conn, actor, name, Level.MANAGE, "delete it")
+            keys = self._repo.delete_model(conn, model_id)
+            self._access.forget(conn, _KIND, model_id)
+            self._event(
+                conn, actor, "registered_model.deleted", model_id, name, {"versions": len(keys)}
+            )
         for key in keys:
             self._artifacts.delete(key)
 
-    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+    def set_registered_model_tag(self, actor: Actor, name: str, key: str, value: str) -> None:
         """Set one tag on a model (overwriting its value)."""
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.EDIT, "tag it")
             self._repo.set_model_tags(conn, model_id, {key: value})
+            self._event(conn, actor, "registered_model.tag_set", model_id, name, {"key": key})
 
-    def delete_registered_model_tag(self, name: str, key: str) -> None:
+    def delete_registered_model_tag(self, actor: Actor, name: str, key: str) -> None:
         """Remove one tag from a model; NotFound when it has no such tag."""
         with self._db.write() as conn:
-            self._repo.delete_model_tag(conn, self._repo.model_id(conn, name), name, key)
+            model_id = self._model(conn, actor, name, Level.EDIT, "untag it")
+            self._repo.delete_model_tag(conn, model_id, name, key)
+            self._event(conn, actor, "registered_model.tag_deleted", model_id, name, {"key": key})
 
     # -- versions -----------------------------------------------------------------------------
 
     def create_model_version(
-        self, name: str, request: CreateModelVersion, *, user: str = ANONYMOUS
+        self, actor: Actor, name: str, request: CreateModelVersion
     ) -> ModelVersion:
         """Copy, verify and register the package ``request.source`` names as the next version.
 
@@ -171,29 +235,36 @@ class RegistryService:
             InvalidArgument: The run is deleted; the source is not a package, fails
                 verification (the message names the file), has an unknown flavor or library
                 version; or ``run_id`` contradicts a ``runs:/`` source.
+            PermissionDenied: The actor may not register into the model or read the source.
         """
         with self._db.read() as conn:
-            self._repo.model_id(conn, name)  # an unknown model fails before any copying
+            model_id = self._repo.model_id(conn, name)  # an unknown model fails before copying
+            if not (actor.job is not None and actor.job.register_as == name):
+                self._access.require(conn, actor, Level.EDIT, _KIND, model_id, "register versions")
         origin = origin_for(
             request.source,
             request.run_id,
+            actor=actor,
             tracking=self._tracking,
             store=self._artifacts,
-            find_version=lambda ref: self._ready(self._version_for(ref)),
+            find_version=lambda ref: self._ready(self._version_for(actor, ref)),
             s3_endpoint_url=self._s3_endpoint_url,
         )
-        return register(self._db, self._repo, self._artifacts, name, request, origin, user)
+        return register(
+            self._db, self._repo, self._artifacts, name, request, origin, actor, self._events
+        )
 
-    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+    def get_model_version(self, actor: Actor, name: str, version: int | str) -> ModelVersion:
         """One version; ``version`` may be a number or its decimal string."""
         number = parse_version(version)
         with self._db.read() as conn:
-            return self._repo.get_version(conn, self._repo.model_id(conn, name), name, number)
+            model_id = self._model(conn, actor, name, Level.READ, "read its versions")
+            return self._repo.get_version(conn, model_id, name, number)
 
-    def latest_version(self, name: str) -> ModelVersion:
+    def latest_version(self, actor: Actor, name: str) -> ModelVersion:
         """The newest ready version of a model."""
         with self._db.read() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.READ, "read its versions")
             number = self._repo.latest_ready(conn, model_id)
             if number is None:
                 raise NotFound(f"registered model {name!r} has no versions yet", field="name")
@@ -201,6 +272,7 @@ class RegistryService:
 
     def search_model_versions(
         self,
+        actor: Actor,
         *,
         name: str | None = None,
         run_ids: list[str] | None = None,
@@ -213,91 +285,169 @@ class RegistryService:
             model_ids = None
             if name is not None:
                 try:
-                    model_ids = [self._repo.model_id(conn, name)]
+                    model_ids = [self._model(conn, actor, name, Level.READ, "read its versions")]
                 except NotFound:
                     return Page([], None)
+            else:
+                readable = self._access.readable(conn, actor, _KIND)
+                model_ids = None if readable is None else sorted(readable)
             rows = self._repo.search_versions(
                 conn, model_ids=model_ids, run_ids=run_ids, limit=max_results + 1, offset=offset
             )
             return _page(self._repo.hydrate_versions(conn, rows), max_results, offset)
 
-    def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
+    def update_model_version(
+        self, actor: Actor, name: str, version: int | str, description: str
+    ) -> ModelVersion:
         """Replace a version's description (its package never changes)."""
         return self._change_version(
-            name, version, lambda c, m, v: self._set(c, m, v, description=description)
+            actor,
+            name,
+            version,
+            "describe it",
+            "model_version.updated",
+            lambda c, m, v: self._set(c, m, v, description=description),
         )
 
-    def delete_model_version(self, name: str, version: int | str) -> None:
+    def delete_model_version(self, actor: Actor, name: str, version: int | str) -> None:
         """Delete a version, the aliases pointing at it, and its registered files."""
         number = parse_version(version)
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.MANAGE, "delete its versions")
             row = self._repo.version_row(conn, model_id, name, number)
             self._repo.delete_version(conn, model_id, number)
+            self._event(conn, actor, "model_version.deleted", model_id, f"{name}/{number}")
         self._artifacts.delete(row.storage_location)
 
-    def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
+    def set_model_version_tag(
+        self, actor: Actor, name: str, version: int | str, key: str, value: str
+    ) -> None:
         """Set one tag on a version (tags and descriptions are the mutable part)."""
         self._change_version(
-            name, version, lambda c, m, v: self._repo.set_version_tags(c, m, v, {key: value})
+            actor,
+            name,
+            version,
+            "tag its versions",
+            "model_version.tag_set",
+            lambda c, m, v: self._repo.set_version_tags(c, m, v, {key: value}),
+            {"key": key},
         )
 
-    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+    def delete_model_version_tag(
+        self, actor: Actor, name: str, version: int | str, key: str
+    ) -> None:
         """Remove one tag from a version; NotFound when it has no such tag."""
         self._change_version(
-            name, version, lambda c, m, v: self._repo.delete_version_tag(c, m, name, v, key)
+            actor,
+            name,
+            version,
+            "untag its versions",
+            "model_version.tag_deleted",
+            lambda c, m, v: self._repo.delete_version_tag(c, m, name, v, key),
+            {"key": key},
         )
 
     def set_approval(
-        self, name: str, version: int | str, request: SetApproval, *, user: str = ANONYMOUS
+        self, actor: Actor, name: str, version: int | str, request: SetApproval
     ) -> ModelVersion:
-        """Record an approval decision: status, who, when and why."""
-        values = {
-            "approval_status": request.status.value,
-            "approval_user": user,
-            "approval_time": now_ms(),
-            "approval_comment": request.comment,
-        }
-        return self._change_version(name, version, lambda c, m, v: self._set(c, m, v, **values))
+        """Record an approval decision (status, who, when and why), appended to the version's
+        approval history. With accounts and ``approval_separation``, the version's author
+        cannot decide on it."""
+        number = parse_version(version)
+        now = now_ms()
+        with self._db.write() as conn:
+            model_id = self._model(conn, actor, name, Level.EDIT, "approve its versions")
+            row = self._repo.version_row(conn, model_id, name, number)
+            if (
+                self._access.approval_separation
+                and actor.is_person
+                and row.created_by == actor.name
+                and request.status.value != row.approval_status
+            ):
+                raise PermissionDenied(
+                    f"{actor.name} registered version {number} of {name!r} and may not decide on "
+                    "its approval: someone else with edit permission on the model must",
+                    field="status",
+                )
+            self._set(
+                conn,
+                model_id,
+                number,
+                approval_status=request.status.value,
+                approval_user=actor.name,
+                approval_time=now,
+                approval_comment=request.comment,
+            )
+            self._repo.append_approval(
+                conn, model_id, number, request.status.value, actor.name, now, request.comment
+            )
+            self._event(
+                conn,
+                actor,
+                "model_version.approval_set",
+                model_id,
+                f"{name}/{number}",
+                {"status": request.status.value, "comment": request.comment},
+            )
+            return self._repo.get_version(conn, model_id, name, number)
+
+    def approval_history(self, actor: Actor, name: str, version: int | str) -> list[Approval]:
+        """Every approval decision on a version, oldest first."""
+        number = parse_version(version)
+        with self._db.read() as conn:
+            model_id = self._model(conn, actor, name, Level.READ, "read its versions")
+            self._repo.version_row(conn, model_id, name, number)
+            return self._repo.approvals(conn, model_id, number)
 
     # -- aliases ------------------------------------------------------------------------------
 
-    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
+    def set_alias(self, actor: Actor, name: str, alias: str, version: int | str) -> ModelVersion:
         """Point ``alias`` at a version, moving it atomically if it pointed elsewhere."""
         check_alias(alias)
         number = parse_version(version)
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.EDIT, "move its aliases")
             row = self._repo.version_row(conn, model_id, name, number)
             if row.status != VersionStatus.READY.value:
                 raise InvalidArgument(
                     f"version {number} of {name!r} is still being registered", field="version"
                 )
+            previous = self._repo.alias_version_or_none(conn, model_id, alias)
             self._repo.set_alias(conn, model_id, alias, number)
             self._repo.update_model(conn, model_id, last_updated_time=now_ms())
+            self._event(
+                conn,
+                actor,
+                "model_alias.set",
+                model_id,
+                f"{name}@{alias}",
+                {"version": number, "previous": previous},
+            )
             return self._repo.get_version(conn, model_id, name, number)
 
-    def delete_alias(self, name: str, alias: str) -> None:
+    def delete_alias(self, actor: Actor, name: str, alias: str) -> None:
         """Remove an alias (its version stays); NotFound when the model has no such alias."""
         check_alias(alias)
         with self._db.write() as conn:
-            self._repo.delete_alias(conn, self._repo.model_id(conn, name), name, alias)
+            model_id = self._model(conn, actor, name, Level.EDIT, "remove its aliases")
+            self._repo.delete_alias(conn, model_id, name, alias)
+            self._event(conn, actor, "model_alias.deleted", model_id, f"{name}@{alias}")
 
-    def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+    def get_version_by_alias(self, actor: Actor, name: str, alias: str) -> ModelVersion:
         """The version an alias points at now."""
         check_alias(alias)
         with self._db.read() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.READ, "read its aliases")
             number = self._repo.alias_version(conn, model_id, name, alias)
             return self._repo.get_version(conn, model_id, name, number)
 
     # -- files --------------------------------------------------------------------------------
 
     def list_version_files(
-        self, name: str, version: int | str, path: str = "", *, recursive: bool = True
+        self, actor: Actor, name: str, version: int | str, path: str = "", *, recursive: bool = True
     ) -> list[VersionFile]:
         """Files (and, unless recursive, folders) of a version, relative to the package root."""
-        storage = self._ready(self.get_model_version(name, version)).storage_location
+        storage = self._ready(self.get_model_version(actor, name, version)).storage_location
         key = join_artifact_path(storage, path)
         cut = len(storage) + 1
         return [
@@ -305,13 +455,14 @@ class RegistryService:
             for e in self._artifacts.list(key, recursive=recursive)
         ]
 
-    def version_file_key(self, name: str, version: int | str, path: str) -> str:
+    def version_file_key(self, actor: Actor, name: str, version: int | str, path: str) -> str:
         """The artifact-store key of one file of a version (for streaming it)."""
-        storage = self._ready(self.get_model_version(name, version)).storage_location
+        storage = self._ready(self.get_model_version(actor, name, version)).storage_location
         return join_artifact_path(storage, normalize_artifact_path(path))
 
-    def storage_key(self, key: str) -> str:
-        """``key`` if it lies inside a ready version's registered files, else NotFound."""
+    def storage_key(self, actor: Actor, key: str) -> str:
+        """``key`` if it lies inside a ready version's registered files the actor may read,
+        else NotFound."""
         canonical = normalize_artifact_path(key, allow_root=True)
         parts = canonical.split("/", 3)
         if len(parts) < 3 or parts[0] != REGISTRY_PREFIX or not parts[2].isdigit():
@@ -319,6 +470,7 @@ class RegistryService:
         try:
             with self._db.read() as conn:
                 row = self._repo.version_row(conn, parts[1], parts[1], int(parts[2]))
+                self._access.require(conn, actor, Level.READ, _KIND, parts[1], "read its files")
         except NotFound:
             row = None
         if row is None or row.status != VersionStatus.READY.value:
@@ -327,26 +479,27 @@ class RegistryService:
 
     # -- lineage and URIs ---------------------------------------------------------------------
 
-    def lineage(self, name: str, version: int | str) -> Lineage:
+    def lineage(self, actor: Actor, name: str, version: int | str) -> Lineage:
         """Version -> run -> dataset digests -> code version (git commit and dirty flag)."""
-        return build_lineage(self.get_model_version(name, version), self._tracking)
+        return build_lineage(self.get_model_version(actor, name, version), self._tracking, actor)
 
-    def resolve(self, uri: str) -> ResolvedModel:
+    def resolve(self, actor: Actor, uri: str) -> ResolvedModel:
         """What a ``models:/`` or ``runs:/`` URI names: its files and the digest to check.
 
         Raises:
             InvalidArgument: A malformed URI, a scheme the client reads itself (``s3://``, local
                 paths), or a run folder that is not a package.
             NotFound: The model, version, alias, run or folder does not exist.
+            PermissionDenied: The actor may not read it.
         """
         ref = parse_model_uri(uri)
         if isinstance(ref, RegistryRef):
-            found = self._ready(self._version_for(ref))
+            found = self._ready(self._version_for(actor, ref))
             return ResolvedModel(
                 uri=uri,
                 kind="registry",
                 digest=found.digest,
-                files=self.list_version_files(found.name, found.version),
+                files=self.list_version_files(actor, found.name, found.version),
                 files_url=f"/api/v1/registered-models/{quote(found.name)}/versions/"
                 f"{found.version}/files",
                 name=found.name,
@@ -359,8 +512,21 @@ class RegistryService:
                 "runs:/ URIs are",
                 field="uri",
             )
-        prefix = self._tracking.artifact_prefix(ref.run_id)
+        prefix = self._tracking.artifact_prefix(actor, ref.run_id)
         return describe_run_package(self._artifacts, prefix, ref, uri)
+
+    def package_key(self, actor: Actor, uri: str) -> tuple[ResolvedModel, str]:
+        """What ``uri`` names and the artifact-store folder holding its files."""
+        resolved = self.resolve(actor, uri)
+        if resolved.kind == "registry":
+            assert resolved.name is not None and resolved.version is not None
+            version = self.get_model_version(actor, resolved.name, resolved.version)
+            return resolved, version.storage_location
+        ref = parse_model_uri(uri)
+        assert isinstance(ref, RunRef)
+        return resolved, join_artifact_path(
+            self._tracking.artifact_prefix(actor, ref.run_id), ref.path
+        )
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -378,21 +544,26 @@ class RegistryService:
 
     def _change_version(
         self,
+        actor: Actor,
         name: str,
         version: int | str,
+        what: str,
+        event: str,
         change: Callable[[Connection, str, int], None],
+        body: dict[str, object] | None = None,
     ) -> ModelVersion:
         number = parse_version(version)
         with self._db.write() as conn:
-            model_id = self._repo.model_id(conn, name)
+            model_id = self._model(conn, actor, name, Level.EDIT, what)
             self._repo.version_row(conn, model_id, name, number)
             change(conn, model_id, number)
+            self._event(conn, actor, event, model_id, f"{name}/{number}", body)
             return self._repo.get_version(conn, model_id, name, number)
 
-    def _version_for(self, ref: RegistryRef) -> ModelVersion:
+    def _version_for(self, actor: Actor, ref: RegistryRef) -> ModelVersion:
         if ref.alias is not None:
-            return self.get_version_by_alias(ref.name, ref.alias)
+            return self.get_version_by_alias(actor, ref.name, ref.alias)
         if ref.latest:
-            return self.latest_version(ref.name)
+            return self.latest_version(actor, ref.name)
         assert ref.version is not None
-        return self.get_model_version(ref.name, ref.version)
+        return self.get_model_version(actor, ref.name, ref.version)

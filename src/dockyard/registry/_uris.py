@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from dockyard.registry._entities import ResolvedModel
 from dockyard.registry._requests import check_alias, check_model_name, parse_version
 
 if TYPE_CHECKING:
+    from dockyard.artifacts import ArtifactStore
     from dockyard.sdk import Client
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "S3Ref",
     "fetch_model",
     "fetch_model_from",
+    "fetch_model_from_store",
     "parse_model_uri",
 ]
 
@@ -259,7 +262,7 @@ def _fetch_s3(ref: S3Ref, uri: str, root: Path, s3_endpoint_url: str | None) -> 
 def fetch_model(
     uri: str,
     *,
-    client: Client,
+    client: Client | None,
     cache_dir: str | Path,
     s3_endpoint_url: str | None = None,
 ) -> LocalModel:
@@ -274,7 +277,8 @@ def fetch_model(
 
     Args:
         uri: Any model URI (see the module docstring).
-        client: A client of the Dockyard server that resolves registry and run URIs.
+        client: A client of the Dockyard server that resolves registry and run URIs (None
+            where only ``s3://`` and local URIs may come).
         cache_dir: The download cache (the SDK uses ``<DOCKYARD_HOME>/cache/models``).
         s3_endpoint_url: Endpoint of an S3-compatible server for ``s3://`` URIs.
 
@@ -293,6 +297,8 @@ def fetch_model(
     root.mkdir(parents=True, exist_ok=True)
     if isinstance(ref, S3Ref):
         return _fetch_s3(ref, uri, root, s3_endpoint_url)
+    if client is None:
+        raise InvalidArgument(f"{uri} is resolved by a Dockyard server; none given", field="uri")
     resolved = ResolvedModel.model_validate(
         client.request("GET", "/api/v1/model-uris", params={"uri": uri})
     )
@@ -304,25 +310,61 @@ def fetch_model(
         version=resolved.version,
         run_id=resolved.run_id,
     )
+    return _cached(resolved, found, lambda partial: _download(client, resolved, partial))
+
+
+def _cached(
+    resolved: ResolvedModel, found: LocalModel, download: Callable[[Path], None]
+) -> LocalModel:
     if (found.path / MANIFEST).is_file():
         return found
-    partial = root / f".partial-{uuid.uuid4().hex}"
+    partial = found.path.parent / f".partial-{uuid.uuid4().hex}"
     try:
-        _download(client, resolved, partial)
+        download(partial)
         _publish(partial, found.path, resolved.digest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return found
 
 
-def fetch_model_from(
-    server_url: str, uri: str, *, cache_dir: str | Path, s3_endpoint_url: str | None = None
+def fetch_model_from_store(
+    resolved: ResolvedModel, store: ArtifactStore, key: str, *, cache_dir: str | Path
 ) -> LocalModel:
-    """:func:`fetch_model` through the server at ``server_url`` (for processes that hold a URL,
-    not a client: the endpoint supervisor, a transform job's process)."""
+    """A checked local copy of a package the server resolved itself (``key`` is its folder in
+    ``store``): how the server's own processes load models, with no HTTP round trip."""
+    root = Path(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    found = LocalModel(
+        uri=resolved.uri,
+        path=root / _hex(resolved.digest),
+        digest=resolved.digest,
+        name=resolved.name,
+        version=resolved.version,
+        run_id=resolved.run_id,
+    )
+
+    def download(partial: Path) -> None:
+        for item in resolved.files:
+            if not item.is_dir:
+                relative = _canonical(item.path)
+                store.get_file(f"{key}/{relative}", partial / relative)
+
+    return _cached(resolved, found, download)
+
+
+def fetch_model_from(
+    server_url: str,
+    uri: str,
+    *,
+    cache_dir: str | Path,
+    s3_endpoint_url: str | None = None,
+    token: str | None = None,
+) -> LocalModel:
+    """:func:`fetch_model` through the server at ``server_url`` (for processes that hold a URL
+    and a token, not a client: a transform job's process)."""
     from dockyard.sdk import Client
 
-    client = Client(server_url)
+    client = Client(server_url, token=token)
     try:
         return fetch_model(uri, client=client, cache_dir=cache_dir, s3_endpoint_url=s3_endpoint_url)
     finally:

@@ -36,6 +36,7 @@ class Client:
         transport: An httpx transport; the embedded default passes an in-process one.
         timeout: Seconds to wait for one response.
         retry_for: Seconds during which transient failures are retried before giving up.
+        token: An API token, sent as ``Authorization: Bearer`` with every request.
     """
 
     def __init__(
@@ -45,18 +46,25 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         retry_for: float = 120.0,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry_for = retry_for
+        headers = {"user-agent": f"dockyard/{__version__}"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
-            base_url=self.base_url,
-            transport=transport,
-            timeout=timeout,
-            headers={"user-agent": f"dockyard/{__version__}"},
+            base_url=self.base_url, transport=transport, timeout=timeout, headers=headers
         )
 
     def close(self) -> None:
         self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def request(
         self,

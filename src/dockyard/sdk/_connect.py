@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockyard.sdk._client import Client
+from dockyard.sdk._credentials import saved_token
 from dockyard.settings import Settings
 
 __all__ = ["connect"]
@@ -13,11 +14,14 @@ EMBEDDED_URL = "http://dockyard.embedded"
 def connect(settings: Settings) -> Client:
     """A client for ``settings.uri``; with none set, for an app served in this process.
 
+    Against a server, requests carry ``DOCKYARD_TOKEN`` or the token ``dockyard login`` saved
+    for that URL.
     The embedded app is the same HTTP application ``dockyard server`` runs, over the SQLite
     database and artifact folder in ``settings.home``.
     """
     if settings.uri:
-        return Client(settings.uri)
+        token = settings.token.get_secret_value() if settings.token else saved_token(settings.uri)
+        return Client(settings.uri, token=token)
     from dockyard.sdk._transport import InProcessTransport
     from dockyard.server import create_app
 

@@ -13,6 +13,7 @@ import threading
 
 from dockyard.sdk._client import Client
 from dockyard.sdk._connect import connect
+from dockyard.sdk._credentials import saved_token
 from dockyard.sdk._sender import MetricSender
 from dockyard.settings import Settings
 
@@ -40,7 +41,11 @@ class TrackingContext:
         if self._server is None:
             from dockyard.sdk._local_server import ensure_server
 
-            self._server = Client(ensure_server(self.settings))
+            url = ensure_server(self.settings)
+            token = self.settings.token
+            self._server = Client(
+                url, token=token.get_secret_value() if token else saved_token(url)
+            )
         return self._server
 
     def close(self) -> None:

@@ -112,7 +112,6 @@ def register_model(
     description: str = "",
     tags: Mapping[str, str] | None = None,
     client: Client | None = None,
-    user: str | None = None,
 ) -> ModelVersion:
     """Register the package ``source`` names as a new version of ``name`` (created if new).
 
@@ -126,7 +125,6 @@ def register_model(
         description: The version's description.
         tags: The version's tags.
         client: The client to use; default: the SDK's current one.
-        user: Who registers it (recorded as ``created_by``; ``anonymous`` when not given).
 
     Returns:
         The new :class:`~dockyard.registry.ModelVersion`.
@@ -153,7 +151,6 @@ def register_model(
         "POST",
         f"/api/v1/registered-models/{quote(name)}/versions",
         json=body,
-        headers={"x-dockyard-user": user} if user else None,
     )
     return ModelVersion.model_validate(answer)
 

@@ -8,12 +8,15 @@ loop in a daemon thread; each request is a coroutine submitted to that loop.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp, Message
+
+from dockyard.server._auth import LOCAL_USER
 
 __all__ = ["InProcessTransport"]
 
@@ -31,10 +34,13 @@ class InProcessTransport(httpx.BaseTransport):
 
     Args:
         app: The ASGI application (for example ``dockyard.server.create_app(...)``).
+        local: Act as the local user who owns this process (the embedded default). False sends
+            requests as a network client would, credentials and all.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, local: bool = True) -> None:
         self._app = app
+        self._extensions = {LOCAL_USER: getpass.getuser()} if local else {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="dockyard-embedded", daemon=True
@@ -64,6 +70,9 @@ class InProcessTransport(httpx.BaseTransport):
             "headers": [(k.lower(), v) for k, v in request.headers.raw],
             "client": ("127.0.0.1", 0),
             "server": (url.host, url.port or 80),
+            # The app runs in the caller's own process, over files the caller owns: it acts as
+            # that local user, whatever accounts the database holds.
+            "extensions": self._extensions,
         }
         sent = False
 

@@ -9,13 +9,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dockyard import __version__
+from dockyard.server._auth import AuthMiddleware
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._services import Services
 from dockyard.server.compat import mlflow
-from dockyard.server.routes import artifacts, data, endpoints, experiments, jobs, registry, runs
+from dockyard.server.routes import (
+    artifacts,
+    auth,
+    data,
+    endpoints,
+    events,
+    experiments,
+    jobs,
+    registry,
+    runs,
+)
 from dockyard.settings import Settings
 
 __all__ = ["create_app"]
@@ -55,7 +66,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     # Routers carry their full path prefix, so metrics and logs label requests by the real
     # route template.
-    for module in (experiments, runs, artifacts, data, jobs, endpoints, registry, mlflow):
+    for module in (
+        experiments,
+        runs,
+        artifacts,
+        data,
+        jobs,
+        endpoints,
+        registry,
+        auth,
+        events,
+        mlflow,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
@@ -71,6 +93,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # a 10k-point batch) from paying for full collections over it.
     gc.collect()
     gc.freeze()
+    # Outermost last: metrics see every request; authentication runs before any body is read.
     app.add_middleware(BodyLimit, max_bytes=built.settings.max_request_mb * 1024 * 1024)
+    app.add_middleware(
+        AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
+    )
     app.add_middleware(MetricsMiddleware)
     return app

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
+from dockyard.auth import Access, Actor, AuthService
 from dockyard.endpoints._service import EndpointService
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.events import EventLog
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
 from dockyard.registry import RegistryService
@@ -16,6 +18,8 @@ from dockyard.store import Database, open_database
 from dockyard.tracking import TrackingService
 
 __all__ = ["Services"]
+
+_SUPERVISOR = Actor.system("supervisor")
 
 
 class Background(Protocol):
@@ -31,6 +35,9 @@ class Services:
     settings: Settings
     db: Database
     artifacts: ArtifactStore
+    events: EventLog
+    access: Access
+    auth: AuthService
     tracking: TrackingService
     jobs: JobService
     registry: RegistryService
@@ -42,17 +49,26 @@ class Services:
         artifacts = open_artifact_store(
             settings.resolved_artifact_root, s3_endpoint_url=settings.s3_endpoint_url
         )
-        tracking = TrackingService(db)
-        registry = RegistryService(
-            db, tracking, artifacts, s3_endpoint_url=settings.s3_endpoint_url
+        events = EventLog(db)
+        access = Access(
+            default_permission=settings.default_permission,
+            approval_separation=settings.approval_separation,
         )
-        jobs = JobService(db, tracking, settings)
+        auth = AuthService(db, events, access, settings)
+        tracking = TrackingService(db, events, access)
+        registry = RegistryService(
+            db, tracking, artifacts, events, access, s3_endpoint_url=settings.s3_endpoint_url
+        )
+        jobs = JobService(db, tracking, settings, events, access, auth)
         jobs.resolve_model = registry.resolve
-        endpoints = EndpointService(db, settings)
+        endpoints = EndpointService(db, settings, events, access)
         services = cls(
             settings=settings,
             db=db,
             artifacts=artifacts,
+            events=events,
+            access=access,
+            auth=auth,
             tracking=tracking,
             jobs=jobs,
             registry=registry,
@@ -61,13 +77,13 @@ class Services:
         endpoints.check_model = services.check_model
         return services
 
-    def check_model(self, uri: str, field: str) -> None:
-        """Refuse a model URI that names nothing loadable, naming ``field``."""
+    def check_model(self, actor: Actor, uri: str, field: str) -> None:
+        """Refuse a model URI that names nothing ``actor`` may load, naming ``field``."""
         from dockyard.jobs._uris import check_readable
 
         if uri.startswith(("models:/", "runs:/")):
             try:
-                self.registry.resolve(uri)
+                self.registry.resolve(actor, uri)
             except (NotFound, InvalidArgument) as exc:
                 raise InvalidArgument(f"{uri}: {exc.message}", field=field) from exc
         else:
@@ -75,15 +91,20 @@ class Services:
 
     def local_model(self, uri: str) -> tuple[str, str | None]:
         """A verified local package folder for ``uri`` (fetched into the model cache) and the
-        digest to check again when it is loaded (None for a plain local folder)."""
-        from dockyard.registry._uris import fetch_model_from
+        digest to check again when it is loaded (None for a plain local folder).
 
-        local = fetch_model_from(
-            self.settings.server_url,
-            uri,
-            cache_dir=self.settings.home / "cache" / "models",
-            s3_endpoint_url=self.settings.s3_endpoint_url,
-        )
+        Registry and run URIs are resolved here, in the server, and copied from the artifact
+        store: the server never calls itself over HTTP."""
+        from dockyard.registry._uris import fetch_model, fetch_model_from_store
+
+        cache = self.settings.home / "cache" / "models"
+        if uri.startswith(("models:/", "runs:/")):
+            resolved, key = self.registry.package_key(_SUPERVISOR, uri)
+            local = fetch_model_from_store(resolved, self.artifacts, key, cache_dir=cache)
+        else:
+            local = fetch_model(
+                uri, client=None, cache_dir=cache, s3_endpoint_url=self.settings.s3_endpoint_url
+            )
         return str(local.path), local.digest
 
     def start_background(self) -> list[Background]:

@@ -80,8 +80,11 @@ class ExperimentRepository:
         name_like: str | None,
         max_results: int,
         offset: int,
+        only: set[str] | None = None,
     ) -> list[Experiment]:
         query = select(_E).where(_E.c.lifecycle_stage.in_(_stages(view)))
+        if only is not None:  # the experiments a reader may see
+            query = query.where(_E.c.experiment_id.in_([int(i) for i in only]))
         if name_like is not None:
             query = query.where(func.lower(_E.c.name).like(name_like.lower()))
         query = query.order_by(_E.c.experiment_id).limit(max_results).offset(offset)

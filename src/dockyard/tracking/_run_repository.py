@@ -167,6 +167,11 @@ class RunRepository:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         return self._info(row)
 
+    def parent_of(self, conn: Connection, run_id: str) -> str | None:
+        """The id of the run ``run_id`` is nested under (None at the top, or if unknown)."""
+        found = conn.execute(select(_R.c.parent_run_id).where(_R.c.run_id == run_id)).scalar()
+        return None if found is None else str(found)
+
     def update(self, conn: Connection, run_id: str, **values: Any) -> None:
         if values:
             conn.execute(update(_R).where(_R.c.run_id == run_id).values(**values))

@@ -11,7 +11,9 @@ from typing import Generic, TypeVar
 import orjson
 from sqlalchemy import Connection
 
+from dockyard.auth import Access, Actor, Level, Role
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.events import EventLog
 from dockyard.store import Database
 from dockyard.tracking._entities import (
     Experiment,
@@ -93,32 +95,61 @@ def _int_id(value: str, field: str) -> int:
     return number
 
 
-class TrackingService:
-    """Experiments and runs over the metadata database."""
+def _scope(experiment_id: object) -> str:
+    return f"experiment:{experiment_id}"
 
-    def __init__(self, db: Database) -> None:
+
+class TrackingService:
+    """Experiments and runs over the metadata database.
+
+    Every method takes the acting :class:`~dockyard.auth.Actor` first; permissions are checked
+    and each change is appended to the event log in the transaction that makes it.
+    """
+
+    def __init__(self, db: Database, events: EventLog, access: Access) -> None:
         self._db = db
+        self._events = events
+        self._access = access
         self._experiments = ExperimentRepository()
         self._runs = RunRepository()
 
     # -- experiments --------------------------------------------------------------------------
 
-    def create_experiment(self, request: CreateExperiment) -> Experiment:
+    def create_experiment(self, actor: Actor, request: CreateExperiment) -> Experiment:
+        self._access.require_role(actor, Role.MEMBER, "create experiments")
         with self._db.write() as conn:
             tags = {t.key: t.value for t in request.tags}
             experiment_id = self._experiments.create(conn, request.name, now_ms(), tags)
+            self._access.own(conn, actor, "experiment", experiment_id)
+            self._events.append(
+                conn,
+                actor,
+                "experiment.created",
+                "experiment",
+                experiment_id,
+                scope=_scope(experiment_id),
+                body={"name": request.name},
+            )
             return self._experiments.get(conn, int(experiment_id))
 
-    def get_experiment(self, experiment_id: str) -> Experiment:
+    def get_experiment(self, actor: Actor, experiment_id: str) -> Experiment:
+        eid = _int_id(experiment_id, "experiment_id")
         with self._db.read() as conn:
-            return self._experiments.get(conn, _int_id(experiment_id, "experiment_id"))
+            experiment = self._experiments.get(conn, eid)
+            self._access.require(conn, actor, Level.READ, "experiment", str(eid), "read it")
+            return experiment
 
-    def get_experiment_by_name(self, name: str) -> Experiment:
+    def get_experiment_by_name(self, actor: Actor, name: str) -> Experiment:
         with self._db.read() as conn:
-            return self._experiments.get_by_name(conn, name)
+            experiment = self._experiments.get_by_name(conn, name)
+            self._access.require(
+                conn, actor, Level.READ, "experiment", experiment.experiment_id, "read it"
+            )
+            return experiment
 
     def search_experiments(
         self,
+        actor: Actor,
         *,
         view: ViewType = ViewType.ACTIVE_ONLY,
         name_like: str | None = None,
@@ -133,39 +164,91 @@ class TrackingService:
         offset = decode_page_token(page_token)
         with self._db.read() as conn:
             items = self._experiments.search(
-                conn, view=view, name_like=name_like, max_results=max_results + 1, offset=offset
+                conn,
+                view=view,
+                name_like=name_like,
+                max_results=max_results + 1,
+                offset=offset,
+                only=self._access.readable(conn, actor, "experiment"),
             )
         more = len(items) > max_results
         return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
 
-    def rename_experiment(self, experiment_id: str, name: str) -> Experiment:
+    def rename_experiment(self, actor: Actor, experiment_id: str, name: str) -> Experiment:
         eid = _int_id(experiment_id, "experiment_id")
         with self._db.write() as conn:
-            self._experiments.get(conn, eid)
+            old = self._experiments.get(conn, eid)
+            self._access.require(conn, actor, Level.EDIT, "experiment", str(eid), "rename it")
             self._experiments.rename(conn, eid, name, now_ms())
+            self._events.append(
+                conn,
+                actor,
+                "experiment.renamed",
+                "experiment",
+                str(eid),
+                scope=_scope(eid),
+                body={"name": name, "old_name": old.name},
+            )
             return self._experiments.get(conn, eid)
 
-    def set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
+    def set_experiment_stage(self, actor: Actor, experiment_id: str, stage: LifecycleStage) -> None:
         eid = _int_id(experiment_id, "experiment_id")
+        deleting = stage is LifecycleStage.DELETED
         with self._db.write() as conn:
             self._experiments.get(conn, eid)
+            self._access.require(
+                conn,
+                actor,
+                Level.MANAGE,
+                "experiment",
+                str(eid),
+                "delete it" if deleting else "restore it",
+            )
             self._experiments.set_stage(conn, eid, stage, now_ms())
+            self._events.append(
+                conn,
+                actor,
+                "experiment.deleted" if deleting else "experiment.restored",
+                "experiment",
+                str(eid),
+                scope=_scope(eid),
+            )
 
-    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+    def set_experiment_tag(self, actor: Actor, experiment_id: str, key: str, value: str) -> None:
         eid = _int_id(experiment_id, "experiment_id")
         with self._db.write() as conn:
             self._experiments.get(conn, eid)
+            self._access.require(conn, actor, Level.EDIT, "experiment", str(eid), "tag it")
             self._experiments.set_tags(conn, eid, {key: value})
+            self._events.append(
+                conn,
+                actor,
+                "experiment.tag_set",
+                "experiment",
+                str(eid),
+                scope=_scope(eid),
+                body={"key": key},
+            )
 
-    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+    def delete_experiment_tag(self, actor: Actor, experiment_id: str, key: str) -> None:
         eid = _int_id(experiment_id, "experiment_id")
         with self._db.write() as conn:
             self._experiments.get(conn, eid)
+            self._access.require(conn, actor, Level.EDIT, "experiment", str(eid), "untag it")
             self._experiments.delete_tag(conn, eid, key)
+            self._events.append(
+                conn,
+                actor,
+                "experiment.tag_deleted",
+                "experiment",
+                str(eid),
+                scope=_scope(eid),
+                body={"key": key},
+            )
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def create_run(self, request: CreateRun) -> Run:
+    def create_run(self, actor: Actor, request: CreateRun) -> Run:
         eid = _int_id(request.experiment_id, "experiment_id")
         run_id = uuid.uuid4().hex
         tags = {t.key: t.value for t in request.tags}
@@ -181,39 +264,66 @@ class TrackingService:
             if parent is not None:
                 self._runs.info(conn, parent)
                 tags[PARENT_RUN_TAG] = parent
+            self._access.require_run_create(
+                conn, actor, str(eid), parent, lambda r: self._runs.parent_of(conn, r)
+            )
+            # With accounts, a run's author is who signed in, whatever the client says: the
+            # author may change the run later, others may not.
+            user_id = actor.name if actor.is_person else request.user_id
+            if actor.is_person:
+                tags["mlflow.user"] = actor.name
             info = self._runs.create(
                 conn,
                 run_id=run_id,
                 experiment_id=eid,
                 name=name,
-                user_id=request.user_id,
+                user_id=user_id,
                 start_time=request.start_time if request.start_time is not None else now_ms(),
                 artifact_uri=f"{eid}/{run_id}/artifacts",
                 parent_run_id=parent,
             )
             self._runs.set_tags(conn, run_id, tags)
+            self._events.append(
+                conn,
+                actor,
+                "run.created",
+                "run",
+                run_id,
+                scope=_scope(eid),
+                body={"name": name, "experiment_id": str(eid), "parent_run_id": parent},
+            )
         # A new run holds exactly what was just written, so it is not read back. Tags in key
         # order, the order a read returns them in.
         return Run(info=info, tags=dict(sorted(tags.items())))
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, actor: Actor, run_id: str) -> Run:
         with self._db.read() as conn:
             runs = self._runs.get_many(conn, [run_id])
-        if not runs:
-            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+            if not runs:
+                raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+            self._require_read(conn, actor, runs[0].info)
         return runs[0]
 
-    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+    def get_run_info(self, actor: Actor, run_id: str) -> RunInfo:
+        """A run's identity and lifecycle, without its data."""
+        with self._db.read() as conn:
+            info = self._runs.info(conn, run_id)
+            self._require_read(conn, actor, info)
+        return info
+
+    def get_runs(self, actor: Actor, run_ids: Sequence[str]) -> list[Run]:
         """Several runs in the given order; any missing id is an error naming it."""
         with self._db.read() as conn:
             runs = self._runs.get_many(conn, run_ids)
+            for run in runs:
+                self._require_read(conn, actor, run.info)
         found = {r.info.run_id for r in runs}
         missing = [r for r in run_ids if r not in found]
         if missing:
             raise NotFound(f"run {missing[0]!r} does not exist", field="run_ids")
         return runs
 
-    def update_run(self, run_id: str, request: UpdateRun) -> RunInfo:
+    def update_run(self, actor: Actor, run_id: str, request: UpdateRun) -> RunInfo:
         values: dict[str, object] = {}
         changed: dict[str, object] = {}  # the same changes, as RunInfo fields
         if request.status is not None:
@@ -226,24 +336,54 @@ class TrackingService:
         if "end_time" in values:
             changed["end_time"] = values["end_time"]
         with self._db.write() as conn:
-            info = self._active_run(conn, run_id)
+            info = self._writable_run(conn, actor, run_id, "update it")
             if request.run_name is not None:
                 values["name"] = changed["run_name"] = request.run_name
                 self._runs.set_tags(conn, run_id, {RUN_NAME_TAG: request.run_name})
             self._runs.update(conn, run_id, **values)
+            if request.status is not None and request.status is not info.status:
+                self._events.append(
+                    conn,
+                    actor,
+                    "run.status_changed",
+                    "run",
+                    run_id,
+                    scope=_scope(info.experiment_id),
+                    body={"status": request.status.value, "previous": info.status.value},
+                )
+            elif values:
+                self._events.append(
+                    conn,
+                    actor,
+                    "run.updated",
+                    "run",
+                    run_id,
+                    scope=_scope(info.experiment_id),
+                    body={k: v for k, v in changed.items() if k != "status"},
+                )
         # The info read above with what was just written, rather than a second read.
         return info.model_copy(update=changed)
 
-    def set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+    def set_run_stage(self, actor: Actor, run_id: str, stage: LifecycleStage) -> None:
+        deleting = stage is LifecycleStage.DELETED
         with self._db.write() as conn:
-            self._runs.info(conn, run_id)
-            deleted_time = now_ms() if stage is LifecycleStage.DELETED else None
+            info = self._runs.info(conn, run_id)
+            self._check_run_write(conn, actor, info, "delete it" if deleting else "restore it")
+            deleted_time = now_ms() if deleting else None
             self._runs.update(conn, run_id, lifecycle_stage=stage.value, deleted_time=deleted_time)
+            self._events.append(
+                conn,
+                actor,
+                "run.deleted" if deleting else "run.restored",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+            )
 
-    def log_batch(self, run_id: str, batch: LogBatch) -> None:
+    def log_batch(self, actor: Actor, run_id: str, batch: LogBatch) -> None:
         """Write metrics, params and tags atomically; a repeated ``batch_id`` is a no-op."""
         with self._db.write() as conn:
-            self._active_run(conn, run_id)
+            info = self._writable_run(conn, actor, run_id, "log to it")
             if batch.batch_id is not None and not self._runs.claim_batch(
                 conn, run_id, batch.batch_id, now_ms()
             ):
@@ -261,19 +401,48 @@ class TrackingService:
             if RUN_NAME_TAG in tags:
                 self._runs.update(conn, run_id, name=tags[RUN_NAME_TAG][: LIMITS.run_name_length])
             self._runs.log_metrics(conn, run_id, batch.metrics)
+            # One summary per batch, not one per point: the log says who wrote what, and the
+            # metric tables hold the data.
+            self._events.append(
+                conn,
+                actor,
+                "run.logged",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body=_logged(batch),
+            )
 
-    def delete_tag(self, run_id: str, key: str) -> None:
+    def delete_tag(self, actor: Actor, run_id: str, key: str) -> None:
         with self._db.write() as conn:
-            self._active_run(conn, run_id)
+            info = self._writable_run(conn, actor, run_id, "untag it")
             self._runs.delete_tag(conn, run_id, key)
+            self._events.append(
+                conn,
+                actor,
+                "run.tag_deleted",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body={"key": key},
+            )
 
-    def log_inputs(self, run_id: str, request: LogInputs) -> None:
+    def log_inputs(self, actor: Actor, run_id: str, request: LogInputs) -> None:
         with self._db.write() as conn:
-            info = self._active_run(conn, run_id)
+            info = self._writable_run(conn, actor, run_id, "log inputs to it")
             self._runs.log_inputs(conn, run_id, int(info.experiment_id), request.datasets)
+            self._events.append(
+                conn,
+                actor,
+                "run.inputs_logged",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body={"datasets": [d.dataset.name for d in request.datasets][:20]},
+            )
 
     def metric_history(
-        self, run_id: str, key: str, *, max_results: int, page_token: str | None
+        self, actor: Actor, run_id: str, key: str, *, max_results: int, page_token: str | None
     ) -> Page[HistoryPoint]:
         """One page of a metric's history, ordered by step, then time, then logging order."""
         if not 1 <= max_results <= LIMITS.history_max_results:
@@ -283,14 +452,14 @@ class TrackingService:
             )
         offset = decode_page_token(page_token)
         with self._db.read() as conn:
-            self._runs.info(conn, run_id)
+            self._require_read(conn, actor, self._runs.info(conn, run_id))
             items = self._runs.metric_history(
                 conn, run_id, key, max_results=max_results + 1, offset=offset
             )
         more = len(items) > max_results
         return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
 
-    def search_runs(self, request: SearchRuns) -> Page[Run]:
+    def search_runs(self, actor: Actor, request: SearchRuns) -> Page[Run]:
         experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
         offset = decode_page_token(request.page_token)
         query = build_search_query(
@@ -302,22 +471,77 @@ class TrackingService:
             offset,
         )
         with self._db.read() as conn:
+            for eid in experiment_ids:
+                self._access.require(
+                    conn, actor, Level.READ, "experiment", str(eid), "search its runs"
+                )
             ids = self._runs.run_ids_page(conn, query)
             more = len(ids) > request.max_results
             runs = self._runs.get_many(conn, ids[: request.max_results])
         token = encode_page_token(offset + request.max_results) if more else None
         return Page(runs, token)
 
-    def artifact_prefix(self, run_id: str, *, writable: bool = False) -> str:
-        """The artifact-store key under which a run's artifacts live."""
+    def artifact_prefix(self, actor: Actor, run_id: str, *, writable: bool = False) -> str:
+        """The artifact-store key under which a run's artifacts live, once the actor may read
+        (or, with ``writable``, change) them."""
         with self._db.read() as conn:
-            info = self._active_run(conn, run_id) if writable else self._runs.info(conn, run_id)
+            if writable:
+                info = self._writable_run(conn, actor, run_id, "change its artifacts")
+            else:
+                info = self._runs.info(conn, run_id)
+                self._require_read(conn, actor, info)
         return info.artifact_uri
 
-    def _active_run(self, conn: Connection, run_id: str) -> RunInfo:
+    def record_artifact_change(
+        self, actor: Actor, run_id: str, change: str, path: str, size: int | None = None
+    ) -> None:
+        """Append ``run.artifact_<change>`` (``uploaded``, ``deleted``) to the event log."""
+        with self._db.write() as conn:
+            info = self._runs.info(conn, run_id)
+            body: dict[str, object] = {"path": path}
+            if size is not None:
+                body["size"] = size
+            self._events.append(
+                conn,
+                actor,
+                f"run.artifact_{change}",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body=body,
+            )
+
+    def readable_experiments(self, actor: Actor) -> set[str] | None:
+        """Experiment ids the actor may read; None for all."""
+        with self._db.read() as conn:
+            return self._access.readable(conn, actor, "experiment")
+
+    def _require_read(self, conn: Connection, actor: Actor, info: RunInfo) -> None:
+        self._access.require(
+            conn, actor, Level.READ, "experiment", info.experiment_id, f"read run {info.run_id}"
+        )
+
+    def _check_run_write(self, conn: Connection, actor: Actor, info: RunInfo, what: str) -> None:
+        self._access.require_run_write(
+            conn, actor, info, what, lambda r: self._runs.parent_of(conn, r)
+        )
+
+    def _writable_run(self, conn: Connection, actor: Actor, run_id: str, what: str) -> RunInfo:
         info = self._runs.info(conn, run_id)
+        self._check_run_write(conn, actor, info, what)
         if info.lifecycle_stage is not LifecycleStage.ACTIVE:
             raise InvalidArgument(
                 f"run {run_id} is deleted; restore it before changing it", field="run_id"
             )
         return info
+
+
+def _logged(batch: LogBatch) -> dict[str, object]:
+    body: dict[str, object] = {}
+    if batch.metrics:
+        body["metrics"] = len(batch.metrics)
+    if batch.params:
+        body["params"] = len(batch.params)
+    if batch.tags:
+        body["tags"] = len(batch.tags)
+    return body

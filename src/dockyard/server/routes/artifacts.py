@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import normalize_artifact_path
 from dockyard.errors import InvalidArgument
-from dockyard.server._deps import ServicesDep
+from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._streaming import download, upload
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
@@ -36,11 +36,12 @@ def _relative(prefix: str, key: str) -> str:
 async def list_artifacts(
     run_id: str,
     services: ServicesDep,
+    actor: ActorDep,
     path: Annotated[str, Query(max_length=4096)] = "",
     recursive: bool = False,
 ) -> ArtifactList:
     """Files and folders under ``path`` in the run's artifacts."""
-    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id)
+    prefix = await run_in_threadpool(services.tracking.artifact_prefix, actor, run_id)
     sub = normalize_artifact_path(path, allow_root=True)
     key = f"{prefix}/{sub}" if sub else prefix
     entries = await run_in_threadpool(services.artifacts.list, key, recursive=recursive)
@@ -51,18 +52,27 @@ async def list_artifacts(
 
 
 @router.put("/{path:path}")
-async def put_artifact(run_id: str, path: str, request: Request, services: ServicesDep) -> FileInfo:
+async def put_artifact(
+    run_id: str, path: str, request: Request, services: ServicesDep, actor: ActorDep
+) -> FileInfo:
     """Upload one file (the raw request body) to ``path`` in the run's artifacts."""
-    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id, writable=True)
+    prefix = await run_in_threadpool(
+        services.tracking.artifact_prefix, actor, run_id, writable=True
+    )
     sub = normalize_artifact_path(path)
     info = await upload(request, services.artifacts, f"{prefix}/{sub}")
+    await run_in_threadpool(
+        services.tracking.record_artifact_change, actor, run_id, "uploaded", sub, info.size
+    )
     return FileInfo(path=sub, is_dir=False, file_size=info.size)
 
 
 @router.get("/{path:path}", response_model=None)
-async def get_artifact(run_id: str, path: str, services: ServicesDep) -> StreamingResponse:
+async def get_artifact(
+    run_id: str, path: str, services: ServicesDep, actor: ActorDep
+) -> StreamingResponse:
     """Download one file of the run's artifacts."""
-    prefix = await run_in_threadpool(services.tracking.artifact_prefix, run_id)
+    prefix = await run_in_threadpool(services.tracking.artifact_prefix, actor, run_id)
     sub = normalize_artifact_path(path)
     key = f"{prefix}/{sub}"
     info = await run_in_threadpool(services.artifacts.stat, key)

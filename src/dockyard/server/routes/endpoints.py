@@ -9,9 +9,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from dockyard.auth import Level
 from dockyard.endpoints import Endpoint, EndpointConfig
 from dockyard.endpoints._fleet import Fleet
-from dockyard.server._deps import EndpointsDep, ServicesDep
+from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"])
 
@@ -25,22 +26,24 @@ def _fleet(services: ServicesDep, name: str) -> Fleet:
 
 
 @router.post("", status_code=201)
-def create_endpoint(config: EndpointConfig, endpoints: EndpointsDep) -> Endpoint:
+def create_endpoint(config: EndpointConfig, endpoints: EndpointsDep, actor: ActorDep) -> Endpoint:
     """Create an endpoint; it answers at ``url`` once InService."""
-    return endpoints.create(config)
+    return endpoints.create(actor, config)
 
 
 @router.get("")
-def list_endpoints(endpoints: EndpointsDep) -> EndpointList:
+def list_endpoints(endpoints: EndpointsDep, actor: ActorDep) -> EndpointList:
     """All endpoints."""
-    return EndpointList(endpoints=endpoints.list())
+    return EndpointList(endpoints=endpoints.list(actor))
 
 
 @router.get("/{name}")
-async def describe_endpoint(name: str, services: ServicesDep, stats: bool = False) -> Endpoint:
+async def describe_endpoint(
+    name: str, services: ServicesDep, actor: ActorDep, stats: bool = False
+) -> Endpoint:
     """An endpoint with its history, current traffic split and (``stats=true``) live counters
     per variant: requests, errors, latency, in flight."""
-    endpoint = await run_in_threadpool(services.endpoints.get, name)
+    endpoint = await run_in_threadpool(services.endpoints.get, actor, name)
     fleet = await run_in_threadpool(_fleet, services, name)
     update: dict[str, object] = {"workers": len(fleet.workers)}
     if stats:
@@ -49,21 +52,23 @@ async def describe_endpoint(name: str, services: ServicesDep, stats: bool = Fals
 
 
 @router.put("/{name}")
-def update_endpoint(name: str, config: EndpointConfig, endpoints: EndpointsDep) -> Endpoint:
+def update_endpoint(
+    name: str, config: EndpointConfig, endpoints: EndpointsDep, actor: ActorDep
+) -> Endpoint:
     """Roll out a new configuration with the policy in its ``rollout`` field."""
-    return endpoints.update(name, config)
+    return endpoints.update(actor, name, config)
 
 
 @router.delete("/{name}", status_code=202)
-def delete_endpoint(name: str, endpoints: EndpointsDep) -> Endpoint:
+def delete_endpoint(name: str, endpoints: EndpointsDep, actor: ActorDep) -> Endpoint:
     """Drain the endpoint's workers and remove it."""
-    return endpoints.delete(name)
+    return endpoints.delete(actor, name)
 
 
 @router.get("/{name}/metrics")
-async def endpoint_metrics(name: str, services: ServicesDep) -> Response:
+async def endpoint_metrics(name: str, services: ServicesDep, actor: ActorDep) -> Response:
     """Prometheus metrics of every worker (labelled ``worker``) plus the fleet size."""
-    await run_in_threadpool(services.endpoints.get, name)  # 404 for an unknown endpoint
+    await run_in_threadpool(services.endpoints.require, actor, name, Level.READ, "read its metrics")
     fleet = await run_in_threadpool(_fleet, services, name)
     parts = await run_in_threadpool(fleet.metrics)
     lines: list[str] = []

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.artifacts import artifact_uri
 from dockyard.jobs import Job, TrainingJobSpec
-from dockyard.server._deps import JobsDep, ServicesDep
+from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -20,13 +20,15 @@ class JobList(BaseModel):
 
 
 @router.post("/training", status_code=201)
-def submit_training_job(spec: TrainingJobSpec, jobs: JobsDep) -> Job:
+def submit_training_job(spec: TrainingJobSpec, jobs: JobsDep, actor: ActorDep) -> Job:
     """Queue a training job; the spec is validated here, once, with errors naming the field."""
-    return jobs.submit(spec)
+    return jobs.submit(actor, spec)
 
 
 @router.post("/transform", status_code=201)
-def submit_transform_job(services: ServicesDep, body: Annotated[dict[str, Any], Body()]) -> Job:
+def submit_transform_job(
+    services: ServicesDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]
+) -> Job:
     """Queue a batch transform job.
 
     The body is a transform spec (``dockyard.batch.TransformSpec``: SageMaker's
@@ -34,49 +36,51 @@ def submit_transform_job(services: ServicesDep, body: Annotated[dict[str, Any], 
     Without an output URI, outputs go to ``transform/<job name>/`` in the artifact store.
     """
     root = artifact_uri(services.artifacts, "transform")
-    return services.jobs.submit_transform(body, root)
+    return services.jobs.submit_transform(actor, body, root)
 
 
 @router.post("/{name}/resume")
-def resume_job(name: str, jobs: JobsDep) -> Job:
+def resume_job(name: str, jobs: JobsDep, actor: ActorDep) -> Job:
     """Queue a failed or stopped transform job again; finished shards are not redone."""
-    return jobs.resume(name)
+    return jobs.resume(actor, name)
 
 
 @router.get("")
 def list_jobs(
     jobs: JobsDep,
+    actor: ActorDep,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[list[str] | None, Query(max_length=10)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobList:
     """Jobs, newest first."""
-    return JobList(jobs=jobs.list(kind=kind, status=status, limit=limit, offset=offset))
+    return JobList(jobs=jobs.list(actor, kind=kind, status=status, limit=limit, offset=offset))
 
 
 @router.get("/{name}")
-def describe_job(name: str, jobs: JobsDep) -> Job:
+def describe_job(name: str, jobs: JobsDep, actor: ActorDep) -> Job:
     """A job with its spec, status, failure reason and status history."""
-    return jobs.get(name)
+    return jobs.get(actor, name)
 
 
 @router.post("/{name}/stop")
-def stop_job(name: str, jobs: JobsDep) -> Job:
+def stop_job(name: str, jobs: JobsDep, actor: ActorDep) -> Job:
     """Stop a job: SIGTERM, then SIGKILL after the grace period."""
-    return jobs.stop(name)
+    return jobs.stop(actor, name)
 
 
 @router.get("/{name}/logs")
 async def job_logs(
     name: str,
     jobs: JobsDep,
+    actor: ActorDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=16 << 20)] = 1 << 20,
 ) -> Response:
     """Log bytes from ``offset``. ``X-Next-Offset`` says where to continue and
     ``X-Job-Ended`` whether more can come: poll to follow a running job."""
-    data, next_offset, ended = await run_in_threadpool(jobs.read_log, name, offset, limit)
+    data, next_offset, ended = await run_in_threadpool(jobs.read_log, actor, name, offset, limit)
     return Response(
         data,
         media_type="text/plain; charset=utf-8",

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from dockyard.server._deps import TrackingDep
+from dockyard.server._deps import ActorDep, TrackingDep
 from dockyard.tracking import (
     LIMITS,
     CreateRun,
@@ -50,25 +50,26 @@ class Comparison(BaseModel):
 
 
 @router.post("", status_code=201)
-def create_run(body: CreateRun, tracking: TrackingDep) -> Run:
+def create_run(body: CreateRun, tracking: TrackingDep, actor: ActorDep) -> Run:
     """Start a run (status RUNNING) in an experiment, optionally nested under a parent."""
-    return tracking.create_run(body)
+    return tracking.create_run(actor, body)
 
 
 @router.post("/search")
-def search_runs(body: SearchRuns, tracking: TrackingDep) -> RunPage:
+def search_runs(body: SearchRuns, tracking: TrackingDep, actor: ActorDep) -> RunPage:
     """Search runs across experiments with MLflow's filter syntax and order-by clauses."""
-    page = tracking.search_runs(body)
+    page = tracking.search_runs(actor, body)
     return RunPage(runs=page.items, next_page_token=page.next_page_token)
 
 
 @router.get("/compare")
 def compare_runs(
     tracking: TrackingDep,
+    actor: ActorDep,
     run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
 ) -> Comparison:
     """Compare runs side by side."""
-    runs = tracking.get_runs(run_ids)
+    runs = tracking.get_runs(actor, run_ids)
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys = sorted({k for r in runs for k in r.metrics})
     tag_keys = sorted({k for r in runs for k in r.tags if not k.startswith("mlflow.")})
@@ -90,49 +91,49 @@ def compare_runs(
 
 
 @router.get("/{run_id}")
-def get_run(run_id: str, tracking: TrackingDep) -> Run:
+def get_run(run_id: str, tracking: TrackingDep, actor: ActorDep) -> Run:
     """A run with its params, latest metrics, tags and dataset inputs."""
-    return tracking.get_run(run_id)
+    return tracking.get_run(actor, run_id)
 
 
 @router.patch("/{run_id}")
-def update_run(run_id: str, body: UpdateRun, tracking: TrackingDep) -> RunInfo:
+def update_run(run_id: str, body: UpdateRun, tracking: TrackingDep, actor: ActorDep) -> RunInfo:
     """Change a run's status (ending it sets end_time), end time or name."""
-    return tracking.update_run(run_id, body)
+    return tracking.update_run(actor, run_id, body)
 
 
 @router.delete("/{run_id}", status_code=204)
-def delete_run(run_id: str, tracking: TrackingDep) -> Response:
+def delete_run(run_id: str, tracking: TrackingDep, actor: ActorDep) -> Response:
     """Soft-delete a run (restorable)."""
-    tracking.set_run_stage(run_id, LifecycleStage.DELETED)
+    tracking.set_run_stage(actor, run_id, LifecycleStage.DELETED)
     return Response(status_code=204)
 
 
 @router.post("/{run_id}/restore")
-def restore_run(run_id: str, tracking: TrackingDep) -> Run:
+def restore_run(run_id: str, tracking: TrackingDep, actor: ActorDep) -> Run:
     """Undo a soft delete."""
-    tracking.set_run_stage(run_id, LifecycleStage.ACTIVE)
-    return tracking.get_run(run_id)
+    tracking.set_run_stage(actor, run_id, LifecycleStage.ACTIVE)
+    return tracking.get_run(actor, run_id)
 
 
 @router.post("/{run_id}/batch", status_code=204)
-def log_batch(run_id: str, body: LogBatch, tracking: TrackingDep) -> Response:
+def log_batch(run_id: str, body: LogBatch, tracking: TrackingDep, actor: ActorDep) -> Response:
     """Log metrics, params and tags atomically (idempotent with ``batch_id``)."""
-    tracking.log_batch(run_id, body)
+    tracking.log_batch(actor, run_id, body)
     return Response(status_code=204)
 
 
 @router.delete("/{run_id}/tags/{key:path}", status_code=204)
-def delete_tag(run_id: str, key: str, tracking: TrackingDep) -> Response:
+def delete_tag(run_id: str, key: str, tracking: TrackingDep, actor: ActorDep) -> Response:
     """Remove one tag from a run."""
-    tracking.delete_tag(run_id, key)
+    tracking.delete_tag(actor, run_id, key)
     return Response(status_code=204)
 
 
 @router.post("/{run_id}/inputs", status_code=204)
-def log_inputs(run_id: str, body: LogInputs, tracking: TrackingDep) -> Response:
+def log_inputs(run_id: str, body: LogInputs, tracking: TrackingDep, actor: ActorDep) -> Response:
     """Record the datasets a run consumed."""
-    tracking.log_inputs(run_id, body)
+    tracking.log_inputs(actor, run_id, body)
     return Response(status_code=204)
 
 
@@ -150,11 +151,14 @@ def metric_history(
     run_id: str,
     key: str,
     tracking: TrackingDep,
+    actor: ActorDep,
     max_results: Annotated[int, Query(ge=1, le=LIMITS.history_max_results)] = 25_000,
     page_token: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     """Every logged point of one metric, ordered by step and time."""
-    page = tracking.metric_history(run_id, key, max_results=max_results, page_token=page_token)
+    page = tracking.metric_history(
+        actor, run_id, key, max_results=max_results, page_token=page_token
+    )
     # Encoded here, in MetricHistory's shape, rather than through it: validating and serialising
     # a model per point took longer than reading the page from the database.
     isfinite = math.isfinite

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.artifacts import normalize_artifact_path
+from dockyard.auth import Actor
+from dockyard.server._auth import actor_of
 from dockyard.server._streaming import download, upload
 from dockyard.server.compat.mlflow._endpoint import services_of
 from dockyard.server.compat.mlflow._errors import (
@@ -33,7 +35,9 @@ _RUN_FOLDER: Final = "artifacts"
 _EMPTY: Final = b"{}"
 
 
-def _run_key(tracking: TrackingService, path: str, *, writable: bool, allow_root: bool) -> str:
+def _run_key(
+    tracking: TrackingService, actor: Actor, path: str, *, writable: bool, allow_root: bool
+) -> str:
     """The store key for ``path``, once the service vouches for the run folder it lies in."""
     key = normalize_artifact_path(path, allow_root=True)
     parts = key.split("/", 3)
@@ -43,7 +47,7 @@ def _run_key(tracking: TrackingService, path: str, *, writable: bool, allow_root
             f"Invalid path {path!r}: artifacts live under <experiment_id>/<run_id>/artifacts/.",
         )
     root = "/".join(parts[:3])
-    if tracking.artifact_prefix(parts[1], writable=writable) != root:
+    if tracking.artifact_prefix(actor, parts[1], writable=writable) != root:
         raise MlflowError(
             INVALID_PARAMETER_VALUE,
             f"Invalid path {path!r}: run {parts[1]} keeps its artifacts elsewhere.",
@@ -53,7 +57,9 @@ def _run_key(tracking: TrackingService, path: str, *, writable: bool, allow_root
 
 def _list(request: Request, path: str) -> bytes:
     services = services_of(request)
-    key = _run_key(services.tracking, path, writable=False, allow_root=True)
+    key = _run_key(
+        services.tracking, actor_of(request.scope), path, writable=False, allow_root=True
+    )
     files: list[dict[str, Any]] = []
     # MLflow lists names relative to the folder asked for; the client joins them back on.
     for entry in services.artifacts.list(key):
@@ -76,7 +82,9 @@ async def list_artifacts(request: Request) -> Response:
 def _file_key(request: Request) -> str:
     services = services_of(request)
     path = request.path_params["path"]
-    key = _run_key(services.tracking, path, writable=False, allow_root=False)
+    key = _run_key(
+        services.tracking, actor_of(request.scope), path, writable=False, allow_root=False
+    )
     if services.artifacts.stat(key).is_dir:
         raise MlflowError(
             INVALID_PARAMETER_VALUE, f"Invalid path {path!r}: it is a folder; list it instead."
@@ -97,14 +105,24 @@ async def upload_artifact(request: Request) -> Response:
     """``PUT .../artifacts/<path>``: store the request body as one file, streamed."""
     try:
         services = services_of(request)
+        actor = actor_of(request.scope)
         key = await run_in_threadpool(
             _run_key,
             services.tracking,
+            actor,
             request.path_params["path"],
             writable=True,
             allow_root=False,
         )
-        await upload(request, services.artifacts, key)
+        info = await upload(request, services.artifacts, key)
+        await run_in_threadpool(
+            services.tracking.record_artifact_change,
+            actor,
+            key.split("/", 2)[1],
+            "uploaded",
+            key.split("/", 3)[3],
+            info.size,
+        )
     except Exception as exc:  # MLflow's error body for every failure
         return error_response(exc, request)
     return Response(_EMPTY, media_type="application/json")
@@ -112,8 +130,15 @@ async def upload_artifact(request: Request) -> Response:
 
 def _delete(request: Request) -> None:
     services = services_of(request)
-    key = _run_key(services.tracking, request.path_params["path"], writable=True, allow_root=True)
+    actor = actor_of(request.scope)
+    key = _run_key(
+        services.tracking, actor, request.path_params["path"], writable=True, allow_root=True
+    )
     services.artifacts.delete(key)
+    parts = key.split("/", 3)
+    services.tracking.record_artifact_change(
+        actor, parts[1], "deleted", parts[3] if len(parts) > 3 else ""
+    )
 
 
 async def delete_artifact(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """The route table of the MLflow JSON endpoints, and the one wrapper every endpoint runs through.
 
-A handler is a plain, synchronous function ``(TrackingService, Fields) -> dict``: the wrapper reads
+A handler is a plain, synchronous function ``(TrackingService, Actor, Fields) -> dict``: the
+wrapper reads
 the request (query string for a GET, JSON body otherwise), runs the handler and the JSON encoding in
 the thread pool (the service's database calls block, and encoding a long metric history should not
 stall the event loop), and turns any exception into MLflow's error body.
@@ -17,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.auth import Actor
+from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server.compat.mlflow._errors import error_response
 from dockyard.server.compat.mlflow._fields import Fields, parse_body
@@ -24,7 +27,7 @@ from dockyard.tracking import TrackingService
 
 __all__ = ["Endpoint", "Handler", "json_endpoint", "services_of"]
 
-Handler = Callable[[TrackingService, Fields], dict[str, Any]]
+Handler = Callable[[TrackingService, Actor, Fields], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +52,8 @@ async def _fields(request: Request) -> Fields:
     return Fields(parse_body(await request.body()))
 
 
-def _call(handler: Handler, tracking: TrackingService, fields: Fields) -> bytes:
-    return orjson.dumps(handler(tracking, fields))
+def _call(handler: Handler, tracking: TrackingService, actor: Actor, fields: Fields) -> bytes:
+    return orjson.dumps(handler(tracking, actor, fields))
 
 
 def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -60,7 +63,8 @@ def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             fields = await _fields(request)
             tracking = services_of(request).tracking
-            body = await run_in_threadpool(_call, handler, tracking, fields)
+            actor = actor_of(request.scope)
+            body = await run_in_threadpool(_call, handler, tracking, actor, fields)
         except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
             return error_response(exc, request)
         return Response(body, media_type="application/json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from dockyard.auth import Actor
 from dockyard.server.compat.mlflow._convert import experiment_json
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._errors import INVALID_PARAMETER_VALUE, MlflowError
@@ -37,7 +38,7 @@ def _tags(fields: Fields) -> list[dict[str, Any]]:
     ]
 
 
-def create_experiment(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def create_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Create an experiment; Dockyard chooses its artifact location."""
     name = fields.string("name", required=True)
     if fields.string("artifact_location"):
@@ -47,18 +48,22 @@ def create_experiment(tracking: TrackingService, fields: Fields) -> dict[str, An
             "experiment's artifacts in its own artifact store. Leave it unset.",
         )
     request = CreateExperiment.model_validate({"name": name, "tags": _tags(fields)})
-    return {"experiment_id": tracking.create_experiment(request).experiment_id}
+    return {"experiment_id": tracking.create_experiment(actor, request).experiment_id}
 
 
-def get_experiment(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def get_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """One experiment by id."""
-    experiment = tracking.get_experiment(fields.string("experiment_id", required=True))
+    experiment = tracking.get_experiment(actor, fields.string("experiment_id", required=True))
     return {"experiment": experiment_json(experiment)}
 
 
-def get_experiment_by_name(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def get_experiment_by_name(
+    tracking: TrackingService, actor: Actor, fields: Fields
+) -> dict[str, Any]:
     """One experiment by its unique name (RESOURCE_DOES_NOT_EXIST tells clients to create it)."""
-    experiment = tracking.get_experiment_by_name(fields.string("experiment_name", required=True))
+    experiment = tracking.get_experiment_by_name(
+        actor, fields.string("experiment_name", required=True)
+    )
     return {"experiment": experiment_json(experiment)}
 
 
@@ -81,7 +86,7 @@ def _name_filter(text: str) -> tuple[str | None, str | None]:
     return value, value if operator == "=" else None
 
 
-def search_experiments(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def search_experiments(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Experiments by lifecycle stage and name filter, in id order, with page tokens."""
     order_by = fields.strings("order_by")
     unsupported = [o for o in order_by if " ".join(o.lower().split()) not in _DEFAULT_ORDER]
@@ -94,6 +99,7 @@ def search_experiments(tracking: TrackingService, fields: Fields) -> dict[str, A
     pattern, exact = _name_filter(fields.string("filter"))
     max_results = fields.integer("max_results")
     page = tracking.search_experiments(
+        actor,
         view=fields.enum("view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY,
         name_like=pattern,
         max_results=max_results if max_results is not None else _SEARCH_MAX_RESULTS,
@@ -106,42 +112,44 @@ def search_experiments(tracking: TrackingService, fields: Fields) -> dict[str, A
     return body
 
 
-def update_experiment(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def update_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Rename an experiment."""
     experiment_id = fields.string("experiment_id", required=True)
     request = UpdateExperiment.model_validate({"name": fields.string("new_name", required=True)})
-    tracking.rename_experiment(experiment_id, request.name)
+    tracking.rename_experiment(actor, experiment_id, request.name)
     return {}
 
 
-def delete_experiment(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def delete_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Soft-delete an experiment."""
     experiment_id = fields.string("experiment_id", required=True)
-    tracking.set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+    tracking.set_experiment_stage(actor, experiment_id, LifecycleStage.DELETED)
     return {}
 
 
-def restore_experiment(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def restore_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Undo a soft delete."""
     experiment_id = fields.string("experiment_id", required=True)
-    tracking.set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+    tracking.set_experiment_stage(actor, experiment_id, LifecycleStage.ACTIVE)
     return {}
 
 
-def set_experiment_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def set_experiment_tag(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Set one experiment tag."""
     experiment_id = fields.string("experiment_id", required=True)
     tag = TagIn.model_validate(
         {"key": fields.string("key", required=True), "value": fields.string("value")}
     )
-    tracking.set_experiment_tag(experiment_id, tag.key, tag.value)
+    tracking.set_experiment_tag(actor, experiment_id, tag.key, tag.value)
     return {}
 
 
-def delete_experiment_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def delete_experiment_tag(
+    tracking: TrackingService, actor: Actor, fields: Fields
+) -> dict[str, Any]:
     """Remove one experiment tag."""
     experiment_id = fields.string("experiment_id", required=True)
-    tracking.delete_experiment_tag(experiment_id, fields.string("key", required=True))
+    tracking.delete_experiment_tag(actor, experiment_id, fields.string("key", required=True))
     return {}
 
 

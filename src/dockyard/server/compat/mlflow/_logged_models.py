@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from dockyard.auth import Actor
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._fields import Fields
 from dockyard.tracking import TrackingService
@@ -17,10 +18,10 @@ from dockyard.tracking import TrackingService
 __all__ = ["ENDPOINTS"]
 
 
-def search_logged_models(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def search_logged_models(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """No logged models match, in any experiment that exists."""
     for experiment_id in fields.strings("experiment_ids"):
-        tracking.get_experiment(experiment_id)
+        tracking.get_experiment(actor, experiment_id)
     return {"models": []}
 
 

@@ -19,14 +19,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.auth import Actor
 from dockyard.registry import (
-    ANONYMOUS,
     CreateModelVersion,
     CreateRegisteredModel,
     ModelVersion,
     RegisteredModel,
     RegistryService,
 )
+from dockyard.server._auth import actor_of
 from dockyard.server.compat.mlflow._convert import ARTIFACT_SCHEME
 from dockyard.server.compat.mlflow._endpoint import services_of
 from dockyard.server.compat.mlflow._errors import (
@@ -39,7 +40,7 @@ from dockyard.tracking import TagIn
 
 __all__ = ["ROUTES", "Endpoint"]
 
-Handler = Callable[[RegistryService, Fields, str], dict[str, Any]]
+Handler = Callable[[RegistryService, Fields, Actor], dict[str, Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _NO_STAGE: Final = "None"
@@ -84,7 +85,7 @@ def _version_json(v: ModelVersion) -> dict[str, Any]:
     return body
 
 
-def _model_json(registry: RegistryService, m: RegisteredModel) -> dict[str, Any]:
+def _model_json(registry: RegistryService, actor: Actor, m: RegisteredModel) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": m.name,
         "creation_timestamp": m.creation_time,
@@ -94,7 +95,7 @@ def _model_json(registry: RegistryService, m: RegisteredModel) -> dict[str, Any]
         "aliases": [{"alias": a, "version": str(v)} for a, v in m.aliases.items()],
     }
     if m.latest_version is not None:
-        latest = registry.get_model_version(m.name, m.latest_version)
+        latest = registry.get_model_version(actor, m.name, m.latest_version)
         body["latest_versions"] = [_version_json(latest)]
     return body
 
@@ -190,35 +191,41 @@ def _source(fields: Fields) -> str:
 # -- registered models ------------------------------------------------------------------------
 
 
-def create_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def create_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     body = {"name": f.string("name", required=True), "tags": _tags(f)}
     body["description"] = f.string("description")
-    model = r.create_registered_model(CreateRegisteredModel.model_validate(body))
-    return {"registered_model": _model_json(r, model)}
+    model = r.create_registered_model(actor, CreateRegisteredModel.model_validate(body))
+    return {"registered_model": _model_json(r, actor, model)}
 
 
-def get_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def get_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     return {
-        "registered_model": _model_json(r, r.get_registered_model(f.string("name", required=True)))
+        "registered_model": _model_json(
+            r, actor, r.get_registered_model(actor, f.string("name", required=True))
+        )
     }
 
 
-def rename_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def rename_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     name, new_name = f.string("name", required=True), f.string("new_name", required=True)
-    return {"registered_model": _model_json(r, r.rename_registered_model(name, new_name))}
+    return {
+        "registered_model": _model_json(r, actor, r.rename_registered_model(actor, name, new_name))
+    }
 
 
-def update_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    model = r.update_registered_model(f.string("name", required=True), f.string("description"))
-    return {"registered_model": _model_json(r, model)}
+def update_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    model = r.update_registered_model(
+        actor, f.string("name", required=True), f.string("description")
+    )
+    return {"registered_model": _model_json(r, actor, model)}
 
 
-def delete_registered_model(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    r.delete_registered_model(f.string("name", required=True))
+def delete_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    r.delete_registered_model(actor, f.string("name", required=True))
     return {}
 
 
-def search_registered_models(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def search_registered_models(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """Models by name (=, LIKE, ILIKE; LIKE matches case-insensitively here)."""
     clauses = _filter(f.string("filter"), {"name": ("=", "like", "ilike"), "prompt": ("=", "!=")})
     _no_order(f, {"name", "name asc"})
@@ -227,59 +234,64 @@ def search_registered_models(r: RegistryService, f: Fields, user: str) -> dict[s
         return {"registered_models": []}
     operator, values = clauses.get("name", ("", [None]))
     page = r.search_registered_models(
+        actor,
         name=values[0] if operator == "=" else None,
         name_like=values[0] if operator in ("like", "ilike") else None,
         max_results=limit,
         page_token=token,
     )
-    body: dict[str, Any] = {"registered_models": [_model_json(r, m) for m in page.items]}
+    body: dict[str, Any] = {"registered_models": [_model_json(r, actor, m) for m in page.items]}
     if page.next_page_token:
         body["next_page_token"] = page.next_page_token
     return body
 
 
-def get_latest_versions(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def get_latest_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """The newest version for stage "None" (every version's stage); other stages are empty."""
     name = f.string("name", required=True)
     stages = {s.lower() for s in f.strings("stages")}
-    model = r.get_registered_model(name)
+    model = r.get_registered_model(actor, name)
     if model.latest_version is None or (stages and _NO_STAGE.lower() not in stages):
         return {"model_versions": []}
-    return {"model_versions": [_version_json(r.get_model_version(name, model.latest_version))]}
+    return {
+        "model_versions": [_version_json(r.get_model_version(actor, name, model.latest_version))]
+    }
 
 
-def set_registered_model_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def set_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     _no_prompt(f.string("key"))
     tag = TagIn.model_validate({"key": f.string("key", required=True), "value": f.string("value")})
-    r.set_registered_model_tag(f.string("name", required=True), tag.key, tag.value)
+    r.set_registered_model_tag(actor, f.string("name", required=True), tag.key, tag.value)
     return {}
 
 
-def delete_registered_model_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    r.delete_registered_model_tag(f.string("name", required=True), f.string("key", required=True))
+def delete_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    r.delete_registered_model_tag(
+        actor, f.string("name", required=True), f.string("key", required=True)
+    )
     return {}
 
 
-def set_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def set_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     name, alias = f.string("name", required=True), f.string("alias", required=True)
-    r.set_alias(name, alias, f.string("version", required=True))
+    r.set_alias(actor, name, alias, f.string("version", required=True))
     return {}
 
 
-def delete_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    r.delete_alias(f.string("name", required=True), f.string("alias", required=True))
+def delete_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    r.delete_alias(actor, f.string("name", required=True), f.string("alias", required=True))
     return {}
 
 
-def get_version_by_alias(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def get_version_by_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     name, alias = f.string("name", required=True), f.string("alias", required=True)
-    return {"model_version": _version_json(r.get_version_by_alias(name, alias))}
+    return {"model_version": _version_json(r.get_version_by_alias(actor, name, alias))}
 
 
 # -- versions ---------------------------------------------------------------------------------
 
 
-def create_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def create_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """Copy, verify and register a run's model (MLflow's logged-model ``model_id`` is unused)."""
     body = {
         "source": _source(f),
@@ -288,7 +300,7 @@ def create_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, 
         "tags": _tags(f),
     }
     request = CreateModelVersion.model_validate(body)
-    version = r.create_model_version(f.string("name", required=True), request, user=user)
+    version = r.create_model_version(actor, f.string("name", required=True), request)
     return {"model_version": _version_json(version)}
 
 
@@ -296,21 +308,21 @@ def _name_version(f: Fields) -> tuple[str, str]:
     return f.string("name", required=True), f.string("version", required=True)
 
 
-def get_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    return {"model_version": _version_json(r.get_model_version(*_name_version(f)))}
+def get_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    return {"model_version": _version_json(r.get_model_version(actor, *_name_version(f)))}
 
 
-def update_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    version = r.update_model_version(*_name_version(f), f.string("description"))
+def update_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    version = r.update_model_version(actor, *_name_version(f), f.string("description"))
     return {"model_version": _version_json(version)}
 
 
-def delete_model_version(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    r.delete_model_version(*_name_version(f))
+def delete_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    r.delete_model_version(actor, *_name_version(f))
     return {}
 
 
-def search_model_versions(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def search_model_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """Versions filtered by model name (=) and source run (= or IN), newest first per model."""
     allowed = {"name": ("=",), "run_id": ("=", "in"), "prompt": ("=", "!=")}
     clauses = _filter(f.string("filter"), allowed)
@@ -321,27 +333,29 @@ def search_model_versions(r: RegistryService, f: Fields, user: str) -> dict[str,
         return {"model_versions": []}
     name = clauses["name"][1][0] if "name" in clauses else None
     run_ids = clauses["run_id"][1] if "run_id" in clauses else None
-    page = r.search_model_versions(name=name, run_ids=run_ids, max_results=limit, page_token=token)
+    page = r.search_model_versions(
+        actor, name=name, run_ids=run_ids, max_results=limit, page_token=token
+    )
     body: dict[str, Any] = {"model_versions": [_version_json(v) for v in page.items]}
     if page.next_page_token:
         body["next_page_token"] = page.next_page_token
     return body
 
 
-def get_download_uri(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    version = r.get_model_version(*_name_version(f))
+def get_download_uri(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    version = r.get_model_version(actor, *_name_version(f))
     return {"artifact_uri": f"{ARTIFACT_SCHEME}{version.storage_location}"}
 
 
-def set_model_version_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
+def set_model_version_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     _no_prompt(f.string("key"))
     tag = TagIn.model_validate({"key": f.string("key", required=True), "value": f.string("value")})
-    r.set_model_version_tag(*_name_version(f), tag.key, tag.value)
+    r.set_model_version_tag(actor, *_name_version(f), tag.key, tag.value)
     return {}
 
 
-def delete_model_version_tag(r: RegistryService, f: Fields, user: str) -> dict[str, Any]:
-    r.delete_model_version_tag(*_name_version(f), f.string("key", required=True))
+def delete_model_version_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    r.delete_model_version_tag(actor, *_name_version(f), f.string("key", required=True))
     return {}
 
 
@@ -358,8 +372,7 @@ def _endpoint(handler: Handler) -> Endpoint:
             else:
                 fields = Fields(parse_body(await request.body()))
             registry = services_of(request).registry
-            user = request.headers.get("x-dockyard-user") or ANONYMOUS
-            result = await run_in_threadpool(handler, registry, fields, user[:256])
+            result = await run_in_threadpool(handler, registry, fields, actor_of(request.scope))
         except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
             return error_response(exc, request)
         return Response(orjson.dumps(result), media_type="application/json")

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.server._auth import actor_of
 from dockyard.server._streaming import download
 from dockyard.server.compat.mlflow._endpoint import services_of
 from dockyard.server.compat.mlflow._errors import (
@@ -32,7 +33,7 @@ _REGISTRY_DIR: Final = "registry"
 
 def _list_registry(request: Request, path: str) -> bytes:
     services = services_of(request)
-    key = services.registry.storage_key(path)
+    key = services.registry.storage_key(actor_of(request.scope), path)
     files: list[dict[str, Any]] = []
     for entry in services.artifacts.list(key):
         item: dict[str, Any] = {"path": posixpath.basename(entry.path), "is_dir": entry.is_dir}
@@ -44,7 +45,9 @@ def _list_registry(request: Request, path: str) -> bytes:
 
 def _file_key(request: Request) -> str:
     services = services_of(request)
-    key = services.registry.storage_key(f"{_REGISTRY_DIR}/{request.path_params['path']}")
+    key = services.registry.storage_key(
+        actor_of(request.scope), f"{_REGISTRY_DIR}/{request.path_params['path']}"
+    )
     if services.artifacts.stat(key).is_dir:
         raise MlflowError(INVALID_PARAMETER_VALUE, f"Invalid path {key!r}: it is a folder.")
     return key

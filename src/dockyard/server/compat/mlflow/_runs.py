@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from dockyard.auth import Actor
 from dockyard.server.compat.mlflow._convert import metrics_json, run_info_json, run_json
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._errors import (
@@ -86,7 +87,7 @@ def _check_batch_limit(entity: str, limit: int, count: int) -> None:
         )
 
 
-def create_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def create_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Start a run; the client's ``mlflow.*`` tags (run name, parent, source) are kept."""
     request: dict[str, Any] = {
         "experiment_id": fields.string("experiment_id", default="0") or "0",
@@ -97,15 +98,15 @@ def create_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
         request["run_name"] = fields.string("run_name") or None
     if fields.has("start_time"):
         request["start_time"] = fields.integer("start_time")
-    return {"run": run_json(tracking.create_run(CreateRun.model_validate(request)))}
+    return {"run": run_json(tracking.create_run(actor, CreateRun.model_validate(request)))}
 
 
-def get_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def get_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """A run with its data."""
-    return {"run": run_json(tracking.get_run(fields.run_id()))}
+    return {"run": run_json(tracking.get_run(actor, fields.run_id()))}
 
 
-def update_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def update_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Change a run's status (ending it stamps end_time), end time or name."""
     run_id = fields.run_id()
     request = UpdateRun(
@@ -113,53 +114,53 @@ def update_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
         end_time=fields.integer("end_time"),
         run_name=fields.optional_string("run_name") or None,
     )
-    return {"run_info": run_info_json(tracking.update_run(run_id, request))}
+    return {"run_info": run_info_json(tracking.update_run(actor, run_id, request))}
 
 
-def delete_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def delete_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Soft-delete a run."""
-    tracking.set_run_stage(fields.run_id(), LifecycleStage.DELETED)
+    tracking.set_run_stage(actor, fields.run_id(), LifecycleStage.DELETED)
     return {}
 
 
-def restore_run(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def restore_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Undo a soft delete."""
-    tracking.set_run_stage(fields.run_id(), LifecycleStage.ACTIVE)
+    tracking.set_run_stage(actor, fields.run_id(), LifecycleStage.ACTIVE)
     return {}
 
 
-def log_metric(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def log_metric(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Append one point to a metric's history."""
     run_id = fields.run_id()
     item = {name: fields.raw(name) for name in ("key", "value", "timestamp", "step")}
     metric = MetricIn.model_validate(_metric(item))
-    tracking.log_batch(run_id, LogBatch(metrics=[metric]))
+    tracking.log_batch(actor, run_id, LogBatch(metrics=[metric]))
     return {}
 
 
-def log_param(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def log_param(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Log one param; a different value for a logged key is INVALID_PARAMETER_VALUE."""
     run_id = fields.run_id()
     param = {"key": fields.string("key", required=True), "value": fields.string("value")}
-    tracking.log_batch(run_id, LogBatch.model_validate({"params": [param]}))
+    tracking.log_batch(actor, run_id, LogBatch.model_validate({"params": [param]}))
     return {}
 
 
-def set_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def set_tag(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Set one run tag (``mlflow.runName`` renames the run)."""
     run_id = fields.run_id()
     tag = {"key": fields.string("key", required=True), "value": fields.string("value")}
-    tracking.log_batch(run_id, LogBatch.model_validate({"tags": [tag]}))
+    tracking.log_batch(actor, run_id, LogBatch.model_validate({"tags": [tag]}))
     return {}
 
 
-def delete_tag(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def delete_tag(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Remove one run tag."""
-    tracking.delete_tag(fields.run_id(), fields.string("key", required=True))
+    tracking.delete_tag(actor, fields.run_id(), fields.string("key", required=True))
     return {}
 
 
-def log_batch(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def log_batch(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Log metrics, params and tags atomically, within MLflow's batch limits."""
     run_id = fields.string("run_id", required=True)
     metrics = fields.objects("metrics")
@@ -178,11 +179,11 @@ def log_batch(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
             "tags": tags,
         }
     )
-    tracking.log_batch(run_id, batch)
+    tracking.log_batch(actor, run_id, batch)
     return {}
 
 
-def log_inputs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def log_inputs(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Record the datasets a run consumed (model inputs need logged models, not served here)."""
     run_id = fields.string("run_id", required=True)
     if fields.objects("models"):
@@ -193,11 +194,11 @@ def log_inputs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
         datasets.append(
             {"dataset": item.get("dataset"), "tags": {t["key"]: t["value"] for t in tags}}
         )
-    tracking.log_inputs(run_id, LogInputs.model_validate({"datasets": datasets}))
+    tracking.log_inputs(actor, run_id, LogInputs.model_validate({"datasets": datasets}))
     return {}
 
 
-def search_runs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def search_runs(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Runs matching an MLflow filter, ordered and paged as MLflow pages them."""
     max_results = fields.integer("max_results")
     if max_results is not None and max_results > SEARCH_MAX_RESULTS:
@@ -215,14 +216,14 @@ def search_runs(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
     }
     if max_results is not None:
         request["max_results"] = max_results
-    page = tracking.search_runs(SearchRuns.model_validate(request))
+    page = tracking.search_runs(actor, SearchRuns.model_validate(request))
     body: dict[str, Any] = {"runs": [run_json(r) for r in page.items]}
     if page.next_page_token:
         body["next_page_token"] = page.next_page_token
     return body
 
 
-def get_metric_history(tracking: TrackingService, fields: Fields) -> dict[str, Any]:
+def get_metric_history(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """A metric's full history; with ``max_results`` it is paged, as MLflow pages it."""
     run_id = fields.run_id()
     key = fields.string("metric_key", required=True)
@@ -236,7 +237,11 @@ def get_metric_history(tracking: TrackingService, fields: Fields) -> dict[str, A
                 "It must be a positive integer.",
             )
         page = tracking.metric_history(
-            run_id, key, max_results=min(max_results, LIMITS.history_max_results), page_token=token
+            actor,
+            run_id,
+            key,
+            max_results=min(max_results, LIMITS.history_max_results),
+            page_token=token,
         )
         body: dict[str, Any] = {"metrics": metrics_json(page.items)}
         if page.next_page_token:
@@ -246,7 +251,7 @@ def get_metric_history(tracking: TrackingService, fields: Fields) -> dict[str, A
     points = []
     while True:
         page = tracking.metric_history(
-            run_id, key, max_results=LIMITS.history_max_results, page_token=token
+            actor, run_id, key, max_results=LIMITS.history_max_results, page_token=token
         )
         points.extend(page.items)
         token = page.next_page_token

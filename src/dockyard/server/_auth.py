@@ -1,0 +1,364 @@
+"""The one authentication layer: every request, on every route, passes through here first.
+
+In order, for each HTTP request:
+
+1. **Host allowlist.** A request whose ``Host`` is not one this server answers to is refused
+   (400): a web page cannot reach a loopback server through DNS rebinding.
+2. **Cross-site browsers.** A state change (POST, PUT, PATCH, DELETE) that a browser marks as
+   coming from another site (``Origin`` not this server's and not in
+   ``cors_allowed_origins``, or ``Sec-Fetch-Site: cross-site``) is refused (403), and so is a
+   POST sent as a form or ``text/plain`` (415): a POST with those bodies is the only state
+   change a page may send cross-site without the browser asking first (PUT, PATCH and DELETE
+   always ask), so no page can forge a JSON call. CORS preflights are
+   answered for allowed origins only.
+3. **Who is asking.** ``Authorization: Bearer <token>`` (Dockyard tokens; MLflow's
+   ``MLFLOW_TRACKING_TOKEN``), ``Authorization: Basic`` (MLflow's ``MLFLOW_TRACKING_USERNAME`` /
+   ``PASSWORD``), or the browser's session cookie, whose state changes must also carry
+   ``X-CSRF-Token``. The embedded server inside the SDK's own process is its owner's. With no
+   credentials, the request is anonymous where sign-in is not required, and 401 where it is
+   (only ``GET /healthz`` and signing in are open then).
+4. The :class:`~dockyard.auth.Actor` goes into ``scope["state"]["actor"]``; services receive it.
+   Refused state changes (401, 403) are recorded in the event log, at most a few per second
+   per address so a flood cannot flood the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any, Final
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dockyard.auth import Actor, AuthService
+from dockyard.auth._secrets import secret_digest
+from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
+from dockyard.events import EventLog
+from dockyard.settings import Settings
+
+__all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of"]
+
+log = logging.getLogger("dockyard.server.auth")
+
+#: ASGI scope extension the in-process transport sets: the OS user who owns the embedded server.
+LOCAL_USER: Final = "dockyard.local_user"
+SESSION_COOKIE: Final = "dockyard_session"
+_UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SIMPLE_TYPES: Final = (
+    b"text/plain",
+    b"application/x-www-form-urlencoded",
+    b"multipart/form-data",
+)
+_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+# Open without credentials even where sign-in is required.
+_PUBLIC: Final = frozenset({("GET", "/healthz"), ("HEAD", "/healthz"), ("POST", "/api/v1/session")})
+_MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
+_DENIED_PER_S: Final = 5.0
+
+
+def actor_of(scope: Scope) -> Actor:
+    """The actor this layer put in ``scope`` (routes reach it through a dependency)."""
+    actor: Actor = scope["state"]["actor"]
+    return actor
+
+
+def _host_name(value: str) -> str:
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class _DeniedLog:
+    """Records refused state changes, a few per second per address at most."""
+
+    def __init__(self, events: EventLog) -> None:
+        self._events = events
+        self._budget: dict[str, tuple[float, float]] = {}
+        self.dropped = 0
+
+    def record(self, actor: Actor, method: str, path: str, status: int, message: str) -> None:
+        now = time.monotonic()
+        tokens, seen = self._budget.get(actor.source, (_DENIED_PER_S, now))
+        tokens = min(_DENIED_PER_S, tokens + (now - seen) * _DENIED_PER_S)
+        if tokens < 1:
+            self.dropped += 1
+            self._budget[actor.source] = (tokens, now)
+            return
+        if len(self._budget) > 10_000:
+            self._budget.clear()
+        self._budget[actor.source] = (tokens - 1, now)
+        try:
+            self._events.record(
+                actor,
+                "auth.denied",
+                "route",
+                f"{method} {path}"[:256],
+                scope="auth",
+                outcome="denied",
+                body={"status": status, "message": message[:300]},
+            )
+        except DockyardError:
+            log.warning("could not record a refused %s %s", method, path)
+
+
+class AuthMiddleware:
+    """Host and cross-site checks, then authentication; see the module docstring.
+
+    Args:
+        app: The application behind this layer.
+        auth: Turns credentials into actors.
+        events: Where refused state changes are recorded.
+        settings: ``allowed_hosts``, ``cors_allowed_origins``, ``host``.
+    """
+
+    def __init__(self, app: ASGIApp, auth: AuthService, events: EventLog, settings: Settings):
+        self.app = app
+        self.auth = auth
+        self.denied = _DeniedLog(events)
+        self.origins = {o.rstrip("/").lower() for o in settings.cors_allowed_origins}
+        configured = settings.allowed_hosts
+        self.any_host = configured is not None and "*" in configured
+        self.hosts = {_host_name(h) for h in configured or ()} or set(_LOOPBACK)
+        bound = _host_name(settings.host)
+        self.loopback_only = bound in _LOOPBACK
+        if configured is None and bound not in ("0.0.0.0", "::", ""):
+            self.hosts.add(bound)
+        # Bound beyond loopback with nothing configured: any Host once sign-in protects the
+        # server (a rebinding page has no credentials); loopback names until then.
+        self.open_hosts_with_auth = configured is None and not self.loopback_only
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            headers = _Headers(scope["headers"])
+            actor = await self._check(scope, headers)
+        except _Preflight as answer:
+            await _send(send, answer.status, b"", answer.headers)
+            return
+        except DockyardError as exc:
+            actor = Actor.anonymous(_client(scope))
+            if scope["method"] in _UNSAFE and isinstance(exc, (Unauthenticated, PermissionDenied)):
+                await run_in_threadpool(
+                    self.denied.record,
+                    actor,
+                    scope["method"],
+                    scope["path"],
+                    exc.status_code,
+                    exc.message,
+                )
+            await _send_error(send, scope, exc)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        cors = self._cors_headers(headers.get(b"origin"))
+        if scope["method"] not in _UNSAFE and not cors:
+            await self.app(scope, receive, send)
+            return
+
+        async def observe(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if cors:
+                    message = {**message, "headers": [*message.get("headers", []), *cors]}
+                status = int(message["status"])
+                if status in (401, 403) and scope["method"] in _UNSAFE:
+                    await run_in_threadpool(
+                        self.denied.record, actor, scope["method"], scope["path"], status, ""
+                    )
+            await send(message)
+
+        await self.app(scope, receive, observe)
+
+    async def _check(self, scope: Scope, headers: _Headers) -> Actor:
+        method: str = scope["method"]
+        local = scope.get("extensions", {}).get(LOCAL_USER)
+        if local is not None:  # the embedded server in the SDK's own process
+            return Actor.local(str(local))
+        source = _client(scope)
+        self._check_host(headers)
+        origin = headers.get(b"origin")
+        if (
+            method == "OPTIONS"
+            and origin is not None
+            and headers.get(b"access-control-request-method")
+        ):
+            raise _Preflight(self._preflight(origin, headers))
+        if method in _UNSAFE:
+            self._check_cross_site(scope, headers, origin)
+        authorization = headers.get(b"authorization")
+        if authorization is not None:
+            return self._from_authorization(authorization, source)
+        cookie = headers.cookie(SESSION_COOKIE)
+        if cookie is not None:
+            actor, csrf_hash = self.auth.by_session(cookie)
+            if method in _UNSAFE:
+                sent = headers.get(b"x-csrf-token") or ""
+                if not hmac.compare_digest(secret_digest(sent), csrf_hash):
+                    raise PermissionDenied(
+                        "a change made with the session cookie must carry its X-CSRF-Token"
+                    )
+            return actor.at(source)
+        if self.auth.required and (method, scope["path"]) not in _PUBLIC:
+            raise Unauthenticated(
+                "sign in: send 'Authorization: Bearer <token>' (DOCKYARD_TOKEN, "
+                "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"
+            )
+        return Actor.anonymous(source)
+
+    def _from_authorization(self, value: str, source: str) -> Actor:
+        kind, _, credential = value.strip().partition(" ")
+        kind = kind.lower()
+        credential = credential.strip()
+        if kind == "bearer" and credential:
+            return self.auth.by_token(credential).at(source)
+        if kind == "basic" and credential:
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise Unauthenticated("malformed basic credentials") from exc
+            user, sep, password = decoded.partition(":")
+            if not sep:
+                raise Unauthenticated("malformed basic credentials")
+            return self.auth.by_password(user, password, source).at(source)
+        raise Unauthenticated("unsupported Authorization header: use Bearer or Basic")
+
+    def _check_host(self, headers: _Headers) -> None:
+        if self.any_host:
+            return
+        raw = headers.get(b"host")
+        if raw is None:
+            return  # HTTP/1.0 without Host cannot come from a browser
+        host = _host_name(raw)
+        if host in self.hosts or (self.open_hosts_with_auth and self.auth.required):
+            return
+        raise InvalidArgument(
+            f"this server does not answer to Host {raw[:100]!r}; add it to "
+            "DOCKYARD_ALLOWED_HOSTS if it is a name of this server",
+            field="Host",
+        )
+
+    def _check_cross_site(self, scope: Scope, headers: _Headers, origin: str | None) -> None:
+        content_type = (headers.get(b"content-type") or "").split(";", 1)[0].strip().lower()
+        if scope["method"] == "POST" and content_type.encode() in _SIMPLE_TYPES:
+            raise _UnsupportedType(
+                f"state changes take JSON: send 'Content-Type: application/json', not "
+                f"{content_type!r}"
+            )
+        fetch_site = headers.get(b"sec-fetch-site")
+        if origin is not None and origin != "null":
+            if (
+                self._same_origin(scope, headers, origin)
+                or origin.rstrip("/").lower() in self.origins
+            ):
+                return
+            raise PermissionDenied(
+                f"cross-site request from {origin[:100]!r} refused; allow the origin with "
+                "DOCKYARD_CORS_ALLOWED_ORIGINS"
+            )
+        if origin == "null" or fetch_site == "cross-site":
+            raise PermissionDenied("cross-site request refused")
+
+    @staticmethod
+    def _same_origin(scope: Scope, headers: _Headers, origin: str) -> bool:
+        host = headers.get(b"host")
+        if host is None:
+            return False
+        scheme = scope.get("scheme", "http")
+        return origin.rstrip("/").lower() == f"{scheme}://{host}".lower()
+
+    def _cors_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
+        if origin is None or origin.rstrip("/").lower() not in self.origins:
+            return []
+        return [
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"Origin"),
+        ]
+
+    def _preflight(self, origin: str, headers: _Headers) -> list[tuple[bytes, bytes]]:
+        if origin.rstrip("/").lower() not in self.origins:
+            raise PermissionDenied(
+                f"cross-site request from {origin[:100]!r} refused; allow the origin with "
+                "DOCKYARD_CORS_ALLOWED_ORIGINS"
+            )
+        requested = headers.get(b"access-control-request-headers") or ""
+        return [
+            *self._cors_headers(origin),
+            (b"access-control-allow-methods", b"GET, HEAD, POST, PUT, PATCH, DELETE"),
+            (b"access-control-allow-headers", requested.encode()[:1000]),
+            (b"access-control-max-age", b"600"),
+        ]
+
+
+class _Preflight(Exception):
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = 204
+        self.headers = headers
+
+
+class _UnsupportedType(InvalidArgument):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class _Headers:
+    """Request headers by lower-case name (the first of repeated ones), decoded as latin-1."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+
+    def get(self, name: bytes) -> str | None:
+        for key, value in self._raw:
+            if key == name:
+                return value.decode("latin-1")
+        return None
+
+    def cookie(self, name: str) -> str | None:
+        for key, value in self._raw:
+            if key != b"cookie":
+                continue
+            for part in value.decode("latin-1").split(";"):
+                k, sep, v = part.strip().partition("=")
+                if sep and k == name:
+                    return v
+        return None
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
+    headers = [(b"content-type", b"application/json")]
+    if error.status_code == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="dockyard"'))
+    path: str = scope["path"]
+    if path.startswith(_MLFLOW_PATHS):  # MLflow clients read their own error shape
+        code = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(
+            error.status_code, "INVALID_PARAMETER_VALUE"
+        )
+        body: Any = {"error_code": code, "message": error.message}
+    else:
+        body = {"error": error.to_dict()}
+    await _send(send, error.status_code, orjson.dumps(body), headers)

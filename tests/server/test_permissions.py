@@ -1,0 +1,645 @@
+"""The permission matrix: every route of the app, asked by every kind of caller.
+
+The table below gives each route (method and path template) a rule; the test walks the app's
+own route table, so a route added without a rule here fails. For every route, callers that the
+rule refuses must get exactly 401 (no credentials) or 403 (signed in, not allowed), asked while
+the resource still exists, so a 404 cannot hide a missing check; callers it allows must get
+neither.
+
+Callers: ``anonymous`` (no credentials); ``viewer`` (viewer role, granted edit everywhere: the
+role caps it at read); ``outsider`` (member, no grants); ``reader``, ``editor`` (members with
+read / edit grants on the seeded resources); ``owner`` (the member who created them) and
+``admin``. The server runs with ``default_permission=none``, so nothing is readable by default.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.routing import BaseRoute
+import httpx
+
+from dockyard.models import save_model
+from dockyard.sdk._transport import InProcessTransport
+from dockyard.server import create_app
+from dockyard.settings import Settings
+
+CALLERS = ("anonymous", "viewer", "outsider", "reader", "editor", "owner", "admin")
+ALLOWED: dict[str, frozenset[str]] = {
+    "public": frozenset(CALLERS),
+    "signed_in": frozenset(CALLERS) - {"anonymous"},
+    "member": frozenset({"outsider", "reader", "editor", "owner", "admin"}),
+    "admin": frozenset({"admin"}),
+    "read": frozenset({"viewer", "reader", "editor", "owner", "admin"}),
+    "edit": frozenset({"editor", "owner", "admin"}),
+    "manage": frozenset({"owner", "admin"}),
+    "self": frozenset({"owner", "admin"}),  # the owner's own account or token
+    # Creating something that serves a model: a member who may read that model.
+    "member_reading": frozenset({"reader", "editor", "owner", "admin"}),
+    # Deciding on a version's approval: edit permission, and not its author (the owner).
+    "edit_not_author": frozenset({"editor", "admin"}),
+}
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    """Resources seeded for one route, named uniquely, owned by ``owner``."""
+
+    experiment_id: str = ""
+    experiment: str = ""
+    run_id: str = ""
+    model: str = ""
+    endpoint: str = ""
+    job: str = ""
+    token_id: str = ""
+    victim: str = ""
+    data_uri: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to ask a route: path (formatted with the world), query, JSON or raw body."""
+
+    rule: str
+    path: str
+    params: Callable[[World], dict[str, Any]] | None = None
+    json: Callable[[World], Any] | None = None
+    content: bytes | None = None
+
+
+def _q(**kw: Any) -> Callable[[World], dict[str, Any]]:
+    return lambda w: {k: (v.format(w=w) if isinstance(v, str) else v) for k, v in kw.items()}
+
+
+def _j(**kw: Any) -> Callable[[World], dict[str, Any]]:
+    return _q(**kw)
+
+
+RUN = "{w.run_id}"
+MV = "/api/v1/registered-models/{w.model}"
+MLF = "/api/2.0/mlflow"
+ART = "/api/2.0/mlflow-artifacts/artifacts"
+RUN_KEY = "{w.experiment_id}/{w.run_id}/artifacts"
+
+ROUTES: dict[tuple[str, str], Call] = {
+    # -- open, or any signed-in caller ---------------------------------------------------------
+    ("GET", "/healthz"): Call("public", "/healthz"),
+    ("POST", "/api/v1/session"): Call(
+        "public", "/api/v1/session", json=_j(username="outsider", password=PASSWORD)
+    ),
+    ("GET", "/metrics"): Call("signed_in", "/metrics"),
+    ("GET", "/api/v1/openapi.json"): Call("signed_in", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs"): Call("signed_in", "/api/v1/docs"),
+    ("GET", "/docs/oauth2-redirect"): Call("signed_in", "/docs/oauth2-redirect"),
+    ("GET", "/api/v1/whoami"): Call("signed_in", "/api/v1/whoami"),
+    ("DELETE", "/api/v1/session"): Call("signed_in", "/api/v1/session"),
+    ("GET", "/api/v1/events"): Call("signed_in", "/api/v1/events"),
+    ("POST", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens", json=_j(name="t")),
+    ("GET", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Call("self", "/api/v1/tokens/{w.token_id}"),
+    # -- accounts ------------------------------------------------------------------------------
+    ("POST", "/api/v1/users"): Call("admin", "/api/v1/users", json=_j(name="new-{w.job}")),
+    ("GET", "/api/v1/users"): Call("admin", "/api/v1/users"),
+    ("GET", "/api/v1/users/{name}"): Call("self", "/api/v1/users/owner"),
+    ("PATCH", "/api/v1/users/{name}"): Call(
+        "self", "/api/v1/users/owner", json=_j(password=PASSWORD)
+    ),
+    ("DELETE", "/api/v1/users/{name}"): Call("admin", "/api/v1/users/{w.victim}"),
+    ("PUT", "/api/v1/grants"): Call(
+        "manage",
+        "/api/v1/grants",
+        json=_j(kind="experiment", resource="{w.experiment_id}", user="outsider", level="read"),
+    ),
+    ("GET", "/api/v1/grants"): Call(
+        "read", "/api/v1/grants", params=_q(kind="experiment", resource="{w.experiment_id}")
+    ),
+    # -- experiments and runs ------------------------------------------------------------------
+    ("POST", "/api/v1/experiments"): Call(
+        "member", "/api/v1/experiments", json=_j(name="n-{w.job}")
+    ),
+    ("GET", "/api/v1/experiments"): Call("signed_in", "/api/v1/experiments"),
+    ("GET", "/api/v1/experiments/by-name/{name}"): Call(
+        "read", "/api/v1/experiments/by-name/{w.experiment}"
+    ),
+    ("GET", "/api/v1/experiments/{experiment_id}"): Call(
+        "read", "/api/v1/experiments/{w.experiment_id}"
+    ),
+    ("PATCH", "/api/v1/experiments/{experiment_id}"): Call(
+        "edit", "/api/v1/experiments/{w.experiment_id}", json=_j(name="{w.experiment}-2")
+    ),
+    ("DELETE", "/api/v1/experiments/{experiment_id}"): Call(
+        "manage", "/api/v1/experiments/{w.experiment_id}"
+    ),
+    ("POST", "/api/v1/experiments/{experiment_id}/restore"): Call(
+        "manage", "/api/v1/experiments/{w.experiment_id}/restore"
+    ),
+    ("PUT", "/api/v1/experiments/{experiment_id}/tags"): Call(
+        "edit", "/api/v1/experiments/{w.experiment_id}/tags", json=_j(key="k", value="v")
+    ),
+    ("DELETE", "/api/v1/experiments/{experiment_id}/tags/{key:path}"): Call(
+        "edit", "/api/v1/experiments/{w.experiment_id}/tags/k"
+    ),
+    ("POST", "/api/v1/runs"): Call(
+        "edit", "/api/v1/runs", json=_j(experiment_id="{w.experiment_id}")
+    ),
+    ("POST", "/api/v1/runs/search"): Call(
+        "read", "/api/v1/runs/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
+    ),
+    ("GET", "/api/v1/runs/compare"): Call("read", "/api/v1/runs/compare", params=_q(run_ids=RUN)),
+    ("GET", "/api/v1/runs/{run_id}"): Call("read", f"/api/v1/runs/{RUN}"),
+    # Runs are their author's (owner here); editors may add runs but not change others'.
+    ("PATCH", "/api/v1/runs/{run_id}"): Call(
+        "manage", f"/api/v1/runs/{RUN}", json=_j(run_name="x")
+    ),
+    ("DELETE", "/api/v1/runs/{run_id}"): Call("manage", f"/api/v1/runs/{RUN}"),
+    ("POST", "/api/v1/runs/{run_id}/restore"): Call("manage", f"/api/v1/runs/{RUN}/restore"),
+    ("POST", "/api/v1/runs/{run_id}/batch"): Call(
+        "manage",
+        f"/api/v1/runs/{RUN}/batch",
+        json=lambda w: {"metrics": [{"key": "m", "value": 1.0, "timestamp": 1}]},
+    ),
+    ("DELETE", "/api/v1/runs/{run_id}/tags/{key:path}"): Call(
+        "manage", f"/api/v1/runs/{RUN}/tags/mlflow.runName"
+    ),
+    ("POST", "/api/v1/runs/{run_id}/inputs"): Call(
+        "manage", f"/api/v1/runs/{RUN}/inputs", json=lambda w: {"datasets": []}
+    ),
+    ("GET", "/api/v1/runs/{run_id}/metrics/{key:path}"): Call(
+        "read", f"/api/v1/runs/{RUN}/metrics/m"
+    ),
+    ("GET", "/api/v1/runs/{run_id}/artifacts"): Call("read", f"/api/v1/runs/{RUN}/artifacts"),
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"): Call(
+        "manage", f"/api/v1/runs/{RUN}/artifacts/notes.txt", content=b"hello"
+    ),
+    ("GET", "/api/v1/runs/{run_id}/artifacts/{path:path}"): Call(
+        "read", f"/api/v1/runs/{RUN}/artifacts/model/MLmodel"
+    ),
+    ("PUT", "/api/v1/data/{path:path}"): Call(
+        "member", "/api/v1/data/x/{w.job}.csv", content=b"1,2\n"
+    ),
+    # -- jobs ----------------------------------------------------------------------------------
+    ("POST", "/api/v1/jobs/training"): Call(
+        "edit",
+        "/api/v1/jobs/training",
+        json=lambda w: {
+            "algorithm": "xgboost",
+            "experiment": w.experiment,
+            "hyperparameters": {"num_round": "2", "objective": "reg:squarederror"},
+            "inputs": {"train": {"uri": w.data_uri, "content_type": "text/csv"}},
+        },
+    ),
+    ("POST", "/api/v1/jobs/transform"): Call(
+        "edit",
+        "/api/v1/jobs/transform",
+        json=lambda w: {
+            "model_uri": f"models:/{w.model}/1",
+            "experiment": w.experiment,
+            "input": {"uri": w.data_uri, "content_type": "text/csv"},
+        },
+    ),
+    ("GET", "/api/v1/jobs"): Call("signed_in", "/api/v1/jobs"),
+    ("GET", "/api/v1/jobs/{name}"): Call("read", "/api/v1/jobs/{w.job}"),
+    ("GET", "/api/v1/jobs/{name}/logs"): Call("read", "/api/v1/jobs/{w.job}/logs"),
+    ("POST", "/api/v1/jobs/{name}/stop"): Call("manage", "/api/v1/jobs/{w.job}/stop"),
+    ("POST", "/api/v1/jobs/{name}/resume"): Call("manage", "/api/v1/jobs/{w.job}/resume"),
+    # -- endpoints -----------------------------------------------------------------------------
+    ("POST", "/api/v1/endpoints"): Call(
+        "member_reading",
+        "/api/v1/endpoints",
+        json=lambda w: {
+            "name": f"e-{w.job}"[:60],
+            "variants": [{"name": "a", "model_uri": f"models:/{w.model}/1"}],
+        },
+    ),
+    ("GET", "/api/v1/endpoints"): Call("signed_in", "/api/v1/endpoints"),
+    ("GET", "/api/v1/endpoints/{name}"): Call("read", "/api/v1/endpoints/{w.endpoint}"),
+    ("PUT", "/api/v1/endpoints/{name}"): Call(
+        "edit",
+        "/api/v1/endpoints/{w.endpoint}",
+        json=lambda w: {
+            "name": w.endpoint,
+            "variants": [{"name": "b", "model_uri": f"models:/{w.model}/1"}],
+        },
+    ),
+    ("DELETE", "/api/v1/endpoints/{name}"): Call("manage", "/api/v1/endpoints/{w.endpoint}"),
+    ("GET", "/api/v1/endpoints/{name}/metrics"): Call(
+        "read", "/api/v1/endpoints/{w.endpoint}/metrics"
+    ),
+    # -- registry ------------------------------------------------------------------------------
+    ("POST", "/api/v1/registered-models"): Call(
+        "member", "/api/v1/registered-models", json=_j(name="m-{w.job}")
+    ),
+    ("GET", "/api/v1/registered-models"): Call("signed_in", "/api/v1/registered-models"),
+    ("GET", "/api/v1/registered-models/{name}"): Call("read", MV),
+    ("PATCH", "/api/v1/registered-models/{name}"): Call("edit", MV, json=_j(description="d")),
+    ("DELETE", "/api/v1/registered-models/{name}"): Call("manage", MV),
+    ("PUT", "/api/v1/registered-models/{name}/tags/{key:path}"): Call(
+        "edit", MV + "/tags/k", json=_j(value="v")
+    ),
+    ("DELETE", "/api/v1/registered-models/{name}/tags/{key:path}"): Call("edit", MV + "/tags/team"),
+    ("POST", "/api/v1/registered-models/{name}/versions"): Call(
+        "edit", MV + "/versions", json=_j(source="runs:/{w.run_id}/model")
+    ),
+    ("GET", "/api/v1/registered-models/{name}/versions"): Call("read", MV + "/versions"),
+    ("GET", "/api/v1/registered-models/{name}/versions/{version}"): Call(
+        "read", MV + "/versions/1"
+    ),
+    ("PATCH", "/api/v1/registered-models/{name}/versions/{version}"): Call(
+        "edit", MV + "/versions/1", json=_j(description="d")
+    ),
+    ("DELETE", "/api/v1/registered-models/{name}/versions/{version}"): Call(
+        "manage", MV + "/versions/1"
+    ),
+    ("PUT", "/api/v1/registered-models/{name}/versions/{version}/tags/{key:path}"): Call(
+        "edit", MV + "/versions/1/tags/k", json=_j(value="v")
+    ),
+    ("DELETE", "/api/v1/registered-models/{name}/versions/{version}/tags/{key:path}"): Call(
+        "edit", MV + "/versions/1/tags/gate"
+    ),
+    # The owner registered version 1: approving it is for someone else with edit permission.
+    ("POST", "/api/v1/registered-models/{name}/versions/{version}/approval"): Call(
+        "edit_not_author", MV + "/versions/1/approval", json=_j(status="Approved")
+    ),
+    ("GET", "/api/v1/registered-models/{name}/versions/{version}/approvals"): Call(
+        "read", MV + "/versions/1/approvals"
+    ),
+    ("GET", "/api/v1/registered-models/{name}/versions/{version}/lineage"): Call(
+        "read", MV + "/versions/1/lineage"
+    ),
+    ("GET", "/api/v1/registered-models/{name}/versions/{version}/files"): Call(
+        "read", MV + "/versions/1/files"
+    ),
+    ("GET", "/api/v1/registered-models/{name}/versions/{version}/files/{path:path}"): Call(
+        "read", MV + "/versions/1/files/MLmodel"
+    ),
+    ("GET", "/api/v1/registered-models/{name}/aliases/{alias}"): Call("read", MV + "/aliases/prod"),
+    ("PUT", "/api/v1/registered-models/{name}/aliases/{alias}"): Call(
+        "edit", MV + "/aliases/champion", json=_j(version=1)
+    ),
+    ("DELETE", "/api/v1/registered-models/{name}/aliases/{alias}"): Call(
+        "edit", MV + "/aliases/prod"
+    ),
+    ("GET", "/api/v1/model-uris"): Call(
+        "read", "/api/v1/model-uris", params=_q(uri="models:/{w.model}/1")
+    ),
+    # -- MLflow's tracking API -----------------------------------------------------------------
+    ("POST", f"{MLF}/experiments/create"): Call(
+        "member", f"{MLF}/experiments/create", json=_j(name="n-{w.job}")
+    ),
+    ("GET", f"{MLF}/experiments/get"): Call(
+        "read", f"{MLF}/experiments/get", params=_q(experiment_id="{w.experiment_id}")
+    ),
+    ("GET", f"{MLF}/experiments/get-by-name"): Call(
+        "read", f"{MLF}/experiments/get-by-name", params=_q(experiment_name="{w.experiment}")
+    ),
+    ("GET", f"{MLF}/experiments/search"): Call("signed_in", f"{MLF}/experiments/search"),
+    ("POST", f"{MLF}/experiments/search"): Call(
+        "signed_in", f"{MLF}/experiments/search", json=_j()
+    ),
+    ("POST", f"{MLF}/experiments/update"): Call(
+        "edit",
+        f"{MLF}/experiments/update",
+        json=_j(experiment_id="{w.experiment_id}", new_name="{w.experiment}-x"),
+    ),
+    ("POST", f"{MLF}/experiments/delete"): Call(
+        "manage", f"{MLF}/experiments/delete", json=_j(experiment_id="{w.experiment_id}")
+    ),
+    ("POST", f"{MLF}/experiments/restore"): Call(
+        "manage", f"{MLF}/experiments/restore", json=_j(experiment_id="{w.experiment_id}")
+    ),
+    ("POST", f"{MLF}/experiments/set-experiment-tag"): Call(
+        "edit",
+        f"{MLF}/experiments/set-experiment-tag",
+        json=_j(experiment_id="{w.experiment_id}", key="k", value="v"),
+    ),
+    ("POST", f"{MLF}/experiments/delete-experiment-tag"): Call(
+        "edit",
+        f"{MLF}/experiments/delete-experiment-tag",
+        json=_j(experiment_id="{w.experiment_id}", key="k"),
+    ),
+    ("POST", f"{MLF}/runs/create"): Call(
+        "edit", f"{MLF}/runs/create", json=_j(experiment_id="{w.experiment_id}")
+    ),
+    ("GET", f"{MLF}/runs/get"): Call("read", f"{MLF}/runs/get", params=_q(run_id=RUN)),
+    ("POST", f"{MLF}/runs/update"): Call(
+        "manage", f"{MLF}/runs/update", json=_j(run_id=RUN, status="FINISHED")
+    ),
+    ("POST", f"{MLF}/runs/delete"): Call("manage", f"{MLF}/runs/delete", json=_j(run_id=RUN)),
+    ("POST", f"{MLF}/runs/restore"): Call("manage", f"{MLF}/runs/restore", json=_j(run_id=RUN)),
+    ("POST", f"{MLF}/runs/log-metric"): Call(
+        "manage", f"{MLF}/runs/log-metric", json=_j(run_id=RUN, key="m", value=1.0, timestamp=1)
+    ),
+    ("POST", f"{MLF}/runs/log-parameter"): Call(
+        "manage", f"{MLF}/runs/log-parameter", json=_j(run_id=RUN, key="p", value="1")
+    ),
+    ("POST", f"{MLF}/runs/set-tag"): Call(
+        "manage", f"{MLF}/runs/set-tag", json=_j(run_id=RUN, key="t", value="1")
+    ),
+    ("POST", f"{MLF}/runs/delete-tag"): Call(
+        "manage", f"{MLF}/runs/delete-tag", json=_j(run_id=RUN, key="mlflow.runName")
+    ),
+    ("POST", f"{MLF}/runs/log-batch"): Call("manage", f"{MLF}/runs/log-batch", json=_j(run_id=RUN)),
+    ("POST", f"{MLF}/runs/log-inputs"): Call(
+        "manage", f"{MLF}/runs/log-inputs", json=_j(run_id=RUN)
+    ),
+    ("GET", f"{MLF}/runs/search"): Call(
+        "read", f"{MLF}/runs/search", params=_q(experiment_ids="{w.experiment_id}")
+    ),
+    ("POST", f"{MLF}/runs/search"): Call(
+        "read", f"{MLF}/runs/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
+    ),
+    ("GET", f"{MLF}/metrics/get-history"): Call(
+        "read", f"{MLF}/metrics/get-history", params=_q(run_id=RUN, metric_key="m")
+    ),
+    ("POST", f"{MLF}/logged-models/search"): Call(
+        "read", f"{MLF}/logged-models/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
+    ),
+    # -- MLflow's registry API -----------------------------------------------------------------
+    ("POST", f"{MLF}/registered-models/create"): Call(
+        "member", f"{MLF}/registered-models/create", json=_j(name="m-{w.job}")
+    ),
+    ("POST", f"{MLF}/registered-models/rename"): Call(
+        "manage",
+        f"{MLF}/registered-models/rename",
+        json=_j(name="{w.model}", new_name="{w.model}-2"),
+    ),
+    ("PATCH", f"{MLF}/registered-models/update"): Call(
+        "edit", f"{MLF}/registered-models/update", json=_j(name="{w.model}", description="d")
+    ),
+    ("DELETE", f"{MLF}/registered-models/delete"): Call(
+        "manage", f"{MLF}/registered-models/delete", json=_j(name="{w.model}")
+    ),
+    ("GET", f"{MLF}/registered-models/get"): Call(
+        "read", f"{MLF}/registered-models/get", params=_q(name="{w.model}")
+    ),
+    ("GET", f"{MLF}/registered-models/search"): Call(
+        "signed_in", f"{MLF}/registered-models/search"
+    ),
+    ("POST", f"{MLF}/registered-models/get-latest-versions"): Call(
+        "read", f"{MLF}/registered-models/get-latest-versions", json=_j(name="{w.model}")
+    ),
+    ("GET", f"{MLF}/registered-models/get-latest-versions"): Call(
+        "read", f"{MLF}/registered-models/get-latest-versions", params=_q(name="{w.model}")
+    ),
+    ("POST", f"{MLF}/registered-models/set-tag"): Call(
+        "edit", f"{MLF}/registered-models/set-tag", json=_j(name="{w.model}", key="k", value="v")
+    ),
+    ("DELETE", f"{MLF}/registered-models/delete-tag"): Call(
+        "edit", f"{MLF}/registered-models/delete-tag", json=_j(name="{w.model}", key="team")
+    ),
+    ("POST", f"{MLF}/registered-models/alias"): Call(
+        "edit", f"{MLF}/registered-models/alias", json=_j(name="{w.model}", alias="a", version="1")
+    ),
+    ("DELETE", f"{MLF}/registered-models/alias"): Call(
+        "edit", f"{MLF}/registered-models/alias", json=_j(name="{w.model}", alias="prod")
+    ),
+    ("GET", f"{MLF}/registered-models/alias"): Call(
+        "read", f"{MLF}/registered-models/alias", params=_q(name="{w.model}", alias="prod")
+    ),
+    ("POST", f"{MLF}/model-versions/create"): Call(
+        "edit",
+        f"{MLF}/model-versions/create",
+        json=_j(name="{w.model}", source="runs:/{w.run_id}/model"),
+    ),
+    ("PATCH", f"{MLF}/model-versions/update"): Call(
+        "edit",
+        f"{MLF}/model-versions/update",
+        json=_j(name="{w.model}", version="1", description="d"),
+    ),
+    ("DELETE", f"{MLF}/model-versions/delete"): Call(
+        "manage", f"{MLF}/model-versions/delete", json=_j(name="{w.model}", version="1")
+    ),
+    ("GET", f"{MLF}/model-versions/get"): Call(
+        "read", f"{MLF}/model-versions/get", params=_q(name="{w.model}", version="1")
+    ),
+    ("GET", f"{MLF}/model-versions/search"): Call(
+        "read", f"{MLF}/model-versions/search", params=_q(filter="name='{w.model}'")
+    ),
+    ("GET", f"{MLF}/model-versions/get-download-uri"): Call(
+        "read", f"{MLF}/model-versions/get-download-uri", params=_q(name="{w.model}", version="1")
+    ),
+    ("POST", f"{MLF}/model-versions/set-tag"): Call(
+        "edit",
+        f"{MLF}/model-versions/set-tag",
+        json=_j(name="{w.model}", version="1", key="k", value="v"),
+    ),
+    ("DELETE", f"{MLF}/model-versions/delete-tag"): Call(
+        "edit",
+        f"{MLF}/model-versions/delete-tag",
+        json=_j(name="{w.model}", version="1", key="gate"),
+    ),
+    # -- MLflow's artifact proxy ---------------------------------------------------------------
+    ("GET", ART): Call("read", ART, params=_q(path=RUN_KEY)),
+    ("GET", f"{ART}/registry/{{path:path}}"): Call(
+        "read", ART + "/{w.extra[registry_key]}/MLmodel"
+    ),
+    ("GET", f"{ART}/{{path:path}}"): Call("read", f"{ART}/{RUN_KEY}/model/MLmodel"),
+    ("PUT", f"{ART}/{{path:path}}"): Call("manage", f"{ART}/{RUN_KEY}/notes.txt", content=b"x"),
+    ("DELETE", f"{ART}/{{path:path}}"): Call("manage", f"{ART}/{RUN_KEY}/model/MLmodel"),
+    # Unknown MLflow endpoints answer ENDPOINT_NOT_FOUND, after signing in.
+    ("GET", f"{MLF}/{{rest:path}}"): Call("signed_in", f"{MLF}/traces/get"),
+    ("GET", "/api/2.0/mlflow-artifacts/{rest:path}"): Call(
+        "signed_in", "/api/2.0/mlflow-artifacts/x"
+    ),
+    ("GET", "/api/3.0/mlflow/{rest:path}"): Call("signed_in", "/api/3.0/mlflow/traces/get"),
+}
+
+
+def _routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    def walk(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+        for route in routes:
+            if hasattr(route, "path"):
+                yield route
+            else:  # an included router
+                yield from walk(route.original_router.routes)  # type: ignore[attr-defined]
+
+    for route in walk(app.routes):
+        methods = sorted(getattr(route, "methods", None) or ["GET"])
+        path: str = route.path  # type: ignore[attr-defined]
+        for method in methods:
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            if path.endswith("{rest:path}") and method != "GET":
+                continue  # catch-alls answer every method the same way
+            yield method, path.replace("/ajax-api/", "/api/", 1)
+
+
+# -- the server and its callers -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0) % 2})
+    path = tmp_path_factory.mktemp("pkg") / "model"
+    save_model(LinearRegression().fit(frame, frame["a"]), path, input_example=frame.head(2))
+    return path
+
+
+@dataclass
+class Server:
+    client: httpx.Client
+    headers: dict[str, dict[str, str]]
+    package: Path
+    app: FastAPI
+    count: int = 0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, package: Path) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("matrix")
+    settings = Settings(home=home, default_permission="none", allowed_hosts=["dockyard.test"])
+    app = create_app(settings)
+    transport = InProcessTransport(app, local=False)  # a network client's view of the app
+    with httpx.Client(transport=transport, base_url="http://dockyard.test") as client:
+        roles = {
+            "admin": "admin",
+            "viewer": "viewer",
+            "outsider": "member",
+            "reader": "member",
+            "editor": "member",
+            "owner": "member",
+        }
+        headers: dict[str, dict[str, str]] = {"anonymous": {}}
+        for name, role in roles.items():  # the first account (admin) turns sign-in on
+            auth = headers.get("admin", {})
+            body = {"name": name, "role": role, "password": PASSWORD}
+            answer = client.post("/api/v1/users", json=body, headers=auth)
+            assert answer.status_code == 201, answer.text
+            basic = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
+            made = client.post(
+                "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+            )
+            assert made.status_code == 201, made.text
+            headers[name] = {"Authorization": f"Bearer {made.json()['token']}"}
+        yield Server(client, headers, package, app=app)
+    transport.close()
+
+
+def _ok(answer: Any) -> Any:
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None
+
+
+def _seed(server: Server) -> World:
+    """Fresh resources owned by ``owner``, with grants for the other callers."""
+    server.count += 1
+    c, owner, admin = server.client, server.headers["owner"], server.headers["admin"]
+    n = server.count
+    w = World(experiment=f"exp-{n}", model=f"model-{n}", endpoint=f"ep-{n}", job=f"job-{n}")
+    w.experiment_id = _ok(
+        c.post("/api/v1/experiments", json={"name": w.experiment}, headers=owner)
+    )["experiment_id"]
+    run = _ok(c.post("/api/v1/runs", json={"experiment_id": w.experiment_id}, headers=owner))
+    w.run_id = run["info"]["run_id"]
+    for file in sorted(server.package.rglob("*")):
+        if file.is_file():
+            rel = file.relative_to(server.package).as_posix()
+            url = f"/api/v1/runs/{w.run_id}/artifacts/model/{rel}"
+            _ok(c.put(url, content=file.read_bytes(), headers=owner))
+    c.post(
+        f"/api/v1/runs/{w.run_id}/batch",
+        json={"metrics": [{"key": "m", "value": 1, "timestamp": 1}]},
+        headers=owner,
+    )
+    _ok(
+        c.post(
+            "/api/v1/registered-models",
+            json={"name": w.model, "tags": [{"key": "team", "value": "a"}]},
+            headers=owner,
+        )
+    )
+    version = _ok(
+        c.post(
+            f"{MV.format(w=w)}/versions",
+            json={"source": f"runs:/{w.run_id}/model", "tags": [{"key": "gate", "value": "ok"}]},
+            headers=owner,
+        )
+    )
+    w.extra["registry_key"] = version["storage_location"]
+    _ok(c.put(f"{MV.format(w=w)}/aliases/prod", json={"version": 1}, headers=owner))
+    data = _ok(c.put(f"/api/v1/data/seed/{n}.csv", content=b"1,2\n3,4\n", headers=owner))
+    w.data_uri = data["uri"]
+    endpoint = {
+        "name": w.endpoint,
+        "variants": [{"name": "a", "model_uri": f"models:/{w.model}/1"}],
+    }
+    _ok(c.post("/api/v1/endpoints", json=endpoint, headers=owner))
+    job = {
+        "name": w.job,
+        "algorithm": "xgboost",
+        "experiment": w.experiment,
+        "hyperparameters": {"num_round": "2", "objective": "reg:squarederror"},
+        "inputs": {"train": {"uri": w.data_uri, "content_type": "text/csv"}},
+    }
+    _ok(c.post("/api/v1/jobs/training", json=job, headers=owner))
+    for who, level in (("viewer", "edit"), ("reader", "read"), ("editor", "edit")):
+        for kind, resource in (
+            ("experiment", w.experiment_id),
+            ("registered_model", w.model),
+            ("endpoint", w.endpoint),
+        ):
+            body = {"kind": kind, "resource": resource, "user": who, "level": level}
+            _ok(c.put("/api/v1/grants", json=body, headers=owner))
+    w.token_id = _ok(c.post("/api/v1/tokens", json={"name": "spare"}, headers=owner))["token_id"]
+    w.victim = f"victim-{n}"
+    _ok(c.post("/api/v1/users", json={"name": w.victim}, headers=admin))
+    return w
+
+
+def _ask(server: Server, call: Call, world: World, caller: str, method: str, ajax: bool) -> int:
+    url = call.path.format(w=world)
+    if ajax:  # MLflow's UI calls the same API under /ajax-api
+        url = url.replace("/api/", "/ajax-api/", 1)
+    kwargs: dict[str, Any] = {"headers": dict(server.headers[caller])}
+    if call.params is not None:
+        kwargs["params"] = call.params(world)
+    if call.json is not None:
+        kwargs["json"] = call.json(world)
+    elif call.content is not None:
+        kwargs["content"] = call.content
+    return server.client.request(method, url, **kwargs).status_code
+
+
+def test_every_route_has_a_rule(server: Server) -> None:
+    missing = sorted({r for r in _routes(server.app) if r not in ROUTES})
+    assert missing == [], f"routes without a permission rule: {missing}"
+
+
+CASES = [(*route, False) for route in sorted(ROUTES)] + [
+    (*route, True) for route in sorted(ROUTES) if route[1].startswith(("/api/2.0/", "/api/3.0/"))
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    CASES,
+    ids=lambda c: f"{c[0]} {c[1].replace('/api/', '/ajax-api/', 1) if c[2] else c[1]}",
+)
+def test_route_admits_exactly_its_callers(server: Server, case: tuple[str, str, bool]) -> None:
+    method, path, ajax = case
+    call = ROUTES[(method, path)]
+    allowed = ALLOWED[call.rule]
+    world = _seed(server)
+    refused = [c for c in CALLERS if c not in allowed]
+    wrong: dict[str, int] = {}
+    for caller in refused:  # while the resource still exists, so a 404 cannot hide a gap
+        status = _ask(server, call, world, caller, method, ajax)
+        if status != (401 if caller == "anonymous" else 403):
+            wrong[caller] = status
+    for caller in [c for c in CALLERS if c in allowed]:
+        status = _ask(server, call, world, caller, method, ajax)
+        if status in (401, 403):
+            wrong[caller] = status
+    assert wrong == {}, f"{call.rule}: unexpected answers {wrong}"
