@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default=90.0, gt=0, description="default lifetime of a new API token, in days"
     )
     session_ttl_h: float = Field(default=12.0, gt=0, description="browser session lifetime")
+    access_log: bool = Field(
+        default=False,
+        description="log every request (address, actor, route, status, time); changes are "
+        "always in the event log",
+    )
     insecure: bool = Field(
         default=False,
         description="serve a non-loopback address without sign-in (refused otherwise)",

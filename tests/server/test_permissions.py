@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
-import httpx
 
 from dockyard.models import save_model
 from dockyard.sdk._transport import InProcessTransport

@@ -102,6 +102,13 @@ class _Throttle:
                         details={"retry_after_s": wait},
                     )
 
+    def blocked(self, *keys: str) -> bool:
+        try:
+            self.check(*keys)
+        except RateLimited:
+            return True
+        return False
+
     def failed(self, *keys: str) -> None:
         with self._lock:
             if len(self._failures) > _MAX_CACHE:
@@ -150,6 +157,11 @@ class AuthService:
 
     # -- credentials -> actor ------------------------------------------------------------------
 
+    def cached_token(self, text: str) -> Actor | None:
+        """The actor of a token checked in the last few seconds (no database, no wait)."""
+        hit = self._tokens.get(text)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def by_token(self, text: str) -> Actor:
         """The actor a bearer token stands for; Unauthenticated when it is not valid."""
         now = time.monotonic()
@@ -188,18 +200,31 @@ class AuthService:
         self._remember(self._tokens, text, now + ttl, actor)
         return actor
 
+    def cached_password(self, username: str, password: str, source: str) -> Actor | None:
+        """The account of a name and password checked in the last minute, unless this address
+        is being throttled (no scrypt, no database, no wait)."""
+        if self._throttle.blocked(f"addr:{source}", f"user:{username}@{source}"):
+            return None
+        key = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        hit = self._passwords.get(key)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def by_password(self, username: str, password: str, source: str) -> Actor:
         """The account signed in with a name and password (MLflow's basic auth, ``login``)."""
+        # Failures are counted per address (and per name from that address), and checked before
+        # the cache: a guesser is slowed down even when the right password is cached, and
+        # cannot lock the account's owner out from elsewhere.
+        keys = (f"addr:{source}", f"user:{username}@{source}")
+        self._throttle.check(*keys)
         key = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
         now = time.monotonic()
         hit = self._passwords.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        self._throttle.check(f"user:{username}", f"addr:{source}")
         with self._db.read() as conn:
             row = conn.execute(select(schema.users).where(schema.users.c.name == username)).first()
         if row is None or not verify_password(password, row.password_hash):
-            self._throttle.failed(f"user:{username}", f"addr:{source}")
+            self._throttle.failed(*keys)
             raise Unauthenticated("wrong user name or password")
         if row.disabled:
             raise Unauthenticated(f"user {username!r} is disabled")

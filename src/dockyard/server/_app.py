@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # a 10k-point batch) from paying for full collections over it.
     gc.collect()
     gc.freeze()
+    if built.settings.access_log:
+        _log_access_to_stderr()
     # Outermost last: metrics see every request; authentication runs before any body is read.
     app.add_middleware(BodyLimit, max_bytes=built.settings.max_request_mb * 1024 * 1024)
     app.add_middleware(
@@ -100,3 +103,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def _log_access_to_stderr() -> None:
+    access = logging.getLogger("dockyard.access")
+    if not access.handlers:  # once per process, however many apps it builds
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False

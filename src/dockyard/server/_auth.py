@@ -19,7 +19,8 @@ In order, for each HTTP request:
    (only ``GET /healthz`` and signing in are open then).
 4. The :class:`~dockyard.auth.Actor` goes into ``scope["state"]["actor"]``; services receive it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
-   per address so a flood cannot flood the log.
+   per address so a flood cannot flood the log. With ``access_log`` on, every request is
+   logged (address, actor, method and path, status, time) to the ``dockyard.access`` logger.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dockyard.settings import Settings
 __all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of"]
 
 log = logging.getLogger("dockyard.server.auth")
+access = logging.getLogger("dockyard.access")
 
 #: ASGI scope extension the in-process transport sets: the OS user who owns the embedded server.
 LOCAL_USER: Final = "dockyard.local_user"
@@ -122,6 +124,7 @@ class AuthMiddleware:
         self.app = app
         self.auth = auth
         self.denied = _DeniedLog(events)
+        self.access_log = settings.access_log
         self.origins = {o.rstrip("/").lower() for o in settings.cors_allowed_origins}
         configured = settings.allowed_hosts
         self.any_host = configured is not None and "*" in configured
@@ -159,11 +162,14 @@ class AuthMiddleware:
             return
         scope.setdefault("state", {})["actor"] = actor
         cors = self._cors_headers(headers.get(b"origin"))
-        if scope["method"] not in _UNSAFE and not cors:
+        if scope["method"] not in _UNSAFE and not cors and not self.access_log:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        status = 500
 
         async def observe(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
                 if cors:
                     message = {**message, "headers": [*message.get("headers", []), *cors]}
@@ -174,7 +180,18 @@ class AuthMiddleware:
                     )
             await send(message)
 
-        await self.app(scope, receive, observe)
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            if self.access_log:
+                access.info(
+                    "%s %s %s %d %.1fms",
+                    actor.source or "-",
+                    actor.label,
+                    f"{scope['method']} {scope['path']}",
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
 
     async def _check(self, scope: Scope, headers: _Headers) -> Actor:
         method: str = scope["method"]
@@ -194,10 +211,15 @@ class AuthMiddleware:
             self._check_cross_site(scope, headers, origin)
         authorization = headers.get(b"authorization")
         if authorization is not None:
-            return self._from_authorization(authorization, source)
+            # A credential seen lately is answered here; checking a new one reads the database
+            # (and runs scrypt for a password), which must not stall the event loop.
+            cached = self._cached(authorization, source)
+            if cached is not None:
+                return cached.at(source)
+            return await run_in_threadpool(self._from_authorization, authorization, source)
         cookie = headers.cookie(SESSION_COOKIE)
         if cookie is not None:
-            actor, csrf_hash = self.auth.by_session(cookie)
+            actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
             if method in _UNSAFE:
                 sent = headers.get(b"x-csrf-token") or ""
                 if not hmac.compare_digest(secret_digest(sent), csrf_hash):
@@ -211,6 +233,20 @@ class AuthMiddleware:
                 "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"
             )
         return Actor.anonymous(source)
+
+    def _cached(self, value: str, source: str) -> Actor | None:
+        kind, _, credential = value.strip().partition(" ")
+        kind = kind.lower()
+        if kind == "bearer":
+            return self.auth.cached_token(credential.strip())
+        if kind == "basic":
+            try:
+                decoded = base64.b64decode(credential.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, sep, password = decoded.partition(":")
+            return self.auth.cached_password(user, password, source) if sep else None
+        return None
 
     def _from_authorization(self, value: str, source: str) -> Actor:
         kind, _, credential = value.strip().partition(" ")

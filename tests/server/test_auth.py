@@ -1,0 +1,291 @@
+"""The authentication layer: hosts, cross-site browsers, credentials, sessions, refusals logged.
+
+Each attack from the security review is reproduced here and must now do no harm.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dockyard.sdk._transport import InProcessTransport
+from dockyard.server import Services, create_app
+from dockyard.settings import Settings
+
+PASSWORD = "correct horse battery"
+HOST = "dockyard.test"
+
+
+def _basic(user: str, password: str = PASSWORD) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def _client(services: Services) -> httpx.Client:
+    transport = InProcessTransport(create_app(services=services), local=False)
+    return httpx.Client(transport=transport, base_url=f"http://{HOST}")
+
+
+@pytest.fixture
+def open_server(tmp_path: Path) -> Iterator[tuple[httpx.Client, Services]]:
+    """A server with no accounts yet: open to local clients, closed to web pages."""
+    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
+    with _client(services) as client:
+        yield client, services
+    services.close()
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    """A server with an admin (alice) and a member (bob); sign-in is required."""
+    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
+    with _client(services) as client:
+        made = client.post(
+            "/api/v1/users", json={"name": "alice", "role": "admin", "password": PASSWORD}
+        )
+        assert made.status_code == 201, made.text
+        client.post(
+            "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
+        ).raise_for_status()
+        token = client.post("/api/v1/tokens", json={"name": "ci"}, headers=_basic("bob"))
+        yield client, {"Authorization": f"Bearer {token.json()['token']}"}
+    services.close()
+
+
+# -- the attacks of the security review -------------------------------------------------------
+
+
+def test_a_cross_site_text_plain_post_deletes_nothing(
+    open_server: tuple[httpx.Client, Services],
+) -> None:
+    client, _ = open_server
+    experiment = client.post("/api/v1/experiments", json={"name": "precious"}).json()
+    body = f'{{"experiment_id": "{experiment["experiment_id"]}"}}'
+    for headers in (
+        {"Content-Type": "text/plain", "Origin": "http://evil.example"},
+        {"Content-Type": "text/plain"},  # even without Origin: a form body is refused
+        {"Content-Type": "application/json", "Origin": "http://evil.example"},
+        {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+    ):
+        answer = client.post("/api/2.0/mlflow/experiments/delete", content=body, headers=headers)
+        assert answer.status_code in (403, 415), answer.text
+        assert answer.json()["error_code"] in ("PERMISSION_DENIED", "INVALID_PARAMETER_VALUE")
+    still = client.get(f"/api/v1/experiments/{experiment['experiment_id']}").json()
+    assert still["lifecycle_stage"] == "active"
+    same_site = client.post(
+        "/api/2.0/mlflow/experiments/delete",
+        content=body,
+        headers={"Content-Type": "application/json", "Origin": f"http://{HOST}"},
+    )
+    assert same_site.status_code == 200
+
+
+def test_a_foreign_host_header_reaches_nothing(
+    open_server: tuple[httpx.Client, Services],
+) -> None:
+    """DNS rebinding: a page on attacker.example resolving to 127.0.0.1 sends that Host."""
+    client, _ = open_server
+    for path in ("/api/v1/jobs", "/api/v1/experiments", "/metrics"):
+        answer = client.get(path, headers={"Host": "attacker.example:5050"})
+        assert answer.status_code == 400 and "Host" in answer.json()["error"]["message"]
+    submitted = client.post(
+        "/api/v1/jobs/training",
+        json={"entry_point": "train.py"},
+        headers={"Host": "attacker.example:5050"},
+    )
+    assert submitted.status_code == 400
+
+
+def test_without_credentials_nothing_uploads_or_runs(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, _ = team
+    upload = client.put("/api/v1/data/x/train.py", content=b"import os; os.system('id')")
+    assert upload.status_code == 401
+    assert upload.headers["www-authenticate"].startswith("Bearer")
+    job = client.post(
+        "/api/v1/jobs/training", json={"entry_point": "train.py", "source_dir": "/tmp"}
+    )
+    assert job.status_code == 401
+    for method, path in (
+        ("DELETE", "/api/v1/registered-models/wine"),
+        ("GET", "/api/v1/experiments"),
+        ("GET", "/metrics"),
+        ("GET", "/api/v1/openapi.json"),
+        ("POST", "/api/2.0/mlflow/experiments/delete"),
+    ):
+        assert client.request(method, path, json={}).status_code == 401, path
+    assert client.get("/healthz").status_code == 200
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def test_tokens_basic_auth_and_their_failures(team: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, bob = team
+    assert client.get("/api/v1/whoami", headers=bob).json()["name"] == "bob"
+    assert client.get("/api/v1/whoami", headers=_basic("bob")).json()["role"] == "member"
+    for headers in (
+        _basic("bob", "wrong password"),
+        _basic("nobody"),
+        {"Authorization": "Bearer dyt_000000000000_" + "x" * 43},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Negotiate abc"},
+        {"Authorization": "Basic !!!"},
+    ):
+        answer = client.get("/api/v1/whoami", headers=headers)
+        assert answer.status_code == 401, headers
+        assert answer.json()["error"]["code"] == "unauthenticated"
+    # MLflow's paths answer in MLflow's shape.
+    mlflow = client.get("/api/2.0/mlflow/experiments/search", headers=_basic("bob", "nope"))
+    assert mlflow.status_code == 401 and mlflow.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_revoked_and_read_only_tokens(team: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, bob = team
+    reader = client.post("/api/v1/tokens", json={"name": "r", "read_only": True}, headers=bob)
+    read_only = {"Authorization": f"Bearer {reader.json()['token']}"}
+    assert client.get("/api/v1/experiments", headers=read_only).status_code == 200
+    refused = client.post("/api/v1/experiments", json={"name": "x"}, headers=read_only)
+    assert refused.status_code == 403 and "read-only" in refused.json()["error"]["message"]
+    client.delete(f"/api/v1/tokens/{reader.json()['token_id']}", headers=bob).raise_for_status()
+    assert client.get("/api/v1/experiments", headers=read_only).status_code == 401
+    listed = client.get("/api/v1/tokens", headers=bob).json()["tokens"]
+    assert {t["name"] for t in listed} == {"ci", "r"} and all("token" not in t for t in listed)
+
+
+def test_repeated_wrong_passwords_are_throttled(team: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, _ = team
+    statuses = [
+        client.get("/api/v1/whoami", headers=_basic("bob", f"guess {i}")).status_code
+        for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    # The right password is refused too while throttled: guessing gains nothing.
+    assert client.get("/api/v1/whoami", headers=_basic("bob")).status_code == 429
+
+
+def test_browser_session_needs_its_csrf_token(team: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, _ = team
+    login = client.post("/api/v1/session", json={"username": "bob", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    csrf = login.json()["csrf_token"]
+    cookie = login.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/api/v1/whoami").json()["name"] == "bob"  # the cookie signs reads in
+    without = client.post("/api/v1/experiments", json={"name": "s1"})
+    assert without.status_code == 403 and "X-CSRF-Token" in without.json()["error"]["message"]
+    wrong = client.post("/api/v1/experiments", json={"name": "s1"}, headers={"X-CSRF-Token": "x"})
+    assert wrong.status_code == 403
+    made = client.post("/api/v1/experiments", json={"name": "s1"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).raise_for_status()
+    assert client.get("/api/v1/whoami").status_code == 401
+    bad = client.post("/api/v1/session", json={"username": "bob", "password": "nope"})
+    assert bad.status_code == 401
+
+
+def test_cors_answers_only_allowed_origins(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path / "h", allowed_hosts=[HOST], cors_allowed_origins=["https://ui.example"]
+    )
+    services = Services.from_settings(settings)
+    with _client(services) as client:
+        preflight = {"Access-Control-Request-Method": "POST"}
+        allowed = client.options(
+            "/api/v1/experiments", headers={**preflight, "Origin": "https://ui.example"}
+        )
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == "https://ui.example"
+        other = client.options(
+            "/api/v1/experiments", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
+        made = client.post(
+            "/api/v1/experiments", json={"name": "c"}, headers={"Origin": "https://ui.example"}
+        )
+        assert made.status_code == 201
+        assert made.headers["access-control-allow-origin"] == "https://ui.example"
+    services.close()
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def test_the_first_account_must_be_an_admin_and_turns_sign_in_on(
+    open_server: tuple[httpx.Client, Services],
+) -> None:
+    client, _ = open_server
+    assert client.get("/api/v1/whoami").json() == {
+        "name": "anonymous",
+        "kind": "anonymous",
+        "role": "admin",
+        "read_only": False,
+        "job": None,
+        "auth_required": False,
+    }
+    member = client.post("/api/v1/users", json={"name": "bob", "password": PASSWORD})
+    assert member.status_code == 400 and member.json()["error"]["field"] == "role"
+    admin = {"name": "root", "role": "admin", "password": PASSWORD}
+    assert client.post("/api/v1/users", json=admin).status_code == 201
+    assert client.get("/api/v1/experiments").status_code == 401
+    second = client.post("/api/v1/users", json={"name": "eve", "role": "admin"})
+    assert second.status_code == 401  # nobody creates accounts anonymously any more
+
+
+def test_the_last_admin_stays(team: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, _ = team
+    alice = _basic("alice")
+    demote = client.patch("/api/v1/users/alice", json={"role": "member"}, headers=alice)
+    assert demote.status_code == 400 and "last admin" in demote.json()["error"]["message"]
+    assert client.delete("/api/v1/users/alice", headers=alice).status_code == 400
+    disabled = client.patch("/api/v1/users/bob", json={"disabled": True}, headers=alice)
+    assert disabled.json()["disabled"] is True
+    assert client.get("/api/v1/whoami", headers=_basic("bob")).status_code == 401
+
+
+# -- the audit trail --------------------------------------------------------------------------
+
+
+def test_changes_and_refusals_are_in_the_event_log(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, bob = team
+    experiment = client.post("/api/v1/experiments", json={"name": "audited"}, headers=bob).json()
+    client.delete(f"/api/v1/experiments/{experiment['experiment_id']}")  # anonymous: 401
+    alice = _basic("alice")
+    events = client.get("/api/v1/events", params={"limit": 1000}, headers=alice).json()["events"]
+    created = [e for e in events if e["type"] == "experiment.created"]
+    assert [(e["actor"], e["resource_id"], e["body"]) for e in created] == [
+        ("bob", experiment["experiment_id"], {"name": "audited"})
+    ]
+    denied = [e for e in events if e["outcome"] == "denied"]
+    assert denied and denied[-1]["resource_id"].startswith("DELETE /api/v1/experiments/")
+    assert {"user.created", "token.created"} <= {e["type"] for e in events}
+    # A member sees events about what they may read and their own, not other accounts'.
+    mine = client.get("/api/v1/events", params={"limit": 1000}, headers=bob).json()["events"]
+    assert "experiment.created" in {e["type"] for e in mine}
+    assert not any(e["type"] == "user.created" and e["actor"] != "bob" for e in mine)
+    only_denied = client.get("/api/v1/events", params={"outcome": "denied"}, headers=alice)
+    assert {e["outcome"] for e in only_denied.json()["events"]} == {"denied"}
+
+
+def test_the_access_log_names_the_actor(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(home=tmp_path / "h", allowed_hosts=[HOST], access_log=True)
+    services = Services.from_settings(settings)
+    access = logging.getLogger("dockyard.access")  # it does not propagate: capture it directly
+    with _client(services) as client:
+        access.addHandler(caplog.handler)
+        try:
+            client.get("/api/v1/experiments")
+            client.get("/api/v1/nothing-here")
+        finally:
+            access.removeHandler(caplog.handler)
+    services.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "dockyard.access"]
+    assert lines[0].startswith("127.0.0.1 anonymous GET /api/v1/experiments 200 ")
+    assert " GET /api/v1/nothing-here 404 " in lines[1]

@@ -1,0 +1,242 @@
+"""A team server with accounts, driven the way its users drive it: the CLI to set it up and sign
+in, the unmodified ``mlflow`` client with a token or a password, and a job whose own token
+reaches only its own run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.services.server_process import ServerProcess
+
+from dockyard.errors import PermissionDenied, Unauthenticated
+from dockyard.sdk import Client
+
+PASSWORD = "correct horse battery"
+
+
+def _cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", *args],
+        input=stdin,
+        env={**os.environ, **env},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    root = tmp_path_factory.mktemp("team")
+    home = root / "home"
+    local = {"DOCKYARD_HOME": str(home)}
+    # Set up on the server's own machine, before it starts: the embedded CLI is the owner.
+    made = _cli(
+        "users",
+        "create",
+        "root",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=local,
+        stdin=PASSWORD + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    for name in ("bob", "carol"):
+        made = _cli("users", "create", name, "--password-stdin", env=local, stdin=PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+    server = ServerProcess(home)
+    server.start()
+    yield server, root
+    server.stop()
+
+
+def _token(url: str, user: str) -> str:
+    import base64
+
+    basic = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+    with Client(url, retry_for=0) as anonymous:
+        made = anonymous.request(
+            "POST",
+            "/api/v1/tokens",
+            json={"name": "t"},
+            headers={"authorization": f"Basic {basic}"},
+        )
+    return str(made["token"])
+
+
+_MLFLOW = textwrap.dedent(
+    """
+    import sys, mlflow
+    mlflow.set_tracking_uri(sys.argv[1])
+    mlflow.set_experiment(sys.argv[2])
+    with mlflow.start_run() as run:
+        mlflow.log_param("alpha", 0.5)
+        for step in range(3):
+            mlflow.log_metric("rmse", 1.0 / (step + 1), step=step)
+        mlflow.log_text("hello", "notes/readme.txt")
+    found = mlflow.search_runs(experiment_names=[sys.argv[2]])
+    client = mlflow.MlflowClient()
+    print(run.info.run_id, len(found), client.get_run(run.info.run_id).data.metrics["rmse"],
+          client.download_artifacts(run.info.run_id, "notes/readme.txt", sys.argv[3]))
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["token", "password"])
+def test_the_mlflow_client_signs_in_as_mlflow_users_do(
+    team: tuple[ServerProcess, Path], how: str, tmp_path: Path
+) -> None:
+    server, _ = team
+    env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+    if how == "token":
+        env["MLFLOW_TRACKING_TOKEN"] = _token(server.url, "bob")
+    else:
+        env |= {"MLFLOW_TRACKING_USERNAME": "bob", "MLFLOW_TRACKING_PASSWORD": PASSWORD}
+    script = tmp_path / "train.py"
+    script.write_text(_MLFLOW)
+    done = subprocess.run(
+        [sys.executable, str(script), server.url, f"mlflow-{how}", str(tmp_path)],
+        env={**os.environ, **env},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id, found, rmse, downloaded = done.stdout.strip().splitlines()[-1].split()
+    assert found == "1" and float(rmse) == pytest.approx(1 / 3)
+    assert Path(downloaded).read_text() == "hello"
+    with Client(server.url, token=_token(server.url, "root")) as admin:
+        run = admin.request("GET", f"/api/v1/runs/{run_id}")
+        assert run["info"]["user_id"] == "bob"  # the author is who signed in
+
+
+def test_the_mlflow_client_without_credentials_is_refused(
+    team: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    server, _ = team
+    script = tmp_path / "train.py"
+    script.write_text(_MLFLOW)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    done = subprocess.run(
+        [sys.executable, str(script), server.url, "nobody", str(tmp_path)],
+        env={**env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "UNAUTHENTICATED" in done.stderr
+
+
+def test_login_whoami_and_audit_from_the_cli(
+    team: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    server, _ = team
+    env = {"DOCKYARD_URI": server.url, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    signed = _cli("login", "--username", "root", "--password-stdin", env=env, stdin=PASSWORD)
+    assert signed.returncode == 0, signed.stderr
+    saved = tmp_path / "config" / "dockyard" / "credentials.json"
+    assert saved.stat().st_mode & 0o777 == 0o600 and "dyt_" in saved.read_text()
+    who = _cli("whoami", "--json", env=env)
+    assert '"name": "root"' in who.stdout and '"auth_required": true' in who.stdout
+    made = _cli("experiments", "create", "from-cli", env=env)
+    assert made.returncode == 0, made.stderr
+    audit = _cli("audit", "--type", "experiment.*", "--json", env=env)
+    assert audit.returncode == 0 and '"actor":"root"' in audit.stdout.replace(" ", "")
+    table = _cli("audit", "--actor", "root", "--since", "1h", env=env)
+    assert "experiment.created" in table.stdout and "ACTOR" in table.stdout
+    assert _cli("logout", env=env).returncode == 0
+    refused = _cli("whoami", env=env)
+    assert refused.returncode == 2 and "sign in" in refused.stderr
+
+
+_JOB = textwrap.dedent(
+    """
+    import json, os, sys
+    import dockyard as dy
+    from dockyard.sdk import Client
+    dy.log_metric("accuracy", 0.9)
+    client = Client(os.environ["DOCKYARD_URI"], token=os.environ["DOCKYARD_TOKEN"], retry_for=0)
+    tries = {}
+    for name, call in {
+        "other_run": lambda: client.request(
+            "POST", f"/api/v1/runs/{sys.argv[2]}/batch",
+            json={"tags": [{"key": "hacked", "value": "1"}]}),
+        "new_experiment": lambda: client.request(
+            "POST", "/api/v1/experiments", json={"name": "job-made"}),
+        "new_token": lambda: client.request("POST", "/api/v1/tokens", json={"name": "x"}),
+        "read_other_run": lambda: client.request("GET", f"/api/v1/runs/{sys.argv[2]}"),
+    }.items():
+        try:
+            call()
+            tries[name] = "ok"
+        except Exception as exc:
+            tries[name] = type(exc).__name__
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "tries.json"), "w") as out:
+        json.dump(tries, out)
+    print("TRIES", json.dumps(tries), flush=True)
+    """
+)
+
+
+def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) -> None:
+    server, root = team
+    bob = Client(server.url, token=_token(server.url, "bob"), retry_for=5)
+    carol = Client(server.url, token=_token(server.url, "carol"), retry_for=5)
+    # carol's run in carol's experiment: bob (and bob's job) may read it, not change it.
+    carol_exp = carol.request("POST", "/api/v1/experiments", json={"name": "carols"})
+    other = carol.request(
+        "POST", "/api/v1/runs", json={"experiment_id": carol_exp["experiment_id"]}
+    )
+    code = bob.request("PUT", "/api/v1/data/job/train.py", content=_JOB.encode())
+    job = bob.request(
+        "POST",
+        "/api/v1/jobs/training",
+        json={
+            "entry_point": "train.py",
+            "source_dir": code["prefix_uri"],
+            "hyperparameters": {"other": other["info"]["run_id"]},
+            "experiment": "bobs-jobs",
+        },
+    )
+    deadline = time.monotonic() + 120
+    while job["status"] not in ("Completed", "Failed", "Stopped"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+        job = bob.request("GET", f"/api/v1/jobs/{job['name']}")
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert job["created_by"] == "bob"
+    run = bob.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["metrics"]["accuracy"]["value"] == 0.9
+    untouched = carol.request("GET", f"/api/v1/runs/{other['info']['run_id']}")
+    assert "hacked" not in untouched["tags"]
+    # The token the job ran with is revoked once it ended.
+    token = (root / "home" / "jobs" / job["name"] / ".dockyard" / "job.json").read_text()
+    assert '"token":"dyt_' in token.replace(" ", "")
+    used = json.loads(token)["token"]
+    with Client(server.url, token=used, retry_for=0) as stale, pytest.raises(Unauthenticated):
+        stale.request("GET", "/api/v1/whoami")
+    with pytest.raises(PermissionDenied):
+        carol.request("POST", f"/api/v1/jobs/{job['name']}/stop")
+    # What the script tried with its token, as it wrote it into its model folder.
+    with bob.stream("GET", f"/api/v1/runs/{job['run_id']}/artifacts/model-files/tries.json") as got:
+        tries = json.loads(got.read())
+    assert tries == {
+        "other_run": "PermissionDenied",
+        "new_experiment": "PermissionDenied",
+        "new_token": "PermissionDenied",
+        "read_other_run": "ok",
+    }
+    bob.close()
+    carol.close()
