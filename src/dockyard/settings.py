@@ -6,11 +6,12 @@ SDK's first call) build one :class:`Settings` and hand it to whatever needs it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -75,12 +76,12 @@ class Settings(BaseSettings):
         default=True,
         description="with accounts, a model version is approved by someone other than its author",
     )
-    allowed_hosts: list[str] | None = Field(
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
         default=None,
         description="Host header values the server answers; default: loopback names and the bound "
         "address, or any host once sign-in is required on a non-loopback address",
     )
-    cors_allowed_origins: list[str] = Field(
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="browser origins (https://ui.example) allowed to call the API cross-site",
     )
@@ -101,6 +102,17 @@ class Settings(BaseSettings):
     port: int = Field(default=5050, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
     log_level: str = "info"
+
+    @field_validator("allowed_hosts", "cors_allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # DOCKYARD_ALLOWED_HOSTS=dockyard.internal,10.0.0.5 (a JSON list is read too).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
 
     @field_validator("home", mode="after")
     @classmethod

@@ -356,15 +356,14 @@ class AuthService:
 
     def create_token(self, actor: Actor, request: CreateToken) -> CreatedToken:
         """A new API token for the actor (admins: for any account), shown once."""
+        if actor.job is not None or actor.read_only:
+            raise PermissionDenied(f"{actor.label} may not create tokens with this token")
+        if actor.user_id is None and request.user is None:
+            raise InvalidArgument(
+                "tokens belong to accounts: name one with 'user' (no account is signed in)",
+                field="user",
+            )
         owner = request.user or actor.name
-        if actor.kind is not ActorKind.USER or actor.read_only:
-            if actor.user_id is None and request.user is None:
-                raise InvalidArgument(
-                    "tokens belong to accounts: name one with 'user' (no account signed in here)",
-                    field="user",
-                )
-            if actor.user_id is not None:
-                raise PermissionDenied(f"{actor.label} may not create tokens with this token")
         if owner != actor.name:
             self._access.require_admin(actor, f"create tokens for {owner!r}")
         ttl_days = request.ttl_days or self._settings.token_ttl_days
@@ -398,13 +397,12 @@ class AuthService:
         return CreatedToken(**info.model_dump(), token=credential.text(TOKEN_PREFIX))
 
     def list_tokens(self, actor: Actor, user: str | None = None) -> list[TokenInfo]:
-        """The actor's tokens; admins see anyone's (all with ``user=None``)."""
-        if actor.user_id is None and not actor.is_admin:
-            return []
+        """The actor's tokens; admins name another account with ``user``. An actor with no
+        account (the local owner, anonymous on a server without accounts) lists every token."""
+        if user is not None and user != actor.name:
+            self._access.require_admin(actor, f"list the tokens of {user!r}")
         with self._db.read() as conn:
-            if user is not None and user != actor.name:
-                self._access.require_admin(actor, f"list the tokens of {user!r}")
-            if user is None and actor.is_admin and actor.user_id is None:
+            if user is None and actor.user_id is None:
                 rows = self._repo.tokens(conn, None)
             else:
                 target = self._repo.user_row(conn, user or actor.name)

@@ -28,6 +28,9 @@ _E = schema.events
 _C = schema.event_cursors
 # Arbitrary constant naming the event log's advisory lock in PostgreSQL.
 _PG_LOCK = 0x64796576
+# Built once: a statement built per call costs more than the insert (SQLAlchemy derives a
+# cache key for every new statement object); parameters are bound at execution.
+_INSERT = _E.insert()
 MAX_BODY = 4096
 MAX_PAGE = 1000
 
@@ -82,17 +85,18 @@ class EventLog:
         if self._pg:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
         conn.execute(
-            _E.insert().values(
-                time=_now_ms(),
-                type=type,
-                resource_type=resource_type,
-                resource_id=str(resource_id)[:256],
-                scope=scope[:300],
-                actor=actor.label[:256],
-                source=actor.source[:64],
-                outcome=outcome,
-                body=_body(body),
-            )
+            _INSERT,
+            {
+                "time": _now_ms(),
+                "type": type,
+                "resource_type": resource_type,
+                "resource_id": str(resource_id)[:256],
+                "scope": scope[:300],
+                "actor": actor.label[:256],
+                "source": actor.source[:64],
+                "outcome": outcome,
+                "body": _body(body),
+            },
         )
         self.notify()
 
