@@ -602,6 +602,7 @@ def _ask(server: Server, call: Call, world: World, caller: str, method: str, aja
     url = call.path.format(w=world)
     if ajax:  # MLflow's UI calls the same API under /ajax-api
         url = url.replace("/api/", "/ajax-api/", 1)
+    server.client.cookies.clear()  # a session cookie set by signing in must not stick
     kwargs: dict[str, Any] = {"headers": dict(server.headers[caller])}
     if call.params is not None:
         kwargs["params"] = call.params(world)
