@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
+import psutil
 import pytest
-from tests.jobs.conftest import SCRIPTS, behaviour, wait_for
+from tests.jobs.conftest import SCRIPTS, behaviour, runner_of, wait_for, wait_gone
+from tests.services.server_process import ServerProcess
 
 from dockyard.errors import InvalidArgument
 from dockyard.models import load_model
@@ -222,3 +226,29 @@ def test_checkpoints_sync_while_the_job_runs(client: Client, tmp_path: Path) -> 
     # Synced before the job ended: a crash now would keep this progress.
     assert client.request("GET", "/api/v1/jobs/ckpt-live")["status"] == "InProgress"
     assert wait_for(client, "ckpt-live")["status"] == "Completed"
+
+
+def test_a_killed_runner_takes_the_script_with_it_and_the_run_fails(
+    client: Client, job_server: ServerProcess, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = behaviour("orphaned", "sdk-wait")
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    try:
+        deadline = time.monotonic() + 60
+        while b"pid=" not in (log := client._http.get("/api/v1/jobs/orphaned/logs").content):
+            assert time.monotonic() < deadline, log
+            time.sleep(0.05)
+        script = psutil.Process(int(log.split(b"pid=")[1].split()[0]))
+        runner = runner_of(job_server.home, "orphaned")
+        assert script.ppid() == runner.pid
+        os.kill(runner.pid, signal.SIGKILL)
+        wait_gone([script])
+        job = wait_for(client, "orphaned")
+    finally:
+        release.touch()  # lets a surviving script end (only if the test failed)
+    assert job["status"] == "Failed"
+    assert "exited without a final status" in job["failure_reason"]
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["info"]["status"] == "FAILED"
