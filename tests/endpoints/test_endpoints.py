@@ -337,8 +337,12 @@ def test_endpoint_survives_a_server_restart(tmp_path: Path, models) -> None:  # 
             {"name": "bad", "variants": [{"name": "v", "model_uri": "/x"}], "surprise": 1},
             "surprise",
         ),
+        (
+            {"name": "bad", "variants": [{"name": "v", "model_uri": "~nouser/x"}]},
+            "variants.0.model_uri",
+        ),
     ],
-    ids=["missing-path", "unknown-registered", "no-variants", "name", "unknown-field"],
+    ids=["missing-path", "unknown-registered", "no-variants", "name", "unknown-field", "no-user"],
 )
 def test_bad_configs_name_the_field(client: Client, body: dict, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(dy.InvalidArgument) as caught:

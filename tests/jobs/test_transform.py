@@ -180,6 +180,9 @@ def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # ty
     cases = [
         ({**base, "input": {"uri": "/nope.csv", "content_type": "text/csv"}}, "input.uri"),
         ({**base, "model_uri": "/no/model"}, "model_uri"),
+        ({**base, "model_uri": "~nouser/model"}, "model_uri"),
+        ({**base, "input": {"uri": "~nouser/x.csv", "content_type": "text/csv"}}, "input.uri"),
+        ({**base, "tags": {"a!b": "x"}}, "tags.a!b.[key]"),
         ({**base, "batch_strategy": "Sometimes"}, "batch_strategy"),
         ({**base, "input": {"uri": str(csv), "content_type": "text/xml"}}, "input.content_type"),
     ]

@@ -199,6 +199,21 @@ def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Se
             InvalidArgument,
             "key",
         ),
+        (
+            "POST",
+            "/api/v1/registered-models/wine/versions",
+            {"source": "~nouser/model"},
+            InvalidArgument,
+            "cannot expand '~nouser'",
+        ),
+        ("GET", "/api/v1/model-uris?uri=~nouser/model", None, InvalidArgument, "~nouser"),
+        (
+            "POST",
+            "/api/v1/registered-models/wine/versions",
+            {"source": "/" + "n" * 300},
+            InvalidArgument,
+            "cannot read",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -213,6 +228,9 @@ def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Se
         "bad-scheme",
         "stage-uri",
         "bad-tag-key",
+        "unknown-user-source",
+        "unknown-user-uri",
+        "name-too-long",
     ],
 )
 def test_bad_input_is_refused_naming_it(

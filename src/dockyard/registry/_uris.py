@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
+from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument
 from dockyard.registry._entities import ResolvedModel
 from dockyard.registry._requests import check_alias, check_model_name, parse_version
@@ -168,7 +169,7 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
         return LocalRef(Path(unquote(parts.path)))
     if "://" in uri or (parts.scheme and len(parts.scheme) > 1):
         raise _bad(uri, f"unsupported scheme {parts.scheme!r}; use {_FORMS}", field)
-    return LocalRef(Path(uri).expanduser())
+    return LocalRef(expand_user(uri, field))
 
 
 # -- the client half ------------------------------------------------------------------------------
