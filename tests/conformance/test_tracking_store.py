@@ -186,6 +186,41 @@ def test_batch_id_makes_retries_idempotent(tracking: TrackingService) -> None:
     )
 
 
+def test_a_point_identical_in_every_field_is_stored_once(tracking: TrackingService) -> None:
+    run_id = _run(tracking)
+
+    def point(value: float, timestamp: int = 1, step: int = 0, key: str = "m") -> MetricIn:
+        return MetricIn(key=key, value=value, timestamp=timestamp, step=step)
+
+    # A retry without batch_id (the mlflow client's log_metric after a lost answer), twice in
+    # one batch, and NaN, which is stored as a flag.
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=[point(1.0), point(math.nan), point(1.0)]))
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=[point(1.0), point(math.nan)]))
+    # Any field that differs makes a point of its own.
+    distinct = [point(2.0), point(1.0, timestamp=2), point(1.0, step=1), point(1.0, key="n")]
+    tracking.log_batch(
+        ACTOR, run_id, LogBatch(metrics=[*distinct, point(math.inf), point(-math.inf)])
+    )
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=[point(math.inf), point(-math.inf)]))
+    history = tracking.metric_history(ACTOR, run_id, "m", max_results=100, page_token=None).items
+    got = sorted((str(m.value), m.timestamp, m.step) for m in history)
+    assert got == sorted(
+        [
+            ("1.0", 1, 0),
+            ("nan", 1, 0),
+            ("2.0", 1, 0),
+            ("1.0", 2, 0),
+            ("1.0", 1, 1),
+            ("inf", 1, 0),
+            ("-inf", 1, 0),
+        ]
+    )
+    assert (
+        len(tracking.metric_history(ACTOR, run_id, "n", max_results=10, page_token=None).items) == 1
+    )
+    assert tracking.get_run(ACTOR, run_id).metrics["m"].step == 1
+
+
 def test_nested_runs_and_parent_check(tracking: TrackingService) -> None:
     parent = _run(tracking)
     child = tracking.create_run(ACTOR, CreateRun(parent_run_id=parent))

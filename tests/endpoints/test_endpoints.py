@@ -13,10 +13,11 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from tests.endpoints.conftest import ROW, Load, wait_status
+from tests.endpoints.conftest import HERE, ROW, Load, wait_status
 from tests.services.server_process import ServerProcess
 
 import dockyard as dy
+from dockyard.models import save_model
 from dockyard.sdk import Client, reset_context
 from dockyard.settings import Settings
 
@@ -183,6 +184,63 @@ def test_crashed_worker_is_replaced(client: Client, models) -> None:  # type: ig
     assert any("exited; replacing it" in e["message"] for e in described["events"])
 
 
+def _workers(client: Client, name: str) -> list[int]:
+    described = client.request("GET", f"/api/v1/endpoints/{name}", params={"stats": True})
+    return [w["pid"] for w in described["stats"]["workers"]]
+
+
+def _wait_workers(client: Client, name: str, count: int, timeout: float = 60) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while len(pids := _workers(client, name)) != count:
+        assert time.monotonic() < deadline, pids
+        time.sleep(0.2)
+    return pids
+
+
+def test_a_worker_that_fails_to_load_is_retried_while_the_others_serve(
+    client: Client, tmp_path: Path
+) -> None:
+    from tests.endpoints.flaky_model import Flaky
+
+    tickets = tmp_path / "tickets"
+    tickets.mkdir()
+    # Load 0 starts the first worker; load 1 (the second worker) fails and is retried as load
+    # 2. After a crash, the replacement's first load (3) fails too, then load 4 serves.
+    (tickets / "fail").write_text("1 3")
+    save_model(Flaky(str(tickets)), tmp_path / "flaky", code_paths=[HERE / "flaky_model.py"])
+    endpoint = _create(
+        client,
+        {
+            "name": "flaky",
+            "variants": [{"name": "only", "model_uri": str(tmp_path / "flaky")}],
+            "scaling": {"min_workers": 2, "max_workers": 2},
+        },
+    )
+    pids = _wait_workers(client, "flaky", 2)
+    os.kill(pids[0], signal.SIGKILL)
+    _gone(pids[0])
+    with httpx.Client(base_url=endpoint["url"]) as http:
+        assert http.post("/invocations", json=ROW).status_code == 200
+    deadline = time.monotonic() + 60
+    while True:
+        live = _workers(client, "flaky")
+        if len(live) == 2 and pids[0] not in live:
+            break
+        assert time.monotonic() < deadline, live
+        time.sleep(0.2)
+    assert (tickets / "load-4").exists()
+    described = client.request("GET", "/api/v1/endpoints/flaky")
+    assert described["status"] == "InService" and described["failure_reason"] is None
+    events = described["events"]
+    assert "Failed" not in {e["status"] for e in events}
+    failed = [e["message"] for e in events if "a worker failed to start" in e["message"]]
+    assert [("load 1 fails" in m, "load 3 fails" in m) for m in failed] == [
+        (True, False),
+        (False, True),
+    ], failed
+    assert not (tickets / "load-5").exists()
+
+
 def test_autoscaling_follows_in_flight_requests(client: Client, models) -> None:  # type: ignore[no-untyped-def]
     endpoint = _create(
         client,
@@ -279,8 +337,12 @@ def test_endpoint_survives_a_server_restart(tmp_path: Path, models) -> None:  # 
             {"name": "bad", "variants": [{"name": "v", "model_uri": "/x"}], "surprise": 1},
             "surprise",
         ),
+        (
+            {"name": "bad", "variants": [{"name": "v", "model_uri": "~nouser/x"}]},
+            "variants.0.model_uri",
+        ),
     ],
-    ids=["missing-path", "unknown-registered", "no-variants", "name", "unknown-field"],
+    ids=["missing-path", "unknown-registered", "no-variants", "name", "unknown-field", "no-user"],
 )
 def test_bad_configs_name_the_field(client: Client, body: dict, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(dy.InvalidArgument) as caught:

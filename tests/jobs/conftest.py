@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from tests.services.server_process import ServerProcess
 
@@ -71,3 +72,30 @@ def behaviour(name: str, mode: str, **extra: object) -> dict:  # type: ignore[ty
     }
     spec.update({k: v for k, v in extra.items() if k != "seconds"})
     return spec
+
+
+def runner_of(home: Path, name: str, timeout: float = 30) -> psutil.Process:
+    """The runner process of job ``name`` of the server whose home is ``home``."""
+    folder = str(home / "jobs" / name)
+    deadline = time.monotonic() + timeout
+    while True:
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            if "dockyard.jobs._runner" in cmdline and folder in cmdline:
+                return proc
+        assert time.monotonic() < deadline, f"no runner for job {name}"
+        time.sleep(0.05)
+
+
+def wait_gone(procs: list[psutil.Process], timeout: float = 10) -> None:
+    """Wait until every process in ``procs`` has ended (a zombie has ended)."""
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        while True:
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            assert time.monotonic() < deadline, f"{proc} still runs after {timeout} s"
+            time.sleep(0.02)

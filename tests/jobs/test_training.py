@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
+import psutil
 import pytest
-from tests.jobs.conftest import SCRIPTS, behaviour, wait_for
+from tests.jobs.conftest import SCRIPTS, behaviour, runner_of, wait_for, wait_gone
+from tests.services.server_process import ServerProcess
 
 from dockyard.errors import InvalidArgument
 from dockyard.models import load_model
@@ -180,6 +184,13 @@ def test_jobs_share_cpus_first_in_first_out(client: Client) -> None:
         ({"resources": {"cpus": 64}}, "resources.cpus"),
         ({"name": "bad name!"}, "name"),
         ({"inputs": {"train": "ftp://host/x"}}, "inputs.train.uri"),
+        ({"inputs": {"train": "~nouser/x"}}, "inputs.train.uri"),
+        ({"source_dir": "~nouser/x"}, "source_dir"),
+        ({"entry_point": "e" * 256}, "entry_point"),  # longer than a file name may be
+        # Hyperparameters and tags become the params and tags of the job's run.
+        ({"tags": {"a!b": "x"}}, "tags.a!b.[key]"),
+        ({"hyperparameters": {"a!b": "1"}}, "hyperparameters.a!b.[key]"),
+        ({"hyperparameters": {"k" * 251: "1"}}, f"hyperparameters.{'k' * 251}.[key]"),
     ],
     ids=[
         "unknown",
@@ -190,13 +201,44 @@ def test_jobs_share_cpus_first_in_first_out(client: Client) -> None:
         "cpus",
         "name",
         "scheme",
+        "no-user-input",
+        "no-user-source",
+        "long-entry-point",
+        "tag-key",
+        "hp-key",
+        "long-hp-key",
     ],
 )
 def test_bad_specs_are_refused_at_submit(client: Client, change: dict, field: str) -> None:  # type: ignore[type-arg]
     spec = {**behaviour("bad", "ok"), **change}
+    runs = _run_count(client)
     with pytest.raises(InvalidArgument) as caught:
         client.request("POST", "/api/v1/jobs/training", json=spec)
     assert caught.value.field == field, caught.value.message
+    assert _run_count(client) == runs  # refused before the job's run was created
+
+
+def _run_count(client: Client) -> int:
+    experiments = client.request("GET", "/api/v1/experiments")["experiments"]
+    body = {"experiment_ids": [e["experiment_id"] for e in experiments], "max_results": 50_000}
+    return len(client.request("POST", "/api/v1/runs/search", json=body)["runs"])
+
+
+def test_list_and_log_offsets_out_of_range_are_named(client: Client) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        client.request("GET", "/api/v1/jobs", params={"offset": 2**63})
+    assert caught.value.field == "offset"
+    assert client.request("GET", "/api/v1/jobs", params={"offset": 2**63 - 1})["jobs"] == []
+    client.request("POST", "/api/v1/jobs/training", json=behaviour("logged", "ok"))
+    assert wait_for(client, "logged")["status"] == "Completed"
+    size = len(client._http.get("/api/v1/jobs/logged/logs").content)
+    end = client._http.get("/api/v1/jobs/logged/logs", params={"offset": size})
+    assert end.status_code == 200 and end.content == b""
+    assert end.headers["x-next-offset"] == str(size)
+    for offset in (size + 1, 726327470238491, 2**63):
+        with pytest.raises(InvalidArgument, match="past the end of the log") as caught:
+            client.request("GET", "/api/v1/jobs/logged/logs", params={"offset": offset})
+        assert caught.value.field == "offset"
 
 
 def test_requirements_txt_runs_the_job_in_its_own_environment(client: Client) -> None:
@@ -222,3 +264,29 @@ def test_checkpoints_sync_while_the_job_runs(client: Client, tmp_path: Path) -> 
     # Synced before the job ended: a crash now would keep this progress.
     assert client.request("GET", "/api/v1/jobs/ckpt-live")["status"] == "InProgress"
     assert wait_for(client, "ckpt-live")["status"] == "Completed"
+
+
+def test_a_killed_runner_takes_the_script_with_it_and_the_run_fails(
+    client: Client, job_server: ServerProcess, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = behaviour("orphaned", "sdk-wait")
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    try:
+        deadline = time.monotonic() + 60
+        while b"pid=" not in (log := client._http.get("/api/v1/jobs/orphaned/logs").content):
+            assert time.monotonic() < deadline, log
+            time.sleep(0.05)
+        script = psutil.Process(int(log.split(b"pid=")[1].split()[0]))
+        runner = runner_of(job_server.home, "orphaned")
+        assert script.ppid() == runner.pid
+        os.kill(runner.pid, signal.SIGKILL)
+        wait_gone([script])
+        job = wait_for(client, "orphaned")
+    finally:
+        release.touch()  # lets a surviving script end (only if the test failed)
+    assert job["status"] == "Failed"
+    assert "exited without a final status" in job["failure_reason"]
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["info"]["status"] == "FAILED"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
-from tests.jobs.conftest import wait_for
+from tests.jobs.conftest import runner_of, wait_for, wait_gone
 from tests.services.server_process import ServerProcess
 
 import dockyard as dy
@@ -136,12 +138,51 @@ def test_stop_then_resume_never_redoes_finished_shards(
     assert steps.count("Pending") == 2 and "Stopped" in steps
 
 
+def test_a_killed_runner_takes_the_transform_and_its_workers_with_it(
+    client: Client,
+    job_server: ServerProcess,
+    slow_data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    model_dir, csv, _ = slow_data
+    spec = {
+        "name": "orphaned-transform",
+        "model_uri": str(model_dir),
+        "input": {"uri": str(csv), "content_type": "text/csv"},
+        "output": {"uri": str(tmp_path / "out")},
+        "max_concurrent_transforms": 2,
+        "shard_bytes": 200_000,
+    }
+    client.request("POST", "/api/v1/jobs/transform", json=spec)
+    runner = runner_of(job_server.home, "orphaned-transform")
+    deadline = time.monotonic() + 120
+    while True:  # until both workers score: worker 0 and the sibling it forked
+        tree = runner.children(recursive=True)
+        workers = [p for p in tree if "dockyard.batch._worker" in " ".join(p.cmdline())]
+        progress = client.request("GET", "/api/v1/jobs/orphaned-transform")["progress"] or {}
+        if len(tree) >= 3 and workers and progress.get("shards_done", 0) >= 1:
+            break
+        assert time.monotonic() < deadline, tree
+        time.sleep(0.05)
+    os.kill(runner.pid, signal.SIGKILL)
+    wait_gone(tree)
+    # Gone because they were killed, not because they finished the work unwatched.
+    assert not (tmp_path / "out" / "big.csv.out").exists()
+    job = wait_for(client, "orphaned-transform")
+    assert job["status"] == "Failed"
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["info"]["status"] == "FAILED"
+
+
 def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # type: ignore[no-untyped-def]
     model_dir, csv, _ = data
     base = {"model_uri": str(model_dir), "input": {"uri": str(csv), "content_type": "text/csv"}}
     cases = [
         ({**base, "input": {"uri": "/nope.csv", "content_type": "text/csv"}}, "input.uri"),
         ({**base, "model_uri": "/no/model"}, "model_uri"),
+        ({**base, "model_uri": "~nouser/model"}, "model_uri"),
+        ({**base, "input": {"uri": "~nouser/x.csv", "content_type": "text/csv"}}, "input.uri"),
+        ({**base, "tags": {"a!b": "x"}}, "tags.a!b.[key]"),
         ({**base, "batch_strategy": "Sometimes"}, "batch_strategy"),
         ({**base, "input": {"uri": str(csv), "content_type": "text/xml"}}, "input.content_type"),
     ]

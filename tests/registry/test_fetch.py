@@ -102,6 +102,41 @@ def test_a_changed_cache_entry_is_caught_at_load(
         load_model(local.path, expected_digest=local.digest)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    ["changed", "truncated", "no-manifest", "extra-file"],
+)
+def test_a_damaged_cache_entry_is_fetched_again(
+    counting: tuple[Client, _Counting],
+    wine: str,
+    tmp_path: Path,
+    registry_package: Path,
+    registry_frame: pd.DataFrame,
+    damage: str,
+) -> None:
+    client, transport = counting
+    cache = tmp_path / "cache"
+    local = fetch_model("models:/wine/1", client=client, cache_dir=cache)
+    pickle = local.path / "model.pkl"
+    if damage == "changed":
+        pickle.write_bytes(b"evil")
+    elif damage == "truncated":
+        pickle.write_bytes(pickle.read_bytes()[:10])
+    elif damage == "no-manifest":
+        (local.path / "MLmodel").unlink()
+    else:
+        (local.path / "planted.py").write_text("print('hi')")
+    downloads = transport.downloads
+    again = fetch_model("models:/wine/1", client=client, cache_dir=cache)
+    assert again.path == local.path
+    assert transport.downloads == downloads + len(list(registry_package.iterdir()))
+    model = load_model(again.path, expected_digest=again.digest)
+    assert model.predict(registry_frame).shape == (len(registry_frame),)
+    assert [p.name for p in cache.iterdir()] == [local.path.name]  # the bad copy is gone
+    fetch_model("models:/wine/1", client=client, cache_dir=cache)
+    assert transport.downloads == downloads + len(list(registry_package.iterdir()))
+
+
 def test_local_folders_and_missing_things(
     counting: tuple[Client, _Counting], wine: str, tmp_path: Path, registry_package: Path
 ) -> None:

@@ -6,12 +6,14 @@ import getpass
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import pandas as pd
 import pytest
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
-from dockyard.models import verify
+from dockyard.models import save_model, verify
 from dockyard.sdk import Client
 from dockyard.server import Services
 
@@ -101,6 +103,27 @@ def test_files_are_listed_and_downloaded(api: Client, wine: str, registry_packag
     assert escape.status_code == 400
 
 
+def test_a_non_latin_1_file_of_a_version_downloads(
+    api: Client, log_package: Log, registry_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    (tmp_path / "数据.csv").write_bytes(b"a,b\n1,2\n")
+    estimator = LinearRegression().fit(registry_frame, registry_frame["a"])
+    save_model(estimator, tmp_path / "pkg", code_paths=[tmp_path / "数据.csv"])
+    run_id = log_package(tmp_path / "pkg")
+    api.request("POST", "/api/v1/registered-models", json={"name": "intl"})
+    api.request(
+        "POST", "/api/v1/registered-models/intl/versions", json={"source": f"runs:/{run_id}/model"}
+    )
+    got = _raw(
+        api, "GET", f"/api/v1/registered-models/intl/versions/1/files/code/{quote('数据.csv')}"
+    )
+    assert got.status_code == 200, got.text
+    assert got.content == b"a,b\n1,2\n"
+    assert got.headers["content-disposition"].endswith("filename*=UTF-8''%E6%95%B0%E6%8D%AE.csv")
+
+
 def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Services) -> None:
     api.request("PUT", "/api/v1/registered-models/wine/aliases/champion", json={"version": 1})
     key = api.request("GET", "/api/v1/registered-models/wine/versions/1")["storage_location"]
@@ -176,6 +199,21 @@ def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Se
             InvalidArgument,
             "key",
         ),
+        (
+            "POST",
+            "/api/v1/registered-models/wine/versions",
+            {"source": "~nouser/model"},
+            InvalidArgument,
+            "cannot expand '~nouser'",
+        ),
+        ("GET", "/api/v1/model-uris?uri=~nouser/model", None, InvalidArgument, "~nouser"),
+        (
+            "POST",
+            "/api/v1/registered-models/wine/versions",
+            {"source": "/" + "n" * 300},
+            InvalidArgument,
+            "cannot read",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -190,6 +228,9 @@ def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Se
         "bad-scheme",
         "stage-uri",
         "bad-tag-key",
+        "unknown-user-source",
+        "unknown-user-uri",
+        "name-too-long",
     ],
 )
 def test_bad_input_is_refused_naming_it(

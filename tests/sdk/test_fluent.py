@@ -49,6 +49,25 @@ def test_exception_in_block_marks_run_failed() -> None:
     assert dy.get_run(run.run_id).info.status == "FAILED"
 
 
+@pytest.mark.parametrize("job_status", ["RUNNING", "FAILED"])
+def test_a_jobs_run_keeps_the_status_the_job_gives_it(settings: Settings, job_status: str) -> None:
+    # A job's process finds its run in DOCKYARD_RUN_ID; the scheduler ends that run with the
+    # job's final status, so the script's SDK must neither end it nor revive it.
+    run_id = dy.sdk.context().client.request("POST", "/api/v1/runs", json={})["info"]["run_id"]
+    dy.sdk.context().client.request("PATCH", f"/api/v1/runs/{run_id}", json={"status": job_status})
+    reset_context(settings.model_copy(update={"run_id": run_id}))
+    dy.log_metric("loss", 0.5)
+    assert dy.active_run() == run_id
+    assert dy.get_run(run_id).info.status == job_status
+    dy.end_run()  # as the SDK does at exit
+    assert dy.active_run() is None
+    got = dy.get_run(run_id)
+    assert got.info.status == job_status and got.metrics["loss"].value == 0.5
+    with pytest.raises(RuntimeError), dy.start_run() as run:  # a failing block, resumed
+        raise RuntimeError("boom")
+    assert run.run_id == run_id and dy.get_run(run_id).info.status == job_status
+
+
 def test_nested_runs() -> None:
     with dy.start_run() as parent:
         with dy.start_run(nested=True) as child:

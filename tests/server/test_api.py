@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -143,6 +144,32 @@ def test_artifact_upload_list_download(api: Client) -> None:
     assert response.content == b"hello"
     with pytest.raises(NotFound):
         api.request("GET", f"/api/v1/runs/{run_id}/artifacts/missing.txt")
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [("数据.csv", "__.csv"), ('say "hi" 100%.txt', "say _hi_ 100_.txt")],
+    ids=["non-latin-1", "quotes-and-percent"],
+)
+def test_any_file_name_downloads_with_an_rfc_6266_header(
+    api: Client, name: str, fallback: str
+) -> None:
+    run_id = _new_run(api)
+    url = f"/api/v1/runs/{run_id}/artifacts/dir/{quote(name)}"
+    api.request("PUT", url, content=b"a,b\n1,2\n")
+    response = _raw(api, "GET", url)
+    assert response.status_code == 200, response.text
+    assert response.content == b"a,b\n1,2\n"
+    assert response.headers["content-disposition"] == (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
+
+
+def test_plain_file_names_keep_the_simple_header(api: Client) -> None:
+    run_id = _new_run(api)
+    api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/notes.txt", content=b"x")
+    response = _raw(api, "GET", f"/api/v1/runs/{run_id}/artifacts/notes.txt")
+    assert response.headers["content-disposition"] == 'attachment; filename="notes.txt"'
 
 
 def test_oversized_bodies_get_413_before_any_route(api: Client) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,39 @@ def test_two_processes_starting_at_once(url: str) -> None:
     with db.read() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     db.dispose()
+
+
+def _alembic(db: Database) -> Callable[[str, str], None]:
+    from alembic import command
+    from alembic.config import Config
+
+    def run(action: str, revision: str) -> None:
+        with db.write_engine.connect() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", "dockyard.store:migrations")
+            cfg.attributes["connection"] = conn
+            getattr(command, action)(cfg, revision)
+            conn.commit()
+
+    return run
+
+
+def test_0006_drops_duplicate_metric_points_of_an_older_database(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0005")
+    insert = text(
+        "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) "
+        "VALUES (:run, 'm', :value, :nan, 1, 0)"
+    )
+    with db.write() as conn:
+        for value, nan in [(1.0, False), (1.0, False), (0.0, True), (0.0, True), (2.0, False)]:
+            conn.execute(insert, {"run": "r" * 32, "value": value, "nan": nan})
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT id, value, is_nan FROM metrics ORDER BY id")).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert [(r.value, bool(r.is_nan)) for r in rows] == [(1.0, False), (0.0, True), (2.0, False)]
+    assert [r.id for r in rows] == [1, 3, 5]  # the first of each stays
+    assert diff == []

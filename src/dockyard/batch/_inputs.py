@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from dockyard._paths import expand_user
 from dockyard.artifacts import ArtifactStore, open_artifact_store
 from dockyard.errors import InvalidArgument, NotFound
 
@@ -52,7 +53,7 @@ def _local_path(uri: str) -> Path:
         if parts.netloc not in ("", "localhost"):
             raise InvalidArgument(f"{uri!r} must be file:///absolute/path on this machine")
         return Path(unquote(parts.path))
-    return Path(uri).expanduser()
+    return expand_user(uri)
 
 
 def _hidden(name: str) -> bool:

@@ -5,6 +5,10 @@ It runs in a server process under the ``endpoints`` leadership lock. Slow work (
 baking a canary) happens on one thread per endpoint, so one endpoint's rollout never delays
 another's crash recovery. On taking the lock it reattaches to workers that outlived a restart;
 an update a restart interrupted is rolled back to the configuration that was in service.
+
+An endpoint fails only when no worker serves it. A worker that fails to start while others
+serve (its model's load raised in that one process, the machine ran short of memory) is
+reported as an event and started again later, with a growing pause between attempts.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ __all__ = ["Supervisor"]
 log = logging.getLogger("dockyard.endpoints")
 
 _TICK_S = 0.5
+# Pauses between attempts to start a worker that keeps failing while others serve.
+_RETRY_FIRST_S = 1.0
+_RETRY_MAX_S = 60.0
 
 
 class Supervisor:
@@ -58,6 +65,8 @@ class Supervisor:
         self._busy: dict[str, threading.Thread] = {}
         self._load: dict[str, deque[float]] = {}
         self._scaled_at: dict[str, float] = {}
+        self._launch_failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -141,7 +150,8 @@ class Supervisor:
         worker, traffic = self._worker_config(row, config, None, 0.0)
         fleet = self.fleet(row.name)
         while len(fleet.workers) < config.scaling.min_workers:
-            fleet.launch(worker)
+            if not self._launch(row.name, fleet, worker, EndpointStatus.CREATING):
+                break  # the others serve; _keep starts the missing ones later
         self._svc.transition(
             row.name,
             EndpointStatus.IN_SERVICE,
@@ -161,7 +171,8 @@ class Supervisor:
         if worker is None:
             worker, _ = self._worker_config(row, config, None, 0.0)
         if len(fleet.workers) < config.scaling.min_workers:
-            self._spawn(row.name, lambda _: fleet.launch(worker), row)
+            if time.monotonic() >= self._retry_at.get(row.name, 0.0):
+                self._spawn(row.name, lambda _: self._launch(row.name, fleet, worker), row)
             return
         self._autoscale(row, config, fleet, worker)
 
@@ -185,7 +196,7 @@ class Supervisor:
                 EndpointStatus.IN_SERVICE,
                 f"scaling out to {n + 1} workers ({average:.1f} in flight each)",
             )
-            self._spawn(row.name, lambda _: fleet.launch(worker), row)
+            self._spawn(row.name, lambda _: self._launch(row.name, fleet, worker), row)
         elif average < scaling.target_in_flight / 4 and n > scaling.min_workers:
             self._scaled_at[row.name] = now
             self._svc.transition(
@@ -227,7 +238,7 @@ class Supervisor:
                 return
         final, traffic = self._worker_config(row, green, None, 0.0)
         fleet.push(final)
-        self._grow(fleet, final, green)
+        self._grow(row.name, fleet, final, green)
         self._svc.transition(
             row.name,
             EndpointStatus.IN_SERVICE,
@@ -237,9 +248,43 @@ class Supervisor:
             traffic=traffic,
         )
 
-    def _grow(self, fleet: Fleet, worker: Any, config: EndpointConfig) -> None:
-        while len(fleet.workers) < config.scaling.min_workers:
+    def _launch(
+        self,
+        name: str,
+        fleet: Fleet,
+        worker: Any,
+        status: EndpointStatus = EndpointStatus.IN_SERVICE,
+    ) -> bool:
+        """Start one worker; False if it failed while others serve (reported, retried later).
+
+        With no other worker serving, the failure is raised: the endpoint cannot serve at all.
+        """
+        try:
             fleet.launch(worker)
+        except Exception as exc:
+            if not fleet.workers:
+                raise
+            failures = self._launch_failures.get(name, 0) + 1
+            self._launch_failures[name] = failures
+            pause = min(_RETRY_MAX_S, _RETRY_FIRST_S * 2 ** (failures - 1))
+            self._retry_at[name] = time.monotonic() + pause
+            reason = exc.message if isinstance(exc, DockyardError) else repr(exc)
+            log.warning("endpoint %s: a worker failed to start: %s", name, reason)
+            self._svc.transition(
+                name,
+                status,
+                f"a worker failed to start ({len(fleet.workers)} serving); "
+                f"retrying in {pause:.0f} s: {reason}",
+            )
+            return False
+        self._launch_failures.pop(name, None)
+        self._retry_at.pop(name, None)
+        return True
+
+    def _grow(self, name: str, fleet: Fleet, worker: Any, config: EndpointConfig) -> None:
+        while len(fleet.workers) < config.scaling.min_workers:
+            if not self._launch(name, fleet, worker, EndpointStatus.UPDATING):
+                break
         while len(fleet.workers) > config.scaling.max_workers:
             fleet.drain_one(fleet.workers[-1])
 
@@ -279,5 +324,7 @@ class Supervisor:
         fleet = self.fleet(row.name)
         fleet.drain_all()
         self._fleets.pop(row.name, None)
+        self._launch_failures.pop(row.name, None)
+        self._retry_at.pop(row.name, None)
         self._svc.remove(row.name)
         shutil.rmtree(Path(fleet.folder), ignore_errors=True)

@@ -5,8 +5,10 @@ nor loses its state: status goes to ``.dockyard/events.jsonl``, output to ``.doc
 It prepares the SageMaker ``/opt/ml`` layout, runs the user's code with the ``SM_*``
 environment, enforces the memory limit and maximum runtime, honours stop requests (SIGTERM, then
 SIGKILL after a grace period), parses metric lines, retries, and finally packages and uploads
-the model. Imports are kept light until the user's process has started: the time from submit to
-the first line of user code is a number users feel.
+the model. The user's process dies with the runner (``PR_SET_PDEATHSIG``): a runner killed
+outright must not leave a script or a transform running that nobody watches, whose job the
+scheduler has already failed. Imports are kept light until the user's process has started: the
+time from submit to the first line of user code is a number users feel.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +133,10 @@ class Runner:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # a signal to the group reaches the user's whole tree
+            # Safe with the runner's threads: between fork and exec it makes three system
+            # calls and takes no lock (the libc symbol was looked up before the fork).
+            preexec_fn=_die_with_runner(),  # noqa: PLW1509
         )
         reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
         reader.start()
@@ -271,6 +277,34 @@ class _MemoryWatcher:
             except self._psutil.Error:
                 continue
         return total / (1024 * 1024)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_runner() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux SIGKILL the child when this runner dies; None elsewhere.
+
+    The death signal survives ``exec`` and ``setsid`` (the child's own session). It fires when
+    the *thread* that started the child ends, which here is the runner's main thread, so in
+    effect when the runner does. A transform's worker processes arm it themselves against
+    their own parent, so the whole tree goes.
+    """
+    try:
+        import ctypes
+
+        # Looked up here: between fork and exec the child should do as little as possible.
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    runner = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != runner:  # the runner died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
 
 
 def _signal_group(pid: int, sig: int) -> None:

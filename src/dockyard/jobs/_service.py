@@ -260,7 +260,14 @@ class JobService:
             check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
             if spec.entry_point and scheme(spec.source_dir) == "local":
                 script = local_path(spec.source_dir) / spec.entry_point
-                if not script.is_file():
+                try:
+                    found = script.is_file()
+                except OSError as exc:  # a name too long for the file system
+                    raise InvalidArgument(
+                        f"cannot read entry point {spec.entry_point[:200]!r}: {exc.strerror}",
+                        field="entry_point",
+                    ) from exc
+                if not found:
                     raise InvalidArgument(
                         f"entry point {spec.entry_point!r} is not a file in {spec.source_dir}",
                         field="entry_point",
@@ -404,8 +411,13 @@ class JobService:
         """Log bytes from ``offset``; the next offset; whether the job has ended."""
         job = self.get(actor, name)
         path = self.job_dir(job.name).log
+        size = path.stat().st_size if path.exists() else 0  # the log only grows
+        if offset > size:  # seeking there would fail (or read a hole)
+            raise InvalidArgument(
+                f"offset {offset} is past the end of the log ({size} bytes)", field="offset"
+            )
         data = b""
-        if path.exists():
+        if offset < size:
             with path.open("rb") as handle:
                 handle.seek(offset)
                 data = handle.read(limit)

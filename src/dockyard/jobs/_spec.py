@@ -1,9 +1,10 @@
 """The training job spec: one frozen model validates a YAML file, a REST body and SDK arguments.
 
-Limits follow SageMaker's CreateTrainingJob (100 hyperparameters, keys up to 256 and values up to
-2,500 characters, 40 metric definitions, 100 environment variables, 20 channels), so a spec that
-runs here would be accepted there and the other way round. Specs carry URIs, never live objects,
-so any executor on any machine can run them.
+Limits follow SageMaker's CreateTrainingJob (100 hyperparameters, values up to 2,500 characters,
+40 metric definitions, 100 environment variables, 20 channels), so a spec that runs here would be
+accepted there and the other way round; hyperparameter names follow the stricter rule of run
+param keys (up to 250 letters, digits and ``_ - . : /`` or spaces), as they are logged as the
+run's params. Specs carry URIs, never live objects, so any executor on any machine can run them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -20,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from dockyard.tracking import LIMITS, validate_key
 
 __all__ = [
     "Channel",
@@ -37,6 +41,23 @@ JobName = Annotated[
 ]
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\.\-_]{1,64}$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+def _run_key(key: str) -> str:
+    try:
+        return validate_key(key)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (it becomes a key of the job's run)") from exc
+
+
+# Hyperparameters become the params, and tags the tags, of the run created at submit: checked by
+# the spec, so a bad key is refused before that run exists.
+RunKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=LIMITS.key_length),
+    AfterValidator(_run_key),
+]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_run_key)]
 
 
 class _Spec(BaseModel):
@@ -134,7 +155,7 @@ class TrainingJobSpec(_Spec):
     source_dir: Uri | None = None
     algorithm: Literal["xgboost", "linear-learner"] | None = None
     hyperparameters: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=256)],
+        RunKey,
         Annotated[str, StringConstraints(max_length=2500)],
     ] = Field(default_factory=dict, max_length=100)
     inputs: dict[ChannelName, Channel] = Field(
@@ -151,10 +172,9 @@ class TrainingJobSpec(_Spec):
     metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
     checkpoint: CheckpointConfig | None = None
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    tags: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)],
-        Annotated[str, StringConstraints(max_length=256)],
-    ] = Field(default_factory=dict, max_length=50)
+    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=dict, max_length=50
+    )
 
     @field_validator("hyperparameters", mode="before")
     @classmethod

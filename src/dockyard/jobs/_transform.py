@@ -22,7 +22,7 @@ from pydantic import Field, StringConstraints
 from dockyard.batch import Progress, TransformSpec
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._layout import JobDir
-from dockyard.jobs._spec import JobName
+from dockyard.jobs._spec import JobName, TagKey
 
 __all__ = ["TransformJobSpec", "main"]
 
@@ -32,10 +32,9 @@ class TransformJobSpec(TransformSpec):
 
     name: JobName | None = None
     experiment: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    tags: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)],
-        Annotated[str, StringConstraints(max_length=256)],
-    ] = Field(default_factory=dict, max_length=50)
+    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=dict, max_length=50
+    )
 
     def transform_spec(self) -> TransformSpec:
         """The part :func:`dockyard.batch.run_transform` reads."""

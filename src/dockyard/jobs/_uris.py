@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
+from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = ["check_readable", "local_path", "scheme"]
@@ -30,15 +31,16 @@ def scheme(uri: str, field: str | None = None) -> str:
     )
 
 
-def local_path(uri: str) -> Path:
-    return Path(urlparse(uri).path if uri.startswith("file://") else uri).expanduser()
+def local_path(uri: str, field: str | None = None) -> Path:
+    """The local path a ``local`` URI names (a bad ``~user`` is refused, naming ``field``)."""
+    return expand_user(urlparse(uri).path if uri.startswith("file://") else uri, field)
 
 
 def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None:
     """Refuse a URI that names nothing readable, naming the field."""
     kind = scheme(uri, field)
     if kind == "local":
-        path = local_path(uri)
+        path = local_path(uri, field)
         try:
             if not path.exists():
                 raise InvalidArgument(f"{uri} does not exist", field=field)

@@ -57,6 +57,15 @@ def download_prefix(store: ArtifactStore, prefix: str, dest: Path, source: str) 
 
 def copy_local(folder: Path, dest: Path, source: str) -> None:
     """Copy a package folder on this machine into ``dest`` (symlinks are refused, not followed)."""
+    try:
+        _copy_local(folder, dest, source)
+    except OSError as exc:  # a name too long, a folder we may not read, ...
+        raise InvalidArgument(
+            f"cannot read {source[:200]}: {exc.strerror}", field="source"
+        ) from exc
+
+
+def _copy_local(folder: Path, dest: Path, source: str) -> None:
     if not folder.exists():
         raise NotFound(f"{source}: no such folder", field="source")
     if not folder.is_dir():

@@ -16,7 +16,9 @@ client half that every consumer (SDK, jobs, endpoints, batch) calls to get a loc
 
 Downloads are cached under ``<cache_dir>/<digest hex>``, written to a temporary sibling and
 renamed into place only after the files were checked against the digest, so a cache entry is
-complete or absent, and a package whose run artifacts later change gets a new entry.
+complete or absent, and a package whose run artifacts later change gets a new entry. An entry
+is checked again on every hit: one changed or truncated later (a full disk, a stray edit) is
+discarded and downloaded afresh, rather than failing every load from then on.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
+from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument
 from dockyard.registry._entities import ResolvedModel
 from dockyard.registry._requests import check_alias, check_model_name, parse_version
@@ -166,7 +169,7 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
         return LocalRef(Path(unquote(parts.path)))
     if "://" in uri or (parts.scheme and len(parts.scheme) > 1):
         raise _bad(uri, f"unsupported scheme {parts.scheme!r}; use {_FORMS}", field)
-    return LocalRef(Path(uri).expanduser())
+    return LocalRef(expand_user(uri, field))
 
 
 # -- the client half ------------------------------------------------------------------------------
@@ -221,6 +224,35 @@ def _publish(partial: Path, target: Path, digest: str) -> None:
         shutil.rmtree(partial, ignore_errors=True)  # another process published it first
 
 
+def _cache_hit(target: Path, digest: str) -> bool:
+    """Whether ``target`` holds a good copy of the package ``digest``; a bad copy is removed.
+
+    Hashing the files on a hit costs one read of the package, small next to a download, and it
+    is what lets a damaged entry heal: without it every load would fail on the same bad file.
+    """
+    from dockyard.errors import NotFound
+    from dockyard.models import verify
+
+    if not target.exists():
+        return False
+    try:
+        verify(target, expected_digest=digest)
+        return True
+    except InvalidArgument as exc:
+        if exc.details.get("reason") == "unsealed":
+            return True  # an MLflow package: its manifest matched, it has no file digests
+    except NotFound:
+        pass  # the manifest itself is gone
+    # Renamed aside first so that no reader ever finds a half-deleted entry under the name.
+    stale = target.with_name(f".stale-{uuid.uuid4().hex}")
+    try:
+        target.rename(stale)
+    except OSError:
+        return (target / MANIFEST).is_file()  # another process replaced it meanwhile
+    shutil.rmtree(stale, ignore_errors=True)
+    return False
+
+
 def _download(client: Client, resolved: ResolvedModel, partial: Path) -> None:
     for item in resolved.files:
         if item.is_dir:
@@ -247,7 +279,7 @@ def _fetch_s3(ref: S3Ref, uri: str, root: Path, s3_endpoint_url: str | None) -> 
     with store.open_read(f"{prefix}{MANIFEST}") as handle:
         digest = package_digest(handle.read(1 << 20))
     target = root / _hex(digest)
-    if (target / MANIFEST).is_file():
+    if _cache_hit(target, digest):
         return LocalModel(uri=uri, path=target, digest=digest)
     partial = root / f".partial-{uuid.uuid4().hex}"
     try:
@@ -271,7 +303,8 @@ def fetch_model(
     ``models:/`` and ``runs:/`` URIs are resolved by the server ``client`` talks to and
     downloaded from it; ``s3://`` is read directly; a local folder is returned as it is.
     Downloads land in ``cache_dir`` keyed by package digest, so a version already fetched costs
-    one small request. Load the result with
+    one small request and one read of its files; a cached copy that no longer matches its
+    digests is replaced by a fresh download. Load the result with
     ``dockyard.models.load_model(m.path, expected_digest=m.digest)``, which checks every file
     again before anything is unpickled.
 
@@ -316,7 +349,7 @@ def fetch_model(
 def _cached(
     resolved: ResolvedModel, found: LocalModel, download: Callable[[Path], None]
 ) -> LocalModel:
-    if (found.path / MANIFEST).is_file():
+    if _cache_hit(found.path, resolved.digest):
         return found
     partial = found.path.parent / f".partial-{uuid.uuid4().hex}"
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.sdk._context import context
 from dockyard.tracking import Experiment, Run, RunStatus, validate_key
 
@@ -150,7 +151,8 @@ def start_run(
     """Start a run (or resume ``run_id``) and make it active; use it as a context manager.
 
     With a run already active, pass ``nested=True`` to start a child of it. A process started for
-    a training job (``DOCKYARD_RUN_ID`` set) resumes the job's run when no id is given.
+    a training job (``DOCKYARD_RUN_ID`` set) resumes the job's run when no id is given; that
+    run's status belongs to the job (see :func:`end_run`).
     """
     ctx = context()
     if ctx.run_stack and not nested and run_id is None:
@@ -161,7 +163,7 @@ def start_run(
     run_id = run_id or (ctx.settings.run_id if not ctx.run_stack else None)
     if run_id is not None:
         run = Run.model_validate(ctx.client.request("GET", f"/api/v1/runs/{run_id}"))
-        if run.info.status is not RunStatus.RUNNING:
+        if run.info.status is not RunStatus.RUNNING and run_id != ctx.settings.run_id:
             ctx.client.request("PATCH", f"/api/v1/runs/{run_id}", json={"status": "RUNNING"})
     else:
         parent = parent_run_id or (ctx.run_stack[-1] if nested and ctx.run_stack else None)
@@ -192,17 +194,38 @@ def _current_run() -> str:
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
-    """Flush buffered metrics and end the innermost active run."""
+    """Flush buffered metrics and end the innermost active run.
+
+    The run of the job this process runs in (``DOCKYARD_RUN_ID``) is only flushed and made
+    inactive here: the job's final status decides the run's, once the job has finished (a
+    script that exits 0 can still fail its job, say when its model does not upload).
+
+    Raises:
+        Unavailable: The server stayed away longer than the client's retry window; the error
+            says how many metric points were not logged (``details["metrics_not_logged"]``).
+    """
     ctx = context()
     if not ctx.run_stack:
         return
     run_id = ctx.run_stack[-1]
+    status = RunStatus(status)
+    ends = run_id != ctx.settings.run_id
     try:
         ctx.sender.flush()
-    finally:
+    except DockyardError:
         ctx.run_stack.pop()
+        if ends:
+            # One attempt, not another retry window: the server is likely still away, and the
+            # error to raise is the flush's, which counts the points that were not logged.
+            with contextlib.suppress(DockyardError):
+                ctx.client.request(
+                    "PATCH", f"/api/v1/runs/{run_id}", json={"status": status.value}, retry=False
+                )
+        raise
+    ctx.run_stack.pop()
+    if ends:
         ctx.client.request(
-            "PATCH", f"/api/v1/runs/{run_id}", json={"status": RunStatus(status).value}, retry=True
+            "PATCH", f"/api/v1/runs/{run_id}", json={"status": status.value}, retry=True
         )
 
 

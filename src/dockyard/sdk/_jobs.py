@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, urlparse
 
+from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument, JobFailed
 from dockyard.jobs import Job, JobStatus
 from dockyard.sdk._client import Client
@@ -195,7 +196,7 @@ class Estimator:
         uri = value["uri"] if isinstance(value, Mapping) else value
         if not isinstance(uri, str) or "://" in uri or uri.startswith("runs:/"):
             return value
-        path = Path(uri).expanduser().resolve()
+        path = expand_user(uri).resolve()
         # A server on this machine reads local paths itself; a remote one gets an upload.
         resolved = str(path) if local else upload_data(path, f"jobs/{prefix}")
         return {**value, "uri": resolved} if isinstance(value, Mapping) else resolved

@@ -3,9 +3,11 @@
 ``log_metric`` costs an append under a lock. A daemon thread drains the buffer every
 ``interval`` seconds (or sooner when a batch fills) and posts batches with an idempotency key, so a
 retry after a lost response never logs a point twice. A server restart or network error is
-retried with backoff for ``Client.retry_for`` seconds; after that the failure is kept and raised at
-the next ``flush`` (``end_run`` and process exit flush). Memory is bounded: when ``max_pending``
-points wait, ``add`` blocks until the sender catches up.
+retried with backoff for ``Client.retry_for`` seconds; after that the failure is kept, sending
+pauses, and the next ``add`` or ``flush`` (``end_run`` and process exit flush) raises it, saying
+how many points were not logged: the failed batch, every point still queued (dropped) and, for
+``add``, the point it was given. Memory is bounded: when ``max_pending`` points wait, ``add``
+blocks until the sender catches up.
 """
 
 from __future__ import annotations
@@ -68,11 +70,11 @@ class MetricSender:
                     self._cond.notify_all()
             return
         with self._cond:
-            if self._error is not None:
-                self._raise_error()
             while len(pending) >= self._max_pending and self._error is None:
                 self._cond.notify_all()
                 self._cond.wait(0.5)
+            if self._error is not None:
+                self._raise_error(also=1)
             pending.append(point)
             if len(pending) >= self._batch_size:
                 self._cond.notify_all()
@@ -106,27 +108,37 @@ class MetricSender:
             self._closed = True
             self._cond.notify_all()
 
-    def _raise_error(self) -> None:
+    def _raise_error(self, also: int = 0) -> None:
         error, self._error = self._error, None
-        lost = len(self._pending)
-        self._pending.clear()
         assert error is not None
-        if lost:
-            error.details["metrics_not_logged"] = error.details.get("metrics_not_logged", 0) + lost
-        raise error
+        lost = error.details.get("metrics_not_logged", 0) + len(self._pending) + also
+        self._pending.clear()
+        self._cond.notify_all()  # sending resumes with the next point
+        raise type(error)(
+            f"{lost} metric point{'s were' if lost != 1 else ' was'} not logged: {error.message}",
+            field=error.field,
+            details={**error.details, "metrics_not_logged": lost},
+        ) from error
 
     def _run(self) -> None:
         while True:
             with self._cond:
+                # While a failure waits to be raised nothing is sent: the points it reports as
+                # not logged must not be delivered after all.
                 self._cond.wait_for(
                     lambda: (
-                        len(self._pending) >= self._batch_size
-                        or self._closed
-                        or (self._flushing > 0 and bool(self._pending))
+                        self._closed
+                        or (
+                            self._error is None
+                            and (
+                                len(self._pending) >= self._batch_size
+                                or (self._flushing > 0 and bool(self._pending))
+                            )
+                        )
                     ),
                     self._interval,
                 )
-                if not self._pending:
+                if not self._pending or self._error is not None:
                     if self._closed:
                         return
                     continue

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +32,25 @@ async def upload(request: Request, store: ArtifactStore, key: str) -> ArtifactIn
         return await run_in_threadpool(store.put_stream, key, spool, size)
 
 
+# What may stand inside a quoted ``filename="..."`` for every client: printable ASCII without the
+# quote and backslash (which old clients do not unescape) and without ``%`` (which some decode).
+_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\%]')
+
+
+def _content_disposition(filename: str) -> str:
+    """An ``attachment`` header value for ``filename``, whatever its characters (RFC 6266).
+
+    HTTP headers are latin-1 on the wire, so a name such as ``数据.csv`` cannot go in the
+    plain ``filename`` parameter. It gets an ASCII fallback there (unsafe characters become
+    ``_``) plus the exact name as ``filename*=UTF-8''<percent-encoded>`` (RFC 5987), which
+    browsers and ``curl -J`` prefer when present.
+    """
+    fallback = _UNSAFE.sub("_", filename)
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
     try:
         while chunk := stream.read(_CHUNK):
@@ -40,11 +61,12 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 async def download(store: ArtifactStore, key: str, filename: str) -> StreamingResponse:
     """Stream the artifact at ``key`` as the response body."""
+    headers = {"content-disposition": _content_disposition(filename)}
     info = await run_in_threadpool(store.stat, key)
-    stream = await run_in_threadpool(store.open_read, key)
-    headers = {"content-disposition": f'attachment; filename="{filename}"'}
     if info.size is not None:
         headers["content-length"] = str(info.size)
+    # Opened last: nothing between here and the response may raise and leak the handle.
+    stream = await run_in_threadpool(store.open_read, key)
     return StreamingResponse(
         _chunks(stream), media_type="application/octet-stream", headers=headers
     )

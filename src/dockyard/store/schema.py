@@ -127,7 +127,9 @@ tags = Table(
 )
 
 # The full history. No foreign key: the hot insert path skips the check, and runs are never
-# hard-deleted while metrics remain (garbage collection deletes both).
+# hard-deleted while metrics remain (garbage collection deletes both). A point identical in every
+# field is stored once (as in MLflow, whose client retries a write whose answer was lost); the
+# unique index doubles as the history index, so checking costs no second index on the hot path.
 metrics = Table(
     "metrics",
     metadata,
@@ -138,7 +140,7 @@ metrics = Table(
     Column("is_nan", Boolean, nullable=False, server_default="0"),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False, server_default="0"),
-    Index(None, "run_id", "key", "step"),
+    Index(None, "run_id", "key", "step", "timestamp", "value", "is_nan", unique=True),
 )
 
 # One row per (run, key): the value with the highest (step, timestamp, value), as MLflow defines

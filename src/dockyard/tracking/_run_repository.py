@@ -111,8 +111,11 @@ _HISTORY = (
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
+# A point already stored (same key, value, step and timestamp: a retried write) is skipped by
+# the unique index, as MLflow's store does.
 _INSERT_METRICS = {
-    mark: f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES ({', '.join([mark] * 6)})"
+    mark: f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES ({', '.join([mark] * 6)}) "
+    "ON CONFLICT DO NOTHING"
     for mark in ("?", "%s")
 }
 
@@ -255,7 +258,8 @@ class RunRepository:
         return insert_ignore(conn, schema.applied_batches, [row], keys=("batch_id",)) == 1
 
     def log_metrics(self, conn: Connection, run_id: str, metrics: Sequence[MetricPoint]) -> None:
-        """Append to the history and move each key's latest value forward."""
+        """Append to the history (once per distinct point) and move each key's latest value
+        forward."""
         if not metrics:
             return
         rows: list[_MetricRow] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 parser = argparse.ArgumentParser()
 parser.add_argument("--mode", default="ok")
 parser.add_argument("--seconds", type=float, default=0.0)
+parser.add_argument("--release", default="")
 args, _ = parser.parse_known_args()
 model_dir = Path(os.environ["SM_MODEL_DIR"])
 output = Path(os.environ["SM_OUTPUT_DIR"])
@@ -49,4 +50,14 @@ elif args.mode == "checkpointing":
     for step in range(int(args.seconds * 10)):
         (checkpoints / "step.txt").write_text(str(step))
         time.sleep(0.1)
+elif args.mode == "sdk-wait":
+    # Logs to the job's run through the SDK (which ends it at exit), then waits to be released.
+    import dockyard as dy
+
+    dy.log_metric("progress", 1.0)
+    print(f"pid={os.getpid()}", flush=True)
+    release = Path(args.release)
+    deadline = time.monotonic() + 60
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 print("done", flush=True)

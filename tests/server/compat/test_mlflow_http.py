@@ -6,6 +6,7 @@ import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -251,6 +252,21 @@ def test_artifact_round_trip_and_missing_file(http: httpx.Client) -> None:
     _error(http.put(f"{ARTIFACTS}/{root}", content=b"x"), 400, "INVALID_PARAMETER_VALUE")
     assert _ok(http.delete(f"{ARTIFACTS}/{root}/dir")) == {}
     assert _ok(http.get(ARTIFACTS, params={"path": root})) == {"files": []}
+
+
+def test_a_non_latin_1_file_name_downloads(http: httpx.Client) -> None:
+    run = _run(http)
+    root = run["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    url = f"{ARTIFACTS}/{root}/{quote('数据.csv')}"
+    assert _ok(http.put(url, content=b"a\n1\n")) == {}
+    response = http.get(url)
+    assert response.status_code == 200, response.text
+    assert response.content == b"a\n1\n"
+    assert response.headers["content-disposition"].endswith(
+        "filename*=UTF-8''%E6%95%B0%E6%8D%AE.csv"
+    )
+    listing = _ok(http.get(ARTIFACTS, params={"path": root}))
+    assert listing["files"][0]["path"] == "数据.csv"
 
 
 @pytest.mark.parametrize(

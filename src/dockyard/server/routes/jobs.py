@@ -14,6 +14,9 @@ from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
+# The databases' largest integer (a 64-bit OFFSET); beyond it a list is simply empty.
+_MAX_OFFSET = 2**63 - 1
+
 
 class JobList(BaseModel):
     jobs: list[Job]
@@ -52,7 +55,7 @@ def list_jobs(
     kind: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[list[str] | None, Query(max_length=10)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
 ) -> JobList:
     """Jobs, newest first."""
     return JobList(jobs=jobs.list(actor, kind=kind, status=status, limit=limit, offset=offset))
