@@ -7,6 +7,7 @@ SDK's first call) build one :class:`Settings` and hand it to whatever needs it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Settings(BaseSettings):
@@ -61,6 +64,21 @@ class Settings(BaseSettings):
     max_request_mb: int = Field(
         default=32, ge=1, le=4096, description="largest API request body (uploads stream)"
     )
+    data_roots: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="folders and s3://bucket/prefix URIs specs may name besides the artifact "
+        "store (comma-separated or a JSON list); default none",
+    )
+    job_env: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="what a job's process gets from the server's environment: NAME passes the "
+        "server's value on, NAME=value sets one (comma-separated or a JSON list)",
+    )
+    job_user: str | None = Field(
+        default=None,
+        description="user that jobs' code runs as when the server runs as root; "
+        "unset: the server's own user",
+    )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"
     )
@@ -103,7 +121,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
     log_level: str = "info"
 
-    @field_validator("allowed_hosts", "cors_allowed_origins", mode="before")
+    @field_validator(
+        "allowed_hosts", "cors_allowed_origins", "data_roots", "job_env", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         # DOCKYARD_ALLOWED_HOSTS=dockyard.internal,10.0.0.5 (a JSON list is read too).
@@ -112,6 +132,28 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("data_roots", mode="after")
+    @classmethod
+    def _roots_parse(cls, value: list[str]) -> list[str]:
+        from dockyard.artifacts.roots import parse_root
+        from dockyard.errors import InvalidArgument
+
+        for root in value:
+            try:
+                parse_root(root)
+            except InvalidArgument as exc:
+                raise ValueError(exc.message) from exc
+        return value
+
+    @field_validator("job_env", mode="after")
+    @classmethod
+    def _env_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            name = entry.split("=", 1)[0]
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{entry!r}: expected NAME or NAME=value")
         return value
 
     @field_validator("home", mode="after")

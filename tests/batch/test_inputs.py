@@ -54,3 +54,33 @@ def test_models_uri_and_missing_packages(tmp_path: Path) -> None:
     assert fetch_model(str(tmp_path / "pkg"), tmp_path) == (tmp_path / "pkg").resolve()
     with pytest.raises(NotFound):
         list_inputs(f"file://{tmp_path}/missing")
+
+
+def test_with_roots_links_are_followed_only_inside_them(tmp_path: Path) -> None:
+    from dockyard.artifacts.roots import AllowedRoots
+    from dockyard.errors import PermissionDenied
+
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    (data / "in").mkdir(parents=True)
+    outside.mkdir()
+    (data / "shared.csv").write_text("1\n")
+    (outside / "secret.csv").write_text("2\n")
+    (data / "in" / "a.csv").write_text("3\n")
+    (data / "in" / "inner.csv").symlink_to(data / "shared.csv")
+    roots = AllowedRoots(str(tmp_path / "store"), [str(data)])
+    files = list_inputs(str(data / "in"), roots=roots)
+    # The link's target is what is read, resolved at listing: re-pointing it later changes nothing.
+    assert [(f.name, f.local_path) for f in files] == [
+        ("a.csv", str(data / "in" / "a.csv")),
+        ("inner.csv", str(data / "shared.csv")),
+    ]
+    (data / "in" / "leak.csv").symlink_to(outside / "secret.csv")
+    with pytest.raises(PermissionDenied, match="outside the allowed roots") as caught:
+        list_inputs(str(data / "in"), roots=roots)
+    assert caught.value.field == "input.uri"
+    assert list_inputs(str(data / "in"))  # without roots (the library on its own): as before
+    with pytest.raises(PermissionDenied):
+        list_inputs(str(outside), roots=roots)
+    with pytest.raises(PermissionDenied) as caught:
+        open_output(str(outside / "out"), str(data / "in"), roots=roots)
+    assert caught.value.field == "output.uri"

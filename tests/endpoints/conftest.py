@@ -23,7 +23,10 @@ ROW = {"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1.0, 2.0, 3.0]]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("endpoints") / "home")
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("endpoints") / "home",
+        env={"DOCKYARD_DATA_ROOTS": str(tmp_path_factory.getbasetemp())},
+    )
     proc.start()
     yield proc
     client = Client(proc.url, retry_for=5)

@@ -295,8 +295,13 @@ def test_capture_and_shadow_records_are_written(
     assert len(records) == 20
 
 
-def test_endpoint_survives_a_server_restart(tmp_path: Path, models) -> None:  # type: ignore[no-untyped-def]
-    proc = ServerProcess(tmp_path / "home")
+def test_endpoint_survives_a_server_restart(
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    models,  # type: ignore[no-untyped-def]
+) -> None:
+    roots = {"DOCKYARD_DATA_ROOTS": str(tmp_path_factory.getbasetemp())}
+    proc = ServerProcess(tmp_path / "home", env=roots)
     proc.start()
     client = Client(proc.url, retry_for=30)
     endpoint = _create(
@@ -324,7 +329,7 @@ def test_endpoint_survives_a_server_restart(tmp_path: Path, models) -> None:  # 
     ("body", "field"),
     [
         (
-            {"name": "bad", "variants": [{"name": "v", "model_uri": "/no/model"}]},
+            {"name": "bad", "variants": [{"name": "v", "model_uri": "<roots>/no/model"}]},
             "variants.0.model_uri",
         ),
         (
@@ -344,10 +349,47 @@ def test_endpoint_survives_a_server_restart(tmp_path: Path, models) -> None:  # 
     ],
     ids=["missing-path", "unknown-registered", "no-variants", "name", "unknown-field", "no-user"],
 )
-def test_bad_configs_name_the_field(client: Client, body: dict, field: str) -> None:  # type: ignore[type-arg]
+def test_bad_configs_name_the_field(
+    client: Client,
+    body: dict,  # type: ignore[type-arg]
+    field: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    roots = str(tmp_path_factory.getbasetemp())
+    body = json.loads(json.dumps(body).replace("<roots>", roots))
     with pytest.raises(dy.InvalidArgument) as caught:
         client.request("POST", "/api/v1/endpoints", json=body)
     assert caught.value.field == field, caught.value.message
+
+
+def test_models_and_capture_only_inside_the_allowed_roots(
+    client: Client,
+    models,  # type: ignore[no-untyped-def]
+) -> None:
+    variant = {"name": "v", "model_uri": models["one"]}
+    cases = [
+        ({"variants": [{**variant, "model_uri": "/etc"}]}, "variants.0.model_uri", "outside"),
+        ({"variants": [{**variant, "model_uri": "~/model"}]}, "variants.0.model_uri", "absolute"),
+        (
+            {"variants": [variant], "shadow": {"name": "s", "model_uri": "/usr/lib"}},
+            "shadow.model_uri",
+            "outside",
+        ),
+        (
+            {"variants": [variant], "capture": {"enabled": True, "destination": "captured"}},
+            "capture.destination",
+            "absolute",
+        ),
+        (
+            {"variants": [variant], "capture": {"enabled": True, "destination": "/var/tmp/c"}},
+            "capture.destination",
+            "outside",
+        ),
+    ]
+    for body, field, words in cases:
+        with pytest.raises(dy.DockyardError) as caught:
+            client.request("POST", "/api/v1/endpoints", json={"name": "confined", **body})
+        assert caught.value.field == field and words in caught.value.message, caught.value
 
 
 def test_unknown_endpoint_is_404(client: Client) -> None:

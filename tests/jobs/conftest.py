@@ -17,6 +17,11 @@ from dockyard.sdk import Client
 SCRIPTS = Path(__file__).parent / "scripts"
 
 
+def data_roots(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The folders specs in these tests name: the test scripts and every temporary folder."""
+    return f"{SCRIPTS},{tmp_path_factory.getbasetemp()}"
+
+
 @pytest.fixture(scope="module")
 def job_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     home = tmp_path_factory.mktemp("jobs") / "home"
@@ -26,6 +31,7 @@ def job_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
             "DOCKYARD_JOB_STOP_GRACE_S": "2",
             "DOCKYARD_EXECUTOR_CPUS": "2",
             "DOCKYARD_JOB_CHECKPOINT_SYNC_S": "0.5",
+            "DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory),
         },
     )
     server.start()

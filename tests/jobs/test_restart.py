@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from tests.jobs.conftest import behaviour, wait_for
+from tests.jobs.conftest import behaviour, data_roots, wait_for
 from tests.services.server_process import ServerProcess
 
 from dockyard.sdk import Client
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "home", env={"DOCKYARD_EXECUTOR_CPUS": "1"})
+def server(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    env = {"DOCKYARD_EXECUTOR_CPUS": "1", "DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory)}
+    proc = ServerProcess(tmp_path / "home", env=env)
     proc.start()
     yield proc
     proc.stop()

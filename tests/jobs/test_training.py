@@ -173,7 +173,7 @@ def test_jobs_share_cpus_first_in_first_out(client: Client) -> None:
     ("change", "field"),
     [
         ({"surprise": 1}, "surprise"),
-        ({"inputs": {"train": "/nonexistent/data"}}, "inputs.train.uri"),
+        ({"inputs": {"train": str(SCRIPTS / "nonexistent")}}, "inputs.train.uri"),
         ({"entry_point": "missing.py"}, "entry_point"),
         ({"hyperparameters": {"mode": "x" * 2501}}, "hyperparameters.mode"),
         # Named as the user spelled it (SageMaker's capitalised field names are accepted).

@@ -178,8 +178,8 @@ def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # ty
     model_dir, csv, _ = data
     base = {"model_uri": str(model_dir), "input": {"uri": str(csv), "content_type": "text/csv"}}
     cases = [
-        ({**base, "input": {"uri": "/nope.csv", "content_type": "text/csv"}}, "input.uri"),
-        ({**base, "model_uri": "/no/model"}, "model_uri"),
+        ({**base, "input": {"uri": f"{csv}.nope", "content_type": "text/csv"}}, "input.uri"),
+        ({**base, "model_uri": f"{model_dir}-none"}, "model_uri"),
         ({**base, "model_uri": "~nouser/model"}, "model_uri"),
         ({**base, "input": {"uri": "~nouser/x.csv", "content_type": "text/csv"}}, "input.uri"),
         ({**base, "tags": {"a!b": "x"}}, "tags.a!b.[key]"),

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
 
-from dockyard._paths import expand_user
 from dockyard.artifacts import ArtifactStore, open_artifact_store
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.artifacts.roots import local_path as _local_path
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from dockyard.artifacts.roots import AllowedRoots
 
 __all__ = ["InputFile", "fetch_model", "list_inputs", "open_output", "stage"]
 
@@ -47,13 +50,8 @@ def _is_s3(uri: str) -> bool:
     return uri.lower().startswith("s3://")
 
 
-def _local_path(uri: str) -> Path:
-    if uri.lower().startswith("file://"):
-        parts = urlsplit(uri)
-        if parts.netloc not in ("", "localhost"):
-            raise InvalidArgument(f"{uri!r} must be file:///absolute/path on this machine")
-        return Path(unquote(parts.path))
-    return expand_user(uri)
+def _outside(uri: str, field: str) -> PermissionDenied:
+    return PermissionDenied(f"{uri} is outside the allowed roots", field=field)
 
 
 def _hidden(name: str) -> bool:
@@ -68,14 +66,20 @@ def _bucket(uri: str) -> tuple[str, str]:
     return bucket, key.strip("/")
 
 
-def list_inputs(uri: str, *, s3_endpoint_url: str | None = None) -> list[InputFile]:
+def list_inputs(
+    uri: str, *, s3_endpoint_url: str | None = None, roots: AllowedRoots | None = None
+) -> list[InputFile]:
     """The input files ``uri`` names, in order.
+
+    With ``roots``, a local input must resolve inside them, and so must every link to a file
+    under an input folder (links to folders are not followed).
 
     Raises:
         NotFound: Nothing exists at ``uri``, or a folder or prefix holds no input file.
         InvalidArgument: An input file is empty.
+        PermissionDenied: A local input, or a link under it, leads outside ``roots``.
     """
-    files = _list_s3(uri, s3_endpoint_url) if _is_s3(uri) else _list_local(uri)
+    files = _list_s3(uri, s3_endpoint_url) if _is_s3(uri) else _list_local(uri, roots)
     if not files:
         raise NotFound(f"no input files under {uri}", details={"uri": uri})
     for file in files:
@@ -88,8 +92,10 @@ def list_inputs(uri: str, *, s3_endpoint_url: str | None = None) -> list[InputFi
     return files
 
 
-def _list_local(uri: str) -> list[InputFile]:
+def _list_local(uri: str, roots: AllowedRoots | None) -> list[InputFile]:
     path = _local_path(uri).resolve()
+    if roots is not None and not roots.contains(path):
+        raise _outside(uri, "input.uri")
     if path.is_file():
         return [_local_file(0, path, path.name)]
     if not path.is_dir():
@@ -99,7 +105,12 @@ def _list_local(uri: str) -> list[InputFile]:
         for p in path.rglob("*")
         if p.is_file() and not _hidden(p.relative_to(path).as_posix())
     )
-    return [_local_file(i, p, name) for i, (name, p) in enumerate(found)]
+    if roots is not None:
+        for name, file in found:
+            if file.is_symlink() and not roots.contains(file):
+                raise _outside(f"{uri}/{name} (a link)", "input.uri")
+    # A link's target is read, resolved now: swapping the link later changes nothing.
+    return [_local_file(i, p.resolve(), name) for i, (name, p) in enumerate(found)]
 
 
 def _local_file(index: int, path: Path, name: str) -> InputFile:
@@ -155,13 +166,22 @@ def stage(file: InputFile, staging: Path, *, s3_endpoint_url: str | None = None)
     )
 
 
-def open_output(uri: str, input_uri: str, *, s3_endpoint_url: str | None = None) -> ArtifactStore:
-    """The store outputs are written to.
+def open_output(
+    uri: str,
+    input_uri: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    roots: AllowedRoots | None = None,
+) -> ArtifactStore:
+    """The store outputs are written to (a local store never follows a link out of its root).
 
     Raises:
         InvalidArgument: The output folder is inside the input folder (a later run would read
             this run's outputs as inputs).
+        PermissionDenied: A local output folder resolves outside ``roots``.
     """
+    if roots is not None and not _is_s3(uri) and not roots.contains(_local_path(uri)):
+        raise _outside(uri, "output.uri")
     if _is_s3(uri) and _is_s3(input_uri):
         inside = _s3_inside(uri, input_uri)
     elif not _is_s3(uri) and not _is_s3(input_uri):

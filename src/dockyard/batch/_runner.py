@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dockyard.artifacts import ArtifactStore
+from dockyard.artifacts.roots import AllowedRoots
 from dockyard.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.batch._env import EnvManager, prepare_runtime
 from dockyard.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
@@ -56,6 +57,7 @@ def run_transform(
     should_stop: Callable[[], bool] | None = None,
     s3_endpoint_url: str | None = None,
     env_manager: EnvManager = "auto",
+    allowed_roots: AllowedRoots | None = None,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -71,6 +73,9 @@ def run_transform(
         env_manager: ``auto``: the model's own environment when its requirements differ from
             the host's; ``local``: always the host's interpreter; ``virtualenv``: always the
             model's own environment.
+        allowed_roots: When given (a transform job passes the server's), local inputs and the
+            local output folder must resolve inside these roots, and a link under the input
+            folder is followed only when its target does too.
 
     Returns:
         The :class:`TransformResult`.
@@ -86,7 +91,16 @@ def run_transform(
     checked = spec if isinstance(spec, TransformSpec) else parse_spec(spec)
     work = WorkDir(Path(work_dir).expanduser().resolve())  # workers run elsewhere: absolute
     with work.locked() as lock_fd:
-        run = _Run(checked, work, progress, should_stop, s3_endpoint_url, env_manager, lock_fd)
+        run = _Run(
+            checked,
+            work,
+            progress,
+            should_stop,
+            s3_endpoint_url,
+            env_manager,
+            lock_fd,
+            allowed_roots,
+        )
         return run.execute()
 
 
@@ -100,6 +114,7 @@ class _Run:
         endpoint: str | None,
         env_manager: EnvManager,
         lock_fd: int,
+        roots: AllowedRoots | None,
     ) -> None:
         self.spec = spec
         self.work = work
@@ -108,6 +123,7 @@ class _Run:
         self.endpoint = endpoint
         self.env_manager = env_manager
         self.lock_fd = lock_fd
+        self.roots = roots
         self.started = time.monotonic()
         self.last_report = 0.0
         self.worker_python: str | None = None
@@ -117,9 +133,9 @@ class _Run:
         spec, work = self.spec, self.work
         self.model_dir = fetch_model(spec.model_uri, work.root, s3_endpoint_url=self.endpoint)
         self.digest = _package_digest(self.model_dir)
-        current = list_inputs(spec.input.uri, s3_endpoint_url=self.endpoint)
+        current = list_inputs(spec.input.uri, s3_endpoint_url=self.endpoint, roots=self.roots)
         self.store: ArtifactStore = open_output(
-            spec.output.uri, spec.input.uri, s3_endpoint_url=self.endpoint
+            spec.output.uri, spec.input.uri, s3_endpoint_url=self.endpoint, roots=self.roots
         )
         key = fingerprint(spec, self.digest)
         plan = load_plan(work.plan, key, current)

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role
 from dockyard.endpoints._entities import Endpoint, EndpointStatus
 from dockyard.endpoints._repository import EndpointRepository
@@ -58,6 +59,7 @@ class EndpointService:
         self._access = access
         self._repo = EndpointRepository()
         self._settings = settings
+        self.roots = AllowedRoots.from_settings(settings)
         self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
@@ -67,12 +69,18 @@ class EndpointService:
         return f"http://{self.host}:{port}"
 
     def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
+        models = [(v.model_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
+        if config.shadow is not None:
+            models.append((config.shadow.model_uri, "shadow.model_uri"))
+        # The allowed roots first, before anything looks at the disk (no existence oracle).
+        for uri, field in models:
+            self.roots.check(uri, field)
+        if config.capture.destination is not None:
+            self.roots.check(config.capture.destination, "capture.destination", write=True)
         if self.check_model is None:
             return
-        for i, variant in enumerate(config.variants):
-            self.check_model(actor, variant.model_uri, f"variants.{i}.model_uri")
-        if config.shadow is not None:
-            self.check_model(actor, config.shadow.model_uri, "shadow.model_uri")
+        for uri, field in models:
+            self.check_model(actor, uri, field)
 
     def _event(
         self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any] | None = None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from dockyard.artifacts.roots import AllowedRoots
+from dockyard.errors import PermissionDenied
 from dockyard.jobs._contract import write_config
+from dockyard.jobs._files import copy_tree
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._uris import copy_local, local_path, scheme
 
-__all__ = ["fetch", "prepare", "restore_checkpoints", "save_checkpoints"]
+__all__ = ["fetch", "prepare", "restore_checkpoints", "roots_of", "save_checkpoints"]
 
 
 def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
@@ -24,12 +28,18 @@ def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
     restore_checkpoints(jd, spec, job)
 
 
+def roots_of(job: dict[str, Any]) -> AllowedRoots | None:
+    """The server's allowed roots, as the scheduler wrote them into ``job.json``."""
+    listed = job.get("allowed_roots")
+    return AllowedRoots.from_list(listed) if listed else None
+
+
 def fetch(uri: str, dest: Path, job: dict[str, Any]) -> None:
     """Copy what ``uri`` names (a file or a folder) into the folder ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     kind = scheme(uri)
     if kind == "local":
-        copy_local(local_path(uri), dest)
+        copy_local(local_path(uri), dest, roots_of(job))
     elif kind == "s3":
         _fetch_s3(uri, dest, job)
     else:
@@ -91,23 +101,27 @@ def restore_checkpoints(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -
 
 
 def save_checkpoints(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
-    """Sync ``checkpoints/`` to the checkpoint URI."""
+    """Sync ``checkpoints/`` to the checkpoint URI (links the job left there are skipped)."""
     checkpoint = spec.get("checkpoint")
     if not checkpoint or not jd.checkpoints.exists():
         return
     uri = checkpoint["uri"]
     if scheme(uri) == "local":
         target = local_path(uri)
-        target.mkdir(parents=True, exist_ok=True)
-        for file in jd.checkpoints.rglob("*"):
-            if file.is_file():
-                out = target / file.relative_to(jd.checkpoints)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(file, out)
+        roots = roots_of(job)
+        if roots is not None and not roots.contains(target):
+            raise PermissionDenied(f"checkpoint URI {uri} is outside the allowed roots")
+        copy_tree(jd.checkpoints, target, inside=roots.contains if roots is not None else None)
     elif scheme(uri) == "s3":
         from dockyard.artifacts import open_artifact_store
 
         store = open_artifact_store(uri.rstrip("/"), s3_endpoint_url=job.get("s3_endpoint_url"))
-        for file in jd.checkpoints.rglob("*"):
-            if file.is_file():
-                store.put_file(file.relative_to(jd.checkpoints).as_posix(), file)
+        # The periodic sync and the final one may overlap: each copies into its own folder.
+        snapshot = Path(tempfile.mkdtemp(prefix="checkpoints-", dir=jd.control))
+        try:
+            copy_tree(jd.checkpoints, snapshot)
+            for file in snapshot.rglob("*"):
+                if file.is_file():
+                    store.put_file(file.relative_to(snapshot).as_posix(), file)
+        finally:
+            shutil.rmtree(snapshot, ignore_errors=True)

@@ -140,6 +140,8 @@ class Scheduler:
             "model_cache": str(self._settings.home / "cache" / "models"),
             "env_cache": str(self._settings.home / "envs"),
             "token": self._jobs.issue_token(row),
+            # The runner re-checks local locations against these at run time.
+            "allowed_roots": self._jobs.roots.to_list(),
         }
         # It holds the job's token: readable by the job's owner only.
         fd = os.open(jd.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

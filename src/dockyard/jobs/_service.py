@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, AuthService, JobScope, Level, Role
 from dockyard.errors import (
     Conflict,
@@ -88,6 +89,7 @@ class JobService:
         self._events = events
         self._access = access
         self._auth = auth
+        self.roots = AllowedRoots.from_settings(settings)
         self.capacity_cpus = float(settings.executor_cpus or os.cpu_count() or 1)
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
         # Set by the server to the registry's resolver, so models:/ URIs are checked at submit.
@@ -164,6 +166,9 @@ class JobService:
     def _check_transform(self, actor: Actor, spec: Any) -> None:
         endpoint = self._settings.s3_endpoint_url
         uri = spec.model_uri
+        self.roots.check(uri, "model_uri")
+        self.roots.check(spec.input.uri, "input.uri")
+        self.roots.check(spec.output.uri, "output.uri", write=True)
         if uri.startswith("runs:/"):
             self._check_run_uri(actor, uri, "model_uri")
         elif uri.startswith("models:/"):
@@ -255,6 +260,7 @@ class JobService:
                 f"{self.capacity_cpus:g}",
                 field="resources.cpus",
             )
+        self._check_roots(spec)
         endpoint = self._settings.s3_endpoint_url
         if spec.source_dir is not None:
             check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
@@ -284,6 +290,16 @@ class JobService:
             algorithm = BUILTIN_ALGORITHMS[spec.algorithm]
             algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
+
+    def _check_roots(self, spec: TrainingJobSpec) -> None:
+        """Every location the spec names lies under an allowed root, checked before anything
+        looks at the disk (see :mod:`dockyard.artifacts.roots`)."""
+        if spec.source_dir is not None:
+            self.roots.check(spec.source_dir, "source_dir")
+        for channel_name, channel in spec.inputs.items():
+            self.roots.check(channel.uri, f"inputs.{channel_name}.uri")
+        if spec.checkpoint is not None:
+            self.roots.check(spec.checkpoint.uri, "checkpoint.uri", write=True)
 
     def _check_registered(self, actor: Actor, uri: str) -> None:
         from dockyard.registry._uris import parse_model_uri

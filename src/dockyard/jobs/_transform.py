@@ -15,14 +15,18 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints
 
 from dockyard.batch import Progress, TransformSpec
+from dockyard.errors import PermissionDenied
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._spec import JobName, TagKey
+
+if TYPE_CHECKING:
+    from dockyard.artifacts.roots import AllowedRoots
 
 __all__ = ["TransformJobSpec", "main"]
 
@@ -57,6 +61,15 @@ def _local_model(uri: str, job: dict[str, Any]) -> str:
     return str(local.path)
 
 
+def _check_model_root(uri: str, roots: AllowedRoots | None) -> None:
+    """A local model folder is checked again now, resolved (a link may have moved since)."""
+    from dockyard.registry._uris import LocalRef, parse_model_uri
+
+    ref = parse_model_uri(uri, "model_uri")
+    if roots is not None and isinstance(ref, LocalRef) and not roots.contains(ref.path):
+        raise PermissionDenied(f"{uri} is outside the allowed roots", field="model_uri")
+
+
 def _progress_writer(events: EventWriter) -> Any:
     last = [0.0]
 
@@ -79,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from dockyard.batch import run_transform
+    from dockyard.jobs._prepare import roots_of
 
+    roots = roots_of(job)
+    _check_model_root(spec.model_uri, roots)
     model = _local_model(spec.model_uri, job)
     transform = spec.transform_spec().model_copy(update={"model_uri": model})
     print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
@@ -89,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         progress=_progress_writer(events),
         should_stop=lambda: stop.is_set() or jd.stop_file.exists(),
         s3_endpoint_url=job.get("s3_endpoint_url"),
+        allowed_roots=roots,
     )
     summary = {
         "status": result.status,

@@ -1,19 +1,25 @@
 """Input URIs a job may read: local paths, ``file://``, ``s3://`` and ``runs:/<run>/<path>``.
 
-Checked once at submit (so an unreadable channel is refused before anything runs) and fetched
-by the runner on whichever machine runs the job.
+Checked once at submit (so an unreadable channel is refused before anything runs; the allowed
+roots, :mod:`dockyard.artifacts.roots`, are checked before this) and fetched by the runner on
+whichever machine runs the job.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from dockyard._paths import expand_user
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.artifacts.roots import local_path
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 
-__all__ = ["check_readable", "local_path", "scheme"]
+if TYPE_CHECKING:
+    from dockyard.artifacts.roots import AllowedRoots
+
+__all__ = ["check_readable", "copy_local", "local_path", "scheme"]
 
 
 def scheme(uri: str, field: str | None = None) -> str:
@@ -29,11 +35,6 @@ def scheme(uri: str, field: str | None = None) -> str:
         f"unsupported URI {uri!r}: use a local path, file://, s3:// or runs:/<run_id>/<path>",
         field=field,
     )
-
-
-def local_path(uri: str, field: str | None = None) -> Path:
-    """The local path a ``local`` URI names (a bad ``~user`` is refused, naming ``field``)."""
-    return expand_user(urlparse(uri).path if uri.startswith("file://") else uri, field)
 
 
 def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None:
@@ -61,14 +62,33 @@ def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None
             raise InvalidArgument(f"nothing is stored at {uri}", field=field) from exc
 
 
-def copy_local(src: Path, dest: Path) -> None:
-    """Copy a file or folder into ``dest`` (a folder), hard-linking where the disk allows."""
+def copy_local(src: Path, dest: Path, roots: AllowedRoots | None = None) -> None:
+    """Copy a file or folder into ``dest`` (a folder), hard-linking where the disk allows.
+
+    With ``roots`` (the runner's copy of the server's allowed roots), ``src`` is checked again
+    now, resolved, and a link to a file is followed only when its target lies inside the roots:
+    a link planted in a data root after submit cannot pull other files into the job. Links to
+    folders are never followed.
+
+    Raises:
+        PermissionDenied: ``src`` or a link under it leads outside the allowed roots.
+    """
     dest.mkdir(parents=True, exist_ok=True)
+    if roots is not None and not roots.contains(src):
+        raise PermissionDenied(f"{src} is outside the allowed roots")
     if src.is_file():
         _link_or_copy(src, dest / src.name)
         return
-    for file in src.rglob("*"):
-        if file.is_file():
+    for folder, _dirs, files in os.walk(src):
+        for name in sorted(files):
+            file = Path(folder) / name
+            if not file.is_file():
+                continue  # a dangling link, a socket, a device
+            if file.is_symlink() and roots is not None and not roots.contains(file):
+                raise PermissionDenied(
+                    f"{file.relative_to(src)} in {src} is a link that leads outside the "
+                    "allowed roots"
+                )
             target = dest / file.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(file, target)
