@@ -37,7 +37,7 @@ class Server:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    def dockyard(cls, home: Path, workers: int = 2) -> Server:
+    def dockyard(cls, home: Path, workers: int = 2, env: dict[str, str] | None = None) -> Server:
         port = free_port()
         argv = [
             str(VENV_BIN / "dockyard"),
@@ -49,7 +49,9 @@ class Server:
             "--home",
             str(home),
         ]
-        return cls("dockyard", argv, port, "/healthz", {"DOCKYARD_LOG_LEVEL": "warning"})
+        return cls(
+            "dockyard", argv, port, "/healthz", {"DOCKYARD_LOG_LEVEL": "warning", **(env or {})}
+        )
 
     @classmethod
     def mlflow(cls, home: Path, workers: int = 2) -> Server:

@@ -39,6 +39,9 @@ def test_create_update_invoke_list_describe_delete(
     described = json.loads(runner.invoke(cli, ["endpoints", "describe", "cli", "--json"]).output)
     assert described["config"]["rollout"]["strategy"] == "canary"
     assert described["status"] == "InService"
+    # The local model folder was uploaded: the config names the store, not the client's disk.
+    uploaded = described["config"]["variants"][0]["model_uri"]
+    assert uploaded.startswith(str(server.home / "artifacts" / "data" / "models"))
     listed = runner.invoke(cli, ["endpoints", "list"]).output
     assert "cli" in listed and "primary=100%" in listed
     bad = runner.invoke(cli, ["endpoints", "update", "cli", "--canary", "lots"])

@@ -28,7 +28,9 @@ def sdk(job_server: ServerProcess, tmp_path: Path) -> Iterator[None]:
     reset_context(Settings(home=tmp_path / "client"))
 
 
-def test_estimator_fit_follows_logs_and_exposes_the_model(sdk: None, train_dir: Path) -> None:
+def test_estimator_fit_follows_logs_and_exposes_the_model(
+    sdk: None, train_dir: Path, job_server: ServerProcess
+) -> None:
     estimator = dy.Estimator(
         entry_point="sagemaker_ridge.py",
         source_dir=SCRIPTS,
@@ -44,6 +46,38 @@ def test_estimator_fit_follows_logs_and_exposes_the_model(sdk: None, train_dir: 
     assert "Training" in out.getvalue()
     assert estimator.model_uri == f"runs:/{described.run_id}/model"
     assert estimator.latest_job is job
+    # The local code and data were uploaded: the spec names the store, not the client's disk.
+    uploads = job_server.home / "artifacts" / "data" / "jobs"
+    assert Path(described.spec["source_dir"]).is_relative_to(uploads / "source")
+    assert Path(described.spec["inputs"]["train"]["uri"]).is_relative_to(uploads / "inputs")
+
+
+def test_uploads_are_skipped_when_the_store_holds_the_content(
+    sdk: None, job_server: ServerProcess, tmp_path: Path
+) -> None:
+    folder = tmp_path / "dataset"
+    (folder / "part").mkdir(parents=True)
+    (folder / "a.csv").write_text("1,2\n")
+    (folder / "part" / "b.csv").write_text("3,4\n")
+    uri = dy.upload_data(folder, key_prefix="skip")
+    stored = Path(uri) / "a.csv"
+    assert stored.read_text() == "1,2\n" and (Path(uri) / "part" / "b.csv").is_file()
+    written = stored.stat().st_mtime_ns
+    copy = tmp_path / "same-content"
+    copy.mkdir()
+    (copy / "part").mkdir()
+    (copy / "a.csv").write_text("1,2\n")
+    (copy / "part" / "b.csv").write_text("3,4\n")
+    assert dy.upload_data(copy, key_prefix="skip") == uri  # same content: same URI
+    assert stored.stat().st_mtime_ns == written  # and nothing was written again
+    (copy / "a.csv").write_text("1,3\n")  # same size, other content: a new upload
+    changed = dy.upload_data(copy, key_prefix="skip")
+    assert changed != uri and (Path(changed) / "a.csv").read_text() == "1,3\n"
+    assert stored.read_text() == "1,2\n"  # what a queued job would read is untouched
+    single = dy.upload_data(folder / "a.csv", key_prefix="skip")
+    assert Path(single).name == "a.csv" and Path(single).read_text() == "1,2\n"
+    with pytest.raises(dy.InvalidArgument, match="does not exist"):
+        dy.upload_data(tmp_path / "missing")
 
 
 def test_failed_job_raises_with_the_reason(sdk: None) -> None:

@@ -83,6 +83,63 @@ def test_sdk_transformer_defaults_output_under_the_job(
     reset_context(Settings(home=tmp_path / "client"))
 
 
+def test_local_output_path_is_downloaded_after_the_job(
+    job_server: ServerProcess,
+    data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    model_dir, csv, _ = data
+    reset_context(Settings(home=tmp_path / "client", uri=job_server.url))
+    local = tmp_path / "results"
+    transformer = dy.Transformer(str(model_dir), output_path=str(local))
+    job = transformer.transform(str(csv), input_filter="$[1:]", job_name="score-local", logs=False)
+    assert len((local / "test.csv.out").read_text().splitlines()) == 2000
+    assert json.loads((local / "_manifest.json").read_text())["files"][0]["records"] == 2000
+    # The job itself wrote into the store; the model and input it read were uploads.
+    spec = job.describe().spec
+    store = job_server.home / "artifacts"
+    assert spec["output"]["uri"] == str(store / "transform" / "score-local")
+    assert Path(spec["model_uri"]).is_relative_to(store / "data" / "models")
+    assert Path(spec["input"]["uri"]).is_relative_to(store / "data" / "transform" / "inputs")
+    again = tmp_path / "again"
+    job.download(again)
+    assert (again / "test.csv.out").read_bytes() == (local / "test.csv.out").read_bytes()
+    reset_context(Settings(home=tmp_path / "client"))
+
+
+def test_cli_transform_uploads_and_downloads(
+    job_server: ServerProcess,
+    data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from dockyard.cli import cli
+
+    model_dir, csv, _ = data
+    monkeypatch.setenv("DOCKYARD_URI", job_server.url)
+    reset_context()
+    spec = tmp_path / "transform.yaml"
+    (tmp_path / "model").symlink_to(model_dir)
+    (tmp_path / "test.csv").symlink_to(csv)
+    spec.write_text(
+        "name: score-cli\nmodel_uri: model\n"
+        "input: {uri: test.csv, content_type: text/csv}\n"
+        "output: {uri: scored}\n"  # relative to the spec file, on this machine
+        "data_processing: {input_filter: '$[1:]'}\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    assert result.exit_code == 0, result.output
+    assert "downloaded into" in result.output
+    assert len((tmp_path / "scored" / "test.csv.out").read_text().splitlines()) == 2000
+    result = runner.invoke(cli, ["transform", "download", "score-cli", str(tmp_path / "d2")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d2" / "_manifest.json").is_file()
+    reset_context(Settings(home=tmp_path / "client"))
+
+
 @pytest.fixture(scope="module")
 def slow_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int]:
     folder = tmp_path_factory.mktemp("slow")

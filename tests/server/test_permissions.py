@@ -185,6 +185,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("PUT", "/api/v1/data/{path:path}"): Call(
         "member", "/api/v1/data/x/{w.job}.csv", content=b"1,2\n"
     ),
+    ("GET", "/api/v1/data"): Call("member", "/api/v1/data", params=_q(prefix="x")),
     # -- jobs ----------------------------------------------------------------------------------
     ("POST", "/api/v1/jobs/training"): Call(
         "edit",
@@ -208,6 +209,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/jobs"): Call("signed_in", "/api/v1/jobs"),
     ("GET", "/api/v1/jobs/{name}"): Call("read", "/api/v1/jobs/{w.job}"),
     ("GET", "/api/v1/jobs/{name}/logs"): Call("read", "/api/v1/jobs/{w.job}/logs"),
+    ("GET", "/api/v1/jobs/{name}/outputs"): Call("read", "/api/v1/jobs/{w.job}/outputs"),
+    ("GET", "/api/v1/jobs/{name}/outputs/{path:path}"): Call(
+        "read", "/api/v1/jobs/{w.job}/outputs/x.csv.out"
+    ),
     ("POST", "/api/v1/jobs/{name}/stop"): Call("manage", "/api/v1/jobs/{w.job}/stop"),
     ("POST", "/api/v1/jobs/{name}/resume"): Call("manage", "/api/v1/jobs/{w.job}/resume"),
     # -- endpoints -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import click
 import httpx
 
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.cli.jobs import _load_spec
+from dockyard.cli.jobs import _load_spec, local_to_store
 from dockyard.errors import InvalidArgument
 from dockyard.sdk import context
 from dockyard.sdk._endpoints import EndpointHandle
@@ -41,19 +41,28 @@ def _seconds(value: str) -> float:
 
 
 def _config(spec_file: Path | None, name: str | None, model: str | None) -> dict[str, Any]:
+    """The endpoint config; a local model folder (relative to the spec file) is uploaded."""
+    client = context().server()
     if spec_file is not None:
         data = _load_spec(spec_file)
-        for variant in data.get("variants", []):
-            uri = variant.get("model_uri")
-            if isinstance(uri, str) and ":/" not in uri and (spec_file.parent / uri).exists():
-                variant["model_uri"] = str((spec_file.parent / uri).resolve())
+        for i, variant in enumerate(data.get("variants", [])):
+            if isinstance(variant, dict) and "model_uri" in variant:
+                field = f"variants.{i}.model_uri"
+                uri = local_to_store(
+                    client, variant["model_uri"], spec_file.parent, "models", field
+                )
+                variant["model_uri"] = uri
+        shadow = data.get("shadow")
+        if isinstance(shadow, dict) and "model_uri" in shadow:
+            shadow["model_uri"] = local_to_store(
+                client, shadow["model_uri"], spec_file.parent, "models", "shadow.model_uri"
+            )
         if name:
             data["name"] = name
         return data
     if not (name and model):
         raise InvalidArgument("give a spec file, or --name and --model", field="spec")
-    path = Path(model)
-    uri = str(path.resolve()) if ":/" not in model and path.exists() else model
+    uri = local_to_store(client, model, Path.cwd(), "models", "model")
     return {"name": name, "variants": [{"name": "primary", "model_uri": uri}]}
 
 

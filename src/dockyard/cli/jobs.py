@@ -10,12 +10,14 @@ from typing import Any
 import click
 import yaml
 
+from dockyard._paths import expand_user
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.errors import InvalidArgument
-from dockyard.sdk import context
-from dockyard.sdk._jobs import Estimator, TrainingJob, _is_local_server
+from dockyard.sdk import Client, context
+from dockyard.sdk._jobs import TrainingJob
+from dockyard.sdk._upload import is_local, to_store
 
-__all__ = ["jobs"]
+__all__ = ["jobs", "local_to_store"]
 
 
 @click.group()
@@ -35,24 +37,30 @@ def _load_spec(path: Path) -> dict[str, Any]:
     return data
 
 
-def _resolve_paths(data: dict[str, Any], base: Path, local: bool) -> dict[str, Any]:
-    """Paths in a spec file are relative to the file; a remote server gets uploads."""
-
-    def fix(value: Any, prefix: str) -> Any:
-        if isinstance(value, dict) and "uri" in value:
-            return {**value, "uri": fix(value["uri"], prefix)}
-        if isinstance(value, str) and "://" not in value and not value.startswith("runs:/"):
-            path = (base / value).expanduser()
-            return Estimator._uri(str(path.resolve()), prefix, local)
+def local_to_store(client: Client, value: Any, base: Path, key_prefix: str, field: str) -> Any:
+    """A spec value with a local path (relative to the spec file) replaced by its upload."""
+    uri = value.get("uri") if isinstance(value, dict) else value
+    if not is_local(uri):
         return value
+    path = str(base / expand_user(str(uri), field))
+    return to_store(
+        client, {**value, "uri": path} if isinstance(value, dict) else path, key_prefix, field
+    )
 
+
+def _resolve_paths(data: dict[str, Any], base: Path, client: Client) -> dict[str, Any]:
+    """Paths in a spec file are relative to the file; local code and data are uploaded."""
     out = dict(data)
     if "source_dir" in out:
-        out["source_dir"] = fix(out["source_dir"], "source")
-    channels = out.get("inputs", out.get("channels"))
+        out["source_dir"] = local_to_store(
+            client, out["source_dir"], base, "jobs/source", "source_dir"
+        )
+    key = "inputs" if "inputs" in out else "channels"
+    channels = out.get(key)
     if isinstance(channels, dict):
-        out["inputs" if "inputs" in out else "channels"] = {
-            k: fix(v, f"inputs/{k}") for k, v in channels.items()
+        out[key] = {
+            k: local_to_store(client, v, base, f"jobs/inputs/{k}", f"inputs.{k}.uri")
+            for k, v in channels.items()
         }
     return out
 
@@ -83,7 +91,7 @@ def _job_rows(items: list[dict[str, Any]]) -> str:
 def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: bool) -> None:
     """Submit a job from a YAML (or JSON) spec file."""
     client = context().server()
-    data = _resolve_paths(_load_spec(spec_file), spec_file.parent, _is_local_server(client))
+    data = _resolve_paths(_load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
     # The server validates the spec, once, and names the field at fault.

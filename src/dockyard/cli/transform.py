@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
+from dockyard._paths import expand_user
 from dockyard.cli._output import emit, fail_on_error, json_option
-from dockyard.cli.jobs import _job_rows, _load_spec, describe, logs, stop
-from dockyard.sdk import context
-from dockyard.sdk._jobs import Estimator, _is_local_server
+from dockyard.cli.jobs import _job_rows, _load_spec, describe, local_to_store, logs, stop
+from dockyard.sdk import Client, context
 from dockyard.sdk._transform import TransformJob
+from dockyard.sdk._upload import is_local
 
 __all__ = ["transform"]
 
@@ -21,21 +22,32 @@ def transform() -> None:
     """Batch transform: score CSV, JSON Lines or Parquet files through a model."""
 
 
-def _resolve(data: dict[str, Any], base: Path, local: bool) -> dict[str, Any]:
+def _resolve(
+    data: dict[str, Any], base: Path, client: Client
+) -> tuple[dict[str, Any], Path | None]:
+    """The spec with local model and input uploaded, and the local output folder (if the spec
+    names one: the outputs are written to the store and downloaded there)."""
     out = dict(data)
-    section = out.get("input") or out.get("TransformInput")
+    section_key = "input" if "input" in out else "TransformInput"
+    section = out.get(section_key)
     if isinstance(section, dict):
         key = "uri" if "uri" in section else "S3Uri" if "S3Uri" in section else None
-        if key and "://" not in section[key]:
-            section = {
-                **section,
-                key: Estimator._uri(str((base / section[key]).resolve()), "transform-input", local),
-            }
-            out["input" if "input" in out else "TransformInput"] = section
-    model = out.get("model_uri")
-    if isinstance(model, str) and ":/" not in model and (base / model).exists():
-        out["model_uri"] = str((base / model).resolve())
-    return out
+        if key:
+            uploaded = local_to_store(
+                client, {"uri": section[key]}, base, "transform/inputs", "input.uri"
+            )
+            out[section_key] = {**section, key: uploaded["uri"]}
+    if "model_uri" in out:
+        out["model_uri"] = local_to_store(client, out["model_uri"], base, "models", "model_uri")
+    download_to = None
+    output_key = "output" if "output" in out else "TransformOutput"
+    output = out.get(output_key)
+    if isinstance(output, dict):
+        key = "uri" if "uri" in output else "S3OutputPath" if "S3OutputPath" in output else None
+        if key and is_local(output[key]):
+            download_to = base / expand_user(str(output[key]), "output.uri")
+            out[output_key] = {k: v for k, v in output.items() if k != key}
+    return out, download_to
 
 
 @transform.command()
@@ -47,14 +59,22 @@ def _resolve(data: dict[str, Any], base: Path, local: bool) -> dict[str, Any]:
 def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None:
     """Submit a transform job from a YAML (or JSON) spec file."""
     client = context().server()
-    data = _resolve(_load_spec(spec_file), spec_file.parent, _is_local_server(client))
+    data, download_to = _resolve(_load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
     job = client.request("POST", "/api/v1/jobs/transform", json=data)
     if not as_json:
         click.echo(f"submitted transform job {job['name']}")
+        if download_to is not None and not wait:
+            click.echo(
+                f"outputs stay in the store until: dockyard transform download {job['name']} "
+                f"{download_to}"
+            )
     if wait:
-        job = TransformJob(job["name"], client).wait(logs=not as_json).model_dump(mode="json")
+        handle = TransformJob(job["name"], client, download_to)
+        job = handle.wait(logs=not as_json).model_dump(mode="json")
+        if download_to is not None and not as_json:
+            click.echo(f"outputs downloaded into {download_to}")
     if as_json:
         emit(job, True, str)
 
@@ -80,6 +100,16 @@ def resume(name: str) -> None:
     """Resume a failed or stopped transform; finished shards are not redone."""
     job = context().server().request("POST", f"/api/v1/jobs/{name}/resume")
     click.echo(f"job {name}: {job['status']} (resumed)")
+
+
+@transform.command()
+@click.argument("name")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@fail_on_error
+def download(name: str, dest: Path) -> None:
+    """Download a transform job's outputs into the folder DEST."""
+    folder = TransformJob(name, context().server()).download(dest)
+    click.echo(f"outputs of {name} downloaded into {folder}")
 
 
 transform.add_command(describe)

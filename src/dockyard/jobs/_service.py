@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from dockyard.artifacts import ArtifactStore
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, AuthService, JobScope, Level, Role
 from dockyard.errors import (
@@ -438,6 +439,25 @@ class JobService:
                 handle.seek(offset)
                 data = handle.read(limit)
         return data, offset + len(data), job.status.is_terminal
+
+    def outputs(self, actor: Actor, name: str) -> ArtifactStore:
+        """The store holding a transform job's outputs (``<uri>/<input name>.out`` and
+        ``_manifest.json``), for clients that download them.
+
+        Raises:
+            InvalidArgument: The job is a training job (its outputs are its run's artifacts).
+        """
+        job = self.get(actor, name)
+        if job.kind != "transform":
+            raise InvalidArgument(
+                f"job {name!r} is a {job.kind} job; its outputs are its run's artifacts",
+                field="name",
+            )
+        uri = str(job.spec["output"]["uri"])
+        self.roots.check(uri, "output.uri")  # the roots may have narrowed since submit
+        from dockyard.artifacts import open_artifact_store
+
+        return open_artifact_store(uri, s3_endpoint_url=self._settings.s3_endpoint_url)
 
     # -- change ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dockyard.sdk._serializers import (
     NumpyDeserializer,
     Serializer,
 )
+from dockyard.sdk._upload import to_store
 
 __all__ = ["EndpointHandle", "Predictor", "deploy"]
 
@@ -94,7 +95,8 @@ def deploy(
     """Deploy a model (or several variants) behind an endpoint; update it if it exists.
 
     Args:
-        model_uri: One model for a single variant named ``primary``.
+        model_uri: One model for a single variant named ``primary``. A local package folder
+            (here or in ``variants`` and ``shadow``) is uploaded to the store first.
         name: The endpoint's name.
         variants: ``[{"name", "model_uri", "weight", "batching"}]`` production variants.
         shadow: ``{"name", "model_uri", "sampling_pct"}``: gets a copy of sampled traffic.
@@ -105,7 +107,14 @@ def deploy(
         wait: Block until the endpoint is InService.
     """
     client = context().server()
-    body: dict[str, Any] = {"name": name, "variants": _variants(model_uri, variants), **options}
+    # A local model folder is uploaded: the server reads only its store and data roots.
+    models = [
+        to_store(client, v, "models", f"variants.{i}.model_uri", key="model_uri")
+        for i, v in enumerate(_variants(model_uri, variants))
+    ]
+    if shadow is not None:
+        shadow = to_store(client, shadow, "models", "shadow.model_uri", key="model_uri")
+    body: dict[str, Any] = {"name": name, "variants": models, **options}
     for key, value in (
         ("shadow", shadow),
         ("capture", capture),

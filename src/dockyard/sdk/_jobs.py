@@ -7,13 +7,12 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import quote, urlparse
 
-from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument, JobFailed
 from dockyard.jobs import Job, JobStatus
 from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
+from dockyard.sdk._upload import to_store, upload_path
 
 if TYPE_CHECKING:
     from dockyard.sdk._endpoints import EndpointHandle
@@ -22,38 +21,15 @@ if TYPE_CHECKING:
 __all__ = ["Estimator", "TrainingJob", "upload_data"]
 
 
-def _is_local_server(client: Client) -> bool:
-    host = urlparse(client.base_url).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1") or client.base_url.endswith(".embedded")
-
-
 def upload_data(path: str | Path, key_prefix: str = "data") -> str:
     """Upload a local file or folder to the artifact store; returns a URI jobs can read.
 
-    Like SageMaker's ``Session.upload_data``: the URI is ``s3://...`` on an S3 store, a path on
-    the server's disk with a local store.
+    Like SageMaker's ``Session.upload_data``, with the content's digest as the last folder of
+    the key: ``<store>/data/<key_prefix>/<digest>/...`` (``s3://...`` on an S3 store, a path on
+    the server's disk with a local store). Uploading the same content again uploads nothing and
+    returns the same URI.
     """
-    local = Path(path)
-    if not local.exists():
-        raise InvalidArgument(f"{local} does not exist", field="path")
-    client = context().server()
-    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
-    if not files:
-        raise InvalidArgument(f"{local} is an empty folder", field="path")
-    prefix = key_prefix.strip("/")
-    uri = ""
-    for file in files:
-        rel = file.name if local.is_file() else file.relative_to(local).as_posix()
-        with file.open("rb") as handle:
-            answer = client.request(
-                "PUT",
-                f"/api/v1/data/{quote(prefix)}/{quote(rel)}",
-                params={"prefix": prefix},
-                content=handle,
-                retry=True,
-            )
-        uri = answer["prefix_uri"]
-    return uri if local.is_dir() else f"{uri}/{local.name}"
+    return upload_path(context().server(), path, key_prefix)
 
 
 class TrainingJob:
@@ -123,7 +99,9 @@ class Estimator:
 
     Args:
         entry_point: The script to run, relative to ``source_dir``.
-        source_dir: Folder with the script (and an optional ``requirements.txt``).
+        source_dir: Folder with the script (and an optional ``requirements.txt``). A local
+            folder is uploaded to the artifact store (nothing is sent again when its content
+            is unchanged); ``s3://`` and ``file://`` URIs are read by the server itself.
         hyperparameters: Passed to the script as ``--name value`` and in ``SM_HPS``.
         metric_definitions: ``[{"Name": ..., "Regex": ...}]``: metrics parsed from the log.
         resources: ``{"cpus": 2, "memory_mb": 4096}``.
@@ -157,7 +135,9 @@ class Estimator:
         """An estimator for a built-in algorithm (``xgboost``, ``linear-learner``)."""
         return cls(hyperparameters=hyperparameters, algorithm=algorithm, **options)
 
-    def _spec(self, inputs: Mapping[str, Any], job_name: str | None, local: bool) -> dict[str, Any]:
+    def _spec(
+        self, client: Client, inputs: Mapping[str, Any], job_name: str | None
+    ) -> dict[str, Any]:
         opts = dict(self.options)
         body: dict[str, Any] = {
             "name": job_name,
@@ -167,7 +147,10 @@ class Estimator:
             "hyperparameters": self.hyperparameters,
             "metric_definitions": self.metric_definitions,
             "resources": self.resources,
-            "inputs": {k: self._uri(v, f"inputs/{k}", local) for k, v in inputs.items()},
+            "inputs": {
+                k: to_store(client, v, f"jobs/inputs/{k}", f"inputs.{k}.uri")
+                for k, v in inputs.items()
+            },
             "stopping_condition": {
                 k: opts.pop(k) for k in ("max_runtime_s", "max_wait_s") if k in opts
             },
@@ -187,19 +170,9 @@ class Estimator:
                 f"unknown Estimator option {sorted(opts)[0]!r}", field=sorted(opts)[0]
             )
         if self.source_dir is not None:
-            body["source_dir"] = self._uri(str(self.source_dir), "source", local)
+            body["source_dir"] = to_store(client, str(self.source_dir), "jobs/source", "source_dir")
         # Validated by the server, once: its error names the field.
         return {k: v for k, v in body.items() if v not in (None, {}, [])}
-
-    @staticmethod
-    def _uri(value: Any, prefix: str, local: bool) -> Any:
-        uri = value["uri"] if isinstance(value, Mapping) else value
-        if not isinstance(uri, str) or "://" in uri or uri.startswith("runs:/"):
-            return value
-        path = expand_user(uri).resolve()
-        # A server on this machine reads local paths itself; a remote one gets an upload.
-        resolved = str(path) if local else upload_data(path, f"jobs/{prefix}")
-        return {**value, "uri": resolved} if isinstance(value, Mapping) else resolved
 
     def fit(
         self,
@@ -210,10 +183,14 @@ class Estimator:
         job_name: str | None = None,
     ) -> TrainingJob:
         """Submit a training job (``inputs``: a URI for the ``train`` channel, or
-        ``{channel: uri}``) and, with ``wait``, block until it ends."""
+        ``{channel: uri}``) and, with ``wait``, block until it ends.
+
+        Local files and folders among the inputs are uploaded first, like ``source_dir``.
+        """
         client = context().server()
         channels = {"train": inputs} if isinstance(inputs, str) else dict(inputs or {})
-        spec = self._spec(channels, job_name, _is_local_server(client))
+        # Local code and data are uploaded (the server reads only its store and data roots).
+        spec = self._spec(client, channels, job_name)
         answer = client.request("POST", "/api/v1/jobs/training", json=spec)
         self.latest_job = TrainingJob(answer["name"], client)
         if wait:

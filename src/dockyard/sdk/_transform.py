@@ -9,20 +9,46 @@ from typing import Any, TextIO
 
 from dockyard.errors import JobFailed
 from dockyard.jobs import Job, JobStatus
+from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
-from dockyard.sdk._jobs import Estimator, TrainingJob, _is_local_server
+from dockyard.sdk._jobs import TrainingJob
+from dockyard.sdk._upload import download_outputs, is_local, to_store
 
 __all__ = ["TransformJob", "Transformer"]
 
 
 class TransformJob(TrainingJob):
-    """A submitted transform job; ``wait`` shows a progress bar (records, rate, ETA)."""
+    """A submitted transform job; ``wait`` shows a progress bar (records, rate, ETA).
+
+    Args:
+        download_to: A local folder the outputs are downloaded into once the job completes
+            (when the transform was given a local ``output_path``).
+    """
+
+    def __init__(self, name: str, client: Client, download_to: str | Path | None = None) -> None:
+        super().__init__(name, client)
+        self.download_to = download_to
+
+    def download(self, dest: str | Path) -> Path:
+        """Download the outputs (``<input name>.out`` files, ``_manifest.json``) into ``dest``."""
+        return download_outputs(self._client, self.name, dest)
 
     def resume(self) -> Job:
         """Queue it again after a failure or stop; finished shards are not redone."""
         return Job.model_validate(self._client.request("POST", f"/api/v1/jobs/{self.name}/resume"))
 
     def wait(self, logs: bool = True, poll: float = 0.25, out: TextIO | None = None) -> Job:
+        """Block until the job ends; then download the outputs if a local folder was asked for.
+
+        Raises:
+            JobFailed: The job ended Failed or Stopped.
+        """
+        job = self._wait(logs, poll, out)
+        if self.download_to is not None:
+            self.download(self.download_to)
+        return job
+
+    def _wait(self, logs: bool, poll: float, out: TextIO | None) -> Job:
         if not logs:
             return super().wait(logs=False, poll=poll, out=out)
         from rich.console import Console
@@ -73,8 +99,10 @@ class Transformer:
 
     Args:
         model_uri: ``models:/name@alias``, ``runs:/<run>/model``, a local package or ``s3://``.
-        output_path: Where ``<input name>.out`` files go; default ``transform/<job>/`` in the
-            artifact store.
+        output_path: Where ``<input name>.out`` files go: an ``s3://`` or ``file://`` URI the
+            server writes to, or a local folder (the outputs are written to the store, then
+            downloaded into it when ``wait`` sees the job complete); default
+            ``transform/<job>/`` in the artifact store.
         instance_count: Parallel worker processes (``max_concurrent_transforms``).
         strategy: ``MultiRecord`` (batches up to ``max_payload`` MB) or ``SingleRecord``.
         assemble_with: ``Line`` or ``None``.
@@ -123,16 +151,16 @@ class Transformer:
         wait: bool = True,
         logs: bool = True,
     ) -> TransformJob:
-        """Submit a transform job over ``data`` (a file, folder or prefix, local or s3://)."""
+        """Submit a transform job over ``data`` (a file, folder or prefix, local or s3://).
+
+        A local model folder and local input are uploaded to the store first.
+        """
         client = context().server()
-        local = _is_local_server(client)
         body: dict[str, Any] = {
             "name": job_name,
-            "model_uri": Estimator._uri(self.model_uri, "models", local)
-            if Path(str(self.model_uri)).exists()
-            else self.model_uri,
+            "model_uri": to_store(client, self.model_uri, "models", "model_uri"),
             "input": {
-                "uri": Estimator._uri(str(data), "transform-input", local),
+                "uri": to_store(client, str(data), "transform/inputs", "input.uri"),
                 "content_type": content_type,
                 "split_type": split_type,
                 **({"compression": compression_type} if compression_type else {}),
@@ -153,8 +181,9 @@ class Transformer:
             "tags": self.tags,
         }
         output: dict[str, Any] = {"assemble_with": self.assemble_with}
-        if self.output_path:
-            output["uri"] = Estimator._uri(self.output_path, "", True)
+        download_to = self.output_path if is_local(self.output_path) else None
+        if self.output_path and download_to is None:
+            output["uri"] = self.output_path
         if self.accept:
             output["accept"] = self.accept
         body["output"] = output
@@ -162,7 +191,7 @@ class Transformer:
             body["max_concurrent_transforms"] = self.instance_count
         body = {k: v for k, v in body.items() if v not in (None, {})}
         answer = client.request("POST", "/api/v1/jobs/transform", json=body)
-        self.latest_job = TransformJob(answer["name"], client)
+        self.latest_job = TransformJob(answer["name"], client, download_to)
         if wait:
             self.latest_job.wait(logs=logs)
         return self.latest_job

@@ -1,4 +1,9 @@
-"""Uploading data for jobs: ``PUT /api/v1/data/{path}`` (``dy.upload_data``)."""
+"""Data for jobs: ``PUT /api/v1/data/{path}`` uploads a file, ``GET /api/v1/data`` lists a prefix.
+
+Clients send local files here (``dy.upload_data``, ``Estimator.fit``, ``dockyard jobs submit``)
+and pass the returned store URI in the spec, because the server reads only the artifact store and
+its data roots. A client lists the prefix first to skip an upload the store already holds.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.artifacts import artifact_uri
 from dockyard.artifacts import normalize_artifact_path as normalize
-from dockyard.auth import Role
+from dockyard.auth import Actor, Role
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._streaming import upload
 
@@ -25,6 +30,39 @@ class Uploaded(BaseModel):
     size: int | None
 
 
+class DataFile(BaseModel):
+    path: str
+    size: int | None
+
+
+class DataList(BaseModel):
+    prefix_uri: str
+    files: list[DataFile]
+
+
+def _root(actor: Actor) -> str:
+    return f"{_ROOT}/users/{actor.name}" if actor.is_person else _ROOT
+
+
+@router.get("")
+async def list_data(
+    services: ServicesDep,
+    actor: ActorDep,
+    prefix: Annotated[str, Query(min_length=1, max_length=1024)],
+) -> DataList:
+    """The files stored under ``data/<prefix>`` (in the caller's own area, as uploads are; paths
+    relative to it) and the prefix's URI."""
+    services.access.require_role(actor, Role.MEMBER, "upload data")
+    key = f"{_root(actor)}/{normalize(prefix)}"
+    entries = await run_in_threadpool(services.artifacts.list, key, recursive=True)
+    files = [
+        DataFile(path=e.path[len(key) + 1 :], size=e.size)
+        for e in entries
+        if not e.is_dir and e.path.startswith(key + "/")
+    ]
+    return DataList(prefix_uri=artifact_uri(services.artifacts, key), files=files)
+
+
 @router.put("/{path:path}")
 async def put_data(
     path: str,
@@ -37,7 +75,7 @@ async def put_data(
     accounts, so nobody overwrites another's data); answers the URIs of the file and of
     ``prefix``."""
     services.access.require_role(actor, Role.MEMBER, "upload data")
-    root = f"{_ROOT}/users/{actor.name}" if actor.is_person else _ROOT
+    root = _root(actor)
     key = f"{root}/{normalize(path)}"
     info = await upload(request, services.artifacts, key)
     await run_in_threadpool(

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
 
-from dockyard.artifacts import artifact_uri
+from dockyard.artifacts import artifact_uri, normalize_artifact_path
 from dockyard.jobs import Job, TrainingJobSpec
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
+from dockyard.server._streaming import download
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -65,6 +67,32 @@ def list_jobs(
 def describe_job(name: str, jobs: JobsDep, actor: ActorDep) -> Job:
     """A job with its spec, status, failure reason and status history."""
     return jobs.get(actor, name)
+
+
+class OutputFile(BaseModel):
+    path: str
+    size: int | None
+
+
+class OutputList(BaseModel):
+    uri: str
+    files: list[OutputFile]
+
+
+@router.get("/{name}/outputs")
+def list_job_outputs(name: str, jobs: JobsDep, actor: ActorDep) -> OutputList:
+    """A transform job's output files (paths relative to its output URI)."""
+    store = jobs.outputs(actor, name)
+    files = [OutputFile(path=e.path, size=e.size) for e in store.list("", recursive=True)]
+    return OutputList(uri=str(jobs.get(actor, name).spec["output"]["uri"]), files=files)
+
+
+@router.get("/{name}/outputs/{path:path}")
+async def get_job_output(name: str, path: str, jobs: JobsDep, actor: ActorDep) -> StreamingResponse:
+    """One output file of a transform job."""
+    store = await run_in_threadpool(jobs.outputs, actor, name)
+    key = normalize_artifact_path(path)
+    return await download(store, key, key.rsplit("/", 1)[-1])
 
 
 @router.post("/{name}/stop")
