@@ -100,3 +100,29 @@ def test_a_link_out_of_a_data_root_is_not_followed_at_run_time(
     assert "leak.txt" in job["failure_reason"]
     assert "leads outside the allowed roots" in job["failure_reason"]
     assert Path("/etc/hostname").read_text().strip() not in job["failure_reason"]
+
+
+def test_a_job_writing_to_its_inputs_and_code_changes_only_its_copies(
+    client: Client, data_dir: Path, job_server: ServerProcess
+) -> None:
+    code = data_dir / "code"
+    code.mkdir()
+    original = (SCRIPTS / "behaviours.py").read_text()
+    (code / "behaviours.py").write_text(original)
+    channel = data_dir / "train"
+    (channel / "part").mkdir(parents=True)
+    (channel / "a.csv").write_text("1,2\n")
+    (channel / "part" / "b.csv").write_text("3,4\n")
+    # One channel from a data root, the same files uploaded into the store for another job.
+    uploaded = client.request("PUT", "/api/v1/data/tamper/a.csv", content=b"1,2\n")["uri"]
+    for name, train in (("tamper-root", str(channel)), ("tamper-store", uploaded)):
+        spec = behaviour(name, "tamper", source_dir=str(code), inputs={"train": train})
+        client.request("POST", "/api/v1/jobs/training", json=spec)
+        job = wait_for(client, name)
+        assert job["status"] == "Completed", job["failure_reason"]
+        copy = job_server.home / "jobs" / name / "code" / "behaviours.py"
+        assert copy.read_text().endswith("# tampered\n")  # the job did write
+    assert (code / "behaviours.py").read_text() == original
+    assert (channel / "a.csv").read_text() == "1,2\n"
+    assert (channel / "part" / "b.csv").read_text() == "3,4\n"
+    assert Path(uploaded).read_text() == "1,2\n"

@@ -63,7 +63,11 @@ def check_readable(uri: str, field: str, *, s3_endpoint_url: str | None) -> None
 
 
 def copy_local(src: Path, dest: Path, roots: AllowedRoots | None = None) -> None:
-    """Copy a file or folder into ``dest`` (a folder), hard-linking where the disk allows.
+    """Copy a file or folder into ``dest`` (a folder).
+
+    Always a copy, never a hard link: a job may write to its code and channel files (appending,
+    truncating, rewriting in place), and through a link that would change the stored dataset or
+    the user's own script for every later job.
 
     With ``roots`` (the runner's copy of the server's allowed roots), ``src`` is checked again
     now, resolved, and a link to a file is followed only when its target lies inside the roots:
@@ -77,7 +81,7 @@ def copy_local(src: Path, dest: Path, roots: AllowedRoots | None = None) -> None
     if roots is not None and not roots.contains(src):
         raise PermissionDenied(f"{src} is outside the allowed roots")
     if src.is_file():
-        _link_or_copy(src, dest / src.name)
+        shutil.copy2(src, dest / src.name)
         return
     for folder, _dirs, files in os.walk(src):
         for name in sorted(files):
@@ -91,11 +95,4 @@ def copy_local(src: Path, dest: Path, roots: AllowedRoots | None = None) -> None
                 )
             target = dest / file.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(file, target)
-
-
-def _link_or_copy(src: Path, dest: Path) -> None:
-    try:
-        dest.hardlink_to(src)
-    except OSError:
-        shutil.copy2(src, dest)
+            shutil.copy2(file, target)

@@ -60,4 +60,12 @@ elif args.mode == "sdk-wait":
     deadline = time.monotonic() + 60
     while not release.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+elif args.mode == "tamper":
+    # Writes to every file it was given: its channel's files and its own code.
+    for file in sorted(Path(os.environ["SM_CHANNEL_TRAIN"]).rglob("*")):
+        if file.is_file():
+            with file.open("a") as handle:
+                handle.write("tampered\n")
+    with open(__file__, "a") as handle:
+        handle.write("# tampered\n")
 print("done", flush=True)
