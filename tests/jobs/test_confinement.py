@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,16 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def job_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[ServerProcess]:
     """A server whose data roots are narrow: the test scripts and one shared folder."""
     home = tmp_path_factory.mktemp("confined") / "home"
-    server = ServerProcess(home, env={"DOCKYARD_DATA_ROOTS": f"{SCRIPTS},{data_dir}"})
+    env = {
+        "DOCKYARD_DATA_ROOTS": f"{SCRIPTS},{data_dir}",
+        # What the server holds that a job must not see, and what the operator passes on.
+        "AWS_SECRET_ACCESS_KEY": "server-secret",
+        "AWS_ACCESS_KEY_ID": "server-key",
+        "SERVER_ONLY_SECRET": "hush",
+        "PASSED_ON": "yes",
+        "DOCKYARD_JOB_ENV": "PASSED_ON,SET_HERE=42,NOT_SET_ANYWHERE",
+    }
+    server = ServerProcess(home, env=env)
     server.start()
     yield server
     server.stop()
@@ -126,3 +136,57 @@ def test_a_job_writing_to_its_inputs_and_code_changes_only_its_copies(
     assert (channel / "a.csv").read_text() == "1,2\n"
     assert (channel / "part" / "b.csv").read_text() == "3,4\n"
     assert Path(uploaded).read_text() == "1,2\n"
+
+
+def test_the_script_gets_a_clean_environment(client: Client, job_server: ServerProcess) -> None:
+    spec = behaviour("env", "env", environment={"FROM_SPEC": "1"})
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    assert wait_for(client, "env")["status"] == "Completed"
+    log = client._http.get("/api/v1/jobs/env/logs").text
+    env = json.loads(next(line for line in log.splitlines() if line.startswith("ENV="))[4:])
+    assert not [k for k in env if k.startswith("AWS_")]
+    assert "SERVER_ONLY_SECRET" not in env and "NOT_SET_ANYWHERE" not in env
+    contract = ("DOCKYARD_URI", "DOCKYARD_RUN_ID", "DOCKYARD_TOKEN")  # the job's own token
+    assert not [k for k in env if k.startswith("DOCKYARD_") and k not in contract]
+    assert env["PASSED_ON"] == "yes" and env["SET_HERE"] == "42" and env["FROM_SPEC"] == "1"
+    folder = job_server.home / "jobs" / "env"
+    assert env["HOME"] == str(folder / "home") and env["TMPDIR"] == str(folder / "tmp")
+    assert env["SM_MODEL_DIR"] == str(folder / "model") and env["DOCKYARD_RUN_ID"]
+    assert env["PATH"]
+
+
+def test_transform_workers_never_see_the_store_credentials(
+    client: Client, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from dockyard.batch import run_transform
+    from dockyard.models import save_model
+
+    # Imported as a top-level module, the name its code_paths copy is imported by in workers.
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    from env_model import CredentialProbe  # type: ignore[import-not-found]
+
+    model = data_dir / "probe"
+    save_model(
+        CredentialProbe(),
+        model,
+        input_example=pd.DataFrame({"a": [1.0, 2.0]}),
+        code_paths=[Path(__file__).parent / "env_model.py"],
+    )
+    np.savetxt(data_dir / "rows.csv", np.arange(3.0).reshape(3, 1), delimiter=",")
+    spec = {
+        "model_uri": str(model),
+        "input": {"uri": str(data_dir / "rows.csv")},
+        "output": {"uri": str(data_dir / "probed")},
+    }
+    # The probe can tell: run directly, with a credential in its environment, it says so.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "visible")
+    run_transform(spec, tmp_path / "work", env_manager="local")
+    assert (data_dir / "probed" / "rows.csv.out").read_text().split() == ["1"] * 3
+    # As a job, the transform's own process holds the server's keys; its workers do not.
+    client.request("POST", "/api/v1/jobs/transform", json={**spec, "name": "probe"})
+    job = wait_for(client, "probe")
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert (data_dir / "probed" / "rows.csv.out").read_text().split() == ["0"] * 3

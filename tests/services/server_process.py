@@ -24,11 +24,19 @@ def free_port() -> int:
 class ServerProcess:
     """``dockyard server`` on a fixed port over one home folder, restartable in place."""
 
-    def __init__(self, home: Path, *, port: int | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        python: str | None = None,
+    ):
         self.home = home
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = env or {}
+        self._python = python or sys.executable
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = home.parent / f"server-{self.port}.log"
 
@@ -39,7 +47,7 @@ class ServerProcess:
         with self._log.open("ab") as log:
             self._proc = subprocess.Popen(
                 [
-                    sys.executable,
+                    self._python,
                     "-m",
                     "dockyard",
                     "server",

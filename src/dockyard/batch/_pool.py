@@ -28,6 +28,7 @@ import os
 import queue
 import subprocess
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class WorkerPool:
         cwd: Path,
         cpus: int,
         keep_fds: tuple[int, ...] = (),
+        base_env: Mapping[str, str] | None = None,
     ) -> None:
         self._runtime = runtime
         self._config = config
@@ -81,6 +83,7 @@ class WorkerPool:
         self._cwd = cwd
         self._cpus = cpus
         self._keep_fds = keep_fds
+        self._base_env = base_env
         self._events: queue.Queue[Event] = queue.Queue()
         # The processes started here: every worker, or worker 0 that forks the others.
         self._processes: list[subprocess.Popen[bytes]] = []
@@ -101,7 +104,7 @@ class WorkerPool:
         return self._count > 1
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ if self._base_env is None else self._base_env)
         inherited = env.get("PYTHONPATH", "")
         # The model's own environment must not see the host's packages; the host's workers keep
         # whatever path the caller set, after the runtime copy.

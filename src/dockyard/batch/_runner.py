@@ -58,6 +58,7 @@ def run_transform(
     s3_endpoint_url: str | None = None,
     env_manager: EnvManager = "auto",
     allowed_roots: AllowedRoots | None = None,
+    worker_env: Mapping[str, str] | None = None,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -76,6 +77,8 @@ def run_transform(
         allowed_roots: When given (a transform job passes the server's), local inputs and the
             local output folder must resolve inside these roots, and a link under the input
             folder is followed only when its target does too.
+        worker_env: The environment workers start from (default: this process's). A transform
+            job passes its own without the store's credentials: the model's code runs there.
 
     Returns:
         The :class:`TransformResult`.
@@ -100,6 +103,7 @@ def run_transform(
             env_manager,
             lock_fd,
             allowed_roots,
+            worker_env,
         )
         return run.execute()
 
@@ -115,6 +119,7 @@ class _Run:
         env_manager: EnvManager,
         lock_fd: int,
         roots: AllowedRoots | None,
+        worker_env: Mapping[str, str] | None,
     ) -> None:
         self.spec = spec
         self.work = work
@@ -124,6 +129,7 @@ class _Run:
         self.env_manager = env_manager
         self.lock_fd = lock_fd
         self.roots = roots
+        self.worker_env = worker_env
         self.started = time.monotonic()
         self.last_report = 0.0
         self.worker_python: str | None = None
@@ -285,6 +291,7 @@ class _Run:
             cwd=runtime.path,
             cpus=os.cpu_count() or 1,
             keep_fds=(self.lock_fd,),
+            base_env=self.worker_env,
         )
         self.pool.start()
 

@@ -60,7 +60,18 @@ def server(
         if value is not None:
             os.environ[f"DOCKYARD_{name}"] = str(value)
     os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
-    settings = Settings()
+    from pydantic import ValidationError
+
+    from dockyard.errors import DockyardError
+    from dockyard.jobs._user import resolve_job_user
+
+    try:
+        settings = Settings()
+        resolve_job_user(settings.job_user)  # refused here, before anything starts
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid DOCKYARD_* setting: {exc}") from exc
+    except DockyardError as exc:
+        raise click.ClickException(exc.message) from exc
     # Migrate once before workers start, so they never race to do it.
     db = open_database(settings.resolved_database_url)
     try:

@@ -3,6 +3,13 @@
 An existing SageMaker script-mode script (argparse defaults from ``SM_MODEL_DIR``,
 ``SM_CHANNEL_TRAIN``, ...) runs unchanged. Dockyard adds ``DOCKYARD_URI`` and ``DOCKYARD_RUN_ID``
 so ``dy.log_metric`` inside the script logs to the job's run with no configuration.
+
+The script's environment is built from nothing, not copied from the server's: the server holds
+the artifact store's credentials and whatever else its operator exported, and a job is someone
+else's code. It gets an allowlist (``PATH``, ``LANG``, ``LANGUAGE``, ``LC_*``, ``TZ``), ``HOME``
+and ``TMPDIR`` inside its own folder, the contract's variables, what ``DOCKYARD_JOB_ENV`` passes
+on, and last the spec's ``environment``. Dockyard's own transform process also gets the store's
+credentials (:func:`store_environment`); it passes them to none of its workers.
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ from typing import Any
 
 from dockyard.jobs._layout import JobDir
 
-__all__ = ["HOST", "environment", "write_config"]
+__all__ = ["HOST", "STORE_ENV", "environment", "store_environment", "write_config"]
 
 HOST = "algo-1"
+#: Names the store's variables in a transform process, which keeps them from its workers.
+STORE_ENV = "DOCKYARD_STORE_ENV"
+_ALLOWED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ"})
 
 
 def _channel_env(name: str) -> str:
@@ -47,15 +57,31 @@ def write_config(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
     (jd.config / "resourceconfig.json").write_text(json.dumps(resource))
 
 
+def _passed(job: dict[str, Any]) -> dict[str, str]:
+    """The allowlist and ``DOCKYARD_JOB_ENV`` (``NAME`` passes the server's value on,
+    ``NAME=value`` sets one), read from the runner's environment, which is the server's."""
+    env = {k: v for k, v in os.environ.items() if k in _ALLOWED or k.startswith("LC_")}
+    for entry in job.get("job_env") or []:
+        name, sep, value = str(entry).partition("=")
+        if sep:
+            env[name] = value
+        elif name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
 def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[str, str]:
-    """The user process's environment."""
+    """The user process's environment (see the module docstring for what is in it)."""
     # Transform jobs share the runner but have no hyperparameters or channels.
     hps = spec.get("hyperparameters", {})
     channels = sorted(spec.get("inputs", {}))
     cpus = max(1, int(float((spec.get("resources") or {}).get("cpus", 1))))
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith(("SM_", "DOCKYARD_"))]:
-        del env[key]
+    env = _passed(job)
+    env["HOME"] = str(jd.home)
+    env["TMPDIR"] = str(jd.tmp)
+    user = job.get("user")
+    if user:
+        env["USER"] = env["LOGNAME"] = str(user["name"])
     training_env = {
         "model_dir": str(jd.model),
         "channel_input_dirs": {c: str(jd.data / c) for c in channels},
@@ -111,4 +137,17 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
     src = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     env.update(spec.get("environment", {}))
+    return env
+
+
+def store_environment(job: dict[str, Any]) -> dict[str, str]:
+    """What Dockyard's own transform process adds: the store's credentials (the ``AWS_*``
+    variables the runner holds), where the server keeps model environments, and
+    :data:`STORE_ENV` naming both so its workers, which run the model's code, get neither."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    if job.get("env_cache"):
+        # Settings().home in the transform process: model environments are built and reused
+        # in the server's cache, not once per job in the job's HOME.
+        env["DOCKYARD_HOME"] = str(Path(job["env_cache"]).parent)
+    env[STORE_ENV] = ",".join(sorted(env))
     return env

@@ -5,14 +5,21 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.jobs._files import copy_tree
 from dockyard.jobs._http import HTTPError, put_file, request_json
 from dockyard.jobs._prepare import save_checkpoints
+from dockyard.jobs._user import close_folder
 
 if TYPE_CHECKING:
+    from dockyard.jobs._layout import JobDir
     from dockyard.jobs._runner import Runner
 
 __all__ = ["finish"]
@@ -35,17 +42,43 @@ def _upload_tree(server: str, run_id: str, folder: Path, prefix: str, token: str
     return count
 
 
-def _upload_model(runner: Runner, server: str, run_id: str, token: str | None) -> str | None:
-    from dockyard.jobs._packaging import package_model
+@contextlib.contextmanager
+def _snapshot(folder: Path, jd: JobDir) -> Iterator[Path]:
+    """A private copy of a folder the job wrote, with none of the links it may have left
+    there followed (``_files``): everything the runner reads or uploads comes from one."""
+    with tempfile.TemporaryDirectory(prefix="snapshot-", dir=jd.control) as tmp:
+        copy_tree(folder, Path(tmp))
+        yield Path(tmp)
 
+
+def _package(runner: Runner, dest: Path) -> None:
+    """Wrap a native model into a package in ``dest``, in a process of the job's own: loading
+    it unpickles what the job wrote, which must not run with the runner's rights."""
     jd = runner.dir
-    with tempfile.TemporaryDirectory() as tmp:
-        package = package_model(jd.model, Path(tmp) / "model")
-        if package is not None:
-            _upload_tree(server, run_id, package, "model", token)
+    command = [sys.executable, "-m", "dockyard.jobs._packaging", str(jd.model), str(dest)]
+    done = subprocess.run(
+        command, cwd=jd.tmp, capture_output=True, check=False, **runner.job_process()
+    )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"packaging exited with {done.returncode}")
+
+
+def _upload_model(runner: Runner, server: str, run_id: str, token: str | None) -> str | None:
+    jd = runner.dir
+    with _snapshot(jd.model, jd) as saved:
+        if not any(saved.iterdir()):
+            return None
+        if (saved / "MLmodel").is_file():
+            _upload_tree(server, run_id, saved, "model", token)
             return f"runs:/{run_id}/model"
-        if jd.model.exists() and any(jd.model.iterdir()):
-            _upload_tree(server, run_id, jd.model, "model-files", token)
+        wrapped = jd.tmp / f"dockyard-package-{uuid.uuid4().hex}"
+        _package(runner, wrapped)
+        with _snapshot(wrapped, jd) as package:
+            if (package / "MLmodel").is_file():
+                _upload_tree(server, run_id, package, "model", token)
+                return f"runs:/{run_id}/model"
+        _upload_tree(server, run_id, saved, "model-files", token)
     return None
 
 
@@ -104,7 +137,8 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
         try:
             extra["model_uri"] = _upload_model(runner, server, run_id, token)
             if jd.output_data.exists():
-                _upload_tree(server, run_id, jd.output_data, "output", token)
+                with _snapshot(jd.output_data, jd) as output:
+                    _upload_tree(server, run_id, output, "output", token)
             register_as = (spec.get("output") or {}).get("register_as")
             if register_as and extra["model_uri"]:
                 registered = _register(server, run_id, extra["model_uri"], register_as, token)
@@ -122,6 +156,8 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             put_file(server, run_id, "logs/output.log", jd.log, token=token)
     if kind in ("failed", "memory"):
         extra["failure_reason"] = message
-    runner.events.emit(_FINAL[kind], message, **extra)
     shutil.rmtree(jd.data, ignore_errors=True)  # inputs are copies; the job folder stays small
+    if runner.user is not None:
+        close_folder(jd)  # the next job runs as the same user: it must not read this one
+    runner.events.emit(_FINAL[kind], message, **extra)
     return 0 if kind == "ok" else 1

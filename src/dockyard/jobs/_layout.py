@@ -12,6 +12,7 @@
       output/failure                      a failing script explains itself here
       checkpoints/                        synced to the checkpoint URI, restored on retry
       code/                               a copy of source_dir; the script's working dir
+      home/, tmp/                         the script's HOME and TMPDIR
       .dockyard/job.json                  what the runner needs: spec, run id, server URL
       .dockyard/events.jsonl              status transitions, appended by the runner
       .dockyard/output.log                the job's combined stdout and stderr
@@ -65,6 +66,14 @@ class JobDir:
         return self.root / "code"
 
     @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
     def control(self) -> Path:
         return self.root / ".dockyard"
 
@@ -91,6 +100,8 @@ class JobDir:
             self.model,
             self.output_data,
             self.checkpoints,
+            self.home,
+            self.tmp,
             self.control,
         ):
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
 """Turn what a job saved in ``SM_MODEL_DIR`` into a Dockyard model package.
 
+The runner runs this as ``python -m dockyard.jobs._packaging MODEL_DIR DEST`` in a process of
+the job's own (its environment and user): loading a native model unpickles what the job wrote.
+
 A package (an ``MLmodel`` file) is kept as it is. A native model file is wrapped, with its
 signature inferred from ``input_example.csv`` / ``input_example.json`` beside it when present
 (the built-in algorithms write one; a script can too):
@@ -16,6 +19,8 @@ file in the model folder                   loaded as
 
 from __future__ import annotations
 
+import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +57,16 @@ def _is_lightgbm(path: Path) -> bool:
     return _head(path).startswith(b"tree\n")
 
 
+def _regular(path: Path) -> bool:
+    # Links are not models: what a job links to is not what it saved (and may not be readable).
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def _native(model_dir: Path) -> tuple[Any, str] | None:
-    files = sorted(p for p in model_dir.iterdir() if p.is_file() and p.name not in _EXAMPLES)
+    files = sorted(p for p in model_dir.iterdir() if _regular(p) and p.name not in _EXAMPLES)
     for path in files:
         if path.suffix.lower() in (".joblib", ".pkl", ".pickle"):
             import joblib
@@ -101,3 +114,19 @@ def package_model(model_dir: Path, dest: Path) -> Path | None:
     except InvalidArgument as exc:
         raise InvalidArgument(f"could not package {source} from the model folder: {exc}") from exc
     return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Package ``MODEL_DIR`` into ``DEST``; exits 1 with the reason as the last stderr line."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        package_model(Path(args[0]), Path(args[1]))
+    except Exception as exc:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        print(str(message).replace("\n", " "), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

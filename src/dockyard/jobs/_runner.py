@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.jobs._events import EventWriter
+from dockyard.jobs._files import read_text
 from dockyard.jobs._layout import JobDir
+from dockyard.jobs._user import JobUser, chown_tree, hand_over
 
 __all__ = ["main"]
 
@@ -53,6 +55,10 @@ class Runner:
         self.stop_requested = threading.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
+        # Training code runs as DOCKYARD_JOB_USER when one is set; a transform's own process
+        # is Dockyard's (it holds the store's credentials) and keeps the runner's user.
+        user = self.job.get("user") if self.job["kind"] == "training" else None
+        self.user = JobUser.from_dict(user) if user else None
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
@@ -76,10 +82,14 @@ class Runner:
                     "Restarting", f"attempt {attempt} of {max_attempts}: {outcome.message}"
                 )
                 restore_checkpoints(self.dir, self.spec, self.job)
+                if self.user is not None:
+                    chown_tree(self.dir.checkpoints, self.user)  # restored fresh, by the runner
             elif self.job["kind"] == "training":
                 self.events.emit("Downloading")
                 prepare(self.dir, self.spec, self.job)
                 self._own_environment()
+                if self.user is not None:
+                    hand_over(self.dir, self.user)
             else:
                 self.dir.create()
             self.events.emit("Training" if self.job["kind"] == "training" else "Transforming")
@@ -120,23 +130,36 @@ class Runner:
             return [python, "-m", self.spec["module"], *args], cwd
         return [python, self.spec["entry_point"], *args], self.dir.code
 
-    def _execute(self, attempt: int) -> _Outcome:
+    def job_process(self) -> dict[str, Any]:
+        """``subprocess.Popen`` arguments for a process that runs the job's code (or unpickles
+        what it saved): its clean environment and, when set, the job user."""
         from dockyard.jobs._contract import environment
 
+        options: dict[str, Any] = {"env": environment(self.dir, self.spec, self.job)}
+        if self.user is not None:
+            options.update(self.user.popen_options())
+        return options
+
+    def _execute(self, attempt: int) -> _Outcome:
         command, cwd = self._command()
-        env = environment(self.dir, self.spec, self.job)
+        options = self.job_process()
+        if self.job["kind"] == "transform":
+            from dockyard.jobs._contract import store_environment
+
+            options["env"].update(store_environment(self.job))
         log = self.dir.log.open("ab", buffering=0)
         log.write(f"[dockyard] attempt {attempt}: {' '.join(command)}\n".encode())
         proc = subprocess.Popen(
             command,
             cwd=cwd,
-            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a signal to the group reaches the user's whole tree
             # Safe with the runner's threads: between fork and exec it makes three system
-            # calls and takes no lock (the libc symbol was looked up before the fork).
+            # calls and takes no lock (the libc symbol was looked up before the fork). It runs
+            # after the switch to the job user, which would otherwise clear it.
             preexec_fn=_die_with_runner(),  # noqa: PLW1509
+            **options,
         )
         reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
         reader.start()
@@ -196,10 +219,10 @@ class Runner:
         return _Outcome("failed", exit_code=code)
 
     def _failure_reason(self, code: int) -> str:
-        if self.dir.failure.is_file():
-            text = self.dir.failure.read_text(errors="replace").strip()
-            if text:
-                return text[:4000]
+        # Written by the job: read without following a link it may have left there instead.
+        text = (read_text(self.dir.failure, 4000) or "").strip()
+        if text:
+            return text
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         lines = "\n".join(self.tail) or "(no output)"
         return f"the job's process ended with {how}; last lines of its log:\n{lines}"

@@ -21,6 +21,7 @@ from dockyard.jobs._entities import JobStatus, SecondaryStatus
 from dockyard.jobs._events import read_events
 from dockyard.jobs._executor import Executor
 from dockyard.jobs._service import JobService
+from dockyard.jobs._user import resolve_job_user
 from dockyard.settings import Settings
 from dockyard.store._leader import LeaderLock
 from dockyard.tracking import now_ms
@@ -51,6 +52,8 @@ class Scheduler:
         self._thread = threading.Thread(target=self._main, name="dockyard-scheduler", daemon=True)
         self._lock = LeaderLock(jobs._db, settings.home, "scheduler")
         self.is_leader = False
+        # Resolved once, at start: a user that does not exist stops the server, not each job.
+        self._user = resolve_job_user(settings.job_user)
 
     def start(self) -> None:
         self._thread.start()
@@ -126,7 +129,9 @@ class Scheduler:
 
     def _launch(self, row: Any) -> None:
         jd = self._jobs.job_dir(row.name)
-        jd.control.mkdir(parents=True, exist_ok=True)
+        # Private to the server until the runner hands the working folders to the job.
+        jd.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        jd.control.mkdir(mode=0o700, exist_ok=True)
         job = {
             "job_id": row.job_id,
             "name": row.name,
@@ -142,6 +147,10 @@ class Scheduler:
             "token": self._jobs.issue_token(row),
             # The runner re-checks local locations against these at run time.
             "allowed_roots": self._jobs.roots.to_list(),
+            # Names and NAME=value pairs: values are read from the runner's environment, so
+            # passed-through secrets are not written to disk.
+            "job_env": list(self._settings.job_env),
+            "user": self._user.to_dict() if self._user else None,
         }
         # It holds the job's token: readable by the job's owner only.
         fd = os.open(jd.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

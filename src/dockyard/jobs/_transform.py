@@ -9,6 +9,7 @@ never redone), reports progress through the job's event file, and stops cleanly 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -70,6 +71,15 @@ def _check_model_root(uri: str, roots: AllowedRoots | None) -> None:
         raise PermissionDenied(f"{uri} is outside the allowed roots", field="model_uri")
 
 
+def _worker_env() -> dict[str, str]:
+    """This process's environment without what the runner added for the store alone: the
+    workers load the model, which is the user's code."""
+    from dockyard.jobs._contract import STORE_ENV
+
+    private = {STORE_ENV, *os.environ.get(STORE_ENV, "").split(",")}
+    return {k: v for k, v in os.environ.items() if k not in private}
+
+
 def _progress_writer(events: EventWriter) -> Any:
     last = [0.0]
 
@@ -106,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         should_stop=lambda: stop.is_set() or jd.stop_file.exists(),
         s3_endpoint_url=job.get("s3_endpoint_url"),
         allowed_roots=roots,
+        worker_env=_worker_env(),
     )
     summary = {
         "status": result.status,

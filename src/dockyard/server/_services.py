@@ -45,7 +45,11 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
+        from dockyard.server._home import secure_home
+
+        secure_home(settings, before_database=True)
         db = open_database(settings.resolved_database_url)
+        secure_home(settings, before_database=False)
         artifacts = open_artifact_store(
             settings.resolved_artifact_root, s3_endpoint_url=settings.s3_endpoint_url
         )

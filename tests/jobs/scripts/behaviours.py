@@ -1,6 +1,7 @@
 """A script whose behaviour the tests choose with --mode (a stand-in for user code)."""
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--mode", default="ok")
 parser.add_argument("--seconds", type=float, default=0.0)
 parser.add_argument("--release", default="")
+parser.add_argument("--paths", default="")
 args, _ = parser.parse_known_args()
 model_dir = Path(os.environ["SM_MODEL_DIR"])
 output = Path(os.environ["SM_OUTPUT_DIR"])
@@ -60,6 +62,27 @@ elif args.mode == "sdk-wait":
     deadline = time.monotonic() + 60
     while not release.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+elif args.mode == "env":
+    print("ENV=" + json.dumps(dict(os.environ)), flush=True)
+elif args.mode == "prying":
+    # Tries to read what is not its own (paths given by the test), then does its own work.
+    tried = {}
+    for path in args.paths.split(","):
+        try:
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                with open(path, "rb") as handle:
+                    handle.read(1)
+            tried[path] = "read"
+        except OSError as exc:
+            tried[path] = type(exc).__name__
+    (model_dir / "notes.txt").write_text("written by the job")
+    (model_dir / "leak.txt").symlink_to("/etc/shadow")
+    (output / "data").mkdir(parents=True, exist_ok=True)
+    (output / "data" / "leak.txt").symlink_to("/etc/shadow")
+    (output / "data" / "result.txt").write_text("fine")
+    print("PRYING=" + json.dumps({"uid": os.getuid(), "tried": tried}), flush=True)
 elif args.mode == "tamper":
     # Writes to every file it was given: its channel's files and its own code.
     for file in sorted(Path(os.environ["SM_CHANNEL_TRAIN"]).rglob("*")):
