@@ -11,7 +11,7 @@ import pytest
 from tests.services.s3 import S3Server
 
 from dockyard.auth import Actor
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.models import load_model, verify
 from dockyard.registry import fetch_model
 from dockyard.sdk import Client
@@ -156,12 +156,22 @@ def test_s3_sources_register_and_fetch(
     bucket = s3_server.create_bucket("registry")
     for file in registry_package.iterdir():
         s3_server.client().upload_file(str(file), bucket, f"pkgs/wine/{file.name}")
-    settings = Settings(home=tmp_path / "home", s3_endpoint_url=s3_server.endpoint_url)
+    settings = Settings(
+        home=tmp_path / "home",
+        s3_endpoint_url=s3_server.endpoint_url,
+        data_roots=[f"s3://{bucket}/pkgs"],  # the bucket is shared with the server on purpose
+    )
     services = Services.from_settings(settings)
     transport = InProcessTransport(create_app(services=services))
     client = Client("http://dockyard.test", transport=transport, retry_for=0)
     try:
         client.request("POST", "/api/v1/registered-models", json={"name": "wine"})
+        with pytest.raises(PermissionDenied, match="outside the allowed roots"):
+            client.request(
+                "POST",
+                "/api/v1/registered-models/wine/versions",
+                json={"source": f"s3://{bucket}/elsewhere/wine"},
+            )
         version = client.request(
             "POST",
             "/api/v1/registered-models/wine/versions",

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.models import save_model, verify
 from dockyard.sdk import Client
 from dockyard.server import Services
@@ -211,8 +211,8 @@ def test_deleting_removes_files_and_aliases(api: Client, wine: str, services: Se
             "POST",
             "/api/v1/registered-models/wine/versions",
             {"source": "/" + "n" * 300},
-            InvalidArgument,
-            "cannot read",
+            PermissionDenied,
+            "outside the allowed roots",
         ),
     ],
     ids=[

@@ -60,7 +60,8 @@ class World:
     job: str = ""
     token_id: str = ""
     victim: str = ""
-    data_uri: str = ""
+    data_uri: str = ""  # an upload: the owner's own area
+    run_data_uri: str = ""  # a file in the run's artifacts, by its store URI
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -194,7 +195,7 @@ ROUTES: dict[tuple[str, str], Call] = {
             "algorithm": "xgboost",
             "experiment": w.experiment,
             "hyperparameters": {"num_round": "2", "objective": "reg:squarederror"},
-            "inputs": {"train": {"uri": w.data_uri, "content_type": "text/csv"}},
+            "inputs": {"train": {"uri": w.run_data_uri, "content_type": "text/csv"}},
         },
     ),
     ("POST", "/api/v1/jobs/transform"): Call(
@@ -203,7 +204,7 @@ ROUTES: dict[tuple[str, str], Call] = {
         json=lambda w: {
             "model_uri": f"models:/{w.model}/1",
             "experiment": w.experiment,
-            "input": {"uri": w.data_uri, "content_type": "text/csv"},
+            "input": {"uri": w.run_data_uri, "content_type": "text/csv"},
         },
     ),
     ("GET", "/api/v1/jobs"): Call("signed_in", "/api/v1/jobs"),
@@ -576,6 +577,15 @@ def _seed(server: Server) -> World:
     _ok(c.put(f"{MV.format(w=w)}/aliases/prod", json={"version": 1}, headers=owner))
     data = _ok(c.put(f"/api/v1/data/seed/{n}.csv", content=b"1,2\n3,4\n", headers=owner))
     w.data_uri = data["uri"]
+    _ok(
+        c.put(
+            f"/api/v1/runs/{w.run_id}/artifacts/data/train.csv",
+            content=b"1,2\n3,4\n",
+            headers=owner,
+        )
+    )
+    store = data["uri"].split("/data/users/")[0]
+    w.run_data_uri = f"{store}/{w.experiment_id}/{w.run_id}/artifacts/data/train.csv"
     endpoint = {
         "name": w.endpoint,
         "variants": [{"name": "a", "model_uri": f"models:/{w.model}/1"}],

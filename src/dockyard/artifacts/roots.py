@@ -166,8 +166,10 @@ class AllowedRoots:
 
     # -- the rule -------------------------------------------------------------------------------
 
-    def check(self, uri: str, field: str, *, write: bool = False) -> None:
-        """Refuse ``uri`` unless it lies under an allowed root, naming ``field``.
+    def check(self, uri: str, field: str, *, write: bool = False) -> str | None:
+        """Refuse ``uri`` unless it lies under an allowed root, naming ``field``; return its key
+        when it lies inside the artifact store (None otherwise), for the per-area permissions of
+        :class:`dockyard.auth.StoreAreas`.
 
         ``models:/`` and ``runs:/`` URIs pass (their own rules apply). With ``write``, a
         location inside the artifact store must also lie in one of its
@@ -180,19 +182,19 @@ class AllowedRoots:
                 whether or not it exists).
         """
         if uri.startswith(("models:", "runs:")):
-            return
+            return None
         if _is_s3(uri):
             bucket, key = _split_s3(uri, field)
-            self._check_s3(uri, bucket, key, field, write)
-        elif _is_local(uri):
-            self._check_local(uri, field, write)
+            return self._check_s3(uri, bucket, key, field, write)
+        if _is_local(uri):
+            return self._check_local(uri, field, write)
         else:
             raise InvalidArgument(
                 f"unsupported URI {uri[:300]!r}: use an absolute path, file:// or s3://",
                 field=field,
             )
 
-    def _check_local(self, uri: str, field: str, write: bool) -> None:
+    def _check_local(self, uri: str, field: str, write: bool) -> str | None:
         if uri.startswith("~") or not (uri[:7].lower() == "file://" or uri.startswith("/")):
             raise InvalidArgument(
                 f"{uri!r} must be absolute: the server cannot tell what a relative or ~ path "
@@ -206,21 +208,23 @@ class AllowedRoots:
             raise InvalidArgument(exc.message, field=field) from exc
         except (OSError, ValueError):  # a NUL byte, a name too long: outside by definition
             raise self._outside(uri, field) from None
-        if any(isinstance(r, str) and _under(resolved, r) for r in self.data):
-            return
         if isinstance(self.store, str) and _under(resolved, self.store):
-            if not write or _in_writable_area(os.path.relpath(resolved, self.store)):
-                return
+            inside = os.path.relpath(resolved, self.store).replace(os.sep, "/")
+            if not write or _in_writable_area(inside):
+                return "" if inside == "." else inside
             raise self._read_only(uri, field)
+        if any(isinstance(r, str) and _under(resolved, r) for r in self.data):
+            return None
         raise self._outside(uri, field)
 
-    def _check_s3(self, uri: str, bucket: str, key: str, field: str, write: bool) -> None:
-        if any(isinstance(r, S3Root) and r.contains(bucket, key) for r in self.data):
-            return
+    def _check_s3(self, uri: str, bucket: str, key: str, field: str, write: bool) -> str | None:
         if isinstance(self.store, S3Root) and self.store.contains(bucket, key):
-            if not write or _in_writable_area(self.store.key_inside(key)):
-                return
+            inside = self.store.key_inside(key)
+            if not write or _in_writable_area(inside):
+                return inside
             raise self._read_only(uri, field)
+        if any(isinstance(r, S3Root) and r.contains(bucket, key) for r in self.data):
+            return None
         raise self._outside(uri, field)
 
     def contains(self, path: str | os.PathLike[str]) -> bool:

@@ -11,6 +11,7 @@ argument and ask :class:`Access` whether it may act. Layout::
     _entities.py    request and resource models of the API
     _repository.py  SQL for users, tokens, sessions
     _service.py     accounts, tokens, sessions, grants; credential -> Actor, cached
+    _store.py       which areas of the artifact store a spec may name, by their owners
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dockyard.auth._entities import (
     User,
 )
 from dockyard.auth._service import TOKEN_PREFIX, AuthService, SessionCookie
+from dockyard.auth._store import StoreAreas
 
 __all__ = [
     "EVERYONE",
@@ -49,6 +51,7 @@ __all__ = [
     "SessionCookie",
     "SessionInfo",
     "SetGrant",
+    "StoreAreas",
     "TokenInfo",
     "UpdateUser",
     "User",

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from dockyard.artifacts.roots import AllowedRoots
-from dockyard.auth import Access, Actor, Level, Role
+from dockyard.auth import Access, Actor, Level, Role, StoreAreas
 from dockyard.endpoints._entities import Endpoint, EndpointStatus
 from dockyard.endpoints._repository import EndpointRepository
 from dockyard.endpoints._spec import EndpointConfig, Rollout
@@ -60,6 +60,7 @@ class EndpointService:
         self._repo = EndpointRepository()
         self._settings = settings
         self.roots = AllowedRoots.from_settings(settings)
+        self._areas = StoreAreas(access)
         self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
@@ -73,10 +74,14 @@ class EndpointService:
         if config.shadow is not None:
             models.append((config.shadow.model_uri, "shadow.model_uri"))
         # The allowed roots first, before anything looks at the disk (no existence oracle).
-        for uri, field in models:
-            self.roots.check(uri, field)
+        locations = [(uri, field, False) for uri, field in models]
         if config.capture.destination is not None:
-            self.roots.check(config.capture.destination, "capture.destination", write=True)
+            locations.append((config.capture.destination, "capture.destination", True))
+        for uri, field, write in locations:
+            key = self.roots.check(uri, field, write=write)
+            if key is not None:
+                with self._db.read() as conn:
+                    self._areas.check(conn, actor, key, field, write=write, owner=config.name)
         if self.check_model is None:
             return
         for uri, field in models:

@@ -17,7 +17,7 @@ import orjson
 
 from dockyard.artifacts import ArtifactStore
 from dockyard.artifacts.roots import AllowedRoots
-from dockyard.auth import Access, Actor, AuthService, JobScope, Level, Role
+from dockyard.auth import Access, Actor, AuthService, JobScope, Level, Role, StoreAreas
 from dockyard.errors import (
     Conflict,
     InvalidArgument,
@@ -89,6 +89,7 @@ class JobService:
         self._settings = settings
         self._events = events
         self._access = access
+        self._areas = StoreAreas(access)
         self._auth = auth
         self.roots = AllowedRoots.from_settings(settings)
         self.capacity_cpus = float(settings.executor_cpus or os.cpu_count() or 1)
@@ -167,9 +168,9 @@ class JobService:
     def _check_transform(self, actor: Actor, spec: Any) -> None:
         endpoint = self._settings.s3_endpoint_url
         uri = spec.model_uri
-        self.roots.check(uri, "model_uri")
-        self.roots.check(spec.input.uri, "input.uri")
-        self.roots.check(spec.output.uri, "output.uri", write=True)
+        self._check_location(actor, uri, "model_uri")
+        self._check_location(actor, spec.input.uri, "input.uri")
+        self._check_location(actor, spec.output.uri, "output.uri", write=True, owner=spec.name)
         if uri.startswith("runs:/"):
             self._check_run_uri(actor, uri, "model_uri")
         elif uri.startswith("models:/"):
@@ -261,7 +262,7 @@ class JobService:
                 f"{self.capacity_cpus:g}",
                 field="resources.cpus",
             )
-        self._check_roots(spec)
+        self._check_roots(actor, spec)
         endpoint = self._settings.s3_endpoint_url
         if spec.source_dir is not None:
             check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
@@ -292,15 +293,24 @@ class JobService:
             algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
 
-    def _check_roots(self, spec: TrainingJobSpec) -> None:
+    def _check_roots(self, actor: Actor, spec: TrainingJobSpec) -> None:
         """Every location the spec names lies under an allowed root, checked before anything
-        looks at the disk (see :mod:`dockyard.artifacts.roots`)."""
+        looks at the disk (see :mod:`dockyard.artifacts.roots`), and inside the store, in an
+        area the actor may use (:class:`~dockyard.auth.StoreAreas`)."""
         if spec.source_dir is not None:
-            self.roots.check(spec.source_dir, "source_dir")
+            self._check_location(actor, spec.source_dir, "source_dir")
         for channel_name, channel in spec.inputs.items():
-            self.roots.check(channel.uri, f"inputs.{channel_name}.uri")
+            self._check_location(actor, channel.uri, f"inputs.{channel_name}.uri")
         if spec.checkpoint is not None:
-            self.roots.check(spec.checkpoint.uri, "checkpoint.uri", write=True)
+            self._check_location(actor, spec.checkpoint.uri, "checkpoint.uri", write=True)
+
+    def _check_location(
+        self, actor: Actor, uri: str, field: str, *, write: bool = False, owner: str | None = None
+    ) -> None:
+        key = self.roots.check(uri, field, write=write)
+        if key is not None:
+            with self._db.read() as conn:
+                self._areas.check(conn, actor, key, field, write=write, owner=owner)
 
     def _check_registered(self, actor: Actor, uri: str) -> None:
         from dockyard.registry._uris import parse_model_uri

@@ -17,7 +17,8 @@ from urllib.parse import quote
 from sqlalchemy import Connection
 
 from dockyard.artifacts import ArtifactStore, join_artifact_path, normalize_artifact_path
-from dockyard.auth import Access, Actor, Level, Role
+from dockyard.artifacts.roots import AllowedRoots
+from dockyard.auth import Access, Actor, Level, Role, StoreAreas
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.events import EventLog
 from dockyard.registry._entities import (
@@ -79,6 +80,7 @@ class RegistryService:
         artifacts: The artifact store holding run artifacts and registry copies.
         events: The event log.
         access: The permission rules.
+        roots: Where ``s3://`` and folder sources may lie (None: anywhere, for tests).
         s3_endpoint_url: Endpoint of an S3-compatible server, for ``s3://`` sources.
     """
 
@@ -90,6 +92,7 @@ class RegistryService:
         events: EventLog,
         access: Access,
         *,
+        roots: AllowedRoots | None = None,
         s3_endpoint_url: str | None = None,
     ) -> None:
         self._db = db
@@ -97,6 +100,8 @@ class RegistryService:
         self._artifacts = artifacts
         self._events = events
         self._access = access
+        self._roots = roots
+        self._areas = StoreAreas(access)
         self._s3_endpoint_url = s3_endpoint_url
         self._repo = RegistryRepository()
 
@@ -241,6 +246,12 @@ class RegistryService:
             model_id = self._repo.model_id(conn, name)  # an unknown model fails before copying
             if not (actor.job is not None and actor.job.register_as == name):
                 self._access.require(conn, actor, Level.EDIT, _KIND, model_id, "register versions")
+            # A folder or S3 prefix lies in an allowed root, and in the store, in an area the
+            # actor may read; checked before anything looks at it.
+            parse_model_uri(request.source, "source")  # the scheme's own errors first
+            key = self._roots.check(request.source, "source") if self._roots else None
+            if key is not None:
+                self._areas.check(conn, actor, key, "source")
         origin = origin_for(
             request.source,
             request.run_id,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
+from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, AuthService
 from dockyard.endpoints._service import EndpointService
 from dockyard.errors import InvalidArgument, NotFound
@@ -61,7 +62,13 @@ class Services:
         auth = AuthService(db, events, access, settings)
         tracking = TrackingService(db, events, access)
         registry = RegistryService(
-            db, tracking, artifacts, events, access, s3_endpoint_url=settings.s3_endpoint_url
+            db,
+            tracking,
+            artifacts,
+            events,
+            access,
+            roots=AllowedRoots.from_settings(settings),
+            s3_endpoint_url=settings.s3_endpoint_url,
         )
         jobs = JobService(db, tracking, settings, events, access, auth)
         jobs.resolve_model = registry.resolve
