@@ -17,9 +17,17 @@ install: $(UV)
 	$(UV) sync --frozen --inexact --extra ml --quiet --compile-bytecode
 	$(PY) -m compileall -q src
 
+# PyTorch's tests need torch, which is no dependency (PyPI's build brings GBs of CUDA): a CPU
+# wheel installs from $(TORCH_WHEELS) when that folder holds it; elsewhere those tests skip.
+TORCH_WHEELS := /opt/wheels
+TORCH := torch==2.13.0+cpu
+
 install-test: $(UV)
 	$(UV) sync --frozen --inexact --extra ml --group test --quiet --compile-bytecode
 	$(PY) -m compileall -q src
+	@if ls $(TORCH_WHEELS)/torch-2.13.0+cpu-cp311-*.whl >/dev/null 2>&1; then \
+		$(UV) pip install --quiet --compile-bytecode --python $(PY) --find-links $(TORCH_WHEELS) "$(TORCH)"; \
+	else echo "no $(TORCH) wheel in $(TORCH_WHEELS): the PyTorch tests will be skipped"; fi
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
 

@@ -18,7 +18,7 @@ from dockyard.errors import InvalidArgument
 from dockyard.models._manifest import inside
 from dockyard.models._payload import decode_json, to_jsonable
 from dockyard.models._schema import Schema
-from dockyard.models._signature import to_frame
+from dockyard.models._signature import from_tensors, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +33,7 @@ SERVING_EXAMPLE = "serving_input_example.json"
 
 def save_example(model_dir: Path, example: Any) -> dict[str, Any]:
     """Write the example files; return the manifest's ``saved_input_example_info``."""
+    example = from_tensors(example)
     if isinstance(example, np.ndarray) and not example.dtype.names:
         data = to_jsonable(example)
         (model_dir / EXAMPLE).write_text(json.dumps(data))

@@ -15,7 +15,7 @@ import numpy as np
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._schema import ColSpec, ParamSpec, Schema, Signature, TensorSpec
-from dockyard.models._signature import kind_of, to_frame
+from dockyard.models._signature import from_tensors, kind_of, to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +50,7 @@ def _column_type(series: pd.Series[Any], name: str) -> str:
 
 def infer_schema(data: Any) -> Schema:
     """Infer a schema from example data: columns for tabular data, a tensor for arrays."""
+    data = from_tensors(data)
     if isinstance(data, (list, tuple)) and data and not all(isinstance(r, Mapping) for r in data):
         data = np.asarray(data)
     if isinstance(data, np.ndarray) and not data.dtype.names:
@@ -81,7 +82,8 @@ def infer_signature(
     """Infer a signature from an input example and, optionally, an output and params.
 
     Args:
-        model_input: A DataFrame, dict, list of dicts, ndarray or list of rows.
+        model_input: A DataFrame, dict, list of dicts, ndarray, list of rows, or PyTorch
+            tensor (or dict of tensors).
         model_output: What the model returned for ``model_input`` (optional).
         params: Example inference params; each becomes a ParamSpec with this default.
 

@@ -55,7 +55,15 @@ if TYPE_CHECKING:
 else:
     from dockyard._lazy import pandas as pd
 
-__all__ = ["InputEnforcer", "cast_column", "cast_tensor", "enforce_params", "kind_of", "to_frame"]
+__all__ = [
+    "InputEnforcer",
+    "cast_column",
+    "cast_tensor",
+    "enforce_params",
+    "from_tensors",
+    "kind_of",
+    "to_frame",
+]
 
 # What the object-dtype inference of pandas reports, folded into the kinds the rule speaks of.
 _OBJECT_KINDS = {
@@ -207,6 +215,25 @@ def cast_tensor(data: Any, spec: TensorSpec, field: str) -> np.ndarray[Any, Any]
     return array
 
 
+def _is_tensor(value: Any) -> bool:
+    cls = type(value)
+    return cls.__module__.partition(".")[0] == "torch" and hasattr(value, "detach")
+
+
+def from_tensors(data: Any) -> Any:
+    """PyTorch tensors (alone, or as a dict's values) as numpy arrays; anything else as is.
+
+    Tensors are detached and moved to the CPU first, so an example taken from a training loop
+    (on a GPU, or with gradients) can be stored and checked like an array. torch is never
+    imported here: a tensor's class says what it is.
+    """
+    if _is_tensor(data):
+        return data.detach().cpu().numpy()
+    if isinstance(data, Mapping) and data and all(_is_tensor(v) for v in data.values()):
+        return {k: v.detach().cpu().numpy() for k, v in data.items()}
+    return data
+
+
 def to_frame(data: Any, names: Sequence[str | None]) -> pd.DataFrame:
     """Turn a DataFrame, dict, list of dicts, list of rows or 2-D array into a DataFrame."""
     if isinstance(data, pd.DataFrame):
@@ -290,6 +317,8 @@ class InputEnforcer:
         )
 
     def __call__(self, data: Any) -> Any:
+        if type(data) is not np.ndarray:
+            data = from_tensors(data)
         if self._tensors:
             return self._tensor_input(data)
         if isinstance(data, np.ndarray) and (
