@@ -1,18 +1,19 @@
-"""ONNX conversion for scikit-learn, XGBoost and LightGBM packages, with an equivalence check.
+"""ONNX conversion of scikit-learn, XGBoost, LightGBM and PyTorch packages, checked for equivalence.
 
-The converted graph takes one float32 matrix (the signature's columns in order) and keeps the
-source's column signature, so callers send exactly what they sent before. It is accepted only if
-it agrees with the source on the check data (the given ``dataset``, else the stored input
-example):
+The converted graph takes one float32 matrix (the signature's columns in order; a PyTorch
+module's own input tensor) and keeps the source's signature, so callers send exactly what they
+sent before. It is accepted only if it agrees with the source on the check data (the given
+``dataset``, else the stored input example):
 
-* regressors: max |source.predict - onnx| <= ``tolerance``;
+* regressors and PyTorch modules: max |source.predict - onnx| <= ``tolerance``;
 * classifiers: every label equal, and max |source.predict_proba - onnx probabilities| <=
   ``tolerance``.
 
 The default tolerance, 1e-4 absolute, allows for float32 arithmetic in onnxruntime (tree
-thresholds are float32 in XGBoost and LightGBM already; linear models differ around 1e-7).
-Outputs of large magnitude may need a larger value. The result (converter, opsets, rows checked,
-max difference, tolerance) is recorded under ``dockyard.conversion`` in the new package.
+thresholds are float32 in XGBoost and LightGBM already; linear models and small networks differ
+around 1e-7). Outputs of large magnitude, or deep networks, may need a larger value. The result
+(converter, opsets, rows checked, max difference, tolerance) is recorded under
+``dockyard.conversion`` in the new package. PyTorch export is in :mod:`._convert_torch`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = ["DEFAULT_TOLERANCE", "convert_to_onnx"]
 
 #: Max absolute difference accepted between the source model and its ONNX conversion.
 DEFAULT_TOLERANCE = 1e-4
-_CONVERTIBLE = ("sklearn", "xgboost", "lightgbm")
+_CONVERTIBLE = ("sklearn", "xgboost", "lightgbm", "pytorch")
 
 
 def _refuse(reason: str, **details: Any) -> InvalidArgument:
@@ -48,7 +49,7 @@ def convert_to_onnx(
     tolerance: float = DEFAULT_TOLERANCE,
     target_opset: int | None = None,
 ) -> ModelInfo:
-    """Convert a scikit-learn, XGBoost or LightGBM package to an ONNX package.
+    """Convert a scikit-learn, XGBoost, LightGBM or PyTorch package to an ONNX package.
 
     Args:
         src: The source package (verified when loaded).
@@ -70,6 +71,12 @@ def convert_to_onnx(
     meta = source.metadata
     if meta.flavor not in _CONVERTIBLE:
         raise _refuse(f"{meta.flavor} models do not convert (only {', '.join(_CONVERTIBLE)})")
+    if meta.flavor == "pytorch":
+        from dockyard.models._convert_torch import convert_torch
+
+        return convert_torch(
+            source, dst, dataset=dataset, tolerance=tolerance, target_opset=target_opset
+        )
     schema = meta.signature.inputs if meta.signature is not None else None
     if schema is None:
         raise _refuse("the package has no input signature to shape the ONNX input")
