@@ -111,12 +111,36 @@ def test_convert_registers_with_the_source_lineage(
         "wine-onnx",
     )
     assert out["registered"] == "models:/wine-onnx/1"
+    assert 0 <= out["max_abs_diff"] <= out["tolerance"] and out["rows_checked"] == 3
     onnx = dy.load_model("models:/wine-onnx/1")
     assert onnx.metadata.flavor == "onnx"
     np.testing.assert_allclose(
         onnx.predict(frame).reshape(-1), dy.load_model("models:/wine/1").predict(frame), atol=1e-4
     )
     assert _json(runner, "models", "lineage", "wine-onnx", "1")["run"]["run_id"] == wine
+
+
+def test_a_logged_pytorch_model_converts_and_reports_the_difference(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(2 * 6 * 6, 3)
+    )
+    images = torch.randn(4, 1, 8, 8)
+    dy.set_experiment("cli-torch")
+    with dy.start_run():
+        logged = dy.log_model(net, "model", input_example=images, registered_model_name="digits")
+    assert logged.flavor == "pytorch"
+    text = _ok(
+        runner, "models", "convert", "models:/digits/1", "--to", "onnx", "-o", str(tmp_path / "o")
+    )
+    assert "max abs difference" in text and "on 4 rows (tolerance 0.0001)" in text
+    converted = load_model(tmp_path / "o")
+    batch = np.random.default_rng(0).normal(size=(9, 1, 8, 8)).astype(np.float32)
+    expected = dy.load_model("models:/digits/1").predict(batch)
+    np.testing.assert_allclose(converted.predict(batch), expected, atol=1e-5)
 
 
 def test_build_image_and_env(

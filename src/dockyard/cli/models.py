@@ -267,7 +267,10 @@ def convert(
     tolerance: float | None,
     as_json: bool,
 ) -> None:
-    """Convert a scikit-learn, XGBoost or LightGBM model to ONNX, checking equivalence."""
+    """Convert a scikit-learn, XGBoost, LightGBM or PyTorch model to ONNX, checking equivalence.
+
+    The largest absolute difference between the two models on the check rows is reported.
+    """
     from dockyard.models import DEFAULT_TOLERANCE, convert_to_onnx
     from dockyard.sdk import register_model
 
@@ -277,19 +280,40 @@ def convert(
     with tempfile.TemporaryDirectory(prefix="dockyard-convert-") as tmp:
         dst = output if output is not None else Path(tmp) / "onnx"
         info = convert_to_onnx(local.path, dst, tolerance=tolerance or DEFAULT_TOLERANCE)
-        data: dict[str, Any] = {"uri": uri, "path": str(dst), "digest": info.digest}
+        check = _conversion_record(dst)
+        data: dict[str, Any] = {
+            "uri": uri,
+            "path": str(dst),
+            "digest": info.digest,
+            "max_abs_diff": check.get("max_abs_diff"),
+            "tolerance": check.get("tolerance"),
+            "rows_checked": check.get("rows_checked"),
+        }
         if register_as is not None:
             # The converted model keeps its source's lineage: same run, same data, same code.
             version = register_model(
                 str(dst.resolve()), register_as, run_id=local.run_id, client=client()
             )
             data["registered"] = version.uri
-    lines = [f"converted {uri} to ONNX ({info.digest})"]
+    lines = [
+        f"converted {uri} to ONNX ({info.digest})",
+        f"  max abs difference {data['max_abs_diff']:.3g} on {data['rows_checked']} rows "
+        f"(tolerance {data['tolerance']:g})",
+    ]
     if output is not None:
         lines.append(f"  written to {output}")
     if "registered" in data:
         lines.append(f"  registered as {data['registered']}")
     emit(data, as_json, lambda: "\n".join(lines))
+
+
+def _conversion_record(path: Path) -> dict[str, Any]:
+    """The equivalence check a conversion recorded in the new package's manifest."""
+    from dockyard.models._manifest import parse_manifest, read_manifest_bytes
+
+    manifest = parse_manifest(read_manifest_bytes(path))
+    record = (manifest.dockyard or {}).get("conversion")
+    return dict(record) if isinstance(record, dict) else {}
 
 
 @models.command("build-image")
