@@ -96,3 +96,25 @@ def test_encoding_predictions() -> None:
     }
     assert encode_csv(np.array([[1, 2], [3, 4]])) == b"1,2\n3,4\n"
     assert encode_csv(np.array([0, 1])) == b"0\n1\n"
+
+
+def test_csv_rows_are_unflattened_into_an_image_tensor() -> None:
+    image = Schema(tensors=(TensorSpec("float32", (-1, 1, 2, 3)),))
+    body = b"0,1,2,3,4,5\n6,7,8,9,10,11\n"
+    decoded = decode_csv(body, image)
+    assert decoded.shape == (2, 1, 2, 3)
+    np.testing.assert_array_equal(decoded[1, 0, 1], [9, 10, 11])
+    enforced = InputEnforcer(image)(decoded)
+    assert enforced.dtype == np.float32
+    # Rows of another length stay rows, and the signature's check names the shape.
+    with pytest.raises(InvalidArgument, match=r"expected shape \[-1, 1, 2, 3\], received \[1, 5\]"):
+        InputEnforcer(image)(decode_csv(b"0,1,2,3,4\n", image))
+    # A free axis leaves the shape unknown: rows are passed on as rows.
+    sequence = Schema(tensors=(TensorSpec("float32", (-1, -1, 3)),))
+    assert decode_csv(body, sequence).shape == (2, 6)
+
+
+def test_ragged_tensor_values_are_refused_naming_the_field() -> None:
+    image = Schema(tensors=(TensorSpec("float32", (-1, 2)),))
+    with pytest.raises(InvalidArgument, match="inputs: the values do not form a tensor"):
+        decode_json({"inputs": [[1.0, 2.0], [1.0]]}, image)

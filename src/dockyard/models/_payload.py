@@ -16,6 +16,8 @@ CSV bodies have one row per line. A first line equal to the signature's column n
 header; otherwise columns are positional, as SageMaker sends them. Only an empty field (or a
 blank line: a row of empty fields) is a missing value; ``NA`` in a string column stays text, as
 it would in JSON. ``true``/``false`` are booleans; columns declared ``string`` are read as text.
+A model taking one tensor with fixed axes after the batch (an image, ``[-1, 1, 28, 28]``) takes
+one flattened tensor per CSV row, in row-major order, as SageMaker's CSV convention sends them.
 """
 
 from __future__ import annotations
@@ -93,9 +95,14 @@ def _records(records: Any, field: str) -> pd.DataFrame:
 
 def _instances(data: Any, schema: Schema | None, field: str) -> Any:
     if schema is not None and schema.is_tensor:
-        if isinstance(data, Mapping):
-            return {str(k): np.asarray(v) for k, v in data.items()}
-        return np.asarray(data)
+        try:
+            if isinstance(data, Mapping):
+                return {str(k): np.asarray(v) for k, v in data.items()}
+            return np.asarray(data)
+        except (ValueError, TypeError) as exc:  # ragged nesting: no tensor has that shape
+            raise InvalidArgument(
+                f"{field}: the values do not form a tensor ({exc})", field=field
+            ) from exc
     if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
         return _records(data, field)
     return data  # rows or columns: the enforcer maps them onto the signature's columns
@@ -133,7 +140,7 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
         "skip_blank_lines": False,
     }
     if schema is not None and schema.is_tensor:
-        return _read_csv(text, header=None, **options).to_numpy()
+        return _unflatten(_read_csv(text, header=None, **options).to_numpy(), schema)
     names = [c.name for c in schema.columns] if schema is not None else []
     first = next(csv.reader(io.StringIO(text)), [])
     if not names or None in names:
@@ -153,6 +160,18 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
                 f"({', '.join(str(n) for n in names)})"
             )
     return _binary_columns(frame, schema)
+
+
+def _unflatten(rows: np.ndarray[Any, Any], schema: Schema) -> np.ndarray[Any, Any]:
+    """Flat CSV rows as the one input tensor's shape, when its axes after the first are fixed."""
+    if len(schema.tensors) != 1:
+        return rows
+    trailing = schema.tensors[0].shape[1:]
+    if len(trailing) < 2 or any(size < 1 for size in trailing):
+        return rows  # rows already have the tensor's shape, or a free axis leaves it unknown
+    if rows.ndim == 2 and rows.shape[1] == math.prod(trailing):
+        return rows.reshape(-1, *trailing)
+    return rows  # the signature's check names the shape it expected
 
 
 def _read_csv(text: str, **options: Any) -> pd.DataFrame:

@@ -37,8 +37,9 @@ from dockyard.serving.config import VariantConfig
 
 __all__ = ["INLINE_BUDGET_S", "VECTORISED_FLAVORS", "Variant", "load_variant"]
 
-#: Flavors whose predict takes a whole batch in one vectorised call.
-VECTORISED_FLAVORS = frozenset({"sklearn", "xgboost", "lightgbm", "onnx"})
+#: Flavors whose predict takes a whole batch in one vectorised call (a PyTorch module's
+#: forward pass takes the batch along its first axis).
+VECTORISED_FLAVORS = frozenset({"sklearn", "xgboost", "lightgbm", "onnx", "pytorch"})
 #: A full batch must predict faster than this to run on the event loop.
 INLINE_BUDGET_S = 0.002
 _XGB_REGRESSORS = frozenset({"XGBRegressor", "XGBRFRegressor", "XGBRanker"})
