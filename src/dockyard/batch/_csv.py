@@ -250,21 +250,20 @@ class CsvCodec:
         frame: pd.DataFrame | np.ndarray[Any, Any],
         sources: list[Any] | None,
     ) -> Table:
-        tensor_dtype = self._shape.tensor_dtype
+        shape = self._shape
+        tensor = shape.tensor_dtype is not None
         if isinstance(frame, np.ndarray):
             block = frame
 
             def select_rows(positions: Positions) -> Any:
                 part = block if len(positions) == len(block) else block[positions]
-                return part.astype(tensor_dtype, copy=False) if tensor_dtype is not None else part
+                return shape.tensor(part) if tensor else part
 
             return Table(rows, bad, select_rows, sources)
 
         def select(positions: Positions) -> Any:
             part = frame if len(positions) == len(frame) else frame.iloc[positions]
-            if tensor_dtype is not None:
-                return part.to_numpy(dtype=tensor_dtype)
-            return part
+            return shape.tensor(part) if tensor else part
 
         return Table(rows, bad, select, sources)
 

@@ -124,11 +124,11 @@ class ParquetCodec:
                 field="data_processing.input_filter",
             ) from exc
         selected = frame.iloc[:, positions]
-        tensor_dtype = self._shape.tensor_dtype
+        shape = self._shape
 
         def select(rows: Positions) -> Any:
             part = selected if len(rows) == len(selected) else selected.iloc[rows]
-            return part.to_numpy(dtype=tensor_dtype) if tensor_dtype is not None else part
+            return shape.tensor(part) if shape.tensor_dtype is not None else part
 
         table = Table(np.arange(len(frame), dtype=np.intp), {}, select)
         if self._config.join:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -77,6 +78,8 @@ class ModelShape:
         width: The number of fields a record must have after the input filter, when the
             signature says (columns, or a ``(-1, k)`` tensor); ``None`` otherwise.
         tensor_dtype: The dtype of a single unnamed tensor input, if that is the signature.
+        item_shape: That tensor's axes after the first, when they are several and all fixed
+            (an image, ``(1, 28, 28)``): each record is one flattened item, in row-major order.
     """
 
     schema: Schema | None
@@ -84,6 +87,15 @@ class ModelShape:
     types: tuple[str, ...] | None
     width: int | None
     tensor_dtype: str | None
+    item_shape: tuple[int, ...] | None = None
+
+    def tensor(self, rows: Any) -> Any:
+        """Rows of fields (a 2-D array or DataFrame) as the single tensor input."""
+        if hasattr(rows, "to_numpy"):
+            array = rows.to_numpy(dtype=self.tensor_dtype)
+        else:
+            array = rows.astype(self.tensor_dtype, copy=False)
+        return array.reshape(-1, *self.item_shape) if self.item_shape else array
 
     @classmethod
     def of(cls, signature: Signature | None) -> ModelShape:
@@ -100,6 +112,10 @@ class ModelShape:
         if len(tensors) == 1 and tensors[0].name is None and len(tensors[0].shape) == 2:
             width = tensors[0].shape[1]
             return cls(schema, None, None, width if width > 0 else None, tensors[0].dtype)
+        if len(tensors) == 1 and tensors[0].name is None:
+            item = tuple(tensors[0].shape[1:])
+            if len(item) > 1 and all(size > 0 for size in item):
+                return cls(schema, None, None, math.prod(item), tensors[0].dtype, item)
         return cls(schema, None, None, None, None)
 
 
