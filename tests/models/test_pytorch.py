@@ -368,3 +368,34 @@ def test_torch_stays_out_of_processes_that_load_other_flavors(tmp_path: Path) ->
     """
     env_free = run_python(code, str(tmp_path / "m"))
     assert env_free.strip() == "False"
+
+
+def test_signature_params_become_forward_keywords(tmp_path: Path) -> None:
+    from dockyard.models import infer_signature
+
+    class Tempered(nn.Module):
+        def forward(self, x: Any, temperature: float = 1.0) -> Any:
+            return torch.softmax(x / temperature, dim=1)
+
+    x = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    signature = infer_signature(x, params={"temperature": 1.0})
+    save_model(Tempered(), tmp_path / "m", signature=signature)
+    model = load_model(tmp_path / "m")
+    sharp, flat = model.predict(x), model.predict(x, params={"temperature": 100.0})
+    assert sharp[0, 2] > 0.6 and abs(flat[0, 2] - 1 / 3) < 0.01
+    with pytest.raises(InvalidArgument, match="unknown param 'temp'"):
+        model.predict(x, params={"temp": 2.0})
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16"])
+def test_modules_of_other_float_dtypes_get_inputs_of_their_dtype(
+    tmp_path: Path, dtype: str
+) -> None:
+    torch.manual_seed(0)
+    linear = nn.Linear(3, 2).to(getattr(torch, dtype))
+    save_model(linear, tmp_path / "m", input_example=np.ones((2, 3), dtype=np.float32))
+    out = load_model(tmp_path / "m").predict(np.ones((4, 3)))
+    with torch.no_grad():
+        expected = linear(torch.ones(4, 3, dtype=linear.weight.dtype)).float().numpy()
+    assert out.dtype == (np.float64 if dtype == "float64" else np.float32)
+    np.testing.assert_array_equal(out.astype(np.float32), expected)
