@@ -399,3 +399,14 @@ def test_modules_of_other_float_dtypes_get_inputs_of_their_dtype(
         expected = linear(torch.ones(4, 3, dtype=linear.weight.dtype)).float().numpy()
     assert out.dtype == (np.float64 if dtype == "float64" else np.float32)
     np.testing.assert_array_equal(out.astype(np.float32), expected)
+
+
+def test_a_state_dict_in_place_of_the_module_is_named(tmp_path: Path) -> None:
+    from dockyard.models import seal
+
+    model = trained_mlp()
+    save_model(model, tmp_path / "m", input_example=torch.randn(2, 4))
+    torch.save(model.state_dict(), tmp_path / "m" / "data" / "model.pth")
+    seal(tmp_path / "m")  # as someone adopting the folder would: the digests now match
+    with pytest.raises(InvalidArgument, match=r"holds a OrderedDict, not a torch\.nn\.Module"):
+        load_model(tmp_path / "m")

@@ -311,6 +311,13 @@ class PyTorchFlavor(Flavor):
                 field=field,
                 details={"library": exc.name, "installed": None},
             ) from exc
+        if not isinstance(module, torch.nn.Module):
+            raise InvalidArgument(
+                f"{data_dir}/{_PICKLE_FILE} holds a {type(module).__name__}, not a "
+                "torch.nn.Module: a state_dict needs the code that builds its module, so save "
+                "the module itself",
+                field=field,
+            )
         return TorchPredictor(module.eval())
 
     def pickled(self, manifest_flavors: Mapping[str, Any]) -> bool:
