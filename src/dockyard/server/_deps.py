@@ -1,4 +1,9 @@
-"""FastAPI dependencies: how a route reaches the services of its app."""
+"""FastAPI dependencies: how a route reaches the services of its app, and who is asking.
+
+They are ``async`` although they wait for nothing: FastAPI runs a plain ``def`` dependency in
+the thread pool, one thread hop per dependency per request (about 100 µs each under load,
+measured on a small GET), while an ``async`` one is a plain call on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -25,31 +30,35 @@ __all__ = [
 ]
 
 
-def _services(request: Request) -> Services:
+def _of(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
-def _tracking(request: Request) -> TrackingService:
-    return _services(request).tracking
+async def _services(request: Request) -> Services:
+    return _of(request)
 
 
-def _jobs(request: Request) -> JobService:
-    return _services(request).jobs
+async def _tracking(request: Request) -> TrackingService:
+    return _of(request).tracking
 
 
-def _endpoints(request: Request) -> EndpointService:
-    return _services(request).endpoints
+async def _jobs(request: Request) -> JobService:
+    return _of(request).jobs
 
 
-def _registry(request: Request) -> RegistryService:
-    return _services(request).registry
+async def _endpoints(request: Request) -> EndpointService:
+    return _of(request).endpoints
 
 
-def _auth(request: Request) -> AuthService:
-    return _services(request).auth
+async def _registry(request: Request) -> RegistryService:
+    return _of(request).registry
 
 
-def _actor(request: Request) -> Actor:
+async def _auth(request: Request) -> AuthService:
+    return _of(request).auth
+
+
+async def _actor(request: Request) -> Actor:
     """Who is asking, as the authentication layer established it."""
     return actor_of(request.scope)
 
