@@ -79,6 +79,28 @@ class Settings(BaseSettings):
         description="user that jobs' code runs as when the server runs as root; "
         "unset: the server's own user",
     )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="seconds a request's headers may take from its first byte (slow clients)",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="seconds a request body may make no progress before 408",
+    )
+    keepalive_timeout_s: float = Field(
+        default=5.0, gt=0, le=3600, description="seconds an idle connection stays open"
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        le=1_000_000,
+        description="open connections per server process; past it idle ones are closed, "
+        "then new ones refused (keeps idle sockets from using up file descriptors)",
+    )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"
     )

@@ -26,7 +26,17 @@ from dockyard.serving.config import CaptureConfig, VariantConfig, WorkerConfig
 
 __all__ = ["Endpoint", "State"]
 
-_FIXED = ("endpoint", "host", "port", "admin_socket")
+# Bound into the listening socket and its connections when the worker starts.
+_FIXED = (
+    "endpoint",
+    "host",
+    "port",
+    "admin_socket",
+    "keep_alive_s",
+    "header_timeout_s",
+    "body_timeout_s",
+    "max_connections",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,12 @@ class WorkerConfig(_Frozen):
         admin_socket: Unix socket path of the admin API; ``None`` picks one in the temp folder.
         request_timeout_s: A request not answered in this time gets 504.
         max_body_bytes: Bigger request bodies get 413.
-        keep_alive_s: Idle keep-alive connections are closed after this time.
+        keep_alive_s: Idle connections (keep-alive, or never used) are closed after this time.
+        header_timeout_s: A request's headers must be complete this long after its first byte;
+            a client sending them slower (slowloris) gets 408 and is disconnected.
+        body_timeout_s: A request body that makes no progress for this long gets 408.
+        max_connections: Open connections this worker holds; past it the longest-idle one is
+            closed for each new one, and when none is idle new ones are refused.
         shadow_max_pending: Shadow copies waiting for the shadow model; more are dropped.
         access_log: Write one JSON line per request to stderr (buffered, off the request path).
         access_log_sampling_pct: Share of successful requests logged; errors always are.
@@ -151,6 +156,9 @@ class WorkerConfig(_Frozen):
     request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_body_bytes: int = Field(default=6 * MIB, ge=1, le=1024 * MIB)
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_connections: int = Field(default=2048, ge=1, le=1_000_000)
     shadow_max_pending: int = Field(default=256, ge=1)
     access_log: bool = True
     access_log_sampling_pct: float = Field(default=100.0, ge=0, le=100)
