@@ -9,7 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.endpoints._spec import EndpointConfig
 
-__all__ = ["Endpoint", "EndpointEvent", "EndpointStatus"]
+__all__ = ["Endpoint", "EndpointEvent", "EndpointStatus", "endpoint_url"]
+
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def endpoint_url(host: str, port: int) -> str:
+    """The URL of an endpoint bound to ``host:port``, as this machine reaches it.
+
+    An endpoint bound to every interface is shown at its loopback address: the server cannot
+    know which of its names a remote client uses.
+    """
+    host = _WILDCARDS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class EndpointStatus(StrEnum):

@@ -32,9 +32,18 @@ _BUSY = (
 
 
 def _free_port(host: str, taken: set[int]) -> int:
+    """A port free on ``host`` that no endpoint has; ``host`` must be an address of this machine."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind((host, 0))
+        with socket.socket(family) as sock:
+            try:
+                sock.bind((host, 0))
+            except OSError as exc:
+                raise InvalidArgument(
+                    f"cannot bind {host} on this machine ({exc.strerror}): give an address of "
+                    "one of its interfaces, 127.0.0.1 (the default) or 0.0.0.0",
+                    field="host",
+                ) from None
             port = int(sock.getsockname()[1])
         if port not in taken:
             return port
@@ -61,13 +70,9 @@ class EndpointService:
         self._settings = settings
         self.roots = AllowedRoots.from_settings(settings)
         self._areas = StoreAreas(access)
-        self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
-
-    def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}"
 
     def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
         models = [(v.model_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
@@ -93,9 +98,13 @@ class EndpointService:
         self._events.append(conn, actor, type, _KIND, name, scope=f"{_KIND}:{name}", body=body)
 
     def create(self, actor: Actor, config: EndpointConfig) -> Endpoint:
-        """Record the endpoint (Creating); the supervisor starts its workers."""
+        """Record the endpoint (Creating); the supervisor starts its workers.
+
+        It binds loopback unless its config names another address, whatever the server binds.
+        """
         self._access.require_role(actor, Role.MEMBER, "create endpoints")
         self._check_models(actor, config)
+        config = config.model_copy(update={"host": config.bind_host})  # stored explicitly
         now = now_ms()
         with self._db.write() as conn:
             if self._repo.exists(conn, config.name):
@@ -103,7 +112,8 @@ class EndpointService:
             taken = self._repo.ports(conn)
             if config.port is not None and config.port in taken:
                 raise Conflict(f"port {config.port} is used by another endpoint", field="port")
-            port = config.port or _free_port(self._settings.host, taken)
+            free = _free_port(config.bind_host, taken)  # also proves the address can be bound
+            port = config.port or free
             self._repo.insert(
                 conn,
                 name=config.name,
@@ -116,7 +126,7 @@ class EndpointService:
             self._repo.event(conn, config.name, EndpointStatus.CREATING, now, "created")
             self._access.own(conn, actor, _KIND, config.name)
             self._event(conn, actor, "endpoint.created", config.name, {"config": _summary(config)})
-            endpoint = self._repo.get(conn, config.name, self.url(port))
+            endpoint = self._repo.get(conn, config.name)
         self.wake.set()
         return endpoint
 
@@ -145,6 +155,15 @@ class EndpointService:
             current = EndpointConfig.model_validate_json(row.config)
             if config.port not in (None, row.port) or current.port not in (None, config.port):
                 raise InvalidArgument("an endpoint keeps its port across updates", field="port")
+            # Workers bind once: an update that leaves the address out keeps it.
+            if config.host is None:
+                config = config.model_copy(update={"host": current.bind_host})
+            elif config.host != current.bind_host:
+                raise InvalidArgument(
+                    f"an endpoint keeps its host across updates (it binds {current.bind_host}); "
+                    "delete and create it to move it",
+                    field="host",
+                )
             self._repo.update(
                 conn,
                 name,
@@ -164,7 +183,7 @@ class EndpointService:
                 f"rolling out ({config.rollout.strategy}: {steps})",
             )
             self._event(conn, actor, "endpoint.updated", name, {"config": _summary(config)})
-            endpoint = self._repo.get(conn, name, self.url(row.port))
+            endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
 
@@ -172,26 +191,26 @@ class EndpointService:
         """Drain and remove the endpoint's workers, then forget it."""
         now = now_ms()
         with self._db.write() as conn:
-            row = self._repo.row(conn, name)
+            self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.MANAGE, _KIND, name, "delete it")
             self._repo.update(conn, name, status=EndpointStatus.DELETING.value, updated_time=now)
             self._repo.event(conn, name, EndpointStatus.DELETING, now, "delete requested")
             self._event(conn, actor, "endpoint.delete_requested", name)
-            endpoint = self._repo.get(conn, name, self.url(row.port))
+            endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
 
     def get(self, actor: Actor, name: str) -> Endpoint:
         with self._db.read() as conn:
-            row = self._repo.row(conn, name)
+            self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.READ, _KIND, name, "read it")
-            return self._repo.get(conn, name, self.url(row.port))
+            return self._repo.get(conn, name)
 
     def list(self, actor: Actor) -> list[Endpoint]:
         with self._db.read() as conn:
             readable = self._access.readable(conn, actor, _KIND)
             return [
-                self._repo.entity(r, self.url(r.port), [])
+                self._repo.entity(r, [])
                 for r in self._repo.rows(conn)
                 if readable is None or r.name in readable
             ]

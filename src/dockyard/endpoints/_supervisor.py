@@ -141,7 +141,6 @@ class Supervisor:
             share,
             resolve=self._resolve,
             port=row.port,
-            host=self._settings.host,
             capture_root=self._capture_root,
         )
 

@@ -32,7 +32,6 @@ def blend(
     *,
     resolve: Callable[[str], tuple[str, str | None]],
     port: int,
-    host: str,
     capture_root: str,
 ) -> tuple[WorkerConfig, dict[str, float]]:
     """The worker config sending ``share`` of traffic to ``green`` and the rest to ``blue``.
@@ -88,7 +87,7 @@ def blend(
             mode=capture.mode,
             destination=capture.destination or capture_root,
         ),
-        host=host,
+        host=shadow_source.bind_host,  # an update never changes it: blue's and green's agree
         port=port,
         request_timeout_s=shadow_source.request_timeout_s,
     )
