@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.endpoints._spec import EndpointConfig
 
-__all__ = ["Endpoint", "EndpointEvent", "EndpointStatus", "endpoint_url"]
+__all__ = [
+    "Endpoint",
+    "EndpointEvent",
+    "EndpointKey",
+    "EndpointStatus",
+    "NewEndpointKey",
+    "endpoint_url",
+]
 
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
@@ -60,3 +67,19 @@ class Endpoint(BaseModel):
     updated_time: int
     events: list[EndpointEvent] = Field(default_factory=list)
     stats: dict[str, Any] | None = None
+
+
+class EndpointKey(BaseModel):
+    """An API key of an endpoint, as lists show it: its id and age, never the key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    endpoint: str
+    created_time: int
+
+
+class NewEndpointKey(EndpointKey):
+    """A key just made: the only answer that carries ``key`` (only its digest is stored)."""
+
+    key: str

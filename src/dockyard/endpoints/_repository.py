@@ -18,6 +18,7 @@ __all__ = ["EndpointRepository"]
 
 _T = schema.endpoints
 _E = schema.endpoint_events
+_K = schema.endpoint_keys
 
 
 class EndpointRepository:
@@ -64,7 +65,23 @@ class EndpointRepository:
 
     def remove(self, conn: Connection, name: str) -> None:
         conn.execute(delete(_E).where(_E.c.name == name))
+        conn.execute(delete(_K).where(_K.c.endpoint == name))
         conn.execute(delete(_T).where(_T.c.name == name))
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def insert_key(self, conn: Connection, **values: Any) -> None:
+        conn.execute(_K.insert().values(**values))
+
+    def keys(self, conn: Connection, name: str) -> builtins.list[Any]:
+        """The endpoint's key rows, oldest first."""
+        query = select(_K).where(_K.c.endpoint == name).order_by(_K.c.created_time, _K.c.key_id)
+        return list(conn.execute(query).all())
+
+    def delete_key(self, conn: Connection, name: str, key_id: str) -> bool:
+        """Whether a key was deleted."""
+        done = conn.execute(delete(_K).where(_K.c.endpoint == name, _K.c.key_id == key_id))
+        return bool(done.rowcount)
 
     def get(self, conn: Connection, name: str, with_events: bool = True) -> Endpoint:
         row = self.row(conn, name)

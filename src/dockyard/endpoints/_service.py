@@ -1,4 +1,5 @@
-"""Endpoint rules: create, update (a rollout), delete, describe. The supervisor does the work."""
+"""Endpoint rules: create, update (a rollout), delete, describe, API keys. The supervisor does
+the work."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import orjson
 
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role, StoreAreas
-from dockyard.endpoints._entities import Endpoint, EndpointStatus
+from dockyard.endpoints._entities import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.endpoints._repository import EndpointRepository
 from dockyard.endpoints._spec import EndpointConfig, Rollout
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.events import EventLog
+from dockyard.serving import ApiKey, new_api_key
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import now_ms
@@ -58,8 +60,9 @@ class EndpointService:
     """The endpoints' rules; state changes are carried out by the supervisor.
 
     Creating needs the member role (the creator owns the endpoint) and read access to every
-    model it serves; updating (which moves traffic) needs ``edit`` on the endpoint; deleting
-    needs ``manage``. Every change, the supervisor's included, is appended to the event log.
+    model it serves; updating (which moves traffic) needs ``edit`` on the endpoint; deleting,
+    and making or revoking its API keys, need ``manage``. Every change, the supervisor's
+    included, is appended to the event log.
     """
 
     def __init__(self, db: Database, settings: Settings, events: EventLog, access: Access) -> None:
@@ -220,6 +223,58 @@ class EndpointService:
         with self._db.read() as conn:
             self._repo.row(conn, name)
             self._access.require(conn, actor, level, _KIND, name, what)
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_key(self, actor: Actor, name: str) -> NewEndpointKey:
+        """Make an API key for the endpoint; the answer is the only place the key appears.
+
+        A key lets its holder call the endpoint, so making one needs ``manage`` on it, as
+        granting access does. The endpoint's workers accept it once the supervisor pushes it to
+        them (within a second or so); it matters only when the config has ``require_api_key``.
+        """
+        key_id, key, digest = new_api_key()
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.MANAGE, _KIND, name, "make API keys for it")
+            self._repo.insert_key(
+                conn, key_id=key_id, endpoint=name, sha256=digest, created_time=now
+            )
+            status = EndpointStatus(row.status)
+            self._repo.event(conn, name, status, now, f"API key {key_id} created")
+            self._event(conn, actor, "endpoint.key_created", name, {"key_id": key_id})
+        self.wake.set()
+        return NewEndpointKey(key_id=key_id, endpoint=name, created_time=now, key=key)
+
+    def list_keys(self, actor: Actor, name: str) -> builtins.list[EndpointKey]:
+        """The endpoint's keys (ids and creation times), oldest first."""
+        with self._db.read() as conn:
+            self._repo.row(conn, name)  # 404 before any permission question
+            self._access.require(conn, actor, Level.READ, _KIND, name, "list its API keys")
+            return [
+                EndpointKey(key_id=k.key_id, endpoint=name, created_time=k.created_time)
+                for k in self._repo.keys(conn, name)
+            ]
+
+    def delete_key(self, actor: Actor, name: str, key_id: str) -> None:
+        """Revoke a key (``manage``): the workers refuse it once the supervisor pushes the new
+        key set."""
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.MANAGE, _KIND, name, "revoke its API keys")
+            if not self._repo.delete_key(conn, name, key_id):
+                raise NotFound(f"endpoint {name!r} has no API key {key_id!r}", field="key_id")
+            status = EndpointStatus(row.status)
+            self._repo.event(conn, name, status, now, f"API key {key_id} revoked")
+            self._event(conn, actor, "endpoint.key_revoked", name, {"key_id": key_id})
+        self.wake.set()
+
+    def key_digests(self, name: str) -> tuple[ApiKey, ...]:
+        """What the endpoint's workers need to check keys (for the supervisor)."""
+        with self._db.read() as conn:
+            return tuple(ApiKey(id=k.key_id, sha256=k.sha256) for k in self._repo.keys(conn, name))
 
     # -- used by the supervisor ----------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Endpoint configuration: production variants, a shadow, capture, scaling, rollout policy and
-where the endpoint listens.
+"""Endpoint configuration: production variants, a shadow, capture, scaling, rollout policy,
+where the endpoint listens and whether it requires API keys.
 
 One frozen model validates a YAML file, a REST body and ``dy.deploy`` arguments. Scaling is per
 endpoint, not per variant: every worker process serves every variant (traffic is split inside
@@ -135,6 +135,11 @@ class EndpointConfig(_Spec):
     rollout: Rollout = Field(default_factory=Rollout)
     request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     port: int | None = Field(default=None, ge=1024, le=65535)
+    require_api_key: bool = Field(
+        default=False,
+        description="answer 401 to requests without one of the endpoint's API keys "
+        "(POST /api/v1/endpoints/{name}/keys); health checks stay open",
+    )
     host: str | None = Field(
         default=None,
         description="address the endpoint's workers bind: 127.0.0.1 (loopback) unless set, "

@@ -22,7 +22,7 @@ from pydantic import (
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
+__all__ = ["ApiKey", "BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
 
 MIB = 1024 * 1024
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
@@ -120,6 +120,18 @@ class CaptureConfig(_Frozen):
         return self
 
 
+class ApiKey(_Frozen):
+    """A key the endpoint accepts, as the control plane keeps it: never the key itself.
+
+    Attributes:
+        id: The key's public id, also the ``<id>`` in the key ``dyk_<id>_<secret>``.
+        sha256: Hex SHA-256 digest of the whole key.
+    """
+
+    id: str = Field(pattern=r"^[0-9a-f]{12}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class WorkerConfig(_Frozen):
     """Everything one worker process serves.
 
@@ -145,6 +157,9 @@ class WorkerConfig(_Frozen):
         intra_op_threads: Threads one predict call may use (OpenMP/BLAS). One per worker keeps
             libraries from fighting the event loop and sibling workers for cores: throughput
             comes from batching and from more workers.
+        require_api_key: Answer 401 to requests without one of ``api_keys`` (in
+            ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``); health checks stay open.
+        api_keys: The keys accepted, as digests; a new config revokes the ones it leaves out.
     """
 
     endpoint: str = Field(pattern=_NAME)
@@ -163,6 +178,8 @@ class WorkerConfig(_Frozen):
     access_log: bool = True
     access_log_sampling_pct: float = Field(default=100.0, ge=0, le=100)
     intra_op_threads: int = Field(default=1, ge=1, le=256)
+    require_api_key: bool = False
+    api_keys: tuple[ApiKey, ...] = ()
 
     @field_validator("variants")
     @classmethod
