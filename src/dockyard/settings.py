@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     max_request_mb: int = Field(
         default=32, ge=1, le=4096, description="largest API request body (uploads stream)"
     )
+    # 5 GiB (5120 MiB): the largest object one S3 PUT takes, so whatever a client could put in
+    # a bucket in one call uploads here too, and model packages and checkpoints fit with room to
+    # spare; and a bound on what one request can make the server spool to its temp folder before
+    # the store has it. Larger files (say, LLM weights) need it raised.
+    max_upload_mb: int = Field(
+        default=5120,
+        ge=1,
+        le=10_485_760,
+        description="largest streamed upload (artifacts, job data), in MiB; larger ones get 413",
+    )
     data_roots: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="folders and s3://bucket/prefix URIs specs may name besides the artifact "
@@ -78,6 +88,28 @@ class Settings(BaseSettings):
         default=None,
         description="user that jobs' code runs as when the server runs as root; "
         "unset: the server's own user",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="seconds a request's headers may take from its first byte (slow clients)",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="seconds a request body may make no progress before 408",
+    )
+    keepalive_timeout_s: float = Field(
+        default=5.0, gt=0, le=3600, description="seconds an idle connection stays open"
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        le=1_000_000,
+        description="open connections per server process; past it idle ones are closed, "
+        "then new ones refused (keeps idle sockets from using up file descriptors)",
     )
     scheduler: bool = Field(
         default=False, description="run the job scheduler in this process (`dockyard server`)"

@@ -236,6 +236,14 @@ ROUTES: dict[tuple[str, str], Call] = {
         },
     ),
     ("DELETE", "/api/v1/endpoints/{name}"): Call("manage", "/api/v1/endpoints/{w.endpoint}"),
+    # A key lets its holder call the endpoint: making or revoking one is granting access.
+    ("POST", "/api/v1/endpoints/{name}/keys"): Call(
+        "manage", "/api/v1/endpoints/{w.endpoint}/keys"
+    ),
+    ("GET", "/api/v1/endpoints/{name}/keys"): Call("read", "/api/v1/endpoints/{w.endpoint}/keys"),
+    ("DELETE", "/api/v1/endpoints/{name}/keys/{key_id}"): Call(
+        "manage", "/api/v1/endpoints/{w.endpoint}/keys/000000000000"
+    ),
     ("GET", "/api/v1/endpoints/{name}/metrics"): Call(
         "read", "/api/v1/endpoints/{w.endpoint}/metrics"
     ),

@@ -22,7 +22,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``dockyard server`` on a fixed port over one home folder, restartable in place."""
+    """``dockyard server`` on a fixed port over one home folder, restartable in place.
+
+    ``url`` is on loopback, which also reaches a server bound to every interface (``host``).
+    """
 
     def __init__(
         self,
@@ -31,8 +34,10 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         python: str | None = None,
+        host: str = "127.0.0.1",
     ):
         self.home = home
+        self.host = host
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = env or {}
@@ -52,7 +57,7 @@ class ServerProcess:
                     "dockyard",
                     "server",
                     "--host",
-                    "127.0.0.1",
+                    self.host,
                     "--port",
                     str(self.port),
                 ],

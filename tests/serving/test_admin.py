@@ -111,6 +111,9 @@ def test_bad_configs_are_refused_and_the_old_one_keeps_serving(
         with pytest.raises(InvalidArgument, match="port cannot change") as fixed:
             admin.update_config(cfg.model_copy(update={"port": 1}))
         assert fixed.value.field == "port"
+        # Connection limits live in the listening server: a running worker cannot take new ones.
+        with pytest.raises(InvalidArgument, match="header_timeout_s cannot change"):
+            admin.update_config(cfg.model_copy(update={"header_timeout_s": 3.0}))
         raw = httpx.Client(transport=httpx.HTTPTransport(uds=w.admin_socket), base_url="http://w")
         with raw:
             invalid = raw.put("/config", content=b'{"endpoint": "ep", "variants": []}')

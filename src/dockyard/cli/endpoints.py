@@ -1,5 +1,5 @@
 """``dockyard endpoints``: create, update (with canary or linear rollouts), list, describe,
-invoke, delete."""
+invoke, delete, and ``keys create|list|delete`` for endpoints that require API keys."""
 
 from __future__ import annotations
 
@@ -237,14 +237,24 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
 @click.option("--content-type", default="application/json", show_default=True)
 @click.option("--accept", default="application/json", show_default=True)
 @click.option("--variant", default=None, help="Pin a production variant.")
+@click.option(
+    "--api-key",
+    default=None,
+    envvar="DOCKYARD_ENDPOINT_API_KEY",
+    help="Key of an endpoint that requires one (or DOCKYARD_ENDPOINT_API_KEY).",
+)
 @fail_on_error
-def invoke(name: str, data: str, content_type: str, accept: str, variant: str | None) -> None:
+def invoke(
+    name: str, data: str, content_type: str, accept: str, variant: str | None, api_key: str | None
+) -> None:
     """Send one request to the endpoint's /invocations and print the answer."""
     body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
     url = EndpointHandle(name, context().server()).url
     headers = {"content-type": content_type, "accept": accept}
     if variant:
         headers["x-dockyard-target-variant"] = variant
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
     response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
     click.echo(f"variant: {response.headers.get('x-dockyard-variant', '-')}", err=True)
     sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
@@ -259,3 +269,50 @@ def delete(name: str) -> None:
     """Drain and delete an endpoint."""
     context().server().request("DELETE", f"/api/v1/endpoints/{name}")
     click.echo(f"deleting endpoint {name}")
+
+
+@endpoints.group()
+def keys() -> None:
+    """API keys of endpoints whose config has require_api_key."""
+
+
+@keys.command("create")
+@click.argument("name")
+@json_option
+@fail_on_error
+def create_key(name: str, as_json: bool) -> None:
+    """Make a key for endpoint NAME and print it: it is shown this once."""
+    made = EndpointHandle(name, context().server()).create_key()
+    if as_json:
+        emit(made.model_dump(mode="json"), True, str)
+        return
+    click.echo(f"key {made.key_id} for endpoint {name} (shown once; the server keeps a digest):")
+    click.echo(made.key)
+
+
+@keys.command("list")
+@click.argument("name")
+@json_option
+@fail_on_error
+def list_keys(name: str, as_json: bool) -> None:
+    """List the keys of endpoint NAME (ids and creation times)."""
+    items = [
+        k.model_dump(mode="json") for k in EndpointHandle(name, context().server()).list_keys()
+    ]
+    emit(
+        items,
+        as_json,
+        lambda: table(
+            ["key id", "created"], [[k["key_id"], format_time(k["created_time"])] for k in items]
+        ),
+    )
+
+
+@keys.command("delete")
+@click.argument("name")
+@click.argument("key_id")
+@fail_on_error
+def delete_key(name: str, key_id: str) -> None:
+    """Revoke key KEY_ID of endpoint NAME; its workers refuse it within a second or so."""
+    EndpointHandle(name, context().server()).delete_key(key_id)
+    click.echo(f"revoked key {key_id} of endpoint {name}")

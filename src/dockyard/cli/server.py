@@ -41,9 +41,9 @@ def server(
     one is created (`dockyard users create NAME --role admin`); from then on every request
     signs in. A non-loopback --host requires an account first, or --insecure.
     """
-    import uvicorn
     from sqlalchemy import func, select
 
+    from dockyard._connection_guard import ConnectionLimits, GuardedConfig, run
     from dockyard.settings import Settings
     from dockyard.store import open_database, schema
 
@@ -93,16 +93,25 @@ def server(
         f"(API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
         + ("sign-in required" if signs_in else "no accounts yet: open to local clients")
     )
-    uvicorn.run(
-        "dockyard.server._app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        http="httptools",
-        loop="uvloop",
-        access_log=False,
-        ssl_keyfile=ssl_keyfile,
-        ssl_certfile=ssl_certfile,
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        keepalive_timeout_s=settings.keepalive_timeout_s,
+        max_connections=settings.max_connections,
+    )
+    run(
+        GuardedConfig(
+            "dockyard.server._app:create_app",
+            limits=limits,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            loop="uvloop",
+            ws="none",
+            access_log=False,
+            ssl_keyfile=ssl_keyfile,
+            ssl_certfile=ssl_certfile,
+        )
     )

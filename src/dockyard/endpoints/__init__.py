@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dockyard.endpoints._entities import Endpoint, EndpointEvent, EndpointStatus
+from dockyard.endpoints._entities import (
+    Endpoint,
+    EndpointEvent,
+    EndpointKey,
+    EndpointStatus,
+    NewEndpointKey,
+)
 from dockyard.endpoints._spec import (
     DataCapture,
     EndpointConfig,
@@ -18,7 +24,9 @@ __all__ = [
     "Endpoint",
     "EndpointConfig",
     "EndpointEvent",
+    "EndpointKey",
     "EndpointStatus",
+    "NewEndpointKey",
     "ProductionVariant",
     "Rollout",
     "Scaling",

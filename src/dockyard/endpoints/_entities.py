@@ -9,7 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.endpoints._spec import EndpointConfig
 
-__all__ = ["Endpoint", "EndpointEvent", "EndpointStatus"]
+__all__ = [
+    "Endpoint",
+    "EndpointEvent",
+    "EndpointKey",
+    "EndpointStatus",
+    "NewEndpointKey",
+    "endpoint_url",
+]
+
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def endpoint_url(host: str, port: int) -> str:
+    """The URL of an endpoint bound to ``host:port``, as this machine reaches it.
+
+    An endpoint bound to every interface is shown at its loopback address: the server cannot
+    know which of its names a remote client uses.
+    """
+    host = _WILDCARDS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class EndpointStatus(StrEnum):
@@ -48,3 +67,19 @@ class Endpoint(BaseModel):
     updated_time: int
     events: list[EndpointEvent] = Field(default_factory=list)
     stats: dict[str, Any] | None = None
+
+
+class EndpointKey(BaseModel):
+    """An API key of an endpoint, as lists show it: its id and age, never the key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    endpoint: str
+    created_time: int
+
+
+class NewEndpointKey(EndpointKey):
+    """A key just made: the only answer that carries ``key`` (only its digest is stored)."""
+
+    key: str

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dockyard.endpoints._entities import Endpoint, EndpointEvent, EndpointStatus
+from dockyard.endpoints._entities import Endpoint, EndpointEvent, EndpointStatus, endpoint_url
 from dockyard.endpoints._spec import EndpointConfig
 from dockyard.errors import AlreadyExists, NotFound
 from dockyard.store import schema
@@ -18,6 +18,7 @@ __all__ = ["EndpointRepository"]
 
 _T = schema.endpoints
 _E = schema.endpoint_events
+_K = schema.endpoint_keys
 
 
 class EndpointRepository:
@@ -64,9 +65,25 @@ class EndpointRepository:
 
     def remove(self, conn: Connection, name: str) -> None:
         conn.execute(delete(_E).where(_E.c.name == name))
+        conn.execute(delete(_K).where(_K.c.endpoint == name))
         conn.execute(delete(_T).where(_T.c.name == name))
 
-    def get(self, conn: Connection, name: str, url: str, with_events: bool = True) -> Endpoint:
+    # -- API keys -----------------------------------------------------------------------------
+
+    def insert_key(self, conn: Connection, **values: Any) -> None:
+        conn.execute(_K.insert().values(**values))
+
+    def keys(self, conn: Connection, name: str) -> builtins.list[Any]:
+        """The endpoint's key rows, oldest first."""
+        query = select(_K).where(_K.c.endpoint == name).order_by(_K.c.created_time, _K.c.key_id)
+        return list(conn.execute(query).all())
+
+    def delete_key(self, conn: Connection, name: str, key_id: str) -> bool:
+        """Whether a key was deleted."""
+        done = conn.execute(delete(_K).where(_K.c.endpoint == name, _K.c.key_id == key_id))
+        return bool(done.rowcount)
+
+    def get(self, conn: Connection, name: str, with_events: bool = True) -> Endpoint:
         row = self.row(conn, name)
         events = []
         if with_events:
@@ -74,16 +91,17 @@ class EndpointRepository:
                 EndpointEvent(time=e.time, status=EndpointStatus(e.status), message=e.message)
                 for e in conn.execute(select(_E).where(_E.c.name == name).order_by(_E.c.seq))
             ]
-        return self.entity(row, url, events)
+        return self.entity(row, events)
 
     @staticmethod
-    def entity(row: Any, url: str, events: builtins.list[EndpointEvent]) -> Endpoint:
+    def entity(row: Any, events: builtins.list[EndpointEvent]) -> Endpoint:
         pending = row.pending_config
+        config = EndpointConfig.model_validate_json(row.config)
         return Endpoint(
             name=row.name,
             status=EndpointStatus(row.status),
-            url=url,
-            config=EndpointConfig.model_validate_json(row.config),
+            url=endpoint_url(config.bind_host, row.port),
+            config=config,
             pending_config=EndpointConfig.model_validate_json(pending) if pending else None,
             failure_reason=row.failure_reason,
             traffic=orjson.loads(row.traffic),

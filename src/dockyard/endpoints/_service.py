@@ -1,4 +1,5 @@
-"""Endpoint rules: create, update (a rollout), delete, describe. The supervisor does the work."""
+"""Endpoint rules: create, update (a rollout), delete, describe, API keys. The supervisor does
+the work."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import orjson
 
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role, StoreAreas
-from dockyard.endpoints._entities import Endpoint, EndpointStatus
+from dockyard.endpoints._entities import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.endpoints._repository import EndpointRepository
 from dockyard.endpoints._spec import EndpointConfig, Rollout
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.events import EventLog
+from dockyard.serving import ApiKey, new_api_key
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import now_ms
@@ -32,9 +34,18 @@ _BUSY = (
 
 
 def _free_port(host: str, taken: set[int]) -> int:
+    """A port free on ``host`` that no endpoint has; ``host`` must be an address of this machine."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind((host, 0))
+        with socket.socket(family) as sock:
+            try:
+                sock.bind((host, 0))
+            except OSError as exc:
+                raise InvalidArgument(
+                    f"cannot bind {host} on this machine ({exc.strerror}): give an address of "
+                    "one of its interfaces, 127.0.0.1 (the default) or 0.0.0.0",
+                    field="host",
+                ) from None
             port = int(sock.getsockname()[1])
         if port not in taken:
             return port
@@ -49,8 +60,9 @@ class EndpointService:
     """The endpoints' rules; state changes are carried out by the supervisor.
 
     Creating needs the member role (the creator owns the endpoint) and read access to every
-    model it serves; updating (which moves traffic) needs ``edit`` on the endpoint; deleting
-    needs ``manage``. Every change, the supervisor's included, is appended to the event log.
+    model it serves; updating (which moves traffic) needs ``edit`` on the endpoint; deleting,
+    and making or revoking its API keys, need ``manage``. Every change, the supervisor's
+    included, is appended to the event log.
     """
 
     def __init__(self, db: Database, settings: Settings, events: EventLog, access: Access) -> None:
@@ -61,13 +73,9 @@ class EndpointService:
         self._settings = settings
         self.roots = AllowedRoots.from_settings(settings)
         self._areas = StoreAreas(access)
-        self.host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
-
-    def url(self, port: int) -> str:
-        return f"http://{self.host}:{port}"
 
     def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
         models = [(v.model_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
@@ -93,9 +101,13 @@ class EndpointService:
         self._events.append(conn, actor, type, _KIND, name, scope=f"{_KIND}:{name}", body=body)
 
     def create(self, actor: Actor, config: EndpointConfig) -> Endpoint:
-        """Record the endpoint (Creating); the supervisor starts its workers."""
+        """Record the endpoint (Creating); the supervisor starts its workers.
+
+        It binds loopback unless its config names another address, whatever the server binds.
+        """
         self._access.require_role(actor, Role.MEMBER, "create endpoints")
         self._check_models(actor, config)
+        config = config.model_copy(update={"host": config.bind_host})  # stored explicitly
         now = now_ms()
         with self._db.write() as conn:
             if self._repo.exists(conn, config.name):
@@ -103,7 +115,8 @@ class EndpointService:
             taken = self._repo.ports(conn)
             if config.port is not None and config.port in taken:
                 raise Conflict(f"port {config.port} is used by another endpoint", field="port")
-            port = config.port or _free_port(self._settings.host, taken)
+            free = _free_port(config.bind_host, taken)  # also proves the address can be bound
+            port = config.port or free
             self._repo.insert(
                 conn,
                 name=config.name,
@@ -116,7 +129,7 @@ class EndpointService:
             self._repo.event(conn, config.name, EndpointStatus.CREATING, now, "created")
             self._access.own(conn, actor, _KIND, config.name)
             self._event(conn, actor, "endpoint.created", config.name, {"config": _summary(config)})
-            endpoint = self._repo.get(conn, config.name, self.url(port))
+            endpoint = self._repo.get(conn, config.name)
         self.wake.set()
         return endpoint
 
@@ -145,6 +158,15 @@ class EndpointService:
             current = EndpointConfig.model_validate_json(row.config)
             if config.port not in (None, row.port) or current.port not in (None, config.port):
                 raise InvalidArgument("an endpoint keeps its port across updates", field="port")
+            # Workers bind once: an update that leaves the address out keeps it.
+            if config.host is None:
+                config = config.model_copy(update={"host": current.bind_host})
+            elif config.host != current.bind_host:
+                raise InvalidArgument(
+                    f"an endpoint keeps its host across updates (it binds {current.bind_host}); "
+                    "delete and create it to move it",
+                    field="host",
+                )
             self._repo.update(
                 conn,
                 name,
@@ -164,7 +186,7 @@ class EndpointService:
                 f"rolling out ({config.rollout.strategy}: {steps})",
             )
             self._event(conn, actor, "endpoint.updated", name, {"config": _summary(config)})
-            endpoint = self._repo.get(conn, name, self.url(row.port))
+            endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
 
@@ -172,26 +194,26 @@ class EndpointService:
         """Drain and remove the endpoint's workers, then forget it."""
         now = now_ms()
         with self._db.write() as conn:
-            row = self._repo.row(conn, name)
+            self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.MANAGE, _KIND, name, "delete it")
             self._repo.update(conn, name, status=EndpointStatus.DELETING.value, updated_time=now)
             self._repo.event(conn, name, EndpointStatus.DELETING, now, "delete requested")
             self._event(conn, actor, "endpoint.delete_requested", name)
-            endpoint = self._repo.get(conn, name, self.url(row.port))
+            endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
 
     def get(self, actor: Actor, name: str) -> Endpoint:
         with self._db.read() as conn:
-            row = self._repo.row(conn, name)
+            self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.READ, _KIND, name, "read it")
-            return self._repo.get(conn, name, self.url(row.port))
+            return self._repo.get(conn, name)
 
     def list(self, actor: Actor) -> list[Endpoint]:
         with self._db.read() as conn:
             readable = self._access.readable(conn, actor, _KIND)
             return [
-                self._repo.entity(r, self.url(r.port), [])
+                self._repo.entity(r, [])
                 for r in self._repo.rows(conn)
                 if readable is None or r.name in readable
             ]
@@ -201,6 +223,58 @@ class EndpointService:
         with self._db.read() as conn:
             self._repo.row(conn, name)
             self._access.require(conn, actor, level, _KIND, name, what)
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_key(self, actor: Actor, name: str) -> NewEndpointKey:
+        """Make an API key for the endpoint; the answer is the only place the key appears.
+
+        A key lets its holder call the endpoint, so making one needs ``manage`` on it, as
+        granting access does. The endpoint's workers accept it once the supervisor pushes it to
+        them (within a second or so); it matters only when the config has ``require_api_key``.
+        """
+        key_id, key, digest = new_api_key()
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.MANAGE, _KIND, name, "make API keys for it")
+            self._repo.insert_key(
+                conn, key_id=key_id, endpoint=name, sha256=digest, created_time=now
+            )
+            status = EndpointStatus(row.status)
+            self._repo.event(conn, name, status, now, f"API key {key_id} created")
+            self._event(conn, actor, "endpoint.key_created", name, {"key_id": key_id})
+        self.wake.set()
+        return NewEndpointKey(key_id=key_id, endpoint=name, created_time=now, key=key)
+
+    def list_keys(self, actor: Actor, name: str) -> builtins.list[EndpointKey]:
+        """The endpoint's keys (ids and creation times), oldest first."""
+        with self._db.read() as conn:
+            self._repo.row(conn, name)  # 404 before any permission question
+            self._access.require(conn, actor, Level.READ, _KIND, name, "list its API keys")
+            return [
+                EndpointKey(key_id=k.key_id, endpoint=name, created_time=k.created_time)
+                for k in self._repo.keys(conn, name)
+            ]
+
+    def delete_key(self, actor: Actor, name: str, key_id: str) -> None:
+        """Revoke a key (``manage``): the workers refuse it once the supervisor pushes the new
+        key set."""
+        now = now_ms()
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.MANAGE, _KIND, name, "revoke its API keys")
+            if not self._repo.delete_key(conn, name, key_id):
+                raise NotFound(f"endpoint {name!r} has no API key {key_id!r}", field="key_id")
+            status = EndpointStatus(row.status)
+            self._repo.event(conn, name, status, now, f"API key {key_id} revoked")
+            self._event(conn, actor, "endpoint.key_revoked", name, {"key_id": key_id})
+        self.wake.set()
+
+    def key_digests(self, name: str) -> tuple[ApiKey, ...]:
+        """What the endpoint's workers need to check keys (for the supervisor)."""
+        with self._db.read() as conn:
+            return tuple(ApiKey(id=k.key_id, sha256=k.sha256) for k in self._repo.keys(conn, name))
 
     # -- used by the supervisor ----------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Endpoint configuration: production variants, a shadow, capture, scaling, rollout policy.
+"""Endpoint configuration: production variants, a shadow, capture, scaling, rollout policy,
+where the endpoint listens and whether it requires API keys.
 
 One frozen model validates a YAML file, a REST body and ``dy.deploy`` arguments. Scaling is per
 endpoint, not per variant: every worker process serves every variant (traffic is split inside
@@ -7,13 +8,23 @@ the worker, with no extra network hop), so an endpoint has one fleet whose size 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import ipaddress
+from typing import Annotated, Final, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from dockyard.serving import BatchingConfig
 
 __all__ = [
+    "LOOPBACK",
     "DataCapture",
     "EndpointConfig",
     "ProductionVariant",
@@ -22,6 +33,10 @@ __all__ = [
     "ShadowVariant",
     "Thresholds",
 ]
+
+# Endpoints answer on loopback unless their config says otherwise: a server bound to every
+# interface (for its API) must not expose every model with it.
+LOOPBACK: Final = "127.0.0.1"
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")]
 VariantName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")]
@@ -120,6 +135,33 @@ class EndpointConfig(_Spec):
     rollout: Rollout = Field(default_factory=Rollout)
     request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     port: int | None = Field(default=None, ge=1024, le=65535)
+    require_api_key: bool = Field(
+        default=False,
+        description="answer 401 to requests without one of the endpoint's API keys "
+        "(POST /api/v1/endpoints/{name}/keys); health checks stay open",
+    )
+    host: str | None = Field(
+        default=None,
+        description="address the endpoint's workers bind: 127.0.0.1 (loopback) unless set, "
+        "whatever the server binds; 0.0.0.0 or :: exposes the endpoint on every interface",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _ip_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address to bind (127.0.0.1, 0.0.0.0, ::1, ...)"
+            ) from None
+
+    @property
+    def bind_host(self) -> str:
+        """The address the workers bind (``host``, loopback when unset)."""
+        return self.host or LOOPBACK
 
     @model_validator(mode="after")
     def _unique_names(self) -> EndpointConfig:

@@ -28,6 +28,7 @@ from dockyard.endpoints._service import EndpointService
 from dockyard.endpoints._spec import EndpointConfig
 from dockyard.endpoints._traffic import blend, green_names, judge, totals
 from dockyard.errors import DockyardError
+from dockyard.serving import WorkerConfig
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.store._leader import LeaderLock
@@ -141,9 +142,22 @@ class Supervisor:
             share,
             resolve=self._resolve,
             port=row.port,
-            host=self._settings.host,
             capture_root=self._capture_root,
+            api_keys=self._svc.key_digests(row.name),
         )
+
+    def _sync_keys(self, name: str, fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:
+        """Push the endpoint's current API keys if the workers' differ (a key was made or
+        revoked); returns the config the workers now serve."""
+        keys = self._svc.key_digests(name)
+        if keys == worker.api_keys:
+            return worker
+        worker = worker.model_copy(update={"api_keys": keys})
+        if fleet.workers:
+            fleet.push(worker)
+        else:
+            fleet.config = worker
+        return worker
 
     def _create(self, row: Any) -> None:
         config = EndpointConfig.model_validate_json(row.config)
@@ -170,6 +184,10 @@ class Supervisor:
         worker = fleet.current_config()
         if worker is None:
             worker, _ = self._worker_config(row, config, None, 0.0)
+        try:
+            worker = self._sync_keys(row.name, fleet, worker)
+        except (DockyardError, OSError):  # a worker going away mid-push: the next tick retries
+            log.warning("endpoint %s: pushing its API keys failed", row.name, exc_info=True)
         if len(fleet.workers) < config.scaling.min_workers:
             if time.monotonic() >= self._retry_at.get(row.name, 0.0):
                 self._spawn(row.name, lambda _: self._launch(row.name, fleet, worker), row)
@@ -228,6 +246,7 @@ class Supervisor:
             breach = None
             while breach is None:
                 time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+                worker = self._sync_keys(row.name, fleet, worker)  # a revocation cannot wait
                 breach = judge(
                     totals(fleet.stats(), green_wnames).minus(before), rollout.thresholds
                 )

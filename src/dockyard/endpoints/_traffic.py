@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.endpoints._spec import EndpointConfig, Thresholds
-from dockyard.serving import CaptureConfig, VariantConfig, WorkerConfig
+from dockyard.serving import ApiKey, CaptureConfig, VariantConfig, WorkerConfig
 
 __all__ = ["Window", "blend", "green_names", "judge", "totals"]
 
@@ -32,10 +32,14 @@ def blend(
     *,
     resolve: Callable[[str], tuple[str, str | None]],
     port: int,
-    host: str,
     capture_root: str,
+    api_keys: tuple[ApiKey, ...] = (),
 ) -> tuple[WorkerConfig, dict[str, float]]:
     """The worker config sending ``share`` of traffic to ``green`` and the rest to ``blue``.
+
+    Endpoint-wide settings (capture, timeout, API keys) come from ``green`` when there is one:
+    a worker serves both configurations at once, and a change of them applies from the first
+    step of a rollout.
 
     Returns the config and the traffic share of each (user-facing) variant name.
     """
@@ -88,9 +92,11 @@ def blend(
             mode=capture.mode,
             destination=capture.destination or capture_root,
         ),
-        host=host,
+        host=shadow_source.bind_host,  # an update never changes it: blue's and green's agree
         port=port,
         request_timeout_s=shadow_source.request_timeout_s,
+        require_api_key=shadow_source.require_api_key,
+        api_keys=api_keys,
     )
     return worker, traffic
 

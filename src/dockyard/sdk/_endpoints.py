@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from dockyard.endpoints import Endpoint, EndpointStatus
+from dockyard.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.errors import DeadlineExceeded, error_from_dict
 from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
@@ -65,6 +65,20 @@ class EndpointHandle:
 
     def predictor(self, **kwargs: Any) -> Predictor:
         return Predictor(self.name, **kwargs)
+
+    def create_key(self) -> NewEndpointKey:
+        """Make an API key; ``.key`` is shown here only (the server keeps its digest)."""
+        answer = self._client.request("POST", f"/api/v1/endpoints/{self.name}/keys")
+        return NewEndpointKey.model_validate(answer)
+
+    def list_keys(self) -> list[EndpointKey]:
+        """The endpoint's API keys (ids and creation times)."""
+        answer = self._client.request("GET", f"/api/v1/endpoints/{self.name}/keys")
+        return [EndpointKey.model_validate(k) for k in answer["keys"]]
+
+    def delete_key(self, key_id: str) -> None:
+        """Revoke an API key."""
+        self._client.request("DELETE", f"/api/v1/endpoints/{self.name}/keys/{key_id}")
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"
@@ -149,6 +163,7 @@ class Predictor:
         serializer: Encodes ``predict``'s input (default JSON; :class:`CSVSerializer` too).
         deserializer: Decodes the answer (default: a numpy array of predictions).
         target_variant: Pin a production variant (``X-Dockyard-Target-Variant``).
+        api_key: A key of an endpoint that requires one (sent as ``Authorization: Bearer``).
     """
 
     def __init__(
@@ -159,13 +174,15 @@ class Predictor:
         deserializer: Deserializer | None = None,
         target_variant: str | None = None,
         timeout: float = 60.0,
+        api_key: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.serializer: Serializer = serializer or JSONSerializer()
         self.deserializer: Deserializer = deserializer or NumpyDeserializer()
         self.target_variant = target_variant
         url = endpoint if "://" in endpoint else EndpointHandle(endpoint, context().server()).url
-        self._http = httpx.Client(base_url=url, timeout=timeout)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else None
+        self._http = httpx.Client(base_url=url, timeout=timeout, headers=headers)
         self.last_variant: str | None = None
 
     def predict(self, data: Any) -> Any:
@@ -202,6 +219,7 @@ class Predictor:
 
 _CODES = {
     400: "invalid_argument",
+    401: "unauthenticated",
     404: "not_found",
     413: "payload_too_large",
     503: "unavailable",

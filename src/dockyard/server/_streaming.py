@@ -13,23 +13,49 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import ArtifactInfo, ArtifactStore
+from dockyard.errors import PayloadTooLarge
 
 __all__ = ["download", "upload"]
 
-_CHUNK = 1024 * 1024
+_MIB = 1024 * 1024
+_CHUNK = _MIB
 # Small uploads stay in memory; larger ones spill to a temp file so memory stays flat.
 _SPOOL = 8 * 1024 * 1024
 
 
-async def upload(request: Request, store: ArtifactStore, key: str) -> ArtifactInfo:
-    """Store the request body under ``key``, streamed through a spooled temp file."""
+async def upload(request: Request, store: ArtifactStore, key: str, *, max_mb: int) -> ArtifactInfo:
+    """Store the request body under ``key``, streamed through a spooled temp file.
+
+    The store sees the body only once all of it has arrived within ``max_mb`` MiB, so an upload
+    refused or cut off part way leaves nothing behind.
+
+    Raises:
+        PayloadTooLarge: The declared ``Content-Length``, or the bytes that arrived, exceed
+            ``max_mb`` MiB. The response does not close the connection: the client, which
+            usually sends its whole body before it reads an answer, then sees the 413 rather
+            than a reset, while the server reads the rest without keeping it.
+    """
+    limit = max_mb * _MIB
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(max_mb, f"the upload declares {int(declared)} bytes, over")
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
+            if size > limit:
+                raise _too_large(max_mb, "the upload is over")
             await run_in_threadpool(spool.write, chunk) if size > _SPOOL else spool.write(chunk)
         spool.seek(0)
         return await run_in_threadpool(store.put_stream, key, spool, size)
+
+
+def _too_large(max_mb: int, what: str) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"{what} the server's {max_mb} MiB upload limit (DOCKYARD_MAX_UPLOAD_MB)",
+        field="body",
+        details={"limit_bytes": max_mb * _MIB},
+    )
 
 
 # What may stand inside a quoted ``filename="..."`` for every client: printable ASCII without the

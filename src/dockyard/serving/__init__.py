@@ -40,6 +40,14 @@ Everything a request touches is in the worker process: no network hop, no databa
    a sampled copy for the shadow variant (:mod:`._shadow`). None of them can block or fail the
    request: their queues are bounded and what does not fit is dropped and counted.
 
+API keys
+--------
+An endpoint may require a key (``require_api_key``): every request but the health checks
+(``/ping``, ``/health``, ``/v2/health/*``) then needs ``Authorization: Bearer <key>`` or
+``X-Api-Key: <key>``, else 401 (:mod:`._keys`). The worker holds only the keys' SHA-256 digests,
+from its config, so checking one is a hash and a constant-time compare, with no database on
+the way; revoking a key is a new config.
+
 Runtime changes
 ---------------
 ``PUT /config`` loads new or changed models on a thread while the old ones keep answering, then
@@ -50,13 +58,22 @@ finishes in-flight requests, flushes capture and exits 0.
 
 from __future__ import annotations
 
+from dockyard.serving._keys import new_api_key
 from dockyard.serving.client import WorkerAdmin
-from dockyard.serving.config import BatchingConfig, CaptureConfig, VariantConfig, WorkerConfig
+from dockyard.serving.config import (
+    ApiKey,
+    BatchingConfig,
+    CaptureConfig,
+    VariantConfig,
+    WorkerConfig,
+)
 
 __all__ = [
+    "ApiKey",
     "BatchingConfig",
     "CaptureConfig",
     "VariantConfig",
     "WorkerAdmin",
     "WorkerConfig",
+    "new_api_key",
 ]

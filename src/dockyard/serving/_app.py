@@ -7,6 +7,9 @@ wait at most the request timeout (504), encode by protocol and ``Accept``, answe
 access log, capture, shadow copy; each is a few appends, and the slow parts (writing files,
 running the shadow model) happen on other threads.
 
+An endpoint that requires API keys checks one before any of this (:mod:`._keys`); only health
+checks need none.
+
 Errors are :class:`~dockyard.errors.DockyardError` bodies with the request id; anything else
 is a bug, answered as a 500 with the request id while its traceback goes to stderr only.
 """
@@ -24,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from dockyard.errors import DeadlineExceeded, DockyardError, NotFound
+from dockyard.errors import DeadlineExceeded, DockyardError, NotFound, Unauthenticated
 from dockyard.models._env import dockyard_version
 from dockyard.serving import _oip, _sagemaker
 from dockyard.serving._accesslog import AccessLog
@@ -91,6 +94,13 @@ class DataPlane:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        keys = self.endpoint.state.keys
+        if keys is not None and path not in _HEALTH:
+            refusal = keys.refusal(scope["headers"])
+            if refusal is not None:
+                oip = path.startswith("/v2")
+                await self._fail(scope, send, Unauthenticated(refusal), None, oip=oip)
+                return
         if path == "/invocations":
             if method == "POST":
                 await self._infer(scope, receive, send, None, None)
@@ -295,6 +305,8 @@ class DataPlane:
         extra = [(b"x-request-id", request_id)]
         if isinstance(error, MethodNotAllowed):
             extra.append((b"allow", b"POST"))
+        elif isinstance(error, Unauthenticated):
+            extra.append((b"www-authenticate", b"Bearer"))
         await respond(send, error.status_code, body, JSON, extra)
         self.metrics.unrouted.record(error.status_code, 0.0, error.code)
         if self._log is not None and scope["path"] not in _HEALTH:

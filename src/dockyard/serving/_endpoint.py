@@ -19,6 +19,7 @@ from typing import Any
 
 from dockyard.errors import Conflict, InvalidArgument
 from dockyard.serving._capture import CaptureWriter
+from dockyard.serving._keys import ApiKeys
 from dockyard.serving._metrics import Metrics
 from dockyard.serving._routing import Routes
 from dockyard.serving._variant import Variant, load_variant
@@ -26,7 +27,17 @@ from dockyard.serving.config import CaptureConfig, VariantConfig, WorkerConfig
 
 __all__ = ["Endpoint", "State"]
 
-_FIXED = ("endpoint", "host", "port", "admin_socket")
+# Bound into the listening socket and its connections when the worker starts.
+_FIXED = (
+    "endpoint",
+    "host",
+    "port",
+    "admin_socket",
+    "keep_alive_s",
+    "header_timeout_s",
+    "body_timeout_s",
+    "max_connections",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,7 @@ class State:
     timeout_s: float
     max_body: int
     version: int
+    keys: ApiKeys | None  # None: the endpoint requires no key
 
     @property
     def variants(self) -> list[Variant]:
@@ -178,6 +190,7 @@ class Endpoint:
             timeout_s=config.request_timeout_s,
             max_body=config.max_body_bytes,
             version=version,
+            keys=ApiKeys(config.api_keys) if config.require_api_key else None,
         )
 
     def _capture(

@@ -24,6 +24,7 @@ __all__ = ["ERROR_CODES", "decode"]
 #: HTTP status -> MLflow's ``error_code`` for the same failure.
 ERROR_CODES: dict[int, str] = {
     400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
     404: "RESOURCE_DOES_NOT_EXIST",
     405: "BAD_REQUEST",
     406: "BAD_REQUEST",

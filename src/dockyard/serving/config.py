@@ -22,7 +22,7 @@ from pydantic import (
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
+__all__ = ["ApiKey", "BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
 
 MIB = 1024 * 1024
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
@@ -120,6 +120,18 @@ class CaptureConfig(_Frozen):
         return self
 
 
+class ApiKey(_Frozen):
+    """A key the endpoint accepts, as the control plane keeps it: never the key itself.
+
+    Attributes:
+        id: The key's public id, also the ``<id>`` in the key ``dyk_<id>_<secret>``.
+        sha256: Hex SHA-256 digest of the whole key.
+    """
+
+    id: str = Field(pattern=r"^[0-9a-f]{12}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class WorkerConfig(_Frozen):
     """Everything one worker process serves.
 
@@ -133,13 +145,21 @@ class WorkerConfig(_Frozen):
         admin_socket: Unix socket path of the admin API; ``None`` picks one in the temp folder.
         request_timeout_s: A request not answered in this time gets 504.
         max_body_bytes: Bigger request bodies get 413.
-        keep_alive_s: Idle keep-alive connections are closed after this time.
+        keep_alive_s: Idle connections (keep-alive, or never used) are closed after this time.
+        header_timeout_s: A request's headers must be complete this long after its first byte;
+            a client sending them slower (slowloris) gets 408 and is disconnected.
+        body_timeout_s: A request body that makes no progress for this long gets 408.
+        max_connections: Open connections this worker holds; past it the longest-idle one is
+            closed for each new one, and when none is idle new ones are refused.
         shadow_max_pending: Shadow copies waiting for the shadow model; more are dropped.
         access_log: Write one JSON line per request to stderr (buffered, off the request path).
         access_log_sampling_pct: Share of successful requests logged; errors always are.
         intra_op_threads: Threads one predict call may use (OpenMP/BLAS). One per worker keeps
             libraries from fighting the event loop and sibling workers for cores: throughput
             comes from batching and from more workers.
+        require_api_key: Answer 401 to requests without one of ``api_keys`` (in
+            ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``); health checks stay open.
+        api_keys: The keys accepted, as digests; a new config revokes the ones it leaves out.
     """
 
     endpoint: str = Field(pattern=_NAME)
@@ -151,10 +171,15 @@ class WorkerConfig(_Frozen):
     request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_body_bytes: int = Field(default=6 * MIB, ge=1, le=1024 * MIB)
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_connections: int = Field(default=2048, ge=1, le=1_000_000)
     shadow_max_pending: int = Field(default=256, ge=1)
     access_log: bool = True
     access_log_sampling_pct: float = Field(default=100.0, ge=0, le=100)
     intra_op_threads: int = Field(default=1, ge=1, le=256)
+    require_api_key: bool = False
+    api_keys: tuple[ApiKey, ...] = ()
 
     @field_validator("variants")
     @classmethod

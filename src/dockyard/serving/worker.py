@@ -37,6 +37,7 @@ from typing import Any, TextIO
 import orjson
 import uvicorn
 
+from dockyard._connection_guard import ConnectionLimits, GuardedConfig
 from dockyard.errors import DockyardError
 from dockyard.serving._accesslog import AccessLog
 from dockyard.serving._admin import AdminApp
@@ -179,9 +180,18 @@ class Worker:
             if config.access_log
             else None
         )
-        self._data = data = _Server(self._uvicorn(DataPlane(self.endpoint, access_log)))
+        limits = ConnectionLimits(
+            header_timeout_s=config.header_timeout_s,
+            body_timeout_s=config.body_timeout_s,
+            keepalive_timeout_s=config.keep_alive_s,
+            max_connections=config.max_connections,
+        )
+        data_plane = DataPlane(self.endpoint, access_log)
+        self._data = data = _Server(GuardedConfig(data_plane, limits=limits, **self._options()))
         data.should_exit = self._drain_requested
-        admin = _Server(self._uvicorn(AdminApp(self.endpoint, self.drain, self.info())))
+        # The admin socket is local and its clients are the control plane: uvicorn as it is.
+        admin_app = AdminApp(self.endpoint, self.drain, self.info())
+        admin = _Server(uvicorn.Config(admin_app, http="httptools", **self._options()))
         admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
         data_task = asyncio.create_task(data.serve(sockets=[sock]))
         try:
@@ -203,22 +213,19 @@ class Worker:
             with contextlib.suppress(FileNotFoundError):
                 Path(self.admin_socket).unlink()
 
-    def _uvicorn(self, app: Any) -> uvicorn.Config:
-        return uvicorn.Config(
-            app,
-            http="httptools",
-            ws="none",
-            lifespan="off",
-            interface="asgi3",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_keep_alive=int(max(1, self.config.keep_alive_s)),
-            timeout_graceful_shutdown=int(self.config.request_timeout_s) + 5,
-            backlog=_BACKLOG,
-        )
+    def _options(self) -> dict[str, Any]:
+        return {
+            "ws": "none",
+            "lifespan": "off",
+            "interface": "asgi3",
+            "log_config": None,
+            "log_level": "warning",
+            "access_log": False,
+            "proxy_headers": False,
+            "server_header": False,
+            "timeout_graceful_shutdown": int(self.config.request_timeout_s) + 5,
+            "backlog": _BACKLOG,
+        }
 
 
 def _event(stream: TextIO, **fields: Any) -> None:

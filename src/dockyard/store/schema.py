@@ -27,6 +27,7 @@ __all__ = [
     "applied_batches",
     "datasets",
     "endpoint_events",
+    "endpoint_keys",
     "endpoints",
     "event_cursors",
     "events",
@@ -371,6 +372,23 @@ endpoint_events = Table(
     Column("status", String(16), nullable=False),
     Column("message", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint("name", "seq"),
+)
+
+# Keys an endpoint's data plane accepts: only digests (see dockyard.serving._keys); the key itself
+# is shown once, when made.
+endpoint_keys = Table(
+    "endpoint_keys",
+    metadata,
+    Column("key_id", String(12), primary_key=True),
+    Column(
+        "endpoint",
+        String(63),
+        ForeignKey("endpoints.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("sha256", String(64), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
 )
 
 # -- identity and permissions ---------------------------------------------------------------------

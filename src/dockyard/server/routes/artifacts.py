@@ -60,7 +60,9 @@ async def put_artifact(
         services.tracking.artifact_prefix, actor, run_id, writable=True
     )
     sub = normalize_artifact_path(path)
-    info = await upload(request, services.artifacts, f"{prefix}/{sub}")
+    info = await upload(
+        request, services.artifacts, f"{prefix}/{sub}", max_mb=services.settings.max_upload_mb
+    )
     await run_in_threadpool(
         services.tracking.record_artifact_change, actor, run_id, "uploaded", sub, info.size
     )

@@ -77,7 +77,7 @@ async def put_data(
     services.access.require_role(actor, Role.MEMBER, "upload data")
     root = _root(actor)
     key = f"{root}/{normalize(path)}"
-    info = await upload(request, services.artifacts, key)
+    info = await upload(request, services.artifacts, key, max_mb=services.settings.max_upload_mb)
     await run_in_threadpool(
         services.events.record,
         actor,

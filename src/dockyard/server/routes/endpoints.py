@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.auth import Level
-from dockyard.endpoints import Endpoint, EndpointConfig
+from dockyard.endpoints import Endpoint, EndpointConfig, EndpointKey, NewEndpointKey
 from dockyard.endpoints._fleet import Fleet
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
 
@@ -19,6 +19,10 @@ router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"])
 
 class EndpointList(BaseModel):
     endpoints: list[Endpoint]
+
+
+class EndpointKeyList(BaseModel):
+    keys: list[EndpointKey]
 
 
 def _fleet(services: ServicesDep, name: str) -> Fleet:
@@ -63,6 +67,29 @@ def update_endpoint(
 def delete_endpoint(name: str, endpoints: EndpointsDep, actor: ActorDep) -> Endpoint:
     """Drain the endpoint's workers and remove it."""
     return endpoints.delete(actor, name)
+
+
+@router.post("/{name}/keys", status_code=201)
+def create_endpoint_key(name: str, endpoints: EndpointsDep, actor: ActorDep) -> NewEndpointKey:
+    """Make an API key for the endpoint. ``key`` is in this answer only: the server keeps its
+    digest. Callers send it as ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>`` to an
+    endpoint whose config has ``require_api_key``."""
+    return endpoints.create_key(actor, name)
+
+
+@router.get("/{name}/keys")
+def list_endpoint_keys(name: str, endpoints: EndpointsDep, actor: ActorDep) -> EndpointKeyList:
+    """The endpoint's API keys: ids and creation times, never the keys."""
+    return EndpointKeyList(keys=endpoints.list_keys(actor, name))
+
+
+@router.delete("/{name}/keys/{key_id}", status_code=204)
+def delete_endpoint_key(
+    name: str, key_id: str, endpoints: EndpointsDep, actor: ActorDep
+) -> Response:
+    """Revoke a key; the endpoint's workers refuse it within a second or so."""
+    endpoints.delete_key(actor, name, key_id)
+    return Response(status_code=204)
 
 
 @router.get("/{name}/metrics")

@@ -114,7 +114,9 @@ async def upload_artifact(request: Request) -> Response:
             writable=True,
             allow_root=False,
         )
-        info = await upload(request, services.artifacts, key)
+        info = await upload(
+            request, services.artifacts, key, max_mb=services.settings.max_upload_mb
+        )
         await run_in_threadpool(
             services.tracking.record_artifact_change,
             actor,

@@ -1,0 +1,341 @@
+"""Connection limits against real processes, over real sockets: ``dockyard server`` and a serving
+worker each get the same slow, idle and flooding clients.
+
+Every server here runs with one-second timeouts, so each test takes a few seconds; the flood tests
+use servers whose timeouts are long, so only the connection cap can be what closes a socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from dockyard.models import save_model
+from tests.services.server_process import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 1.0  # header, body and idle timeouts of the "quick" servers
+CAP = 24  # the capped servers' max_connections
+SLACK_S = 3.0  # scheduling slack on a busy machine: a timeout must fire within its value + this
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under test: where it listens, a cheap GET and a POST that reads a JSON body."""
+
+    name: str
+    port: int
+    get: str
+    post: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+
+def _api(tmp: Path, env: dict[str, str]) -> Iterator[Target]:
+    proc = ServerProcess(tmp / "home", env={f"DOCKYARD_{k.upper()}": v for k, v in env.items()})
+    proc.start()
+    try:
+        yield Target("api", proc.port, "/healthz", "/api/v1/experiments")
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("guard-model") / "m"
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0]})
+    save_model(LinearRegression().fit(x, x["a"] + x["b"]), folder, input_example=x)
+    return folder
+
+
+def _worker(tmp: Path, model: Path, limits: dict[str, str]) -> Iterator[Target]:
+    config = {
+        "endpoint": "guard",
+        "port": 0,
+        "admin_socket": str(tmp / "admin.sock"),
+        "variants": [{"name": "v", "model_path": str(model)}],
+        **{k: float(v) for k, v in limits.items()},
+    }
+    path = tmp / "worker.json"
+    path.write_text(json.dumps(config))
+    with (tmp / "worker.err").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dockyard.serving.worker", "--config", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, (tmp / "worker.err").read_text()
+        yield Target("worker", json.loads(line)["port"], "/ping", "/invocations")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+QUICK = {"header_timeout_s": "1", "body_timeout_s": "1"}
+
+
+@pytest.fixture(scope="module", params=["api", "worker"])
+def quick(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model: Path
+) -> Iterator[Target]:
+    """A server whose header, body and idle timeouts are all one second."""
+    tmp = tmp_path_factory.mktemp(f"quick-{request.param}")
+    if request.param == "api":
+        yield from _api(tmp, {**QUICK, "keepalive_timeout_s": "1"})
+    else:
+        yield from _worker(tmp, model, {**QUICK, "keep_alive_s": "1"})
+
+
+@pytest.fixture(scope="module", params=["api", "worker"])
+def capped(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model: Path
+) -> Iterator[Target]:
+    """A server holding at most ``CAP`` connections, with timeouts too long to matter here."""
+    tmp = tmp_path_factory.mktemp(f"capped-{request.param}")
+    long = {"header_timeout_s": "60", "body_timeout_s": "60", "max_connections": str(CAP)}
+    if request.param == "api":
+        yield from _api(tmp, {**long, "keepalive_timeout_s": "60"})
+    else:
+        yield from _worker(tmp, model, {**long, "keep_alive_s": "60"})
+
+
+def read_all(sock: socket.socket, within: float) -> bytes:
+    """Everything the server sends until it closes the connection, which must be ``within``."""
+    deadline = time.monotonic() + within
+    data = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the server kept the connection open; got {data[:200]!r}"
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (without waiting)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(65536, socket.MSG_PEEK) == b""
+    except ConnectionResetError:
+        return True
+
+
+def status_of(response: bytes) -> int:
+    assert response.startswith(b"HTTP/1.1 "), response[:200]
+    return int(response.split(b" ", 2)[1])
+
+
+def trickle(sock: socket.socket, data: bytes, every_s: float, deadline: float) -> float | None:
+    """Send ``data`` a byte every ``every_s``; the time the server answered or closed, if it did.
+
+    The pause between bytes is the client being slow (what is under test), not a wait for the
+    server: every pause also watches for the server's answer.
+    """
+    for i, byte in enumerate(data):
+        try:
+            sock.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic()
+        if i == len(data) - 1:
+            break  # all sent: an answer now is the normal one
+        readable, _, _ = select.select([sock], [], [], every_s)
+        if readable:
+            return time.monotonic()
+        assert time.monotonic() < deadline, "the server never cut the slow client off"
+    return None
+
+
+# -- timeouts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sends", [b"", b"\r\n"], ids=["nothing", "line-breaks"])
+def test_a_connection_that_never_sends_a_request_is_closed_after_the_idle_timeout(
+    quick: Target, sends: bytes
+) -> None:
+    with quick.connect() as sock:
+        sock.sendall(sends)
+        started = time.monotonic()
+        assert read_all(sock, TIMEOUT_S + SLACK_S) == b""
+        assert time.monotonic() - started >= TIMEOUT_S * 0.9
+
+
+def test_an_idle_keep_alive_connection_is_closed(quick: Target) -> None:
+    with quick.connect() as sock:
+        sock.sendall(f"GET {quick.get} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".encode())
+        sock.settimeout(10)
+        first = sock.recv(65536)
+        assert status_of(first) == 200
+        sock.sendall(b"\r\n")  # stray line breaks begin no request: the connection stays idle
+        answered = time.monotonic()
+        rest = read_all(sock, TIMEOUT_S + SLACK_S)
+        assert b"HTTP/1.1" not in rest  # nothing more was sent: the close was the idle timeout
+        assert time.monotonic() - answered >= TIMEOUT_S * 0.9
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off_with_408(quick: Target) -> None:
+    with quick.connect() as sock:
+        started = time.monotonic()
+        endless = f"GET {quick.get} HTTP/1.1\r\nx-slow: {'a' * 1000}".encode()
+        cut = trickle(sock, endless, 0.05, started + TIMEOUT_S + SLACK_S)
+        assert cut is not None
+        assert TIMEOUT_S * 0.9 <= cut - started < TIMEOUT_S + SLACK_S
+        response = read_all(sock, SLACK_S)
+    assert status_of(response) == 408
+    assert b"connection: close" in response
+    assert b"headers did not arrive within 1 s" in response
+
+
+def test_a_stalled_body_gets_408_and_the_connection_closes(quick: Target) -> None:
+    head = (
+        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        "content-length: 100\r\n\r\n"
+    )
+    with quick.connect() as sock:
+        sock.sendall(head.encode() + b'{"name": ')  # and then nothing
+        stalled = time.monotonic()
+        response = read_all(sock, TIMEOUT_S + SLACK_S)
+        waited = time.monotonic() - stalled
+    assert status_of(response) == 408, response
+    assert b"no progress for 1 s" in response
+    assert waited >= TIMEOUT_S * 0.9
+
+
+def test_a_slow_body_that_keeps_moving_is_answered(quick: Target) -> None:
+    """The body limit is on silence, not on total time: 2.5 s of steady bytes is fine."""
+    body = b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1.0, 2.0]]}}'
+    if quick.name == "api":
+        body = json.dumps({"name": f"slow-{time.time_ns()}"}).encode()
+    body = body.ljust(90)  # JSON allows trailing spaces: about 90 bytes at 0.03 s each
+    head = (
+        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    with quick.connect() as sock:
+        sock.sendall(head.encode())
+        started = time.monotonic()
+        assert trickle(sock, body, 0.03, started + 30) is None
+        assert time.monotonic() - started > TIMEOUT_S * 2
+        sock.settimeout(10)
+        response = sock.recv(65536)
+    assert status_of(response) in (200, 201), response
+
+
+# -- the connection cap -----------------------------------------------------------------------
+
+
+def _open(target: Target, n: int) -> list[socket.socket]:
+    socks = []
+    for _ in range(n):
+        with contextlib.suppress(OSError):  # a refused connection may already be reset
+            socks.append(target.connect())
+    return socks
+
+
+def test_an_idle_flood_over_the_cap_does_not_lock_a_client_out(capped: Target) -> None:
+    flood = _open(capped, CAP * 6)
+    try:
+        # The server keeps at most CAP of them: the rest are closed, not held.
+        deadline = time.monotonic() + 20
+        while sum(not closed_by_server(s) for s in flood) > CAP:
+            assert time.monotonic() < deadline, "the server holds more connections than its cap"
+            select.select([], [], [], 0.05)
+        # A well-behaved client is answered at once, every time, on new connections.
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=capped.url, limits=fresh, timeout=5) as client:
+            for _ in range(10):
+                assert client.get(capped.get).status_code == 200
+        # More flooding changes nothing: idle sockets give way to the new ones.
+        flood += _open(capped, CAP * 2)
+        with httpx.Client(base_url=capped.url, limits=fresh, timeout=5) as client:
+            assert client.get(capped.get).status_code == 200
+    finally:
+        for sock in flood:
+            sock.close()
+
+
+def _refused(target: Target) -> bool:
+    """Whether a new connection is closed at once, with no answer (else it was taken)."""
+    with target.connect() as sock:
+        sock.settimeout(1)
+        try:
+            return sock.recv(1) == b""
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+
+
+def test_at_the_cap_with_no_idle_connection_new_ones_are_refused_at_once(capped: Target) -> None:
+    """Connections mid-request are not evicted; a new one is closed, not queued behind them."""
+    busy = _open(capped, CAP)
+    try:
+        for sock in busy:  # each starts a request and never finishes its headers
+            sock.sendall(f"GET {capped.get} HTTP/1.1\r\nx-slow: a".encode())
+        taken = 0  # a probe the server took while a slow client still looked idle to it
+        deadline = time.monotonic() + 20
+        while not _refused(capped):
+            taken += 1
+            assert time.monotonic() < deadline, "new connections were never refused"
+        # Only an idle connection can make room, so at most one slow client per taken probe.
+        assert sum(closed_by_server(s) for s in busy) <= taken
+    finally:
+        for sock in busy:
+            sock.close()
+    # Once they are gone the server answers again.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(capped.url + capped.get, timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not recover after the flood"
+        select.select([], [], [], 0.05)
+
+
+def test_server_worker_processes_get_the_limits_too(tmp_path: Path) -> None:
+    """``--workers 2``: uvicorn pickles the config to each process, limits included."""
+    env = {"DOCKYARD_WORKERS": "2", "DOCKYARD_HEADER_TIMEOUT_S": "1"}
+    proc = ServerProcess(tmp_path / "home", env=env)
+    proc.start()
+    try:
+        for _ in range(4):  # new connections land on either process
+            with socket.create_connection(("127.0.0.1", proc.port), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nx-slow: a")
+                assert status_of(read_all(sock, TIMEOUT_S + SLACK_S)) == 408
+    finally:
+        proc.stop()
