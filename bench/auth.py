@@ -139,7 +139,24 @@ def _token(executable: str, home: Path) -> str:
     return str(re.search(r'"token": "([^"]+)"', made.stdout).group(1))  # type: ignore[union-attr]
 
 
-def _wrk(url: str, concurrency: int, duration: int, token: str | None) -> tuple[float, float]:
+def _cpu_s(server: Server) -> float:
+    """CPU seconds used so far by the server's whole process tree (steadier than rates on a
+    loaded machine: other load stretches wall time, not the work a request costs)."""
+    import psutil
+
+    assert server._proc is not None
+    root = psutil.Process(server._proc.pid)
+    total = 0.0
+    for proc in (root, *root.children(recursive=True)):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _wrk(url: str, concurrency: int, duration: int, token: str | None) -> tuple[float, float, int]:
     argv = ["wrk", "-t1", f"-c{concurrency}", f"-d{duration}s", "--latency"]
     if token:
         argv += ["-H", f"Authorization: Bearer {token}"]
@@ -151,7 +168,8 @@ def _wrk(url: str, concurrency: int, duration: int, token: str | None) -> tuple[
     p50_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     if "Non-2xx" in done.stdout:
         raise RuntimeError(f"errors from {url}:\n{done.stdout}")
-    return p50_ms, rate
+    requests = int(re.search(r"(\d+) requests in", done.stdout).group(1))  # type: ignore[union-attr]
+    return p50_ms, rate, requests
 
 
 def _mlflow(url: str, token: str | None, scale: float) -> dict[str, float]:
@@ -208,10 +226,13 @@ def servers(
             for _ in range(rounds):
                 for server, bearer in runs:
                     row = results.setdefault(server.name, {})
-                    p50, _rate = _wrk(server.url, 1, duration, bearer)
-                    _p50, rate = _wrk(server.url, 16, duration, bearer)
+                    p50, _rate, _n = _wrk(server.url, 1, duration, bearer)
+                    cpu = _cpu_s(server)
+                    _p50, rate, n = _wrk(server.url, 16, duration, bearer)
+                    cpu_us = (_cpu_s(server) - cpu) / n * 1e6
                     row.setdefault("GET p50 ms (c=1)", []).append(p50)
                     row.setdefault("GET req/s (c=16)", []).append(rate)
+                    row.setdefault("GET server CPU µs/request", []).append(cpu_us)
                     for key, value in _mlflow(server.url, bearer, scale).items():
                         row.setdefault(key, []).append(value)
         finally:

@@ -104,12 +104,7 @@ class AuthRepository:
         conn.execute(_T.insert().values(**values))
 
     def token_with_user(self, conn: Connection, token_id: str) -> Row[Any] | None:
-        query = (
-            select(_T, _U.c.name.label("user_name"), _U.c.role, _U.c.disabled)
-            .join(_U, _U.c.user_id == _T.c.user_id)
-            .where(_T.c.token_id == token_id)
-        )
-        return conn.execute(query).first()
+        return _with_user(conn, _T, _T.c.token_id == token_id)
 
     def tokens(self, conn: Connection, user_id: int | None) -> list[Row[Any]]:
         query = select(_T, _U.c.name.label("user_name")).join(_U, _U.c.user_id == _T.c.user_id)
@@ -129,15 +124,20 @@ class AuthRepository:
         conn.execute(_S.insert().values(**values))
 
     def session_with_user(self, conn: Connection, session_id: str) -> Row[Any] | None:
-        query = (
-            select(_S, _U.c.name.label("user_name"), _U.c.role, _U.c.disabled)
-            .join(_U, _U.c.user_id == _S.c.user_id)
-            .where(_S.c.session_id == session_id)
-        )
-        return conn.execute(query).first()
+        return _with_user(conn, _S, _S.c.session_id == session_id)
 
     def delete_session(self, conn: Connection, session_id: str) -> None:
         conn.execute(delete(_S).where(_S.c.session_id == session_id))
 
     def delete_expired_sessions(self, conn: Connection, now: int) -> None:
         conn.execute(delete(_S).where(_S.c.expires_time < now))
+
+
+def _with_user(conn: Connection, table: Any, where: Any) -> Row[Any] | None:
+    """One token or session row with its account's name, role and disabled flag."""
+    query = (
+        select(table, _U.c.name.label("user_name"), _U.c.role, _U.c.disabled)
+        .join(_U, _U.c.user_id == table.c.user_id)
+        .where(where)
+    )
+    return conn.execute(query).first()

@@ -205,9 +205,11 @@ class AuthService:
         is being throttled (no scrypt, no database, no wait)."""
         if self._throttle.blocked(f"addr:{source}", f"user:{username}@{source}"):
             return None
-        key = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        hit = self._passwords.get(key)
+        hit = self._passwords.get(self._password_key(username, password))
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def _password_key(self, username: str, password: str) -> bytes:
+        return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
 
     def by_password(self, username: str, password: str, source: str) -> Actor:
         """The account signed in with a name and password (MLflow's basic auth, ``login``)."""
@@ -216,7 +218,7 @@ class AuthService:
         # cannot lock the account's owner out from elsewhere.
         keys = (f"addr:{source}", f"user:{username}@{source}")
         self._throttle.check(*keys)
-        key = hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        key = self._password_key(username, password)
         now = time.monotonic()
         hit = self._passwords.get(key)
         if hit is not None and hit[0] > now:

@@ -101,28 +101,11 @@ class EventLog:
         self.notify()
 
     def record(
-        self,
-        actor: Actor,
-        type: str,
-        resource_type: str,
-        resource_id: str,
-        *,
-        scope: str,
-        body: Mapping[str, Any] | None = None,
-        outcome: str = "ok",
+        self, actor: Actor, type: str, resource_type: str, resource_id: str, **fields: Any
     ) -> None:
-        """Record an event in a transaction of its own (a refused attempt, a sign-in)."""
+        """:meth:`append` in a transaction of its own (a refused attempt, an upload)."""
         with self._db.write() as conn:
-            self.append(
-                conn,
-                actor,
-                type,
-                resource_type,
-                resource_id,
-                scope=scope,
-                body=body,
-                outcome=outcome,
-            )
+            self.append(conn, actor, type, resource_type, resource_id, **fields)
 
     def notify(self) -> None:
         """Wake readers waiting in this process (called after appends; harmless if early)."""
