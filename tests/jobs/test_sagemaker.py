@@ -85,3 +85,65 @@ def test_a_failure_written_to_opt_ml_output_failure_is_the_reason(
     assert job["failure_reason"] == (
         "the label column is missing (written to /opt/ml/output/failure)"
     )
+
+
+# -- model files SageMaker's containers accept ------------------------------------------------
+
+_PACKAGED = {
+    "pickled-booster": "xgboost",
+    "pickled-regressor": "xgboost",
+    "native-ubj": "xgboost",
+    "native-json": "xgboost",
+    "joblib": "sklearn",
+}
+_KEPT = {
+    "unknown": "holds no model file Dockyard recognises",
+    "broken": "xgboost-model looks like an XGBoost model but did not load (XGBoostError: ",
+    "not-a-model": "could not package model.joblib from the model folder",
+}
+
+
+@pytest.fixture(scope="module")
+def saved_models(job_server: ServerProcess, train_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    """One job per way of saving a model, run side by side."""
+    client = Client(job_server.url, retry_for=5)
+    for fmt in (*_PACKAGED, *_KEPT):
+        spec = _spec(f"saved-{fmt}", "save_model.py", train_dir, hyperparameters={"format": fmt})
+        client.request("POST", "/api/v1/jobs/training", json=spec)
+    jobs = {fmt: wait_for(client, f"saved-{fmt}", timeout=180) for fmt in (*_PACKAGED, *_KEPT)}
+    client.close()
+    return jobs
+
+
+def _text(client: Client, run_id: str, path: str) -> str:
+    return client._http.get(f"/api/v1/runs/{run_id}/artifacts/{path}").text
+
+
+@pytest.mark.parametrize("fmt", sorted(_PACKAGED))
+def test_a_model_saved_as_sagemaker_containers_expect_becomes_a_package(
+    client: Client,
+    saved_models: dict,
+    fmt: str,  # type: ignore[type-arg]
+) -> None:
+    job = saved_models[fmt]
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert job["model_uri"] == f"runs:/{job['run_id']}/model"
+    manifest = _text(client, job["run_id"], "model/MLmodel")
+    assert f"flavor: {_PACKAGED[fmt]}" in manifest, manifest
+
+
+@pytest.mark.parametrize("fmt", sorted(_KEPT))
+def test_a_model_folder_dockyard_cannot_wrap_is_kept_as_files_with_the_reason(
+    client: Client,
+    saved_models: dict,
+    fmt: str,  # type: ignore[type-arg]
+) -> None:
+    job = saved_models[fmt]
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert job["model_uri"] is None
+    message = job["events"][-1]["message"]
+    assert message.startswith("the model folder was kept as plain files under model-files/")
+    assert _KEPT[fmt] in message and "\n" not in message and "Stack trace" not in message
+    paths = _artifacts(client, job["run_id"])
+    assert "model-files/notes.json" in paths
+    assert message in client._http.get(f"/api/v1/jobs/saved-{fmt}/logs").text
