@@ -4,10 +4,12 @@ SageMaker's containers accept. Real jobs through a real server."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
-from tests.jobs.conftest import SCRIPTS, wait_for
+from tests.jobs.conftest import SCRIPTS, data_roots, wait_for
 from tests.services.server_process import ServerProcess
 
 from dockyard.sdk import Client
@@ -147,3 +149,92 @@ def test_a_model_folder_dockyard_cannot_wrap_is_kept_as_files_with_the_reason(
     paths = _artifacts(client, job["run_id"])
     assert "model-files/notes.json" in paths
     assert message in client._http.get(f"/api/v1/jobs/saved-{fmt}/logs").text
+
+
+# -- SageMaker's toolkits -----------------------------------------------------------------------
+
+
+def test_an_xgboost_framework_mode_script_runs_on_the_stand_ins(
+    client: Client, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(200, 3))
+    y = (x[:, 0] + x[:, 2] > 1).astype(int)
+    train, validation = tmp_path / "train", tmp_path / "validation"
+    train.mkdir()
+    (validation / "part").mkdir(parents=True)  # channels may hold folders of files
+    lines = [
+        f"{label} " + " ".join(f"{i + 1}:{v:.4f}" for i, v in enumerate(row))
+        for label, row in zip(y[:150], x[:150], strict=True)
+    ]
+    (train / "train.libsvm").write_text("\n".join(lines) + "\n")
+    rows = np.column_stack([y[150:], np.zeros(50), x[150:]])  # label first, no header
+    np.savetxt(validation / "part" / "validation.csv", rows, delimiter=",", fmt="%.4f")
+    spec = {
+        "name": "xgb-framework",
+        "entry_point": "xgboost_framework.py",
+        "source_dir": str(SAGEMAKER),
+        "inputs": {"train": str(train), "validation": str(validation)},
+        "hyperparameters": {
+            "max_depth": 3,
+            "eta": 0.3,
+            "objective": "binary:logistic",
+            "num_round": 10,
+        },
+    }
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    job = wait_for(client, "xgb-framework", timeout=120)
+    assert job["status"] == "Completed", job["failure_reason"]
+    log = client._http.get("/api/v1/jobs/xgb-framework/logs").text
+    assert "rows train=150 validation=50" in log
+    # The booster it pickled to xgboost-model became a package.
+    assert "flavor: xgboost" in _text(client, job["run_id"], "model/MLmodel")
+
+
+def test_a_sagemaker_module_without_a_stand_in_is_named_in_the_failure(
+    client: Client, train_dir: Path
+) -> None:
+    client.request(
+        "POST", "/api/v1/jobs/training", json=_spec("needs-more", "needs_more.py", train_dir)
+    )
+    job = wait_for(client, "needs-more")
+    assert job["status"] == "Failed"
+    reason = job["failure_reason"]
+    assert "No module named 'sagemaker_xgboost_container.checkpointing'" in reason
+    assert "not sagemaker_xgboost_container.checkpointing: list the package" in reason
+
+
+# -- where /opt/ml cannot be mounted -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def no_opt_ml_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path_factory.mktemp("no-opt-ml") / "home",
+        env={"DOCKYARD_JOB_OPT_ML": "false", "DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory)},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_without_opt_ml_the_log_says_so_and_the_toolkit_still_finds_the_folder(
+    no_opt_ml_server: ServerProcess, train_dir: Path
+) -> None:
+    client = Client(no_opt_ml_server.url, retry_for=5)
+    for name, script in (("hard-coded", "opt_ml.py"), ("toolkit", "toolkit_paths.py")):
+        spec = _spec(name, script, train_dir, hyperparameters={"fit_intercept": "false"})
+        client.request("POST", "/api/v1/jobs/training", json=spec)
+    hard_coded, toolkit = wait_for(client, "hard-coded"), wait_for(client, "toolkit")
+    # A script that builds its paths on the toolkit (SAGEMAKER_BASE_DIR) runs as before.
+    assert toolkit["status"] == "Completed", toolkit["failure_reason"]
+    assert toolkit["model_uri"] == f"runs:/{toolkit['run_id']}/model"
+    log = client._http.get("/api/v1/jobs/toolkit/logs").text
+    first = next(line for line in log.splitlines() if not line.startswith("[dockyard] attempt"))
+    assert first.startswith("[dockyard] /opt/ml is not available in this job (turned off by ")
+    # One that hard-codes /opt/ml fails, and its reason says what to use instead.
+    assert hard_coded["status"] == "Failed"
+    assert "/opt/ml/input/config/hyperparameters.json" in hard_coded["failure_reason"]
+    assert "This job had no /opt/ml" in hard_coded["failure_reason"]
+    assert "SAGEMAKER_BASE_DIR" in hard_coded["failure_reason"]
+    client.close()
