@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         description="user that jobs' code runs as when the server runs as root; "
         "unset: the server's own user",
     )
+    job_opt_ml: bool = Field(
+        default=True,
+        description="run training code in a mount namespace that shows the job's folder at "
+        "/opt/ml, as SageMaker does (false: SM_* and SAGEMAKER_BASE_DIR only)",
+    )
     header_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -108,3 +108,23 @@ def test_the_job_runs_as_the_job_user_and_reaches_only_its_own_folder(
     assert "model-files/notes.txt" in paths and "output/result.txt" in paths
     assert not [p for p in paths if "leak" in p], paths
     client.close()
+
+
+def test_the_job_user_sees_its_folder_at_opt_ml(server: ServerProcess, job_user: str) -> None:
+    # The runner mounts /opt/ml as root, then the script runs as the job user.
+    client = Client(server.url, retry_for=10)
+    client.request("POST", "/api/v1/jobs/training", json=behaviour("optml-user", "opt-ml"))
+    job = wait_for(client, "optml-user")
+    assert job["status"] == "Completed", job["failure_reason"]
+    log = client._http.get("/api/v1/jobs/optml-user/logs").text
+    report = json.loads(next(x for x in log.splitlines() if x.startswith("OPTML="))[6:])
+    assert report == {
+        "uid": pwd.getpwnam(job_user).pw_uid,
+        "same_model_dir": True,
+        "hyperparameters": {"mode": "opt-ml"},
+    }
+    files = client.request(
+        "GET", f"/api/v1/runs/{job['run_id']}/artifacts", params={"path": "", "recursive": True}
+    )["files"]
+    assert "model-files/from-opt-ml.txt" in [f["path"] for f in files]
+    client.close()

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dockyard.jobs._compat import SHIMS
 from dockyard.jobs._layout import JobDir
 
 __all__ = ["HOST", "STORE_ENV", "environment", "store_environment", "write_config"]
@@ -51,10 +52,14 @@ def write_config(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
         "current_host": HOST,
         "hosts": [HOST],
         "network_interface_name": "lo",
-        "current_instance_type": "local",
+        "current_instance_type": _instance_type(spec),
         "instance_groups": [],
     }
     (jd.config / "resourceconfig.json").write_text(json.dumps(resource))
+
+
+def _instance_type(spec: dict[str, Any]) -> str:
+    return str((spec.get("resources") or {}).get("instance_type") or "local")
 
 
 def _passed(job: dict[str, Any]) -> dict[str, str]:
@@ -118,6 +123,11 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
             "SM_LOG_LEVEL": "20",
             "SM_TRAINING_ENV": json.dumps(training_env),
             "SM_CHECKPOINT_DIR": str(jd.checkpoints),
+            "SM_CURRENT_INSTANCE_TYPE": _instance_type(spec),
+            # What SageMaker's own toolkit (and Dockyard's stand-in for it) builds paths on
+            # where /opt/ml is not the job's folder.
+            "SAGEMAKER_BASE_DIR": str(jd.root),
+            "TRAINING_JOB_NAME": job["name"],
             "PYTHONUNBUFFERED": "1",
             "OMP_NUM_THREADS": str(cpus),
         }
@@ -134,8 +144,11 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
         # The job's own token (its run, read access), never its submitter's credentials.
         env["DOCKYARD_TOKEN"] = job["token"]
     # The job can import dockyard (for dy.log_metric) even from an environment of its own.
+    # On the server's interpreter the SageMaker stand-ins come next; an environment of the
+    # job's own lists them after its packages instead (_env), so a real one it installs wins.
     src = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    shims = "" if job.get("python") else str(SHIMS)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, shims, env.get("PYTHONPATH", "")) if p)
     env.update(spec.get("environment", {}))
     return env
 

@@ -64,22 +64,41 @@ def _package(runner: Runner, dest: Path) -> None:
         raise RuntimeError(lines[-1] if lines else f"packaging exited with {done.returncode}")
 
 
-def _upload_model(runner: Runner, server: str, run_id: str, token: str | None) -> str | None:
+_RECOGNISED = (
+    "an MLmodel package, xgboost-model, *.joblib, *.pkl, *.pickle, XGBoost *.ubj / *.json, "
+    "LightGBM *.txt / *.lgb or *.onnx"
+)
+
+
+def _upload_model(
+    runner: Runner, server: str, run_id: str, token: str | None
+) -> tuple[str | None, str]:
+    """Upload the model folder; returns the package's URI (None when it was kept as plain
+    files under ``model-files/``) and, then, a sentence saying why."""
     jd = runner.dir
     with _snapshot(jd.model, jd) as saved:
         if not any(saved.iterdir()):
-            return None
+            return None, ""
         if (saved / "MLmodel").is_file():
             _upload_tree(server, run_id, saved, "model", token)
-            return f"runs:/{run_id}/model"
+            return f"runs:/{run_id}/model", ""
         wrapped = jd.tmp / f"dockyard-package-{uuid.uuid4().hex}"
-        _package(runner, wrapped)
-        with _snapshot(wrapped, jd) as package:
-            if (package / "MLmodel").is_file():
-                _upload_tree(server, run_id, package, "model", token)
-                return f"runs:/{run_id}/model"
+        try:
+            _package(runner, wrapped)
+        except RuntimeError as exc:
+            why = f"it could not be made a model package: {exc}"
+        else:
+            with _snapshot(wrapped, jd) as package:
+                if (package / "MLmodel").is_file():
+                    _upload_tree(server, run_id, package, "model", token)
+                    return f"runs:/{run_id}/model", ""
+            why = f"it holds no model file Dockyard recognises ({_RECOGNISED})"
+        # Never lost: what the job saved is kept as it is, with the reason in its log.
         _upload_tree(server, run_id, saved, "model-files", token)
-    return None
+    note = f"the model folder was kept as plain files under model-files/: {why}"
+    with jd.log.open("ab") as log:
+        log.write(f"[dockyard] {note}\n".encode())
+    return None, note
 
 
 def _register(server: str, run_id: str, model_uri: str, name: str, token: str | None) -> str:
@@ -135,7 +154,8 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
     elif kind == "ok" and server and run_id:
         runner.events.emit("Uploading")
         try:
-            extra["model_uri"] = _upload_model(runner, server, run_id, token)
+            extra["model_uri"], note = _upload_model(runner, server, run_id, token)
+            message = note or message
             if jd.output_data.exists():
                 with _snapshot(jd.output_data, jd) as output:
                     _upload_tree(server, run_id, output, "output", token)
@@ -146,7 +166,7 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
             elif register_as:
                 raise RuntimeError(
                     f"register_as={register_as!r} was asked, but the job saved no model "
-                    "Dockyard recognises in SM_MODEL_DIR"
+                    f"Dockyard recognises in SM_MODEL_DIR ({note or 'it is empty'})"
                 )
         except Exception as exc:
             kind, message = "failed", f"uploading the job's outputs failed: {exc}"

@@ -29,6 +29,7 @@ from typing import Any
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._files import read_text
 from dockyard.jobs._layout import JobDir
+from dockyard.jobs._optml import MISSING
 from dockyard.jobs._user import JobUser, chown_tree, hand_over
 
 __all__ = ["main"]
@@ -55,6 +56,7 @@ class Runner:
         self.stop_requested = threading.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
+        self.no_opt_ml: str | None = None  # the log line saying /opt/ml could not be mounted
         # Training code runs as DOCKYARD_JOB_USER when one is set; a transform's own process
         # is Dockyard's (it holds the store's credentials) and keeps the runner's user.
         user = self.job.get("user") if self.job["kind"] == "training" else None
@@ -143,10 +145,22 @@ class Runner:
     def _execute(self, attempt: int) -> _Outcome:
         command, cwd = self._command()
         options = self.job_process()
+        # Safe with the runner's threads: between fork and exec it makes a few system calls
+        # and takes no lock (the libc symbols were looked up before the fork). It runs after
+        # the switch to the job user, which would otherwise clear it.
+        preexec = _die_with_runner()
         if self.job["kind"] == "transform":
             from dockyard.jobs._contract import store_environment
 
             options["env"].update(store_environment(self.job))
+        else:
+            from dockyard.jobs._optml import OptMl
+
+            # Training code sees its folder at /opt/ml; the child mounts it, then switches to
+            # the job user and arms the death signal itself.
+            optml = OptMl(self.dir, self.user, enabled=bool(self.job.get("opt_ml", True)))
+            options = optml.popen_options(options)
+            preexec = optml.enter
         log = self.dir.log.open("ab", buffering=0)
         log.write(f"[dockyard] attempt {attempt}: {' '.join(command)}\n".encode())
         proc = subprocess.Popen(
@@ -155,10 +169,7 @@ class Runner:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a signal to the group reaches the user's whole tree
-            # Safe with the runner's threads: between fork and exec it makes three system
-            # calls and takes no lock (the libc symbol was looked up before the fork). It runs
-            # after the switch to the job user, which would otherwise clear it.
-            preexec_fn=_die_with_runner(),  # noqa: PLW1509
+            preexec_fn=preexec,  # noqa: PLW1509
             **options,
         )
         reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
@@ -178,6 +189,8 @@ class Runner:
             log.write(raw)
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.tail.append(line)
+            if self.no_opt_ml is None and line.startswith(MISSING):
+                self.no_opt_ml = line
             if parses_metrics:
                 if self.metrics is None:
                     from dockyard.jobs._metrics import MetricParser
@@ -225,7 +238,11 @@ class Runner:
             return text
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         lines = "\n".join(self.tail) or "(no output)"
-        return f"the job's process ended with {how}; last lines of its log:\n{lines}"
+        reason = f"the job's process ended with {how}; last lines of its log:\n{lines}"
+        from dockyard.jobs._compat import failure_hint
+
+        hint = failure_hint(lines, self.no_opt_ml)
+        return f"{reason}\n{hint}" if hint else reason
 
     def _stop_seen(self) -> bool:
         if not self.stop_requested.is_set() and self.dir.stop_file.exists():

@@ -151,6 +151,7 @@ class Scheduler:
             # passed-through secrets are not written to disk.
             "job_env": list(self._settings.job_env),
             "user": self._user.to_dict() if self._user else None,
+            "opt_ml": self._settings.job_opt_ml,
         }
         # It holds the job's token: readable by the job's owner only.
         fd = os.open(jd.job_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

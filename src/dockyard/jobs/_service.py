@@ -27,6 +27,7 @@ from dockyard.errors import (
 )
 from dockyard.events import EventLog
 from dockyard.jobs._entities import Job, JobStatus, SecondaryStatus
+from dockyard.jobs._instances import LOCAL_TYPES, instance_type
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._repository import JobRepository
 from dockyard.jobs._spec import TrainingJobSpec
@@ -105,6 +106,7 @@ class JobService:
     def submit(self, actor: Actor, spec: TrainingJobSpec) -> Job:
         """Validate a training spec against the world (URIs, capacity, algorithm) and queue it."""
         self._access.require_role(actor, Role.MEMBER, "submit jobs")
+        spec, fitted = self._fit_instance_type(spec)
         self._check(actor, spec)
         name = spec.name or _default_name(spec)
         params = dict(spec.hyperparameters)
@@ -122,7 +124,37 @@ class JobService:
             run_id,
             spec.resources.cpus,
             spec.stopping_condition.max_wait_s,
+            note=fitted,
         )
+
+    def _fit_instance_type(self, spec: TrainingJobSpec) -> tuple[TrainingJobSpec, str]:
+        """A spec whose instance type asks for more CPUs or memory than this executor has,
+        capped at what it has, and a sentence saying so (empty when nothing changed)."""
+        resources = spec.resources
+        name = resources.instance_type
+        if name is None or name in LOCAL_TYPES:
+            return spec, ""
+        import psutil
+
+        cpus = min(resources.cpus, self.capacity_cpus)
+        machine_mb = psutil.virtual_memory().total // (1024 * 1024)
+        memory_mb = resources.memory_mb
+        if memory_mb is not None:
+            memory_mb = min(memory_mb, machine_mb)
+        notes = []
+        if (cpus, memory_mb) != (resources.cpus, resources.memory_mb):
+            notes.append(
+                f"{name} asks for {resources.cpus:g} CPUs and {resources.memory_mb} MB; this "
+                f"executor has {self.capacity_cpus:g} CPUs and {machine_mb} MB, so the job "
+                f"gets {cpus:g} CPUs and {memory_mb} MB"
+            )
+        gpus = instance_type(name).gpus
+        if gpus:
+            notes.append(f"{name} has {gpus} GPU(s); jobs here run on CPUs (SM_NUM_GPUS=0)")
+        if not notes:
+            return spec, ""
+        capped = resources.model_copy(update={"cpus": cpus, "memory_mb": memory_mb})
+        return spec.model_copy(update={"resources": capped}), "; ".join(notes)
 
     def submit_transform(self, actor: Actor, body: dict[str, Any], output_root: str) -> Job:
         """Validate and queue a transform job; its output defaults to
@@ -229,6 +261,8 @@ class JobService:
         run_id: str,
         cpus: float,
         max_wait_s: int | None,
+        *,
+        note: str = "",
     ) -> Job:
         job_id = uuid.uuid4().hex
         now = now_ms()
@@ -248,7 +282,8 @@ class JobService:
                 created_by=actor.name,
                 experiment_id=int(experiment_id),
             )
-            self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, "queued")
+            message = f"queued; {note}" if note else "queued"
+            self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
             row = self._repo.row(conn, job_id)
             self._event(conn, actor, "job.submitted", row, {"kind": kind, "run_id": run_id})
             job = self._repo.get(conn, job_id)

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from dockyard.jobs._instances import LOCAL_TYPES, instance_type
 from dockyard.tracking import LIMITS, validate_key
 
 __all__ = [
@@ -96,10 +97,48 @@ class MetricDefinition(_Spec):
 
 
 class Resources(_Spec):
-    """What one job may use; the executor runs as many jobs at once as CPUs allow."""
+    """What one job may use; the executor runs as many jobs at once as CPUs allow.
+
+    ``instance_type`` (SageMaker's ``ml.m5.xlarge``...) stands for its CPUs and memory
+    (:mod:`dockyard.jobs._instances`) where ``cpus`` and ``memory_mb`` are not given; the
+    server caps them at what its executor has. ``instance_count`` is 1: a job runs on one host.
+    """
 
     cpus: float = Field(default=1.0, gt=0, le=1024)
     memory_mb: int | None = Field(default=None, ge=16, le=4_194_304)
+    instance_type: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, validation_alias=AliasChoices("instance_type", "InstanceType")
+    )
+    instance_count: int = Field(
+        default=1, ge=1, le=1000, validation_alias=AliasChoices("instance_count", "InstanceCount")
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_instance_type(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        name = value.get("instance_type", value.get("InstanceType"))
+        if not isinstance(name, str) or name in LOCAL_TYPES:
+            return value
+        try:
+            resolved = instance_type(name)
+        except ValueError as exc:
+            raise ValueError(f"instance_type: {exc}") from None
+        value = dict(value)
+        value.setdefault("cpus", resolved.cpus)
+        value.setdefault("memory_mb", resolved.memory_mb)
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _one_host(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(
+                f"a Dockyard training job runs on one host, so instance_count must be 1 "
+                f"(got {value}); give it the CPUs of several with resources.cpus"
+            )
+        return value
 
 
 class StoppingCondition(_Spec):

@@ -28,9 +28,33 @@ _SETTLED = (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED)
 class EndpointHandle:
     """A deployed endpoint: ``url`` is where applications send requests."""
 
-    def __init__(self, name: str, client: Client) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: Client,
+        *,
+        serializer: Serializer | None = None,
+        deserializer: Deserializer | None = None,
+    ) -> None:
         self.name = name
         self._client = client
+        self.serializer = serializer
+        self.deserializer = deserializer
+        self._predictor: Predictor | None = None
+
+    @property
+    def endpoint_name(self) -> str:
+        """The SageMaker SDK's name for :attr:`name`."""
+        return self.name
+
+    def predict(self, data: Any) -> Any:
+        """Predictions for ``data``, with the serializer and deserializer given at deploy
+        (as the SageMaker SDK's ``deploy()`` returns a predictor)."""
+        if self._predictor is None:
+            self._predictor = Predictor(
+                self.name, serializer=self.serializer, deserializer=self.deserializer
+            )
+        return self._predictor.predict(data)
 
     def describe(self, stats: bool = False) -> Endpoint:
         return Endpoint.model_validate(
@@ -61,7 +85,14 @@ class EndpointHandle:
         return self.wait() if wait else self.describe()
 
     def delete(self) -> None:
+        if self._predictor is not None:
+            self._predictor.close()
+            self._predictor = None
         self._client.request("DELETE", f"/api/v1/endpoints/{self.name}")
+
+    def delete_endpoint(self) -> None:
+        """The SageMaker SDK's name for :meth:`delete`."""
+        self.delete()
 
     def predictor(self, **kwargs: Any) -> Predictor:
         return Predictor(self.name, **kwargs)
@@ -97,21 +128,31 @@ def _variants(model_uri: str | None, variants: Sequence[Mapping[str, Any]] | Non
 def deploy(
     model_uri: str | None = None,
     *,
-    name: str,
+    name: str | None = None,
     variants: Sequence[Mapping[str, Any]] | None = None,
     shadow: Mapping[str, Any] | None = None,
     capture: Mapping[str, Any] | None = None,
     scaling: Mapping[str, Any] | None = None,
     rollout: Mapping[str, Any] | None = None,
     wait: bool = True,
+    endpoint_name: str | None = None,
+    initial_instance_count: int | None = None,
+    instance_type: str | None = None,
+    serializer: Serializer | None = None,
+    deserializer: Deserializer | None = None,
     **options: Any,
 ) -> EndpointHandle:
     """Deploy a model (or several variants) behind an endpoint; update it if it exists.
 
+    The SageMaker SDK's ``deploy()`` arguments work too: ``endpoint_name`` is ``name``,
+    ``initial_instance_count`` is the number of workers (``scaling`` min and max),
+    ``instance_type`` is accepted and ignored (workers share the server's machine), and
+    ``serializer`` / ``deserializer`` are what the returned handle's ``predict`` uses.
+
     Args:
         model_uri: One model for a single variant named ``primary``. A local package folder
             (here or in ``variants`` and ``shadow``) is uploaded to the store first.
-        name: The endpoint's name.
+        name: The endpoint's name (or ``endpoint_name``).
         variants: ``[{"name", "model_uri", "weight", "batching"}]`` production variants.
         shadow: ``{"name", "model_uri", "sampling_pct"}``: gets a copy of sampled traffic.
         capture: ``{"enabled": True, "sampling_pct", "mode", "destination"}``.
@@ -120,6 +161,14 @@ def deploy(
             "bake_s": 60, "thresholds": {"max_error_rate", "max_p99_ms"}}``.
         wait: Block until the endpoint is InService.
     """
+    from dockyard.errors import InvalidArgument
+
+    del instance_type
+    name = name or endpoint_name
+    if name is None:
+        raise InvalidArgument("give the endpoint a name (name= or endpoint_name=)", field="name")
+    if initial_instance_count is not None and scaling is None:
+        scaling = {"min_workers": initial_instance_count, "max_workers": initial_instance_count}
     client = context().server()
     # A local model folder is uploaded: the server reads only its store and data roots.
     models = [
@@ -137,7 +186,7 @@ def deploy(
     ):
         if value is not None:
             body[key] = dict(value)
-    handle = EndpointHandle(name, client)
+    handle = EndpointHandle(name, client, serializer=serializer, deserializer=deserializer)
     from dockyard.errors import Conflict
 
     try:

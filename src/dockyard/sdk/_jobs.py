@@ -16,6 +16,7 @@ from dockyard.sdk._upload import to_store, upload_path
 
 if TYPE_CHECKING:
     from dockyard.sdk._endpoints import EndpointHandle
+    from dockyard.sdk._serializers import Deserializer, Serializer
     from dockyard.sdk._transform import Transformer
 
 __all__ = ["Estimator", "TrainingJob", "upload_data"]
@@ -94,8 +95,107 @@ class TrainingJob:
         return f"<TrainingJob {self.name}>"
 
 
+#: SageMaker SDK arguments that mean nothing here: accepted, so notebook code runs unchanged.
+_IGNORED = frozenset(
+    {
+        "role",
+        "framework_version",
+        "py_version",
+        "image_uri",
+        "sagemaker_session",
+        "volume_size",
+        "volume_kms_key",
+        "output_path",
+        "output_kms_key",
+        "code_location",
+        "use_spot_instances",
+        "container_log_level",
+        "subnets",
+        "security_group_ids",
+        "encrypt_inter_container_traffic",
+        "debugger_hook_config",
+        "disable_profiler",
+        "profiler_config",
+        "rules",
+        "tensorboard_output_config",
+        "keep_alive_period_in_seconds",
+    }
+)
+#: SageMaker SDK argument -> the Estimator option it is.
+_RENAMED = {
+    "max_run": "max_runtime_s",
+    "max_wait": "max_wait_s",
+    "max_retry_attempts": "max_attempts",
+    "checkpoint_s3_uri": "checkpoint_uri",
+}
+
+
+class _Hyperparameters(dict[str, Any]):
+    """The estimator's hyperparameters: a dict, and callable as the SageMaker SDK's
+    ``estimator.hyperparameters()`` method is."""
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self)
+
+
+def _sagemaker_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the SageMaker SDK's names translated and its AWS-only ones dropped."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in _IGNORED:
+            continue
+        if key == "enable_network_isolation":
+            if value:
+                raise InvalidArgument(
+                    "enable_network_isolation=True: Dockyard cannot cut a job off the network",
+                    field=key,
+                )
+            continue
+        if key == "input_mode":
+            if value not in ("File", "FastFile", None):
+                raise InvalidArgument(
+                    f"input_mode={value!r}: channels are files here ('File')", field=key
+                )
+            continue
+        if key == "checkpoint_local_path":
+            if value not in (None, "/opt/ml/checkpoints"):
+                raise InvalidArgument(
+                    "checkpoint_local_path: checkpoints live in /opt/ml/checkpoints "
+                    "(SM_CHECKPOINT_DIR) here",
+                    field=key,
+                )
+            continue
+        if key == "tags" and isinstance(value, list):  # [{"Key": ..., "Value": ...}]
+            out["tags"] = {str(t["Key"]): str(t["Value"]) for t in value}
+        else:
+            out[_RENAMED.get(key, key)] = value
+    return out
+
+
+def _channel(value: Any) -> Any:
+    """A channel given as the SageMaker SDK gives one: a ``TrainingInput`` (its ``config``)
+    or an ``S3Uri`` mapping, as the spec's ``{"uri", "content_type"}``."""
+    config = getattr(value, "config", None)
+    if isinstance(config, Mapping):
+        value = config
+    if isinstance(value, Mapping) and "DataSource" in value:
+        source = value["DataSource"].get("S3DataSource", {})
+        return {"uri": source.get("S3Uri"), "content_type": value.get("ContentType")}
+    if isinstance(value, Mapping) and "S3Uri" in value:
+        return {"uri": value["S3Uri"], "content_type": value.get("ContentType")}
+    return value
+
+
 class Estimator:
     """Train a script or a built-in algorithm as a job, then use its model.
+
+    The SageMaker Python SDK's arguments work too, so notebook code runs unchanged:
+    ``instance_type`` (its CPUs and memory, capped at what the executor has),
+    ``instance_count`` (1), ``max_run``, ``max_wait``, ``max_retry_attempts``,
+    ``checkpoint_s3_uri``, ``tags`` as ``[{"Key", "Value"}]``, ``base_job_name``; ``role``,
+    ``framework_version``, ``py_version``, ``image_uri``, ``output_path``,
+    ``sagemaker_session`` and the other AWS-only ones are accepted and ignored (the model
+    stays with the job's run: :attr:`model_data`).
 
     Args:
         entry_point: The script to run, relative to ``source_dir``.
@@ -107,7 +207,7 @@ class Estimator:
         resources: ``{"cpus": 2, "memory_mb": 4096}``.
         **options: Any other :class:`~dockyard.jobs.TrainingJobSpec` field (``max_runtime_s``,
             ``max_attempts``, ``environment``, ``checkpoint_uri``, ``register_as``,
-            ``experiment``, ``tags``, ``base_job_name``, ``module``).
+            ``experiment``, ``tags``, ``base_job_name``, ``module``), or a SageMaker name.
     """
 
     def __init__(
@@ -122,9 +222,13 @@ class Estimator:
     ) -> None:
         self.entry_point = entry_point
         self.source_dir = source_dir
-        self.hyperparameters = dict(hyperparameters or {})
+        self.hyperparameters = _Hyperparameters(hyperparameters or {})
         self.metric_definitions = list(metric_definitions or [])
         self.resources = dict(resources or {})
+        options = _sagemaker_options(options)
+        for key in ("instance_type", "instance_count"):
+            if key in options:
+                self.resources[key] = options.pop(key)
         self.options = options
         self.latest_job: TrainingJob | None = None
 
@@ -135,6 +239,10 @@ class Estimator:
         """An estimator for a built-in algorithm (``xgboost``, ``linear-learner``)."""
         return cls(hyperparameters=hyperparameters, algorithm=algorithm, **options)
 
+    def set_hyperparameters(self, **hyperparameters: Any) -> None:
+        """Add or replace hyperparameters (the SageMaker SDK's method)."""
+        self.hyperparameters.update(hyperparameters)
+
     def _spec(
         self, client: Client, inputs: Mapping[str, Any], job_name: str | None
     ) -> dict[str, Any]:
@@ -144,11 +252,11 @@ class Estimator:
             "entry_point": self.entry_point,
             "module": opts.pop("module", None),
             "algorithm": opts.pop("algorithm", None),
-            "hyperparameters": self.hyperparameters,
+            "hyperparameters": dict(self.hyperparameters),
             "metric_definitions": self.metric_definitions,
             "resources": self.resources,
             "inputs": {
-                k: to_store(client, v, f"jobs/inputs/{k}", f"inputs.{k}.uri")
+                k: to_store(client, _channel(v), f"jobs/inputs/{k}", f"inputs.{k}.uri")
                 for k, v in inputs.items()
             },
             "stopping_condition": {
@@ -176,36 +284,76 @@ class Estimator:
 
     def fit(
         self,
-        inputs: str | Mapping[str, Any] | None = None,
+        inputs: Any = None,
         *,
         wait: bool = True,
-        logs: bool = True,
+        logs: bool | str = True,
         job_name: str | None = None,
+        **ignored: Any,
     ) -> TrainingJob:
         """Submit a training job (``inputs``: a URI for the ``train`` channel, or
         ``{channel: uri}``) and, with ``wait``, block until it ends.
 
         Local files and folders among the inputs are uploaded first, like ``source_dir``.
+        As in the SageMaker SDK, ``logs`` may be ``"All"`` or ``"None"``, a channel may be a
+        ``TrainingInput``, and ``experiment_config`` is accepted (and ignored).
         """
+        unknown = sorted(set(ignored) - {"experiment_config"})
+        if unknown:
+            raise InvalidArgument(f"unknown fit() argument {unknown[0]!r}", field=unknown[0])
         client = context().server()
-        channels = {"train": inputs} if isinstance(inputs, str) else dict(inputs or {})
+        single = isinstance(inputs, str) or getattr(inputs, "config", None) is not None
+        channels = {"train": inputs} if single else dict(inputs or {})
         # Local code and data are uploaded (the server reads only its store and data roots).
         spec = self._spec(client, channels, job_name)
         answer = client.request("POST", "/api/v1/jobs/training", json=spec)
         self.latest_job = TrainingJob(answer["name"], client)
         if wait:
-            self.latest_job.wait(logs=logs)
+            self.latest_job.wait(logs=logs not in (False, "None", "none"))
         return self.latest_job
 
-    def deploy(self, name: str, **kwargs: Any) -> EndpointHandle:
-        """Deploy the model this estimator trained behind endpoint ``name``
-        (see :func:`dockyard.deploy` for the options)."""
+    def deploy(
+        self,
+        initial_instance_count: int | None = None,
+        instance_type: str | None = None,
+        serializer: Serializer | None = None,
+        deserializer: Deserializer | None = None,
+        *,
+        endpoint_name: str | None = None,
+        name: str | None = None,
+        wait: bool = True,
+        **kwargs: Any,
+    ) -> EndpointHandle:
+        """Deploy the model this estimator trained behind an endpoint (see
+        :func:`dockyard.deploy` for the options).
+
+        In the SageMaker SDK's shape: the endpoint is ``endpoint_name`` (or ``name``; by
+        default the training job's name), ``initial_instance_count`` is its number of workers,
+        ``instance_type`` is accepted and ignored (workers share this machine), and the handle
+        returned predicts with ``serializer`` / ``deserializer``.
+        """
         from dockyard.sdk._endpoints import deploy
 
         uri = self.model_uri
-        if uri is None:
+        if uri is None or self.latest_job is None:
             raise InvalidArgument("the estimator has no trained model yet: call fit() first")
-        return deploy(uri, name=name, **kwargs)
+        for key in ("model_name", "tags", "data_capture_config", "kms_key", "volume_size"):
+            kwargs.pop(key, None)  # AWS-only deploy() arguments
+        return deploy(
+            uri,
+            name=endpoint_name or name or self.latest_job.name,
+            wait=wait,
+            initial_instance_count=initial_instance_count,
+            instance_type=instance_type,
+            serializer=serializer,
+            deserializer=deserializer,
+            **kwargs,
+        )
+
+    @property
+    def model_data(self) -> str | None:
+        """The SageMaker SDK's name for :attr:`model_uri`."""
+        return self.model_uri
 
     def transformer(self, **kwargs: Any) -> Transformer:
         """A :class:`~dockyard.sdk.Transformer` for the model this estimator trained."""

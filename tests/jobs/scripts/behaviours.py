@@ -83,6 +83,17 @@ elif args.mode == "prying":
     (output / "data" / "leak.txt").symlink_to("/etc/shadow")
     (output / "data" / "result.txt").write_text("fine")
     print("PRYING=" + json.dumps({"uid": os.getuid(), "tried": tried}), flush=True)
+elif args.mode == "opt-ml":
+    # Works through /opt/ml as SageMaker scripts do, and says whose process it is.
+    Path("/opt/ml/model/from-opt-ml.txt").write_text("written through /opt/ml")
+    report = {
+        "uid": os.getuid(),
+        "same_model_dir": os.path.samefile("/opt/ml/model", model_dir),
+        "hyperparameters": json.loads(
+            Path("/opt/ml/input/config/hyperparameters.json").read_text()
+        ),
+    }
+    print("OPTML=" + json.dumps(report), flush=True)
 elif args.mode == "tamper":
     # Writes to every file it was given: its channel's files and its own code.
     for file in sorted(Path(os.environ["SM_CHANNEL_TRAIN"]).rglob("*")):
