@@ -20,6 +20,7 @@ def test_public_names() -> None:
         "LineageRun",
         "LocalModel",
         "LocalRef",
+        "LoggedModelRef",
         "ModelRef",
         "ModelVersion",
         "RegisteredModel",

@@ -89,6 +89,7 @@ MV = "/api/v1/registered-models/{w.model}"
 MLF = "/api/2.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts/artifacts"
 RUN_KEY = "{w.experiment_id}/{w.run_id}/artifacts"
+LM = "{w.extra[logged_model]}"
 
 ROUTES: dict[tuple[str, str], Call] = {
     # -- open, or any signed-in caller ---------------------------------------------------------
@@ -373,8 +374,39 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", f"{MLF}/metrics/get-history"): Call(
         "read", f"{MLF}/metrics/get-history", params=_q(run_id=RUN, metric_key="m")
     ),
+    ("POST", f"{MLF}/runs/outputs"): Call(
+        "manage",
+        f"{MLF}/runs/outputs",
+        json=lambda w: {"run_id": w.run_id, "models": [{"model_id": w.extra["logged_model"]}]},
+    ),
+    ("GET", f"{MLF}/artifacts/list"): Call("read", f"{MLF}/artifacts/list", params=_q(run_id=RUN)),
+    # -- MLflow 3's logged models: created with edit, changed by their creator or a manager ------
+    ("POST", f"{MLF}/logged-models"): Call(
+        "edit", f"{MLF}/logged-models", json=_j(experiment_id="{w.experiment_id}")
+    ),
     ("POST", f"{MLF}/logged-models/search"): Call(
         "read", f"{MLF}/logged-models/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
+    ),
+    ("GET", f"{MLF}/logged-models/{{model_id}}"): Call("read", f"{MLF}/logged-models/{LM}"),
+    ("PATCH", f"{MLF}/logged-models/{{model_id}}"): Call(
+        "manage", f"{MLF}/logged-models/{LM}", json=_j(status="LOGGED_MODEL_READY")
+    ),
+    ("DELETE", f"{MLF}/logged-models/{{model_id}}"): Call("manage", f"{MLF}/logged-models/{LM}"),
+    ("POST", f"{MLF}/logged-models/{{model_id}}/params"): Call(
+        "manage",
+        f"{MLF}/logged-models/{LM}/params",
+        json=lambda w: {"params": [{"key": "p", "value": "1"}]},
+    ),
+    ("PATCH", f"{MLF}/logged-models/{{model_id}}/tags"): Call(
+        "manage",
+        f"{MLF}/logged-models/{LM}/tags",
+        json=lambda w: {"tags": [{"key": "t", "value": "1"}]},
+    ),
+    ("DELETE", f"{MLF}/logged-models/{{model_id}}/tags/{{tag_key:path}}"): Call(
+        "manage", f"{MLF}/logged-models/{LM}/tags/k"
+    ),
+    ("GET", f"{MLF}/logged-models/{{model_id}}/artifacts/directories"): Call(
+        "read", f"{MLF}/logged-models/{LM}/artifacts/directories"
     ),
     # -- MLflow's registry API -----------------------------------------------------------------
     ("POST", f"{MLF}/registered-models/create"): Call(
@@ -557,6 +589,14 @@ def _seed(server: Server) -> World:
     )["experiment_id"]
     run = _ok(c.post("/api/v1/runs", json={"experiment_id": w.experiment_id}, headers=owner))
     w.run_id = run["info"]["run_id"]
+    logged = {
+        "experiment_id": w.experiment_id,
+        "source_run_id": w.run_id,
+        "tags": [{"key": "k", "value": "v"}],
+    }
+    w.extra["logged_model"] = _ok(c.post(f"{MLF}/logged-models", json=logged, headers=owner))[
+        "model"
+    ]["info"]["model_id"]
     for file in sorted(server.package.rglob("*")):
         if file.is_file():
             rel = file.relative_to(server.package).as_posix()

@@ -39,6 +39,7 @@ from dockyard.registry._requests import (
 from dockyard.registry._uris import (
     LocalModel,
     LocalRef,
+    LoggedModelRef,
     ModelRef,
     RegistryRef,
     RunRef,
@@ -61,6 +62,7 @@ __all__ = [
     "LineageRun",
     "LocalModel",
     "LocalRef",
+    "LoggedModelRef",
     "ModelRef",
     "ModelVersion",
     "RegisteredModel",

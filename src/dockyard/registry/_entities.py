@@ -62,6 +62,7 @@ class ModelVersion(_Frozen):
         version: Its number, from 1, never reused within the model.
         source: The URI it was registered from (``runs:/<run>/model``, ``s3://...``).
         run_id: The run that produced it, if any.
+        logged_model_id: The MLflow 3 logged model it was registered from, if any.
         storage_location: The artifact-store key of the registry's own copy.
         digest: The package digest (``sha256:`` of the manifest) recorded at registration.
         flavor: The flavor that loads it (``sklearn``, ``xgboost``...).
@@ -71,12 +72,15 @@ class ModelVersion(_Frozen):
         sealed_by_registry: True when the source had no file digests (a package saved by
             MLflow) and the registry computed them from the files it copied.
         approval: Approval status, who set it and when.
+        stage: MLflow's deprecated stage (``None``, ``Staging``, ``Production``,
+            ``Archived``), kept for clients that still move versions between stages.
     """
 
     name: str
     version: int
     source: str
     run_id: str | None = None
+    logged_model_id: str | None = None
     storage_location: str
     digest: str
     flavor: str
@@ -89,6 +93,7 @@ class ModelVersion(_Frozen):
     aliases: list[str] = Field(default_factory=list)
     status: VersionStatus = VersionStatus.READY
     approval: Approval = Field(default_factory=Approval)
+    stage: str = "None"
     created_by: str
     creation_time: int
     last_updated_time: int
@@ -165,7 +170,8 @@ class ResolvedModel(_Frozen):
 
     Attributes:
         uri: The URI as given.
-        kind: ``registry`` (``models:/``) or ``run`` (``runs:/``).
+        kind: ``registry`` (``models:/<name>/...``), ``logged_model`` (``models:/<model_id>``,
+            or a ``runs:/`` URI that MLflow 3 logged as a model) or ``run`` (``runs:/``).
         digest: The package digest to verify against: recorded at registration for a
             registry version, computed from the current manifest for a run's model.
         files: Every file of the package, relative to its root.
@@ -173,6 +179,7 @@ class ResolvedModel(_Frozen):
         name: The registered model (registry URIs only).
         version: The version number (registry URIs only).
         run_id: The run it came from, if any.
+        logged_model_id: The logged model, for ``logged_model`` URIs.
     """
 
     uri: str
@@ -183,3 +190,4 @@ class ResolvedModel(_Frozen):
     name: str | None = None
     version: int | None = None
     run_id: str | None = None
+    logged_model_id: str | None = None

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from dockyard.artifacts import ArtifactStore, join_artifact_path, open_artifact_store
@@ -20,6 +21,7 @@ from dockyard.registry._entities import ModelVersion, ResolvedModel, VersionFile
 from dockyard.registry._uris import (
     MANIFEST,
     LocalRef,
+    LoggedModelRef,
     RegistryRef,
     RunRef,
     S3Ref,
@@ -27,7 +29,10 @@ from dockyard.registry._uris import (
 )
 from dockyard.tracking import LifecycleStage, TrackingService
 
-__all__ = ["Origin", "describe_run_package", "origin_for"]
+if TYPE_CHECKING:
+    from dockyard.tracking import LoggedModel, LoggedModelService
+
+__all__ = ["Origin", "describe_package", "describe_run_package", "origin_for"]
 
 Metrics = dict[str, float | None]
 
@@ -40,6 +45,7 @@ class Origin:
     run_id: str | None
     metrics: Metrics
     copy: Callable[[Path], None]
+    logged_model_id: str | None = None
 
 
 def _run(tracking: TrackingService, actor: Actor, run_id: str, source: str) -> tuple[str, Metrics]:
@@ -63,6 +69,8 @@ def origin_for(
     store: ArtifactStore,
     find_version: Callable[[RegistryRef], ModelVersion],
     s3_endpoint_url: str | None,
+    logged_models: LoggedModelService | None = None,
+    logged_model_id: str | None = None,
 ) -> Origin:
     """Check ``source`` (and ``run_id``, for sources that are not runs) and say how to copy it.
 
@@ -74,13 +82,22 @@ def origin_for(
         store: The artifact store (run artifacts and registry copies).
         find_version: Resolves a ``models:/`` reference to a ready version.
         s3_endpoint_url: Endpoint of an S3-compatible server for ``s3://`` sources.
+        logged_models: Logged models, for ``models:/<model_id>`` sources.
+        logged_model_id: The logged model the source is, when the client says so; it must
+            match a ``models:/<model_id>`` source.
 
     Raises:
         NotFound: The run, model, version or alias does not exist.
         InvalidArgument: A malformed URI, a deleted run, a relative local path, or a
-            ``run_id`` that contradicts a ``runs:/`` source.
+            ``run_id`` (``logged_model_id``) that contradicts a ``runs:/`` (``models:/``) source.
     """
     ref = parse_model_uri(source, "source")
+    if logged_model_id is not None and (
+        not isinstance(ref, LoggedModelRef) or ref.model_id != logged_model_id
+    ):
+        raise InvalidArgument(
+            f"model_id {logged_model_id} contradicts the source {source}", field="model_id"
+        )
     if isinstance(ref, RunRef):
         if run_id is not None and run_id != ref.run_id:
             raise InvalidArgument(
@@ -88,11 +105,42 @@ def origin_for(
             )
         prefix, metrics = _run(tracking, actor, ref.run_id, source)
         key = f"{prefix}/{ref.path}" if ref.path else prefix
+        logged = _logged_instead(store, key, ref, actor, logged_models)
+        if logged is not None:
+            # MLflow 3 keeps a run's model as a logged model named like the path: register that.
+            model_key = logged.artifact_location
+            return Origin(
+                f"runs:/{ref.run_id}/{ref.path}",
+                ref.run_id,
+                metrics,
+                lambda dest: _package.download_prefix(store, model_key, dest, source),
+                logged.model_id,
+            )
         return Origin(
             f"runs:/{ref.run_id}/{ref.path}",
             ref.run_id,
             metrics,
             lambda dest: _package.download_prefix(store, key, dest, source),
+        )
+    if isinstance(ref, LoggedModelRef):
+        if logged_models is None:
+            raise NotFound(f"{source}: this server keeps no logged models", field="source")
+        model = logged_models.get(actor, ref.model_id)
+        producer = run_id or model.source_run_id
+        metrics = {}
+        if producer is not None:
+            try:
+                metrics = _run(tracking, actor, producer, source)[1]
+            except NotFound:
+                if run_id is not None:
+                    raise
+        files = model.artifact_location
+        return Origin(
+            source,
+            producer,
+            metrics,
+            lambda dest: _package.download_prefix(store, files, dest, source),
+            model.model_id,
         )
     given: Metrics = _run(tracking, actor, run_id, source)[1] if run_id is not None else {}
     if isinstance(ref, RegistryRef):
@@ -122,6 +170,22 @@ def origin_for(
     return Origin(source, run_id, given, lambda dest: _package.copy_local(folder, dest, source))
 
 
+def _logged_instead(
+    store: ArtifactStore,
+    key: str,
+    ref: RunRef,
+    actor: Actor,
+    logged_models: LoggedModelService | None,
+) -> LoggedModel | None:
+    """The logged model ``runs:/<run>/<path>`` means when the run holds no files at ``path``
+    (MLflow 3 logs a run's model as a logged model of that name, not into the run's folder)."""
+    if logged_models is None or not ref.path or "/" in ref.path:
+        return None
+    if store.list(key):
+        return None
+    return logged_models.find_by_run(actor, ref.run_id, ref.path)
+
+
 def describe_run_package(store: ArtifactStore, prefix: str, ref: RunRef, uri: str) -> ResolvedModel:
     """The files of the package in a run's artifacts and the digest of its manifest as it is now.
 
@@ -134,9 +198,28 @@ def describe_run_package(store: ArtifactStore, prefix: str, ref: RunRef, uri: st
     Raises:
         NotFound: The folder holds no ``MLmodel``.
     """
+    key = join_artifact_path(prefix, ref.path)
+    base = f"/api/v1/runs/{ref.run_id}/artifacts"
+    return describe_package(
+        store,
+        key,
+        uri,
+        kind="run",
+        files_url=f"{base}/{quote(ref.path)}" if ref.path else base,
+        run_id=ref.run_id,
+    )
+
+
+def describe_package(
+    store: ArtifactStore, key: str, uri: str, *, kind: str, files_url: str, run_id: str | None
+) -> ResolvedModel:
+    """The files of the package in folder ``key`` and the digest of its manifest as it is now.
+
+    Raises:
+        NotFound: The folder holds no ``MLmodel``.
+    """
     from dockyard.models._integrity import package_digest
 
-    key = join_artifact_path(prefix, ref.path)
     cut = len(key) + 1
     files = [
         VersionFile(path=e.path[cut:], is_dir=False, size=e.size)
@@ -146,12 +229,6 @@ def describe_run_package(store: ArtifactStore, prefix: str, ref: RunRef, uri: st
         raise NotFound(f"{uri} is not a model package: it has no {MANIFEST}", field="uri")
     with store.open_read(f"{key}/{MANIFEST}") as handle:
         digest = package_digest(handle.read(1 << 20))
-    base = f"/api/v1/runs/{ref.run_id}/artifacts"
     return ResolvedModel(
-        uri=uri,
-        kind="run",
-        digest=digest,
-        files=files,
-        files_url=f"{base}/{quote(ref.path)}" if ref.path else base,
-        run_id=ref.run_id,
+        uri=uri, kind=kind, digest=digest, files=files, files_url=files_url, run_id=run_id
     )

@@ -10,9 +10,11 @@ reused.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from sqlalchemy import Connection
 
 from dockyard.artifacts import ArtifactStore
 from dockyard.auth import Actor
@@ -40,9 +42,14 @@ def register(
     origin: Origin,
     actor: Actor,
     events: EventLog,
+    *,
+    link: Callable[[Connection, str, str, int], None] | None = None,
 ) -> ModelVersion:
     """Register what ``origin`` copies as the next version of model ``name``; the version and
-    its ``model_version.created`` event commit together once its files are in place."""
+    its ``model_version.created`` event commit together once its files are in place.
+
+    ``link(conn, logged_model_id, name, version)`` notes the new version on the logged model it
+    came from, in that same transaction."""
     with tempfile.TemporaryDirectory(prefix="dockyard-register-") as tmp:
         staging = Path(tmp) / "model"
         staging.mkdir()
@@ -61,6 +68,7 @@ def register(
                     "version": version,
                     "source": origin.source,
                     "run_id": origin.run_id,
+                    "logged_model_id": origin.logged_model_id,
                     "storage_location": storage,
                     "digest": facts.digest,
                     "flavor": facts.flavor,
@@ -88,6 +96,8 @@ def register(
         repo.update_version(conn, model_id, version, status=VersionStatus.READY.value)
         repo.update_model(conn, model_id, last_updated_time=now_ms())
         created = repo.get_version(conn, model_id, name, version)
+        if link is not None and origin.logged_model_id is not None:
+            link(conn, origin.logged_model_id, name, version)
         events.append(
             conn,
             actor,
@@ -95,6 +105,11 @@ def register(
             "model_version",
             f"{name}/{version}",
             scope=f"registered_model:{model_id}",
-            body={"source": created.source, "run_id": created.run_id, "digest": created.digest},
+            body={
+                "source": created.source,
+                "run_id": created.run_id,
+                "logged_model_id": created.logged_model_id,
+                "digest": created.digest,
+            },
         )
         return created

@@ -129,10 +129,13 @@ class CreateModelVersion(_Request):
         source: ``runs:/<run>/<path>``, ``models:/<name>/<version|@alias|latest>``, an ``s3://``
             prefix, or a folder on the server's filesystem (absolute path or ``file://``).
         run_id: The run that produced the package, when the source is not a ``runs:/`` URI.
+        logged_model_id: The logged model the source is, for a ``models:/<model_id>`` source
+            (MLflow's clients send it as ``model_id``); it must match the source.
     """
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE)]
     run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    logged_model_id: Annotated[str, StringConstraints(pattern=r"^m-[0-9a-f]{32}$")] | None = None
     description: Description = ""
     tags: list[TagIn] = Field(default_factory=list, max_length=100)
 

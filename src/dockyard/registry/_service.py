@@ -31,7 +31,7 @@ from dockyard.registry._entities import (
     VersionStatus,
 )
 from dockyard.registry._lineage import build_lineage
-from dockyard.registry._origins import describe_run_package, origin_for
+from dockyard.registry._origins import describe_package, describe_run_package, origin_for
 from dockyard.registry._register import REGISTRY_PREFIX, register
 from dockyard.registry._repository import RegistryRepository
 from dockyard.registry._requests import (
@@ -42,9 +42,9 @@ from dockyard.registry._requests import (
     check_model_name,
     parse_version,
 )
-from dockyard.registry._uris import RegistryRef, RunRef, parse_model_uri
+from dockyard.registry._uris import LoggedModelRef, RegistryRef, RunRef, parse_model_uri
 from dockyard.store import Database
-from dockyard.tracking import Page, TrackingService, now_ms
+from dockyard.tracking import LoggedModelService, Page, TrackingService, now_ms
 from dockyard.tracking._service import decode_page_token, encode_page_token
 
 __all__ = ["RegistryService"]
@@ -82,6 +82,7 @@ class RegistryService:
         access: The permission rules.
         roots: Where ``s3://`` and folder sources may lie (None: anywhere, for tests).
         s3_endpoint_url: Endpoint of an S3-compatible server, for ``s3://`` sources.
+        logged_models: MLflow 3 logged models, for ``models:/<model_id>`` URIs and sources.
     """
 
     def __init__(
@@ -94,8 +95,10 @@ class RegistryService:
         *,
         roots: AllowedRoots | None = None,
         s3_endpoint_url: str | None = None,
+        logged_models: LoggedModelService | None = None,
     ) -> None:
         self._db = db
+        self._logged_models = logged_models
         self._tracking = tracking
         self._artifacts = artifacts
         self._events = events
@@ -260,9 +263,20 @@ class RegistryService:
             store=self._artifacts,
             find_version=lambda ref: self._ready(self._version_for(actor, ref)),
             s3_endpoint_url=self._s3_endpoint_url,
+            logged_models=self._logged_models,
+            logged_model_id=request.logged_model_id,
         )
+        logged_models = self._logged_models
         return register(
-            self._db, self._repo, self._artifacts, name, request, origin, actor, self._events
+            self._db,
+            self._repo,
+            self._artifacts,
+            name,
+            request,
+            origin,
+            actor,
+            self._events,
+            link=None if logged_models is None else logged_models.record_registration,
         )
 
     def get_model_version(self, actor: Actor, name: str, version: int | str) -> ModelVersion:
@@ -517,12 +531,17 @@ class RegistryService:
                 version=found.version,
                 run_id=found.run_id,
             )
+        if isinstance(ref, LoggedModelRef):
+            return self._describe_logged(actor, ref.model_id, uri)
         if not isinstance(ref, RunRef):
             raise InvalidArgument(
                 f"{uri!r} is read by the client, not resolved by the server: only models:/ and "
                 "runs:/ URIs are",
                 field="uri",
             )
+        logged = self._logged_for_run(actor, ref)
+        if logged is not None:
+            return self._describe_logged(actor, logged, uri)
         prefix = self._tracking.artifact_prefix(actor, ref.run_id)
         return describe_run_package(self._artifacts, prefix, ref, uri)
 
@@ -533,11 +552,39 @@ class RegistryService:
             assert resolved.name is not None and resolved.version is not None
             version = self.get_model_version(actor, resolved.name, resolved.version)
             return resolved, version.storage_location
+        if resolved.kind == "logged_model":
+            assert resolved.logged_model_id is not None and self._logged_models is not None
+            return resolved, self._logged_models.artifact_prefix(actor, resolved.logged_model_id)
         ref = parse_model_uri(uri)
         assert isinstance(ref, RunRef)
         return resolved, join_artifact_path(
             self._tracking.artifact_prefix(actor, ref.run_id), ref.path
         )
+
+    def _logged_for_run(self, actor: Actor, ref: RunRef) -> str | None:
+        """The logged model ``runs:/<run>/<name>`` means when the run has no files there."""
+        if self._logged_models is None or not ref.path or "/" in ref.path:
+            return None
+        prefix = self._tracking.artifact_prefix(actor, ref.run_id)
+        if self._artifacts.list(join_artifact_path(prefix, ref.path)):
+            return None
+        found = self._logged_models.find_by_run(actor, ref.run_id, ref.path)
+        return None if found is None else found.model_id
+
+    def _describe_logged(self, actor: Actor, model_id: str, uri: str) -> ResolvedModel:
+        if self._logged_models is None:
+            raise NotFound(f"{uri}: this server keeps no logged models", field="uri")
+        model = self._logged_models.get(actor, model_id)
+        resolved = describe_package(
+            self._artifacts,
+            model.artifact_location,
+            uri,
+            kind="logged_model",
+            # The files are served by the MLflow artifact door, which checks the same rights.
+            files_url=f"/api/2.0/mlflow-artifacts/artifacts/{quote(model.artifact_location)}",
+            run_id=model.source_run_id,
+        )
+        return resolved.model_copy(update={"logged_model_id": model.model_id})
 
     # -- internals ----------------------------------------------------------------------------
 

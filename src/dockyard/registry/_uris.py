@@ -5,13 +5,16 @@ Forms::
     models:/<name>/<version>     a registered version (immutable)
     models:/<name>@<alias>       the version an alias points at now
     models:/<name>/latest        the newest ready version
+    models:/m-<32 hex>           an MLflow 3 logged model (its files, as they are now)
     runs:/<run_id>/<path>        a package in a run's artifacts
     s3://bucket/prefix           a package in S3 (or an S3-compatible store)
     /abs/path, ./rel, file://    a package folder on this machine
 
 :func:`parse_model_uri` says which form a string is, refusing anything else with an error naming
-the problem. The server resolves ``models:/`` and ``runs:/`` URIs to a file list and the package
-digest (``RegistryService.resolve``, ``GET /api/v1/model-uris``); :func:`fetch_model` is the
+the problem. A logged model's id is told from a registered model's name by its shape (``m-`` and
+32 hex digits, with nothing after it); ``models:/m-<hex>/1`` is still version 1 of a registered
+model of that name. The server resolves ``models:/`` and ``runs:/`` URIs to a file list and the
+package digest (``RegistryService.resolve``, ``GET /api/v1/model-uris``); :func:`fetch_model` is the
 client half that every consumer (SDK, jobs, endpoints, batch) calls to get a local folder.
 
 Downloads are cached under ``<cache_dir>/<digest hex>``, written to a temporary sibling and
@@ -23,6 +26,7 @@ discarded and downloaded afresh, rather than failing every load from then on.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LocalModel",
     "LocalRef",
+    "LoggedModelRef",
     "ModelRef",
     "RegistryRef",
     "RunRef",
@@ -55,9 +60,10 @@ __all__ = [
 
 _FORMS = (
     "models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest, "
-    "runs:/<run_id>/<path>, s3://<bucket>/<prefix> or a local folder"
+    "models:/<logged model id>, runs:/<run_id>/<path>, s3://<bucket>/<prefix> or a local folder"
 )
 MANIFEST = "MLmodel"
+_LOGGED_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 
 
 def _canonical(path: str, *, allow_root: bool = False) -> str:
@@ -76,6 +82,13 @@ class RegistryRef:
     version: int | None = None
     alias: str | None = None
     latest: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelRef:
+    """``models:/<model_id>``: an MLflow 3 logged model, by its ``m-<32 hex>`` id."""
+
+    model_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +114,16 @@ class LocalRef:
     path: Path
 
 
-ModelRef = RegistryRef | RunRef | S3Ref | LocalRef
+ModelRef = RegistryRef | LoggedModelRef | RunRef | S3Ref | LocalRef
 
 
 def _bad(uri: str, why: str, field: str) -> InvalidArgument:
     return InvalidArgument(f"invalid model URI {uri!r}: {why}", field=field)
 
 
-def _registry_ref(uri: str, rest: str, field: str) -> RegistryRef:
+def _registry_ref(uri: str, rest: str, field: str) -> RegistryRef | LoggedModelRef:
+    if _LOGGED_MODEL_ID.fullmatch(rest):
+        return LoggedModelRef(model_id=rest)
     if "@" in rest:
         name, _, alias = rest.partition("@")
         check_model_name(name, field)

@@ -16,7 +16,7 @@ from dockyard.jobs._service import JobService
 from dockyard.registry import RegistryService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
-from dockyard.tracking import TrackingService
+from dockyard.tracking import LoggedModelService, TrackingService
 
 __all__ = ["Services"]
 
@@ -40,6 +40,7 @@ class Services:
     access: Access
     auth: AuthService
     tracking: TrackingService
+    logged_models: LoggedModelService
     jobs: JobService
     registry: RegistryService
     endpoints: EndpointService
@@ -61,6 +62,7 @@ class Services:
         )
         auth = AuthService(db, events, access, settings)
         tracking = TrackingService(db, events, access)
+        logged_models = LoggedModelService(db, events, access)
         registry = RegistryService(
             db,
             tracking,
@@ -69,6 +71,7 @@ class Services:
             access,
             roots=AllowedRoots.from_settings(settings),
             s3_endpoint_url=settings.s3_endpoint_url,
+            logged_models=logged_models,
         )
         jobs = JobService(db, tracking, settings, events, access, auth)
         jobs.resolve_model = registry.resolve
@@ -81,6 +84,7 @@ class Services:
             access=access,
             auth=auth,
             tracking=tracking,
+            logged_models=logged_models,
             jobs=jobs,
             registry=registry,
             endpoints=endpoints,

@@ -37,6 +37,10 @@ __all__ = [
     "job_events",
     "jobs",
     "latest_metrics",
+    "logged_model_metrics",
+    "logged_model_params",
+    "logged_model_tags",
+    "logged_models",
     "metadata",
     "metrics",
     "model_aliases",
@@ -47,6 +51,7 @@ __all__ = [
     "registered_model_tags",
     "registered_models",
     "run_inputs",
+    "run_models",
     "runs",
     "sessions",
     "tags",
@@ -192,6 +197,95 @@ applied_batches = Table(
     Column("created_time", BigInteger, nullable=False),
 )
 
+# -- logged models: MLflow 3's models inside an experiment ------------------------------------
+
+# A model a run (or a user) logged into an experiment, before any registration: its files live
+# under ``<experiment>/models/<model_id>/artifacts`` in the artifact store. Ids are MLflow's
+# ``m-<32 hex>``, so ``models:/<model_id>`` URIs name them on either server.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(36), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", String(1000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("model_type", String(500), nullable=True),
+    Column("source_run_id", String(32), nullable=True),
+    # Who created it: with accounts, only they (or an experiment manager) may change it.
+    Column("creator", String(256), nullable=False, server_default=""),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Index(None, "experiment_id", "creation_time"),
+    Index(None, "source_run_id"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+# Metric points a run logged against a model (MLflow's metrics with a ``model_id``). They are
+# also in the run's own history; this table answers "what did this model score" and orders a
+# model search. A point is stored once, as in ``metrics``.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(64), nullable=True),
+    Index(None, "model_id", "key", "step", "timestamp", "run_id", unique=True),
+)
+
+# The models a run produced (``output``, with the step it was logged at) or consumed (``input``).
+run_models = Table(
+    "run_models",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("model_id", String(36), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("run_id", "model_id", "direction"),
+    Index(None, "model_id"),
+)
+
 # -- jobs: the durable queue --------------------------------------------------------------------
 
 jobs = Table(
@@ -277,6 +371,8 @@ model_versions = Table(
     Column("version", Integer, nullable=False),
     Column("source", String(1000), nullable=False),
     Column("run_id", String(32), nullable=True),
+    # The logged model it was registered from (``models:/m-...``), if any.
+    Column("logged_model_id", String(36), nullable=True),
     Column("storage_location", String(1000), nullable=False),
     Column("digest", String(71), nullable=False),
     Column("flavor", String(64), nullable=False),
@@ -286,6 +382,9 @@ model_versions = Table(
     Column("sealed_by_registry", Boolean, nullable=False, server_default="0"),
     Column("description", Text, nullable=False, server_default=""),
     Column("status", String(32), nullable=False),
+    # MLflow's deprecated stages (None, Staging, Production, Archived), kept for clients that
+    # still move versions between them; aliases are the way forward.
+    Column("stage", String(20), nullable=False, server_default="None"),
     Column("approval_status", String(32), nullable=False),
     Column("approval_user", String(256), nullable=True),
     Column("approval_time", BigInteger, nullable=True),

@@ -1,4 +1,6 @@
-"""Experiment tracking: experiments, runs, params, metrics with history, tags, datasets."""
+"""Experiment tracking: experiments, runs, params, metrics with history, tags, datasets, and
+MLflow 3's logged models (models logged into an experiment, with params, tags, linked metrics
+and files; :class:`LoggedModelService`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ from dockyard.tracking._entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
+    LinkedMetric,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Run,
     RunInfo,
     RunStatus,
@@ -17,12 +23,18 @@ from dockyard.tracking._entities import (
 )
 from dockyard.tracking._requests import (
     LIMITS,
+    LOGGED_MODEL_ID,
     CreateExperiment,
+    CreateLoggedModel,
     CreateRun,
+    DatasetFilter,
     LogBatch,
+    LoggedModelOrder,
     LogInputs,
+    LogOutputs,
     MetricIn,
     ParamIn,
+    SearchLoggedModels,
     SearchRuns,
     TagIn,
     UpdateExperiment,
@@ -31,6 +43,7 @@ from dockyard.tracking._requests import (
 )
 
 if TYPE_CHECKING:
+    from dockyard.tracking._logged_models import MODEL_VERSIONS_TAG, LoggedModelService
     from dockyard.tracking._service import (
         PARENT_RUN_TAG,
         RUN_NAME_TAG,
@@ -41,23 +54,35 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIMITS",
+    "LOGGED_MODEL_ID",
+    "MODEL_VERSIONS_TAG",
     "PARENT_RUN_TAG",
     "RUN_NAME_TAG",
     "CreateExperiment",
+    "CreateLoggedModel",
     "CreateRun",
     "Dataset",
+    "DatasetFilter",
     "DatasetInput",
     "Experiment",
     "LifecycleStage",
+    "LinkedMetric",
     "LogBatch",
     "LogInputs",
+    "LogOutputs",
+    "LoggedModel",
+    "LoggedModelOrder",
+    "LoggedModelService",
+    "LoggedModelStatus",
     "Metric",
     "MetricIn",
+    "ModelOutput",
     "Page",
     "ParamIn",
     "Run",
     "RunInfo",
     "RunStatus",
+    "SearchLoggedModels",
     "SearchRuns",
     "TagIn",
     "TrackingService",
@@ -70,12 +95,17 @@ __all__ = [
 
 
 _LAZY = {"PARENT_RUN_TAG", "RUN_NAME_TAG", "Page", "TrackingService", "now_ms"}
+_LAZY_MODELS = {"MODEL_VERSIONS_TAG", "LoggedModelService"}
 
 
 def __getattr__(name: str) -> Any:
-    # The service pulls in SQLAlchemy; SDK users who only need the entities never pay for it.
+    # The services pull in SQLAlchemy; SDK users who only need the entities never pay for it.
     if name in _LAZY:
         from dockyard.tracking import _service
 
         return getattr(_service, name)
+    if name in _LAZY_MODELS:
+        from dockyard.tracking import _logged_models
+
+        return getattr(_logged_models, name)
     raise AttributeError(f"module 'dockyard.tracking' has no attribute {name!r}")

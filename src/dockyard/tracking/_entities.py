@@ -15,7 +15,11 @@ __all__ = [
     "DatasetInput",
     "Experiment",
     "LifecycleStage",
+    "LinkedMetric",
+    "LoggedModel",
+    "LoggedModelStatus",
     "Metric",
+    "ModelOutput",
     "Run",
     "RunInfo",
     "RunStatus",
@@ -113,11 +117,74 @@ class RunInfo(_Frozen):
     parent_run_id: str | None = None
 
 
+class ModelOutput(_Frozen):
+    """A logged model a run produced, and the step it was logged at."""
+
+    model_id: str
+    step: int = 0
+
+
 class Run(_Frozen):
-    """A run with its data: params, the latest value of each metric, tags and dataset inputs."""
+    """A run with its data: params, the latest value of each metric, tags, dataset inputs, and
+    the logged models it consumed (``model_inputs``) and produced (``outputs``)."""
 
     info: RunInfo
     params: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, Metric] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
     inputs: list[DatasetInput] = Field(default_factory=list)
+    model_inputs: list[str] = Field(default_factory=list)
+    outputs: list[ModelOutput] = Field(default_factory=list)
+
+
+class LoggedModelStatus(StrEnum):
+    """Whether a logged model's files are complete, with MLflow's names.
+
+    ``PENDING`` from creation until the client finalizes it ``READY`` (every file uploaded) or
+    ``FAILED`` (the upload broke off).
+    """
+
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+
+class LinkedMetric(_Frozen):
+    """A metric point a run logged against a logged model, optionally for one dataset."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    run_id: str
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+class LoggedModel(_Frozen):
+    """A model logged into an experiment (MLflow 3's ``LoggedModel``), before any registration.
+
+    Attributes:
+        model_id: ``m-`` and 32 hex digits; ``models:/<model_id>`` names it.
+        artifact_location: The artifact-store key of its files (an ``MLmodel`` package once a
+            flavor's ``log_model`` uploaded it): ``<experiment>/models/<model_id>/artifacts``.
+        source_run_id: The run that produced it, if any.
+        creator: Who created it; with accounts, only they or an experiment manager change it.
+        metrics: Every point linked to it, oldest step first.
+    """
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    status: LoggedModelStatus
+    status_message: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    creator: str = ""
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    creation_time: int
+    last_updated_time: int
+    tags: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
+    metrics: list[LinkedMetric] = Field(default_factory=list)

@@ -13,16 +13,22 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from dockyard.tracking._entities import DatasetInput, RunStatus, ViewType
+from dockyard.tracking._entities import DatasetInput, ModelOutput, RunStatus, ViewType
 
 __all__ = [
     "LIMITS",
+    "LOGGED_MODEL_ID",
     "CreateExperiment",
+    "CreateLoggedModel",
     "CreateRun",
+    "DatasetFilter",
     "LogBatch",
     "LogInputs",
+    "LogOutputs",
+    "LoggedModelOrder",
     "MetricIn",
     "ParamIn",
+    "SearchLoggedModels",
     "SearchRuns",
     "TagIn",
     "UpdateExperiment",
@@ -76,13 +82,25 @@ class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
 
 
+#: A logged model's id: ``m-`` and 32 hex digits, as MLflow makes them.
+LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
+ModelId = Annotated[str, StringConstraints(pattern=LOGGED_MODEL_ID.pattern)]
+_DatasetField = Annotated[str, StringConstraints(max_length=500)]
+
+
 class MetricIn(_Request):
-    """One metric point. ``value`` may be NaN or ±Infinity (sent as strings in JSON)."""
+    """One metric point. ``value`` may be NaN or ±Infinity (sent as strings in JSON).
+
+    ``model_id`` links the point to a logged model as well (MLflow 3), optionally for a dataset.
+    """
 
     key: Key
     value: float
     timestamp: Timestamp
     step: Step = 0
+    model_id: ModelId | None = None
+    dataset_name: _DatasetField | None = None
+    dataset_digest: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class ParamIn(_Request):
@@ -138,7 +156,67 @@ class LogBatch(_Request):
 
 
 class LogInputs(_Request):
+    """Datasets a run consumed, and logged models it used (``models``, by id)."""
+
     datasets: list[DatasetInput] = Field(default_factory=list, max_length=100)
+    models: list[ModelId] = Field(default_factory=list, max_length=100)
+
+
+class LogOutputs(_Request):
+    """Logged models a run produced."""
+
+    models: list[ModelOutput] = Field(min_length=1, max_length=100)
+
+
+def _model_name(name: str) -> str:
+    # MLflow's rule: these would break the model's URIs and artifact paths.
+    bad = [c for c in "/:.%\"'" if c in name]
+    if bad:
+        raise ValueError(f"invalid model name {name!r}: it may not contain {' '.join(bad)}")
+    return name
+
+
+class CreateLoggedModel(_Request):
+    """A new logged model in an experiment; a random name is chosen when none is given."""
+
+    experiment_id: Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]
+    name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_model_name)]
+        | None
+    ) = None
+    model_type: Annotated[str, StringConstraints(max_length=500)] | None = None
+    source_run_id: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    params: list[ParamIn] = Field(default_factory=list, max_length=LIMITS.batch_params)
+    tags: list[TagIn] = Field(default_factory=list, max_length=LIMITS.batch_tags)
+
+
+class LoggedModelOrder(_Request):
+    """One ordering key of a logged-model search: an attribute or ``metrics.<key>``, whose
+    value may be taken from points of one dataset only."""
+
+    field_name: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    ascending: bool = True
+    dataset_name: _DatasetField | None = None
+    dataset_digest: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class DatasetFilter(_Request):
+    dataset_name: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    dataset_digest: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class SearchLoggedModels(_Request):
+    """A logged-model search: MLflow's filter syntax over attributes, ``metrics.*``,
+    ``params.*`` and ``tags.*``; ``datasets`` keeps models with metrics on those datasets."""
+
+    experiment_ids: list[Annotated[str, StringConstraints(pattern=r"^\d{1,18}$")]] = Field(
+        min_length=1, max_length=1000
+    )
+    filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    datasets: list[DatasetFilter] = Field(default_factory=list, max_length=100)
+    order_by: list[LoggedModelOrder] = Field(default_factory=list, max_length=20)
+    max_results: Annotated[int, Field(ge=1, le=1000)] = 100
+    page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
 class SearchRuns(_Request):

@@ -32,6 +32,7 @@ from dockyard.tracking._entities import (
     DatasetInput,
     LifecycleStage,
     Metric,
+    ModelOutput,
     Run,
     RunInfo,
     RunStatus,
@@ -46,6 +47,7 @@ _P = schema.params
 _T = schema.tags
 _RI = schema.run_inputs
 _DS = schema.datasets
+_RM = schema.run_models
 
 
 class HistoryPoint(NamedTuple):
@@ -103,6 +105,11 @@ _INPUTS = (
     select(_RI.c.run_id, _RI.c.tags, _DS)
     .join(_DS, _DS.c.dataset_id == _RI.c.dataset_id)
     .where(_RI.c.run_id.in_(_IDS))
+)
+_RUN_MODELS = (
+    select(_RM.c.run_id, _RM.c.model_id, _RM.c.direction, _RM.c.step)
+    .where(_RM.c.run_id.in_(_IDS))
+    .order_by(_RM.c.step, _RM.c.model_id)
 )
 _HISTORY = (
     select(_M.c.value, _M.c.is_nan, _M.c.timestamp, _M.c.step)
@@ -191,6 +198,8 @@ class RunRepository:
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         metrics: dict[str, dict[str, Metric]] = {i: {} for i in ids}
         inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+        model_inputs: dict[str, list[str]] = {i: [] for i in ids}
+        outputs: dict[str, list[ModelOutput]] = {i: [] for i in ids}
         for run_id, key, value in conn.execute(_PARAMS, bind):
             params[run_id][key] = value
         for run_id, key, value in conn.execute(_TAGS, bind):
@@ -207,6 +216,11 @@ class RunRepository:
                 profile=row.profile,
             )
             inputs[row.run_id].append(DatasetInput(dataset=dataset, tags=orjson.loads(row.tags)))
+        for run_id, model_id, direction, step in conn.execute(_RUN_MODELS, bind):
+            if direction == "output":
+                outputs[run_id].append(ModelOutput(model_id=model_id, step=step))
+            else:
+                model_inputs[run_id].append(model_id)
         return [
             Run(
                 info=self._info(infos[i]),
@@ -214,6 +228,8 @@ class RunRepository:
                 metrics=metrics[i],
                 tags=tags[i],
                 inputs=inputs[i],
+                model_inputs=model_inputs[i],
+                outputs=outputs[i],
             )
             for i in ids
             if i in infos

@@ -41,6 +41,13 @@ filter". NUL and unpaired surrogates are refused (no database can store them), a
 bounded: at most :data:`MAX_CONDITIONS` conditions, :data:`MAX_LIST_VALUES` list values and
 :data:`MAX_LIKE_PATTERN` characters per pattern; at most :data:`MAX_ORDER_KEYS` order keys.
 
+The same scanner reads the searches of other resources, each described by a :class:`Grammar`:
+experiments (``name``, ``creation_time``, ``last_update_time``, ``tags.*``), registered models
+(``name``, ``tags.*``), model versions (``name``, ``run_id``, ``source_path``,
+``version_number``, ``tags.*``) and MLflow 3 logged models (``name``, ``model_id``, ``status``,
+``model_type``, ``source_run_id``, creation and update times, ``metrics.*``, ``params.*``,
+``tags.*``). :data:`RUNS` is the grammar above.
+
 Every error is :class:`~dockyard.errors.InvalidArgument` with ``field="filter"`` (or
 ``order_by.<i>``), a message of the form ``invalid filter at column 17: <what was expected and what
 was found>`` and the 1-based column in ``details["column"]``.
@@ -57,12 +64,18 @@ from dockyard.errors import InvalidArgument
 
 __all__ = [
     "ATTRIBUTES",
+    "EXPERIMENTS",
+    "LOGGED_MODELS",
     "MAX_CONDITIONS",
     "MAX_LIKE_PATTERN",
     "MAX_LIST_VALUES",
     "MAX_ORDER_KEYS",
+    "MODEL_VERSIONS",
+    "REGISTERED_MODELS",
+    "RUNS",
     "Condition",
     "Entity",
+    "Grammar",
     "OrderKey",
     "parse_filter",
     "parse_order_by",
@@ -135,6 +148,113 @@ _PLURAL = {
     "dataset": "datasets",
 }
 
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """What one kind of resource can be searched and ordered by.
+
+    Attributes:
+        resource: The resource's plural, for messages (``runs``, ``experiments``).
+        entities: The entities its keys may name; ``attribute`` is always among them.
+        attributes: Searchable attribute names, each True when numeric.
+        aliases: Other spellings of attribute names.
+        listable: Attributes that take ``IN`` and ``NOT IN``.
+        allowed: Comparators per string entity (numeric keys take ``= != < <= > >=``).
+        orderable: Attributes ``order_by`` accepts, when not all of them.
+    """
+
+    resource: str
+    entities: frozenset[Entity]
+    attributes: dict[str, bool]
+    aliases: dict[str, str]
+    listable: frozenset[str]
+    allowed: dict[Entity, tuple[str, ...]]
+    orderable: frozenset[str] | None = None
+
+    def entity_names(self) -> str:
+        names = [_PLURAL[e] for e in ("metric", "param", "tag", "attribute", "dataset")]
+        return ", ".join(n for n in names if _SINGULAR[n] in self.entities)
+
+
+_SINGULAR = {plural: entity for entity, plural in _PLURAL.items()}
+
+#: MLflow's run search.
+RUNS = Grammar(
+    resource="runs",
+    entities=frozenset(("metric", "param", "tag", "attribute", "dataset")),
+    attributes=ATTRIBUTES,
+    aliases=_ATTRIBUTE_ALIASES,
+    listable=frozenset(("run_id",)),
+    allowed=_ALLOWED,
+)
+_TAG_ONLY = (*_STRING_COMPARATORS, "IS NULL", "IS NOT NULL")
+#: MLflow's experiment search.
+EXPERIMENTS = Grammar(
+    resource="experiments",
+    entities=frozenset(("tag", "attribute")),
+    attributes={
+        "name": False,
+        "experiment_id": False,
+        "creation_time": True,
+        "last_update_time": True,
+    },
+    aliases={},
+    listable=frozenset(),
+    allowed={"tag": _TAG_ONLY, "attribute": _STRING_COMPARATORS},
+)
+#: MLflow's registered-model search.
+REGISTERED_MODELS = Grammar(
+    resource="registered models",
+    entities=frozenset(("tag", "attribute")),
+    attributes={"name": False, "creation_timestamp": True, "last_updated_timestamp": True},
+    aliases={},
+    listable=frozenset(("name",)),
+    allowed={"tag": _STRING_COMPARATORS, "attribute": (*_STRING_COMPARATORS, "IN", "NOT IN")},
+)
+#: MLflow's model-version search.
+MODEL_VERSIONS = Grammar(
+    resource="model versions",
+    entities=frozenset(("tag", "attribute")),
+    attributes={
+        "name": False,
+        "run_id": False,
+        "source_path": False,
+        "version_number": True,
+        "creation_timestamp": True,
+        "last_updated_timestamp": True,
+    },
+    aliases={},
+    listable=frozenset(("name", "run_id")),
+    allowed={"tag": _STRING_COMPARATORS, "attribute": (*_STRING_COMPARATORS, "IN", "NOT IN")},
+)
+_ANY_STRING = (*_STRING_COMPARATORS, "IN", "NOT IN")
+#: MLflow 3's logged-model search.
+LOGGED_MODELS = Grammar(
+    resource="logged models",
+    entities=frozenset(("metric", "param", "tag", "attribute")),
+    attributes={
+        "model_id": False,
+        "name": False,
+        "status": False,
+        "model_type": False,
+        "source_run_id": False,
+        "creation_timestamp": True,
+        "last_updated_timestamp": True,
+    },
+    aliases={
+        "creation_time": "creation_timestamp",
+        "creation_timestamp_ms": "creation_timestamp",
+        "last_updated_timestamp_ms": "last_updated_timestamp",
+    },
+    listable=frozenset(("model_id", "name", "status", "model_type", "source_run_id")),
+    allowed={
+        "metric": _NUMERIC_COMPARATORS,
+        "param": _ANY_STRING,
+        "tag": _ANY_STRING,
+        "attribute": _ANY_STRING,
+    },
+)
+
 _WHITESPACE = re.compile(r"\s*")
 _WORD = re.compile(r"\w+")
 _BARE_NAME = re.compile(r"[\w.]+")
@@ -193,11 +313,12 @@ class _Key:
     start: int
 
 
-def parse_filter(filter_string: str) -> list[Condition]:
+def parse_filter(filter_string: str, grammar: Grammar = RUNS) -> list[Condition]:
     """Parse an MLflow run filter such as ``metrics.rmse < 1 and params.depth = '5'``.
 
     Args:
         filter_string: The filter; empty or only whitespace means no condition.
+        grammar: What the searched resource's keys may be (runs by default).
 
     Returns:
         The conditions, in the order written; a run matches when all of them hold.
@@ -205,10 +326,10 @@ def parse_filter(filter_string: str) -> list[Condition]:
     Raises:
         InvalidArgument: ``field="filter"``; the message names the column and the problem.
     """
-    return _Scanner(filter_string, "filter", "filter").filter()
+    return _Scanner(filter_string, "filter", "filter", grammar).filter()
 
 
-def parse_order_by(order_by: Sequence[str]) -> list[OrderKey]:
+def parse_order_by(order_by: Sequence[str], grammar: Grammar = RUNS) -> list[OrderKey]:
     """Parse MLflow ``order_by`` clauses such as ``["metrics.rmse DESC", "params.lr"]``.
 
     Raises:
@@ -222,7 +343,7 @@ def parse_order_by(order_by: Sequence[str]) -> list[OrderKey]:
     keys: list[OrderKey] = []
     seen: dict[tuple[Entity, str], int] = {}
     for index, clause in enumerate(order_by):
-        scanner = _Scanner(clause, f"order_by[{index}]", f"order_by.{index}")
+        scanner = _Scanner(clause, f"order_by[{index}]", f"order_by.{index}", grammar)
         key = scanner.order_key()
         first = seen.setdefault((key.entity, key.key), index)
         if first != index:
@@ -236,7 +357,8 @@ def parse_order_by(order_by: Sequence[str]) -> list[OrderKey]:
 class _Scanner:
     """A cursor over one filter or order_by string; every method consumes what it recognises."""
 
-    def __init__(self, text: str, what: str, field: str) -> None:
+    def __init__(self, text: str, what: str, field: str, grammar: Grammar = RUNS) -> None:
+        self.grammar = grammar
         self.text = text
         self.what = what
         self.field = field
@@ -341,6 +463,13 @@ class _Scanner:
         key = self.key()
         if key.entity == "dataset":
             self.fail("runs cannot be ordered by dataset fields", key.start)
+        orderable = self.grammar.orderable
+        if key.entity == "attribute" and orderable is not None and key.name not in orderable:
+            self.fail(
+                f"{self.grammar.resource} cannot be ordered by {key.name!r}: use one of "
+                f"{', '.join(sorted(orderable))}",
+                key.start,
+            )
         ascending = True
         after_key = self.pos
         self.skip_whitespace()
@@ -369,9 +498,9 @@ class _Scanner:
         else:
             self.fail(f"expected a key such as metrics.rmse, got {self.shown()}", start)
         if self.pos < len(text) and text[self.pos] == "." and char != '"':
-            if head not in _ENTITIES:
+            if _ENTITIES.get(head) not in self.grammar.entities:
                 self.fail(
-                    f"unknown entity {head!r}: use metrics, params, tags, attributes or datasets",
+                    f"unknown entity {head!r}: use {self.grammar.entity_names()}",
                     start,
                 )
             entity = _ENTITIES[head]
@@ -392,9 +521,10 @@ class _Scanner:
             entity, name = "attribute", head
         source = text[start : self.pos]
         if entity == "attribute":
-            name = _ATTRIBUTE_ALIASES.get(name, name)
-            if name not in ATTRIBUTES:
-                self.fail(f"unknown attribute {name!r}: use one of {', '.join(ATTRIBUTES)}", start)
+            attributes = self.grammar.attributes
+            name = self.grammar.aliases.get(name, name)
+            if name not in attributes:
+                self.fail(f"unknown attribute {name!r}: use one of {', '.join(attributes)}", start)
         elif entity == "dataset" and name not in _DATASET_FIELDS:
             self.fail(f"unknown dataset field {name!r}: use name, digest or context", start)
         return _Key(entity, name, source, start)
@@ -441,18 +571,25 @@ class _Scanner:
         self.skip_whitespace()
         comparator_at = self.pos
         comparator = self.comparator(key)
-        numeric = key.entity == "metric" or (key.entity == "attribute" and ATTRIBUTES[key.name])
-        allowed = _NUMERIC_COMPARATORS if numeric else _ALLOWED[key.entity]
+        grammar = self.grammar
+        numeric = key.entity == "metric" or (
+            key.entity == "attribute" and grammar.attributes[key.name]
+        )
+        allowed = _NUMERIC_COMPARATORS if numeric else grammar.allowed[key.entity]
         if comparator not in allowed:
             if comparator.startswith("IS"):
                 reason = "IS NULL and IS NOT NULL only apply to params and tags"
             elif comparator.endswith("IN") and not numeric:
-                reason = "IN and NOT IN only apply to attributes.run_id and datasets"
+                reason = self._where_in()
             else:
                 reason = f"{key.source!r} takes one of {', '.join(allowed)}"
             self.fail(f"{comparator} cannot be used here: {reason}", comparator_at)
-        if comparator.endswith("IN") and key.entity == "attribute" and key.name != "run_id":
-            self.fail("IN and NOT IN only apply to attributes.run_id and datasets", comparator_at)
+        if (
+            comparator.endswith("IN")
+            and key.entity == "attribute"
+            and key.name not in grammar.listable
+        ):
+            self.fail(f"IN and NOT IN cannot be used here: {self._where_in()}", comparator_at)
         column = key.start + 1
         if comparator.startswith("IS"):
             return Condition(key.entity, key.name, comparator, None, column)
@@ -473,6 +610,17 @@ class _Scanner:
         if comparator in ("LIKE", "ILIKE") and len(string) > MAX_LIKE_PATTERN:
             self.fail(f"pattern longer than {MAX_LIKE_PATTERN} characters", value_at)
         return Condition(key.entity, key.name, comparator, string, column)
+
+    def _where_in(self) -> str:
+        grammar = self.grammar
+        places = [f"attributes.{name}" for name in sorted(grammar.listable)]
+        places += [
+            _PLURAL[e] for e in ("param", "tag", "dataset") if "IN" in grammar.allowed.get(e, ())
+        ]
+        if not places:
+            return f"a search of {grammar.resource} takes no IN or NOT IN"
+        listed = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
+        return f"IN and NOT IN only apply to {listed}"
 
     def number(self, expected: str) -> str:
         at = self.pos

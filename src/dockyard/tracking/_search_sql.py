@@ -74,7 +74,7 @@ from dockyard.tracking._search_parse import (
     parse_order_by,
 )
 
-__all__ = ["RunViewType", "build_search_query"]
+__all__ = ["RunViewType", "build_search_query", "compare", "metric_compare"]
 
 RunViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
 
@@ -215,17 +215,17 @@ class _Builder:
 
     def condition(self, c: Condition) -> ColumnElement[bool]:
         if c.entity == "attribute":
-            return _compare(_RUN_COLUMNS[c.key], c.comparator, c.value)
+            return compare(_RUN_COLUMNS[c.key], c.comparator, c.value)
         if c.entity == "metric":
             assert isinstance(c.value, float)
             alias = self.metric_joins.get(c.key)
             if alias is not None:
-                return _metric_compare(alias, c.comparator, c.value)
+                return metric_compare(alias, c.comparator, c.value)
             lm = schema.latest_metrics
             return exists().where(
                 lm.c.run_id == _runs.c.run_id,
                 lm.c.key == c.key,
-                _metric_compare(lm, c.comparator, c.value),
+                metric_compare(lm, c.comparator, c.value),
             )
         if c.entity == "dataset":
             return _dataset_exists(c)
@@ -235,7 +235,7 @@ class _Builder:
             return ~has_key
         if c.comparator == "IS NOT NULL":
             return has_key
-        return has_key.where(_compare(table.c.value, c.comparator, c.value))
+        return has_key.where(compare(table.c.value, c.comparator, c.value))
 
     # -- ORDER BY ---------------------------------------------------------------------------
 
@@ -294,7 +294,9 @@ _OPERATORS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
 }
 
 
-def _compare(column: ColumnElement[Any], comparator: str, value: Any) -> ColumnElement[bool]:
+def compare(column: ColumnElement[Any], comparator: str, value: Any) -> ColumnElement[bool]:
+    """``column <comparator> value`` for a parsed condition, with Dockyard's LIKE semantics
+    (case-sensitive ``LIKE``, ASCII-folding ``ILIKE``) on SQLite and PostgreSQL alike."""
     if comparator in _OPERATORS:
         return _OPERATORS[comparator](column, value)
     if comparator in ("LIKE", "ILIKE"):
@@ -306,10 +308,11 @@ def _compare(column: ColumnElement[Any], comparator: str, value: Any) -> ColumnE
     raise AssertionError(f"unhandled comparator {comparator}")  # the parser admits no other
 
 
-def _metric_compare(lm: FromClause, comparator: str, value: float) -> ColumnElement[bool]:
+def metric_compare(lm: FromClause, comparator: str, value: float) -> ColumnElement[bool]:
+    """A comparison on a table of metric points with ``value`` and ``is_nan`` columns."""
     # NaN is stored as a placeholder value with is_nan set: it compares unequal to everything and
     # satisfies no ordering, whatever the placeholder.
-    compared = _compare(lm.c.value, comparator, value)
+    compared = compare(lm.c.value, comparator, value)
     if comparator == "!=":
         return or_(compared, lm.c.is_nan == true())
     return and_(compared, lm.c.is_nan == false())
@@ -323,7 +326,7 @@ def _dataset_exists(c: Condition) -> ColumnElement[bool]:
     return (
         select(ri.c.run_id)
         .select_from(ri.join(ds, ri.c.dataset_id == ds.c.dataset_id))
-        .where(ri.c.run_id == _runs.c.run_id, _compare(field, c.comparator, c.value))
+        .where(ri.c.run_id == _runs.c.run_id, compare(field, c.comparator, c.value))
         .exists()
     )
 

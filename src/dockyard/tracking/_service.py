@@ -23,6 +23,7 @@ from dockyard.tracking._entities import (
     ViewType,
 )
 from dockyard.tracking._experiment_repository import ExperimentRepository
+from dockyard.tracking._logged_model_repository import LoggedModelRepository, not_found
 from dockyard.tracking._names import random_run_name
 from dockyard.tracking._requests import (
     LIMITS,
@@ -30,6 +31,7 @@ from dockyard.tracking._requests import (
     CreateRun,
     LogBatch,
     LogInputs,
+    LogOutputs,
     SearchRuns,
     UpdateRun,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "TrackingService",
     "decode_page_token",
     "encode_page_token",
+    "int_id",
     "now_ms",
 ]
 
@@ -85,6 +88,11 @@ class Page(Generic[T]):
         self.next_page_token = next_page_token
 
 
+def int_id(value: str, field: str) -> int:
+    """A numeric id (an experiment's) from its string form, or an error naming ``field``."""
+    return _int_id(value, field)
+
+
 def _int_id(value: str, field: str) -> int:
     try:
         number = int(value)
@@ -112,6 +120,7 @@ class TrackingService:
         self._access = access
         self._experiments = ExperimentRepository()
         self._runs = RunRepository()
+        self._models = LoggedModelRepository()
 
     # -- experiments --------------------------------------------------------------------------
 
@@ -401,6 +410,10 @@ class TrackingService:
             if RUN_NAME_TAG in tags:
                 self._runs.update(conn, run_id, name=tags[RUN_NAME_TAG][: LIMITS.run_name_length])
             self._runs.log_metrics(conn, run_id, batch.metrics)
+            linked = [m for m in batch.metrics if m.model_id is not None]
+            if linked:
+                self._check_models(conn, actor, [m.model_id for m in linked if m.model_id])
+                self._models.link_metrics(conn, run_id, linked)
             # One summary per batch, not one per point: the log says who wrote what, and the
             # metric tables hold the data.
             self._events.append(
@@ -428,9 +441,16 @@ class TrackingService:
             )
 
     def log_inputs(self, actor: Actor, run_id: str, request: LogInputs) -> None:
+        """Record datasets a run consumed and logged models it used."""
         with self._db.write() as conn:
             info = self._writable_run(conn, actor, run_id, "log inputs to it")
             self._runs.log_inputs(conn, run_id, int(info.experiment_id), request.datasets)
+            if request.models:
+                self._check_models(conn, actor, request.models)
+                self._models.link_runs(conn, run_id, [], request.models)
+            body: dict[str, object] = {"datasets": [d.dataset.name for d in request.datasets][:20]}
+            if request.models:
+                body["models"] = request.models[:20]
             self._events.append(
                 conn,
                 actor,
@@ -438,7 +458,23 @@ class TrackingService:
                 "run",
                 run_id,
                 scope=_scope(info.experiment_id),
-                body={"datasets": [d.dataset.name for d in request.datasets][:20]},
+                body=body,
+            )
+
+    def log_outputs(self, actor: Actor, run_id: str, request: LogOutputs) -> None:
+        """Record logged models a run produced, with the step each was logged at."""
+        with self._db.write() as conn:
+            info = self._writable_run(conn, actor, run_id, "log outputs to it")
+            self._check_models(conn, actor, [m.model_id for m in request.models])
+            self._models.link_runs(conn, run_id, request.models, [])
+            self._events.append(
+                conn,
+                actor,
+                "run.outputs_logged",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body={"models": [m.model_id for m in request.models][:20]},
             )
 
     def metric_history(
@@ -515,6 +551,22 @@ class TrackingService:
         """Experiment ids the actor may read; None for all."""
         with self._db.read() as conn:
             return self._access.readable(conn, actor, "experiment")
+
+    def _check_models(self, conn: Connection, actor: Actor, model_ids: Sequence[str]) -> None:
+        """Every model must exist (not deleted) and be readable by the actor."""
+        rows = {r.model_id: r for r in self._models.rows(conn, model_ids)}
+        for model_id in dict.fromkeys(model_ids):
+            row = rows.get(model_id)
+            if row is None or row.lifecycle_stage != LifecycleStage.ACTIVE.value:
+                raise not_found(model_id)
+            self._access.require(
+                conn,
+                actor,
+                Level.READ,
+                "experiment",
+                str(row.experiment_id),
+                f"link to logged model {model_id}",
+            )
 
     def _require_read(self, conn: Connection, actor: Actor, info: RunInfo) -> None:
         self._access.require(

@@ -42,4 +42,15 @@ def add_missing_columns(table: str, names: Sequence[str]) -> None:
     with op.batch_alter_table(table) as batch:
         for name in missing:
             column = schema.metadata.tables[table].c[name]
-            batch.add_column(sa.Column(name, column.type, nullable=column.nullable))
+            # The server default comes along: a NOT NULL column added to a table with rows
+            # needs it to fill them.
+            default = column.server_default
+            text = default.arg if isinstance(default, sa.DefaultClause) else None
+            batch.add_column(
+                sa.Column(
+                    name,
+                    column.type,
+                    nullable=column.nullable,
+                    server_default=text if isinstance(text, str) else None,
+                )
+            )

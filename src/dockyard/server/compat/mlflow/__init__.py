@@ -58,7 +58,7 @@ async def _endpoint_not_found(request: Request) -> Response:
     error = MlflowError(
         ENDPOINT_NOT_FOUND,
         f"No MLflow endpoint {request.method} {request.url.path} on this server "
-        "(Dockyard serves MLflow's experiment, run, metric, artifact and model registry APIs).",
+        "(Dockyard serves MLflow's experiment, run, logged-model, metric, artifact and model registry APIs).",
     )
     return error_response(error, request)
 
@@ -66,10 +66,15 @@ async def _endpoint_not_found(request: Request) -> Response:
 def _build() -> APIRouter:
     router = APIRouter()
     for prefix in _PREFIXES:
-        for endpoint in (*_experiments.ENDPOINTS, *_runs.ENDPOINTS, *_logged_models.ENDPOINTS):
+        for endpoint in (
+            *_experiments.ENDPOINTS,
+            *_runs.ENDPOINTS,
+            *_logged_models.ENDPOINTS,
+            *_artifacts.ENDPOINTS,
+        ):
             router.add_route(
                 f"{prefix}/mlflow/{endpoint.path}",
-                json_endpoint(endpoint.handler),
+                json_endpoint(endpoint.handler, endpoint.service),
                 methods=list(endpoint.methods),
                 include_in_schema=False,
             )

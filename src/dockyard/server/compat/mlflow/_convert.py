@@ -11,14 +11,24 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from dockyard.tracking import DatasetInput, Experiment, Metric, Run, RunInfo
+from dockyard.tracking import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    Run,
+    RunInfo,
+)
 
 if TYPE_CHECKING:
     from dockyard.tracking._service import HistoryPoint
 
 __all__ = [
     "ARTIFACT_SCHEME",
+    "LOGGED_MODEL_STATUSES",
     "experiment_json",
+    "logged_model_json",
     "metrics_json",
     "run_info_json",
     "run_json",
@@ -28,6 +38,13 @@ __all__ = [
 #: Runs present their artifact location under this scheme, so the MLflow client sends artifact
 #: reads and writes to this server's ``/api/2.0/mlflow-artifacts`` routes.
 ARTIFACT_SCHEME: Final = "mlflow-artifacts:/"
+
+#: MLflow's ``LoggedModelStatus`` protobuf names, in number order from 1.
+LOGGED_MODEL_STATUSES: Final = {
+    LoggedModelStatus.PENDING: "LOGGED_MODEL_PENDING",
+    LoggedModelStatus.READY: "LOGGED_MODEL_READY",
+    LoggedModelStatus.FAILED: "LOGGED_MODEL_UPLOAD_FAILED",
+}
 
 
 def to_artifact_uri(key: str) -> str:
@@ -116,5 +133,45 @@ def run_json(run: Run) -> dict[str, Any]:
             "params": _pairs(run.params),
             "tags": _pairs(run.tags),
         },
-        "inputs": {"dataset_inputs": [_dataset_input_json(i) for i in run.inputs]},
+        "inputs": {
+            "dataset_inputs": [_dataset_input_json(i) for i in run.inputs],
+            "model_inputs": [{"model_id": m} for m in run.model_inputs],
+        },
+        "outputs": {
+            "model_outputs": [{"model_id": o.model_id, "step": o.step} for o in run.outputs]
+        },
     }
+
+
+def logged_model_json(model: LoggedModel) -> dict[str, Any]:
+    """A logged model: its info (with tags) and data (params and linked metrics)."""
+    info: dict[str, Any] = {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "creation_timestamp_ms": model.creation_time,
+        "last_updated_timestamp_ms": model.last_updated_time,
+        "artifact_uri": to_artifact_uri(model.artifact_location),
+        "status": LOGGED_MODEL_STATUSES[model.status],
+        "tags": _pairs(model.tags),
+    }
+    for name in ("model_type", "source_run_id", "status_message"):
+        value = getattr(model, name)
+        if value is not None:
+            info[name] = value
+    metrics = []
+    for m in model.metrics:
+        point: dict[str, Any] = {
+            "key": m.key,
+            "value": _double(m.value),
+            "timestamp": m.timestamp,
+            "step": m.step,
+            "model_id": model.model_id,
+            "run_id": m.run_id,
+        }
+        if m.dataset_name is not None:
+            point["dataset_name"] = m.dataset_name
+        if m.dataset_digest is not None:
+            point["dataset_digest"] = m.dataset_digest
+        metrics.append(point)
+    return {"info": info, "data": {"params": _pairs(model.params), "metrics": metrics}}

@@ -1,16 +1,17 @@
 """The route table of the MLflow JSON endpoints, and the one wrapper every endpoint runs through.
 
-A handler is a plain, synchronous function ``(TrackingService, Actor, Fields) -> dict``: the
-wrapper reads
-the request (query string for a GET, JSON body otherwise), runs the handler and the JSON encoding in
-the thread pool (the service's database calls block, and encoding a long metric history should not
-stall the event loop), and turns any exception into MLflow's error body.
+A handler is a plain, synchronous function ``(service, Actor, Fields) -> dict``, where the service
+is the tracking service unless the endpoint names another (logged models): the wrapper reads the
+request (query string for a GET, JSON body otherwise, plus the path's parameters), runs the
+handler and the JSON encoding in the thread pool (the service's database calls block, and
+encoding a long metric history should not stall the event loop), and turns any exception into
+MLflow's error body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
@@ -30,13 +31,19 @@ __all__ = ["Endpoint", "Handler", "json_endpoint", "services_of"]
 Handler = Callable[[TrackingService, Actor, Fields], dict[str, Any]]
 
 
+def _tracking(services: Services) -> TrackingService:
+    return services.tracking
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One MLflow endpoint: its path under ``/api/2.0/mlflow/``, methods and handler."""
+    """One MLflow endpoint: its path under ``/api/2.0/mlflow/``, methods and handler, and which
+    of the server's services the handler is given (the tracking service by default)."""
 
     path: str
     methods: tuple[str, ...]
-    handler: Handler
+    handler: Callable[[Any, Actor, Fields], dict[str, Any]]
+    service: Callable[[Services], Any] = field(default=_tracking)
 
 
 def services_of(request: Request) -> Services:
@@ -47,24 +54,33 @@ def services_of(request: Request) -> Services:
 async def _fields(request: Request) -> Fields:
     # MLflow clients send GET parameters in the query string; a GET with a JSON body is still
     # read, as MLflow's server reads one when the query string is empty.
+    path = request.path_params
     if request.method == "GET" and request.query_params:
-        return Fields(request.query_params)
-    return Fields(parse_body(await request.body()))
+        return Fields(request.query_params, path=path)
+    return Fields(parse_body(await request.body()), path=path)
 
 
-def _call(handler: Handler, tracking: TrackingService, actor: Actor, fields: Fields) -> bytes:
-    return orjson.dumps(handler(tracking, actor, fields))
+def _call(
+    handler: Callable[[Any, Actor, Fields], dict[str, Any]],
+    service: Any,
+    actor: Actor,
+    fields: Fields,
+) -> bytes:
+    return orjson.dumps(handler(service, actor, fields))
 
 
-def json_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def json_endpoint(
+    handler: Callable[[Any, Actor, Fields], dict[str, Any]],
+    service: Callable[[Services], Any] = _tracking,
+) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler as a Starlette endpoint that speaks MLflow's JSON and errors."""
 
     async def endpoint(request: Request) -> Response:
         try:
             fields = await _fields(request)
-            tracking = services_of(request).tracking
+            given = service(services_of(request))
             actor = actor_of(request.scope)
-            body = await run_in_threadpool(_call, handler, tracking, actor, fields)
+            body = await run_in_threadpool(_call, handler, given, actor, fields)
         except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
             return error_response(exc, request)
         return Response(body, media_type="application/json")

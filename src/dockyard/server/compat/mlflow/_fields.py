@@ -8,7 +8,7 @@ a handler asks for and answers a wrong type with MLflow's own INVALID_PARAMETER_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
@@ -93,13 +93,21 @@ class Fields:
 
     Args:
         data: The request's JSON object, or its query parameters for a GET.
+        path: The parameters of the request's path (``/logged-models/{model_id}``).
     """
 
-    __slots__ = ("_data", "_query")
+    __slots__ = ("_data", "_path", "_query")
 
-    def __init__(self, data: dict[str, Any] | QueryParams) -> None:
+    def __init__(
+        self, data: dict[str, Any] | QueryParams, *, path: Mapping[str, str] | None = None
+    ) -> None:
         self._query = data if isinstance(data, QueryParams) else None
         self._data: dict[str, Any] = dict(data) if isinstance(data, QueryParams) else data
+        self._path = dict(path or {})
+
+    def path(self, name: str) -> str:
+        """A parameter of the request's path (always present when the route has it)."""
+        return self._path[name]
 
     def has(self, name: str) -> bool:
         """Whether the request sets ``name`` (to anything but null)."""

@@ -46,6 +46,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 _NO_STAGE: Final = "None"
 _MAX_PAGE: Final = 1000
 _RUN_KEY: Final = re.compile(r"^\d+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
+_MODEL_KEY: Final = re.compile(r"^\d+/models/(m-[0-9a-f]{32})/artifacts/?$")
 _PROMPT_KEY: Final = r"tags?\.`?mlflow\.prompt\.is_prompt`?"
 _VALUE: Final = r"""'((?:[^']|'')*)'|"((?:[^"]|"")*)\""""
 _CLAUSE: Final = re.compile(
@@ -73,7 +74,7 @@ def _version_json(v: ModelVersion) -> dict[str, Any]:
         "creation_timestamp": v.creation_time,
         "last_updated_timestamp": v.last_updated_time,
         "user_id": v.created_by,
-        "current_stage": _NO_STAGE,
+        "current_stage": v.stage,
         "description": v.description,
         "source": v.source,
         "status": v.status.value,
@@ -82,6 +83,8 @@ def _version_json(v: ModelVersion) -> dict[str, Any]:
     }
     if v.run_id is not None:
         body["run_id"] = v.run_id
+    if v.logged_model_id is not None:
+        body["model_id"] = v.logged_model_id
     return body
 
 
@@ -178,6 +181,9 @@ def _source(fields: Fields) -> str:
     if not source.startswith(ARTIFACT_SCHEME):
         return source
     key = source[len(ARTIFACT_SCHEME) :].strip("/")
+    model = _MODEL_KEY.match(key)
+    if model is not None:  # a logged model's folder: the model itself
+        return f"models:/{model.group(1)}"
     match = _RUN_KEY.match(key)
     if match is None:
         raise MlflowError(
@@ -292,10 +298,11 @@ def get_version_by_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[st
 
 
 def create_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    """Copy, verify and register a run's model (MLflow's logged-model ``model_id`` is unused)."""
+    """Copy, verify and register a run's or a logged model's package."""
     body = {
         "source": _source(f),
         "run_id": f.optional_string("run_id") or None,
+        "logged_model_id": f.optional_string("model_id") or None,
         "description": f.string("description"),
         "tags": _tags(f),
     }

@@ -15,7 +15,6 @@ from dockyard.server.compat.mlflow._convert import metrics_json, run_info_json, 
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._errors import (
     INVALID_PARAMETER_VALUE,
-    NOT_IMPLEMENTED,
     MlflowError,
     missing_value,
 )
@@ -26,6 +25,7 @@ from dockyard.tracking import (
     LifecycleStage,
     LogBatch,
     LogInputs,
+    LogOutputs,
     MetricIn,
     SearchRuns,
     TrackingService,
@@ -61,21 +61,30 @@ def _pairs(fields: Fields, name: str, *, at: str = "") -> list[dict[str, Any]]:
     return [{"key": t["key"], "value": _value(t)} for t in items]
 
 
+_LINKS: Final = ("model_id", "dataset_name", "dataset_digest")
+
+
 def _metric(item: dict[str, Any]) -> dict[str, Any]:
     """A metric point's fields, for the request model to type-check.
 
     The request model (pydantic, in Rust) parses what protobuf JSON allows: numbers or strings
     (``"NaN"``, ``"-Infinity"``, ``"1.5"``) for the value, integers or decimal strings for the
-    timestamp and step. Other fields a newer client sends (``model_id``, ``dataset_name``) are
-    dropped, as MLflow's parser ignores unknown fields.
+    timestamp and step. A ``model_id`` (with its dataset) links the point to a logged model too;
+    other fields (the ``run_id`` MLflow 3 repeats in each point) are dropped, as MLflow's parser
+    drops what it does not use.
     """
     step = item.get("step")
-    return {
+    point = {
         "key": item.get("key"),
         "value": item.get("value"),
         "timestamp": item.get("timestamp"),
         "step": 0 if step is None else step,
     }
+    for name in _LINKS:
+        # protobuf reads an empty string as unset
+        if item.get(name) not in (None, ""):
+            point[name] = item[name]
+    return point
 
 
 def _check_batch_limit(entity: str, limit: int, count: int) -> None:
@@ -132,7 +141,7 @@ def restore_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict
 def log_metric(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
     """Append one point to a metric's history."""
     run_id = fields.run_id()
-    item = {name: fields.raw(name) for name in ("key", "value", "timestamp", "step")}
+    item = {name: fields.raw(name) for name in ("key", "value", "timestamp", "step", *_LINKS)}
     metric = MetricIn.model_validate(_metric(item))
     tracking.log_batch(actor, run_id, LogBatch(metrics=[metric]))
     return {}
@@ -184,17 +193,28 @@ def log_batch(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[s
 
 
 def log_inputs(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
-    """Record the datasets a run consumed (model inputs need logged models, not served here)."""
+    """Record the datasets a run consumed and the logged models it used."""
     run_id = fields.string("run_id", required=True)
-    if fields.objects("models"):
-        raise MlflowError(NOT_IMPLEMENTED, "Logged-model inputs are not supported by this server.")
+    models = [m.get("model_id") for m in fields.objects("models")]
     datasets = []
     for index, item in enumerate(fields.objects("datasets")):
         tags = _pairs(Fields(item), "tags", at=f"datasets[{index}].")
         datasets.append(
             {"dataset": item.get("dataset"), "tags": {t["key"]: t["value"] for t in tags}}
         )
-    tracking.log_inputs(actor, run_id, LogInputs.model_validate({"datasets": datasets}))
+    request = LogInputs.model_validate({"datasets": datasets, "models": models})
+    tracking.log_inputs(actor, run_id, request)
+    return {}
+
+
+def log_outputs(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
+    """Record the logged models a run produced (``log_model`` links each to its run)."""
+    run_id = fields.string("run_id", required=True)
+    models = fields.objects("models")
+    if not models:
+        raise missing_value("models")
+    outputs = [{"model_id": m.get("model_id"), "step": m.get("step") or 0} for m in models]
+    tracking.log_outputs(actor, run_id, LogOutputs.model_validate({"models": outputs}))
     return {}
 
 
@@ -271,6 +291,7 @@ ENDPOINTS: Final = (
     Endpoint("runs/delete-tag", ("POST",), delete_tag),
     Endpoint("runs/log-batch", ("POST",), log_batch),
     Endpoint("runs/log-inputs", ("POST",), log_inputs),
+    Endpoint("runs/outputs", ("POST",), log_outputs),
     Endpoint("runs/search", ("GET", "POST"), search_runs),
     Endpoint("metrics/get-history", ("GET",), get_metric_history),
 )
