@@ -48,6 +48,7 @@ _T = schema.tags
 _RI = schema.run_inputs
 _DS = schema.datasets
 _RM = schema.run_models
+_LMS = schema.logged_models
 
 
 class HistoryPoint(NamedTuple):
@@ -106,10 +107,12 @@ _INPUTS = (
     .join(_DS, _DS.c.dataset_id == _RI.c.dataset_id)
     .where(_RI.c.run_id.in_(_IDS))
 )
+# In the order the models were created, as a client logged them.
 _RUN_MODELS = (
     select(_RM.c.run_id, _RM.c.model_id, _RM.c.direction, _RM.c.step)
+    .join(_LMS, _LMS.c.model_id == _RM.c.model_id)
     .where(_RM.c.run_id.in_(_IDS))
-    .order_by(_RM.c.step, _RM.c.model_id)
+    .order_by(_RM.c.step, _LMS.c.creation_time, _RM.c.model_id)
 )
 _HISTORY = (
     select(_M.c.value, _M.c.is_nan, _M.c.timestamp, _M.c.step)

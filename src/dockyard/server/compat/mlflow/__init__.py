@@ -58,7 +58,8 @@ async def _endpoint_not_found(request: Request) -> Response:
     error = MlflowError(
         ENDPOINT_NOT_FOUND,
         f"No MLflow endpoint {request.method} {request.url.path} on this server "
-        "(Dockyard serves MLflow's experiment, run, logged-model, metric, artifact and model registry APIs).",
+        "(Dockyard serves MLflow's experiment, run, logged-model, metric, artifact and model "
+        "registry APIs).",
     )
     return error_response(error, request)
 
