@@ -17,6 +17,7 @@ from dockyard.registry._entities import (
     RegisteredModel,
     VersionStatus,
 )
+from dockyard.registry._search import model_query, version_query
 from dockyard.store import schema
 from dockyard.store._upsert import upsert
 
@@ -52,13 +53,21 @@ class RegistryRepository:
                 )
             )
         except IntegrityError as exc:
-            raise AlreadyExists(f"registered model {name!r} already exists", field="name") from exc
+            raise AlreadyExists(
+                f"registered model {name!r} already exists",
+                field="name",
+                details={"resource": "registered_model", "name": name},
+            ) from exc
 
     def model_id(self, conn: Connection, name: str) -> str:
         """The internal id of the model called ``name``; NotFound names it."""
         found = conn.execute(select(_M.c.model_id).where(_M.c.name == name)).scalar()
         if found is None:
-            raise NotFound(f"registered model {name!r} does not exist", field="name")
+            raise NotFound(
+                f"registered model {name!r} does not exist",
+                field="name",
+                details={"resource": "registered_model", "name": name},
+            )
         return str(found)
 
     def get_models(self, conn: Connection, model_ids: Sequence[str]) -> list[RegisteredModel]:
@@ -102,16 +111,22 @@ class RegistryRepository:
         limit: int,
         offset: int,
         only: set[str] | None = None,
+        filter: str = "",
+        order_by: Sequence[str] = (),
     ) -> list[str]:
-        """Model ids ordered by name; ``name_like`` is a case-insensitive SQL LIKE pattern."""
-        query = select(_M.c.model_id)
+        """Model ids ordered by name (or ``order_by``); ``name_like`` is a case-insensitive SQL
+        LIKE pattern, ``filter`` MLflow's registered-model filter."""
+        if filter or order_by:
+            query = model_query(filter, order_by)
+        else:
+            query = select(_M.c.model_id).order_by(_M.c.name)
         if name_like is not None:
             query = query.where(func.lower(_M.c.name).like(name_like.lower()))
         if only is not None:  # the models a reader may see
             query = query.where(_M.c.model_id.in_(sorted(only)))
         if exact is not None:
             query = query.where(_M.c.name == exact)
-        query = query.order_by(_M.c.name).limit(limit).offset(offset)
+        query = query.limit(limit).offset(offset)
         return [row[0] for row in conn.execute(query)]
 
     def update_model(self, conn: Connection, model_id: str, **values: Any) -> None:
@@ -119,7 +134,11 @@ class RegistryRepository:
             conn.execute(update(_M).where(_M.c.model_id == model_id).values(**values))
         except IntegrityError as exc:
             name = values.get("name")
-            raise AlreadyExists(f"registered model {name!r} already exists", field="name") from exc
+            raise AlreadyExists(
+                f"registered model {name!r} already exists",
+                field="name",
+                details={"resource": "registered_model", "name": name},
+            ) from exc
 
     def delete_model(self, conn: Connection, model_id: str) -> list[str]:
         """Delete a model with everything in it; returns its versions' storage keys."""
@@ -168,7 +187,7 @@ class RegistryRepository:
             raise NotFound(
                 f"registered model {name!r} has no version {version}",
                 field="version",
-                details={"name": name, "version": version},
+                details={"resource": "model_version", "name": name, "version": version},
             )
         return row
 
@@ -186,14 +205,24 @@ class RegistryRepository:
         run_ids: Sequence[str] | None,
         limit: int,
         offset: int,
+        filter: str = "",
+        order_by: Sequence[str] | None = None,
     ) -> list[Row[Any]]:
-        """Version rows joined with their model's name: by name, newest version first."""
-        query = select(_V, _M.c.name).join(_M, _M.c.model_id == _V.c.model_id)
+        """Version rows joined with their model's name: by name, newest version first; with
+        ``order_by`` (MLflow's clauses, possibly none) in MLflow's order instead."""
+        if filter or order_by is not None:
+            query = version_query(filter, order_by or ())
+        else:
+            query = (
+                select(_V, _M.c.name)
+                .join(_M, _M.c.model_id == _V.c.model_id)
+                .order_by(_M.c.name, _V.c.version.desc())
+            )
         if model_ids is not None:
             query = query.where(_V.c.model_id.in_(list(model_ids)))
         if run_ids is not None:
             query = query.where(_V.c.run_id.in_(list(run_ids)))
-        query = query.order_by(_M.c.name, _V.c.version.desc()).limit(limit).offset(offset)
+        query = query.limit(limit).offset(offset)
         return list(conn.execute(query).all())
 
     def hydrate_versions(self, conn: Connection, rows: Sequence[Any]) -> list[ModelVersion]:

@@ -10,7 +10,7 @@ name, can never point at another model's files.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -168,10 +168,17 @@ class RegistryService:
         *,
         name_like: str | None = None,
         name: str | None = None,
+        filter: str = "",
+        order_by: Sequence[str] = (),
         max_results: int = 100,
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
-        """Models ordered by name; ``name_like`` is a case-insensitive SQL LIKE pattern."""
+        """Models ordered by name; ``name_like`` is a case-insensitive SQL LIKE pattern.
+
+        ``filter`` and ``order_by`` take MLflow's syntax (``name``, ``tags.<key>``; ordering by
+        ``name``, ``creation_timestamp``, ``last_updated_timestamp``): see
+        :mod:`dockyard.registry._search`.
+        """
         offset = _offset(max_results, page_token)
         with self._db.read() as conn:
             ids = self._repo.search_models(
@@ -181,6 +188,8 @@ class RegistryService:
                 limit=max_results + 1,
                 offset=offset,
                 only=self._access.readable(conn, actor, _KIND),
+                filter=filter,
+                order_by=order_by,
             )
             return _page(self._repo.get_models(conn, ids), max_results, offset)
 
@@ -301,10 +310,17 @@ class RegistryService:
         *,
         name: str | None = None,
         run_ids: list[str] | None = None,
+        filter: str = "",
+        order_by: Sequence[str] | None = None,
         max_results: int = 100,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
-        """Versions by model name, newest first; filter by model and by source run."""
+        """Versions by model name, newest first; filter by model and by source run.
+
+        ``filter`` and ``order_by`` take MLflow's syntax (``name``, ``run_id``, ``source_path``,
+        ``version_number``, ``tags.<key>``); with ``order_by`` given (even empty), versions come
+        in MLflow's order: see :mod:`dockyard.registry._search`.
+        """
         offset = _offset(max_results, page_token)
         with self._db.read() as conn:
             model_ids = None
@@ -317,7 +333,13 @@ class RegistryService:
                 readable = self._access.readable(conn, actor, _KIND)
                 model_ids = None if readable is None else sorted(readable)
             rows = self._repo.search_versions(
-                conn, model_ids=model_ids, run_ids=run_ids, limit=max_results + 1, offset=offset
+                conn,
+                model_ids=model_ids,
+                run_ids=run_ids,
+                limit=max_results + 1,
+                offset=offset,
+                filter=filter,
+                order_by=order_by,
             )
             return _page(self._repo.hydrate_versions(conn, rows), max_results, offset)
 

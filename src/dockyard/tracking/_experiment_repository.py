@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import AlreadyExists, NotFound
 from dockyard.store import schema
 from dockyard.store._upsert import upsert
 from dockyard.tracking._entities import Experiment, LifecycleStage, ViewType
+from dockyard.tracking._search import Condition, OrderKey, binary, compare
 
 __all__ = ["ExperimentRepository"]
 
 _E = schema.experiments
+_T = schema.experiment_tags
+_COLUMNS: dict[str, Any] = {
+    "name": _E.c.name,
+    "experiment_id": _E.c.experiment_id,
+    "creation_time": _E.c.creation_time,
+    "last_update_time": _E.c.last_update_time,
+}
 # Built once: creating a run checks its experiment, and building the statement would cost more
 # than running it.
 _STAGE = select(_E.c.lifecycle_stage).where(_E.c.experiment_id == bindparam("experiment_id"))
@@ -56,20 +77,32 @@ class ExperimentRepository:
     def get(self, conn: Connection, experiment_id: int) -> Experiment:
         row = conn.execute(select(_E).where(_E.c.experiment_id == experiment_id)).first()
         if row is None:
-            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+            raise NotFound(
+                f"experiment {experiment_id} does not exist",
+                field="experiment_id",
+                details={"resource": "experiment", "experiment_id": str(experiment_id)},
+            )
         return self._hydrate(conn, [row])[0]
 
     def stage(self, conn: Connection, experiment_id: int) -> LifecycleStage:
         """An experiment's lifecycle stage alone (no tags read)."""
         stage = conn.execute(_STAGE, {"experiment_id": experiment_id}).scalar()
         if stage is None:
-            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+            raise NotFound(
+                f"experiment {experiment_id} does not exist",
+                field="experiment_id",
+                details={"resource": "experiment", "experiment_id": str(experiment_id)},
+            )
         return LifecycleStage(stage)
 
     def get_by_name(self, conn: Connection, name: str) -> Experiment:
         row = conn.execute(select(_E).where(_E.c.name == name)).first()
         if row is None:
-            raise NotFound(f"experiment {name!r} does not exist", field="name")
+            raise NotFound(
+                f"experiment {name!r} does not exist",
+                field="name",
+                details={"resource": "experiment", "name": name},
+            )
         return self._hydrate(conn, [row])[0]
 
     def search(
@@ -81,13 +114,20 @@ class ExperimentRepository:
         max_results: int,
         offset: int,
         only: set[str] | None = None,
+        conditions: Sequence[Condition] = (),
+        order: Sequence[OrderKey] | None = None,
     ) -> list[Experiment]:
+        """Experiments in a lifecycle view matching every condition (MLflow's experiment filter)
+        and ``name_like`` (case-insensitive); by ``order`` then newest first, or by id when
+        ``order`` is None."""
         query = select(_E).where(_E.c.lifecycle_stage.in_(_stages(view)))
         if only is not None:  # the experiments a reader may see
             query = query.where(_E.c.experiment_id.in_([int(i) for i in only]))
         if name_like is not None:
             query = query.where(func.lower(_E.c.name).like(name_like.lower()))
-        query = query.order_by(_E.c.experiment_id).limit(max_results).offset(offset)
+        for c in conditions:
+            query = query.where(_condition(c))
+        query = query.order_by(*_order(order)).limit(max_results).offset(offset)
         return self._hydrate(conn, conn.execute(query).all())
 
     def rename(self, conn: Connection, experiment_id: int, name: str, now: int) -> None:
@@ -145,3 +185,35 @@ class ExperimentRepository:
             )
             for row in rows
         ]
+
+
+def _condition(c: Condition) -> ColumnElement[bool]:
+    if c.entity == "tag":
+        has_key = exists().where(_T.c.experiment_id == _E.c.experiment_id, _T.c.key == c.key)
+        if c.comparator == "IS NULL":
+            return ~has_key
+        if c.comparator == "IS NOT NULL":
+            return has_key
+        # A missing tag fails every comparison, != included, as in MLflow.
+        return has_key.where(compare(_T.c.value, c.comparator, c.value))
+    column = _COLUMNS[c.key]
+    if c.key == "experiment_id":  # compared as the string MLflow's clients hold
+        column = cast(column, String)
+    elif c.key == "name":
+        column = binary(column)
+    return compare(column, c.comparator, c.value)
+
+
+def _order(order: Sequence[OrderKey] | None) -> list[Any]:
+    if order is None:
+        return [_E.c.experiment_id]
+    terms: list[Any] = []
+    for key in order:
+        column = binary(_COLUMNS[key.key]) if key.key == "name" else _COLUMNS[key.key]
+        terms.append(column.asc() if key.ascending else column.desc())
+    keys = {k.key for k in order}
+    if not keys:  # MLflow's default: newest first
+        terms.append(_E.c.creation_time.desc())
+    if "experiment_id" not in keys:
+        terms.append(_E.c.experiment_id.desc())
+    return terms

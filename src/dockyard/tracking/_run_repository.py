@@ -177,8 +177,18 @@ class RunRepository:
     def info(self, conn: Connection, run_id: str) -> RunInfo:
         row = conn.execute(_INFO, {"run_id": run_id}).first()
         if row is None:
-            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+            raise NotFound(
+                f"run {run_id!r} does not exist",
+                field="run_id",
+                details={"resource": "run", "run_id": run_id},
+            )
         return self._info(row)
+
+    def parent_exists(self, conn: Connection, run_id: str) -> bool:
+        """Whether ``run_id`` names a run (any string may come in a client's tag)."""
+        if len(run_id) > 32:
+            return False
+        return conn.execute(select(_R.c.run_id).where(_R.c.run_id == run_id)).first() is not None
 
     def parent_of(self, conn: Connection, run_id: str) -> str | None:
         """The id of the run ``run_id`` is nested under (None at the top, or if unknown)."""
@@ -269,7 +279,11 @@ class RunRepository:
         t = schema.tags
         result = conn.execute(delete(t).where(t.c.run_id == run_id, t.c.key == key))
         if result.rowcount == 0:
-            raise NotFound(f"run {run_id} has no tag {key!r}", field="key")
+            raise NotFound(
+                f"run {run_id} has no tag {key!r}",
+                field="key",
+                details={"resource": "run_tag", "run_id": run_id, "key": key},
+            )
 
     def claim_batch(self, conn: Connection, run_id: str, batch_id: str, now: int) -> bool:
         """Record an idempotency key; False when that batch was applied before."""

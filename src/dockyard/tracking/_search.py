@@ -23,6 +23,7 @@ from dockyard.tracking._search_parse import (
 )
 from dockyard.tracking._search_sql import (
     RunViewType,
+    binary,
     build_search_query,
     compare,
     metric_compare,
@@ -40,6 +41,7 @@ __all__ = [
     "Grammar",
     "OrderKey",
     "RunViewType",
+    "binary",
     "build_search_query",
     "compare",
     "metric_compare",

@@ -74,7 +74,7 @@ from dockyard.tracking._search_parse import (
     parse_order_by,
 )
 
-__all__ = ["RunViewType", "build_search_query", "compare", "metric_compare"]
+__all__ = ["RunViewType", "binary", "build_search_query", "compare", "metric_compare"]
 
 RunViewType = Literal["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]
 
@@ -252,7 +252,7 @@ class _Builder:
                 ordered_start_time |= k.key == "start_time"
                 if k.key == "end_time":  # the one nullable attribute
                     terms.append(case((column.is_(None), _ONE), else_=_ZERO))
-                add(column if ATTRIBUTES[k.key] else _binary(column), k.ascending)
+                add(column if ATTRIBUTES[k.key] else binary(column), k.ascending)
             elif k.entity == "metric":
                 alias = self.join(
                     schema.latest_metrics, k.key, outer=("metric", k.key) not in self.present
@@ -277,10 +277,10 @@ class _Builder:
                 alias = self.join(table, k.key, outer=not present)
                 if not present:
                     terms.append(case((alias.c.run_id.is_(None), _ONE), else_=_ZERO))
-                add(_binary(alias.c.value), k.ascending)
+                add(binary(alias.c.value), k.ascending)
         if not ordered_start_time:
             terms.append(_runs.c.start_time.desc())
-        terms.append(_binary(_runs.c.run_id))
+        terms.append(binary(_runs.c.run_id))
         return terms
 
 
@@ -409,7 +409,8 @@ class _Binary(ColumnElement[Any]):
         self.type = element.type
 
 
-def _binary(column: ColumnElement[Any]) -> ColumnElement[Any]:
+def binary(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column`` ordered and compared by code point, on SQLite and PostgreSQL alike."""
     return _Binary(column)
 
 

@@ -36,6 +36,7 @@ from dockyard.tracking._requests import (
     UpdateRun,
 )
 from dockyard.tracking._run_repository import HistoryPoint, RunRepository
+from dockyard.tracking._search import EXPERIMENTS, parse_filter, parse_order_by
 from dockyard.tracking._search_sql import build_search_query
 
 __all__ = [
@@ -162,13 +163,30 @@ class TrackingService:
         *,
         view: ViewType = ViewType.ACTIVE_ONLY,
         name_like: str | None = None,
+        filter: str = "",
+        order_by: Sequence[str] | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> Page[Experiment]:
+        """Experiments in a lifecycle view, filtered by a case-insensitive ``name_like`` pattern
+        and MLflow's experiment ``filter`` syntax (``name``, ``experiment_id``,
+        ``creation_time``, ``last_update_time``, ``tags.<key>``).
+
+        ``order_by`` (MLflow's clauses on those attributes) orders them, then newest first; by
+        default (None) they come in id order.
+        """
         if not 1 <= max_results <= LIMITS.search_max_results:
             raise InvalidArgument(
                 f"max_results must be between 1 and {LIMITS.search_max_results}",
                 field="max_results",
+            )
+        conditions = parse_filter(filter, EXPERIMENTS)
+        order = None if order_by is None else parse_order_by(order_by, EXPERIMENTS)
+        if order is not None and any(k.entity != "attribute" for k in order):
+            raise InvalidArgument(
+                "experiments are ordered by name, experiment_id, creation_time or "
+                "last_update_time only",
+                field="order_by",
             )
         offset = decode_page_token(page_token)
         with self._db.read() as conn:
@@ -179,6 +197,8 @@ class TrackingService:
                 max_results=max_results + 1,
                 offset=offset,
                 only=self._access.readable(conn, actor, "experiment"),
+                conditions=conditions,
+                order=order,
             )
         more = len(items) > max_results
         return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
@@ -263,7 +283,8 @@ class TrackingService:
         tags = {t.key: t.value for t in request.tags}
         name = request.run_name or tags.get(RUN_NAME_TAG) or random_run_name()
         tags[RUN_NAME_TAG] = name
-        parent = request.parent_run_id or tags.get(PARENT_RUN_TAG)
+        parent = request.parent_run_id
+        tagged = tags.get(PARENT_RUN_TAG)
         with self._db.write() as conn:
             if self._experiments.stage(conn, eid) is not LifecycleStage.ACTIVE:
                 raise InvalidArgument(
@@ -271,8 +292,12 @@ class TrackingService:
                     field="experiment_id",
                 )
             if parent is not None:
-                self._runs.info(conn, parent)
+                self._runs.info(conn, parent)  # a parent named as such must exist
                 tags[PARENT_RUN_TAG] = parent
+            elif tagged is not None and self._runs.parent_exists(conn, tagged):
+                parent = tagged
+            # Otherwise the mlflow.parentRunId tag stays as the client set it (MLflow does not
+            # check it either), and the run is nested under nothing.
             self._access.require_run_create(
                 conn, actor, str(eid), parent, lambda r: self._runs.parent_of(conn, r)
             )
@@ -309,7 +334,11 @@ class TrackingService:
         with self._db.read() as conn:
             runs = self._runs.get_many(conn, [run_id])
             if not runs:
-                raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+                raise NotFound(
+                    f"run {run_id!r} does not exist",
+                    field="run_id",
+                    details={"resource": "run", "run_id": run_id},
+                )
             self._require_read(conn, actor, runs[0].info)
         return runs[0]
 
@@ -329,7 +358,11 @@ class TrackingService:
         found = {r.info.run_id for r in runs}
         missing = [r for r in run_ids if r not in found]
         if missing:
-            raise NotFound(f"run {missing[0]!r} does not exist", field="run_ids")
+            raise NotFound(
+                f"run {missing[0]!r} does not exist",
+                field="run_ids",
+                details={"resource": "run", "run_id": missing[0]},
+            )
         return runs
 
     def update_run(self, actor: Actor, run_id: str, request: UpdateRun) -> RunInfo:
@@ -583,7 +616,9 @@ class TrackingService:
         self._check_run_write(conn, actor, info, what)
         if info.lifecycle_stage is not LifecycleStage.ACTIVE:
             raise InvalidArgument(
-                f"run {run_id} is deleted; restore it before changing it", field="run_id"
+                f"run {run_id} is deleted; restore it before changing it",
+                field="run_id",
+                details={"resource": "run", "run_id": run_id, "lifecycle_stage": "deleted"},
             )
         return info
 

@@ -2,7 +2,9 @@
 
 MLflow clients read ``{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "..."}`` and rebuild an
 ``MlflowException`` with that code; they also retry some statuses (408, 429, 5xx), so each code must
-travel with the status MLflow's own server gives it.
+travel with the status MLflow's own server gives it. Where clients (and MLflow's tests) match the
+words of a message (``Run .+ not found``, ``Registered Model .+ already exists``), the services'
+errors name the resource in ``details`` and :func:`to_mlflow` says it in MLflow's words.
 """
 
 from __future__ import annotations
@@ -145,6 +147,33 @@ def _from_validation(exc: ValidationError) -> MlflowError:
     return invalid_value(path, first.get("input"), str(first["msg"]))
 
 
+def _mlflow_words(exc: DockyardError) -> str | None:
+    """MLflow's wording for the errors whose words its clients match, None for the rest."""
+    d = exc.details
+    resource = d.get("resource")
+    if isinstance(exc, NotFound):
+        if resource == "run":
+            return f"Run with id={d.get('run_id')} not found"
+        if resource == "run_tag":
+            return f"No tag with name: {d.get('key')} in run with id {d.get('run_id')}"
+        if resource == "experiment" and "experiment_id" in d:
+            return f"No Experiment with id={d['experiment_id']} exists"
+        if resource == "experiment":
+            return f"Experiment with name={d.get('name')} not found"
+        if resource == "registered_model":
+            return f"Registered Model with name={d.get('name')} not found"
+        if resource == "model_version":
+            return f"Model Version (name={d.get('name')}, version={d.get('version')}) not found"
+    if isinstance(exc, AlreadyExists) and resource == "registered_model":
+        return f"Registered Model (name={d.get('name')}) already exists."
+    if isinstance(exc, InvalidArgument) and resource == "run" and "lifecycle_stage" in d:
+        return (
+            f"The run {d.get('run_id')} must be in the 'active' state. "
+            f"Current state is {d['lifecycle_stage']}."
+        )
+    return None
+
+
 def to_mlflow(exc: BaseException, *, where: str = "") -> MlflowError:
     """Translate any exception into the MLflow error a client should see.
 
@@ -157,10 +186,11 @@ def to_mlflow(exc: BaseException, *, where: str = "") -> MlflowError:
     if isinstance(exc, ValidationError):
         return _from_validation(exc)
     if isinstance(exc, DockyardError):
+        message = _mlflow_words(exc) or exc.message
         for cls, code in _CODES:
             if isinstance(exc, cls):
-                return MlflowError(code, exc.message)
-        return MlflowError(INTERNAL_ERROR, exc.message)
+                return MlflowError(code, message)
+        return MlflowError(INTERNAL_ERROR, message)
     request_id = uuid.uuid4().hex
     log.error("unhandled error %s on %s", request_id, where or "an MLflow request", exc_info=exc)
     return MlflowError(

@@ -1,14 +1,18 @@
-"""MLflow's experiment endpoints (``/api/2.0/mlflow/experiments/...``) over the tracking service."""
+"""MLflow's experiment endpoints (``/api/2.0/mlflow/experiments/...``) over the tracking service.
+
+``artifact_location`` in ``experiments/create`` is accepted (type-checked, as MLflow checks it)
+and not used: Dockyard keeps every experiment's artifacts in its own artifact store, where its
+permission checks apply, and reports them as ``mlflow-artifacts:/<experiment_id>``. Honouring a
+client-chosen location would let any member point a server at paths of its choosing.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from dockyard.auth import Actor
 from dockyard.server.compat.mlflow._convert import experiment_json
 from dockyard.server.compat.mlflow._endpoint import Endpoint
-from dockyard.server.compat.mlflow._errors import INVALID_PARAMETER_VALUE, MlflowError
 from dockyard.server.compat.mlflow._fields import VIEW_TYPES, Fields
 from dockyard.tracking import (
     CreateExperiment,
@@ -23,13 +27,6 @@ __all__ = ["ENDPOINTS"]
 
 _SEARCH_MAX_RESULTS: Final = 1000
 
-# The experiment filters the service can answer: a name compared with =, LIKE or ILIKE.
-_NAME_FILTER: Final = re.compile(
-    r"""^\s*(?:attributes?\.)?name\s+(=|like|ilike)\s+(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)")\s*$""",
-    re.IGNORECASE,
-)
-_DEFAULT_ORDER: Final = {"experiment_id", "experiment_id asc"}
-
 
 def _tags(fields: Fields) -> list[dict[str, Any]]:
     return [
@@ -39,14 +36,9 @@ def _tags(fields: Fields) -> list[dict[str, Any]]:
 
 
 def create_experiment(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
-    """Create an experiment; Dockyard chooses its artifact location."""
+    """Create an experiment; Dockyard chooses its artifact location (see the module's doc)."""
     name = fields.string("name", required=True)
-    if fields.string("artifact_location"):
-        raise MlflowError(
-            INVALID_PARAMETER_VALUE,
-            "artifact_location cannot be chosen on this server: Dockyard places every "
-            "experiment's artifacts in its own artifact store. Leave it unset.",
-        )
+    fields.string("artifact_location")  # checked, in MLflow's order, then not used
     request = CreateExperiment.model_validate({"name": name, "tags": _tags(fields)})
     return {"experiment_id": tracking.create_experiment(actor, request).experiment_id}
 
@@ -67,46 +59,18 @@ def get_experiment_by_name(
     return {"experiment": experiment_json(experiment)}
 
 
-def _name_filter(text: str) -> tuple[str | None, str | None]:
-    """(LIKE pattern for the service, exact name to keep) for an MLflow experiment filter."""
-    if not text.strip():
-        return None, None
-    match = _NAME_FILTER.match(text)
-    if match is None:
-        raise MlflowError(
-            INVALID_PARAMETER_VALUE,
-            f"Invalid experiment filter {text!r}: this server filters experiments by name only "
-            "(name = 'x', name LIKE 'x%', name ILIKE '%x%').",
-        )
-    operator = match.group(1).lower()
-    quoted = match.group(2) if match.group(2) is not None else match.group(3)
-    value = quoted.replace("''", "'").replace('""', '"')
-    # The service's pattern match is case-insensitive and treats % and _ as wildcards, so an
-    # exact comparison keeps only the name itself from what the pattern returns.
-    return value, value if operator == "=" else None
-
-
 def search_experiments(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str, Any]:
-    """Experiments by lifecycle stage and name filter, in id order, with page tokens."""
-    order_by = fields.strings("order_by")
-    unsupported = [o for o in order_by if " ".join(o.lower().split()) not in _DEFAULT_ORDER]
-    if unsupported:
-        raise MlflowError(
-            INVALID_PARAMETER_VALUE,
-            f"Invalid order_by clause {unsupported[0]!r}: this server lists experiments in "
-            "experiment_id order only.",
-        )
-    pattern, exact = _name_filter(fields.string("filter"))
+    """Experiments by lifecycle stage and MLflow filter, newest first unless ordered."""
     max_results = fields.integer("max_results")
     page = tracking.search_experiments(
         actor,
         view=fields.enum("view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY,
-        name_like=pattern,
+        filter=fields.string("filter"),
+        order_by=fields.strings("order_by"),
         max_results=max_results if max_results is not None else _SEARCH_MAX_RESULTS,
         page_token=fields.string("page_token") or None,
     )
-    items = [e for e in page.items if exact is None or e.name == exact]
-    body: dict[str, Any] = {"experiments": [experiment_json(e) for e in items]}
+    body: dict[str, Any] = {"experiments": [experiment_json(e) for e in page.items]}
     if page.next_page_token:
         body["next_page_token"] = page.next_page_token
     return body

@@ -47,17 +47,9 @@ _NO_STAGE: Final = "None"
 _MAX_PAGE: Final = 1000
 _RUN_KEY: Final = re.compile(r"^\d+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL_KEY: Final = re.compile(r"^\d+/models/(m-[0-9a-f]{32})/artifacts/?$")
-_PROMPT_KEY: Final = r"tags?\.`?mlflow\.prompt\.is_prompt`?"
-_VALUE: Final = r"""'((?:[^']|'')*)'|"((?:[^"]|"")*)\""""
-_CLAUSE: Final = re.compile(
-    rf"""\s*(name|run_id|{_PROMPT_KEY})\s*(=|!=|like|ilike|in)\s*(?:{_VALUE}|\(([^)]*)\))"""
-    r"""\s*(?:and\b|$)""",
-    re.IGNORECASE,
-)
 # MLflow's clients add a clause on this tag to every model search, to leave prompts out. Dockyard
 # stores no prompts (the tag is refused), so "!= 'true'" keeps everything and "= 'true'" nothing.
 _PROMPT_TAG: Final = "mlflow.prompt.is_prompt"
-_LIST_ITEM: Final = re.compile(rf"\s*(?:{_VALUE})\s*(?:,|$)")
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -123,56 +115,12 @@ def _tags(fields: Fields) -> list[dict[str, Any]]:
     return tags
 
 
-def _prompts_only(clauses: dict[str, tuple[str, list[str]]]) -> bool:
-    operator, values = clauses.get("prompt", ("!=", ["true"]))
-    return (operator == "=") == (values[0].lower() == "true")
-
-
-def _filter(text: str, allowed: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, list[str]]]:
-    """``{key: (operator, values)}`` for a conjunction of the clauses ``allowed`` lists."""
-    found: dict[str, tuple[str, list[str]]] = {}
-    position = 0
-    text = text.strip()
-    while position < len(text):
-        match = _CLAUSE.match(text, position)
-        key = match.group(1).lower() if match else ""
-        key = "prompt" if "prompt" in key else key
-        operator = match.group(2).lower() if match else ""
-        if match is None or operator not in allowed.get(key, ()) or key in found:
-            supported = "; ".join(
-                f"{k} {' | '.join(ops)}" for k, ops in allowed.items() if k != "prompt"
-            )
-            raise MlflowError(
-                INVALID_PARAMETER_VALUE,
-                f"Unsupported filter {text!r}: this server supports {supported} (joined by AND).",
-            )
-        if operator == "in":
-            items = _LIST_ITEM.findall(match.group(5) or "")
-            values = [a.replace("''", "'") if a else b.replace('""', '"') for a, b in items]
-        else:
-            single = match.group(3) if match.group(3) is not None else match.group(4)
-            if single is None:
-                raise MlflowError(INVALID_PARAMETER_VALUE, f"Invalid filter {text!r}.")
-            values = [single.replace("''", "'").replace('""', '"')]
-        found[key] = (operator, values)
-        position = match.end()
-    return found
-
-
 def _page(fields: Fields, default: int) -> tuple[int, str | None]:
     requested = fields.integer("max_results")
     limit = default if requested is None else requested
     if limit < 1:
         raise MlflowError(INVALID_PARAMETER_VALUE, "max_results must be a positive integer.")
     return min(limit, _MAX_PAGE), fields.optional_string("page_token") or None
-
-
-def _no_order(fields: Fields, accepted: set[str]) -> None:
-    for clause in fields.strings("order_by"):
-        if " ".join(clause.lower().split()) not in accepted:
-            raise MlflowError(
-                INVALID_PARAMETER_VALUE, f"Unsupported order_by {clause!r} on this server."
-            )
 
 
 def _source(fields: Fields) -> str:
@@ -232,17 +180,12 @@ def delete_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict
 
 
 def search_registered_models(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    """Models by name (=, LIKE, ILIKE; LIKE matches case-insensitively here)."""
-    clauses = _filter(f.string("filter"), {"name": ("=", "like", "ilike"), "prompt": ("=", "!=")})
-    _no_order(f, {"name", "name asc"})
+    """Models by MLflow's filter (name, tags; LIKE is case-sensitive, ILIKE is not), ordered."""
     limit, token = _page(f, 100)
-    if _prompts_only(clauses):
-        return {"registered_models": []}
-    operator, values = clauses.get("name", ("", [None]))
     page = r.search_registered_models(
         actor,
-        name=values[0] if operator == "=" else None,
-        name_like=values[0] if operator in ("like", "ilike") else None,
+        filter=f.string("filter"),
+        order_by=f.strings("order_by"),
         max_results=limit,
         page_token=token,
     )
@@ -330,18 +273,15 @@ def delete_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[st
 
 
 def search_model_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    """Versions filtered by model name (=) and source run (= or IN), newest first per model."""
-    allowed = {"name": ("=",), "run_id": ("=", "in"), "prompt": ("=", "!=")}
-    clauses = _filter(f.string("filter"), allowed)
-    # Versions come newest first within a model, which is this order when one model is asked for.
-    _no_order(f, {"version_number desc"} if "name" in clauses else set())
+    """Versions by MLflow's filter (name, run_id, source_path, version_number, tags), in
+    MLflow's order: newest update first unless ordered otherwise."""
     limit, token = _page(f, _MAX_PAGE)
-    if _prompts_only(clauses):
-        return {"model_versions": []}
-    name = clauses["name"][1][0] if "name" in clauses else None
-    run_ids = clauses["run_id"][1] if "run_id" in clauses else None
     page = r.search_model_versions(
-        actor, name=name, run_ids=run_ids, max_results=limit, page_token=token
+        actor,
+        filter=f.string("filter"),
+        order_by=f.strings("order_by"),
+        max_results=limit,
+        page_token=token,
     )
     body: dict[str, Any] = {"model_versions": [_version_json(v) for v in page.items]}
     if page.next_page_token:
