@@ -58,7 +58,7 @@ def test_uri_forms(uri: str, expected: object) -> None:
         ("models:/wine@latest", "reserved"),
         ("models:/@champion", "model name must be 1 to"),
         ("models:/bad@name/1", "invalid alias"),
-        ("runs:/abc/model", "not 32 lowercase hex digits"),
+        ("runs:/a b/model", "'a b' is not a run id"),
         (f"runs:/{RUN}/../../etc", "escapes its root"),
         ("s3:///key", "no bucket"),
         ("file://elsewhere/x", "must name this machine"),

@@ -466,11 +466,17 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", f"{MLF}/model-versions/get"): Call(
         "read", f"{MLF}/model-versions/get", params=_q(name="{w.model}", version="1")
     ),
+    # A search lists only the versions the caller may read (none, for an outsider).
     ("GET", f"{MLF}/model-versions/search"): Call(
-        "read", f"{MLF}/model-versions/search", params=_q(filter="name='{w.model}'")
+        "signed_in", f"{MLF}/model-versions/search", params=_q(filter="name='{w.model}'")
     ),
     ("GET", f"{MLF}/model-versions/get-download-uri"): Call(
         "read", f"{MLF}/model-versions/get-download-uri", params=_q(name="{w.model}", version="1")
+    ),
+    ("POST", f"{MLF}/model-versions/transition-stage"): Call(
+        "edit",
+        f"{MLF}/model-versions/transition-stage",
+        json=_j(name="{w.model}", version="1", stage="Staging"),
     ),
     ("POST", f"{MLF}/model-versions/set-tag"): Call(
         "edit",
@@ -707,3 +713,16 @@ def test_route_admits_exactly_its_callers(server: Server, case: tuple[str, str, 
         if status in (401, 403):
             wrong[caller] = status
     assert wrong == {}, f"{call.rule}: unexpected answers {wrong}"
+
+
+def test_searches_list_only_what_the_caller_may_read(server: Server) -> None:
+    world = _seed(server)
+    url = f"{MLF}/model-versions/search"
+    found = {}
+    for caller in ("outsider", "reader"):
+        answer = server.client.get(
+            url, params={"filter": f"name='{world.model}'"}, headers=server.headers[caller]
+        )
+        assert answer.status_code == 200, answer.text
+        found[caller] = [v["version"] for v in answer.json().get("model_versions", [])]
+    assert found == {"outsider": [], "reader": ["1"]}

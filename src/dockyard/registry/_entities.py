@@ -103,6 +103,12 @@ class ModelVersion(_Frozen):
         """The URI that names this version: ``models:/<name>/<version>``."""
         return f"models:/{self.name}/{self.version}"
 
+    @property
+    def is_reference(self) -> bool:
+        """Recorded as a reference to a source this server does not hold (no files, no digest);
+        its ``storage_location`` is then the URI it refers to."""
+        return not self.digest
+
 
 class RegisteredModel(_Frozen):
     """A named series of versions, with aliases that point at some of them."""

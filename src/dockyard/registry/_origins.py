@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from dockyard.artifacts import ArtifactStore, join_artifact_path, open_artifact_store
 from dockyard.auth import Actor
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.registry import _package
 from dockyard.registry._entities import ModelVersion, ResolvedModel, VersionFile
 from dockyard.registry._uris import (
@@ -155,12 +155,7 @@ def origin_for(
     if isinstance(ref, S3Ref):
         bucket = open_artifact_store(f"s3://{ref.bucket}", s3_endpoint_url=s3_endpoint_url)
         key = ref.key
-        return Origin(
-            source,
-            run_id,
-            given,
-            lambda dest: _package.download_prefix(bucket, key, dest, source),
-        )
+        return Origin(source, run_id, given, lambda dest: _copy_s3(bucket, key, dest, source))
     assert isinstance(ref, LocalRef)
     if not ref.path.is_absolute():
         raise InvalidArgument(
@@ -168,6 +163,22 @@ def origin_for(
         )
     folder = ref.path
     return Origin(source, run_id, given, lambda dest: _package.copy_local(folder, dest, source))
+
+
+def _copy_s3(bucket: ArtifactStore, key: str, dest: Path, source: str) -> None:
+    """Copy an ``s3://`` source the user named; what stops the server reading it (no
+    credentials, access refused, an endpoint it cannot reach) is the source's problem, answered
+    4xx: a 5xx would have clients retry for minutes a request that cannot succeed."""
+    try:
+        _package.download_prefix(bucket, key, dest, source)
+    except (InvalidArgument, NotFound):
+        raise
+    except DockyardError as exc:
+        raise InvalidArgument(
+            f"cannot read {source}: {exc.message} (register from a location this server can "
+            "read, or upload the package to a run first)",
+            field="source",
+        ) from exc
 
 
 def _logged_instead(

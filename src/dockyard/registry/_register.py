@@ -4,7 +4,8 @@ The copy and the check happen before a number is taken, so a refused package lea
 The upload happens outside any database transaction (it can take minutes, and SQLite would hold
 every other writer meanwhile); until it completes the version is ``PENDING_REGISTRATION``, which
 no URI or alias resolves to. A failed upload removes the row and the files; the number is not
-reused.
+reused. A version recorded as a reference (:func:`register_reference`, for MLflow's clients)
+copies nothing and has no files.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dockyard.registry._requests import CreateModelVersion
 from dockyard.store import Database
 from dockyard.tracking import now_ms
 
-__all__ = ["REGISTRY_PREFIX", "register"]
+__all__ = ["REGISTRY_PREFIX", "register", "register_reference"]
 
 #: Where registered packages live in the artifact store.
 REGISTRY_PREFIX = "registry"
@@ -111,5 +112,67 @@ def register(
                 "logged_model_id": created.logged_model_id,
                 "digest": created.digest,
             },
+        )
+        return created
+
+
+def register_reference(
+    db: Database,
+    repo: RegistryRepository,
+    name: str,
+    request: CreateModelVersion,
+    refers_to: str,
+    actor: Actor,
+    events: EventLog,
+    *,
+    run_id: str | None,
+    logged_model_id: str | None,
+    link: Callable[[Connection, str, str, int], None] | None = None,
+) -> ModelVersion:
+    """Record the next version of ``name`` as a reference to ``refers_to``, copying nothing.
+
+    The version is ``READY`` at once, with no digest and no files: its ``storage_location`` is
+    the URI it refers to (what MLflow's clients get as its download URI).
+    """
+    now = now_ms()
+    with db.write() as conn:
+        model_id = repo.model_id(conn, name)
+        version = repo.allocate_version(conn, model_id)
+        repo.insert_version(
+            conn,
+            {
+                "model_id": model_id,
+                "version": version,
+                "source": request.source,
+                "run_id": run_id,
+                "logged_model_id": logged_model_id,
+                "storage_location": refers_to,
+                "digest": "",
+                "flavor": "",
+                "library_version": None,
+                "signature": None,
+                "metrics": "{}",
+                "sealed_by_registry": False,
+                "description": request.description,
+                "status": VersionStatus.READY.value,
+                "approval_status": ApprovalStatus.PENDING.value,
+                "created_by": actor.name,
+                "creation_time": now,
+                "last_updated_time": now,
+            },
+        )
+        repo.set_version_tags(conn, model_id, version, {t.key: t.value for t in request.tags})
+        repo.update_model(conn, model_id, last_updated_time=now)
+        created = repo.get_version(conn, model_id, name, version)
+        if link is not None and logged_model_id is not None:
+            link(conn, logged_model_id, name, version)
+        events.append(
+            conn,
+            actor,
+            "model_version.created",
+            "model_version",
+            f"{name}/{version}",
+            scope=f"registered_model:{model_id}",
+            body={"source": request.source, "run_id": run_id, "reference": refers_to},
         )
         return created

@@ -144,7 +144,10 @@ class RegistryRepository:
         """Delete a model with everything in it; returns its versions' storage keys."""
         keys = [
             row[0]
-            for row in conn.execute(select(_V.c.storage_location).where(_V.c.model_id == model_id))
+            for row in conn.execute(
+                # A reference's storage_location is a URI it refers to, not files of its own.
+                select(_V.c.storage_location).where(_V.c.model_id == model_id, _V.c.digest != "")
+            )
         ]
         # Children first: SQLite enforces the cascades too, but only with foreign keys on.
         conn.execute(delete(_A).where(_A.c.model_id == model_id))
@@ -190,6 +193,35 @@ class RegistryRepository:
                 details={"resource": "model_version", "name": name, "version": version},
             )
         return row
+
+    def latest_by_stage(self, conn: Connection, model_id: str) -> dict[str, int]:
+        """The newest ready version in each stage that has one."""
+        query = (
+            select(_V.c.stage, func.max(_V.c.version))
+            .where(_V.c.model_id == model_id, _V.c.status == _READY)
+            .group_by(_V.c.stage)
+        )
+        return {stage: int(version) for stage, version in conn.execute(query)}
+
+    def archive_stage(
+        self, conn: Connection, model_id: str, stage: str, keep: int, now: int
+    ) -> list[int]:
+        """Move every version in ``stage`` but ``keep`` to ``Archived``; returns their numbers."""
+        moved = [
+            int(v)
+            for v in conn.execute(
+                select(_V.c.version).where(
+                    _V.c.model_id == model_id, _V.c.stage == stage, _V.c.version != keep
+                )
+            ).scalars()
+        ]
+        if moved:
+            conn.execute(
+                update(_V)
+                .where(_V.c.model_id == model_id, _V.c.version.in_(moved))
+                .values(stage="Archived", last_updated_time=now)
+            )
+        return moved
 
     def latest_ready(self, conn: Connection, model_id: str) -> int | None:
         found = conn.execute(

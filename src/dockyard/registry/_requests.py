@@ -131,11 +131,17 @@ class CreateModelVersion(_Request):
         run_id: The run that produced the package, when the source is not a ``runs:/`` URI.
         logged_model_id: The logged model the source is, for a ``models:/<model_id>`` source
             (MLflow's clients send it as ``model_id``); it must match the source.
+        reference_missing_source: When the source names nothing this server holds (a run,
+            logged model or version that does not exist, an empty folder), record the version
+            as a reference to it instead of refusing, as MLflow's registry records sources
+            without reading them. Such a version has no registered files and cannot be
+            loaded; a source that exists but fails verification is refused all the same.
     """
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE)]
-    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
+    run_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,32}$")] | None = None
     logged_model_id: Annotated[str, StringConstraints(pattern=r"^m-[0-9a-f]{32}$")] | None = None
+    reference_missing_source: bool = False
     description: Description = ""
     tags: list[TagIn] = Field(default_factory=list, max_length=100)
 

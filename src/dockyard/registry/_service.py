@@ -32,7 +32,7 @@ from dockyard.registry._entities import (
 )
 from dockyard.registry._lineage import build_lineage
 from dockyard.registry._origins import describe_package, describe_run_package, origin_for
-from dockyard.registry._register import REGISTRY_PREFIX, register
+from dockyard.registry._register import REGISTRY_PREFIX, register, register_reference
 from dockyard.registry._repository import RegistryRepository
 from dockyard.registry._requests import (
     CreateModelVersion,
@@ -53,6 +53,8 @@ T = TypeVar("T")
 
 _MAX_PAGE = 1000
 _KIND = "registered_model"
+#: MLflow's (deprecated) model-version stages.
+STAGES = ("None", "Staging", "Production", "Archived")
 
 
 def _page(items: list[T], limit: int, offset: int) -> Page[T]:
@@ -264,28 +266,76 @@ class RegistryService:
             key = self._roots.check(request.source, "source") if self._roots else None
             if key is not None:
                 self._areas.check(conn, actor, key, "source")
-        origin = origin_for(
-            request.source,
-            request.run_id,
-            actor=actor,
-            tracking=self._tracking,
-            store=self._artifacts,
-            find_version=lambda ref: self._ready(self._version_for(actor, ref)),
-            s3_endpoint_url=self._s3_endpoint_url,
-            logged_models=self._logged_models,
-            logged_model_id=request.logged_model_id,
-        )
         logged_models = self._logged_models
-        return register(
+        link = None if logged_models is None else logged_models.record_registration
+        try:
+            origin = origin_for(
+                request.source,
+                request.run_id,
+                actor=actor,
+                tracking=self._tracking,
+                store=self._artifacts,
+                find_version=lambda ref: self._ready(self._version_for(actor, ref)),
+                s3_endpoint_url=self._s3_endpoint_url,
+                logged_models=logged_models,
+                logged_model_id=request.logged_model_id,
+            )
+            return register(
+                self._db,
+                self._repo,
+                self._artifacts,
+                name,
+                request,
+                origin,
+                actor,
+                self._events,
+                link=link,
+            )
+        except NotFound:
+            if not request.reference_missing_source:
+                raise
+        return self._register_reference(actor, name, request, link)
+
+    def _register_reference(
+        self,
+        actor: Actor,
+        name: str,
+        request: CreateModelVersion,
+        link: Callable[[Connection, str, str, int], None] | None,
+    ) -> ModelVersion:
+        """Record a version referring to a source this server does not hold (see
+        ``CreateModelVersion.reference_missing_source``)."""
+        ref = parse_model_uri(request.source, "source")
+        refers_to, run_id, logged = request.source, request.run_id, request.logged_model_id
+        if isinstance(ref, RegistryRef):
+            try:
+                found = self._version_for(actor, ref)
+            except NotFound:
+                found = None
+            if found is not None:
+                # A copy of a reference refers to what the original refers to.
+                refers_to = found.storage_location if found.is_reference else found.uri
+                run_id = run_id or found.run_id
+                logged = logged or found.logged_model_id
+        elif isinstance(ref, LoggedModelRef) and self._logged_models is not None:
+            try:
+                model = self._logged_models.get(actor, ref.model_id)
+                run_id, logged = run_id or model.source_run_id, model.model_id
+            except NotFound:
+                logged = None  # nothing to note the version on
+        elif isinstance(ref, RunRef):
+            run_id = run_id or ref.run_id
+        return register_reference(
             self._db,
             self._repo,
-            self._artifacts,
             name,
             request,
-            origin,
+            refers_to,
             actor,
             self._events,
-            link=None if logged_models is None else logged_models.record_registration,
+            run_id=run_id,
+            logged_model_id=logged,
+            link=link,
         )
 
     def get_model_version(self, actor: Actor, name: str, version: int | str) -> ModelVersion:
@@ -363,8 +413,10 @@ class RegistryService:
             model_id = self._model(conn, actor, name, Level.MANAGE, "delete its versions")
             row = self._repo.version_row(conn, model_id, name, number)
             self._repo.delete_version(conn, model_id, number)
+            self._repo.update_model(conn, model_id, last_updated_time=now_ms())
             self._event(conn, actor, "model_version.deleted", model_id, f"{name}/{number}")
-        self._artifacts.delete(row.storage_location)
+        if row.digest:  # a reference has no files of its own
+            self._artifacts.delete(row.storage_location)
 
     def set_model_version_tag(
         self, actor: Actor, name: str, version: int | str, key: str, value: str
@@ -446,6 +498,59 @@ class RegistryService:
             self._repo.version_row(conn, model_id, name, number)
             return self._repo.approvals(conn, model_id, number)
 
+    # -- MLflow's stages (deprecated) ---------------------------------------------------------
+
+    def transition_stage(
+        self,
+        actor: Actor,
+        name: str,
+        version: int | str,
+        stage: str,
+        *,
+        archive_existing: bool = False,
+    ) -> ModelVersion:
+        """Move a version to one of MLflow's stages (``None``, ``Staging``, ``Production``,
+        ``Archived``; any case). With ``archive_existing``, the model's other versions in
+        ``Staging`` or ``Production`` move to ``Archived``. MLflow deprecated stages for
+        aliases; they are kept for the clients that still call them, and mean nothing else here
+        (approval and aliases are what endpoints and jobs follow)."""
+        canonical = next((s for s in STAGES if s.lower() == stage.strip().lower()), None)
+        if canonical is None:
+            raise InvalidArgument(
+                f"stage {stage[:40]!r} is not one of {', '.join(STAGES)}", field="stage"
+            )
+        number = parse_version(version)
+        now = now_ms()
+        with self._db.write() as conn:
+            model_id = self._model(conn, actor, name, Level.EDIT, "move its versions' stages")
+            self._repo.version_row(conn, model_id, name, number)
+            archived = []
+            if archive_existing and canonical in ("Staging", "Production"):
+                archived = self._repo.archive_stage(conn, model_id, canonical, number, now)
+            self._set(conn, model_id, number, stage=canonical)
+            self._repo.update_model(conn, model_id, last_updated_time=now)
+            self._event(
+                conn,
+                actor,
+                "model_version.stage_set",
+                model_id,
+                f"{name}/{number}",
+                {"stage": canonical, "archived": archived},
+            )
+            return self._repo.get_version(conn, model_id, name, number)
+
+    def latest_versions(
+        self, actor: Actor, name: str, stages: Sequence[str] = ()
+    ) -> list[ModelVersion]:
+        """Per stage, the model's newest ready version in it; every stage when none is named
+        (MLflow's ``latest_versions``)."""
+        wanted = {s.strip().lower() for s in stages}
+        with self._db.read() as conn:
+            model_id = self._model(conn, actor, name, Level.READ, "read its versions")
+            latest = self._repo.latest_by_stage(conn, model_id)
+            numbers = sorted(v for s, v in latest.items() if not wanted or s.lower() in wanted)
+            return [self._repo.get_version(conn, model_id, name, n) for n in numbers]
+
     # -- aliases ------------------------------------------------------------------------------
 
     def set_alias(self, actor: Actor, name: str, alias: str, version: int | str) -> ModelVersion:
@@ -520,7 +625,7 @@ class RegistryService:
                 self._access.require(conn, actor, Level.READ, _KIND, parts[1], "read its files")
         except NotFound:
             row = None
-        if row is None or row.status != VersionStatus.READY.value:
+        if row is None or row.status != VersionStatus.READY.value or not row.digest:
             raise NotFound(f"no registered model files at {key!r}", field="path")
         return canonical
 
@@ -615,6 +720,12 @@ class RegistryService:
         if version.status is not VersionStatus.READY:
             raise NotFound(
                 f"version {version.version} of {version.name!r} is still being registered",
+                field="version",
+            )
+        if version.is_reference:
+            raise NotFound(
+                f"version {version.version} of {version.name!r} has no files on this server: "
+                f"it was recorded as a reference to {version.storage_location}",
                 field="version",
             )
         return version

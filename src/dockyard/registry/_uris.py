@@ -64,6 +64,9 @@ _FORMS = (
 )
 MANIFEST = "MLmodel"
 _LOGGED_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
+# Dockyard's run ids are 32 hex digits; other MLflow servers' may be any short word, and a
+# registry that records MLflow sources by reference keeps them.
+_RUN_ID = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
 
 
 def _canonical(path: str, *, allow_root: bool = False) -> str:
@@ -153,7 +156,7 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
 
     Raises:
         InvalidArgument: An unknown scheme, a malformed name, version or alias, a run id that is
-            not 32 hex digits, or a path that escapes its root.
+            not a run id, or a path that escapes its root.
     """
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidArgument("a model URI is required", field=field)
@@ -161,8 +164,13 @@ def parse_model_uri(uri: str, field: str = "uri") -> ModelRef:
         return _registry_ref(uri, uri[len("models:") :].lstrip("/"), field)
     if uri.startswith("runs:"):
         run_id, _, path = uri[len("runs:") :].lstrip("/").partition("/")
-        if len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id):
-            raise _bad(uri, f"run id {run_id!r} is not 32 lowercase hex digits", field)
+        if not _RUN_ID.fullmatch(run_id):
+            raise _bad(
+                uri,
+                f"run id {run_id[:40]!r} is not a run id (up to 32 letters, digits, '_', '-' "
+                "or '.')",
+                field,
+            )
         try:
             canonical = _canonical(path, allow_root=True)
         except InvalidArgument as exc:

@@ -254,7 +254,7 @@ class LoggedModelService:
             versions = json.loads(current) if current else []
         except ValueError:
             versions = []
-        entry = {"name": name, "version": str(version)}
+        entry: dict[str, object] = {"name": name, "version": version}  # a number, as MLflow
         if not isinstance(versions, list):
             versions = []
         if entry not in versions:

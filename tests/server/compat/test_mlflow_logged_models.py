@@ -84,7 +84,7 @@ def test_log_model_with_registered_model_name_registers_the_logged_model(
     # The server notes the version, and the client appends it once more (MLflow's server ends
     # up with the same two entries).
     noted = json.loads(logged.tags["mlflow.modelVersions"])
-    assert {(v["name"], v["version"]) for v in noted} == {(name, "1")}
+    assert {(v["name"], str(v["version"])) for v in noted} == {(name, "1")}
     assert logged.artifact_location == (
         f"mlflow-artifacts:/{logged.experiment_id}/models/{info.model_id}/artifacts"
     )

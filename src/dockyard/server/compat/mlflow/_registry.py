@@ -1,11 +1,15 @@
 """MLflow's model registry API (``registered-models/*``, ``model-versions/*``) over the registry.
 
-Versions have no stages (MLflow deprecated them for aliases): every version is in stage
-``"None"``, ``get-latest-versions`` answers the newest one for that stage, and
-``transition-stage`` is not served. A version's download URI is
-``mlflow-artifacts:/registry/<model id>/<version>``: the registry's immutable copy, served
-read-only by :mod:`._registry_files` in front of the run-artifact door, so
-``mlflow.pyfunc.load_model("models:/name@champion")`` downloads exactly the registered files.
+A version's download URI is ``mlflow-artifacts:/registry/<model id>/<version>``: the registry's
+immutable copy, served read-only by :mod:`._registry_files` in front of the run-artifact door,
+so ``mlflow.pyfunc.load_model("models:/name@champion")`` downloads exactly the registered files.
+
+MLflow's registry records a version's source without reading it; Dockyard copies and verifies
+it. Where the source names nothing this server holds (a run of another server, an empty logged
+model), MLflow's clients still get a version: one recorded as a reference
+(``CreateModelVersion.reference_missing_source``), whose download URI is its source, as on
+MLflow's server. Stages (deprecated by MLflow for aliases) are kept for the clients that still
+move versions through them.
 """
 
 from __future__ import annotations
@@ -43,7 +47,6 @@ __all__ = ["ROUTES", "Endpoint"]
 Handler = Callable[[RegistryService, Fields, Actor], dict[str, Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-_NO_STAGE: Final = "None"
 _MAX_PAGE: Final = 1000
 _RUN_KEY: Final = re.compile(r"^\d+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL_KEY: Final = re.compile(r"^\d+/models/(m-[0-9a-f]{32})/artifacts/?$")
@@ -90,8 +93,10 @@ def _model_json(registry: RegistryService, actor: Actor, m: RegisteredModel) -> 
         "aliases": [{"alias": a, "version": str(v)} for a, v in m.aliases.items()],
     }
     if m.latest_version is not None:
-        latest = registry.get_model_version(actor, m.name, m.latest_version)
-        body["latest_versions"] = [_version_json(latest)]
+        # MLflow's latest_versions: the newest version of each stage.
+        body["latest_versions"] = [
+            _version_json(v) for v in registry.latest_versions(actor, m.name)
+        ]
     return body
 
 
@@ -196,15 +201,21 @@ def search_registered_models(r: RegistryService, f: Fields, actor: Actor) -> dic
 
 
 def get_latest_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    """The newest version for stage "None" (every version's stage); other stages are empty."""
-    name = f.string("name", required=True)
-    stages = {s.lower() for s in f.strings("stages")}
-    model = r.get_registered_model(actor, name)
-    if model.latest_version is None or (stages and _NO_STAGE.lower() not in stages):
-        return {"model_versions": []}
-    return {
-        "model_versions": [_version_json(r.get_model_version(actor, name, model.latest_version))]
-    }
+    """The newest version of each stage asked for (of every stage when none is)."""
+    versions = r.latest_versions(actor, f.string("name", required=True), f.strings("stages"))
+    return {"model_versions": [_version_json(v) for v in versions]}
+
+
+def transition_stage(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    """Move a version to another (deprecated) stage, archiving the others if asked."""
+    archive = f.raw("archive_existing_versions")
+    version = r.transition_stage(
+        actor,
+        *_name_version(f),
+        f.string("stage", required=True),
+        archive_existing=archive is True or str(archive).lower() == "true",
+    )
+    return {"model_version": _version_json(version)}
 
 
 def set_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
@@ -248,6 +259,7 @@ def create_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[st
         "logged_model_id": f.optional_string("model_id") or None,
         "description": f.string("description"),
         "tags": _tags(f),
+        "reference_missing_source": True,  # as MLflow's registry does: see the module's doc
     }
     request = CreateModelVersion.model_validate(body)
     version = r.create_model_version(actor, f.string("name", required=True), request)
@@ -290,7 +302,10 @@ def search_model_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[s
 
 
 def get_download_uri(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    """The registry's copy of the version, or (for a reference) the URI it refers to."""
     version = r.get_model_version(actor, *_name_version(f))
+    if version.is_reference:
+        return {"artifact_uri": version.storage_location}
     return {"artifact_uri": f"{ARTIFACT_SCHEME}{version.storage_location}"}
 
 
@@ -348,6 +363,7 @@ _TABLE: Final[tuple[tuple[str, str, Handler], ...]] = (
     ("model-versions/get", "GET", get_model_version),
     ("model-versions/search", "GET", search_model_versions),
     ("model-versions/get-download-uri", "GET", get_download_uri),
+    ("model-versions/transition-stage", "POST", transition_stage),
     ("model-versions/set-tag", "POST", set_model_version_tag),
     ("model-versions/delete-tag", "DELETE", delete_model_version_tag),
 )
