@@ -112,6 +112,8 @@ def _search_latency(home: Path, n_runs: int) -> float:
     import random
     import uuid
 
+    from dockyard.auth import Access, Actor
+    from dockyard.events import EventLog
     from dockyard.store import open_database, schema
     from dockyard.tracking import SearchRuns, TrackingService
 
@@ -153,7 +155,8 @@ def _search_latency(home: Path, n_runs: int) -> float:
         conn.execute(schema.latest_metrics.insert(), metrics)
         conn.execute(schema.params.insert(), params)
         conn.execute(schema.tags.insert(), tags)
-    service = TrackingService(db)
+    service = TrackingService(db, EventLog(db), Access())
+    actor = Actor.system("bench")
     request = SearchRuns(
         experiment_ids=["0"],
         filter="metrics.rmse < 1",
@@ -163,7 +166,7 @@ def _search_latency(home: Path, n_runs: int) -> float:
     times = []
     for _ in range(30):
         start = time.perf_counter()
-        page = service.search_runs(request)
+        page = service.search_runs(actor, request)
         times.append((time.perf_counter() - start) * 1000)
         assert len(page.items) == 100
     db.dispose()

@@ -726,3 +726,21 @@ def test_searches_list_only_what_the_caller_may_read(server: Server) -> None:
         assert answer.status_code == 200, answer.text
         found[caller] = [v["version"] for v in answer.json().get("model_versions", [])]
     assert found == {"outsider": [], "reader": ["1"]}
+
+
+def test_a_logged_models_files_are_its_creators_to_change(server: Server) -> None:
+    world = _seed(server)
+    folder = f"{ART}/{world.experiment_id}/models/{world.extra['logged_model']}/artifacts"
+    answers = {}
+    for caller in ("editor", "owner", "admin"):
+        url = f"{folder}/{caller}.txt"
+        answers[caller] = server.client.put(
+            url, content=b"x", headers=server.headers[caller]
+        ).status_code
+    reads = {
+        caller: server.client.get(f"{folder}/owner.txt", headers=server.headers[caller]).status_code
+        for caller in ("outsider", "reader")
+    }
+    # edit permission is not enough to change a model someone else logged; manage is.
+    assert answers == {"editor": 403, "owner": 200, "admin": 200}
+    assert reads == {"outsider": 403, "reader": 200}

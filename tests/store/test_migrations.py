@@ -89,3 +89,32 @@ def test_0006_drops_duplicate_metric_points_of_an_older_database(url: str) -> No
     assert [(r.value, bool(r.is_nan)) for r in rows] == [(1.0, False), (0.0, True), (2.0, False)]
     assert [r.id for r in rows] == [1, 3, 5]  # the first of each stays
     assert diff == []
+
+
+def test_0008_gives_versions_of_an_older_database_a_stage(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0006")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO registered_models (model_id, name, description, creation_time, "
+                "last_updated_time, next_version) VALUES ('m1', 'wine', '', 1, 1, 2)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO model_versions (model_id, version, source, storage_location, digest,"
+                " flavor, metrics, sealed_by_registry, description, status, approval_status,"
+                " created_by, creation_time, last_updated_time) VALUES ('m1', 1, 'runs:/r/m',"
+                " 'registry/m1/1', 'sha256:0', 'sklearn', '{}', false, '', 'READY',"
+                " 'PendingManualApproval', 'a', 1, 1)"
+            )
+        )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        row = conn.execute(text("SELECT stage, logged_model_id FROM model_versions")).one()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert (row.stage, row.logged_model_id) == ("None", None)
+    assert diff == []

@@ -10,6 +10,8 @@ decide. The rules:
   has the server's ``default_permission`` (``read`` unless configured).
 - **Runs are their author's.** Changing a run needs ``edit`` on its experiment and being the
   run's author, or ``manage`` on the experiment.
+  Logged models (MLflow 3) follow the same rule with their creator as author
+  (:mod:`dockyard.tracking._logged_models`).
 - **Jobs** are submitted with ``edit`` on their experiment and stopped by their submitter or an
   experiment manager. A job's own token reads what its submitter may read and changes only its
   run, runs nested under it, and the model it registers into.

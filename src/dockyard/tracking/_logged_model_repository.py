@@ -4,7 +4,13 @@ The search compiles MLflow's logged-model filter (parsed by :mod:`._search_parse
 ``LOGGED_MODELS`` grammar) into one query over ``logged_models``: every condition on a metric,
 param or tag is a correlated ``EXISTS`` on that table's primary key (or unique index), and a
 metric in ``order_by`` sorts by the model's latest point for that key (newest timestamp, then
-highest step, then the lowest run id, as MLflow picks it), models without one last.
+highest step, then the lowest run id, as MLflow picks it), models without one (or with NaN)
+last.
+
+Where MLflow 3.17's server differs, it is by a defect this does not copy: there, a ``datasets``
+entry without a digest matches no model (the digest is compared with NULL), ``status = 'READY'``
+matches nothing (status is stored as a number), a NaN metric sorts as 0, and an unknown
+attribute is a 500.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from dockyard.tracking._entities import (
     ModelOutput,
 )
 from dockyard.tracking._requests import DatasetFilter, LoggedModelOrder, MetricIn
-from dockyard.tracking._search import LOGGED_MODELS, Condition, compare, metric_compare
+from dockyard.tracking._search import LOGGED_MODELS, Condition, binary, compare, metric_compare
 
 __all__ = ["LoggedModelRepository", "not_found"]
 
@@ -61,6 +67,7 @@ _ATTRIBUTES: dict[str, Any] = {
     "creation_timestamp": _LM.c.creation_time,
     "last_updated_timestamp": _LM.c.last_updated_time,
 }
+_NUMERIC = {"creation_timestamp", "last_updated_timestamp"}
 _ZERO, _ONE = literal_column("0", Integer()), literal_column("1", Integer())
 _INPUT, _OUTPUT = "input", "output"
 
@@ -342,7 +349,9 @@ def _order_column(order: LoggedModelOrder) -> tuple[Any, str]:
                 "metrics.<key>",
                 field="order_by",
             )
-        return _ATTRIBUTES[name], name
+        column = _ATTRIBUTES[name]
+        # Strings sort by code point on every database, as run searches sort them.
+        return (column if name in _NUMERIC else binary(column)), name
     if entity not in ("metric", "metrics"):
         raise InvalidArgument(
             f"invalid order_by field {field!r}: logged models are ordered by attributes or "

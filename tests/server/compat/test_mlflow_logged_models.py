@@ -118,10 +118,20 @@ def test_dockyard_resolves_logged_model_uris(
     with mlflow.start_run() as run:
         info = mlflow_sklearn.sklearn.log_model(estimator, name="model")
     expected = estimator.predict(features[:3])
+    # Registering the run's path registers the model MLflow 3 logged under that name: a
+    # verified copy of its files, not a reference.
+    name = f"via-run-{experiment_name[-12:]}"
+    mlflow_client = MlflowClient()
+    mlflow_client.create_registered_model(name)
+    version = mlflow_client.create_model_version(
+        name, f"runs:/{run.info.run_id}/model", run.info.run_id
+    )
+    download = mlflow_client.get_model_version_download_uri(name, version.version)
+    assert download.startswith("mlflow-artifacts:/registry/")
     with Client(live_server.url) as client:
         # Dockyard's own URIs reach the same files: the model's id, and the run's path that
         # MLflow 3 keeps as a logged model.
-        for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
+        for uri in (info.model_uri, f"runs:/{run.info.run_id}/model", f"models:/{name}/1"):
             local = fetch_model(uri, client=client, cache_dir=tmp_path / "cache")
             model = load_model(local.path, expected_digest=local.digest, allow_unverified=True)
             np.testing.assert_allclose(model.predict(features[:3]), expected)
@@ -275,3 +285,35 @@ def test_model_files_are_listed_through_both_doors(
         f"{model.artifact_location}/d/weights.bin", dst_path=str(tmp_path / "out")
     )
     assert Path(downloaded).read_bytes() == b"123"
+
+
+def test_a_single_metric_links_to_a_model_with_its_dataset(
+    tracking_uri: str, experiment_name: str
+) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment(experiment_name)
+    run_id = client.create_run(experiment_id).info.run_id
+    model = client.create_logged_model(experiment_id)
+    client.log_metric(
+        run_id,
+        "auc",
+        0.5,
+        timestamp=123456789,
+        step=1,
+        dataset_name="holdout",
+        dataset_digest="abc",
+        model_id=model.model_id,
+    )
+    assert client.get_logged_model(model.model_id).metrics == [
+        Metric(
+            key="auc",
+            value=0.5,
+            timestamp=123456789,
+            step=1,
+            model_id=model.model_id,
+            dataset_name="holdout",
+            dataset_digest="abc",
+            run_id=run_id,
+        )
+    ]
+    assert client.get_run(run_id).data.metrics == {"auc": 0.5}

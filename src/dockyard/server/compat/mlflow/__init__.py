@@ -1,23 +1,36 @@
-"""The MLflow tracking REST API, so the unmodified ``mlflow`` client works against Dockyard.
+"""The MLflow REST API, so the unmodified ``mlflow`` client works against Dockyard.
 
 ``MLFLOW_TRACKING_URI=http://host:port`` points the client here. The adapter translates MLflow's
-requests into :class:`~dockyard.tracking.TrackingService` calls and the results back; it keeps no
-state and no rule of its own beyond MLflow's protocol limits. Layout::
+requests into calls of Dockyard's services (tracking, logged models, registry) and the results
+back; it keeps no state and no rule of its own beyond MLflow's protocol limits. Layout::
 
-    _fields.py       reading protobuf-JSON requests with MLflow's type rules
-    _convert.py      Dockyard entities -> MLflow JSON
-    _errors.py       any exception -> {"error_code", "message"} with MLflow's status
-    _endpoint.py     the wrapper every JSON endpoint runs through
-    _experiments.py  experiments/*
-    _runs.py         runs/*, metrics/get-history
-    _logged_models.py  logged-models/search (always empty)
-    _registry.py     registered-models/*, model-versions/*
-    _registry_files.py  mlflow-artifacts:/registry/... (registered files, read-only)
-    _artifacts.py    mlflow-artifacts/artifacts (streamed up- and downloads, listings)
+    _fields.py         reading protobuf-JSON requests with MLflow's type rules
+    _convert.py        Dockyard entities -> MLflow JSON
+    _errors.py         any exception -> {"error_code", "message"} with MLflow's status and words
+    _endpoint.py       the wrapper every JSON endpoint runs through
+    _experiments.py    experiments/*
+    _runs.py           runs/* (outputs too), metrics/get-history
+    _logged_models.py  logged-models/* (MLflow 3)
+    _registry.py       registered-models/*, model-versions/*
+    _registry_files.py mlflow-artifacts:/registry/... (registered files, read-only)
+    _artifacts.py      mlflow-artifacts/artifacts (runs' and logged models' files), artifacts/list
 
-Endpoints MLflow has and Dockyard does not serve (logged models, traces, scorers, ...) answer 404
-ENDPOINT_NOT_FOUND, which is what an older MLflow server answers, so the client falls back or
-reports a clear error. MLflow's UI calls the same API under ``/ajax-api``; it is served there too.
+Out of scope, each answering 404 ENDPOINT_NOT_FOUND as an older MLflow server does (so the
+client falls back or reports a clear error):
+
+- GenAI tracing, assessments and evaluation datasets: a separate product (spans, traces,
+  judges) with its own storage; Dockyard tracks models, not LLM calls.
+- Prompts and the prompt registry: the registry keeps model packages; prompt tags are refused.
+- The AI gateway, its secrets, budgets and guardrails: a proxy to model providers, not part of
+  an ML platform's tracking and registry.
+- Scorers and online evaluation: they run user code on the tracking server, which Dockyard runs
+  only as jobs.
+- Workspaces: Dockyard separates teams with grants on experiments and models instead.
+- Webhooks: Dockyard's event log and its subscriptions do this for every resource.
+- GraphQL and the endpoints only MLflow's UI calls (``get-history-bulk``, ``search-datasets``,
+  ``upload-artifact``, ``/get-artifact``): Dockyard's web UI reads the native API.
+
+MLflow's UI calls the same API under ``/ajax-api``; what is served is served there too.
 """
 
 from __future__ import annotations
