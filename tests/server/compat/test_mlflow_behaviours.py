@@ -16,6 +16,10 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from dockyard.sdk._transport import InProcessTransport
+from dockyard.server import create_app
+from dockyard.settings import Settings
+
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # mlflow's stage deprecation
 
 
@@ -165,17 +169,38 @@ def test_a_reference_cannot_be_loaded_and_says_why(tracking_uri: str) -> None:
     assert "recorded as a reference to runs:/elsewhere/model" in answer.text
 
 
-def test_s3_sources_the_server_cannot_read_answer_a_clear_client_error(
-    tracking_uri: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_s3_sources_outside_the_allowed_roots_are_refused_at_once(tracking_uri: str) -> None:
     client = MlflowClient()
     name = f"s3-{uuid.uuid4().hex[:8]}"
     client.create_registered_model(name)
-    # The client would retry a 5xx for minutes; a 4xx it reports at once.
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
-    with pytest.raises(MlflowException, match="cannot read s3://no-such-bucket") as raised:
+    with pytest.raises(MlflowException, match="outside the allowed roots") as raised:
         client.create_model_version(name, "s3://no-such-bucket/model")
-    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert raised.value.error_code == "PERMISSION_DENIED"
+
+
+def test_s3_sources_the_server_cannot_read_answer_a_clear_client_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bucket the server may read from, but no credentials to read it with.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings = Settings(home=tmp_path / "home", data_roots=["s3://models-bucket"])
+    transport = InProcessTransport(create_app(settings))
+    api = "http://dockyard.test/api/2.0/mlflow"
+    with httpx.Client(transport=transport) as http:
+        http.post(f"{api}/registered-models/create", json={"name": "m"}).raise_for_status()
+        answer = http.post(
+            f"{api}/model-versions/create",
+            json={"name": "m", "source": "s3://models-bucket/wine"},
+        )
+    transport.close()
+    # Not a 5xx, which MLflow's client would retry for minutes.
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "cannot read s3://models-bucket/wine: no usable AWS credentials" in answer.text
 
 
 def test_deprecated_stages_move_versions_and_latest_versions_follow(tracking_uri: str) -> None:

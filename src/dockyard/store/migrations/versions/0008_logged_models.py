@@ -3,7 +3,7 @@
 Model versions gain the logged model they were registered from and MLflow's deprecated stage.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from dockyard.store.migrations._tables import add_missing_columns, create_tables, drop_tables
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
