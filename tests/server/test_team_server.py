@@ -22,11 +22,17 @@ from dockyard.sdk import Client
 PASSWORD = "correct horse battery"
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without MLflow's settings, which earlier tests may have
+    left behind (mlflow exports MLFLOW_EXPERIMENT_ID when it sets an experiment)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+
+
 def _cli(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dockyard", *args],
         input=stdin,
-        env={**os.environ, **env},
+        env={**_clean_env(), **env},
         capture_output=True,
         check=False,
         text=True,
@@ -106,7 +112,7 @@ def test_the_mlflow_client_signs_in_as_mlflow_users_do(
     script.write_text(_MLFLOW)
     done = subprocess.run(
         [sys.executable, str(script), server.url, f"mlflow-{how}", str(tmp_path)],
-        env={**os.environ, **env},
+        env={**_clean_env(), **env},
         capture_output=True,
         check=False,
         text=True,
@@ -127,7 +133,7 @@ def test_the_mlflow_client_without_credentials_is_refused(
     server, _ = team
     script = tmp_path / "train.py"
     script.write_text(_MLFLOW)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING_")}
+    env = _clean_env()
     done = subprocess.run(
         [sys.executable, str(script), server.url, "nobody", str(tmp_path)],
         env={**env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},

@@ -39,8 +39,11 @@ _TIMING = re.compile(r"_time$")
 def _run_script(script: str, url: str, tmp_path: Path, *args: str) -> str:
     """Run an example against ``url`` in a fresh experiment; returns that experiment's name."""
     experiment = f"{script}-{uuid.uuid4().hex[:8]}"
+    # Only this test's MLflow settings: an earlier test in this process may have left others
+    # (mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID).
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env = {
-        **os.environ,
+        **inherited,
         "MLFLOW_TRACKING_URI": url,
         "MLFLOW_EXPERIMENT_NAME": experiment,
         # Fail at once rather than retrying for minutes, so a failure shows its cause.
