@@ -17,6 +17,7 @@ from dockyard.tracking._entities import (
 )
 from dockyard.tracking._requests import (
     LIMITS,
+    CountRuns,
     CreateExperiment,
     CreateRun,
     LogBatch,
@@ -43,6 +44,7 @@ __all__ = [
     "LIMITS",
     "PARENT_RUN_TAG",
     "RUN_NAME_TAG",
+    "CountRuns",
     "CreateExperiment",
     "CreateRun",
     "Dataset",
