@@ -97,7 +97,7 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
         { label: xMode === "step" ? "step" : "time", value: (u, v) => (v === null || v === undefined ? "" : xMode === "time" ? new Date(v * 1000).toLocaleTimeString() : fmtNum(v)) },
         ...current.map((s, i) => ({
           label: s.label, stroke: s.color || color(i), width: 1.5, spanGaps: true,
-          points: { show: false }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
+          points: { show: data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
         })),
       ],
       hooks: onZoom ? { setScale: [(u, key) => { if (key === "x") onZoom(u.scales.x.min, u.scales.x.max); }] } : {},

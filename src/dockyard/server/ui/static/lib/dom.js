@@ -2,9 +2,11 @@
 // from the API never become markup.
 
 export function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split(".");
+  const [base, id] = tag.split("#");
+  const [name, ...classes] = base.split(".");
   const el = document.createElement(name || "div");
   if (classes.length) el.className = classes.join(" ");
+  if (id) el.id = id;
   if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);
     attrs = null;

@@ -39,7 +39,7 @@ export class VirtualTable {
     clear(this.head, columns.map((c) => {
       const sort = c.sort ? (c.sort === "asc" ? " ▲" : " ▼") : "";
       return h("div", {
-        class: c.sortable ? "sortable" : "", title: c.title || c.label, role: "columnheader",
+        class: c.sortable ? "sortable" : "", title: c.title || c.label, role: "columnheader", dataset: { col: c.id },
         "aria-sort": c.sort ? (c.sort === "asc" ? "ascending" : "descending") : null,
         onclick: c.sortable ? () => this.opts.onSort?.(c) : null,
       }, c.kind ? h("span.kind", c.kind) : null, c.header || c.label, sort);
