@@ -112,13 +112,23 @@ def _runs_table(page: Watched, seeded: Seeded) -> Any:
     return p
 
 
-def _column(p: Any, column: str) -> list[str]:
-    heads = p.eval_on_selector_all(".vt-head > div", "els => els.map(e => e.dataset.col)")
-    index = heads.index(column)
-    rows = p.locator(".vt-row:not(.loading)")
-    return [
-        rows.nth(i).locator("> div").nth(index).inner_text() for i in range(min(rows.count(), 12))
-    ]
+_COLUMN = """([column, want]) => {
+  const heads = [...document.querySelectorAll('.vt-head > div')].map(e => e.dataset.col);
+  const index = heads.indexOf(column);
+  const rows = [...document.querySelectorAll('.vt-row:not(.loading):not(.group)')]
+    .sort((a, b) => Number(a.dataset.i) - Number(b.dataset.i)).slice(0, 12);
+  const values = rows.map(r => r.children[index].innerText.trim());
+  return values.length >= want && values;
+}"""
+
+
+def _column(p: Any, column: str, want: int = 5) -> list[str]:
+    """The first rows' cells of a column, in row order (rows in view are drawn in any order)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not (values := p.evaluate(_COLUMN, [column, want])):
+        assert time.monotonic() < deadline, f"fewer than {want} rows drawn"
+        p.wait_for_timeout(100)
+    return list(values)
 
 
 def test_filter_and_sort_runs(page: Watched, seeded: Seeded) -> None:
@@ -131,10 +141,11 @@ def test_filter_and_sort_runs(page: Watched, seeded: Seeded) -> None:
     assert "filter=" in p.url
     p.click(".vt-head > div[data-col='m:loss']")  # metrics sort DESC first
     until(p, "() => location.hash.includes('order=metrics.loss')")
-    p.wait_for_selector(".vt-row >> nth=0", timeout=TIMEOUT_MS)
-    p.wait_for_timeout(300)  # let the re-sorted page replace the old rows
-    values = [float(v) for v in _column(p, "m:loss") if v]
-    assert values == sorted(values, reverse=True) and len(values) >= 5
+    # The re-sorted page replaces the rows once it arrives: wait for that order, or fail.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while (values := [float(v) for v in _column(p, "m:loss") if v]) != sorted(values, reverse=True):
+        assert time.monotonic() < deadline, f"rows not sorted by loss: {values}"
+        p.wait_for_timeout(100)
     page.shot("runs-filtered-sorted")
     # A bad filter is named, not a blank table.
     p.fill("input.filter", "params.optimizer ==")
