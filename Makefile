@@ -30,6 +30,9 @@ install-test: $(UV)
 	else echo "no $(TORCH) wheel in $(TORCH_WHEELS): the PyTorch tests will be skipped"; fi
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+	@# The web UI's tests drive Debian's chromium through Playwright (which cannot fetch browsers).
+	@command -v chromium >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 demo: install
 	$(PY) -m dockyard.demo

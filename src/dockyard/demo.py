@@ -242,6 +242,7 @@ def main() -> int:
 
     server = dy.sdk.context().server().base_url
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Look next:")
+    print(f"  the web UI: {server}/#/experiments  (start with the {EXPERIMENT!r} runs)")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")
     print(f"  .venv/bin/dockyard runs compare {' '.join(r for _, r in sweep)}")
     print(f"  .venv/bin/dockyard jobs describe {job.name}")

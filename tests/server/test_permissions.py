@@ -94,6 +94,9 @@ LM = "{w.extra[logged_model]}"
 ROUTES: dict[tuple[str, str], Call] = {
     # -- open, or any signed-in caller ---------------------------------------------------------
     ("GET", "/healthz"): Call("public", "/healthz"),
+    # The web UI's page and files hold no data: its sign-in form must load for anyone.
+    ("GET", "/"): Call("public", "/"),
+    ("GET", "/ui/{path:path}"): Call("public", "/ui/app.js"),
     ("POST", "/api/v1/session"): Call(
         "public", "/api/v1/session", json=_j(username="outsider", password=PASSWORD)
     ),
@@ -104,6 +107,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/whoami"): Call("signed_in", "/api/v1/whoami"),
     ("DELETE", "/api/v1/session"): Call("signed_in", "/api/v1/session"),
     ("GET", "/api/v1/events"): Call("signed_in", "/api/v1/events"),
+    ("GET", "/api/v1/events/stream"): Call(
+        "signed_in", "/api/v1/events/stream", params=_q(after=0, duration_s=0.2)
+    ),
     ("POST", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens", json=_j(name="t")),
     ("GET", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"): Call("self", "/api/v1/tokens/{w.token_id}"),
@@ -154,6 +160,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/runs/search"): Call(
         "read", "/api/v1/runs/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
+    ),
+    ("POST", "/api/v1/runs/count"): Call(
+        "read",
+        "/api/v1/runs/count",
+        json=lambda w: {"experiment_ids": [w.experiment_id], "group_by": "status"},
     ),
     ("GET", "/api/v1/runs/compare"): Call("read", "/api/v1/runs/compare", params=_q(run_ids=RUN)),
     ("GET", "/api/v1/runs/{run_id}"): Call("read", f"/api/v1/runs/{RUN}"),
@@ -247,6 +258,12 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/v1/endpoints/{name}/metrics"): Call(
         "read", "/api/v1/endpoints/{w.endpoint}/metrics"
+    ),
+    ("GET", "/api/v1/endpoints/{name}/capture"): Call(
+        "read", "/api/v1/endpoints/{w.endpoint}/capture"
+    ),
+    ("GET", "/api/v1/endpoints/{name}/capture/{path:path}"): Call(
+        "read", "/api/v1/endpoints/{w.endpoint}/capture/a/2026/01/01/00/x.jsonl"
     ),
     # -- registry ------------------------------------------------------------------------------
     ("POST", "/api/v1/registered-models"): Call(

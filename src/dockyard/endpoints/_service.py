@@ -224,6 +224,19 @@ class EndpointService:
             self._repo.row(conn, name)
             self._access.require(conn, actor, level, _KIND, name, what)
 
+    def capture_destination(self, actor: Actor, name: str) -> str | None:
+        """Where the endpoint's captured traffic is, once the actor may read the endpoint: its
+        ``capture.destination`` (under which records lie in ``<name>/``), or None for the
+        store's ``capture/<name>/``."""
+        with self._db.read() as conn:
+            self._repo.row(conn, name)
+            self._access.require(conn, actor, Level.READ, _KIND, name, "read its captured data")
+            endpoint = self._repo.get(conn, name)
+        destination = endpoint.config.capture.destination
+        if destination is not None:
+            self.roots.check(destination, "capture.destination")  # roots may have narrowed
+        return destination
+
     # -- API keys -----------------------------------------------------------------------------
 
     def create_key(self, actor: Actor, name: str) -> NewEndpointKey:

@@ -9,6 +9,7 @@ order. The lock is held only from the append to the commit (services append last
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -67,6 +68,8 @@ class EventLog:
         self._pg = db.dialect == "postgresql"
         # Readers in this process (live views) wait here rather than polling the database.
         self._appended = threading.Condition()
+        # Readers on event loops (the UI's event stream) wait on futures, not threads.
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self.last_seen = 0
 
     def append(
@@ -111,6 +114,26 @@ class EventLog:
         """Wake readers waiting in this process (called after appends; harmless if early)."""
         with self._appended:
             self._appended.notify_all()
+            waiters = list(self._waiters)
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(_wake, future)
+
+    async def appended(self, timeout: float) -> bool:
+        """Wait, on the running event loop, for an append in this process or ``timeout``
+        seconds; True when woken by an append. Holds no thread and no connection meanwhile.
+        Appends notify before their transaction commits: read again shortly after waking."""
+        loop = asyncio.get_running_loop()
+        entry = (loop, loop.create_future())
+        with self._appended:
+            self._waiters.add(entry)
+        try:
+            await asyncio.wait_for(entry[1], timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self._appended:
+                self._waiters.discard(entry)
 
     def wait(self, timeout: float) -> None:
         """Block until an append in this process, or ``timeout`` seconds."""
@@ -130,12 +153,45 @@ class EventLog:
         until: int | None = None,
         limit: int = 100,
         visible: Visible | None = None,
+        before: int | None = None,
     ) -> list[Event]:
         """Events after id ``after``, oldest first, matching every filter given.
 
         ``types`` entries ending in ``.*`` match a prefix (``job.*``). ``visible`` drops events
-        the reader may not see; pages are filled past them.
+        the reader may not see; pages are filled past them. With ``before``, the events below
+        that id (and above ``after``), newest first: the end of the log, then backwards.
         """
+        return self.scan(
+            after=after,
+            types=types,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            actor=actor,
+            outcome=outcome,
+            since=since,
+            until=until,
+            limit=limit,
+            visible=visible,
+            before=before,
+        )[0]
+
+    def scan(
+        self,
+        *,
+        after: int = 0,
+        types: list[str] | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        actor: str | None = None,
+        outcome: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        limit: int = 100,
+        visible: Visible | None = None,
+        before: int | None = None,
+    ) -> tuple[list[Event], int]:
+        """As :meth:`read`, and the id of the last event looked at: a follower continues
+        from there, past events it may not see, instead of reading them again."""
         limit = max(1, min(limit, MAX_PAGE))
         query = select(_E).where(_E.c.id > after)
         if types:
@@ -157,21 +213,25 @@ class EventLog:
         if until is not None:
             query = query.where(_E.c.time < until)
         found: list[Event] = []
-        cursor = after
+        descending = before is not None
+        cursor = before if before is not None else after
         for _ in range(20):  # bounded: a reader who may see little does not scan the whole log
+            page = (
+                query.where(_E.c.id < cursor).order_by(_E.c.id.desc())
+                if descending
+                else query.where(_E.c.id > cursor).order_by(_E.c.id)
+            )
             with self._db.read() as conn:
-                rows = conn.execute(
-                    query.where(_E.c.id > cursor).order_by(_E.c.id).limit(limit)
-                ).all()
+                rows = conn.execute(page.limit(limit)).all()
             for row in rows:
                 cursor = row.id
                 if visible is None or visible(row.scope, row.actor):
                     found.append(_event(row))
                     if len(found) == limit:
-                        return found
+                        return found, cursor
             if len(rows) < limit:
                 break
-        return found
+        return found, cursor
 
     def latest_id(self) -> int:
         with self._db.read() as conn:
@@ -196,6 +256,11 @@ class EventLog:
             [{"name": name, "position": position, "updated_time": _now_ms()}],
             keys=("name",),
         )
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _event(row: Any) -> Event:

@@ -28,6 +28,7 @@ from dockyard.server.routes import (
     registry,
     runs,
 )
+from dockyard.server.ui import ui_router
 from dockyard.settings import Settings
 
 __all__ = ["create_app"]
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         mlflow,
     ):
         app.include_router(module.router)
+    app.include_router(ui_router())
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSON:

@@ -16,7 +16,7 @@ In order, for each HTTP request:
    ``PASSWORD``), or the browser's session cookie, whose state changes must also carry
    ``X-CSRF-Token``. The embedded server inside the SDK's own process is its owner's. With no
    credentials, the request is anonymous where sign-in is not required, and 401 where it is
-   (only ``GET /healthz`` and signing in are open then).
+   (only ``GET /healthz``, signing in and the web UI's static files are open then).
 4. The :class:`~dockyard.auth.Actor` goes into ``scope["state"]["actor"]``; services receive it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
    per address so a flood cannot flood the log. With ``access_log`` on, every request is
@@ -59,7 +59,16 @@ _SIMPLE_TYPES: Final = (
 )
 _LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 # Open without credentials even where sign-in is required.
-_PUBLIC: Final = frozenset({("GET", "/healthz"), ("HEAD", "/healthz"), ("POST", "/api/v1/session")})
+_PUBLIC: Final = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("HEAD", "/healthz"),
+        ("POST", "/api/v1/session"),
+        ("GET", "/"),  # the web UI's page and files: no data, and its sign-in form
+        ("HEAD", "/"),
+    }
+)
+_PUBLIC_PREFIX: Final = "/ui/"
 _MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
 _DENIED_PER_S: Final = 5.0
 
@@ -68,6 +77,12 @@ def actor_of(scope: Scope) -> Actor:
     """The actor this layer put in ``scope`` (routes reach it through a dependency)."""
     actor: Actor = scope["state"]["actor"]
     return actor
+
+
+def _public(method: str, path: str) -> bool:
+    if (method, path) in _PUBLIC:
+        return True
+    return method in ("GET", "HEAD") and path.startswith(_PUBLIC_PREFIX)
 
 
 def _host_name(value: str) -> str:
@@ -227,7 +242,7 @@ class AuthMiddleware:
                         "a change made with the session cookie must carry its X-CSRF-Token"
                     )
             return actor.at(source)
-        if self.auth.required and (method, scope["path"]) not in _PUBLIC:
+        if self.auth.required and not _public(method, scope["path"]):
             raise Unauthenticated(
                 "sign in: send 'Authorization: Bearer <token>' (DOCKYARD_TOKEN, "
                 "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"

@@ -24,6 +24,7 @@ from dockyard.tracking._entities import (
 from dockyard.tracking._requests import (
     LIMITS,
     LOGGED_MODEL_ID,
+    CountRuns,
     CreateExperiment,
     CreateLoggedModel,
     CreateRun,
@@ -58,6 +59,7 @@ __all__ = [
     "MODEL_VERSIONS_TAG",
     "PARENT_RUN_TAG",
     "RUN_NAME_TAG",
+    "CountRuns",
     "CreateExperiment",
     "CreateLoggedModel",
     "CreateRun",

@@ -18,6 +18,7 @@ from dockyard.tracking._entities import DatasetInput, ModelOutput, RunStatus, Vi
 __all__ = [
     "LIMITS",
     "LOGGED_MODEL_ID",
+    "CountRuns",
     "CreateExperiment",
     "CreateLoggedModel",
     "CreateRun",
@@ -228,3 +229,12 @@ class SearchRuns(_Request):
     run_view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Annotated[int, Field(ge=1, le=LIMITS.search_max_results)] = 1000
     page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class CountRuns(_Request):
+    """How many runs a search matches, optionally split by one param, tag or attribute."""
+
+    experiment_ids: list[str] = Field(default_factory=list, max_length=1000)
+    filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    run_view_type: ViewType = ViewType.ACTIVE_ONLY
+    group_by: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None

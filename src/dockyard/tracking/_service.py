@@ -27,6 +27,7 @@ from dockyard.tracking._logged_model_repository import LoggedModelRepository, no
 from dockyard.tracking._names import random_run_name
 from dockyard.tracking._requests import (
     LIMITS,
+    CountRuns,
     CreateExperiment,
     CreateRun,
     LogBatch,
@@ -37,6 +38,7 @@ from dockyard.tracking._requests import (
 )
 from dockyard.tracking._run_repository import HistoryPoint, RunRepository
 from dockyard.tracking._search import EXPERIMENTS, parse_filter, parse_order_by
+from dockyard.tracking._search_groups import build_count_query, build_group_query
 from dockyard.tracking._search_sql import build_search_query
 
 __all__ = [
@@ -549,6 +551,29 @@ class TrackingService:
             runs = self._runs.get_many(conn, ids[: request.max_results])
         token = encode_page_token(offset + request.max_results) if more else None
         return Page(runs, token)
+
+    def count_runs(
+        self, actor: Actor, request: CountRuns
+    ) -> tuple[int, list[tuple[str | None, int]]]:
+        """How many runs a search matches and, with ``group_by``, the groups they form
+        (value, count), largest first; runs without the param or tag have value None."""
+        experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
+        count_query = build_count_query(experiment_ids, request.filter, request.run_view_type.value)
+        group_query = None
+        if request.group_by is not None:
+            group_query = build_group_query(
+                experiment_ids, request.filter, request.run_view_type.value, request.group_by
+            )
+        with self._db.read() as conn:
+            for eid in experiment_ids:
+                self._access.require(
+                    conn, actor, Level.READ, "experiment", str(eid), "search its runs"
+                )
+            total = int(conn.execute(count_query).scalar_one())
+            groups = []
+            if group_query is not None:
+                groups = [(row[0], int(row[1])) for row in conn.execute(group_query)]
+        return total, groups
 
     def artifact_prefix(self, actor: Actor, run_id: str, *, writable: bool = False) -> str:
         """The artifact-store key under which a run's artifacts live, once the actor may read

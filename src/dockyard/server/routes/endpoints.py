@@ -5,14 +5,20 @@ Predictions do not go through here: each endpoint answers on its own URL (``Endp
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
 
-from dockyard.auth import Level
+from dockyard.artifacts import ArtifactStore, normalize_artifact_path, open_artifact_store
+from dockyard.auth import Actor, Level
 from dockyard.endpoints import Endpoint, EndpointConfig, EndpointKey, NewEndpointKey
 from dockyard.endpoints._fleet import Fleet
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
+from dockyard.server._services import Services
+from dockyard.server._streaming import download
 
 router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"])
 
@@ -23,6 +29,16 @@ class EndpointList(BaseModel):
 
 class EndpointKeyList(BaseModel):
     keys: list[EndpointKey]
+
+
+class CaptureFile(BaseModel):
+    path: str
+    size: int | None = None
+
+
+class CaptureList(BaseModel):
+    files: list[CaptureFile]
+    truncated: bool = False
 
 
 def _fleet(services: ServicesDep, name: str) -> Fleet:
@@ -115,3 +131,44 @@ async def endpoint_metrics(name: str, services: ServicesDep, actor: ActorDep) ->
     lines.append("# TYPE dockyard_endpoint_workers gauge")
     lines.append(f'dockyard_endpoint_workers{{endpoint="{name}"}} {len(fleet.workers)}')
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+# -- captured traffic -----------------------------------------------------------------------------
+
+
+def _capture(services: Services, actor: Actor, name: str) -> tuple[ArtifactStore, str]:
+    destination = services.endpoints.capture_destination(actor, name)
+    if destination is None:
+        return services.artifacts, f"capture/{name}"
+    store = open_artifact_store(destination, s3_endpoint_url=services.settings.s3_endpoint_url)
+    return store, name
+
+
+@router.get("/{name}/capture")
+async def list_capture(
+    name: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> CaptureList:
+    """Captured traffic files (JSON Lines), newest first: ``<variant>/YYYY/MM/DD/HH/<file>``."""
+    store, prefix = await run_in_threadpool(_capture, services, actor, name)
+    entries = await run_in_threadpool(store.list, prefix, recursive=True)
+    files = [
+        CaptureFile(path=e.path[len(prefix) + 1 :], size=e.size)
+        for e in entries
+        if not e.is_dir and e.path.startswith(prefix + "/")
+    ]
+    # Newest first across variants: the path after the variant is the capture hour.
+    files.sort(key=lambda f: (f.path.partition("/")[2], f.path), reverse=True)
+    return CaptureList(files=files[:limit], truncated=len(files) > limit)
+
+
+@router.get("/{name}/capture/{path:path}", response_model=None)
+async def get_capture(
+    name: str, path: str, services: ServicesDep, actor: ActorDep
+) -> StreamingResponse:
+    """One captured traffic file: a request/response record per line."""
+    store, prefix = await run_in_threadpool(_capture, services, actor, name)
+    key = f"{prefix}/{normalize_artifact_path(path)}"
+    return await download(store, key, key.rsplit("/", 1)[-1])

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from dockyard.server._deps import ActorDep, TrackingDep
 from dockyard.tracking import (
     LIMITS,
+    CountRuns,
     CreateRun,
     LifecycleStage,
     LogBatch,
@@ -31,6 +32,16 @@ RunId = Annotated[str, Query(min_length=32, max_length=32, pattern="^[0-9a-f]{32
 class RunPage(BaseModel):
     runs: list[Run]
     next_page_token: str | None = None
+
+
+class RunGroup(BaseModel):
+    value: str | None
+    count: int
+
+
+class RunCount(BaseModel):
+    count: int
+    groups: list[RunGroup] = []
 
 
 class MetricHistory(BaseModel):
@@ -60,6 +71,15 @@ def search_runs(body: SearchRuns, tracking: TrackingDep, actor: ActorDep) -> Run
     """Search runs across experiments with MLflow's filter syntax and order-by clauses."""
     page = tracking.search_runs(actor, body)
     return RunPage(runs=page.items, next_page_token=page.next_page_token)
+
+
+@router.post("/count")
+def count_runs(body: CountRuns, tracking: TrackingDep, actor: ActorDep) -> RunCount:
+    """How many runs a search's filter matches; with ``group_by`` (``params.<key>``,
+    ``tags.<key>``, ``status``, ``user_id``) also the groups they form, largest first (at most
+    500). A group's runs are a search with the group's condition added to the filter."""
+    total, groups = tracking.count_runs(actor, body)
+    return RunCount(count=total, groups=[RunGroup(value=v, count=n) for v, n in groups])
 
 
 @router.get("/compare")

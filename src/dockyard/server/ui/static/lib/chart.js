@@ -1,0 +1,141 @@
+// Line charts over uPlot (canvas: 100,000 points draw in milliseconds). Drag to zoom on x,
+// double-click to reset; smoothing (exponential moving average, debiased as TensorBoard does),
+// x = step, wall time or relative time, linear or log y. Colours follow the theme.
+
+import { h, fmtNum } from "./dom.js";
+
+let loading;
+/** uPlot, loaded once, when a page first draws a chart. */
+export function loadUPlot() {
+  if (window.uPlot) return Promise.resolve(window.uPlot);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      document.head.append(h("link", { rel: "stylesheet", href: "/ui/vendor/uPlot.min.css" }));
+      const script = h("script", { src: "/ui/vendor/uPlot.iife.min.js" });
+      script.onload = () => resolve(window.uPlot);
+      script.onerror = () => reject(new Error("could not load the chart library"));
+      document.head.append(script);
+    });
+  }
+  return loading;
+}
+
+export const PALETTE = [
+  "#2563eb", "#dc2626", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d",
+  "#ea580c", "#4f46e5", "#0d9488", "#be123c", "#a16207", "#7c3aed", "#059669", "#c2410c",
+];
+export const color = (i) => PALETTE[i % PALETTE.length];
+
+const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+export function toNumber(v) {
+  return typeof v === "number" ? v : null; // "NaN", "Infinity" do not plot
+}
+
+/** Exponential moving average with debiasing; nulls pass through. */
+export function smooth(ys, weight) {
+  if (!weight) return ys;
+  const out = new Array(ys.length);
+  let last = 0;
+  let n = 0;
+  for (let i = 0; i < ys.length; i++) {
+    const y = ys[i];
+    if (y === null || !Number.isFinite(y)) { out[i] = null; continue; }
+    last = last * weight + (1 - weight) * y;
+    n++;
+    out[i] = last / (1 - Math.pow(weight, n));
+  }
+  return out;
+}
+
+/** [xs, ys] of a metric history for an x mode: step, time (s since epoch) or relative (s). */
+export function xy(points, mode) {
+  const xs = new Array(points.length);
+  const ys = new Array(points.length);
+  const t0 = points.length ? points[0].timestamp : 0;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    xs[i] = mode === "time" ? p.timestamp / 1000 : mode === "relative" ? (p.timestamp - t0) / 1000 : p.step;
+    ys[i] = toNumber(p.value);
+  }
+  if (mode !== "step") {
+    // Histories are ordered by step; time need not be monotonic with it.
+    const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+    return [order.map((i) => xs[i]), order.map((i) => ys[i])];
+  }
+  return [xs, ys];
+}
+
+/**
+ * A line chart. series: [{label, color, xs, ys}]. Returns {destroy, update(series)}.
+ * Series with different x values are joined onto one x axis (uPlot.join).
+ */
+export async function lineChart(el, series, { xMode = "step", log = false, smoothing = 0, height = 220, yLabel = "", onZoom } = {}) {
+  const uPlot = await loadUPlot();
+  let plot = null;
+  let current = series;
+  const build = () => {
+    if (plot) plot.destroy();
+    const width = Math.max(200, el.clientWidth || 400);
+    const data = current.length === 1
+      ? [current[0].xs, smooth(current[0].ys, smoothing)]
+      : uPlot.join(current.map((s) => [s.xs, smooth(s.ys, smoothing)]));
+    if (log) for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v !== null && v > 0 ? v : null));
+    const fg = css("--muted");
+    const grid = css("--line");
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: "11px system-ui, sans-serif" };
+    plot = new uPlot({
+      width, height,
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      legend: { show: current.length <= 12, live: true },
+      scales: { x: { time: xMode === "time" }, y: { distr: log ? 3 : 1 } },
+      axes: [
+        { ...axis, label: xMode === "step" ? "step" : xMode === "time" ? "" : "seconds", labelSize: 14, labelFont: "11px system-ui" },
+        { ...axis, size: 60, label: yLabel, labelSize: yLabel ? 14 : 0, values: (u, vals) => vals.map(fmtNum) },
+      ],
+      series: [
+        { label: xMode === "step" ? "step" : "time", value: (u, v) => (v === null || v === undefined ? "" : xMode === "time" ? new Date(v * 1000).toLocaleTimeString() : fmtNum(v)) },
+        ...current.map((s, i) => ({
+          label: s.label, stroke: s.color || color(i), width: 1.5, spanGaps: true,
+          points: { show: data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
+        })),
+      ],
+      hooks: onZoom ? { setScale: [(u, key) => { if (key === "x") onZoom(u.scales.x.min, u.scales.x.max); }] } : {},
+    }, data, el);
+  };
+  build();
+  const resize = new ResizeObserver(() => {
+    if (plot && el.clientWidth && Math.abs(plot.width - el.clientWidth) > 4) plot.setSize({ width: el.clientWidth, height });
+  });
+  resize.observe(el);
+  const rebuild = () => build();
+  window.addEventListener("themechange", rebuild);
+  return {
+    get plot() { return plot; },
+    update(next) { current = next; build(); },
+    destroy() { resize.disconnect(); window.removeEventListener("themechange", rebuild); if (plot) plot.destroy(); plot = null; },
+  };
+}
+
+/** Chart controls (x mode, smoothing, log) bound to the URL's query; calls onChange(opts). */
+export function chartControls(query, setQuery, onChange) {
+  const opts = {
+    xMode: query.get("x") || "step",
+    smoothing: Number(query.get("smooth") || 0),
+    log: query.get("log") === "1",
+  };
+  const x = h("select", { title: "x axis", onchange: () => { opts.xMode = x.value; changed(); } },
+    [["step", "x: step"], ["time", "x: time"], ["relative", "x: relative time"]].map(([v, l]) => h("option", { value: v, selected: opts.xMode === v }, l)));
+  const smoothLabel = h("span.muted.mono", opts.smoothing.toFixed(2));
+  const s = h("input", { type: "range", min: 0, max: 0.99, step: 0.01, value: opts.smoothing, title: "Smoothing", oninput: () => { opts.smoothing = Number(s.value); smoothLabel.textContent = opts.smoothing.toFixed(2); changed(); } });
+  const log = h("input", { type: "checkbox", checked: opts.log, onchange: () => { opts.log = log.checked; changed(); } });
+  let timer;
+  function changed() {
+    setQuery({ x: opts.xMode === "step" ? "" : opts.xMode, smooth: opts.smoothing ? opts.smoothing : "", log: opts.log ? "1" : "" });
+    clearTimeout(timer);
+    timer = setTimeout(() => onChange(opts), 60);
+  }
+  const el = h("div.row.chart-controls", x, h("label.check", "Smoothing ", s, smoothLabel), h("label.check", log, "log y"),
+    h("span.muted", "Drag to zoom, double-click to reset"));
+  return { el, opts };
+}

@@ -1,0 +1,156 @@
+// Compare 2-100 runs: overlaid metric curves, parallel coordinates of params against a metric,
+// a scatter of any two columns, a diff table, and how to reproduce each run.
+// URL: #/compare?runs=a,b,c&metric=loss&y=...&x=...
+
+import { api, metricHistory } from "../lib/api.js";
+import { h, clear, fmtNum, copyButton, badge } from "../lib/dom.js";
+import { chartControls, color, lineChart, xy } from "../lib/chart.js";
+import { parallelCoordinates, scatter } from "../lib/plots.js";
+
+export const title = "Compare";
+
+const CONCURRENCY = 6; // what a browser opens to one host at a time over HTTP/1.1
+
+async function pool(items, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+    while (next < items.length) { const i = next++; out[i] = await fn(items[i], i); }
+  }));
+  return out;
+}
+
+export default async function compare(ctx) {
+  const { root, query, signal } = ctx;
+  const ids = (query.get("runs") || "").split(",").filter(Boolean).slice(0, 100);
+  if (ids.length < 2) {
+    root.append(h("h1", "Compare runs"), h("p.muted", "Select two or more runs in a runs table (x), then Compare (c)."));
+    return;
+  }
+  const cmp = await api("runs/compare", { query: { run_ids: ids }, signal });
+  const n = cmp.run_ids.length;
+  const names = cmp.run_names.map((name, i) => name || cmp.run_ids[i].slice(0, 8));
+  const colors = cmp.run_ids.map((_, i) => color(i));
+  const metricKeys = Object.keys(cmp.metrics);
+  const paramKeys = Object.keys(cmp.params);
+  const differs = (values) => new Set(values.map((v) => (v === null ? "\u0000" : String(v)))).size > 1;
+  const columns = { ...Object.fromEntries(paramKeys.map((k) => [`params.${k}`, cmp.params[k]])), ...Object.fromEntries(metricKeys.map((k) => [`metrics.${k}`, cmp.metrics[k]])) };
+
+  let metric = query.get("metric") || metricKeys[0] || "";
+  const legend = h("div.row", cmp.run_ids.map((id, i) => h("a.chip", { href: `#/experiments/${cmp.attributes.experiment_id[i]}/runs/${id}` }, h("span.swatch", { style: { background: colors[i] } }), names[i])));
+  root.append(h("div.head", h("h1", `Compare ${n} runs`)), legend);
+
+  // -- curves ----------------------------------------------------------------------------------
+  const curveBox = h("div.card.chart#curves");
+  const metricSelect = h("select", { id: "metric", onchange: () => { metric = metricSelect.value; ctx.setQuery({ metric }); drawCurves(); drawParallel(); } },
+    metricKeys.map((k) => h("option", { value: k, selected: k === metric }, k)));
+  const controls = chartControls(query, ctx.setQuery, () => drawCurves());
+  const status = h("span.muted");
+  root.append(h("h2", "Metrics"), h("div.row", { style: { marginBottom: "8px" } }, metricSelect, controls.el, status), curveBox);
+  const histories = new Map();
+  let chart = null;
+  async function drawCurves() {
+    if (!metric) { clear(curveBox, h("p.muted", "These runs have no metrics.")); return; }
+    status.textContent = "loading…";
+    const started = performance.now();
+    const points = await pool(cmp.run_ids, async (id) => {
+      const key = `${id}\u0000${metric}`;
+      if (!histories.has(key)) histories.set(key, await metricHistory(id, metric, { signal }).catch(() => []));
+      return histories.get(key);
+    });
+    const series = points.map((p, i) => { const [xs, ys] = xy(p, controls.opts.xMode); return { label: names[i], color: colors[i], xs, ys }; }).filter((s) => s.xs.length);
+    if (chart) chart.destroy();
+    clear(curveBox);
+    chart = await lineChart(curveBox, series, { ...controls.opts, height: 320, yLabel: metric });
+    curveBox.dataset.ready = "1";
+    curveBox.dataset.series = String(series.length);
+    status.textContent = `${series.length} curves, ${Math.round(performance.now() - started)} ms`;
+  }
+  ctx.onLeave(() => chart && chart.destroy());
+
+  // -- parallel coordinates and scatter --------------------------------------------------------
+  const parallelBox = h("div.card#parallel");
+  const metricLabel = h("span.mono", metric || "a metric");
+  root.append(h("h2", "Params against ", metricLabel), parallelBox);
+  const redraws = [];
+  function drawParallel() {
+    metricLabel.textContent = metric || "a metric";
+    const axes = paramKeys.filter((k) => differs(cmp.params[k])).slice(0, 12).map((k) => ({ label: k, values: cmp.params[k] }));
+    if (metric) axes.push({ label: metric, values: cmp.metrics[metric] });
+    if (axes.length < 2) { clear(parallelBox, h("p.muted", "No param differs between these runs.")); return; }
+    redraws[0] = parallelCoordinates(parallelBox, axes, colors, names);
+  }
+  const keys = Object.keys(columns);
+  const pick = (name, fallback) => h("select", { id: name, onchange: () => drawScatter() },
+    keys.map((k) => h("option", { value: k, selected: k === (query.get(name) || fallback) }, k)));
+  const xSel = pick("sx", keys.find((k) => k.startsWith("params.") && differs(columns[k])) || keys[0]);
+  const ySel = pick("sy", metric ? `metrics.${metric}` : keys[1]);
+  const scatterBox = h("div.card#scatter");
+  root.append(h("h2", "Scatter"), h("div.row", { style: { marginBottom: "8px" } }, "x ", xSel, " y ", ySel), scatterBox);
+  function drawScatter() {
+    if (!keys.length) { clear(scatterBox, h("p.muted", "Nothing to plot.")); return; }
+    ctx.setQuery({ sx: xSel.value, sy: ySel.value });
+    redraws[1] = scatter(scatterBox, columns[xSel.value], columns[ySel.value], colors, names, xSel.value, ySel.value);
+  }
+  const onResize = () => redraws.forEach((d) => d && d());
+  window.addEventListener("resize", onResize);
+  window.addEventListener("themechange", onResize);
+  ctx.onLeave(() => { window.removeEventListener("resize", onResize); window.removeEventListener("themechange", onResize); });
+
+  // -- diff table ------------------------------------------------------------------------------
+  const onlyDiff = h("input", { type: "checkbox", checked: query.get("diff") !== "0", onchange: () => { ctx.setQuery({ diff: onlyDiff.checked ? "" : "0" }); drawDiff(); } });
+  const diffBox = h("div.scroll#diff");
+  root.append(h("div.row", h("h2", "Side by side"), h("label.check", onlyDiff, "only what differs")), diffBox);
+  function drawDiff() {
+    const row = (section, key, values, fmt = (v) => v ?? "") => {
+      const diff = differs(values);
+      if (onlyDiff.checked && !diff && section !== "status") return null;
+      let best = -1;
+      if (section === "metric") {
+        const nums = values.map((v) => (typeof v === "number" ? v : null));
+        const lower = /loss|err|rmse|mae|mse/i.test(key);
+        nums.forEach((v, i) => { if (v !== null && (best < 0 || (lower ? v < nums[best] : v > nums[best]))) best = i; });
+      }
+      return h("tr", { class: diff ? "diff" : "" }, h("td", h("span.muted", section, " "), key),
+        values.map((v, i) => h("td", { class: section === "metric" ? "num" : "", style: i === best && diff ? { fontWeight: "700" } : null }, fmt(v))));
+    };
+    clear(diffBox, h("table.t",
+      h("thead", h("tr", h("th", ""), names.map((name, i) => h("th", h("span.swatch", { style: { background: colors[i] } }), name)))),
+      h("tbody",
+        row("status", "", cmp.attributes.status, (v) => badge(v)),
+        paramKeys.map((k) => row("param", k, cmp.params[k])),
+        metricKeys.map((k) => row("metric", k, cmp.metrics[k], fmtNum)),
+        Object.keys(cmp.tags).map((k) => row("tag", k, cmp.tags[k])))));
+  }
+
+  // -- reproduce -------------------------------------------------------------------------------
+  const reproBox = h("div#reproduce");
+  root.append(h("h2", "Reproduce"), reproBox);
+  const runs = await pool(cmp.run_ids, (id) => api(`runs/${id}`, { signal }).catch(() => null));
+  clear(reproBox, h("div.cards", runs.filter(Boolean).map((r, i) => {
+    const t = r.tags;
+    const commit = t["mlflow.source.git.commit"];
+    const source = t["mlflow.source.name"] || "";
+    const script = source.split("/").pop();
+    const args = Object.entries(r.params).map(([k, v]) => `--${k} ${/^[\w.:/@+-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`}`).join(" ");
+    const lines = [];
+    if (t["mlflow.source.git.repoURL"]) lines.push(`git clone ${t["mlflow.source.git.repoURL"]} && cd "$(basename ${t["mlflow.source.git.repoURL"]} .git)"`);
+    if (commit) lines.push(`git checkout ${commit}`);
+    if (t["dockyard.job"]) lines.push(`dockyard jobs describe ${t["dockyard.job"]} --json   # the job's spec: resubmit it`);
+    else if (script) lines.push(`python ${script} ${args}`.trim());
+    const text = lines.join("\n") || "# no source recorded for this run";
+    return h("div.card",
+      h("div.row", h("span.swatch", { style: { background: colors[i] } }), h("b", names[i]), h("div.spacer"), copyButton(text)),
+      h("table.t.kv", h("tbody",
+        h("tr", h("td", "Commit"), h("td.mono", commit || "—")),
+        h("tr", h("td", "Source"), h("td.mono", source || "—")),
+        h("tr", h("td", "User"), h("td", r.info.user_id || "—")),
+        h("tr", h("td", "Environment"), h("td", t["mlflow.source.type"] || "—", t["dockyard.python"] ? ` · Python ${t["dockyard.python"]}` : "")))),
+      h("pre", { style: { marginTop: "6px" } }, text));
+  })));
+
+  drawDiff();
+  drawParallel();
+  drawScatter();
+  await drawCurves();
+}

@@ -1,0 +1,253 @@
+// One run: overview (params, metrics, tags), metric charts, artifacts with previews, datasets,
+// the model, lineage. While the run is active it follows the event log and redraws.
+// URL: #/experiments/<id>/runs/<run_id>?tab=metrics&x=step&smooth=0.6&log=1
+
+import { api, follow, metricHistory } from "../lib/api.js";
+import { h, clear, kv, badge, fmtTime, fmtDuration, fmtNum, table, errorBox } from "../lib/dom.js";
+import { chartControls, lineChart, xy } from "../lib/chart.js";
+import { artifactBrowser } from "../lib/artifacts.js";
+
+export const title = "Run";
+
+const TABS = [["overview", "Overview"], ["metrics", "Metrics"], ["artifacts", "Artifacts"], ["datasets", "Datasets"], ["lineage", "Lineage"]];
+
+export default async function runPage(ctx) {
+  const { root, params, query, signal } = ctx;
+  let run = await api(`runs/${params.run}`, { signal });
+  const experiment = await api(`experiments/${run.info.experiment_id}`, { signal }).catch(() => null);
+  let tab = query.get("tab") || "overview";
+  const header = h("div");
+  const tabs = h("div.tabs", { role: "tablist" });
+  const body = h("div");
+  root.append(header, tabs, body);
+  let cleanup = [];
+  const charts = new Map(); // key -> {points, chart, el}
+
+  function drawHeader() {
+    const info = run.info;
+    const end = info.end_time || (info.status === "RUNNING" ? Date.now() : null);
+    clear(header,
+      h("div.crumbs", h("a", { href: "#/experiments" }, "Experiments"), " / ",
+        h("a", { href: `#/experiments/${info.experiment_id}` }, experiment ? experiment.name : info.experiment_id), " / run"),
+      h("div.head", h("h1", info.run_name || info.run_id), badge(info.status),
+        h("span.muted.mono", info.run_id),
+        end ? h("span.muted", fmtDuration(end - info.start_time)) : null,
+        info.status === "RUNNING" ? h("span.muted", { id: "live" }, "● live") : null));
+  }
+
+  function drawTabs() {
+    clear(tabs, TABS.map(([id, label]) => h("a", {
+      href: "#", class: id === tab ? "on" : "", role: "tab",
+      onclick: (e) => { e.preventDefault(); tab = id; ctx.setQuery({ tab: id === "overview" ? "" : id }); drawTabs(); drawBody(); },
+    }, label)));
+  }
+
+  function drawBody() {
+    for (const fn of cleanup) fn();
+    cleanup = [];
+    charts.clear();
+    clear(body);
+    ({ overview, metrics: metricsTab, artifacts, datasets, lineage })[tab]?.();
+  }
+
+  // -- overview --------------------------------------------------------------------------------
+
+  function overview() {
+    const info = run.info;
+    const tags = Object.entries(run.tags);
+    const userTags = tags.filter(([k]) => !k.startsWith("mlflow."));
+    const paramFilter = h("input", { placeholder: "Filter params", "data-search": true });
+    const paramsBox = h("div");
+    const drawParams = () => {
+      const q = paramFilter.value.toLowerCase();
+      const rows = Object.entries(run.params).filter(([k, v]) => !q || k.toLowerCase().includes(q) || v.toLowerCase().includes(q)).sort();
+      clear(paramsBox, rows.length ? table([["Param", ([k]) => k], ["Value", ([, v]) => h("span.mono", v), { cls: "wrap" }]], rows) : h("p.muted", "No params."));
+    };
+    paramFilter.addEventListener("input", drawParams);
+    body.append(h("div.grid2",
+      h("div",
+        h("h2", "Run"),
+        kv([
+          ["Status", badge(info.status)], ["Started", fmtTime(info.start_time)], ["Ended", fmtTime(info.end_time)],
+          ["User", info.user_id], ["Artifacts", h("span.mono", info.artifact_uri)],
+          ["Parent", info.parent_run_id ? h("a", { href: `#/runs/${info.parent_run_id}` }, info.parent_run_id) : null],
+          ["Source", run.tags["mlflow.source.name"]], ["Commit", run.tags["mlflow.source.git.commit"] ? h("span.mono", run.tags["mlflow.source.git.commit"]) : null],
+        ]),
+        h("h2", "Metrics"),
+        Object.keys(run.metrics).length ? table([
+          ["Metric", (m) => h("a", { href: "#", onclick: (e) => { e.preventDefault(); tab = "metrics"; ctx.setQuery({ tab }); drawTabs(); drawBody(); } }, m.key)],
+          ["Latest", (m) => fmtNum(m.value), { num: true }], ["Step", (m) => m.step, { num: true }], ["Logged", (m) => fmtTime(m.timestamp)],
+        ], Object.values(run.metrics).sort((a, b) => a.key.localeCompare(b.key))) : h("p.muted", "No metrics."),
+        h("h2", "Tags"),
+        userTags.length ? table([["Tag", ([k]) => k], ["Value", ([, v]) => v, { cls: "wrap" }]], userTags) : h("p.muted", "No tags."),
+        h("details", h("summary.muted", `System tags (${tags.length - userTags.length})`),
+          table([["Tag", ([k]) => k], ["Value", ([, v]) => v, { cls: "wrap" }]], tags.filter(([k]) => k.startsWith("mlflow."))))),
+      h("div", h("div.row", h("h2", "Params"), paramFilter), paramsBox)));
+    drawParams();
+  }
+
+  // -- metrics ---------------------------------------------------------------------------------
+
+  function metricsTab() {
+    const keys = Object.keys(run.metrics).sort();
+    if (!keys.length) { body.append(h("p.muted", "No metrics logged.")); return; }
+    const controls = chartControls(query, ctx.setQuery, () => { for (const c of charts.values()) redraw(c); });
+    const filter = h("input", { placeholder: "Filter metrics", "data-search": true, value: query.get("metric") || "" });
+    const grid = h("div.cards");
+    body.append(h("div.row", { style: { marginBottom: "10px" } }, filter, controls.el), grid);
+    const drawGrid = () => {
+      const q = filter.value.toLowerCase();
+      ctx.setQuery({ metric: q });
+      for (const c of charts.values()) c.chart && c.chart.destroy();
+      charts.clear();
+      clear(grid);
+      for (const key of keys.filter((k) => !q || k.toLowerCase().includes(q))) {
+        const plotEl = h("div.plot");
+        const meta = h("span.muted");
+        const card = h("div.card.chart", { dataset: { metric: key } }, h("div.title", key, meta), plotEl);
+        grid.append(card);
+        const entry = { key, points: null, chart: null, el: plotEl, meta, opts: controls.opts, loading: false };
+        charts.set(key, entry);
+        observer.observe(card);
+      }
+    };
+    // Histories load when their chart scrolls into view: 50 metrics cost only what is seen.
+    const observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        const c = charts.get(e.target.dataset.metric);
+        if (c && !c.points && !c.loading) load(c);
+      }
+    }, { rootMargin: "200px" });
+    cleanup.push(() => observer.disconnect());
+    cleanup.push(() => { for (const c of charts.values()) c.chart && c.chart.destroy(); });
+    filter.addEventListener("input", drawGrid);
+    drawGrid();
+  }
+
+  async function load(c) {
+    c.loading = true;
+    c.meta.textContent = "loading…";
+    try {
+      const started = performance.now();
+      c.points = await metricHistory(run.info.run_id, c.key, { signal });
+      c.meta.textContent = `${c.points.length.toLocaleString()} points`;
+      c.el.dataset.loadMs = String(Math.round(performance.now() - started));
+      await redraw(c);
+    } catch (e) {
+      if (e.name !== "AbortError") c.meta.textContent = e.message;
+    } finally {
+      c.loading = false;
+    }
+  }
+
+  async function redraw(c) {
+    if (!c.points) return;
+    const [xs, ys] = xy(c.points, c.opts.xMode);
+    const series = [{ label: c.key, xs, ys }];
+    if (c.chart && c.chart.xMode === c.opts.xMode && c.chart.log === c.opts.log && c.chart.smoothing === c.opts.smoothing) {
+      c.chart.update(series);
+      return;
+    }
+    if (c.chart) c.chart.destroy();
+    c.chart = await lineChart(c.el, series, { ...c.opts });
+    Object.assign(c.chart, { xMode: c.opts.xMode, log: c.opts.log, smoothing: c.opts.smoothing });
+    c.el.closest(".card").dataset.ready = "1";
+  }
+
+  async function refreshCharts() {
+    for (const c of charts.values()) {
+      if (!c.points) continue;
+      const more = await metricHistory(run.info.run_id, c.key, { from: c.points.length, signal }).catch(() => []);
+      if (more.length) { c.points.push(...more); c.meta.textContent = `${c.points.length.toLocaleString()} points`; redraw(c); }
+    }
+  }
+
+  // -- artifacts, datasets, lineage ------------------------------------------------------------
+
+  function artifacts() {
+    body.append(artifactBrowser({
+      list: (path) => api(`runs/${run.info.run_id}/artifacts`, { query: { path }, signal }).then((a) => a.files),
+      url: (path) => `/api/v1/runs/${run.info.run_id}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`,
+      initial: query.get("path") || "",
+      onOpen: (path) => ctx.setQuery({ path }),
+    }));
+  }
+
+  function datasets() {
+    if (!run.inputs.length) { body.append(h("p.muted", "No datasets logged (dy.log_input).")); return; }
+    for (const input of run.inputs) {
+      const d = input.dataset;
+      let schema = null;
+      let profile = null;
+      try { schema = d.schema ? JSON.parse(d.schema) : null; } catch { schema = null; }
+      try { profile = d.profile ? JSON.parse(d.profile) : null; } catch { profile = null; }
+      const columns = schema && (schema["mlflow_colspec"] || schema.columns || schema.inputs || (Array.isArray(schema) ? schema : null));
+      body.append(h("div.card", { style: { marginBottom: "12px" } },
+        h("h3", { style: { marginTop: 0 } }, d.name, " ", input.tags["mlflow.data.context"] ? h("span.chip", input.tags["mlflow.data.context"]) : null),
+        kv([["Digest", h("span.mono", d.digest)], ["Source", `${d.source_type}: ${d.source}`],
+          ["Rows", profile && (profile.num_rows ?? profile.rows)], ["Elements", profile && profile.num_elements]]),
+        Array.isArray(columns) ? h("div", h("h3", `Schema (${columns.length} columns)`),
+          table([["Column", (c) => c.name ?? ""], ["Type", (c) => c.type ?? c["tensor-spec"]?.dtype ?? ""]], columns))
+          : d.schema ? h("pre", d.schema) : null));
+    }
+  }
+
+  async function lineage() {
+    const info = run.info;
+    const box = h("div");
+    body.append(box);
+    const children = await api("runs/search", {
+      method: "POST", signal,
+      body: { experiment_ids: [info.experiment_id], filter: `tags.mlflow.parentRunId = '${info.run_id}'`, max_results: 200 },
+    }).catch(() => ({ runs: [] }));
+    const files = await api(`runs/${info.run_id}/artifacts`, { signal }).then((a) => a.files).catch(() => []);
+    const models = [];
+    for (const f of files.filter((f) => f.is_dir)) {
+      const inner = await api(`runs/${info.run_id}/artifacts`, { query: { path: f.path }, signal }).catch(() => ({ files: [] }));
+      if (inner.files.some((x) => x.path.endsWith("/MLmodel"))) models.push(f.path);
+    }
+    const modelCards = await Promise.all(models.map(async (path) => {
+      const text = await api(`/api/v1/runs/${info.run_id}/artifacts/${path}/MLmodel`, { text: true, signal }).catch(() => "");
+      return h("div.card", h("h3", { style: { marginTop: 0 } }, "Model ", h("span.mono", path)), h("pre", text),
+        h("p.muted", "Register it: ", h("code", `dockyard models register runs:/${info.run_id}/${path} --name NAME`)));
+    }));
+    clear(box,
+      h("h2", "Code"),
+      kv([["Source", run.tags["mlflow.source.name"] || "—"], ["Type", run.tags["mlflow.source.type"]],
+        ["Git commit", run.tags["mlflow.source.git.commit"] ? h("span.mono", run.tags["mlflow.source.git.commit"]) : "—"],
+        ["Branch", run.tags["mlflow.source.git.branch"]], ["Repository", run.tags["mlflow.source.git.repoURL"]],
+        ["Job", run.tags["dockyard.job"] ? h("a", { href: `#/jobs/${encodeURIComponent(run.tags["dockyard.job"])}` }, run.tags["dockyard.job"]) : null]]),
+      h("h2", "Data"),
+      run.inputs.length ? table([["Dataset", (i) => i.dataset.name], ["Context", (i) => i.tags["mlflow.data.context"] || ""], ["Digest", (i) => h("span.mono", i.dataset.digest)], ["Source", (i) => i.dataset.source, { cls: "wrap" }]], run.inputs) : h("p.muted", "No datasets."),
+      h("h2", "Runs"),
+      kv([["Parent", info.parent_run_id ? h("a", { href: `#/runs/${info.parent_run_id}` }, info.parent_run_id) : "—"]]),
+      children.runs.length ? table([["Child run", (r) => h("a", { href: `#/experiments/${r.info.experiment_id}/runs/${r.info.run_id}` }, r.info.run_name)], ["Status", (r) => badge(r.info.status)], ["Started", (r) => fmtTime(r.info.start_time)]], children.runs) : h("p.muted", "No child runs."),
+      h("h2", "Models"),
+      modelCards.length ? modelCards : h("p.muted", "No model logged in this run."));
+  }
+
+  // -- live ------------------------------------------------------------------------------------
+
+  let pending;
+  const active = ["RUNNING", "SCHEDULED"].includes(run.info.status);
+  const stop = !active ? () => {} : follow({ resource_type: "run", resource_id: run.info.run_id }, () => {
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      try {
+        const fresh = await api(`runs/${params.run}`, { signal });
+        const newKeys = Object.keys(fresh.metrics).some((k) => !run.metrics[k]);
+        run = fresh;
+        drawHeader();
+        if (tab === "overview" || (tab === "metrics" && newKeys)) drawBody();
+        else if (tab === "metrics") refreshCharts();
+      } catch (e) { if (e.name !== "AbortError") console.warn(e); }
+    }, 300);
+  });
+  ctx.onLeave(stop);
+  ctx.onLeave(() => { for (const fn of cleanup) fn(); });
+
+  drawHeader();
+  drawTabs();
+  try { drawBody(); } catch (e) { body.append(errorBox(e)); }
+}

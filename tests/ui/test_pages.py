@@ -1,0 +1,292 @@
+"""Every page against the seeded server, and the flows people use: sign in and out, filter and
+sort runs, compare three runs, move an alias, follow a job's log, watch an endpoint's traffic,
+follow the event log. Each test's page is checked for console errors and foreign requests."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.ui.conftest import PASSWORD, Seeded, Watched, png_size
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_MS = 20_000
+
+
+def until(p: Any, predicate: str, timeout_s: float = TIMEOUT_MS / 1000) -> Any:
+    """Poll a JavaScript function in the page until it returns something truthy. (The page's
+    Content-Security-Policy forbids eval, which Playwright's wait_for_function needs; evaluate
+    goes through the DevTools protocol, which the policy does not govern.)"""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = p.evaluate(predicate)
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {predicate}"
+        p.wait_for_timeout(100)
+
+
+def _pages(seeded: Seeded) -> list[tuple[str, str, str]]:
+    """(screenshot name, route, a selector that proves the page drew its data)."""
+    run = seeded.artifact_run
+    eid = seeded.experiment_id
+    three = ",".join(seeded.run_ids[:3])
+    return [
+        ("experiments", "/experiments", "text=fraud-detection"),
+        ("runs", f"/experiments/{eid}", ".vt-row >> text=trial-22"),
+        ("run", f"/experiments/{eid}/runs/{run}", "text=max_depth"),
+        ("run-metrics", f"/experiments/{eid}/runs/{run}?tab=metrics", ".card[data-ready='1']"),
+        (
+            "run-artifacts",
+            f"/experiments/{eid}/runs/{run}?tab=artifacts&path=data/predictions.csv",
+            "table.csv >> text=amount",
+        ),
+        (
+            "run-datasets",
+            f"/experiments/{eid}/runs/{run}?tab=datasets",
+            "text=transactions-2026-10",
+        ),
+        ("run-lineage", f"/experiments/{eid}/runs/{run}?tab=lineage", "text=fold-1"),
+        ("compare", f"/compare?runs={three}", "#curves[data-ready='1']"),
+        ("models", "/models", f"text={seeded.model}"),
+        ("model", f"/models/{seeded.model}", "#versions >> text=v2"),
+        ("version", f"/models/{seeded.model}/versions/1", "text=holdout AUC 0.91"),
+        ("jobs", "/jobs", f"#jobs >> text={seeded.job}"),
+        ("job", f"/jobs/{seeded.job}", "#log >> text=epoch"),
+        ("endpoints", "/endpoints", f"#endpoints >> text={seeded.endpoint}"),
+        ("endpoint", f"/endpoints/{seeded.endpoint}", "text=champion"),
+        ("events", "/events", "#feed .ev"),
+    ]
+
+
+def test_every_page_draws_without_errors(page: Watched, seeded: Seeded) -> None:
+    for name, route, ready in _pages(seeded):
+        page.goto(route).wait_for_selector(ready, timeout=TIMEOUT_MS)
+        assert page.page.locator(".banner.bad").count() == 0 or name in ("endpoint", "job"), name
+        shot = page.shot(name)
+        assert png_size(shot) == (1400, 900)
+    # Dark theme: the same pages re-read their colours.
+    page.page.keyboard.press("t")
+    for name, route, ready in _pages(seeded)[1:4]:
+        page.goto(route).wait_for_selector(ready, timeout=TIMEOUT_MS)
+        page.shot(f"{name}-dark")
+    assert page.page.evaluate("document.documentElement.dataset.theme") == "dark"
+
+
+def test_sign_in_shows_the_user_and_signs_out(anonymous_page: Watched, seeded: Seeded) -> None:
+    p = anonymous_page.goto(f"/experiments/{seeded.experiment_id}")
+    p.wait_for_selector("form.login", timeout=TIMEOUT_MS)
+    anonymous_page.shot("login")
+    p.fill("input[name=username]", "admin")
+    p.fill("input[name=password]", "wrong password")
+    p.click("button[type=submit]")
+    p.wait_for_selector("form.login .error >> text=wrong user name or password")
+    anonymous_page.allowed_errors.append("401")  # the refused sign-in, as the console logs it
+    p.fill("input[name=password]", PASSWORD)
+    p.click("button[type=submit]")
+    # Back where the sign-in interrupted: the experiment's runs.
+    p.wait_for_selector(".vt-row >> text=trial-22", timeout=TIMEOUT_MS)
+    assert p.inner_text(".user-name") == "admin"
+    assert p.inner_text(".user-role") == "admin"
+    p.click("#signout")
+    p.wait_for_selector("form.login")
+    assert httpx.get(f"{seeded.url}/api/v1/whoami").status_code == 401
+
+
+def test_mlflow_run_link_lands_on_the_run(page: Watched, seeded: Seeded) -> None:
+    run = seeded.run_ids[5]
+    page.goto(f"/experiments/{seeded.experiment_id}/runs/{run}")
+    page.page.wait_for_selector("h1 >> text=trial-05", timeout=TIMEOUT_MS)
+    assert run in page.page.inner_text(".head")
+
+
+def _runs_table(page: Watched, seeded: Seeded) -> Any:
+    p = page.goto(f"/experiments/{seeded.experiment_id}")
+    p.wait_for_selector(".vt-row >> text=trial-", timeout=TIMEOUT_MS)
+    return p
+
+
+_COLUMN = """([column, want]) => {
+  const heads = [...document.querySelectorAll('.vt-head > div')].map(e => e.dataset.col);
+  const index = heads.indexOf(column);
+  const rows = [...document.querySelectorAll('.vt-row:not(.loading):not(.group)')]
+    .sort((a, b) => Number(a.dataset.i) - Number(b.dataset.i)).slice(0, 12);
+  const values = rows.map(r => r.children[index].innerText.trim());
+  return values.length >= want && values;
+}"""
+
+
+def _column(p: Any, column: str, want: int = 5) -> list[str]:
+    """The first rows' cells of a column, in row order (rows in view are drawn in any order)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not (values := p.evaluate(_COLUMN, [column, want])):
+        assert time.monotonic() < deadline, f"fewer than {want} rows drawn"
+        p.wait_for_timeout(100)
+    return list(values)
+
+
+def test_filter_and_sort_runs(page: Watched, seeded: Seeded) -> None:
+    p = _runs_table(page, seeded)
+    p.keyboard.press("/")
+    p.keyboard.type("params.optimizer = 'adam' and metrics.val_auc > 0.5")
+    p.keyboard.press("Enter")
+    p.wait_for_selector("text=12 runs", timeout=TIMEOUT_MS)
+    assert set(_column(p, "p:optimizer")) == {"adam"}
+    assert "filter=" in p.url
+    p.click(".vt-head > div[data-col='m:loss']")  # metrics sort DESC first
+    until(p, "() => location.hash.includes('order=metrics.loss')")
+    # The re-sorted page replaces the rows once it arrives: wait for that order, or fail.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while (values := [float(v) for v in _column(p, "m:loss") if v]) != sorted(values, reverse=True):
+        assert time.monotonic() < deadline, f"rows not sorted by loss: {values}"
+        p.wait_for_timeout(100)
+    page.shot("runs-filtered-sorted")
+    # A bad filter is named, not a blank table.
+    p.fill("input.filter", "params.optimizer ==")
+    p.keyboard.press("Enter")
+    p.wait_for_selector(".error >> text=filter", timeout=TIMEOUT_MS)
+    page.allowed_errors.append("400")
+    # Grouping: one header per optimizer, each with its count.
+    p.fill("input.filter", "")
+    p.keyboard.press("Enter")
+    p.select_option("#group", "params.optimizer")
+    p.wait_for_selector(".vt-row.group >> text=12 runs", timeout=TIMEOUT_MS)
+    groups = until(
+        p,
+        "() => { const g = [...document.querySelectorAll('.vt-row.group')].map(e => e.innerText);"
+        " return g.length === 3 && g; }",
+    )  # adam, sgd, and runs without the param (the child, the job)
+    assert any("(not set)" in g for g in groups)
+    page.shot("runs-grouped")
+
+
+def test_compare_three_runs(page: Watched, seeded: Seeded) -> None:
+    p = _runs_table(page, seeded)
+    p.fill("input.filter", "params.optimizer = 'adam'")  # trials, not the job's or child runs
+    p.keyboard.press("Enter")
+    p.wait_for_selector("text=12 runs", timeout=TIMEOUT_MS)
+    table = p.locator(".vt")
+    table.focus()
+    for _ in range(3):  # keyboard: x selects the row under the cursor, j moves down
+        p.keyboard.press("x")
+        p.keyboard.press("j")
+    p.wait_for_selector("#compare:has-text('Compare 3')")
+    p.keyboard.press("c")
+    p.wait_for_selector("#curves[data-ready='1']", timeout=TIMEOUT_MS)
+    assert p.get_attribute("#curves", "data-series") == "3"
+    assert p.locator("#diff tr.diff").count() >= 2  # lr / max_depth / optimizer differ
+    assert p.locator("#reproduce pre").count() == 3
+    assert "git checkout" in p.inner_text("#reproduce")
+    p.select_option("#metric", "val_auc")
+    until(p, "() => location.hash.includes('metric=val_auc')")
+    page.shot("compare-three", full_page=True)
+
+
+def test_move_alias_asks_first(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/models/{seeded.model}")
+    p.wait_for_selector("#aliases >> text=@champion", timeout=TIMEOUT_MS)
+    p.fill("#alias-name", "champion")
+    p.select_option("#alias-version", "2")
+    p.click("#alias-move")
+    p.wait_for_selector("dialog[open] >> text=Move @champion?")
+    page.shot("alias-confirm")
+    p.click("dialog[open] >> text=Cancel")
+    with seeded.client() as c:
+        assert c.get(f"/api/v1/registered-models/{seeded.model}").json()["aliases"] == {
+            "champion": 1
+        }
+    p.click("#alias-move")
+    p.click("dialog[open] >> text=Move alias")
+    p.wait_for_selector("#aliases [data-alias=champion] >> text=v2", timeout=TIMEOUT_MS)
+    with seeded.client() as c:
+        model = c.get(f"/api/v1/registered-models/{seeded.model}").json()
+        assert model["aliases"] == {"champion": 2}
+        events = c.get("/api/v1/events", params={"type": "model_version.alias*"}).json()
+        del events
+        c.put(f"/api/v1/registered-models/{seeded.model}/aliases/champion", json={"version": 1})
+
+
+def test_follow_a_running_job_log(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/jobs/{seeded.job}")
+    p.wait_for_selector("#log >> text=epoch", timeout=TIMEOUT_MS)
+    first = len(p.inner_text("#log"))
+    # The job prints a line every 0.3 s: the page must show new lines without a reload.
+    until(p, f"() => document.querySelector('#log').textContent.length > {first}")
+    last = re.findall(r"epoch (\d+)", p.inner_text("#log"))[-1]
+    until(p, f"() => document.querySelector('#log').textContent.includes('epoch {int(last) + 2} ')")
+    assert p.locator("#timeline > div").count() >= 3  # Pending, Starting, ..., Training
+    scrolled = p.evaluate(
+        "() => { const l = document.querySelector('#log'); "
+        "return l.scrollTop + l.clientHeight >= l.scrollHeight - 5; }"
+    )
+    assert scrolled, "following keeps the newest line in view"
+    page.shot("job-following")
+
+
+def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/endpoints/{seeded.endpoint}")
+    p.wait_for_selector("[data-chart=requests][data-points]", timeout=TIMEOUT_MS)
+    stop = threading.Event()
+    row = {"dataframe_split": {"columns": ["amount", "age", "score"], "data": [[0.5, 0.1, 0.3]]}}
+
+    def load() -> None:
+        with httpx.Client(base_url=seeded.endpoint_url, timeout=10) as c:
+            while not stop.is_set():
+                c.post("/invocations", json=row)
+                stop.wait(0.02)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        # Requests/s for the champion rises above zero within a few samples.
+        until(
+            p,
+            "() => { const t = document.querySelector('[data-now=requests]').textContent;"
+            " const m = /champion ([0-9.]+)/.exec(t); return m && Number(m[1]) > 1; }",
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert "challenger" in p.inner_text("[data-now=requests]")
+    # Captured records are flushed to the store in the background: refresh until they are there.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not p.locator("#capture table >> text=champion").count():
+        if time.monotonic() > deadline:
+            with seeded.client() as c:
+                listed = c.get(f"/api/v1/endpoints/{seeded.endpoint}/capture").text
+            raise AssertionError(f"no record shown: {p.inner_text('#capture')!r} {listed[:500]}")
+        p.click("#capture-refresh")
+        p.wait_for_timeout(500)
+    page.shot("endpoint-traffic", full_page=True)
+
+
+def test_events_feed_follows_the_log(page: Watched, seeded: Seeded) -> None:
+    p = page.goto("/events?type=experiment.*")
+    p.wait_for_selector("#feed .ev", timeout=TIMEOUT_MS)
+    p.wait_for_selector("text=● live")
+    with seeded.client() as c:
+        made = c.post("/api/v1/experiments", json={"name": "appears-live"}).json()
+    p.wait_for_selector(
+        f"#feed .ev.new >> text=experiment {made['experiment_id']}", timeout=TIMEOUT_MS
+    )
+    page.shot("events-live")
+
+
+def test_hostile_html_artifact_stays_in_its_sandbox(page: Watched, seeded: Seeded) -> None:
+    run = seeded.run_ids[3]
+    html = b"<h1>hi</h1><script>parent.document.title='owned'</script><img src='http://example.com/t.png'>"
+    with seeded.client() as c:
+        assert c.put(f"/api/v1/runs/{run}/artifacts/evil.html", content=html).status_code == 200
+    p = page.goto(f"/experiments/{seeded.experiment_id}/runs/{run}?tab=artifacts&path=evil.html")
+    frame = p.wait_for_selector("iframe[sandbox]", timeout=TIMEOUT_MS)
+    assert frame.get_attribute("sandbox") == ""
+    p.wait_for_timeout(500)
+    assert p.title() != "owned"
+    page.allowed_errors += ["Blocked script execution", "Content Security Policy"]
+    # Watched.check (at teardown) asserts that no request reached example.com.
