@@ -103,7 +103,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/metrics"): Call("signed_in", "/metrics"),
     ("GET", "/api/v1/openapi.json"): Call("signed_in", "/api/v1/openapi.json"),
     ("GET", "/api/v1/docs"): Call("signed_in", "/api/v1/docs"),
-    ("GET", "/docs/oauth2-redirect"): Call("signed_in", "/docs/oauth2-redirect"),
+    ("GET", "/api/v1/docs/assets/{name}"): Call(
+        "signed_in", "/api/v1/docs/assets/swagger-ui-bundle.js"
+    ),
     ("GET", "/api/v1/whoami"): Call("signed_in", "/api/v1/whoami"),
     ("DELETE", "/api/v1/session"): Call("signed_in", "/api/v1/session"),
     ("GET", "/api/v1/events"): Call("signed_in", "/api/v1/events"),

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dockyard import __version__
+from dockyard.server import _docs
 from dockyard.server._auth import AuthMiddleware
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version=__version__,
         description="Self-hosted platform that takes ML models from prototype to production.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by _docs from files shipped with Dockyard, not from a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # Routers carry their full path prefix, so metrics and logs label requests by the real
     # route template.
     for module in (
+        _docs,
         experiments,
         runs,
         artifacts,
