@@ -25,6 +25,7 @@ nothing outside that boundary catches them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -198,32 +199,51 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# More problems than this in one request are counted, not listed: the answer stays small
+# whatever the body (a mapping with ten thousand unknown keys).
+_LISTED_PROBLEMS = 50
+_DOTTED = re.compile(r"[A-Za-z_][\w]*(\.[\w]+)*")
+
+
+def _problem(error: Any) -> dict[str, str]:
+    """One pydantic error as ``{"field", "message"}`` in the API's words."""
+    field = _field_path(tuple(error.get("loc", ())))
+    kind = error.get("type", "")
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "field required"
+    elif field == "body":
+        # A rule across fields, raised by a model validator, names its field itself
+        # ("output.accept: ..."): pydantic can only place it on the model.
+        named, sep, rest = message.partition(": ")
+        if sep and _DOTTED.fullmatch(named):
+            field, message = named, rest
+    return {"field": field, "message": message}
+
+
 def invalid_from_validation(errors: Iterable[Any]) -> InvalidArgument:
     """Turn a pydantic error list into one InvalidArgument naming the first bad field.
 
     Used wherever a typed spec or request is validated (HTTP bodies, spec files), so every
-    caller sees the same message and field path.
+    caller sees the same message and field path. The message lists every problem (up to 50;
+    more are counted) and ``details["problems"]`` carries them as ``{"field", "message"}``.
     """
     items = list(errors)
     if not items:
         return InvalidArgument("invalid request")
     first = items[0]
-    loc = tuple(first.get("loc", ()))
-    field = _field_path(loc)
-    kind = first.get("type", "")
-    message = str(first.get("msg", "invalid value"))
-    if kind == "json_invalid":
+    if first.get("type", "") == "json_invalid":
         ctx = first.get("ctx", {})
+        message = str(first.get("msg", "invalid value"))
         return InvalidArgument(f"malformed JSON: {ctx.get('error', message)}", field="body")
-    if kind == "extra_forbidden":
-        message = "unknown field"
-    elif kind == "missing":
-        message = "field required"
-    text = f"{field}: {message}"
-    if len(items) > 1:
-        text += f" (and {len(items) - 1} more problem{'s' if len(items) > 2 else ''})"
-    problems = [
-        {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-        for e in items[:20]
-    ]
-    return InvalidArgument(text, field=field, details={"problems": problems})
+    problems = [_problem(e) for e in items[:_LISTED_PROBLEMS]]
+    listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    if len(items) == 1:
+        text = listed
+    else:
+        text = f"{len(items)} problems: {listed}"
+        if len(items) > len(problems):
+            text += f"; {len(items) - len(problems)} more not listed"
+    return InvalidArgument(text, field=problems[0]["field"], details={"problems": problems})

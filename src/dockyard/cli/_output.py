@@ -12,7 +12,7 @@ import orjson
 
 from dockyard.errors import DockyardError
 
-__all__ = ["emit", "fail_on_error", "format_time", "json_option", "table"]
+__all__ = ["emit", "error_lines", "fail_on_error", "format_time", "json_option", "table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,8 +66,25 @@ def fail_on_error(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DockyardError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            click.echo(f"error: {exc.message}{where}", err=True)
+            for line in error_lines(exc):
+                click.echo(line, err=True)
             sys.exit(2 if exc.status_code < 500 else 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def error_lines(exc: DockyardError) -> list[str]:
+    """How an error reads on the terminal: one line naming the problem and its field, or, when
+    a request had several problems (``details["problems"]``), one line for each."""
+    problems = exc.details.get("problems")
+    if isinstance(problems, list) and len(problems) > 1:
+        lines = [f"error: {exc.message.split(': ', 1)[0]}:"]
+        for problem in problems:
+            if isinstance(problem, dict):
+                lines.append(f"  {problem.get('field') or '-'}: {problem.get('message') or '-'}")
+        unlisted = exc.message.rsplit("; ", 1)[-1]
+        if unlisted.endswith("more not listed"):
+            lines.append(f"  ({unlisted})")
+        return lines
+    where = f" ({exc.field})" if exc.field else ""
+    return [f"error: {exc.message}{where}"]
