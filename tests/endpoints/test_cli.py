@@ -32,13 +32,26 @@ def test_create_update_invoke_list_describe_delete(
     )
     updated = runner.invoke(
         cli,
-        ["endpoints", "update", "cli", "--model", models["ten"], "--canary", "50%", "--bake", "1s"],
+        [
+            "endpoints",
+            "update",
+            "cli",
+            "--model",
+            models["ten"],
+            "--canary",
+            "50%",
+            "--bake",
+            "1s",
+            "--min-requests",
+            "0",  # nothing calls it meanwhile: let the canary pass without traffic
+        ],
     )
     assert updated.exit_code == 0, updated.output
-    assert "canary: 50% for 1 s, 100% for 1 s" in updated.output
+    assert "canary: 50% for 1 s, then 100%" in updated.output
     described = json.loads(runner.invoke(cli, ["endpoints", "describe", "cli", "--json"]).output)
     assert described["config"]["rollout"]["strategy"] == "canary"
-    assert described["status"] == "InService"
+    assert described["status"] == "InService" and described["failure_reason"] is None
+    assert described["config"]["rollout"]["thresholds"]["min_requests"] == 0
     # The local model folder was uploaded: the config names the store, not the client's disk.
     uploaded = described["config"]["variants"][0]["model_uri"]
     assert uploaded.startswith(str(server.home / "artifacts" / "data" / "models"))
@@ -48,4 +61,30 @@ def test_create_update_invoke_list_describe_delete(
     assert bad.exit_code == 2 and "(canary)" in bad.output
     deleted = runner.invoke(cli, ["endpoints", "delete", "cli"])
     assert deleted.exit_code == 0
+    reset_context()
+
+
+def test_describe_with_stats_on_a_fresh_endpoint_and_bad_durations(
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    runner = CliRunner()
+    created = runner.invoke(
+        cli, ["endpoints", "create", "--name", "fresh", "--model", models["one"]]
+    )
+    assert created.exit_code == 0, created.output
+    # Nothing has called it: no latency yet, which printed a traceback.
+    described = runner.invoke(cli, ["endpoints", "describe", "fresh", "--stats"])
+    assert described.exit_code == 0, described.output
+    assert described.exception is None
+    row = next(line for line in described.output.splitlines() if line.split()[0].isdigit())
+    assert row.split()[1:] == ["primary", "0", "0.00%", "-", "0"], row
+    for flag, value in (("--bake", "1.2.3"), ("--final-bake", "soon"), ("--canary", "1.2.3%")):
+        bad = runner.invoke(cli, ["endpoints", "update", "fresh", flag, value])
+        assert bad.exit_code == 2, bad.output
+        assert f"({flag.removeprefix('--')})" in bad.output and "Traceback" not in bad.output
+    runner.invoke(cli, ["endpoints", "delete", "fresh"])
     reset_context()

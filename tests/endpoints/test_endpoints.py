@@ -105,7 +105,8 @@ def test_canary_update_under_load_fails_no_request(client: Client, models) -> No
     assert load.variants.get("v1", 0) > 0 and load.variants.get("v2", 0) > 0
     assert done["traffic"] == {"v2": 1.0} and done["failure_reason"] is None
     messages = [e["message"] for e in done["events"]]
-    assert "30% of traffic on the new configuration" in messages
+    assert "30% of traffic on the new configuration (step 1 of 2, held 1.5 s)" in messages
+    assert "100% of traffic on the new configuration (step 2 of 2)" in messages
     assert messages[-1] == "update complete"
 
 

@@ -12,7 +12,8 @@ import click
 import httpx
 
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.cli.jobs import _load_spec, local_to_store
+from dockyard.cli._specs import endpoint_paths, load_spec, local_to_store
+from dockyard.endpoints import EndpointStatus
 from dockyard.errors import InvalidArgument
 from dockyard.sdk import context
 from dockyard.sdk._endpoints import EndpointHandle
@@ -26,37 +27,26 @@ def endpoints() -> None:
 
 
 def _percent(value: str) -> float:
-    match = re.fullmatch(r"\s*([0-9.]+)\s*%?\s*", value)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*%?\s*", value)
     if not match:
         raise InvalidArgument(f"{value!r} is not a percentage like 10%", field="canary")
     return float(match.group(1))
 
 
-def _seconds(value: str) -> float:
-    match = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s|m|h)?\s*", value)
+def _seconds(value: str, field: str) -> float:
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*(ms|s|m|h)?\s*", value)
     if not match:
-        raise InvalidArgument(f"{value!r} is not a duration like 60s or 5m", field="bake")
+        raise InvalidArgument(f"{value!r} is not a duration like 60s or 5m", field=field)
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
     return float(match.group(1)) * scale
 
 
 def _config(spec_file: Path | None, name: str | None, model: str | None) -> dict[str, Any]:
-    """The endpoint config; a local model folder (relative to the spec file) is uploaded."""
+    """The endpoint config; local model folders are uploaded (paths in a spec file are
+    relative to it, ``--model`` to the current directory)."""
     client = context().server()
     if spec_file is not None:
-        data = _load_spec(spec_file)
-        for i, variant in enumerate(data.get("variants", [])):
-            if isinstance(variant, dict) and "model_uri" in variant:
-                field = f"variants.{i}.model_uri"
-                uri = local_to_store(
-                    client, variant["model_uri"], spec_file.parent, "models", field
-                )
-                variant["model_uri"] = uri
-        shadow = data.get("shadow")
-        if isinstance(shadow, dict) and "model_uri" in shadow:
-            shadow["model_uri"] = local_to_store(
-                client, shadow["model_uri"], spec_file.parent, "models", "shadow.model_uri"
-            )
+        data = endpoint_paths(load_spec(spec_file), spec_file.parent, client)
         if name:
             data["name"] = name
         return data
@@ -67,12 +57,19 @@ def _config(spec_file: Path | None, name: str | None, model: str | None) -> dict
 
 
 def _wait(name: str, as_json: bool) -> dict[str, Any]:
+    """Wait until the endpoint settles; a failed endpoint or a rolled-back update exits 1
+    (after printing, or with ``--json`` emitting, the description)."""
     endpoint = EndpointHandle(name, context().server()).wait()
     if not as_json:
         click.echo(f"endpoint {name}: {endpoint.status.value} at {endpoint.url}")
         if endpoint.failure_reason:
             click.echo(f"  {endpoint.failure_reason}")
-    return endpoint.model_dump(mode="json")
+    answer = endpoint.model_dump(mode="json")
+    if endpoint.status is not EndpointStatus.IN_SERVICE or endpoint.failure_reason:
+        if as_json:
+            emit(answer, True, str)
+        sys.exit(1)
+    return answer
 
 
 @endpoints.command()
@@ -106,7 +103,14 @@ def create(
 @click.option("--model", default=None, help="Replace every variant with this model.")
 @click.option("--canary", default=None, help="Send this share first, e.g. 10%.")
 @click.option("--linear", type=int, default=None, help="Shift traffic in N equal steps.")
-@click.option("--bake", default=None, help="Time to watch each step, e.g. 60s.")
+@click.option("--bake", default=None, help="Time to hold each partial step, e.g. 60s or 5m.")
+@click.option("--final-bake", default=None, help="Time to hold 100% before completing (default 0).")
+@click.option(
+    "--max-bake", default=None, help="Longest a step waits for --min-requests (default 2x bake)."
+)
+@click.option(
+    "--min-requests", type=int, default=None, help="Requests a step needs to pass (default 10)."
+)
 @click.option("--max-error-rate", type=float, default=None, help="Roll back above, e.g. 0.01.")
 @click.option("--max-p99-ms", type=float, default=None, help="Roll back above this p99.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
@@ -119,6 +123,9 @@ def update(
     canary: str | None,
     linear: int | None,
     bake: str | None,
+    final_bake: str | None,
+    max_bake: str | None,
+    min_requests: int | None,
     max_error_rate: float | None,
     max_p99_ms: float | None,
     wait: bool,
@@ -137,8 +144,14 @@ def update(
     if linear is not None:
         rollout.update(strategy="linear", linear_steps=linear)
     if bake is not None:
-        rollout["bake_s"] = _seconds(bake)
+        rollout["bake_s"] = _seconds(bake, "bake")
+    if final_bake is not None:
+        rollout["final_bake_s"] = _seconds(final_bake, "final-bake")
+    if max_bake is not None:
+        rollout["max_bake_s"] = _seconds(max_bake, "max-bake")
     thresholds = dict(rollout.get("thresholds") or {})
+    if min_requests is not None:
+        thresholds["min_requests"] = min_requests
     if max_error_rate is not None:
         thresholds["max_error_rate"] = max_error_rate
     if max_p99_ms is not None:
@@ -148,7 +161,8 @@ def update(
     body["rollout"] = rollout
     answer = client.request("PUT", f"/api/v1/endpoints/{name}", json=body)
     if not as_json:
-        click.echo(f"updating endpoint {name}: {answer['events'][-1]['message']}")
+        events = answer.get("events") or [{}]
+        click.echo(f"updating endpoint {name}: {events[-1].get('message') or 'requested'}")
     if wait:
         answer = _wait(name, as_json)
     if as_json:
@@ -168,11 +182,11 @@ def list_(as_json: bool) -> None:
             ["name", "status", "url", "traffic", "updated"],
             [
                 [
-                    e["name"],
-                    e["status"],
-                    e["url"],
-                    " ".join(f"{k}={v:.0%}" for k, v in e["traffic"].items()),
-                    format_time(e["updated_time"]),
+                    e.get("name"),
+                    e.get("status"),
+                    e.get("url"),
+                    " ".join(f"{k}={_share(v)}" for k, v in (e.get("traffic") or {}).items()),
+                    format_time(e.get("updated_time")),
                 ]
                 for e in items
             ],
@@ -190,45 +204,115 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
     e = context().server().request("GET", f"/api/v1/endpoints/{name}", params={"stats": stats})
 
     def human() -> str:
-        lines = [f"endpoint {e['name']}: {e['status']} at {e['url']} ({e['workers']} workers)"]
+        workers = e.get("workers") or 0
+        lines = [
+            f"endpoint {e.get('name', name)}: {e.get('status') or '-'} at {e.get('url') or '-'} "
+            f"({workers} worker{'' if workers == 1 else 's'})"
+        ]
         if e.get("failure_reason"):
             lines.append(f"  note: {e['failure_reason']}")
+        rollout = e.get("rollout")
+        if isinstance(rollout, dict):
+            lines.append(f"  rollout: {_rollout_line(rollout)}")
+        traffic = e.get("traffic") or {}
+        variants = (e.get("config") or {}).get("variants") or []
         lines.append(
             table(
                 ["variant", "model", "traffic"],
                 [
-                    [v["name"], v["model_uri"], f"{e['traffic'].get(v['name'], 0):.0%}"]
-                    for v in e["config"]["variants"]
+                    [v.get("name"), v.get("model_uri"), _share(traffic.get(v.get("name")))]
+                    for v in variants
                 ],
             )
         )
-        if stats and e.get("stats"):
-            rows = []
-            for worker in e["stats"]["workers"]:
-                for vname, s in worker["variants"].items():
-                    rows.append(
-                        [
-                            worker["pid"],
-                            vname,
-                            s["requests"],
-                            f"{s['error_rate']:.2%}",
-                            f"{s['latency_s']['p99'] * 1000:.1f} ms",
-                            s["in_flight"],
-                        ]
-                    )
+        pending = (e.get("pending_config") or {}).get("variants") or []
+        if pending:
+            lines.append("rolling out:")
+            config = e.get("config") or {}
+            names = {v.get("name") for v in variants} | {(config.get("shadow") or {}).get("name")}
             lines.append(
-                table(["worker", "variant", "requests", "errors", "p99", "in flight"], rows)
+                table(
+                    ["variant", "model", "traffic"],
+                    [
+                        [
+                            v.get("name"),
+                            v.get("model_uri"),
+                            # A name the old config uses serves as NAME.next meanwhile.
+                            _share(
+                                traffic.get(
+                                    f"{v.get('name')}.next"
+                                    if v.get("name") in names
+                                    else v.get("name")
+                                )
+                            ),
+                        ]
+                        for v in pending
+                    ],
+                )
             )
+        if stats:
+            lines.append(_stats_table(e.get("stats") or {}))
         lines.append("history:")
         lines.append(
             table(
                 ["time", "status", "message"],
-                [[format_time(ev["time"]), ev["status"], ev["message"]] for ev in e["events"]],
+                [
+                    [format_time(ev.get("time")), ev.get("status"), ev.get("message")]
+                    for ev in e.get("events") or []
+                ],
             )
         )
         return "\n".join(lines)
 
     emit(e, as_json, human)
+
+
+def _share(value: Any) -> str:
+    return f"{value:.0%}" if isinstance(value, (int, float)) else "-"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _rollout_line(r: dict[str, Any]) -> str:
+    """``step 1 of 2: 10% on the new configuration, baking, 4m 10s left (37/10 requests)``."""
+    where = f"step {r.get('step', '?')} of {r.get('steps', '?')}: {_share(r.get('share'))} of "
+    where += "traffic on the new configuration"
+    left = _duration(float(r.get("time_left_s") or 0))
+    counted = f"{r.get('requests', 0)} of the {r.get('min_requests', 0)} requests it needs"
+    if r.get("phase") == "waiting_for_traffic":
+        return f"{where}, waiting for traffic ({counted}); rolled back in {left} without it"
+    return f"{where}, baking, {left} left ({counted})"
+
+
+def _stats_table(stats: dict[str, Any]) -> str:
+    """Live counters per worker and variant; a fresh endpoint has answered nothing yet."""
+    rows = []
+    for worker in stats.get("workers") or []:
+        for vname, s in (worker.get("variants") or {}).items():
+            p99 = (s.get("latency_s") or {}).get("p99")
+            rate = s.get("error_rate")
+            rows.append(
+                [
+                    worker.get("pid"),
+                    vname,
+                    s.get("requests", 0),
+                    f"{rate:.2%}" if isinstance(rate, (int, float)) else "-",
+                    f"{p99 * 1000:.1f} ms" if isinstance(p99, (int, float)) else "-",
+                    s.get("in_flight", 0),
+                ]
+            )
+    if not rows:
+        return "stats: no worker is serving"
+    return table(["worker", "variant", "requests", "errors", "p99", "in flight"], rows)
 
 
 @endpoints.command()

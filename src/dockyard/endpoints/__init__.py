@@ -8,6 +8,7 @@ from dockyard.endpoints._entities import (
     EndpointKey,
     EndpointStatus,
     NewEndpointKey,
+    RolloutStep,
 )
 from dockyard.endpoints._spec import (
     DataCapture,
@@ -29,6 +30,7 @@ __all__ = [
     "NewEndpointKey",
     "ProductionVariant",
     "Rollout",
+    "RolloutStep",
     "Scaling",
     "ShadowVariant",
     "Thresholds",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ __all__ = [
     "EndpointKey",
     "EndpointStatus",
     "NewEndpointKey",
+    "RolloutStep",
     "endpoint_url",
 ]
 
@@ -50,6 +51,30 @@ class EndpointEvent(BaseModel):
     message: str = ""
 
 
+class RolloutStep(BaseModel):
+    """Where an update stands: its traffic step, how long that step has left, and what the new
+    configuration answered during it.
+
+    ``phase`` is ``baking`` until the step's bake ends, then ``waiting_for_traffic`` while the
+    new configuration has answered fewer than ``min_requests`` (the step is rolled back at
+    ``give_up_time``). ``time_left_s`` counts down to the end of the bake, or, while waiting,
+    to ``give_up_time``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    step: int
+    steps: int
+    share: float
+    phase: Literal["baking", "waiting_for_traffic"]
+    started_time: int
+    bake_until_time: int
+    give_up_time: int
+    requests: int
+    min_requests: int
+    time_left_s: float = 0.0
+
+
 class Endpoint(BaseModel):
     """An endpoint: where it answers, what it serves, what it is doing."""
 
@@ -66,6 +91,9 @@ class Endpoint(BaseModel):
     created_time: int
     updated_time: int
     events: list[EndpointEvent] = Field(default_factory=list)
+    rollout: RolloutStep | None = Field(
+        default=None, description="the step an update (status Updating) is in, while baked"
+    )
     stats: dict[str, Any] | None = None
 
 

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role, StoreAreas
 from dockyard.endpoints._entities import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.endpoints._repository import EndpointRepository
 from dockyard.endpoints._spec import EndpointConfig, Rollout
-from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
 from dockyard.events import EventLog
 from dockyard.serving import ApiKey, new_api_key
 from dockyard.settings import Settings
@@ -136,16 +137,24 @@ class EndpointService:
     def update(
         self, actor: Actor, name: str, config: EndpointConfig, rollout: Rollout | None = None
     ) -> Endpoint:
-        """Roll out ``config`` (blue/green, as its rollout policy or ``rollout`` says)."""
+        """Roll out ``config`` (blue/green, as its rollout policy or ``rollout`` says).
+
+        ``config`` is merged over the current one (:meth:`EndpointConfig.merged_over`): what
+        it leaves out, data capture included, stays as it is.
+        """
         if config.name != name:
             raise InvalidArgument(
                 f"the config names endpoint {config.name!r}, not {name!r}", field="name"
             )
+        with self._db.read() as conn:
+            current = EndpointConfig.model_validate_json(self._repo.row(conn, name).config)
+            self._access.require(conn, actor, Level.EDIT, _KIND, name, "update it")
+        try:
+            config = config.merged_over(current)
+        except ValidationError as exc:
+            raise invalid_from_validation(exc.errors()) from exc
         if rollout is not None:
             config = config.model_copy(update={"rollout": rollout})
-        with self._db.read() as conn:
-            self._repo.row(conn, name)
-            self._access.require(conn, actor, Level.EDIT, _KIND, name, "update it")
         self._check_models(actor, config)
         now = now_ms()
         with self._db.write() as conn:
@@ -175,15 +184,12 @@ class EndpointService:
                 updated_time=now,
                 failure_reason=None,
             )
-            steps = ", ".join(
-                f"{share:.0%} for {hold:g} s" for share, hold in config.rollout.steps()
-            )
             self._repo.event(
                 conn,
                 name,
                 EndpointStatus.UPDATING,
                 now,
-                f"rolling out ({config.rollout.strategy}: {steps})",
+                f"rolling out ({config.rollout.describe()})",
             )
             self._event(conn, actor, "endpoint.updated", name, {"config": _summary(config)})
             endpoint = self._repo.get(conn, name)

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dockyard.endpoints._entities import EndpointStatus
+from dockyard.endpoints._entities import EndpointStatus, RolloutStep
 from dockyard.endpoints._fleet import Fleet
+from dockyard.endpoints._progress import clear_progress, write_progress
 from dockyard.endpoints._service import EndpointService
 from dockyard.endpoints._spec import EndpointConfig
 from dockyard.endpoints._traffic import blend, green_names, judge, totals
@@ -41,6 +42,10 @@ _TICK_S = 0.5
 # Pauses between attempts to start a worker that keeps failing while others serve.
 _RETRY_FIRST_S = 1.0
 _RETRY_MAX_S = 60.0
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class Supervisor:
@@ -231,27 +236,26 @@ class Supervisor:
         rollout = green.rollout
         worker, _ = self._worker_config(row, blue, green, 0.0)
         fleet.push(worker)  # load the new models everywhere before any traffic moves
-        green_wnames = list(green_names(blue, green).values())
-        for share, hold in rollout.steps():
+        steps = rollout.steps()
+        for number, (share, hold) in enumerate(steps, start=1):
             worker, traffic = self._worker_config(row, blue, green, share)
             fleet.push(worker)
+            baking = f", held {hold:g} s" if hold else ""
             self._svc.transition(
                 row.name,
                 EndpointStatus.UPDATING,
-                f"{share:.0%} of traffic on the new configuration",
+                f"{share:.0%} of traffic on the new configuration "
+                f"(step {number} of {len(steps)}{baking})",
                 traffic=traffic,
             )
-            before = totals(fleet.stats(), green_wnames)
-            deadline = time.monotonic() + hold
-            breach = None
-            while breach is None:
-                time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
-                worker = self._sync_keys(row.name, fleet, worker)  # a revocation cannot wait
-                breach = judge(
-                    totals(fleet.stats(), green_wnames).minus(before), rollout.thresholds
+            try:
+                breach = self._bake(
+                    row, fleet, worker, blue, green, number, len(steps), share, hold
                 )
-                if time.monotonic() >= deadline or self._stopping.is_set():
-                    break
+            finally:
+                clear_progress(fleet.folder)
+            if self._stopping.is_set():
+                return  # the next leader rolls the interrupted update back
             if breach is not None:
                 self._rollback(row, blue, green, fleet, breach)
                 return
@@ -266,6 +270,79 @@ class Supervisor:
             pending_config=None,
             traffic=traffic,
         )
+
+    def _bake(
+        self,
+        row: Any,
+        fleet: Fleet,
+        worker: WorkerConfig,
+        blue: EndpointConfig,
+        green: EndpointConfig,
+        number: int,
+        steps: int,
+        share: float,
+        hold: float,
+    ) -> str | None:
+        """Hold one traffic step and judge the new configuration; why it must be rolled back,
+        or None when it passed (or is not judged: held 0 s).
+
+        The step passes once ``hold`` has elapsed and the new configuration has answered
+        ``thresholds.min_requests`` requests in it; short of them it is held until the
+        rollout's ``max_hold``, then fails. A breach of the thresholds fails it at once.
+        """
+        if hold <= 0:
+            return None
+        rollout = green.rollout
+        need = rollout.thresholds.min_requests
+        green_wnames = list(green_names(blue, green).values())
+        before = totals(fleet.stats(), green_wnames)
+        start = time.monotonic()
+        started_ms = _now_ms()
+        bake_until = start + hold
+        give_up = start + rollout.max_hold(hold)
+        progress = RolloutStep(
+            step=number,
+            steps=steps,
+            share=share,
+            phase="baking",
+            started_time=started_ms,
+            bake_until_time=started_ms + round(hold * 1000),
+            give_up_time=started_ms + round(rollout.max_hold(hold) * 1000),
+            requests=0,
+            min_requests=need,
+        )
+        write_progress(fleet.folder, progress)
+        waiting_reported = False
+        while not self._stopping.wait(min(0.25, max(0.01, bake_until - time.monotonic()))):
+            worker = self._sync_keys(row.name, fleet, worker)  # a revocation cannot wait
+            window = totals(fleet.stats(), green_wnames).minus(before)
+            breach = judge(window, rollout.thresholds)
+            if breach is not None:
+                return breach
+            now = time.monotonic()
+            enough = window.requests >= need
+            if now >= bake_until and enough:
+                return None
+            if now >= give_up:
+                return (
+                    f"the new configuration answered {window.requests} request(s) at "
+                    f"{share:.0%} of traffic in {now - start:.0f} s; "
+                    f"thresholds.min_requests needs {need}"
+                )
+            phase = "baking" if now < bake_until else "waiting_for_traffic"
+            if phase == "waiting_for_traffic" and not waiting_reported:
+                waiting_reported = True
+                self._svc.transition(
+                    row.name,
+                    EndpointStatus.UPDATING,
+                    f"step {number} of {steps} baked {hold:g} s but the new configuration "
+                    f"answered {window.requests} of the {need} requests it needs; waiting up to "
+                    f"{give_up - now:.0f} s more",
+                )
+            if (phase, window.requests) != (progress.phase, progress.requests):
+                progress = progress.model_copy(update={"phase": phase, "requests": window.requests})
+                write_progress(fleet.folder, progress)
+        return None
 
     def _launch(
         self,

@@ -79,8 +79,13 @@ class EndpointHandle:
             time.sleep(poll)
 
     def update(self, config: Mapping[str, Any], *, wait: bool = True) -> Endpoint:
-        """Roll out a new configuration (its ``rollout`` field says how)."""
-        body = {"name": self.name, **config}
+        """Roll out a new configuration (its ``rollout`` field says how).
+
+        What ``config`` leaves out (data capture, scaling, the shadow...) stays as it is; a
+        local model folder (relative to the current directory) is uploaded first, as
+        :func:`deploy` does.
+        """
+        body = _with_uploaded_models(self._client, {"name": self.name, **config})
         self._client.request("PUT", f"/api/v1/endpoints/{self.name}", json=body)
         return self.wait() if wait else self.describe()
 
@@ -113,6 +118,23 @@ class EndpointHandle:
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"
+
+
+def _with_uploaded_models(client: Client, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with local model folders (variants' and the shadow's) replaced by the URIs of
+    their uploads: the server reads only its store and data roots."""
+    out = dict(body)
+    if isinstance(out.get("variants"), (list, tuple)):
+        out["variants"] = [
+            to_store(client, v, "models", f"variants.{i}.model_uri", key="model_uri")
+            if isinstance(v, Mapping)
+            else v
+            for i, v in enumerate(out["variants"])
+        ]
+    if isinstance(out.get("shadow"), Mapping):
+        shadow = out["shadow"]
+        out["shadow"] = to_store(client, shadow, "models", "shadow.model_uri", key="model_uri")
+    return out
 
 
 def _variants(model_uri: str | None, variants: Sequence[Mapping[str, Any]] | None) -> list[Any]:
@@ -158,8 +180,12 @@ def deploy(
         capture: ``{"enabled": True, "sampling_pct", "mode", "destination"}``.
         scaling: ``{"min_workers", "max_workers", "target_in_flight", "cooldown_s"}``.
         rollout: How an update shifts traffic: ``{"strategy": "canary", "canary_pct": 10,
-            "bake_s": 60, "thresholds": {"max_error_rate", "max_p99_ms"}}``.
+            "bake_s": 60, "final_bake_s": 0, "thresholds": {"max_error_rate", "max_p99_ms",
+            "min_requests"}}``.
         wait: Block until the endpoint is InService.
+
+    Deploying over an existing endpoint updates it: what this call leaves out (``capture``,
+    ``scaling``...) keeps its current value.
     """
     from dockyard.errors import InvalidArgument
 
@@ -170,14 +196,7 @@ def deploy(
     if initial_instance_count is not None and scaling is None:
         scaling = {"min_workers": initial_instance_count, "max_workers": initial_instance_count}
     client = context().server()
-    # A local model folder is uploaded: the server reads only its store and data roots.
-    models = [
-        to_store(client, v, "models", f"variants.{i}.model_uri", key="model_uri")
-        for i, v in enumerate(_variants(model_uri, variants))
-    ]
-    if shadow is not None:
-        shadow = to_store(client, shadow, "models", "shadow.model_uri", key="model_uri")
-    body: dict[str, Any] = {"name": name, "variants": models, **options}
+    body: dict[str, Any] = {"name": name, "variants": _variants(model_uri, variants), **options}
     for key, value in (
         ("shadow", shadow),
         ("capture", capture),
@@ -186,6 +205,7 @@ def deploy(
     ):
         if value is not None:
             body[key] = dict(value)
+    body = _with_uploaded_models(client, body)
     handle = EndpointHandle(name, client, serializer=serializer, deserializer=deserializer)
     from dockyard.errors import Conflict
 

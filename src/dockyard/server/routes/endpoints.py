@@ -14,8 +14,15 @@ from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import ArtifactStore, normalize_artifact_path, open_artifact_store
 from dockyard.auth import Actor, Level
-from dockyard.endpoints import Endpoint, EndpointConfig, EndpointKey, NewEndpointKey
+from dockyard.endpoints import (
+    Endpoint,
+    EndpointConfig,
+    EndpointKey,
+    EndpointStatus,
+    NewEndpointKey,
+)
 from dockyard.endpoints._fleet import Fleet
+from dockyard.endpoints._progress import read_progress
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
 from dockyard.server._services import Services
 from dockyard.server._streaming import download
@@ -61,11 +68,14 @@ def list_endpoints(endpoints: EndpointsDep, actor: ActorDep) -> EndpointList:
 async def describe_endpoint(
     name: str, services: ServicesDep, actor: ActorDep, stats: bool = False
 ) -> Endpoint:
-    """An endpoint with its history, current traffic split and (``stats=true``) live counters
-    per variant: requests, errors, latency, in flight."""
+    """An endpoint with its history, current traffic split, the step an update is in
+    (``rollout``) and (``stats=true``) live counters per variant: requests, errors, latency,
+    in flight."""
     endpoint = await run_in_threadpool(services.endpoints.get, actor, name)
     fleet = await run_in_threadpool(_fleet, services, name)
     update: dict[str, object] = {"workers": len(fleet.workers)}
+    if endpoint.status is EndpointStatus.UPDATING:
+        update["rollout"] = await run_in_threadpool(read_progress, fleet.folder)
     if stats:
         update["stats"] = {"workers": await run_in_threadpool(fleet.stats)}
     return endpoint.model_copy(update=update)
