@@ -11,7 +11,8 @@ works the same in-process and across the network::
     ├── PermissionDenied         403 permission_denied
     ├── NotFound                 404 not_found
     ├── Conflict                 409 conflict
-    │   └── AlreadyExists        409 already_exists
+    │   ├── AlreadyExists        409 already_exists
+    │   └── InUse                409 in_use        (something still uses it: details name what)
     ├── PayloadTooLarge          413 payload_too_large
     ├── RateLimited              429 rate_limited
     ├── ModelError               500 model_error   (user model code raised)
@@ -34,6 +35,7 @@ __all__ = [
     "Conflict",
     "DeadlineExceeded",
     "DockyardError",
+    "InUse",
     "InvalidArgument",
     "JobFailed",
     "ModelError",
@@ -122,6 +124,13 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class InUse(Conflict):
+    """The resource cannot go while something uses it (an endpoint serving a model version);
+    ``details`` names the users."""
+
+    code = "in_use"
+
+
 class PayloadTooLarge(DockyardError):
     """The request body or a value is over a size limit."""
 
@@ -174,6 +183,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         NotFound,
         Conflict,
         AlreadyExists,
+        InUse,
         PayloadTooLarge,
         RateLimited,
         ModelError,

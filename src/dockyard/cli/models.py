@@ -39,25 +39,26 @@ def _download(uri: str) -> LocalModel:
 
 
 def _version_lines(v: dict[str, Any]) -> list[str]:
-    approval = v["approval"]
+    approval = v.get("approval") or {}
+    by = approval.get("user")
     lines = [
-        f"{v['name']} version {v['version']} ({v['status']})",
-        f"  source: {v['source']}   run: {v.get('run_id') or '-'}",
-        f"  flavor: {v['flavor']} {v.get('library_version') or ''}".rstrip(),
-        f"  digest: {v['digest']}",
-        f"  created: {format_time(v['creation_time'])} by {v['created_by']}",
-        f"  approval: {approval['status']}"
-        + (f" by {approval['user']} at {format_time(approval['time'])}" if approval["user"] else "")
+        f"{v.get('name')} version {v.get('version')} ({v.get('status') or '-'})",
+        f"  source: {v.get('source') or '-'}   run: {v.get('run_id') or '-'}",
+        f"  flavor: {v.get('flavor') or '-'} {v.get('library_version') or ''}".rstrip(),
+        f"  digest: {v.get('digest') or '-'}",
+        f"  created: {format_time(v.get('creation_time'))} by {v.get('created_by') or '-'}",
+        f"  approval: {approval.get('status') or '-'}"
+        + (f" by {by} at {format_time(approval.get('time'))}" if by else "")
         + (f": {approval['comment']}" if approval.get("comment") else ""),
     ]
-    if v["aliases"]:
+    if v.get("aliases"):
         lines.append(f"  aliases: {', '.join(v['aliases'])}")
-    if v["description"]:
+    if v.get("description"):
         lines.append(f"  description: {v['description']}")
-    if v["metrics"]:
+    if v.get("metrics"):
         lines.append("metrics:")
         lines.append(table(["key", "value"], sorted(v["metrics"].items())))
-    if v["tags"]:
+    if v.get("tags"):
         lines.append("tags:")
         lines.append(table(["key", "value"], sorted(v["tags"].items())))
     return lines
@@ -79,10 +80,10 @@ def list_(name_like: str | None, max_results: int, as_json: bool) -> None:
     def human() -> str:
         rows = [
             [
-                m["name"],
-                m["latest_version"],
-                ", ".join(f"{a}->{v}" for a, v in m["aliases"].items()),
-                format_time(m["last_updated_time"]),
+                m.get("name"),
+                m.get("latest_version"),
+                ", ".join(f"{a}->{v}" for a, v in (m.get("aliases") or {}).items()),
+                format_time(m.get("last_updated_time")),
             ]
             for m in items
         ]
@@ -109,16 +110,16 @@ def show(name: str, version: str | None, as_json: bool) -> None:
 
     def human() -> str:
         lines = [f"{model['name']}  (latest: {model['latest_version'] or '-'})"]
-        if model["description"]:
+        if model.get("description"):
             lines.append(f"  {model['description']}")
         rows = [
             [
-                v["version"],
-                v["flavor"],
-                v["approval"]["status"],
-                ", ".join(v["aliases"]),
+                v.get("version"),
+                v.get("flavor"),
+                (v.get("approval") or {}).get("status"),
+                ", ".join(v.get("aliases") or []),
                 v.get("run_id") or "-",
-                format_time(v["creation_time"]),
+                format_time(v.get("creation_time")),
             ]
             for v in versions
         ]
@@ -178,6 +179,31 @@ def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
     body = {"version": parse_version(version)}
     c.request("PUT", _path(name, "aliases", alias), json=body)
     click.echo(f"models:/{name}@{alias} -> version {body['version']}")
+
+
+@models.command()
+@click.argument("name")
+@click.argument("version", required=False)
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@fail_on_error
+def delete(name: str, version: str | None, yes: bool) -> None:
+    """Delete model NAME (its versions, aliases and files), or only its VERSION.
+
+    Asks first (--yes does not). Refused while an endpoint serves the version (or, for the
+    whole model, any version): update or delete the endpoint first.
+    """
+    c = client()
+    if version is not None:
+        number = parse_version(version)
+        c.request("GET", _path(name, "versions", number))  # a typo fails before the question
+        what, path = f"version {number} of model {name}", _path(name, "versions", number)
+    else:
+        latest = c.request("GET", _path(name)).get("latest_version") or 0
+        what, path = f"model {name} and all its versions (latest: {latest})", _path(name)
+    if not yes:
+        click.confirm(f"delete {what}? This cannot be undone", abort=True)
+    c.request("DELETE", path)
+    click.echo(f"deleted {what.split(' and ')[0]}")
 
 
 @models.command()
@@ -295,11 +321,15 @@ def convert(
                 str(dst.resolve()), register_as, run_id=local.run_id, client=client()
             )
             data["registered"] = version.uri
-    lines = [
-        f"converted {uri} to ONNX ({info.digest})",
-        f"  max abs difference {data['max_abs_diff']:.3g} on {data['rows_checked']} rows "
-        f"(tolerance {data['tolerance']:g})",
-    ]
+    lines = [f"converted {uri} to ONNX ({info.digest})"]
+    difference, tolerance = data["max_abs_diff"], data["tolerance"]
+    if isinstance(difference, (int, float)) and isinstance(tolerance, (int, float)):
+        lines.append(
+            f"  max abs difference {difference:.3g} on {data['rows_checked'] or 0} rows "
+            f"(tolerance {tolerance:g})"
+        )
+    else:
+        lines.append("  no equivalence check was recorded")
     if output is not None:
         lines.append(f"  written to {output}")
     if "registered" in data:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role, StoreAreas
@@ -294,6 +295,25 @@ class EndpointService:
         """What the endpoint's workers need to check keys (for the supervisor)."""
         with self._db.read() as conn:
             return tuple(ApiKey(id=k.key_id, sha256=k.sha256) for k in self._repo.keys(conn, name))
+
+    def served_models(self, conn: Connection) -> builtins.list[tuple[str, str]]:
+        """``(endpoint, model URI)`` for every model an endpoint serves or is rolling out, read
+        in the caller's transaction: the registry keeps those versions from being deleted.
+
+        An endpoint being deleted no longer counts; a failed one still does (an update can
+        bring it back with the same models)."""
+        served = []
+        for row in self._repo.rows(conn):
+            if row.status == EndpointStatus.DELETING.value:
+                continue
+            for text in (row.config, row.pending_config):
+                if not text:
+                    continue
+                config = EndpointConfig.model_validate_json(text)
+                served += [(row.name, v.model_uri) for v in config.variants]
+                if config.shadow is not None:
+                    served.append((row.name, config.shadow.model_uri))
+        return served
 
     # -- used by the supervisor ----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from dockyard.registry._entities import (
     VersionFile,
     VersionStatus,
 )
+from dockyard.registry._in_use import ModelUsers, refuse_if_served
 from dockyard.registry._lineage import build_lineage
 from dockyard.registry._origins import describe_package, describe_run_package, origin_for
 from dockyard.registry._register import REGISTRY_PREFIX, register, register_reference
@@ -85,6 +86,8 @@ class RegistryService:
         roots: Where ``s3://`` and folder sources may lie (None: anywhere, for tests).
         s3_endpoint_url: Endpoint of an S3-compatible server, for ``s3://`` sources.
         logged_models: MLflow 3 logged models, for ``models:/<model_id>`` URIs and sources.
+        model_users: The models endpoints serve: a version one serves cannot be deleted
+            (see :mod:`dockyard.registry._in_use`).
     """
 
     def __init__(
@@ -98,9 +101,11 @@ class RegistryService:
         roots: AllowedRoots | None = None,
         s3_endpoint_url: str | None = None,
         logged_models: LoggedModelService | None = None,
+        model_users: ModelUsers | None = None,
     ) -> None:
         self._db = db
         self._logged_models = logged_models
+        self._model_users = model_users
         self._tracking = tracking
         self._artifacts = artifacts
         self._events = events
@@ -217,9 +222,14 @@ class RegistryService:
             return self._repo.get_models(conn, [model_id])[0]
 
     def delete_registered_model(self, actor: Actor, name: str) -> None:
-        """Delete a model, its versions, aliases, tags and registered files."""
+        """Delete a model, its versions, aliases, tags and registered files.
+
+        Raises:
+            InUse: An endpoint serves one of its versions (the message names it).
+        """
         with self._db.write() as conn:
             model_id = self._model(conn, actor, name, Level.MANAGE, "delete it")
+            refuse_if_served(conn, self._repo, self._model_users, model_id, name)
             keys = self._repo.delete_model(conn, model_id)
             self._access.forget(conn, _KIND, model_id)
             self._event(
@@ -407,11 +417,17 @@ class RegistryService:
         )
 
     def delete_model_version(self, actor: Actor, name: str, version: int | str) -> None:
-        """Delete a version, the aliases pointing at it, and its registered files."""
+        """Delete a version, the aliases pointing at it, and its registered files.
+
+        Raises:
+            InUse: An endpoint serves it: by number, by an alias pointing at it, or as the
+                latest version (the message names the endpoints).
+        """
         number = parse_version(version)
         with self._db.write() as conn:
             model_id = self._model(conn, actor, name, Level.MANAGE, "delete its versions")
             row = self._repo.version_row(conn, model_id, name, number)
+            refuse_if_served(conn, self._repo, self._model_users, model_id, name, number)
             self._repo.delete_version(conn, model_id, number)
             self._repo.update_model(conn, model_id, last_updated_time=now_ms())
             self._event(conn, actor, "model_version.deleted", model_id, f"{name}/{number}")

@@ -63,6 +63,7 @@ class Services:
         auth = AuthService(db, events, access, settings)
         tracking = TrackingService(db, events, access)
         logged_models = LoggedModelService(db, events, access)
+        endpoints = EndpointService(db, settings, events, access)
         registry = RegistryService(
             db,
             tracking,
@@ -72,10 +73,10 @@ class Services:
             roots=AllowedRoots.from_settings(settings),
             s3_endpoint_url=settings.s3_endpoint_url,
             logged_models=logged_models,
+            model_users=endpoints.served_models,
         )
         jobs = JobService(db, tracking, settings, events, access, auth)
         jobs.resolve_model = registry.resolve
-        endpoints = EndpointService(db, settings, events, access)
         services = cls(
             settings=settings,
             db=db,

@@ -23,6 +23,7 @@ from dockyard.errors import (
     Conflict,
     DeadlineExceeded,
     DockyardError,
+    InUse,
     InvalidArgument,
     NotFound,
     PayloadTooLarge,
@@ -62,6 +63,7 @@ _STATUS: Final[dict[str, int]] = {
     RESOURCE_ALREADY_EXISTS: 400,
     RESOURCE_DOES_NOT_EXIST: 404,
     ENDPOINT_NOT_FOUND: 404,
+    "RESOURCE_CONFLICT": 409,
     "UNAUTHENTICATED": 401,
     "PERMISSION_DENIED": 403,
     INTERNAL_ERROR: 500,
@@ -74,6 +76,7 @@ _STATUS: Final[dict[str, int]] = {
 # MLflow answers it, so `mlflow.log_param` raises the same exception against either server.
 _CODES: Final[tuple[tuple[type[DockyardError], str], ...]] = (
     (AlreadyExists, RESOURCE_ALREADY_EXISTS),
+    (InUse, "RESOURCE_CONFLICT"),  # a version an endpoint serves: MLflow's 409
     (Conflict, INVALID_PARAMETER_VALUE),
     (NotFound, RESOURCE_DOES_NOT_EXIST),
     (InvalidArgument, INVALID_PARAMETER_VALUE),
