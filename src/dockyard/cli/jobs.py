@@ -8,61 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from dockyard._paths import expand_user
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.errors import InvalidArgument
-from dockyard.sdk import Client, context
+from dockyard.cli._specs import job_paths, load_spec
+from dockyard.sdk import context
 from dockyard.sdk._jobs import TrainingJob
-from dockyard.sdk._upload import is_local, to_store
 
-__all__ = ["jobs", "local_to_store"]
+__all__ = ["jobs"]
 
 
 @click.group()
 def jobs() -> None:
     """Training jobs: code or a built-in algorithm run under SageMaker's training contract."""
-
-
-def _load_spec(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidArgument(f"{path}: not valid YAML{where}: {exc}", field="spec") from exc
-    if not isinstance(data, dict):
-        raise InvalidArgument(f"{path}: the spec must be a mapping of fields", field="spec")
-    return data
-
-
-def local_to_store(client: Client, value: Any, base: Path, key_prefix: str, field: str) -> Any:
-    """A spec value with a local path (relative to the spec file) replaced by its upload."""
-    uri = value.get("uri") if isinstance(value, dict) else value
-    if not is_local(uri):
-        return value
-    path = str(base / expand_user(str(uri), field))
-    return to_store(
-        client, {**value, "uri": path} if isinstance(value, dict) else path, key_prefix, field
-    )
-
-
-def _resolve_paths(data: dict[str, Any], base: Path, client: Client) -> dict[str, Any]:
-    """Paths in a spec file are relative to the file; local code and data are uploaded."""
-    out = dict(data)
-    if "source_dir" in out:
-        out["source_dir"] = local_to_store(
-            client, out["source_dir"], base, "jobs/source", "source_dir"
-        )
-    key = "inputs" if "inputs" in out else "channels"
-    channels = out.get(key)
-    if isinstance(channels, dict):
-        out[key] = {
-            k: local_to_store(client, v, base, f"jobs/inputs/{k}", f"inputs.{k}.uri")
-            for k, v in channels.items()
-        }
-    return out
 
 
 def _job_rows(items: list[dict[str, Any]]) -> str:
@@ -91,7 +48,7 @@ def _job_rows(items: list[dict[str, Any]]) -> str:
 def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: bool) -> None:
     """Submit a job from a YAML (or JSON) spec file."""
     client = context().server()
-    data = _resolve_paths(_load_spec(spec_file), spec_file.parent, client)
+    data = job_paths(load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
     # The server validates the spec, once, and names the field at fault.
@@ -132,7 +89,7 @@ def describe(name: str, as_json: bool) -> None:
         lines = [
             f"job {job['name']} ({job['kind']})",
             f"  status: {job['status']} / {job['secondary_status']}",
-            f"  run: {job['run_id']}   model: {job.get('model_uri') or '-'}",
+            f"  run: {job.get('run_id') or '-'}   model: {job.get('model_uri') or '-'}",
         ]
         if job.get("failure_reason"):
             lines.append(f"  failure: {job['failure_reason']}")
@@ -142,11 +99,11 @@ def describe(name: str, as_json: bool) -> None:
                 ["time", "secondary status", "message"],
                 [
                     [
-                        format_time(e["time"]),
-                        e["secondary_status"],
-                        (e["message"] or "").split("\n")[0],
+                        format_time(e.get("time")),
+                        e.get("secondary_status"),
+                        (e.get("message") or "").split("\n")[0],
                     ]
-                    for e in job["events"]
+                    for e in job.get("events") or []
                 ],
             )
         )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from dockyard._paths import expand_user
 from dockyard.cli._output import emit, fail_on_error, json_option
-from dockyard.cli.jobs import _job_rows, _load_spec, describe, local_to_store, logs, stop
-from dockyard.sdk import Client, context
+from dockyard.cli._specs import load_spec, transform_paths
+from dockyard.cli.jobs import _job_rows, describe, logs, stop
+from dockyard.sdk import context
 from dockyard.sdk._transform import TransformJob
-from dockyard.sdk._upload import is_local
 
 __all__ = ["transform"]
 
@@ -20,34 +18,6 @@ __all__ = ["transform"]
 @click.group()
 def transform() -> None:
     """Batch transform: score CSV, JSON Lines or Parquet files through a model."""
-
-
-def _resolve(
-    data: dict[str, Any], base: Path, client: Client
-) -> tuple[dict[str, Any], Path | None]:
-    """The spec with local model and input uploaded, and the local output folder (if the spec
-    names one: the outputs are written to the store and downloaded there)."""
-    out = dict(data)
-    section_key = "input" if "input" in out else "TransformInput"
-    section = out.get(section_key)
-    if isinstance(section, dict):
-        key = "uri" if "uri" in section else "S3Uri" if "S3Uri" in section else None
-        if key:
-            uploaded = local_to_store(
-                client, {"uri": section[key]}, base, "transform/inputs", "input.uri"
-            )
-            out[section_key] = {**section, key: uploaded["uri"]}
-    if "model_uri" in out:
-        out["model_uri"] = local_to_store(client, out["model_uri"], base, "models", "model_uri")
-    download_to = None
-    output_key = "output" if "output" in out else "TransformOutput"
-    output = out.get(output_key)
-    if isinstance(output, dict):
-        key = "uri" if "uri" in output else "S3OutputPath" if "S3OutputPath" in output else None
-        if key and is_local(output[key]):
-            download_to = base / expand_user(str(output[key]), "output.uri")
-            out[output_key] = {k: v for k, v in output.items() if k != key}
-    return out, download_to
 
 
 @transform.command()
@@ -59,7 +29,7 @@ def _resolve(
 def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None:
     """Submit a transform job from a YAML (or JSON) spec file."""
     client = context().server()
-    data, download_to = _resolve(_load_spec(spec_file), spec_file.parent, client)
+    data, download_to = transform_paths(load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
     job = client.request("POST", "/api/v1/jobs/transform", json=data)

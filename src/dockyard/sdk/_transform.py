@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from dockyard._paths import expand_user
 from dockyard.errors import JobFailed
 from dockyard.jobs import Job, JobStatus
 from dockyard.sdk._client import Client
@@ -181,7 +182,11 @@ class Transformer:
             "tags": self.tags,
         }
         output: dict[str, Any] = {"assemble_with": self.assemble_with}
-        download_to = self.output_path if is_local(self.output_path) else None
+        # A local folder is resolved now, against the current directory: the download happens
+        # when the job completes, and the process may have moved by then.
+        download_to = None
+        if is_local(self.output_path):
+            download_to = expand_user(str(self.output_path), "output_path").absolute()
         if self.output_path and download_to is None:
             output["uri"] = self.output_path
         if self.accept:
