@@ -1,0 +1,52 @@
+"""The README's spec examples stay true: they validate, and the transform spec shows every field."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from dockyard.jobs._spec import TrainingJobSpec
+from dockyard.jobs._transform import TransformJobSpec
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def _yaml_after(marker: str) -> Any:
+    text = README.read_text()
+    start = text.index(marker)
+    block = re.search(r"```yaml\n(.*?)```", text[start:], re.S)
+    assert block is not None, f"no YAML block after {marker!r}"
+    return yaml.safe_load(block.group(1))
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> set[str]:
+    names = set()
+    for name, info in model.model_fields.items():
+        names.add(prefix + name)
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names |= _fields(kind, f"{prefix}{name}.")
+    return names
+
+
+def _keys(data: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in data.items():
+        keys.add(prefix + key)
+        if isinstance(value, dict) and key != "tags":
+            keys |= _keys(value, f"{prefix}{key}.")
+    return keys
+
+
+def test_the_transform_spec_example_validates_and_shows_every_field() -> None:
+    example = _yaml_after("A transform spec file")
+    TransformJobSpec.model_validate(example)
+    assert _keys(example) == _fields(TransformJobSpec)
+
+
+def test_the_job_spec_example_validates() -> None:
+    TrainingJobSpec.model_validate(_yaml_after("A job spec file"))
