@@ -6,6 +6,10 @@ baking a canary) happens on one thread per endpoint, so one endpoint's rollout n
 another's crash recovery. On taking the lock it reattaches to workers that outlived a restart;
 an update a restart interrupted is rolled back to the configuration that was in service.
 
+An update's traffic steps are held and judged as :class:`~dockyard.endpoints.Rollout` says
+(partial steps ``bake_s``, 100% ``final_bake_s``, each needing ``thresholds.min_requests``);
+the step being held is recorded for ``describe`` (:mod:`dockyard.endpoints._progress`).
+
 An endpoint fails only when no worker serves it. A worker that fails to start while others
 serve (its model's load raised in that one process, the machine ran short of memory) is
 reported as an event and started again later, with a growing pause between attempts.
@@ -39,6 +43,7 @@ __all__ = ["Supervisor"]
 log = logging.getLogger("dockyard.endpoints")
 
 _TICK_S = 0.5
+_LOOK_S = 0.25  # between looks at a held step's counters
 # Pauses between attempts to start a worker that keeps failing while others serve.
 _RETRY_FIRST_S = 1.0
 _RETRY_MAX_S = 60.0
@@ -46,6 +51,14 @@ _RETRY_MAX_S = 60.0
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _pause(until_bake_ends: float) -> float:
+    """How long a held step sleeps between looks at the counters: a quarter second, less to
+    end the bake on time (never a busy loop once it has ended)."""
+    if until_bake_ends <= 0:
+        return _LOOK_S
+    return max(0.01, min(_LOOK_S, until_bake_ends))
 
 
 class Supervisor:
@@ -313,7 +326,7 @@ class Supervisor:
         )
         write_progress(fleet.folder, progress)
         waiting_reported = False
-        while not self._stopping.wait(min(0.25, max(0.01, bake_until - time.monotonic()))):
+        while not self._stopping.wait(_pause(bake_until - time.monotonic())):
             worker = self._sync_keys(row.name, fleet, worker)  # a revocation cannot wait
             window = totals(fleet.stats(), green_wnames).minus(before)
             breach = judge(window, rollout.thresholds)
@@ -404,6 +417,7 @@ class Supervisor:
     def _interrupted(self, row: Any) -> None:
         blue = EndpointConfig.model_validate_json(row.config)
         fleet = self.fleet(row.name)
+        clear_progress(fleet.folder)  # left by a supervisor that was killed mid-step
         worker, traffic = self._worker_config(row, blue, None, 0.0)
         if fleet.workers:
             fleet.push(worker)
