@@ -196,14 +196,16 @@ def delete(name: str, version: str | None, yes: bool) -> None:
     if version is not None:
         number = parse_version(version)
         c.request("GET", _path(name, "versions", number))  # a typo fails before the question
-        what, path = f"version {number} of model {name}", _path(name, "versions", number)
+        what = f"version {number} of model {name}"
+        path, question = _path(name, "versions", number), what
     else:
-        latest = c.request("GET", _path(name)).get("latest_version") or 0
-        what, path = f"model {name} and all its versions (latest: {latest})", _path(name)
+        latest = c.request("GET", _path(name)).get("latest_version")
+        what, path = f"model {name}", _path(name)
+        question = f"{what} and all its versions (latest: {latest})" if latest else what
     if not yes:
-        click.confirm(f"delete {what}? This cannot be undone", abort=True)
+        click.confirm(f"delete {question}? This cannot be undone", abort=True)
     c.request("DELETE", path)
-    click.echo(f"deleted {what.split(' and ')[0]}")
+    click.echo(f"deleted {what}")
 
 
 @models.command()
