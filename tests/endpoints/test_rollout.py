@@ -89,7 +89,7 @@ def test_describe_shows_the_step_and_time_left_and_the_bake_is_not_held_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     endpoint = _create(client, "baked", models["one"])
-    bake = 4.0
+    bake = 5.0
     with Load(endpoint["url"], clients=2):
         _update(
             client,

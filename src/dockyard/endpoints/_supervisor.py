@@ -339,7 +339,7 @@ class Supervisor:
             if now >= give_up:
                 return (
                     f"the new configuration answered {window.requests} request(s) at "
-                    f"{share:.0%} of traffic in {now - start:.0f} s; "
+                    f"{share:.0%} of traffic in {rollout.max_hold(hold):g} s; "
                     f"thresholds.min_requests needs {need}"
                 )
             phase = "baking" if now < bake_until else "waiting_for_traffic"
