@@ -355,3 +355,16 @@ def test_a_tampered_package_is_refused_by_the_workers(
     write_csv(tmp_path / "in.csv", features(5))
     with pytest.raises(InvalidArgument, match=r"python_model\.pkl"):
         transform(_spec(model, tmp_path / "in.csv", tmp_path / "out"))
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_csv_for_a_model_without_signature_is_headerless(
+    packages: dict[str, Path], tmp_path: Path, transform: Run, output_lines: Lines, count: int
+) -> None:
+    rows = features(count)
+    write_csv(tmp_path / "in" / "x.csv", rows)
+    spec = _spec(packages["unsigned"], tmp_path / "in" / "x.csv", tmp_path / "out")
+    result = transform(spec)
+    assert result.records == count  # the first line is a record, not a header
+    predicted = [float(line) for line in output_lines("x.csv.out")]
+    np.testing.assert_allclose(predicted, expected_linear(rows, bias=0.0), rtol=1e-12)

@@ -118,3 +118,21 @@ def test_ragged_tensor_values_are_refused_naming_the_field() -> None:
     image = Schema(tensors=(TensorSpec("float32", (-1, 2)),))
     with pytest.raises(InvalidArgument, match="inputs: the values do not form a tensor"):
         decode_json({"inputs": [[1.0, 2.0], [1.0]]}, image)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_csv_without_a_signature_is_headerless(rows: int) -> None:
+    body = "".join(f"{i}.5,{i},{-i}\n" for i in range(rows)).encode()
+    frame = decode_csv(body, None)
+    assert frame.shape == (rows, 3)  # every line is a row: nothing is taken as a header
+    assert frame.iloc[0].tolist() == [0.5, 0, 0]
+
+
+def test_csv_first_line_is_a_header_only_when_it_is_exactly_the_signature_names() -> None:
+    unnamed = Schema(columns=(ColSpec("double"), ColSpec("double")))
+    assert decode_csv(b"1,2\n", unnamed).shape == (1, 2)
+    names = Schema(columns=(ColSpec("string", "a"), ColSpec("string", "b")))
+    assert decode_csv(b"a,b\nx,y\n", names).shape == (1, 2)  # exactly the names: a header
+    # Other text in the first line is data, even when it looks like a header.
+    assert decode_csv(b"b,a\nx,y\n", names)["a"].tolist() == ["b", "x"]
+    assert decode_csv(b"A,B\nx,y\n", names).shape == (2, 2)

@@ -241,3 +241,22 @@ def test_float_arrays_reach_array_taking_models_as_they_are() -> None:
     mixed = InputEnforcer(columns(a="double", b="long"), arrays=True)
     with pytest.raises(InvalidArgument, match="column 'b': expected long"):
         mixed(np.array([[1.5, 2.0]]))  # the cast rule still applies
+
+
+def test_headerless_frames_map_onto_made_up_feature_names() -> None:
+    import io
+
+    synthetic = Schema(columns=tuple(ColSpec("double", f"f{i}") for i in range(3)))
+    frame = pd.read_csv(io.StringIO("1,2,3\n4,5,6\n"), header=None)  # columns 0, 1, 2
+    out = InputEnforcer(synthetic)(frame)
+    assert out.columns.tolist() == ["f0", "f1", "f2"]
+    np.testing.assert_array_equal(out.to_numpy(), [[1, 2, 3], [4, 5, 6]])
+    assert frame.columns.tolist() == [0, 1, 2]  # the caller's frame is left alone
+    ranged = pd.DataFrame(np.ones((2, 3)))  # a RangeIndex
+    assert InputEnforcer(synthetic)(ranged).columns.tolist() == ["f0", "f1", "f2"]
+    # Real names are never guessed from positions, nor a frame of another width.
+    named = Schema(columns=tuple(ColSpec("double", n) for n in ("a", "b", "c")))
+    with pytest.raises(InvalidArgument, match="missing column 'a'"):
+        InputEnforcer(named)(frame)
+    with pytest.raises(InvalidArgument, match="missing column 'f0'"):
+        InputEnforcer(synthetic)(frame.iloc[:, :2])

@@ -12,8 +12,11 @@ JSON bodies follow MLflow's scoring server and SageMaker's conventions::
 
 with an optional top-level ``"params"`` object. ``binary`` columns travel as base64 text.
 
-CSV bodies have one row per line. A first line equal to the signature's column names is a
-header; otherwise columns are positional, as SageMaker sends them. Only an empty field (or a
+CSV bodies have one row per line and no header, as SageMaker sends them: columns are
+positional. The one exception is a first line *exactly* equal to the column names the signature
+declares, which is a header (what ``DataFrame.to_csv`` writes). A model without a signature, or
+whose columns are unnamed, never has its first line taken as a header: guessing would silently
+drop a row of data (two rows would give one prediction, one row none). Only an empty field (or a
 blank line: a row of empty fields) is a missing value; ``NA`` in a string column stays text, as
 it would in JSON. ``true``/``false`` are booleans; columns declared ``string`` are read as text.
 A model taking one tensor with fixed axes after the batch (an image, ``[-1, 1, 28, 28]``) takes
@@ -144,8 +147,7 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
     names = [c.name for c in schema.columns] if schema is not None else []
     first = next(csv.reader(io.StringIO(text)), [])
     if not names or None in names:
-        header: int | None = 0 if not names else None
-        frame = _read_csv(text, header=header, **options)
+        frame = _read_csv(text, header=None, **options)
     else:
         text_columns = (
             {c.name: str for c in schema.columns if c.type in _TEXT_TYPES} if schema else {}

@@ -25,7 +25,10 @@ always, int64 -> int32 when every value fits). The only change of kind is intege
 is exact up to 2**53. An integer column with a missing value is refused with a hint to declare it
 ``double``: integers cannot hold NaN, and silently turning the column into floats would feed the
 model a type it never saw. A required column that is absent is refused; an optional one may be
-absent. Extra columns are dropped and columns are put in the signature's order. Tensors follow the
+absent. Extra columns are dropped and columns are put in the signature's order. Where the
+signature's names are made up (``f0``, ``f1``, ...) or absent, columns are positional: an array,
+or a DataFrame with pandas' default column labels (``pd.read_csv(f, header=None)``), maps onto
+them in order. Tensors follow the
 same rule on their dtype, and their shape must match except on ``-1`` axes.
 
 Every refusal is :class:`~dockyard.errors.InvalidArgument` naming the column and the expected and
@@ -303,6 +306,12 @@ class InputEnforcer:
         self._tensors = schema.tensors if schema is not None else ()
         self._names: list[str | None] = [c.name for c in self._columns]
         self._positional = any(name is None for name in self._names)
+        # f0, f1, ...: names a trainer made up for unnamed features (XGBoost's, the built-in
+        # algorithms'). A frame read without a header (integer columns 0, 1, ...) means the
+        # same columns, so it is taken positionally rather than refused as "missing 'f0'".
+        self._synthetic = bool(self._names) and self._names == [
+            f"f{i}" for i in range(len(self._names))
+        ]
         self._index: pd.Index[Any] | None = None  # made on the first DataFrame
         # Index objects are immutable, so one that matched once matches for good.
         self._matched_index: pd.Index[Any] | None = None
@@ -329,9 +338,11 @@ class InputEnforcer:
         frame = to_frame(data, self._names)
         if self.schema is None:
             return frame
-        columns = frame.columns
         if self._index is None:
             self._index = pd.Index([str(n) for n in self._names])
+        if self._synthetic and _default_columns(frame.columns, len(self._names)):
+            frame = frame.set_axis(self._index, axis=1)
+        columns = frame.columns
         if (
             self._fast_dtypes is not None
             and (columns is self._matched_index or columns.equals(self._index))
@@ -384,6 +395,16 @@ class InputEnforcer:
                 raise InvalidArgument(f"missing tensor {name!r}", field=name)
             out[name] = cast_tensor(data[name], spec, name)
         return out
+
+
+def _default_columns(columns: pd.Index[Any], width: int) -> bool:
+    """Whether ``columns`` are pandas' default labels 0..width-1 (a frame read headerless)."""
+    if len(columns) != width:
+        return False
+    if isinstance(columns, pd.RangeIndex):
+        return columns.start == 0 and columns.step == 1
+    # read_csv(header=None) labels columns with a plain integer Index
+    return columns.dtype.kind in "iu" and columns.tolist() == list(range(width))
 
 
 def _fast_dtype(spec: ColSpec) -> Any:

@@ -129,11 +129,13 @@ class InputCodec:
         return self._item(cast_tensor(array, self._fast_spec, field), None)
 
     def csv(self, body: bytes) -> Item | None:
-        """A CSV body of plain numbers (optionally under the signature's header line)."""
+        """A CSV body of plain numbers, headerless unless its first line is exactly the
+        signature's column names."""
         if self.fast_dtype is None or self.fast_dtype.kind != "f":
             return None
-        if body.startswith(self._csv_header):
-            body = body[len(self._csv_header) :].lstrip(b"\r\n")
+        end = body.find(b"\n")
+        if body[: end if end >= 0 else len(body)].rstrip(b"\r") == self._csv_header:
+            body = body[end + 1 :] if end >= 0 else b""  # the signature's own names: a header
         if _CSV_NUMERIC.fullmatch(body) is None:
             return None
         lines = body.decode("ascii").splitlines()
