@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.jobs._files import copy_tree
 from dockyard.jobs._http import HTTPError, put_file, request_json
-from dockyard.jobs._prepare import save_checkpoints
+from dockyard.jobs._prepare import SOURCE_FILES, save_checkpoints
 from dockyard.jobs._user import close_folder
 
 if TYPE_CHECKING:
@@ -53,11 +53,20 @@ def _snapshot(folder: Path, jd: JobDir) -> Iterator[Path]:
 
 def _package(runner: Runner, dest: Path) -> None:
     """Wrap a native model into a package in ``dest``, in a process of the job's own: loading
-    it unpickles what the job wrote, which must not run with the runner's rights."""
+    it unpickles what the job wrote, which must not run with the runner's rights.
+
+    A script-mode job's entry point and source files go along (as a list on stdin): a script
+    defining SageMaker inference handlers is kept in the package to serve through them."""
     jd = runner.dir
     command = [sys.executable, "-m", "dockyard.jobs._packaging", str(jd.model), str(dest)]
+    listing = jd.control / SOURCE_FILES
+    entry_point = runner.spec.get("entry_point")
+    files = b""
+    if entry_point and listing.is_file():
+        command += ["--code", str(jd.code), "--entry-point", str(entry_point)]
+        files = listing.read_bytes()
     done = subprocess.run(
-        command, cwd=jd.tmp, capture_output=True, check=False, **runner.job_process()
+        command, cwd=jd.tmp, input=files, capture_output=True, check=False, **runner.job_process()
     )
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines()

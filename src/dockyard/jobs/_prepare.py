@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,7 +15,18 @@ from dockyard.jobs._files import copy_tree
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._uris import copy_local, local_path, scheme
 
-__all__ = ["fetch", "prepare", "restore_checkpoints", "roots_of", "save_checkpoints"]
+__all__ = [
+    "SOURCE_FILES",
+    "fetch",
+    "prepare",
+    "record_source",
+    "restore_checkpoints",
+    "roots_of",
+    "save_checkpoints",
+]
+
+#: In the control folder: the files of ``source_dir`` as the job received them.
+SOURCE_FILES = "source-files.json"
 
 
 def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
@@ -22,10 +34,22 @@ def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
     jd.create()
     if spec.get("source_dir"):
         fetch(spec["source_dir"], jd.code, job)
+        record_source(jd)
     for name, channel in spec["inputs"].items():
         fetch(channel["uri"], jd.data / name, job)
     write_config(jd, spec, job)
     restore_checkpoints(jd, spec, job)
+
+
+def record_source(jd: JobDir) -> None:
+    """List the files of ``source_dir`` as fetched, before the job runs in that folder: a model
+    package that carries the script takes these files, not what the job wrote beside them."""
+    files = sorted(
+        p.relative_to(jd.code).as_posix()
+        for p in jd.code.rglob("*")
+        if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts
+    )
+    (jd.control / SOURCE_FILES).write_text(json.dumps(files))
 
 
 def roots_of(job: dict[str, Any]) -> AllowedRoots | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from dockyard.errors import DockyardError, InvalidArgument, ModelError
 from dockyard.models import flavors
 from dockyard.models._env import read_requirements
 from dockyard.models._example import load_example
+from dockyard.models._inference_toolkit import Invoked, RawRequest
 from dockyard.models._integrity import Opened, open_package
 from dockyard.models._manifest import Manifest, inside, parse_manifest, read_manifest_bytes
 from dockyard.models._schema import Signature
@@ -68,10 +70,17 @@ class PyFuncModel:
         self._predictor = predictor
         self._predict = predictor.predict
         signature = metadata.signature
-        self._enforce = InputEnforcer(
-            signature.inputs if signature is not None else None,
-            arrays=getattr(predictor, "takes_arrays", False),
+        self._enforce: Callable[[Any], Any] = (
+            _as_given
+            if getattr(predictor, "takes_raw_input", False)
+            else InputEnforcer(
+                signature.inputs if signature is not None else None,
+                arrays=getattr(predictor, "takes_arrays", False),
+            )
         )
+        #: Answers a whole request (body, content type, accept) for packages that read request
+        #: bodies themselves (SageMaker inference handlers); None for every other package.
+        self.invoke: Callable[[RawRequest], Invoked] | None = getattr(predictor, "invoke", None)
         self._param_specs = signature.params if signature is not None else None
         defaults = enforce_params(None, self._param_specs)
         self._defaults = defaults
@@ -117,6 +126,10 @@ class PyFuncModel:
 
     def __repr__(self) -> str:
         return f"PyFuncModel(flavor={self.metadata.flavor!r}, path={str(self.metadata.path)!r})"
+
+
+def _as_given(data: Any) -> Any:
+    return data
 
 
 def load_model(

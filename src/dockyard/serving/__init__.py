@@ -5,7 +5,10 @@ Addressing
 One port per endpoint, SageMaker-style: each endpoint has its own base URL, so the SageMaker
 contract's ``/ping`` and ``/invocations``, MLflow's scoring routes and the Open Inference
 Protocol's ``/v2/...`` all live at its root, with no path prefix to rewrite for existing
-clients. An endpoint's workers share that port (``SO_REUSEPORT``, or one listening socket a
+clients. SageMaker Runtime's ``POST /endpoints/{EndpointName}/invocations`` (boto3's
+``invoke_endpoint``, the SageMaker SDK's ``Predictor``) is answered there too, with AWS's
+headers and error shapes (:mod:`._aws`); the server passes the same path on to the workers.
+An endpoint's workers share that port (``SO_REUSEPORT``, or one listening socket a
 supervisor passes down with ``--fd``), so workers are added and removed, for autoscaling or a
 blue/green swap, while the port stays open.
 
@@ -28,7 +31,11 @@ Everything a request touches is in the worker process: no network hop, no databa
 3. **Decoding** by protocol (:mod:`._sagemaker`, :mod:`._mlflow`, :mod:`._oip`) into the
    variant's signature (:mod:`._inputs`): numeric rows become one ndarray with no DataFrame on
    the way; anything else goes through the model package's own decoders and signature enforcer.
-   Errors are 400s naming the column, input or line.
+   Errors are 400s naming the column, input or line. ``text/csv`` has no header unless its
+   first line is exactly the signature's column names. A package carrying SageMaker inference
+   handlers (:mod:`dockyard.models.flavors.sagemaker_script`) decodes nothing here: the body,
+   ``Content-Type`` and ``Accept`` go to its ``input_fn`` / ``output_fn`` on the variant's
+   thread, and its answer is sent as it is.
 4. **Batching** (:mod:`._batching`): continuous micro-batching; a lone request never waits,
    concurrent ones share a predict call. Fast vectorised models predict inline on the event
    loop (a thread hop costs more than their batch); slow or custom models on the variant's own

@@ -29,7 +29,8 @@ import orjson
 
 from dockyard.errors import DeadlineExceeded, DockyardError, NotFound, Unauthenticated
 from dockyard.models._env import dockyard_version
-from dockyard.serving import _oip, _sagemaker
+from dockyard.models._inference_toolkit import Invoked
+from dockyard.serving import _aws, _oip, _sagemaker
 from dockyard.serving._accesslog import AccessLog
 from dockyard.serving._capture import Exchange
 from dockyard.serving._endpoint import Endpoint, State
@@ -44,9 +45,9 @@ from dockyard.serving._http import (
     read_body,
     respond,
 )
-from dockyard.serving._inputs import Item
+from dockyard.serving._inputs import Item, raw_request
 from dockyard.serving._mlflow import ERROR_CODES
-from dockyard.serving._outputs import CONTENT_TYPES, encode, negotiate
+from dockyard.serving._outputs import CONTENT_TYPES, Format, encode, negotiate
 from dockyard.serving._shadow import copy_to_shadow
 from dockyard.serving._variant import Variant
 
@@ -99,7 +100,8 @@ class DataPlane:
             refusal = keys.refusal(scope["headers"])
             if refusal is not None:
                 oip = path.startswith("/v2")
-                await self._fail(scope, send, Unauthenticated(refusal), None, oip=oip)
+                aws = path.startswith(_aws.PREFIX)
+                await self._fail(scope, send, Unauthenticated(refusal), None, oip=oip, aws=aws)
                 return
         if path == "/invocations":
             if method == "POST":
@@ -112,8 +114,29 @@ class DataPlane:
             await self._health(send, b"{}")
         elif path == "/version":
             await self._reply(send, 200, self._version, b"text/plain; charset=utf-8")
+        elif path.startswith(_aws.PREFIX):
+            await self._invoke_endpoint(scope, receive, send, path, method)
         else:
             await self._fail(scope, send, NotFound(f"no route {path}"), None)
+
+    async def _invoke_endpoint(
+        self, scope: Scope, receive: Receive, send: Send, path: str, method: str
+    ) -> None:
+        """SageMaker Runtime's ``InvokeEndpoint`` (:mod:`._aws`)."""
+        name = _aws.endpoint_of(path)
+        served = self.endpoint.state.config.endpoint
+        if name is None:
+            await self._fail(scope, send, NotFound(f"no route {path}"), None, aws=True)
+        elif method != "POST":
+            await self._fail(scope, send, MethodNotAllowed(f"use POST {path}"), None, aws=True)
+        elif name != served:
+            error = NotFound(
+                f"Endpoint {name} not found: this port serves endpoint {served}",
+                field="EndpointName",
+            )
+            await self._fail(scope, send, error, None, aws=True)
+        else:
+            await self._infer(scope, receive, send, None, None, aws=True)
 
     async def _reply(
         self,
@@ -198,6 +221,8 @@ class DataPlane:
         send: Send,
         oip: _oip.Route | None,
         pinned: Variant | None,
+        *,
+        aws: bool = False,
     ) -> None:
         started = perf_counter()
         headers = RequestHeaders(scope["headers"])
@@ -213,6 +238,8 @@ class DataPlane:
         content_type = JSON
         extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id)]
         code: str | None = None
+        fmt_out: Format = "json"
+        aws_error: tuple[int, bytes, list[tuple[bytes, bytes]]] | None = None
         endpoint.arriving += 1
         arriving = True
         try:
@@ -222,7 +249,10 @@ class DataPlane:
             extra.append(variant.header)
             remaining = state.timeout_s
             body = await read_body(receive, headers.content_length, state.max_body, remaining)
-            if oip is None:
+            if oip is None and variant.invoke is not None:
+                # The model's own inference handlers read the body (and the Accept header).
+                item = Item(None, raw_request(body, scope["headers"]), 1)
+            elif oip is None:
                 fmt_out = negotiate(headers.accept)
                 parsed = fmt_in, value = _sagemaker.parse(body, headers.content_type)
                 item = _sagemaker.decode(fmt_in, value, variant.codec)
@@ -233,7 +263,13 @@ class DataPlane:
             arriving = False
             remaining = state.timeout_s - (perf_counter() - started)
             predictions = await _predict(variant, item, remaining, state.timeout_s)
-            if oip is None:
+            if type(predictions) is Invoked:
+                answer = predictions.body
+                content_type = predictions.content_type.encode("latin-1")
+                if predictions.custom_attributes is not None:
+                    attributes = predictions.custom_attributes.encode("latin-1")
+                    extra.append((b"x-amzn-sagemaker-custom-attributes", attributes))
+            elif oip is None:
                 answer = encode(predictions, fmt_out)
                 content_type = CONTENT_TYPES[fmt_out]
             else:
@@ -249,15 +285,35 @@ class DataPlane:
             error = exc if isinstance(exc, DockyardError) else _deadline(state.timeout_s)
             status, code = error.status_code, error.code
             answer = _error_body(error, request_id, oip is not None)
+            if aws:
+                # Once the body is in, an error is the model's answer (SageMaker's ModelError);
+                # before, the runtime's own (an unknown variant, a body over the limit).
+                model = body is not None and variant is not None and status not in (429, 503)
+                aws_error = (
+                    _aws.model_error(status, answer, variant.name, request_id)
+                    if model and variant is not None
+                    else _aws.error(error, request_id)
+                )
         except Exception:
             status, code = 500, "internal"
             _report(request_id)
             answer = _error_body(None, request_id, oip is not None)
+            if aws:
+                aws_error = _aws.error(None, request_id)
         finally:
             if arriving:
                 endpoint.arriving -= 1
+        sent = status
+        if aws:
+            if aws_error is not None:
+                sent, answer, more = aws_error
+                content_type = _aws.JSON
+                extra.extend(more)
+            elif variant is not None:
+                extra.append((b"x-amzn-invoked-production-variant", variant.header[1]))
+                extra.append((b"x-amzn-requestid", request_id))
         if status != 499:
-            await respond(send, status, answer, content_type, extra)
+            await respond(send, sent, answer, content_type, extra)
         seconds = perf_counter() - started
         stats = variant.stats if variant is not None else self.metrics.unrouted
         stats.record(status, seconds, code)
@@ -299,6 +355,7 @@ class DataPlane:
         request_id: bytes | None,
         *,
         oip: bool = False,
+        aws: bool = False,
     ) -> None:
         request_id = request_id or self._new_id()
         body = _error_body(error, request_id, oip)
@@ -307,7 +364,12 @@ class DataPlane:
             extra.append((b"allow", b"POST"))
         elif isinstance(error, Unauthenticated):
             extra.append((b"www-authenticate", b"Bearer"))
-        await respond(send, error.status_code, body, JSON, extra)
+        content_type = JSON
+        if aws:
+            _, body, more = _aws.error(error, request_id)
+            extra.extend(more)
+            content_type = _aws.JSON
+        await respond(send, error.status_code, body, content_type, extra)
         self.metrics.unrouted.record(error.status_code, 0.0, error.code)
         if self._log is not None and scope["path"] not in _HEALTH:
             self._log.record(request_id, "", scope["method"], scope["path"], error.status_code, 0.0)

@@ -86,8 +86,8 @@ class RequestHeaders:
                 self.content_length = value
             elif name == b"accept":
                 self.accept = value
-            elif name == b"x-dockyard-target-variant":
-                self.target_variant = value
+            elif name in (b"x-dockyard-target-variant", b"x-amzn-sagemaker-target-variant"):
+                self.target_variant = value  # the second: SageMaker Runtime's (boto3's)
             elif name == b"x-request-id":
                 self.request_id = value
             elif name == b"inference-header-content-length":

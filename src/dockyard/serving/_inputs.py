@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from dockyard.errors import InvalidArgument
+from dockyard.models._inference_toolkit import RawRequest
 from dockyard.models._payload import decode_csv, decode_json
 from dockyard.models._schema import COLUMN_DTYPES, Schema, TensorSpec
 from dockyard.models._signature import InputEnforcer, cast_tensor
 
-__all__ = ["InputCodec", "Item"]
+__all__ = ["InputCodec", "Item", "raw_request"]
 
 _FAST_TYPES = {"double", "float", "long", "integer"}
 # CSV bodies made only of these bytes are plain numbers; anything else (text, NA, blank
@@ -176,6 +177,12 @@ class InputCodec:
             return Item(kind, enforced, len(enforced), params)
         rows = _rows_of(enforced)
         return Item(None, enforced, rows, params)
+
+
+def raw_request(body: bytes, raw: list[tuple[bytes, bytes]]) -> RawRequest:
+    """A request for a model that reads bodies itself (inference handlers), headers and all."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    return RawRequest(body, headers.get("content-type"), headers.get("accept"), headers)
 
 
 def _rows_of(data: Any) -> int:

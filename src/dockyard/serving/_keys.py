@@ -8,8 +8,11 @@ password: there is no dictionary to try, so a slow hash would only slow every re
 finds the digest by the id the key carries and compares digests in constant time: about a
 microsecond a request.
 
-Clients that sign requests with AWS SigV4 (boto3's ``sagemaker-runtime``) are not verified: a
-signature is not a key, and endpoints do not check it.
+Clients that sign requests with AWS SigV4 (boto3's ``sagemaker-runtime``, the SageMaker SDK)
+carry the key as their session token: ``AWS_SESSION_TOKEN=dyk_...`` (any access key id and
+secret) makes botocore send it as ``X-Amz-Security-Token``, which is read like ``X-Api-Key``.
+The signature itself is not verified: the worker holds only the keys' digests, and an HMAC
+signature can only be checked by someone holding the secret it was made with.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ __all__ = ["ApiKeys", "new_api_key"]
 _PREFIX = b"dyk_"
 _ID_END = len(_PREFIX) + 12  # the id's 12 hex digits, then "_"
 _MISSING = (
-    "this endpoint requires an API key: send 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'"
+    "this endpoint requires an API key: send 'Authorization: Bearer <key>' or 'X-Api-Key: <key>' "
+    "(boto3 and the SageMaker SDK: AWS_SESSION_TOKEN=<key>)"
 )
 _INVALID = "the API key is not valid for this endpoint (unknown, revoked or mistyped)"
 
@@ -55,7 +59,7 @@ class ApiKeys:
         """Why a request with these headers (names lowercased) is refused; None if it is not."""
         key = None
         for name, value in headers:
-            if name == b"x-api-key":
+            if name in (b"x-api-key", b"x-amz-security-token"):
                 key = value.strip()
             elif name == b"authorization":
                 scheme, _, credentials = value.partition(b" ")

@@ -18,11 +18,12 @@ from typing import Any
 import orjson
 
 from dockyard.errors import DockyardError
+from dockyard.models._inference_toolkit import Invoked
 from dockyard.serving import _oip, _sagemaker
 from dockyard.serving._capture import Exchange
 from dockyard.serving._endpoint import State
 from dockyard.serving._http import JSON, RequestHeaders
-from dockyard.serving._inputs import Item
+from dockyard.serving._inputs import Item, raw_request
 from dockyard.serving._metrics import Metrics
 from dockyard.serving._outputs import encode_json
 from dockyard.serving._variant import Variant
@@ -59,6 +60,12 @@ def copy_to_shadow(
 
 
 def _decode(shadow: Variant, body: bytes, headers: RequestHeaders, oip: bool, parsed: Any) -> Item:
+    if shadow.invoke is not None and not oip:
+        content_type, accept = headers.content_type, headers.accept
+        raw = [(b"content-type", content_type)] if content_type is not None else []
+        if accept is not None:
+            raw.append((b"accept", accept))
+        return Item(None, raw_request(body, raw), 1)
     if oip:
         request = (
             parsed
@@ -108,7 +115,9 @@ def _finish(
     capture = state.capture
     if capture is None:
         return
-    if error is None:
+    if type(predictions) is Invoked:  # inference handlers answered a body of their own
+        output = predictions.body
+    elif error is None:
         try:
             output = encode_json(predictions)
         except Exception as exc:  # an output JSON cannot hold: captured as the error it is

@@ -29,6 +29,7 @@ import pandas as pd
 
 from dockyard.errors import DockyardError, ModelError
 from dockyard.models import PyFuncModel, load_model
+from dockyard.models._inference_toolkit import RawRequest
 from dockyard.serving._batching import Batcher, Outcome
 from dockyard.serving._inputs import InputCodec, Item
 from dockyard.serving._metrics import VariantStats
@@ -68,6 +69,8 @@ class Variant:
         self.native = native
         self.stats = stats
         self.output_name = default_output_name(self.signature)
+        #: Set for a model that reads request bodies itself (SageMaker inference handlers).
+        self.invoke = model.invoke
         self.header = (b"x-dockyard-variant", config.name.encode())
         #: Requests routed to this object and not yet answered (retirement waits for zero).
         self.active = 0
@@ -133,6 +136,8 @@ class Variant:
     def _predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         if self.native is not None and params is None and type(data) is np.ndarray:
             return self.native(data)
+        if self.invoke is not None and type(data) is RawRequest:
+            return self.invoke(data)
         return self.model.predict(data, params)
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from dockyard.models.flavors.python_model import (
     PythonModelFlavor,
 )
 from dockyard.models.flavors.pytorch import PyTorchFlavor
+from dockyard.models.flavors.sagemaker_script import SageMakerScriptFlavor
 from dockyard.models.flavors.sklearn import SklearnFlavor
 from dockyard.models.flavors.xgboost import XGBoostFlavor
 
@@ -49,6 +50,7 @@ FLAVORS: MappingProxyType[str, Flavor] = MappingProxyType(
             OnnxFlavor(),
             PyTorchFlavor(),
             SklearnFlavor(),
+            SageMakerScriptFlavor(),
         )
     }
 )

@@ -1,5 +1,10 @@
 """Which files a job left in ``SM_MODEL_DIR`` are a model, and how to load it.
 
+Used where a job's model folder is packaged (:mod:`dockyard.jobs._packaging`), and as the default
+``model_fn`` of a package carrying SageMaker inference handlers
+(:mod:`dockyard.models.flavors.sagemaker_script`), which runs wherever models run: so it lives
+with the model runtime.
+
 The names and formats SageMaker's framework containers accept, tried in this order (the first
 file that matches is the model; the others travel with it as plain files):
 

@@ -1,0 +1,1 @@
+SPECIES = ("setosa", "versicolor", "virginica")
