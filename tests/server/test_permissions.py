@@ -267,6 +267,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/endpoints/{name}/capture/{path:path}"): Call(
         "read", "/api/v1/endpoints/{w.endpoint}/capture/a/2026/01/01/00/x.jsonl"
     ),
+    # SageMaker Runtime's InvokeEndpoint, passed on to the endpoint: calling it is reading it.
+    ("POST", "/endpoints/{name}/invocations"): Call(
+        "read", "/endpoints/{w.endpoint}/invocations", content=b"1,2\n"
+    ),
     # -- registry ------------------------------------------------------------------------------
     ("POST", "/api/v1/registered-models"): Call(
         "member", "/api/v1/registered-models", json=_j(name="m-{w.job}")

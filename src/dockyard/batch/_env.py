@@ -37,6 +37,7 @@ WORKER_MODULES = (
     "_csv.py",
     "_csv_arrow.py",
     "_encode.py",
+    "_handlers.py",
     "_jsonl.py",
     "_jsonpath.py",
     "_parquet.py",

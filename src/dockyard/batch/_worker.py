@@ -37,6 +37,7 @@ from typing import IO, Any, NoReturn
 from dockyard.batch._config import PARENT_ENV, ShardTask, WorkerConfig
 from dockyard.batch._csv import CsvCodec
 from dockyard.batch._encode import optional_arrow
+from dockyard.batch._handlers import HandlerCodec
 from dockyard.batch._jsonl import JsonLinesCodec
 from dockyard.batch._parquet import FrameBatch, ParquetCodec, parquet_batches
 from dockyard.batch._records import Oversized, TextBatch, text_batches
@@ -61,8 +62,11 @@ class ShardFailed(Exception):  # carries the job's error out of the shard loop
         self.error = error
 
 
-def make_codec(config: WorkerConfig, model: PyFuncModel) -> Codec:
-    """The codec for the configured content type and the model's signature."""
+def make_codec(config: WorkerConfig, model: PyFuncModel) -> Codec | HandlerCodec:
+    """The codec for the configured content type and the model's signature (or the model's
+    own inference handlers, which read the records themselves)."""
+    if model.invoke is not None:
+        return HandlerCodec(config, model.invoke)
     shape = ModelShape.of(model.metadata.signature)
     if config.content_type == "text/csv":
         return CsvCodec(config, shape)
@@ -127,7 +131,11 @@ Send = Callable[[dict[str, Any]], None]
 
 
 def run_shard(
-    task: ShardTask, config: WorkerConfig, model: PyFuncModel, codec: Codec, send: Send
+    task: ShardTask,
+    config: WorkerConfig,
+    model: PyFuncModel,
+    codec: Codec | HandlerCodec,
+    send: Send,
 ) -> dict[str, Any]:
     """Score one shard into its part file, then write its marker; return the marker's content.
 
@@ -152,7 +160,12 @@ def run_shard(
                 )
                 shard.progress(1, item.nbytes)
                 continue
-            out.write(_score_batch(item, task, model, codec, shard))
+            if isinstance(codec, HandlerCodec):
+                written, scored = codec.score(item, shard.bad_record)
+                shard.records += scored
+                out.write(written)
+            else:
+                out.write(_score_batch(item, task, model, codec, shard))
             shard.progress(item.count if not item.whole else 1, item.nbytes)
         out.flush()
         os.fsync(out.fileno())

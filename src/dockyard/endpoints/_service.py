@@ -4,6 +4,8 @@ the work."""
 from __future__ import annotations
 
 import builtins
+import hashlib
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -292,9 +294,41 @@ class EndpointService:
         self.wake.set()
 
     def key_digests(self, name: str) -> tuple[ApiKey, ...]:
-        """What the endpoint's workers need to check keys (for the supervisor)."""
+        """What the endpoint's workers need to check keys (for the supervisor): the endpoint's
+        keys, and the server's own (:meth:`proxy_key`)."""
         with self._db.read() as conn:
-            return tuple(ApiKey(id=k.key_id, sha256=k.sha256) for k in self._repo.keys(conn, name))
+            keys = [ApiKey(id=k.key_id, sha256=k.sha256) for k in self._repo.keys(conn, name)]
+        key = self.proxy_key(name)
+        proxy = ApiKey(id=key[4:16], sha256=hashlib.sha256(key.encode()).hexdigest())
+        return (*keys, proxy)
+
+    def proxy_key(self, name: str) -> str:
+        """The key the server passes requests on to the endpoint's workers with.
+
+        Requests that reach an endpoint through the server's port (SageMaker Runtime's path)
+        were admitted by the server's own sign-in and grants; the endpoint's API keys are for
+        callers of its own port. The key lives in a file of the endpoint's folder (0600), made
+        by whichever server process needs it first, so every process on this machine reads the
+        same one; it is never listed, and goes when the endpoint does.
+        """
+        path = self._settings.home / "endpoints" / name / "proxy.key"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _, key, _ = new_api_key()
+        draft = path.with_name(f".proxy.key.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        try:
+            os.link(draft, path)  # published whole, or not at all if another process won
+        except FileExistsError:
+            key = path.read_text().strip()
+        finally:
+            draft.unlink(missing_ok=True)
+        return key
 
     def served_models(self, conn: Connection) -> builtins.list[tuple[str, str]]:
         """``(endpoint, model URI)`` for every model an endpoint serves or is rolling out, read

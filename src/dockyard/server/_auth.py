@@ -13,10 +13,15 @@ In order, for each HTTP request:
    answered for allowed origins only.
 3. **Who is asking.** ``Authorization: Bearer <token>`` (Dockyard tokens; MLflow's
    ``MLFLOW_TRACKING_TOKEN``), ``Authorization: Basic`` (MLflow's ``MLFLOW_TRACKING_USERNAME`` /
-   ``PASSWORD``), or the browser's session cookie, whose state changes must also carry
-   ``X-CSRF-Token``. The embedded server inside the SDK's own process is its owner's. With no
-   credentials, the request is anonymous where sign-in is not required, and 401 where it is
-   (only ``GET /healthz``, signing in and the web UI's static files are open then).
+   ``PASSWORD``), a SigV4-signed request (boto3, the SageMaker SDK) whose session token
+   (``X-Amz-Security-Token``, from ``AWS_SESSION_TOKEN``) is a Dockyard token, or the browser's
+   session cookie, whose state changes must also carry ``X-CSRF-Token``. A SigV4 *signature*
+   is not verified: checking an HMAC needs the secret it was made with, and the server keeps
+   only digests of tokens. The session token is therefore a bearer credential like any other
+   (send it over TLS), and the access key id and secret may be anything. The embedded server
+   inside the SDK's own process is its owner's. With no credentials, the request is anonymous
+   where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in and
+   the web UI's static files are open then).
 4. The :class:`~dockyard.auth.Actor` goes into ``scope["state"]["actor"]``; services receive it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
    per address so a flood cannot flood the log. With ``access_log`` on, every request is
@@ -71,6 +76,12 @@ _PUBLIC: Final = frozenset(
 _PUBLIC_PREFIX: Final = "/ui/"
 _MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
 _DENIED_PER_S: Final = 5.0
+_SIGV4: Final = "AWS4-"
+_SIGV4_HINT: Final = (
+    "sign SageMaker clients' requests with a Dockyard token as the session token "
+    "(AWS_SESSION_TOKEN=dyt_..., any access key id and secret): the server does not verify "
+    "SigV4 signatures"
+)
 
 
 def actor_of(scope: Scope) -> Actor:
@@ -225,6 +236,8 @@ class AuthMiddleware:
         if method in _UNSAFE:
             self._check_cross_site(scope, headers, origin)
         authorization = headers.get(b"authorization")
+        if authorization is not None and authorization.startswith(_SIGV4):
+            return await self._from_signed(headers, source)
         if authorization is not None:
             # A credential seen lately is answered here; checking a new one reads the database
             # (and runs scrypt for a password), which must not stall the event loop.
@@ -248,6 +261,22 @@ class AuthMiddleware:
                 "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"
             )
         return Actor.anonymous(source)
+
+    async def _from_signed(self, headers: _Headers, source: str) -> Actor:
+        """A SigV4-signed request (boto3): its session token is the credential."""
+        token = (headers.get(b"x-amz-security-token") or "").strip()
+        if not token:
+            if self.auth.required:
+                raise Unauthenticated(_SIGV4_HINT)
+            return Actor.anonymous(source)
+        cached = self.auth.cached_token(token)
+        if cached is not None:
+            return cached.at(source)
+        try:
+            actor = await run_in_threadpool(self.auth.by_token, token)
+        except Unauthenticated as exc:
+            raise Unauthenticated(f"{exc.message}: {_SIGV4_HINT}") from None
+        return actor.at(source)
 
     def _cached(self, value: str, source: str) -> Actor | None:
         kind, _, credential = value.strip().partition(" ")
@@ -297,7 +326,10 @@ class AuthMiddleware:
 
     def _check_cross_site(self, scope: Scope, headers: _Headers, origin: str | None) -> None:
         content_type = (headers.get(b"content-type") or "").split(";", 1)[0].strip().lower()
-        if scope["method"] == "POST" and content_type.encode() in _SIMPLE_TYPES:
+        # A signed request is no form: a page cannot add an Authorization header cross-site
+        # without a preflight, which unknown origins fail. Models may well read text/plain.
+        signed = (headers.get(b"authorization") or "").startswith(_SIGV4)
+        if scope["method"] == "POST" and content_type.encode() in _SIMPLE_TYPES and not signed:
             raise _UnsupportedType(
                 f"state changes take JSON: send 'Content-Type: application/json', not "
                 f"{content_type!r}"
@@ -405,6 +437,17 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     if error.status_code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="dockyard"'))
     path: str = scope["path"]
+    if path.startswith("/endpoints/"):  # SageMaker Runtime: boto3 reads AWS's error shape
+        kind = {401: "UnrecognizedClientException", 403: "AccessDeniedException"}.get(
+            error.status_code, "ValidationError"
+        )
+        headers = [
+            (b"content-type", b"application/x-amz-json-1.1"),
+            (b"x-amzn-errortype", kind.encode()),
+        ]
+        body_bytes = orjson.dumps({"__type": kind, "message": error.message})
+        await _send(send, error.status_code, body_bytes, headers)
+        return
     if path.startswith(_MLFLOW_PATHS):  # MLflow clients read their own error shape
         code = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(
             error.status_code, "INVALID_PARAMETER_VALUE"
