@@ -7,10 +7,16 @@ started, then ``wrk`` drives one at a time (the others sit idle) with single-row
 concurrency and repeated ``--rounds`` times; the best round of each cell is reported, so load
 from other processes on a shared machine weighs on every server alike. The bare app only parses
 the JSON and answers a constant: the HTTP stack's ceiling on this machine. Dockyard also runs a
-64-row request and the Open Inference Protocol v2 path.
+64-row request, a headerless one-row CSV body, the Open Inference Protocol v2 path and SageMaker
+Runtime's ``/endpoints/{name}/invocations`` path (what boto3 sends) on the worker's port.
 
-Run: ``.venv/bin/python bench/serving.py [--duration 10] [--rounds 2] [--quick]``. Prints a
-markdown table.
+``--server`` also starts ``dockyard server`` with the model deployed as an endpoint and drives
+the endpoint's own port and the server's port, which proxies SageMaker Runtime's path to it:
+the cost of that hop.
+
+Run: ``.venv/bin/python bench/serving.py [--duration 10] [--rounds 2] [--quick] [--server]``.
+Prints a markdown table. Paths a Dockyard version does not answer (an older one, compared side
+by side) are left out of its table.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ warnings.filterwarnings("ignore")
 VENV_BIN = Path(sys.executable).parent
 FEATURES = [f"f{i}" for i in range(10)]
 CONCURRENCY = (1, 16, 64)
+JSON_TYPE = "application/json"
 
 BARE_APP = """
 import sys, orjson, uvicorn
@@ -63,7 +70,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", loop
 
 WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE")
 wrk.body = io.open(os.getenv("BODY_FILE")):read("*a")
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -200,7 +207,14 @@ def bare_server(work: Path) -> tuple[Any, int]:
     return processes([argv], f"http://127.0.0.1:{port}/ping", work / "bare.log"), port
 
 
-def wrk(url: str, body: bytes, concurrency: int, duration: int, work: Path) -> dict[str, Any]:
+def wrk(
+    url: str,
+    body: bytes,
+    concurrency: int,
+    duration: int,
+    work: Path,
+    content_type: str = "application/json",
+) -> dict[str, Any]:
     body_file = work / "body.json"
     body_file.write_bytes(body)
     script = work / "post.lua"
@@ -216,7 +230,7 @@ def wrk(url: str, body: bytes, concurrency: int, duration: int, work: Path) -> d
         str(script),
         url,
     ]
-    env = {**os.environ, "BODY_FILE": str(body_file)}
+    env = {**os.environ, "BODY_FILE": str(body_file), "CONTENT_TYPE": content_type}
     done = subprocess.run(argv, check=False, capture_output=True, text=True, env=env)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -235,6 +249,7 @@ class Target:
     url: str
     body: bytes
     admin_socket: str | None = None
+    content_type: str = "application/json"
 
 
 def batch_counts(target: Target) -> tuple[float, int]:
@@ -250,7 +265,7 @@ def batch_counts(target: Target) -> tuple[float, int]:
 
 def measure(target: Target, concurrency: int, duration: int, work: Path) -> Result:
     before = batch_counts(target)
-    r = wrk(target.url, target.body, concurrency, duration, work)
+    r = wrk(target.url, target.body, concurrency, duration, work, target.content_type)
     after = batch_counts(target)
     calls = after[1] - before[1]
     note = f"{(after[0] - before[0]) / calls:.1f} requests per predict call" if calls else ""
@@ -276,13 +291,65 @@ def measure(target: Target, concurrency: int, duration: int, work: Path) -> Resu
     return result
 
 
-def check(url: str, body: bytes) -> Any:
-    response = httpx.post(url, content=body, headers={"content-type": "application/json"})
+def check(url: str, body: bytes, content_type: str = "application/json") -> Any:
+    response = httpx.post(url, content=body, headers={"content-type": content_type})
     response.raise_for_status()
     return response.json()
 
 
-def run(duration: int, rounds: int, skip_mlflow: bool) -> list[Result]:
+def answers(url: str, body: bytes, content_type: str, reference: Any) -> bool:
+    """Whether ``url`` answers ``reference`` (False where this Dockyard has no such path)."""
+    try:
+        got = check(url, body, content_type)
+    except httpx.HTTPError:
+        return False
+    if not np.allclose(got["predictions"], reference):
+        raise RuntimeError(f"{url} answers {got}, expected {reference}")
+    return True
+
+
+@contextmanager
+def deployed_server(model: Path, work: Path) -> Iterator[tuple[str, str]]:
+    """``dockyard server`` with ``model`` deployed as endpoint ``bench`` (one worker): yields the
+    server's URL and the endpoint's."""
+    port = free_port()
+    home = work / "server-home"
+    env = {
+        **os.environ,
+        "DOCKYARD_HOME": str(home),
+        "DOCKYARD_DATA_ROOTS": str(work),
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+    }
+    env.pop("DOCKYARD_URI", None)
+    argv = [sys.executable, "-m", "dockyard", "server", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with (work / "server.log").open("ab") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
+    try:
+        wait_ready(f"{base}/healthz", proc)
+        spec = {"name": "bench", "variants": [{"name": "main", "model_uri": str(model)}]}
+        httpx.post(f"{base}/api/v1/endpoints", json=spec).raise_for_status()
+        deadline = time.monotonic() + 180
+        while True:
+            endpoint = httpx.get(f"{base}/api/v1/endpoints/bench").json()
+            if endpoint["status"] == "InService":
+                break
+            if endpoint["status"] == "Failed" or time.monotonic() > deadline:
+                raise RuntimeError(f"the endpoint did not start: {endpoint}")
+            time.sleep(0.2)
+        yield base, endpoint["url"]
+        httpx.delete(f"{base}/api/v1/endpoints/bench")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if httpx.get(f"{base}/api/v1/endpoints/bench").status_code == 404:
+                break
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+def run(duration: int, rounds: int, skip_mlflow: bool, through_server: bool) -> list[Result]:
     """Start every server, then drive them in turn, concurrency by concurrency, ``rounds`` times.
 
     Interleaving puts the runs compared with each other next to each other in time, and the
@@ -299,6 +366,7 @@ def run(duration: int, rounds: int, skip_mlflow: bool) -> list[Result]:
         oip = json.dumps(
             {"inputs": [{"name": "input", "shape": [1, 10], "datatype": "FP64", "data": row[0]}]}
         ).encode()
+        csv = (",".join(repr(v) for v in row[0]) + "\n").encode()
         targets: list[Target] = []
         with ExitStack() as stack:
             server, port = bare_server(work)
@@ -319,6 +387,21 @@ def run(duration: int, rounds: int, skip_mlflow: bool) -> list[Result]:
                     ("OIP v2, 1 row", "/v2/models/bench/infer", oip),
                 ):
                     targets.append(Target("Dockyard", workers, payload, base + path, body, admin))
+                for payload, path, body, kind in (
+                    ("CSV, 1 row", "/invocations", csv, "text/csv"),
+                    ("AWS path, 1 row", "/endpoints/bench/invocations", single, JSON_TYPE),
+                ):
+                    if answers(base + path, body, kind, reference):
+                        targets.append(
+                            Target("Dockyard", workers, payload, base + path, body, admin, kind)
+                        )
+            if through_server:
+                base, endpoint_url = stack.enter_context(deployed_server(dockyard_model, work))
+                direct = f"{endpoint_url}/invocations"
+                proxied = f"{base}/endpoints/bench/invocations"
+                targets.append(Target("endpoint port", 1, "1 row", direct, single))
+                if answers(proxied, single, JSON_TYPE, reference):
+                    targets.append(Target("server port (proxy)", 1, "1 row", proxied, single))
             if not skip_mlflow:
                 for workers in (1, 2):
                     server, port = mlflow_server(mlflow_model, workers, work)
@@ -329,7 +412,7 @@ def run(duration: int, rounds: int, skip_mlflow: bool) -> list[Result]:
                         raise RuntimeError(f"MLflow answers {theirs}, Dockyard {reference}")
                     targets.append(Target("mlflow models serve", workers, "1 row", url, single))
             for target in targets:  # warm-up: first-request costs are not measured
-                wrk(target.url, target.body, 4, 1, work)
+                wrk(target.url, target.body, 4, 1, work, target.content_type)
             best: dict[tuple[int, int], Result] = {}
             for round_number in range(rounds):
                 print(f"round {round_number + 1} of {rounds}", file=sys.stderr, flush=True)
@@ -409,13 +492,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="runs per cell; the best counts")
     parser.add_argument("--quick", action="store_true", help="one round of 3 s runs")
     parser.add_argument("--skip-mlflow", action="store_true", help="Dockyard and bare only")
+    parser.add_argument(
+        "--server", action="store_true", help="also through dockyard server's proxy"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     load = os.getloadavg()[0]
     print(f"load average before the run: {load:.2f} on {os.cpu_count()} cores", file=sys.stderr)
     duration, rounds = (3, 1) if args.quick else (args.duration, args.rounds)
-    results = run(duration, rounds, args.skip_mlflow)
+    results = run(duration, rounds, args.skip_mlflow, args.server)
     print(report(results))
 
 

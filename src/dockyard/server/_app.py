@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return JSON({"status": "ok", "version": __version__})
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    # SageMaker Runtime's InvokeEndpoint, passed on to the endpoint's workers.
-    app.router.routes.append(invocations.route(built))
+    # SageMaker Runtime's InvokeEndpoint, passed on to the endpoint's workers. First in the
+    # table: matching a path against every route before it cost ~1 ms a request (180 routes).
+    app.router.routes.insert(0, invocations.route(built))
     # Everything built so far (routes, schemas, SQL statements) lives as long as the process:
     # keeping it out of the collector's reach stops large requests (a 25k-point history page,
     # a 10k-point batch) from paying for full collections over it.

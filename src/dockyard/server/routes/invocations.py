@@ -7,7 +7,8 @@ and the SageMaker SDK send; pointing them at the server (``endpoint_url``, or
 (:mod:`dockyard.serving._aws`): it cannot redirect, because botocore does not follow a
 redirect for this operation (it raises on the 307). The worker's answer (status, body,
 ``Content-Type``, ``x-Amzn-Invoked-Production-Variant``, custom attributes, AWS-shaped errors)
-is passed back unchanged.
+is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server._upstream`) keeps
+connections to the workers open.
 
 Who may: the server's one authentication layer identifies the caller (SigV4-signed requests
 carry a Dockyard token as their session token, see :mod:`dockyard.server._auth`), and invoking
@@ -16,18 +17,19 @@ the server passes requests on with a key of its own (:meth:`EndpointService.prox
 
 The hot path stays light: a raw ASGI route (no request model, no thread hop), the endpoint's
 address and the caller's permission are remembered for :data:`CACHE_S` seconds (a grant that
-is revoked, or an endpoint moved, takes effect within that), and one pooled HTTP/1.1 client per
-server process keeps connections to the workers open.
+is revoked, or an endpoint moved, takes effect within that), and connections to the workers
+stay open between requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlsplit
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -36,6 +38,7 @@ from dockyard.auth import Actor
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
+from dockyard.server._upstream import Upstream, UpstreamError
 from dockyard.serving import _aws
 
 __all__ = ["CACHE_S", "route"]
@@ -54,8 +57,10 @@ _MAX_CACHED = 10_000
 
 @dataclass(frozen=True, slots=True)
 class _Target:
-    url: str
-    key: str
+    host: str
+    port: int
+    path: str
+    key: bytes
     timeout_s: float
     until: float
 
@@ -66,7 +71,8 @@ class InvokeEndpoint:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._targets: dict[tuple[Any, ...], _Target] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._upstream: Upstream | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name: str = scope["path_params"]["name"]
@@ -97,9 +103,12 @@ class InvokeEndpoint:
         """The endpoint's address, once the caller may read it (NotFound, PermissionDenied)."""
         endpoints = self._services.endpoints
         endpoint = endpoints.get(actor, name)
+        where = urlsplit(endpoint.url)
         return _Target(
-            url=f"{endpoint.url}/endpoints/{name}/invocations",
-            key=endpoints.proxy_key(name),
+            host=where.hostname or "127.0.0.1",
+            port=where.port or 80,
+            path=f"/endpoints/{quote(name, safe='')}/invocations",
+            key=endpoints.proxy_key(name).encode(),
             timeout_s=endpoint.config.request_timeout_s,
             until=time.monotonic() + CACHE_S,
         )
@@ -107,32 +116,28 @@ class InvokeEndpoint:
     async def _forward(
         self, target: _Target, raw: list[tuple[bytes, bytes]], body: bytes, name: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        if self._client is None:  # made on the event loop that uses it
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(5.0, read=None),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            )
+        loop = asyncio.get_running_loop()
+        if self._upstream is None or self._loop is not loop:
+            # Connections belong to one event loop (the SDK's in-process server runs others).
+            if self._upstream is not None:
+                self._upstream.close()
+            self._upstream, self._loop = Upstream(), loop
         headers = [(k, v) for k, v in raw if k in _FORWARDED or k.startswith(_AWS_PREFIX)]
-        headers.append((b"x-api-key", target.key.encode()))
+        headers.append((b"x-api-key", target.key))
         try:
-            response = await self._client.post(
-                target.url,
-                content=body,
-                headers=headers,
-                timeout=httpx.Timeout(5.0, read=target.timeout_s + 5.0),
+            status, answered, content = await self._upstream.post(
+                target.host, target.port, target.path, headers, body, target.timeout_s + 5.0
             )
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             self._targets.clear()  # the endpoint may have moved or gone: look again next time
             raise Unavailable(
-                f"endpoint {name} is not answering ({type(exc).__name__}); it may be starting, "
-                "updating or stopped: see its status"
+                f"endpoint {name} is not answering ({exc}); it may be starting, updating or "
+                "stopped: see its status"
             ) from None
         kept = [
-            (k, v)
-            for k, v in response.headers.raw
-            if k.lower() in _RETURNED or k.lower().startswith((b"x-amzn-", b"x-amz-"))
+            (k, v) for k, v in answered if k in _RETURNED or k.startswith((b"x-amzn-", b"x-amz-"))
         ]
-        return response.status_code, kept, response.content
+        return status, kept, content
 
 
 def _request_id(raw: list[tuple[bytes, bytes]]) -> bytes:
