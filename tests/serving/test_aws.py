@@ -155,6 +155,10 @@ def test_errors_are_the_exceptions_boto3_models(worker: Running) -> None:
     assert isinstance(elsewhere, client.exceptions.ValidationError)
     assert "Endpoint other not found" in elsewhere.response["Error"]["Message"]
 
+    multi = _error(lambda: invoke(ContentType="text/csv", TargetModel="model-2.tar.gz"))
+    assert isinstance(multi, client.exceptions.ValidationError)
+    assert "TargetModel (multi-model endpoints) is not supported" in str(multi)
+
     failing = _error(
         lambda: invoke(
             Body=b"[[1, 2, 3, 4]]", ContentType="application/json", TargetVariant="species"

@@ -27,7 +27,13 @@ from typing import Any
 
 import orjson
 
-from dockyard.errors import DeadlineExceeded, DockyardError, NotFound, Unauthenticated
+from dockyard.errors import (
+    DeadlineExceeded,
+    DockyardError,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from dockyard.models._env import dockyard_version
 from dockyard.models._inference_toolkit import Invoked
 from dockyard.serving import _aws, _oip, _sagemaker
@@ -136,6 +142,10 @@ class DataPlane:
             )
             await self._fail(scope, send, error, None, aws=True)
         else:
+            unsupported = _aws.unsupported(scope["headers"])
+            if unsupported is not None:
+                await self._fail(scope, send, InvalidArgument(unsupported), None, aws=True)
+                return
             await self._infer(scope, receive, send, None, None, aws=True)
 
     async def _reply(

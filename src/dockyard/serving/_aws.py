@@ -40,7 +40,7 @@ import orjson
 
 from dockyard.errors import DockyardError
 
-__all__ = ["PREFIX", "SUFFIX", "endpoint_of", "error", "model_error"]
+__all__ = ["PREFIX", "SUFFIX", "endpoint_of", "error", "model_error", "unsupported"]
 
 PREFIX = "/endpoints/"
 SUFFIX = "/invocations"
@@ -60,6 +60,25 @@ def endpoint_of(path: str) -> str | None:
         return None
     name = path[len(PREFIX) : -len(SUFFIX)]
     return name if name and "/" not in name else None
+
+
+#: InvokeEndpoint parameters for SageMaker features Dockyard endpoints do not have: refused
+#: rather than ignored, so a caller never gets an answer from another model than it asked for.
+_UNSUPPORTED = {
+    b"x-amzn-sagemaker-target-model": "TargetModel (multi-model endpoints)",
+    b"x-amzn-sagemaker-target-container-hostname": "TargetContainerHostname",
+    b"x-amzn-sagemaker-inference-component": "InferenceComponentName",
+    b"x-amzn-sagemaker-session-id": "SessionId (stateful sessions)",
+}
+
+
+def unsupported(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why the request cannot be answered as asked, if it names a feature Dockyard lacks."""
+    for name, _ in headers:
+        what = _UNSUPPORTED.get(name)
+        if what is not None:
+            return f"{what} is not supported by Dockyard endpoints"
+    return None
 
 
 def _body(kind: str, message: str, **extra: Any) -> bytes:
