@@ -160,6 +160,7 @@ def test_stats_and_metrics_describe_each_variant(
         "max_batch_size": 256,
         "fast_input": True,
         "native_predict": True,
+        "inference_handlers": False,
     }
     assert py["serving"]["executor"] == "thread" and py["serving"]["batching"] is False
     assert stats["worker"]["port"] == w.worker.port

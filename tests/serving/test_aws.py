@@ -243,6 +243,26 @@ def sagemaker_session(**clients: Any) -> Any:
     )
 
 
+def test_handlers_never_see_the_callers_credentials() -> None:
+    from dockyard.serving._inputs import raw_request
+
+    request = raw_request(
+        b"x",
+        [
+            (b"content-type", b"text/csv"),
+            (b"authorization", b"Bearer dyk_secret"),
+            (b"x-api-key", b"dyk_secret"),
+            (b"x-amz-security-token", b"dyt_secret"),
+            (b"x-amzn-sagemaker-custom-attributes", b"a=1"),
+        ],
+    )
+    assert request.headers == {
+        "content-type": "text/csv",
+        "x-amzn-sagemaker-custom-attributes": "a=1",
+    }
+    assert request.content_type == "text/csv" and request.accept is None
+
+
 def test_api_keys_travel_as_the_session_token(packages: dict[str, Path]) -> None:
     directory = Path(tempfile.mkdtemp(prefix="dy-"))
     key_id, key, digest = new_api_key()

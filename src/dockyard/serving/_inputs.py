@@ -179,9 +179,18 @@ class InputCodec:
         return Item(None, enforced, rows, params)
 
 
+#: Credentials are the endpoint's business, not the model's: its code never sees them.
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"x-amz-security-token", b"cookie"})
+
+
 def raw_request(body: bytes, raw: list[tuple[bytes, bytes]]) -> RawRequest:
-    """A request for a model that reads bodies itself (inference handlers), headers and all."""
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    """A request for a model that reads bodies itself (inference handlers), with its headers
+    but the caller's credentials."""
+    headers = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in raw
+        if name not in _CREDENTIALS
+    }
     return RawRequest(body, headers.get("content-type"), headers.get("accept"), headers)
 
 

@@ -105,6 +105,7 @@ class Variant:
             "max_batch_size": self.batcher.max_rows,
             "fast_input": self.codec.fast_dtype is not None,
             "native_predict": self.native is not None,
+            "inference_handlers": self.invoke is not None,
         }
 
     def run(self, batch: list[Item]) -> list[Outcome]:
