@@ -187,8 +187,11 @@ def test_an_xgboost_framework_mode_script_runs_on_the_stand_ins(
     assert job["status"] == "Completed", job["failure_reason"]
     log = client._http.get("/api/v1/jobs/xgb-framework/logs").text
     assert "rows train=150 validation=50" in log
-    # The booster it pickled to xgboost-model became a package.
-    assert "flavor: xgboost" in _text(client, job["run_id"], "model/MLmodel")
+    # The booster it pickled to xgboost-model became a package that serves through the
+    # script's model_fn, as SageMaker's XGBoost container would.
+    manifest = _text(client, job["run_id"], "model/MLmodel")
+    assert "flavor: sagemaker_script" in manifest
+    assert "entry_point: xgboost_framework.py" in manifest
 
 
 def test_a_sagemaker_module_without_a_stand_in_is_named_in_the_failure(

@@ -8,12 +8,14 @@ training block does not run) and calls ``model_fn``.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +201,33 @@ def test_a_script_without_handlers_packages_its_native_model(tmp_path: Path) -> 
     model_dir = train(SCRIPTS / "iris", "iris_tree.py", tmp_path / "work")
     package_model(model_dir, tmp_path / "pkg", code_dir=code, entry_point="train.py")
     assert load_model(tmp_path / "pkg").metadata.flavor == "sklearn"
+
+
+def test_sagemakers_xgboost_example_serves_on_the_stand_ins(tmp_path: Path) -> None:
+    """SageMaker's XGBoost framework example imports sagemaker_containers and
+    sagemaker_xgboost_container at the top and unpickles a Booster in model_fn: it loads on
+    Dockyard's stand-ins, and the Booster predicts on a DMatrix of the request."""
+    import pickle
+
+    import xgboost
+
+    source = Path(__file__).resolve().parents[1] / "jobs" / "scripts" / "sagemaker"
+    x, y = IRIS.data, (IRIS.target == 2).astype(float)
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(x, label=y), 5
+    )
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "xgboost-model").write_bytes(pickle.dumps(booster))
+    files = ["xgboost_framework.py"]
+    package_model(model_dir, tmp_path / "pkg", code_dir=source, entry_point=files[0], files=files)
+    with warnings.catch_warnings():
+        # The example's model_fn leaves its file open (pickle.load(open(...))), as it is.
+        warnings.simplefilter("ignore", ResourceWarning)
+        model = load_model(tmp_path / "pkg")
+        gc.collect()
+    assert model.invoke is not None
+    body = "".join(",".join(f"{v:g}" for v in row) + "\n" for row in x[[0, 149]]).encode()
+    answer = json.loads(model.invoke(_request(body, "text/csv")).body)
+    expected = booster.predict(xgboost.DMatrix(x[[0, 149]].astype(np.float32)))
+    np.testing.assert_allclose(answer, expected, rtol=1e-6)

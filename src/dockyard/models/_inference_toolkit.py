@@ -16,8 +16,9 @@ SageMaker inference toolkit (``sagemaker_inference.transformer``) runs it:
 Handlers a script leaves out get the scikit-learn container's defaults
 (``sagemaker_sklearn_container``): ``input_fn`` decodes ``application/json``, ``text/csv`` and
 ``application/x-npy`` into a numpy array (JSON and CSV as ``float32``); ``predict_fn`` is
-``model.predict(data)``; ``output_fn`` encodes by ``Accept`` as JSON, CSV (one row per line) or
-NPY. ``model_fn`` left out loads the native model file Dockyard finds in the model folder
+``model.predict(data)`` (an XGBoost ``Booster`` gets the data as a ``DMatrix``, as SageMaker's
+XGBoost container gives it); ``output_fn`` encodes by ``Accept`` as JSON, CSV (one row per
+line) or NPY. ``model_fn`` left out loads the native model file Dockyard finds in the model folder
 (:mod:`dockyard.models._model_files`; SageMaker's container would fail instead).
 
 Where these defaults deliberately differ from SageMaker's, it is to refuse or lose nothing:

@@ -205,6 +205,7 @@ def _import_script(entry: Path, digest: str) -> ModuleType:
     The stem is its name in ``sys.modules`` unless another module holds that name (a second
     variant with a ``train.py`` of its own, in the same worker), which gets a private one.
     """
+    _add_stand_ins()
     name = entry.stem
     if name in sys.modules:
         name = f"_dockyard_script_{digest.removeprefix('sha256:')[:16]}_{entry.stem}"
@@ -223,6 +224,22 @@ def _import_script(entry: Path, digest: str) -> ModuleType:
     return module
 
 
+def _add_stand_ins() -> None:
+    """Let the script import what its training job could: Dockyard's stand-ins for SageMaker's
+    toolkits (``sagemaker_containers``, ``sagemaker_training``, ``sagemaker_xgboost_container``;
+    see :mod:`dockyard.jobs._compat`), which SageMaker's example scripts import at the top.
+
+    They go last on ``sys.path``, as in the job, so an installed toolkit wins. A model runtime
+    copied into a package's own environment has no stand-ins: there the script's imports
+    must be among the package's requirements.
+    """
+    import dockyard
+
+    shims = Path(dockyard.__file__).resolve().parent / "jobs" / "shims"
+    if shims.is_dir() and str(shims) not in sys.path:
+        sys.path.append(str(shims))
+
+
 def _default_model_fn(model_dir: str) -> Any:
     from dockyard.models._model_files import find_native
 
@@ -236,6 +253,13 @@ def _default_model_fn(model_dir: str) -> Any:
 
 
 def _default_predict_fn(input_data: Any, model: Any) -> Any:
+    # An XGBoost Booster (what model_fn returns in SageMaker's XGBoost examples) predicts on a
+    # DMatrix only; SageMaker's XGBoost container makes one from the decoded request.
+    if type(model).__name__ == "Booster" and type(model).__module__.startswith("xgboost"):
+        import xgboost
+
+        if not isinstance(input_data, xgboost.DMatrix):
+            input_data = xgboost.DMatrix(input_data)
     return model.predict(input_data)
 
 
