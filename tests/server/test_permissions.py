@@ -107,6 +107,9 @@ ROUTES: dict[tuple[str, str], Call] = {
         "signed_in", "/api/v1/docs/assets/swagger-ui-bundle.js"
     ),
     ("GET", "/api/v1/whoami"): Call("signed_in", "/api/v1/whoami"),
+    ("POST", "/api/v1/specs/parse"): Call(
+        "signed_in", "/api/v1/specs/parse", json=_j(text="name: x")
+    ),
     ("DELETE", "/api/v1/session"): Call("signed_in", "/api/v1/session"),
     ("GET", "/api/v1/events"): Call("signed_in", "/api/v1/events"),
     ("GET", "/api/v1/events/stream"): Call(

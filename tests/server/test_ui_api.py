@@ -211,3 +211,23 @@ def test_ui_files_are_served_with_a_strict_policy(api: Client) -> None:
     assert again.status_code == 304
     assert _raw(api, "GET", "/ui/nope.js").status_code == 404
     assert _raw(api, "GET", "/ui/../settings.py").status_code == 404
+
+
+def test_spec_text_parses_as_the_command_line_reads_it(api: Client) -> None:
+    text = "name: nightly\nentry_point: train.py\nhyperparameters:\n  lr: 0.1\n"
+    answer = api.request("POST", "/api/v1/specs/parse", json={"text": text})
+    assert answer == {
+        "spec": {"name": "nightly", "entry_point": "train.py", "hyperparameters": {"lr": 0.1}}
+    }
+    bad = _raw(api, "POST", "/api/v1/specs/parse", json={"text": "name: x\n  bad: [1,\n"})
+    assert bad.status_code == 400
+    error = bad.json()["error"]
+    assert error["field"] == "spec"
+    assert error["details"]["line"] >= 2 and "line" in error["message"]
+    listed = _raw(api, "POST", "/api/v1/specs/parse", json={"text": "- a\n- b\n"})
+    assert listed.status_code == 400 and "mapping" in listed.json()["error"]["message"]
+    # An alias would be copied out in full in the JSON answer: refused, naming where.
+    bomb = "a: &a [x, x]\nb: [*a, *a]\n"
+    refused = _raw(api, "POST", "/api/v1/specs/parse", json={"text": bomb})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {"line": 2, "column": 5}

@@ -16,12 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dockyard._paths import expand_user
-from dockyard.errors import InvalidArgument
 from dockyard.sdk import Client
 from dockyard.sdk._upload import is_local, to_store
+from dockyard.spec_text import parse_spec
 
 __all__ = [
     "endpoint_paths",
@@ -37,15 +35,7 @@ _URI_KEYS = ("uri", "S3Uri", "s3_uri")
 
 def load_spec(path: Path) -> dict[str, Any]:
     """A YAML (or JSON) spec file as a mapping; bad YAML is an error naming line and column."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidArgument(f"{path}: not valid YAML{where}: {exc}", field="spec") from exc
-    if not isinstance(data, dict):
-        raise InvalidArgument(f"{path}: the spec must be a mapping of fields", field="spec")
-    return data
+    return parse_spec(path.read_text(), str(path))
 
 
 def local_path(text: str | Path, base: Path, field: str) -> Path:

@@ -29,6 +29,7 @@ from dockyard.server.routes import (
     jobs,
     registry,
     runs,
+    specs,
 )
 from dockyard.server.ui import ui_router
 from dockyard.settings import Settings
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         registry,
         auth,
         events,
+        specs,
         mlflow,
     ):
         app.include_router(module.router)

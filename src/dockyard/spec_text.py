@@ -1,0 +1,49 @@
+"""Spec text (YAML or JSON, which is YAML) as a mapping of fields, with errors that say where.
+
+The command line reads spec files with it, and the server's ``POST /api/v1/specs/parse`` lets a
+browser, which has no YAML parser, turn pasted spec text into the JSON the submit routes take.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from dockyard.errors import InvalidArgument
+
+__all__ = ["parse_spec"]
+
+
+def _refuse_aliases(text: str, source: str) -> None:
+    # An alias is a reference, cheap to parse but copied out in full when the mapping becomes
+    # JSON: a few nested ones ("billion laughs") would make a tiny text an enormous answer.
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise InvalidArgument(
+                f"{source}: YAML aliases (*name) are not accepted in a spec, at line "
+                f"{mark.line + 1}, column {mark.column + 1}",
+                field="spec",
+                details={"line": mark.line + 1, "column": mark.column + 1},
+            )
+
+
+def parse_spec(text: str, source: str = "spec", *, allow_aliases: bool = True) -> dict[str, Any]:
+    """``text`` as a mapping; bad YAML is an InvalidArgument naming the line and column (also in
+    ``details``), and so is anything but a mapping at the top. ``source`` names the text in
+    messages (a file's path)."""
+    try:
+        if not allow_aliases:
+            _refuse_aliases(text, source)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        details = {"line": mark.line + 1, "column": mark.column + 1} if mark else None
+        raise InvalidArgument(
+            f"{source}: not valid YAML{where}: {exc}", field="spec", details=details
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument(f"{source}: the spec must be a mapping of fields", field="spec")
+    return data
