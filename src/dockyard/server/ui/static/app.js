@@ -26,6 +26,7 @@ const ROUTES = [
   ["/endpoints", page("endpoints")],
   ["/endpoints/:name", page("endpoint")],
   ["/events", page("events")],
+  ["/account", page("account")],
 ];
 
 const NAV = [
@@ -34,6 +35,7 @@ const NAV = [
   ["Jobs", "#/jobs", "j"],
   ["Endpoints", "#/endpoints", "p"],
   ["Events", "#/events", "v"],
+  ["Account", "#/account", "a"],
 ];
 
 const compiled = ROUTES.map(([pattern, load]) => {
@@ -152,12 +154,13 @@ function toggleTheme() {
 
 const HELP = [
   ["/", "Search or filter on this page"],
-  ["g e / m / j / p / v", "Go to experiments, models, jobs, endpoints, events"],
+  ["g e / m / j / p / v / a", "Go to experiments, models, jobs, endpoints, events, account"],
   ["j / k or ↓ / ↑", "Move in a table"],
   ["Enter", "Open the row"],
   ["x", "Select the run (runs table)"],
   ["c", "Compare the selected runs"],
   ["t", "Light or dark theme"],
+  ["Enter / Ctrl+Enter", "Submit a form / a spec editor"],
   ["Esc", "Close, leave a field"],
 ];
 

@@ -11,6 +11,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = err.code;
     this.field = err.field;
+    this.details = err.details;
   }
 }
 
@@ -22,9 +23,10 @@ export function setCsrf(token) {
 let onUnauthenticated = () => {};
 export function whenSignedOut(fn) { onUnauthenticated = fn; }
 
-/** fetch /api/v1 + path; returns parsed JSON (or text / Response with opts.raw / opts.text). */
+/** fetch /api/v1 + path with a JSON `body` or raw `data`; returns parsed JSON (or text / Response
+ * with opts.raw / opts.text). */
 export async function api(path, opts = {}) {
-  const { method = "GET", body, query, signal, raw, text } = opts;
+  const { method = "GET", body, data, query, signal, raw, text } = opts;
   let url = path.startsWith("/") ? path : `/api/v1/${path}`;
   if (query) {
     const q = new URLSearchParams();
@@ -44,6 +46,9 @@ export async function api(path, opts = {}) {
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
+  } else if (data !== undefined) { // a file or bytes, sent as they are (uploads)
+    headers["Content-Type"] = "application/octet-stream";
+    payload = data;
   }
   const response = await fetch(url, { method, headers, body: payload, signal, credentials: "same-origin" });
   if (!response.ok) {

@@ -1,7 +1,9 @@
 // What registry pages share: where versions are deployed (endpoints whose variants name the
-// version, directly or through an alias) and moving an alias with a confirmation.
-import { api } from "./api.js";
+// version, directly or through an alias), moving an alias with a confirmation, and registering
+// a version from a run's model.
+import { api, allPages } from "./api.js";
 import { h, confirmDialog, toast } from "./dom.js";
+import { canEdit, confirmAction, field, input, modal } from "./forms.js";
 
 /** Map version -> [{endpoint, variant, uri}] for one model, from the endpoint list. */
 export async function deployments(model, signal) {
@@ -38,4 +40,78 @@ export async function moveAlias(model, alias, version) {
     toast(e.message, true);
     return false;
   }
+}
+
+/** Register the package `source` names (runs:/<run>/<path>) as a new version of a model, the
+ * model created first when new (as `dockyard models register` does). Resolves with the version. */
+export async function registerDialog(source, { model = "" } = {}) {
+  const names = await allPages("registered-models", "registered_models", { max_results: 1000 }, 5000).catch(() => []);
+  const version = await modal({
+    title: "Register a model version", submit: "Register", id: "register-dialog",
+    body: [
+      field("Source", input("source", { value: source, required: true }), "runs:/<run>/<path>, models:/<name>/<version> or an s3:// prefix."),
+      field("Model name", input("name", { value: model, required: true, list: "register-names", placeholder: "fraud-model" }), "A new name creates the model."),
+      h("datalist#register-names", names.map((m) => h("option", { value: m.name }))),
+      field("Description", input("description", { placeholder: "(optional)" })),
+    ],
+    onSubmit: async (v) => {
+      const name = v.name.trim();
+      if (!name) throw Object.assign(new Error("a model name is required"), { field: "name" });
+      const path = `registered-models/${encodeURIComponent(name)}`;
+      try { await api(path); } catch (e) {
+        if (e.status !== 404) throw e;
+        await api("registered-models", { method: "POST", body: { name } }).catch((err) => { if (err.status !== 409) { throw err; } });
+      }
+      return api(`${path}/versions`, { method: "POST", body: { source: v.source.trim(), description: v.description.trim() } });
+    },
+  });
+  if (version) toast(`Registered ${version.name} v${version.version}`);
+  return version;
+}
+
+/** Edit a model's or version's description (PATCH `path`). */
+export function descriptionDialog(path, current) {
+  return modal({
+    title: "Description", submit: "Save", id: "description-dialog",
+    body: field("Description", h("textarea", { name: "description", rows: 4, value: current || "" })),
+    onSubmit: (v) => api(path, { method: "PATCH", body: { description: v.description } }),
+  });
+}
+
+/** Tags as chips; editors get a × on each and a "Set tag" button (PUT/DELETE `base`/<key>). */
+export function tagChips(me, base, tags, after) {
+  const editable = canEdit(me);
+  const url = (k) => `${base}/${k.split("/").map(encodeURIComponent).join("/")}`;
+  return h("div.row.tags", Object.entries(tags).map(([k, v]) => h("span.chip", { dataset: { tag: k } }, `${k}=${v}`,
+    editable ? h("button.ghost", {
+      type: "button", title: `Remove ${k}`, "aria-label": `Remove tag ${k}`, style: { padding: "0 4px", lineHeight: "16px" },
+      onclick: async () => {
+        const done = await confirmAction(`Remove tag ${k}?`, h("p", h("code", `${k}=${v}`)), () => api(url(k), { method: "DELETE" }), { submit: "Remove", id: "confirm-dialog" });
+        if (done) after();
+      },
+    }, "×") : null)),
+  editable ? h("button", {
+    type: "button", class: "set-tag",
+    onclick: async () => {
+      const done = await modal({
+        title: "Set tag", submit: "Set", id: "tag-dialog",
+        body: [field("Key", input("key", { required: true })), field("Value", input("value"))],
+        onSubmit: (v) => {
+          if (!v.key.trim()) throw Object.assign(new Error("a key is required"), { field: "key" });
+          return api(url(v.key.trim()), { method: "PUT", body: { value: v.value } });
+        },
+      });
+      if (done) after();
+    },
+  }, "Set tag") : null);
+}
+
+/** Delete one version after a confirmation; a 409 (an endpoint serves it) shows in the dialog. */
+export async function deleteVersion(name, version, deployedAt = []) {
+  const done = await confirmAction(`Delete ${name} v${version}?`,
+    [h("p", "The version and its registered files go, for good; its number is not reused."),
+      deployedAt && deployedAt.length ? h("p.error", "Served by ", deployedAt.map((d) => h("b", `${d.endpoint}/${d.variant} `)), "— the server refuses while an endpoint uses it.") : null],
+    () => api(`registered-models/${encodeURIComponent(name)}/versions/${version}`, { method: "DELETE" }), { submit: "Delete version", id: "confirm-dialog" });
+  if (done) toast(`Deleted ${name} v${version}`);
+  return done;
 }

@@ -1,10 +1,13 @@
 // One endpoint: variants, weights and live traffic split; requests, errors and latency per
 // variant as live charts (from ?stats=true every 2 s: counters turned into rates, latency
 // histograms into windowed p50/p99); rollout state and history (rollback reasons); captured
-// records.
+// records. Editors update it from a spec editor, delete it, try it with a test payload and
+// manage its API keys.
 import { api, follow, every } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtBytes, fmtNum, table, errorBox } from "../lib/dom.js";
 import { color, lineChart } from "../lib/chart.js";
+import { actionButton } from "../lib/forms.js";
+import { deleteEndpoint, endpointSpecDialog, invokePanel, keysPanel } from "../lib/endpoints.js";
 
 export const title = "Endpoint";
 
@@ -46,16 +49,20 @@ export default async function endpointPage(ctx) {
   const top = h("div");
   const chartsBox = h("div.cards#traffic");
   const capture = h("div#capture");
-  root.append(top, h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture);
-
   let endpoint = await api(path, { signal });
+  root.append(top,
+    h("div.grid2", h("div", h("h2", "Try it"), invokePanel(endpoint)), h("div", h("h2", "API keys"), keysPanel(ctx.me, name))),
+    h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture);
   function drawTop() {
     const cfg = endpoint.config;
     const total = cfg.variants.reduce((s, v) => s + v.weight, 0) || 1;
     const rollbacks = endpoint.events.filter((e) => e.status === "RollingBack" || /roll/i.test(e.message));
     clear(top,
       h("div.crumbs", h("a", { href: "#/endpoints" }, "Endpoints"), " / ", name),
-      h("div.head", h("h1", name), badge(endpoint.status), h("span.mono.muted", endpoint.url), h("span.muted", `${endpoint.workers} worker${endpoint.workers === 1 ? "" : "s"}`)),
+      h("div.head", h("h1", name), badge(endpoint.status), h("span.mono.muted", endpoint.url), h("span.muted", `${endpoint.workers} worker${endpoint.workers === 1 ? "" : "s"}`),
+        h("div.spacer"),
+        actionButton(ctx.me, "Update…", async () => { const updated = await endpointSpecDialog(endpoint); if (updated) { endpoint = { ...endpoint, ...updated }; drawTop(); } }, { id: "update-endpoint", primary: true }),
+        actionButton(ctx.me, "Delete", async () => { if (await deleteEndpoint(name)) location.hash = "#/endpoints"; }, { id: "delete-endpoint", danger: true })),
       endpoint.failure_reason ? h("div.banner.bad", endpoint.failure_reason) : null,
       h("div.grid2",
         h("div",

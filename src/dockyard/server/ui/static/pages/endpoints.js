@@ -1,13 +1,19 @@
 // Endpoints: status, URL, variants and their weights, workers.
 import { api, follow } from "../lib/api.js";
 import { h, clear, badge, fmtAgo, fmtTime } from "../lib/dom.js";
+import { actionButton } from "../lib/forms.js";
+import { endpointSpecDialog } from "../lib/endpoints.js";
 
 export const title = "Endpoints";
 
 export default async function endpoints(ctx) {
   const { root, signal } = ctx;
   const body = h("div");
-  root.append(h("div.head", h("h1", "Endpoints")), body);
+  const create = async () => {
+    const made = await endpointSpecDialog(null);
+    if (made) location.hash = `#/endpoints/${encodeURIComponent(made.name)}`;
+  };
+  root.append(h("div.head", h("h1", "Endpoints"), h("div.spacer"), actionButton(ctx.me, "Create endpoint", create, { id: "create-endpoint", primary: true })), body);
   async function load() {
     const { endpoints: list } = await api("endpoints", { signal });
     clear(body, list.length ? h("table.t#endpoints",

@@ -1,9 +1,11 @@
 // One job: status timeline, live logs (follow), its run's metrics, resources, spec, and a
-// transform's progress. Updates from the event log while it runs.
+// transform's progress and output files. Updates from the event log while it runs. Stop it
+// (after a confirmation), resume a stopped or failed transform.
 import { api, follow, metricHistory } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtDuration, errorBox } from "../lib/dom.js";
 import { lineChart, xy } from "../lib/chart.js";
 import { progressOf } from "./jobs.js";
+import { actionButton, confirmAction, attempt } from "../lib/forms.js";
 
 export const title = "Job";
 
@@ -31,9 +33,15 @@ export default async function jobPage(ctx) {
       h("div.crumbs", h("a", { href: "#/jobs" }, "Jobs"), " / ", name),
       h("div.head", h("h1", name), badge(job.status), h("span.muted", job.secondary_status), h("span.chip", job.kind),
         h("div.spacer"),
-        !["Completed", "Failed", "Stopped"].includes(job.status) ? h("button.danger", {
-          onclick: async () => { try { job = await api(`jobs/${encodeURIComponent(name)}/stop`, { method: "POST" }); drawAll(); } catch (e) { alert(e.message); } },
-        }, "Stop") : null),
+        !["Completed", "Failed", "Stopped"].includes(job.status) ? actionButton(ctx.me, "Stop", async () => {
+          const stopped = await confirmAction(`Stop ${name}?`, h("p", "The job gets SIGTERM, then SIGKILL after the grace period.", job.kind === "transform" ? " Finished shards are kept: resume it later." : ""),
+            () => api(`jobs/${encodeURIComponent(name)}/stop`, { method: "POST" }), { submit: "Stop job", id: "confirm-dialog" });
+          if (stopped) { job = stopped; drawAll(); }
+        }, { id: "stop-job", danger: true }) : null,
+        job.kind === "transform" && ["Failed", "Stopped"].includes(job.status) ? actionButton(ctx.me, "Resume", async () => {
+          const resumed = await attempt(() => api(`jobs/${encodeURIComponent(name)}/resume`, { method: "POST" }), "Resumed: finished shards are not redone");
+          if (resumed) { job = resumed; drawAll(); }
+        }, { id: "resume-job" }) : null),
       job.failure_reason ? h("div.banner.bad", job.failure_reason) : null);
     // Timeline: one segment per secondary status, as long as it lasted.
     const events = job.events;
@@ -59,7 +67,25 @@ export default async function jobPage(ctx) {
         ["Duration", job.start_time ? fmtDuration((job.end_time || Date.now()) - job.start_time) : null], ["Exit code", job.exit_code]]),
       h("h2", "Resources"),
       kv(Object.entries({ ...(spec.resources || {}), ...(spec.stopping_condition || {}) }).filter(([, v]) => v !== null).map(([k, v]) => [k, String(v)])),
+      job.kind === "transform" ? [h("h2", "Outputs"), outputsBox] : null,
       h("details", h("summary", "Spec"), h("pre", JSON.stringify(spec, null, 2))));
+    if (job.kind === "transform") drawOutputs();
+  }
+
+  // -- a transform's output files, as download links -------------------------------------------
+  const outputsBox = h("div#outputs", h("span.muted", "Loading…"));
+  let outputsShown = null;
+  async function drawOutputs() {
+    const key = `${job.status}:${job.progress ? JSON.stringify(job.progress) : ""}`;
+    if (outputsShown === key) return;
+    outputsShown = key;
+    let listed;
+    try { listed = await api(`jobs/${encodeURIComponent(name)}/outputs`, { signal }); } catch (e) { clear(outputsBox, h("span.muted", e.message)); return; }
+    const base = `/api/v1/jobs/${encodeURIComponent(name)}/outputs/`;
+    clear(outputsBox, h("div.muted.mono", listed.uri),
+      listed.files.length ? h("ul", listed.files.slice(0, 500).map((f) => h("li", h("a", { href: base + f.path.split("/").map(encodeURIComponent).join("/"), download: f.path.split("/").pop() }, f.path),
+        f.size !== null ? h("span.muted", ` ${f.size} B`) : null)))
+        : h("p.muted", "No output files yet."));
   }
 
   // -- logs: follow by polling offsets (X-Next-Offset, X-Job-Ended) --------------------------

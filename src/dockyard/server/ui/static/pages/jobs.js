@@ -1,6 +1,8 @@
 // Training and transform jobs: status, progress, newest first; live through the event log.
 import { api, follow } from "../lib/api.js";
 import { h, clear, badge, fmtAgo, fmtTime, fmtDuration } from "../lib/dom.js";
+import { actionButton } from "../lib/forms.js";
+import { submitJobDialog } from "../lib/jobspec.js";
 
 export const title = "Jobs";
 
@@ -20,7 +22,11 @@ export default async function jobs(ctx) {
   const kind = h("select", { id: "kind", onchange: () => { ctx.setQuery({ status: status.value, kind: kind.value }); load(); } },
     [["", "Any kind"], ["training", "Training"], ["transform", "Transform"]].map(([v, l]) => h("option", { value: v, selected: v === (query.get("kind") || "") }, l)));
   const body = h("div");
-  root.append(h("div.head", h("h1", "Jobs"), status, kind), body);
+  const submit = async () => {
+    const job = await submitJobDialog({ kind: kind.value === "transform" ? "transform" : "training" });
+    if (job) location.hash = `#/jobs/${encodeURIComponent(job.name)}`;
+  };
+  root.append(h("div.head", h("h1", "Jobs"), status, kind, h("div.spacer"), actionButton(ctx.me, "Submit job", submit, { id: "submit-job", primary: true })), body);
 
   async function load() {
     const { jobs: list } = await api("jobs", { query: { status: status.value, kind: kind.value, limit: 500 }, signal });

@@ -1,8 +1,10 @@
 // One registered model: aliases (moved with a confirmation), versions with approval,
-// source run and where each is deployed.
+// source run and where each is deployed; register a version, edit the description and tags,
+// delete a version or the model (refused while an endpoint serves it).
 import { api, allPages } from "../lib/api.js";
-import { h, clear, badge, fmtTime, fmtAgo, errorBox } from "../lib/dom.js";
-import { deployments, moveAlias } from "../lib/registry.js";
+import { h, clear, badge, fmtTime, fmtAgo, errorBox, toast } from "../lib/dom.js";
+import { deployments, moveAlias, registerDialog, descriptionDialog, tagChips, deleteVersion } from "../lib/registry.js";
+import { actionButton, canEdit, confirmAction } from "../lib/forms.js";
 
 export const title = "Model";
 
@@ -29,15 +31,18 @@ export default async function modelPage(ctx) {
     }, "Move alias");
     clear(box,
       h("div.crumbs", h("a", { href: "#/models" }, "Models"), " / ", name),
-      h("div.head", h("h1", name), model.description ? h("span.muted", model.description) : null),
-      h("div.row", Object.entries(model.tags).map(([k, v]) => h("span.chip", `${k}=${v}`))),
+      h("div.head", h("h1", name), model.description ? h("span.muted#description", model.description) : null, h("div.spacer"),
+        actionButton(ctx.me, "Register version", async () => { if (await registerDialog("", { model: name })) draw(); }, { id: "register-version", primary: true }),
+        actionButton(ctx.me, "Edit description", async () => { if (await descriptionDialog(path, model.description)) draw(); }, { id: "edit-description" }),
+        actionButton(ctx.me, "Delete model", deleteModel, { id: "delete-model", danger: true })),
+      tagChips(ctx.me, `${path}/tags`, model.tags, draw),
       h("h2", "Aliases"),
       h("div.row#aliases", Object.keys(model.aliases).length ? Object.entries(model.aliases).map(([a, v]) =>
         h("span.chip", { dataset: { alias: a } }, h("b", `@${a}`), " → ", h("a", { href: `#/models/${encodeURIComponent(name)}/versions/${v}` }, `v${v}`))) : h("span.muted", "No aliases.")),
       h("div.row", { style: { marginTop: "8px" } }, aliasName, h("datalist#alias-names", Object.keys(model.aliases).map((a) => h("option", { value: a }))), "→", aliasVersion, moveButton),
       h("h2", `Versions (${versions.length})`),
       h("table.t#versions",
-        h("thead", h("tr", ["Version", "Aliases", "Approval", "Flavor", "Source run", "Registered by", "Created", "Deployed"].map((c) => h("th", c)))),
+        h("thead", h("tr", ["Version", "Aliases", "Approval", "Flavor", "Source run", "Registered by", "Created", "Deployed", canEdit(ctx.me) ? "" : null].filter((c) => c !== null).map((c) => h("th", c)))),
         h("tbody", versions.map((v) => h("tr", { dataset: { version: v.version } },
           h("td", h("a", { href: `#/models/${encodeURIComponent(name)}/versions/${v.version}` }, `v${v.version}`)),
           h("td", v.aliases.map((a) => h("span.chip", `@${a}`))),
@@ -46,7 +51,14 @@ export default async function modelPage(ctx) {
           h("td", v.run_id ? h("a.mono", { href: `#/runs/${v.run_id}` }, v.run_id.slice(0, 8)) : h("span.muted.mono", v.source)),
           h("td", v.created_by),
           h("td", { title: fmtTime(v.creation_time) }, fmtAgo(v.creation_time)),
-          h("td", (deployed.get(v.version) || []).map((d) => h("a.chip", { href: `#/endpoints/${encodeURIComponent(d.endpoint)}` }, `${d.endpoint}/${d.variant}`))))))));
+          h("td", (deployed.get(v.version) || []).map((d) => h("a.chip", { href: `#/endpoints/${encodeURIComponent(d.endpoint)}` }, `${d.endpoint}/${d.variant}`))),
+          canEdit(ctx.me) ? h("td.actions", h("button.danger", { type: "button", class: "delete-version", onclick: async () => { if (await deleteVersion(name, v.version, deployed.get(v.version))) draw(); } }, "Delete")) : null)))));
+  }
+  async function deleteModel() {
+    const done = await confirmAction(`Delete ${name}?`,
+      h("p", "Every version, alias and registered file of the model goes, for good. An endpoint that serves it must be changed first."),
+      () => api(path, { method: "DELETE" }), { submit: "Delete model", id: "confirm-dialog" });
+    if (done) { toast(`Deleted ${name}`); location.hash = "#/models"; }
   }
   try { await draw(); } catch (e) { box.append(errorBox(e)); }
 }

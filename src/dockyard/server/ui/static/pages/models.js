@@ -1,6 +1,7 @@
 // Registered models: name, latest version, aliases, description.
-import { allPages } from "../lib/api.js";
+import { api, allPages } from "../lib/api.js";
 import { h, clear, fmtAgo, fmtTime } from "../lib/dom.js";
+import { actionButton, field, input, modal } from "../lib/forms.js";
 
 export const title = "Models";
 
@@ -8,7 +9,15 @@ export default async function models(ctx) {
   const { root, query } = ctx;
   const search = h("input.filter", { placeholder: "Filter by name  ( / )", value: query.get("q") || "", "data-search": true });
   const body = h("div");
-  root.append(h("div.head", h("h1", "Models"), search), body);
+  const create = async () => {
+    const made = await modal({
+      title: "New registered model", submit: "Create", id: "model-dialog",
+      body: [field("Name", input("name", { required: true, placeholder: "fraud-model" })), field("Description", input("description", { placeholder: "(optional)" }))],
+      onSubmit: (v) => api("registered-models", { method: "POST", body: { name: v.name.trim(), description: v.description.trim() } }),
+    });
+    if (made) location.hash = `#/models/${encodeURIComponent(made.name)}`;
+  };
+  root.append(h("div.head", h("h1", "Models"), search, actionButton(ctx.me, "New model", create, { id: "new-model", primary: true })), body);
   const all = await allPages("registered-models", "registered_models", { max_results: 1000 }, 20000);
   const draw = () => {
     const q = search.value.trim().toLowerCase();

@@ -6,6 +6,9 @@ import { api, follow, metricHistory } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtDuration, fmtNum, table, errorBox } from "../lib/dom.js";
 import { chartControls, lineChart, xy } from "../lib/chart.js";
 import { artifactBrowser } from "../lib/artifacts.js";
+import { runActions } from "../lib/runs.js";
+import { registerDialog } from "../lib/registry.js";
+import { actionButton } from "../lib/forms.js";
 
 export const title = "Run";
 
@@ -32,7 +35,8 @@ export default async function runPage(ctx) {
       h("div.head", h("h1", info.run_name || info.run_id), badge(info.status),
         h("span.muted.mono", info.run_id),
         end ? h("span.muted", fmtDuration(end - info.start_time)) : null,
-        info.status === "RUNNING" ? h("span.muted", { id: "live" }, "● live") : null));
+        info.status === "RUNNING" ? h("span.muted", { id: "live" }, "● live") : null,
+        h("div.spacer"), runActions(ctx.me, run, async () => { run = await api(`runs/${info.run_id}`); drawHeader(); })));
   }
 
   function drawTabs() {
@@ -210,7 +214,8 @@ export default async function runPage(ctx) {
     const modelCards = await Promise.all(models.map(async (path) => {
       const text = await api(`/api/v1/runs/${info.run_id}/artifacts/${path}/MLmodel`, { text: true, signal }).catch(() => "");
       return h("div.card", h("h3", { style: { marginTop: 0 } }, "Model ", h("span.mono", path)), h("pre", text),
-        h("p.muted", "Register it: ", h("code", `dockyard models register runs:/${info.run_id}/${path} --name NAME`)));
+        h("p.muted", "Register it: ", h("code", `dockyard models register runs:/${info.run_id}/${path} --name NAME`), " ",
+          actionButton(ctx.me, "Register…", () => registerDialog(`runs:/${info.run_id}/${path}`), { primary: true })));
     }));
     clear(box,
       h("h2", "Code"),

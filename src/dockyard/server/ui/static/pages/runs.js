@@ -6,6 +6,7 @@
 import { api, offsetToken } from "../lib/api.js";
 import { h, clear, fmtTime, fmtAgo, fmtDuration, fmtNum, statusClass, filterKey, filterString, errorBox } from "../lib/dom.js";
 import { VirtualTable } from "../lib/table.js";
+import { deleteSelectedButton } from "../lib/runs.js";
 
 export const title = "Runs";
 
@@ -57,7 +58,7 @@ export default async function runs(ctx) {
   const columnsButton = h("button", { id: "columns", onclick: (e) => columnPicker(e.currentTarget) }, "Columns");
   root.append(
     h("div.crumbs", h("a", { href: "#/experiments" }, "Experiments"), " / ", experiment.name),
-    h("div.head", h("h1", experiment.name), countLabel, h("div.spacer"), compareButton),
+    h("div.head", h("h1", experiment.name), countLabel, h("div.spacer"), deleteSelectedButton(ctx.me, () => state.selected, () => { state.selected.clear(); onSelection(); reload(); }), compareButton),
     h("div.row", { style: { marginBottom: "8px" } },
       filterInput,
       h("button", { onclick: () => { state.filter = filterInput.value.trim(); reload(); } }, "Apply"),

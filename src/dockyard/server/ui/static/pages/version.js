@@ -1,9 +1,11 @@
 // One model version: source and digest, signature, approval history, lineage (run, data,
-// code), environment (requirements), where it is deployed, and its files.
+// code), environment (requirements), where it is deployed, and its files. Editors approve or
+// reject it (with a comment), edit its description and tags, or delete it.
 import { api } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtNum, table, errorBox } from "../lib/dom.js";
 import { artifactBrowser } from "../lib/artifacts.js";
-import { deployments, moveAlias } from "../lib/registry.js";
+import { deployments, moveAlias, descriptionDialog, tagChips, deleteVersion } from "../lib/registry.js";
+import { actionButton, field, modal, select } from "../lib/forms.js";
 
 export const title = "Model version";
 
@@ -35,12 +37,29 @@ export default async function versionPage(ctx) {
   const envFiles = files.filter((f) => /(^|\/)(requirements\.txt|python_env\.yaml|conda\.yaml)$/.test(f.path));
   const envTexts = await Promise.all(envFiles.map((f) => api(`/api/v1/${path}/files/${f.path}`, { text: true, signal }).catch(() => "")));
   const sig = version.signature || {};
+  // Redraw the page with what changed (the route runs again).
+  const redraw = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
+  async function decide(status) {
+    const done = await modal({
+      title: `${status === "Approved" ? "Approve" : "Reject"} ${params.name} v${version.version}`, submit: status === "Approved" ? "Approve" : "Reject",
+      danger: status === "Rejected", id: "approval-dialog",
+      body: [field("Decision", select("status", [["Approved", "Approve"], ["Rejected", "Reject"], ["PendingManualApproval", "Back to pending"]], status)),
+        field("Comment", h("textarea", { name: "comment", rows: 3, placeholder: "Why (kept in the approval history)" }))],
+      onSubmit: (v) => api(`${path}/approval`, { method: "POST", body: { status: v.status, comment: v.comment.trim() || undefined } }),
+    });
+    if (done) redraw();
+  }
   const aliasSelect = h("select", Object.keys(model.aliases).concat(["champion", "challenger"]).filter((a, i, all) => all.indexOf(a) === i)
     .map((a) => h("option", { value: a }, `@${a}`)));
   root.append(
     h("div.crumbs", h("a", { href: "#/models" }, "Models"), " / ", h("a", { href: `#/models/${encodeURIComponent(params.name)}` }, params.name), ` / v${version.version}`),
     h("div.head", h("h1", `${params.name} v${version.version}`), badge(version.approval.status), version.aliases.map((a) => h("span.chip", `@${a}`)),
-      h("div.spacer"), "Point ", aliasSelect, h("button", { onclick: async () => { if (await moveAlias(model, aliasSelect.value, version.version)) location.reload(); } }, "here")),
+      h("div.spacer"), "Point ", aliasSelect, h("button", { onclick: async () => { if (await moveAlias(model, aliasSelect.value, version.version)) location.reload(); } }, "here"),
+      actionButton(ctx.me, "Approve…", () => decide("Approved"), { id: "approve" }),
+      actionButton(ctx.me, "Reject…", () => decide("Rejected"), { id: "reject" }),
+      actionButton(ctx.me, "Edit description", async () => { if (await descriptionDialog(path, version.description)) redraw(); }, { id: "edit-description" }),
+      actionButton(ctx.me, "Delete", async () => { if (await deleteVersion(params.name, version.version, deployed)) location.hash = `#/models/${encodeURIComponent(params.name)}`; }, { id: "delete-version", danger: true })),
+    tagChips(ctx.me, `${path}/tags`, version.tags || {}, redraw),
     h("div.grid2",
       h("div",
         h("h2", "Version"),

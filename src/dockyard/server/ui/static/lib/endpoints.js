@@ -1,0 +1,115 @@
+// Endpoint actions the endpoint pages share: create or update from a spec (the format of
+// `dockyard endpoints create/update`), delete, invoke with a test payload, and API keys.
+import { api } from "./api.js";
+import { h, clear, fmtTime, table, toast } from "./dom.js";
+import { actionButton, canEdit, confirmAction, errorText, modal, parseSpec, showSecret, specEditor, specText, field } from "./forms.js";
+
+const EXAMPLE = `# The format of \`dockyard endpoints create\`.
+name: my-endpoint
+variants:
+  - name: champion
+    model_uri: models:/my-model@champion
+    weight: 1
+capture:
+  enabled: false
+`;
+
+/** Create (no `current`) or update (PUT, prefilled with the current config) from a spec. */
+export function endpointSpecDialog(current) {
+  const editor = specEditor("spec", current ? specText(current.config) : EXAMPLE, { rows: 20 });
+  return modal({
+    title: current ? `Update ${current.name}` : "Create an endpoint", submit: current ? "Roll out" : "Create", wide: true, id: "endpoint-dialog",
+    body: [
+      current ? h("p.muted", "Change variants, weights or model versions; the rollout policy in ", h("code", "rollout"), " decides how traffic moves.") : null,
+      field("Spec", editor.node),
+    ],
+    onSubmit: async (v) => {
+      const spec = await parseSpec(v.spec);
+      if (current) {
+        if (spec.name === undefined) spec.name = current.name;
+        return api(`endpoints/${encodeURIComponent(current.name)}`, { method: "PUT", body: spec });
+      }
+      return api("endpoints", { method: "POST", body: spec });
+    },
+  });
+}
+
+export async function deleteEndpoint(name) {
+  const done = await confirmAction(`Delete ${name}?`,
+    h("p", "Its workers drain and stop; callers get 404 from then on. Captured records stay in the store."),
+    () => api(`endpoints/${encodeURIComponent(name)}`, { method: "DELETE" }), { submit: "Delete endpoint", id: "confirm-dialog" });
+  if (done) toast(`Deleting ${name}`);
+  return done;
+}
+
+/** A test payload (JSON or CSV) sent to the endpoint through the server's InvokeEndpoint
+ * route; shows the status, the answer and the variant that answered. */
+export function invokePanel(endpoint) {
+  const name = endpoint.name;
+  const type = h("select#invoke-type", h("option", { value: "application/json" }, "JSON"), h("option", { value: "text/csv" }, "CSV"));
+  const payload = h("textarea.spec#invoke-body", { rows: 6, spellcheck: false, "aria-label": "payload", placeholder: '{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}' });
+  const out = h("div.invoke-out#invoke-out");
+  const send = h("button.primary#invoke-send", { type: "submit" }, "Invoke");
+  const form = h("form", {
+    onsubmit: async (event) => {
+      event.preventDefault();
+      send.disabled = true;
+      clear(out, h("span.muted", "Waiting…"));
+      const started = performance.now();
+      try {
+        const headers = { "Content-Type": type.value, Accept: "application/json, text/csv;q=0.9, */*;q=0.5" };
+        const csrf = localStorage.getItem("dockyard.csrf");
+        if (csrf) headers["X-CSRF-Token"] = csrf;
+        const answer = await fetch(`/endpoints/${encodeURIComponent(name)}/invocations`, { method: "POST", headers, body: payload.value, credentials: "same-origin" });
+        const text = await answer.text();
+        const variant = answer.headers.get("x-dockyard-variant") || answer.headers.get("x-amzn-invoked-production-variant") || "";
+        let shown = text;
+        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch { /* not JSON */ }
+        let message = "";
+        if (!answer.ok) { try { const body = JSON.parse(text); message = body.error?.message || body.message || body.Message || ""; } catch { /* text */ } }
+        clear(out,
+          h("div.row", h("span.badge", { class: answer.ok ? "s-ok" : "s-bad", id: "invoke-status" }, String(answer.status)),
+            variant ? h("span", "answered by ", h("b#invoke-variant", variant)) : null,
+            h("span.muted", `${Math.round(performance.now() - started)} ms`)),
+          message ? h("div.banner.bad", answer.status === 403 ? `Not allowed: ${message}` : message) : null,
+          h("pre#invoke-answer", { style: { marginTop: "6px", maxHeight: "300px" } }, shown));
+      } catch (e) {
+        clear(out, h("div.banner.bad", errorText(e)));
+      } finally {
+        send.disabled = false;
+      }
+    },
+  }, h("div.row", "Content type", type, h("div.spacer"), h("span.muted", "Ctrl+Enter sends"), send), payload);
+  payload.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
+  });
+  return h("div#invoke", form, out);
+}
+
+/** The endpoint's API keys: list, make (the key shown once), revoke. */
+export function keysPanel(me, name) {
+  const box = h("div#keys");
+  const path = `endpoints/${encodeURIComponent(name)}/keys`;
+  async function draw() {
+    let keys;
+    try { keys = (await api(path)).keys; } catch (e) { clear(box, h("p.muted", errorText(e))); return; }
+    clear(box,
+      keys.length ? table([["Key id", (k) => h("span.mono", k.key_id)], ["Created", (k) => fmtTime(k.created_time)],
+        ["", (k) => (canEdit(me) ? h("button.danger", {
+          type: "button", class: "revoke-key",
+          onclick: async () => {
+            if (await confirmAction(`Revoke key ${k.key_id}?`, h("p", "Callers using it are refused within a second or so."),
+              () => api(`${path}/${encodeURIComponent(k.key_id)}`, { method: "DELETE" }), { submit: "Revoke", id: "confirm-dialog" })) draw();
+          },
+        }, "Revoke") : "")]], keys) : h("p.muted", "No API keys."),
+      h("div.row", { style: { marginTop: "6px" } }, actionButton(me, "New API key", async () => {
+        try {
+          const made = await api(path, { method: "POST" });
+          await showSecret("New API key", made.key, "Send it as Authorization: Bearer <key> or X-Api-Key. It is shown only this once.");
+        } catch (e) { toast(errorText(e), true); }
+        draw();
+      }, { id: "new-key" })));
+  }
+  draw();
+  return box;
+}
