@@ -40,6 +40,13 @@ export function input(name, attrs = {}) {
   return h("input", { name, autocomplete: "off", ...attrs });
 }
 
+/** A textarea holding `value` (a textarea's text is its property, not an attribute). */
+export function textarea(name, value = "", attrs = {}) {
+  const el = h("textarea", { name, ...attrs });
+  el.value = value;
+  return el;
+}
+
 export function select(name, options, value) {
   return h("select", { name }, options.map((o) => {
     const [v, label] = Array.isArray(o) ? o : [o, o];
@@ -117,7 +124,7 @@ export function modal({ title, body, submit = "Save", danger = false, onSubmit, 
       submitButton.setAttribute("aria-busy", "true");
       try {
         result = await onSubmit(values, form);
-        if (result === undefined) result = true;
+        if (result === undefined || result === null) result = true; // a 204: done, nothing to show
         dialog.close();
       } catch (e) {
         if (e && e.keepOpen) { result = null; } else { console.warn(e); showFormError(form, e); }
@@ -166,7 +173,8 @@ export function showSecret(title, secret, note) {
 /** A textarea for a YAML or JSON spec (pasted, typed or loaded from a file), with a gutter of
  * line numbers and `showLine(line, column)` to put the cursor where the server found an error. */
 export function specEditor(name, value = "", { rows = 16, placeholder = "" } = {}) {
-  const area = h("textarea.spec", { name, rows, spellcheck: false, placeholder, value, "aria-label": "spec" });
+  const area = h("textarea.spec", { name, rows, spellcheck: false, placeholder, "aria-label": "spec" });
+  area.value = value; // a textarea's text is its property, not an attribute
   const gutter = h("div.gutter", { "aria-hidden": "true" });
   const where = h("span.muted.spec-where");
   const drawGutter = () => {

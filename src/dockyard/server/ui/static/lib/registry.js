@@ -3,7 +3,7 @@
 // a version from a run's model.
 import { api, allPages } from "./api.js";
 import { h, confirmDialog, toast } from "./dom.js";
-import { canEdit, confirmAction, field, input, modal } from "./forms.js";
+import { canEdit, confirmAction, field, input, modal, textarea } from "./forms.js";
 
 /** Map version -> [{endpoint, variant, uri}] for one model, from the endpoint list. */
 export async function deployments(model, signal) {
@@ -58,9 +58,8 @@ export async function registerDialog(source, { model = "" } = {}) {
       const name = v.name.trim();
       if (!name) throw Object.assign(new Error("a model name is required"), { field: "name" });
       const path = `registered-models/${encodeURIComponent(name)}`;
-      try { await api(path); } catch (e) {
-        if (e.status !== 404) throw e;
-        await api("registered-models", { method: "POST", body: { name } }).catch((err) => { if (err.status !== 409) { throw err; } });
+      if (!names.some((m) => m.name === name)) {
+        await api("registered-models", { method: "POST", body: { name } }).catch((err) => { if (err.status !== 409) throw err; });
       }
       return api(`${path}/versions`, { method: "POST", body: { source: v.source.trim(), description: v.description.trim() } });
     },
@@ -73,7 +72,7 @@ export async function registerDialog(source, { model = "" } = {}) {
 export function descriptionDialog(path, current) {
   return modal({
     title: "Description", submit: "Save", id: "description-dialog",
-    body: field("Description", h("textarea", { name: "description", rows: 4, value: current || "" })),
+    body: field("Description", textarea("description", current || "", { rows: 4 })),
     onSubmit: (v) => api(path, { method: "PATCH", body: { description: v.description } }),
   });
 }

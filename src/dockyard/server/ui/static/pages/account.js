@@ -23,7 +23,7 @@ export default async function account(ctx) {
     h("div.row", h("h2", "API tokens"), tokenUser, h("div.spacer"),
       me.kind === "user" ? h("button.primary#new-token", { type: "button", onclick: newToken }, "New token") : null),
     tokensBox,
-    admin ? [h("div.row", h("h2", "Users"), h("div.spacer"), h("button.primary#new-user", { type: "button", onclick: newUser }, "New user")), usersBox] : null,
+    ...(admin ? [h("div.row", h("h2", "Users"), h("div.spacer"), h("button.primary#new-user", { type: "button", onclick: newUser }, "New user")), usersBox] : []),
     h("h2", "Grants"), grantsBox);
 
   // -- tokens ------------------------------------------------------------------------------------
