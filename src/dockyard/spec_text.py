@@ -21,11 +21,12 @@ def _refuse_aliases(text: str, source: str) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             mark = event.start_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             raise InvalidArgument(
                 f"{source}: YAML aliases (*name) are not accepted in a spec, at line "
-                f"{mark.line + 1}, column {mark.column + 1}",
+                f"{line}, column {column}",
                 field="spec",
-                details={"line": mark.line + 1, "column": mark.column + 1},
+                details={"line": line, "column": column},
             )
 
 

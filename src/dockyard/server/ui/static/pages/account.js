@@ -81,7 +81,7 @@ export default async function account(ctx) {
       ["Sign-in", (u) => (u.has_password ? "password" : "tokens only")],
       ["Created", (u) => fmtTime(u.created_time)],
       ["", (u) => h("div.actions", { dataset: { user: u.name } },
-        h("button", { type: "button", class: u.disabled ? "enable-user" : "disable-user", onclick: () => toggleDisabled(u) }, u.disabled ? "Enable" : "Disable"),
+        u.name !== me.name ? h("button", { type: "button", class: u.disabled ? "enable-user" : "disable-user", onclick: () => toggleDisabled(u) }, u.disabled ? "Enable" : "Disable") : null,
         u.name !== me.name ? h("button.danger", { type: "button", class: "delete-user", onclick: () => deleteUser(u) }, "Delete") : null)],
     ], users));
   }
