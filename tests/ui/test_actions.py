@@ -266,7 +266,7 @@ def test_make_a_token_and_revoke_it(page: Watched, seeded: Seeded) -> None:
     assert httpx.get(f"{seeded.url}/api/v1/whoami", headers=bearer).status_code == 401
 
     # Admins see the accounts, in either theme.
-    expect(p.locator("#users [data-user='admin']")).to_be_visible()
+    expect(p.locator("#users [data-user='reviewer'] .disable-user")).to_be_visible()
     p.keyboard.press("t")
     page.shot("action-admin-dark")
 
