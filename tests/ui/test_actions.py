@@ -314,3 +314,34 @@ def test_a_viewer_sees_no_actions_and_a_forced_one_is_refused(
     with seeded.client() as c:
         listed = _ok(c.get("/api/v1/experiments", params={"name_like": "fraud-detection"}))
         assert [e["name"] for e in listed["experiments"]] == ["fraud-detection"]
+
+
+def test_delete_and_restore_runs(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        eid = _ok(c.post("/api/v1/experiments", json={"name": "ui-runs"}))["experiment_id"]
+        runs = [
+            _ok(c.post("/api/v1/runs", json={"experiment_id": eid, "run_name": f"r{i}"}))["info"][
+                "run_id"
+            ]
+            for i in range(3)
+        ]
+    p = page.goto(f"/experiments/{eid}/runs/{runs[0]}")
+    p.click("#delete-run")
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    p.click("#restore-run")
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    expect(p.locator("#delete-run")).to_be_visible()
+
+    # Several at once, from the runs table's selection.
+    p = page.goto(f"/experiments/{eid}")
+    for name in ("r1", "r2"):
+        p.locator(".vt-row", has_text=name).locator("input[type=checkbox]").check()
+    p.click("#delete-runs")
+    dialog = _dialog(p, "confirm-dialog")
+    expect(dialog).to_contain_text("Delete 2 runs?")
+    dialog.locator("button[type=submit]").click()
+    expect(p.locator(".vt-row", has_text="r2")).to_have_count(0)
+    expect(p.locator(".vt-row", has_text="r0")).to_be_visible()
+    with seeded.client() as c:
+        stages = [_ok(c.get(f"/api/v1/runs/{r}"))["info"]["lifecycle_stage"] for r in runs]
+    assert stages == ["active", "deleted", "deleted"]
