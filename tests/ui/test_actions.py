@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -185,7 +186,7 @@ def test_submit_a_job_from_a_spec(page: Watched, seeded: Seeded) -> None:
         "stopping_condition:\n"
         "  max_runtime_s: 300\n"
     )
-    dialog.locator("input[name=source_dir_files]").set_input_files(
+    dialog.locator("input[name=files]").set_input_files(
         [{"name": "train.py", "mimeType": "text/x-python", "buffer": SCRIPT.encode()}]
     )
     spec.press("Control+Enter")
@@ -345,3 +346,30 @@ def test_delete_and_restore_runs(page: Watched, seeded: Seeded) -> None:
     with seeded.client() as c:
         stages = [_ok(c.get(f"/api/v1/runs/{r}"))["info"]["lifecycle_stage"] for r in runs]
     assert stages == ["active", "deleted", "deleted"]
+
+
+def test_a_transform_from_a_spec_and_its_outputs(page: Watched, seeded: Seeded) -> None:
+    p = page.goto("/jobs?kind=transform")
+    p.click("#submit-job")
+    dialog = _dialog(p, "job-dialog")
+    expect(dialog.locator("select[name=kind]")).to_have_value("transform")
+    dialog.locator("textarea[name=spec]").fill(
+        "name: ui-transform\n"
+        f"model_uri: models:/{seeded.model}/1\n"
+        "input:\n  uri: rows.csv\n  content_type: text/csv\n"
+        # One CPU: the seeded training job holds another while it runs.
+        "max_concurrent_transforms: 1\n"
+    )
+    rows = b"amount,age,score\n0.5,0.1,0.2\n0.3,0.2,0.1\n"
+    dialog.locator("input[name=files]").set_input_files(
+        [{"name": "rows.csv", "mimeType": "text/csv", "buffer": rows}]
+    )
+    dialog.locator("button[type=submit]").click()
+    expect(p.locator("h1")).to_have_text("ui-transform")
+    expect(p.locator(".head .badge")).to_have_text("Completed", timeout=120_000)
+    link = p.locator("#outputs a", has_text="rows.csv.out")
+    expect(link).to_be_visible()
+    with p.expect_download() as download:
+        link.click()
+    text = Path(download.value.path()).read_text()
+    assert len(text.strip().splitlines()) == 2, text
