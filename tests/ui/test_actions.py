@@ -373,3 +373,36 @@ def test_a_transform_from_a_spec_and_its_outputs(page: Watched, seeded: Seeded) 
         link.click()
     text = Path(download.value.path()).read_text()
     assert len(text.strip().splitlines()) == 2, text
+
+
+def test_an_admin_manages_a_user_and_a_grant(page: Watched, seeded: Seeded) -> None:
+    p = page.goto("/account")
+    p.click("#new-user")
+    dialog = _dialog(p, "user-dialog")
+    dialog.locator("input[name=name]").fill("ui-bob")
+    dialog.locator("input[name=password]").fill(PASSWORD)
+    dialog.locator("input[name=password]").press("Enter")
+    row = p.locator("#users tr", has=p.locator("[data-user='ui-bob']"))
+    expect(row.locator("select[name=role]")).to_have_value("member")
+
+    row.locator("select[name=role]").select_option("viewer")
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    expect(row.locator("select[name=role]")).to_have_value("viewer")
+    row.locator("button.disable-user").click()
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    expect(row.locator("button.enable-user")).to_be_visible()
+    with seeded.client() as c:
+        bob = _ok(c.get("/api/v1/users/ui-bob"))
+    assert (bob["role"], bob["disabled"]) == ("viewer", True)
+    row.locator("button.enable-user").click()
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    expect(row.locator("button.disable-user")).to_be_visible()
+
+    p.click("#set-grant")
+    dialog = _dialog(p, "grant-dialog")
+    dialog.locator("select[name=kind]").select_option("registered_model")
+    dialog.locator("input[name=resource]").fill(seeded.model)
+    dialog.locator("input[name=user]").fill("ui-bob")
+    dialog.locator("select[name=level]").select_option("edit")
+    dialog.locator("button[type=submit]").click()
+    expect(p.locator("#grants tr", has_text="ui-bob")).to_contain_text("edit")
