@@ -7,8 +7,9 @@ Filters are parsed by the tracking search scanner with the ``REGISTERED_MODELS``
 * A tag condition with ``!=`` holds for a model (version) that has no such tag: MLflow's
   clients add ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every search to leave prompts out,
   which must keep everything else. Every other tag comparison needs the tag.
-* Models are ordered by the ``order_by`` keys, then by name. Versions are ordered by the keys,
-  then newest update first, by model name and by version number, highest first.
+* Models are ordered by the ``order_by`` keys, then by name. Versions are ordered by the keys
+  (newest update first when none is given), then by model name and by version number, highest
+  first: a key such as ``version_number DESC`` breaks its ties by name, not by update time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ _M = schema.registered_models
 _MT = schema.registered_model_tags
 _V = schema.model_versions
 _VT = schema.model_version_tags
+
+# MLflow's order of a version search that names none (its tie-breakers follow any order).
+_DEFAULT_VERSION_ORDER = ("last_updated_timestamp DESC",)
 
 _MODEL_COLUMNS: dict[str, Any] = {
     "name": binary(_M.c.name),
@@ -101,9 +105,9 @@ def version_query(filter: str, order_by: Sequence[str]) -> Select[Any]:
             query = query.where(_tag(c, _VT, *match))
         else:
             query = query.where(compare(_VERSION_COLUMNS[c.key], c.comparator, c.value))
-    terms, keys = _order_terms(order_by, _VERSION_COLUMNS, "model versions")
-    if "last_updated_timestamp" not in keys:
-        terms.append(_V.c.last_updated_time.desc())
+    terms, keys = _order_terms(
+        order_by or _DEFAULT_VERSION_ORDER, _VERSION_COLUMNS, "model versions"
+    )
     if "name" not in keys:
         terms.append(_VERSION_COLUMNS["name"].asc())
     if "version_number" not in keys:

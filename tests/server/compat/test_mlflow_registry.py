@@ -255,3 +255,23 @@ def test_registered_files_are_read_only_through_the_artifact_door(
     client.delete_model_version(model_name, "1")
     gone = httpx.get(f"{door}/{key}/MLmodel")
     assert gone.status_code == 404
+
+
+def test_version_search_breaks_ties_of_an_order_by_name_as_mlflow_does(
+    tracking_uri: str, model_name: str
+) -> None:
+    # Sources this server does not hold are recorded as references: no packages needed.
+    client = MlflowClient()
+    first, second = f"{model_name}-a", f"{model_name}-b"
+    for name in (first, second):
+        client.create_registered_model(name)
+    # first's version 1 is older than second's: the ties of "version_number DESC" must come
+    # by name, not newest update first.
+    for name in (first, second, second):
+        client.create_model_version(name, "runs:/elsewhere/model", "elsewhere")
+    found = client.search_model_versions(
+        f"name LIKE '{model_name}-%'", order_by=["version_number DESC"]
+    )
+    assert [(v.name, v.version) for v in found] == [(second, "2"), (first, "1"), (second, "1")]
+    by_name = client.search_model_versions(f"name LIKE '{model_name}-%'", order_by=["name DESC"])
+    assert [(v.name, v.version) for v in by_name] == [(second, "2"), (second, "1"), (first, "1")]
