@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.auth import Actor
+from dockyard.errors import InvalidArgument, PermissionDenied
 from dockyard.registry import (
     CreateModelVersion,
     CreateRegisteredModel,
@@ -141,8 +142,9 @@ def _source(fields: Fields) -> str:
     if match is None:
         raise MlflowError(
             INVALID_PARAMETER_VALUE,
-            f"Invalid source {source!r}: register a run's model (runs:/<run_id>/<path>) or a "
-            "registered version (models:/<name>/<version>).",
+            f"Invalid model version source: {source[:300]!r}. Register a run's model "
+            "(runs:/<run_id>/<path>), a logged model (models:/<model_id>) or a registered "
+            "version (models:/<name>/<version>).",
         )
     return f"runs:/{match.group(1)}/{match.group(2) or ''}"
 
@@ -262,12 +264,52 @@ def create_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[st
         "reference_missing_source": True,  # as MLflow's registry does: see the module's doc
     }
     request = CreateModelVersion.model_validate(body)
-    version = r.create_model_version(actor, f.string("name", required=True), request)
+    try:
+        version = r.create_model_version(actor, f.string("name", required=True), request)
+    except PermissionDenied as exc:
+        if exc.field == "source" and _is_local(request.source):
+            # MLflow refuses a local path it may not read as a bad parameter, in words its
+            # clients match; the place it may not be read from is not a missing grant.
+            raise MlflowError(
+                INVALID_PARAMETER_VALUE,
+                f"Invalid model version source: {request.source[:300]!r}. To use a local path "
+                "as a model version source, it must lie within this server's allowed roots "
+                "(the artifact store and DOCKYARD_DATA_ROOTS); a run's model is registered "
+                "as runs:/<run_id>/<path>.",
+            ) from exc
+        raise
+    except InvalidArgument as exc:
+        # MLflow's words first, which its clients match; then what is wrong.
+        if exc.field == "source":
+            message = f"Invalid model version source: {exc.message}"
+        elif exc.field in ("run_id", "model_id"):
+            message = (
+                f"Invalid model version source: {request.source[:300]!r}. The {exc.field} "
+                f"request parameter must identify the resource that contains the source "
+                f"({exc.message})."
+            )
+        else:
+            raise
+        raise MlflowError(INVALID_PARAMETER_VALUE, message) from exc
     return {"model_version": _version_json(version)}
 
 
+def _is_local(source: str) -> bool:
+    """Whether ``source`` names a local path (``/data/model``, ``file:///data/model``)."""
+    return source.startswith(("/", "file:")) or ":" not in source
+
+
 def _name_version(f: Fields) -> tuple[str, str]:
-    return f.string("name", required=True), f.string("version", required=True)
+    name, version = f.string("name", required=True), f.string("version", required=True)
+    try:
+        int(version)
+    except ValueError:
+        # MLflow's words, which its clients match; the registry names other bad numbers.
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE,
+            f"Parameter 'version' must be an integer, got {version[:40]!r}.",
+        ) from None
+    return name, version
 
 
 def get_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
