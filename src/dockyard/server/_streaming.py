@@ -85,14 +85,29 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         stream.close()
 
 
-async def download(store: ArtifactStore, key: str, filename: str) -> StreamingResponse:
-    """Stream the artifact at ``key`` as the response body."""
-    headers = {"content-disposition": _content_disposition(filename)}
+async def download(
+    store: ArtifactStore,
+    key: str,
+    filename: str,
+    *,
+    media_type: str = "application/octet-stream",
+) -> StreamingResponse:
+    """Stream the artifact at ``key`` as the response body, as an attachment of ``media_type``.
+
+    Browsers must neither sniff another type from the bytes nor run what they render: an
+    uploaded file is the uploader's content, not the server's.
+    """
+    headers = {
+        "content-disposition": _content_disposition(filename),
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox",
+        # Set as given: Starlette would add "; charset=utf-8" to text types, a charset the
+        # server does not know (the bytes are the uploader's).
+        "content-type": media_type,
+    }
     info = await run_in_threadpool(store.stat, key)
     if info.size is not None:
         headers["content-length"] = str(info.size)
     # Opened last: nothing between here and the response may raise and leak the handle.
     stream = await run_in_threadpool(store.open_read, key)
-    return StreamingResponse(
-        _chunks(stream), media_type="application/octet-stream", headers=headers
-    )
+    return StreamingResponse(_chunks(stream), headers=headers)

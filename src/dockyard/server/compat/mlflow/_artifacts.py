@@ -34,6 +34,7 @@ from dockyard.server.compat.mlflow._errors import (
     error_response,
 )
 from dockyard.server.compat.mlflow._fields import Fields
+from dockyard.server.compat.mlflow._mime import media_type_for
 
 __all__ = [
     "ENDPOINTS",
@@ -145,7 +146,12 @@ async def download_artifact(request: Request) -> Response:
     """``GET .../artifacts/<path>``: stream one file."""
     try:
         key = await run_in_threadpool(_file_key, request)
-        return await download(services_of(request).artifacts, key, posixpath.basename(key))
+        return await download(
+            services_of(request).artifacts,
+            key,
+            posixpath.basename(key),
+            media_type=media_type_for(key),
+        )
     except Exception as exc:  # MLflow's error body for every failure
         return error_response(exc, request)
 

@@ -24,6 +24,7 @@ from dockyard.server.compat.mlflow._errors import (
     MlflowError,
     error_response,
 )
+from dockyard.server.compat.mlflow._mime import media_type_for
 from dockyard.server.compat.mlflow._registry import Endpoint
 
 __all__ = ["artifact_routes"]
@@ -74,7 +75,12 @@ def artifact_routes(base: str, run_listing: Endpoint) -> tuple[tuple[str, Endpoi
     async def registered_file(request: Request) -> Response:
         try:
             key = await run_in_threadpool(_file_key, request)
-            return await download(services_of(request).artifacts, key, posixpath.basename(key))
+            return await download(
+                services_of(request).artifacts,
+                key,
+                posixpath.basename(key),
+                media_type=media_type_for(key),
+            )
         except Exception as exc:  # MLflow's error body for every failure
             return error_response(exc, request)
 
