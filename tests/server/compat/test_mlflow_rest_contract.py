@@ -7,6 +7,9 @@ What is out of scope, and why, is listed in the README's "MLflow clients" sectio
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from email.message import Message
@@ -19,6 +22,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Param, RunTag
 from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_SOURCE_NAME, MLFLOW_USER
 
 
 def _now() -> int:
@@ -173,6 +177,44 @@ def test_defaults_renames_and_lookups(tracking_uri: str, experiment_name: str) -
     client.delete_experiment_tag(experiment_id, "dataset")
     assert client.get_experiment(experiment_id).tags == {"multi line": "a\nb\nc"}
     assert client.get_experiment_by_name(_unique("absent")) is None
+
+
+def test_a_run_keeps_every_argument_it_was_created_with(
+    tracking_uri: str, experiment_name: str
+) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment(experiment_name)
+    tags = {MLFLOW_USER: "someone", MLFLOW_SOURCE_NAME: "train.py", MLFLOW_PARENT_RUN_ID: "7"}
+    created = client.create_run(experiment_id, start_time=456, run_name="my name", tags=tags)
+    fetched = client.get_run(created.info.run_id)
+    for run in (created, fetched):
+        assert (run.info.experiment_id, run.info.user_id) == (experiment_id, "someone")
+        assert (run.info.start_time, run.info.run_name) == (456, "my name")
+        assert tags.items() <= run.data.tags.items()
+    assert [r.info for r in client.search_runs([experiment_id])] == [fetched.info]
+
+
+def test_the_mlflow_experiments_cli_works_unchanged(
+    tracking_uri: str, experiment_name: str
+) -> None:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    cli = [sys.executable, "-m", "mlflow", "experiments"]
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [*cli, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+
+    client = MlflowClient()
+    run("create", "--experiment-name", experiment_name)
+    experiment_id = client.get_experiment_by_name(experiment_name).experiment_id
+    run("rename", "--experiment-id", experiment_id, "--new-name", f"{experiment_name}-2")
+    assert client.get_experiment(experiment_id).name == f"{experiment_name}-2"
+    run("delete", "-x", experiment_id)
+    assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
+    run("restore", "-x", experiment_id)
+    assert client.get_experiment(experiment_id).lifecycle_stage == "active"
 
 
 def test_runs_started_together_page_in_run_id_order(
