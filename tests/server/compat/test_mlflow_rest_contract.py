@@ -20,7 +20,9 @@ import httpx
 import mlflow
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import Param, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Param, RunTag
+from mlflow.entities.logged_model_input import LoggedModelInput
+from mlflow.entities.logged_model_output import LoggedModelOutput
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_SOURCE_NAME, MLFLOW_USER
 
@@ -215,6 +217,30 @@ def test_the_mlflow_experiments_cli_works_unchanged(
     assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
     run("restore", "-x", experiment_id)
     assert client.get_experiment(experiment_id).lifecycle_stage == "active"
+
+
+def test_a_run_records_the_models_it_read_and_wrote(
+    tracking_uri: str, experiment_name: str
+) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment(experiment_name)
+    run_id = client.create_run(experiment_id).info.run_id
+    read = client.create_logged_model(experiment_id)
+    written = client.create_logged_model(experiment_id)
+    dataset = Dataset(name="train", digest="d1", source_type="local", source="data.csv")
+    context = [InputTag(key="mlflow.data.context", value="training")]
+    client.log_inputs(
+        run_id,
+        datasets=[DatasetInput(dataset=dataset, tags=context)],
+        models=[LoggedModelInput(model_id=read.model_id)],
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(written.model_id, 1)])
+    run = client.get_run(run_id)
+    assert [m.model_id for m in run.inputs.model_inputs] == [read.model_id]
+    assert [(d.dataset.name, d.dataset.digest) for d in run.inputs.dataset_inputs] == [
+        ("train", "d1")
+    ]
+    assert run.outputs.model_outputs == [LoggedModelOutput(written.model_id, 1)]
 
 
 def test_runs_started_together_page_in_run_id_order(
