@@ -70,6 +70,8 @@ class EventLog:
         self._appended = threading.Condition()
         # Readers on event loops (the UI's event stream) wait on futures, not threads.
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        # Background loops that consume the log tick when it grows (EventConsumer).
+        self._listeners: set[Callable[[], None]] = set()
         self.last_seen = 0
 
     def append(
@@ -115,8 +117,20 @@ class EventLog:
         with self._appended:
             self._appended.notify_all()
             waiters = list(self._waiters)
+            listeners = list(self._listeners)
         for loop, future in waiters:
             loop.call_soon_threadsafe(_wake, future)
+        for listener in listeners:
+            listener()
+
+    def on_append(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (quickly, without blocking) after every append in this process."""
+        with self._appended:
+            self._listeners.add(listener)
+
+    def off_append(self, listener: Callable[[], None]) -> None:
+        with self._appended:
+            self._listeners.discard(listener)
 
     async def appended(self, timeout: float) -> bool:
         """Wait, on the running event loop, for an append in this process or ``timeout``
@@ -135,10 +149,11 @@ class EventLog:
             with self._appended:
                 self._waiters.discard(entry)
 
-    def wait(self, timeout: float) -> None:
-        """Block until an append in this process, or ``timeout`` seconds."""
+    def wait(self, timeout: float) -> bool:
+        """Block until an append in this process, or ``timeout`` seconds; True when woken by
+        an append (which may not have committed yet: read again shortly after)."""
         with self._appended:
-            self._appended.wait(timeout)
+            return self._appended.wait(timeout)
 
     def read(
         self,
