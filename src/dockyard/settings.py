@@ -52,8 +52,23 @@ class Settings(BaseSettings):
     run_id: str | None = Field(
         default=None, description="Run that SDK calls log to when no run is started explicitly"
     )
+    executor: str = Field(
+        default="local",
+        description="what runs jobs' runners: local (processes on this machine), or an "
+        "out-of-tree executor as package.module:Class",
+    )
     executor_cpus: float | None = Field(
         default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
+    )
+    work_root: Path | None = Field(
+        default=None,
+        description="where the local executor's runners work (a folder per job, and their "
+        "caches in .cache/); default <home>/jobs",
+    )
+    worker_launcher: str = Field(
+        default="local",
+        description="what starts endpoints' serving workers: local (processes on this "
+        "machine), or package.module:Class",
     )
     job_stop_grace_s: float = Field(
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a job"
@@ -197,6 +212,16 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("work_root", mode="after")
+    @classmethod
+    def _expand_work_root(cls, value: Path | None) -> Path | None:
+        return value.expanduser().absolute() if value is not None else None
+
+    @property
+    def resolved_work_root(self) -> Path:
+        """Where the local executor's runners work, defaulting to ``home/jobs``."""
+        return self.work_root or self.home / "jobs"
 
     @property
     def resolved_database_url(self) -> str:

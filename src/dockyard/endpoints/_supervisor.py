@@ -1,7 +1,8 @@
 """The endpoint supervisor: keeps every endpoint's workers running, rolls out updates with
 automatic rollback, and scales fleets by load.
 
-It runs in a server process under the ``endpoints`` leadership lock. Slow work (loading models,
+A :class:`~dockyard.loops.BackgroundLoop` under the ``endpoints`` leadership lock; workers are
+started through a launcher (:mod:`dockyard.endpoints._launcher`). Slow work (loading models,
 baking a canary) happens on one thread per endpoint, so one endpoint's rollout never delays
 another's crash recovery. On taking the lock it reattaches to workers that outlived a restart;
 an update a restart interrupted is rolled back to the configuration that was in service.
@@ -28,15 +29,16 @@ from typing import Any
 
 from dockyard.endpoints._entities import EndpointStatus, RolloutStep
 from dockyard.endpoints._fleet import Fleet
+from dockyard.endpoints._launcher import LocalWorkerLauncher, WorkerLauncher
 from dockyard.endpoints._progress import clear_progress, write_progress
 from dockyard.endpoints._service import EndpointService
 from dockyard.endpoints._spec import EndpointConfig
 from dockyard.endpoints._traffic import blend, green_names, judge, totals
 from dockyard.errors import DockyardError
+from dockyard.loops import BackgroundLoop
 from dockyard.serving import WorkerConfig
 from dockyard.settings import Settings
 from dockyard.store import Database
-from dockyard.store._leader import LeaderLock
 
 __all__ = ["Supervisor"]
 
@@ -61,8 +63,11 @@ def _pause(until_bake_ends: float) -> float:
     return max(0.01, min(_LOOK_S, until_bake_ends))
 
 
-class Supervisor:
+class Supervisor(BackgroundLoop):
     """Carries out what the endpoint service records."""
+
+    name = "endpoints"
+    interval_s = _TICK_S
 
     def __init__(
         self,
@@ -72,14 +77,14 @@ class Supervisor:
         *,
         resolve: Callable[[str], tuple[str, str | None]],
         capture_root: str,
+        launcher: WorkerLauncher | None = None,
     ) -> None:
+        super().__init__(db, settings.home, wake=endpoints.wake)
         self._svc = endpoints
         self._settings = settings
         self._resolve = resolve
         self._capture_root = capture_root
-        self._lock = LeaderLock(db, settings.home, "endpoints")
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="dockyard-endpoints", daemon=True)
+        self._launcher = launcher or LocalWorkerLauncher(settings)
         self._fleets: dict[str, Fleet] = {}
         self._busy: dict[str, threading.Thread] = {}
         self._load: dict[str, deque[float]] = {}
@@ -87,39 +92,22 @@ class Supervisor:
         self._launch_failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        # Workers keep serving while the server is away; the next leader reattaches.
-        self._stopping.set()
-        self._svc.wake.set()
-        self._thread.join(10)
-        self._lock.release()
+    # Stopping leaves the workers serving while the server is away; the next leader
+    # reattaches to them.
 
     def fleet(self, name: str) -> Fleet:
         if name not in self._fleets:
-            self._fleets[name] = Fleet(self._settings.home / "endpoints" / name)
+            self._fleets[name] = Fleet(self._settings.home / "endpoints" / name, self._launcher)
         return self._fleets[name]
 
     # -- loop ---------------------------------------------------------------------------------
 
-    def _main(self) -> None:
-        while not self._stopping.is_set() and not self._lock.try_acquire():
-            self._stopping.wait(2.0)
-        if self._stopping.is_set():
-            return
+    def reconcile(self) -> None:
+        """An update a restart interrupted is rolled back to the configuration in service."""
         for row in self._svc.rows():
             status = EndpointStatus(row.status)
             if status in (EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK):
                 self._spawn(row.name, self._interrupted, row)
-        while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("endpoint supervision failed")
-            self._svc.wake.wait(_TICK_S)
-            self._svc.wake.clear()
 
     def tick(self) -> None:
         """One pass over every endpoint."""

@@ -22,6 +22,7 @@ from dockyard.endpoints import (
     NewEndpointKey,
 )
 from dockyard.endpoints._fleet import Fleet
+from dockyard.endpoints._launcher import load_launcher
 from dockyard.endpoints._progress import read_progress
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
 from dockyard.server._services import Services
@@ -49,7 +50,7 @@ class CaptureList(BaseModel):
 
 
 def _fleet(services: ServicesDep, name: str) -> Fleet:
-    return Fleet(services.settings.home / "endpoints" / name)
+    return Fleet(services.settings.home / "endpoints" / name, load_launcher(services.settings))
 
 
 @router.post("", status_code=201)
