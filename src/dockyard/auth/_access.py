@@ -14,7 +14,8 @@ decide. The rules:
   (:mod:`dockyard.tracking._logged_models`).
 - **Jobs** are submitted with ``edit`` on their experiment and stopped by their submitter or an
   experiment manager. A job's own token reads what its submitter may read and changes only its
-  run, runs nested under it, and the model it registers into.
+  run, runs nested under it, and the model it registers into. What only a job's runner does
+  (fetch its launch, report its status, append to its log) needs the runner's own token.
 - **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
   from someone other than the version's author.
 
@@ -122,6 +123,23 @@ class Access:
             else f"it needs the {role.value} role"
         )
         raise PermissionDenied(f"{actor.label} may not {what}: {why}")
+
+    def require_job_runner(self, actor: Actor, job_id: str, job_name: str, what: str) -> None:
+        """PermissionDenied unless ``actor`` is the runner of job ``job_id``: its runner token
+        (:class:`JobScope` with ``runner``), or, on a server without accounts (where no tokens
+        exist and every caller may already do anything), an actor that is not an account."""
+        if actor.job is not None:
+            if actor.job.job_id == job_id and actor.job.runner:
+                return
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: only the runner of job {job_name} may"
+            )
+        if actor.user_id is None and not actor.read_only:
+            return
+        raise PermissionDenied(
+            f"{actor.label} may not {what}: only the runner of job {job_name} may, "
+            "with the token it was started with"
+        )
 
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:

@@ -53,12 +53,18 @@ class ActorKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class JobScope:
     """What a job's token may change: its own run and runs nested under it, and versions of
-    the model it registers into. It reads what the job's submitter may read."""
+    the model it registers into. It reads what the job's submitter may read.
+
+    ``runner`` marks the token of the job's runner process, which alone may also fetch the
+    job's launch description, report its status and append to its log. The job's own code
+    gets a token without it: a script cannot declare its job finished.
+    """
 
     job_id: str
     job_name: str
     run_id: str | None
     register_as: str | None = None
+    runner: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Training jobs: a typed spec, a durable queue, a local executor, SageMaker's training contract."""
+"""Jobs: typed specs, a durable queue, kinds of job by name, executors behind one narrow
+contract (:mod:`dockyard.jobs._executor`), SageMaker's training contract."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dockyard.jobs._entities import Job, JobEvent, JobStatus, SecondaryStatus
+    from dockyard.jobs._executor import Capacity, Executor, Handle, Launch, RunnerStatus
+    from dockyard.jobs._kinds import JobKind
     from dockyard.jobs._spec import (
         Channel,
         CheckpointConfig,
@@ -18,15 +21,21 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "Capacity",
     "Channel",
     "CheckpointConfig",
+    "Executor",
+    "Handle",
     "Job",
     "JobEvent",
+    "JobKind",
     "JobStatus",
+    "Launch",
     "MetricDefinition",
     "OutputConfig",
     "Resources",
     "RetryStrategy",
+    "RunnerStatus",
     "SecondaryStatus",
     "StoppingCondition",
     "TrainingJobSpec",
@@ -34,6 +43,7 @@ __all__ = [
 
 
 _ENTITIES = {"Job", "JobEvent", "JobStatus", "SecondaryStatus"}
+_EXECUTOR = {"Capacity", "Executor", "Handle", "Launch", "RunnerStatus"}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,6 +52,14 @@ def __getattr__(name: str) -> Any:
         from dockyard.jobs import _entities
 
         return getattr(_entities, name)
+    if name in _EXECUTOR:
+        from dockyard.jobs import _executor
+
+        return getattr(_executor, name)
+    if name == "JobKind":
+        from dockyard.jobs._kinds import JobKind
+
+        return JobKind
     if name in __all__:
         from dockyard.jobs import _spec
 

@@ -1,4 +1,5 @@
-"""Jobs as the API returns them: status, SageMaker-style secondary status and its history."""
+"""Jobs as the API returns them (status, SageMaker-style secondary status and its history), and
+what a job's runner and the server say to each other."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Job", "JobEvent", "JobStatus", "SecondaryStatus"]
+__all__ = [
+    "Job",
+    "JobControl",
+    "JobEvent",
+    "JobLaunch",
+    "JobStatus",
+    "LogAppended",
+    "RunnerEvent",
+    "RunnerReport",
+    "SecondaryStatus",
+]
 
 
 class JobStatus(StrEnum):
@@ -92,3 +103,84 @@ class Job(BaseModel):
     created_by: str | None = None
     experiment_id: str | None = None
     events: list[JobEvent] = Field(default_factory=list)
+
+
+# -- between a job's runner and the server --------------------------------------------------------
+
+
+class JobLaunch(BaseModel):
+    """What a runner fetches when it starts: its job, and the server's settings it needs.
+
+    Attributes:
+        token: The token the job's own code gets (``DOCKYARD_TOKEN``); None on a server
+            without accounts.
+        log_offset: Where the job's log ends now: the runner appends from there.
+        allowed_roots: The roots local locations must lie under, re-checked at run time.
+        job_env: ``DOCKYARD_JOB_ENV``: names the job's process gets from the runner's
+            environment, and ``NAME=value`` pairs.
+        user: The user the job's code runs as (``DOCKYARD_JOB_USER``), resolved.
+        opt_ml: Whether training code sees its folder at ``/opt/ml``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    name: str
+    kind: str
+    spec: dict[str, Any]
+    run_id: str | None
+    token: str | None
+    log_offset: int
+    s3_endpoint_url: str | None
+    stop_grace_s: float
+    checkpoint_sync_s: float
+    allowed_roots: list[str]
+    job_env: list[str]
+    user: dict[str, Any] | None
+    opt_ml: bool
+
+
+class RunnerEvent(BaseModel):
+    """One line of a runner's status outbox: a status transition, or a progress report.
+
+    ``at`` is the line's byte offset in the outbox: the server applies each line once, however
+    often a runner that lost an answer sends it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    at: int = Field(ge=0)
+    time: int
+    secondary_status: SecondaryStatus | None = None
+    message: str = Field(default="", max_length=100_000)
+    progress: dict[str, Any] | None = None
+    failure_reason: str | None = Field(default=None, max_length=100_000)
+    exit_code: int | None = None
+    model_uri: str | None = Field(default=None, max_length=2000)
+
+
+class RunnerReport(BaseModel):
+    """Status lines from a runner (possibly none: it is also how a runner polls its control
+    state), and the outbox offset after the last of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: list[RunnerEvent] = Field(default_factory=list, max_length=1000)
+    next_offset: int = Field(ge=0)
+
+
+class JobControl(BaseModel):
+    """What the server answers a runner: the job's status and whether it should stop."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: JobStatus
+    stop_requested: bool
+
+
+class LogAppended(BaseModel):
+    """The size of a job's log after an append."""
+
+    model_config = ConfigDict(frozen=True)
+
+    size: int

@@ -1,8 +1,9 @@
-"""The runner's status file: one JSON object per line, appended and fsynced.
+"""The runner's status outbox: one JSON object per line, appended and fsynced.
 
-The runner writes, the scheduler reads from its last offset. A file (not an HTTP call) carries
-status so a job keeps a faithful history while the server restarts, and a reattached server
-catches up on everything that happened meanwhile.
+The runner (and the transform process it starts) write here; the runner's uplink
+(:mod:`dockyard.jobs._uplink`) sends the lines to the server from its last offset. A local file
+(not a call each) carries status so a job keeps a faithful history while the server restarts:
+what happened meanwhile is sent when it answers again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ __all__ = ["EventWriter", "read_events"]
 class EventWriter:
     """Appends status events to ``path``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_emit: Callable[[], None] | None = None) -> None:
         self._path = path
+        self._on_emit = on_emit
 
     def emit(self, secondary_status: str, message: str = "", **fields: Any) -> None:
         """A status transition."""
@@ -44,10 +47,13 @@ class EventWriter:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if self._on_emit is not None:
+            self._on_emit()
 
 
 def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Complete events after ``offset`` and the offset after the last complete line."""
+    """Complete events after ``offset`` (each with ``at``, its line's offset) and the offset
+    after the last complete line."""
     if not path.exists():
         return [], offset
     with path.open("rb") as handle:
@@ -58,9 +64,12 @@ def read_events(path: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
     for line in data.splitlines(keepends=True):
         if not line.endswith(b"\n"):
             break  # a line still being written
+        at = offset + consumed
         consumed += len(line)
         try:
-            events.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue  # a torn line from a crash mid-write carries nothing to trust
+        if isinstance(record, dict):
+            events.append({**record, "at": at})
     return events, offset + consumed

@@ -1,9 +1,9 @@
-"""After the user's code: package and upload the model, upload logs, write the final status."""
+"""After the user's code: keep what it made (a training job's model), upload the log, write the
+final status."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from dockyard.jobs._layout import JobDir
     from dockyard.jobs._runner import Runner
 
-__all__ = ["finish"]
+__all__ = ["finish", "keep_outputs"]
 
 _FINAL = {
     "ok": "Completed",
@@ -129,15 +129,30 @@ def _register(server: str, run_id: str, model_uri: str, name: str, token: str | 
     return f"models:/{name}/{version['version']}"
 
 
-def _transform_summary(path: Path) -> str:
-    if not path.is_file():
-        return ""
-    result = json.loads(path.read_text())
-    return (
-        f"{result['records']} records scored, {result['bad_records']} bad; "
-        f"{result['shards_reused']} of {result['shards_total']} shards reused from an earlier "
-        f"attempt; outputs at {result['output_uri']}"
-    )
+def keep_outputs(runner: Runner, extra: dict[str, Any], message: str) -> str:
+    """A successful training job's model, outputs and registration; returns the message."""
+    jd, spec, job = runner.dir, runner.spec, runner.job
+    run_id = job.get("run_id")
+    server = job.get("server_url")
+    token = job.get("token")
+    if not (server and run_id):
+        return message
+    runner.events.emit("Uploading")
+    extra["model_uri"], note = _upload_model(runner, server, run_id, token)
+    message = note or message
+    if jd.output_data.exists():
+        with _snapshot(jd.output_data, jd) as output:
+            _upload_tree(server, run_id, output, "output", token)
+    register_as = (spec.get("output") or {}).get("register_as")
+    if register_as and extra["model_uri"]:
+        registered = _register(server, run_id, extra["model_uri"], register_as, token)
+        message = f"registered as {registered}"
+    elif register_as:
+        raise RuntimeError(
+            f"register_as={register_as!r} was asked, but the job saved no model "
+            f"Dockyard recognises in SM_MODEL_DIR ({note or 'it is empty'})"
+        )
+    return message
 
 
 def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> int:
@@ -158,25 +173,9 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
     run_id = job.get("run_id")
     server = job.get("server_url")
     token = job.get("token")
-    if kind == "ok" and job["kind"] == "transform":
-        message = _transform_summary(jd.control / "result.json") or message
-    elif kind == "ok" and server and run_id:
-        runner.events.emit("Uploading")
+    if kind == "ok":
         try:
-            extra["model_uri"], note = _upload_model(runner, server, run_id, token)
-            message = note or message
-            if jd.output_data.exists():
-                with _snapshot(jd.output_data, jd) as output:
-                    _upload_tree(server, run_id, output, "output", token)
-            register_as = (spec.get("output") or {}).get("register_as")
-            if register_as and extra["model_uri"]:
-                registered = _register(server, run_id, extra["model_uri"], register_as, token)
-                message = f"registered as {registered}"
-            elif register_as:
-                raise RuntimeError(
-                    f"register_as={register_as!r} was asked, but the job saved no model "
-                    f"Dockyard recognises in SM_MODEL_DIR ({note or 'it is empty'})"
-                )
+            message = runner.work.complete(extra, message)
         except Exception as exc:
             kind, message = "failed", f"uploading the job's outputs failed: {exc}"
     if server and run_id and jd.log.exists():

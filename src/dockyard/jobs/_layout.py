@@ -1,4 +1,6 @@
-"""The job directory: SageMaker's ``/opt/ml`` layout plus Dockyard's control files.
+"""A runner's work folder for one job: SageMaker's ``/opt/ml`` layout plus the runner's own files.
+
+The folder is the runner's alone (the server never reads it; see :mod:`dockyard.jobs._runner`).
 
 ::
 
@@ -13,10 +15,10 @@
       checkpoints/                        synced to the checkpoint URI, restored on retry
       code/                               a copy of source_dir; the script's working dir
       home/, tmp/                         the script's HOME and TMPDIR
-      .dockyard/job.json                  what the runner needs: spec, run id, server URL
-      .dockyard/events.jsonl              status transitions, appended by the runner
-      .dockyard/output.log                the job's combined stdout and stderr
-      .dockyard/stop                      present when a stop was requested
+      .dockyard/job.json                  the launch, for the transform process the runner starts
+      .dockyard/events.jsonl              status outbox: appended here, sent by the uplink
+      .dockyard/output.log                the job's combined stdout and stderr (sent too)
+      .dockyard/runner.log                the runner's own output (the local executor's)
 """
 
 from __future__ import annotations
@@ -88,10 +90,6 @@ class JobDir:
     @property
     def log(self) -> Path:
         return self.control / "output.log"
-
-    @property
-    def stop_file(self) -> Path:
-        return self.control / "stop"
 
     def create(self) -> None:
         for folder in (

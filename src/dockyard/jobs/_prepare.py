@@ -53,7 +53,7 @@ def record_source(jd: JobDir) -> None:
 
 
 def roots_of(job: dict[str, Any]) -> AllowedRoots | None:
-    """The server's allowed roots, as the scheduler wrote them into ``job.json``."""
+    """The server's allowed roots, as the job's launch description gives them."""
     listed = job.get("allowed_roots")
     return AllowedRoots.from_list(listed) if listed else None
 

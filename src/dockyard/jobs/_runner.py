@@ -1,20 +1,24 @@
-"""One job's supervisor process: ``python -m dockyard.jobs._runner JOB_DIR``.
+"""One job's runner process: ``python -m dockyard.jobs._runner WORK_FOLDER``.
 
-It runs detached from the server (its own session), so a server restart neither stops the job
-nor loses its state: status goes to ``.dockyard/events.jsonl``, output to ``.dockyard/output.log``.
-It prepares the SageMaker ``/opt/ml`` layout, runs the user's code with the ``SM_*``
-environment, enforces the memory limit and maximum runtime, honours stop requests (SIGTERM, then
-SIGKILL after a grace period), parses metric lines, retries, and finally packages and uploads
-the model. The user's process dies with the runner (``PR_SET_PDEATHSIG``): a runner killed
-outright must not leave a script or a transform running that nobody watches, whose job the
-scheduler has already failed. Imports are kept light until the user's process has started: the
-time from submit to the first line of user code is a number users feel.
+An executor starts it (:mod:`dockyard.jobs._executor`) with the server's URL, the job's name
+and the runner's token in its environment (``DOCKYARD_RUNNER_*``), and a work folder of its
+own. It needs nothing else of the server's: it fetches its launch description (spec, run,
+settings) from the API, lays out SageMaker's ``/opt/ml`` in its folder, runs the job's code with
+the ``SM_*`` environment, enforces the memory limit and maximum runtime, honours stop requests
+(from the API, or SIGTERM; SIGKILL after a grace period), parses metric lines, retries, and
+finally keeps what the job made. Its log and status go to the API as they are written
+(:mod:`dockyard.jobs._uplink`); it runs detached from the server (its own session), so a
+server restart neither stops the job nor loses what it reports meanwhile.
+
+What differs between kinds of job is the kind's :class:`~dockyard.jobs._work.Work`. The job's
+process dies with the runner (``PR_SET_PDEATHSIG``): a runner killed outright must not leave a
+script or a transform running that nobody watches, whose job the scheduler has already
+failed. Imports are kept light until the job's process has started: the time from submit to
+the first line of user code is a number users feel.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -22,15 +26,19 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dockyard.jobs._events import EventWriter
+from dockyard.jobs._executor import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TOKEN
 from dockyard.jobs._files import read_text
+from dockyard.jobs._http import request_json
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._optml import MISSING
-from dockyard.jobs._user import JobUser, chown_tree, hand_over
+from dockyard.jobs._process import signal_group
+from dockyard.jobs._uplink import Uplink
+from dockyard.jobs._user import JobUser
 
 __all__ = ["main"]
 
@@ -46,33 +54,69 @@ class _Outcome:
 
 
 class Runner:
-    """Runs the job described in ``job_dir/.dockyard/job.json``."""
+    """Runs one job in ``folder``, as the server describes it.
 
-    def __init__(self, job_dir: Path) -> None:
-        self.dir = JobDir(job_dir)
-        self.job: dict[str, Any] = json.loads(self.dir.job_file.read_text())
-        self.spec: dict[str, Any] = self.job["spec"]
-        self.events = EventWriter(self.dir.events)
+    Args:
+        folder: The runner's work folder for this job (its own; the server never reads it).
+        server: The server's URL.
+        job: The job's name.
+        token: The runner's token (None on a server without accounts).
+        cache: Where environments and models fetched for jobs are kept between jobs.
+    """
+
+    def __init__(self, folder: Path, server: str, job: str, token: str | None, cache: Path) -> None:
+        from dockyard.plugins import RUNNER_KINDS, load
+
+        self.dir = JobDir(folder)
+        launch = request_json(
+            server, "POST", f"/api/v1/jobs/{quote(job, safe='')}/launch", {}, token=token
+        )
+        self.job: dict[str, Any] = {
+            **launch,
+            "server_url": server,
+            "env_cache": str(cache / "envs"),
+            "model_cache": str(cache / "models"),
+        }
+        self.spec: dict[str, Any] = launch["spec"]
         self.stop_requested = threading.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
         self.no_opt_ml: str | None = None  # the log line saying /opt/ml could not be mounted
-        # Training code runs as DOCKYARD_JOB_USER when one is set; a transform's own process
-        # is Dockyard's (it holds the store's credentials) and keeps the runner's user.
-        user = self.job.get("user") if self.job["kind"] == "training" else None
+        self.work = load(RUNNER_KINDS, launch["kind"], what="job kind")(self)
+        user = self.job.get("user") if self.work.as_job_user else None
         self.user = JobUser.from_dict(user) if user else None
+        self.dir.control.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.dir.events.unlink(missing_ok=True)  # each launch reports from a fresh outbox
+        log_from = self.dir.log.stat().st_size if self.dir.log.exists() else 0
+        self.uplink = Uplink(
+            server,
+            job,
+            token,
+            events=self.dir.events,
+            log=self.dir.log,
+            log_from=log_from,
+            log_at=int(launch["log_offset"]),
+            on_stop=self.stop_requested.set,
+        )
+        self.events = EventWriter(self.dir.events, on_emit=self.uplink.wake)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
+        self.uplink.start()
         try:
             outcome = self._attempts()
         except Exception as exc:
             outcome = _Outcome("failed", f"the job could not run: {exc}")
-        return self._finish(outcome)
+        code = self._finish(outcome)
+        self.uplink.close()  # the rest of the log, then the final status
+        return code
+
+    def say(self, line: str) -> None:
+        """A line of Dockyard's own in the job's log."""
+        with self.dir.log.open("ab") as log:
+            log.write(f"[dockyard] {line}\n".encode())
 
     def _attempts(self) -> _Outcome:
-        from dockyard.jobs._prepare import prepare, restore_checkpoints
-
         retry = self.spec.get("retry_strategy") or {"max_attempts": 1}
         max_attempts = int(retry["max_attempts"])
         outcome = _Outcome("failed", "no attempt ran")
@@ -83,54 +127,12 @@ class Runner:
                 self.events.emit(
                     "Restarting", f"attempt {attempt} of {max_attempts}: {outcome.message}"
                 )
-                restore_checkpoints(self.dir, self.spec, self.job)
-                if self.user is not None:
-                    chown_tree(self.dir.checkpoints, self.user)  # restored fresh, by the runner
-            elif self.job["kind"] == "training":
-                self.events.emit("Downloading")
-                prepare(self.dir, self.spec, self.job)
-                self._own_environment()
-                if self.user is not None:
-                    hand_over(self.dir, self.user)
-            else:
-                self.dir.create()
-            self.events.emit("Training" if self.job["kind"] == "training" else "Transforming")
+            self.work.prepare(attempt)
+            self.events.emit(self.work.status)
             outcome = self._execute(attempt)
             if outcome.kind != "failed":
                 break
         return outcome
-
-    def _own_environment(self) -> None:
-        """Use the environment ``requirements.txt`` asks for, building it on first use."""
-        if not (self.dir.code / "requirements.txt").is_file():
-            return
-        from dockyard.jobs._env import job_python
-
-        with self.dir.log.open("ab") as log:
-            log.write(b"[dockyard] preparing the environment from requirements.txt\n")
-        started = time.monotonic()
-        self.job["python"] = job_python(self.dir.code, Path(self.job["env_cache"]))
-        with self.dir.log.open("ab") as log:
-            log.write(
-                f"[dockyard] environment ready in {time.monotonic() - started:.1f} s: "
-                f"{self.job['python']}\n".encode()
-            )
-
-    def _command(self) -> tuple[list[str], Path]:
-        python = self.job.get("python") or sys.executable
-        if self.job["kind"] == "transform":
-            return [python, "-m", "dockyard.jobs._transform", str(self.dir.root)], self.dir.root
-        if self.spec.get("algorithm"):
-            from dockyard.jobs.algorithms import BUILTIN_ALGORITHMS
-
-            return BUILTIN_ALGORITHMS[self.spec["algorithm"]].command(python), self.dir.root
-        args: list[str] = []
-        for key, value in self.spec["hyperparameters"].items():
-            args += [f"--{key}", value]  # SageMaker script mode passes hyperparameters as flags
-        if self.spec.get("module"):
-            cwd = self.dir.code if self.dir.code.exists() else self.dir.root
-            return [python, "-m", self.spec["module"], *args], cwd
-        return [python, self.spec["entry_point"], *args], self.dir.code
 
     def job_process(self) -> dict[str, Any]:
         """``subprocess.Popen`` arguments for a process that runs the job's code (or unpickles
@@ -143,24 +145,11 @@ class Runner:
         return options
 
     def _execute(self, attempt: int) -> _Outcome:
-        command, cwd = self._command()
-        options = self.job_process()
-        # Safe with the runner's threads: between fork and exec it makes a few system calls
-        # and takes no lock (the libc symbols were looked up before the fork). It runs after
-        # the switch to the job user, which would otherwise clear it.
-        preexec = _die_with_runner()
-        if self.job["kind"] == "transform":
-            from dockyard.jobs._contract import store_environment
-
-            options["env"].update(store_environment(self.job))
-        else:
-            from dockyard.jobs._optml import OptMl
-
-            # Training code sees its folder at /opt/ml; the child mounts it, then switches to
-            # the job user and arms the death signal itself.
-            optml = OptMl(self.dir, self.user, enabled=bool(self.job.get("opt_ml", True)))
-            options = optml.popen_options(options)
-            preexec = optml.enter
+        command, cwd = self.work.command()
+        # The preexec function is safe with the runner's threads: between fork and exec it
+        # makes a few system calls and takes no lock (the libc symbols were looked up before
+        # the fork); it arms the death signal after any switch of user, which would clear it.
+        options, preexec = self.work.process(self.job_process())
         log = self.dir.log.open("ab", buffering=0)
         log.write(f"[dockyard] attempt {attempt}: {' '.join(command)}\n".encode())
         proc = subprocess.Popen(
@@ -245,12 +234,10 @@ class Runner:
         return f"{reason}\n{hint}" if hint else reason
 
     def _stop_seen(self) -> bool:
-        if not self.stop_requested.is_set() and self.dir.stop_file.exists():
-            self.stop_requested.set()
         return self.stop_requested.is_set()
 
     def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
-        _signal_group(proc.pid, signal.SIGTERM)
+        signal_group(proc.pid, signal.SIGTERM)
         try:
             proc.wait(float(self.job.get("stop_grace_s", 10)))
         except subprocess.TimeoutExpired:
@@ -258,7 +245,7 @@ class Runner:
 
     @staticmethod
     def _kill(proc: subprocess.Popen[bytes]) -> None:
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
     def _finish(self, outcome: _Outcome) -> int:
@@ -319,45 +306,28 @@ class _MemoryWatcher:
         return total / (1024 * 1024)
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_runner() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that has Linux SIGKILL the child when this runner dies; None elsewhere.
-
-    The death signal survives ``exec`` and ``setsid`` (the child's own session). It fires when
-    the *thread* that started the child ends, which here is the runner's main thread, so in
-    effect when the runner does. A transform's worker processes arm it themselves against
-    their own parent, so the whole tree goes.
-    """
-    try:
-        import ctypes
-
-        # Looked up here: between fork and exec the child should do as little as possible.
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    runner = os.getpid()
-
-    def arm() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != runner:  # the runner died before the request took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return arm
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m dockyard.jobs._runner JOB_DIR", file=sys.stderr)
+    server = os.environ.get(RUNNER_SERVER)
+    job = os.environ.get(RUNNER_JOB)
+    if len(args) != 1 or not server or not job:
+        print(
+            f"usage: {RUNNER_SERVER}=URL {RUNNER_JOB}=NAME [{RUNNER_TOKEN}=TOKEN] "
+            "python -m dockyard.jobs._runner WORK_FOLDER",
+            file=sys.stderr,
+        )
         return 2
-    return Runner(Path(args[0])).run()
+    folder = Path(args[0])
+    # Out of the environment at once: no process the runner starts inherits it.
+    token = os.environ.pop(RUNNER_TOKEN, None)
+    cache = Path(os.environ.get(RUNNER_CACHE) or folder.parent / ".cache")
+    try:
+        runner = Runner(folder, server, job, token, cache)
+    except Exception as exc:
+        # Before the runner can report: its own output is what the executor shows.
+        print(f"[dockyard runner] job {job} could not start: {exc}", flush=True)
+        return 1
+    return runner.run()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Job rules: submit (validated once), describe, list, stop, logs. The scheduler drives the rest."""
+"""Job rules: submit (validated once), describe, list, wait, stop, logs; and what a job's runner
+may do (fetch its launch, report its status, append to its log). The scheduler drives the rest.
+"""
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import os
+import functools
 import re
 import secrets
 import threading
@@ -26,12 +28,23 @@ from dockyard.errors import (
     invalid_from_validation,
 )
 from dockyard.events import EventLog
-from dockyard.jobs._entities import Job, JobStatus, SecondaryStatus
+from dockyard.jobs._entities import (
+    Job,
+    JobControl,
+    JobLaunch,
+    JobStatus,
+    RunnerReport,
+    SecondaryStatus,
+)
+from dockyard.jobs._executor import Executor
 from dockyard.jobs._instances import LOCAL_TYPES, instance_type
-from dockyard.jobs._layout import JobDir
+from dockyard.jobs._kinds import TRAINING, TRANSFORM, JobKind, job_kind
+from dockyard.jobs._logstore import JobLogs
 from dockyard.jobs._repository import JobRepository
 from dockyard.jobs._spec import TrainingJobSpec
 from dockyard.jobs._uris import check_readable, local_path, scheme
+from dockyard.jobs._user import JobUser, resolve_job_user
+from dockyard.jobs._waiting import JobWaiter
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import (
@@ -64,6 +77,11 @@ def _default_name(spec: TrainingJobSpec) -> str:
 
 
 _SYSTEM = Actor.system("scheduler")
+_RUN_STATUS = {
+    JobStatus.COMPLETED: "FINISHED",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.STOPPED: "KILLED",
+}
 
 
 class JobService:
@@ -71,8 +89,9 @@ class JobService:
 
     Submitting needs the member role and ``edit`` on the job's experiment (its run goes
     there); reading a job, ``read`` on that experiment; stopping or resuming, being its
-    submitter or ``manage`` on the experiment. Each job gets a token of its own when it starts
-    (see :meth:`issue_token`), never its submitter's credentials.
+    submitter or ``manage`` on the experiment. A job's runner gets a token of its own when it
+    starts (:meth:`runner_token`), and the job's code another (:meth:`launch`), never its
+    submitter's credentials; what only a runner does needs the runner's.
     """
 
     def __init__(
@@ -83,6 +102,8 @@ class JobService:
         events: EventLog,
         access: Access,
         auth: AuthService,
+        artifacts: ArtifactStore,
+        executor: Executor,
     ) -> None:
         self._db = db
         self._repo = JobRepository()
@@ -92,14 +113,23 @@ class JobService:
         self._access = access
         self._areas = StoreAreas(access)
         self._auth = auth
+        self._executor = executor
+        self._logs = JobLogs(artifacts)
+        self._waiter = JobWaiter(events, self.get)
         self.roots = AllowedRoots.from_settings(settings)
-        self.capacity_cpus = float(settings.executor_cpus or os.cpu_count() or 1)
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
         # Set by the server to the registry's resolver, so models:/ URIs are checked at submit.
         self.resolve_model: Callable[[Actor, str], object] | None = None
 
-    def job_dir(self, name: str) -> JobDir:
-        return JobDir(self._settings.home / "jobs" / name)
+    @property
+    def executor(self) -> Executor:
+        """What runs this server's jobs."""
+        return self._executor
+
+    @property
+    def capacity_cpus(self) -> float:
+        """The CPUs the executor offers jobs."""
+        return float(self._executor.capacity()["cpus"])
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -113,13 +143,13 @@ class JobService:
         if spec.algorithm:
             params["algorithm"] = spec.algorithm
         run_id, experiment_id = self._start_run(
-            actor, name, "training", spec.experiment, spec.tags, params
+            actor, name, TRAINING, spec.experiment, spec.tags, params
         )
         return self._enqueue(
             actor,
             experiment_id,
             name,
-            "training",
+            TRAINING,
             spec.model_dump(mode="json"),
             run_id,
             spec.resources.cpus,
@@ -183,17 +213,18 @@ class JobService:
             "batch_strategy": spec.batch_strategy,
         }
         run_id, experiment_id = self._start_run(
-            actor, name, "transform", spec.experiment, spec.tags, params
+            actor, name, TRANSFORM, spec.experiment, spec.tags, params
         )
-        cpus = float(spec.max_concurrent_transforms or self.capacity_cpus)
+        capacity = self.capacity_cpus
+        cpus = float(spec.max_concurrent_transforms or capacity)
         return self._enqueue(
             actor,
             experiment_id,
             name,
-            "transform",
+            TRANSFORM,
             spec.model_dump(mode="json"),
             run_id,
-            min(cpus, self.capacity_cpus),
+            min(cpus, capacity),
             None,
         )
 
@@ -212,12 +243,13 @@ class JobService:
         check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
 
     def resume(self, actor: Actor, name: str) -> Job:
-        """Queue a failed or stopped transform job again; finished shards are not redone."""
+        """Queue a failed or stopped job of a resumable kind (transform) again; finished
+        shards are not redone."""
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
             self._require_control(conn, actor, row, "resume it")
             status = JobStatus(row.status)
-            if row.kind != "transform":
+            if not job_kind(row.kind).resumable:
                 raise InvalidArgument(
                     f"job {name!r} is a {row.kind} job; only transform jobs resume "
                     "(training jobs restart from their checkpoints with retry_strategy)",
@@ -242,7 +274,6 @@ class JobService:
             )
             self._event(conn, actor, "job.resumed", row)
             job = self._repo.get(conn, row.job_id)
-        self.job_dir(job.name).stop_file.unlink(missing_ok=True)
         if job.run_id:
             from dockyard.tracking import RunStatus, UpdateRun
 
@@ -256,7 +287,7 @@ class JobService:
         actor: Actor,
         experiment_id: str,
         name: str,
-        kind: str,
+        kind: JobKind,
         spec: dict[str, Any],
         run_id: str,
         cpus: float,
@@ -271,12 +302,13 @@ class JobService:
                 conn,
                 job_id=job_id,
                 name=name,
-                kind=kind,
+                kind=kind.name,
                 spec=orjson.dumps(spec).decode(),
                 status=JobStatus.PENDING.value,
                 secondary_status=SecondaryStatus.PENDING.value,
                 run_id=run_id,
-                cpus=cpus,
+                # A controller only waits on its children: it holds none of the CPUs.
+                cpus=cpus if kind.holds_capacity else 0.0,
                 created_time=now,
                 queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
                 created_by=actor.name,
@@ -285,16 +317,16 @@ class JobService:
             message = f"queued; {note}" if note else "queued"
             self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
             row = self._repo.row(conn, job_id)
-            self._event(conn, actor, "job.submitted", row, {"kind": kind, "run_id": run_id})
+            self._event(conn, actor, "job.submitted", row, {"kind": kind.name, "run_id": run_id})
             job = self._repo.get(conn, job_id)
         self.wake.set()
         return job
 
     def _check(self, actor: Actor, spec: TrainingJobSpec) -> None:
-        if spec.resources.cpus > self.capacity_cpus:
+        capacity = self.capacity_cpus
+        if spec.resources.cpus > capacity:
             raise InvalidArgument(
-                f"the job asks for {spec.resources.cpus:g} CPUs; this executor has "
-                f"{self.capacity_cpus:g}",
+                f"the job asks for {spec.resources.cpus:g} CPUs; this executor has {capacity:g}",
                 field="resources.cpus",
             )
         self._check_roots(actor, spec)
@@ -368,13 +400,13 @@ class JobService:
         self,
         actor: Actor,
         name: str,
-        kind: str,
+        kind: JobKind,
         experiment: str | None,
         tags: dict[str, str],
         params: dict[str, str],
     ) -> tuple[str, str]:
         """The job's run (and its experiment's id), in the named or the kind's experiment."""
-        experiment_name = experiment or f"{kind}-jobs"
+        experiment_name = experiment or kind.default_experiment
         try:
             experiment_id = self._tracking.get_experiment_by_name(
                 actor, experiment_name
@@ -385,7 +417,7 @@ class JobService:
             ).experiment_id
         all_tags = [
             TagIn(key="dockyard.job.name", value=name),
-            TagIn(key="dockyard.job.kind", value=kind),
+            TagIn(key="dockyard.job.kind", value=kind.name),
             *(TagIn(key=k, value=v) for k, v in tags.items()),
         ]
         run = self._tracking.create_run(
@@ -423,10 +455,11 @@ class JobService:
         scope = f"experiment:{row.experiment_id}" if row.experiment_id is not None else "jobs"
         self._events.append(conn, actor, type, "job", row.name, scope=scope, body=body)
 
-    def issue_token(self, row: Any) -> str | None:
-        """A token for the job about to start: its submitter's read access, and changes to its
-        own run (and the model it registers into) only. It expires with the job's maximum
-        runtime and is revoked when the job ends. None where the submitter has no account."""
+    def _mint(self, conn: Any, row: Any, *, runner: bool) -> str | None:
+        """A token for the job ``row``: its submitter's read access, and changes to its own
+        run (and the model it registers into) only; ``runner`` adds what only its runner may
+        do. It expires with the job's maximum runtime and is revoked when the job ends. None
+        where the submitter has no account."""
         if not row.created_by:
             return None
         spec = orjson.loads(row.spec)
@@ -436,9 +469,14 @@ class JobService:
             job_name=row.name,
             run_id=row.run_id,
             register_as=(spec.get("output") or {}).get("register_as"),
+            runner=runner,
         )
+        return self._auth.mint_job_token(conn, row.created_by, scope, float(runtime) + 3600)
+
+    def runner_token(self, row: Any) -> str | None:
+        """The token of the runner about to start for ``row`` (see :meth:`_mint`)."""
         with self._db.write() as conn:
-            return self._auth.mint_job_token(conn, row.created_by, scope, float(runtime) + 3600)
+            return self._mint(conn, row, runner=True)
 
     # -- read --------------------------------------------------------------------------------
 
@@ -470,19 +508,13 @@ class JobService:
     def read_log(
         self, actor: Actor, name: str, offset: int, limit: int = 1 << 20
     ) -> tuple[bytes, int, bool]:
-        """Log bytes from ``offset``; the next offset; whether the job has ended."""
+        """Log bytes from ``offset``; the next offset; whether the job has ended.
+
+        The job's status is read first: once it says ended, the runner has sent its whole log,
+        so a follower that sees "ended" and no more bytes has seen everything.
+        """
         job = self.get(actor, name)
-        path = self.job_dir(job.name).log
-        size = path.stat().st_size if path.exists() else 0  # the log only grows
-        if offset > size:  # seeking there would fail (or read a hole)
-            raise InvalidArgument(
-                f"offset {offset} is past the end of the log ({size} bytes)", field="offset"
-            )
-        data = b""
-        if offset < size:
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                data = handle.read(limit)
+        data = self._logs.read(job.job_id, offset, limit)
         return data, offset + len(data), job.status.is_terminal
 
     def outputs(self, actor: Actor, name: str) -> ArtifactStore:
@@ -493,7 +525,7 @@ class JobService:
             InvalidArgument: The job is a training job (its outputs are its run's artifacts).
         """
         job = self.get(actor, name)
-        if job.kind != "transform":
+        if not job_kind(job.kind).has_outputs:
             raise InvalidArgument(
                 f"job {name!r} is a {job.kind} job; its outputs are its run's artifacts",
                 field="name",
@@ -527,10 +559,130 @@ class JobService:
                     )
             self._event(conn, actor, "job.stop_requested", row)
             job = self._repo.get(conn, row.job_id)
-        self.job_dir(job.name).stop_file.parent.mkdir(parents=True, exist_ok=True)
-        self.job_dir(job.name).stop_file.touch()
-        self.wake.set()
+        self.wake.set()  # the scheduler signals a local runner; a remote one polls
         return job
+
+    def wait_for_job(self, actor: Actor, name: str, timeout: float) -> Job:
+        """The job once it has ended, or as it is after ``timeout`` seconds (woken by the
+        event log, not by polling the jobs table; see :mod:`dockyard.jobs._waiting`)."""
+        return self._waiter.wait(actor, name, timeout)
+
+    async def await_job(self, actor: Actor, name: str, timeout: float) -> Job:
+        """:meth:`wait_for_job` on an event loop, holding no thread while it waits."""
+        return await self._waiter.await_(actor, name, timeout)
+
+    # -- what a job's runner does ---------------------------------------------------------------
+
+    @functools.cached_property
+    def _job_user(self) -> JobUser | None:
+        return resolve_job_user(self._settings.job_user)
+
+    def launch(self, actor: Actor, name: str) -> JobLaunch:
+        """What the runner of a started job needs: its spec and run, a token for the job's
+        code, where its log ends, and the server's settings it applies. Only the job's runner
+        may ask.
+
+        Raises:
+            Conflict: The job is not running (queued, or ended).
+        """
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require_job_runner(actor, row.job_id, row.name, "launch it")
+            status = JobStatus(row.status)
+            if status not in (JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+                raise Conflict(f"job {row.name!r} is {status.value}: it has no runner to launch")
+            token = self._mint(conn, row, runner=False)
+        user = self._job_user
+        return JobLaunch(
+            job_id=row.job_id,
+            name=row.name,
+            kind=row.kind,
+            spec=orjson.loads(row.spec),
+            run_id=row.run_id,
+            token=token,
+            log_offset=self._logs.size(row.job_id),
+            s3_endpoint_url=self._settings.s3_endpoint_url,
+            stop_grace_s=self._settings.job_stop_grace_s,
+            checkpoint_sync_s=self._settings.job_checkpoint_sync_s,
+            allowed_roots=self.roots.to_list(),
+            # Names and NAME=value pairs: values are read from the runner's environment, so
+            # passed-through secrets never travel through the API.
+            job_env=list(self._settings.job_env),
+            user=user.to_dict() if user else None,
+            opt_ml=self._settings.job_opt_ml,
+        )
+
+    def report(self, actor: Actor, name: str, report: RunnerReport) -> JobControl:
+        """Apply what a runner reports (each outbox line once, in one transaction) and answer
+        with the job's control state. Lines that come after the job ended are ignored: a
+        runner the server has given up on learns so from the answer."""
+        ended: tuple[str | None, str] | None = None
+        with self._db.write() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require_job_runner(actor, row.job_id, row.name, "report its status")
+            if JobStatus(row.status) in (JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+                ended = self._apply(conn, row, report)
+                row = self._repo.row(conn, row.job_id)
+            control = JobControl(
+                status=JobStatus(row.status), stop_requested=bool(row.stop_requested)
+            )
+        if ended is not None:
+            self.end_run(*ended)  # the job alone ends its run, with its final status
+        return control
+
+    def _apply(self, conn: Any, row: Any, report: RunnerReport) -> tuple[str | None, str] | None:
+        """Apply the report's new lines; returns the run to end, and how, when the job ended."""
+        progress = None
+        ended = None
+        for event in report.events:
+            if event.at < row.events_offset:
+                continue  # applied already: the runner lost our answer and sent it again
+            if event.secondary_status is None:
+                progress = event.progress if event.progress is not None else progress
+                continue
+            secondary = event.secondary_status
+            values: dict[str, Any] = {"time_ms": event.time}
+            if event.failure_reason is not None:
+                values["failure_reason"] = event.failure_reason
+            if event.exit_code is not None:
+                values["exit_code"] = event.exit_code
+            if event.model_uri is not None:
+                values["model_uri"] = event.model_uri
+            if event.progress is not None:
+                values["progress"] = orjson.dumps(event.progress).decode()
+            # A job being stopped stays Stopping while its runner still reports progress.
+            stopping = bool(row.stop_requested) and not secondary.status.is_terminal
+            message = event.message or ("stopped" if secondary is SecondaryStatus.STOPPED else "")
+            row = self._transition(
+                conn,
+                row.job_id,
+                secondary,
+                message,
+                status=JobStatus.STOPPING if stopping else None,
+                **values,
+            )
+            if secondary.status.is_terminal:
+                ended = (row.run_id, _RUN_STATUS[secondary.status])
+                break
+        update: dict[str, Any] = {"events_offset": max(row.events_offset, report.next_offset)}
+        if progress is not None:
+            update["progress"] = orjson.dumps(progress).decode()
+        self._repo.update(conn, row.job_id, **update)
+        return ended
+
+    def append_log(self, actor: Actor, name: str, offset: int, data: bytes) -> int:
+        """Append ``data`` to the job's log at ``offset`` (only its runner may); returns the
+        log's size (see :class:`~dockyard.jobs._logstore.JobLogs` for retries).
+
+        Raises:
+            Conflict: ``offset`` is past the end of the log, or the job has ended.
+        """
+        with self._db.read() as conn:
+            row = self._repo.row(conn, name)
+            self._access.require_job_runner(actor, row.job_id, row.name, "write its log")
+        if JobStatus(row.status).is_terminal:
+            raise Conflict(f"job {row.name!r} has ended: its log is closed", field="name")
+        return self._logs.append(row.job_id, offset, data)
 
     # -- used by the scheduler -----------------------------------------------------------------
 
@@ -542,24 +694,39 @@ class JobService:
         self, job_id: str, secondary: SecondaryStatus, message: str = "", **values: Any
     ) -> None:
         with self._db.write() as conn:
-            before = self._repo.row(conn, job_id)
-            self._repo.transition(
-                conn, job_id, secondary, values.pop("time_ms", None) or now_ms(), message, **values
-            )
-            row = self._repo.row(conn, job_id)
-            if row.status != before.status or row.secondary_status != before.secondary_status:
-                body: dict[str, Any] = {
-                    "status": row.status,
-                    "secondary_status": row.secondary_status,
-                    "run_id": row.run_id,
-                }
-                if row.failure_reason and JobStatus(row.status).is_terminal:
-                    body["failure_reason"] = row.failure_reason[:500]
-                if row.model_uri:
-                    body["model_uri"] = row.model_uri
-                self._event(conn, _SYSTEM, "job.status_changed", row, body)
-            if JobStatus(row.status).is_terminal:
-                self._auth.revoke_job_tokens(conn, job_id)
+            self._transition(conn, job_id, secondary, message, **values)
+
+    def _transition(
+        self, conn: Any, job_id: str, secondary: SecondaryStatus, message: str, **values: Any
+    ) -> Any:
+        """Record a transition in the caller's transaction; returns the job's row after it."""
+        before = self._repo.row(conn, job_id)
+        self._repo.transition(
+            conn, job_id, secondary, values.pop("time_ms", None) or now_ms(), message, **values
+        )
+        row = self._repo.row(conn, job_id)
+        if row.status != before.status or row.secondary_status != before.secondary_status:
+            body: dict[str, Any] = {
+                "status": row.status,
+                "secondary_status": row.secondary_status,
+                "run_id": row.run_id,
+            }
+            if row.failure_reason and JobStatus(row.status).is_terminal:
+                body["failure_reason"] = row.failure_reason[:500]
+            if row.model_uri:
+                body["model_uri"] = row.model_uri
+            self._event(conn, _SYSTEM, "job.status_changed", row, body)
+        if JobStatus(row.status).is_terminal:
+            self._auth.revoke_job_tokens(conn, job_id)
+        return row
+
+    def fail(self, job_id: str, run_id: str | None, reason: str) -> None:
+        """End a job Failed with ``reason`` (unless it has ended meanwhile), and its run."""
+        with self._db.write() as conn:
+            if JobStatus(self._repo.row(conn, job_id).status).is_terminal:
+                return
+            self._transition(conn, job_id, SecondaryStatus.FAILED, reason, failure_reason=reason)
+        self.end_run(run_id, "FAILED")
 
     def update(self, job_id: str, **values: Any) -> None:
         with self._db.write() as conn:

@@ -2,8 +2,9 @@
 
 The runner starts ``python -m dockyard.jobs._transform JOB_DIR`` as the job's process. It
 resolves the model to a local package, runs :func:`dockyard.batch.run_transform` with its work
-directory inside the job folder (so ``resume`` re-queues the same job and finished shards are
-never redone), reports progress through the job's event file, and stops cleanly on SIGTERM.
+directory inside the runner's work folder (so ``resume`` re-queues the same job and finished
+shards are never redone where the folder survives), reports progress through the runner's status
+outbox, and stops cleanly on SIGTERM (the runner's way of passing a stop on).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         transform,
         jd.root / "work",
         progress=_progress_writer(events),
-        should_stop=lambda: stop.is_set() or jd.stop_file.exists(),
+        should_stop=stop.is_set,
         s3_endpoint_url=job.get("s3_endpoint_url"),
         allowed_roots=roots,
         worker_env=_worker_env(),

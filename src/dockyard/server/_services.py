@@ -11,6 +11,7 @@ from dockyard.auth import Access, Actor, AuthService
 from dockyard.endpoints._service import EndpointService
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.events import EventLog
+from dockyard.jobs._executor import load_executor
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
 from dockyard.registry import RegistryService
@@ -75,7 +76,9 @@ class Services:
             logged_models=logged_models,
             model_users=endpoints.served_models,
         )
-        jobs = JobService(db, tracking, settings, events, access, auth)
+        jobs = JobService(
+            db, tracking, settings, events, access, auth, artifacts, load_executor(settings)
+        )
         jobs.resolve_model = registry.resolve
         services = cls(
             settings=settings,
@@ -127,16 +130,19 @@ class Services:
         """Start the job scheduler and the endpoint supervisor (``dockyard server`` only)."""
         if not self.settings.scheduler:
             return []
+        from dockyard.endpoints._launcher import load_launcher
         from dockyard.endpoints._supervisor import Supervisor
-        from dockyard.jobs._executor import LocalExecutor
 
-        scheduler = Scheduler(self.jobs, LocalExecutor(), self.settings, self.settings.server_url)
+        scheduler = Scheduler(
+            self.jobs, self.jobs.executor, self.settings, self.settings.server_url
+        )
         supervisor = Supervisor(
             self.endpoints,
             self.db,
             self.settings,
             resolve=self.local_model,
             capture_root=artifact_uri(self.artifacts, "capture"),
+            launcher=load_launcher(self.settings),
         )
         scheduler.start()
         supervisor.start()

@@ -1,16 +1,18 @@
-"""Native REST routes for jobs: ``/api/v1/jobs``."""
+"""Native REST routes for jobs: ``/api/v1/jobs``, and the few a job's runner calls (its launch,
+its reports, its log), which only the runner's own token may use."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import artifact_uri, normalize_artifact_path
 from dockyard.jobs import Job, TrainingJobSpec
+from dockyard.jobs._entities import JobControl, JobLaunch, LogAppended, RunnerReport
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 from dockyard.server._streaming import download
 
@@ -64,9 +66,21 @@ def list_jobs(
 
 
 @router.get("/{name}")
-def describe_job(name: str, jobs: JobsDep, actor: ActorDep) -> Job:
-    """A job with its spec, status, failure reason and status history."""
-    return jobs.get(actor, name)
+async def describe_job(
+    name: str,
+    jobs: JobsDep,
+    actor: ActorDep,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0,
+) -> Job:
+    """A job with its spec, status, failure reason and status history.
+
+    With ``wait``, a long poll: the answer comes when the job has ended, or after ``wait``
+    seconds with the job as it is then, so a client waiting for a job asks once in a while
+    instead of every fraction of a second.
+    """
+    if wait > 0:
+        return await jobs.await_job(actor, name, wait)
+    return await run_in_threadpool(jobs.get, actor, name)
 
 
 class OutputFile(BaseModel):
@@ -117,3 +131,36 @@ async def job_logs(
         media_type="text/plain; charset=utf-8",
         headers={"X-Next-Offset": str(next_offset), "X-Job-Ended": str(ended).lower()},
     )
+
+
+# -- what a job's runner calls ---------------------------------------------------------------------
+
+
+@router.post("/{name}/launch")
+def launch_job(name: str, jobs: JobsDep, actor: ActorDep) -> JobLaunch:
+    """The launch description of a started job: what its runner fetches first (its runner's
+    token only)."""
+    return jobs.launch(actor, name)
+
+
+@router.post("/{name}/reports")
+def report_job(name: str, report: RunnerReport, jobs: JobsDep, actor: ActorDep) -> JobControl:
+    """Status transitions and progress from the job's runner; the answer is the job's control
+    state (whether to stop). Lines already applied are skipped, so a retry changes nothing."""
+    return jobs.report(actor, name, report)
+
+
+@router.post("/{name}/logs")
+async def append_job_log(
+    name: str,
+    request: Request,
+    jobs: JobsDep,
+    actor: ActorDep,
+    offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)],
+) -> LogAppended:
+    """Append the body to the job's log at ``offset`` (its runner's token only). Bytes the log
+    holds already are not stored twice; an offset past the end is refused with 409 and the
+    log's size in ``details``."""
+    data = await request.body()
+    size = await run_in_threadpool(jobs.append_log, actor, name, offset, data)
+    return LogAppended(size=size)
