@@ -183,6 +183,15 @@ _JOB = textwrap.dedent(
             "POST", "/api/v1/experiments", json={"name": "job-made"}),
         "new_token": lambda: client.request("POST", "/api/v1/tokens", json={"name": "x"}),
         "read_other_run": lambda: client.request("GET", f"/api/v1/runs/{sys.argv[2]}"),
+        # What only the job's runner may do: its code's token may not.
+        "launch": lambda: client.request("POST", f"/api/v1/jobs/{sys.argv[4]}/launch"),
+        "report": lambda: client.request(
+            "POST", f"/api/v1/jobs/{sys.argv[4]}/reports",
+            json={"events": [{"at": 10**9, "time": 0, "secondary_status": "Completed"}],
+                  "next_offset": 10**9 + 1}),
+        "append_log": lambda: client._http.post(
+            f"/api/v1/jobs/{sys.argv[4]}/logs", params={"offset": 0}, content=b"forged"
+        ).raise_for_status(),
     }.items():
         try:
             call()
@@ -191,13 +200,15 @@ _JOB = textwrap.dedent(
             tries[name] = type(exc).__name__
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "tries.json"), "w") as out:
         json.dump(tries, out)
+    with open(os.path.join(os.environ["SM_MODEL_DIR"], "token.txt"), "w") as out:
+        out.write(os.environ["DOCKYARD_TOKEN"])
     print("TRIES", json.dumps(tries), flush=True)
     """
 )
 
 
 def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) -> None:
-    server, root = team
+    server, _ = team
     bob = Client(server.url, token=_token(server.url, "bob"), retry_for=5)
     carol = Client(server.url, token=_token(server.url, "carol"), retry_for=5)
     # carol's run in carol's experiment: bob (and bob's job) may read it, not change it.
@@ -212,7 +223,8 @@ def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) ->
         json={
             "entry_point": "train.py",
             "source_dir": code["prefix_uri"],
-            "hyperparameters": {"other": other["info"]["run_id"]},
+            "name": "bobs-job",
+            "hyperparameters": {"other": other["info"]["run_id"], "name": "bobs-job"},
             "experiment": "bobs-jobs",
         },
     )
@@ -228,9 +240,9 @@ def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) ->
     untouched = carol.request("GET", f"/api/v1/runs/{other['info']['run_id']}")
     assert "hacked" not in untouched["tags"]
     # The token the job ran with is revoked once it ended.
-    token = (root / "home" / "jobs" / job["name"] / ".dockyard" / "job.json").read_text()
-    assert '"token":"dyt_' in token.replace(" ", "")
-    used = json.loads(token)["token"]
+    with bob.stream("GET", f"/api/v1/runs/{job['run_id']}/artifacts/model-files/token.txt") as got:
+        used = got.read().decode()
+    assert used.startswith("dyt_")
     with Client(server.url, token=used, retry_for=0) as stale, pytest.raises(Unauthenticated):
         stale.request("GET", "/api/v1/whoami")
     with pytest.raises(PermissionDenied):
@@ -243,6 +255,10 @@ def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) ->
         "new_experiment": "PermissionDenied",
         "new_token": "PermissionDenied",
         "read_other_run": "ok",
+        "launch": "PermissionDenied",
+        "report": "PermissionDenied",
+        "append_log": "HTTPStatusError",
     }
+    assert "forged" not in bob._http.get(f"/api/v1/jobs/{job['name']}/logs").text
     bob.close()
     carol.close()
