@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Estimator", "TrainingJob", "upload_data"]
 
+# How long one request waits for a job to end (the client's read timeout permitting).
+_LONG_POLL_S = 20.0
+
 
 def upload_data(path: str | Path, key_prefix: str = "data") -> str:
     """Upload a local file or folder to the artifact store; returns a URI jobs can read.
@@ -40,11 +43,21 @@ class TrainingJob:
         self.name = name
         self._client = client
 
-    def describe(self) -> Job:
-        return Job.model_validate(self._client.request("GET", f"/api/v1/jobs/{self.name}"))
+    def describe(self, wait: float = 0) -> Job:
+        """The job as it is; with ``wait`` (seconds, at most 60), once it has ended or after
+        ``wait`` seconds, whichever comes first (one long-polling request)."""
+        params = {"wait": wait} if wait > 0 else None
+        return Job.model_validate(
+            self._client.request("GET", f"/api/v1/jobs/{self.name}", params=params)
+        )
 
     def stop(self) -> Job:
         return Job.model_validate(self._client.request("POST", f"/api/v1/jobs/{self.name}/stop"))
+
+    def _long_poll(self) -> float:
+        """How long one waiting request may take: well within the client's read timeout."""
+        read = self._client._http.timeout.read
+        return _LONG_POLL_S if read is None else max(0.0, min(_LONG_POLL_S, read / 2))
 
     def logs(self, offset: int = 0) -> tuple[str, int, bool]:
         """Log text from ``offset``, the next offset, and whether the job has ended."""
@@ -65,7 +78,8 @@ class TrainingJob:
         stream = out or sys.stdout
         offset, seen = 0, 0
         while True:
-            job = self.describe()
+            # Without logs to follow, the server answers when the job ends: no polling.
+            job = self.describe() if logs else self.describe(wait=self._long_poll())
             for event in job.events[seen:]:
                 if logs:
                     stream.write(
@@ -89,7 +103,8 @@ class TrainingJob:
                         details={"job": self.name, "status": job.status.value},
                     )
                 return job
-            time.sleep(poll)
+            if logs:
+                time.sleep(poll)
 
     def __repr__(self) -> str:
         return f"<TrainingJob {self.name}>"
