@@ -155,12 +155,12 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
 
 def store_environment(job: dict[str, Any]) -> dict[str, str]:
     """What Dockyard's own transform process adds: the store's credentials (the ``AWS_*``
-    variables the runner holds), where the server keeps model environments, and
+    variables the runner holds), where the runner keeps model environments, and
     :data:`STORE_ENV` naming both so its workers, which run the model's code, get neither."""
     env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
     if job.get("env_cache"):
         # Settings().home in the transform process: model environments are built and reused
-        # in the server's cache, not once per job in the job's HOME.
+        # in the runner's cache, not once per job in the job's HOME.
         env["DOCKYARD_HOME"] = str(Path(job["env_cache"]).parent)
     env[STORE_ENV] = ",".join(sorted(env))
     return env
