@@ -44,6 +44,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "member_reading": frozenset({"reader", "editor", "owner", "admin"}),
     # Deciding on a version's approval: edit permission, and not its author (the owner).
     "edit_not_author": frozenset({"editor", "admin"}),
+    # What only a job's runner does, with the token it was started with: no account may.
+    "runner": frozenset(),
 }
 PASSWORD = "correct horse battery"
 
@@ -233,6 +235,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/jobs/{name}/stop"): Call("manage", "/api/v1/jobs/{w.job}/stop"),
     ("POST", "/api/v1/jobs/{name}/resume"): Call("manage", "/api/v1/jobs/{w.job}/resume"),
+    ("POST", "/api/v1/jobs/{name}/launch"): Call("runner", "/api/v1/jobs/{w.job}/launch"),
+    ("POST", "/api/v1/jobs/{name}/reports"): Call(
+        "runner", "/api/v1/jobs/{w.job}/reports", json=_j(events=[], next_offset=0)
+    ),
+    ("POST", "/api/v1/jobs/{name}/logs"): Call(
+        "runner", "/api/v1/jobs/{w.job}/logs", params=_q(offset=0), content=b"forged"
+    ),
     # -- endpoints -----------------------------------------------------------------------------
     ("POST", "/api/v1/endpoints"): Call(
         "member_reading",
