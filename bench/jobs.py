@@ -5,8 +5,10 @@
    local`` on the same script, N times each.
 2. Throughput: 100 short CPU-bound jobs queued on 2 cores vs the same scripts run directly with
    the same parallelism (2 at a time).
+3. Transform: a 1-row batch transform (scikit-learn model, CSV) from the submit call to the job's
+   Completed status, waited for with one long-polling request (``?wait=``), on a warm server.
 
-Run: ``.venv/bin/python bench/jobs.py [--quick]``.
+Run: ``.venv/bin/python bench/jobs.py [--quick] [--only latency|throughput|transform]``.
 """
 
 from __future__ import annotations
@@ -133,6 +135,39 @@ def dockyard_throughput(server: Server, code: Path, jobs: int) -> float:
         return time.monotonic() - start
 
 
+def transform_latency(server: Server, data: Path, n: int) -> list[float]:
+    """Seconds from submitting a 1-row transform to its Completed status, for ``n`` jobs after
+    two that warm the server up."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.models import save_model
+
+    model = LinearRegression().fit(pd.DataFrame([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), [0, 1, 2])
+    save_model(model, data / "model")
+    np.savetxt(data / "one.csv", [[1.0, 2.0]], delimiter=",")
+    out = []
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        for i in range(n + 2):
+            spec = {
+                "name": f"one-row-{i}",
+                "model_uri": str(data / "model"),
+                "input": {"uri": str(data / "one.csv"), "content_type": "text/csv"},
+            }
+            t0 = time.perf_counter()
+            client.post("/api/v1/jobs/transform", json=spec).raise_for_status()
+            while True:
+                job = client.get(f"/api/v1/jobs/one-row-{i}", params={"wait": 30}).json()
+                if job["status"] in ("Completed", "Failed", "Stopped"):
+                    break
+            if job["status"] != "Completed":
+                raise RuntimeError(f"{spec['name']}: {job['failure_reason']}")
+            if i >= 2:
+                out.append(time.perf_counter() - t0)
+    return out
+
+
 def _pct(values: list[float], q: float) -> float:
     return sorted(values)[min(len(values) - 1, int(q * len(values)))]
 
@@ -140,7 +175,7 @@ def _pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", choices=["latency", "throughput"], default=None)
+    parser.add_argument("--only", choices=["latency", "throughput", "transform"], default=None)
     args = parser.parse_args()
     n_lat = 10 if args.quick else 30
     n_jobs = 20 if args.quick else 100
@@ -151,6 +186,16 @@ def main() -> None:
     (code / "first.py").write_text(FIRST_LINE)
     (code / "busy.py").write_text(BUSY.format(seconds=seconds))
     home = work / "home"
+    if args.only == "transform":
+        data = work / "data"
+        data.mkdir()
+        with Server.dockyard(home, workers=1, env={"DOCKYARD_DATA_ROOTS": str(data)}) as server:
+            lat = transform_latency(server, data, n_lat)
+        print(
+            f"\n1-row transform, submit -> Completed ({n_lat} runs): "
+            f"p50 {statistics.median(lat) * 1000:.0f} ms, p95 {_pct(lat, 0.95) * 1000:.0f} ms"
+        )
+        return
     if args.only != "throughput":
         # Specs name only the store and data roots: the benchmark's code folder is one.
         roots = {"DOCKYARD_DATA_ROOTS": str(code)}
