@@ -13,6 +13,8 @@ from dockyard.store import Database
 
 __all__ = ["EventConsumer"]
 
+_SOON_S = 0.02
+
 
 class EventConsumer(BackgroundLoop):
     """A :class:`BackgroundLoop` whose passes hand the events appended since its cursor to
@@ -45,15 +47,24 @@ class EventConsumer(BackgroundLoop):
     ) -> None:
         super().__init__(db, home, wake=wake)
         self.events = events
-        events.on_append(self.wake)
+        self._nudged = False
+        events.on_append(self._nudge)
+
+    def _nudge(self) -> None:
+        self._nudged = True
+        self.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self.events.off_append(self.wake)
+        self.events.off_append(self._nudge)
         super().stop(timeout)
 
     def tick(self) -> float | None:
+        nudged, self._nudged = self._nudged, False
         after = self.events.position(self.name)
         found, last = self.events.scan(after=after, types=list(self.types), limit=self.batch)
+        if not found and last == after and nudged:
+            # Appends notify just before their transaction commits: look again in a moment.
+            return _SOON_S
         if found:
             self.handle(found)
         if last > after:
