@@ -102,10 +102,11 @@ print(json.dumps({"sklearn": imported, "prediction": prediction}))
     [
         ("booster", "dedicated", False),
         ("booster", "shared", True),
-        ("classifier", "dedicated", True),  # the wrapper needs scikit-learn to load
+        ("classifier", "dedicated", False),  # it predicts through its Booster
+        ("classifier", "shared", True),
     ],
 )
-def test_dedicated_preload_leaves_scikit_learn_out_only_for_a_booster(
+def test_dedicated_preload_leaves_scikit_learn_out(
     tmp_path: Path, xgb_model: Any, kind: str, mode: str, imports_sklearn: bool
 ) -> None:
     model = xgb_model.get_booster() if kind == "booster" else xgb_model

@@ -184,9 +184,10 @@ def preload_libraries(path: str | os.PathLike[str], *, dedicated: bool = False) 
     Args:
         path: The package directory.
         dedicated: The process will run only this package, so the library's optional
-            integrations the package does not use may be left out (a native XGBoost Booster
-            is loaded without XGBoost's scikit-learn wrappers, which import scikit-learn,
-            SciPy and pandas: 1.2 s and 135 MB). Never set it in a process that may load other
+            integrations the package does not use may be left out (a native XGBoost Booster,
+            and an ``XGBRegressor``, ``XGBClassifier`` or ``LGBMRegressor`` that predicts
+            through its booster, load without scikit-learn, which imports SciPy and pandas:
+            1.2 s and 135 MB). Never set it in a process that may load other
             models: XGBoost decides once per process whether scikit-learn is there.
 
     Raises:
@@ -194,7 +195,7 @@ def preload_libraries(path: str | os.PathLike[str], *, dedicated: bool = False) 
         ImportError: The library is not installed.
     """
     manifest = parse_manifest(read_manifest_bytes(Path(path)))
-    flavors.for_manifest(manifest).preload(manifest.flavors, dedicated=dedicated)
+    flavors.for_manifest(manifest).preload(manifest, dedicated=dedicated)
 
 
 def _add_code_path(opened: Opened, flavor: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from dockyard.errors import InvalidArgument
 from dockyard.models._integrity import Opened
+from dockyard.models._manifest import Manifest
 
 __all__ = [
     "Flavor",
@@ -41,7 +42,10 @@ class Predictor(Protocol):
     arrays.
     """
 
-    raw: Any
+    @property
+    def raw(self) -> Any:
+        """The native model object."""
+        ...
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on data that already passed the signature."""
@@ -136,7 +140,7 @@ class Flavor(ABC):
     def load(self, opened: Opened) -> Predictor:
         """Load a verified package (files were checked against their digests)."""
 
-    def preload(self, manifest_flavors: Mapping[str, Any], *, dedicated: bool = False) -> None:
+    def preload(self, manifest: Manifest, *, dedicated: bool = False) -> None:
         """Import the library, without loading a model (a forking process does this first).
 
         ``dedicated`` says the process will only ever run this one package, so a flavor may
