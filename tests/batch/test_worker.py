@@ -338,7 +338,8 @@ print(json.dumps({"records": marker["records"], "loaded": sorted(
 """
 
 
-def test_a_booster_scores_numbers_without_pandas_or_scikit_learn(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["booster", "XGBRegressor"])
+def test_a_booster_scores_numbers_without_pandas_or_scikit_learn(tmp_path: Path, kind: str) -> None:
     import subprocess
     import sys
 
@@ -348,10 +349,17 @@ def test_a_booster_scores_numbers_without_pandas_or_scikit_learn(tmp_path: Path)
 
     rng = np.random.default_rng(11)
     train = rng.normal(size=(300, 3))
-    data = xgboost.DMatrix(train, label=train @ np.array([1.0, -2.0, 0.5]))
-    booster = xgboost.train({"max_depth": 3}, data, num_boost_round=20)
+    target = train @ np.array([1.0, -2.0, 0.5])
+    if kind == "booster":
+        data = xgboost.DMatrix(train, label=target)
+        model = xgboost.train({"max_depth": 3}, data, num_boost_round=20)
+        booster = model
+    else:  # the scikit-learn wrapper predicts through its Booster: no scikit-learn either
+        named = pd.DataFrame(train, columns=["a", "b", "c"])
+        model = xgboost.XGBRegressor(max_depth=3, n_estimators=20).fit(named, target)
+        booster = model.get_booster()
     example = pd.DataFrame(train[:5], columns=["a", "b", "c"])
-    save_model(booster, tmp_path / "model", input_example=example)
+    save_model(model, tmp_path / "model", input_example=example)
     rows = features(400, seed=12)
     lines = write_csv(tmp_path / "in.csv", rows)
     lines[7] = lines[7].split(",", 1)[0] + ",,1.0"  # an empty field is a missing value
