@@ -15,8 +15,14 @@ each process tree are reported too, as they depend less on that load. Peak memor
 one more run of each tool: the largest sum of RSS, and of PSS (which counts shared library
 pages once), over the process and its children, sampled every 20 ms; reading PSS costs ~5 ms
 per process per sample, so timed runs do not. ``--big`` adds Dockyard on a ~1 GB file (about
-9.9M rows), with 2 workers and with 1. Run:
-``.venv/bin/python bench/batch.py [--rows N] [--big] [--repeat N] [--skip-mlflow]``.
+9.9M rows), with 2 workers and with 1.
+
+``--sdk`` adds the common path: the same kind of model as a scikit-learn ``XGBRegressor`` logged
+with ``dy.log_model`` to a Dockyard server, and a ``--sdk-rows`` CSV (500,000 rows) scored by
+``dy.Transformer(...).transform(..., wait=True)`` (upload, job, 2 workers, download of the output
+into a local folder), against the wrapper's own single-process ceiling (``pandas.read_csv``,
+``model.predict``, write). ``--only-sdk`` runs that case alone. Run:
+``.venv/bin/python bench/batch.py [--rows N] [--big] [--repeat N] [--skip-mlflow] [--sdk]``.
 """
 
 from __future__ import annotations
@@ -80,6 +86,29 @@ booster.load_model(sys.argv[1])
 start = time.perf_counter()
 frame = pd.read_csv(sys.argv[2], header=None, names=[f"f{i}" for i in range(10)])
 predictions = booster.predict(xgboost.DMatrix(frame))
+pd.Series(predictions).to_csv(sys.argv[3], header=False, index=False)
+print(json.dumps({"seconds": time.perf_counter() - start, "records": len(predictions)}))
+"""
+
+# The common path: an SDK process submits the transform to a server and waits for its output.
+SDK = """
+import json, sys, time
+import dockyard as dy
+model_uri, source, out = sys.argv[1:4]
+start = time.perf_counter()
+transformer = dy.Transformer(model_uri, output_path=out, instance_count=2)
+transformer.transform(source, wait=True, logs=False)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+RAW_WRAPPER = """
+import json, sys, time
+import pandas as pd, xgboost
+model = xgboost.XGBRegressor()
+model.load_model(sys.argv[1])
+start = time.perf_counter()
+frame = pd.read_csv(sys.argv[2], header=None, names=[f"f{i}" for i in range(10)])
+predictions = model.predict(frame)
 pd.Series(predictions).to_csv(sys.argv[3], header=False, index=False)
 print(json.dumps({"seconds": time.perf_counter() - start, "records": len(predictions)}))
 """
@@ -321,6 +350,89 @@ def run_all(
     return results
 
 
+def train_wrapper(source: Path, root: Path) -> Any:
+    """The demo's kind of model as the scikit-learn ``XGBRegressor`` most users log."""
+    import pandas as pd
+    import xgboost
+
+    from dockyard.demo import XGB_HYPERPARAMETERS
+
+    frame = pd.read_csv(source, header=None, names=NAMES, nrows=100_000)
+    target = frame.to_numpy() @ np.linspace(-1.0, 1.0, FEATURES) + np.sin(frame["f0"] * 6)
+    params = {
+        k: v
+        for k, v in XGB_HYPERPARAMETERS.items()
+        if k not in {"num_round", "early_stopping_rounds", "eta"}
+    }
+    model = xgboost.XGBRegressor(
+        **params,
+        learning_rate=XGB_HYPERPARAMETERS["eta"],
+        n_estimators=int(XGB_HYPERPARAMETERS["num_round"]),
+        n_jobs=2,
+        random_state=0,
+    )
+    return model.fit(frame, target), frame
+
+
+def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
+    """The scikit-learn XGBRegressor through the SDK's transform, against its own ceiling."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import dockyard as dy
+    from _servers import Server
+    from dockyard.sdk import reset_context
+    from dockyard.settings import Settings
+
+    env = environment(root / "pycache")
+    source = root / "sdk-input.csv"
+    print(f"generating {rows:,} rows (SDK case) ...", flush=True)
+    generate(source, rows, seed=3)
+    size_mb = source.stat().st_size / 2**20
+    model, frame = train_wrapper(source, root)
+    wrapper_file = root / "regressor.ubj"
+    model.save_model(str(wrapper_file))
+    small = root / "sdk-warm.csv"
+    generate(small, 2_000, seed=4)
+    python = sys.executable
+    with Server.dockyard(root / "server-home", workers=1) as server:
+        reset_context(Settings(uri=server.url))
+        with dy.start_run():
+            logged = dy.log_model(model, "model", input_example=frame.head(5))
+        env = {**env, "DOCKYARD_URI": server.url}
+
+        def sdk(path: Path, name: str) -> dict[str, Any]:
+            out = root / f"sdk-out-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            return measure([python, "-c", SDK, logged.model_uri, str(path), str(out)], env)
+
+        raw_argv = [python, "-c", RAW_WRAPPER, str(wrapper_file)]
+        print("warming up (bytecode caches, model cache) ...", flush=True)
+        sdk(small, "warm")
+        measure([*raw_argv, str(small), str(root / "raw-wrapper-warm.out")], env)
+        runs: dict[str, list[dict[str, Any]]] = {"raw": [], "sdk": []}
+        for round_ in range(1, repeat + 1):
+            print(f"round {round_}: raw XGBRegressor, single process ...", flush=True)
+            out = root / "raw-wrapper.out"
+            runs["raw"].append(measure([*raw_argv, str(source), str(out)], env))
+            print(f"round {round_}: dy.Transformer(...).transform(wait=True) ...", flush=True)
+            runs["sdk"].append(sdk(source, "main"))
+            if round_ == 1:
+                check(root / "sdk-out-main" / f"{source.name}.out", out)
+    names = {
+        "raw": "raw ceiling, XGBRegressor (1 process)",
+        "sdk": "Dockyard dy.Transformer(...).transform, XGBRegressor (2 workers)",
+    }
+    return [
+        {"name": names[tool], "rows": rows, "mb": size_mb, "records": rows, **fastest_only(found)}
+        for tool, found in runs.items()
+    ]
+
+
+def fastest_only(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest timed run, without a memory run (not measured for the SDK case)."""
+    best = min(runs, key=lambda r: float(r["seconds"]))
+    return {**best, "rss_mb": float("nan"), "pss_mb": float("nan")}
+
+
 def check(ours: Path, raw: Path) -> None:
     """Dockyard's output is the raw ceiling's, line for line."""
     import pandas as pd
@@ -359,19 +471,29 @@ def main() -> None:
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="keep the fastest of N runs")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--sdk", action="store_true", help="also the XGBRegressor via the SDK")
+    parser.add_argument("--only-sdk", action="store_true", help="only the SDK case")
+    parser.add_argument("--sdk-rows", type=int, default=500_000)
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="dockyard-bench-batch-"))
     root.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, Any]] = []
+    sdk_results: list[dict[str, Any]] = []
     try:
-        results = run_all(
-            root, args.rows, big=args.big, skip_mlflow=args.skip_mlflow, repeat=args.repeat
-        )
+        if not args.only_sdk:
+            results = run_all(
+                root, args.rows, big=args.big, skip_mlflow=args.skip_mlflow, repeat=args.repeat
+            )
+        if args.sdk or args.only_sdk:
+            sdk_results = run_sdk(root, args.sdk_rows, args.repeat)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
-    print()
-    print(table(results))
+    for found in (results, sdk_results):
+        if found:
+            print()
+            print(table(found))
     print(
         f"\n{os.cpu_count()} CPUs; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}. "
         "Seconds: raw = read + predict + write inside its process (imports and model load "
@@ -379,7 +501,9 @@ def main() -> None:
         "scoring, publishing); MLflow = the whole command. Whole command: from process start "
         "to exit, imports included, for every tool. CPU s: user + system time of the whole "
         "process tree. Peak memory covers each process and its children (PSS counts pages "
-        "that forked workers share once)."
+        "that forked workers share once). SDK case: seconds = the "
+        "dy.Transformer(...).transform(wait=True) call (upload, job, workers, download); "
+        "no memory run."
     )
 
 

@@ -14,9 +14,14 @@ Runtime's ``/endpoints/{name}/invocations`` path (what boto3 sends) on the worke
 the endpoint's own port and the server's port, which proxies SageMaker Runtime's path to it:
 the cost of that hop.
 
-Run: ``.venv/bin/python bench/serving.py [--duration 10] [--rounds 2] [--quick] [--server]``.
-Prints a markdown table. Paths a Dockyard version does not answer (an older one, compared side
-by side) are left out of its table.
+``--wrapped`` runs only the wrapper comparison instead: Dockyard with 2 workers, single-row
+requests, serving the same XGBoost model as a native ``Booster`` and as the scikit-learn
+``XGBRegressor``, and a LightGBM model as a native ``Booster`` and as an ``LGBMRegressor``, all
+four side by side in one run.
+
+Run: ``.venv/bin/python bench/serving.py [--duration 10] [--rounds 2] [--quick] [--server]
+[--wrapped]``. Prints a markdown table. Paths a Dockyard version does not answer (an older one,
+compared side by side) are left out of its table.
 """
 
 from __future__ import annotations
@@ -122,6 +127,33 @@ def train(root: Path) -> tuple[Path, Path, np.ndarray[Any, Any]]:
         pip_requirements=[f"xgboost=={xgboost.__version__}"],  # skip inferring (slow, noisy)
     )
     return dockyard_path, mlflow_path, x
+
+
+def train_wrapped(root: Path) -> tuple[dict[str, Path], np.ndarray[Any, Any]]:
+    """XGBoost and LightGBM regressors, each saved as its native booster and as its wrapper."""
+    import lightgbm
+    import pandas as pd
+    import xgboost
+    from sklearn.datasets import make_regression
+
+    from dockyard.models import save_model
+
+    x, y = make_regression(n_samples=5000, n_features=10, noise=0.1, random_state=0)
+    frame = pd.DataFrame(x, columns=FEATURES)
+    xgb = xgboost.XGBRegressor(n_estimators=200, max_depth=5, n_jobs=1).fit(frame, y)
+    lgb = lightgbm.LGBMRegressor(n_estimators=200, num_leaves=31, n_jobs=1, verbose=-1)
+    lgb.fit(frame, y)
+    models = {
+        "XGBoost Booster": xgb.get_booster(),
+        "XGBRegressor": xgb,
+        "LightGBM Booster": lgb.booster_,
+        "LGBMRegressor": lgb,
+    }
+    paths = {}
+    for name, model in models.items():
+        paths[name] = root / name.replace(" ", "-")
+        save_model(model, paths[name], input_example=frame.head(5))
+    return paths, x
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
@@ -427,6 +459,47 @@ def run(duration: int, rounds: int, skip_mlflow: bool, through_server: bool) -> 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_wrapped(duration: int, rounds: int) -> list[Result]:
+    """Native boosters and scikit-learn wrappers, 2 workers each, driven in turn."""
+    work = Path(tempfile.mkdtemp(prefix="dy-bench-"))
+    try:
+        paths, x = train_wrapped(work)
+        row = np.round(x[:1], 6).tolist()
+        single = json.dumps({"dataframe_split": {"columns": FEATURES, "data": row}}).encode()
+        targets: list[Target] = []
+        with ExitStack() as stack:
+            answers = {}
+            for name, path in paths.items():
+                server, port = dockyard_server(path, 2, work)
+                stack.enter_context(server)
+                url = f"http://127.0.0.1:{port}/invocations"
+                answers[name] = check(url, single)["predictions"]
+                admin = str(work / f"admin-{port}-0.sock")
+                targets.append(Target(f"Dockyard, {name}", 2, "1 row", url, single, admin))
+            for native, wrapper in (
+                ("XGBoost Booster", "XGBRegressor"),
+                ("LightGBM Booster", "LGBMRegressor"),
+            ):
+                if answers[native] != answers[wrapper]:
+                    raise RuntimeError(
+                        f"{wrapper} answers {answers[wrapper]}, {native} {answers[native]}"
+                    )
+            for target in targets:
+                wrk(target.url, target.body, 4, 1, work)
+            best: dict[tuple[int, int], Result] = {}
+            for round_number in range(rounds):
+                print(f"round {round_number + 1} of {rounds}", file=sys.stderr, flush=True)
+                for concurrency in CONCURRENCY:
+                    for index, target in enumerate(targets):
+                        result = measure(target, concurrency, duration, work)
+                        key = (index, concurrency)
+                        if key not in best or result.rps > best[key].rps:
+                            best[key] = result
+        return [best[(i, c)] for i in range(len(targets)) for c in CONCURRENCY]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def report(results: list[Result]) -> str:
     lines = [
         "| server | workers | payload | concurrency | req/s | p50 ms | p99 ms | errors | note |",
@@ -481,7 +554,7 @@ def report(results: list[Result]) -> str:
             parts.append(f"{ours.rps / mlflow.rps:.0f}x MLflow's best")
         parts.append(f"c=1 p50 {one.p50_ms:.2f} ms")
         lines.append("- " + "; ".join(parts))
-    errors = sum(r.errors for r in results if r.server == "Dockyard")
+    errors = sum(r.errors for r in results if r.server.startswith("Dockyard"))
     lines.append(f"- Dockyard errors across all runs: {errors}")
     return "\n".join(lines)
 
@@ -495,14 +568,24 @@ def main() -> None:
     parser.add_argument(
         "--server", action="store_true", help="also through dockyard server's proxy"
     )
+    parser.add_argument(
+        "--wrapped", action="store_true", help="only native boosters vs scikit-learn wrappers"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     load = os.getloadavg()[0]
     print(f"load average before the run: {load:.2f} on {os.cpu_count()} cores", file=sys.stderr)
     duration, rounds = (3, 1) if args.quick else (args.duration, args.rounds)
-    results = run(duration, rounds, args.skip_mlflow, args.server)
+    if args.wrapped:
+        results = run_wrapped(duration, rounds)
+    else:
+        results = run(duration, rounds, args.skip_mlflow, args.server)
     print(report(results))
+    load_after = os.getloadavg()
+    print(
+        f"\nload average after the run: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
+    )
 
 
 if __name__ == "__main__":
