@@ -192,3 +192,21 @@ def test_a_dedicated_process_predicts_a_wrapped_regressor_without_scikit_learn(
     assert done.returncode == 0, done.stderr
     expected = model.predict(pd.DataFrame(np.zeros((2, 4)), columns=frame.columns)).tolist()
     assert json.loads(done.stdout) == {"sklearn": False, "prediction": expected}
+
+
+def test_a_lightgbm_booster_predicts_arrays_as_their_frames(
+    tmp_path: Path, train: tuple[pd.DataFrame, np.ndarray[Any, Any]]
+) -> None:
+    import lightgbm
+
+    frame, target = train
+    booster = lightgbm.train(
+        {"num_leaves": 7, "verbose": -1}, lightgbm.Dataset(frame, target), num_boost_round=20
+    )
+    save_model(booster, tmp_path / "m", input_example=frame.head(3))
+    predictor = _predictor(tmp_path / "m")
+    assert predictor.takes_arrays
+    test = _data(300, 6)
+    expected = booster.predict(test)
+    _assert_same(load_model(tmp_path / "m").predict(test.to_numpy()), expected)
+    _assert_same(predictor.predict(test.to_numpy(), None), expected)

@@ -31,7 +31,7 @@ from dockyard.models.flavors._base import (
 )
 from dockyard.models.flavors._imports import import_without
 
-__all__ = ["LightGBMFlavor", "RegressorPredictor"]
+__all__ = ["BoosterPredictor", "LightGBMFlavor", "RegressorPredictor"]
 
 _BOOSTER = "lightgbm.basic.Booster"
 _REGRESSOR = "lightgbm.sklearn.LGBMRegressor"
@@ -58,6 +58,16 @@ _PREDICT_PARAMS = frozenset(
         "num_iteration_predict",
     }
 )
+
+
+class BoosterPredictor(MethodPredictor):
+    """A native booster: ``Booster.predict`` reads an all-float array as the DataFrame of the
+    same columns (categorical columns, the only ones it treats by name, are never floats)."""
+
+    __slots__ = ()
+
+    #: An array's columns are the signature's, in order (it has no names to check).
+    takes_arrays = True
 
 
 class RegressorPredictor:
@@ -174,7 +184,7 @@ class LightGBMFlavor(Flavor):
             import lightgbm
 
             path = inside(opened.path, conf.get("data"), "flavors.lightgbm.data")
-            return MethodPredictor(lightgbm.Booster(model_file=str(path)))
+            return BoosterPredictor(lightgbm.Booster(model_file=str(path)))
         if _regressor(conf):
             import lightgbm
 
