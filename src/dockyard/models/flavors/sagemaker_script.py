@@ -51,7 +51,7 @@ from dockyard.models._inference_toolkit import (
     media_type,
 )
 from dockyard.models._integrity import Opened, open_package
-from dockyard.models._manifest import inside, safe_relative
+from dockyard.models._manifest import Manifest, inside, safe_relative
 from dockyard.models.flavors import _pickle
 from dockyard.models.flavors._base import Flavor, Predictor, Saved, SaveOptions
 
@@ -98,7 +98,7 @@ class SageMakerScriptFlavor(Flavor):
     def accepts(self, model: Any) -> bool:
         return isinstance(model, SageMakerScript)
 
-    def preload(self, manifest_flavors: Mapping[str, Any], *, dedicated: bool = False) -> None:
+    def preload(self, manifest: Manifest, *, dedicated: bool = False) -> None:
         # Which libraries the script needs is known only by running it: nothing to import here.
         importlib.import_module("numpy")
 
