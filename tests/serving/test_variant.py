@@ -28,6 +28,17 @@ def test_xgboost_regressors_get_the_native_fast_predict(packages: dict[str, Path
     np.testing.assert_array_equal(native, packaged)
 
 
+def test_a_wrapped_regressor_is_served_through_its_booster(packages: dict[str, Path]) -> None:
+    # The package's predictor answers from the Booster; the scikit-learn wrapper (and its
+    # slower predict) is built only when something asks for the raw model.
+    variant = load(packages["xgboost"], executor="thread")
+    assert variant.native is not None
+    predictor = variant.model._predictor
+    assert type(predictor).__name__ == "WrapperPredictor"
+    variant.native(np.asarray(rows(3)))
+    assert predictor._wrapper is None
+
+
 def test_models_fitted_on_named_columns_keep_the_package_predict(packages: dict[str, Path]) -> None:
     # scikit-learn warns when a model fitted on a DataFrame gets an array: never used natively.
     assert load(packages["sklearn"]).native is None

@@ -113,6 +113,18 @@ class PyFuncModel:
         except Exception as exc:  # the native model's own errors: reported as the model's
             raise ModelError(f"the {self.metadata.flavor} model failed: {exc}") from exc
 
+    def array_predict(self) -> Callable[[Any], Any] | None:
+        """The predictor's own call on a 2-D array in signature order, without the signature
+        check or params; ``None`` when the predictor does not take arrays.
+
+        For callers that have already shaped and typed their rows (the serving fast path): it
+        skips building the native library's wrapper objects that :meth:`unwrap` may need.
+        """
+        if not getattr(self._predictor, "takes_arrays", False):
+            return None
+        predict = self._predict
+        return lambda rows: predict(rows, None)
+
     def unwrap(self) -> Any:
         """The native model object (estimator, Booster, InferenceSession, PythonModel...)."""
         return self._predictor.raw

@@ -202,10 +202,15 @@ def _native_predict(model: PyFuncModel, rows: np.ndarray[Any, Any]) -> Predict |
     flavor = model.metadata.flavor
     if flavor not in ("sklearn", "xgboost", "lightgbm"):
         return None
-    raw = model.unwrap()
-    candidate: Predict | None = getattr(raw, "predict", None)
-    if flavor == "xgboost":
-        candidate = _xgboost_predict(raw) or candidate
+    # A predictor that takes arrays already is the native call (a wrapped XGBoost or
+    # LightGBM model predicts through its booster there); unwrapping would build the
+    # scikit-learn wrapper and call its slower predict.
+    candidate: Predict | None = model.array_predict()
+    if candidate is None:
+        raw = model.unwrap()
+        candidate = getattr(raw, "predict", None)
+        if flavor == "xgboost":
+            candidate = _xgboost_predict(raw) or candidate
     if candidate is None:
         return None
     try:
