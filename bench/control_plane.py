@@ -1,0 +1,292 @@
+"""Control-plane speed: what Dockyard's server adds to a call, and how fast the CLI answers.
+
+1. The unmodified MLflow client's synchronous ``log_metric`` calls/s against a Dockyard server
+   and against a stub that answers every request at once with ``{}`` (``bench/_stub.py``),
+   both under uvicorn with the same workers, alternating rounds in one run; the ratio is how
+   close Dockyard gets to what the client and the transport allow.
+2. Server time of small requests: the whole app (middleware, routing, handler, encoding) called
+   in this process as an ASGI app, p50 and p90 per request, no network.
+3. CLI commands against a running server (``DOCKYARD_URI``), wall time with ``hyperfine``.
+
+    .venv/bin/python bench/control_plane.py [--quick] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+warnings.filterwarnings("ignore")
+os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+
+from _servers import VENV_BIN, Server, free_port  # noqa: E402
+
+
+def _stub(workers: int) -> Server:
+    port = free_port()
+    argv = [
+        str(VENV_BIN / "uvicorn"),
+        "_stub:app",
+        "--app-dir",
+        str(Path(__file__).parent),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    return Server("stub", argv, port, "/health", {})
+
+
+# -- 1. MLflow log_metric against Dockyard and the stub ------------------------------------------
+
+
+def _log_metric_rate(url: str, run_id: str, calls: int) -> float:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(url)
+    start = time.perf_counter()
+    for i in range(calls):
+        client.log_metric(run_id, "loss", float(i), step=i)
+    return calls / (time.perf_counter() - start)
+
+
+def mlflow_vs_stub(workers: int, rounds: int, calls: int, work: Path) -> dict[str, list[float]]:
+    from mlflow.tracking import MlflowClient
+
+    rates: dict[str, list[float]] = {"dockyard": [], "stub": []}
+    with Server.dockyard(work / "mlflow", workers=workers) as dockyard, _stub(workers) as stub:
+        client = MlflowClient(dockyard.url)
+        run_id = client.create_run(client.create_experiment("bench")).info.run_id
+        _log_metric_rate(dockyard.url, run_id, 50)  # warm both servers' workers and the client
+        _log_metric_rate(stub.url, run_id, 50)
+        for _ in range(rounds):
+            rates["dockyard"].append(_log_metric_rate(dockyard.url, run_id, calls))
+            rates["stub"].append(_log_metric_rate(stub.url, run_id, calls))
+    return rates
+
+
+# -- 2. server time of small requests, in process -------------------------------------------------
+
+
+def server_times(home: Path, calls: int) -> dict[str, tuple[float, float]]:
+    """p50 and p90 microseconds per request through the whole app."""
+    from dockyard.server import create_app
+    from dockyard.settings import Settings
+
+    app = create_app(Settings(home=home))
+    client_addr = ("127.0.0.1", 50000)
+
+    async def call(method: str, path: str, body: bytes = b"", query: bytes = b"") -> int:
+        status = 0
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        headers = [(b"host", b"127.0.0.1:5000"), (b"user-agent", b"bench")]
+        if body:
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": client_addr,
+            "server": ("127.0.0.1", 5000),
+        }
+        await app(scope, receive, send)
+        return status
+
+    async def run() -> dict[str, tuple[float, float]]:
+        async with app.router.lifespan_context(app):
+            create = json.dumps({"name": "timed"}).encode()
+            made = await _json(app, "POST", "/api/2.0/mlflow/experiments/create", create)
+            exp = made["experiment_id"]
+            run_body = json.dumps({"experiment_id": exp}).encode()
+            run = await _json(app, "POST", "/api/2.0/mlflow/runs/create", run_body)
+            run_id = run["run"]["info"]["run_id"]
+            step = 0
+
+            def log_metric() -> tuple[str, str, bytes, bytes]:
+                nonlocal step
+                step += 1
+                body = {"run_id": run_id, "key": "loss", "value": 0.5, "timestamp": 1, "step": step}
+                path = "/api/2.0/mlflow/runs/log-metric"
+                return "POST", path, json.dumps(body).encode(), b""
+
+            cases: dict[str, Any] = {
+                f"GET /api/v1/experiments/{{id}}": lambda: (
+                    "GET",
+                    f"/api/v1/experiments/{exp}",
+                    b"",
+                    b"",
+                ),
+                "GET /api/v1/whoami": lambda: ("GET", "/api/v1/whoami", b"", b""),
+                "GET /healthz": lambda: ("GET", "/healthz", b"", b""),
+                "GET mlflow experiments/get": lambda: (
+                    "GET",
+                    "/api/2.0/mlflow/experiments/get",
+                    b"",
+                    f"experiment_id={exp}".encode(),
+                ),
+                "POST mlflow runs/log-metric": log_metric,
+            }
+            out = {}
+            for name, make in cases.items():
+                times = []
+                for _ in range(calls):
+                    method, path, body, query = make()
+                    start = time.perf_counter()
+                    status = await call(method, path, body, query)
+                    times.append((time.perf_counter() - start) * 1e6)
+                    assert status == 200, (name, status)
+                times.sort()
+                out[name] = (statistics.median(times), times[int(len(times) * 0.9)])
+            return out
+
+    return asyncio.run(run())
+
+
+async def _json(app: Any, method: str, path: str, body: bytes) -> Any:
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:5000") as c:
+        response = await c.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+# -- 3. CLI wall time ---------------------------------------------------------------------------
+
+
+CLI_COMMANDS = ("whoami", "experiments list --json", "runs list -e bench")
+
+
+def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, float]]:
+    """Mean and min milliseconds per command, from hyperfine."""
+    hyperfine = shutil.which("hyperfine")
+    if hyperfine is None:
+        print("hyperfine not found: skipping CLI timings", file=sys.stderr)
+        return {}
+    out = {}
+    with Server.dockyard(work / "cli", workers=workers) as server:
+        env = {**os.environ, "DOCKYARD_URI": server.url, "DOCKYARD_HOME": str(work / "cli-home")}
+        subprocess.run(
+            [str(VENV_BIN / "dockyard"), "experiments", "create", "bench"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        for command in CLI_COMMANDS:
+            export = work / "hyperfine.json"
+            subprocess.run(
+                [
+                    hyperfine,
+                    "--warmup",
+                    "2",
+                    "--runs",
+                    str(runs),
+                    "--export-json",
+                    str(export),
+                    "--style",
+                    "none",
+                    f"{VENV_BIN / 'dockyard'} {command}",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            result = json.loads(export.read_text())["results"][0]
+            out[command] = (result["mean"] * 1000, result["min"] * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per server")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["mlflow", "server", "cli"])
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+    if "mlflow" not in args.skip:
+        rounds, calls = (3, 300) if args.quick else (6, 1000)
+        print("MLflow log_metric, Dockyard vs stub ...", file=sys.stderr)
+        rates = mlflow_vs_stub(args.workers, rounds, calls, work)
+        dock, stub = statistics.median(rates["dockyard"]), statistics.median(rates["stub"])
+        print(f"\n| MLflow `log_metric`, {args.workers} workers, {rounds} rounds of {calls} | calls/s |")
+        print("|---|---:|")
+        print(f"| Dockyard (median; rounds {_fmt(rates['dockyard'])}) | {dock:,.0f} |")
+        print(f"| stub (median; rounds {_fmt(rates['stub'])}) | {stub:,.0f} |")
+        print(f"| Dockyard / stub | {dock / stub:.0%} |")
+
+    if "server" not in args.skip:
+        calls = 300 if args.quick else 2000
+        print("server time in process ...", file=sys.stderr)
+        times = server_times(work / "inproc", calls)
+        print(f"\n| Server time in process, {calls} calls | p50 ms | p90 ms |")
+        print("|---|---:|---:|")
+        for name, (p50, p90) in times.items():
+            print(f"| {name} | {p50 / 1000:.3f} | {p90 / 1000:.3f} |")
+
+    if "cli" not in args.skip:
+        print("CLI with hyperfine ...", file=sys.stderr)
+        cli = cli_times(args.workers, work, 5 if args.quick else 15)
+        print("\n| CLI against a server (`DOCKYARD_URI`) | mean ms | min ms |")
+        print("|---|---:|---:|")
+        for command, (mean, low) in cli.items():
+            print(f"| `dockyard {command}` | {mean:.0f} | {low:.0f} |")
+
+    load = os.getloadavg()
+    print(f"\nload average at end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    main()
