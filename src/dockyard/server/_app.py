@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from dockyard import __version__
 from dockyard.server import _docs
 from dockyard.server._auth import AuthMiddleware
+from dockyard.server._dispatch import ExactDispatch, exact_routes, literal_prefix
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
@@ -83,10 +85,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         auth,
         events,
         specs,
-        mlflow,
     ):
         app.include_router(module.router)
+    # MLflow clients call the adapter in loops (a log_metric per step); its fixed paths skip
+    # the router's linear scan, which put them behind every native route.
+    exact = exact_routes(mlflow.router.routes, [literal_prefix(p) for p in _paths(app.routes)])
+    app.include_router(mlflow.router)
     app.include_router(ui_router())
+    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSON:
@@ -113,6 +119,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(MetricsMiddleware)
     return app
+
+
+def _paths(routes: Iterable[BaseRoute]) -> Iterator[str]:
+    """The path templates of ``routes``, through included routers ('' for a route without one,
+    which could match anything)."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from _paths(original.routes)
+        else:
+            yield str(getattr(route, "path", ""))
 
 
 def _log_access_to_stderr() -> None:
