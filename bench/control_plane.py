@@ -87,8 +87,8 @@ def mlflow_vs_stub(workers: int, rounds: int, calls: int, work: Path) -> dict[st
 # -- 2. server time of small requests, in process -------------------------------------------------
 
 
-def server_times(home: Path, calls: int) -> dict[str, tuple[float, float]]:
-    """p50 and p90 microseconds per request through the whole app."""
+def server_times(home: Path, calls: int, only: str = "") -> dict[str, tuple[float, float]]:
+    """p50 and p90 microseconds per request through the whole app (the cases named ``only``)."""
     from dockyard.server import create_app
     from dockyard.settings import Settings
 
@@ -170,6 +170,8 @@ def server_times(home: Path, calls: int) -> dict[str, tuple[float, float]]:
             }
             out = {}
             for name, make in cases.items():
+                if only not in name:
+                    continue
                 times = []
                 for _ in range(calls):
                     method, path, body, query = make()

@@ -1,24 +1,62 @@
-"""The ``dockyard`` command line: one module per noun."""
+"""The ``dockyard`` command line: one module per noun.
+
+Each command's module is imported only when that command runs (or when help lists them all):
+a command against a server should not pay for importing every other command's dependencies
+(the job specs, the model packager, the server itself).
+"""
 
 from __future__ import annotations
+
+import importlib
+import sys
+from typing import Final
 
 import click
 
 from dockyard import __version__
-from dockyard.cli.accounts import grants, login, logout, tokens, users, whoami
-from dockyard.cli.audit import audit
-from dockyard.cli.endpoints import endpoints
-from dockyard.cli.experiments import experiments
-from dockyard.cli.jobs import jobs
-from dockyard.cli.models import models
-from dockyard.cli.runs import runs
-from dockyard.cli.server import server
-from dockyard.cli.transform import transform
 
 __all__ = ["cli", "main"]
 
+# httpx imports its own command line (rich, pygments: ~0.1 s) whenever they are installed, and
+# falls back to a stub when that import fails; no Dockyard command runs httpx's command line.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
-@click.group()
+#: Command name -> (module, attribute), in the order help lists them.
+_COMMANDS: Final = {
+    "server": ("dockyard.cli.server", "server"),
+    "experiments": ("dockyard.cli.experiments", "experiments"),
+    "runs": ("dockyard.cli.runs", "runs"),
+    "jobs": ("dockyard.cli.jobs", "jobs"),
+    "models": ("dockyard.cli.models", "models"),
+    "transform": ("dockyard.cli.transform", "transform"),
+    "endpoints": ("dockyard.cli.endpoints", "endpoints"),
+    "users": ("dockyard.cli.accounts", "users"),
+    "tokens": ("dockyard.cli.accounts", "tokens"),
+    "grants": ("dockyard.cli.accounts", "grants"),
+    "login": ("dockyard.cli.accounts", "login"),
+    "logout": ("dockyard.cli.accounts", "logout"),
+    "whoami": ("dockyard.cli.accounts", "whoami"),
+    "audit": ("dockyard.cli.audit", "audit"),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`_COMMANDS` when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*_COMMANDS, *(name for name in super().list_commands(ctx) if name not in _COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is not None or cmd_name not in _COMMANDS:
+            return found
+        module, attr = _COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="dockyard")
 def cli() -> None:
     """Dockyard: track experiments, package and serve models, on infrastructure you own.
@@ -26,22 +64,6 @@ def cli() -> None:
     Set DOCKYARD_URI=http://host:port to talk to a server (sign in with `dockyard login` or
     DOCKYARD_TOKEN); unset, commands use the embedded default in DOCKYARD_HOME (~/.dockyard).
     """
-
-
-cli.add_command(server)
-cli.add_command(experiments)
-cli.add_command(runs)
-cli.add_command(jobs)
-cli.add_command(models)
-cli.add_command(transform)
-cli.add_command(endpoints)
-cli.add_command(users)
-cli.add_command(tokens)
-cli.add_command(grants)
-cli.add_command(login)
-cli.add_command(logout)
-cli.add_command(whoami)
-cli.add_command(audit)
 
 
 def main() -> None:
