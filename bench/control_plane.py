@@ -152,7 +152,7 @@ def server_times(home: Path, calls: int, only: str = "") -> dict[str, tuple[floa
                 return "POST", path, json.dumps(body).encode(), b""
 
             cases: dict[str, Any] = {
-                f"GET /api/v1/experiments/{{id}}": lambda: (
+                "GET /api/v1/experiments/{id}": lambda: (
                     "GET",
                     f"/api/v1/experiments/{exp}",
                     b"",
@@ -204,8 +204,8 @@ async def _json(app: Any, method: str, path: str, body: bytes) -> Any:
 CLI_COMMANDS = ("whoami", "experiments list --json", "runs list -e bench")
 
 
-def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, float]]:
-    """Mean and min milliseconds per command, from hyperfine."""
+def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, float, float]]:
+    """Mean and min wall milliseconds and mean CPU (user + system) ms per command (hyperfine)."""
     hyperfine = shutil.which("hyperfine")
     if hyperfine is None:
         print("hyperfine not found: skipping CLI timings", file=sys.stderr)
@@ -232,6 +232,7 @@ def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, flo
                     str(export),
                     "--style",
                     "none",
+                    "-N",  # no shell: the command's own time
                     f"{VENV_BIN / 'dockyard'} {command}",
                 ],
                 env=env,
@@ -239,8 +240,16 @@ def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, flo
                 capture_output=True,
             )
             result = json.loads(export.read_text())["results"][0]
-            out[command] = (result["mean"] * 1000, result["min"] * 1000)
+            cpu = result["user"] + result["system"]
+            out[command] = (result["mean"] * 1000, result["min"] * 1000, cpu * 1000)
     return out
+
+
+def _bare_python() -> float:
+    start = time.perf_counter()
+    for _ in range(10):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return (time.perf_counter() - start) * 100
 
 
 def main() -> None:
@@ -258,7 +267,8 @@ def main() -> None:
         print("MLflow log_metric, Dockyard vs stub ...", file=sys.stderr)
         rates = mlflow_vs_stub(args.workers, rounds, calls, work)
         dock, stub = statistics.median(rates["dockyard"]), statistics.median(rates["stub"])
-        print(f"\n| MLflow `log_metric`, {args.workers} workers, {rounds} rounds of {calls} | calls/s |")
+        title = f"MLflow `log_metric`, {args.workers} workers, {rounds} rounds of {calls}"
+        print(f"\n| {title} | calls/s |")
         print("|---|---:|")
         print(f"| Dockyard (median; rounds {_fmt(rates['dockyard'])}) | {dock:,.0f} |")
         print(f"| stub (median; rounds {_fmt(rates['stub'])}) | {stub:,.0f} |")
@@ -276,10 +286,11 @@ def main() -> None:
     if "cli" not in args.skip:
         print("CLI with hyperfine ...", file=sys.stderr)
         cli = cli_times(args.workers, work, 5 if args.quick else 15)
-        print("\n| CLI against a server (`DOCKYARD_URI`) | mean ms | min ms |")
-        print("|---|---:|---:|")
-        for command, (mean, low) in cli.items():
-            print(f"| `dockyard {command}` | {mean:.0f} | {low:.0f} |")
+        print("\n| CLI against a server (`DOCKYARD_URI`) | mean ms | min ms | CPU ms |")
+        print("|---|---:|---:|---:|")
+        for command, (mean, low, cpu) in cli.items():
+            print(f"| `dockyard {command}` | {mean:.0f} | {low:.0f} | {cpu:.0f} |")
+        print(f"(for scale: `python -c pass` takes {_bare_python():.0f} ms here)")
 
     load = os.getloadavg()
     print(f"\nload average at end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")

@@ -19,7 +19,7 @@ __all__ = ["cli", "main"]
 
 # httpx imports its own command line (rich, pygments: ~0.1 s) whenever they are installed, and
 # falls back to a stub when that import fails; no Dockyard command runs httpx's command line.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 #: Command name -> (module, attribute), in the order help lists them.
 _COMMANDS: Final = {

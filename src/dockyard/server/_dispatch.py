@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from starlette.routing import BaseRoute, Route, compile_path, get_route_path
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ExactDispatch", "exact_routes"]
