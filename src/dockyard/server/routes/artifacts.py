@@ -12,9 +12,12 @@ from starlette.responses import StreamingResponse
 from dockyard.artifacts import normalize_artifact_path
 from dockyard.errors import InvalidArgument
 from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download, upload
 
-router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
+router = APIRouter(
+    prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"], route_class=OneHopRoute
+)
 
 
 class FileInfo(BaseModel):

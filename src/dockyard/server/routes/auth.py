@@ -23,8 +23,9 @@ from dockyard.auth import (
 )
 from dockyard.server._auth import SESSION_COOKIE
 from dockyard.server._deps import ActorDep, AuthDep
+from dockyard.server._route import OneHopRoute
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=OneHopRoute)
 
 UserName = Annotated[str, Query(min_length=1, max_length=64)]
 

@@ -17,9 +17,10 @@ from dockyard.artifacts import artifact_uri
 from dockyard.artifacts import normalize_artifact_path as normalize
 from dockyard.auth import Actor, Role
 from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import upload
 
-router = APIRouter(prefix="/api/v1/data", tags=["data"])
+router = APIRouter(prefix="/api/v1/data", tags=["data"], route_class=OneHopRoute)
 
 _ROOT = "data"
 

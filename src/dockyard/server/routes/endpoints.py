@@ -25,10 +25,11 @@ from dockyard.endpoints._fleet import Fleet
 from dockyard.endpoints._launcher import load_launcher
 from dockyard.endpoints._progress import read_progress
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 from dockyard.server._services import Services
 from dockyard.server._streaming import download
 
-router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"])
+router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"], route_class=OneHopRoute)
 
 
 class EndpointList(BaseModel):

@@ -14,8 +14,9 @@ from starlette.responses import StreamingResponse
 
 from dockyard.events import Event
 from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=OneHopRoute)
 
 
 class EventPage(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dockyard.server._deps import ActorDep, TrackingDep
+from dockyard.server._route import OneHopRoute
 from dockyard.tracking import (
     CreateExperiment,
     Experiment,
@@ -17,7 +18,7 @@ from dockyard.tracking import (
     ViewType,
 )
 
-router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], route_class=OneHopRoute)
 
 
 class ExperimentPage(BaseModel):

@@ -14,9 +14,10 @@ from dockyard.artifacts import artifact_uri, normalize_artifact_path
 from dockyard.jobs import Job, TrainingJobSpec
 from dockyard.jobs._entities import JobControl, JobLaunch, LogAppended, RunnerReport
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download
 
-router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=OneHopRoute)
 
 # The databases' largest integer (a 64-bit OFFSET); beyond it a list is simply empty.
 _MAX_OFFSET = 2**63 - 1

@@ -28,10 +28,11 @@ from dockyard.registry import (
     VersionFile,
 )
 from dockyard.server._deps import ActorDep, RegistryDep, ServicesDep
+from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download
 from dockyard.tracking import validate_key
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=OneHopRoute)
 
 _MODEL = "/registered-models/{name}"
 _VERSION = _MODEL + "/versions/{version}"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dockyard.server._deps import ActorDep, TrackingDep
+from dockyard.server._route import OneHopRoute
 from dockyard.tracking import (
     LIMITS,
     CountRuns,
@@ -24,7 +25,7 @@ from dockyard.tracking import (
     UpdateRun,
 )
 
-router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=OneHopRoute)
 
 RunId = Annotated[str, Query(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
 

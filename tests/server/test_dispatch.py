@@ -1,0 +1,118 @@
+"""Exact-path dispatch of the MLflow adapter, and the one-hop route class of the native API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.exceptions import ResponseValidationError
+from pydantic import BaseModel
+from starlette.routing import BaseRoute, Match, Route
+
+from dockyard.sdk import Client
+from dockyard.sdk._transport import InProcessTransport
+from dockyard.server import Services, create_app
+from dockyard.server._dispatch import ExactDispatch, exact_routes
+from dockyard.server._route import OneHopRoute, one_hop
+
+
+def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            yield from _flat(original.routes)
+        else:
+            yield route
+
+
+def _raw(api: Client, method: str, path: str, **kw: Any) -> httpx.Response:
+    return api._http.request(method, path, **kw)
+
+
+def test_dispatch_picks_the_route_the_router_would(services: Services) -> None:
+    app = create_app(services=services)
+    dispatch = app.router.middleware_stack
+    assert isinstance(dispatch, ExactDispatch)
+    assert "/api/2.0/mlflow/runs/log-metric" in dispatch.table
+    assert "/ajax-api/2.0/mlflow/experiments/get" in dispatch.table
+    in_order = list(_flat(app.routes))
+    checked = 0
+    for path, routes in dispatch.table.items():
+        for route in routes:
+            for method in route.methods or ():
+                scope = {"type": "http", "path": path, "root_path": "", "method": method}
+                first = next(r for r in in_order if r.matches(scope)[0] is Match.FULL)
+                assert first is route, (method, path)
+                checked += 1
+    assert checked > 50
+
+
+def test_a_route_an_earlier_one_could_answer_is_refused() -> None:
+    async def endpoint(request: Any) -> Any:
+        raise AssertionError("not called")
+
+    late = Route("/api/2.0/mlflow/runs/get", endpoint, methods=["GET"])
+    assert exact_routes([late], ["/api/v1/"]) == {"/api/2.0/mlflow/runs/get": [late]}
+    with pytest.raises(ValueError, match="earlier route"):
+        exact_routes([late], ["/api/v1/", "/api/"])
+    with pytest.raises(ValueError):
+        exact_routes([late], [""])  # a route with no path could match anything
+
+
+def test_dispatched_requests_answer_as_before(api: Client) -> None:
+    made = _raw(api, "POST", "/api/2.0/mlflow/experiments/create", json={"name": "d"})
+    assert made.status_code == 200
+    exp = made.json()["experiment_id"]
+    got = _raw(api, "GET", "/ajax-api/2.0/mlflow/experiments/get", params={"experiment_id": exp})
+    assert got.json()["experiment"]["name"] == "d"
+    # A method the path does not serve is the router's: MLflow's ENDPOINT_NOT_FOUND.
+    wrong = _raw(api, "DELETE", "/api/2.0/mlflow/experiments/get")
+    assert wrong.status_code == 404
+    assert wrong.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    missing = _raw(api, "GET", "/api/2.0/mlflow/experiments/get", params={"experiment_id": "9"})
+    assert missing.status_code == 404
+    assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    text = _raw(api, "GET", "/metrics").text
+    assert 'route="/ajax-api/2.0/mlflow/experiments/get"' in text
+
+
+class _Answer(BaseModel):
+    thread: str
+
+
+def test_one_hop_runs_sync_handlers_off_the_loop_and_keeps_their_signature() -> None:
+    app = FastAPI()
+    loop_thread: list[str] = []
+
+    @app.middleware("http")
+    async def note_loop(request: Any, call_next: Any) -> Any:
+        loop_thread.append(threading.current_thread().name)
+        return await call_next(request)
+
+    def answer(name: str, count: int = 1) -> _Answer:
+        """Doc kept."""
+        return _Answer(thread=threading.current_thread().name)
+
+    def wrong() -> _Answer:
+        return {"thread": 3}  # type: ignore[return-value]
+
+    app.router.route_class = OneHopRoute
+    app.get("/answer/{name}")(answer)
+    app.get("/wrong")(wrong)
+    wrapped = one_hop(answer)
+    assert wrapped.__name__ == "answer" and wrapped.__doc__ == "Doc kept."
+    assert one_hop(wrapped) is wrapped  # already a coroutine function
+    transport = InProcessTransport(app)
+    with httpx.Client(transport=transport, base_url="http://test") as client:
+        body = client.get("/answer/x", params={"count": 2}).json()
+        assert body["thread"] != loop_thread[-1]
+        assert client.get("/answer/x", params={"count": "many"}).status_code == 422
+        with pytest.raises(ResponseValidationError):  # the response model still checks
+            client.get("/wrong")
+        schema = client.get("/openapi.json").json()["paths"]["/answer/{name}"]["get"]
+        assert schema["operationId"].startswith("answer")
+        assert [p["name"] for p in schema["parameters"]] == ["name", "count"]
