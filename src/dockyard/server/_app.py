@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 
 from dockyard import __version__
@@ -85,14 +85,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         auth,
         events,
         specs,
+        mlflow,
     ):
         app.include_router(module.router)
-    # MLflow clients call the adapter in loops (a log_metric per step); its fixed paths skip
-    # the router's linear scan, which put them behind every native route.
-    exact = exact_routes(mlflow.router.routes, [literal_prefix(p) for p in _paths(app.routes)])
-    app.include_router(mlflow.router)
     app.include_router(ui_router())
-    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSON:
@@ -118,18 +114,35 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
     )
     app.add_middleware(MetricsMiddleware)
+    # MLflow clients call the adapter in loops (a log_metric per step); its fixed paths skip
+    # the router's linear scan, which puts them behind every native route. Built last, so the
+    # check sees every route the router would try first.
+    earlier = [literal_prefix(path) for path in _paths_before(app.routes, mlflow.router)]
+    exact = exact_routes(mlflow.router.routes, earlier)
+    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
     return app
 
 
-def _paths(routes: Iterable[BaseRoute]) -> Iterator[str]:
-    """The path templates of ``routes``, through included routers ('' for a route without one,
-    which could match anything)."""
-    for route in routes:
-        original = getattr(route, "original_router", None)
-        if original is not None:
-            yield from _paths(original.routes)
-        else:
-            yield str(getattr(route, "path", ""))
+def _paths_before(routes: Iterable[BaseRoute], router: APIRouter) -> list[str]:
+    """The path templates of the routes tried before ``router``'s, in order ('' for a route
+    without a path, which could match anything)."""
+    found: list[str] = []
+
+    def walk(routes: Iterable[BaseRoute]) -> bool:
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is router:
+                return True
+            if original is not None:
+                if walk(original.routes):
+                    return True
+            else:
+                found.append(str(getattr(route, "path", "")))
+        return False
+
+    if not walk(routes):
+        raise ValueError("the router is not part of the app")
+    return found
 
 
 def _log_access_to_stderr() -> None:
