@@ -51,8 +51,10 @@ class GrantList(BaseModel):
     grants: list[Grant]
 
 
+# async: it reads only the actor and the sign-in flag, which the authentication layer has just
+# consulted on the loop itself; a thread hop would cost more than the answer.
 @router.get("/whoami")
-def whoami(actor: ActorDep, auth: AuthDep) -> WhoAmI:
+async def whoami(actor: ActorDep, auth: AuthDep) -> WhoAmI:
     """Who this request acts as, and whether the server requires signing in."""
     return WhoAmI(
         name=actor.name,
