@@ -8,6 +8,8 @@ import click
 
 __all__ = ["server"]
 
+_SHUTDOWN_GRACE_S = 10
+
 
 @click.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
@@ -113,5 +115,9 @@ def server(
             access_log=False,
             ssl_keyfile=ssl_keyfile,
             ssl_certfile=ssl_certfile,
+            # Event streams end as soon as a stop begins (dockyard._draining); anything else
+            # still answering after this long (a stalled download) is cut off, so a stop is
+            # never held indefinitely.
+            timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
         )
     )

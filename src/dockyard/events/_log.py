@@ -169,10 +169,13 @@ class EventLog:
         limit: int = 100,
         visible: Visible | None = None,
         before: int | None = None,
+        scope: str | None = None,
     ) -> list[Event]:
         """Events after id ``after``, oldest first, matching every filter given.
 
-        ``types`` entries ending in ``.*`` match a prefix (``job.*``). ``visible`` drops events
+        ``types`` entries ending in ``.*`` match a prefix (``job.*``). ``scope`` keeps the
+        events whose permissions one resource decides (``experiment:12``: an experiment and
+        its runs). ``visible`` drops events
         the reader may not see; pages are filled past them. With ``before``, the events below
         that id (and above ``after``), newest first: the end of the log, then backwards.
         """
@@ -188,6 +191,7 @@ class EventLog:
             limit=limit,
             visible=visible,
             before=before,
+            scope=scope,
         )[0]
 
     def scan(
@@ -204,6 +208,7 @@ class EventLog:
         limit: int = 100,
         visible: Visible | None = None,
         before: int | None = None,
+        scope: str | None = None,
     ) -> tuple[list[Event], int]:
         """As :meth:`read`, and the id of the last event looked at: a follower continues
         from there, past events it may not see, instead of reading them again."""
@@ -221,6 +226,8 @@ class EventLog:
             query = query.where(_E.c.resource_id == resource_id)
         if actor is not None:
             query = query.where(_E.c.actor == actor)
+        if scope is not None:
+            query = query.where(_E.c.scope == scope)
         if outcome is not None:
             query = query.where(_E.c.outcome == outcome)
         if since is not None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from dockyard._draining import draining
 from dockyard.events import Event
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
@@ -33,6 +34,7 @@ def list_events(
     type: Annotated[list[str] | None, Query(max_length=20)] = None,
     resource_type: Annotated[str | None, Query(max_length=32)] = None,
     resource_id: Annotated[str | None, Query(max_length=256)] = None,
+    scope: Annotated[str | None, Query(max_length=300)] = None,
     user: Annotated[str | None, Query(alias="actor", max_length=256)] = None,
     outcome: Annotated[str | None, Query(max_length=16)] = None,
     since: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
@@ -41,7 +43,8 @@ def list_events(
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> EventPage:
     """Events after id ``after``, oldest first, filtered by type (``job.*`` matches a prefix),
-    resource, actor, outcome (``denied``) and time (ms). Admins see every event; others see
+    resource, scope (``experiment:<id>``: an experiment and its runs), actor, outcome
+    (``denied``) and time (ms). Admins see every event; others see
     those about resources they may read, and their own. Continue with ``after=next_after``.
     With ``before`` (``9223372036854775807`` for the end of the log), the events below that id,
     newest first; continue with ``before=next_before``."""
@@ -51,6 +54,7 @@ def list_events(
         types=type,
         resource_type=resource_type,
         resource_id=resource_id,
+        scope=scope,
         actor=user,
         outcome=outcome,
         since=since,
@@ -70,8 +74,8 @@ def list_events(
 
 
 # A stream ends after this long and the browser's EventSource reconnects from the last id it
-# saw (Last-Event-ID): the reader's permissions are looked at again, and a server shutting down
-# waits at most this long for open streams.
+# saw (Last-Event-ID): the reader's permissions are looked at again. A server shutting down ends
+# its streams at once (dockyard._draining).
 STREAM_S = 25.0
 _HEARTBEAT_S = 10.0
 # Appends wake followers before their transaction commits; reading this much later finds them.
@@ -89,12 +93,14 @@ async def stream_events(
     type: Annotated[list[str] | None, Query(max_length=20)] = None,
     resource_type: Annotated[str | None, Query(max_length=32)] = None,
     resource_id: Annotated[str | None, Query(max_length=256)] = None,
+    scope: Annotated[str | None, Query(max_length=300)] = None,
     duration_s: Annotated[float, Query(gt=0, le=STREAM_S)] = STREAM_S,
 ) -> StreamingResponse:
     """Server-sent events: each event after id ``after`` (default: from now on) as it is
     appended, as ``id: <id>`` and ``data: <event JSON>``, filtered like ``GET /api/v1/events``
-    and by what the reader may see. The stream ends after ``duration_s`` (at most 25 s);
-    EventSource reconnects with ``Last-Event-ID``, which takes precedence over ``after``."""
+    and by what the reader may see. The stream ends after ``duration_s`` (at most 25 s), or at
+    once when the server begins to shut down; EventSource reconnects with ``Last-Event-ID``,
+    which takes precedence over ``after``."""
     last_seen = request.headers.get("last-event-id", "")
     if last_seen.isdigit() and len(last_seen) < 19:
         after = int(last_seen)
@@ -109,9 +115,23 @@ async def stream_events(
             types=type,
             resource_type=resource_type,
             resource_id=resource_id,
+            scope=scope,
             limit=200,
             visible=visible,
         )
+
+    stopping = draining(request.scope)
+
+    async def appended_or_stopping(wait: float) -> bool:
+        """Wait for an append (True), the server to begin shutting down, or ``wait`` s."""
+        if stopping is None:
+            return await log.appended(wait)
+        append = asyncio.ensure_future(log.appended(wait))
+        stop = asyncio.ensure_future(stopping.wait())
+        done, _ = await asyncio.wait((append, stop), return_when=asyncio.FIRST_COMPLETED)
+        for task in (append, stop):
+            task.cancel()
+        return append in done and append.result()
 
     async def follow() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -120,7 +140,7 @@ async def stream_events(
         yield b"retry: 1000\n\n"
         quiet_since = loop.time()
         # A client that went away is noticed when a write fails: at the latest, a heartbeat.
-        while loop.time() < ends:
+        while loop.time() < ends and not (stopping is not None and stopping.is_set()):
             # A database connection is held only for each read, never while waiting.
             events, cursor = await run_in_threadpool(scan, cursor)
             for event in events:
@@ -132,7 +152,7 @@ async def stream_events(
                 yield b": keep-alive\n\n"
                 quiet_since = loop.time()
             wait = min(_POLL_S, ends - loop.time(), _HEARTBEAT_S)
-            if wait > 0 and await log.appended(wait):
+            if wait > 0 and await appended_or_stopping(wait):
                 await asyncio.sleep(_SETTLE_S)
 
     return StreamingResponse(
