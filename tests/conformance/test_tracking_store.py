@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,11 +24,14 @@ from dockyard.tracking import (
     ParamIn,
     RunStatus,
     SearchRuns,
+    SeriesAxis,
+    SeriesWindow,
     TagIn,
     TrackingService,
     UpdateRun,
     ViewType,
 )
+from dockyard.tracking._series import sample_indices
 
 ACTOR = Actor.anonymous()
 
@@ -162,6 +166,58 @@ def test_history_keeps_every_point_and_latest_follows_step(tracking: TrackingSer
             break
     assert len(got) == 251
     assert tracking.get_run(ACTOR, run_id).metrics["loss"].step == 249
+
+
+def test_series_sampled_in_the_database_match_the_python_rule(tracking: TrackingService) -> None:
+    """The database picks each bucket's lowest and highest point (a dialect's own SQL); it must
+    pick what :func:`sample_indices` picks from every point."""
+    run_id = _run(tracking)
+    rng = random.Random(7)
+    points = []
+    for s in range(3000):
+        value = math.sin(s / 200) + rng.random() / 10  # distinct values: no ties to break
+        if 1000 <= s < 1100:
+            value = math.nan  # a NaN stretch, a bucket and more
+        points.append(MetricIn(key="m", value=value, timestamp=10_000 + 3 * s, step=2 * s - 500))
+    points[2222] = points[2222].model_copy(update={"value": math.inf})
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=points[:2000]))
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=points[2000:]))
+    for window in (
+        SeriesWindow(max_points=100),
+        SeriesWindow(max_points=101, x_min=-100, x_max=4000),
+        SeriesWindow(max_points=64, x=SeriesAxis.TIMESTAMP, x_min=12_000),
+    ):
+        (got,) = tracking.metric_series(ACTOR, [run_id], "m", window)
+        inside = [
+            p
+            for p in points
+            if (window.x_min or -(2**63))
+            <= (p.step if window.x is SeriesAxis.STEP else p.timestamp)
+            <= (window.x_max or 2**63)
+        ]
+        xs = [p.step if window.x is SeriesAxis.STEP else p.timestamp for p in inside]
+        keep = sample_indices(xs, [p.value for p in inside], window.max_points // 2)
+        want = [inside[i] for i in keep]
+        assert got.sampled and got.total == len(inside)
+        assert len(got.steps) == len(want) <= window.max_points
+        # Which NaN of an all-NaN bucket stands for it is the database's choice.
+        numbers = [(p.step, p.timestamp, p.value) for p in want if not math.isnan(p.value)]
+        got_points = zip(got.steps, got.timestamps, got.values, strict=True)
+        assert [p for p in got_points if not math.isnan(p[2])] == numbers
+        assert math.inf in got.values or window.x_min == 12_000
+        assert any(math.isnan(v) for v in got.values) == (window.x_min != 12_000)
+
+
+def test_series_of_a_span_too_wide_for_64_bits(tracking: TrackingService) -> None:
+    run_id = _run(tracking)
+    steps = [-(2**62), -5, 0, 7, 2**62, 2**63 - 1, *range(100, 200)]
+    points = [
+        MetricIn(key="m", value=float(i % 7), timestamp=1, step=s) for i, s in enumerate(steps)
+    ]
+    tracking.log_batch(ACTOR, run_id, LogBatch(metrics=points))
+    (got,) = tracking.metric_series(ACTOR, [run_id], "m", SeriesWindow(max_points=10))
+    assert got.sampled and got.total == len(steps) and 2 <= len(got.steps) <= 10
+    assert min(got.values) == 0.0 and max(got.values) == 6.0
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])

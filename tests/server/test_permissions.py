@@ -174,6 +174,9 @@ ROUTES: dict[tuple[str, str], Call] = {
         json=lambda w: {"experiment_ids": [w.experiment_id], "group_by": "status"},
     ),
     ("GET", "/api/v1/runs/compare"): Call("read", "/api/v1/runs/compare", params=_q(run_ids=RUN)),
+    ("GET", "/api/v1/runs/metric-series"): Call(
+        "read", "/api/v1/runs/metric-series", params=_q(run_ids=RUN, key="m")
+    ),
     ("GET", "/api/v1/runs/{run_id}"): Call("read", f"/api/v1/runs/{RUN}"),
     # Runs are their author's (owner here); editors may add runs but not change others'.
     ("PATCH", "/api/v1/runs/{run_id}"): Call(
@@ -194,6 +197,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/v1/runs/{run_id}/metrics/{key:path}"): Call(
         "read", f"/api/v1/runs/{RUN}/metrics/m"
+    ),
+    ("GET", "/api/v1/runs/{run_id}/metric-series/{key:path}"): Call(
+        "read", f"/api/v1/runs/{RUN}/metric-series/m"
     ),
     ("GET", "/api/v1/runs/{run_id}/artifacts"): Call("read", f"/api/v1/runs/{RUN}/artifacts"),
     ("PUT", "/api/v1/runs/{run_id}/artifacts/{path:path}"): Call(

@@ -4,11 +4,14 @@ first, captured traffic files, and the UI's own static files."""
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from tests.services.server_process import ServerProcess
 
 from dockyard.sdk import Client
 from dockyard.server import Services
@@ -40,7 +43,13 @@ def test_count_and_groups_follow_the_search_filter(api: Client) -> None:
         "POST", "/api/v1/runs/count", json={"experiment_ids": [eid], "group_by": "params.opt"}
     )
     assert grouped["count"] == 5
-    assert grouped["groups"][0] == {"value": "adam", "count": 2}
+    assert grouped["groups"][0] == {
+        "value": "adam",
+        "count": 2,
+        "min": None,
+        "mean": None,
+        "max": None,
+    }
     assert sorted((g["value"] or "", g["count"]) for g in grouped["groups"][1:]) == [
         ("", 1),
         ("it's", 1),
@@ -51,7 +60,8 @@ def test_count_and_groups_follow_the_search_filter(api: Client) -> None:
         "/api/v1/runs/count",
         json={"experiment_ids": [eid], "filter": "params.opt = 'adam'", "group_by": "status"},
     )
-    assert filtered == {"count": 2, "groups": [{"value": "RUNNING", "count": 2}]}
+    assert filtered["count"] == 2
+    assert [(g["value"], g["count"]) for g in filtered["groups"]] == [("RUNNING", 2)]
     # A group's runs are the search with the group's condition added: the UI pages them alike.
     page = api.request(
         "POST",
@@ -61,10 +71,53 @@ def test_count_and_groups_follow_the_search_filter(api: Client) -> None:
     assert len(page["runs"]) == 1
 
 
+def test_groups_summarize_a_metric(api: Client) -> None:
+    eid = api.request("POST", "/api/v1/experiments", json={"name": "summary"})["experiment_id"]
+    ids = _runs(api, eid, [{"opt": "adam"}, {"opt": "adam"}, {"opt": "adam"}, {"opt": "sgd"}, {}])
+    for run_id, value in zip(ids, [1.0, 3.0, "NaN", 10.0], strict=False):
+        body = {"metrics": [{"key": "rmse", "value": value, "timestamp": 1}]}
+        api.request("POST", f"/api/v1/runs/{run_id}/batch", json=body)
+    grouped = api.request(
+        "POST",
+        "/api/v1/runs/count",
+        json={"experiment_ids": [eid], "group_by": "params.opt", "summarize": "metrics.rmse"},
+    )
+    by_value = {g["value"]: g for g in grouped["groups"]}
+    # NaN is left out of the summary, not counted as a number.
+    assert by_value["adam"] == {"value": "adam", "count": 3, "min": 1.0, "mean": 2.0, "max": 3.0}
+    assert (by_value["sgd"]["min"], by_value["sgd"]["max"]) == (10.0, 10.0)
+    assert by_value[None]["count"] == 1 and by_value[None]["mean"] is None
+
+
+def test_search_pages_by_offset_or_token_not_both(api: Client) -> None:
+    eid = api.request("POST", "/api/v1/experiments", json={"name": "offsets"})["experiment_id"]
+    _runs(api, eid, [{}] * 5)
+    body: dict[str, Any] = {"experiment_ids": [eid], "max_results": 2}
+    first = api.request("POST", "/api/v1/runs/search", json=body)
+    by_token = api.request(
+        "POST", "/api/v1/runs/search", json={**body, "page_token": first["next_page_token"]}
+    )
+    by_offset = api.request("POST", "/api/v1/runs/search", json={**body, "offset": 2})
+    assert [r["info"]["run_id"] for r in by_offset["runs"]] == [
+        r["info"]["run_id"] for r in by_token["runs"]
+    ]
+    last = api.request("POST", "/api/v1/runs/search", json={**body, "offset": 4})
+    assert len(last["runs"]) == 1 and last["next_page_token"] is None
+    both = _raw(
+        api,
+        "POST",
+        "/api/v1/runs/search",
+        json={**body, "offset": 2, "page_token": first["next_page_token"]},
+    )
+    assert both.status_code == 400 and both.json()["error"]["field"] == "offset"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"group_by": "metrics.rmse"}, "group_by"),
+        ({"group_by": "params.x", "summarize": "params.x"}, "summarize"),
+        ({"summarize": "metrics.x"}, "summarize"),
         ({"group_by": "params.`x"}, "group_by"),
         ({"filter": "params.x =="}, "filter"),
         ({"experiment_ids": ["x"]}, "experiment_ids"),
@@ -162,6 +215,29 @@ def test_stream_delivers_an_append_while_waiting(api: Client, services: Services
     assert [e["resource_type"] for e in seen] == ["experiment"]
 
 
+def test_events_filter_by_scope(api: Client) -> None:
+    """``experiment:<id>`` follows an experiment's runs (the runs table's live view)."""
+    watched = api.request("POST", "/api/v1/experiments", json={"name": "watched"})
+    other = api.request("POST", "/api/v1/experiments", json={"name": "other"})
+    start = api.request("GET", "/api/v1/events", params={"before": 2**63 - 1, "limit": 1})
+    after = start["events"][0]["id"]
+    mine = _runs(api, watched["experiment_id"], [{"a": "1"}])[0]
+    _runs(api, other["experiment_id"], [{"a": "1"}])
+    scope = f"experiment:{watched['experiment_id']}"
+    listed = api.request("GET", "/api/v1/events", params={"after": after, "scope": scope})
+    assert [(e["type"], e["resource_id"]) for e in listed["events"]] == [
+        ("run.created", mine),
+        ("run.logged", mine),
+    ]
+    streamed = _raw(
+        api,
+        "GET",
+        "/api/v1/events/stream",
+        params={"after": after, "scope": scope, "duration_s": 0.3},
+    )
+    assert [e["resource_id"] for e in _sse(streamed.text)] == [mine, mine]
+
+
 def test_capture_files_list_and_read(api: Client, services: Services) -> None:
     store = services.artifacts
     store.put_bytes("capture/ep1/a/2026/01/01/00/one.jsonl", b'{"x": 1}\n')
@@ -231,3 +307,30 @@ def test_spec_text_parses_as_the_command_line_reads_it(api: Client) -> None:
     refused = _raw(api, "POST", "/api/v1/specs/parse", json={"text": bomb})
     assert refused.status_code == 400
     assert refused.json()["error"]["details"] == {"line": 2, "column": 5}
+
+
+def test_an_open_stream_does_not_hold_a_stopping_server(tmp_path: Path) -> None:
+    """A stream lasts up to 25 s; stopping the server ends it at once rather than waiting."""
+    server = ServerProcess(tmp_path / "home")
+    server.start()
+    opened = threading.Event()
+    ended: list[float] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server.url}/api/v1/events/stream", timeout=60) as answer:
+            for _ in answer.iter_bytes():
+                opened.set()
+        ended.append(time.monotonic())
+
+    reader = threading.Thread(target=listen)
+    reader.start()
+    try:
+        assert opened.wait(30), "the stream did not start"
+        asked = time.monotonic()
+        server.stop()  # SIGTERM; a server still up after 10 s is killed
+        stopped = time.monotonic() - asked
+    finally:
+        server.kill()
+        reader.join(30)
+    assert stopped < 5, f"the server took {stopped:.1f} s to stop"
+    assert ended and ended[0] - asked < 5

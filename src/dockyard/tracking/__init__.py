@@ -42,6 +42,7 @@ from dockyard.tracking._requests import (
     UpdateRun,
     validate_key,
 )
+from dockyard.tracking._series import MetricSeries, SeriesAxis, SeriesWindow
 
 if TYPE_CHECKING:
     from dockyard.tracking._logged_models import MODEL_VERSIONS_TAG, LoggedModelService
@@ -78,6 +79,7 @@ __all__ = [
     "LoggedModelStatus",
     "Metric",
     "MetricIn",
+    "MetricSeries",
     "ModelOutput",
     "Page",
     "ParamIn",
@@ -86,6 +88,8 @@ __all__ = [
     "RunStatus",
     "SearchLoggedModels",
     "SearchRuns",
+    "SeriesAxis",
+    "SeriesWindow",
     "TagIn",
     "TrackingService",
     "UpdateExperiment",

@@ -11,8 +11,16 @@ import functools
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from dockyard.errors import InvalidArgument
 from dockyard.tracking._entities import DatasetInput, ModelOutput, RunStatus, ViewType
 
 __all__ = [
@@ -221,6 +229,9 @@ class SearchLoggedModels(_Request):
 
 
 class SearchRuns(_Request):
+    """A run search. Continue with the ``page_token`` a page answered, or jump to a row with
+    ``offset`` (a table scrolled to row 50,000 asks for that page directly); not both."""
+
     experiment_ids: list[str] = Field(default_factory=list, max_length=1000)
     filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
     order_by: list[Annotated[str, StringConstraints(max_length=500)]] = Field(
@@ -229,6 +240,13 @@ class SearchRuns(_Request):
     run_view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Annotated[int, Field(ge=1, le=LIMITS.search_max_results)] = 1000
     page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    offset: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+
+    @model_validator(mode="after")
+    def _one_start(self) -> SearchRuns:
+        if self.offset is not None and self.page_token:
+            raise InvalidArgument("give page_token or offset, not both", field="offset")
+        return self
 
 
 class CountRuns(_Request):
@@ -238,3 +256,6 @@ class CountRuns(_Request):
     filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
     run_view_type: ViewType = ViewType.ACTIVE_ONLY
     group_by: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    #: A metric (``metrics.<key>``) whose lowest, mean and highest latest value each group
+    #: reports, NaN left out.
+    summarize: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None

@@ -10,21 +10,35 @@ added to the filter, so each group pages like the whole table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, null, select
 
 from dockyard.errors import InvalidArgument
 from dockyard.store import schema
 from dockyard.tracking._search_parse import parse_order_by
 from dockyard.tracking._search_sql import RunViewType, build_search_query
 
-__all__ = ["MAX_GROUPS", "build_count_query", "build_group_query"]
+__all__ = ["MAX_GROUPS", "GroupCount", "build_count_query", "build_group_query"]
 
 #: Groups answered, largest first; a param with more distinct values is not a grouping.
 MAX_GROUPS = 500
 
 _GROUPABLE_ATTRIBUTES = ("status", "user_id", "run_name")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCount:
+    """One group of a grouped count: its value (None for runs without it), how many runs it
+    holds and, when a metric was summarized, the lowest, mean and highest latest value of that
+    metric among them (None where no run has a number for it)."""
+
+    value: str | None
+    count: int
+    min: float | None = None
+    mean: float | None = None
+    max: float | None = None
 
 
 def _matching(
@@ -47,14 +61,18 @@ def build_group_query(
     filter_string: str,
     run_view_type: RunViewType,
     group_by: str,
+    summarize: str | None = None,
 ) -> Select[Any]:
-    """``(value, count)`` rows of the matching runs grouped by ``group_by`` (``params.x``,
-    ``tags.x``, or an attribute: ``status``, ``user_id``, ``run_name``), largest group first.
-    Runs without the param or tag form the group whose value is NULL.
+    """``(value, count, min, mean, max)`` rows (:class:`GroupCount`) of the matching runs grouped
+    by ``group_by`` (``params.x``, ``tags.x``, or an attribute: ``status``, ``user_id``,
+    ``run_name``), largest group first. Runs without the param or tag form the group whose value
+    is NULL. With ``summarize`` (``metrics.<key>``), min, mean and max are that metric's latest
+    values in the group, NaN left out; otherwise NULL.
 
     Raises:
         InvalidArgument: ``group_by`` names a metric (a continuous value) or is malformed
-            (``field="group_by"``).
+            (``field="group_by"``); ``summarize`` names anything but a metric
+            (``field="summarize"``).
     """
     try:
         (key,) = parse_order_by([group_by])
@@ -78,11 +96,38 @@ def build_group_query(
             f"one of {', '.join(_GROUPABLE_ATTRIBUTES)}",
             field="group_by",
         )
+    stats: list[ColumnElement[Any]] = [null(), null(), null()]
+    if summarize is not None:
+        lm = schema.latest_metrics
+        metric = _metric_key(summarize)
+        joined = joined.outerjoin(lm, and_(lm.c.run_id == ids.c.run_id, lm.c.key == metric))
+        number = case((lm.c.is_nan, None), else_=lm.c.value)
+        stats = [func.min(number), func.avg(number), func.max(number)]
     count = func.count()
     return (
-        select(value.label("value"), count.label("count"))
+        select(
+            value.label("value"),
+            count.label("count"),
+            stats[0].label("min"),
+            stats[1].label("mean"),
+            stats[2].label("max"),
+        )
         .select_from(joined)
         .group_by(value)
         .order_by(count.desc(), value)
         .limit(MAX_GROUPS)
     )
+
+
+def _metric_key(summarize: str) -> str:
+    try:
+        (key,) = parse_order_by([summarize])
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            exc.message.replace("order_by", "summarize"), field="summarize"
+        ) from exc
+    if key.entity != "metric":
+        raise InvalidArgument(
+            f"cannot summarize {summarize!r}: name a metric (metrics.<key>)", field="summarize"
+        )
+    return key.key

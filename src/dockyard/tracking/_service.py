@@ -6,7 +6,7 @@ import base64
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Connection
@@ -38,8 +38,9 @@ from dockyard.tracking._requests import (
 )
 from dockyard.tracking._run_repository import HistoryPoint, RunRepository
 from dockyard.tracking._search import EXPERIMENTS, parse_filter, parse_order_by
-from dockyard.tracking._search_groups import build_count_query, build_group_query
+from dockyard.tracking._search_groups import GroupCount, build_count_query, build_group_query
 from dockyard.tracking._search_sql import build_search_query
+from dockyard.tracking._series import MetricSeries, SeriesWindow, read_series
 
 __all__ = [
     "PARENT_RUN_TAG",
@@ -530,9 +531,31 @@ class TrackingService:
         more = len(items) > max_results
         return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
 
+    def metric_series(
+        self, actor: Actor, run_ids: Sequence[str], key: str, window: SeriesWindow
+    ) -> list[MetricSeries]:
+        """One metric's points in ``window`` for each run, in the order of ``run_ids``, sampled
+        to ``window.max_points`` per run for a chart (:mod:`dockyard.tracking._series`).
+
+        Raises:
+            NotFound: A run does not exist (``field="run_id"``).
+            PermissionDenied: The actor may not read one of the runs.
+        """
+        ids = list(dict.fromkeys(run_ids))
+        out = []
+        # One read transaction: every run's window comes from the same snapshot.
+        with self._db.read() as conn:
+            for run_id in ids:
+                self._require_read(conn, actor, self._runs.info(conn, run_id))
+            for run_id in ids:
+                out.append(read_series(self._runs, conn, run_id, key, window))
+        return out
+
     def search_runs(self, actor: Actor, request: SearchRuns) -> Page[Run]:
         experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
-        offset = decode_page_token(request.page_token)
+        offset = request.offset
+        if offset is None:
+            offset = decode_page_token(request.page_token)
         query = build_search_query(
             experiment_ids,
             request.filter,
@@ -552,18 +575,23 @@ class TrackingService:
         token = encode_page_token(offset + request.max_results) if more else None
         return Page(runs, token)
 
-    def count_runs(
-        self, actor: Actor, request: CountRuns
-    ) -> tuple[int, list[tuple[str | None, int]]]:
-        """How many runs a search matches and, with ``group_by``, the groups they form
-        (value, count), largest first; runs without the param or tag have value None."""
+    def count_runs(self, actor: Actor, request: CountRuns) -> tuple[int, list[GroupCount]]:
+        """How many runs a search matches and, with ``group_by``, the groups they form,
+        largest first (runs without the param or tag have value None), each with the min, mean
+        and max of the ``summarize`` metric when one is named."""
         experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
         count_query = build_count_query(experiment_ids, request.filter, request.run_view_type.value)
         group_query = None
         if request.group_by is not None:
             group_query = build_group_query(
-                experiment_ids, request.filter, request.run_view_type.value, request.group_by
+                experiment_ids,
+                request.filter,
+                request.run_view_type.value,
+                request.group_by,
+                request.summarize,
             )
+        elif request.summarize is not None:
+            raise InvalidArgument("summarize needs group_by", field="summarize")
         with self._db.read() as conn:
             for eid in experiment_ids:
                 self._access.require(
@@ -572,7 +600,10 @@ class TrackingService:
             total = int(conn.execute(count_query).scalar_one())
             groups = []
             if group_query is not None:
-                groups = [(row[0], int(row[1])) for row in conn.execute(group_query)]
+                groups = [
+                    GroupCount(value, int(count), low, _float(mean), high)
+                    for value, count, low, mean, high in conn.execute(group_query)
+                ]
         return total, groups
 
     def artifact_prefix(self, actor: Actor, run_id: str, *, writable: bool = False) -> str:
@@ -646,6 +677,11 @@ class TrackingService:
                 details={"resource": "run", "run_id": run_id, "lifecycle_stage": "deleted"},
             )
         return info
+
+
+def _float(value: Any) -> float | None:
+    # avg() may come back as a Decimal from some drivers: the API speaks floats.
+    return None if value is None else float(value)
 
 
 def _logged(batch: LogBatch) -> dict[str, object]:

@@ -19,9 +19,12 @@ from dockyard.tracking import (
     LogBatch,
     LogInputs,
     Metric,
+    MetricSeries,
     Run,
     RunInfo,
     SearchRuns,
+    SeriesAxis,
+    SeriesWindow,
     UpdateRun,
 )
 
@@ -38,6 +41,9 @@ class RunPage(BaseModel):
 class RunGroup(BaseModel):
     value: str | None
     count: int
+    min: float | None = None
+    mean: float | None = None
+    max: float | None = None
 
 
 class RunCount(BaseModel):
@@ -48,6 +54,25 @@ class RunCount(BaseModel):
 class MetricHistory(BaseModel):
     metrics: list[Metric]
     next_page_token: str | None = None
+
+
+class Series(BaseModel):
+    """A metric's points in a window, as columns (see ``GET .../metric-series``)."""
+
+    run_id: str
+    key: str
+    x: SeriesAxis
+    total: int
+    sampled: bool
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float | str]
+
+
+class SeriesSet(BaseModel):
+    key: str
+    x: SeriesAxis
+    series: list[Series]
 
 
 class Comparison(BaseModel):
@@ -78,9 +103,17 @@ def search_runs(body: SearchRuns, tracking: TrackingDep, actor: ActorDep) -> Run
 def count_runs(body: CountRuns, tracking: TrackingDep, actor: ActorDep) -> RunCount:
     """How many runs a search's filter matches; with ``group_by`` (``params.<key>``,
     ``tags.<key>``, ``status``, ``user_id``) also the groups they form, largest first (at most
-    500). A group's runs are a search with the group's condition added to the filter."""
+    500), and with ``summarize`` (``metrics.<key>``) each group's lowest, mean and highest
+    latest value of that metric. A group's runs are a search with the group's condition added
+    to the filter."""
     total, groups = tracking.count_runs(actor, body)
-    return RunCount(count=total, groups=[RunGroup(value=v, count=n) for v, n in groups])
+    return RunCount(
+        count=total,
+        groups=[
+            RunGroup(value=g.value, count=g.count, min=g.min, mean=g.mean, max=g.max)
+            for g in groups
+        ],
+    )
 
 
 @router.get("/compare")
@@ -109,6 +142,22 @@ def compare_runs(
             "experiment_id": [r.info.experiment_id for r in runs],
         },
     )
+
+
+@router.get("/metric-series", response_model=SeriesSet)
+def metric_series_of_runs(
+    tracking: TrackingDep,
+    actor: ActorDep,
+    window: Annotated[SeriesWindow, Query()],
+    run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
+    key: Annotated[str, Query(min_length=1, max_length=LIMITS.key_length)],
+) -> Response:
+    """One metric of up to 100 runs, each sampled for a chart as
+    ``GET /api/v1/runs/{run_id}/metric-series/{key}`` samples it: one request for a
+    comparison's curves."""
+    found = tracking.metric_series(actor, run_ids, key, window)
+    body = {"key": key, "x": window.x.value, "series": [_series(s, window) for s in found]}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get("/{run_id}")
@@ -194,3 +243,36 @@ def metric_history(
     ]
     body = {"metrics": points, "next_page_token": page.next_page_token}
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/{run_id}/metric-series/{key:path}", response_model=Series)
+def metric_series(
+    run_id: str,
+    key: str,
+    tracking: TrackingDep,
+    actor: ActorDep,
+    window: Annotated[SeriesWindow, Query()],
+) -> Response:
+    """A metric's points with ``x`` (``step`` or ``timestamp``) in ``[x_min, x_max]``, as
+    columns (``steps``, ``timestamps``, ``values``), at most ``max_points`` of them (default
+    1,000). A window holding more is sampled: the x range is cut into ``max_points / 2``
+    equal buckets, each keeping its lowest and highest point, so spikes stay visible and the
+    line draws as every point would; ``sampled`` says so and ``total`` counts the window's
+    points. Zooming a chart asks again for the visible range, which comes back at full
+    resolution once it holds at most ``max_points``. Every point, paged: ``.../metrics/{key}``."""
+    (found,) = tracking.metric_series(actor, [run_id], key, window)
+    return Response(orjson.dumps(_series(found, window)), media_type="application/json")
+
+
+def _series(series: MetricSeries, window: SeriesWindow) -> dict[str, Any]:
+    isfinite = math.isfinite
+    return {
+        "run_id": series.run_id,
+        "key": series.key,
+        "x": window.x.value,
+        "total": series.total,
+        "sampled": series.sampled,
+        "steps": series.steps,
+        "timestamps": series.timestamps,
+        "values": [v if isfinite(v) else _double(v) for v in series.values],
+    }
