@@ -112,6 +112,11 @@ def test_compare_lines_up_runs(api: Client) -> None:
         json={
             "params": [{"key": "lr", "value": "1"}],
             "metrics": [{"key": "rmse", "value": 0.5, "timestamp": 1}],
+            "tags": [
+                {"key": "mlflow.source.git.commit", "value": "abc123"},
+                {"key": "mlflow.runName", "value": "a"},
+                {"key": "team", "value": "risk"},
+            ],
         },
     )
     api.request(
@@ -120,6 +125,10 @@ def test_compare_lines_up_runs(api: Client) -> None:
     data = api.request("GET", "/api/v1/runs/compare", params={"run_ids": [a, b]})
     assert data["params"] == {"depth": [None, "3"], "lr": ["1", None]}
     assert data["metrics"] == {"rmse": [0.5, None]}
+    # Where each run came from is answered too, apart from the tags shown side by side.
+    assert data["tags"] == {"team": ["risk", None]}
+    assert data["sources"] == {"mlflow.source.git.commit": ["abc123", None]}
+    assert len(data["attributes"]["user_id"]) == 2
 
 
 @pytest.mark.parametrize(

@@ -75,14 +75,22 @@ class SeriesSet(BaseModel):
     series: list[Series]
 
 
+_SOURCE_TAGS = "mlflow.source."
+
+
 class Comparison(BaseModel):
-    """Runs side by side: one column per run, one row per param / latest metric / tag."""
+    """Runs side by side: one column per run, one row per param / latest metric / tag.
+
+    ``tags`` leaves out MLflow's own (``mlflow.*``) but ``sources`` keeps where each run came
+    from (``mlflow.source.*``: script, commit, repository), so one request has all a
+    comparison shows, reproducing each run included."""
 
     run_ids: list[str]
     run_names: list[str]
     params: dict[str, list[str | None]]
     metrics: dict[str, list[float | None]]
     tags: dict[str, list[str | None]]
+    sources: dict[str, list[str | None]]
     attributes: dict[str, list[Any]]
 
 
@@ -127,6 +135,7 @@ def compare_runs(
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys = sorted({k for r in runs for k in r.metrics})
     tag_keys = sorted({k for r in runs for k in r.tags if not k.startswith("mlflow.")})
+    source_keys = sorted({k for r in runs for k in r.tags if k.startswith(_SOURCE_TAGS)})
     return Comparison(
         run_ids=[r.info.run_id for r in runs],
         run_names=[r.info.run_name for r in runs],
@@ -135,7 +144,9 @@ def compare_runs(
             k: [r.metrics[k].value if k in r.metrics else None for r in runs] for k in metric_keys
         },
         tags={k: [r.tags.get(k) for r in runs] for k in tag_keys},
+        sources={k: [r.tags.get(k) for r in runs] for k in source_keys},
         attributes={
+            "user_id": [r.info.user_id for r in runs],
             "status": [r.info.status.value for r in runs],
             "start_time": [r.info.start_time for r in runs],
             "end_time": [r.info.end_time for r in runs],

@@ -76,17 +76,10 @@ export async function allPages(path, key, query = {}, max = 100000) {
   return out;
 }
 
-// Page tokens of run searches and metric histories are offsets (see
-// dockyard.tracking._service.encode_page_token): a virtual table jumps straight to row N.
-export function offsetToken(offset) {
-  if (!offset) return undefined;
-  return btoa(JSON.stringify({ offset })).replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/** A metric's whole history (paged at 100,000 points), from point `from` on. */
-export async function metricHistory(runId, key, { from = 0, signal } = {}) {
+/** A metric's whole history, every point, page by page (the server's tokens are opaque). */
+export async function metricHistory(runId, key, { signal } = {}) {
   const points = [];
-  let token = offsetToken(from);
+  let token;
   do {
     const page = await api(`runs/${runId}/metrics/${encodePath(key)}`, {
       query: { max_results: 100000, page_token: token }, signal,
@@ -95,6 +88,25 @@ export async function metricHistory(runId, key, { from = 0, signal } = {}) {
     token = page.next_page_token;
   } while (token);
   return points;
+}
+
+/**
+ * A metric sized for a chart: the points with x (step or timestamp) in [xMin, xMax], at most
+ * maxPoints, each bucket of a longer window keeping its lowest and highest point. Answers
+ * columns: {steps, timestamps, values, total, sampled}.
+ */
+export function metricSeries(runId, key, { x = "step", xMin, xMax, maxPoints, signal } = {}) {
+  return api(`runs/${runId}/metric-series/${encodePath(key)}`, {
+    query: { x, x_min: xMin, x_max: xMax, max_points: maxPoints }, signal,
+  });
+}
+
+/** One metric of many runs (at most 100), each sized as metricSeries sizes it: one request. */
+export async function metricSeriesOf(runIds, key, { x = "step", maxPoints, signal } = {}) {
+  const answer = await api("runs/metric-series", {
+    query: { run_ids: runIds, key, x, max_points: maxPoints }, signal,
+  });
+  return answer.series;
 }
 
 export function encodePath(path) {

@@ -66,11 +66,43 @@ export function xy(points, mode) {
   return [xs, ys];
 }
 
+/** The axis a metric series is windowed and bucketed on, for an x mode. */
+export const seriesAxis = (mode) => (mode === "step" ? "step" : "timestamp");
+
+/**
+ * [xs, ys] of a metric series (columns, see api.metricSeries) for an x mode; relative time
+ * counts seconds from t0 (ms: the run's start).
+ */
+export function seriesXY(series, mode, t0 = 0) {
+  const { steps, timestamps, values } = series;
+  const n = values.length;
+  const xs = new Array(n);
+  const ys = new Array(n);
+  for (let i = 0; i < n; i++) {
+    xs[i] = mode === "time" ? timestamps[i] / 1000 : mode === "relative" ? (timestamps[i] - t0) / 1000 : steps[i];
+    ys[i] = toNumber(values[i]);
+  }
+  if (mode !== "step") {
+    const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+    return [order.map((i) => xs[i]), order.map((i) => ys[i])];
+  }
+  return [xs, ys];
+}
+
+/** The inverse of seriesXY's x: a chart's x back to the series axis (step, or ms). */
+export function axisValue(x, mode, t0 = 0) {
+  if (mode === "time") return x * 1000;
+  if (mode === "relative") return x * 1000 + t0;
+  return x;
+}
+
 /**
  * A line chart. series: [{label, color, xs, ys}]. Returns {destroy, update(series)}.
- * Series with different x values are joined onto one x axis (uPlot.join).
+ * Series with different x values are joined onto one x axis (uPlot.join). onZoom(min, max)
+ * is called when a person drags a range of x, onReset() when they double-click to undo it:
+ * a chart of sampled points asks the server for that range at full resolution.
  */
-export async function lineChart(el, series, { xMode = "step", log = false, smoothing = 0, height = 220, yLabel = "", onZoom } = {}) {
+export async function lineChart(el, series, { xMode = "step", log = false, smoothing = 0, height = 220, yLabel = "", onZoom, onReset } = {}) {
   const uPlot = await loadUPlot();
   let plot = null;
   let current = series;
@@ -100,7 +132,8 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
           points: { show: data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
         })),
       ],
-      hooks: onZoom ? { setScale: [(u, key) => { if (key === "x") onZoom(u.scales.x.min, u.scales.x.max); }] } : {},
+      // setSelect fires when a drag ends (setScale also fires when the chart first draws).
+      hooks: onZoom ? { setSelect: [(u) => { if (u.select.width > 0) onZoom(u.posToVal(u.select.left, "x"), u.posToVal(u.select.left + u.select.width, "x")); }] } : {},
     }, data, el);
   };
   build();
@@ -110,10 +143,16 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
   resize.observe(el);
   const rebuild = () => build();
   window.addEventListener("themechange", rebuild);
+  const reset = () => onReset && onReset();
+  el.addEventListener("dblclick", reset);
   return {
     get plot() { return plot; },
     update(next) { current = next; build(); },
-    destroy() { resize.disconnect(); window.removeEventListener("themechange", rebuild); if (plot) plot.destroy(); plot = null; },
+    destroy() {
+      resize.disconnect(); window.removeEventListener("themechange", rebuild); el.removeEventListener("dblclick", reset);
+      if (plot) plot.destroy();
+      plot = null;
+    },
   };
 }
 

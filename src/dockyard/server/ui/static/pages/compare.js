@@ -1,24 +1,15 @@
 // Compare 2-100 runs: overlaid metric curves, parallel coordinates of params against a metric,
-// a scatter of any two columns, a diff table, and how to reproduce each run.
+// a scatter of any two columns, a diff table, and how to reproduce each run. Two requests
+// whatever the number of runs: the runs side by side, and one metric's curves of them all
+// (each sampled to what the chart can draw).
 // URL: #/compare?runs=a,b,c&metric=loss&y=...&x=...
 
-import { api, metricHistory } from "../lib/api.js";
+import { api, metricSeriesOf } from "../lib/api.js";
 import { h, clear, fmtNum, copyButton, badge } from "../lib/dom.js";
-import { chartControls, color, lineChart, xy } from "../lib/chart.js";
+import { chartControls, color, lineChart, seriesAxis, seriesXY } from "../lib/chart.js";
 import { parallelCoordinates, scatter } from "../lib/plots.js";
 
 export const title = "Compare";
-
-const CONCURRENCY = 6; // what a browser opens to one host at a time over HTTP/1.1
-
-async function pool(items, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i], i); }
-  }));
-  return out;
-}
 
 export default async function compare(ctx) {
   const { root, query, signal } = ctx;
@@ -47,18 +38,30 @@ export default async function compare(ctx) {
   const controls = chartControls(query, ctx.setQuery, () => drawCurves());
   const status = h("span.muted");
   root.append(h("h2", "Metrics"), h("div.row", { style: { marginBottom: "8px" } }, metricSelect, controls.el, status), curveBox);
-  const histories = new Map();
+  const curves = new Map(); // metric and axis -> the runs' series
   let chart = null;
   async function drawCurves() {
     if (!metric) { clear(curveBox, h("p.muted", "These runs have no metrics.")); return; }
     status.textContent = "loading…";
     const started = performance.now();
-    const points = await pool(cmp.run_ids, async (id) => {
-      const key = `${id}\u0000${metric}`;
-      if (!histories.has(key)) histories.set(key, await metricHistory(id, metric, { signal }).catch(() => []));
-      return histories.get(key);
-    });
-    const series = points.map((p, i) => { const [xs, ys] = xy(p, controls.opts.xMode); return { label: names[i], color: colors[i], xs, ys }; }).filter((s) => s.xs.length);
+    const axis = seriesAxis(controls.opts.xMode);
+    const cacheKey = `${metric}\u0000${axis}`;
+    if (!curves.has(cacheKey)) {
+      // Two points per pixel of the chart's width draw each curve as every point would.
+      const maxPoints = Math.min(4000, Math.max(200, 2 * Math.round(curveBox.clientWidth || 800)));
+      const found = await metricSeriesOf(cmp.run_ids, metric, { x: axis, maxPoints, signal }).catch((e) => {
+        status.textContent = e.message;
+        return null;
+      });
+      if (!found) return;
+      curves.set(cacheKey, new Map(found.map((s) => [s.run_id, s])));
+    }
+    const byRun = curves.get(cacheKey);
+    const series = cmp.run_ids.map((id, i) => {
+      const found = byRun.get(id);
+      const [xs, ys] = found ? seriesXY(found, controls.opts.xMode, cmp.attributes.start_time[i]) : [[], []];
+      return { label: names[i], color: colors[i], xs, ys };
+    }).filter((s) => s.xs.length);
     if (chart) chart.destroy();
     clear(curveBox);
     chart = await lineChart(curveBox, series, { ...controls.opts, height: 320, yLabel: metric });
@@ -126,17 +129,22 @@ export default async function compare(ctx) {
   // -- reproduce -------------------------------------------------------------------------------
   const reproBox = h("div#reproduce");
   root.append(h("h2", "Reproduce"), reproBox);
-  const runs = await pool(cmp.run_ids, (id) => api(`runs/${id}`, { signal }).catch(() => null));
-  clear(reproBox, h("div.cards", runs.filter(Boolean).map((r, i) => {
-    const t = r.tags;
-    const commit = t["mlflow.source.git.commit"];
-    const source = t["mlflow.source.name"] || "";
+  const tagAt = (group, key, i) => (group[key] ? group[key][i] : null);
+  clear(reproBox, h("div.cards", cmp.run_ids.map((id, i) => {
+    const commit = tagAt(cmp.sources, "mlflow.source.git.commit", i);
+    const repo = tagAt(cmp.sources, "mlflow.source.git.repoURL", i);
+    const source = tagAt(cmp.sources, "mlflow.source.name", i) || "";
+    const job = tagAt(cmp.tags, "dockyard.job", i);
+    const python = tagAt(cmp.tags, "dockyard.python", i);
     const script = source.split("/").pop();
-    const args = Object.entries(r.params).map(([k, v]) => `--${k} ${/^[\w.:/@+-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`}`).join(" ");
+    const args = paramKeys.filter((k) => cmp.params[k][i] !== null).map((k) => {
+      const v = cmp.params[k][i];
+      return `--${k} ${/^[\w.:/@+-]+$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`}`;
+    }).join(" ");
     const lines = [];
-    if (t["mlflow.source.git.repoURL"]) lines.push(`git clone ${t["mlflow.source.git.repoURL"]} && cd "$(basename ${t["mlflow.source.git.repoURL"]} .git)"`);
+    if (repo) lines.push(`git clone ${repo} && cd "$(basename ${repo} .git)"`);
     if (commit) lines.push(`git checkout ${commit}`);
-    if (t["dockyard.job"]) lines.push(`dockyard jobs describe ${t["dockyard.job"]} --json   # the job's spec: resubmit it`);
+    if (job) lines.push(`dockyard jobs describe ${job} --json   # the job's spec: resubmit it`);
     else if (script) lines.push(`python ${script} ${args}`.trim());
     const text = lines.join("\n") || "# no source recorded for this run";
     return h("div.card",
@@ -144,8 +152,8 @@ export default async function compare(ctx) {
       h("table.t.kv", h("tbody",
         h("tr", h("td", "Commit"), h("td.mono", commit || "—")),
         h("tr", h("td", "Source"), h("td.mono", source || "—")),
-        h("tr", h("td", "User"), h("td", r.info.user_id || "—")),
-        h("tr", h("td", "Environment"), h("td", t["mlflow.source.type"] || "—", t["dockyard.python"] ? ` · Python ${t["dockyard.python"]}` : "")))),
+        h("tr", h("td", "User"), h("td", cmp.attributes.user_id[i] || "—")),
+        h("tr", h("td", "Environment"), h("td", tagAt(cmp.sources, "mlflow.source.type", i) || "—", python ? ` · Python ${python}` : "")))),
       h("pre", { style: { marginTop: "6px" } }, text));
   })));
 
