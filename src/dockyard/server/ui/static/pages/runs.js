@@ -1,9 +1,10 @@
 // An experiment's runs: MLflow's filter syntax, sorting by any column, a column picker,
 // grouping by a param or tag, selection for comparing. Server-side paging (100 rows a request,
-// fetched as they scroll into view) and a virtual table keep 100,000 runs as fast as 100.
+// fetched as they scroll into view) and a virtual table keep 100,000 runs as fast as 100. The
+// table follows its experiment's runs (the event stream): rows in view update as runs log.
 // URL: #/experiments/<id>?filter=&order=&cols=m:rmse,p:depth&group=params.x
 
-import { api, offsetToken } from "../lib/api.js";
+import { api, follow } from "../lib/api.js";
 import { h, clear, fmtTime, fmtAgo, fmtDuration, fmtNum, statusClass, filterKey, filterString, errorBox } from "../lib/dom.js";
 import { VirtualTable } from "../lib/table.js";
 import { deleteSelectedButton } from "../lib/runs.js";
@@ -86,13 +87,14 @@ export default async function runs(ctx) {
   function body(segment, page) {
     return {
       experiment_ids: [experimentId], filter: segment.filter, max_results: PAGE,
-      order_by: state.order ? [state.order] : [], page_token: offsetToken(page * PAGE),
+      // A row's offset, not a page token: the table jumps to any row; tokens stay the server's.
+      order_by: state.order ? [state.order] : [], offset: page * PAGE,
     };
   }
 
-  async function fetchPage(segment, page, gen) {
-    if (segment.pages.has(page)) return;
-    segment.pages.set(page, null); // in flight
+  async function fetchPage(segment, page, gen, again = false) {
+    if (segment.pages.has(page) && !again) return;
+    if (!again) segment.pages.set(page, null); // in flight; a page fetched again shows its rows meanwhile
     try {
       const answer = await api("runs/search", { method: "POST", body: body(segment, page), signal });
       if (gen !== generation) return;
@@ -101,7 +103,7 @@ export default async function runs(ctx) {
       table.refresh();
     } catch (e) {
       if (gen !== generation || e.name === "AbortError") return;
-      segment.pages.delete(page);
+      if (!again) segment.pages.delete(page);
       filterError.textContent = e.message;
     }
   }
@@ -130,6 +132,41 @@ export default async function runs(ctx) {
     return state.filter ? `${state.filter} and ${cond}` : cond;
   }
 
+  // The metric the table is sorted by, summarized in each group's header (lowest, mean, highest).
+  function sortedMetric() {
+    const [key] = splitOrder(state.order);
+    return key.startsWith("metrics.") ? key : undefined;
+  }
+
+  function countRuns() {
+    return api("runs/count", {
+      method: "POST", signal,
+      body: {
+        experiment_ids: [experimentId], filter: state.filter, group_by: state.group || undefined,
+        summarize: state.group ? sortedMetric() : undefined,
+      },
+    });
+  }
+
+  // Segments for a count; those of `previous` with the same group keep their pages and state.
+  function segmentsOf(counted, previous = []) {
+    const kept = new Map(previous.map((s) => [s.group ? JSON.stringify(s.group.value) : "", s]));
+    const reuse = (key, fresh) => {
+      const old = kept.get(key);
+      return old ? Object.assign(old, { group: fresh.group, count: fresh.count }) : fresh;
+    };
+    if (!state.group) {
+      return [reuse("", { group: null, filter: state.filter, count: counted.count, pages: new Map() })];
+    }
+    return counted.groups.map((g, i) => reuse(JSON.stringify(g.value), {
+      group: g, filter: groupFilter(g.value), count: g.count, pages: new Map(), expanded: i === 0,
+    }));
+  }
+
+  function showCount(n) {
+    countLabel.textContent = `${n.toLocaleString()} run${n === 1 ? "" : "s"}`;
+  }
+
   async function reload() {
     const gen = ++generation;
     filterError.textContent = "";
@@ -137,19 +174,10 @@ export default async function runs(ctx) {
     segments = [];
     layout();
     try {
-      const counted = await api("runs/count", {
-        method: "POST", signal,
-        body: { experiment_ids: [experimentId], filter: state.filter, group_by: state.group || undefined },
-      });
+      const counted = await countRuns();
       if (gen !== generation) return;
-      countLabel.textContent = `${counted.count.toLocaleString()} run${counted.count === 1 ? "" : "s"}`;
-      if (state.group) {
-        segments = counted.groups.map((g, i) => ({
-          group: g, filter: groupFilter(g.value), count: g.count, pages: new Map(), expanded: i === 0,
-        }));
-      } else {
-        segments = [{ group: null, filter: state.filter, count: counted.count, pages: new Map() }];
-      }
+      showCount(counted.count);
+      segments = segmentsOf(counted);
       layout();
     } catch (e) {
       if (gen !== generation || e.name === "AbortError") return;
@@ -273,7 +301,9 @@ export default async function runs(ctx) {
       onclick: () => { s.expanded = !s.expanded; layout(); },
     }, h("div", { style: { gridColumn: "1 / -1" } },
       s.expanded ? "▾" : "▸", h("span.muted", state.group), " = ", label,
-      h("span.chip", `${data.group.count.toLocaleString()} runs`)));
+      h("span.chip", `${data.group.count.toLocaleString()} runs`),
+      data.group.mean === null || data.group.mean === undefined ? null : h("span.muted", { title: `${sortedMetric()}: lowest, mean, highest` },
+        ` ${sortedMetric().slice(8)} ${fmtNum(data.group.min)} / ${fmtNum(data.group.mean)} / ${fmtNum(data.group.max)}`)));
   }
 
   function fillGroupSelect() {
@@ -362,6 +392,42 @@ export default async function runs(ctx) {
     setTimeout(() => { document.addEventListener("mousedown", close); document.addEventListener("keydown", close); });
     ctx.onLeave(() => pop.remove());
   }
+
+  // -- live --------------------------------------------------------------------------------------
+
+  // Runs of this experiment change (created, logging, finished): count again and fetch the
+  // pages in view again, in place, at most once a second however fast runs log. Pages out of
+  // view are dropped and fetched when scrolled to.
+  let liveTimer = 0;
+  async function refreshInPlace() {
+    const gen = generation;
+    try {
+      const counted = await countRuns();
+      if (gen !== generation) return;
+      showCount(counted.count);
+      segments = segmentsOf(counted, segments);
+      layout();
+      const [first, last] = table.visibleRange();
+      const inView = new Set();
+      for (let i = Math.max(0, first - 10); i <= last + 10 && i < table.total; i++) {
+        const [s, offset] = locate(i);
+        if (offset >= 0) inView.add(`${segments.indexOf(s)}:${Math.floor(offset / PAGE)}`);
+      }
+      for (const [index, s] of segments.entries()) {
+        for (const page of [...s.pages.keys()]) {
+          if (inView.has(`${index}:${page}`)) fetchPage(s, page, gen, true);
+          else s.pages.delete(page);
+        }
+      }
+      table.refresh();
+    } catch (e) {
+      if (e.name !== "AbortError") console.warn(e);
+    }
+  }
+  const stopLive = follow({ scope: `experiment:${experimentId}`, type: "run.*" }, () => {
+    if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = 0; refreshInPlace(); }, 1000);
+  });
+  ctx.onLeave(() => { stopLive(); clearTimeout(liveTimer); });
 
   if (state.cols && state.cols.length === 1 && state.cols[0] === "-") state.cols = [];
   for (const id of state.cols || []) { const [k, key] = columnKey(id); known[k]?.add(key); }
