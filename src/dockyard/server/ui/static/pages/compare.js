@@ -6,7 +6,7 @@
 
 import { api, metricSeriesOf } from "../lib/api.js";
 import { h, clear, fmtNum, copyButton, badge } from "../lib/dom.js";
-import { chartControls, color, lineChart, seriesAxis, seriesXY } from "../lib/chart.js";
+import { chartControls, color, lineChart, loadUPlot, seriesAxis, seriesXY } from "../lib/chart.js";
 import { parallelCoordinates, scatter } from "../lib/plots.js";
 
 export const title = "Compare";
@@ -18,6 +18,7 @@ export default async function compare(ctx) {
     root.append(h("h1", "Compare runs"), h("p.muted", "Select two or more runs in a runs table (x), then Compare (c)."));
     return;
   }
+  loadUPlot().catch(() => {}); // fetched while the runs are: the curves need it first
   const cmp = await api("runs/compare", { query: { run_ids: ids }, signal });
   const n = cmp.run_ids.length;
   const names = cmp.run_names.map((name, i) => name || cmp.run_ids[i].slice(0, 8));
@@ -70,6 +71,8 @@ export default async function compare(ctx) {
     status.textContent = `${series.length} curves, ${Math.round(performance.now() - started)} ms`;
   }
   ctx.onLeave(() => chart && chart.destroy());
+  // The curves' request leaves now; the tables below are drawn while it is answered.
+  const curvesDrawn = drawCurves();
 
   // -- parallel coordinates and scatter --------------------------------------------------------
   const parallelBox = h("div.card#parallel");
@@ -160,5 +163,5 @@ export default async function compare(ctx) {
   drawDiff();
   drawParallel();
   drawScatter();
-  await drawCurves();
+  await curvesDrawn;
 }

@@ -4,7 +4,7 @@
 
 import { api, follow, metricHistory, metricSeries } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtDuration, fmtNum, table, errorBox } from "../lib/dom.js";
-import { axisValue, chartControls, lineChart, seriesAxis, seriesXY } from "../lib/chart.js";
+import { axisValue, chartControls, lineChart, loadUPlot, seriesAxis, seriesXY } from "../lib/chart.js";
 import { artifactBrowser } from "../lib/artifacts.js";
 import { runActions } from "../lib/runs.js";
 import { registerDialog } from "../lib/registry.js";
@@ -95,6 +95,7 @@ export default async function runPage(ctx) {
   function metricsTab() {
     const keys = Object.keys(run.metrics).sort();
     if (!keys.length) { body.append(h("p.muted", "No metrics logged.")); return; }
+    loadUPlot().catch(() => {}); // fetched alongside the first series rather than after it
     const controls = chartControls(query, ctx.setQuery, () => { for (const c of charts.values()) optionsChanged(c); });
     const filter = h("input", { placeholder: "Filter metrics", "data-search": true, value: query.get("metric") || "" });
     const grid = h("div.cards");
