@@ -168,6 +168,35 @@ class Settings(BaseSettings):
         default=False,
         description="serve a non-loopback address without sign-in (refused otherwise)",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="let webhook subscriptions reach loopback, private and link-local "
+        "addresses (off: a subscription cannot probe the server's own network)",
+    )
+    notify_concurrency: int = Field(
+        default=32, ge=1, le=1024, description="notifications sent at once per server"
+    )
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="seconds one webhook or SMTP send may take"
+    )
+    notify_retry_horizon_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="how long a failing delivery is retried before it is dead-lettered "
+        "(default 24 h; a subscription may set its own)",
+    )
+    notify_retry_base_s: float = Field(
+        default=1.0, gt=0, description="first retry's backoff scale (doubles per attempt)"
+    )
+    notify_retry_max_s: float = Field(
+        default=3600.0, gt=0, description="longest wait between two attempts"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="dockyard@localhost", description="email sender address")
+    smtp_starttls: bool = Field(default=False, description="upgrade SMTP with STARTTLS")
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")

@@ -16,6 +16,10 @@ decide. The rules:
   experiment manager. A job's own token reads what its submitter may read and changes only its
   run, runs nested under it, and the model it registers into. What only a job's runner does
   (fetch its launch, report its status, append to its log) needs the runner's own token.
+- **Notifications.** Subscriptions send events outside Dockyard, whatever resource they are
+  about, so creating, reading, replaying or deleting one needs the ``admin`` role (a member
+  could otherwise read events about resources hidden from them). Members create custom topics
+  and publish to them; deleting a topic needs ``admin``. Anyone signed in lists topics.
 - **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
   from someone other than the version's author.
 
@@ -140,6 +144,14 @@ class Access:
             f"{actor.label} may not {what}: only the runner of job {job_name} may, "
             "with the token it was started with"
         )
+
+    def require_subscriptions(self, actor: Actor, what: str) -> None:
+        """Managing subscriptions (see the rules above): the admin role, a writing token."""
+        self.require_role(actor, Role.ADMIN, what)
+
+    def require_publish(self, actor: Actor, what: str) -> None:
+        """Creating custom topics and publishing to them: a member who may write."""
+        self.require_role(actor, Role.MEMBER, what)
 
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:

@@ -29,6 +29,7 @@ from dockyard.server.routes import (
     experiments,
     invocations,
     jobs,
+    notifications,
     registry,
     runs,
     specs,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         registry,
         auth,
         events,
+        notifications,
         specs,
         mlflow,
     ):

@@ -14,6 +14,7 @@ from dockyard.events import EventLog
 from dockyard.jobs._executor import load_executor
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
+from dockyard.notifications import NotificationService
 from dockyard.registry import RegistryService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
@@ -45,6 +46,7 @@ class Services:
     jobs: JobService
     registry: RegistryService
     endpoints: EndpointService
+    notifications: NotificationService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -92,6 +94,7 @@ class Services:
             jobs=jobs,
             registry=registry,
             endpoints=endpoints,
+            notifications=NotificationService(db, settings, events, access),
         )
         endpoints.check_model = services.check_model
         return services
@@ -146,7 +149,17 @@ class Services:
         )
         scheduler.start()
         supervisor.start()
-        return [scheduler, supervisor]
+        return [scheduler, supervisor, *self.start_notifications()]
+
+    def start_notifications(self) -> list[Background]:
+        """Start the notification fan-out and deliverer (they lead per database)."""
+        from dockyard.notifications import Deliverer, FanOut
+
+        deliverer = Deliverer(self.db, self.settings.home, self.settings)
+        fanout = FanOut(self.db, self.settings.home, self.events, queued=deliverer.wake)
+        deliverer.start()
+        fanout.start()
+        return [fanout, deliverer]
 
     def close(self) -> None:
         self.db.dispose()

@@ -26,6 +26,8 @@ from sqlalchemy import (
 __all__ = [
     "applied_batches",
     "datasets",
+    "deliveries",
+    "delivery_attempts",
     "endpoint_events",
     "endpoint_keys",
     "endpoints",
@@ -54,8 +56,10 @@ __all__ = [
     "run_models",
     "runs",
     "sessions",
+    "subscriptions",
     "tags",
     "tokens",
+    "topics",
     "users",
 ]
 
@@ -577,4 +581,84 @@ event_cursors = Table(
     Column("name", String(128), primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("updated_time", BigInteger, nullable=False),
+)
+
+# -- notifications ------------------------------------------------------------------------------
+
+# Custom topics (``dy.publish``); built-in topics are the event types themselves.
+topics = Table(
+    "topics",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# Where matching events go. ``secret`` signs webhook bodies, so it must stay readable: it is
+# stored as given (there is no encryption-key setting) and never returned after creation.
+# ``after_event_id``: the newest event when it was made; it receives only later ones.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("subscription_id", String(16), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("events", String(500), nullable=False),
+    Column("protocol", String(16), nullable=False),
+    Column("endpoint", String(2000), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("filter", Text, nullable=False, server_default="{}"),
+    Column("retry_horizon_s", Float, nullable=False),
+    Column("after_event_id", BigInteger, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# The durable delivery queue: one row per (subscription, event), filled by the fan-out
+# consumer in the transaction that moves its cursor. ``status``: pending, delivered, dead.
+# ``horizon_time``: retries stop (dead) past it; replay moves it.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        String(16),
+        ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_time", BigInteger, nullable=False),
+    Column("horizon_time", BigInteger, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    UniqueConstraint("subscription_id", "event_id"),
+    Index(None, "status", "next_attempt_time"),
+    Index(None, "subscription_id", "status", "delivery_id"),
+)
+
+# The delivery log: every attempt, with its answer and how long it took.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("attempt_id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        _BigId,
+        ForeignKey("deliveries.delivery_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("subscription_id", String(16), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("error", String(1000), nullable=True),
+    Index(None, "subscription_id", "attempt_id"),
+    Index(None, "delivery_id"),
 )
