@@ -222,7 +222,7 @@ class NotificationService:
                 .where(_D.c.subscription_id == sid)
             )
             if status is not None:
-                query = query.where(_D.c.status == status.value)
+                query = query.where(_D.c.status == DeliveryStatus(status).value)
             if before is not None:
                 query = query.where(_D.c.delivery_id < before)
             rows = conn.execute(query.order_by(_D.c.delivery_id.desc()).limit(limit)).all()
