@@ -248,6 +248,30 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/jobs/{name}/logs"): Call(
         "runner", "/api/v1/jobs/{w.job}/logs", params=_q(offset=0), content=b"forged"
     ),
+    # -- notifications: members publish, admins manage subscriptions -------------------------
+    ("GET", "/api/v1/topics"): Call("signed_in", "/api/v1/topics"),
+    ("POST", "/api/v1/topics"): Call("member", "/api/v1/topics", json=_j(name="t-{w.job}")),
+    ("DELETE", "/api/v1/topics/{name}"): Call("admin", "/api/v1/topics/none"),
+    ("POST", "/api/v1/topics/{name}/publish"): Call(
+        "member", "/api/v1/topics/none/publish", json=_j(message="m")
+    ),
+    ("POST", "/api/v1/subscriptions"): Call(
+        "admin",
+        "/api/v1/subscriptions",
+        json=lambda w: {"events": ["job.*"], "endpoint": "https://hooks.example/x"},
+    ),
+    ("GET", "/api/v1/subscriptions"): Call("admin", "/api/v1/subscriptions"),
+    ("GET", "/api/v1/subscriptions/{ident}"): Call("admin", "/api/v1/subscriptions/none"),
+    ("DELETE", "/api/v1/subscriptions/{ident}"): Call("admin", "/api/v1/subscriptions/none"),
+    ("GET", "/api/v1/subscriptions/{ident}/deliveries"): Call(
+        "admin", "/api/v1/subscriptions/none/deliveries"
+    ),
+    ("GET", "/api/v1/subscriptions/{ident}/attempts"): Call(
+        "admin", "/api/v1/subscriptions/none/attempts"
+    ),
+    ("POST", "/api/v1/subscriptions/{ident}/replay"): Call(
+        "admin", "/api/v1/subscriptions/none/replay"
+    ),
     # -- endpoints -----------------------------------------------------------------------------
     ("POST", "/api/v1/endpoints"): Call(
         "member_reading",

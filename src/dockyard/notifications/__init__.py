@@ -17,7 +17,9 @@ Built-in topics are the resource kinds (``job`` carries ``job.*``); custom topic
 
 from __future__ import annotations
 
-from dockyard.notifications._deliverer import Deliverer
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dockyard.notifications._entities import (
     BUILTIN_TOPICS,
     Attempt,
@@ -32,9 +34,29 @@ from dockyard.notifications._entities import (
     Topic,
     TopicConfig,
 )
-from dockyard.notifications._fanout import FanOut
 from dockyard.notifications._formats import sign
-from dockyard.notifications._service import NotificationService
+
+if TYPE_CHECKING:
+    from dockyard.notifications._deliverer import Deliverer
+    from dockyard.notifications._fanout import FanOut
+    from dockyard.notifications._service import NotificationService
+
+# The server's parts load on first use: the SDK and CLI import the entities alone, without
+# the database layer or an HTTP client pool.
+_MODULES = {
+    "Deliverer": "dockyard.notifications._deliverer",
+    "FanOut": "dockyard.notifications._fanout",
+    "NotificationService": "dockyard.notifications._service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "BUILTIN_TOPICS",

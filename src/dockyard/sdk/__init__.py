@@ -46,6 +46,15 @@ if TYPE_CHECKING:
         log_model,
         register_model,
     )
+    from dockyard.sdk._notifications import (
+        create_topic,
+        delete_subscription,
+        list_deliveries,
+        list_subscriptions,
+        publish,
+        replay_deliveries,
+        subscribe,
+    )
     from dockyard.sdk._serializers import (
         CSVSerializer,
         JSONDeserializer,
@@ -55,6 +64,13 @@ if TYPE_CHECKING:
     from dockyard.sdk._transform import Transformer, TransformJob
 
 _MODULES: dict[str, str] = {
+    "create_topic": "dockyard.sdk._notifications",
+    "delete_subscription": "dockyard.sdk._notifications",
+    "list_deliveries": "dockyard.sdk._notifications",
+    "list_subscriptions": "dockyard.sdk._notifications",
+    "publish": "dockyard.sdk._notifications",
+    "replay_deliveries": "dockyard.sdk._notifications",
+    "subscribe": "dockyard.sdk._notifications",
     "ActiveRun": "dockyard.sdk._fluent",
     "CSVSerializer": "dockyard.sdk._serializers",
     "Client": "dockyard.sdk._client",
@@ -128,12 +144,16 @@ __all__ = [
     "active_run",
     "connect",
     "context",
+    "create_topic",
+    "delete_subscription",
     "deploy",
     "download_artifacts",
     "download_model",
     "end_run",
     "get_run",
     "list_artifacts",
+    "list_deliveries",
+    "list_subscriptions",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -143,7 +163,9 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "publish",
     "register_model",
+    "replay_deliveries",
     "reset_context",
     "runs_frame",
     "search_runs",
@@ -151,5 +173,6 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "subscribe",
     "upload_data",
 ]
