@@ -37,6 +37,8 @@ _COMMANDS: Final = {
     "logout": ("dockyard.cli.accounts", "logout"),
     "whoami": ("dockyard.cli.accounts", "whoami"),
     "audit": ("dockyard.cli.audit", "audit"),
+    "topics": ("dockyard.cli.notifications", "topics"),
+    "subscriptions": ("dockyard.cli.notifications", "subscriptions"),
 }
 
 
