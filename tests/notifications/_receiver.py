@@ -22,6 +22,7 @@ class Received:
 @dataclass
 class Receiver:
     fail_first: int = 0
+    delay_s: float = 0.0  # how long each answer takes (deliveries in flight during a crash)
     requests: list[Received] = field(default_factory=list)
     answered: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,6 +51,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)  # a slow receiver, not synchronisation
                 with receiver.lock:
                     receiver.requests.append(
                         Received(
@@ -69,7 +72,11 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a sender killed mid-request resets its connection: expected here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
