@@ -26,6 +26,8 @@ const ROUTES = [
   ["/endpoints", page("endpoints")],
   ["/endpoints/:name", page("endpoint")],
   ["/events", page("events")],
+  ["/subscriptions", page("subscriptions")],
+  ["/subscriptions/:name", page("subscriptions")],
   ["/account", page("account")],
 ];
 
@@ -35,6 +37,7 @@ const NAV = [
   ["Jobs", "#/jobs", "j"],
   ["Endpoints", "#/endpoints", "p"],
   ["Events", "#/events", "v"],
+  ["Subscriptions", "#/subscriptions", "n"],
   ["Account", "#/account", "a"],
 ];
 

@@ -1,0 +1,85 @@
+// Notifications: subscriptions, one subscription's delivery log, and its dead letters (replay).
+// URL: #/subscriptions, #/subscriptions/<name>?tab=log|dead
+import { api } from "../lib/api.js";
+import { h, clear, badge, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
+import { actionButton, errorText } from "../lib/forms.js";
+
+export const title = "Subscriptions";
+
+export default async function subscriptions(ctx) {
+  if (ctx.params.name) return detail(ctx, decodeURIComponent(ctx.params.name));
+  const { root, signal } = ctx;
+  const body = h("div");
+  root.append(h("div.head", h("h1", "Subscriptions")), body);
+  let list;
+  try {
+    ({ subscriptions: list } = await api("subscriptions", { signal }));
+  } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
+  clear(body, list.length ? h("div#subscriptions", table([
+    ["Name", (s) => h("a", { href: `#/subscriptions/${encodeURIComponent(s.name)}` }, s.name)],
+    ["Events", (s) => s.events.join(", ")],
+    ["Via", (s) => `${s.protocol} / ${s.format}`],
+    ["Endpoint", (s) => h("span.mono", s.endpoint)],
+    ["Pending", (s) => s.pending, { num: true }],
+    ["Delivered", (s) => s.delivered, { num: true }],
+    ["Dead", (s) => s.dead ? badge(String(s.dead)) : "0", { num: true }],
+    ["Created", (s) => h("span", { title: fmtTime(s.created_time) }, fmtAgo(s.created_time))],
+  ], list))
+    : h("p.muted", "No subscriptions. Add one: dockyard subscriptions create --events 'job.*' --url URL"));
+}
+
+async function detail(ctx, name) {
+  const { root, signal, query } = ctx;
+  const tab = query.get("tab") || "log";
+  const info = h("div");
+  const pane = h("div#pane");
+  const tabs = h("div.row", { style: { margin: "12px 0 8px" } },
+    ["log", "dead"].map((t) => h(`button${t === tab ? ".primary" : ""}`, { type: "button", onclick: () => ctx.setQuery({ tab: t }, { push: true }) },
+      t === "log" ? "Delivery log" : "Dead letters")));
+  root.append(h("div.head", h("h1", name)), info, tabs, pane);
+  const sub = `subscriptions/${encodeURIComponent(name)}`;
+
+  async function load() {
+    const s = await api(sub, { signal });
+    clear(info, kv([
+      ["Events", s.events.join(", ")],
+      ["Protocol", `${s.protocol} (${s.format})`],
+      ["Endpoint", h("span.mono", s.endpoint)],
+      ["Filter", Object.keys(s.filter).length ? h("span.mono", JSON.stringify(s.filter)) : "none"],
+      ["Retry horizon", `${s.retry_horizon_s} s`],
+      ["Deliveries", `${s.pending} pending, ${s.delivered} delivered, ${s.dead} dead`],
+      ["Created", `${fmtTime(s.created_time)} by ${s.created_by}`],
+    ]));
+    if (tab === "dead") {
+      const { deliveries } = await api(`${sub}/deliveries`, { query: { status: "dead", limit: 200 }, signal });
+      const replay = async (ids) => {
+        try {
+          const done = await api(`${sub}/replay`, { method: "POST", body: ids ? { delivery_ids: ids } : {} });
+          toast(`Queued ${done.replayed} again`);
+          await load();
+        } catch (e) { toast(errorText(e), true); }
+      };
+      clear(pane, deliveries.length ? h("div#dead",
+        h("div.row", { style: { marginBottom: "8px" } }, actionButton(ctx.me, "Replay all", () => replay(null), { id: "replay-all", primary: true })),
+        table([
+          ["Event", (d) => `#${d.event_id} ${d.event_type}`],
+          ["Attempts", (d) => d.attempts, { num: true }],
+          ["Last answer", (d) => d.last_status_code ?? "-"],
+          ["Last error", (d) => h("span.muted", d.last_error || "")],
+          ["Updated", (d) => fmtAgo(d.updated_time)],
+          ["", (d) => actionButton(ctx.me, "Replay", () => replay([d.delivery_id]))],
+        ], deliveries))
+        : h("p.muted#dead", "No dead letters."));
+    } else {
+      const { attempts } = await api(`${sub}/attempts`, { query: { limit: 200 }, signal });
+      clear(pane, attempts.length ? h("div#log", table([
+        ["Time", (a) => fmtTime(a.time)],
+        ["Event", (a) => `#${a.event_id}`],
+        ["Status", (a) => badge(a.error ? (a.status_code ? String(a.status_code) : "failed") : String(a.status_code ?? "sent"))],
+        ["Latency", (a) => `${a.latency_ms.toFixed(1)} ms`, { num: true }],
+        ["Error", (a) => h("span.muted", a.error || "")],
+      ], attempts)) : h("p.muted#log", "Nothing sent yet."));
+    }
+  }
+  try { await load(); } catch (e) { clear(info, errorBox({ message: errorText(e) })); }
+}
