@@ -75,7 +75,8 @@ class Deliverer(BackgroundLoop):
     """
 
     name = "notifications-delivery"
-    interval_s = 1.0
+    # The fan-out may lead in another worker process, whose wake-ups do not reach this one.
+    interval_s = 0.05
 
     def __init__(
         self,
@@ -108,14 +109,10 @@ class Deliverer(BackgroundLoop):
         now = _now_ms()
         taken = 0
         if free > 0:
-            for row in self._due(now, free + len(self._inflight)):
-                if row.delivery_id in self._inflight:
-                    continue
+            for row in self._due(now, free):
                 self._inflight.add(row.delivery_id)
                 self._pool.submit(self._send, row)
                 taken += 1
-                if taken == free:
-                    break
         if taken == free and free > 0:
             return 0.0  # the pool is full and more may be due: come back as slots free up
         with self._db.read() as conn:
@@ -130,6 +127,9 @@ class Deliverer(BackgroundLoop):
         return max(0.0, min(self.interval_s, (int(soonest) - now) / 1000))
 
     def _due(self, now: int, limit: int) -> list[Any]:
+        query_filter = [_D.c.status == "pending", _D.c.next_attempt_time <= now]
+        if self._inflight:
+            query_filter.append(_D.c.delivery_id.notin_(self._inflight))
         with self._db.read() as conn:
             return list(
                 conn.execute(
@@ -154,7 +154,7 @@ class Deliverer(BackgroundLoop):
                     )
                     .join(_S, _S.c.subscription_id == _D.c.subscription_id)
                     .join(_E, _E.c.id == _D.c.event_id)
-                    .where(_D.c.status == "pending", _D.c.next_attempt_time <= now)
+                    .where(*query_filter)
                     .order_by(_D.c.next_attempt_time)
                     .limit(limit)
                 ).all()

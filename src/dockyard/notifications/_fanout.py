@@ -36,6 +36,9 @@ class FanOut(EventConsumer):
     """
 
     name = "notifications-fanout"
+    # Appends in other worker processes wake nobody here: a short idle poll (one indexed
+    # query) keeps event-to-webhook latency in tens of milliseconds with --workers > 1.
+    interval_s = 0.05
     types: ClassVar[tuple[str, ...]] = ()  # every event: subscriptions choose
     batch = 500
 

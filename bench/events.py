@@ -1,0 +1,181 @@
+"""Notifications: event -> webhook latency, and sustained fan-out to many subscribers.
+
+A real ``dockyard server`` (SQLite) sends webhooks to a minimal asyncio HTTP/1.1 receiver in
+this process, which records when each ``X-Dockyard-Event-Id`` arrives.
+
+1. Latency: one subscription; events published one at a time (``POST /topics/x/publish``);
+   the time from sending the publish request to the webhook's arrival, p50/p95/max.
+2. Throughput: ``--subscribers`` subscriptions to one topic, events published at ``--rate``
+   per second for ``--seconds``; every second, the backlog (deliveries due but not received)
+   and the load average. A backlog that stays flat is keeping up; one that grows is not.
+
+Everything (server, publisher, receiver) shares the machine's cores.
+
+    .venv/bin/python bench/events.py [--rate 1000] [--subscribers 10] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _servers import Server
+
+
+class Receiver:
+    """HTTP/1.1 keep-alive receiver on its own event loop thread; counts event ids."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[int, float] = {}
+        self.count = 0
+        self.port = 0
+        self._ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self._ready.wait(10)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        loop.run_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length, event = 0, 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    key = name.strip().lower()
+                    if key == b"content-length":
+                        length = int(value)
+                    elif key == b"x-dockyard-event-id":
+                        event = int(value)
+                await reader.readexactly(length)
+                now = time.perf_counter()
+                self.count += 1
+                self.arrived.setdefault(event, now)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+def _subscribe(api: httpx.Client, receiver: Receiver, topic: str, n: int) -> None:
+    api.post("/api/v1/topics", json={"name": topic}).raise_for_status()
+    for i in range(n):
+        body = {
+            "events": [f"topic.{topic}"],
+            "endpoint": f"http://127.0.0.1:{receiver.port}/hook/{i}",
+            "name": f"{topic}-{i}",
+        }
+        api.post("/api/v1/subscriptions", json=body).raise_for_status()
+
+
+def latency(api: httpx.Client, receiver: Receiver, count: int) -> dict[str, float]:
+    _subscribe(api, receiver, "latency", 1)
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        event = api.post("/api/v1/topics/latency/publish", json={"message": f"m{i}"}).json()
+        deadline = time.monotonic() + 10
+        while event["event_id"] not in receiver.arrived:
+            assert time.monotonic() < deadline, "a webhook did not arrive in 10 s"
+            time.sleep(0.0005)
+        samples.append((receiver.arrived[event["event_id"]] - started) * 1000)
+    samples.sort()
+    return {
+        "p50_ms": statistics.median(samples),
+        "p95_ms": samples[int(len(samples) * 0.95) - 1],
+        "max_ms": samples[-1],
+    }
+
+
+async def _publish(url: str, rate: int, seconds: float, sent: list[int]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as api:
+        start = time.perf_counter()
+        pending: set[asyncio.Task[httpx.Response]] = set()
+        total = int(rate * seconds)
+        for i in range(total):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing the load, not synchronisation
+            task = asyncio.create_task(
+                api.post("/api/v1/topics/load/publish", json={"message": f"m{i}"})
+            )
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            task.add_done_callback(lambda t: sent.append(1) if not t.exception() else None)
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def throughput(
+    url: str, api: httpx.Client, receiver: Receiver, rate: int, subs: int, seconds: float
+) -> list[tuple[float, int, int, int, float]]:
+    _subscribe(api, receiver, "load", subs)
+    base = receiver.count
+    sent: list[int] = []
+    thread = threading.Thread(target=lambda: asyncio.run(_publish(url, rate, seconds, sent)))
+    began = time.perf_counter()
+    thread.start()
+    rows = []
+    while thread.is_alive() or receiver.count - base < len(sent) * subs:
+        time.sleep(1.0)  # sampling once a second, not synchronisation
+        got = receiver.count - base
+        backlog = len(sent) * subs - got
+        rows.append((time.perf_counter() - began, len(sent), got, backlog, os.getloadavg()[0]))
+        print(
+            f"t={rows[-1][0]:5.1f}s published={len(sent):6d} delivered={got:7d} "
+            f"backlog={backlog:7d} load={rows[-1][4]:.2f}",
+            flush=True,
+        )
+        if rows[-1][0] > seconds * 4 + 30:
+            print("giving up: the backlog is not draining")
+            break
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--subscribers", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    receiver = Receiver()
+    env = {"DOCKYARD_WEBHOOK_ALLOW_PRIVATE": "true", "DOCKYARD_NOTIFY_CONCURRENCY": "64"}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Server.dockyard(Path(tmp) / "home", workers=args.workers, env=env) as server,
+        httpx.Client(base_url=server.url, timeout=30) as api,
+    ):
+        found = latency(api, receiver, args.latency_samples)
+        print(
+            f"event -> webhook: p50 {found['p50_ms']:.1f} ms, "
+            f"p95 {found['p95_ms']:.1f} ms, max {found['max_ms']:.1f} ms "
+            f"(load {os.getloadavg()[0]:.2f})"
+        )
+        rows = throughput(server.url, api, receiver, args.rate, args.subscribers, args.seconds)
+    last = rows[-1]
+    print(
+        f"published {last[1]} events at a target {args.rate}/s to {args.subscribers} "
+        f"subscribers: {last[2]} deliveries in {last[0]:.1f} s "
+        f"({last[2] / last[0]:.0f}/s), peak backlog {max(r[3] for r in rows)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
