@@ -103,31 +103,74 @@ def latency(api: httpx.Client, receiver: Receiver, count: int) -> dict[str, floa
 
 
 async def _publish(url: str, rate: int, seconds: float, sent: list[int]) -> None:
+    """Publish over HTTP at ``rate``/s with at most 64 requests in flight (what a client
+    pool allows); ``sent`` counts those that succeeded."""
     async with httpx.AsyncClient(base_url=url, timeout=30) as api:
         start = time.perf_counter()
-        pending: set[asyncio.Task[httpx.Response]] = set()
-        total = int(rate * seconds)
-        for i in range(total):
-            due = start + i / rate
-            delay = due - time.perf_counter()
+        slots = asyncio.Semaphore(64)
+
+        async def one(i: int) -> None:
+            try:
+                answer = await api.post("/api/v1/topics/load/publish", json={"message": f"m{i}"})
+                if answer.status_code == 201:
+                    sent.append(1)
+            finally:
+                slots.release()
+
+        tasks = []
+        for i in range(int(rate * seconds)):
+            delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)  # pacing the load, not synchronisation
-            task = asyncio.create_task(
-                api.post("/api/v1/topics/load/publish", json={"message": f"m{i}"})
-            )
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            task.add_done_callback(lambda t: sent.append(1) if not t.exception() else None)
-        await asyncio.gather(*pending, return_exceptions=True)
+            await slots.acquire()
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _append(home: Path, rate: int, seconds: float, sent: list[int]) -> None:
+    """Append ``topic.load`` events straight to the server's database, ``rate``/s in batches
+    every 50 ms, as services append them in their own transactions: measures fan-out and
+    delivery apart from the HTTP publish path."""
+    from dockyard.auth import Actor
+    from dockyard.events import EventLog
+    from dockyard.store import open_database
+
+    db = open_database(f"sqlite:///{home / 'dockyard.db'}")
+    log = EventLog(db)
+    actor = Actor.system("bench")
+    per_batch = max(1, rate // 20)
+    start = time.perf_counter()
+    for batch in range(int(seconds * 20)):
+        delay = start + batch / 20 - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)  # pacing the load, not synchronisation
+        with db.write() as conn:
+            for i in range(per_batch):
+                body = {"message": f"m{batch}-{i}", "attributes": {}}
+                log.append(
+                    conn, actor, "topic.load", "topic", "load", scope="topic:load", body=body
+                )
+        sent.extend([1] * per_batch)
+    db.dispose()
 
 
 def throughput(
-    url: str, api: httpx.Client, receiver: Receiver, rate: int, subs: int, seconds: float
+    server: Server,
+    home: Path,
+    api: httpx.Client,
+    receiver: Receiver,
+    args: argparse.Namespace,
 ) -> list[tuple[float, int, int, int, float]]:
+    rate, subs, seconds = args.rate, args.subscribers, args.seconds
     _subscribe(api, receiver, "load", subs)
     base = receiver.count
     sent: list[int] = []
-    thread = threading.Thread(target=lambda: asyncio.run(_publish(url, rate, seconds, sent)))
+    if args.source == "http":
+        thread = threading.Thread(
+            target=lambda: asyncio.run(_publish(server.url, rate, seconds, sent))
+        )
+    else:
+        thread = threading.Thread(target=_append, args=(home, rate, seconds, sent))
     began = time.perf_counter()
     thread.start()
     rows = []
@@ -154,12 +197,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--latency-samples", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--source",
+        choices=["db", "http"],
+        default="db",
+        help="db: append events to the log directly; http: POST /topics/load/publish",
+    )
     args = parser.parse_args()
     receiver = Receiver()
     env = {"DOCKYARD_WEBHOOK_ALLOW_PRIVATE": "true", "DOCKYARD_NOTIFY_CONCURRENCY": "64"}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        Server.dockyard(Path(tmp) / "home", workers=args.workers, env=env) as server,
+        Server.dockyard(home := Path(tmp) / "home", workers=args.workers, env=env) as server,
         httpx.Client(base_url=server.url, timeout=30) as api,
     ):
         found = latency(api, receiver, args.latency_samples)
@@ -168,7 +217,7 @@ def main() -> None:
             f"p95 {found['p95_ms']:.1f} ms, max {found['max_ms']:.1f} ms "
             f"(load {os.getloadavg()[0]:.2f})"
         )
-        rows = throughput(server.url, api, receiver, args.rate, args.subscribers, args.seconds)
+        rows = throughput(server, home, api, receiver, args)
     last = rows[-1]
     print(
         f"published {last[1]} events at a target {args.rate}/s to {args.subscribers} "
