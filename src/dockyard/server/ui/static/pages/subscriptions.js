@@ -1,7 +1,7 @@
 // Notifications: subscriptions, one subscription's delivery log, and its dead letters (replay).
 // URL: #/subscriptions, #/subscriptions/<name>?tab=log|dead
 import { api } from "../lib/api.js";
-import { h, clear, badge, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
+import { h, clear, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
 import { actionButton, errorText } from "../lib/forms.js";
 
 export const title = "Subscriptions";
@@ -22,7 +22,7 @@ export default async function subscriptions(ctx) {
     ["Endpoint", (s) => h("span.mono", s.endpoint)],
     ["Pending", (s) => s.pending, { num: true }],
     ["Delivered", (s) => s.delivered, { num: true }],
-    ["Dead", (s) => s.dead ? badge(String(s.dead)) : "0", { num: true }],
+    ["Dead", (s) => s.dead ? h("span.badge.s-bad", String(s.dead)) : "0", { num: true }],
     ["Created", (s) => h("span", { title: fmtTime(s.created_time) }, fmtAgo(s.created_time))],
   ], list))
     : h("p.muted", "No subscriptions. Add one: dockyard subscriptions create --events 'job.*' --url URL"));
@@ -75,7 +75,7 @@ async function detail(ctx, name) {
       clear(pane, attempts.length ? h("div#log", table([
         ["Time", (a) => fmtTime(a.time)],
         ["Event", (a) => `#${a.event_id}`],
-        ["Status", (a) => badge(a.error ? (a.status_code ? String(a.status_code) : "failed") : String(a.status_code ?? "sent"))],
+        ["Status", (a) => h("span.badge", { class: a.error ? "s-bad" : "s-ok" }, a.status_code ? String(a.status_code) : (a.error ? "failed" : "sent"))],
         ["Latency", (a) => `${a.latency_ms.toFixed(1)} ms`, { num: true }],
         ["Error", (a) => h("span.muted", a.error || "")],
       ], attempts)) : h("p.muted#log", "Nothing sent yet."));
