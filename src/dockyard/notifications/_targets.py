@@ -47,7 +47,7 @@ def check_url(url: str, *, allow_private: bool, field: str = "endpoint") -> str:
         raise InvalidArgument(f"{url!r} names no host", field=field)
     del port
     if not allow_private:
-        literal = host
+        literal = host = host.rstrip(".")
         if host == "localhost" or host.endswith(".localhost"):
             literal = "127.0.0.1"
         try:
