@@ -1,6 +1,6 @@
 """Notifications: custom topics, subscriptions, the delivery queue and its log.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dockyard.store.migrations._tables import create_tables, drop_tables
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
