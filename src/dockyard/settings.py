@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     executor_cpus: float | None = Field(
         default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
     )
+    executor_warm: bool = Field(
+        default=True,
+        description="the local executor forks runners from a process that has already "
+        "imported them (faster starts); false starts each runner as a new interpreter",
+    )
     work_root: Path | None = Field(
         default=None,
         description="where the local executor's runners work (a folder per job, and their "

@@ -85,9 +85,13 @@ def runner_of(home: Path, name: str, timeout: float = 30) -> psutil.Process:
     folder = str(home / "jobs" / name)
     deadline = time.monotonic() + timeout
     while True:
-        for proc in psutil.process_iter(["cmdline"]):
+        for proc in psutil.process_iter(["cmdline", "cwd"]):
             cmdline = proc.info["cmdline"] or []
             if "dockyard.jobs._runner" in cmdline and folder in cmdline:
+                return proc
+            # A runner forked from the warm process keeps its command line; it works in the
+            # job's folder (which no other process of that command line does).
+            if "dockyard.jobs._zygote" in cmdline and proc.info["cwd"] == folder:
                 return proc
         assert time.monotonic() < deadline, f"no runner for job {name}"
         time.sleep(0.05)
