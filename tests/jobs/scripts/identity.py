@@ -1,0 +1,43 @@
+"""Prints, as one JSON line, what a job sees of itself and of its runner (its parent)."""
+
+import json
+import os
+from pathlib import Path
+
+runner = os.getppid()
+proc = Path(f"/proc/{runner}")
+
+
+def fields(path: Path, names: tuple[str, ...]) -> dict[str, str]:
+    lines = path.read_text().splitlines()
+    pairs = (line.split(":", 1) for line in lines if ":" in line)
+    return {k: v.strip() for k, v in pairs if k in names}
+
+
+def descriptors() -> list[str]:
+    found = []
+    for fd in sorted((proc / "fd").iterdir(), key=lambda p: int(p.name)):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if not target.startswith("socket:"):  # the uplink's connection comes and goes
+            found.append(target.split("[")[0])
+    return found
+
+
+report = {
+    "runner_cmdline": (proc / "cmdline").read_bytes().split(b"\0")[:3],
+    "runner_status": fields(
+        proc / "status",
+        ("Uid", "Gid", "Groups", "Umask", "SigBlk", "SigIgn", "SigCgt", "NoNewPrivs", "CapEff"),
+    ),
+    "runner_limits": (proc / "limits").read_text(),
+    "runner_session_leader": os.getsid(runner) == runner,
+    "runner_group_leader": os.getpgid(runner) == runner,
+    "runner_cwd": os.readlink(proc / "cwd"),
+    "runner_fds": descriptors(),
+    "env": dict(os.environ),
+}
+report["runner_cmdline"] = [part.decode() for part in report["runner_cmdline"]]
+print("IDENTITY " + json.dumps(report), flush=True)
