@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from dockyard.jobs._events import EventWriter
@@ -39,6 +39,11 @@ from dockyard.jobs._optml import MISSING
 from dockyard.jobs._process import signal_group
 from dockyard.jobs._uplink import Uplink
 from dockyard.jobs._user import JobUser
+
+if TYPE_CHECKING:
+    from dockyard.jobs._forked import ForkedProcess
+
+    Process = subprocess.Popen[bytes] | ForkedProcess
 
 __all__ = ["main"]
 
@@ -102,11 +107,15 @@ class Runner:
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
-        self.uplink.start()
+        # A job's process forked from the runner must be forked while it has one thread: the
+        # uplink's starts once the process has (what it sends meanwhile waits in the outbox).
+        if self.work.forkable() is None:
+            self.uplink.start()
         try:
             outcome = self._attempts()
         except Exception as exc:
             outcome = _Outcome("failed", f"the job could not run: {exc}")
+        self.uplink.start()
         code = self._finish(outcome)
         self.uplink.close()  # the rest of the log, then the final status
         return code
@@ -152,15 +161,23 @@ class Runner:
         options, preexec = self.work.process(self.job_process())
         log = self.dir.log.open("ab", buffering=0)
         log.write(f"[dockyard] attempt {attempt}: {' '.join(command)}\n".encode())
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a signal to the group reaches the user's whole tree
-            preexec_fn=preexec,  # noqa: PLW1509
-            **options,
-        )
+        forkable = self.work.forkable()
+        proc: Process
+        if forkable is not None and set(options) == {"env"} and threading.active_count() == 1:
+            from dockyard.jobs._forked import fork_job
+
+            proc = fork_job(forkable, cwd, options["env"], preexec)
+        else:
+            proc = subprocess.Popen(
+                command,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a signal to the group reaches the user's whole tree
+                preexec_fn=preexec,  # noqa: PLW1509
+                **options,
+            )
+        self.uplink.start()
         reader = threading.Thread(target=self._pump, args=(proc, log), daemon=True)
         reader.start()
         outcome = self._watch(proc)
@@ -170,7 +187,7 @@ class Runner:
             outcome.message = self._failure_reason(outcome.exit_code)
         return outcome
 
-    def _pump(self, proc: subprocess.Popen[bytes], log: Any) -> None:
+    def _pump(self, proc: Process, log: Any) -> None:
         assert proc.stdout is not None
         # The metric parser brings an HTTP client: only jobs that define metrics pay for it.
         parses_metrics = bool(self.spec.get("metric_definitions") or self.spec.get("algorithm"))
@@ -187,7 +204,7 @@ class Runner:
                     self.metrics = MetricParser(self.spec, self.job)
                 self.metrics.feed(line)
 
-    def _watch(self, proc: subprocess.Popen[bytes]) -> _Outcome:
+    def _watch(self, proc: Process) -> _Outcome:
         limit_mb = (self.spec.get("resources") or {}).get("memory_mb")
         max_runtime = (self.spec.get("stopping_condition") or {}).get("max_runtime_s", 86_400 * 28)
         deadline = time.monotonic() + int(max_runtime)
@@ -236,7 +253,7 @@ class Runner:
     def _stop_seen(self) -> bool:
         return self.stop_requested.is_set()
 
-    def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
+    def _terminate(self, proc: Process) -> None:
         signal_group(proc.pid, signal.SIGTERM)
         try:
             proc.wait(float(self.job.get("stop_grace_s", 10)))
@@ -244,7 +261,7 @@ class Runner:
             self._kill(proc)
 
     @staticmethod
-    def _kill(proc: subprocess.Popen[bytes]) -> None:
+    def _kill(proc: Process) -> None:
         signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 

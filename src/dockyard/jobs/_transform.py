@@ -30,7 +30,7 @@ from dockyard.jobs._spec import JobName, TagKey
 if TYPE_CHECKING:
     from dockyard.artifacts.roots import AllowedRoots
 
-__all__ = ["TransformJobSpec", "main"]
+__all__ = ["TransformJobSpec", "main", "run"]
 
 
 class TransformJobSpec(TransformSpec):
@@ -72,13 +72,24 @@ def _check_model_root(uri: str, roots: AllowedRoots | None) -> None:
         raise PermissionDenied(f"{uri} is outside the allowed roots", field="model_uri")
 
 
+def _private() -> set[str]:
+    """What the runner added to this process's environment for the store alone."""
+    from dockyard.jobs._contract import STORE_ENV
+
+    return {STORE_ENV, *os.environ.get(STORE_ENV, "").split(",")}
+
+
 def _worker_env() -> dict[str, str]:
     """This process's environment without what the runner added for the store alone: the
     workers load the model, which is the user's code."""
-    from dockyard.jobs._contract import STORE_ENV
-
-    private = {STORE_ENV, *os.environ.get(STORE_ENV, "").split(",")}
+    private = _private()
     return {k: v for k, v in os.environ.items() if k not in private}
+
+
+def _holds_credentials() -> bool:
+    """Whether this process holds the store's credentials, which the model's code must not see
+    (so a tiny transform is scored here only when it does not)."""
+    return any(name.startswith("AWS_") for name in _private() if name in os.environ)
 
 
 def _progress_writer(events: EventWriter) -> Any:
@@ -118,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         s3_endpoint_url=job.get("s3_endpoint_url"),
         allowed_roots=roots,
         worker_env=_worker_env(),
+        in_process=not _holds_credentials(),
     )
     summary = {
         "status": result.status,
@@ -141,15 +153,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run(argv: list[str]) -> int:
+    """:func:`main`, with a failure written where the runner reads why the job failed."""
     try:
-        sys.exit(main())
+        return main(argv)
     except Exception as exc:
         from dockyard.errors import DockyardError
 
         message = exc.message if isinstance(exc, DockyardError) else f"{type(exc).__name__}: {exc}"
-        jd = JobDir(Path(sys.argv[1]))
+        jd = JobDir(Path(argv[0]))
         jd.failure.parent.mkdir(parents=True, exist_ok=True)
         jd.failure.write_text(message)
         print(f"[dockyard] failed: {message}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))

@@ -91,7 +91,9 @@ class Uplink:
         """Why the server no longer takes this job's reports (None while it does)."""
 
     def start(self) -> Uplink:
-        self._thread.start()
+        """Start sending (again: a no-op)."""
+        if self._thread.ident is None:
+            self._thread.start()
         return self
 
     def wake(self) -> None:

@@ -49,6 +49,11 @@ class Work(Protocol):
         status's fields); returns the final message. Raising fails the job."""
         ...
 
+    def forkable(self) -> Callable[[], int] | None:
+        """The job's process as a function the runner may run in a fork of itself instead of
+        starting :meth:`command` (its modules are loaded already); None: start the command."""
+        ...
+
 
 class TrainingWork:
     """A training script, module or built-in algorithm in SageMaker's ``/opt/ml`` layout."""
@@ -116,6 +121,9 @@ class TrainingWork:
         optml = OptMl(runner.dir, runner.user, enabled=bool(runner.job.get("opt_ml", True)))
         return optml.popen_options(options), optml.enter
 
+    def forkable(self) -> Callable[[], int] | None:
+        return None  # user code: a new interpreter, maybe as the job user, in /opt/ml
+
     def complete(self, extra: dict[str, Any], message: str) -> str:
         from dockyard.jobs._finish import keep_outputs
 
@@ -144,6 +152,16 @@ class TransformWork:
         runner = self._runner
         python = runner.job.get("python") or sys.executable
         return [python, "-m", "dockyard.jobs._transform", str(runner.dir.root)], runner.dir.root
+
+    def forkable(self) -> Callable[[], int] | None:
+        # Only in a runner that has the transform's modules loaded (a warm one): elsewhere a
+        # fork would import them just as a new interpreter does. Never in another interpreter.
+        transform = sys.modules.get("dockyard.jobs._transform")
+        if transform is None or self._runner.job.get("python"):
+            return None
+        folder = str(self._runner.dir.root)
+        run: Callable[[list[str]], int] = transform.run
+        return lambda: run([folder])
 
     def process(self, options: dict[str, Any]) -> tuple[dict[str, Any], Preexec]:
         from dockyard.jobs._contract import store_environment

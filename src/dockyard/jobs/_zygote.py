@@ -19,6 +19,7 @@ ones do, in their own sessions.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import queue
@@ -33,7 +34,9 @@ from typing import IO, Any
 
 __all__ = ["Zygote", "main"]
 
-#: What the warm process imports before it forks: the runner and what every runner loads.
+#: What the warm process imports before it forks: the runner and what every runner loads, and
+#: a transform's own process, which a warm runner forks rather than starts
+#: (:mod:`dockyard.jobs._forked`).
 PRELOAD = (
     "ctypes",
     "dockyard.jobs._runner",
@@ -41,7 +44,13 @@ PRELOAD = (
     "dockyard.jobs._contract",
     "dockyard.jobs._finish",
     "dockyard.jobs._process",
+    "dockyard.jobs._forked",
     "dockyard.plugins",
+    "dockyard.jobs._transform",
+    "dockyard.jobs._prepare",
+    "dockyard.batch._runner",
+    "dockyard.batch._worker",
+    "dockyard.registry._uris",
 )
 _REPLY_S = 10.0
 
@@ -199,6 +208,7 @@ def _fork(request: dict[str, Any]) -> None:
     if threading.active_count() != 1:  # a fork would copy locks other threads hold
         _reply({"error": "the warm process is not single-threaded"})
         return
+    gc.collect()  # no garbage holding a descriptor the child closes is collected there
     try:
         pid = os.fork()
     except OSError as exc:
