@@ -2,16 +2,20 @@
 
 The runner is the only process that talks to the output store and the plan; workers only read
 inputs and write their own part and marker files. It stays small (no pandas, no model): the
-memory goes to the workers.
+memory goes to the workers. The exception is a tiny transform (one shard of at most
+:data:`IN_PROCESS_MAX_BYTES`) whose caller allows it (``in_process``): starting a worker would
+take most of its time, so the runner scores it itself, with the host's interpreter.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +50,8 @@ __all__ = ["run_transform"]
 _log = logging.getLogger("dockyard.batch")
 _T = TypeVar("_T")
 _TICK_S = 0.1
+#: The largest input scored in the runner's own process (when the caller allows it).
+IN_PROCESS_MAX_BYTES = 1024 * 1024
 _PROGRESS_EVERY_S = 1.0
 
 
@@ -59,6 +65,7 @@ def run_transform(
     env_manager: EnvManager = "auto",
     allowed_roots: AllowedRoots | None = None,
     worker_env: Mapping[str, str] | None = None,
+    in_process: bool = False,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -79,6 +86,10 @@ def run_transform(
             folder is followed only when its target does too.
         worker_env: The environment workers start from (default: this process's). A transform
             job passes its own without the store's credentials: the model's code runs there.
+        in_process: Score a transform of one small shard (at most
+            :data:`IN_PROCESS_MAX_BYTES`) in this process rather than in a worker, when the
+            host's interpreter serves the model. Only where the model's code may see everything
+            this process holds (a job allows it when it holds no store credentials).
 
     Returns:
         The :class:`TransformResult`.
@@ -104,6 +115,7 @@ def run_transform(
             lock_fd,
             allowed_roots,
             worker_env,
+            in_process,
         )
         return run.execute()
 
@@ -120,6 +132,7 @@ class _Run:
         lock_fd: int,
         roots: AllowedRoots | None,
         worker_env: Mapping[str, str] | None,
+        in_process: bool = False,
     ) -> None:
         self.spec = spec
         self.work = work
@@ -130,6 +143,7 @@ class _Run:
         self.lock_fd = lock_fd
         self.roots = roots
         self.worker_env = worker_env
+        self.in_process = in_process
         self.started = time.monotonic()
         self.last_report = 0.0
         self.worker_python: str | None = None
@@ -156,7 +170,9 @@ class _Run:
                 size = shard_size(spec, self.meter.bytes_total, wanted)
                 # Workers take seconds to import their libraries: they do it while the plan is
                 # made (which reads every input once).
-                self._start_pool(min(wanted, estimate_shards(current, spec, size)))
+                estimated = estimate_shards(current, spec, size)
+                if not self._scores_in_process(estimated):
+                    self._start_pool(min(wanted, estimated))
                 plan = self._waiting(lambda: self._new_plan(current, key, size))
             return self._resume(plan, wanted)
         finally:
@@ -188,7 +204,9 @@ class _Run:
             for file in plan.files:
                 self.publisher.submit_if_complete(file.index, self.done)
             stopped = False
-            if pending:
+            if pending and self.pool is None and self._scores_in_process(len(pending)):
+                stopped = self._score_in_process(pending[0])
+            elif pending:
                 if self.pool is None:
                     self._start_pool(min(wanted, len(pending)))
                 stopped = self._drive(pending)
@@ -339,6 +357,50 @@ class _Run:
         # Every marker is written and synced: idle workers have nothing left to lose, and a
         # graceful interpreter exit (seconds with large libraries loaded) would only add latency.
         pool.close(kill=True)
+        return False
+
+    def _scores_in_process(self, shards: int) -> bool:
+        if not self.in_process or shards != 1 or self.meter.bytes_total > IN_PROCESS_MAX_BYTES:
+            return False
+        if self.env_manager == "auto":
+            from dockyard.batch._env import requirement_mismatches
+
+            return not requirement_mismatches(self.model_dir)
+        return self.env_manager == "local"
+
+    def _score_in_process(self, shard: Shard) -> bool:
+        """Score ``shard`` here, as a worker would (the same events, the same errors);
+        ``True`` if a stop came first."""
+        from dockyard.batch._worker import ShardFailed, make_codec, run_shard
+        from dockyard.models import load_model
+        from dockyard.models.pyfunc import preload_libraries
+
+        if self.should_stop():
+            return True
+        _log.info("scoring the only shard in this process")
+        self.worker_python = sys.executable
+        config = self._config()
+        state = _Dispatch({shard.id: shard})
+        state.busy[0] = shard.id
+        self._emit(force=True)
+        # As a worker does: this process loads no other model, so the library's optional
+        # integrations this package does not use may be left out.
+        with contextlib.suppress(Exception):  # the load below reports the problem properly
+            preload_libraries(config.model_path, dedicated=True)
+        model = load_model(config.model_path, expected_digest=config.model_digest)
+        codec = make_codec(config, model)
+        task = self._task(shard)
+        try:
+            marker = run_shard(
+                task, config, model, codec, lambda m: self._handle(Event(0, m), state)
+            )
+        except ShardFailed as failed:
+            raise failed.error from None
+        except DockyardError:
+            raise
+        except Exception as exc:  # what a worker reports for a defect
+            raise DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}") from exc
+        self._handle(Event(0, {"type": "done", "shard": shard.id, "marker": marker}), state)
         return False
 
     def _handle(self, event: Event, state: _Dispatch) -> None:
