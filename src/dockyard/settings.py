@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="the local executor forks runners from a process that has already "
         "imported them (faster starts); false starts each runner as a new interpreter",
     )
+    executor_preload: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="modules the local executor's warm process imports as well, such as the "
+        "models' libraries (sklearn,pandas,xgboost): a tiny transform then skips importing "
+        "them, at the cost of their memory in the warm process (comma-separated or a JSON "
+        "list); default none",
+    )
     work_root: Path | None = Field(
         default=None,
         description="where the local executor's runners work (a folder per job, and their "
@@ -208,7 +215,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     @field_validator(
-        "allowed_hosts", "cors_allowed_origins", "data_roots", "job_env", mode="before"
+        "allowed_hosts",
+        "cors_allowed_origins",
+        "data_roots",
+        "job_env",
+        "executor_preload",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: object) -> object:

@@ -54,7 +54,14 @@ class LocalExecutor:
         # Only for the runner's own command line: a subclass that wraps it starts it cold.
         warm = settings.executor_warm and type(self).command is LocalExecutor.command
         self.zygote = (
-            Zygote(sys.executable, self._environment(), self._zygote_log()) if warm else None
+            Zygote(
+                sys.executable,
+                self._environment(),
+                self._zygote_log(),
+                preload=settings.executor_preload,
+            )
+            if warm
+            else None
         )
 
     def _environment(self) -> dict[str, str]:

@@ -9,7 +9,12 @@ signal handling. Everything the runner starts afterwards (the job's process, a j
 death signal, ``/opt/ml``) it starts exactly as a cold runner does. ``random`` reseeds itself in
 each child (CPython does at fork).
 
-The warm process stays single-threaded, so a fork never copies a lock some other thread held.
+The warm process runs no Python thread of its own, so a fork never copies a lock another
+thread held (it refuses to fork if an imported module started one; runners then start cold).
+The native thread pools numpy's BLAS and Arrow's allocator start at import are fork-safe (they
+register ``pthread_atfork`` handlers), as the batch workers that fork after importing rely on.
+``DOCKYARD_EXECUTOR_PRELOAD`` names more modules to import, such as the models' libraries,
+which a tiny transform scored in its own process then finds loaded.
 It reads requests (JSON lines) on its standard input and answers on its standard output with
 the child's pid, and later with the child's exit code once it has reaped it. It exits when its
 standard input closes (the server went away); runners already started keep running, as cold
@@ -59,8 +64,11 @@ class Zygote:
     """The server's side of the warm process: starts it, asks it for runners, learns their exit
     codes. Thread-safe; a warm process that died is replaced on the next :meth:`spawn`."""
 
-    def __init__(self, python: str, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, python: str, env: dict[str, str], log: Path, preload: list[str] | None = None
+    ) -> None:
         self._python = python
+        self._preload = list(preload or [])
         self._env = env
         self._log = log
         self._lock = threading.Lock()
@@ -68,6 +76,7 @@ class Zygote:
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._exits: dict[int, int] = {}
         self._children: set[int] = set()
+        self._refused: str | None = None  # why the warm process will not fork (it never will)
 
     @property
     def pid(self) -> int | None:
@@ -79,7 +88,7 @@ class Zygote:
         self._log.parent.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log:
             proc = subprocess.Popen(
-                [self._python, "-m", "dockyard.jobs._zygote"],
+                [self._python, "-m", "dockyard.jobs._zygote", *self._preload],
                 env=self._env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -113,6 +122,8 @@ class Zygote:
         """
         request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
         with self._lock:
+            if self._refused is not None:
+                raise OSError(self._refused)
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
             proc, replies = self._proc, self._replies
@@ -126,7 +137,10 @@ class Zygote:
                 raise OSError(f"the warm process did not answer: {exc}") from exc
             if "pid" not in reply:
                 self._discard(proc)
-                raise OSError(str(reply.get("error") or "the warm process could not fork"))
+                error = str(reply.get("error") or "the warm process could not fork")
+                if reply.get("final"):  # a new warm process would refuse as well
+                    self._refused = error
+                raise OSError(error)
             pid = int(reply["pid"])
             self._children.add(pid)
             return pid
@@ -206,7 +220,7 @@ def _become_runner(request: dict[str, Any]) -> int:
 
 def _fork(request: dict[str, Any]) -> None:
     if threading.active_count() != 1:  # a fork would copy locks other threads hold
-        _reply({"error": "the warm process is not single-threaded"})
+        _reply({"error": "the warm process is not single-threaded", "final": True})
         return
     gc.collect()  # no garbage holding a descriptor the child closes is collected there
     try:
@@ -231,11 +245,17 @@ def _fork(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Import :data:`PRELOAD` and the modules ``argv`` names, then fork runners on request."""
     import importlib
 
     for name in PRELOAD:
         importlib.import_module(name)
+    for name in sys.argv[1:] if argv is None else argv:
+        try:  # a library that is missing or broken only costs its jobs the import
+            importlib.import_module(name)
+        except Exception as exc:
+            print(f"[dockyard] not preloading {name}: {exc}", file=sys.stderr, flush=True)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)

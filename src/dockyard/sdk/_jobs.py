@@ -77,9 +77,11 @@ class TrainingJob:
         """
         stream = out or sys.stdout
         offset, seen = 0, 0
+        wait = 0.0
         while True:
-            # Without logs to follow, the server answers when the job ends: no polling.
-            job = self.describe() if logs else self.describe(wait=self._long_poll())
+            # The server answers when the job ends, or after ``wait``: with logs to follow,
+            # every ``poll`` seconds; without, only then.
+            job = self.describe(wait=wait if logs else self._long_poll())
             for event in job.events[seen:]:
                 if logs:
                     stream.write(
@@ -103,8 +105,7 @@ class TrainingJob:
                         details={"job": self.name, "status": job.status.value},
                     )
                 return job
-            if logs:
-                time.sleep(poll)
+            wait = min(poll, self._long_poll())
 
     def __repr__(self) -> str:
         return f"<TrainingJob {self.name}>"

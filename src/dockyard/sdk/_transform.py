@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,8 +70,9 @@ class TransformJob(TrainingJob):
         )
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task("transform", total=None, records=0, rate="")
+            wait = 0.0
             while True:
-                job = self.describe()
+                job = self.describe(wait=wait)
                 p = job.progress or {}
                 if p.get("bytes_total"):
                     bar.update(
@@ -84,7 +84,8 @@ class TransformJob(TrainingJob):
                     )
                 if job.status.is_terminal:
                     break
-                time.sleep(poll)
+                # The next answer comes once the job ends, or after ``poll`` for the bar.
+                wait = min(poll, self._long_poll())
         if job.status is not JobStatus.COMPLETED:
             raise JobFailed(
                 f"job {self.name} {job.status.value.lower()}: "
