@@ -47,3 +47,18 @@ def test_a_runner_with_threads_does_not_fork(tmp_path: Path) -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_only_settings_of_the_store_let_a_transform_score_in_its_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dockyard.jobs._contract import STORE_ENV
+    from dockyard.jobs._transform import _holds_credentials
+
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv(STORE_ENV, "AWS_CA_BUNDLE,AWS_REGION")
+    assert not _holds_credentials()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv(STORE_ENV, "AWS_CA_BUNDLE,AWS_REGION,AWS_SECRET_ACCESS_KEY")
+    assert _holds_credentials()

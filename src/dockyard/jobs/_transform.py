@@ -86,10 +86,29 @@ def _worker_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in private}
 
 
+#: The store's variables that are settings, not secrets (any other one may be a credential).
+_NOT_SECRET = frozenset(
+    {
+        "AWS_CA_BUNDLE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_EC2_METADATA_DISABLED",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+    }
+)
+
+
 def _holds_credentials() -> bool:
-    """Whether this process holds the store's credentials, which the model's code must not see
-    (so a tiny transform is scored here only when it does not)."""
-    return any(name.startswith("AWS_") for name in _private() if name in os.environ)
+    """Whether this process may hold the store's credentials, which the model's code must not
+    see (so a tiny transform is scored here only when it does not)."""
+    return any(
+        name.startswith("AWS_") and name not in _NOT_SECRET
+        for name in _private()
+        if name in os.environ
+    )
 
 
 def _progress_writer(events: EventWriter) -> Any:
