@@ -5,8 +5,10 @@
    local`` on the same script, N times each.
 2. Throughput: 100 short CPU-bound jobs queued on 2 cores vs the same scripts run directly with
    the same parallelism (2 at a time).
-3. Transform: a 1-row batch transform (scikit-learn model, CSV) from the submit call to the job's
-   Completed status, waited for with one long-polling request (``?wait=``), on a warm server.
+3. Transform: a 1-row batch transform (scikit-learn model, CSV) through the SDK,
+   ``Transformer(...).transform(..., wait=True)``, from the call to its return (the job
+   Completed), on a warm server; with the default settings and with the scikit-learn model's
+   libraries preloaded in the executor's warm process (``DOCKYARD_EXECUTOR_PRELOAD``).
 
 Run: ``.venv/bin/python bench/jobs.py [--quick] [--only latency|throughput|transform]``.
 """
@@ -135,37 +137,46 @@ def dockyard_throughput(server: Server, code: Path, jobs: int) -> float:
         return time.monotonic() - start
 
 
-def transform_latency(server: Server, data: Path, n: int) -> list[float]:
-    """Seconds from submitting a 1-row transform to its Completed status, for ``n`` jobs after
-    two that warm the server up."""
+def transform_latency(server: Server, data: Path, n: int, *, logs: bool) -> list[float]:
+    """Seconds the SDK call ``Transformer(...).transform(..., wait=True)`` takes for a 1-row CSV,
+    for ``n`` jobs after two that warm the server up. The model and the input are uploaded to
+    the store once, first: the calls measure the job, not the upload check."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LinearRegression
 
+    import dockyard as dy
     from dockyard.models import save_model
+    from dockyard.sdk import Client
+    from dockyard.sdk._upload import upload_path
 
-    model = LinearRegression().fit(pd.DataFrame([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), [0, 1, 2])
-    save_model(model, data / "model")
-    np.savetxt(data / "one.csv", [[1.0, 2.0]], delimiter=",")
+    if not (data / "model").exists():
+        model = LinearRegression().fit(
+            pd.DataFrame([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), [0, 1, 2]
+        )
+        save_model(model, data / "model")
+        np.savetxt(data / "one.csv", [[1.0, 2.0]], delimiter=",")
+    dy.set_tracking_uri(server.url)
+    with Client(server.url) as client:
+        model_uri = upload_path(client, data / "model", "models", "model_uri")
+        input_uri = upload_path(client, data / "one.csv", "transform/inputs", "input.uri")
     out = []
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    sink = open(os.devnull, "w")  # noqa: SIM115 - the progress bar, when logs are followed
+    stderr, sys.stderr = sys.stderr, sink
+    try:
         for i in range(n + 2):
-            spec = {
-                "name": f"one-row-{i}",
-                "model_uri": str(data / "model"),
-                "input": {"uri": str(data / "one.csv"), "content_type": "text/csv"},
-            }
+            transformer = dy.Transformer(model_uri)
             t0 = time.perf_counter()
-            client.post("/api/v1/jobs/transform", json=spec).raise_for_status()
-            while True:
-                job = client.get(f"/api/v1/jobs/one-row-{i}", params={"wait": 30}).json()
-                if job["status"] in ("Completed", "Failed", "Stopped"):
-                    break
-            if job["status"] != "Completed":
-                raise RuntimeError(f"{spec['name']}: {job['failure_reason']}")
+            transformer.transform(input_uri, content_type="text/csv", wait=True, logs=logs)
             if i >= 2:
                 out.append(time.perf_counter() - t0)
+    finally:
+        sys.stderr = stderr
+        sink.close()
     return out
+
+
+PRELOAD_SKLEARN = {"DOCKYARD_EXECUTOR_PRELOAD": "sklearn.linear_model,pandas"}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -189,12 +200,26 @@ def main() -> None:
     if args.only == "transform":
         data = work / "data"
         data.mkdir()
-        with Server.dockyard(home, workers=1, env={"DOCKYARD_DATA_ROOTS": str(data)}) as server:
-            lat = transform_latency(server, data, n_lat)
-        print(
-            f"\n1-row transform, submit -> Completed ({n_lat} runs): "
-            f"p50 {statistics.median(lat) * 1000:.0f} ms, p95 {_pct(lat, 0.95) * 1000:.0f} ms"
-        )
+        load = os.getloadavg()[0]
+        rows = []
+        for label, extra in (
+            ("default", {}),
+            ("+ DOCKYARD_EXECUTOR_PRELOAD=sklearn.linear_model,pandas", PRELOAD_SKLEARN),
+        ):
+            env = {"DOCKYARD_DATA_ROOTS": str(data), **extra}
+            with Server.dockyard(work / f"home-{len(rows)}", workers=1, env=env) as server:
+                for logs in (False, True):
+                    lat = transform_latency(server, data, n_lat, logs=logs)
+                    rows.append((label, logs, lat))
+        print(f"\n1-row transform, SDK submit -> Completed ({n_lat} runs each)")
+        print("| server | wait | p50 | p95 |\n|---|---|---|---|")
+        for label, logs, lat in rows:
+            how = "logs=True (progress bar)" if logs else "logs=False"
+            print(
+                f"| {label} | {how} | {statistics.median(lat) * 1000:.0f} ms | "
+                f"{_pct(lat, 0.95) * 1000:.0f} ms |"
+            )
+        print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
         return
     if args.only != "throughput":
         # Specs name only the store and data roots: the benchmark's code folder is one.
