@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dockyard.server._deps import ActorDep, TrackingDep
-from dockyard.server._route import OneHopRoute
+from dockyard.server._route import OneHopRoute, short_read
 from dockyard.tracking import (
     CreateExperiment,
     Experiment,
@@ -49,12 +49,14 @@ def list_experiments(
 
 
 @router.get("/by-name/{name}")
+@short_read
 def get_experiment_by_name(name: str, tracking: TrackingDep, actor: ActorDep) -> Experiment:
     """Look an experiment up by its unique name."""
     return tracking.get_experiment_by_name(actor, name)
 
 
 @router.get("/{experiment_id}")
+@short_read
 def get_experiment(experiment_id: str, tracking: TrackingDep, actor: ActorDep) -> Experiment:
     """One experiment with its tags."""
     return tracking.get_experiment(actor, experiment_id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from dockyard.server._deps import ActorDep, TrackingDep
-from dockyard.server._route import OneHopRoute
+from dockyard.server._route import OneHopRoute, short_read
 from dockyard.tracking import (
     LIMITS,
     CountRuns,
@@ -172,6 +172,7 @@ def metric_series_of_runs(
 
 
 @router.get("/{run_id}")
+@short_read
 def get_run(run_id: str, tracking: TrackingDep, actor: ActorDep) -> Run:
     """A run with its params, latest metrics, tags and dataset inputs."""
     return tracking.get_run(actor, run_id)
