@@ -39,6 +39,14 @@ _COLUMNS: dict[str, Any] = {
 # Built once: creating a run checks its experiment, and building the statement would cost more
 # than running it.
 _STAGE = select(_E.c.lifecycle_stage).where(_E.c.experiment_id == bindparam("experiment_id"))
+# Reading one experiment (by id or name) and its tags: a statement built per call costs
+# SQLAlchemy a fresh cache key, more than the SQLite read.
+_BY_ID = select(_E).where(_E.c.experiment_id == bindparam("experiment_id"))
+_BY_NAME = select(_E).where(_E.c.name == bindparam("name"))
+_TAGS_OF = select(_T.c.key, _T.c.value).where(_T.c.experiment_id == bindparam("experiment_id"))
+_TAGS_OF_MANY = select(_T.c.experiment_id, _T.c.key, _T.c.value).where(
+    _T.c.experiment_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _stages(view: ViewType) -> tuple[str, ...]:
@@ -75,7 +83,7 @@ class ExperimentRepository:
         return str(experiment_id)
 
     def get(self, conn: Connection, experiment_id: int) -> Experiment:
-        row = conn.execute(select(_E).where(_E.c.experiment_id == experiment_id)).first()
+        row = conn.execute(_BY_ID, {"experiment_id": experiment_id}).first()
         if row is None:
             raise NotFound(
                 f"experiment {experiment_id} does not exist",
@@ -96,7 +104,7 @@ class ExperimentRepository:
         return LifecycleStage(stage)
 
     def get_by_name(self, conn: Connection, name: str) -> Experiment:
-        row = conn.execute(select(_E).where(_E.c.name == name)).first()
+        row = conn.execute(_BY_NAME, {"name": name}).first()
         if row is None:
             raise NotFound(
                 f"experiment {name!r} does not exist",
@@ -169,10 +177,11 @@ class ExperimentRepository:
     ) -> list[Experiment]:
         ids = [row.experiment_id for row in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
-        if ids:
-            t = schema.experiment_tags
-            for tag in conn.execute(select(t).where(t.c.experiment_id.in_(ids))):
-                tags[tag.experiment_id][tag.key] = tag.value
+        if len(ids) == 1:  # one experiment: no IN list to render per call
+            tags[ids[0]] = dict(conn.execute(_TAGS_OF, {"experiment_id": ids[0]}).tuples().all())
+        elif ids:
+            for experiment_id, key, value in conn.execute(_TAGS_OF_MANY, {"ids": ids}):
+                tags[experiment_id][key] = value
         return [
             Experiment(
                 experiment_id=str(row.experiment_id),
