@@ -8,7 +8,12 @@
    in this process as an ASGI app, p50 and p90 per request, no network.
 3. CLI commands against a running server (``DOCKYARD_URI``), wall time with ``hyperfine``.
 
-    .venv/bin/python bench/control_plane.py [--quick] [--workers 2]
+    .venv/bin/python bench/control_plane.py [--quick] [--workers 2] [--before CHECKOUT]
+
+``--before`` times part 2 for another checkout of Dockyard too (e.g. ``git worktree add
+/tmp/before main``): each build runs in its own process (``CHECKOUT/src`` first on the path),
+the two alternating round by round so both see the same machine load; the table shows the
+median of the rounds' p50s for each.
 """
 
 from __future__ import annotations
@@ -87,12 +92,15 @@ def mlflow_vs_stub(workers: int, rounds: int, calls: int, work: Path) -> dict[st
 # -- 2. server time of small requests, in process -------------------------------------------------
 
 
-def server_times(home: Path, calls: int, only: str = "") -> dict[str, tuple[float, float]]:
-    """p50 and p90 microseconds per request through the whole app (the cases named ``only``)."""
+def server_times(
+    home: Path, calls: int, only: str = "", database_url: str | None = None
+) -> dict[str, tuple[float, float]]:
+    """p50 and p90 microseconds per request through the whole app (the cases named ``only``),
+    on SQLite under ``home`` or on ``database_url``."""
     from dockyard.server import create_app
     from dockyard.settings import Settings
 
-    app = create_app(Settings(home=home))
+    app = create_app(Settings(home=home, database_url=database_url))
     client_addr = ("127.0.0.1", 50000)
 
     async def call(method: str, path: str, body: bytes = b"", query: bytes = b"") -> int:
@@ -136,7 +144,8 @@ def server_times(home: Path, calls: int, only: str = "") -> dict[str, tuple[floa
 
     async def run() -> dict[str, tuple[float, float]]:
         async with app.router.lifespan_context(app):
-            create = json.dumps({"name": "timed"}).encode()
+            # Unique: runs against one PostgreSQL database share its experiments.
+            create = json.dumps({"name": f"timed-{os.getpid()}-{time.time_ns()}"}).encode()
             made = await _json(app, "POST", "/api/2.0/mlflow/experiments/create", create)
             exp = made["experiment_id"]
             run_body = json.dumps({"experiment_id": exp}).encode()
@@ -158,6 +167,7 @@ def server_times(home: Path, calls: int, only: str = "") -> dict[str, tuple[floa
                     b"",
                     b"",
                 ),
+                "GET /api/v1/runs/{id}": lambda: ("GET", f"/api/v1/runs/{run_id}", b"", b""),
                 "GET /api/v1/whoami": lambda: ("GET", "/api/v1/whoami", b"", b""),
                 "GET /healthz": lambda: ("GET", "/healthz", b"", b""),
                 "GET mlflow experiments/get": lambda: (
@@ -245,6 +255,25 @@ def cli_times(workers: int, work: Path, runs: int) -> dict[str, tuple[float, flo
     return out
 
 
+def _server_rounds(
+    before: Path, rounds: int, calls: int, work: Path, database_url: str | None
+) -> dict[str, dict[str, list[float]]]:
+    """p50 microseconds per request for each round, by build ("before", "after") and case."""
+    builds = {"before": before / "src", "after": Path(__file__).parent.parent / "src"}
+    out: dict[str, dict[str, list[float]]] = {name: {} for name in builds}
+    for i in range(rounds):
+        for name, src in builds.items():
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            home = work / f"{name}-{i}"
+            argv = [sys.executable, __file__, "--server-json", str(home), "--calls", str(calls)]
+            if database_url:
+                argv += ["--database-url", database_url]
+            done = subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
+            for case, (p50, _) in json.loads(done.stdout).items():
+                out[name].setdefault(case, []).append(p50)
+    return out
+
+
 def _bare_python() -> float:
     start = time.perf_counter()
     for _ in range(10):
@@ -257,7 +286,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per server")
     parser.add_argument("--skip", nargs="*", default=[], choices=["mlflow", "server", "cli"])
+    parser.add_argument("--before", type=Path, help="another checkout to time part 2 against")
+    parser.add_argument(
+        "--database-url", help="part 2 on this database (PostgreSQL) instead of SQLite"
+    )
+    parser.add_argument("--server-json", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.server_json:  # one build's part 2, for --before
+        print(json.dumps(server_times(args.server_json, args.calls, "", args.database_url)))
+        return
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-"))
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
@@ -274,10 +312,22 @@ def main() -> None:
         print(f"| stub (median; rounds {_fmt(rates['stub'])}) | {stub:,.0f} |")
         print(f"| Dockyard / stub | {dock / stub:.0%} |")
 
-    if "server" not in args.skip:
+    if "server" not in args.skip and args.before:
+        calls, rounds = (300, 2) if args.quick else (2000, 4)
+        print(f"server time in process, before ({args.before}) and after ...", file=sys.stderr)
+        both = _server_rounds(args.before, rounds, calls, work, args.database_url)
+        where = "PostgreSQL" if args.database_url else "SQLite"
+        title = f"Server time in process ({where}), p50 ms, median of {rounds} alternating rounds"
+        print(f"\n| {title} of {calls} calls | before | after |")
+        print("|---|---:|---:|")
+        for name, after in both["after"].items():
+            old = both["before"].get(name)
+            was = f"{statistics.median(old) / 1000:.3f}" if old else "-"
+            print(f"| {name} | {was} | {statistics.median(after) / 1000:.3f} |")
+    elif "server" not in args.skip:
         calls = 300 if args.quick else 2000
         print("server time in process ...", file=sys.stderr)
-        times = server_times(work / "inproc", calls)
+        times = server_times(work / "inproc", calls, "", args.database_url)
         print(f"\n| Server time in process, {calls} calls | p50 ms | p90 ms |")
         print("|---|---:|---:|")
         for name, (p50, p90) in times.items():

@@ -17,7 +17,7 @@ from dockyard.sdk import Client
 from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import Services, create_app
 from dockyard.server._dispatch import ExactDispatch, exact_routes
-from dockyard.server._route import OneHopRoute, one_hop
+from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read
 
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
@@ -116,3 +116,47 @@ def test_one_hop_runs_sync_handlers_off_the_loop_and_keeps_their_signature() -> 
         schema = client.get("/openapi.json").json()["paths"]["/answer/{name}"]["get"]
         assert schema["operationId"].startswith("answer")
         assert [p["name"] for p in schema["parameters"]] == ["name", "count"]
+
+
+def test_short_reads_run_on_the_loop_only_where_the_app_allows_it() -> None:
+    def build(inline: bool) -> tuple[FastAPI, list[str]]:
+        app = FastAPI()
+        loop_thread: list[str] = []
+
+        @app.middleware("http")
+        async def note_loop(request: Any, call_next: Any) -> Any:
+            loop_thread.append(threading.current_thread().name)
+            return await call_next(request)
+
+        @short_read
+        def read(name: str) -> _Answer:
+            """A short read."""
+            return _Answer(thread=threading.current_thread().name)
+
+        def other() -> _Answer:
+            return _Answer(thread=threading.current_thread().name)
+
+        app.router.route_class = OneHopRoute
+        app.get("/read/{name}")(read)
+        app.get("/other")(other)
+        if inline:
+            app.add_middleware(InlineReads)
+        return app, loop_thread
+
+    for inline in (True, False):
+        app, loop_thread = build(inline)
+        with httpx.Client(transport=InProcessTransport(app), base_url="http://test") as client:
+            read = client.get("/read/x").json()["thread"]
+            assert (read == loop_thread[-1]) is inline
+            # Only marked handlers: every other sync handler still runs in the pool.
+            assert client.get("/other").json()["thread"] != loop_thread[-1]
+            schema = client.get("/openapi.json").json()["paths"]["/read/{name}"]["get"]
+            assert schema["summary"] == "Read" and schema["description"] == "A short read."
+
+
+def test_healthz_is_matched_before_the_other_routes(api: Client, services: Services) -> None:
+    app = create_app(services=services)
+    paths = [getattr(route, "path", None) for route in app.router.routes]
+    assert paths[:2] == ["/endpoints/{name}/invocations", "/healthz"]
+    assert paths.count("/healthz") == 1
+    assert _raw(api, "GET", "/healthz").json()["status"] == "ok"

@@ -178,7 +178,9 @@ class ExperimentRepository:
         ids = [row.experiment_id for row in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         if len(ids) == 1:  # one experiment: no IN list to render per call
-            tags[ids[0]] = dict(conn.execute(_TAGS_OF, {"experiment_id": ids[0]}).tuples().all())
+            one = tags[ids[0]]
+            for key, value in conn.execute(_TAGS_OF, {"experiment_id": ids[0]}):
+                one[key] = value
         elif ids:
             for experiment_id, key, value in conn.execute(_TAGS_OF_MANY, {"ids": ids}):
                 tags[experiment_id][key] = value
