@@ -28,7 +28,7 @@ from dockyard.registry import (
     VersionFile,
 )
 from dockyard.server._deps import ActorDep, RegistryDep, ServicesDep
-from dockyard.server._route import OneHopRoute
+from dockyard.server._route import OneHopRoute, short_read
 from dockyard.server._streaming import download
 from dockyard.tracking import validate_key
 
@@ -89,6 +89,7 @@ def search_registered_models(
 
 
 @router.get(_MODEL)
+@short_read
 def get_registered_model(name: str, registry: RegistryDep, actor: ActorDep) -> RegisteredModel:
     """A model with its tags, aliases and latest version number."""
     return registry.get_registered_model(actor, name)
@@ -156,6 +157,7 @@ def list_model_versions(
 
 
 @router.get(_VERSION)
+@short_read
 def get_model_version(
     name: str, version: str, registry: RegistryDep, actor: ActorDep
 ) -> ModelVersion:
