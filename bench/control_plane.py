@@ -9,6 +9,7 @@
 3. CLI commands against a running server (``DOCKYARD_URI``), wall time with ``hyperfine``.
 
     .venv/bin/python bench/control_plane.py [--quick] [--workers 2] [--before CHECKOUT]
+        [--database-url postgresql+psycopg://...]
 
 ``--before`` times part 2 for another checkout of Dockyard too (e.g. ``git worktree add
 /tmp/before main``): each build runs in its own process (``CHECKOUT/src`` first on the path),
