@@ -209,6 +209,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = Field(default="dockyard@localhost", description="email sender address")
     smtp_starttls: bool = Field(default=False, description="upgrade SMTP with STARTTLS")
+    params_key: SecretStr | None = Field(
+        default=None,
+        description="AES-256-GCM key SecureString parameters are encrypted with: 32 bytes, "
+        "base64 (url-safe or standard); unset: SecureString parameters are refused",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
@@ -230,6 +235,18 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("params_key", mode="after")
+    @classmethod
+    def _params_key_is_a_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start-up, not at the first SecureString: a typo must not wait for a put.
+        # The message never repeats the value.
+        if value is None or not value.get_secret_value():
+            return None
+        from dockyard.params._secrets import decode_key
+
+        decode_key(value.get_secret_value())
         return value
 
     @field_validator("data_roots", mode="after")

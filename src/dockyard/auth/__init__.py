@@ -16,7 +16,7 @@ argument and ask :class:`Access` whether it may act. Layout::
 
 from __future__ import annotations
 
-from dockyard.auth._access import EVERYONE, Access
+from dockyard.auth._access import EVERYONE, Access, PathAccess
 from dockyard.auth._actor import Actor, ActorKind, JobScope, Level, Role
 from dockyard.auth._entities import (
     CreatedToken,
@@ -47,6 +47,7 @@ __all__ = [
     "JobScope",
     "Level",
     "Login",
+    "PathAccess",
     "Role",
     "SessionCookie",
     "SessionInfo",

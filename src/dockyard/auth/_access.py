@@ -22,6 +22,12 @@ decide. The rules:
   and publish to them; deleting a topic needs ``admin``. Anyone signed in lists topics.
 - **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
   from someone other than the version's author.
+- **Parameters** have hierarchical names; a grant on a path ending in ``/`` (``/team/``) covers
+  every name under it, a grant on a name covers that name, and the account that created a
+  parameter owns it (``manage``). Creating a name needs the member role; a new version or a
+  label ``edit``; deleting ``manage``. Decrypting a SecureString needs more than the default
+  permission: an explicit grant (``read`` or more) on the name or a path above it, owning it,
+  or the admin role (:class:`PathAccess`).
 
 Without accounts (the embedded default, or a loopback server with no users) every actor is an
 admin: the same checks run and pass. Decisions are cached per process for a few seconds, so a
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -42,7 +49,7 @@ from dockyard.errors import PermissionDenied
 from dockyard.store import schema
 from dockyard.store._upsert import upsert
 
-__all__ = ["EVERYONE", "Access"]
+__all__ = ["EVERYONE", "Access", "PathAccess"]
 
 _G = schema.grants
 EVERYONE = "*"
@@ -258,6 +265,25 @@ class Access:
         ).all()
         return [(r.principal, Level.parse(r.level)) for r in rows]
 
+    # -- hierarchical names (parameters) --------------------------------------------------------
+
+    def paths(self, conn: Connection, actor: Actor, kind: str) -> PathAccess:
+        """The actor's grants on the names and paths of ``kind``, read once: a listing asks
+        about many names."""
+        if actor.user_id is None or actor.role is Role.ADMIN:
+            return PathAccess(actor, self.default, None)
+        rows = conn.execute(
+            select(_G.c.resource_id, _G.c.level).where(
+                _G.c.kind == kind, _G.c.principal.in_((str(actor.user_id), EVERYONE))
+            )
+        ).all()
+        grants: dict[str, Level] = {}
+        for row in rows:
+            grants[row.resource_id] = max(
+                grants.get(row.resource_id, Level.NONE), Level.parse(row.level)
+            )
+        return PathAccess(actor, self.default, grants)
+
     # -- listings -------------------------------------------------------------------------------
 
     def readable(self, conn: Connection, actor: Actor, kind: str) -> set[str] | None:
@@ -282,12 +308,74 @@ class Access:
 
         def visible(scope: str, who: str) -> bool:
             kind, _, ident = scope.partition(":")
+            if kind == "parameter":  # grants on paths above the name count; so does writing it
+                allowed = sets.get(kind)
+                return (
+                    allowed is None or who == me or any(p in allowed for p in path_prefixes(ident))
+                )
             if kind in sets:
                 allowed = sets[kind]
                 return allowed is None or ident in allowed
             return who == me or who.startswith(f"{me} (")
 
         return visible
+
+
+def path_prefixes(name: str) -> list[str]:
+    """Where a grant covering ``name`` may be: ``/``, each path above it (``/a/``), the name."""
+    parts = name[1:].split("/")
+    return ["/", *("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))), name]
+
+
+@dataclass(frozen=True, slots=True)
+class PathAccess:
+    """One actor's permissions on hierarchical names (parameters): see the module docstring.
+
+    ``grants`` maps a granted name or path to the best level the actor holds there; None means
+    everything is allowed (an admin, or a server without accounts).
+    """
+
+    actor: Actor
+    default: Level
+    grants: dict[str, Level] | None
+
+    def _capped(self, level: Level) -> Level:
+        if self.actor.role is Role.VIEWER or self.actor.job is not None or self.actor.read_only:
+            return min(level, Level.READ)
+        return level
+
+    def explicit(self, name: str, owner_id: int | None) -> Level:
+        """The level granted on ``name`` or a path above it, or owned; the default aside."""
+        if self.grants is None:
+            return self._capped(Level.MANAGE)
+        level = (
+            Level.MANAGE if owner_id is not None and owner_id == self.actor.user_id else Level.NONE
+        )
+        for path in path_prefixes(name):
+            level = max(level, self.grants.get(path, Level.NONE))
+        return self._capped(level)
+
+    def level(self, name: str, owner_id: int | None) -> Level:
+        if self.grants is None:
+            return self._capped(Level.MANAGE)
+        return max(self.explicit(name, owner_id), self._capped(self.default))
+
+    def may_decrypt(self, name: str, owner_id: int | None) -> bool:
+        """A SecureString's clear value: never on the server's default permission alone."""
+        return self.explicit(name, owner_id) >= Level.READ
+
+    def require(
+        self, needed: Level, name: str, owner_id: int | None, what: str, kind: str = "parameter"
+    ) -> None:
+        if self.level(name, owner_id) >= needed:
+            return
+        raise PermissionDenied(
+            f"{self.actor.label} may not {what}: it needs {needed.label} permission on "
+            f"{kind} {name} or a path above it"
+            + (" (this token is read-only)" if self.actor.read_only else "")
+            + (" (a job's token only reads)" if self.actor.job else ""),
+            details={"needed": needed.label, "kind": kind, "resource": name[:256]},
+        )
 
 
 def _descends(run_id: str, ancestor: str, parents: Callable[[str], str | None]) -> bool:

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
-RESOURCE_KINDS = ("experiment", "registered_model", "endpoint")
+RESOURCE_KINDS = ("experiment", "registered_model", "endpoint", "parameter")
 
 
 def check_user_name(name: str) -> str:
@@ -117,8 +117,12 @@ class SessionInfo(_Resource):
 
 
 class SetGrant(_Request):
-    kind: str = Field(description="experiment, registered_model or endpoint")
-    resource: str = Field(min_length=1, max_length=256, description="id or name")
+    kind: str = Field(description="experiment, registered_model, endpoint or parameter")
+    resource: str = Field(
+        min_length=1,
+        max_length=256,
+        description="id or name; for a parameter its name, or a path ending in / (/team/)",
+    )
     user: str = Field(min_length=1, max_length=64, description="a user name, or * for everyone")
     level: str = Field(description="none, read, edit or manage")
 

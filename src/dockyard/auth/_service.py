@@ -513,7 +513,7 @@ class AuthService:
         level = Level.parse(request.level)
         with self._db.write() as conn:
             resource_id = _resource_id(conn, request.kind, request.resource)
-            self._access.require(
+            self._require(
                 conn, actor, Level.MANAGE, request.kind, resource_id, "grant access to it"
             )
             if request.user == EVERYONE:
@@ -534,10 +534,21 @@ class AuthService:
             kind=request.kind, resource=request.resource, user=request.user, level=level.label
         )
 
+    def _require(
+        self, conn: Connection, actor: Actor, needed: Level, kind: str, resource_id: str, what: str
+    ) -> None:
+        if kind != "parameter":
+            self._access.require(conn, actor, needed, kind, resource_id, what)
+            return
+        # A parameter's grants are on its name or a path above it, and its creator owns it.
+        p = schema.parameters
+        owner = conn.execute(select(p.c.owner_id).where(p.c.name == resource_id)).scalar()
+        self._access.paths(conn, actor, kind).require(needed, resource_id, owner, what)
+
     def list_grants(self, actor: Actor, kind: str, resource: str) -> list[Grant]:
         with self._db.read() as conn:
             resource_id = _resource_id(conn, kind, resource)
-            self._access.require(conn, actor, Level.READ, kind, resource_id, "see who may use it")
+            self._require(conn, actor, Level.READ, kind, resource_id, "see who may use it")
             names = {str(r.user_id): r.name for r in self._repo.users(conn)}
             return [
                 Grant(kind=kind, resource=resource, user=names.get(p, p), level=level.label)
@@ -552,6 +563,24 @@ class _Row:
         self.__dict__.update(values)
 
 
+def _parameter_resource(conn: Connection, resource: str) -> str:
+    """A parameter's name (which must exist), or a path ending in ``/`` that covers every name
+    under it, existing or not (``/`` covers all)."""
+    from dockyard.params._names import check_name, check_path
+
+    if resource.endswith("/"):
+        return check_path(resource, field="resource")
+    check_name(resource, field="resource")
+    p = schema.parameters
+    if conn.execute(select(p.c.name).where(p.c.name == resource)).first() is None:
+        raise NotFound(
+            f"parameter {resource!r} does not exist (a path ending in / may be granted before "
+            "anything is under it)",
+            field="resource",
+        )
+    return resource
+
+
 def _resource_id(conn: Connection, kind: str, resource: str) -> str:
     """The id grants are kept under: experiments by id (or found by name), models by their
     internal id (a rename keeps its grants), endpoints by name. NotFound names the resource."""
@@ -564,6 +593,8 @@ def _resource_id(conn: Connection, kind: str, resource: str) -> str:
     elif kind == "registered_model":
         m = schema.registered_models
         query = select(m.c.model_id).where(m.c.name == resource)
+    elif kind == "parameter":
+        return _parameter_resource(conn, resource)
     else:
         p = schema.endpoints
         query = select(p.c.name).where(p.c.name == resource)

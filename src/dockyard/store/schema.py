@@ -49,6 +49,9 @@ __all__ = [
     "model_version_approvals",
     "model_version_tags",
     "model_versions",
+    "parameter_labels",
+    "parameter_versions",
+    "parameters",
     "params",
     "registered_model_tags",
     "registered_models",
@@ -318,6 +321,9 @@ jobs = Table(
     # Who submitted the job and the experiment its run lives in: permissions follow both.
     Column("created_by", String(256), nullable=True),
     Column("experiment_id", BigInteger, nullable=True),
+    # The parameters its spec referenced, as resolved at submit: [{name, version, type, field}]
+    # (JSON); a SecureString's clear value is never here, nor in ``spec``.
+    Column("parameters", Text, nullable=True),
     Index(None, "status", "created_time"),
 )
 
@@ -661,4 +667,48 @@ delivery_attempts = Table(
     Column("error", String(1000), nullable=True),
     Index(None, "subscription_id", "attempt_id"),
     Index(None, "delivery_id"),
+)
+
+# -- parameters: versioned, hierarchical configuration (dockyard.params) -------------------------
+
+# One row per parameter name (``/team/model/threshold``, up to 1011 characters as in AWS SSM):
+# its latest version and type. ``owner_id`` is the account that created it, which may change it
+# (grants name paths up to 256 characters; names may be longer, so ownership is a column).
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("name", String(1011), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# Every version ever put. ``value`` is the clear text of a String or StringList, and for a
+# SecureString the AES-GCM ciphertext (``dy1:<key id>:<base64>``): never its clear text.
+parameter_versions = Table(
+    "parameter_versions",
+    metadata,
+    Column("name", String(1011), ForeignKey("parameters.name", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("description", String(1024), nullable=False, server_default=""),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# Labels on versions (``/team/model/threshold:prod``): a label names one version of a parameter
+# at a time; labelling another version moves it.
+parameter_labels = Table(
+    "parameter_labels",
+    metadata,
+    Column("name", String(1011), ForeignKey("parameters.name", ondelete="CASCADE"), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "label"),
 )

@@ -1,0 +1,42 @@
+"""The parameter store: versioned, hierarchical, optionally encrypted configuration values.
+
+Runs in the server (as AWS SSM Parameter Store does for its users). Layout::
+
+    _names.py       names (/team/model/threshold), paths, labels, selectors (name:3, name:prod)
+    _entities.py    request and resource models of the API
+    _secrets.py     SecureString values at rest: AES-256-GCM with DOCKYARD_PARAMS_KEY
+    _repository.py  SQL for parameters, versions, labels
+    _service.py     the rules; references in specs ({{param:/name}}) resolved at submit
+
+Permissions are in :mod:`dockyard.auth._access` (``PathAccess``): grants on names or on paths
+above them, the creator owns a parameter, and a SecureString's clear value needs an explicit
+grant. A SecureString's clear value is never stored, logged, listed, put in an event or in a
+job's stored spec: a job gets it in its environment, from its runner's launch.
+"""
+
+from __future__ import annotations
+
+from dockyard.params._entities import (
+    LabelParameter,
+    LabelResult,
+    Parameter,
+    ParameterList,
+    ParameterType,
+    ParameterUse,
+    PutParameter,
+    PutResult,
+)
+from dockyard.params._service import REFERENCE, ParamService
+
+__all__ = [
+    "REFERENCE",
+    "LabelParameter",
+    "LabelResult",
+    "ParamService",
+    "Parameter",
+    "ParameterList",
+    "ParameterType",
+    "ParameterUse",
+    "PutParameter",
+    "PutResult",
+]
