@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     at S3.
     """
 
-    model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="ignore", frozen=True)
+    # Errors do not repeat the values given: some are secrets (DOCKYARD_PARAMS_KEY).
+    model_config = SettingsConfigDict(
+        env_prefix="DOCKYARD_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     home: Path = Field(default_factory=lambda: Path.home() / ".dockyard")
     database_url: str | None = Field(

@@ -59,11 +59,12 @@ def _untoken(token: str | None) -> str | None:
     if not token:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        text = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidArgument(
-            "page_token is not one this server gave", field="page_token"
-        ) from None
+        text = ""
+    if not text:
+        raise InvalidArgument("page_token is not one this server gave", field="page_token")
+    return text
 
 
 def _page_size(value: int) -> int:

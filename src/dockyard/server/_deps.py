@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from dockyard.auth import Actor, AuthService
 from dockyard.endpoints._service import EndpointService
 from dockyard.jobs._service import JobService
+from dockyard.params import ParamService
 from dockyard.registry import RegistryService
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
@@ -24,6 +25,7 @@ __all__ = [
     "AuthDep",
     "EndpointsDep",
     "JobsDep",
+    "ParamsDep",
     "RegistryDep",
     "ServicesDep",
     "TrackingDep",
@@ -50,6 +52,10 @@ async def _endpoints(request: Request) -> EndpointService:
     return _of(request).endpoints
 
 
+async def _params(request: Request) -> ParamService:
+    return _of(request).params
+
+
 async def _registry(request: Request) -> RegistryService:
     return _of(request).registry
 
@@ -70,3 +76,4 @@ TrackingDep = Annotated[TrackingService, Depends(_tracking)]
 JobsDep = Annotated[JobService, Depends(_jobs)]
 EndpointsDep = Annotated[EndpointService, Depends(_endpoints)]
 RegistryDep = Annotated[RegistryService, Depends(_registry)]
+ParamsDep = Annotated[ParamService, Depends(_params)]

@@ -15,6 +15,7 @@ from dockyard.jobs._executor import load_executor
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
 from dockyard.notifications import NotificationService
+from dockyard.params import ParamService
 from dockyard.registry import RegistryService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
@@ -47,6 +48,7 @@ class Services:
     registry: RegistryService
     endpoints: EndpointService
     notifications: NotificationService
+    params: ParamService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -82,6 +84,7 @@ class Services:
             db, tracking, settings, events, access, auth, artifacts, load_executor(settings)
         )
         jobs.resolve_model = registry.resolve
+        params = ParamService(db, settings, events, access)
         services = cls(
             settings=settings,
             db=db,
@@ -95,6 +98,7 @@ class Services:
             registry=registry,
             endpoints=endpoints,
             notifications=NotificationService(db, settings, events, access),
+            params=params,
         )
         endpoints.check_model = services.check_model
         return services
