@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from dockyard.models import save_model
+from dockyard.params._secrets import new_key
 from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import create_app
 from dockyard.settings import Settings
@@ -64,6 +65,8 @@ class World:
     victim: str = ""
     data_uri: str = ""  # an upload: the owner's own area
     run_data_uri: str = ""  # a file in the run's artifacts, by its store URI
+    param: str = ""  # a String parameter
+    secret: str = ""  # a SecureString parameter
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -313,6 +316,21 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/endpoints/{name}/invocations"): Call(
         "read", "/endpoints/{w.endpoint}/invocations", content=b"1,2\n"
     ),
+    # -- parameters ----------------------------------------------------------------------------
+    ("POST", "/api/v1/params"): Call(
+        "edit", "/api/v1/params", json=_j(name="{w.param}", value="2", overwrite=True)
+    ),
+    ("GET", "/api/v1/params"): Call("signed_in", "/api/v1/params", params=_q(path="/")),
+    ("GET", "/api/v1/params/value"): Call(
+        "read", "/api/v1/params/value", params=_q(name="{w.param}")
+    ),
+    ("GET", "/api/v1/params/history"): Call(
+        "read", "/api/v1/params/history", params=_q(name="{w.param}")
+    ),
+    ("POST", "/api/v1/params/labels"): Call(
+        "edit", "/api/v1/params/labels", json=lambda w: {"name": w.param, "labels": ["prod"]}
+    ),
+    ("DELETE", "/api/v1/params"): Call("manage", "/api/v1/params", params=_q(name="{w.param}")),
     # -- registry ------------------------------------------------------------------------------
     ("POST", "/api/v1/registered-models"): Call(
         "member", "/api/v1/registered-models", json=_j(name="m-{w.job}")
@@ -616,7 +634,12 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, package: Path) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("matrix")
-    settings = Settings(home=home, default_permission="none", allowed_hosts=["dockyard.test"])
+    settings = Settings(
+        home=home,
+        default_permission="none",
+        allowed_hosts=["dockyard.test"],
+        params_key=new_key(),
+    )
     app = create_app(settings)
     transport = InProcessTransport(app, local=False)  # a network client's view of the app
     with httpx.Client(transport=transport, base_url="http://dockyard.test") as client:
@@ -718,11 +741,17 @@ def _seed(server: Server) -> World:
         "inputs": {"train": {"uri": w.data_uri, "content_type": "text/csv"}},
     }
     _ok(c.post("/api/v1/jobs/training", json=job, headers=owner))
+    w.param, w.secret = f"/seed/{n}/plain", f"/seed/{n}/secret"
+    _ok(c.post("/api/v1/params", json={"name": w.param, "value": "1"}, headers=owner))
+    secret = {"name": w.secret, "value": "s3cr3t", "type": "SecureString"}
+    _ok(c.post("/api/v1/params", json=secret, headers=owner))
     for who, level in (("viewer", "edit"), ("reader", "read"), ("editor", "edit")):
         for kind, resource in (
             ("experiment", w.experiment_id),
             ("registered_model", w.model),
             ("endpoint", w.endpoint),
+            ("parameter", w.param),
+            ("parameter", w.secret),
         ):
             body = {"kind": kind, "resource": resource, "user": who, "level": level}
             _ok(c.put("/api/v1/grants", json=body, headers=owner))
@@ -809,3 +838,34 @@ def test_a_logged_models_files_are_its_creators_to_change(server: Server) -> Non
     # edit permission is not enough to change a model someone else logged; manage is.
     assert answers == {"editor": 403, "owner": 200, "admin": 200}
     assert reads == {"outsider": 403, "reader": 200}
+
+
+def test_secure_strings_decrypt_only_for_explicit_grants(server: Server) -> None:
+    world = _seed(server)
+    answers = {}
+    for caller in ("outsider", "viewer", "reader", "owner", "admin"):
+        answer = server.client.get(
+            "/api/v1/params/value",
+            params={"name": world.secret, "with_decryption": True},
+            headers=server.headers[caller],
+        )
+        answers[caller] = (answer.status_code, answer.json().get("value"))
+    assert answers == {
+        "outsider": (403, None),
+        "viewer": (200, "s3cr3t"),  # an explicit grant, capped at read, still decrypts
+        "reader": (200, "s3cr3t"),
+        "owner": (200, "s3cr3t"),
+        "admin": (200, "s3cr3t"),
+    }
+    # A grant on a path above the name covers it.
+    n = world.param.split("/")[2]
+    grant = {"kind": "parameter", "resource": f"/seed/{n}/", "user": "outsider", "level": "read"}
+    assert server.client.put(
+        "/api/v1/grants", json=grant, headers=server.headers["admin"]
+    ).is_success
+    answer = server.client.get(
+        "/api/v1/params/value",
+        params={"name": world.secret, "with_decryption": True},
+        headers=server.headers["outsider"],
+    )
+    assert answer.json().get("value") == "s3cr3t"
