@@ -102,6 +102,8 @@ class Job(BaseModel):
     progress: dict[str, Any] | None = None
     created_by: str | None = None
     experiment_id: str | None = None
+    #: Parameters the spec referenced, as resolved at submit: name, version, type, field.
+    parameters: list[dict[str, Any]] = Field(default_factory=list)
     events: list[JobEvent] = Field(default_factory=list)
 
 

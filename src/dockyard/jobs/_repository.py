@@ -129,6 +129,7 @@ class JobRepository:
             progress=orjson.loads(row.progress) if row.progress else None,
             created_by=row.created_by,
             experiment_id=None if row.experiment_id is None else str(row.experiment_id),
+            parameters=orjson.loads(row.parameters) if row.parameters else [],
             events=[
                 JobEvent(
                     time=e.time,

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -57,6 +57,9 @@ from dockyard.tracking import (
     now_ms,
 )
 
+if TYPE_CHECKING:
+    from dockyard.params import ParameterUse, ParamService
+
 __all__ = ["JobService"]
 
 
@@ -74,6 +77,12 @@ def _default_name(spec: TrainingJobSpec) -> str:
     base = spec.algorithm or (spec.entry_point or spec.module or "job").rsplit("/", 1)[-1]
     base = re.sub(r"[^a-zA-Z0-9]+", "-", base.removesuffix(".py")).strip("-")[:30] or "job"
     return f"{base}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
+
+
+def _is_environment_value(field: str) -> bool:
+    """``environment.<NAME>``: where a SecureString may be referenced."""
+    head, _, name = field.partition(".")
+    return head == "environment" and bool(name) and "." not in name
 
 
 _SYSTEM = Actor.system("scheduler")
@@ -120,6 +129,8 @@ class JobService:
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
         # Set by the server to the registry's resolver, so models:/ URIs are checked at submit.
         self.resolve_model: Callable[[Actor, str], object] | None = None
+        # Set by the server: resolves {{param:/name}} references at submit (see _resolve_params).
+        self.params: ParamService | None = None
 
     @property
     def executor(self) -> Executor:
@@ -136,6 +147,9 @@ class JobService:
     def submit(self, actor: Actor, spec: TrainingJobSpec) -> Job:
         """Validate a training spec against the world (URIs, capacity, algorithm) and queue it."""
         self._access.require_role(actor, Role.MEMBER, "submit jobs")
+        body, uses = self._resolve_params(actor, spec.model_dump(mode="json"), secure=True)
+        if uses:
+            spec = _validated(TrainingJobSpec, body)
         spec, fitted = self._fit_instance_type(spec)
         self._check(actor, spec)
         name = spec.name or _default_name(spec)
@@ -155,6 +169,24 @@ class JobService:
             spec.resources.cpus,
             spec.stopping_condition.max_wait_s,
             note=fitted,
+            parameters=uses,
+        )
+
+    def _resolve_params(
+        self, actor: Actor, body: dict[str, Any], *, secure: bool
+    ) -> tuple[dict[str, Any], builtins.list[ParameterUse]]:
+        """The spec with its parameter references resolved with the submitter's permissions.
+
+        String values are written into the spec; a SecureString may appear only in
+        ``environment`` (``secure``: training jobs) and stays a reference pinned to its version,
+        filled in only for the job's runner (:meth:`launch`).
+        """
+        if self.params is None or b"{{" not in orjson.dumps(body):
+            return body, []
+        return self.params.resolve(
+            actor,
+            body,
+            secure_in=lambda field: secure and _is_environment_value(field),
         )
 
     def _fit_instance_type(self, spec: TrainingJobSpec) -> tuple[TrainingJobSpec, str]:
@@ -204,6 +236,7 @@ class JobService:
             body["output"] = {**extra, "uri": f"{output_root.rstrip('/')}/{name}"}
             body.pop("TransformOutput", None)
         self._access.require_role(actor, Role.MEMBER, "submit transform jobs")
+        body, uses = self._resolve_params(actor, body, secure=False)
         spec = _validated(TransformJobSpec, body)
         self._check_transform(actor, spec)
         params = {
@@ -226,6 +259,7 @@ class JobService:
             run_id,
             min(cpus, capacity),
             None,
+            parameters=uses,
         )
 
     def _check_transform(self, actor: Actor, spec: Any) -> None:
@@ -294,8 +328,10 @@ class JobService:
         max_wait_s: int | None,
         *,
         note: str = "",
+        parameters: Sequence[ParameterUse] = (),
     ) -> Job:
         job_id = uuid.uuid4().hex
+        used = [u.model_dump(mode="json") for u in parameters]
         now = now_ms()
         with self._db.write() as conn:
             self._repo.insert(
@@ -313,11 +349,15 @@ class JobService:
                 queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
                 created_by=actor.name,
                 experiment_id=int(experiment_id),
+                parameters=orjson.dumps(used).decode() if used else None,
             )
             message = f"queued; {note}" if note else "queued"
             self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
             row = self._repo.row(conn, job_id)
-            self._event(conn, actor, "job.submitted", row, {"kind": kind.name, "run_id": run_id})
+            body: dict[str, Any] = {"kind": kind.name, "run_id": run_id}
+            if used:  # names and versions: never a value
+                body["parameters"] = [f"{u['name']}:{u['version']}" for u in used]
+            self._event(conn, actor, "job.submitted", row, body)
             job = self._repo.get(conn, job_id)
         self.wake.set()
         return job
@@ -593,11 +633,19 @@ class JobService:
                 raise Conflict(f"job {row.name!r} is {status.value}: it has no runner to launch")
             token = self._mint(conn, row, runner=False)
         user = self._job_user
+        spec = orjson.loads(row.spec)
+        if row.parameters and self.params is not None:
+            # SecureString values reach the job's process here, and only here.
+            from dockyard.params import ParameterUse
+
+            uses = [ParameterUse.model_validate(u) for u in orjson.loads(row.parameters)]
+            environment = spec.get("environment") or {}
+            spec["environment"] = self.params.reveal(environment, uses, "environment")
         return JobLaunch(
             job_id=row.job_id,
             name=row.name,
             kind=row.kind,
-            spec=orjson.loads(row.spec),
+            spec=spec,
             run_id=row.run_id,
             token=token,
             log_offset=self._logs.size(row.job_id),

@@ -85,6 +85,7 @@ class Services:
         )
         jobs.resolve_model = registry.resolve
         params = ParamService(db, settings, events, access)
+        jobs.params = params
         services = cls(
             settings=settings,
             db=db,
