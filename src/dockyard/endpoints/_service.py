@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
@@ -26,6 +26,9 @@ from dockyard.serving import ApiKey, new_api_key
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import now_ms
+
+if TYPE_CHECKING:
+    from dockyard.params import ParamService
 
 __all__ = ["EndpointService"]
 
@@ -80,6 +83,24 @@ class EndpointService:
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
+        # Set by the server: resolves {{param:/name}} references in configs.
+        self.params: ParamService | None = None
+
+    def _resolve_params(
+        self, actor: Actor, config: EndpointConfig
+    ) -> tuple[EndpointConfig, builtins.list[str]]:
+        """The config with its String parameter references resolved with ``actor``'s
+        permissions, and ``name:version`` of each used. An endpoint has no environment, so a
+        SecureString is refused."""
+        body = config.model_dump(mode="json", exclude_unset=True)
+        if self.params is None or b"{{" not in orjson.dumps(body):
+            return config, []
+        body, uses = self.params.resolve(actor, body, secure_in=lambda field: False)
+        try:
+            resolved = EndpointConfig.model_validate(body)
+        except ValidationError as exc:
+            raise invalid_from_validation(exc.errors()) from exc
+        return resolved, sorted({f"{u.name}:{u.version}" for u in uses})
 
     def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
         models = [(v.model_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
@@ -110,6 +131,7 @@ class EndpointService:
         It binds loopback unless its config names another address, whatever the server binds.
         """
         self._access.require_role(actor, Role.MEMBER, "create endpoints")
+        config, used = self._resolve_params(actor, config)
         self._check_models(actor, config)
         config = config.model_copy(update={"host": config.bind_host})  # stored explicitly
         now = now_ms()
@@ -132,7 +154,7 @@ class EndpointService:
             )
             self._repo.event(conn, config.name, EndpointStatus.CREATING, now, "created")
             self._access.own(conn, actor, _KIND, config.name)
-            self._event(conn, actor, "endpoint.created", config.name, {"config": _summary(config)})
+            self._event(conn, actor, "endpoint.created", config.name, _summary(config, used))
             endpoint = self._repo.get(conn, config.name)
         self.wake.set()
         return endpoint
@@ -152,6 +174,7 @@ class EndpointService:
         with self._db.read() as conn:
             current = EndpointConfig.model_validate_json(self._repo.row(conn, name).config)
             self._access.require(conn, actor, Level.EDIT, _KIND, name, "update it")
+        config, used = self._resolve_params(actor, config)
         try:
             config = config.merged_over(current)
         except ValidationError as exc:
@@ -194,7 +217,7 @@ class EndpointService:
                 now,
                 f"rolling out ({config.rollout.describe()})",
             )
-            self._event(conn, actor, "endpoint.updated", name, {"config": _summary(config)})
+            self._event(conn, actor, "endpoint.updated", name, _summary(config, used))
             endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
@@ -381,9 +404,13 @@ class EndpointService:
             self._event(conn, _SYSTEM, "endpoint.deleted", name)
 
 
-def _summary(config: EndpointConfig) -> dict[str, Any]:
+def _summary(config: EndpointConfig, parameters: builtins.list[str]) -> dict[str, Any]:
+    """The event body: the models served, and the parameter versions the config used."""
     variants = {v.name: v.model_uri for v in config.variants}
     summary: dict[str, Any] = {"variants": variants}
     if config.shadow is not None:
         summary["shadow"] = config.shadow.model_uri
-    return summary
+    body: dict[str, Any] = {"config": summary}
+    if parameters:
+        body["parameters"] = parameters
+    return body

@@ -86,6 +86,7 @@ class Services:
         jobs.resolve_model = registry.resolve
         params = ParamService(db, settings, events, access)
         jobs.params = params
+        endpoints.params = params
         services = cls(
             settings=settings,
             db=db,
