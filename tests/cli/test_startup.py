@@ -25,7 +25,13 @@ _HEAVY = ("fastapi", "sqlalchemy", "pandas", "numpy", "rich", "yaml", "dockyard.
 
 
 @pytest.mark.parametrize(
-    "command", [["whoami"], ["experiments", "list", "--json"], ["runs", "list", "-e", "0"]]
+    "command",
+    [
+        ["whoami"],
+        ["experiments", "list", "--json"],
+        ["runs", "list", "-e", "0"],
+        ["params", "list", "/", "--json"],
+    ],
 )
 def test_commands_against_a_server_load_no_server_code(
     live_server: LiveServer, tmp_path: Path, command: list[str]

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.services.server_process import ServerProcess
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.params._secrets import new_key
 from dockyard.sdk import Client
+from tests.services.server_process import ServerProcess
 
 SCRIPTS = Path(__file__).parent / "scripts"
 SECRET = "pa55-clear-value-of-the-db"

@@ -30,6 +30,7 @@ _COMMANDS: Final = {
     "models": ("dockyard.cli.models", "models"),
     "transform": ("dockyard.cli.transform", "transform"),
     "endpoints": ("dockyard.cli.endpoints", "endpoints"),
+    "params": ("dockyard.cli.params", "params"),
     "users": ("dockyard.cli.accounts", "users"),
     "tokens": ("dockyard.cli.accounts", "tokens"),
     "grants": ("dockyard.cli.accounts", "grants"),

@@ -28,7 +28,7 @@ from dockyard.store import Database
 from dockyard.tracking import now_ms
 
 if TYPE_CHECKING:
-    from dockyard.params import ParamService
+    from dockyard.params._service import ParamService
 
 __all__ = ["EndpointService"]
 

@@ -58,7 +58,8 @@ from dockyard.tracking import (
 )
 
 if TYPE_CHECKING:
-    from dockyard.params import ParameterUse, ParamService
+    from dockyard.params import ParameterUse
+    from dockyard.params._service import ParamService
 
 __all__ = ["JobService"]
 

@@ -12,6 +12,9 @@ Permissions are in :mod:`dockyard.auth._access` (``PathAccess``): grants on name
 above them, the creator owns a parameter, and a SecureString's clear value needs an explicit
 grant. A SecureString's clear value is never stored, logged, listed, put in an event or in a
 job's stored spec: a job gets it in its environment, from its runner's launch.
+
+This package exports the API's models only, so clients (the SDK, the CLI) load no server code;
+the server imports :class:`~dockyard.params._service.ParamService` from its module.
 """
 
 from __future__ import annotations
@@ -26,13 +29,10 @@ from dockyard.params._entities import (
     PutParameter,
     PutResult,
 )
-from dockyard.params._service import REFERENCE, ParamService
 
 __all__ = [
-    "REFERENCE",
     "LabelParameter",
     "LabelResult",
-    "ParamService",
     "Parameter",
     "ParameterList",
     "ParameterType",

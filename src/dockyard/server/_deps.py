@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from dockyard.auth import Actor, AuthService
 from dockyard.endpoints._service import EndpointService
 from dockyard.jobs._service import JobService
-from dockyard.params import ParamService
+from dockyard.params._service import ParamService
 from dockyard.registry import RegistryService
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services

@@ -15,7 +15,7 @@ from dockyard.jobs._executor import load_executor
 from dockyard.jobs._scheduler import Scheduler
 from dockyard.jobs._service import JobService
 from dockyard.notifications import NotificationService
-from dockyard.params import ParamService
+from dockyard.params._service import ParamService
 from dockyard.registry import RegistryService
 from dockyard.settings import Settings
 from dockyard.store import Database, open_database
