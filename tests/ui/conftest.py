@@ -30,6 +30,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from dockyard.models import save_model
+from dockyard.params._secrets import new_key
 from tests.services.server_process import ServerProcess
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -251,7 +252,8 @@ def _wait(what: str, check: Any, timeout: float = 120) -> Any:
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     base = tmp_path_factory.mktemp("ui")
-    server = ServerProcess(base / "home", env={"DOCKYARD_JOB_STOP_GRACE_S": "1"})
+    env = {"DOCKYARD_JOB_STOP_GRACE_S": "1", "DOCKYARD_PARAMS_KEY": new_key()}
+    server = ServerProcess(base / "home", env=env)
     server.start()
     try:
         anonymous = httpx.Client(base_url=server.url, timeout=60)

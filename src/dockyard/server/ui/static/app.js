@@ -25,6 +25,7 @@ const ROUTES = [
   ["/jobs/:name", page("job")],
   ["/endpoints", page("endpoints")],
   ["/endpoints/:name", page("endpoint")],
+  ["/params", page("params")],
   ["/events", page("events")],
   ["/subscriptions", page("subscriptions")],
   ["/subscriptions/:name", page("subscriptions")],
@@ -36,6 +37,7 @@ const NAV = [
   ["Models", "#/models", "m"],
   ["Jobs", "#/jobs", "j"],
   ["Endpoints", "#/endpoints", "p"],
+  ["Parameters", "#/params", "r"],
   ["Events", "#/events", "v"],
   ["Subscriptions", "#/subscriptions", "n"],
   ["Account", "#/account", "a"],
@@ -157,7 +159,7 @@ function toggleTheme() {
 
 const HELP = [
   ["/", "Search or filter on this page"],
-  ["g e / m / j / p / v / a", "Go to experiments, models, jobs, endpoints, events, account"],
+  ["g e / m / j / p / r / v / a", "Go to experiments, models, jobs, endpoints, parameters, events, account"],
   ["j / k or ↓ / ↑", "Move in a table"],
   ["Enter", "Open the row"],
   ["x", "Select the run (runs table)"],
