@@ -286,7 +286,9 @@ def grants() -> None:
 
 
 @grants.command("set")
-@click.argument("kind", type=click.Choice(["experiment", "registered_model", "endpoint"]))
+@click.argument(
+    "kind", type=click.Choice(["experiment", "registered_model", "endpoint", "parameter"])
+)
 @click.argument("resource")
 @click.argument("user")
 @click.argument("level", type=click.Choice(["none", "read", "edit", "manage"]))
@@ -300,7 +302,9 @@ def set_grant(kind: str, resource: str, user: str, level: str, as_json: bool) ->
 
 
 @grants.command("list")
-@click.argument("kind", type=click.Choice(["experiment", "registered_model", "endpoint"]))
+@click.argument(
+    "kind", type=click.Choice(["experiment", "registered_model", "endpoint", "parameter"])
+)
 @click.argument("resource")
 @json_option
 @fail_on_error
