@@ -302,7 +302,9 @@ class ParamService:
         check_name(name)
         limit = _page_size(max_results)
         raw = _untoken(page_token)
-        after = int(raw) if raw and raw.isdigit() else 0
+        if raw is not None and not (raw.isdigit() and len(raw) < 10):
+            raise InvalidArgument("page_token is not one this server gave", field="page_token")
+        after = int(raw) if raw else 0
         with self._db.read() as conn:
             head = self._repo.require_head(conn, name)
             self._access.paths(conn, actor, KIND).require(
