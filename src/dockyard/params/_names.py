@@ -17,6 +17,7 @@ from dockyard.errors import InvalidArgument
 __all__ = [
     "MAX_DEPTH",
     "MAX_NAME",
+    "VERSION",
     "check_label",
     "check_name",
     "check_path",
@@ -28,6 +29,8 @@ MAX_NAME = 1011
 MAX_DEPTH = 15
 MAX_LABEL = 100
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]+")
+#: A version number in a selector (ASCII digits: str.isdigit also accepts "²").
+VERSION = re.compile(r"[0-9]{1,9}")
 _LABEL = re.compile(r"[A-Za-z_.\-][A-Za-z0-9_.\-]{0,99}")
 
 
@@ -95,7 +98,7 @@ def parse_selector(selector: str, field: str = "name") -> tuple[str, int | str |
     check_name(name, field=field)
     if not sep:
         return name, None
-    if pick.isdigit() and len(pick) < 10:
+    if VERSION.fullmatch(pick):
         version = int(pick)
         if version < 1:
             raise InvalidArgument("versions start at 1", field=field)

@@ -32,7 +32,13 @@ from dockyard.params._entities import (
     PutParameter,
     PutResult,
 )
-from dockyard.params._names import check_label, check_name, check_path, parse_selector
+from dockyard.params._names import (
+    VERSION,
+    check_label,
+    check_name,
+    check_path,
+    parse_selector,
+)
 from dockyard.params._repository import ParamRepository
 from dockyard.params._secrets import Cipher
 from dockyard.settings import Settings
@@ -302,7 +308,7 @@ class ParamService:
         check_name(name)
         limit = _page_size(max_results)
         raw = _untoken(page_token)
-        if raw is not None and not (raw.isdigit() and len(raw) < 10):
+        if raw is not None and not VERSION.fullmatch(raw):
             raise InvalidArgument("page_token is not one this server gave", field="page_token")
         after = int(raw) if raw else 0
         with self._db.read() as conn:
@@ -411,7 +417,7 @@ class ParamService:
 
             def fill(match: re.Match[str], field: str) -> str:
                 name, _, version = match.group(1).partition(":")
-                if not version.isdigit() or (field, name, int(version)) not in secure:
+                if not VERSION.fullmatch(version) or (field, name, int(version)) not in secure:
                     return match.group(0)
                 row = self._repo.version(conn, name, int(version))
                 if row is None:
