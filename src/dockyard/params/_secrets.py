@@ -3,8 +3,8 @@
 A stored value reads ``dy1:<key id>:<base64(nonce || ciphertext+tag)>``. The key id (the first
 8 hex digits of the key's SHA-256) tells a changed key from a damaged value; the associated
 data binds a ciphertext to its parameter name and version, so a value copied onto another row
-does not decrypt. ``cryptography`` is imported when a SecureString is first used: servers that
-use none do not need it.
+does not decrypt. ``cryptography`` is imported when a SecureString is first used, so servers
+that use none never load it.
 
 Nothing here puts a clear value or the key in an exception message.
 """
@@ -68,13 +68,8 @@ class Cipher:
                 field="type",
             )
         if self._aead is None:
-            try:
-                from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-            except ImportError:  # pragma: no cover - installed with Dockyard's test tools
-                raise Unavailable(
-                    "SecureString parameters need the cryptography package on the server "
-                    "(pip install cryptography)"
-                ) from None
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
             self._aead = AESGCM(self._key)
         return self._aead
 
