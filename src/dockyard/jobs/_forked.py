@@ -24,9 +24,9 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
-__all__ = ["ForkedProcess", "fork_job"]
+__all__ = ["ForkedProcess", "exit_child", "fork_job"]
 
 
 class ForkedProcess:
@@ -80,8 +80,8 @@ def fork_job(
     if pid:
         os.close(write)
         return ForkedProcess(pid, os.fdopen(read, "rb"))
-    code = 1
-    try:
+
+    def child() -> int:
         os.setsid()
         if preexec is not None:
             preexec()
@@ -93,7 +93,17 @@ def fork_job(
         os.environ.update(env)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        code = main()
+        return main()
+
+    exit_child(child)
+
+
+def exit_child(body: Callable[[], int]) -> NoReturn:
+    """End a forked child as a process ends: ``body()``'s code, ``SystemExit``'s, or 1 with
+    the traceback printed; output flushed, and none of the parent's clean-up run (``_exit``)."""
+    code = 1
+    try:
+        code = body()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:

@@ -33,9 +33,10 @@ import signal
 import subprocess
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import IO, Any
+
+from dockyard.jobs._forked import exit_child
 
 __all__ = ["Zygote", "main"]
 
@@ -231,18 +232,7 @@ def _fork(request: dict[str, Any]) -> None:
     if pid:
         _reply({"pid": pid})
         return
-    code = 1
-    try:
-        code = _become_runner(request)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+    exit_child(lambda: _become_runner(request))
 
 
 def main(argv: list[str] | None = None) -> int:

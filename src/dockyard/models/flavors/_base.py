@@ -26,6 +26,7 @@ from dockyard.models._manifest import Manifest
 __all__ = [
     "Flavor",
     "MethodPredictor",
+    "MlflowAdapter",
     "Predictor",
     "SaveOptions",
     "Saved",
@@ -50,6 +51,20 @@ class Predictor(Protocol):
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on data that already passed the signature."""
         ...
+
+
+class MlflowAdapter:
+    """The ``predict(data, params=None)`` shape MLflow's PyFuncModel calls, over a predictor
+    (what a flavor's ``_load_pyfunc`` gives ``mlflow.pyfunc.load_model``)."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self._predictor = predictor
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._predictor.predict(data, params)
+
+    def get_raw_model(self) -> Any:
+        return self._predictor.raw
 
 
 @dataclass(frozen=True)

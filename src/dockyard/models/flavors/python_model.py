@@ -26,7 +26,7 @@ from dockyard.errors import InvalidArgument, ModelError
 from dockyard.models._integrity import Opened, open_package
 from dockyard.models._manifest import inside
 from dockyard.models.flavors import _pickle
-from dockyard.models.flavors._base import Flavor, Predictor, Saved, SaveOptions
+from dockyard.models.flavors._base import Flavor, MlflowAdapter, Predictor, Saved, SaveOptions
 
 __all__ = ["PythonModel", "PythonModelContext", "PythonModelFlavor"]
 
@@ -197,17 +197,4 @@ def _load_pyfunc(path: str, model_config: Mapping[str, Any] | None = None) -> An
     The package is verified first; MLflow has already put its ``code`` folder on ``sys.path``.
     """
     opened = open_package(path)
-    return _MlflowAdapter(PythonModelFlavor().load(opened))
-
-
-class _MlflowAdapter:
-    """The ``predict(data, params=None)`` shape MLflow's PyFuncModel calls."""
-
-    def __init__(self, predictor: Predictor) -> None:
-        self._predictor = predictor
-
-    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._predictor.predict(data, params)
-
-    def get_raw_model(self) -> Any:
-        return self._predictor.raw
+    return MlflowAdapter(PythonModelFlavor().load(opened))

@@ -53,7 +53,7 @@ from dockyard.models._inference_toolkit import (
 from dockyard.models._integrity import Opened, open_package
 from dockyard.models._manifest import Manifest, inside, safe_relative
 from dockyard.models.flavors import _pickle
-from dockyard.models.flavors._base import Flavor, Predictor, Saved, SaveOptions
+from dockyard.models.flavors._base import Flavor, MlflowAdapter, Predictor, Saved, SaveOptions
 
 __all__ = ["HANDLERS", "SageMakerScript", "SageMakerScriptFlavor", "ScriptPredictor", "handlers_in"]
 
@@ -423,15 +423,4 @@ def _body_of(result: Any, accept: str) -> tuple[bytes, str]:
 def _load_pyfunc(path: str, model_config: Mapping[str, Any] | None = None) -> Any:
     """MLflow's entry point: ``predict`` runs ``predict_fn`` on decoded data."""
     opened = open_package(path)
-    return _MlflowAdapter(SageMakerScriptFlavor().load(opened))
-
-
-class _MlflowAdapter:
-    def __init__(self, predictor: Predictor) -> None:
-        self._predictor = predictor
-
-    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._predictor.predict(data, params)
-
-    def get_raw_model(self) -> Any:
-        return self._predictor.raw
+    return MlflowAdapter(SageMakerScriptFlavor().load(opened))
