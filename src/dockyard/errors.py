@@ -45,6 +45,7 @@ __all__ = [
     "RateLimited",
     "Unauthenticated",
     "Unavailable",
+    "error_class_for_status",
     "error_from_dict",
     "invalid_from_validation",
 ]
@@ -192,6 +193,27 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         DeadlineExceeded,
     )
 }
+
+
+_BY_STATUS: dict[int, type[DockyardError]] = {
+    cls.status_code: cls
+    for cls in (
+        InvalidArgument,
+        Unauthenticated,
+        PermissionDenied,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        RateLimited,
+        Unavailable,
+        DeadlineExceeded,
+    )
+}
+
+
+def error_class_for_status(status: int) -> type[DockyardError]:
+    """The class an HTTP status stands for when the answer carries no Dockyard error body."""
+    return _BY_STATUS.get(status, DockyardError)
 
 
 def error_from_dict(body: dict[str, Any]) -> DockyardError:

@@ -11,11 +11,11 @@ import pytest
 from tests.services.s3 import S3Server
 
 from dockyard.auth import Actor
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.models import load_model, verify
 from dockyard.registry import fetch_model
 from dockyard.sdk import Client
-from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import Services, create_app
 from dockyard.settings import Settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dockyard.sdk._transport import InProcessTransport
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import Services, create_app
 from dockyard.settings import Settings
 

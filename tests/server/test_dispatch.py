@@ -13,8 +13,8 @@ from fastapi.exceptions import ResponseValidationError
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.sdk import Client
-from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import Services, create_app
 from dockyard.server._dispatch import ExactDispatch, exact_routes
 from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read

@@ -25,9 +25,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.models import save_model
 from dockyard.params._secrets import new_key
-from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import create_app
 from dockyard.settings import Settings
 

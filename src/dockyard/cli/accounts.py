@@ -56,8 +56,8 @@ def login(
     ttl_days: float | None,
 ) -> None:
     """Sign in to a server and save a token for it (used when DOCKYARD_TOKEN is unset)."""
+    from dockyard.client._credentials import save_token
     from dockyard.sdk import Client
-    from dockyard.sdk._credentials import save_token
 
     if not url:
         raise InvalidArgument("login needs a server: pass --url or set DOCKYARD_URI", field="url")
@@ -89,8 +89,8 @@ def login(
 @fail_on_error
 def logout(url: str | None) -> None:
     """Revoke the token saved for a server and forget it."""
+    from dockyard.client._credentials import forget_token
     from dockyard.sdk import Client
-    from dockyard.sdk._credentials import forget_token
 
     if not url:
         raise InvalidArgument("logout needs a server: pass --url or set DOCKYARD_URI", field="url")

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.client import Client, SocketTransport
+from dockyard.errors import Conflict
 from dockyard.jobs._files import copy_tree
-from dockyard.jobs._http import HTTPError, put_file, request_json
 from dockyard.jobs._prepare import SOURCE_FILES, save_checkpoints
 from dockyard.jobs._user import close_folder
 
@@ -33,11 +34,29 @@ _FINAL = {
 }
 
 
+def _client(server: str, token: str | None) -> Client:
+    # Plain sockets: the runner's process imports no HTTP library (see dockyard.client._sockets).
+    return Client(server, token=token, transport=SocketTransport())
+
+
+def _put_file(server: str, run_id: str, artifact_path: str, file: Path, token: str | None) -> None:
+    """Upload ``file`` into the run's artifacts at ``artifact_path``."""
+    from urllib.parse import quote
+
+    with _client(server, token) as client:
+        client.send(
+            "PUT",
+            f"/api/v1/runs/{run_id}/artifacts/{quote(artifact_path)}",
+            body=file,
+            headers={"content-type": "application/octet-stream"},
+        )
+
+
 def _upload_tree(server: str, run_id: str, folder: Path, prefix: str, token: str | None) -> int:
     count = 0
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
         path = f"{prefix}/{file.relative_to(folder).as_posix()}"
-        put_file(server, run_id, path, file, token=token)
+        _put_file(server, run_id, path, file, token)
         count += 1
     return count
 
@@ -114,18 +133,15 @@ def _register(server: str, run_id: str, model_uri: str, name: str, token: str | 
     """Register the job's model as the next version of ``name``; returns its models:/ URI."""
     from urllib.parse import quote
 
-    try:
-        request_json(server, "POST", "/api/v1/registered-models", {"name": name}, token=token)
-    except HTTPError as exc:
-        if exc.status != 409:  # 409: the model exists, which is what we want
-            raise
-    version = request_json(
-        server,
-        "POST",
-        f"/api/v1/registered-models/{quote(name, safe='')}/versions",
-        {"source": model_uri, "run_id": run_id},
-        token=token,
-    )
+    with _client(server, token) as client:
+        with contextlib.suppress(Conflict):  # the model exists, which is what we want
+            client.request("POST", "/api/v1/registered-models", json={"name": name}, retry=True)
+        version = client.request(
+            "POST",
+            f"/api/v1/registered-models/{quote(name, safe='')}/versions",
+            json={"source": model_uri, "run_id": run_id},
+            retry=True,
+        )
     return f"models:/{name}/{version['version']}"
 
 
@@ -181,7 +197,7 @@ def finish(runner: Runner, kind: str, message: str, exit_code: int | None) -> in
     if server and run_id and jd.log.exists():
         # The log stays in the job folder if the upload fails.
         with contextlib.suppress(Exception):
-            put_file(server, run_id, "logs/output.log", jd.log, token=token)
+            _put_file(server, run_id, "logs/output.log", jd.log, token)
     if kind in ("failed", "memory"):
         extra["failure_reason"] = message
     shutil.rmtree(jd.data, ignore_errors=True)  # inputs are copies; the job folder stays small

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from dockyard.client import Client, SocketTransport
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._executor import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TOKEN
 from dockyard.jobs._files import read_text
-from dockyard.jobs._http import request_json
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._optml import MISSING
 from dockyard.jobs._process import signal_group
@@ -73,9 +73,11 @@ class Runner:
         from dockyard.plugins import RUNNER_KINDS, load
 
         self.dir = JobDir(folder)
-        launch = request_json(
-            server, "POST", f"/api/v1/jobs/{quote(job, safe='')}/launch", {}, token=token
-        )
+        # Plain sockets: the runner's process imports no HTTP library (dockyard.client._sockets).
+        with Client(server, token=token, transport=SocketTransport()) as client:
+            launch = client.request(
+                "POST", f"/api/v1/jobs/{quote(job, safe='')}/launch", json={}, retry=True
+            )
         self.job: dict[str, Any] = {
             **launch,
             "server_url": server,

@@ -21,7 +21,6 @@ works) the runner has been given up on, and stops.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -29,8 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from dockyard.client import Client, SocketTransport
+from dockyard.errors import Conflict, DockyardError, NotFound, PermissionDenied, Unauthenticated
 from dockyard.jobs._events import read_events
-from dockyard.jobs._http import HTTPError, post_bytes, request_json
 
 __all__ = ["Uplink"]
 
@@ -42,7 +42,7 @@ _LOG_EVERY_MAX_S = 2.0  # a long job: fewer, larger parts
 _EVENTS_PER_REPORT = 500
 _RETRY_S = 5.0  # per request while the job runs: the loop itself retries after that
 _FINAL_RETRY_S = 6 * 3600.0
-_GIVEN_UP = frozenset({401, 403, 404})
+_GIVEN_UP = (Unauthenticated, PermissionDenied, NotFound, Conflict)
 _ACTIVE = frozenset({"InProgress", "Stopping"})
 
 
@@ -72,9 +72,8 @@ class Uplink:
         log_at: int,
         on_stop: Callable[[], None],
     ) -> None:
-        self._server = server
+        self._client = Client(server, token=token, transport=SocketTransport())
         self._path = f"/api/v1/jobs/{quote(job, safe='')}"
-        self._token = token
         self._events = events
         self._log = log
         self._log_local = log_from
@@ -110,7 +109,7 @@ class Uplink:
             try:
                 self._send(final=True, retry_for=max(1.0, deadline - time.monotonic()))
                 return
-            except HTTPError as exc:
+            except DockyardError as exc:
                 self._note(exc)
                 if time.monotonic() >= deadline:
                     self._say(f"the server did not take the job's last report: {exc}")
@@ -124,7 +123,7 @@ class Uplink:
             self._wake.clear()
             try:
                 self._send(final=False, retry_for=_RETRY_S)
-            except HTTPError as exc:
+            except DockyardError as exc:
                 self._note(exc)
             except OSError as exc:  # the local files: nothing to send until they exist
                 self._say(f"reading the job's log or status failed: {exc}")
@@ -156,17 +155,19 @@ class Uplink:
                 if not data:
                     return
                 try:
-                    answer = post_bytes(
-                        self._server,
+                    # The offset makes a repeated part harmless: the server de-duplicates it.
+                    answer = self._client.request(
+                        "POST",
                         f"{self._path}/logs",
-                        data,
                         params={"offset": self._log_remote},
-                        token=self._token,
+                        content=data,
+                        headers={"content-type": "application/octet-stream"},
+                        retry=True,
                         retry_for=retry_for,
                     )
-                except HTTPError as exc:
-                    size = _conflict_size(exc)
-                    if size is None:
+                except Conflict as exc:
+                    size = exc.details.get("size")
+                    if not isinstance(size, int):
                         raise
                     # The server's log is shorter than this runner thought (its parts were
                     # lost): go on from where it ends rather than leave a hole.
@@ -182,12 +183,11 @@ class Uplink:
             batch = lines[start : start + _EVENTS_PER_REPORT]
             last = start + _EVENTS_PER_REPORT >= len(lines)
             next_offset = end if last else lines[start + _EVENTS_PER_REPORT]["at"]
-            control = request_json(
-                self._server,
+            control = self._client.request(
                 "POST",
                 f"{self._path}/reports",
-                {"events": batch, "next_offset": next_offset},
-                token=self._token,
+                json={"events": batch, "next_offset": next_offset},
+                retry=True,
                 retry_for=retry_for,
             )
             self._events_at = next_offset
@@ -199,9 +199,9 @@ class Uplink:
             if control["stop_requested"]:
                 self._on_stop()
 
-    def _note(self, exc: HTTPError) -> None:
+    def _note(self, exc: DockyardError) -> None:
         """A request that failed: the server gave up on this job, or it is away for now."""
-        if exc.status in _GIVEN_UP or exc.status == 409:
+        if isinstance(exc, _GIVEN_UP):
             self.given_up = str(exc)
             self._say(f"the server no longer takes this job's reports: {exc}")
             self._on_stop()
@@ -209,14 +209,3 @@ class Uplink:
     def _say(self, message: str) -> None:
         # The runner's own output: the executor keeps it (``Executor.logs``).
         print(f"[dockyard runner] {message}", flush=True)
-
-
-def _conflict_size(exc: HTTPError) -> int | None:
-    """The log size a 409 names (an append past the end of the log), else None."""
-    if exc.status != 409 or not exc.body:
-        return None
-    try:
-        size = json.loads(exc.body)["error"]["details"]["size"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return int(size) if isinstance(size, int) else None

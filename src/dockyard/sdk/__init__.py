@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dockyard.sdk._client import Client
+    from dockyard.client import Client
     from dockyard.sdk._connect import connect
     from dockyard.sdk._context import context, reset_context
     from dockyard.sdk._data import (
@@ -81,7 +81,7 @@ _MODULES: dict[str, str] = {
     "subscribe": "dockyard.sdk._notifications",
     "ActiveRun": "dockyard.sdk._fluent",
     "CSVSerializer": "dockyard.sdk._serializers",
-    "Client": "dockyard.sdk._client",
+    "Client": "dockyard.client",
     "EndpointHandle": "dockyard.sdk._endpoints",
     "Estimator": "dockyard.sdk._jobs",
     "JSONDeserializer": "dockyard.sdk._serializers",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.sdk._client import Client
-from dockyard.sdk._credentials import saved_token
+from dockyard.client import Client, resolve_token
 from dockyard.settings import Settings
 
 __all__ = ["connect"]
@@ -20,9 +19,8 @@ def connect(settings: Settings) -> Client:
     database and artifact folder in ``settings.home``.
     """
     if settings.uri:
-        token = settings.token.get_secret_value() if settings.token else saved_token(settings.uri)
-        return Client(settings.uri, token=token)
-    from dockyard.sdk._transport import InProcessTransport
+        return Client(settings.uri, token=resolve_token(settings.uri, settings.token))
+    from dockyard.client._inprocess import InProcessTransport
     from dockyard.server import create_app
 
     return Client(EMBEDDED_URL, transport=InProcessTransport(create_app(settings)))

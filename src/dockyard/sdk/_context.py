@@ -11,9 +11,8 @@ from __future__ import annotations
 import atexit
 import threading
 
-from dockyard.sdk._client import Client
+from dockyard.client import Client, resolve_token
 from dockyard.sdk._connect import connect
-from dockyard.sdk._credentials import saved_token
 from dockyard.sdk._sender import MetricSender
 from dockyard.settings import Settings
 
@@ -42,10 +41,7 @@ class TrackingContext:
             from dockyard.sdk._local_server import ensure_server
 
             url = ensure_server(self.settings)
-            token = self.settings.token
-            self._server = Client(
-                url, token=token.get_secret_value() if token else saved_token(url)
-            )
+            self._server = Client(url, token=resolve_token(url, self.settings.token))
         return self._server
 
     def close(self) -> None:

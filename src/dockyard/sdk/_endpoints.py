@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from dockyard.client import Client
 from dockyard.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.errors import DeadlineExceeded, error_from_dict
-from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
 from dockyard.sdk._serializers import (
     Deserializer,

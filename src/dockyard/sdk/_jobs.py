@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from dockyard.client import Client
 from dockyard.errors import InvalidArgument, JobFailed
 from dockyard.jobs import Job, JobStatus
-from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
 from dockyard.sdk._upload import to_store, upload_path
 
@@ -56,16 +56,13 @@ class TrainingJob:
 
     def _long_poll(self) -> float:
         """How long one waiting request may take: well within the client's read timeout."""
-        read = self._client._http.timeout.read
-        return _LONG_POLL_S if read is None else max(0.0, min(_LONG_POLL_S, read / 2))
+        return max(0.0, min(_LONG_POLL_S, self._client.timeout / 2))
 
     def logs(self, offset: int = 0) -> tuple[str, int, bool]:
         """Log text from ``offset``, the next offset, and whether the job has ended."""
-        response = self._client._http.get(
-            f"/api/v1/jobs/{self.name}/logs", params={"offset": offset}
+        response = self._client.send(
+            "GET", f"/api/v1/jobs/{self.name}/logs", params={"offset": offset}
         )
-        if response.status_code >= 400:
-            raise self._client._error(response)
         next_offset = int(response.headers.get("x-next-offset", offset))
         return response.text, next_offset, response.headers.get("x-job-ended") == "true"
 

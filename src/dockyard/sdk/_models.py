@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from dockyard.client import Client
 from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.registry import (
     LocalModel,
@@ -25,7 +26,6 @@ from dockyard.registry import (
     fetch_model,
     parse_model_uri,
 )
-from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
 from dockyard.sdk._fluent import _current_run, active_run
 from dockyard.settings import Settings

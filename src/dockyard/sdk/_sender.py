@@ -17,8 +17,8 @@ import threading
 import uuid
 from collections import deque
 
+from dockyard.client import Client
 from dockyard.errors import DockyardError
-from dockyard.sdk._client import Client
 
 __all__ = ["MetricSender"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dockyard._paths import expand_user
+from dockyard.client import Client
 from dockyard.errors import JobFailed
 from dockyard.jobs import Job, JobStatus
-from dockyard.sdk._client import Client
 from dockyard.sdk._context import context
 from dockyard.sdk._jobs import TrainingJob
 from dockyard.sdk._upload import download_outputs, is_local, to_store

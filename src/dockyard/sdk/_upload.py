@@ -25,7 +25,7 @@ from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    from dockyard.sdk._client import Client
+    from dockyard.client import Client
 
 __all__ = ["download_outputs", "is_local", "to_store", "upload_path"]
 

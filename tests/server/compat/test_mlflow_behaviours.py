@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from dockyard.sdk._transport import InProcessTransport
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import create_app
 from dockyard.settings import Settings
 

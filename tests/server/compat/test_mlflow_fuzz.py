@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockyard.sdk._transport import InProcessTransport
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import create_app
 from dockyard.settings import Settings
 
