@@ -12,6 +12,7 @@ import orjson
 from dockyard.cli._client import client
 from dockyard.cli._output import fail_on_error, format_time, table
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 
 __all__ = ["audit"]
 
@@ -93,7 +94,8 @@ def audit(
     shown = 0
     header = not as_json
     while True:
-        params["limit"] = min(1000, limit - shown) if not follow else 1000
+        page = LIMITS.page_max_results
+        params["limit"] = min(page, limit - shown) if not follow else page
         page = api.request("GET", "/api/v1/events", params=params)
         events = page["events"]
         if events:

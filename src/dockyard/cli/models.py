@@ -13,6 +13,7 @@ import click
 from dockyard.cli._client import client
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.registry import LocalModel, parse_version
 from dockyard.settings import Settings
 
@@ -66,7 +67,13 @@ def _version_lines(v: dict[str, Any]) -> list[str]:
 
 @models.command("list")
 @click.option("--name-like", default=None, help="SQL LIKE pattern, case-insensitive: 'wine%'.")
-@click.option("--max-results", "-n", type=int, default=100, show_default=True)
+@click.option(
+    "--max-results",
+    "-n",
+    type=click.IntRange(1, LIMITS.page_max_results),
+    default=LIMITS.page_default_results,
+    show_default=True,
+)
 @json_option
 @fail_on_error
 def list_(name_like: str | None, max_results: int, as_json: bool) -> None:

@@ -17,10 +17,9 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from dockyard.client._transport import Body, Response, Transport, TransportFailure
+from dockyard.limits import LIMITS
 
 __all__ = ["SocketTransport"]
-
-_CHUNK = 1 << 20
 
 
 class SocketTransport(Transport):
@@ -116,13 +115,13 @@ def _once(
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         if isinstance(body, Path):
             with body.open("rb") as source:
-                while chunk := source.read(_CHUNK):
+                while chunk := source.read(LIMITS.transfer_chunk):
                     sock.sendall(chunk)
         elif isinstance(body, bytes):
             if body:
                 sock.sendall(body)
         elif body is not None:
-            while chunk := body.read(_CHUNK):
+            while chunk := body.read(LIMITS.transfer_chunk):
                 sock.sendall(chunk)
         with sock.makefile("rb") as reader:
             return _read_response(reader)

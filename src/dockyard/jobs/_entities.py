@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dockyard.limits import LIMITS
+
 __all__ = [
     "Job",
     "JobControl",
@@ -167,7 +169,7 @@ class RunnerReport(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    events: list[RunnerEvent] = Field(default_factory=list, max_length=1000)
+    events: list[RunnerEvent] = Field(default_factory=list, max_length=LIMITS.report_events)
     next_offset: int = Field(ge=0)
 
 

@@ -26,6 +26,7 @@ from dockyard.errors import PermissionDenied
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._layout import JobDir
 from dockyard.jobs._spec import JobName, TagKey
+from dockyard.limits import LIMITS
 
 if TYPE_CHECKING:
     from dockyard.artifacts.roots import AllowedRoots
@@ -37,7 +38,10 @@ class TransformJobSpec(TransformSpec):
     """A transform spec plus what a job adds: its name, experiment and tags."""
 
     name: JobName | None = None
-    experiment: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    experiment: (
+        Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.experiment_name_length)]
+        | None
+    ) = None
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, max_length=50
     )

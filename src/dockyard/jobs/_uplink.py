@@ -31,15 +31,14 @@ from urllib.parse import quote
 from dockyard.client import Client, SocketTransport
 from dockyard.errors import Conflict, DockyardError, NotFound, PermissionDenied, Unauthenticated
 from dockyard.jobs._events import read_events
+from dockyard.limits import LIMITS
 
 __all__ = ["Uplink"]
 
 _TICK_S = 0.25
 _POLL_S = 1.0  # asks for the control state at least this often
-_LOG_CHUNK = 1 << 20
 _LOG_EVERY_FIRST_S = 0.25  # the first minutes of a job: its log follows closely
 _LOG_EVERY_MAX_S = 2.0  # a long job: fewer, larger parts
-_EVENTS_PER_REPORT = 500
 _RETRY_S = 5.0  # per request while the job runs: the loop itself retries after that
 _FINAL_RETRY_S = 6 * 3600.0
 _GIVEN_UP = (Unauthenticated, PermissionDenied, NotFound, Conflict)
@@ -151,7 +150,7 @@ class Uplink:
         with handle:
             while True:
                 handle.seek(self._log_local)
-                data = handle.read(_LOG_CHUNK)
+                data = handle.read(LIMITS.transfer_chunk)
                 if not data:
                     return
                 try:
@@ -175,14 +174,14 @@ class Uplink:
                     continue
                 self._log_local += len(data)
                 self._log_remote = int(answer["size"])
-                if not final and len(data) < _LOG_CHUNK:
+                if not final and len(data) < LIMITS.transfer_chunk:
                     return
 
     def _report(self, lines: list[dict[str, Any]], end: int, retry_for: float) -> None:
-        for start in range(0, max(1, len(lines)), _EVENTS_PER_REPORT):
-            batch = lines[start : start + _EVENTS_PER_REPORT]
-            last = start + _EVENTS_PER_REPORT >= len(lines)
-            next_offset = end if last else lines[start + _EVENTS_PER_REPORT]["at"]
+        for start in range(0, max(1, len(lines)), LIMITS.report_events):
+            batch = lines[start : start + LIMITS.report_events]
+            last = start + LIMITS.report_events >= len(lines)
+            next_offset = end if last else lines[start + LIMITS.report_events]["at"]
             control = self._client.request(
                 "POST",
                 f"{self._path}/reports",

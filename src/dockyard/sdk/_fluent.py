@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.limits import LIMITS
 from dockyard.sdk._context import context
 from dockyard.tracking import Experiment, Run, RunStatus, validate_key
 
@@ -37,8 +38,10 @@ _checked_keys: set[str] = set()
 def _key(key: str) -> str:
     # Validating every call would cost more than the append; a key is checked once per process.
     if key not in _checked_keys:
-        if not isinstance(key, str) or not key or len(key) > 250:
-            raise InvalidArgument(f"invalid metric key {key!r}: 1 to 250 characters", field="key")
+        if not isinstance(key, str) or not key or len(key) > LIMITS.key_length:
+            raise InvalidArgument(
+                f"invalid metric key {key!r}: 1 to {LIMITS.key_length} characters", field="key"
+            )
         try:
             validate_key(key)
         except ValueError as exc:
@@ -274,8 +277,9 @@ def log_param(key: str, value: Any) -> None:
 def log_params(params: Mapping[str, Any]) -> None:
     """Log several params at once."""
     items = [{"key": k, "value": str(v)} for k, v in params.items()]
-    for start in range(0, len(items), 100):
-        _batch(params=items[start : start + 100])
+    step = LIMITS.batch_params
+    for start in range(0, len(items), step):
+        _batch(params=items[start : start + step])
 
 
 def set_tag(key: str, value: Any) -> None:
@@ -286,8 +290,9 @@ def set_tag(key: str, value: Any) -> None:
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags on the active run."""
     items = [{"key": k, "value": str(v)} for k, v in tags.items()]
-    for start in range(0, len(items), 100):
-        _batch(tags=items[start : start + 100])
+    step = LIMITS.batch_tags
+    for start in range(0, len(items), step):
+        _batch(tags=items[start : start + step])
 
 
 def get_run(run_id: str) -> Run:

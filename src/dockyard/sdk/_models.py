@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from dockyard.client import Client
 from dockyard.errors import AlreadyExists, InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.registry import (
     LocalModel,
     LocalRef,
@@ -87,8 +88,10 @@ def _upload_local(client: Client, folder: Path, name: str, run_id: str | None) -
         _upload_folder(client, run_id, folder, artifact_path)
         return f"runs:/{run_id}/{artifact_path}"
     body = {
-        "run_name": f"register-{name}"[:250],
-        "tags": [{"key": "dockyard.registered_from", "value": str(folder)[:8000]}],
+        "run_name": f"register-{name}"[: LIMITS.run_name_length],
+        "tags": [
+            {"key": "dockyard.registered_from", "value": str(folder)[: LIMITS.tag_value_length]}
+        ],
     }
     new_run = client.request("POST", "/api/v1/runs", json=body)["info"]["run_id"]
     try:

@@ -19,6 +19,7 @@ from collections import deque
 
 from dockyard.client import Client
 from dockyard.errors import DockyardError
+from dockyard.limits import LIMITS
 
 __all__ = ["MetricSender"]
 
@@ -41,7 +42,7 @@ class MetricSender:
         self,
         client: Client,
         *,
-        batch_size: int = 10_000,
+        batch_size: int = LIMITS.batch_metrics,
         interval: float = 0.25,
         max_pending: int = 1_000_000,
     ) -> None:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.tracking._entities import DatasetInput, ModelOutput, RunStatus, ViewType
 
 __all__ = [
@@ -45,21 +46,6 @@ __all__ = [
     "validate_key",
 ]
 
-
-class _Limits:
-    key_length = 250
-    param_value_length = 6000
-    tag_value_length = 8000
-    experiment_name_length = 500
-    run_name_length = 250
-    batch_metrics = 10_000
-    batch_params = 100
-    batch_tags = 100
-    search_max_results = 50_000
-    history_max_results = 100_000
-
-
-LIMITS = _Limits()
 
 _KEY = re.compile(r"^[/\w.\- :]+$")
 
@@ -224,8 +210,10 @@ class SearchLoggedModels(_Request):
     filter: Annotated[str, StringConstraints(max_length=10_000)] = ""
     datasets: list[DatasetFilter] = Field(default_factory=list, max_length=100)
     order_by: list[LoggedModelOrder] = Field(default_factory=list, max_length=20)
-    max_results: Annotated[int, Field(ge=1, le=1000)] = 100
-    page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    max_results: Annotated[int, Field(ge=1, le=LIMITS.page_max_results)] = (
+        LIMITS.page_default_results
+    )
+    page_token: Annotated[str, StringConstraints(max_length=LIMITS.page_token_length)] | None = None
 
 
 class SearchRuns(_Request):
@@ -239,7 +227,7 @@ class SearchRuns(_Request):
     )
     run_view_type: ViewType = ViewType.ACTIVE_ONLY
     max_results: Annotated[int, Field(ge=1, le=LIMITS.search_max_results)] = 1000
-    page_token: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    page_token: Annotated[str, StringConstraints(max_length=LIMITS.page_token_length)] | None = None
     offset: Annotated[int, Field(ge=0, lt=2**63)] | None = None
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from starlette.responses import StreamingResponse
 
 from dockyard._draining import draining
 from dockyard.events import Event
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 
@@ -39,7 +40,7 @@ def list_events(
     outcome: Annotated[str | None, Query(max_length=16)] = None,
     since: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
     until: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=LIMITS.page_max_results)] = LIMITS.page_default_results,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> EventPage:
     """Events after id ``after``, oldest first, filtered by type (``job.*`` matches a prefix),

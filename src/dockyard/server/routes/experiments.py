@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, TrackingDep
 from dockyard.server._route import OneHopRoute, short_read
 from dockyard.tracking import (
@@ -38,8 +39,8 @@ def list_experiments(
     actor: ActorDep,
     view: ViewType = ViewType.ACTIVE_ONLY,
     name_like: Annotated[str | None, Query(max_length=500)] = None,
-    max_results: Annotated[int, Query(ge=1, le=50_000)] = 1000,
-    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+    max_results: Annotated[int, Query(ge=1, le=LIMITS.search_max_results)] = 1000,
+    page_token: Annotated[str | None, Query(max_length=LIMITS.page_token_length)] = None,
 ) -> ExperimentPage:
     """List experiments, optionally filtered by a SQL LIKE pattern on the name."""
     page = tracking.search_experiments(

@@ -13,6 +13,7 @@ from starlette.responses import StreamingResponse
 from dockyard.artifacts import artifact_uri, normalize_artifact_path
 from dockyard.jobs import Job, TrainingJobSpec
 from dockyard.jobs._entities import JobControl, JobLaunch, LogAppended, RunnerReport
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download
@@ -59,7 +60,7 @@ def list_jobs(
     actor: ActorDep,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[list[str] | None, Query(max_length=10)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=LIMITS.page_max_results)] = LIMITS.page_default_results,
     offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
 ) -> JobList:
     """Jobs, newest first."""

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.registry import (
     Approval,
     CreateModelVersion,
@@ -37,8 +38,8 @@ router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=OneHopRoute)
 _MODEL = "/registered-models/{name}"
 _VERSION = _MODEL + "/versions/{version}"
 
-PageToken = Annotated[str | None, Query(max_length=1000)]
-MaxResults = Annotated[int, Query(ge=1, le=1000)]
+PageToken = Annotated[str | None, Query(max_length=LIMITS.page_token_length)]
+MaxResults = Annotated[int, Query(ge=1, le=LIMITS.page_max_results)]
 
 
 def _key(key: str) -> str:
@@ -78,7 +79,7 @@ def search_registered_models(
     registry: RegistryDep,
     actor: ActorDep,
     name_like: Annotated[str | None, Query(max_length=256)] = None,
-    max_results: MaxResults = 100,
+    max_results: MaxResults = LIMITS.page_default_results,
     page_token: PageToken = None,
 ) -> RegisteredModelPage:
     """Models by name; ``name_like`` is a case-insensitive SQL LIKE pattern (``wine%``)."""
@@ -145,7 +146,7 @@ def list_model_versions(
     name: str,
     registry: RegistryDep,
     actor: ActorDep,
-    max_results: MaxResults = 100,
+    max_results: MaxResults = LIMITS.page_default_results,
     page_token: PageToken = None,
 ) -> ModelVersionPage:
     """A model's versions, newest first."""

@@ -128,7 +128,7 @@ def count_runs(body: CountRuns, tracking: TrackingDep, actor: ActorDep) -> RunCo
 def compare_runs(
     tracking: TrackingDep,
     actor: ActorDep,
-    run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
+    run_ids: Annotated[list[str], Query(min_length=1, max_length=LIMITS.runs_per_request)],
 ) -> Comparison:
     """Compare runs side by side."""
     runs = tracking.get_runs(actor, run_ids)
@@ -235,7 +235,7 @@ def metric_history(
     tracking: TrackingDep,
     actor: ActorDep,
     max_results: Annotated[int, Query(ge=1, le=LIMITS.history_max_results)] = 25_000,
-    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+    page_token: Annotated[str | None, Query(max_length=LIMITS.page_token_length)] = None,
 ) -> Response:
     """Every logged point of one metric, ordered by step and time."""
     page = tracking.metric_history(
