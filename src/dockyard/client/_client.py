@@ -27,6 +27,7 @@ import orjson
 
 from dockyard import __version__
 from dockyard.client._transport import Body, Response, Transport, TransportFailure
+from dockyard.client.routes import Call
 from dockyard.errors import DockyardError, Unavailable, error_class_for_status, error_from_dict
 
 if TYPE_CHECKING:
@@ -143,6 +144,33 @@ class Client:
             retry_for=retry_for,
         )
         return orjson.loads(response.content) if response.content else None
+
+    def call(
+        self,
+        route: Call,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        retry_for: float | None = None,
+    ) -> Any:
+        """Send one operation of :mod:`dockyard.client.routes`; its decoded JSON answer.
+
+        ``body`` is a request model, the pydantic model the server validates the body with
+        (sent as ``model_dump(mode="json", by_alias=True, exclude_none=True)``), or plain
+        JSON. The route says whether the request may be retried.
+        """
+        if hasattr(body, "model_dump"):
+            body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self.request(
+            route.method,
+            route.path,
+            json=body,
+            params=params,
+            retry=route.idempotent,
+            timeout=timeout,
+            retry_for=retry_for,
+        )
 
     def send(
         self,

@@ -7,12 +7,13 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
+from dockyard.client import routes
 from dockyard.errors import InvalidArgument
 from dockyard.sdk._context import context
 from dockyard.sdk._fluent import _current_run
-from dockyard.tracking import Run, ViewType
+from dockyard.sdk._requests import build
+from dockyard.tracking import LogInputs, Run, SearchRuns, ViewType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def _artifact_url(run_id: str, path: str) -> str:
-    return f"/api/v1/runs/{run_id}/artifacts/{quote(path)}"
+    return routes.GET_ARTIFACT(run_id=run_id, path=path).path
 
 
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> None:
@@ -55,8 +56,8 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> No
 
 def list_artifacts(run_id: str, path: str = "", *, recursive: bool = False) -> list[dict[str, Any]]:
     """Files and folders in a run's artifacts."""
-    body = context().client.request(
-        "GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path, "recursive": recursive}
+    body = context().client.call(
+        routes.LIST_ARTIFACTS(run_id=run_id), params={"path": path, "recursive": recursive}
     )
     return list(body["files"])
 
@@ -138,12 +139,8 @@ def log_input(
         "schema": schema,
         "profile": profile,
     }
-    context().client.request(
-        "POST",
-        f"/api/v1/runs/{_current_run()}/inputs",
-        json={"datasets": [{"dataset": dataset, "tags": tags}]},
-        retry=True,
-    )
+    body = build(LogInputs, datasets=[{"dataset": dataset, "tags": tags}])
+    context().client.call(routes.LOG_INPUTS(run_id=_current_run()), body)
 
 
 def search_runs(
@@ -165,21 +162,22 @@ def search_runs(
     client = context().client
     ids = list(experiment_ids or [])
     for name in experiment_names or []:
-        ids.append(client.request("GET", f"/api/v1/experiments/by-name/{name}")["experiment_id"])
+        ids.append(client.call(routes.GET_EXPERIMENT_BY_NAME(name=name))["experiment_id"])
     if not ids:
         ids = [context().experiment_id or "0"]
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
-        body = {
-            "experiment_ids": ids,
-            "filter": filter_string,
-            "order_by": list(order_by or []),
-            "run_view_type": ViewType(run_view_type).value,
-            "max_results": min(max_results - len(runs), 10_000),
-            "page_token": token,
-        }
-        page = client.request("POST", "/api/v1/runs/search", json=body, retry=True)
+        body = build(
+            SearchRuns,
+            experiment_ids=ids,
+            filter=filter_string,
+            order_by=list(order_by or []),
+            run_view_type=ViewType(run_view_type),
+            max_results=min(max_results - len(runs), 10_000),
+            page_token=token,
+        )
+        page = client.call(routes.SEARCH_RUNS(), body)
         runs.extend(Run.model_validate(r) for r in page["runs"])
         token = page.get("next_page_token")
         if not token:

@@ -12,10 +12,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from dockyard.client import routes
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.limits import LIMITS
 from dockyard.sdk._context import context
-from dockyard.tracking import Experiment, Run, RunStatus, validate_key
+from dockyard.sdk._requests import build
+from dockyard.tracking import (
+    CreateExperiment,
+    CreateRun,
+    Experiment,
+    LogBatch,
+    Run,
+    RunStatus,
+    UpdateRun,
+    validate_key,
+)
 
 __all__ = [
     "ActiveRun",
@@ -93,17 +104,18 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         raise InvalidArgument("give exactly one of name or experiment_id", field="name")
     if experiment_id is not None:
         experiment = Experiment.model_validate(
-            ctx.client.request("GET", f"/api/v1/experiments/{experiment_id}")
+            ctx.client.call(routes.GET_EXPERIMENT(experiment_id=experiment_id))
         )
     else:
         assert name is not None
         try:
             experiment = Experiment.model_validate(
-                ctx.client.request("GET", f"/api/v1/experiments/by-name/{name}")
+                ctx.client.call(routes.GET_EXPERIMENT_BY_NAME(name=name))
             )
         except NotFound:
+            body = build(CreateExperiment, name=name)
             experiment = Experiment.model_validate(
-                ctx.client.request("POST", "/api/v1/experiments", json={"name": name})
+                ctx.client.call(routes.CREATE_EXPERIMENT(), body)
             )
     if experiment.lifecycle_stage != "active":
         raise InvalidArgument(f"experiment {experiment.name!r} is deleted", field="name")
@@ -165,20 +177,22 @@ def start_run(
         )
     run_id = run_id or (ctx.settings.run_id if not ctx.run_stack else None)
     if run_id is not None:
-        run = Run.model_validate(ctx.client.request("GET", f"/api/v1/runs/{run_id}"))
+        run = Run.model_validate(ctx.client.call(routes.GET_RUN(run_id=run_id)))
         if run.info.status is not RunStatus.RUNNING and run_id != ctx.settings.run_id:
-            ctx.client.request("PATCH", f"/api/v1/runs/{run_id}", json={"status": "RUNNING"})
+            running = UpdateRun(status=RunStatus.RUNNING)
+            ctx.client.call(routes.UPDATE_RUN(run_id=run_id), running)
     else:
         parent = parent_run_id or (ctx.run_stack[-1] if nested and ctx.run_stack else None)
         all_tags = {**_source_tags(), **dict(tags or {})}
-        body: dict[str, Any] = {
-            "experiment_id": experiment_id or ctx.experiment_id or "0",
-            "run_name": run_name,
-            "user_id": all_tags.get("mlflow.user", ""),
-            "parent_run_id": parent,
-            "tags": [{"key": k, "value": str(v)} for k, v in all_tags.items()],
-        }
-        run = Run.model_validate(ctx.client.request("POST", "/api/v1/runs", json=body))
+        body = build(
+            CreateRun,
+            experiment_id=experiment_id or ctx.experiment_id or "0",
+            run_name=run_name,
+            user_id=all_tags.get("mlflow.user", ""),
+            parent_run_id=parent,
+            tags=[{"key": k, "value": str(v)} for k, v in all_tags.items()],
+        )
+        run = Run.model_validate(ctx.client.call(routes.CREATE_RUN(), body))
     ctx.run_stack.append(run.info.run_id)
     return ActiveRun(run)
 
@@ -212,6 +226,7 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
         return
     run_id = ctx.run_stack[-1]
     status = RunStatus(status)
+    ended = UpdateRun(status=status)
     ends = run_id != ctx.settings.run_id
     try:
         ctx.sender.flush()
@@ -221,15 +236,11 @@ def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
             # One attempt, not another retry window: the server is likely still away, and the
             # error to raise is the flush's, which counts the points that were not logged.
             with contextlib.suppress(DockyardError):
-                ctx.client.request(
-                    "PATCH", f"/api/v1/runs/{run_id}", json={"status": status.value}, retry=False
-                )
+                ctx.client.call(routes.UPDATE_RUN(run_id=run_id), ended, retry_for=0)
         raise
     ctx.run_stack.pop()
     if ends:
-        ctx.client.request(
-            "PATCH", f"/api/v1/runs/{run_id}", json={"status": status.value}, retry=True
-        )
+        ctx.client.call(routes.UPDATE_RUN(run_id=run_id), ended)
 
 
 def log_metric(
@@ -261,12 +272,9 @@ def _batch(**parts: list[dict[str, str]]) -> None:
     run_id = _current_run()
     import uuid
 
-    ctx.client.request(
-        "POST",
-        f"/api/v1/runs/{run_id}/batch",
-        json={"batch_id": uuid.uuid4().hex, **parts},
-        retry=True,
-    )
+    # The batch id makes a repeat after a lost answer harmless (the route is idempotent).
+    body = build(LogBatch, batch_id=uuid.uuid4().hex, **parts)
+    ctx.client.call(routes.LOG_BATCH(run_id=run_id), body)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -297,4 +305,4 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def get_run(run_id: str) -> Run:
     """A run with its params, latest metrics, tags and inputs."""
-    return Run.model_validate(context().client.request("GET", f"/api/v1/runs/{run_id}"))
+    return Run.model_validate(context().client.call(routes.GET_RUN(run_id=run_id)))

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from dockyard.client import Client
+from dockyard.client import Client, routes
 from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.limits import LIMITS
 from dockyard.registry import (
@@ -27,9 +26,12 @@ from dockyard.registry import (
     fetch_model,
     parse_model_uri,
 )
+from dockyard.registry._requests import CreateModelVersion, CreateRegisteredModel
 from dockyard.sdk._context import context
 from dockyard.sdk._fluent import _current_run, active_run
+from dockyard.sdk._requests import build
 from dockyard.settings import Settings
+from dockyard.tracking import CreateRun, RunStatus, UpdateRun
 
 if TYPE_CHECKING:
     from dockyard.models import PyFuncModel, Signature
@@ -73,9 +75,8 @@ def _upload_folder(client: Client, run_id: str, folder: Path, artifact_path: str
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = f"{artifact_path}/{file.relative_to(folder).as_posix()}"
         with file.open("rb") as handle:
-            client.request(
-                "PUT", f"/api/v1/runs/{run_id}/artifacts/{quote(rel)}", content=handle, retry=True
-            )
+            call = routes.PUT_ARTIFACT(run_id=run_id, path=rel)
+            client.request(call.method, call.path, content=handle)
 
 
 def _upload_local(client: Client, folder: Path, name: str, run_id: str | None) -> str:
@@ -87,24 +88,23 @@ def _upload_local(client: Client, folder: Path, name: str, run_id: str | None) -
     if run_id is not None:
         _upload_folder(client, run_id, folder, artifact_path)
         return f"runs:/{run_id}/{artifact_path}"
-    body = {
-        "run_name": f"register-{name}"[: LIMITS.run_name_length],
-        "tags": [
-            {"key": "dockyard.registered_from", "value": str(folder)[: LIMITS.tag_value_length]}
-        ],
-    }
-    new_run = client.request("POST", "/api/v1/runs", json=body)["info"]["run_id"]
+    body = build(
+        CreateRun,
+        run_name=f"register-{name}"[: LIMITS.run_name_length],
+        tags=[{"key": "dockyard.registered_from", "value": str(folder)[: LIMITS.tag_value_length]}],
+    )
+    new_run = client.call(routes.CREATE_RUN(), body)["info"]["run_id"]
     try:
         _upload_folder(client, new_run, folder, artifact_path)
     finally:
-        client.request("PATCH", f"/api/v1/runs/{new_run}", json={"status": "FINISHED"})
+        client.call(routes.UPDATE_RUN(run_id=new_run), UpdateRun(status=RunStatus.FINISHED))
     return f"runs:/{new_run}/{artifact_path}"
 
 
 def _ensure_registered_model(client: Client, name: str) -> None:
     # Registering a new version of an existing model is the usual case.
     with contextlib.suppress(AlreadyExists):
-        client.request("POST", "/api/v1/registered-models", json={"name": name})
+        client.call(routes.CREATE_REGISTERED_MODEL(), build(CreateRegisteredModel, name=name))
 
 
 def register_model(
@@ -144,17 +144,14 @@ def register_model(
         run_id = None
     client = client or context().client
     _ensure_registered_model(client, name)
-    body: dict[str, Any] = {
-        "source": source,
-        "run_id": run_id,
-        "description": description,
-        "tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
-    }
-    answer = client.request(
-        "POST",
-        f"/api/v1/registered-models/{quote(name)}/versions",
-        json=body,
+    body = build(
+        CreateModelVersion,
+        source=source,
+        run_id=run_id,
+        description=description,
+        tags=[{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
     )
+    answer = client.call(routes.CREATE_MODEL_VERSION(name=name), body)
     return ModelVersion.model_validate(answer)
 
 
