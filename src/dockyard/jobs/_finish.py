@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.client import Client, SocketTransport
+from dockyard.client import Client, SocketTransport, routes
 from dockyard.errors import Conflict
 from dockyard.jobs._files import copy_tree
 from dockyard.jobs._prepare import SOURCE_FILES, save_checkpoints
@@ -41,14 +41,10 @@ def _client(server: str, token: str | None) -> Client:
 
 def _put_file(server: str, run_id: str, artifact_path: str, file: Path, token: str | None) -> None:
     """Upload ``file`` into the run's artifacts at ``artifact_path``."""
-    from urllib.parse import quote
-
+    call = routes.PUT_ARTIFACT(run_id=run_id, path=artifact_path)
     with _client(server, token) as client:
         client.send(
-            "PUT",
-            f"/api/v1/runs/{run_id}/artifacts/{quote(artifact_path)}",
-            body=file,
-            headers={"content-type": "application/octet-stream"},
+            call.method, call.path, body=file, headers={"content-type": "application/octet-stream"}
         )
 
 
@@ -131,15 +127,14 @@ def _upload_model(
 
 def _register(server: str, run_id: str, model_uri: str, name: str, token: str | None) -> str:
     """Register the job's model as the next version of ``name``; returns its models:/ URI."""
-    from urllib.parse import quote
-
     with _client(server, token) as client:
+        # Retried through a server restart: a job that ran for hours should not lose its model
+        # to a moment the server was away.
         with contextlib.suppress(Conflict):  # the model exists, which is what we want
-            client.request("POST", "/api/v1/registered-models", json={"name": name}, retry=True)
-        version = client.request(
-            "POST",
-            f"/api/v1/registered-models/{quote(name, safe='')}/versions",
-            json={"source": model_uri, "run_id": run_id},
+            client.call(routes.CREATE_REGISTERED_MODEL(), {"name": name}, retry=True)
+        version = client.call(
+            routes.CREATE_MODEL_VERSION(name=name),
+            {"source": model_uri, "run_id": run_id},
             retry=True,
         )
     return f"models:/{name}/{version['version']}"

@@ -28,9 +28,8 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from dockyard.client import Client, SocketTransport
+from dockyard.client import Client, SocketTransport, routes
 from dockyard.jobs._events import EventWriter
 from dockyard.jobs._executor import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TOKEN
 from dockyard.jobs._files import read_text
@@ -75,9 +74,7 @@ class Runner:
         self.dir = JobDir(folder)
         # Plain sockets: the runner's process imports no HTTP library (dockyard.client._sockets).
         with Client(server, token=token, transport=SocketTransport()) as client:
-            launch = client.request(
-                "POST", f"/api/v1/jobs/{quote(job, safe='')}/launch", json={}, retry=True
-            )
+            launch = client.call(routes.LAUNCH_JOB(name=job), {})
         self.job: dict[str, Any] = {
             **launch,
             "server_url": server,

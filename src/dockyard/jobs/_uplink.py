@@ -26,9 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from dockyard.client import Client, SocketTransport
+from dockyard.client import Client, SocketTransport, routes
 from dockyard.errors import Conflict, DockyardError, NotFound, PermissionDenied, Unauthenticated
 from dockyard.jobs._events import read_events
 from dockyard.limits import LIMITS
@@ -72,7 +71,7 @@ class Uplink:
         on_stop: Callable[[], None],
     ) -> None:
         self._client = Client(server, token=token, transport=SocketTransport())
-        self._path = f"/api/v1/jobs/{quote(job, safe='')}"
+        self._job = job
         self._events = events
         self._log = log
         self._log_local = log_from
@@ -155,13 +154,14 @@ class Uplink:
                     return
                 try:
                     # The offset makes a repeated part harmless: the server de-duplicates it.
+                    call = routes.APPEND_JOB_LOG(name=self._job)
                     answer = self._client.request(
-                        "POST",
-                        f"{self._path}/logs",
+                        call.method,
+                        call.path,
                         params={"offset": self._log_remote},
                         content=data,
                         headers={"content-type": "application/octet-stream"},
-                        retry=True,
+                        retry=call.idempotent,
                         retry_for=retry_for,
                     )
                 except Conflict as exc:
@@ -182,11 +182,9 @@ class Uplink:
             batch = lines[start : start + LIMITS.report_events]
             last = start + LIMITS.report_events >= len(lines)
             next_offset = end if last else lines[start + LIMITS.report_events]["at"]
-            control = self._client.request(
-                "POST",
-                f"{self._path}/reports",
-                json={"events": batch, "next_offset": next_offset},
-                retry=True,
+            control = self._client.call(
+                routes.REPORT_JOB(name=self._job),
+                {"events": batch, "next_offset": next_offset},
                 retry_for=retry_for,
             )
             self._events_at = next_offset

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from dockyard.client import Client
+from dockyard.client import Client, routes
 from dockyard.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.errors import DeadlineExceeded, error_from_dict
 from dockyard.sdk._context import context
@@ -58,7 +58,7 @@ class EndpointHandle:
 
     def describe(self, stats: bool = False) -> Endpoint:
         return Endpoint.model_validate(
-            self._client.request("GET", f"/api/v1/endpoints/{self.name}", params={"stats": stats})
+            self._client.call(routes.GET_ENDPOINT(name=self.name), params={"stats": stats})
         )
 
     @property
@@ -86,14 +86,14 @@ class EndpointHandle:
         :func:`deploy` does.
         """
         body = _with_uploaded_models(self._client, {"name": self.name, **config})
-        self._client.request("PUT", f"/api/v1/endpoints/{self.name}", json=body)
+        self._client.call(routes.UPDATE_ENDPOINT(name=self.name), body)
         return self.wait() if wait else self.describe()
 
     def delete(self) -> None:
         if self._predictor is not None:
             self._predictor.close()
             self._predictor = None
-        self._client.request("DELETE", f"/api/v1/endpoints/{self.name}")
+        self._client.call(routes.DELETE_ENDPOINT(name=self.name))
 
     def delete_endpoint(self) -> None:
         """The SageMaker SDK's name for :meth:`delete`."""
@@ -104,17 +104,17 @@ class EndpointHandle:
 
     def create_key(self) -> NewEndpointKey:
         """Make an API key; ``.key`` is shown here only (the server keeps its digest)."""
-        answer = self._client.request("POST", f"/api/v1/endpoints/{self.name}/keys")
+        answer = self._client.call(routes.CREATE_ENDPOINT_KEY(name=self.name))
         return NewEndpointKey.model_validate(answer)
 
     def list_keys(self) -> list[EndpointKey]:
         """The endpoint's API keys (ids and creation times)."""
-        answer = self._client.request("GET", f"/api/v1/endpoints/{self.name}/keys")
+        answer = self._client.call(routes.LIST_ENDPOINT_KEYS(name=self.name))
         return [EndpointKey.model_validate(k) for k in answer["keys"]]
 
     def delete_key(self, key_id: str) -> None:
         """Revoke an API key."""
-        self._client.request("DELETE", f"/api/v1/endpoints/{self.name}/keys/{key_id}")
+        self._client.call(routes.DELETE_ENDPOINT_KEY(name=self.name, key_id=key_id))
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"
@@ -210,11 +210,11 @@ def deploy(
     from dockyard.errors import Conflict
 
     try:
-        client.request("POST", "/api/v1/endpoints", json=body)
+        client.call(routes.CREATE_ENDPOINT(), body)
     except Conflict as exc:
         if exc.field != "name":
             raise
-        client.request("PUT", f"/api/v1/endpoints/{name}", json=body)
+        client.call(routes.UPDATE_ENDPOINT(name=name), body)
     if wait:
         endpoint = handle.wait()
         if endpoint.status is EndpointStatus.FAILED:

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dockyard.client import Client
+from dockyard.client import Client, routes
 from dockyard.errors import InvalidArgument, JobFailed
-from dockyard.jobs import Job, JobStatus
+from dockyard.jobs import Job, JobStatus, TrainingJobSpec
 from dockyard.sdk._context import context
+from dockyard.sdk._requests import build
 from dockyard.sdk._upload import to_store, upload_path
 
 if TYPE_CHECKING:
@@ -47,12 +48,10 @@ class TrainingJob:
         """The job as it is; with ``wait`` (seconds, at most 60), once it has ended or after
         ``wait`` seconds, whichever comes first (one long-polling request)."""
         params = {"wait": wait} if wait > 0 else None
-        return Job.model_validate(
-            self._client.request("GET", f"/api/v1/jobs/{self.name}", params=params)
-        )
+        return Job.model_validate(self._client.call(routes.GET_JOB(name=self.name), params=params))
 
     def stop(self) -> Job:
-        return Job.model_validate(self._client.request("POST", f"/api/v1/jobs/{self.name}/stop"))
+        return Job.model_validate(self._client.call(routes.STOP_JOB(name=self.name)))
 
     def _long_poll(self) -> float:
         """How long one waiting request may take: well within the client's read timeout."""
@@ -60,9 +59,8 @@ class TrainingJob:
 
     def logs(self, offset: int = 0) -> tuple[str, int, bool]:
         """Log text from ``offset``, the next offset, and whether the job has ended."""
-        response = self._client.send(
-            "GET", f"/api/v1/jobs/{self.name}/logs", params={"offset": offset}
-        )
+        call = routes.GET_JOB_LOGS(name=self.name)
+        response = self._client.send(call.method, call.path, params={"offset": offset})
         next_offset = int(response.headers.get("x-next-offset", offset))
         return response.text, next_offset, response.headers.get("x-job-ended") == "true"
 
@@ -258,7 +256,7 @@ class Estimator:
 
     def _spec(
         self, client: Client, inputs: Mapping[str, Any], job_name: str | None
-    ) -> dict[str, Any]:
+    ) -> TrainingJobSpec:
         opts = dict(self.options)
         body: dict[str, Any] = {
             "name": job_name,
@@ -292,8 +290,8 @@ class Estimator:
             )
         if self.source_dir is not None:
             body["source_dir"] = to_store(client, str(self.source_dir), "jobs/source", "source_dir")
-        # Validated by the server, once: its error names the field.
-        return {k: v for k, v in body.items() if v not in (None, {}, [])}
+        # The server's own spec model: a bad value fails here, naming the field as it would.
+        return build(TrainingJobSpec, **{k: v for k, v in body.items() if v not in (None, {}, [])})
 
     def fit(
         self,
@@ -319,7 +317,7 @@ class Estimator:
         channels = {"train": inputs} if single else dict(inputs or {})
         # Local code and data are uploaded (the server reads only its store and data roots).
         spec = self._spec(client, channels, job_name)
-        answer = client.request("POST", "/api/v1/jobs/training", json=spec)
+        answer = client.call(routes.SUBMIT_TRAINING_JOB(), spec)
         self.latest_job = TrainingJob(answer["name"], client)
         if wait:
             self.latest_job.wait(logs=logs not in (False, "None", "none"))

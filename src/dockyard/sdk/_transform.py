@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dockyard._paths import expand_user
-from dockyard.client import Client
+from dockyard.client import Client, routes
 from dockyard.errors import JobFailed
 from dockyard.jobs import Job, JobStatus
 from dockyard.sdk._context import context
@@ -35,7 +35,7 @@ class TransformJob(TrainingJob):
 
     def resume(self) -> Job:
         """Queue it again after a failure or stop; finished shards are not redone."""
-        return Job.model_validate(self._client.request("POST", f"/api/v1/jobs/{self.name}/resume"))
+        return Job.model_validate(self._client.call(routes.RESUME_JOB(name=self.name)))
 
     def wait(self, logs: bool = True, poll: float = 0.25, out: TextIO | None = None) -> Job:
         """Block until the job ends; then download the outputs if a local folder was asked for.
@@ -196,7 +196,7 @@ class Transformer:
         if self.instance_count:
             body["max_concurrent_transforms"] = self.instance_count
         body = {k: v for k, v in body.items() if v not in (None, {})}
-        answer = client.request("POST", "/api/v1/jobs/transform", json=body)
+        answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), body)
         self.latest_job = TransformJob(answer["name"], client, download_to)
         if wait:
             self.latest_job.wait(logs=logs)

@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
-from urllib.parse import quote
 
 from dockyard._paths import expand_user
+from dockyard.client import routes
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -73,21 +73,16 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     if not files:
         raise InvalidArgument(f"{local} is an empty folder", field=field)
     prefix = f"{key_prefix.strip('/')}/{_digest(files)}".lstrip("/")
-    stored = client.request("GET", "/api/v1/data", params={"prefix": prefix}, retry=True)
+    stored = client.call(routes.LIST_DATA(), params={"prefix": prefix})
     have = {f["path"]: f["size"] for f in stored["files"]}
     prefix_uri = str(stored["prefix_uri"])
     for relative, file in files:
         size = file.stat().st_size
         if have.get(relative) == size:
             continue  # same digest, same name, same size: what a finished upload left
+        call = routes.PUT_DATA(path=f"{prefix}/{relative}")
         with file.open("rb") as handle:
-            client.request(
-                "PUT",
-                f"/api/v1/data/{quote(prefix)}/{quote(relative)}",
-                params={"prefix": prefix},
-                content=handle,
-                retry=True,
-            )
+            client.request(call.method, call.path, params={"prefix": prefix}, content=handle)
     return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
 
 
@@ -104,12 +99,12 @@ def to_store(client: Client, value: Any, key_prefix: str, field: str, *, key: st
 def download_outputs(client: Client, job_name: str, dest: str | Path) -> Path:
     """Download a transform job's outputs into the folder ``dest``; returns it."""
     folder = expand_user(str(dest), "dest")
-    listing = client.request("GET", f"/api/v1/jobs/{quote(job_name)}/outputs", retry=True)
+    listing = client.call(routes.LIST_JOB_OUTPUTS(name=job_name))
     for item in listing["files"]:
         target = folder / item["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
-        url = f"/api/v1/jobs/{quote(job_name)}/outputs/{quote(item['path'])}"
+        url = routes.GET_JOB_OUTPUT(name=job_name, path=item["path"]).path
         with client.stream("GET", url) as response, partial.open("wb") as out:
             for chunk in response.iter_bytes(1 << 20):
                 out.write(chunk)
