@@ -6,6 +6,7 @@ import click
 
 from dockyard.cli._client import client
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client import routes
 
 __all__ = ["experiments"]
 
@@ -35,18 +36,7 @@ def list_(show_all: bool, name_like: str | None, as_json: bool) -> None:
     params: dict[str, object] = {"view": "ALL" if show_all else "ACTIVE_ONLY"}
     if name_like:
         params["name_like"] = name_like
-    items = []
-    token = None
-    while True:
-        page = client().request(
-            "GET",
-            "/api/v1/experiments",
-            params={**params, "page_token": token} if token else params,
-        )
-        items += page["experiments"]
-        token = page.get("next_page_token")
-        if not token:
-            break
+    items = list(client().paginate(routes.LIST_EXPERIMENTS(), "experiments", params=params))
     emit(items, as_json, lambda: _rows(items))
 
 
@@ -56,15 +46,15 @@ def list_(show_all: bool, name_like: str | None, as_json: bool) -> None:
 @fail_on_error
 def create(name: str, as_json: bool) -> None:
     """Create an experiment."""
-    experiment = client().request("POST", "/api/v1/experiments", json={"name": name})
+    experiment = client().call(routes.CREATE_EXPERIMENT(), {"name": name})
     emit(experiment, as_json, lambda: f"created experiment {experiment['experiment_id']} {name!r}")
 
 
 def _resolve(ref: str) -> dict[str, object]:
     c = client()
     if ref.isdigit():
-        return c.request("GET", f"/api/v1/experiments/{ref}")  # type: ignore[no-any-return]
-    return c.request("GET", f"/api/v1/experiments/by-name/{ref}")  # type: ignore[no-any-return]
+        return c.call(routes.GET_EXPERIMENT(experiment_id=ref))  # type: ignore[no-any-return]
+    return c.call(routes.GET_EXPERIMENT_BY_NAME(name=ref))  # type: ignore[no-any-return]
 
 
 @experiments.command()
@@ -91,7 +81,7 @@ def show(experiment: str, as_json: bool) -> None:
 def rename(experiment: str, new_name: str) -> None:
     """Rename an experiment."""
     e = _resolve(experiment)
-    client().request("PATCH", f"/api/v1/experiments/{e['experiment_id']}", json={"name": new_name})
+    client().call(routes.UPDATE_EXPERIMENT(experiment_id=e["experiment_id"]), {"name": new_name})
     click.echo(f"renamed experiment {e['experiment_id']} to {new_name!r}")
 
 
@@ -101,7 +91,7 @@ def rename(experiment: str, new_name: str) -> None:
 def delete(experiment: str) -> None:
     """Soft-delete an experiment (restorable)."""
     e = _resolve(experiment)
-    client().request("DELETE", f"/api/v1/experiments/{e['experiment_id']}")
+    client().call(routes.DELETE_EXPERIMENT(experiment_id=e["experiment_id"]))
     click.echo(f"deleted experiment {e['experiment_id']}")
 
 
@@ -110,5 +100,5 @@ def delete(experiment: str) -> None:
 @fail_on_error
 def restore(experiment_id: str) -> None:
     """Restore a deleted experiment."""
-    client().request("POST", f"/api/v1/experiments/{experiment_id}/restore")
+    client().call(routes.RESTORE_EXPERIMENT(experiment_id=experiment_id))
     click.echo(f"restored experiment {experiment_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import click
 
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.cli._specs import job_paths, load_spec
+from dockyard.client import routes
+from dockyard.limits import LIMITS
 from dockyard.sdk import context
 from dockyard.sdk._jobs import TrainingJob
 
@@ -70,10 +73,11 @@ def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: b
 @fail_on_error
 def list_(status: tuple[str, ...], limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
-    params: dict[str, Any] = {"limit": limit}
+    params: dict[str, Any] = {"max_results": min(limit, LIMITS.page_max_results)}
     if status:
         params["status"] = list(status)
-    items = context().server().request("GET", "/api/v1/jobs", params=params)["jobs"]
+    pages = context().server().paginate(routes.LIST_JOBS(), "jobs", params=params)
+    items = list(islice(pages, limit))
     emit(items, as_json, lambda: _job_rows(items))
 
 

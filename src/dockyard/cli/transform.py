@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import click
@@ -9,6 +10,8 @@ import click
 from dockyard.cli._output import emit, fail_on_error, json_option
 from dockyard.cli._specs import load_spec, transform_paths
 from dockyard.cli.jobs import _job_rows, describe, logs, stop
+from dockyard.client import routes
+from dockyard.limits import LIMITS
 from dockyard.sdk import context
 from dockyard.sdk._transform import TransformJob
 
@@ -55,11 +58,9 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
 @fail_on_error
 def list_(limit: int, as_json: bool) -> None:
     """List transform jobs, newest first."""
-    items = (
-        context()
-        .server()
-        .request("GET", "/api/v1/jobs", params={"kind": "transform", "limit": limit})["jobs"]
-    )
+    params = {"kind": "transform", "max_results": min(limit, LIMITS.page_max_results)}
+    pages = context().server().paginate(routes.LIST_JOBS(), "jobs", params=params)
+    items = list(islice(pages, limit))
     emit(items, as_json, lambda: _job_rows(items))
 
 

@@ -151,6 +151,7 @@ class Client:
         body: Any = None,
         *,
         params: Mapping[str, Any] | None = None,
+        retry: bool | None = None,
         timeout: float | None = None,
         retry_for: float | None = None,
     ) -> Any:
@@ -158,7 +159,7 @@ class Client:
 
         ``body`` is a request model, the pydantic model the server validates the body with
         (sent as ``model_dump(mode="json", by_alias=True, exclude_none=True)``), or plain
-        JSON. The route says whether the request may be retried.
+        JSON. The route says whether the request may be retried, unless ``retry`` does.
         """
         if hasattr(body, "model_dump"):
             body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -167,10 +168,36 @@ class Client:
             route.path,
             json=body,
             params=params,
-            retry=route.idempotent,
+            retry=route.idempotent if retry is None else retry,
             timeout=timeout,
             retry_for=retry_for,
         )
+
+    def paginate(
+        self,
+        route: Call,
+        key: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        """Every item of a paged list, page after page: the items under ``key`` of each answer,
+        asking for the next page with its ``next_page_token`` (as a query parameter of a GET,
+        in the body of a POST such as a run search) until an answer has none."""
+        token: str | None = None
+        while True:
+            if route.method == "GET":
+                page = self.call(route, params={**(params or {}), "page_token": token})
+            elif hasattr(body, "model_copy"):
+                page = self.call(
+                    route, body.model_copy(update={"page_token": token}), params=params
+                )
+            else:
+                page = self.call(route, {**(body or {}), "page_token": token}, params=params)
+            yield from page[key]
+            token = page.get("next_page_token")
+            if not token:
+                return
 
     def send(
         self,

@@ -45,6 +45,7 @@ from dockyard.jobs._spec import TrainingJobSpec
 from dockyard.jobs._uris import check_readable, local_path, scheme
 from dockyard.jobs._user import JobUser, resolve_job_user
 from dockyard.jobs._waiting import JobWaiter
+from dockyard.limits import LIMITS
 from dockyard.settings import Settings
 from dockyard.store import Database
 from dockyard.tracking import (
@@ -56,6 +57,7 @@ from dockyard.tracking import (
     TrackingService,
     now_ms,
 )
+from dockyard.tracking._service import Page, decode_page_token, encode_page_token
 
 if TYPE_CHECKING:
     from dockyard.params import ParameterUse
@@ -545,6 +547,26 @@ class JobService:
                 offset=offset,
                 experiments=self._access.readable(conn, actor, "experiment"),
             )
+
+    def page(
+        self,
+        actor: Actor,
+        *,
+        kind: str | None = None,
+        status: Sequence[str] | None = None,
+        max_results: int = LIMITS.page_default_results,
+        page_token: str | None = None,
+    ) -> Page[Job]:
+        """One page of :meth:`list`, newest first, and the token of the next (None at the end)."""
+        if not 1 <= max_results <= LIMITS.page_max_results:
+            raise InvalidArgument(
+                f"max_results must be between 1 and {LIMITS.page_max_results}",
+                field="max_results",
+            )
+        offset = decode_page_token(page_token)
+        items = self.list(actor, kind=kind, status=status, limit=max_results + 1, offset=offset)
+        more = len(items) > max_results
+        return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
 
     def read_log(
         self, actor: Actor, name: str, offset: int, limit: int = 1 << 20

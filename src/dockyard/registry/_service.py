@@ -21,6 +21,7 @@ from dockyard.artifacts.roots import AllowedRoots
 from dockyard.auth import Access, Actor, Level, Role, StoreAreas
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.events import EventLog
+from dockyard.limits import LIMITS
 from dockyard.registry._entities import (
     Approval,
     Lineage,
@@ -52,7 +53,6 @@ __all__ = ["RegistryService"]
 
 T = TypeVar("T")
 
-_MAX_PAGE = 1000
 _KIND = "registered_model"
 #: MLflow's (deprecated) model-version stages.
 STAGES = ("None", "Staging", "Production", "Archived")
@@ -64,8 +64,10 @@ def _page(items: list[T], limit: int, offset: int) -> Page[T]:
 
 
 def _offset(max_results: int, page_token: str | None) -> int:
-    if not 1 <= max_results <= _MAX_PAGE:
-        raise InvalidArgument(f"max_results must be between 1 and {_MAX_PAGE}", field="max_results")
+    if not 1 <= max_results <= LIMITS.page_max_results:
+        raise InvalidArgument(
+            f"max_results must be between 1 and {LIMITS.page_max_results}", field="max_results"
+        )
     return decode_page_token(page_token)
 
 

@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import artifact_uri, normalize_artifact_path
+from dockyard.errors import InvalidArgument
 from dockyard.jobs import Job, TrainingJobSpec
 from dockyard.jobs._entities import JobControl, JobLaunch, LogAppended, RunnerReport
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download
+from dockyard.tracking._service import encode_page_token
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=OneHopRoute)
 
@@ -26,6 +28,7 @@ _MAX_OFFSET = 2**63 - 1
 
 class JobList(BaseModel):
     jobs: list[Job]
+    next_page_token: str | None = None
 
 
 @router.post("/training", status_code=201)
@@ -60,11 +63,26 @@ def list_jobs(
     actor: ActorDep,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[list[str] | None, Query(max_length=10)] = None,
-    limit: Annotated[int, Query(ge=1, le=LIMITS.page_max_results)] = LIMITS.page_default_results,
-    offset: Annotated[int, Query(ge=0, le=_MAX_OFFSET)] = 0,
+    max_results: Annotated[int | None, Query(ge=1, le=LIMITS.page_max_results)] = None,
+    page_token: Annotated[str | None, Query(max_length=LIMITS.page_token_length)] = None,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=LIMITS.page_max_results, description="Older name of max_results."),
+    ] = LIMITS.page_default_results,
+    offset: Annotated[
+        int, Query(ge=0, le=_MAX_OFFSET, description="Older paging; use page_token.")
+    ] = 0,
 ) -> JobList:
-    """Jobs, newest first."""
-    return JobList(jobs=jobs.list(actor, kind=kind, status=status, limit=limit, offset=offset))
+    """Jobs, newest first, a page at a time like every native list: ``max_results`` and the
+    ``next_page_token`` of the page before. ``limit`` and ``offset`` are still accepted."""
+    if offset and page_token:
+        raise InvalidArgument("give page_token or offset, not both", field="offset")
+    if offset:
+        page_token = encode_page_token(offset)
+    page = jobs.page(
+        actor, kind=kind, status=status, max_results=max_results or limit, page_token=page_token
+    )
+    return JobList(jobs=page.items, next_page_token=page.next_page_token)
 
 
 @router.get("/{name}")
