@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import pytest
 from starlette.routing import BaseRoute, Route
 
-from dockyard.client import routes
+from dockyard.client import Client, routes
+from dockyard.errors import InvalidArgument
 from dockyard.server import Services, create_app
 
 
@@ -35,3 +37,15 @@ def test_a_call_fills_in_and_encodes_its_path() -> None:
     assert call == ("GET", "/api/v1/runs/abc/artifacts/model/a%20b.txt", True)
     assert routes.CREATE_RUN().idempotent is False
     assert routes.SEARCH_RUNS().idempotent is True
+
+
+def test_get_or_create_is_one_server_call_and_takes_any_name(api: Client) -> None:
+    made = api.call(routes.ENSURE_EXPERIMENT(name="/Users/me/exp one"))
+    again = api.call(routes.ENSURE_EXPERIMENT(name="/Users/me/exp one"))
+    assert made["experiment_id"] == again["experiment_id"]
+    assert made["name"] == "/Users/me/exp one"
+    found = api.call(routes.GET_EXPERIMENT_BY_NAME(name="/Users/me/exp one"))
+    assert found["experiment_id"] == made["experiment_id"]
+    with pytest.raises(InvalidArgument) as long:
+        api.call(routes.ENSURE_EXPERIMENT(name="x" * 501))
+    assert long.value.field == "name"

@@ -144,7 +144,11 @@ ROUTES: dict[tuple[str, str], Call] = {
         "member", "/api/v1/experiments", json=_j(name="n-{w.job}")
     ),
     ("GET", "/api/v1/experiments"): Call("signed_in", "/api/v1/experiments"),
-    ("GET", "/api/v1/experiments/by-name/{name}"): Call(
+    ("GET", "/api/v1/experiments/by-name/{name:path}"): Call(
+        "read", "/api/v1/experiments/by-name/{w.experiment}"
+    ),
+    # Get or create: the world's experiment exists, so reading it is what is asked.
+    ("PUT", "/api/v1/experiments/by-name/{name:path}"): Call(
         "read", "/api/v1/experiments/by-name/{w.experiment}"
     ),
     ("GET", "/api/v1/experiments/{experiment_id}"): Call(

@@ -45,6 +45,7 @@ LIST_EXPERIMENTS = Route("GET", _V1 + "/experiments")
 CREATE_EXPERIMENT = Route("POST", _V1 + "/experiments")
 GET_EXPERIMENT = Route("GET", _V1 + "/experiments/{experiment_id}")
 GET_EXPERIMENT_BY_NAME = Route("GET", _V1 + "/experiments/by-name/{name}")
+ENSURE_EXPERIMENT = Route("PUT", _V1 + "/experiments/by-name/{name}")  # get or create
 UPDATE_EXPERIMENT = Route("PATCH", _V1 + "/experiments/{experiment_id}")
 DELETE_EXPERIMENT = Route("DELETE", _V1 + "/experiments/{experiment_id}")
 RESTORE_EXPERIMENT = Route("POST", _V1 + "/experiments/{experiment_id}/restore", True)

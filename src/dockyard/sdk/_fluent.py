@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from dockyard.client import routes
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.limits import LIMITS
 from dockyard.sdk._context import context
 from dockyard.sdk._requests import build
@@ -108,15 +108,9 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         )
     else:
         assert name is not None
-        try:
-            experiment = Experiment.model_validate(
-                ctx.client.call(routes.GET_EXPERIMENT_BY_NAME(name=name))
-            )
-        except NotFound:
-            body = build(CreateExperiment, name=name)
-            experiment = Experiment.model_validate(
-                ctx.client.call(routes.CREATE_EXPERIMENT(), body)
-            )
+        build(CreateExperiment, name=name)  # a bad name fails here, as the server would say
+        # Get or create is the server's rule, in one request: no race between two processes.
+        experiment = Experiment.model_validate(ctx.client.call(routes.ENSURE_EXPERIMENT(name=name)))
     if experiment.lifecycle_stage != "active":
         raise InvalidArgument(f"experiment {experiment.name!r} is deleted", field="name")
     ctx.experiment_id = experiment.experiment_id

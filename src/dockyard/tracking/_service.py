@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Connection
 
 from dockyard.auth import Access, Actor, Level, Role
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.events import EventLog
 from dockyard.store import Database
 from dockyard.tracking._entities import (
@@ -159,6 +159,22 @@ class TrackingService:
                 conn, actor, Level.READ, "experiment", experiment.experiment_id, "read it"
             )
             return experiment
+
+    def ensure_experiment(self, actor: Actor, request: CreateExperiment) -> Experiment:
+        """The experiment named ``request.name``, created from ``request`` if there is none.
+
+        One rule for every client ("use this experiment, making it if need be"): reading an
+        existing one needs read permission, creating one what :meth:`create_experiment` needs.
+        Two callers racing to create the same name both get the one that was made.
+        """
+        try:
+            return self.get_experiment_by_name(actor, request.name)
+        except NotFound:
+            pass
+        try:
+            return self.create_experiment(actor, request)
+        except AlreadyExists:
+            return self.get_experiment_by_name(actor, request.name)
 
     def search_experiments(
         self,

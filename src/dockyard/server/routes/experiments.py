@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from dockyard.limits import LIMITS
@@ -49,11 +49,21 @@ def list_experiments(
     return ExperimentPage(experiments=page.items, next_page_token=page.next_page_token)
 
 
-@router.get("/by-name/{name}")
+@router.get("/by-name/{name:path}")
 @short_read
 def get_experiment_by_name(name: str, tracking: TrackingDep, actor: ActorDep) -> Experiment:
     """Look an experiment up by its unique name."""
     return tracking.get_experiment_by_name(actor, name)
+
+
+@router.put("/by-name/{name:path}")
+def ensure_experiment(
+    name: Annotated[str, Path(min_length=1, max_length=LIMITS.experiment_name_length)],
+    tracking: TrackingDep,
+    actor: ActorDep,
+) -> Experiment:
+    """The experiment with this name, created first if there is none (get or create)."""
+    return tracking.ensure_experiment(actor, CreateExperiment(name=name))
 
 
 @router.get("/{experiment_id}")
