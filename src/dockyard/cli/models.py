@@ -4,6 +4,7 @@ tools on any model URI (env, convert, build-image)."""
 from __future__ import annotations
 
 import tempfile
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,7 @@ import click
 
 from dockyard.cli._client import client
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 from dockyard.registry import LocalModel, parse_version
@@ -70,7 +72,7 @@ def _version_lines(v: dict[str, Any]) -> list[str]:
 @click.option(
     "--max-results",
     "-n",
-    type=click.IntRange(1, LIMITS.page_max_results),
+    type=click.IntRange(min=1),
     default=LIMITS.page_default_results,
     show_default=True,
 )
@@ -78,11 +80,11 @@ def _version_lines(v: dict[str, Any]) -> list[str]:
 @fail_on_error
 def list_(name_like: str | None, max_results: int, as_json: bool) -> None:
     """List registered models."""
-    params: dict[str, Any] = {"max_results": max_results}
+    params: dict[str, Any] = {"max_results": min(max_results, LIMITS.page_max_results)}
     if name_like:
         params["name_like"] = name_like
-    found = client().request("GET", "/api/v1/registered-models", params=params)
-    items: list[dict[str, Any]] = found["registered_models"]
+    pages = client().paginate(routes.LIST_REGISTERED_MODELS(), "registered_models", params=params)
+    items: list[dict[str, Any]] = list(islice(pages, max_results))
 
     def human() -> str:
         rows = [

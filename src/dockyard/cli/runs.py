@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 import click
 
 from dockyard.cli._client import client
 from dockyard.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client import routes
+from dockyard.limits import LIMITS
 
 __all__ = ["runs"]
 
@@ -21,7 +24,7 @@ def runs() -> None:
 @click.option("--experiment", "-e", "experiments", multiple=True, help="Experiment id or name.")
 @click.option("--filter", "-f", "filter_", default="", help="MLflow filter syntax.")
 @click.option("--order-by", "-o", multiple=True, help="e.g. 'metrics.rmse ASC'.")
-@click.option("--max-results", "-n", type=int, default=50, show_default=True)
+@click.option("--max-results", "-n", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Include deleted runs.")
 @json_option
 @fail_on_error
@@ -40,15 +43,15 @@ def list_(
         if ref.isdigit():
             ids.append(ref)
         else:
-            ids.append(c.request("GET", f"/api/v1/experiments/by-name/{ref}")["experiment_id"])
+            ids.append(c.call(routes.GET_EXPERIMENT_BY_NAME(name=ref))["experiment_id"])
     body = {
         "experiment_ids": ids,
         "filter": filter_,
         "order_by": list(order_by),
-        "max_results": max_results,
+        "max_results": min(max_results, LIMITS.search_max_results),
         "run_view_type": "ALL" if show_all else "ACTIVE_ONLY",
     }
-    found = c.request("POST", "/api/v1/runs/search", json=body)["runs"]
+    found = list(islice(c.paginate(routes.SEARCH_RUNS(), "runs", body), max_results))
     metric_keys = sorted({k for r in found for k in r["metrics"]})[:4]
 
     def human() -> str:
@@ -74,7 +77,7 @@ def list_(
 @fail_on_error
 def show(run_id: str, as_json: bool) -> None:
     """Show one run."""
-    run: dict[str, Any] = client().request("GET", f"/api/v1/runs/{run_id}")
+    run: dict[str, Any] = client().call(routes.GET_RUN(run_id=run_id))
 
     def human() -> str:
         info = run["info"]
@@ -108,9 +111,7 @@ def show(run_id: str, as_json: bool) -> None:
 @fail_on_error
 def compare(run_ids: tuple[str, ...], as_json: bool) -> None:
     """Compare runs side by side."""
-    data: dict[str, Any] = client().request(
-        "GET", "/api/v1/runs/compare", params={"run_ids": list(run_ids)}
-    )
+    data: dict[str, Any] = client().call(routes.COMPARE_RUNS(), params={"run_ids": list(run_ids)})
 
     def human() -> str:
         headers = ["", *data["run_names"]]
@@ -129,7 +130,7 @@ def compare(run_ids: tuple[str, ...], as_json: bool) -> None:
 @fail_on_error
 def delete(run_id: str) -> None:
     """Soft-delete a run (restorable)."""
-    client().request("DELETE", f"/api/v1/runs/{run_id}")
+    client().call(routes.DELETE_RUN(run_id=run_id))
     click.echo(f"deleted run {run_id}")
 
 
@@ -138,5 +139,5 @@ def delete(run_id: str) -> None:
 @fail_on_error
 def restore(run_id: str) -> None:
     """Restore a deleted run."""
-    client().request("POST", f"/api/v1/runs/{run_id}/restore")
+    client().call(routes.RESTORE_RUN(run_id=run_id))
     click.echo(f"restored run {run_id}")
