@@ -160,7 +160,7 @@ def metric_series_of_runs(
     tracking: TrackingDep,
     actor: ActorDep,
     window: Annotated[SeriesWindow, Query()],
-    run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
+    run_ids: Annotated[list[str], Query(min_length=1, max_length=LIMITS.runs_per_request)],
     key: Annotated[str, Query(min_length=1, max_length=LIMITS.key_length)],
 ) -> Response:
     """One metric of up to 100 runs, each sampled for a chart as
