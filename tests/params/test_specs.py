@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.client._inprocess import InProcessTransport
 from dockyard.errors import InvalidArgument
 from dockyard.params._secrets import new_key
 from dockyard.sdk import Client
-from dockyard.sdk._transport import InProcessTransport
 from dockyard.server import Services, create_app
 from dockyard.settings import Settings
 

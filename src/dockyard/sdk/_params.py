@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dockyard.client import Client
 from dockyard.params import LabelResult, Parameter, ParameterList, PutResult
-from dockyard.sdk._client import Client
 
 __all__ = [
     "delete_parameter",
