@@ -19,6 +19,18 @@ pytest_plugins = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _default_home_is_private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Code that falls back to the default home (``Settings()`` with nothing set, as the SDK
+    does when a test resets its context) works in a folder of this session, never in the
+    machine's ``~/.dockyard``, whose database another Dockyard may have migrated further."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DOCKYARD_HOME", str(tmp_path_factory.mktemp("default-home")))
+    patch.delenv("DOCKYARD_URI", raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Embedded-default settings in a fresh folder."""
