@@ -172,12 +172,14 @@ def test_compare_three_runs(page: Watched, seeded: Seeded) -> None:
     p.fill("input.filter", "params.optimizer = 'adam'")  # trials, not the job's or child runs
     p.keyboard.press("Enter")
     p.wait_for_selector("text=12 runs", timeout=TIMEOUT_MS)
+    # The count and the rows are separate requests: x on a row still loading selects nothing.
+    until(p, "() => document.querySelectorAll('.vt-row:not(.loading):not(.group)').length === 12")
     table = p.locator(".vt")
     table.focus()
-    for _ in range(3):  # keyboard: x selects the row under the cursor, j moves down
+    for selected in range(1, 4):  # keyboard: x selects the row under the cursor, j moves down
         p.keyboard.press("x")
+        p.wait_for_selector(f"#compare:has-text('Compare {selected}')", timeout=TIMEOUT_MS)
         p.keyboard.press("j")
-    p.wait_for_selector("#compare:has-text('Compare 3')")
     p.keyboard.press("c")
     p.wait_for_selector("#curves[data-ready='1']", timeout=TIMEOUT_MS)
     assert p.get_attribute("#curves", "data-series") == "3"
