@@ -83,7 +83,7 @@ class Services:
         jobs = JobService(
             db, tracking, settings, events, access, auth, artifacts, load_executor(settings)
         )
-        jobs.resolve_model = registry.resolve
+        jobs.checks.resolve_model = registry.resolve
         params = ParamService(db, settings, events, access)
         jobs.params = params
         endpoints.params = params
