@@ -110,6 +110,13 @@ def test_a_job_gets_its_parameters_and_stores_no_secret(
     assert SECRET not in json.dumps(events)
     submitted_event = [e for e in events["events"] if e["type"] == "job.submitted"][-1]
     assert "/t/db/password:1" in submitted_event["body"]["parameters"]
+    # Handing the secret to the job's runner is a decrypted read, audited as one.
+    revealed = [
+        e
+        for e in events["events"]
+        if e["type"] == "parameter.decrypted" and e["resource_id"] == "/t/db/password"
+    ]
+    assert [e["body"] for e in revealed] == [{"version": 1, "for": "environment"}]
     # Nowhere on the server's disk in clear: database (and its WAL), job log, server log.
     log = client._http.get(f"/api/v1/jobs/{job['name']}/logs").text
     assert SECRET not in log

@@ -543,7 +543,7 @@ class JobService:
 
             uses = [ParameterUse.model_validate(u) for u in orjson.loads(row.parameters)]
             environment = spec.get("environment") or {}
-            spec["environment"] = self.params.reveal(environment, uses, "environment")
+            spec["environment"] = self.params.reveal(actor, environment, uses, "environment")
         return JobLaunch(
             job_id=row.job_id,
             name=row.name,

@@ -400,11 +400,17 @@ class ParamService:
         return resolved, list(unique.values())
 
     def reveal(
-        self, values: dict[str, str], uses: builtins.list[ParameterUse], prefix: str
+        self,
+        actor: Actor,
+        values: dict[str, str],
+        uses: builtins.list[ParameterUse],
+        prefix: str,
     ) -> dict[str, str]:
         """``values`` (a job's environment, its fields named ``<prefix>.<key>``) with the
         SecureString references :meth:`resolve` pinned filled in with their clear values.
         Only references recorded in ``uses`` are filled: anything else is left as written.
+        Each value revealed is a ``parameter.decrypted`` event of ``actor`` (a job's runner),
+        as a decrypted read through the API is.
 
         Raises:
             NotFound: A version used was deleted since.
@@ -413,6 +419,7 @@ class ParamService:
         if not secure:
             return dict(values)
         out: dict[str, str] = {}
+        revealed: set[tuple[str, int]] = set()
         with self._db.read() as conn:
 
             def fill(match: re.Match[str], field: str) -> str:
@@ -425,11 +432,17 @@ class ParamService:
                         f"version {version} of parameter {name}, which {field} uses, was deleted",
                         field=field,
                     )
+                revealed.add((name, int(version)))
                 return self._cipher.decrypt(name, int(version), row.value)
 
             for key, value in values.items():
                 field = f"{prefix}.{key}"
                 out[key] = REFERENCE.sub(lambda m, f=field: fill(m, f), value)  # type: ignore[misc]
+        if revealed:
+            with self._db.write() as conn:
+                for name, version in sorted(revealed):
+                    body = {"version": version, "for": prefix}
+                    self._event(conn, actor, "parameter.decrypted", name, body)
         return out
 
 
