@@ -42,9 +42,9 @@ PASSWORD = "correct horse battery"
 
 def layer(calls: int) -> dict[str, float]:
     """p50 nanoseconds per request through the middleware, without and with a token."""
-    from dockyard.auth import CreateToken, CreateUser
     from dockyard.server import Services
     from dockyard.server._auth import AuthMiddleware
+    from dockyard.server.auth import CreateToken, CreateUser
     from dockyard.settings import Settings
 
     async def instant(scope: Any, receive: Any, send: Any) -> None:
@@ -82,7 +82,7 @@ def layer(calls: int) -> dict[str, float]:
             services = Services.from_settings(Settings(home=Path(tmp) / name[:2]))
             headers: list[tuple[bytes, bytes]] = []
             if name.startswith("bearer"):
-                from dockyard.auth import Actor
+                from dockyard.server.actor import Actor
 
                 local = Actor.local("bench")
                 services.auth.create_user(

@@ -52,7 +52,7 @@ CHUNK = 200_000
 
 DOCKYARD = """
 import json, logging, sys, time
-from dockyard.batch import TransformSpec, run_transform
+from dockyard.runtime.batch import TransformSpec, run_transform
 
 ready = []  # when each worker had loaded the model
 
@@ -63,8 +63,8 @@ class Ready(logging.Handler):
             ready.append(time.perf_counter())
 
 
-logging.getLogger("dockyard.batch").addHandler(Ready())
-logging.getLogger("dockyard.batch").setLevel(logging.INFO)
+logging.getLogger("dockyard.runtime.batch").addHandler(Ready())
+logging.getLogger("dockyard.runtime.batch").setLevel(logging.INFO)
 spec = TransformSpec(
     model_uri=sys.argv[1],
     input={"uri": sys.argv[2]},
@@ -379,7 +379,7 @@ def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(Path(__file__).parent))
     import dockyard as dy
     from _servers import Server
-    from dockyard.sdk import reset_context
+    from dockyard.client.sdk import reset_context
     from dockyard.settings import Settings
 
     env = environment(root / "pycache")

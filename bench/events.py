@@ -131,9 +131,9 @@ def _append(home: Path, rate: int, seconds: float, sent: list[int]) -> None:
     """Append ``topic.load`` events straight to the server's database, ``rate``/s in batches
     every 50 ms, as services append them in their own transactions: measures fan-out and
     delivery apart from the HTTP publish path."""
-    from dockyard.auth import Actor
-    from dockyard.events import EventLog
-    from dockyard.store import open_database
+    from dockyard.server.actor import Actor
+    from dockyard.server.events import EventLog
+    from dockyard.server.store import open_database
 
     db = open_database(f"sqlite:///{home / 'dockyard.db'}")
     log = EventLog(db)

@@ -146,9 +146,9 @@ def transform_latency(server: Server, data: Path, n: int, *, logs: bool) -> list
     from sklearn.linear_model import LinearRegression
 
     import dockyard as dy
+    from dockyard.client.http import Client
+    from dockyard.client.sdk._upload import upload_path
     from dockyard.models import save_model
-    from dockyard.sdk import Client
-    from dockyard.sdk._upload import upload_path
 
     if not (data / "model").exists():
         model = LinearRegression().fit(

@@ -110,7 +110,8 @@ def main() -> None:
     import mlflow.sklearn
     import mlflow.xgboost
 
-    from dockyard.models import load_model, save_model
+    from dockyard.models import save_model
+    from dockyard.models.pyfunc import load_model
 
     frame, labels = _data(10_000)
     models = _models(frame, labels)
@@ -169,7 +170,7 @@ def _registry_loads(models: dict[str, Any], frame: pd.DataFrame, work: Path, sca
     import mlflow
 
     import dockyard as dy
-    from dockyard.sdk import reset_context
+    from dockyard.client.sdk import reset_context
     from dockyard.settings import Settings
 
     reset_context(Settings(home=work / "home"))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import dockyard as dy
-from dockyard.sdk import reset_context
+from dockyard.client.sdk import reset_context
 from dockyard.settings import Settings
 
 

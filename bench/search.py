@@ -26,8 +26,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from dockyard.store import Database, open_database, schema
-from dockyard.tracking._search import RunViewType, build_search_query
+from dockyard.server.store import Database, open_database, schema
+from dockyard.server.tracking._search import RunViewType, build_search_query
 
 EXPERIMENT_ID = 1
 PAGE = 100

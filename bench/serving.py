@@ -207,7 +207,9 @@ def dockyard_server(model: Path, workers: int, work: Path) -> tuple[Any, int]:
         }
         path = work / f"worker-{port}-{i}.json"
         path.write_text(json.dumps(config))
-        argvs.append([sys.executable, "-m", "dockyard.serving.worker", "--config", str(path)])
+        argvs.append(
+            [sys.executable, "-m", "dockyard.runtime.serving.worker", "--config", str(path)]
+        )
     return processes(argvs, f"http://127.0.0.1:{port}/ping", work / "dockyard.log"), port
 
 
@@ -288,7 +290,7 @@ def batch_counts(target: Target) -> tuple[float, int]:
     """Requests summed over predict calls, and predict calls, so far (Dockyard's worker 0)."""
     if target.admin_socket is None:
         return 0.0, 0
-    from dockyard.serving import WorkerAdmin
+    from dockyard.api.serving.client import WorkerAdmin
 
     with WorkerAdmin(target.admin_socket) as admin:
         batches = admin.stats()["variants"]["main"]["batch_requests"]

@@ -4,8 +4,8 @@ scikit-learn model: seconds from process start to the ready line, and resident m
 Models (trained on nothing, built here): a scikit-learn logistic regression over 4 features, a
 PyTorch MLP over the same 4 features (4-64-64-3), a small CNN on 1x28x28 images (two conv
 layers, ~20k parameters), and that CNN exported with ``dockyard.models.convert_to_onnx``. Each
-is served by a fresh ``python -m dockyard.serving.worker`` process, ``--runs`` times in turn;
-the median is reported, with the RSS after one request (``VmRSS``) and whether libtorch is
+is served by a fresh ``python -m dockyard.runtime.serving.worker`` process, ``--runs`` times in
+turn; the median is reported, with the RSS after one request (``VmRSS``) and whether libtorch is
 mapped into the process.
 
 Run: ``.venv/bin/python bench/torch_serving.py [--runs 5]``. Needs torch (``make install-test``
@@ -84,7 +84,7 @@ def start(package: Path, body: Any, directory: Path) -> dict[str, Any]:
     )
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dockyard.serving.worker", "--config", str(config)],
+        [sys.executable, "-m", "dockyard.runtime.serving.worker", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

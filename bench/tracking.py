@@ -96,7 +96,7 @@ def _mlflow_workload(url: str, scale: float) -> dict[str, float]:
 
 def _sdk_throughput(url: str | None, home: Path, points: int) -> float:
     import dockyard as dy
-    from dockyard.sdk import reset_context
+    from dockyard.client.sdk import reset_context
     from dockyard.settings import Settings
 
     reset_context(Settings(home=home, uri=url))
@@ -112,10 +112,12 @@ def _search_latency(home: Path, n_runs: int) -> float:
     import random
     import uuid
 
-    from dockyard.auth import Access, Actor
-    from dockyard.events import EventLog
-    from dockyard.store import open_database, schema
-    from dockyard.tracking import SearchRuns, TrackingService
+    from dockyard.api.tracking import SearchRuns
+    from dockyard.server.actor import Actor
+    from dockyard.server.auth import Access
+    from dockyard.server.events import EventLog
+    from dockyard.server.store import open_database, schema
+    from dockyard.server.tracking import TrackingService
 
     db = open_database(f"sqlite:///{home}/search.db")
     rng = random.Random(0)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.client._inprocess import InProcessTransport
-from dockyard.sdk import Client
+from dockyard.client.http import Client
 from dockyard.server import Services, create_app
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.settings import Settings
 
 pytest_plugins = [

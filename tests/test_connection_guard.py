@@ -79,7 +79,7 @@ def _worker(tmp: Path, model: Path, limits: dict[str, str]) -> Iterator[Target]:
     path.write_text(json.dumps(config))
     with (tmp / "worker.err").open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.serving.worker", "--config", str(path)],
+            [sys.executable, "-m", "dockyard.runtime.serving.worker", "--config", str(path)],
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dockyard._lazy import LazyModule
+from dockyard.lazy import LazyModule
 
 
 def test_the_first_attribute_read_imports() -> None:
     code = (
         "import sys\n"
-        "from dockyard._lazy import LazyModule\n"
+        "from dockyard.lazy import LazyModule\n"
         "lazy = LazyModule('csv')\n"
         "before = 'csv' in sys.modules\n"
         "dialect = lazy.excel\n"

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from dockyard.jobs._spec import TrainingJobSpec
-from dockyard.jobs._transform import TransformJobSpec
+from dockyard.api.jobs import TransformJobSpec
+from dockyard.api.jobs._spec import TrainingJobSpec
 
 README = Path(__file__).parents[1] / "README.md"
 

@@ -26,7 +26,7 @@ from dockyard.errors import (  # light: no third-party imports
 )
 
 if TYPE_CHECKING:
-    from dockyard.sdk import (
+    from dockyard.client.sdk import (
         ActiveRun,
         Client,
         CSVSerializer,
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 
 def set_tracking_uri(uri: str | None) -> None:
     """Point the SDK at a server URL, or back at the embedded default with ``None``."""
-    from dockyard.sdk import reset_context
+    from dockyard.client.sdk import reset_context
     from dockyard.settings import Settings
 
     reset_context(Settings().model_copy(update={"uri": uri}))

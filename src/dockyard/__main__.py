@@ -1,5 +1,5 @@
 """``python -m dockyard`` runs the CLI."""
 
-from dockyard.cli import main
+from dockyard.client.cli import main
 
 main()

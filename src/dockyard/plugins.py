@@ -5,10 +5,11 @@ imports none of the server's.
 ==================  =====================================  ===================================
 table               chosen by                               what the attribute is
 ==================  =====================================  ===================================
-``EXECUTORS``       ``DOCKYARD_EXECUTOR``                   an :class:`~dockyard.jobs.Executor`
+``EXECUTORS``       ``DOCKYARD_EXECUTOR``                   an
+:class:`~dockyard.server.jobs.Executor`
                                                             class, built with the settings
 ``WORKER_LAUNCHERS`` ``DOCKYARD_WORKER_LAUNCHER``           a class starting serving workers
-``JOB_KINDS``       a job's ``kind`` (server side)          a :class:`~dockyard.jobs.JobKind`
+``JOB_KINDS``       a job's ``kind`` (server side)          a :class:`~dockyard.server.jobs.JobKind`
 ``RUNNER_KINDS``    a job's ``kind`` (in the runner)        the runner's work for that kind
 ==================  =====================================  ===================================
 
@@ -26,15 +27,15 @@ __all__ = ["EXECUTORS", "JOB_KINDS", "RUNNER_KINDS", "WORKER_LAUNCHERS", "load",
 
 Table = tuple[tuple[str, str], ...]
 
-EXECUTORS: Table = (("local", "dockyard.jobs._local:LocalExecutor"),)
-WORKER_LAUNCHERS: Table = (("local", "dockyard.endpoints._launcher:LocalWorkerLauncher"),)
+EXECUTORS: Table = (("local", "dockyard.runtime.runner._local:LocalExecutor"),)
+WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),)
 JOB_KINDS: Table = (
-    ("training", "dockyard.jobs._kinds:TRAINING"),
-    ("transform", "dockyard.jobs._kinds:TRANSFORM"),
+    ("training", "dockyard.server.jobs._kinds:TRAINING"),
+    ("transform", "dockyard.server.jobs._kinds:TRANSFORM"),
 )
 RUNNER_KINDS: Table = (
-    ("training", "dockyard.jobs._work:TrainingWork"),
-    ("transform", "dockyard.jobs._work:TransformWork"),
+    ("training", "dockyard.runtime.runner._work:TrainingWork"),
+    ("transform", "dockyard.runtime.runner._work:TransformWork"),
 )
 
 

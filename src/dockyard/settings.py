@@ -6,15 +6,20 @@ SDK's first call) build one :class:`Settings` and hand it to whatever needs it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings"]
+if TYPE_CHECKING:
+    from dockyard.artifacts.roots import AllowedRoots
+
+__all__ = ["Settings", "decode_key"]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -247,8 +252,6 @@ class Settings(BaseSettings):
         # The message never repeats the value.
         if value is None or not value.get_secret_value():
             return None
-        from dockyard.params._secrets import decode_key
-
         decode_key(value.get_secret_value())
         return value
 
@@ -300,7 +303,28 @@ class Settings(BaseSettings):
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 
+    def allowed_roots(self) -> AllowedRoots:
+        """The roots specs may name on this server: the artifact store and the data roots."""
+        from dockyard.artifacts.roots import AllowedRoots
+
+        return AllowedRoots(self.resolved_artifact_root, self.data_roots)
+
     @property
     def resolved_artifact_root(self) -> str:
         """The artifact root (folder path or ``s3://`` URI), defaulting to ``home/artifacts``."""
         return self.artifact_root or str(self.home / "artifacts")
+
+
+def decode_key(text: str) -> bytes:
+    """The 32 key bytes of ``DOCKYARD_PARAMS_KEY`` (base64, url-safe or standard)."""
+    raw = text.strip()
+    try:
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=False)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ValueError(
+            "DOCKYARD_PARAMS_KEY must be 32 random bytes in base64 (make one with: python -c "
+            '"import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())")'
+        )
+    return key

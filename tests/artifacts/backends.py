@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+from dockyard.artifacts import ArtifactStore
+from dockyard.artifacts.local import LocalArtifactStore
+from dockyard.artifacts.s3 import S3ArtifactStore
 from tests.services.s3 import S3Server
 
 # Every S3 test store lives under runs/<32 hex digits>/ of the session's bucket.

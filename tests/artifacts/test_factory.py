@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.artifacts import LocalArtifactStore, S3ArtifactStore, open_artifact_store
+from dockyard.artifacts import open_artifact_store
+from dockyard.artifacts.local import LocalArtifactStore
+from dockyard.artifacts.s3 import S3ArtifactStore
 from dockyard.errors import InvalidArgument
 from dockyard.settings import Settings
 

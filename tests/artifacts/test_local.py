@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.artifacts import ArtifactInfo, LocalArtifactStore
+from dockyard.artifacts import ArtifactInfo
 from dockyard.artifacts._streams import TEMP_PREFIX
+from dockyard.artifacts.local import LocalArtifactStore
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 
 

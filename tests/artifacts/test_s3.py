@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from dockyard.artifacts import ArtifactInfo, S3ArtifactStore
-from dockyard.artifacts.s3 import parse_s3_uri
+from dockyard.artifacts import ArtifactInfo
+from dockyard.artifacts.s3 import S3ArtifactStore, parse_s3_uri
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, Unavailable
 from tests.artifacts.backends import s3_backend
 from tests.services.s3 import S3Server

@@ -12,20 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.artifacts import LocalArtifactStore
-from dockyard.auth import Access, Actor, ActorKind, Role
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
-from dockyard.events import EventLog
-from dockyard.models import save_model, verify
-from dockyard.registry import (
+from dockyard.api.registry import (
     ApprovalStatus,
     CreateModelVersion,
     CreateRegisteredModel,
-    RegistryService,
     SetApproval,
 )
-from dockyard.store import open_database
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     CreateRun,
     Dataset,
     DatasetInput,
@@ -34,8 +27,16 @@ from dockyard.tracking import (
     LogInputs,
     MetricIn,
     TagIn,
-    TrackingService,
 )
+from dockyard.artifacts.local import LocalArtifactStore
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.models import save_model, verify
+from dockyard.server.actor import Actor, ActorKind, Role
+from dockyard.server.auth import Access
+from dockyard.server.events import EventLog
+from dockyard.server.registry import RegistryService
+from dockyard.server.store import open_database
+from dockyard.server.tracking import TrackingService
 
 ACTOR = Actor.anonymous()
 

@@ -9,11 +9,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.auth import Access, Actor
-from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from dockyard.events import EventLog
-from dockyard.store import open_database
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     CreateExperiment,
     CreateRun,
     DatasetInput,
@@ -24,14 +20,17 @@ from dockyard.tracking import (
     ParamIn,
     RunStatus,
     SearchRuns,
-    SeriesAxis,
-    SeriesWindow,
     TagIn,
-    TrackingService,
     UpdateRun,
     ViewType,
 )
-from dockyard.tracking._series import sample_indices
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from dockyard.server.actor import Actor
+from dockyard.server.auth import Access
+from dockyard.server.events import EventLog
+from dockyard.server.store import open_database
+from dockyard.server.tracking import SeriesAxis, SeriesWindow, TrackingService
+from dockyard.server.tracking._series import sample_indices
 
 ACTOR = Actor.anonymous()
 

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.models import flavors, load_model, save_model
+from dockyard.models import flavors, save_model
 from dockyard.models._integrity import open_package
+from dockyard.models.pyfunc import load_model
 
 
 def _data(rows: int, seed: int) -> pd.DataFrame:

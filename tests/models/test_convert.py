@@ -12,7 +12,9 @@ import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import DEFAULT_TOLERANCE, PythonModel, convert_to_onnx, load_model, save_model
+from dockyard.models import DEFAULT_TOLERANCE, convert_to_onnx, save_model
+from dockyard.models.flavors.python_model import PythonModel
+from dockyard.models.pyfunc import load_model
 
 
 @pytest.mark.parametrize("name", ["sklearn", "xgboost", "lightgbm"])

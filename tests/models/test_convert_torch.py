@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import DEFAULT_TOLERANCE, convert_to_onnx, load_model, save_model
+from dockyard.models import DEFAULT_TOLERANCE, convert_to_onnx, save_model
+from dockyard.models.pyfunc import load_model
 
 torch = pytest.importorskip(
     "torch", reason="torch is not installed (make install-test adds it from /opt/wheels)"

@@ -17,8 +17,9 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import PythonModel, build_env, save_model, seal
+from dockyard.models import build_env, save_model, seal
 from dockyard.models._venv import requirements_env
+from dockyard.models.flavors.python_model import PythonModel
 
 
 def _requirements(path: Path) -> dict[str, str]:

@@ -17,7 +17,9 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import PythonModel, load_model, save_model, seal
+from dockyard.models import save_model, seal
+from dockyard.models.flavors.python_model import PythonModel
+from dockyard.models.pyfunc import load_model
 
 
 @pytest.mark.parametrize("name", ["sklearn", "xgboost", "lightgbm"])

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import load_model, seal, verify
+from dockyard.models import seal, verify
 from dockyard.models._integrity import compute_digests
+from dockyard.models.pyfunc import load_model
 
 
 class _CreatesFile:

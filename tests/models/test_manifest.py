@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.models import load_model
 from dockyard.models._manifest import parse_manifest
+from dockyard.models.pyfunc import load_model
 
 
 def test_saved_manifest_has_mlflow_layout_and_dockyard_section(packages: dict[str, Path]) -> None:

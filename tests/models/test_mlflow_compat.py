@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.models import PythonModel, PythonModelContext, load_model, save_model
+from dockyard.models import save_model
+from dockyard.models.flavors.python_model import PythonModel, PythonModelContext
+from dockyard.models.pyfunc import load_model
 
 pytestmark = [
     # mlflow's signature inference hints about integer columns; these tests give it integers.

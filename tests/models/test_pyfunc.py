@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from dockyard.errors import InvalidArgument, ModelError
-from dockyard.models import PythonModel, load_model, save_model
+from dockyard.models import save_model
+from dockyard.models.flavors.python_model import PythonModel
+from dockyard.models.pyfunc import load_model
 
 
 def test_metadata(packages: dict[str, Path], sklearn_model: Any) -> None:

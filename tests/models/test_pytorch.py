@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from dockyard.errors import InvalidArgument, ModelError
-from dockyard.models import load_model, save_model
+from dockyard.models import save_model
+from dockyard.models.pyfunc import load_model
 
 torch = pytest.importorskip(
     "torch", reason="torch is not installed (make install-test adds it from /opt/wheels)"
@@ -361,7 +362,7 @@ def test_torch_stays_out_of_processes_that_load_other_flavors(tmp_path: Path) ->
     save_model(LinearRegression().fit(x, x.sum(axis=1)), tmp_path / "m", input_example=x[:3])
     code = """
         import sys
-        import dockyard.models, dockyard.serving.worker, dockyard.batch._worker
+        import dockyard.models, dockyard.runtime.serving.worker, dockyard.runtime.batch._worker
         from dockyard.models import load_model
         load_model(sys.argv[1]).predict([[1.0, 2.0, 3.0]])
         print("torch" in sys.modules)

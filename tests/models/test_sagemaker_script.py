@@ -1,8 +1,8 @@
 """Packages that carry a training script's SageMaker inference handlers.
 
-The scripts are real SageMaker script-mode scripts (``tests/serving/scripts``), trained here by
-running them as a training job would: ``SM_MODEL_DIR`` and ``SM_CHANNEL_TRAIN`` set, the script
-run as ``__main__``. Packaging reads the script without running it; loading imports it (its
+The scripts are real SageMaker script-mode scripts (``tests/runtime/serving/scripts``), trained
+here by running them as a training job would: ``SM_MODEL_DIR`` and ``SM_CHANNEL_TRAIN`` set, the
+script run as ``__main__``. Packaging reads the script without running it; loading imports it (its
 training block does not run) and calls ``model_fn``.
 """
 
@@ -23,11 +23,11 @@ import pytest
 from sklearn.datasets import load_iris
 
 from dockyard.errors import InvalidArgument, ModelError
-from dockyard.jobs._packaging import package_model
-from dockyard.models import load_model
 from dockyard.models._inference_toolkit import NotAcceptableFormat, RawRequest, UnsupportedFormat
 from dockyard.models._manifest import parse_manifest, read_manifest_bytes
 from dockyard.models.flavors.sagemaker_script import handlers_in
+from dockyard.models.pyfunc import load_model
+from dockyard.runtime.runner._packaging import package_model
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "serving" / "scripts"
 IRIS = load_iris()

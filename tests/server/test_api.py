@@ -8,8 +8,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from dockyard.client.http import Client
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
-from dockyard.sdk import Client
 
 
 def _raw(api: Client, method: str, path: str, **kw: Any) -> httpx.Response:

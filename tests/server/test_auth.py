@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import Services, create_app
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.settings import Settings
 
 PASSWORD = "correct horse battery"

@@ -13,10 +13,10 @@ from fastapi.exceptions import ResponseValidationError
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 
-from dockyard.client._inprocess import InProcessTransport
-from dockyard.sdk import Client
+from dockyard.client.http import Client
 from dockyard.server import Services, create_app
 from dockyard.server._dispatch import ExactDispatch, exact_routes
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read
 
 

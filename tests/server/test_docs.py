@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.services.server_process import ServerProcess
 
-from dockyard.sdk import Client
+from dockyard.client.http import Client
 from dockyard.server._docs import ASSETS
 
 SHIPPED = Path(__file__).parents[2] / "src" / "dockyard" / "server" / "swagger_ui"

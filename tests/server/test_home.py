@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.auth import Actor
+from dockyard.api.tracking import CreateExperiment
 from dockyard.server._services import Services
+from dockyard.server.actor import Actor
 from dockyard.settings import Settings
-from dockyard.tracking import CreateExperiment
 
 
 def _mode(path: Path) -> int:

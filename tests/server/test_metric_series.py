@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dockyard.sdk import Client
+from dockyard.client.http import Client
 
 
 def _raw(api: Client, path: str, **params: Any) -> httpx.Response:

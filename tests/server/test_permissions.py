@@ -25,10 +25,10 @@ import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
-from dockyard.client._inprocess import InProcessTransport
 from dockyard.models import save_model
-from dockyard.params._secrets import new_key
 from dockyard.server import create_app
+from dockyard.server._inprocess import InProcessTransport
+from dockyard.server.params._secrets import new_key
 from dockyard.settings import Settings
 
 CALLERS = ("anonymous", "viewer", "outsider", "reader", "editor", "owner", "admin")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from tests.services.server_process import ServerProcess
 
+from dockyard.client.http import Client
 from dockyard.errors import PermissionDenied, Unauthenticated
-from dockyard.sdk import Client
 
 PASSWORD = "correct horse battery"
 
@@ -171,7 +171,7 @@ _JOB = textwrap.dedent(
     """
     import json, os, sys
     import dockyard as dy
-    from dockyard.sdk import Client
+    from dockyard.client.sdk import Client
     dy.log_metric("accuracy", 0.9)
     client = Client(os.environ["DOCKYARD_URI"], token=os.environ["DOCKYARD_TOKEN"], retry_for=0)
     tries = {}

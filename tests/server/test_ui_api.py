@@ -13,7 +13,7 @@ import orjson
 import pytest
 from tests.services.server_process import ServerProcess
 
-from dockyard.sdk import Client
+from dockyard.client.http import Client
 from dockyard.server import Services
 from dockyard.server.ui import CSP
 
@@ -257,8 +257,8 @@ def test_capture_files_list_and_read(api: Client, services: Services) -> None:
 
 
 def _insert_endpoint(conn: Any) -> None:
-    from dockyard.endpoints import EndpointConfig
-    from dockyard.store import schema
+    from dockyard.api.endpoints import EndpointConfig
+    from dockyard.server.store import schema
 
     config = EndpointConfig.model_validate(
         {"name": "ep1", "variants": [{"name": "a", "model_uri": "models:/m/1"}]}

@@ -30,7 +30,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from dockyard.models import save_model
-from dockyard.params._secrets import new_key
+from dockyard.server.params._secrets import new_key
 from tests.services.server_process import ServerProcess
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"

@@ -12,14 +12,15 @@ who may read them are decided above it, once::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dockyard.artifacts._base import ArtifactInfo, ArtifactStore, ByteSource
-from dockyard.artifacts._factory import artifact_uri, open_artifact_store
-from dockyard.artifacts.local import LocalArtifactStore
-from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
+from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.artifacts._base import ArtifactInfo, ArtifactStore, ByteSource
+    from dockyard.artifacts._factory import artifact_uri, open_artifact_store
+    from dockyard.artifacts.local import LocalArtifactStore
+    from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
     from dockyard.artifacts.s3 import S3ArtifactStore
 
 __all__ = [
@@ -33,12 +34,17 @@ __all__ = [
     "normalize_artifact_path",
     "open_artifact_store",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # The S3 backend imports boto3 (~0.14 s, ~13 MB): only processes that use it pay for it.
-    if name == "S3ArtifactStore":
-        from dockyard.artifacts.s3 import S3ArtifactStore
-
-        return S3ArtifactStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "ArtifactInfo": "._base",
+        "ArtifactStore": "._base",
+        "ByteSource": "._base",
+        "LocalArtifactStore": ".local",
+        "S3ArtifactStore": ".s3",
+        "artifact_uri": "._factory",
+        "join_artifact_path": ".paths",
+        "normalize_artifact_path": ".paths",
+        "open_artifact_store": "._factory",
+    },
+)

@@ -37,7 +37,7 @@ def open_artifact_store(root: str, *, s3_endpoint_url: str | None = None) -> Art
         return LocalArtifactStore(root)
     scheme = match.group(1).lower()
     if scheme == "s3":
-        from dockyard.artifacts.s3 import S3ArtifactStore  # imports boto3: only when used
+        from dockyard.artifacts.s3 import S3ArtifactStore
 
         return S3ArtifactStore(root, endpoint_url=s3_endpoint_url)
     if scheme == "file":

@@ -38,14 +38,10 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from dockyard._paths import expand_user
 from dockyard.errors import InvalidArgument, PermissionDenied
-
-if TYPE_CHECKING:
-    from dockyard.settings import Settings
+from dockyard.paths import expand_user
 
 __all__ = ["WRITABLE_STORE_AREAS", "AllowedRoots", "S3Root", "local_path", "parse_root"]
 
@@ -150,11 +146,6 @@ class AllowedRoots:
         self.store: str | S3Root = store
         self.data: tuple[str | S3Root, ...] = tuple(parse_root(r) for r in data_roots)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AllowedRoots:
-        """The roots a server with ``settings`` allows."""
-        return cls(settings.resolved_artifact_root, settings.data_roots)
-
     def to_list(self) -> list[str]:
         """Every root as a string (the store first), for a runner that re-checks at run time."""
         return [str(root) for root in (self.store, *self.data)]
@@ -169,7 +160,7 @@ class AllowedRoots:
     def check(self, uri: str, field: str, *, write: bool = False) -> str | None:
         """Refuse ``uri`` unless it lies under an allowed root, naming ``field``; return its key
         when it lies inside the artifact store (None otherwise), for the per-area permissions of
-        :class:`dockyard.auth.StoreAreas`.
+        :class:`dockyard.server.auth.StoreAreas`.
 
         ``models:/`` and ``runs:/`` URIs pass (their own rules apply). With ``write``, a
         location inside the artifact store must also lie in one of its

@@ -1,29 +1,6 @@
-"""The one HTTP client every Dockyard client and runtime process uses to reach the server.
-
-- :class:`Client`: base URL, auth, retries with backoff, timeouts, errors as
-  :mod:`dockyard.errors` classes (``_client``).
-- Transports, a contract of plain primitives (``_transport``): httpx for the SDK and CLI
-  (``_httpx``), the standard library's sockets for the job runner (``_sockets``), and an ASGI
-  app in this process for the embedded default (``_inprocess``).
-- Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
-  (``_auth``, ``_credentials``).
-
-Importing it costs the standard library and orjson: no httpx, no pydantic, no server code, so
-the CLI and the runner start fast.
-"""
+"""What users run: the SDK (``import dockyard as dy``), the CLI, and the one HTTP client they and
+the runtime processes share."""
 
 from __future__ import annotations
 
-from dockyard.client._auth import resolve_token
-from dockyard.client._client import Client
-from dockyard.client._sockets import SocketTransport
-from dockyard.client._transport import Response, Transport, TransportFailure
-
-__all__ = [
-    "Client",
-    "Response",
-    "SocketTransport",
-    "Transport",
-    "TransportFailure",
-    "resolve_token",
-]
+__all__: list[str] = []

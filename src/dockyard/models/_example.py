@@ -23,7 +23,7 @@ from dockyard.models._signature import from_tensors, to_frame
 if TYPE_CHECKING:
     import pandas as pd
 else:
-    from dockyard._lazy import pandas as pd
+    from dockyard.lazy import pandas as pd
 
 __all__ = ["load_example", "save_example"]
 

@@ -20,7 +20,7 @@ from dockyard.models._signature import from_tensors, kind_of, to_frame
 if TYPE_CHECKING:
     import pandas as pd
 else:
-    from dockyard._lazy import pandas as pd
+    from dockyard.lazy import pandas as pd
 
 __all__ = ["infer_schema", "infer_signature"]
 

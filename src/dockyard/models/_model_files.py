@@ -1,7 +1,7 @@
 """Which files a job left in ``SM_MODEL_DIR`` are a model, and how to load it.
 
-Used where a job's model folder is packaged (:mod:`dockyard.jobs._packaging`), and as the default
-``model_fn`` of a package carrying SageMaker inference handlers
+Used where a job's model folder is packaged (:mod:`dockyard.runtime.runner._packaging`), and as the
+default ``model_fn`` of a package carrying SageMaker inference handlers
 (:mod:`dockyard.models.flavors.sagemaker_script`), which runs wherever models run: so it lives
 with the model runtime.
 

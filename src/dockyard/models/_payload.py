@@ -42,7 +42,7 @@ from dockyard.models._schema import Schema
 if TYPE_CHECKING:
     import pandas as pd
 else:
-    from dockyard._lazy import pandas as pd
+    from dockyard.lazy import pandas as pd
 
 __all__ = ["decode_csv", "decode_json", "encode_csv", "encode_json", "to_jsonable"]
 

@@ -1,7 +1,7 @@
 """The model runtime: the part of Dockyard a package needs to load and serve, copied as source.
 
 Container images and per-model environments get a copy of ``dockyard/errors.py``,
-``dockyard/_lazy.py`` and ``dockyard/models/`` rather than an installed Dockyard: the runtime
+``dockyard/lazy.py`` and ``dockyard/models/`` rather than an installed Dockyard: the runtime
 needs only numpy, pandas and PyYAML (which every package pins), not the server's dependencies,
 and the copy is exactly the code that wrote the package.
 """
@@ -22,7 +22,7 @@ def _sources() -> list[tuple[str, Path]]:
     package = Path(__file__).resolve().parent  # dockyard/models
     files = [
         ("dockyard/errors.py", package.parent / "errors.py"),
-        ("dockyard/_lazy.py", package.parent / "_lazy.py"),
+        ("dockyard/lazy.py", package.parent / "_lazy.py"),
     ]
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" not in path.parts:

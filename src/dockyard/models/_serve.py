@@ -27,8 +27,8 @@ from types import FrameType
 from typing import Any
 
 from dockyard.errors import DockyardError, ModelError, PayloadTooLarge
-from dockyard.models import PyFuncModel, load_model
 from dockyard.models._payload import decode_csv, decode_json, encode_csv, encode_json
+from dockyard.models.pyfunc import PyFuncModel, load_model
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
 

@@ -56,7 +56,7 @@ from dockyard.models._schema import (
 if TYPE_CHECKING:
     import pandas as pd
 else:
-    from dockyard._lazy import pandas as pd
+    from dockyard.lazy import pandas as pd
 
 __all__ = [
     "InputEnforcer",

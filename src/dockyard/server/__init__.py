@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from dockyard.server._app import create_app
-from dockyard.server._services import Services
+from typing import TYPE_CHECKING
 
-__all__ = ["Services", "create_app"]
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.server._app import create_app
+    from dockyard.server._inprocess import InProcessTransport
+    from dockyard.server._services import Services
+
+__all__ = ["InProcessTransport", "Services", "create_app"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "InProcessTransport": "._inprocess",
+        "Services": "._services",
+        "create_app": "._app",
+    },
+)

@@ -22,7 +22,8 @@ In order, for each HTTP request:
    inside the SDK's own process is its owner's. With no credentials, the request is anonymous
    where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in and
    the web UI's static files are open then).
-4. The :class:`~dockyard.auth.Actor` goes into ``scope["state"]["actor"]``; services receive it.
+4. The :class:`~dockyard.server.auth.Actor` goes into ``scope["state"]["actor"]``; services receive
+it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
    per address so a flood cannot flood the log. With ``access_log`` on, every request is
    logged (address, actor, method and path, status, time) to the ``dockyard.access`` logger.
@@ -42,10 +43,10 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.auth import Actor, AuthService
-from dockyard.auth._secrets import secret_digest
 from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
-from dockyard.events import EventLog
+from dockyard.server.actor import Actor
+from dockyard.server.auth import AuthService, secret_digest
+from dockyard.server.events import EventLog
 from dockyard.settings import Settings
 
 __all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of"]

@@ -11,14 +11,15 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
-from dockyard.auth import Actor, AuthService
-from dockyard.endpoints._service import EndpointService
-from dockyard.jobs._service import JobService
-from dockyard.params._service import ParamService
-from dockyard.registry import RegistryService
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
-from dockyard.tracking import TrackingService
+from dockyard.server.actor import Actor
+from dockyard.server.auth import AuthService
+from dockyard.server.endpoints import EndpointService
+from dockyard.server.jobs import JobService
+from dockyard.server.params import ParamService
+from dockyard.server.registry import RegistryService
+from dockyard.server.tracking import TrackingService
 
 __all__ = [
     "ActorDep",

@@ -5,7 +5,7 @@ Whatever Dockyard creates at its top level gets a mode set here, on every start 
 home is tightened too): the home and its folders 0700, the database files 0600. With
 ``DOCKYARD_JOB_USER`` the job user must still reach its own job folder and the cached job
 environments, so the home and ``jobs/`` become 0711 (enter, but not list) and ``envs/`` 0755;
-the database and the other folders stay shut (see ``dockyard.jobs._user`` for a job's folder).
+the database and the other folders stay shut (see ``dockyard.api.jobs._user`` for a job's folder).
 """
 
 from __future__ import annotations

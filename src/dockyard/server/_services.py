@@ -5,21 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from dockyard.api.jobs import load_executor
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
-from dockyard.artifacts.roots import AllowedRoots
-from dockyard.auth import Access, Actor, AuthService
-from dockyard.endpoints._service import EndpointService
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.events import EventLog
-from dockyard.jobs._executor import load_executor
-from dockyard.jobs._scheduler import Scheduler
-from dockyard.jobs._service import JobService
-from dockyard.notifications import NotificationService
-from dockyard.params._service import ParamService
-from dockyard.registry import RegistryService
+from dockyard.server.actor import Actor
+from dockyard.server.auth import Access, AuthService
+from dockyard.server.endpoints import EndpointService
+from dockyard.server.events import EventLog
+from dockyard.server.jobs import JobService, Scheduler
+from dockyard.server.notifications import NotificationService
+from dockyard.server.params import ParamService
+from dockyard.server.registry import RegistryService
+from dockyard.server.store import Database, open_database
+from dockyard.server.tracking import LoggedModelService, TrackingService
 from dockyard.settings import Settings
-from dockyard.store import Database, open_database
-from dockyard.tracking import LoggedModelService, TrackingService
 
 __all__ = ["Services"]
 
@@ -75,7 +74,7 @@ class Services:
             artifacts,
             events,
             access,
-            roots=AllowedRoots.from_settings(settings),
+            roots=settings.allowed_roots(),
             s3_endpoint_url=settings.s3_endpoint_url,
             logged_models=logged_models,
             model_users=endpoints.served_models,
@@ -107,7 +106,7 @@ class Services:
 
     def check_model(self, actor: Actor, uri: str, field: str) -> None:
         """Refuse a model URI that names nothing ``actor`` may load, naming ``field``."""
-        from dockyard.jobs._uris import check_readable
+        from dockyard.api.jobs import check_readable
 
         if uri.startswith(("models:/", "runs:/")):
             try:
@@ -123,7 +122,7 @@ class Services:
 
         Registry and run URIs are resolved here, in the server, and copied from the artifact
         store: the server never calls itself over HTTP."""
-        from dockyard.registry._uris import fetch_model, fetch_model_from_store
+        from dockyard.models.uris import fetch_model, fetch_model_from_store
 
         cache = self.settings.home / "cache" / "models"
         if uri.startswith(("models:/", "runs:/")):
@@ -139,8 +138,7 @@ class Services:
         """Start the job scheduler and the endpoint supervisor (``dockyard server`` only)."""
         if not self.settings.scheduler:
             return []
-        from dockyard.endpoints._launcher import load_launcher
-        from dockyard.endpoints._supervisor import Supervisor
+        from dockyard.server.endpoints import Supervisor, load_launcher
 
         scheduler = Scheduler(
             self.jobs, self.jobs.executor, self.settings, self.settings.server_url
@@ -159,7 +157,7 @@ class Services:
 
     def start_notifications(self) -> list[Background]:
         """Start the notification fan-out and deliverer (they lead per database)."""
-        from dockyard.notifications import Deliverer, FanOut
+        from dockyard.server.notifications import Deliverer, FanOut
 
         deliverer = Deliverer(self.db, self.settings.home, self.settings)
         fanout = FanOut(self.db, self.settings.home, self.events, queued=deliverer.wake)

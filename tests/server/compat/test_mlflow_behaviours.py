@@ -16,8 +16,8 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import create_app
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.settings import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # mlflow's stage deprecation

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockyard.client._inprocess import InProcessTransport
 from dockyard.server import create_app
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.settings import Settings
 
 _FIELDS = [

@@ -18,9 +18,9 @@ from mlflow.entities import LoggedModelStatus, Metric
 from mlflow.exceptions import MlflowException
 from tests.services.live_server import LiveServer
 
-from dockyard.models import load_model
-from dockyard.registry import fetch_model
-from dockyard.sdk import Client
+from dockyard.client.http import Client
+from dockyard.models.pyfunc import load_model
+from dockyard.models.uris import fetch_model
 
 pytestmark = [
     # mlflow's own deprecation and schema-inference hints, raised inside mlflow.

@@ -227,7 +227,8 @@ def _import_script(entry: Path, digest: str) -> ModuleType:
 def _add_stand_ins() -> None:
     """Let the script import what its training job could: Dockyard's stand-ins for SageMaker's
     toolkits (``sagemaker_containers``, ``sagemaker_training``, ``sagemaker_xgboost_container``;
-    see :mod:`dockyard.jobs._compat`), which SageMaker's example scripts import at the top.
+    see :mod:`dockyard.runtime.runner._compat`), which SageMaker's example scripts import at the
+    top.
 
     They go last on ``sys.path``, as in the job, so an installed toolkit wins. A model runtime
     copied into a package's own environment has no stand-ins: there the script's imports

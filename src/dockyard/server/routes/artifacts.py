@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard.artifacts import normalize_artifact_path
+from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.errors import InvalidArgument
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute

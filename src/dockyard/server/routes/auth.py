@@ -9,7 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from dockyard.auth import (
+from dockyard.server._auth import SESSION_COOKIE
+from dockyard.server._deps import ActorDep, AuthDep
+from dockyard.server._route import OneHopRoute
+from dockyard.server.auth import (
     CreatedToken,
     CreateToken,
     CreateUser,
@@ -21,9 +24,6 @@ from dockyard.auth import (
     UpdateUser,
     User,
 )
-from dockyard.server._auth import SESSION_COOKIE
-from dockyard.server._deps import ActorDep, AuthDep
-from dockyard.server._route import OneHopRoute
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=OneHopRoute)
 

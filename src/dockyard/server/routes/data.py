@@ -14,11 +14,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.artifacts import artifact_uri
-from dockyard.artifacts import normalize_artifact_path as normalize
-from dockyard.auth import Actor, Role
+from dockyard.artifacts.paths import normalize_artifact_path as normalize
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import upload
+from dockyard.server.actor import Actor, Role
 
 router = APIRouter(prefix="/api/v1/data", tags=["data"], route_class=OneHopRoute)
 

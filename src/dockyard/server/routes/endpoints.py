@@ -12,22 +12,21 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard.artifacts import ArtifactStore, normalize_artifact_path, open_artifact_store
-from dockyard.auth import Actor, Level
-from dockyard.endpoints import (
+from dockyard.api.endpoints import (
     Endpoint,
     EndpointConfig,
     EndpointKey,
     EndpointStatus,
     NewEndpointKey,
 )
-from dockyard.endpoints._fleet import Fleet
-from dockyard.endpoints._launcher import load_launcher
-from dockyard.endpoints._progress import read_progress
+from dockyard.artifacts import ArtifactStore, open_artifact_store
+from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.server._deps import ActorDep, EndpointsDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._services import Services
 from dockyard.server._streaming import download
+from dockyard.server.actor import Actor, Level
+from dockyard.server.endpoints import Fleet, load_launcher, read_progress
 
 router = APIRouter(prefix="/api/v1/endpoints", tags=["endpoints"], route_class=OneHopRoute)
 

@@ -12,11 +12,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard._draining import draining
-from dockyard.events import Event
+from dockyard.draining import draining
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
+from dockyard.server.events import Event
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=OneHopRoute)
 
@@ -76,7 +76,7 @@ def list_events(
 
 # A stream ends after this long and the browser's EventSource reconnects from the last id it
 # saw (Last-Event-ID): the reader's permissions are looked at again. A server shutting down ends
-# its streams at once (dockyard._draining).
+# its streams at once (dockyard.draining).
 STREAM_S = 25.0
 _HEARTBEAT_S = 10.0
 # Appends wake followers before their transaction commits; reading this much later finds them.

@@ -7,10 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
-from dockyard.limits import LIMITS
-from dockyard.server._deps import ActorDep, TrackingDep
-from dockyard.server._route import OneHopRoute, short_read
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     CreateExperiment,
     Experiment,
     LifecycleStage,
@@ -18,6 +15,9 @@ from dockyard.tracking import (
     UpdateExperiment,
     ViewType,
 )
+from dockyard.limits import LIMITS
+from dockyard.server._deps import ActorDep, TrackingDep
+from dockyard.server._route import OneHopRoute, short_read
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], route_class=OneHopRoute)
 

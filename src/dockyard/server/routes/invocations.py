@@ -4,7 +4,7 @@
 and the SageMaker SDK send; pointing them at the server (``endpoint_url``, or
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``) reaches every endpoint through one URL. The server
 *proxies* to the endpoint's workers, which answer the same path on their own port
-(:mod:`dockyard.serving._aws`): it cannot redirect, because botocore does not follow a
+(:mod:`dockyard.api.serving.aws`): it cannot redirect, because botocore does not follow a
 redirect for this operation (it raises on the 307). The worker's answer (status, body,
 ``Content-Type``, ``x-Amzn-Invoked-Production-Variant``, custom attributes, AWS-shaped errors)
 is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server._upstream`) keeps
@@ -34,12 +34,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dockyard.auth import Actor
+from dockyard.api.serving import aws as _aws
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server._upstream import Upstream, UpstreamError
-from dockyard.serving import _aws
+from dockyard.server.actor import Actor
 
 __all__ = ["CACHE_S", "route"]
 

@@ -10,15 +10,15 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard.artifacts import artifact_uri, normalize_artifact_path
+from dockyard.api.jobs import Job, JobControl, JobLaunch, LogAppended, RunnerReport, TrainingJobSpec
+from dockyard.artifacts import artifact_uri
+from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.errors import InvalidArgument
-from dockyard.jobs import Job, TrainingJobSpec
-from dockyard.jobs._entities import JobControl, JobLaunch, LogAppended, RunnerReport
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, JobsDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download
-from dockyard.tracking._service import encode_page_token
+from dockyard.server.tracking import encode_page_token
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=OneHopRoute)
 
@@ -43,7 +43,7 @@ def submit_transform_job(
 ) -> Job:
     """Queue a batch transform job.
 
-    The body is a transform spec (``dockyard.batch.TransformSpec``: SageMaker's
+    The body is a transform spec (``dockyard.runtime.batch.TransformSpec``: SageMaker's
     CreateTransformJob fields, either spelling) plus ``name``, ``experiment`` and ``tags``.
     Without an output URI, outputs go to ``transform/<job name>/`` in the artifact store.
     """

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from dockyard.notifications import (
+from dockyard.api.notifications import (
     Attempt,
     Delivery,
     DeliveryStatus,

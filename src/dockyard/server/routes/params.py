@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from dockyard.params import (
+from dockyard.api.params import (
     LabelParameter,
     LabelResult,
     Parameter,

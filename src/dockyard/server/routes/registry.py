@@ -12,9 +12,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard.errors import InvalidArgument
-from dockyard.limits import LIMITS
-from dockyard.registry import (
+from dockyard.api.registry import (
     Approval,
     CreateModelVersion,
     CreateRegisteredModel,
@@ -28,10 +26,12 @@ from dockyard.registry import (
     UpdateDescription,
     VersionFile,
 )
+from dockyard.api.tracking import validate_key
+from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, RegistryDep, ServicesDep
 from dockyard.server._route import OneHopRoute, short_read
 from dockyard.server._streaming import download
-from dockyard.tracking import validate_key
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], route_class=OneHopRoute)
 

@@ -9,9 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from dockyard.server._deps import ActorDep, TrackingDep
-from dockyard.server._route import OneHopRoute, short_read
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     LIMITS,
     CountRuns,
     CreateRun,
@@ -19,14 +17,14 @@ from dockyard.tracking import (
     LogBatch,
     LogInputs,
     Metric,
-    MetricSeries,
     Run,
     RunInfo,
     SearchRuns,
-    SeriesAxis,
-    SeriesWindow,
     UpdateRun,
 )
+from dockyard.server._deps import ActorDep, TrackingDep
+from dockyard.server._route import OneHopRoute, short_read
+from dockyard.server.tracking import MetricSeries, SeriesAxis, SeriesWindow
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], route_class=OneHopRoute)
 

@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.artifacts import join_artifact_path, normalize_artifact_path
-from dockyard.auth import Actor
+from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
 from dockyard.errors import InvalidArgument
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server._streaming import download, upload
+from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._convert import to_artifact_uri
 from dockyard.server.compat.mlflow._endpoint import Endpoint, services_of
 from dockyard.server.compat.mlflow._errors import (

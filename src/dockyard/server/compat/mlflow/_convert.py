@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     DatasetInput,
     Experiment,
     LoggedModel,
@@ -22,7 +22,7 @@ from dockyard.tracking import (
 )
 
 if TYPE_CHECKING:
-    from dockyard.tracking._service import HistoryPoint
+    from dockyard.server.tracking import HistoryPoint
 
 __all__ = [
     "ARTIFACT_SCHEME",

@@ -19,12 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.auth import Actor
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
+from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._errors import error_response
 from dockyard.server.compat.mlflow._fields import Fields, parse_body
-from dockyard.tracking import TrackingService
+from dockyard.server.tracking import TrackingService
 
 __all__ = ["Endpoint", "Handler", "json_endpoint", "services_of"]
 

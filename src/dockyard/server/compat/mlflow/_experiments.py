@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dockyard.auth import Actor
-from dockyard.server.compat.mlflow._convert import experiment_json
-from dockyard.server.compat.mlflow._endpoint import Endpoint
-from dockyard.server.compat.mlflow._fields import VIEW_TYPES, Fields
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     CreateExperiment,
     LifecycleStage,
     TagIn,
-    TrackingService,
     UpdateExperiment,
     ViewType,
 )
+from dockyard.server.actor import Actor
+from dockyard.server.compat.mlflow._convert import experiment_json
+from dockyard.server.compat.mlflow._endpoint import Endpoint
+from dockyard.server.compat.mlflow._fields import VIEW_TYPES, Fields
+from dockyard.server.tracking import TrackingService
 
 __all__ = ["ENDPOINTS"]
 

@@ -15,13 +15,13 @@ from typing import Any, Final, TypeVar
 import orjson
 from starlette.datastructures import QueryParams
 
+from dockyard.api.tracking import RunStatus, ViewType
 from dockyard.server.compat.mlflow._errors import (
     BAD_REQUEST,
     MlflowError,
     invalid_value,
     missing_value,
 )
-from dockyard.tracking import RunStatus, ViewType
 
 __all__ = ["RUN_STATUSES", "VIEW_TYPES", "Fields", "parse_body", "parse_int"]
 

@@ -14,9 +14,16 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Final
 
-from dockyard.artifacts import join_artifact_path, normalize_artifact_path
-from dockyard.auth import Actor
+from dockyard.api.tracking import (
+    CreateLoggedModel,
+    LoggedModelStatus,
+    ParamIn,
+    SearchLoggedModels,
+    TagIn,
+)
+from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
 from dockyard.server._services import Services
+from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._convert import (
     LOGGED_MODEL_STATUSES,
     logged_model_json,
@@ -25,14 +32,7 @@ from dockyard.server.compat.mlflow._convert import (
 from dockyard.server.compat.mlflow._endpoint import Endpoint
 from dockyard.server.compat.mlflow._errors import invalid_value, missing_value
 from dockyard.server.compat.mlflow._fields import Fields
-from dockyard.tracking import (
-    CreateLoggedModel,
-    LoggedModelService,
-    LoggedModelStatus,
-    ParamIn,
-    SearchLoggedModels,
-    TagIn,
-)
+from dockyard.server.tracking import LoggedModelService
 
 __all__ = ["ENDPOINTS"]
 

@@ -23,16 +23,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.auth import Actor
-from dockyard.errors import InvalidArgument, PermissionDenied
-from dockyard.registry import (
+from dockyard.api.registry import (
     CreateModelVersion,
     CreateRegisteredModel,
     ModelVersion,
     RegisteredModel,
-    RegistryService,
 )
+from dockyard.api.tracking import TagIn
+from dockyard.errors import InvalidArgument, PermissionDenied
 from dockyard.server._auth import actor_of
+from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._convert import ARTIFACT_SCHEME
 from dockyard.server.compat.mlflow._endpoint import services_of
 from dockyard.server.compat.mlflow._errors import (
@@ -41,7 +41,7 @@ from dockyard.server.compat.mlflow._errors import (
     error_response,
 )
 from dockyard.server.compat.mlflow._fields import Fields, parse_body
-from dockyard.tracking import TagIn
+from dockyard.server.registry import RegistryService
 
 __all__ = ["ROUTES", "Endpoint"]
 

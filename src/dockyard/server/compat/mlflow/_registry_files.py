@@ -2,8 +2,8 @@
 
 A version's download URI names the registry's own copy of its package. These routes serve those
 keys (and nothing else under ``registry/``) only while they lie inside a ready version's files,
-checked by :meth:`~dockyard.registry.RegistryService.storage_key`; writes and deletes stay with
-the run-artifact door, which refuses any key outside a run's folder.
+checked by :meth:`~dockyard.server.registry.RegistryService.storage_key`; writes and deletes stay
+with the run-artifact door, which refuses any key outside a run's folder.
 """
 
 from __future__ import annotations

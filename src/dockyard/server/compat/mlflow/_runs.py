@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from dockyard.auth import Actor
-from dockyard.server.compat.mlflow._convert import metrics_json, run_info_json, run_json
-from dockyard.server.compat.mlflow._endpoint import Endpoint
-from dockyard.server.compat.mlflow._errors import (
-    INVALID_PARAMETER_VALUE,
-    MlflowError,
-    missing_value,
-)
-from dockyard.server.compat.mlflow._fields import RUN_STATUSES, VIEW_TYPES, Fields
-from dockyard.tracking import (
+from dockyard.api.tracking import (
     LIMITS,
     CreateRun,
     LifecycleStage,
@@ -28,10 +19,19 @@ from dockyard.tracking import (
     LogOutputs,
     MetricIn,
     SearchRuns,
-    TrackingService,
     UpdateRun,
     ViewType,
 )
+from dockyard.server.actor import Actor
+from dockyard.server.compat.mlflow._convert import metrics_json, run_info_json, run_json
+from dockyard.server.compat.mlflow._endpoint import Endpoint
+from dockyard.server.compat.mlflow._errors import (
+    INVALID_PARAMETER_VALUE,
+    MlflowError,
+    missing_value,
+)
+from dockyard.server.compat.mlflow._fields import RUN_STATUSES, VIEW_TYPES, Fields
+from dockyard.server.tracking import TrackingService
 
 __all__ = ["ENDPOINTS"]
 

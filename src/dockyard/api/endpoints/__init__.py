@@ -1,0 +1,63 @@
+"""Endpoints as the API accepts and returns them: configurations, variants, rollouts, status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.api.endpoints._entities import (
+        Endpoint,
+        EndpointEvent,
+        EndpointKey,
+        EndpointStatus,
+        NewEndpointKey,
+        RolloutStep,
+        endpoint_url,
+    )
+    from dockyard.api.endpoints._spec import (
+        DataCapture,
+        EndpointConfig,
+        ProductionVariant,
+        Rollout,
+        Scaling,
+        ShadowVariant,
+        Thresholds,
+    )
+
+__all__ = [
+    "DataCapture",
+    "Endpoint",
+    "EndpointConfig",
+    "EndpointEvent",
+    "EndpointKey",
+    "EndpointStatus",
+    "NewEndpointKey",
+    "ProductionVariant",
+    "Rollout",
+    "RolloutStep",
+    "Scaling",
+    "ShadowVariant",
+    "Thresholds",
+    "endpoint_url",
+]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "DataCapture": "._spec",
+        "Endpoint": "._entities",
+        "EndpointConfig": "._spec",
+        "EndpointEvent": "._entities",
+        "EndpointKey": "._entities",
+        "EndpointStatus": "._entities",
+        "NewEndpointKey": "._entities",
+        "ProductionVariant": "._spec",
+        "Rollout": "._spec",
+        "RolloutStep": "._entities",
+        "Scaling": "._spec",
+        "ShadowVariant": "._spec",
+        "Thresholds": "._spec",
+        "endpoint_url": "._entities",
+    },
+)

@@ -1,0 +1,152 @@
+"""Jobs as the API accepts and returns them (training specs, status), and the contract between
+the server and a job's runner: the executor interface, the runner's work folder, the job user and
+the input URIs a job may read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.api.jobs._entities import (
+        Job,
+        JobControl,
+        JobEvent,
+        JobLaunch,
+        JobStatus,
+        LogAppended,
+        RunnerReport,
+        SecondaryStatus,
+    )
+    from dockyard.api.jobs._executor import (
+        RUNNER_CACHE,
+        RUNNER_JOB,
+        RUNNER_SERVER,
+        RUNNER_TOKEN,
+        Capacity,
+        Executor,
+        Handle,
+        Launch,
+        RunnerStatus,
+        load_executor,
+        runner_command,
+        runner_environment,
+    )
+    from dockyard.api.jobs._instances import LOCAL_TYPES, instance_type
+    from dockyard.api.jobs._layout import JobDir
+    from dockyard.api.jobs._spec import (
+        Channel,
+        CheckpointConfig,
+        JobName,
+        MetricDefinition,
+        OutputConfig,
+        Resources,
+        RetryStrategy,
+        StoppingCondition,
+        TagKey,
+        TrainingJobSpec,
+    )
+    from dockyard.api.jobs._transform import TransformJobSpec
+    from dockyard.api.jobs._uris import check_readable, copy_local, local_path, scheme
+    from dockyard.api.jobs._user import (
+        JobUser,
+        chown_tree,
+        close_folder,
+        hand_over,
+        resolve_job_user,
+    )
+
+__all__ = [
+    "LOCAL_TYPES",
+    "RUNNER_CACHE",
+    "RUNNER_JOB",
+    "RUNNER_SERVER",
+    "RUNNER_TOKEN",
+    "Capacity",
+    "Channel",
+    "CheckpointConfig",
+    "Executor",
+    "Handle",
+    "Job",
+    "JobControl",
+    "JobDir",
+    "JobEvent",
+    "JobLaunch",
+    "JobName",
+    "JobStatus",
+    "JobUser",
+    "Launch",
+    "LogAppended",
+    "MetricDefinition",
+    "OutputConfig",
+    "Resources",
+    "RetryStrategy",
+    "RunnerReport",
+    "RunnerStatus",
+    "SecondaryStatus",
+    "StoppingCondition",
+    "TagKey",
+    "TrainingJobSpec",
+    "TransformJobSpec",
+    "check_readable",
+    "chown_tree",
+    "close_folder",
+    "copy_local",
+    "hand_over",
+    "instance_type",
+    "load_executor",
+    "local_path",
+    "resolve_job_user",
+    "runner_command",
+    "runner_environment",
+    "scheme",
+]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Capacity": "._executor",
+        "Channel": "._spec",
+        "CheckpointConfig": "._spec",
+        "Executor": "._executor",
+        "Handle": "._executor",
+        "Job": "._entities",
+        "JobControl": "._entities",
+        "JobDir": "._layout",
+        "JobEvent": "._entities",
+        "JobLaunch": "._entities",
+        "JobName": "._spec",
+        "JobStatus": "._entities",
+        "JobUser": "._user",
+        "LOCAL_TYPES": "._instances",
+        "Launch": "._executor",
+        "LogAppended": "._entities",
+        "MetricDefinition": "._spec",
+        "OutputConfig": "._spec",
+        "RUNNER_CACHE": "._executor",
+        "RUNNER_JOB": "._executor",
+        "RUNNER_SERVER": "._executor",
+        "RUNNER_TOKEN": "._executor",
+        "Resources": "._spec",
+        "RetryStrategy": "._spec",
+        "RunnerReport": "._entities",
+        "RunnerStatus": "._executor",
+        "SecondaryStatus": "._entities",
+        "StoppingCondition": "._spec",
+        "TagKey": "._spec",
+        "TrainingJobSpec": "._spec",
+        "TransformJobSpec": "._transform",
+        "check_readable": "._uris",
+        "chown_tree": "._user",
+        "close_folder": "._user",
+        "copy_local": "._uris",
+        "hand_over": "._user",
+        "instance_type": "._instances",
+        "load_executor": "._executor",
+        "local_path": "._uris",
+        "resolve_job_user": "._user",
+        "runner_command": "._executor",
+        "runner_environment": "._executor",
+        "scheme": "._uris",
+    },
+)

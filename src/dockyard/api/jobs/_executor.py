@@ -1,0 +1,136 @@
+"""Executors start job runners somewhere and answer for them: a narrow contract over plain data.
+
+::
+
+    submit(launch) -> handle    start the runner of one job; the handle is JSON-able
+    status(handle) -> status    is it running (and its exit code, when known)
+    logs(handle)   -> text      the runner process's own output, for a runner that died
+                                before it could report why
+    stop(handle)                signal the runner (a remote runner also learns of the stop
+                                from the API, where it polls its job's control state)
+    capacity()     -> capacity  what the executor offers jobs (CPUs)
+
+The scheduler stores a job's handle in the job's row, so the scheduler of a restarted server
+asks the executor about the same runner again. A :class:`Launch` names the job, the server's
+URL, the runner's token and the resources: the runner fetches everything else (the spec, the
+run, the settings it needs) from the API with that token, and reports its status and appends
+its log through the API, so it needs nothing from the server's disk. Every executor passes one
+conformance suite (``tests/server/jobs/test_executor_conformance.py``).
+
+Executors are chosen by name (``DOCKYARD_EXECUTOR``) from :data:`dockyard.plugins.EXECUTORS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from dockyard.settings import Settings
+
+__all__ = [
+    "RUNNER_CACHE",
+    "RUNNER_JOB",
+    "RUNNER_SERVER",
+    "RUNNER_TOKEN",
+    "Capacity",
+    "Executor",
+    "Handle",
+    "Launch",
+    "RunnerStatus",
+    "load_executor",
+    "runner_command",
+    "runner_environment",
+]
+
+#: What a runner is started with, besides its work folder as its one argument.
+RUNNER_SERVER = "DOCKYARD_RUNNER_SERVER"
+RUNNER_JOB = "DOCKYARD_RUNNER_JOB"
+RUNNER_TOKEN = "DOCKYARD_RUNNER_TOKEN"
+RUNNER_CACHE = "DOCKYARD_RUNNER_CACHE"
+
+Handle = dict[str, Any]
+"""What :meth:`Executor.submit` returns: JSON-able, the executor's own business."""
+
+
+class Launch(TypedDict):
+    """What an executor needs to start one job's runner."""
+
+    job: str  # the job's name
+    job_id: str
+    server_url: str  # where the runner reaches the API
+    token: str | None  # the runner's token; None on a server without accounts
+    cpus: float
+    memory_mb: int | None
+
+
+class RunnerStatus(TypedDict):
+    """Whether a runner still runs; ``exit_code`` once it ended, when the executor knows it."""
+
+    running: bool
+    exit_code: int | None
+    detail: str
+
+
+class Capacity(TypedDict):
+    """What an executor offers jobs at once."""
+
+    cpus: float
+
+
+class Executor(Protocol):
+    """Starts job runners and answers for them (see the module docstring)."""
+
+    name: str
+
+    def submit(self, launch: Launch) -> Handle:
+        """Start the runner of ``launch["job"]``; returns a JSON-able handle.
+
+        Raises:
+            OSError: The runner could not be started.
+        """
+        ...
+
+    def status(self, handle: Handle) -> RunnerStatus:
+        """Whether the runner behind ``handle`` still runs."""
+        ...
+
+    def logs(self, handle: Handle, limit: int = 4000) -> str:
+        """The last ``limit`` characters the runner process itself wrote ("" when none)."""
+        ...
+
+    def stop(self, handle: Handle) -> None:
+        """Ask the runner to stop its job now (it stops the job's process gracefully, then
+        with SIGKILL after the grace period). A no-op for a runner that has ended."""
+        ...
+
+    def capacity(self) -> Capacity:
+        """What the executor offers jobs at once."""
+        ...
+
+
+def load_executor(settings: Settings) -> Executor:
+    """The executor ``settings.executor`` names, built with the settings."""
+    from dockyard.plugins import EXECUTORS, load
+
+    factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
+    executor: Executor = factory(settings)
+    return executor
+
+
+def runner_command(python: str, folder: Path) -> list[str]:
+    """The command that runs a job's runner in the work folder ``folder``."""
+    return [python, "-m", "dockyard.runtime.runner._runner", str(folder)]
+
+
+def runner_environment(launch: Launch, cache: Path) -> dict[str, str]:
+    """The variables a runner is started with (added to the executor's own environment):
+    where the server is, which job, its token, and the folder for its caches."""
+    env = {
+        RUNNER_SERVER: launch["server_url"],
+        RUNNER_JOB: launch["job"],
+        RUNNER_CACHE: str(cache),
+    }
+    if launch["token"]:
+        env[RUNNER_TOKEN] = launch["token"]
+    return env

@@ -1,0 +1,192 @@
+"""Topics, subscriptions and deliveries as the API takes and returns them."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "BUILTIN_TOPICS",
+    "Attempt",
+    "Delivery",
+    "DeliveryStatus",
+    "NewSubscription",
+    "PublishRequest",
+    "Published",
+    "ReplayRequest",
+    "Subscription",
+    "SubscriptionConfig",
+    "Topic",
+    "TopicConfig",
+]
+
+#: The resource kinds whose events form a built-in topic each (``job`` carries ``job.*``).
+BUILTIN_TOPICS = (
+    "experiment",
+    "run",
+    "logged_model",
+    "registered_model",
+    "model_version",
+    "job",
+    "transform",
+    "endpoint",
+    "user",
+    "token",
+    "grant",
+    "subscription",
+    "topic",
+)
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Event-type patterns: job.*, topic.alerts, run.status_changed, *.
+_PATTERN = re.compile(r"^[A-Za-z0-9_.*-]{1,100}$")
+
+
+class Topic(BaseModel):
+    """A stream of events one can subscribe to.
+
+    Built-in topics carry the events of one resource kind (``events`` = ``job.*``); custom
+    topics carry what is published to them (``events`` = ``topic.<name>``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    builtin: bool
+    events: str
+    description: str = ""
+    created_by: str | None = None
+    created_time: int | None = None
+
+
+class TopicConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=64)
+    description: str = Field(default="", max_length=500)
+
+
+AttributeValue = str | int | float | bool
+
+
+class PublishRequest(BaseModel):
+    """A message for a custom topic; ``attributes`` are what filter policies look at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str | dict[str, Any] = Field(description="text, or a small JSON object")
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=20)
+
+
+class Published(BaseModel):
+    event_id: int
+    type: str
+
+
+class SubscriptionConfig(BaseModel):
+    """What a subscription receives and where it sends it.
+
+    ``events``: event-type patterns (``job.*``, ``run.status_changed``, ``topic.alerts``, ``*``).
+    ``protocol``: ``webhook`` (``endpoint`` is an http(s) URL) or ``email`` (an address).
+    ``format``: the webhook body: ``json`` (the event), ``slack`` or ``teams``.
+    ``secret``: signs webhook bodies; generated when omitted, shown only in the answer.
+    ``filter``: an SNS-style filter policy (see :mod:`dockyard.server.notifications._filters`).
+    ``retry_horizon_s``: how long a failing delivery is retried before it is dead-lettered.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=64)
+    events: list[str] = Field(min_length=1, max_length=20)
+    protocol: Literal["webhook", "email"] = "webhook"
+    endpoint: str = Field(min_length=1, max_length=2000)
+    format: Literal["json", "slack", "teams"] = "json"
+    secret: str | None = Field(default=None, min_length=8, max_length=200)
+    filter: dict[str, Any] = Field(default_factory=dict)
+    retry_horizon_s: float | None = Field(default=None, gt=0, le=14 * 86_400)
+
+    @field_validator("events")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not _PATTERN.match(pattern):
+                raise ValueError(
+                    f"{pattern!r}: an event type or pattern (job.*, run.status_changed, "
+                    "topic.alerts, *)"
+                )
+        return value
+
+
+class Subscription(BaseModel):
+    """A subscription as listed: never its secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscription_id: str
+    name: str
+    events: list[str]
+    protocol: str
+    endpoint: str
+    format: str
+    filter: dict[str, Any]
+    retry_horizon_s: float
+    created_by: str
+    created_time: int
+    pending: int = 0
+    delivered: int = 0
+    dead: int = 0
+
+
+class NewSubscription(Subscription):
+    """The answer to creating a subscription: the only time its secret is shown."""
+
+    secret: str
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class Delivery(BaseModel):
+    """One event on its way to one subscription."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: int
+    subscription_id: str
+    event_id: int
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_time: int
+    created_time: int
+    updated_time: int
+    last_status_code: int | None = None
+    last_error: str | None = None
+
+
+class Attempt(BaseModel):
+    """One try at a delivery: the answer's status code, or the error, and how long it took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attempt_id: int
+    delivery_id: int
+    event_id: int
+    time: int
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+
+
+class ReplayRequest(BaseModel):
+    """Which dead deliveries to send again: the ones listed, or all when omitted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_ids: list[int] | None = Field(default=None, max_length=1000)

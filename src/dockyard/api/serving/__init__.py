@@ -1,0 +1,20 @@
+"""What the server and a serving worker agree on: the worker's configuration, its API keys,
+its admin client, and SageMaker Runtime's error shapes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.api.serving._keys import ApiKeys, new_api_key
+
+__all__ = ["ApiKeys", "new_api_key"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "ApiKeys": "._keys",
+        "new_api_key": "._keys",
+    },
+)

@@ -1,0 +1,314 @@
+"""``dockyard users | tokens | grants | login | logout | whoami``: identity and access."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+import click
+
+from dockyard.client.cli._client import client
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.errors import InvalidArgument
+
+__all__ = ["grants", "login", "logout", "tokens", "users", "whoami"]
+
+_ROLES = click.Choice(["viewer", "member", "admin"])
+
+
+def _password(prompt: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
+# -- whoami, login, logout ------------------------------------------------------------------------
+
+
+@click.command()
+@json_option
+@fail_on_error
+def whoami(as_json: bool) -> None:
+    """Who the CLI acts as on its server, and whether the server requires signing in."""
+    me = client().request("GET", "/api/v1/whoami")
+
+    def human() -> str:
+        extra = " (read-only token)" if me["read_only"] else ""
+        required = "required" if me["auth_required"] else "not required"
+        return f"{me['name']} [{me['kind']}, {me['role']}]{extra}; sign-in {required}"
+
+    emit(me, as_json, human)
+
+
+@click.command()
+@click.option("--url", envvar="DOCKYARD_URI", help="Server URL (default: DOCKYARD_URI).")
+@click.option("--username", "-u", default=None, help="Account name (prompted if omitted).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--token", default=None, help="Save this existing token instead of signing in.")
+@click.option("--ttl-days", type=float, default=None, help="Lifetime of the new token.")
+@fail_on_error
+def login(
+    url: str | None,
+    username: str | None,
+    password_stdin: bool,
+    token: str | None,
+    ttl_days: float | None,
+) -> None:
+    """Sign in to a server and save a token for it (used when DOCKYARD_TOKEN is unset)."""
+    from dockyard.client.http import Client, save_token
+
+    if not url:
+        raise InvalidArgument("login needs a server: pass --url or set DOCKYARD_URI", field="url")
+    if token is None:
+        import base64
+
+        name = username or click.prompt("user name")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("password", hide_input=True)
+        basic = base64.b64encode(f"{name}:{password}".encode()).decode()
+        body: dict[str, Any] = {"name": f"cli {socket.gethostname()}"[:128]}
+        if ttl_days is not None:
+            body["ttl_days"] = ttl_days
+        with Client(url, retry_for=0) as anonymous:
+            created = anonymous.request(
+                "POST", "/api/v1/tokens", json=body, headers={"authorization": f"Basic {basic}"}
+            )
+        token = str(created["token"])
+    with Client(url, token=token, retry_for=0) as checked:
+        me = checked.request("GET", "/api/v1/whoami")
+    path = save_token(url, token)
+    click.echo(f"signed in to {url} as {me['name']} ({me['role']}); token saved in {path}")
+
+
+@click.command()
+@click.option("--url", envvar="DOCKYARD_URI", help="Server URL (default: DOCKYARD_URI).")
+@fail_on_error
+def logout(url: str | None) -> None:
+    """Revoke the token saved for a server and forget it."""
+    from dockyard.client.http import Client, forget_token
+
+    if not url:
+        raise InvalidArgument("logout needs a server: pass --url or set DOCKYARD_URI", field="url")
+    token = forget_token(url)
+    if token is None:
+        click.echo(f"no token saved for {url}")
+        return
+    token_id = token.split("_")[1] if token.count("_") >= 2 else ""
+    with Client(url, token=token, retry_for=0) as signed_in:
+        try:
+            signed_in.request("DELETE", f"/api/v1/tokens/{token_id}")
+        except Exception as exc:  # the token may be expired or revoked already
+            click.echo(f"(the server did not revoke it: {exc})", err=True)
+    click.echo(f"signed out of {url}")
+
+
+# -- users ----------------------------------------------------------------------------------------
+
+
+@click.group()
+def users() -> None:
+    """Accounts (admins). The first account must be an admin; creating it turns sign-in on."""
+
+
+def _user_rows(items: list[dict[str, Any]]) -> str:
+    return table(
+        ["name", "role", "disabled", "password", "created"],
+        [
+            [
+                u["name"],
+                u["role"],
+                "yes" if u["disabled"] else "no",
+                "yes" if u["has_password"] else "no",
+                format_time(u["created_time"]),
+            ]
+            for u in items
+        ],
+    )
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", type=_ROLES, default="member", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--no-password", is_flag=True, help="An account that signs in with tokens only.")
+@json_option
+@fail_on_error
+def create_user(
+    name: str, role: str, password_stdin: bool, no_password: bool, as_json: bool
+) -> None:
+    """Create an account."""
+    body: dict[str, Any] = {"name": name, "role": role}
+    if not no_password:
+        body["password"] = _password(f"password for {name}", password_stdin)
+    user = client().request("POST", "/api/v1/users", json=body)
+    emit(user, as_json, lambda: f"created {role} {name}")
+
+
+@users.command("list")
+@json_option
+@fail_on_error
+def list_users(as_json: bool) -> None:
+    """List accounts."""
+    items = client().request("GET", "/api/v1/users")["users"]
+    emit(items, as_json, lambda: _user_rows(items))
+
+
+def _update(name: str, body: dict[str, Any], as_json: bool, said: str) -> None:
+    user = client().request("PATCH", f"/api/v1/users/{name}", json=body)
+    emit(user, as_json, lambda: said)
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@fail_on_error
+def set_password(name: str, password_stdin: bool, as_json: bool) -> None:
+    """Set an account's password (your own, or any as an admin)."""
+    password = _password(f"new password for {name}", password_stdin)
+    _update(name, {"password": password}, as_json, f"password of {name} changed")
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=_ROLES)
+@json_option
+@fail_on_error
+def set_role(name: str, role: str, as_json: bool) -> None:
+    """Change an account's role."""
+    _update(name, {"role": role}, as_json, f"{name} is now {role}")
+
+
+@users.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def disable(name: str, as_json: bool) -> None:
+    """Disable an account (its tokens are revoked)."""
+    _update(name, {"disabled": True}, as_json, f"{name} disabled; its tokens are revoked")
+
+
+@users.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def enable(name: str, as_json: bool) -> None:
+    """Enable a disabled account."""
+    _update(name, {"disabled": False}, as_json, f"{name} enabled")
+
+
+@users.command("delete")
+@click.argument("name")
+@fail_on_error
+def delete_user(name: str) -> None:
+    """Delete an account with its tokens and grants."""
+    client().request("DELETE", f"/api/v1/users/{name}")
+    click.echo(f"deleted {name}")
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens: for scripts, CI, Prometheus and the mlflow client (MLFLOW_TRACKING_TOKEN)."""
+
+
+@tokens.command("create")
+@click.option("--name", default="token", show_default=True, help="What it is for.")
+@click.option("--ttl-days", type=float, default=None, help="Lifetime (server default: 90).")
+@click.option("--read-only", is_flag=True, help="A token that can only read.")
+@click.option("--user", default=None, help="Admins: create it for this account.")
+@json_option
+@fail_on_error
+def create_token(
+    name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
+) -> None:
+    """Create a token; it is printed once and cannot be shown again."""
+    body: dict[str, Any] = {"name": name, "read_only": read_only}
+    if ttl_days is not None:
+        body["ttl_days"] = ttl_days
+    if user is not None:
+        body["user"] = user
+    made = client().request("POST", "/api/v1/tokens", json=body)
+
+    def human() -> str:
+        return (
+            f"{made['token']}\n(token {made['token_id']} for {made['user']}, expires "
+            f"{format_time(made['expires_time'])}; it is shown only now)"
+        )
+
+    emit(made, as_json, human)
+
+
+@tokens.command("list")
+@click.option("--user", default=None, help="Admins: another account's tokens.")
+@json_option
+@fail_on_error
+def list_tokens(user: str | None, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    params = {"user": user} if user else None
+    items = client().request("GET", "/api/v1/tokens", params=params)["tokens"]
+    rows = [
+        [
+            t["token_id"],
+            t["user"],
+            t["name"],
+            "read" if t["read_only"] else "all",
+            format_time(t["expires_time"]),
+            "revoked" if t["revoked_time"] else "active",
+        ]
+        for t in items
+    ]
+    emit(items, as_json, lambda: table(["id", "user", "name", "scope", "expires", "state"], rows))
+
+
+@tokens.command()
+@click.argument("token_id")
+@fail_on_error
+def revoke(token_id: str) -> None:
+    """Revoke a token."""
+    client().request("DELETE", f"/api/v1/tokens/{token_id}")
+    click.echo(f"revoked {token_id}")
+
+
+# -- grants ---------------------------------------------------------------------------------------
+
+
+@click.group()
+def grants() -> None:
+    """Who may do what with an experiment, a registered model or an endpoint."""
+
+
+@grants.command("set")
+@click.argument(
+    "kind", type=click.Choice(["experiment", "registered_model", "endpoint", "parameter"])
+)
+@click.argument("resource")
+@click.argument("user")
+@click.argument("level", type=click.Choice(["none", "read", "edit", "manage"]))
+@json_option
+@fail_on_error
+def set_grant(kind: str, resource: str, user: str, level: str, as_json: bool) -> None:
+    """Give USER (or '*', everyone signed in) LEVEL on a resource; 'none' removes it."""
+    body = {"kind": kind, "resource": resource, "user": user, "level": level}
+    grant = client().request("PUT", "/api/v1/grants", json=body)
+    emit(grant, as_json, lambda: f"{user}: {level} on {kind} {resource}")
+
+
+@grants.command("list")
+@click.argument(
+    "kind", type=click.Choice(["experiment", "registered_model", "endpoint", "parameter"])
+)
+@click.argument("resource")
+@json_option
+@fail_on_error
+def list_grants(kind: str, resource: str, as_json: bool) -> None:
+    """Who holds which level on a resource."""
+    params = {"kind": kind, "resource": resource}
+    items = client().request("GET", "/api/v1/grants", params=params)["grants"]
+    rows = [[g["user"], g["level"]] for g in items]
+    emit(items, as_json, lambda: table(["user", "level"], rows))

@@ -1,0 +1,401 @@
+"""``dockyard endpoints``: create, update (with canary or linear rollouts), list, describe,
+invoke, delete, and ``keys create|list|delete`` for endpoints that require API keys."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from dockyard.api.endpoints import EndpointStatus
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
+from dockyard.client.sdk import EndpointHandle, context
+from dockyard.errors import InvalidArgument
+
+__all__ = ["endpoints"]
+
+
+@click.group()
+def endpoints() -> None:
+    """Real-time endpoints: models behind HTTP, with variants and safe rollouts."""
+
+
+def _percent(value: str) -> float:
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*%?\s*", value)
+    if not match:
+        raise InvalidArgument(f"{value!r} is not a percentage like 10%", field="canary")
+    return float(match.group(1))
+
+
+def _seconds(value: str, field: str) -> float:
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*(ms|s|m|h)?\s*", value)
+    if not match:
+        raise InvalidArgument(f"{value!r} is not a duration like 60s or 5m", field=field)
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+    return float(match.group(1)) * scale
+
+
+def _config(spec_file: Path | None, name: str | None, model: str | None) -> dict[str, Any]:
+    """The endpoint config; local model folders are uploaded (paths in a spec file are
+    relative to it, ``--model`` to the current directory)."""
+    client = context().server()
+    if spec_file is not None:
+        data = endpoint_paths(load_spec(spec_file), spec_file.parent, client)
+        if name:
+            data["name"] = name
+        return data
+    if not (name and model):
+        raise InvalidArgument("give a spec file, or --name and --model", field="spec")
+    uri = local_to_store(client, model, Path.cwd(), "models", "model")
+    return {"name": name, "variants": [{"name": "primary", "model_uri": uri}]}
+
+
+def _wait(name: str, as_json: bool) -> dict[str, Any]:
+    """Wait until the endpoint settles; a failed endpoint or a rolled-back update exits 1
+    (after printing, or with ``--json`` emitting, the description)."""
+    endpoint = EndpointHandle(name, context().server()).wait()
+    if not as_json:
+        click.echo(f"endpoint {name}: {endpoint.status.value} at {endpoint.url}")
+        if endpoint.failure_reason:
+            click.echo(f"  {endpoint.failure_reason}")
+    answer = endpoint.model_dump(mode="json")
+    if endpoint.status is not EndpointStatus.IN_SERVICE or endpoint.failure_reason:
+        if as_json:
+            emit(answer, True, str)
+        sys.exit(1)
+    return answer
+
+
+@endpoints.command()
+@click.argument(
+    "spec_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--name", default=None, help="Endpoint name (overrides the spec's).")
+@click.option("--model", default=None, help="Model URI for a one-variant endpoint.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@json_option
+@fail_on_error
+def create(
+    spec_file: Path | None, name: str | None, model: str | None, wait: bool, as_json: bool
+) -> None:
+    """Create an endpoint from a spec file, or from --name and --model."""
+    body = _config(spec_file, name, model)
+    answer = context().server().request("POST", "/api/v1/endpoints", json=body)
+    if not as_json:
+        click.echo(f"creating endpoint {answer['name']} at {answer['url']}")
+    if wait:
+        answer = _wait(answer["name"], as_json)
+    if as_json:
+        emit(answer, True, str)
+
+
+@endpoints.command()
+@click.argument("name")
+@click.argument(
+    "spec_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--model", default=None, help="Replace every variant with this model.")
+@click.option("--canary", default=None, help="Send this share first, e.g. 10%.")
+@click.option("--linear", type=int, default=None, help="Shift traffic in N equal steps.")
+@click.option("--bake", default=None, help="Time to hold each partial step, e.g. 60s or 5m.")
+@click.option("--final-bake", default=None, help="Time to hold 100% before completing (default 0).")
+@click.option(
+    "--max-bake", default=None, help="Longest a step waits for --min-requests (default 2x bake)."
+)
+@click.option(
+    "--min-requests", type=int, default=None, help="Requests a step needs to pass (default 10)."
+)
+@click.option("--max-error-rate", type=float, default=None, help="Roll back above, e.g. 0.01.")
+@click.option("--max-p99-ms", type=float, default=None, help="Roll back above this p99.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@json_option
+@fail_on_error
+def update(
+    name: str,
+    spec_file: Path | None,
+    model: str | None,
+    canary: str | None,
+    linear: int | None,
+    bake: str | None,
+    final_bake: str | None,
+    max_bake: str | None,
+    min_requests: int | None,
+    max_error_rate: float | None,
+    max_p99_ms: float | None,
+    wait: bool,
+    as_json: bool,
+) -> None:
+    """Roll out a new configuration (blue/green) with automatic rollback on breach."""
+    client = context().server()
+    if spec_file is None and model is None:
+        current = client.request("GET", f"/api/v1/endpoints/{name}")["config"]
+        body = dict(current)
+    else:
+        body = _config(spec_file, name, model)
+    rollout: dict[str, Any] = dict(body.get("rollout") or {})
+    if canary is not None:
+        rollout.update(strategy="canary", canary_pct=_percent(canary))
+    if linear is not None:
+        rollout.update(strategy="linear", linear_steps=linear)
+    if bake is not None:
+        rollout["bake_s"] = _seconds(bake, "bake")
+    if final_bake is not None:
+        rollout["final_bake_s"] = _seconds(final_bake, "final-bake")
+    if max_bake is not None:
+        rollout["max_bake_s"] = _seconds(max_bake, "max-bake")
+    thresholds = dict(rollout.get("thresholds") or {})
+    if min_requests is not None:
+        thresholds["min_requests"] = min_requests
+    if max_error_rate is not None:
+        thresholds["max_error_rate"] = max_error_rate
+    if max_p99_ms is not None:
+        thresholds["max_p99_ms"] = max_p99_ms
+    if thresholds:
+        rollout["thresholds"] = thresholds
+    body["rollout"] = rollout
+    answer = client.request("PUT", f"/api/v1/endpoints/{name}", json=body)
+    if not as_json:
+        events = answer.get("events") or [{}]
+        click.echo(f"updating endpoint {name}: {events[-1].get('message') or 'requested'}")
+    if wait:
+        answer = _wait(name, as_json)
+    if as_json:
+        emit(answer, True, str)
+
+
+@endpoints.command("list")
+@json_option
+@fail_on_error
+def list_(as_json: bool) -> None:
+    """List endpoints."""
+    items = context().server().request("GET", "/api/v1/endpoints")["endpoints"]
+    emit(
+        items,
+        as_json,
+        lambda: table(
+            ["name", "status", "url", "traffic", "updated"],
+            [
+                [
+                    e.get("name"),
+                    e.get("status"),
+                    e.get("url"),
+                    " ".join(f"{k}={_share(v)}" for k, v in (e.get("traffic") or {}).items()),
+                    format_time(e.get("updated_time")),
+                ]
+                for e in items
+            ],
+        ),
+    )
+
+
+@endpoints.command()
+@click.argument("name")
+@click.option("--stats", is_flag=True, help="Include live counters per variant.")
+@json_option
+@fail_on_error
+def describe(name: str, stats: bool, as_json: bool) -> None:
+    """Show an endpoint: URL, variants, traffic, workers, history."""
+    e = context().server().request("GET", f"/api/v1/endpoints/{name}", params={"stats": stats})
+
+    def human() -> str:
+        workers = e.get("workers") or 0
+        lines = [
+            f"endpoint {e.get('name', name)}: {e.get('status') or '-'} at {e.get('url') or '-'} "
+            f"({workers} worker{'' if workers == 1 else 's'})"
+        ]
+        if e.get("failure_reason"):
+            lines.append(f"  note: {e['failure_reason']}")
+        rollout = e.get("rollout")
+        if isinstance(rollout, dict):
+            lines.append(f"  rollout: {_rollout_line(rollout)}")
+        traffic = e.get("traffic") or {}
+        variants = (e.get("config") or {}).get("variants") or []
+        lines.append(
+            table(
+                ["variant", "model", "traffic"],
+                [
+                    [v.get("name"), v.get("model_uri"), _share(traffic.get(v.get("name")))]
+                    for v in variants
+                ],
+            )
+        )
+        pending = (e.get("pending_config") or {}).get("variants") or []
+        if pending:
+            lines.append("rolling out:")
+            config = e.get("config") or {}
+            names = {v.get("name") for v in variants} | {(config.get("shadow") or {}).get("name")}
+            lines.append(
+                table(
+                    ["variant", "model", "traffic"],
+                    [
+                        [
+                            v.get("name"),
+                            v.get("model_uri"),
+                            # A name the old config uses serves as NAME.next meanwhile.
+                            _share(
+                                traffic.get(
+                                    f"{v.get('name')}.next"
+                                    if v.get("name") in names
+                                    else v.get("name")
+                                )
+                            ),
+                        ]
+                        for v in pending
+                    ],
+                )
+            )
+        if stats:
+            lines.append(_stats_table(e.get("stats") or {}))
+        lines.append("history:")
+        lines.append(
+            table(
+                ["time", "status", "message"],
+                [
+                    [format_time(ev.get("time")), ev.get("status"), ev.get("message")]
+                    for ev in e.get("events") or []
+                ],
+            )
+        )
+        return "\n".join(lines)
+
+    emit(e, as_json, human)
+
+
+def _share(value: Any) -> str:
+    return f"{value:.0%}" if isinstance(value, (int, float)) else "-"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _rollout_line(r: dict[str, Any]) -> str:
+    """``step 1 of 2: 10% on the new configuration, baking, 4m 10s left (37/10 requests)``."""
+    where = f"step {r.get('step', '?')} of {r.get('steps', '?')}: {_share(r.get('share'))} of "
+    where += "traffic on the new configuration"
+    left = _duration(float(r.get("time_left_s") or 0))
+    counted = f"{r.get('requests', 0)} of the {r.get('min_requests', 0)} requests it needs"
+    if r.get("phase") == "waiting_for_traffic":
+        return f"{where}, waiting for traffic ({counted}); rolled back in {left} without it"
+    return f"{where}, baking, {left} left ({counted})"
+
+
+def _stats_table(stats: dict[str, Any]) -> str:
+    """Live counters per worker and variant; a fresh endpoint has answered nothing yet."""
+    rows = []
+    for worker in stats.get("workers") or []:
+        for vname, s in (worker.get("variants") or {}).items():
+            p99 = (s.get("latency_s") or {}).get("p99")
+            rate = s.get("error_rate")
+            rows.append(
+                [
+                    worker.get("pid"),
+                    vname,
+                    s.get("requests", 0),
+                    f"{rate:.2%}" if isinstance(rate, (int, float)) else "-",
+                    f"{p99 * 1000:.1f} ms" if isinstance(p99, (int, float)) else "-",
+                    s.get("in_flight", 0),
+                ]
+            )
+    if not rows:
+        return "stats: no worker is serving"
+    return table(["worker", "variant", "requests", "errors", "p99", "in flight"], rows)
+
+
+@endpoints.command()
+@click.argument("name")
+@click.option("-d", "--data", required=True, help="The body, or @file to read it from a file.")
+@click.option("--content-type", default="application/json", show_default=True)
+@click.option("--accept", default="application/json", show_default=True)
+@click.option("--variant", default=None, help="Pin a production variant.")
+@click.option(
+    "--api-key",
+    default=None,
+    envvar="DOCKYARD_ENDPOINT_API_KEY",
+    help="Key of an endpoint that requires one (or DOCKYARD_ENDPOINT_API_KEY).",
+)
+@fail_on_error
+def invoke(
+    name: str, data: str, content_type: str, accept: str, variant: str | None, api_key: str | None
+) -> None:
+    """Send one request to the endpoint's /invocations and print the answer."""
+    body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
+    url = EndpointHandle(name, context().server()).url
+    headers = {"content-type": content_type, "accept": accept}
+    if variant:
+        headers["x-dockyard-target-variant"] = variant
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
+    click.echo(f"variant: {response.headers.get('x-dockyard-variant', '-')}", err=True)
+    sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
+    if response.status_code >= 400:
+        sys.exit(2 if response.status_code < 500 else 1)
+
+
+@endpoints.command()
+@click.argument("name")
+@fail_on_error
+def delete(name: str) -> None:
+    """Drain and delete an endpoint."""
+    context().server().request("DELETE", f"/api/v1/endpoints/{name}")
+    click.echo(f"deleting endpoint {name}")
+
+
+@endpoints.group()
+def keys() -> None:
+    """API keys of endpoints whose config has require_api_key."""
+
+
+@keys.command("create")
+@click.argument("name")
+@json_option
+@fail_on_error
+def create_key(name: str, as_json: bool) -> None:
+    """Make a key for endpoint NAME and print it: it is shown this once."""
+    made = EndpointHandle(name, context().server()).create_key()
+    if as_json:
+        emit(made.model_dump(mode="json"), True, str)
+        return
+    click.echo(f"key {made.key_id} for endpoint {name} (shown once; the server keeps a digest):")
+    click.echo(made.key)
+
+
+@keys.command("list")
+@click.argument("name")
+@json_option
+@fail_on_error
+def list_keys(name: str, as_json: bool) -> None:
+    """List the keys of endpoint NAME (ids and creation times)."""
+    items = [
+        k.model_dump(mode="json") for k in EndpointHandle(name, context().server()).list_keys()
+    ]
+    emit(
+        items,
+        as_json,
+        lambda: table(
+            ["key id", "created"], [[k["key_id"], format_time(k["created_time"])] for k in items]
+        ),
+    )
+
+
+@keys.command("delete")
+@click.argument("name")
+@click.argument("key_id")
+@fail_on_error
+def delete_key(name: str, key_id: str) -> None:
+    """Revoke key KEY_ID of endpoint NAME; its workers refuse it within a second or so."""
+    EndpointHandle(name, context().server()).delete_key(key_id)
+    click.echo(f"revoked key {key_id} of endpoint {name}")

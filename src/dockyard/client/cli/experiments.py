@@ -1,0 +1,104 @@
+"""``dockyard experiments``: list, create, show, rename, delete, restore."""
+
+from __future__ import annotations
+
+import click
+
+from dockyard.client.cli._client import client
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.http import routes
+
+__all__ = ["experiments"]
+
+
+@click.group()
+def experiments() -> None:
+    """Experiments: named groups of runs."""
+
+
+def _rows(items: list[dict[str, object]]) -> str:
+    return table(
+        ["id", "name", "stage", "created"],
+        [
+            [e["experiment_id"], e["name"], e["lifecycle_stage"], format_time(e["creation_time"])]  # type: ignore[arg-type]
+            for e in items
+        ],
+    )
+
+
+@experiments.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include deleted experiments.")
+@click.option("--name-like", default=None, help="SQL LIKE pattern on the name.")
+@json_option
+@fail_on_error
+def list_(show_all: bool, name_like: str | None, as_json: bool) -> None:
+    """List experiments."""
+    params: dict[str, object] = {"view": "ALL" if show_all else "ACTIVE_ONLY"}
+    if name_like:
+        params["name_like"] = name_like
+    items = list(client().paginate(routes.LIST_EXPERIMENTS(), "experiments", params=params))
+    emit(items, as_json, lambda: _rows(items))
+
+
+@experiments.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def create(name: str, as_json: bool) -> None:
+    """Create an experiment."""
+    experiment = client().call(routes.CREATE_EXPERIMENT(), {"name": name})
+    emit(experiment, as_json, lambda: f"created experiment {experiment['experiment_id']} {name!r}")
+
+
+def _resolve(ref: str) -> dict[str, object]:
+    c = client()
+    if ref.isdigit():
+        return c.call(routes.GET_EXPERIMENT(experiment_id=ref))  # type: ignore[no-any-return]
+    return c.call(routes.GET_EXPERIMENT_BY_NAME(name=ref))  # type: ignore[no-any-return]
+
+
+@experiments.command()
+@click.argument("experiment")
+@json_option
+@fail_on_error
+def show(experiment: str, as_json: bool) -> None:
+    """Show an experiment (by id or name)."""
+    e = _resolve(experiment)
+
+    def human() -> str:
+        lines = [f"{k}: {e[k]}" for k in ("experiment_id", "name", "lifecycle_stage")]
+        lines.append(f"created: {format_time(e['creation_time'])}")  # type: ignore[arg-type]
+        lines += [f"tag {k}: {v}" for k, v in e["tags"].items()]  # type: ignore[attr-defined]
+        return "\n".join(lines)
+
+    emit(e, as_json, human)
+
+
+@experiments.command()
+@click.argument("experiment")
+@click.argument("new_name")
+@fail_on_error
+def rename(experiment: str, new_name: str) -> None:
+    """Rename an experiment."""
+    e = _resolve(experiment)
+    client().call(routes.UPDATE_EXPERIMENT(experiment_id=e["experiment_id"]), {"name": new_name})
+    click.echo(f"renamed experiment {e['experiment_id']} to {new_name!r}")
+
+
+@experiments.command()
+@click.argument("experiment")
+@fail_on_error
+def delete(experiment: str) -> None:
+    """Soft-delete an experiment (restorable)."""
+    e = _resolve(experiment)
+    client().call(routes.DELETE_EXPERIMENT(experiment_id=e["experiment_id"]))
+    click.echo(f"deleted experiment {e['experiment_id']}")
+
+
+@experiments.command()
+@click.argument("experiment_id")
+@fail_on_error
+def restore(experiment_id: str) -> None:
+    """Restore a deleted experiment."""
+    client().call(routes.RESTORE_EXPERIMENT(experiment_id=experiment_id))
+    click.echo(f"restored experiment {experiment_id}")

@@ -1,0 +1,142 @@
+"""``dockyard jobs``: submit a spec file, list, describe, follow logs, stop."""
+
+from __future__ import annotations
+
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import job_paths, load_spec
+from dockyard.client.http import routes
+from dockyard.client.sdk import TrainingJob, context
+from dockyard.limits import LIMITS
+
+__all__ = ["jobs"]
+
+
+@click.group()
+def jobs() -> None:
+    """Training jobs: code or a built-in algorithm run under SageMaker's training contract."""
+
+
+def _job_rows(items: list[dict[str, Any]]) -> str:
+    return table(
+        ["name", "status", "secondary", "created", "model"],
+        [
+            [
+                j["name"],
+                j["status"],
+                j["secondary_status"],
+                format_time(j["created_time"]),
+                j.get("model_uri"),
+            ]
+            for j in items
+        ],
+    )
+
+
+@jobs.command()
+@click.argument("spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Job name (default: from the spec, or generated).")
+@click.option("--wait/--no-wait", default=False, help="Block until the job ends.")
+@click.option("--logs/--no-logs", default=True, help="With --wait, follow the log.")
+@json_option
+@fail_on_error
+def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: bool) -> None:
+    """Submit a job from a YAML (or JSON) spec file."""
+    client = context().server()
+    data = job_paths(load_spec(spec_file), spec_file.parent, client)
+    if name:
+        data["name"] = name
+    # The server validates the spec, once, and names the field at fault.
+    job = client.request("POST", "/api/v1/jobs/training", json=data)
+    if not as_json:
+        click.echo(f"submitted job {job['name']} (run {job['run_id']})")
+    if wait:
+        job = (
+            TrainingJob(job["name"], client).wait(logs=logs and not as_json).model_dump(mode="json")
+        )
+    if as_json:
+        emit(job, True, str)
+
+
+@jobs.command("list")
+@click.option("--status", multiple=True, help="Only jobs with this status.")
+@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@json_option
+@fail_on_error
+def list_(status: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """List jobs, newest first."""
+    params: dict[str, Any] = {"max_results": min(limit, LIMITS.page_max_results)}
+    if status:
+        params["status"] = list(status)
+    pages = context().server().paginate(routes.LIST_JOBS(), "jobs", params=params)
+    items = list(islice(pages, limit))
+    emit(items, as_json, lambda: _job_rows(items))
+
+
+@jobs.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def describe(name: str, as_json: bool) -> None:
+    """Show a job: status, history, failure reason, model."""
+    job = context().server().request("GET", f"/api/v1/jobs/{name}")
+
+    def human() -> str:
+        lines = [
+            f"job {job['name']} ({job['kind']})",
+            f"  status: {job['status']} / {job['secondary_status']}",
+            f"  run: {job.get('run_id') or '-'}   model: {job.get('model_uri') or '-'}",
+        ]
+        if job.get("failure_reason"):
+            lines.append(f"  failure: {job['failure_reason']}")
+        lines.append("history:")
+        lines.append(
+            table(
+                ["time", "secondary status", "message"],
+                [
+                    [
+                        format_time(e.get("time")),
+                        e.get("secondary_status"),
+                        (e.get("message") or "").split("\n")[0],
+                    ]
+                    for e in job.get("events") or []
+                ],
+            )
+        )
+        return "\n".join(lines)
+
+    emit(job, as_json, human)
+
+
+@jobs.command()
+@click.argument("name")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the job ends.")
+@fail_on_error
+def logs(name: str, follow: bool) -> None:
+    """Print a job's log."""
+    job = TrainingJob(name, context().server())
+    offset = 0
+    while True:
+        text, offset, ended = job.logs(offset)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if not follow or (ended and not text):
+            return
+        if not text:
+            time.sleep(0.25)
+
+
+@jobs.command()
+@click.argument("name")
+@fail_on_error
+def stop(name: str) -> None:
+    """Stop a job (SIGTERM, then SIGKILL after the grace period)."""
+    job = context().server().request("POST", f"/api/v1/jobs/{name}/stop")
+    click.echo(f"job {name}: {job['status']}")

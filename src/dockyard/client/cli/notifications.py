@@ -1,0 +1,276 @@
+"""``dockyard topics`` (list, create, publish) and ``dockyard subscriptions`` (create, list,
+describe, deliveries, replay, delete): notifications from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from dockyard.client.cli._client import client
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.errors import InvalidArgument
+
+__all__ = ["subscriptions", "topics"]
+
+
+def _json_arg(text: str | None, field: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"--{field} is not JSON: {exc}", field=field) from exc
+
+
+@click.group()
+def topics() -> None:
+    """Topics: built-in ones (one per resource kind) and custom ones you publish to."""
+
+
+@topics.command("list")
+@json_option
+@fail_on_error
+def list_topics(as_json: bool) -> None:
+    """Every topic and the events it carries."""
+    found = client().request("GET", "/api/v1/topics")["topics"]
+    emit(
+        found,
+        as_json,
+        lambda: table(
+            ["name", "events", "kind", "description"],
+            [
+                [t["name"], t["events"], "built-in" if t["builtin"] else "custom", t["description"]]
+                for t in found
+            ],
+        ),
+    )
+
+
+@topics.command("create")
+@click.argument("name")
+@click.option("--description", default="", help="What the topic is for.")
+@json_option
+@fail_on_error
+def create_topic(name: str, description: str, as_json: bool) -> None:
+    """Create a custom topic."""
+    made = client().request(
+        "POST", "/api/v1/topics", json={"name": name, "description": description}
+    )
+    emit(made, as_json, lambda: f"created topic {made['name']} (events: {made['events']})")
+
+
+@topics.command("publish")
+@click.argument("name")
+@click.argument("message")
+@click.option(
+    "--attribute", "-a", "attributes", multiple=True, help="KEY=VALUE, for filter policies."
+)
+@json_option
+@fail_on_error
+def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool) -> None:
+    """Publish MESSAGE to topic NAME (a JSON object is sent as one)."""
+    attrs: dict[str, Any] = {}
+    for item in attributes:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidArgument(f"--attribute {item!r}: expected KEY=VALUE", field="attribute")
+        try:
+            number = float(value)
+            attrs[key] = int(number) if number.is_integer() and "." not in value else number
+        except ValueError:
+            attrs[key] = value
+    body: Any = message
+    if message.lstrip().startswith("{"):
+        body = _json_arg(message, "message")
+    sent = client().request(
+        "POST", f"/api/v1/topics/{name}/publish", json={"message": body, "attributes": attrs}
+    )
+    emit(sent, as_json, lambda: f"published event {sent['event_id']} ({sent['type']})")
+
+
+@click.group()
+def subscriptions() -> None:
+    """Subscriptions: where matching events are sent (webhooks, Slack, Teams, email)."""
+
+
+def _summary(s: dict[str, Any]) -> list[Any]:
+    return [
+        s["name"],
+        s["subscription_id"],
+        ",".join(s["events"]),
+        f"{s['protocol']}/{s['format']}",
+        s["endpoint"],
+        s["pending"],
+        s["delivered"],
+        s["dead"],
+    ]
+
+
+_HEADERS = ["name", "id", "events", "via", "endpoint", "pending", "delivered", "dead"]
+
+
+@subscriptions.command("create")
+@click.option("--events", required=True, help="Event patterns, comma-separated: job.*,run.*")
+@click.option("--url", default=None, help="Webhook URL (http or https).")
+@click.option("--email", default=None, help="Email address (instead of --url).")
+@click.option("--secret", default=None, help="Signing secret; generated when omitted.")
+@click.option("--format", "fmt", type=click.Choice(["json", "slack", "teams"]), default="json")
+@click.option("--filter", "policy", default=None, help="SNS-style filter policy, as JSON.")
+@click.option("--name", default=None, help="A name to refer to it by.")
+@click.option("--retry-horizon", type=float, default=None, help="Seconds to retry (24 h).")
+@json_option
+@fail_on_error
+def create(
+    events: str,
+    url: str | None,
+    email: str | None,
+    secret: str | None,
+    fmt: str,
+    policy: str | None,
+    name: str | None,
+    retry_horizon: float | None,
+    as_json: bool,
+) -> None:
+    """Send events matching --events to a webhook URL or an email address."""
+    if (url is None) == (email is None):
+        raise InvalidArgument("give one of --url or --email", field="url")
+    body: dict[str, Any] = {
+        "events": [e.strip() for e in events.split(",") if e.strip()],
+        "protocol": "webhook" if url else "email",
+        "endpoint": url or email,
+        "format": fmt,
+        "filter": _json_arg(policy, "filter") or {},
+    }
+    for key, value in (("secret", secret), ("name", name), ("retry_horizon_s", retry_horizon)):
+        if value is not None:
+            body[key] = value
+    made = client().request("POST", "/api/v1/subscriptions", json=body)
+    emit(
+        made,
+        as_json,
+        lambda: (
+            f"created subscription {made['name']} ({made['subscription_id']})\n"
+            f"secret: {made['secret']}  (shown only now: keep it to verify signatures)"
+        ),
+    )
+
+
+@subscriptions.command("list")
+@json_option
+@fail_on_error
+def list_subscriptions(as_json: bool) -> None:
+    """Every subscription with its pending, delivered and dead deliveries."""
+    found = client().request("GET", "/api/v1/subscriptions")["subscriptions"]
+    emit(found, as_json, lambda: table(_HEADERS, [_summary(s) for s in found]))
+
+
+@subscriptions.command("describe")
+@click.argument("subscription")
+@json_option
+@fail_on_error
+def describe(subscription: str, as_json: bool) -> None:
+    """One subscription (by name or id)."""
+    s = client().request("GET", f"/api/v1/subscriptions/{subscription}")
+
+    def human() -> str:
+        rows = [
+            ("name", s["name"]),
+            ("id", s["subscription_id"]),
+            ("events", ", ".join(s["events"])),
+            ("protocol", s["protocol"]),
+            ("format", s["format"]),
+            ("endpoint", s["endpoint"]),
+            ("filter", orjson.dumps(s["filter"]).decode() if s["filter"] else "-"),
+            ("retry horizon", f"{s['retry_horizon_s']:g} s"),
+            ("created", f"{format_time(s['created_time'])} by {s['created_by']}"),
+            ("deliveries", f"{s['pending']} pending, {s['delivered']} delivered, {s['dead']} dead"),
+        ]
+        return "\n".join(f"{k + ':':<15}{v}" for k, v in rows)
+
+    emit(s, as_json, human)
+
+
+@subscriptions.command("deliveries")
+@click.argument("subscription")
+@click.option("--dead", is_flag=True, help="Only dead letters.")
+@click.option("--attempts", "show_attempts", is_flag=True, help="The delivery log instead.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@json_option
+@fail_on_error
+def deliveries(
+    subscription: str, dead: bool, show_attempts: bool, limit: int, as_json: bool
+) -> None:
+    """A subscription's deliveries, newest first (or, with --attempts, every attempt)."""
+    api = client()
+    base = f"/api/v1/subscriptions/{subscription}"
+    if show_attempts:
+        found = api.request("GET", f"{base}/attempts", params={"limit": limit})["attempts"]
+        emit(
+            found,
+            as_json,
+            lambda: table(
+                ["time", "delivery", "event", "status", "latency ms", "error"],
+                [
+                    [
+                        format_time(a["time"]),
+                        a["delivery_id"],
+                        a["event_id"],
+                        a["status_code"],
+                        round(a["latency_ms"], 1),
+                        a["error"],
+                    ]
+                    for a in found
+                ],
+            ),
+        )
+        return
+    params: dict[str, Any] = {"limit": limit}
+    if dead:
+        params["status"] = "dead"
+    found = api.request("GET", f"{base}/deliveries", params=params)["deliveries"]
+    emit(
+        found,
+        as_json,
+        lambda: (
+            table(
+                ["id", "event", "type", "status", "attempts", "last code", "last error"],
+                [
+                    [
+                        d["delivery_id"],
+                        d["event_id"],
+                        d["event_type"],
+                        d["status"],
+                        d["attempts"],
+                        d["last_status_code"],
+                        d["last_error"],
+                    ]
+                    for d in found
+                ],
+            )
+            if found
+            else "no deliveries"
+        ),
+    )
+
+
+@subscriptions.command("replay")
+@click.argument("subscription")
+@click.option("--delivery", "ids", type=int, multiple=True, help="Only these (default: all).")
+@json_option
+@fail_on_error
+def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
+    """Send a subscription's dead letters again."""
+    body = {"delivery_ids": list(ids)} if ids else {}
+    done = client().request("POST", f"/api/v1/subscriptions/{subscription}/replay", json=body)
+    emit(done, as_json, lambda: f"queued {done['replayed']} dead deliveries again")
+
+
+@subscriptions.command("delete")
+@click.argument("subscription")
+@fail_on_error
+def delete(subscription: str) -> None:
+    """Delete a subscription, its queue and its delivery log."""
+    client().request("DELETE", f"/api/v1/subscriptions/{subscription}")
+    click.echo(f"deleted subscription {subscription}")

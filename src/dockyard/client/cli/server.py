@@ -1,0 +1,123 @@
+"""``dockyard server``: serve the API, the MLflow-compatible API, health and metrics."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+__all__ = ["server"]
+
+_SHUTDOWN_GRACE_S = 10
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 5050).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
+@click.option("--home", default=None, help="State folder for the embedded default.")
+@click.option("--database-url", default=None, help="SQLAlchemy URL of the metadata database.")
+@click.option("--artifact-root", default=None, help="Folder or s3://bucket/prefix for artifacts.")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Serve a non-loopback address although no account exists (anyone may do anything).",
+)
+@click.option("--ssl-keyfile", default=None, help="TLS private key (serve HTTPS).")
+@click.option("--ssl-certfile", default=None, help="TLS certificate chain (serve HTTPS).")
+def server(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    home: str | None,
+    database_url: str | None,
+    artifact_root: str | None,
+    insecure: bool | None,
+    ssl_keyfile: str | None,
+    ssl_certfile: str | None,
+) -> None:
+    """Run the Dockyard server.
+
+    Bound to loopback (the default) it serves local clients without accounts until the first
+    one is created (`dockyard users create NAME --role admin`); from then on every request
+    signs in. A non-loopback --host requires an account first, or --insecure.
+    """
+    from sqlalchemy import func, select
+
+    from dockyard.connection_guard import ConnectionLimits, GuardedConfig, run
+    from dockyard.server.store import open_database, schema
+    from dockyard.settings import Settings
+
+    # Flags become DOCKYARD_* variables so every worker process builds the same settings.
+    for name, value in (
+        ("HOME", home),
+        ("DATABASE_URL", database_url),
+        ("ARTIFACT_ROOT", artifact_root),
+        ("HOST", host),
+        ("PORT", port),
+        ("WORKERS", workers),
+        ("INSECURE", insecure),
+    ):
+        if value is not None:
+            os.environ[f"DOCKYARD_{name}"] = str(value)
+    os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
+    from pydantic import ValidationError
+
+    from dockyard.api.jobs import resolve_job_user
+    from dockyard.errors import DockyardError
+
+    try:
+        settings = Settings()
+        resolve_job_user(settings.job_user)  # refused here, before anything starts
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid DOCKYARD_* setting: {exc}") from exc
+    except DockyardError as exc:
+        raise click.ClickException(exc.message) from exc
+    # Migrate once before workers start, so they never race to do it.
+    db = open_database(settings.resolved_database_url)
+    try:
+        with db.read() as conn:
+            accounts = conn.execute(select(func.count()).select_from(schema.users)).scalar_one()
+    finally:
+        db.dispose()
+    signs_in = settings.auth == "on" or accounts > 0
+    loopback = settings.host in ("127.0.0.1", "localhost", "::1")
+    if not loopback and not signs_in and not settings.insecure:
+        raise click.UsageError(
+            f"refusing to serve {settings.host} without accounts: anyone who can reach it could "
+            "run code here. Create an admin first (dockyard users create NAME --role admin, "
+            "with the same DOCKYARD_HOME or DOCKYARD_DATABASE_URL), or pass --insecure."
+        )
+    scheme = "https" if ssl_certfile else "http"
+    click.echo(
+        f"Dockyard serving on {scheme}://{settings.host}:{settings.port} "
+        f"(API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
+        + ("sign-in required" if signs_in else "no accounts yet: open to local clients")
+    )
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        keepalive_timeout_s=settings.keepalive_timeout_s,
+        max_connections=settings.max_connections,
+    )
+    run(
+        GuardedConfig(
+            "dockyard.server._app:create_app",
+            limits=limits,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            loop="uvloop",
+            ws="none",
+            access_log=False,
+            ssl_keyfile=ssl_keyfile,
+            ssl_certfile=ssl_certfile,
+            # Event streams end as soon as a stop begins (dockyard.draining); anything else
+            # still answering after this long (a stalled download) is cut off, so a stop is
+            # never held indefinitely.
+            timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
+        )
+    )

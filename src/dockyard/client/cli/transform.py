@@ -1,0 +1,87 @@
+"""``dockyard transform``: batch-score files through a model as a job."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import click
+
+from dockyard.client.cli._output import emit, fail_on_error, json_option
+from dockyard.client.cli._specs import load_spec, transform_paths
+from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
+from dockyard.client.http import routes
+from dockyard.client.sdk import TransformJob, context
+from dockyard.limits import LIMITS
+
+__all__ = ["transform"]
+
+
+@click.group()
+def transform() -> None:
+    """Batch transform: score CSV, JSON Lines or Parquet files through a model."""
+
+
+@transform.command()
+@click.argument("spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Job name (default: from the spec, or generated).")
+@click.option("--wait/--no-wait", default=False, help="Block until done, with a progress bar.")
+@json_option
+@fail_on_error
+def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None:
+    """Submit a transform job from a YAML (or JSON) spec file."""
+    client = context().server()
+    data, download_to = transform_paths(load_spec(spec_file), spec_file.parent, client)
+    if name:
+        data["name"] = name
+    job = client.request("POST", "/api/v1/jobs/transform", json=data)
+    if not as_json:
+        click.echo(f"submitted transform job {job['name']}")
+        if download_to is not None and not wait:
+            click.echo(
+                f"outputs stay in the store until: dockyard transform download {job['name']} "
+                f"{download_to}"
+            )
+    if wait:
+        handle = TransformJob(job["name"], client, download_to)
+        job = handle.wait(logs=not as_json).model_dump(mode="json")
+        if download_to is not None and not as_json:
+            click.echo(f"outputs downloaded into {download_to}")
+    if as_json:
+        emit(job, True, str)
+
+
+@transform.command("list")
+@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@json_option
+@fail_on_error
+def list_(limit: int, as_json: bool) -> None:
+    """List transform jobs, newest first."""
+    params = {"kind": "transform", "max_results": min(limit, LIMITS.page_max_results)}
+    pages = context().server().paginate(routes.LIST_JOBS(), "jobs", params=params)
+    items = list(islice(pages, limit))
+    emit(items, as_json, lambda: _job_rows(items))
+
+
+@transform.command()
+@click.argument("name")
+@fail_on_error
+def resume(name: str) -> None:
+    """Resume a failed or stopped transform; finished shards are not redone."""
+    job = context().server().request("POST", f"/api/v1/jobs/{name}/resume")
+    click.echo(f"job {name}: {job['status']} (resumed)")
+
+
+@transform.command()
+@click.argument("name")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@fail_on_error
+def download(name: str, dest: Path) -> None:
+    """Download a transform job's outputs into the folder DEST."""
+    folder = TransformJob(name, context().server()).download(dest)
+    click.echo(f"outputs of {name} downloaded into {folder}")
+
+
+transform.add_command(describe)
+transform.add_command(logs)
+transform.add_command(stop)

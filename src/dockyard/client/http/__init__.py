@@ -1,0 +1,50 @@
+"""The one HTTP client every Dockyard client and runtime process uses to reach the server.
+
+- :class:`Client`: base URL, auth, retries with backoff, timeouts, errors as
+  :mod:`dockyard.errors` classes (``_client``).
+- Transports, a contract of plain primitives (``_transport``): httpx for the SDK and CLI
+  (``_httpx``), the standard library's sockets for the job runner (``_sockets``), and an ASGI
+  app in this process for the embedded default (``_inprocess``).
+- Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
+  (``_auth``, ``_credentials``).
+
+Importing it costs the standard library and orjson: no httpx, no pydantic, no server code, so
+the CLI and the runner start fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.client.http._auth import resolve_token
+    from dockyard.client.http._client import Client
+    from dockyard.client.http._credentials import forget_token, save_token
+    from dockyard.client.http._sockets import SocketTransport
+    from dockyard.client.http._transport import Response, Transport, TransportFailure
+
+__all__ = [
+    "Client",
+    "Response",
+    "SocketTransport",
+    "Transport",
+    "TransportFailure",
+    "forget_token",
+    "resolve_token",
+    "save_token",
+]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Client": "._client",
+        "Response": "._transport",
+        "SocketTransport": "._sockets",
+        "Transport": "._transport",
+        "TransportFailure": "._transport",
+        "forget_token": "._credentials",
+        "resolve_token": "._auth",
+        "save_token": "._credentials",
+    },
+)

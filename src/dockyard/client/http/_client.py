@@ -1,0 +1,290 @@
+"""The one HTTP client of Dockyard's SDK, CLI and runtime processes.
+
+It knows URLs and JSON, nothing of the rules: those live in the server. One send path::
+
+    request(method, path, json=...)        encode JSON, decode the answer
+      -> send(method, path, body=...)      retry loop: backoff on transient failures
+        -> transport.send(...)             one exchange (httpx, or plain sockets)
+      -> _error(response)                  the same dockyard.errors class the server raised
+
+Transient failures (connection refused or reset, 429, 502, 503, 504) are retried with jittered
+exponential backoff for ``retry_for`` seconds, for requests that are safe to repeat: GET, PUT,
+DELETE and HEAD by default, and any request the server de-duplicates (an idempotency key, an
+offset) when the caller says ``retry=True``. Importing this module costs the standard library
+and orjson; httpx loads only when an httpx transport is made.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import orjson
+
+from dockyard import __version__
+from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+from dockyard.client.http.routes import Call
+from dockyard.errors import DockyardError, Unavailable, error_class_for_status, error_from_dict
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Client"]
+
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_SAFE_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+_MAX_DELAY_S = 5.0
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class Client:
+    """A Dockyard API client.
+
+    Args:
+        base_url: The server's URL (``http://127.0.0.1:5050``).
+        transport: A :class:`~dockyard.client.http.Transport` (``SocketTransport()`` in runtime
+            processes), or an httpx transport to send through (the embedded default passes an
+            in-process one); None sends over the network with httpx.
+        timeout: Seconds to wait for one response.
+        retry_for: Seconds during which transient failures are retried before giving up.
+        token: An API token, sent as ``Authorization: Bearer`` with every request.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: Transport | httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        retry_for: float = 120.0,
+        token: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retry_for = retry_for
+        self._headers = {"user-agent": f"dockyard/{__version__}"}
+        if token:
+            self._headers["authorization"] = f"Bearer {token}"
+        if isinstance(transport, Transport):
+            self._transport = transport
+        else:
+            from dockyard.client.http._httpx import HttpxTransport
+
+            self._transport = HttpxTransport(
+                self.base_url, headers=self._headers, timeout=timeout, transport=transport
+            )
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The underlying ``httpx.Client`` (raw access for tests); only with an httpx transport."""
+        from dockyard.client.http._httpx import HttpxTransport
+
+        if not isinstance(self._transport, HttpxTransport):
+            raise TypeError(f"{type(self._transport).__name__} has no httpx client")
+        return self._transport.http
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """The absolute URL of ``path`` with ``params`` (None values left out) as its query."""
+        url = self.base_url + path
+        if params:
+            query = urlencode(
+                [(k, _query_value(v)) for k, v in params.items() if v is not None], doseq=True
+            )
+            if query:
+                url += ("&" if "?" in path else "?") + query
+        return url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        timeout: float | None = None,
+        retry_for: float | None = None,
+    ) -> Any:
+        """Send one request and return its decoded JSON (None for an empty body).
+
+        ``retry`` defaults to True for GET, PUT, DELETE and HEAD; pass True for a POST the
+        server de-duplicates (an idempotency key, an offset). ``timeout`` and ``retry_for``
+        override the client's for this request.
+        """
+        hdrs = dict(headers or {})
+        if json is not None:
+            content = _dumps(json)
+            hdrs["content-type"] = "application/json"
+        response = self.send(
+            method,
+            path,
+            params=params,
+            body=content,
+            headers=hdrs,
+            retry=retry,
+            timeout=timeout,
+            retry_for=retry_for,
+        )
+        return orjson.loads(response.content) if response.content else None
+
+    def call(
+        self,
+        route: Call,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        retry: bool | None = None,
+        timeout: float | None = None,
+        retry_for: float | None = None,
+    ) -> Any:
+        """Send one operation of :mod:`dockyard.client.http.routes`; its decoded JSON answer.
+
+        ``body`` is a request model, the pydantic model the server validates the body with
+        (sent as ``model_dump(mode="json", by_alias=True, exclude_none=True)``), or plain
+        JSON. The route says whether the request may be retried, unless ``retry`` does.
+        """
+        if hasattr(body, "model_dump"):
+            body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self.request(
+            route.method,
+            route.path,
+            json=body,
+            params=params,
+            retry=route.idempotent if retry is None else retry,
+            timeout=timeout,
+            retry_for=retry_for,
+        )
+
+    def paginate(
+        self,
+        route: Call,
+        key: str,
+        body: Any = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[Any]:
+        """Every item of a paged list, page after page: the items under ``key`` of each answer,
+        asking for the next page with its ``next_page_token`` (as a query parameter of a GET,
+        in the body of a POST such as a run search) until an answer has none."""
+        token: str | None = None
+        while True:
+            if route.method == "GET":
+                page = self.call(route, params={**(params or {}), "page_token": token})
+            elif hasattr(body, "model_copy"):
+                page = self.call(
+                    route, body.model_copy(update={"page_token": token}), params=params
+                )
+            else:
+                page = self.call(route, {**(body or {}), "page_token": token}, params=params)
+            yield from page[key]
+            token = page.get("next_page_token")
+            if not token:
+                return
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        timeout: float | None = None,
+        retry_for: float | None = None,
+    ) -> Response:
+        """Send one request and return the whole response; an error status raises."""
+        if retry is None:
+            retry = method in _SAFE_METHODS
+        url = self.url(path, params)
+        hdrs = {**self._headers, **(headers or {})}
+        retry_for = self.retry_for if retry_for is None else retry_for
+        deadline = time.monotonic() + retry_for
+        delay = 0.1
+        start = body.tell() if body is not None and hasattr(body, "tell") else 0
+        while True:
+            try:
+                response = self._transport.send(
+                    method, url, headers=hdrs, body=body, timeout=timeout or self.timeout
+                )
+            except TransportFailure as exc:
+                problem = f"cannot reach {self.base_url}: {exc}"
+            else:
+                if response.status < 400:
+                    return response
+                if response.status not in _RETRY_STATUSES or not retry:
+                    raise self._error(response)
+                problem = f"{self.base_url} answered {response.status}"
+                delay = max(delay, _retry_after(response))
+            if not retry or time.monotonic() + delay > deadline:
+                raise Unavailable(
+                    f"{problem} (gave up after {retry_for:.0f} s of retries)" if retry else problem
+                )
+            if body is not None and hasattr(body, "seek"):
+                body.seek(start)
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, _MAX_DELAY_S)
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A streamed response (artifact downloads); errors raise before the block starts."""
+        from dockyard.client.http._httpx import HttpxTransport
+
+        if not isinstance(self._transport, HttpxTransport):
+            raise TypeError(f"{type(self._transport).__name__} cannot stream")
+        params = kwargs.pop("params", None)
+        with self._transport.stream(
+            method, self.url(path, params), headers=self._headers, **kwargs
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise self._error(
+                    Response(response.status_code, response.headers, response.content)
+                )
+            yield response
+
+    def _error(self, response: Response) -> DockyardError:
+        """The error an answer stands for: the server's own, else one chosen by status."""
+        try:
+            payload = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            return error_from_dict(payload["error"])
+        # Not a Dockyard answer (a proxy, a load balancer): keep its words and its status.
+        text = response.text[:500] or f"HTTP {response.status}"
+        cls = error_class_for_status(response.status)
+        message = f"{self.base_url} answered {response.status}: {text}"
+        return cls(message, details={"status": response.status})
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _retry_after(response: Response) -> float:
+    """The server's ``Retry-After`` in seconds (capped), else 0."""
+    try:
+        return min(float(response.headers.get("retry-after", 0)), _MAX_DELAY_S)
+    except ValueError:
+        return 0.0

@@ -1,0 +1,77 @@
+"""A transport over httpx: pooled keep-alive connections and streamed downloads.
+
+The SDK and CLI use it; so does the embedded default, through an httpx transport that calls the
+ASGI app in this process (:mod:`dockyard.server._inprocess`). httpx's own errors are translated
+here, at the one place that calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+
+__all__ = ["HttpxTransport"]
+
+
+class HttpxTransport(Transport):
+    """Sends through one ``httpx.Client``.
+
+    Args:
+        base_url: Where relative URLs point (raw access through ``http``).
+        headers: Sent with every request (user agent, authorization).
+        timeout: The default timeout, in seconds.
+        transport: An httpx transport to send through (the in-process one), else the network.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str],
+        timeout: float,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, transport=transport, timeout=timeout, headers=dict(headers)
+        )
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: Body,
+        timeout: float,
+    ) -> Response:
+        try:
+            if isinstance(body, Path):
+                with body.open("rb") as source:
+                    answer = self.http.request(
+                        method, url, content=source, headers=headers, timeout=timeout
+                    )
+            else:
+                answer = self.http.request(
+                    method, url, content=body, headers=headers, timeout=timeout
+                )
+        except httpx.TransportError as exc:
+            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+        return Response(answer.status_code, answer.headers, answer.content)
+
+    @contextmanager
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """A streamed response; the caller checks its status."""
+        try:
+            with self.http.stream(method, url, **kwargs) as response:
+                yield response
+        except httpx.TransportError as exc:
+            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+
+    def close(self) -> None:
+        self.http.close()

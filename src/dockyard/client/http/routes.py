@@ -1,0 +1,103 @@
+"""The native API's routes, named once for every client: the SDK, the CLI and the job runner.
+
+Each :class:`Route` is an operation: its method, its path template (the server's, parameter
+names and all) and whether it is safe to send again after a lost answer. ``idempotent`` is True
+for GET, PUT and DELETE and for the POSTs the server de-duplicates or that change nothing (a
+search, a batch with an id, a runner's report at an offset). ``tests/client/http/test_routes.py``
+checks the table against the server's own route table, so a renamed route fails a test instead
+of a user's call. Import cost: the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import quote
+
+__all__ = ["Call", "Route"]
+
+
+class Call(NamedTuple):
+    """A route with its path filled in: what :meth:`dockyard.client.http.Client.call` sends."""
+
+    method: str
+    path: str
+    idempotent: bool
+
+
+class Route(NamedTuple):
+    """One operation of the native API (``RUN_BATCH(run_id=...)`` fills in its path)."""
+
+    method: str
+    template: str
+    idempotent: bool = False
+
+    def __call__(self, **parts: object) -> Call:
+        """The route for these path parameters, each percent-encoded (``/`` kept)."""
+        path = self.template.format(**{k: quote(str(v)) for k, v in parts.items()})
+        return Call(self.method, path, self.idempotent or self.method in _SAFE)
+
+
+_SAFE = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+_V1 = "/api/v1"
+
+# -- tracking ---------------------------------------------------------------------------------
+LIST_EXPERIMENTS = Route("GET", _V1 + "/experiments")
+CREATE_EXPERIMENT = Route("POST", _V1 + "/experiments")
+GET_EXPERIMENT = Route("GET", _V1 + "/experiments/{experiment_id}")
+GET_EXPERIMENT_BY_NAME = Route("GET", _V1 + "/experiments/by-name/{name}")
+ENSURE_EXPERIMENT = Route("PUT", _V1 + "/experiments/by-name/{name}")  # get or create
+UPDATE_EXPERIMENT = Route("PATCH", _V1 + "/experiments/{experiment_id}")
+DELETE_EXPERIMENT = Route("DELETE", _V1 + "/experiments/{experiment_id}")
+RESTORE_EXPERIMENT = Route("POST", _V1 + "/experiments/{experiment_id}/restore", True)
+CREATE_RUN = Route("POST", _V1 + "/runs")
+GET_RUN = Route("GET", _V1 + "/runs/{run_id}")
+UPDATE_RUN = Route("PATCH", _V1 + "/runs/{run_id}", True)
+DELETE_RUN = Route("DELETE", _V1 + "/runs/{run_id}")
+RESTORE_RUN = Route("POST", _V1 + "/runs/{run_id}/restore", True)
+SEARCH_RUNS = Route("POST", _V1 + "/runs/search", True)
+COMPARE_RUNS = Route("GET", _V1 + "/runs/compare")
+LOG_BATCH = Route("POST", _V1 + "/runs/{run_id}/batch", True)  # de-duplicated by batch_id
+LOG_INPUTS = Route("POST", _V1 + "/runs/{run_id}/inputs", True)  # a dataset is logged once
+LIST_ARTIFACTS = Route("GET", _V1 + "/runs/{run_id}/artifacts")
+GET_ARTIFACT = Route("GET", _V1 + "/runs/{run_id}/artifacts/{path}")
+PUT_ARTIFACT = Route("PUT", _V1 + "/runs/{run_id}/artifacts/{path}")
+
+# -- registry ---------------------------------------------------------------------------------
+LIST_REGISTERED_MODELS = Route("GET", _V1 + "/registered-models")
+CREATE_REGISTERED_MODEL = Route("POST", _V1 + "/registered-models")
+GET_REGISTERED_MODEL = Route("GET", _V1 + "/registered-models/{name}")
+LIST_MODEL_VERSIONS = Route("GET", _V1 + "/registered-models/{name}/versions")
+CREATE_MODEL_VERSION = Route("POST", _V1 + "/registered-models/{name}/versions")
+GET_MODEL_VERSION = Route("GET", _V1 + "/registered-models/{name}/versions/{version}")
+
+# -- data -------------------------------------------------------------------------------------
+LIST_DATA = Route("GET", _V1 + "/data")
+PUT_DATA = Route("PUT", _V1 + "/data/{path}")
+
+# -- jobs -------------------------------------------------------------------------------------
+LIST_JOBS = Route("GET", _V1 + "/jobs")
+SUBMIT_TRAINING_JOB = Route("POST", _V1 + "/jobs/training")
+SUBMIT_TRANSFORM_JOB = Route("POST", _V1 + "/jobs/transform")
+GET_JOB = Route("GET", _V1 + "/jobs/{name}")
+STOP_JOB = Route("POST", _V1 + "/jobs/{name}/stop", True)
+RESUME_JOB = Route("POST", _V1 + "/jobs/{name}/resume")
+GET_JOB_LOGS = Route("GET", _V1 + "/jobs/{name}/logs")
+LIST_JOB_OUTPUTS = Route("GET", _V1 + "/jobs/{name}/outputs")
+GET_JOB_OUTPUT = Route("GET", _V1 + "/jobs/{name}/outputs/{path}")
+# The runner's own calls: each is safe to repeat (the server skips what it has applied).
+LAUNCH_JOB = Route("POST", _V1 + "/jobs/{name}/launch", True)
+APPEND_JOB_LOG = Route("POST", _V1 + "/jobs/{name}/logs", True)  # at an offset
+REPORT_JOB = Route("POST", _V1 + "/jobs/{name}/reports", True)  # at an offset
+
+# -- endpoints --------------------------------------------------------------------------------
+LIST_ENDPOINTS = Route("GET", _V1 + "/endpoints")
+CREATE_ENDPOINT = Route("POST", _V1 + "/endpoints")
+GET_ENDPOINT = Route("GET", _V1 + "/endpoints/{name}")
+UPDATE_ENDPOINT = Route("PUT", _V1 + "/endpoints/{name}")
+DELETE_ENDPOINT = Route("DELETE", _V1 + "/endpoints/{name}")
+CREATE_ENDPOINT_KEY = Route("POST", _V1 + "/endpoints/{name}/keys")
+LIST_ENDPOINT_KEYS = Route("GET", _V1 + "/endpoints/{name}/keys")
+DELETE_ENDPOINT_KEY = Route("DELETE", _V1 + "/endpoints/{name}/keys/{key_id}")
+
+# -- events -----------------------------------------------------------------------------------
+LIST_EVENTS = Route("GET", _V1 + "/events")

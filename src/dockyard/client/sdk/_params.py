@@ -1,0 +1,110 @@
+"""The parameter store from Python, named as boto3's SSM client names it:
+``dy.put_parameter("/team/threshold", "0.5")``, ``dy.get_parameter("/team/threshold:prod")``.
+
+SecureString values come back in clear only with ``with_decryption=True``, for a caller allowed
+to decrypt them; a job's own code may read what its submitter may (never write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dockyard.api.params import LabelResult, Parameter, ParameterList, PutResult
+from dockyard.client.http import Client
+
+__all__ = [
+    "delete_parameter",
+    "get_parameter",
+    "get_parameter_history",
+    "get_parameters_by_path",
+    "label_parameter_version",
+    "put_parameter",
+]
+
+_BASE = "/api/v1/params"
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        return client
+    from dockyard.client.sdk._context import context
+
+    return context().client
+
+
+def put_parameter(
+    name: str,
+    value: str | Sequence[str],
+    *,
+    type: str = "String",
+    overwrite: bool = False,
+    description: str = "",
+    client: Client | None = None,
+) -> PutResult:
+    """Create a parameter, or with ``overwrite`` put a new version of one.
+
+    Args:
+        name: ``/team/model/threshold``.
+        value: The value; a list is joined with commas (``type="StringList"``).
+        type: ``String``, ``StringList`` or ``SecureString`` (encrypted on the server).
+        client: The client to use (default: this process's, as ``dy.log_metric`` uses).
+
+    Raises:
+        AlreadyExists: The name exists and ``overwrite`` is not set.
+    """
+    text = value if isinstance(value, str) else ",".join(value)
+    body = {
+        "name": name,
+        "value": text,
+        "type": type,
+        "overwrite": overwrite,
+        "description": description,
+    }
+    return PutResult.model_validate(_client(client).request("POST", _BASE, json=body))
+
+
+def get_parameter(
+    name: str, *, with_decryption: bool = False, client: Client | None = None
+) -> Parameter:
+    """One version: ``name`` (the latest), ``name:3`` or ``name:label``."""
+    params = {"name": name, "with_decryption": with_decryption}
+    return Parameter.model_validate(_client(client).request("GET", f"{_BASE}/value", params=params))
+
+
+def _pages(path: str, params: dict[str, Any], client: Client | None) -> list[Parameter]:
+    found: list[Parameter] = []
+    token: str | None = None
+    while True:
+        query = {**params, **({"page_token": token} if token else {})}
+        page = ParameterList.model_validate(_client(client).request("GET", path, params=query))
+        found += page.parameters
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+def get_parameters_by_path(
+    path: str, *, recursive: bool = False, client: Client | None = None
+) -> list[Parameter]:
+    """The latest version of each parameter under ``path`` you may read (every page);
+    SecureString values are left out (get them one by one with decryption)."""
+    return _pages(_BASE, {"path": path, "recursive": recursive, "max_results": 50}, client)
+
+
+def get_parameter_history(name: str, *, client: Client | None = None) -> list[Parameter]:
+    """Every version of a parameter, oldest first, with its labels."""
+    return _pages(f"{_BASE}/history", {"name": name, "max_results": 50}, client)
+
+
+def label_parameter_version(
+    name: str, labels: Sequence[str], version: int | None = None, *, client: Client | None = None
+) -> LabelResult:
+    """Put labels on a version (the latest by default); a label moves from another version."""
+    body = {"name": name, "labels": list(labels), "version": version}
+    return LabelResult.model_validate(_client(client).request("POST", f"{_BASE}/labels", json=body))
+
+
+def delete_parameter(name: str, *, client: Client | None = None) -> None:
+    """Delete a parameter with all its versions."""
+    _client(client).request("DELETE", _BASE, params={"name": name})

@@ -1,0 +1,203 @@
+"""Batch scoring from Python: ``dy.Transformer(model_uri, ...).transform(input_uri, ...)``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from dockyard.api.jobs import Job, JobStatus
+from dockyard.client.http import Client, routes
+from dockyard.client.sdk._context import context
+from dockyard.client.sdk._jobs import TrainingJob
+from dockyard.client.sdk._upload import download_outputs, is_local, to_store
+from dockyard.errors import JobFailed
+from dockyard.paths import expand_user
+
+__all__ = ["TransformJob", "Transformer"]
+
+
+class TransformJob(TrainingJob):
+    """A submitted transform job; ``wait`` shows a progress bar (records, rate, ETA).
+
+    Args:
+        download_to: A local folder the outputs are downloaded into once the job completes
+            (when the transform was given a local ``output_path``).
+    """
+
+    def __init__(self, name: str, client: Client, download_to: str | Path | None = None) -> None:
+        super().__init__(name, client)
+        self.download_to = download_to
+
+    def download(self, dest: str | Path) -> Path:
+        """Download the outputs (``<input name>.out`` files, ``_manifest.json``) into ``dest``."""
+        return download_outputs(self._client, self.name, dest)
+
+    def resume(self) -> Job:
+        """Queue it again after a failure or stop; finished shards are not redone."""
+        return Job.model_validate(self._client.call(routes.RESUME_JOB(name=self.name)))
+
+    def wait(self, logs: bool = True, poll: float = 0.25, out: TextIO | None = None) -> Job:
+        """Block until the job ends; then download the outputs if a local folder was asked for.
+
+        Raises:
+            JobFailed: The job ended Failed or Stopped.
+        """
+        job = self._wait(logs, poll, out)
+        if self.download_to is not None:
+            self.download(self.download_to)
+        return job
+
+    def _wait(self, logs: bool, poll: float, out: TextIO | None) -> Job:
+        if not logs:
+            return super().wait(logs=False, poll=poll, out=out)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(file=out or sys.stderr)
+        columns = (
+            TextColumn(f"[bold]{self.name}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[records]:,} records  {task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task("transform", total=None, records=0, rate="")
+            wait = 0.0
+            while True:
+                job = self.describe(wait=wait)
+                p = job.progress or {}
+                if p.get("bytes_total"):
+                    bar.update(
+                        task,
+                        total=p["bytes_total"],
+                        completed=p.get("bytes_done", 0),
+                        records=p.get("records", 0),
+                        rate=f"{p.get('records_per_s', 0):,.0f}/s",
+                    )
+                if job.status.is_terminal:
+                    break
+                # The next answer comes once the job ends, or after ``poll`` for the bar.
+                wait = min(poll, self._long_poll())
+        if job.status is not JobStatus.COMPLETED:
+            raise JobFailed(
+                f"job {self.name} {job.status.value.lower()}: "
+                f"{job.failure_reason or job.events[-1].message}",
+                details={"job": self.name, "status": job.status.value},
+            )
+        console.print(job.events[-1].message)
+        return job
+
+
+class Transformer:
+    """Score files through a model as a transform job, SageMaker's Transformer shape.
+
+    Args:
+        model_uri: ``models:/name@alias``, ``runs:/<run>/model``, a local package or ``s3://``.
+        output_path: Where ``<input name>.out`` files go: an ``s3://`` or ``file://`` URI the
+            server writes to, or a local folder (the outputs are written to the store, then
+            downloaded into it when ``wait`` sees the job complete); default
+            ``transform/<job>/`` in the artifact store.
+        instance_count: Parallel worker processes (``max_concurrent_transforms``).
+        strategy: ``MultiRecord`` (batches up to ``max_payload`` MB) or ``SingleRecord``.
+        assemble_with: ``Line`` or ``None``.
+        accept: Output content type (``text/csv``, ``application/jsonlines``).
+        max_payload: Megabytes per mini-batch.
+        on_error: ``fail`` at the first bad record, or ``skip`` and count bad records.
+    """
+
+    def __init__(
+        self,
+        model_uri: str,
+        *,
+        output_path: str | None = None,
+        instance_count: int | None = None,
+        strategy: str = "MultiRecord",
+        assemble_with: str = "Line",
+        accept: str | None = None,
+        max_payload: int = 6,
+        on_error: str = "fail",
+        experiment: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        self.model_uri = model_uri
+        self.output_path = output_path
+        self.instance_count = instance_count
+        self.strategy = strategy
+        self.assemble_with = assemble_with
+        self.accept = accept
+        self.max_payload = max_payload
+        self.on_error = on_error
+        self.experiment = experiment
+        self.tags = dict(tags or {})
+        self.latest_job: TransformJob | None = None
+
+    def transform(
+        self,
+        data: str | Path,
+        *,
+        content_type: str = "text/csv",
+        split_type: str = "Line",
+        compression_type: str | None = None,
+        input_filter: str | None = None,
+        output_filter: str | None = None,
+        join_source: str | None = None,
+        job_name: str | None = None,
+        wait: bool = True,
+        logs: bool = True,
+    ) -> TransformJob:
+        """Submit a transform job over ``data`` (a file, folder or prefix, local or s3://).
+
+        A local model folder and local input are uploaded to the store first.
+        """
+        client = context().server()
+        body: dict[str, Any] = {
+            "name": job_name,
+            "model_uri": to_store(client, self.model_uri, "models", "model_uri"),
+            "input": {
+                "uri": to_store(client, str(data), "transform/inputs", "input.uri"),
+                "content_type": content_type,
+                "split_type": split_type,
+                **({"compression": compression_type} if compression_type else {}),
+            },
+            "batch_strategy": self.strategy,
+            "max_payload_mb": self.max_payload,
+            "data_processing": {
+                k: v
+                for k, v in (
+                    ("input_filter", input_filter),
+                    ("output_filter", output_filter),
+                    ("join_source", join_source),
+                )
+                if v is not None
+            },
+            "bad_records": {"on_error": self.on_error},
+            "experiment": self.experiment,
+            "tags": self.tags,
+        }
+        output: dict[str, Any] = {"assemble_with": self.assemble_with}
+        # A local folder is resolved now, against the current directory: the download happens
+        # when the job completes, and the process may have moved by then.
+        download_to = None
+        if is_local(self.output_path):
+            download_to = expand_user(str(self.output_path), "output_path").absolute()
+        if self.output_path and download_to is None:
+            output["uri"] = self.output_path
+        if self.accept:
+            output["accept"] = self.accept
+        body["output"] = output
+        if self.instance_count:
+            body["max_concurrent_transforms"] = self.instance_count
+        body = {k: v for k, v in body.items() if v not in (None, {})}
+        answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), body)
+        self.latest_job = TransformJob(answer["name"], client, download_to)
+        if wait:
+            self.latest_job.wait(logs=logs)
+        return self.latest_job

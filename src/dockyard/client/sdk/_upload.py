@@ -1,0 +1,112 @@
+"""Local files into the artifact store, so a spec can name them: uploads and the download back.
+
+The server reads only the artifact store and its data roots (see
+:mod:`dockyard.artifacts.roots`), so a client sends the files a spec names from the client's
+machine (a ``source_dir``, input files and folders, a local model package) and passes the store
+URI instead. The rule every client follows (:func:`is_local`): a plain path (``data/train``,
+``/home/me/code``) is on the client's machine and is uploaded; a URI (``s3://``, ``file://``,
+``runs:/``, ``models:/``) names a place the server reads itself and is sent unchanged.
+
+Uploads are addressed by content: files go under ``data/<key prefix>/<digest>/``, where the
+digest covers every file's relative path, size and sha256. Re-running the same code on the same
+data costs one listing request and no upload, and an upload never replaces files a queued job
+is about to read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from dockyard.client.http import routes
+from dockyard.errors import InvalidArgument
+from dockyard.paths import expand_user
+
+if TYPE_CHECKING:
+    from dockyard.client.http import Client
+
+__all__ = ["download_outputs", "is_local", "to_store", "upload_path"]
+
+_DIGEST_CHARS = 16
+
+
+def is_local(value: object) -> TypeGuard[str | Path]:
+    """Whether ``value`` is a path on this machine (to upload) rather than a URI."""
+    if isinstance(value, Path):
+        return True
+    if not isinstance(value, str) or not value:
+        return False
+    return "://" not in value and not value.startswith(("runs:", "models:"))
+
+
+def _files(local: Path) -> list[tuple[str, Path]]:
+    if local.is_file():
+        return [(local.name, local)]
+    return sorted((p.relative_to(local).as_posix(), p) for p in local.rglob("*") if p.is_file())
+
+
+def _digest(files: list[tuple[str, Path]]) -> str:
+    whole = hashlib.sha256()
+    for relative, path in files:
+        content = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                content.update(block)
+        whole.update(f"{relative}\0{path.stat().st_size}\0{content.hexdigest()}\n".encode())
+    return whole.hexdigest()[:_DIGEST_CHARS]
+
+
+def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = "path") -> str:
+    """Upload a local file or folder (unless the store holds it already); returns its URI.
+
+    The URI names the folder for a folder and the file for a file, as the caller gave it.
+
+    Raises:
+        InvalidArgument: ``path`` does not exist or is an empty folder (naming ``field``).
+    """
+    local = expand_user(str(path), field)
+    if not local.exists():
+        raise InvalidArgument(f"{local} does not exist", field=field)
+    files = _files(local)
+    if not files:
+        raise InvalidArgument(f"{local} is an empty folder", field=field)
+    prefix = f"{key_prefix.strip('/')}/{_digest(files)}".lstrip("/")
+    stored = client.call(routes.LIST_DATA(), params={"prefix": prefix})
+    have = {f["path"]: f["size"] for f in stored["files"]}
+    prefix_uri = str(stored["prefix_uri"])
+    for relative, file in files:
+        size = file.stat().st_size
+        if have.get(relative) == size:
+            continue  # same digest, same name, same size: what a finished upload left
+        call = routes.PUT_DATA(path=f"{prefix}/{relative}")
+        with file.open("rb") as handle:
+            client.request(call.method, call.path, params={"prefix": prefix}, content=handle)
+    return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
+
+
+def to_store(client: Client, value: Any, key_prefix: str, field: str, *, key: str = "uri") -> Any:
+    """``value`` (a URI, or a mapping holding one under ``key``) with a local path replaced by
+    the URI of its upload; URIs pass unchanged."""
+    uri = value.get(key) if isinstance(value, Mapping) else value
+    if not is_local(uri):
+        return value
+    stored = upload_path(client, uri, key_prefix, field)
+    return {**value, key: stored} if isinstance(value, Mapping) else stored
+
+
+def download_outputs(client: Client, job_name: str, dest: str | Path) -> Path:
+    """Download a transform job's outputs into the folder ``dest``; returns it."""
+    folder = expand_user(str(dest), "dest")
+    listing = client.call(routes.LIST_JOB_OUTPUTS(name=job_name))
+    for item in listing["files"]:
+        target = folder / item["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        url = routes.GET_JOB_OUTPUT(name=job_name, path=item["path"]).path
+        with client.stream("GET", url) as response, partial.open("wb") as out:
+            for chunk in response.iter_bytes(1 << 20):
+                out.write(chunk)
+        partial.replace(target)
+    return folder

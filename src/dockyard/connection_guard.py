@@ -1,0 +1,293 @@
+"""uvicorn with connection limits: header, body and idle timeouts, and a cap on connections.
+
+uvicorn closes an idle keep-alive connection, but nothing else: a connection that never sends a
+byte, a request whose headers arrive a byte at a time (slowloris) or whose body stalls halfway
+is held for as long as the client likes, and every one holds a file descriptor until the process
+runs out of them. :class:`GuardedProtocol` is uvicorn's httptools protocol with four limits
+(:class:`ConnectionLimits`):
+
+- **idle**: a connection with no request in progress (a fresh one, or between keep-alive
+  requests) is closed after ``keepalive_timeout_s``;
+- **headers**: a request's headers must be complete ``header_timeout_s`` after its first byte;
+- **body**: a body that makes no progress for ``body_timeout_s`` gets ``408`` and the connection
+  closes (time when the server itself stopped reading, because the app is slow to consume the
+  body or has not yet asked for a ``100-continue`` body, does not count);
+- **connections**: at ``max_connections`` open connections, a new one closes an idle connection
+  (the one known idle the longest) to make room, or, when none is idle, is closed at once. So a
+  flood of idle sockets cannot lock out a client that sends its request, and a flood of slow
+  ones costs a refused connection, not a held one.
+
+When the server begins to stop, the protocol also tells answers in progress, through
+:mod:`dockyard.draining`, so an event stream ends at once instead of holding the shutdown.
+
+The hot path pays a few attribute reads per read and one dict write per response: the header
+and body timer is armed only when a read leaves a request incomplete, so a request that arrives
+in one packet costs no timer at all (about 0.6 us a request in all, measured in-process against
+uvicorn's own protocol).
+
+Use :class:`GuardedConfig` in place of ``uvicorn.Config`` and :func:`run` in place of
+``uvicorn.run``; the protocol reads its limits from the config, which uvicorn pickles to its
+worker processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from dockyard.draining import draining_event
+
+__all__ = ["ConnectionLimits", "GuardedConfig", "GuardedProtocol", "run"]
+
+_HEADERS: Final = 1  # a request began; its headers are incomplete
+_BODY: Final = 2  # its headers are complete; its body is not
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How long a client may take, and how many connections one process holds.
+
+    Attributes:
+        header_timeout_s: A request's headers must be complete this long after its first byte.
+        body_timeout_s: A request body that makes no progress for this long gets 408.
+        keepalive_timeout_s: A connection with no request in progress is closed after this.
+        max_connections: Open connections per process; beyond it idle ones are evicted, then
+            new ones refused.
+    """
+
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 2048
+
+    def __post_init__(self) -> None:
+        for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be above 0")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+
+
+class GuardedConfig(uvicorn.Config):
+    """``uvicorn.Config`` serving with :class:`GuardedProtocol` under ``limits``.
+
+    Args:
+        app: The ASGI app (or its import string, as for uvicorn).
+        limits: The limits every connection is held to.
+        **options: Any other ``uvicorn.Config`` option except ``http`` and
+            ``timeout_keep_alive``, which the limits decide.
+    """
+
+    def __init__(self, app: Any, *, limits: ConnectionLimits, **options: Any) -> None:
+        super().__init__(
+            app,
+            http=GuardedProtocol,
+            # uvicorn's own copy is whole seconds; the protocol uses the exact value.
+            timeout_keep_alive=math.ceil(limits.keepalive_timeout_s),
+            **options,
+        )
+        self.limits = limits
+
+
+def run(config: GuardedConfig) -> None:
+    """Serve ``config`` until stopped, in this process or in ``config.workers`` processes.
+
+    What ``uvicorn.run`` does after it builds its config (which would not be ours).
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    server = uvicorn.Server(config)
+    try:
+        if config.workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if config.workers == 1 and not server.started:
+        sys.exit(STARTUP_FAILURE)  # the port could not be bound or the app not built
+
+
+def _timeout_response(message: str) -> bytes:
+    body = orjson.dumps({"error": {"code": "request_timeout", "message": message}})
+    return (
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+    )
+
+
+def _idle_candidates(state: ServerState) -> dict[GuardedProtocol, None]:
+    # One table per server, kept beside uvicorn's own per-server set of connections (the state
+    # every protocol instance of a server shares). It lists connections that were idle when
+    # added, oldest first; whether one still is gets checked only when room is needed, so
+    # requests pay one dict write each and nothing more.
+    table: dict[GuardedProtocol, None] = vars(state).setdefault("dockyard_idle", {})
+    return table
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol held to :class:`ConnectionLimits` (read from the config)."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        limits = getattr(config, "limits", None)
+        self.limits: ConnectionLimits = limits or ConnectionLimits()
+        # uvicorn types it as whole seconds, but only hands it to call_later.
+        self.timeout_keep_alive = self.limits.keepalive_timeout_s  # type: ignore[assignment]
+        self._idle = _idle_candidates(server_state)
+        self._guard: asyncio.TimerHandle | None = None  # armed only while a request is partial
+        self._guarding = 0  # _HEADERS or _BODY: what the guard watches
+        self._guarded: object = None  # the request (its scope) the guard watches
+        self._body_at = 0.0  # loop time of the last read while a body was arriving
+        self._refused = False
+        self._draining = draining_event(app_state)
+
+    # -- connections --------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections and not self._evict_idle():
+            # Refused before uvicorn knows of it: the socket is closed at once, not held.
+            self._refused = True
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._idle[self] = None
+        self._rest()  # a connection that never sends a byte is idle like one between requests
+
+    def _evict_idle(self) -> bool:
+        """Close the longest-idle connection, if one is idle; whether one was."""
+        table = self._idle
+        while table:
+            oldest = next(iter(table))
+            del table[oldest]  # busy ones are listed again when their answer is sent
+            if oldest.idle():
+                oldest.transport.close()
+                return True
+        return False
+
+    def idle(self) -> bool:
+        """Whether no request is being read or answered on this connection."""
+        cycle = self.cycle
+        return (
+            self._guard is None
+            and (cycle is None or cycle.response_complete)
+            and not self.pipeline
+            and not self.transport.is_closing()
+        )
+
+    def shutdown(self) -> None:
+        # uvicorn calls this on every open connection when it begins to stop: answers that
+        # would otherwise run on (event streams) watch the event and end now.
+        self._draining.set()
+        HttpToolsProtocol.shutdown(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._refused:
+            return
+        self._idle.pop(self, None)
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+        super().connection_lost(exc)
+
+    # The two methods every request passes through call the base class directly: cheaper than
+    # super() on CPython 3.11, and measurable at tens of thousands of requests a second.
+
+    def on_response_complete(self) -> None:
+        HttpToolsProtocol.on_response_complete(self)
+        self._idle[self] = None
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        HttpToolsProtocol.data_received(self, data)
+        # The parser has run its callbacks: uvicorn's ``scope`` is the newest request begun,
+        # ``cycle`` the newest whose headers are complete, ``more_body`` whether its body is.
+        scope = self.scope
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is scope and not cycle.more_body:
+            if self._guard is not None:  # every request read so far is whole
+                self._guard.cancel()
+                self._guard = None
+            if cycle.response_complete:  # stray line breaks after an answer: still idle
+                self._rest()
+        elif scope is not None:
+            self._watch(scope, _HEADERS if cycle is None or cycle.scope is not scope else _BODY)
+        else:  # stray line breaks before any request
+            self._rest()
+
+    def _rest(self) -> None:
+        # uvicorn stops the idle timer on every read; a read that began no request restarts it.
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    def _watch(self, scope: object, reading: int) -> None:
+        """Time the partial request ``scope``, which is at ``reading``."""
+        now = self.loop.time()
+        if self._guard is not None:
+            if scope is self._guarded and reading == self._guarding:
+                self._body_at = now  # the same request, still arriving
+                return
+            self._guard.cancel()
+        self._guarded, self._guarding, self._body_at = scope, reading, now
+        if reading == _HEADERS:
+            self._guard = self.loop.call_later(self.limits.header_timeout_s, self._headers_late)
+        else:
+            # uvicorn leaves more_body set when the app answered before the body was read, so
+            # such a connection stays here until the client is quiet for body_timeout_s.
+            self._guard = self.loop.call_later(self.limits.body_timeout_s, self._body_stalled)
+
+    # -- timers -------------------------------------------------------------------------------
+    def _headers_late(self) -> None:
+        self._guard = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # pipelined requests wait for ours to finish: not late
+            self._guard = self.loop.call_later(self.limits.header_timeout_s, self._headers_late)
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            seconds = self.limits.header_timeout_s
+            self.transport.write(
+                _timeout_response(f"the request headers did not arrive within {seconds:g} s")
+            )
+        self.transport.close()
+
+    def _body_stalled(self) -> None:
+        self._guard = None
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        limit = self.limits.body_timeout_s
+        now = self.loop.time()
+        if self.flow.read_paused or cycle.waiting_for_100_continue:
+            self._body_at = now  # the app has not asked for more yet: the client is not late
+        quiet = now - self._body_at
+        if quiet < limit:
+            self._guard = self.loop.call_later(limit - quiet, self._body_stalled)
+            return
+        if not cycle.response_started:
+            # The app sees a disconnect and sends nothing: this answer is the only one.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self.transport.write(
+                _timeout_response(f"the request body made no progress for {limit:g} s")
+            )
+        self.transport.close()

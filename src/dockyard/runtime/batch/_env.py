@@ -1,0 +1,158 @@
+"""Which Python the workers run, and the Dockyard code they import.
+
+Workers never import the installed Dockyard: they import a copy of the model runtime
+(``dockyard.errors``, ``dockyard.models``) and of this package's worker modules, written once
+into the work directory and put first on ``PYTHONPATH``. The same copy therefore serves the
+host's interpreter and a model's own environment, which has the model's libraries but not
+Dockyard's server dependencies.
+
+With ``env_manager="auto"`` a package whose pinned requirements (or Python version) differ from
+what the host has gets its own environment, built (or reused from the cache) by
+:func:`dockyard.models.build_env`; otherwise the host's interpreter runs the workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+import yaml
+
+__all__ = ["EnvManager", "WorkerRuntime", "prepare_runtime", "requirement_mismatches"]
+
+EnvManager = Literal["auto", "local", "virtualenv"]
+
+# The worker-side modules: everything a worker imports from this package (no pydantic, no
+# boto3, no server code).
+WORKER_MODULES = (
+    "_config.py",
+    "_csv.py",
+    "_csv_arrow.py",
+    "_encode.py",
+    "_handlers.py",
+    "_jsonl.py",
+    "_jsonpath.py",
+    "_parquet.py",
+    "_records.py",
+    "_scoring.py",
+    "_table.py",
+    "_worker.py",
+    "_workdir.py",
+)
+_PACKAGE_INIT = '"""Dockyard batch transform worker (copied to run in any environment)."""\n'
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRuntime:
+    """How to start a worker.
+
+    Attributes:
+        python: The interpreter.
+        path: The folder put first on ``PYTHONPATH`` (holds the copied ``dockyard`` package).
+        own_env: Whether ``python`` is the model's own environment.
+        reason: Why that interpreter was chosen (for the log).
+    """
+
+    python: str
+    path: Path
+    own_env: bool
+    reason: str
+
+
+@functools.cache
+def _models_module(name: str) -> ModuleType:
+    """A standard-library-only module of ``dockyard.models``, loaded without the package.
+
+    Importing ``dockyard.models`` pulls in pandas (~100 MB); the runner only needs these
+    helpers, and stays small so that the workers have the memory.
+    """
+    path = Path(__file__).resolve().parent.parent / "models" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_dockyard_batch_models_{name}", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with Dockyard
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def requirement_mismatches(model_dir: Path) -> list[str]:
+    """The package's requirements (and Python version) that this interpreter does not meet."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    problems: list[str] = []
+    manifest = yaml.safe_load((model_dir / "MLmodel").read_bytes()) or {}
+    flavors = manifest.get("flavors") if isinstance(manifest, dict) else None
+    pyfunc = flavors.get("python_function", {}) if isinstance(flavors, dict) else {}
+    python = str(pyfunc.get("python_version") or "") if isinstance(pyfunc, dict) else ""
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python and ".".join(python.split(".")[:2]) != host:
+        problems.append(f"python {python} (this is {host})")
+    for line in _models_module("_env").read_requirements(model_dir):
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            problems.append(f"{line} (not a plain requirement)")
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        try:
+            installed = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            problems.append(f"{line} (not installed)")
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            problems.append(f"{line} (installed {installed})")
+    return problems
+
+
+def prepare_runtime(model_dir: Path, work_dir: Path, env_manager: EnvManager) -> WorkerRuntime:
+    """Choose the workers' interpreter (building the model's environment if needed).
+
+    Raises:
+        InvalidArgument, Unavailable, DeadlineExceeded: Building the environment failed (see
+            :func:`dockyard.models.build_env`).
+    """
+    path = _runtime_copy(work_dir)
+    if env_manager == "local":
+        return WorkerRuntime(sys.executable, path, False, "env_manager=local")
+    if env_manager == "auto":
+        problems = requirement_mismatches(model_dir)
+        if not problems:
+            return WorkerRuntime(sys.executable, path, False, "the host meets the requirements")
+        reason = "the host does not meet: " + "; ".join(problems[:5])
+    else:
+        reason = "env_manager=virtualenv"
+    from dockyard.models import build_env
+
+    env_dir = build_env(model_dir)
+    return WorkerRuntime(str(env_dir / "bin" / "python"), path, True, reason)
+
+
+def _runtime_copy(work_dir: Path) -> Path:
+    """Copy the worker code into ``work_dir/runtime/<digest>`` (once per code version)."""
+    package = Path(__file__).resolve().parent
+    runtime = _models_module("_runtime")
+    digest = hashlib.sha256(runtime.runtime_fingerprint().encode())
+    for name in WORKER_MODULES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    target = work_dir / "runtime" / digest.hexdigest()[:16]
+    if target.is_dir():
+        return target
+    building = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(building, ignore_errors=True)
+    runtime.copy_runtime(building)
+    batch = building / "dockyard" / "batch"
+    batch.mkdir(parents=True)
+    (batch / "__init__.py").write_text(_PACKAGE_INIT)
+    for name in WORKER_MODULES:
+        runtime.copy_source(package / name, batch / name)
+    building.replace(target)  # complete or absent: a crash mid-copy leaves only the .tmp
+    return target

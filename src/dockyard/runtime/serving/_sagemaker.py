@@ -1,0 +1,80 @@
+"""SageMaker's inference contract: ``GET /ping`` and ``POST /invocations`` by content type.
+
+``text/csv`` (one row per line, optional header), ``application/json`` (any shape MLflow's scoring
+protocol reads, see :mod:`._mlflow`) and ``application/jsonlines`` (one row or record per line)
+come in; the ``Accept`` header picks JSON, CSV or JSON Lines out (see :mod:`._outputs`).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import orjson
+
+from dockyard.errors import InvalidArgument
+from dockyard.runtime.serving import _mlflow
+from dockyard.runtime.serving._http import UnsupportedMediaType
+from dockyard.runtime.serving._inputs import InputCodec, Item, parse_error
+from dockyard.runtime.serving._outputs import Format, parse_content_type
+
+__all__ = ["decode", "parse"]
+
+
+def parse(body: bytes, content_type: bytes | None) -> tuple[Format, object]:
+    """Parse the body once for every variant that will read it (production and shadow).
+
+    Returns:
+        The format and, for JSON, the parsed value (else the body itself).
+
+    Raises:
+        UnsupportedMediaType: A Content-Type other than JSON, CSV or JSON Lines.
+        InvalidArgument: JSON that does not parse.
+    """
+    fmt = parse_content_type(content_type)
+    if fmt is None:
+        shown = (content_type or b"").decode("latin-1")
+        raise UnsupportedMediaType(
+            f"content type {shown!r} is not one this endpoint reads: send application/json, "
+            "text/csv or application/jsonlines"
+        )
+    if fmt == "json":
+        try:
+            return fmt, orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise parse_error("JSON", exc) from None
+    return fmt, body
+
+
+def decode(fmt: Format, parsed: object, codec: InputCodec) -> Item:
+    """The variant's model input from what :func:`parse` returned.
+
+    Raises:
+        InvalidArgument: The input breaks the format or the signature, naming the problem.
+    """
+    if fmt == "json":
+        return _mlflow.decode(parsed, codec)
+    body = cast(bytes, parsed)  # parse() returns the body itself for CSV and JSON Lines
+    if fmt == "csv":
+        return codec.csv(body) or codec.csv_general(body)
+    return _mlflow.decode(_json_lines(body), codec)
+
+
+def _json_lines(body: bytes) -> list[object]:
+    values: list[object] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            values.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidArgument(
+                f"line {number} of the JSON Lines body is not valid JSON: {exc}"
+            ) from None
+    if not values:
+        raise InvalidArgument("the JSON Lines body has no rows")
+    if not (all(type(v) is list for v in values) or all(type(v) is dict for v in values)):
+        raise InvalidArgument(
+            "every line of a JSON Lines body must be a row (a JSON list) or every line a record "
+            "(a JSON object)"
+        )
+    return values

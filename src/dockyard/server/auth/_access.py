@@ -1,0 +1,388 @@
+"""Permissions: what an actor may do with a resource, decided in one place.
+
+Services call :class:`Access` inside their transactions; routes and protocol adapters never
+decide. The rules:
+
+- **Roles.** ``admin`` may do anything. ``member`` may create experiments, registered models,
+  endpoints and jobs, and owns what they create (a ``manage`` grant). ``viewer`` never writes.
+- **Levels on a resource** (an experiment, a registered model, an endpoint): ``read`` < ``edit``
+  < ``manage``, granted to a user or to every signed-in user (``*``). Without a grant, a user
+  has the server's ``default_permission`` (``read`` unless configured).
+- **Runs are their author's.** Changing a run needs ``edit`` on its experiment and being the
+  run's author, or ``manage`` on the experiment.
+  Logged models (MLflow 3) follow the same rule with their creator as author
+  (:mod:`dockyard.server.tracking._logged_models`).
+- **Jobs** are submitted with ``edit`` on their experiment and stopped by their submitter or an
+  experiment manager. A job's own token reads what its submitter may read and changes only its
+  run, runs nested under it, and the model it registers into. What only a job's runner does
+  (fetch its launch, report its status, append to its log) needs the runner's own token.
+- **Notifications.** Subscriptions send events outside Dockyard, whatever resource they are
+  about, so creating, reading, replaying or deleting one needs the ``admin`` role (a member
+  could otherwise read events about resources hidden from them). Members create custom topics
+  and publish to them; deleting a topic needs ``admin``. Anyone signed in lists topics.
+- **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
+  from someone other than the version's author.
+- **Parameters** have hierarchical names; a grant on a path ending in ``/`` (``/team/``) covers
+  every name under it, a grant on a name covers that name, and the account that created a
+  parameter owns it (``manage``). Creating a name needs the member role; a new version or a
+  label ``edit``; deleting ``manage``. Decrypting a SecureString needs more than the default
+  permission: an explicit grant (``read`` or more) on the name or a path above it, owning it,
+  or the admin role (:class:`PathAccess`).
+
+Without accounts (the embedded default, or a loopback server with no users) every actor is an
+admin: the same checks run and pass. Decisions are cached per process for a few seconds, so a
+hot path (logging metrics) costs a dictionary lookup; a revoked grant stops working within that
+time on other server processes, at once on this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from dockyard.errors import PermissionDenied
+from dockyard.server.actor import Actor, Level, Role
+from dockyard.server.store import schema, upsert
+
+__all__ = ["EVERYONE", "Access", "PathAccess"]
+
+_G = schema.grants
+EVERYONE = "*"
+_TTL_S = 2.0
+_MAX_CACHE = 20_000
+
+
+class Access:
+    """The permission rules.
+
+    Args:
+        default_permission: What a signed-in user may do where nobody granted them anything.
+        approval_separation: Whether a version's author may approve it.
+    """
+
+    def __init__(self, *, default_permission: str = "read", approval_separation: bool = True):
+        self.default = Level.parse(default_permission)
+        self.approval_separation = approval_separation
+        self._cache: dict[tuple[int, str, str], tuple[float, Level]] = {}
+
+    # -- levels ---------------------------------------------------------------------------------
+
+    def level(self, conn: Connection, actor: Actor, kind: str, resource_id: str) -> Level:
+        """The actor's level on one resource."""
+        # Anonymous, local and system actors exist only where no sign-in is needed.
+        if actor.user_id is None or actor.role is Role.ADMIN:
+            level = Level.MANAGE
+        else:
+            level = self._granted(conn, actor.user_id, kind, str(resource_id))
+            if actor.role is Role.VIEWER:
+                level = min(level, Level.READ)
+        if actor.job is not None or actor.read_only:
+            level = min(level, Level.READ)
+        return level
+
+    def _granted(self, conn: Connection, user_id: int, kind: str, resource_id: str) -> Level:
+        key = (user_id, kind, resource_id)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        rows = conn.execute(
+            select(_G.c.level).where(
+                _G.c.kind == kind,
+                _G.c.resource_id == resource_id,
+                _G.c.principal.in_((str(user_id), EVERYONE)),
+            )
+        ).scalars()
+        level = max([self.default, *(Level.parse(r) for r in rows)])
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[key] = (now + _TTL_S, level)
+        return level
+
+    def require(
+        self, conn: Connection, actor: Actor, needed: Level, kind: str, resource_id: str, what: str
+    ) -> None:
+        """PermissionDenied unless the actor has ``needed`` on the resource."""
+        if self.level(conn, actor, kind, resource_id) >= needed:
+            return
+        raise PermissionDenied(
+            f"{actor.label} may not {what}: it needs {needed.label} permission on "
+            f"{kind.replace('_', ' ')} {resource_id}"
+            + (" (this token is read-only)" if actor.read_only else "")
+            + (" (a job's token changes only its own run and model)" if actor.job else ""),
+            details={"needed": needed.label, "kind": kind, "resource": str(resource_id)},
+        )
+
+    def require_role(self, actor: Actor, role: Role, what: str) -> None:
+        """PermissionDenied unless the actor's role is at least ``role`` (and may write)."""
+        order = (Role.VIEWER, Role.MEMBER, Role.ADMIN)
+        writes = role is not Role.VIEWER
+        if order.index(actor.role) >= order.index(role) and not (
+            writes and (actor.read_only or actor.job is not None)
+        ):
+            return
+        why = (
+            "this token is read-only"
+            if actor.read_only
+            else "a job's token changes only its own run and model"
+            if actor.job is not None
+            else f"it needs the {role.value} role"
+        )
+        raise PermissionDenied(f"{actor.label} may not {what}: {why}")
+
+    def require_job_runner(self, actor: Actor, job_id: str, job_name: str, what: str) -> None:
+        """PermissionDenied unless ``actor`` is the runner of job ``job_id``: its runner token
+        (:class:`JobScope` with ``runner``), or, on a server without accounts (where no tokens
+        exist and every caller may already do anything), an actor that is not an account."""
+        if actor.job is not None:
+            if actor.job.job_id == job_id and actor.job.runner:
+                return
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: only the runner of job {job_name} may"
+            )
+        if actor.user_id is None and not actor.read_only:
+            return
+        raise PermissionDenied(
+            f"{actor.label} may not {what}: only the runner of job {job_name} may, "
+            "with the token it was started with"
+        )
+
+    def require_subscriptions(self, actor: Actor, what: str) -> None:
+        """Managing subscriptions (see the rules above): the admin role, a writing token."""
+        self.require_role(actor, Role.ADMIN, what)
+
+    def require_publish(self, actor: Actor, what: str) -> None:
+        """Creating custom topics and publishing to them: a member who may write."""
+        self.require_role(actor, Role.MEMBER, what)
+
+    def require_admin(self, actor: Actor, what: str) -> None:
+        if not actor.is_admin:
+            raise PermissionDenied(f"{actor.label} may not {what}: it needs the admin role")
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def require_run_write(
+        self,
+        conn: Connection,
+        actor: Actor,
+        run: Any,
+        what: str,
+        parents: Callable[[str], str | None],
+    ) -> None:
+        """May ``actor`` change ``run`` (a RunInfo)? ``parents`` maps a run id to its parent's."""
+        if actor.job is not None:
+            if actor.job.run_id is not None and _descends(run.run_id, actor.job.run_id, parents):
+                return
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: a job's token changes only its own run "
+                f"({actor.job.run_id}) and runs nested under it"
+            )
+        if actor.user_id is None:
+            return
+        experiment = str(run.experiment_id)
+        level = self.level(conn, actor, "experiment", experiment)
+        if level >= Level.MANAGE or (level >= Level.EDIT and run.user_id == actor.name):
+            return
+        if level >= Level.EDIT:
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: run {run.run_id} belongs to "
+                f"{run.user_id or 'nobody'} (changing others' runs needs manage permission on "
+                f"experiment {experiment})"
+            )
+        self.require(conn, actor, Level.EDIT, "experiment", experiment, what)
+
+    def require_run_create(
+        self,
+        conn: Connection,
+        actor: Actor,
+        experiment_id: str,
+        parent_run_id: str | None,
+        parents: Callable[[str], str | None],
+    ) -> None:
+        if actor.job is not None:
+            if (
+                parent_run_id is not None
+                and actor.job.run_id is not None
+                and _descends(parent_run_id, actor.job.run_id, parents)
+            ):
+                return
+            raise PermissionDenied(
+                f"{actor.label} may not create a run here: a job's token creates only runs nested "
+                f"under its own run ({actor.job.run_id})"
+            )
+        self.require(conn, actor, Level.EDIT, "experiment", experiment_id, "create runs in it")
+
+    # -- grants ---------------------------------------------------------------------------------
+
+    def own(self, conn: Connection, actor: Actor, kind: str, resource_id: str) -> None:
+        """Make ``actor`` the owner of a resource it just created."""
+        if actor.user_id is not None and actor.job is None:
+            self.grant(conn, kind, resource_id, str(actor.user_id), Level.MANAGE)
+
+    def grant(
+        self, conn: Connection, kind: str, resource_id: str, principal: str, level: Level
+    ) -> None:
+        """Set (or with ``Level.NONE`` remove) one grant."""
+        if level is Level.NONE:
+            conn.execute(
+                delete(_G).where(
+                    _G.c.kind == kind,
+                    _G.c.resource_id == str(resource_id),
+                    _G.c.principal == principal,
+                )
+            )
+        else:
+            upsert(
+                conn,
+                _G,
+                [
+                    {
+                        "kind": kind,
+                        "resource_id": str(resource_id),
+                        "principal": principal,
+                        "level": level.label,
+                    }
+                ],
+                keys=("kind", "resource_id", "principal"),
+            )
+        self._cache.clear()
+
+    def forget(self, conn: Connection, kind: str, resource_id: str) -> None:
+        """Drop every grant on a resource that no longer exists."""
+        conn.execute(delete(_G).where(_G.c.kind == kind, _G.c.resource_id == str(resource_id)))
+        self._cache.clear()
+
+    def grants(self, conn: Connection, kind: str, resource_id: str) -> list[tuple[str, Level]]:
+        rows = conn.execute(
+            select(_G.c.principal, _G.c.level).where(
+                _G.c.kind == kind, _G.c.resource_id == str(resource_id)
+            )
+        ).all()
+        return [(r.principal, Level.parse(r.level)) for r in rows]
+
+    # -- hierarchical names (parameters) --------------------------------------------------------
+
+    def paths(self, conn: Connection, actor: Actor, kind: str) -> PathAccess:
+        """The actor's grants on the names and paths of ``kind``, read once: a listing asks
+        about many names."""
+        if actor.user_id is None or actor.role is Role.ADMIN:
+            return PathAccess(actor, self.default, None)
+        rows = conn.execute(
+            select(_G.c.resource_id, _G.c.level).where(
+                _G.c.kind == kind, _G.c.principal.in_((str(actor.user_id), EVERYONE))
+            )
+        ).all()
+        grants: dict[str, Level] = {}
+        for row in rows:
+            grants[row.resource_id] = max(
+                grants.get(row.resource_id, Level.NONE), Level.parse(row.level)
+            )
+        return PathAccess(actor, self.default, grants)
+
+    # -- listings -------------------------------------------------------------------------------
+
+    def readable(self, conn: Connection, actor: Actor, kind: str) -> set[str] | None:
+        """Ids of the resources of ``kind`` the actor may read; None when it may read all."""
+        if actor.user_id is None or actor.role is Role.ADMIN or self.default >= Level.READ:
+            return None
+        rows = conn.execute(
+            select(_G.c.resource_id, _G.c.level).where(
+                _G.c.kind == kind, _G.c.principal.in_((str(actor.user_id), EVERYONE))
+            )
+        ).all()
+        return {r.resource_id for r in rows if Level.parse(r.level) >= Level.READ}
+
+    def visibility(
+        self, conn: Connection, actor: Actor, kinds: Iterable[str]
+    ) -> Callable[[str, str], bool]:
+        """A filter for event scopes (``kind:id``) this actor may see."""
+        if actor.is_admin or actor.user_id is None:
+            return lambda scope, who: True
+        sets = {kind: self.readable(conn, actor, kind) for kind in kinds}
+        me = actor.name
+
+        def visible(scope: str, who: str) -> bool:
+            kind, _, ident = scope.partition(":")
+            if kind == "parameter":  # grants on paths above the name count; so does writing it
+                allowed = sets.get(kind)
+                return (
+                    allowed is None or who == me or any(p in allowed for p in path_prefixes(ident))
+                )
+            if kind in sets:
+                allowed = sets[kind]
+                return allowed is None or ident in allowed
+            return who == me or who.startswith(f"{me} (")
+
+        return visible
+
+
+def path_prefixes(name: str) -> list[str]:
+    """Where a grant covering ``name`` may be: ``/``, each path above it (``/a/``), the name."""
+    parts = name[1:].split("/")
+    return ["/", *("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))), name]
+
+
+@dataclass(frozen=True, slots=True)
+class PathAccess:
+    """One actor's permissions on hierarchical names (parameters): see the module docstring.
+
+    ``grants`` maps a granted name or path to the best level the actor holds there; None means
+    everything is allowed (an admin, or a server without accounts).
+    """
+
+    actor: Actor
+    default: Level
+    grants: dict[str, Level] | None
+
+    def _capped(self, level: Level) -> Level:
+        if self.actor.role is Role.VIEWER or self.actor.job is not None or self.actor.read_only:
+            return min(level, Level.READ)
+        return level
+
+    def explicit(self, name: str, owner_id: int | None) -> Level:
+        """The level granted on ``name`` or a path above it, or owned; the default aside."""
+        if self.grants is None:
+            return self._capped(Level.MANAGE)
+        level = (
+            Level.MANAGE if owner_id is not None and owner_id == self.actor.user_id else Level.NONE
+        )
+        for path in path_prefixes(name):
+            level = max(level, self.grants.get(path, Level.NONE))
+        return self._capped(level)
+
+    def level(self, name: str, owner_id: int | None) -> Level:
+        if self.grants is None:
+            return self._capped(Level.MANAGE)
+        return max(self.explicit(name, owner_id), self._capped(self.default))
+
+    def may_decrypt(self, name: str, owner_id: int | None) -> bool:
+        """A SecureString's clear value: never on the server's default permission alone."""
+        return self.explicit(name, owner_id) >= Level.READ
+
+    def require(
+        self, needed: Level, name: str, owner_id: int | None, what: str, kind: str = "parameter"
+    ) -> None:
+        if self.level(name, owner_id) >= needed:
+            return
+        raise PermissionDenied(
+            f"{self.actor.label} may not {what}: it needs {needed.label} permission on "
+            f"{kind} {name} or a path above it"
+            + (" (this token is read-only)" if self.actor.read_only else "")
+            + (" (a job's token only reads)" if self.actor.job else ""),
+            details={"needed": needed.label, "kind": kind, "resource": name[:256]},
+        )
+
+
+def _descends(run_id: str, ancestor: str, parents: Callable[[str], str | None]) -> bool:
+    current: str | None = run_id
+    for _ in range(32):  # nesting deeper than this is not a job's child run
+        if current is None:
+            return False
+        if current == ancestor:
+            return True
+        current = parents(current)
+    return False

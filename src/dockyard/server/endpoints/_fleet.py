@@ -1,0 +1,123 @@
+"""The workers of one endpoint: launch, reattach, health, configuration, drain.
+
+Workers are started and stopped through a launcher (:mod:`dockyard.server.endpoints._launcher`:
+local processes today) and recorded in ``workers.json`` in the endpoint's folder, so a server
+restart reattaches to them: the endpoint keeps answering while the server is down. Every worker
+binds the endpoint's port with ``SO_REUSEPORT``; adding or draining one never closes the port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from dockyard.api.serving.client import WorkerAdmin
+from dockyard.api.serving.config import WorkerConfig
+from dockyard.errors import DockyardError
+from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher
+
+__all__ = ["Fleet", "WorkerHandle"]
+
+
+class Fleet:
+    """Workers of one endpoint, all serving the same :class:`WorkerConfig`."""
+
+    def __init__(self, folder: Path, launcher: WorkerLauncher) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._launcher = launcher
+        self._lock = threading.Lock()
+        self.workers: list[WorkerHandle] = self._load()
+        self.config: WorkerConfig | None = None
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _load(self) -> list[WorkerHandle]:
+        path = self.folder / "workers.json"
+        if not path.exists():
+            return []
+        handles = [WorkerHandle(**item) for item in json.loads(path.read_text())]
+        return [h for h in handles if self._launcher.alive(h)]
+
+    def _save(self) -> None:
+        path = self.folder / "workers.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps([asdict(h) for h in self.workers]))
+        temporary.replace(path)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def launch(self, config: WorkerConfig) -> WorkerHandle:
+        """Start one worker and wait until it serves (models loaded, port bound)."""
+        handle = self._launcher.launch(self.folder, config)
+        with self._lock:
+            self.workers.append(handle)
+            self.config = config
+            self._save()
+        return handle
+
+    def reap(self) -> list[WorkerHandle]:
+        """Forget workers that died; returns them."""
+        with self._lock:
+            dead = [h for h in self.workers if not self._launcher.alive(h)]
+            if dead:
+                self.workers = [h for h in self.workers if h not in dead]
+                self._save()
+        return dead
+
+    def push(self, config: WorkerConfig) -> None:
+        """Apply ``config`` on every worker (each loads new models before switching)."""
+        for handle in list(self.workers):
+            with WorkerAdmin(handle.admin_socket) as admin:
+                admin.update_config(config)
+        self.config = config
+
+    def current_config(self) -> WorkerConfig | None:
+        """What the workers serve now (asked from a live worker after a reattach)."""
+        if self.config is None and self.workers:
+            with (
+                contextlib.suppress(DockyardError, OSError),
+                WorkerAdmin(self.workers[0].admin_socket, timeout_s=5) as admin,
+            ):
+                self.config = admin.config()[1]
+        return self.config
+
+    def stats(self) -> list[dict[str, Any]]:
+        out = []
+        for handle in list(self.workers):
+            try:
+                with WorkerAdmin(handle.admin_socket, timeout_s=5) as admin:
+                    out.append(admin.stats())
+            except (DockyardError, OSError):
+                continue  # a worker that just died: reap() will replace it
+        return out
+
+    def metrics(self) -> list[tuple[int, str]]:
+        out = []
+        for handle in list(self.workers):
+            try:
+                with WorkerAdmin(handle.admin_socket, timeout_s=5) as admin:
+                    out.append((handle.pid, admin.metrics()))
+            except (DockyardError, OSError):
+                continue
+        return out
+
+    def drain_one(self, handle: WorkerHandle, timeout_s: float = 60.0) -> None:
+        """Stop one worker gracefully: it answers what is in flight, then exits."""
+        with self._lock:
+            self.workers = [h for h in self.workers if h != handle]
+            self._save()
+        self._launcher.stop(handle)
+        deadline = time.monotonic() + timeout_s
+        while self._launcher.alive(handle) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._launcher.kill(handle)
+
+    def drain_all(self) -> None:
+        for handle in list(self.workers):
+            self.drain_one(handle)

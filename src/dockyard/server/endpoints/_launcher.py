@@ -1,0 +1,186 @@
+"""Starting and stopping an endpoint's serving workers: a narrow launcher interface.
+
+A :class:`~dockyard.server.endpoints._fleet.Fleet` decides how many workers serve and what; a
+launcher only starts one, says whether it still runs, and stops it. The local launcher runs workers
+as detached processes on this machine (every worker binds the endpoint's port with
+``SO_REUSEPORT``); a cluster launcher would place them on nodes. Launchers are chosen by name
+(``DOCKYARD_WORKER_LAUNCHER``) from :data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
+plain data, kept in the fleet's ``workers.json``, so a restarted server finds the same workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import psutil
+
+from dockyard.api.serving.config import WorkerConfig
+from dockyard.errors import DockyardError, Unavailable
+
+if TYPE_CHECKING:
+    from dockyard.settings import Settings
+
+__all__ = ["LocalWorkerLauncher", "WorkerHandle", "WorkerLauncher", "load_launcher"]
+
+_READY_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class WorkerHandle:
+    """One worker: how to find it again, and its admin socket (config, stats, metrics)."""
+
+    pid: int
+    create_time: float
+    admin_socket: str
+
+
+class WorkerLauncher(Protocol):
+    """Starts serving workers and answers for them."""
+
+    name: str
+
+    def launch(self, folder: Path, config: WorkerConfig) -> WorkerHandle:
+        """Start one worker serving ``config`` (its files in ``folder``); returns once it
+        serves (models loaded, port bound).
+
+        Raises:
+            DockyardError: The worker exited at start (the message says why).
+            Unavailable: It did not become ready in time.
+        """
+        ...
+
+    def alive(self, handle: WorkerHandle) -> bool:
+        """Whether the worker still runs."""
+        ...
+
+    def stop(self, handle: WorkerHandle) -> None:
+        """Ask the worker to finish what is in flight and exit."""
+        ...
+
+    def kill(self, handle: WorkerHandle) -> None:
+        """End the worker at once."""
+        ...
+
+
+def load_launcher(settings: Settings) -> WorkerLauncher:
+    """The launcher ``settings.worker_launcher`` names."""
+    from dockyard.plugins import WORKER_LAUNCHERS, load
+
+    factory = load(
+        WORKER_LAUNCHERS,
+        settings.worker_launcher,
+        what="worker launcher",
+        field="worker_launcher",
+        external=True,
+    )
+    launcher: WorkerLauncher = factory(settings)
+    return launcher
+
+
+class LocalWorkerLauncher:
+    """Workers as detached processes on this machine (their own session: a server restart
+    leaves them serving). A handle's start time tells a worker from a program that got its pid
+    later."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._lock = threading.Lock()
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def launch(self, folder: Path, config: WorkerConfig) -> WorkerHandle:
+        stamp = f"{time.time_ns()}"
+        config_path = folder / f"config-{stamp}.json"
+        config_path.write_text(config.model_dump_json())
+        out_path = folder / f"worker-{stamp}.out"
+        log_path = folder / f"worker-{stamp}.log"
+        with out_path.open("wb") as out, log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dockyard.runtime.serving.worker",
+                    "--config",
+                    str(config_path),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+        with self._lock:
+            self._children[proc.pid] = proc
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            ready = _ready_line(out_path)
+            if ready is not None:
+                return WorkerHandle(
+                    proc.pid, psutil.Process(proc.pid).create_time(), ready["admin_socket"]
+                )
+            if proc.poll() is not None:
+                raise DockyardError(f"a worker exited at start: {_error_text(log_path)}")
+            time.sleep(0.05)
+        proc.kill()
+        raise Unavailable(f"a worker did not become ready within {_READY_TIMEOUT_S:.0f} s")
+
+    def alive(self, handle: WorkerHandle) -> bool:
+        with self._lock:
+            child = self._children.get(handle.pid)
+        if child is not None and child.poll() is not None:
+            with self._lock:
+                self._children.pop(handle.pid, None)  # reaped: no zombie left behind
+            return False
+        try:
+            proc = psutil.Process(handle.pid)
+            return (
+                abs(proc.create_time() - handle.create_time) < 1
+                and proc.status() != psutil.STATUS_ZOMBIE
+            )
+        except psutil.Error:
+            return False
+
+    def stop(self, handle: WorkerHandle) -> None:
+        if self.alive(handle):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(handle.pid, signal.SIGTERM)
+
+    def kill(self, handle: WorkerHandle) -> None:
+        if self.alive(handle):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(handle.pid, signal.SIGKILL)
+        with self._lock:
+            child = self._children.pop(handle.pid, None)
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(5)
+
+
+def _ready_line(path: Path) -> dict[str, Any] | None:
+    with contextlib.suppress(OSError):
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("event") == "ready":
+                    return record
+    return None
+
+
+def _error_text(log_path: Path) -> str:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    for line in reversed(text.splitlines()):
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and record.get("event") == "error":
+                return str(record.get("message", line))
+    return text.strip()[-1500:] or "no output"

@@ -1,0 +1,28 @@
+"""The event log: every state change, appended in the transaction that makes it.
+
+Services append (:meth:`EventLog.append`) inside their write transactions, so a change and its
+event commit together or not at all. Readers page by id (``GET /api/v1/events``, ``dockyard
+audit``); consumers that act on events (webhook delivery, triggers, pipelines waiting on a job,
+live views) keep a durable cursor (:meth:`EventLog.position` / :meth:`EventLog.advance`), so a
+crash between "changed" and "acted on" loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.server.events._entities import Event
+    from dockyard.server.events._log import EventLog, Visible
+
+__all__ = ["Event", "EventLog", "Visible"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Event": "._entities",
+        "EventLog": "._log",
+        "Visible": "._log",
+    },
+)

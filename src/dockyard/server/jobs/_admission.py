@@ -1,0 +1,170 @@
+"""What a spec must pass before a job is queued: locations under the allowed roots and in
+store areas the submitter may use, inputs readable, runs and registered models that exist, an
+entry point that is a file, resources this executor has, a built-in algorithm's channels and
+hyperparameters. Checked once, at submit; the runner trusts what was queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dockyard.api.jobs import (
+    LOCAL_TYPES,
+    TrainingJobSpec,
+    check_readable,
+    instance_type,
+    local_path,
+    scheme,
+)
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.server.actor import Actor
+from dockyard.server.auth import Access, StoreAreas
+from dockyard.server.store import Database
+from dockyard.server.tracking import TrackingService
+from dockyard.settings import Settings
+
+__all__ = ["SpecChecks"]
+
+
+class SpecChecks:
+    """The submit-time checks of training and transform specs.
+
+    Attributes:
+        roots: Where specs may point (``DOCKYARD_DATA_ROOTS`` and the store).
+        resolve_model: Set by the server to the registry's resolver, so ``models:/`` URIs are
+            checked at submit.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        tracking: TrackingService,
+        settings: Settings,
+        access: Access,
+        capacity: Callable[[], float],
+    ) -> None:
+        self._db = db
+        self._tracking = tracking
+        self._settings = settings
+        self._areas = StoreAreas(access)
+        self._capacity = capacity
+        self.roots = settings.allowed_roots()
+        self.resolve_model: Callable[[Actor, str], object] | None = None
+
+    def fit_instance_type(self, spec: TrainingJobSpec) -> tuple[TrainingJobSpec, str]:
+        """A spec whose instance type asks for more CPUs or memory than this executor has,
+        capped at what it has, and a sentence saying so (empty when nothing changed)."""
+        resources = spec.resources
+        name = resources.instance_type
+        if name is None or name in LOCAL_TYPES:
+            return spec, ""
+        import psutil
+
+        cpus = min(resources.cpus, self._capacity())
+        machine_mb = psutil.virtual_memory().total // (1024 * 1024)
+        memory_mb = resources.memory_mb
+        if memory_mb is not None:
+            memory_mb = min(memory_mb, machine_mb)
+        notes = []
+        if (cpus, memory_mb) != (resources.cpus, resources.memory_mb):
+            notes.append(
+                f"{name} asks for {resources.cpus:g} CPUs and {resources.memory_mb} MB; this "
+                f"executor has {self._capacity():g} CPUs and {machine_mb} MB, so the job "
+                f"gets {cpus:g} CPUs and {memory_mb} MB"
+            )
+        gpus = instance_type(name).gpus
+        if gpus:
+            notes.append(f"{name} has {gpus} GPU(s); jobs here run on CPUs (SM_NUM_GPUS=0)")
+        if not notes:
+            return spec, ""
+        capped = resources.model_copy(update={"cpus": cpus, "memory_mb": memory_mb})
+        return spec.model_copy(update={"resources": capped}), "; ".join(notes)
+
+    def transform(self, actor: Actor, spec: Any) -> None:
+        endpoint = self._settings.s3_endpoint_url
+        uri = spec.model_uri
+        self._check_location(actor, uri, "model_uri")
+        self._check_location(actor, spec.input.uri, "input.uri")
+        self._check_location(actor, spec.output.uri, "output.uri", write=True, owner=spec.name)
+        if uri.startswith("runs:/"):
+            self._check_run_uri(actor, uri, "model_uri")
+        elif uri.startswith("models:/"):
+            self._check_registered(actor, uri)
+        else:
+            check_readable(uri, "model_uri", s3_endpoint_url=endpoint)
+        check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
+
+    def training(self, actor: Actor, spec: TrainingJobSpec) -> None:
+        capacity = self._capacity()
+        if spec.resources.cpus > capacity:
+            raise InvalidArgument(
+                f"the job asks for {spec.resources.cpus:g} CPUs; this executor has {capacity:g}",
+                field="resources.cpus",
+            )
+        self._check_roots(actor, spec)
+        endpoint = self._settings.s3_endpoint_url
+        if spec.source_dir is not None:
+            check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
+            if spec.entry_point and scheme(spec.source_dir) == "local":
+                script = local_path(spec.source_dir) / spec.entry_point
+                try:
+                    found = script.is_file()
+                except OSError as exc:  # a name too long for the file system
+                    raise InvalidArgument(
+                        f"cannot read entry point {spec.entry_point[:200]!r}: {exc.strerror}",
+                        field="entry_point",
+                    ) from exc
+                if not found:
+                    raise InvalidArgument(
+                        f"entry point {spec.entry_point!r} is not a file in {spec.source_dir}",
+                        field="entry_point",
+                    )
+        for channel_name, channel in spec.inputs.items():
+            field = f"inputs.{channel_name}.uri"
+            if scheme(channel.uri, field) == "runs":
+                self._check_run_uri(actor, channel.uri, field)
+            else:
+                check_readable(channel.uri, field, s3_endpoint_url=endpoint)
+        if spec.algorithm is not None:
+            from dockyard.algorithms import BUILTIN_ALGORITHMS
+
+            algorithm = BUILTIN_ALGORITHMS[spec.algorithm]
+            algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
+            algorithm.validate_hyperparameters(dict(spec.hyperparameters))
+
+    def _check_roots(self, actor: Actor, spec: TrainingJobSpec) -> None:
+        """Every location the spec names lies under an allowed root, checked before anything
+        looks at the disk (see :mod:`dockyard.artifacts.roots`), and inside the store, in an
+        area the actor may use (:class:`~dockyard.server.auth.StoreAreas`)."""
+        if spec.source_dir is not None:
+            self._check_location(actor, spec.source_dir, "source_dir")
+        for channel_name, channel in spec.inputs.items():
+            self._check_location(actor, channel.uri, f"inputs.{channel_name}.uri")
+        if spec.checkpoint is not None:
+            self._check_location(actor, spec.checkpoint.uri, "checkpoint.uri", write=True)
+
+    def _check_location(
+        self, actor: Actor, uri: str, field: str, *, write: bool = False, owner: str | None = None
+    ) -> None:
+        key = self.roots.check(uri, field, write=write)
+        if key is not None:
+            with self._db.read() as conn:
+                self._areas.check(conn, actor, key, field, write=write, owner=owner)
+
+    def _check_registered(self, actor: Actor, uri: str) -> None:
+        from dockyard.models.uris import parse_model_uri
+
+        parse_model_uri(uri, "model_uri")
+        if self.resolve_model is not None:
+            try:
+                self.resolve_model(actor, uri)
+            except NotFound as exc:
+                raise InvalidArgument(str(exc), field="model_uri") from exc
+
+    def _check_run_uri(self, actor: Actor, uri: str, field: str) -> None:
+        run_id, _, _path = uri[len("runs:/") :].partition("/")
+        try:
+            self._tracking.get_run_info(actor, run_id)
+        except NotFound as exc:
+            raise InvalidArgument(f"{uri}: run {run_id!r} does not exist", field=field) from exc

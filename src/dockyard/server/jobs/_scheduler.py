@@ -1,0 +1,156 @@
+"""The scheduler: starts queued jobs as capacity allows, and fails jobs whose runner is gone.
+
+A :class:`~dockyard.server.loops.BackgroundLoop`: exactly one scheduler acts per metadata database.
+It talks to runners only through the executor (:mod:`dockyard.api.jobs._executor`): it submits a
+launch (the job, the server's URL, a runner token), stores the handle in the job's row, asks
+the executor whether the runner still runs, and signals a stop. Everything a runner reports
+(status, progress, log) reaches the server through the API, wherever the runner runs.
+
+On taking the lead it reconciles: runners still alive are reattached (they report through the
+API as before, so nothing is lost while no server listened), runners that died while no
+scheduler watched are failed with a reason, and queued jobs simply start.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from dockyard.api.jobs import (
+    Executor,
+    Handle,
+    JobStatus,
+    RunnerStatus,
+    SecondaryStatus,
+    resolve_job_user,
+)
+from dockyard.server.jobs._capacity import admit
+from dockyard.server.jobs._service import JobService
+from dockyard.server.loops import BackgroundLoop
+from dockyard.server.tracking import now_ms
+from dockyard.settings import Settings
+
+__all__ = ["Scheduler"]
+
+log = logging.getLogger("dockyard.server.jobs")
+
+
+class Scheduler(BackgroundLoop):
+    """Runs in a daemon thread of a server process (``dockyard server``)."""
+
+    name = "scheduler"
+    interval_s = 0.25
+
+    def __init__(
+        self, jobs: JobService, executor: Executor, settings: Settings, server_url: str
+    ) -> None:
+        super().__init__(jobs._db, settings.home, wake=jobs.wake)
+        self._jobs = jobs
+        self._executor = executor
+        self._server_url = server_url
+        # Resolved once, at start: a user that does not exist stops the server, not each job.
+        resolve_job_user(settings.job_user)
+
+    # -- the work -----------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+            handle = self._handle(row)
+            if handle is None:
+                self._jobs.fail(
+                    row.job_id,
+                    row.run_id,
+                    "the server stopped before the job's process started",
+                )
+            elif row.executor and row.executor != self._executor.name:
+                self._jobs.fail(
+                    row.job_id,
+                    row.run_id,
+                    f"the job's runner was started by the {row.executor!r} executor; this "
+                    f"server runs the {self._executor.name!r} one",
+                )
+            else:
+                status = self._executor.status(handle)
+                if status["running"]:
+                    log.info("reattached job %s", row.name)
+                else:
+                    self._fail_unfinished(row, handle, status, "while the server was down")
+
+    def tick(self) -> float | None:
+        """One pass: watch runners, enforce stops and queue deadlines, start what fits."""
+        used = 0.0
+        for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+            handle = self._handle(row)
+            status = self._executor.status(handle) if handle is not None else None
+            if handle is None or status is None or not status["running"]:
+                self._fail_unfinished(row, handle, status, "")
+                continue
+            if row.stop_requested:
+                self._executor.stop(handle)
+            used += row.cpus
+        now = now_ms()
+        queued = []
+        for row in self._jobs.with_status(JobStatus.PENDING):
+            if row.queue_deadline is not None and now > row.queue_deadline:
+                self._jobs.transition(
+                    row.job_id,
+                    SecondaryStatus.MAX_WAIT_TIME_EXCEEDED,
+                    "the job waited in the queue longer than its max_wait_s",
+                    failure_reason="MaxWaitTimeExceeded: no capacity within max_wait_s",
+                )
+                self._jobs.end_run(row.run_id, "FAILED")
+                continue
+            queued.append((row, float(row.cpus)))
+        capacity = float(self._executor.capacity()["cpus"])
+        for row in admit(queued, used, capacity):
+            self._launch(row)
+        return None
+
+    @staticmethod
+    def _handle(row: Any) -> Handle | None:
+        if not row.handle:
+            return None
+        handle: Handle = orjson.loads(row.handle)
+        return handle
+
+    def _launch(self, row: Any) -> None:
+        token = self._jobs.runner_token(row)
+        spec = orjson.loads(row.spec)
+        self._jobs.transition(
+            row.job_id,
+            SecondaryStatus.STARTING,
+            "",
+            start_time=now_ms(),
+            events_offset=0,
+            executor=self._executor.name,
+        )
+        try:
+            handle = self._executor.submit(
+                {
+                    "job": row.name,
+                    "job_id": row.job_id,
+                    "server_url": self._server_url,
+                    "token": token,
+                    "cpus": float(row.cpus),
+                    "memory_mb": (spec.get("resources") or {}).get("memory_mb"),
+                }
+            )
+        except OSError as exc:
+            self._jobs.fail(row.job_id, row.run_id, f"could not start the job's process: {exc}")
+            return
+        self._jobs.update(row.job_id, handle=orjson.dumps(handle).decode())
+
+    def _fail_unfinished(
+        self, row: Any, handle: Handle | None, status: RunnerStatus | None, when: str
+    ) -> None:
+        """Fail a job whose runner is gone, unless it reported its end first; the reason
+        carries the end of the runner's own output (a runner that died before it could
+        report explains itself there)."""
+        tail = self._executor.logs(handle) if handle is not None else ""
+        code = status["exit_code"] if status else None
+        reason = f"the job's runner process exited without a final status {when}".strip()
+        if code is not None:
+            reason += f" (exit code {code})"
+        self._jobs.fail(row.job_id, row.run_id, f"{reason}\n{tail.strip()}".strip())

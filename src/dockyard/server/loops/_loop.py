@@ -1,0 +1,99 @@
+"""The skeleton of a leader-locked background loop (see the package docstring)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from dockyard.server.store import Database, LeaderLock
+
+__all__ = ["BackgroundLoop"]
+
+log = logging.getLogger("dockyard.server.loops")
+
+
+class BackgroundLoop(ABC):
+    """A loop that runs in a daemon thread of a server process while it holds its lock.
+
+    Subclasses set :attr:`name` (the lock's and the thread's name) and :attr:`interval_s`,
+    and implement :meth:`tick`; :meth:`reconcile` runs once on taking the lead. A tick that
+    raises is logged and the loop goes on.
+
+    Args:
+        db: The metadata database (the lock is per database).
+        home: Holds the lock file of an in-memory SQLite database.
+        wake: An event others set to make the loop tick at once (a service's "something
+            changed"); the loop's own when omitted.
+    """
+
+    name: ClassVar[str]
+    interval_s: ClassVar[float] = 1.0
+    #: How often a follower tries to take the lead.
+    follow_s: ClassVar[float] = 2.0
+
+    def __init__(self, db: Database, home: Path, *, wake: threading.Event | None = None) -> None:
+        self._db = db
+        self._lock = LeaderLock(db, home, self.name)
+        self._wake = wake or threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._main, name=f"dockyard-{self.name}", daemon=True
+        )
+        self.is_leader = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following; the loop works once it holds the lock."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop ticking, wait for the thread, and give up the lead."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._lock.release()
+        self.is_leader = False
+
+    def wake(self) -> None:
+        """Tick now instead of at the end of the interval."""
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- what subclasses do ---------------------------------------------------------------------
+
+    def reconcile(self) -> None:  # noqa: B027 - optional: most loops have nothing to reattach
+        """Once, on taking the lead: bring what the previous leader left to a known state."""
+
+    @abstractmethod
+    def tick(self) -> float | None:
+        """One pass. Returns how long to sleep before the next (None: :attr:`interval_s`)."""
+
+    # -- the thread -----------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        while not self._stopping.is_set() and not self._lock.try_acquire():
+            self._stopping.wait(self.follow_s)
+        if self._stopping.is_set():
+            return
+        self.is_leader = True
+        log.info("%s: leading", self.name)
+        try:
+            self.reconcile()
+        except Exception:
+            log.exception("%s: reconciling failed", self.name)
+        while not self._stopping.is_set():
+            self._wake.clear()  # before the pass: a wake during it makes the next one prompt
+            pause = None
+            try:
+                pause = self.tick()
+            except Exception:
+                log.exception("%s: a pass failed", self.name)
+            self._wake.wait(self.interval_s if pause is None else pause)

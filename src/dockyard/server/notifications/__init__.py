@@ -1,0 +1,39 @@
+"""Notifications: topics, subscriptions and deliveries, fed by the event log (like SNS).
+
+The path of one event::
+
+    a service appends an event (run.status_changed, job.status_changed, topic.alerts ...)
+    1. FanOut (an EventConsumer, leader only) matches it against every subscription's event
+       patterns and filter policy (_filters: SNS semantics) and inserts one ``deliveries`` row
+       per match, moving its cursor in the same transaction: queued exactly once.
+    2. Deliverer (a BackgroundLoop, leader only) sends due rows concurrently: webhooks (json,
+       slack, teams bodies, HMAC-signed: _formats) or email over SMTP; records each attempt.
+    3. A failure is retried with exponential backoff and full jitter until the subscription's
+       horizon (24 h by default), then dead-lettered; ``replay`` queues dead rows again.
+
+Built-in topics are the resource kinds (``job`` carries ``job.*``); custom topics carry what
+``dy.publish`` appends as ``topic.<name>``. Who may do what: :class:`~dockyard.server.auth.Access`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.server.notifications._deliverer import Deliverer
+    from dockyard.server.notifications._fanout import FanOut
+    from dockyard.server.notifications._formats import sign
+    from dockyard.server.notifications._service import NotificationService
+
+__all__ = ["Deliverer", "FanOut", "NotificationService", "sign"]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Deliverer": "._deliverer",
+        "FanOut": "._fanout",
+        "NotificationService": "._service",
+        "sign": "._formats",
+    },
+)

@@ -1,0 +1,359 @@
+"""Topics, publishing and subscriptions: the rules, checked inside each write transaction."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from dockyard.api.notifications import (
+    BUILTIN_TOPICS,
+    NAME,
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    NewSubscription,
+    Published,
+    PublishRequest,
+    Subscription,
+    SubscriptionConfig,
+    Topic,
+    TopicConfig,
+)
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.server.actor import Actor
+from dockyard.server.auth import Access
+from dockyard.server.events import EventLog
+from dockyard.server.notifications._filters import validate_policy
+from dockyard.server.notifications._targets import check_email, check_url
+from dockyard.server.store import Database, schema
+from dockyard.settings import Settings
+
+__all__ = ["NotificationService"]
+
+_T = schema.topics
+_S = schema.subscriptions
+_D = schema.deliveries
+_A = schema.delivery_attempts
+_E = schema.events
+_SCOPE = "notifications"
+MAX_MESSAGE = 3000
+MAX_PAGE = 500
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class NotificationService:
+    """Custom topics, ``publish``, and the subscriptions the deliverer sends to.
+
+    Args:
+        db: The metadata database.
+        settings: Retry horizon default and the SSRF switch.
+        events: The event log every change is appended to.
+        access: The permission rules.
+    """
+
+    def __init__(self, db: Database, settings: Settings, events: EventLog, access: Access):
+        self._db = db
+        self._settings = settings
+        self._events = events
+        self._access = access
+
+    # -- topics ---------------------------------------------------------------------------------
+
+    def list_topics(self, actor: Actor) -> list[Topic]:
+        """Built-in topics (one per resource kind) and custom ones."""
+        builtin = [Topic(name=n, builtin=True, events=f"{n}.*") for n in BUILTIN_TOPICS]
+        with self._db.read() as conn:
+            rows = conn.execute(select(_T).order_by(_T.c.name)).all()
+        return builtin + [_topic(r) for r in rows]
+
+    def create_topic(self, actor: Actor, config: TopicConfig) -> Topic:
+        self._access.require_publish(actor, "create topics")
+        if not NAME.match(config.name):
+            raise InvalidArgument(
+                f"{config.name!r}: a topic name is letters, digits, '_', '.', '-' (at most 64)",
+                field="name",
+            )
+        if config.name in BUILTIN_TOPICS:
+            raise AlreadyExists(f"{config.name} is a built-in topic", field="name")
+        row = {
+            "name": config.name,
+            "description": config.description,
+            "created_by": actor.label[:256],
+            "created_time": _now_ms(),
+        }
+        with self._db.write() as conn:
+            if conn.execute(select(_T.c.name).where(_T.c.name == config.name)).first():
+                raise AlreadyExists(f"topic {config.name} exists already", field="name")
+            conn.execute(insert(_T).values(row))
+            self._event(conn, actor, "topics.created", "topic", config.name)
+        return _topic(row)
+
+    def delete_topic(self, actor: Actor, name: str) -> None:
+        self._access.require_subscriptions(actor, f"delete topic {name}")
+        with self._db.write() as conn:
+            if not conn.execute(delete(_T).where(_T.c.name == name)).rowcount:
+                raise NotFound(f"no custom topic named {name}", field="name")
+            self._event(conn, actor, "topics.deleted", "topic", name)
+
+    def publish(self, actor: Actor, name: str, request: PublishRequest) -> Published:
+        """Append a ``topic.<name>`` event carrying the message and its attributes."""
+        self._access.require_publish(actor, f"publish to topic {name}")
+        size = len(orjson.dumps(request.message))
+        if size > MAX_MESSAGE:
+            raise InvalidArgument(
+                f"the message is {size} bytes; at most {MAX_MESSAGE}", field="message"
+            )
+        for key in request.attributes:
+            if not NAME.match(key):
+                raise InvalidArgument(f"attribute name {key!r}", field=f"attributes.{key}")
+        type = f"topic.{name}"
+        with self._db.write() as conn:
+            if not conn.execute(select(_T.c.name).where(_T.c.name == name)).first():
+                raise NotFound(
+                    f"no custom topic named {name} (create it first: dockyard topics create)",
+                    field="topic",
+                )
+            self._events.append(
+                conn,
+                actor,
+                type,
+                "topic",
+                name,
+                scope=f"topic:{name}",
+                body={"message": request.message, "attributes": request.attributes},
+            )
+            event_id = int(conn.execute(select(func.max(_E.c.id))).scalar() or 0)
+        return Published(event_id=event_id, type=type)
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    def create_subscription(self, actor: Actor, config: SubscriptionConfig) -> NewSubscription:
+        """Save a subscription; it receives events appended from now on."""
+        self._access.require_subscriptions(actor, "create subscriptions")
+        if config.protocol == "webhook":
+            endpoint = check_url(
+                config.endpoint, allow_private=self._settings.webhook_allow_private
+            )
+        else:
+            endpoint = check_email(config.endpoint)
+        policy = validate_policy(config.filter)
+        subscription_id = secrets.token_hex(8)
+        name = config.name or subscription_id
+        if not NAME.match(name):
+            raise InvalidArgument(f"{name!r}: letters, digits, '_', '.', '-'", field="name")
+        secret = config.secret or secrets.token_urlsafe(32)
+        row = {
+            "subscription_id": subscription_id,
+            "name": name,
+            "events": ",".join(config.events),
+            "protocol": config.protocol,
+            "endpoint": endpoint,
+            "format": config.format,
+            "secret": secret,
+            "filter": orjson.dumps(policy).decode(),
+            "retry_horizon_s": config.retry_horizon_s or self._settings.notify_retry_horizon_s,
+            "created_by": actor.label[:256],
+            "created_time": _now_ms(),
+        }
+        with self._db.write() as conn:
+            if conn.execute(select(_S.c.name).where(_S.c.name == name)).first():
+                raise AlreadyExists(f"subscription {name} exists already", field="name")
+            row["after_event_id"] = int(conn.execute(select(func.max(_E.c.id))).scalar() or 0)
+            conn.execute(insert(_S).values(row))
+            self._event(
+                conn,
+                actor,
+                "subscription.created",
+                "subscription",
+                name,
+                {"events": row["events"], "protocol": config.protocol, "format": config.format},
+            )
+        return NewSubscription(**_subscription(row).model_dump(), secret=secret)
+
+    def list_subscriptions(self, actor: Actor) -> list[Subscription]:
+        self._access.require_subscriptions(actor, "list subscriptions")
+        with self._db.read() as conn:
+            rows = conn.execute(select(_S).order_by(_S.c.name)).all()
+            counts = _counts(conn)
+        return [_subscription(r, counts.get(r.subscription_id, {})) for r in rows]
+
+    def get_subscription(self, actor: Actor, ident: str) -> Subscription:
+        """A subscription by id or name, with its delivery counts."""
+        self._access.require_subscriptions(actor, f"read subscription {ident}")
+        with self._db.read() as conn:
+            row = _find(conn, ident)
+            counts = _counts(conn, row.subscription_id)
+        return _subscription(row, counts.get(row.subscription_id, {}))
+
+    def delete_subscription(self, actor: Actor, ident: str) -> None:
+        """Delete it with its queue and log: pending deliveries are dropped."""
+        self._access.require_subscriptions(actor, f"delete subscription {ident}")
+        with self._db.write() as conn:
+            row = _find(conn, ident)
+            sid = row.subscription_id
+            conn.execute(delete(_A).where(_A.c.subscription_id == sid))
+            conn.execute(delete(_D).where(_D.c.subscription_id == sid))
+            conn.execute(delete(_S).where(_S.c.subscription_id == sid))
+            self._event(conn, actor, "subscription.deleted", "subscription", row.name)
+
+    def deliveries(
+        self,
+        actor: Actor,
+        ident: str,
+        *,
+        status: DeliveryStatus | None = None,
+        limit: int = 100,
+        before: int | None = None,
+    ) -> list[Delivery]:
+        """Deliveries of one subscription, newest first (``status=dead``: its dead letters)."""
+        self._access.require_subscriptions(actor, f"read deliveries of {ident}")
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            sid = _find(conn, ident).subscription_id
+            query = (
+                select(_D, _E.c.type.label("event_type"))
+                .join(_E, _E.c.id == _D.c.event_id, isouter=True)
+                .where(_D.c.subscription_id == sid)
+            )
+            if status is not None:
+                query = query.where(_D.c.status == DeliveryStatus(status).value)
+            if before is not None:
+                query = query.where(_D.c.delivery_id < before)
+            rows = conn.execute(query.order_by(_D.c.delivery_id.desc()).limit(limit)).all()
+        return [_delivery(r) for r in rows]
+
+    def attempts(
+        self, actor: Actor, ident: str, *, limit: int = 100, before: int | None = None
+    ) -> list[Attempt]:
+        """The delivery log of one subscription, newest attempt first."""
+        self._access.require_subscriptions(actor, f"read the delivery log of {ident}")
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            sid = _find(conn, ident).subscription_id
+            query = select(_A).where(_A.c.subscription_id == sid)
+            if before is not None:
+                query = query.where(_A.c.attempt_id < before)
+            rows = conn.execute(query.order_by(_A.c.attempt_id.desc()).limit(limit)).all()
+        return [
+            Attempt(
+                attempt_id=r.attempt_id,
+                delivery_id=r.delivery_id,
+                event_id=r.event_id,
+                time=r.time,
+                status_code=r.status_code,
+                latency_ms=r.latency_ms,
+                error=r.error,
+            )
+            for r in rows
+        ]
+
+    def replay(self, actor: Actor, ident: str, delivery_ids: list[int] | None = None) -> int:
+        """Queue dead deliveries again (all of them, or those listed); how many were."""
+        self._access.require_subscriptions(actor, f"replay deliveries of {ident}")
+        now = _now_ms()
+        with self._db.write() as conn:
+            row = _find(conn, ident)
+            where = [_D.c.subscription_id == row.subscription_id, _D.c.status == "dead"]
+            if delivery_ids is not None:
+                where.append(_D.c.delivery_id.in_(delivery_ids))
+            count = conn.execute(
+                update(_D)
+                .where(*where)
+                .values(
+                    status="pending",
+                    next_attempt_time=now,
+                    horizon_time=now + int(row.retry_horizon_s * 1000),
+                    updated_time=now,
+                )
+            ).rowcount
+            self._event(
+                conn, actor, "subscription.replayed", "subscription", row.name, {"count": count}
+            )
+        return int(count)
+
+    def _event(
+        self,
+        conn: Connection,
+        actor: Actor,
+        type: str,
+        kind: str,
+        name: str,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        self._events.append(conn, actor, type, kind, name, scope=_SCOPE, body=body)
+
+
+def _find(conn: Connection, ident: str) -> Any:
+    row = conn.execute(
+        select(_S).where((_S.c.subscription_id == ident) | (_S.c.name == ident))
+    ).first()
+    if row is None:
+        raise NotFound(f"no subscription {ident}", field="subscription")
+    return row
+
+
+def _counts(conn: Connection, sid: str | None = None) -> dict[str, dict[str, int]]:
+    query = select(_D.c.subscription_id, _D.c.status, func.count()).group_by(
+        _D.c.subscription_id, _D.c.status
+    )
+    if sid is not None:
+        query = query.where(_D.c.subscription_id == sid)
+    found: dict[str, dict[str, int]] = {}
+    for sub, status, count in conn.execute(query).all():
+        found.setdefault(sub, {})[status] = int(count)
+    return found
+
+
+def _topic(row: Any) -> Topic:
+    m = row if isinstance(row, dict) else row._mapping
+    return Topic(
+        name=m["name"],
+        builtin=False,
+        events=f"topic.{m['name']}",
+        description=m["description"] or "",
+        created_by=m["created_by"],
+        created_time=m["created_time"],
+    )
+
+
+def _subscription(row: Any, counts: dict[str, int] | None = None) -> Subscription:
+    m = row if isinstance(row, dict) else row._mapping
+    counts = counts or {}
+    return Subscription(
+        subscription_id=m["subscription_id"],
+        name=m["name"],
+        events=m["events"].split(","),
+        protocol=m["protocol"],
+        endpoint=m["endpoint"],
+        format=m["format"],
+        filter=orjson.loads(m["filter"]),
+        retry_horizon_s=m["retry_horizon_s"],
+        created_by=m["created_by"],
+        created_time=m["created_time"],
+        pending=counts.get("pending", 0),
+        delivered=counts.get("delivered", 0),
+        dead=counts.get("dead", 0),
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        delivery_id=row.delivery_id,
+        subscription_id=row.subscription_id,
+        event_id=row.event_id,
+        event_type=row.event_type or "",
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_time=row.next_attempt_time,
+        created_time=row.created_time,
+        updated_time=row.updated_time,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+    )

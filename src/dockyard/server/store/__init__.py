@@ -1,0 +1,17 @@
+"""Metadata store: the database, its schema and migrations. Repositories live with each service."""
+
+from __future__ import annotations
+
+from dockyard.server.store._database import Database
+from dockyard.server.store._leader import LeaderLock
+from dockyard.server.store._migrate import migrate
+from dockyard.server.store._upsert import insert_ignore, upsert
+
+__all__ = ["Database", "LeaderLock", "insert_ignore", "migrate", "open_database", "upsert"]
+
+
+def open_database(url: str) -> Database:
+    """Open the metadata database at ``url`` and migrate it to the newest schema."""
+    db = Database(url)
+    migrate(db)
+    return db

@@ -1,0 +1,715 @@
+"""Table definitions (SQLAlchemy Core), the single source the migrations and repositories share.
+
+Times are integer milliseconds since the epoch (as MLflow stores them), so values cross the MLflow
+API unchanged. Metric values are stored with an ``is_nan`` flag because SQLite turns NaN into NULL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "applied_batches",
+    "datasets",
+    "deliveries",
+    "delivery_attempts",
+    "endpoint_events",
+    "endpoint_keys",
+    "endpoints",
+    "event_cursors",
+    "events",
+    "experiment_tags",
+    "experiments",
+    "grants",
+    "job_events",
+    "jobs",
+    "latest_metrics",
+    "logged_model_metrics",
+    "logged_model_params",
+    "logged_model_tags",
+    "logged_models",
+    "metadata",
+    "metrics",
+    "model_aliases",
+    "model_version_approvals",
+    "model_version_tags",
+    "model_versions",
+    "parameter_labels",
+    "parameter_versions",
+    "parameters",
+    "params",
+    "registered_model_tags",
+    "registered_models",
+    "run_inputs",
+    "run_models",
+    "runs",
+    "sessions",
+    "subscriptions",
+    "tags",
+    "tokens",
+    "topics",
+    "users",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only aliases the rowid for a column declared exactly INTEGER PRIMARY KEY.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(500), nullable=False, unique=True),
+    Column("artifact_location", String(1000), nullable=False),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+experiment_tags = Table(
+    "experiment_tags",
+    metadata,
+    Column(
+        "experiment_id",
+        _BigId,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("experiment_id", "key"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(250), nullable=False),
+    Column("user_id", String(256), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("deleted_time", BigInteger, nullable=True),
+    Column("artifact_uri", String(1000), nullable=False),
+    Column("parent_run_id", String(32), nullable=True),
+    Index(None, "experiment_id", "start_time"),
+    Index(None, "parent_run_id"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+)
+
+# The full history. No foreign key: the hot insert path skips the check, and runs are never
+# hard-deleted while metrics remain (garbage collection deletes both). A point identical in every
+# field is stored once (as in MLflow, whose client retries a write whose answer was lost); the
+# unique index doubles as the history index, so checking costs no second index on the hot path.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    Index(None, "run_id", "key", "step", "timestamp", "value", "is_nan", unique=True),
+)
+
+# One row per (run, key): the value with the highest (step, timestamp, value), as MLflow defines
+# "latest". Search filters and ordering read only this table.
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index(None, "key", "value"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_id", String(36), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    UniqueConstraint("experiment_id", "name", "digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", String(36), ForeignKey("datasets.dataset_id"), nullable=False),
+    Column("tags", Text, nullable=False, server_default="{}"),
+    PrimaryKeyConstraint("run_id", "dataset_id"),
+)
+
+# Idempotency keys of metric batches already applied: a client that retries after a lost
+# response must not log the same points twice.
+applied_batches = Table(
+    "applied_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("run_id", String(32), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# -- logged models: MLflow 3's models inside an experiment ------------------------------------
+
+# A model a run (or a user) logged into an experiment, before any registration: its files live
+# under ``<experiment>/models/<model_id>/artifacts`` in the artifact store. Ids are MLflow's
+# ``m-<32 hex>``, so ``models:/<model_id>`` URIs name them on either server.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(36), primary_key=True),
+    Column("experiment_id", _BigId, ForeignKey("experiments.experiment_id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", String(1000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("model_type", String(500), nullable=True),
+    Column("source_run_id", String(32), nullable=True),
+    # Who created it: with accounts, only they (or an experiment manager) may change it.
+    Column("creator", String(256), nullable=False, server_default=""),
+    Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Index(None, "experiment_id", "creation_time"),
+    Index(None, "source_run_id"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+# Metric points a run logged against a model (MLflow's metrics with a ``model_id``). They are
+# also in the run's own history; this table answers "what did this model score" and orders a
+# model search. A point is stored once, as in ``metrics``.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "model_id",
+        String(36),
+        ForeignKey("logged_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, server_default="0"),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    Column("dataset_name", String(500), nullable=True),
+    Column("dataset_digest", String(64), nullable=True),
+    Index(None, "model_id", "key", "step", "timestamp", "run_id", unique=True),
+)
+
+# The models a run produced (``output``, with the step it was logged at) or consumed (``input``).
+run_models = Table(
+    "run_models",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("model_id", String(36), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("step", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("run_id", "model_id", "direction"),
+    Index(None, "model_id"),
+)
+
+# -- jobs: the durable queue --------------------------------------------------------------------
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("model_uri", String(1000), nullable=True),
+    Column("cpus", Float, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("queue_deadline", BigInteger, nullable=True),
+    Column("stop_requested", Boolean, nullable=False, server_default="0"),
+    Column("executor", String(16), nullable=True),
+    Column("handle", Text, nullable=True),
+    Column("events_offset", BigInteger, nullable=False, server_default="0"),
+    Column("progress", Text, nullable=True),
+    # Who submitted the job and the experiment its run lives in: permissions follow both.
+    Column("created_by", String(256), nullable=True),
+    Column("experiment_id", BigInteger, nullable=True),
+    # The parameters its spec referenced, as resolved at submit: [{name, version, type, field}]
+    # (JSON); a SecureString's clear value is never here, nor in ``spec``.
+    Column("parameters", Text, nullable=True),
+    Index(None, "status", "created_time"),
+)
+
+job_events = Table(
+    "job_events",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.job_id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("job_id", "seq"),
+)
+
+# -- registry: registered models, their versions, aliases and tags ------------------------------
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    # An internal id, not the name: artifact keys and foreign keys survive a rename.
+    Column("model_id", String(32), primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    # Version numbers are handed out from this counter, so a deleted version's number is never
+    # reused (a URI that named it can never silently name another package).
+    Column("next_version", Integer, nullable=False, server_default="1"),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column(
+        "model_id",
+        String(32),
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column(
+        "model_id",
+        String(32),
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("source", String(1000), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    # The logged model it was registered from (``models:/m-...``), if any.
+    Column("logged_model_id", String(36), nullable=True),
+    Column("storage_location", String(1000), nullable=False),
+    Column("digest", String(71), nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("library_version", String(64), nullable=True),
+    Column("signature", Text, nullable=True),
+    Column("metrics", Text, nullable=False, server_default="{}"),
+    Column("sealed_by_registry", Boolean, nullable=False, server_default="0"),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("status", String(32), nullable=False),
+    # MLflow's deprecated stages (None, Staging, Production, Archived), kept for clients that
+    # still move versions between them; aliases are the way forward.
+    Column("stage", String(20), nullable=False, server_default="None"),
+    Column("approval_status", String(32), nullable=False),
+    Column("approval_user", String(256), nullable=True),
+    Column("approval_time", BigInteger, nullable=True),
+    Column("approval_comment", Text, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("model_id", "version"),
+    Index(None, "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "version", "key"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# Every approval decision, appended: the version row keeps only the latest one.
+model_version_approvals = Table(
+    "model_version_approvals",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("user", String(256), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("comment", Text, nullable=True),
+    PrimaryKeyConstraint("model_id", "version", "seq"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# One row per alias: moving an alias is a single-row upsert, so readers see the old version or
+# the new one, never none.
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", String(32), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("model_id", "alias"),
+    ForeignKeyConstraint(
+        ["model_id", "version"],
+        ["model_versions.model_id", "model_versions.version"],
+        ondelete="CASCADE",
+    ),
+)
+
+# -- endpoints: the control plane of real-time serving ------------------------------------------
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("pending_config", Text, nullable=True),
+    Column("port", Integer, nullable=False, unique=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("traffic", Text, nullable=False, server_default="{}"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+endpoint_events = Table(
+    "endpoint_events",
+    metadata,
+    Column("name", String(63), ForeignKey("endpoints.name", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    PrimaryKeyConstraint("name", "seq"),
+)
+
+# Keys an endpoint's data plane accepts: only digests (see dockyard.api.serving._keys); the key
+# itself is shown once, when made.
+endpoint_keys = Table(
+    "endpoint_keys",
+    metadata,
+    Column("key_id", String(12), primary_key=True),
+    Column(
+        "endpoint",
+        String(63),
+        ForeignKey("endpoints.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("sha256", String(64), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# -- identity and permissions ---------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    # scrypt$<n>$<r>$<p>$<salt>$<hash>; NULL for accounts that only hold tokens (robots).
+    Column("password_hash", String(256), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# API tokens are shown once; only a digest of their secret part is kept. A job's token names
+# its job, and is revoked when the job ends.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("user_id", _BigId, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", Text, nullable=False, server_default="[]"),
+    Column("job_id", String(32), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("expires_time", BigInteger, nullable=True),
+    Column("revoked_time", BigInteger, nullable=True),
+    Index(None, "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(16), primary_key=True),
+    Column("user_id", _BigId, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("expires_time", BigInteger, nullable=False),
+)
+
+# Permission levels on one resource (an experiment, a registered model, an endpoint) for one
+# user ("<user_id>") or for every signed-in user ("*"). The creator of a resource gets "manage".
+grants = Table(
+    "grants",
+    metadata,
+    Column("kind", String(32), nullable=False),
+    Column("resource_id", String(256), nullable=False),
+    Column("principal", String(32), nullable=False),
+    Column("level", String(8), nullable=False),
+    PrimaryKeyConstraint("kind", "resource_id", "principal"),
+)
+
+# -- the event log ------------------------------------------------------------------------------
+
+# Every state change, appended in the transaction that makes it. ``scope`` names the resource
+# whose permissions decide who may read the event ("experiment:12", "registered_model:<id>",
+# "endpoint:wine", "auth"). Ids are handed out in commit order (see dockyard.server.events), so a
+# consumer that remembers the last id it read misses nothing.
+events = Table(
+    "events",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("time", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", String(256), nullable=False),
+    Column("scope", String(300), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("source", String(64), nullable=False, server_default=""),
+    Column("outcome", String(16), nullable=False, server_default="ok"),
+    Column("body", Text, nullable=False, server_default="{}"),
+    Index(None, "type", "id"),
+    Index(None, "resource_type", "resource_id", "id"),
+    Index(None, "actor", "id"),
+    Index(None, "time"),
+)
+
+# Where each consumer of the event log (webhook delivery, triggers, ...) has read up to.
+event_cursors = Table(
+    "event_cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# -- notifications ------------------------------------------------------------------------------
+
+# Custom topics (``dy.publish``); built-in topics are the event types themselves.
+topics = Table(
+    "topics",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# Where matching events go. ``secret`` signs webhook bodies, so it must stay readable: it is
+# stored as given (there is no encryption-key setting) and never returned after creation.
+# ``after_event_id``: the newest event when it was made; it receives only later ones.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("subscription_id", String(16), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("events", String(500), nullable=False),
+    Column("protocol", String(16), nullable=False),
+    Column("endpoint", String(2000), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("filter", Text, nullable=False, server_default="{}"),
+    Column("retry_horizon_s", Float, nullable=False),
+    Column("after_event_id", BigInteger, nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# The durable delivery queue: one row per (subscription, event), filled by the fan-out
+# consumer in the transaction that moves its cursor. ``status``: pending, delivered, dead.
+# ``horizon_time``: retries stop (dead) past it; replay moves it.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        String(16),
+        ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_time", BigInteger, nullable=False),
+    Column("horizon_time", BigInteger, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    UniqueConstraint("subscription_id", "event_id"),
+    Index(None, "status", "next_attempt_time"),
+    Index(None, "subscription_id", "status", "delivery_id"),
+)
+
+# The delivery log: every attempt, with its answer and how long it took.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("attempt_id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        _BigId,
+        ForeignKey("deliveries.delivery_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("subscription_id", String(16), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("error", String(1000), nullable=True),
+    Index(None, "subscription_id", "attempt_id"),
+    Index(None, "delivery_id"),
+)
+
+# -- parameters: versioned, hierarchical configuration (dockyard.server.params)
+# -------------------------
+
+# One row per parameter name (``/team/model/threshold``, up to 1011 characters as in AWS SSM):
+# its latest version and type. ``owner_id`` is the account that created it, which may change it
+# (grants name paths up to 256 characters; names may be longer, so ownership is a column).
+parameters = Table(
+    "parameters",
+    metadata,
+    Column("name", String(1011), primary_key=True),
+    Column("type", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_by", String(256), nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# Every version ever put. ``value`` is the clear text of a String or StringList, and for a
+# SecureString the AES-GCM ciphertext (``dy1:<key id>:<base64>``): never its clear text.
+parameter_versions = Table(
+    "parameter_versions",
+    metadata,
+    Column("name", String(1011), ForeignKey("parameters.name", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("description", String(1024), nullable=False, server_default=""),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# Labels on versions (``/team/model/threshold:prod``): a label names one version of a parameter
+# at a time; labelling another version moves it.
+parameter_labels = Table(
+    "parameter_labels",
+    metadata,
+    Column("name", String(1011), ForeignKey("parameters.name", ondelete="CASCADE"), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "label"),
+)

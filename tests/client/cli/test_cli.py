@@ -1,0 +1,62 @@
+"""The CLI in-process (click's runner) over the embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import dockyard as dy
+from dockyard.client.cli import cli
+from dockyard.client.sdk import reset_context
+from dockyard.settings import Settings
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    return CliRunner()
+
+
+def _seed(tmp_path: Path) -> list[str]:
+    reset_context(Settings(home=tmp_path / "home"))
+    dy.set_experiment("cli")
+    ids = []
+    for depth in (2, 4):
+        with dy.start_run(run_name=f"d{depth}") as run:
+            dy.log_param("depth", depth)
+            dy.log_metric("rmse", depth / 10)
+        ids.append(run.run_id)
+    return ids
+
+
+def test_experiments_create_list_json(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["experiments", "create", "alpha"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(cli, ["experiments", "list", "--json"])
+    assert [e["name"] for e in json.loads(listed.output)] == ["Default", "alpha"]
+    table = runner.invoke(cli, ["experiments", "list"]).output
+    assert table.splitlines()[0].split() == ["ID", "NAME", "STAGE", "CREATED"]
+
+
+def test_runs_list_show_compare(runner: CliRunner, tmp_path: Path) -> None:
+    a, b = _seed(tmp_path)
+    listed = runner.invoke(cli, ["runs", "list", "-e", "cli", "-o", "metrics.rmse DESC", "--json"])
+    assert [r["info"]["run_id"] for r in json.loads(listed.output)] == [b, a]
+    shown = runner.invoke(cli, ["runs", "show", a])
+    assert "depth" in shown.output and "rmse" in shown.output
+    compared = runner.invoke(cli, ["runs", "compare", a, b])
+    assert compared.exit_code == 0
+    row = next(line for line in compared.output.splitlines() if line.startswith("params.depth"))
+    assert row.split() == ["params.depth", "2", "4"]
+
+
+def test_errors_are_one_line_with_exit_code(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["runs", "show", "f" * 32])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: run") and "Traceback" not in result.output
+    bad = runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse <<< 2"])
+    assert bad.exit_code == 2 and "(filter)" in bad.output

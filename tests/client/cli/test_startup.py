@@ -1,0 +1,52 @@
+"""What a CLI command against a server loads: only the client, not the server or data stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.services.live_server import LiveServer
+
+# Run one command the way the ``dockyard`` script does, then list the modules it loaded.
+_RUN = """
+import json, sys
+from dockyard.client.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="dockyard")
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+_HEAVY = ("fastapi", "sqlalchemy", "pandas", "numpy", "rich", "yaml", "dockyard.server")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["whoami"],
+        ["experiments", "list", "--json"],
+        ["runs", "list", "-e", "0"],
+        ["params", "list", "/", "--json"],
+    ],
+)
+def test_commands_against_a_server_load_no_server_code(
+    live_server: LiveServer, tmp_path: Path, command: list[str]
+) -> None:
+    env = {**os.environ, "DOCKYARD_URI": live_server.url, "DOCKYARD_HOME": str(tmp_path)}
+    env.pop("DOCKYARD_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["code"] == 0, done.stdout + done.stderr
+    loaded = [m for m in report["modules"] if m.split(".")[0] in _HEAVY or m.startswith(_HEAVY)]
+    assert loaded == [], f"{' '.join(command)} imported {loaded[:10]}"

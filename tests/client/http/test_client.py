@@ -1,0 +1,156 @@
+"""The shared HTTP client: retries, error mapping and bodies, over both transports.
+
+A real HTTP server in a thread plays the part of a flaky server (it answers from a script), so
+each transport sends real requests over real sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from dockyard.client.http import Client, SocketTransport
+from dockyard.errors import AlreadyExists, DockyardError, NotFound, Unavailable
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class _Script:
+    """Answers in order (the last one repeats) and records what each request carried."""
+
+    def __init__(self) -> None:
+        self.answers: list[Answer] = []
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, _Script]]:
+    script = _Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            size = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(size)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            script.seen.append((self.command, self.path, headers, body))
+            index = min(len(script.seen), len(script.answers)) - 1
+            status, extra, content = script.answers[index]
+            self.send_response(status)
+            for name, value in {"content-length": str(len(content)), **extra}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _clients(url: str) -> list[Client]:
+    return [
+        Client(url, retry_for=10, token="tok"),
+        Client(url, retry_for=10, token="tok", transport=SocketTransport()),
+    ]
+
+
+_OK: Answer = (200, {"content-type": "application/json"}, b'{"ok": true}')
+
+
+def test_transient_answers_are_retried_for_safe_methods(server: tuple[str, _Script]) -> None:
+    url, script = server
+    for client in _clients(url):
+        script.seen.clear()
+        script.answers = [(503, {}, b"busy"), (429, {"retry-after": "0"}, b""), (502, {}, b""), _OK]
+        with client:
+            assert client.request("GET", "/api/v1/x", params={"a": 1, "b": None}) == {"ok": True}
+        assert [path for _, path, _, _ in script.seen] == ["/api/v1/x?a=1"] * 4
+        assert all(h["authorization"] == "Bearer tok" for _, _, h, _ in script.seen)
+
+
+def test_a_post_is_retried_only_when_the_caller_says_so(server: tuple[str, _Script]) -> None:
+    url, script = server
+    for client in _clients(url):
+        script.seen.clear()
+        script.answers = [(503, {}, b"busy"), _OK]
+        with client:
+            with pytest.raises(Unavailable, match="answered 503: busy"):
+                client.request("POST", "/api/v1/x", json={"n": 1})
+            assert len(script.seen) == 1
+            assert client.request("POST", "/api/v1/x", json={"n": 2}, retry=True) == {"ok": True}
+        assert [json.loads(body) for _, _, _, body in script.seen] == [{"n": 1}, {"n": 2}]
+
+
+def test_errors_come_back_as_dockyard_errors(server: tuple[str, _Script]) -> None:
+    url, script = server
+    body = {"error": {"code": "already_exists", "message": "taken", "field": "name"}}
+    for client in _clients(url):
+        script.seen.clear()
+        script.answers = [(409, {}, json.dumps(body).encode())]
+        with client, pytest.raises(AlreadyExists, match="taken") as caught:
+            client.request("POST", "/api/v1/x", json={})
+        assert caught.value.field == "name"
+
+    for client in _clients(url):
+        # Not a Dockyard body (a proxy's page): the class follows the status.
+        script.answers = [(404, {}, b"<html>nope</html>")]
+        with pytest.raises(NotFound, match="answered 404") as missing:
+            client.request("GET", "/api/v1/x")
+        assert missing.value.details["status"] == 404
+        script.answers = [(418, {}, b"teapot")]
+        with client, pytest.raises(DockyardError, match="teapot"):
+            client.request("GET", "/api/v1/x")
+
+
+def test_a_file_body_is_sent_whole_on_every_attempt(
+    server: tuple[str, _Script], tmp_path: Path
+) -> None:
+    url, script = server
+    data = tmp_path / "blob"
+    data.write_bytes(bytes(range(256)) * 5000)
+    for client in _clients(url):
+        sent: list[bytes] = []
+        with client, data.open("rb") as handle:
+            for body in (data, handle):  # from disk, and from an open file
+                script.seen.clear()
+                script.answers = [(503, {}, b""), (200, {}, b"")]
+                assert client.request("PUT", "/f", content=body) is None
+                sent += [content for _, _, _, content in script.seen]
+        assert [content == data.read_bytes() for content in sent] == [True] * 4
+
+
+def test_an_unreachable_server_is_unavailable_after_the_retry_window() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for transport in (None, SocketTransport()):
+        client = Client(f"http://127.0.0.1:{port}", retry_for=0.5, transport=transport)
+        with client, pytest.raises(Unavailable, match=r"cannot reach .*gave up after"):
+            client.request("GET", "/api/v1/x")
+
+
+def test_importing_the_client_loads_no_http_library_or_server_code() -> None:
+    code = (
+        "import sys, dockyard.client.http, dockyard.limits\n"
+        "heavy = ('httpx', 'pydantic', 'fastapi', 'sqlalchemy', 'dockyard.server')\n"
+        "print([m for m in sys.modules if m.startswith(heavy)])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout

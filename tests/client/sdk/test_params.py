@@ -1,0 +1,48 @@
+"""The parameter store from Python, on the embedded default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dockyard as dy
+from dockyard.client.sdk import reset_context
+from dockyard.server.params._secrets import new_key
+from dockyard.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def embedded(tmp_path: Path) -> Iterator[None]:
+    settings = Settings(home=tmp_path / "home", uri=None, params_key=new_key())
+    reset_context(settings)
+    yield
+    reset_context(settings)
+
+
+def test_put_get_label_history_by_path_delete() -> None:
+    assert dy.put_parameter("/svc/threshold", "0.5").version == 1
+    with pytest.raises(dy.AlreadyExists):
+        dy.put_parameter("/svc/threshold", "0.6")
+    dy.put_parameter("/svc/threshold", "0.6", overwrite=True, description="raised")
+    dy.label_parameter_version("/svc/threshold", ["prod"], version=1)
+    assert dy.get_parameter("/svc/threshold:prod").value == "0.5"
+    assert dy.get_parameter("/svc/threshold").description == "raised"
+    dy.put_parameter("/svc/hosts", ["a", "b"], type="StringList")
+    assert dy.get_parameter("/svc/hosts").values == ["a", "b"]
+    dy.put_parameter("/svc/key", "k-123", type="SecureString")
+    assert dy.get_parameter("/svc/key").value is None
+    assert dy.get_parameter("/svc/key", with_decryption=True).value == "k-123"
+    for i in range(60):  # more than one page
+        dy.put_parameter(f"/bulk/p{i:03d}", str(i))
+    assert len(dy.get_parameters_by_path("/bulk")) == 60
+    assert [p.name for p in dy.get_parameters_by_path("/svc")] == [
+        "/svc/hosts",
+        "/svc/key",
+        "/svc/threshold",
+    ]
+    assert [p.labels for p in dy.get_parameter_history("/svc/threshold")] == [["prod"], []]
+    dy.delete_parameter("/svc/threshold")
+    with pytest.raises(dy.NotFound):
+        dy.get_parameter("/svc/threshold")

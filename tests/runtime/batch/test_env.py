@@ -1,0 +1,95 @@
+"""Which interpreter runs the workers, and the runtime copy they import."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.runtime.batch.conftest import expected_linear, features, write_csv
+
+import dockyard.models
+from dockyard.api.batch import TransformSpec
+from dockyard.models import seal
+from dockyard.runtime.batch import TransformResult
+from dockyard.runtime.batch._env import WORKER_MODULES, prepare_runtime, requirement_mismatches
+
+Run = Callable[..., TransformResult]
+
+
+def _retargeted(package: Path, tmp_path: Path) -> Path:
+    """A sealed copy of ``package`` whose requirements this interpreter does not meet."""
+    copy = tmp_path / "needs-other-numpy"
+    shutil.copytree(package, copy)
+    requirements = copy / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "numpy==0.0.1\n")
+    seal(copy)
+    return copy
+
+
+def test_a_package_saved_here_needs_no_environment_of_its_own(packages: dict[str, Path]) -> None:
+    assert requirement_mismatches(packages["linear"]) == []
+
+
+def test_mismatched_requirements_and_python_are_listed(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = _retargeted(packages["linear"], tmp_path)
+    manifest = copy / "MLmodel"
+    manifest.write_text(
+        manifest.read_text().replace(
+            f"python_version: {sys.version_info.major}.{sys.version_info.minor}",
+            "python_version: 3.9",
+        )
+    )
+    problems = requirement_mismatches(copy)
+    assert f"numpy==0.0.1 (installed {np.__version__})" in problems
+    assert any(p.startswith("python 3.9") for p in problems)
+
+
+def test_the_runtime_copy_holds_only_worker_code(packages: dict[str, Path], tmp_path: Path) -> None:
+    runtime = prepare_runtime(packages["linear"], tmp_path, "local")
+    assert runtime.python == sys.executable
+    assert not runtime.own_env
+    batch = runtime.path / "dockyard" / "batch"
+    assert sorted(p.name for p in batch.glob("*.py")) == sorted(["__init__.py", *WORKER_MODULES])
+    assert (runtime.path / "dockyard" / "models" / "pyfunc.py").is_file()
+    assert not (runtime.path / "dockyard" / "server").exists()
+    assert prepare_runtime(packages["linear"], tmp_path, "local").path == runtime.path
+
+
+def test_a_package_with_other_requirements_runs_in_its_own_environment(
+    packages: dict[str, Path],
+    tmp_path: Path,
+    transform: Run,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    built: list[Path] = []
+
+    def fake_build_env(path: Path) -> Path:
+        # Stands in for uv: an "environment" that is this interpreter's prefix.
+        built.append(Path(path))
+        return Path(sys.prefix)
+
+    monkeypatch.setattr(dockyard.models, "build_env", fake_build_env)
+    model = _retargeted(packages["linear"], tmp_path)
+    rows = features(20)
+    write_csv(tmp_path / "in.csv", rows)
+    spec = TransformSpec(
+        model_uri=str(model),
+        input={"uri": str(tmp_path / "in.csv")},
+        output={"uri": str(tmp_path / "out")},
+    )
+    with caplog.at_level(logging.INFO, logger="dockyard.runtime.batch"):
+        result = transform(spec, env_manager="auto")
+    assert built == [model]
+    assert result.worker_python == str(Path(sys.prefix) / "bin" / "python")
+    ready = [r.getMessage() for r in caplog.records if "ready" in r.getMessage()]
+    assert ready and all(f"dockyard from {tmp_path / 'work' / 'runtime'}" in m for m in ready)
+    got = [float(v) for v in (tmp_path / "out" / "in.csv.out").read_text().split()]
+    np.testing.assert_allclose(got, expected_linear(rows))

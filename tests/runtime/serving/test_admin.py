@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.runtime.serving.conftest import config, rows, split_body, variant, wait_in_flight
+
+from dockyard.api.serving.client import WorkerAdmin
+from dockyard.errors import InvalidArgument
+
+
+class Load:
+    """Clients sending requests back to back until stopped, recording every answer."""
+
+    def __init__(self, url: str, clients: int = 4) -> None:
+        self.url = url
+        self.answers: list[tuple[int, str]] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.post("/invocations", json=split_body(rows(2)))
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                    continue
+                self.answers.append(
+                    (response.status_code, response.headers.get("x-dockyard-variant", ""))
+                )
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + 30
+        target = len(self.answers) + count
+        while len(self.answers) < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def test_config_swaps_under_load_fail_no_request(
+    serve: Any, packages: dict[str, Path], short_dir: Path, tmp_path: Path
+) -> None:
+    second = tmp_path / "xgboost-copy"
+    shutil.copytree(packages["xgboost"], second)
+    cfg = config(short_dir, [variant("blue", packages["xgboost"])], access_log=False)
+    with serve(cfg) as w, WorkerAdmin(w.admin_socket) as admin, Load(w.url) as load:
+        load.wait_for(50)
+        canary = cfg.model_copy(
+            update={
+                "variants": (
+                    cfg.variants[0].model_copy(update={"weight": 9}),
+                    *config(short_dir, [variant("green", second, weight=1)]).variants,
+                )
+            }
+        )
+        summary = admin.update_config(canary)
+        assert summary == {"version": 2, "loaded": ["green"], "kept": ["blue"], "retired": []}
+        load.wait_for(200)
+        flipped = canary.model_copy(
+            update={"variants": (canary.variants[1].model_copy(update={"weight": 1}),)}
+        )
+        summary = admin.update_config(flipped)
+        assert summary == {"version": 3, "loaded": [], "kept": ["green"], "retired": ["blue"]}
+        mark = len(load.answers)
+        load.wait_for(100)
+        after = Counter(name for _, name in load.answers[mark + 8 :])  # in-flight ones may be blue
+        stats = admin.stats()
+    assert load.failures == []
+    statuses = Counter(status for status, _ in load.answers)
+    assert set(statuses) == {200}, statuses
+    seen = Counter(name for _, name in load.answers)
+    assert seen["blue"] > 0 and seen["green"] > 0
+    assert set(after) == {"green"}
+    assert "serving" not in stats["variants"]["blue"]  # retired, statistics kept
+    assert stats["variants"]["green"]["serving"]["model_path"] == str(second)
+    assert stats["worker"]["config_version"] == 3
+
+
+def test_bad_configs_are_refused_and_the_old_one_keeps_serving(
+    serve: Any, packages: dict[str, Path], short_dir: Path, tmp_path: Path
+) -> None:
+    cfg = config(short_dir, [variant("blue", packages["xgboost"])])
+    with serve(cfg) as w, WorkerAdmin(w.admin_socket) as admin:
+        missing = cfg.model_copy(
+            update={
+                "variants": (
+                    cfg.variants[0].model_copy(update={"model_path": str(tmp_path / "none")}),
+                )
+            }
+        )
+        with pytest.raises(Exception) as caught:
+            admin.update_config(missing)
+        assert str(tmp_path / "none") in str(caught.value)
+        with pytest.raises(InvalidArgument, match="port cannot change") as fixed:
+            admin.update_config(cfg.model_copy(update={"port": 1}))
+        assert fixed.value.field == "port"
+        # Connection limits live in the listening server: a running worker cannot take new ones.
+        with pytest.raises(InvalidArgument, match="header_timeout_s cannot change"):
+            admin.update_config(cfg.model_copy(update={"header_timeout_s": 3.0}))
+        raw = httpx.Client(transport=httpx.HTTPTransport(uds=w.admin_socket), base_url="http://w")
+        with raw:
+            invalid = raw.put("/config", content=b'{"endpoint": "ep", "variants": []}')
+            assert invalid.status_code == 400
+            assert invalid.json()["field"] == "variants"
+            assert raw.get("/nope").status_code == 404
+            assert raw.post("/stats").status_code == 405
+        assert admin.config()[0] == 1
+        assert w.client.post("/invocations", json=split_body(rows(1))).status_code == 200
+
+
+def test_stats_and_metrics_describe_each_variant(
+    serve: Any, packages: dict[str, Path], short_dir: Path
+) -> None:
+    cfg = config(
+        short_dir,
+        [
+            variant("blue", packages["xgboost"], executor="inline"),
+            variant("py", packages["times10"], weight=0),
+        ],
+    )
+    with serve(cfg) as w, WorkerAdmin(w.admin_socket) as admin:
+        for _ in range(3):
+            w.client.post("/invocations", json=split_body(rows(1)))
+        w.client.post(
+            "/invocations",
+            json={"instances": [{"x": 1.0}]},
+            headers={"x-dockyard-target-variant": "py"},
+        )
+        stats = admin.stats()
+        metrics = admin.metrics()
+        assert admin.health() == {"status": "serving", "version": 1}
+    blue, py = stats["variants"]["blue"], stats["variants"]["py"]
+    assert blue["requests"] == 3 and blue["by_status"] == {"200": 3}
+    assert blue["latency_s"]["count"] == 3 and blue["latency_s"]["p99"] > 0
+    assert blue["serving"] | {"digest": None} == {
+        "model_path": str(packages["xgboost"]),
+        "flavor": "xgboost",
+        "digest": None,
+        "weight": 1.0,
+        "shadow": False,
+        "executor": "inline",
+        "batching": True,
+        "max_batch_size": 256,
+        "fast_input": True,
+        "native_predict": True,
+        "inference_handlers": False,
+    }
+    assert py["serving"]["executor"] == "thread" and py["serving"]["batching"] is False
+    assert stats["worker"]["port"] == w.worker.port
+    assert (
+        'dockyard_endpoint_requests_total{endpoint="ep",variant="blue",status="200"} 3' in metrics
+    )
+
+
+def test_drain_finishes_in_flight_requests_then_stops(
+    serve: Any, packages: dict[str, Path], short_dir: Path
+) -> None:
+    cfg = config(short_dir, [variant("slow", packages["sleeper"])])
+    results: list[httpx.Response] = []
+    with serve(cfg) as w:
+        body = {"instances": [{"x": 3.0}], "params": {"seconds": 0.5}}
+        slow = threading.Thread(
+            target=lambda: results.append(httpx.post(f"{w.url}/invocations", json=body, timeout=30))
+        )
+        slow.start()
+        wait_in_flight(w.admin_socket, "slow")
+        with WorkerAdmin(w.admin_socket) as admin:
+            admin.drain()
+        slow.join(30)
+        w.thread.join(30)
+        assert not w.thread.is_alive()
+        with pytest.raises(httpx.ConnectError):
+            httpx.post(f"{w.url}/invocations", json={"instances": [{"x": 1.0}]})
+    assert results[0].status_code == 200 and results[0].json() == {"predictions": [3.0]}
+    assert not Path(cfg.admin_socket or "").exists()

@@ -1,0 +1,90 @@
+"""``dockyard endpoints`` against a real server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from tests.services.server_process import ServerProcess
+
+from dockyard.client.cli import cli
+from dockyard.client.sdk import reset_context
+
+pytestmark = pytest.mark.slow
+
+
+def test_create_update_invoke_list_describe_delete(
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    runner = CliRunner()
+    created = runner.invoke(cli, ["endpoints", "create", "--name", "cli", "--model", models["one"]])
+    assert created.exit_code == 0, created.output
+    assert "InService" in created.output
+    body = json.dumps({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}})
+    invoked = runner.invoke(cli, ["endpoints", "invoke", "cli", "-d", body])
+    assert invoked.exit_code == 0 and json.loads(invoked.stdout)["predictions"][0] == (
+        pytest.approx(4.0)
+    )
+    updated = runner.invoke(
+        cli,
+        [
+            "endpoints",
+            "update",
+            "cli",
+            "--model",
+            models["ten"],
+            "--canary",
+            "50%",
+            "--bake",
+            "1s",
+            "--min-requests",
+            "0",  # nothing calls it meanwhile: let the canary pass without traffic
+        ],
+    )
+    assert updated.exit_code == 0, updated.output
+    assert "canary: 50% for 1 s, then 100%" in updated.output
+    described = json.loads(runner.invoke(cli, ["endpoints", "describe", "cli", "--json"]).output)
+    assert described["config"]["rollout"]["strategy"] == "canary"
+    assert described["status"] == "InService" and described["failure_reason"] is None
+    assert described["config"]["rollout"]["thresholds"]["min_requests"] == 0
+    # The local model folder was uploaded: the config names the store, not the client's disk.
+    uploaded = described["config"]["variants"][0]["model_uri"]
+    assert uploaded.startswith(str(server.home / "artifacts" / "data" / "models"))
+    listed = runner.invoke(cli, ["endpoints", "list"]).output
+    assert "cli" in listed and "primary=100%" in listed
+    bad = runner.invoke(cli, ["endpoints", "update", "cli", "--canary", "lots"])
+    assert bad.exit_code == 2 and "(canary)" in bad.output
+    deleted = runner.invoke(cli, ["endpoints", "delete", "cli"])
+    assert deleted.exit_code == 0
+    reset_context()
+
+
+def test_describe_with_stats_on_a_fresh_endpoint_and_bad_durations(
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    runner = CliRunner()
+    created = runner.invoke(
+        cli, ["endpoints", "create", "--name", "fresh", "--model", models["one"]]
+    )
+    assert created.exit_code == 0, created.output
+    # Nothing has called it: no latency yet, which printed a traceback.
+    described = runner.invoke(cli, ["endpoints", "describe", "fresh", "--stats"])
+    assert described.exit_code == 0, described.output
+    assert described.exception is None
+    row = next(line for line in described.output.splitlines() if line.split()[0].isdigit())
+    assert row.split()[1:] == ["primary", "0", "0.00%", "-", "0"], row
+    for flag, value in (("--bake", "1.2.3"), ("--final-bake", "soon"), ("--canary", "1.2.3%")):
+        bad = runner.invoke(cli, ["endpoints", "update", "fresh", flag, value])
+        assert bad.exit_code == 2, bad.output
+        assert f"({flag.removeprefix('--')})" in bad.output and "Traceback" not in bad.output
+    runner.invoke(cli, ["endpoints", "delete", "fresh"])
+    reset_context()

@@ -1,0 +1,137 @@
+"""Background loops: one leader per database, reconcile on taking the lead, prompt wake-ups,
+and event consumers that go on from a durable cursor."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from dockyard.server.actor import Actor
+from dockyard.server.events import Event, EventLog
+from dockyard.server.loops import BackgroundLoop, EventConsumer
+from dockyard.server.store import Database, open_database
+
+_ACTOR = Actor.system("test")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path}/loops.db")
+    yield database
+    database.dispose()
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.01)
+
+
+class Counting(BackgroundLoop):
+    name = "counting"
+    interval_s = 60.0  # only a wake-up makes it tick again within a test
+    follow_s = 0.05
+
+    def __init__(self, db: Database, home: Path, *, fail: bool = False) -> None:
+        super().__init__(db, home)
+        self.reconciled = threading.Event()
+        self.ticks = 0
+        self.fail = fail
+
+    def reconcile(self) -> None:
+        self.reconciled.set()
+
+    def tick(self) -> float | None:
+        self.ticks += 1
+        if self.fail:
+            raise RuntimeError("a bad pass")
+        return None
+
+
+def test_one_loop_leads_and_a_follower_takes_over(db: Database, tmp_path: Path) -> None:
+    first, second = Counting(db, tmp_path), Counting(db, tmp_path)
+    first.start()
+    _until(first.reconciled.is_set)
+    second.start()
+    # Several of the follower's attempts (every follow_s): none may succeed while first leads.
+    time.sleep(0.3)
+    assert first.is_leader and not second.is_leader
+    assert not second.reconciled.is_set() and second.ticks == 0
+    first.stop()
+    _until(second.reconciled.is_set)
+    assert second.is_leader and second.ticks >= 1
+    second.stop()
+
+
+def test_a_wake_up_makes_the_loop_tick_at_once(db: Database, tmp_path: Path) -> None:
+    loop = Counting(db, tmp_path)
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    for expected in (2, 3):
+        loop.wake()
+        _until(lambda n=expected: loop.ticks == n, timeout=5)  # far less than interval_s
+    loop.stop()
+
+
+def test_a_failing_pass_does_not_end_the_loop(db: Database, tmp_path: Path) -> None:
+    loop = Counting(db, tmp_path, fail=True)
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    loop.wake()
+    _until(lambda: loop.ticks == 2)
+    loop.stop()
+    assert not loop.is_leader
+
+
+class Collecting(EventConsumer):
+    name = "collector"
+    types: ClassVar[tuple[str, ...]] = ("job.*",)
+    interval_s = 60.0
+    follow_s = 0.05
+    batch = 2
+
+    def __init__(self, db: Database, home: Path, events: EventLog) -> None:
+        super().__init__(db, home, events)
+        self.seen: list[str] = []
+        self.refuse = False
+        self.refused = 0
+
+    def handle(self, events: list[Event]) -> None:
+        if self.refuse:
+            self.refused += 1
+            raise RuntimeError("not now")
+        self.seen += [e.resource_id for e in events]
+
+
+def test_a_consumer_goes_on_from_its_cursor(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    for i in range(3):
+        log.record(_ACTOR, "job.submitted", "job", f"j{i}", scope="jobs")
+    log.record(_ACTOR, "run.created", "run", "r0", scope="jobs")  # not consumed
+    consumer = Collecting(db, tmp_path, log)
+    consumer.start()
+    # Three events in batches of two: a full batch asks for the next pass at once.
+    _until(lambda: consumer.seen == ["j0", "j1", "j2"])
+    log.record(_ACTOR, "job.status_changed", "job", "j3", scope="jobs")  # the append wakes it
+    _until(lambda: consumer.seen[-1:] == ["j3"], timeout=5)
+    consumer.stop()
+
+    log.record(_ACTOR, "job.status_changed", "job", "j4", scope="jobs")
+    after = Collecting(db, tmp_path, log)
+    after.start()
+    _until(lambda: after.seen == ["j4"])  # from the cursor: nothing handled twice
+    after.refuse = True
+    log.record(_ACTOR, "job.status_changed", "job", "j5", scope="jobs")
+    _until(lambda: after.refused == 1)  # the append woke it; the pass failed
+    assert after.seen == ["j4"]
+    after.refuse = False
+    after.wake()
+    _until(lambda: after.seen == ["j4", "j5"])  # what a failed pass left is handled next
+    after.stop()
+    assert log.position("collector") == log.latest_id()

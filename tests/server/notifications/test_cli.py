@@ -1,0 +1,96 @@
+"""``dockyard topics`` and ``dockyard subscriptions`` in-process over the embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.client.cli import cli
+
+HOOK = "https://hooks.example/dockyard"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    monkeypatch.delenv("DOCKYARD_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    return CliRunner()
+
+
+def _ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_topics_create_list_publish(runner: CliRunner) -> None:
+    assert "created topic alerts" in _ok(runner, "topics", "create", "alerts")
+    listed = json.loads(_ok(runner, "topics", "list", "--json"))
+    by_name = {t["name"]: t for t in listed}
+    assert by_name["alerts"]["events"] == "topic.alerts" and not by_name["alerts"]["builtin"]
+    assert by_name["job"]["events"] == "job.*" and by_name["job"]["builtin"]
+    table = _ok(runner, "topics", "list")
+    assert table.splitlines()[0].split() == ["NAME", "EVENTS", "KIND", "DESCRIPTION"]
+    sent = json.loads(
+        _ok(runner, "topics", "publish", "alerts", "disk full", "-a", "severity=high", "--json")
+    )
+    assert sent["type"] == "topic.alerts"
+    audit = json.loads(_ok(runner, "audit", "--type", "topic.alerts", "--json"))
+    assert audit["body"] == {"message": "disk full", "attributes": {"severity": "high"}}
+    missing = runner.invoke(cli, ["topics", "publish", "nope", "x"])
+    assert missing.exit_code != 0 and "no custom topic named nope" in missing.output
+
+
+def test_subscriptions_create_list_describe_deliveries_delete(runner: CliRunner) -> None:
+    made = _ok(
+        runner,
+        "subscriptions",
+        "create",
+        "--events",
+        "job.*,topic.alerts",
+        "--url",
+        HOOK,
+        "--secret",
+        "a-long-secret",
+        "--format",
+        "slack",
+        "--filter",
+        '{"status": ["Failed"]}',
+        "--name",
+        "oncall",
+    )
+    assert "created subscription oncall" in made and "a-long-secret" in made
+    listed = json.loads(_ok(runner, "subscriptions", "list", "--json"))
+    assert [s["name"] for s in listed] == ["oncall"]
+    assert "secret" not in listed[0]
+    described = _ok(runner, "subscriptions", "describe", "oncall")
+    assert "job.*, topic.alerts" in described and "slack" in described
+    assert "a-long-secret" not in described
+    assert _ok(runner, "subscriptions", "deliveries", "oncall").strip() == "no deliveries"
+    assert "queued 0" in _ok(runner, "subscriptions", "replay", "oncall")
+    _ok(runner, "subscriptions", "delete", "oncall")
+    assert json.loads(_ok(runner, "subscriptions", "list", "--json")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--url", "ftp://files.example/x"], "http:// or https://"),
+        (["--url", "http://127.0.0.1:9/x"], "DOCKYARD_WEBHOOK_ALLOW_PRIVATE"),
+        (["--url", "http://localhost/x"], "loopback or private"),
+        (["--url", "http://10.1.2.3/x"], "loopback or private"),
+        (["--url", HOOK, "--filter", "{nope"], "--filter is not JSON"),
+        (["--url", HOOK, "--filter", '{"status": "x"}'], "filter policy key 'status'"),
+        ([], "give one of --url or --email"),
+    ],
+)
+def test_bad_subscriptions_are_refused_clearly(
+    runner: CliRunner, args: list[str], words: str
+) -> None:
+    result = runner.invoke(cli, ["subscriptions", "create", "--events", "job.*", *args])
+    assert result.exit_code != 0
+    assert words in result.output and "Traceback" not in result.output

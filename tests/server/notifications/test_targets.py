@@ -1,0 +1,81 @@
+"""The SSRF guard: internal addresses are refused when a subscription is saved and again at
+each send, after DNS resolution, unless DOCKYARD_WEBHOOK_ALLOW_PRIVATE is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.server.notifications._receiver import Receiver, until
+from tests.server.notifications.conftest import make_services
+
+from dockyard.api.notifications import PublishRequest, SubscriptionConfig, TopicConfig
+from dockyard.errors import InvalidArgument
+from dockyard.server.actor import Actor
+from dockyard.server.notifications import Deliverer, FanOut
+from dockyard.server.notifications._targets import check_url, resolve_allowed
+
+ADMIN = Actor.system("test")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost./x",
+        "http://api.localhost/x",
+        "http://10.0.0.1/x",
+        "http://192.168.1.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://[fd00::1]/x",
+        "http://0.0.0.0/x",
+    ],
+)
+def test_internal_literals_are_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        check_url(url, allow_private=False)
+    assert caught.value.field == "endpoint"
+    assert check_url(url, allow_private=True) == url
+
+
+@pytest.mark.parametrize("url", ["ftp://a.example/x", "file:///etc/passwd", "http:///x", "x"])
+def test_only_http_urls_with_a_host(url: str) -> None:
+    with pytest.raises(InvalidArgument):
+        check_url(url, allow_private=True)
+
+
+def test_a_name_is_checked_after_resolution() -> None:
+    assert "resolves to 127.0.0.1" in (
+        resolve_allowed("http://localhost:9/", allow_private=False) or ""
+    )
+    assert resolve_allowed("http://localhost:9/", allow_private=True) is None
+
+
+def test_a_send_to_a_name_that_resolves_inside_is_refused(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    # Saved while the guard was off (or through a name that resolved elsewhere then): the
+    # deliverer of a server with the guard on refuses it at send time.
+    services = make_services(tmp_path)
+    strict = services.settings.model_copy(update={"webhook_allow_private": False})
+    deliverer = Deliverer(services.db, tmp_path, strict)
+    fanout = FanOut(services.db, tmp_path, services.events, queued=deliverer.wake)
+    deliverer.start()
+    fanout.start()
+    try:
+        notify = services.notifications
+        notify.create_topic(ADMIN, TopicConfig(name="t"))
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        made = notify.create_subscription(
+            ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=url)
+        )
+        notify.publish(ADMIN, "t", PublishRequest(message="m"))
+        attempts = until(lambda: notify.attempts(ADMIN, made.name), what="a refused attempt")
+        assert attempts[0].status_code is None
+        assert "resolves to" in (attempts[0].error or "")
+        assert receiver.requests == []
+    finally:
+        fanout.stop()
+        deliverer.stop()
+        services.close()

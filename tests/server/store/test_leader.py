@@ -1,0 +1,56 @@
+"""Leadership: one leader per database, whatever the servers' homes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockyard.server.store import open_database
+from dockyard.server.store._leader import LeaderLock
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/shared.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_servers_with_different_homes_elect_one_leader(url: str, tmp_path: Path) -> None:
+    first_db, second_db = open_database(url), open_database(url)
+    first = LeaderLock(first_db, tmp_path / "home-a", "scheduler")
+    second = LeaderLock(second_db, tmp_path / "home-b", "scheduler")
+    other_kind = LeaderLock(second_db, tmp_path / "home-b", "endpoints")
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        assert other_kind.try_acquire()  # each kind of work has its own leader
+        first.release()
+        assert second.try_acquire()  # a follower takes over when the leader goes
+        assert not first.try_acquire()
+    finally:
+        for lock in (first, second, other_kind):
+            lock.release()
+        first_db.dispose()
+        second_db.dispose()
+
+
+def test_one_sqlite_file_under_two_spellings_has_one_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    absolute = open_database(f"sqlite:///{tmp_path}/data/shared.db")
+    relative = open_database("sqlite:///link/shared.db")
+    first = LeaderLock(absolute, tmp_path / "home-a", "scheduler")
+    second = LeaderLock(relative, tmp_path / "home-b", "scheduler")
+    try:
+        assert first.try_acquire() and not second.try_acquire()
+        assert not (tmp_path / "home-a").exists() and not (tmp_path / "home-b").exists()
+    finally:
+        first.release()
+        second.release()
+        absolute.dispose()
+        relative.dispose()

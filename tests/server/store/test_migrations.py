@@ -1,0 +1,120 @@
+"""Migrations: the migrated database matches schema.py, re-running is a no-op, races are safe."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from dockyard.server.store import Database, open_database, schema
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/m.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def test_migrated_database_matches_schema(url: str) -> None:
+    db = open_database(url)
+    with db.write_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert diff == []
+
+
+def test_migrating_twice_is_a_no_op(url: str) -> None:
+    open_database(url).dispose()
+    db = open_database(url)
+    with db.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM experiments")).scalar() == 1
+    db.dispose()
+
+
+def _start(url: str) -> None:
+    open_database(url).dispose()
+
+
+def test_two_processes_starting_at_once(url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_start, args=(url,)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    db = Database(url)
+    with db.read() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    db.dispose()
+
+
+def _alembic(db: Database) -> Callable[[str, str], None]:
+    from alembic import command
+    from alembic.config import Config
+
+    def run(action: str, revision: str) -> None:
+        with db.write_engine.connect() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", "dockyard.server.store:migrations")
+            cfg.attributes["connection"] = conn
+            getattr(command, action)(cfg, revision)
+            conn.commit()
+
+    return run
+
+
+def test_0006_drops_duplicate_metric_points_of_an_older_database(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0005")
+    insert = text(
+        "INSERT INTO metrics (run_id, key, value, is_nan, timestamp, step) "
+        "VALUES (:run, 'm', :value, :nan, 1, 0)"
+    )
+    with db.write() as conn:
+        for value, nan in [(1.0, False), (1.0, False), (0.0, True), (0.0, True), (2.0, False)]:
+            conn.execute(insert, {"run": "r" * 32, "value": value, "nan": nan})
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT id, value, is_nan FROM metrics ORDER BY id")).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert [(r.value, bool(r.is_nan)) for r in rows] == [(1.0, False), (0.0, True), (2.0, False)]
+    assert [r.id for r in rows] == [1, 3, 5]  # the first of each stays
+    assert diff == []
+
+
+def test_0008_gives_versions_of_an_older_database_a_stage(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0006")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO registered_models (model_id, name, description, creation_time, "
+                "last_updated_time, next_version) VALUES ('m1', 'wine', '', 1, 1, 2)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO model_versions (model_id, version, source, storage_location, digest,"
+                " flavor, metrics, sealed_by_registry, description, status, approval_status,"
+                " created_by, creation_time, last_updated_time) VALUES ('m1', 1, 'runs:/r/m',"
+                " 'registry/m1/1', 'sha256:0', 'sklearn', '{}', false, '', 'READY',"
+                " 'PendingManualApproval', 'a', 1, 1)"
+            )
+        )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        row = conn.execute(text("SELECT stage, logged_model_id FROM model_versions")).one()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert (row.stage, row.logged_model_id) == ("None", None)
+    assert diff == []
