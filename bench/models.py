@@ -170,6 +170,7 @@ def _registry_loads(models: dict[str, Any], frame: pd.DataFrame, work: Path, sca
     import mlflow
 
     import dockyard as dy
+    from dockyard.client import sdk
     from dockyard.client.sdk import reset_context
     from dockyard.settings import Settings
 
@@ -182,7 +183,7 @@ def _registry_loads(models: dict[str, Any], frame: pd.DataFrame, work: Path, sca
             dy.log_model(
                 model, "model", input_example=frame.head(5), registered_model_name=f"bench-{name}"
             )
-        client = dy.sdk.context().client
+        client = sdk.context().client
         client.request(
             "PUT", f"/api/v1/registered-models/bench-{name}/aliases/champion", json={"version": "1"}
         )

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import dockyard as dy
+from dockyard.client import sdk
 from dockyard.client.sdk import reset_context
 from dockyard.settings import Settings
 
@@ -27,7 +28,7 @@ def main() -> None:
         for step in range(points):
             dy.log_metric("loss", step * 0.001, step=step)
     elapsed = time.perf_counter() - start
-    client = dy.sdk.context().client
+    client = sdk.context().client
     stored, token = 0, None
     while True:  # every point must be stored, once
         page = client.request(

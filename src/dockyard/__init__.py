@@ -96,7 +96,7 @@ def __getattr__(name: str) -> Any:
 
         return Settings
     if name in __all__:
-        from dockyard import sdk
+        from dockyard.client import sdk
 
         return getattr(sdk, name)
     raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

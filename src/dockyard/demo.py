@@ -25,6 +25,7 @@ from urllib.parse import quote
 import numpy as np
 
 import dockyard as dy
+from dockyard.client import sdk
 from dockyard.settings import Settings
 
 EXPERIMENT = "demo-diabetes"
@@ -189,7 +190,7 @@ def main() -> int:
     print(f"  job {job.name}: {described.status.value}, {described.events[-1].message}")
 
     _say("3. Registry: alias 'champion', load by alias")
-    client = dy.sdk.context().client
+    client = sdk.context().client
     versions = client.request("GET", f"/api/v1/registered-models/{quote(MODEL)}/versions")
     latest = max(int(v["version"]) for v in versions["model_versions"])
     client.request(
@@ -240,7 +241,7 @@ def main() -> int:
     row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]
     _protocols(url, row)
 
-    server = dy.sdk.context().server().base_url
+    server = sdk.context().server().base_url
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Look next:")
     print(f"  the web UI: {server}/#/experiments  (start with the {EXPERIMENT!r} runs)")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")

@@ -22,7 +22,7 @@ def _sources() -> list[tuple[str, Path]]:
     package = Path(__file__).resolve().parent  # dockyard/models
     files = [
         ("dockyard/errors.py", package.parent / "errors.py"),
-        ("dockyard/lazy.py", package.parent / "_lazy.py"),
+        ("dockyard/lazy.py", package.parent / "lazy.py"),
     ]
     for path in sorted(package.rglob("*.py")):
         if "__pycache__" not in path.parts:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import dockyard as dy
+from dockyard.client import sdk
 from dockyard.client.sdk import reset_context
 from dockyard.settings import Settings
 
@@ -37,7 +38,7 @@ def test_run_context_manager_logs_everything() -> None:
     assert got.params == {"lr": "0.1", "depth": "5"}
     assert got.metrics["loss"].step == 999 and got.metrics["acc"].value == 0.9
     assert got.tags["team"] == "a" and got.tags["stage"] == "dev"
-    history = dy.sdk.context().client.request("GET", f"/api/v1/runs/{run.run_id}/metrics/loss")[
+    history = sdk.context().client.request("GET", f"/api/v1/runs/{run.run_id}/metrics/loss")[
         "metrics"
     ]
     assert [m["step"] for m in history] == list(range(1000))
@@ -53,8 +54,8 @@ def test_exception_in_block_marks_run_failed() -> None:
 def test_a_jobs_run_keeps_the_status_the_job_gives_it(settings: Settings, job_status: str) -> None:
     # A job's process finds its run in DOCKYARD_RUN_ID; the scheduler ends that run with the
     # job's final status, so the script's SDK must neither end it nor revive it.
-    run_id = dy.sdk.context().client.request("POST", "/api/v1/runs", json={})["info"]["run_id"]
-    dy.sdk.context().client.request("PATCH", f"/api/v1/runs/{run_id}", json={"status": job_status})
+    run_id = sdk.context().client.request("POST", "/api/v1/runs", json={})["info"]["run_id"]
+    sdk.context().client.request("PATCH", f"/api/v1/runs/{run_id}", json={"status": job_status})
     reset_context(settings.model_copy(update={"run_id": run_id}))
     dy.log_metric("loss", 0.5)
     assert dy.active_run() == run_id

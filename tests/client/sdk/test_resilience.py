@@ -11,6 +11,7 @@ import pytest
 from tests.services.server_process import ServerProcess
 
 import dockyard as dy
+from dockyard.client import sdk
 from dockyard.client.sdk import reset_context
 from dockyard.settings import Settings
 
@@ -39,7 +40,7 @@ def test_restart_mid_run_loses_nothing(server: ServerProcess, tmp_path: Path) ->
             if step % 500 == 0:
                 time.sleep(0.1)
         restarter.join()
-    history = dy.sdk.context().client.request(
+    history = sdk.context().client.request(
         "GET", f"/api/v1/runs/{run.run_id}/metrics/loss", params={"max_results": 20_000}
     )["metrics"]
     assert [m["step"] for m in history] == list(range(12_000))
@@ -55,7 +56,7 @@ def test_server_that_stays_away_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def _steps(run_id: str) -> list[int]:
-    history = dy.sdk.context().client.request("GET", f"/api/v1/runs/{run_id}/metrics/loss")
+    history = sdk.context().client.request("GET", f"/api/v1/runs/{run_id}/metrics/loss")
     return [m["step"] for m in history["metrics"]]
 
 

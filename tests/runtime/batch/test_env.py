@@ -55,8 +55,11 @@ def test_the_runtime_copy_holds_only_worker_code(packages: dict[str, Path], tmp_
     runtime = prepare_runtime(packages["linear"], tmp_path, "local")
     assert runtime.python == sys.executable
     assert not runtime.own_env
-    batch = runtime.path / "dockyard" / "batch"
-    assert sorted(p.name for p in batch.glob("*.py")) == sorted(["__init__.py", *WORKER_MODULES])
+    root = runtime.path / "dockyard"
+    copied = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if "models" not in p.parts}
+    faces = {"__init__.py", "errors.py", "lazy.py", "api/__init__.py", "api/batch/__init__.py"}
+    faces |= {"runtime/__init__.py", "runtime/batch/__init__.py"}
+    assert copied == faces | set(WORKER_MODULES)
     assert (runtime.path / "dockyard" / "models" / "pyfunc.py").is_file()
     assert not (runtime.path / "dockyard" / "server").exists()
     assert prepare_runtime(packages["linear"], tmp_path, "local").path == runtime.path

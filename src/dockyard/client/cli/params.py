@@ -11,9 +11,9 @@ import sys
 import click
 
 from dockyard.api.params import Parameter
+from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.http import sdk
 
 __all__ = ["params"]
 

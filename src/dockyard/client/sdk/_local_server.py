@@ -3,6 +3,8 @@
 Tracking runs in-process, but jobs need a process that outlives a notebook cell and owns the
 queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server`` on a free
 loopback port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after.
+A server started by other code (another checkout, an older or newer Dockyard, another Python)
+is stopped and replaced: its answers would follow rules this SDK does not have.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+import dockyard
 from dockyard.errors import Unavailable
 from dockyard.settings import Settings
 
@@ -37,22 +41,47 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _code() -> dict[str, str]:
+    """What a server started from here runs: this Dockyard, from this folder, on this Python."""
+    return {
+        "version": dockyard.__version__,
+        "code": str(Path(dockyard.__file__).resolve().parent),
+        "python": sys.executable,
+    }
+
+
+def _reusable(state: Path) -> str | None:
+    """The recorded server's URL if it answers and runs this code; a stale one is stopped."""
+    try:
+        recorded = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    url = str(recorded.get("url", ""))
+    if not url or not _healthy(url):
+        return None
+    if all(recorded.get(key) == value for key, value in _code().items()):
+        return url
+    pid = recorded.get("pid")
+    if isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    return None
+
+
 def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     """The URL of a running local server over ``settings.home``, starting one if needed."""
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     state = home / "server.json"
-    if state.exists():
-        url = json.loads(state.read_text()).get("url", "")
-        if url and _healthy(url):
-            return str(url)
+    url = _reusable(state) if state.exists() else None
+    if url:
+        return url
     with (home / "server.start.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if state.exists():
-            url = json.loads(state.read_text()).get("url", "")
-            if url and _healthy(url):
-                return str(url)
-        return _start(settings, state, timeout)
+        url = _reusable(state) if state.exists() else None
+        return url or _start(settings, state, timeout)
 
 
 def _start(settings: Settings, state: Path, timeout: float) -> str:
@@ -89,7 +118,7 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
                 f"the local Dockyard server exited at start; see {settings.home / 'server.log'}"
             )
         if _healthy(url):
-            state.write_text(json.dumps({"url": url, "pid": proc.pid}))
+            state.write_text(json.dumps({"url": url, "pid": proc.pid, **_code()}))
             return url
         time.sleep(0.1)
     proc.terminate()

@@ -236,7 +236,7 @@ def _add_stand_ins() -> None:
     """
     import dockyard
 
-    shims = Path(dockyard.__file__).resolve().parent / "jobs" / "shims"
+    shims = Path(dockyard.__file__).resolve().parent / "runtime" / "runner" / "shims"
     if shims.is_dir() and str(shims) not in sys.path:
         sys.path.append(str(shims))
 

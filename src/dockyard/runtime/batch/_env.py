@@ -30,24 +30,29 @@ __all__ = ["EnvManager", "WorkerRuntime", "prepare_runtime", "requirement_mismat
 
 EnvManager = Literal["auto", "local", "virtualenv"]
 
-# The worker-side modules: everything a worker imports from this package (no pydantic, no
-# boto3, no server code).
+# The worker-side modules: everything a worker imports besides the model runtime (no pydantic,
+# no boto3, no server code), as paths under ``dockyard/``; the packages' faces are written anew.
 WORKER_MODULES = (
-    "_config.py",
-    "_csv.py",
-    "_csv_arrow.py",
-    "_encode.py",
-    "_handlers.py",
-    "_jsonl.py",
-    "_jsonpath.py",
-    "_parquet.py",
-    "_records.py",
-    "_scoring.py",
-    "_table.py",
-    "_worker.py",
-    "_workdir.py",
+    "runtime/batch/_config.py",
+    "runtime/batch/_csv.py",
+    "runtime/batch/_csv_arrow.py",
+    "runtime/batch/_encode.py",
+    "runtime/batch/_handlers.py",
+    "runtime/batch/_jsonl.py",
+    "runtime/batch/_parquet.py",
+    "runtime/batch/_records.py",
+    "runtime/batch/_scoring.py",
+    "runtime/batch/_table.py",
+    "runtime/batch/_worker.py",
+    "runtime/batch/_workdir.py",
+    "api/batch/_jsonpath.py",
 )
 _PACKAGE_INIT = '"""Dockyard batch transform worker (copied to run in any environment)."""\n'
+_JSONPATH_FACE = (
+    _PACKAGE_INIT
+    + "from dockyard.api.batch._jsonpath import JsonPath, JsonPathError\n"
+    + '__all__ = ["JsonPath", "JsonPathError"]\n'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ def _models_module(name: str) -> ModuleType:
     Importing ``dockyard.models`` pulls in pandas (~100 MB); the runner only needs these
     helpers, and stays small so that the workers have the memory.
     """
-    path = Path(__file__).resolve().parent.parent / "models" / f"{name}.py"
+    path = Path(__file__).resolve().parents[2] / "models" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_dockyard_batch_models_{name}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with Dockyard
         raise ImportError(f"cannot load {path}")
@@ -138,7 +143,7 @@ def prepare_runtime(model_dir: Path, work_dir: Path, env_manager: EnvManager) ->
 
 def _runtime_copy(work_dir: Path) -> Path:
     """Copy the worker code into ``work_dir/runtime/<digest>`` (once per code version)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # dockyard/
     runtime = _models_module("_runtime")
     digest = hashlib.sha256(runtime.runtime_fingerprint().encode())
     for name in WORKER_MODULES:
@@ -149,10 +154,12 @@ def _runtime_copy(work_dir: Path) -> Path:
     building = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(building, ignore_errors=True)
     runtime.copy_runtime(building)
-    batch = building / "dockyard" / "batch"
-    batch.mkdir(parents=True)
-    (batch / "__init__.py").write_text(_PACKAGE_INIT)
+    root = building / "dockyard"
     for name in WORKER_MODULES:
-        runtime.copy_source(package / name, batch / name)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        runtime.copy_source(package / name, root / name)
+    for face in ("runtime", "runtime/batch", "api"):
+        (root / face / "__init__.py").write_text(_PACKAGE_INIT)
+    (root / "api" / "batch" / "__init__.py").write_text(_JSONPATH_FACE)
     building.replace(target)  # complete or absent: a crash mid-copy leaves only the .tmp
     return target

@@ -146,7 +146,7 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
     # The job can import dockyard (for dy.log_metric) even from an environment of its own.
     # On the server's interpreter the SageMaker stand-ins come next; an environment of the
     # job's own lists them after its packages instead (_env), so a real one it installs wins.
-    src = str(Path(__file__).resolve().parents[2])
+    src = str(Path(__file__).resolve().parents[3])  # src/dockyard/runtime/runner/_contract.py
     shims = "" if job.get("python") else str(SHIMS)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, shims, env.get("PYTHONPATH", "")) if p)
     env.update(spec.get("environment", {}))

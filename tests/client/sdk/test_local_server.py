@@ -1,0 +1,75 @@
+"""The SDK reuses the local server it started only while that server runs the same code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from dockyard.client.sdk import _local_server
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def healthy_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def old_server() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(["sleep", "60"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_a_server_running_this_code_is_reused(tmp_path: Path, healthy_url: str) -> None:
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps({"url": healthy_url, "pid": -1, **_local_server._code()}))
+    assert _local_server._reusable(state) == healthy_url
+
+
+@pytest.mark.parametrize("field", ["version", "code", "python"])
+def test_a_server_running_other_code_is_stopped_not_reused(
+    tmp_path: Path, healthy_url: str, old_server: subprocess.Popen[bytes], field: str
+) -> None:
+    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code()}
+    recorded[field] = "something else"
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps(recorded))
+    assert _local_server._reusable(state) is None
+    assert old_server.wait(timeout=10) == -15  # SIGTERM
+
+
+def test_a_record_from_before_versions_were_recorded_is_replaced(
+    tmp_path: Path, healthy_url: str, old_server: subprocess.Popen[bytes]
+) -> None:
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps({"url": healthy_url, "pid": old_server.pid}))
+    assert _local_server._reusable(state) is None
+    assert old_server.wait(timeout=10) == -15
+
+
+def test_a_torn_record_starts_a_new_server(tmp_path: Path) -> None:
+    state = tmp_path / "server.json"
+    state.write_text('{"url": "http://127.0.0.1:1"')
+    assert _local_server._reusable(state) is None
