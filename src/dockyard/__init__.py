@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dockyard.errors import (  # light: no third-party imports
     AlreadyExists,
@@ -24,6 +24,7 @@ from dockyard.errors import (  # light: no third-party imports
     Unauthenticated,
     Unavailable,
 )
+from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.client.sdk import (
@@ -86,20 +87,6 @@ def set_tracking_uri(uri: str | None) -> None:
     from dockyard.settings import Settings
 
     reset_context(Settings().model_copy(update={"uri": uri}))
-
-
-def __getattr__(name: str) -> Any:
-    # The SDK (HTTP client, pydantic models) loads on first use, so processes that only need a
-    # submodule (a job's runner, a serving worker) start fast.
-    if name == "Settings":
-        from dockyard.settings import Settings
-
-        return Settings
-    if name in __all__:
-        from dockyard.client import sdk
-
-        return getattr(sdk, name)
-    raise AttributeError(f"module 'dockyard' has no attribute {name!r}")
 
 
 __all__ = [
@@ -169,3 +156,14 @@ __all__ = [
     "subscribe",
     "upload_data",
 ]
+
+# The SDK (HTTP client, pydantic models) loads on first use, so processes that only need a
+# submodule (a job's runner, a serving worker) start fast.
+_HERE = {name for name in __all__ if name in globals()}
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        **{name: ".client.sdk" for name in __all__ if name not in _HERE},
+        "Settings": ".settings",
+    },
+)
