@@ -9,6 +9,7 @@ is stopped and replaced: its answers would follow rules this SDK does not have.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -63,10 +64,8 @@ def _reusable(state: Path) -> str | None:
         return url
     pid = recorded.get("pid")
     if isinstance(pid, int) and pid > 0:
-        try:
+        with contextlib.suppress(OSError):  # gone already
             os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
     return None
 
 
