@@ -29,7 +29,7 @@ from dockyard.models.flavors.sagemaker_script import handlers_in
 from dockyard.models.pyfunc import load_model
 from dockyard.runtime.runner._packaging import package_model
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "serving" / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[1] / "runtime" / "serving" / "scripts"
 IRIS = load_iris()
 
 
@@ -211,7 +211,7 @@ def test_sagemakers_xgboost_example_serves_on_the_stand_ins(tmp_path: Path) -> N
 
     import xgboost
 
-    source = Path(__file__).resolve().parents[1] / "jobs" / "scripts" / "sagemaker"
+    source = Path(__file__).resolve().parents[1] / "server" / "jobs" / "scripts" / "sagemaker"
     x, y = IRIS.data, (IRIS.target == 2).astype(float)
     booster = xgboost.train(
         {"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(x, label=y), 5

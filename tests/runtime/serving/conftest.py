@@ -38,7 +38,7 @@ from dockyard.models.pyfunc import PyFuncModel, load_model
 from dockyard.runtime.serving.worker import Worker
 
 FEATURES = ["a", "b", "c", "d"]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from dockyard.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "serving" / "scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "runtime" / "serving" / "scripts"
 IRIS = load_iris()
 PASSWORD = "correct horse battery"
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})

@@ -32,7 +32,7 @@ from dockyard.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[3]
 _ISOLATED = "tests.server.jobs.isolated_executor:IsolatedExecutor"
 
 

@@ -51,7 +51,7 @@ def server(job_user: str) -> Iterator[ServerProcess]:
     base = Path(tempfile.mkdtemp(prefix="dockyard-job-user-"))
     base.chmod(0o711)
     packages = sysconfig.get_path("purelib")
-    src = str(Path(__file__).resolve().parents[2] / "src")
+    src = str(Path(__file__).resolve().parents[3] / "src")
     proc = ServerProcess(
         base / "home",
         python=_SYSTEM_PYTHON,

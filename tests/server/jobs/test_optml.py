@@ -76,7 +76,7 @@ def test_a_runner_that_is_not_root_mounts_opt_ml_in_a_user_namespace(unprivilege
         job = base / "job"
         job.mkdir()
         os.chown(job, entry.pw_uid, entry.pw_gid)
-        src = str(Path(__file__).resolve().parents[2] / "src")
+        src = str(Path(__file__).resolve().parents[3] / "src")
         env = {"PYTHONPATH": os.pathsep.join((src, sysconfig.get_path("purelib")))}
         done = subprocess.run(
             [_SYSTEM_PYTHON, "-c", _RUNNER, str(job)],

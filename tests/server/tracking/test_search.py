@@ -798,4 +798,4 @@ def test_valid_filters_match_mlflow(
 
 def test_postgres_fixture_location_is_current() -> None:
     # The postgres parameter above skips when the plugin is absent; fail loudly if it moved.
-    assert (Path(__file__).parents[1] / "services" / "postgres.py").exists()
+    assert (Path(__file__).parents[2] / "services" / "postgres.py").exists()

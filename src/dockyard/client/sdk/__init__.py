@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.client.http import Client
     from dockyard.client.sdk._connect import connect
     from dockyard.client.sdk._context import context, reset_context
     from dockyard.client.sdk._data import (
@@ -76,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActiveRun",
     "CSVSerializer",
+    "Client",
     "EndpointHandle",
     "Estimator",
     "JSONDeserializer",
@@ -133,6 +135,7 @@ __all__ = [
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "Client": "dockyard.client.http",
         "ActiveRun": "._fluent",
         "CSVSerializer": "._serializers",
         "EndpointHandle": "._endpoints",

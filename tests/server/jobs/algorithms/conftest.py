@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-SRC = Path(__file__).resolve().parents[3] / "src"
+SRC = Path(__file__).resolve().parents[4] / "src"
 
 
 @dataclass
