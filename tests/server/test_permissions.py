@@ -49,6 +49,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runner": frozenset(),
 }
 PASSWORD = "correct horse battery"
+HOOK_SECRET = "a-trigger-secret-for-the-matrix"
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Call:
     params: Callable[[World], dict[str, Any]] | None = None
     json: Callable[[World], Any] | None = None
     content: bytes | None = None
+    headers: dict[str, str] | None = None  # besides the caller's own credentials
 
 
 def _q(**kw: Any) -> Callable[[World], dict[str, Any]]:
@@ -319,6 +321,29 @@ ROUTES: dict[tuple[str, str], Call] = {
     # SageMaker Runtime's InvokeEndpoint, passed on to the endpoint: calling it is reading it.
     ("POST", "/endpoints/{name}/invocations"): Call(
         "read", "/endpoints/{w.endpoint}/invocations", content=b"1,2\n"
+    ),
+    # -- triggers: their creator's; hooks answer to the trigger's secret, not to a token -------
+    ("POST", "/api/v1/triggers"): Call(
+        "member",
+        "/api/v1/triggers",
+        json=lambda w: {**w.extra["trigger"], "name": f"t-{w.job}"},
+    ),
+    ("GET", "/api/v1/triggers"): Call("signed_in", "/api/v1/triggers"),
+    ("GET", "/api/v1/triggers/{name}"): Call("self", "/api/v1/triggers/trig-{w.job}"),
+    ("DELETE", "/api/v1/triggers/{name}"): Call("self", "/api/v1/triggers/trig-{w.job}"),
+    ("POST", "/api/v1/triggers/{name}/fire"): Call("self", "/api/v1/triggers/trig-{w.job}/fire"),
+    ("GET", "/api/v1/triggers/{name}/firings"): Call(
+        "self", "/api/v1/triggers/trig-{w.job}/firings"
+    ),
+    ("POST", "/api/v1/hooks/triggers/{name}"): Call(
+        "public",
+        "/api/v1/hooks/triggers/trig-{w.job}",
+        content=b'{"ref": "refs/heads/main", "after": "ab", "project": {}}',
+        headers={
+            "X-Gitlab-Event": "Push Hook",
+            "X-Gitlab-Token": HOOK_SECRET,
+            "Content-Type": "application/json",
+        },
     ),
     # -- parameters ----------------------------------------------------------------------------
     ("POST", "/api/v1/params"): Call(
@@ -745,6 +770,13 @@ def _seed(server: Server) -> World:
         "inputs": {"train": {"uri": w.data_uri, "content_type": "text/csv"}},
     }
     _ok(c.post("/api/v1/jobs/training", json=job, headers=owner))
+    w.extra["trigger"] = {
+        "name": f"trig-{w.job}",
+        "git": {"branches": ["main"]},
+        "secret": HOOK_SECRET,
+        "target": {"kind": "training", "spec": job},
+    }
+    _ok(c.post("/api/v1/triggers", json=w.extra["trigger"], headers=owner))
     w.param, w.secret = f"/seed/{n}/plain", f"/seed/{n}/secret"
     _ok(c.post("/api/v1/params", json={"name": w.param, "value": "1"}, headers=owner))
     secret = {"name": w.secret, "value": "s3cr3t", "type": "SecureString"}
@@ -770,7 +802,7 @@ def _ask(server: Server, call: Call, world: World, caller: str, method: str, aja
     if ajax:  # MLflow's UI calls the same API under /ajax-api
         url = url.replace("/api/", "/ajax-api/", 1)
     server.client.cookies.clear()  # a session cookie set by signing in must not stick
-    kwargs: dict[str, Any] = {"headers": dict(server.headers[caller])}
+    kwargs: dict[str, Any] = {"headers": {**server.headers[caller], **(call.headers or {})}}
     if call.params is not None:
         kwargs["params"] = call.params(world)
     if call.json is not None:

@@ -36,6 +36,7 @@ from dockyard.server.routes import (
     registry,
     runs,
     specs,
+    triggers,
 )
 from dockyard.server.ui import ui_router
 from dockyard.settings import Settings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         auth,
         events,
         notifications,
+        triggers,
         specs,
         mlflow,
     ):

@@ -20,8 +20,9 @@ In order, for each HTTP request:
    only digests of tokens. The session token is therefore a bearer credential like any other
    (send it over TLS), and the access key id and secret may be anything. The embedded server
    inside the SDK's own process is its owner's. With no credentials, the request is anonymous
-   where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in and
-   the web UI's static files are open then).
+   where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in,
+   the web UI's static files and triggers' hooks, which their secrets authenticate, are open
+   then).
 4. The :class:`~dockyard.server.auth.Actor` goes into ``scope["state"]["actor"]``; services receive
 it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
@@ -75,6 +76,9 @@ _PUBLIC: Final = frozenset(
     }
 )
 _PUBLIC_PREFIX: Final = "/ui/"
+# Posted by git hosts and object stores, which send no token: the trigger's secret
+# authenticates them (dockyard.server.triggers: a signature or a token header, checked there).
+_HOOK_PREFIX: Final = "/api/v1/hooks/triggers/"
 _MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
 _DENIED_PER_S: Final = 5.0
 _SIGV4: Final = "AWS4-"
@@ -93,6 +97,8 @@ def actor_of(scope: Scope) -> Actor:
 
 def _public(method: str, path: str) -> bool:
     if (method, path) in _PUBLIC:
+        return True
+    if method == "POST" and path.startswith(_HOOK_PREFIX):
         return True
     return method in ("GET", "HEAD") and path.startswith(_PUBLIC_PREFIX)
 

@@ -18,6 +18,7 @@ from dockyard.server.params import ParamService
 from dockyard.server.registry import RegistryService
 from dockyard.server.store import Database, open_database
 from dockyard.server.tracking import LoggedModelService, TrackingService
+from dockyard.server.triggers import TriggerService
 from dockyard.settings import Settings
 
 __all__ = ["Services"]
@@ -48,6 +49,7 @@ class Services:
     endpoints: EndpointService
     notifications: NotificationService
     params: ParamService
+    triggers: TriggerService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -100,6 +102,7 @@ class Services:
             endpoints=endpoints,
             notifications=NotificationService(db, settings, events, access),
             params=params,
+            triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts),
         )
         endpoints.check_model = services.check_model
         return services
@@ -153,7 +156,7 @@ class Services:
         )
         scheduler.start()
         supervisor.start()
-        return [scheduler, supervisor, *self.start_notifications()]
+        return [scheduler, supervisor, *self.start_notifications(), *self.start_triggers()]
 
     def start_notifications(self) -> list[Background]:
         """Start the notification fan-out and deliverer (they lead per database)."""
@@ -164,6 +167,20 @@ class Services:
         deliverer.start()
         fanout.start()
         return [fanout, deliverer]
+
+    def start_triggers(self) -> list[Background]:
+        """Start the loops that fire schedules, object prefixes and event patterns."""
+        from dockyard.server.triggers import EventTriggers, ObjectWatcher, ScheduleLoop
+
+        home = self.settings.home
+        loops: list[Background] = [
+            ScheduleLoop(self.triggers, self.db, home),
+            ObjectWatcher(self.triggers, self.db, home),
+            EventTriggers(self.triggers, self.db, home, self.events),
+        ]
+        for loop in loops:
+            loop.start()  # type: ignore[attr-defined]
+        return loops
 
     def close(self) -> None:
         self.db.dispose()

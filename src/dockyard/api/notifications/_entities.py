@@ -38,6 +38,7 @@ BUILTIN_TOPICS = (
     "grant",
     "subscription",
     "topic",
+    "trigger",
 )
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -40,6 +40,7 @@ _COMMANDS: Final = {
     "audit": ("dockyard.client.cli.audit", "audit"),
     "topics": ("dockyard.client.cli.notifications", "topics"),
     "subscriptions": ("dockyard.client.cli.notifications", "subscriptions"),
+    "triggers": ("dockyard.client.cli.triggers", "triggers"),
 }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dockyard.client.http import Client
+from dockyard import Client
 from dockyard.client.sdk import is_local, to_store
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec
@@ -45,8 +45,9 @@ def local_path(text: str | Path, base: Path, field: str) -> Path:
 
 def local_to_store(client: Client, value: Any, base: Path, key_prefix: str, field: str) -> Any:
     """``value`` (a path or URI) with a local path, relative to ``base``, uploaded and replaced
-    by its store URI."""
-    if not is_local(value):
+    by its store URI. A trigger's ``{{trigger.<field>}}`` placeholder is left for the trigger
+    to fill in."""
+    if not is_local(value) or (isinstance(value, str) and "{{trigger." in value):
         return value
     return to_store(client, str(local_path(value, base, field)), key_prefix, field)
 

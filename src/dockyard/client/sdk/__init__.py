@@ -72,6 +72,14 @@ if TYPE_CHECKING:
         NumpyDeserializer,
     )
     from dockyard.client.sdk._transform import Transformer, TransformJob
+    from dockyard.client.sdk._triggers import (
+        create_trigger,
+        delete_trigger,
+        fire_trigger,
+        get_trigger,
+        list_triggers,
+        trigger_history,
+    )
     from dockyard.client.sdk._upload import is_local, to_store
 
 __all__ = [
@@ -93,21 +101,26 @@ __all__ = [
     "connect",
     "context",
     "create_topic",
+    "create_trigger",
     "delete_parameter",
     "delete_subscription",
+    "delete_trigger",
     "deploy",
     "download_artifacts",
     "download_model",
     "end_run",
+    "fire_trigger",
     "get_parameter",
     "get_parameter_history",
     "get_parameters_by_path",
     "get_run",
+    "get_trigger",
     "is_local",
     "label_parameter_version",
     "list_artifacts",
     "list_deliveries",
     "list_subscriptions",
+    "list_triggers",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -130,11 +143,18 @@ __all__ = [
     "start_run",
     "subscribe",
     "to_store",
+    "trigger_history",
     "upload_data",
 ]
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "create_trigger": "._triggers",
+        "delete_trigger": "._triggers",
+        "fire_trigger": "._triggers",
+        "get_trigger": "._triggers",
+        "list_triggers": "._triggers",
+        "trigger_history": "._triggers",
         "Client": "dockyard.client.http",
         "ActiveRun": "._fluent",
         "CSVSerializer": "._serializers",

@@ -28,6 +28,11 @@ decide. The rules:
   label ``edit``; deleting ``manage``. Decrypting a SecureString needs more than the default
   permission: an explicit grant (``read`` or more) on the name or a path above it, owning it,
   or the admin role (:class:`PathAccess`).
+- **Triggers** start work by themselves, as their creator: a trigger is its creator's alone.
+  Creating one needs the member role; reading, firing and deleting it, being its creator or
+  an admin. Its work is submitted with the creator's account as it is when it fires, so the
+  job rules above still decide what it may start. Its hook answers to its secret, not to a
+  token.
 
 Without accounts (the embedded default, or a loopback server with no users) every actor is an
 admin: the same checks run and pass. Decisions are cached per process for a few seconds, so a
@@ -158,6 +163,21 @@ class Access:
     def require_publish(self, actor: Actor, what: str) -> None:
         """Creating custom topics and publishing to them: a member who may write."""
         self.require_role(actor, Role.MEMBER, what)
+
+    def may_use_trigger(self, actor: Actor, owner_id: int | None) -> bool:
+        """Whether ``actor`` may read, fire or delete a trigger ``owner_id`` created."""
+        if actor.read_only or actor.job is not None:
+            return False
+        if actor.user_id is None or actor.role is Role.ADMIN:
+            return True
+        return owner_id is not None and owner_id == actor.user_id
+
+    def require_trigger(self, actor: Actor, owner_id: int | None, name: str, what: str) -> None:
+        """PermissionDenied unless ``actor`` created trigger ``name`` or is an admin."""
+        if not self.may_use_trigger(actor, owner_id):
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: trigger {name} is its creator's (or an admin's)"
+            )
 
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:

@@ -200,6 +200,17 @@ class AuthService:
         self._remember(self._tokens, text, now + ttl, actor)
         return actor
 
+    def account_actor(self, user_id: int) -> Actor:
+        """The account ``user_id`` as an actor, as it is now (for work it set up earlier: a
+        trigger firing). NotFound or PermissionDenied when it was deleted or disabled."""
+        with self._db.read() as conn:
+            row = self._repo.user_row_by_id(conn, user_id)
+        if row is None:
+            raise NotFound(f"account {user_id} no longer exists")
+        if row.disabled:
+            raise PermissionDenied(f"user {row.name!r} is disabled")
+        return Actor(ActorKind.USER, row.name, Role(row.role), user_id=int(row.user_id))
+
     def cached_password(self, username: str, password: str, source: str) -> Actor | None:
         """The account of a name and password checked in the last minute, unless this address
         is being throttled (no scrypt, no database, no wait)."""

@@ -24,13 +24,32 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.server.notifications._deliverer import Deliverer
     from dockyard.server.notifications._fanout import FanOut
+    from dockyard.server.notifications._filters import (
+        event_fields,
+        matches,
+        type_matches,
+        validate_policy,
+    )
     from dockyard.server.notifications._formats import sign
     from dockyard.server.notifications._service import NotificationService
 
-__all__ = ["Deliverer", "FanOut", "NotificationService", "sign"]
+__all__ = [
+    "Deliverer",
+    "FanOut",
+    "NotificationService",
+    "event_fields",
+    "matches",
+    "sign",
+    "type_matches",
+    "validate_policy",
+]
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "event_fields": "._filters",
+        "matches": "._filters",
+        "type_matches": "._filters",
+        "validate_policy": "._filters",
         "Deliverer": "._deliverer",
         "FanOut": "._fanout",
         "NotificationService": "._service",

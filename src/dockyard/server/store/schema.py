@@ -63,6 +63,8 @@ __all__ = [
     "tags",
     "tokens",
     "topics",
+    "trigger_firings",
+    "triggers",
     "users",
 ]
 
@@ -712,4 +714,57 @@ parameter_labels = Table(
     Column("label", String(100), nullable=False),
     Column("version", Integer, nullable=False),
     PrimaryKeyConstraint("name", "label"),
+)
+
+# -- triggers: work started by schedules, pushes, new objects and events (dockyard.server.triggers)
+# ------
+
+# One row per trigger. ``config`` is its source (cron, git filters, prefix, event patterns) and
+# ``target`` the work it starts, both JSON. ``secret`` verifies pushes and object notifications
+# (HMAC keys must stay readable, as a subscription's; it is never returned after creation).
+# ``state`` is the durable cursor of its source: the next schedule slot, the last object key.
+# ``last_fired_time`` is moved by a conditional update in the transaction that claims a
+# firing, so the cooldown holds across servers. ``after_event_id``: events before it never fire.
+triggers = Table(
+    "triggers",
+    metadata,
+    Column("trigger_id", String(16), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("secret", String(200), nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("cooldown_s", Float, nullable=False, server_default="0"),
+    Column("state", Text, nullable=False, server_default="{}"),
+    Column("last_fired_time", BigInteger, nullable=True),
+    Column("after_event_id", BigInteger, nullable=False, server_default="0"),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+)
+
+# One row per (trigger, cause): the unique key is what makes a cause fire once, however many
+# servers see it and however often. ``status``: pending (claimed, work not yet submitted),
+# fired, failed, skipped (cooldown). ``job``: the work started, named from the cause.
+trigger_firings = Table(
+    "trigger_firings",
+    metadata,
+    Column("firing_id", _BigId, primary_key=True, autoincrement=True),
+    Column(
+        "trigger_id",
+        String(16),
+        ForeignKey("triggers.trigger_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("cause_key", String(300), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("job", String(63), nullable=True),
+    Column("error", String(1000), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    UniqueConstraint("trigger_id", "cause_key"),
+    Index(None, "trigger_id", "firing_id"),
+    Index(None, "status", "updated_time"),
 )

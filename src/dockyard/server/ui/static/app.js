@@ -29,6 +29,8 @@ const ROUTES = [
   ["/events", page("events")],
   ["/subscriptions", page("subscriptions")],
   ["/subscriptions/:name", page("subscriptions")],
+  ["/triggers", page("triggers")],
+  ["/triggers/:name", page("triggers")],
   ["/account", page("account")],
 ];
 
@@ -40,6 +42,7 @@ const NAV = [
   ["Parameters", "#/params", "r"],
   ["Events", "#/events", "v"],
   ["Subscriptions", "#/subscriptions", "n"],
+  ["Triggers", "#/triggers", "t"],
   ["Account", "#/account", "a"],
 ];
 

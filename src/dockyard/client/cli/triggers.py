@@ -1,0 +1,231 @@
+"""``dockyard triggers``: create, list, get, delete, fire and history of triggers.
+
+    dockyard triggers create nightly --job train.yaml --cron "0 3 * * *" --timezone Europe/Paris
+    dockyard triggers create on-push --job train.yaml --git --repository acme/models \\
+        --branch main --path "src/*"
+    dockyard triggers create new-data --job train.yaml --objects s3://lake/raw/ --cooldown 3600
+    dockyard triggers create on-approval --job train.yaml --events model_version.approval_set \\
+        --filter '{"status": ["Approved"]}'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from dockyard.api.triggers import Firing, Trigger
+from dockyard.client import sdk
+from dockyard.client.cli._client import client
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
+
+__all__ = ["triggers"]
+
+
+@click.group()
+def triggers() -> None:
+    """Triggers: work started by a schedule, a git push, new objects or an event."""
+
+
+def _source(t: Trigger) -> str:
+    if t.schedule is not None:
+        when = t.schedule.rate or f"{t.schedule.cron} {t.schedule.timezone}"
+        return f"schedule {when}"
+    if t.git is not None:
+        return f"git {t.git.repository or '*'} {','.join(t.git.branches) or '*'}"
+    if t.objects is not None:
+        return f"objects {t.objects.prefix}"
+    assert t.events is not None
+    return f"events {','.join(t.events.events)}"
+
+
+@triggers.command()
+@click.argument("name")
+@click.option("--job", "job_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--transform", "transform_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--cron", help='Five-field cron expression or a macro ("0 3 * * *", "@daily").')
+@click.option("--timezone", default="UTC", show_default=True, help="IANA zone of --cron.")
+@click.option("--rate", help='A fixed period: "rate(15 minutes)".')
+@click.option("--git", "git", is_flag=True, help="Fire on pushes posted to the trigger's hook.")
+@click.option("--provider", type=click.Choice(["github", "gitlab", "any"]), default="any")
+@click.option("--repository", help="owner/name of the repository pushes must come from.")
+@click.option("--branch", "branches", multiple=True, help="Branch pattern (repeatable).")
+@click.option("--path", "paths", multiple=True, help="Changed-file pattern (repeatable).")
+@click.option("--objects", help="Prefix URI whose new objects fire it.")
+@click.option("--no-poll", is_flag=True, help="With --objects: only S3 notifications fire it.")
+@click.option("--events", "events", multiple=True, help="Event-type pattern (repeatable).")
+@click.option("--filter", "policy", help="With --events: a filter policy as JSON.")
+@click.option("--cooldown", type=click.FloatRange(min=0), default=0.0, help="Seconds.")
+@click.option("--secret", help="The hook's secret (made up when left out).")
+@json_option
+@fail_on_error
+def create(
+    name: str,
+    job_file: Path | None,
+    transform_file: Path | None,
+    cron: str | None,
+    timezone: str,
+    rate: str | None,
+    git: bool,
+    provider: str,
+    repository: str | None,
+    branches: tuple[str, ...],
+    paths: tuple[str, ...],
+    objects: str | None,
+    no_poll: bool,
+    events: tuple[str, ...],
+    policy: str | None,
+    cooldown: float,
+    secret: str | None,
+    as_json: bool,
+) -> None:
+    """Create trigger NAME starting the job (--job FILE) or transform (--transform FILE)."""
+    if (job_file is None) == (transform_file is None):
+        raise click.UsageError("give exactly one of --job and --transform")
+    http = client()
+    job = transform = None
+    if job_file is not None:
+        job = job_paths(load_spec(job_file), job_file.parent, http)
+    else:
+        assert transform_file is not None
+        transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
+    try:
+        filter_policy = orjson.loads(policy) if policy else None
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
+    made = sdk.create_trigger(
+        name,
+        job=job,
+        transform=transform,
+        cron=cron,
+        timezone=timezone,
+        rate=rate,
+        git={
+            "provider": provider,
+            "repository": repository,
+            "branches": list(branches),
+            "paths": list(paths),
+        }
+        if git
+        else None,
+        objects={"prefix": objects, "poll": not no_poll} if objects else None,
+        events=list(events) or None,
+        filter=filter_policy,
+        cooldown_s=cooldown,
+        secret=secret,
+        client=http,
+    )
+
+    def human() -> str:
+        lines = [f"{made.name}: {_source(made)}"]
+        if made.hook_path:
+            lines.append(f"hook:   {made.hook_path}")
+            lines.append(f"secret: {made.secret}  (shown once)")
+        if made.next_time:
+            lines.append(f"next:   {format_time(made.next_time)} UTC")
+        return "\n".join(lines)
+
+    emit(made.model_dump(mode="json"), as_json, human)
+
+
+@triggers.command("list")
+@json_option
+@fail_on_error
+def list_(as_json: bool) -> None:
+    """Your triggers (every one, for an admin)."""
+    found = sdk.list_triggers(client=client())
+    emit(
+        [t.model_dump(mode="json") for t in found],
+        as_json,
+        lambda: table(
+            ["name", "source", "work", "cooldown", "last fired", "next"],
+            [
+                [
+                    t.name,
+                    _source(t),
+                    t.target.kind,
+                    f"{t.cooldown_s:g}s",
+                    format_time(t.last_fired_time),
+                    format_time(t.next_time),
+                ]
+                for t in found
+            ],
+        ),
+    )
+
+
+@triggers.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def get(name: str, as_json: bool) -> None:
+    """Show trigger NAME."""
+    t = sdk.get_trigger(name, client=client())
+
+    def human() -> str:
+        lines = [
+            f"{t.name}  ({t.kind.value}, by {t.created_by})",
+            f"source:     {_source(t)}",
+            f"work:       {t.target.kind}",
+            f"cooldown:   {t.cooldown_s:g}s",
+            f"last fired: {format_time(t.last_fired_time)}",
+        ]
+        if t.next_time:
+            lines.append(f"next:       {format_time(t.next_time)} UTC")
+        if t.hook_path:
+            lines.append(f"hook:       {t.hook_path}")
+        return "\n".join(lines)
+
+    emit(t.model_dump(mode="json"), as_json, human)
+
+
+@triggers.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def delete(name: str, as_json: bool) -> None:
+    """Delete trigger NAME and its history."""
+    sdk.delete_trigger(name, client=client())
+    emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
+
+
+def _firing_row(f: Firing) -> list[object]:
+    return [f.firing_id, f.status.value, f.cause_key, f.job or "-", format_time(f.created_time)]
+
+
+@triggers.command()
+@click.argument("name")
+@click.option("--key", help="Fire once per key (a retry with the same key does nothing).")
+@click.option("--cause", "fields", multiple=True, help="FIELD=VALUE passed on (repeatable).")
+@json_option
+@fail_on_error
+def fire(name: str, key: str | None, fields: tuple[str, ...], as_json: bool) -> None:
+    """Fire trigger NAME now."""
+    cause: dict[str, str] = {}
+    for item in fields:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--cause")
+        cause[field] = value
+    f = sdk.fire_trigger(name, key=key, cause=cause, client=client())
+    said = f"{name}: {f.status.value} {f.job or ''} {f.error or ''}".rstrip()
+    emit(f.model_dump(mode="json"), as_json, lambda: said)
+
+
+@triggers.command()
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@json_option
+@fail_on_error
+def history(name: str, limit: int, as_json: bool) -> None:
+    """The firings of trigger NAME, newest first."""
+    found = sdk.trigger_history(name, limit=limit, client=client())
+    emit(
+        [f.model_dump(mode="json") for f in found],
+        as_json,
+        lambda: table(["id", "status", "cause", "job", "time"], [_firing_row(f) for f in found]),
+    )

@@ -1,0 +1,98 @@
+"""Triggers: ``/api/v1/triggers`` (create, list, read, delete, fire, history) and the hook
+``/api/v1/hooks/triggers/{name}`` that git hosts and object stores post to.
+
+The hook is open without a token (GitHub, GitLab and S3 cannot send one): the trigger's
+secret authenticates it, checked by the service (a signature, a token header); a mismatch is
+401 and a ``trigger.hook_denied`` event.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.api.triggers import (
+    FireRequest,
+    Firing,
+    FiringList,
+    HookResult,
+    NewTrigger,
+    Trigger,
+    TriggerConfig,
+    TriggerList,
+)
+from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._route import OneHopRoute
+
+triggers = APIRouter(prefix="/api/v1/triggers", tags=["triggers"], route_class=OneHopRoute)
+hooks = APIRouter(prefix="/api/v1/hooks/triggers", tags=["triggers"])
+router = APIRouter()
+#: A push payload is rarely past a few hundred KB; GitHub caps them at 25 MB.
+MAX_HOOK_BYTES = 5 * 1024 * 1024
+
+
+@triggers.post("", status_code=201)
+def create_trigger(config: TriggerConfig, services: ServicesDep, actor: ActorDep) -> NewTrigger:
+    """A trigger; the answer is the only one showing a git or object trigger's secret."""
+    return services.triggers.create(actor, config)
+
+
+@triggers.get("")
+def list_triggers(services: ServicesDep, actor: ActorDep) -> TriggerList:
+    """Your triggers (every one, for an admin)."""
+    return TriggerList(triggers=services.triggers.list(actor))
+
+
+@triggers.get("/{name}")
+def get_trigger(name: str, services: ServicesDep, actor: ActorDep) -> Trigger:
+    return services.triggers.get(actor, name)
+
+
+@triggers.delete("/{name}", status_code=204)
+def delete_trigger(name: str, services: ServicesDep, actor: ActorDep) -> Response:
+    services.triggers.delete(actor, name)
+    return Response(status_code=204)
+
+
+@triggers.post("/{name}/fire", status_code=201)
+def fire_trigger(
+    name: str, services: ServicesDep, actor: ActorDep, request: FireRequest | None = None
+) -> Firing:
+    """Fire now; with a ``key``, once per key."""
+    return services.triggers.fire(actor, name, request or FireRequest())
+
+
+@triggers.get("/{name}/firings")
+def list_firings(
+    name: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
+) -> FiringList:
+    """Its firings, newest first: each cause, its status, the job it started."""
+    found = services.triggers.history(actor, name, limit=limit, before=before)
+    return FiringList(firings=found)
+
+
+@hooks.post("/{name}")
+async def receive_hook(name: str, request: Request, services: ServicesDep) -> HookResult:
+    """A GitHub or GitLab push, or an S3 event notification (with the trigger's secret in
+    ``X-Dockyard-Trigger-Secret``)."""
+    from dockyard.errors import InvalidArgument
+
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_HOOK_BYTES:
+        raise InvalidArgument(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+    body = await request.body()
+    if len(body) > MAX_HOOK_BYTES:
+        raise InvalidArgument(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    source = request.client.host if request.client else ""
+    return await run_in_threadpool(services.triggers.receive, name, headers, body, source)
+
+
+router.include_router(triggers)
+router.include_router(hooks)

@@ -1,0 +1,85 @@
+"""New objects under a prefix: listed from a durable cursor, or told by S3 notifications.
+
+Listing: the trigger's ``state`` keeps the greatest key seen. Each pass lists the prefix (the
+artifact store abstraction: a local folder or an S3 prefix), takes the keys after the cursor,
+and fires once for them, moving the cursor in the transaction that claims the firing; a
+restart goes on from there. Keys are compared as strings, as S3 lists them.
+
+Notifications: an S3 event-notification payload (``{"Records": [{"eventName":
+"ObjectCreated:Put", "s3": {"bucket": {"name": ...}, "object": {"key": ...}}}]}``, as S3,
+MinIO and Ceph send it) posted to the trigger's hook fires for the records under the prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+import orjson
+
+from dockyard.artifacts import open_artifact_store
+from dockyard.errors import InvalidArgument
+
+__all__ = ["list_new", "read_notification"]
+
+#: Objects one firing carries at most (the rest fire next pass).
+MAX_OBJECTS = 100
+
+
+def _base(prefix: str) -> str:
+    return prefix.rstrip("/")
+
+
+def list_new(prefix: str, after: str | None, *, s3_endpoint_url: str | None = None) -> list[str]:
+    """Keys under ``prefix`` after ``after``, sorted, at most :data:`MAX_OBJECTS`."""
+    store = open_artifact_store(_base(prefix), s3_endpoint_url=s3_endpoint_url)
+    found = sorted(
+        info.path
+        for info in store.list("", recursive=True)
+        if not info.is_dir and (after is None or info.path > after)
+    )
+    return found[:MAX_OBJECTS]
+
+
+def uri_of(prefix: str, key: str) -> str:
+    return f"{_base(prefix)}/{key}"
+
+
+def read_notification(prefix: str, body: bytes) -> list[dict[str, Any]]:
+    """The created objects of an S3 event-notification payload that lie under ``prefix``."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidArgument("the notification body is not JSON", field="body") from None
+    records = payload.get("Records") if isinstance(payload, dict) else None
+    if not isinstance(records, list):
+        raise InvalidArgument(
+            "not an S3 event notification: a Records list is required", field="Records"
+        )
+    base = _base(prefix) + "/"
+    found: list[dict[str, Any]] = []
+    for i, record in enumerate(records[: MAX_OBJECTS * 10]):
+        if not isinstance(record, dict) or not str(record.get("eventName", "")).startswith(
+            "ObjectCreated"
+        ):
+            continue
+        s3: Any = record.get("s3")
+        try:
+            bucket = str(s3["bucket"]["name"])
+            key = unquote_plus(str(s3["object"]["key"]))  # URL-encoded in notifications
+        except (TypeError, KeyError):
+            raise InvalidArgument(
+                "an S3 record names its bucket and object key", field=f"Records.{i}.s3"
+            ) from None
+        uri = f"s3://{bucket}/{key}"
+        if not uri.startswith(base):
+            continue
+        found.append(
+            {
+                "uri": uri,
+                "key": uri[len(base) :],
+                "size": s3["object"].get("size"),
+                "sequencer": str(s3["object"].get("sequencer") or s3["object"].get("eTag") or ""),
+            }
+        )
+    return found[:MAX_OBJECTS]

@@ -1,0 +1,590 @@
+"""The triggers' rules: create, list, read, delete, fire by hand, history, hooks; and
+:meth:`TriggerService.fire_cause`, through which every source fires.
+
+Firing one cause, exactly once::
+
+    1. claim: insert the firing (unique per trigger and cause key) and take the cooldown
+       (a conditional update of the trigger), with the source's cursor, in one transaction.
+       A cause already claimed, by this server or another, before or after a restart, stops
+       here; a cause in the cooldown is recorded as skipped.
+    2. submit the work as the trigger's creator, named from the cause (_work.job_name).
+    3. record the job (fired) or the error (failed), with a trigger.fired / trigger.failed
+       event, in one transaction.
+
+A crash between 1 and 3 leaves a pending firing; :meth:`retry_stale` (run by the schedule
+loop) submits it again, and finds the job already there when 2 had happened.
+
+Permissions: a trigger is its creator's (:meth:`dockyard.server.auth.Access.require_trigger`); its
+work is submitted with the creator's account, so it can start only what they could.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from dockyard.api.triggers import (
+    EventSource,
+    FireRequest,
+    Firing,
+    FiringStatus,
+    GitSource,
+    HookResult,
+    NewTrigger,
+    ObjectSource,
+    ScheduleSource,
+    Target,
+    Trigger,
+    TriggerConfig,
+    TriggerKind,
+)
+from dockyard.artifacts import artifact_uri
+from dockyard.errors import (
+    AlreadyExists,
+    DockyardError,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+    invalid_from_validation,
+)
+from dockyard.server.actor import Actor, Role
+from dockyard.server.auth import Access, AuthService
+from dockyard.server.events import EventLog
+from dockyard.server.store import Database, schema
+from dockyard.server.triggers import _git, _objects
+from dockyard.server.triggers._repository import TriggerRepository
+from dockyard.server.triggers._schedule import Cron, parse_rate
+from dockyard.server.triggers._work import job_name, work_body
+from dockyard.settings import Settings
+
+__all__ = ["HOOK_PREFIX", "TriggerService"]
+
+KIND = "trigger"
+HOOK_PREFIX = "/api/v1/hooks/triggers/"
+MAX_PAGE = 500
+#: A pending firing older than this is taken for one a crash interrupted.
+STALE_MS = 60_000
+_E = schema.events
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TriggerService:
+    """Triggers and their firings.
+
+    Args:
+        jobs: Submits the work (``submit`` / ``submit_transform``).
+        artifacts: Where transforms write by default.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        events: EventLog,
+        access: Access,
+        auth: AuthService,
+        jobs: Any,
+        artifacts: Any,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._events = events
+        self._access = access
+        self._auth = auth
+        self._jobs = jobs
+        self._artifacts = artifacts
+        self._repo = TriggerRepository()
+        self._roots = settings.allowed_roots()
+
+    def _event(
+        self,
+        conn: Connection,
+        actor: Actor,
+        type: str,
+        name: str,
+        body: dict[str, Any] | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        self._events.append(
+            conn, actor, type, KIND, name, scope=f"{KIND}:{name}", body=body, outcome=outcome
+        )
+
+    # -- create, read, delete -------------------------------------------------------------------
+
+    def create(self, actor: Actor, config: TriggerConfig, *, now: int | None = None) -> NewTrigger:
+        """Save a trigger (member role; its creator owns it). Its source is checked here: the
+        cron expression and zone, the rate, the prefix (inside the allowed roots), the event
+        patterns and filter, and the work's kind."""
+        self._access.require_role(actor, Role.MEMBER, "create triggers")
+        now = now if now is not None else now_ms()
+        _check_target(config.target)
+        kind = config.kind
+        state: dict[str, Any] = {}
+        if config.schedule is not None:
+            state["next_time"] = _next_slot(config.schedule, now, now)
+        if config.objects is not None:
+            self._roots.check(config.objects.prefix, "objects.prefix")
+            if config.objects.poll and not config.objects.include_existing:
+                seen = self._list(config.objects.prefix, None, everything=True)
+                state["after"] = seen[-1] if seen else None
+        if config.events is not None:
+            from dockyard.server.notifications import validate_policy
+
+            validate_policy(config.events.filter)
+            for i, pattern in enumerate(config.events.events):
+                if pattern.startswith("trigger.") or pattern in ("*", "trigger.*"):
+                    raise InvalidArgument(
+                        f"{pattern!r}: a trigger may not follow triggers' own events (it would "
+                        "start itself)",
+                        field=f"events.events.{i}",
+                    )
+        secret = None
+        if kind in (TriggerKind.GIT, TriggerKind.OBJECTS):
+            secret = config.secret or secrets.token_urlsafe(32)
+        row = {
+            "trigger_id": secrets.token_hex(8),
+            "name": config.name,
+            "kind": kind.value,
+            "config": orjson.dumps(
+                {
+                    "source": getattr(config, kind.value).model_dump(mode="json"),
+                    "description": config.description,
+                }
+            ).decode(),
+            "target": config.target.model_dump_json(),
+            "secret": secret,
+            "enabled": True,
+            "cooldown_s": config.cooldown_s,
+            "state": orjson.dumps(state).decode(),
+            "last_fired_time": None,
+            "owner_id": actor.user_id if actor.job is None else None,
+            "created_by": actor.label[:256],
+            "created_time": now,
+        }
+        with self._db.write() as conn:
+            if self._repo.find(conn, config.name) is not None:
+                raise AlreadyExists(f"trigger {config.name} exists already", field="name")
+            row["after_event_id"] = int(conn.execute(select(func.max(_E.c.id))).scalar() or 0)
+            self._repo.insert(conn, **row)
+            self._event(conn, actor, "trigger.created", config.name, {"kind": kind.value})
+        return NewTrigger(**_trigger(row).model_dump(), secret=secret)
+
+    def list(self, actor: Actor) -> builtins.list[Trigger]:
+        """The triggers ``actor`` may see: its own, or every one for an admin."""
+        with self._db.read() as conn:
+            rows = self._repo.all(conn)
+        return [_trigger(r) for r in rows if self._access.may_use_trigger(actor, r.owner_id)]
+
+    def get(self, actor: Actor, name: str) -> Trigger:
+        with self._db.read() as conn:
+            row = self._repo.require(conn, name)
+        self._access.require_trigger(actor, row.owner_id, name, "read it")
+        return _trigger(row)
+
+    def delete(self, actor: Actor, name: str) -> None:
+        """Delete a trigger and its history; a hook posted to it afterwards is refused."""
+        with self._db.write() as conn:
+            row = self._repo.require(conn, name)
+            self._access.require_trigger(actor, row.owner_id, name, "delete it")
+            self._repo.remove(conn, row.trigger_id)
+            self._event(conn, actor, "trigger.deleted", name)
+
+    def history(
+        self, actor: Actor, name: str, *, limit: int = 100, before: int | None = None
+    ) -> builtins.list[Firing]:
+        """Its firings, newest first."""
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            row = self._repo.require(conn, name)
+            self._access.require_trigger(actor, row.owner_id, name, "read its history")
+            rows = self._repo.firings(conn, row.trigger_id, limit, before)
+        return [_firing(r, name) for r in rows]
+
+    def fire(self, actor: Actor, name: str, request: FireRequest) -> Firing:
+        """Fire by hand (its creator or an admin); the same ``key`` fires once."""
+        with self._db.read() as conn:
+            row = self._repo.require(conn, name)
+        self._access.require_trigger(actor, row.owner_id, name, "fire it")
+        self._access.require_role(actor, Role.MEMBER, f"fire trigger {name}")
+        key = f"manual:{request.key or secrets.token_hex(8)}"
+        cause = {**request.cause, "by": actor.name}
+        return self.fire_cause(row, key, cause, manual=True)
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def receive(
+        self, name: str, headers: Mapping[str, str], body: bytes, source: str
+    ) -> HookResult:
+        """A push or an object notification posted to a trigger's hook.
+
+        Raises:
+            Unauthenticated: No such trigger, or the signature or token does not match (the
+                same answer either way; recorded as a ``trigger.hook_denied`` event).
+        """
+        with self._db.read() as conn:
+            row = self._repo.find(conn, name)
+        outsider = Actor.anonymous(source)
+        try:
+            if row is None or row.secret is None:
+                raise Unauthenticated(f"no trigger {name} takes hooks")
+            if row.kind == TriggerKind.GIT.value:
+                provider = _git.provider_of(headers)
+                if provider is None:
+                    raise Unauthenticated(
+                        "a push carries X-Hub-Signature-256 (GitHub) or X-Gitlab-Token (GitLab)"
+                    )
+                _git.verify(provider, headers, body, row.secret)
+            else:
+                provider = None
+                sent = headers.get("x-dockyard-trigger-secret", "")
+                if not sent or not secrets.compare_digest(sent.encode(), row.secret.encode()):
+                    raise Unauthenticated("X-Dockyard-Trigger-Secret is not this trigger's secret")
+        except Unauthenticated as exc:
+            with self._db.write() as conn:
+                self._event(
+                    conn,
+                    outsider,
+                    "trigger.hook_denied",
+                    name[:64],
+                    {"reason": exc.message},
+                    outcome="denied",
+                )
+            raise
+        if not row.enabled:
+            return HookResult(ignored="the trigger is disabled")
+        source_config = orjson.loads(row.config)["source"]
+        if provider is not None:
+            event = _git.event_name(provider, headers)
+            if event not in ("push", "Push Hook"):
+                return HookResult(ignored=f"{event or 'this'} event is not a push")
+            push = _git.read_push(provider, body)
+            why = _git.matches(GitSource.model_validate(source_config), push)
+            if why is not None:
+                return HookResult(ignored=why)
+            key = f"push:{push['repository']}:{push['branch']}:{push['sha']}"
+            return HookResult(fired=self.fire_cause(row, key, push))
+        prefix = ObjectSource.model_validate(source_config).prefix
+        found = _objects.read_notification(prefix, body)
+        if not found:
+            return HookResult(ignored=f"no created object under {prefix}")
+        key = "objects:" + ",".join(f"{o['key']}@{o['sequencer']}" for o in found)
+        key = key if len(key) <= 300 else "objects:" + _digest(key)
+        return HookResult(fired=self.fire_cause(row, key, _object_cause(prefix, found)))
+
+    # -- firing ---------------------------------------------------------------------------------
+
+    def fire_cause(
+        self,
+        row: Any,
+        cause_key: str,
+        cause: dict[str, Any],
+        *,
+        state: dict[str, Any] | None = None,
+        now: int | None = None,
+        manual: bool = False,
+        defer_in_cooldown: bool = False,
+    ) -> Firing:
+        """Fire ``row`` for one cause, once (see the module docstring). ``state`` is the
+        source's new cursor, saved with the claim. ``manual`` firings ignore the cooldown but
+        start it. With ``defer_in_cooldown`` a cause in the cooldown is not recorded (nor the
+        cursor moved): it fires when the cooldown ends.
+
+        Raises:
+            Conflict: ``defer_in_cooldown`` and the cooldown is running (nothing recorded).
+        """
+        now = now if now is not None else now_ms()
+        cause_key = cause_key[:300]
+        name = row.name
+        with self._db.write() as conn:
+            firing_id = self._repo.claim(
+                conn,
+                trigger_id=row.trigger_id,
+                cause_key=cause_key,
+                cause=orjson.dumps(cause).decode(),
+                status=FiringStatus.PENDING.value,
+                created_time=now,
+                updated_time=now,
+            )
+            if firing_id is None:  # this cause fired already, here or on another server
+                found = conn.execute(
+                    select(schema.trigger_firings).where(
+                        schema.trigger_firings.c.trigger_id == row.trigger_id,
+                        schema.trigger_firings.c.cause_key == cause_key,
+                    )
+                ).one()
+                if state is not None:
+                    self._repo.set_state(conn, row.trigger_id, orjson.dumps(state).decode())
+                return _firing(found, name)
+            fresh = self._repo.by_id(conn, row.trigger_id)
+            if fresh is None:
+                raise NotFound(f"trigger {name} was deleted", field="name")
+            took = self._repo.take_cooldown(conn, fresh, now, ignore_cooldown=manual)
+            if not took and defer_in_cooldown:
+                raise _Deferred(f"trigger {name} is cooling down")
+            if state is not None:
+                self._repo.set_state(conn, row.trigger_id, orjson.dumps(state).decode())
+            if not took:
+                error = f"cooldown: it fired at {fresh.last_fired_time} ms, {fresh.cooldown_s:g} s"
+                self._repo.finish(
+                    conn, firing_id, status=FiringStatus.SKIPPED.value, error=error[:1000]
+                )
+                return _firing(self._repo.firing(conn, firing_id), name)
+        return self._submit(row, firing_id, cause_key, cause)
+
+    def _submit(self, row: Any, firing_id: int, cause_key: str, cause: dict[str, Any]) -> Firing:
+        name = row.name
+        # The firing is recorded as its creator's doing (who may then see it in the event
+        # log, as their job's events), or the server's when the account is gone.
+        by = Actor.system(f"trigger {name}")
+        target = Target.model_validate_json(row.target)
+        job = job_name(name, cause_key)
+        status, error = FiringStatus.FIRED, None
+        try:
+            actor = by = self._owner(row)
+            try:
+                self._jobs.get(actor, job)  # submitted before a crash: done already
+            except NotFound:
+                body = work_body(target.kind, target.spec, name, cause_key, cause)
+                if target.kind == "training":
+                    from pydantic import ValidationError
+
+                    from dockyard.api.jobs import TrainingJobSpec
+
+                    try:
+                        spec = TrainingJobSpec.model_validate(body)
+                    except ValidationError as exc:
+                        raise invalid_from_validation(exc.errors()) from exc
+                    self._jobs.submit(actor, spec)
+                else:
+                    root = artifact_uri(self._artifacts, "transform")
+                    self._jobs.submit_transform(actor, body, root)
+        except DockyardError as exc:
+            status, error = FiringStatus.FAILED, exc.message
+            if exc.field:
+                error = f"{exc.field}: {error}"
+        with self._db.write() as conn:
+            self._repo.finish(
+                conn,
+                firing_id,
+                status=status.value,
+                job=job if status is FiringStatus.FIRED else None,
+                error=error[:1000] if error else None,
+                updated_time=now_ms(),
+            )
+            said: dict[str, Any] = {"firing_id": firing_id, "cause": cause_key}
+            if status is FiringStatus.FIRED:
+                said["job"] = job
+                self._event(conn, by, "trigger.fired", name, said)
+            else:
+                said["error"] = (error or "")[:300]
+                self._event(conn, by, "trigger.failed", name, said)
+            return _firing(self._repo.firing(conn, firing_id), name)
+
+    def _owner(self, row: Any) -> Actor:
+        """Who the work is submitted as: the trigger's creator, as they are now."""
+        if row.owner_id is None:  # a server without accounts: its creator's name
+            return Actor.system(row.created_by).at("trigger")
+        return self._auth.account_actor(int(row.owner_id)).at("trigger")
+
+    def retry_stale(self, now: int | None = None) -> int:
+        """Submit again the firings a crash left pending; how many there were."""
+        now = now if now is not None else now_ms()
+        with self._db.read() as conn:
+            stale = self._repo.stale(conn, now - STALE_MS)
+            rows = {s.trigger_id: self._repo.by_id(conn, s.trigger_id) for s in stale}
+        for firing in stale:
+            row = rows.get(firing.trigger_id)
+            if row is not None:
+                self._submit(row, firing.firing_id, firing.cause_key, orjson.loads(firing.cause))
+        return len(stale)
+
+    # -- what the loops read --------------------------------------------------------------------
+
+    def enabled(self, kind: TriggerKind) -> builtins.list[Any]:
+        with self._db.read() as conn:
+            return self._repo.all(conn, kind.value)
+
+    def _list(
+        self, prefix: str, after: str | None, *, everything: bool = False
+    ) -> builtins.list[str]:
+        if everything:
+            from dockyard.artifacts import open_artifact_store
+
+            store = open_artifact_store(
+                prefix.rstrip("/"), s3_endpoint_url=self._settings.s3_endpoint_url
+            )
+            return sorted(i.path for i in store.list("", recursive=True) if not i.is_dir)
+        return _objects.list_new(prefix, after, s3_endpoint_url=self._settings.s3_endpoint_url)
+
+    def poll_objects(self, row: Any, now: int | None = None) -> Firing | None:
+        """List a prefix trigger's new objects and fire once for them (see _objects)."""
+        state = orjson.loads(row.state)
+        source = ObjectSource.model_validate(orjson.loads(row.config)["source"])
+        if not source.poll:
+            return None
+        prefix = source.prefix
+        keys = self._list(prefix, state.get("after"))
+        if not keys:
+            return None
+        found = [{"uri": _objects.uri_of(prefix, k), "key": k} for k in keys]
+        try:
+            return self.fire_cause(
+                row,
+                f"objects:{keys[-1]}",
+                _object_cause(prefix, found),
+                state={**state, "after": keys[-1]},
+                now=now,
+                defer_in_cooldown=True,
+            )
+        except _Deferred:
+            return None
+
+    def fire_schedule(self, row: Any, now: int) -> Firing | None:
+        """Fire a schedule trigger for its latest due slot and move it to the next; missed
+        older slots (the server was down) are not made up."""
+        state = orjson.loads(row.state)
+        due = state.get("next_time")
+        if due is None or due > now:
+            return None
+        source = ScheduleSource.model_validate(orjson.loads(row.config)["source"])
+        slot = int(due)
+        for _ in range(100_000):  # bounded: a minutely cron over a long outage
+            following = _next_slot(source, slot, int(row.created_time))
+            if following > now:
+                break
+            slot = following
+        following = _next_slot(source, max(slot, now), int(row.created_time))
+        cause = {"slot": _iso(slot, source.timezone), "slot_ms": slot}
+        return self.fire_cause(
+            row, f"schedule:{slot}", cause, state={**state, "next_time": following}, now=now
+        )
+
+    def fire_event(self, row: Any, event: Any) -> Firing:
+        cause = {
+            "event_id": event.id,
+            "event_type": event.type,
+            "resource_type": event.resource_type,
+            "resource_id": event.resource_id,
+            "actor": event.actor,
+            **{f"body_{k}": v for k, v in event.body.items() if isinstance(v, (str, int, float))},
+        }
+        return self.fire_cause(row, f"event:{event.id}", cause)
+
+
+class _Deferred(InvalidArgument):
+    """A cause held back by the cooldown, to fire when it ends."""
+
+
+def _check_target(target: Target) -> None:
+    """Refuse a spec that could never be submitted, naming ``target.spec.<field>``.
+
+    Its shape only: ``{{trigger.<field>}}`` placeholders stay as written, and what depends on
+    the world (URIs, capacity, permissions) is checked at each firing, as at any submit."""
+    from pydantic import BaseModel, ValidationError
+
+    spec = dict(target.spec)
+    spec.pop("name", None)  # each firing names its job
+    model: type[BaseModel]
+    if target.kind == "training":
+        from dockyard.api.jobs import TrainingJobSpec
+
+        model = TrainingJobSpec
+    else:
+        from dockyard.api.jobs import TransformJobSpec
+
+        model = TransformJobSpec
+        if not spec.get("output") and not spec.get("TransformOutput"):
+            spec["output"] = {"uri": "s3://placeholder/output"}  # defaulted at submit
+    try:
+        model.model_validate(spec)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("target", "spec", *e["loc"])} for e in exc.errors()]
+        raise invalid_from_validation(errors) from None
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _next_slot(source: ScheduleSource, after_ms: int, anchor_ms: int) -> int:
+    """The first slot of ``source`` strictly after ``after_ms``."""
+    if (source.cron is None) == (source.rate is None):
+        raise InvalidArgument("a schedule has exactly one of cron and rate", field="schedule")
+    if source.rate is not None:
+        period = parse_rate(source.rate, "schedule.rate") * 1000
+        return anchor_ms + ((max(after_ms, anchor_ms) - anchor_ms) // period + 1) * period
+    from datetime import UTC, datetime
+
+    cron = Cron.parse(source.cron or "", source.timezone, field="schedule.cron")
+    after = datetime.fromtimestamp(after_ms / 1000, UTC)
+    return int(cron.next_after(after).timestamp() * 1000)
+
+
+def _iso(ms: int, timezone: str) -> str:
+    from datetime import UTC, datetime
+
+    from dockyard.server.triggers._schedule import zone
+
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone(timezone)).isoformat()
+
+
+def _object_cause(prefix: str, found: builtins.list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "prefix": prefix,
+        "uri": found[-1]["uri"],
+        "key": found[-1]["key"],
+        "count": len(found),
+        "uris": [o["uri"] for o in found],
+    }
+
+
+def _trigger(row: Any) -> Trigger:
+    m = row if isinstance(row, dict) else row._mapping
+    config = orjson.loads(m["config"])
+    kind = TriggerKind(m["kind"])
+    sources: dict[str, Any] = {
+        TriggerKind.SCHEDULE: ScheduleSource,
+        TriggerKind.GIT: GitSource,
+        TriggerKind.OBJECTS: ObjectSource,
+        TriggerKind.EVENTS: EventSource,
+    }
+    state = orjson.loads(m["state"])
+    return Trigger(
+        trigger_id=m["trigger_id"],
+        name=m["name"],
+        kind=kind,
+        **{kind.value: sources[kind].model_validate(config["source"])},
+        target=Target.model_validate_json(m["target"]),
+        cooldown_s=m["cooldown_s"],
+        description=config.get("description", ""),
+        hook_path=HOOK_PREFIX + m["name"] if m["secret"] else None,
+        next_time=state.get("next_time"),
+        last_fired_time=m["last_fired_time"],
+        created_by=m["created_by"],
+        created_time=m["created_time"],
+    )
+
+
+def _firing(row: Any, trigger: str) -> Firing:
+    return Firing(
+        firing_id=row.firing_id,
+        trigger=trigger,
+        cause_key=row.cause_key,
+        cause=orjson.loads(row.cause),
+        status=FiringStatus(row.status),
+        job=row.job,
+        error=row.error,
+        created_time=row.created_time,
+        updated_time=row.updated_time,
+    )

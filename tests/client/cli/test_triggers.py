@@ -1,0 +1,152 @@
+"""``dockyard triggers`` in-process (click's runner) over the embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.client.cli import cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    return CliRunner()
+
+
+def _ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(cli, ["triggers", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> Path:
+    (tmp_path / "train.csv").write_text("1,2\n3,4\n")
+    spec = tmp_path / "job.yaml"
+    spec.write_text(
+        "algorithm: xgboost\n"
+        "hyperparameters: {num_round: '2', objective: 'reg:squarederror'}\n"
+        "inputs: {train: {uri: train.csv, content_type: text/csv}}\n"
+        "tags: {why: '{{trigger.why}}'}\n"
+    )
+    return spec
+
+
+def test_create_list_fire_history_delete(runner: CliRunner, job: Path) -> None:
+    made = _ok(
+        runner,
+        "create",
+        "nightly",
+        "--job",
+        str(job),
+        "--cron",
+        "0 3 * * *",
+        "--timezone",
+        "Europe/Paris",
+    )
+    assert made.startswith("nightly: schedule 0 3 * * * Europe/Paris\nnext:")
+    listed = _ok(runner, "list").splitlines()
+    assert listed[0].split()[:3] == ["NAME", "SOURCE", "WORK"] and "nightly" in listed[1]
+    shown = json.loads(_ok(runner, "get", "nightly", "--json"))
+    assert shown["schedule"]["timezone"] == "Europe/Paris" and shown["next_time"]
+    fired = json.loads(
+        _ok(runner, "fire", "nightly", "--key", "k", "--cause", "why=test", "--json")
+    )
+    assert fired["status"] == "fired", fired
+    again = json.loads(_ok(runner, "fire", "nightly", "--key", "k", "--json"))
+    assert again["firing_id"] == fired["firing_id"]
+    history = _ok(runner, "history", "nightly").splitlines()
+    assert history[0].split() == ["ID", "STATUS", "CAUSE", "JOB", "TIME"]
+    assert history[1].split()[1:3] == ["fired", "manual:k"] and len(history) == 2
+    _ok(runner, "delete", "nightly")
+    missing = runner.invoke(cli, ["triggers", "get", "nightly"])
+    assert missing.exit_code == 2 and "no trigger named nightly" in missing.output
+
+
+def test_a_git_trigger_shows_its_hook_and_secret_once(runner: CliRunner, job: Path) -> None:
+    made = _ok(
+        runner,
+        "create",
+        "on-push",
+        "--job",
+        str(job),
+        "--git",
+        "--repository",
+        "acme/models",
+        "--branch",
+        "main",
+        "--path",
+        "src/*",
+    )
+    assert "hook:   /api/v1/hooks/triggers/on-push" in made and "(shown once)" in made
+    assert "secret" not in _ok(runner, "get", "on-push")
+
+
+def test_bad_input_names_the_problem(runner: CliRunner, job: Path) -> None:
+    both = runner.invoke(
+        cli,
+        [
+            "triggers",
+            "create",
+            "x",
+            "--job",
+            str(job),
+            "--cron",
+            "@daily",
+            "--rate",
+            "rate(1 hour)",
+        ],
+    )
+    assert both.exit_code == 2 and "exactly one of cron and rate" in both.output
+    none = runner.invoke(cli, ["triggers", "create", "x", "--job", str(job)])
+    assert none.exit_code == 2 and "exactly one source" in none.output
+    zone = runner.invoke(
+        cli,
+        [
+            "triggers",
+            "create",
+            "x",
+            "--job",
+            str(job),
+            "--cron",
+            "@daily",
+            "--timezone",
+            "Mars/Base",
+        ],
+    )
+    assert zone.exit_code == 2 and "unknown time zone" in zone.output
+    bad = runner.invoke(
+        cli,
+        ["triggers", "create", "x", "--job", str(job), "--events", "job.*", "--filter", "{nope"],
+    )
+    assert bad.exit_code == 2 and "--filter" in bad.output
+
+
+def test_a_transform_whose_input_is_the_new_object(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_DATA_ROOTS", str(tmp_path))
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    spec = tmp_path / "score.yaml"
+    spec.write_text(
+        "model_uri: models:/none/1\ninput: {uri: '{{trigger.uri}}', content_type: text/csv}\n"
+    )
+    made = json.loads(
+        _ok(
+            runner,
+            "create",
+            "new-data",
+            "--transform",
+            str(spec),
+            "--objects",
+            str(incoming),
+            "--json",
+        )
+    )
+    assert made["target"]["spec"]["input"]["uri"] == "{{trigger.uri}}"  # not taken for a path

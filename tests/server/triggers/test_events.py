@@ -1,0 +1,58 @@
+"""Event patterns: an approved model version starts a job, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.server.triggers.conftest import ROOT, training
+
+from dockyard.api.triggers import TriggerConfig
+from dockyard.errors import InvalidArgument
+from dockyard.server._services import Services
+from dockyard.server.triggers._loops import EventTriggers
+
+
+def _approve(services: Services, name: str, status: str) -> None:
+    services.events.record(
+        ROOT,
+        "model_version.approval_set",
+        "model_version",
+        f"{name}/1",
+        scope="registered_model:1",
+        body={"status": status},
+    )
+
+
+def test_an_approval_fires_once(services: Services, tmp_path: Path, data: Path) -> None:
+    _approve(services, "before", "Approved")  # before the trigger: never fires
+    config = {
+        "name": "on-approval",
+        "events": {
+            "events": ["model_version.approval_set"],
+            "filter": {"status": ["Approved"]},
+        },
+        "target": training(data, tags={"version": "{{trigger.resource_id}}"}),
+    }
+    services.triggers.create(ROOT, TriggerConfig.model_validate(config))
+    _approve(services, "churn", "Rejected")
+    _approve(services, "churn", "Approved")
+    consumer = EventTriggers(services.triggers, services.db, tmp_path, services.events)
+    consumer.tick()
+    consumer.tick()
+    (fired,) = services.triggers.history(ROOT, "on-approval")
+    assert fired.cause["resource_id"] == "churn/1" and fired.status == "fired"
+    assert services.jobs.get(ROOT, fired.job or "").spec["tags"]["version"] == "churn/1"
+    # A crash before the cursor moved: the same events are read again, nothing fires twice.
+    with services.db.write() as conn:
+        services.events.advance(conn, consumer.name, 0)
+    consumer.tick()
+    assert len(services.triggers.history(ROOT, "on-approval")) == 1
+    consumer.stop()
+
+
+def test_a_trigger_may_not_follow_triggers(services: Services, data: Path) -> None:
+    config = {"name": "loop", "events": {"events": ["trigger.fired"]}, "target": training(data)}
+    with pytest.raises(InvalidArgument, match="may not follow") as caught:
+        services.triggers.create(ROOT, TriggerConfig.model_validate(config))
+    assert caught.value.field == "events.events.0"

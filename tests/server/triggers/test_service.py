@@ -1,0 +1,114 @@
+"""Who may use a trigger, firing by hand, and a firing a crash interrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select, update
+from tests.server.triggers.conftest import ROOT, training
+
+from dockyard.api.triggers import FireRequest, FiringStatus, TriggerConfig
+from dockyard.errors import PermissionDenied
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor, ActorKind, Role
+from dockyard.server.auth import CreateUser
+from dockyard.server.store import schema
+from dockyard.server.triggers._service import STALE_MS
+
+
+def _member(services: Services, name: str) -> Actor:
+    services.auth.create_user(ROOT, CreateUser(name=name, role=Role.MEMBER))
+    with services.db.read() as conn:
+        user = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
+    return Actor(ActorKind.USER, name, Role.MEMBER, user_id=int(user.user_id))
+
+
+def _config(data: Path, name: str = "t") -> TriggerConfig:
+    return TriggerConfig.model_validate(
+        {"name": name, "schedule": {"rate": "rate(1 hour)"}, "target": training(data)}
+    )
+
+
+def test_a_trigger_is_its_creators(services: Services, data: Path) -> None:
+    services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+    alice, bob = _member(services, "alice"), _member(services, "bob")
+    services.triggers.create(alice, _config(data))
+    assert [t.name for t in services.triggers.list(alice)] == ["t"]
+    assert services.triggers.list(bob) == []
+    for call in (
+        lambda: services.triggers.get(bob, "t"),
+        lambda: services.triggers.fire(bob, "t", FireRequest()),
+        lambda: services.triggers.delete(bob, "t"),
+        lambda: services.triggers.history(bob, "t"),
+    ):
+        with pytest.raises(PermissionDenied, match="creator"):
+            call()
+    fired = services.triggers.fire(alice, "t", FireRequest(key="k1", cause={"why": "test"}))
+    assert fired.status is FiringStatus.FIRED
+    job = services.jobs.get(alice, fired.job or "")
+    assert job.created_by == "alice"  # the work is its creator's
+    assert job.spec["environment"]["DOCKYARD_TRIGGER_WHY"] == "test"
+    mine = services.events.read(types=["trigger.fired"], visible=services.auth.event_filter(alice))
+    theirs = services.events.read(types=["trigger.fired"], visible=services.auth.event_filter(bob))
+    assert [e.actor for e in mine] == ["alice"] and theirs == []
+    again = services.triggers.fire(alice, "t", FireRequest(key="k1"))
+    assert again.firing_id == fired.firing_id
+    # Disabled since: the next firing fails, saying why, with a trigger.failed event.
+    services.auth.update_user(ROOT, "alice", _disable())
+    failed = services.triggers.fire(ROOT, "t", FireRequest(key="k2"))
+    assert failed.status is FiringStatus.FAILED and "disabled" in (failed.error or "")
+    assert services.events.read(types=["trigger.failed"])[0].body["cause"] == "manual:k2"
+
+
+def _disable() -> object:
+    from dockyard.server.auth import UpdateUser
+
+    return UpdateUser(disabled=True)
+
+
+def test_a_firing_a_crash_left_pending_is_submitted_once(services: Services, data: Path) -> None:
+    services.triggers.create(ROOT, _config(data))
+    fired = services.triggers.fire(ROOT, "t", FireRequest(key="once"))
+    second = services.triggers.fire(ROOT, "t", FireRequest(key="twice"))
+    # Pretend both crashed before recording their work, the second before submitting it.
+    f = schema.trigger_firings
+    with services.db.write() as conn:
+        conn.execute(update(f).values(status="pending", job=None, updated_time=0))
+        conn.execute(schema.jobs.delete().where(schema.jobs.c.name == second.job))
+    assert services.triggers.retry_stale(now=STALE_MS + 1) == 2
+    after = {x.cause_key: x for x in services.triggers.history(ROOT, "t")}
+    assert after["manual:once"].job == fired.job  # found, not submitted again
+    assert after["manual:twice"].status is FiringStatus.FIRED
+    assert services.jobs.get(ROOT, second.job or "").name == second.job
+    with services.db.read() as conn:
+        names = conn.execute(select(schema.jobs.c.name)).scalars().all()
+    assert sorted(names) == sorted([fired.job, second.job])
+    assert services.triggers.retry_stale(now=STALE_MS + 1) == 0
+    assert orjson.loads(orjson.dumps(after["manual:once"].cause))["by"] == "local:root"
+
+
+def test_a_target_that_could_never_be_submitted_is_refused(services: Services) -> None:
+    from dockyard.errors import InvalidArgument
+
+    config = TriggerConfig.model_validate(
+        {
+            "name": "bad",
+            "schedule": {"rate": "rate(1 hour)"},
+            "target": {"spec": {"algorithm": "xgboost", "resources": {"cpus": "many"}}},
+        }
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        services.triggers.create(ROOT, config)
+    assert caught.value.field == "target.spec.resources.cpus"
+    transform = TriggerConfig.model_validate(
+        {
+            "name": "score",
+            "objects": {"prefix": str(services.settings.home), "poll": False},
+            "target": {"kind": "transform", "spec": {"model_uri": "models:/m/1"}},
+        }
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        services.triggers.create(ROOT, transform)
+    assert (caught.value.field or "").startswith("target.spec.input")
