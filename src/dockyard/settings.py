@@ -211,6 +211,12 @@ class Settings(BaseSettings):
     notify_retry_max_s: float = Field(
         default=3600.0, gt=0, description="longest wait between two attempts"
     )
+    notify_retention_s: float = Field(
+        default=7 * 86_400.0,
+        gt=0,
+        description="how long delivered notifications and their attempts stay in the delivery "
+        "log (pending and dead ones stay until delivered, replayed or their subscription goes)",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None

@@ -54,9 +54,11 @@ def test_a_killed_server_delivers_everything_after_restart(
     assert set(counts) == sent
     duplicates = sum(n - 1 for n in counts.values())
     print(f"\n{EVENTS} events, {before_kill} before the kill, {duplicates} delivered twice")
-    # At least once, not at will: only the sends in flight or unrecorded at the kill (at most
-    # DOCKYARD_NOTIFY_CONCURRENCY) can come twice.
-    assert duplicates <= 4
+    # At least once, not at will: only the sends in flight or answered but not yet recorded at
+    # the kill can come twice: 4 connections, and what they finished since the last pass (the
+    # deliverer records every 20 ms; an answer takes 10 ms here), with room for a late pass on
+    # a loaded machine. Everything recorded before the kill is not sent again.
+    assert duplicates <= 20
     with httpx.Client(base_url=server.url, timeout=10) as api:
         described = api.get("/api/v1/subscriptions/crash").json()
         until(

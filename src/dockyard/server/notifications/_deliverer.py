@@ -1,20 +1,30 @@
-"""The delivery loop: sends due deliveries, records every attempt, retries, dead-letters.
+"""The delivery loop: claims due deliveries in batches, sends them, records every attempt.
 
-Sends run in a bounded thread pool (``notify_concurrency``) over one keep-alive HTTP client,
-each with ``notify_timeout_s``. The loop keeps the pool full: each pass records finished sends
-in one transaction, then takes as many due deliveries as there are free slots, so one slow
-receiver holds one slot, not the whole batch. While sends are in flight, passes come every
-20 ms or when a quarter of the slots have finished, whichever is first: batches, not one
-transaction per send. A failure is retried after a random wait in
+Two threads share the work:
+
+- the loop's own thread (a :class:`~dockyard.loops.BackgroundLoop`) does the database side. Each
+  pass is one write transaction that records the sends finished since the last pass, then
+  claims up to a window's worth of due ``pending`` rows by marking them ``sending``;
+- an asyncio event loop (:mod:`._http`: keep-alive connection pools per host, at most
+  ``notify_concurrency`` connections to one host) sends what was claimed, each send bounded by
+  ``notify_timeout_s``, and hands each outcome back through a queue.
+
+While sends are in flight, passes come every 20 ms, or at once when a batch of outcomes is
+waiting: a pass moves hundreds of rows, not one, which is what lets one process send thousands
+of webhooks a second. A failure goes back to ``pending`` with a random wait in
 ``[0, min(retry_max_s, retry_base_s * 2**(attempts-1))]`` ("full jitter": receivers that came
-back are not hit by every sender at once) until the delivery's horizon, then marked ``dead``.
+back are not hit by every sender at once) until the delivery's horizon, then it is ``dead``.
 
-At least once: a delivery is marked done only after its receiver answered 2xx, so a crash
-mid-send sends it again after restart, with the same ``X-Dockyard-Event-Id``.
+At least once: a delivery is marked done only after its receiver answered 2xx. ``sending`` rows
+belong to the leader that claimed them; a new leader (after a crash, SIGKILL included) puts them
+back to ``pending`` when it takes the lead, so they are sent again, with the same
+``X-Dockyard-Event-Id``. Delivered rows older than ``notify_retention_s`` are pruned
+(:mod:`._retention`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import random
 import smtplib
@@ -26,14 +36,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
-from sqlalchemy import bindparam, insert, select, update
+import uvloop
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from dockyard.server.loops import BackgroundLoop
-from dockyard.server.notifications._formats import email_message, render, signed_headers
-from dockyard.server.notifications._targets import resolve_allowed
-from dockyard.server.store import Database, schema
+from dockyard.loops import BackgroundLoop
+from dockyard.notifications._formats import email_message, render, signed_headers
+from dockyard.notifications._http import HttpPools
+from dockyard.notifications._retention import prune_delivered
 from dockyard.settings import Settings
 
 __all__ = ["Deliverer"]
@@ -44,6 +54,13 @@ _A = schema.delivery_attempts
 _E = schema.events
 _MAX_ERROR = 1000
 _BATCH_S = 0.02
+#: Claimed and not yet recorded, at most: enough to keep every connection busy between passes.
+_WINDOW = 2000
+#: Outcomes waiting that make the loop pass at once instead of at the end of ``_BATCH_S``.
+_RECORD_AT = 200
+_PRUNE_EVERY_S = 60.0
+#: What an SMTP send may occupy at once (blocking sends, in threads).
+_SMTP_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,7 @@ class Deliverer(BackgroundLoop):
     Args:
         db: The metadata database holding the queue.
         home: For the leadership lock.
-        settings: Concurrency, timeout, backoff, SMTP and the SSRF switch.
+        settings: Concurrency, timeout, backoff, retention, SMTP and the SSRF switch.
         wake: Set by the fan-out when it queued something.
     """
 
@@ -91,34 +108,88 @@ class Deliverer(BackgroundLoop):
     ) -> None:
         super().__init__(db, home, wake=wake)
         self._settings = settings
-        self._slots = settings.notify_concurrency
-        self._pool = ThreadPoolExecutor(self._slots, thread_name_prefix="dockyard-notify")
-        self._http = httpx.Client(
-            timeout=settings.notify_timeout_s,
-            limits=httpx.Limits(max_connections=self._slots, max_keepalive_connections=self._slots),
-            follow_redirects=False,
-        )
-        self._inflight: set[int] = set()
-        self._batch = max(1, self._slots // 4)
+        self._inflight = 0
         self._done: queue.SimpleQueue[_Result] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sender: threading.Thread | None = None
+        self._http: HttpPools | None = None
+        self._smtp: ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._pruned_at = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Put back what a previous leader claimed and never recorded: it is sent again."""
+        with self._db.write() as conn:
+            conn.execute(update(_D).where(_D.c.status == "sending").values(status="pending"))
 
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._http.close()
+        loop, sender = self._loop, self._sender
+        if loop is not None and sender is not None:
+            # Sends still in flight are abandoned: their rows stay claimed, and the next leader
+            # puts them back (reconcile). Connections are closed from their own loop.
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                sender.join(timeout)
+            if not sender.is_alive():
+                loop.close()
+        self._loop = self._sender = None
+        if self._smtp is not None:
+            self._smtp.shutdown(wait=False, cancel_futures=True)
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+
+    def _start_sender(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = self._loop = uvloop.new_event_loop()
+            self._http = HttpPools(
+                per_host=self._settings.notify_concurrency,
+                allow_private=self._settings.webhook_allow_private,
+            )
+            self._sender = threading.Thread(
+                target=loop.run_forever, name="dockyard-notify-send", daemon=True
+            )
+            self._sender.start()
+        return self._loop
+
+    # -- the database side (the loop's thread) --------------------------------------------------
 
     def tick(self) -> float | None:
-        self._record()
-        free = self._slots - len(self._inflight)
-        # Once busy, take and record work in batches: each pass costs a read and a write
-        # transaction whatever it moves, and passes of one or two sends were the bottleneck.
-        if free > 0 and (free >= self._batch or not self._inflight):
-            for row in self._due(_now_ms(), free):
-                self._inflight.add(row.delivery_id)
-                self._pool.submit(self._send, row)
+        results = self._drain()
+        free = _WINDOW - self._inflight
+        claimed: list[Any] = []
+        now = _now_ms()
+        if results or free > 0:
+            try:
+                with self._db.write() as conn:
+                    if results:
+                        self._record(conn, results, now)
+                    if free > 0:
+                        claimed = self._claim(conn, now, free)
+            except Exception:
+                for r in results:  # recorded by a later pass (or sent again by a new leader)
+                    self._done.put(r)
+                raise
+            self._inflight -= len(results)
+        if claimed:
+            self._inflight += len(claimed)
+            loop = self._start_sender()
+            loop.call_soon_threadsafe(self._launch, claimed)
+        if time.monotonic() - self._pruned_at > _PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            retention_ms = int(self._settings.notify_retention_s * 1000)
+            prune_delivered(self._db, before=now - retention_ms)
         if self._inflight:
             return _BATCH_S  # stragglers are recorded within this, without a wake-up
-        now = _now_ms()
         with self._db.read() as conn:
             soonest = conn.execute(
                 select(_D.c.next_attempt_time)
@@ -130,43 +201,124 @@ class Deliverer(BackgroundLoop):
             return None
         return max(0.0, min(self.interval_s, (int(soonest) - now) / 1000))
 
-    def _due(self, now: int, limit: int) -> list[Any]:
-        query_filter = [_D.c.status == "pending", _D.c.next_attempt_time <= now]
-        if self._inflight:
-            query_filter.append(_D.c.delivery_id.notin_(self._inflight))
-        with self._db.read() as conn:
-            return list(
-                conn.execute(
-                    select(
-                        _D.c.delivery_id,
-                        _D.c.subscription_id,
-                        _D.c.event_id,
-                        _D.c.attempts,
-                        _D.c.horizon_time,
-                        _S.c.protocol,
-                        _S.c.endpoint,
-                        _S.c.format,
-                        _S.c.secret,
-                        _E.c.time.label("e_time"),
-                        _E.c.type.label("e_type"),
-                        _E.c.resource_type,
-                        _E.c.resource_id,
-                        _E.c.actor,
-                        _E.c.source,
-                        _E.c.outcome,
-                        _E.c.body,
-                    )
-                    .join(_S, _S.c.subscription_id == _D.c.subscription_id)
-                    .join(_E, _E.c.id == _D.c.event_id)
-                    .where(*query_filter)
-                    .order_by(_D.c.next_attempt_time)
-                    .limit(limit)
-                ).all()
+    def _drain(self) -> list[_Result]:
+        results: list[_Result] = []
+        while True:
+            try:
+                results.append(self._done.get_nowait())
+            except queue.Empty:
+                return results
+
+    def _claim(self, conn: Connection, now: int, limit: int) -> list[Any]:
+        rows = list(
+            conn.execute(
+                select(
+                    _D.c.delivery_id,
+                    _D.c.subscription_id,
+                    _D.c.event_id,
+                    _D.c.attempts,
+                    _D.c.horizon_time,
+                    _S.c.protocol,
+                    _S.c.endpoint,
+                    _S.c.format,
+                    _S.c.secret,
+                    _E.c.time.label("e_time"),
+                    _E.c.type.label("e_type"),
+                    _E.c.resource_type,
+                    _E.c.resource_id,
+                    _E.c.actor,
+                    _E.c.source,
+                    _E.c.outcome,
+                    _E.c.body,
+                )
+                .join(_S, _S.c.subscription_id == _D.c.subscription_id)
+                .join(_E, _E.c.id == _D.c.event_id)
+                .where(_D.c.status == "pending", _D.c.next_attempt_time <= now)
+                .order_by(_D.c.next_attempt_time)
+                .limit(limit)
+            ).all()
+        )
+        if rows:
+            conn.execute(
+                update(_D)
+                .where(_D.c.delivery_id == bindparam("b_id"))
+                .values(status="sending", updated_time=now),
+                [{"b_id": r.delivery_id} for r in rows],
             )
+        return rows
 
-    # -- sending (pool threads) -----------------------------------------------------------------
+    def _backoff_ms(self, attempts: int) -> int:
+        cap = min(
+            self._settings.notify_retry_max_s,
+            self._settings.notify_retry_base_s * 2 ** min(attempts - 1, 30),
+        )
+        return int(random.uniform(0, cap) * 1000)  # jitter, not a secret
 
-    def _send(self, row: Any) -> None:
+    def _record(self, conn: Connection, results: list[_Result], now: int) -> None:
+        updates = []
+        for r in results:
+            if r.ok:
+                status, next_time = "delivered", r.time
+            else:
+                next_time = now + self._backoff_ms(r.attempts)
+                status = "dead" if next_time > r.horizon_time else "pending"
+            updates.append(
+                {
+                    "b_id": r.delivery_id,
+                    "b_status": status,
+                    "b_attempts": r.attempts,
+                    "b_next": next_time,
+                    "b_code": r.status_code,
+                    "b_error": r.error,
+                    "b_now": now,
+                }
+            )
+        conn.execute(
+            update(_D)
+            .where(_D.c.delivery_id == bindparam("b_id"), _D.c.status == "sending")
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_time=bindparam("b_next"),
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                updated_time=bindparam("b_now"),
+            ),
+            updates,
+        )
+        # A subscription deleted mid-send took its deliveries along: log only live ones.
+        live = set(
+            conn.execute(
+                select(_D.c.delivery_id).where(
+                    _D.c.delivery_id.in_([r.delivery_id for r in results])
+                )
+            ).scalars()
+        )
+        attempts = [
+            {
+                "delivery_id": r.delivery_id,
+                "subscription_id": r.subscription_id,
+                "event_id": r.event_id,
+                "time": r.time,
+                "status_code": r.status_code,
+                "latency_ms": r.latency_ms,
+                "error": r.error,
+            }
+            for r in results
+            if r.delivery_id in live
+        ]
+        if attempts:
+            conn.execute(insert(_A), attempts)
+
+    # -- sending (the event loop's thread) ------------------------------------------------------
+
+    def _launch(self, rows: list[Any]) -> None:
+        for row in rows:
+            task = asyncio.ensure_future(self._send(row))
+            self._tasks.add(task)  # the loop keeps only weak references to its tasks
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, row: Any) -> None:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -183,9 +335,14 @@ class Deliverer(BackgroundLoop):
                 "body": orjson.loads(row.body),
             }
             if row.protocol == "email":
-                self._email(row.endpoint, event)
+                if self._smtp is None:
+                    self._smtp = ThreadPoolExecutor(_SMTP_THREADS, "dockyard-notify-smtp")
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._smtp, self._email, row.endpoint, event)
             else:
-                status, error = self._post(row, event)
+                status, error = await self._post(row, event)
+        except TimeoutError:
+            error = f"no answer in {self._settings.notify_timeout_s:g} s"
         except Exception as exc:  # whatever failed, the attempt is logged and retried
             error = f"{type(exc).__name__}: {exc}"
         latency = (time.perf_counter() - started) * 1000
@@ -202,20 +359,20 @@ class Deliverer(BackgroundLoop):
                 time=_now_ms(),
             )
         )
-        if self._done.qsize() >= self._batch:
+        if self._done.qsize() >= _RECORD_AT:
             self.wake()
 
-    def _post(self, row: Any, event: dict[str, Any]) -> tuple[int | None, str | None]:
-        refused = resolve_allowed(row.endpoint, allow_private=self._settings.webhook_allow_private)
-        if refused is not None:
-            return None, refused
+    async def _post(self, row: Any, event: dict[str, Any]) -> tuple[int | None, str | None]:
+        assert self._http is not None  # made with the loop
         body = render(row.format, event, row.subscription_id)
         timestamp = str(int(time.time()))
         headers = signed_headers(row.secret, timestamp, body, row.event_id)
-        answer = self._http.post(row.endpoint, content=body, headers=headers)
-        if 200 <= answer.status_code < 300:
-            return answer.status_code, None
-        return answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}"
+        answer = await self._http.post(
+            row.endpoint, body, headers, timeout=self._settings.notify_timeout_s
+        )
+        if 200 <= answer.status < 300:
+            return answer.status, None
+        return answer.status, f"HTTP {answer.status}: {answer.text}"
 
     def _email(self, to: str, event: dict[str, Any]) -> None:
         settings = self._settings
@@ -237,86 +394,3 @@ class Deliverer(BackgroundLoop):
                 secret = settings.smtp_password
                 smtp.login(settings.smtp_user, secret.get_secret_value() if secret else "")
             smtp.send_message(message)
-
-    # -- recording (the loop's thread) ----------------------------------------------------------
-
-    def _backoff_ms(self, attempts: int) -> int:
-        cap = min(
-            self._settings.notify_retry_max_s,
-            self._settings.notify_retry_base_s * 2 ** min(attempts - 1, 30),
-        )
-        return int(random.uniform(0, cap) * 1000)  # jitter, not a secret
-
-    def _record(self) -> None:
-        results: list[_Result] = []
-        while True:
-            try:
-                results.append(self._done.get_nowait())
-            except queue.Empty:
-                break
-        if not results:
-            return
-        try:
-            self._write(results)
-        finally:
-            # Unrecorded results stay pending in the queue and are sent again: at least once.
-            for r in results:
-                self._inflight.discard(r.delivery_id)
-
-    def _write(self, results: list[_Result]) -> None:
-        now = _now_ms()
-        updates = []
-        for r in results:
-            if r.ok:
-                status, next_time = "delivered", r.time
-            else:
-                next_time = now + self._backoff_ms(r.attempts)
-                status = "dead" if next_time > r.horizon_time else "pending"
-            updates.append(
-                {
-                    "b_id": r.delivery_id,
-                    "b_status": status,
-                    "b_attempts": r.attempts,
-                    "b_next": next_time,
-                    "b_code": r.status_code,
-                    "b_error": r.error,
-                    "b_now": now,
-                }
-            )
-        with self._db.write() as conn:
-            conn.execute(
-                update(_D)
-                .where(_D.c.delivery_id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    attempts=bindparam("b_attempts"),
-                    next_attempt_time=bindparam("b_next"),
-                    last_status_code=bindparam("b_code"),
-                    last_error=bindparam("b_error"),
-                    updated_time=bindparam("b_now"),
-                ),
-                updates,
-            )
-            # A subscription deleted mid-send took its deliveries along: log only live ones.
-            live = set(
-                conn.execute(
-                    select(_D.c.delivery_id).where(
-                        _D.c.delivery_id.in_([r.delivery_id for r in results])
-                    )
-                ).scalars()
-            )
-            attempts = [
-                {
-                    "delivery_id": r.delivery_id,
-                    "subscription_id": r.subscription_id,
-                    "event_id": r.event_id,
-                    "time": r.time,
-                    "status_code": r.status_code,
-                    "latency_ms": r.latency_ms,
-                    "error": r.error,
-                }
-                for r in results
-                if r.delivery_id in live
-            ]
-            if attempts:
-                conn.execute(insert(_A), attempts)

@@ -42,6 +42,8 @@ _E = schema.events
 _SCOPE = "notifications"
 MAX_MESSAGE = 3000
 MAX_PAGE = 500
+# ``sending``: claimed by the deliverer, not yet answered; still pending to whoever asks.
+_API_STATUS = {"sending": "pending"}
 
 
 def _now_ms() -> int:
@@ -96,10 +98,46 @@ class NotificationService:
         return _topic(row)
 
     def delete_topic(self, actor: Actor, name: str) -> None:
+        """Delete a custom topic and what subscribed to it by name.
+
+        A subscription whose only pattern is ``topic.<name>`` is deleted with its queue (as
+        :meth:`delete_subscription`); one that also names other events keeps those and loses
+        this one. Wildcards (``topic.*``, ``*``) are not the topic's: they stay.
+        """
         self._access.require_subscriptions(actor, f"delete topic {name}")
+        pattern = f"topic.{name}"
         with self._db.write() as conn:
             if not conn.execute(delete(_T).where(_T.c.name == name)).rowcount:
                 raise NotFound(f"no custom topic named {name}", field="name")
+            for sub in conn.execute(select(_S.c.subscription_id, _S.c.name, _S.c.events)).all():
+                patterns = sub.events.split(",")
+                if pattern not in patterns:
+                    continue
+                kept = [p for p in patterns if p != pattern]
+                if kept:
+                    conn.execute(
+                        update(_S)
+                        .where(_S.c.subscription_id == sub.subscription_id)
+                        .values(events=",".join(kept))
+                    )
+                    self._event(
+                        conn,
+                        actor,
+                        "subscription.updated",
+                        "subscription",
+                        sub.name,
+                        {"events": ",".join(kept), "reason": f"topic {name} deleted"},
+                    )
+                else:
+                    self._drop_subscription(conn, sub.subscription_id)
+                    self._event(
+                        conn,
+                        actor,
+                        "subscription.deleted",
+                        "subscription",
+                        sub.name,
+                        {"reason": f"topic {name} deleted"},
+                    )
             self._event(conn, actor, "topics.deleted", "topic", name)
 
     def publish(self, actor: Actor, name: str, request: PublishRequest) -> Published:
@@ -197,11 +235,14 @@ class NotificationService:
         self._access.require_subscriptions(actor, f"delete subscription {ident}")
         with self._db.write() as conn:
             row = _find(conn, ident)
-            sid = row.subscription_id
-            conn.execute(delete(_A).where(_A.c.subscription_id == sid))
-            conn.execute(delete(_D).where(_D.c.subscription_id == sid))
-            conn.execute(delete(_S).where(_S.c.subscription_id == sid))
+            self._drop_subscription(conn, row.subscription_id)
             self._event(conn, actor, "subscription.deleted", "subscription", row.name)
+
+    @staticmethod
+    def _drop_subscription(conn: Connection, sid: str) -> None:
+        conn.execute(delete(_A).where(_A.c.subscription_id == sid))
+        conn.execute(delete(_D).where(_D.c.subscription_id == sid))
+        conn.execute(delete(_S).where(_S.c.subscription_id == sid))
 
     def deliveries(
         self,
@@ -223,7 +264,10 @@ class NotificationService:
                 .where(_D.c.subscription_id == sid)
             )
             if status is not None:
-                query = query.where(_D.c.status == DeliveryStatus(status).value)
+                wanted = DeliveryStatus(status).value
+                query = query.where(
+                    _D.c.status.in_([wanted, "sending"] if wanted == "pending" else [wanted])
+                )
             if before is not None:
                 query = query.where(_D.c.delivery_id < before)
             rows = conn.execute(query.order_by(_D.c.delivery_id.desc()).limit(limit)).all()
@@ -307,7 +351,9 @@ def _counts(conn: Connection, sid: str | None = None) -> dict[str, dict[str, int
         query = query.where(_D.c.subscription_id == sid)
     found: dict[str, dict[str, int]] = {}
     for sub, status, count in conn.execute(query).all():
-        found.setdefault(sub, {})[status] = int(count)
+        key = _API_STATUS.get(status, status)
+        counts = found.setdefault(sub, {})
+        counts[key] = counts.get(key, 0) + int(count)
     return found
 
 
@@ -349,7 +395,7 @@ def _delivery(row: Any) -> Delivery:
         subscription_id=row.subscription_id,
         event_id=row.event_id,
         event_type=row.event_type or "",
-        status=DeliveryStatus(row.status),
+        status=DeliveryStatus(_API_STATUS.get(row.status, row.status)),
         attempts=row.attempts,
         next_attempt_time=row.next_attempt_time,
         created_time=row.created_time,

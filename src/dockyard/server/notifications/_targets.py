@@ -1,27 +1,27 @@
 """Where a subscription may send: http(s) URLs and email addresses, with an SSRF guard.
 
 A webhook URL is checked when a subscription is saved (scheme, host, a literal address) and
-again before every send, after DNS resolution, so a name that later resolves to an internal
-address is refused too. Loopback, private, link-local and reserved addresses are refused unless
-``webhook_allow_private`` is set: a subscription must not turn the server into a probe of its
-own network.
+again when the sender opens a connection, after DNS resolution (:mod:`._http`), so a name that
+later resolves to an internal address is refused too. Loopback, private, link-local and
+reserved addresses are refused unless ``webhook_allow_private`` is set: a subscription must not
+turn the server into a probe of its own network.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from urllib.parse import urlsplit
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["check_email", "check_url", "resolve_allowed"]
+__all__ = ["check_email", "check_url", "internal_address"]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}$")
 
 
-def _internal(address: str) -> bool:
+def internal_address(address: str) -> bool:
+    """Whether ``address`` (an IP literal) is loopback, private, link-local or reserved."""
     ip = ipaddress.ip_address(address)
     return (
         ip.is_private
@@ -51,7 +51,7 @@ def check_url(url: str, *, allow_private: bool, field: str = "endpoint") -> str:
         if host == "localhost" or host.endswith(".localhost"):
             literal = "127.0.0.1"
         try:
-            internal = _internal(literal)
+            internal = internal_address(literal)
         except ValueError:
             internal = False  # a name: checked after resolution, at each send
         if internal:
@@ -61,27 +61,6 @@ def check_url(url: str, *, allow_private: bool, field: str = "endpoint") -> str:
                 field=field,
             )
     return url
-
-
-def resolve_allowed(url: str, *, allow_private: bool) -> str | None:
-    """None when ``url`` may be sent to now, else why not (resolved to an internal address)."""
-    if allow_private:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        return f"cannot resolve {host}: {exc}"
-    for info in infos:
-        address = str(info[4][0]).split("%", 1)[0]
-        if _internal(address):
-            return (
-                f"{host} resolves to {address}, a loopback or private address "
-                "(DOCKYARD_WEBHOOK_ALLOW_PRIVATE is off)"
-            )
-    return None
 
 
 def check_email(address: str, field: str = "endpoint") -> str:
