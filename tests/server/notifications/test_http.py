@@ -85,7 +85,7 @@ def test_sends_reuse_one_kept_connection_and_carry_the_request_as_written() -> N
                 answer = await pools.post(server.url, b"{}", {"X-A": "b"}, timeout=5)
                 assert (answer.status, answer.text) == (200, "ok")
             assert server.connections == 1
-        pools.close()
+        await pools.aclose()
         first = heads[0].decode()
         assert first.startswith("POST /hook?x=1 HTTP/1.1\r\n")
         assert f"Host: 127.0.0.1:{server.port}\r\n" in first
@@ -104,7 +104,7 @@ def test_at_most_per_host_connections_are_open_at_once() -> None:
             assert {a.status for a in answers} == {200}
             assert server.requests == 30
             assert 1 <= server.connections <= 3
-        pools.close()
+        await pools.aclose()
 
     run(test)
 
@@ -126,7 +126,7 @@ def test_a_chunked_error_answer_is_read_whole_and_its_start_kept() -> None:
             second = await pools.post(server.url, b"x", {}, timeout=5)
             assert second.status == 200
             assert server.connections == 1  # the chunked body was consumed: kept alive
-        pools.close()
+        await pools.aclose()
 
     run(test)
 
@@ -141,7 +141,7 @@ def test_a_connection_the_receiver_closed_while_idle_is_replaced() -> None:
             for _ in range(3):
                 assert (await pools.post(server.url, b"x", {}, timeout=5)).status == 200
             assert server.connections == 3
-        pools.close()
+        await pools.aclose()
 
     run(test)
 
@@ -152,7 +152,7 @@ def test_a_receiver_that_hangs_up_without_answering_is_an_error() -> None:
         async with _Server(lambda n, head: None) as server:
             with pytest.raises(ConnectionError, match="without answering"):
                 await pools.post(server.url, b"x", {}, timeout=5)
-        pools.close()
+        await pools.aclose()
 
     run(test)
 
@@ -173,7 +173,7 @@ def test_a_slow_receiver_times_out() -> None:
             writer.close()
         server.close()
         await server.wait_closed()
-        pools.close()
+        await pools.aclose()
 
     run(test)
 
@@ -186,8 +186,9 @@ def test_a_name_that_resolves_inside_is_refused_unless_allowed() -> None:
             with pytest.raises(Refused, match=r"resolves to 127\.0\.0\.1"):
                 await strict.post(url, b"x", {}, timeout=5)
             assert server.requests == 0
+            await strict.aclose()
             open_ = HttpPools(per_host=1, allow_private=True)
             assert (await open_.post(url, b"x", {}, timeout=5)).status == 200
-            open_.close()
+            await open_.aclose()
 
     run(test)

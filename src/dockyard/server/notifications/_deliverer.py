@@ -25,6 +25,7 @@ back to ``pending`` when it takes the lead, so they are sent again, with the sam
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import random
 import smtplib
@@ -38,12 +39,13 @@ from typing import Any
 
 import orjson
 import uvloop
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from dockyard.loops import BackgroundLoop
 from dockyard.notifications._formats import email_message, render, signed_headers
-from dockyard.notifications._http import HttpPools
+from dockyard.notifications._http import Answer, HttpPools
 from dockyard.notifications._retention import prune_delivered
+from dockyard.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME, execute_many
 from dockyard.settings import Settings
 
 __all__ = ["Deliverer"]
@@ -114,7 +116,6 @@ class Deliverer(BackgroundLoop):
         self._sender: threading.Thread | None = None
         self._http: HttpPools | None = None
         self._smtp: ThreadPoolExecutor | None = None
-        self._tasks: set[asyncio.Future[None]] = set()
         self._pruned_at = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -142,9 +143,6 @@ class Deliverer(BackgroundLoop):
             self._smtp.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._http is not None:
             await self._http.aclose()
 
@@ -241,9 +239,8 @@ class Deliverer(BackgroundLoop):
         if rows:
             conn.execute(
                 update(_D)
-                .where(_D.c.delivery_id == bindparam("b_id"))
-                .values(status="sending", updated_time=now),
-                [{"b_id": r.delivery_id} for r in rows],
+                .where(_D.c.delivery_id.in_([r.delivery_id for r in rows]))
+                .values(status="sending", updated_time=now)
             )
         return rows
 
@@ -255,7 +252,7 @@ class Deliverer(BackgroundLoop):
         return int(random.uniform(0, cap) * 1000)  # jitter, not a secret
 
     def _record(self, conn: Connection, results: list[_Result], now: int) -> None:
-        updates = []
+        updates: list[tuple[Any, ...]] = []
         for r in results:
             if r.ok:
                 status, next_time = "delivered", r.time
@@ -263,29 +260,9 @@ class Deliverer(BackgroundLoop):
                 next_time = now + self._backoff_ms(r.attempts)
                 status = "dead" if next_time > r.horizon_time else "pending"
             updates.append(
-                {
-                    "b_id": r.delivery_id,
-                    "b_status": status,
-                    "b_attempts": r.attempts,
-                    "b_next": next_time,
-                    "b_code": r.status_code,
-                    "b_error": r.error,
-                    "b_now": now,
-                }
+                (status, r.attempts, next_time, r.status_code, r.error, now, r.delivery_id)
             )
-        conn.execute(
-            update(_D)
-            .where(_D.c.delivery_id == bindparam("b_id"), _D.c.status == "sending")
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                next_attempt_time=bindparam("b_next"),
-                last_status_code=bindparam("b_code"),
-                last_error=bindparam("b_error"),
-                updated_time=bindparam("b_now"),
-            ),
-            updates,
-        )
+        execute_many(conn, RECORD_OUTCOME, updates)
         # A subscription deleted mid-send took its deliveries along: log only live ones.
         live = set(
             conn.execute(
@@ -294,58 +271,76 @@ class Deliverer(BackgroundLoop):
                 )
             ).scalars()
         )
-        attempts = [
-            {
-                "delivery_id": r.delivery_id,
-                "subscription_id": r.subscription_id,
-                "event_id": r.event_id,
-                "time": r.time,
-                "status_code": r.status_code,
-                "latency_ms": r.latency_ms,
-                "error": r.error,
-            }
-            for r in results
-            if r.delivery_id in live
-        ]
-        if attempts:
-            conn.execute(insert(_A), attempts)
+        execute_many(
+            conn,
+            INSERT_ATTEMPTS,
+            [
+                (
+                    r.delivery_id,
+                    r.subscription_id,
+                    r.event_id,
+                    r.time,
+                    r.status_code,
+                    r.latency_ms,
+                    r.error,
+                )
+                for r in results
+                if r.delivery_id in live
+            ],
+        )
 
     # -- sending (the event loop's thread) ------------------------------------------------------
 
     def _launch(self, rows: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
         for row in rows:
-            task = asyncio.ensure_future(self._send(row))
-            self._tasks.add(task)  # the loop keeps only weak references to its tasks
-            task.add_done_callback(self._tasks.discard)
+            started = time.perf_counter()
+            future: asyncio.Future[Any]
+            try:
+                event = {
+                    "id": row.event_id,
+                    "time": row.e_time,
+                    "type": row.e_type,
+                    "resource_type": row.resource_type,
+                    "resource_id": row.resource_id,
+                    "actor": row.actor,
+                    "source": row.source,
+                    "outcome": row.outcome,
+                    "body": orjson.loads(row.body),
+                }
+                if row.protocol == "email":
+                    if self._smtp is None:
+                        self._smtp = ThreadPoolExecutor(_SMTP_THREADS, "dockyard-notify-smtp")
+                    future = loop.run_in_executor(self._smtp, self._email, row.endpoint, event)
+                else:
+                    assert self._http is not None  # made with the loop
+                    body = render(row.format, event, row.subscription_id)
+                    timestamp = str(int(time.time()))
+                    headers = signed_headers(row.secret, timestamp, body, row.event_id)
+                    future = self._http.post(
+                        row.endpoint, body, headers, timeout=self._settings.notify_timeout_s
+                    )
+            except Exception as exc:  # a body that cannot be made: logged and retried
+                future = loop.create_future()
+                future.set_exception(exc)
+            future.add_done_callback(functools.partial(self._finished, row, started))
 
-    async def _send(self, row: Any) -> None:
-        started = time.perf_counter()
+    def _finished(self, row: Any, started: float, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return  # stopping: the row stays claimed, and the next leader sends it
         status: int | None = None
         error: str | None = None
-        try:
-            event = {
-                "id": row.event_id,
-                "time": row.e_time,
-                "type": row.e_type,
-                "resource_type": row.resource_type,
-                "resource_id": row.resource_id,
-                "actor": row.actor,
-                "source": row.source,
-                "outcome": row.outcome,
-                "body": orjson.loads(row.body),
-            }
-            if row.protocol == "email":
-                if self._smtp is None:
-                    self._smtp = ThreadPoolExecutor(_SMTP_THREADS, "dockyard-notify-smtp")
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._smtp, self._email, row.endpoint, event)
-            else:
-                status, error = await self._post(row, event)
-        except TimeoutError:
+        exc = future.exception()
+        if isinstance(exc, TimeoutError):
             error = f"no answer in {self._settings.notify_timeout_s:g} s"
-        except Exception as exc:  # whatever failed, the attempt is logged and retried
+        elif exc is not None:
             error = f"{type(exc).__name__}: {exc}"
-        latency = (time.perf_counter() - started) * 1000
+        else:
+            answer = future.result()
+            if isinstance(answer, Answer):
+                status = answer.status
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}: {answer.text}"
         self._done.put(
             _Result(
                 delivery_id=row.delivery_id,
@@ -354,25 +349,13 @@ class Deliverer(BackgroundLoop):
                 attempts=row.attempts + 1,
                 horizon_time=row.horizon_time,
                 status_code=status,
-                latency_ms=round(latency, 3),
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
                 error=error[:_MAX_ERROR] if error else None,
                 time=_now_ms(),
             )
         )
         if self._done.qsize() >= _RECORD_AT:
             self.wake()
-
-    async def _post(self, row: Any, event: dict[str, Any]) -> tuple[int | None, str | None]:
-        assert self._http is not None  # made with the loop
-        body = render(row.format, event, row.subscription_id)
-        timestamp = str(int(time.time()))
-        headers = signed_headers(row.secret, timestamp, body, row.event_id)
-        answer = await self._http.post(
-            row.endpoint, body, headers, timeout=self._settings.notify_timeout_s
-        )
-        if 200 <= answer.status < 300:
-            return answer.status, None
-        return answer.status, f"HTTP {answer.status}: {answer.text}"
 
     def _email(self, to: str, event: dict[str, Any]) -> None:
         settings = self._settings

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from dockyard.server.events import Event, EventLog
-from dockyard.server.loops import EventConsumer
-from dockyard.server.notifications._filters import event_fields, matches, type_matches
-from dockyard.server.store import Database, schema
+from dockyard.events import Event, EventLog
+from dockyard.loops import EventConsumer
+from dockyard.notifications._filters import event_fields, matches, type_matches
+from dockyard.notifications._rows import INSERT_DELIVERIES, execute_many
+from dockyard.store import Database, schema
 
 __all__ = ["FanOut"]
 
 _S = schema.subscriptions
-_D = schema.deliveries
 _SOON_S = 0.02
 
 
@@ -63,8 +63,7 @@ class FanOut(EventConsumer):
             return _SOON_S if nudged else None
         rows = self._rows(found) if found else []
         with self._db.write() as conn:
-            if rows:
-                conn.execute(insert(_D), rows)
+            execute_many(conn, INSERT_DELIVERIES, rows)
             self.events.advance(conn, self.name, last)
         if rows:
             self._queued()
@@ -74,7 +73,7 @@ class FanOut(EventConsumer):
         """Unused: :meth:`tick` queues and moves the cursor in one transaction."""
         raise NotImplementedError
 
-    def _rows(self, events: list[Event]) -> list[dict[str, Any]]:
+    def _rows(self, events: list[Event]) -> list[tuple[Any, ...]]:
         with self._db.read() as conn:
             subs = conn.execute(
                 select(
@@ -89,29 +88,35 @@ class FanOut(EventConsumer):
             return []
         now = time.time_ns() // 1_000_000
         prepared = [
-            (s.subscription_id, s.events.split(","), orjson.loads(s.filter), s) for s in subs
+            (
+                s.subscription_id,
+                s.events.split(","),
+                orjson.loads(s.filter),
+                s,
+                now + int(s.retry_horizon_s * 1000),
+            )
+            for s in subs
         ]
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        # Which subscriptions an event type matches, worked out once per type and pass: a pass
+        # holds hundreds of events of a few types.
+        by_type: dict[str, list[tuple[str, Any, Any, int]]] = {}
         for event in events:
+            candidates = by_type.get(event.type)
+            if candidates is None:
+                candidates = by_type[event.type] = [
+                    (sid, policy, sub, horizon)
+                    for sid, patterns, policy, sub, horizon in prepared
+                    if type_matches(patterns, event.type)
+                ]
             fields: dict[str, Any] | None = None
-            for sid, patterns, policy, sub in prepared:
-                if event.id <= sub.after_event_id or not type_matches(patterns, event.type):
+            for sid, policy, sub, horizon in candidates:
+                if event.id <= sub.after_event_id:
                     continue
                 if policy:
                     if fields is None:
                         fields = event_fields(event.model_dump())
                     if not matches(policy, fields):
                         continue
-                rows.append(
-                    {
-                        "subscription_id": sid,
-                        "event_id": event.id,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_time": now,
-                        "horizon_time": now + int(sub.retry_horizon_s * 1000),
-                        "created_time": now,
-                        "updated_time": now,
-                    }
-                )
+                rows.append((sid, event.id, "pending", 0, now, horizon, now, now))
         return rows

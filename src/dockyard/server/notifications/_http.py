@@ -9,8 +9,8 @@ and reading the status line, headers and body costs tens of microseconds.
 What it does and does not do:
 - ``http`` and ``https`` (certificates verified against the system store), HTTP/1.1 only.
 - One pool per ``(scheme, host, port)``, at most ``per_host`` connections, kept alive between
-  sends; a receiver that closes a kept connection gets the request again on a fresh one when
-  nothing of the answer had arrived (the usual stale keep-alive race).
+  sends (30 s idle at most); a receiver that closes a kept connection gets the request again
+  on a fresh one when nothing of the answer had arrived (the usual stale keep-alive race).
 - The answer's body is read to keep the connection usable (``Content-Length``, chunked, or to
   the close), at most 1 MiB; only its first bytes are kept, for the delivery log.
 - Redirects are not followed: a 3xx is an answer like any other non-2xx.
@@ -25,7 +25,6 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -36,6 +35,7 @@ __all__ = ["Answer", "HttpPools", "Refused"]
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
 _KEEP = 200
+_IDLE_S = 30.0
 
 
 class Refused(Exception):
@@ -65,16 +65,29 @@ class _Connection:
 
 
 @dataclass
+class _Job:
+    request: bytes
+    timeout: float
+    future: asyncio.Future[Answer]
+
+
+@dataclass
 class _Pool:
     scheme: str
     host: str
     port: int
-    slots: asyncio.Semaphore
-    idle: deque[_Connection] = field(default_factory=deque)
+    jobs: asyncio.Queue[_Job] = field(default_factory=asyncio.Queue)
+    workers: set[asyncio.Task[None]] = field(default_factory=set)
+    waiting: int = 0  # workers with nothing to do
 
 
 class HttpPools:
     """Keep-alive connection pools, one per host; use from one event loop.
+
+    Each pool is a queue of requests and up to ``per_host`` workers, each owning one
+    connection: a send costs a queue entry and a future, not a task, and its timeout covers the
+    exchange alone, not the wait for a free connection. A worker with nothing to do for 30 s
+    closes its connection and ends.
 
     Args:
         per_host: Connections open at once to one ``(scheme, host, port)``.
@@ -87,13 +100,22 @@ class HttpPools:
         self._pools: dict[tuple[str, str, int], _Pool] = {}
         self._tls: ssl.SSLContext | None = None
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Answer:
-        """POST ``body`` to ``url``; the answer, or an exception (Refused, OSError, timeout)."""
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> asyncio.Future[Answer]:
+        """POST ``body`` to ``url``: a future of the answer, or of the exception (Refused,
+        OSError, TimeoutError after ``timeout`` seconds of exchange)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
         parts = urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError:  # a port out of range
+            port, host = 0, ""
         if scheme not in ("http", "https") or not host:
-            raise Refused(f"{url!r} is not an http(s) URL")
-        port = parts.port or (443 if scheme == "https" else 80)
+            future.set_exception(Refused(f"{url!r} is not an http(s) URL"))
+            return future
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         authority = parts.netloc.rpartition("@")[2]  # as the URL spells it, less any user
         lines = [f"POST {target} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
@@ -101,30 +123,65 @@ class HttpPools:
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         pool = self._pools.get((scheme, host, port))
         if pool is None:
-            pool = self._pools[(scheme, host, port)] = _Pool(
-                scheme, host, port, asyncio.Semaphore(self._per_host)
-            )
-        async with asyncio.timeout(timeout):
-            async with pool.slots:
-                return await self._exchange(pool, request)
+            pool = self._pools[(scheme, host, port)] = _Pool(scheme, host, port)
+        pool.jobs.put_nowait(_Job(request, timeout, future))
+        if pool.waiting < pool.jobs.qsize() and len(pool.workers) < self._per_host:
+            worker = loop.create_task(self._work(pool))
+            pool.workers.add(worker)
+            worker.add_done_callback(pool.workers.discard)
+        return future
 
-    async def _exchange(self, pool: _Pool, request: bytes) -> Answer:
-        while pool.idle:
-            conn = pool.idle.pop()  # the most recently used: the least likely to be stale
-            if not conn.usable():
+    async def _work(self, pool: _Pool) -> None:
+        conn: _Connection | None = None
+        try:
+            while True:
+                if pool.jobs.empty():
+                    pool.waiting += 1
+                    try:
+                        async with asyncio.timeout(_IDLE_S):
+                            job = await pool.jobs.get()
+                    except TimeoutError:
+                        return
+                    finally:
+                        pool.waiting -= 1
+                else:
+                    job = pool.jobs.get_nowait()
+                if job.future.done():
+                    continue  # given up on while queued
+                try:
+                    async with asyncio.timeout(job.timeout):
+                        answer, conn = await self._exchange(pool, conn, job.request)
+                except Exception as exc:
+                    conn = None  # closed by the exchange that failed
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                    continue
+                if not job.future.done():
+                    job.future.set_result(answer)
+        finally:
+            if conn is not None:
                 conn.close()
-                continue
-            try:
-                return await self._once(pool, conn, request)
-            except _Broken:
-                conn.close()  # closed by the receiver while idle: try another
+                with contextlib.suppress(Exception):
+                    await conn.writer.wait_closed()
+
+    async def _exchange(
+        self, pool: _Pool, conn: _Connection | None, request: bytes
+    ) -> tuple[Answer, _Connection | None]:
+        """The answer, and the connection if it may be used again."""
+        if conn is not None:
+            if conn.usable():
+                try:
+                    return await self._once(conn, request)
+                except _Broken:
+                    pass  # closed by the receiver while idle: the usual keep-alive race
+            conn.close()
         conn = await self._open(pool)
         try:
-            return await self._once(pool, conn, request)
+            return await self._once(conn, request)
         except _Broken as exc:
             raise ConnectionError(f"{pool.host} closed the connection without answering") from exc
 
-    async def _once(self, pool: _Pool, conn: _Connection, request: bytes) -> Answer:
+    async def _once(self, conn: _Connection, request: bytes) -> tuple[Answer, _Connection | None]:
         reusable = False
         try:
             try:
@@ -140,11 +197,9 @@ class HttpPools:
             except asyncio.LimitOverrunError as exc:
                 raise ConnectionError("the answer's headers are larger than 64 KiB") from exc
             status, reusable, kept = await _read_answer(conn.reader, head)
-            return Answer(status, kept.decode("utf-8", "replace"))
+            return Answer(status, kept.decode("utf-8", "replace")), conn if reusable else None
         finally:
-            if reusable and conn.usable():
-                pool.idle.append(conn)
-            else:
+            if not (reusable and conn.usable()):
                 conn.close()
 
     async def _open(self, pool: _Pool) -> _Connection:
@@ -183,20 +238,13 @@ class HttpPools:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Connection(reader, writer)
 
-    def close(self) -> None:
-        """Close every kept connection (from the pools' event loop)."""
-        for pool in self._pools.values():
-            while pool.idle:
-                pool.idle.pop().close()
-        self._pools.clear()
-
     async def aclose(self) -> None:
-        """Close every kept connection and wait until their sockets are released."""
-        writers = [c.writer for p in self._pools.values() for c in p.idle]
-        self.close()
-        for writer in writers:
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        """Stop every worker and close its connection; queued sends are dropped."""
+        workers = [w for p in self._pools.values() for w in p.workers]
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        self._pools.clear()
 
 
 async def _read_answer(reader: asyncio.StreamReader, head: bytes) -> tuple[int, bool, bytes]:
