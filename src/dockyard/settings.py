@@ -194,7 +194,10 @@ class Settings(BaseSettings):
         "addresses (off: a subscription cannot probe the server's own network)",
     )
     notify_concurrency: int = Field(
-        default=32, ge=1, le=1024, description="notifications sent at once per server"
+        default=32,
+        ge=1,
+        le=1024,
+        description="keep-alive connections a server opens to one webhook host at once",
     )
     notify_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="seconds one webhook or SMTP send may take"

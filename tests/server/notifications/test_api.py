@@ -95,3 +95,24 @@ def test_topic_errors(home: Path) -> None:
     assert status == 404 and error.field == "topic"
     status, error = _status("GET", "/api/v1/subscriptions/nope/deliveries")
     assert status == 404 and error.field == "subscription"
+
+
+def test_deleting_a_topic_takes_the_subscriptions_that_named_only_it(home: Path) -> None:
+    dy.create_topic("alerts")
+    only = dy.subscribe(["topic.alerts"], HOOK, name="only-alerts")
+    mixed = dy.subscribe(["topic.alerts", "job.*"], HOOK, name="alerts-and-jobs")
+    wildcard = dy.subscribe(["topic.*"], HOOK, name="every-topic")
+    status, _ = _status("DELETE", "/api/v1/topics/alerts")
+    assert status == 200
+    names = {s.name: s for s in dy.list_subscriptions()}
+    assert only.name not in names
+    assert names[mixed.name].events == ["job.*"]
+    assert names[wildcard.name].events == ["topic.*"]
+    status, error = _status("GET", f"/api/v1/subscriptions/{only.subscription_id}")
+    assert status == 404, error
+    events = context().client.request("GET", "/api/v1/events", params={"limit": 100})["events"]
+    deleted = [e for e in events if e["type"] == "subscription.deleted"]
+    assert [e["resource_id"] for e in deleted] == [only.name]
+    # A topic made again with the same name starts with no subscribers left over.
+    dy.create_topic("alerts")
+    assert {s.name for s in dy.list_subscriptions()} == {mixed.name, wildcard.name}
