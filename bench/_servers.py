@@ -93,6 +93,21 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self._stop()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its live child processes so far."""
+        import psutil
+
+        assert self._proc is not None
+        root = psutil.Process(self._proc.pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def _wait_healthy(self) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -1,17 +1,21 @@
 """The delivery loop: claims due deliveries in batches, sends them, records every attempt.
 
-Two threads share the work:
+One thread does it all, in passes (a :class:`~dockyard.loops.BackgroundLoop`):
 
-- the loop's own thread (a :class:`~dockyard.loops.BackgroundLoop`) does the database side. Each
-  pass is one write transaction that records the sends finished since the last pass, then
-  claims up to a window's worth of due ``pending`` rows by marking them ``sending``;
-- an asyncio event loop (:mod:`._http`: keep-alive connection pools per host, at most
-  ``notify_concurrency`` connections to one host) sends what was claimed, each send bounded by
-  ``notify_timeout_s``, and hands each outcome back through a queue.
+1. one write transaction records the outcomes gathered since the last pass and claims up to a
+   window's worth of due ``pending`` rows by marking them ``sending``;
+2. then an asyncio event loop runs in the same thread, for up to 20 ms: it starts the claimed
+   sends on keep-alive connection pools per host (:mod:`._http`: at most
+   ``notify_concurrency`` connections to one host, each exchange bounded by
+   ``notify_timeout_s``) and keeps the earlier ones going, until that time is up or a batch of
+   outcomes is waiting.
 
-While sends are in flight, passes come every 20 ms, or at once when a batch of outcomes is
-waiting: a pass moves hundreds of rows, not one, which is what lets one process send thousands
-of webhooks a second. A failure goes back to ``pending`` with a random wait in
+One thread, not a database thread and a sender thread: with two, every row the database driver
+stepped through waited for the GIL behind the sender (Python hands it over every 5 ms), and a
+pass of a few hundred rows took tens of milliseconds of waiting.
+
+A pass moves hundreds of rows, not one, which is what lets one process send thousands of
+webhooks a second. A failure goes back to ``pending`` with a random wait in
 ``[0, min(retry_max_s, retry_base_s * 2**(attempts-1))]`` ("full jitter": receivers that came
 back are not hit by every sender at once) until the delivery's horizon, then it is ``dead``.
 
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import queue
 import random
 import smtplib
 import threading
@@ -111,9 +114,9 @@ class Deliverer(BackgroundLoop):
         super().__init__(db, home, wake=wake)
         self._settings = settings
         self._inflight = 0
-        self._done: queue.SimpleQueue[_Result] = queue.SimpleQueue()
+        self._results: list[_Result] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sender: threading.Thread | None = None
+        self._nudge: asyncio.Event | None = None  # set while the loop runs: "pass now"
         self._http: HttpPools | None = None
         self._smtp: ThreadPoolExecutor | None = None
         self._pruned_at = 0.0
@@ -125,44 +128,29 @@ class Deliverer(BackgroundLoop):
         with self._db.write() as conn:
             conn.execute(update(_D).where(_D.c.status == "sending").values(status="pending"))
 
+    def wake(self) -> None:
+        super().wake()
+        loop, nudge = self._loop, self._nudge
+        if loop is not None and nudge is not None:
+            loop.call_soon_threadsafe(nudge.set)
+
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
-        loop, sender = self._loop, self._sender
-        if loop is not None and sender is not None:
+        loop = self._loop
+        if loop is not None and not self._thread.is_alive():
             # Sends still in flight are abandoned: their rows stay claimed, and the next leader
-            # puts them back (reconcile). Connections are closed from their own loop.
-            try:
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
-            finally:
-                loop.call_soon_threadsafe(loop.stop)
-                sender.join(timeout)
-            if not sender.is_alive():
-                loop.close()
-        self._loop = self._sender = None
+            # puts them back (reconcile).
+            if self._http is not None:
+                loop.run_until_complete(self._http.aclose())
+            loop.close()
+            self._loop = None
         if self._smtp is not None:
             self._smtp.shutdown(wait=False, cancel_futures=True)
 
-    async def _shutdown(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-
-    def _start_sender(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = self._loop = uvloop.new_event_loop()
-            self._http = HttpPools(
-                per_host=self._settings.notify_concurrency,
-                allow_private=self._settings.webhook_allow_private,
-            )
-            self._sender = threading.Thread(
-                target=loop.run_forever, name="dockyard-notify-send", daemon=True
-            )
-            self._sender.start()
-        return self._loop
-
-    # -- the database side (the loop's thread) --------------------------------------------------
+    # -- one pass: the database, then the sends ---------------------------------------------------
 
     def tick(self) -> float | None:
-        results = self._drain()
+        results, self._results = self._results, []
         free = _WINDOW - self._inflight
         claimed: list[Any] = []
         now = _now_ms()
@@ -174,20 +162,18 @@ class Deliverer(BackgroundLoop):
                     if free > 0:
                         claimed = self._claim(conn, now, free)
             except Exception:
-                for r in results:  # recorded by a later pass (or sent again by a new leader)
-                    self._done.put(r)
+                self._results[:0] = results  # recorded by a later pass (or sent again)
                 raise
             self._inflight -= len(results)
-        if claimed:
-            self._inflight += len(claimed)
-            loop = self._start_sender()
-            loop.call_soon_threadsafe(self._launch, claimed)
         if time.monotonic() - self._pruned_at > _PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             retention_ms = int(self._settings.notify_retention_s * 1000)
             prune_delivered(self._db, before=now - retention_ms)
+        if claimed:
+            self._inflight += len(claimed)
         if self._inflight:
-            return _BATCH_S  # stragglers are recorded within this, without a wake-up
+            self._send_for(_BATCH_S, claimed)
+            return 0.0
         with self._db.read() as conn:
             soonest = conn.execute(
                 select(_D.c.next_attempt_time)
@@ -199,13 +185,30 @@ class Deliverer(BackgroundLoop):
             return None
         return max(0.0, min(self.interval_s, (int(soonest) - now) / 1000))
 
-    def _drain(self) -> list[_Result]:
-        results: list[_Result] = []
-        while True:
-            try:
-                results.append(self._done.get_nowait())
-            except queue.Empty:
-                return results
+    def _send_for(self, seconds: float, claimed: list[Any]) -> None:
+        """Run the event loop (in this thread: the database work and the sends never contend
+        for the GIL from two threads) until ``seconds`` pass, a batch of outcomes is waiting,
+        or :meth:`wake` is called."""
+        if self._loop is None:
+            self._loop = uvloop.new_event_loop()
+            self._http = HttpPools(
+                per_host=self._settings.notify_concurrency,
+                allow_private=self._settings.webhook_allow_private,
+            )
+        self._loop.run_until_complete(self._sending(seconds, claimed))
+
+    async def _sending(self, seconds: float, claimed: list[Any]) -> None:
+        nudge = self._nudge = asyncio.Event()
+        try:
+            self._launch(claimed)
+            if self.stopping:
+                return
+            async with asyncio.timeout(seconds):
+                await nudge.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._nudge = None
 
     def _claim(self, conn: Connection, now: int, limit: int) -> list[Any]:
         rows = list(
@@ -341,7 +344,7 @@ class Deliverer(BackgroundLoop):
                 status = answer.status
                 if not 200 <= status < 300:
                     error = f"HTTP {status}: {answer.text}"
-        self._done.put(
+        self._results.append(
             _Result(
                 delivery_id=row.delivery_id,
                 subscription_id=row.subscription_id,
@@ -354,8 +357,8 @@ class Deliverer(BackgroundLoop):
                 time=_now_ms(),
             )
         )
-        if self._done.qsize() >= _RECORD_AT:
-            self.wake()
+        if len(self._results) >= _RECORD_AT and self._nudge is not None:
+            self._nudge.set()
 
     def _email(self, to: str, event: dict[str, Any]) -> None:
         settings = self._settings
