@@ -192,3 +192,47 @@ def test_a_name_that_resolves_inside_is_refused_unless_allowed() -> None:
             await open_.aclose()
 
     run(test)
+
+
+def test_the_timeout_covers_the_exchange_not_the_wait_for_a_connection() -> None:
+    async def test() -> None:
+        held: list[asyncio.StreamWriter] = []
+
+        async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    await reader.readexactly(length)
+                    await asyncio.sleep(0.1)  # a receiver that takes 100 ms to answer
+                    writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+
+        server = await asyncio.start_server(slow, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pools = HttpPools(per_host=1, allow_private=True)
+        # 15 sends through one connection take 1.5 s; each exchange is well inside 1 s.
+        answers = await asyncio.gather(
+            *(pools.post(f"http://127.0.0.1:{port}/", b"x", {}, timeout=1.0) for _ in range(15))
+        )
+        assert [a.status for a in answers] == [204] * 15
+        await pools.aclose()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    run(test)
+
+
+def test_what_is_not_an_http_url_is_refused_without_a_connection() -> None:
+    async def test() -> None:
+        pools = HttpPools(per_host=1, allow_private=True)
+        for url in ("ftp://example.com/x", "http:///nohost", "http://example.com:99999/"):
+            with pytest.raises(Refused, match="is not an http"):
+                await pools.post(url, b"x", {}, timeout=1)
+        await pools.aclose()
+
+    run(test)

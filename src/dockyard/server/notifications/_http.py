@@ -36,6 +36,7 @@ _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
 _KEEP = 200
 _IDLE_S = 30.0
+_MAX_ROUTES = 10_000
 
 
 class Refused(Exception):
@@ -98,6 +99,7 @@ class HttpPools:
         self._per_host = per_host
         self._allow_private = allow_private
         self._pools: dict[tuple[str, str, int], _Pool] = {}
+        self._routes: dict[str, tuple[_Pool, bytes]] = {}
         self._tls: ssl.SSLContext | None = None
 
     def post(
@@ -107,6 +109,25 @@ class HttpPools:
         OSError, TimeoutError after ``timeout`` seconds of exchange)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
+        route = self._routes.get(url)
+        if route is None:
+            try:
+                route = self._route(url)
+            except Refused as exc:
+                future.set_exception(exc)
+                return future
+        pool, start = route
+        lines = [f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+        request = start + ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        pool.jobs.put_nowait(_Job(request, timeout, future))
+        if pool.waiting < pool.jobs.qsize() and len(pool.workers) < self._per_host:
+            worker = loop.create_task(self._work(pool))
+            pool.workers.add(worker)
+            worker.add_done_callback(pool.workers.discard)
+        return future
+
+    def _route(self, url: str) -> tuple[_Pool, bytes]:
+        """The pool for ``url`` and its request line and Host header, parsed once per URL."""
         parts = urlsplit(url)
         scheme, host = parts.scheme, parts.hostname or ""
         try:
@@ -114,22 +135,17 @@ class HttpPools:
         except ValueError:  # a port out of range
             port, host = 0, ""
         if scheme not in ("http", "https") or not host:
-            future.set_exception(Refused(f"{url!r} is not an http(s) URL"))
-            return future
+            raise Refused(f"{url!r} is not an http(s) URL")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         authority = parts.netloc.rpartition("@")[2]  # as the URL spells it, less any user
-        lines = [f"POST {target} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        start = f"POST {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")
         pool = self._pools.get((scheme, host, port))
         if pool is None:
             pool = self._pools[(scheme, host, port)] = _Pool(scheme, host, port)
-        pool.jobs.put_nowait(_Job(request, timeout, future))
-        if pool.waiting < pool.jobs.qsize() and len(pool.workers) < self._per_host:
-            worker = loop.create_task(self._work(pool))
-            pool.workers.add(worker)
-            worker.add_done_callback(pool.workers.discard)
-        return future
+        if len(self._routes) >= _MAX_ROUTES:
+            self._routes.clear()  # subscriptions come and go: bound what is remembered
+        self._routes[url] = (pool, start)
+        return pool, start
 
     async def _work(self, pool: _Pool) -> None:
         conn: _Connection | None = None
@@ -245,6 +261,7 @@ class HttpPools:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         self._pools.clear()
+        self._routes.clear()
 
 
 async def _read_answer(reader: asyncio.StreamReader, head: bytes) -> tuple[int, bool, bytes]:
