@@ -121,6 +121,11 @@ class Deliverer(BackgroundLoop):
         self._http: HttpPools | None = None
         self._smtp: ThreadPoolExecutor | None = None
         self._pruned_at = 0.0
+        # Whether the next pass should look for due rows: woken (something was queued), the
+        # last claim was full, or interval_s has passed (other processes' fan-outs, retries).
+        self._look = True
+        self._looked_at = 0.0
+        self._woken = False  # since this pass began: its sends should not wait the full 20 ms
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -130,6 +135,7 @@ class Deliverer(BackgroundLoop):
             conn.execute(update(_D).where(_D.c.status == "sending").values(status="pending"))
 
     def wake(self) -> None:
+        self._look = self._woken = True
         super().wake()
         loop, nudge = self._loop, self._nudge
         if loop is not None and nudge is not None:
@@ -151,21 +157,30 @@ class Deliverer(BackgroundLoop):
     # -- one pass: the database, then the sends ---------------------------------------------------
 
     def tick(self) -> float | None:
+        self._woken = False
         results, self._results = self._results, []
         free = _WINDOW - self._inflight
+        look, self._look = self._look, False
+        look = free > 0 and (
+            look or bool(results) or time.monotonic() - self._looked_at >= self.interval_s
+        )
         claimed: list[Any] = []
         now = _now_ms()
-        if results or free > 0:
+        if results or look:
             try:
                 with self._db.write() as conn:
                     if results:
                         self._record(conn, results, now)
-                    if free > 0:
+                    if look:
+                        self._looked_at = time.monotonic()
                         claimed = self._claim(conn, now, free)
             except Exception:
                 self._results[:0] = results  # recorded by a later pass (or sent again)
+                self._look = True
                 raise
             self._inflight -= len(results)
+            if len(claimed) == free:
+                self._look = True  # more may be due
         if time.monotonic() - self._pruned_at > _PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
             retention_ms = int(self._settings.notify_retention_s * 1000)
@@ -182,6 +197,7 @@ class Deliverer(BackgroundLoop):
                 .order_by(_D.c.next_attempt_time)
                 .limit(1)
             ).scalar()
+        self._look = True  # idle: the next pass looks, whenever it comes
         if soonest is None:
             return None
         return max(0.0, min(self.interval_s, (int(soonest) - now) / 1000))
@@ -203,6 +219,8 @@ class Deliverer(BackgroundLoop):
             self._launch(claimed)
             if self.stopping:
                 return
+            if self._woken:  # while this pass was in the database: no wake-up was sent here
+                nudge.set()
             async with asyncio.timeout(seconds):
                 await nudge.wait()
         except TimeoutError:
