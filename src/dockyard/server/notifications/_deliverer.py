@@ -351,6 +351,8 @@ class Deliverer(BackgroundLoop):
             return  # stopping: the row stays claimed, and the next leader sends it
         status: int | None = None
         error: str | None = None
+        # A failure's latency runs from the claim; an answer's is its exchange alone.
+        latency_ms = (time.perf_counter() - started) * 1000
         exc = future.exception()
         if isinstance(exc, TimeoutError):
             error = f"no answer in {self._settings.notify_timeout_s:g} s"
@@ -359,7 +361,7 @@ class Deliverer(BackgroundLoop):
         else:
             answer = future.result()
             if isinstance(answer, Answer):
-                status = answer.status
+                status, latency_ms = answer.status, answer.elapsed_ms
                 if not 200 <= status < 300:
                     error = f"HTTP {status}: {answer.text}"
         self._results.append(
@@ -370,7 +372,7 @@ class Deliverer(BackgroundLoop):
                 attempts=row.attempts + 1,
                 horizon_time=row.horizon_time,
                 status_code=status,
-                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                latency_ms=round(latency_ms, 3),
                 error=error[:_MAX_ERROR] if error else None,
                 time=_now_ms(),
             )

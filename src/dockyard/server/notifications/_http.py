@@ -25,7 +25,8 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from dockyard.notifications._targets import internal_address
@@ -47,6 +48,7 @@ class Refused(Exception):
 class Answer:
     status: int
     text: str  # the first bytes of the body, for the delivery log
+    elapsed_ms: float = 0.0  # the exchange alone, not the wait for a connection
 
 
 class _Broken(Exception):
@@ -164,6 +166,7 @@ class HttpPools:
                     job = pool.jobs.get_nowait()
                 if job.future.done():
                     continue  # given up on while queued
+                started = time.perf_counter()
                 try:
                     async with asyncio.timeout(job.timeout):
                         answer, conn = await self._exchange(pool, conn, job.request)
@@ -173,7 +176,8 @@ class HttpPools:
                         job.future.set_exception(exc)
                     continue
                 if not job.future.done():
-                    job.future.set_result(answer)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    job.future.set_result(replace(answer, elapsed_ms=elapsed))
         finally:
             if conn is not None:
                 conn.close()
