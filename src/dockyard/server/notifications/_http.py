@@ -232,10 +232,9 @@ class HttpPools:
             raise Refused(f"cannot resolve {pool.host}: {exc}") from exc
         if not infos:
             raise Refused(f"cannot resolve {pool.host}")
-        address = str(infos[0][4][0]).split("%", 1)[0]
+        addresses = list(dict.fromkeys(str(i[4][0]).split("%", 1)[0] for i in infos))
         if not self._allow_private:
-            for info in infos:
-                found = str(info[4][0]).split("%", 1)[0]
+            for found in addresses:
                 if internal_address(found):
                     raise Refused(
                         f"{pool.host} resolves to {found}, a loopback or private address "
@@ -246,13 +245,22 @@ class HttpPools:
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             tls = self._tls
-        reader, writer = await asyncio.open_connection(
-            str(ipaddress.ip_address(address)),
-            pool.port,
-            ssl=tls,
-            server_hostname=pool.host if tls else None,
-            limit=_MAX_HEAD,
-        )
+        failure: OSError | None = None
+        for address in addresses:  # in the resolver's order; the next when one is unreachable
+            try:
+                reader, writer = await asyncio.open_connection(
+                    str(ipaddress.ip_address(address)),
+                    pool.port,
+                    ssl=tls,
+                    server_hostname=pool.host if tls else None,
+                    limit=_MAX_HEAD,
+                )
+                break
+            except OSError as exc:
+                failure = exc
+        else:
+            assert failure is not None  # addresses is never empty here
+            raise failure
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
