@@ -8,7 +8,7 @@ import hmac
 import time
 
 import orjson
-from tests.server.notifications._receiver import Receiver, until
+from sqlalchemy import select
 
 from dockyard.api.notifications import (
     DeliveryStatus,
@@ -18,7 +18,9 @@ from dockyard.api.notifications import (
 )
 from dockyard.api.tracking import CreateExperiment, CreateRun, RunStatus, UpdateRun
 from dockyard.server._services import Services
-from dockyard.server.actor import Actor
+from dockyard.store import schema
+from dockyard.tracking import CreateExperiment, CreateRun, RunStatus, UpdateRun
+from tests.notifications._receiver import Receiver, until
 
 ADMIN = Actor.system("test")
 SECRET = "s3cret-for-tests"
@@ -146,3 +148,39 @@ def test_past_the_horizon_a_delivery_is_dead_and_replay_sends_it(
         what="the replay recorded",
     )
     assert services.notifications.replay(ADMIN, made.name) == 0
+
+
+def test_a_subscription_deleted_mid_send_leaves_no_log_and_stops_nothing_else(
+    services: Services, receiver: Receiver
+) -> None:
+    receiver.delay_s = 0.5  # the send is in flight while the subscription goes
+    notify = services.notifications
+    notify.create_topic(ADMIN, TopicConfig(name="t"))
+    notify.create_subscription(
+        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="going")
+    )
+    notify.publish(ADMIN, "t", PublishRequest(message="m1"))
+    deliveries = schema.deliveries
+
+    def claimed() -> bool:
+        with services.db.read() as conn:
+            found = conn.execute(
+                select(deliveries.c.delivery_id).where(deliveries.c.status == "sending")
+            ).first()
+        return found is not None
+
+    until(claimed, what="the delivery claimed")
+    notify.delete_subscription(ADMIN, "going")
+    until(lambda: receiver.requests, what="the send to finish")
+    receiver.delay_s = 0.0
+    staying = notify.create_subscription(
+        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="staying")
+    )
+    notify.publish(ADMIN, "t", PublishRequest(message="m2"))
+    until(lambda: notify.get_subscription(ADMIN, "staying").delivered == 1, what="the next one")
+    with services.db.read() as conn:
+        logged = conn.execute(select(schema.delivery_attempts.c.subscription_id)).scalars().all()
+    assert logged == [staying.subscription_id]
+    # SQLite gave the new delivery the deleted one's id: the late answer did not count for it.
+    [attempt] = notify.attempts(ADMIN, "staying")
+    assert attempt.latency_ms < 500  # the deleted one waited 500 ms for its answer

@@ -281,32 +281,33 @@ class Deliverer(BackgroundLoop):
                 next_time = now + self._backoff_ms(r.attempts)
                 status = "dead" if next_time > r.horizon_time else "pending"
             updates.append(
-                (status, r.attempts, next_time, r.status_code, r.error, now, r.delivery_id)
+                (
+                    status,
+                    r.attempts,
+                    next_time,
+                    r.status_code,
+                    r.error,
+                    now,
+                    r.delivery_id,
+                    r.subscription_id,
+                    r.event_id,
+                )
             )
         execute_many(conn, RECORD_OUTCOME, updates)
-        # A subscription deleted mid-send took its deliveries along: log only live ones.
-        live = set(
-            conn.execute(
-                select(_D.c.delivery_id).where(
-                    _D.c.delivery_id.in_([r.delivery_id for r in results])
-                )
-            ).scalars()
-        )
         execute_many(
             conn,
             INSERT_ATTEMPTS,
             [
                 (
-                    r.delivery_id,
-                    r.subscription_id,
-                    r.event_id,
                     r.time,
                     r.status_code,
                     r.latency_ms,
                     r.error,
+                    r.delivery_id,
+                    r.subscription_id,
+                    r.event_id,
                 )
                 for r in results
-                if r.delivery_id in live
             ],
         )
 

@@ -21,17 +21,23 @@ INSERT_DELIVERIES = (
     "INSERT INTO deliveries (subscription_id, event_id, status, attempts, next_attempt_time, "
     "horizon_time, created_time, updated_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: (delivery_id, subscription_id, event_id, time, status_code, latency_ms, error)
+#: (time, status_code, latency_ms, error, delivery_id, subscription_id, event_id): logged only
+#: while the delivery exists (a subscription deleted mid-send took its deliveries along, and
+#: SQLite may hand the freed id to a new row: hence the pair that names it). The casts type
+#: the parameters for PostgreSQL, which cannot infer them from a SELECT list.
 INSERT_ATTEMPTS = (
     "INSERT INTO delivery_attempts (delivery_id, subscription_id, event_id, time, status_code, "
-    "latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "latency_ms, error) SELECT delivery_id, subscription_id, event_id, CAST(? AS BIGINT), "
+    "CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION), CAST(? AS VARCHAR(1000)) "
+    "FROM deliveries WHERE delivery_id = ? AND subscription_id = ? AND event_id = ?"
 )
 #: (status, attempts, next_attempt_time, last_status_code, last_error, updated_time,
-#: delivery_id): only a row still claimed (a replay or delete in between wins).
+#: delivery_id, subscription_id, event_id): only the row that was claimed, still claimed (a
+#: delete in between wins, and a new row that reused a deleted row's id is not it).
 RECORD_OUTCOME = (
     "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_time = ?, "
     "last_status_code = ?, last_error = ?, updated_time = ? "
-    "WHERE delivery_id = ? AND status = 'sending'"
+    "WHERE delivery_id = ? AND subscription_id = ? AND event_id = ? AND status = 'sending'"
 )
 
 
