@@ -8,8 +8,8 @@ this process, which records when each ``X-Dockyard-Event-Id`` arrives.
 2. Throughput: ``--subscribers`` subscriptions to one topic, events published at ``--rate``
    per second for ``--seconds``; every second, the backlog (deliveries due but not received)
    and the load average. A backlog that stays flat is keeping up; one that grows is not.
-   Then the server's CPU time per delivery (user + system, which other processes' load does
-   not inflate): what the rate would be with one core to itself.
+   Then the server's CPU time per delivery (user + system, which other processes' load
+   inflates far less than wall time): what the rate would be with one core to itself.
 
 Everything (server, publisher, receiver) shares the machine's cores.
 
