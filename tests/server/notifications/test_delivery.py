@@ -9,6 +9,7 @@ import time
 
 import orjson
 from sqlalchemy import select
+from tests.server.notifications._receiver import Receiver, until
 
 from dockyard.api.notifications import (
     DeliveryStatus,
@@ -18,9 +19,8 @@ from dockyard.api.notifications import (
 )
 from dockyard.api.tracking import CreateExperiment, CreateRun, RunStatus, UpdateRun
 from dockyard.server._services import Services
-from dockyard.store import schema
-from dockyard.tracking import CreateExperiment, CreateRun, RunStatus, UpdateRun
-from tests.notifications._receiver import Receiver, until
+from dockyard.server.actor import Actor
+from dockyard.server.store import schema
 
 ADMIN = Actor.system("test")
 SECRET = "s3cret-for-tests"

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from dockyard.notifications._http import HttpPools, Refused
+from dockyard.server.notifications._http import HttpPools, Refused
 
 Handler = Callable[[int, bytes], bytes | None]
 

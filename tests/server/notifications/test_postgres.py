@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.server.notifications._receiver import Receiver, until
+from tests.server.notifications.conftest import make_services
 
-from dockyard.auth import Actor
-from dockyard.notifications import PublishRequest, SubscriptionConfig, TopicConfig
-from dockyard.notifications._retention import prune_delivered
+from dockyard.api.notifications import PublishRequest, SubscriptionConfig, TopicConfig
 from dockyard.server._services import Services
-from tests.notifications._receiver import Receiver, until
-from tests.notifications.conftest import make_services
+from dockyard.server.actor import Actor
+from dockyard.server.notifications._retention import prune_delivered
 
 ADMIN = Actor.system("test")
 

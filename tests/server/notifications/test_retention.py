@@ -8,14 +8,14 @@ import time
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
+from tests.server.notifications._receiver import Receiver, until
 
-from dockyard.auth import Actor
-from dockyard.notifications import PublishRequest, SubscriptionConfig, TopicConfig
-from dockyard.notifications._retention import prune_delivered
+from dockyard.api.notifications import PublishRequest, SubscriptionConfig, TopicConfig
 from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.notifications._retention import prune_delivered
+from dockyard.server.store import schema
 from dockyard.settings import Settings
-from dockyard.store import schema
-from tests.notifications._receiver import Receiver, until
 
 ADMIN = Actor.system("test")
 

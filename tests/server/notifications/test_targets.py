@@ -11,16 +11,9 @@ from tests.server.notifications.conftest import make_services
 
 from dockyard.api.notifications import PublishRequest, SubscriptionConfig, TopicConfig
 from dockyard.errors import InvalidArgument
-from dockyard.notifications import (
-    Deliverer,
-    FanOut,
-    PublishRequest,
-    SubscriptionConfig,
-    TopicConfig,
-)
-from dockyard.notifications._targets import check_url
-from tests.notifications._receiver import Receiver, until
-from tests.notifications.conftest import make_services
+from dockyard.server.actor import Actor
+from dockyard.server.notifications import Deliverer, FanOut
+from dockyard.server.notifications._targets import check_url
 
 ADMIN = Actor.system("test")
 

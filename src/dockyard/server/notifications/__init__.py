@@ -6,10 +6,12 @@ The path of one event::
     1. FanOut (an EventConsumer, leader only) matches it against every subscription's event
        patterns and filter policy (_filters: SNS semantics) and inserts one ``deliveries`` row
        per match, moving its cursor in the same transaction: queued exactly once.
-    2. Deliverer (a BackgroundLoop, leader only) sends due rows concurrently: webhooks (json,
-       slack, teams bodies, HMAC-signed: _formats) or email over SMTP; records each attempt.
+    2. Deliverer (a BackgroundLoop, leader only) claims due rows in batches and sends them
+       from an event loop over keep-alive pools per host (_http): webhooks (json, slack, teams
+       bodies, HMAC-signed: _formats) or email over SMTP; records attempts in batches.
     3. A failure is retried with exponential backoff and full jitter until the subscription's
        horizon (24 h by default), then dead-lettered; ``replay`` queues dead rows again.
+    4. Delivered rows are pruned after ``notify_retention_s`` (_retention).
 
 Built-in topics are the resource kinds (``job`` carries ``job.*``); custom topics carry what
 ``dy.publish`` appends as ``topic.<name>``. Who may do what: :class:`~dockyard.server.auth.Access`.

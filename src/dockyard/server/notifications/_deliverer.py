@@ -1,6 +1,6 @@
 """The delivery loop: claims due deliveries in batches, sends them, records every attempt.
 
-One thread does it all, in passes (a :class:`~dockyard.loops.BackgroundLoop`):
+One thread does it all, in passes (a :class:`~dockyard.server.loops.BackgroundLoop`):
 
 1. one write transaction records the outcomes gathered since the last pass and claims up to a
    window's worth of due ``pending`` rows by marking them ``sending``;
@@ -45,11 +45,12 @@ import orjson
 import uvloop
 from sqlalchemy import Connection, select, update
 
-from dockyard.loops import BackgroundLoop
-from dockyard.notifications._formats import email_message, render, signed_headers
-from dockyard.notifications._http import Answer, HttpPools
-from dockyard.notifications._retention import prune_delivered
-from dockyard.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME, execute_many
+from dockyard.server.loops import BackgroundLoop
+from dockyard.server.notifications._formats import email_message, render, signed_headers
+from dockyard.server.notifications._http import Answer, HttpPools
+from dockyard.server.notifications._retention import prune_delivered
+from dockyard.server.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME, execute_many
+from dockyard.server.store import Database, schema
 from dockyard.settings import Settings
 
 __all__ = ["Deliverer"]

@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 import orjson
 from sqlalchemy import select
 
-from dockyard.events import Event, EventLog
-from dockyard.loops import EventConsumer
-from dockyard.notifications._filters import event_fields, matches, type_matches
-from dockyard.notifications._rows import INSERT_DELIVERIES, execute_many
-from dockyard.store import Database, schema
+from dockyard.server.events import Event, EventLog
+from dockyard.server.loops import EventConsumer
+from dockyard.server.notifications._filters import event_fields, matches, type_matches
+from dockyard.server.notifications._rows import INSERT_DELIVERIES, execute_many
+from dockyard.server.store import Database, schema
 
 __all__ = ["FanOut"]
 

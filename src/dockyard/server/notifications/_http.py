@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from dockyard.notifications._targets import internal_address
+from dockyard.server.notifications._targets import internal_address
 
 __all__ = ["Answer", "HttpPools", "Refused"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from dockyard.store import Database, schema
+from dockyard.server.store import Database, schema
 
 __all__ = ["prune_delivered"]
 
