@@ -29,7 +29,9 @@ import json, subprocess, sys
 from pathlib import Path
 from dockyard.api.jobs._layout import JobDir
 from dockyard.runtime.runner._optml import OptMl
+from dockyard.runtime.runner._process import keep_private
 
+keep_private()  # as the runner does
 jd = JobDir(Path(sys.argv[1]))
 jd.create()
 (jd.model / "seen.txt").write_text("the job's own model folder")

@@ -55,6 +55,7 @@ _MS_BIND = 4096
 _MS_REC = 16384
 _MS_PRIVATE = 1 << 18
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 
 
 def _mounts_below(folder: str) -> bool:
@@ -147,6 +148,9 @@ class OptMl:
         if self._root:
             self._check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         else:
+            # The runner keeps itself undumpable (its token); the job's process is the job's
+            # own, and /proc/self/uid_map belongs to root, unwritable, until it is dumpable.
+            libc.prctl(_PR_SET_DUMPABLE, 1)
             self._check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
             self._write(b"/proc/self/setgroups", b"deny")
             self._write(b"/proc/self/uid_map", b"%d %d 1" % (self._uid, self._uid))

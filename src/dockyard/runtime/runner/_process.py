@@ -7,9 +7,10 @@ import os
 import signal
 from collections.abc import Callable
 
-__all__ = ["die_with_runner", "signal_group"]
+__all__ = ["die_with_runner", "keep_private", "signal_group"]
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 
 
 def die_with_runner() -> Callable[[], None] | None:
@@ -35,6 +36,24 @@ def die_with_runner() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return arm
+
+
+def keep_private() -> bool:
+    """Make this process's memory and ``/proc/<pid>/environ`` unreadable by other processes of
+    its user, and refuse to let them trace it (Linux ``PR_SET_DUMPABLE`` 0); False elsewhere.
+
+    A job's code may run as the runner's own user. Without this it could read the runner's
+    token from the runner's memory or its original environment and act as the runner. Programs
+    the runner starts with ``exec`` are dumpable again, as usual; a job forked from the runner
+    stays private too.
+    """
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return False
+    return bool(prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
 
 
 def signal_group(pid: int, sig: int) -> None:

@@ -34,7 +34,7 @@ from dockyard.client.http import Client, SocketTransport, routes
 from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
 from dockyard.runtime.runner._optml import MISSING
-from dockyard.runtime.runner._process import signal_group
+from dockyard.runtime.runner._process import keep_private, signal_group
 from dockyard.runtime.runner._uplink import Uplink
 
 if TYPE_CHECKING:
@@ -322,6 +322,7 @@ class _MemoryWatcher:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_private()  # before the token is read: the job may run as this user
     args = sys.argv[1:] if argv is None else argv
     server = os.environ.get(RUNNER_SERVER)
     job = os.environ.get(RUNNER_JOB)
