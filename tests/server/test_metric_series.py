@@ -124,5 +124,37 @@ def test_many_runs_refuses_bad_lists(api: Client) -> None:
     assert missing.status_code == 404 and "f" * 32 in missing.json()["error"]["message"]
     too_many = _raw(api, "/api/v1/runs/metric-series", run_ids=[run_id] * 101, key="loss")
     assert too_many.status_code == 400 and too_many.json()["error"]["field"] == "run_ids"
-    no_key = _raw(api, "/api/v1/runs/metric-series", run_ids=[run_id])
-    assert no_key.status_code == 400 and no_key.json()["error"]["field"] == "key"
+    empty_key = _raw(api, "/api/v1/runs/metric-series", run_ids=[run_id], key="")
+    assert empty_key.status_code == 400 and empty_key.json()["error"]["field"] == "key"
+
+
+def test_many_runs_without_a_key_get_their_first_metric(api: Client) -> None:
+    """What a comparison draws first, asked for alongside the runs rather than after them."""
+    quiet = _run(api, [])
+    late = _run(api, [(0, 2.0), (1, 1.0)], key="val_loss")
+    early = _run(api, [(0, 5.0)], key="accuracy")
+    got = api.request("GET", "/api/v1/runs/metric-series", params={"run_ids": [quiet, late, early]})
+    assert got["key"] == "accuracy"
+    assert [(s["run_id"], s["values"]) for s in got["series"]] == [
+        (quiet, []),
+        (late, []),
+        (early, [5.0]),
+    ]
+    none = api.request("GET", "/api/v1/runs/metric-series", params={"run_ids": [quiet]})
+    assert none == {"key": None, "x": "step", "series": []}
+
+
+def test_many_runs_mix_whole_and_sampled_windows(api: Client) -> None:
+    long = _run(api, _curve(2_000))
+    short = _run(api, [(s, float(s)) for s in range(50)])
+    got = api.request(
+        "GET",
+        "/api/v1/runs/metric-series",
+        params={"run_ids": [short, long], "key": "loss", "max_points": 100, "x_min": 10},
+    )
+    by_run = {s["run_id"]: s for s in got["series"]}
+    assert by_run[short]["steps"] == list(range(10, 50)) and not by_run[short]["sampled"]
+    assert by_run[short]["values"] == [float(s) for s in range(10, 50)]
+    assert by_run[long]["sampled"] and by_run[long]["total"] == 1_990
+    assert len(by_run[long]["steps"]) <= 100 and min(by_run[long]["steps"]) >= 10
+    assert {50.0, -50.0} <= set(by_run[long]["values"])  # the spikes survive

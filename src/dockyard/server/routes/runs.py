@@ -68,7 +68,7 @@ class Series(BaseModel):
 
 
 class SeriesSet(BaseModel):
-    key: str
+    key: str | None
     x: SeriesAxis
     series: list[Series]
 
@@ -159,13 +159,19 @@ def metric_series_of_runs(
     actor: ActorDep,
     window: Annotated[SeriesWindow, Query()],
     run_ids: Annotated[list[str], Query(min_length=1, max_length=LIMITS.runs_per_request)],
-    key: Annotated[str, Query(min_length=1, max_length=LIMITS.key_length)],
+    key: Annotated[str | None, Query(min_length=1, max_length=LIMITS.key_length)] = None,
 ) -> Response:
     """One metric of up to 100 runs, each sampled for a chart as
     ``GET /api/v1/runs/{run_id}/metric-series/{key}`` samples it: one request for a
-    comparison's curves."""
+    comparison's curves. Without ``key``, the first metric (in key order) any of the runs
+    logged, so a comparison can ask for its curves alongside ``runs/compare`` rather than
+    after it; ``key`` answers which (null, and no series, when the runs logged none)."""
     found = tracking.metric_series(actor, run_ids, key, window)
-    body = {"key": key, "x": window.x.value, "series": [_series(s, window) for s in found]}
+    body = {
+        "key": found[0].key if found else key,
+        "x": window.x.value,
+        "series": [_series(s, window) for s in found],
+    }
     return Response(orjson.dumps(body), media_type="application/json")
 
 

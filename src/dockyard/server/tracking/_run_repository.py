@@ -411,6 +411,11 @@ class RunRepository:
             for value, is_nan, timestamp, step in conn.execute(_HISTORY, bind)
         ]
 
+    def first_metric_key(self, conn: Connection, run_ids: Sequence[str]) -> str | None:
+        """The first, in key order, of the metrics any of ``run_ids`` logged; None if none."""
+        key = conn.execute(select(func.min(_LM.c.key)).where(_LM.c.run_id.in_(run_ids))).scalar()
+        return None if key is None else str(key)
+
     def metric_window(
         self,
         conn: Connection,

@@ -547,24 +547,28 @@ class TrackingService:
         return Page(items[:max_results], encode_page_token(offset + max_results) if more else None)
 
     def metric_series(
-        self, actor: Actor, run_ids: Sequence[str], key: str, window: SeriesWindow
+        self, actor: Actor, run_ids: Sequence[str], key: str | None, window: SeriesWindow
     ) -> list[MetricSeries]:
         """One metric's points in ``window`` for each run, in the order of ``run_ids``, sampled
         to ``window.max_points`` per run for a chart (:mod:`dockyard.server.tracking._series`).
+
+        ``key`` None is the first metric, in key order, any of the runs logged (what a
+        comparison shows first, asked for before the runs are read); no series when none did.
 
         Raises:
             NotFound: A run does not exist (``field="run_id"``).
             PermissionDenied: The actor may not read one of the runs.
         """
         ids = list(dict.fromkeys(run_ids))
-        out = []
         # One read transaction: every run's window comes from the same snapshot.
         with self._db.read() as conn:
             for run_id in ids:
                 self._require_read(conn, actor, self._runs.info(conn, run_id))
-            for run_id in ids:
-                out.append(read_series(self._runs, conn, run_id, key, window))
-        return out
+            if key is None:
+                key = self._runs.first_metric_key(conn, ids)
+                if key is None:
+                    return []
+            return [read_series(self._runs, conn, run_id, key, window) for run_id in ids]
 
     def search_runs(self, actor: Actor, request: SearchRuns) -> Page[Run]:
         experiment_ids = [_int_id(e, "experiment_ids") for e in request.experiment_ids]
