@@ -71,6 +71,7 @@ export function setQuery(changes, { push = false } = {}) {
 }
 
 let me = null;
+let firstWhoami = null; // asked at start, alongside the first page's code
 let current = null; // { controller, leave: [] }
 
 async function whoami() {
@@ -120,8 +121,13 @@ async function route() {
     clear(main, h("div.page", h("h1", "Not found"), h("p", "No page at ", h("code", path), ". ", h("a", { href: "#/experiments" }, "Experiments"))));
     return;
   }
+  // The page's code is fetched while who is signed in is asked, not after.
+  const loading = match.load();
+  loading.catch(() => {}); // reported below, once the page is ours to draw
   if (!me && match.pattern !== "/login") {
-    await whoami().catch(() => null);
+    const asked = firstWhoami || whoami().catch(() => null);
+    firstWhoami = null;
+    await asked;
     if (!me) { location.replace(`#/login?next=${encodeURIComponent(location.hash.slice(1))}`); return; }
   }
   const params = {};
@@ -131,7 +137,7 @@ async function route() {
   clear(main, root);
   main.scrollTop = 0;
   try {
-    const module = await match.load();
+    const module = await loading;
     if (controller.signal.aborted) return;
     document.title = `${module.title ? module.title + " · " : ""}Dockyard`;
     const ctx = {
@@ -219,7 +225,8 @@ function start() {
     if (!here.startsWith("/login")) location.replace(`#/login?next=${encodeURIComponent(here)}`);
   });
   window.addEventListener("hashchange", route);
-  whoami().catch(() => null).finally(route);
+  firstWhoami = whoami().catch(() => null);
+  route();
 }
 
 start();
