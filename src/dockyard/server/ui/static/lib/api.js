@@ -101,12 +101,12 @@ export function metricSeries(runId, key, { x = "step", xMin, xMax, maxPoints, si
   });
 }
 
-/** One metric of many runs (at most 100), each sized as metricSeries sizes it: one request. */
-export async function metricSeriesOf(runIds, key, { x = "step", maxPoints, signal } = {}) {
-  const answer = await api("runs/metric-series", {
-    query: { run_ids: runIds, key, x, max_points: maxPoints }, signal,
-  });
-  return answer.series;
+/**
+ * One metric of many runs (at most 100), each sized as metricSeries sizes it: one request.
+ * Answers {key, series}; without a key, the first metric (in key order) any of them logged.
+ */
+export function metricSeriesOf(runIds, key, { x = "step", maxPoints, signal } = {}) {
+  return api("runs/metric-series", { query: { run_ids: runIds, key, x, max_points: maxPoints }, signal });
 }
 
 export function encodePath(path) {

@@ -1,7 +1,8 @@
 // Compare 2-100 runs: overlaid metric curves, parallel coordinates of params against a metric,
-// a scatter of any two columns, a diff table, and how to reproduce each run. Two requests
-// whatever the number of runs: the runs side by side, and one metric's curves of them all
-// (each sampled to what the chart can draw).
+// a scatter of any two columns, a diff table, and how to reproduce each run. Two requests,
+// sent together, whatever the number of runs: the runs side by side, and one metric's curves
+// of them all (each sampled to what the chart can draw). The curves are drawn first; what lies
+// below them is built once they are on screen.
 // URL: #/compare?runs=a,b,c&metric=loss&y=...&x=...
 
 import { api, metricSeriesOf } from "../lib/api.js";
@@ -19,6 +20,12 @@ export default async function compare(ctx) {
     return;
   }
   loadUPlot().catch(() => {}); // fetched while the runs are: the curves need it first
+  // The first curves leave with the runs' request (their metric, unless the URL names one, is
+  // the first the runs logged: the server picks it), two points per pixel of the page's width.
+  const pointsFor = (width) => Math.min(4000, Math.max(200, 2 * Math.round(width || 800)));
+  const firstAxis = seriesAxis(query.get("x") || "step");
+  const firstCurves = metricSeriesOf(ids, query.get("metric") || undefined, { x: firstAxis, maxPoints: pointsFor(root.clientWidth), signal });
+  firstCurves.catch(() => {}); // reported where the curves are drawn
   const cmp = await api("runs/compare", { query: { run_ids: ids }, signal });
   const n = cmp.run_ids.length;
   const names = cmp.run_names.map((name, i) => name || cmp.run_ids[i].slice(0, 8));
@@ -49,13 +56,15 @@ export default async function compare(ctx) {
     const cacheKey = `${metric}\u0000${axis}`;
     if (!curves.has(cacheKey)) {
       // Two points per pixel of the chart's width draw each curve as every point would.
-      const maxPoints = Math.min(4000, Math.max(200, 2 * Math.round(curveBox.clientWidth || 800)));
-      const found = await metricSeriesOf(cmp.run_ids, metric, { x: axis, maxPoints, signal }).catch((e) => {
+      const first = axis === firstAxis && (await firstCurves.catch(() => null));
+      const asked = first && first.key === metric ? firstCurves
+        : metricSeriesOf(cmp.run_ids, metric, { x: axis, maxPoints: pointsFor(curveBox.clientWidth), signal });
+      const found = await asked.catch((e) => {
         status.textContent = e.message;
         return null;
       });
       if (!found) return;
-      curves.set(cacheKey, new Map(found.map((s) => [s.run_id, s])));
+      curves.set(cacheKey, new Map(found.series.map((s) => [s.run_id, s])));
     }
     const byRun = curves.get(cacheKey);
     const series = cmp.run_ids.map((id, i) => {
@@ -71,7 +80,6 @@ export default async function compare(ctx) {
     status.textContent = `${series.length} curves, ${Math.round(performance.now() - started)} ms`;
   }
   ctx.onLeave(() => chart && chart.destroy());
-  // The curves' request leaves now; the tables below are drawn while it is answered.
   const curvesDrawn = drawCurves();
 
   // -- parallel coordinates and scatter --------------------------------------------------------
@@ -133,6 +141,12 @@ export default async function compare(ctx) {
   const reproBox = h("div#reproduce");
   root.append(h("h2", "Reproduce"), reproBox);
   const tagAt = (group, key, i) => (group[key] ? group[key][i] : null);
+
+  // The curves first, on screen, before what is below them is built: its layout would hold
+  // back the frame the curves are drawn in.
+  const failed = await curvesDrawn.then(() => null, (e) => e);
+  await nextPaint();
+  if (signal.aborted) return;
   clear(reproBox, h("div.cards", cmp.run_ids.map((id, i) => {
     const commit = tagAt(cmp.sources, "mlflow.source.git.commit", i);
     const repo = tagAt(cmp.sources, "mlflow.source.git.repoURL", i);
@@ -163,5 +177,10 @@ export default async function compare(ctx) {
   drawDiff();
   drawParallel();
   drawScatter();
-  await curvesDrawn;
+  if (failed) throw failed;
+}
+
+/** Resolves once the browser has painted what is on the page now. */
+function nextPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
