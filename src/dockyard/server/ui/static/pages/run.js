@@ -17,7 +17,10 @@ const TABS = [["overview", "Overview"], ["metrics", "Metrics"], ["artifacts", "A
 export default async function runPage(ctx) {
   const { root, params, query, signal } = ctx;
   let run = await api(`runs/${params.run}`, { signal });
-  const experiment = await api(`experiments/${run.info.experiment_id}`, { signal }).catch(() => null);
+  // The experiment only names the crumb: the page is drawn without waiting for it.
+  let experiment = null;
+  api(`experiments/${run.info.experiment_id}`, { signal })
+    .then((found) => { experiment = found; drawHeader(); }, () => {});
   let tab = query.get("tab") || "overview";
   const header = h("div");
   const tabs = h("div.tabs", { role: "tablist" });
