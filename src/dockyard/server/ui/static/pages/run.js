@@ -2,9 +2,10 @@
 // the model, lineage. While the run is active it follows the event log and redraws.
 // URL: #/experiments/<id>/runs/<run_id>?tab=metrics&x=step&smooth=0.6&log=1
 
-import { api, follow, metricHistory, metricSeries } from "../lib/api.js";
+import { api, follow, metricHistory } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtDuration, fmtNum, table, errorBox } from "../lib/dom.js";
-import { axisValue, chartControls, lineChart, loadUPlot, seriesAxis, seriesXY } from "../lib/chart.js";
+import { chartControls, loadUPlot } from "../lib/chart.js";
+import { seriesChart } from "../lib/series-chart.js";
 import { artifactBrowser } from "../lib/artifacts.js";
 import { runActions } from "../lib/runs.js";
 import { registerDialog } from "../lib/registry.js";
@@ -27,7 +28,7 @@ export default async function runPage(ctx) {
   const body = h("div");
   root.append(header, tabs, body);
   let cleanup = [];
-  const charts = new Map(); // key -> {series, zoom, chart, el, ...}: see load()
+  const charts = new Map(); // metric key -> its seriesChart
 
   function drawHeader() {
     const info = run.info;
@@ -99,14 +100,14 @@ export default async function runPage(ctx) {
     const keys = Object.keys(run.metrics).sort();
     if (!keys.length) { body.append(h("p.muted", "No metrics logged.")); return; }
     loadUPlot().catch(() => {}); // fetched alongside the first series rather than after it
-    const controls = chartControls(query, ctx.setQuery, () => { for (const c of charts.values()) optionsChanged(c); });
+    const controls = chartControls(query, ctx.setQuery, () => { for (const c of charts.values()) c.optionsChanged(); });
     const filter = h("input", { placeholder: "Filter metrics", "data-search": true, value: query.get("metric") || "" });
     const grid = h("div.cards");
     body.append(h("div.row", { style: { marginBottom: "10px" } }, filter, controls.el), grid);
     const drawGrid = () => {
       const q = filter.value.toLowerCase();
       ctx.setQuery({ metric: q });
-      for (const c of charts.values()) c.chart && c.chart.destroy();
+      for (const c of charts.values()) c.destroy();
       charts.clear();
       clear(grid);
       for (const key of keys.filter((k) => !q || k.toLowerCase().includes(q))) {
@@ -115,9 +116,9 @@ export default async function runPage(ctx) {
         const download = h("button.ghost", { type: "button", title: "Every point of this metric, as CSV" }, "CSV");
         const card = h("div.card.chart", { dataset: { metric: key } }, h("div.title", key, meta, h("div.spacer"), download), plotEl);
         grid.append(card);
-        const entry = { key, series: null, zoom: null, chart: null, el: plotEl, card, meta, opts: controls.opts, loading: false, asked: 0, axis: null };
-        download.onclick = () => downloadCsv(entry, download);
-        charts.set(key, entry);
+        const chart = seriesChart({ runId: run.info.run_id, key, el: plotEl, card, meta, opts: controls.opts, t0: run.info.start_time, signal });
+        download.onclick = () => downloadCsv(key, meta, download);
+        charts.set(key, chart);
         observer.observe(card);
       }
     };
@@ -126,92 +127,33 @@ export default async function runPage(ctx) {
       for (const e of entries) {
         if (!e.isIntersecting) continue;
         const c = charts.get(e.target.dataset.metric);
-        if (c && !c.series && !c.loading) load(c);
+        if (c && !c.loaded) c.load();
       }
     }, { rootMargin: "200px" });
     cleanup.push(() => observer.disconnect());
-    cleanup.push(() => { for (const c of charts.values()) c.chart && c.chart.destroy(); });
+    cleanup.push(() => { for (const c of charts.values()) c.destroy(); });
     filter.addEventListener("input", drawGrid);
     drawGrid();
   }
 
-  // A chart asks for what it can draw: at most two points per pixel of its width, over the
-  // zoomed range (c.zoom, on the series axis) or the whole history. A longer history comes back
-  // sampled (each bucket's lowest and highest point), so 100,000 points cost what 1,000 do.
-  async function load(c) {
-    const asked = ++c.asked;
-    c.loading = true;
-    if (!c.series) c.meta.textContent = "loading…";
-    try {
-      const started = performance.now();
-      const axis = seriesAxis(c.opts.xMode);
-      const series = await metricSeries(run.info.run_id, c.key, {
-        x: axis, xMin: c.zoom?.[0], xMax: c.zoom?.[1],
-        maxPoints: Math.min(10000, Math.max(200, 2 * Math.round(c.el.clientWidth || 500))), signal,
-      });
-      if (asked !== c.asked) return; // a newer zoom or refresh is on its way
-      c.series = series;
-      c.axis = axis;
-      c.meta.textContent = `${series.total.toLocaleString()} points${c.zoom ? " in view" : ""}${series.sampled ? ", sampled" : ""}`;
-      c.el.dataset.loadMs = String(Math.round(performance.now() - started));
-      await redraw(c);
-      c.card.dataset.zoomed = c.zoom ? "1" : "";
-      c.card.dataset.sampled = series.sampled ? "1" : "";
-    } catch (e) {
-      if (e.name !== "AbortError") c.meta.textContent = e.message;
-    } finally {
-      if (asked === c.asked) c.loading = false;
-    }
-  }
-
-  function optionsChanged(c) {
-    if (!c.series) return;
-    // Another axis buckets differently; the zoom was on the old one.
-    if (seriesAxis(c.opts.xMode) !== c.axis) { c.zoom = null; load(c); } else redraw(c);
-  }
-
-  async function redraw(c) {
-    if (!c.series) return;
-    const [xs, ys] = seriesXY(c.series, c.opts.xMode, run.info.start_time);
-    const series = [{ label: c.key, xs, ys }];
-    if (c.chart && c.chart.xMode === c.opts.xMode && c.chart.log === c.opts.log && c.chart.smoothing === c.opts.smoothing) {
-      c.chart.update(series);
-      return;
-    }
-    if (c.chart) c.chart.destroy();
-    c.chart = await lineChart(c.el, series, {
-      ...c.opts,
-      onZoom: (min, max) => {
-        // Points at full resolution are already here: uPlot zooms them itself.
-        if (!c.series.sampled) return;
-        const mode = c.opts.xMode;
-        c.zoom = [Math.floor(axisValue(min, mode, run.info.start_time)), Math.ceil(axisValue(max, mode, run.info.start_time))];
-        load(c);
-      },
-      onReset: () => { if (c.zoom) { c.zoom = null; load(c); } },
-    });
-    Object.assign(c.chart, { xMode: c.opts.xMode, log: c.opts.log, smoothing: c.opts.smoothing });
-    c.card.dataset.ready = "1";
-  }
-
   function refreshCharts() {
     // The run logged more: each drawn chart asks again for what it shows.
-    for (const c of charts.values()) if (c.series && !c.loading) load(c);
+    for (const c of charts.values()) c.refresh();
   }
 
-  async function downloadCsv(c, button) {
+  async function downloadCsv(key, meta, button) {
     button.disabled = true;
     try {
-      const points = await metricHistory(run.info.run_id, c.key, { signal });
+      const points = await metricHistory(run.info.run_id, key, { signal });
       const lines = ["step,timestamp,value", ...points.map((p) => `${p.step},${p.timestamp},${p.value}`)];
       const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
-      const a = h("a", { href: url, download: `${run.info.run_name || run.info.run_id}-${c.key.replace(/[^\w.-]+/g, "_")}.csv` });
+      const a = h("a", { href: url, download: `${run.info.run_name || run.info.run_id}-${key.replace(/[^\w.-]+/g, "_")}.csv` });
       document.body.append(a);
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (e) {
-      if (e.name !== "AbortError") c.meta.textContent = e.message;
+      if (e.name !== "AbortError") meta.textContent = e.message;
     } finally {
       button.disabled = false;
     }
