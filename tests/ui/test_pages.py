@@ -232,6 +232,16 @@ def test_follow_a_running_job_log(page: Watched, seeded: Seeded) -> None:
     page.shot("job-following")
 
 
+def test_a_job_charts_its_runs_metrics_sampled(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/jobs/{seeded.job}")
+    card = ".card[data-metric=train_loss]"
+    p.wait_for_selector(f"{card}[data-ready='1']", timeout=TIMEOUT_MS)
+    assert re.search(r"[\d,]+ points", p.inner_text(f"{card} .title"))
+    series = [u for u in page.requests if "/metric-series/train_loss?" in u]
+    assert series and "max_points=" in series[0], page.requests
+    assert not [u for u in page.requests if "/metrics/train_loss" in u]  # no whole history
+
+
 def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:
     p = page.goto(f"/endpoints/{seeded.endpoint}")
     p.wait_for_selector("[data-chart=requests][data-points]", timeout=TIMEOUT_MS)

@@ -48,24 +48,6 @@ export function smooth(ys, weight) {
   return out;
 }
 
-/** [xs, ys] of a metric history for an x mode: step, time (s since epoch) or relative (s). */
-export function xy(points, mode) {
-  const xs = new Array(points.length);
-  const ys = new Array(points.length);
-  const t0 = points.length ? points[0].timestamp : 0;
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i];
-    xs[i] = mode === "time" ? p.timestamp / 1000 : mode === "relative" ? (p.timestamp - t0) / 1000 : p.step;
-    ys[i] = toNumber(p.value);
-  }
-  if (mode !== "step") {
-    // Histories are ordered by step; time need not be monotonic with it.
-    const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
-    return [order.map((i) => xs[i]), order.map((i) => ys[i])];
-  }
-  return [xs, ys];
-}
-
 /** The axis a metric series is windowed and bucketed on, for an x mode. */
 export const seriesAxis = (mode) => (mode === "step" ? "step" : "timestamp");
 

@@ -1,9 +1,11 @@
 // One job: status timeline, live logs (follow), its run's metrics, resources, spec, and a
 // transform's progress and output files. Updates from the event log while it runs. Stop it
-// (after a confirmation), resume a stopped or failed transform.
-import { api, follow, metricHistory } from "../lib/api.js";
+// (after a confirmation), resume a stopped or failed transform. Its run's metrics are charted
+// as the run page charts them: sampled to the chart's width, a zoom asks for the detail.
+import { api, follow } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtDuration, errorBox } from "../lib/dom.js";
-import { lineChart, xy } from "../lib/chart.js";
+import { loadUPlot } from "../lib/chart.js";
+import { seriesChart } from "../lib/series-chart.js";
 import { progressOf } from "./jobs.js";
 import { actionButton, confirmAction, attempt } from "../lib/forms.js";
 
@@ -116,27 +118,29 @@ export default async function jobPage(ctx) {
   const chunkWait = () => (ended ? 0 : 700);
 
   // -- metrics of the job's run --------------------------------------------------------------
-  const charts = new Map();
+  const charts = new Map(); // metric key -> its seriesChart
+  const chartOpts = { xMode: "step", log: false, smoothing: 0 };
   async function drawMetrics() {
     if (!job.run_id) { clear(chartsBox, h("p.muted", "No run yet.")); return; }
     const run = await api(`runs/${job.run_id}`, { signal }).catch(() => null);
     if (!run) return;
     const keys = Object.keys(run.metrics).sort();
     if (!keys.length) { if (!charts.size) clear(chartsBox, h("p.muted", "No metrics logged yet.")); return; }
+    loadUPlot().catch(() => {}); // fetched alongside the first series rather than after it
     for (const key of keys) {
-      const points = await metricHistory(job.run_id, key, { signal }).catch(() => []);
-      const [xs, ys] = xy(points, "step");
-      let c = charts.get(key);
-      if (!c) {
-        if (!charts.size) clear(chartsBox);
-        const el = h("div");
-        chartsBox.append(h("div.card.chart", h("div.title", key), el));
-        c = { chart: await lineChart(el, [{ label: key, xs, ys }], { height: 180 }) };
-        charts.set(key, c);
-      } else c.chart.update([{ label: key, xs, ys }]);
+      const known = charts.get(key);
+      if (known) { known.refresh(); continue; } // asks again for what it shows
+      if (!charts.size) clear(chartsBox);
+      const el = h("div.plot");
+      const meta = h("span.muted");
+      const card = h("div.card.chart", { dataset: { metric: key } }, h("div.title", key, meta), el);
+      chartsBox.append(card);
+      const chart = seriesChart({ runId: job.run_id, key, el, card, meta, opts: chartOpts, t0: run.info.start_time, height: 180, signal });
+      charts.set(key, chart);
+      chart.load();
     }
   }
-  ctx.onLeave(() => { for (const c of charts.values()) c.chart.destroy(); });
+  ctx.onLeave(() => { for (const c of charts.values()) c.destroy(); });
 
   function drawAll() { drawHeader(); }
   let timer;
