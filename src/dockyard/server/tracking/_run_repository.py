@@ -434,11 +434,23 @@ class RunRepository:
         values: list[float] = []
         nan = math.nan
         # Columns rather than a tuple per point: three lists are three objects for the garbage
-        # collector to look at, however long the history (see metric_history).
-        for step, timestamp, value, is_nan in conn.execute(_WINDOW[axis], bind):
-            steps.append(step)
-            timestamps.append(timestamp)
-            values.append(nan if is_nan else value)
+        # collector to look at, however long the history (see metric_history). The driver's
+        # rows are read in chunks, as its plain tuples: through the Result, each row costs a
+        # fetchone call and a Row (2/3 of a 50-run comparison's read time). Every column is
+        # an integer or a float the driver answers as such (is_nan only tested for truth).
+        result = conn.execute(_WINDOW[axis], bind)
+        cursor = result.cursor
+        try:
+            while rows := cursor.fetchmany(2000):
+                step, timestamp, value, is_nan = zip(*rows, strict=True)
+                steps.extend(step)
+                timestamps.extend(timestamp)
+                if any(is_nan):
+                    values.extend(nan if bad else v for v, bad in zip(value, is_nan, strict=True))
+                else:
+                    values.extend(value)
+        finally:
+            result.close()
         return steps, timestamps, values
 
     def metric_window_span(
