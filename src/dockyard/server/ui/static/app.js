@@ -128,6 +128,9 @@ async function route() {
     const asked = firstWhoami || whoami().catch(() => null);
     firstWhoami = null;
     await asked;
+    // A 401 has already sent the page to the sign-in (whenSignedOut; its hashchange is yet to
+    // come): nothing more to do here.
+    if (controller.signal.aborted || parseHash().path !== path) return;
     if (!me) { location.replace(`#/login?next=${encodeURIComponent(location.hash.slice(1))}`); return; }
   }
   const params = {};
