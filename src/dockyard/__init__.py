@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         start_run,
         subscribe,
         trigger_history,
+        update_trigger,
         upload_data,
     )
     from dockyard.settings import Settings
@@ -166,6 +167,7 @@ __all__ = [
     "start_run",
     "subscribe",
     "trigger_history",
+    "update_trigger",
     "upload_data",
 ]
 

@@ -330,6 +330,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/api/v1/triggers"): Call("signed_in", "/api/v1/triggers"),
     ("GET", "/api/v1/triggers/{name}"): Call("self", "/api/v1/triggers/trig-{w.job}"),
+    ("PATCH", "/api/v1/triggers/{name}"): Call(
+        "self", "/api/v1/triggers/trig-{w.job}", json=lambda w: {"cooldown_s": 1}
+    ),
     ("DELETE", "/api/v1/triggers/{name}"): Call("self", "/api/v1/triggers/trig-{w.job}"),
     ("POST", "/api/v1/triggers/{name}/fire"): Call("self", "/api/v1/triggers/trig-{w.job}/fire"),
     ("GET", "/api/v1/triggers/{name}/firings"): Call(

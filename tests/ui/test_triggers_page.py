@@ -1,4 +1,4 @@
-"""The triggers page: the list, one trigger's firings, and firing it from the page."""
+"""The triggers page: the list, one trigger's firings, firing it and disabling it from the page."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def test_list_and_fire_from_the_page(page: Watched, seeded: Seeded) -> None:
     p.wait_for_selector("#firings >> text='It has not fired yet.'", timeout=TIMEOUT_MS)
     p.click("#fire-now")
     p.wait_for_selector("#firings >> text=fired", timeout=TIMEOUT_MS)
+    p.click("#toggle-enabled")  # disable it from the page
+    p.wait_for_selector("#toggle-enabled >> text=Enable", timeout=TIMEOUT_MS)
+    with seeded.client() as c:
+        assert c.get("/api/v1/triggers/ui-nightly").json()["enabled"] is False
+    p.click("#toggle-enabled")
+    p.wait_for_selector("#toggle-enabled >> text=Disable", timeout=TIMEOUT_MS)
     with seeded.client() as c:
         (firing,) = c.get("/api/v1/triggers/ui-nightly/firings").json()["firings"]
         assert firing["status"] == "fired", firing

@@ -150,3 +150,26 @@ def test_a_transform_whose_input_is_the_new_object(
         )
     )
     assert made["target"]["spec"]["input"]["uri"] == "{{trigger.uri}}"  # not taken for a path
+
+
+def test_enable_disable_update(runner: CliRunner, job: Path) -> None:
+    _ok(runner, "create", "nightly", "--job", str(job), "--cron", "0 3 * * *")
+    assert _ok(runner, "disable", "nightly").startswith("nightly: disabled")
+    assert "enabled:    no" in _ok(runner, "get", "nightly")
+    refused = runner.invoke(cli, ["triggers", "fire", "nightly"])
+    assert refused.exit_code != 0 and "disabled" in refused.output
+    assert _ok(runner, "enable", "nightly").startswith("nightly: enabled")
+    shown = json.loads(
+        _ok(runner, "update", "nightly", "--cron", "0 4 * * *", "--cooldown", "60", "--json")
+    )
+    assert shown["schedule"]["cron"] == "0 4 * * *" and shown["cooldown_s"] == 60
+    wrong = runner.invoke(cli, ["triggers", "update", "nightly", "--branch", "main"])
+    assert wrong.exit_code == 2 and "schedule trigger" in wrong.output
+    _ok(runner, "create", "on-push", "--job", str(job), "--git", "--repository", "acme/m")
+    pushed = json.loads(_ok(runner, "update", "on-push", "--branch", "release/*", "--json"))
+    assert pushed["git"] == {
+        "provider": "any",
+        "repository": "acme/m",  # kept: only the branches changed
+        "branches": ["release/*"],
+        "paths": [],
+    }

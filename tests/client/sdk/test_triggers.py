@@ -45,3 +45,26 @@ def test_create_fire_history_delete(embedded: Path) -> None:
     dy.delete_trigger("on-push")
     with pytest.raises(dy.NotFound):
         dy.get_trigger("on-push")
+
+
+def test_update_enable_disable(embedded: Path) -> None:
+    job = {
+        "algorithm": "xgboost",
+        "hyperparameters": {"num_round": "2", "objective": "reg:squarederror"},
+        "inputs": {"train": {"uri": str(embedded / "train.csv"), "content_type": "text/csv"}},
+    }
+    dy.create_trigger("nightly", job=job, cron="0 3 * * *")
+    off = dy.update_trigger("nightly", enabled=False)
+    assert off.enabled is False and dy.get_trigger("nightly").enabled is False
+    with pytest.raises(dy.Conflict, match="disabled"):
+        dy.fire_trigger("nightly")
+    changed = dy.update_trigger(
+        "nightly", enabled=True, cooldown_s=60, schedule={"rate": "rate(2 hours)"}
+    )
+    assert changed.enabled and changed.cooldown_s == 60
+    assert changed.schedule is not None and changed.schedule.rate == "rate(2 hours)"
+    with pytest.raises(dy.InvalidArgument) as caught:
+        dy.update_trigger("nightly", git={"branches": ["main"]})
+    assert caught.value.field == "git"
+    with pytest.raises(dy.InvalidArgument, match="at least one"):
+        dy.update_trigger("nightly")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         TriggerConfig,
         TriggerKind,
         TriggerList,
+        TriggerUpdate,
     )
 
 __all__ = [
@@ -41,5 +42,6 @@ __all__ = [
     "TriggerConfig",
     "TriggerKind",
     "TriggerList",
+    "TriggerUpdate",
 ]
 __getattr__, __dir__ = exports(__name__, dict.fromkeys(__all__, "._entities"))

@@ -23,6 +23,7 @@ __all__ = [
     "TriggerConfig",
     "TriggerKind",
     "TriggerList",
+    "TriggerUpdate",
 ]
 
 #: A trigger's name: it prefixes the names of the jobs it starts, so it follows their rule.
@@ -158,6 +159,7 @@ class Trigger(BaseModel):
     events: EventSource | None = None
     target: Target
     cooldown_s: float
+    enabled: bool = Field(default=True, description="a disabled trigger never fires")
     description: str = ""
     hook_path: str | None = Field(
         default=None, description="where pushes or object notifications are posted"
@@ -172,6 +174,44 @@ class NewTrigger(Trigger):
     """The answer to creating a trigger: the only one showing its secret."""
 
     secret: str | None = None
+
+
+class TriggerUpdate(_Config):
+    """A change to a trigger (``PATCH``): the fields given, the others kept.
+
+    A source may be replaced only by one of the same kind (``schedule`` for a schedule
+    trigger ...); its name, kind, owner and secret do not change. Enabling a trigger starts it
+    from now: slots, events and (listed) objects that came while it was disabled do not fire.
+    """
+
+    enabled: bool | None = None
+    cooldown_s: float | None = Field(default=None, ge=0, le=MAX_COOLDOWN_S)
+    schedule: ScheduleSource | None = None
+    git: GitSource | None = None
+    objects: ObjectSource | None = None
+    events: EventSource | None = None
+    target: Target | None = None
+    description: str | None = Field(default=None, max_length=1024)
+
+    @model_validator(mode="after")
+    def _something(self) -> TriggerUpdate:
+        if not self.model_fields_set - {k for k, v in self if v is None}:
+            raise ValueError(
+                "give at least one of enabled, cooldown_s, schedule, git, objects, events, "
+                "target, description"
+            )
+        sources = [k for k in ("schedule", "git", "objects", "events") if getattr(self, k)]
+        if len(sources) > 1:
+            raise ValueError(f"a trigger has one source (got {', '.join(sources)})")
+        return self
+
+    @property
+    def source(self) -> tuple[TriggerKind, _Config] | None:
+        for k in ("schedule", "git", "objects", "events"):
+            value = getattr(self, k)
+            if value is not None:
+                return TriggerKind(k), value
+        return None
 
 
 class TriggerList(BaseModel):

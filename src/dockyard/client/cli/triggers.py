@@ -1,4 +1,5 @@
-"""``dockyard triggers``: create, list, get, delete, fire and history of triggers.
+"""``dockyard triggers``: create, list, get, update, enable, disable, delete, fire and history
+of triggers.
 
     dockyard triggers create nightly --job train.yaml --cron "0 3 * * *" --timezone Europe/Paris
     dockyard triggers create on-push --job train.yaml --git --repository acme/models \\
@@ -6,6 +7,8 @@
     dockyard triggers create new-data --job train.yaml --objects s3://lake/raw/ --cooldown 3600
     dockyard triggers create on-approval --job train.yaml --events model_version.approval_set \\
         --filter '{"status": ["Approved"]}'
+    dockyard triggers disable nightly
+    dockyard triggers update nightly --cron "0 4 * * *" --cooldown 600
 """
 
 from __future__ import annotations
@@ -142,12 +145,13 @@ def list_(as_json: bool) -> None:
         [t.model_dump(mode="json") for t in found],
         as_json,
         lambda: table(
-            ["name", "source", "work", "cooldown", "last fired", "next"],
+            ["name", "source", "work", "enabled", "cooldown", "last fired", "next"],
             [
                 [
                     t.name,
                     _source(t),
                     t.target.kind,
+                    "yes" if t.enabled else "no",
                     f"{t.cooldown_s:g}s",
                     format_time(t.last_fired_time),
                     format_time(t.next_time),
@@ -171,6 +175,7 @@ def get(name: str, as_json: bool) -> None:
             f"{t.name}  ({t.kind.value}, by {t.created_by})",
             f"source:     {_source(t)}",
             f"work:       {t.target.kind}",
+            f"enabled:    {'yes' if t.enabled else 'no'}",
             f"cooldown:   {t.cooldown_s:g}s",
             f"last fired: {format_time(t.last_fired_time)}",
         ]
@@ -181,6 +186,115 @@ def get(name: str, as_json: bool) -> None:
         return "\n".join(lines)
 
     emit(t.model_dump(mode="json"), as_json, human)
+
+
+def _said(t: Trigger) -> str:
+    return f"{t.name}: {'enabled' if t.enabled else 'disabled'}, {_source(t)}"
+
+
+@triggers.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def enable(name: str, as_json: bool) -> None:
+    """Enable trigger NAME: it fires again, from now on (what came meanwhile does not fire)."""
+    t = sdk.update_trigger(name, enabled=True, client=client())
+    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+
+
+@triggers.command()
+@click.argument("name")
+@json_option
+@fail_on_error
+def disable(name: str, as_json: bool) -> None:
+    """Disable trigger NAME: it never fires until enabled (its hooks answer "ignored")."""
+    t = sdk.update_trigger(name, enabled=False, client=client())
+    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+
+
+@triggers.command()
+@click.argument("name")
+@click.option("--job", "job_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--transform", "transform_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--cron", help="A schedule trigger's new cron expression.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA zone of --cron.")
+@click.option("--rate", help='A schedule trigger\'s new period: "rate(15 minutes)".')
+@click.option("--repository", help="A git trigger's repository (owner/name).")
+@click.option("--branch", "branches", multiple=True, help="A git trigger's branch patterns.")
+@click.option("--path", "paths", multiple=True, help="A git trigger's changed-file patterns.")
+@click.option("--objects", help="An object trigger's new prefix URI.")
+@click.option("--events", "events", multiple=True, help="An event trigger's new patterns.")
+@click.option("--filter", "policy", help="An event trigger's new filter policy (JSON).")
+@click.option("--cooldown", type=click.FloatRange(min=0), help="Seconds.")
+@click.option("--description")
+@json_option
+@fail_on_error
+def update(
+    name: str,
+    job_file: Path | None,
+    transform_file: Path | None,
+    cron: str | None,
+    timezone: str,
+    rate: str | None,
+    repository: str | None,
+    branches: tuple[str, ...],
+    paths: tuple[str, ...],
+    objects: str | None,
+    events: tuple[str, ...],
+    policy: str | None,
+    cooldown: float | None,
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """Change trigger NAME: its work, source (of the same kind), cooldown or description.
+
+    Git and event options change the given parts of the current source; --cron, --rate and
+    --objects replace it."""
+    if job_file is not None and transform_file is not None:
+        raise click.UsageError("give at most one of --job and --transform")
+    http = client()
+    job = transform = None
+    if job_file is not None:
+        job = job_paths(load_spec(job_file), job_file.parent, http)
+    if transform_file is not None:
+        transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
+    schedule = {"cron": cron, "timezone": timezone, "rate": rate} if cron or rate else None
+    git = event_source = None
+    if repository is not None or branches or paths or events or policy is not None:
+        current = sdk.get_trigger(name, client=http)
+        if current.git is not None:
+            git = current.git.model_dump(mode="json")
+            git.update({"repository": repository} if repository is not None else {})
+            git.update({"branches": list(branches)} if branches else {})
+            git.update({"paths": list(paths)} if paths else {})
+        if current.events is not None:
+            event_source = current.events.model_dump(mode="json")
+            event_source.update({"events": list(events)} if events else {})
+            if policy is not None:
+                try:
+                    event_source["filter"] = orjson.loads(policy)
+                except orjson.JSONDecodeError as exc:
+                    raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
+        if git is None and event_source is None:
+            raise click.UsageError(
+                f"trigger {name} is a {current.kind.value} trigger: --repository, --branch, "
+                "--path, --events and --filter change git and event triggers"
+            )
+    t = sdk.update_trigger(
+        name,
+        job=job,
+        transform=transform,
+        schedule=schedule,
+        git=git,
+        objects=objects,
+        events=event_source,
+        cooldown_s=cooldown,
+        description=description,
+        client=http,
+    )
+    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
 
 
 @triggers.command()

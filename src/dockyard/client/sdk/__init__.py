@@ -79,6 +79,7 @@ if TYPE_CHECKING:
         get_trigger,
         list_triggers,
         trigger_history,
+        update_trigger,
     )
     from dockyard.client.sdk._upload import is_local, to_store
 
@@ -144,6 +145,7 @@ __all__ = [
     "subscribe",
     "to_store",
     "trigger_history",
+    "update_trigger",
     "upload_data",
 ]
 __getattr__, __dir__ = exports(
@@ -155,6 +157,7 @@ __getattr__, __dir__ = exports(
         "get_trigger": "._triggers",
         "list_triggers": "._triggers",
         "trigger_history": "._triggers",
+        "update_trigger": "._triggers",
         "Client": "dockyard.client.http",
         "ActiveRun": "._fluent",
         "CSVSerializer": "._serializers",

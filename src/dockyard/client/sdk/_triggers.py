@@ -21,6 +21,7 @@ from dockyard.api.triggers import (
     Trigger,
     TriggerConfig,
     TriggerList,
+    TriggerUpdate,
 )
 from dockyard.client.http import Client
 
@@ -31,6 +32,7 @@ __all__ = [
     "get_trigger",
     "list_triggers",
     "trigger_history",
+    "update_trigger",
 ]
 
 _BASE = "/api/v1/triggers"
@@ -121,6 +123,64 @@ def list_triggers(*, client: Client | None = None) -> list[Trigger]:
 
 def get_trigger(name: str, *, client: Client | None = None) -> Trigger:
     return Trigger.model_validate(_client(client).request("GET", f"{_BASE}/{name}"))
+
+
+def update_trigger(
+    name: str,
+    *,
+    enabled: bool | None = None,
+    cooldown_s: float | None = None,
+    job: Any = None,
+    transform: Any = None,
+    schedule: Mapping[str, Any] | None = None,
+    git: Mapping[str, Any] | None = None,
+    objects: str | Mapping[str, Any] | None = None,
+    events: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    client: Client | None = None,
+) -> Trigger:
+    """Change a trigger; what is left out stays. ``enabled=False`` stops it firing;
+    ``enabled=True`` starts it again from now (what came meanwhile does not fire). A new
+    source replaces the old one whole and must be of the same kind: ``schedule``
+    (``{"cron": ..., "timezone": ...}`` or ``{"rate": ...}``), ``git``, ``objects`` (a prefix
+    or its mapping) or ``events`` (``{"events": [...], "filter": {...}}``); ``job`` or
+    ``transform`` replaces the work."""
+    body: dict[str, Any] = {}
+    if job is not None and transform is not None:
+        from dockyard.errors import InvalidArgument
+
+        raise InvalidArgument("give at most one of job and transform", field="target")
+    if job is not None or transform is not None:
+        body["target"] = {
+            "kind": "training" if job is not None else "transform",
+            "spec": _spec(job if job is not None else transform),
+        }
+    for key, value in (
+        ("enabled", enabled),
+        ("cooldown_s", cooldown_s),
+        ("description", description),
+    ):
+        if value is not None:
+            body[key] = value
+    if schedule is not None:
+        body["schedule"] = dict(schedule)
+    if git is not None:
+        body["git"] = dict(git)
+    if objects is not None:
+        body["objects"] = {"prefix": objects} if isinstance(objects, str) else dict(objects)
+    if events is not None:
+        body["events"] = dict(events)
+    from pydantic import ValidationError
+
+    from dockyard.errors import invalid_from_validation
+
+    try:
+        change = TriggerUpdate.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_from_validation(exc.errors()) from None
+    sent = change.model_dump(mode="json", exclude_none=True)
+    answer = _client(client).request("PATCH", f"{_BASE}/{name}", json=sent)
+    return Trigger.model_validate(answer)
 
 
 def delete_trigger(name: str, *, client: Client | None = None) -> None:

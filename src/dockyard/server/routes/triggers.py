@@ -1,4 +1,4 @@
-"""Triggers: ``/api/v1/triggers`` (create, list, read, delete, fire, history) and the hook
+"""Triggers: ``/api/v1/triggers`` (create, list, read, update, delete, fire, history) and the hook
 ``/api/v1/hooks/triggers/{name}`` that git hosts and object stores post to.
 
 The hook is open without a token (GitHub, GitLab and S3 cannot send one): the trigger's
@@ -22,6 +22,7 @@ from dockyard.api.triggers import (
     Trigger,
     TriggerConfig,
     TriggerList,
+    TriggerUpdate,
 )
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
@@ -48,6 +49,14 @@ def list_triggers(services: ServicesDep, actor: ActorDep) -> TriggerList:
 @triggers.get("/{name}")
 def get_trigger(name: str, services: ServicesDep, actor: ActorDep) -> Trigger:
     return services.triggers.get(actor, name)
+
+
+@triggers.patch("/{name}")
+def update_trigger(
+    name: str, change: TriggerUpdate, services: ServicesDep, actor: ActorDep
+) -> Trigger:
+    """Enable or disable it; change its cooldown, source (same kind), work or description."""
+    return services.triggers.update(actor, name, change)
 
 
 @triggers.delete("/{name}", status_code=204)

@@ -44,6 +44,9 @@ class TriggerRepository:
         conn.execute(delete(_F).where(_F.c.trigger_id == trigger_id))
         conn.execute(delete(_T).where(_T.c.trigger_id == trigger_id))
 
+    def change(self, conn: Connection, trigger_id: str, values: dict[str, Any]) -> None:
+        conn.execute(update(_T).where(_T.c.trigger_id == trigger_id).values(**values))
+
     def set_state(self, conn: Connection, trigger_id: str, state: str) -> None:
         conn.execute(update(_T).where(_T.c.trigger_id == trigger_id).values(state=state))
 

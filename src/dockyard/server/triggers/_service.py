@@ -43,10 +43,12 @@ from dockyard.api.triggers import (
     Trigger,
     TriggerConfig,
     TriggerKind,
+    TriggerUpdate,
 )
 from dockyard.artifacts import artifact_uri
 from dockyard.errors import (
     AlreadyExists,
+    Conflict,
     DockyardError,
     InvalidArgument,
     NotFound,
@@ -128,25 +130,7 @@ class TriggerService:
         now = now if now is not None else now_ms()
         _check_target(config.target)
         kind = config.kind
-        state: dict[str, Any] = {}
-        if config.schedule is not None:
-            state["next_time"] = _next_slot(config.schedule, now, now)
-        if config.objects is not None:
-            self._roots.check(config.objects.prefix, "objects.prefix")
-            if config.objects.poll and not config.objects.include_existing:
-                seen = self._list(config.objects.prefix, None, everything=True)
-                state["after"] = seen[-1] if seen else None
-        if config.events is not None:
-            from dockyard.server.notifications import validate_policy
-
-            validate_policy(config.events.filter)
-            for i, pattern in enumerate(config.events.events):
-                if pattern.startswith("trigger.") or pattern in ("*", "trigger.*"):
-                    raise InvalidArgument(
-                        f"{pattern!r}: a trigger may not follow triggers' own events (it would "
-                        "start itself)",
-                        field=f"events.events.{i}",
-                    )
+        state = self._start_state(config, now)
         secret = None
         if kind in (TriggerKind.GIT, TriggerKind.OBJECTS):
             secret = config.secret or secrets.token_urlsafe(32)
@@ -177,6 +161,98 @@ class TriggerService:
             self._repo.insert(conn, **row)
             self._event(conn, actor, "trigger.created", config.name, {"kind": kind.value})
         return NewTrigger(**_trigger(row).model_dump(), secret=secret)
+
+    def _start_state(
+        self, source: TriggerConfig | TriggerUpdate, now: int, *, existing: bool = False
+    ) -> dict[str, Any]:
+        """Check a source and return the state it starts from: a schedule's next slot, a
+        prefix's cursor. ``existing``: the source of a trigger being updated or enabled, whose
+        objects already there never fire (include_existing is for a new trigger only)."""
+        state: dict[str, Any] = {}
+        if source.schedule is not None:
+            state["next_time"] = _next_slot(source.schedule, now, now)
+        if source.objects is not None:
+            self._roots.check(source.objects.prefix, "objects.prefix")
+            if source.objects.poll and (existing or not source.objects.include_existing):
+                seen = self._list(source.objects.prefix, None, everything=True)
+                state["after"] = seen[-1] if seen else None
+        if source.events is not None:
+            from dockyard.server.notifications import validate_policy
+
+            validate_policy(source.events.filter)
+            for i, pattern in enumerate(source.events.events):
+                if pattern.startswith("trigger.") or pattern in ("*", "trigger.*"):
+                    raise InvalidArgument(
+                        f"{pattern!r}: a trigger may not follow triggers' own events (it would "
+                        "start itself)",
+                        field=f"events.events.{i}",
+                    )
+        return state
+
+    def update(
+        self, actor: Actor, name: str, change: TriggerUpdate, *, now: int | None = None
+    ) -> Trigger:
+        """Change a trigger (its creator or an admin): enable or disable it, its cooldown,
+        its source (of the same kind), its work or description. Appends ``trigger.updated``
+        with the fields changed.
+
+        Enabling it, or changing its source, starts the source from now (see
+        :class:`~dockyard.api.triggers.TriggerUpdate`), so what came while it was disabled
+        does not fire. A firing already claimed is not undone.
+        """
+        self._access.require_role(actor, Role.MEMBER, f"update trigger {name}")
+        now = now if now is not None else now_ms()
+        with self._db.read() as conn:
+            row = self._repo.require(conn, name)
+        self._access.require_trigger(actor, row.owner_id, name, "update it")
+        kind = TriggerKind(row.kind)
+        given = change.source
+        if given is not None and given[0] is not kind:
+            raise InvalidArgument(
+                f"trigger {name} is a {kind.value} trigger: its source may not become "
+                f"{given[0].value}",
+                field=given[0].value,
+            )
+        if change.target is not None:
+            _check_target(change.target)
+        config = orjson.loads(row.config)
+        values: dict[str, Any] = {}
+        changed: builtins.list[str] = []
+        if given is not None:
+            config["source"] = given[1].model_dump(mode="json")
+            changed.append(kind.value)
+        if change.description is not None:
+            config["description"] = change.description
+            changed.append("description")
+        if changed:
+            values["config"] = orjson.dumps(config).decode()
+        if change.target is not None:
+            values["target"] = change.target.model_dump_json()
+            changed.append("target")
+        if change.cooldown_s is not None:
+            values["cooldown_s"] = change.cooldown_s
+            changed.append("cooldown_s")
+        enabling = change.enabled is True and not row.enabled
+        if change.enabled is not None and change.enabled != bool(row.enabled):
+            values["enabled"] = change.enabled
+            changed.append("enabled")
+        restart = given is not None or enabling
+        if restart:
+            source = TriggerUpdate.model_validate({kind.value: config["source"]})
+            values["state"] = orjson.dumps(self._start_state(source, now, existing=True)).decode()
+        with self._db.write() as conn:
+            if restart:
+                values["after_event_id"] = int(
+                    conn.execute(select(func.max(_E.c.id))).scalar() or 0
+                )
+            if values:
+                self._repo.change(conn, row.trigger_id, values)
+                body: dict[str, Any] = {"changed": changed}
+                if "enabled" in values:
+                    body["enabled"] = values["enabled"]
+                self._event(conn, actor, "trigger.updated", name, body)
+            fresh = self._repo.require(conn, name)
+        return _trigger(fresh)
 
     def list(self, actor: Actor) -> builtins.list[Trigger]:
         """The triggers ``actor`` may see: its own, or every one for an admin."""
@@ -215,6 +291,8 @@ class TriggerService:
             row = self._repo.require(conn, name)
         self._access.require_trigger(actor, row.owner_id, name, "fire it")
         self._access.require_role(actor, Role.MEMBER, f"fire trigger {name}")
+        if not row.enabled:
+            raise Conflict(f"trigger {name} is disabled: enable it to fire it", field="name")
         key = f"manual:{request.key or secrets.token_hex(8)}"
         cause = {**request.cause, "by": actor.name}
         return self.fire_cause(row, key, cause, manual=True)
@@ -299,12 +377,18 @@ class TriggerService:
         cursor moved): it fires when the cooldown ends.
 
         Raises:
-            Conflict: ``defer_in_cooldown`` and the cooldown is running (nothing recorded).
+            Conflict: ``defer_in_cooldown`` and the cooldown is running (nothing recorded);
+                the trigger is disabled (nothing recorded: a disabled trigger never fires).
         """
         now = now if now is not None else now_ms()
         cause_key = cause_key[:300]
         name = row.name
         with self._db.write() as conn:
+            fresh = self._repo.by_id(conn, row.trigger_id)
+            if fresh is None:
+                raise NotFound(f"trigger {name} was deleted", field="name")
+            if not fresh.enabled:  # disabled since the caller read it
+                raise Conflict(f"trigger {name} is disabled", field="name")
             firing_id = self._repo.claim(
                 conn,
                 trigger_id=row.trigger_id,
@@ -324,9 +408,6 @@ class TriggerService:
                 if state is not None:
                     self._repo.set_state(conn, row.trigger_id, orjson.dumps(state).decode())
                 return _firing(found, name)
-            fresh = self._repo.by_id(conn, row.trigger_id)
-            if fresh is None:
-                raise NotFound(f"trigger {name} was deleted", field="name")
             took = self._repo.take_cooldown(conn, fresh, now, ignore_cooldown=manual)
             if not took and defer_in_cooldown:
                 raise _Deferred(f"trigger {name} is cooling down")
@@ -567,6 +648,7 @@ def _trigger(row: Any) -> Trigger:
         **{kind.value: sources[kind].model_validate(config["source"])},
         target=Target.model_validate_json(m["target"]),
         cooldown_s=m["cooldown_s"],
+        enabled=bool(m["enabled"]),
         description=config.get("description", ""),
         hook_path=HOOK_PREFIX + m["name"] if m["secret"] else None,
         next_time=state.get("next_time"),

@@ -1,4 +1,5 @@
-// Triggers: the list (source, work, last and next firing), and one trigger's firings.
+// Triggers: the list (source, work, enabled, last and next firing), and one trigger's firings,
+// with a toggle that enables or disables it (PATCH triggers/<name>).
 // URL: #/triggers, #/triggers/<name>
 import { api } from "../lib/api.js";
 import { h, clear, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
@@ -29,6 +30,7 @@ export default async function triggers(ctx) {
     ["Kind", (t) => t.kind],
     ["Source", (t) => h("span.mono", source(t))],
     ["Starts", (t) => t.target.kind],
+    ["Enabled", (t) => h("span.badge", { class: t.enabled ? "s-ok" : "" }, t.enabled ? "on" : "off")],
     ["Cooldown", (t) => `${t.cooldown_s} s`, { num: true }],
     ["Last fired", (t) => t.last_fired_time ? h("span", { title: fmtTime(t.last_fired_time) }, fmtAgo(t.last_fired_time)) : "never"],
     ["Next", (t) => t.next_time ? fmtTime(t.next_time) : "-"],
@@ -48,12 +50,26 @@ async function detail(ctx, name) {
       await load();
     } catch (e) { toast(errorText(e), true); }
   };
-  root.append(h("div.head", h("h1", name), actionButton(ctx.me, "Fire now", fire, { id: "fire-now", primary: true })), info, h("h2", "Firings"), pane);
+  let enabled = true;
+  const toggle = async () => {
+    try {
+      const t = await api(path, { method: "PATCH", body: { enabled: !enabled } });
+      toast(t.enabled ? `${name} enabled: it fires from now on` : `${name} disabled: it does not fire`);
+      await load();
+    } catch (e) { toast(errorText(e), true); }
+  };
+  const toggler = actionButton(ctx.me, "Disable", toggle, { id: "toggle-enabled" });
+  const firer = actionButton(ctx.me, "Fire now", fire, { id: "fire-now", primary: true });
+  root.append(h("div.head", h("h1", name), toggler, firer), info, h("h2", "Firings"), pane);
 
   async function load() {
     const t = await api(path, { signal });
+    enabled = t.enabled;
+    if (toggler) toggler.textContent = enabled ? "Disable" : "Enable";
+    if (firer) firer.disabled = !enabled;
     clear(info, kv([
       ["Kind", t.kind],
+      ["Enabled", enabled ? "yes" : "no: it does not fire"],
       ["Source", h("span.mono", source(t))],
       ["Starts", t.target.kind],
       ["Cooldown", `${t.cooldown_s} s`],
