@@ -220,6 +220,20 @@ class Settings(BaseSettings):
         description="how long delivered notifications and their attempts stay in the delivery "
         "log (pending and dead ones stay until delivered, replayed or their subscription goes)",
     )
+    trigger_schedule_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="longest wait between two checks of schedule triggers' slots (the loop "
+        "wakes sooner for a slot due sooner) and of firings a crash left pending",
+    )
+    trigger_objects_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="seconds between two listings of object triggers' prefixes (each lists "
+        "its prefix: an S3 LIST call per trigger and pass)",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_user: str | None = None

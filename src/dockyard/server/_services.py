@@ -172,10 +172,14 @@ class Services:
         """Start the loops that fire schedules, object prefixes and event patterns."""
         from dockyard.server.triggers import EventTriggers, ObjectWatcher, ScheduleLoop
 
-        home = self.settings.home
+        home, settings = self.settings.home, self.settings
         loops: list[Background] = [
-            ScheduleLoop(self.triggers, self.db, home),
-            ObjectWatcher(self.triggers, self.db, home),
+            ScheduleLoop(
+                self.triggers, self.db, home, interval_s=settings.trigger_schedule_interval_s
+            ),
+            ObjectWatcher(
+                self.triggers, self.db, home, interval_s=settings.trigger_objects_interval_s
+            ),
             EventTriggers(self.triggers, self.db, home, self.events),
         ]
         for loop in loops:

@@ -176,3 +176,29 @@ def test_cooldown_skips_a_slot(services: object, data: Path) -> None:
         FiringStatus.SKIPPED,
         FiringStatus.FIRED,
     ]
+
+
+def test_the_loops_intervals_are_settings(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.server.triggers._loops import ObjectWatcher
+    from dockyard.settings import Settings
+
+    monkeypatch.setenv("DOCKYARD_TRIGGER_SCHEDULE_INTERVAL_S", "2.5")
+    monkeypatch.setenv("DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S", "120")
+    settings = Settings(home=tmp_path / "home")
+    assert (settings.trigger_schedule_interval_s, settings.trigger_objects_interval_s) == (2.5, 120)
+    services = make_services(tmp_path / "home", data)
+    schedules = ScheduleLoop(services.triggers, services.db, tmp_path, interval_s=2.5)
+    objects = ObjectWatcher(services.triggers, services.db, tmp_path, interval_s=120)
+    assert (schedules.tick(), objects.tick()) == (2.5, 120)  # nothing due: the longest wait
+    clock = Clock(int(datetime(2026, 12, 4, 12, tzinfo=UTC).timestamp() * 1000))
+    config = {"name": "soon", "schedule": {"cron": "1 12 * * *"}, "target": training(data)}
+    services.triggers.create(ROOT, TriggerConfig.model_validate(config), now=clock.now)
+    clock.now += 59_000
+    soon = ScheduleLoop(services.triggers, services.db, tmp_path, interval_s=2.5, clock=clock)
+    assert soon.tick() == 1.0  # the slot comes before the interval ends
+    monkeypatch.setenv("DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S", "0")
+    with pytest.raises(ValueError, match="trigger_objects_interval_s"):
+        Settings(home=tmp_path / "home")
+    services.close()

@@ -42,7 +42,8 @@ def _wall() -> int:
 
 
 class ScheduleLoop(BackgroundLoop):
-    """Fires schedule triggers whose slot is due."""
+    """Fires schedule triggers whose slot is due, checking at least every ``interval_s``
+    (``DOCKYARD_TRIGGER_SCHEDULE_INTERVAL_S``) and sooner when a slot comes first."""
 
     name = "trigger-schedules"
     interval_s = 5.0
@@ -53,12 +54,14 @@ class ScheduleLoop(BackgroundLoop):
         db: Database,
         home: Path,
         *,
+        interval_s: float | None = None,
         clock: Clock = _wall,
         wake: threading.Event | None = None,
     ) -> None:
         super().__init__(db, home, wake=wake)
         self._service = service
         self._clock = clock
+        self._interval = interval_s if interval_s is not None else self.interval_s
 
     def reconcile(self) -> None:
         self._service.retry_stale(self._clock())
@@ -76,12 +79,13 @@ class ScheduleLoop(BackgroundLoop):
                 soonest = due if soonest is None else min(soonest, due)
         self._service.retry_stale(now)
         if soonest is None:
-            return None
-        return max(0.05, min(self.interval_s, (soonest - now) / 1000))
+            return self._interval
+        return max(0.05, min(self._interval, (soonest - now) / 1000))
 
 
 class ObjectWatcher(BackgroundLoop):
-    """Lists the prefixes of object triggers and fires for what is new."""
+    """Lists the prefixes of object triggers every ``interval_s``
+    (``DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S``) and fires for what is new."""
 
     name = "trigger-objects"
     interval_s = 30.0
