@@ -9,8 +9,9 @@ In order, for each HTTP request:
    ``cors_allowed_origins``, or ``Sec-Fetch-Site: cross-site``) is refused (403), and so is a
    POST sent as a form or ``text/plain`` (415): a POST with those bodies is the only state
    change a page may send cross-site without the browser asking first (PUT, PATCH and DELETE
-   always ask), so no page can forge a JSON call. CORS preflights are
-   answered for allowed origins only.
+   always ask), so no page can forge a JSON call. Triggers' hooks take such bodies (SNS posts
+   ``text/plain``, GitHub may post a form): their secret, which no page knows, authenticates
+   them, never a cookie. CORS preflights are answered for allowed origins only.
 3. **Who is asking.** ``Authorization: Bearer <token>`` (Dockyard tokens; MLflow's
    ``MLFLOW_TRACKING_TOKEN``), ``Authorization: Basic`` (MLflow's ``MLFLOW_TRACKING_USERNAME`` /
    ``PASSWORD``), a SigV4-signed request (boto3, the SageMaker SDK) whose session token
@@ -242,6 +243,10 @@ class AuthMiddleware:
             raise _Preflight(self._preflight(origin, headers))
         if method in _UNSAFE:
             self._check_cross_site(scope, headers, origin)
+        if method == "POST" and scope["path"].startswith(_HOOK_PREFIX):
+            # The trigger's secret authenticates a hook, checked by the service; a Basic
+            # header there carries that secret (SNS), not an account's password.
+            return Actor.anonymous(source)
         authorization = headers.get(b"authorization")
         if authorization is not None and authorization.startswith(_SIGV4):
             return await self._from_signed(headers, source)
@@ -336,7 +341,12 @@ class AuthMiddleware:
         # A signed request is no form: a page cannot add an Authorization header cross-site
         # without a preflight, which unknown origins fail. Models may well read text/plain.
         signed = (headers.get(b"authorization") or "").startswith(_SIGV4)
-        if scope["method"] == "POST" and content_type.encode() in _SIMPLE_TYPES and not signed:
+        # A hook is no cookie-authenticated change (its trigger's secret authenticates it), and
+        # SNS posts text/plain, GitHub may post a form: bodies a page could forge, but not
+        # with a secret it does not know.
+        hook = scope["path"].startswith(_HOOK_PREFIX)
+        simple = content_type.encode() in _SIMPLE_TYPES
+        if scope["method"] == "POST" and simple and not signed and not hook:
             raise _UnsupportedType(
                 f"state changes take JSON: send 'Content-Type: application/json', not "
                 f"{content_type!r}"

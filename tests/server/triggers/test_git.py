@@ -193,4 +193,33 @@ def test_a_ping_and_a_malformed_push(client: httpx.Client, data: Path) -> None:
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )
-    assert form.status_code == 415  # configure the hook's content type as application/json
+    assert form.status_code == 400  # a form is taken (GitHub's option), its payload not JSON
+    assert "not JSON" in form.json()["error"]["message"]
+
+
+def test_a_github_push_sent_as_a_form_starts_a_job(
+    client: httpx.Client, services: Services, data: Path
+) -> None:
+    from urllib.parse import urlencode
+
+    secret = _create(client, data, branches=["main"])
+    form = urlencode({"payload": _github().decode()}).encode()
+    headers = {
+        **_signed(secret, form),  # GitHub signs the form as sent
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    answer = client.post("/api/v1/hooks/triggers/on-push", content=form, headers=headers)
+    assert answer.status_code == 200, answer.text
+    fired = answer.json()["fired"]
+    assert fired["status"] == "fired" and fired["cause"]["sha"] == SHA
+    assert services.jobs.get(ROOT, fired["job"]).spec["environment"]["DOCKYARD_TRIGGER_SHA"] == SHA
+    unsigned = {**headers, "X-Hub-Signature-256": _signed(secret, _github())["X-Hub-Signature-256"]}
+    forged = client.post("/api/v1/hooks/triggers/on-push", content=form, headers=unsigned)
+    assert forged.status_code == 401  # the JSON's signature does not cover the form
+    junk = urlencode({"other": "1"}).encode()
+    bad = client.post(
+        "/api/v1/hooks/triggers/on-push",
+        content=junk,
+        headers={**_signed(secret, junk), "Content-Type": headers["Content-Type"]},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "payload"

@@ -2,8 +2,9 @@
 ``/api/v1/hooks/triggers/{name}`` that git hosts and object stores post to.
 
 The hook is open without a token (GitHub, GitLab and S3 cannot send one): the trigger's
-secret authenticates it, checked by the service (a signature, a token header); a mismatch is
-401 and a ``trigger.hook_denied`` event.
+secret authenticates it, checked by the service (a signature, a token header, Basic
+credentials); a mismatch is 401 (with a Basic challenge, which SNS waits for) and a
+``trigger.hook_denied`` event.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from dockyard.api.triggers import (
     TriggerList,
     TriggerUpdate,
 )
+from dockyard.errors import Unauthenticated
 from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._errors import error_response
 from dockyard.server._route import OneHopRoute
 
 triggers = APIRouter(prefix="/api/v1/triggers", tags=["triggers"], route_class=OneHopRoute)
@@ -86,10 +89,11 @@ def list_firings(
     return FiringList(firings=found)
 
 
-@hooks.post("/{name}")
-async def receive_hook(name: str, request: Request, services: ServicesDep) -> HookResult:
-    """A GitHub or GitLab push, or an S3 event notification (with the trigger's secret in
-    ``X-Dockyard-Trigger-Secret``)."""
+@hooks.post("/{name}", response_model=HookResult)
+async def receive_hook(name: str, request: Request, services: ServicesDep) -> HookResult | Response:
+    """A GitHub or GitLab push (JSON, or GitHub's form), or an S3 event notification, posted
+    directly or through SNS (with the trigger's secret in ``X-Dockyard-Trigger-Secret`` or as
+    the password of Basic credentials)."""
     from dockyard.errors import InvalidArgument
 
     size = int(request.headers.get("content-length") or 0)
@@ -100,7 +104,13 @@ async def receive_hook(name: str, request: Request, services: ServicesDep) -> Ho
         raise InvalidArgument(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
     headers = {k.lower(): v for k, v in request.headers.items()}
     source = request.client.host if request.client else ""
-    return await run_in_threadpool(services.triggers.receive, name, headers, body, source)
+    try:
+        return await run_in_threadpool(services.triggers.receive, name, headers, body, source)
+    except Unauthenticated as exc:
+        # SNS sends the Basic credentials of its subscription URL only when challenged.
+        refused = error_response(exc)
+        refused.headers["WWW-Authenticate"] = 'Basic realm="dockyard trigger"'
+        return refused
 
 
 router.include_router(triggers)

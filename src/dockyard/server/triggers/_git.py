@@ -1,11 +1,12 @@
 """Git push webhooks: GitHub's and GitLab's, verified, read into a cause.
 
 GitHub signs the body: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body with the
-secret>``; GitLab sends the secret itself in ``X-Gitlab-Token``. Either is compared in constant
-time. A push becomes a cause with ``provider``, ``repository``, ``branch``, ``sha``,
-``before``, ``paths`` (added, modified and removed files of its commits, at most 200),
-``pusher`` and ``url``; its key is ``push:<repository>:<branch>:<sha>``, so a redelivered push
-fires once.
+secret>`` (the body as sent: JSON, or a form whose ``payload`` field is the JSON, when the
+webhook's content type is ``application/x-www-form-urlencoded``); GitLab sends the secret
+itself in ``X-Gitlab-Token``. Either is compared in constant time. A push becomes a cause with
+``provider``, ``repository``, ``branch``, ``sha``, ``before``, ``paths`` (added, modified and
+removed files of its commits, at most 200), ``pusher`` and ``url``; its key is
+``push:<repository>:<branch>:<sha>``, so a redelivered push fires once.
 """
 
 from __future__ import annotations
@@ -54,10 +55,26 @@ def event_name(provider: str, headers: Mapping[str, str]) -> str:
     return headers.get("x-gitlab-event", "")
 
 
-def read_push(provider: str, body: bytes) -> Push:
-    """The cause a push payload describes."""
+def _json_of(body: bytes, content_type: str) -> bytes:
+    """The JSON of a push: the body, or its ``payload`` field when GitHub posts a form
+    (its "application/x-www-form-urlencoded" content type; the signature covers the form)."""
+    if content_type.split(";", 1)[0].strip().lower() != "application/x-www-form-urlencoded":
+        return body
+    from urllib.parse import parse_qs
+
     try:
-        payload = orjson.loads(body)
+        fields = parse_qs(body.decode(), strict_parsing=True, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidArgument("the push form is not URL-encoded text", field="body") from None
+    if len(fields.get("payload", [])) != 1:
+        raise InvalidArgument("a push sent as a form has one payload field", field="payload")
+    return fields["payload"][0].encode()
+
+
+def read_push(provider: str, body: bytes, content_type: str = "application/json") -> Push:
+    """The cause a push payload describes (JSON, or GitHub's form with a ``payload``)."""
+    try:
+        payload = orjson.loads(_json_of(body, content_type))
     except orjson.JSONDecodeError:
         raise InvalidArgument("the push body is not JSON", field="body") from None
     if not isinstance(payload, dict):

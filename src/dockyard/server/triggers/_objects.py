@@ -1,4 +1,4 @@
-"""New objects under a prefix: listed from a durable cursor, or told by S3 notifications.
+r"""New objects under a prefix: listed from a durable cursor, or told by S3 notifications.
 
 Listing: the trigger's ``state`` keeps the greatest key seen. Each pass lists the prefix (the
 artifact store abstraction: a local folder or an S3 prefix), takes the keys after the cursor,
@@ -8,10 +8,21 @@ restart goes on from there. Keys are compared as strings, as S3 lists them.
 Notifications: an S3 event-notification payload (``{"Records": [{"eventName":
 "ObjectCreated:Put", "s3": {"bucket": {"name": ...}, "object": {"key": ...}}}]}``, as S3,
 MinIO and Ceph send it) posted to the trigger's hook fires for the records under the prefix.
+
+Through SNS (S3 -> SNS topic -> HTTPS subscription): SNS posts ``text/plain`` JSON envelopes
+(``x-amz-sns-message-type``): a ``SubscriptionConfirmation`` first, whose ``SubscribeURL``
+must be opened to confirm it (recorded by the service, not opened: the server makes no call
+out on an unauthenticated party's word), then ``Notification``\ s whose ``Message`` is the S3
+payload as a string (or S3's ``s3:TestEvent``, which fires nothing). SNS cannot add a header,
+so it authenticates with HTTP Basic credentials in the subscription's URL
+(``https://dockyard:<secret>@host/api/v1/hooks/triggers/<name>``), sent after a 401 that
+names the Basic scheme. The envelope's signature (an AWS certificate) is not checked: the
+secret is what authenticates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -20,7 +31,7 @@ import orjson
 from dockyard.artifacts import open_artifact_store
 from dockyard.errors import InvalidArgument
 
-__all__ = ["list_new", "read_notification"]
+__all__ = ["SnsEnvelope", "list_new", "read_notification", "read_sns"]
 
 #: Objects one firing carries at most (the rest fire next pass).
 MAX_OBJECTS = 100
@@ -43,6 +54,50 @@ def list_new(prefix: str, after: str | None, *, s3_endpoint_url: str | None = No
 
 def uri_of(prefix: str, key: str) -> str:
     return f"{_base(prefix)}/{key}"
+
+
+#: SNS envelope types (``Type`` and the ``x-amz-sns-message-type`` header).
+SNS_TYPES = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
+
+
+class SnsEnvelope(dict[str, Any]):
+    """An SNS message as posted: ``Type``, ``TopicArn``, ``Message`` ... (see read_sns)."""
+
+
+def read_sns(headers: Mapping[str, str], body: bytes) -> SnsEnvelope | None:
+    """The SNS envelope of a posted body, or None when it is not one (a plain S3 payload)."""
+    said = headers.get("x-amz-sns-message-type")
+    if said is None and b'"Records"' in body[:200]:
+        return None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidArgument("the notification body is not JSON", field="body") from None
+    if not isinstance(payload, dict) or payload.get("Type") not in SNS_TYPES:
+        if said is not None:
+            raise InvalidArgument(
+                f"an SNS {said} message is a JSON object with its Type", field="Type"
+            )
+        return None
+    for key in ("TopicArn", "Message"):
+        if not isinstance(payload.get(key), str):
+            raise InvalidArgument(f"an SNS message has a {key} string", field=key)
+    if payload["Type"] == "SubscriptionConfirmation" and not str(
+        payload.get("SubscribeURL", "")
+    ).startswith("https://"):
+        raise InvalidArgument(
+            "an SNS subscription confirmation has an https SubscribeURL", field="SubscribeURL"
+        )
+    return SnsEnvelope(payload)
+
+
+def is_test_event(message: str) -> bool:
+    """S3's ``s3:TestEvent``, sent when notifications are set up: it names no object."""
+    try:
+        payload = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(payload, dict) and payload.get("Event") == "s3:TestEvent"
 
 
 def read_notification(prefix: str, body: bytes) -> list[dict[str, Any]]:

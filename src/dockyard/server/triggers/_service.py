@@ -323,9 +323,7 @@ class TriggerService:
                 _git.verify(provider, headers, body, row.secret)
             else:
                 provider = None
-                sent = headers.get("x-dockyard-trigger-secret", "")
-                if not sent or not secrets.compare_digest(sent.encode(), row.secret.encode()):
-                    raise Unauthenticated("X-Dockyard-Trigger-Secret is not this trigger's secret")
+                _check_secret(headers, row.secret)
         except Unauthenticated as exc:
             with self._db.write() as conn:
                 self._event(
@@ -344,19 +342,50 @@ class TriggerService:
             event = _git.event_name(provider, headers)
             if event not in ("push", "Push Hook"):
                 return HookResult(ignored=f"{event or 'this'} event is not a push")
-            push = _git.read_push(provider, body)
+            push = _git.read_push(provider, body, headers.get("content-type", ""))
             why = _git.matches(GitSource.model_validate(source_config), push)
             if why is not None:
                 return HookResult(ignored=why)
             key = f"push:{push['repository']}:{push['branch']}:{push['sha']}"
             return HookResult(fired=self.fire_cause(row, key, push))
         prefix = ObjectSource.model_validate(source_config).prefix
+        envelope = _objects.read_sns(headers, body)
+        if envelope is not None:
+            if envelope["Type"] == "SubscriptionConfirmation":
+                return self._sns_subscription(row, envelope)
+            if envelope["Type"] != "Notification":
+                return HookResult(ignored=f"SNS {envelope['Type']} needs no answer")
+            if _objects.is_test_event(envelope["Message"]):
+                return HookResult(ignored="S3's test event names no object")
+            body = envelope["Message"].encode()
         found = _objects.read_notification(prefix, body)
         if not found:
             return HookResult(ignored=f"no created object under {prefix}")
         key = "objects:" + ",".join(f"{o['key']}@{o['sequencer']}" for o in found)
         key = key if len(key) <= 300 else "objects:" + _digest(key)
         return HookResult(fired=self.fire_cause(row, key, _object_cause(prefix, found)))
+
+    def _sns_subscription(self, row: Any, envelope: _objects.SnsEnvelope) -> HookResult:
+        """Record an SNS subscription confirmation, for the trigger's owner to confirm it
+        (``curl "<SubscribeURL>"`` or ``aws sns confirm-subscription``): opening the URL on
+        the server would make it call out wherever a posted body said."""
+        topic = str(envelope["TopicArn"])[:300]
+        with self._db.write() as conn:
+            self._event(
+                conn,
+                Actor.system(f"trigger {row.name}"),
+                "trigger.sns_subscription",
+                row.name,
+                {
+                    "topic_arn": topic,
+                    "subscribe_url": str(envelope["SubscribeURL"])[:2000],
+                    "message_id": str(envelope.get("MessageId", ""))[:100],
+                },
+            )
+        return HookResult(
+            ignored=f"SNS subscription to {topic} recorded: its owner confirms it by opening the "
+            "SubscribeURL of the trigger.sns_subscription event"
+        )
 
     # -- firing ---------------------------------------------------------------------------------
 
@@ -590,6 +619,31 @@ def _check_target(target: Target) -> None:
     except ValidationError as exc:
         errors = [{**e, "loc": ("target", "spec", *e["loc"])} for e in exc.errors()]
         raise invalid_from_validation(errors) from None
+
+
+def _check_secret(headers: Mapping[str, str], secret: str) -> None:
+    """An object hook's secret: ``X-Dockyard-Trigger-Secret``, or the password of HTTP Basic
+    credentials (how SNS sends what its subscription URL holds; any user name)."""
+    sent = headers.get("x-dockyard-trigger-secret")
+    if sent is None:
+        kind, _, credential = headers.get("authorization", "").strip().partition(" ")
+        if kind.lower() == "basic":
+            import base64
+            import binascii
+
+            try:
+                sent = (
+                    base64.b64decode(credential.strip(), validate=True).decode().partition(":")[2]
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthenticated("malformed basic credentials") from None
+    if not sent:
+        raise Unauthenticated(
+            "send the trigger's secret in X-Dockyard-Trigger-Secret, or as the password of "
+            "basic credentials (SNS: https://dockyard:<secret>@<host>/api/v1/hooks/triggers/...)"
+        )
+    if not secrets.compare_digest(sent.encode(), secret.encode()):
+        raise Unauthenticated("the secret sent is not this trigger's secret")
 
 
 def _digest(text: str) -> str:
