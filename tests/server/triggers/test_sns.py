@@ -149,6 +149,8 @@ def test_sns_is_challenged_then_its_confirmation_is_recorded(
     assert "SubscribeURL" in answer.json()["ignored"] and answer.json()["fired"] is None
     (event,) = s3_services.events.read(types=["trigger.sns_subscription"])
     assert event.resource_id == "lake" and event.body["topic_arn"] == TOPIC
+    owner = s3_client.get("/api/v1/triggers/lake").json()["created_by"]
+    assert event.actor == owner  # theirs to read and act on
     assert event.body["subscribe_url"].startswith(
         "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription"
     )

@@ -22,6 +22,9 @@ secret is what authenticates.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -29,9 +32,9 @@ from urllib.parse import unquote_plus
 import orjson
 
 from dockyard.artifacts import open_artifact_store
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, Unauthenticated
 
-__all__ = ["SnsEnvelope", "list_new", "read_notification", "read_sns"]
+__all__ = ["SnsEnvelope", "list_new", "read_notification", "read_sns", "verify"]
 
 #: Objects one firing carries at most (the rest fire next pass).
 MAX_OBJECTS = 100
@@ -54,6 +57,28 @@ def list_new(prefix: str, after: str | None, *, s3_endpoint_url: str | None = No
 
 def uri_of(prefix: str, key: str) -> str:
     return f"{_base(prefix)}/{key}"
+
+
+def verify(headers: Mapping[str, str], secret: str) -> None:
+    """An object hook's secret: ``X-Dockyard-Trigger-Secret``, or the password of HTTP Basic
+    credentials (how SNS sends what its subscription URL holds; any user name)."""
+    sent = headers.get("x-dockyard-trigger-secret")
+    if sent is None:
+        kind, _, credential = headers.get("authorization", "").strip().partition(" ")
+        if kind.lower() == "basic":
+            try:
+                sent = (
+                    base64.b64decode(credential.strip(), validate=True).decode().partition(":")[2]
+                )
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthenticated("malformed basic credentials") from None
+    if not sent:
+        raise Unauthenticated(
+            "send the trigger's secret in X-Dockyard-Trigger-Secret, or as the password of "
+            "basic credentials (SNS: https://dockyard:<secret>@<host>/api/v1/hooks/triggers/...)"
+        )
+    if not secrets.compare_digest(sent.encode(), secret.encode()):
+        raise Unauthenticated("the secret sent is not this trigger's secret")
 
 
 #: SNS envelope types (``Type`` and the ``x-amz-sns-message-type`` header).

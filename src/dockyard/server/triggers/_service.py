@@ -1,4 +1,4 @@
-"""The triggers' rules: create, list, read, delete, fire by hand, history, hooks; and
+"""The triggers' rules: create, list, read, update, delete, fire by hand, history, hooks; and
 :meth:`TriggerService.fire_cause`, through which every source fires.
 
 Firing one cause, exactly once::
@@ -323,7 +323,7 @@ class TriggerService:
                 _git.verify(provider, headers, body, row.secret)
             else:
                 provider = None
-                _check_secret(headers, row.secret)
+                _objects.verify(headers, row.secret)
         except Unauthenticated as exc:
             with self._db.write() as conn:
                 self._event(
@@ -370,10 +370,14 @@ class TriggerService:
         (``curl "<SubscribeURL>"`` or ``aws sns confirm-subscription``): opening the URL on
         the server would make it call out wherever a posted body said."""
         topic = str(envelope["TopicArn"])[:300]
+        try:  # as its owner's, who may then read it (the log shows each user their own)
+            by = self._owner(row)
+        except DockyardError:
+            by = Actor.system(f"trigger {row.name}")
         with self._db.write() as conn:
             self._event(
                 conn,
-                Actor.system(f"trigger {row.name}"),
+                by,
                 "trigger.sns_subscription",
                 row.name,
                 {
@@ -619,31 +623,6 @@ def _check_target(target: Target) -> None:
     except ValidationError as exc:
         errors = [{**e, "loc": ("target", "spec", *e["loc"])} for e in exc.errors()]
         raise invalid_from_validation(errors) from None
-
-
-def _check_secret(headers: Mapping[str, str], secret: str) -> None:
-    """An object hook's secret: ``X-Dockyard-Trigger-Secret``, or the password of HTTP Basic
-    credentials (how SNS sends what its subscription URL holds; any user name)."""
-    sent = headers.get("x-dockyard-trigger-secret")
-    if sent is None:
-        kind, _, credential = headers.get("authorization", "").strip().partition(" ")
-        if kind.lower() == "basic":
-            import base64
-            import binascii
-
-            try:
-                sent = (
-                    base64.b64decode(credential.strip(), validate=True).decode().partition(":")[2]
-                )
-            except (binascii.Error, UnicodeDecodeError):
-                raise Unauthenticated("malformed basic credentials") from None
-    if not sent:
-        raise Unauthenticated(
-            "send the trigger's secret in X-Dockyard-Trigger-Secret, or as the password of "
-            "basic credentials (SNS: https://dockyard:<secret>@<host>/api/v1/hooks/triggers/...)"
-        )
-    if not secrets.compare_digest(sent.encode(), secret.encode()):
-        raise Unauthenticated("the secret sent is not this trigger's secret")
 
 
 def _digest(text: str) -> str:
