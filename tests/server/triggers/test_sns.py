@@ -144,6 +144,8 @@ def test_sns_is_challenged_then_its_confirmation_is_recorded(
     wrong = _sns_headers("SubscriptionConfirmation", basic="dockyard:not-the-secret")
     assert s3_client.post(HOOK, content=_confirmation(), headers=wrong).status_code == 401
     headers = _sns_headers("SubscriptionConfirmation", basic=f"dockyard:{SECRET}")
+    # Disabled, it fires nothing, but a subscription set up meanwhile is still recorded.
+    assert s3_client.patch("/api/v1/triggers/lake", json={"enabled": False}).status_code == 200
     answer = s3_client.post(HOOK, content=_confirmation(), headers=headers)
     assert answer.status_code == 200, answer.text
     assert "SubscribeURL" in answer.json()["ignored"] and answer.json()["fired"] is None
@@ -161,6 +163,11 @@ def test_an_s3_notification_through_sns_fires_once(
     s3_client: httpx.Client, s3_services: Services
 ) -> None:
     headers = _sns_headers("Notification", basic=f"dockyard:{SECRET}")
+    s3_client.patch("/api/v1/triggers/lake", json={"enabled": False})
+    body = _notification(_s3_event("raw/2026-12-04/part-0.csv"))
+    off = s3_client.post(HOOK, content=body, headers=headers)
+    assert off.status_code == 200 and off.json()["ignored"] == "the trigger is disabled"
+    s3_client.patch("/api/v1/triggers/lake", json={"enabled": True})
     test_event = {
         "Service": "Amazon S3",
         "Event": "s3:TestEvent",
@@ -171,7 +178,6 @@ def test_an_s3_notification_through_sns_fires_once(
     }
     ignored = s3_client.post(HOOK, content=_notification(test_event), headers=headers)
     assert ignored.status_code == 200 and "test event" in ignored.json()["ignored"]
-    body = _notification(_s3_event("raw/2026-12-04/part-0.csv"))
     answer = s3_client.post(HOOK, content=body, headers=headers)
     assert answer.status_code == 200, answer.text
     fired = answer.json()["fired"]

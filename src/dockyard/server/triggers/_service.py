@@ -335,6 +335,9 @@ class TriggerService:
                     outcome="denied",
                 )
             raise
+        envelope = _objects.read_sns(headers, body) if provider is None else None
+        if envelope is not None and envelope["Type"] == "SubscriptionConfirmation":
+            return self._sns_subscription(row, envelope)  # no firing: recorded even if disabled
         if not row.enabled:
             return HookResult(ignored="the trigger is disabled")
         source_config = orjson.loads(row.config)["source"]
@@ -349,10 +352,7 @@ class TriggerService:
             key = f"push:{push['repository']}:{push['branch']}:{push['sha']}"
             return HookResult(fired=self.fire_cause(row, key, push))
         prefix = ObjectSource.model_validate(source_config).prefix
-        envelope = _objects.read_sns(headers, body)
         if envelope is not None:
-            if envelope["Type"] == "SubscriptionConfirmation":
-                return self._sns_subscription(row, envelope)
             if envelope["Type"] != "Notification":
                 return HookResult(ignored=f"SNS {envelope['Type']} needs no answer")
             if _objects.is_test_event(envelope["Message"]):
