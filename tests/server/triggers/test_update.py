@@ -145,3 +145,18 @@ def test_patch_over_http(client: httpx.Client, data: Path) -> None:
         assert refused.status_code == 400, (bad, refused.text)
         assert field in refused.text, (bad, refused.text)
     assert client.patch("/api/v1/triggers/nope", json={"enabled": True}).status_code == 404
+
+
+def test_a_loop_holding_a_row_read_before_a_change_does_not_fire_the_old_source(
+    services: Services, data: Path
+) -> None:
+    _hourly(services, data)
+    (row,) = services.triggers.enabled(TriggerKind.SCHEDULE)
+    change = TriggerUpdate.model_validate({"schedule": {"cron": "30 * * * *"}})
+    services.triggers.update(ROOT, "hourly", change, now=START)
+    with pytest.raises(Conflict, match="changed"):
+        services.triggers.fire_schedule(row, START + HOUR + 1)
+    assert services.triggers.get(ROOT, "hourly").next_time == START + HOUR // 2  # kept
+    (fresh,) = services.triggers.enabled(TriggerKind.SCHEDULE)
+    fired = services.triggers.fire_schedule(fresh, START + HOUR // 2 + 1)
+    assert fired is not None and fired.cause_key == f"schedule:{START + HOUR // 2}"

@@ -411,7 +411,8 @@ class TriggerService:
 
         Raises:
             Conflict: ``defer_in_cooldown`` and the cooldown is running (nothing recorded);
-                the trigger is disabled (nothing recorded: a disabled trigger never fires).
+                the trigger is disabled (nothing recorded: a disabled trigger never fires);
+                its source or work changed since ``row`` was read (nothing recorded).
         """
         now = now if now is not None else now_ms()
         cause_key = cause_key[:300]
@@ -422,6 +423,9 @@ class TriggerService:
                 raise NotFound(f"trigger {name} was deleted", field="name")
             if not fresh.enabled:  # disabled since the caller read it
                 raise Conflict(f"trigger {name} is disabled", field="name")
+            if (fresh.config, fresh.target) != (row.config, row.target):
+                # Changed since the caller read it: its cause and cursor are the old source's.
+                raise Conflict(f"trigger {name} changed while firing; the next pass sees it")
             firing_id = self._repo.claim(
                 conn,
                 trigger_id=row.trigger_id,
