@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         "them, at the cost of their memory in the warm process (comma-separated or a JSON "
         "list); default none",
     )
+    executor_learn: bool = Field(
+        default=True,
+        description="the local executor's warm process imports the modules that recent "
+        "transforms imported (the models' installed libraries), so the next tiny transform of "
+        "the same kind skips importing them, at the cost of their memory in the warm process",
+    )
     work_root: Path | None = Field(
         default=None,
         description="where the local executor's runners work (a folder per job, and their "

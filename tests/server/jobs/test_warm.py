@@ -110,3 +110,45 @@ def test_a_warm_process_that_died_is_replaced(servers: dict[str, ServerProcess])
     report = _identity(server, "after")
     assert "dockyard.runtime.runner._zygote" in report["runner_cmdline"]  # forked by its successor
     assert _zygote(server).pid != first.pid
+
+
+def test_the_warm_process_learns_a_transforms_libraries(
+    servers: dict[str, ServerProcess], tmp_path: Path
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.models import save_model
+
+    server = servers["warm"]
+    x = np.arange(12.0).reshape(6, 2)
+    model = LinearRegression().fit(pd.DataFrame(x, columns=["a", "b"]), x @ [1.0, 2.0])
+    save_model(model, tmp_path / "model", input_example=pd.DataFrame(x[:2], columns=["a", "b"]))
+    np.savetxt(tmp_path / "in.csv", x[:1], delimiter=",")
+    learned = server.home / "jobs" / ".cache" / "warm-modules.txt"
+    with Client(server.url, retry_for=5) as client:
+        for name in ("learn-first", "learn-second"):
+            client.request(
+                "POST",
+                "/api/v1/jobs/transform",
+                json={
+                    "name": name,
+                    "model_uri": str(tmp_path / "model"),
+                    "input": {"uri": str(tmp_path / "in.csv"), "content_type": "text/csv"},
+                    "output": {"uri": str(tmp_path / name)},
+                },
+            )
+            job = wait_for(client, name)
+            assert job["status"] == "Completed", job["failure_reason"]
+            # The one row is [0, 1]: 0 * 1 + 1 * 2.
+            assert float((tmp_path / name / "in.csv.out").read_text()) == pytest.approx(2.0)
+            if name == "learn-first":
+                assert "sklearn.linear_model._base" in learned.read_text().split()
+                warm = _zygote(server)
+                deadline = time.monotonic() + 60
+                # The warm process imports what the transform did: scikit-learn's own libraries.
+                while not any("/sklearn/" in m.path for m in warm.memory_maps()):
+                    assert time.monotonic() < deadline, "the warm process learned nothing"
+                    time.sleep(0.1)
+    assert str(tmp_path) not in learned.read_text()

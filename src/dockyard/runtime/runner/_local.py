@@ -32,6 +32,7 @@ from dockyard.api.jobs import (
     runner_command,
     runner_environment,
 )
+from dockyard.runtime.runner._learned import LEARNED_FILE
 from dockyard.runtime.runner._zygote import Zygote
 from dockyard.settings import Settings
 
@@ -59,6 +60,7 @@ class LocalExecutor:
                 self._environment(),
                 self._zygote_log(),
                 preload=settings.executor_preload,
+                learn=self.work_root / ".cache" / LEARNED_FILE if settings.executor_learn else None,
             )
             if warm
             else None

@@ -33,6 +33,7 @@ from dockyard.api.jobs import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TO
 from dockyard.client.http import Client, SocketTransport, routes
 from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
+from dockyard.runtime.runner._learned import LEARNED_FILE
 from dockyard.runtime.runner._optml import MISSING
 from dockyard.runtime.runner._process import keep_private, signal_group
 from dockyard.runtime.runner._uplink import Uplink
@@ -79,6 +80,7 @@ class Runner:
             "server_url": server,
             "env_cache": str(cache / "envs"),
             "model_cache": str(cache / "models"),
+            "warm_modules": str(cache / LEARNED_FILE),
         }
         self.spec: dict[str, Any] = launch["spec"]
         self.stop_requested = threading.Event()

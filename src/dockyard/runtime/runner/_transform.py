@@ -107,6 +107,7 @@ def _progress_writer(events: EventWriter) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    imported = set(sys.modules)
     args = sys.argv[1:] if argv is None else argv
     jd = JobDir(Path(args[0]))
     job = json.loads(jd.job_file.read_text())
@@ -143,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(result.elapsed_s, 3),
     }
     (jd.control / "result.json").write_text(json.dumps(summary))
+    if job.get("warm_modules"):
+        from dockyard.runtime.runner._learned import record
+
+        record(Path(job["warm_modules"]), imported)
     print(
         f"[dockyard] {result.status}: {result.records} records scored, "
         f"{result.bad_records} bad, {result.shards_reused} of {result.shards_total} shards "

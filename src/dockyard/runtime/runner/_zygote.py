@@ -14,7 +14,8 @@ thread held (it refuses to fork if an imported module started one; runners then 
 The native thread pools numpy's BLAS and Arrow's allocator start at import are fork-safe (they
 register ``pthread_atfork`` handlers), as the batch workers that fork after importing rely on.
 ``DOCKYARD_EXECUTOR_PRELOAD`` names more modules to import, such as the models' libraries,
-which a tiny transform scored in its own process then finds loaded.
+which a tiny transform scored in its own process then finds loaded; by default the warm process
+also learns them from the transforms it ran (:mod:`dockyard.runtime.runner._learned`).
 It reads requests (JSON lines) on its standard input and answers on its standard output with
 the child's pid, and later with the child's exit code once it has reaped it. It exits when its
 standard input closes (the server went away); runners already started keep running, as cold
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.runtime.runner._forked import exit_child
+from dockyard.runtime.runner._learned import Learner
 
 __all__ = ["Zygote", "main"]
 
@@ -58,7 +60,9 @@ PRELOAD = (
     "dockyard.runtime.batch._worker",
     "dockyard.models.uris",
 )
-_REPLY_S = 10.0
+#: How long a fork request may wait: the warm process answers between two imports of what it
+#: learned, and one library's import (scikit-learn's) takes seconds on a loaded machine.
+_REPLY_S = 60.0
 
 
 class Zygote:
@@ -66,10 +70,17 @@ class Zygote:
     codes. Thread-safe; a warm process that died is replaced on the next :meth:`spawn`."""
 
     def __init__(
-        self, python: str, env: dict[str, str], log: Path, preload: list[str] | None = None
+        self,
+        python: str,
+        env: dict[str, str],
+        log: Path,
+        preload: list[str] | None = None,
+        learn: Path | None = None,
     ) -> None:
         self._python = python
         self._preload = list(preload or [])
+        if learn is not None:
+            self._preload += ["--learn", str(learn)]
         self._env = env
         self._log = log
         self._lock = threading.Lock()
@@ -236,12 +247,23 @@ def _fork(request: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Import :data:`PRELOAD` and the modules ``argv`` names, then fork runners on request."""
+    """Import :data:`PRELOAD` and the modules ``argv`` names, then fork runners on request.
+
+    ``--learn FILE`` among ``argv`` names the file of modules that transforms imported
+    (:mod:`dockyard.runtime.runner._learned`): they are imported too, one at a time whenever no
+    request waits, and again each time a runner ends.
+    """
     import importlib
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    learner: Learner | None = None
+    if "--learn" in args:
+        at = args.index("--learn")
+        learner = Learner(Path(args[at + 1]))
+        del args[at : at + 2]
     for name in PRELOAD:
         importlib.import_module(name)
-    for name in sys.argv[1:] if argv is None else argv:
+    for name in args:
         try:  # a library that is missing or broken only costs its jobs the import
             importlib.import_module(name)
         except Exception as exc:
@@ -251,12 +273,17 @@ def main(argv: list[str] | None = None) -> int:
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    if learner is not None:
+        learner.poll()
     buffer = b""
     while True:
-        readable, _, _ = select.select([0, wake_read], [], [])
+        idle = learner is not None and learner.pending
+        readable, _, _ = select.select([0, wake_read], [], [], 0 if idle else None)
         if wake_read in readable:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 4096)
+            if learner is not None:
+                learner.poll()  # a runner ended: its transform may have learned something
         _reap()
         if 0 in readable:
             chunk = os.read(0, 1 << 16)
@@ -271,6 +298,13 @@ def main(argv: list[str] | None = None) -> int:
                     _reply({"error": "unreadable request"})
                     continue
                 _fork(request)
+        elif idle and learner is not None and (refused := learner.step()) is not None:
+            print(
+                f"[dockyard] importing {refused} started a thread: not preloading it again",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 3  # the next request starts a warm process without it
 
 
 if __name__ == "__main__":
