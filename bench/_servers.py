@@ -36,6 +36,12 @@ class Server:
         self._env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", **env}
         self._proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int:
+        """The server process's pid (it runs)."""
+        assert self._proc is not None
+        return self._proc.pid
+
     @classmethod
     def dockyard(cls, home: Path, workers: int = 2, env: dict[str, str] | None = None) -> Server:
         port = free_port()

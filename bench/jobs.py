@@ -137,10 +137,29 @@ def dockyard_throughput(server: Server, code: Path, jobs: int) -> float:
         return time.monotonic() - start
 
 
-def transform_latency(server: Server, data: Path, n: int, *, logs: bool) -> list[float]:
+def _tree_cpu(server: Server) -> float:
+    """CPU seconds used by the server's reaped descendants: every job's runner, its job process
+    and workers (a warm process's children are counted in it, the warm process in the server)."""
+    import psutil
+
+    root = psutil.Process(server.pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.children_user + times.children_system
+    return total
+
+
+def transform_latency(
+    server: Server, data: Path, n: int, *, logs: bool
+) -> tuple[list[float], list[float]]:
     """Seconds the SDK call ``Transformer(...).transform(..., wait=True)`` takes for a 1-row CSV,
-    for ``n`` jobs after two that warm the server up. The model and the input are uploaded to
-    the store once, first: the calls measure the job, not the upload check."""
+    for ``n`` jobs after two that warm the server up, and the CPU seconds each job's process
+    tree used. The model and the input are uploaded to the store once, first: the calls
+    measure the job, not the upload check."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LinearRegression
@@ -160,20 +179,26 @@ def transform_latency(server: Server, data: Path, n: int, *, logs: bool) -> list
     with Client(server.url) as client:
         model_uri = upload_path(client, data / "model", "models", "model_uri")
         input_uri = upload_path(client, data / "one.csv", "transform/inputs", "input.uri")
-    out = []
+    out, cpu = [], []
     sink = open(os.devnull, "w")  # noqa: SIM115 - the progress bar, when logs are followed
     stderr, sys.stderr = sys.stderr, sink
     try:
         for i in range(n + 2):
             transformer = dy.Transformer(model_uri)
-            t0 = time.perf_counter()
+            c0, t0 = _tree_cpu(server), time.perf_counter()
             transformer.transform(input_uri, content_type="text/csv", wait=True, logs=logs)
+            wall = time.perf_counter() - t0
             if i >= 2:
-                out.append(time.perf_counter() - t0)
+                out.append(wall)
+                # The runner is reaped (and counted) just after the job reads Completed.
+                deadline = time.monotonic() + 5
+                while (used := _tree_cpu(server) - c0) <= 0 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                cpu.append(used)
     finally:
         sys.stderr = stderr
         sink.close()
-    return out
+    return out, cpu
 
 
 PRELOAD_SKLEARN = {"DOCKYARD_EXECUTOR_PRELOAD": "sklearn.linear_model,pandas"}
@@ -187,6 +212,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["latency", "throughput", "transform"], default=None)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="with --only transform: also run the server from this source folder (another "
+        "checkout's src/, on PYTHONPATH) as the 'before' of a side-by-side run",
+    )
     args = parser.parse_args()
     n_lat = 10 if args.quick else 30
     n_jobs = 20 if args.quick else 100
@@ -202,22 +234,26 @@ def main() -> None:
         data.mkdir()
         load = os.getloadavg()[0]
         rows = []
-        for label, extra in (
+        configs: list[tuple[str, dict[str, str]]] = [
             ("default", {}),
+            ("DOCKYARD_EXECUTOR_LEARN=false", {"DOCKYARD_EXECUTOR_LEARN": "false"}),
             ("+ DOCKYARD_EXECUTOR_PRELOAD=sklearn.linear_model,pandas", PRELOAD_SKLEARN),
-        ):
+        ]
+        if args.before is not None:
+            configs.insert(0, (f"before ({args.before})", {"PYTHONPATH": str(args.before)}))
+        for label, extra in configs:
             env = {"DOCKYARD_DATA_ROOTS": str(data), **extra}
             with Server.dockyard(work / f"home-{len(rows)}", workers=1, env=env) as server:
                 for logs in (False, True):
-                    lat = transform_latency(server, data, n_lat, logs=logs)
-                    rows.append((label, logs, lat))
+                    lat, cpu = transform_latency(server, data, n_lat, logs=logs)
+                    rows.append((label, logs, lat, cpu))
         print(f"\n1-row transform, SDK submit -> Completed ({n_lat} runs each)")
-        print("| server | wait | p50 | p95 |\n|---|---|---|---|")
-        for label, logs, lat in rows:
+        print("| server | wait | p50 | p95 | job-tree CPU p50 |\n|---|---|---|---|---|")
+        for label, logs, lat, cpu in rows:
             how = "logs=True (progress bar)" if logs else "logs=False"
             print(
                 f"| {label} | {how} | {statistics.median(lat) * 1000:.0f} ms | "
-                f"{_pct(lat, 0.95) * 1000:.0f} ms |"
+                f"{_pct(lat, 0.95) * 1000:.0f} ms | {statistics.median(cpu) * 1000:.0f} ms |"
             )
         print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
         return
