@@ -36,12 +36,6 @@ class Server:
         self._env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}", **env}
         self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def pid(self) -> int:
-        """The server process's pid (it runs)."""
-        assert self._proc is not None
-        return self._proc.pid
-
     @classmethod
     def dockyard(cls, home: Path, workers: int = 2, env: dict[str, str] | None = None) -> Server:
         port = free_port()
@@ -98,6 +92,22 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self._stop()
+
+    def reaped_cpu_seconds(self) -> float:
+        """CPU time used by the server's ended descendants: each job's runner, job process and
+        workers (a warm process's reaped children count in it, itself in the server)."""
+        import psutil
+
+        assert self._proc is not None
+        root = psutil.Process(self._proc.pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.children_user + times.children_system
+        return total
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its live child processes so far."""

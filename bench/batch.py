@@ -414,7 +414,9 @@ def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
             out = root / "raw-wrapper.out"
             runs["raw"].append(measure([*raw_argv, str(source), str(out)], env))
             print(f"round {round_}: dy.Transformer(...).transform(wait=True) ...", flush=True)
+            before = server.reaped_cpu_seconds()
             runs["sdk"].append(sdk(source, "main"))
+            runs["sdk"][-1]["job_cpu"] = server.reaped_cpu_seconds() - before
             if round_ == 1:
                 check(root / "sdk-out-main" / f"{source.name}.out", out)
     names = {
@@ -494,6 +496,9 @@ def main() -> None:
         if found:
             print()
             print(table(found))
+    for r in sdk_results:
+        if r.get("job_cpu") is not None:
+            print(f"{r['name']}: the job's process tree used {r['job_cpu']:.2f} s of CPU")
     print(
         f"\n{os.cpu_count()} CPUs; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}. "
         "Seconds: raw = read + predict + write inside its process (imports and model load "

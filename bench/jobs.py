@@ -137,22 +137,6 @@ def dockyard_throughput(server: Server, code: Path, jobs: int) -> float:
         return time.monotonic() - start
 
 
-def _tree_cpu(server: Server) -> float:
-    """CPU seconds used by the server's reaped descendants: every job's runner, its job process
-    and workers (a warm process's children are counted in it, the warm process in the server)."""
-    import psutil
-
-    root = psutil.Process(server.pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.children_user + times.children_system
-    return total
-
-
 def transform_latency(
     server: Server, data: Path, n: int, *, logs: bool
 ) -> tuple[list[float], list[float]]:
@@ -185,14 +169,16 @@ def transform_latency(
     try:
         for i in range(n + 2):
             transformer = dy.Transformer(model_uri)
-            c0, t0 = _tree_cpu(server), time.perf_counter()
+            c0, t0 = server.reaped_cpu_seconds(), time.perf_counter()
             transformer.transform(input_uri, content_type="text/csv", wait=True, logs=logs)
             wall = time.perf_counter() - t0
             if i >= 2:
                 out.append(wall)
                 # The runner is reaped (and counted) just after the job reads Completed.
                 deadline = time.monotonic() + 5
-                while (used := _tree_cpu(server) - c0) <= 0 and time.monotonic() < deadline:
+                while (
+                    used := server.reaped_cpu_seconds() - c0
+                ) <= 0 and time.monotonic() < deadline:
                     time.sleep(0.01)
                 cpu.append(used)
     finally:
