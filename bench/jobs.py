@@ -7,10 +7,13 @@
    the same parallelism (2 at a time).
 3. Transform: a 1-row batch transform (scikit-learn model, CSV) through the SDK,
    ``Transformer(...).transform(..., wait=True)``, from the call to its return (the job
-   Completed), on a warm server; with the default settings and with the scikit-learn model's
-   libraries preloaded in the executor's warm process (``DOCKYARD_EXECUTOR_PRELOAD``).
+   Completed), on a warm server, with each job's process-tree CPU; with the default settings
+   (the warm process learns the model's libraries from the first jobs), without that learning
+   (``DOCKYARD_EXECUTOR_LEARN=false``), with the libraries named in
+   ``DOCKYARD_EXECUTOR_PRELOAD``, and with ``--before SRC`` also from another checkout's code.
 
-Run: ``.venv/bin/python bench/jobs.py [--quick] [--only latency|throughput|transform]``.
+Run: ``.venv/bin/python bench/jobs.py [--quick] [--only latency|throughput|transform]
+[--before OTHER_CHECKOUT/src]``.
 """
 
 from __future__ import annotations
