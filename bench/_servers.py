@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -93,36 +94,28 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self._stop()
 
+    def _cpu_times(self) -> list[Any]:
+        """``psutil`` CPU times of the server and each of its live descendants."""
+        import psutil
+
+        assert self._proc is not None
+        root = psutil.Process(self._proc.pid)
+        found = []
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                found.append(proc.cpu_times())
+            except psutil.Error:
+                continue
+        return found
+
     def reaped_cpu_seconds(self) -> float:
         """CPU time used by the server's ended descendants: each job's runner, job process and
         workers (a warm process's reaped children count in it, itself in the server)."""
-        import psutil
-
-        assert self._proc is not None
-        root = psutil.Process(self._proc.pid)
-        total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-            except psutil.Error:
-                continue
-            total += times.children_user + times.children_system
-        return total
+        return sum(t.children_user + t.children_system for t in self._cpu_times())
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its live child processes so far."""
-        import psutil
-
-        assert self._proc is not None
-        root = psutil.Process(self._proc.pid)
-        total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
+        return sum(t.user + t.system for t in self._cpu_times())
 
     def _wait_healthy(self) -> None:
         assert self._proc is not None
