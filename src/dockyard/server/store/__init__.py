@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dockyard.server.store._database import Database
+from dockyard.server.store._driver import DriverSelect
 from dockyard.server.store._leader import LeaderLock
 from dockyard.server.store._migrate import migrate
 from dockyard.server.store._upsert import insert_ignore, upsert
 
-__all__ = ["Database", "LeaderLock", "insert_ignore", "migrate", "open_database", "upsert"]
+__all__ = [
+    "Database",
+    "DriverSelect",
+    "LeaderLock",
+    "insert_ignore",
+    "migrate",
+    "open_database",
+    "upsert",
+]
 
 
 def open_database(url: str) -> Database:

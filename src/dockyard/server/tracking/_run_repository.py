@@ -40,7 +40,7 @@ from dockyard.api.tracking import (
     RunStatus,
 )
 from dockyard.errors import Conflict, NotFound
-from dockyard.server.store import insert_ignore, schema, upsert
+from dockyard.server.store import DriverSelect, insert_ignore, schema, upsert
 
 __all__ = ["HistoryPoint", "RunRepository"]
 
@@ -81,13 +81,6 @@ class MetricPoint(Protocol):
     def step(self) -> int: ...
 
 
-def _metric_from_row(row: Any) -> Metric:
-    # The validating constructor on purpose: pydantic validates in Rust (0.9 µs here), while
-    # model_construct fills the fields in Python (1.5 µs).
-    value = math.nan if row.is_nan else row.value
-    return Metric(key=row.key, value=value, timestamp=row.timestamp, step=row.step)
-
-
 # (run_id, key, value, is_nan, timestamp, step), the columns of metrics and latest_metrics.
 _MetricRow = tuple[str, str, float, bool, int, int]
 _METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "timestamp", "step")
@@ -101,11 +94,25 @@ def _is_newer(new: Any) -> ColumnElement[bool]:
 
 
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_INFO = select(_R).where(_R.c.run_id == bindparam("run_id"))
+# A run's info, in the order RunRepository._info reads it.
+_INFO_COLUMNS = (
+    _R.c.run_id,
+    _R.c.name,
+    _R.c.experiment_id,
+    _R.c.user_id,
+    _R.c.status,
+    _R.c.start_time,
+    _R.c.end_time,
+    _R.c.artifact_uri,
+    _R.c.lifecycle_stage,
+    _R.c.parent_run_id,
+)
+_INFO = select(*_INFO_COLUMNS).where(_R.c.run_id == bindparam("run_id"))
 
 
 class _RunReads(NamedTuple):
-    """The statements that read runs with their data, all matching ``run_id`` one way."""
+    """The statements that read runs with their data, all matching ``run_id`` one way; every
+    row starts with the run id and is read by position."""
 
     infos: Select[Any]
     params: Select[Any]
@@ -117,11 +124,22 @@ class _RunReads(NamedTuple):
 
 def _run_reads(match: Callable[[ColumnElement[str]], ColumnElement[bool]]) -> _RunReads:
     return _RunReads(
-        infos=select(_R).where(match(_R.c.run_id)),
+        infos=select(*_INFO_COLUMNS).where(match(_R.c.run_id)),
         params=select(_P.c.run_id, _P.c.key, _P.c.value).where(match(_P.c.run_id)),
         tags=select(_T.c.run_id, _T.c.key, _T.c.value).where(match(_T.c.run_id)),
-        latest=select(_LM).where(match(_LM.c.run_id)),
-        inputs=select(_RI.c.run_id, _RI.c.tags, _DS)
+        latest=select(
+            _LM.c.run_id, _LM.c.key, _LM.c.value, _LM.c.is_nan, _LM.c.timestamp, _LM.c.step
+        ).where(match(_LM.c.run_id)),
+        inputs=select(
+            _RI.c.run_id,
+            _RI.c.tags,
+            _DS.c.name,
+            _DS.c.digest,
+            _DS.c.source_type,
+            _DS.c.source,
+            _DS.c.schema,
+            _DS.c.profile,
+        )
         .join(_DS, _DS.c.dataset_id == _RI.c.dataset_id)
         .where(match(_RI.c.run_id)),
         # In the order the models were created, as a client logged them.
@@ -133,9 +151,11 @@ def _run_reads(match: Callable[[ColumnElement[str]], ColumnElement[bool]]) -> _R
 
 
 # Several runs by an IN list, and one run by equality: an expanding IN list is rendered into
-# the SQL on every call, which cost ~10 µs a statement, six statements a run.
+# the SQL on every call, which cost ~10 µs a statement, six statements a run. One run (the
+# common read: a run page, a client's get_run) goes to SQLite's driver directly, see
+# DriverSelect.
 _MANY = _run_reads(lambda column: column.in_(_IDS))
-_ONE = _run_reads(lambda column: column == bindparam("ids"))
+_ONE = tuple(DriverSelect(read) for read in _run_reads(lambda column: column == bindparam("ids")))
 _HISTORY = (
     select(_M.c.value, _M.c.is_nan, _M.c.timestamp, _M.c.step)
     .where(_M.c.run_id == bindparam("run_id"), _M.c.key == bindparam("key"))
@@ -284,32 +304,42 @@ class RunRepository:
         if not run_ids:
             return []
         ids = list(run_ids)
-        reads, bind = (_ONE, {"ids": ids[0]}) if len(ids) == 1 else (_MANY, {"ids": ids})
+        rows: Callable[[int], Iterable[Any]]
+        if len(ids) == 1:
+            one = {"ids": ids[0]}
+            rows = lambda i: _ONE[i].rows(conn, one)  # noqa: E731
+        else:
+            many = {"ids": ids}
+            rows = lambda i: conn.execute(_MANY[i], many)  # noqa: E731
         # Results are iterated, never .all(): see metric_history.
-        infos = {row.run_id: row for row in conn.execute(reads.infos, bind)}
+        infos = {row[0]: row for row in rows(0)}
         params: dict[str, dict[str, str]] = {i: {} for i in ids}
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         metrics: dict[str, dict[str, Metric]] = {i: {} for i in ids}
         inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
         model_inputs: dict[str, list[str]] = {i: [] for i in ids}
         outputs: dict[str, list[ModelOutput]] = {i: [] for i in ids}
-        for run_id, key, value in conn.execute(reads.params, bind):
+        for run_id, key, value in rows(1):
             params[run_id][key] = value
-        for run_id, key, value in conn.execute(reads.tags, bind):
+        for run_id, key, value in rows(2):
             tags[run_id][key] = value
-        for row in conn.execute(reads.latest, bind):
-            metrics[row.run_id][row.key] = _metric_from_row(row)
-        for row in conn.execute(reads.inputs, bind):
-            dataset = Dataset(
-                name=row.name,
-                digest=row.digest,
-                source_type=row.source_type,
-                source=row.source,
-                schema_=row.schema,
-                profile=row.profile,
+        for run_id, key, value, is_nan, timestamp, step in rows(3):
+            # The validating constructor on purpose: pydantic validates in Rust (0.9 µs here),
+            # while model_construct fills the fields in Python (1.5 µs).
+            metrics[run_id][key] = Metric(
+                key=key, value=math.nan if is_nan else value, timestamp=timestamp, step=step
             )
-            inputs[row.run_id].append(DatasetInput(dataset=dataset, tags=orjson.loads(row.tags)))
-        for run_id, model_id, direction, step in conn.execute(reads.models, bind):
+        for run_id, run_tags, name, digest, source_type, source, schema_, profile in rows(4):
+            dataset = Dataset(
+                name=name,
+                digest=digest,
+                source_type=source_type,
+                source=source,
+                schema_=schema_,
+                profile=profile,
+            )
+            inputs[run_id].append(DatasetInput(dataset=dataset, tags=orjson.loads(run_tags)))
+        for run_id, model_id, direction, step in rows(5):
             if direction == "output":
                 outputs[run_id].append(ModelOutput(model_id=model_id, step=step))
             else:
@@ -530,16 +560,18 @@ class RunRepository:
         return [row[0] for row in conn.execute(query)]
 
     @staticmethod
-    def _info(row: Any) -> RunInfo:
+    def _info(row: Sequence[Any]) -> RunInfo:
+        """A run's info from a row of ``_INFO_COLUMNS``."""
+        run_id, name, experiment_id, user_id, status, start, end, uri, stage, parent = row
         return RunInfo(
-            run_id=row.run_id,
-            run_name=row.name,
-            experiment_id=str(row.experiment_id),
-            user_id=row.user_id,
-            status=RunStatus(row.status),
-            start_time=row.start_time,
-            end_time=row.end_time,
-            artifact_uri=row.artifact_uri,
-            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-            parent_run_id=row.parent_run_id,
+            run_id=run_id,
+            run_name=name,
+            experiment_id=str(experiment_id),
+            user_id=user_id,
+            status=RunStatus(status),
+            start_time=start,
+            end_time=end,
+            artifact_uri=uri,
+            lifecycle_stage=LifecycleStage(stage),
+            parent_run_id=parent,
         )
