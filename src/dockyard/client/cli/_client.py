@@ -1,12 +1,18 @@
-"""The CLI's client: the same one the SDK uses (server URL or embedded)."""
+"""The CLI's client: the same one the SDK uses (server URL or embedded).
+
+Against a server (``DOCKYARD_URI``) the CLI needs two settings and a handful of requests, so it
+reads those two from the environment itself and sends over the standard library's sockets:
+pydantic-settings and httpx were ~60% of a command's start-up, more than the command's own work.
+The embedded default still goes through :class:`~dockyard.settings.Settings` and the SDK.
+"""
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from dockyard.client.http import Client
-from dockyard.client.sdk import connect
-from dockyard.settings import Settings
+from dockyard.client.http import Client, SocketTransport, resolve_token
 
 __all__ = ["client"]
 
@@ -21,10 +27,31 @@ def client() -> Client:
     """
     ctx = click.get_current_context(silent=True)
     if ctx is None:
-        return connect(Settings())
+        return _connect()
     root = ctx.find_root()
     made: Client | None = root.meta.get(_KEY)
     if made is None:
-        made = root.meta[_KEY] = connect(Settings())
+        made = root.meta[_KEY] = _connect()
         root.call_on_close(made.close)
     return made
+
+
+def _connect() -> Client:
+    uri = _env("DOCKYARD_URI")
+    if uri:
+        token = resolve_token(uri, _env("DOCKYARD_TOKEN"))
+        return Client(uri, token=token, transport=SocketTransport())
+    from dockyard.client.sdk import connect
+    from dockyard.settings import Settings
+
+    return connect(Settings())
+
+
+def _env(name: str) -> str | None:
+    """A variable as :class:`~dockyard.settings.Settings` reads it: names in any case, and an
+    empty value the same as none."""
+    value = os.environ.get(name)
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in os.environ.items() if k.lower() == wanted), None)
+    return value or None

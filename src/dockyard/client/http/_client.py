@@ -33,6 +33,8 @@ from dockyard.errors import DockyardError, Unavailable, error_class_for_status, 
 if TYPE_CHECKING:
     import httpx
 
+    from dockyard.client.http._httpx import HttpxTransport
+
 __all__ = ["Client"]
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -72,6 +74,9 @@ class Client:
         self._headers = {"user-agent": f"dockyard/{__version__}"}
         if token:
             self._headers["authorization"] = f"Bearer {token}"
+        # Streams (artifact downloads) need httpx: a client on another transport makes one on
+        # its first stream.
+        self._streams: HttpxTransport | None = None
         if isinstance(transport, Transport):
             self._transport = transport
         else:
@@ -92,6 +97,8 @@ class Client:
 
     def close(self) -> None:
         self._transport.close()
+        if self._streams is not None:
+            self._streams.close()
 
     def __enter__(self) -> Client:
         return self
@@ -245,13 +252,20 @@ class Client:
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """A streamed response (artifact downloads); errors raise before the block starts."""
+        """A streamed response (artifact downloads); errors raise before the block starts.
+
+        Always over httpx: on another transport, one made for streams on first use."""
         from dockyard.client.http._httpx import HttpxTransport
 
-        if not isinstance(self._transport, HttpxTransport):
-            raise TypeError(f"{type(self._transport).__name__} cannot stream")
+        streams = self._transport
+        if not isinstance(streams, HttpxTransport):
+            if self._streams is None:
+                self._streams = HttpxTransport(
+                    self.base_url, headers=self._headers, timeout=self.timeout
+                )
+            streams = self._streams
         params = kwargs.pop("params", None)
-        with self._transport.stream(
+        with streams.stream(
             method, self.url(path, params), headers=self._headers, **kwargs
         ) as response:
             if response.status_code >= 400:
