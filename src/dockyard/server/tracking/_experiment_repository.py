@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
     String,
     bindparam,
     cast,
@@ -22,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dockyard.api.tracking import Experiment, LifecycleStage, ViewType
 from dockyard.errors import AlreadyExists, NotFound
-from dockyard.server.store import schema, upsert
+from dockyard.server.store import DriverSelect, schema, upsert
 from dockyard.server.tracking._search import Condition, OrderKey, binary, compare
 
 __all__ = ["ExperimentRepository"]
@@ -37,12 +36,26 @@ _COLUMNS: dict[str, Any] = {
 }
 # Built once: creating a run checks its experiment, and building the statement would cost more
 # than running it.
-_STAGE = select(_E.c.lifecycle_stage).where(_E.c.experiment_id == bindparam("experiment_id"))
+_STAGE = DriverSelect(
+    select(_E.c.lifecycle_stage).where(_E.c.experiment_id == bindparam("experiment_id"))
+)
 # Reading one experiment (by id or name) and its tags: a statement built per call costs
 # SQLAlchemy a fresh cache key, more than the SQLite read.
-_BY_ID = select(_E).where(_E.c.experiment_id == bindparam("experiment_id"))
-_BY_NAME = select(_E).where(_E.c.name == bindparam("name"))
-_TAGS_OF = select(_T.c.key, _T.c.value).where(_T.c.experiment_id == bindparam("experiment_id"))
+# An experiment's columns in the order _hydrate reads them. One experiment by id or name (a
+# page, an MLflow client's get_experiment) goes to SQLite's driver directly: see DriverSelect.
+_ROW = (
+    _E.c.experiment_id,
+    _E.c.name,
+    _E.c.artifact_location,
+    _E.c.lifecycle_stage,
+    _E.c.creation_time,
+    _E.c.last_update_time,
+)
+_BY_ID = DriverSelect(select(*_ROW).where(_E.c.experiment_id == bindparam("experiment_id")))
+_BY_NAME = DriverSelect(select(*_ROW).where(_E.c.name == bindparam("name")))
+_TAGS_OF = DriverSelect(
+    select(_T.c.key, _T.c.value).where(_T.c.experiment_id == bindparam("experiment_id"))
+)
 _TAGS_OF_MANY = select(_T.c.experiment_id, _T.c.key, _T.c.value).where(
     _T.c.experiment_id.in_(bindparam("ids", expanding=True))
 )
@@ -82,7 +95,7 @@ class ExperimentRepository:
         return str(experiment_id)
 
     def get(self, conn: Connection, experiment_id: int) -> Experiment:
-        row = conn.execute(_BY_ID, {"experiment_id": experiment_id}).first()
+        row = next(iter(_BY_ID.rows(conn, {"experiment_id": experiment_id})), None)
         if row is None:
             raise NotFound(
                 f"experiment {experiment_id} does not exist",
@@ -93,7 +106,7 @@ class ExperimentRepository:
 
     def stage(self, conn: Connection, experiment_id: int) -> LifecycleStage:
         """An experiment's lifecycle stage alone (no tags read)."""
-        stage = conn.execute(_STAGE, {"experiment_id": experiment_id}).scalar()
+        stage = next((r[0] for r in _STAGE.rows(conn, {"experiment_id": experiment_id})), None)
         if stage is None:
             raise NotFound(
                 f"experiment {experiment_id} does not exist",
@@ -103,7 +116,7 @@ class ExperimentRepository:
         return LifecycleStage(stage)
 
     def get_by_name(self, conn: Connection, name: str) -> Experiment:
-        row = conn.execute(_BY_NAME, {"name": name}).first()
+        row = next(iter(_BY_NAME.rows(conn, {"name": name})), None)
         if row is None:
             raise NotFound(
                 f"experiment {name!r} does not exist",
@@ -127,7 +140,7 @@ class ExperimentRepository:
         """Experiments in a lifecycle view matching every condition (MLflow's experiment filter)
         and ``name_like`` (case-insensitive); by ``order`` then newest first, or by id when
         ``order`` is None."""
-        query = select(_E).where(_E.c.lifecycle_stage.in_(_stages(view)))
+        query = select(*_ROW).where(_E.c.lifecycle_stage.in_(_stages(view)))
         if only is not None:  # the experiments a reader may see
             query = query.where(_E.c.experiment_id.in_([int(i) for i in only]))
         if name_like is not None:
@@ -171,29 +184,28 @@ class ExperimentRepository:
             delete(table).where(table.c.experiment_id == experiment_id, table.c.key == key)
         )
 
-    def _hydrate(
-        self, conn: Connection, rows: Sequence[Row[tuple[object, ...]]]
-    ) -> list[Experiment]:
-        ids = [row.experiment_id for row in rows]
+    def _hydrate(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[Experiment]:
+        """Experiments from rows of ``_ROW``, with their tags."""
+        ids = [row[0] for row in rows]
         tags: dict[int, dict[str, str]] = {i: {} for i in ids}
         if len(ids) == 1:  # one experiment: no IN list to render per call
             one = tags[ids[0]]
-            for key, value in conn.execute(_TAGS_OF, {"experiment_id": ids[0]}):
+            for key, value in _TAGS_OF.rows(conn, {"experiment_id": ids[0]}):
                 one[key] = value
         elif ids:
             for experiment_id, key, value in conn.execute(_TAGS_OF_MANY, {"ids": ids}):
                 tags[experiment_id][key] = value
         return [
             Experiment(
-                experiment_id=str(row.experiment_id),
-                name=row.name,
-                artifact_location=row.artifact_location,
-                lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-                creation_time=row.creation_time,
-                last_update_time=row.last_update_time,
-                tags=tags[row.experiment_id],
+                experiment_id=str(experiment_id),
+                name=name,
+                artifact_location=location,
+                lifecycle_stage=LifecycleStage(stage),
+                creation_time=created,
+                last_update_time=updated,
+                tags=tags[experiment_id],
             )
-            for row in rows
+            for experiment_id, name, location, stage, created, updated in rows
         ]
 
 

@@ -107,7 +107,8 @@ _INFO_COLUMNS = (
     _R.c.lifecycle_stage,
     _R.c.parent_run_id,
 )
-_INFO = select(*_INFO_COLUMNS).where(_R.c.run_id == bindparam("run_id"))
+# Every write to a run reads its info first (a log_metric included): on SQLite's driver.
+_INFO = DriverSelect(select(*_INFO_COLUMNS).where(_R.c.run_id == bindparam("run_id")))
 
 
 class _RunReads(NamedTuple):
@@ -275,7 +276,7 @@ class RunRepository:
         return info
 
     def info(self, conn: Connection, run_id: str) -> RunInfo:
-        row = conn.execute(_INFO, {"run_id": run_id}).first()
+        row = next(iter(_INFO.rows(conn, {"run_id": run_id})), None)
         if row is None:
             raise NotFound(
                 f"run {run_id!r} does not exist",
