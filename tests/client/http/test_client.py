@@ -154,3 +154,30 @@ def test_importing_the_client_loads_no_http_library_or_server_code() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_streams_work_on_either_transport(server: tuple[str, _Script]) -> None:
+    url, script = server
+    for client in _clients(url):
+        script.seen.clear()
+        script.answers = [(200, {}, b"artifact bytes")]
+        with client, client.stream("GET", "/files/a.bin") as response:
+            assert b"".join(response.iter_bytes()) == b"artifact bytes"
+        assert [(method, path) for method, path, _, _ in script.seen] == [("GET", "/files/a.bin")]
+        assert script.seen[0][2]["authorization"] == "Bearer tok"
+
+
+def test_a_failed_stream_raises_the_servers_error_on_either_transport(
+    server: tuple[str, _Script],
+) -> None:
+    url, script = server
+    missing = json.dumps({"error_code": "NOT_FOUND", "message": "no such file"}).encode()
+    for client in _clients(url):
+        script.seen.clear()
+        script.answers = [(404, {"content-type": "application/json"}, missing)]
+        with (
+            client,
+            pytest.raises(NotFound, match="no such file"),
+            client.stream("GET", "/files/missing"),
+        ):
+            pass
