@@ -158,23 +158,28 @@ class Client:
         body: Any = None,
         *,
         params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         timeout: float | None = None,
         retry_for: float | None = None,
     ) -> Any:
         """Send one operation of :mod:`dockyard.client.http.routes`; its decoded JSON answer.
 
-        ``body`` is a request model, the pydantic model the server validates the body with
-        (sent as ``model_dump(mode="json", by_alias=True, exclude_none=True)``), or plain
-        JSON. The route says whether the request may be retried, unless ``retry`` does.
+        ``body`` is a request model, the pydantic model the server validates the body with,
+        or plain JSON. A model is sent with the fields its caller set and only those
+        (``model_dump(mode="json", by_alias=True, exclude_unset=True)``): the server fills in
+        the same defaults, an update leaves what it does not name as it is, and a field set
+        to None on purpose (an endpoint's ``shadow``, to remove it) is sent as null. The route
+        says whether the request may be retried, unless ``retry`` does.
         """
         if hasattr(body, "model_dump"):
-            body = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+            body = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
         return self.request(
             route.method,
             route.path,
             json=body,
             params=params,
+            headers=headers,
             retry=route.idempotent if retry is None else retry,
             timeout=timeout,
             retry_for=retry_for,
@@ -196,9 +201,8 @@ class Client:
             if route.method == "GET":
                 page = self.call(route, params={**(params or {}), "page_token": token})
             elif hasattr(body, "model_copy"):
-                page = self.call(
-                    route, body.model_copy(update={"page_token": token}), params=params
-                )
+                paged = body.model_copy(update={"page_token": token}) if token else body
+                page = self.call(route, paged, params=params)
             else:
                 page = self.call(route, {**(body or {}), "page_token": token}, params=params)
             yield from page[key]
