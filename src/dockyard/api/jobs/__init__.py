@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         TagKey,
         TrainingJobSpec,
     )
-    from dockyard.api.jobs._transform import TransformJobSpec
+    from dockyard.api.jobs._transform import TransformJobSpec, default_output
     from dockyard.api.jobs._uris import check_readable, copy_local, local_path, scheme
     from dockyard.api.jobs._user import (
         JobUser,
@@ -93,6 +93,7 @@ __all__ = [
     "chown_tree",
     "close_folder",
     "copy_local",
+    "default_output",
     "hand_over",
     "instance_type",
     "load_executor",
@@ -136,6 +137,7 @@ __getattr__, __dir__ = exports(
         "TagKey": "._spec",
         "TrainingJobSpec": "._spec",
         "TransformJobSpec": "._transform",
+        "default_output": "._transform",
         "check_readable": "._uris",
         "chown_tree": "._user",
         "close_folder": "._user",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
@@ -10,7 +11,7 @@ from dockyard.api.batch import TransformSpec
 from dockyard.api.jobs._spec import JobName, TagKey
 from dockyard.limits import LIMITS
 
-__all__ = ["TransformJobSpec"]
+__all__ = ["TransformJobSpec", "default_output"]
 
 
 class TransformJobSpec(TransformSpec):
@@ -30,3 +31,23 @@ class TransformJobSpec(TransformSpec):
         return TransformSpec.model_validate(
             self.model_dump(exclude={"name", "experiment", "tags"}, by_alias=False)
         )
+
+
+def default_output(body: Mapping[str, Any], uri: str = "s3://default/output") -> dict[str, Any]:
+    """A transform job request with ``uri`` as its output folder when it names none (no
+    ``output``, or one without a ``uri``, in either spelling).
+
+    The server picks that folder at submission (``transform/<job name>/`` in its artifact
+    store); before then (a client checking a request, a trigger checking the spec it will
+    submit) the default ``uri`` stands in for it, so :class:`TransformJobSpec` can check the
+    rest as the server will.
+    """
+    out = dict(body)
+    output = out.get("output", out.get("TransformOutput"))
+    if output is None or (
+        isinstance(output, Mapping) and not output.get("uri", output.get("S3OutputPath"))
+    ):
+        extra = dict(output) if isinstance(output, Mapping) else {}
+        out["output"] = {**extra, "uri": uri}
+        out.pop("TransformOutput", None)
+    return out

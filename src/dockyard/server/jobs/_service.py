@@ -192,20 +192,12 @@ class JobService:
     def submit_transform(self, actor: Actor, body: dict[str, Any], output_root: str) -> Job:
         """Validate and queue a transform job; its output defaults to
         ``<output_root>/<job name>``."""
-        from dockyard.api.jobs import TransformJobSpec
+        from dockyard.api.jobs import TransformJobSpec, default_output
 
-        body = dict(body)
         name = body.get("name") or (
             f"transform-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
         )
-        body["name"] = name
-        output = body.get("output", body.get("TransformOutput"))
-        if output is None or (
-            isinstance(output, dict) and not output.get("uri", output.get("S3OutputPath"))
-        ):
-            extra = output if isinstance(output, dict) else {}
-            body["output"] = {**extra, "uri": f"{output_root.rstrip('/')}/{name}"}
-            body.pop("TransformOutput", None)
+        body = default_output({**body, "name": name}, f"{output_root.rstrip('/')}/{name}")
         self._access.require_role(actor, Role.MEMBER, "submit transform jobs")
         body, uses = self._resolve_params(actor, body, secure=False)
         spec = _validated(TransformJobSpec, body)

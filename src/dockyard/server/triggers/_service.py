@@ -617,11 +617,10 @@ def _check_target(target: Target) -> None:
 
         model = TrainingJobSpec
     else:
-        from dockyard.api.jobs import TransformJobSpec
+        from dockyard.api.jobs import TransformJobSpec, default_output
 
         model = TransformJobSpec
-        if not spec.get("output") and not spec.get("TransformOutput"):
-            spec["output"] = {"uri": "s3://placeholder/output"}  # defaulted at submit
+        spec = default_output(spec)  # the output folder is picked at submission
     try:
         model.model_validate(spec)
     except ValidationError as exc:
