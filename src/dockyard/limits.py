@@ -39,6 +39,11 @@ class Limits:
     history_max_results: Final = 100_000
     #: The longest page token a route accepts (tokens are opaque; this bounds the parse).
     page_token_length: Final = 1000
+    #: ``max_results`` of a parameter listing (by path, or one parameter's history).
+    params_page_max_results: Final = 50
+    #: ``limit`` of a delivery log's page: a subscription's deliveries and attempts, a
+    #: trigger's firings.
+    log_page_max_results: Final = 500
     #: Run ids in one request that names several runs.
     runs_per_request: Final = 100
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.routing import BaseRoute, Route
 
+import dockyard.client
 from dockyard.client.http import Client, routes
 from dockyard.errors import InvalidArgument
 from dockyard.server import Services, create_app
@@ -49,3 +52,41 @@ def test_get_or_create_is_one_server_call_and_takes_any_name(api: Client) -> Non
     with pytest.raises(InvalidArgument) as long:
         api.call(routes.ENSURE_EXPERIMENT(name="x" * 501))
     assert long.value.field == "name"
+
+
+_CLIENT = Path(dockyard.client.__file__).parent
+_NATIVE_PATH = re.compile(r"^/api/v1\b|/api/v1/")
+
+
+def _native_paths(source: Path) -> list[tuple[int, str]]:
+    """Each string literal (f-string parts too) of ``source`` that spells a native API path."""
+    tree = ast.parse(source.read_text(), filename=str(source))
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and _NATIVE_PATH.search(node.value)
+    )
+
+
+def test_client_code_names_native_routes_only_through_the_route_table() -> None:
+    # A path written out by hand escapes test_every_client_route_is_a_server_route.
+    table = _CLIENT / "http" / "routes.py"
+    found = [
+        f"{f.relative_to(_CLIENT)}:{line}: {text!r}"
+        for f in sorted(_CLIENT.rglob("*.py"))
+        if f != table
+        for line, text in _native_paths(f)
+    ]
+    assert found == []
+    assert _native_paths(table)  # the check sees the literals the table holds
+
+
+def test_the_literal_check_sees_plain_and_formatted_paths(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        'a = "/api/v1/topics"\nb = f"/api/v1/jobs/{a}"\nc = "/api/v1"\n'
+        'd = "(API /api/v1, MLflow /api/2.0/mlflow)"\n'
+    )
+    assert _native_paths(sample) == [(1, "/api/v1/topics"), (2, "/api/v1/jobs/"), (3, "/api/v1")]

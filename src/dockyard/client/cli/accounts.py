@@ -10,6 +10,7 @@ import click
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 
 __all__ = ["grants", "login", "logout", "tokens", "users", "whoami"]
@@ -31,7 +32,7 @@ def _password(prompt: str, from_stdin: bool) -> str:
 @fail_on_error
 def whoami(as_json: bool) -> None:
     """Who the CLI acts as on its server, and whether the server requires signing in."""
-    me = client().request("GET", "/api/v1/whoami")
+    me = client().call(routes.WHOAMI())
 
     def human() -> str:
         extra = " (read-only token)" if me["read_only"] else ""
@@ -73,12 +74,12 @@ def login(
         if ttl_days is not None:
             body["ttl_days"] = ttl_days
         with Client(url, retry_for=0) as anonymous:
-            created = anonymous.request(
-                "POST", "/api/v1/tokens", json=body, headers={"authorization": f"Basic {basic}"}
+            created = anonymous.call(
+                routes.CREATE_TOKEN(), body, headers={"authorization": f"Basic {basic}"}
             )
         token = str(created["token"])
     with Client(url, token=token, retry_for=0) as checked:
-        me = checked.request("GET", "/api/v1/whoami")
+        me = checked.call(routes.WHOAMI())
     path = save_token(url, token)
     click.echo(f"signed in to {url} as {me['name']} ({me['role']}); token saved in {path}")
 
@@ -99,7 +100,7 @@ def logout(url: str | None) -> None:
     token_id = token.split("_")[1] if token.count("_") >= 2 else ""
     with Client(url, token=token, retry_for=0) as signed_in:
         try:
-            signed_in.request("DELETE", f"/api/v1/tokens/{token_id}")
+            signed_in.call(routes.REVOKE_TOKEN(token_id=token_id))
         except Exception as exc:  # the token may be expired or revoked already
             click.echo(f"(the server did not revoke it: {exc})", err=True)
     click.echo(f"signed out of {url}")
@@ -143,7 +144,7 @@ def create_user(
     body: dict[str, Any] = {"name": name, "role": role}
     if not no_password:
         body["password"] = _password(f"password for {name}", password_stdin)
-    user = client().request("POST", "/api/v1/users", json=body)
+    user = client().call(routes.CREATE_USER(), body)
     emit(user, as_json, lambda: f"created {role} {name}")
 
 
@@ -152,12 +153,12 @@ def create_user(
 @fail_on_error
 def list_users(as_json: bool) -> None:
     """List accounts."""
-    items = client().request("GET", "/api/v1/users")["users"]
+    items = client().call(routes.LIST_USERS())["users"]
     emit(items, as_json, lambda: _user_rows(items))
 
 
 def _update(name: str, body: dict[str, Any], as_json: bool, said: str) -> None:
-    user = client().request("PATCH", f"/api/v1/users/{name}", json=body)
+    user = client().call(routes.UPDATE_USER(name=name), body)
     emit(user, as_json, lambda: said)
 
 
@@ -205,7 +206,7 @@ def enable(name: str, as_json: bool) -> None:
 @fail_on_error
 def delete_user(name: str) -> None:
     """Delete an account with its tokens and grants."""
-    client().request("DELETE", f"/api/v1/users/{name}")
+    client().call(routes.DELETE_USER(name=name))
     click.echo(f"deleted {name}")
 
 
@@ -233,7 +234,7 @@ def create_token(
         body["ttl_days"] = ttl_days
     if user is not None:
         body["user"] = user
-    made = client().request("POST", "/api/v1/tokens", json=body)
+    made = client().call(routes.CREATE_TOKEN(), body)
 
     def human() -> str:
         return (
@@ -250,8 +251,7 @@ def create_token(
 @fail_on_error
 def list_tokens(user: str | None, as_json: bool) -> None:
     """List tokens (never their secrets)."""
-    params = {"user": user} if user else None
-    items = client().request("GET", "/api/v1/tokens", params=params)["tokens"]
+    items = client().call(routes.LIST_TOKENS(), params={"user": user or None})["tokens"]
     rows = [
         [
             t["token_id"],
@@ -271,7 +271,7 @@ def list_tokens(user: str | None, as_json: bool) -> None:
 @fail_on_error
 def revoke(token_id: str) -> None:
     """Revoke a token."""
-    client().request("DELETE", f"/api/v1/tokens/{token_id}")
+    client().call(routes.REVOKE_TOKEN(token_id=token_id))
     click.echo(f"revoked {token_id}")
 
 
@@ -295,7 +295,7 @@ def grants() -> None:
 def set_grant(kind: str, resource: str, user: str, level: str, as_json: bool) -> None:
     """Give USER (or '*', everyone signed in) LEVEL on a resource; 'none' removes it."""
     body = {"kind": kind, "resource": resource, "user": user, "level": level}
-    grant = client().request("PUT", "/api/v1/grants", json=body)
+    grant = client().call(routes.SET_GRANT(), body)
     emit(grant, as_json, lambda: f"{user}: {level} on {kind} {resource}")
 
 
@@ -309,6 +309,6 @@ def set_grant(kind: str, resource: str, user: str, level: str, as_json: bool) ->
 def list_grants(kind: str, resource: str, as_json: bool) -> None:
     """Who holds which level on a resource."""
     params = {"kind": kind, "resource": resource}
-    items = client().request("GET", "/api/v1/grants", params=params)["grants"]
+    items = client().call(routes.LIST_GRANTS(), params=params)["grants"]
     rows = [[g["user"], g["level"]] for g in items]
     emit(items, as_json, lambda: table(["user", "level"], rows))

@@ -11,6 +11,7 @@ import orjson
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import fail_on_error, format_time, table
+from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
@@ -96,7 +97,7 @@ def audit(
     while True:
         page = LIMITS.page_max_results
         params["limit"] = min(page, limit - shown) if not follow else page
-        page = api.request("GET", "/api/v1/events", params=params)
+        page = api.call(routes.LIST_EVENTS(), params=params)
         events = page["events"]
         if events:
             if as_json:

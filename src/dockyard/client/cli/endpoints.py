@@ -14,6 +14,7 @@ import httpx
 from dockyard.api.endpoints import EndpointStatus
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
+from dockyard.client.http import routes
 from dockyard.client.sdk import EndpointHandle, context
 from dockyard.errors import InvalidArgument
 
@@ -84,8 +85,12 @@ def create(
     spec_file: Path | None, name: str | None, model: str | None, wait: bool, as_json: bool
 ) -> None:
     """Create an endpoint from a spec file, or from --name and --model."""
-    body = _config(spec_file, name, model)
-    answer = context().server().request("POST", "/api/v1/endpoints", json=body)
+    from dockyard.api.endpoints import EndpointConfig
+    from dockyard.client.sdk import build_request
+
+    # The server's own config model: a bad value fails here, naming the field as it would.
+    body = build_request(EndpointConfig, _config(spec_file, name, model))
+    answer = context().server().call(routes.CREATE_ENDPOINT(), body)
     if not as_json:
         click.echo(f"creating endpoint {answer['name']} at {answer['url']}")
     if wait:
@@ -131,9 +136,12 @@ def update(
     as_json: bool,
 ) -> None:
     """Roll out a new configuration (blue/green) with automatic rollback on breach."""
+    from dockyard.api.endpoints import EndpointConfig
+    from dockyard.client.sdk import build_request
+
     client = context().server()
     if spec_file is None and model is None:
-        current = client.request("GET", f"/api/v1/endpoints/{name}")["config"]
+        current = client.call(routes.GET_ENDPOINT(name=name))["config"]
         body = dict(current)
     else:
         body = _config(spec_file, name, model)
@@ -158,7 +166,8 @@ def update(
     if thresholds:
         rollout["thresholds"] = thresholds
     body["rollout"] = rollout
-    answer = client.request("PUT", f"/api/v1/endpoints/{name}", json=body)
+    # Only what is given is sent: the server keeps the rest of the current config.
+    answer = client.call(routes.UPDATE_ENDPOINT(name=name), build_request(EndpointConfig, body))
     if not as_json:
         events = answer.get("events") or [{}]
         click.echo(f"updating endpoint {name}: {events[-1].get('message') or 'requested'}")
@@ -173,7 +182,7 @@ def update(
 @fail_on_error
 def list_(as_json: bool) -> None:
     """List endpoints."""
-    items = context().server().request("GET", "/api/v1/endpoints")["endpoints"]
+    items = context().server().call(routes.LIST_ENDPOINTS())["endpoints"]
     emit(
         items,
         as_json,
@@ -200,7 +209,7 @@ def list_(as_json: bool) -> None:
 @fail_on_error
 def describe(name: str, stats: bool, as_json: bool) -> None:
     """Show an endpoint: URL, variants, traffic, workers, history."""
-    e = context().server().request("GET", f"/api/v1/endpoints/{name}", params={"stats": stats})
+    e = context().server().call(routes.GET_ENDPOINT(name=name), params={"stats": stats})
 
     def human() -> str:
         workers = e.get("workers") or 0
@@ -350,7 +359,7 @@ def invoke(
 @fail_on_error
 def delete(name: str) -> None:
     """Drain and delete an endpoint."""
-    context().server().request("DELETE", f"/api/v1/endpoints/{name}")
+    context().server().call(routes.DELETE_ENDPOINT(name=name))
     click.echo(f"deleting endpoint {name}")
 
 

@@ -49,12 +49,15 @@ def _job_rows(items: list[dict[str, Any]]) -> str:
 @fail_on_error
 def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: bool) -> None:
     """Submit a job from a YAML (or JSON) spec file."""
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.client.sdk import build_request
+
     client = context().server()
     data = job_paths(load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
-    # The server validates the spec, once, and names the field at fault.
-    job = client.request("POST", "/api/v1/jobs/training", json=data)
+    # The server's own spec model: a bad value fails here, naming the field as it would.
+    job = client.call(routes.SUBMIT_TRAINING_JOB(), build_request(TrainingJobSpec, data))
     if not as_json:
         click.echo(f"submitted job {job['name']} (run {job['run_id']})")
     if wait:
@@ -86,7 +89,7 @@ def list_(status: tuple[str, ...], limit: int, as_json: bool) -> None:
 @fail_on_error
 def describe(name: str, as_json: bool) -> None:
     """Show a job: status, history, failure reason, model."""
-    job = context().server().request("GET", f"/api/v1/jobs/{name}")
+    job = context().server().call(routes.GET_JOB(name=name))
 
     def human() -> str:
         lines = [
@@ -138,5 +141,5 @@ def logs(name: str, follow: bool) -> None:
 @fail_on_error
 def stop(name: str) -> None:
     """Stop a job (SIGTERM, then SIGKILL after the grace period)."""
-    job = context().server().request("POST", f"/api/v1/jobs/{name}/stop")
+    job = context().server().call(routes.STOP_JOB(name=name))
     click.echo(f"job {name}: {job['status']}")

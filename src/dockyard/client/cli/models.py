@@ -7,7 +7,6 @@ import tempfile
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import click
 
@@ -30,10 +29,6 @@ def models() -> None:
     URIs: models:/NAME/VERSION, models:/NAME@ALIAS, models:/NAME/latest, runs:/RUN_ID/PATH,
     s3://BUCKET/PREFIX or a local package folder.
     """
-
-
-def _path(name: str, *rest: str | int) -> str:
-    return "/".join([f"/api/v1/registered-models/{quote(name)}", *(str(r) for r in rest)])
 
 
 def _download(uri: str) -> LocalModel:
@@ -111,11 +106,13 @@ def show(name: str, version: str | None, as_json: bool) -> None:
     """Show a registered model and its versions, or one VERSION in detail."""
     c = client()
     if version is not None:
-        detail: dict[str, Any] = c.request("GET", _path(name, "versions", parse_version(version)))
+        found = routes.GET_MODEL_VERSION(name=name, version=parse_version(version))
+        detail: dict[str, Any] = c.call(found)
         emit(detail, as_json, lambda: "\n".join(_version_lines(detail)))
         return
-    model = c.request("GET", _path(name))
-    versions = c.request("GET", _path(name, "versions"))["model_versions"]
+    model = c.call(routes.GET_REGISTERED_MODEL(name=name))
+    pages = c.paginate(routes.LIST_MODEL_VERSIONS(name=name), "model_versions")
+    versions = list(pages)
     data = {**model, "versions": versions}
 
     def human() -> str:
@@ -181,14 +178,17 @@ def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
     """Point ALIAS (champion, challenger...) at VERSION, or remove it with --delete."""
     c = client()
     if delete:
-        c.request("DELETE", _path(name, "aliases", alias))
+        c.call(routes.DELETE_ALIAS(name=name, alias=alias))
         click.echo(f"removed alias {alias} of {name}")
         return
     if version is None:
         raise InvalidArgument("give the VERSION the alias points at (or --delete)", field="version")
-    body = {"version": parse_version(version)}
-    c.request("PUT", _path(name, "aliases", alias), json=body)
-    click.echo(f"models:/{name}@{alias} -> version {body['version']}")
+    from dockyard.api.registry import SetAlias
+    from dockyard.client.sdk import build_request
+
+    body = build_request(SetAlias, version=parse_version(version))
+    c.call(routes.SET_ALIAS(name=name, alias=alias), body)
+    click.echo(f"models:/{name}@{alias} -> version {body.version}")
 
 
 @models.command()
@@ -205,16 +205,16 @@ def delete(name: str, version: str | None, yes: bool) -> None:
     c = client()
     if version is not None:
         number = parse_version(version)
-        c.request("GET", _path(name, "versions", number))  # a typo fails before the question
+        c.call(routes.GET_MODEL_VERSION(name=name, version=number))  # a typo fails first
         what = f"version {number} of model {name}"
-        path, question = _path(name, "versions", number), what
+        gone, question = routes.DELETE_MODEL_VERSION(name=name, version=number), what
     else:
-        latest = c.request("GET", _path(name)).get("latest_version")
-        what, path = f"model {name}", _path(name)
+        latest = c.call(routes.GET_REGISTERED_MODEL(name=name)).get("latest_version")
+        what, gone = f"model {name}", routes.DELETE_REGISTERED_MODEL(name=name)
         question = f"{what} and all its versions (latest: {latest})" if latest else what
     if not yes:
         click.confirm(f"delete {question}? This cannot be undone", abort=True)
-    c.request("DELETE", path)
+    c.call(gone)
     click.echo(f"deleted {what}")
 
 
@@ -232,11 +232,11 @@ def delete(name: str, version: str | None, yes: bool) -> None:
 @fail_on_error
 def approve(name: str, version: str, status: str, comment: str | None, as_json: bool) -> None:
     """Approve a version (or reject it, or send it back to pending) with a comment."""
-    answer = client().request(
-        "POST",
-        _path(name, "versions", parse_version(version), "approval"),
-        json={"status": status, "comment": comment},
-    )
+    from dockyard.api.registry import SetApproval
+    from dockyard.client.sdk import build_request
+
+    body = build_request(SetApproval, status=status, comment=comment)
+    answer = client().call(routes.SET_APPROVAL(name=name, version=parse_version(version)), body)
     by = answer["approval"]["user"]
     emit(answer, as_json, lambda: f"{name} version {version}: {status} by {by}")
 
@@ -248,7 +248,7 @@ def approve(name: str, version: str, status: str, comment: str | None, as_json: 
 @fail_on_error
 def lineage(name: str, version: str, as_json: bool) -> None:
     """Show where a version came from: run, datasets (by digest) and code version."""
-    data = client().request("GET", _path(name, "versions", parse_version(version), "lineage"))
+    data = client().call(routes.GET_LINEAGE(name=name, version=parse_version(version)))
 
     def human() -> str:
         lines = _version_lines(data["model_version"])[:3]

@@ -10,7 +10,9 @@ import orjson
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 
 __all__ = ["subscriptions", "topics"]
 
@@ -34,7 +36,7 @@ def topics() -> None:
 @fail_on_error
 def list_topics(as_json: bool) -> None:
     """Every topic and the events it carries."""
-    found = client().request("GET", "/api/v1/topics")["topics"]
+    found = client().call(routes.LIST_TOPICS())["topics"]
     emit(
         found,
         as_json,
@@ -55,9 +57,11 @@ def list_topics(as_json: bool) -> None:
 @fail_on_error
 def create_topic(name: str, description: str, as_json: bool) -> None:
     """Create a custom topic."""
-    made = client().request(
-        "POST", "/api/v1/topics", json={"name": name, "description": description}
-    )
+    from dockyard.api.notifications import TopicConfig
+    from dockyard.client.sdk import build_request
+
+    body = build_request(TopicConfig, name=name, description=description)
+    made = client().call(routes.CREATE_TOPIC(), body)
     emit(made, as_json, lambda: f"created topic {made['name']} (events: {made['events']})")
 
 
@@ -71,6 +75,9 @@ def create_topic(name: str, description: str, as_json: bool) -> None:
 @fail_on_error
 def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool) -> None:
     """Publish MESSAGE to topic NAME (a JSON object is sent as one)."""
+    from dockyard.api.notifications import PublishRequest
+    from dockyard.client.sdk import build_request
+
     attrs: dict[str, Any] = {}
     for item in attributes:
         key, sep, value = item.partition("=")
@@ -81,12 +88,11 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
             attrs[key] = int(number) if number.is_integer() and "." not in value else number
         except ValueError:
             attrs[key] = value
-    body: Any = message
+    text: Any = message
     if message.lstrip().startswith("{"):
-        body = _json_arg(message, "message")
-    sent = client().request(
-        "POST", f"/api/v1/topics/{name}/publish", json={"message": body, "attributes": attrs}
-    )
+        text = _json_arg(message, "message")
+    body = build_request(PublishRequest, message=text, attributes=attrs)
+    sent = client().call(routes.PUBLISH(name=name), body)
     emit(sent, as_json, lambda: f"published event {sent['event_id']} ({sent['type']})")
 
 
@@ -134,6 +140,9 @@ def create(
     as_json: bool,
 ) -> None:
     """Send events matching --events to a webhook URL or an email address."""
+    from dockyard.api.notifications import SubscriptionConfig
+    from dockyard.client.sdk import build_request
+
     if (url is None) == (email is None):
         raise InvalidArgument("give one of --url or --email", field="url")
     body: dict[str, Any] = {
@@ -146,7 +155,7 @@ def create(
     for key, value in (("secret", secret), ("name", name), ("retry_horizon_s", retry_horizon)):
         if value is not None:
             body[key] = value
-    made = client().request("POST", "/api/v1/subscriptions", json=body)
+    made = client().call(routes.CREATE_SUBSCRIPTION(), build_request(SubscriptionConfig, body))
     emit(
         made,
         as_json,
@@ -162,7 +171,7 @@ def create(
 @fail_on_error
 def list_subscriptions(as_json: bool) -> None:
     """Every subscription with its pending, delivered and dead deliveries."""
-    found = client().request("GET", "/api/v1/subscriptions")["subscriptions"]
+    found = client().call(routes.LIST_SUBSCRIPTIONS())["subscriptions"]
     emit(found, as_json, lambda: table(_HEADERS, [_summary(s) for s in found]))
 
 
@@ -172,7 +181,7 @@ def list_subscriptions(as_json: bool) -> None:
 @fail_on_error
 def describe(subscription: str, as_json: bool) -> None:
     """One subscription (by name or id)."""
-    s = client().request("GET", f"/api/v1/subscriptions/{subscription}")
+    s = client().call(routes.GET_SUBSCRIPTION(ident=subscription))
 
     def human() -> str:
         rows = [
@@ -196,7 +205,12 @@ def describe(subscription: str, as_json: bool) -> None:
 @click.argument("subscription")
 @click.option("--dead", is_flag=True, help="Only dead letters.")
 @click.option("--attempts", "show_attempts", is_flag=True, help="The delivery log instead.")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, LIMITS.log_page_max_results),
+    default=50,
+    show_default=True,
+)
 @json_option
 @fail_on_error
 def deliveries(
@@ -204,9 +218,9 @@ def deliveries(
 ) -> None:
     """A subscription's deliveries, newest first (or, with --attempts, every attempt)."""
     api = client()
-    base = f"/api/v1/subscriptions/{subscription}"
     if show_attempts:
-        found = api.request("GET", f"{base}/attempts", params={"limit": limit})["attempts"]
+        attempts = routes.LIST_ATTEMPTS(ident=subscription)
+        found = api.call(attempts, params={"limit": limit})["attempts"]
         emit(
             found,
             as_json,
@@ -229,7 +243,7 @@ def deliveries(
     params: dict[str, Any] = {"limit": limit}
     if dead:
         params["status"] = "dead"
-    found = api.request("GET", f"{base}/deliveries", params=params)["deliveries"]
+    found = api.call(routes.LIST_DELIVERIES(ident=subscription), params=params)["deliveries"]
     emit(
         found,
         as_json,
@@ -262,8 +276,11 @@ def deliveries(
 @fail_on_error
 def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
     """Send a subscription's dead letters again."""
-    body = {"delivery_ids": list(ids)} if ids else {}
-    done = client().request("POST", f"/api/v1/subscriptions/{subscription}/replay", json=body)
+    from dockyard.api.notifications import ReplayRequest
+    from dockyard.client.sdk import build_request
+
+    body = build_request(ReplayRequest, {"delivery_ids": list(ids)} if ids else {})
+    done = client().call(routes.REPLAY_DELIVERIES(ident=subscription), body)
     emit(done, as_json, lambda: f"queued {done['replayed']} dead deliveries again")
 
 
@@ -272,5 +289,5 @@ def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
 @fail_on_error
 def delete(subscription: str) -> None:
     """Delete a subscription, its queue and its delivery log."""
-    client().request("DELETE", f"/api/v1/subscriptions/{subscription}")
+    client().call(routes.DELETE_SUBSCRIPTION(ident=subscription))
     click.echo(f"deleted subscription {subscription}")

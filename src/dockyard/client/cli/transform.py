@@ -30,11 +30,14 @@ def transform() -> None:
 @fail_on_error
 def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None:
     """Submit a transform job from a YAML (or JSON) spec file."""
+    from dockyard.client.sdk import transform_request
+
     client = context().server()
     data, download_to = transform_paths(load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
-    job = client.request("POST", "/api/v1/jobs/transform", json=data)
+    # Checked against the server's own spec model: a bad value fails here, as it would there.
+    job = client.call(routes.SUBMIT_TRANSFORM_JOB(), transform_request(data))
     if not as_json:
         click.echo(f"submitted transform job {job['name']}")
         if download_to is not None and not wait:
@@ -68,7 +71,7 @@ def list_(limit: int, as_json: bool) -> None:
 @fail_on_error
 def resume(name: str) -> None:
     """Resume a failed or stopped transform; finished shards are not redone."""
-    job = context().server().request("POST", f"/api/v1/jobs/{name}/resume")
+    job = context().server().call(routes.RESUME_JOB(name=name))
     click.echo(f"job {name}: {job['status']} (resumed)")
 
 

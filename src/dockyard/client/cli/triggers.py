@@ -23,6 +23,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
+from dockyard.limits import LIMITS
 
 __all__ = ["triggers"]
 
@@ -332,7 +333,12 @@ def fire(name: str, key: str | None, fields: tuple[str, ...], as_json: bool) -> 
 
 @triggers.command()
 @click.argument("name")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, LIMITS.log_page_max_results),
+    default=50,
+    show_default=True,
+)
 @json_option
 @fail_on_error
 def history(name: str, limit: int, as_json: bool) -> None:

@@ -68,7 +68,13 @@ CREATE_REGISTERED_MODEL = Route("POST", _V1 + "/registered-models")
 GET_REGISTERED_MODEL = Route("GET", _V1 + "/registered-models/{name}")
 LIST_MODEL_VERSIONS = Route("GET", _V1 + "/registered-models/{name}/versions")
 CREATE_MODEL_VERSION = Route("POST", _V1 + "/registered-models/{name}/versions")
+DELETE_REGISTERED_MODEL = Route("DELETE", _V1 + "/registered-models/{name}")
 GET_MODEL_VERSION = Route("GET", _V1 + "/registered-models/{name}/versions/{version}")
+DELETE_MODEL_VERSION = Route("DELETE", _V1 + "/registered-models/{name}/versions/{version}")
+SET_APPROVAL = Route("POST", _V1 + "/registered-models/{name}/versions/{version}/approval")
+GET_LINEAGE = Route("GET", _V1 + "/registered-models/{name}/versions/{version}/lineage")
+SET_ALIAS = Route("PUT", _V1 + "/registered-models/{name}/aliases/{alias}")
+DELETE_ALIAS = Route("DELETE", _V1 + "/registered-models/{name}/aliases/{alias}")
 
 # -- data -------------------------------------------------------------------------------------
 LIST_DATA = Route("GET", _V1 + "/data")
@@ -98,6 +104,47 @@ DELETE_ENDPOINT = Route("DELETE", _V1 + "/endpoints/{name}")
 CREATE_ENDPOINT_KEY = Route("POST", _V1 + "/endpoints/{name}/keys")
 LIST_ENDPOINT_KEYS = Route("GET", _V1 + "/endpoints/{name}/keys")
 DELETE_ENDPOINT_KEY = Route("DELETE", _V1 + "/endpoints/{name}/keys/{key_id}")
+
+# -- accounts -------------------------------------------------------------------------------
+WHOAMI = Route("GET", _V1 + "/whoami")
+CREATE_USER = Route("POST", _V1 + "/users")
+LIST_USERS = Route("GET", _V1 + "/users")
+UPDATE_USER = Route("PATCH", _V1 + "/users/{name}")
+DELETE_USER = Route("DELETE", _V1 + "/users/{name}")
+CREATE_TOKEN = Route("POST", _V1 + "/tokens")
+LIST_TOKENS = Route("GET", _V1 + "/tokens")
+REVOKE_TOKEN = Route("DELETE", _V1 + "/tokens/{token_id}")
+SET_GRANT = Route("PUT", _V1 + "/grants")
+LIST_GRANTS = Route("GET", _V1 + "/grants")
+
+# -- params -----------------------------------------------------------------------------------
+PUT_PARAMETER = Route("POST", _V1 + "/params")
+LIST_PARAMETERS = Route("GET", _V1 + "/params")  # by path
+GET_PARAMETER = Route("GET", _V1 + "/params/value")
+GET_PARAMETER_HISTORY = Route("GET", _V1 + "/params/history")
+LABEL_PARAMETER = Route("POST", _V1 + "/params/labels", True)  # labels move, never pile up
+DELETE_PARAMETER = Route("DELETE", _V1 + "/params")
+
+# -- notifications ----------------------------------------------------------------------------
+LIST_TOPICS = Route("GET", _V1 + "/topics")
+CREATE_TOPIC = Route("POST", _V1 + "/topics")
+PUBLISH = Route("POST", _V1 + "/topics/{name}/publish")
+CREATE_SUBSCRIPTION = Route("POST", _V1 + "/subscriptions")
+LIST_SUBSCRIPTIONS = Route("GET", _V1 + "/subscriptions")
+GET_SUBSCRIPTION = Route("GET", _V1 + "/subscriptions/{ident}")
+DELETE_SUBSCRIPTION = Route("DELETE", _V1 + "/subscriptions/{ident}")
+LIST_DELIVERIES = Route("GET", _V1 + "/subscriptions/{ident}/deliveries")
+LIST_ATTEMPTS = Route("GET", _V1 + "/subscriptions/{ident}/attempts")
+REPLAY_DELIVERIES = Route("POST", _V1 + "/subscriptions/{ident}/replay")
+
+# -- triggers ---------------------------------------------------------------------------------
+CREATE_TRIGGER = Route("POST", _V1 + "/triggers")
+LIST_TRIGGERS = Route("GET", _V1 + "/triggers")
+GET_TRIGGER = Route("GET", _V1 + "/triggers/{name}")
+UPDATE_TRIGGER = Route("PATCH", _V1 + "/triggers/{name}")
+DELETE_TRIGGER = Route("DELETE", _V1 + "/triggers/{name}")
+FIRE_TRIGGER = Route("POST", _V1 + "/triggers/{name}/fire")  # once per key, with a key
+LIST_FIRINGS = Route("GET", _V1 + "/triggers/{name}/firings")
 
 # -- events -----------------------------------------------------------------------------------
 LIST_EVENTS = Route("GET", _V1 + "/events")

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         label_parameter_version,
         put_parameter,
     )
+    from dockyard.client.sdk._requests import build_request, transform_request
     from dockyard.client.sdk._sender import MetricSender
     from dockyard.client.sdk._serializers import (
         CSVSerializer,
@@ -99,6 +100,7 @@ __all__ = [
     "TransformJob",
     "Transformer",
     "active_run",
+    "build_request",
     "connect",
     "context",
     "create_topic",
@@ -144,6 +146,7 @@ __all__ = [
     "start_run",
     "subscribe",
     "to_store",
+    "transform_request",
     "trigger_history",
     "update_trigger",
     "upload_data",
@@ -173,6 +176,8 @@ __getattr__, __dir__ = exports(
         "TransformJob": "._transform",
         "Transformer": "._transform",
         "active_run": "._fluent",
+        "build_request": "._requests",
+        "transform_request": "._requests",
         "connect": "._connect",
         "context": "._context",
         "create_topic": "._notifications",

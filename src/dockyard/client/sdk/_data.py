@@ -12,7 +12,7 @@ from dockyard.api.tracking import LogInputs, Run, SearchRuns, ViewType
 from dockyard.client.http import routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._fluent import _current_run
-from dockyard.client.sdk._requests import build
+from dockyard.client.sdk._requests import build_request
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def log_input(
         "schema": schema,
         "profile": profile,
     }
-    body = build(LogInputs, datasets=[{"dataset": dataset, "tags": tags}])
+    body = build_request(LogInputs, datasets=[{"dataset": dataset, "tags": tags}])
     context().client.call(routes.LOG_INPUTS(run_id=_current_run()), body)
 
 
@@ -168,7 +168,7 @@ def search_runs(
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
-        body = build(
+        body = build_request(
             SearchRuns,
             experiment_ids=ids,
             filter=filter_string,

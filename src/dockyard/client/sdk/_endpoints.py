@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from dockyard.api.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
+from dockyard.client.sdk._requests import build_request
 from dockyard.client.sdk._serializers import (
     Deserializer,
     JSONSerializer,
@@ -19,6 +20,9 @@ from dockyard.client.sdk._serializers import (
 )
 from dockyard.client.sdk._upload import to_store
 from dockyard.errors import DeadlineExceeded, error_from_dict
+
+if TYPE_CHECKING:
+    from dockyard.api.endpoints import EndpointConfig
 
 __all__ = ["EndpointHandle", "Predictor", "deploy"]
 
@@ -86,7 +90,7 @@ class EndpointHandle:
         :func:`deploy` does.
         """
         body = _with_uploaded_models(self._client, {"name": self.name, **config})
-        self._client.call(routes.UPDATE_ENDPOINT(name=self.name), body)
+        self._client.call(routes.UPDATE_ENDPOINT(name=self.name), _config(body))
         return self.wait() if wait else self.describe()
 
     def delete(self) -> None:
@@ -118,6 +122,15 @@ class EndpointHandle:
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"
+
+
+def _config(body: Mapping[str, Any]) -> EndpointConfig:
+    """The server's own config model, validated here: a bad value fails before it is sent,
+    naming the field as the server would; only the fields given are sent (an update keeps
+    the rest)."""
+    from dockyard.api.endpoints import EndpointConfig
+
+    return build_request(EndpointConfig, body)
 
 
 def _with_uploaded_models(client: Client, body: dict[str, Any]) -> dict[str, Any]:
@@ -205,16 +218,16 @@ def deploy(
     ):
         if value is not None:
             body[key] = dict(value)
-    body = _with_uploaded_models(client, body)
+    config = _config(_with_uploaded_models(client, body))
     handle = EndpointHandle(name, client, serializer=serializer, deserializer=deserializer)
     from dockyard.errors import Conflict
 
     try:
-        client.call(routes.CREATE_ENDPOINT(), body)
+        client.call(routes.CREATE_ENDPOINT(), config)
     except Conflict as exc:
         if exc.field != "name":
             raise
-        client.call(routes.UPDATE_ENDPOINT(name=name), body)
+        client.call(routes.UPDATE_ENDPOINT(name=name), config)
     if wait:
         endpoint = handle.wait()
         if endpoint.status is EndpointStatus.FAILED:

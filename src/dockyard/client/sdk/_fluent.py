@@ -24,7 +24,7 @@ from dockyard.api.tracking import (
 )
 from dockyard.client.http import routes
 from dockyard.client.sdk._context import context
-from dockyard.client.sdk._requests import build
+from dockyard.client.sdk._requests import build_request
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.limits import LIMITS
 
@@ -108,7 +108,7 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         )
     else:
         assert name is not None
-        build(CreateExperiment, name=name)  # a bad name fails here, as the server would say
+        build_request(CreateExperiment, name=name)  # a bad name fails here, as the server would say
         # Get or create is the server's rule, in one request: no race between two processes.
         experiment = Experiment.model_validate(ctx.client.call(routes.ENSURE_EXPERIMENT(name=name)))
     if experiment.lifecycle_stage != "active":
@@ -178,7 +178,7 @@ def start_run(
     else:
         parent = parent_run_id or (ctx.run_stack[-1] if nested and ctx.run_stack else None)
         all_tags = {**_source_tags(), **dict(tags or {})}
-        body = build(
+        body = build_request(
             CreateRun,
             experiment_id=experiment_id or ctx.experiment_id or "0",
             run_name=run_name,
@@ -267,7 +267,7 @@ def _batch(**parts: list[dict[str, str]]) -> None:
     import uuid
 
     # The batch id makes a repeat after a lost answer harmless (the route is idempotent).
-    body = build(LogBatch, batch_id=uuid.uuid4().hex, **parts)
+    body = build_request(LogBatch, batch_id=uuid.uuid4().hex, **parts)
     ctx.client.call(routes.LOG_BATCH(run_id=run_id), body)
 
 

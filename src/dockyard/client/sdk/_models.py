@@ -26,7 +26,7 @@ from dockyard.api.tracking import CreateRun, RunStatus, UpdateRun
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._fluent import _current_run, active_run
-from dockyard.client.sdk._requests import build
+from dockyard.client.sdk._requests import build_request
 from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.limits import LIMITS
 from dockyard.models.uris import LocalModel, LocalRef, fetch_model, parse_model_uri
@@ -88,7 +88,7 @@ def _upload_local(client: Client, folder: Path, name: str, run_id: str | None) -
     if run_id is not None:
         _upload_folder(client, run_id, folder, artifact_path)
         return f"runs:/{run_id}/{artifact_path}"
-    body = build(
+    body = build_request(
         CreateRun,
         run_name=f"register-{name}"[: LIMITS.run_name_length],
         tags=[{"key": "dockyard.registered_from", "value": str(folder)[: LIMITS.tag_value_length]}],
@@ -104,7 +104,9 @@ def _upload_local(client: Client, folder: Path, name: str, run_id: str | None) -
 def _ensure_registered_model(client: Client, name: str) -> None:
     # Registering a new version of an existing model is the usual case.
     with contextlib.suppress(AlreadyExists):
-        client.call(routes.CREATE_REGISTERED_MODEL(), build(CreateRegisteredModel, name=name))
+        client.call(
+            routes.CREATE_REGISTERED_MODEL(), build_request(CreateRegisteredModel, name=name)
+        )
 
 
 def register_model(
@@ -144,7 +146,7 @@ def register_model(
         run_id = None
     client = client or context().client
     _ensure_registered_model(client, name)
-    body = build(
+    body = build_request(
         CreateModelVersion,
         source=source,
         run_id=run_id,

@@ -1,12 +1,27 @@
-"""Notifications from Python: ``dy.publish`` to a custom topic, and subscription helpers."""
+"""Notifications from Python: ``dy.publish`` to a custom topic, and subscription helpers.
+
+Bodies are the server's request models (:mod:`dockyard.api.notifications`), validated here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dockyard.api.notifications import Delivery, NewSubscription, Published, Subscription, Topic
+from dockyard.api.notifications import (
+    Delivery,
+    NewSubscription,
+    Published,
+    PublishRequest,
+    ReplayRequest,
+    Subscription,
+    SubscriptionConfig,
+    Topic,
+    TopicConfig,
+)
+from dockyard.client.http import routes
 from dockyard.client.sdk._context import context
+from dockyard.client.sdk._requests import build_request
 
 __all__ = [
     "create_topic",
@@ -21,8 +36,8 @@ __all__ = [
 
 def create_topic(name: str, description: str = "") -> Topic:
     """Create a custom topic that :func:`publish` can send to."""
-    body = {"name": name, "description": description}
-    return Topic.model_validate(context().client.request("POST", "/api/v1/topics", json=body))
+    body = build_request(TopicConfig, name=name, description=description)
+    return Topic.model_validate(context().client.call(routes.CREATE_TOPIC(), body))
 
 
 def publish(
@@ -32,9 +47,8 @@ def publish(
 
     Appends a ``topic.<name>`` event; subscriptions to it are notified.
     """
-    body = {"message": message, "attributes": dict(attributes or {})}
-    found = context().client.request("POST", f"/api/v1/topics/{topic}/publish", json=body)
-    return Published.model_validate(found)
+    body = build_request(PublishRequest, message=message, attributes=dict(attributes or {}))
+    return Published.model_validate(context().client.call(routes.PUBLISH(name=topic), body))
 
 
 def subscribe(
@@ -50,42 +64,40 @@ def subscribe(
 ) -> NewSubscription:
     """Send events matching ``events`` (``job.*``, ``topic.alerts``) to a webhook URL or, with
     ``protocol="email"``, an address. The answer holds the signing secret, shown only here."""
-    body: dict[str, Any] = {
-        "events": [events] if isinstance(events, str) else list(events),
-        "endpoint": endpoint,
-        "protocol": protocol,
-        "format": format,
-        "filter": dict(filter or {}),
-    }
-    for key, value in (("secret", secret), ("name", name), ("retry_horizon_s", retry_horizon_s)):
-        if value is not None:
-            body[key] = value
-    found = context().client.request("POST", "/api/v1/subscriptions", json=body)
+    optional = {"secret": secret, "name": name, "retry_horizon_s": retry_horizon_s}
+    body = build_request(
+        SubscriptionConfig,
+        events=[events] if isinstance(events, str) else list(events),
+        endpoint=endpoint,
+        protocol=protocol,
+        format=format,
+        filter=dict(filter or {}),
+        **{k: v for k, v in optional.items() if v is not None},
+    )
+    found = context().client.call(routes.CREATE_SUBSCRIPTION(), body)
     return NewSubscription.model_validate(found)
 
 
 def list_subscriptions() -> list[Subscription]:
-    found = context().client.request("GET", "/api/v1/subscriptions")
+    found = context().client.call(routes.LIST_SUBSCRIPTIONS())
     return [Subscription.model_validate(s) for s in found["subscriptions"]]
 
 
 def list_deliveries(subscription: str, *, status: str | None = None) -> list[Delivery]:
     """A subscription's deliveries, newest first (``status="dead"``: its dead letters)."""
-    params = {"status": status} if status else {}
-    found = context().client.request(
-        "GET", f"/api/v1/subscriptions/{subscription}/deliveries", params=params
+    found = context().client.call(
+        routes.LIST_DELIVERIES(ident=subscription), params={"status": status}
     )
     return [Delivery.model_validate(d) for d in found["deliveries"]]
 
 
 def replay_deliveries(subscription: str, delivery_ids: Sequence[int] | None = None) -> int:
     """Send dead deliveries again (all, or those listed); how many were queued."""
-    body = {"delivery_ids": list(delivery_ids)} if delivery_ids is not None else {}
-    found = context().client.request(
-        "POST", f"/api/v1/subscriptions/{subscription}/replay", json=body
-    )
+    ids = {"delivery_ids": list(delivery_ids)} if delivery_ids is not None else {}
+    body = build_request(ReplayRequest, **ids)
+    found = context().client.call(routes.REPLAY_DELIVERIES(ident=subscription), body)
     return int(found["replayed"])
 
 
 def delete_subscription(subscription: str) -> None:
-    context().client.request("DELETE", f"/api/v1/subscriptions/{subscription}")
+    context().client.call(routes.DELETE_SUBSCRIPTION(ident=subscription))

@@ -10,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dockyard.api.params import LabelResult, Parameter, ParameterList, PutResult
-from dockyard.client.http import Client
+from dockyard.api.params import (
+    LabelParameter,
+    LabelResult,
+    Parameter,
+    PutParameter,
+    PutResult,
+)
+from dockyard.client.http import Client, routes
+from dockyard.client.http.routes import Call
+from dockyard.client.sdk._requests import build_request
+from dockyard.limits import LIMITS
 
 __all__ = [
     "delete_parameter",
@@ -21,8 +30,6 @@ __all__ = [
     "label_parameter_version",
     "put_parameter",
 ]
-
-_BASE = "/api/v1/params"
 
 
 def _client(client: Client | None) -> Client:
@@ -54,14 +61,15 @@ def put_parameter(
         AlreadyExists: The name exists and ``overwrite`` is not set.
     """
     text = value if isinstance(value, str) else ",".join(value)
-    body = {
-        "name": name,
-        "value": text,
-        "type": type,
-        "overwrite": overwrite,
-        "description": description,
-    }
-    return PutResult.model_validate(_client(client).request("POST", _BASE, json=body))
+    body = build_request(
+        PutParameter,
+        name=name,
+        value=text,
+        type=type,
+        overwrite=overwrite,
+        description=description,
+    )
+    return PutResult.model_validate(_client(client).call(routes.PUT_PARAMETER(), body))
 
 
 def get_parameter(
@@ -69,19 +77,13 @@ def get_parameter(
 ) -> Parameter:
     """One version: ``name`` (the latest), ``name:3`` or ``name:label``."""
     params = {"name": name, "with_decryption": with_decryption}
-    return Parameter.model_validate(_client(client).request("GET", f"{_BASE}/value", params=params))
+    return Parameter.model_validate(_client(client).call(routes.GET_PARAMETER(), params=params))
 
 
-def _pages(path: str, params: dict[str, Any], client: Client | None) -> list[Parameter]:
-    found: list[Parameter] = []
-    token: str | None = None
-    while True:
-        query = {**params, **({"page_token": token} if token else {})}
-        page = ParameterList.model_validate(_client(client).request("GET", path, params=query))
-        found += page.parameters
-        token = page.next_page_token
-        if not token:
-            return found
+def _pages(route: Call, params: dict[str, Any], client: Client | None) -> list[Parameter]:
+    query = {**params, "max_results": LIMITS.params_page_max_results}
+    pages = _client(client).paginate(route, "parameters", params=query)
+    return [Parameter.model_validate(p) for p in pages]
 
 
 def get_parameters_by_path(
@@ -89,22 +91,22 @@ def get_parameters_by_path(
 ) -> list[Parameter]:
     """The latest version of each parameter under ``path`` you may read (every page);
     SecureString values are left out (get them one by one with decryption)."""
-    return _pages(_BASE, {"path": path, "recursive": recursive, "max_results": 50}, client)
+    return _pages(routes.LIST_PARAMETERS(), {"path": path, "recursive": recursive}, client)
 
 
 def get_parameter_history(name: str, *, client: Client | None = None) -> list[Parameter]:
     """Every version of a parameter, oldest first, with its labels."""
-    return _pages(f"{_BASE}/history", {"name": name, "max_results": 50}, client)
+    return _pages(routes.GET_PARAMETER_HISTORY(), {"name": name}, client)
 
 
 def label_parameter_version(
     name: str, labels: Sequence[str], version: int | None = None, *, client: Client | None = None
 ) -> LabelResult:
     """Put labels on a version (the latest by default); a label moves from another version."""
-    body = {"name": name, "labels": list(labels), "version": version}
-    return LabelResult.model_validate(_client(client).request("POST", f"{_BASE}/labels", json=body))
+    body = build_request(LabelParameter, name=name, labels=list(labels), version=version)
+    return LabelResult.model_validate(_client(client).call(routes.LABEL_PARAMETER(), body))
 
 
 def delete_parameter(name: str, *, client: Client | None = None) -> None:
     """Delete a parameter with all its versions."""
-    _client(client).request("DELETE", _BASE, params={"name": name})
+    _client(client).call(routes.DELETE_PARAMETER(), params={"name": name})

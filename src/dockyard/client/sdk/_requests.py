@@ -1,26 +1,43 @@
 """Building the request models the server validates, on the client, with the server's errors.
 
-The SDK sends the same pydantic models the routes take as bodies
-(:mod:`dockyard.api.tracking._requests`, :mod:`dockyard.api.registry._requests`), so a bad value
-fails before it leaves the process, with the message and field the server would have given.
+The SDK and the CLI send the same pydantic models the routes take as bodies
+(:mod:`dockyard.api.tracking`, :mod:`dockyard.api.registry`, :mod:`dockyard.api.jobs`,
+:mod:`dockyard.api.endpoints`, :mod:`dockyard.api.notifications`...), so a bad value fails
+before it leaves the process, with the message and field the server would have given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from dockyard.errors import invalid_from_validation
 
-__all__ = ["build"]
+__all__ = ["build_request", "transform_request"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def build(model: type[M], **fields: Any) -> M:
-    """``model(**fields)``; a validation error becomes :class:`~dockyard.errors.InvalidArgument`."""
+def build_request(model: type[M], data: Mapping[str, Any] | None = None, /, **fields: Any) -> M:
+    """``model`` validated from ``data`` (a spec file's mapping) and ``fields``, as the server
+    validates its body; a validation error becomes :class:`~dockyard.errors.InvalidArgument`
+    naming the field. Only what is given counts as set: that is what is sent."""
     try:
-        return model(**fields)
+        return model.model_validate({**(data or {}), **fields})
     except ValidationError as exc:
         raise invalid_from_validation(exc.errors()) from None
+
+
+def transform_request(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A transform job's body, checked against the server's :class:`TransformJobSpec` first.
+
+    The body itself is sent, not the model: the server picks the output folder of a spec
+    that names none, so the check stands in for it (:func:`dockyard.api.jobs.default_output`)
+    and what is sent must leave it out.
+    """
+    from dockyard.api.jobs import TransformJobSpec, default_output
+
+    build_request(TransformJobSpec, default_output(body))
+    return dict(body)

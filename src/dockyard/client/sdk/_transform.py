@@ -10,6 +10,7 @@ from dockyard.api.jobs import Job, JobStatus
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._jobs import TrainingJob
+from dockyard.client.sdk._requests import transform_request
 from dockyard.client.sdk._upload import download_outputs, is_local, to_store
 from dockyard.errors import JobFailed
 from dockyard.paths import expand_user
@@ -195,8 +196,10 @@ class Transformer:
         body["output"] = output
         if self.instance_count:
             body["max_concurrent_transforms"] = self.instance_count
-        body = {k: v for k, v in body.items() if v not in (None, {})}
-        answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), body)
+        # Checked against the server's own spec model: a bad value fails here, naming the
+        # field as the server would.
+        spec = transform_request({k: v for k, v in body.items() if v not in (None, {})})
+        answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), spec)
         self.latest_job = TransformJob(answer["name"], client, download_to)
         if wait:
             self.latest_job.wait(logs=logs)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dockyard.api.triggers import (
+    FireRequest,
     Firing,
     FiringList,
     NewTrigger,
@@ -23,7 +24,9 @@ from dockyard.api.triggers import (
     TriggerList,
     TriggerUpdate,
 )
-from dockyard.client.http import Client
+from dockyard.client.http import Client, routes
+from dockyard.client.sdk._requests import build_request
+from dockyard.limits import LIMITS
 
 __all__ = [
     "create_trigger",
@@ -34,8 +37,6 @@ __all__ = [
     "trigger_history",
     "update_trigger",
 ]
-
-_BASE = "/api/v1/triggers"
 
 
 def _client(client: Client | None) -> Client:
@@ -104,25 +105,19 @@ def create_trigger(
         body["events"] = {"events": list(events), "filter": dict(filter or {})}
     if secret is not None:
         body["secret"] = secret
-    from pydantic import ValidationError
-
-    from dockyard.errors import invalid_from_validation
-
-    try:  # the server's own model: its errors name the field, before anything is sent
-        config = TriggerConfig.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_from_validation(exc.errors()) from None
-    answer = _client(client).request("POST", _BASE, json=config.model_dump(mode="json"))
+    # The server's own model: its errors name the field, before anything is sent.
+    config = build_request(TriggerConfig, body)
+    answer = _client(client).call(routes.CREATE_TRIGGER(), config)
     return NewTrigger.model_validate(answer)
 
 
 def list_triggers(*, client: Client | None = None) -> list[Trigger]:
     """Your triggers (every one, for an admin)."""
-    return TriggerList.model_validate(_client(client).request("GET", _BASE)).triggers
+    return TriggerList.model_validate(_client(client).call(routes.LIST_TRIGGERS())).triggers
 
 
 def get_trigger(name: str, *, client: Client | None = None) -> Trigger:
-    return Trigger.model_validate(_client(client).request("GET", f"{_BASE}/{name}"))
+    return Trigger.model_validate(_client(client).call(routes.GET_TRIGGER(name=name)))
 
 
 def update_trigger(
@@ -170,21 +165,15 @@ def update_trigger(
         body["objects"] = {"prefix": objects} if isinstance(objects, str) else dict(objects)
     if events is not None:
         body["events"] = dict(events)
-    from pydantic import ValidationError
-
-    from dockyard.errors import invalid_from_validation
-
-    try:
-        change = TriggerUpdate.model_validate(body)
-    except ValidationError as exc:
-        raise invalid_from_validation(exc.errors()) from None
-    sent = change.model_dump(mode="json", exclude_none=True)
-    answer = _client(client).request("PATCH", f"{_BASE}/{name}", json=sent)
+    # The server's own model: a bad value fails here, naming the field as it would; only
+    # what is given is sent, so the rest stays.
+    change = build_request(TriggerUpdate, body)
+    answer = _client(client).call(routes.UPDATE_TRIGGER(name=name), change)
     return Trigger.model_validate(answer)
 
 
 def delete_trigger(name: str, *, client: Client | None = None) -> None:
-    _client(client).request("DELETE", f"{_BASE}/{name}")
+    _client(client).call(routes.DELETE_TRIGGER(name=name))
 
 
 def fire_trigger(
@@ -195,16 +184,20 @@ def fire_trigger(
     client: Client | None = None,
 ) -> Firing:
     """Fire now; the same ``key`` fires once."""
-    body = {"key": key, "cause": dict(cause or {})}
-    return Firing.model_validate(_client(client).request("POST", f"{_BASE}/{name}/fire", json=body))
+    body = build_request(FireRequest, key=key, cause=dict(cause or {}))
+    # With a key the server fires once however often it is asked: safe to send again.
+    answer = _client(client).call(routes.FIRE_TRIGGER(name=name), body, retry=key is not None)
+    return Firing.model_validate(answer)
 
 
 def trigger_history(
-    name: str, *, limit: int = 100, before: int | None = None, client: Client | None = None
+    name: str,
+    *,
+    limit: int = LIMITS.page_default_results,
+    before: int | None = None,
+    client: Client | None = None,
 ) -> list[Firing]:
-    """Its firings, newest first."""
-    params: dict[str, Any] = {"limit": limit}
-    if before is not None:
-        params["before"] = before
-    answer = _client(client).request("GET", f"{_BASE}/{name}/firings", params=params)
+    """Its firings, newest first (``limit``: up to ``LIMITS.log_page_max_results``)."""
+    params = {"limit": limit, "before": before}
+    answer = _client(client).call(routes.LIST_FIRINGS(name=name), params=params)
     return FiringList.model_validate(answer).firings

@@ -24,6 +24,7 @@ from dockyard.api.notifications import (
     TopicConfig,
 )
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
@@ -41,7 +42,7 @@ _A = schema.delivery_attempts
 _E = schema.events
 _SCOPE = "notifications"
 MAX_MESSAGE = 3000
-MAX_PAGE = 500
+MAX_PAGE = LIMITS.log_page_max_results
 # ``sending``: claimed by the deliverer, not yet answered; still pending to whoever asks.
 _API_STATUS = {"sending": "pending"}
 

@@ -35,6 +35,7 @@ from dockyard.api.params import (
     parse_selector,
 )
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
@@ -47,7 +48,7 @@ from dockyard.settings import Settings
 __all__ = ["REFERENCE", "ParamService"]
 
 KIND = "parameter"
-MAX_PAGE = 50
+MAX_PAGE = LIMITS.params_page_max_results
 MAX_LABELS = 10  # per version, as SSM
 _SECURE = ParameterType.SECURE_STRING
 

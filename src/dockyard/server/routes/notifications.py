@@ -21,6 +21,7 @@ from dockyard.api.notifications import (
     Topic,
     TopicConfig,
 )
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 
@@ -108,7 +109,7 @@ def list_deliveries(
     services: ServicesDep,
     actor: ActorDep,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=LIMITS.log_page_max_results)] = 100,
     before: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> DeliveryList:
     """Deliveries, newest first; ``status=dead`` lists the dead letters."""
@@ -123,7 +124,7 @@ def list_attempts(
     ident: str,
     services: ServicesDep,
     actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=LIMITS.log_page_max_results)] = 100,
     before: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> AttemptList:
     """The delivery log: every attempt with its status code, latency and error."""

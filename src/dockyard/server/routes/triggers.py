@@ -26,6 +26,7 @@ from dockyard.api.triggers import (
     TriggerUpdate,
 )
 from dockyard.errors import Unauthenticated
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._errors import error_response
 from dockyard.server._route import OneHopRoute
@@ -81,7 +82,7 @@ def list_firings(
     name: str,
     services: ServicesDep,
     actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=LIMITS.log_page_max_results)] = 100,
     before: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> FiringList:
     """Its firings, newest first: each cause, its status, the job it started."""
