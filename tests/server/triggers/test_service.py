@@ -112,3 +112,23 @@ def test_a_target_that_could_never_be_submitted_is_refused(services: Services) -
     with pytest.raises(InvalidArgument) as caught:
         services.triggers.create(ROOT, transform)
     assert (caught.value.field or "").startswith("target.spec.input")
+
+
+def test_a_transform_target_may_leave_its_output_folder_to_submission(
+    services: Services, data: Path
+) -> None:
+    # As at submit: an output without a uri is given one then, so it is no mistake here.
+    spec = {
+        "model_uri": "models:/m/1",
+        "input": {"uri": "{{trigger.uri}}"},
+        "output": {"accept": "application/jsonlines"},
+    }
+    config = TriggerConfig.model_validate(
+        {
+            "name": "score-lines",
+            "objects": {"prefix": str(data), "poll": False},
+            "target": {"kind": "transform", "spec": spec},
+        }
+    )
+    made = services.triggers.create(ROOT, config)
+    assert made.name == "score-lines"
