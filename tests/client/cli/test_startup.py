@@ -39,18 +39,8 @@ _HEAVY = (
 )
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["whoami"],
-        ["experiments", "list", "--json"],
-        ["runs", "list", "-e", "0"],
-        ["params", "list", "/", "--json"],
-    ],
-)
-def test_commands_against_a_server_load_no_server_code(
-    live_server: LiveServer, tmp_path: Path, command: list[str]
-) -> None:
+def _loaded(live_server: LiveServer, tmp_path: Path, command: list[str]) -> list[str]:
+    """The modules ``dockyard COMMAND`` loads against ``live_server`` (it must succeed)."""
     env = {**os.environ, "DOCKYARD_URI": live_server.url, "DOCKYARD_HOME": str(tmp_path)}
     env.pop("DOCKYARD_TOKEN", None)
     done = subprocess.run(
@@ -63,5 +53,31 @@ def test_commands_against_a_server_load_no_server_code(
     )
     report = json.loads(done.stdout.splitlines()[-1])
     assert report["code"] == 0, done.stdout + done.stderr
-    loaded = [m for m in report["modules"] if m.split(".")[0] in _HEAVY or m.startswith(_HEAVY)]
+    modules: list[str] = report["modules"]
+    return modules
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["whoami"],
+        ["experiments", "list", "--json"],
+        ["runs", "list", "-e", "0"],
+        ["params", "list", "/", "--json"],
+    ],
+)
+def test_commands_against_a_server_load_no_server_code(
+    live_server: LiveServer, tmp_path: Path, command: list[str]
+) -> None:
+    modules = _loaded(live_server, tmp_path, command)
+    loaded = [m for m in modules if m.split(".")[0] in _HEAVY or m.startswith(_HEAVY)]
     assert loaded == [], f"{' '.join(command)} imported {loaded[:10]}"
+
+
+@pytest.mark.parametrize("command", [["topics", "list", "--json"], ["subscriptions", "list"]])
+def test_a_command_that_sends_no_body_loads_no_request_model(
+    live_server: LiveServer, tmp_path: Path, command: list[str]
+) -> None:
+    # The commands that send one (create, publish, replay) import it when they run.
+    modules = _loaded(live_server, tmp_path, command)
+    assert "dockyard.api.notifications._entities" not in modules
