@@ -73,3 +73,32 @@ def test_a_transform_without_an_output_is_checked_and_sent_without_one() -> None
     with pytest.raises(InvalidArgument) as bad:
         transform_request({**body, "output": {"accept": "text/xml"}})
     assert bad.value.field == "output.accept"
+
+
+def test_a_spec_naming_a_parameter_is_sent_as_written(client: Client, recorder: _Recorder) -> None:
+    # The server resolves {{param:...}} before it validates: a reference may stand for a number.
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.client.sdk import spec_body
+
+    spec = {"entry_point": "train.py", "source_dir": "/s", "resources": {"cpus": "{{param:/cpus}}"}}
+    body = spec_body(TrainingJobSpec, spec)
+    assert body == spec
+    client.call(routes.SUBMIT_TRAINING_JOB(), body)
+    assert recorder.sent[-1][2] == spec
+    endpoint = spec_body(
+        EndpointConfig, {"variants": [{"model_uri": "m", "instance_count": "{{param:/n}}"}]}
+    )
+    assert isinstance(endpoint, dict)
+    transform = {"model_uri": "m", "input": {"uri": "/d"}, "instance_count": "{{param:/n}}"}
+    assert transform_request(transform) == transform
+
+
+def test_a_spec_without_parameters_is_still_checked_here() -> None:
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.client.sdk import spec_body
+
+    spec = {"entry_point": "train.py", "source_dir": "/s"}
+    with pytest.raises(InvalidArgument) as caught:
+        spec_body(TrainingJobSpec, {**spec, "resources": {"cpus": "lots"}})
+    assert caught.value.field == "resources.cpus"
+    assert isinstance(spec_body(TrainingJobSpec, spec), TrainingJobSpec)

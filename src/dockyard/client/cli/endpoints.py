@@ -86,10 +86,10 @@ def create(
 ) -> None:
     """Create an endpoint from a spec file, or from --name and --model."""
     from dockyard.api.endpoints import EndpointConfig
-    from dockyard.client.sdk import build_request
+    from dockyard.client.sdk import spec_body
 
     # The server's own config model: a bad value fails here, naming the field as it would.
-    body = build_request(EndpointConfig, _config(spec_file, name, model))
+    body = spec_body(EndpointConfig, _config(spec_file, name, model))
     answer = context().server().call(routes.CREATE_ENDPOINT(), body)
     if not as_json:
         click.echo(f"creating endpoint {answer['name']} at {answer['url']}")

@@ -50,14 +50,14 @@ def _job_rows(items: list[dict[str, Any]]) -> str:
 def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: bool) -> None:
     """Submit a job from a YAML (or JSON) spec file."""
     from dockyard.api.jobs import TrainingJobSpec
-    from dockyard.client.sdk import build_request
+    from dockyard.client.sdk import spec_body
 
     client = context().server()
     data = job_paths(load_spec(spec_file), spec_file.parent, client)
     if name:
         data["name"] = name
     # The server's own spec model: a bad value fails here, naming the field as it would.
-    job = client.call(routes.SUBMIT_TRAINING_JOB(), build_request(TrainingJobSpec, data))
+    job = client.call(routes.SUBMIT_TRAINING_JOB(), spec_body(TrainingJobSpec, data))
     if not as_json:
         click.echo(f"submitted job {job['name']} (run {job['run_id']})")
     if wait:

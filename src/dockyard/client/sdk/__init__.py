@@ -64,7 +64,7 @@ if TYPE_CHECKING:
         label_parameter_version,
         put_parameter,
     )
-    from dockyard.client.sdk._requests import build_request, transform_request
+    from dockyard.client.sdk._requests import build_request, spec_body, transform_request
     from dockyard.client.sdk._sender import MetricSender
     from dockyard.client.sdk._serializers import (
         CSVSerializer,
@@ -143,6 +143,7 @@ __all__ = [
     "set_experiment",
     "set_tag",
     "set_tags",
+    "spec_body",
     "start_run",
     "subscribe",
     "to_store",
@@ -177,6 +178,7 @@ __getattr__, __dir__ = exports(
         "Transformer": "._transform",
         "active_run": "._fluent",
         "build_request": "._requests",
+        "spec_body": "._requests",
         "transform_request": "._requests",
         "connect": "._connect",
         "context": "._context",

@@ -11,7 +11,7 @@ import httpx
 from dockyard.api.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
-from dockyard.client.sdk._requests import build_request
+from dockyard.client.sdk._requests import spec_body
 from dockyard.client.sdk._serializers import (
     Deserializer,
     JSONSerializer,
@@ -124,13 +124,13 @@ class EndpointHandle:
         return f"<Endpoint {self.name}>"
 
 
-def _config(body: Mapping[str, Any]) -> EndpointConfig:
+def _config(body: Mapping[str, Any]) -> EndpointConfig | dict[str, Any]:
     """The server's own config model, validated here: a bad value fails before it is sent,
     naming the field as the server would; only the fields given are sent (an update keeps
     the rest)."""
     from dockyard.api.endpoints import EndpointConfig
 
-    return build_request(EndpointConfig, body)
+    return spec_body(EndpointConfig, body)
 
 
 def _with_uploaded_models(client: Client, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from dockyard.api.jobs import Job, JobStatus, TrainingJobSpec
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
-from dockyard.client.sdk._requests import build_request
+from dockyard.client.sdk._requests import spec_body
 from dockyard.client.sdk._upload import to_store, upload_path
 from dockyard.errors import InvalidArgument, JobFailed
 
@@ -257,7 +257,7 @@ class Estimator:
 
     def _spec(
         self, client: Client, inputs: Mapping[str, Any], job_name: str | None
-    ) -> TrainingJobSpec:
+    ) -> TrainingJobSpec | dict[str, Any]:
         opts = dict(self.options)
         body: dict[str, Any] = {
             "name": job_name,
@@ -292,7 +292,7 @@ class Estimator:
         if self.source_dir is not None:
             body["source_dir"] = to_store(client, str(self.source_dir), "jobs/source", "source_dir")
         # The server's own spec model: a bad value fails here, naming the field as it would.
-        return build_request(
+        return spec_body(
             TrainingJobSpec, **{k: v for k, v in body.items() if v not in (None, {}, [])}
         )
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from dockyard.errors import invalid_from_validation
 
-__all__ = ["build_request", "transform_request"]
+__all__ = ["build_request", "spec_body", "transform_request"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,6 +30,28 @@ def build_request(model: type[M], data: Mapping[str, Any] | None = None, /, **fi
         raise invalid_from_validation(exc.errors()) from None
 
 
+def _names_a_parameter(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{param:" in value
+    if isinstance(value, Mapping):
+        return any(_names_a_parameter(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_names_a_parameter(v) for v in value)
+    return False
+
+
+def spec_body(
+    model: type[M], data: Mapping[str, Any] | None = None, /, **fields: Any
+) -> M | dict[str, Any]:
+    """A job's or an endpoint's spec as :func:`build_request` checks it, unless it names a
+    parameter (``{{param:/name}}``): the server resolves those before it validates, so a
+    reference may stand where a number goes, and the spec is sent as written."""
+    body = {**(data or {}), **fields}
+    if _names_a_parameter(body):
+        return body
+    return build_request(model, body)
+
+
 def transform_request(body: Mapping[str, Any]) -> dict[str, Any]:
     """A transform job's body, checked against the server's :class:`TransformJobSpec` first.
 
@@ -39,5 +61,6 @@ def transform_request(body: Mapping[str, Any]) -> dict[str, Any]:
     """
     from dockyard.api.jobs import TransformJobSpec, default_output
 
-    build_request(TransformJobSpec, default_output(body))
+    if not _names_a_parameter(body):
+        build_request(TransformJobSpec, default_output(body))
     return dict(body)
