@@ -1,11 +1,12 @@
 """A worker process: ``python -m dockyard.runtime.serving.worker --config CONFIG.json [--fd N]``.
 
-It loads every model first and only then binds, so a worker never takes connections it cannot
-answer. The public port is bound with ``SO_REUSEPORT``: every worker of an endpoint binds the
-same port and the kernel spreads new connections across them, so workers come and go without the
-port ever closing. ``--fd N`` serves an already-listening socket inherited from a supervisor
-instead (one shared accept queue: a draining worker then leaves no queued connection behind,
-which ``SO_REUSEPORT`` only guarantees with ``net.ipv4.tcp_migrate_req=1``).
+It loads every model first and only then serves, so a worker never takes connections it cannot
+answer. ``--fd N`` serves an already-listening socket inherited from a supervisor (the server's
+local launcher shares one among an endpoint's workers): one accept queue, so a worker that drains
+or crashes leaves no queued connection behind to be reset. Without it, the worker binds the port
+itself with ``SO_REUSEPORT``: workers binding the same port get a queue each and the kernel
+spreads new connections across them, but what is queued on a worker's socket when it closes is
+reset, unless ``net.ipv4.tcp_migrate_req=1``.
 
 When ready it prints one JSON line on stdout::
 

@@ -2,8 +2,9 @@
 
 Workers are started and stopped through a launcher (:mod:`dockyard.server.endpoints._launcher`:
 local processes today) and recorded in ``workers.json`` in the endpoint's folder, so a server
-restart reattaches to them: the endpoint keeps answering while the server is down. Every worker
-binds the endpoint's port with ``SO_REUSEPORT``; adding or draining one never closes the port.
+restart reattaches to them: the endpoint keeps answering while the server is down. The workers
+serve the endpoint's port (a listening socket the launcher shares among them); adding, draining
+or losing one never closes the port.
 """
 
 from __future__ import annotations
@@ -119,5 +120,7 @@ class Fleet:
         self._launcher.kill(handle)
 
     def drain_all(self) -> None:
+        """Stop every worker, then release the endpoint's port."""
         for handle in list(self.workers):
             self.drain_one(handle)
+        self._launcher.release(self.folder)

@@ -2,8 +2,12 @@
 
 A :class:`~dockyard.server.endpoints._fleet.Fleet` decides how many workers serve and what; a
 launcher only starts one, says whether it still runs, and stops it. The local launcher runs workers
-as detached processes on this machine (every worker binds the endpoint's port with
-``SO_REUSEPORT``); a cluster launcher would place them on nodes. Launchers are chosen by name
+as detached processes on this machine, all serving one listening socket it holds for the endpoint
+(passed as ``--fd``): one accept queue, so a worker that crashes or drains leaves no accepted-but-
+unanswered connection behind to be reset while another worker serves (with a socket per worker,
+the kernel resets what is queued on a socket when its worker's last thread exits). The socket is
+bound with ``SO_REUSEPORT``, so workers a previous server process started keep serving the port
+beside the new ones. A cluster launcher would place workers on nodes. Launchers are chosen by name
 (``DOCKYARD_WORKER_LAUNCHER``) from :data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
 plain data, kept in the fleet's ``workers.json``, so a restarted server finds the same workers.
 """
@@ -14,6 +18,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["LocalWorkerLauncher", "WorkerHandle", "WorkerLauncher", "load_launcher"]
 
 _READY_TIMEOUT_S = 180.0
+_BACKLOG = 2048  # as a worker binds its own socket
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class WorkerLauncher(Protocol):
         """End the worker at once."""
         ...
 
+    def release(self, folder: Path) -> None:
+        """Let go of what the launcher holds for the endpoint in ``folder`` (its workers are
+        gone: it is being deleted)."""
+        ...
+
 
 def load_launcher(settings: Settings) -> WorkerLauncher:
     """The launcher ``settings.worker_launcher`` names."""
@@ -97,6 +108,7 @@ class LocalWorkerLauncher:
     def __init__(self, settings: Settings | None = None) -> None:
         self._lock = threading.Lock()
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._listeners: dict[Path, tuple[tuple[str, int], socket.socket]] = {}
 
     def launch(self, folder: Path, config: WorkerConfig) -> WorkerHandle:
         stamp = f"{time.time_ns()}"
@@ -104,6 +116,7 @@ class LocalWorkerLauncher:
         config_path.write_text(config.model_dump_json())
         out_path = folder / f"worker-{stamp}.out"
         log_path = folder / f"worker-{stamp}.log"
+        listener = self._listener(folder, config.host, config.port)
         with out_path.open("wb") as out, log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [
@@ -112,12 +125,15 @@ class LocalWorkerLauncher:
                     "dockyard.runtime.serving.worker",
                     "--config",
                     str(config_path),
+                    "--fd",
+                    str(listener.fileno()),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=log,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=(listener.fileno(),),
             )
         with self._lock:
             self._children[proc.pid] = proc
@@ -155,6 +171,24 @@ class LocalWorkerLauncher:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(handle.pid, signal.SIGTERM)
 
+    def release(self, folder: Path) -> None:
+        with self._lock:
+            held = self._listeners.pop(folder, None)
+        if held is not None:
+            held[1].close()
+
+    def _listener(self, folder: Path, host: str, port: int) -> socket.socket:
+        """The endpoint's listening socket, bound on first use."""
+        with self._lock:
+            held = self._listeners.get(folder)
+            if held is not None and held[0] == (host, port):
+                return held[1]
+            sock = _bind(host, port)
+            self._listeners[folder] = ((host, port), sock)
+        if held is not None:
+            held[1].close()  # the endpoint moved: its old workers keep their own copies
+        return sock
+
     def kill(self, handle: WorkerHandle) -> None:
         if self.alive(handle):
             with contextlib.suppress(ProcessLookupError):
@@ -164,6 +198,22 @@ class LocalWorkerLauncher:
         if child is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(5)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Workers a previous server process started still listen on the port, each on its
+        # own socket or the previous server's: they keep serving beside the new ones.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _ready_line(path: Path) -> dict[str, Any] | None:
