@@ -31,6 +31,31 @@ def _default_home_is_private(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     patch.undo()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_process_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Endpoints' workers and jobs' runners outlive their server by design (a restart must not
+    stop them), so a test that stops its server leaves them running. Whatever still names this
+    session's folders when it ends is stopped, so a run leaves no processes behind."""
+    yield
+    import psutil
+
+    base = str(tmp_path_factory.getbasetemp())
+    me = psutil.Process()
+    mine = {me.pid, *(p.pid for p in me.parents())}
+    left = []
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        try:
+            cmdline = proc.info["cmdline"] or []
+            if proc.info["pid"] in mine:
+                continue
+            if any(base in part for part in cmdline) or (proc.info["cwd"] or "").startswith(base):
+                proc.kill()
+                left.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    psutil.wait_procs(left, timeout=10)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Embedded-default settings in a fresh folder."""
