@@ -32,7 +32,7 @@ class ServerProcess:
         home: Path,
         *,
         port: int | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         python: str | None = None,
         host: str = "127.0.0.1",
     ):
@@ -46,8 +46,12 @@ class ServerProcess:
         self._log = home.parent / f"server-{self.port}.log"
 
     def start(self, timeout: float = 30) -> None:
-        env = {**os.environ, "DOCKYARD_HOME": str(self.home), **self._env}
-        env.pop("DOCKYARD_URI", None)
+        # A value of None removes the variable the test process has (such as the S3 fixture's
+        # AWS credentials, set for the whole session).
+        env = {**os.environ, "DOCKYARD_HOME": str(self.home)}
+        env.update({k: v for k, v in self._env.items() if v is not None})
+        for key in [k for k, v in self._env.items() if v is None] + ["DOCKYARD_URI"]:
+            env.pop(key, None)
         self.home.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log:
             self._proc = subprocess.Popen(

@@ -32,6 +32,9 @@ def _server(root: Path, warm: bool, roots: str) -> ServerProcess:
             "DOCKYARD_EXECUTOR_WARM": "true" if warm else "false",
             "DOCKYARD_EXECUTOR_CPUS": "2",
             "DOCKYARD_DATA_ROOTS": roots,
+            # A transform holding store credentials is scored by workers, never in the process
+            # the warm process learns from; the session's S3 fixture may have set them.
+            **dict.fromkeys(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), None),
         },
     )
 
