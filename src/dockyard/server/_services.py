@@ -187,4 +187,7 @@ class Services:
         return loops
 
     def close(self) -> None:
+        close = getattr(self.jobs.executor, "close", None)  # an executor may hold processes
+        if close is not None:
+            close()
         self.db.dispose()

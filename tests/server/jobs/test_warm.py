@@ -34,7 +34,7 @@ def _server(root: Path, warm: bool, roots: str) -> ServerProcess:
             "DOCKYARD_DATA_ROOTS": roots,
             # A transform holding store credentials is scored by workers, never in the process
             # the warm process learns from; the session's S3 fixture may have set them.
-            **dict.fromkeys(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), None),
+            **{name: None for name in os.environ if name.startswith("AWS_")},
         },
     )
 

@@ -28,6 +28,10 @@ from dockyard.settings import Settings
 
 __all__ = ["ensure_server"]
 
+# Servers this process started. They outlive it by design; kept here so that their Popen objects
+# are not collected while they run (which warns) and so that one that ended is reaped.
+_started: list[subprocess.Popen[bytes]] = []
+
 
 def _healthy(url: str) -> bool:
     try:
@@ -71,6 +75,7 @@ def _reusable(state: Path) -> str | None:
 
 def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     """The URL of a running local server over ``settings.home``, starting one if needed."""
+    _started[:] = [proc for proc in _started if proc.poll() is None]
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     state = home / "server.json"
@@ -118,7 +123,9 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
             )
         if _healthy(url):
             state.write_text(json.dumps({"url": url, "pid": proc.pid, **_code()}))
+            _started.append(proc)
             return url
         time.sleep(0.1)
-    proc.terminate()
+    proc.kill()
+    proc.wait()
     raise Unavailable(f"the local Dockyard server did not answer within {timeout:.0f} s")

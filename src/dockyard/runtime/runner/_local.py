@@ -181,6 +181,11 @@ class LocalExecutor:
     def capacity(self) -> Capacity:
         return {"cpus": self._cpus}
 
+    def close(self) -> None:
+        """End the warm process with the server (the runners it forked keep running)."""
+        if self.zygote is not None:
+            self.zygote.close()
+
 
 def _zombie(pid: int) -> bool:
     try:
