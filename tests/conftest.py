@@ -35,7 +35,8 @@ def _default_home_is_private(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def _no_process_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Endpoints' workers and jobs' runners outlive their server by design (a restart must not
     stop them), so a test that stops its server leaves them running. Whatever still names this
-    session's folders when it ends is stopped, so a run leaves no processes behind."""
+    session's folders when it ends, and is not this process's own child, is stopped, so a run
+    leaves no processes behind."""
     yield
     import psutil
 
@@ -43,10 +44,11 @@ def _no_process_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -
     me = psutil.Process()
     mine = {me.pid, *(p.pid for p in me.parents())}
     left = []
-    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+    for proc in psutil.process_iter(["pid", "ppid", "cmdline", "cwd"]):
         try:
             cmdline = proc.info["cmdline"] or []
-            if proc.info["pid"] in mine:
+            # This process's own children belong to whoever holds their Popen objects.
+            if proc.info["pid"] in mine or proc.info["ppid"] == me.pid:
                 continue
             if any(base in part for part in cmdline) or (proc.info["cwd"] or "").startswith(base):
                 proc.kill()
