@@ -193,14 +193,18 @@ def _said(t: Trigger) -> str:
     return f"{t.name}: {'enabled' if t.enabled else 'disabled'}, {_source(t)}"
 
 
+def _set_enabled(name: str, enabled: bool, as_json: bool) -> None:
+    t = sdk.update_trigger(name, enabled=enabled, client=client())
+    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+
+
 @triggers.command()
 @click.argument("name")
 @json_option
 @fail_on_error
 def enable(name: str, as_json: bool) -> None:
     """Enable trigger NAME: it fires again, from now on (what came meanwhile does not fire)."""
-    t = sdk.update_trigger(name, enabled=True, client=client())
-    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+    _set_enabled(name, True, as_json)
 
 
 @triggers.command()
@@ -209,8 +213,7 @@ def enable(name: str, as_json: bool) -> None:
 @fail_on_error
 def disable(name: str, as_json: bool) -> None:
     """Disable trigger NAME: it never fires until enabled (its hooks answer "ignored")."""
-    t = sdk.update_trigger(name, enabled=False, client=client())
-    emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+    _set_enabled(name, False, as_json)
 
 
 @triggers.command()
