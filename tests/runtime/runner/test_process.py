@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dockyard.runtime.runner import _process, _runner
+from dockyard.runtime.runner import _runner
 
 _CHILD = """
 import ctypes, sys
@@ -37,4 +37,3 @@ def test_the_runner_goes_private_before_it_reads_its_token(monkeypatch: pytest.M
     monkeypatch.delenv(_runner.RUNNER_SERVER, raising=False)
     assert _runner.main([]) == 2  # usage: no server named
     assert seen == ["secret"]  # called first, while the token was still unread
-    assert _process.keep_private is not record
