@@ -158,11 +158,13 @@ class Engine:
         return f"{thread['id']}/" if thread["id"] else ""
 
     def emit(self, thread: dict[str, Any] | None, kind: str, details: dict[str, Any]) -> None:
-        if thread is not None and thread["quiet"]:
-            return
+        if thread is not None:
+            if thread["quiet"]:
+                return
+            if self.s["events"] >= MAX_EVENTS - 1:  # the last one is for ExecutionFailed
+                self._overflow = True
+                return
         self.s["events"] += 1
-        if self.s["events"] > MAX_EVENTS:
-            self._overflow = True
         self.events.append(HistoryEvent(kind, details, self.now))
 
     def wait_on(self, thread: dict[str, Any], effect_id: str, kind: str) -> None:

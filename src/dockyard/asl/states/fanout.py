@@ -288,7 +288,7 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
             child_input = fan["items"][index]
             fan["items"][index] = None
             child_sm = sm
-            if not thread["quiet"]:
+            if not quiet:
                 engine.emit(
                     thread,
                     "MapIterationStarted",
@@ -319,7 +319,8 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
 
 
 def _iteration_event(engine: Engine, thread: dict[str, Any], outcome: str, index: int) -> None:
-    if thread["fan"]["kind"] == "map" and not thread["quiet"]:
+    fan = thread["fan"]
+    if fan["kind"] == "map" and not fan["quiet"]:
         key = f"mapIteration{outcome}EventDetails"
         engine.emit(thread, f"MapIteration{outcome}", {key: {"name": thread["at"], "index": index}})
 
