@@ -14,13 +14,16 @@ if TYPE_CHECKING:
         is_intrinsic,
         parse_intrinsic,
     )
+    from dockyard.asl.jsonata import is_jsonata, resolve_jsonata
 
 __all__ = [
     "Intrinsic",
     "StatesError",
     "evaluate_intrinsic",
     "is_intrinsic",
+    "is_jsonata",
     "parse_intrinsic",
+    "resolve_jsonata",
 ]
 __getattr__, __dir__ = exports(
     __name__,
@@ -30,5 +33,7 @@ __getattr__, __dir__ = exports(
         "evaluate_intrinsic": ".intrinsics",
         "is_intrinsic": ".intrinsics",
         "parse_intrinsic": ".intrinsics",
+        "is_jsonata": ".jsonata",
+        "resolve_jsonata": ".jsonata",
     },
 )
