@@ -37,7 +37,13 @@ from jsonata.utils import Utils  # type: ignore[import-untyped]
 
 from dockyard.asl.failure import StatesError
 
-__all__ = ["QUERY_EVALUATION_ERROR", "is_jsonata", "jsonata_expression", "resolve_jsonata"]
+__all__ = [
+    "QUERY_EVALUATION_ERROR",
+    "is_jsonata",
+    "jsonata_expression",
+    "jsonata_syntax_problem",
+    "resolve_jsonata",
+]
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 CACHED_EXPRESSIONS = 1024
@@ -66,6 +72,15 @@ def jsonata_expression(value: Any) -> str | None:
 def is_jsonata(value: Any) -> bool:
     """Whether ``value`` is a ``"{% expression %}"`` string."""
     return jsonata_expression(value) is not None
+
+
+def jsonata_syntax_problem(expression: str) -> str | None:
+    """What is wrong with the syntax of ``expression``, or None (the parse is cached)."""
+    try:
+        _compile(expression)
+    except JException as exc:
+        return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
+    return None
 
 
 def resolve_jsonata(
