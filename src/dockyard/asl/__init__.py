@@ -6,7 +6,10 @@ server's pipeline engine persists what this package returns and carries out its 
 - ``paths``: JSONPath and reference paths (``$``, ``$$`` context, ``$var`` variables).
 - ``dataflow``: InputPath -> Parameters -> ResultSelector -> ResultPath -> OutputPath.
 - ``choice``: Choice rules. ``retry``: Retry and Catch matching, back-off.
-- ``intrinsics`` (``States.Format(...)``...), ``jsonata`` (JSONata mode), ``validation``.
+- ``intrinsics``: ``States.Format(...)`` and the other intrinsic functions (JSONPath mode).
+- ``jsonata``: ``"{% expression %}"`` templates (JSONata mode) and Step Functions' functions.
+- ``validation``: create-time checks of a definition, AWS's diagnostics with JSON pointers.
+- ``failure`` / ``errors``: :class:`StatesError`, a state's failure under its ``States.*`` name.
 - ``interpreter``: ``start`` / ``advance`` / ``redrive`` over a JSON snapshot, on the machinery
   of ``engine`` and the states in ``states/``; ``effects``: what they ask of the shell and what
   it answers; ``history``: Step Functions' history events.
@@ -32,8 +35,17 @@ if TYPE_CHECKING:
         TaskSucceeded,
         TimerFired,
     )
+    from dockyard.asl.failure import StatesError
     from dockyard.asl.history import HistoryEvent
     from dockyard.asl.interpreter import advance, redrive, start
+    from dockyard.asl.intrinsics import (
+        Intrinsic,
+        evaluate_intrinsic,
+        is_intrinsic,
+        parse_intrinsic,
+    )
+    from dockyard.asl.jsonata import is_jsonata, resolve_jsonata
+    from dockyard.asl.validation import DefinitionInvalid, Problem, parse_definition, validate
 
 __all__ = [
     "CancelTask",
@@ -42,9 +54,11 @@ __all__ = [
     "DefinitionInvalid",
     "Effect",
     "HistoryEvent",
+    "Intrinsic",
     "Problem",
     "StartTask",
     "StartTimer",
+    "StatesError",
     "Step",
     "StopRequested",
     "TaskFailed",
@@ -53,6 +67,7 @@ __all__ = [
     "advance",
     "evaluate_intrinsic",
     "is_intrinsic",
+    "is_jsonata",
     "parse_definition",
     "parse_intrinsic",
     "redrive",
@@ -84,9 +99,12 @@ __getattr__, __dir__ = exports(
         "Problem": ".validation",
         "parse_definition": ".validation",
         "validate": ".validation",
+        "StatesError": ".failure",
+        "Intrinsic": ".intrinsics",
         "evaluate_intrinsic": ".intrinsics",
         "is_intrinsic": ".intrinsics",
         "parse_intrinsic": ".intrinsics",
+        "is_jsonata": ".jsonata",
         "resolve_jsonata": ".jsonata",
     },
 )

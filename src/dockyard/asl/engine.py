@@ -24,11 +24,12 @@ import importlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from random import Random
 from typing import Any, Protocol
 
 from dockyard.asl import dataflow
 from dockyard.asl.effects import CancelTask, CancelTimer, Effect, StartTimer
-from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, runtime
+from dockyard.asl.errors import RUNTIME, TIMEOUT, BaseStatesError, decorated, runtime
 from dockyard.asl.expressions import jsonata
 from dockyard.asl.history import MAX_EVENTS, HistoryEvent, checked_text, json_text
 from dockyard.asl.retry import delay_seconds, error_matches
@@ -88,6 +89,8 @@ class Engine:
         self.ready: deque[str] = deque()
         self._machines: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._overflow = False
+        # randomness (States.UUID, $random(), retry jitter) from the seed: a replay repeats it
+        self.random = Random(f"{snapshot['seed']}:{snapshot['seq']}:{snapshot['events']}")
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -146,7 +149,9 @@ class Engine:
         return out
 
     def evaluate(self, template: Any, thread: dict[str, Any], field: str, **states: Any) -> Any:
-        return jsonata(template, self.bindings(thread, **states), field=field)
+        return jsonata(
+            template, self.bindings(thread, **states), field=field, random=self.random, now=self.now
+        )
 
     # -- effects and events ----------------------------------------------------------------
 
@@ -243,7 +248,7 @@ class Engine:
         keeps running in ``run_thread``'s loop (or is queued when resumed from outside)."""
         try:
             outcome = step(thread, *args)
-        except StatesError as error:
+        except BaseStatesError as error:
             self.handle_error(thread, error)
             return
         self.apply(thread, outcome)
@@ -287,21 +292,21 @@ class Engine:
 
     # -- errors ------------------------------------------------------------------------------
 
-    def decorate(self, thread: dict[str, Any], error: StatesError) -> tuple[str, str | None]:
-        cause = error.cause
-        if error.decorate:
+    def decorate(self, thread: dict[str, Any], error: BaseStatesError) -> tuple[str, str | None]:
+        cause: str | None = error.cause
+        if decorated(error):
             cause = (
                 f"An error occurred while executing the state '{thread['at']}' "
                 f"(entered at the event id #{thread.get('eid', 0)}). {cause}"
             )
         return error.error, cause
 
-    def handle_error(self, thread: dict[str, Any], error: StatesError) -> None:
+    def handle_error(self, thread: dict[str, Any], error: BaseStatesError) -> None:
         """Retry, then Catch, then fail the thread, as the state's fields say."""
         name, cause = self.decorate(thread, error)
         try:
             spec = self.spec(thread)
-        except StatesError:
+        except BaseStatesError:
             spec = {}
         if spec.get("Type") in ("Task", "Parallel", "Map"):
             if self._retry(thread, spec, name):
@@ -349,11 +354,15 @@ class Engine:
                 else:
                     context, scope = self.context(thread), self.scope(thread)
                     assigned = dataflow.assign(
-                        catcher.get("Assign") or {}, error_output, context=context, variables=scope
+                        catcher.get("Assign") or {},
+                        error_output,
+                        context=context,
+                        variables=scope,
+                        random=self.random,
                     )
                     output = dataflow.result_path(catcher, thread["input"], error_output)
                 checked_text(output, thread["at"])
-            except StatesError as failure:
+            except BaseStatesError as failure:
                 self.fail_thread(thread, *self.decorate(thread, failure))
                 return True
             thread["vars"].update(assigned or {})

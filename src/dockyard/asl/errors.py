@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from dockyard.asl.failure import StatesError as BaseStatesError
+
 __all__ = [
     "ALL",
     "BRANCH_FAILED",
@@ -25,7 +27,9 @@ __all__ = [
     "TASK_FAILED",
     "TERMINAL",
     "TIMEOUT",
+    "BaseStatesError",
     "StatesError",
+    "decorated",
     "runtime",
 ]
 
@@ -43,7 +47,7 @@ BRANCH_FAILED: Final = "States.BranchFailed"
 TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 
 
-class StatesError(Exception):
+class StatesError(BaseStatesError):
     """A state failed with ``error`` (a Step Functions error name) and a human ``cause``.
 
     ``decorate`` asks the interpreter to prefix the cause with the state and the id of the event
@@ -52,10 +56,17 @@ class StatesError(Exception):
     """
 
     def __init__(self, error: str, cause: str | None = None, *, decorate: bool = False) -> None:
-        super().__init__(f"{error}: {cause}")
-        self.error = error
-        self.cause = cause
+        super().__init__(error, cause or "")
+        self.cause: str | None = cause  # type: ignore[assignment]
         self.decorate = decorate
+
+
+def decorated(error: BaseStatesError) -> bool:
+    """Whether the history words ``error``'s cause with the state's name: the interpreter's own
+    runtime errors say so; an intrinsic's or a JSONata expression's failure always does."""
+    if isinstance(error, StatesError):
+        return error.decorate
+    return error.error in (RUNTIME, QUERY_EVALUATION_ERROR)
 
 
 def runtime(cause: str) -> StatesError:

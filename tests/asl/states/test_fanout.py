@@ -105,7 +105,6 @@ def test_legacy_iterator_and_parameters() -> None:
 def test_max_concurrency_limits_running_iterations() -> None:
     definition = chain(("Each", {"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskSucceeded, advance, start
-
     from tests.asl.shell import CONTEXT, NOW
 
     step = start(definition, [1, 2, 3, 4, 5], context=CONTEXT, now=NOW)
@@ -117,7 +116,6 @@ def test_max_concurrency_limits_running_iterations() -> None:
 def test_map_results_keep_item_order_whatever_the_completion_order() -> None:
     definition = chain(("Each", {"Type": "Map", "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskSucceeded, advance, start
-
     from tests.asl.shell import CONTEXT, NOW
 
     step = start(definition, ["a", "b", "c"], context=CONTEXT, now=NOW)

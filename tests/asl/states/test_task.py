@@ -191,11 +191,10 @@ def test_task_timeout_cancels_the_task_and_is_a_states_timeout() -> None:
         },
     }
     from dockyard.asl import TimerFired, advance, start
-
     from tests.asl.shell import CONTEXT
 
     step = start(definition, {"limit": 30}, context=CONTEXT, now=NOW)
-    (task, timer) = step.effects
+    (_task, timer) = step.effects
     assert timer.due == NOW + timedelta(seconds=30)  # type: ignore[union-attr]
     step = advance(step.state, [TimerFired("Slow#1:timeout")], now=NOW + timedelta(seconds=30))
     assert step.status == "SUCCEEDED"

@@ -1,0 +1,296 @@
+"""JSONata mode: templates whose strings ``"{% expression %}"`` are JSONata expressions.
+
+:func:`resolve_jsonata` walks a template (a state's ``Arguments``, ``Output``, ``Assign``...)
+and replaces each such string by the value of its expression; other values stay as written.
+The bindings are JSONata variables: ``{"states": {"input": ..., "context": ...}, "myVar": 1}``
+is read as ``$states.input`` and ``$myVar``.
+
+Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, ``$hash``,
+``$random``, ``$uuid`` and ``$parse``; they are bound here for every evaluation. Randomness and
+the clock come from the caller (``random``, ``now``) so that a replayed execution computes
+the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
+``$now()`` / ``$millis()`` read ``now`` when it is given.
+
+Every failure (a syntax error, an error the expression raises, an undefined result, a function
+as a result) is a :class:`StatesError` named ``States.QueryEvaluationError`` whose cause quotes
+the expression and the field, in the words Step Functions uses.
+
+Compiled expressions are kept in a bounded LRU cache: a Map state evaluates the same templates
+for every item.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from random import Random
+from typing import Any
+
+from jsonata import JException, Jsonata  # type: ignore[import-untyped]
+from jsonata.utils import Utils  # type: ignore[import-untyped]
+
+from dockyard.asl.failure import StatesError
+
+__all__ = [
+    "QUERY_EVALUATION_ERROR",
+    "is_jsonata",
+    "jsonata_expression",
+    "jsonata_syntax_problem",
+    "resolve_jsonata",
+]
+
+QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+CACHED_EXPRESSIONS = 1024
+# JSONata's own range operator stops at ten million items; $range keeps the same bound.
+MAX_RANGE_ITEMS = 10_000_000
+_HASHES = {
+    "MD5": hashlib.md5,
+    "SHA-1": hashlib.sha1,
+    "SHA-256": hashlib.sha256,
+    "SHA-384": hashlib.sha384,
+    "SHA-512": hashlib.sha512,
+}
+_EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
+# Integers that a double holds exactly: a whole float inside prints as an integer, as in JS.
+_EXACT = 2**53
+
+
+def jsonata_expression(value: Any) -> str | None:
+    """The expression inside ``"{% ... %}"``, or None when ``value`` is not such a string."""
+    if not isinstance(value, str):
+        return None
+    match = _EXPRESSION.fullmatch(value)
+    return match.group(1) if match else None
+
+
+def is_jsonata(value: Any) -> bool:
+    """Whether ``value`` is a ``"{% expression %}"`` string."""
+    return jsonata_expression(value) is not None
+
+
+def jsonata_syntax_problem(expression: str) -> str | None:
+    """What is wrong with the syntax of ``expression``, or None (the parse is cached)."""
+    try:
+        _compile(expression)
+    except JException as exc:
+        return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
+    return None
+
+
+def resolve_jsonata(
+    template: Any,
+    bindings: Mapping[str, Any],
+    *,
+    field: str = "",
+    random: Random | None = None,
+    now: datetime | None = None,
+) -> Any:
+    """``template`` with every ``"{% expression %}"`` string replaced by its value.
+
+    ``bindings`` name the variables without ``$``; ``field`` names the state's field being
+    resolved (``Arguments``) for error causes, nested keys are added as ``Arguments/a/b``.
+    """
+    variables = dict(bindings)
+    variables.update(_functions(random, now))
+    return _resolve(template, variables, field)
+
+
+def _resolve(template: Any, variables: dict[str, Any], field: str) -> Any:
+    if isinstance(template, dict):
+        return {
+            key: _resolve(value, variables, f"{field}/{key}" if field else key)
+            for key, value in template.items()
+        }
+    if isinstance(template, list):
+        return [
+            _resolve(value, variables, f"{field}/{index}" if field else str(index))
+            for index, value in enumerate(template)
+        ]
+    expression = jsonata_expression(template)
+    if expression is None:
+        return template
+    return _evaluate(expression, variables, field)
+
+
+def _where(expression: str, field: str) -> str:
+    named = f" specified for the field '{field}'" if field else ""
+    return f"The JSONata expression '{expression.strip()}'{named}"
+
+
+@functools.lru_cache(maxsize=CACHED_EXPRESSIONS)
+def _compile(expression: str) -> Any:
+    compiled = Jsonata(expression)
+    # Keep null (a value) apart from undefined (nothing): only the second is an error.
+    compiled.set_output_convert_nulls(False)
+    return compiled
+
+
+def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
+    try:
+        compiled = _compile(expression)
+    except JException as exc:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"{_where(expression, field)} is not valid JSONata: {_message(exc)}",
+        ) from exc
+    try:
+        result = compiled.evaluate(None, variables)
+    except StatesError as exc:  # raised by one of the functions Step Functions adds
+        raise StatesError(exc.error, f"{_where(expression, field)} failed: {exc.cause}") from exc
+    except JException as exc:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {_message(exc)}"
+        ) from exc
+    except Exception as exc:  # the library raises plain Python errors too (1/0)
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {exc}"
+        ) from exc
+    if result is None:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} returned nothing (undefined)."
+        )
+    try:
+        return _plain(result)
+    except TypeError:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"{_where(expression, field)} returned an unsupported result type.",
+        ) from None
+
+
+def _message(exc: JException) -> str:
+    return f"{exc} (code {exc.error}, position {exc.location})"
+
+
+def _plain(value: Any) -> Any:
+    """JSONata's result as plain JSON values; a function or other object is a TypeError."""
+    if value is Utils.NULL_VALUE or value is None:
+        return None
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(value)
+        return int(value) if value.is_integer() and abs(value) < _EXACT else value
+    if isinstance(value, list):
+        return [_plain(item) for item in value if item is not None]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    raise TypeError(type(value).__name__)
+
+
+# -- the functions Step Functions adds --------------------------------------------------------
+
+
+class _Function(Jsonata.JFunctionCallable):  # type: ignore[misc]
+    def __init__(self, name: str, body: Callable[..., Any]) -> None:
+        self.name = name
+        self.body = body
+
+    def call(self, input: Any, args: Any) -> Any:
+        return self.body(*(args or []))
+
+
+def _fail(name: str, problem: str) -> StatesError:
+    return StatesError(QUERY_EVALUATION_ERROR, f"${name}: {problem}")
+
+
+def _whole(name: str, argument: str, value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _fail(name, f"the {argument} must be an integer, got {value!r}")
+
+
+def _partition(array: Any, size: Any) -> list[Any]:
+    items = list(array) if isinstance(array, list) else [array]
+    chunk = _whole("partition", "chunk size", size)
+    if chunk <= 0:
+        raise _fail("partition", f"the chunk size must be positive, got {chunk}")
+    return [items[i : i + chunk] for i in range(0, len(items), chunk)]
+
+
+def _range(start: Any, end: Any, step: Any = None) -> list[int]:
+    first = _whole("range", "start", start)
+    last = _whole("range", "end", end)
+    by = 1 if step is None else _whole("range", "step", step)
+    if by == 0:
+        raise _fail("range", "the step must not be 0")
+    count = max(0, (last - first) // by + 1)
+    if count > MAX_RANGE_ITEMS:
+        raise _fail("range", f"the range has {count} items; at most {MAX_RANGE_ITEMS}")
+    return [first + i * by for i in range(count)]
+
+
+def _hash(data: Any, algorithm: Any) -> str:
+    digest = _HASHES.get(algorithm)
+    if digest is None:
+        raise _fail("hash", f"the algorithm must be one of {', '.join(_HASHES)}, got {algorithm!r}")
+    if not isinstance(data, str):
+        data = json.dumps(_plain(data), separators=(",", ":"))
+    return digest(data.encode()).hexdigest()
+
+
+def _parse(text: Any) -> Any:
+    if not isinstance(text, str):
+        raise _fail("parse", f"the argument must be a string, got {type(text).__name__}")
+    try:
+        return _nulls(json.loads(text))
+    except ValueError as exc:
+        raise _fail("parse", f"the argument is not valid JSON: {exc}") from exc
+
+
+def _nulls(value: Any) -> Any:
+    """JSON's null as JSONata's null value (Python's None is JSONata's undefined)."""
+    if value is None:
+        return Utils.NULL_VALUE
+    if isinstance(value, list):
+        return [_nulls(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _nulls(item) for key, item in value.items()}
+    return value
+
+
+def _functions(random: Random | None, now: datetime | None) -> dict[str, Any]:
+    def generator(name: str) -> Random:
+        if random is None:
+            raise _fail(name, "no random generator was given to evaluate it")
+        return random
+
+    def random_number(seed: Any = None) -> float:
+        if seed is not None:
+            return Random(seed if isinstance(seed, int | float | str) else str(seed)).random()
+        return generator("random").random()
+
+    def new_uuid() -> str:
+        return str(uuid.UUID(int=generator("uuid").getrandbits(128), version=4))
+
+    functions: dict[str, Any] = {
+        "partition": Jsonata.JFunction(_Function("partition", _partition), "<an:a>"),
+        "range": Jsonata.JFunction(_Function("range", _range), "<nnn?:a>"),
+        "hash": Jsonata.JFunction(_Function("hash", _hash), "<xs:s>"),
+        "random": Jsonata.JFunction(_Function("random", random_number), "<j?:n>"),
+        "uuid": Jsonata.JFunction(_Function("uuid", new_uuid), "<:s>"),
+        "parse": Jsonata.JFunction(_Function("parse", _parse), "<s:x>"),
+    }
+    if now is not None:
+        instant = now if now.tzinfo else now.replace(tzinfo=UTC)
+        millis = int(instant.timestamp() * 1000)
+
+        def fixed_now(picture: Any = None, timezone: Any = None) -> Any:
+            from jsonata.functions import Functions  # type: ignore[import-untyped]
+
+            return Functions.datetime_from_millis(millis, picture, timezone)
+
+        functions["now"] = Jsonata.JFunction(_Function("now", fixed_now), "<s?s?:s>")
+        functions["millis"] = Jsonata.JFunction(_Function("millis", lambda: millis), "<:n>")
+    return functions

@@ -1,0 +1,142 @@
+"""JSONata templates: expressions replaced in place, Step Functions' added functions, and
+every failure a States.QueryEvaluationError naming the expression and the field."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from random import Random
+from typing import Any
+
+import pytest
+
+from dockyard.asl.failure import StatesError
+from dockyard.asl.jsonata import is_jsonata, jsonata_expression, resolve_jsonata
+
+BINDINGS = {
+    "states": {
+        "input": {"items": [1, 2, 3], "name": "train", "none": None},
+        "context": {"Execution": {"Name": "e1"}},
+    },
+    "threshold": 2,
+}
+
+
+def resolve(template: Any, **kwargs: Any) -> Any:
+    return resolve_jsonata(template, BINDINGS, **kwargs)
+
+
+def test_a_template_is_walked_and_only_expressions_change() -> None:
+    template = {
+        "Count": "{% $count($states.input.items) %}",
+        "Big": ["{% $states.input.items[$ > $threshold] %}", "literal", 3, None, True],
+        "Nested": {
+            "Name": "{% $uppercase($states.input.name) %}",
+            "Exec": "{% $states.context.Execution.Name %}",
+        },
+        "NotWhole": "a {% 1 %} b",
+        "Null": "{% $states.input.none %}",
+        "Whole": "{% 4 / 2 %}",
+        "Half": "{% 1 / 2 %}",
+        "Object": "{% {'a': $threshold, 'gone': $nothing} %}",
+    }
+    assert resolve(template) == {
+        "Count": 3,
+        "Big": [3, "literal", 3, None, True],
+        "Nested": {"Name": "TRAIN", "Exec": "e1"},
+        "NotWhole": "a {% 1 %} b",
+        "Null": None,
+        "Whole": 2,
+        "Half": 0.5,
+        "Object": {"a": 2},
+    }
+
+
+def test_the_template_is_not_changed() -> None:
+    template = {"a": ["{% 1 %}"]}
+    resolve(template)
+    assert template == {"a": ["{% 1 %}"]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("$partition([1,2,3,4,5], 2)", [[1, 2], [3, 4], [5]]),
+        ("$partition($states.input.items, 5)", [[1, 2, 3]]),
+        ("$range(0, 10, 5)", [0, 5, 10]),
+        ("$range(5, 1, -2)", [5, 3, 1]),
+        ("$range(1, 3)", [1, 2, 3]),
+        ("$hash('input data', 'SHA-1')", "aaff4a450a104cd177d28d18d74485e8cae074b7"),
+        ("$hash('x', 'SHA-256')", hashlib.sha256(b"x").hexdigest()),
+        ("$hash('x', 'MD5')", hashlib.md5(b"x").hexdigest()),
+        ("$parse('{\"a\": [1, null]}')", {"a": [1, None]}),
+        ("$parse($string({'k': 1})).k", 1),
+    ],
+)
+def test_step_functions_functions(expression: str, expected: Any) -> None:
+    assert resolve(f"{{% {expression} %}}") == expected
+
+
+def test_random_and_uuid_come_from_the_generator_passed_in() -> None:
+    first = resolve("{% $uuid() %}", random=Random(3))
+    assert uuid.UUID(first).version == 4
+    assert first == resolve("{% $uuid() %}", random=Random(3))
+    number = resolve("{% $random() %}", random=Random(3))
+    assert 0 <= number < 1
+    assert number == resolve("{% $random() %}", random=Random(3))
+    assert resolve("{% $random(42) %}") == resolve("{% $random(42) %}")
+    assert resolve("{% $random(42) %}") != resolve("{% $random(43) %}")
+
+
+def test_the_clock_comes_from_the_caller() -> None:
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert resolve("{% $now() %}", now=now) == "2026-01-02T03:04:05.000Z"
+    assert resolve("{% $millis() %}", now=now) == 1767323045000
+
+
+@pytest.mark.parametrize(
+    ("template", "words"),
+    [
+        (
+            {"a": "{% $missing %}"},
+            "The JSONata expression '$missing' specified for the field 'Arguments/a' "
+            "returned nothing (undefined).",
+        ),
+        (
+            {"a": ["{% 1 + %}"]},
+            "The JSONata expression '1 +' specified for the field 'Arguments/a/0' "
+            "is not valid JSONata",
+        ),
+        ({"a": "{% 1/0 %}"}, "specified for the field 'Arguments/a' failed"),
+        ({"a": "{% $foo() %}"}, "failed: Attempted to invoke a non-function"),
+        ({"a": "{% function($x){$x} %}"}, "returned an unsupported result type."),
+        ({"a": "{% $partition([1], 0) %}"}, "$partition: the chunk size must be positive, got 0"),
+        ({"a": "{% $range(1, 5, 0) %}"}, "$range: the step must not be 0"),
+        ({"a": "{% $range(1, 100000000, 1) %}"}, "at most 10000000"),
+        ({"a": "{% $hash('a', 'SHA-3') %}"}, "$hash: the algorithm must be one of MD5"),
+        ({"a": "{% $parse('{') %}"}, "$parse: the argument is not valid JSON"),
+        ({"a": "{% $uuid() %}"}, "$uuid: no random generator"),
+    ],
+)
+def test_failures_are_query_evaluation_errors(template: Any, words: str) -> None:
+    with pytest.raises(StatesError) as caught:
+        resolve(template, field="Arguments")
+    assert caught.value.error == "States.QueryEvaluationError"
+    assert words in caught.value.cause
+
+
+@pytest.mark.parametrize(
+    ("value", "expression"),
+    [
+        ("{% $x %}", " $x "),
+        ("{%%}", ""),
+        ("{% a\nb %}", " a\nb "),
+        (" {% 1 %}", None),
+        ("{% 1", None),
+        (1, None),
+    ],
+)
+def test_recognising_expressions(value: Any, expression: str | None) -> None:
+    assert jsonata_expression(value) == expression
+    assert is_jsonata(value) is (expression is not None)
