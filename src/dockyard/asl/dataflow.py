@@ -88,9 +88,13 @@ def template(
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key.endswith(".$"):
-                out[key[:-2]] = resolve(item, data, field=key, context=context, variables=variables)
+                out[key[:-2]] = resolve(
+                    item, data, field=key, context=context, variables=variables, random=random
+                )
             else:
-                out[key] = template(item, data, context=context, variables=variables, field=key)
+                out[key] = template(
+                    item, data, context=context, variables=variables, field=key, random=random
+                )
         return out
     if isinstance(value, list):
         return [
