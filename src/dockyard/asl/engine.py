@@ -19,6 +19,7 @@ the effects and history events it produced. Nothing here reads the clock: ``now`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 from collections import deque
@@ -437,6 +438,11 @@ class Engine:
         self.s["status"] = status
         self.s["error"] = error
         self.s["cause"] = cause
+        if status != "FAILED":  # stopped or timed out: the states still running say so
+            for thread in sorted(self.threads.values(), key=lambda t: -t["id"].count("/")):
+                if thread["phase"] in ("task", "wait", "retry", "fanout"):
+                    with contextlib.suppress(BaseStatesError):
+                        self.emit(thread, f"{self.spec(thread)['Type']}StateAborted", {})
         for effect_id in list(self.waits):
             self.cancel(effect_id)
         for thread in self.threads.values():

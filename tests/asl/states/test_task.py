@@ -215,3 +215,33 @@ def test_jitter_is_deterministic_for_the_same_snapshot() -> None:
     dues = [timer.due for timer in first.timers]
     assert dues == [timer.due for timer in second.timers]
     assert all(NOW <= due <= NOW + timedelta(seconds=200) for due in dues)
+
+
+def test_a_heartbeat_timeout_from_the_shell_is_a_timed_out_task() -> None:
+    definition = {
+        "StartAt": "Beat",
+        "States": {
+            "Beat": {
+                "Type": "Task",
+                "Resource": "dockyard:long",
+                "HeartbeatSeconds": 10,
+                "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Lost"}],
+            },
+            "Lost": {"Type": "Pass", "End": True},
+        },
+    }
+
+    def tasks(resource: str, payload: Any) -> Any:
+        raise Failure("States.HeartbeatTimeout")
+
+    run = execute(definition, {}, tasks)
+    assert run.step.output == {"Error": "States.HeartbeatTimeout", "Cause": None}
+    assert run.details("TaskTimedOut") == [
+        {
+            "taskTimedOutEventDetails": {
+                "resourceType": "dockyard",
+                "resource": "long",
+                "error": "States.HeartbeatTimeout",
+            }
+        }
+    ]

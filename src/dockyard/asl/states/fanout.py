@@ -375,6 +375,9 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
         )
     else:
         error = StatesError(child["error"], child["cause"])
+    for other, mark in enumerate(fan["marks"]):
+        if mark == 1:
+            _iteration_event(engine, thread, "Aborted", other)
     engine.abort_children(thread)
     kind = "Map" if fan["kind"] == "map" else "Parallel"
     if fan.get("distributed"):
