@@ -249,7 +249,6 @@ def test_a_retried_map_runs_all_its_iterations_again() -> None:
 def test_siblings_of_a_failed_iteration_are_recorded_as_aborted() -> None:
     definition = chain(("Each", {"Type": "Map", "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskFailed, advance, start
-
     from tests.asl.shell import CONTEXT, NOW
 
     step = start(definition, [1, 2], context=CONTEXT, now=NOW)
