@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 _ROOT = re.compile(r"\$\$|\$[A-Za-z_][A-Za-z0-9_]*|\$")
-_NAME = r"[^.\[\]\s()'\"]+"
+_NAME = r"[^.\[\]\s()'\"*]+"
 _NUMBER = r"-?\d+"
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _SIMPLE_STEP = re.compile(rf"\.({_NAME})|\[({_NUMBER})\]|\[({_QUOTED})\]")
