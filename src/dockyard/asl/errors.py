@@ -1,0 +1,63 @@
+"""The errors a state raises while it runs, named as Step Functions names them.
+
+A :class:`StatesError` never leaves the interpreter: it is the signal a state sends to the
+error handling (Retry, Catch, then failing the branch or the execution), carrying the error
+name and cause a user sees in the history and in ``$.Error`` / ``$.Cause``.
+
+Two errors are terminal, as AWS documents: ``States.Runtime`` (a path that selects nothing, a
+Choice that matches nothing, a bad intrinsic) and ``States.DataLimitExceeded`` (a payload over
+256 KiB). Neither ``States.ALL`` nor any other Retry or Catch matches them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ALL",
+    "BRANCH_FAILED",
+    "DATA_LIMIT_EXCEEDED",
+    "EXCEED_TOLERATED_FAILURE_THRESHOLD",
+    "HEARTBEAT_TIMEOUT",
+    "QUERY_EVALUATION_ERROR",
+    "RESULT_PATH_MATCH_FAILURE",
+    "RUNTIME",
+    "TASK_FAILED",
+    "TERMINAL",
+    "TIMEOUT",
+    "StatesError",
+    "runtime",
+]
+
+ALL: Final = "States.ALL"
+TASK_FAILED: Final = "States.TaskFailed"
+TIMEOUT: Final = "States.Timeout"
+HEARTBEAT_TIMEOUT: Final = "States.HeartbeatTimeout"
+RUNTIME: Final = "States.Runtime"
+DATA_LIMIT_EXCEEDED: Final = "States.DataLimitExceeded"
+RESULT_PATH_MATCH_FAILURE: Final = "States.ResultPathMatchFailure"
+QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
+EXCEED_TOLERATED_FAILURE_THRESHOLD: Final = "States.ExceedToleratedFailureThreshold"
+BRANCH_FAILED: Final = "States.BranchFailed"
+
+TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
+
+
+class StatesError(Exception):
+    """A state failed with ``error`` (a Step Functions error name) and a human ``cause``.
+
+    ``decorate`` asks the interpreter to prefix the cause with the state and the id of the event
+    that entered it, as AWS words its own runtime errors ("An error occurred while executing
+    the state 'X' (entered at the event id #2). ...").
+    """
+
+    def __init__(self, error: str, cause: str | None = None, *, decorate: bool = False) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+        self.decorate = decorate
+
+
+def runtime(cause: str) -> StatesError:
+    """A ``States.Runtime`` error, worded with the state's name when it reaches the history."""
+    return StatesError(RUNTIME, cause, decorate=True)

@@ -1,0 +1,75 @@
+"""History events, named and shaped as Step Functions records them.
+
+The interpreter appends events in order; the shell numbers them (``id``, ``previousEventId``).
+Payloads appear as JSON text with a ``*Details`` flag beside them, as in AWS's
+``GetExecutionHistory``::
+
+    {"type": "PassStateEntered",
+     "details": {"stateEnteredEventDetails": {"name": "P", "input": "{\\"a\\":1}",
+                                              "inputDetails": {"truncated": false}}}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from dockyard.asl.errors import DATA_LIMIT_EXCEEDED, StatesError
+
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_PAYLOAD_BYTES",
+    "HistoryEvent",
+    "checked_text",
+    "json_text",
+    "resource_parts",
+]
+
+MAX_PAYLOAD_BYTES: Final = 256 * 1024
+MAX_EVENTS: Final = 25_000
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    type: str
+    details: dict[str, Any]
+    timestamp: datetime
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON, as AWS writes payloads into the history."""
+    return _dumps(value)
+
+
+def checked_text(value: Any, what: str) -> str:
+    """``value`` as JSON text; over 256 KiB is ``States.DataLimitExceeded`` naming ``what``."""
+    text = _dumps(value)
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise StatesError(
+            DATA_LIMIT_EXCEEDED,
+            f"The state/task '{what}' returned a result with a size exceeding the maximum "
+            f"number of bytes service limit ({MAX_PAYLOAD_BYTES} bytes).",
+        )
+    return text
+
+
+def resource_parts(resource: str) -> tuple[str, str]:
+    """A Task's ``resourceType`` and ``resource`` as the history shows them:
+    ``arn:aws:states:::sagemaker:createTrainingJob.sync`` -> ``sagemaker``,
+    ``createTrainingJob.sync``; ``dockyard:train.sync`` -> ``dockyard``, ``train.sync``."""
+    if resource.startswith("arn:"):
+        parts = resource.split(":")
+        if len(parts) >= 7 and parts[2] == "states" and parts[5]:
+            return parts[5], ":".join(parts[6:])
+        if len(parts) >= 7 and parts[2] == "lambda":
+            return "lambda", parts[-1] if parts[5] == "function" else ":".join(parts[6:])
+        if len(parts) >= 6 and parts[2] == "states" and parts[5] == "activity":
+            return "activity", ":".join(parts[6:])
+        return parts[2] if len(parts) > 2 else resource, resource
+    kind, sep, rest = resource.partition(":")
+    return (kind, rest) if sep else ("function", resource)

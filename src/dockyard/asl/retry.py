@@ -1,0 +1,55 @@
+"""Which Retrier or Catcher handles an error, and how long a retry waits.
+
+Matching follows AWS: ``ErrorEquals`` lists names; ``States.ALL`` matches any error and
+``States.TaskFailed`` any error except ``States.Timeout`` (and a heartbeat timeout); neither
+matches the terminal ``States.Runtime`` and ``States.DataLimitExceeded``, which nothing
+catches. A Retrier's wait before retry *n* (counted from 0) is::
+
+    min(IntervalSeconds * BackoffRate ** n, MaxDelaySeconds)      defaults 1 s, 2.0, none
+
+and with ``JitterStrategy: FULL`` a uniform draw in [0, that], from the execution's seeded
+generator so that advancing the same snapshot twice gives the same timer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dockyard.asl.errors import ALL, HEARTBEAT_TIMEOUT, TASK_FAILED, TERMINAL, TIMEOUT
+
+__all__ = ["delay_seconds", "error_matches", "seeded_fraction"]
+
+
+def error_matches(names: Iterable[str], error: str) -> bool:
+    """Whether a Retrier's or Catcher's ``ErrorEquals`` covers ``error``."""
+    if error in TERMINAL:
+        return False
+    for name in names:
+        if name in (error, ALL):
+            return True
+        if name == TASK_FAILED and error not in (TIMEOUT, HEARTBEAT_TIMEOUT):
+            return True
+        if name == TIMEOUT and error == HEARTBEAT_TIMEOUT:
+            return True
+    return False
+
+
+def seeded_fraction(seed: Any, salt: str) -> float:
+    """A deterministic draw in [0, 1) from the execution's seed and a per-use salt."""
+    digest = hashlib.sha256(f"{seed}:{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def delay_seconds(retrier: Mapping[str, Any], attempt: int, *, seed: Any, salt: str) -> float:
+    """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
+    interval = float(retrier.get("IntervalSeconds", 1))
+    rate = float(retrier.get("BackoffRate", 2.0))
+    delay = interval * rate**attempt
+    cap = retrier.get("MaxDelaySeconds")
+    if cap is not None:
+        delay = min(delay, float(cap))
+    if retrier.get("JitterStrategy", "NONE") == "FULL":
+        delay *= seeded_fraction(seed, salt)
+    return delay

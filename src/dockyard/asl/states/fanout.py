@@ -1,0 +1,380 @@
+"""Parallel and Map: states that run child threads and gather their outputs in order.
+
+A fanning state keeps ``thread["fan"]``::
+
+    kind   "parallel" | "map"
+    n      children in all            next    the next index to launch
+    active children running           done    children finished (succeeded or tolerated)
+    max    MaxConcurrency (0: all)    failed  failures counted against the tolerance
+    marks  per child: 0 waiting, 1 running, 2 succeeded, 3 failed
+    res    per child: its output once it succeeded
+    items  per child: its input until it is launched (Map)
+
+A child's failure fails the state with the child's error (AWS reports the branch's or
+iteration's own error), after the other children are stopped; a Map with a tolerated failure
+count or percentage counts failures instead and fails with
+``States.ExceedToleratedFailureThreshold`` once past it. A distributed Map (``ProcessorConfig``
+``Mode: DISTRIBUTED``) runs its items like an inline one, but as AWS's child executions do, its
+iterations write no events into this execution's history (``MapRunStarted`` / ``MapRun...``
+instead), so a Map over 10,000 items stays within the 25,000-event limit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dockyard.asl import dataflow
+from dockyard.asl.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, StatesError, runtime
+from dockyard.asl.states.task import result_output
+
+if TYPE_CHECKING:
+    from dockyard.asl.engine import Engine, Outcome, StateKind
+
+__all__ = ["KINDS", "child_failed", "child_succeeded", "fill"]
+
+
+def _count(value: Any, field: str, *, percent: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+    if ok and not percent and int(value) != value:
+        ok = False
+    if not ok or (percent and value > 100):
+        what = "a percentage between 0 and 100" if percent else "a non-negative integer"
+        raise runtime(f"The {field} value {value!r} is not {what}")
+    return float(value)
+
+
+class Parallel:
+    def run(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
+        raw = thread["input"]
+        if engine.jsonata_mode(spec):
+            effective = raw
+            if "Arguments" in spec:
+                effective = engine.evaluate(spec["Arguments"], thread, "Arguments")
+        else:
+            context, scope = engine.context(thread), engine.scope(thread)
+            effective = dataflow.select(
+                spec.get("InputPath", "$"), raw, context=context, variables=scope
+            )
+            if "Parameters" in spec:
+                effective = dataflow.template(
+                    spec["Parameters"], effective, context=context, variables=scope
+                )
+        branches = spec.get("Branches") or []
+        engine.emit(thread, "ParallelStateStarted", {})
+        n = len(branches)
+        thread["fan"] = {
+            "kind": "parallel",
+            "n": n,
+            "next": 0,
+            "active": 0,
+            "done": 0,
+            "failed": 0,
+            "max": 0,
+            "marks": [0] * n,
+            "res": [None] * n,
+            "input": effective,
+        }
+        thread["phase"] = "fanout"
+        if n == 0:
+            return self.gathered(engine, thread, spec)
+        fill(engine, thread)
+        return None
+
+    def gathered(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
+        results = thread["fan"]["res"]
+        engine.drop_children(thread)
+        engine.emit(thread, "ParallelStateSucceeded", {})
+        return result_output(engine, thread, spec, results)
+
+
+class Map:
+    def run(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
+        raw = thread["input"]
+        jsonata = engine.jsonata_mode(spec)
+        context, scope = engine.context(thread), engine.scope(thread)
+        if jsonata:
+            effective = raw
+            items = engine.evaluate(spec["Items"], thread, "Items") if "Items" in spec else raw
+        else:
+            effective = dataflow.select(
+                spec.get("InputPath", "$"), raw, context=context, variables=scope
+            )
+            items = dataflow.select(
+                spec.get("ItemsPath", "$"), effective, context=context, variables=scope
+            )
+        if not isinstance(items, list):
+            raise runtime(f"Map state input must be an array but was: {_json_type(items)}")
+        selector = spec.get("ItemSelector", spec.get("Parameters"))
+        if selector is None:
+            items = list(items)  # launched items are cleared from the list: never the input's
+        else:
+            items = [
+                self._select(engine, thread, selector, effective, index, item, jsonata)
+                for index, item in enumerate(items)
+            ]
+        items = self._batches(engine, thread, spec, effective, items, jsonata)
+        processor_field = "ItemProcessor" if "ItemProcessor" in spec else "Iterator"
+        processor = spec.get(processor_field) or {}
+        distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        limits = {
+            field: self._number(engine, thread, spec, field, effective, jsonata)
+            for field in ("MaxConcurrency", "ToleratedFailureCount", "ToleratedFailurePercentage")
+        }
+        n = len(items)
+        if distributed:
+            run_arn = (
+                f"{engine.s['context']['Execution'].get('Id', '')}/{thread['at']}:{engine.s['seq']}"
+            )
+            engine.emit(
+                thread, "MapRunStarted", {"mapRunStartedEventDetails": {"mapRunArn": run_arn}}
+            )
+        else:
+            engine.emit(thread, "MapStateStarted", {"mapStateStartedEventDetails": {"length": n}})
+        thread["fan"] = {
+            "kind": "map",
+            "n": n,
+            "next": 0,
+            "active": 0,
+            "done": 0,
+            "failed": 0,
+            "max": int(_count(limits["MaxConcurrency"] or 0, "MaxConcurrency")),
+            "tol": [
+                None
+                if limits["ToleratedFailureCount"] is None
+                else _count(limits["ToleratedFailureCount"], "ToleratedFailureCount"),
+                None
+                if limits["ToleratedFailurePercentage"] is None
+                else _count(
+                    limits["ToleratedFailurePercentage"], "ToleratedFailurePercentage", percent=True
+                ),
+            ],
+            "marks": [0] * n,
+            "res": [None] * n,
+            "items": items,
+            "sm": [*thread["sm"], "States", thread["at"], processor_field],
+            "quiet": distributed or thread["quiet"],
+            "distributed": distributed,
+        }
+        thread["phase"] = "fanout"
+        if n == 0:
+            return self.gathered(engine, thread, spec)
+        fill(engine, thread)
+        return None
+
+    def _select(
+        self,
+        engine: Engine,
+        thread: dict[str, Any],
+        selector: Any,
+        effective: Any,
+        index: int,
+        item: Any,
+        jsonata: bool,
+    ) -> Any:
+        context = engine.context(thread, Map={"Item": {"Index": index, "Value": item}})
+        if jsonata:
+            return engine.evaluate(selector, thread, "ItemSelector", context=context)
+        return dataflow.template(
+            selector, effective, context=context, variables=engine.scope(thread)
+        )
+
+    def _number(
+        self,
+        engine: Engine,
+        thread: dict[str, Any],
+        spec: dict[str, Any],
+        field: str,
+        effective: Any,
+        jsonata: bool,
+    ) -> Any:
+        value = spec.get(field)
+        if jsonata and isinstance(value, str):
+            return engine.evaluate(value, thread, field)
+        if f"{field}Path" in spec:
+            context, scope = engine.context(thread), engine.scope(thread)
+            return dataflow.select(
+                spec[f"{field}Path"], effective, context=context, variables=scope
+            )
+        return value
+
+    def _batches(
+        self,
+        engine: Engine,
+        thread: dict[str, Any],
+        spec: dict[str, Any],
+        effective: Any,
+        items: list[Any],
+        jsonata: bool,
+    ) -> list[Any]:
+        batcher = spec.get("ItemBatcher")
+        if not isinstance(batcher, dict):
+            return items
+        size = self._number(engine, thread, batcher, "MaxItemsPerBatch", effective, jsonata)
+        size = int(_count(size, "MaxItemsPerBatch")) if size is not None else len(items) or 1
+        max_bytes = self._number(
+            engine, thread, batcher, "MaxInputBytesPerBatch", effective, jsonata
+        )
+        batch_input = batcher.get("BatchInput")
+        if batch_input is not None:
+            if jsonata:
+                batch_input = engine.evaluate(batch_input, thread, "BatchInput")
+            else:
+                context, scope = engine.context(thread), engine.scope(thread)
+                batch_input = dataflow.template(
+                    batch_input, effective, context=context, variables=scope
+                )
+        batches: list[Any] = []
+        current: list[Any] = []
+        current_bytes = 0
+        for item in items:
+            item_bytes = len(str(item)) if max_bytes is not None else 0
+            full = len(current) >= max(size, 1) or (
+                max_bytes is not None and current and current_bytes + item_bytes > max_bytes
+            )
+            if full:
+                batches.append(current)
+                current, current_bytes = [], 0
+            current.append(item)
+            current_bytes += item_bytes
+        if current:
+            batches.append(current)
+        out: list[Any] = []
+        for batch in batches:
+            entry: dict[str, Any] = {"Items": batch}
+            if batch_input is not None:
+                entry = {"BatchInput": batch_input, "Items": batch}
+            out.append(entry)
+        return out
+
+    def gathered(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
+        fan = thread["fan"]
+        results = fan["res"]
+        engine.drop_children(thread)
+        if fan.get("distributed"):
+            engine.emit(thread, "MapRunSucceeded", {})
+        engine.emit(thread, "MapStateSucceeded", {})
+        return result_output(engine, thread, spec, results)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"
+
+
+def fill(engine: Engine, thread: dict[str, Any]) -> None:
+    """Launch waiting children up to MaxConcurrency."""
+    fan = thread["fan"]
+    n, marks = fan["n"], fan["marks"]
+    limit = fan["max"] or n
+    prefix = f"{engine.prefix(thread)}{thread['at']}/"
+    is_map = fan["kind"] == "map"
+    quiet = fan.get("quiet", thread["quiet"])
+    if is_map:
+        sm = fan["sm"]
+        start_at = engine.machine(sm)["StartAt"]
+    while fan["next"] < n and fan["active"] < limit:
+        index = fan["next"]
+        fan["next"] += 1
+        if marks[index] != 0:
+            continue
+        if is_map:
+            child_input = fan["items"][index]
+            fan["items"][index] = None
+            child_sm = sm
+            if not quiet:
+                engine.emit(
+                    thread,
+                    "MapIterationStarted",
+                    {"mapIterationStartedEventDetails": {"name": thread["at"], "index": index}},
+                )
+        else:
+            child_input = fan["input"]
+            child_sm = [*thread["sm"], "States", thread["at"], "Branches", index]
+            start_at = engine.machine(child_sm)["StartAt"]
+        marks[index] = 1
+        fan["active"] += 1
+        tid = f"{prefix}{index}"
+        engine.threads[tid] = {
+            "id": tid,
+            "parent": thread["id"],
+            "slot": index,
+            "sm": child_sm,
+            "at": start_at,
+            "input": child_input,
+            "phase": "enter",
+            "entered": "",
+            "rc": 0,
+            "tries": {},
+            "vars": {},
+            "quiet": quiet,
+        }
+        engine.ready.append(tid)
+
+
+def _iteration_event(engine: Engine, thread: dict[str, Any], outcome: str, index: int) -> None:
+    fan = thread["fan"]
+    if fan["kind"] == "map" and not fan["quiet"]:
+        key = f"mapIteration{outcome}EventDetails"
+        engine.emit(thread, f"MapIteration{outcome}", {key: {"name": thread["at"], "index": index}})
+
+
+def child_succeeded(engine: Engine, thread: dict[str, Any], index: int, output: Any) -> None:
+    fan = thread["fan"]
+    fan["res"][index] = output
+    fan["marks"][index] = 2
+    fan["active"] -= 1
+    fan["done"] += 1
+    _iteration_event(engine, thread, "Succeeded", index)
+    _settle(engine, thread)
+
+
+def _settle(engine: Engine, thread: dict[str, Any]) -> None:
+    fan = thread["fan"]
+    if fan["done"] < fan["n"]:
+        fill(engine, thread)
+        return
+    kind = engine.kind(engine.spec(thread))
+    engine.resume(thread, lambda current: kind.gathered(engine, current, engine.spec(current)))  # type: ignore[attr-defined]
+    engine.run_thread(thread["id"])
+
+
+def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) -> None:
+    fan = thread["fan"]
+    index = child["slot"]
+    fan["marks"][index] = 3
+    fan["active"] -= 1
+    _iteration_event(engine, thread, "Failed", index)
+    tolerance = fan.get("tol") or [None, None]
+    if tolerance != [None, None]:
+        fan["failed"] += 1
+        over_count = tolerance[0] is not None and fan["failed"] > tolerance[0]
+        over_percent = tolerance[1] is not None and fan["failed"] * 100 / fan["n"] > tolerance[1]
+        if not (over_count or over_percent):
+            fan["res"][index] = {"Error": child["error"], "Cause": child["cause"]}
+            fan["done"] += 1
+            _settle(engine, thread)
+            return
+        error = StatesError(
+            EXCEED_TOLERATED_FAILURE_THRESHOLD,
+            "The specified tolerated failure threshold was exceeded",
+        )
+    else:
+        error = StatesError(child["error"], child["cause"])
+    engine.abort_children(thread)
+    kind = "Map" if fan["kind"] == "map" else "Parallel"
+    if fan.get("distributed"):
+        details = {"error": error.error, "cause": error.cause}
+        engine.emit(thread, "MapRunFailed", {"mapRunFailedEventDetails": details})
+    engine.emit(thread, f"{kind}StateFailed", {})
+    engine.handle_error(thread, error)
+    engine.run_thread(thread["id"])
+
+
+KINDS: dict[str, StateKind] = {"Parallel": Parallel(), "Map": Map()}

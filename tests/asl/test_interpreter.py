@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from dockyard.asl import (
+    CancelTask,
+    CancelTimer,
+    StartTask,
+    StopRequested,
+    TaskFailed,
+    TaskSucceeded,
+    TimerFired,
+    advance,
+    redrive,
+    start,
+)
+from dockyard.errors import Conflict, InvalidArgument, PayloadTooLarge
+from tests.asl.shell import CONTEXT, NOW, chain, roundtrip
+
+WORK = {"Type": "Task", "Resource": "dockyard:work"}
+
+
+def task_ids(effects: list[Any]) -> list[str]:
+    return [effect.task_id for effect in effects if isinstance(effect, StartTask)]
+
+
+def test_execution_started_event_and_timeout_timer() -> None:
+    step = start(chain(("W", WORK), TimeoutSeconds=60), {"a": 1}, context=CONTEXT, now=NOW)
+    assert step.events[0].type == "ExecutionStarted"
+    assert step.events[0].details == {
+        "executionStartedEventDetails": {"input": '{"a":1}', "inputDetails": {"truncated": False}}
+    }
+    timers = [effect for effect in step.effects if not isinstance(effect, StartTask)]
+    assert [(t.timer_id, t.due) for t in timers] == [
+        ("execution:timeout", NOW + timedelta(seconds=60))
+    ]  # type: ignore[union-attr]
+    timed = advance(roundtrip(step.state), [TimerFired("execution:timeout")], now=NOW)
+    assert (timed.status, timed.error) == ("TIMED_OUT", "States.Timeout")
+    assert timed.effects == [CancelTask("W#1")]
+    assert timed.events[-1].type == "ExecutionTimedOut"
+
+
+def test_stop_cancels_everything_outstanding() -> None:
+    definition = chain(
+        (
+            "Both",
+            {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "W", "States": {"W": {**WORK, "TimeoutSeconds": 5, "End": True}}},
+                    {
+                        "StartAt": "N",
+                        "States": {"N": {"Type": "Wait", "Seconds": 100, "End": True}},
+                    },
+                ],
+            },
+        )
+    )
+    step = start(definition, {}, context=CONTEXT, now=NOW)
+    stopped = advance(roundtrip(step.state), [StopRequested("User.Stop", "enough")], now=NOW)
+    assert (stopped.status, stopped.error, stopped.cause) == ("ABORTED", "User.Stop", "enough")
+    assert set(stopped.effects) == {
+        CancelTask("Both/0/W#1"),
+        CancelTimer("Both/0/W#1:timeout"),
+        CancelTimer("Both/1/N#2:wait"),
+    }
+    assert stopped.events[-1].details == {
+        "executionAbortedEventDetails": {"error": "User.Stop", "cause": "enough"}
+    }
+
+
+def test_completions_for_unknown_or_settled_tasks_are_ignored() -> None:
+    step = start(chain(("W", WORK)), {}, context=CONTEXT, now=NOW)
+    same = advance(roundtrip(step.state), [TaskSucceeded("nope", 1), TimerFired("nope")], now=NOW)
+    assert (same.status, same.effects, same.events) == ("RUNNING", [], [])
+    done = advance(
+        roundtrip(step.state), [TaskSucceeded("W#1", 1), TaskSucceeded("W#1", 2)], now=NOW
+    )
+    assert done.output == 1
+
+
+def test_advance_is_deterministic_and_leaves_its_input_alone() -> None:
+    step = start(chain(("W", WORK), ("V", WORK)), {}, context=CONTEXT, now=NOW)
+    before = roundtrip(step.state)
+    first = advance(step.state, [TaskSucceeded("W#1", {"x": 1})], now=NOW)
+    second = advance(step.state, [TaskSucceeded("W#1", {"x": 1})], now=NOW)
+    assert step.state == before
+    assert first == second
+
+
+def test_redrive_resumes_from_the_failed_state() -> None:
+    definition = chain(("First", {"Type": "Pass", "Result": 1, "ResultPath": "$.one"}), ("W", WORK))
+    step = start(definition, {}, context=CONTEXT, now=NOW)
+    failed = advance(roundtrip(step.state), [TaskFailed("W#1", "Boom", "no")], now=NOW)
+    assert failed.status == "FAILED"
+    again = redrive(roundtrip(failed.state), now=NOW)
+    assert [event.type for event in again.events] == [
+        "ExecutionRedriven",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+    ]
+    assert again.events[0].details == {"executionRedrivenEventDetails": {"redriveCount": 1}}
+    (task,) = [effect for effect in again.effects if isinstance(effect, StartTask)]
+    assert task.payload == {"one": 1}
+    done = advance(roundtrip(again.state), [TaskSucceeded(task.task_id, "ok")], now=NOW)
+    assert (done.status, done.output) == ("SUCCEEDED", "ok")
+
+
+def test_redrive_reruns_only_the_iterations_that_did_not_succeed() -> None:
+    processor = {"StartAt": "W", "States": {"W": {**WORK, "End": True}}}
+    step = start(
+        chain(("Each", {"Type": "Map", "ItemProcessor": processor})),
+        [0, 1, 2],
+        context=CONTEXT,
+        now=NOW,
+    )
+    first = task_ids(step.effects)
+    step = advance(roundtrip(step.state), [TaskSucceeded(first[0], "A")], now=NOW)
+    step = advance(roundtrip(step.state), [TaskFailed(first[1], "Boom", None)], now=NOW)
+    assert step.status == "FAILED"
+    assert step.effects == [CancelTask(first[2])]
+    again = redrive(roundtrip(step.state), now=NOW)
+    rerun = task_ids(again.effects)
+    assert [task.split("#")[0] for task in rerun] == ["Each/1/W", "Each/2/W"]
+    done = advance(
+        roundtrip(again.state),
+        [TaskSucceeded(rerun[0], "B"), TaskSucceeded(rerun[1], "C")],
+        now=NOW,
+    )
+    assert done.output == ["A", "B", "C"]
+
+
+def test_only_stopped_executions_can_be_redriven() -> None:
+    step = start(chain(("P", {"Type": "Pass"})), {}, context=CONTEXT, now=NOW)
+    with pytest.raises(Conflict):
+        redrive(step.state, now=NOW)
+
+
+def test_bad_calls_are_clear_errors() -> None:
+    with pytest.raises(InvalidArgument, match="StartAt"):
+        start({"StartAt": "X", "States": {}}, {}, context=CONTEXT, now=NOW)
+    with pytest.raises(PayloadTooLarge):
+        start(chain(("P", {"Type": "Pass"})), "x" * 300_000, context=CONTEXT, now=NOW)
+    with pytest.raises(InvalidArgument, match="version"):
+        advance({"v": 99}, [], now=NOW)
