@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dockyard.asl import evaluate_intrinsic, is_intrinsic, parse_intrinsic
-from dockyard.asl.failure import StatesError
+from dockyard.asl.errors import StatesError
 from dockyard.asl.intrinsics import IntrinsicSyntaxError
 from dockyard.errors import InvalidArgument
 
@@ -201,8 +201,12 @@ def test_a_missing_path_is_a_runtime_error() -> None:
         run("States.Array($.nope)", {"a": 1})
     assert caught.value.error == "States.Runtime"
     assert "$.nope" in caught.value.cause
-    with pytest.raises(StatesError, match="'\\$ghost' is not defined"):
+    with pytest.raises(StatesError, match="The variable '\\$ghost' is not defined"):
         run("States.Array($ghost)", {})
+    with pytest.raises(StatesError, match="could not be found in the context object"):
+        run("States.Array($$.Nope)", {})
+    with pytest.raises(StatesError, match="Invalid path"):
+        run("States.Array($.a.[0])", {"a": [1]})
 
 
 def test_the_path_evaluator_can_be_injected() -> None:

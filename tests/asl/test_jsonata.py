@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.asl.failure import StatesError
+from dockyard.asl.errors import StatesError
 from dockyard.asl.jsonata import is_jsonata, jsonata_expression, resolve_jsonata
 
 BINDINGS = {

@@ -9,7 +9,7 @@ server's pipeline engine persists what this package returns and carries out its 
 - ``intrinsics``: ``States.Format(...)`` and the other intrinsic functions (JSONPath mode).
 - ``jsonata``: ``"{% expression %}"`` templates (JSONata mode) and Step Functions' functions.
 - ``validation``: create-time checks of a definition, AWS's diagnostics with JSON pointers.
-- ``failure`` / ``errors``: :class:`StatesError`, a state's failure under its ``States.*`` name.
+- ``errors``: :class:`StatesError`, a state's failure under its ``States.*`` name.
 - ``interpreter``: ``start`` / ``advance`` / ``redrive`` over a JSON snapshot, on the machinery
   of ``engine`` and the states in ``states/``; ``effects``: what they ask of the shell and what
   it answers; ``history``: Step Functions' history events.
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         TaskSucceeded,
         TimerFired,
     )
-    from dockyard.asl.failure import StatesError
+    from dockyard.asl.errors import StatesError
     from dockyard.asl.history import HistoryEvent
     from dockyard.asl.interpreter import advance, redrive, start
     from dockyard.asl.intrinsics import (
@@ -99,7 +99,7 @@ __getattr__, __dir__ = exports(
         "Problem": ".validation",
         "parse_definition": ".validation",
         "validate": ".validation",
-        "StatesError": ".failure",
+        "StatesError": ".errors",
         "Intrinsic": ".intrinsics",
         "evaluate_intrinsic": ".intrinsics",
         "is_intrinsic": ".intrinsics",

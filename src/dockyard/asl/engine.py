@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from dockyard.asl import dataflow
 from dockyard.asl.effects import CancelTask, CancelTimer, Effect, StartTimer
-from dockyard.asl.errors import RUNTIME, TIMEOUT, BaseStatesError, decorated, runtime
+from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, decorated, runtime
 from dockyard.asl.expressions import jsonata
 from dockyard.asl.history import MAX_EVENTS, HistoryEvent, checked_text, json_text
 from dockyard.asl.retry import delay_seconds, error_matches
@@ -249,7 +249,7 @@ class Engine:
         keeps running in ``run_thread``'s loop (or is queued when resumed from outside)."""
         try:
             outcome = step(thread, *args)
-        except BaseStatesError as error:
+        except StatesError as error:
             self.handle_error(thread, error)
             return
         self.apply(thread, outcome)
@@ -293,7 +293,7 @@ class Engine:
 
     # -- errors ------------------------------------------------------------------------------
 
-    def decorate(self, thread: dict[str, Any], error: BaseStatesError) -> tuple[str, str | None]:
+    def decorate(self, thread: dict[str, Any], error: StatesError) -> tuple[str, str | None]:
         cause: str | None = error.cause
         if decorated(error):
             cause = (
@@ -302,12 +302,12 @@ class Engine:
             )
         return error.error, cause
 
-    def handle_error(self, thread: dict[str, Any], error: BaseStatesError) -> None:
+    def handle_error(self, thread: dict[str, Any], error: StatesError) -> None:
         """Retry, then Catch, then fail the thread, as the state's fields say."""
         name, cause = self.decorate(thread, error)
         try:
             spec = self.spec(thread)
-        except BaseStatesError:
+        except StatesError:
             spec = {}
         if spec.get("Type") in ("Task", "Parallel", "Map"):
             if self._retry(thread, spec, name):
@@ -363,7 +363,7 @@ class Engine:
                     )
                     output = dataflow.result_path(catcher, thread["input"], error_output)
                 checked_text(output, thread["at"])
-            except BaseStatesError as failure:
+            except StatesError as failure:
                 self.fail_thread(thread, *self.decorate(thread, failure))
                 return True
             thread["vars"].update(assigned or {})
@@ -441,7 +441,7 @@ class Engine:
         if status != "FAILED":  # stopped or timed out: the states still running say so
             for thread in sorted(self.threads.values(), key=lambda t: -t["id"].count("/")):
                 if thread["phase"] in ("task", "wait", "retry", "fanout"):
-                    with contextlib.suppress(BaseStatesError):
+                    with contextlib.suppress(StatesError):
                         self.emit(thread, f"{self.spec(thread)['Type']}StateAborted", {})
         for effect_id in list(self.waits):
             self.cancel(effect_id)

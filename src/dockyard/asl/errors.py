@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from dockyard.asl.failure import StatesError as BaseStatesError
-
 __all__ = [
     "ALL",
     "BRANCH_FAILED",
@@ -27,7 +25,6 @@ __all__ = [
     "TASK_FAILED",
     "TERMINAL",
     "TIMEOUT",
-    "BaseStatesError",
     "StatesError",
     "decorated",
     "runtime",
@@ -47,7 +44,7 @@ BRANCH_FAILED: Final = "States.BranchFailed"
 TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 
 
-class StatesError(BaseStatesError):
+class StatesError(Exception):
     """A state failed with ``error`` (a Step Functions error name) and a human ``cause``.
 
     ``decorate`` asks the interpreter to prefix the cause with the state and the id of the event
@@ -56,17 +53,16 @@ class StatesError(BaseStatesError):
     """
 
     def __init__(self, error: str, cause: str | None = None, *, decorate: bool = False) -> None:
-        super().__init__(error, cause or "")
-        self.cause: str | None = cause  # type: ignore[assignment]
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
         self.decorate = decorate
 
 
-def decorated(error: BaseStatesError) -> bool:
+def decorated(error: StatesError) -> bool:
     """Whether the history words ``error``'s cause with the state's name: the interpreter's own
     runtime errors say so; an intrinsic's or a JSONata expression's failure always does."""
-    if isinstance(error, StatesError):
-        return error.decorate
-    return error.error in (RUNTIME, QUERY_EVALUATION_ERROR)
+    return error.decorate or error.error in (RUNTIME, QUERY_EVALUATION_ERROR)
 
 
 def runtime(cause: str) -> StatesError:

@@ -14,7 +14,7 @@ from datetime import datetime
 from random import Random
 from typing import Any
 
-from dockyard.asl.errors import QUERY_EVALUATION_ERROR, BaseStatesError, StatesError, runtime
+from dockyard.asl.errors import QUERY_EVALUATION_ERROR, StatesError, runtime
 
 __all__ = ["intrinsic", "is_intrinsic", "is_jsonata", "jsonata"]
 
@@ -34,7 +34,7 @@ def intrinsic(
         return module.evaluate_intrinsic(
             text, input=input, context=context, variables=variables, random=random
         )
-    except BaseStatesError:
+    except StatesError:
         raise
     except Exception as exc:  # the intrinsic's own error, reported as AWS does
         raise runtime(f"The function '{text}' in the field '{field}' failed: {exc}") from exc
@@ -61,7 +61,7 @@ def jsonata(
     module = importlib.import_module("dockyard.asl.jsonata")
     try:
         return module.resolve_jsonata(template, bindings, field=field, random=random, now=now)
-    except BaseStatesError:
+    except StatesError:
         raise
     except Exception as exc:  # the expression's own error, reported as AWS does
         raise StatesError(

@@ -35,7 +35,7 @@ from typing import Any
 from jsonata import JException, Jsonata  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
-from dockyard.asl.failure import StatesError
+from dockyard.asl.errors import StatesError
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",

@@ -2,8 +2,8 @@
 
 A text is parsed once (the parse is cached: a Map runs the same Parameters for every item),
 then evaluated against the state's input, the context object and the variables. Paths inside
-the call are read by ``resolve_path``, the interpreter's JSONPath evaluator; the default reads
-plain ``$.a.b[0]`` paths only.
+the call are read with the package's JSONPath evaluator (``paths.find``) unless the caller
+passes its own ``resolve_path``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from random import Random
 from typing import Any
 
-from dockyard.asl.failure import StatesError
+from dockyard.asl.errors import StatesError, runtime
 from dockyard.asl.intrinsics._functions import (
     FUNCTIONS,
     SIGNATURES,
@@ -22,7 +22,6 @@ from dockyard.asl.intrinsics._functions import (
     check_kind,
     format_pieces,
 )
-from dockyard.asl.intrinsics._paths import read_path
 from dockyard.asl.intrinsics._syntax import (
     Call,
     IntrinsicSyntaxError,
@@ -31,6 +30,7 @@ from dockyard.asl.intrinsics._syntax import (
     Value,
     parse,
 )
+from dockyard.asl.paths import MISSING, find, parse_path
 
 __all__ = ["Intrinsic", "PathResolver", "evaluate_intrinsic", "is_intrinsic", "parse_intrinsic"]
 
@@ -149,3 +149,15 @@ class _Runner:
         if call.name == "States.Format" and isinstance(first, Text):
             return format_pieces(first.pieces, values[1:])
         return FUNCTIONS[call.name](self.env, values)
+
+
+def read_path(path: str, input: Any, context: Any, variables: Mapping[str, Any]) -> Any:
+    """The value ``path`` selects; nothing there is ``States.Runtime``, as in AWS."""
+    parsed = parse_path(path)
+    value = find(parsed, input, context=context, variables=variables)
+    if value is not MISSING:
+        return value
+    if parsed.root not in ("$", "$$") and parsed.root[1:] not in variables:
+        raise runtime(f"The variable '{parsed.root}' is not defined")
+    where = "the context object" if parsed.root == "$$" else "the input"
+    raise runtime(f"The JSONPath '{path}' could not be found in {where}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any, NoReturn
 
-from dockyard.asl.failure import StatesError
+from dockyard.asl.errors import StatesError
 
 __all__ = ["FUNCTIONS", "SIGNATURES", "Env", "Signature", "check_kind", "format_pieces", "render"]
 

@@ -1,11 +1,9 @@
 """Syntax checks of the strings a definition holds: JSONPath, reference paths, timestamps,
 StringMatches patterns, variable names, JSONata expressions, intrinsic calls.
 
-Each returns what is wrong in words, or None. Path syntax is checked here on its own terms
-(the evaluator reads the same grammar): ``$``, ``$$`` (the context object) or ``$name`` (a
-variable), then steps ``.name``, ``.*``, ``..name``, ``[0]``, ``['name']``, ``[*]``,
-``[1:3]``, ``[0,2]``, ``[?(...)]``. A reference path names one place: no wildcards, slices,
-lists, filters or descent.
+Each returns what is wrong in words, or None. Paths are parsed by the evaluator's own parser
+(``dockyard.asl.paths``), so a definition accepted here reads the same way when it runs. A
+reference path names one place: no wildcards, slices, lists, filters or descent.
 """
 
 from __future__ import annotations
@@ -13,8 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dockyard.asl.errors import StatesError
 from dockyard.asl.intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
 from dockyard.asl.jsonata import jsonata_expression, jsonata_syntax_problem
+from dockyard.asl.paths import parse_path
+from dockyard.asl.validation._values import describe
 
 __all__ = [
     "intrinsic_problem",
@@ -25,17 +26,6 @@ __all__ = [
     "variable_name_problem",
 ]
 
-_ROOT = re.compile(r"\$\$|\$[A-Za-z_][A-Za-z0-9_]*|\$")
-_NAME = r"[^.\[\]\s()'\"]+"
-_NUMBER = r"-?\d+"
-_QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
-_SIMPLE_STEP = re.compile(rf"\.({_NAME})|\[({_NUMBER})\]|\[({_QUOTED})\]")
-_ANY_STEP = re.compile(
-    rf"\.\.?(?:{_NAME}(?:\(\))?|\*)"
-    rf"|\.\.(?=\[)"
-    rf"|\[\s*(?:\*|{_NUMBER}?\s*:\s*{_NUMBER}?(?:\s*:\s*{_NUMBER})?"
-    rf"|(?:{_NUMBER}|{_QUOTED})(?:\s*,\s*(?:{_NUMBER}|{_QUOTED}))*)\s*\]"
-)
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_VARIABLE_NAME = 80
@@ -46,46 +36,19 @@ def path_problem(value: Any, *, reference: bool = False, context: bool = True) -
     """What is wrong with ``value`` as a path; ``reference`` allows only single-place steps,
     ``context`` allows ``$$`` and ``$variable`` roots (ResultPath allows neither)."""
     if not isinstance(value, str):
-        return f"must be a path string, got {_kind(value)}"
-    root = _ROOT.match(value)
-    if root is None:
-        return f"{value!r} is not a path: a path starts with '$'"
-    if not context and root.group() != "$":
-        return f"{value!r} must start with '$' (the state's data), not {root.group()!r}"
-    pos = root.end()
-    while pos < len(value):
-        step = (_SIMPLE_STEP if reference else _ANY_STEP).match(value, pos)
-        end = step.end() if step else None if reference else _filter(value, pos)
-        if end is None:
-            kind = "reference path" if reference else "JSONPath"
-            return f"{value!r} is not a valid {kind}: unexpected {value[pos:]!r}"
-        pos = end
-    return None
-
-
-def _filter(value: str, pos: int) -> int | None:
-    """``[?(...)]`` or ``[(...)]``, its parentheses balanced (quotes respected)."""
-    match = re.compile(r"\[\s*\??\(").match(value, pos)
-    if match is None:
-        return None
-    depth, quote, i = 1, "", match.end()
-    while i < len(value):
-        char = value[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                close = re.compile(r"\s*\]").match(value, i + 1)
-                return close.end() if close else None
-        i += 1
+        return f"must be a path string, got {describe(value)}"
+    try:
+        parsed = parse_path(value)
+    except StatesError as exc:
+        why = (exc.cause or "").split("': ", 1)[-1]
+        return f"{value!r} is not a valid JSONPath: {why}"
+    if not context and parsed.root != "$":
+        return f"{value!r} must start with '$' (the state's data), not {parsed.root!r}"
+    if reference and not parsed.definite:
+        return (
+            f"{value!r} is not a valid reference path: it may name only members and "
+            "indices (no wildcards, slices, lists, filters or '..')"
+        )
     return None
 
 
@@ -116,7 +79,7 @@ def timestamp_problem(value: Any) -> str | None:
 def pattern_problem(value: Any) -> str | None:
     """StringMatches: ``*`` is the only wildcard; a backslash escapes ``*`` or ``\\``."""
     if not isinstance(value, str):
-        return f"must be a string, got {_kind(value)}"
+        return f"must be a string, got {describe(value)}"
     i = 0
     while i < len(value):
         if value[i] == "\\":
@@ -149,19 +112,3 @@ def jsonata_problem(value: str) -> str | None:
     if not expression.strip():
         return "the JSONata expression is empty"
     return jsonata_syntax_problem(expression)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
