@@ -227,6 +227,11 @@ class Engine:
             thread = self.threads.get(tid)
             if thread is None or thread["phase"] != "enter":
                 return
+            if "iteration" in thread:  # a Map iteration's first step: it starts now
+                details = {"name": thread.pop("iteration"), "index": thread["slot"]}
+                self.emit(
+                    thread, "MapIterationStarted", {"mapIterationStartedEventDetails": details}
+                )
             self.resume(thread, self._enter)
 
     def _enter(self, thread: dict[str, Any]) -> Outcome:

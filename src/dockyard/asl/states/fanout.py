@@ -304,12 +304,6 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
             child_input = fan["items"][index]
             fan["items"][index] = None
             child_sm = sm
-            if not quiet:
-                engine.emit(
-                    thread,
-                    "MapIterationStarted",
-                    {"mapIterationStartedEventDetails": {"name": thread["at"], "index": index}},
-                )
         else:
             child_input = fan["input"]
             child_sm = [*thread["sm"], "States", thread["at"], "Branches", index]
@@ -331,6 +325,8 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
             "vars": {},
             "quiet": quiet,
         }
+        if is_map and not quiet:
+            engine.threads[tid]["iteration"] = thread["at"]  # MapIterationStarted when it runs
         engine.ready.append(tid)
 
 
