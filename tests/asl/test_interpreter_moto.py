@@ -3,9 +3,9 @@ LocalStack's) and through ours must give the same output.
 
 Where moto differs from AWS the definitions here avoid the case, and it is noted: moto returns
 a bare string output unencoded (``yes`` rather than ``"yes"``), and reads ``$[1].y`` on an array
-as a list (``["why"]``) where AWS's Jayway JSONPath gives the single value of a definite path. Known moto faults left
-out: a ResultPath through a string raises a Python TypeError (AWS and we:
-States.ResultPathMatchFailure), a Choice with no match fails with a Python RuntimeError's
+as a list (``["why"]``) where AWS's Jayway JSONPath gives the single value of a definite path.
+Known moto faults left out: a ResultPath through a string raises a Python TypeError (AWS and
+we: States.ResultPathMatchFailure), a Choice with no match fails with a Python RuntimeError's
 text, and payload texts in causes carry Python's ``", "`` separators."""
 
 from __future__ import annotations
