@@ -215,3 +215,67 @@ def test_advance_never_changes_the_snapshot_it_is_given() -> None:
     assert step.state == before
     redrive(stopped.state, now=NOW)
     assert roundtrip(stopped.state) == roundtrip(stopped.state) and stopped.status == "ABORTED"
+
+
+def test_assign_reads_the_selected_result_and_inner_scopes_read_outer_variables() -> None:
+    processor = {
+        "StartAt": "Inner",
+        "States": {
+            "Inner": {
+                "Type": "Pass",
+                "Parameters": {"v.$": "$", "job.$": "$jobId"},
+                "Assign": {"local": 1},
+                "End": True,
+            }
+        },
+    }
+    definition = chain(
+        (
+            "W",
+            {
+                **WORK,
+                "ResultSelector": {"id.$": "$.JobId"},
+                "Assign": {"jobId.$": "$.id"},
+                "ResultPath": None,
+            },
+        ),
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": processor,
+                "ResultPath": "$.out",
+            },
+        ),
+        ("After", {"Type": "Pass", "Parameters": {"job.$": "$jobId", "out.$": "$.out"}}),
+    )
+    step = start(definition, {"items": [1, 2]}, context=CONTEXT, now=NOW)
+    done = advance(
+        roundtrip(step.state), [TaskSucceeded("W#1", {"JobId": "j-9", "Other": 0})], now=NOW
+    )
+    assert done.output == {"job": "j-9", "out": [{"v": 1, "job": "j-9"}, {"v": 2, "job": "j-9"}]}
+    assert "local" not in done.state["threads"].get("", {}).get("vars", {})
+
+
+def test_catch_assign_reads_the_error_output() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {
+            "W": {
+                **WORK,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Assign": {"why.$": "$.Cause"},
+                        "ResultPath": None,
+                        "Next": "P",
+                    }
+                ],
+            },
+            "P": {"Type": "Pass", "Parameters": {"why.$": "$why"}, "End": True},
+        },
+    }
+    step = start(definition, {}, context=CONTEXT, now=NOW)
+    done = advance(roundtrip(step.state), [TaskFailed("W#1", "E", "broken disk")], now=NOW)
+    assert done.output == {"why": "broken disk"}

@@ -118,3 +118,43 @@ def test_intrinsics_in_parameters() -> None:
     output = first.step.output
     assert output["greeting"] == "Hello, Ada!" and output["parts"] == 2
     assert execute(definition, {"name": "Ada", "list": [1, 2]}).step.output["id"] == output["id"]
+
+
+def test_jsonata_wait_seconds_and_parallel_arguments() -> None:
+    definition = chain(
+        ("Nap", {"Type": "Wait", "Seconds": "{% $states.input.n * 2 %}"}),
+        (
+            "Both",
+            {
+                "Type": "Parallel",
+                "Arguments": {"n": "{% $states.input.n %}"},
+                "Branches": [
+                    {
+                        "StartAt": "A",
+                        "States": {
+                            "A": {
+                                "Type": "Pass",
+                                "Output": "{% $states.input.n + 1 %}",
+                                "End": True,
+                            }
+                        },
+                    },
+                    {
+                        "StartAt": "B",
+                        "States": {
+                            "B": {
+                                "Type": "Pass",
+                                "Output": "{% $states.input.n + 2 %}",
+                                "End": True,
+                            }
+                        },
+                    },
+                ],
+                "Output": "{% $sum($states.result) %}",
+            },
+        ),
+        QueryLanguage="JSONata",
+    )
+    run = execute(definition, {"n": 5})
+    assert [timer.due.second for timer in run.timers] == [10]
+    assert run.step.output == 13
