@@ -279,3 +279,12 @@ def test_catch_assign_reads_the_error_output() -> None:
     step = start(definition, {}, context=CONTEXT, now=NOW)
     done = advance(roundtrip(step.state), [TaskFailed("W#1", "E", "broken disk")], now=NOW)
     assert done.output == {"why": "broken disk"}
+
+
+def test_a_definition_validation_would_refuse_fails_the_execution_instead_of_the_caller() -> None:
+    step = start(chain(("Each", {"Type": "Map"})), [1], context=CONTEXT, now=NOW)
+    assert (step.status, step.error) == ("FAILED", "States.Runtime")
+    assert "KeyError" in (step.cause or "")
+    step = start(chain(("W", WORK)), {}, context=CONTEXT, now=NOW)
+    done = advance(step.state, [TaskSucceeded("W#1", {1, 2})], now=NOW)
+    assert (done.status, done.error) == ("FAILED", "States.Runtime")

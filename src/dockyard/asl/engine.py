@@ -262,6 +262,13 @@ class Engine:
         except StatesError as error:
             self.handle_error(thread, error)
             return
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            # a definition that validation would refuse, or a result that is not JSON: the
+            # execution fails saying so rather than the caller crashing
+            self.handle_error(
+                thread, runtime(f"The state could not be run: {type(exc).__name__}: {exc}")
+            )
+            return
         self.apply(thread, outcome)
 
     def apply(self, thread: dict[str, Any], outcome: Outcome) -> None:
