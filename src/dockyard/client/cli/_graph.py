@@ -54,7 +54,7 @@ def rule_text(rule: Mapping[str, Any]) -> str:
             symbol = _SYMBOLS.get(found.group(2), found.group(2))
             operand = value if found.group(3) else json.dumps(value)
             return f"{variable} {symbol} {operand}"
-    return variable
+    return str(variable)
 
 
 def _edges(state: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
