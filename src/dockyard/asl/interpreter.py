@@ -185,7 +185,9 @@ def redrive(state: Mapping[str, Any], *, now: datetime) -> Step:
     if not engine.threads:
         raise Conflict("The execution has nothing left to redrive", field="status")
     snapshot["redrives"] += 1
-    snapshot["context"]["Execution"]["RedriveCount"] = snapshot["redrives"]
+    execution = snapshot["context"]["Execution"]
+    execution["RedriveCount"] = snapshot["redrives"]
+    execution["RedriveTime"] = engine.now_text
     snapshot.update(status="RUNNING", error=None, cause=None)
     engine.emit(
         None,
