@@ -9,7 +9,10 @@ Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, `
 ``$random``, ``$uuid`` and ``$parse``; they are bound here for every evaluation. Randomness and
 the clock come from the caller (``random``, ``now``) so that a replayed execution computes
 the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
-``$now()`` / ``$millis()`` read ``now`` when it is given.
+``$now()`` / ``$millis()`` read ``now``. Without them, the generator is seeded from the
+template and ``$states.context`` (execution, state, entered time, retry count), and the clock
+reads ``$states.context.State.EnteredTime``; only a caller that gives neither a clock nor a
+context gets JSONata's own clock.
 
 Every failure (a syntax error, an error the expression raises, an undefined result, a function
 as a result) is a :class:`StatesError` named ``States.QueryEvaluationError`` whose cause quotes
@@ -96,9 +99,33 @@ def resolve_jsonata(
     ``bindings`` name the variables without ``$``; ``field`` names the state's field being
     resolved (``Arguments``) for error causes, nested keys are added as ``Arguments/a/b``.
     """
+    states = bindings.get("states")
+    context = states.get("context") if isinstance(states, Mapping) else None
+    if random is None:
+        random = _derived_random(template, context)
+    if now is None:
+        now = _entered_time(context)
     variables = dict(bindings)
     variables.update(_functions(random, now))
     return _resolve(template, variables, field)
+
+
+def _derived_random(template: Any, context: Any) -> Random:
+    # The same visit of a state draws the same values; another visit or retry, other ones.
+    text = json.dumps([template, context], sort_keys=True, default=str)
+    return Random(hashlib.sha256(text.encode()).digest())
+
+
+def _entered_time(context: Any) -> datetime | None:
+    """``$$.State.EnteredTime``: $now() of a state that was given no clock."""
+    state = context.get("State") if isinstance(context, Mapping) else None
+    entered = state.get("EnteredTime") if isinstance(state, Mapping) else None
+    if isinstance(entered, str):
+        try:
+            return datetime.fromisoformat(entered)
+        except ValueError:
+            return None
+    return entered if isinstance(entered, datetime) else None
 
 
 def _resolve(template: Any, variables: dict[str, Any], field: str) -> Any:
@@ -260,19 +287,14 @@ def _nulls(value: Any) -> Any:
     return value
 
 
-def _functions(random: Random | None, now: datetime | None) -> dict[str, Any]:
-    def generator(name: str) -> Random:
-        if random is None:
-            raise _fail(name, "no random generator was given to evaluate it")
-        return random
-
+def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
     def random_number(seed: Any = None) -> float:
         if seed is not None:
             return Random(seed if isinstance(seed, int | float | str) else str(seed)).random()
-        return generator("random").random()
+        return random.random()
 
     def new_uuid() -> str:
-        return str(uuid.UUID(int=generator("uuid").getrandbits(128), version=4))
+        return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
     functions: dict[str, Any] = {
         "partition": Jsonata.JFunction(_Function("partition", _partition), "<an:a>"),
