@@ -61,6 +61,7 @@ DOCUMENTED = [
     ("States.ArrayUnique($.inputArray)", {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]}, [1, 2, 3, 4]),
     ("States.Base64Encode($.input)", {"input": "Data to encode"}, "RGF0YSB0byBlbmNvZGU="),
     ("States.Base64Decode($.base64)", {"base64": "RGF0YSB0byBlbmNvZGU="}, "Data to encode"),
+    # The guide's page prints this digest with one character dropped (39 hex digits).
     (
         "States.Hash($.Data, $.Algorithm)",
         {"Data": "input data", "Algorithm": "SHA-1"},

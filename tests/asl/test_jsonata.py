@@ -134,6 +134,7 @@ def test_without_a_generator_values_derive_from_the_state_visit() -> None:
         ({"a": "{% $range(1, 100000000, 1) %}"}, "at most 10000000"),
         ({"a": "{% $hash('a', 'SHA-3') %}"}, "$hash: the algorithm must be one of MD5"),
         ({"a": "{% $parse('{') %}"}, "$parse: the argument is not valid JSON"),
+        ({"a": "{% $eval('1 + 1') %}"}, "$eval: is not supported by Step Functions"),
     ],
 )
 def test_failures_are_query_evaluation_errors(template: Any, words: str) -> None:

@@ -6,7 +6,8 @@ The bindings are JSONata variables: ``{"states": {"input": ..., "context": ...},
 is read as ``$states.input`` and ``$myVar``.
 
 Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, ``$hash``,
-``$random``, ``$uuid`` and ``$parse``; they are bound here for every evaluation. Randomness and
+``$random`` (with an optional seed), ``$uuid`` and ``$parse``, and leaves out ``$eval``; they
+are bound here for every evaluation. Randomness and
 the clock come from the caller (``random``, ``now``) so that a replayed execution computes
 the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
 ``$now()`` / ``$millis()`` read ``now``. Without them, the generator is seeded from the
@@ -276,6 +277,11 @@ def _parse(text: Any) -> Any:
         raise _fail("parse", f"the argument is not valid JSON: {exc}") from exc
 
 
+def _no_eval(*_: Any) -> Any:
+    # Step Functions leaves $eval out of its JSONata: a template evaluates what it says.
+    raise _fail("eval", "is not supported by Step Functions; use $parse to read JSON text")
+
+
 def _nulls(value: Any) -> Any:
     """JSON's null as JSONata's null value (Python's None is JSONata's undefined)."""
     if value is None:
@@ -303,6 +309,7 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
         "random": Jsonata.JFunction(_Function("random", random_number), "<j?:n>"),
         "uuid": Jsonata.JFunction(_Function("uuid", new_uuid), "<:s>"),
         "parse": Jsonata.JFunction(_Function("parse", _parse), "<s:x>"),
+        "eval": Jsonata.JFunction(_Function("eval", _no_eval), "<sx?:x>"),
     }
     if now is not None:
         instant = now if now.tzinfo else now.replace(tzinfo=UTC)
