@@ -116,8 +116,8 @@ def execute(
 def chain(*states: tuple[str, dict[str, Any]], **top: Any) -> dict[str, Any]:
     """A definition of ``states`` in order, each going to the next, the last one ending."""
     body: dict[str, Any] = {}
-    for index, (name, spec) in enumerate(states):
-        spec = dict(spec)
+    for index, (name, written) in enumerate(states):
+        spec = dict(written)
         if spec["Type"] not in ("Choice", "Succeed", "Fail") and "Next" not in spec:
             if index + 1 < len(states):
                 spec["Next"] = states[index + 1][0]

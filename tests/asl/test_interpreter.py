@@ -147,3 +147,54 @@ def test_bad_calls_are_clear_errors() -> None:
         start(chain(("P", {"Type": "Pass"})), "x" * 300_000, context=CONTEXT, now=NOW)
     with pytest.raises(InvalidArgument, match="version"):
         advance({"v": 99}, [], now=NOW)
+
+
+def test_stopped_states_record_their_abort_and_a_stopped_execution_can_be_redriven() -> None:
+    step = start(chain(("W", WORK)), {"a": 1}, context=CONTEXT, now=NOW)
+    stopped = advance(roundtrip(step.state), [StopRequested(None, None)], now=NOW)
+    assert [event.type for event in stopped.events] == ["TaskStateAborted", "ExecutionAborted"]
+    again = redrive(roundtrip(stopped.state), now=NOW)
+    assert task_ids(again.effects) == ["W#2"]
+    done = advance(roundtrip(again.state), [TaskSucceeded("W#2", 5)], now=NOW)
+    assert done.output == 5
+
+
+def test_nested_fan_outs_name_their_tasks_by_path() -> None:
+    inner = {"StartAt": "W", "States": {"W": {**WORK, "End": True}}}
+    outer = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "In",
+                        "States": {"In": {"Type": "Map", "ItemProcessor": inner, "End": True}},
+                    }
+                ],
+                "End": True,
+            }
+        },
+    }
+    step = start(
+        chain(("Out", {"Type": "Map", "ItemProcessor": outer})),
+        [[1], [2, 3]],
+        context=CONTEXT,
+        now=NOW,
+    )
+    ids = task_ids(step.effects)
+    assert [task.split("#")[0] for task in ids] == [
+        "Out/0/Par/0/In/0/W",
+        "Out/1/Par/0/In/0/W",
+        "Out/1/Par/0/In/1/W",
+    ]
+    done = advance(
+        roundtrip(step.state), [TaskSucceeded(task, n) for n, task in enumerate(ids)], now=NOW
+    )
+    assert done.output == [[[0]], [[1, 2]]]
+
+
+def test_a_fail_state_without_error_fails_with_no_error_name() -> None:
+    step = start(chain(("F", {"Type": "Fail"})), {}, context=CONTEXT, now=NOW)
+    assert (step.status, step.error, step.cause) == ("FAILED", None, None)
+    assert step.events[-1].details == {"executionFailedEventDetails": {}}

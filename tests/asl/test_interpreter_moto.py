@@ -147,7 +147,8 @@ def moto_output(client: Any, name: str, definition: dict[str, Any], data: Any) -
     before = set(threading.enumerate())
     execution = client.start_execution(stateMachineArn=arn, input=json.dumps(data))["executionArn"]
     for thread in set(threading.enumerate()) - before:  # moto runs the execution in a thread
-        thread.join(timeout=30)
+        if thread.ident is not None:
+            thread.join(timeout=30)
     described = client.describe_execution(executionArn=execution)
     assert described["status"] == "SUCCEEDED", described
     return json.loads(described["output"])

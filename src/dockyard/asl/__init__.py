@@ -6,7 +6,10 @@ server's pipeline engine persists what this package returns and carries out its 
 - ``paths``: JSONPath and reference paths (``$``, ``$$`` context, ``$var`` variables).
 - ``dataflow``: InputPath -> Parameters -> ResultSelector -> ResultPath -> OutputPath.
 - ``choice``: Choice rules. ``retry``: Retry and Catch matching, back-off.
-- ``intrinsics`` (``States.Format(...)``...), ``jsonata`` (JSONata mode), ``validation``.
+- ``intrinsics``: ``States.Format(...)`` and the other intrinsic functions (JSONPath mode).
+- ``jsonata``: ``"{% expression %}"`` templates (JSONata mode) and Step Functions' functions.
+- ``validation``: create-time checks of a definition, AWS's diagnostics with JSON pointers.
+- ``errors``: :class:`StatesError`, a state's failure under its ``States.*`` name.
 - ``interpreter``: ``start`` / ``advance`` / ``redrive`` over a JSON snapshot, on the machinery
   of ``engine`` and the states in ``states/``; ``effects``: what they ask of the shell and what
   it answers; ``history``: Step Functions' history events.
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
         TaskSucceeded,
         TimerFired,
     )
+    from dockyard.asl.errors import StatesError
     from dockyard.asl.history import HistoryEvent
     from dockyard.asl.interpreter import advance, redrive, start
     from dockyard.asl.intrinsics import (
@@ -54,6 +58,7 @@ __all__ = [
     "Problem",
     "StartTask",
     "StartTimer",
+    "StatesError",
     "Step",
     "StopRequested",
     "TaskFailed",
@@ -94,6 +99,7 @@ __getattr__, __dir__ = exports(
         "Problem": ".validation",
         "parse_definition": ".validation",
         "validate": ".validation",
+        "StatesError": ".errors",
         "Intrinsic": ".intrinsics",
         "evaluate_intrinsic": ".intrinsics",
         "is_intrinsic": ".intrinsics",

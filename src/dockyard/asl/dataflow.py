@@ -12,6 +12,7 @@ ItemSelector, Assign) a key ending ``.$`` takes its value from a path (``$.x``, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from random import Random
 from typing import Any
 
 from dockyard.asl import paths
@@ -44,12 +45,22 @@ def _normal(parsed: paths.Path) -> str:
     return out
 
 
-def resolve(text: Any, data: Any, *, field: str, context: Any, variables: Mapping[str, Any]) -> Any:
+def resolve(
+    text: Any,
+    data: Any,
+    *,
+    field: str,
+    context: Any,
+    variables: Mapping[str, Any],
+    random: Random | None = None,
+) -> Any:
     """The value of a ``.$`` field: a path or an intrinsic call."""
     if not isinstance(text, str):
         raise runtime(f"The value of the field '{field}' must be a path or an intrinsic")
     if is_intrinsic(text):
-        return intrinsic(text, field=field, input=data, context=context, variables=variables)
+        return intrinsic(
+            text, field=field, input=data, context=context, variables=variables, random=random
+        )
     if text == "$":
         return data
     parsed = paths.parse_path(text)
@@ -64,30 +75,45 @@ def resolve(text: Any, data: Any, *, field: str, context: Any, variables: Mappin
 
 
 def template(
-    value: Any, data: Any, *, context: Any, variables: Mapping[str, Any], field: str = ""
+    value: Any,
+    data: Any,
+    *,
+    context: Any,
+    variables: Mapping[str, Any],
+    field: str = "",
+    random: Random | None = None,
 ) -> Any:
     """A payload template (Parameters, ResultSelector, ItemSelector) filled from ``data``."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key.endswith(".$"):
-                out[key[:-2]] = resolve(item, data, field=key, context=context, variables=variables)
+                out[key[:-2]] = resolve(
+                    item, data, field=key, context=context, variables=variables, random=random
+                )
             else:
-                out[key] = template(item, data, context=context, variables=variables, field=key)
+                out[key] = template(
+                    item, data, context=context, variables=variables, field=key, random=random
+                )
         return out
     if isinstance(value, list):
         return [
-            template(item, data, context=context, variables=variables, field=field)
+            template(item, data, context=context, variables=variables, field=field, random=random)
             for item in value
         ]
     return value
 
 
 def assign(
-    spec: Mapping[str, Any], data: Any, *, context: Any, variables: Mapping[str, Any]
+    spec: Mapping[str, Any],
+    data: Any,
+    *,
+    context: Any,
+    variables: Mapping[str, Any],
+    random: Random | None = None,
 ) -> dict[str, Any]:
     """JSONPath mode's ``Assign``: every value is computed before any variable changes."""
-    result = template(dict(spec), data, context=context, variables=variables)
+    result = template(dict(spec), data, context=context, variables=variables, random=random)
     assert isinstance(result, dict)
     return result
 

@@ -19,16 +19,18 @@ the effects and history events it produced. Nothing here reads the clock: ``now`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 from collections import deque
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from random import Random
 from typing import Any, Protocol
 
 from dockyard.asl import dataflow
 from dockyard.asl.effects import CancelTask, CancelTimer, Effect, StartTimer
-from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, runtime
+from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, decorated, runtime
 from dockyard.asl.expressions import jsonata
 from dockyard.asl.history import MAX_EVENTS, HistoryEvent, checked_text, json_text
 from dockyard.asl.retry import delay_seconds, error_matches
@@ -88,6 +90,8 @@ class Engine:
         self.ready: deque[str] = deque()
         self._machines: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._overflow = False
+        # randomness (States.UUID, $random(), retry jitter) from the seed: a replay repeats it
+        self.random = Random(f"{snapshot['seed']}:{snapshot['seq']}:{snapshot['events']}")
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -146,7 +150,9 @@ class Engine:
         return out
 
     def evaluate(self, template: Any, thread: dict[str, Any], field: str, **states: Any) -> Any:
-        return jsonata(template, self.bindings(thread, **states), field=field)
+        return jsonata(
+            template, self.bindings(thread, **states), field=field, random=self.random, now=self.now
+        )
 
     # -- effects and events ----------------------------------------------------------------
 
@@ -288,8 +294,8 @@ class Engine:
     # -- errors ------------------------------------------------------------------------------
 
     def decorate(self, thread: dict[str, Any], error: StatesError) -> tuple[str, str | None]:
-        cause = error.cause
-        if error.decorate:
+        cause: str | None = error.cause
+        if decorated(error):
             cause = (
                 f"An error occurred while executing the state '{thread['at']}' "
                 f"(entered at the event id #{thread.get('eid', 0)}). {cause}"
@@ -349,7 +355,11 @@ class Engine:
                 else:
                     context, scope = self.context(thread), self.scope(thread)
                     assigned = dataflow.assign(
-                        catcher.get("Assign") or {}, error_output, context=context, variables=scope
+                        catcher.get("Assign") or {},
+                        error_output,
+                        context=context,
+                        variables=scope,
+                        random=self.random,
                     )
                     output = dataflow.result_path(catcher, thread["input"], error_output)
                 checked_text(output, thread["at"])
@@ -428,6 +438,11 @@ class Engine:
         self.s["status"] = status
         self.s["error"] = error
         self.s["cause"] = cause
+        if status != "FAILED":  # stopped or timed out: the states still running say so
+            for thread in sorted(self.threads.values(), key=lambda t: -t["id"].count("/")):
+                if thread["phase"] in ("task", "wait", "retry", "fanout"):
+                    with contextlib.suppress(StatesError):
+                        self.emit(thread, f"{self.spec(thread)['Type']}StateAborted", {})
         for effect_id in list(self.waits):
             self.cancel(effect_id)
         for thread in self.threads.values():

@@ -26,6 +26,7 @@ __all__ = [
     "TERMINAL",
     "TIMEOUT",
     "StatesError",
+    "decorated",
     "runtime",
 ]
 
@@ -56,6 +57,12 @@ class StatesError(Exception):
         self.error = error
         self.cause = cause
         self.decorate = decorate
+
+
+def decorated(error: StatesError) -> bool:
+    """Whether the history words ``error``'s cause with the state's name: the interpreter's own
+    runtime errors say so; an intrinsic's or a JSONata expression's failure always does."""
+    return error.decorate or error.error in (RUNTIME, QUERY_EVALUATION_ERROR)
 
 
 def runtime(cause: str) -> StatesError:

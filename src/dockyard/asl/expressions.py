@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from datetime import datetime
+from random import Random
 from typing import Any
 
 from dockyard.asl.errors import QUERY_EVALUATION_ERROR, StatesError, runtime
@@ -18,12 +20,20 @@ __all__ = ["intrinsic", "is_intrinsic", "is_jsonata", "jsonata"]
 
 
 def intrinsic(
-    text: str, *, field: str, input: Any, context: Any, variables: Mapping[str, Any]
+    text: str,
+    *,
+    field: str,
+    input: Any,
+    context: Any,
+    variables: Mapping[str, Any],
+    random: Random | None = None,
 ) -> Any:
     """Evaluate the intrinsic function call ``text`` written in ``field``."""
     module = importlib.import_module("dockyard.asl.intrinsics")
     try:
-        return module.evaluate_intrinsic(text, input=input, context=context, variables=variables)
+        return module.evaluate_intrinsic(
+            text, input=input, context=context, variables=variables, random=random
+        )
     except StatesError:
         raise
     except Exception as exc:  # the intrinsic's own error, reported as AWS does
@@ -39,11 +49,18 @@ def is_jsonata(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-def jsonata(template: Any, bindings: Mapping[str, Any], *, field: str) -> Any:
+def jsonata(
+    template: Any,
+    bindings: Mapping[str, Any],
+    *,
+    field: str,
+    random: Random | None = None,
+    now: datetime | None = None,
+) -> Any:
     """``template`` with every ``{% expr %}`` string evaluated against ``bindings``."""
     module = importlib.import_module("dockyard.asl.jsonata")
     try:
-        return module.resolve_jsonata(template, bindings)
+        return module.resolve_jsonata(template, bindings, field=field, random=random, now=now)
     except StatesError:
         raise
     except Exception as exc:  # the expression's own error, reported as AWS does

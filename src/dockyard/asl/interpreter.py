@@ -238,6 +238,6 @@ def _step(engine: Engine) -> Step:
         events=engine.events,
         status=status,
         output=snapshot["output"] if status == "SUCCEEDED" else None,
-        error=snapshot["error"] if status != "SUCCEEDED" else None,
+        error=(snapshot["error"] or None) if status != "SUCCEEDED" else None,
         cause=snapshot["cause"] if status != "SUCCEEDED" else None,
     )

@@ -105,7 +105,6 @@ def test_legacy_iterator_and_parameters() -> None:
 def test_max_concurrency_limits_running_iterations() -> None:
     definition = chain(("Each", {"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskSucceeded, advance, start
-
     from tests.asl.shell import CONTEXT, NOW
 
     step = start(definition, [1, 2, 3, 4, 5], context=CONTEXT, now=NOW)
@@ -117,7 +116,6 @@ def test_max_concurrency_limits_running_iterations() -> None:
 def test_map_results_keep_item_order_whatever_the_completion_order() -> None:
     definition = chain(("Each", {"Type": "Map", "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskSucceeded, advance, start
-
     from tests.asl.shell import CONTEXT, NOW
 
     step = start(definition, ["a", "b", "c"], context=CONTEXT, now=NOW)
@@ -220,3 +218,45 @@ def test_an_inline_map_past_the_history_limit_fails_the_execution() -> None:
     assert run.step.status == "FAILED"
     assert len(run.events) == 25_000
     assert run.types[-1] == "ExecutionFailed"
+
+
+def test_a_retried_map_runs_all_its_iterations_again() -> None:
+    calls: list[Any] = []
+
+    def flaky(resource: str, payload: Any) -> Any:
+        calls.append(payload)
+        if len(calls) == 2:
+            raise Failure("Flaky")
+        return payload
+
+    definition = chain(
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemProcessor": ITERATE,
+                "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2}],
+            },
+        )
+    )
+    run = execute(definition, [1, 2], flaky)
+    assert run.step.output == [1, 2]
+    assert calls == [1, 2, 1, 2]
+    assert run.types.count("MapStateStarted") == 2 and run.types.count("MapStateEntered") == 1
+
+
+def test_siblings_of_a_failed_iteration_are_recorded_as_aborted() -> None:
+    definition = chain(("Each", {"Type": "Map", "ItemProcessor": ITERATE}))
+    from dockyard.asl import TaskFailed, advance, start
+    from tests.asl.shell import CONTEXT, NOW
+
+    step = start(definition, [1, 2], context=CONTEXT, now=NOW)
+    failed = advance(step.state, [TaskFailed("Each/0/Work#1", "Boom", None)], now=NOW)
+    assert [event.type for event in failed.events] == [
+        "TaskFailed",
+        "MapIterationFailed",
+        "MapIterationAborted",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]

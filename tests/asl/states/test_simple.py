@@ -87,7 +87,8 @@ def test_choice_without_match_or_default_fails_with_a_runtime_error() -> None:
     assert run.step.status == "FAILED"
     assert run.step.error == "States.Runtime"
     assert run.step.cause == (
-        "An error occurred while executing the state 'Decide' (entered at the event id #2). No Matches!"
+        "An error occurred while executing the state 'Decide' (entered at the event id #2). "
+        "No Matches!"
     )
 
 

@@ -191,11 +191,10 @@ def test_task_timeout_cancels_the_task_and_is_a_states_timeout() -> None:
         },
     }
     from dockyard.asl import TimerFired, advance, start
-
     from tests.asl.shell import CONTEXT
 
     step = start(definition, {"limit": 30}, context=CONTEXT, now=NOW)
-    (task, timer) = step.effects
+    (_task, timer) = step.effects
     assert timer.due == NOW + timedelta(seconds=30)  # type: ignore[union-attr]
     step = advance(step.state, [TimerFired("Slow#1:timeout")], now=NOW + timedelta(seconds=30))
     assert step.status == "SUCCEEDED"
@@ -216,3 +215,33 @@ def test_jitter_is_deterministic_for_the_same_snapshot() -> None:
     dues = [timer.due for timer in first.timers]
     assert dues == [timer.due for timer in second.timers]
     assert all(NOW <= due <= NOW + timedelta(seconds=200) for due in dues)
+
+
+def test_a_heartbeat_timeout_from_the_shell_is_a_timed_out_task() -> None:
+    definition = {
+        "StartAt": "Beat",
+        "States": {
+            "Beat": {
+                "Type": "Task",
+                "Resource": "dockyard:long",
+                "HeartbeatSeconds": 10,
+                "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Lost"}],
+            },
+            "Lost": {"Type": "Pass", "End": True},
+        },
+    }
+
+    def tasks(resource: str, payload: Any) -> Any:
+        raise Failure("States.HeartbeatTimeout")
+
+    run = execute(definition, {}, tasks)
+    assert run.step.output == {"Error": "States.HeartbeatTimeout", "Cause": None}
+    assert run.details("TaskTimedOut") == [
+        {
+            "taskTimedOutEventDetails": {
+                "resourceType": "dockyard",
+                "resource": "long",
+                "error": "States.HeartbeatTimeout",
+            }
+        }
+    ]

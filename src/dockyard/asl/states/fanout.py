@@ -57,7 +57,11 @@ class Parallel:
             )
             if "Parameters" in spec:
                 effective = dataflow.template(
-                    spec["Parameters"], effective, context=context, variables=scope
+                    spec["Parameters"],
+                    effective,
+                    context=context,
+                    variables=scope,
+                    random=engine.random,
                 )
         branches = spec.get("Branches") or []
         engine.emit(thread, "ParallelStateStarted", {})
@@ -175,7 +179,11 @@ class Map:
         if jsonata:
             return engine.evaluate(selector, thread, "ItemSelector", context=context)
         return dataflow.template(
-            selector, effective, context=context, variables=engine.scope(thread)
+            selector,
+            effective,
+            context=context,
+            variables=engine.scope(thread),
+            random=engine.random,
         )
 
     def _number(
@@ -221,7 +229,7 @@ class Map:
             else:
                 context, scope = engine.context(thread), engine.scope(thread)
                 batch_input = dataflow.template(
-                    batch_input, effective, context=context, variables=scope
+                    batch_input, effective, context=context, variables=scope, random=engine.random
                 )
         batches: list[Any] = []
         current: list[Any] = []
@@ -367,6 +375,9 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
         )
     else:
         error = StatesError(child["error"], child["cause"])
+    for other, mark in enumerate(fan["marks"]):
+        if mark == 1:
+            _iteration_event(engine, thread, "Aborted", other)
     engine.abort_children(thread)
     kind = "Map" if fan["kind"] == "map" else "Parallel"
     if fan.get("distributed"):

@@ -33,12 +33,18 @@ class Pass:
         )
         if "Parameters" in spec:
             effective = dataflow.template(
-                spec["Parameters"], effective, context=context, variables=scope
+                spec["Parameters"],
+                effective,
+                context=context,
+                variables=scope,
+                random=engine.random,
             )
         result = spec.get("Result", effective)
         assigned = None
         if "Assign" in spec:
-            assigned = dataflow.assign(spec["Assign"], result, context=context, variables=scope)
+            assigned = dataflow.assign(
+                spec["Assign"], result, context=context, variables=scope, random=engine.random
+            )
         output = dataflow.result_path(spec, raw, result)
         output = dataflow.output_path(spec, output, context=context, variables=scope)
         return engine.exit_state(thread, spec, output, assigned)
@@ -64,7 +70,7 @@ class Choice:
         assigned = None
         if "Assign" in chosen:
             assigned = dataflow.assign(
-                chosen["Assign"], effective, context=context, variables=scope
+                chosen["Assign"], effective, context=context, variables=scope, random=engine.random
             )
         output = dataflow.output_path(spec, effective, context=context, variables=scope)
         return engine.exit_state(thread, spec, output, assigned, next_state=target)
@@ -128,7 +134,11 @@ class Wait:
             assigned = None
             if "Assign" in spec:
                 assigned = dataflow.assign(
-                    spec["Assign"], effective, context=context, variables=scope
+                    spec["Assign"],
+                    effective,
+                    context=context,
+                    variables=scope,
+                    random=engine.random,
                 )
             output = dataflow.output_path(spec, effective, context=context, variables=scope)
         if seconds <= 0:
@@ -191,11 +201,21 @@ class Fail:
             context, scope = engine.context(thread), engine.scope(thread)
             if "ErrorPath" in spec:
                 error = dataflow.resolve(
-                    spec["ErrorPath"], raw, field="ErrorPath", context=context, variables=scope
+                    spec["ErrorPath"],
+                    raw,
+                    field="ErrorPath",
+                    context=context,
+                    variables=scope,
+                    random=engine.random,
                 )
             if "CausePath" in spec:
                 cause = dataflow.resolve(
-                    spec["CausePath"], raw, field="CausePath", context=context, variables=scope
+                    spec["CausePath"],
+                    raw,
+                    field="CausePath",
+                    context=context,
+                    variables=scope,
+                    random=engine.random,
                 )
         if error is not None and not isinstance(error, str):
             raise runtime(f"The Error of a Fail state must be a string, not {error!r}")

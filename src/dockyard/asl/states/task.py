@@ -66,7 +66,11 @@ class Task:
             payload = effective
             if "Parameters" in spec:
                 payload = dataflow.template(
-                    spec["Parameters"], effective, context=context, variables=scope
+                    spec["Parameters"],
+                    effective,
+                    context=context,
+                    variables=scope,
+                    random=engine.random,
                 )
         timeout = _seconds(timeout_value, "TimeoutSeconds")
         heartbeat = _seconds(heartbeat_value, "HeartbeatSeconds")
@@ -166,10 +170,14 @@ def result_output(
         return engine.exit_state(thread, spec, output, assigned)
     context, scope = engine.context(thread), engine.scope(thread)
     if "ResultSelector" in spec:
-        result = dataflow.template(spec["ResultSelector"], result, context=context, variables=scope)
+        result = dataflow.template(
+            spec["ResultSelector"], result, context=context, variables=scope, random=engine.random
+        )
     assigned = None
     if "Assign" in spec:
-        assigned = dataflow.assign(spec["Assign"], result, context=context, variables=scope)
+        assigned = dataflow.assign(
+            spec["Assign"], result, context=context, variables=scope, random=engine.random
+        )
     output = dataflow.result_path(spec, thread["input"], result)
     output = dataflow.output_path(spec, output, context=context, variables=scope)
     return engine.exit_state(thread, spec, output, assigned)
