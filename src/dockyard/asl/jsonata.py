@@ -40,6 +40,7 @@ from jsonata import JException, Jsonata  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
 from dockyard.asl.errors import StatesError
+from dockyard.asl.intrinsics._functions import HASHES
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -53,13 +54,6 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 CACHED_EXPRESSIONS = 1024
 # JSONata's own range operator stops at ten million items; $range keeps the same bound.
 MAX_RANGE_ITEMS = 10_000_000
-_HASHES = {
-    "MD5": hashlib.md5,
-    "SHA-1": hashlib.sha1,
-    "SHA-256": hashlib.sha256,
-    "SHA-384": hashlib.sha384,
-    "SHA-512": hashlib.sha512,
-}
 _EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
 # Integers that a double holds exactly: a whole float inside prints as an integer, as in JS.
 _EXACT = 2**53
@@ -260,12 +254,12 @@ def _range(start: Any, end: Any, step: Any = None) -> list[int]:
 
 
 def _hash(data: Any, algorithm: Any) -> str:
-    digest = _HASHES.get(algorithm)
+    digest = HASHES.get(algorithm)
     if digest is None:
-        raise _fail("hash", f"the algorithm must be one of {', '.join(_HASHES)}, got {algorithm!r}")
+        raise _fail("hash", f"the algorithm must be one of {', '.join(HASHES)}, got {algorithm!r}")
     if not isinstance(data, str):
         data = json.dumps(_plain(data), separators=(",", ":"))
-    return digest(data.encode()).hexdigest()
+    return str(digest(data.encode()).hexdigest())
 
 
 def _parse(text: Any) -> Any:

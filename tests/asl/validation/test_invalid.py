@@ -112,6 +112,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("unknown top field", machine(Extra=1), "/Extra", SCHEMA, '"Extra" is not allowed'),
     ("timeout zero", machine(TimeoutSeconds=0), "/TimeoutSeconds", SCHEMA, "at least 1"),
     ("timeout text", machine(TimeoutSeconds="1"), "/TimeoutSeconds", SCHEMA, "must be an integer"),
+    ("over 1 MiB", machine(Comment="x" * 1_048_576), "", SCHEMA, "at most 1048576"),
     ("version number", machine(Version=1), "/Version", SCHEMA, "must be a string"),
     (
         "long state name",
