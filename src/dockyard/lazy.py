@@ -40,13 +40,16 @@ def exports(
     package: str, names: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: each of ``names`` is read from its module
-    (relative to the package, like ``"._entities"``) on first use, then kept on the package."""
+    (relative to the package, like ``"._entities"``) on first use, then kept on the package. A
+    name mapped to a module of the same name (``"steps": ".client.sdk.steps"``) is the module."""
 
     def __getattr__(name: str) -> Any:
         where = names.get(name)
         if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(where, package), name)
+        module = importlib.import_module(where, package)
+        is_module = where.rpartition(".")[2] == name
+        value = module if is_module else getattr(module, name)
         setattr(sys.modules[package], name, value)
         return value
 

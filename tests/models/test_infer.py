@@ -55,3 +55,15 @@ def test_infer_tensor_and_output_and_params() -> None:
 def test_signature_json_round_trips() -> None:
     signature = infer_signature(pd.DataFrame({"a": [1.0], "s": ["x"]}), params={"t": [0.5]})
     assert type(signature).from_dict(signature.to_dict()) == signature
+
+
+def test_text_label_tensors_record_a_dtype_that_reads_back() -> None:
+    """A classifier's string labels: numpy names a 3-character array ``str96``."""
+    labels = np.array(["yes", "no"])
+    signature = infer_signature(np.zeros((2, 3)), labels)
+
+    assert signature.outputs == Schema(tensors=(TensorSpec("str", (-1,)),))
+    assert type(signature).from_dict(signature.to_dict()) == signature
+    assert infer_signature({"raw": np.array([b"ab"])}).inputs == Schema(
+        tensors=(TensorSpec("bytes", (-1,), name="raw"),)
+    )

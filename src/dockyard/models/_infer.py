@@ -48,6 +48,17 @@ def _column_type(series: pd.Series[Any], name: str) -> str:
     )
 
 
+def _tensor_dtype(dtype: np.dtype[Any]) -> str:
+    """A tensor's dtype as a signature records it: text of any width is ``str`` (numpy names a
+    3-character label array ``str96``, which it cannot parse back, and the next batch's labels
+    may be longer)."""
+    if dtype.kind == "U":
+        return "str"
+    if dtype.kind == "S":
+        return "bytes"
+    return dtype.name
+
+
 def infer_schema(data: Any) -> Schema:
     """Infer a schema from example data: columns for tabular data, a tensor for arrays."""
     data = from_tensors(data)
@@ -57,11 +68,11 @@ def infer_schema(data: Any) -> Schema:
         if data.dtype == object:
             raise InvalidArgument("cannot infer a tensor type from an object array")
         shape = (-1, *data.shape[1:]) if data.ndim else ()
-        return Schema(tensors=(TensorSpec(dtype=data.dtype.name, shape=shape),))
+        return Schema(tensors=(TensorSpec(dtype=_tensor_dtype(data.dtype), shape=shape),))
     if isinstance(data, Mapping) and data and all(isinstance(v, np.ndarray) for v in data.values()):
         return Schema(
             tensors=tuple(
-                TensorSpec(dtype=v.dtype.name, shape=(-1, *v.shape[1:]), name=str(k))
+                TensorSpec(dtype=_tensor_dtype(v.dtype), shape=(-1, *v.shape[1:]), name=str(k))
                 for k, v in data.items()
             )
         )

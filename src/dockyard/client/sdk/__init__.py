@@ -13,6 +13,7 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.client.http import Client
+    from dockyard.client.sdk import steps
     from dockyard.client.sdk._connect import connect
     from dockyard.client.sdk._context import context, reset_context
     from dockyard.client.sdk._data import (
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         label_parameter_version,
         put_parameter,
     )
+    from dockyard.client.sdk._pipeline import Pipeline
     from dockyard.client.sdk._requests import build_request, spec_body, transform_request
     from dockyard.client.sdk._sender import MetricSender
     from dockyard.client.sdk._serializers import (
@@ -83,11 +85,14 @@ if TYPE_CHECKING:
         update_trigger,
     )
     from dockyard.client.sdk._upload import is_local, to_store
+    from dockyard.client.sdk.steps import Catch, Condition, Retry, path
 
 __all__ = [
     "ActiveRun",
     "CSVSerializer",
+    "Catch",
     "Client",
+    "Condition",
     "EndpointHandle",
     "Estimator",
     "JSONDeserializer",
@@ -95,7 +100,9 @@ __all__ = [
     "LoggedModel",
     "MetricSender",
     "NumpyDeserializer",
+    "Pipeline",
     "Predictor",
+    "Retry",
     "TrainingJob",
     "TransformJob",
     "Transformer",
@@ -133,6 +140,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "path",
     "publish",
     "put_parameter",
     "register_model",
@@ -145,6 +153,7 @@ __all__ = [
     "set_tags",
     "spec_body",
     "start_run",
+    "steps",
     "subscribe",
     "to_store",
     "transform_request",
@@ -176,6 +185,12 @@ __getattr__, __dir__ = exports(
         "TrainingJob": "._jobs",
         "TransformJob": "._transform",
         "Transformer": "._transform",
+        "Pipeline": "._pipeline",
+        "Catch": ".steps",
+        "Condition": ".steps",
+        "Retry": ".steps",
+        "path": ".steps",
+        "steps": ".steps",
         "active_run": "._fluent",
         "build_request": "._requests",
         "spec_body": "._requests",

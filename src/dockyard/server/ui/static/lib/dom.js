@@ -88,6 +88,7 @@ const STATUS = {
   Stopped: "s-warn", Creating: "s-run", InService: "s-ok", Updating: "s-run",
   RollingBack: "s-warn", Deleting: "s-warn", Approved: "s-ok", Rejected: "s-bad",
   READY: "s-ok", ok: "s-ok", denied: "s-bad",
+  SUCCEEDED: "s-ok", TIMED_OUT: "s-bad", ABORTED: "s-warn", PENDING_REDRIVE: "s-run",
 };
 export const statusClass = (s) => STATUS[s] || "s-muted";
 export const badge = (s) => h("span.badge", { class: statusClass(s) }, s);

@@ -1,0 +1,325 @@
+"""Pipelines: Dockyard's States Language engine beside moto's, through the same boto3 calls.
+
+Both servers run as their own processes on loopback; the same ``stepfunctions`` client code
+creates each state machine, starts executions and polls ``DescribeExecution`` every 2 ms until
+they end (moto's engine runs executions in a thread of its server; Dockyard's persists every
+transition to its database before answering).
+
+1. A chain of 1,000 Pass states (each sets ``$.i``): start to SUCCEEDED, p50 of ``--repeat``.
+2. A Map over 10,000 items with MaxConcurrency 40, each item through two Pass states.
+3. Executions per second of a 10-state machine (Pass, Choice, Pass...): ``--executions``
+   started from 8 threads, until the last one has ended.
+4. Dockyard only: engine overhead per Task state, from the execution history: a chain of Task
+   states that each call a registered Python function that returns at once; the time the
+   engine spends per state outside the function (state entered -> function started, function
+   ended -> next state entered).
+
+    .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--skip moto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _servers import VENV_BIN, Server, free_port
+
+ROLE = "arn:aws:iam::123456789012:role/bench"
+POLL_S = 0.002
+
+
+def moto_server() -> Server:
+    port = free_port()
+    argv = [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    return Server("moto", argv, port, "/moto-api/", {})
+
+
+def enable_moto_engine(url: str) -> None:
+    """moto returns executions as SUCCEEDED unless told to run them."""
+    httpx.post(
+        f"{url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
+    ).raise_for_status()
+
+
+def client(url: str, token: str | None) -> Any:
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        aws_session_token=token,
+    )
+
+
+def dockyard_token(home: Path) -> str | None:
+    """A token for the bench's boto3 calls when the server wants one."""
+    made = subprocess.run(
+        [
+            str(VENV_BIN / "dockyard"),
+            "tokens",
+            "create",
+            "--user",
+            "bench",
+            "--json",
+            "--home",
+            str(home),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if made.returncode != 0:
+        return None
+    token: str = json.loads(made.stdout)["token"]
+    return token
+
+
+def pass_chain(n: int) -> dict[str, Any]:
+    states: dict[str, Any] = {
+        f"S{i}": {"Type": "Pass", "Result": i, "ResultPath": "$.i", "Next": f"S{i + 1}"}
+        for i in range(n - 1)
+    }
+    states[f"S{n - 1}"] = {"Type": "Pass", "Result": n - 1, "ResultPath": "$.i", "End": True}
+    return {"StartAt": "S0", "States": states}
+
+
+def big_map() -> dict[str, Any]:
+    return {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 40,
+                "Iterator": {
+                    "StartAt": "Double",
+                    "States": {
+                        "Double": {"Type": "Pass", "Parameters": {"v.$": "$"}, "Next": "Tag"},
+                        "Tag": {
+                            "Type": "Pass",
+                            "Result": "done",
+                            "ResultPath": "$.tag",
+                            "End": True,
+                        },
+                    },
+                },
+                "ResultPath": "$.out",
+                "OutputPath": "$.out[0]",
+                "End": True,
+            }
+        },
+    }
+
+
+def ten_states() -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for i in range(4):
+        states[f"P{i}"] = {"Type": "Pass", "Result": i, "ResultPath": "$.step", "Next": f"C{i}"}
+        states[f"C{i}"] = {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.step",
+                    "NumericGreaterThanEquals": 0,
+                    "Next": f"P{i + 1}" if i < 3 else "Last",
+                }
+            ],
+            "Default": "Failed",
+        }
+    states["Last"] = {"Type": "Pass", "End": True}
+    states["Failed"] = {"Type": "Fail", "Error": "Unexpected"}
+    return {"StartAt": "P0", "States": states}
+
+
+def create(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    arn: str = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    return arn
+
+
+def wait(sfn: Any, execution: str, timeout_s: float = 600) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(POLL_S)
+    raise TimeoutError(f"{execution} still running after {timeout_s} s")
+
+
+def run_once(sfn: Any, machine: str, payload: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    began = time.perf_counter()
+    execution = sfn.start_execution(
+        stateMachineArn=machine, name=uuid.uuid4().hex, input=json.dumps(payload)
+    )
+    described = wait(sfn, execution["executionArn"])
+    return time.perf_counter() - began, described
+
+
+def timed(
+    sfn: Any,
+    name: str,
+    definition: dict[str, Any],
+    payload: dict[str, Any],
+    repeat: int,
+    check: Callable[[Any], bool],
+) -> float:
+    machine = create(sfn, name, definition)
+    times = []
+    for _ in range(repeat):
+        took, described = run_once(sfn, machine, payload)
+        output = json.loads(described.get("output") or "null")
+        if described["status"] != "SUCCEEDED" or not check(output):
+            raise AssertionError(f"{name}: {described['status']} {str(output)[:200]}")
+        times.append(took)
+    return statistics.median(times)
+
+
+def throughput(sfn: Any, executions: int) -> float:
+    machine = create(sfn, "ten", ten_states())
+    began = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        arns = list(
+            pool.map(
+                lambda i: sfn.start_execution(stateMachineArn=machine, name=f"e{i}")[
+                    "executionArn"
+                ],
+                range(executions),
+            )
+        )
+        described = list(pool.map(lambda arn: wait(sfn, arn), arns))
+    took = time.perf_counter() - began
+    failed = [d for d in described if d["status"] != "SUCCEEDED"]
+    if failed:
+        raise AssertionError(f"{len(failed)} executions did not succeed: {failed[0]}")
+    return executions / took
+
+
+def measure(sfn: Any, args: argparse.Namespace) -> dict[str, float]:
+    items = list(range(10_000))
+    return {
+        "chain": timed(
+            sfn,
+            "chain",
+            pass_chain(1000),
+            {"a": 1},
+            args.repeat,
+            lambda out: out == {"a": 1, "i": 999},
+        ),
+        "map": timed(
+            sfn,
+            "map",
+            big_map(),
+            {"items": items},
+            max(1, args.repeat // 2),
+            lambda out: out == {"v": 0, "tag": "done"},
+        ),
+        "rate": throughput(sfn, args.executions),
+    }
+
+
+def task_overhead(sfn: Any, states: int = 20) -> list[float]:
+    """Engine milliseconds per Task state outside the function itself, from the history."""
+    definition = {
+        "StartAt": "T0",
+        "States": {
+            f"T{i}": {
+                "Type": "Task",
+                "Resource": "dockyard:function:bench.noop",
+                **({"Next": f"T{i + 1}"} if i < states - 1 else {"End": True}),
+            }
+            for i in range(states)
+        },
+    }
+    machine = create(sfn, "tasks", definition)
+    _, described = run_once(sfn, machine, {"x": 1})
+    if described["status"] != "SUCCEEDED":
+        raise AssertionError(f"task chain: {described}")
+    events = sfn.get_execution_history(executionArn=described["executionArn"], maxResults=1000)[
+        "events"
+    ]
+    overheads: list[float] = []
+    entered = started = ended = None
+    for event in events:
+        kind, at = event["type"], event["timestamp"].timestamp()
+        if kind == "TaskStateEntered":
+            if ended is not None and started is not None and entered is not None:
+                overheads.append(((started - entered) + (at - ended)) * 1000)
+            entered = at
+        elif kind == "TaskStarted":
+            started = at
+        elif kind in ("TaskSucceeded", "TaskFailed"):
+            ended = at
+    return overheads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--executions", type=int, default=300)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["moto", "dockyard"])
+    args = parser.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    if "moto" not in args.skip:
+        with moto_server() as moto:
+            enable_moto_engine(moto.url)
+            results["moto"] = measure(client(moto.url, None), args)
+            print("moto", results["moto"], flush=True)
+    if "dockyard" not in args.skip:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            functions = home / "functions"
+            functions.mkdir()
+            (functions / "bench.py").write_text(
+                "def noop(event, context=None):\n    return event\n"
+            )
+            env = {"DOCKYARD_FUNCTIONS": "bench.noop=bench:noop", "PYTHONPATH": str(functions)}
+            with Server.dockyard(home, env=env) as dockyard:
+                sfn = client(dockyard.url, dockyard_token(home))
+                results["dockyard"] = measure(sfn, args)
+                print("dockyard", results["dockyard"], flush=True)
+                overhead = task_overhead(sfn)
+                print(
+                    f"dockyard task overhead p50 {statistics.median(overhead):.1f} ms "
+                    f"(p90 {statistics.quantiles(overhead, n=10)[-1]:.1f} ms, "
+                    f"{len(overhead)} states)"
+                )
+    if len(results) == 2:
+        moto, ours = results["moto"], results["dockyard"]
+        print(
+            f"1,000 Pass states: {ours['chain'] * 1000:.0f} ms vs moto "
+            f"{moto['chain'] * 1000:.0f} ms = {moto['chain'] / ours['chain']:.1f}x"
+        )
+        print(
+            f"Map 10,000 items:  {ours['map'] * 1000:.0f} ms vs moto "
+            f"{moto['map'] * 1000:.0f} ms = {moto['map'] / ours['map']:.1f}x"
+        )
+        print(
+            f"10-state executions/s: {ours['rate']:.0f} vs moto {moto['rate']:.0f} = "
+            f"{ours['rate'] / moto['rate']:.1f}x"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

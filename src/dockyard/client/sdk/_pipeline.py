@@ -1,0 +1,99 @@
+"""Pipelines written in Python, compiled to the Amazon States Language.
+
+    from dockyard import steps
+
+    read = steps.GetParameter("ReadEta", "/retrain/eta", result_path="$.eta")
+    train = steps.Train("Train", spec, result_path="$.train",
+                        retry=steps.Retry(["States.TaskFailed"], max_attempts=2))
+    gate = steps.Choice("GoodEnough").when(
+        dy.Condition("$.train.metrics.rmse") < 3.0, register >> deploy
+    ).otherwise(steps.Fail("TooWeak", error="Quality"))
+    pipeline = dy.Pipeline("retrain", read >> train >> gate)
+    pipeline.definition()          # the States Language document, validated
+
+The same document can be written by hand (``dockyard pipelines create retrain.asl.json``);
+the builder only saves typing and catches mistakes before the server sees them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from dockyard.client.sdk.steps import Chain, Step, _Compiler, as_chain
+
+__all__ = ["Pipeline"]
+
+
+class Pipeline:
+    """A state machine built from steps (see :mod:`dockyard.client.sdk.steps`)."""
+
+    def __init__(
+        self,
+        name: str,
+        steps: Step | Chain,
+        *,
+        comment: str | None = None,
+        timeout_s: int | None = None,
+    ) -> None:
+        self.name = name
+        self.chain = as_chain(steps)
+        self.comment = comment
+        self.timeout_s = timeout_s
+
+    def definition(self) -> dict[str, Any]:
+        """The States Language document, with states in the order they run."""
+        machine = _Compiler().machine(self.chain)
+        document: dict[str, Any] = {}
+        if self.comment:
+            document["Comment"] = self.comment
+        document["StartAt"] = machine["StartAt"]
+        document["States"] = ordered(machine["States"], machine["StartAt"])
+        if self.timeout_s is not None:
+            document["TimeoutSeconds"] = self.timeout_s
+        return document
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.definition(), indent=indent)
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.name!r}, {self.chain!r})"
+
+
+def ordered(states: Mapping[str, Any], start: str) -> dict[str, Any]:
+    """``states`` in breadth-first order from ``start`` (nested machines ordered too)."""
+    out: dict[str, Any] = {}
+    queue = deque([start])
+    while queue:
+        name = queue.popleft()
+        if name in out or name not in states:
+            continue
+        state = dict(states[name])
+        for key in ("Branches",):
+            if key in state:
+                state[key] = [
+                    {**branch, "States": ordered(branch["States"], branch["StartAt"])}
+                    for branch in state[key]
+                ]
+        if "ItemProcessor" in state:
+            processor = state["ItemProcessor"]
+            state["ItemProcessor"] = {
+                **processor,
+                "States": ordered(processor["States"], processor["StartAt"]),
+            }
+        out[name] = state
+        queue.extend(_targets(state))
+    for name, state in states.items():  # unreachable states stay, for validation to name
+        out.setdefault(name, state)
+    return out
+
+
+def _targets(state: Mapping[str, Any]) -> list[str]:
+    targets = [choice["Next"] for choice in state.get("Choices", ())]
+    for key in ("Next", "Default"):
+        if key in state:
+            targets.append(state[key])
+    targets.extend(catch["Next"] for catch in state.get("Catch", ()))
+    return targets

@@ -1,0 +1,167 @@
+// One pipeline execution: the state machine drawn with each state's progress (live while it
+// runs), the selected state's input and output, the history, and Stop / Redrive.
+// URL: #/pipelines/<name>/executions/<execution>?state=<state>
+import { api, every } from "../lib/api.js";
+import { h, clear, kv, badge, fmtTime, fmtDuration, table, toast, errorBox } from "../lib/dom.js";
+import { actionButton, confirmAction, errorText } from "../lib/forms.js";
+import { aslGraph } from "../lib/asl-graph.js";
+
+export const title = "Execution";
+
+const enc = encodeURIComponent;
+const ENDED = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
+const HISTORY_PAGES = 25; // 25,000 events: the most an execution keeps
+
+/** What each state did, from the history: status by name, and its last input and output. */
+export function statesOf(events, executionStatus) {
+  const status = {}, io = {};
+  const open = new Map(); // state name -> failed inside?
+  for (const e of events) {
+    const d = e.details || {};
+    const entered = d.stateEnteredEventDetails;
+    const exited = d.stateExitedEventDetails;
+    if (e.type.endsWith("StateEntered") && entered) {
+      status[entered.name] = "running";
+      open.set(entered.name, false);
+      io[entered.name] = { ...(io[entered.name] || {}), input: entered.input, entered: e.time, output: undefined };
+    } else if (e.type.endsWith("StateExited") && exited) {
+      status[exited.name] = open.get(exited.name) ? "caught" : "succeeded";
+      open.delete(exited.name);
+      io[exited.name] = { ...(io[exited.name] || {}), output: exited.output, exited: e.time };
+    } else if (/(Failed|TimedOut)$/.test(e.type) && !e.type.startsWith("Execution")) {
+      for (const name of open.keys()) open.set(name, true);
+    }
+  }
+  if (ENDED.includes(executionStatus) && executionStatus !== "SUCCEEDED") {
+    for (const name of open.keys()) status[name] = executionStatus === "ABORTED" ? "aborted" : "failed";
+  }
+  return { status, io };
+}
+
+function pretty(text) {
+  if (text === undefined || text === null) return "";
+  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return String(text); }
+}
+
+function summary(e) {
+  const d = Object.values(e.details || {})[0] || {};
+  const text = d.name || d.resource || d.error || "";
+  return [text, d.cause ? `: ${String(d.cause).slice(0, 200)}` : ""].join("");
+}
+
+export default async function execution(ctx) {
+  const { root, params, query, signal } = ctx;
+  const machine = decodeURIComponent(params.name);
+  const name = decodeURIComponent(params.execution);
+  const path = `pipelines/${enc(machine)}/executions/${enc(name)}`;
+  const header = h("div");
+  const info = h("div");
+  const graph = h("div.graph-wrap#graph");
+  const selected = h("div#state-io");
+  const historyBox = h("div#history");
+  root.append(header, h("div.grid2", h("div", h("h2", "Graph"), graph), h("div", info, selected)),
+    h("h2", "History"), historyBox);
+
+  let definition = null;
+  try {
+    const described = await api(`pipelines/${enc(machine)}`, { signal });
+    definition = JSON.parse(described.definition);
+  } catch (e) { clear(graph, errorBox({ message: errorText(e) })); }
+
+  let current = null, states = { status: {}, io: {} };
+  const choose = (state) => { ctx.setQuery({ state }); drawSelected(state); drawGraph(); };
+
+  function drawGraph() {
+    if (!definition) return;
+    const svg = aslGraph(definition, { status: byPath(definition, states.status), onSelect: (p) => choose(p.split("/").pop()) });
+    const pick = query.get("state");
+    if (pick) for (const node of svg.querySelectorAll("[data-state]")) if (node.dataset.state.split("/").pop() === pick) node.classList.add("asl-selected");
+    clear(graph, svg);
+  }
+
+  function drawSelected(state) {
+    if (!state) { clear(selected, h("p.muted", "Select a state in the graph to see its input and output.")); return; }
+    const io = states.io[state];
+    clear(selected, h("h2", state), io ? h("div",
+      kv([["Status", states.status[state] || ""], ["Entered", fmtTime(io.entered)], ["Took", io.exited ? fmtDuration(io.exited - io.entered) : ""]]),
+      h("h3", "Input"), h("pre.code#state-input", pretty(io.input)),
+      h("h3", "Output"), h("pre.code#state-output", io.output === undefined ? "(not yet)" : pretty(io.output)))
+      : h("p.muted", "This state has not run."));
+  }
+
+  function drawHeader() {
+    const ended = ENDED.includes(current.status);
+    clear(header,
+      h("div.crumbs", h("a", { href: "#/pipelines" }, "Pipelines"), " / ", h("a", { href: `#/pipelines/${enc(machine)}` }, machine), " / ", name),
+      h("div.head", h("h1", name), badge(current.status), h("div.spacer"),
+        !ended ? actionButton(ctx.me, "Stop", async () => {
+          const done = await confirmAction(`Stop ${name}?`, h("p", "Its running tasks are stopped and its timers dropped."),
+            () => api(`${path}/stop`, { method: "POST", body: {} }), { submit: "Stop execution", id: "confirm-dialog" });
+          if (done) { toast(`${name} stopped`); await refresh(); }
+        }, { id: "stop-execution", danger: true }) : null,
+        ended && current.status !== "SUCCEEDED" ? actionButton(ctx.me, "Redrive", async () => {
+          try { await api(`${path}/redrive`, { method: "POST" }); toast(`${name} redriven from the failed state`); await refresh(); } catch (e) { toast(errorText(e), true); }
+        }, { id: "redrive-execution" }) : null));
+    clear(info, kv([
+      ["Started", fmtTime(current.start_time)],
+      ["Stopped", current.stop_time ? fmtTime(current.stop_time) : ""],
+      ["Duration", fmtDuration((current.stop_time || Date.now()) - current.start_time)],
+      ["Error", current.error ? h("span.s-bad", current.error) : ""],
+      ["Cause", current.cause ? h("span.wrap", current.cause) : ""],
+      ["Redriven", current.redrive_count ? `${current.redrive_count}x` : ""],
+      ["Input", h("details", h("summary", "show"), h("pre.code", pretty(current.input)))],
+      ["Output", current.output ? h("details", { open: true }, h("summary", "show"), h("pre.code#execution-output", pretty(current.output))) : ""],
+    ]));
+  }
+
+  async function history() {
+    const events = [];
+    let token = null;
+    for (let i = 0; i < HISTORY_PAGES; i++) {
+      const page = await api(`${path}/history`, { query: { limit: 1000, ...(token ? { next_token: token } : {}) }, signal });
+      events.push(...page.events);
+      token = page.next_token;
+      if (!token) break;
+    }
+    return events;
+  }
+
+  async function refresh() {
+    current = await api(path, { signal });
+    const events = await history();
+    states = statesOf(events, current.status);
+    drawHeader();
+    drawGraph();
+    drawSelected(query.get("state"));
+    const shown = events.slice(-500).reverse();
+    clear(historyBox, table([
+      ["#", (e) => e.id, { num: true }],
+      ["Type", (e) => h("span.mono", e.type)],
+      ["Time", (e) => fmtTime(e.time)],
+      ["Detail", (e) => h("span.wrap", summary(e))],
+    ], shown), events.length > shown.length ? h("p.muted", `The latest ${shown.length} of ${events.length} events.`) : null);
+    return ENDED.includes(current.status);
+  }
+
+  try {
+    if (!(await refresh())) {
+      const stop = every(1000, async () => { if (await refresh()) stop(); });
+      ctx.onLeave(stop);
+    }
+  } catch (e) { clear(header, errorBox({ message: errorText(e) })); }
+}
+
+/** Status keyed by the graph's node paths ("Map/Score"): nested states by their own name. */
+function byPath(definition, status) {
+  const out = {};
+  const walk = (machine, prefix) => {
+    for (const [name, state] of Object.entries(machine.States || {})) {
+      if (status[name]) out[prefix + name] = status[name];
+      if (state.Type === "Parallel") (state.Branches || []).forEach((b, i) => walk(b, `${prefix}${name}/${i}/`));
+      const inner = state.ItemProcessor || state.Iterator;
+      if (state.Type === "Map" && inner) walk(inner, `${prefix}${name}/`);
+    }
+  };
+  walk(definition, "");
+  return out;
+}

@@ -1,0 +1,87 @@
+"""``dockyard pipelines graph``: a state machine as Mermaid or DOT text."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.client.cli._graph import render, rule_text
+
+DEFINITION = {
+    "StartAt": "Train",
+    "States": {
+        "Train": {
+            "Type": "Task",
+            "Resource": "dockyard:train.sync",
+            "Next": "Good",
+            "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Alert"}],
+        },
+        "Good": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.rmse", "NumericLessThan": 3, "Next": "Fan"}],
+            "Default": "Alert",
+        },
+        "Fan": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+            ],
+            "End": True,
+        },
+        "Alert": {"Type": "Fail", "Error": "Weak"},
+    },
+}
+
+
+def test_mermaid_shows_states_edges_rules_and_nesting() -> None:
+    text = render(DEFINITION, status={"Train": "succeeded", "Fan/1/A": "running"})
+    lines = text.splitlines()
+
+    assert lines[0] == "flowchart TD"
+    assert '  s0["Train (Task)"]' in lines
+    assert "  style s0 fill:#bbf7d0" in lines
+    assert '  s1{"Good (Choice)"}' in lines
+    assert '  s5(["Alert (Fail)"])' in lines
+    assert '  subgraph s2["Fan (Parallel)"]' in lines
+    # the two branches' states share a name but not a node; the second one is running
+    assert '  s3["A (Pass)"]' in lines and '  s4["A (Pass)"]' in lines
+    assert "  style s4 fill:#bfdbfe" in lines
+    assert '  s0 -.->|"catch States.TaskFailed"| s5' in lines
+    assert '  s1 -->|"$.rmse < 3"| s2' in lines
+    assert '  s1 -->|"otherwise"| s5' in lines
+    assert lines[-1] == "  start --> s0"
+
+
+def test_dot_is_a_digraph_with_clusters_for_nested_machines() -> None:
+    text = render(DEFINITION, "dot", status={"Fan": "failed"})
+
+    assert text.startswith("digraph pipeline {\n") and text.endswith("}\n")
+    assert '  subgraph cluster_s2 { label="Fan\\n(Parallel)";' in text
+    assert '  style=filled; fillcolor="#fecaca";' in text
+    assert '  s1 [label="Good\\n(Choice)" shape=diamond];' in text
+    assert '  s0 -> s5 [label="catch States.TaskFailed" style=dashed];' in text
+    assert "  start -> s0;" in text
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ({"Variable": "$.a", "StringEquals": "x"}, '$.a == "x"'),
+        ({"Variable": "$.a", "NumericGreaterThanEqualsPath": "$.b"}, "$.a >= $.b"),
+        ({"Variable": "$.a", "StringMatches": "log-*"}, '$.a matches "log-*"'),
+        ({"Variable": "$.a", "IsPresent": False}, "$.a not present"),
+        ({"Not": {"Variable": "$.a", "BooleanEquals": True}}, "not ($.a == true)"),
+        (
+            {
+                "And": [
+                    {"Variable": "$.a", "IsNull": True},
+                    {"Variable": "$.b", "NumericLessThan": 1},
+                ]
+            },
+            "($.a null) and ($.b < 1)",
+        ),
+        ({"Condition": "{% $states.input.a > 1 %}"}, "{% $states.input.a > 1 %}"),
+    ],
+)
+def test_choice_rules_read_as_a_few_words(rule: dict, text: str) -> None:
+    assert rule_text(rule) == text

@@ -1,0 +1,118 @@
+"""The pipelines pages: a state machine drawn as a graph, an execution's states coloured as it
+runs, a state's input and output on click, the history, and Stop / Start from the page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.ui.conftest import Seeded, Watched
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 20_000
+
+DEFINITION = {
+    "StartAt": "Prep",
+    "States": {
+        "Prep": {
+            "Type": "Pass",
+            "Result": {"items": [1, 2, 3]},
+            "ResultPath": "$.data",
+            "Next": "Gate",
+        },
+        "Gate": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Fan"}],
+            "Default": "Refused",
+        },
+        "Fan": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "Each",
+                    "States": {
+                        "Each": {
+                            "Type": "Map",
+                            "ItemsPath": "$.data.items",
+                            "ItemProcessor": {
+                                "StartAt": "Sq",
+                                "States": {"Sq": {"Type": "Pass", "End": True}},
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+                {
+                    "StartAt": "Hold",
+                    "States": {"Hold": {"Type": "Wait", "SecondsPath": "$.hold", "End": True}},
+                },
+            ],
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+        "Refused": {"Type": "Fail", "Error": "NoGo", "Cause": "go was false"},
+    },
+}
+
+
+def test_graph_live_states_and_stop(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-flow", "definition": json.dumps(DEFINITION)}
+        )
+        assert made.status_code == 201, made.text
+        started = c.post(
+            "/api/v1/pipelines/ui-flow/executions",
+            json={"name": "held", "input": json.dumps({"go": True, "hold": 600})},
+        )
+        assert started.status_code == 201, started.text
+    p = page.goto("/pipelines")
+    p.wait_for_selector("#pipelines >> text=ui-flow", timeout=TIMEOUT_MS)
+    p.click("#pipelines >> text=ui-flow")
+    p.wait_for_selector('#graph [data-state="Fan/1/Hold"]', timeout=TIMEOUT_MS)
+    p.wait_for_selector("#executions >> text=held", timeout=TIMEOUT_MS)
+    p.click("#executions >> text=held")
+    # The Wait is running; the Map beside it has finished; Prep ran.
+    p.wait_for_selector('#graph [data-state="Fan/1/Hold"].asl-running', timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Fan/0/Each"].asl-succeeded', timeout=TIMEOUT_MS)
+    refused = p.get_attribute('#graph [data-state="Refused"]', "class") or ""
+    assert not {"asl-running", "asl-succeeded", "asl-failed"} & set(refused.split())
+    p.click('#graph [data-state="Prep"]')
+    p.wait_for_selector("#state-output", timeout=TIMEOUT_MS)
+    assert json.loads(p.inner_text("#state-output")) == {
+        "go": True,
+        "hold": 600,
+        "data": {"items": [1, 2, 3]},
+    }
+    assert "ParallelStateEntered" in p.inner_text("#history")
+    page.shot("pipeline-execution")
+    p.click("#stop-execution")
+    p.click("#confirm-dialog button[type=submit]")
+    p.wait_for_selector(".head >> text=ABORTED", timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Fan/1/Hold"].asl-aborted', timeout=TIMEOUT_MS)
+    with seeded.client() as c:
+        execution = c.get("/api/v1/pipelines/ui-flow/executions/held").json()
+        assert execution["status"] == "ABORTED", execution
+
+
+def test_start_an_execution_from_the_page(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-refused", "definition": json.dumps(DEFINITION)}
+        )
+        assert made.status_code == 201, made.text
+    p = page.goto("/pipelines/ui-refused")
+    p.click("#start-execution")
+    p.fill("#start-dialog [name=name]", "from-page")
+    p.fill("#start-dialog [name=input]", '{"go": false}')
+    p.click("#start-dialog button[type=submit]")
+    p.wait_for_selector(".head >> text=FAILED", timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Refused"].asl-failed', timeout=TIMEOUT_MS)
+    assert "go was false" in p.inner_text("body")
+    p.click("#graph [data-state=Gate]")
+    p.wait_for_selector("#state-input", timeout=TIMEOUT_MS)
+    with seeded.client() as c:
+        execution = c.get("/api/v1/pipelines/ui-refused/executions/from-page").json()
+        assert (execution["status"], execution["error"]) == ("FAILED", "NoGo")
+    page.shot("pipeline-failed")
