@@ -39,6 +39,7 @@ __all__ = [
     "PathResolver",
     "derived_random",
     "evaluate_intrinsic",
+    "intrinsic_paths",
     "is_intrinsic",
     "parse_intrinsic",
 ]
@@ -100,6 +101,17 @@ def _check(text: str, call: Call) -> None:
             f"States.Format: the template has {len(first.pieces) - 1} placeholder(s) "
             f"'{{}}' but {count - 1} value(s) follow it",
         )
+
+
+def intrinsic_paths(call: Call) -> list[str]:
+    """Every path argument of ``call`` and of the calls nested in it, in order."""
+    found: list[str] = []
+    for argument in call.arguments:
+        if isinstance(argument, Path):
+            found.append(argument.path)
+        elif isinstance(argument, Call):
+            found.extend(intrinsic_paths(argument))
+    return found
 
 
 def evaluate_intrinsic(
