@@ -198,3 +198,20 @@ def test_a_fail_state_without_error_fails_with_no_error_name() -> None:
     step = start(chain(("F", {"Type": "Fail"})), {}, context=CONTEXT, now=NOW)
     assert (step.status, step.error, step.cause) == ("FAILED", None, None)
     assert step.events[-1].details == {"executionFailedEventDetails": {}}
+
+
+def test_advance_never_changes_the_snapshot_it_is_given() -> None:
+    processor = {"StartAt": "W", "States": {"W": {**WORK, "End": True}}}
+    definition = chain(("Each", {"Type": "Map", "ItemProcessor": processor}), ("V", WORK))
+    step = start(definition, [1, 2, 3], context=CONTEXT, now=NOW)
+    ids = task_ids(step.effects)
+    for completions in ([TaskSucceeded(ids[0], 1)], [TaskFailed(ids[1], "E", None)]):
+        before = roundtrip(step.state)
+        advance(step.state, completions, now=NOW)
+        assert step.state == before
+    step = advance(step.state, [TaskSucceeded(ids[0], 1)], now=NOW)
+    before = roundtrip(step.state)
+    stopped = advance(step.state, [StopRequested(None, None)], now=NOW)
+    assert step.state == before
+    redrive(stopped.state, now=NOW)
+    assert roundtrip(stopped.state) == roundtrip(stopped.state) and stopped.status == "ABORTED"

@@ -34,6 +34,7 @@ from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, decorated, runtim
 from dockyard.asl.expressions import jsonata
 from dockyard.asl.history import MAX_EVENTS, HistoryEvent, checked_text, json_text
 from dockyard.asl.retry import delay_seconds, error_matches
+from dockyard.asl.snapshot import Threads
 
 __all__ = ["Engine", "Outcome", "Scope", "StateKind"]
 
@@ -83,7 +84,10 @@ class Engine:
         self.s = snapshot
         self.now = now
         self.now_text = now.isoformat().replace("+00:00", "Z")
-        self.threads: dict[str, dict[str, Any]] = snapshot["threads"]
+        threads = snapshot["threads"]
+        if not isinstance(threads, Threads):
+            threads = snapshot["threads"] = Threads(threads)
+        self.threads: Threads = threads
         self.waits: dict[str, list[str]] = snapshot["waits"]
         self.effects: list[Effect] = []
         self.events: list[HistoryEvent] = []
@@ -230,18 +234,19 @@ class Engine:
         thread["entered"] = self.now_text
         thread["rc"] = 0
         thread["tries"] = {}
-        self.emit(
-            thread,
-            f"{spec['Type']}StateEntered",
-            {
-                "stateEnteredEventDetails": {
-                    "name": thread["at"],
-                    "input": checked_text(thread["input"], thread["at"]),
-                    "inputDetails": {"truncated": False},
-                }
-            },
-        )
-        thread["eid"] = self.s["events"]
+        if not thread["quiet"]:  # a quiet thread's input is an item of a checked input
+            self.emit(
+                thread,
+                f"{spec['Type']}StateEntered",
+                {
+                    "stateEnteredEventDetails": {
+                        "name": thread["at"],
+                        "input": checked_text(thread["input"], thread["at"]),
+                        "inputDetails": {"truncated": False},
+                    }
+                },
+            )
+            thread["eid"] = self.s["events"]
         return self.kind(spec).run(self, thread, spec)
 
     def resume(self, thread: dict[str, Any], step: Any, *args: Any) -> None:
@@ -439,13 +444,13 @@ class Engine:
         self.s["error"] = error
         self.s["cause"] = cause
         if status != "FAILED":  # stopped or timed out: the states still running say so
-            for thread in sorted(self.threads.values(), key=lambda t: -t["id"].count("/")):
+            for thread in sorted(self.threads.owned_values(), key=lambda t: -t["id"].count("/")):
                 if thread["phase"] in ("task", "wait", "retry", "fanout"):
                     with contextlib.suppress(StatesError):
                         self.emit(thread, f"{self.spec(thread)['Type']}StateAborted", {})
         for effect_id in list(self.waits):
             self.cancel(effect_id)
-        for thread in self.threads.values():
+        for thread in self.threads.owned_values():
             if thread["phase"] in ("enter", "task", "wait", "retry"):
                 thread["phase"] = "aborted"
         self.ready.clear()

@@ -24,6 +24,7 @@ from dockyard.asl.effects import (
 )
 from dockyard.asl.engine import EXECUTION_TIMER, Engine
 from dockyard.asl.history import MAX_PAYLOAD_BYTES, json_text
+from dockyard.asl.snapshot import Threads, copy_snapshot
 from dockyard.asl.states.fanout import fill
 from dockyard.errors import Conflict, InvalidArgument, PayloadTooLarge
 
@@ -225,12 +226,13 @@ def _copy(state: Mapping[str, Any]) -> dict[str, Any]:
             f"version {SNAPSHOT_VERSION}",
             field="state",
         )
-    copied: dict[str, Any] = json.loads(json.dumps(state))
-    return copied
+    return copy_snapshot(state)
 
 
 def _step(engine: Engine) -> Step:
     snapshot = engine.s
+    if isinstance(snapshot["threads"], Threads):
+        snapshot["threads"] = snapshot["threads"].plain()
     status = snapshot["status"]
     return Step(
         state=snapshot,

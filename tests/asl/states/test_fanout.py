@@ -260,3 +260,39 @@ def test_siblings_of_a_failed_iteration_are_recorded_as_aborted() -> None:
         "MapStateFailed",
         "ExecutionFailed",
     ]
+
+
+def test_batches_respect_max_input_bytes() -> None:
+    definition = chain(
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "ItemBatcher": {"MaxInputBytesPerBatch": 12},
+                "ItemProcessor": {
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "OutputPath": "$.Items", "End": True}},
+                },
+            },
+        )
+    )
+    assert execute(definition, ["aaaa", "bbbb", "cccc"]).step.output == [["aaaa", "bbbb"], ["cccc"]]
+
+
+def test_item_reader_is_refused_with_a_clear_runtime_error() -> None:
+    definition = chain(
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "Parameters": {"Bucket": "b", "Key": "k"},
+                },
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            },
+        )
+    )
+    run = execute(definition, {})
+    assert run.step.error == "States.Runtime"
+    assert "ItemReader" in (run.step.cause or "")

@@ -16,7 +16,9 @@ count or percentage counts failures instead and fails with
 ``States.ExceedToleratedFailureThreshold`` once past it. A distributed Map (``ProcessorConfig``
 ``Mode: DISTRIBUTED``) runs its items like an inline one, but as AWS's child executions do, its
 iterations write no events into this execution's history (``MapRunStarted`` / ``MapRun...``
-instead), so a Map over 10,000 items stays within the 25,000-event limit.
+instead), so a Map over 10,000 items stays within the 25,000-event limit. ``ItemReader``
+(items read from S3) is refused with ``States.Runtime``; ``ResultWriter`` is ignored (the
+results are the state's result, as without it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.asl import dataflow
 from dockyard.asl.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, StatesError, runtime
+from dockyard.asl.history import json_text
 from dockyard.asl.states.task import result_output
 
 if TYPE_CHECKING:
@@ -94,6 +97,11 @@ class Parallel:
 class Map:
     def run(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
         raw = thread["input"]
+        if "ItemReader" in spec:
+            raise runtime(
+                "ItemReader (reading the items from S3) is not supported: pass the items in "
+                "the state's input"
+            )
         jsonata = engine.jsonata_mode(spec)
         context, scope = engine.context(thread), engine.scope(thread)
         if jsonata:
@@ -235,7 +243,7 @@ class Map:
         current: list[Any] = []
         current_bytes = 0
         for item in items:
-            item_bytes = len(str(item)) if max_bytes is not None else 0
+            item_bytes = len(json_text(item).encode()) if max_bytes is not None else 0
             full = len(current) >= max(size, 1) or (
                 max_bytes is not None and current and current_bytes + item_bytes > max_bytes
             )
