@@ -95,6 +95,24 @@ def test_the_clock_comes_from_the_caller() -> None:
     assert resolve("{% $millis() %}", now=now) == 1767323045000
 
 
+def visit(entered: str) -> dict[str, Any]:
+    context = {"Execution": {"Id": "arn:e"}, "State": {"Name": "S", "EnteredTime": entered}}
+    return {"states": {"input": {}, "context": context}}
+
+
+def test_without_a_clock_now_is_when_the_state_was_entered() -> None:
+    bindings = visit("2026-05-06T07:08:09.123Z")
+    assert resolve_jsonata("{% $now() %}", bindings) == "2026-05-06T07:08:09.123Z"
+
+
+def test_without_a_generator_values_derive_from_the_state_visit() -> None:
+    template = ["{% $uuid() %}", "{% $uuid() %}", "{% $random() %}"]
+    first = resolve_jsonata(template, visit("2026-01-01T00:00:00Z"))
+    assert first == resolve_jsonata(template, visit("2026-01-01T00:00:00Z"))
+    assert first[0] != first[1]
+    assert first != resolve_jsonata(template, visit("2026-01-01T00:00:01Z"))
+
+
 @pytest.mark.parametrize(
     ("template", "words"),
     [
@@ -116,7 +134,7 @@ def test_the_clock_comes_from_the_caller() -> None:
         ({"a": "{% $range(1, 100000000, 1) %}"}, "at most 10000000"),
         ({"a": "{% $hash('a', 'SHA-3') %}"}, "$hash: the algorithm must be one of MD5"),
         ({"a": "{% $parse('{') %}"}, "$parse: the argument is not valid JSON"),
-        ({"a": "{% $uuid() %}"}, "$uuid: no random generator"),
+        ({"a": "{% $eval('1 + 1') %}"}, "$eval: is not supported by Step Functions"),
     ],
 )
 def test_failures_are_query_evaluation_errors(template: Any, words: str) -> None:

@@ -6,10 +6,14 @@ The bindings are JSONata variables: ``{"states": {"input": ..., "context": ...},
 is read as ``$states.input`` and ``$myVar``.
 
 Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, ``$hash``,
-``$random``, ``$uuid`` and ``$parse``; they are bound here for every evaluation. Randomness and
+``$random`` (with an optional seed), ``$uuid`` and ``$parse``, and leaves out ``$eval``; they
+are bound here for every evaluation. Randomness and
 the clock come from the caller (``random``, ``now``) so that a replayed execution computes
 the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
-``$now()`` / ``$millis()`` read ``now`` when it is given.
+``$now()`` / ``$millis()`` read ``now``. Without them, the generator is seeded from the
+template and ``$states.context`` (execution, state, entered time, retry count), and the clock
+reads ``$states.context.State.EnteredTime``; only a caller that gives neither a clock nor a
+context gets JSONata's own clock.
 
 Every failure (a syntax error, an error the expression raises, an undefined result, a function
 as a result) is a :class:`StatesError` named ``States.QueryEvaluationError`` whose cause quotes
@@ -36,6 +40,7 @@ from jsonata import JException, Jsonata  # type: ignore[import-untyped]
 from jsonata.utils import Utils  # type: ignore[import-untyped]
 
 from dockyard.asl.errors import StatesError
+from dockyard.asl.intrinsics._functions import HASHES
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -49,13 +54,6 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 CACHED_EXPRESSIONS = 1024
 # JSONata's own range operator stops at ten million items; $range keeps the same bound.
 MAX_RANGE_ITEMS = 10_000_000
-_HASHES = {
-    "MD5": hashlib.md5,
-    "SHA-1": hashlib.sha1,
-    "SHA-256": hashlib.sha256,
-    "SHA-384": hashlib.sha384,
-    "SHA-512": hashlib.sha512,
-}
 _EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
 # Integers that a double holds exactly: a whole float inside prints as an integer, as in JS.
 _EXACT = 2**53
@@ -96,9 +94,33 @@ def resolve_jsonata(
     ``bindings`` name the variables without ``$``; ``field`` names the state's field being
     resolved (``Arguments``) for error causes, nested keys are added as ``Arguments/a/b``.
     """
+    states = bindings.get("states")
+    context = states.get("context") if isinstance(states, Mapping) else None
+    if random is None:
+        random = _derived_random(template, context)
+    if now is None:
+        now = _entered_time(context)
     variables = dict(bindings)
     variables.update(_functions(random, now))
     return _resolve(template, variables, field)
+
+
+def _derived_random(template: Any, context: Any) -> Random:
+    # The same visit of a state draws the same values; another visit or retry, other ones.
+    text = json.dumps([template, context], sort_keys=True, default=str)
+    return Random(hashlib.sha256(text.encode()).digest())
+
+
+def _entered_time(context: Any) -> datetime | None:
+    """``$$.State.EnteredTime``: $now() of a state that was given no clock."""
+    state = context.get("State") if isinstance(context, Mapping) else None
+    entered = state.get("EnteredTime") if isinstance(state, Mapping) else None
+    if isinstance(entered, str):
+        try:
+            return datetime.fromisoformat(entered)
+        except ValueError:
+            return None
+    return entered if isinstance(entered, datetime) else None
 
 
 def _resolve(template: Any, variables: dict[str, Any], field: str) -> Any:
@@ -232,12 +254,12 @@ def _range(start: Any, end: Any, step: Any = None) -> list[int]:
 
 
 def _hash(data: Any, algorithm: Any) -> str:
-    digest = _HASHES.get(algorithm)
+    digest = HASHES.get(algorithm)
     if digest is None:
-        raise _fail("hash", f"the algorithm must be one of {', '.join(_HASHES)}, got {algorithm!r}")
+        raise _fail("hash", f"the algorithm must be one of {', '.join(HASHES)}, got {algorithm!r}")
     if not isinstance(data, str):
         data = json.dumps(_plain(data), separators=(",", ":"))
-    return digest(data.encode()).hexdigest()
+    return str(digest(data.encode()).hexdigest())
 
 
 def _parse(text: Any) -> Any:
@@ -247,6 +269,11 @@ def _parse(text: Any) -> Any:
         return _nulls(json.loads(text))
     except ValueError as exc:
         raise _fail("parse", f"the argument is not valid JSON: {exc}") from exc
+
+
+def _no_eval(*_: Any) -> Any:
+    # Step Functions leaves $eval out of its JSONata: a template evaluates what it says.
+    raise _fail("eval", "is not supported by Step Functions; use $parse to read JSON text")
 
 
 def _nulls(value: Any) -> Any:
@@ -260,19 +287,14 @@ def _nulls(value: Any) -> Any:
     return value
 
 
-def _functions(random: Random | None, now: datetime | None) -> dict[str, Any]:
-    def generator(name: str) -> Random:
-        if random is None:
-            raise _fail(name, "no random generator was given to evaluate it")
-        return random
-
+def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
     def random_number(seed: Any = None) -> float:
         if seed is not None:
             return Random(seed if isinstance(seed, int | float | str) else str(seed)).random()
-        return generator("random").random()
+        return random.random()
 
     def new_uuid() -> str:
-        return str(uuid.UUID(int=generator("uuid").getrandbits(128), version=4))
+        return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
     functions: dict[str, Any] = {
         "partition": Jsonata.JFunction(_Function("partition", _partition), "<an:a>"),
@@ -281,6 +303,7 @@ def _functions(random: Random | None, now: datetime | None) -> dict[str, Any]:
         "random": Jsonata.JFunction(_Function("random", random_number), "<j?:n>"),
         "uuid": Jsonata.JFunction(_Function("uuid", new_uuid), "<:s>"),
         "parse": Jsonata.JFunction(_Function("parse", _parse), "<s:x>"),
+        "eval": Jsonata.JFunction(_Function("eval", _no_eval), "<sx?:x>"),
     }
     if now is not None:
         instant = now if now.tzinfo else now.replace(tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dockyard.asl import validate
-from dockyard.asl.validation import RULES
+from dockyard.asl.validation import RULES, Rule
 
 SM = "arn:aws:states:::sagemaker:createTrainingJob.sync"
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
@@ -112,6 +112,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("unknown top field", machine(Extra=1), "/Extra", SCHEMA, '"Extra" is not allowed'),
     ("timeout zero", machine(TimeoutSeconds=0), "/TimeoutSeconds", SCHEMA, "at least 1"),
     ("timeout text", machine(TimeoutSeconds="1"), "/TimeoutSeconds", SCHEMA, "must be an integer"),
+    ("over 1 MiB", machine(Comment="x" * 1_048_576), "", SCHEMA, "at most 1048576"),
     ("version number", machine(Version=1), "/Version", SCHEMA, "must be a string"),
     (
         "long state name",
@@ -1169,3 +1170,30 @@ def test_rules_are_small_and_named_once() -> None:
     assert len(names) == len(set(names))
     assert {r.scope for r in RULES} == {"definition", "machine", "state"}
     assert len(RULES) >= 30
+
+
+WARNED = [
+    train(Parameters={"Name": "$.name"}),
+    state("P", {"Type": "Pass", "Result": {"a.$": "$.x"}, "End": True}),
+]
+
+
+def test_every_rule_has_a_case_in_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rule added without a definition that breaks it fails here.
+    fired: set[str] = set()
+
+    def watched(rule: Rule) -> Rule:
+        def check(subject: Any) -> list[Any]:
+            found = list(rule.check(subject))
+            if found:
+                fired.add(rule.name)
+            return found
+
+        return Rule(rule.name, rule.scope, check)
+
+    monkeypatch.setattr("dockyard.asl.validation._validate.RULES", [watched(r) for r in RULES])
+    for case in CASES:
+        validate(case[1])
+    for definition in WARNED:
+        validate(definition)
+    assert sorted(r.name for r in RULES if r.name not in fired) == []

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Intrinsic,
         PathResolver,
         evaluate_intrinsic,
+        intrinsic_paths,
         is_intrinsic,
         parse_intrinsic,
     )
@@ -28,6 +29,7 @@ __all__ = [
     "IntrinsicSyntaxError",
     "PathResolver",
     "evaluate_intrinsic",
+    "intrinsic_paths",
     "is_intrinsic",
     "parse_intrinsic",
 ]
@@ -37,6 +39,7 @@ __getattr__, __dir__ = exports(
         "Intrinsic": "._evaluate",
         "PathResolver": "._evaluate",
         "evaluate_intrinsic": "._evaluate",
+        "intrinsic_paths": "._evaluate",
         "is_intrinsic": "._evaluate",
         "parse_intrinsic": "._evaluate",
         "IntrinsicSyntaxError": "._syntax",

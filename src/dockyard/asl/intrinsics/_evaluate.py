@@ -9,6 +9,8 @@ passes its own ``resolve_path``.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from random import Random
@@ -32,7 +34,15 @@ from dockyard.asl.intrinsics._syntax import (
 )
 from dockyard.asl.paths import MISSING, find, parse_path
 
-__all__ = ["Intrinsic", "PathResolver", "evaluate_intrinsic", "is_intrinsic", "parse_intrinsic"]
+__all__ = [
+    "Intrinsic",
+    "PathResolver",
+    "derived_random",
+    "evaluate_intrinsic",
+    "intrinsic_paths",
+    "is_intrinsic",
+    "parse_intrinsic",
+]
 
 Intrinsic = Call
 # (path, input, context, variables) -> the value; raises StatesError when the path is missing.
@@ -93,6 +103,17 @@ def _check(text: str, call: Call) -> None:
         )
 
 
+def intrinsic_paths(call: Call) -> list[str]:
+    """Every path argument of ``call`` and of the calls nested in it, in order."""
+    found: list[str] = []
+    for argument in call.arguments:
+        if isinstance(argument, Path):
+            found.append(argument.path)
+        elif isinstance(argument, Call):
+            found.extend(intrinsic_paths(argument))
+    return found
+
+
 def evaluate_intrinsic(
     text: str,
     *,
@@ -104,8 +125,10 @@ def evaluate_intrinsic(
 ) -> Any:
     """The value of the intrinsic call ``text``.
 
-    ``random`` is the execution's generator (States.UUID, States.MathRandom without a seed):
-    the interpreter keeps its seed in the execution so that a replay gives the same values.
+    ``random`` is the execution's generator (States.UUID, States.MathRandom without a seed).
+    Without one, the generator is seeded from the call and the context object (execution id,
+    state, entered time, retry count): a replay of the same state visit draws the same values,
+    and nothing reads the machine's random state.
     Failures are :class:`StatesError`: ``States.IntrinsicFailure`` for a bad call or argument,
     ``States.Runtime`` for a path that is not there.
     """
@@ -113,7 +136,8 @@ def evaluate_intrinsic(
         call = _parse(text)
     except IntrinsicSyntaxError as exc:
         raise StatesError("States.IntrinsicFailure", exc.message) from exc
-    runner = _Runner(input, context, variables, Env(random), resolve_path or read_path)
+    generator = random if random is not None else derived_random(text, context)
+    runner = _Runner(input, context, variables, Env(generator), resolve_path or read_path)
     return runner.run(call)
 
 
@@ -161,3 +185,10 @@ def read_path(path: str, input: Any, context: Any, variables: Mapping[str, Any])
         raise runtime(f"The variable '{parsed.root}' is not defined")
     where = "the context object" if parsed.root == "$$" else "the input"
     raise runtime(f"The JSONPath '{path}' could not be found in {where}")
+
+
+def derived_random(salt: str, context: Any) -> Random:
+    """A generator seeded from ``salt`` and the context object: the same visit of a state
+    draws the same values, another visit (or retry) other ones."""
+    text = json.dumps([salt, context], sort_keys=True, default=str)
+    return Random(hashlib.sha256(text.encode()).digest())

@@ -166,7 +166,7 @@ def _canonical(value: Any) -> Any:
 class Env:
     """What a call may need besides its arguments: the execution's random generator."""
 
-    random: Random | None
+    random: Random
 
 
 def format_pieces(pieces: Sequence[str], values: Sequence[Any]) -> str:
@@ -314,12 +314,7 @@ def _math_random(env: Env, args: Sequence[Any]) -> int:
             "States.MathRandom",
             f"argument 1 (start) {start} must be less than argument 2 (end) {end}",
         )
-    if len(args) == 3:
-        generator = Random(_integer(args[2]))
-    elif env.random is not None:
-        generator = env.random
-    else:
-        _fail("States.MathRandom", "no random generator was given to evaluate it")
+    generator = Random(_integer(args[2])) if len(args) == 3 else env.random
     # The start is inclusive and the end exclusive.
     return generator.randrange(start, end)
 
@@ -356,8 +351,6 @@ def _string_split(env: Env, args: Sequence[Any]) -> list[str]:
 
 
 def _uuid(env: Env, args: Sequence[Any]) -> str:
-    if env.random is None:
-        _fail("States.UUID", "no random generator was given to evaluate it")
     return str(uuid.UUID(int=env.random.getrandbits(128), version=4))
 
 

@@ -75,6 +75,8 @@ def payload_templates(state: State) -> Iterator[Problem]:
     for field in _TEMPLATES:
         if field in state.body:
             yield from _template(state.body[field], state.at(field))
+    if state.type == "Task" and "Credentials" in state.body:
+        yield from _template(state.body["Credentials"], state.at("Credentials"))
     batcher = state.body.get("ItemBatcher")
     if isinstance(batcher, dict) and "BatchInput" in batcher:
         yield from _template(batcher["BatchInput"], state.at("ItemBatcher", "BatchInput"))

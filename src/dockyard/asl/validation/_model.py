@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from dockyard.asl.validation._problems import ERROR, SCHEMA, WARNING, Problem
@@ -63,12 +64,12 @@ class State:
     path: str
     machine: Machine
 
-    @property
+    @cached_property
     def type(self) -> str:
         value = self.body.get("Type")
         return value if isinstance(value, str) else ""
 
-    @property
+    @cached_property
     def language(self) -> str:
         value = self.body.get("QueryLanguage")
         return value if value in (JSONPATH, JSONATA) else self.machine.language

@@ -50,8 +50,8 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
-        where = self.path or "/"
-        return f"{self.code}: {self.message} at {where}"
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.code}: {self.message}{where}"
 
 
 class DefinitionInvalid(InvalidArgument):

@@ -4,6 +4,7 @@ query language."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from dockyard.asl.validation._problems import (
 from dockyard.asl.validation._values import describe, integer_problem, string_problem
 
 MAX_STATE_NAME = 80
+MAX_DEFINITION_BYTES = 1_048_576
 STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
 _MACHINE_FIELDS = {
     "top": {"Comment", "StartAt", "States", "Version", "TimeoutSeconds", "QueryLanguage"},
@@ -181,6 +183,17 @@ def unique_state_names(definition: Mapping[str, Any]) -> Iterator[Problem]:
                 )
             else:
                 first[name] = path
+
+
+@rule("definition", "definition-size")
+def definition_size(definition: Mapping[str, Any]) -> Iterator[Problem]:
+    size = len(json.dumps(definition, separators=(",", ":")).encode())
+    if size > MAX_DEFINITION_BYTES:
+        yield error(
+            "",
+            f"The definition is {size} bytes of JSON; Step Functions takes at most "
+            f"{MAX_DEFINITION_BYTES} (1 MiB)",
+        )
 
 
 @rule("definition", "query-language")

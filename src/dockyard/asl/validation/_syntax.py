@@ -12,7 +12,12 @@ import re
 from typing import Any
 
 from dockyard.asl.errors import StatesError
-from dockyard.asl.intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
+from dockyard.asl.intrinsics import (
+    IntrinsicSyntaxError,
+    intrinsic_paths,
+    is_intrinsic,
+    parse_intrinsic,
+)
 from dockyard.asl.jsonata import jsonata_expression, jsonata_syntax_problem
 from dockyard.asl.paths import parse_path
 from dockyard.asl.validation._values import describe
@@ -53,10 +58,14 @@ def path_problem(value: Any, *, reference: bool = False, context: bool = True) -
 
 
 def intrinsic_problem(value: str) -> str | None:
+    """What is wrong with an intrinsic call, its path arguments included."""
     try:
-        parse_intrinsic(value)
+        call = parse_intrinsic(value)
     except IntrinsicSyntaxError as exc:
         return exc.message
+    for path in intrinsic_paths(call):
+        if problem := path_problem(path):
+            return f"in {value!r}: {problem}"
     return None
 
 

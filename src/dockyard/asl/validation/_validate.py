@@ -35,6 +35,7 @@ def validate(definition: Mapping[str, Any]) -> list[Problem]:
         return [Problem(SCHEMA, "", "Definition must be a valid JSON object")]
     problems: list[Problem] = []
     all_machines = list(machines(definition))
+    all_states = [state for machine in all_machines for state in machine.states()]
     for rule in RULES:
         if rule.scope == "definition":
             problems.extend(rule.check(definition))
@@ -42,9 +43,8 @@ def validate(definition: Mapping[str, Any]) -> list[Problem]:
             for machine in all_machines:
                 problems.extend(rule.check(machine))
         else:
-            for machine in all_machines:
-                for state in machine.states():
-                    problems.extend(rule.check(state))
+            for state in all_states:
+                problems.extend(rule.check(state))
     return sorted(set(problems), key=lambda p: (p.severity != ERROR, p.path, p.message))
 
 
