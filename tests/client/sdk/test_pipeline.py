@@ -8,6 +8,7 @@ import pytest
 
 import dockyard as dy
 from dockyard import steps
+from dockyard.asl import DefinitionInvalid, validate
 from dockyard.errors import InvalidArgument
 
 
@@ -237,3 +238,21 @@ def test_the_same_step_object_may_be_reached_twice_with_one_continuation() -> No
 def test_mistakes_are_named_before_the_server_sees_them(build, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         dy.Pipeline("p", build()).definition()
+
+
+def test_every_document_built_here_passes_the_servers_rules() -> None:
+    """Each pipeline above, compiled, is valid States Language as the server checks it."""
+    gate = steps.Choice("Good").when(dy.Condition("$.rmse") < 3.0, steps.Pass("Register"))
+    each = steps.Map("Each", steps.Function("Score", "score"), items_path="$.items")
+    fan = steps.Parallel("Fan", [steps.Pass("L"), steps.Wait("Nap", seconds=1)])
+    train = steps.Train("Train", {}, catch=dy.Catch(steps.Fail("Broken")), retry=dy.Retry())
+    pipeline = dy.Pipeline("p", train >> gate >> each >> fan >> steps.Succeed("Done"))
+
+    assert validate(pipeline.definition()) == []
+
+
+def test_a_document_the_server_would_refuse_is_refused_here() -> None:
+    bad = steps.Pass("A", input_path="not a path")
+
+    with pytest.raises(DefinitionInvalid, match="/States/A/InputPath"):
+        dy.Pipeline("p", bad).definition()

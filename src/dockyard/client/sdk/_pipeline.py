@@ -44,7 +44,9 @@ class Pipeline:
         self.timeout_s = timeout_s
 
     def definition(self) -> dict[str, Any]:
-        """The States Language document, with states in the order they run."""
+        """The States Language document, with states in the order they run, checked by the
+        rules the server applies (:class:`~dockyard.asl.DefinitionInvalid` names each
+        problem's place)."""
         machine = _Compiler().machine(self.chain)
         document: dict[str, Any] = {}
         if self.comment:
@@ -53,6 +55,11 @@ class Pipeline:
         document["States"] = ordered(machine["States"], machine["StartAt"])
         if self.timeout_s is not None:
             document["TimeoutSeconds"] = self.timeout_s
+        from dockyard.asl import DefinitionInvalid, validate
+
+        problems = [p for p in validate(document) if p.severity == "ERROR"]
+        if problems:
+            raise DefinitionInvalid(problems)
         return document
 
     def to_json(self, indent: int | None = 2) -> str:
