@@ -1,0 +1,26 @@
+"""Functions pipeline tests register as tasks (they run in processes of their own)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def double(event: dict[str, Any]) -> dict[str, Any]:
+    print("doubling", event)  # printed output must not spoil the answer
+    return {"value": event["value"] * 2}
+
+
+def fail(event: Any) -> Any:
+    raise ValueError(f"refused {event}")
+
+
+def leak(event: Any) -> Any:
+    return bytearray(int(event["mb"]) * 1024 * 1024)
+
+
+def starts(event: dict[str, Any]) -> dict[str, Any]:
+    """Notes each call in a file (one line per call): how tests count starts."""
+    with open(event["log"], "a") as log:
+        log.write(f"{os.getpid()}\n")
+    return event
