@@ -95,8 +95,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         triggers,
         pipelines,
         specs,
-        aws,
         mlflow,
+        aws,  # after mlflow: POST / would otherwise shadow its exact dispatch
     ):
         app.include_router(module.router)
     app.include_router(ui_router())

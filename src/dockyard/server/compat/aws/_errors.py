@@ -78,8 +78,9 @@ def aws_error(exc: Exception, content_type: str) -> Response:
     page)."""
     if isinstance(exc, ValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        kind, status, message = "ValidationException", 400, f"{where}: {first.get('msg')}"
+        loc = [str(p) for p in first.get("loc", ())]
+        kind = _FIELD_CODES.get(loc[0] if loc else "", "ValidationException")
+        status, message = 400, f"{'.'.join(loc)}: {first.get('msg')}"
     elif isinstance(exc, DockyardError):
         (kind, status), message = _kind(exc), exc.message
     else:
