@@ -133,6 +133,7 @@ class StandInCore:
         *,
         context: Mapping[str, Any],
         now: datetime,
+        seed: str = "",
     ) -> Step:
         state = {
             "definition": dict(definition),

@@ -12,6 +12,7 @@ the rows say what remains to do.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -120,7 +121,11 @@ class Engine:
             start_time=now,
         )
         step = self.core.start(
-            definition, orjson.loads(input_text), context=context, now=to_datetime(now)
+            definition,
+            orjson.loads(input_text),
+            context=context,
+            now=to_datetime(now),
+            seed=secrets.token_hex(16),  # makes task tokens unguessable
         )
         row = self.repo.execution(conn, arn)
         self._event(conn, actor, "pipeline.execution.started", row, {"name": name})
