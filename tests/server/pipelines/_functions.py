@@ -24,3 +24,11 @@ def starts(event: dict[str, Any]) -> dict[str, Any]:
     with open(event["log"], "a") as log:
         log.write(f"{os.getpid()}\n")
     return event
+
+
+def evaluate(event: dict[str, Any]) -> dict[str, Any]:
+    """Approves a training job that completed, naming its model for the registry."""
+    return {
+        "approve": event["status"] == "Completed",
+        "source": f"runs:/{event['run_id']}/model",
+    }

@@ -42,6 +42,13 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Services]]:
     made.close()
 
 
+@pytest.fixture
+def sfn(live: tuple[str, Services]) -> Iterator[Any]:
+    client = stepfunctions(live[0])
+    yield client
+    client.close()
+
+
 def code(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"]["Code"])
 
@@ -56,9 +63,7 @@ def ended(url: str, execution_arn: str) -> dict[str, Any]:
     return found
 
 
-def test_create_describe_list_start_history_stop(live: tuple[str, Services]) -> None:
-    url, _ = live
-    sfn = stepfunctions(url)
+def test_create_describe_list_start_history_stop(sfn: Any) -> None:
     made = sfn.create_state_machine(
         name="nap", definition=json.dumps(WAIT), roleArn="arn:aws:iam::0:role/x"
     )
@@ -96,9 +101,8 @@ def test_create_describe_list_start_history_stop(live: tuple[str, Services]) -> 
     assert sfn.list_state_machines()["stateMachines"] == []
 
 
-def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services]) -> None:
+def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services], sfn: Any) -> None:
     url, _ = live
-    sfn = stepfunctions(url)
     missing = "arn:aws:states:us-east-1:000000000000:stateMachine:missing"
     with pytest.raises(ClientError) as error:
         sfn.describe_state_machine(stateMachineArn=missing)
@@ -139,9 +143,8 @@ def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services]) -> N
     assert checked["result"] == "FAIL" and checked["diagnostics"][0]["location"] == "/StartAt"
 
 
-def test_task_token_round_trip(live: tuple[str, Services]) -> None:
+def test_task_token_round_trip(live: tuple[str, Services], sfn: Any) -> None:
     url, services = live
-    sfn = stepfunctions(url)
     httpx.post(f"{url}/api/v1/topics", json={"name": "approvals"}).raise_for_status()
     arn = sfn.create_state_machine(name="ask", definition=json.dumps(ASK), roleArn="r")[
         "stateMachineArn"
