@@ -86,6 +86,8 @@ class Step:
 class Problem:
     path: str
     message: str
+    code: str = "SCHEMA_VALIDATION_FAILED"
+    severity: str = "ERROR"
 
 
 class StandInCore:

@@ -14,7 +14,7 @@ from tests.server.pipelines._live import served
 from dockyard.client import sdk
 from dockyard.client.cli import cli
 from dockyard.client.http import Client
-from dockyard.errors import InvalidArgument
+from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.server._services import Services
 from dockyard.settings import Settings
 
@@ -52,14 +52,16 @@ def test_sdk_create_start_wait_history_stop(client: Client) -> None:
     made = sdk.create_pipeline("hello", CHAIN, client=client)
     assert made.arn.endswith(":stateMachine:hello")
     started = sdk.start_execution("hello", {"who": "dockyard"}, name="first", client=client)
-    assert sdk.start_execution("hello", {"who": "dockyard"}, name="first", client=client) == started
     ended = sdk.describe_execution("hello", started.execution_arn, wait=30, client=client)
     assert ended.status.value == "SUCCEEDED"
     assert json.loads(ended.output or "") == {"greeting": "hi dockyard"}
     types = [e.type for e in sdk.execution_history("hello", "first", client=client)]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
     sdk.create_pipeline("nap", NAP, client=client)
-    napping = sdk.start_execution("nap", client=client)
+    napping = sdk.start_execution("nap", name="n", client=client)
+    assert sdk.start_execution("nap", name="n", client=client) == napping  # the same, running
+    with pytest.raises(AlreadyExists):
+        sdk.start_execution("nap", {"other": 1}, name="n", client=client)
     stopped = sdk.stop_execution("nap", napping.execution_arn, cause="enough", client=client)
     assert stopped.status.value == "ABORTED" and stopped.cause == "enough"
     assert [m.name for m in sdk.list_pipelines(client=client)] == ["hello", "nap"]

@@ -18,7 +18,7 @@ from dockyard.api.pipelines import (
     TaskHeartbeat,
     TaskSuccess,
 )
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.pipelines import TaskRunner
 from dockyard.server.store import schema
@@ -46,7 +46,7 @@ def test_unknown_resource_is_refused_naming_the_state(shell: Services) -> None:
         machine(shell, {"Train": {"Type": "Task", "Resource": "dockyard:nope", "End": True}})
     assert "'Train'" in refused.value.message
     assert "dockyard:nope" in refused.value.message
-    assert refused.value.code == "invalid_definition"
+    assert getattr(refused.value, "aws", "") == "InvalidDefinition"
 
 
 def test_unknown_function_is_refused_naming_the_state_and_the_registered_ones(
@@ -145,7 +145,7 @@ def test_task_token_round_trip_and_a_second_answer_is_refused(
     assert found.status.value == "SUCCEEDED" and json.loads(found.output or "") == {"ok": True}
     with pytest.raises(NotFound) as again:
         shell.pipelines.task_failure(ROOT, TaskFailure(task_token=token, error="Late"))
-    assert again.value.code == "task_does_not_exist"
+    assert getattr(again.value, "aws", "") == "TaskDoesNotExist"
 
 
 def test_a_missed_heartbeat_fails_the_task(
@@ -214,9 +214,9 @@ def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(
     arn = machine(shell, {"Nap": {"Type": "Wait", "Seconds": 30, "End": True}})
     first = start(shell, arn, {"a": 1})
     assert start(shell, arn, {"a": 1}) == first
-    with pytest.raises(Exception) as conflict:
+    with pytest.raises(AlreadyExists) as conflict:
         start(shell, arn, {"a": 2})
-    assert getattr(conflict.value, "code", "") == "execution_already_exists"
+    assert getattr(conflict.value, "aws", "") == "ExecutionAlreadyExists"
 
 
 def test_a_function_runs_in_its_own_process(shell: Services, runner: TaskRunner) -> None:

@@ -11,13 +11,9 @@ class name, which the contract fixes.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-from dockyard.errors import InvalidArgument
 
 __all__ = ["Core", "HistoryEventLike", "ModuleCore", "Problem", "StepLike", "load_core"]
 
@@ -39,6 +35,14 @@ class StepLike(Protocol):
 
 
 class Problem(Protocol):
+    """One finding of validation (an ERROR refuses the definition; a WARNING does not)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
     @property
     def path(self) -> str: ...
 
@@ -93,19 +97,11 @@ class ModuleCore:
         return self._module
 
     def validate(self, definition: Mapping[str, Any]) -> Sequence[Problem]:
-        try:
-            rules = self._m.validate
-        except ImportError:  # an installation whose core lacks validation: the basics only
-            return _basic_problems(definition)
-        found: Sequence[Problem] = rules(definition)
+        found: Sequence[Problem] = self._m.validate(definition)
         return found
 
     def parse(self, text: str) -> dict[str, Any]:
-        try:
-            parse = self._m.parse_definition
-        except ImportError:
-            parse = _parse_json
-        parsed: dict[str, Any] = parse(text)
+        parsed: dict[str, Any] = self._m.parse_definition(text)
         return parsed
 
     def start(
@@ -146,46 +142,3 @@ class ModuleCore:
 def load_core() -> Core:
     """The States Language core of this installation."""
     return ModuleCore("dockyard.asl")
-
-
-@dataclass(frozen=True)
-class _Problem:
-    path: str
-    message: str
-
-
-def _parse_json(text: str) -> dict[str, Any]:
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(
-            f"the definition is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}",
-            field="definition",
-        ) from None
-    if not isinstance(parsed, dict):
-        raise InvalidArgument("a definition is a JSON object", field="definition")
-    return parsed
-
-
-def _basic_problems(definition: Mapping[str, Any], path: str = "") -> list[_Problem]:
-    """StartAt and every Next name states; every state has a Type (branches and Maps too)."""
-    states = definition.get("States")
-    if not isinstance(states, Mapping) or not states:
-        return [_Problem(f"{path}/States", "States must be a non-empty object")]
-    found = []
-    if definition.get("StartAt") not in states:
-        found.append(_Problem(f"{path}/StartAt", "StartAt must name a state"))
-    for name, state in states.items():
-        here = f"{path}/States/{name}"
-        if not isinstance(state, Mapping) or not isinstance(state.get("Type"), str):
-            found.append(_Problem(f"{here}/Type", "every state needs a Type"))
-            continue
-        if "Next" in state and state["Next"] not in states:
-            found.append(_Problem(f"{here}/Next", f"Next names no state: {state['Next']!r}"))
-        for i, branch in enumerate(state.get("Branches") or []):
-            if isinstance(branch, Mapping):
-                found += _basic_problems(branch, f"{here}/Branches/{i}")
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), Mapping):
-                found += _basic_problems(state[key], f"{here}/{key}")
-    return found

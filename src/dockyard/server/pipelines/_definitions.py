@@ -7,7 +7,7 @@ from typing import Any
 
 from dockyard.api.pipelines import Diagnostic, Validation
 from dockyard.errors import InvalidArgument
-from dockyard.server.pipelines._core import Core
+from dockyard.server.pipelines._core import Core, Problem
 from dockyard.server.pipelines._errors import InvalidDefinition
 from dockyard.server.pipelines._tasks import Integrations
 
@@ -33,9 +33,19 @@ def diagnose(
     return definition, problems
 
 
+def _diagnostic(problem: Problem) -> Diagnostic:
+    return Diagnostic(
+        severity=problem.severity,
+        code=problem.code,
+        message=problem.message,
+        location=problem.path,
+    )
+
+
 def check_definition(core: Core, integrations: Integrations, text: str) -> dict[str, Any]:
     """The parsed definition; InvalidDefinition naming each problem's place otherwise."""
     definition, problems = diagnose(core, integrations, text)
+    problems = [p for p in problems if p.severity == "ERROR"]
     if problems:
         shown = "; ".join(
             f"{p.location}: {p.message}" if p.location else p.message for p in problems[:_SHOWN]
@@ -51,4 +61,5 @@ def check_definition(core: Core, integrations: Integrations, text: str) -> dict[
 
 def validation(core: Core, integrations: Integrations, text: str) -> Validation:
     _, problems = diagnose(core, integrations, text)
-    return Validation(result="FAIL" if problems else "OK", diagnostics=problems)
+    failed = any(p.severity == "ERROR" for p in problems)
+    return Validation(result="FAIL" if failed else "OK", diagnostics=problems)

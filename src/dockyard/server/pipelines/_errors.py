@@ -1,8 +1,11 @@
-"""The pipeline errors that have a name of their own in Step Functions; each is one of
-:mod:`dockyard.errors`' classes, so the native API answers with its status and the AWS adapter
-(:mod:`dockyard.server.compat.aws`) with AWS's ``__type`` (its ``code`` in CamelCase)."""
+"""The pipeline errors that have a name of their own in Step Functions. Each is one of
+:mod:`dockyard.errors`' classes with its code, so the native API and its clients see NotFound,
+AlreadyExists...; ``aws`` is the ``__type`` the AWS adapter (:mod:`dockyard.server.compat.aws`)
+answers with instead."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 
@@ -19,34 +22,34 @@ __all__ = [
 
 
 class StateMachineMissing(NotFound):
-    code = "state_machine_does_not_exist"
+    aws: ClassVar[str] = "StateMachineDoesNotExist"
 
 
 class ExecutionMissing(NotFound):
-    code = "execution_does_not_exist"
+    aws: ClassVar[str] = "ExecutionDoesNotExist"
 
 
 class TaskMissing(NotFound):
     """No open task has this token (it ended, timed out, or never existed)."""
 
-    code = "task_does_not_exist"
+    aws: ClassVar[str] = "TaskDoesNotExist"
 
 
 class StateMachineExists(AlreadyExists):
-    code = "state_machine_already_exists"
+    aws: ClassVar[str] = "StateMachineAlreadyExists"
 
 
 class ExecutionExists(AlreadyExists):
-    code = "execution_already_exists"
+    aws: ClassVar[str] = "ExecutionAlreadyExists"
 
 
 class ExecutionNotRedrivable(Conflict):
-    code = "execution_not_redrivable"
+    aws: ClassVar[str] = "ExecutionNotRedrivable"
 
 
 class InvalidDefinition(InvalidArgument):
-    code = "invalid_definition"
+    aws: ClassVar[str] = "InvalidDefinition"
 
 
 class InvalidToken(InvalidArgument):
-    code = "invalid_token"
+    aws: ClassVar[str] = "InvalidToken"

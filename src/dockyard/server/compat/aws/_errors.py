@@ -9,10 +9,9 @@ import orjson
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from dockyard import errors
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, PermissionDenied
 
-__all__ = ["AwsError", "aws_error", "camel"]
+__all__ = ["AwsError", "aws_error"]
 
 log = logging.getLogger("dockyard.server.compat.aws")
 
@@ -28,15 +27,6 @@ _FIELD_CODES = {
 }
 
 
-#: The codes of dockyard.errors' own classes; a subclass with a code of its own is named after
-#: an AWS error (dockyard.server.pipelines._errors) and answers with it.
-_GENERIC = frozenset(
-    cls.code
-    for cls in vars(errors).values()
-    if isinstance(cls, type) and issubclass(cls, DockyardError)
-)
-
-
 class AwsError(DockyardError):
     """An error with AWS's own code (``UnknownOperationException``...)."""
 
@@ -48,16 +38,12 @@ class AwsError(DockyardError):
         self.status = status
 
 
-def camel(code: str) -> str:
-    """``state_machine_does_not_exist`` -> ``StateMachineDoesNotExist``."""
-    return "".join(part.capitalize() for part in code.split("_"))
-
-
 def _kind(exc: DockyardError) -> tuple[str, int]:
     if isinstance(exc, AwsError):
         return exc.kind, exc.status
-    if exc.code not in _GENERIC:
-        return camel(exc.code), 400  # named after AWS's own (StateMachineDoesNotExist)
+    named = getattr(exc, "aws", None)
+    if isinstance(named, str):
+        return named, 400  # an error AWS has a name for (StateMachineDoesNotExist)
     if isinstance(exc, InvalidArgument):
         return _FIELD_CODES.get((exc.field or "").split(".")[0], "ValidationException"), 400
     if isinstance(exc, PermissionDenied):
