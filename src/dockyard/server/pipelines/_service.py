@@ -2,8 +2,10 @@
 stop, redrive, read, history) and task callbacks. Every change is one transaction with its
 ``pipeline.*`` event; executions move through :class:`~dockyard.server.pipelines._engine.Engine`.
 
-Who may: reading needs an account (any role); creating, changing and running state machines the
-member role. Tasks run with the permissions of the execution's starter.
+Who may: creating a state machine needs the member role; it is then its creator's: reading,
+changing, running it and its executions need to be that account or an admin (as triggers).
+Validating a definition, and answering a task whose token one holds (the token is the
+credential), need an account. Tasks run with the permissions of the execution's starter.
 """
 
 from __future__ import annotations
@@ -87,6 +89,18 @@ class PipelineService:
         arn = state_machine_arn(name)
         self._events.append(conn, actor, type, KIND, arn, scope=f"pipeline:{name}", body=body)
 
+    def _own(self, conn: Any, actor: Actor, machine_arn: str, what: str) -> Any:
+        """The state machine's row, when ``actor`` may ``what`` on it."""
+        row = self._repo.machine(conn, machine_arn)
+        self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what)
+        return row
+
+    def _own_execution(self, conn: Any, actor: Actor, arn: str, what: str) -> Any:
+        """The execution's row, when ``actor`` may ``what`` on its state machine."""
+        row = self._repo.execution(conn, arn)
+        self._own(conn, actor, row.state_machine_arn, what)
+        return row
+
     # -- state machines -------------------------------------------------------------------------
 
     def validate(self, definition: str) -> Validation:
@@ -147,7 +161,7 @@ class PipelineService:
         }
         values.update(revision_id=str(uuid.uuid4()), updated_time=self.engine.clock())
         with self._db.write() as conn:
-            self._repo.machine(conn, arn)
+            self._own(conn, actor, arn, "update it")
             self._repo.change_machine(conn, arn, values)
             changed = sorted(set(values) - {"revision_id", "updated_time"})
             self._event(conn, actor, "pipeline.state_machine.updated", name, {"changed": changed})
@@ -158,7 +172,7 @@ class PipelineService:
         self._access.require_role(actor, Role.MEMBER, "delete state machines")
         name = parse_state_machine_arn(arn)
         with self._db.read() as conn:
-            self._repo.machine(conn, arn)
+            self._own(conn, actor, arn, "delete it")
             running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
         for row in running:
             self.stop(
@@ -171,7 +185,7 @@ class PipelineService:
     def describe(self, actor: Actor, arn: str) -> StateMachine:
         parse_state_machine_arn(arn)
         with self._db.read() as conn:
-            return _views.machine(self._repo.machine(conn, arn))
+            return _views.machine(self._own(conn, actor, arn, "read it"))
 
     def list(
         self, actor: Actor, next_token: str | None = None, limit: int = 100
@@ -181,8 +195,9 @@ class PipelineService:
         with self._db.read() as conn:
             rows = self._repo.machines(conn, after if isinstance(after, str) else None, limit + 1)
         token = _views.encode_token(rows[limit - 1].name) if len(rows) > limit else None
+        mine = [r for r in rows[:limit] if self._access.may_use_own(actor, r.owner_id)]
         return StateMachineList(
-            state_machines=[_views.machine_summary(r) for r in rows[:limit]], next_token=token
+            state_machines=[_views.machine_summary(r) for r in mine], next_token=token
         )
 
     # -- executions -----------------------------------------------------------------------------
@@ -193,7 +208,7 @@ class PipelineService:
         _input(request.input)
         name = request.name or str(uuid.uuid4())
         with self._db.write() as conn:
-            machine = self._repo.machine(conn, machine_arn)
+            machine = self._own(conn, actor, machine_arn, "start executions of it")
             express = machine.type == MachineType.EXPRESS.value
             arn = execution_arn(machine_name, name, express=express)
             found = self._repo.find_execution(conn, arn)
@@ -210,13 +225,13 @@ class PipelineService:
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
         parse_execution_arn(arn)
         with self._db.read() as conn:
-            return _views.execution(self._repo.execution(conn, arn))
+            return _views.execution(self._own_execution(conn, actor, arn, "read its executions"))
 
     def machine_for_execution(self, actor: Actor, arn: str) -> StateMachine:
         """The state machine as the execution ``arn`` started with it."""
         parse_execution_arn(arn)
         with self._db.read() as conn:
-            row = self._repo.execution(conn, arn)
+            row = self._own_execution(conn, actor, arn, "read its executions")
             machine = self._repo.machine(conn, row.state_machine_arn)
         return _views.machine(machine, definition=row.definition, revision=row.revision_id)
 
@@ -246,7 +261,7 @@ class PipelineService:
         before = _views.decode_token(next_token)
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
-            self._repo.machine(conn, machine_arn)
+            self._own(conn, actor, machine_arn, "list its executions")
             rows = self._repo.executions(
                 conn,
                 machine_arn,
@@ -273,7 +288,7 @@ class PipelineService:
         after = _views.decode_token(next_token)
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
-            self._repo.execution(conn, arn)
+            self._own_execution(conn, actor, arn, "read its executions")
             rows = self._repo.history(conn, arn, int(after or 0), limit + 1, reverse)
         token = _views.encode_token(rows[limit - 1].event_id) if len(rows) > limit else None
         return History(events=[_views.history_event(r) for r in rows[:limit]], next_token=token)
@@ -282,6 +297,8 @@ class PipelineService:
         """Abort a running execution (its tasks are stopped, its timers dropped)."""
         self._access.require_role(actor, Role.MEMBER, "stop executions")
         parse_execution_arn(arn)
+        with self._db.read() as conn:
+            self._own_execution(conn, actor, arn, "stop its executions")
         self.engine.feed(
             arn,
             lambda core, conn: [core.stop_requested(request.error, request.cause)],
@@ -295,6 +312,7 @@ class PipelineService:
         parse_execution_arn(arn)
         with self._db.write() as conn:
             row = self._repo.execution(conn, arn, lock=True)
+            self._own(conn, actor, row.state_machine_arn, "redrive its executions")
             if row.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
                 raise ExecutionNotRedrivable(
                     f"Execution {arn} is {row.status}: only a failed, timed out or aborted "
