@@ -165,3 +165,16 @@ def test_task_token_round_trip(live: tuple[str, Services], sfn: Any) -> None:
     with pytest.raises(ClientError) as error:
         sfn.send_task_failure(taskToken=sent, error="Late")
     assert code(error) == "TaskDoesNotExist"
+
+
+def test_an_express_machine_answers_synchronously(sfn: Any) -> None:
+    chain = {
+        "StartAt": "Hello",
+        "States": {"Hello": {"Type": "Pass", "Result": {"hi": 1}, "End": True}},
+    }
+    arn = sfn.create_state_machine(
+        name="quick", definition=json.dumps(chain), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"hi": 1}
+    assert ":express:quick:" in answer["executionArn"]

@@ -138,6 +138,29 @@ def ml_pipeline(train: str) -> dict[str, Any]:
                 "Parameters": {"ModelName": "pipeline-xgb", "Source.$": "$.evaluation.source"},
                 "ResultSelector": {"version.$": "$.version", "name.$": "$.name"},
                 "ResultPath": "$.registered",
+                "Next": "Champion",
+            },
+            "Champion": {
+                "Type": "Task",
+                "Resource": "dockyard:registry:setAlias",
+                "Parameters": {
+                    "ModelName": "pipeline-xgb",
+                    "Alias": "champion",
+                    "Version.$": "$.registered.version",
+                },
+                "ResultPath": None,
+                "Next": "Approve",
+            },
+            "Approve": {
+                "Type": "Task",
+                "Resource": "dockyard:registry:approve",
+                "Parameters": {
+                    "ModelName": "pipeline-xgb",
+                    "Version.$": "$.registered.version",
+                    "Comment": "approved by the pipeline",
+                },
+                "ResultSelector": {"status.$": "$.approval.status"},
+                "ResultPath": "$.approval",
                 "End": True,
             },
             "Rejected": {
@@ -165,9 +188,13 @@ def test_ml_pipeline_with_sagemaker_and_lambda_arns(
     assert output["train"]["TrainingJobStatus"] == "Completed"
     assert output["evaluation"]["approve"] is True
     assert output["registered"] == {"name": "pipeline-xgb", "version": 1}
+    assert output["approval"] == {"status": "Approved"}
+    with Client(server.url) as client:
+        champion = client.request("GET", "/api/v1/registered-models/pipeline-xgb/aliases/champion")
+    assert champion["version"] == 1
     history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
     types = [e["type"] for e in history["events"]]
-    assert types.count("TaskSucceeded") == 3 and types[-1] == "ExecutionSucceeded"
+    assert types.count("TaskSucceeded") == 5 and types[-1] == "ExecutionSucceeded"
 
 
 # The training job of the durability test: it notes that it ran, then waits for the gate, so the

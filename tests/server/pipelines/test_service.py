@@ -143,6 +143,8 @@ def test_task_token_round_trip_and_a_second_answer_is_refused(
     shell.pipelines.task_success(ROOT, TaskSuccess(task_token=token, output='{"ok": true}'))
     found = shell.pipelines.describe_execution(ROOT, execution)
     assert found.status.value == "SUCCEEDED" and json.loads(found.output or "") == {"ok": True}
+    answered = shell.events.read(types=["pipeline.task.*"])
+    assert [(e.type, e.body["state"]) for e in answered] == [("pipeline.task.succeeded", "Ask")]
     with pytest.raises(NotFound) as again:
         shell.pipelines.task_failure(ROOT, TaskFailure(task_token=token, error="Late"))
     assert getattr(again.value, "aws", "") == "TaskDoesNotExist"

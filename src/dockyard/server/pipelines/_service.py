@@ -336,7 +336,19 @@ class PipelineService:
             if not self.engine.finish_task(conn, task.task_key, only=("scheduled", "started")):
                 return []
             claimed.append(True)
-            return [make(core, task.task_id)]
+            done = make(core, task.task_id)
+            outcome = "failed" if hasattr(done, "error") else "succeeded"
+            machine = task.execution_arn.split(":")[6]
+            self._events.append(
+                conn,
+                actor,
+                f"pipeline.task.{outcome}",
+                "execution",
+                task.execution_arn,
+                scope=f"pipeline:{machine}",
+                body={"state": task.state_name, "task_id": task.task_id},
+            )
+            return [done]
 
         self.engine.feed(task.execution_arn, completions, actor=actor)
         if not claimed:
