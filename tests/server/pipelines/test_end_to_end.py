@@ -282,3 +282,26 @@ def test_a_killed_server_resumes_from_the_last_transition(
         for e in sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     ]
     assert types.count("TaskScheduled") == 2 and types.count("TaskSucceeded") == 2
+
+
+def test_stopping_an_execution_stops_its_job(
+    server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
+) -> None:
+    sfn = clients(server.url)
+    definition = durable_pipeline(tmp_path)
+    definition["StartAt"] = "Train"
+    del definition["States"]["Note"]
+    arn = sfn.create_state_machine(
+        name="stoppable", definition=json.dumps(definition), roleArn="r"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    until((tmp_path / "gate" / "runs.log").exists, 60, "the training job starting")
+    sfn.stop_execution(executionArn=execution, cause="not needed")
+    assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+    with Client(server.url) as client:
+
+        def stopped() -> bool:
+            [job] = client.request("GET", "/api/v1/jobs")["jobs"]
+            return bool(job["status"] == "Stopped")
+
+        until(stopped, 60, "the job stopping")

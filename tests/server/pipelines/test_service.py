@@ -242,3 +242,17 @@ def test_a_function_runs_in_its_own_process(shell: Services, runner: TaskRunner)
     assert json.loads(failed.cause or "")["errorMessage"] == "refused [1]"
     leaked = limited.invoke("leak", {"mb": 512}, "k")
     assert isinstance(leaked, Failed) and leaked.error == "MemoryError"
+
+
+def test_a_task_answered_while_it_starts_stays_answered(
+    shell: Services, runner: TaskRunner
+) -> None:
+    execution = start(shell, callback_machine(shell))
+    with shell.db.read() as conn:
+        [task] = shell.pipelines.engine.repo.tasks(conn, "scheduled")
+    assert task.task_token
+    shell.pipelines.task_success(ROOT, TaskSuccess(task_token=task.task_token, output="{}"))
+    runner.start(task)  # the runner had read the row just before the answer came
+    with shell.db.read() as conn:
+        assert shell.pipelines.engine.repo.task(conn, task.task_key).status == "done"
+    assert status(shell, execution) == "SUCCEEDED"

@@ -139,8 +139,19 @@ class PipelineRepository:
         query = select(_T).where(_T.c.execution_arn == execution_arn)
         return list(conn.execute(query.order_by(_T.c.created_time)).all())
 
-    def change_task(self, conn: Connection, key: str, values: dict[str, Any]) -> int:
-        return int(conn.execute(update(_T).where(_T.c.task_key == key).values(**values)).rowcount)
+    def change_task(
+        self,
+        conn: Connection,
+        key: str,
+        values: dict[str, Any],
+        *,
+        only: tuple[str, ...] | None = None,
+    ) -> int:
+        """Update task ``key`` (only while its status is one of ``only``, when given)."""
+        query = update(_T).where(_T.c.task_key == key)
+        if only is not None:
+            query = query.where(_T.c.status.in_(only))
+        return int(conn.execute(query.values(**values)).rowcount)
 
     def set_task_status(
         self, conn: Connection, key: str, status: str, *, only: tuple[str, ...] = OPEN_TASK

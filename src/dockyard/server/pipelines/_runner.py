@@ -132,11 +132,16 @@ class TaskRunner:
             self.complete(task, outcome)
             return
         handle = outcome.handle if isinstance(outcome, Waiting) else None
-        self._mark(task, handle)
+        if not self._mark(task, handle):
+            # Cancelled, or answered by a callback, while it started: what it started goes.
+            if handle is not None:
+                self._stop(task, call, handle)
+            return
         if isinstance(outcome, InBackground):
             self._background(task, outcome, waits_for_token)
 
-    def _mark(self, task: Any, handle: str | None) -> None:
+    def _mark(self, task: Any, handle: str | None) -> bool:
+        """Record ``task`` as started on ``handle``; False when it is no longer scheduled."""
         now = self._engine.clock()
         values: dict[str, Any] = {
             "status": "started",
@@ -147,8 +152,7 @@ class TaskRunner:
         if task.task_token and task.heartbeat_s:
             values["heartbeat_deadline"] = now + int(task.heartbeat_s * 1000)
         with self._db.write() as conn:
-            self._repo.set_task_status(conn, task.task_key, "started", only=("scheduled",))
-            self._repo.change_task(conn, task.task_key, values)
+            return bool(self._repo.change_task(conn, task.task_key, values, only=("scheduled",)))
 
     def _background(self, task: Any, work: InBackground, waits_for_token: bool) -> None:
         if task.task_key in self._running:
@@ -208,12 +212,18 @@ class TaskRunner:
             resolved = self._integrations.resolve(task.resource)
             call = self._call(task)
             if task.handle and resolved is not None and not isinstance(call, Failed):
-                try:
-                    resolved[0].cancel(call, task.handle)
-                except DockyardError as exc:
-                    log.warning("pipeline task %s: stopping: %s", task.task_key, exc.message)
+                self._stop(task, call, task.handle)
             with self._db.write() as conn:
                 self._repo.set_task_status(conn, task.task_key, "cancelled", only=("cancelling",))
+
+    def _stop(self, task: Any, call: TaskCall, handle: str) -> None:
+        resolved = self._integrations.resolve(task.resource)
+        if resolved is None:
+            return
+        try:
+            resolved[0].cancel(call, handle)
+        except DockyardError as exc:
+            log.warning("pipeline task %s: stopping: %s", task.task_key, exc.message)
 
     def fire_timers(self) -> None:
         now = self._engine.clock()
