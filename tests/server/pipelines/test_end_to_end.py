@@ -83,7 +83,14 @@ def train_csv(folder: Path) -> str:
     return str(folder / "train")
 
 
-def ml_pipeline(train: str) -> dict[str, Any]:
+def score_csv(folder: Path) -> str:
+    (folder / "score").mkdir()
+    rows = np.random.default_rng(4).normal(size=(20, 3))
+    np.savetxt(folder / "score" / "score.csv", rows, delimiter=",", fmt="%.5f")
+    return str(folder / "score")
+
+
+def ml_pipeline(train: str, score: str, scored: str) -> dict[str, Any]:
     return {
         "Comment": "Train, evaluate, register: written as for AWS",
         "StartAt": "Train",
@@ -161,6 +168,23 @@ def ml_pipeline(train: str) -> dict[str, Any]:
                 },
                 "ResultSelector": {"status.$": "$.approval.status"},
                 "ResultPath": "$.approval",
+                "Next": "Score",
+            },
+            "Score": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
+                "Parameters": {
+                    "ModelName.$": "States.Format('models:/pipeline-xgb/{}', $.registered.version)",
+                    "TransformInput": {
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": score}},
+                        "ContentType": "text/csv",
+                        "SplitType": "Line",
+                    },
+                    "TransformOutput": {"S3OutputPath": scored},
+                    "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+                "ResultSelector": {"status.$": "$.TransformJobStatus"},
+                "ResultPath": "$.scored",
                 "End": True,
             },
             "Rejected": {
@@ -176,7 +200,8 @@ def test_ml_pipeline_with_sagemaker_and_lambda_arns(
     server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
 ) -> None:
     sfn = clients(server.url)
-    definition = json.dumps(ml_pipeline(train_csv(tmp_path)))
+    scored = tmp_path / "scored"
+    definition = json.dumps(ml_pipeline(train_csv(tmp_path), score_csv(tmp_path), str(scored)))
     assert sfn.validate_state_machine_definition(definition=definition)["result"] == "OK"
     arn = sfn.create_state_machine(
         name="retrain", definition=definition, roleArn="arn:aws:iam::000000000000:role/sfn"
@@ -189,12 +214,14 @@ def test_ml_pipeline_with_sagemaker_and_lambda_arns(
     assert output["evaluation"]["approve"] is True
     assert output["registered"] == {"name": "pipeline-xgb", "version": 1}
     assert output["approval"] == {"status": "Approved"}
+    assert output["scored"] == {"status": "Completed"}
+    assert len((scored / "score.csv.out").read_text().splitlines()) == 20
     with Client(server.url) as client:
         champion = client.request("GET", "/api/v1/registered-models/pipeline-xgb/aliases/champion")
     assert champion["version"] == 1
     history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
     types = [e["type"] for e in history["events"]]
-    assert types.count("TaskSucceeded") == 5 and types[-1] == "ExecutionSucceeded"
+    assert types.count("TaskSucceeded") == 6 and types[-1] == "ExecutionSucceeded"
 
 
 # The training job of the durability test: it notes that it ran, then waits for the gate, so the
