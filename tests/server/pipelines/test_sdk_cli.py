@@ -97,5 +97,8 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert "two" in ok("list", "hello", "--status", "RUNNING")
     assert "ABORTED" in ok("stop", "hello", "two", "--cause", "enough")
     assert "hello" in ok("list")
+    other = tmp_path / "other.asl.json"
+    other.write_text(json.dumps(NAP))
+    assert ok("create", str(other)).startswith("other: arn:aws:states:")
     failed = runner.invoke(cli, ["pipelines", "describe", "hello", "missing"])
     assert failed.exit_code != 0 and "missing" in failed.output

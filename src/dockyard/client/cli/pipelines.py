@@ -48,20 +48,38 @@ def _said(e: Execution) -> str:
     return "\n".join(lines)
 
 
+def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
+    """``NAME FILE``, or ``FILE`` alone: the pipeline named after the file (``retrain`` for
+    ``retrain.asl.json``)."""
+    if definition is not None:
+        return name_or_file, definition
+    path = Path(name_or_file)
+    if not path.is_file():
+        raise click.UsageError(f"give a definition file: {name_or_file} is not one")
+    return path.name.split(".")[0], path
+
+
 @pipelines.command()
-@click.argument("name")
-@click.argument("definition", type=_FILE)
+@click.argument("name_or_file")
+@click.argument("definition", type=_FILE, required=False)
 @click.option("--role-arn", default="", help="Recorded and shown as $$.Execution.RoleArn.")
 @click.option("--type", "kind", type=click.Choice(["STANDARD", "EXPRESS"]), default="STANDARD")
 @click.option("--description", default="")
 @json_option
 @fail_on_error
 def create(
-    name: str, definition: Path, role_arn: str, kind: str, description: str, as_json: bool
+    name_or_file: str,
+    definition: Path | None,
+    role_arn: str,
+    kind: str,
+    description: str,
+    as_json: bool,
 ) -> None:
-    """Create pipeline NAME from the DEFINITION file (JSON)."""
+    """Create a pipeline: NAME from the DEFINITION file (JSON), or from FILE alone, named
+    after it (retrain.asl.json: retrain)."""
+    name, path = _named(name_or_file, definition)
     made = sdk.create_pipeline(
-        name, definition, role_arn=role_arn, type=kind, description=description, client=client()
+        name, path, role_arn=role_arn, type=kind, description=description, client=client()
     )
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: {made.arn}")
 
