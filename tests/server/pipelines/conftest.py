@@ -29,13 +29,17 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def shell(tmp_path: Path, clock: Clock) -> Iterator[Services]:
-    """Services whose pipelines run on the stand-in core and a clock the test moves."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shell(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[Services]:
+    """Services whose pipelines run on the stand-in core and a clock the test moves, over
+    SQLite and PostgreSQL (row locks, insert-or-ignore claims and the event log's ordering
+    differ between them)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     made = Services.from_settings(
         Settings(
             home=tmp_path / "home",
             data_roots=[str(tmp_path)],
+            database_url=url,
             pipeline_functions={"double": "tests.server.pipelines._functions:double"},
         )
     )
