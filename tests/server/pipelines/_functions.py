@@ -32,3 +32,8 @@ def evaluate(event: dict[str, Any]) -> dict[str, Any]:
         "approve": event["status"] == "Completed",
         "source": f"runs:/{event['run_id']}/model",
     }
+
+
+def environment(event: Any) -> dict[str, str]:
+    """The Dockyard variables a function call sees."""
+    return {k: v for k, v in os.environ.items() if k.startswith("DOCKYARD_")}

@@ -244,6 +244,21 @@ def test_a_function_runs_in_its_own_process(shell: Services, runner: TaskRunner)
     assert isinstance(leaked, Failed) and leaked.error == "MemoryError"
 
 
+def test_a_function_sees_none_of_the_servers_settings(
+    shell: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.server.pipelines._task_functions import FunctionTask
+    from dockyard.server.pipelines._tasks import Succeeded
+
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql://user:secret@db/dockyard")
+    monkeypatch.setenv("DOCKYARD_TOKEN", "dyt_secret")
+    settings = shell.settings.model_copy(
+        update={"pipeline_functions": {"env": "tests.server.pipelines._functions:environment"}}
+    )
+    seen = FunctionTask(settings).invoke("env", {}, "arn:x:T#1")
+    assert seen == Succeeded({"DOCKYARD_FUNCTION_NAME": "env", "DOCKYARD_TASK_KEY": "arn:x:T#1"})
+
+
 def test_a_task_answered_while_it_starts_stays_answered(
     shell: Services, runner: TaskRunner
 ) -> None:

@@ -106,9 +106,10 @@ class FunctionTask(BaseIntegration):
 
     def invoke(self, name: str, event: Any, key: str) -> Succeeded | Failed:
         """Call function ``name`` with ``event`` in a process of its own."""
-        env = {**os.environ, "DOCKYARD_FUNCTION_NAME": name, "DOCKYARD_TASK_KEY": key}
-        for secret in ("DOCKYARD_TOKEN", "DOCKYARD_PARAMS_KEY"):
-            env.pop(secret, None)  # a function acts on its input, not as the server
+        # A function acts on its input, not as the server: none of the server's own settings
+        # (its database URL, token, parameter key) reach it.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+        env.update(DOCKYARD_FUNCTION_NAME=name, DOCKYARD_TASK_KEY=key)
         proc = subprocess.Popen(
             [sys.executable, "-m", "dockyard.runtime.functions", self._functions[name]],
             stdin=subprocess.PIPE,
