@@ -3,6 +3,7 @@ the stand-in core: the adapter's translation and AWS-shaped errors, end to end o
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +179,41 @@ def test_an_express_machine_answers_synchronously(sfn: Any) -> None:
     answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
     assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"hi": 1}
     assert ":express:quick:" in answer["executionArn"]
+
+
+def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(
+    live: tuple[str, Services],
+) -> None:
+    url, _ = live
+    password = "correct horse battery"
+    with httpx.Client(base_url=url) as http:
+        made = http.post(
+            "/api/v1/users", json={"name": "ana", "role": "admin", "password": password}
+        )
+        assert made.status_code == 201, made.text  # the first account: sign-in is now required
+        admin = (base64.b64encode(f"ana:{password}".encode())).decode()
+        headers = {"Authorization": f"Basic {admin}"}
+        http.post("/api/v1/users", json={"name": "bob", "password": password}, headers=headers)
+        tokens = {}
+        for who in ("ana", "bob"):
+            basic = base64.b64encode(f"{who}:{password}".encode()).decode()
+            answer = http.post(
+                "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+            )
+            tokens[who] = answer.json()["token"]
+    anonymous, ana, bob = (stepfunctions(url, t) for t in (None, tokens["ana"], tokens["bob"]))
+    try:
+        with pytest.raises(ClientError) as error:
+            anonymous.list_state_machines()
+        assert code(error) == "UnrecognizedClientException"
+        arn = ana.create_state_machine(name="anas", definition=json.dumps(WAIT), roleArn="r")[
+            "stateMachineArn"
+        ]
+        with pytest.raises(ClientError) as error:
+            bob.describe_state_machine(stateMachineArn=arn)
+        assert code(error) == "AccessDeniedException"
+        assert bob.list_state_machines()["stateMachines"] == []
+        assert [m["name"] for m in ana.list_state_machines()["stateMachines"]] == ["anas"]
+    finally:
+        for client in (anonymous, ana, bob):
+            client.close()
