@@ -244,7 +244,7 @@ def task_overhead(sfn: Any, states: int = 20) -> list[float]:
         "States": {
             f"T{i}": {
                 "Type": "Task",
-                "Resource": "dockyard:function:bench.noop",
+                "Resource": "dockyard:function:noop",
                 **({"Next": f"T{i + 1}"} if i < states - 1 else {"End": True}),
             }
             for i in range(states)
@@ -293,7 +293,10 @@ def main() -> None:
             (functions / "bench.py").write_text(
                 "def noop(event, context=None):\n    return event\n"
             )
-            env = {"DOCKYARD_FUNCTIONS": "bench.noop=bench:noop", "PYTHONPATH": str(functions)}
+            env = {
+                "DOCKYARD_PIPELINE_FUNCTIONS": json.dumps({"noop": "bench:noop"}),
+                "PYTHONPATH": str(functions),
+            }
             with Server.dockyard(home, env=env) as dockyard:
                 sfn = client(dockyard.url, dockyard_token(home))
                 results["dockyard"] = measure(sfn, args)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -239,6 +239,28 @@ class Settings(BaseSettings):
         le=86_400,
         description="seconds between two listings of object triggers' prefixes (each lists "
         "its prefix: an S3 LIST call per trigger and pass)",
+    )
+    pipeline_functions: dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")],
+    ] = Field(
+        default_factory=dict,
+        description="the Python functions pipelines may call as tasks (dockyard:function:NAME, "
+        'Lambda ARNs), as JSON: {"score": "mypkg.tasks:score"}; each call runs in a process '
+        "of its own with the limits below, JSON in and out",
+    )
+    pipeline_function_timeout_s: float = Field(
+        default=300.0, gt=0, le=86_400, description="longest a pipeline function call may run"
+    )
+    pipeline_function_memory_mb: int = Field(
+        default=2048, ge=64, le=1_048_576, description="address-space limit of a function call"
+    )
+    pipeline_engine_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="longest wait of the pipeline engine between two looks at running tasks "
+        "(it wakes at once for its own server's events, timers and callbacks)",
     )
     smtp_host: str | None = Field(default=None, description="SMTP server for email subscriptions")
     smtp_port: int = Field(default=25, ge=1, le=65535)

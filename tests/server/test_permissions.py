@@ -49,6 +49,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runner": frozenset(),
 }
 PASSWORD = "correct horse battery"
+NAP = '{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": true}}}'
 HOOK_SECRET = "a-trigger-secret-for-the-matrix"
 
 
@@ -321,6 +322,58 @@ ROUTES: dict[tuple[str, str], Call] = {
     # SageMaker Runtime's InvokeEndpoint, passed on to the endpoint: calling it is reading it.
     ("POST", "/endpoints/{name}/invocations"): Call(
         "read", "/endpoints/{w.endpoint}/invocations", content=b"1,2\n"
+    ),
+    # -- pipelines: their creator's; a task's token is its own credential ------------------------
+    ("POST", "/api/v1/pipelines"): Call(
+        "member", "/api/v1/pipelines", json=lambda w: {"name": f"p2-{w.job}", "definition": NAP}
+    ),
+    ("GET", "/api/v1/pipelines"): Call("signed_in", "/api/v1/pipelines"),
+    ("POST", "/api/v1/pipelines/validate"): Call(
+        "signed_in", "/api/v1/pipelines/validate", json=lambda w: {"definition": NAP}
+    ),
+    ("GET", "/api/v1/pipelines/{name}"): Call("self", "/api/v1/pipelines/pipe-{w.job}"),
+    ("PATCH", "/api/v1/pipelines/{name}"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}", json=lambda w: {"description": "x"}
+    ),
+    ("DELETE", "/api/v1/pipelines/{name}"): Call("self", "/api/v1/pipelines/pipe-{w.job}"),
+    ("POST", "/api/v1/pipelines/{name}/executions"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions", json=lambda w: {"input": "{}"}
+    ),
+    ("GET", "/api/v1/pipelines/{name}/executions"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions"
+    ),
+    ("GET", "/api/v1/pipelines/{name}/executions/{execution}"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions/run"
+    ),
+    ("GET", "/api/v1/pipelines/{name}/executions/{execution}/history"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/history"
+    ),
+    ("POST", "/api/v1/pipelines/{name}/executions/{execution}/stop"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/stop"
+    ),
+    ("POST", "/api/v1/pipelines/{name}/executions/{execution}/redrive"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/redrive"
+    ),
+    ("POST", "/api/v1/pipelines/tasks/success"): Call(
+        "signed_in",
+        "/api/v1/pipelines/tasks/success",
+        json=lambda w: {"task_token": "unknown", "output": "{}"},
+    ),
+    ("POST", "/api/v1/pipelines/tasks/failure"): Call(
+        "signed_in", "/api/v1/pipelines/tasks/failure", json=lambda w: {"task_token": "unknown"}
+    ),
+    ("POST", "/api/v1/pipelines/tasks/heartbeat"): Call(
+        "signed_in", "/api/v1/pipelines/tasks/heartbeat", json=lambda w: {"task_token": "unknown"}
+    ),
+    # The AWS JSON protocol (boto3's stepfunctions client): actions decide as the routes above.
+    ("POST", "/"): Call(
+        "signed_in",
+        "/",
+        content=b"{}",
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.ListStateMachines",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
     ),
     # -- triggers: their creator's; hooks answer to the trigger's secret, not to a token -------
     ("POST", "/api/v1/triggers"): Call(
@@ -780,6 +833,10 @@ def _seed(server: Server) -> World:
         "target": {"kind": "training", "spec": job},
     }
     _ok(c.post("/api/v1/triggers", json=w.extra["trigger"], headers=owner))
+    pipeline = {"name": f"pipe-{w.job}", "definition": NAP}
+    _ok(c.post("/api/v1/pipelines", json=pipeline, headers=owner))
+    url = f"/api/v1/pipelines/pipe-{w.job}/executions"
+    _ok(c.post(url, json={"name": "run"}, headers=owner))
     w.param, w.secret = f"/seed/{n}/plain", f"/seed/{n}/secret"
     _ok(c.post("/api/v1/params", json={"name": w.param, "value": "1"}, headers=owner))
     secret = {"name": w.secret, "value": "s3cr3t", "type": "SecureString"}

@@ -21,7 +21,7 @@ from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._route import InlineReads
 from dockyard.server._services import Services
-from dockyard.server.compat import mlflow
+from dockyard.server.compat import aws, mlflow
 from dockyard.server.routes import (
     artifacts,
     auth,
@@ -33,6 +33,7 @@ from dockyard.server.routes import (
     jobs,
     notifications,
     params,
+    pipelines,
     registry,
     runs,
     specs,
@@ -92,8 +93,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         events,
         notifications,
         triggers,
+        pipelines,
         specs,
         mlflow,
+        aws,  # after mlflow: POST / would otherwise shadow its exact dispatch
     ):
         app.include_router(module.router)
     app.include_router(ui_router())

@@ -454,12 +454,17 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     if error.status_code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="dockyard"'))
     path: str = scope["path"]
-    if path.startswith("/endpoints/"):  # SageMaker Runtime: boto3 reads AWS's error shape
+    # boto3 reads AWS's error shape: SageMaker Runtime, and the AWS JSON protocol (POST /).
+    aws_json = path == "/" and any(k == b"x-amz-target" for k, _ in scope.get("headers", ()))
+    if path.startswith("/endpoints/") or aws_json:
         kind = {401: "UnrecognizedClientException", 403: "AccessDeniedException"}.get(
             error.status_code, "ValidationError"
         )
         headers = [
-            (b"content-type", b"application/x-amz-json-1.1"),
+            (
+                b"content-type",
+                b"application/x-amz-json-1.0" if aws_json else b"application/x-amz-json-1.1",
+            ),
             (b"x-amzn-errortype", kind.encode()),
         ]
         body_bytes = orjson.dumps({"__type": kind, "message": error.message})

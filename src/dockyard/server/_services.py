@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from dockyard.api.jobs import load_executor
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
@@ -15,6 +15,7 @@ from dockyard.server.events import EventLog
 from dockyard.server.jobs import JobService, Scheduler
 from dockyard.server.notifications import NotificationService
 from dockyard.server.params import ParamService
+from dockyard.server.pipelines import PipelineService
 from dockyard.server.registry import RegistryService
 from dockyard.server.store import Database, open_database
 from dockyard.server.tracking import LoggedModelService, TrackingService
@@ -50,6 +51,7 @@ class Services:
     notifications: NotificationService
     params: ParamService
     triggers: TriggerService
+    pipelines: PipelineService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -88,6 +90,19 @@ class Services:
         params = ParamService(db, settings, events, access)
         jobs.params = params
         endpoints.params = params
+        notifications = NotificationService(db, settings, events, access)
+        pipelines = _pipelines(
+            settings,
+            db,
+            events,
+            access,
+            jobs,
+            artifacts,
+            notifications,
+            params,
+            registry,
+            endpoints,
+        )
         services = cls(
             settings=settings,
             db=db,
@@ -100,9 +115,10 @@ class Services:
             jobs=jobs,
             registry=registry,
             endpoints=endpoints,
-            notifications=NotificationService(db, settings, events, access),
+            notifications=notifications,
             params=params,
             triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts),
+            pipelines=pipelines,
         )
         endpoints.check_model = services.check_model
         return services
@@ -156,7 +172,13 @@ class Services:
         )
         scheduler.start()
         supervisor.start()
-        return [scheduler, supervisor, *self.start_notifications(), *self.start_triggers()]
+        return [
+            scheduler,
+            supervisor,
+            *self.start_notifications(),
+            *self.start_triggers(),
+            self.start_pipelines(),
+        ]
 
     def start_notifications(self) -> list[Background]:
         """Start the notification fan-out and deliverer (they lead per database)."""
@@ -186,8 +208,58 @@ class Services:
             loop.start()  # type: ignore[attr-defined]
         return loops
 
+    def start_pipelines(self) -> Background:
+        """Start the pipeline engine loop (it leads per database)."""
+        from dockyard.server.pipelines import PipelineEngine, TaskRunner
+
+        engine = self.pipelines.engine
+        runner = TaskRunner(self.db, engine, self.pipelines.integrations, self._task_actor)
+        loop = PipelineEngine(
+            runner,
+            self.db,
+            self.settings.home,
+            self.events,
+            wake=engine.wake,
+            interval_s=self.settings.pipeline_engine_interval_s,
+        )
+        loop.start()
+        return loop
+
+    def _task_actor(self, execution: Any) -> Actor:
+        """Who an execution's tasks act as: the account that started it, as it is now."""
+        if execution.owner_id is None:  # a server without accounts: the starter's name
+            return Actor.system(execution.created_by).at("pipeline")
+        return self.auth.account_actor(int(execution.owner_id)).at("pipeline")
+
     def close(self) -> None:
         close = getattr(self.jobs.executor, "close", None)  # an executor may hold processes
         if close is not None:
             close()
         self.db.dispose()
+
+
+def _pipelines(
+    settings: Settings,
+    db: Database,
+    events: EventLog,
+    access: Access,
+    jobs: JobService,
+    artifacts: ArtifactStore,
+    notifications: NotificationService,
+    params: ParamService,
+    registry: RegistryService,
+    endpoints: EndpointService,
+) -> PipelineService:
+    from dockyard.server.pipelines import Engine, catalog, load_core
+
+    integrations = catalog(
+        settings,
+        jobs=jobs,
+        transform_root=artifact_uri(artifacts, "transform"),
+        notifications=notifications,
+        params=params,
+        registry=registry,
+        endpoints=endpoints,
+    )
+    engine = Engine(db, events, load_core())
+    return PipelineService(db, events, access, engine, integrations)

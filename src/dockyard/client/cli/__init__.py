@@ -41,6 +41,7 @@ _COMMANDS: Final = {
     "topics": ("dockyard.client.cli.notifications", "topics"),
     "subscriptions": ("dockyard.client.cli.notifications", "subscriptions"),
     "triggers": ("dockyard.client.cli.triggers", "triggers"),
+    "pipelines": ("dockyard.client.cli.pipelines", "pipelines"),
 }
 
 

@@ -146,5 +146,23 @@ DELETE_TRIGGER = Route("DELETE", _V1 + "/triggers/{name}")
 FIRE_TRIGGER = Route("POST", _V1 + "/triggers/{name}/fire")  # once per key, with a key
 LIST_FIRINGS = Route("GET", _V1 + "/triggers/{name}/firings")
 
+# -- pipelines --------------------------------------------------------------------------------
+CREATE_PIPELINE = Route("POST", _V1 + "/pipelines")
+LIST_PIPELINES = Route("GET", _V1 + "/pipelines")
+VALIDATE_PIPELINE = Route("POST", _V1 + "/pipelines/validate", True)  # changes nothing
+GET_PIPELINE = Route("GET", _V1 + "/pipelines/{name}")
+UPDATE_PIPELINE = Route("PATCH", _V1 + "/pipelines/{name}")
+DELETE_PIPELINE = Route("DELETE", _V1 + "/pipelines/{name}")
+# A named start is idempotent: the same name and input again answer the same execution.
+START_EXECUTION = Route("POST", _V1 + "/pipelines/{name}/executions")
+LIST_EXECUTIONS = Route("GET", _V1 + "/pipelines/{name}/executions")
+GET_EXECUTION = Route("GET", _V1 + "/pipelines/{name}/executions/{execution}")
+GET_EXECUTION_HISTORY = Route("GET", _V1 + "/pipelines/{name}/executions/{execution}/history")
+STOP_EXECUTION = Route("POST", _V1 + "/pipelines/{name}/executions/{execution}/stop", True)
+REDRIVE_EXECUTION = Route("POST", _V1 + "/pipelines/{name}/executions/{execution}/redrive")
+SEND_TASK_SUCCESS = Route("POST", _V1 + "/pipelines/tasks/success")
+SEND_TASK_FAILURE = Route("POST", _V1 + "/pipelines/tasks/failure")
+SEND_TASK_HEARTBEAT = Route("POST", _V1 + "/pipelines/tasks/heartbeat", True)
+
 # -- events -----------------------------------------------------------------------------------
 LIST_EVENTS = Route("GET", _V1 + "/events")

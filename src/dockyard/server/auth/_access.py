@@ -179,6 +179,19 @@ class Access:
                 f"{actor.label} may not {what}: trigger {name} is its creator's (or an admin's)"
             )
 
+    def may_use_own(self, actor: Actor, owner_id: int | None) -> bool:
+        """Whether ``actor`` may use what the account ``owner_id`` created and owns alone (a
+        trigger, a pipeline): its creator, or an admin; anyone on a server without accounts."""
+        return self.may_use_trigger(actor, owner_id)
+
+    def require_own(self, actor: Actor, owner_id: int | None, resource: str, what: str) -> None:
+        """PermissionDenied unless ``actor`` created ``resource`` (``pipeline retrain``) or is
+        an admin."""
+        if not self.may_use_own(actor, owner_id):
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: {resource} is its creator's (or an admin's)"
+            )
+
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:
             raise PermissionDenied(f"{actor.label} may not {what}: it needs the admin role")

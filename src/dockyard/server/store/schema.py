@@ -53,6 +53,11 @@ __all__ = [
     "parameter_versions",
     "parameters",
     "params",
+    "pipeline_executions",
+    "pipeline_history",
+    "pipeline_state_machines",
+    "pipeline_tasks",
+    "pipeline_timers",
     "registered_model_tags",
     "registered_models",
     "run_inputs",
@@ -767,4 +772,105 @@ trigger_firings = Table(
     UniqueConstraint("trigger_id", "cause_key"),
     Index(None, "trigger_id", "firing_id"),
     Index(None, "status", "updated_time"),
+)
+
+# -- pipelines: state machines in the States Language and their executions (server.pipelines) ---
+
+# One row per state machine. ``definition`` is the text as given (its JSON, kept verbatim so
+# Describe answers what was sent); ``revision_id`` changes with every update.
+pipeline_state_machines = Table(
+    "pipeline_state_machines",
+    metadata,
+    Column("arn", String(300), primary_key=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("definition", Text, nullable=False),
+    Column("role_arn", String(300), nullable=False, server_default=""),
+    Column("type", String(16), nullable=False),
+    Column("description", String(256), nullable=False, server_default=""),
+    Column("revision_id", String(36), nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+)
+
+# One row per execution. ``snapshot`` is the interpreter's state (JSON) after the last
+# transition, written with that transition's history events and effects in one transaction:
+# a restart resumes from it. ``definition`` is the one the execution started with (an update
+# of its state machine changes later executions only). ``next_event_id`` numbers history.
+pipeline_executions = Table(
+    "pipeline_executions",
+    metadata,
+    Column("arn", String(400), primary_key=True),
+    Column("state_machine_arn", String(300), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("output", Text, nullable=True),
+    Column("error", String(256), nullable=True),
+    Column("cause", Text, nullable=True),
+    Column("snapshot", Text, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("revision_id", String(36), nullable=False),
+    Column("redrive_count", Integer, nullable=False, server_default="0"),
+    Column("redrive_time", BigInteger, nullable=True),
+    Column("next_event_id", BigInteger, nullable=False, server_default="1"),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("stop_time", BigInteger, nullable=True),
+    Index(None, "state_machine_arn", "start_time"),
+    Index(None, "status"),
+)
+
+# An execution's history, numbered by the engine (``previous_event_id`` as Step Functions has
+# it); ``details`` is the event's detail object under AWS's key, as JSON.
+pipeline_history = Table(
+    "pipeline_history",
+    metadata,
+    Column("execution_arn", String(400), nullable=False),
+    Column("event_id", BigInteger, nullable=False),
+    Column("previous_event_id", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("details", Text, nullable=False),
+    PrimaryKeyConstraint("execution_arn", "event_id"),
+)
+
+# One row per task the interpreter asked for, keyed by ``<execution arn>:<task id>``: inserting
+# it is the claim, so a task starts once however often the engine restarts. ``status``:
+# scheduled (to start), started (``handle``: the job, endpoint ... it waits on), cancelling,
+# done (its completion fed back). ``heartbeat_deadline``: a callback task not heard from by
+# then fails with States.HeartbeatTimeout.
+pipeline_tasks = Table(
+    "pipeline_tasks",
+    metadata,
+    Column("task_key", String(500), primary_key=True),
+    Column("execution_arn", String(400), nullable=False),
+    Column("task_id", String(200), nullable=False),
+    Column("state_name", String(200), nullable=False),
+    Column("resource", String(500), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("task_token", String(500), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("handle", Text, nullable=True),
+    Column("heartbeat_s", Float, nullable=True),
+    Column("heartbeat_deadline", BigInteger, nullable=True),
+    Column("starts", Integer, nullable=False, server_default="0"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("started_time", BigInteger, nullable=True),
+    Index(None, "status", "created_time"),
+    Index(None, "execution_arn"),
+    Index(None, "heartbeat_deadline"),
+)
+
+# Wait states, task timeouts, retry back-offs: due times the engine loop fires.
+pipeline_timers = Table(
+    "pipeline_timers",
+    metadata,
+    Column("execution_arn", String(400), nullable=False),
+    Column("timer_id", String(200), nullable=False),
+    Column("due_time", BigInteger, nullable=False),
+    PrimaryKeyConstraint("execution_arn", "timer_id"),
+    Index(None, "due_time"),
 )

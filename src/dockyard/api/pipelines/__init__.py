@@ -1,0 +1,79 @@
+"""Pipelines as the API accepts and returns them: state machines, executions, history, task
+callbacks; and the ARNs that name them (see :mod:`dockyard.server.pipelines`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.api.pipelines._arns import (
+        check_name,
+        execution_arn,
+        parse_execution_arn,
+        parse_state_machine_arn,
+        state_machine_arn,
+    )
+    from dockyard.api.pipelines._entities import (
+        Diagnostic,
+        Execution,
+        ExecutionList,
+        ExecutionStatus,
+        ExecutionSummary,
+        History,
+        HistoryEvent,
+        MachineType,
+        StartedExecution,
+        StartExecution,
+        StateMachine,
+        StateMachineConfig,
+        StateMachineList,
+        StateMachineSummary,
+        StateMachineUpdate,
+        StopExecution,
+        TaskFailure,
+        TaskHeartbeat,
+        TaskSuccess,
+        ValidateDefinition,
+        Validation,
+    )
+
+__all__ = [
+    "Diagnostic",
+    "Execution",
+    "ExecutionList",
+    "ExecutionStatus",
+    "ExecutionSummary",
+    "History",
+    "HistoryEvent",
+    "MachineType",
+    "StartExecution",
+    "StartedExecution",
+    "StateMachine",
+    "StateMachineConfig",
+    "StateMachineList",
+    "StateMachineSummary",
+    "StateMachineUpdate",
+    "StopExecution",
+    "TaskFailure",
+    "TaskHeartbeat",
+    "TaskSuccess",
+    "ValidateDefinition",
+    "Validation",
+    "check_name",
+    "execution_arn",
+    "parse_execution_arn",
+    "parse_state_machine_arn",
+    "state_machine_arn",
+]
+_ARNS = {
+    "check_name",
+    "execution_arn",
+    "parse_execution_arn",
+    "parse_state_machine_arn",
+    "state_machine_arn",
+}
+__getattr__, __dir__ = exports(
+    __name__, {n: "._arns" if n in _ARNS else "._entities" for n in __all__}
+)

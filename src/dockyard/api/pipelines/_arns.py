@@ -1,0 +1,71 @@
+"""Amazon Resource Names of state machines and executions, as Step Functions forms them.
+
+Dockyard has no accounts or regions; its ARNs carry fixed ones (``us-east-1``,
+``000000000000``) so boto3, which checks their shape, accepts them. The name parts follow
+Step Functions' rule: 1 to 80 letters, digits, ``-`` and ``_``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dockyard.errors import InvalidArgument
+
+__all__ = [
+    "ACCOUNT",
+    "NAME_PATTERN",
+    "REGION",
+    "check_name",
+    "execution_arn",
+    "parse_execution_arn",
+    "parse_state_machine_arn",
+    "state_machine_arn",
+]
+
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+_NAME = re.compile(NAME_PATTERN)
+_PREFIX = f"arn:aws:states:{REGION}:{ACCOUNT}:"
+
+
+def check_name(name: str, field: str = "name") -> str:
+    """``name`` when it is a valid state machine or execution name."""
+    if not _NAME.match(name):
+        raise InvalidArgument(
+            f"{name[:100]!r} is not a valid name: 1 to 80 letters, digits, '-' or '_'",
+            field=field,
+        )
+    return name
+
+
+def state_machine_arn(name: str) -> str:
+    return f"{_PREFIX}stateMachine:{name}"
+
+
+def execution_arn(state_machine: str, name: str, *, express: bool = False) -> str:
+    kind = "express" if express else "execution"
+    return f"{_PREFIX}{kind}:{state_machine}:{name}"
+
+
+def _parts(arn: str, field: str) -> list[str]:
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[:3] != ["arn", "aws", "states"]:
+        raise InvalidArgument(f"{arn[:200]!r} is not a Step Functions ARN", field=field)
+    return parts
+
+
+def parse_state_machine_arn(arn: str, field: str = "stateMachineArn") -> str:
+    """The state machine's name (a version or alias qualifier is dropped)."""
+    parts = _parts(arn, field)
+    if parts[5] != "stateMachine":
+        raise InvalidArgument(f"{arn[:200]!r} is not a state machine ARN", field=field)
+    return check_name(parts[6], field)
+
+
+def parse_execution_arn(arn: str, field: str = "executionArn") -> tuple[str, str]:
+    """The state machine's and the execution's names."""
+    parts = _parts(arn, field)
+    if parts[5] not in ("execution", "express") or len(parts) != 8:
+        raise InvalidArgument(f"{arn[:200]!r} is not an execution ARN", field=field)
+    return check_name(parts[6], field), check_name(parts[7], field)

@@ -1,0 +1,215 @@
+"""Requests and resources of the pipelines API (the SDK and CLI send the same models).
+
+Times are milliseconds since the epoch; inputs and outputs are JSON texts, as Step Functions
+passes them (a definition may also be given as a JSON object: it is stored as text).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+__all__ = [
+    "Diagnostic",
+    "Execution",
+    "ExecutionList",
+    "ExecutionStatus",
+    "ExecutionSummary",
+    "History",
+    "HistoryEvent",
+    "MachineType",
+    "StartExecution",
+    "StartedExecution",
+    "StateMachine",
+    "StateMachineConfig",
+    "StateMachineList",
+    "StateMachineSummary",
+    "StateMachineUpdate",
+    "StopExecution",
+    "TaskFailure",
+    "TaskHeartbeat",
+    "TaskSuccess",
+    "ValidateDefinition",
+    "Validation",
+]
+
+#: Step Functions' limits: 1 MiB of definition, 256 KiB of input or output.
+MAX_DEFINITION = 1024 * 1024
+MAX_PAYLOAD = 256 * 1024
+
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+Text = Annotated[str, StringConstraints(max_length=MAX_PAYLOAD)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _as_text(value: Any) -> Any:
+    """A JSON object or list given where JSON text is expected, as text."""
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
+
+
+class MachineType(StrEnum):
+    STANDARD = "STANDARD"
+    EXPRESS = "EXPRESS"
+
+
+class ExecutionStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (ExecutionStatus.RUNNING, ExecutionStatus.PENDING_REDRIVE)
+
+
+class StateMachineConfig(_Model):
+    """A new state machine: its name and definition (Amazon States Language, JSON)."""
+
+    name: Name
+    definition: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DEFINITION)]
+    role_arn: Annotated[str, StringConstraints(max_length=256)] = ""
+    type: MachineType = MachineType.STANDARD
+    description: Annotated[str, StringConstraints(max_length=256)] = ""
+
+    _text = field_validator("definition", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class StateMachineUpdate(_Model):
+    """What changes: the definition, the role or both."""
+
+    definition: (
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_DEFINITION)] | None
+    ) = None
+    role_arn: Annotated[str, StringConstraints(max_length=256)] | None = None
+    description: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+    _text = field_validator("definition", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class StateMachineSummary(_Model):
+    name: str
+    arn: str
+    type: MachineType
+    created_time: int
+
+
+class StateMachine(StateMachineSummary):
+    definition: str
+    role_arn: str
+    description: str
+    revision_id: str
+    status: str = "ACTIVE"
+    updated_time: int
+    created_by: str
+
+
+class StateMachineList(_Model):
+    state_machines: list[StateMachineSummary]
+    next_token: str | None = None
+
+
+class ValidateDefinition(_Model):
+    definition: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DEFINITION)]
+
+    _text = field_validator("definition", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class Diagnostic(_Model):
+    """One problem of a definition: ``location`` is a JSON pointer (``/States/Train/Next``)."""
+
+    severity: str = "ERROR"
+    code: str = "SCHEMA_VALIDATION_FAILED"
+    message: str
+    location: str = ""
+
+
+class Validation(_Model):
+    result: str  # OK | FAIL
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+
+class StartExecution(_Model):
+    """Start an execution; ``name`` defaults to a random one; ``input`` is JSON text."""
+
+    name: Name | None = None
+    input: Text = "{}"
+
+    _text = field_validator("input", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class StartedExecution(_Model):
+    execution_arn: str
+    start_time: int
+
+
+class ExecutionSummary(_Model):
+    arn: str
+    state_machine_arn: str
+    name: str
+    status: ExecutionStatus
+    start_time: int
+    stop_time: int | None = None
+    redrive_count: int = 0
+
+
+class Execution(ExecutionSummary):
+    input: str
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    redrive_time: int | None = None
+    revision_id: str
+
+
+class ExecutionList(_Model):
+    executions: list[ExecutionSummary]
+    next_token: str | None = None
+
+
+class HistoryEvent(_Model):
+    """One event of an execution's history, in Step Functions' shape (``details`` holds the
+    event's detail object under AWS's key, such as ``stateEnteredEventDetails``)."""
+
+    id: int
+    previous_event_id: int
+    type: str
+    time: int
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class History(_Model):
+    events: list[HistoryEvent]
+    next_token: str | None = None
+
+
+class StopExecution(_Model):
+    error: Annotated[str, StringConstraints(max_length=256)] | None = None
+    cause: Annotated[str, StringConstraints(max_length=32768)] | None = None
+
+
+class TaskSuccess(_Model):
+    task_token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    output: Text
+
+    _text = field_validator("output", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class TaskFailure(_Model):
+    task_token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    error: Annotated[str, StringConstraints(max_length=256)] | None = None
+    cause: Annotated[str, StringConstraints(max_length=32768)] | None = None
+
+
+class TaskHeartbeat(_Model):
+    task_token: Annotated[str, StringConstraints(min_length=1, max_length=1024)]

@@ -1,0 +1,243 @@
+"""``dockyard pipelines``: state machines in the Amazon States Language, run by the server.
+
+dockyard pipelines create retrain retrain.asl.json
+dockyard pipelines run retrain.asl.json --input '{"data": "s3://lake/new/"}' --wait
+dockyard pipelines list                  # state machines
+dockyard pipelines list retrain          # its executions, newest first
+dockyard pipelines describe retrain nightly
+dockyard pipelines history retrain nightly
+dockyard pipelines stop retrain nightly --cause "superseded"
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dockyard.api.pipelines import Execution
+from dockyard.client import sdk
+from dockyard.client.cli._client import client
+from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.errors import NotFound
+
+__all__ = ["pipelines"]
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group()
+def pipelines() -> None:
+    """Pipelines: state machines whose tasks are Dockyard actions (Step Functions' language)."""
+
+
+def _said(e: Execution) -> str:
+    lines = [
+        f"{e.name}  {e.status.value}",
+        f"started:  {format_time(e.start_time)} UTC",
+        f"stopped:  {format_time(e.stop_time)}",
+    ]
+    if e.redrive_count:
+        lines.append(f"redriven: {e.redrive_count}x, last {format_time(e.redrive_time)}")
+    if e.output is not None:
+        lines.append(f"output:   {e.output}")
+    if e.error is not None:
+        lines.append(f"error:    {e.error}: {e.cause or ''}")
+    return "\n".join(lines)
+
+
+def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
+    """``NAME FILE``, or ``FILE`` alone: the pipeline named after the file (``retrain`` for
+    ``retrain.asl.json``)."""
+    if definition is not None:
+        return name_or_file, definition
+    path = Path(name_or_file)
+    if not path.is_file():
+        raise click.UsageError(f"give a definition file: {name_or_file} is not one")
+    return path.name.split(".")[0], path
+
+
+@pipelines.command()
+@click.argument("name_or_file")
+@click.argument("definition", type=_FILE, required=False)
+@click.option("--role-arn", default="", help="Recorded and shown as $$.Execution.RoleArn.")
+@click.option("--type", "kind", type=click.Choice(["STANDARD", "EXPRESS"]), default="STANDARD")
+@click.option("--description", default="")
+@json_option
+@fail_on_error
+def create(
+    name_or_file: str,
+    definition: Path | None,
+    role_arn: str,
+    kind: str,
+    description: str,
+    as_json: bool,
+) -> None:
+    """Create a pipeline: NAME from the DEFINITION file (JSON), or from FILE alone, named
+    after it (retrain.asl.json: retrain)."""
+    name, path = _named(name_or_file, definition)
+    made = sdk.create_pipeline(
+        name, path, role_arn=role_arn, type=kind, description=description, client=client()
+    )
+    emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: {made.arn}")
+
+
+@pipelines.command()
+@click.argument("name")
+@click.argument("definition", type=_FILE, required=False)
+@click.option("--role-arn")
+@click.option("--description")
+@json_option
+@fail_on_error
+def update(
+    name: str,
+    definition: Path | None,
+    role_arn: str | None,
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """Give pipeline NAME a new DEFINITION (running executions keep theirs)."""
+    made = sdk.update_pipeline(
+        name, definition, role_arn=role_arn, description=description, client=client()
+    )
+    emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: revision {made.revision_id}")
+
+
+def _input(value: str | None) -> Any:
+    if value is None:
+        return {}
+    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.option("--input", "input_", help="The execution's input: JSON, or @FILE.")
+@click.option("--name", help="The execution's name (default: a random one).")
+@click.option("--wait", is_flag=True, help="Wait for it to end; exit 1 unless it succeeded.")
+@json_option
+@fail_on_error
+def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json: bool) -> None:
+    """Start an execution of PIPELINE: a pipeline's name, or a definition file (the pipeline
+    named after the file is created, or updated to it, first)."""
+    http = client()
+    path = Path(pipeline)
+    if path.is_file():
+        pipeline = path.name.split(".")[0]
+        try:
+            sdk.get_pipeline(pipeline, client=http)
+            sdk.update_pipeline(pipeline, path, client=http)
+        except NotFound:
+            sdk.create_pipeline(pipeline, path, client=http)
+    started = sdk.start_execution(pipeline, _input(input_), name=name, client=http)
+    if not wait:
+        emit(started.model_dump(mode="json"), as_json, lambda: started.execution_arn)
+        return
+    found = sdk.describe_execution(pipeline, started.execution_arn, client=http)
+    while found.status.value == "RUNNING":
+        found = sdk.describe_execution(pipeline, started.execution_arn, wait=30, client=http)
+    emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+    if found.status.value != "SUCCEEDED":
+        raise SystemExit(1)
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.argument("execution")
+@json_option
+@fail_on_error
+def describe(pipeline: str, execution: str, as_json: bool) -> None:
+    """Show EXECUTION (a name or an ARN) of PIPELINE."""
+    found = sdk.describe_execution(pipeline, execution, client=client())
+    emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.argument("execution")
+@json_option
+@fail_on_error
+def history(pipeline: str, execution: str, as_json: bool) -> None:
+    """The history events of EXECUTION, oldest first."""
+    events = sdk.execution_history(pipeline, execution, client=client())
+
+    def state(details: dict[str, Any]) -> str:
+        for value in details.values():
+            if isinstance(value, dict) and "name" in value:
+                return str(value["name"])
+        return ""
+
+    emit(
+        [e.model_dump(mode="json") for e in events],
+        as_json,
+        lambda: table(
+            ["id", "time", "type", "state"],
+            [[e.id, format_time(e.time), e.type, state(e.details)] for e in events],
+        ),
+    )
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.argument("execution")
+@click.option("--error", help="The error the execution stops with.")
+@click.option("--cause", help="Why.")
+@json_option
+@fail_on_error
+def stop(
+    pipeline: str, execution: str, error: str | None, cause: str | None, as_json: bool
+) -> None:
+    """Abort EXECUTION: its tasks are stopped (a job gets SIGTERM), its timers dropped."""
+    found = sdk.stop_execution(pipeline, execution, error=error, cause=cause, client=client())
+    emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.argument("execution")
+@json_option
+@fail_on_error
+def redrive(pipeline: str, execution: str, as_json: bool) -> None:
+    """Run a failed, timed out or aborted EXECUTION again from the state that failed."""
+    found = sdk.redrive_execution(pipeline, execution, client=client())
+    emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+
+
+@pipelines.command("list")
+@click.argument("pipeline", required=False)
+@click.option(
+    "--status", type=click.Choice(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
+)
+@json_option
+@fail_on_error
+def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
+    """The pipelines; with PIPELINE, its executions (newest first)."""
+    http = client()
+    if pipeline is None:
+        machines = sdk.list_pipelines(client=http)
+        emit(
+            [m.model_dump(mode="json") for m in machines],
+            as_json,
+            lambda: table(
+                ["name", "type", "created"],
+                [[m.name, m.type.value, format_time(m.created_time)] for m in machines],
+            ),
+        )
+        return
+    found = sdk.list_executions(pipeline, status=status, client=http).executions
+    emit(
+        [e.model_dump(mode="json") for e in found],
+        as_json,
+        lambda: table(
+            ["name", "status", "started", "stopped"],
+            [
+                [e.name, e.status.value, format_time(e.start_time), format_time(e.stop_time)]
+                for e in found
+            ],
+        ),
+    )

@@ -1,0 +1,246 @@
+"""Pipelines from Python: state machines in the Amazon States Language, run by the server.
+
+    dy.create_pipeline("retrain", "retrain.asl.json")        # a file, JSON text or a dict
+    run = dy.start_execution("retrain", {"data": "s3://..."})
+    dy.describe_execution("retrain", run.execution_arn, wait=60)
+    dy.execution_history("retrain", run.execution_arn)
+
+Executions are named by their name or their ARN; the same calls as boto3's ``stepfunctions``
+client, which also works against the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionList,
+    History,
+    HistoryEvent,
+    StartedExecution,
+    StartExecution,
+    StateMachine,
+    StateMachineConfig,
+    StateMachineList,
+    StateMachineSummary,
+    StateMachineUpdate,
+    StopExecution,
+    TaskFailure,
+    TaskHeartbeat,
+    TaskSuccess,
+    ValidateDefinition,
+    Validation,
+)
+from dockyard.client.http import Client, routes
+from dockyard.client.sdk._requests import build_request
+
+__all__ = [
+    "create_pipeline",
+    "delete_pipeline",
+    "describe_execution",
+    "execution_history",
+    "get_pipeline",
+    "list_executions",
+    "list_pipelines",
+    "redrive_execution",
+    "send_task_failure",
+    "send_task_heartbeat",
+    "send_task_success",
+    "start_execution",
+    "stop_execution",
+    "update_pipeline",
+    "validate_pipeline",
+]
+
+
+def _client(client: Client | None) -> Client:
+    if client is not None:
+        return client
+    from dockyard.client.sdk._context import context
+
+    return context().client
+
+
+def definition_text(definition: str | Path | Mapping[str, Any]) -> str:
+    """A definition as JSON text: a mapping, JSON text, or the path of a ``.json`` file."""
+    if isinstance(definition, Mapping):
+        return json.dumps(definition)
+    if isinstance(definition, Path) or not definition.lstrip().startswith("{"):
+        return Path(definition).expanduser().read_text()
+    return definition
+
+
+def _execution(execution: str) -> str:
+    """An execution's name, from its name or its ARN."""
+    return execution.rsplit(":", 1)[-1]
+
+
+def create_pipeline(
+    name: str,
+    definition: str | Path | Mapping[str, Any],
+    *,
+    role_arn: str = "",
+    type: str = "STANDARD",
+    description: str = "",
+    client: Client | None = None,
+) -> StateMachine:
+    """Create a state machine; its definition is checked by the server (each problem named
+    with its place, every Task's resource one the server runs)."""
+    config = build_request(
+        StateMachineConfig,
+        name=name,
+        definition=definition_text(definition),
+        role_arn=role_arn,
+        type=type,
+        description=description,
+    )
+    return StateMachine.model_validate(_client(client).call(routes.CREATE_PIPELINE(), config))
+
+
+def update_pipeline(
+    name: str,
+    definition: str | Path | Mapping[str, Any] | None = None,
+    *,
+    role_arn: str | None = None,
+    description: str | None = None,
+    client: Client | None = None,
+) -> StateMachine:
+    """A new definition, role or description; running executions keep theirs."""
+    body: dict[str, Any] = {"role_arn": role_arn, "description": description}
+    if definition is not None:
+        body["definition"] = definition_text(definition)
+    change = build_request(StateMachineUpdate, {k: v for k, v in body.items() if v is not None})
+    answer = _client(client).call(routes.UPDATE_PIPELINE(name=name), change)
+    return StateMachine.model_validate(answer)
+
+
+def get_pipeline(name: str, *, client: Client | None = None) -> StateMachine:
+    return StateMachine.model_validate(_client(client).call(routes.GET_PIPELINE(name=name)))
+
+
+def list_pipelines(*, client: Client | None = None) -> list[StateMachineSummary]:
+    """Every state machine, by name (all pages)."""
+    found: list[StateMachineSummary] = []
+    token: str | None = None
+    while True:
+        params = {"next_token": token} if token else None
+        page = StateMachineList.model_validate(
+            _client(client).call(routes.LIST_PIPELINES(), params=params)
+        )
+        found += page.state_machines
+        if not page.next_token:
+            return found
+        token = page.next_token
+
+
+def delete_pipeline(name: str, *, client: Client | None = None) -> None:
+    """Delete a state machine; its running executions are stopped."""
+    _client(client).call(routes.DELETE_PIPELINE(name=name))
+
+
+def validate_pipeline(
+    definition: str | Path | Mapping[str, Any], *, client: Client | None = None
+) -> Validation:
+    """Check a definition without storing it: ``result`` OK or FAIL, with ``diagnostics``."""
+    request = build_request(ValidateDefinition, definition=definition_text(definition))
+    return Validation.model_validate(_client(client).call(routes.VALIDATE_PIPELINE(), request))
+
+
+def start_execution(
+    pipeline: str,
+    input: Any = None,
+    *,
+    name: str | None = None,
+    client: Client | None = None,
+) -> StartedExecution:
+    """Start an execution of ``pipeline`` with ``input`` (any JSON value; JSON text is sent
+    as is). With a ``name``, starting again with the same input is the same execution."""
+    text = input if isinstance(input, str) else json.dumps({} if input is None else input)
+    request = build_request(StartExecution, name=name, input=text)
+    answer = _client(client).call(
+        routes.START_EXECUTION(name=pipeline), request, retry=name is not None
+    )
+    return StartedExecution.model_validate(answer)
+
+
+def describe_execution(
+    pipeline: str, execution: str, *, wait: float = 0, client: Client | None = None
+) -> Execution:
+    """An execution (by name or ARN); with ``wait``, once it ended or after that many seconds
+    (at most 60 per call)."""
+    route = routes.GET_EXECUTION(name=pipeline, execution=_execution(execution))
+    params = {"wait": wait} if wait else None
+    answer = _client(client).call(route, params=params, timeout=wait + 30 if wait else None)
+    return Execution.model_validate(answer)
+
+
+def list_executions(
+    pipeline: str, *, status: str | None = None, client: Client | None = None
+) -> ExecutionList:
+    """The newest executions of ``pipeline`` (one page)."""
+    params = {"status": status} if status else None
+    answer = _client(client).call(routes.LIST_EXECUTIONS(name=pipeline), params=params)
+    return ExecutionList.model_validate(answer)
+
+
+def execution_history(
+    pipeline: str, execution: str, *, client: Client | None = None
+) -> list[HistoryEvent]:
+    """Every history event of an execution, oldest first."""
+    route = routes.GET_EXECUTION_HISTORY(name=pipeline, execution=_execution(execution))
+    found: list[HistoryEvent] = []
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000, **({"next_token": token} if token else {})}
+        page = History.model_validate(_client(client).call(route, params=params))
+        found += page.events
+        if not page.next_token:
+            return found
+        token = page.next_token
+
+
+def stop_execution(
+    pipeline: str,
+    execution: str,
+    *,
+    error: str | None = None,
+    cause: str | None = None,
+    client: Client | None = None,
+) -> Execution:
+    """Abort an execution: its tasks are stopped, its timers dropped."""
+    request = build_request(StopExecution, error=error, cause=cause)
+    route = routes.STOP_EXECUTION(name=pipeline, execution=_execution(execution))
+    return Execution.model_validate(_client(client).call(route, request))
+
+
+def redrive_execution(pipeline: str, execution: str, *, client: Client | None = None) -> Execution:
+    """Run a failed, timed out or aborted execution again from the state that failed."""
+    route = routes.REDRIVE_EXECUTION(name=pipeline, execution=_execution(execution))
+    return Execution.model_validate(_client(client).call(route))
+
+
+def send_task_success(token: str, output: Any, *, client: Client | None = None) -> None:
+    """Answer a ``.waitForTaskToken`` task with ``output`` (any JSON value)."""
+    text = output if isinstance(output, str) else json.dumps(output)
+    request = build_request(TaskSuccess, task_token=token, output=text)
+    _client(client).call(routes.SEND_TASK_SUCCESS(), request)
+
+
+def send_task_failure(
+    token: str,
+    *,
+    error: str | None = None,
+    cause: str | None = None,
+    client: Client | None = None,
+) -> None:
+    request = build_request(TaskFailure, task_token=token, error=error, cause=cause)
+    _client(client).call(routes.SEND_TASK_FAILURE(), request)
+
+
+def send_task_heartbeat(token: str, *, client: Client | None = None) -> None:
+    request = build_request(TaskHeartbeat, task_token=token)
+    _client(client).call(routes.SEND_TASK_HEARTBEAT(), request)

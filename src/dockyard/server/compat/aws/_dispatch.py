@@ -1,0 +1,69 @@
+"""The AWS JSON protocol's one route: ``POST /`` with ``X-Amz-Target``."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from dockyard.server._auth import actor_of
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError, aws_error
+
+__all__ = ["TARGETS", "Action", "router"]
+
+#: An action: the services, the caller and the request's JSON -> the answer's JSON.
+Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any]]
+
+#: Target prefix -> the module with its ``ACTIONS`` table and ``CONTENT_TYPE``.
+TARGETS: dict[str, str] = {
+    "AWSStepFunctions": "dockyard.server.compat.aws._stepfunctions",
+}
+_MAX_BODY = 2 * 1024 * 1024
+
+router = APIRouter(tags=["aws"])
+
+
+def _actions(prefix: str) -> tuple[dict[str, Action], str]:
+    path = TARGETS.get(prefix)
+    if path is None:
+        raise AwsError("UnknownOperationException", f"this server does not speak {prefix}")
+    module = importlib.import_module(path)
+    return module.ACTIONS, module.CONTENT_TYPE
+
+
+@router.post("/", include_in_schema=False)
+async def aws_json(request: Request) -> Response:
+    """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action."""
+    target = request.headers.get("x-amz-target", "")
+    prefix, _, name = target.partition(".")
+    content_type = "application/x-amz-json-1.0"
+    try:
+        if not name:
+            raise AwsError(
+                "UnknownOperationException", "POST / needs an X-Amz-Target header: Service.Action"
+            )
+        actions, content_type = _actions(prefix)
+        action = actions.get(name)
+        if action is None:
+            raise AwsError("UnknownOperationException", f"{prefix} has no action {name!r} here")
+        raw = await request.body()
+        if len(raw) > _MAX_BODY:
+            raise AwsError("ValidationException", f"the request is over {_MAX_BODY} bytes")
+        try:
+            body = orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError as exc:
+            raise AwsError("SerializationException", f"the body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise AwsError("SerializationException", "the body must be a JSON object")
+        services: Services = request.app.state.services
+        answer = await run_in_threadpool(action, services, actor_of(request.scope), body)
+    except Exception as exc:
+        return aws_error(exc, content_type)
+    return Response(orjson.dumps(answer), media_type=content_type)

@@ -1,0 +1,290 @@
+"""``AWSStepFunctions.*``: Step Functions' API over :mod:`dockyard.server.pipelines`.
+
+Each action reads AWS's request fields into the pipelines API's typed requests and answers in
+AWS's shapes (times as seconds since the epoch, history events with their detail objects).
+Versions and aliases, logging, tracing, tags and map runs are not kept; the fields are accepted
+and ignored, as they change nothing an execution does here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionStatus,
+    MachineType,
+    StartExecution,
+    StateMachine,
+    StateMachineConfig,
+    StateMachineUpdate,
+    StopExecution,
+    TaskFailure,
+    TaskHeartbeat,
+    TaskSuccess,
+)
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError
+from dockyard.server.compat.aws._fields import optional, required, seconds
+
+__all__ = ["ACTIONS", "CONTENT_TYPE"]
+
+CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Longest StartSyncExecution waits (Express workflows run at most five minutes).
+SYNC_WAIT_S = 300.0
+Body = dict[str, Any]
+
+
+def _machine(found: StateMachine) -> Body:
+    return {
+        "stateMachineArn": found.arn,
+        "name": found.name,
+        "status": found.status,
+        "definition": found.definition,
+        "roleArn": found.role_arn,
+        "type": found.type.value,
+        "creationDate": seconds(found.created_time),
+        "description": found.description,
+        "revisionId": found.revision_id,
+    }
+
+
+def _execution(found: Execution) -> Body:
+    answer: Body = {
+        "executionArn": found.arn,
+        "stateMachineArn": found.state_machine_arn,
+        "name": found.name,
+        "status": found.status.value,
+        "startDate": seconds(found.start_time),
+        "input": found.input,
+        "inputDetails": {"included": True},
+        "redriveCount": found.redrive_count,
+        "stateMachineVersionArn": None,
+    }
+    for key, value in (
+        ("stopDate", seconds(found.stop_time)),
+        ("output", found.output),
+        ("error", found.error),
+        ("cause", found.cause),
+        ("redriveDate", seconds(found.redrive_time)),
+    ):
+        if value is not None:
+            answer[key] = value
+    if found.output is not None:
+        answer["outputDetails"] = {"included": True}
+    redrivable = found.status.value in ("FAILED", "TIMED_OUT", "ABORTED")
+    answer["redriveStatus"] = "REDRIVABLE" if redrivable else "NOT_REDRIVABLE"
+    return {k: v for k, v in answer.items() if v is not None}
+
+
+def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
+    config = StateMachineConfig(
+        name=required(body, "name"),
+        definition=required(body, "definition"),
+        role_arn=optional(body, "roleArn", default=""),
+        type=MachineType(optional(body, "type", default="STANDARD")),
+        description=optional(body, "description", default=""),
+    )
+    made = services.pipelines.create(actor, config)
+    return {"stateMachineArn": made.arn, "creationDate": seconds(made.created_time)}
+
+
+def update_state_machine(services: Services, actor: Actor, body: Body) -> Body:
+    change = StateMachineUpdate(
+        definition=optional(body, "definition"),
+        role_arn=optional(body, "roleArn"),
+        description=optional(body, "description"),
+    )
+    made = services.pipelines.update(actor, required(body, "stateMachineArn"), change)
+    return {"updateDate": seconds(made.updated_time), "revisionId": made.revision_id}
+
+
+def describe_state_machine(services: Services, actor: Actor, body: Body) -> Body:
+    return _machine(services.pipelines.describe(actor, required(body, "stateMachineArn")))
+
+
+def list_state_machines(services: Services, actor: Actor, body: Body) -> Body:
+    found = services.pipelines.list(
+        actor, optional(body, "nextToken"), optional(body, "maxResults", int, 100) or 100
+    )
+    answer: Body = {
+        "stateMachines": [
+            {
+                "stateMachineArn": m.arn,
+                "name": m.name,
+                "type": m.type.value,
+                "creationDate": seconds(m.created_time),
+            }
+            for m in found.state_machines
+        ]
+    }
+    if found.next_token:
+        answer["nextToken"] = found.next_token
+    return answer
+
+
+def delete_state_machine(services: Services, actor: Actor, body: Body) -> Body:
+    services.pipelines.delete(actor, required(body, "stateMachineArn"))
+    return {}
+
+
+def validate_definition(services: Services, actor: Actor, body: Body) -> Body:
+    found = services.pipelines.validate(required(body, "definition"))
+    return {
+        "result": found.result,
+        "diagnostics": [d.model_dump() for d in found.diagnostics],
+        "truncated": False,
+    }
+
+
+def _start(body: Body) -> StartExecution:
+    return StartExecution(name=optional(body, "name"), input=optional(body, "input", default="{}"))
+
+
+def start_execution(services: Services, actor: Actor, body: Body) -> Body:
+    started = services.pipelines.start(actor, required(body, "stateMachineArn"), _start(body))
+    return {"executionArn": started.execution_arn, "startDate": seconds(started.start_time)}
+
+
+def start_sync_execution(services: Services, actor: Actor, body: Body) -> Body:
+    arn = required(body, "stateMachineArn")
+    if services.pipelines.describe(actor, arn).type is not MachineType.EXPRESS:
+        raise AwsError(
+            "StateMachineTypeNotSupported",
+            "StartSyncExecution runs EXPRESS state machines only; use StartExecution",
+        )
+    started = services.pipelines.start(actor, arn, _start(body))
+    ended = services.pipelines.wait(actor, started.execution_arn, SYNC_WAIT_S)
+    answer = _execution(ended)
+    for key in ("redriveCount", "redriveStatus", "stateMachineVersionArn"):
+        answer.pop(key, None)
+    answer.setdefault("stopDate", seconds(ended.stop_time or started.start_time))
+    return answer
+
+
+def describe_execution(services: Services, actor: Actor, body: Body) -> Body:
+    return _execution(services.pipelines.describe_execution(actor, required(body, "executionArn")))
+
+
+def list_executions(services: Services, actor: Actor, body: Body) -> Body:
+    status = optional(body, "statusFilter")
+    found = services.pipelines.list_executions(
+        actor,
+        required(body, "stateMachineArn"),
+        status=ExecutionStatus(status) if status else None,
+        next_token=optional(body, "nextToken"),
+        limit=optional(body, "maxResults", int, 100) or 100,
+    )
+    answer: Body = {
+        "executions": [
+            {
+                k: v
+                for k, v in {
+                    "executionArn": e.arn,
+                    "stateMachineArn": e.state_machine_arn,
+                    "name": e.name,
+                    "status": e.status.value,
+                    "startDate": seconds(e.start_time),
+                    "stopDate": seconds(e.stop_time),
+                    "redriveCount": e.redrive_count,
+                }.items()
+                if v is not None
+            }
+            for e in found.executions
+        ]
+    }
+    if found.next_token:
+        answer["nextToken"] = found.next_token
+    return answer
+
+
+def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
+    found = services.pipelines.history(
+        actor,
+        required(body, "executionArn"),
+        next_token=optional(body, "nextToken"),
+        limit=optional(body, "maxResults", int, 100) or 100,
+        reverse=bool(optional(body, "reverseOrder", bool, False)),
+    )
+    answer: Body = {
+        "events": [
+            {
+                "timestamp": seconds(e.time),
+                "type": e.type,
+                "id": e.id,
+                "previousEventId": e.previous_event_id,
+                **e.details,
+            }
+            for e in found.events
+        ]
+    }
+    if found.next_token:
+        answer["nextToken"] = found.next_token
+    return answer
+
+
+def stop_execution(services: Services, actor: Actor, body: Body) -> Body:
+    request = StopExecution(error=optional(body, "error"), cause=optional(body, "cause"))
+    stopped = services.pipelines.stop(actor, required(body, "executionArn"), request)
+    return {"stopDate": seconds(stopped.stop_time)}
+
+
+def redrive_execution(services: Services, actor: Actor, body: Body) -> Body:
+    return {
+        "redriveDate": seconds(services.pipelines.redrive(actor, required(body, "executionArn")))
+    }
+
+
+def send_task_success(services: Services, actor: Actor, body: Body) -> Body:
+    request = TaskSuccess(task_token=required(body, "taskToken"), output=required(body, "output"))
+    services.pipelines.task_success(actor, request)
+    return {}
+
+
+def send_task_failure(services: Services, actor: Actor, body: Body) -> Body:
+    request = TaskFailure(
+        task_token=required(body, "taskToken"),
+        error=optional(body, "error"),
+        cause=optional(body, "cause"),
+    )
+    services.pipelines.task_failure(actor, request)
+    return {}
+
+
+def send_task_heartbeat(services: Services, actor: Actor, body: Body) -> Body:
+    services.pipelines.task_heartbeat(actor, TaskHeartbeat(task_token=required(body, "taskToken")))
+    return {}
+
+
+def describe_state_machine_for_execution(services: Services, actor: Actor, body: Body) -> Body:
+    found = services.pipelines.machine_for_execution(actor, required(body, "executionArn"))
+    return {
+        "stateMachineArn": found.arn,
+        "name": found.name,
+        "definition": found.definition,
+        "roleArn": found.role_arn,
+        "updateDate": seconds(found.updated_time),
+        "revisionId": found.revision_id,
+    }
+
+
+ACTIONS = {
+    "CreateStateMachine": create_state_machine,
+    "UpdateStateMachine": update_state_machine,
+    "DescribeStateMachine": describe_state_machine,
+    "ListStateMachines": list_state_machines,
+    "DeleteStateMachine": delete_state_machine,
+    "ValidateStateMachineDefinition": validate_definition,
+    "StartExecution": start_execution,
+    "StartSyncExecution": start_sync_execution,
+    "DescribeExecution": describe_execution,
+    "ListExecutions": list_executions,
+    "GetExecutionHistory": get_execution_history,
+    "StopExecution": stop_execution,
+    "RedriveExecution": redrive_execution,
+    "SendTaskSuccess": send_task_success,
+    "SendTaskFailure": send_task_failure,
+    "SendTaskHeartbeat": send_task_heartbeat,
+    "DescribeStateMachineForExecution": describe_state_machine_for_execution,
+}

@@ -1,0 +1,43 @@
+"""The integrations this server runs, in one table (see :mod:`._tasks`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.server.pipelines import _task_jobs, _task_messages
+from dockyard.server.pipelines._task_functions import INVOKE, PREFIXES, FunctionTask
+from dockyard.server.pipelines._tasks import Integrations
+from dockyard.settings import Settings
+
+__all__ = ["catalog"]
+
+
+def catalog(
+    settings: Settings,
+    *,
+    jobs: Any,
+    transform_root: str,
+    notifications: Any,
+    params: Any,
+    registry: Any = None,
+    endpoints: Any = None,
+) -> Integrations:
+    """Every resource base this server knows, mapped to what runs it."""
+    table = Integrations()
+    table.add(_task_jobs.JobTask(jobs, transform_root), *_task_jobs.TRAIN, *_task_jobs.TRANSFORM)
+    table.add(FunctionTask(settings), INVOKE, prefixes=PREFIXES)
+    table.add(_task_messages.PublishTask(notifications), *_task_messages.PUBLISH)
+    table.add(
+        _task_messages.ParameterTask(params),
+        _task_messages.GET_PARAMETER,
+        _task_messages.PUT_PARAMETER,
+    )
+    if registry is not None:
+        from dockyard.server.pipelines._task_models import ACTIONS, ModelTask
+
+        table.add(ModelTask(registry), *ACTIONS)
+    if endpoints is not None:
+        from dockyard.server.pipelines._task_endpoints import DEPLOY, EndpointTask
+
+        table.add(EndpointTask(endpoints), *DEPLOY)
+    return table

@@ -1,0 +1,65 @@
+"""Checking a definition before it is stored: the core's parse and validation rules, then the
+shell's own (every Task resource is one this server runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.api.pipelines import Diagnostic, Validation
+from dockyard.errors import InvalidArgument
+from dockyard.server.pipelines._core import Core, Problem
+from dockyard.server.pipelines._errors import InvalidDefinition
+from dockyard.server.pipelines._tasks import Integrations
+
+__all__ = ["check_definition", "diagnose", "validation"]
+
+_SHOWN = 10
+
+
+def diagnose(
+    core: Core, integrations: Integrations, text: str
+) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The parsed definition and its problems (none: valid)."""
+    try:
+        definition = core.parse(text)
+    except InvalidArgument as exc:
+        return {}, [Diagnostic(code="INVALID_JSON_DESCRIPTION", message=exc.message)]
+    problems = [Diagnostic(message=p.message, location=p.path) for p in core.validate(definition)]
+    if not problems:
+        try:
+            integrations.check(definition)
+        except InvalidArgument as exc:
+            problems.append(Diagnostic(message=exc.message, location=exc.field or ""))
+    return definition, problems
+
+
+def _diagnostic(problem: Problem) -> Diagnostic:
+    return Diagnostic(
+        severity=problem.severity,
+        code=problem.code,
+        message=problem.message,
+        location=problem.path,
+    )
+
+
+def check_definition(core: Core, integrations: Integrations, text: str) -> dict[str, Any]:
+    """The parsed definition; InvalidDefinition naming each problem's place otherwise."""
+    definition, problems = diagnose(core, integrations, text)
+    problems = [p for p in problems if p.severity == "ERROR"]
+    if problems:
+        shown = "; ".join(
+            f"{p.location}: {p.message}" if p.location else p.message for p in problems[:_SHOWN]
+        )
+        more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
+        raise InvalidDefinition(
+            f"Invalid State Machine Definition: {shown}{more}",
+            field=f"definition{problems[0].location.replace('/', '.')}",
+            details={"problems": [p.model_dump() for p in problems[:100]]},
+        )
+    return definition
+
+
+def validation(core: Core, integrations: Integrations, text: str) -> Validation:
+    _, problems = diagnose(core, integrations, text)
+    failed = any(p.severity == "ERROR" for p in problems)
+    return Validation(result="FAIL" if failed else "OK", diagnostics=problems)

@@ -1,0 +1,266 @@
+"""One transition of an execution = one transaction.
+
+:meth:`Engine.begin`, :meth:`Engine.feed` and :meth:`Engine.redrive` each read the execution's
+snapshot, let the core compute the :class:`~dockyard.server.pipelines._core.StepLike`, and in the
+same transaction write the new snapshot, number and insert the history events, record the effects
+(a task row per StartTask, claimed by its key; a timer row per StartTimer; cancellations) and
+append ``pipeline.execution.*`` events to the event log. Nothing is *carried out* here: the
+engine loop (:mod:`~dockyard.server.pipelines._loop`) starts scheduled tasks and fires timers
+after the commit, so a crash at any point leaves either the old transition or the new one, and
+the rows say what remains to do.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from dockyard.server.actor import Actor
+from dockyard.server.events import EventLog
+from dockyard.server.pipelines._core import Core, StepLike
+from dockyard.server.pipelines._repository import OPEN_TASK, PipelineRepository
+from dockyard.server.store import Database
+
+__all__ = ["Completion", "Engine", "now_ms", "to_datetime"]
+
+SYSTEM = Actor.system("pipelines")
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+#: Makes the completions to feed once the transaction holds the execution, from the core and the
+#: transaction (in which it claims the task rows it completes, so a completion is fed once).
+Completion = Callable[[Core, Connection], Sequence[Any]]
+KIND = "execution"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Engine:
+    """Applies the core's steps to the database (see the module docstring).
+
+    Args:
+        core: The States Language interpreter.
+        wake: Set after a transition that scheduled work, so the engine loop acts at once.
+        clock: Milliseconds since the epoch (tests move it).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventLog,
+        core: Core,
+        *,
+        wake: threading.Event | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self.core = core
+        self.repo = PipelineRepository()
+        self.wake = wake or threading.Event()
+        self.clock = clock
+
+    # -- the three ways an execution moves ------------------------------------------------------
+
+    def begin(
+        self,
+        conn: Connection,
+        actor: Actor,
+        machine: Any,
+        arn: str,
+        name: str,
+        input_text: str,
+        *,
+        definition: dict[str, Any],
+    ) -> int:
+        """Insert the execution and run its first step in the caller's transaction; returns
+        its start time."""
+        now = self.clock()
+        context = {
+            "Execution": {
+                "Id": arn,
+                "Name": name,
+                "StartTime": to_datetime(now).isoformat().replace("+00:00", "Z"),
+                "RoleArn": machine.role_arn,
+                "Input": orjson.loads(input_text),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {"Id": machine.arn, "Name": machine.name},
+        }
+        self.repo.insert_execution(
+            conn,
+            arn=arn,
+            state_machine_arn=machine.arn,
+            name=name,
+            status="RUNNING",
+            input=input_text,
+            snapshot="{}",
+            definition=machine.definition,
+            revision_id=machine.revision_id,
+            owner_id=actor.user_id if actor.job is None else None,
+            created_by=actor.label,
+            start_time=now,
+        )
+        step = self.core.start(
+            definition,
+            orjson.loads(input_text),
+            context=context,
+            now=to_datetime(now),
+            seed=secrets.token_hex(16),  # makes task tokens unguessable
+        )
+        row = self.repo.execution(conn, arn)
+        self._event(conn, actor, "pipeline.execution.started", row, {"name": name})
+        self._apply(conn, actor, row, step, now)
+        return now
+
+    def feed(self, arn: str, completions: Completion, *, actor: Actor = SYSTEM) -> str | None:
+        """Advance ``arn`` by the completions ``completions`` makes, in one transaction.
+        Returns the execution's status after it (None when it had ended: nothing changes)."""
+        with self._db.write() as conn:
+            row = self.repo.execution(conn, arn, lock=True)
+            if row.status in TERMINAL:
+                return None
+            found = list(completions(self.core, conn))
+            if not found:
+                return str(row.status)
+            now = self.clock()
+            step = self.core.advance(orjson.loads(row.snapshot), found, now=to_datetime(now))
+            return self._apply(conn, actor, row, step, now)
+
+    def redrive(self, conn: Connection, actor: Actor, row: Any) -> int:
+        """Start ``row`` (a failed, timed out or aborted execution) again from where it failed,
+        in the caller's transaction; returns the redrive time."""
+        now = self.clock()
+        step = self.core.redrive(orjson.loads(row.snapshot), now=to_datetime(now))
+        values = {
+            "status": "RUNNING",
+            "redrive_count": row.redrive_count + 1,
+            "redrive_time": now,
+            "stop_time": None,
+            "output": None,
+            "error": None,
+            "cause": None,
+        }
+        self.repo.change_execution(conn, row.arn, values)
+        row = self.repo.execution(conn, row.arn)
+        self._event(conn, actor, "pipeline.execution.redriven", row, {"count": row.redrive_count})
+        self._apply(conn, actor, row, step, now)
+        return now
+
+    # -- writing a step -------------------------------------------------------------------------
+
+    def _apply(self, conn: Connection, actor: Actor, row: Any, step: StepLike, now: int) -> str:
+        arn = row.arn
+        first = int(row.next_event_id)
+        history = [
+            {
+                "execution_arn": arn,
+                "event_id": first + i,
+                "previous_event_id": first + i - 1,
+                "type": event.type,
+                "time": _ms(event.timestamp),
+                "details": dumps(event.details or {}),
+            }
+            for i, event in enumerate(step.events)
+        ]
+        self.repo.add_history(conn, history)
+        scheduled = False
+        for effect in step.effects:
+            scheduled |= self._record(conn, arn, effect, now)
+        values: dict[str, Any] = {
+            "snapshot": dumps(step.state),
+            "status": step.status,
+            "next_event_id": first + len(history),
+        }
+        if step.status in TERMINAL:
+            values.update(
+                stop_time=now,
+                output=dumps(step.output) if step.status == "SUCCEEDED" else None,
+                error=step.error,
+                cause=step.cause,
+            )
+            scheduled |= self._close(conn, arn)
+        self.repo.change_execution(conn, arn, values)
+        if step.status != row.status and step.status in TERMINAL:
+            body = {"name": row.name, "error": step.error} if step.error else {"name": row.name}
+            self._event(conn, actor, f"pipeline.execution.{step.status.lower()}", row, body)
+        if scheduled:
+            self.wake.set()
+        return str(step.status)
+
+    def _record(self, conn: Connection, arn: str, effect: Any, now: int) -> bool:
+        """Record one effect; True when it leaves work for the engine loop."""
+        kind = type(effect).__name__
+        if kind == "StartTask":
+            self.repo.claim_task(
+                conn,
+                {
+                    "task_key": f"{arn}:{effect.task_id}",
+                    "execution_arn": arn,
+                    "task_id": effect.task_id,
+                    "state_name": effect.state_name,
+                    "resource": effect.resource,
+                    "payload": dumps(effect.payload),
+                    "task_token": effect.task_token,
+                    "status": "scheduled",
+                    "heartbeat_s": effect.heartbeat_s,
+                    "created_time": now,
+                },
+            )
+            return True
+        if kind == "CancelTask":
+            key = f"{arn}:{effect.task_id}"
+            # Never started: nothing to stop. Started: the loop stops what it waits on.
+            self.repo.set_task_status(conn, key, "cancelled", only=("scheduled",))
+            return bool(self.repo.set_task_status(conn, key, "cancelling", only=("started",)))
+        if kind == "StartTimer":
+            self.repo.set_timer(conn, arn, effect.timer_id, _ms(effect.due))
+            return True
+        if kind == "CancelTimer":
+            self.repo.cancel_timer(conn, arn, effect.timer_id)
+            return False
+        raise TypeError(f"unknown effect {kind}")
+
+    def _close(self, conn: Connection, arn: str) -> bool:
+        """An execution that ended waits on nothing: its timers go, its open tasks stop."""
+        self.repo.cancel_timers(conn, arn)
+        stopping = False
+        for task in self.repo.open_tasks(conn, arn):
+            if task.status == "started":
+                self.repo.set_task_status(conn, task.task_key, "cancelling")
+                stopping = True
+            elif task.status in OPEN_TASK and task.status != "cancelling":
+                self.repo.set_task_status(conn, task.task_key, "cancelled")
+        return stopping
+
+    def finish_task(self, conn: Connection, key: str, *, only: tuple[str, ...] = OPEN_TASK) -> bool:
+        """Claim task ``key``'s completion (its row becomes done); False when it was not open,
+        so its completion was fed already or it was cancelled."""
+        return bool(self.repo.set_task_status(conn, key, "done", only=only))
+
+    def _event(
+        self, conn: Connection, actor: Actor, type: str, row: Any, body: dict[str, Any]
+    ) -> None:
+        machine = row.state_machine_arn.rsplit(":", 1)[-1]
+        self._events.append(
+            conn, actor, type, KIND, row.arn, scope=f"pipeline:{machine}", body=body
+        )

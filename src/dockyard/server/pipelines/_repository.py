@@ -1,0 +1,198 @@
+"""SQL for state machines, executions, history, tasks and timers; callers own the transaction."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from dockyard.server.pipelines._errors import ExecutionMissing, StateMachineMissing
+from dockyard.server.store import insert_ignore, schema, upsert
+
+__all__ = ["OPEN_TASK", "PipelineRepository"]
+
+_M = schema.pipeline_state_machines
+_X = schema.pipeline_executions
+_H = schema.pipeline_history
+_T = schema.pipeline_tasks
+_W = schema.pipeline_timers
+
+#: Task statuses that still hold work: not yet started, waiting on something, being cancelled.
+OPEN_TASK = ("scheduled", "started", "cancelling")
+
+
+class PipelineRepository:
+    """Reads and writes the pipeline tables."""
+
+    # -- state machines -------------------------------------------------------------------------
+
+    def machine(self, conn: Connection, arn: str) -> Any:
+        row = conn.execute(select(_M).where(_M.c.arn == arn)).first()
+        if row is None:
+            raise StateMachineMissing(f"State Machine Does Not Exist: '{arn}'", field="arn")
+        return row
+
+    def machine_exists(self, conn: Connection, arn: str) -> bool:
+        return conn.execute(select(_M.c.arn).where(_M.c.arn == arn)).first() is not None
+
+    def insert_machine(self, conn: Connection, **values: Any) -> None:
+        conn.execute(_M.insert().values(**values))
+
+    def change_machine(self, conn: Connection, arn: str, values: dict[str, Any]) -> None:
+        conn.execute(update(_M).where(_M.c.arn == arn).values(**values))
+
+    def delete_machine(self, conn: Connection, arn: str) -> None:
+        conn.execute(delete(_M).where(_M.c.arn == arn))
+
+    def machines(self, conn: Connection, after: str | None, limit: int) -> builtins.list[Any]:
+        query = select(_M).order_by(_M.c.name)
+        if after is not None:
+            query = query.where(_M.c.name > after)
+        return list(conn.execute(query.limit(limit)).all())
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def execution(self, conn: Connection, arn: str, *, lock: bool = False) -> Any:
+        query = select(_X).where(_X.c.arn == arn)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
+        return row
+
+    def find_execution(self, conn: Connection, arn: str) -> Any | None:
+        return conn.execute(select(_X).where(_X.c.arn == arn)).first()
+
+    def insert_execution(self, conn: Connection, **values: Any) -> None:
+        conn.execute(_X.insert().values(**values))
+
+    def change_execution(self, conn: Connection, arn: str, values: dict[str, Any]) -> None:
+        conn.execute(update(_X).where(_X.c.arn == arn).values(**values))
+
+    def executions(
+        self,
+        conn: Connection,
+        machine_arn: str,
+        status: str | None,
+        before: tuple[int, str] | None,
+        limit: int,
+    ) -> builtins.list[Any]:
+        """Newest first; ``before`` is the (start time, arn) the last page ended at."""
+        query = select(_X).where(_X.c.state_machine_arn == machine_arn)
+        if status is not None:
+            query = query.where(_X.c.status == status)
+        if before is not None:
+            time, arn = before
+            query = query.where(
+                (_X.c.start_time < time) | ((_X.c.start_time == time) & (_X.c.arn < arn))
+            )
+        order = query.order_by(_X.c.start_time.desc(), _X.c.arn.desc())
+        return list(conn.execute(order.limit(limit)).all())
+
+    def running_count(self, conn: Connection, machine_arn: str) -> int:
+        query = select(func.count()).where(
+            _X.c.state_machine_arn == machine_arn, _X.c.status == "RUNNING"
+        )
+        return int(conn.execute(query).scalar() or 0)
+
+    # -- history --------------------------------------------------------------------------------
+
+    def add_history(self, conn: Connection, rows: builtins.list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(_H.insert(), rows)
+
+    def history(
+        self, conn: Connection, arn: str, after: int, limit: int, reverse: bool
+    ) -> builtins.list[Any]:
+        query = select(_H).where(_H.c.execution_arn == arn)
+        if reverse:
+            if after:
+                query = query.where(_H.c.event_id < after)
+            query = query.order_by(_H.c.event_id.desc())
+        else:
+            query = query.where(_H.c.event_id > after).order_by(_H.c.event_id)
+        return list(conn.execute(query.limit(limit)).all())
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def claim_task(self, conn: Connection, values: dict[str, Any]) -> bool:
+        """Insert a task unless its key exists (a task starts once); True when inserted."""
+        return bool(insert_ignore(conn, _T, [values], keys=("task_key",)))
+
+    def task(self, conn: Connection, key: str) -> Any | None:
+        return conn.execute(select(_T).where(_T.c.task_key == key)).first()
+
+    def task_by_token(self, conn: Connection, token: str) -> Any | None:
+        return conn.execute(select(_T).where(_T.c.task_token == token)).first()
+
+    def tasks(self, conn: Connection, status: str, limit: int = 100) -> builtins.list[Any]:
+        query = select(_T).where(_T.c.status == status).order_by(_T.c.created_time)
+        return list(conn.execute(query.limit(limit)).all())
+
+    def open_tasks(self, conn: Connection, execution_arn: str) -> builtins.list[Any]:
+        query = select(_T).where(_T.c.execution_arn == execution_arn, _T.c.status.in_(OPEN_TASK))
+        return list(conn.execute(query).all())
+
+    def execution_tasks(self, conn: Connection, execution_arn: str) -> builtins.list[Any]:
+        query = select(_T).where(_T.c.execution_arn == execution_arn)
+        return list(conn.execute(query.order_by(_T.c.created_time)).all())
+
+    def change_task(
+        self,
+        conn: Connection,
+        key: str,
+        values: dict[str, Any],
+        *,
+        only: tuple[str, ...] | None = None,
+    ) -> int:
+        """Update task ``key`` (only while its status is one of ``only``, when given)."""
+        query = update(_T).where(_T.c.task_key == key)
+        if only is not None:
+            query = query.where(_T.c.status.in_(only))
+        return int(conn.execute(query.values(**values)).rowcount)
+
+    def set_task_status(
+        self, conn: Connection, key: str, status: str, *, only: tuple[str, ...] = OPEN_TASK
+    ) -> int:
+        query = update(_T).where(_T.c.task_key == key, _T.c.status.in_(only))
+        return int(conn.execute(query.values(status=status)).rowcount)
+
+    def overdue_heartbeats(self, conn: Connection, now: int) -> builtins.list[Any]:
+        query = select(_T).where(
+            _T.c.status == "started",
+            _T.c.heartbeat_deadline.is_not(None),
+            _T.c.heartbeat_deadline <= now,
+        )
+        return list(conn.execute(query.limit(100)).all())
+
+    def next_heartbeat(self, conn: Connection) -> int | None:
+        query = select(func.min(_T.c.heartbeat_deadline)).where(_T.c.status == "started")
+        found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    # -- timers ---------------------------------------------------------------------------------
+
+    def set_timer(self, conn: Connection, execution_arn: str, timer_id: str, due: int) -> None:
+        upsert(
+            conn,
+            _W,
+            [{"execution_arn": execution_arn, "timer_id": timer_id, "due_time": due}],
+            keys=("execution_arn", "timer_id"),
+        )
+
+    def cancel_timer(self, conn: Connection, execution_arn: str, timer_id: str) -> int:
+        query = delete(_W).where(_W.c.execution_arn == execution_arn, _W.c.timer_id == timer_id)
+        return int(conn.execute(query).rowcount)
+
+    def cancel_timers(self, conn: Connection, execution_arn: str) -> None:
+        conn.execute(delete(_W).where(_W.c.execution_arn == execution_arn))
+
+    def due_timers(self, conn: Connection, now: int, limit: int = 100) -> builtins.list[Any]:
+        query = select(_W).where(_W.c.due_time <= now).order_by(_W.c.due_time)
+        return list(conn.execute(query.limit(limit)).all())
+
+    def next_timer(self, conn: Connection) -> int | None:
+        found = conn.execute(select(func.min(_W.c.due_time))).scalar()
+        return int(found) if found is not None else None

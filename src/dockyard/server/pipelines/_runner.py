@@ -1,0 +1,252 @@
+"""Carrying out the effects a transition recorded: start scheduled tasks, look at started ones,
+stop cancelled ones, fire due timers and overdue heartbeats. The engine loop calls these; each
+completion goes back through :meth:`Engine.feed`, which claims the task's row in its own
+transaction (a completion is fed once, whoever sees it first).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+
+from dockyard.errors import DockyardError
+from dockyard.server.actor import Actor
+from dockyard.server.pipelines._engine import Engine
+from dockyard.server.pipelines._tasks import (
+    TOKEN,
+    Failed,
+    InBackground,
+    Integrations,
+    Succeeded,
+    TaskCall,
+    Waiting,
+)
+from dockyard.server.store import Database
+
+__all__ = ["TaskRunner"]
+
+log = logging.getLogger("dockyard.server.pipelines")
+
+#: How the runner finds the actor an execution's tasks act as: (owner id, created by).
+OwnerOf = Callable[[Any], Actor]
+
+
+class TaskRunner:
+    """Starts, polls and stops tasks; fires timers (see the module docstring).
+
+    Args:
+        owner: The actor an execution's tasks act as, from its row.
+        workers: Threads for work that runs in the background (function calls).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        integrations: Integrations,
+        owner: OwnerOf,
+        *,
+        workers: int = 4,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._repo = engine.repo
+        self._integrations = integrations
+        self._owner = owner
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dockyard-pipeline-task")
+        self._running: set[str] = set()
+
+    def clock(self) -> int:
+        return self._engine.clock()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- completions ----------------------------------------------------------------------------
+
+    def complete(self, task: Any, outcome: Succeeded | Failed) -> None:
+        """Feed ``task``'s outcome to its execution, unless it was fed or cancelled already."""
+
+        def completions(core: Any, conn: Any) -> list[Any]:
+            if not self._engine.finish_task(conn, task.task_key):
+                return []
+            if isinstance(outcome, Succeeded):
+                return [core.task_succeeded(task.task_id, outcome.output)]
+            return [core.task_failed(task.task_id, outcome.error, outcome.cause)]
+
+        self._engine.feed(task.execution_arn, completions)
+
+    def _call(self, task: Any) -> TaskCall | Failed:
+        resolved = self._integrations.resolve(task.resource)
+        if resolved is None:
+            return Failed("States.Runtime", f"unknown resource {task.resource!r}")
+        _, base, mode = resolved
+        with self._db.read() as conn:
+            execution = self._repo.execution(conn, task.execution_arn)
+        try:
+            actor = self._owner(execution)
+        except DockyardError as exc:
+            return Failed("States.TaskFailed", f"the execution's owner: {exc.message}")
+        return TaskCall(
+            key=task.task_key,
+            execution_arn=task.execution_arn,
+            state_name=task.state_name,
+            resource=task.resource,
+            base=base,
+            mode=mode,
+            payload=orjson.loads(task.payload),
+            actor=actor,
+            token=task.task_token,
+        )
+
+    # -- starting -------------------------------------------------------------------------------
+
+    def start_scheduled(self) -> int:
+        with self._db.read() as conn:
+            tasks = self._repo.tasks(conn, "scheduled")
+        for task in tasks:
+            self.start(task)
+        return len(tasks)
+
+    def start(self, task: Any) -> None:
+        call = self._call(task)
+        if isinstance(call, Failed):
+            self.complete(task, call)
+            return
+        integration = self._integrations.resolve(task.resource)[0]  # type: ignore[index]
+        try:
+            outcome = integration.start(call)
+        except Exception as exc:  # an integration's bug fails its task, not the loop
+            log.exception("pipeline task %s failed to start", task.task_key)
+            outcome = Failed("States.TaskFailed", f"{type(exc).__name__}: {exc}"[:2000])
+        self._started(task, call, outcome)
+
+    def _started(self, task: Any, call: TaskCall, outcome: Any) -> None:
+        waits_for_token = call.mode == TOKEN
+        if isinstance(outcome, Failed) or (isinstance(outcome, Succeeded) and not waits_for_token):
+            self._mark(task, None)
+            self.complete(task, outcome)
+            return
+        handle = outcome.handle if isinstance(outcome, Waiting) else None
+        if not self._mark(task, handle):
+            # Cancelled, or answered by a callback, while it started: what it started goes.
+            if handle is not None:
+                self._stop(task, call, handle)
+            return
+        if isinstance(outcome, InBackground):
+            self._background(task, outcome, waits_for_token)
+
+    def _mark(self, task: Any, handle: str | None) -> bool:
+        """Record ``task`` as started on ``handle``; False when it is no longer scheduled."""
+        now = self._engine.clock()
+        values: dict[str, Any] = {
+            "status": "started",
+            "handle": handle,
+            "started_time": now,
+            "starts": task.starts + 1,
+        }
+        if task.task_token and task.heartbeat_s:
+            values["heartbeat_deadline"] = now + int(task.heartbeat_s * 1000)
+        with self._db.write() as conn:
+            return bool(self._repo.change_task(conn, task.task_key, values, only=("scheduled",)))
+
+    def _background(self, task: Any, work: InBackground, waits_for_token: bool) -> None:
+        if task.task_key in self._running:
+            return
+        self._running.add(task.task_key)
+
+        def run() -> None:
+            try:
+                outcome = work.run()
+            except Exception as exc:
+                outcome = Failed("States.TaskFailed", f"{type(exc).__name__}: {exc}"[:2000])
+            finally:
+                self._running.discard(task.task_key)
+            if waits_for_token and isinstance(outcome, Succeeded):
+                return  # the callback answers the task
+            try:
+                self.complete(task, outcome)
+            except Exception:
+                log.exception("pipeline task %s: recording its outcome failed", task.task_key)
+            self._engine.wake.set()
+
+        self._pool.submit(run)
+
+    def reschedule_interrupted(self) -> int:
+        """On taking the lead: work a crash interrupted in the background (a function call:
+        started, waiting on no handle and no callback) is scheduled to run again (as Lambda, at
+        least once). Jobs are waited on by name and callbacks keep waiting: never restarted."""
+        with self._db.write() as conn:
+            started = self._repo.tasks(conn, "started", limit=10_000)
+            lost = [t for t in started if t.handle is None and t.task_token is None]
+            for task in lost:
+                self._repo.set_task_status(conn, task.task_key, "scheduled", only=("started",))
+        return len(lost)
+
+    # -- waiting and stopping -------------------------------------------------------------------
+
+    def poll_started(self) -> None:
+        with self._db.read() as conn:
+            started = [t for t in self._repo.tasks(conn, "started", 1000) if t.handle]
+        for task in started:
+            call = self._call(task)
+            if isinstance(call, Failed):
+                self.complete(task, call)
+                continue
+            integration = self._integrations.resolve(task.resource)[0]  # type: ignore[index]
+            try:
+                outcome = integration.poll(call, task.handle)
+            except DockyardError as exc:
+                outcome = Failed("States.TaskFailed", exc.message)
+            if outcome is not None:
+                self.complete(task, outcome)
+
+    def stop_cancelled(self) -> None:
+        with self._db.read() as conn:
+            cancelling = self._repo.tasks(conn, "cancelling")
+        for task in cancelling:
+            resolved = self._integrations.resolve(task.resource)
+            call = self._call(task)
+            if task.handle and resolved is not None and not isinstance(call, Failed):
+                self._stop(task, call, task.handle)
+            with self._db.write() as conn:
+                self._repo.set_task_status(conn, task.task_key, "cancelled", only=("cancelling",))
+
+    def _stop(self, task: Any, call: TaskCall, handle: str) -> None:
+        resolved = self._integrations.resolve(task.resource)
+        if resolved is None:
+            return
+        try:
+            resolved[0].cancel(call, handle)
+        except DockyardError as exc:
+            log.warning("pipeline task %s: stopping: %s", task.task_key, exc.message)
+
+    def fire_timers(self) -> None:
+        now = self._engine.clock()
+        with self._db.read() as conn:
+            due = self._repo.due_timers(conn, now)
+        for timer in due:
+
+            def completions(core: Any, conn: Any, timer: Any = timer) -> list[Any]:
+                if not self._repo.cancel_timer(conn, timer.execution_arn, timer.timer_id):
+                    return []  # fired, or cancelled, meanwhile
+                return [core.timer_fired(timer.timer_id)]
+
+            self._engine.feed(timer.execution_arn, completions)
+
+    def expire_heartbeats(self) -> None:
+        with self._db.read() as conn:
+            overdue = self._repo.overdue_heartbeats(conn, self._engine.clock())
+        for task in overdue:
+            self.complete(task, Failed("States.HeartbeatTimeout", "no heartbeat in time"))
+
+    def next_due(self) -> int | None:
+        """When the soonest timer or heartbeat deadline falls (ms), if any."""
+        with self._db.read() as conn:
+            found = [self._repo.next_timer(conn), self._repo.next_heartbeat(conn)]
+        due = [d for d in found if d is not None]
+        return min(due) if due else None

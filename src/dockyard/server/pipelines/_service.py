@@ -1,0 +1,379 @@
+"""The rules of pipelines: state machines (create, update, delete, read), executions (start,
+stop, redrive, read, history) and task callbacks. Every change is one transaction with its
+``pipeline.*`` event; executions move through :class:`~dockyard.server.pipelines._engine.Engine`.
+
+Who may: creating a state machine needs the member role; it is then its creator's: reading,
+changing, running it and its executions need to be that account or an admin (as triggers).
+Validating a definition, and answering a task whose token one holds (the token is the
+credential), need an account. Tasks run with the permissions of the execution's starter.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionList,
+    ExecutionStatus,
+    History,
+    MachineType,
+    StartedExecution,
+    StartExecution,
+    StateMachine,
+    StateMachineConfig,
+    StateMachineList,
+    StateMachineUpdate,
+    StopExecution,
+    TaskFailure,
+    TaskHeartbeat,
+    TaskSuccess,
+    Validation,
+    execution_arn,
+    parse_execution_arn,
+    parse_state_machine_arn,
+    state_machine_arn,
+)
+from dockyard.errors import InvalidArgument
+from dockyard.server.actor import Actor, Role
+from dockyard.server.auth import Access
+from dockyard.server.events import EventLog
+from dockyard.server.pipelines import _views
+from dockyard.server.pipelines._definitions import check_definition, validation
+from dockyard.server.pipelines._engine import TERMINAL, Engine
+from dockyard.server.pipelines._errors import (
+    ExecutionExists,
+    ExecutionNotRedrivable,
+    StateMachineExists,
+    TaskMissing,
+)
+from dockyard.server.pipelines._tasks import Integrations
+from dockyard.server.store import Database
+
+__all__ = ["PipelineService"]
+
+KIND = "state_machine"
+MAX_PAGE = 1000
+
+
+def _input(text: str, field: str = "input") -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"not JSON: {exc}", field=field) from None
+
+
+class PipelineService:
+    """State machines, executions and task callbacks (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        events: EventLog,
+        access: Access,
+        engine: Engine,
+        integrations: Integrations,
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._access = access
+        self.engine = engine
+        self.integrations = integrations
+        self._repo = engine.repo
+
+    def _event(self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any]) -> None:
+        arn = state_machine_arn(name)
+        self._events.append(conn, actor, type, KIND, arn, scope=f"pipeline:{name}", body=body)
+
+    def _own(self, conn: Any, actor: Actor, machine_arn: str, what: str) -> Any:
+        """The state machine's row, when ``actor`` may ``what`` on it."""
+        row = self._repo.machine(conn, machine_arn)
+        self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what)
+        return row
+
+    def _own_execution(self, conn: Any, actor: Actor, arn: str, what: str) -> Any:
+        """The execution's row, when ``actor`` may ``what`` on its state machine."""
+        row = self._repo.execution(conn, arn)
+        self._own(conn, actor, row.state_machine_arn, what)
+        return row
+
+    # -- state machines -------------------------------------------------------------------------
+
+    def validate(self, definition: str) -> Validation:
+        return validation(self.engine.core, self.integrations, definition)
+
+    def create(self, actor: Actor, config: StateMachineConfig) -> StateMachine:
+        self._access.require_role(actor, Role.MEMBER, "create state machines")
+        check_definition(self.engine.core, self.integrations, config.definition)
+        arn = state_machine_arn(config.name)
+        now = self.engine.clock()
+        with self._db.write() as conn:
+            if self._repo.machine_exists(conn, arn):
+                existing = self._repo.machine(conn, arn)
+                if (
+                    existing.definition == config.definition
+                    and existing.role_arn == config.role_arn
+                ):
+                    return _views.machine(existing)  # AWS: the same request again is no error
+                raise StateMachineExists(f"State Machine Already Exists: '{arn}'", field="name")
+            self._repo.insert_machine(
+                conn,
+                arn=arn,
+                name=config.name,
+                definition=config.definition,
+                role_arn=config.role_arn,
+                type=config.type.value,
+                description=config.description,
+                revision_id=str(uuid.uuid4()),
+                owner_id=actor.user_id if actor.job is None else None,
+                created_by=actor.label,
+                created_time=now,
+                updated_time=now,
+            )
+            self._event(
+                conn,
+                actor,
+                "pipeline.state_machine.created",
+                config.name,
+                {"type": config.type.value},
+            )
+            return _views.machine(self._repo.machine(conn, arn))
+
+    def update(self, actor: Actor, arn: str, change: StateMachineUpdate) -> StateMachine:
+        self._access.require_role(actor, Role.MEMBER, "update state machines")
+        name = parse_state_machine_arn(arn)
+        if change.definition is None and change.role_arn is None and change.description is None:
+            raise InvalidArgument("give a definition, a role or a description to change")
+        if change.definition is not None:
+            check_definition(self.engine.core, self.integrations, change.definition)
+        values: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("definition", change.definition),
+                ("role_arn", change.role_arn),
+                ("description", change.description),
+            )
+            if v is not None
+        }
+        values.update(revision_id=str(uuid.uuid4()), updated_time=self.engine.clock())
+        with self._db.write() as conn:
+            self._own(conn, actor, arn, "update it")
+            self._repo.change_machine(conn, arn, values)
+            changed = sorted(set(values) - {"revision_id", "updated_time"})
+            self._event(conn, actor, "pipeline.state_machine.updated", name, {"changed": changed})
+            return _views.machine(self._repo.machine(conn, arn))
+
+    def delete(self, actor: Actor, arn: str) -> None:
+        """Delete a state machine; its running executions are stopped first (as AWS does)."""
+        self._access.require_role(actor, Role.MEMBER, "delete state machines")
+        name = parse_state_machine_arn(arn)
+        with self._db.read() as conn:
+            self._own(conn, actor, arn, "delete it")
+            running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
+        for row in running:
+            self.stop(
+                actor, row.arn, StopExecution(error="States.Aborted", cause="state machine deleted")
+            )
+        with self._db.write() as conn:
+            self._repo.delete_machine(conn, arn)
+            self._event(conn, actor, "pipeline.state_machine.deleted", name, {})
+
+    def describe(self, actor: Actor, arn: str) -> StateMachine:
+        parse_state_machine_arn(arn)
+        with self._db.read() as conn:
+            return _views.machine(self._own(conn, actor, arn, "read it"))
+
+    def list(
+        self, actor: Actor, next_token: str | None = None, limit: int = 100
+    ) -> StateMachineList:
+        after = _views.decode_token(next_token)
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            rows = self._repo.machines(conn, after if isinstance(after, str) else None, limit + 1)
+        token = _views.encode_token(rows[limit - 1].name) if len(rows) > limit else None
+        mine = [r for r in rows[:limit] if self._access.may_use_own(actor, r.owner_id)]
+        return StateMachineList(
+            state_machines=[_views.machine_summary(r) for r in mine], next_token=token
+        )
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def start(self, actor: Actor, machine_arn: str, request: StartExecution) -> StartedExecution:
+        self._access.require_role(actor, Role.MEMBER, "start executions")
+        machine_name = parse_state_machine_arn(machine_arn)
+        _input(request.input)
+        name = request.name or str(uuid.uuid4())
+        with self._db.write() as conn:
+            machine = self._own(conn, actor, machine_arn, "start executions of it")
+            express = machine.type == MachineType.EXPRESS.value
+            arn = execution_arn(machine_name, name, express=express)
+            found = self._repo.find_execution(conn, arn)
+            if found is not None:
+                if found.status == "RUNNING" and found.input == request.input:
+                    return StartedExecution(execution_arn=arn, start_time=found.start_time)
+                raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
+            definition = self.engine.core.parse(machine.definition)
+            started = self.engine.begin(
+                conn, actor, machine, arn, name, request.input, definition=definition
+            )
+        return StartedExecution(execution_arn=arn, start_time=started)
+
+    def describe_execution(self, actor: Actor, arn: str) -> Execution:
+        parse_execution_arn(arn)
+        with self._db.read() as conn:
+            return _views.execution(self._own_execution(conn, actor, arn, "read its executions"))
+
+    def machine_for_execution(self, actor: Actor, arn: str) -> StateMachine:
+        """The state machine as the execution ``arn`` started with it."""
+        parse_execution_arn(arn)
+        with self._db.read() as conn:
+            row = self._own_execution(conn, actor, arn, "read its executions")
+            machine = self._repo.machine(conn, row.state_machine_arn)
+        return _views.machine(machine, definition=row.definition, revision=row.revision_id)
+
+    def wait(self, actor: Actor, arn: str, timeout: float) -> Execution:
+        """The execution once it has ended, or as it is after ``timeout`` seconds; woken by the
+        event log (an execution ending appends ``pipeline.execution.*``)."""
+        deadline = time.monotonic() + timeout
+        found = self.describe_execution(actor, arn)
+        while found.status not in TERMINAL:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._events.wait(min(remaining, 0.5))
+            found = self.describe_execution(actor, arn)
+        return found
+
+    def list_executions(
+        self,
+        actor: Actor,
+        machine_arn: str,
+        *,
+        status: ExecutionStatus | None = None,
+        next_token: str | None = None,
+        limit: int = 100,
+    ) -> ExecutionList:
+        parse_state_machine_arn(machine_arn)
+        before = _views.decode_token(next_token)
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            self._own(conn, actor, machine_arn, "list its executions")
+            rows = self._repo.executions(
+                conn,
+                machine_arn,
+                status.value if status else None,
+                (int(before[0]), str(before[1])) if isinstance(before, list) else None,
+                limit + 1,
+            )
+        token = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            token = _views.encode_token([last.start_time, last.arn])
+        return ExecutionList(executions=[_views.summary(r) for r in rows[:limit]], next_token=token)
+
+    def history(
+        self,
+        actor: Actor,
+        arn: str,
+        *,
+        next_token: str | None = None,
+        limit: int = 100,
+        reverse: bool = False,
+    ) -> History:
+        parse_execution_arn(arn)
+        after = _views.decode_token(next_token)
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            self._own_execution(conn, actor, arn, "read its executions")
+            rows = self._repo.history(conn, arn, int(after or 0), limit + 1, reverse)
+        token = _views.encode_token(rows[limit - 1].event_id) if len(rows) > limit else None
+        return History(events=[_views.history_event(r) for r in rows[:limit]], next_token=token)
+
+    def stop(self, actor: Actor, arn: str, request: StopExecution) -> Execution:
+        """Abort a running execution (its tasks are stopped, its timers dropped)."""
+        self._access.require_role(actor, Role.MEMBER, "stop executions")
+        parse_execution_arn(arn)
+        with self._db.read() as conn:
+            self._own_execution(conn, actor, arn, "stop its executions")
+        self.engine.feed(
+            arn,
+            lambda core, conn: [core.stop_requested(request.error, request.cause)],
+            actor=actor,
+        )
+        return self.describe_execution(actor, arn)
+
+    def redrive(self, actor: Actor, arn: str) -> int:
+        """Run a failed, timed out or aborted execution again from where it stopped."""
+        self._access.require_role(actor, Role.MEMBER, "redrive executions")
+        parse_execution_arn(arn)
+        with self._db.write() as conn:
+            row = self._repo.execution(conn, arn, lock=True)
+            self._own(conn, actor, row.state_machine_arn, "redrive its executions")
+            if row.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+                raise ExecutionNotRedrivable(
+                    f"Execution {arn} is {row.status}: only a failed, timed out or aborted "
+                    "execution can be redriven",
+                    field="executionArn",
+                )
+            if row.arn.split(":")[5] == "express":
+                raise ExecutionNotRedrivable("Express executions cannot be redriven")
+            return self.engine.redrive(conn, actor, row)
+
+    # -- task callbacks -------------------------------------------------------------------------
+
+    def _callback(self, actor: Actor, token: str, make: Any) -> None:
+        with self._db.read() as conn:
+            task = self._repo.task_by_token(conn, token)
+        if task is None or task.status not in ("scheduled", "started"):
+            raise TaskMissing("Task Does Not Exist: no open task has this token", field="taskToken")
+        claimed: list[bool] = []
+
+        def completions(core: Any, conn: Any) -> list[Any]:
+            if not self.engine.finish_task(conn, task.task_key, only=("scheduled", "started")):
+                return []
+            claimed.append(True)
+            done = make(core, task.task_id)
+            outcome = "failed" if hasattr(done, "error") else "succeeded"
+            machine = task.execution_arn.split(":")[6]
+            self._events.append(
+                conn,
+                actor,
+                f"pipeline.task.{outcome}",
+                "execution",
+                task.execution_arn,
+                scope=f"pipeline:{machine}",
+                body={"state": task.state_name, "task_id": task.task_id},
+            )
+            return [done]
+
+        self.engine.feed(task.execution_arn, completions, actor=actor)
+        if not claimed:
+            raise TaskMissing("Task Timed Out or already answered", field="taskToken")
+
+    def task_success(self, actor: Actor, request: TaskSuccess) -> None:
+        output = _input(request.output, "output")
+        self._callback(
+            actor, request.task_token, lambda core, tid: core.task_succeeded(tid, output)
+        )
+
+    def task_failure(self, actor: Actor, request: TaskFailure) -> None:
+        error = request.error or "States.TaskFailed"
+        self._callback(
+            actor, request.task_token, lambda core, tid: core.task_failed(tid, error, request.cause)
+        )
+
+    def task_heartbeat(self, actor: Actor, request: TaskHeartbeat) -> None:
+        now = self.engine.clock()
+        with self._db.write() as conn:
+            task = self._repo.task_by_token(conn, request.task_token)
+            if task is None or task.status not in ("scheduled", "started"):
+                raise TaskMissing(
+                    "Task Does Not Exist: no open task has this token", field="taskToken"
+                )
+            if task.heartbeat_s:
+                deadline = now + int(task.heartbeat_s * 1000)
+                self._repo.change_task(conn, task.task_key, {"heartbeat_deadline": deadline})

@@ -1,0 +1,82 @@
+"""Deploying as a task: create an endpoint, or roll an update out to an existing one.
+
+``dockyard:endpoint:deploy`` takes an endpoint config (:mod:`dockyard.api.endpoints`: ``name``,
+``variants``...). As a plain request it answers once the change is accepted; with ``.sync`` it
+answers when the endpoint is InService with the new config, and fails with
+``Endpoint.RolledBack`` when the rollout was rolled back, ``Endpoint.Failed`` when the endpoint
+failed. ``arn:aws:states:::sagemaker:createEndpoint`` and ``updateEndpoint`` take the same
+config (SageMaker's EndpointConfigName indirection has no Dockyard equivalent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.server.pipelines._tasks import (
+    REQUEST,
+    SYNC,
+    BaseIntegration,
+    Failed,
+    Outcome,
+    Succeeded,
+    TaskCall,
+    Waiting,
+)
+
+__all__ = ["DEPLOY", "EndpointTask"]
+
+DEPLOY = (
+    "dockyard:endpoint:deploy",
+    "arn:aws:states:::sagemaker:createEndpoint",
+    "arn:aws:states:::sagemaker:updateEndpoint",
+)
+
+
+def _view(endpoint: Any) -> dict[str, Any]:
+    return {
+        "EndpointName": endpoint.name,
+        "EndpointStatus": str(endpoint.status),
+        "Url": endpoint.url,
+        "FailureReason": endpoint.failure_reason,
+    }
+
+
+class EndpointTask(BaseIntegration):
+    """Creates or updates endpoints (see the module docstring)."""
+
+    modes = frozenset({REQUEST, SYNC})
+
+    def __init__(self, endpoints: Any) -> None:
+        self._endpoints = endpoints
+
+    def start(self, call: TaskCall) -> Outcome:
+        from dockyard.api.endpoints import EndpointConfig
+
+        try:
+            if not isinstance(call.payload, dict):
+                raise InvalidArgument("the task's parameters must be an endpoint config")
+            config = EndpointConfig.model_validate(call.payload)
+            try:
+                self._endpoints.get(call.actor, config.name)
+                endpoint = self._endpoints.update(call.actor, config.name, config)
+            except NotFound:
+                endpoint = self._endpoints.create(call.actor, config)
+        except DockyardError as exc:
+            return Failed("Endpoint.ValidationException", exc.message)
+        except ValueError as exc:
+            return Failed("Endpoint.ValidationException", str(exc)[:2000])
+        if call.mode == SYNC:
+            return Waiting(endpoint.name)
+        return Succeeded(_view(endpoint))
+
+    def poll(self, call: TaskCall, handle: str) -> Succeeded | Failed | None:
+        endpoint = self._endpoints.get(call.actor, handle)
+        status = str(endpoint.status)
+        if status == "Failed":
+            return Failed("Endpoint.Failed", endpoint.failure_reason)
+        if status != "InService" or endpoint.pending_config is not None:
+            return None
+        if endpoint.failure_reason:
+            return Failed("Endpoint.RolledBack", endpoint.failure_reason)
+        return Succeeded(_view(endpoint))

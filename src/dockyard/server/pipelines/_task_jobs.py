@@ -1,0 +1,224 @@
+"""Training and transform jobs as tasks.
+
+Resources: ``dockyard:train`` / ``arn:aws:states:::sagemaker:createTrainingJob`` and
+``dockyard:transform`` / ``arn:aws:states:::sagemaker:createTransformJob``, each as a plain
+request (answers once the job is queued) or ``.sync`` (answers when the job ends: Completed
+succeeds, Failed or Stopped fails with ``States.TaskFailed`` and the job's reason).
+
+Parameters: Dockyard's own spec (``algorithm``, ``hyperparameters``, ``inputs``... see
+:mod:`dockyard.api.jobs`), or SageMaker's CreateTrainingJob / CreateTransformJob request,
+mapped where Dockyard has the concept (:func:`training_spec`): a ``TrainingImage`` naming a
+built-in algorithm, ``HyperParameters``, ``InputDataConfig``, ``ResourceConfig``,
+``StoppingCondition``, ``Environment``, ``Tags``. Fields with no Dockyard meaning (``RoleArn``,
+``OutputDataConfig``, VPC settings) are accepted and ignored.
+
+A task's job is named from its key unless the parameters name it (``TrainingJobName``), and
+tagged ``dockyard.pipeline.task``: starting a task again (after a crash) finds the job by name
+and waits on it instead of submitting another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
+from dockyard.server.pipelines._tasks import (
+    REQUEST,
+    SYNC,
+    BaseIntegration,
+    Failed,
+    Outcome,
+    Succeeded,
+    TaskCall,
+    Waiting,
+    work_name,
+)
+
+__all__ = ["JobTask", "training_spec", "transform_body"]
+
+TRAIN = ("dockyard:train", "arn:aws:states:::sagemaker:createTrainingJob")
+TRANSFORM = ("dockyard:transform", "arn:aws:states:::sagemaker:createTransformJob")
+TASK_TAG = "dockyard.pipeline.task"
+_ALGORITHMS = ("xgboost", "linear-learner")
+_IGNORED_TRAINING = {
+    "RoleArn",
+    "OutputDataConfig",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "DebugHookConfig",
+    "ProfilerConfig",
+    "ExperimentConfig",
+}
+
+
+def _algorithm(spec: dict[str, Any]) -> str:
+    image = str(spec.get("TrainingImage") or spec.get("AlgorithmName") or "").lower()
+    for name in _ALGORITHMS:
+        if name in image:
+            return name
+    raise InvalidArgument(
+        f"AlgorithmSpecification: Dockyard runs the built-in {' and '.join(_ALGORITHMS)} "
+        f"algorithms (an image or name containing one), not {image[:100]!r}",
+        field="AlgorithmSpecification",
+    )
+
+
+def training_spec(payload: dict[str, Any]) -> dict[str, Any]:
+    """A training job body from Dockyard's spec or SageMaker's CreateTrainingJob request."""
+    if not any(key[:1].isupper() for key in payload):
+        return dict(payload)
+    unknown = (
+        set(payload)
+        - _IGNORED_TRAINING
+        - {
+            "TrainingJobName",
+            "AlgorithmSpecification",
+            "HyperParameters",
+            "InputDataConfig",
+            "ResourceConfig",
+            "StoppingCondition",
+            "Environment",
+            "Tags",
+            "CheckpointConfig",
+        }
+    )
+    if unknown:
+        field = sorted(unknown)[0]
+        raise InvalidArgument(f"{field}: not a CreateTrainingJob field Dockyard maps", field=field)
+    body: dict[str, Any] = {"algorithm": _algorithm(payload.get("AlgorithmSpecification") or {})}
+    if "TrainingJobName" in payload:
+        body["name"] = payload["TrainingJobName"]
+    if "HyperParameters" in payload:
+        body["hyperparameters"] = payload["HyperParameters"]
+    if "InputDataConfig" in payload:
+        body["inputs"] = payload["InputDataConfig"]
+    resources = payload.get("ResourceConfig") or {}
+    if resources.get("InstanceType"):
+        body["resources"] = {"instance_type": resources["InstanceType"]}
+    stopping = payload.get("StoppingCondition") or {}
+    if "MaxRuntimeInSeconds" in stopping:
+        body["stopping_condition"] = {"max_runtime_s": stopping["MaxRuntimeInSeconds"]}
+    if payload.get("Environment"):
+        body["environment"] = payload["Environment"]
+    checkpoint = payload.get("CheckpointConfig") or {}
+    if checkpoint.get("S3Uri"):
+        body["checkpoint"] = {"uri": checkpoint["S3Uri"]}
+    tags = payload.get("Tags") or []
+    if tags:
+        body["tags"] = {t["Key"]: t["Value"] for t in tags if isinstance(t, dict) and "Key" in t}
+    return body
+
+
+def transform_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """A transform job body: Dockyard's spec, or SageMaker's request (the spec reads its
+    spellings) without the fields Dockyard has no use for."""
+    body = {
+        k: v
+        for k, v in payload.items()
+        if k not in ("TransformResources", "DataCaptureConfig", "Environment", "Tags")
+    }
+    if "TransformJobName" in body:
+        body["name"] = body.pop("TransformJobName")
+    return body
+
+
+def _sagemaker(job: Any, training: bool) -> dict[str, Any]:
+    """The job as DescribeTrainingJob / DescribeTransformJob answers (the fields pipelines use)."""
+    arn = f"arn:aws:sagemaker:us-east-1:000000000000:{'training' if training else 'transform'}-job/"
+    if training:
+        return {
+            "TrainingJobName": job.name,
+            "TrainingJobArn": arn + job.name,
+            "TrainingJobStatus": str(job.status),
+            "SecondaryStatus": str(job.secondary_status),
+            "ModelArtifacts": {"S3ModelArtifacts": job.model_uri},
+            "FailureReason": job.failure_reason,
+            "CreationTime": job.created_time,
+            "TrainingStartTime": job.start_time,
+            "TrainingEndTime": job.end_time,
+            "RunId": job.run_id,
+        }
+    return {
+        "TransformJobName": job.name,
+        "TransformJobArn": arn + job.name,
+        "TransformJobStatus": str(job.status),
+        "FailureReason": job.failure_reason,
+        "TransformOutput": {"S3OutputPath": (job.spec.get("output") or {}).get("uri")},
+        "CreationTime": job.created_time,
+        "TransformEndTime": job.end_time,
+    }
+
+
+class JobTask(BaseIntegration):
+    """Submits a training or transform job and, for ``.sync``, waits for it to end."""
+
+    modes = frozenset({REQUEST, SYNC})
+
+    def __init__(self, jobs: Any, transform_root: str) -> None:
+        self._jobs = jobs
+        self._root = transform_root
+
+    def check(self, base: str, payload: Any) -> None:
+        if base in TRAIN and isinstance(payload, dict) and not _dynamic(payload):
+            training_spec(payload)
+
+    def start(self, call: TaskCall) -> Outcome:
+        training = call.base in TRAIN
+        try:
+            if not isinstance(call.payload, dict):
+                raise InvalidArgument("a job task's parameters must be a JSON object")
+            body = training_spec(call.payload) if training else transform_body(call.payload)
+            body.setdefault("name", work_name("pipeline", call.key))
+            body["tags"] = {**(body.get("tags") or {}), TASK_TAG: call.key[-256:]}
+            job = self._submit(call, body, training)
+        except DockyardError as exc:
+            return Failed("States.TaskFailed", exc.message)
+        except ValueError as exc:  # a spec pydantic refused
+            return Failed("States.TaskFailed", str(exc)[:2000])
+        if call.mode == SYNC:
+            return Waiting(job.name)
+        return Succeeded(_sagemaker(job, training) if call.base.startswith("arn:") else _plain(job))
+
+    def _submit(self, call: TaskCall, body: dict[str, Any], training: bool) -> Any:
+        try:
+            existing = self._jobs.get(call.actor, body["name"])
+        except NotFound:
+            existing = None
+        if existing is not None:
+            if existing.spec.get("tags", {}).get(TASK_TAG) == call.key[-256:]:
+                return existing  # started before a crash: wait on it
+            raise AlreadyExists(f"a job named {body['name']} exists", field="name")
+        if training:
+            from dockyard.api.jobs import TrainingJobSpec
+
+            return self._jobs.submit(call.actor, TrainingJobSpec.model_validate(body))
+        return self._jobs.submit_transform(call.actor, body, self._root)
+
+    def poll(self, call: TaskCall, handle: str) -> Succeeded | Failed | None:
+        job = self._jobs.get(call.actor, handle)
+        if not job.status.is_terminal:
+            return None
+        if str(job.status) != "Completed":
+            return Failed("States.TaskFailed", f"job {job.name} {job.status}: {job.failure_reason}")
+        training = call.base in TRAIN
+        return Succeeded(_sagemaker(job, training) if call.base.startswith("arn:") else _plain(job))
+
+    def cancel(self, call: TaskCall, handle: str) -> None:
+        self._jobs.stop(call.actor, handle)
+
+
+def _plain(job: Any) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "status": str(job.status),
+        "model_uri": job.model_uri,
+        "run_id": job.run_id,
+        "failure_reason": job.failure_reason,
+    }
+
+
+def _dynamic(payload: dict[str, Any]) -> bool:
+    """Parameters computed at run time (``Key.$`` paths, JSONata) are checked when they run."""
+    return any(k.endswith(".$") for k in payload) or "{%" in str(payload)

@@ -1,0 +1,97 @@
+"""Rows as the API's resources, and the opaque page tokens of listings."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionSummary,
+    HistoryEvent,
+    StateMachine,
+    StateMachineSummary,
+)
+from dockyard.errors import InvalidArgument
+
+__all__ = [
+    "decode_token",
+    "encode_token",
+    "execution",
+    "history_event",
+    "machine",
+    "machine_summary",
+    "summary",
+]
+
+
+def machine(
+    row: Any, *, definition: str | None = None, revision: str | None = None
+) -> StateMachine:
+    return StateMachine(
+        name=row.name,
+        arn=row.arn,
+        type=row.type,
+        created_time=row.created_time,
+        definition=definition if definition is not None else row.definition,
+        role_arn=row.role_arn,
+        description=row.description,
+        revision_id=revision or row.revision_id,
+        updated_time=row.updated_time,
+        created_by=row.created_by,
+    )
+
+
+def machine_summary(row: Any) -> StateMachineSummary:
+    return StateMachineSummary(
+        name=row.name, arn=row.arn, type=row.type, created_time=row.created_time
+    )
+
+
+def summary(row: Any) -> ExecutionSummary:
+    return ExecutionSummary(
+        arn=row.arn,
+        state_machine_arn=row.state_machine_arn,
+        name=row.name,
+        status=row.status,
+        start_time=row.start_time,
+        stop_time=row.stop_time,
+        redrive_count=row.redrive_count,
+    )
+
+
+def execution(row: Any) -> Execution:
+    return Execution(
+        **summary(row).model_dump(),
+        input=row.input,
+        output=row.output,
+        error=row.error,
+        cause=row.cause,
+        redrive_time=row.redrive_time,
+        revision_id=row.revision_id,
+    )
+
+
+def history_event(row: Any) -> HistoryEvent:
+    return HistoryEvent(
+        id=row.event_id,
+        previous_event_id=row.previous_event_id,
+        type=row.type,
+        time=row.time,
+        details=orjson.loads(row.details),
+    )
+
+
+def encode_token(value: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
+
+
+def decode_token(token: str | None, field: str = "nextToken") -> Any:
+    if not token:
+        return None
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, orjson.JSONDecodeError):
+        raise InvalidArgument("this page token was not made by this server", field=field) from None

@@ -1,0 +1,191 @@
+"""Pipelines: ``/api/v1/pipelines`` (state machines by name, their executions, history, stop,
+redrive) and ``/api/v1/pipelines/tasks/*`` (the callbacks of ``.waitForTaskToken`` tasks).
+
+The same operations answer boto3's ``stepfunctions`` client through
+:mod:`dockyard.server.compat.aws`; here resources are named by name, not ARN.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionList,
+    ExecutionStatus,
+    History,
+    MachineType,
+    StartedExecution,
+    StartExecution,
+    StateMachine,
+    StateMachineConfig,
+    StateMachineList,
+    StateMachineUpdate,
+    StopExecution,
+    TaskFailure,
+    TaskHeartbeat,
+    TaskSuccess,
+    ValidateDefinition,
+    Validation,
+    execution_arn,
+    state_machine_arn,
+)
+from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._route import OneHopRoute
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+
+router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=OneHopRoute)
+
+#: Longest a describe may wait for an execution to end (``?wait=``).
+MAX_WAIT_S = 60.0
+
+
+def _execution(services: Services, actor: Actor, name: str, execution: str) -> str:
+    machine = services.pipelines.describe(actor, state_machine_arn(name))
+    return execution_arn(name, execution, express=machine.type is MachineType.EXPRESS)
+
+
+@router.post("", status_code=201)
+def create_pipeline(
+    config: StateMachineConfig, services: ServicesDep, actor: ActorDep
+) -> StateMachine:
+    """A state machine; its definition is checked (the language's rules, and every Task's
+    resource is one this server runs), the errors naming the state."""
+    return services.pipelines.create(actor, config)
+
+
+@router.get("")
+def list_pipelines(
+    services: ServicesDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: str | None = None,
+) -> StateMachineList:
+    return services.pipelines.list(actor, next_token, limit)
+
+
+@router.post("/validate")
+def validate_pipeline(request: ValidateDefinition, services: ServicesDep) -> Validation:
+    """Check a definition without storing it: OK, or FAIL with each problem and its place."""
+    return services.pipelines.validate(request.definition)
+
+
+@router.post("/tasks/success", status_code=204)
+def send_task_success(request: TaskSuccess, services: ServicesDep, actor: ActorDep) -> Response:
+    """Answer a ``.waitForTaskToken`` task with its output."""
+    services.pipelines.task_success(actor, request)
+    return Response(status_code=204)
+
+
+@router.post("/tasks/failure", status_code=204)
+def send_task_failure(request: TaskFailure, services: ServicesDep, actor: ActorDep) -> Response:
+    services.pipelines.task_failure(actor, request)
+    return Response(status_code=204)
+
+
+@router.post("/tasks/heartbeat", status_code=204)
+def send_task_heartbeat(request: TaskHeartbeat, services: ServicesDep, actor: ActorDep) -> Response:
+    """Keep a task with ``HeartbeatSeconds`` from timing out."""
+    services.pipelines.task_heartbeat(actor, request)
+    return Response(status_code=204)
+
+
+@router.get("/{name}")
+def get_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> StateMachine:
+    return services.pipelines.describe(actor, state_machine_arn(name))
+
+
+@router.patch("/{name}")
+def update_pipeline(
+    name: str, change: StateMachineUpdate, services: ServicesDep, actor: ActorDep
+) -> StateMachine:
+    """A new definition, role or description; running executions keep the one they began with."""
+    return services.pipelines.update(actor, state_machine_arn(name), change)
+
+
+@router.delete("/{name}", status_code=204)
+def delete_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> Response:
+    """Delete it; its running executions are stopped."""
+    services.pipelines.delete(actor, state_machine_arn(name))
+    return Response(status_code=204)
+
+
+@router.post("/{name}/executions", status_code=201)
+def start_execution(
+    name: str, request: StartExecution, services: ServicesDep, actor: ActorDep
+) -> StartedExecution:
+    """Start an execution (the same name and input again, while it runs, is the same one)."""
+    return services.pipelines.start(actor, state_machine_arn(name), request)
+
+
+@router.get("/{name}/executions")
+def list_executions(
+    name: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    status: ExecutionStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: str | None = None,
+) -> ExecutionList:
+    """Its executions, newest first."""
+    return services.pipelines.list_executions(
+        actor, state_machine_arn(name), status=status, next_token=next_token, limit=limit
+    )
+
+
+@router.get("/{name}/executions/{execution}")
+def get_execution(
+    name: str,
+    execution: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 0,
+) -> Execution:
+    """An execution; with ``wait``, once it has ended or after that many seconds."""
+    arn = _execution(services, actor, name, execution)
+    if wait:
+        return services.pipelines.wait(actor, arn, wait)
+    return services.pipelines.describe_execution(actor, arn)
+
+
+@router.get("/{name}/executions/{execution}/history")
+def get_history(
+    name: str,
+    execution: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_token: str | None = None,
+    reverse: bool = False,
+) -> History:
+    """Its history events, oldest first (``reverse``: newest first)."""
+    arn = _execution(services, actor, name, execution)
+    return services.pipelines.history(
+        actor, arn, next_token=next_token, limit=limit, reverse=reverse
+    )
+
+
+@router.post("/{name}/executions/{execution}/stop")
+def stop_execution(
+    name: str,
+    execution: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    request: StopExecution | None = None,
+) -> Execution:
+    """Abort it: its tasks are stopped (a job gets SIGTERM), its timers dropped."""
+    arn = _execution(services, actor, name, execution)
+    return services.pipelines.stop(actor, arn, request or StopExecution())
+
+
+@router.post("/{name}/executions/{execution}/redrive")
+def redrive_execution(
+    name: str, execution: str, services: ServicesDep, actor: ActorDep
+) -> Execution:
+    """Run a failed, timed out or aborted execution again from the state that failed."""
+    arn = _execution(services, actor, name, execution)
+    services.pipelines.redrive(actor, arn)
+    return services.pipelines.describe_execution(actor, arn)

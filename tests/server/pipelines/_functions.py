@@ -1,0 +1,39 @@
+"""Functions pipeline tests register as tasks (they run in processes of their own)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def double(event: dict[str, Any]) -> dict[str, Any]:
+    print("doubling", event)  # printed output must not spoil the answer
+    return {"value": event["value"] * 2}
+
+
+def fail(event: Any) -> Any:
+    raise ValueError(f"refused {event}")
+
+
+def leak(event: Any) -> Any:
+    return bytearray(int(event["mb"]) * 1024 * 1024)
+
+
+def starts(event: dict[str, Any]) -> dict[str, Any]:
+    """Notes each call in a file (one line per call): how tests count starts."""
+    with open(event["log"], "a") as log:
+        log.write(f"{os.getpid()}\n")
+    return event
+
+
+def evaluate(event: dict[str, Any]) -> dict[str, Any]:
+    """Approves a training job that completed, naming its model for the registry."""
+    return {
+        "approve": event["status"] == "Completed",
+        "source": f"runs:/{event['run_id']}/model",
+    }
+
+
+def environment(event: Any) -> dict[str, str]:
+    """The Dockyard variables a function call sees."""
+    return {k: v for k, v in os.environ.items() if k.startswith("DOCKYARD_")}

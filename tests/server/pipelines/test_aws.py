@@ -1,0 +1,219 @@
+"""Step Functions' API through boto3's own ``stepfunctions`` client against a live server (on
+the stand-in core: the adapter's translation and AWS-shaped errors, end to end over HTTP)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+from tests.server.pipelines._core import StandInCore
+from tests.server.pipelines._live import served, stepfunctions
+
+from dockyard.server._services import Services
+from dockyard.settings import Settings
+
+WAIT = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+ASK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+            "Parameters": {"TopicArn": "approvals", "Message": {"token": "$$.Task.Token"}},
+            "End": True,
+        }
+    },
+}
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Services]]:
+    made = Services.from_settings(
+        Settings(home=tmp_path / "home", data_roots=[str(tmp_path)], scheduler=True)
+    )
+    made.pipelines.engine.core = StandInCore()
+    with served(made) as url:
+        yield url, made
+    made.close()
+
+
+@pytest.fixture
+def sfn(live: tuple[str, Services]) -> Iterator[Any]:
+    client = stepfunctions(live[0])
+    yield client
+    client.close()
+
+
+def code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def ended(url: str, execution_arn: str) -> dict[str, Any]:
+    """The execution once it ended (the native API's long poll)."""
+    _, _, _, _, _, _, machine, name = execution_arn.split(":")
+    answer = httpx.get(
+        f"{url}/api/v1/pipelines/{machine}/executions/{name}", params={"wait": 30}, timeout=40
+    )
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_create_describe_list_start_history_stop(sfn: Any) -> None:
+    made = sfn.create_state_machine(
+        name="nap", definition=json.dumps(WAIT), roleArn="arn:aws:iam::0:role/x"
+    )
+    arn = made["stateMachineArn"]
+    assert arn == "arn:aws:states:us-east-1:000000000000:stateMachine:nap"
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert json.loads(described["definition"]) == WAIT
+    assert described["type"] == "STANDARD" and described["status"] == "ACTIVE"
+    assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["nap"]
+    started = sfn.start_execution(stateMachineArn=arn, name="first", input='{"x": 1}')
+    execution = started["executionArn"]
+    assert execution.endswith(":execution:nap:first")
+    found = sfn.describe_execution(executionArn=execution)
+    assert found["status"] == "RUNNING" and json.loads(found["input"]) == {"x": 1}
+    listed = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+    assert [e["name"] for e in listed] == ["first"]
+    stopped = sfn.stop_execution(executionArn=execution, error="Enough", cause="test")
+    assert stopped["stopDate"]
+    found = sfn.describe_execution(executionArn=execution)
+    assert (found["status"], found["error"]) == ("ABORTED", "Enough")
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionAborted"
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert json.loads(events[0]["executionStartedEventDetails"]["input"]) == {"x": 1}
+    newest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
+    assert newest["events"][0]["type"] == "ExecutionAborted" and newest["nextToken"]
+    for_execution = sfn.describe_state_machine_for_execution(executionArn=execution)
+    assert for_execution["stateMachineArn"] == arn
+    redriven = sfn.redrive_execution(executionArn=execution)
+    assert redriven["redriveDate"]
+    assert sfn.describe_execution(executionArn=execution)["redriveCount"] == 1
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(ASK))
+    assert "Ask" in sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+    sfn.delete_state_machine(stateMachineArn=arn)
+    assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services], sfn: Any) -> None:
+    url, _ = live
+    missing = "arn:aws:states:us-east-1:000000000000:stateMachine:missing"
+    with pytest.raises(ClientError) as error:
+        sfn.describe_state_machine(stateMachineArn=missing)
+    assert code(error) == "StateMachineDoesNotExist"
+    with pytest.raises(ClientError) as error:
+        sfn.describe_execution(executionArn="not-an-arn")
+    assert code(error) == "InvalidArn"
+    with pytest.raises(ClientError) as error:
+        sfn.create_state_machine(
+            name="bad", definition='{"StartAt": "X", "States": {}}', roleArn="r"
+        )
+    assert code(error) == "InvalidDefinition"
+    with pytest.raises(ClientError) as error:
+        sfn.create_state_machine(name="bad name!", definition=json.dumps(WAIT), roleArn="r")
+    assert code(error) == "InvalidName"
+    arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
+        "stateMachineArn"
+    ]
+    with pytest.raises(ClientError) as error:
+        sfn.create_state_machine(name="nap", definition=json.dumps(ASK), roleArn="r")
+    assert code(error) == "StateMachineAlreadyExists"
+    sfn.start_execution(stateMachineArn=arn, name="once", input="{}")
+    with pytest.raises(ClientError) as error:
+        sfn.start_execution(stateMachineArn=arn, name="once", input='{"other": 1}')
+    assert code(error) == "ExecutionAlreadyExists"
+    with pytest.raises(ClientError) as error:
+        sfn.start_execution(stateMachineArn=arn, input="not json")
+    assert code(error) == "InvalidExecutionInput"
+    with pytest.raises(ClientError) as error:
+        sfn.send_task_success(taskToken="no-such-token", output="{}")
+    assert code(error) == "TaskDoesNotExist"
+    with pytest.raises(ClientError) as error:
+        sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert code(error) == "StateMachineTypeNotSupported"
+    answer = httpx.post(url + "/", headers={"X-Amz-Target": "AWSStepFunctions.Nope"}, json={})
+    assert answer.json()["__type"] == "UnknownOperationException"
+    checked = sfn.validate_state_machine_definition(definition='{"StartAt": "X", "States": {}}')
+    assert checked["result"] == "FAIL" and checked["diagnostics"][0]["location"] == "/StartAt"
+
+
+def test_task_token_round_trip(live: tuple[str, Services], sfn: Any) -> None:
+    url, services = live
+    httpx.post(f"{url}/api/v1/topics", json={"name": "approvals"}).raise_for_status()
+    arn = sfn.create_state_machine(name="ask", definition=json.dumps(ASK), roleArn="r")[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+
+    def token() -> str | None:
+        found = services.events.read(types=["topic.approvals"])
+        return str(found[0].body["message"]["token"]) if found else None
+
+    from tests.server.notifications._receiver import until
+
+    sent = until(token, 15, "the task publishing its token")
+    sfn.send_task_heartbeat(taskToken=sent)
+    sfn.send_task_success(taskToken=sent, output='{"approved": true}')
+    found = ended(url, execution)
+    assert found["status"] == "SUCCEEDED" and json.loads(found["output"]) == {"approved": True}
+    with pytest.raises(ClientError) as error:
+        sfn.send_task_failure(taskToken=sent, error="Late")
+    assert code(error) == "TaskDoesNotExist"
+
+
+def test_an_express_machine_answers_synchronously(sfn: Any) -> None:
+    chain = {
+        "StartAt": "Hello",
+        "States": {"Hello": {"Type": "Pass", "Result": {"hi": 1}, "End": True}},
+    }
+    arn = sfn.create_state_machine(
+        name="quick", definition=json.dumps(chain), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"hi": 1}
+    assert ":express:quick:" in answer["executionArn"]
+
+
+def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(
+    live: tuple[str, Services],
+) -> None:
+    url, _ = live
+    password = "correct horse battery"
+    with httpx.Client(base_url=url) as http:
+        made = http.post(
+            "/api/v1/users", json={"name": "ana", "role": "admin", "password": password}
+        )
+        assert made.status_code == 201, made.text  # the first account: sign-in is now required
+        admin = (base64.b64encode(f"ana:{password}".encode())).decode()
+        headers = {"Authorization": f"Basic {admin}"}
+        http.post("/api/v1/users", json={"name": "bob", "password": password}, headers=headers)
+        tokens = {}
+        for who in ("ana", "bob"):
+            basic = base64.b64encode(f"{who}:{password}".encode()).decode()
+            answer = http.post(
+                "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+            )
+            tokens[who] = answer.json()["token"]
+    anonymous, ana, bob = (stepfunctions(url, t) for t in (None, tokens["ana"], tokens["bob"]))
+    try:
+        with pytest.raises(ClientError) as error:
+            anonymous.list_state_machines()
+        assert code(error) == "UnrecognizedClientException"
+        arn = ana.create_state_machine(name="anas", definition=json.dumps(WAIT), roleArn="r")[
+            "stateMachineArn"
+        ]
+        with pytest.raises(ClientError) as error:
+            bob.describe_state_machine(stateMachineArn=arn)
+        assert code(error) == "AccessDeniedException"
+        assert bob.list_state_machines()["stateMachines"] == []
+        assert [m["name"] for m in ana.list_state_machines()["stateMachines"]] == ["anas"]
+    finally:
+        for client in (anonymous, ana, bob):
+            client.close()

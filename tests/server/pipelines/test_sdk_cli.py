@@ -1,0 +1,104 @@
+"""``dy.*_pipeline`` / ``dy.*_execution`` and ``dockyard pipelines`` against a live server on the
+real core."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.server.pipelines._live import served
+
+from dockyard.client import sdk
+from dockyard.client.cli import cli
+from dockyard.client.http import Client
+from dockyard.errors import AlreadyExists, InvalidArgument
+from dockyard.server._services import Services
+from dockyard.settings import Settings
+
+CHAIN = {
+    "StartAt": "Hello",
+    "States": {
+        "Hello": {
+            "Type": "Pass",
+            "Parameters": {"greeting.$": "States.Format('hi {}', $.who)"},
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+NAP = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> Iterator[str]:
+    made = Services.from_settings(
+        Settings(home=tmp_path / "home", data_roots=[str(tmp_path)], scheduler=True)
+    )
+    with served(made) as found:
+        yield found
+    made.close()
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[Client]:
+    with Client(url) as made:
+        yield made
+
+
+def test_sdk_create_start_wait_history_stop(client: Client) -> None:
+    made = sdk.create_pipeline("hello", CHAIN, client=client)
+    assert made.arn.endswith(":stateMachine:hello")
+    started = sdk.start_execution("hello", {"who": "dockyard"}, name="first", client=client)
+    ended = sdk.describe_execution("hello", started.execution_arn, wait=30, client=client)
+    assert ended.status.value == "SUCCEEDED"
+    assert json.loads(ended.output or "") == {"greeting": "hi dockyard"}
+    types = [e.type for e in sdk.execution_history("hello", "first", client=client)]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    sdk.create_pipeline("nap", NAP, client=client)
+    napping = sdk.start_execution("nap", name="n", client=client)
+    assert sdk.start_execution("nap", name="n", client=client) == napping  # the same, running
+    with pytest.raises(AlreadyExists):
+        sdk.start_execution("nap", {"other": 1}, name="n", client=client)
+    stopped = sdk.stop_execution("nap", napping.execution_arn, cause="enough", client=client)
+    assert stopped.status.value == "ABORTED" and stopped.cause == "enough"
+    assert [m.name for m in sdk.list_pipelines(client=client)] == ["hello", "nap"]
+    assert sdk.validate_pipeline(NAP, client=client).result == "OK"
+    with pytest.raises(InvalidArgument) as bad:
+        sdk.create_pipeline("broken", {"StartAt": "X", "States": {}}, client=client)
+    assert "StartAt" in bad.value.message or "States" in bad.value.message
+
+
+def test_cli_run_a_definition_file_and_read_it_back(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", url)
+    runner = CliRunner()
+
+    def ok(*args: str) -> str:
+        result = runner.invoke(cli, ["pipelines", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    path = tmp_path / "hello.asl.json"
+    path.write_text(json.dumps(CHAIN))
+    ran = json.loads(
+        ok("run", str(path), "--input", '{"who": "cli"}', "--name", "one", "--wait", "--json")
+    )
+    assert ran["status"] == "SUCCEEDED" and json.loads(ran["output"]) == {"greeting": "hi cli"}
+    assert "SUCCEEDED" in ok("describe", "hello", "one")
+    history = ok("history", "hello", "one").splitlines()
+    assert history[0].split()[:3] == ["ID", "TIME", "TYPE"] and "ExecutionSucceeded" in history[-1]
+    path.write_text(json.dumps(NAP))
+    ok("update", "hello", str(path))
+    ok("run", "hello", "--name", "two")
+    assert "two" in ok("list", "hello", "--status", "RUNNING")
+    assert "ABORTED" in ok("stop", "hello", "two", "--cause", "enough")
+    assert "hello" in ok("list")
+    other = tmp_path / "other.asl.json"
+    other.write_text(json.dumps(NAP))
+    assert ok("create", str(other)).startswith("other: arn:aws:states:")
+    failed = runner.invoke(cli, ["pipelines", "describe", "hello", "missing"])
+    assert failed.exit_code != 0 and "missing" in failed.output

@@ -1,0 +1,273 @@
+"""The engine's rules on the stand-in core: one transaction per transition, tasks claimed once,
+timers, callbacks and heartbeats, stop and redrive, definitions checked at create time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tests.server.pipelines.conftest import ROOT, Clock
+
+from dockyard.api.params import PutParameter
+from dockyard.api.pipelines import (
+    StartExecution,
+    StateMachineConfig,
+    StopExecution,
+    TaskFailure,
+    TaskHeartbeat,
+    TaskSuccess,
+)
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.server._services import Services
+from dockyard.server.pipelines import TaskRunner
+from dockyard.server.store import schema
+
+GET = "arn:aws:states:::aws-sdk:ssm:getParameter"
+PUBLISH_TOKEN = "arn:aws:states:::sns:publish.waitForTaskToken"
+
+
+def machine(shell: Services, states: dict[str, Any], name: str = "m") -> str:
+    definition = json.dumps({"StartAt": next(iter(states)), "States": states})
+    return shell.pipelines.create(ROOT, StateMachineConfig(name=name, definition=definition)).arn
+
+
+def start(shell: Services, arn: str, input: Any = None, name: str = "e1") -> str:
+    request = StartExecution(name=name, input=json.dumps(input or {}))
+    return shell.pipelines.start(ROOT, arn, request).execution_arn
+
+
+def status(shell: Services, arn: str) -> str:
+    return shell.pipelines.describe_execution(ROOT, arn).status.value
+
+
+def test_unknown_resource_is_refused_naming_the_state(shell: Services) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        machine(shell, {"Train": {"Type": "Task", "Resource": "dockyard:nope", "End": True}})
+    assert "'Train'" in refused.value.message
+    assert "dockyard:nope" in refused.value.message
+    assert getattr(refused.value, "aws", "") == "InvalidDefinition"
+
+
+def test_unknown_function_is_refused_naming_the_state_and_the_registered_ones(
+    shell: Services,
+) -> None:
+    with pytest.raises(InvalidArgument, match=r"'Score'.*'score'.*registered: double"):
+        machine(
+            shell, {"Score": {"Type": "Task", "Resource": "dockyard:function:score", "End": True}}
+        )
+
+
+def test_a_task_runs_and_its_output_ends_the_execution(shell: Services, runner: TaskRunner) -> None:
+    shell.params.put(ROOT, PutParameter(name="/m/threshold", value="0.7"))
+    arn = machine(
+        shell,
+        {
+            "Read": {
+                "Type": "Task",
+                "Resource": GET,
+                "Parameters": {"Name": "/m/threshold"},
+                "End": True,
+            }
+        },
+    )
+    execution = start(shell, arn)
+    assert status(shell, execution) == "RUNNING"
+    assert runner.start_scheduled() == 1
+    assert runner.start_scheduled() == 0  # started once
+    found = shell.pipelines.describe_execution(ROOT, execution)
+    assert found.status.value == "SUCCEEDED"
+    assert json.loads(found.output or "")["Parameter"]["Value"] == "0.7"
+    events = shell.pipelines.history(ROOT, execution).events
+    assert [e.id for e in events] == list(range(1, len(events) + 1))
+    assert [e.previous_event_id for e in events] == list(range(len(events)))
+    assert events[0].type == "ExecutionStarted" and events[-1].type == "ExecutionSucceeded"
+    types = [e.type for e in shell.events.read(types=["pipeline.*"])]
+    assert types[-2:] == ["pipeline.execution.started", "pipeline.execution.succeeded"]
+
+
+def test_a_task_key_is_claimed_once(shell: Services) -> None:
+    repo = shell.pipelines.engine.repo
+    row = {
+        "task_key": "arn:x:T#1",
+        "execution_arn": "arn:x",
+        "task_id": "T#1",
+        "state_name": "T",
+        "resource": GET,
+        "payload": "{}",
+        "status": "scheduled",
+        "created_time": 1,
+    }
+    with shell.db.write() as conn:
+        assert repo.claim_task(conn, row)
+        assert not repo.claim_task(conn, {**row, "status": "started"})
+        assert repo.task(conn, "arn:x:T#1").status == "scheduled"
+
+
+def callback_machine(shell: Services, heartbeat: int | None = None) -> str:
+    topic = {"name": "approvals", "description": ""}
+    from dockyard.api.notifications import TopicConfig
+
+    shell.notifications.create_topic(ROOT, TopicConfig(**topic))
+    task: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": PUBLISH_TOKEN,
+        "Parameters": {
+            "TopicArn": "arn:aws:sns:us-east-1:0:approvals",
+            "Message": {"token": "$$.Task.Token"},
+        },
+        "Next": "Done",
+    }
+    if heartbeat:
+        task["HeartbeatSeconds"] = heartbeat
+    return machine(shell, {"Ask": task, "Done": {"Type": "Succeed"}})
+
+
+def token_of(shell: Services, execution: str) -> str:
+    with shell.db.read() as conn:
+        rows = conn.execute(schema.pipeline_tasks.select()).all()
+    [row] = [r for r in rows if r.execution_arn == execution]
+    assert row.task_token
+    return str(row.task_token)
+
+
+def test_task_token_round_trip_and_a_second_answer_is_refused(
+    shell: Services, runner: TaskRunner
+) -> None:
+    execution = start(shell, callback_machine(shell))
+    runner.start_scheduled()
+    assert status(shell, execution) == "RUNNING"  # published; waits for the callback
+    published = shell.events.read(types=["topic.approvals"])
+    token = token_of(shell, execution)
+    assert published[0].body["message"] == {"token": token}
+    shell.pipelines.task_success(ROOT, TaskSuccess(task_token=token, output='{"ok": true}'))
+    found = shell.pipelines.describe_execution(ROOT, execution)
+    assert found.status.value == "SUCCEEDED" and json.loads(found.output or "") == {"ok": True}
+    answered = shell.events.read(types=["pipeline.task.*"])
+    assert [(e.type, e.body["state"]) for e in answered] == [("pipeline.task.succeeded", "Ask")]
+    with pytest.raises(NotFound) as again:
+        shell.pipelines.task_failure(ROOT, TaskFailure(task_token=token, error="Late"))
+    assert getattr(again.value, "aws", "") == "TaskDoesNotExist"
+
+
+def test_a_missed_heartbeat_fails_the_task(
+    shell: Services, runner: TaskRunner, clock: Clock
+) -> None:
+    execution = start(shell, callback_machine(shell, heartbeat=10))
+    runner.start_scheduled()
+    token = token_of(shell, execution)
+    clock.now += 8_000
+    shell.pipelines.task_heartbeat(ROOT, TaskHeartbeat(task_token=token))
+    clock.now += 8_000  # 16 s after the start, 8 s after the heartbeat
+    runner.expire_heartbeats()
+    assert status(shell, execution) == "RUNNING"
+    clock.now += 3_000
+    runner.expire_heartbeats()
+    found = shell.pipelines.describe_execution(ROOT, execution)
+    assert (found.status.value, found.error) == ("FAILED", "States.HeartbeatTimeout")
+
+
+def test_a_wait_fires_when_due(shell: Services, runner: TaskRunner, clock: Clock) -> None:
+    arn = machine(
+        shell, {"Nap": {"Type": "Wait", "Seconds": 30, "Next": "Done"}, "Done": {"Type": "Succeed"}}
+    )
+    execution = start(shell, arn)
+    assert runner.next_due() == clock.now + 30_000
+    clock.now += 29_999
+    runner.fire_timers()
+    assert status(shell, execution) == "RUNNING"
+    clock.now += 1
+    runner.fire_timers()
+    assert status(shell, execution) == "SUCCEEDED"
+    assert runner.next_due() is None
+
+
+def test_stop_aborts_and_drops_timers(shell: Services, runner: TaskRunner) -> None:
+    arn = machine(shell, {"Nap": {"Type": "Wait", "Seconds": 30, "End": True}})
+    execution = start(shell, arn)
+    stopped = shell.pipelines.stop(ROOT, execution, StopExecution(error="Bored", cause="enough"))
+    assert (stopped.status.value, stopped.error, stopped.cause) == ("ABORTED", "Bored", "enough")
+    assert stopped.stop_time is not None
+    assert runner.next_due() is None
+    assert [e.type for e in shell.events.read(types=["pipeline.execution.aborted"])]
+
+
+def test_redrive_runs_the_failed_state_again(shell: Services, runner: TaskRunner) -> None:
+    arn = machine(
+        shell,
+        {"Read": {"Type": "Task", "Resource": GET, "Parameters": {"Name": "/late"}, "End": True}},
+    )
+    execution = start(shell, arn)
+    runner.start_scheduled()
+    failed = shell.pipelines.describe_execution(ROOT, execution)
+    assert (failed.status.value, failed.error) == ("FAILED", "Ssm.ParameterNotFoundException")
+    shell.params.put(ROOT, PutParameter(name="/late", value="here"))
+    shell.pipelines.redrive(ROOT, execution)
+    runner.start_scheduled()
+    found = shell.pipelines.describe_execution(ROOT, execution)
+    assert (found.status.value, found.redrive_count) == ("SUCCEEDED", 1)
+    with pytest.raises(Exception, match="only a failed"):
+        shell.pipelines.redrive(ROOT, execution)
+
+
+def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(
+    shell: Services,
+) -> None:
+    arn = machine(shell, {"Nap": {"Type": "Wait", "Seconds": 30, "End": True}})
+    first = start(shell, arn, {"a": 1})
+    assert start(shell, arn, {"a": 1}) == first
+    with pytest.raises(AlreadyExists) as conflict:
+        start(shell, arn, {"a": 2})
+    assert getattr(conflict.value, "aws", "") == "ExecutionAlreadyExists"
+
+
+def test_a_function_runs_in_its_own_process(shell: Services, runner: TaskRunner) -> None:
+    from dockyard.server.pipelines._task_functions import FunctionTask
+    from dockyard.server.pipelines._tasks import Failed, Succeeded
+
+    functions = FunctionTask(shell.settings)
+    assert functions.invoke("double", {"value": 21}, "k") == Succeeded({"value": 42})
+    settings = shell.settings.model_copy(
+        update={
+            "pipeline_functions": {
+                "fail": "tests.server.pipelines._functions:fail",
+                "leak": "tests.server.pipelines._functions:leak",
+            },
+            "pipeline_function_memory_mb": 256,
+        }
+    )
+    limited = FunctionTask(settings)
+    failed = limited.invoke("fail", [1], "k")
+    assert isinstance(failed, Failed) and failed.error == "ValueError"
+    assert json.loads(failed.cause or "")["errorMessage"] == "refused [1]"
+    leaked = limited.invoke("leak", {"mb": 512}, "k")
+    assert isinstance(leaked, Failed) and leaked.error == "MemoryError"
+
+
+def test_a_function_sees_none_of_the_servers_settings(
+    shell: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.server.pipelines._task_functions import FunctionTask
+    from dockyard.server.pipelines._tasks import Succeeded
+
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql://user:secret@db/dockyard")
+    monkeypatch.setenv("DOCKYARD_TOKEN", "dyt_secret")
+    settings = shell.settings.model_copy(
+        update={"pipeline_functions": {"env": "tests.server.pipelines._functions:environment"}}
+    )
+    seen = FunctionTask(settings).invoke("env", {}, "arn:x:T#1")
+    assert seen == Succeeded({"DOCKYARD_FUNCTION_NAME": "env", "DOCKYARD_TASK_KEY": "arn:x:T#1"})
+
+
+def test_a_task_answered_while_it_starts_stays_answered(
+    shell: Services, runner: TaskRunner
+) -> None:
+    execution = start(shell, callback_machine(shell))
+    with shell.db.read() as conn:
+        [task] = shell.pipelines.engine.repo.tasks(conn, "scheduled")
+    assert task.task_token
+    shell.pipelines.task_success(ROOT, TaskSuccess(task_token=task.task_token, output="{}"))
+    runner.start(task)  # the runner had read the row just before the answer came
+    with shell.db.read() as conn:
+        assert shell.pipelines.engine.repo.task(conn, task.task_key).status == "done"
+    assert status(shell, execution) == "SUCCEEDED"

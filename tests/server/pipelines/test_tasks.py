@@ -1,0 +1,113 @@
+"""The resource table and the integrations' own rules: resource patterns, SageMaker's
+CreateTrainingJob mapped to a job spec, resources checked in branches and Maps, and when a
+deploy task ends."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from dockyard.api.jobs import TrainingJobSpec
+from dockyard.errors import InvalidArgument
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.pipelines._task_endpoints import EndpointTask
+from dockyard.server.pipelines._task_jobs import training_spec
+from dockyard.server.pipelines._tasks import Failed, Succeeded, TaskCall, split_resource
+
+
+def test_resource_patterns() -> None:
+    assert split_resource("dockyard:train.sync") == ("dockyard:train", "sync")
+    assert split_resource("arn:aws:states:::glue:startJobRun.sync:2")[1] == "sync"
+    assert split_resource("arn:aws:states:::sns:publish.waitForTaskToken") == (
+        "arn:aws:states:::sns:publish",
+        "token",
+    )
+    assert split_resource("arn:aws:lambda:us-east-1:1:function:f")[1] == "request"
+
+
+def test_create_training_job_maps_to_a_spec() -> None:
+    body = training_spec(
+        {
+            "TrainingJobName": "nightly-1",
+            "AlgorithmSpecification": {"TrainingImage": "1.dkr.ecr/sagemaker-xgboost:1.7-1"},
+            "HyperParameters": {"num_round": "5"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                    "DataSource": {"S3DataSource": {"S3Uri": "s3://b/train/"}},
+                }
+            ],
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            "Tags": [{"Key": "team", "Value": "ml"}],
+            "RoleArn": "arn:aws:iam::1:role/x",
+        }
+    )
+    spec = TrainingJobSpec.model_validate(body)
+    assert (spec.name, spec.algorithm) == ("nightly-1", "xgboost")
+    assert spec.inputs["train"].uri == "s3://b/train/"
+    assert spec.stopping_condition.max_runtime_s == 600 and spec.tags == {"team": "ml"}
+    with pytest.raises(InvalidArgument, match="AlgorithmSpecification"):
+        training_spec({"AlgorithmSpecification": {"TrainingImage": "my/own-image"}})
+    with pytest.raises(InvalidArgument) as unknown:
+        training_spec({"AlgorithmSpecification": {}, "Foo": 1})
+    assert unknown.value.field == "Foo"
+
+
+def test_resources_are_checked_in_branches_and_maps(services: Services) -> None:
+    table = services.pipelines.integrations
+    inner = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "nope", "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Parallel", "Branches": [inner], "Next": "M"},
+            "M": {"Type": "Map", "ItemProcessor": inner, "End": True},
+        },
+    }
+    with pytest.raises(InvalidArgument) as refused:
+        table.check(definition)
+    assert refused.value.field == "/States/P/Branches/0/States/T/Resource"
+    table.check({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource.$": "$.r"}}})
+
+
+class Endpoints:
+    """An endpoints service that answers with the endpoint a test sets."""
+
+    def __init__(self) -> None:
+        self.now: Any = None
+
+    def get(self, actor: Actor, name: str) -> Any:
+        return self.now
+
+
+def endpoint(status: str, pending: Any = None, failure: str | None = None) -> Any:
+    return SimpleNamespace(
+        name="ep", status=status, url="u", pending_config=pending, failure_reason=failure
+    )
+
+
+def test_a_deploy_ends_in_service_and_fails_on_rollback() -> None:
+    endpoints = Endpoints()
+    task = EndpointTask(endpoints)
+    call = TaskCall(
+        key="k",
+        execution_arn="a",
+        state_name="Deploy",
+        resource="dockyard:endpoint:deploy.sync",
+        base="dockyard:endpoint:deploy",
+        mode="sync",
+        payload={},
+        actor=Actor.local("root"),
+    )
+    endpoints.now = endpoint("Updating", pending={"name": "ep"})
+    assert task.poll(call, "ep") is None
+    endpoints.now = endpoint("InService")
+    assert isinstance(task.poll(call, "ep"), Succeeded)
+    endpoints.now = endpoint("InService", failure="update rolled back: errors")
+    assert task.poll(call, "ep") == Failed("Endpoint.RolledBack", "update rolled back: errors")
+    endpoints.now = endpoint("Failed", failure="no model")
+    assert task.poll(call, "ep") == Failed("Endpoint.Failed", "no model")
