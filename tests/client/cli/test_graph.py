@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.client.cli._graph import render, rule_text
+from dockyard.client.cli._graph import by_path, render, rule_text, status_from_history
 
 DEFINITION = {
     "StartAt": "Train",
@@ -85,3 +85,30 @@ def test_dot_is_a_digraph_with_clusters_for_nested_machines() -> None:
 )
 def test_choice_rules_read_as_a_few_words(rule: dict, text: str) -> None:
     assert rule_text(rule) == text
+
+
+def test_status_from_history_marks_caught_failed_and_running_states() -> None:
+    def entered(name: str) -> dict:
+        return {"type": "TaskStateEntered", "details": {"stateEnteredEventDetails": {"name": name}}}
+
+    def exited(name: str) -> dict:
+        return {"type": "TaskStateExited", "details": {"stateExitedEventDetails": {"name": name}}}
+
+    events = [
+        entered("Train"),
+        {"type": "TaskFailed", "details": {}},
+        exited("Train"),
+        entered("Alert"),
+        exited("Alert"),
+        entered("Deploy"),
+    ]
+
+    assert status_from_history(events, "RUNNING") == {
+        "Train": "caught",
+        "Alert": "succeeded",
+        "Deploy": "running",
+    }
+    assert status_from_history(events, "FAILED")["Deploy"] == "failed"
+    assert status_from_history(events, "ABORTED")["Deploy"] == "aborted"
+    nested = by_path(DEFINITION, {"A": "running", "Train": "succeeded"})
+    assert nested == {"Train": "succeeded", "Fan/0/A": "running", "Fan/1/A": "running"}

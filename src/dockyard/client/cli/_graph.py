@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["render"]
+__all__ = ["render", "status_from_history"]
 
 _COLOURS = {
     "succeeded": "#bbf7d0",
@@ -175,3 +175,47 @@ def render(
         _mermaid(definition, "", ids, status or {}, out)
         out.append(f"  start --> {ids(start)}")
     return "\n".join(out) + "\n"
+
+
+def status_from_history(events: list[dict[str, Any]], execution_status: str) -> dict[str, str]:
+    """Each state's status by name from an execution's history (as the web UI colours it): a
+    state entered and not left is running, or failed (aborted) once the execution has; one
+    left after a failure inside it was caught."""
+    status: dict[str, str] = {}
+    open_states: dict[str, bool] = {}
+    for event in events:
+        kind, details = event["type"], event.get("details") or {}
+        entered = details.get("stateEnteredEventDetails")
+        exited = details.get("stateExitedEventDetails")
+        if kind.endswith("StateEntered") and entered:
+            status[entered["name"]] = "running"
+            open_states[entered["name"]] = False
+        elif kind.endswith("StateExited") and exited:
+            failed_inside = open_states.pop(exited["name"], False)
+            status[exited["name"]] = "caught" if failed_inside else "succeeded"
+        elif kind.endswith(("Failed", "TimedOut")) and not kind.startswith("Execution"):
+            open_states = dict.fromkeys(open_states, True)
+    if execution_status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        ended = "aborted" if execution_status == "ABORTED" else "failed"
+        status.update(dict.fromkeys(open_states, ended))
+    return status
+
+
+def by_path(definition: Mapping[str, Any], status: Mapping[str, str]) -> dict[str, str]:
+    """``status`` by state name, keyed by each state's path in ``definition``."""
+    out: dict[str, str] = {}
+
+    def walk(machine: Mapping[str, Any], prefix: str) -> None:
+        for name, state in machine.get("States", {}).items():
+            if name in status:
+                out[prefix + name] = status[name]
+            for i, inner in enumerate(_inner(state)):
+                sub = (
+                    f"{prefix}{name}/{i}/"
+                    if state.get("Type") == "Parallel"
+                    else f"{prefix}{name}/"
+                )
+                walk(inner, sub)
+
+    walk(definition, "")
+    return out

@@ -7,6 +7,8 @@ dockyard pipelines list retrain          # its executions, newest first
 dockyard pipelines describe retrain nightly
 dockyard pipelines history retrain nightly
 dockyard pipelines stop retrain nightly --cause "superseded"
+dockyard pipelines graph retrain.asl.json             # Mermaid text; --format dot for Graphviz
+dockyard pipelines graph retrain nightly              # coloured by how the execution went
 """
 
 from __future__ import annotations
@@ -241,3 +243,39 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
             ],
         ),
     )
+
+
+@pipelines.command()
+@click.argument("pipeline")
+@click.argument("execution", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    help="Mermaid (renders in Markdown viewers) or Graphviz DOT (`| dot -Tsvg`).",
+)
+@fail_on_error
+def graph(pipeline: str, execution: str | None, fmt: str) -> None:
+    """PIPELINE (a name, or a definition file: no server needed) as a graph; with EXECUTION,
+    each state coloured by how it went."""
+    from dockyard.client.cli._graph import by_path, render, status_from_history
+
+    path = Path(pipeline)
+    if path.is_file() and execution is None:
+        from dockyard.asl import parse_definition
+
+        definition = parse_definition(path.read_text())
+        click.echo(render(definition, fmt), nl=False)
+        return
+    http = client()
+    definition = json.loads(sdk.get_pipeline(pipeline, client=http).definition)
+    status: dict[str, str] = {}
+    if execution is not None:
+        found = sdk.describe_execution(pipeline, execution, client=http)
+        events = [
+            e.model_dump(mode="json")
+            for e in sdk.execution_history(pipeline, execution, client=http)
+        ]
+        status = by_path(definition, status_from_history(events, found.status.value))
+    click.echo(render(definition, fmt, status), nl=False)

@@ -20,9 +20,13 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.client.sdk.steps import Chain, Step, _Compiler, as_chain
+
+if TYPE_CHECKING:
+    from dockyard.api.pipelines import Execution, StateMachine
+    from dockyard.client.http import Client
 
 __all__ = ["Pipeline"]
 
@@ -64,6 +68,49 @@ class Pipeline:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.definition(), indent=indent)
+
+    def create(self, *, description: str = "", client: Client | None = None) -> StateMachine:
+        """Create the pipeline on the server, or update it to this definition (running
+        executions keep the one they began with)."""
+        from dockyard.client.sdk._pipelines import create_pipeline, update_pipeline
+        from dockyard.errors import AlreadyExists
+
+        definition = self.definition()
+        try:
+            return create_pipeline(self.name, definition, description=description, client=client)
+        except AlreadyExists:
+            return update_pipeline(self.name, definition, client=client)
+
+    def run(
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        wait: bool = True,
+        timeout_s: float | None = None,
+        client: Client | None = None,
+    ) -> Execution:
+        """Create or update the pipeline, start an execution with ``input`` and (``wait``)
+        return it once it has ended; :attr:`Execution.status` says how."""
+        import time
+
+        from dockyard.client.sdk._pipelines import describe_execution, start_execution
+        from dockyard.errors import DeadlineExceeded
+
+        self.create(client=client)
+        started = start_execution(self.name, input, name=name, client=client)
+        execution = describe_execution(self.name, started.execution_arn, client=client)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while wait and execution.status.value == "RUNNING":
+            left = 30.0 if deadline is None else min(30.0, deadline - time.monotonic())
+            if left <= 0:
+                raise DeadlineExceeded(
+                    f"execution {execution.name} of {self.name} still running after {timeout_s} s"
+                )
+            execution = describe_execution(
+                self.name, started.execution_arn, wait=left, client=client
+            )
+        return execution
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, {self.chain!r})"

@@ -1,0 +1,99 @@
+"""``dockyard pipelines`` in-process (click's runner) over the embedded default, and
+``dy.Pipeline.run`` through the same server."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import dockyard as dy
+from dockyard import steps
+from dockyard.client.cli import cli
+
+DEFINITION = {
+    "StartAt": "Prep",
+    "States": {
+        "Prep": {"Type": "Pass", "Result": 2, "ResultPath": "$.n", "Next": "Gate"},
+        "Gate": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "Refused",
+        },
+        "Done": {"Type": "Succeed"},
+        "Refused": {"Type": "Fail", "Error": "NoGo", "Cause": "go was false"},
+    },
+}
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    return CliRunner()
+
+
+@pytest.fixture
+def definition(tmp_path: Path) -> Path:
+    path = tmp_path / "gate.asl.json"
+    path.write_text(json.dumps(DEFINITION))
+    return path
+
+
+def _run(runner: CliRunner, *args: str, code: int = 0) -> str:
+    result = runner.invoke(cli, ["pipelines", *args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_graph_of_a_file_needs_no_server(runner: CliRunner, definition: Path) -> None:
+    text = _run(runner, "graph", str(definition))
+    assert text.startswith("flowchart TD\n")
+    assert '|"$.go == true"|' in text
+    dot = _run(runner, "graph", str(definition), "--format", "dot")
+    assert dot.startswith("digraph pipeline {") and "shape=diamond" in dot
+
+
+def test_run_wait_then_graph_the_execution(runner: CliRunner, definition: Path) -> None:
+    done = json.loads(
+        _run(
+            runner,
+            "run",
+            str(definition),
+            "--input",
+            '{"go": true}',
+            "--name",
+            "ok",
+            "--wait",
+            "--json",
+        )
+    )
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"go": True, "n": 2})
+    failed = _run(
+        runner, "run", "gate", "--input", '{"go": false}', "--name", "no", "--wait", code=1
+    )
+    assert "NoGo: go was false" in failed
+    coloured = _run(runner, "graph", "gate", "no")
+    # Prep and Gate ran, Refused failed the execution; Done never ran
+    ids = {name: node for node, name in re.findall(r'^  (s\d+)\W+"(\w+) \(', coloured, re.M)}
+    fills = dict(re.findall(r"^  style (s\d+) fill:(\S+)$", coloured, re.M))
+    assert fills[ids["Prep"]] == "#bbf7d0"
+    assert fills[ids["Refused"]] == "#fecaca"
+    assert ids["Done"] not in fills
+
+
+def test_a_python_pipeline_runs(runner: CliRunner) -> None:
+    gate = steps.Choice("Big").when(dy.Condition("$.n") > 10, steps.Pass("Yes", result="big"))
+    pipeline = dy.Pipeline(
+        "py-built",
+        steps.Pass("Double", parameters={"n": dy.path("States.MathAdd($.n, $.n)")})
+        >> gate.otherwise(steps.Pass("No", result="small")),
+    )
+    assert pipeline.run({"n": 7}).output == '"big"'
+    assert pipeline.run({"n": 2}).output == '"small"'
+    # run again after a change: the pipeline is updated, not refused as existing
+    pipeline.timeout_s = 60
+    assert pipeline.run({"n": 6}, name="third").status.value == "SUCCEEDED"
