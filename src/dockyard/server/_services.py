@@ -117,7 +117,7 @@ class Services:
             endpoints=endpoints,
             notifications=notifications,
             params=params,
-            triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts),
+            triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts, pipelines),
             pipelines=pipelines,
         )
         endpoints.check_model = services.check_model

@@ -132,3 +132,70 @@ def test_a_transform_target_may_leave_its_output_folder_to_submission(
     )
     made = services.triggers.create(ROOT, config)
     assert made.name == "score-lines"
+
+
+def test_a_pipeline_target_starts_one_execution_per_cause(services: Services) -> None:
+    import json
+
+    from dockyard.api.pipelines import StateMachineConfig, execution_arn
+
+    definition = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+    services.pipelines.create(
+        ROOT, StateMachineConfig(name="retrain", definition=json.dumps(definition))
+    )
+    config = TriggerConfig.model_validate(
+        {
+            "name": "on-push",
+            "schedule": {"rate": "rate(1 hour)"},
+            "target": {
+                "kind": "pipeline",
+                "spec": {"pipeline": "retrain", "input": {"sha": "{{trigger.sha}}"}},
+            },
+        }
+    )
+    services.triggers.create(ROOT, config)
+    fired = services.triggers.fire(ROOT, "on-push", FireRequest(key="c1", cause={"sha": "abc"}))
+    assert fired.status is FiringStatus.FIRED, fired.error
+    arn = execution_arn("retrain", fired.job or "")
+    execution = services.pipelines.wait(ROOT, arn, 10)
+    assert execution.status.value == "SUCCEEDED"
+    given = json.loads(execution.input)
+    assert given["sha"] == "abc"
+    assert given["trigger"]["name"] == "on-push" and given["trigger"]["sha"] == "abc"
+    # A crash before the firing was recorded: submitting again finds the same execution.
+    f = schema.trigger_firings
+    with services.db.write() as conn:
+        conn.execute(update(f).values(status="pending", job=None, updated_time=0))
+    assert services.triggers.retry_stale(now=STALE_MS + 1) == 1
+    (again,) = services.triggers.history(ROOT, "on-push")
+    assert (again.status, again.job) == (FiringStatus.FIRED, fired.job)
+    listed = services.pipelines.list_executions(ROOT, execution.state_machine_arn)
+    assert [e.name for e in listed.executions] == [fired.job]
+
+
+def test_an_unknown_target_kind_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        TriggerConfig.model_validate(
+            {
+                "name": "x",
+                "schedule": {"rate": "rate(1 hour)"},
+                "target": {"kind": "nope", "spec": {}},
+            }
+        )
+
+
+def test_a_pipeline_target_without_a_pipeline_is_refused(services: Services) -> None:
+    from dockyard.errors import InvalidArgument
+
+    config = TriggerConfig.model_validate(
+        {
+            "name": "x",
+            "schedule": {"rate": "rate(1 hour)"},
+            "target": {"kind": "pipeline", "spec": {"input": {}}},
+        }
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        services.triggers.create(ROOT, config)
+    assert caught.value.field == "target.spec.pipeline"

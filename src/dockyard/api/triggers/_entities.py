@@ -102,14 +102,23 @@ class EventSource(_Config):
 
 
 class Target(_Config):
-    """The work a firing starts: a training job or a transform, as its spec.
+    """The work a firing starts: a training job or a transform, as its spec, or an execution
+    of a pipeline (``spec``: ``{"pipeline": NAME, "input": {...}}``; the execution's input
+    gets the cause under ``"trigger"`` when it is an object that has no such key).
 
     Strings in the spec may hold ``{{trigger.<field>}}`` (a field of the cause: ``sha``,
     ``branch``, ``uri``, ``slot`` ...), filled in at each firing.
     """
 
-    kind: Literal["training", "transform"] = "training"
+    kind: Literal["training", "transform", "pipeline"] = "training"
     spec: dict[str, Any]
+
+
+class PipelineTarget(_Config):
+    """The ``spec`` of a pipeline target."""
+
+    pipeline: str = Field(min_length=1, max_length=80)
+    input: Any = Field(default_factory=dict)
 
 
 class TriggerConfig(_Config):

@@ -51,6 +51,8 @@ def _source(t: Trigger) -> str:
 @click.option(
     "--transform", "transform_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@click.option("--pipeline", help="A pipeline whose execution it starts.")
+@click.option("--input", "input_", help="With --pipeline: the execution's input as JSON.")
 @click.option("--cron", help='Five-field cron expression or a macro ("0 3 * * *", "@daily").')
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone of --cron.")
 @click.option("--rate", help='A fixed period: "rate(15 minutes)".')
@@ -71,6 +73,8 @@ def create(
     name: str,
     job_file: Path | None,
     transform_file: Path | None,
+    pipeline: str | None,
+    input_: str | None,
     cron: str | None,
     timezone: str,
     rate: str | None,
@@ -87,16 +91,20 @@ def create(
     secret: str | None,
     as_json: bool,
 ) -> None:
-    """Create trigger NAME starting the job (--job FILE) or transform (--transform FILE)."""
-    if (job_file is None) == (transform_file is None):
-        raise click.UsageError("give exactly one of --job and --transform")
+    """Create trigger NAME starting the job (--job FILE), transform (--transform FILE) or an
+    execution of a pipeline (--pipeline NAME, --input JSON)."""
+    if sum(x is not None for x in (job_file, transform_file, pipeline)) != 1:
+        raise click.UsageError("give exactly one of --job, --transform and --pipeline")
     http = client()
     job = transform = None
     if job_file is not None:
         job = job_paths(load_spec(job_file), job_file.parent, http)
-    else:
-        assert transform_file is not None
+    elif transform_file is not None:
         transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
+    try:
+        execution_input = orjson.loads(input_) if input_ else None
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
     try:
         filter_policy = orjson.loads(policy) if policy else None
     except orjson.JSONDecodeError as exc:
@@ -105,6 +113,8 @@ def create(
         name,
         job=job,
         transform=transform,
+        pipeline=pipeline,
+        input=execution_input,
         cron=cron,
         timezone=timezone,
         rate=rate,

@@ -54,11 +54,36 @@ def _spec(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _target(
+    job: Any, transform: Any, pipeline: str | None, input: Any, *, required: bool
+) -> dict[str, Any] | None:
+    """The work a trigger starts: a training job, a transform, or a pipeline's execution."""
+    given = [
+        kind
+        for kind, value in (("job", job), ("transform", transform), ("pipeline", pipeline))
+        if value is not None
+    ]
+    if len(given) > 1 or (required and not given):
+        from dockyard.errors import InvalidArgument
+
+        which = "exactly" if required else "at most"
+        raise InvalidArgument(f"give {which} one of job, transform and pipeline", field="target")
+    if pipeline is not None:
+        return {"kind": "pipeline", "spec": {"pipeline": pipeline, "input": input or {}}}
+    if job is not None:
+        return {"kind": "training", "spec": _spec(job)}
+    if transform is not None:
+        return {"kind": "transform", "spec": _spec(transform)}
+    return None
+
+
 def create_trigger(
     name: str,
     *,
     job: Any = None,
     transform: Any = None,
+    pipeline: str | None = None,
+    input: Any = None,
     cron: str | None = None,
     timezone: str = "UTC",
     rate: str | None = None,
@@ -71,8 +96,9 @@ def create_trigger(
     description: str = "",
     client: Client | None = None,
 ) -> NewTrigger:
-    """Create a trigger that starts ``job`` (a training spec: a dict or ``TrainingJobSpec``)
-    or ``transform`` (a transform spec) from one source:
+    """Create a trigger that starts ``job`` (a training spec: a dict or ``TrainingJobSpec``),
+    ``transform`` (a transform spec) or an execution of ``pipeline`` with ``input`` (the
+    cause added under ``"trigger"``) from one source:
 
     - ``cron`` (in ``timezone``) or ``rate`` (``"rate(1 hour)"``);
     - ``git``: ``{"repository": ..., "branches": [...], "paths": [...], "provider": ...}``;
@@ -82,16 +108,9 @@ def create_trigger(
 
     The answer is the only one that shows the secret of a git or object trigger.
     """
-    if (job is None) == (transform is None):
-        from dockyard.errors import InvalidArgument
-
-        raise InvalidArgument("give exactly one of job and transform", field="target")
     body: dict[str, Any] = {
         "name": name,
-        "target": {
-            "kind": "training" if job is not None else "transform",
-            "spec": _spec(job if job is not None else transform),
-        },
+        "target": _target(job, transform, pipeline, input, required=True),
         "cooldown_s": cooldown_s,
         "description": description,
     }
@@ -127,6 +146,8 @@ def update_trigger(
     cooldown_s: float | None = None,
     job: Any = None,
     transform: Any = None,
+    pipeline: str | None = None,
+    input: Any = None,
     schedule: Mapping[str, Any] | None = None,
     git: Mapping[str, Any] | None = None,
     objects: str | Mapping[str, Any] | None = None,
@@ -138,18 +159,12 @@ def update_trigger(
     ``enabled=True`` starts it again from now (what came meanwhile does not fire). A new
     source replaces the old one whole and must be of the same kind: ``schedule``
     (``{"cron": ..., "timezone": ...}`` or ``{"rate": ...}``), ``git``, ``objects`` (a prefix
-    or its mapping) or ``events`` (``{"events": [...], "filter": {...}}``); ``job`` or
-    ``transform`` replaces the work."""
+    or its mapping) or ``events`` (``{"events": [...], "filter": {...}}``); ``job``,
+    ``transform`` or ``pipeline`` (with ``input``) replaces the work."""
     body: dict[str, Any] = {}
-    if job is not None and transform is not None:
-        from dockyard.errors import InvalidArgument
-
-        raise InvalidArgument("give at most one of job and transform", field="target")
-    if job is not None or transform is not None:
-        body["target"] = {
-            "kind": "training" if job is not None else "transform",
-            "spec": _spec(job if job is not None else transform),
-        }
+    target = _target(job, transform, pipeline, input, required=False)
+    if target is not None:
+        body["target"] = target
     for key, value in (
         ("enabled", enabled),
         ("cooldown_s", cooldown_s),

@@ -38,6 +38,7 @@ from dockyard.api.triggers import (
     HookResult,
     NewTrigger,
     ObjectSource,
+    PipelineTarget,
     ScheduleSource,
     Target,
     Trigger,
@@ -62,7 +63,7 @@ from dockyard.server.store import Database, schema
 from dockyard.server.triggers import _git, _objects
 from dockyard.server.triggers._repository import TriggerRepository
 from dockyard.server.triggers._schedule import Cron, parse_rate
-from dockyard.server.triggers._work import job_name, work_body
+from dockyard.server.triggers._work import execution_input, job_name, work_body
 from dockyard.settings import Settings
 
 __all__ = ["HOOK_PREFIX", "TriggerService"]
@@ -96,8 +97,10 @@ class TriggerService:
         auth: AuthService,
         jobs: Any,
         artifacts: Any,
+        pipelines: Any = None,
     ) -> None:
         self._db = db
+        self._pipelines = pipelines
         self._settings = settings
         self._events = events
         self._access = access
@@ -468,23 +471,10 @@ class TriggerService:
         status, error = FiringStatus.FIRED, None
         try:
             actor = by = self._owner(row)
-            try:
-                self._jobs.get(actor, job)  # submitted before a crash: done already
-            except NotFound:
-                body = work_body(target.kind, target.spec, name, cause_key, cause)
-                if target.kind == "training":
-                    from pydantic import ValidationError
-
-                    from dockyard.api.jobs import TrainingJobSpec
-
-                    try:
-                        spec = TrainingJobSpec.model_validate(body)
-                    except ValidationError as exc:
-                        raise invalid_from_validation(exc.errors()) from exc
-                    self._jobs.submit(actor, spec)
-                else:
-                    root = artifact_uri(self._artifacts, "transform")
-                    self._jobs.submit_transform(actor, body, root)
+            if target.kind == "pipeline":
+                self._start_execution(actor, target, name, job, cause_key, cause)
+            else:
+                self._submit_job(actor, target, name, job, cause_key, cause)
         except DockyardError as exc:
             status, error = FiringStatus.FAILED, exc.message
             if exc.field:
@@ -506,6 +496,58 @@ class TriggerService:
                 said["error"] = (error or "")[:300]
                 self._event(conn, by, "trigger.failed", name, said)
             return _firing(self._repo.firing(conn, firing_id), name)
+
+    def _submit_job(
+        self,
+        actor: Actor,
+        target: Target,
+        trigger: str,
+        job: str,
+        cause_key: str,
+        cause: dict[str, Any],
+    ) -> None:
+        try:
+            self._jobs.get(actor, job)  # submitted before a crash: done already
+            return
+        except NotFound:
+            pass
+        body = work_body(target.kind, target.spec, trigger, cause_key, cause)
+        if target.kind == "training":
+            from pydantic import ValidationError
+
+            from dockyard.api.jobs import TrainingJobSpec
+
+            try:
+                spec = TrainingJobSpec.model_validate(body)
+            except ValidationError as exc:
+                raise invalid_from_validation(exc.errors()) from exc
+            self._jobs.submit(actor, spec)
+        else:
+            root = artifact_uri(self._artifacts, "transform")
+            self._jobs.submit_transform(actor, body, root)
+
+    def _start_execution(
+        self,
+        actor: Actor,
+        target: Target,
+        trigger: str,
+        execution: str,
+        cause_key: str,
+        cause: dict[str, Any],
+    ) -> None:
+        """Start the pipeline's execution named for this cause; one already started under
+        that name (a retry after a crash) is the same firing."""
+        from dockyard.api.pipelines import StartExecution, state_machine_arn
+
+        if self._pipelines is None:
+            raise InvalidArgument("this server runs no pipelines", field="target.kind")
+        spec = PipelineTarget.model_validate(target.spec)
+        text = orjson.dumps(execution_input(target.spec, trigger, cause_key, cause)).decode()
+        request = StartExecution(name=execution, input=text)
+        try:
+            self._pipelines.start(actor, state_machine_arn(spec.pipeline), request)
+        except AlreadyExists:
+            return
 
     def _owner(self, row: Any) -> Actor:
         """Who the work is submitted as: the trigger's creator, as they are now."""
@@ -612,7 +654,9 @@ def _check_target(target: Target) -> None:
     spec = dict(target.spec)
     spec.pop("name", None)  # each firing names its job
     model: type[BaseModel]
-    if target.kind == "training":
+    if target.kind == "pipeline":
+        model, spec = PipelineTarget, dict(target.spec)
+    elif target.kind == "training":
         from dockyard.api.jobs import TrainingJobSpec
 
         model = TrainingJobSpec

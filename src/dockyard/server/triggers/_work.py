@@ -25,7 +25,7 @@ import orjson
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["job_name", "work_body"]
+__all__ = ["execution_input", "job_name", "work_body"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*trigger\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TAG_MAX = 256
@@ -88,3 +88,14 @@ def work_body(
                 env[f"DOCKYARD_TRIGGER_{key.upper()}"] = text
         body["environment"] = env
     return body
+
+
+def execution_input(
+    spec: dict[str, Any], trigger: str, cause_key: str, cause: dict[str, Any]
+) -> Any:
+    """A pipeline execution's input for one cause: the target's ``input`` with placeholders
+    filled, and (an object without one) ``"trigger": {"name", "cause_key", <fields>}``."""
+    value = _fill(spec.get("input", {}), cause, "target.spec.input")
+    if isinstance(value, dict) and "trigger" not in value:
+        value = {**value, "trigger": {"name": trigger, "cause_key": cause_key, **cause}}
+    return value

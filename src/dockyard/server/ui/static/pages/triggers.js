@@ -16,6 +16,14 @@ function source(t) {
   return `events ${t.events.events.join(", ")}`;
 }
 
+// Where a firing's work is: a job, or a pipeline's execution.
+function started(t, name) {
+  const enc = encodeURIComponent;
+  return t.target.kind === "pipeline"
+    ? `#/pipelines/${enc(t.target.spec.pipeline)}/executions/${enc(name)}`
+    : `#/jobs/${enc(name)}`;
+}
+
 export default async function triggers(ctx) {
   if (ctx.params.name) return detail(ctx, decodeURIComponent(ctx.params.name));
   const { root, signal } = ctx;
@@ -29,7 +37,7 @@ export default async function triggers(ctx) {
     ["Name", (t) => h("a", { href: `#/triggers/${encodeURIComponent(t.name)}` }, t.name)],
     ["Kind", (t) => t.kind],
     ["Source", (t) => h("span.mono", source(t))],
-    ["Starts", (t) => t.target.kind],
+    ["Starts", (t) => t.target.kind === "pipeline" ? `pipeline ${t.target.spec.pipeline}` : t.target.kind],
     ["Enabled", (t) => h("span.badge", { class: t.enabled ? "s-ok" : "" }, t.enabled ? "on" : "off")],
     ["Cooldown", (t) => `${t.cooldown_s} s`, { num: true }],
     ["Last fired", (t) => t.last_fired_time ? h("span", { title: fmtTime(t.last_fired_time) }, fmtAgo(t.last_fired_time)) : "never"],
@@ -82,7 +90,7 @@ async function detail(ctx, name) {
       ["Time", (f) => fmtTime(f.created_time)],
       ["Status", (f) => h("span.badge", { class: STATUS[f.status] || "" }, f.status)],
       ["Cause", (f) => h("span.mono", f.cause_key)],
-      ["Job", (f) => f.job ? h("a", { href: `#/jobs/${encodeURIComponent(f.job)}` }, f.job) : "-"],
+      ["Started", (f) => f.job ? h("a", { href: started(t, f.job) }, f.job) : "-"],
       ["Error", (f) => h("span.muted", f.error || "")],
     ], firings) : h("p.muted", "It has not fired yet."));
   }
