@@ -37,7 +37,7 @@ def test_create_fire_history_delete(embedded: Path) -> None:
     fired = dy.fire_trigger("on-push", key="k2", cause={"sha": "abc"})
     assert fired.status == "fired"  # a manual firing ignores the cooldown
     assert [f.cause_key for f in dy.trigger_history("on-push")] == ["manual:k2", "manual:k"]
-    with pytest.raises(dy.InvalidArgument, match="exactly one of job and transform"):
+    with pytest.raises(dy.InvalidArgument, match="exactly one of job, transform and pipeline"):
         dy.create_trigger("x", cron="@daily")
     with pytest.raises(dy.InvalidArgument) as caught:
         dy.create_trigger("bad name!", job=job, cron="@daily")
