@@ -102,6 +102,7 @@ class Services:
             params,
             registry,
             endpoints,
+            tracking,
         )
         services = cls(
             settings=settings,
@@ -249,6 +250,7 @@ def _pipelines(
     params: ParamService,
     registry: RegistryService,
     endpoints: EndpointService,
+    tracking: TrackingService,
 ) -> PipelineService:
     from dockyard.server.pipelines import Engine, catalog, load_core
 
@@ -260,6 +262,7 @@ def _pipelines(
         params=params,
         registry=registry,
         endpoints=endpoints,
+        tracking=tracking,
     )
     engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

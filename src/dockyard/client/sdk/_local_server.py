@@ -97,6 +97,8 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
         value = getattr(settings, name)
         if value:
             env[f"DOCKYARD_{name.upper()}"] = str(value)
+    if settings.pipeline_functions:  # what this process's pipelines may call
+        env["DOCKYARD_PIPELINE_FUNCTIONS"] = json.dumps(settings.pipeline_functions)
     with (settings.home / "server.log").open("ab") as log:
         proc = subprocess.Popen(
             [

@@ -21,10 +21,15 @@ def catalog(
     params: Any,
     registry: Any = None,
     endpoints: Any = None,
+    tracking: Any = None,
 ) -> Integrations:
     """Every resource base this server knows, mapped to what runs it."""
     table = Integrations()
-    table.add(_task_jobs.JobTask(jobs, transform_root), *_task_jobs.TRAIN, *_task_jobs.TRANSFORM)
+    table.add(
+        _task_jobs.JobTask(jobs, transform_root, tracking),
+        *_task_jobs.TRAIN,
+        *_task_jobs.TRANSFORM,
+    )
     table.add(FunctionTask(settings), INVOKE, prefixes=PREFIXES)
     table.add(_task_messages.PublishTask(notifications), *_task_messages.PUBLISH)
     table.add(

@@ -156,9 +156,37 @@ class JobTask(BaseIntegration):
 
     modes = frozenset({REQUEST, SYNC})
 
-    def __init__(self, jobs: Any, transform_root: str) -> None:
+    def __init__(self, jobs: Any, transform_root: str, tracking: Any = None) -> None:
         self._jobs = jobs
         self._root = transform_root
+        self._tracking = tracking
+
+    def _answer(self, call: TaskCall, job: Any, training: bool) -> dict[str, Any]:
+        """What the task returns: the job as DescribeTrainingJob shows it (an ARN resource)
+        or Dockyard's summary, with the latest value of each metric its run logged (SageMaker's
+        ``FinalMetricDataList``; ``metrics`` by name), so a Choice can gate on them."""
+        metrics = self._metrics(call, job) if training else {}
+        if call.base.startswith("arn:"):
+            answer = _sagemaker(job, training)
+            if training:
+                answer["FinalMetricDataList"] = [
+                    {"MetricName": k, "Value": v, "Timestamp": job.end_time}
+                    for k, v in metrics.items()
+                ]
+            return answer
+        answer = _plain(job)
+        if training:
+            answer["metrics"] = metrics
+        return answer
+
+    def _metrics(self, call: TaskCall, job: Any) -> dict[str, float]:
+        if self._tracking is None or not job.run_id:
+            return {}
+        try:
+            run = self._tracking.get_run(call.actor, job.run_id)
+        except DockyardError:
+            return {}
+        return {key: metric.value for key, metric in sorted(run.metrics.items())}
 
     def check(self, base: str, payload: Any) -> None:
         if base in TRAIN and isinstance(payload, dict) and not _dynamic(payload):
@@ -179,7 +207,7 @@ class JobTask(BaseIntegration):
             return Failed("States.TaskFailed", str(exc)[:2000])
         if call.mode == SYNC:
             return Waiting(job.name)
-        return Succeeded(_sagemaker(job, training) if call.base.startswith("arn:") else _plain(job))
+        return Succeeded(self._answer(call, job, training))
 
     def _submit(self, call: TaskCall, body: dict[str, Any], training: bool) -> Any:
         try:
@@ -203,7 +231,7 @@ class JobTask(BaseIntegration):
         if str(job.status) != "Completed":
             return Failed("States.TaskFailed", f"job {job.name} {job.status}: {job.failure_reason}")
         training = call.base in TRAIN
-        return Succeeded(_sagemaker(job, training) if call.base.startswith("arn:") else _plain(job))
+        return Succeeded(self._answer(call, job, training))
 
     def cancel(self, call: TaskCall, handle: str) -> None:
         self._jobs.stop(call.actor, handle)
@@ -219,6 +247,11 @@ def _plain(job: Any) -> dict[str, Any]:
     }
 
 
-def _dynamic(payload: dict[str, Any]) -> bool:
-    """Parameters computed at run time (``Key.$`` paths, JSONata) are checked when they run."""
-    return any(k.endswith(".$") for k in payload) or "{%" in str(payload)
+def _dynamic(payload: Any) -> bool:
+    """Parameters computed at run time (``Key.$`` paths at any depth, JSONata) are checked
+    when they run."""
+    if isinstance(payload, dict):
+        return any(str(k).endswith(".$") or _dynamic(v) for k, v in payload.items())
+    if isinstance(payload, list):
+        return any(_dynamic(v) for v in payload)
+    return isinstance(payload, str) and "{%" in payload

@@ -11,11 +11,16 @@
    computed from the output file.
 5. Endpoint: the champion and the sweep's best scikit-learn model deployed as two variants
    (90/10), invoked through SageMaker's, MLflow's and the Open Inference Protocol's formats.
+6. Pipeline: a signed git push webhook starts the retrain pipeline (settings from the
+   parameter store -> train -> evaluate in a Python function -> quality gate -> register ->
+   canary deploy -> alias -> notify) while requests keep flowing to the endpoint; a nightly
+   schedule starts the same pipeline (see :mod:`dockyard.demo._retrain`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -164,6 +169,10 @@ def main() -> int:
     from sklearn.datasets import load_diabetes
 
     started = time.perf_counter()
+    from dockyard.demo._retrain import FUNCTIONS, retrain_loop
+
+    # The pipeline's Python function, for the local server this demo starts.
+    os.environ.setdefault("DOCKYARD_PIPELINE_FUNCTIONS", json.dumps(FUNCTIONS))
     settings = Settings()
     print(f"Dockyard state in {settings.home} (set DOCKYARD_HOME or DOCKYARD_URI to change)")
     x, y = load_diabetes(return_X_y=True)
@@ -241,9 +250,19 @@ def main() -> int:
     row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]
     _protocols(url, row)
 
+    _say("6. Pipeline: a git push retrains, gates on quality and canary-deploys")
+    execution = retrain_loop(
+        MODEL, EXPERIMENT, channels, XGB_HYPERPARAMETERS, challenger, url, row, work
+    )
+
     server = sdk.context().server().base_url
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Look next:")
     print(f"  the web UI: {server}/#/experiments  (start with the {EXPERIMENT!r} runs)")
+    print(
+        f"  the retrain pipeline's run, drawn: "
+        f"{server}/#/pipelines/diabetes-retrain/executions/{execution}"
+    )
+    print(f"  .venv/bin/dockyard pipelines graph diabetes-retrain {execution}")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")
     print(f"  .venv/bin/dockyard runs compare {' '.join(r for _, r in sweep)}")
     print(f"  .venv/bin/dockyard jobs describe {job.name}")
