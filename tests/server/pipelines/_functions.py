@@ -37,3 +37,13 @@ def evaluate(event: dict[str, Any]) -> dict[str, Any]:
 def environment(event: Any) -> dict[str, str]:
     """The Dockyard variables a function call sees."""
     return {k: v for k, v in os.environ.items() if k.startswith("DOCKYARD_")}
+
+
+def block(event: dict[str, Any]) -> Any:
+    """Notes its pid, then waits for a file that never comes: a call to stop."""
+    import time
+
+    with open(event["pid"], "w") as out:
+        out.write(str(os.getpid()))
+    while True:
+        time.sleep(0.05)

@@ -40,7 +40,10 @@ def shell(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Itera
             home=tmp_path / "home",
             data_roots=[str(tmp_path)],
             database_url=url,
-            pipeline_functions={"double": "tests.server.pipelines._functions:double"},
+            pipeline_functions={
+                "double": "tests.server.pipelines._functions:double",
+                "block": "tests.server.pipelines._functions:block",
+            },
         )
     )
     made.pipelines.engine.core = StandInCore()

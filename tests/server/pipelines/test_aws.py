@@ -89,6 +89,8 @@ def test_create_describe_list_start_history_stop(sfn: Any) -> None:
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionAborted"
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert json.loads(events[0]["executionStartedEventDetails"]["input"]) == {"x": 1}
+    bare = sfn.get_execution_history(executionArn=execution, includeExecutionData=False)
+    assert "input" not in bare["events"][0]["executionStartedEventDetails"]
     newest = sfn.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)
     assert newest["events"][0]["type"] == "ExecutionAborted" and newest["nextToken"]
     for_execution = sfn.describe_state_machine_for_execution(executionArn=execution)

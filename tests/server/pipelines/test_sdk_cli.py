@@ -102,3 +102,25 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert ok("create", str(other)).startswith("other: arn:aws:states:")
     failed = runner.invoke(cli, ["pipelines", "describe", "hello", "missing"])
     assert failed.exit_code != 0 and "missing" in failed.output
+
+
+def test_the_embedded_default_runs_executions_on_a_local_server(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    import dockyard as dy
+    from dockyard.client.sdk import reset_context
+
+    home = tmp_path / "client"
+    reset_context(Settings(home=home))
+    try:
+        dy.create_pipeline("hello", CHAIN)
+        started = dy.start_execution("hello", {"who": "notebook"})
+        ended = dy.describe_execution("hello", started.execution_arn, wait=30)
+        assert ended.status.value == "SUCCEEDED"
+        assert json.loads(ended.output or "") == {"greeting": "hi notebook"}
+    finally:
+        reset_context(Settings(home=tmp_path / "other"))
+        state = home / "server.json"
+        if state.exists():  # the local server outlives its SDK by design: stop it here
+            os.kill(json.loads(state.read_text())["pid"], signal.SIGTERM)

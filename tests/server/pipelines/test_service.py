@@ -4,6 +4,8 @@ timers, callbacks and heartbeats, stop and redrive, definitions checked at creat
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +54,7 @@ def test_unknown_resource_is_refused_naming_the_state(shell: Services) -> None:
 def test_unknown_function_is_refused_naming_the_state_and_the_registered_ones(
     shell: Services,
 ) -> None:
-    with pytest.raises(InvalidArgument, match=r"'Score'.*'score'.*registered: double"):
+    with pytest.raises(InvalidArgument, match=r"'Score'.*'score'.*registered: block, double"):
         machine(
             shell, {"Score": {"Type": "Task", "Resource": "dockyard:function:score", "End": True}}
         )
@@ -271,3 +273,36 @@ def test_a_task_answered_while_it_starts_stays_answered(
     with shell.db.read() as conn:
         assert shell.pipelines.engine.repo.task(conn, task.task_key).status == "done"
     assert status(shell, execution) == "SUCCEEDED"
+
+
+def test_stopping_an_execution_kills_its_function_call(
+    shell: Services, runner: TaskRunner, tmp_path: Path
+) -> None:
+    from tests.server.notifications._receiver import until
+
+    pid_file = tmp_path / "pid"
+    task = {
+        "Type": "Task",
+        "Resource": "dockyard:function:block",
+        "Parameters": {"pid": str(pid_file)},
+        "End": True,
+    }
+    execution = start(shell, machine(shell, {"Block": task}))
+    runner.start_scheduled()
+    until(lambda: pid_file.exists() and pid_file.read_text(), 30, "the function starting")
+    pid = int(pid_file.read_text())
+    shell.pipelines.stop(ROOT, execution, StopExecution(cause="enough"))
+    runner.stop_cancelled()
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    until(gone, 30, "the function's process ending")
+    assert status(shell, execution) == "ABORTED"
+    with shell.db.read() as conn:
+        [row] = shell.pipelines.engine.repo.execution_tasks(conn, execution)
+    assert row.status == "cancelled"

@@ -4,6 +4,8 @@ deploy task ends."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,6 +18,7 @@ from dockyard.server.actor import Actor
 from dockyard.server.pipelines._task_endpoints import EndpointTask
 from dockyard.server.pipelines._task_jobs import training_spec
 from dockyard.server.pipelines._tasks import Failed, Succeeded, TaskCall, split_resource
+from dockyard.settings import Settings
 
 
 def test_resource_patterns() -> None:
@@ -111,3 +114,41 @@ def test_a_deploy_ends_in_service_and_fails_on_rollback() -> None:
     assert task.poll(call, "ep") == Failed("Endpoint.RolledBack", "update rolled back: errors")
     endpoints.now = endpoint("Failed", failure="no model")
     assert task.poll(call, "ep") == Failed("Endpoint.Failed", "no model")
+
+
+@pytest.fixture
+def with_data(tmp_path: Path) -> Iterator[Services]:
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    yield made
+    made.close()
+
+
+def test_a_job_task_started_again_waits_on_the_same_job(
+    with_data: Services, tmp_path: Path
+) -> None:
+    from dockyard.server.pipelines._task_jobs import JobTask
+    from dockyard.server.pipelines._tasks import Waiting
+
+    services = with_data
+    (tmp_path / "train.csv").write_text("1,2\n3,4\n")
+    spec = {
+        "algorithm": "xgboost",
+        "hyperparameters": {"num_round": "2", "objective": "reg:squarederror"},
+        "inputs": {"train": {"uri": str(tmp_path / "train.csv"), "content_type": "text/csv"}},
+    }
+    call = TaskCall(
+        key="arn:aws:states:us-east-1:000000000000:execution:m:e:Train#1",
+        execution_arn="arn:aws:states:us-east-1:000000000000:execution:m:e",
+        state_name="Train",
+        resource="dockyard:train.sync",
+        base="dockyard:train",
+        mode="sync",
+        payload=spec,
+        actor=Actor.local("root"),
+    )
+    task = JobTask(services.jobs, str(tmp_path / "transform"))
+    first, again = task.start(call), task.start(call)  # a crash between start and its record
+    assert isinstance(first, Waiting) and first == again
+    assert [j.name for j in services.jobs.list(Actor.local("root"))] == [first.handle]
+    other = TaskCall(**{**call.__dict__, "key": call.key.replace("#1", "#2")})
+    assert task.start(other) != first  # another attempt is another job

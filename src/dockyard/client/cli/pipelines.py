@@ -14,6 +14,7 @@ dockyard pipelines graph retrain nightly              # coloured by how the exec
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,23 @@ import click
 
 from dockyard.api.pipelines import Execution
 from dockyard.client import sdk
-from dockyard.client.cli._client import client
+from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.http import Client
 from dockyard.errors import NotFound
 
 __all__ = ["pipelines"]
+
+
+def client() -> Client:
+    """The server's client: ``DOCKYARD_URI``, or (embedded default) the local server the SDK
+    starts, whose engine loop runs executions."""
+    if os.environ.get("DOCKYARD_URI"):
+        return _client()
+    from dockyard.client.sdk import context
+
+    return context().server()
+
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 

@@ -58,11 +58,13 @@ __all__ = [
 
 
 def _client(client: Client | None) -> Client:
+    """``client``, or a real server process: executions need its engine loop, as jobs need its
+    queue (without ``DOCKYARD_URI`` the SDK starts a local server, as for jobs)."""
     if client is not None:
         return client
     from dockyard.client.sdk._context import context
 
-    return context().client
+    return context().server()
 
 
 def definition_text(definition: str | Path | Mapping[str, Any]) -> str:

@@ -31,6 +31,10 @@ __all__ = ["TaskRunner"]
 
 log = logging.getLogger("dockyard.server.pipelines")
 
+#: The handle of work running on a worker thread of this process (a function call): nothing
+#: to poll; cancelling it ends the work (the function's process).
+BACKGROUND = "background"
+
 #: How the runner finds the actor an execution's tasks act as: (owner id, created by).
 OwnerOf = Callable[[Any], Actor]
 
@@ -131,7 +135,13 @@ class TaskRunner:
             self._mark(task, None)
             self.complete(task, outcome)
             return
-        handle = outcome.handle if isinstance(outcome, Waiting) else None
+        handle = (
+            outcome.handle
+            if isinstance(outcome, Waiting)
+            else BACKGROUND
+            if isinstance(outcome, InBackground)
+            else None
+        )
         if not self._mark(task, handle):
             # Cancelled, or answered by a callback, while it started: what it started goes.
             if handle is not None:
@@ -182,7 +192,7 @@ class TaskRunner:
         least once). Jobs are waited on by name and callbacks keep waiting: never restarted."""
         with self._db.write() as conn:
             started = self._repo.tasks(conn, "started", limit=10_000)
-            lost = [t for t in started if t.handle is None and t.task_token is None]
+            lost = [t for t in started if t.handle == BACKGROUND and t.task_token is None]
             for task in lost:
                 self._repo.set_task_status(conn, task.task_key, "scheduled", only=("started",))
         return len(lost)
@@ -191,7 +201,11 @@ class TaskRunner:
 
     def poll_started(self) -> None:
         with self._db.read() as conn:
-            started = [t for t in self._repo.tasks(conn, "started", 1000) if t.handle]
+            started = [
+                t
+                for t in self._repo.tasks(conn, "started", 1000)
+                if t.handle not in (None, BACKGROUND)
+            ]
         for task in started:
             call = self._call(task)
             if isinstance(call, Failed):

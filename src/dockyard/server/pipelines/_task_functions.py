@@ -22,6 +22,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +67,10 @@ class FunctionTask(BaseIntegration):
         self._functions = dict(settings.pipeline_functions)
         self._timeout = settings.pipeline_function_timeout_s
         self._memory = settings.pipeline_function_memory_mb
+        # The calls running now, by task key: cancelling a task (a stop, TimeoutSeconds)
+        # kills its call's process tree.
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
 
     def _name(self, base: str, payload: Any) -> str | None:
         if base == INVOKE:
@@ -119,14 +124,31 @@ class FunctionTask(BaseIntegration):
             start_new_session=True,  # a timeout kills the function's whole tree
             preexec_fn=_limits(self._memory),  # noqa: PLW1509 - only setrlimit, before exec
         )
+        with self._lock:
+            self._running[key] = proc
         try:
             out, err = proc.communicate(orjson.dumps(event), timeout=self._timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            _kill(proc)
             proc.communicate()
             return Failed("States.Timeout", f"function {name} ran past {self._timeout:g} s")
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+        if proc.returncode == -signal.SIGKILL and not out:
+            return Failed("States.TaskFailed", f"function {name} was stopped")
         return _answer(name, proc.returncode, out, err)
+
+    def cancel(self, call: TaskCall, handle: str) -> None:
+        with self._lock:
+            proc = self._running.get(call.key)
+        if proc is not None:
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _answer(name: str, code: int, out: bytes, err: bytes) -> Succeeded | Failed:

@@ -207,6 +207,7 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
         limit=optional(body, "maxResults", int, 100) or 100,
         reverse=bool(optional(body, "reverseOrder", bool, False)),
     )
+    data = bool(optional(body, "includeExecutionData", bool, True))
     answer: Body = {
         "events": [
             {
@@ -214,7 +215,7 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
                 "type": e.type,
                 "id": e.id,
                 "previousEventId": e.previous_event_id,
-                **e.details,
+                **(e.details if data else _without_data(e.details)),
             }
             for e in found.events
         ]
@@ -222,6 +223,16 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
     if found.next_token:
         answer["nextToken"] = found.next_token
     return answer
+
+
+def _without_data(details: Body) -> Body:
+    """Detail objects without their input and output (``includeExecutionData=False``)."""
+    return {
+        key: {k: v for k, v in value.items() if k not in ("input", "output")}
+        if isinstance(value, dict)
+        else value
+        for key, value in details.items()
+    }
 
 
 def stop_execution(services: Services, actor: Actor, body: Body) -> Body:

@@ -1,0 +1,79 @@
+"""Time limits on the real core through a live server: a Task's TimeoutSeconds ends a function
+call that runs past it (its process killed), and a callback task not heard from within its
+HeartbeatSeconds fails with States.HeartbeatTimeout."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.server.notifications._receiver import until
+from tests.server.pipelines._live import served
+
+from dockyard.client import sdk
+from dockyard.client.http import Client
+from dockyard.server._services import Services
+from dockyard.settings import Settings
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    made = Services.from_settings(
+        Settings(
+            home=tmp_path / "home",
+            data_roots=[str(tmp_path)],
+            scheduler=True,
+            pipeline_functions={"block": "tests.server.pipelines._functions:block"},
+        )
+    )
+    with served(made) as url, Client(url) as http:
+        yield http
+    made.close()
+
+
+def run(client: Client, states: dict[str, Any], input: Any = None) -> Any:
+    definition = {"StartAt": next(iter(states)), "States": states}
+    sdk.create_pipeline("limits", definition, client=client)
+    started = sdk.start_execution("limits", input or {}, client=client)
+    return sdk.describe_execution("limits", started.execution_arn, wait=30, client=client)
+
+
+def test_a_function_past_its_timeout_is_stopped(client: Client, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    task = {
+        "Type": "Task",
+        "Resource": "dockyard:function:block",
+        "Parameters": {"pid": str(pid_file)},
+        "TimeoutSeconds": 1,
+        "End": True,
+    }
+    ended = run(client, {"Block": task})
+    assert (ended.status.value, ended.error) == ("FAILED", "States.Timeout")
+    pid = int(pid_file.read_text())
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    until(gone, 30, "the function's process ending")
+
+
+def test_a_silent_callback_task_times_out_on_its_heartbeat(client: Client) -> None:
+    client.request("POST", "/api/v1/topics", json={"name": "asks"})
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+        "Parameters": {"TopicArn": "asks", "Message": {"token.$": "$$.Task.Token"}},
+        "HeartbeatSeconds": 1,
+        "End": True,
+    }
+    ended = run(client, {"Ask": task})
+    assert (ended.status.value, ended.error) == ("FAILED", "States.HeartbeatTimeout")
+    assert json.loads(ended.input) == {}
