@@ -48,7 +48,8 @@ def test_a_function_past_its_timeout_is_stopped(client: Client, tmp_path: Path) 
         "Type": "Task",
         "Resource": "dockyard:function:block",
         "Parameters": {"pid": str(pid_file)},
-        "TimeoutSeconds": 1,
+        # Long enough for a fresh interpreter to start and note its pid on a loaded machine.
+        "TimeoutSeconds": 5,
         "End": True,
     }
     ended = run(client, {"Block": task})
