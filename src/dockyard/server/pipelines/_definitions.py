@@ -24,8 +24,8 @@ def diagnose(
         definition = core.parse(text)
     except InvalidArgument as exc:
         return {}, [Diagnostic(code="INVALID_JSON_DESCRIPTION", message=exc.message)]
-    problems = [Diagnostic(message=p.message, location=p.path) for p in core.validate(definition)]
-    if not problems:
+    problems = [_diagnostic(p) for p in core.validate(definition)]
+    if not any(p.severity == "ERROR" for p in problems):
         try:
             integrations.check(definition)
         except InvalidArgument as exc:
