@@ -306,3 +306,18 @@ def test_stopping_an_execution_kills_its_function_call(
     with shell.db.read() as conn:
         [row] = shell.pipelines.engine.repo.execution_tasks(conn, execution)
     assert row.status == "cancelled"
+
+
+def test_validation_keeps_the_rules_codes_on_the_real_core() -> None:
+    from dockyard.server.pipelines import load_core
+    from dockyard.server.pipelines._definitions import validation
+    from dockyard.server.pipelines._tasks import Integrations
+
+    found = validation(load_core(), Integrations(), '{"StartAt": "X", "States": {}}')
+
+    assert found.result == "FAIL"
+    assert [(d.code, d.location, d.severity) for d in found.diagnostics][0] == (
+        "MISSING_TRANSITION_TARGET",
+        "/StartAt",
+        "ERROR",
+    )
