@@ -87,9 +87,11 @@ def run_transform(
         worker_env: The environment workers start from (default: this process's). A transform
             job passes its own without the store's credentials: the model's code runs there.
         in_process: Score a transform of one small shard (at most
-            :data:`IN_PROCESS_MAX_BYTES`) in this process rather than in a worker, when the
-            host's interpreter serves the model. Only where the model's code may see everything
-            this process holds (a job allows it when it holds no store credentials).
+            :data:`IN_PROCESS_MAX_BYTES`) in this process rather than in a worker, and fork
+            the workers of a larger one from this process rather than start new interpreters,
+            when the host's interpreter serves the model. Only where the model's code may see
+            everything this process holds (a job allows it when it holds no store
+            credentials).
 
     Returns:
         The :class:`TransformResult`.
@@ -310,6 +312,7 @@ class _Run:
             cpus=os.cpu_count() or 1,
             keep_fds=(self.lock_fd,),
             base_env=self.worker_env,
+            fork=self.in_process,
         )
         self.pool.start()
 
