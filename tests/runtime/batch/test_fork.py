@@ -144,3 +144,20 @@ def test_a_killed_forked_worker_reports_its_signal(tmp_path: Path) -> None:
     for stream in (child.stdin, child.stdout, child.stderr):
         assert stream is not None
         stream.close()
+
+
+def test_started_workers_tell_what_loading_the_model_imported(
+    xgb_package: Path, tmp_path: Path, transform: Run
+) -> None:
+    write_csv(tmp_path / "in.csv", features(20_000, seed=4)[:, :4])
+    spec = TransformSpec(
+        model_uri=str(xgb_package),
+        input={"uri": str(tmp_path / "in.csv")},
+        output={"uri": str(tmp_path / "out")},
+        max_concurrent_transforms=2,
+    )
+    told: list[list[str]] = []
+    transform(spec, in_process=False, on_imported=told.append)
+    assert len(told) == 1
+    assert {"xgboost", "xgboost.core"} <= set(told[0])
+    assert "sklearn" not in told[0]  # a Booster's predict never needs it

@@ -37,6 +37,7 @@ WORKER_MODULES = (
     "runtime/batch/_csv.py",
     "runtime/batch/_csv_arrow.py",
     "runtime/batch/_encode.py",
+    "runtime/batch/_finisher.py",
     "runtime/batch/_handlers.py",
     "runtime/batch/_jsonl.py",
     "runtime/batch/_parquet.py",

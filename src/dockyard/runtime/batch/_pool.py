@@ -64,7 +64,7 @@ class Event:
 
     @property
     def type(self) -> str:
-        """``ready``, ``fatal``, ``progress``, ``done``, ``failed`` or ``exit``."""
+        """``ready``, ``fatal``, ``progress``, ``free``, ``done``, ``failed`` or ``exit``."""
         return str(self.message.get("type"))
 
 
