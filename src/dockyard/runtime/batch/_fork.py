@@ -188,9 +188,13 @@ def _apply_limits(env: Mapping[str, str]) -> None:
     """Give the libraries loaded before the fork the settings they read from ``env`` at load."""
     threads = env.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and int(threads) > 0:
+        xgboost = sys.modules.get("xgboost")
+        if xgboost is not None:  # its own setting, whichever OpenMP it was built with
+            with contextlib.suppress(Exception):
+                xgboost.set_config(nthread=int(threads))
         try:
             from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-        except ImportError:  # no BLAS or OpenMP library that it would know of either
+        except ImportError:  # installed with scikit-learn, which is optional
             pass
         else:
             threadpool_limits(limits=int(threads))
