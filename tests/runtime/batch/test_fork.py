@@ -64,6 +64,8 @@ def test_forked_workers_score_what_started_workers_do(
         assert len(origins) == 1  # worker 1 is forked from worker 0 either way
         # A forked worker runs this process's Dockyard, a started one the work folder's copy.
         assert (origins == {dockyard.__file__}) == forked
+        # Nor does a forked worker need the runtime copy a started one imports.
+        assert (tmp_path / f"work-{forked}" / "runtime").is_dir() != forked
         outputs[forked] = (out / "in.csv.out").read_bytes()
     assert outputs[True] == outputs[False]
 

@@ -118,7 +118,8 @@ class WorkerPool:
         # The model's own environment must not see the host's packages; the host's workers keep
         # whatever path the caller set, after the runtime copy.
         keep = "" if self._runtime.own_env else inherited
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self._runtime.path), keep) if p)
+        copy = str(self._runtime.path) if self._runtime.copied else ""
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (copy, keep) if p)
         env["PYTHONUNBUFFERED"] = "1"
         env[PARENT_ENV] = str(os.getpid())
         threads = str(max(1, self._cpus // self._count))
@@ -172,7 +173,9 @@ class WorkerPool:
         """Start worker ``index`` with ``pass_fds`` open; ``close_fds`` are this process's own
         (a forked worker closes them; a started one never had them)."""
         process: subprocess.Popen[bytes] | ForkedWorker
-        if self._fork and can_fork():
+        # Without a runtime copy there is nothing to start: forking is the only way (and a
+        # thread started since the runtime was chosen makes it fail loudly, not silently).
+        if self._fork and (can_fork() or not self._runtime.copied):
             process = fork_worker(self._environment(), self._cwd, close_fds)
         else:
             process = subprocess.Popen(

@@ -28,6 +28,7 @@ from dockyard.artifacts.roots import AllowedRoots
 from dockyard.errors import DockyardError, NotFound, error_from_dict
 from dockyard.runtime.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.runtime.batch._env import EnvManager, prepare_runtime
+from dockyard.runtime.batch._fork import can_fork
 from dockyard.runtime.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
 from dockyard.runtime.batch._plan import (
     Plan,
@@ -304,8 +305,10 @@ class _Run:
         )
 
     def _start_pool(self, count: int) -> None:
+        # Workers forked from this process run this process's code: no runtime copy for them.
+        fork = self.in_process and can_fork()
         runtime = self._waiting(
-            lambda: prepare_runtime(self.model_dir, self.work.root, self.env_manager)
+            lambda: prepare_runtime(self.model_dir, self.work.root, self.env_manager, copy=not fork)
         )
         self.worker_python = runtime.python
         _log.info("starting %d workers with %s (%s)", count, runtime.python, runtime.reason)
