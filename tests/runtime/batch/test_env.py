@@ -16,7 +16,12 @@ import dockyard.models
 from dockyard.api.batch import TransformSpec
 from dockyard.models import seal
 from dockyard.runtime.batch import TransformResult
-from dockyard.runtime.batch._env import WORKER_MODULES, prepare_runtime, requirement_mismatches
+from dockyard.runtime.batch._env import (
+    WORKER_MODULES,
+    EnvManager,
+    prepare_runtime,
+    requirement_mismatches,
+)
 
 Run = Callable[..., TransformResult]
 
@@ -63,6 +68,16 @@ def test_the_runtime_copy_holds_only_worker_code(packages: dict[str, Path], tmp_
     assert (runtime.path / "dockyard" / "models" / "pyfunc.py").is_file()
     assert not (runtime.path / "dockyard" / "server").exists()
     assert prepare_runtime(packages["linear"], tmp_path, "local").path == runtime.path
+
+
+@pytest.mark.parametrize("env_manager", ["local", "auto"])
+def test_workers_forked_from_this_process_get_no_copy(
+    env_manager: EnvManager, packages: dict[str, Path], tmp_path: Path
+) -> None:
+    runtime = prepare_runtime(packages["linear"], tmp_path, env_manager, copy=False)
+    assert (runtime.python, runtime.own_env, runtime.copied) == (sys.executable, False, False)
+    assert runtime.path == tmp_path
+    assert not (tmp_path / "runtime").exists()
 
 
 def test_a_package_with_other_requirements_runs_in_its_own_environment(

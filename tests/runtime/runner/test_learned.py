@@ -32,6 +32,15 @@ def test_record_appends_only_what_was_imported_since_and_is_new(
         del sys.modules["learned_one"]
 
 
+def test_record_adds_what_the_workers_imported_once(tmp_path: Path) -> None:
+    learned = tmp_path / "warm-modules.txt"
+    before = set(sys.modules)
+    also = ["worker_only_lib", "worker_only_lib.core", "json", "worker_only_lib", "__main__"]
+    assert record(learned, before, also) == 2  # json was loaded here already
+    assert learned.read_text() == "worker_only_lib\nworker_only_lib.core\n"
+    assert record(learned, before, also) == 0
+
+
 def test_record_never_raises_on_a_folder_it_cannot_write(tmp_path: Path) -> None:
     assert record(tmp_path / "missing" / "warm-modules.txt", set()) == 0
 

@@ -37,6 +37,7 @@ WORKER_MODULES = (
     "runtime/batch/_csv.py",
     "runtime/batch/_csv_arrow.py",
     "runtime/batch/_encode.py",
+    "runtime/batch/_finisher.py",
     "runtime/batch/_handlers.py",
     "runtime/batch/_jsonl.py",
     "runtime/batch/_parquet.py",
@@ -64,12 +65,16 @@ class WorkerRuntime:
         path: The folder put first on ``PYTHONPATH`` (holds the copied ``dockyard`` package).
         own_env: Whether ``python`` is the model's own environment.
         reason: Why that interpreter was chosen (for the log).
+        copied: Whether ``path`` holds the runtime copy; without it (the caller forks its
+            workers from this process, which runs this very code) ``path`` is only the
+            workers' working folder.
     """
 
     python: str
     path: Path
     own_env: bool
     reason: str
+    copied: bool = True
 
 
 @functools.cache
@@ -118,25 +123,36 @@ def requirement_mismatches(model_dir: Path) -> list[str]:
     return problems
 
 
-def prepare_runtime(model_dir: Path, work_dir: Path, env_manager: EnvManager) -> WorkerRuntime:
+def prepare_runtime(
+    model_dir: Path, work_dir: Path, env_manager: EnvManager, *, copy: bool = True
+) -> WorkerRuntime:
     """Choose the workers' interpreter (building the model's environment if needed).
+
+    ``copy=False``: the host's interpreter gets no runtime copy (its workers will be forked
+    from this process); the model's own environment always does.
 
     Raises:
         InvalidArgument, Unavailable, DeadlineExceeded: Building the environment failed (see
             :func:`dockyard.models.build_env`).
     """
-    path = _runtime_copy(work_dir)
+
+    def host(reason: str) -> WorkerRuntime:
+        if copy:
+            return WorkerRuntime(sys.executable, _runtime_copy(work_dir), False, reason)
+        return WorkerRuntime(sys.executable, work_dir, False, reason, copied=False)
+
     if env_manager == "local":
-        return WorkerRuntime(sys.executable, path, False, "env_manager=local")
+        return host("env_manager=local")
     if env_manager == "auto":
         problems = requirement_mismatches(model_dir)
         if not problems:
-            return WorkerRuntime(sys.executable, path, False, "the host meets the requirements")
+            return host("the host meets the requirements")
         reason = "the host does not meet: " + "; ".join(problems[:5])
     else:
         reason = "env_manager=virtualenv"
     from dockyard.models import build_env
 
+    path = _runtime_copy(work_dir)
     env_dir = build_env(model_dir)
     return WorkerRuntime(str(env_dir / "bin" / "python"), path, True, reason)
 

@@ -1,12 +1,15 @@
 """The worker processes of one transform, and the messages they send.
 
 Workers run ``<python> -m dockyard.runtime.batch._worker`` with the copied runtime first on
-``PYTHONPATH`` (see ``_env``). With more than one worker, only worker 0 is started: it imports
-the model's library once and forks the others (``_worker._fork_siblings``), which then share
-those modules' memory (~200 MB for pandas, scikit-learn and XGBoost) instead of each importing
-its own copy. The runner makes every other worker's pipes itself and hands them to worker 0,
-so each worker still has its own stdin, protocol stream and stderr here; worker 0 reports its
-siblings' exit codes, and they die with it.
+``PYTHONPATH`` (see ``_env``), or, where the caller allows it and the runner's interpreter
+serves the model, worker 0 is a fork of the runner (:mod:`dockyard.runtime.batch._fork`), which
+has Dockyard, numpy and Arrow loaded, and often the model's library too. With more than one
+worker, only worker 0 is started (or forked): it imports the model's library once and forks the
+others (``_worker._fork_siblings``), which then share those modules' memory (~200 MB for pandas,
+scikit-learn and XGBoost) instead of each importing its own copy. The runner makes every other
+worker's pipes itself and hands them to worker 0, so each worker still has its own stdin,
+protocol stream and stderr here; worker 0 reports its siblings' exit codes, and they die with
+it.
 
 One thread per worker reads its protocol stream into a queue the runner drains; another
 forwards its stderr, line by line, to the ``dockyard.runtime.batch.worker`` logger (the job's log),
@@ -27,6 +30,7 @@ import logging
 import os
 import queue
 import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -36,6 +40,7 @@ from typing import IO, Any
 
 from dockyard.runtime.batch._config import PARENT_ENV, WorkerConfig
 from dockyard.runtime.batch._env import WorkerRuntime
+from dockyard.runtime.batch._fork import ForkedWorker, can_fork, fork_worker
 
 __all__ = ["Event", "WorkerPool"]
 
@@ -59,7 +64,7 @@ class Event:
 
     @property
     def type(self) -> str:
-        """``ready``, ``fatal``, ``progress``, ``done``, ``failed`` or ``exit``."""
+        """``ready``, ``fatal``, ``progress``, ``free``, ``done``, ``failed`` or ``exit``."""
         return str(self.message.get("type"))
 
 
@@ -76,8 +81,12 @@ class WorkerPool:
         cpus: int,
         keep_fds: tuple[int, ...] = (),
         base_env: Mapping[str, str] | None = None,
+        fork: bool = False,
     ) -> None:
         self._runtime = runtime
+        # Forking needs this interpreter to be the workers' (and the caller's consent: the
+        # model's code then sees what this process holds).
+        self._fork = fork and not runtime.own_env and runtime.python == sys.executable
         self._config = config
         self._count = count
         self._cwd = cwd
@@ -86,7 +95,7 @@ class WorkerPool:
         self._base_env = base_env
         self._events: queue.Queue[Event] = queue.Queue()
         # The processes started here: every worker, or worker 0 that forks the others.
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self._processes: list[subprocess.Popen[bytes] | ForkedWorker] = []
         self._stdins: list[IO[bytes]] = []
         self._pids: list[int | None] = [None] * count
         self._codes: list[Future[int | None]] = [Future() for _ in range(count)]
@@ -109,7 +118,8 @@ class WorkerPool:
         # The model's own environment must not see the host's packages; the host's workers keep
         # whatever path the caller set, after the runtime copy.
         keep = "" if self._runtime.own_env else inherited
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self._runtime.path), keep) if p)
+        copy = str(self._runtime.path) if self._runtime.copied else ""
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (copy, keep) if p)
         env["PYTHONUNBUFFERED"] = "1"
         env[PARENT_ENV] = str(os.getpid())
         threads = str(max(1, self._cpus // self._count))
@@ -138,7 +148,12 @@ class WorkerPool:
             theirs.append((stdin_read, protocol_write, stderr_write))
         init["fork"] = [list(channel) for channel in theirs]
         try:
-            self._start_process(0, tuple(fd for channel in theirs for fd in channel), init)
+            self._start_process(
+                0,
+                tuple(fd for channel in theirs for fd in channel),
+                init,
+                tuple(fd for channel in ours for fd in channel),
+            )
         finally:
             for channel in theirs:  # worker 0 holds them now (or failed to start)
                 for fd in channel:
@@ -148,16 +163,30 @@ class WorkerPool:
                 index, os.fdopen(stdin, "wb"), os.fdopen(protocol, "rb"), os.fdopen(stderr, "rb")
             )
 
-    def _start_process(self, index: int, pass_fds: tuple[int, ...], init: dict[str, Any]) -> None:
-        process = subprocess.Popen(
-            [self._runtime.python, "-m", "dockyard.runtime.batch._worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=self._cwd,
-            env=self._environment(),
-            pass_fds=(*pass_fds, *self._keep_fds),
-        )
+    def _start_process(
+        self,
+        index: int,
+        pass_fds: tuple[int, ...],
+        init: dict[str, Any],
+        close_fds: tuple[int, ...] = (),
+    ) -> None:
+        """Start worker ``index`` with ``pass_fds`` open; ``close_fds`` are this process's own
+        (a forked worker closes them; a started one never had them)."""
+        process: subprocess.Popen[bytes] | ForkedWorker
+        # Without a runtime copy there is nothing to start: forking is the only way (and a
+        # thread started since the runtime was chosen makes it fail loudly, not silently).
+        if self._fork and (can_fork() or not self._runtime.copied):
+            process = fork_worker(self._environment(), self._cwd, close_fds)
+        else:
+            process = subprocess.Popen(
+                [self._runtime.python, "-m", "dockyard.runtime.batch._worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self._cwd,
+                env=self._environment(),
+                pass_fds=(*pass_fds, *self._keep_fds),
+            )
         self._processes.append(process)
         self._pids[index] = process.pid
         assert process.stdin and process.stdout and process.stderr
@@ -200,7 +229,7 @@ class WorkerPool:
         # Only once the worker's last message is queued: its exit code.
         self._events.put(Event(index, {"type": "exit", "code": code}))
 
-    def _wait_exit(self, index: int, process: subprocess.Popen[bytes]) -> None:
+    def _wait_exit(self, index: int, process: subprocess.Popen[bytes] | ForkedWorker) -> None:
         self._codes[index].set_result(process.wait())
 
     def _read_log(self, index: int, stream: IO[bytes]) -> None:

@@ -28,6 +28,7 @@ from dockyard.artifacts.roots import AllowedRoots
 from dockyard.errors import DockyardError, NotFound, error_from_dict
 from dockyard.runtime.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.runtime.batch._env import EnvManager, prepare_runtime
+from dockyard.runtime.batch._fork import can_fork
 from dockyard.runtime.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
 from dockyard.runtime.batch._plan import (
     Plan,
@@ -66,6 +67,7 @@ def run_transform(
     allowed_roots: AllowedRoots | None = None,
     worker_env: Mapping[str, str] | None = None,
     in_process: bool = False,
+    on_imported: Callable[[list[str]], None] | None = None,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -87,9 +89,13 @@ def run_transform(
         worker_env: The environment workers start from (default: this process's). A transform
             job passes its own without the store's credentials: the model's code runs there.
         in_process: Score a transform of one small shard (at most
-            :data:`IN_PROCESS_MAX_BYTES`) in this process rather than in a worker, when the
-            host's interpreter serves the model. Only where the model's code may see everything
-            this process holds (a job allows it when it holds no store credentials).
+            :data:`IN_PROCESS_MAX_BYTES`) in this process rather than in a worker, and fork
+            the workers of a larger one from this process rather than start new interpreters,
+            when the host's interpreter serves the model. Only where the model's code may see
+            everything this process holds (a job allows it when it holds no store
+            credentials).
+        on_imported: Called with the modules the workers imported to load the model, when
+            they ran the host's interpreter (a warm process may learn to preload them).
 
     Returns:
         The :class:`TransformResult`.
@@ -117,7 +123,10 @@ def run_transform(
             worker_env,
             in_process,
         )
-        return run.execute()
+        result = run.execute()
+    if on_imported is not None and run.worker_modules:
+        on_imported(sorted(run.worker_modules))
+    return result
 
 
 class _Run:
@@ -148,6 +157,7 @@ class _Run:
         self.last_report = 0.0
         self.worker_python: str | None = None
         self.pool: WorkerPool | None = None
+        self.worker_modules: set[str] = set()  # what the host's workers imported
 
     def execute(self) -> TransformResult:
         spec, work = self.spec, self.work
@@ -295,8 +305,10 @@ class _Run:
         )
 
     def _start_pool(self, count: int) -> None:
+        # Workers forked from this process run this process's code: no runtime copy for them.
+        fork = self.in_process and can_fork()
         runtime = self._waiting(
-            lambda: prepare_runtime(self.model_dir, self.work.root, self.env_manager)
+            lambda: prepare_runtime(self.model_dir, self.work.root, self.env_manager, copy=not fork)
         )
         self.worker_python = runtime.python
         _log.info("starting %d workers with %s (%s)", count, runtime.python, runtime.reason)
@@ -310,6 +322,7 @@ class _Run:
             cpus=os.cpu_count() or 1,
             keep_fds=(self.lock_fd,),
             base_env=self.worker_env,
+            fork=self.in_process,
         )
         self.pool.start()
 
@@ -339,15 +352,15 @@ class _Run:
         queue = collections.deque(pending)
         state = _Dispatch({s.id: s for s in pending})
         self._emit(force=True)
-        while queue or state.busy:
+        while queue or state.running:
             if self.should_stop():
-                left = len(queue) + len(state.busy)
+                left = len(queue) + len(state.running)
                 _log.info("stop requested: %d shards left for a resumed run", left)
                 pool.close(kill=True)
                 return True
             while state.idle and queue:
                 worker, shard = state.idle.pop(), queue.popleft()
-                state.busy[worker] = shard.id
+                state.running[shard.id] = worker
                 pool.send(worker, {"type": "shard", "task": self._task(shard).to_dict()})
             event = pool.next_event(_TICK_S)
             if event is not None:
@@ -380,7 +393,7 @@ class _Run:
         self.worker_python = sys.executable
         config = self._config()
         state = _Dispatch({shard.id: shard})
-        state.busy[0] = shard.id
+        state.running[shard.id] = 0
         self._emit(force=True)
         # As a worker does: this process loads no other model, so the library's optional
         # integrations this package does not use may be left out.
@@ -406,6 +419,8 @@ class _Run:
         message = event.message
         if event.type == "ready":
             state.idle.append(event.worker)
+            if self.worker_python == sys.executable:
+                self.worker_modules.update(message.get("imported") or ())
             _log.info(
                 "worker %d ready (pid %s, python %s, dockyard from %s)",
                 event.worker,
@@ -431,14 +446,20 @@ class _Run:
             )
             self.meter.shards_done += 1
             self.done[shard.id] = marker
-            state.busy.pop(event.worker, None)
-            state.idle.append(event.worker)
+            state.running.pop(shard.id, None)
+            if shard.id in state.freed:  # the worker took another shard meanwhile
+                state.freed.discard(shard.id)
+            else:
+                state.idle.append(event.worker)
             self.publisher.submit_if_complete(shard.file, self.done)
+        elif event.type == "free":  # scored, being synced: the worker can take the next one
+            state.freed.add(message["shard"])
+            state.idle.append(event.worker)
         elif event.type in ("failed", "fatal"):
             raise error_from_dict(message["error"])
         elif event.type == "exit":
-            shard_id = state.busy.get(event.worker)
-            doing = f" while scoring shard {shard_id}" if shard_id else ""
+            held = sorted(s for s, w in state.running.items() if w == event.worker)
+            doing = f" while scoring shard {', '.join(held)}" if held else ""
             tail = self.pool.stderr_tail(event.worker) if self.pool is not None else ""
             raise DockyardError(
                 f"worker {event.worker} exited with code {message.get('code')}{doing}: "
@@ -457,7 +478,8 @@ class _Dispatch:
 
     def __init__(self, shards: dict[str, Shard]) -> None:
         self.shards = shards
-        self.busy: dict[int, str] = {}
+        self.running: dict[str, int] = {}  # shard -> worker, until the shard is done
+        self.freed: set[str] = set()  # shards scored and being synced (their worker is idle)
         self.idle: list[int] = []
         self.partial: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
 

@@ -4,11 +4,14 @@ Run as ``python -m dockyard.runtime.batch._worker`` with the interpreter of the 
 It imports only the model runtime (``dockyard.errors``, ``dockyard.models``) and this package's
 worker-side modules, so it also runs where Dockyard's server dependencies are not installed.
 
-Protocol: JSON lines. The runner writes ``{"type": "init", "config": ...}`` then
-``{"type": "shard", "task": ...}`` messages on stdin (EOF or ``{"type": "exit"}`` ends the
-worker). The worker answers on its original stdout: ``ready`` (or ``fatal``), then per shard
-``progress`` messages and one ``done`` or ``failed``. Whatever the model prints goes to stderr,
-which the runner forwards to its log, so it can never corrupt the protocol.
+Protocol: JSON lines. The runner writes ``{"type": "init", "config": ...}`` then ``{"type":
+"shard", "task": ...}`` messages on stdin (EOF or ``{"type": "exit"}`` ends the worker). The
+worker answers on its original stdout: ``ready`` (or ``fatal``), then per shard ``progress``
+messages and one ``done`` or ``failed``; ``free`` before ``done`` says the shard is scored and
+the worker takes the next while this one's part and marker are synced
+(:mod:`dockyard.runtime.batch._finisher`), a disk's wait that would otherwise idle a core.
+Whatever the model prints goes to stderr, which the runner forwards to its log, so it can never
+corrupt the protocol.
 
 An ``init`` message with ``fork`` (one ``[stdin, protocol, stderr]`` descriptor triple per
 further worker, made by the runner) makes this process worker 0 and the others' parent: it
@@ -39,6 +42,7 @@ from dockyard.models.pyfunc import PyFuncModel, load_model, preload_libraries
 from dockyard.runtime.batch._config import PARENT_ENV, ShardTask, WorkerConfig
 from dockyard.runtime.batch._csv import CsvCodec
 from dockyard.runtime.batch._encode import optional_arrow
+from dockyard.runtime.batch._finisher import Finisher
 from dockyard.runtime.batch._handlers import HandlerCodec
 from dockyard.runtime.batch._jsonl import JsonLinesCodec
 from dockyard.runtime.batch._parquet import FrameBatch, ParquetCodec, parquet_batches
@@ -47,7 +51,7 @@ from dockyard.runtime.batch._scoring import BadRecordFound, score
 from dockyard.runtime.batch._table import Codec, ModelShape, Table
 from dockyard.runtime.batch._workdir import write_atomically
 
-__all__ = ["main", "run_shard"]
+__all__ = ["main", "make_durable", "run_shard", "score_shard"]
 
 _PROGRESS_EVERY_S = 0.25
 _log = logging.getLogger("dockyard.runtime.batch.worker")
@@ -142,6 +146,25 @@ def run_shard(
         ShardFailed: A bad record under ``on_error=fail``.
         DockyardError: The model or the input is unusable as a whole (not one record).
     """
+    marker = score_shard(task, config, model, codec, send)
+    make_durable(task, marker)
+    return marker
+
+
+def score_shard(
+    task: ShardTask,
+    config: WorkerConfig,
+    model: PyFuncModel,
+    codec: Codec | HandlerCodec,
+    send: Send,
+) -> dict[str, Any]:
+    """Score one shard into its part file (written, not yet synced); return what its marker
+    will say once :func:`make_durable` has made both durable.
+
+    Raises:
+        ShardFailed: A bad record under ``on_error=fail``.
+        DockyardError: The model or the input is unusable as a whole (not one record).
+    """
     shard = _Shard(task, config, send)
     if isinstance(codec, ParquetCodec):
         batches: Any = parquet_batches(task, config)
@@ -167,10 +190,9 @@ def run_shard(
                 out.write(_score_batch(item, task, model, codec, shard))
             shard.progress(item.count if not item.whole else 1, item.nbytes)
         out.flush()
-        os.fsync(out.fileno())
         size = out.tell()
     shard.progress(0, 0, force=True)
-    marker = {
+    return {
         "shard": task.shard_id,
         "records": shard.records,
         "bad_records": shard.bad,
@@ -178,8 +200,16 @@ def run_shard(
         "bytes_in": task.nbytes,
         "bytes_out": size,
     }
+
+
+def make_durable(task: ShardTask, marker: dict[str, Any]) -> None:
+    """Sync the shard's part, then write its marker: a marker always means a complete part."""
+    part = os.open(task.part_path, os.O_RDONLY)
+    try:
+        os.fsync(part)  # the file's data, whichever descriptor wrote it
+    finally:
+        os.close(part)
     write_atomically(Path(task.marker_path), json.dumps(marker).encode())
-    return marker
 
 
 def _score_batch(
@@ -274,6 +304,7 @@ def _sender(protocol: IO[bytes]) -> Send:
 
 def main() -> int:
     """The worker's entry point; returns the process exit code."""
+    before = frozenset(sys.modules)
     protocol = _protocol_stream()
     parent = os.environ.get(PARENT_ENV)
     _die_with_parent(int(parent) if parent is not None else None)
@@ -288,7 +319,7 @@ def main() -> int:
     _preload(config)  # once, before any fork: the siblings inherit the imported modules
     if channels:
         _fork_siblings(config, [tuple(c) for c in channels], protocol, send)
-    return _serve(config, sys.stdin.buffer, send)
+    return _serve(config, sys.stdin.buffer, send, before)
 
 
 def _fork_siblings(
@@ -369,8 +400,14 @@ def _preload(config: WorkerConfig) -> None:
         import pyarrow.csv  # noqa: F401
 
 
-def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
-    """Load the model, say ``ready``, then score every shard sent until the input ends."""
+def _serve(
+    config: WorkerConfig, reader: IO[bytes], send: Send, before: frozenset[str] | None = None
+) -> int:
+    """Load the model, say ``ready``, then score every shard sent until the input ends.
+
+    With ``before`` (the modules loaded when the worker began), ``ready`` also lists the
+    modules loading the model imported, which a warm process may learn to preload.
+    """
     try:
         model = load_model(config.model_path, expected_digest=config.model_digest)
         codec = make_codec(config, model)
@@ -385,25 +422,32 @@ def _serve(config: WorkerConfig, reader: IO[bytes], send: Send) -> int:
             "pid": os.getpid(),
             "dockyard": dockyard.__file__,
             "python": sys.executable,
+            **({} if before is None else {"imported": sorted(set(sys.modules) - before)}),
         }
     )
-    for line in reader:
-        message = json.loads(line)
-        if message.get("type") != "shard":
-            break
-        task = ShardTask.from_dict(message["task"])
-        try:
-            marker = run_shard(task, config, model, codec, send)
-        except ShardFailed as failed:
-            send({"type": "failed", "shard": task.shard_id, "error": failed.error.to_dict()})
-        except DockyardError as exc:
-            send({"type": "failed", "shard": task.shard_id, "error": exc.to_dict()})
-        except Exception as exc:  # a defect: reported with its traceback rather than lost
-            _log.error("%s", traceback.format_exc())
-            error = DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}")
-            send({"type": "failed", "shard": task.shard_id, "error": error.to_dict()})
-        else:
-            send({"type": "done", "shard": task.shard_id, "marker": marker})
+    finisher = Finisher(make_durable, send)
+    try:
+        for line in reader:
+            message = json.loads(line)
+            if message.get("type") != "shard":
+                break
+            task = ShardTask.from_dict(message["task"])
+            try:
+                marker = score_shard(task, config, model, codec, send)
+            except ShardFailed as failed:
+                send({"type": "failed", "shard": task.shard_id, "error": failed.error.to_dict()})
+            except DockyardError as exc:
+                send({"type": "failed", "shard": task.shard_id, "error": exc.to_dict()})
+            except Exception as exc:  # a defect: reported with its traceback rather than lost
+                _log.error("%s", traceback.format_exc())
+                error = DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}")
+                send({"type": "failed", "shard": task.shard_id, "error": error.to_dict()})
+            else:
+                # The next shard is scored while this one is synced; ``done`` follows.
+                send({"type": "free", "shard": task.shard_id})
+                finisher.submit(task, marker)
+    finally:
+        finisher.close()
     return 0
 
 

@@ -4,7 +4,8 @@ A tiny transform is scored in its own process, forked (through its runner) from 
 process (:mod:`dockyard.runtime.runner._zygote`). What it spends most of its time on by default
 is importing the model's library: scikit-learn with pandas is ~1.2 s of CPU, against ~0.4 s for
 everything else the job does. So each transform process appends the names of the modules it
-imported (:func:`record`) to a file in the runners' cache, and the warm process imports them
+imported, and those its batch workers imported to load the model (:func:`record`), to a file
+in the runners' cache, and the warm process imports them
 (:class:`Learner`), one at a time between fork requests, so the next transform of a model of
 the same kind finds them loaded, as ``DOCKYARD_EXECUTOR_PRELOAD`` would have them, without anyone
 having to name them. The file outlives the server: a restarted warm process imports them again.
@@ -36,8 +37,9 @@ LEARNED_FILE = "warm-modules.txt"
 _MAX_BYTES = 512 * 1024
 
 
-def record(path: Path, before: Collection[str]) -> int:
-    """Append to ``path`` the modules this process imported since it had ``before``.
+def record(path: Path, before: Collection[str], also: Collection[str] = ()) -> int:
+    """Append to ``path`` the modules this process imported since it had ``before``, and
+    those of ``also`` (what its batch workers imported) it did not have then.
 
     Returns how many names were new to the file. Never raises: learning is an optimisation,
     and a cache folder that cannot be written costs only the next job's imports.
@@ -47,6 +49,8 @@ def record(path: Path, before: Collection[str]) -> int:
         for name, module in list(sys.modules.items())
         if module is not None and name not in before and not name.startswith("__")
     ]
+    names += [name for name in also if name not in before and not name.startswith("__")]
+    names = list(dict.fromkeys(names))
     if not names:
         return 0
     try:

@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     model = _local_model(spec.model_uri, job)
     transform = spec.transform_spec().model_copy(update={"model_uri": model})
     print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
+    workers_imported: list[str] = []  # the model's libraries, when workers loaded them
     result = run_transform(
         transform,
         jd.root / "work",
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         allowed_roots=roots,
         worker_env=_worker_env(),
         in_process=not _holds_credentials(),
+        on_imported=workers_imported.extend,
     )
     summary = {
         "status": result.status,
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if job.get("warm_modules"):
         from dockyard.runtime.runner._learned import record
 
-        record(Path(job["warm_modules"]), imported)
+        record(Path(job["warm_modules"]), imported, workers_imported)
     print(
         f"[dockyard] {result.status}: {result.records} records scored, "
         f"{result.bad_records} bad, {result.shards_reused} of {result.shards_total} shards "

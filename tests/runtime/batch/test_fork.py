@@ -1,0 +1,165 @@
+"""Workers forked from the runner's process: the transform a started worker makes, and a child
+that is what a started worker would be (descriptors, environment, signals, thread limits)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.runtime.batch.conftest import features, write_csv
+
+import dockyard
+from dockyard.api.batch import TransformSpec
+from dockyard.runtime.batch import TransformResult
+from dockyard.runtime.batch import _worker as worker_module
+from dockyard.runtime.batch._fork import can_fork, fork_worker
+
+Run = Callable[..., TransformResult]
+
+
+def _dockyard_of_workers(caplog: pytest.LogCaptureFixture) -> set[str]:
+    """Where each worker's ``ready`` said its Dockyard came from."""
+    return {
+        r.getMessage().rpartition("dockyard from ")[2].rstrip(")")
+        for r in caplog.records
+        if r.name == "dockyard.runtime.batch" and " ready (" in r.getMessage()
+    }
+
+
+@pytest.mark.parametrize("package", ["linear", "xgb"])
+def test_forked_workers_score_what_started_workers_do(
+    package: str,
+    packages: dict[str, Path],
+    xgb_package: Path,
+    tmp_path: Path,
+    transform: Run,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="dockyard.runtime.batch")
+    model = xgb_package if package == "xgb" else packages[package]
+    columns = 4 if package == "xgb" else 3
+    write_csv(tmp_path / "in.csv", features(60_000, seed=3)[:, :columns])
+    outputs = {}
+    for forked in (True, False):
+        assert can_fork()  # this process is single-threaded between transforms
+        caplog.clear()
+        out = tmp_path / f"out-{forked}"
+        spec = TransformSpec(
+            model_uri=str(model),
+            input={"uri": str(tmp_path / "in.csv")},
+            output={"uri": str(out)},
+            max_concurrent_transforms=2,
+            shard_bytes=256 * 1024,
+        )
+        result = transform(spec, work=tmp_path / f"work-{forked}", in_process=forked)
+        assert result.status == "Completed"
+        assert result.records == 60_000
+        origins = _dockyard_of_workers(caplog)
+        assert len(origins) == 1  # worker 1 is forked from worker 0 either way
+        # A forked worker runs this process's Dockyard, a started one the work folder's copy.
+        assert (origins == {dockyard.__file__}) == forked
+        # Nor does a forked worker need the runtime copy a started one imports.
+        assert (tmp_path / f"work-{forked}" / "runtime").is_dir() != forked
+        outputs[forked] = (out / "in.csv.out").read_bytes()
+    assert outputs[True] == outputs[False]
+
+
+def _probe() -> int:
+    """Stands in for the worker's entry point in the forked child (it sees this process's
+    patches): reports what the child is."""
+    import threadpoolctl
+
+    fds = []
+    for fd in range(1024):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        fds.append(fd)
+    report = {
+        "fds": fds,
+        "cwd": str(Path.cwd()),
+        "marker": os.environ.get("PROBE_MARKER"),
+        "inherited": os.environ.get("PROBE_PARENT_ONLY"),
+        "sigterm_default": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+        "threads": {
+            info["internal_api"]: info["num_threads"] for info in threadpoolctl.threadpool_info()
+        },
+        "stdin": sys.stdin.readline(),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+    sys.stderr.write("to the error pipe\n")
+    return 7
+
+
+def test_a_forked_worker_is_what_a_started_one_would_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xgboost  # noqa: F401  (OpenMP loaded before the fork, as in a warm job process)
+
+    monkeypatch.setattr(worker_module, "main", _probe)
+    monkeypatch.setenv("PROBE_PARENT_ONLY", "yes")
+    closed_read, closed_write = os.pipe()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        child = fork_worker(
+            {"PROBE_MARKER": "worker", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+            tmp_path,
+            (closed_read, closed_write),
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for fd in (closed_read, closed_write):
+            os.close(fd)
+    assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+    parent_ends = {child.stdin.fileno(), child.stdout.fileno(), child.stderr.fileno()}
+    child.stdin.write(b"hello\n")
+    child.stdin.close()
+    report = json.loads(child.stdout.readline())
+    assert child.stderr.read() == b"to the error pipe\n"
+    assert child.wait() == 7
+    assert child.poll() == 7
+    child.stdout.close()
+    child.stderr.close()
+    open_here = set(report["fds"]) - {0, 1, 2}
+    assert not open_here & {closed_read, closed_write}
+    assert not open_here & parent_ends  # its pipes' other ends: EOF must reach it
+    assert report["cwd"] == str(tmp_path)
+    assert report["marker"] == "worker"
+    assert report["inherited"] is None
+    assert report["sigterm_default"]
+    assert report["stdin"] == "hello\n"
+    assert report["threads"].get("openmp") == 1
+    assert set(report["threads"].values()) == {1}
+
+
+def test_a_killed_forked_worker_reports_its_signal(tmp_path: Path) -> None:
+    child = fork_worker({}, tmp_path)  # waits for its init message on standard input
+    child.kill()
+    assert child.wait(timeout=30) == -signal.SIGKILL
+    for stream in (child.stdin, child.stdout, child.stderr):
+        assert stream is not None
+        stream.close()
+
+
+def test_started_workers_tell_what_loading_the_model_imported(
+    xgb_package: Path, tmp_path: Path, transform: Run
+) -> None:
+    write_csv(tmp_path / "in.csv", features(20_000, seed=4)[:, :4])
+    spec = TransformSpec(
+        model_uri=str(xgb_package),
+        input={"uri": str(tmp_path / "in.csv")},
+        output={"uri": str(tmp_path / "out")},
+        max_concurrent_transforms=2,
+    )
+    told: list[list[str]] = []
+    transform(spec, in_process=False, on_imported=told.append)
+    assert len(told) == 1
+    assert {"xgboost", "xgboost.core"} <= set(told[0])
+    assert "sklearn" not in told[0]  # a Booster's predict never needs it
