@@ -316,7 +316,8 @@ def test_validation_keeps_the_rules_codes_on_the_real_core() -> None:
     found = validation(load_core(), Integrations(), '{"StartAt": "X", "States": {}}')
 
     assert found.result == "FAIL"
-    assert [(d.code, d.location, d.severity) for d in found.diagnostics][0] == (
+    first = found.diagnostics[0]
+    assert (first.code, first.location, first.severity) == (
         "MISSING_TRANSITION_TARGET",
         "/StartAt",
         "ERROR",
