@@ -47,6 +47,7 @@ def trial_job(**hyperparameters: Any) -> dict[str, Any]:
         "source_dir": str(SCRIPTS),
         "hyperparameters": hyperparameters,
         "resources": {"cpus": 0.5},
+        "metric_definitions": [{"name": "loss", "regex": r"loss=([0-9.]+)"}],
     }
 
 
