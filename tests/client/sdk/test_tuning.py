@@ -76,6 +76,14 @@ def test_a_tuner_tunes_the_builtin_xgboost_and_deploys_the_best(
     best_row = done.loc[done["FinalObjectiveValue"].idxmin()]
     assert tuner.best_training_job() == best_row["TrainingJobName"]
     assert frame["eta"].min() >= 0.05 and frame["eta"].max() <= 0.5
+    importance = tuner.analytics().importance()
+    assert set(importance) == {"eta", "max_depth"}
+    assert sum(importance.values()) == pytest.approx(1.0)
+    over_time = tuner.analytics().objective_over_time()
+    assert over_time["BestObjectiveValue"].is_monotonic_decreasing
+    assert over_time["BestObjectiveValue"].iloc[-1] == pytest.approx(
+        best_row["FinalObjectiveValue"]
+    )
     best = tuner.best_estimator()
     assert best.hyperparameters()["num_round"] == "20"
     assert float(best.hyperparameters()["eta"]) == pytest.approx(best_row["eta"])

@@ -11,6 +11,7 @@ from tests.server.notifications._receiver import until
 from tests.server.tuning.conftest import ended, events, trial_job, trials
 
 from dockyard.client.http import Client
+from dockyard.errors import InvalidArgument
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,9 @@ def test_early_stopping_stops_the_trial_worse_than_the_median(client: Client) ->
     }
     bad = by_kind["bad"]
     assert bad["reason"] == "stopped early"
-    assert client.request("GET", f"/api/v1/jobs/{bad['job']}")["status"] == "Stopped"
+    stopped = client.request("GET", f"/api/v1/jobs/{bad['job']}")
+    assert stopped["status"] == "Stopped"
+    assert "stopped early" in [e["message"] for e in stopped["events"]]
     assert job["counts"]["stopped_early"] == 1
     assert "tuning.trial.pruned" in [e["type"] for e in events(client, "median")]
 
@@ -125,3 +128,88 @@ def test_a_stopped_tuning_job_stops_its_trials(client: Client, tmp_path: Path) -
     assert len(found) == 2 and {t["status"] for t in found} == {"Stopped"}
     for trial in found:
         assert client.request("GET", f"/api/v1/jobs/{trial['job']}")["status"] == "Stopped"
+
+
+def test_reaching_the_target_objective_ends_the_tuning_job(client: Client) -> None:
+    client.request(
+        "POST",
+        "/api/v1/tuning-jobs",
+        json={
+            "HyperParameterTuningJobName": "target",
+            "HyperParameterTuningJobConfig": config(
+                ResourceLimits={"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 1},
+                TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 5.0},
+            ),
+            "TrainingJobDefinition": trial_job(),
+        },
+    )
+    job = ended(client, "target")
+    assert job["status"] == "Completed"
+    assert "TargetObjectiveMetricValue" in job["completion_reason"]
+    assert len(trials(client, "target")) == 1
+
+
+def test_an_objective_not_improving_ends_the_tuning_job(client: Client) -> None:
+    kinds = [f"k{i}" for i in range(20)]  # the script's loss is the same for each
+    client.request(
+        "POST",
+        "/api/v1/tuning-jobs",
+        json={
+            "HyperParameterTuningJobName": "plateau",
+            "HyperParameterTuningJobConfig": config(
+                "Grid",
+                ResourceLimits={"MaxParallelTrainingJobs": 1},
+                ParameterRanges={"CategoricalParameterRanges": [{"Name": "kind", "Values": kinds}]},
+                TuningJobCompletionCriteria={
+                    "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 3}
+                },
+            ),
+            "TrainingJobDefinition": trial_job(),
+        },
+    )
+    job = ended(client, "plateau")
+    assert job["status"] == "Completed"
+    assert job["completion_reason"] == "the best objective did not improve in 3 trials"
+    assert len(trials(client, "plateau")) == 4
+
+
+def test_the_runtime_limit_stops_running_trials(client: Client, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"  # never opened: the trials wait until they are stopped
+    gate.mkdir()
+    client.request(
+        "POST",
+        "/api/v1/tuning-jobs",
+        json={
+            "HyperParameterTuningJobName": "runtime",
+            "HyperParameterTuningJobConfig": config(
+                ResourceLimits={
+                    "MaxNumberOfTrainingJobs": 4,
+                    "MaxParallelTrainingJobs": 2,
+                    "MaxRuntimeInSeconds": 3,
+                }
+            ),
+            "TrainingJobDefinition": trial_job(gate=str(gate)),
+        },
+    )
+    job = ended(client, "runtime")
+    assert job["status"] == "Failed"
+    assert job["failure_reason"] == "MaxRuntimeInSeconds (3 s) reached; no trial completed"
+    assert {t["status"] for t in trials(client, "runtime")} == {"Stopped"}
+
+
+def test_warm_start_needs_parents_that_exist(client: Client) -> None:
+    with pytest.raises(InvalidArgument) as missing:
+        client.request(
+            "POST",
+            "/api/v1/tuning-jobs",
+            json={
+                "HyperParameterTuningJobName": "orphan",
+                "HyperParameterTuningJobConfig": config(),
+                "TrainingJobDefinition": trial_job(),
+                "WarmStartConfig": {
+                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "nobody"}],
+                    "WarmStartType": "TransferLearning",
+                },
+            },
+        )
+    assert missing.value.field == "warm_start.parents.0.name"

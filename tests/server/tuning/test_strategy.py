@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from optuna.trial import TrialState
 
 from dockyard.api.tuning import TuningConfig
@@ -117,3 +118,48 @@ def test_successive_halving_keeps_its_rungs_between_rebuilds() -> None:
         )
     assert decisions[0] is False
     assert decisions[5] is True
+
+
+def test_warm_start_trials_steer_the_bayesian_search() -> None:
+    parents = [
+        done(
+            -1 - i, {"depth": 4, "momentum": 0.9, "booster": "a", "x": i / 19}, (i / 19 - 0.3) ** 2
+        )
+        for i in range(20)
+    ]
+    space = config(
+        strategy="Bayesian",
+        parameter_ranges={"continuous": [{"name": "x", "min_value": 0, "max_value": 1}]},
+    )
+    distances = []
+    for seed in range(5):
+        searcher = Searcher(space.model_copy(update={"random_seed": seed}), "t")
+        proposal = searcher.propose(parents, 0)
+        assert proposal is not None
+        distances.append(abs(float(proposal.params["x"]) - 0.3))
+    # Uniform proposals would sit 0.29 away on average; the parents point TPE at 0.3.
+    assert sorted(distances)[2] < 0.1
+
+
+def test_parents_outside_the_ranges_are_left_out() -> None:
+    searcher = Searcher(config(strategy="Bayesian"), "t")
+    outside = done(-1, {"depth": 40, "momentum": 0.9, "booster": "a"}, 0.0)
+    unknown = done(-2, {"other": 1}, 0.0)
+    assert searcher._frozen(outside) is None and searcher._frozen(unknown) is None
+    assert searcher.propose([outside, unknown], 0) is not None
+
+
+def test_importance_names_the_hyperparameter_that_matters() -> None:
+    searcher = Searcher(config(), "t")
+    assert searcher.importance([]) == {}
+    records = [
+        done(
+            i,
+            {"depth": 1 + (i * 7) % 9, "momentum": 0.6, "booster": "ab"[i % 2]},
+            float((1 + (i * 7) % 9) ** 2),
+        )
+        for i in range(20)
+    ]
+    found = searcher.importance(records)
+    assert max(found, key=lambda k: found[k]) == "depth"
+    assert sum(found.values()) == pytest.approx(1.0)

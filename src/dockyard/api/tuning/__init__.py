@@ -10,6 +10,7 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.api.tuning._entities import (
         STOPPED_EARLY,
+        Importance,
         Trial,
         TrialCounts,
         TrialList,
@@ -49,6 +50,7 @@ __all__ = [
     "ContinuousRange",
     "EarlyStopping",
     "HyperbandConfig",
+    "Importance",
     "IntegerRange",
     "Objective",
     "ObjectiveType",
@@ -71,6 +73,7 @@ __all__ = [
 ]
 _ENTITIES = {
     "STOPPED_EARLY",
+    "Importance",
     "Trial",
     "TrialCounts",
     "TrialList",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "STOPPED_EARLY",
+    "Importance",
     "Trial",
     "TrialCounts",
     "TrialList",
@@ -117,6 +118,15 @@ class TuningJobList(BaseModel):
 
     tuning_jobs: list[TuningJob]
     next_page_token: str | None = None
+
+
+class Importance(BaseModel):
+    """How much each hyperparameter explains the objective over the completed trials
+    (fANOVA; the values sum to 1), most important first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    importance: dict[str, float]
 
 
 class TrialList(BaseModel):

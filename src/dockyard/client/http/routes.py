@@ -172,4 +172,5 @@ CREATE_TUNING_JOB = Route("POST", _V1 + "/tuning-jobs")
 LIST_TUNING_JOBS = Route("GET", _V1 + "/tuning-jobs")
 GET_TUNING_JOB = Route("GET", _V1 + "/tuning-jobs/{name}")
 LIST_TUNING_TRIALS = Route("GET", _V1 + "/tuning-jobs/{name}/trials")
+GET_TUNING_IMPORTANCE = Route("GET", _V1 + "/tuning-jobs/{name}/importance")
 STOP_TUNING_JOB = Route("POST", _V1 + "/tuning-jobs/{name}/stop", idempotent=True)  # no-op again

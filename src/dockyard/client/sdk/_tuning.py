@@ -115,6 +115,26 @@ class TuningJobAnalytics:
         answer = self._client.call(routes.LIST_TUNING_TRIALS(name=self.name))
         return [Trial.model_validate(t) for t in answer["trials"]]
 
+    def importance(self) -> dict[str, float]:
+        """Each hyperparameter's share of the objective's variance (fANOVA over the completed
+        trials, summing to 1), most important first; empty before two trials completed."""
+        answer = self._client.call(routes.GET_TUNING_IMPORTANCE(name=self.name))
+        return dict(answer["importance"])
+
+    def objective_over_time(self) -> pd.DataFrame:
+        """The completed trials in the order they ended, with the best objective so far:
+        columns ``TrainingEndTime``, ``TrialNumber``, ``FinalObjectiveValue``,
+        ``BestObjectiveValue``."""
+        frame = self.dataframe()
+        frame = frame[frame["TrainingJobStatus"] == "Completed"].sort_values("TrainingEndTime")
+        values = frame["FinalObjectiveValue"]
+        spec = self._client.call(routes.GET_TUNING_JOB(name=self.name))["spec"]
+        maximize = spec["config"]["objective"]["type"] == "Maximize"
+        best = values.cummax() if maximize else values.cummin()
+        return frame.assign(BestObjectiveValue=best)[
+            ["TrainingEndTime", "TrialNumber", "FinalObjectiveValue", "BestObjectiveValue"]
+        ].reset_index(drop=True)
+
     def dataframe(self) -> pd.DataFrame:
         """One row per trial: its hyperparameters, then ``TrainingJobName``,
         ``TrainingJobStatus``, ``FinalObjectiveValue``, ``TrainingStartTime``,

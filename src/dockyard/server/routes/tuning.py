@@ -1,5 +1,6 @@
 """Tuning jobs: ``/api/v1/tuning-jobs`` (create, list, describe with the best trial, trials,
-stop). Creating takes SageMaker's ``CreateHyperParameterTuningJob`` spellings or snake_case."""
+parameter importance, stop). Creating takes SageMaker's ``CreateHyperParameterTuningJob``
+spellings or snake_case."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from dockyard.api.tuning import TrialList, TuningJob, TuningJobList, TuningJobSpec
+from dockyard.api.tuning import Importance, TrialList, TuningJob, TuningJobList, TuningJobSpec
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
@@ -48,6 +49,12 @@ def describe_tuning_job(name: str, services: ServicesDep, actor: ActorDep) -> Tu
 def list_trials(name: str, services: ServicesDep, actor: ActorDep) -> TrialList:
     """Every trial, by number: hyperparameters, objective, status, job."""
     return TrialList(trials=services.tuning.trials(actor, name))
+
+
+@router.get("/{name}/importance")
+def importance(name: str, services: ServicesDep, actor: ActorDep) -> Importance:
+    """How much each hyperparameter explains the objective (fANOVA over completed trials)."""
+    return Importance(importance=services.tuning.importance(actor, name))
 
 
 @router.post("/{name}/stop")

@@ -44,6 +44,7 @@ from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor
 from dockyard.server.tracking import now_ms
 from dockyard.server.tuning import _views
+from dockyard.server.tuning._records import dump_steps, record, steps_of
 from dockyard.server.tuning._service import TuningService
 from dockyard.server.tuning._strategy import Searcher, TrialRecord
 
@@ -126,7 +127,7 @@ class TuningController:
         return {p.step: p.value for p in page.items if math.isfinite(p.value)}
 
     def _records(self, row: Any, trials: list[Any]) -> list[TrialRecord]:
-        records = [_record(t) for t in trials]
+        records = [record(t) for t in trials]
         parents = self._service.parent_trials(row)
         # Warm-start trials come first, numbered below 0: they seed the strategy and count
         # against no limit.
@@ -151,10 +152,10 @@ class TuningController:
             return
         key = spec.config.objective.metric_name
         steps = self._objective(owner, job.run_id, key)
-        if steps and steps != _steps(trial):
+        if steps and steps != steps_of(trial):
             with self._db.write() as conn:
                 self._repo.change_trial(
-                    conn, row.tuning_id, trial.number, intermediate=_dump_steps(steps)
+                    conn, row.tuning_id, trial.number, intermediate=dump_steps(steps)
                 )
         if not job.status.is_terminal:
             # Each pass, not only on a new step: the trials it is compared with change too.
@@ -180,7 +181,7 @@ class TuningController:
         self, row: Any, searcher: Searcher, owner: Actor, trial: Any, steps: dict[int, float]
     ) -> None:
         trials = self._trials(row)
-        records = [_record(t, steps if t.number == trial.number else None) for t in trials]
+        records = [record(t, steps if t.number == trial.number else None) for t in trials]
         stop, attrs = searcher.should_stop(records, trial.number)
         if attrs != orjson.loads(trial.system_attrs):
             with self._db.write() as conn:
@@ -204,8 +205,9 @@ class TuningController:
                     row.name,
                     {"number": trial.number, "job": trial.job, "step": step},
                 )
+        reason = STOPPED_EARLY if pruned else "the tuning job ended"
         with contextlib.suppress(NotFound):  # deleted under it: its end is seen next pass
-            self._service.jobs.stop(owner, trial.job)
+            self._service.jobs.stop(owner, trial.job, reason=reason)
 
     def _submit(self, row: Any, spec: TuningJobSpec, owner: Actor, trial: Any) -> None:
         jobs = self._service.jobs
@@ -437,33 +439,3 @@ class TuningController:
                 )
             except DockyardError as exc:
                 log.warning("tuning job %s: %s", row.name, exc.message)
-
-
-def _steps(trial: Any) -> dict[int, float]:
-    return {int(k): float(v) for k, v in orjson.loads(trial.intermediate).items()}
-
-
-def _dump_steps(steps: dict[int, float]) -> str:
-    return orjson.dumps({str(k): v for k, v in steps.items()}).decode()
-
-
-def _record(trial: Any, steps: dict[int, float] | None = None) -> TrialRecord:
-    status = TrialStatus(trial.status)
-    intermediate = steps if steps is not None else _steps(trial)
-    state = {
-        TrialStatus.PENDING: TrialState.RUNNING,
-        TrialStatus.IN_PROGRESS: TrialState.RUNNING,
-        TrialStatus.COMPLETED: TrialState.COMPLETE,
-        TrialStatus.FAILED: TrialState.FAIL,
-        TrialStatus.STOPPED: TrialState.PRUNED
-        if trial.reason == STOPPED_EARLY
-        else TrialState.FAIL,
-    }[status]
-    return TrialRecord(
-        number=trial.number,
-        params=orjson.loads(trial.params),
-        state=state,
-        value=trial.value,
-        intermediate=intermediate,
-        system_attrs=orjson.loads(trial.system_attrs),
-    )

@@ -209,6 +209,18 @@ class TuningService:
             self._require_read(conn, actor, row)
             return [_views.trial(t) for t in self.repo.trials(conn, row.tuning_id)]
 
+    def importance(self, actor: Actor, name: str) -> dict[str, float]:
+        """Each hyperparameter's share of the objective's variance over the completed trials."""
+        from dockyard.server.tuning._records import record
+        from dockyard.server.tuning._strategy import Searcher
+
+        with self._db.read() as conn:
+            row = self.repo.require(conn, name)
+            self._require_read(conn, actor, row)
+            rows = self.repo.trials(conn, row.tuning_id)
+        spec = TuningJobSpec.model_validate_json(row.spec)
+        return Searcher(spec.config, name).importance([record(t) for t in rows])
+
     def page(
         self,
         actor: Actor,

@@ -182,13 +182,28 @@ class Searcher:
         names = sorted(space)
         points = list(itertools.product(*(space[n].choices for n in names)))
         random.Random(self._config.random_seed or 0).shuffle(points)
-        taken = {tuple(str(t.params.get(n)) for n in names) for t in trials}
+        # The job's own trials only: a warm-start parent's point is no reason to skip it here.
+        taken = {tuple(str(t.params.get(n)) for n in names) for t in trials if t.number >= 0}
         for point in points:
             if tuple(str(v) for v in point) not in taken:
                 return Proposal(
                     {n: _to_outer(self._config, n, v) for n, v in zip(names, point, strict=True)}
                 )
         return None
+
+    def importance(self, trials: list[TrialRecord]) -> dict[str, float]:
+        """How much each hyperparameter explains the completed trials' objective (fANOVA,
+        summing to 1); empty before two trials completed or when nothing varies."""
+        study = self._study([t for t in trials if t.number >= 0], 0)
+        if len(study.get_trials(states=(TrialState.COMPLETE,))) < 2:
+            return {}
+        from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+        try:
+            found = get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+        except (RuntimeError, ValueError):  # one value only of every hyperparameter, and such
+            return {}
+        return {name: float(value) for name, value in found.items()}
 
     def should_stop(self, trials: list[TrialRecord], number: int) -> tuple[bool, dict[str, Any]]:
         """Whether running trial ``number`` stops early at its latest step, and the pruner's
