@@ -392,7 +392,13 @@ class TuningController:
         for _ in range(max(0, room)):
             with self._db.read() as conn:
                 number = self._repo.next_number(conn, row.tuning_id)
-            proposal = searcher.propose(self._records(row, self._trials(row)), number)
+            try:
+                proposal = searcher.propose(self._records(row, self._trials(row)), number)
+            except Exception as exc:  # the sampler itself broke: it would on every pass
+                log.exception("tuning job %s: the strategy failed", row.name)
+                if not any(not TrialStatus(t.status).is_terminal for t in self._trials(row)):
+                    self._finish(row, owner, TuningJobStatus.FAILED, f"the strategy failed: {exc}")
+                return
             if proposal is None:  # the grid is exhausted: end when the running trials do
                 with self._db.write() as conn:
                     self._repo.change(conn, row.tuning_id, completion_reason="exhausted")

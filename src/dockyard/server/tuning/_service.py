@@ -13,6 +13,7 @@ import builtins
 import secrets
 import time
 from collections.abc import Sequence
+from importlib.util import find_spec
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from sqlalchemy import Connection
 from dockyard.api.jobs import TrainingJobSpec
 from dockyard.api.tracking import CreateExperiment, CreateRun, LogBatch, ParamIn, TagIn
 from dockyard.api.tuning import (
+    BayesianSampler,
     Trial,
     TuningJob,
     TuningJobSpec,
@@ -112,6 +114,11 @@ class TuningService:
         """Check a tuning job and start it: its run, its row, ``tuning.started``; the tuning
         loop proposes and submits its trials."""
         self._access.require_role(actor, Role.MEMBER, "create tuning jobs")
+        if spec.config.bayesian_sampler is BayesianSampler.GP and find_spec("torch") is None:
+            raise InvalidArgument(
+                "the Gaussian-process sampler needs PyTorch, which this server lacks: use tpe",
+                field="config.bayesian_sampler",
+            )
         name = spec.name or _default_name()
         spec = spec.model_copy(update={"name": name})
         try:
