@@ -28,7 +28,7 @@ from dockyard.api.tuning import (
     TuningJobSpec,
     TuningJobStatus,
 )
-from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied
+from dockyard.errors import InvalidArgument, PermissionDenied
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, AuthService
@@ -123,7 +123,7 @@ class TuningService:
         spec = spec.model_copy(update={"name": name})
         try:
             self.jobs.checks.training(actor, check_spec(spec))
-        except DockyardError as exc:
+        except InvalidArgument as exc:  # the field inside the training job; a refusal stays one
             field = f"training_job.{exc.field}" if exc.field else "training_job"
             raise InvalidArgument(exc.message, field=field) from exc
         with self._db.read() as conn:
