@@ -1,4 +1,5 @@
-"""A real server (scheduler, local executor, tuning loop) and the trial script."""
+"""A real server (scheduler, local executor, tuning loop), the trial script, and in-process
+services with accounts (no scheduler: trials' jobs stay queued)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from tests.server.notifications._receiver import until
 from tests.services.server_process import ServerProcess
 
+from dockyard.api.tuning import TuningJobSpec
 from dockyard.client.http import Client
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor, ActorKind, Role
+from dockyard.server.auth import CreateUser
+from dockyard.server.store import schema
+from dockyard.settings import Settings
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -74,3 +82,36 @@ def events(client: Client, name: str) -> list[dict[str, Any]]:
         "GET", "/api/v1/events", params={"resource_type": "tuning", "resource_id": name}
     )["events"]
     return found
+
+
+ROOT = Actor.local("root")
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(SCRIPTS)]))
+    made.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+    yield made
+    made.close()
+
+
+def account(services: Services, name: str, role: Role = Role.MEMBER) -> Actor:
+    services.auth.create_user(ROOT, CreateUser(name=name, role=role))
+    with services.db.read() as conn:
+        user = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
+    return Actor(ActorKind.USER, name, role, user_id=int(user.user_id))
+
+
+def spec(name: str = "t", **training: Any) -> TuningJobSpec:
+    return TuningJobSpec.model_validate(
+        {
+            "name": name,
+            "config": {
+                "strategy": "Random",
+                "objective": {"type": "Minimize", "metric_name": "loss"},
+                "resource_limits": {"max_jobs": 2},
+                "parameter_ranges": {"continuous": [{"name": "x", "min_value": 0, "max_value": 1}]},
+            },
+            "training_job": {"entry_point": "trial.py", "source_dir": str(SCRIPTS), **training},
+        }
+    )

@@ -2,53 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-from sqlalchemy import select
-from tests.server.tuning.conftest import SCRIPTS
+from tests.server.tuning.conftest import ROOT, account, spec
 
-from dockyard.api.tuning import TuningJobSpec, TuningJobStatus
+from dockyard.api.tuning import TuningJobStatus
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
-from dockyard.server.actor import Actor, ActorKind, Role
-from dockyard.server.auth import CreateUser
-from dockyard.server.store import schema
-from dockyard.settings import Settings
-
-ROOT = Actor.local("root")
-
-
-@pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
-    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(SCRIPTS)]))
-    made.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
-    yield made
-    made.close()
-
-
-def account(services: Services, name: str, role: Role = Role.MEMBER) -> Actor:
-    services.auth.create_user(ROOT, CreateUser(name=name, role=role))
-    with services.db.read() as conn:
-        user = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
-    return Actor(ActorKind.USER, name, role, user_id=int(user.user_id))
-
-
-def spec(name: str = "t", **training: Any) -> TuningJobSpec:
-    return TuningJobSpec.model_validate(
-        {
-            "name": name,
-            "config": {
-                "strategy": "Random",
-                "objective": {"type": "Minimize", "metric_name": "loss"},
-                "resource_limits": {"max_jobs": 2},
-                "parameter_ranges": {"continuous": [{"name": "x", "min_value": 0, "max_value": 1}]},
-            },
-            "training_job": {"entry_point": "trial.py", "source_dir": str(SCRIPTS), **training},
-        }
-    )
+from dockyard.server.actor import Role
 
 
 def test_create_describe_list_and_stop(services: Services) -> None:
