@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from tests.server.tuning.conftest import account, spec
 
-from dockyard.api.tuning import TrialStatus, TuningJobStatus
+from dockyard.api.tuning import TrialStatus, TuningJobSpec, TuningJobStatus
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.store import schema
@@ -84,3 +84,17 @@ def test_a_stop_stops_the_trials_then_the_tuning_job(services: Services) -> None
     assert [t.status for t in services.tuning.trials(alice, "t")] == [TrialStatus.STOPPED]
     run = services.tracking.get_run_info(alice, job.run_id or "")
     assert run.status == "KILLED"
+
+
+def test_hyperband_gives_every_trial_the_whole_resource(services: Services) -> None:
+    alice = account(services, "alice")
+    body = spec().model_dump(mode="json")
+    body["config"].update(
+        strategy="Hyperband",
+        hyperband={"min_resource": 1, "max_resource": 9, "resource_parameter": "epochs"},
+    )
+    services.tuning.create(alice, TuningJobSpec.model_validate(body))
+    TuningController(services.tuning).advance(_row(services, "t"))
+    job = services.jobs.get(alice, "t-000")
+    assert job.spec["hyperparameters"]["epochs"] == "9"
+    assert set(job.spec["hyperparameters"]) == {"epochs", "x"}
