@@ -74,7 +74,6 @@ class Trial(BaseModel):
     attempts: int = 1
     reason: str | None = None
     run_id: str | None = None
-    warm_start: bool = False
     created_time: int
     end_time: int | None = None
 

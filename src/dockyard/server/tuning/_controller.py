@@ -365,8 +365,7 @@ class TuningController:
                     f"the best objective did not improve in {len(after)} trials"
                 )
         finished = all(TrialStatus(t.status).is_terminal for t in trials)
-        exhausted = len(trials) >= config.max_jobs or row.completion_reason == "exhausted"
-        if finished and exhausted:
+        if finished and len(trials) >= config.max_jobs:
             return self._outcome(done, f"all {len(trials)} training jobs ran")
         return None
 
@@ -399,9 +398,7 @@ class TuningController:
                 if not any(not TrialStatus(t.status).is_terminal for t in self._trials(row)):
                     self._finish(row, owner, TuningJobStatus.FAILED, f"the strategy failed: {exc}")
                 return
-            if proposal is None:  # the grid is exhausted: end when the running trials do
-                with self._db.write() as conn:
-                    self._repo.change(conn, row.tuning_id, completion_reason="exhausted")
+            if proposal is None:  # every grid point has a trial (max_jobs is the grid's size)
                 return
             with self._db.write() as conn:
                 self._repo.add_trial(

@@ -27,7 +27,7 @@ class TuningLoop(BackgroundLoop):
     appended in this process."""
 
     name = "tuning"
-    interval_s = 1.0
+    interval_s = 0.5
 
     def __init__(
         self,

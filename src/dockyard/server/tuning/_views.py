@@ -32,7 +32,6 @@ def trial(row: Any) -> Trial:
         attempts=row.attempts,
         reason=row.reason,
         run_id=row.run_id,
-        warm_start=False,
         created_time=row.created_time,
         end_time=row.end_time,
     )
