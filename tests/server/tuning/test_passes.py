@@ -98,3 +98,30 @@ def test_hyperband_gives_every_trial_the_whole_resource(services: Services) -> N
     job = services.jobs.get(alice, "t-000")
     assert job.spec["hyperparameters"]["epochs"] == "9"
     assert set(job.spec["hyperparameters"]) == {"epochs", "x"}
+
+
+def test_warm_start_seeds_the_strategy_with_the_parents_trials(services: Services) -> None:
+    alice = account(services, "alice")
+    services.tuning.create(alice, spec("parent"))
+    parent = _row(services, "parent")
+    with services.db.write() as conn:  # 20 finished trials saying x near 0.3 is best
+        for i in range(20):
+            x = i / 19
+            services.tuning.repo.add_trial(
+                conn,
+                tuning_id=parent.tuning_id,
+                number=i,
+                job=f"parent-{i:03d}",
+                status=TrialStatus.COMPLETED.value,
+                params=f'{{"x": {x}}}',
+                value=(x - 0.3) ** 2,
+                created_time=0,
+            )
+    body = spec("child").model_dump(mode="json")
+    body["config"].update(strategy="Bayesian", random_seed=1)
+    body["warm_start"] = {"parents": ["parent"], "type": "TransferLearning"}
+    services.tuning.create(alice, TuningJobSpec.model_validate(body))
+    TuningController(services.tuning).advance(_row(services, "child"))
+    [first] = services.tuning.trials(alice, "child")
+    # Uniform proposals would sit 0.29 away on average; the parents point TPE at 0.3.
+    assert abs(float(first.hyperparameters["x"]) - 0.3) < 0.1
