@@ -79,6 +79,10 @@ class TuningController:
         self._service = service
         self._repo = service.repo
         self._db = service.db
+        # What each running trial was last judged on (its steps, the trials that had ended):
+        # the same again decides the same, so the study is not rebuilt for it. Lost on a
+        # restart, which only costs one more decision.
+        self._judged: dict[tuple[str, int], tuple[int, int]] = {}
 
     def advance(self, row: Any) -> None:
         """One pass over the tuning job ``row`` (see the module docstring)."""
@@ -158,7 +162,7 @@ class TuningController:
                     conn, row.tuning_id, trial.number, intermediate=dump_steps(steps)
                 )
         if not job.status.is_terminal:
-            # Each pass, not only on a new step: the trials it is compared with change too.
+            # On a new step, and when trials it is compared with have ended.
             if searcher.stops_early and steps and not trial.pruned:
                 self._consider_stopping(row, searcher, owner, trial, steps)
             return
@@ -181,6 +185,11 @@ class TuningController:
         self, row: Any, searcher: Searcher, owner: Actor, trial: Any, steps: dict[int, float]
     ) -> None:
         trials = self._trials(row)
+        ended = sum(1 for t in trials if TrialStatus(t.status).is_terminal)
+        key, basis = (row.tuning_id, trial.number), (len(steps), ended)
+        if self._judged.get(key) == basis:
+            return
+        self._judged[key] = basis
         records = [record(t, steps if t.number == trial.number else None) for t in trials]
         stop, attrs = searcher.should_stop(records, trial.number)
         if attrs != orjson.loads(trial.system_attrs):
@@ -289,6 +298,7 @@ class TuningController:
     def _end_trial(
         self, row: Any, trial: Any, status: TrialStatus, value: float | None, reason: str | None
     ) -> None:
+        self._judged.pop((row.tuning_id, trial.number), None)
         kind = {
             TrialStatus.COMPLETED: "tuning.trial.completed",
             TrialStatus.FAILED: "tuning.trial.failed",
