@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
-from tests.server.tuning.conftest import account, spec
+from tests.server.tuning.conftest import SCRIPTS, account, spec
 
+from dockyard.api.jobs import TrainingJobSpec
 from dockyard.api.tuning import TrialStatus, TuningJobSpec, TuningJobStatus
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
@@ -125,3 +126,18 @@ def test_warm_start_seeds_the_strategy_with_the_parents_trials(services: Service
     [first] = services.tuning.trials(alice, "child")
     # Uniform proposals would sit 0.29 away on average; the parents point TPE at 0.3.
     assert abs(float(first.hyperparameters["x"]) - 0.3) < 0.1
+
+
+def test_a_job_of_a_trials_name_that_it_did_not_submit_is_never_adopted(
+    services: Services,
+) -> None:
+    alice = account(services, "alice")
+    stranger = TrainingJobSpec.model_validate(
+        {"name": "t-000", "entry_point": "trial.py", "source_dir": str(SCRIPTS)}
+    )
+    services.jobs.submit(alice, stranger)
+    services.tuning.create(alice, spec())
+    TuningController(services.tuning).advance(_row(services, "t"))
+    [trial] = services.tuning.trials(alice, "t")
+    assert trial.status is TrialStatus.FAILED
+    assert trial.reason == "a job named t-000 exists that is not this trial's"

@@ -229,6 +229,14 @@ class TuningController:
             reason = f"{exc.field}: {exc.message}" if exc.field else exc.message
             self._end_trial(row, trial, TrialStatus.FAILED, None, reason)
             return
+        tags = job.spec.get("tags") or {}
+        if (tags.get("dockyard.tuning.name"), tags.get("dockyard.tuning.trial")) != (
+            row.name,
+            str(trial.number),
+        ):  # a job of that name that this trial did not submit: never adopt it
+            reason = f"a job named {trial.job} exists that is not this trial's"
+            self._end_trial(row, trial, TrialStatus.FAILED, None, reason)
+            return
         with self._db.write() as conn:
             self._repo.change_trial(
                 conn,
