@@ -6,7 +6,7 @@ import pytest
 from tests.server.tuning.conftest import ROOT, account, spec
 
 from dockyard.api.tuning import TuningJobStatus
-from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Role
 
@@ -28,7 +28,7 @@ def test_create_describe_list_and_stop(services: Services) -> None:
 def test_bad_requests_name_their_field(services: Services) -> None:
     alice = account(services, "alice")
     services.tuning.create(alice, spec())
-    with pytest.raises(InvalidArgument) as taken:
+    with pytest.raises(AlreadyExists) as taken:
         services.tuning.create(alice, spec())
     assert taken.value.field == "name"
     with pytest.raises(InvalidArgument) as missing:

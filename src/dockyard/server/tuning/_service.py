@@ -28,7 +28,7 @@ from dockyard.api.tuning import (
     TuningJobSpec,
     TuningJobStatus,
 )
-from dockyard.errors import InvalidArgument, PermissionDenied
+from dockyard.errors import AlreadyExists, InvalidArgument, PermissionDenied
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, AuthService
@@ -128,7 +128,7 @@ class TuningService:
             raise InvalidArgument(exc.message, field=field) from exc
         with self._db.read() as conn:
             if self.repo.find(conn, name) is not None:
-                raise InvalidArgument(f"a tuning job named {name!r} exists", field="name")
+                raise AlreadyExists(f"a tuning job named {name!r} exists", field="name")
             if spec.warm_start is not None:
                 for i, parent in enumerate(spec.warm_start.parents):
                     found = self.repo.find(conn, parent.name)
