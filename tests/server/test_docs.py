@@ -89,4 +89,6 @@ def test_a_browser_with_no_other_host_renders_the_docs(tmp_path: Path) -> None:
         server.stop()
     dom = shown.stdout
     assert "opblock" in dom, shown.stderr[-2000:]  # Swagger UI drew the operations
-    assert "/api/v1/endpoints/{name}" in dom
+    # Past 150 tags and operations Swagger UI (5.35) draws only those in view (a virtual list),
+    # so the first tag's operations are what a headless page shows.
+    assert "/api/v1/experiments/{experiment_id}" in dom

@@ -401,6 +401,30 @@ ROUTES: dict[tuple[str, str], Call] = {
             "Content-Type": "application/json",
         },
     ),
+    # -- tuning jobs: their experiment's; stopping one is its creator's or a manager's --------
+    ("POST", "/api/v1/tuning-jobs"): Call(
+        "edit",
+        "/api/v1/tuning-jobs",
+        json=lambda w: {
+            **w.extra["tuning"],
+            "name": f"t-{w.job}",
+            "training_job": {
+                **w.extra["tuning"]["training_job"],
+                "inputs": {"train": {"uri": w.run_data_uri, "content_type": "text/csv"}},
+            },
+        },
+    ),
+    ("GET", "/api/v1/tuning-jobs"): Call("signed_in", "/api/v1/tuning-jobs"),
+    ("GET", "/api/v1/tuning-jobs/{name}"): Call("read", "/api/v1/tuning-jobs/tune-{w.job}"),
+    ("GET", "/api/v1/tuning-jobs/{name}/trials"): Call(
+        "read", "/api/v1/tuning-jobs/tune-{w.job}/trials"
+    ),
+    ("GET", "/api/v1/tuning-jobs/{name}/importance"): Call(
+        "read", "/api/v1/tuning-jobs/tune-{w.job}/importance"
+    ),
+    ("POST", "/api/v1/tuning-jobs/{name}/stop"): Call(
+        "manage", "/api/v1/tuning-jobs/tune-{w.job}/stop"
+    ),
     # -- parameters ----------------------------------------------------------------------------
     ("POST", "/api/v1/params"): Call(
         "edit", "/api/v1/params", json=_j(name="{w.param}", value="2", overwrite=True)
@@ -837,6 +861,20 @@ def _seed(server: Server) -> World:
     _ok(c.post("/api/v1/pipelines", json=pipeline, headers=owner))
     url = f"/api/v1/pipelines/pipe-{w.job}/executions"
     _ok(c.post(url, json={"name": "run"}, headers=owner))
+    w.extra["tuning"] = {
+        "name": f"tune-{w.job}",
+        "experiment": w.experiment,
+        "config": {
+            "strategy": "Random",
+            "objective": {"type": "Minimize", "metric_name": "validation:rmse"},
+            "resource_limits": {"max_jobs": 1},
+            "parameter_ranges": {
+                "integer": [{"name": "max_depth", "min_value": 2, "max_value": 3}]
+            },
+        },
+        "training_job": {k: v for k, v in job.items() if k != "name"},
+    }
+    _ok(c.post("/api/v1/tuning-jobs", json=w.extra["tuning"], headers=owner))
     w.param, w.secret = f"/seed/{n}/plain", f"/seed/{n}/secret"
     _ok(c.post("/api/v1/params", json={"name": w.param, "value": "1"}, headers=owner))
     secret = {"name": w.secret, "value": "s3cr3t", "type": "SecureString"}

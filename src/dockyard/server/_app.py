@@ -38,6 +38,7 @@ from dockyard.server.routes import (
     runs,
     specs,
     triggers,
+    tuning,
 )
 from dockyard.server.ui import ui_router
 from dockyard.settings import Settings
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         notifications,
         triggers,
         pipelines,
+        tuning,
         specs,
         mlflow,
         aws,  # after mlflow: POST / would otherwise shadow its exact dispatch

@@ -20,6 +20,7 @@ from dockyard.server.registry import RegistryService
 from dockyard.server.store import Database, open_database
 from dockyard.server.tracking import LoggedModelService, TrackingService
 from dockyard.server.triggers import TriggerService
+from dockyard.server.tuning import TuningService
 from dockyard.settings import Settings
 
 __all__ = ["Services"]
@@ -52,6 +53,7 @@ class Services:
     params: ParamService
     triggers: TriggerService
     pipelines: PipelineService
+    tuning: TuningService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -120,6 +122,7 @@ class Services:
             params=params,
             triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts, pipelines),
             pipelines=pipelines,
+            tuning=TuningService(db, tracking, events, access, auth, jobs),
         )
         endpoints.check_model = services.check_model
         return services
@@ -179,6 +182,7 @@ class Services:
             *self.start_notifications(),
             *self.start_triggers(),
             self.start_pipelines(),
+            self.start_tuning(),
         ]
 
     def start_notifications(self) -> list[Background]:
@@ -231,6 +235,14 @@ class Services:
         if execution.owner_id is None:  # a server without accounts: the starter's name
             return Actor.system(execution.created_by).at("pipeline")
         return self.auth.account_actor(int(execution.owner_id)).at("pipeline")
+
+    def start_tuning(self) -> Background:
+        """Start the loop that drives tuning jobs (it leads per database)."""
+        from dockyard.server.tuning import TuningLoop
+
+        loop = TuningLoop(self.tuning, self.db, self.settings.home, self.events)
+        loop.start()
+        return loop
 
     def close(self) -> None:
         close = getattr(self.jobs.executor, "close", None)  # an executor may hold processes

@@ -42,6 +42,7 @@ _COMMANDS: Final = {
     "subscriptions": ("dockyard.client.cli.notifications", "subscriptions"),
     "triggers": ("dockyard.client.cli.triggers", "triggers"),
     "pipelines": ("dockyard.client.cli.pipelines", "pipelines"),
+    "tuning": ("dockyard.client.cli.tuning", "tuning"),
 }
 
 

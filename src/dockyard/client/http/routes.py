@@ -166,3 +166,11 @@ SEND_TASK_HEARTBEAT = Route("POST", _V1 + "/pipelines/tasks/heartbeat", True)
 
 # -- events -----------------------------------------------------------------------------------
 LIST_EVENTS = Route("GET", _V1 + "/events")
+
+# -- tuning -----------------------------------------------------------------------------------
+CREATE_TUNING_JOB = Route("POST", _V1 + "/tuning-jobs")
+LIST_TUNING_JOBS = Route("GET", _V1 + "/tuning-jobs")
+GET_TUNING_JOB = Route("GET", _V1 + "/tuning-jobs/{name}")
+LIST_TUNING_TRIALS = Route("GET", _V1 + "/tuning-jobs/{name}/trials")
+GET_TUNING_IMPORTANCE = Route("GET", _V1 + "/tuning-jobs/{name}/importance")
+STOP_TUNING_JOB = Route("POST", _V1 + "/tuning-jobs/{name}/stop", idempotent=True)  # no-op again

@@ -101,6 +101,12 @@ if TYPE_CHECKING:
         trigger_history,
         update_trigger,
     )
+    from dockyard.client.sdk._tuning import (
+        CategoricalParameter,
+        ContinuousParameter,
+        HyperparameterTuner,
+        IntegerParameter,
+    )
     from dockyard.client.sdk._upload import is_local, to_store
     from dockyard.client.sdk.steps import Catch, Condition, Retry, path
 
@@ -108,10 +114,14 @@ __all__ = [
     "ActiveRun",
     "CSVSerializer",
     "Catch",
+    "CategoricalParameter",
     "Client",
     "Condition",
+    "ContinuousParameter",
     "EndpointHandle",
     "Estimator",
+    "HyperparameterTuner",
+    "IntegerParameter",
     "JSONDeserializer",
     "JSONSerializer",
     "LoggedModel",
@@ -218,6 +228,10 @@ __getattr__, __dir__ = exports(
         "list_triggers": "._triggers",
         "trigger_history": "._triggers",
         "update_trigger": "._triggers",
+        "CategoricalParameter": "._tuning",
+        "ContinuousParameter": "._tuning",
+        "HyperparameterTuner": "._tuning",
+        "IntegerParameter": "._tuning",
         "Client": "dockyard.client.http",
         "ActiveRun": "._fluent",
         "CSVSerializer": "._serializers",

@@ -87,6 +87,7 @@ def _is_environment_value(field: str) -> bool:
 
 
 _SYSTEM = Actor.system("scheduler")
+_STOP_REQUESTED = "stop requested"
 _RUN_STATUS = {
     JobStatus.COMPLETED: "FINISHED",
     JobStatus.FAILED: "FAILED",
@@ -473,9 +474,10 @@ class JobService:
 
     # -- change ------------------------------------------------------------------------------
 
-    def stop(self, actor: Actor, name: str) -> Job:
+    def stop(self, actor: Actor, name: str, *, reason: str = _STOP_REQUESTED) -> Job:
         """Ask a job to stop: a queued one stops at once, a running one gets SIGTERM, then
-        SIGKILL after a grace period."""
+        SIGKILL after a grace period. ``reason`` is the message of its status change (a tuning
+        job's early stopping says "stopped early")."""
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
             self._require_control(conn, actor, row, "stop it")
@@ -483,14 +485,15 @@ class JobService:
             if status.is_terminal:
                 return self._repo.get(conn, row.job_id)
             if status is JobStatus.PENDING:
+                said = "stopped" if reason == _STOP_REQUESTED else reason
                 self._repo.transition(
-                    conn, row.job_id, SecondaryStatus.STOPPED, now_ms(), "stopped before it started"
+                    conn, row.job_id, SecondaryStatus.STOPPED, now_ms(), f"{said} before it started"
                 )
             else:
                 self._repo.update(conn, row.job_id, stop_requested=True)
                 if status is not JobStatus.STOPPING:
                     self._repo.transition(
-                        conn, row.job_id, SecondaryStatus.STOPPING, now_ms(), "stop requested"
+                        conn, row.job_id, SecondaryStatus.STOPPING, now_ms(), reason
                     )
             self._event(conn, actor, "job.stop_requested", row)
             job = self._repo.get(conn, row.job_id)

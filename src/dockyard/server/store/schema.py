@@ -70,6 +70,8 @@ __all__ = [
     "topics",
     "trigger_firings",
     "triggers",
+    "tuning_jobs",
+    "tuning_trials",
     "users",
 ]
 
@@ -873,4 +875,58 @@ pipeline_timers = Table(
     Column("due_time", BigInteger, nullable=False),
     PrimaryKeyConstraint("execution_arn", "timer_id"),
     Index(None, "due_time"),
+)
+
+# -- tuning: hyperparameter tuning jobs and their trials (dockyard.server.tuning) ------------------
+
+# One row per tuning job. ``spec`` is its TuningJobSpec (JSON); ``run_id`` the run its trials'
+# runs nest under. ``stop_requested`` is set by a stop and acted on by the tuning loop.
+tuning_jobs = Table(
+    "tuning_jobs",
+    metadata,
+    Column("tuning_id", String(16), primary_key=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("run_id", String(32), nullable=True),
+    Column("experiment_id", String(32), nullable=True),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("stop_requested", Boolean, nullable=False, server_default="0"),
+    Column("failure_reason", String(1000), nullable=True),
+    Column("completion_reason", String(1000), nullable=True),
+    Index(None, "status"),
+)
+
+# One row per trial, numbered from 0 per tuning job: the primary key is what keeps a trial from
+# being proposed twice, across restarts. A row is written (Pending, with its hyperparameters)
+# before its job is submitted under a name derived from it, so a crash in between submits the
+# same job again instead of losing or repeating the trial. ``params`` are the hyperparameters
+# as typed values; ``system_attrs`` what the pruner keeps per trial (successive halving's
+# rungs); ``pruned``: a stop was asked because the strategy stopped it early.
+tuning_trials = Table(
+    "tuning_trials",
+    metadata,
+    Column(
+        "tuning_id",
+        String(16),
+        ForeignKey("tuning_jobs.tuning_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("number", Integer, nullable=False),
+    Column("job", String(63), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("intermediate", Text, nullable=False, server_default="{}"),
+    Column("system_attrs", Text, nullable=False, server_default="{}"),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    Column("pruned", Boolean, nullable=False, server_default="0"),
+    Column("reason", String(1000), nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    PrimaryKeyConstraint("tuning_id", "number"),
 )

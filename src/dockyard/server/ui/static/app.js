@@ -34,6 +34,8 @@ const ROUTES = [
   ["/pipelines/:name/executions/:execution", page("execution")],
   ["/triggers", page("triggers")],
   ["/triggers/:name", page("triggers")],
+  ["/tuning", page("tuning")],
+  ["/tuning/:name", page("tuning")],
   ["/account", page("account")],
 ];
 
@@ -47,6 +49,7 @@ const NAV = [
   ["Events", "#/events", "v"],
   ["Subscriptions", "#/subscriptions", "n"],
   ["Triggers", "#/triggers", "t"],
+  ["Tuning", "#/tuning", "u"],
   ["Account", "#/account", "a"],
 ];
 
