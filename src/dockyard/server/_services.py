@@ -93,6 +93,7 @@ class Services:
         jobs.params = params
         endpoints.params = params
         notifications = NotificationService(db, settings, events, access)
+        tuning = TuningService(db, tracking, events, access, auth, jobs)
         pipelines = _pipelines(
             settings,
             db,
@@ -105,6 +106,7 @@ class Services:
             registry,
             endpoints,
             tracking,
+            tuning,
         )
         services = cls(
             settings=settings,
@@ -122,7 +124,7 @@ class Services:
             params=params,
             triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts, pipelines),
             pipelines=pipelines,
-            tuning=TuningService(db, tracking, events, access, auth, jobs),
+            tuning=tuning,
         )
         endpoints.check_model = services.check_model
         return services
@@ -263,6 +265,7 @@ def _pipelines(
     registry: RegistryService,
     endpoints: EndpointService,
     tracking: TrackingService,
+    tuning: TuningService,
 ) -> PipelineService:
     from dockyard.server.pipelines import Engine, catalog, load_core
 
@@ -275,6 +278,7 @@ def _pipelines(
         registry=registry,
         endpoints=endpoints,
         tracking=tracking,
+        tuning=tuning,
     )
     engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

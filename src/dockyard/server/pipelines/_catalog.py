@@ -22,6 +22,7 @@ def catalog(
     registry: Any = None,
     endpoints: Any = None,
     tracking: Any = None,
+    tuning: Any = None,
 ) -> Integrations:
     """Every resource base this server knows, mapped to what runs it."""
     table = Integrations()
@@ -45,4 +46,8 @@ def catalog(
         from dockyard.server.pipelines._task_endpoints import DEPLOY, EndpointTask
 
         table.add(EndpointTask(endpoints), *DEPLOY)
+    if tuning is not None:
+        from dockyard.server.pipelines._task_tuning import TUNE, TuningTask
+
+        table.add(TuningTask(tuning), *TUNE)
     return table
