@@ -52,7 +52,7 @@ def _said(e: Execution) -> str:
     lines = [
         f"{e.name}  {e.status.value}",
         f"started:  {format_time(e.start_time)} UTC",
-        f"stopped:  {format_time(e.stop_time)}",
+        f"stopped:  {format_time(e.stop_time) + ' UTC' if e.stop_time else '-'}",
     ]
     if e.redrive_count:
         lines.append(f"redriven: {e.redrive_count}x, last {format_time(e.redrive_time)}")
