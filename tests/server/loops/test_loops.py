@@ -135,3 +135,56 @@ def test_a_consumer_goes_on_from_its_cursor(db: Database, tmp_path: Path) -> Non
     _until(lambda: after.seen == ["j4", "j5"])  # what a failed pass left is handled next
     after.stop()
     assert log.position("collector") == log.latest_id()
+
+
+class Settling(Counting):
+    settle_s = 0.3  # far longer than the wake-ups below take to make
+
+
+def test_wake_ups_within_the_settle_time_share_one_pass(db: Database, tmp_path: Path) -> None:
+    loop = Settling(db, tmp_path)
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    for _ in range(50):
+        loop.wake()
+    _until(lambda: loop.ticks == 2)
+    loop.wake()  # after that pass began: the next one
+    _until(lambda: loop.ticks == 3)
+    loop.stop()
+    assert loop.ticks == 3
+
+
+class Lagging(Collecting):
+    save_s = 3600.0  # only stopping writes the cursor within a test
+
+
+def test_a_consumer_writes_its_cursor_when_it_stops(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    log.record(_ACTOR, "job.submitted", "job", "j0", scope="jobs")
+    consumer = Lagging(db, tmp_path, log)
+    consumer.start()
+    _until(lambda: consumer.seen == ["j0"])
+    log.record(_ACTOR, "job.submitted", "job", "j1", scope="jobs")
+    _until(lambda: consumer.seen == ["j0", "j1"])
+    # Read in memory, not yet in the database: a crash now would hand both out again.
+    assert log.position("collector") == 0
+    consumer.stop()
+    assert log.position("collector") == log.latest_id()
+
+
+class Polling(Collecting):
+    interval_s = 0.05
+    save_s = 0.2
+
+
+def test_a_consumer_writes_its_cursor_within_save_s(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    consumer = Polling(db, tmp_path, log)
+    consumer.start()
+    log.record(_ACTOR, "job.submitted", "job", "j0", scope="jobs")
+    log.record(_ACTOR, "job.submitted", "job", "j1", scope="jobs")
+    _until(lambda: consumer.seen == ["j0", "j1"])
+    # No more events: a later idle pass writes it, with the consumer still running.
+    _until(lambda: log.position("collector") == log.latest_id(), timeout=5)
+    assert consumer.is_leader
+    consumer.stop()

@@ -31,6 +31,8 @@ class BackgroundLoop(ABC):
 
     name: ClassVar[str]
     interval_s: ClassVar[float] = 1.0
+    #: After a wake-up, wait this long before the pass: the wake-ups meanwhile join it.
+    settle_s: ClassVar[float] = 0.0
     #: How often a follower tries to take the lead.
     follow_s: ClassVar[float] = 2.0
 
@@ -76,6 +78,10 @@ class BackgroundLoop(ABC):
     def tick(self) -> float | None:
         """One pass. Returns how long to sleep before the next (None: :attr:`interval_s`)."""
 
+    def finish(self) -> None:  # noqa: B027 - optional: most loops keep nothing in memory
+        """Once, when stopping while leading, before the lead is given up: save what the loop
+        holds in memory (it runs in the loop's thread, after its last pass)."""
+
     # -- the thread -----------------------------------------------------------------------------
 
     def _main(self) -> None:
@@ -96,4 +102,10 @@ class BackgroundLoop(ABC):
                 pause = self.tick()
             except Exception:
                 log.exception("%s: a pass failed", self.name)
-            self._wake.wait(self.interval_s if pause is None else pause)
+            woken = self._wake.wait(self.interval_s if pause is None else pause)
+            if woken and self.settle_s:
+                self._stopping.wait(self.settle_s)
+        try:
+            self.finish()
+        except Exception:
+            log.exception("%s: finishing failed", self.name)
