@@ -138,20 +138,31 @@ def test_a_consumer_goes_on_from_its_cursor(db: Database, tmp_path: Path) -> Non
 
 
 class Settling(Counting):
-    settle_s = 0.3  # far longer than the wake-ups below take to make
+    settle_s = 1.0  # far longer than the wake-ups below take to make
+
+    def __init__(self, db: Database, home: Path) -> None:
+        super().__init__(db, home)
+        self.started: list[float] = []
+
+    def tick(self) -> float | None:
+        self.started.append(time.monotonic())
+        return super().tick()
 
 
-def test_wake_ups_within_the_settle_time_share_one_pass(db: Database, tmp_path: Path) -> None:
+def test_a_stream_of_wake_ups_makes_one_pass_per_settle_time(db: Database, tmp_path: Path) -> None:
     loop = Settling(db, tmp_path)
     loop.start()
     _until(lambda: loop.ticks == 1)
-    for _ in range(50):
-        loop.wake()
+    woke = time.monotonic()
+    loop.wake()  # after a quiet spell: a pass at once
     _until(lambda: loop.ticks == 2)
-    loop.wake()  # after that pass began: the next one
+    for _ in range(50):  # soon after that pass: they wait out settle_s, and share one pass
+        loop.wake()
     _until(lambda: loop.ticks == 3)
     loop.stop()
     assert loop.ticks == 3
+    _, second, third = loop.started
+    assert second - woke < loop.settle_s * 0.9 <= third - second
 
 
 class Lagging(Collecting):

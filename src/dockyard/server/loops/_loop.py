@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -31,7 +33,9 @@ class BackgroundLoop(ABC):
 
     name: ClassVar[str]
     interval_s: ClassVar[float] = 1.0
-    #: After a wake-up, wait this long before the pass: the wake-ups meanwhile join it.
+    #: A wake-up this soon after the last pass a wake-up began waits out the rest of it, and
+    #: the wake-ups meanwhile join its pass: a stream of them makes one pass per settle_s,
+    #: while one after a quiet spell is served at once.
     settle_s: ClassVar[float] = 0.0
     #: How often a follower tries to take the lead.
     follow_s: ClassVar[float] = 2.0
@@ -95,8 +99,12 @@ class BackgroundLoop(ABC):
             self.reconcile()
         except Exception:
             log.exception("%s: reconciling failed", self.name)
+        woken_at = -math.inf  # when the last pass a wake-up began started
+        woken = False
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass: a wake during it makes the next one prompt
+            if woken:
+                woken_at = time.monotonic()
             pause = None
             try:
                 pause = self.tick()
@@ -104,7 +112,9 @@ class BackgroundLoop(ABC):
                 log.exception("%s: a pass failed", self.name)
             woken = self._wake.wait(self.interval_s if pause is None else pause)
             if woken and self.settle_s:
-                self._stopping.wait(self.settle_s)
+                rest = woken_at + self.settle_s - time.monotonic()
+                if rest > 0:
+                    self._stopping.wait(rest)
         try:
             self.finish()
         except Exception:
