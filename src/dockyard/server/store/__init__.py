@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.server.store._database import Database
+from dockyard.server.store._database import Database, WriterBusy
 from dockyard.server.store._driver import DriverInsert, DriverSelect
 from dockyard.server.store._leader import LeaderLock
 from dockyard.server.store._migrate import migrate
@@ -13,6 +13,7 @@ __all__ = [
     "DriverInsert",
     "DriverSelect",
     "LeaderLock",
+    "WriterBusy",
     "insert_ignore",
     "migrate",
     "open_database",
