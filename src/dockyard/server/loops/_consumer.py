@@ -26,15 +26,15 @@ class EventConsumer(BackgroundLoop):
     handled at least once. :meth:`handle` must therefore tolerate seeing an event again (a crash
     between handling and moving the cursor); a consumer whose effects are database writes can
     make them exactly once by moving the cursor itself in the same transaction (override
-    :meth:`consume`). Appends in this process wake the loop (at once after a quiet spell);
-    those of other server processes are seen within :attr:`interval_s`.
+    :meth:`consume`). Appends in this process wake the loop at once; those of other server
+    processes are seen within :attr:`interval_s`.
 
-    A client that logs a metric per call appends hundreds of events a second, and a pass with a
-    cursor write for each one cost the server more than the calls themselves. So a stream of
-    appends makes one pass per :attr:`settle_s`, and the leader keeps its cursor in memory,
-    writing it to the database at most every :attr:`save_s` (on the first pass after that long,
-    and when it stops): a crash hands the events of that last stretch to the next leader again,
-    which the at-least-once contract above allows.
+    A client that logs a metric per call appends hundreds of events a second, and a cursor write
+    for each pass cost the server more than the calls themselves. So the leader keeps its cursor
+    in memory, writing it to the database at most every :attr:`save_s` (on the first pass after
+    that long, and when it stops): a crash hands the events of that last stretch to the next
+    leader again, which the at-least-once contract above allows. A consumer of every event also
+    sets :attr:`settle_s`, so that a stream of appends makes one pass per ``settle_s``.
 
     Attributes:
         types: The event types consumed (``job.*`` style prefixes allowed); others are
@@ -46,7 +46,6 @@ class EventConsumer(BackgroundLoop):
     types: ClassVar[tuple[str, ...]]
     batch: ClassVar[int] = 100
     save_s: ClassVar[float] = 1.0
-    settle_s: ClassVar[float] = 0.02
 
     def __init__(
         self,
