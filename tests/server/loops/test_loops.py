@@ -199,3 +199,17 @@ def test_a_consumer_writes_its_cursor_within_save_s(db: Database, tmp_path: Path
     _until(lambda: log.position("collector") == log.latest_id(), timeout=5)
     assert consumer.is_leader
     consumer.stop()
+
+
+def test_wake_ups_do_not_settle_after_a_pass_that_did_work(db: Database, tmp_path: Path) -> None:
+    loop = Settling(db, tmp_path)
+    loop.settling = False  # as a pass that queued something for someone leaves it
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    loop.wake()
+    _until(lambda: loop.ticks == 2)
+    loop.wake()  # soon after a woken pass, yet served at once
+    _until(lambda: loop.ticks == 3)
+    loop.stop()
+    _, second, third = loop.started
+    assert third - second < loop.settle_s * 0.9

@@ -35,7 +35,7 @@ class BackgroundLoop(ABC):
     interval_s: ClassVar[float] = 1.0
     #: A wake-up this soon after the last pass a wake-up began waits out the rest of it, and
     #: the wake-ups meanwhile join its pass: a stream of them makes one pass per settle_s,
-    #: while one after a quiet spell is served at once.
+    #: while one after a quiet spell is served at once. Only while :attr:`settling`.
     settle_s: ClassVar[float] = 0.0
     #: How often a follower tries to take the lead.
     follow_s: ClassVar[float] = 2.0
@@ -49,6 +49,10 @@ class BackgroundLoop(ABC):
             target=self._main, name=f"dockyard-{self.name}", daemon=True
         )
         self.is_leader = False
+        #: Whether wake-ups settle (:attr:`settle_s`): a pass that found nothing anyone waits
+        #: for may set it, one that did work for someone clear it, so that their wake-ups are
+        #: served at once.
+        self.settling = True
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -111,7 +115,7 @@ class BackgroundLoop(ABC):
             except Exception:
                 log.exception("%s: a pass failed", self.name)
             woken = self._wake.wait(self.interval_s if pause is None else pause)
-            if woken and self.settle_s:
+            if woken and self.settle_s and self.settling:
                 rest = woken_at + self.settle_s - time.monotonic()
                 if rest > 0:
                     self._stopping.wait(rest)

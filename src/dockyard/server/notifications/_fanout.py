@@ -43,7 +43,8 @@ class FanOut(EventConsumer):
     interval_s = 0.05
     types: ClassVar[tuple[str, ...]] = ()  # every event: subscriptions choose
     batch = 500
-    # Every append wakes it: a client logging a metric per call must not cost a pass per call.
+    # Every append wakes it: a client logging a metric per call must not cost a pass per call
+    # when no subscription wants those events (those that do are queued at once).
     settle_s = 0.02
 
     def __init__(
@@ -60,6 +61,7 @@ class FanOut(EventConsumer):
 
     def consume(self, events: list[Event], last: int) -> None:
         rows = self._rows(events) if events else []
+        self.settling = not rows
         if not rows:
             self.moved(last)
             return
