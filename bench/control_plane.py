@@ -3,7 +3,8 @@
 1. The unmodified MLflow client's synchronous ``log_metric`` calls/s against a Dockyard server
    and against a stub that answers every request at once with ``{}`` (``bench/_stub.py``),
    both under uvicorn with the same workers, alternating rounds in one run; the ratio is how
-   close Dockyard gets to what the client and the transport allow.
+   close Dockyard gets to what the client and the transport allow. Each server's CPU time per
+   call is shown too: on a shared machine it moves far less than the rates do.
 2. Server time of small requests: the whole app (middleware, routing, handler, encoding) called
    in this process as an ASGI app, p50 and p90 per request, no network.
 3. CLI commands against a running server (``DOCKYARD_URI``), wall time with ``hyperfine``.
@@ -75,19 +76,26 @@ def _log_metric_rate(url: str, run_id: str, calls: int) -> float:
     return calls / (time.perf_counter() - start)
 
 
-def mlflow_vs_stub(workers: int, rounds: int, calls: int, work: Path) -> dict[str, list[float]]:
+def mlflow_vs_stub(
+    workers: int, rounds: int, calls: int, work: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Calls/s of each round, and the server's CPU time (user + system, all its processes) per
+    call in µs, which other processes' load inflates far less than wall time, by server."""
     from mlflow.tracking import MlflowClient
 
     rates: dict[str, list[float]] = {"dockyard": [], "stub": []}
+    cpu: dict[str, list[float]] = {"dockyard": [], "stub": []}
     with Server.dockyard(work / "mlflow", workers=workers) as dockyard, _stub(workers) as stub:
         client = MlflowClient(dockyard.url)
         run_id = client.create_run(client.create_experiment("bench")).info.run_id
         _log_metric_rate(dockyard.url, run_id, 50)  # warm both servers' workers and the client
         _log_metric_rate(stub.url, run_id, 50)
         for _ in range(rounds):
-            rates["dockyard"].append(_log_metric_rate(dockyard.url, run_id, calls))
-            rates["stub"].append(_log_metric_rate(stub.url, run_id, calls))
-    return rates
+            for name, server in (("dockyard", dockyard), ("stub", stub)):
+                used = server.cpu_seconds()
+                rates[name].append(_log_metric_rate(server.url, run_id, calls))
+                cpu[name].append((server.cpu_seconds() - used) / calls * 1e6)
+    return rates, cpu
 
 
 # -- 2. server time of small requests, in process -------------------------------------------------
@@ -304,14 +312,15 @@ def main() -> None:
     if "mlflow" not in args.skip:
         rounds, calls = (3, 300) if args.quick else (6, 1000)
         print("MLflow log_metric, Dockyard vs stub ...", file=sys.stderr)
-        rates = mlflow_vs_stub(args.workers, rounds, calls, work)
+        rates, cpu = mlflow_vs_stub(args.workers, rounds, calls, work)
         dock, stub = statistics.median(rates["dockyard"]), statistics.median(rates["stub"])
         title = f"MLflow `log_metric`, {args.workers} workers, {rounds} rounds of {calls}"
-        print(f"\n| {title} | calls/s |")
-        print("|---|---:|")
-        print(f"| Dockyard (median; rounds {_fmt(rates['dockyard'])}) | {dock:,.0f} |")
-        print(f"| stub (median; rounds {_fmt(rates['stub'])}) | {stub:,.0f} |")
-        print(f"| Dockyard / stub | {dock / stub:.0%} |")
+        print(f"\n| {title} | calls/s | server CPU µs/call |")
+        print("|---|---:|---:|")
+        for name, label, rate in (("dockyard", "Dockyard", dock), ("stub", "stub", stub)):
+            used = statistics.median(cpu[name])
+            print(f"| {label} (median; rounds {_fmt(rates[name])}) | {rate:,.0f} | {used:,.0f} |")
+        print(f"| Dockyard / stub | {dock / stub:.0%} | |")
 
     if "server" not in args.skip and args.before:
         calls, rounds = (300, 2) if args.quick else (2000, 4)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 from tests.services.live_server import LiveServer
+
+from dockyard.server.store import Database
+from dockyard.settings import Settings
 
 API = "/api/2.0/mlflow"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -368,3 +372,27 @@ def test_numbers_beyond_64_bits_are_a_client_error(
     http: httpx.Client, path: str, body: dict[str, Any]
 ) -> None:
     assert http.post(f"{API}/{path}", json=body).status_code < 500
+
+
+def test_a_metric_logged_while_another_process_writes_waits_its_turn(
+    http: httpx.Client, live_server: LiveServer
+) -> None:
+    """A small write runs on the server's event loop only when it need not wait: here another
+    process holds the database's write lock, so the write is refused there before it begins
+    and waits in a thread instead, then succeeds."""
+    run_id = _run(http)["run_id"]
+    other = Database(Settings(home=live_server.home).resolved_database_url)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            with other.write() as conn:
+                conn.exec_driver_sql("UPDATE runs SET name = name WHERE run_id = ?", (run_id,))
+                logged = pool.submit(http.post, f"{API}/runs/log-metric", json=_metric(run_id))
+                # Whenever it arrives, the lock is held: it cannot have been answered yet.
+                assert not logged.done()
+            _ok(logged.result(timeout=20))
+        finally:
+            other.dispose()
+    history = _ok(
+        http.get(f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "m"})
+    )
+    assert [m["value"] for m in history["metrics"]] == [1.0]

@@ -135,3 +135,81 @@ def test_a_consumer_goes_on_from_its_cursor(db: Database, tmp_path: Path) -> Non
     _until(lambda: after.seen == ["j4", "j5"])  # what a failed pass left is handled next
     after.stop()
     assert log.position("collector") == log.latest_id()
+
+
+class Settling(Counting):
+    settle_s = 1.0  # far longer than the wake-ups below take to make
+
+    def __init__(self, db: Database, home: Path) -> None:
+        super().__init__(db, home)
+        self.started: list[float] = []
+
+    def tick(self) -> float | None:
+        self.started.append(time.monotonic())
+        return super().tick()
+
+
+def test_a_stream_of_wake_ups_makes_one_pass_per_settle_time(db: Database, tmp_path: Path) -> None:
+    loop = Settling(db, tmp_path)
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    woke = time.monotonic()
+    loop.wake()  # after a quiet spell: a pass at once
+    _until(lambda: loop.ticks == 2)
+    for _ in range(50):  # soon after that pass: they wait out settle_s, and share one pass
+        loop.wake()
+    _until(lambda: loop.ticks == 3)
+    loop.stop()
+    assert loop.ticks == 3
+    _, second, third = loop.started
+    assert second - woke < loop.settle_s * 0.9 <= third - second
+
+
+class Lagging(Collecting):
+    save_s = 3600.0  # only stopping writes the cursor within a test
+
+
+def test_a_consumer_writes_its_cursor_when_it_stops(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    log.record(_ACTOR, "job.submitted", "job", "j0", scope="jobs")
+    consumer = Lagging(db, tmp_path, log)
+    consumer.start()
+    _until(lambda: consumer.seen == ["j0"])
+    log.record(_ACTOR, "job.submitted", "job", "j1", scope="jobs")
+    _until(lambda: consumer.seen == ["j0", "j1"])
+    # Read in memory, not yet in the database: a crash now would hand both out again.
+    assert log.position("collector") == 0
+    consumer.stop()
+    assert log.position("collector") == log.latest_id()
+
+
+class Polling(Collecting):
+    interval_s = 0.05
+    save_s = 0.2
+
+
+def test_a_consumer_writes_its_cursor_within_save_s(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    consumer = Polling(db, tmp_path, log)
+    consumer.start()
+    log.record(_ACTOR, "job.submitted", "job", "j0", scope="jobs")
+    log.record(_ACTOR, "job.submitted", "job", "j1", scope="jobs")
+    _until(lambda: consumer.seen == ["j0", "j1"])
+    # No more events: a later idle pass writes it, with the consumer still running.
+    _until(lambda: log.position("collector") == log.latest_id(), timeout=5)
+    assert consumer.is_leader
+    consumer.stop()
+
+
+def test_wake_ups_do_not_settle_after_a_pass_that_did_work(db: Database, tmp_path: Path) -> None:
+    loop = Settling(db, tmp_path)
+    loop.settling = False  # as a pass that queued something for someone leaves it
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    loop.wake()
+    _until(lambda: loop.ticks == 2)
+    loop.wake()  # soon after a woken pass, yet served at once
+    _until(lambda: loop.ticks == 3)
+    loop.stop()
+    _, second, third = loop.started
+    assert third - second < loop.settle_s * 0.9

@@ -1,4 +1,4 @@
-"""Prebuilt selects on SQLite's driver: the same rows as SQLAlchemy's, in the same transaction."""
+"""Prebuilt statements on SQLite's driver: what SQLAlchemy would do, in the same transaction."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import Unavailable
-from dockyard.server.store import DriverSelect, open_database, schema
+from dockyard.server.store import (
+    DriverInsert,
+    DriverSelect,
+    open_database,
+    schema,
+    upsert_statement,
+)
 
 _E = schema.experiments
 _LM = schema.latest_metrics
@@ -72,5 +79,85 @@ def test_a_database_error_on_sqlite_is_unavailable(tmp_path: Path) -> None:
             query.sql = "SELECT name FROM no_such_table"
             with pytest.raises(Unavailable, match="no_such_table"):
                 query.rows(conn, {})
+    finally:
+        db.dispose()
+
+
+_EVENT_COLUMNS = ("time", "type", "resource_type", "resource_id", "scope", "actor", "body")
+
+
+def test_inserts_and_upserts_store_what_sqlalchemy_stores(url: str) -> None:
+    db = open_database(url)
+    columns = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+    latest = DriverInsert(
+        lambda dialect: upsert_statement(dialect, _LM, columns, ("run_id", "key")), columns
+    )
+    events = DriverInsert(lambda _: schema.events.insert(), _EVENT_COLUMNS)
+    try:
+        with db.write() as conn:
+            conn.execute(
+                _E.insert().values(
+                    experiment_id=1,
+                    name="e",
+                    artifact_location="/a",
+                    creation_time=1,
+                    last_update_time=1,
+                )
+            )
+            conn.execute(
+                schema.runs.insert().values(
+                    run_id="r1",
+                    experiment_id=1,
+                    name="r",
+                    user_id="",
+                    status="RUNNING",
+                    start_time=1,
+                    artifact_uri="/a/r1",
+                    lifecycle_stage="active",
+                )
+            )
+            latest.execute(conn, [("r1", "loss", 0.5, False, 1, 0), ("r1", "acc", 0.0, True, 1, 0)])
+            latest.execute(conn, [("r1", "loss", 0.25, False, 2, 1)])  # the conflict updates
+            events.execute(conn, [(7, "run.logged", "run", "r1", "experiment:1", "a", "{}")])
+        with db.read() as conn:
+            rows = conn.execute(
+                select(_LM.c.key, _LM.c.value, _LM.c.is_nan, _LM.c.step).order_by(_LM.c.key)
+            ).all()
+            [event] = conn.execute(select(schema.events)).all()
+        # Read back through SQLAlchemy: a Boolean stored by the driver reads as a bool.
+        assert [tuple(r) for r in rows] == [("acc", 0.0, True, 0), ("loss", 0.25, False, 1)]
+        assert (event.type, event.resource_id, event.source, event.outcome) == (
+            "run.logged",
+            "r1",
+            "",
+            "ok",
+        )
+    finally:
+        db.dispose()
+
+
+def test_an_insert_whose_values_convert_is_refused() -> None:
+    from sqlalchemy import Column, DateTime, MetaData, Table
+
+    table = Table("t", MetaData(), Column("at", DateTime))
+    with pytest.raises(ValueError, match="'at'"):
+        DriverInsert(lambda _: table.insert(), ("at",))
+
+
+def test_an_insert_binding_more_than_its_columns_is_refused() -> None:
+    statement = schema.events.insert().values(type=bindparam("kind"))
+    with pytest.raises(ValueError, match="not the columns"):
+        DriverInsert(lambda _: statement, ("time",))
+
+
+def test_a_constraint_broken_on_sqlite_is_sqlalchemys_integrity_error(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path}/meta.db")
+    columns = ("run_id", "key", "value", "is_nan", "timestamp", "step")
+    latest = DriverInsert(
+        lambda dialect: upsert_statement(dialect, _LM, columns, ("run_id", "key")), columns
+    )
+    try:
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"), db.write() as conn:
+            latest.execute(conn, [("no-such-run", "loss", 0.5, False, 1, 0)])
     finally:
         db.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select, text
 
 from dockyard.server.actor import Actor
 from dockyard.server.events._entities import Event
-from dockyard.server.store import Database, schema, upsert
+from dockyard.server.store import Database, DriverInsert, schema, upsert
 
 __all__ = ["EventLog", "Visible"]
 
@@ -28,9 +28,19 @@ _E = schema.events
 _C = schema.event_cursors
 # Arbitrary constant naming the event log's advisory lock in PostgreSQL.
 _PG_LOCK = 0x64796576
-# Built once: a statement built per call costs more than the insert (SQLAlchemy derives a
-# cache key for every new statement object); parameters are bound at execution.
-_INSERT = _E.insert()
+_COLUMNS = (
+    "time",
+    "type",
+    "resource_type",
+    "resource_id",
+    "scope",
+    "actor",
+    "source",
+    "outcome",
+    "body",
+)
+# Every change appends one: its row goes to the driver as a tuple (see DriverInsert).
+_INSERT = DriverInsert(lambda _: _E.insert(), _COLUMNS)
 MAX_BODY = 4096
 MAX_PAGE = 1000
 
@@ -88,20 +98,18 @@ class EventLog:
         """Record a change inside the transaction ``conn`` that makes it."""
         if self._pg:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
-        conn.execute(
-            _INSERT,
-            {
-                "time": _now_ms(),
-                "type": type,
-                "resource_type": resource_type,
-                "resource_id": str(resource_id)[:256],
-                "scope": scope[:300],
-                "actor": actor.label[:256],
-                "source": actor.source[:64],
-                "outcome": outcome,
-                "body": _body(body),
-            },
+        row = (
+            _now_ms(),
+            type,
+            resource_type,
+            str(resource_id)[:256],
+            scope[:300],
+            actor.label[:256],
+            actor.source[:64],
+            outcome,
+            _body(body),
         )
+        _INSERT.execute(conn, [row])
         self.notify()
 
     def record(

@@ -8,6 +8,7 @@ them needs::
                 database, however many server processes run)
     on taking the lead -> reconcile()   reattach, resume, or fail with a reason
     then, until stop() -> tick()        one pass; sleeps interval_s or until wake()
+    on stop()          -> finish()      save what the loop holds in memory, then let go
 
 The job scheduler (:mod:`dockyard.server.jobs._scheduler`) and the endpoint supervisor
 (:mod:`dockyard.server.endpoints._supervisor`) are loops. :class:`EventConsumer` adds a durable

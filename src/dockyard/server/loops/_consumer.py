@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from abc import abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -24,18 +25,27 @@ class EventConsumer(BackgroundLoop):
     (after a crash, on another server) goes on where the last one stopped: every event is
     handled at least once. :meth:`handle` must therefore tolerate seeing an event again (a crash
     between handling and moving the cursor); a consumer whose effects are database writes can
-    make them exactly once by moving the cursor itself in the same transaction
-    (:meth:`~dockyard.server.events.EventLog.advance`). Appends in this process wake the loop at
-    once; those of other server processes are seen within :attr:`interval_s`.
+    make them exactly once by moving the cursor itself in the same transaction (override
+    :meth:`consume`). Appends in this process wake the loop at once; those of other server
+    processes are seen within :attr:`interval_s`.
+
+    A client that logs a metric per call appends hundreds of events a second, and a cursor write
+    for each pass cost the server more than the calls themselves. So the leader keeps its cursor
+    in memory, writing it to the database at most every :attr:`save_s` (on the first pass after
+    that long, and when it stops): a crash hands the events of that last stretch to the next
+    leader again, which the at-least-once contract above allows. A consumer of every event also
+    sets :attr:`settle_s`, so that a stream of appends makes one pass per ``settle_s``.
 
     Attributes:
         types: The event types consumed (``job.*`` style prefixes allowed); others are
             skipped over, never handed on.
         batch: At most this many events per pass.
+        save_s: How often, at most, the cursor is written while it moves.
     """
 
     types: ClassVar[tuple[str, ...]]
     batch: ClassVar[int] = 100
+    save_s: ClassVar[float] = 1.0
 
     def __init__(
         self,
@@ -48,6 +58,9 @@ class EventConsumer(BackgroundLoop):
         super().__init__(db, home, wake=wake)
         self.events = events
         self._nudged = False
+        self._cursor: int | None = None  # read up to here (None: not loaded yet)
+        self._saved = 0  # the cursor as the database has it
+        self._saved_at = 0.0
         events.on_append(self._nudge)
 
     def _nudge(self) -> None:
@@ -60,18 +73,51 @@ class EventConsumer(BackgroundLoop):
 
     def tick(self) -> float | None:
         nudged, self._nudged = self._nudged, False
-        after = self.events.position(self.name)
+        after = self.position()
         found, last = self.events.scan(after=after, types=list(self.types), limit=self.batch)
         if not found and last == after and nudged:
-            # Appends notify just before their transaction commits: look again in a moment.
+            # The append that woke this pass has not committed yet: look again in a moment.
             return _SOON_S
-        if found:
-            self.handle(found)
-        if last > after:
-            with self._db.write() as conn:
-                self.events.advance(conn, self.name, last)
+        self.consume(found, last)
         return 0.0 if len(found) == self.batch else None  # more waiting: no pause
+
+    def consume(self, events: list[Event], last: int) -> None:
+        """Act on one pass's ``events`` and move the cursor to ``last`` (at or past the last of
+        them): :meth:`handle`, then :meth:`moved`. A consumer that records its effects and its
+        cursor in one transaction overrides this, and calls :meth:`saved` after the commit."""
+        if events:
+            self.handle(events)
+        self.moved(last)
 
     @abstractmethod
     def handle(self, events: list[Event]) -> None:
         """Act on ``events`` (oldest first); raising leaves the cursor where it was."""
+
+    def finish(self) -> None:
+        if self._cursor is not None and self._cursor > self._saved:
+            self._save(self._cursor)
+
+    # -- the cursor ----------------------------------------------------------------------------
+
+    def position(self) -> int:
+        """Where this loop has read up to (from the database on its first pass)."""
+        if self._cursor is None:
+            self._cursor = self._saved = self.events.position(self.name)
+            self._saved_at = time.monotonic()
+        return self._cursor
+
+    def moved(self, last: int) -> None:
+        """The pass read up to ``last``: remember it, and write it if :attr:`save_s` passed."""
+        self._cursor = max(last, self.position())
+        if self._cursor > self._saved and time.monotonic() - self._saved_at >= self.save_s:
+            self._save(self._cursor)
+
+    def saved(self, position: int) -> None:
+        """The pass wrote the cursor at ``position`` itself, in its own transaction."""
+        self._cursor = max(position, self.position())
+        self._saved, self._saved_at = position, time.monotonic()
+
+    def _save(self, position: int) -> None:
+        with self._db.write() as conn:
+            self.events.advance(conn, self.name, position)
+        self.saved(position)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +33,10 @@ class BackgroundLoop(ABC):
 
     name: ClassVar[str]
     interval_s: ClassVar[float] = 1.0
+    #: A wake-up this soon after the last pass a wake-up began waits out the rest of it, and
+    #: the wake-ups meanwhile join its pass: a stream of them makes one pass per settle_s,
+    #: while one after a quiet spell is served at once. Only while :attr:`settling`.
+    settle_s: ClassVar[float] = 0.0
     #: How often a follower tries to take the lead.
     follow_s: ClassVar[float] = 2.0
 
@@ -43,6 +49,10 @@ class BackgroundLoop(ABC):
             target=self._main, name=f"dockyard-{self.name}", daemon=True
         )
         self.is_leader = False
+        #: Whether wake-ups settle (:attr:`settle_s`): a pass that found nothing anyone waits
+        #: for may set it, one that did work for someone clear it, so that their wake-ups are
+        #: served at once.
+        self.settling = True
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -76,6 +86,10 @@ class BackgroundLoop(ABC):
     def tick(self) -> float | None:
         """One pass. Returns how long to sleep before the next (None: :attr:`interval_s`)."""
 
+    def finish(self) -> None:  # noqa: B027 - optional: most loops keep nothing in memory
+        """Once, when stopping while leading, before the lead is given up: save what the loop
+        holds in memory (it runs in the loop's thread, after its last pass)."""
+
     # -- the thread -----------------------------------------------------------------------------
 
     def _main(self) -> None:
@@ -89,11 +103,23 @@ class BackgroundLoop(ABC):
             self.reconcile()
         except Exception:
             log.exception("%s: reconciling failed", self.name)
+        woken_at = -math.inf  # when the last pass a wake-up began started
+        woken = False
         while not self._stopping.is_set():
             self._wake.clear()  # before the pass: a wake during it makes the next one prompt
+            if woken:
+                woken_at = time.monotonic()
             pause = None
             try:
                 pause = self.tick()
             except Exception:
                 log.exception("%s: a pass failed", self.name)
-            self._wake.wait(self.interval_s if pause is None else pause)
+            woken = self._wake.wait(self.interval_s if pause is None else pause)
+            if woken and self.settle_s and self.settling:
+                rest = woken_at + self.settle_s - time.monotonic()
+                if rest > 0:
+                    self._stopping.wait(rest)
+        try:
+            self.finish()
+        except Exception:
+            log.exception("%s: finishing failed", self.name)

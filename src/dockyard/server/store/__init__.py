@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from dockyard.server.store._database import Database
-from dockyard.server.store._driver import DriverSelect
+from dockyard.server.store._database import Database, WriterBusy
+from dockyard.server.store._driver import DriverInsert, DriverSelect
 from dockyard.server.store._leader import LeaderLock
 from dockyard.server.store._migrate import migrate
-from dockyard.server.store._upsert import insert_ignore, upsert
+from dockyard.server.store._upsert import insert_ignore, upsert, upsert_statement
 
 __all__ = [
     "Database",
+    "DriverInsert",
     "DriverSelect",
     "LeaderLock",
+    "WriterBusy",
     "insert_ignore",
     "migrate",
     "open_database",
     "upsert",
+    "upsert_statement",
 ]
 
 

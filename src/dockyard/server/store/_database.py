@@ -6,13 +6,23 @@ fail at once with "database is locked" (busy_timeout does not help an upgrade de
 immediate one simply waits its turn. Reads use a separate engine with ordinary deferred
 transactions so they never queue behind writers. PostgreSQL needs none of this: both context
 managers share one engine.
+
+A small write may run on an event loop (:meth:`Database.without_waiting`) as long as it never
+makes the loop wait: inside that block a write transaction that would wait for another writer
+(this process's or another's) raises :class:`WriterBusy` before it begins, for the caller to
+run it in a thread instead, and its commit never checkpoints the WAL (a checkpoint writes and
+syncs the database file, milliseconds the loop must not spend). Every ``_POOLED_EVERY``-th such
+write is refused, so a commit that may checkpoint still happens in a thread while clients only
+log metrics.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +32,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["Database"]
+__all__ = ["Database", "WriterBusy"]
 
+_BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     # NORMAL in WAL mode survives a process crash (the WAL is fsynced at checkpoints); only an OS
@@ -31,10 +42,21 @@ _SQLITE_PRAGMAS = (
     # tracking store makes for per-call commits in the tens of microseconds.
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
+    _BUSY_TIMEOUT,
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
+_AUTOCHECKPOINT = "PRAGMA wal_autocheckpoint=1000"  # SQLite's default
+# Set by Database.without_waiting for the code it runs (per task or thread, as contexts are).
+_NO_WAIT: ContextVar[bool] = ContextVar("dockyard_write_without_waiting", default=False)
+_POOLED_EVERY = 256
+
+
+class WriterBusy(Unavailable):
+    """A write inside :meth:`Database.without_waiting` would have waited: run it elsewhere.
+
+    Raised before the transaction begins, so nothing was written.
+    """
 
 
 class Database:
@@ -55,6 +77,7 @@ class Database:
                 field="database_url",
             )
         self._write_lock = threading.Lock()
+        self._unwaited = 0  # writes begun without waiting, for _POOLED_EVERY
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +108,18 @@ class Database:
         def _on_begin(conn: Connection) -> None:
             # Straight to the driver: through SQLAlchemy's execution path the BEGIN cost ~20 µs,
             # as much as a small read's own SELECT.
-            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+            driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+            if not (immediate and _NO_WAIT.get()):
+                driver.execute(begin)
+                return
+            driver.execute("PRAGMA busy_timeout=0")
+            try:
+                driver.execute(begin)
+            except sqlite3.OperationalError as exc:  # another process is writing
+                raise WriterBusy(f"metadata database busy: {exc}") from exc
+            finally:
+                driver.execute(_BUSY_TIMEOUT)
+            driver.execute("PRAGMA wal_autocheckpoint=0")  # put back when the write ends
 
         return engine
 
@@ -97,15 +131,47 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block exits without an exception."""
-        if self.dialect == "sqlite":
+        """A write transaction, committed when the block exits without an exception.
+
+        Raises:
+            WriterBusy: Within :meth:`without_waiting`, when the transaction would wait.
+        """
+        if self.dialect != "sqlite":
+            with _translate_errors(), self.write_engine.begin() as conn:
+                yield conn
+        elif not _NO_WAIT.get():
             # One writer at a time per process: threads queue here instead of spinning on
             # SQLite's busy handler, which is much slower under contention.
             with self._write_lock, _translate_errors(), self.write_engine.begin() as conn:
                 yield conn
         else:
-            with _translate_errors(), self.write_engine.begin() as conn:
-                yield conn
+            if not self._write_lock.acquire(blocking=False):
+                raise WriterBusy("another write of this process is in progress")
+            try:
+                self._unwaited += 1
+                if self._unwaited % _POOLED_EVERY == 0:
+                    raise WriterBusy("this write may checkpoint the WAL")
+                with _translate_errors(), self.write_engine.connect() as conn:
+                    try:
+                        with conn.begin():
+                            yield conn
+                    finally:
+                        conn.connection.driver_connection.execute(_AUTOCHECKPOINT)  # type: ignore[union-attr]
+            finally:
+                self._write_lock.release()
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Within the block, :meth:`write` raises :class:`WriterBusy` where it would wait for
+        another writer, and its commit leaves the WAL to a later one to checkpoint: for a small
+        write on an event loop, retried in a thread when refused. On PostgreSQL (a network
+        round trip each statement) it changes nothing: callers keep such writes off the loop.
+        """
+        token = _NO_WAIT.set(self.dialect == "sqlite")
+        try:
+            yield
+        finally:
+            _NO_WAIT.reset(token)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["insert_ignore", "upsert"]
+__all__ = ["insert_ignore", "upsert", "upsert_statement"]
 
 #: Limits which conflicting rows an upsert changes; receives the ``excluded`` pseudo-table.
 Where = Callable[[Any], ColumnElement[bool]]
@@ -52,6 +52,17 @@ def _insert_ignore_statement(dialect: str, table: Table, keys: tuple[str, ...]) 
         .returning(table.c[keys[0]])
     )
     return built
+
+
+def upsert_statement(
+    dialect: str,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    where: Where | None = None,
+) -> Insert:
+    """The statement :func:`upsert` runs for rows of ``columns`` on ``dialect`` (built once)."""
+    return _upsert_statement(dialect, table, tuple(columns), tuple(keys), where)
 
 
 def upsert(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
+    Insert,
     Select,
     and_,
     bindparam,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from dockyard.api.tracking import (
@@ -40,7 +42,14 @@ from dockyard.api.tracking import (
     RunStatus,
 )
 from dockyard.errors import Conflict, NotFound
-from dockyard.server.store import DriverSelect, insert_ignore, schema, upsert
+from dockyard.server.store import (
+    DriverInsert,
+    DriverSelect,
+    insert_ignore,
+    schema,
+    upsert,
+    upsert_statement,
+)
 
 __all__ = ["HistoryPoint", "RunRepository"]
 
@@ -213,13 +222,19 @@ def _extremes(axis: str, dialect: str) -> tuple[Select[Any], Select[Any]]:
     )
 
 
-# A point already stored (same key, value, step and timestamp: a retried write) is skipped by
-# the unique index, as MLflow's store does.
-_INSERT_METRICS = {
-    mark: f"INSERT INTO metrics ({', '.join(_METRIC_COLUMNS)}) VALUES ({', '.join([mark] * 6)}) "
-    "ON CONFLICT DO NOTHING"
-    for mark in ("?", "%s")
-}
+def _history_insert(dialect: str) -> Insert:
+    # A point already stored (same key, value, step and timestamp: a retried write) is skipped
+    # by the unique index, as MLflow's store does.
+    module = postgresql if dialect == "postgresql" else sqlite
+    built: Insert = module.insert(schema.metrics).on_conflict_do_nothing()
+    return built
+
+
+_HISTORY_INSERT = DriverInsert(_history_insert, _METRIC_COLUMNS)
+_LATEST_UPSERT = DriverInsert(
+    lambda dialect: upsert_statement(dialect, _LM, _METRIC_COLUMNS, ("run_id", "key"), _is_newer),
+    _METRIC_COLUMNS,
+)
 
 
 def _window_bind(run_id: str, key: str, lo: int | None, hi: int | None) -> dict[str, Any]:
@@ -421,12 +436,10 @@ class RunRepository:
             current = latest.get(key)
             if current is None or rank > current[0]:
                 latest[key] = (rank, row)
-        # The hot path of metric logging: hand plain tuples to the driver's executemany, skipping
-        # per-row parameter processing, which costs more than the insert itself.
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(_INSERT_METRICS[mark], rows)
-        latest_rows = [dict(zip(_METRIC_COLUMNS, row, strict=True)) for _, row in latest.values()]
-        upsert(conn, _LM, latest_rows, keys=("run_id", "key"), where=_is_newer)
+        # The hot path of metric logging: plain tuples to the driver, skipping per-row parameter
+        # processing, which costs more than the insert itself.
+        _HISTORY_INSERT.execute(conn, rows)
+        _LATEST_UPSERT.execute(conn, [row for _, row in latest.values()])
 
     def metric_history(
         self, conn: Connection, run_id: str, key: str, *, max_results: int, offset: int

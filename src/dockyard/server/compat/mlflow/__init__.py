@@ -88,7 +88,7 @@ def _build() -> APIRouter:
         ):
             router.add_route(
                 f"{prefix}/mlflow/{endpoint.path}",
-                json_endpoint(endpoint.handler, endpoint.service),
+                json_endpoint(endpoint.handler, endpoint.service, short_write=endpoint.short_write),
                 methods=list(endpoint.methods),
                 include_in_schema=False,
             )

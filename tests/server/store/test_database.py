@@ -1,0 +1,116 @@
+"""Write transactions: ``without_waiting`` refuses, before it begins, a write that would wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from dockyard.server.store import Database, WriterBusy, open_database, schema
+
+_E = schema.experiments
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path}/meta.db")
+    yield database
+    database.dispose()
+
+
+def _add(conn: object, name: str) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        _E.insert().values(name=name, artifact_location="/a", creation_time=1, last_update_time=1)
+    )
+
+
+def _names(db: Database) -> list[str]:
+    """The experiments' names, but the one every new database has."""
+    with db.read() as conn:
+        rows = conn.execute(select(_E.c.name).where(_E.c.name != "Default").order_by(_E.c.name))
+        return [r[0] for r in rows]
+
+
+def _holding(db: Database) -> tuple[threading.Event, threading.Event, threading.Thread]:
+    """A thread inside a write transaction of ``db`` until ``release`` is set."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as conn:
+            _add(conn, "held")
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return held, release, thread
+
+
+def test_a_free_write_commits_and_puts_the_connection_back_as_it_was(db: Database) -> None:
+    with db.without_waiting(), db.write() as conn:
+        _add(conn, "quick")
+        driver = conn.connection.driver_connection
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    assert _names(db) == ["quick"]
+    with db.write() as conn:  # the pool's one connection: settings restored
+        driver = conn.connection.driver_connection
+        assert driver.execute("PRAGMA busy_timeout").fetchone() == (30000,)
+        assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+
+
+def test_a_write_of_this_process_in_progress_refuses_at_once(db: Database) -> None:
+    _, release, thread = _holding(db)
+    try:
+        with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
+            _add(conn, "refused")
+    finally:
+        release.set()
+        thread.join()
+    assert _names(db) == ["held"]
+
+
+def test_another_processs_write_refuses_at_once(tmp_path: Path, db: Database) -> None:
+    other = Database(db.url)  # its own lock and connections, as another process has
+    _, release, thread = _holding(other)
+    started = time.monotonic()
+    try:
+        with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
+            _add(conn, "refused")
+        assert time.monotonic() - started < 5  # not the 30 s busy timeout
+        with db.write() as conn:  # the connection waits again outside the block
+            driver = conn.connection.driver_connection
+            assert driver.execute("PRAGMA busy_timeout").fetchone() == (30000,)
+            release.set()
+            _add(conn, "waited")
+    finally:
+        release.set()
+        thread.join()
+        other.dispose()
+    assert _names(db) == ["held", "waited"]
+
+
+def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:
+    refused = 0
+    for i in range(600):
+        try:
+            with db.without_waiting(), db.write() as conn:
+                _add(conn, f"e{i:03}")
+        except WriterBusy:
+            refused += 1
+    assert refused == 2  # the 256th and the 512th
+    assert len(_names(db)) == 598
+
+
+def test_without_waiting_changes_nothing_on_postgresql(postgres_url: str) -> None:
+    db = open_database(postgres_url)
+    try:
+        with db.without_waiting(), db.write() as conn:
+            _add(conn, "pg")
+        assert _names(db) == ["pg"]
+    finally:
+        db.dispose()
