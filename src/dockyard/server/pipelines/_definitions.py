@@ -11,7 +11,7 @@ from dockyard.server.pipelines._core import Core, Problem
 from dockyard.server.pipelines._errors import InvalidDefinition
 from dockyard.server.pipelines._tasks import Integrations
 
-__all__ = ["check_definition", "diagnose", "validation"]
+__all__ = ["ParsedDefinitions", "check_definition", "diagnose", "validation"]
 
 _SHOWN = 10
 
@@ -63,3 +63,26 @@ def validation(core: Core, integrations: Integrations, text: str) -> Validation:
     _, problems = diagnose(core, integrations, text)
     failed = any(p.severity == "ERROR" for p in problems)
     return Validation(result="FAIL" if failed else "OK", diagnostics=problems)
+
+
+class ParsedDefinitions:
+    """Parsed definitions by state machine revision, so starting an execution does not parse
+    (with its duplicate-key checks) the same text again. A revision's text never changes (an
+    update makes a new revision id); the core copies the definition it starts from, so the
+    shared dict is never changed. Holds at most ``size`` revisions, dropping the oldest.
+    """
+
+    def __init__(self, core: Core, size: int = 256) -> None:
+        self.core = core
+        self._size = size
+        self._found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def get(self, arn: str, revision_id: str, text: str) -> dict[str, Any]:
+        key = (arn, revision_id)
+        found = self._found.get(key)
+        if found is None:
+            found = self.core.parse(text)
+            if len(self._found) >= self._size:
+                self._found.pop(next(iter(self._found)), None)
+            self._found[key] = found
+        return found

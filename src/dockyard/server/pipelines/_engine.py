@@ -50,6 +50,18 @@ def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+class _Begun:
+    """The few columns of an execution being inserted that writing its first step reads."""
+
+    status = "RUNNING"
+    next_event_id = 1
+
+    def __init__(self, *, arn: str, state_machine_arn: str, name: str) -> None:
+        self.arn = arn
+        self.state_machine_arn = state_machine_arn
+        self.name = name
+
+
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -106,20 +118,6 @@ class Engine:
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         }
-        self.repo.insert_execution(
-            conn,
-            arn=arn,
-            state_machine_arn=machine.arn,
-            name=name,
-            status="RUNNING",
-            input=input_text,
-            snapshot="{}",
-            definition=machine.definition,
-            revision_id=machine.revision_id,
-            owner_id=actor.user_id if actor.job is None else None,
-            created_by=actor.label,
-            start_time=now,
-        )
         step = self.core.start(
             definition,
             orjson.loads(input_text),
@@ -127,9 +125,26 @@ class Engine:
             now=to_datetime(now),
             seed=secrets.token_hex(16),  # makes task tokens unguessable
         )
-        row = self.repo.execution(conn, arn)
+        # One INSERT of the row as the first step leaves it (an execution that ends inside
+        # StartExecution is written once, not inserted then updated).
+        values = self._step_values(step, 1, now)
+        self.repo.insert_execution(
+            conn,
+            arn=arn,
+            state_machine_arn=machine.arn,
+            name=name,
+            input=input_text,
+            definition=machine.definition,
+            revision_id=machine.revision_id,
+            owner_id=actor.user_id if actor.job is None else None,
+            created_by=actor.label,
+            start_time=now,
+            **values,
+        )
+        row = _Begun(arn=arn, state_machine_arn=machine.arn, name=name)
         self._event(conn, actor, "pipeline.execution.started", row, {"name": name})
-        self._apply(conn, actor, row, step, now)
+        # Its tasks and timers are the ones this step records: nothing older to close.
+        self._apply(conn, actor, row, step, now, written=values)
         return now
 
     def feed(self, arn: str, completions: Completion, *, actor: Actor = SYSTEM) -> str | None:
@@ -168,28 +183,12 @@ class Engine:
 
     # -- writing a step -------------------------------------------------------------------------
 
-    def _apply(self, conn: Connection, actor: Actor, row: Any, step: StepLike, now: int) -> str:
-        arn = row.arn
-        first = int(row.next_event_id)
-        history = [
-            {
-                "execution_arn": arn,
-                "event_id": first + i,
-                "previous_event_id": first + i - 1,
-                "type": event.type,
-                "time": _ms(event.timestamp),
-                "details": dumps(event.details or {}),
-            }
-            for i, event in enumerate(step.events)
-        ]
-        self.repo.add_history(conn, history)
-        scheduled = False
-        for effect in step.effects:
-            scheduled |= self._record(conn, arn, effect, now)
+    def _step_values(self, step: StepLike, first: int, now: int) -> dict[str, Any]:
+        """The execution row's columns after ``step`` (its events numbered from ``first``)."""
         values: dict[str, Any] = {
             "snapshot": dumps(step.state),
             "status": step.status,
-            "next_event_id": first + len(history),
+            "next_event_id": first + len(step.events),
         }
         if step.status in TERMINAL:
             values.update(
@@ -198,8 +197,42 @@ class Engine:
                 error=step.error,
                 cause=step.cause,
             )
+        return values
+
+    def _apply(
+        self,
+        conn: Connection,
+        actor: Actor,
+        row: Any,
+        step: StepLike,
+        now: int,
+        *,
+        written: dict[str, Any] | None = None,
+    ) -> str:
+        """Write ``step`` of ``row``'s execution; ``written``: the row was just inserted with
+        these values (a new execution: no row to update, no older tasks or timers)."""
+        arn = row.arn
+        first = int(row.next_event_id)
+        history = [
+            (
+                arn,
+                first + i,
+                first + i - 1,
+                event.type,
+                _ms(event.timestamp),
+                dumps(event.details or {}),
+            )
+            for i, event in enumerate(step.events)
+        ]
+        self.repo.add_history(conn, history)
+        scheduled = False
+        for effect in step.effects:
+            scheduled |= self._record(conn, arn, effect, now)
+        if written is None:
+            values = self._step_values(step, first, now)
+            self.repo.change_execution(conn, arn, values)
+        if step.status in TERMINAL and (written is None or step.effects):
             scheduled |= self._close(conn, arn)
-        self.repo.change_execution(conn, arn, values)
         if step.status != row.status and step.status in TERMINAL:
             body = {"name": row.name, "error": step.error} if step.error else {"name": row.name}
             self._event(conn, actor, f"pipeline.execution.{step.status.lower()}", row, body)

@@ -43,7 +43,11 @@ from dockyard.server.actor import Actor, Role
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines import _views
-from dockyard.server.pipelines._definitions import check_definition, validation
+from dockyard.server.pipelines._definitions import (
+    ParsedDefinitions,
+    check_definition,
+    validation,
+)
 from dockyard.server.pipelines._engine import TERMINAL, Engine
 from dockyard.server.pipelines._errors import (
     ExecutionExists,
@@ -84,6 +88,7 @@ class PipelineService:
         self.engine = engine
         self.integrations = integrations
         self._repo = engine.repo
+        self._definitions: ParsedDefinitions | None = None
 
     def _event(self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any]) -> None:
         arn = state_machine_arn(name)
@@ -216,11 +221,17 @@ class PipelineService:
                 if found.status == "RUNNING" and found.input == request.input:
                     return StartedExecution(execution_arn=arn, start_time=found.start_time)
                 raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
-            definition = self.engine.core.parse(machine.definition)
+            definition = self._parsed(machine)
             started = self.engine.begin(
                 conn, actor, machine, arn, name, request.input, definition=definition
             )
         return StartedExecution(execution_arn=arn, start_time=started)
+
+    def _parsed(self, machine: Any) -> dict[str, Any]:
+        core = self.engine.core  # tests swap the core: the cache belongs to one core
+        if self._definitions is None or self._definitions.core is not core:
+            self._definitions = ParsedDefinitions(core)
+        return self._definitions.get(machine.arn, machine.revision_id, machine.definition)
 
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
         parse_execution_arn(arn)
