@@ -250,6 +250,7 @@ class Services:
         close = getattr(self.jobs.executor, "close", None)  # an executor may hold processes
         if close is not None:
             close()
+        self.pipelines.integrations.close()
         self.db.dispose()
 
 

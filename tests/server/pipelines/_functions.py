@@ -47,3 +47,15 @@ def block(event: dict[str, Any]) -> Any:
         out.write(str(os.getpid()))
     while True:
         time.sleep(0.05)
+
+
+def whoami(event: Any) -> dict[str, Any]:
+    """The call's process: its pid, parent, session and address-space limit."""
+    import resource
+
+    return {
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "sid": os.getsid(0),
+        "as_limit": resource.getrlimit(resource.RLIMIT_AS)[0],
+    }

@@ -6,7 +6,9 @@ Resources: ``dockyard:function:NAME``, ``arn:aws:lambda:<region>:<account>:funct
 answer is ``{"Payload": result, "StatusCode": 200, ...}``, as Step Functions gives it). Names
 resolve through ``DOCKYARD_PIPELINE_FUNCTIONS`` (``{"score": "mypkg.tasks:score"}``).
 
-Each call is a process of its own (:mod:`dockyard.runtime.functions`), in a session of its own,
+Each call is a process of its own (:mod:`dockyard.runtime.functions`; forked from a warm process
+that imported the functions' modules once, :mod:`~dockyard.server.pipelines._function_calls`,
+or started cold when it cannot fork), in a session of its own,
 under an address-space limit (``RLIMIT_AS``) and a timeout, so a function that leaks, hangs or
 crashes fails its task and nothing else. A function's exception fails the task with the
 exception's class name as the error and Lambda's JSON (``errorMessage``, ``errorType``,
@@ -29,6 +31,7 @@ from typing import Any
 import orjson
 
 from dockyard.errors import InvalidArgument
+from dockyard.server.pipelines._function_calls import CallEnded, WarmCalls
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     TOKEN,
@@ -69,8 +72,9 @@ class FunctionTask(BaseIntegration):
         self._memory = settings.pipeline_function_memory_mb
         # The calls running now, by task key: cancelling a task (a stop, TimeoutSeconds)
         # kills its call's process tree.
-        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._running: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
+        self._warm: WarmCalls | None = None
 
     def _name(self, base: str, payload: Any) -> str | None:
         if base == INVOKE:
@@ -110,40 +114,80 @@ class FunctionTask(BaseIntegration):
         return InBackground(run)
 
     def invoke(self, name: str, event: Any, key: str) -> Succeeded | Failed:
-        """Call function ``name`` with ``event`` in a process of its own."""
+        """Call function ``name`` with ``event`` in a process of its own: forked from the warm
+        process when it can, else started cold."""
+        data = orjson.dumps(event)
+        call_env = {"DOCKYARD_FUNCTION_NAME": name, "DOCKYARD_TASK_KEY": key}
+        with self._lock:
+            if self._warm is None and self._functions:
+                self._warm = WarmCalls(sorted(set(self._functions.values())), _server_free_env())
+            warm = self._warm
+
+        def running(kill: Callable[[], None]) -> None:
+            with self._lock:
+                self._running[key] = kill
+
+        try:
+            ended = (
+                None
+                if warm is None
+                else warm.call(
+                    self._functions[name], data, call_env, self._memory, self._timeout, running
+                )
+            )
+            if ended is None:
+                ended = self._cold(name, data, call_env, running)
+        except TimeoutError:
+            return Failed("States.Timeout", f"function {name} ran past {self._timeout:g} s")
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+        if ended.code == -signal.SIGKILL and not ended.out:
+            return Failed("States.TaskFailed", f"function {name} was stopped")
+        return _answer(name, ended.code, ended.out, ended.err)
+
+    def _cold(
+        self,
+        name: str,
+        data: bytes,
+        call_env: dict[str, str],
+        running: Callable[[Callable[[], None]], None],
+    ) -> CallEnded:
+        """The call in a fresh interpreter; TimeoutError once killed after the timeout."""
         # A function acts on its input, not as the server: none of the server's own settings
         # (its database URL, token, parameter key) reach it.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-        env.update(DOCKYARD_FUNCTION_NAME=name, DOCKYARD_TASK_KEY=key)
         proc = subprocess.Popen(
             [sys.executable, "-m", "dockyard.runtime.functions", self._functions[name]],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
+            env={**_server_free_env(), **call_env},
             start_new_session=True,  # a timeout kills the function's whole tree
             preexec_fn=_limits(self._memory),  # noqa: PLW1509 - only setrlimit, before exec
         )
-        with self._lock:
-            self._running[key] = proc
+        running(lambda: _kill(proc))
         try:
-            out, err = proc.communicate(orjson.dumps(event), timeout=self._timeout)
+            out, err = proc.communicate(data, timeout=self._timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             proc.communicate()
-            return Failed("States.Timeout", f"function {name} ran past {self._timeout:g} s")
-        finally:
-            with self._lock:
-                self._running.pop(key, None)
-        if proc.returncode == -signal.SIGKILL and not out:
-            return Failed("States.TaskFailed", f"function {name} was stopped")
-        return _answer(name, proc.returncode, out, err)
+            raise TimeoutError from None
+        return CallEnded(proc.returncode, out, err)
 
     def cancel(self, call: TaskCall, handle: str) -> None:
         with self._lock:
-            proc = self._running.get(call.key)
-        if proc is not None:
-            _kill(proc)
+            kill = self._running.get(call.key)
+        if kill is not None:
+            kill()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._warm is not None:
+                self._warm.close()
+
+
+def _server_free_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -151,6 +151,14 @@ class Integrations:
         self._prefixes += [(p, integration) for p in prefixes]
         self._prefixes.sort(key=lambda item: -len(item[0]))
 
+    def close(self) -> None:
+        """Let go of what integrations hold (the functions' warm process)."""
+        seen = [*self._exact.values(), *(i for _, i in self._prefixes)]
+        for integration in {id(i): i for i in seen}.values():
+            close = getattr(integration, "close", None)
+            if close is not None:
+                close()
+
     def resolve(self, resource: str) -> tuple[Integration, str, str] | None:
         """The integration of ``resource``, its base and its pattern; None when unknown."""
         base, mode = split_resource(resource)

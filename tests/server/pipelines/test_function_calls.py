@@ -1,0 +1,63 @@
+"""Function calls forked from the warm process: the same isolation as a cold call, a cold start
+when the warm process cannot fork, and a timeout that kills the call."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dockyard.server.pipelines._task_functions import FunctionTask
+from dockyard.server.pipelines._tasks import Failed, Succeeded
+from dockyard.settings import Settings
+
+WHOAMI = "tests.server.pipelines._functions:whoami"
+
+
+def functions(tmp_path: Path, **update: object) -> FunctionTask:
+    settings = Settings(home=tmp_path / "home", data_roots=[str(tmp_path)], **update)  # type: ignore[arg-type]
+    return FunctionTask(settings)
+
+
+def test_calls_fork_from_one_warm_process_each_in_a_session_of_its_own(tmp_path: Path) -> None:
+    task = functions(tmp_path, pipeline_functions={"who": WHOAMI}, pipeline_function_memory_mb=300)
+    try:
+        first = task.invoke("who", {}, "k1")
+        second = task.invoke("who", {}, "k2")
+    finally:
+        task.close()
+    assert isinstance(first, Succeeded) and isinstance(second, Succeeded)
+    one, two = first.output, second.output
+    assert one["ppid"] == two["ppid"] != os.getpid()  # both children of the warm process
+    assert one["pid"] != two["pid"]
+    assert one["sid"] == one["pid"] and two["sid"] == two["pid"]
+    assert one["as_limit"] == 300 * 1024 * 1024
+
+
+def test_a_module_that_starts_a_thread_is_called_cold(tmp_path: Path) -> None:
+    task = functions(tmp_path, pipeline_functions={"ppid": "tests.server.pipelines._threaded:ppid"})
+    try:
+        answer = task.invoke("ppid", {}, "k")
+    finally:
+        task.close()
+    assert answer == Succeeded(os.getpid())  # started by the server itself
+
+
+def test_a_forked_call_past_its_timeout_is_killed(tmp_path: Path) -> None:
+    task = functions(
+        tmp_path,
+        pipeline_functions={"block": "tests.server.pipelines._functions:block"},
+        pipeline_function_timeout_s=1,
+    )
+    pid_file = tmp_path / "pid"
+    try:
+        answer = task.invoke("block", {"pid": str(pid_file)}, "k")
+    finally:
+        task.close()
+    assert isinstance(answer, Failed) and answer.error == "States.Timeout"
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive  # killed and reaped by the warm process before the answer
