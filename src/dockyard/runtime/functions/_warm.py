@@ -50,7 +50,7 @@ def _child(request: dict[str, Any], out_w: int, err_w: int, closing: list[int]) 
         for fd in closing:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         size = int(request["memory_mb"]) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -93,15 +93,23 @@ def serve(references: list[str]) -> int:
         _write({"cold": "an imported module started a thread: calls start cold"})
         return 0
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A child's pipes close just before it becomes reapable: SIGCHLD wakes the loop to reap it.
+    chld_r, chld_w = os.pipe()
+    os.set_blocking(chld_w, False)
+    signal.set_wakeup_fd(chld_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     _write({"ready": True})
     calls: dict[int, _Call] = {}  # by read descriptor
     done: list[_Call] = []  # pipes closed, not yet reaped
     buffered = b""
     stdin = sys.stdin.fileno()
     while True:
-        waiting = [stdin, *calls]
-        readable, _, _ = select.select(waiting, [], [], 0.05 if done else None)
+        waiting = [stdin, chld_r, *calls]
+        readable, _, _ = select.select(waiting, [], [], 1.0 if done else None)
         for fd in readable:
+            if fd == chld_r:
+                os.read(chld_r, 1 << 12)
+                continue
             if fd == stdin:
                 chunk = os.read(stdin, 1 << 16)
                 if not chunk:
@@ -110,7 +118,7 @@ def serve(references: list[str]) -> int:
                 *lines, buffered = buffered.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        _fork(json.loads(line), calls)
+                        _fork(json.loads(line), calls, [chld_r, chld_w])
                 continue
             call = calls[fd]
             chunk = os.read(fd, 1 << 16)
@@ -139,7 +147,7 @@ def serve(references: list[str]) -> int:
             )
 
 
-def _fork(request: dict[str, Any], calls: dict[int, _Call]) -> None:
+def _fork(request: dict[str, Any], calls: dict[int, _Call], own: list[int]) -> None:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
@@ -150,7 +158,8 @@ def _fork(request: dict[str, Any], calls: dict[int, _Call]) -> None:
         _write({"id": request.get("id"), "error": f"fork: {exc}"})
         return
     if pid == 0:
-        _child(request, out_w, err_w, [out_r, err_r, *calls, 1])
+        signal.set_wakeup_fd(-1)
+        _child(request, out_w, err_w, [out_r, err_r, *calls, *own, 1])
     os.close(out_w)
     os.close(err_w)
     call = _Call(request.get("id"), pid, out_r, err_r)

@@ -90,6 +90,14 @@ class Engine:
         self.repo = PipelineRepository()
         self.wake = wake or threading.Event()
         self.clock = clock
+        #: Set with :attr:`wake` when a transition left work (the loop clears it as it looks):
+        #: the event log wakes the loop for every append, most of which leave the loop nothing.
+        self.signalled = True
+
+    def signal(self) -> None:
+        """Work was recorded for the engine loop: it acts at once."""
+        self.signalled = True
+        self.wake.set()
 
     # -- the three ways an execution moves ------------------------------------------------------
 
@@ -237,7 +245,7 @@ class Engine:
             body = {"name": row.name, "error": step.error} if step.error else {"name": row.name}
             self._event(conn, actor, f"pipeline.execution.{step.status.lower()}", row, body)
         if scheduled:
-            self.wake.set()
+            self.signal()
         return str(step.status)
 
     def _record(self, conn: Connection, arn: str, effect: Any, now: int) -> bool:

@@ -4,8 +4,11 @@ out what transitions recorded.
 It wakes for new work (a service sets :attr:`Engine.wake` after a transition that scheduled a
 task or a timer), for jobs and endpoints changing (``job.status_changed`` and ``endpoint.*``
 events: a ``.sync`` task's job ended), and for the soonest timer or heartbeat deadline; at the
-latest every ``interval_s``, for changes made by other server processes. Each pass: fire due
-timers, expire heartbeats, stop cancelled tasks, start scheduled ones, look at started ones.
+latest every ``interval_s``, for changes made by other server processes. Each pass: start
+scheduled tasks, fire due timers, expire heartbeats, stop cancelled tasks, start scheduled ones
+(those the timers asked for), look at started ones. The event log wakes the loop on every
+append; a wake that brings neither work (:meth:`Engine.signal`), an event it consumes nor a due
+deadline skips the pass.
 
 On taking the lead (:meth:`reconcile`), background work a crash interrupted is scheduled again;
 tasks recorded as scheduled start on the first pass, so a transition committed just before a
@@ -15,6 +18,7 @@ crash still has its effects carried out, once.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -47,6 +51,8 @@ class PipelineEngine(EventConsumer):
         self._runner = runner
         self._interval = interval_s or self.interval_s
         self._look = True
+        self._next_pass = 0.0  # monotonic time of the next full pass, whatever woke the loop
+        self._due: int | None = None  # the soonest timer or heartbeat deadline (ms)
 
     def reconcile(self) -> None:
         self._runner.reschedule_interrupted()
@@ -57,17 +63,26 @@ class PipelineEngine(EventConsumer):
     def tick(self) -> float | None:
         consumed = super().tick()
         runner = self._runner
-        runner.fire_timers()
-        runner.expire_heartbeats()
-        runner.stop_cancelled()
-        runner.start_scheduled()
+        now = time.monotonic()
+        due_now = self._due is not None and runner.clock() >= self._due
         look, self._look = self._look, False
-        if look or consumed is None:
-            runner.poll_started()
-        pause = self._interval if consumed is None else consumed
-        due = runner.next_due()
-        if due is not None:
-            pause = min(pause, max(0.0, (due - runner.clock()) / 1000))
+        if runner.take_signal() or look or due_now or now >= self._next_pass:
+            # Scheduled tasks first: they are what a transition just asked for.
+            runner.start_scheduled()
+            runner.fire_timers()
+            runner.expire_heartbeats()
+            runner.stop_cancelled()
+            runner.start_scheduled()
+            if look or consumed is None:
+                runner.poll_started()
+            self._next_pass = time.monotonic() + self._interval
+            self._due = runner.next_due()
+        # Otherwise an append that left the loop nothing woke it (every append does).
+        pause = max(0.0, self._next_pass - time.monotonic())
+        if consumed is not None:
+            pause = min(pause, consumed)
+        if self._due is not None:
+            pause = min(pause, max(0.0, (self._due - runner.clock()) / 1000))
         return pause
 
     def stop(self, timeout: float = 10.0) -> None:

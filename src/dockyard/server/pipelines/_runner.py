@@ -67,6 +67,11 @@ class TaskRunner:
     def clock(self) -> int:
         return self._engine.clock()
 
+    def take_signal(self) -> bool:
+        """Whether a transition left work since the last call (see :meth:`Engine.signal`)."""
+        signalled, self._engine.signalled = self._engine.signalled, False
+        return signalled
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -182,7 +187,7 @@ class TaskRunner:
                 self.complete(task, outcome)
             except Exception:
                 log.exception("pipeline task %s: recording its outcome failed", task.task_key)
-            self._engine.wake.set()
+            self._engine.signal()
 
         self._pool.submit(run)
 
