@@ -47,6 +47,18 @@ _HISTORY_INSERT = (
     f"VALUES ({', '.join('?' for _ in _HISTORY_COLUMNS)})"
 )
 _MACHINE = _ByKey(_M, "arn")
+
+
+def _driver_run(conn: Connection, sql: str, rows: builtins.list[tuple[Any, ...]]) -> None:
+    """Run ``sql`` for each of ``rows`` on the SQLite driver beneath ``conn`` (the same
+    transaction): ~2-3 µs a row against ~20 µs through SQLAlchemy's execution path."""
+    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    try:
+        driver.executemany(sql, rows)
+    except sqlite3.OperationalError as exc:  # as Database's own transactions report it
+        raise Unavailable(f"metadata database unavailable: {exc}") from exc
+
+
 _EXECUTION = _ByKey(_X, "arn")
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
@@ -92,7 +104,17 @@ class PipelineRepository:
         return _EXECUTION.first(conn, arn)
 
     def insert_execution(self, conn: Connection, **values: Any) -> None:
-        conn.execute(_X.insert().values(**values))
+        """Insert an execution (on SQLite's driver: one per StartExecution, see add_history);
+        columns left out take their defaults."""
+        if conn.dialect.name != "sqlite":
+            conn.execute(_X.insert().values(**values))
+            return
+        columns = [_X.c[name].name for name in values]  # KeyError: not a column
+        sql = (
+            f"INSERT INTO {_X.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        _driver_run(conn, sql, [tuple(values.values())])
 
     def change_execution(self, conn: Connection, arn: str, values: dict[str, Any]) -> None:
         conn.execute(update(_X).where(_X.c.arn == arn).values(**values))
@@ -135,11 +157,7 @@ class PipelineRepository:
                 _H.insert(), [dict(zip(_HISTORY_COLUMNS, row, strict=True)) for row in rows]
             )
             return
-        driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-        try:
-            driver.executemany(_HISTORY_INSERT, rows)
-        except sqlite3.OperationalError as exc:  # as Database's own transactions report it
-            raise Unavailable(f"metadata database unavailable: {exc}") from exc
+        _driver_run(conn, _HISTORY_INSERT, rows)
 
     def history(
         self, conn: Connection, arn: str, after: int, limit: int, reverse: bool
