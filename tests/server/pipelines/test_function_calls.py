@@ -4,7 +4,10 @@ when the warm process cannot fork, and a timeout that kills the call."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+
+import pytest
 
 from dockyard.server.pipelines._task_functions import FunctionTask
 from dockyard.server.pipelines._tasks import Failed, Succeeded
@@ -61,3 +64,25 @@ def test_a_forked_call_past_its_timeout_is_killed(tmp_path: Path) -> None:
     except ProcessLookupError:
         alive = False
     assert not alive  # killed and reaped by the warm process before the answer
+
+
+def test_a_call_stopped_before_its_fork_answers_is_killed_once_forked(tmp_path: Path) -> None:
+    from dockyard.server.pipelines._function_calls import WarmCalls
+
+    warm = WarmCalls(["tests.server.pipelines._functions:block"], dict(os.environ))
+    pid_file = tmp_path / "pid"
+    try:
+        ended = warm.call(
+            "tests.server.pipelines._functions:block",
+            f'{{"pid": "{pid_file}"}}'.encode(),
+            {},
+            512,
+            60,
+            lambda kill: kill(),  # the stop arrives before the warm process names the child
+        )
+    finally:
+        warm.close()
+    assert ended is not None and ended.code == -signal.SIGKILL
+    if pid_file.exists() and pid_file.read_text():
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)

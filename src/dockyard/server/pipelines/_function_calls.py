@@ -47,6 +47,23 @@ class _Pending:
         self.ended: CallEnded | None = None
         self.done = threading.Event()
         self.error: str | None = None
+        self.killed = False  # asked to stop, perhaps before its pid was known
+        self.lock = threading.Lock()
+
+    def kill(self) -> None:
+        with self.lock:
+            self.killed = True
+            pid = self.pid
+        if pid is not None and not self.done.is_set():  # once reaped, the pid is not its own
+            _kill(pid)
+
+    def forked_as(self, pid: int) -> None:
+        with self.lock:
+            self.pid = pid
+            killed = self.killed
+        if killed:  # stopped while it was being forked
+            _kill(pid)
+        self.forked.set()
 
 
 class WarmCalls:
@@ -108,8 +125,7 @@ class WarmCalls:
             if pending is None:
                 continue
             if "pid" in message:
-                pending.pid = int(message["pid"])
-                pending.forked.set()
+                pending.forked_as(int(message["pid"]))
             elif "error" in message:
                 pending.error = str(message["error"])
                 pending.forked.set()
@@ -152,6 +168,7 @@ class WarmCalls:
             if proc is None or proc.stdin is None:
                 return None
             self._pending[call_id] = pending
+            running(pending.kill)  # from now on: a stop before the fork answers still kills
             try:
                 proc.stdin.write(orjson.dumps(request) + b"\n")
                 proc.stdin.flush()
@@ -160,11 +177,11 @@ class WarmCalls:
                 return None
         try:
             if not pending.forked.wait(_REPLY_S) or pending.pid is None:
+                if pending.killed:  # stopped meanwhile: not to be started cold either
+                    return CallEnded(-signal.SIGKILL, b"", b"")
                 return None
-            pid = pending.pid
-            running(lambda: _kill(pid))
             if not pending.done.wait(timeout):
-                _kill(pid)
+                pending.kill()
                 pending.done.wait(_REPLY_S)
                 raise TimeoutError
             if pending.ended is None:  # the warm process died under the call: as a crash
@@ -194,5 +211,9 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _kill(pid: int) -> None:
+    """Kill a call's session, and the call itself: just forked, it may not have made its
+    session yet (then it has started nothing else)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
