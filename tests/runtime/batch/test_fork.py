@@ -1,5 +1,10 @@
 """Workers forked from the runner's process: the transform a started worker makes, and a child
-that is what a started worker would be (descriptors, environment, signals, thread limits)."""
+that is what a started worker would be (descriptors, environment, signals, thread limits).
+
+A process forks workers only while it runs no other thread (as a job's process does between
+transforms), and a test process that ran other tests first has threads left over: the tests
+that fork run in a fresh pytest process of their own (:func:`test_forking_in_a_fresh_process`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +28,39 @@ from dockyard.runtime.batch._fork import can_fork, fork_worker
 
 Run = Callable[..., TransformResult]
 
+_FRESH = "DOCKYARD_TEST_FORK_FRESH"
+#: Tests that fork: run by :func:`test_forking_in_a_fresh_process` in a single-threaded process.
+forks = pytest.mark.skipif(
+    os.environ.get(_FRESH) != "1", reason="forks: run in a fresh process by the test below"
+)
+
+
+@pytest.mark.skipif(os.environ.get(_FRESH) == "1", reason="this is the fresh process")
+def test_forking_in_a_fresh_process(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--basetemp",
+            str(tmp_path / "fresh"),
+            "-k",
+            "not fresh_process",
+            __file__,
+        ],
+        env={**os.environ, _FRESH: "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=Path(__file__).parents[3],
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout, done.stdout[-2000:]
+
 
 def _dockyard_of_workers(caplog: pytest.LogCaptureFixture) -> set[str]:
     """Where each worker's ``ready`` said its Dockyard came from."""
@@ -32,6 +71,7 @@ def _dockyard_of_workers(caplog: pytest.LogCaptureFixture) -> set[str]:
     }
 
 
+@forks
 @pytest.mark.parametrize("package", ["linear", "xgb"])
 def test_forked_workers_score_what_started_workers_do(
     package: str,
@@ -98,6 +138,7 @@ def _probe() -> int:
     return 7
 
 
+@forks
 def test_a_forked_worker_is_what_a_started_one_would_be(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,6 +180,7 @@ def test_a_forked_worker_is_what_a_started_one_would_be(
     assert set(report["threads"].values()) == {1}
 
 
+@forks
 def test_a_killed_forked_worker_reports_its_signal(tmp_path: Path) -> None:
     child = fork_worker({}, tmp_path)  # waits for its init message on standard input
     child.kill()
