@@ -2,6 +2,11 @@
 
 Times are integer milliseconds since the epoch (as MLflow stores them), so values cross the MLflow
 API unchanged. Metric values are stored with an ``is_nan`` flag because SQLite turns NaN into NULL.
+
+One module on purpose, though it is long: Alembic's autogenerate and the migration check compare
+the database against a single ``MetaData``, and foreign keys cross the sections (runs, jobs,
+registry, endpoints, pipelines, tuning all point at the accounts and the event log). Each
+concept is one section below, marked ``# -- name``, in the order the migrations added them.
 """
 
 from __future__ import annotations
