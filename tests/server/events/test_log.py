@@ -103,3 +103,27 @@ def test_concurrent_writers_commit_ids_in_order(db: Database) -> None:
     stop.set()
     follow.join(60)
     assert len(seen) == 200 and seen == sorted(seen)
+
+
+def test_listeners_are_told_the_type_once_the_append_commits(db: Database) -> None:
+    log = EventLog(db)
+    told: list[tuple[str, list[str]]] = []
+
+    def listener(type: str) -> None:
+        # What a woken reader would find: the append is already there.
+        told.append((type, [e.type for e in log.read()]))
+
+    log.on_append(listener)
+    with db.write() as conn:
+        log.append(conn, ALICE, "run.created", "run", "r1", scope="experiment:1")
+        log.append(conn, ALICE, "run.logged", "run", "r1", scope="experiment:1")
+        assert told == []  # not yet committed: nobody is woken to read nothing
+    assert told == [
+        ("run.created", ["run.created", "run.logged"]),
+        ("run.logged", ["run.created", "run.logged"]),
+    ]
+    with pytest.raises(RuntimeError), db.write() as conn:
+        log.append(conn, ALICE, "run.deleted", "run", "r1", scope="experiment:1")
+        raise RuntimeError("the change failed")
+    assert len(told) == 2  # a rolled-back append wakes nobody
+    log.off_append(listener)

@@ -137,6 +137,12 @@ def test_a_consumer_goes_on_from_its_cursor(db: Database, tmp_path: Path) -> Non
     assert log.position("collector") == log.latest_id()
 
 
+def test_only_appends_of_its_types_wake_a_consumer(db: Database, tmp_path: Path) -> None:
+    consumer = Collecting(db, tmp_path, EventLog(db))
+    assert consumer.wants("job.status_changed")
+    assert not consumer.wants("run.logged")  # skipped over by its passes: no pass for it
+
+
 class Settling(Counting):
     settle_s = 1.0  # far longer than the wake-ups below take to make
 

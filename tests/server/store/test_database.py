@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dockyard.server.store import Database, WriterBusy, open_database, schema
+from dockyard.server.store import Database, WriterBusy, after_commit, open_database, schema
 
 _E = schema.experiments
 
@@ -114,3 +114,20 @@ def test_without_waiting_changes_nothing_on_postgresql(postgres_url: str) -> Non
         assert _names(db) == ["pg"]
     finally:
         db.dispose()
+
+
+def test_after_commit_runs_once_the_write_commits_and_never_after_a_rollback(
+    db: Database,
+) -> None:
+    seen: list[list[str]] = []
+    with db.write() as conn:
+        _add(conn, "a")
+        after_commit(lambda: seen.append(_names(db)))
+        assert seen == []
+    assert seen == [["a"]]
+    with pytest.raises(RuntimeError), db.write() as conn:
+        _add(conn, "b")
+        after_commit(lambda: seen.append(["rolled back"]))
+        raise RuntimeError("the change failed")
+    after_commit(lambda: seen.append(["outside"]))  # no transaction open: at once
+    assert seen == [["a"], ["outside"]]

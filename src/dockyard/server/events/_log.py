@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -20,9 +20,9 @@ from sqlalchemy import ColumnElement, Connection, or_, select, text
 
 from dockyard.server.actor import Actor
 from dockyard.server.events._entities import Event
-from dockyard.server.store import Database, DriverInsert, schema, upsert
+from dockyard.server.store import Database, DriverInsert, after_commit, schema, upsert
 
-__all__ = ["EventLog", "Visible"]
+__all__ = ["EventLog", "Visible", "type_in"]
 
 _E = schema.events
 _C = schema.event_cursors
@@ -46,6 +46,12 @@ MAX_PAGE = 1000
 
 #: Decides whether the reader may see an event with this ``scope``.
 Visible = Callable[[str, str], bool]
+
+
+def type_in(types: Sequence[str], type: str) -> bool:
+    """Whether ``type`` is one of ``types``, where ``job.*`` names every ``job.`` type (as
+    :meth:`EventLog.read` filters them)."""
+    return any(type == t or (t.endswith(".*") and type.startswith(t[:-1])) for t in types)
 
 
 def _now_ms() -> int:
@@ -80,7 +86,7 @@ class EventLog:
         # Readers on event loops (the UI's event stream) wait on futures, not threads.
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         # Background loops that consume the log tick when it grows (EventConsumer).
-        self._listeners: set[Callable[[], None]] = set()
+        self._listeners: set[Callable[[str], None]] = set()
         self.last_seen = 0
 
     def append(
@@ -110,7 +116,7 @@ class EventLog:
             _body(body),
         )
         _INSERT.execute(conn, [row])
-        self.notify()
+        after_commit(lambda: self.notify(type))
 
     def record(
         self, actor: Actor, type: str, resource_type: str, resource_id: str, **fields: Any
@@ -119,8 +125,9 @@ class EventLog:
         with self._db.write() as conn:
             self.append(conn, actor, type, resource_type, resource_id, **fields)
 
-    def notify(self) -> None:
-        """Wake readers waiting in this process (called after appends; harmless if early)."""
+    def notify(self, type: str = "") -> None:
+        """Wake readers waiting in this process: called once an append of ``type`` commits
+        (with no type, listeners of every type are woken)."""
         with self._appended:
             self._appended.notify_all()
             waiters = list(self._waiters)
@@ -128,21 +135,22 @@ class EventLog:
         for loop, future in waiters:
             loop.call_soon_threadsafe(_wake, future)
         for listener in listeners:
-            listener()
+            listener(type)
 
-    def on_append(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (quickly, without blocking) after every append in this process."""
+    def on_append(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(type)`` (quickly, without blocking) after every committed append
+        in this process."""
         with self._appended:
             self._listeners.add(listener)
 
-    def off_append(self, listener: Callable[[], None]) -> None:
+    def off_append(self, listener: Callable[[str], None]) -> None:
         with self._appended:
             self._listeners.discard(listener)
 
     async def appended(self, timeout: float) -> bool:
         """Wait, on the running event loop, for an append in this process or ``timeout``
-        seconds; True when woken by an append. Holds no thread and no connection meanwhile.
-        Appends notify before their transaction commits: read again shortly after waking."""
+        seconds; True when woken by an append (after it committed). Holds no thread and no
+        connection meanwhile."""
         loop = asyncio.get_running_loop()
         entry = (loop, loop.create_future())
         with self._appended:
@@ -157,8 +165,8 @@ class EventLog:
                 self._waiters.discard(entry)
 
     def wait(self, timeout: float) -> bool:
-        """Block until an append in this process, or ``timeout`` seconds; True when woken by
-        an append (which may not have committed yet: read again shortly after)."""
+        """Block until an append in this process commits, or ``timeout`` seconds; True when
+        woken by an append."""
         with self._appended:
             return self._appended.wait(timeout)
 

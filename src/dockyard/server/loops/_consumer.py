@@ -8,13 +8,11 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from dockyard.server.events import Event, EventLog
+from dockyard.server.events import Event, EventLog, type_in
 from dockyard.server.loops._loop import BackgroundLoop
 from dockyard.server.store import Database
 
 __all__ = ["EventConsumer"]
-
-_SOON_S = 0.02
 
 
 class EventConsumer(BackgroundLoop):
@@ -26,8 +24,8 @@ class EventConsumer(BackgroundLoop):
     handled at least once. :meth:`handle` must therefore tolerate seeing an event again (a crash
     between handling and moving the cursor); a consumer whose effects are database writes can
     make them exactly once by moving the cursor itself in the same transaction (override
-    :meth:`consume`). Appends in this process wake the loop at once; those of other server
-    processes are seen within :attr:`interval_s`.
+    :meth:`consume`). Appends of its :attr:`types` in this process wake the loop once they
+    commit; those of other server processes are seen within :attr:`interval_s`.
 
     A client that logs a metric per call appends hundreds of events a second, and a cursor write
     for each pass cost the server more than the calls themselves. So the leader keeps its cursor
@@ -57,27 +55,27 @@ class EventConsumer(BackgroundLoop):
     ) -> None:
         super().__init__(db, home, wake=wake)
         self.events = events
-        self._nudged = False
         self._cursor: int | None = None  # read up to here (None: not loaded yet)
         self._saved = 0  # the cursor as the database has it
         self._saved_at = 0.0
         events.on_append(self._nudge)
 
-    def _nudge(self) -> None:
-        self._nudged = True
-        self.wake()
+    def _nudge(self, type: str) -> None:
+        if not type or self.wants(type):
+            self.wake()  # others are read with the next pass that happens anyway
+
+    def wants(self, type: str) -> bool:
+        """Whether a committed append of ``type`` should wake the loop now."""
+        return not self.types or type_in(self.types, type)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.events.off_append(self._nudge)
         super().stop(timeout)
 
     def tick(self) -> float | None:
-        nudged, self._nudged = self._nudged, False
-        after = self.position()
-        found, last = self.events.scan(after=after, types=list(self.types), limit=self.batch)
-        if not found and last == after and nudged:
-            # The append that woke this pass has not committed yet: look again in a moment.
-            return _SOON_S
+        found, last = self.events.scan(
+            after=self.position(), types=list(self.types), limit=self.batch
+        )
         self.consume(found, last)
         return 0.0 if len(found) == self.batch else None  # more waiting: no pause
 

@@ -43,8 +43,8 @@ class FanOut(EventConsumer):
     interval_s = 0.05
     types: ClassVar[tuple[str, ...]] = ()  # every event: subscriptions choose
     batch = 500
-    # Every append wakes it: a client logging a metric per call must not cost a pass per call
-    # when no subscription wants those events (those that do are queued at once).
+    # Appends wake it only when a subscription wants their type, and then at most once per
+    # settle_s: a client logging a metric per call must not cost a pass per call.
     settle_s = 0.02
 
     def __init__(
@@ -58,6 +58,16 @@ class FanOut(EventConsumer):
     ) -> None:
         super().__init__(db, home, events, wake=wake)
         self._queued = queued
+        # The subscriptions' event patterns as the last pass read them (None: not read yet).
+        self._patterns: list[list[str]] | None = None
+
+    def wants(self, type: str) -> bool:
+        patterns = self._patterns
+        return (
+            patterns is None
+            or type.startswith("subscription.")  # the next pass reads the new patterns
+            or any(type_matches(p, type) for p in patterns)
+        )
 
     def consume(self, events: list[Event], last: int) -> None:
         rows = self._rows(events) if events else []
@@ -86,6 +96,7 @@ class FanOut(EventConsumer):
                     _S.c.after_event_id,
                 )
             ).all()
+        self._patterns = [s.events.split(",") for s in subs]
         if not subs:
             return []
         now = time.time_ns() // 1_000_000

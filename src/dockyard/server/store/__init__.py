@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockyard.server.store._database import Database, WriterBusy
+from dockyard.server.store._database import Database, WriterBusy, after_commit
 from dockyard.server.store._driver import DriverInsert, DriverSelect
 from dockyard.server.store._leader import LeaderLock
 from dockyard.server.store._migrate import migrate
@@ -14,6 +14,7 @@ __all__ = [
     "DriverSelect",
     "LeaderLock",
     "WriterBusy",
+    "after_commit",
     "insert_ignore",
     "migrate",
     "open_database",

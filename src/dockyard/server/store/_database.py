@@ -14,13 +14,16 @@ run it in a thread instead, and its commit never checkpoints the WAL (a checkpoi
 syncs the database file, milliseconds the loop must not spend). Every ``_POOLED_EVERY``-th such
 write is refused, so a commit that may checkpoint still happens in a thread while clients only
 log metrics.
+
+:func:`after_commit` defers work (waking the event log's readers) until the write transaction
+it is called in has committed, so nobody is woken to read a row that is not there yet.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -32,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["Database", "WriterBusy"]
+__all__ = ["Database", "WriterBusy", "after_commit"]
 
 _BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
 _SQLITE_PRAGMAS = (
@@ -50,6 +53,20 @@ _AUTOCHECKPOINT = "PRAGMA wal_autocheckpoint=1000"  # SQLite's default
 # Set by Database.without_waiting for the code it runs (per task or thread, as contexts are).
 _NO_WAIT: ContextVar[bool] = ContextVar("dockyard_write_without_waiting", default=False)
 _POOLED_EVERY = 256
+# What to run once the write transaction open in this context commits (None: none is open).
+_AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "dockyard_after_commit", default=None
+)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the :meth:`Database.write` transaction open in this thread or task
+    commits; never if it rolls back. Outside such a transaction, at once."""
+    pending = _AFTER_COMMIT.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
 
 
 class WriterBusy(Unavailable):
@@ -136,6 +153,18 @@ class Database:
         Raises:
             WriterBusy: Within :meth:`without_waiting`, when the transaction would wait.
         """
+        pending: list[Callable[[], None]] = []
+        token = _AFTER_COMMIT.set(pending)
+        try:
+            with self._transaction() as conn:
+                yield conn
+        finally:
+            _AFTER_COMMIT.reset(token)
+        for callback in pending:  # reached only when the transaction committed
+            callback()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         if self.dialect != "sqlite":
             with _translate_errors(), self.write_engine.begin() as conn:
                 yield conn

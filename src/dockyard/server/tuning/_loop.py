@@ -1,6 +1,6 @@
 """The leader-locked loop that drives every tuning job (one server drives them; see
 :mod:`dockyard.server.tuning._controller` for a pass). It holds no CPU: trials are jobs the
-scheduler runs. Appends to the event log (a trial's job ending) wake it at once."""
+scheduler runs. Appends to the event log (a trial's job ending) wake it once they commit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
-from dockyard.server.events import EventLog
+from dockyard.server.events import EventLog, type_in
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.store import Database
 from dockyard.server.tuning._controller import TuningController
@@ -18,8 +18,8 @@ __all__ = ["TuningLoop"]
 
 log = logging.getLogger("dockyard.server.tuning")
 
-#: Appends notify just before their transaction commits: a pass woken by one looks again soon.
-_SOON_S = 0.05
+#: While trials run, appends of these wake the loop (a trial's job ending, its metrics).
+_TRIAL_EVENTS = ("job.*", "run.logged")
 
 
 class TuningLoop(BackgroundLoop):
@@ -44,23 +44,24 @@ class TuningLoop(BackgroundLoop):
         self._service = service
         self._events = events
         self._interval = interval_s if interval_s is not None else self.interval_s
-        self._nudged = False
+        self._active = True  # until a pass finds none
         events.on_append(self._nudge)
 
-    def _nudge(self) -> None:
-        self._nudged = True
-        self.wake()
+    def _nudge(self, type: str) -> None:
+        # A new or stopped tuning job, and, while trials run, their jobs' changes and metrics.
+        if type.startswith("tuning.") or (self._active and type_in(_TRIAL_EVENTS, type)):
+            self.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._events.off_append(self._nudge)
         super().stop(timeout)
 
     def tick(self) -> float | None:
-        nudged, self._nudged = self._nudged, False
         active = self._service.active()
+        self._active = bool(active)
         for row in active:
             try:
                 self._controller.advance(row)
             except Exception:  # one tuning job's trouble never holds up the others
                 log.exception("tuning job %s: a pass failed", row.name)
-        return _SOON_S if nudged and active else self._interval
+        return self._interval
