@@ -79,6 +79,8 @@ def test_graph_live_states_and_stop(page: Watched, seeded: Seeded) -> None:
     refused = p.get_attribute('#graph [data-state="Refused"]', "class") or ""
     assert not {"asl-running", "asl-succeeded", "asl-failed"} & set(refused.split())
     p.click('#graph [data-state="Prep"]')
+    # The choice outlives the page's refreshes (each redraws the graph and the panel).
+    p.wait_for_selector('#graph [data-state="Prep"].asl-selected', timeout=TIMEOUT_MS)
     p.wait_for_selector("#state-output", timeout=TIMEOUT_MS)
     assert json.loads(p.inner_text("#state-output")) == {
         "go": True,

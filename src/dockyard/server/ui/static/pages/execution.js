@@ -69,13 +69,14 @@ export default async function execution(ctx) {
   } catch (e) { clear(graph, errorBox({ message: errorText(e) })); }
 
   let current = null, states = { status: {}, io: {} };
-  const choose = (state) => { ctx.setQuery({ state }); drawSelected(state); drawGraph(); };
+  // The selected state: kept here, as the URL's copy in ctx.query is the one the page opened with.
+  let picked = query.get("state");
+  const choose = (state) => { picked = state; ctx.setQuery({ state }); drawSelected(state); drawGraph(); };
 
   function drawGraph() {
     if (!definition) return;
     const svg = aslGraph(definition, { status: byPath(definition, states.status), onSelect: (p) => choose(p.split("/").pop()) });
-    const pick = query.get("state");
-    if (pick) for (const node of svg.querySelectorAll("[data-state]")) if (node.dataset.state.split("/").pop() === pick) node.classList.add("asl-selected");
+    if (picked) for (const node of svg.querySelectorAll("[data-state]")) if (node.dataset.state.split("/").pop() === picked) node.classList.add("asl-selected");
     clear(graph, svg);
   }
 
@@ -132,7 +133,7 @@ export default async function execution(ctx) {
     states = statesOf(events, current.status);
     drawHeader();
     drawGraph();
-    drawSelected(query.get("state"));
+    drawSelected(picked);
     const shown = events.slice(-500).reverse();
     clear(historyBox, table([
       ["#", (e) => e.id, { num: true }],
