@@ -1,10 +1,11 @@
 """Record batches from a dataset's files, in bounded memory.
 
 CSV is parsed by pyarrow's streaming reader in 16 MB blocks; its column types come from the
-first block, and when a later block holds a value the type cannot take (``abc`` in a column of
-integers) the file is read again with that column widened (integers to floats, then to
-strings) and the rows already delivered are skipped. JSON Lines are read 65,536 lines at a
-time, Parquet by row group batches, capture records by :mod:`dockyard.monitor.capture`.
+first block, and when a later block holds a value the type cannot take (``abc`` or ``1.5`` in
+a column of integers) the file is read again with that column as text and the rows already
+delivered are skipped; the profile counts integral, fractional and other values in text.
+JSON Lines are read 65,536 lines at a time, Parquet in batches of as many rows, capture
+records by :mod:`dockyard.monitor.capture`.
 
 Every error names the file and, where there is one, the line and column.
 """
@@ -117,8 +118,8 @@ def _csv(source: Source, header: bool, names: tuple[str, ...] | None) -> Iterato
                 raise InvalidArgument(f"{source.name}: {message}", field="uris") from None
             field = reader.schema.field(int(match.group(1)))
             column = field.name  # pyarrow's own name, which column_types are keyed by
-            was = forced.get(column) or field.type
-            forced[column] = pa.float64() if pa.types.is_integer(was) else pa.string()
+            # Straight to text: the profile then still tells "3" (integral) from "3.5".
+            forced[column] = pa.string()
         except UnicodeDecodeError as exc:
             raise InvalidArgument(f"{source.name}: not UTF-8 text ({exc})", field="uris") from None
 
