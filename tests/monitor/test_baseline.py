@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.monitor import Baseline, BaselineOptions, Dataset, read_baseline, suggest_baseline
-from dockyard.monitor import write_baseline
+from dockyard.monitor import (
+    Baseline,
+    BaselineOptions,
+    Dataset,
+    read_baseline,
+    suggest_baseline,
+    write_baseline,
+)
 
 from .conftest import frame, write_csv
 
@@ -159,7 +165,7 @@ def test_bad_statistics_and_bad_json_are_named(tmp_path: Path, baseline: Baselin
     folder = _write(tmp_path / "b", baseline, statistics='{"features": [')
     with pytest.raises(InvalidArgument, match=r"statistics.json: not JSON \(line 1"):
         read_baseline(folder)
-    with pytest.raises(NotFound, match="statistics.json: no such file"):
+    with pytest.raises(NotFound, match=r"statistics\.json: no such file"):
         read_baseline(tmp_path / "nowhere")
 
 

@@ -9,8 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dockyard.errors import InvalidArgument, NotFound
-from dockyard.monitor import Dataset
-from dockyard.monitor import readers
+from dockyard.monitor import Dataset, readers
 from dockyard.monitor.profile import profile_batches
 from dockyard.monitor.readers import batches
 
@@ -65,7 +64,7 @@ def test_ragged_csv_row_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_empty_folder_are_named(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="nope.csv: no such file"):
+    with pytest.raises(NotFound, match=r"nope\.csv: no such file"):
         list(batches(Dataset((str(tmp_path / "nope.csv"),))))
     (tmp_path / "empty").mkdir()
     with pytest.raises(NotFound, match="holds no data files"):
