@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,22 @@ def test_csv_is_read_block_by_block(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     sizes = [b.num_rows for b in batches(Dataset((str(tmp_path / "big.csv"),)))]
     assert sum(sizes) == rows
     assert len(sizes) > 1
+
+
+def test_a_reader_abandoned_midway_stops_its_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "_BLOCK", 1 << 12)
+    write_csv(tmp_path / "big.csv", {"x": np.arange(50_000, dtype=np.float64)})
+    found = batches(Dataset((str(tmp_path / "big.csv"),)), prefetch=2)
+    assert next(found).num_rows > 0
+    found.close()  # type: ignore[attr-defined]
+    assert not [t for t in threading.enumerate() if t.name == "dockyard-monitor-reader"]
+
+
+def test_reading_on_the_callers_thread_gives_the_same_batches(tmp_path: Path) -> None:
+    write_csv(tmp_path / "d.csv", {"x": np.arange(1000, dtype=np.float64)})
+    data = Dataset((str(tmp_path / "d.csv"),))
+    threaded = pa.Table.from_batches(list(batches(data)))
+    inline = pa.Table.from_batches(list(batches(data, prefetch=0)))
+    assert threaded.equals(inline)

@@ -20,8 +20,9 @@ it reads and writes SageMaker Model Monitor's documents, so existing tools read 
   threshold 0.1, the L-infinity distance, ``Robust``) are tabled in its docstring.
 - ``quality``: regression and classification metrics; ``report``: the HTML report.
 
-Memory is bounded by the batch size (16 MB CSV blocks, 65,536 rows otherwise) plus, per
-feature, a sketch of a few thousand floats and at most ``distinct_limit`` distinct strings.
+Memory is bounded by a few batches in flight (1 MB CSV blocks, 65,536 rows of JSON Lines,
+a Parquet row group at most) plus, per feature, a sketch of a few thousand floats and at most
+``distinct_limit`` distinct strings.
 """
 
 from __future__ import annotations

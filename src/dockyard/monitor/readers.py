@@ -1,6 +1,6 @@
 """Record batches from a dataset's files, in bounded memory.
 
-CSV is parsed by pyarrow's streaming reader in 16 MB blocks; its column types come from the
+CSV is parsed by pyarrow's streaming reader in 1 MB blocks; its column types come from the
 first block, and when a later block holds a value the type cannot take (``abc`` or ``1.5`` in
 a column of integers) the file is read again with that column as text and the rows already
 delivered are skipped; the profile counts integral, fractional and other values in text.
@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from queue import Full, Queue
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -31,14 +33,68 @@ __all__ = ["INFERENCE_ID", "batches", "rows_batch", "sniff_header"]
 #: Column carrying a capture record's ``request_id``: kept for joins, never profiled.
 INFERENCE_ID = "__inference_id"
 
-_BLOCK = 16 << 20
+_BLOCK = 1 << 20  # pyarrow's default; larger blocks parsed slower here (cache)
+T = TypeVar("T")
 _LINES = 1 << 16
 _COLUMN = re.compile(r"In CSV column #(\d+)")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
-def batches(data: Dataset) -> Iterator[pa.RecordBatch]:
-    """Every batch of every file of ``data``, in order."""
+def batches(data: Dataset, *, prefetch: int = 4) -> Iterator[pa.RecordBatch]:
+    """Every batch of every file of ``data``, in order.
+
+    Files are read on a thread up to ``prefetch`` batches ahead, so parsing (pyarrow releases
+    the GIL) overlaps the caller's work on them; ``prefetch=0`` reads on the caller's thread.
+    """
+    found = _batches(data)
+    return _prefetched(found, prefetch) if prefetch > 0 else found
+
+
+def _prefetched(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items``, produced on a thread at most ``depth`` ahead; errors are raised here, and
+    closing this iterator stops the thread (and closes ``items``) before returning."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.05)  # wakes to notice a consumer that went away
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="dockyard-monitor-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _batches(data: Dataset) -> Iterator[pa.RecordBatch]:
     header = data.header
     for source in resolve(data):
         if source.format == "csv":
