@@ -171,7 +171,7 @@ def _resolve_s3(uri: str, data: Dataset, field: str) -> list[Source]:
     root = f"s3://{bucket}"
     store = open_artifact_store(root, s3_endpoint_url=data.s3_endpoint_url)
     prefix = prefix.strip("/")
-    if prefix and store.exists(prefix):
+    if prefix and store.exists(prefix) and not store.stat(prefix).is_dir:
         keys = [prefix]
     else:
         keys = sorted(
