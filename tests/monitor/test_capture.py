@@ -60,10 +60,31 @@ def test_every_request_shape_becomes_rows_with_the_inference_id(tmp_path: Path) 
     ]
     path = tmp_path / "capture.jsonl"
     path.write_text("".join(lines))
-    rows = _rows(path)
+    # Rows come grouped by the shape of their body, not in record order.
+    rows = sorted(_rows(path), key=lambda r: (r[INFERENCE_ID], r["_c0"]))
     assert [r[INFERENCE_ID] for r in rows] == ["r1", "r1", "r2", "r3", "r4", "r5", "r6"]
     assert [r["_c0"] for r in rows] == [1, 3, 5, 7, 9, 11, 13]
     assert [r["_c2"] for r in rows] == list("abcdefg")
+
+
+def test_numbers_keep_their_json_type_and_ragged_csv_falls_back(tmp_path: Path) -> None:
+    lines = [
+        _record("a", {"instances": [[1, 2.5], [3, 4.0]]}),
+        _record("b", "1,2\n", encoding="text", content_type="text/csv"),
+        _record("c", "3,4,5\n", encoding="text", content_type="text/csv"),
+    ]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    data = Dataset((str(path),), format="capture")
+    found = list(batches(data))
+    json_batch = next(b for b in found if b.column(INFERENCE_ID).to_pylist()[0] == "a")
+    assert json_batch.schema.field("_c0").type == pa.int64()
+    assert json_batch.schema.field("_c1").type == pa.float64()
+    csv_rows = [r for b in found for r in b.to_pylist() if r[INFERENCE_ID] in ("b", "c")]
+    assert csv_rows == [
+        {"_c0": 1, "_c1": 2, "_c2": None, INFERENCE_ID: "b"},
+        {"_c0": 3, "_c1": 4, "_c2": 5, INFERENCE_ID: "c"},
+    ]
 
 
 def test_open_inference_protocol_tensors_are_columns(tmp_path: Path) -> None:

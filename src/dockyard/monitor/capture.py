@@ -13,6 +13,9 @@ One JSON record per line; its ``input`` (and ``output``) body becomes one or mor
 Rows of a list are columns ``_c0`` .. ``_cN`` (or ``Dataset.columns``); rows of objects keep
 their keys. Response columns are ``prediction`` for scalars and ``prediction_<i>`` for lists.
 Every row carries the record's ``request_id`` in :data:`~dockyard.monitor.readers.INFERENCE_ID`.
+Requests are converted by shape, 65,536 rows at a time, in one vectorised call each (CSV text
+by pyarrow's parser, lists of numbers by numpy), so rows come grouped by shape rather than in
+record order; the inference id keeps each row's origin.
 Shadow records (``kind == "shadow"``) and bodies that cannot be decoded are skipped, since one
 odd request must not stop a scheduled check; a line that is not JSON is an error naming it.
 """
@@ -43,7 +46,7 @@ Row = dict[str, Any]
 def capture_batches(
     source: Source, side: str, columns: tuple[str, ...] | None
 ) -> Iterator[pa.RecordBatch]:
-    rows: list[Row] = []
+    chunk = _Chunk(columns)
     with source.open() as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -56,12 +59,130 @@ def capture_batches(
                 ) from None
             if not isinstance(record, dict) or record.get("kind") == "shadow":
                 continue
-            rows += _record_rows(record, side, columns)
-            if len(rows) >= _ROWS:
-                yield rows_batch(rows)
-                rows = []
-    if rows:
-        yield rows_batch(rows)
+            if side == "input":
+                chunk.add_input(record.get("input"), record.get("request_id"))
+            else:
+                chunk.rows += _record_rows(record, side, columns)
+            if chunk.full():
+                yield from chunk.batches()
+                chunk = _Chunk(columns)
+    yield from chunk.batches()
+
+
+class _Chunk:
+    """Requests gathered by shape, so each shape is converted in one vectorised call: CSV text
+    by pyarrow's CSV parser, lists of numbers by numpy; anything else row by row."""
+
+    def __init__(self, columns: tuple[str, ...] | None) -> None:
+        self.columns = columns
+        self.csv: list[str] = []
+        self.csv_ids: list[Any] = []
+        self.lists: list[Any] = []
+        self.list_ids: list[Any] = []
+        self.rows: list[Row] = []
+
+    def full(self) -> bool:
+        return len(self.csv_ids) >= _ROWS or len(self.list_ids) >= _ROWS or len(self.rows) >= _ROWS
+
+    def add_input(self, body: Any, request_id: Any) -> None:
+        if not isinstance(body, dict) or body.get("data") is None:
+            return
+        data, encoding = body["data"], body.get("encoding")
+        content_type = str(body.get("content_type") or "")
+        if encoding == "base64":
+            try:
+                data = base64.b64decode(data).decode()
+            except (ValueError, UnicodeDecodeError):
+                return
+            encoding = "text"
+        if encoding == "text" and "json" not in content_type:
+            text = str(data)
+            if not text.endswith("\n"):
+                text += "\n"
+            # Blank lines (or quoted line breaks) make this count differ from pyarrow's rows;
+            # the chunk is then parsed row by row, so it only needs to be right when cheap.
+            count = text.count("\n")
+            self.csv.append(text)
+            self.csv_ids += [request_id] * count
+            return
+        if encoding == "text":  # JSON Lines text
+            for row in decode_rows(body, self.columns):
+                row[INFERENCE_ID] = request_id
+                self.rows.append(row)
+            return
+        for item in _items(data):
+            if isinstance(item, list):
+                self.lists.append(item)
+                self.list_ids.append(request_id)
+            else:
+                row = _row(item, self.columns, None)
+                row[INFERENCE_ID] = request_id
+                self.rows.append(row)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.csv:
+            yield self._csv_batch()
+        if self.lists:
+            yield self._list_batch()
+        if self.rows:
+            yield rows_batch(self.rows)
+
+    def _names(self, width: int) -> list[str]:
+        given = self.columns or ()
+        return [given[i] if i < len(given) else f"_c{i}" for i in range(width)]
+
+    def _csv_batch(self) -> pa.RecordBatch:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO("".join(self.csv).encode()),
+                read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+                convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid:
+            table = None  # rows of different widths: parsed row by row below
+        if table is None or table.num_rows != len(self.csv_ids):
+            rows: list[Row] = []
+            ids = iter(self.csv_ids)
+            for text in self.csv:
+                for cells in csv.reader(io.StringIO(text)):
+                    if cells:
+                        row = _row([_cell(c) for c in cells], self.columns, None)
+                        row[INFERENCE_ID] = next(ids, None)
+                        rows.append(row)
+            return rows_batch(rows)
+        arrays = [column.combine_chunks() for column in table.columns]
+        return pa.RecordBatch.from_arrays(
+            [*arrays, pa.array(self.csv_ids)],
+            names=[*self._names(table.num_columns), INFERENCE_ID],
+        )
+
+    def _list_batch(self) -> pa.RecordBatch:
+        import numpy as np
+        import pyarrow as pa
+
+        ids = pa.array(self.list_ids)
+        try:
+            matrix = np.asarray(self.lists, dtype=np.float64)
+        except (TypeError, ValueError):
+            matrix = None  # text, or rows of different widths
+        if matrix is not None and matrix.ndim == 2:
+            first = self.lists[0]
+            arrays = []
+            for i in range(matrix.shape[1]):
+                values = matrix[:, i]
+                # JSON told integers from floats; numpy did not: the first row and the
+                # values decide (an integral column stays Integral in the profile).
+                whole = type(first[i]) is int and bool(np.all(values == np.round(values)))
+                arrays.append(pa.array(values.astype(np.int64) if whole else values))
+            names = self._names(matrix.shape[1])
+            return pa.RecordBatch.from_arrays([*arrays, ids], names=[*names, INFERENCE_ID])
+        rows = [_row(item, self.columns, None) for item in self.lists]
+        for row, request_id in zip(rows, self.list_ids, strict=True):
+            row[INFERENCE_ID] = request_id
+        return rows_batch(rows)
 
 
 def _record_rows(record: Row, side: str, columns: tuple[str, ...] | None) -> list[Row]:
