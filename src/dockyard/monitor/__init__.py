@@ -9,6 +9,10 @@ it reads and writes SageMaker Model Monitor's documents, so existing tools read 
     write_check(result, baseline, "out/")   # statistics.json, constraint_violations.json,
                                             # drift.json, report.html
 
+For a model-quality join, ``batches(Dataset(..., format="capture", capture_side="output"))``
+yields the predictions with each row's request id in the :data:`INFERENCE_ID` column;
+``profile_batches`` + ``check_profile`` check batches a caller already holds.
+
 - ``dataset``: :class:`Dataset` (what to read) and its files; ``readers``: record batches from
   CSV (header sniffed), JSON Lines, Parquet; ``capture``: endpoint capture records as rows.
 - ``sketch``: the KLL quantile sketch (SageMaker's ``kll``), mergeable, numpy-vectorised.
@@ -45,11 +49,13 @@ if TYPE_CHECKING:
         CheckResult,
         FeatureDrift,
         check,
+        check_profile,
         write_check,
     )
     from dockyard.monitor.dataset import Dataset
+    from dockyard.monitor.profile import DatasetProfile, profile_batches
     from dockyard.monitor.quality import model_quality
-    from dockyard.monitor.readers import INFERENCE_ID
+    from dockyard.monitor.readers import INFERENCE_ID, batches
     from dockyard.monitor.report import render_report
     from dockyard.monitor.sketch import KLLSketch
 
@@ -61,10 +67,14 @@ __all__ = [
     "CheckOptions",
     "CheckResult",
     "Dataset",
+    "DatasetProfile",
     "FeatureDrift",
     "KLLSketch",
+    "batches",
     "check",
+    "check_profile",
     "model_quality",
+    "profile_batches",
     "read_baseline",
     "render_report",
     "suggest_baseline",
@@ -81,10 +91,14 @@ __getattr__, __dir__ = exports(
         "CheckOptions": ".checks",
         "CheckResult": ".checks",
         "Dataset": ".dataset",
+        "DatasetProfile": ".profile",
         "FeatureDrift": ".checks",
         "KLLSketch": ".sketch",
+        "batches": ".readers",
         "check": ".checks",
+        "check_profile": ".checks",
         "model_quality": ".quality",
+        "profile_batches": ".profile",
         "read_baseline": ".baseline",
         "render_report": ".report",
         "suggest_baseline": ".baseline",

@@ -171,7 +171,12 @@ def check(data: Dataset, baseline: Baseline, options: CheckOptions | None = None
     from dockyard.monitor.readers import batches
 
     options = options or CheckOptions()
-    found = profile_batches(batches(data), distinct_limit=options.distinct_limit)
+    text = {
+        feature["name"]
+        for feature in baseline.constraints.get("features", [])
+        if isinstance(feature, dict) and feature.get("inferred_type") == "String"
+    }
+    found = profile_batches(batches(data), distinct_limit=options.distinct_limit, text_columns=text)
     return check_profile(found, baseline, options)
 
 

@@ -14,7 +14,7 @@ vectorised in pyarrow / numpy; nothing runs per row in Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ class ColumnProfile:
     name: str
     k: int = DEFAULT_K
     distinct_limit: int = 10_000
+    as_text: bool = False  # numbers too are read as text (a String feature's codes)
     present: int = 0
     missing: int = 0
     integral: int = 0
@@ -95,7 +96,8 @@ class ColumnProfile:
         if pa.types.is_dictionary(kind):
             array = array.cast(kind.value_type)
             kind = array.type
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        if not self.as_text and (numeric or pa.types.is_decimal(kind)):
             values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
             valid = values[~np.isnan(values)]
             self.missing += len(values) - len(valid)
@@ -228,9 +230,18 @@ class DatasetProfile:
 
 
 def profile_batches(
-    batches: Iterable[pa.RecordBatch], *, k: int = DEFAULT_K, distinct_limit: int = 10_000
+    batches: Iterable[pa.RecordBatch],
+    *,
+    k: int = DEFAULT_K,
+    distinct_limit: int = 10_000,
+    text_columns: Collection[str] = (),
 ) -> DatasetProfile:
-    """Profile every column of ``batches`` (the inference-id column is skipped)."""
+    """Profile every column of ``batches`` (the inference-id column is skipped).
+
+    ``text_columns`` are read as text whatever type a batch gives them: a check passes the
+    baseline's ``String`` features, so codes like ``1``, ``2`` that a CSV block parsed as
+    numbers are still counted as categories against the baseline's.
+    """
     result = DatasetProfile()
     for batch in batches:
         seen = set()
@@ -239,7 +250,9 @@ def profile_batches(
                 continue
             column = result.columns.get(name)
             if column is None:
-                column = ColumnProfile(name, k=k, distinct_limit=distinct_limit)
+                column = ColumnProfile(
+                    name, k=k, distinct_limit=distinct_limit, as_text=name in text_columns
+                )
                 column.add_missing(result.rows)  # rows read before the column first appeared
                 result.columns[name] = column
             column.update(array)
