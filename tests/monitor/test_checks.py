@@ -168,3 +168,23 @@ def test_numeric_codes_of_a_string_feature_are_checked_as_categories(tmp_path: P
         ("code", "baseline_drift_check"),
     }
     assert "'3'" in result.violations["violations"][0]["description"]
+
+
+def test_chi_squared_categorical_method_and_linf_spellings(
+    tmp_path: Path, baseline: Baseline
+) -> None:
+    constraints = json.loads(json.dumps(baseline.constraints))
+    distribution = constraints["monitoring_config"]["distribution_constraints"]
+    distribution["categorical_drift_method"] = "ChiSquared"
+    distribution["categorical_comparison_threshold"] = 0.01
+    distribution["comparison_method"] = "linf_simple"
+    edited = Baseline(baseline.statistics, constraints)
+    result = _check(tmp_path, edited, frame(np.random.default_rng(3), 3000, swap=1))
+    c = next(d for d in result.drift if d.feature == "c")
+    assert (c.metric, c.threshold, c.drifted) == ("chi_square", 0.01, True)
+    assert c.chi_square_p is not None and c.value == c.chi_square_p < 0.01
+    assert "chi-square p-value" in next(
+        v["description"] for v in result.violations["violations"] if v["feature_name"] == "c"
+    )
+    clean = _check(tmp_path, edited, frame(np.random.default_rng(4), 3000))
+    assert not [d.feature for d in clean.drift if d.drifted]

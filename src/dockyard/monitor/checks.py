@@ -33,9 +33,12 @@ metric                  threshold  drifted when
 ``chi_square``          0.05       chi-square p-value below (categories)
 ======================  =========  ====================================================
 
-A metric that does not apply to a feature's kind (``ks`` for strings, ``chi_square`` for
-numbers) falls back to ``distance`` for it. A threshold given in
-:attr:`CheckOptions.thresholds` wins over the constraints file.
+The constraints' ``comparison_method`` may be spelt ``Robust`` / ``Simple`` or
+``linf_robust`` / ``linf_simple`` (both appear in SageMaker's documentation); with
+``categorical_drift_method: ChiSquared`` a categorical feature drifts when the chi-square
+p-value falls below ``categorical_comparison_threshold``. A metric that does not apply to a
+feature's kind (``ks`` for strings, ``chi_square`` for numbers) falls back to ``distance`` for
+it. A threshold given in :attr:`CheckOptions.thresholds` wins over the constraints file.
 """
 
 from __future__ import annotations
@@ -344,12 +347,14 @@ def _drift(
             distribution.get("comparison_threshold", DEFAULT_THRESHOLDS["distance"]),
         )
         current_n = float(sum(current_counts.values()))
-    metric, value, threshold, drifted = _decide(distances, kind, scale, float(configured), options)
-    if (
-        drifted
-        and metric == "distance"
-        and distribution.get("comparison_method", "Robust") == "Robust"
-    ):
+    chi_squared = (
+        kind == "categorical" and distribution.get("categorical_drift_method") == "ChiSquared"
+    )
+    metric, value, threshold, drifted = _decide(
+        distances, kind, scale, float(configured), options, chi_squared
+    )
+    robust = distribution.get("comparison_method", "Robust") in ("Robust", "linf_robust")
+    if drifted and metric == "distance" and robust:
         drifted = distances.distance > ks_critical(base_n, current_n)
     return FeatureDrift(
         feature=name,
@@ -392,9 +397,20 @@ def _pool(current: dict[str, float], baseline: dict[str, float]) -> dict[str, fl
 
 
 def _decide(
-    distances: Distances, kind: str, scale: float, configured: float, options: CheckOptions
+    distances: Distances,
+    kind: str,
+    scale: float,
+    configured: float,
+    options: CheckOptions,
+    chi_squared: bool,
 ) -> tuple[str, float, float, bool]:
     metric = options.drift_metric
+    if metric == "distance" and chi_squared:
+        # The constraints ask for SageMaker's ChiSquared categorical method: the p-value
+        # against the categorical threshold, unless a chi-square threshold is given.
+        threshold = float(options.thresholds.get("chi_square", configured))
+        p = distances.chi_square_p if distances.chi_square_p is not None else 1.0
+        return "chi_square", p, threshold, p < threshold
     if (kind == "categorical" and metric in ("ks", "wasserstein")) or (
         kind == "numerical" and metric == "chi_square"
     ):
