@@ -70,8 +70,8 @@ def test_every_request_shape_becomes_rows_with_the_inference_id(tmp_path: Path) 
 def test_numbers_keep_their_json_type_and_ragged_csv_falls_back(tmp_path: Path) -> None:
     lines = [
         _record("a", {"instances": [[1, 2.5], [3, 4.0]]}),
-        _record("b", "1,2\n", encoding="text", content_type="text/csv"),
-        _record("c", "3,4,5\n", encoding="text", content_type="text/csv"),
+        _record("b", "1,2\n\n", encoding="text", content_type="text/csv"),  # a blank line
+        _record("c", "3,4,5\n\n6,7,8\n", encoding="text", content_type="text/csv"),
     ]
     path = tmp_path / "capture.jsonl"
     path.write_text("".join(lines))
@@ -84,6 +84,7 @@ def test_numbers_keep_their_json_type_and_ragged_csv_falls_back(tmp_path: Path) 
     assert csv_rows == [
         {"_c0": 1, "_c1": 2, "_c2": None, INFERENCE_ID: "b"},
         {"_c0": 3, "_c1": 4, "_c2": 5, INFERENCE_ID: "c"},
+        {"_c0": 6, "_c1": 7, "_c2": 8, INFERENCE_ID: "c"},
     ]
 
 

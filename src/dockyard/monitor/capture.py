@@ -76,7 +76,8 @@ class _Chunk:
     def __init__(self, columns: tuple[str, ...] | None) -> None:
         self.columns = columns
         self.csv: list[str] = []
-        self.csv_ids: list[Any] = []
+        self.csv_owners: list[Any] = []  # the request id of each text
+        self.csv_ids: list[Any] = []  # ... and of each row, as counted by line breaks
         self.lists: list[Any] = []
         self.list_ids: list[Any] = []
         self.rows: list[Row] = []
@@ -103,6 +104,7 @@ class _Chunk:
             # the chunk is then parsed row by row, so it only needs to be right when cheap.
             count = text.count("\n")
             self.csv.append(text)
+            self.csv_owners.append(request_id)
             self.csv_ids += [request_id] * count
             return
         if encoding == "text":  # JSON Lines text
@@ -145,12 +147,11 @@ class _Chunk:
             table = None  # rows of different widths: parsed row by row below
         if table is None or table.num_rows != len(self.csv_ids):
             rows: list[Row] = []
-            ids = iter(self.csv_ids)
-            for text in self.csv:
+            for text, request_id in zip(self.csv, self.csv_owners, strict=True):
                 for cells in csv.reader(io.StringIO(text)):
                     if cells:
                         row = _row([_cell(c) for c in cells], self.columns, None)
-                        row[INFERENCE_ID] = next(ids, None)
+                        row[INFERENCE_ID] = request_id
                         rows.append(row)
             return rows_batch(rows)
         arrays = [column.combine_chunks() for column in table.columns]
