@@ -146,3 +146,13 @@ def test_reading_on_the_callers_thread_gives_the_same_batches(tmp_path: Path) ->
     threaded = pa.Table.from_batches(list(batches(data)))
     inline = pa.Table.from_batches(list(batches(data, prefetch=0)))
     assert threaded.equals(inline)
+
+
+def test_gzip_files_are_read_decompressed(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "d.csv.gz"
+    path.write_bytes(gzip.compress(b"v,w\n1,a\n2,b\n"))
+    (tmp_path / "e.jsonl.gz").write_bytes(gzip.compress(b'{"v": 3, "w": "c"}\n'))
+    rows = [r for b in batches(Dataset((str(tmp_path),), format="auto")) for r in b.to_pylist()]
+    assert rows == [{"v": 1, "w": "a"}, {"v": 2, "w": "b"}, {"v": 3, "w": "c"}]

@@ -7,6 +7,7 @@ so credentials and endpoints work as for artifacts.
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
@@ -88,16 +89,20 @@ class Source:
 
     @contextmanager
     def open(self) -> Iterator[IO[bytes]]:
-        """The file's bytes, streamed."""
+        """The file's bytes, streamed; ``.gz`` files decompressed."""
         if self.local is not None:
             try:
-                with self.local.open("rb") as handle:
-                    yield handle
+                raw: IO[bytes] = self.local.open("rb")
             except FileNotFoundError:
                 raise NotFound(f"{self.name}: no such file", field="uris") from None
-            return
-        with self._store().open_read(self.key or "") as stream:
-            yield stream
+        else:
+            raw = self._store().open_read(self.key or "")
+        with raw:
+            if self.name.endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw) as unpacked:
+                    yield unpacked  # type: ignore[misc]
+            else:
+                yield raw
 
     @contextmanager
     def local_copy(self) -> Iterator[Path]:
