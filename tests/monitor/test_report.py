@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pyarrow as pa
@@ -29,3 +30,6 @@ def test_one_plot_per_feature_and_everything_escaped(tmp_path: Path) -> None:
     drifted = re.findall(r"<div class='feature drifted'><h3>([^<]*)</h3>", page)
     assert "x" in drifted
     assert "baseline_drift_check" in page
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        plot = ElementTree.fromstring(svg)  # well-formed, attributes quoted and escaped
+        assert plot.findall("{http://www.w3.org/2000/svg}rect")
