@@ -43,6 +43,7 @@ _COMMANDS: Final = {
     "triggers": ("dockyard.client.cli.triggers", "triggers"),
     "pipelines": ("dockyard.client.cli.pipelines", "pipelines"),
     "tuning": ("dockyard.client.cli.tuning", "tuning"),
+    "monitor": ("dockyard.client.cli._monitor", "monitor"),
 }
 
 

@@ -1,0 +1,303 @@
+"""Endpoint capture records (``runtime/serving/_capture.py``) as rows of a dataset.
+
+One JSON record per line; its ``input`` (and ``output``) body becomes one or more rows:
+
+- CSV text: each line a row of headerless cells (numbers where they parse);
+- JSON: ``{"instances": [...]}``, ``{"inputs": ...}``, ``{"dataframe_split": {"columns",
+  "data"}}``, ``{"dataframe_records": [...]}``, a bare list, a single object, or the Open
+  Inference Protocol's ``{"inputs": [{"name", "shape", "datatype", "data"}]}`` (one column per
+  tensor, rows along the first axis); responses' ``{"predictions": [...]}`` /
+  ``{"outputs": ...}`` likewise;
+- JSON Lines text: each line a row.
+
+Rows of a list are columns ``_c0`` .. ``_cN`` (or ``Dataset.columns``); rows of objects keep
+their keys. Response columns are ``prediction`` for scalars and ``prediction_<i>`` for lists.
+Every row carries the record's ``request_id`` in :data:`~dockyard.monitor.readers.INFERENCE_ID`.
+Requests are converted by shape, 65,536 rows at a time, in one vectorised call each (CSV text
+by pyarrow's parser, lists of numbers by numpy), so rows come grouped by shape rather than in
+record order; the inference id keeps each row's origin.
+Shadow records (``kind == "shadow"``) and bodies that cannot be decoded are skipped, since one
+odd request must not stop a scheduled check; a line that is not JSON is an error naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from dockyard.errors import InvalidArgument
+from dockyard.monitor.dataset import Source
+from dockyard.monitor.readers import INFERENCE_ID, rows_batch
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["capture_batches", "decode_rows"]
+
+_ROWS = 1 << 16
+Row = dict[str, Any]
+
+
+def capture_batches(
+    source: Source, side: str, columns: tuple[str, ...] | None
+) -> Iterator[pa.RecordBatch]:
+    chunk = _Chunk(columns)
+    with source.open() as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidArgument(
+                    f"{source.name}, line {number}: not a capture record ({exc})", field="uris"
+                ) from None
+            if not isinstance(record, dict) or record.get("kind") == "shadow":
+                continue
+            if side == "input":
+                chunk.add_input(record.get("input"), record.get("request_id"))
+            else:
+                chunk.rows += _record_rows(record, side, columns)
+            if chunk.full():
+                yield from chunk.batches()
+                chunk = _Chunk(columns)
+    yield from chunk.batches()
+
+
+class _Chunk:
+    """Requests gathered by shape, so each shape is converted in one vectorised call: CSV text
+    by pyarrow's CSV parser, lists of numbers by numpy; anything else row by row."""
+
+    def __init__(self, columns: tuple[str, ...] | None) -> None:
+        self.columns = columns
+        self.csv: list[str] = []
+        self.csv_owners: list[Any] = []  # the request id of each text
+        self.csv_ids: list[Any] = []  # ... and of each row, as counted by line breaks
+        self.lists: list[Any] = []
+        self.list_ids: list[Any] = []
+        self.rows: list[Row] = []
+
+    def full(self) -> bool:
+        return len(self.csv_ids) >= _ROWS or len(self.list_ids) >= _ROWS or len(self.rows) >= _ROWS
+
+    def add_input(self, body: Any, request_id: Any) -> None:
+        if not isinstance(body, dict) or body.get("data") is None:
+            return
+        data, encoding = body["data"], body.get("encoding")
+        content_type = str(body.get("content_type") or "")
+        if encoding == "base64":
+            try:
+                data = base64.b64decode(data).decode()
+            except (ValueError, UnicodeDecodeError):
+                return
+            encoding = "text"
+        if encoding == "text" and "json" not in content_type:
+            text = str(data)
+            if not text.endswith("\n"):
+                text += "\n"
+            # Blank lines (or quoted line breaks) make this count differ from pyarrow's rows;
+            # the chunk is then parsed row by row, so it only needs to be right when cheap.
+            count = text.count("\n")
+            self.csv.append(text)
+            self.csv_owners.append(request_id)
+            self.csv_ids += [request_id] * count
+            return
+        if encoding == "text":  # JSON Lines text
+            for row in decode_rows(body, self.columns):
+                row[INFERENCE_ID] = request_id
+                self.rows.append(row)
+            return
+        for item in _items(data):
+            if isinstance(item, list):
+                self.lists.append(item)
+                self.list_ids.append(request_id)
+            else:
+                row = _row(item, self.columns, None)
+                row[INFERENCE_ID] = request_id
+                self.rows.append(row)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.csv:
+            yield self._csv_batch()
+        if self.lists:
+            yield self._list_batch()
+        if self.rows:
+            yield rows_batch(self.rows)
+
+    def _names(self, width: int) -> list[str]:
+        given = self.columns or ()
+        return [given[i] if i < len(given) else f"_c{i}" for i in range(width)]
+
+    def _csv_batch(self) -> pa.RecordBatch:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO("".join(self.csv).encode()),
+                read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+                convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid:
+            table = None  # rows of different widths: parsed row by row below
+        if table is None or table.num_rows != len(self.csv_ids):
+            rows: list[Row] = []
+            for text, request_id in zip(self.csv, self.csv_owners, strict=True):
+                for cells in csv.reader(io.StringIO(text)):
+                    if cells:
+                        row = _row([_cell(c) for c in cells], self.columns, None)
+                        row[INFERENCE_ID] = request_id
+                        rows.append(row)
+            return rows_batch(rows)
+        arrays = [column.combine_chunks() for column in table.columns]
+        return pa.RecordBatch.from_arrays(
+            [*arrays, pa.array(self.csv_ids)],
+            names=[*self._names(table.num_columns), INFERENCE_ID],
+        )
+
+    def _list_batch(self) -> pa.RecordBatch:
+        import numpy as np
+        import pyarrow as pa
+
+        ids = pa.array(self.list_ids)
+        try:
+            matrix = np.asarray(self.lists, dtype=np.float64)
+        except (TypeError, ValueError):
+            matrix = None  # text, or rows of different widths
+        if matrix is not None and matrix.ndim == 2:
+            first = self.lists[0]
+            arrays = []
+            for i in range(matrix.shape[1]):
+                values = matrix[:, i]
+                # JSON told integers from floats; numpy did not: the first row and the
+                # values decide (an integral column stays Integral in the profile).
+                whole = type(first[i]) is int and bool(np.all(values == np.round(values)))
+                arrays.append(pa.array(values.astype(np.int64) if whole else values))
+            names = self._names(matrix.shape[1])
+            return pa.RecordBatch.from_arrays([*arrays, ids], names=[*names, INFERENCE_ID])
+        rows = [_row(item, self.columns, None) for item in self.lists]
+        for row, request_id in zip(rows, self.list_ids, strict=True):
+            row[INFERENCE_ID] = request_id
+        return rows_batch(rows)
+
+
+def _record_rows(record: Row, side: str, columns: tuple[str, ...] | None) -> list[Row]:
+    inputs = decode_rows(record.get("input"), columns) if side in ("input", "both") else []
+    outputs = (
+        decode_rows(record.get("output"), None, prefix="prediction") if side != "input" else []
+    )
+    if side == "input":
+        rows = inputs
+    elif side == "output":
+        rows = outputs
+    else:
+        count = max(len(inputs), len(outputs))
+        rows = [
+            {**(inputs[i] if i < len(inputs) else {}), **(outputs[i] if i < len(outputs) else {})}
+            for i in range(count)
+        ]
+    request_id = record.get("request_id")
+    for row in rows:
+        row[INFERENCE_ID] = request_id
+    return rows
+
+
+def decode_rows(body: Any, columns: tuple[str, ...] | None, prefix: str | None = None) -> list[Row]:
+    """The rows of one captured body (``{"content_type", "encoding", "data"}``)."""
+    if not isinstance(body, dict) or body.get("data") is None:
+        return []
+    data, encoding = body["data"], body.get("encoding")
+    content_type = str(body.get("content_type") or "")
+    try:
+        if encoding == "base64":
+            data = base64.b64decode(data).decode()
+            encoding = "text"
+        if encoding == "text":
+            if "json" in content_type:
+                parsed = [orjson.loads(line) for line in str(data).splitlines() if line.strip()]
+                data = parsed[0] if len(parsed) == 1 else parsed
+            else:
+                reader = csv.reader(io.StringIO(str(data)))
+                data = [[_cell(cell) for cell in row] for row in reader if row]
+    except (ValueError, UnicodeDecodeError, orjson.JSONDecodeError):
+        return []
+    return [_row(item, columns, prefix) for item in _items(data)]
+
+
+def _cell(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _items(data: Any) -> list[Any]:
+    if isinstance(data, dict):
+        for key in ("instances", "predictions", "dataframe_records"):
+            if key in data:
+                return _items(data[key])
+        split = data.get("dataframe_split")
+        if isinstance(split, dict):
+            names = split.get("columns")
+            values = split.get("data") or []
+            return [dict(zip(names, row, strict=False)) if names else row for row in values]
+        for key in ("inputs", "outputs"):
+            if key in data:
+                tensors = data[key]
+                if isinstance(tensors, list) and tensors and _is_tensor(tensors[0]):
+                    return _tensor_rows(tensors)
+                return _items(tensors)
+        return [data]
+    if isinstance(data, list):
+        return data
+    return [data]
+
+
+def _is_tensor(item: Any) -> bool:
+    return isinstance(item, dict) and "name" in item and "data" in item
+
+
+def _tensor_rows(tensors: list[Any]) -> list[Any]:
+    """Open Inference Protocol tensors -> rows: one column per tensor (or per trailing index)."""
+    import numpy as np
+
+    columns: dict[str, list[Any]] = {}
+    for tensor in tensors:
+        values = np.asarray(tensor.get("data"))
+        shape = tensor.get("shape") or [values.size]
+        try:
+            values = values.reshape([int(s) for s in shape])
+        except (ValueError, TypeError):
+            values = values.reshape(-1)
+        if values.ndim <= 1:
+            columns[str(tensor["name"])] = values.reshape(-1).tolist()
+        else:
+            flat = values.reshape(values.shape[0], -1)
+            for i in range(flat.shape[1]):
+                columns[f"{tensor['name']}_{i}"] = flat[:, i].tolist()
+    count = max((len(v) for v in columns.values()), default=0)
+    return [
+        {name: v[i] if i < len(v) else None for name, v in columns.items()} for i in range(count)
+    ]
+
+
+def _row(item: Any, columns: tuple[str, ...] | None, prefix: str | None) -> Row:
+    if isinstance(item, dict):
+        return dict(item)
+    if isinstance(item, list | tuple):
+        if prefix is not None:
+            return {f"{prefix}_{i}": v for i, v in enumerate(item)}
+        return {
+            (columns[i] if columns and i < len(columns) else f"_c{i}"): v
+            for i, v in enumerate(item)
+        }
+    return {prefix or (columns[0] if columns else "_c0"): item}

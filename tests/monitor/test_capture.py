@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from dockyard.errors import InvalidArgument
+from dockyard.monitor import INFERENCE_ID, Dataset
+from dockyard.monitor.readers import batches
+
+
+def _record(
+    request_id: str,
+    data: Any,
+    *,
+    encoding: str = "json",
+    content_type: str = "application/json",
+    kind: str = "production",
+    output: Any = None,
+) -> str:
+    record = {
+        "request_id": request_id,
+        "time": "2026-11-05T20:53:14.123456Z",
+        "endpoint": "churn",
+        "variant": "blue",
+        "kind": kind,
+        "status": 200,
+        "input": {"content_type": content_type, "encoding": encoding, "data": data},
+        "output": {"content_type": "application/json", "encoding": "json", "data": output},
+    }
+    return json.dumps(record) + "\n"
+
+
+def _rows(path: Path, side: str = "input") -> list[dict[str, Any]]:
+    data = Dataset((str(path),), format="capture", capture_side=side)  # type: ignore[arg-type]
+    return pa.Table.from_batches(list(batches(data))).to_pylist()
+
+
+def test_every_request_shape_becomes_rows_with_the_inference_id(tmp_path: Path) -> None:
+    csv_text = "1,2.5,a\n3,4.5,b\n"
+    lines = [
+        _record("r1", csv_text, encoding="text", content_type="text/csv"),
+        _record("r2", {"instances": [[5, 6.5, "c"]]}),
+        _record(
+            "r3", {"dataframe_split": {"columns": ["_c0", "_c1", "_c2"], "data": [[7, 8.5, "d"]]}}
+        ),
+        _record("r4", {"dataframe_records": [{"_c0": 9, "_c1": 1.5, "_c2": "e"}]}),
+        _record("r5", [[11, 2.5, "f"]]),
+        _record(
+            "r6",
+            base64.b64encode(b"13,3.5,g\n").decode(),
+            encoding="base64",
+            content_type="text/csv",
+        ),
+        _record("shadow", [[0, 0.0, "x"]], kind="shadow"),
+    ]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    # Rows come grouped by the shape of their body, not in record order.
+    rows = sorted(_rows(path), key=lambda r: (r[INFERENCE_ID], r["_c0"]))
+    assert [r[INFERENCE_ID] for r in rows] == ["r1", "r1", "r2", "r3", "r4", "r5", "r6"]
+    assert [r["_c0"] for r in rows] == [1, 3, 5, 7, 9, 11, 13]
+    assert [r["_c2"] for r in rows] == list("abcdefg")
+
+
+def test_numbers_keep_their_json_type_and_ragged_csv_falls_back(tmp_path: Path) -> None:
+    lines = [
+        _record("a", {"instances": [[1, 2.5], [3, 4.0]]}),
+        _record("b", "1,2\n\n", encoding="text", content_type="text/csv"),  # a blank line
+        _record("c", "3,4,5\n\n6,7,8\n", encoding="text", content_type="text/csv"),
+    ]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    data = Dataset((str(path),), format="capture")
+    found = list(batches(data))
+    json_batch = next(b for b in found if b.column(INFERENCE_ID).to_pylist()[0] == "a")
+    assert json_batch.schema.field("_c0").type == pa.int64()
+    assert json_batch.schema.field("_c1").type == pa.float64()
+    csv_rows = [r for b in found for r in b.to_pylist() if r[INFERENCE_ID] in ("b", "c")]
+    assert csv_rows == [
+        {"_c0": 1, "_c1": 2, "_c2": None, INFERENCE_ID: "b"},
+        {"_c0": 3, "_c1": 4, "_c2": 5, INFERENCE_ID: "c"},
+        {"_c0": 6, "_c1": 7, "_c2": 8, INFERENCE_ID: "c"},
+    ]
+
+
+def test_open_inference_protocol_tensors_are_columns(tmp_path: Path) -> None:
+    body = {
+        "inputs": [
+            {"name": "features", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]},
+            {"name": "flag", "shape": [2], "datatype": "INT64", "data": [0, 1]},
+        ]
+    }
+    path = tmp_path / "oip.jsonl"
+    path.write_text(_record("r1", body))
+    assert _rows(path) == [
+        {"features_0": 1, "features_1": 2, "flag": 0, INFERENCE_ID: "r1"},
+        {"features_0": 3, "features_1": 4, "flag": 1, INFERENCE_ID: "r1"},
+    ]
+
+
+def test_both_sides_put_predictions_next_to_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "both.jsonl"
+    path.write_text(_record("r1", {"instances": [[1], [2]]}, output={"predictions": [0.1, 0.9]}))
+    rows = _rows(path, "both")
+    assert [(r["_c0"], r["prediction"]) for r in rows] == [(1, 0.1), (2, 0.9)]
+    assert [r["prediction"] for r in _rows(path, "output")] == [0.1, 0.9]
+
+
+def test_a_line_that_is_not_json_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_record("r1", [[1]]) + "{oops\n")
+    with pytest.raises(InvalidArgument, match=r"bad.jsonl, line 2: not a capture record"):
+        _rows(path)
+
+
+def test_auto_format_recognises_capture_keys(tmp_path: Path) -> None:
+    folder = tmp_path / "capture" / "churn" / "blue" / "2026" / "11" / "05" / "20"
+    folder.mkdir(parents=True)
+    (folder / "20261105T205314-w1-0.jsonl").write_text(_record("r1", [[1, 2]]))
+    data = Dataset((str(tmp_path / "capture"),), format="auto")
+    rows = pa.Table.from_batches(list(batches(data))).to_pylist()
+    assert rows == [{"_c0": 1, "_c1": 2, INFERENCE_ID: "r1"}]
