@@ -38,8 +38,12 @@ def test_an_approval_fires_once(services: Services, tmp_path: Path, data: Path) 
     _approve(services, "churn", "Rejected")
     _approve(services, "churn", "Approved")
     consumer = EventTriggers(services.triggers, services.db, tmp_path, services.events)
+    assert consumer.wants("run.logged")  # its triggers not read yet: every append wakes it
     consumer.tick()
     consumer.tick()
+    # Read now: only appends some enabled trigger wants wake it (and changes to triggers).
+    assert consumer.wants("model_version.approval_set") and consumer.wants("trigger.updated")
+    assert not consumer.wants("run.logged")
     (fired,) = services.triggers.history(ROOT, "on-approval")
     assert fired.cause["resource_id"] == "churn/1" and fired.status == "fired"
     assert services.jobs.get(ROOT, fired.job or "").spec["tags"]["version"] == "churn/1"
