@@ -50,6 +50,12 @@ def test_what_a_spec_names_must_exist(services: Services, model: Path, tmp_path:
     with pytest.raises(InvalidArgument) as caught:
         services.monitoring.create(ROOT, spec(baseline_folder(tmp_path), schedule="0 25 * * *"))
     assert caught.value.field == "schedule"
+    with pytest.raises(InvalidArgument, match="drift_metric must be one of") as caught:
+        services.monitoring.create(ROOT, spec(folder, check={"drift_metric": "vibes"}))
+    assert caught.value.field == "check.drift_metric"
+    with pytest.raises(InvalidArgument) as caught:
+        services.monitoring.create(ROOT, spec(folder, check={"thresholds": {"psi": -1}}))
+    assert caught.value.field == "check.thresholds.psi"
     with pytest.raises(InvalidArgument) as caught:
         services.monitoring.create(
             ROOT,

@@ -108,6 +108,16 @@ def parse_ground_truth(body: bytes) -> list[GroundTruthRecord]:
     return records
 
 
+def check_options(options: dict[str, Any]) -> None:
+    """Refuse check options the core would refuse at the first check, naming the field."""
+    from dockyard.monitor import CheckOptions
+
+    try:
+        CheckOptions(**options)
+    except InvalidArgument as exc:
+        raise InvalidArgument(exc.message, field=f"check.{exc.field or ''}".rstrip(".")) from exc
+
+
 class MonitoringService:
     """Monitoring schedules, their executions and ground truth.
 
@@ -275,6 +285,7 @@ class MonitoringService:
                     f"job {target.transform_job!r} is a {job.kind} job, not a transform",
                     field="target.transform_job",
                 )
+        check_options(spec.check.options())
         self._check_baseline(actor, spec.baseline, "baseline")
 
     def _check_baseline(self, actor: Actor, baseline: BaselineSource, field: str) -> None:
@@ -454,6 +465,8 @@ class MonitoringService:
             from dockyard.server.triggers import Cron
 
             Cron.parse(updated.schedule, updated.timezone, field="schedule")
+        if change.check is not None:
+            check_options(change.check.options())
         if change.baseline is not None:
             self._check_baseline(actor, change.baseline, "baseline")
         values: dict[str, Any] = {"spec": updated.model_dump_json(), "updated_time": now}
