@@ -42,15 +42,18 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A binary classifier over three numbers."""
-    folder = tmp_path_factory.mktemp("monitoring-model")
+def classifier(folder: Path) -> Path:
+    """Save a binary classifier over three numbers under ``folder``; returns its package."""
     rng = np.random.default_rng(0)
     x = pd.DataFrame(rng.normal(size=(200, 3)), columns=FEATURES)
     y = (x["a"] + x["b"] > 0).astype(int)
     save_model(LogisticRegression().fit(x, y), folder / "model", input_example=x.head(3))
     return folder / "model"
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return classifier(tmp_path_factory.mktemp("monitoring-model"))
 
 
 def make_services(home: Path, *roots: Path) -> Services:
