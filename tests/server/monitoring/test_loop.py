@@ -277,3 +277,40 @@ def test_run_now_checks_the_window_asked_for(
     job = services.jobs.get(ROOT, execution.job or "")
     assert len(job.spec["data"]["uris"]) == 0  # no variant has captured anything yet
     assert (job.spec["window_start"], job.spec["window_end"]) == (hour - 3 * HOUR, hour)
+
+
+def test_the_loop_leads_and_acts_when_woken(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    from tests.server.monitoring.conftest import Clock
+    from tests.server.notifications._receiver import until
+
+    from dockyard.api.monitoring import RunMonitoringSchedule
+    from dockyard.server.monitoring import MonitoringLoop
+
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    clock = Clock(T0)
+    # An interval longer than the test: only wake-ups make it act.
+    loop = MonitoringLoop(
+        services.monitoring, services.db, tmp_path, services.events, clock=clock, interval_s=3600
+    )
+    loop.start()
+    try:
+        until(lambda: loop.is_leader, 10, "the loop leading")
+        started = services.monitoring.run(ROOT, "churn-drift", RunMonitoringSchedule(), now=T0)
+
+        def submitted() -> bool:
+            found = services.monitoring.execution(ROOT, "churn-drift", started.execution_id)
+            return found.status is ExecutionStatus.IN_PROGRESS
+
+        until(submitted, 10, "the manual run's job submitted")
+        finish(services, started.execution_id, {"rows": 0, "violations": []})
+
+        def recorded() -> bool:
+            found = services.monitoring.execution(ROOT, "churn-drift", started.execution_id)
+            return found.status is ExecutionStatus.COMPLETED
+
+        until(recorded, 10, "the ended job recorded")  # woken by the job's status change
+    finally:
+        loop.stop()

@@ -1,6 +1,6 @@
 """The leader-locked loop that drives every monitoring schedule (one server drives them; see
-:mod:`dockyard.server.monitoring._driver` for a pass). Its jobs are the scheduler's; appends to
-the event log (a monitoring job ending) wake it at once.
+:mod:`dockyard.server.monitoring._driver` for a pass). Its jobs are the scheduler's; a job's
+change and a schedule's (a run asked for, a new baseline) wake it once they commit.
 
 The clock is injectable (``clock``: ms since the epoch), so tests close an hour without
 waiting for one.
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dockyard.server.events import EventLog
+from dockyard.server.events import EventLog, type_in
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.monitoring._driver import MonitoringDriver
 from dockyard.server.monitoring._service import MonitoringService
@@ -24,8 +24,8 @@ __all__ = ["MonitoringLoop"]
 
 log = logging.getLogger("dockyard.server.monitoring")
 
-#: Appends notify just before their transaction commits: a pass woken by one looks again soon.
-_SOON_S = 0.05
+#: Appends that wake the loop: a job's change (a monitoring job ending), a schedule's.
+_WAKE_ON = ("job.*", "monitoring.*")
 
 
 def _wall_clock() -> int:
@@ -56,19 +56,17 @@ class MonitoringLoop(BackgroundLoop):
         self._events = events
         self._clock = clock
         self._interval = interval_s if interval_s is not None else self.interval_s
-        self._nudged = False
         service.wake = self.wake
         events.on_append(self._nudge)
 
-    def _nudge(self) -> None:
-        self._nudged = True
-        self.wake()
+    def _nudge(self, type: str) -> None:
+        if type_in(_WAKE_ON, type):
+            self.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._events.off_append(self._nudge)
         super().stop(timeout)
 
     def tick(self) -> float | None:
-        nudged, self._nudged = self._nudged, False
-        changed = self.driver.advance(self._clock())
-        return _SOON_S if nudged and changed else self._interval
+        self.driver.advance(self._clock())
+        return self._interval
