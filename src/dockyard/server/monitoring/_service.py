@@ -2,9 +2,10 @@
 now, upload ground truth, serve reports; what the loop does is in
 :mod:`dockyard.server.monitoring._driver`.
 
-Permissions follow tuning jobs': creating needs the member role (its run and its jobs' runs go
-to its experiment, which checks ``edit`` there); reading needs ``read`` on that experiment;
-changing, deleting, running and uploading ground truth, being its creator or ``manage`` there.
+Permissions follow tuning jobs': creating needs the member role, ``read`` on the endpoint or
+transform job it watches and ``edit`` on its experiment (its run and its jobs' runs go there);
+reading needs ``read`` on that experiment; running a window or uploading ground truth, being its
+creator or ``edit`` there; changing or deleting it, being its creator or ``manage`` there.
 Its jobs are submitted as its creator, as they are now (:meth:`owner`).
 """
 
@@ -359,13 +360,17 @@ class MonitoringService:
             conn, actor, Level.READ, "experiment", str(row.experiment_id), f"read {row.name}"
         )
 
-    def _require_control(self, conn: Any, actor: Actor, row: Any, what: str) -> None:
+    def _require_control(
+        self, conn: Any, actor: Actor, row: Any, what: str, level: Level = Level.MANAGE
+    ) -> None:
+        """Its creator, or ``level`` on its experiment: ``manage`` to change or delete it,
+        ``edit`` to run a window or add ground truth."""
         if actor.job is not None:
             raise PermissionDenied(f"{actor.label} may not {what} {row.name}")
         if actor.is_person and row.created_by == actor.name and not actor.read_only:
             return
         self.access.require(
-            conn, actor, Level.MANAGE, "experiment", str(row.experiment_id), f"{what} {row.name}"
+            conn, actor, level, "experiment", str(row.experiment_id), f"{what} {row.name}"
         )
 
     def get(self, actor: Actor, name: str) -> MonitoringSchedule:
@@ -512,7 +517,7 @@ class MonitoringService:
         now = now if now is not None else now_ms()
         with self.db.write() as conn:
             row = self.repo.require(conn, name)
-            self._require_control(conn, actor, row, "run")
+            self._require_control(conn, actor, row, "run", Level.EDIT)
             if row.baseline_uri is None:
                 raise Conflict(
                     f"schedule {name!r} has no baseline yet ({row.status}): run it once its "
@@ -578,10 +583,10 @@ class MonitoringService:
         (``monitoring/<name>/ground-truth/YYYY/MM/DD/HH/``); executions of windows before it
         join them with what was captured."""
         now = now if now is not None else now_ms()
-        records = parse_ground_truth(body)
         with self.db.read() as conn:
             row = self.repo.require(conn, name)
-            self._require_control(conn, actor, row, "upload ground truth for")
+            self._require_control(conn, actor, row, "upload ground truth for", Level.EDIT)
+        records = parse_ground_truth(body)
         lines = b"".join(orjson.dumps(r.model_dump(mode="json")) + b"\n" for r in records)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now / 1000))
         key = (
