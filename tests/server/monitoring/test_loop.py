@@ -314,3 +314,47 @@ def test_the_loop_leads_and_acts_when_woken(
         until(recorded, 10, "the ended job recorded")  # woken by the job's status change
     finally:
         loop.stop()
+
+
+def test_a_window_waits_for_its_ground_truth_when_labels_come_late(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    deploy(services, model)
+    quality = {"problem_type": "regression", "ground_truth_delay_hours": 2}
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path), model_quality=quality), now=T0)
+    hour = T0 - T0 % HOUR
+    passes = driver(services)
+    passes.advance(hour + 3 * HOUR + GRACE - 1)
+    assert _executions(services) == []
+    passes.advance(hour + 3 * HOUR + GRACE)
+    (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
+    assert execution.window_start == hour
+    job = services.jobs.get(ROOT, execution.job or "")
+    assert len(job.spec["ground_truth_uris"]) == 4  # the labels of its hour and three more
+
+
+def test_a_transform_jobs_files_are_checked(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    scores = tmp_path / "scores.csv"
+    scores.write_text("0.1,0.2,0.3\n")
+    services.jobs.submit_transform(
+        ROOT,
+        {
+            "name": "nightly",
+            "model_uri": str(model),
+            "input": {"uri": str(scores), "content_type": "text/csv"},
+        },
+        str(tmp_path / "out"),
+    )
+    target = {"transform_job": "nightly", "side": "input"}
+    services.monitoring.create(
+        ROOT,
+        spec(baseline_folder(tmp_path), target=target, data={"columns": ["a", "b", "c"]}),
+        now=T0,
+    )
+    driver(services).advance(T0 - T0 % HOUR + HOUR + GRACE)
+    (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
+    data = services.jobs.get(ROOT, execution.job or "").spec["data"]
+    assert data["uris"] == [str(scores)] and data["format"] == "csv"
+    assert data["columns"] == ["a", "b", "c"]

@@ -15,6 +15,7 @@ Shape (every section but ``name``, ``target`` and ``baseline`` has defaults)::
     check: {drift_metric: psi, thresholds: {psi: 0.2}}
     model_quality:                                    # optional: needs ground truth
       problem_type: binary
+      ground_truth_delay_hours: 2                     # check each hour 2 hours after it ends
       thresholds: {accuracy: {min: 0.8}, rmse: {max: 3}}
     experiment: monitoring                            # where model-quality metrics are logged
 """
@@ -200,6 +201,10 @@ class ModelQualityConfig(_Spec):
     """
 
     problem_type: ProblemType
+    #: How long after a window labels are expected: its check waits this many hours more, so
+    #: the labels of its traffic are joined (SageMaker's end-time offset). Later labels need a
+    #: manual run of the window.
+    ground_truth_delay_hours: int = Field(default=0, ge=0, le=168)
     prediction_field: _Name | None = None
     probability_field: _Name | None = None
     thresholds: dict[Annotated[str, StringConstraints(max_length=64)], Threshold] = Field(

@@ -100,9 +100,13 @@ class MonitoringDriver:
         service = self._service
         start = row.next_window_start
         claimed = 0
+        quality = spec.model_quality
+        wait = self._grace_ms + (
+            quality.ground_truth_delay_hours * _windows.HOUR_MS if quality else 0
+        )
         while claimed < MAX_CLAIMS:
             end = _windows.window_end(spec, start)
-            if end + self._grace_ms > now:
+            if end + wait > now:
                 break
             key = _windows.stamp(start)
             execution_id = f"{row.name}-{key}-{row.schedule_id[:6]}"
