@@ -7,8 +7,10 @@ Layout::
     _windows.py     windows: each completed hour, or from one cron slot to the next
     _repository.py  SQL for schedules and executions
     _views.py       rows as the API returns them
-    _service.py     the rules: create (checked once), read, update, delete, run now, ground
-                    truth, reports; who jobs run as
+    _checks.py      what a spec names, checked against the world once (each error names a field)
+    _ground_truth.py  labels as uploaded: JSON list or JSON Lines, checked record by record
+    _service.py     the rules: create, read, update, delete, run now, ground truth, reports;
+                    who jobs run as
     _driver.py      one pass of the loop: claim ended windows, submit jobs, record ends
     _loop.py        the leader-locked loop that makes the passes (its clock injectable)
 

@@ -162,7 +162,7 @@ class MonitoringDriver:
             "window_end": execution.window_end,
         }
         if execution.kind == "baseline":
-            uri = service.baseline_data(owner, spec.baseline, "baseline")
+            uri = service.checks.baseline_data(owner, spec.baseline, "baseline")
             source = spec.baseline.suggest_from
             assert source is not None
             data = MonitoringJobData(

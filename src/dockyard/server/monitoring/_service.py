@@ -17,12 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from dockyard.api.monitoring import (
-    BaselineSource,
     ExecutionStatus,
-    GroundTruthRecord,
     GroundTruthUploaded,
     MonitoringExecution,
     MonitoringSchedule,
@@ -33,12 +30,14 @@ from dockyard.api.monitoring import (
 )
 from dockyard.api.tracking import CreateExperiment, CreateRun, TagIn
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
-from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, AuthService
 from dockyard.server.events import EventLog
 from dockyard.server.monitoring import _views, _windows
+from dockyard.server.monitoring._checks import SpecChecks
+from dockyard.server.monitoring._ground_truth import parse_ground_truth
 from dockyard.server.monitoring._repository import MonitoringRepository
 from dockyard.server.store import Database
 from dockyard.server.tracking import (
@@ -54,9 +53,6 @@ __all__ = ["KIND", "MonitoringService"]
 
 KIND = "monitoring_schedule"
 DEFAULT_EXPERIMENT = "monitoring"
-BASELINE_FILES = ("statistics.json", "constraints.json")
-#: Labels in one ground-truth upload.
-MAX_GROUND_TRUTH = 100_000
 
 
 def _check_page(max_results: int) -> None:
@@ -64,59 +60,6 @@ def _check_page(max_results: int) -> None:
         raise InvalidArgument(
             f"max_results must be between 1 and {LIMITS.page_max_results}", field="max_results"
         )
-
-
-def _ground_truth_items(text: bytes) -> tuple[list[Any], bool]:
-    """The items of a JSON list, or of JSON Lines; and whether they were lines."""
-    if text.startswith(b"["):
-        try:
-            items = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidArgument(f"not a JSON list: {exc}", field="body") from exc
-        return list(items), False
-    items = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                items.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise InvalidArgument(f"line {number}: not JSON: {exc}", field="body") from exc
-    return items, True
-
-
-def parse_ground_truth(body: bytes) -> list[GroundTruthRecord]:
-    """A JSON list or JSON Lines of ``{"inference_id", "label"}``; errors name the line."""
-    text = body.strip()
-    if not text:
-        raise InvalidArgument("no ground truth: send a JSON list or JSON Lines", field="body")
-    items, as_lines = _ground_truth_items(text)
-    if len(items) > MAX_GROUND_TRUTH:
-        raise InvalidArgument(
-            f"{len(items)} labels in one upload; at most {MAX_GROUND_TRUTH}", field="body"
-        )
-    records = []
-    for i, item in enumerate(items):
-        where = f"line {i + 1}" if as_lines else f"item {i}"
-        try:
-            record = GroundTruthRecord.model_validate(item)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            field = ".".join(str(p) for p in problem["loc"]) or "record"
-            raise InvalidArgument(f"{where}: {field}: {problem['msg']}", field="body") from exc
-        if record.label is None:
-            raise InvalidArgument(f"{where}: label: a label is required", field="body")
-        records.append(record)
-    return records
-
-
-def check_options(options: dict[str, Any]) -> None:
-    """Refuse check options the core would refuse at the first check, naming the field."""
-    from dockyard.monitor import CheckOptions
-
-    try:
-        CheckOptions(**options)
-    except InvalidArgument as exc:
-        raise InvalidArgument(exc.message, field=f"check.{exc.field or ''}".rstrip(".")) from exc
 
 
 class MonitoringService:
@@ -149,6 +92,7 @@ class MonitoringService:
         self.jobs = jobs
         self.endpoints = endpoints
         self.repo = MonitoringRepository()
+        self.checks = SpecChecks(settings, tracking, jobs, endpoints)
         #: Set by the loop: wakes it (a manual run starts at once).
         self.wake: Callable[[], None] = lambda: None
 
@@ -176,11 +120,9 @@ class MonitoringService:
         schedule's first execution (its job is submitted by the loop)."""
         self.access.require_role(actor, Role.MEMBER, "create monitoring schedules")
         now = now if now is not None else now_ms()
-        self._check(actor, spec)
+        self.checks.spec(actor, spec)
         with self.db.read() as conn:
             if self.repo.find(conn, spec.name) is not None:
-                from dockyard.errors import AlreadyExists
-
                 raise AlreadyExists(
                     f"a monitoring schedule named {spec.name!r} exists", field="name"
                 )
@@ -248,110 +190,6 @@ class MonitoringService:
             created_time=now,
         )
         self.repo.change(conn, row.schedule_id, baseline_job=execution_id)
-
-    def _check(self, actor: Actor, spec: MonitoringScheduleSpec) -> None:
-        """What the spec names exists and may be read: the endpoint or transform job, the
-        baseline's files (or the data to suggest one from), the cron expression."""
-        if not spec.is_hourly:
-            from dockyard.server.triggers import Cron
-
-            Cron.parse(spec.schedule, spec.timezone, field="schedule")
-        target = spec.target
-        if target.endpoint is not None:
-            try:
-                endpoint = self.endpoints.get(actor, target.endpoint)
-            except NotFound as exc:
-                raise InvalidArgument(exc.message, field="target.endpoint") from exc
-            if not endpoint.config.capture.enabled:
-                raise InvalidArgument(
-                    f"endpoint {target.endpoint!r} does not capture its traffic: turn capture "
-                    "on (capture: {enabled: true})",
-                    field="target.endpoint",
-                )
-            variants = {v.name for v in endpoint.config.variants}
-            if target.variant is not None and target.variant not in variants:
-                known = ", ".join(sorted(variants))
-                raise InvalidArgument(
-                    f"endpoint {target.endpoint!r} has no variant {target.variant!r} (it has "
-                    f"{known})",
-                    field="target.variant",
-                )
-        elif target.transform_job is not None:
-            try:
-                job = self.jobs.get(actor, target.transform_job)
-            except NotFound as exc:
-                raise InvalidArgument(exc.message, field="target.transform_job") from exc
-            if job.kind != "transform":
-                raise InvalidArgument(
-                    f"job {target.transform_job!r} is a {job.kind} job, not a transform",
-                    field="target.transform_job",
-                )
-        check_options(spec.check.options())
-        self._check_baseline(actor, spec.baseline, "baseline")
-
-    def _check_baseline(self, actor: Actor, baseline: BaselineSource, field: str) -> None:
-        if baseline.uri is not None:
-            self.jobs.roots.check(baseline.uri, f"{field}.uri")
-            store = open_artifact_store(baseline.uri, s3_endpoint_url=self.settings.s3_endpoint_url)
-            missing = [n for n in BASELINE_FILES if not store.exists(n)]
-            if missing:
-                raise InvalidArgument(
-                    f"{baseline.uri} lacks {' and '.join(missing)} (a baseline folder holds "
-                    "statistics.json and constraints.json)",
-                    field=f"{field}.uri",
-                )
-            return
-        self.baseline_data(actor, baseline, field)
-
-    def baseline_data(self, actor: Actor, baseline: BaselineSource, field: str) -> str:
-        """The URI of the data a baseline is suggested from (a dataset, a training job's
-        channel, a run's logged input), checked to lie in the allowed roots."""
-        source = baseline.suggest_from
-        assert source is not None
-        where = f"{field}.suggest_from"
-        if source.dataset_uri is not None:
-            uri, field_name = source.dataset_uri, f"{where}.dataset_uri"
-        elif source.training_job is not None:
-            field_name = f"{where}.training_job"
-            try:
-                job = self.jobs.get(actor, source.training_job)
-            except NotFound as exc:
-                raise InvalidArgument(exc.message, field=field_name) from exc
-            channel = (job.spec.get("inputs") or {}).get(source.channel)
-            if channel is None:
-                raise InvalidArgument(
-                    f"job {source.training_job!r} has no input channel {source.channel!r}",
-                    field=f"{where}.channel",
-                )
-            uri = str(channel["uri"])
-        else:
-            assert source.run_id is not None
-            field_name = f"{where}.run_id"
-            uri = self._run_input(actor, source.run_id, source.dataset, field_name)
-        self.jobs.roots.check(uri, field_name)
-        return uri
-
-    def _run_input(self, actor: Actor, run_id: str, name: str | None, field: str) -> str:
-        try:
-            run = self.tracking.get_run(actor, run_id)
-        except NotFound as exc:
-            raise InvalidArgument(exc.message, field=field) from exc
-        inputs = list(run.inputs or [])
-        for item in inputs:
-            dataset = item.dataset
-            if name is None or dataset.name == name:
-                source = str(dataset.source)
-                try:
-                    parsed = orjson.loads(source)
-                except orjson.JSONDecodeError:
-                    return source
-                if isinstance(parsed, dict):
-                    for key in ("uri", "path", "url"):
-                        if isinstance(parsed.get(key), str):
-                            return str(parsed[key])
-                return source
-        what = f"a logged input named {name!r}" if name else "a logged input"
-        raise InvalidArgument(f"run {run_id!r} has no {what}", field=field)
 
     # -- read -------------------------------------------------------------------------------------
 
@@ -471,9 +309,9 @@ class MonitoringService:
 
             Cron.parse(updated.schedule, updated.timezone, field="schedule")
         if change.check is not None:
-            check_options(change.check.options())
+            self.checks.options(change.check.options())
         if change.baseline is not None:
-            self._check_baseline(actor, change.baseline, "baseline")
+            self.checks.baseline(actor, change.baseline, "baseline")
         values: dict[str, Any] = {"spec": updated.model_dump_json(), "updated_time": now}
         if change.schedule is not None and updated.is_hourly != spec.is_hourly:
             values["next_window_start"] = _windows.first_start(updated, now)
