@@ -235,3 +235,39 @@ def test_executions_page_latest_window_first(
     with pytest.raises(InvalidArgument) as caught:
         services.monitoring.executions(ROOT, "churn-drift", max_results=0)
     assert caught.value.field == "max_results"
+
+
+def test_a_baseline_is_suggested_from_a_runs_logged_input(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    from dockyard.api.tracking import CreateExperiment, CreateRun, LogInputs
+
+    deploy(services, model)
+    data = tmp_path / "train.csv"
+    data.write_text("a,b,c\n1,2,3\n")
+    experiment = services.tracking.create_experiment(ROOT, CreateExperiment(name="churn"))
+    run = services.tracking.create_run(ROOT, CreateRun(experiment_id=experiment.experiment_id))
+    logged = {
+        "dataset": {
+            "name": "training",
+            "digest": "d1",
+            "source_type": "local",
+            "source": orjson.dumps({"uri": str(data)}).decode(),  # MLflow's source, as JSON
+        },
+        "tags": {"mlflow.data.context": "training"},
+    }
+    services.tracking.log_inputs(
+        ROOT, run.info.run_id, LogInputs.model_validate({"datasets": [logged]})
+    )
+    with pytest.raises(InvalidArgument, match="has no logged input named 'test'") as caught:
+        services.monitoring.create(
+            ROOT,
+            spec("x", baseline={"suggest_from": {"run_id": run.info.run_id, "dataset": "test"}}),
+        )
+    assert caught.value.field == "baseline.suggest_from.run_id"
+    source = {"run_id": run.info.run_id, "dataset": "training"}
+    services.monitoring.create(ROOT, spec("x", baseline={"suggest_from": source}), now=T0)
+    driver(services).advance(T0)
+    (baseline,) = services.monitoring.executions(ROOT, "churn-drift").items
+    job = services.jobs.get(ROOT, baseline.job or "")
+    assert job.spec["data"]["uris"] == [str(data)]

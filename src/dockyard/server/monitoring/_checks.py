@@ -135,7 +135,7 @@ class SpecChecks:
                         if isinstance(parsed.get(key), str):
                             return str(parsed[key])
                 return source
-        what = f"a logged input named {name!r}" if name else "a logged input"
+        what = f"logged input named {name!r}" if name else "logged input"
         raise InvalidArgument(f"run {run_id!r} has no {what}", field=field)
 
     @staticmethod
