@@ -6,8 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dockyard.artifacts import ArtifactStore, open_artifact_store
+from dockyard.artifacts.roots import AllowedRoots, local_path
+from dockyard.errors import DockyardError, PermissionDenied
 
-__all__ = ["download", "files_under", "read_lines", "upload"]
+__all__ = ["confine", "download", "files_under", "read_lines", "upload"]
+
+
+def confine(uris: list[str], roots: AllowedRoots | None, field: str) -> list[str]:
+    """``uris``, once each local one, resolved, is found inside the allowed roots: the server
+    checked the folders at submit, and a link inside one may point anywhere since."""
+    if roots is None:
+        return uris
+    for uri in uris:
+        if not uri.startswith("s3://") and not roots.contains(local_path(uri)):
+            raise PermissionDenied(f"{uri} is outside the allowed roots", field=field)
+    return uris
 
 
 def _store(uri: str, s3_endpoint_url: str | None) -> ArtifactStore:
@@ -30,9 +43,18 @@ def files_under(uris: tuple[str, ...], s3_endpoint_url: str | None) -> list[str]
             found.extend(f"{base}/{i.path}" for i in sorted(infos, key=lambda i: i.path))
             continue
         head, name = _split(uri)
-        if head and name and _store(head, s3_endpoint_url).exists(name):
+        if head and name and _is_file(_store(head, s3_endpoint_url), name):
             found.append(uri)
     return found
+
+
+def _is_file(store: ArtifactStore, name: str) -> bool:
+    """Whether ``name`` is a file of ``store`` (a folder with nothing listable under it, such
+    as one whose only entries are links out of it, is not)."""
+    try:
+        return not store.stat(name).is_dir
+    except DockyardError:
+        return False
 
 
 def read_lines(uri: str, s3_endpoint_url: str | None) -> Iterator[bytes]:

@@ -15,7 +15,8 @@ import orjson
 
 from dockyard.api.jobs import JobDir
 from dockyard.api.monitoring import SUMMARY_FILE, MonitoringJobSpec
-from dockyard.runtime.monitor._files import download, files_under, read_lines, upload
+from dockyard.artifacts.roots import AllowedRoots
+from dockyard.runtime.monitor._files import confine, download, files_under, read_lines, upload
 from dockyard.runtime.monitor._quality import breaches, flatten_metrics, join
 
 __all__ = ["main", "run"]
@@ -43,10 +44,17 @@ def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None) -> Any:
     return Dataset(**options)
 
 
-def _baseline(spec: MonitoringJobSpec, work: Path, s3: str | None) -> dict[str, Any]:
+def _roots(job: dict[str, Any]) -> AllowedRoots | None:
+    listed = job.get("allowed_roots")
+    return AllowedRoots.from_list(listed) if listed else None
+
+
+def _baseline(
+    spec: MonitoringJobSpec, work: Path, s3: str | None, roots: AllowedRoots | None
+) -> dict[str, Any]:
     from dockyard.monitor import BaselineOptions, suggest_baseline, write_baseline
 
-    uris = files_under(spec.data.uris, s3)
+    uris = confine(files_under(spec.data.uris, s3), roots, "data")
     if not uris:
         from dockyard.errors import InvalidArgument
 
@@ -63,9 +71,9 @@ def _baseline(spec: MonitoringJobSpec, work: Path, s3: str | None) -> dict[str, 
     }
 
 
-def _truth(spec: MonitoringJobSpec, s3: str | None) -> dict[str, Any]:
+def _truth(spec: MonitoringJobSpec, s3: str | None, roots: AllowedRoots | None) -> dict[str, Any]:
     labels: dict[str, Any] = {}
-    for uri in files_under(spec.ground_truth_uris, s3):
+    for uri in confine(files_under(spec.ground_truth_uris, s3), roots, "ground_truth_uris"):
         for line in read_lines(uri, s3):
             record = orjson.loads(line)
             labels[str(record["inference_id"])] = record["label"]
@@ -73,14 +81,18 @@ def _truth(spec: MonitoringJobSpec, s3: str | None) -> dict[str, Any]:
 
 
 def _quality(
-    spec: MonitoringJobSpec, files: list[str], work: Path, s3: str | None
+    spec: MonitoringJobSpec,
+    files: list[str],
+    work: Path,
+    s3: str | None,
+    roots: AllowedRoots | None,
 ) -> dict[str, Any]:
     """Model quality over the window's captured answers that have ground truth."""
     from dockyard.monitor import model_quality
 
     config = spec.model_quality
     assert config is not None
-    truth = _truth(spec, s3)
+    truth = _truth(spec, s3, roots)
     records = (orjson.loads(line) for uri in files for line in read_lines(uri, s3))
     joined = join(records, truth, config)
     result: dict[str, Any] = {"labelled_rows": len(joined.labels), "unmatched": joined.unmatched}
@@ -104,14 +116,18 @@ def _quality(
     return result
 
 
-def _check(spec: MonitoringJobSpec, work: Path, s3: str | None) -> dict[str, Any]:
+def _check(
+    spec: MonitoringJobSpec, work: Path, s3: str | None, roots: AllowedRoots | None
+) -> dict[str, Any]:
     from dockyard.monitor import CheckOptions, check, read_baseline, write_check
 
-    files = files_under(spec.data.uris, s3)
+    files = confine(files_under(spec.data.uris, s3), roots, "data")
     if not files:
         _say("no captured data in the window: nothing to check")
         return {"mode": "check", "rows": 0, "violations": [], "message": "no data in the window"}
     assert spec.baseline_uri is not None
+    baseline_files = [f"{spec.baseline_uri.rstrip('/')}/{name}" for name in _BASELINE_FILES]
+    confine(baseline_files, roots, "baseline_uri")
     local = download(spec.baseline_uri, _BASELINE_FILES, work.parent / "baseline", s3)
     baseline = read_baseline(local)
     _say(f"checking {len(files)} file(s) against {spec.baseline_uri}")
@@ -128,7 +144,7 @@ def _check(spec: MonitoringJobSpec, work: Path, s3: str | None) -> dict[str, Any
         "report": "report.html" if (work / "report.html").is_file() else None,
     }
     if spec.model_quality is not None and spec.data.format == "capture":
-        quality = _quality(spec, files, work, s3)
+        quality = _quality(spec, files, work, s3, roots)
         violations += quality.pop("violations")
         summary.update(quality)
     by_type = collections.Counter(str(v.get("constraint_check_type")) for v in violations)
@@ -151,7 +167,11 @@ def main(argv: list[str]) -> int:
     work = staging / "out"
     work.mkdir()
     try:
-        summary = _baseline(spec, work, s3) if spec.mode == "baseline" else _check(spec, work, s3)
+        roots = _roots(job)
+        if spec.mode == "baseline":
+            summary = _baseline(spec, work, s3, roots)
+        else:
+            summary = _check(spec, work, s3, roots)
         (work / SUMMARY_FILE).write_bytes(
             orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY, default=str)
         )
