@@ -108,3 +108,21 @@ def test_schedules_from_the_command_line(runner: CliRunner, tmp_path: Path) -> N
     assert _ok(runner, "schedules", "delete", "churn-drift") == "deleted churn-drift\n"
     gone = runner.invoke(cli, ["monitor", "schedules", "describe", "churn-drift"])
     assert gone.exit_code != 0 and "does not exist" in gone.output
+
+
+def test_a_spec_file_with_local_paths_is_uploaded_first(runner: CliRunner, tmp_path: Path) -> None:
+    baseline_folder(tmp_path)
+    (tmp_path / "schedule.yaml").write_text(
+        "name: from-file\n"
+        "target: {endpoint: churn, variant: main}\n"
+        "baseline: {uri: baseline}\n"  # relative to the file
+        "schedule: '0 */6 * * *'\n"
+        "model_quality: {problem_type: regression, thresholds: {rmse: {max: 2}}}\n"
+    )
+    made = json.loads(_ok(runner, "schedules", "create", str(tmp_path / "schedule.yaml"), "--json"))
+    assert "/artifacts/data/monitoring/baselines/" in made["baseline_uri"]
+    assert made["spec"]["schedule"] == "0 */6 * * *"
+    assert made["spec"]["model_quality"]["thresholds"] == {"rmse": {"min": None, "max": 2.0}}
+    (tmp_path / "bad.yaml").write_text("name: x\ntarget: {endpoint: churn}\nbaseline: {}\n")
+    bad = runner.invoke(cli, ["monitor", "schedules", "create", str(tmp_path / "bad.yaml")])
+    assert bad.exit_code == 2 and "baseline" in bad.output
