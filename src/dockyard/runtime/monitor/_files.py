@@ -33,11 +33,13 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def files_under(uris: tuple[str, ...], s3_endpoint_url: str | None) -> list[str]:
-    """The files each URI names: itself when it is a file, else those under it (sorted); a
-    prefix with nothing under it (an hour without capture) names none."""
+    """The files each URI names: itself when it is a file, else those under it (sorted, without
+    markers such as a transform's ``_manifest.json``); a prefix with nothing under it (an hour
+    without capture) names none."""
     found: list[str] = []
     for uri in uris:
-        infos = [i for i in _store(uri, s3_endpoint_url).list("", recursive=True) if not i.is_dir]
+        listed = _store(uri, s3_endpoint_url).list("", recursive=True)
+        infos = [i for i in listed if not i.is_dir and not _is_marker(i.path)]
         if infos:
             base = uri.rstrip("/")
             found.extend(f"{base}/{i.path}" for i in sorted(infos, key=lambda i: i.path))
@@ -46,6 +48,11 @@ def files_under(uris: tuple[str, ...], s3_endpoint_url: str | None) -> list[str]
         if head and name and _is_file(_store(head, s3_endpoint_url), name):
             found.append(uri)
     return found
+
+
+def _is_marker(path: str) -> bool:
+    """A transform's ``_manifest.json``, a ``_SUCCESS`` or a hidden file: not data."""
+    return path.rsplit("/", 1)[-1].startswith(("_", "."))
 
 
 def _is_file(store: ArtifactStore, name: str) -> bool:

@@ -18,7 +18,7 @@ Each step is durable on its own:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -51,7 +51,7 @@ MAX_CLAIMS = 24
 _TRUTH_HOURS = 7 * 24
 _LOOP = Actor.system("monitoring")
 _OPEN = (ExecutionStatus.PENDING.value, ExecutionStatus.IN_PROGRESS.value)
-_FORMATS = {
+_FORMATS: dict[str, Literal["csv", "jsonl", "parquet"]] = {
     "text/csv": "csv",
     "application/jsonlines": "jsonl",
     "application/x-jsonlines": "jsonl",
@@ -195,7 +195,7 @@ class MonitoringDriver:
             )
             return MonitoringJobData(
                 uris=(str(side["uri"]),),
-                format=spec.data.format or _FORMATS.get(content_type, "csv"),  # type: ignore[arg-type]
+                format=spec.data.format or _FORMATS.get(content_type, "csv"),
                 columns=spec.data.columns,
                 header=spec.data.header,
             )
