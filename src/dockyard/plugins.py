@@ -32,10 +32,12 @@ WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalW
 JOB_KINDS: Table = (
     ("training", "dockyard.server.jobs._kinds:TRAINING"),
     ("transform", "dockyard.server.jobs._kinds:TRANSFORM"),
+    ("monitoring", "dockyard.server.jobs._kinds:MONITORING"),
 )
 RUNNER_KINDS: Table = (
     ("training", "dockyard.runtime.runner._work:TrainingWork"),
     ("transform", "dockyard.runtime.runner._work:TransformWork"),
+    ("monitoring", "dockyard.runtime.runner._work:MonitoringWork"),
 )
 
 

@@ -98,6 +98,7 @@ MLF = "/api/2.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts/artifacts"
 RUN_KEY = "{w.experiment_id}/{w.run_id}/artifacts"
 LM = "{w.extra[logged_model]}"
+MON = "/api/v1/monitoring-schedules/mon-{w.job}"
 
 ROUTES: dict[tuple[str, str], Call] = {
     # -- open, or any signed-in caller ---------------------------------------------------------
@@ -424,6 +425,30 @@ ROUTES: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/tuning-jobs/{name}/stop"): Call(
         "manage", "/api/v1/tuning-jobs/tune-{w.job}/stop"
+    ),
+    # -- monitoring schedules: their experiment's; creating one reads its endpoint ------------
+    ("POST", "/api/v1/monitoring-schedules"): Call(
+        "edit",
+        "/api/v1/monitoring-schedules",
+        json=lambda w: {**w.extra["monitoring"], "name": f"m-{w.job}"},
+    ),
+    ("GET", "/api/v1/monitoring-schedules"): Call("signed_in", "/api/v1/monitoring-schedules"),
+    ("GET", "/api/v1/monitoring-schedules/{name}"): Call("read", MON),
+    ("PATCH", "/api/v1/monitoring-schedules/{name}"): Call(
+        "manage", MON, json=_j(schedule="0 * * * *")
+    ),
+    ("DELETE", "/api/v1/monitoring-schedules/{name}"): Call("manage", MON),
+    ("POST", "/api/v1/monitoring-schedules/{name}/run"): Call("edit", MON + "/run", json=_j()),
+    ("GET", "/api/v1/monitoring-schedules/{name}/executions"): Call("read", MON + "/executions"),
+    ("GET", "/api/v1/monitoring-schedules/{name}/executions/{execution_id}"): Call(
+        "read", MON + "/executions/{w.extra[execution]}"
+    ),
+    ("GET", "/api/v1/monitoring-schedules/{name}/executions/{execution_id}/report"): Call(
+        "read", MON + "/executions/{w.extra[execution]}/report"
+    ),
+    ("GET", "/api/v1/monitoring-schedules/{name}/violations"): Call("read", MON + "/violations"),
+    ("POST", "/api/v1/monitoring-schedules/{name}/ground-truth"): Call(
+        "edit", MON + "/ground-truth", content=b'{"inference_id": "r1", "label": 1}\n'
     ),
     # -- parameters ----------------------------------------------------------------------------
     ("POST", "/api/v1/params"): Call(
@@ -875,6 +900,20 @@ def _seed(server: Server) -> World:
         "training_job": {k: v for k, v in job.items() if k != "name"},
     }
     _ok(c.post("/api/v1/tuning-jobs", json=w.extra["tuning"], headers=owner))
+    captured = {**endpoint, "name": f"cap-{n}", "capture": {"enabled": True}}
+    _ok(c.post("/api/v1/endpoints", json=captured, headers=owner))
+    for name in ("statistics.json", "constraints.json"):
+        put = c.put(f"/api/v1/data/seed/{n}/baseline/{name}", content=b"{}", headers=owner)
+        baseline = _ok(put)["prefix_uri"]
+    w.extra["monitoring"] = {
+        "name": f"mon-{w.job}",
+        "target": {"endpoint": captured["name"]},
+        "baseline": {"uri": baseline},
+        "experiment": w.experiment,
+    }
+    _ok(c.post("/api/v1/monitoring-schedules", json=w.extra["monitoring"], headers=owner))
+    run_now = _ok(c.post(f"/api/v1/monitoring-schedules/mon-{w.job}/run", json={}, headers=owner))
+    w.extra["execution"] = run_now["execution_id"]
     w.param, w.secret = f"/seed/{n}/plain", f"/seed/{n}/secret"
     _ok(c.post("/api/v1/params", json={"name": w.param, "value": "1"}, headers=owner))
     secret = {"name": w.secret, "value": "s3cr3t", "type": "SecureString"}
@@ -884,6 +923,7 @@ def _seed(server: Server) -> World:
             ("experiment", w.experiment_id),
             ("registered_model", w.model),
             ("endpoint", w.endpoint),
+            ("endpoint", f"cap-{n}"),
             ("parameter", w.param),
             ("parameter", w.secret),
         ):

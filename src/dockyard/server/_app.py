@@ -31,6 +31,7 @@ from dockyard.server.routes import (
     experiments,
     invocations,
     jobs,
+    monitoring,
     notifications,
     params,
     pipelines,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         triggers,
         pipelines,
         tuning,
+        monitoring,
         specs,
         mlflow,
         aws,  # after mlflow: POST / would otherwise shadow its exact dispatch

@@ -13,6 +13,7 @@ from dockyard.server.auth import Access, AuthService
 from dockyard.server.endpoints import EndpointService
 from dockyard.server.events import EventLog
 from dockyard.server.jobs import JobService, Scheduler
+from dockyard.server.monitoring import MonitoringService
 from dockyard.server.notifications import NotificationService
 from dockyard.server.params import ParamService
 from dockyard.server.pipelines import PipelineService
@@ -54,6 +55,7 @@ class Services:
     triggers: TriggerService
     pipelines: PipelineService
     tuning: TuningService
+    monitoring: MonitoringService
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -125,6 +127,9 @@ class Services:
             triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts, pipelines),
             pipelines=pipelines,
             tuning=tuning,
+            monitoring=MonitoringService(
+                db, settings, tracking, events, access, auth, artifacts, jobs, endpoints
+            ),
         )
         endpoints.check_model = services.check_model
         return services
@@ -185,6 +190,7 @@ class Services:
             *self.start_triggers(),
             self.start_pipelines(),
             self.start_tuning(),
+            self.start_monitoring(),
         ]
 
     def start_notifications(self) -> list[Background]:
@@ -243,6 +249,14 @@ class Services:
         from dockyard.server.tuning import TuningLoop
 
         loop = TuningLoop(self.tuning, self.db, self.settings.home, self.events)
+        loop.start()
+        return loop
+
+    def start_monitoring(self) -> Background:
+        """Start the loop that checks monitoring schedules' windows (it leads per database)."""
+        from dockyard.server.monitoring import MonitoringLoop
+
+        loop = MonitoringLoop(self.monitoring, self.db, self.settings.home, self.events)
         loop.start()
         return loop
 

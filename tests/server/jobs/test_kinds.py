@@ -7,7 +7,7 @@ import pytest
 from dockyard.errors import InvalidArgument
 from dockyard.plugins import JOB_KINDS, RUNNER_KINDS, load, names
 from dockyard.server.jobs._capacity import admit
-from dockyard.server.jobs._kinds import TRAINING, TRANSFORM, JobKind, job_kind
+from dockyard.server.jobs._kinds import MONITORING, TRAINING, TRANSFORM, JobKind, job_kind
 
 
 def test_kinds_are_found_by_name_on_both_sides() -> None:
@@ -18,6 +18,9 @@ def test_kinds_are_found_by_name_on_both_sides() -> None:
         assert load(RUNNER_KINDS, name, what="job kind").status
     assert TRANSFORM.resumable and TRANSFORM.has_outputs and not TRAINING.resumable
     assert TRAINING.default_experiment == "training-jobs"
+    # A monitoring check holds its CPU and writes its files as its outputs; it is not resumed.
+    assert job_kind("monitoring") is MONITORING
+    assert MONITORING.holds_capacity and MONITORING.has_outputs and not MONITORING.resumable
 
 
 def test_an_unknown_kind_is_named() -> None:

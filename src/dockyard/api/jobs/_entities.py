@@ -46,6 +46,7 @@ class SecondaryStatus(StrEnum):
     DOWNLOADING = "Downloading"
     TRAINING = "Training"
     TRANSFORMING = "Transforming"
+    MONITORING = "Monitoring"
     UPLOADING = "Uploading"
     RESTARTING = "Restarting"
     STOPPING = "Stopping"

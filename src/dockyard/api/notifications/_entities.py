@@ -39,6 +39,7 @@ BUILTIN_TOPICS = (
     "subscription",
     "topic",
     "trigger",
+    "monitoring",
 )
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

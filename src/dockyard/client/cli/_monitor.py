@@ -18,6 +18,8 @@ __all__ = ["monitor"]
 _SUBCOMMANDS: Final = {
     "baseline": ("dockyard.client.cli._monitor_local", "baseline"),
     "check": ("dockyard.client.cli._monitor_local", "check"),
+    "schedules": ("dockyard.client.cli._monitor_remote", "schedules"),
+    "ground-truth": ("dockyard.client.cli._monitor_remote", "ground_truth"),
 }
 
 
@@ -37,4 +39,5 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup)
 def monitor() -> None:
-    """Model monitoring: baselines, data-quality and drift checks (local data, no server)."""
+    """Model monitoring: baselines, data-quality and drift checks of local data (no server),
+    and schedules and ground truth on a server."""

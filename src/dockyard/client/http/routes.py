@@ -174,3 +174,17 @@ GET_TUNING_JOB = Route("GET", _V1 + "/tuning-jobs/{name}")
 LIST_TUNING_TRIALS = Route("GET", _V1 + "/tuning-jobs/{name}/trials")
 GET_TUNING_IMPORTANCE = Route("GET", _V1 + "/tuning-jobs/{name}/importance")
 STOP_TUNING_JOB = Route("POST", _V1 + "/tuning-jobs/{name}/stop", idempotent=True)  # no-op again
+
+# -- monitoring -------------------------------------------------------------------------------
+_MON = _V1 + "/monitoring-schedules"
+CREATE_MONITORING_SCHEDULE = Route("POST", _MON)
+LIST_MONITORING_SCHEDULES = Route("GET", _MON)
+GET_MONITORING_SCHEDULE = Route("GET", _MON + "/{name}")
+UPDATE_MONITORING_SCHEDULE = Route("PATCH", _MON + "/{name}")
+DELETE_MONITORING_SCHEDULE = Route("DELETE", _MON + "/{name}")
+RUN_MONITORING_SCHEDULE = Route("POST", _MON + "/{name}/run")
+LIST_MONITORING_EXECUTIONS = Route("GET", _MON + "/{name}/executions")
+GET_MONITORING_EXECUTION = Route("GET", _MON + "/{name}/executions/{execution_id}")
+GET_MONITORING_REPORT = Route("GET", _MON + "/{name}/executions/{execution_id}/report")
+LIST_MONITORING_VIOLATIONS = Route("GET", _MON + "/{name}/violations")
+UPLOAD_GROUND_TRUTH = Route("POST", _MON + "/{name}/ground-truth")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         log_model,
         register_model,
     )
+    from dockyard.client.sdk._monitor import Monitor
     from dockyard.client.sdk._notifications import (
         create_topic,
         delete_subscription,
@@ -126,6 +127,7 @@ __all__ = [
     "JSONSerializer",
     "LoggedModel",
     "MetricSender",
+    "Monitor",
     "NumpyDeserializer",
     "Pipeline",
     "Predictor",
@@ -242,6 +244,7 @@ __getattr__, __dir__ = exports(
         "LoggedModel": "._models",
         "MetricSender": "._sender",
         "NumpyDeserializer": "._serializers",
+        "Monitor": "._monitor",
         "Predictor": "._endpoints",
         "TrainingJob": "._jobs",
         "TransformJob": "._transform",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from dockyard.runtime.runner._runner import Runner
 
-__all__ = ["TrainingWork", "TransformWork", "Work"]
+__all__ = ["MonitoringWork", "TrainingWork", "TransformWork", "Work"]
 
 Preexec = Callable[[], None] | None
 
@@ -185,3 +185,30 @@ class TransformWork:
             f"{result['shards_reused']} of {result['shards_total']} shards reused from an "
             f"earlier attempt; outputs at {result['output_uri']}"
         )
+
+
+class MonitoringWork(TransformWork):
+    """A monitoring check or baseline (:mod:`dockyard.runtime.monitor`) as Dockyard's own
+    process: it reads the job from the runner's folder, as a transform does."""
+
+    status = "Monitoring"
+
+    def command(self) -> tuple[list[str], Path]:
+        runner = self._runner
+        python = runner.job.get("python") or sys.executable
+        return [python, "-m", "dockyard.runtime.monitor", str(runner.dir.root)], runner.dir.root
+
+    def forkable(self) -> Callable[[], int] | None:
+        monitor = sys.modules.get("dockyard.runtime.monitor._main")
+        if monitor is None or self._runner.job.get("python"):
+            return None
+        folder = str(self._runner.dir.root)
+        run: Callable[[list[str]], int] = monitor.run
+        return lambda: run([folder])
+
+    def complete(self, extra: dict[str, Any], message: str) -> str:
+        path = self._runner.dir.control / "result.json"
+        if not path.is_file():
+            return message
+        result = json.loads(path.read_text())
+        return str(result.get("message") or message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TRAINING", "TRANSFORM", "JobKind", "job_kind"]
+__all__ = ["MONITORING", "TRAINING", "TRANSFORM", "JobKind", "job_kind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,8 @@ class JobKind:
 
 TRAINING = JobKind("training")
 TRANSFORM = JobKind("transform", resumable=True, has_outputs=True)
+#: A monitoring schedule's check of one window (or its baseline): 1 CPU, its files as outputs.
+MONITORING = JobKind("monitoring", has_outputs=True)
 
 
 def job_kind(name: str) -> JobKind:

@@ -43,7 +43,7 @@ from dockyard.server.actor import Actor, JobScope, Level, Role
 from dockyard.server.auth import Access, AuthService
 from dockyard.server.events import EventLog
 from dockyard.server.jobs._admission import SpecChecks
-from dockyard.server.jobs._kinds import TRAINING, TRANSFORM, JobKind, job_kind
+from dockyard.server.jobs._kinds import MONITORING, TRAINING, TRANSFORM, JobKind, job_kind
 from dockyard.server.jobs._logstore import JobLogs
 from dockyard.server.jobs._repository import JobRepository
 from dockyard.server.jobs._waiting import JobWaiter
@@ -58,6 +58,7 @@ from dockyard.server.tracking import (
 from dockyard.settings import Settings
 
 if TYPE_CHECKING:
+    from dockyard.api.monitoring import MonitoringJobSpec
     from dockyard.api.params import ParameterUse
     from dockyard.server.params import ParamService
 
@@ -224,6 +225,29 @@ class JobService:
             min(cpus, capacity),
             None,
             parameters=uses,
+        )
+
+    def submit_monitoring(self, actor: Actor, spec: MonitoringJobSpec) -> Job:
+        """Queue a monitoring schedule's job (its loop submits it as the schedule's owner):
+        1 CPU, its outputs at ``spec.output.uri``, a run in the schedule's experiment."""
+        self._access.require_role(actor, Role.MEMBER, "submit monitoring jobs")
+        params = {"schedule": spec.schedule, "mode": spec.mode, "execution": spec.execution_id}
+        if spec.baseline_uri:
+            params["baseline_uri"] = spec.baseline_uri[:500]
+        tags = {**spec.tags, "dockyard.monitoring.schedule": spec.schedule}
+        run_id, experiment_id = self._start_run(
+            actor, spec.name, MONITORING, spec.experiment, tags, params
+        )
+        cpus = min(1.0, self.capacity_cpus)
+        return self._enqueue(
+            actor,
+            experiment_id,
+            spec.name,
+            MONITORING,
+            spec.model_dump(mode="json"),
+            run_id,
+            cpus,
+            None,
         )
 
     def resume(self, actor: Actor, name: str) -> Job:
@@ -401,6 +425,14 @@ class JobService:
             row = self._repo.row(conn, name)
             self._require_read(conn, actor, row)
             return self._repo.get(conn, name)
+
+    def find(self, name: str) -> Job | None:
+        """The job called ``name``, or None: for the server's own loops, which submitted it."""
+        with self._db.read() as conn:
+            try:
+                return self._repo.get(conn, name)
+            except NotFound:
+                return None
 
     def list(
         self,

@@ -54,6 +54,8 @@ __all__ = [
     "model_version_approvals",
     "model_version_tags",
     "model_versions",
+    "monitoring_executions",
+    "monitoring_schedules",
     "parameter_labels",
     "parameter_versions",
     "parameters",
@@ -934,4 +936,66 @@ tuning_trials = Table(
     Column("created_time", BigInteger, nullable=False),
     Column("end_time", BigInteger, nullable=True),
     PrimaryKeyConstraint("tuning_id", "number"),
+)
+
+
+# -- monitoring: schedules that check captured traffic, and their executions (server.monitoring) -
+
+# One row per monitoring schedule. ``spec`` is its MonitoringScheduleSpec (JSON);
+# ``next_window_start`` (ms) the start of the next window the loop claims once it has ended:
+# claiming a window inserts its execution and moves this cursor in one transaction, so a restart
+# neither repeats nor skips a window. ``baseline_uri`` is set when the baseline is known (given,
+# or suggested by the job ``baseline_job``); ``run_id`` is the run model-quality metrics go to.
+monitoring_schedules = Table(
+    "monitoring_schedules",
+    metadata,
+    Column("schedule_id", String(16), primary_key=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("spec", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("baseline_uri", String(2000), nullable=True),
+    Column("baseline_job", String(80), nullable=True),
+    Column("experiment_id", String(32), nullable=True),
+    Column("run_id", String(32), nullable=True),
+    Column("next_window_start", BigInteger, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
+    Column("created_by", String(256), nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("updated_time", BigInteger, nullable=False),
+    Column("failure_reason", String(1000), nullable=True),
+)
+
+# One row per execution: a window checked (scheduled or by hand) or a baseline suggested. The
+# key (schedule, ``window_key``) is unique: a scheduled window's key is its start, so a window
+# is claimed once; manual runs and baselines get keys of their own. ``job`` is the monitoring
+# job's name (derived from the execution, so a crash between the claim and the submit submits
+# the same job). ``summary`` is what the job reported (rows, violations by type, drifted
+# features, metrics), ``violations`` the violations themselves (JSON list).
+monitoring_executions = Table(
+    "monitoring_executions",
+    metadata,
+    Column("execution_id", String(80), primary_key=True),
+    Column(
+        "schedule_id",
+        String(16),
+        ForeignKey("monitoring_schedules.schedule_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("window_key", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("window_end", BigInteger, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("job", String(80), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("violations", Text, nullable=True),
+    Column("violation_count", Integer, nullable=False, server_default="0"),
+    Column("output_uri", String(2000), nullable=True),
+    Column("failure_reason", String(1000), nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    UniqueConstraint("schedule_id", "window_key"),
+    Index(None, "schedule_id", "created_time"),
+    Index(None, "status"),
 )

@@ -34,12 +34,14 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.server.triggers._loops import EventTriggers, ObjectWatcher, ScheduleLoop
+    from dockyard.server.triggers._schedule import Cron
     from dockyard.server.triggers._service import TriggerService
 
-__all__ = ["EventTriggers", "ObjectWatcher", "ScheduleLoop", "TriggerService"]
+__all__ = ["Cron", "EventTriggers", "ObjectWatcher", "ScheduleLoop", "TriggerService"]
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "Cron": "._schedule",
         "EventTriggers": "._loops",
         "ObjectWatcher": "._loops",
         "ScheduleLoop": "._loops",

@@ -1,0 +1,72 @@
+"""The leader-locked loop that drives every monitoring schedule (one server drives them; see
+:mod:`dockyard.server.monitoring._driver` for a pass). Its jobs are the scheduler's; a job's
+change and a schedule's (a run asked for, a new baseline) wake it once they commit.
+
+The clock is injectable (``clock``: ms since the epoch), so tests close an hour without
+waiting for one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dockyard.server.events import EventLog, type_in
+from dockyard.server.loops import BackgroundLoop
+from dockyard.server.monitoring._driver import MonitoringDriver
+from dockyard.server.monitoring._service import MonitoringService
+from dockyard.server.store import Database
+
+__all__ = ["MonitoringLoop"]
+
+log = logging.getLogger("dockyard.server.monitoring")
+
+#: Appends that wake the loop: a job's change (a monitoring job ending), a schedule's.
+_WAKE_ON = ("job.*", "monitoring.*")
+
+
+def _wall_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class MonitoringLoop(BackgroundLoop):
+    """Claims ended windows, submits their jobs and records them, every ``interval_s`` and
+    whenever an event is appended in this process."""
+
+    name = "monitoring"
+    interval_s = 5.0
+
+    def __init__(
+        self,
+        service: MonitoringService,
+        db: Database,
+        home: Path,
+        events: EventLog,
+        *,
+        interval_s: float | None = None,
+        grace_s: float = 60.0,
+        clock: Callable[[], int] = _wall_clock,
+        wake: threading.Event | None = None,
+    ) -> None:
+        super().__init__(db, home, wake=wake)
+        self.driver = MonitoringDriver(service, grace_s=grace_s)
+        self._events = events
+        self._clock = clock
+        self._interval = interval_s if interval_s is not None else self.interval_s
+        service.wake = self.wake
+        events.on_append(self._nudge)
+
+    def _nudge(self, type: str) -> None:
+        if type_in(_WAKE_ON, type):
+            self.wake()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._events.off_append(self._nudge)
+        super().stop(timeout)
+
+    def tick(self) -> float | None:
+        self.driver.advance(self._clock())
+        return self._interval

@@ -1,0 +1,128 @@
+"""``dockyard monitor schedules`` and ``ground-truth`` in-process (click's runner) over the
+embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tests.server.monitoring.conftest import baseline_folder, classifier, deploy, make_services
+
+from dockyard.client.cli import cli
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return classifier(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def runner(tmp_path: Path, model: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOCKYARD_DATA_ROOTS", str(model.parent))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    # The endpoint is recorded in the same home (no workers start: nothing here serves it).
+    services = make_services(tmp_path / "home", model.parent)
+    deploy(services, model)
+    services.close()
+    return CliRunner()
+
+
+def _ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(cli, ["monitor", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_schedules_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:
+    folder = baseline_folder(tmp_path)
+    bad = runner.invoke(
+        cli,
+        [
+            "monitor",
+            "schedules",
+            "create",
+            "--name",
+            "d",
+            "--endpoint",
+            "churn",
+            "--baseline",
+            str(folder),
+            "--schedule",
+            "often",
+        ],
+    )
+    assert bad.exit_code == 2 and "schedule" in bad.output
+    made = _ok(
+        runner,
+        "schedules",
+        "create",
+        "--name",
+        "churn-drift",
+        "--endpoint",
+        "churn",
+        "--baseline",
+        str(folder),
+    )
+    assert made.startswith("churn-drift  Scheduled\nwatches:    endpoint churn")
+    listed = _ok(runner, "schedules", "list").splitlines()
+    assert listed[0].split()[:3] == ["NAME", "STATUS", "TARGET"] and "churn-drift" in listed[1]
+    shown = json.loads(_ok(runner, "schedules", "describe", "churn-drift", "--json"))
+    assert shown["spec"]["target"] == {
+        "endpoint": "churn",
+        "side": "input",
+        "variant": None,
+        "transform_job": None,
+    }
+    started = json.loads(
+        _ok(
+            runner,
+            "schedules",
+            "run",
+            "churn-drift",
+            "--start",
+            "2026-12-05T06:00",
+            "--end",
+            "2026-12-05T07:00",
+            "--json",
+        )
+    )
+    assert started["status"] == "Pending" and started["window_start"] == 1_796_450_400_000
+    executions = json.loads(_ok(runner, "schedules", "executions", "churn-drift", "--json"))
+    assert [e["execution_id"] for e in executions] == [started["execution_id"]]
+    assert (
+        json.loads(_ok(runner, "schedules", "executions", "churn-drift", "--violations", "--json"))
+        == []
+    )
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"inference_id": "r1", "label": 1}\n{"inference_id": "r2", "label": 0}\n')
+    assert _ok(runner, "ground-truth", "upload", "churn-drift", str(labels)).startswith(
+        "2 labels: "
+    )
+    bad_time = runner.invoke(
+        cli, ["monitor", "schedules", "run", "churn-drift", "--start", "soon", "--end", "later"]
+    )
+    assert bad_time.exit_code == 2 and "start" in bad_time.output
+    assert _ok(runner, "schedules", "delete", "churn-drift") == "deleted churn-drift\n"
+    gone = runner.invoke(cli, ["monitor", "schedules", "describe", "churn-drift"])
+    assert gone.exit_code != 0 and "does not exist" in gone.output
+
+
+def test_a_spec_file_with_local_paths_is_uploaded_first(runner: CliRunner, tmp_path: Path) -> None:
+    baseline_folder(tmp_path)
+    (tmp_path / "schedule.yaml").write_text(
+        "name: from-file\n"
+        "target: {endpoint: churn, variant: main}\n"
+        "baseline: {uri: baseline}\n"  # relative to the file
+        "schedule: '0 */6 * * *'\n"
+        "model_quality: {problem_type: regression, thresholds: {rmse: {max: 2}}}\n"
+    )
+    made = json.loads(_ok(runner, "schedules", "create", str(tmp_path / "schedule.yaml"), "--json"))
+    assert "/artifacts/data/monitoring/baselines/" in made["baseline_uri"]
+    assert made["spec"]["schedule"] == "0 */6 * * *"
+    assert made["spec"]["model_quality"]["thresholds"] == {"rmse": {"min": None, "max": 2.0}}
+    (tmp_path / "bad.yaml").write_text("name: x\ntarget: {endpoint: churn}\nbaseline: {}\n")
+    bad = runner.invoke(cli, ["monitor", "schedules", "create", str(tmp_path / "bad.yaml")])
+    assert bad.exit_code == 2 and "baseline" in bad.output
