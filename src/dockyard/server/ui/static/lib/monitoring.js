@@ -14,6 +14,7 @@ export const schedulePath = (name) => `monitoring-schedules/${enc(name)}`;
 /** A window, local time: "2026-12-05 09:00 – 10:00" (the end's date only when it differs). */
 export function fmtWindow(start, end) {
   const a = fmtTime(start).slice(0, 16);
+  if (start === end) return a; // a baseline's job: an instant, not a window
   const b = fmtTime(end).slice(0, 16);
   return `${a} – ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`;
 }
@@ -64,15 +65,15 @@ export function checkedWindows(executions) {
     const seen = latest.get(key);
     if (!seen || e.created_time > seen.created_time) latest.set(key, e);
   }
-  return [...latest.values()].sort((a, b) => a.window_end - b.window_end);
+  return [...latest.values()].sort((a, b) => a.window_start - b.window_start || a.window_end - b.window_end);
 }
 
 /**
- * Series over windows (x: the window's end, in seconds): violations (all, then by type),
+ * Series over windows (x: the window's start, in seconds): violations (all, then by type),
  * each feature's drift value in the windows it drifted, each model-quality metric.
  */
 export function windowSeries(windows) {
-  const xs = windows.map((e) => e.window_end / 1000);
+  const xs = windows.map((e) => e.window_start / 1000);
   const types = [...new Set(windows.flatMap((e) => Object.keys(e.violations_by_type)))].sort();
   const violations = [
     { label: "violations", xs, ys: windows.map((e) => e.violation_count) },
