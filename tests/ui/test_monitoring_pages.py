@@ -184,6 +184,10 @@ def test_the_list_shows_each_schedule_and_its_last_check(
     assert png_size(page.shot("monitoring-list")) == (1400, 900)
     row.locator(f"a >> text={SCHEDULE}").click()
     expect(p.locator("h1")).to_have_text(SCHEDULE)
+    # Dark theme: the charts redraw in its colours.
+    p.keyboard.press("t")
+    expect(p.locator("[data-chart=drift][data-ready='1'] canvas")).to_have_count(1)
+    page.shot("monitoring-schedule-dark")
 
 
 def test_a_schedule_charts_its_windows_and_pages_its_violations(
