@@ -61,6 +61,8 @@ class Seeded:
 
     url: str
     token: str
+    #: The server's home folder (where its artifact store keeps captured traffic).
+    home: Path = Path()
     experiment_id: str = ""
     run_ids: list[str] = field(default_factory=list)
     artifact_run: str = ""
@@ -267,7 +269,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
                 "/api/v1/tokens", json={"name": "ui"}, headers={"Authorization": f"Basic {basic}"}
             )
             tokens[name] = _ok(made)["token"]
-        seeded = Seeded(url=server.url, token=tokens["admin"])
+        seeded = Seeded(url=server.url, token=tokens["admin"], home=server.home)
         anonymous.close()
         reviewer = httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {tokens['reviewer']}"}

@@ -36,6 +36,9 @@ const ROUTES = [
   ["/triggers/:name", page("triggers")],
   ["/tuning", page("tuning")],
   ["/tuning/:name", page("tuning")],
+  ["/monitoring", page("monitoring")],
+  ["/monitoring/:name", page("monitoring")],
+  ["/monitoring/:name/executions/:execution", page("monitoring-execution")],
   ["/account", page("account")],
 ];
 
@@ -50,6 +53,7 @@ const NAV = [
   ["Subscriptions", "#/subscriptions", "n"],
   ["Triggers", "#/triggers", "t"],
   ["Tuning", "#/tuning", "u"],
+  ["Monitoring", "#/monitoring", "o"],
   ["Account", "#/account", "a"],
 ];
 
@@ -178,7 +182,7 @@ function toggleTheme() {
 
 const HELP = [
   ["/", "Search or filter on this page"],
-  ["g e / m / j / p / r / v / a", "Go to experiments, models, jobs, endpoints, parameters, events, account"],
+  ["g e / m / j / p / r / v / o / a", "Go to experiments, models, jobs, endpoints, parameters, events, monitoring, account"],
   ["j / k or ↓ / ↑", "Move in a table"],
   ["Enter", "Open the row"],
   ["x", "Select the run (runs table)"],

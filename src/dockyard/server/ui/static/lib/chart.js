@@ -79,7 +79,8 @@ export function axisValue(x, mode, t0 = 0) {
 }
 
 /**
- * A line chart. series: [{label, color, xs, ys}]. Returns {destroy, update(series)}.
+ * A line chart. series: [{label, color, xs, ys, dash?, spanGaps?}] (dash: a dashed line without
+ * points, e.g. a threshold; spanGaps false: a null breaks the line). Returns {destroy, update(series)}.
  * Series with different x values are joined onto one x axis (uPlot.join). onZoom(min, max)
  * is called when a person drags a range of x, onReset() when they double-click to undo it:
  * a chart of sampled points asks the server for that range at full resolution.
@@ -110,8 +111,8 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
       series: [
         { label: xMode === "step" ? "step" : "time", value: (u, v) => (v === null || v === undefined ? "" : xMode === "time" ? new Date(v * 1000).toLocaleTimeString() : fmtNum(v)) },
         ...current.map((s, i) => ({
-          label: s.label, stroke: s.color || color(i), width: 1.5, spanGaps: true,
-          points: { show: data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
+          label: s.label, stroke: s.color || color(i), width: 1.5, spanGaps: s.spanGaps ?? true, dash: s.dash ? [6, 4] : undefined,
+          points: { show: !s.dash && data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),
         })),
       ],
       // setSelect fires when a drag ends (setScale also fires when the chart first draws).

@@ -87,7 +87,7 @@ const STATUS = {
   Pending: "s-muted", InProgress: "s-run", Stopping: "s-warn", Completed: "s-ok", Failed: "s-bad",
   Stopped: "s-warn", Creating: "s-run", InService: "s-ok", Updating: "s-run",
   RollingBack: "s-warn", Deleting: "s-warn", Approved: "s-ok", Rejected: "s-bad",
-  READY: "s-ok", ok: "s-ok", denied: "s-bad",
+  READY: "s-ok", ok: "s-ok", denied: "s-bad", CompletedWithViolations: "s-bad", Scheduled: "s-ok",
   SUCCEEDED: "s-ok", TIMED_OUT: "s-bad", ABORTED: "s-warn", PENDING_REDRIVE: "s-run",
 };
 export const statusClass = (s) => STATUS[s] || "s-muted";

@@ -50,6 +50,14 @@ export default async function endpointPage(ctx) {
   const chartsBox = h("div.cards#traffic");
   const capture = h("div#capture");
   let endpoint = await api(path, { signal });
+  // The schedules watching this endpoint (asked once; a server that refuses says nothing here).
+  const monitoring = h("span#endpoint-monitoring", h("span.muted", "…"));
+  api("monitoring-schedules", { query: { max_results: 200 }, signal }).then(({ monitoring_schedules: all }) => {
+    const mine = all.filter((s) => s.spec.target.endpoint === name);
+    clear(monitoring, mine.length
+      ? mine.map((s) => h("a.chip", { href: `#/monitoring/${encodeURIComponent(s.name)}` }, s.name, s.last_execution && s.last_execution.violation_count ? h("span.s-bad", ` ${s.last_execution.violation_count} ⚠`) : null))
+      : h("span.muted", "none"));
+  }).catch(() => monitoring.remove());
   root.append(top,
     h("div.grid2", h("div", h("h2", "Try it"), invokePanel(endpoint)), h("div", h("h2", "API keys"), keysPanel(ctx.me, name))),
     h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture);
@@ -79,7 +87,8 @@ export default async function endpointPage(ctx) {
             ["Scaling", `${cfg.scaling.min_workers}–${cfg.scaling.max_workers} workers`],
             ["Rollout", `${cfg.rollout.strategy}${cfg.rollout.strategy === "canary" ? ` ${cfg.rollout.canary_pct}% for ${cfg.rollout.bake_s} s` : cfg.rollout.strategy === "linear" ? ` in ${cfg.rollout.linear_steps} steps` : ""}`],
             ["Thresholds", `error rate ≤ ${cfg.rollout.thresholds.max_error_rate}, p99 ≤ ${cfg.rollout.thresholds.max_p99_ms} ms`],
-            ["API key", cfg.require_api_key ? "required" : "not required"]])),
+            ["API key", cfg.require_api_key ? "required" : "not required"],
+            ["Monitoring", monitoring]])),
         h("div",
           h("h2", "Rollout"),
           endpoint.pending_config ? h("div.banner#rollout", "Rolling out to ", endpoint.pending_config.variants.map((v) => h("span.chip", `${v.name} ← ${v.model_uri}`)),
@@ -200,5 +209,6 @@ export default async function endpointPage(ctx) {
   }
 
   drawTop();
-  drawCapture();
+  // Leaving the page aborts the records being read: not an error.
+  drawCapture().catch((e) => { if (e.name !== "AbortError") clear(capture, errorBox(e)); });
 }
