@@ -80,6 +80,8 @@ def test_metrics_flatten_from_sagemakers_nesting() -> None:
         },
         "rows": 4,
         "flag": True,
+        "version": 0.0,  # the document's, as model_quality writes it: not metrics
+        "dataset": {"item_count": 150},
     }
     assert flatten_metrics(metrics) == {"accuracy": 0.75, "rows": 4.0}
 

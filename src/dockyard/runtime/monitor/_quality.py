@@ -131,7 +131,8 @@ def join(
 def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The core's metrics as ``name -> number``: SageMaker nests them
     (``{"binary_classification_metrics": {"accuracy": {"value": 0.9}}}``); a leaf's name is
-    its key, and ``{"value": x}`` stands for x. Non-numbers (a confusion matrix) are left out."""
+    its key, and ``{"value": x}`` stands for x. Non-numbers (a confusion matrix) are left out,
+    and so are the document's ``version`` and ``dataset`` (its ``item_count``): no metrics."""
     flat: dict[str, float] = {}
 
     def walk(node: Mapping[str, Any]) -> None:
@@ -149,7 +150,7 @@ def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
                 elif key != "confusion_matrix":
                     walk(value)
 
-    walk(metrics)
+    walk({k: v for k, v in metrics.items() if k not in ("version", "dataset")})
     return flat
 
 
