@@ -279,6 +279,23 @@ def test_run_now_checks_the_window_asked_for(
     assert (job.spec["window_start"], job.spec["window_end"]) == (hour - 3 * HOUR, hour)
 
 
+def test_a_window_up_to_now_waits_for_the_workers_last_flush(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    from dockyard.api.monitoring import RunMonitoringSchedule
+    from dockyard.server.monitoring._driver import FLUSH_MS
+
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    window = RunMonitoringSchedule(start=T0 - HOUR, end=T0)
+    services.monitoring.run(ROOT, "churn-drift", window, now=T0)
+    passes = driver(services)
+    passes.advance(T0 + FLUSH_MS - 1)  # records of the window's last second are on their way
+    assert _monitoring_jobs(services) == [] and passes.due == T0 + FLUSH_MS
+    passes.advance(T0 + FLUSH_MS)
+    assert len(_monitoring_jobs(services)) == 1 and passes.due is None
+
+
 def test_the_loop_leads_and_acts_when_woken(
     services: Services, model: Path, tmp_path: Path
 ) -> None:

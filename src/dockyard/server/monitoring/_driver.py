@@ -61,6 +61,11 @@ _FORMATS: dict[str, Literal["csv", "jsonl", "parquet"]] = {
 }
 
 
+#: A window's check starts no sooner than this after its end: serving workers write captured
+#: records every ``capture.flush_interval_s`` (1 s by default).
+FLUSH_MS = 2_000
+
+
 class MonitoringDriver:
     """The passes of the monitoring loop over :class:`MonitoringService`'s rows.
 
@@ -72,6 +77,8 @@ class MonitoringDriver:
     def __init__(self, service: MonitoringService, *, grace_s: float = 60.0) -> None:
         self._service = service
         self._grace_ms = int(grace_s * 1000)
+        #: When the earliest window held back for the workers' last flush may start (ms).
+        self.due: int | None = None
 
     def advance(self, now: int) -> bool:
         """One pass at time ``now`` (ms); True when it changed something."""
@@ -124,7 +131,14 @@ class MonitoringDriver:
         service = self._service
         with service.db.read() as conn:
             pending = service.repo.open_executions(conn, [ExecutionStatus.PENDING.value])
+        self.due = None
         for execution in pending:
+            ready = execution.window_end + FLUSH_MS
+            if execution.kind != "baseline" and ready > now:
+                # A window that ended a moment ago (a manual run up to now): the workers'
+                # last records are still on their way to the store.
+                self.due = ready if self.due is None else min(self.due, ready)
+                continue
             with service.db.read() as conn:
                 row = service.repo.by_id(conn, execution.schedule_id)
             if row is None:

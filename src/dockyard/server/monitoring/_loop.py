@@ -68,5 +68,9 @@ class MonitoringLoop(BackgroundLoop):
         super().stop(timeout)
 
     def tick(self) -> float | None:
-        self.driver.advance(self._clock())
+        now = self._clock()
+        self.driver.advance(now)
+        due = self.driver.due
+        if due is not None:  # a window held back for the last flush: start it when it may
+            return max(0.05, min(self._interval, (due - now) / 1000))
         return self._interval
