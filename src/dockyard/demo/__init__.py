@@ -11,10 +11,12 @@
    computed from the output file.
 5. Endpoint: the champion and the sweep's best scikit-learn model deployed as two variants
    (90/10), invoked through SageMaker's, MLflow's and the Open Inference Protocol's formats.
-6. Pipeline: a signed git push webhook starts the retrain pipeline (settings from the
-   parameter store -> train -> evaluate in a Python function -> quality gate -> register ->
-   canary deploy -> alias -> notify) while requests keep flowing to the endpoint; a nightly
-   schedule starts the same pipeline (see :mod:`dockyard.demo._retrain`).
+6. Monitoring and the retrain loop: a schedule checks the endpoint's captured traffic against a
+   baseline suggested from the training features; drifted traffic makes a violation, whose
+   event starts the retrain pipeline (settings from the parameter store -> train -> evaluate in
+   a Python function -> quality gate -> register -> canary deploy -> alias -> notify) while
+   requests keep flowing to the endpoint; a signed git push and a nightly schedule start the
+   same pipeline (see :mod:`dockyard.demo._drift` and :mod:`dockyard.demo._retrain`).
 """
 
 from __future__ import annotations
@@ -250,9 +252,10 @@ def main() -> int:
     row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]
     _protocols(url, row)
 
-    _say("6. Pipeline: a git push retrains, gates on quality and canary-deploys")
+    _say("6. Monitoring: drifted traffic -> violation -> retrain pipeline -> canary deploy")
+    features = np.loadtxt(paths["train"], delimiter=",")[:, 1:]
     execution = retrain_loop(
-        MODEL, EXPERIMENT, channels, XGB_HYPERPARAMETERS, challenger, url, row, work
+        MODEL, EXPERIMENT, channels, XGB_HYPERPARAMETERS, challenger, url, row, features, work
     )
 
     server = sdk.context().server().base_url
@@ -262,7 +265,9 @@ def main() -> int:
         f"  the retrain pipeline's run, drawn: "
         f"{server}/#/pipelines/diabetes-retrain/executions/{execution}"
     )
+    print(f"  the drift check and its report: {server}/#/monitoring/diabetes-drift")
     print(f"  .venv/bin/dockyard pipelines graph diabetes-retrain {execution}")
+    print("  .venv/bin/dockyard monitor schedules executions diabetes-drift")
     print(f"  .venv/bin/dockyard runs list -e {EXPERIMENT} -o 'metrics.best_val_rmse ASC'")
     print(f"  .venv/bin/dockyard runs compare {' '.join(r for _, r in sweep)}")
     print(f"  .venv/bin/dockyard jobs describe {job.name}")

@@ -1,15 +1,14 @@
-"""6. The retrain loop: a git push starts a pipeline that reads its settings from the parameter
-store, retrains the built-in XGBoost, evaluates it in a Python function, and only when it
-passes the quality bar registers it, canary-deploys it to the endpoint (which keeps answering
-throughout) and moves the ``champion`` alias; either way it posts to a topic. A nightly
-schedule starts the same pipeline.
+"""6. The retrain loop: drifted traffic on the endpoint makes a monitoring violation, which starts
+a pipeline (:mod:`dockyard.demo._drift`) that reads its settings from the parameter store,
+retrains the built-in XGBoost, evaluates it in a Python function, and only when it passes the
+quality bar registers it, canary-deploys it to the endpoint (which keeps answering throughout)
+and moves the ``champion`` alias; either way it posts to a topic. A git push to the model's
+repository and a nightly schedule start the same pipeline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 import dockyard as dy
 from dockyard import steps
@@ -170,30 +170,6 @@ class _Traffic:
         self._thread.join()
 
 
-def _push(server: str, hook: str, sha: str) -> dict[str, Any]:
-    """A push to acme/diabetes's main branch, signed as GitHub signs its webhooks."""
-    body = json.dumps(
-        {
-            "ref": "refs/heads/main",
-            "before": "0" * 40,
-            "after": sha,
-            "repository": {"full_name": "acme/diabetes"},
-            "pusher": {"name": "demo"},
-            "commits": [{"id": sha, "added": [], "modified": ["train.py"], "removed": []}],
-        }
-    ).encode()
-    signature = "sha256=" + hmac.new(_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {
-        "X-GitHub-Event": "push",
-        "X-Hub-Signature-256": signature,
-        "Content-Type": "application/json",
-    }
-    answer = httpx.post(f"{server}{hook}", content=body, headers=headers, timeout=30)
-    answer.raise_for_status()
-    fired: dict[str, Any] = answer.json()["fired"]
-    return fired
-
-
 def _replace_trigger(name: str, **options: Any) -> Any:
     from dockyard.errors import NotFound
 
@@ -210,9 +186,13 @@ def retrain_loop(
     challenger: str,
     endpoint_url: str,
     row: list[float],
+    features: np.ndarray,
     work: Path,
 ) -> str:
-    """Run the loop once from a push; returns the execution's name."""
+    """Run the loop once from drifted traffic; returns the execution's name."""
+    from dockyard.demo._drift import drift_starts_retrain, watch
+
+    monitor = watch("diabetes", features, work)  # its baseline job runs meanwhile
     dy.put_parameter("/diabetes/retrain/max_depth", "4", overwrite=True)
     dy.put_parameter("/diabetes/retrain/max_rmse", "70", overwrite=True)
     with contextlib.suppress(AlreadyExists):
@@ -221,7 +201,7 @@ def retrain_loop(
     pipeline.create()
     (work / f"{PIPELINE}.asl.json").write_text(pipeline.to_json())
     work_input = {"challenger": challenger}
-    push = _replace_trigger(
+    on_push = _replace_trigger(
         "diabetes-on-push",
         pipeline=PIPELINE,
         input=work_input,
@@ -233,16 +213,14 @@ def retrain_loop(
     )
     print(f"  pipeline {PIPELINE}: {len(pipeline.definition()['States'])} top-level states")
     print(
-        f"  triggers: push to acme/diabetes main -> {push.hook_path}; nightly (next "
-        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(nightly.next_time / 1000))} UTC)"
+        f"  triggers: push to acme/diabetes main -> {on_push.hook_path}; nightly (next "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(nightly.next_time / 1000))} UTC); "
+        "a monitoring violation"
     )
-    traffic = _Traffic(endpoint_url, row)
-    server = sdk.context().server().base_url
     began = time.perf_counter()
+    execution = drift_starts_retrain(monitor, endpoint_url, features, PIPELINE, work_input)
+    traffic = _Traffic(endpoint_url, row)
     try:
-        fired = _push(server, push.hook_path, hashlib.sha1(str(began).encode()).hexdigest())
-        execution = fired["job"]
-        print(f"  push received: execution {execution} started")
         done = sdk.describe_execution(PIPELINE, execution)
         while done.status.value == "RUNNING":
             done = sdk.describe_execution(PIPELINE, execution, wait=30)

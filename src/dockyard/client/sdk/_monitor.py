@@ -17,9 +17,10 @@ baseline job before the first check (:meth:`Monitor.suggest_baseline`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -29,10 +30,11 @@ from dockyard.api.monitoring import (
     MonitoringSchedule,
     MonitoringScheduleSpec,
     RunMonitoringSchedule,
+    ScheduleStatus,
     UpdateMonitoringSchedule,
 )
 from dockyard.client.http import Client, routes
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound, Unavailable
 
 __all__ = ["Monitor"]
 
@@ -45,6 +47,23 @@ def _client(client: Client | None) -> Client:
     from dockyard.client.sdk._context import context
 
     return context().client
+
+
+_T = TypeVar("_T")
+
+
+def _until(fetch: Callable[[], _T], done: Callable[[_T], bool], timeout: float, what: str) -> _T:
+    """``fetch()`` until ``done`` says so, asking less often as time goes on."""
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        found = fetch()
+        if done(found):
+            return found
+        if time.monotonic() + delay > deadline:
+            raise Unavailable(f"{what} after {timeout:g} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0)
 
 
 class Monitor:
@@ -174,6 +193,25 @@ class Monitor:
         body = RunMonitoringSchedule(start=start, end=end)
         return MonitoringExecution.model_validate(
             self._http.call(routes.RUN_MONITORING_SCHEDULE(name=self._name()), body)
+        )
+
+    def wait_for_baseline(self, timeout: float = 600.0) -> MonitoringSchedule:
+        """Wait while the schedule's baseline is being suggested; its state afterwards
+        (``Scheduled``, or ``Failed`` with ``failure_reason``)."""
+        return _until(
+            self.describe,
+            lambda s: s.status is not ScheduleStatus.PENDING,
+            timeout,
+            f"schedule {self._name()!r} still has no baseline",
+        )
+
+    def wait(self, execution_id: str, timeout: float = 600.0) -> MonitoringExecution:
+        """Wait for an execution (from :meth:`run`) to end; it, with its violations."""
+        return _until(
+            lambda: self.execution(execution_id),
+            lambda e: e.status.is_terminal,
+            timeout,
+            f"monitoring execution {execution_id!r} has not ended",
         )
 
     # -- results ----------------------------------------------------------------------------------
