@@ -60,9 +60,15 @@ def test_a_schedule_from_python(embedded: Path) -> None:
     assert listed.records == 1
     started = monitor.run()
     assert started.trigger == "manual" and started.window_end - started.window_start == 3_600_000
+    # No loop runs in this process: waiting ends at its timeout, saying what is awaited.
+    awaited = rf"{started.execution_id}' has not ended after 0\.2 s"
+    with pytest.raises(dy.Unavailable, match=awaited):
+        monitor.wait(started.execution_id, timeout=0.2)
     (train := embedded / "train.csv").write_text("a,b,c\n1,2,3\n")
     monitor.suggest_baseline(train)  # a new baseline for the existing schedule, suggested now
     assert monitor.describe().status.value == "Pending"
+    with pytest.raises(dy.Unavailable, match=r"still has no baseline after 0\.2 s"):
+        monitor.wait_for_baseline(timeout=0.2)
     stopped = monitor.update(enabled=False)
     assert stopped.spec.enabled is False
     monitor.delete()
