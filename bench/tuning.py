@@ -8,7 +8,7 @@
 - the controller's reaction: for each trial's job that ended, how long until the next trial's
   job was created (p50, p90);
 - each job's own overhead: its duration minus S (runner and interpreter start, log and status
-  upload), p50.
+  upload), p50, and the p50 of each phase of it (:data:`PHASES`).
 
 (b) Early stopping: the built-in XGBoost with 200 rounds on scikit-learn's Friedman #1
     regression data (20,000 rows), one Random tuning job of T trials with early stopping Off,
@@ -101,7 +101,35 @@ def dockyard(trials: int, parallel: int, seconds: float) -> dict[str, float]:
         "reaction_p50_s": statistics.median(reactions),
         "reaction_p90_s": statistics.quantiles(reactions, n=10)[-1],
         "job_overhead_p50_s": statistics.median(own),
+        **phases(jobs, seconds),
     }
+
+
+#: A job's overhead by phase, between the times of its status transitions: created (the tuning
+#: loop's submit) -> Starting (the scheduler hands it to the executor) -> Training (the runner
+#: started, fetched its launch, laid out the folder) -> Uploading (the script's process ran and
+#: exited, less the script's own sleep) -> Completed (outputs and log kept).
+PHASES = (
+    ("queued", "Pending", "Starting"),
+    ("runner start", "Starting", "Training"),
+    ("script process", "Training", "Uploading"),
+    ("finishing", "Uploading", "Completed"),
+)
+
+
+def phases(jobs: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    """The p50 of each of :data:`PHASES`, in seconds (``phase_<name>_p50_s``)."""
+    found: dict[str, list[float]] = {name: [] for name, _, _ in PHASES}
+    for job in jobs:
+        at: dict[str, int] = {}
+        for event in job["events"]:
+            at.setdefault(event["secondary_status"], event["time"])
+        at.setdefault("Pending", job["created_time"])
+        for name, start, end in PHASES:
+            if start in at and end in at:
+                spent = (at[end] - at[start]) / 1000
+                found[name].append(spent - seconds if name == "script process" else spent)
+    return {f"phase_{name}_p50_s": statistics.median(v) for name, v in found.items() if v}
 
 
 def optuna_in_process(trials: int, parallel: int, seconds: float) -> float:
@@ -294,6 +322,10 @@ def main() -> None:
         f"{found['reaction_p50_s'] * 1000:.0f} ms, p90 {found['reaction_p90_s'] * 1000:.0f} ms"
     )
     print(f"per-job overhead beyond the script's sleep: p50 {found['job_overhead_p50_s']:.2f} s")
+    for name, _, _ in PHASES:
+        key = f"phase_{name}_p50_s"
+        if key in found:
+            print(f"  {name:>14}: p50 {found[key] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
-"""A runner keeps its memory and environment from the job's processes of the same user."""
+"""A runner keeps its memory and environment from the job's processes of the same user, and
+learns at once when the job's process ends."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
+from subprocess import PIPE
 
 import pytest
 
 from dockyard.runtime.runner import _runner
+from dockyard.runtime.runner._process import ExitWatch
 
 _CHILD = """
 import ctypes, sys
@@ -37,3 +42,28 @@ def test_the_runner_goes_private_before_it_reads_its_token(monkeypatch: pytest.M
     monkeypatch.delenv(_runner.RUNNER_SERVER, raising=False)
     assert _runner.main([]) == 2  # usage: no server named
     assert seen == ["secret"]  # called first, while the token was still unread
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfds are Linux's")
+def test_exit_watch_returns_when_the_child_ends_not_at_the_timeout() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    with ExitWatch(child.pid) as exits:
+        started = time.monotonic()
+        assert exits.wait(0.01) is True  # still running: waited out the timeout
+        assert child.poll() is None
+        assert child.stdin is not None
+        child.stdin.close()  # the child ends
+        assert exits.wait(60) is True
+        assert time.monotonic() - started < 30
+        assert child.poll() == 0  # reaped by the caller, as before
+
+
+def test_exit_watch_leaves_the_waiting_to_the_caller_without_pidfds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(pid: int) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", refused, raising=False)
+    with ExitWatch(os.getpid()) as exits:
+        assert exits.wait(60) is False  # at once: nothing to wait on

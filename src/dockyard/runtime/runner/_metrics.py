@@ -6,7 +6,7 @@ import re
 import time
 from typing import Any
 
-from dockyard.client.http import Client
+from dockyard.client.http import Client, SocketTransport
 from dockyard.client.sdk import MetricSender
 
 __all__ = ["MetricParser"]
@@ -28,9 +28,10 @@ class MetricParser:
         self._run_id = job.get("run_id")
         self._sender: MetricSender | None = None
         if (self._patterns or self._builtin) and self._run_id and job.get("server_url"):
-            self._sender = MetricSender(
-                Client(job["server_url"], token=job.get("token")), interval=0.5
-            )
+            # Plain sockets, as the runner's other calls: an httpx client would import httpx
+            # (~0.3 s) when the job's first line comes, which is often its last one too.
+            client = Client(job["server_url"], token=job.get("token"), transport=SocketTransport())
+            self._sender = MetricSender(client, interval=0.5)
 
     def feed(self, line: str) -> None:
         if self._sender is None:

@@ -36,7 +36,7 @@ from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
 from dockyard.runtime.runner._learned import LEARNED_FILE
 from dockyard.runtime.runner._optml import MISSING
-from dockyard.runtime.runner._process import keep_private, signal_group
+from dockyard.runtime.runner._process import ExitWatch, keep_private, signal_group
 from dockyard.runtime.runner._uplink import Uplink
 
 if TYPE_CHECKING:
@@ -206,6 +206,10 @@ class Runner:
                 self.metrics.feed(line)
 
     def _watch(self, proc: Process) -> _Outcome:
+        with ExitWatch(proc.pid) as exits:
+            return self._watch_until_exit(proc, exits)
+
+    def _watch_until_exit(self, proc: Process, exits: ExitWatch) -> _Outcome:
         limit_mb = (self.spec.get("resources") or {}).get("memory_mb")
         max_runtime = (self.spec.get("stopping_condition") or {}).get("max_runtime_s", 86_400 * 28)
         deadline = time.monotonic() + int(max_runtime)
@@ -233,8 +237,9 @@ class Runner:
                         f"{limit_mb} MB",
                     )
             # Returns as soon as the process ends: its end is reported without a poll's delay.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(_POLL_S)
+            if not exits.wait(_POLL_S):
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(_POLL_S)
         code = proc.returncode
         if code == 0:
             return _Outcome("ok", exit_code=0)

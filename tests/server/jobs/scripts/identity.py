@@ -15,15 +15,18 @@ def fields(path: Path, names: tuple[str, ...]) -> dict[str, str]:
 
 
 def descriptors() -> list[str]:
+    """The runner's descriptors: 0-2 in order, then the others by what they are. Their numbers
+    depend on whether one of the uplink's connections (left out: they come and go) held a
+    lower one when each was opened."""
     found = []
     for fd in sorted((proc / "fd").iterdir(), key=lambda p: int(p.name)):
         try:
             target = os.readlink(fd)
         except OSError:
             continue
-        if not target.startswith("socket:"):  # the uplink's connection comes and goes
+        if not target.startswith("socket:"):
             found.append(target.split("[")[0])
-    return found
+    return found[:3] + sorted(found[3:])
 
 
 report = {
