@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ from dockyard.server.tracking import LoggedModelService, TrackingService
 from dockyard.server.triggers import TriggerService
 from dockyard.server.tuning import TuningService
 from dockyard.settings import Settings
+
+log = logging.getLogger("dockyard.server")
 
 __all__ = ["Services"]
 
@@ -184,6 +187,7 @@ class Services:
         scheduler.start()
         supervisor.start()
         return [
+            *self.start_peers(),
             scheduler,
             supervisor,
             *self.start_notifications(),
@@ -192,6 +196,18 @@ class Services:
             self.start_tuning(),
             self.start_monitoring(),
         ]
+
+    def start_peers(self) -> list[Background]:
+        """Wake the loops of this server's other processes on each append (Linux)."""
+        from dockyard.server.events import Peers
+
+        try:
+            peers = Peers(self.settings.resolved_database_url, self.events.notify)
+        except OSError as exc:  # no abstract sockets here: the loops' polls alone
+            log.info("appends wake only this process's loops: %s", exc)
+            return []
+        self.events.wake_peers(peers)
+        return [peers]
 
     def start_notifications(self) -> list[Background]:
         """Start the notification fan-out and deliverer (they lead per database)."""

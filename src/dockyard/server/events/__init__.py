@@ -16,13 +16,15 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.server.events._entities import Event
     from dockyard.server.events._log import EventLog, Visible, type_in
+    from dockyard.server.events._peers import Peers
 
-__all__ = ["Event", "EventLog", "Visible", "type_in"]
+__all__ = ["Event", "EventLog", "Peers", "Visible", "type_in"]
 __getattr__, __dir__ = exports(
     __name__,
     {
         "Event": "._entities",
         "EventLog": "._log",
+        "Peers": "._peers",
         "Visible": "._log",
         "type_in": "._log",
     },

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, or_, select, text
 
 from dockyard.server.actor import Actor
 from dockyard.server.events._entities import Event
+from dockyard.server.events._peers import Peers
 from dockyard.server.store import Database, DriverInsert, after_commit, schema, upsert
 
 __all__ = ["EventLog", "Visible", "type_in"]
@@ -88,6 +89,7 @@ class EventLog:
         # Background loops that consume the log tick when it grows (EventConsumer).
         self._listeners: set[Callable[[str], None]] = set()
         self.last_seen = 0
+        self._peers: Peers | None = None
 
     def append(
         self,
@@ -116,7 +118,7 @@ class EventLog:
             _body(body),
         )
         _INSERT.execute(conn, [row])
-        after_commit(lambda: self.notify(type))
+        after_commit(lambda: self._committed(type))
 
     def record(
         self, actor: Actor, type: str, resource_type: str, resource_id: str, **fields: Any
@@ -124,6 +126,17 @@ class EventLog:
         """:meth:`append` in a transaction of its own (a refused attempt, an upload)."""
         with self._db.write() as conn:
             self.append(conn, actor, type, resource_type, resource_id, **fields)
+
+    def wake_peers(self, peers: Peers | None) -> None:
+        """Also tell ``peers`` (the other server processes on this machine) of each committed
+        append; None stops telling them."""
+        self._peers = peers
+
+    def _committed(self, type: str) -> None:
+        self.notify(type)
+        peers = self._peers
+        if peers is not None:
+            peers.send(type)
 
     def notify(self, type: str = "") -> None:
         """Wake readers waiting in this process: called once an append of ``type`` commits
