@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tests.server.notifications._receiver import until
-from tests.server.pipelines.conftest import ROOT
+from tests.server.pipelines.conftest import ROOT, Clock
 from tests.server.pipelines.test_service import PUBLISH_TOKEN, machine, start, status
 
 from dockyard.api.params import PutParameter
@@ -143,3 +143,17 @@ def test_an_answer_fed_twice_claims_the_next_task_once(
     runner.complete(a, Succeeded({}))  # the same answer again: A is done, nothing moves
     assert len(dropped) == 1
     assert rows(shell, execution)["B"].starts == 1
+
+
+def test_a_task_after_a_wait_starts_when_the_timer_fires(
+    shell: Services, runner: TaskRunner, clock: Clock, tmp_path: Path
+) -> None:
+    log = tmp_path / "calls.log"
+    nap = {"Nap": {"Type": "Wait", "Seconds": 30, "Next": "A"}}
+    execution = start(shell, machine(shell, {**nap, **noting(log, ["A"])}))
+    clock.now += 30_000
+    runner.fire_timers()  # the transition it feeds claims A: no start_scheduled needed
+    until(lambda: status(shell, execution) != "RUNNING", 30, "the execution ending")
+    assert status(shell, execution) == "SUCCEEDED"
+    assert calls(log) == 1
+    assert runner.start_scheduled() == 0

@@ -3,14 +3,15 @@ stop cancelled ones, fire due timers and overdue heartbeats. The engine loop cal
 completion goes back through :meth:`Engine.feed`, which claims the task's row in its own
 transaction (a completion is fed once, whoever sees it first).
 
-A completion the runner feeds carries the execution on at once: the tasks its transition
-schedules that answer without waiting on anything (the ``request`` pattern without a callback:
-a function call, a parameter read, a message) are recorded as started in that same transition
-(:class:`~dockyard.server.pipelines._engine.Claims`), and the thread that fed it starts them
-right after the commit (a function call runs on it; others, when one transition starts several,
-go to worker threads), with no engine-loop pass and no write of their own in between. Each
-such task costs one transaction: its answer and the next transition. A crash in between leaves
-its row started in the background, which the loop schedules again when it resumes.
+A completion the runner feeds (a task's answer, a timer) carries the execution on at once:
+the tasks its transition schedules that answer without waiting on anything (the ``request``
+pattern without a callback: a function call, a parameter read, a message) are recorded as
+started in that same transition (:class:`~dockyard.server.pipelines._engine.Claims`), and a
+worker thread starts them right after the commit (the one that fed the answer, when it was a
+worker; a function call runs on it; when one transition starts several, the others run beside
+it on other workers), with no engine-loop pass and no write of their own in between. Each such
+task costs one transaction: its answer and the next transition. A crash in between leaves its
+row started in the background, which the loop schedules again when it resumes.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ class TaskRunner:
     def complete(self, task: Any, outcome: Succeeded | Failed) -> None:
         """Feed ``task``'s outcome to its execution, unless it was fed or cancelled already;
         the tasks its transition claims start on a worker thread."""
-        claims = self._feed(task, outcome)
+        self._hand_over(self._feed(task, outcome))
+
+    def _hand_over(self, claims: Claims) -> None:
+        """The tasks a transition fed from the engine loop claimed start on a worker thread."""
         if claims.taken:
             self._pool.submit(self._carry_on, claims)
 
@@ -360,7 +364,9 @@ class TaskRunner:
                     return []  # fired, or cancelled, meanwhile
                 return [core.timer_fired(timer.timer_id)]
 
-            self._engine.feed(timer.execution_arn, completions)
+            claims = Claims(self._claim)
+            self._engine.feed(timer.execution_arn, completions, claims=claims)
+            self._hand_over(claims)
 
     def expire_heartbeats(self) -> None:
         with self._db.read() as conn:
