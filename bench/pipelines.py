@@ -16,6 +16,7 @@ transition to its database before answering).
    it: starting the call, recording its answer, entering the next state).
 5. Dockyard only: the same chain with each Task reading a parameter (``ssm:getParameter``, an
    integration that answers in process at once): nearly all of it the engine's own time.
+   Rows 4 and 5 pool the states of ``--repeat`` runs.
 
     .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--skip moto]
     .venv/bin/python bench/pipelines.py --tasks-only   # rows 4 and 5
@@ -245,8 +246,11 @@ def measure(sfn: Any, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
-def task_overhead(sfn: Any, name: str, task: dict[str, Any], states: int = 20) -> list[float]:
-    """Milliseconds per Task state (each ``task``) of a chain, from the execution history."""
+def task_overhead(
+    sfn: Any, name: str, task: dict[str, Any], runs: int, states: int = 20
+) -> list[float]:
+    """Milliseconds per Task state (each ``task``) of a chain run ``runs`` times, from the
+    execution histories."""
     definition = {
         "StartAt": "T0",
         "States": {
@@ -260,6 +264,13 @@ def task_overhead(sfn: Any, name: str, task: dict[str, Any], states: int = 20) -
         },
     }
     machine = create(sfn, name, definition)
+    overheads: list[float] = []
+    for _ in range(runs):
+        overheads += _task_intervals(sfn, machine)
+    return overheads
+
+
+def _task_intervals(sfn: Any, machine: str) -> list[float]:
     _, described = run_once(sfn, machine, {"x": 1})
     if described["status"] != "SUCCEEDED":
         raise AssertionError(f"task chain: {described}")
@@ -273,8 +284,7 @@ def task_overhead(sfn: Any, name: str, task: dict[str, Any], states: int = 20) -
     entered = [
         event["timestamp"].timestamp() for event in events if event["type"] == "TaskStateEntered"
     ]
-    overheads = [(b - a) * 1000 for a, b in itertools.pairwise(entered)]
-    return overheads
+    return [(b - a) * 1000 for a, b in itertools.pairwise(entered)]
 
 
 def report(what: str, overhead: list[float]) -> None:
@@ -327,13 +337,15 @@ def main() -> None:
                     results["dockyard"] = measure(sfn, args)
                     print("dockyard", results["dockyard"], flush=True)
                 noop = {"Resource": "dockyard:function:noop"}
-                report("task state calling a no-op function", task_overhead(sfn, "tasks", noop))
+                noops = task_overhead(sfn, "tasks", noop, args.repeat)
+                report("task state calling a no-op function", noops)
                 put_parameter(dockyard.url, token, "/bench/x")
                 read = {
                     "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
                     "Parameters": {"Name": "/bench/x"},
                 }
-                report("task state reading a parameter", task_overhead(sfn, "reads", read))
+                reads = task_overhead(sfn, "reads", read, args.repeat)
+                report("task state reading a parameter", reads)
     if len(results) == 2:
         moto, ours = results["moto"], results["dockyard"]
         print(
