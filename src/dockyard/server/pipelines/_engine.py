@@ -26,8 +26,9 @@ from sqlalchemy import Connection
 from dockyard.server.actor import Actor
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines._core import Core, StepLike
+from dockyard.server.pipelines._doorbell import Doorbell
 from dockyard.server.pipelines._repository import OPEN_TASK, PipelineRepository
-from dockyard.server.store import Database
+from dockyard.server.store import Database, after_commit
 
 __all__ = ["Claims", "Completion", "Engine", "now_ms", "to_datetime"]
 
@@ -92,6 +93,8 @@ class Engine:
         core: The States Language interpreter.
         wake: Set after a transition that scheduled work, so the engine loop acts at once.
         clock: Milliseconds since the epoch (tests move it).
+        doorbell: Rung with :attr:`wake` for the engine loop of another process, when that
+            one leads.
     """
 
     def __init__(
@@ -102,8 +105,10 @@ class Engine:
         *,
         wake: threading.Event | None = None,
         clock: Callable[[], int] = now_ms,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._db = db
+        self.doorbell = doorbell
         self._events = events
         self.core = core
         self.repo = PipelineRepository()
@@ -114,9 +119,12 @@ class Engine:
         self.signalled = True
 
     def signal(self) -> None:
-        """Work was recorded for the engine loop: it acts at once."""
+        """Work was recorded for the engine loop: it acts at once, in whichever process it
+        leads."""
         self.signalled = True
         self.wake.set()
+        if self.doorbell is not None:
+            self.doorbell.ring()
 
     # -- the three ways an execution moves ------------------------------------------------------
 
@@ -275,7 +283,8 @@ class Engine:
             body = {"name": row.name, "error": step.error} if step.error else {"name": row.name}
             self._event(conn, actor, f"pipeline.execution.{step.status.lower()}", row, body)
         if scheduled:
-            self.signal()
+            # Once committed: a loop woken before would look, find nothing yet, and sleep.
+            after_commit(self.signal)
         return str(step.status)
 
     def _record(

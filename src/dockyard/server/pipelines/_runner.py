@@ -80,6 +80,10 @@ class TaskRunner:
     def clock(self) -> int:
         return self._engine.clock()
 
+    def signal(self) -> None:
+        """Work was recorded (by another process: its doorbell rang): the loop acts at once."""
+        self._engine.signal()
+
     def take_signal(self) -> bool:
         """Whether a transition left work since the last call (see :meth:`Engine.signal`)."""
         signalled, self._engine.signalled = self._engine.signalled, False
