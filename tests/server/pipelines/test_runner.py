@@ -4,6 +4,7 @@ that fed the answer, with no engine-loop pass; a crash in between resumes it onc
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,36 @@ def test_a_task_after_a_wait_starts_when_the_timer_fires(
     assert status(shell, execution) == "SUCCEEDED"
     assert calls(log) == 1
     assert runner.start_scheduled() == 0
+
+
+def test_a_long_chain_holds_a_worker_one_task_at_a_time(shell: Services, tmp_path: Path) -> None:
+    log = tmp_path / "order.log"
+
+    def chain(tag: str) -> dict[str, Any]:
+        task = {
+            "Type": "Task",
+            "Resource": "dockyard:function:note",
+            "Parameters": {"log": str(log), "tag": tag},
+        }
+        return {"A": {**task, "Next": "B"}, "B": {**task, "Next": "C"}, "C": {**task, "End": True}}
+
+    one_worker = TaskRunner(
+        shell.db,
+        shell.pipelines.engine,
+        shell.pipelines.integrations,
+        lambda row: ROOT,
+        workers=1,
+    )
+    try:
+        x = start(shell, machine(shell, chain("x"), name="x"))
+        y = start(shell, machine(shell, chain("y"), name="y"))
+        gate = threading.Event()
+        one_worker._submit(gate.wait)  # both first tasks queue before the worker takes one
+        assert one_worker.start_scheduled() == 2
+        gate.set()
+        until(lambda: status(shell, x) != "RUNNING" and status(shell, y) != "RUNNING", 30, "both")
+    finally:
+        one_worker.close()
+    assert (status(shell, x), status(shell, y)) == ("SUCCEEDED", "SUCCEEDED")
+    # x's chain went on from A to B on the worker, then let y's waiting task have its turn.
+    assert log.read_text() == "xxyyxy"

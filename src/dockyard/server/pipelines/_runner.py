@@ -17,6 +17,7 @@ row started in the background, which the loop schedules again when it resumes.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,8 @@ class TaskRunner:
         self._owner = owner
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dockyard-pipeline-task")
         self._running: set[str] = set()
+        self._queued = 0  # submitted to the workers, not yet begun
+        self._queued_lock = threading.Lock()
 
     def clock(self) -> int:
         return self._engine.clock()
@@ -92,6 +95,18 @@ class TaskRunner:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _submit(self, work: Callable[..., None], *args: Any) -> None:
+        """Run ``work(*args)`` on a worker thread, counted in :attr:`_queued` until it begins."""
+
+        def begun() -> None:
+            with self._queued_lock:
+                self._queued -= 1
+            work(*args)
+
+        with self._queued_lock:
+            self._queued += 1
+        self._pool.submit(begun)
+
     # -- completions ----------------------------------------------------------------------------
 
     def complete(self, task: Any, outcome: Succeeded | Failed) -> None:
@@ -102,7 +117,7 @@ class TaskRunner:
     def _hand_over(self, claims: Claims) -> None:
         """The tasks a transition fed from the engine loop claimed start on a worker thread."""
         if claims.taken:
-            self._pool.submit(self._carry_on, claims)
+            self._submit(self._carry_on, claims)
 
     def _feed(self, task: Any, outcome: Succeeded | Failed) -> Claims:
         """Feed ``task``'s outcome; the tasks the transition claimed for this runner."""
@@ -145,8 +160,18 @@ class TaskRunner:
             for values in claims.taken:
                 self.complete(SimpleNamespace(**values), failed)
             return
-        queue = deque((SimpleNamespace(**values), actor) for values in claims.taken)
+        self._carry(deque((SimpleNamespace(**values), actor) for values in claims.taken))
+
+    def _carry(self, queue: deque[tuple[Any, Actor]]) -> None:
+        """Carry out ``queue``'s tasks and those their transitions claim (see :meth:`_carry_on`);
+        after the first, when other work waits for a worker, the rest queues behind it: a long
+        chain of tasks holds a worker no longer than one task at a time."""
+        first = True
         while queue:
+            if not first and self._queued:
+                self._submit(self._carry, queue)
+                return
+            first = False
             task, actor = queue.popleft()
             try:
                 outcome = self._begin(task, actor)
@@ -302,7 +327,7 @@ class TaskRunner:
                 return
             self._carry_on(claims)
 
-        self._pool.submit(run)
+        self._submit(run)
 
     def reschedule_interrupted(self) -> int:
         """On taking the lead: work a crash interrupted in the background (a function call:
