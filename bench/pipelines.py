@@ -10,12 +10,16 @@ transition to its database before answering).
    25,000 events would fail it), each item through two Pass states.
 3. Executions per second of a 10-state machine (Pass, Choice, Pass...): ``--executions``
    started from 8 threads, until the last one has ended.
-4. Dockyard only: engine overhead per Task state, from the execution history: a chain of Task
-   states that each call a registered Python function that returns at once; the time from one
-   state entered to the next (all of it the engine's: scheduling the call, the function's
-   process, recording its answer).
+4. Dockyard only: cost per Task state, from the execution history: a chain of Task states that
+   each call a registered Python function that returns at once; the time from one state entered
+   to the next (the function's own process, forked for the call, and the engine's work around
+   it: starting the call, recording its answer, entering the next state).
+5. Dockyard only: the same chain with each Task reading a parameter (``ssm:getParameter``, an
+   integration that answers in process at once): nearly all of it the engine's own time.
+   Rows 4 and 5 pool the states of ``--repeat`` runs.
 
     .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--skip moto]
+    .venv/bin/python bench/pipelines.py --tasks-only   # rows 4 and 5
 """
 
 from __future__ import annotations
@@ -242,20 +246,31 @@ def measure(sfn: Any, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
-def task_overhead(sfn: Any, states: int = 20) -> list[float]:
-    """Engine milliseconds per Task state outside the function itself, from the history."""
+def task_overhead(
+    sfn: Any, name: str, task: dict[str, Any], runs: int, states: int = 20
+) -> list[float]:
+    """Milliseconds per Task state (each ``task``) of a chain run ``runs`` times, from the
+    execution histories."""
     definition = {
         "StartAt": "T0",
         "States": {
             f"T{i}": {
                 "Type": "Task",
-                "Resource": "dockyard:function:noop",
+                **task,
+                "ResultPath": None,
                 **({"Next": f"T{i + 1}"} if i < states - 1 else {"End": True}),
             }
             for i in range(states)
         },
     }
-    machine = create(sfn, "tasks", definition)
+    machine = create(sfn, name, definition)
+    overheads: list[float] = []
+    for _ in range(runs):
+        overheads += _task_intervals(sfn, machine)
+    return overheads
+
+
+def _task_intervals(sfn: Any, machine: str) -> list[float]:
     _, described = run_once(sfn, machine, {"x": 1})
     if described["status"] != "SUCCEEDED":
         raise AssertionError(f"task chain: {described}")
@@ -265,13 +280,26 @@ def task_overhead(sfn: Any, states: int = 20) -> list[float]:
     # The core writes TaskScheduled and TaskStarted in the step that enters the state, and
     # TaskSucceeded in the step that enters the next one, all at their transaction's time: the
     # interval between two states' TaskStateEntered is the whole cost of one Task state (the
-    # engine loop picking the task up, the function's process, feeding its answer back), and
-    # the function itself returns at once.
+    # task's own work and the engine's around it: starting it, feeding its answer back).
     entered = [
         event["timestamp"].timestamp() for event in events if event["type"] == "TaskStateEntered"
     ]
-    overheads = [(b - a) * 1000 for a, b in itertools.pairwise(entered)]
-    return overheads
+    return [(b - a) * 1000 for a, b in itertools.pairwise(entered)]
+
+
+def report(what: str, overhead: list[float]) -> None:
+    print(
+        f"dockyard {what} p50 {statistics.median(overhead):.1f} ms "
+        f"(p90 {statistics.quantiles(overhead, n=10)[-1]:.1f} ms, {len(overhead)} states)",
+        flush=True,
+    )
+
+
+def put_parameter(url: str, token: str | None, name: str) -> None:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    httpx.post(
+        f"{url}/api/v1/params", json={"name": name, "value": "1"}, headers=headers
+    ).raise_for_status()
 
 
 def main() -> None:
@@ -279,10 +307,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--executions", type=int, default=300)
     parser.add_argument("--skip", nargs="*", default=[], choices=["moto", "dockyard"])
+    parser.add_argument(
+        "--tasks-only", action="store_true", help="Dockyard's Task state rows (4, 5) only"
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
     print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    if "moto" not in args.skip:
+    if "moto" not in args.skip and not args.tasks_only:
         with moto_server() as moto:
             enable_moto_engine(moto.url)
             results["moto"] = measure(client(moto.url, None), args)
@@ -300,15 +331,21 @@ def main() -> None:
                 "PYTHONPATH": str(functions),
             }
             with Server.dockyard(home, env=env) as dockyard:
-                sfn = client(dockyard.url, dockyard_token(home))
-                results["dockyard"] = measure(sfn, args)
-                print("dockyard", results["dockyard"], flush=True)
-                overhead = task_overhead(sfn)
-                print(
-                    f"dockyard task overhead p50 {statistics.median(overhead):.1f} ms "
-                    f"(p90 {statistics.quantiles(overhead, n=10)[-1]:.1f} ms, "
-                    f"{len(overhead)} states)"
-                )
+                token = dockyard_token(home)
+                sfn = client(dockyard.url, token)
+                if not args.tasks_only:
+                    results["dockyard"] = measure(sfn, args)
+                    print("dockyard", results["dockyard"], flush=True)
+                noop = {"Resource": "dockyard:function:noop"}
+                noops = task_overhead(sfn, "tasks", noop, args.repeat)
+                report("task state calling a no-op function", noops)
+                put_parameter(dockyard.url, token, "/bench/x")
+                read = {
+                    "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+                    "Parameters": {"Name": "/bench/x"},
+                }
+                reads = task_overhead(sfn, "reads", read, args.repeat)
+                report("task state reading a parameter", reads)
     if len(results) == 2:
         moto, ours = results["moto"], results["dockyard"]
         print(

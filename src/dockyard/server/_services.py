@@ -250,6 +250,7 @@ class Services:
             self.events,
             wake=engine.wake,
             interval_s=self.settings.pipeline_engine_interval_s,
+            doorbell=engine.doorbell,
         )
         loop.start()
         return loop
@@ -298,7 +299,7 @@ def _pipelines(
     tracking: TrackingService,
     tuning: TuningService,
 ) -> PipelineService:
-    from dockyard.server.pipelines import Engine, catalog, load_core
+    from dockyard.server.pipelines import Doorbell, Engine, catalog, load_core
 
     integrations = catalog(
         settings,
@@ -311,5 +312,5 @@ def _pipelines(
         tracking=tracking,
         tuning=tuning,
     )
-    engine = Engine(db, events, load_core())
+    engine = Engine(db, events, load_core(), doorbell=Doorbell(settings.home, db.url))
     return PipelineService(db, events, access, engine, integrations)

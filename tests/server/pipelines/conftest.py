@@ -43,6 +43,8 @@ def shell(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Itera
             pipeline_functions={
                 "double": "tests.server.pipelines._functions:double",
                 "block": "tests.server.pipelines._functions:block",
+                "starts": "tests.server.pipelines._functions:starts",
+                "note": "tests.server.pipelines._functions:note",
             },
         )
     )

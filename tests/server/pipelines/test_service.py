@@ -54,7 +54,7 @@ def test_unknown_resource_is_refused_naming_the_state(shell: Services) -> None:
 def test_unknown_function_is_refused_naming_the_state_and_the_registered_ones(
     shell: Services,
 ) -> None:
-    with pytest.raises(InvalidArgument, match=r"'Score'.*'score'.*registered: block, double"):
+    with pytest.raises(InvalidArgument, match=r"'Score'.*'score'.*registered: block, double, note"):
         machine(
             shell, {"Score": {"Type": "Task", "Resource": "dockyard:function:score", "End": True}}
         )

@@ -13,6 +13,7 @@ Layout::
     _catalog.py       the table this server runs
     _runner.py        carrying effects out: start, poll, cancel tasks; fire timers
     _loop.py          the leader-locked engine loop
+    _doorbell.py      other processes' transitions wake the leading loop
 
 How an execution moves: a request (StartExecution, SendTaskSuccess, StopExecution) or the loop
 (a timer due, a job ended, a function returned) calls :meth:`Engine.feed` with completions;
@@ -36,6 +37,7 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.server.pipelines._catalog import catalog
     from dockyard.server.pipelines._core import Core, load_core
+    from dockyard.server.pipelines._doorbell import Doorbell
     from dockyard.server.pipelines._engine import Engine
     from dockyard.server.pipelines._loop import PipelineEngine
     from dockyard.server.pipelines._runner import TaskRunner
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Core",
+    "Doorbell",
     "Engine",
     "PipelineEngine",
     "PipelineService",
@@ -54,6 +57,7 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "Core": "._core",
+        "Doorbell": "._doorbell",
         "Engine": "._engine",
         "PipelineEngine": "._loop",
         "PipelineService": "._service",

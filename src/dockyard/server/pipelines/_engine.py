@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +26,11 @@ from sqlalchemy import Connection
 from dockyard.server.actor import Actor
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines._core import Core, StepLike
+from dockyard.server.pipelines._doorbell import Doorbell
 from dockyard.server.pipelines._repository import OPEN_TASK, PipelineRepository
-from dockyard.server.store import Database
+from dockyard.server.store import Database, after_commit
 
-__all__ = ["Completion", "Engine", "now_ms", "to_datetime"]
+__all__ = ["Claims", "Completion", "Engine", "now_ms", "to_datetime"]
 
 SYSTEM = Actor.system("pipelines")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -36,6 +38,24 @@ TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 #: transaction (in which it claims the task rows it completes, so a completion is fed once).
 Completion = Callable[[Core, Connection], Sequence[Any]]
 KIND = "execution"
+
+
+@dataclass
+class Claims:
+    """Tasks a transition's caller carries out itself, right after the commit, instead of
+    leaving them to the engine loop.
+
+    ``wants`` sees each StartTask effect; the columns it returns are written into the task's row
+    in the transition (it is recorded as started in the same commit that schedules it, not in a
+    transaction of its own), and the row lands in ``taken``. A crash before the caller finishes
+    leaves a started row the loop takes up again when it resumes (see
+    :meth:`TaskRunner.reschedule_interrupted`). ``execution`` is the execution's row as the
+    transition read it.
+    """
+
+    wants: Callable[[Any], dict[str, Any] | None]
+    taken: list[dict[str, Any]] = field(default_factory=list)
+    execution: Any = None
 
 
 def now_ms() -> int:
@@ -73,6 +93,8 @@ class Engine:
         core: The States Language interpreter.
         wake: Set after a transition that scheduled work, so the engine loop acts at once.
         clock: Milliseconds since the epoch (tests move it).
+        doorbell: Rung with :attr:`wake` for the engine loop of another process, when that
+            one leads.
     """
 
     def __init__(
@@ -83,8 +105,10 @@ class Engine:
         *,
         wake: threading.Event | None = None,
         clock: Callable[[], int] = now_ms,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._db = db
+        self.doorbell = doorbell
         self._events = events
         self.core = core
         self.repo = PipelineRepository()
@@ -95,9 +119,12 @@ class Engine:
         self.signalled = True
 
     def signal(self) -> None:
-        """Work was recorded for the engine loop: it acts at once."""
+        """Work was recorded for the engine loop: it acts at once, in whichever process it
+        leads."""
         self.signalled = True
         self.wake.set()
+        if self.doorbell is not None:
+            self.doorbell.ring()
 
     # -- the three ways an execution moves ------------------------------------------------------
 
@@ -155,9 +182,17 @@ class Engine:
         self._apply(conn, actor, row, step, now, written=values)
         return now
 
-    def feed(self, arn: str, completions: Completion, *, actor: Actor = SYSTEM) -> str | None:
+    def feed(
+        self,
+        arn: str,
+        completions: Completion,
+        *,
+        actor: Actor = SYSTEM,
+        claims: Claims | None = None,
+    ) -> str | None:
         """Advance ``arn`` by the completions ``completions`` makes, in one transaction.
-        Returns the execution's status after it (None when it had ended: nothing changes)."""
+        Returns the execution's status after it (None when it had ended: nothing changes).
+        ``claims``: the tasks the caller carries out itself (see :class:`Claims`)."""
         with self._db.write() as conn:
             row = self.repo.execution(conn, arn, lock=True)
             if row.status in TERMINAL:
@@ -167,7 +202,9 @@ class Engine:
                 return str(row.status)
             now = self.clock()
             step = self.core.advance(orjson.loads(row.snapshot), found, now=to_datetime(now))
-            return self._apply(conn, actor, row, step, now)
+            if claims is not None:
+                claims.execution = row
+            return self._apply(conn, actor, row, step, now, claims=claims)
 
     def redrive(self, conn: Connection, actor: Actor, row: Any) -> int:
         """Start ``row`` (a failed, timed out or aborted execution) again from where it failed,
@@ -216,6 +253,7 @@ class Engine:
         now: int,
         *,
         written: dict[str, Any] | None = None,
+        claims: Claims | None = None,
     ) -> str:
         """Write ``step`` of ``row``'s execution; ``written``: the row was just inserted with
         these values (a new execution: no row to update, no older tasks or timers)."""
@@ -235,7 +273,7 @@ class Engine:
         self.repo.add_history(conn, history)
         scheduled = False
         for effect in step.effects:
-            scheduled |= self._record(conn, arn, effect, now)
+            scheduled |= self._record(conn, arn, effect, now, claims)
         if written is None:
             values = self._step_values(step, first, now)
             self.repo.change_execution(conn, arn, values)
@@ -245,29 +283,37 @@ class Engine:
             body = {"name": row.name, "error": step.error} if step.error else {"name": row.name}
             self._event(conn, actor, f"pipeline.execution.{step.status.lower()}", row, body)
         if scheduled:
-            self.signal()
+            # Once committed: a loop woken before would look, find nothing yet, and sleep.
+            after_commit(self.signal)
         return str(step.status)
 
-    def _record(self, conn: Connection, arn: str, effect: Any, now: int) -> bool:
+    def _record(
+        self, conn: Connection, arn: str, effect: Any, now: int, claims: Claims | None
+    ) -> bool:
         """Record one effect; True when it leaves work for the engine loop."""
         kind = type(effect).__name__
         if kind == "StartTask":
-            self.repo.claim_task(
-                conn,
-                {
-                    "task_key": f"{arn}:{effect.task_id}",
-                    "execution_arn": arn,
-                    "task_id": effect.task_id,
-                    "state_name": effect.state_name,
-                    "resource": effect.resource,
-                    "payload": dumps(effect.payload),
-                    "task_token": effect.task_token,
-                    "status": "scheduled",
-                    "heartbeat_s": effect.heartbeat_s,
-                    "created_time": now,
-                },
-            )
-            return True
+            task = {
+                "task_key": f"{arn}:{effect.task_id}",
+                "execution_arn": arn,
+                "task_id": effect.task_id,
+                "state_name": effect.state_name,
+                "resource": effect.resource,
+                "payload": dumps(effect.payload),
+                "task_token": effect.task_token,
+                "status": "scheduled",
+                "heartbeat_s": effect.heartbeat_s,
+                "created_time": now,
+            }
+            taken = None if claims is None else claims.wants(effect)
+            if taken is not None:
+                task.update(taken)
+            inserted = self.repo.claim_task(conn, task)
+            if taken is None:
+                return True
+            if inserted and claims is not None:
+                claims.taken.append(task)
+            return False
         if kind == "CancelTask":
             key = f"{arn}:{effect.task_id}"
             # Never started: nothing to stop. Started: the loop stops what it waits on.

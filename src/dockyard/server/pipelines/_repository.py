@@ -59,6 +59,20 @@ def _driver_run(conn: Connection, sql: str, rows: builtins.list[tuple[Any, ...]]
         raise Unavailable(f"metadata database unavailable: {exc}") from exc
 
 
+def _driver_count(conn: Connection, sql: str, params: tuple[Any, ...]) -> int:
+    """Run ``sql`` once on the SQLite driver beneath ``conn``; the rows it changed (a
+    transition's three writes: its task done, the next task, the execution; see _driver_run)."""
+    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    try:
+        return driver.execute(sql, params).rowcount
+    except sqlite3.OperationalError as exc:
+        raise Unavailable(f"metadata database unavailable: {exc}") from exc
+
+
+def _columns(table: Any, names: Any) -> list[str]:
+    return [table.c[name].name for name in names]  # KeyError: not a column
+
+
 _EXECUTION = _ByKey(_X, "arn")
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
@@ -117,7 +131,12 @@ class PipelineRepository:
         _driver_run(conn, sql, [tuple(values.values())])
 
     def change_execution(self, conn: Connection, arn: str, values: dict[str, Any]) -> None:
-        conn.execute(update(_X).where(_X.c.arn == arn).values(**values))
+        if conn.dialect.name != "sqlite":
+            conn.execute(update(_X).where(_X.c.arn == arn).values(**values))
+            return
+        assignments = ", ".join(f"{c} = ?" for c in _columns(_X, values))
+        sql = f"UPDATE {_X.name} SET {assignments} WHERE {_X.c.arn.name} = ?"
+        _driver_count(conn, sql, (*values.values(), arn))
 
     def executions(
         self,
@@ -175,7 +194,15 @@ class PipelineRepository:
 
     def claim_task(self, conn: Connection, values: dict[str, Any]) -> bool:
         """Insert a task unless its key exists (a task starts once); True when inserted."""
-        return bool(insert_ignore(conn, _T, [values], keys=("task_key",)))
+        if conn.dialect.name != "sqlite":
+            return bool(insert_ignore(conn, _T, [values], keys=("task_key",)))
+        columns = _columns(_T, values)
+        sql = (
+            f"INSERT INTO {_T.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({_T.c.task_key.name}) DO NOTHING"
+        )
+        return _driver_count(conn, sql, tuple(values.values())) == 1
 
     def task(self, conn: Connection, key: str) -> Any | None:
         return conn.execute(select(_T).where(_T.c.task_key == key)).first()
@@ -212,8 +239,14 @@ class PipelineRepository:
     def set_task_status(
         self, conn: Connection, key: str, status: str, *, only: tuple[str, ...] = OPEN_TASK
     ) -> int:
-        query = update(_T).where(_T.c.task_key == key, _T.c.status.in_(only))
-        return int(conn.execute(query.values(status=status)).rowcount)
+        if conn.dialect.name != "sqlite":
+            query = update(_T).where(_T.c.task_key == key, _T.c.status.in_(only))
+            return int(conn.execute(query.values(status=status)).rowcount)
+        sql = (
+            f"UPDATE {_T.name} SET status = ? WHERE {_T.c.task_key.name} = ? "
+            f"AND status IN ({', '.join('?' for _ in only)})"
+        )
+        return _driver_count(conn, sql, (status, key, *only))
 
     def overdue_heartbeats(self, conn: Connection, now: int) -> builtins.list[Any]:
         query = select(_T).where(

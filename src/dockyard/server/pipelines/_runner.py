@@ -2,21 +2,35 @@
 stop cancelled ones, fire due timers and overdue heartbeats. The engine loop calls these; each
 completion goes back through :meth:`Engine.feed`, which claims the task's row in its own
 transaction (a completion is fed once, whoever sees it first).
+
+A completion the runner feeds (a task's answer, a timer) carries the execution on at once:
+the tasks its transition schedules that answer without waiting on anything (the ``request``
+pattern without a callback: a function call, a parameter read, a message) are recorded as
+started in that same transition (:class:`~dockyard.server.pipelines._engine.Claims`), and a
+worker thread starts them right after the commit (the one that fed the answer, when it was a
+worker; a function call runs on it; when one transition starts several, the others run beside
+it on other workers), with no engine-loop pass and no write of their own in between. Each such
+task costs one transaction: its answer and the next transition. A crash in between leaves its
+row started in the background, which the loop schedules again when it resumes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 
 from dockyard.errors import DockyardError
 from dockyard.server.actor import Actor
-from dockyard.server.pipelines._engine import Engine
+from dockyard.server.pipelines._engine import Claims, Engine
 from dockyard.server.pipelines._tasks import (
+    REQUEST,
     TOKEN,
     Failed,
     InBackground,
@@ -63,9 +77,15 @@ class TaskRunner:
         self._owner = owner
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dockyard-pipeline-task")
         self._running: set[str] = set()
+        self._queued = 0  # submitted to the workers, not yet begun
+        self._queued_lock = threading.Lock()
 
     def clock(self) -> int:
         return self._engine.clock()
+
+    def signal(self) -> None:
+        """Work was recorded (by another process: its doorbell rang): the loop acts at once."""
+        self._engine.signal()
 
     def take_signal(self) -> bool:
         """Whether a transition left work since the last call (see :meth:`Engine.signal`)."""
@@ -75,10 +95,32 @@ class TaskRunner:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def _submit(self, work: Callable[..., None], *args: Any) -> None:
+        """Run ``work(*args)`` on a worker thread, counted in :attr:`_queued` until it begins."""
+
+        def begun() -> None:
+            with self._queued_lock:
+                self._queued -= 1
+            work(*args)
+
+        with self._queued_lock:
+            self._queued += 1
+        self._pool.submit(begun)
+
     # -- completions ----------------------------------------------------------------------------
 
     def complete(self, task: Any, outcome: Succeeded | Failed) -> None:
-        """Feed ``task``'s outcome to its execution, unless it was fed or cancelled already."""
+        """Feed ``task``'s outcome to its execution, unless it was fed or cancelled already;
+        the tasks its transition claims start on a worker thread."""
+        self._hand_over(self._feed(task, outcome))
+
+    def _hand_over(self, claims: Claims) -> None:
+        """The tasks a transition fed from the engine loop claimed start on a worker thread."""
+        if claims.taken:
+            self._submit(self._carry_on, claims)
+
+    def _feed(self, task: Any, outcome: Succeeded | Failed) -> Claims:
+        """Feed ``task``'s outcome; the tasks the transition claimed for this runner."""
 
         def completions(core: Any, conn: Any) -> list[Any]:
             if not self._engine.finish_task(conn, task.task_key):
@@ -87,7 +129,96 @@ class TaskRunner:
                 return [core.task_succeeded(task.task_id, outcome.output)]
             return [core.task_failed(task.task_id, outcome.error, outcome.cause)]
 
-        self._engine.feed(task.execution_arn, completions)
+        claims = Claims(self._claim)
+        self._engine.feed(task.execution_arn, completions, claims=claims)
+        return claims
+
+    def _claim(self, effect: Any) -> dict[str, Any] | None:
+        """The columns that record a StartTask as started by this runner, when its integration
+        answers without waiting on anything (see the module docstring); None: the loop starts it."""
+        if effect.task_token is not None:
+            return None
+        resolved = self._integrations.resolve(effect.resource)
+        if resolved is None or resolved[2] != REQUEST:
+            return None
+        return {
+            "status": "started",
+            "handle": BACKGROUND,
+            "started_time": self._engine.clock(),
+            "starts": 1,
+        }
+
+    def _carry_on(self, claims: Claims) -> None:
+        """Start the tasks ``claims`` took and feed their answers, on this thread, as long as
+        each transition leaves one task to run (more go to other worker threads)."""
+        if not claims.taken:
+            return
+        try:
+            actor = self._owner(claims.execution)
+        except DockyardError as exc:
+            failed = Failed("States.TaskFailed", f"the execution's owner: {exc.message}")
+            for values in claims.taken:
+                self.complete(SimpleNamespace(**values), failed)
+            return
+        self._carry(deque((SimpleNamespace(**values), actor) for values in claims.taken))
+
+    def _carry(self, queue: deque[tuple[Any, Actor]]) -> None:
+        """Carry out ``queue``'s tasks and those their transitions claim (see :meth:`_carry_on`);
+        after the first, when other work waits for a worker, the rest queues behind it: a long
+        chain of tasks holds a worker no longer than one task at a time."""
+        first = True
+        while queue:
+            if not first and self._queued:
+                self._submit(self._carry, queue)
+                return
+            first = False
+            task, actor = queue.popleft()
+            try:
+                outcome = self._begin(task, actor)
+                if isinstance(outcome, InBackground):
+                    if queue:  # another branch's task waits: this one runs beside it
+                        self._background(task, outcome, waits_for_token=False)
+                        continue
+                    self._running.add(task.task_key)
+                    try:
+                        outcome = self._run(outcome)
+                    finally:
+                        self._running.discard(task.task_key)
+                if isinstance(outcome, Waiting):
+                    self._hold(task, outcome.handle)
+                    continue
+                taken = self._feed(task, outcome).taken
+            except Exception:
+                log.exception("pipeline task %s: carrying it out failed", task.task_key)
+                continue  # its row stays started: the loop takes it up when it resumes
+            queue.extend((SimpleNamespace(**values), actor) for values in taken)
+
+    def _begin(self, task: Any, actor: Actor) -> Any:
+        """Start claimed ``task``: its integration's first answer."""
+        resolved = self._integrations.resolve(task.resource)
+        if resolved is None:
+            return Failed("States.Runtime", f"unknown resource {task.resource!r}")
+        integration, base, mode = resolved
+        call = TaskCall(
+            key=task.task_key,
+            execution_arn=task.execution_arn,
+            state_name=task.state_name,
+            resource=task.resource,
+            base=base,
+            mode=mode,
+            payload=orjson.loads(task.payload),
+            actor=actor,
+        )
+        try:
+            return integration.start(call)
+        except Exception as exc:  # an integration's bug fails its task, not the runner
+            log.exception("pipeline task %s failed to start", task.task_key)
+            return Failed("States.TaskFailed", f"{type(exc).__name__}: {exc}"[:2000])
+
+    def _hold(self, task: Any, handle: str | None) -> None:
+        """A claimed task waits on ``handle``: the loop polls it from now on."""
+        with self._db.write() as conn:
+            self._repo.change_task(conn, task.task_key, {"handle": handle}, only=("started",))
 
     def _call(self, task: Any) -> TaskCall | Failed:
         resolved = self._integrations.resolve(task.resource)
@@ -169,6 +300,13 @@ class TaskRunner:
         with self._db.write() as conn:
             return bool(self._repo.change_task(conn, task.task_key, values, only=("scheduled",)))
 
+    def _run(self, work: InBackground) -> Succeeded | Failed:
+        """Run ``work`` on this thread: its outcome."""
+        try:
+            return work.run()
+        except Exception as exc:
+            return Failed("States.TaskFailed", f"{type(exc).__name__}: {exc}"[:2000])
+
     def _background(self, task: Any, work: InBackground, waits_for_token: bool) -> None:
         if task.task_key in self._running:
             return
@@ -176,20 +314,20 @@ class TaskRunner:
 
         def run() -> None:
             try:
-                outcome = work.run()
-            except Exception as exc:
-                outcome = Failed("States.TaskFailed", f"{type(exc).__name__}: {exc}"[:2000])
+                outcome = self._run(work)
             finally:
                 self._running.discard(task.task_key)
             if waits_for_token and isinstance(outcome, Succeeded):
                 return  # the callback answers the task
             try:
-                self.complete(task, outcome)
+                claims = self._feed(task, outcome)
             except Exception:
                 log.exception("pipeline task %s: recording its outcome failed", task.task_key)
-            self._engine.signal()
+                self._engine.signal()
+                return
+            self._carry_on(claims)
 
-        self._pool.submit(run)
+        self._submit(run)
 
     def reschedule_interrupted(self) -> int:
         """On taking the lead: work a crash interrupted in the background (a function call:
@@ -255,7 +393,9 @@ class TaskRunner:
                     return []  # fired, or cancelled, meanwhile
                 return [core.timer_fired(timer.timer_id)]
 
-            self._engine.feed(timer.execution_arn, completions)
+            claims = Claims(self._claim)
+            self._engine.feed(timer.execution_arn, completions, claims=claims)
+            self._hand_over(claims)
 
     def expire_heartbeats(self) -> None:
         with self._db.read() as conn:
