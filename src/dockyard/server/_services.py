@@ -250,7 +250,6 @@ class Services:
             self.events,
             wake=engine.wake,
             interval_s=self.settings.pipeline_engine_interval_s,
-            doorbell=engine.doorbell,
         )
         loop.start()
         return loop
@@ -299,7 +298,7 @@ def _pipelines(
     tracking: TrackingService,
     tuning: TuningService,
 ) -> PipelineService:
-    from dockyard.server.pipelines import Doorbell, Engine, catalog, load_core
+    from dockyard.server.pipelines import Engine, catalog, load_core
 
     integrations = catalog(
         settings,
@@ -312,5 +311,5 @@ def _pipelines(
         tracking=tracking,
         tuning=tuning,
     )
-    engine = Engine(db, events, load_core(), doorbell=Doorbell(settings.home, db.url))
+    engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

@@ -132,11 +132,16 @@ class EventLog:
         append; None stops telling them."""
         self._peers = peers
 
-    def _committed(self, type: str) -> None:
-        self.notify(type)
+    def tell_peers(self, type: str) -> None:
+        """Wake the readers of the server's other processes as an append of ``type`` would,
+        without one (a wake-up that is no event: new work for a loop wherever it leads)."""
         peers = self._peers
         if peers is not None:
             peers.send(type)
+
+    def _committed(self, type: str) -> None:
+        self.notify(type)
+        self.tell_peers(type)
 
     def notify(self, type: str = "") -> None:
         """Wake readers waiting in this process: called once an append of ``type`` commits

@@ -37,15 +37,14 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.server.pipelines._catalog import catalog
     from dockyard.server.pipelines._core import Core, load_core
-    from dockyard.server.pipelines._doorbell import Doorbell
-    from dockyard.server.pipelines._engine import Engine
+    from dockyard.server.pipelines._engine import WORK, Engine
     from dockyard.server.pipelines._loop import PipelineEngine
     from dockyard.server.pipelines._runner import TaskRunner
     from dockyard.server.pipelines._service import PipelineService
 
 __all__ = [
+    "WORK",
     "Core",
-    "Doorbell",
     "Engine",
     "PipelineEngine",
     "PipelineService",
@@ -57,8 +56,8 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "Core": "._core",
-        "Doorbell": "._doorbell",
         "Engine": "._engine",
+        "WORK": "._engine",
         "PipelineEngine": "._loop",
         "PipelineService": "._service",
         "TaskRunner": "._runner",

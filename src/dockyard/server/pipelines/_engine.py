@@ -26,11 +26,14 @@ from sqlalchemy import Connection
 from dockyard.server.actor import Actor
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines._core import Core, StepLike
-from dockyard.server.pipelines._doorbell import Doorbell
 from dockyard.server.pipelines._repository import OPEN_TASK, PipelineRepository
 from dockyard.server.store import Database, after_commit
 
-__all__ = ["Claims", "Completion", "Engine", "now_ms", "to_datetime"]
+__all__ = ["WORK", "Claims", "Completion", "Engine", "now_ms", "to_datetime"]
+
+#: What a transition that left work tells the server's other processes (no event of the log:
+#: a wake-up for the engine loop, wherever it leads).
+WORK = "pipeline.work"
 
 SYSTEM = Actor.system("pipelines")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -93,8 +96,6 @@ class Engine:
         core: The States Language interpreter.
         wake: Set after a transition that scheduled work, so the engine loop acts at once.
         clock: Milliseconds since the epoch (tests move it).
-        doorbell: Rung with :attr:`wake` for the engine loop of another process, when that
-            one leads.
     """
 
     def __init__(
@@ -105,10 +106,8 @@ class Engine:
         *,
         wake: threading.Event | None = None,
         clock: Callable[[], int] = now_ms,
-        doorbell: Doorbell | None = None,
     ) -> None:
         self._db = db
-        self.doorbell = doorbell
         self._events = events
         self.core = core
         self.repo = PipelineRepository()
@@ -119,12 +118,15 @@ class Engine:
         self.signalled = True
 
     def signal(self) -> None:
-        """Work was recorded for the engine loop: it acts at once, in whichever process it
-        leads."""
+        """Work was recorded for the engine loop: it acts at once, in whichever of the
+        server's processes it leads (the others are told through the event log's peers)."""
+        self.signal_here()
+        self._events.tell_peers(WORK)
+
+    def signal_here(self) -> None:
+        """Another process recorded work: this process's loop acts at once, if it leads."""
         self.signalled = True
         self.wake.set()
-        if self.doorbell is not None:
-            self.doorbell.ring()
 
     # -- the three ways an execution moves ------------------------------------------------------
 

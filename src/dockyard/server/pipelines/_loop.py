@@ -4,8 +4,8 @@ out what transitions recorded.
 It wakes for new work (a service sets :attr:`Engine.wake` after a transition that scheduled a
 task or a timer), for jobs and endpoints changing (``job.status_changed`` and ``endpoint.*``
 events: a ``.sync`` task's job ended), and for the soonest timer or heartbeat deadline; at the
-latest every ``interval_s``, for changes made by other server processes (their transitions ring
-its :class:`~dockyard.server.pipelines._doorbell.Doorbell` too). Each pass: start
+latest every ``interval_s``, for changes made by other server processes (whose transitions
+tell this one at once, through the event log's peers, where the system allows). Each pass: start
 scheduled tasks, fire due timers, expire heartbeats, stop cancelled tasks, start scheduled ones
 (those the timers asked for), look at started ones. The event log wakes the loop on every
 append; a wake that brings neither work (:meth:`Engine.signal`), an event it consumes nor a due
@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from dockyard.server.events import Event, EventLog
 from dockyard.server.loops import EventConsumer
-from dockyard.server.pipelines._doorbell import Doorbell
+from dockyard.server.pipelines._engine import WORK
 from dockyard.server.pipelines._runner import TaskRunner
 from dockyard.server.store import Database
 
@@ -48,19 +48,21 @@ class PipelineEngine(EventConsumer):
         *,
         wake: threading.Event,
         interval_s: float | None = None,
-        doorbell: Doorbell | None = None,
     ) -> None:
         super().__init__(db, home, events, wake=wake)
         self._runner = runner
-        self._doorbell = doorbell
         self._interval = interval_s or self.interval_s
         self._look = True
         self._next_pass = 0.0  # monotonic time of the next full pass, whatever woke the loop
         self._due: int | None = None  # the soonest timer or heartbeat deadline (ms)
 
+    def wants(self, type: str) -> bool:
+        if type == WORK:  # another process's transition left work
+            self._runner.heard()
+            return False  # heard() woke the loop
+        return super().wants(type)
+
     def reconcile(self) -> None:
-        if self._doorbell is not None:  # other processes' transitions wake this loop at once
-            self._doorbell.listen(self._runner.signal)
         self._runner.reschedule_interrupted()
 
     def handle(self, events: list[Event]) -> None:
@@ -93,6 +95,4 @@ class PipelineEngine(EventConsumer):
 
     def stop(self, timeout: float = 10.0) -> None:
         super().stop(timeout)
-        if self._doorbell is not None:
-            self._doorbell.close()
         self._runner.close()

@@ -83,9 +83,9 @@ class TaskRunner:
     def clock(self) -> int:
         return self._engine.clock()
 
-    def signal(self) -> None:
-        """Work was recorded (by another process: its doorbell rang): the loop acts at once."""
-        self._engine.signal()
+    def heard(self) -> None:
+        """Another process recorded work: the loop acts at once (if it leads here)."""
+        self._engine.signal_here()
 
     def take_signal(self) -> bool:
         """Whether a transition left work since the last call (see :meth:`Engine.signal`)."""
