@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from dockyard.errors import InvalidArgument
-from dockyard.monitor import INFERENCE_ID, Dataset
+from dockyard.monitor import INFERENCE_ID, Dataset, capture
 from dockyard.monitor.readers import batches
 
 
@@ -125,3 +125,71 @@ def test_auto_format_recognises_capture_keys(tmp_path: Path) -> None:
     data = Dataset((str(tmp_path / "capture"),), format="auto")
     rows = pa.Table.from_batches(list(batches(data))).to_pylist()
     assert rows == [{"_c0": 1, "_c1": 2, INFERENCE_ID: "r1"}]
+
+
+def _csv_record(request_id: str, text: str, **fields: Any) -> str:
+    return _record(request_id, text, encoding="text", content_type="text/csv", **fields)
+
+
+def test_a_block_of_csv_requests_is_parsed_whole(tmp_path: Path) -> None:
+    block = "".join(
+        [
+            _csv_record("r1", "1,2.5,a"),
+            _csv_record("r2", "3,4.5,b\n5,6.5,c\n"),
+            _csv_record("s", "0,0.0,x", kind="shadow"),
+            json.dumps({"request_id": "no-input", "kind": "production"}) + "\n",
+            "\n",
+            _csv_record("r3", "7,8.5,d\r\n"),
+        ]
+    ).encode()
+    bulk = capture._bulk_csv(block, ("n", "x", "s"))
+    assert bulk is not None
+    assert pa.Table.from_batches(bulk).to_pylist() == [
+        {"n": 1, "x": 2.5, "s": "a", INFERENCE_ID: "r1"},
+        {"n": 3, "x": 4.5, "s": "b", INFERENCE_ID: "r2"},
+        {"n": 5, "x": 6.5, "s": "c", INFERENCE_ID: "r2"},
+        {"n": 7, "x": 8.5, "s": "d", INFERENCE_ID: "r3"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        _record("json", [[9, 9.5, "z"]]),  # a JSON body
+        _record(
+            "b64", base64.b64encode(b"9,9.5,z").decode(), encoding="base64", content_type="text/csv"
+        ),
+        _csv_record("blank", "9,9.5,z\n\n"),  # a blank line: rows no longer match breaks
+        _csv_record("ragged", "9,9.5"),
+        json.dumps({"request_id": 7, "input": {"encoding": "text", "data": "9,9.5,z"}}) + "\n",
+    ],
+)
+def test_a_block_with_anything_else_is_read_record_by_record(tmp_path: Path, odd: str) -> None:
+    text = _csv_record("r1", "1,2.5,a") + odd
+    assert capture._bulk_csv(text.encode(), None) is None
+    path = tmp_path / "capture.jsonl"
+    path.write_text(text)
+    ids = {r[INFERENCE_ID] for r in _rows(path)}
+    assert "r1" in ids and len(ids) == 2
+
+
+def test_a_request_longer_than_pyarrows_blocks_still_goes_whole() -> None:
+    text = "".join(f"{i},{i}.5,v{i % 7}\n" for i in range(80_000))  # ~1.3 MB in one line
+    block = (_csv_record("big", text) + _csv_record("small", "1,2.5,a")).encode()
+    bulk = capture._bulk_csv(block, None)
+    assert bulk is not None
+    ids = pa.Table.from_batches(bulk).column(INFERENCE_ID).to_pylist()
+    assert ids == ["big"] * 80_000 + ["small"]
+
+
+def test_blocks_keep_whole_lines_and_errors_name_the_line_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "_BLOCK_BYTES", 300)  # a few records a block, cut mid-line
+    lines = [_csv_record(f"r{i}", f"{i},{i}.5,a") for i in range(20)]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    assert sorted(r["_c0"] for r in _rows(path)) == list(range(20))
+    path.write_text("".join(lines) + "{oops\n" + lines[0])
+    with pytest.raises(InvalidArgument, match=r"capture.jsonl, line 21: not a capture record"):
+        _rows(path)

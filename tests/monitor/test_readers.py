@@ -92,6 +92,15 @@ def test_jsonl_and_parquet_read_the_same_rows(tmp_path: Path) -> None:
         assert table.to_pylist() == rows
 
 
+def test_parquet_is_read_one_row_group_at_a_time(tmp_path: Path) -> None:
+    rows = [{"x": i} for i in range(10)]
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=4)
+    found = list(batches(Dataset((str(path),), format="parquet")))
+    assert [b.num_rows for b in found] == [4, 4, 2]  # no batch spans (or buffers) two groups
+    assert pa.Table.from_batches(found).to_pylist() == rows
+
+
 def test_bad_jsonl_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"a": 1}\n{"a": \n')
