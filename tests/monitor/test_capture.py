@@ -21,10 +21,11 @@ def _record(
     content_type: str = "application/json",
     kind: str = "production",
     output: Any = None,
+    time: str = "2026-11-05T20:53:14.123456Z",
 ) -> str:
     record = {
         "request_id": request_id,
-        "time": "2026-11-05T20:53:14.123456Z",
+        "time": time,
         "endpoint": "churn",
         "variant": "blue",
         "kind": kind,
@@ -193,3 +194,29 @@ def test_blocks_keep_whole_lines_and_errors_name_the_line_across_blocks(
     path.write_text("".join(lines) + "{oops\n" + lines[0])
     with pytest.raises(InvalidArgument, match=r"capture.jsonl, line 21: not a capture record"):
         _rows(path)
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["whole block", "record by record"])
+def test_a_window_keeps_the_records_of_its_time(tmp_path: Path, mixed: bool) -> None:
+    def at(request_id: str, time: str) -> str:
+        return _csv_record(request_id, "1,2.5", time=time)
+
+    lines = [
+        at("before", "2026-11-05T20:59:59.999999Z"),
+        at("first", "2026-11-05T21:00:00.000000Z"),
+        at("last", "2026-11-05T21:29:59.999000Z"),
+        at("after", "2026-11-05T21:30:00.000000Z"),
+    ]
+    if mixed:  # a JSON body sends the block down the record-by-record path
+        lines.append(_record("json", [[1, 2.5]], time="2026-11-05T22:53:00.000000Z"))
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    start = 1_793_912_400_000  # 2026-11-05T21:00:00Z
+    window = Dataset((str(path),), format="capture", window=(start, start + 30 * 60_000))
+    assert [r[INFERENCE_ID] for r in pa.Table.from_batches(list(batches(window))).to_pylist()] == [
+        "first",
+        "last",
+    ]
+    with pytest.raises(InvalidArgument, match="window must be") as caught:
+        Dataset((str(path),), format="capture", window=(start, start))
+    assert caught.value.field == "window"

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         suggest_baseline,
         write_baseline,
     )
+    from dockyard.monitor.capture import capture_stamp
     from dockyard.monitor.checks import (
         DEFAULT_THRESHOLDS,
         CheckOptions,
@@ -71,6 +72,7 @@ __all__ = [
     "FeatureDrift",
     "KLLSketch",
     "batches",
+    "capture_stamp",
     "check",
     "check_profile",
     "model_quality",
@@ -86,6 +88,7 @@ __getattr__, __dir__ = exports(
     {
         "DEFAULT_THRESHOLDS": ".checks",
         "INFERENCE_ID": ".readers",
+        "capture_stamp": ".capture",
         "Baseline": ".baseline",
         "BaselineOptions": ".baseline",
         "CheckOptions": ".checks",

@@ -30,6 +30,7 @@ import base64
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-__all__ = ["capture_batches", "decode_rows"]
+__all__ = ["capture_batches", "capture_stamp", "decode_rows"]
 
 _ROWS = 1 << 16
 _BLOCK_BYTES = 4 << 20  # of lines read at a time (16 MB: more memory, no faster)
@@ -50,14 +51,19 @@ Row = dict[str, Any]
 
 
 def capture_batches(
-    source: Source, side: str, columns: tuple[str, ...] | None
+    source: Source,
+    side: str,
+    columns: tuple[str, ...] | None,
+    window: tuple[int, int] | None = None,
 ) -> Iterator[pa.RecordBatch]:
+    """Rows of the records in ``source`` (those whose time is in ``window``, when given)."""
+    times = None if window is None else (capture_stamp(window[0]), capture_stamp(window[1]))
     with source.open() as handle:
         first = 1
         for block in _blocks(handle):
-            bulk = _bulk_csv(block, columns) if side == "input" else None
+            bulk = _bulk_csv(block, columns, times) if side == "input" else None
             if bulk is None:
-                yield from _record_batches(source, block, first, side, columns)
+                yield from _record_batches(source, block, first, side, columns, times)
             else:
                 yield from bulk
             first += block.count(b"\n")
@@ -76,8 +82,19 @@ def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
+def capture_stamp(ms: int) -> str:
+    """``ms`` as capture records write their ``time`` (fixed width: compared as text)."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _record_batches(
-    source: Source, block: bytes, first: int, side: str, columns: tuple[str, ...] | None
+    source: Source,
+    block: bytes,
+    first: int,
+    side: str,
+    columns: tuple[str, ...] | None,
+    times: tuple[str, str] | None,
 ) -> Iterator[pa.RecordBatch]:
     """Record by record: every body shape, and the errors that name a line."""
     chunk = _Chunk(columns)
@@ -92,6 +109,8 @@ def _record_batches(
             ) from None
         if not isinstance(record, dict) or record.get("kind") == "shadow":
             continue
+        if times is not None and not times[0] <= str(record.get("time", "")) < times[1]:
+            continue
         if side == "input":
             chunk.add_input(record.get("input"), record.get("request_id"))
         else:
@@ -102,7 +121,9 @@ def _record_batches(
     yield from chunk.batches()
 
 
-def _bulk_csv(block: bytes, columns: tuple[str, ...] | None) -> list[pa.RecordBatch] | None:
+def _bulk_csv(
+    block: bytes, columns: tuple[str, ...] | None, times: tuple[str, str] | None = None
+) -> list[pa.RecordBatch] | None:
     """The requests of a block whose every kept record is CSV text, parsed in two vectorised
     calls (pyarrow's JSON reader, then its CSV reader over the bodies, which lie end to end in
     one buffer); ``None`` when the block holds anything else (JSON bodies, base64, a request
@@ -132,6 +153,10 @@ def _bulk_csv(block: bytes, columns: tuple[str, ...] | None) -> list[pa.RecordBa
     data = inputs.field("data")
     shadow = pc.fill_null(pc.equal(table.column("kind").combine_chunks(), "shadow"), False)
     keep = pc.and_(pc.is_valid(data), pc.invert(shadow))
+    if times is not None:
+        stamps = table.column("time").combine_chunks()
+        inside = pc.and_(pc.greater_equal(stamps, times[0]), pc.less(stamps, times[1]))
+        keep = pc.and_(keep, pc.fill_null(inside, False))
     data = data.filter(keep)
     if not len(data):
         return []
@@ -161,7 +186,9 @@ def _record_schema() -> pa.Schema:
     body = pa.struct(
         [("content_type", pa.string()), ("encoding", pa.string()), ("data", pa.string())]
     )
-    return pa.schema([("request_id", pa.string()), ("kind", pa.string()), ("input", body)])
+    return pa.schema(
+        [("request_id", pa.string()), ("time", pa.string()), ("kind", pa.string()), ("input", body)]
+    )
 
 
 def _values(strings: pa.Array) -> tuple[pa.Buffer, np.ndarray[Any, Any]]:

@@ -51,6 +51,9 @@ class Dataset:
             (``output``, columns ``prediction`` / ``prediction_<i>`` / the keys of objects) or
             ``both`` side by side.
         s3_endpoint_url: Endpoint of an S3-compatible server for ``s3://`` URIs.
+        window: ``capture`` only: keep the records whose ``time`` falls in ``[start, end)``
+            (milliseconds since the epoch, UTC); a capture file holds its hour's records, and
+            a check may ask for part of one.
     """
 
     uris: tuple[str, ...]
@@ -59,6 +62,7 @@ class Dataset:
     columns: tuple[str, ...] | None = None
     capture_side: Literal["input", "output", "both"] = "input"
     s3_endpoint_url: str | None = None
+    window: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.uris, str):
@@ -68,6 +72,11 @@ class Dataset:
         if self.format not in FORMATS:
             raise InvalidArgument(
                 f"format must be one of {', '.join(FORMATS)}, got {self.format!r}", field="format"
+            )
+        if self.window is not None and not 0 <= self.window[0] < self.window[1]:
+            raise InvalidArgument(
+                f"window must be (start, end) with 0 <= start < end, got {self.window!r}",
+                field="window",
             )
         if self.capture_side not in ("input", "output", "both"):
             raise InvalidArgument(

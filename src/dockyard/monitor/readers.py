@@ -108,7 +108,7 @@ def _batches(data: Dataset) -> Iterator[pa.RecordBatch]:
         else:
             from dockyard.monitor.capture import capture_batches
 
-            yield from capture_batches(source, data.capture_side, data.columns)
+            yield from capture_batches(source, data.capture_side, data.columns, data.window)
 
 
 def sniff_header(source: Source) -> bool:

@@ -41,6 +41,8 @@ def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None) -> Any:
         options["header"] = data.header
     if data.format == "capture":
         options["capture_side"] = data.capture_side
+        if spec.window_end > spec.window_start:  # an hour's files may hold more than asked
+            options["window"] = (spec.window_start, spec.window_end)
     return Dataset(**options)
 
 
@@ -88,12 +90,15 @@ def _quality(
     roots: AllowedRoots | None,
 ) -> dict[str, Any]:
     """Model quality over the window's captured answers that have ground truth."""
-    from dockyard.monitor import model_quality
+    from dockyard.monitor import capture_stamp, model_quality
 
     config = spec.model_quality
     assert config is not None
     truth = _truth(spec, s3, roots)
     records = (orjson.loads(line) for uri in files for line in read_lines(uri, s3))
+    if spec.window_end > spec.window_start:  # an hour's files may hold more than asked
+        low, high = capture_stamp(spec.window_start), capture_stamp(spec.window_end)
+        records = (r for r in records if low <= str(r.get("time", "")) < high)
     joined = join(records, truth, config)
     result: dict[str, Any] = {"labelled_rows": len(joined.labels), "unmatched": joined.unmatched}
     if not joined.labels:
