@@ -96,6 +96,11 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
       ? [current[0].xs, smooth(current[0].ys, smoothing)]
       : uPlot.join(current.map((s) => [s.xs, smooth(s.ys, smoothing)]));
     if (log) for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v !== null && v > 0 ? v : null));
+    // One x value (a first window, a first step) leaves uPlot to invent a range of years:
+    // an hour either side of it in time, one step otherwise.
+    const xs0 = data[0];
+    const single = xs0.length && xs0[0] === xs0[xs0.length - 1] ? xs0[0] : null;
+    const pad = xMode === "time" ? 3600 : 1;
     const fg = css("--muted");
     const grid = css("--line");
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: "11px system-ui, sans-serif" };
@@ -103,7 +108,7 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
       width, height,
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { show: current.length <= 12, live: true },
-      scales: { x: { time: xMode === "time" }, y: { distr: log ? 3 : 1 } },
+      scales: { x: { time: xMode === "time", ...(single === null ? {} : { range: () => [single - pad, single + pad] }) }, y: { distr: log ? 3 : 1 } },
       axes: [
         { ...axis, label: xMode === "step" ? "step" : xMode === "time" ? "" : "seconds", labelSize: 14, labelFont: "11px system-ui" },
         { ...axis, size: 60, label: yLabel, labelSize: yLabel ? 14 : 0, values: (u, vals) => vals.map(fmtNum) },
