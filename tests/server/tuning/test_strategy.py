@@ -48,6 +48,15 @@ def test_a_seeded_search_proposes_the_same_trials_when_rebuilt() -> None:
     assert other is not None and other.params != first.params
 
 
+def test_a_random_point_depends_on_the_seed_and_number_alone() -> None:
+    # What lets a Random search skip rebuilding the study of every trial so far.
+    history = [done(i, {"depth": 1 + i % 9, "momentum": 0.6, "booster": "a"}, i) for i in range(50)]
+    alone = Searcher(config(), "t").propose([], 50)
+    with_history = Searcher(config(), "t").propose(history, 50)
+    assert alone is not None and with_history is not None
+    assert alone.params == with_history.params
+
+
 def test_bayesian_and_gp_propose_inside_the_ranges() -> None:
     history = [
         done(i, {"depth": 1 + i % 9, "momentum": 0.6 + i * 0.01, "booster": "ab"[i % 2]}, i * 0.1)

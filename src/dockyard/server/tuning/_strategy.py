@@ -171,7 +171,10 @@ class Searcher:
         included, so parallel trials spread out); None when a grid is exhausted."""
         if self._config.strategy is Strategy.GRID:
             return self._next_point(trials)
-        trial = self._study(trials, number).ask(self._space)
+        # Random points (Random, and Hyperband's) come from the sampler's seed alone: the study
+        # of every trial so far, rebuilt on each launch, cost ~14 ms at 200 trials for nothing.
+        history = trials if self._config.strategy is Strategy.BAYESIAN else []
+        trial = self._study(history, number).ask(self._space)
         return Proposal(
             {name: _to_outer(self._config, name, v) for name, v in trial.params.items()}
         )
