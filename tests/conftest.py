@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +42,16 @@ def _no_process_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -
     yield
     import psutil
 
+    from dockyard.client.sdk._local_server import _started
+
+    # Local servers the SDK started (a CLI call with no DOCKYARD_URI) outlive it by design;
+    # their homes are this session's, but only their environment says so.
+    for server in _started:
+        if server.poll() is None:
+            server.terminate()
+    for server in _started:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(10)
     base = str(tmp_path_factory.getbasetemp())
     me = psutil.Process()
     mine = {me.pid, *(p.pid for p in me.parents())}
