@@ -46,7 +46,6 @@ def server(tmp_path: Path, model: Path) -> Iterator[Services]:
         data_roots=[str(tmp_path), str(model.parent)],
         executor_cpus=2,
         job_stop_grace_s=5,
-        executor_warm=False,  # runners as new processes: nothing left open at the end
     )
     services = Services.from_settings(settings)
     web = uvicorn.Server(

@@ -115,15 +115,16 @@ class Zygote:
         return proc
 
     def _read(self, stream: IO[bytes], replies: queue.Queue[dict[str, Any]]) -> None:
-        for line in stream:
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if "exited" in message:
-                self._exits[int(message["exited"])] = int(message["code"])
-            else:
-                replies.put(message)
+        with stream:  # closed once the warm process is gone
+            for line in stream:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if "exited" in message:
+                    self._exits[int(message["exited"])] = int(message["code"])
+                else:
+                    replies.put(message)
         replies.put({"error": "the warm process exited"})
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> int:
@@ -161,6 +162,9 @@ class Zygote:
         with contextlib.suppress(OSError):
             proc.kill()
         proc.wait()
+        if proc.stdin is not None:  # its output is closed by the thread that reads it
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         self._proc = None
 
     def owns(self, pid: int) -> bool:
