@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from abc import abstractmethod
@@ -42,6 +43,10 @@ class EventConsumer(BackgroundLoop):
     """
 
     types: ClassVar[tuple[str, ...]]
+    #: A consumer of every event (no :attr:`types`) that matches them against patterns of its
+    #: own sets :attr:`patterns` on each pass; appends whose type starts with this (the changes
+    #: to those patterns) wake it whatever the patterns.
+    follows: ClassVar[str] = ""
     batch: ClassVar[int] = 100
     save_s: ClassVar[float] = 1.0
 
@@ -55,6 +60,9 @@ class EventConsumer(BackgroundLoop):
     ) -> None:
         super().__init__(db, home, wake=wake)
         self.events = events
+        #: The event-type patterns (``job.*``, ``*``) the last pass matched against, when the
+        #: consumer takes every event; None until a pass has read them: every append wakes it.
+        self.patterns: list[str] | None = None
         self._cursor: int | None = None  # read up to here (None: not loaded yet)
         self._saved = 0  # the cursor as the database has it
         self._saved_at = 0.0
@@ -66,7 +74,14 @@ class EventConsumer(BackgroundLoop):
 
     def wants(self, type: str) -> bool:
         """Whether a committed append of ``type`` should wake the loop now."""
-        return not self.types or type_in(self.types, type)
+        if self.types:
+            return type_in(self.types, type)
+        patterns = self.patterns
+        return (
+            patterns is None
+            or bool(self.follows and type.startswith(self.follows))
+            or any(fnmatch.fnmatchcase(type, p) for p in patterns)
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         self.events.off_append(self._nudge)

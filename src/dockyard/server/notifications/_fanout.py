@@ -46,6 +46,7 @@ class FanOut(EventConsumer):
     # Appends wake it only when a subscription wants their type, and then at most once per
     # settle_s: a client logging a metric per call must not cost a pass per call.
     settle_s = 0.02
+    follows = "subscription."  # a new subscription's patterns are read at once
 
     def __init__(
         self,
@@ -58,16 +59,6 @@ class FanOut(EventConsumer):
     ) -> None:
         super().__init__(db, home, events, wake=wake)
         self._queued = queued
-        # The subscriptions' event patterns as the last pass read them (None: not read yet).
-        self._patterns: list[list[str]] | None = None
-
-    def wants(self, type: str) -> bool:
-        patterns = self._patterns
-        return (
-            patterns is None
-            or type.startswith("subscription.")  # the next pass reads the new patterns
-            or any(type_matches(p, type) for p in patterns)
-        )
 
     def consume(self, events: list[Event], last: int) -> None:
         rows = self._rows(events) if events else []
@@ -96,7 +87,7 @@ class FanOut(EventConsumer):
                     _S.c.after_event_id,
                 )
             ).all()
-        self._patterns = [s.events.split(",") for s in subs]
+        self.patterns = [p for s in subs for p in s.events.split(",")]
         if not subs:
             return []
         now = time.time_ns() // 1_000_000

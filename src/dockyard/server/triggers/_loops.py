@@ -122,6 +122,7 @@ class EventTriggers(EventConsumer):
     # Appends wake it only when an enabled trigger wants their type, and then at most once
     # per settle_s: a client logging a metric per call must not cost a pass per call.
     settle_s = 0.02
+    follows = "trigger."  # a changed trigger's patterns are read at once
 
     def __init__(
         self,
@@ -134,18 +135,6 @@ class EventTriggers(EventConsumer):
     ) -> None:
         super().__init__(db, home, events, wake=wake)
         self._service = service
-        # The enabled triggers' event patterns as the last pass read them (None: not yet).
-        self._patterns: list[list[str]] | None = None
-
-    def wants(self, type: str) -> bool:
-        from dockyard.server.notifications import type_matches
-
-        patterns = self._patterns
-        return (
-            patterns is None
-            or type.startswith("trigger.")  # the next pass reads the changed triggers
-            or any(type_matches(p, type) for p in patterns)
-        )
 
     def handle(self, events: list[Event]) -> None:
         """Fire the matching triggers; a cause seen again (after a crash) is not fired twice."""
@@ -155,7 +144,7 @@ class EventTriggers(EventConsumer):
             (row, EventSource.model_validate(orjson.loads(row.config)["source"]))
             for row in self._service.enabled(TriggerKind.EVENTS)
         ]
-        self._patterns = [source.events for _, source in triggers]
+        self.patterns = [p for _, source in triggers for p in source.events]
         self.settling = not triggers
         if not triggers:
             return
