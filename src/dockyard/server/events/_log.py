@@ -143,6 +143,12 @@ class EventLog:
         self.notify(type)
         self.tell_peers(type)
 
+    def announce(self, type: str) -> None:
+        """Wake the readers of this process and of the others as a committed append of
+        ``type`` would, storing nothing: a wake-up that is no event (a job reaching its end, say).
+        Call it after the commit that it announces (:func:`after_commit`)."""
+        self._committed(type)
+
     def notify(self, type: str = "") -> None:
         """Wake readers waiting in this process: called once an append of ``type`` commits
         (with no type, listeners of every type are woken)."""

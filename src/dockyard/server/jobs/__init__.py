@@ -10,12 +10,13 @@ from dockyard.lazy import exports
 if TYPE_CHECKING:
     from dockyard.server.jobs._kinds import JobKind
     from dockyard.server.jobs._scheduler import Scheduler
-    from dockyard.server.jobs._service import JobService
+    from dockyard.server.jobs._service import JOB_ENDED, JobService
 
-__all__ = ["JobKind", "JobService", "Scheduler"]
+__all__ = ["JOB_ENDED", "JobKind", "JobService", "Scheduler"]
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "JOB_ENDED": "._service",
         "JobKind": "._kinds",
         "JobService": "._service",
         "Scheduler": "._scheduler",

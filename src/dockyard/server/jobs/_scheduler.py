@@ -27,7 +27,7 @@ from dockyard.api.jobs import (
     resolve_job_user,
 )
 from dockyard.server.jobs._capacity import admit
-from dockyard.server.jobs._service import JobService
+from dockyard.server.jobs._service import JOB_ENDED, JobService
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.tracking import now_ms
 from dockyard.settings import Settings
@@ -35,6 +35,10 @@ from dockyard.settings import Settings
 __all__ = ["Scheduler"]
 
 log = logging.getLogger("dockyard.server.jobs")
+
+#: What changes the queue or the capacity in use: a job queued, resumed or asked to stop, a
+#: job ending.
+_WAKE_ON = frozenset({"job.submitted", "job.resumed", "job.stop_requested", JOB_ENDED})
 
 
 class Scheduler(BackgroundLoop):
@@ -48,10 +52,21 @@ class Scheduler(BackgroundLoop):
     ) -> None:
         super().__init__(jobs._db, settings.home, wake=jobs.wake)
         self._jobs = jobs
+        # The service wakes the loop of its own process; these wake it wherever it leads.
+        self._events = jobs._events
+        self._events.on_append(self._nudge)
         self._executor = executor
         self._server_url = server_url
         # Resolved once, at start: a user that does not exist stops the server, not each job.
         resolve_job_user(settings.job_user)
+
+    def _nudge(self, type: str) -> None:
+        if type in _WAKE_ON:
+            self.wake()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._events.off_append(self._nudge)
+        super().stop(timeout)
 
     # -- the work -----------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ from dockyard.server.jobs._kinds import MONITORING, TRAINING, TRANSFORM, JobKind
 from dockyard.server.jobs._logstore import JobLogs
 from dockyard.server.jobs._repository import JobRepository
 from dockyard.server.jobs._waiting import JobWaiter
-from dockyard.server.store import Database
+from dockyard.server.store import Database, after_commit
 from dockyard.server.tracking import (
     Page,
     TrackingService,
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from dockyard.api.params import ParameterUse
     from dockyard.server.params import ParamService
 
-__all__ = ["JobService"]
+__all__ = ["JOB_ENDED", "JobService"]
 
 
 def _validated(model: type[Any], body: dict[str, Any]) -> Any:
@@ -88,6 +88,10 @@ def _is_environment_value(field: str) -> bool:
 
 
 _SYSTEM = Actor.system("scheduler")
+#: Announced (never stored) once a job's final status commits: what wakes the loops that wait
+#: on jobs ending, where every ``job.status_changed`` (each secondary status) would wake them
+#: for nothing.
+JOB_ENDED = "job.ended"
 _STOP_REQUESTED = "stop requested"
 _RUN_STATUS = {
     JobStatus.COMPLETED: "FINISHED",
@@ -388,6 +392,9 @@ class JobService:
         self._access.require(
             conn, actor, Level.READ, "experiment", str(row.experiment_id), f"read job {row.name}"
         )
+
+    def _announce_end(self) -> None:
+        self._events.announce(JOB_ENDED)
 
     def _event(
         self, conn: Any, actor: Actor, type: str, row: Any, body: dict[str, Any] | None = None
@@ -694,6 +701,8 @@ class JobService:
             if row.model_uri:
                 body["model_uri"] = row.model_uri
             self._event(conn, _SYSTEM, "job.status_changed", row, body)
+            if JobStatus(row.status).is_terminal:
+                after_commit(self._announce_end)
         if JobStatus(row.status).is_terminal:
             self._auth.revoke_job_tokens(conn, job_id)
         return row

@@ -1,6 +1,6 @@
 """The leader-locked loop that drives every monitoring schedule (one server drives them; see
 :mod:`dockyard.server.monitoring._driver` for a pass). Its jobs are the scheduler's; a job's
-change and a schedule's (a run asked for, a new baseline) wake it once they commit.
+ending and a schedule's change (a run asked for, a new baseline) wake it once they commit.
 
 The clock is injectable (``clock``: ms since the epoch), so tests close an hour without
 waiting for one.
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dockyard.server.events import EventLog, type_in
+from dockyard.server.jobs import JOB_ENDED
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.monitoring._driver import MonitoringDriver
 from dockyard.server.monitoring._service import MonitoringService
@@ -24,8 +25,8 @@ __all__ = ["MonitoringLoop"]
 
 log = logging.getLogger("dockyard.server.monitoring")
 
-#: Appends that wake the loop: a job's change (a monitoring job ending), a schedule's.
-_WAKE_ON = ("job.*", "monitoring.*")
+#: What wakes the loop: a job ending (a monitoring job's), a schedule's change.
+_WAKE_ON = (JOB_ENDED, "monitoring.*")
 
 
 def _wall_clock() -> int:
@@ -34,7 +35,7 @@ def _wall_clock() -> int:
 
 class MonitoringLoop(BackgroundLoop):
     """Claims ended windows, submits their jobs and records them, every ``interval_s`` and
-    whenever an event is appended in this process."""
+    whenever what it acts on commits."""
 
     name = "monitoring"
     interval_s = 5.0

@@ -2,8 +2,9 @@
 out what transitions recorded.
 
 It wakes for new work (a service sets :attr:`Engine.wake` after a transition that scheduled a
-task or a timer), for jobs and endpoints changing (``job.status_changed`` and ``endpoint.*``
-events: a ``.sync`` task's job ended), and for the soonest timer or heartbeat deadline; at the
+task or a timer), for a job ending (``job.ended``, announced once its final
+``job.status_changed`` commits: what a ``.sync`` task waits for) and endpoints changing
+(``endpoint.*``), and for the soonest timer or heartbeat deadline; at the
 latest every ``interval_s``, for changes made by other server processes (whose transitions
 tell this one at once, through the event log's peers, where the system allows). Each pass: start
 scheduled tasks, fire due timers, expire heartbeats, stop cancelled tasks, start scheduled ones
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from dockyard.server.events import Event, EventLog
+from dockyard.server.jobs import JOB_ENDED
 from dockyard.server.loops import EventConsumer
 from dockyard.server.pipelines._engine import WORK
 from dockyard.server.pipelines._runner import TaskRunner
@@ -60,7 +62,9 @@ class PipelineEngine(EventConsumer):
         if type == WORK:  # another process's transition left work
             self._runner.heard()
             return False  # heard() woke the loop
-        return super().wants(type)
+        if type == JOB_ENDED:  # a task waits on a job's end, not on its other changes
+            return True
+        return type != "job.status_changed" and super().wants(type)
 
     def reconcile(self) -> None:
         self._runner.reschedule_interrupted()

@@ -50,7 +50,7 @@ from dockyard.api.tuning import (
     TuningConfig,
 )
 
-__all__ = ["Proposal", "Searcher", "TrialRecord"]
+__all__ = ["Proposal", "Searcher", "TrialRecord", "stops_early"]
 
 optuna.logging.set_verbosity(logging.WARNING)
 
@@ -84,6 +84,12 @@ class Proposal:
     params: dict[str, Value]
 
 
+def stops_early(config: TuningConfig) -> bool:
+    """Whether the strategy stops trials on their intermediate metrics (Hyperband, or early
+    stopping ``Auto``)."""
+    return config.strategy is Strategy.HYPERBAND or config.early_stopping is EarlyStopping.AUTO
+
+
 class Searcher:
     """One tuning job's strategy: proposes trials and decides which running ones stop."""
 
@@ -94,10 +100,7 @@ class Searcher:
 
     @property
     def stops_early(self) -> bool:
-        return (
-            self._config.strategy is Strategy.HYPERBAND
-            or self._config.early_stopping is EarlyStopping.AUTO
-        )
+        return stops_early(self._config)
 
     # -- the study --------------------------------------------------------------------------------
 
