@@ -213,8 +213,12 @@ class Services:
         """Start the notification fan-out and deliverer (they lead per database)."""
         from dockyard.server.notifications import Deliverer, FanOut
 
-        deliverer = Deliverer(self.db, self.settings.home, self.settings)
-        fanout = FanOut(self.db, self.settings.home, self.events, queued=deliverer.wake)
+        # Appends and queued deliveries in this machine's other server processes wake these
+        # loops where the event log tells its peers: their polls are only the backstop then.
+        poll = 0.5 if self.events.tells_peers else None
+        home = self.settings.home
+        deliverer = Deliverer(self.db, home, self.settings, self.events, interval_s=poll)
+        fanout = FanOut(self.db, home, self.events, interval_s=poll)
         deliverer.start()
         fanout.start()
         return [fanout, deliverer]

@@ -52,8 +52,8 @@ def test_a_send_to_a_name_that_resolves_inside_is_refused(
     # deliverer of a server with the guard on refuses it at send time.
     services = make_services(tmp_path)
     strict = services.settings.model_copy(update={"webhook_allow_private": False})
-    deliverer = Deliverer(services.db, tmp_path, strict)
-    fanout = FanOut(services.db, tmp_path, services.events, queued=deliverer.wake)
+    deliverer = Deliverer(services.db, tmp_path, strict, services.events)
+    fanout = FanOut(services.db, tmp_path, services.events)
     deliverer.start()
     fanout.start()
     try:

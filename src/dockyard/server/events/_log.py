@@ -132,6 +132,11 @@ class EventLog:
         append; None stops telling them."""
         self._peers = peers
 
+    @property
+    def tells_peers(self) -> bool:
+        """Whether appends here wake the server's other processes on this machine."""
+        return self._peers is not None
+
     def tell_peers(self, type: str) -> None:
         """Wake the readers of the server's other processes as an append of ``type`` would,
         without one (a wake-up that is no event: new work for a loop wherever it leads)."""

@@ -18,28 +18,29 @@ __all__ = ["EventConsumer"]
 
 class EventConsumer(BackgroundLoop):
     """A :class:`BackgroundLoop` whose passes hand the events appended since its cursor to
-    :meth:`handle`, then move the cursor past them.
+        :meth:`handle`, then move the cursor past them.
 
-    The cursor (``EventLog.position(name)``) lives in the metadata database, so a new leader
-    (after a crash, on another server) goes on where the last one stopped: every event is
-    handled at least once. :meth:`handle` must therefore tolerate seeing an event again (a crash
-    between handling and moving the cursor); a consumer whose effects are database writes can
-    make them exactly once by moving the cursor itself in the same transaction (override
-    :meth:`consume`). Appends of its :attr:`types` in this process wake the loop once they
-    commit; those of other server processes are seen within :attr:`interval_s`.
+        The cursor (``EventLog.position(name)``) lives in the metadata database, so a new leader
+        (after a crash, on another server) goes on where the last one stopped: every event is
+        handled at least once. :meth:`handle` must therefore tolerate seeing an event again (a crash
+        between handling and moving the cursor); a consumer whose effects are database writes can
+        make them exactly once by moving the cursor itself in the same transaction (override
+        :meth:`consume`). Appends of its :attr:`types` in this process wake the loop once they
+        commit, and so do those of the server's other processes on this machine where the event log
+    tells its peers; others are seen within the loop's interval.
 
-    A client that logs a metric per call appends hundreds of events a second, and a cursor write
-    for each pass cost the server more than the calls themselves. So the leader keeps its cursor
-    in memory, writing it to the database at most every :attr:`save_s` (on the first pass after
-    that long, and when it stops): a crash hands the events of that last stretch to the next
-    leader again, which the at-least-once contract above allows. A consumer of every event also
-    sets :attr:`settle_s`, so that a stream of appends makes one pass per ``settle_s``.
+        A client that logs a metric per call appends hundreds of events a second, and a cursor write
+        for each pass cost the server more than the calls themselves. So the leader keeps its cursor
+        in memory, writing it to the database at most every :attr:`save_s` (on the first pass after
+        that long, and when it stops): a crash hands the events of that last stretch to the next
+        leader again, which the at-least-once contract above allows. A consumer of every event also
+        sets :attr:`settle_s`, so that a stream of appends makes one pass per ``settle_s``.
 
-    Attributes:
-        types: The event types consumed (``job.*`` style prefixes allowed); others are
-            skipped over, never handed on.
-        batch: At most this many events per pass.
-        save_s: How often, at most, the cursor is written while it moves.
+        Attributes:
+            types: The event types consumed (``job.*`` style prefixes allowed); others are
+                skipped over, never handed on.
+            batch: At most this many events per pass.
+            save_s: How often, at most, the cursor is written while it moves.
     """
 
     types: ClassVar[tuple[str, ...]]
@@ -57,8 +58,9 @@ class EventConsumer(BackgroundLoop):
         events: EventLog,
         *,
         wake: threading.Event | None = None,
+        interval_s: float | None = None,
     ) -> None:
-        super().__init__(db, home, wake=wake)
+        super().__init__(db, home, wake=wake, interval_s=interval_s)
         self.events = events
         #: The event-type patterns (``job.*``, ``*``) the last pass matched against, when the
         #: consumer takes every event; None until a pass has read them: every append wakes it.

@@ -29,6 +29,8 @@ class BackgroundLoop(ABC):
         home: Holds the lock file of an in-memory SQLite database.
         wake: An event others set to make the loop tick at once (a service's "something
             changed"); the loop's own when omitted.
+        interval_s: The pause between passes when :meth:`tick` returns None (the class's
+            :attr:`interval_s` when omitted).
     """
 
     name: ClassVar[str]
@@ -40,8 +42,16 @@ class BackgroundLoop(ABC):
     #: How often a follower tries to take the lead.
     follow_s: ClassVar[float] = 2.0
 
-    def __init__(self, db: Database, home: Path, *, wake: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        home: Path,
+        *,
+        wake: threading.Event | None = None,
+        interval_s: float | None = None,
+    ) -> None:
         self._db = db
+        self.interval = self.interval_s if interval_s is None else interval_s
         self._lock = LeaderLock(db, home, self.name)
         self._wake = wake or threading.Event()
         self._stopping = threading.Event()
@@ -84,7 +94,7 @@ class BackgroundLoop(ABC):
 
     @abstractmethod
     def tick(self) -> float | None:
-        """One pass. Returns how long to sleep before the next (None: :attr:`interval_s`)."""
+        """One pass. Returns how long to sleep before the next (None: the interval)."""
 
     def finish(self) -> None:  # noqa: B027 - optional: most loops keep nothing in memory
         """Once, when stopping while leading, before the lead is given up: save what the loop
@@ -114,7 +124,7 @@ class BackgroundLoop(ABC):
                 pause = self.tick()
             except Exception:
                 log.exception("%s: a pass failed", self.name)
-            woken = self._wake.wait(self.interval_s if pause is None else pause)
+            woken = self._wake.wait(self.interval if pause is None else pause)
             if woken and self.settle_s and self.settling:
                 rest = woken_at + self.settle_s - time.monotonic()
                 if rest > 0:

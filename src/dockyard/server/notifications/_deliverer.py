@@ -45,6 +45,7 @@ import orjson
 import uvloop
 from sqlalchemy import Connection, select, update
 
+from dockyard.server.events import EventLog
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.notifications._formats import email_message, render, signed_headers
 from dockyard.server.notifications._http import Answer, HttpPools
@@ -53,7 +54,10 @@ from dockyard.server.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME,
 from dockyard.server.store import Database, schema
 from dockyard.settings import Settings
 
-__all__ = ["Deliverer"]
+__all__ = ["QUEUED", "Deliverer"]
+
+#: Announced (never stored) after a commit that queued deliveries.
+QUEUED = "notification.queued"
 
 _S = schema.subscriptions
 _D = schema.deliveries
@@ -98,11 +102,14 @@ class Deliverer(BackgroundLoop):
         db: The metadata database holding the queue.
         home: For the leadership lock.
         settings: Concurrency, timeout, backoff, retention, SMTP and the SSRF switch.
-        wake: Set by the fan-out when it queued something.
+        events: Announces :data:`QUEUED` when a fan-out (of any server process on this
+            machine) queued deliveries: that wakes the loop.
+        wake: An event others set to make the loop pass at once.
+        interval_s: How often an idle loop looks for due deliveries anyway (a fan-out on
+            another machine, or a system where the event log tells no peers).
     """
 
     name = "notifications-delivery"
-    # The fan-out may lead in another worker process, whose wake-ups do not reach this one.
     interval_s = 0.05
 
     def __init__(
@@ -110,10 +117,14 @@ class Deliverer(BackgroundLoop):
         db: Database,
         home: Path,
         settings: Settings,
+        events: EventLog,
         *,
         wake: threading.Event | None = None,
+        interval_s: float | None = None,
     ) -> None:
-        super().__init__(db, home, wake=wake)
+        super().__init__(db, home, wake=wake, interval_s=interval_s)
+        self._events = events
+        events.on_append(self._heard)
         self._settings = settings
         self._inflight = 0
         self._results: list[_Result] = []
@@ -142,7 +153,12 @@ class Deliverer(BackgroundLoop):
         if loop is not None and nudge is not None:
             loop.call_soon_threadsafe(nudge.set)
 
+    def _heard(self, type: str) -> None:
+        if type == QUEUED:
+            self.wake()
+
     def stop(self, timeout: float = 10.0) -> None:
+        self._events.off_append(self._heard)
         super().stop(timeout)
         loop = self._loop
         if loop is not None and not self._thread.is_alive():
@@ -163,7 +179,7 @@ class Deliverer(BackgroundLoop):
         free = _WINDOW - self._inflight
         look, self._look = self._look, False
         look = free > 0 and (
-            look or bool(results) or time.monotonic() - self._looked_at >= self.interval_s
+            look or bool(results) or time.monotonic() - self._looked_at >= self.interval
         )
         claimed: list[Any] = []
         now = _now_ms()
@@ -201,7 +217,7 @@ class Deliverer(BackgroundLoop):
         self._look = True  # idle: the next pass looks, whenever it comes
         if soonest is None:
             return None
-        return max(0.0, min(self.interval_s, (int(soonest) - now) / 1000))
+        return max(0.0, min(self.interval, (int(soonest) - now) / 1000))
 
     def _send_for(self, seconds: float, claimed: list[Any]) -> None:
         """Run the event loop in this thread until ``seconds`` pass, a batch of outcomes is

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +20,7 @@ from sqlalchemy import select
 
 from dockyard.server.events import Event, EventLog
 from dockyard.server.loops import EventConsumer
+from dockyard.server.notifications._deliverer import QUEUED
 from dockyard.server.notifications._filters import event_fields, matches, type_matches
 from dockyard.server.notifications._rows import INSERT_DELIVERIES, execute_many
 from dockyard.server.store import Database, schema
@@ -33,13 +33,18 @@ _S = schema.subscriptions
 class FanOut(EventConsumer):
     """Queues each new event for the subscriptions whose patterns and filter it matches.
 
+    After a commit that queued deliveries it announces :data:`QUEUED`, which wakes the
+    deliverer wherever it leads.
+
     Args:
-        queued: Called after a commit that queued deliveries (wakes the deliverer).
+        interval_s: How often an idle loop reads the log anyway. Appends in this process wake
+            it, and those of the server's other processes on this machine where the event log
+            tells its peers; elsewhere (another machine on the same database, a system without
+            peers) only this poll finds them, so a short one (one indexed query) keeps
+            event-to-webhook latency in tens of milliseconds.
     """
 
     name = "notifications-fanout"
-    # Appends in other worker processes wake nobody here: a short idle poll (one indexed
-    # query) keeps event-to-webhook latency in tens of milliseconds with --workers > 1.
     interval_s = 0.05
     types: ClassVar[tuple[str, ...]] = ()  # every event: subscriptions choose
     batch = 500
@@ -54,11 +59,13 @@ class FanOut(EventConsumer):
         home: Path,
         events: EventLog,
         *,
-        queued: Callable[[], None] = lambda: None,
         wake: threading.Event | None = None,
+        interval_s: float | None = None,
     ) -> None:
-        super().__init__(db, home, events, wake=wake)
-        self._queued = queued
+        super().__init__(db, home, events, wake=wake, interval_s=interval_s)
+
+    def wants(self, type: str) -> bool:
+        return type != QUEUED and super().wants(type)  # its own announcement
 
     def consume(self, events: list[Event], last: int) -> None:
         rows = self._rows(events) if events else []
@@ -70,7 +77,7 @@ class FanOut(EventConsumer):
             execute_many(conn, INSERT_DELIVERIES, rows)
             self.events.advance(conn, self.name, last)
         self.saved(last)
-        self._queued()
+        self.events.announce(QUEUED)
 
     def handle(self, events: list[Event]) -> None:
         """Unused: :meth:`consume` queues and moves the cursor in one transaction."""
