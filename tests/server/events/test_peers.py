@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from dockyard.server.actor import Actor
@@ -52,4 +53,39 @@ def test_an_append_in_one_process_wakes_the_loops_of_the_others(tmp_path: Path) 
     finally:
         peers_here.stop()
         elsewhere.stop()
+        db.dispose()
+
+
+def test_a_burst_of_appends_is_told_in_few_wakes_the_last_after_the_last_commit(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/meta.db"
+    db = open_database(url)
+    here, there = EventLog(db), EventLog(db)
+    peers_here, peers_there = Peers(url, here.notify), Peers(url, there.notify)
+    here.wake_peers(peers_here)
+    arrivals: list[float] = []
+    arrived = threading.Event()
+
+    def heard(type: str) -> None:
+        arrivals.append(time.monotonic())
+        arrived.set()
+
+    there.on_append(heard)
+    try:
+        last_began = 0.0
+        for i in range(100):  # a client logging a metric per call
+            last_began = time.monotonic()
+            with db.write() as conn:
+                here.append(conn, ROOT, "run.logged", "run", f"r{i}", scope="runs")
+        # The burst ends with a wake sent after its last append: a reader woken then reads all.
+        while True:
+            arrived.clear()
+            if arrivals and arrivals[-1] >= last_began:
+                break
+            assert arrived.wait(5), "no wake after the last append"
+        assert len(arrivals) < 100
+    finally:
+        peers_here.stop()
+        peers_there.stop()
         db.dispose()
