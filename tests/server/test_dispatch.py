@@ -1,4 +1,4 @@
-"""Exact-path dispatch of the MLflow adapter, and the one-hop route class of the native API."""
+"""Exact-path dispatch of the MLflow and AWS adapters, and the one-hop route class of the native API."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def test_dispatch_picks_the_route_the_router_would(services: Services) -> None:
     assert isinstance(dispatch, ExactDispatch)
     assert "/api/2.0/mlflow/runs/log-metric" in dispatch.table
     assert "/ajax-api/2.0/mlflow/experiments/get" in dispatch.table
+    assert "/" in dispatch.table  # the AWS adapters' POST /
     in_order = list(_flat(app.routes))
     checked = 0
     for path, routes in dispatch.table.items():

@@ -38,7 +38,6 @@ def _actions(prefix: str) -> tuple[dict[str, Action], str]:
     return module.ACTIONS, module.CONTENT_TYPE
 
 
-@router.post("/", include_in_schema=False)
 async def aws_json(request: Request) -> Response:
     """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action."""
     target = request.headers.get("x-amz-target", "")
@@ -67,3 +66,8 @@ async def aws_json(request: Request) -> Response:
     except Exception as exc:
         return aws_error(exc, content_type)
     return Response(orjson.dumps(answer), media_type=content_type)
+
+
+# A plain route, not a FastAPI one: the app dispatches its fixed path from a dict
+# (``server/_dispatch.py``), as boto3 scripts call it in loops.
+router.add_route("/", aws_json, methods=["POST"], include_in_schema=False)
