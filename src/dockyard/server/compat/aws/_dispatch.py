@@ -24,6 +24,8 @@ Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any]]
 #: Target prefix -> the module with its ``ACTIONS`` table and ``CONTENT_TYPE``.
 TARGETS: dict[str, str] = {
     "AWSStepFunctions": "dockyard.server.compat.aws._stepfunctions",
+    "Logs_20140328": "dockyard.server.compat.aws._logs",
+    "AmazonSSM": "dockyard.server.compat.aws._ssm",
 }
 _MAX_BODY = 2 * 1024 * 1024
 

@@ -1,0 +1,46 @@
+"""Each AWS service's own names for Dockyard's errors (CloudWatch Logs says
+``ResourceNotFoundException`` where SSM says ``ParameterNotFound``), applied to a service's
+action table once."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from dockyard.errors import DockyardError
+from dockyard.server.compat.aws._errors import AwsError
+
+__all__ = ["named", "translated"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def named(exc: DockyardError) -> str:
+    """The error's message, with the field at fault in front when the message does not say it."""
+    field = exc.field
+    if field and field not in exc.message:
+        return f"{field}: {exc.message}"
+    return exc.message
+
+
+def translated(actions: Mapping[str, F], codes: Mapping[type[DockyardError], str]) -> dict[str, F]:
+    """``actions``, each turning the Dockyard errors listed in ``codes`` (the first class that
+    matches, in order) into that AWS code; other errors pass through unchanged."""
+
+    def wrap(action: F) -> F:
+        @functools.wraps(action)
+        def run(*args: Any) -> Any:
+            try:
+                return action(*args)
+            except AwsError:
+                raise
+            except DockyardError as exc:
+                for kind, code in codes.items():
+                    if isinstance(exc, kind):
+                        raise AwsError(code, named(exc)) from None
+                raise
+
+        return run  # type: ignore[return-value]
+
+    return {name: wrap(action) for name, action in actions.items()}
