@@ -16,17 +16,26 @@ __all__ = ["named", "translated"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def named(exc: DockyardError) -> str:
-    """The error's message, with the field at fault in front when the message does not say it."""
+def named(exc: DockyardError, fields: Mapping[str, str] | None = None) -> str:
+    """The error's message, with the field at fault in front when the message does not say it
+    (by the service's name for it: ``fields`` maps Dockyard's field names to AWS's)."""
     field = exc.field
+    if field and fields:
+        head, dot, rest = field.partition(".")
+        field = fields.get(head, head) + dot + rest
     if field and field not in exc.message:
         return f"{field}: {exc.message}"
     return exc.message
 
 
-def translated(actions: Mapping[str, F], codes: Mapping[type[DockyardError], str]) -> dict[str, F]:
+def translated(
+    actions: Mapping[str, F],
+    codes: Mapping[type[DockyardError], str],
+    fields: Mapping[str, str] | None = None,
+) -> dict[str, F]:
     """``actions``, each turning the Dockyard errors listed in ``codes`` (the first class that
-    matches, in order) into that AWS code; other errors pass through unchanged."""
+    matches, in order) into that AWS code, naming the field as ``fields`` says; other errors
+    pass through unchanged."""
 
     def wrap(action: F) -> F:
         @functools.wraps(action)
@@ -38,7 +47,7 @@ def translated(actions: Mapping[str, F], codes: Mapping[type[DockyardError], str
             except DockyardError as exc:
                 for kind, code in codes.items():
                     if isinstance(exc, kind):
-                        raise AwsError(code, named(exc)) from None
+                        raise AwsError(code, named(exc, fields)) from None
                 raise
 
         return run  # type: ignore[return-value]
