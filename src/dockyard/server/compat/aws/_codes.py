@@ -30,12 +30,12 @@ def named(exc: DockyardError, fields: Mapping[str, str] | None = None) -> str:
 
 def translated(
     actions: Mapping[str, F],
-    codes: Mapping[type[DockyardError], str],
+    codes: Mapping[type[DockyardError], str | tuple[str, int]],
     fields: Mapping[str, str] | None = None,
 ) -> dict[str, F]:
     """``actions``, each turning the Dockyard errors listed in ``codes`` (the first class that
-    matches, in order) into that AWS code, naming the field as ``fields`` says; other errors
-    pass through unchanged."""
+    matches, in order) into that AWS code (and status, 400 unless given), naming the field as
+    ``fields`` says; other errors pass through unchanged."""
 
     def wrap(action: F) -> F:
         @functools.wraps(action)
@@ -47,7 +47,8 @@ def translated(
             except DockyardError as exc:
                 for kind, code in codes.items():
                     if isinstance(exc, kind):
-                        raise AwsError(code, named(exc, fields)) from None
+                        name, status = code if isinstance(code, tuple) else (code, 400)
+                        raise AwsError(name, named(exc, fields), status) from None
                 raise
 
         return run  # type: ignore[return-value]
