@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from dockyard import __version__
 from dockyard.server import _docs
@@ -144,11 +144,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
     )
     app.add_middleware(MetricsMiddleware)
-    # MLflow clients call the adapter in loops (a log_metric per step); its fixed paths skip
-    # the router's linear scan, which puts them behind every native route. Built last, so the
-    # check sees every route the router would try first.
-    earlier = [literal_prefix(path) for path in _paths_before(app.routes, mlflow.router)]
-    exact = exact_routes(mlflow.router.routes, earlier)
+    # MLflow clients call the adapter in loops (a log_metric per step), and AWS clients poll
+    # (GetLogEvents, Describe*): their fixed paths skip the router's linear scan, which puts
+    # them behind every native route. Built last, so the check sees every route the router
+    # would try first.
+    exact: dict[str, list[Route]] = {}
+    for router in (mlflow.router, aws.router):
+        earlier = [literal_prefix(path) for path in _paths_before(app.routes, router)]
+        for path, found in exact_routes(router.routes, earlier).items():
+            exact.setdefault(path, []).extend(found)
     app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
     return app
 

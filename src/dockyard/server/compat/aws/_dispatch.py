@@ -48,7 +48,6 @@ def _actions(prefix: str) -> tuple[dict[str, Action], str]:
     return module.ACTIONS, module.CONTENT_TYPE
 
 
-@router.post("/", include_in_schema=False)
 async def aws_json(request: Request) -> Response:
     """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action, and a form
     without it to the query protocol's."""
@@ -80,3 +79,8 @@ async def aws_json(request: Request) -> Response:
     except Exception as exc:
         return aws_error(exc, content_type)
     return Response(orjson.dumps(answer), media_type=content_type)
+
+
+# A plain route, not a FastAPI one: the app answers it from its exact-path table, ahead of the
+# router's scan of every native route (see dockyard.server._dispatch).
+router.add_route("/", aws_json, methods=["POST"], include_in_schema=False)
