@@ -191,6 +191,13 @@ def test_streams_tokens_and_filters(native: Client, logs: Any) -> None:
     )
     assert [paged["events"][0]["message"], second["events"][0]["message"]] == full[:2]
 
+    for token in ("f/x", "b/-1", "f/99999999"):
+        with pytest.raises(ClientError) as error:
+            logs.get_log_events(logGroupName=GROUP, logStreamName=stream, nextToken=token)
+        assert code(error) == "InvalidParameterException" and "nextToken" in str(error.value)
+    with pytest.raises(ClientError) as error:  # a training job's stream is not a transform's
+        logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs", logStreamName=stream)
+    assert code(error) == "ResourceNotFoundException"
     groups = [
         g["logGroupName"]
         for g in logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")["logGroups"]
@@ -203,6 +210,9 @@ def test_bad_input_names_the_field(logs: Any) -> None:
         logs.describe_log_streams(logGroupName="/aws/lambda/nope")
     assert code(error) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as error:
+        logs.filter_log_events(logGroupName="/aws/sagemaker/Endpoints/nope")
+    assert code(error) == "ResourceNotFoundException" and "Endpoints/nope" in str(error.value)
+    with pytest.raises(ClientError) as error:
         logs.get_log_events(logGroupName=GROUP, logStreamName="nope/algo-1-1")
     assert code(error) == "ResourceNotFoundException"
     assert "nope/algo-1-1" in str(error.value)
@@ -214,6 +224,9 @@ def test_bad_input_names_the_field(logs: Any) -> None:
     with pytest.raises(ClientError) as error:
         logs.filter_log_events(logGroupName=GROUP, filterPattern="{ $.level = 1 }")
     assert code(error) == "InvalidParameterException" and "filterPattern" in str(error.value)
+    with pytest.raises(ClientError) as error:
+        logs.describe_log_streams(logGroupName=GROUP, limit=51)
+    assert code(error) == "InvalidParameterException" and "limit" in str(error.value)
     with pytest.raises(ClientError) as error:
         logs.describe_log_streams(logGroupName=GROUP, nextToken="garbage")
     assert code(error) == "InvalidParameterException" and "nextToken" in str(error.value)

@@ -460,4 +460,5 @@ ACTIONS = translated(
         InvalidArgument: "InvalidParameterException",
         PermissionDenied: "AccessDeniedException",
     },
+    fields={"offset": "nextToken"},
 )
