@@ -1,4 +1,4 @@
-"""Exact-path dispatch of the MLflow and AWS adapters, and the one-hop route class of the native API."""
+"""Exact-path dispatch of the MLflow and AWS adapters, and the native API's one-hop routes."""
 
 from __future__ import annotations
 

@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(MetricsMiddleware)
     # MLflow clients call the adapter in loops (a log_metric per step), and boto3 scripts the
-    # AWS adapters' one POST / (a Step Functions execution started and described per item):
+    # AWS adapters' one POST / (an execution started and described per item, a log tailed):
     # their fixed paths skip the router's linear scan, which puts them behind every native
     # route (half of a StartExecution's server time was spent finding its route). Built last,
     # so the check sees every route the router would try first.

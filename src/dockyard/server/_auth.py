@@ -40,6 +40,7 @@ import logging
 import time
 from collections.abc import Iterable
 from typing import Any, Final
+from xml.sax.saxutils import escape as xml_escape
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -449,6 +450,15 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
+def _form(scope: Scope) -> bool:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-type":
+            return bool(
+                value.split(b";", 1)[0].strip().lower() == b"application/x-www-form-urlencoded"
+            )
+    return False
+
+
 async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     headers = [(b"content-type", b"application/json")]
     if error.status_code == 401:
@@ -456,6 +466,17 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     path: str = scope["path"]
     # boto3 reads AWS's error shape: SageMaker Runtime, and the AWS JSON protocol (POST /).
     aws_json = path == "/" and any(k == b"x-amz-target" for k, _ in scope.get("headers", ()))
+    if path == "/" and not aws_json and _form(scope):  # the AWS query protocol (SNS): XML
+        kind = {401: "InvalidClientTokenId", 403: "AuthorizationError"}.get(
+            error.status_code, "InvalidParameter"
+        )
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Type>Sender</Type>'
+            f"<Code>{kind}</Code><Message>{xml_escape(error.message)}</Message></Error>"
+            "</ErrorResponse>"
+        )
+        await _send(send, error.status_code, xml.encode(), [(b"content-type", b"text/xml")])
+        return
     if path.startswith("/endpoints/") or aws_json:
         kind = {401: "UnrecognizedClientException", 403: "AccessDeniedException"}.get(
             error.status_code, "ValidationError"

@@ -492,6 +492,12 @@ class JobService:
         data = self._logs.read(job.job_id, offset, limit)
         return data, offset + len(data), job.status.is_terminal
 
+    def log_size(self, actor: Actor, name: str) -> tuple[Job, int]:
+        """The job (read first, as :meth:`read_log` does) and how many bytes its log holds: where
+        a reader of its newest lines starts from."""
+        job = self.get(actor, name)
+        return job, self._logs.size(job.job_id)
+
     def outputs(self, actor: Actor, name: str) -> ArtifactStore:
         """The store holding a transform job's outputs (``<uri>/<input name>.out`` and
         ``_manifest.json``), for clients that download them.

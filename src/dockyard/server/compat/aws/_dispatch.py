@@ -1,4 +1,5 @@
-"""The AWS JSON protocol's one route: ``POST /`` with ``X-Amz-Target``."""
+"""AWS's one route, ``POST /``: the JSON protocol (``X-Amz-Target``), or the query protocol (a
+form-encoded body naming its ``Action``: :mod:`._query`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from starlette.responses import Response
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws import _query
 from dockyard.server.compat.aws._errors import AwsError, aws_error
 
-__all__ = ["TARGETS", "Action", "router"]
+__all__ = ["TARGETS", "Action", "is_query", "router"]
 
 #: An action: the services, the caller and the request's JSON -> the answer's JSON.
 Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any]]
@@ -24,10 +26,18 @@ Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any]]
 #: Target prefix -> the module with its ``ACTIONS`` table and ``CONTENT_TYPE``.
 TARGETS: dict[str, str] = {
     "AWSStepFunctions": "dockyard.server.compat.aws._stepfunctions",
+    "Logs_20140328": "dockyard.server.compat.aws._logs",
+    "AmazonSSM": "dockyard.server.compat.aws._ssm",
 }
 _MAX_BODY = 2 * 1024 * 1024
 
 router = APIRouter(tags=["aws"])
+
+
+def is_query(content_type: str | None) -> bool:
+    """Whether a ``POST /`` without ``X-Amz-Target`` is a query protocol request."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind == "application/x-www-form-urlencoded"
 
 
 def _actions(prefix: str) -> tuple[dict[str, Action], str]:
@@ -39,8 +49,11 @@ def _actions(prefix: str) -> tuple[dict[str, Action], str]:
 
 
 async def aws_json(request: Request) -> Response:
-    """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action."""
+    """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action, and a form
+    without it to the query protocol's."""
     target = request.headers.get("x-amz-target", "")
+    if not target and is_query(request.headers.get("content-type")):
+        return await _query.answer(request)
     prefix, _, name = target.partition(".")
     content_type = "application/x-amz-json-1.0"
     try:
