@@ -1,7 +1,8 @@
-"""A fan-out in one server process wakes the deliverer that leads in another."""
+"""Notification loops across server processes, and stopping them from the server's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.server.notifications._receiver import Receiver, until
@@ -48,3 +49,27 @@ def test_queued_deliveries_wake_the_deliverer_of_another_process(
             made.stop()
         here.close()
         there.close()
+
+
+def test_a_deliverer_that_sent_stops_from_a_running_event_loop(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    # The server stops its loops in its lifespan, on its own running event loop.
+    services = make_services(tmp_path)
+    loops = services.start_notifications()
+    try:
+        notify = services.notifications
+        notify.create_topic(ADMIN, TopicConfig(name="t"))
+        notify.create_subscription(
+            ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url)
+        )
+        notify.publish(ADMIN, "t", PublishRequest(message="m"))
+        until(lambda: receiver.requests, what="the delivery")  # its pools are open now
+
+        async def shut_down() -> None:
+            for loop in loops:
+                loop.stop()
+
+        asyncio.run(shut_down())
+    finally:
+        services.close()

@@ -160,13 +160,19 @@ class Deliverer(BackgroundLoop):
     def stop(self, timeout: float = 10.0) -> None:
         self._events.off_append(self._heard)
         super().stop(timeout)
-        loop = self._loop
+        loop, http = self._loop, self._http
         if loop is not None and not self._thread.is_alive():
             # Sends still in flight are abandoned: their rows stay claimed, and the next leader
-            # puts them back (reconcile).
-            if self._http is not None:
-                loop.run_until_complete(self._http.aclose())
-            loop.close()
+            # puts them back (reconcile). The pools close on a thread of their own: the server
+            # stops its loops from its own running event loop, where no other loop may run.
+            def close() -> None:
+                if http is not None:
+                    loop.run_until_complete(http.aclose())
+                loop.close()
+
+            closer = threading.Thread(target=close, name="dockyard-delivery-close")
+            closer.start()
+            closer.join(timeout)
             self._loop = None
         if self._smtp is not None:
             self._smtp.shutdown(wait=False, cancel_futures=True)
