@@ -31,9 +31,10 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["InlineReads", "OneHopRoute", "one_hop", "short_read"]
+__all__ = ["InlineReads", "OneHopRoute", "one_hop", "run_handler", "short_read"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 _SHORT_READ = "__dockyard_short_read__"
 # Set per request by InlineReads: several apps (SQLite and PostgreSQL) may share a process and
@@ -59,9 +60,7 @@ def one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(endpoint)
         async def inline_or_pool(*args: Any, **kwargs: Any) -> Any:
-            if _reads_inline.get():
-                return endpoint(*args, **kwargs)
-            return await run_in_threadpool(endpoint, *args, **kwargs)
+            return await run_handler(endpoint, *args, **kwargs)
 
         return inline_or_pool
 
@@ -70,6 +69,15 @@ def one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         return await run_in_threadpool(endpoint, *args, **kwargs)
 
     return in_pool
+
+
+async def run_handler(handler: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run a sync ``handler`` in the thread pool, or on the loop when it is a
+    :func:`short_read` and the request allows that (for handlers a route dispatches itself,
+    such as an adapter's actions)."""
+    if getattr(handler, _SHORT_READ, False) and _reads_inline.get():
+        return handler(*args, **kwargs)
+    return await run_in_threadpool(handler, *args, **kwargs)
 
 
 class OneHopRoute(APIRoute):

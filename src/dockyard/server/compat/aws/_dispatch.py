@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from dockyard.server._auth import actor_of
+from dockyard.server._route import run_handler
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws import _query
@@ -75,7 +75,7 @@ async def aws_json(request: Request) -> Response:
         if not isinstance(body, dict):
             raise AwsError("SerializationException", "the body must be a JSON object")
         services: Services = request.app.state.services
-        answer = await run_in_threadpool(action, services, actor_of(request.scope), body)
+        answer = await run_handler(action, services, actor_of(request.scope), body)
     except Exception as exc:
         return aws_error(exc, content_type)
     return Response(orjson.dumps(answer), media_type=content_type)

@@ -23,6 +23,7 @@ from dockyard.api.pipelines import (
     TaskHeartbeat,
     TaskSuccess,
 )
+from dockyard.server._route import short_read
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
@@ -100,6 +101,7 @@ def update_state_machine(services: Services, actor: Actor, body: Body) -> Body:
     return {"updateDate": seconds(made.updated_time), "revisionId": made.revision_id}
 
 
+@short_read
 def describe_state_machine(services: Services, actor: Actor, body: Body) -> Body:
     return _machine(services.pipelines.describe(actor, required(body, "stateMachineArn")))
 
@@ -163,6 +165,7 @@ def start_sync_execution(services: Services, actor: Actor, body: Body) -> Body:
     return answer
 
 
+@short_read
 def describe_execution(services: Services, actor: Actor, body: Body) -> Body:
     return _execution(services.pipelines.describe_execution(actor, required(body, "executionArn")))
 
