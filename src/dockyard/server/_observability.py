@@ -38,6 +38,9 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.metrics = _Metrics()
+        # The labelled children, found once per (method, route, status): ``labels()`` checks
+        # and locks on every call, a few microseconds a request. Bounded by the route table.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,8 +62,15 @@ class MetricsMiddleware:
             route: Any = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
+            key = (method, template, status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.metrics.requests.labels(method, template, str(status)),
+                    self.metrics.latency.labels(method, template),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - start)
 
 
 async def metrics_endpoint(request: Request) -> Response:
