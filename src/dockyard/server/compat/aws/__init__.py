@@ -14,6 +14,7 @@ Layout::
     _logs.py           Logs_20140328.* (CloudWatch Logs) over job logs
     _ssm.py            AmazonSSM.* (Parameter Store) over the parameter store
     _sns.py            SNS (2010-03-31, query protocol) over notification topics
+    _sagemaker*.py     SageMaker.* over jobs, the registry and endpoints
 
 A JSON service plugs in with one line in ``_dispatch.TARGETS`` (target prefix -> module holding
 an ``ACTIONS`` table and its protocol version), a query one with one line in

@@ -28,6 +28,7 @@ TARGETS: dict[str, str] = {
     "AWSStepFunctions": "dockyard.server.compat.aws._stepfunctions",
     "Logs_20140328": "dockyard.server.compat.aws._logs",
     "AmazonSSM": "dockyard.server.compat.aws._ssm",
+    "SageMaker": "dockyard.server.compat.aws._sagemaker",
 }
 _MAX_BODY = 2 * 1024 * 1024
 

@@ -1,0 +1,36 @@
+"""``SageMaker.*`` (JSON 1.1): SageMaker's control plane over Dockyard's jobs, registry and
+endpoints, so ``boto3.client("sagemaker")`` and the SageMaker Python SDK work against the server.
+
+One module per resource, each with its ``ACTIONS``:
+
+    _sagemaker_training.py   training jobs (the built-in algorithms' images)
+    _sagemaker_models.py     models (registered models)
+    _sagemaker_endpoints.py  endpoint configs (kept as parameters) and endpoints
+    _sagemaker_transform.py  transform jobs
+    _sagemaker_shapes.py     ARNs, AWS's "Could not find" errors, images, tags
+
+Every name is the Dockyard resource's name: a TrainingJobName is the job's, an EndpointName the
+endpoint's, so the native API, the CLI and the other adapters find them by it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.server.compat.aws import (
+    _sagemaker_endpoints,
+    _sagemaker_models,
+    _sagemaker_training,
+    _sagemaker_transform,
+)
+
+__all__ = ["ACTIONS", "CONTENT_TYPE"]
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+
+ACTIONS: dict[str, Any] = {
+    **_sagemaker_training.ACTIONS,
+    **_sagemaker_models.ACTIONS,
+    **_sagemaker_endpoints.ACTIONS,
+    **_sagemaker_transform.ACTIONS,
+}

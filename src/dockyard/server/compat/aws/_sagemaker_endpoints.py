@@ -1,0 +1,369 @@
+"""Endpoint configs and endpoints, over :mod:`dockyard.server.endpoints`.
+
+SageMaker splits an endpoint into a config (variants: model, weight, instance count; data
+capture) and the endpoint that runs one. Dockyard's endpoint holds its config, so a SageMaker
+endpoint config is kept as a parameter, ``/sagemaker/endpoint-configs/<name>`` (its request as
+JSON; permissions and history are the parameter store's), and the config an endpoint was made
+from as ``/sagemaker/endpoints/<name>``. CreateEndpoint and UpdateEndpoint turn the named config
+into a Dockyard endpoint config: a variant per production variant serving its model
+(:func:`~dockyard.server.compat.aws._sagemaker_models.model_uri`) with its weight, as many
+workers as the largest ``InitialInstanceCount``, and data capture; updates roll out blue/green
+as Dockyard's rollout policy says. An EndpointName is the Dockyard endpoint's name, so
+``sagemaker-runtime`` InvokeEndpoint reaches it.
+
+Not supported yet (refused naming the field): shadow variants, serverless and asynchronous
+inference, and DeploymentConfig's blue/green traffic routing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import orjson
+
+from dockyard.api.endpoints import Endpoint, EndpointConfig
+from dockyard.api.params import PutParameter
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_models import IMAGE_TAG, model_uri, registered
+from dockyard.server.compat.aws._sagemaker_shapes import (
+    Body,
+    aws_fields,
+    drop_none,
+    exists,
+    missing,
+    page_token,
+    sagemaker_arn,
+    tag_list,
+)
+
+__all__ = ["ACTIONS"]
+
+CONFIGS = "/sagemaker/endpoint-configs/"
+ENDPOINTS = "/sagemaker/endpoints/"
+_UNSUPPORTED = ("ShadowProductionVariants", "AsyncInferenceConfig", "ExplainerConfig")
+_FIELDS = {"variants": "ProductionVariants", "capture": "DataCaptureConfig", "name": "EndpointName"}
+
+
+# -- endpoint configs ---------------------------------------------------------------------------
+
+
+def _stored_config(services: Services, actor: Actor, name: str) -> Body:
+    try:
+        found = services.params.get(actor, CONFIGS + name)
+    except (NotFound, InvalidArgument):
+        raise missing("endpoint-config", name) from None
+    stored: Body = orjson.loads(found.value or "{}")
+    stored["CreationTime"] = seconds(found.modified_time)
+    return stored
+
+
+def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointConfigName")
+    variants = required(body, "ProductionVariants", list)
+    for field in _UNSUPPORTED:
+        if body.get(field):
+            raise InvalidArgument(f"{field} is not supported by Dockyard yet", field=field)
+    if not 1 <= len(variants) <= 10:
+        raise InvalidArgument(
+            "ProductionVariants must have between 1 and 10 variants", field="ProductionVariants"
+        )
+    for i, variant in enumerate(variants):
+        where = f"ProductionVariants[{i}]"
+        if not isinstance(variant, dict):
+            raise InvalidArgument(f"{where} must be an object", field=where)
+        required(variant, "VariantName")
+        if variant.get("ServerlessConfig"):
+            raise InvalidArgument(
+                f"{where}.ServerlessConfig: serverless inference is not supported by Dockyard "
+                "yet; give InitialInstanceCount",
+                field=f"{where}.ServerlessConfig",
+            )
+        registered(services, actor, required(variant, "ModelName"))
+    tag_list(body.get("Tags"))
+    stored = {k: body[k] for k in ("ProductionVariants", "DataCaptureConfig", "Tags") if k in body}
+    try:
+        services.params.put(
+            actor, PutParameter(name=CONFIGS + name, value=orjson.dumps(stored).decode())
+        )
+    except DockyardError as exc:
+        if exc.status_code == 409:
+            raise exists("endpoint-config", name) from None
+        aws_fields(exc, {"name": "EndpointConfigName", "value": "ProductionVariants"})
+    return {"EndpointConfigArn": sagemaker_arn("endpoint-config", name)}
+
+
+def describe_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointConfigName")
+    stored = _stored_config(services, actor, name)
+    stored.pop("Tags", None)
+    return {
+        "EndpointConfigName": name,
+        "EndpointConfigArn": sagemaker_arn("endpoint-config", name),
+        **stored,
+    }
+
+
+def delete_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointConfigName")
+    try:
+        services.params.delete(actor, CONFIGS + name)
+    except (NotFound, InvalidArgument):
+        raise missing("endpoint-config", name) from None
+    return {}
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+
+
+def _dockyard_config(services: Services, actor: Actor, endpoint: str, config: str) -> Any:
+    stored = _stored_config(services, actor, config)
+    variants = stored["ProductionVariants"]
+    capture = stored.get("DataCaptureConfig") or {}
+    modes = {o.get("CaptureMode") for o in capture.get("CaptureOptions") or []}
+    workers = max(int(v.get("InitialInstanceCount") or 1) for v in variants)
+    spec = {
+        "name": endpoint,
+        "variants": [
+            {
+                "name": v["VariantName"],
+                "model_uri": model_uri(services, actor, v["ModelName"]),
+                "weight": v.get("InitialVariantWeight", 1.0),
+            }
+            for v in variants
+        ],
+        "scaling": {"min_workers": min(workers, 64), "max_workers": min(workers, 64)},
+        "capture": drop_none(
+            {
+                "enabled": bool(capture.get("EnableCapture", bool(capture))),
+                "sampling_pct": capture.get("InitialSamplingPercentage"),
+                "destination": capture.get("DestinationS3Uri"),
+                "mode": "input"
+                if modes == {"Input"}
+                else "output"
+                if modes == {"Output"}
+                else None,
+            }
+        ),
+    }
+    try:
+        return EndpointConfig.model_validate(spec)
+    except ValueError as exc:
+        return aws_fields(exc, _FIELDS)
+
+
+def _remember(services: Services, actor: Actor, endpoint: str, config: str) -> None:
+    services.params.put(
+        actor, PutParameter(name=ENDPOINTS + endpoint, value=config, overwrite=True)
+    )
+
+
+def _config_name(services: Services, actor: Actor, endpoint: str) -> str:
+    """The config an endpoint was made from (an endpoint made by Dockyard's own API: its
+    name)."""
+    try:
+        return services.params.get(actor, ENDPOINTS + endpoint).value or endpoint
+    except (NotFound, InvalidArgument):
+        return endpoint
+
+
+def _endpoint(services: Services, actor: Actor, name: str) -> Endpoint:
+    try:
+        return services.endpoints.get(actor, name)
+    except NotFound:
+        raise missing("endpoint", name) from None
+
+
+def _no_deployment_config(body: Body) -> None:
+    if body.get("DeploymentConfig"):
+        raise InvalidArgument(
+            "DeploymentConfig is not supported by Dockyard yet: updates roll out by the "
+            "endpoint's rollout policy (Dockyard's endpoints API)",
+            field="DeploymentConfig",
+        )
+
+
+def create_endpoint(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointName")
+    config_name = required(body, "EndpointConfigName")
+    _no_deployment_config(body)
+    tag_list(body.get("Tags"))
+    config = _dockyard_config(services, actor, name, config_name)
+    with contextlib.suppress(NotFound):
+        services.endpoints.get(actor, name)
+        raise exists("endpoint", name)
+    try:
+        services.endpoints.create(actor, config)
+    except DockyardError as exc:
+        aws_fields(exc, _FIELDS)
+    _remember(services, actor, name, config_name)
+    return {"EndpointArn": sagemaker_arn("endpoint", name)}
+
+
+def update_endpoint(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointName")
+    config_name = required(body, "EndpointConfigName")
+    _no_deployment_config(body)
+    _endpoint(services, actor, name)
+    config = _dockyard_config(services, actor, name, config_name)
+    try:
+        services.endpoints.update(actor, name, config)
+    except DockyardError as exc:
+        aws_fields(exc, _FIELDS)
+    _remember(services, actor, name, config_name)
+    return {"EndpointArn": sagemaker_arn("endpoint", name)}
+
+
+def update_weights_and_capacities(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointName")
+    wanted = required(body, "DesiredWeightsAndCapacities", list)
+    current = _endpoint(services, actor, name).config
+    by_name = {v.name: v for v in current.variants}
+    weights: dict[str, float] = {}
+    workers = current.scaling.min_workers
+    for i, item in enumerate(wanted):
+        where = f"DesiredWeightsAndCapacities[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidArgument(f"{where} must be an object", field=where)
+        variant = required(item, "VariantName")
+        if variant not in by_name:
+            raise InvalidArgument(
+                f"{where}.VariantName: the endpoint has no variant {variant!r}",
+                field=f"{where}.VariantName",
+            )
+        weight = item.get("DesiredWeight")
+        if weight is not None:
+            weights[variant] = weight
+        if item.get("DesiredInstanceCount") is not None:
+            workers = max(int(item["DesiredInstanceCount"]), 1)
+    variants = [
+        v.model_copy(update={"weight": weights.get(v.name, v.weight)}) for v in current.variants
+    ]
+    spec = current.model_dump(mode="json")
+    spec["variants"] = [v.model_dump(mode="json") for v in variants]
+    spec["scaling"] = {**spec["scaling"], "min_workers": workers, "max_workers": workers}
+    try:
+        services.endpoints.update(actor, name, EndpointConfig.model_validate(spec))
+    except (DockyardError, ValueError) as exc:
+        aws_fields(exc, {"variants": "DesiredWeightsAndCapacities"})
+    return {"EndpointArn": sagemaker_arn("endpoint", name)}
+
+
+def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body]:
+    shown = []
+    total = sum(v.weight for v in endpoint.config.variants) or 1.0
+    for variant in endpoint.config.variants:
+        image = None
+        ref = variant.model_uri.removeprefix("models:/").split("/")[0]
+        if variant.model_uri.startswith("models:/"):
+            with contextlib.suppress(DockyardError):
+                image = services.registry.get_registered_model(actor, ref).tags.get(IMAGE_TAG)
+        share = endpoint.traffic.get(variant.name, variant.weight / total)
+        shown.append(
+            drop_none(
+                {
+                    "VariantName": variant.name,
+                    "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image}]
+                    if image
+                    else None,
+                    "CurrentWeight": variant.weight,
+                    "DesiredWeight": variant.weight,
+                    "CurrentInstanceCount": endpoint.workers,
+                    "DesiredInstanceCount": endpoint.config.scaling.min_workers,
+                    "CurrentServerlessConfig": None,
+                    "VariantStatus": [
+                        {
+                            "Status": "ActivatingTraffic" if share else "Baking",
+                            "StartTime": seconds(endpoint.updated_time),
+                        }
+                    ],
+                }
+            )
+        )
+    return shown
+
+
+def describe_endpoint(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointName")
+    endpoint = _endpoint(services, actor, name)
+    status = str(endpoint.status)
+    if status == "InService" and endpoint.pending_config is not None:
+        status = "Updating"
+    capture = endpoint.config.capture
+    return drop_none(
+        {
+            "EndpointName": name,
+            "EndpointArn": sagemaker_arn("endpoint", name),
+            "EndpointConfigName": _config_name(services, actor, name),
+            "ProductionVariants": _variants(services, actor, endpoint),
+            "DataCaptureConfig": {
+                "EnableCapture": capture.enabled,
+                "CaptureStatus": "Started" if capture.enabled else "Stopped",
+                "CurrentSamplingPercentage": int(capture.sampling_pct),
+                "DestinationS3Uri": capture.destination or "",
+            }
+            if capture.enabled
+            else None,
+            "EndpointStatus": status,
+            "FailureReason": endpoint.failure_reason,
+            "CreationTime": seconds(endpoint.created_time),
+            "LastModifiedTime": seconds(endpoint.updated_time),
+        }
+    )
+
+
+def delete_endpoint(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "EndpointName")
+    try:
+        services.endpoints.delete(actor, name)
+    except NotFound:
+        raise missing("endpoint", name) from None
+    with contextlib.suppress(NotFound, InvalidArgument):
+        services.params.delete(actor, ENDPOINTS + name)
+    return {}
+
+
+def list_endpoints(services: Services, actor: Actor, body: Body) -> Body:
+    limit = optional(body, "MaxResults", int, 100)
+    if not 1 <= limit <= 100:
+        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
+    contains = (optional(body, "NameContains") or "").lower()
+    status = optional(body, "StatusEquals")
+    offset = page_token(body.get("NextToken"))
+    found = sorted(services.endpoints.list(actor), key=lambda e: -e.created_time)
+    chosen = [
+        e
+        for e in found
+        if contains in e.name.lower() and (status is None or str(e.status) == status)
+    ]
+    answer: Body = {
+        "Endpoints": [
+            {
+                "EndpointName": e.name,
+                "EndpointArn": sagemaker_arn("endpoint", e.name),
+                "CreationTime": seconds(e.created_time),
+                "LastModifiedTime": seconds(e.updated_time),
+                "EndpointStatus": str(e.status),
+            }
+            for e in chosen[offset : offset + limit]
+        ]
+    }
+    if offset + limit < len(chosen):
+        answer["NextToken"] = str(offset + limit)
+    return answer
+
+
+ACTIONS: dict[str, Any] = {
+    "CreateEndpointConfig": create_endpoint_config,
+    "DescribeEndpointConfig": describe_endpoint_config,
+    "DeleteEndpointConfig": delete_endpoint_config,
+    "CreateEndpoint": create_endpoint,
+    "DescribeEndpoint": describe_endpoint,
+    "UpdateEndpoint": update_endpoint,
+    "DeleteEndpoint": delete_endpoint,
+    "ListEndpoints": list_endpoints,
+    "UpdateEndpointWeightsAndCapacities": update_weights_and_capacities,
+}

@@ -1,0 +1,166 @@
+"""Models: CreateModel / DescribeModel / DeleteModel, over the registry.
+
+A SageMaker model is a registered model of the same name whose version 1 is the package its
+``ModelDataUrl`` names (a training job's ``S3ModelArtifacts``, ``runs:/``, ``models:/`` or an
+``s3://`` package folder); its image, role and environment are the registered model's tags
+(``sagemaker:image``...). Endpoints and transform jobs then serve ``models:/<name>/<version>``.
+Any registered model is a SageMaker model too: DescribeModel answers for it, and an endpoint
+config may name it (its latest version when the config is used).
+
+One container per model (``PrimaryContainer`` or a single ``Containers`` entry): Dockyard serves
+packages, so the image says nothing about how the model is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel, RegisteredModel
+from dockyard.api.tracking import TagIn
+from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_shapes import (
+    Body,
+    aws_fields,
+    drop_none,
+    exists,
+    missing,
+    sagemaker_arn,
+    tag_list,
+)
+
+__all__ = ["ACTIONS", "model_uri"]
+
+IMAGE_TAG, ROLE_TAG, DATA_TAG = "sagemaker:image", "sagemaker:role", "sagemaker:model-data-url"
+ENV_PREFIX = "sagemaker:env:"
+
+
+def registered(services: Services, actor: Actor, name: str) -> RegisteredModel:
+    try:
+        return services.registry.get_registered_model(actor, name)
+    except NotFound:
+        raise missing("model", name) from None
+
+
+def model_uri(services: Services, actor: Actor, name: str) -> str:
+    """What serves SageMaker model ``name``: its version 1 when CreateModel made it, else the
+    latest version now."""
+    model = registered(services, actor, name)
+    if model.latest_version is None:
+        raise InvalidArgument(f"model {name} has no version to serve", field="ModelName")
+    version = 1 if IMAGE_TAG in model.tags else model.latest_version
+    return f"models:/{name}/{version}"
+
+
+def _container(body: Body) -> Body:
+    primary = optional(body, "PrimaryContainer", dict)
+    containers = optional(body, "Containers", list)
+    if primary is None and containers:
+        if len(containers) != 1 or not isinstance(containers[0], dict):
+            raise InvalidArgument(
+                "Containers: Dockyard serves one container per model (inference pipelines "
+                "are not supported)",
+                field="Containers",
+            )
+        primary = containers[0]
+    if primary is None:
+        raise InvalidArgument(
+            "1 validation error detected: PrimaryContainer must not be null",
+            field="PrimaryContainer",
+        )
+    return dict(primary)
+
+
+def create_model(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "ModelName")
+    container = _container(body)
+    field = "PrimaryContainer.ModelDataUrl"
+    source = container.get("ModelDataUrl")
+    data_source = container.get("ModelDataSource")
+    if source is None and isinstance(data_source, dict):
+        source = (data_source.get("S3DataSource") or {}).get("S3Uri")
+        field = "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri"
+    if not isinstance(source, str) or not source:
+        raise InvalidArgument(
+            f"{field} must name the model's package: Dockyard serves packages (a training "
+            "job's S3ModelArtifacts, runs:/, models:/ or an s3:// package folder), not images",
+            field=field,
+        )
+    environment = container.get("Environment") or {}
+    if not isinstance(environment, dict):
+        raise InvalidArgument("PrimaryContainer.Environment must be a map", field=field)
+    tags = tag_list(body.get("Tags"))
+    for key, value in (
+        (IMAGE_TAG, container.get("Image") or ""),
+        (ROLE_TAG, optional(body, "ExecutionRoleArn", default="")),
+        (DATA_TAG, source),
+        *((f"{ENV_PREFIX}{k}", str(v)) for k, v in environment.items()),
+    ):
+        tags[key] = str(value)
+    request = CreateRegisteredModel(
+        name=name,
+        description="created by SageMaker's CreateModel",
+        tags=[TagIn(key=k, value=v) for k, v in tags.items()],
+    )
+    try:
+        services.registry.create_registered_model(actor, request)
+    except AlreadyExists:
+        raise exists("model", name) from None
+    except (DockyardError, ValueError) as exc:
+        aws_fields(exc, {"name": "ModelName", "tags": "Tags"})
+    try:
+        services.registry.create_model_version(actor, name, CreateModelVersion(source=source))
+    except (DockyardError, ValueError) as exc:
+        with contextlib.suppress(DockyardError):
+            services.registry.delete_registered_model(actor, name)
+        aws_fields(exc, {"source": field})
+    return {"ModelArn": sagemaker_arn("model", name)}
+
+
+def describe_model(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "ModelName")
+    model = registered(services, actor, name)
+    source = model.tags.get(DATA_TAG)
+    if source is None and model.latest_version is not None:
+        source = f"models:/{name}/{model.latest_version}"
+    container = drop_none(
+        {
+            "Image": model.tags.get(IMAGE_TAG) or None,
+            "ModelDataUrl": source,
+            "Environment": {
+                k.removeprefix(ENV_PREFIX): v
+                for k, v in model.tags.items()
+                if k.startswith(ENV_PREFIX)
+            },
+            "Mode": "SingleModel",
+        }
+    )
+    return drop_none(
+        {
+            "ModelName": name,
+            "ModelArn": sagemaker_arn("model", name),
+            "PrimaryContainer": container,
+            "ExecutionRoleArn": model.tags.get(ROLE_TAG) or None,
+            "CreationTime": seconds(model.creation_time),
+            "EnableNetworkIsolation": False,
+        }
+    )
+
+
+def delete_model(services: Services, actor: Actor, body: Body) -> Body:
+    name = required(body, "ModelName")
+    try:
+        services.registry.delete_registered_model(actor, name)
+    except NotFound:
+        raise missing("model", name) from None
+    return {}
+
+
+ACTIONS: dict[str, Any] = {
+    "CreateModel": create_model,
+    "DescribeModel": describe_model,
+    "DeleteModel": delete_model,
+}

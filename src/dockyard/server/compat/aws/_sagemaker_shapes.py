@@ -1,0 +1,144 @@
+"""What the SageMaker actions share: ARNs, AWS's "not found" errors, status names, tags, the
+mapping of container images to what Dockyard runs, and pydantic errors renamed to AWS's fields.
+
+SageMaker's SDK decides what exists by the error's words: ``_deployment_entity_exists`` looks
+for ``ValidationException`` with "Could not find" (models, endpoint configs, endpoints), and
+``_create_resource`` / ``create_model`` treat "Cannot create already existing" as "use the one
+there". The messages below keep those words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.server.compat.aws._errors import AwsError
+
+__all__ = [
+    "ALGORITHMS",
+    "Body",
+    "aws_fields",
+    "builtin_algorithm",
+    "drop_none",
+    "exists",
+    "job_status",
+    "missing",
+    "page_token",
+    "sagemaker_arn",
+    "tag_list",
+    "tags_of",
+]
+
+Body = dict[str, Any]
+REGION = "us-east-1"
+ACCOUNT = "000000000000"
+#: Built-in algorithms Dockyard runs, by the name their images carry.
+ALGORITHMS = {"xgboost": "xgboost", "linear-learner": "linear-learner"}
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag>, or a bare repository name.
+_IMAGE = re.compile(r"^(?:[^/]+/)?(?P<repo>[a-z0-9._/-]+?)(?::(?P<tag>[\w.-]+))?(?:@.*)?$")
+_KIND_NAMES = {
+    "training-job": "training job",
+    "transform-job": "transform job",
+    "model": "model",
+    "endpoint-config": "endpoint configuration",
+    "endpoint": "endpoint",
+}
+
+
+def sagemaker_arn(kind: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+
+
+def missing(kind: str, name: str) -> AwsError:
+    """SageMaker's error for an unknown resource (the SDK matches "Could not find")."""
+    return AwsError(
+        "ValidationException",
+        f'Could not find {_KIND_NAMES[kind]} "{sagemaker_arn(kind, name)}".',
+    )
+
+
+def exists(kind: str, name: str) -> AwsError:
+    """SageMaker's error for a name in use (the SDK matches "Cannot create already existing")."""
+    return AwsError(
+        "ValidationException",
+        f'Cannot create already existing {_KIND_NAMES[kind]} "{sagemaker_arn(kind, name)}".',
+    )
+
+
+def job_status(status: str) -> str:
+    """A Dockyard job status as SageMaker names it: a queued job is InProgress there (the
+    SDK's waits treat any other word as the end)."""
+    return "InProgress" if status == "Pending" else status
+
+
+def builtin_algorithm(image: str) -> str | None:
+    """The built-in algorithm an image URI names, of any region, account and version
+    (``.../sagemaker-xgboost:1.7-1``, ``.../xgboost:1``, ``.../linear-learner:1``), or None."""
+    found = _IMAGE.match(image.strip().lower())
+    if found is None:
+        return None
+    repository = found.group("repo").rsplit("/", 1)[-1].removeprefix("sagemaker-")
+    return ALGORITHMS.get(repository)
+
+
+def tag_list(value: Any, field: str = "Tags") -> dict[str, str]:
+    """``[{"Key", "Value"}]`` as a dict, each entry checked."""
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise InvalidArgument(f"{field} must be a list of {{Key, Value}}", field=field)
+    tags: dict[str, str] = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("Key"), str):
+            raise InvalidArgument(f"{field}[{i}] needs a Key (a string)", field=f"{field}[{i}]")
+        tags[item["Key"]] = str(item.get("Value", ""))
+    return tags
+
+
+def tags_of(tags: Mapping[str, str]) -> list[Body]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def drop_none(body: Body) -> Body:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def page_token(token: Any) -> int:
+    """The offset a ``NextToken`` this adapter gave stands for."""
+    if token is None:
+        return 0
+    if not isinstance(token, str) or not token.isdigit() or len(token) > 9:
+        raise InvalidArgument("NextToken is not one this server gave", field="NextToken")
+    return int(token)
+
+
+def aws_fields(
+    exc: Exception, names: Mapping[str, str], not_found: AwsError | None = None
+) -> NoReturn:
+    """Raise ``exc`` again with Dockyard's field names (``hyperparameters.eta``) as the
+    request's (``HyperParameters.eta``); ``not_found`` replaces a NotFound."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ())]
+        field = _renamed(".".join(loc), names)
+        raise InvalidArgument(f"{field}: {first.get('msg')}", field=field) from None
+    if isinstance(exc, NotFound) and not_found is not None:
+        raise not_found from None
+    if isinstance(exc, AlreadyExists):
+        raise AwsError("ResourceInUse", exc.message) from None
+    if isinstance(exc, InvalidArgument):
+        field = _renamed(exc.field or "", names)
+        message = exc.message
+        if exc.field and not message.startswith(field):
+            message = f"{field}: {message}"
+        raise InvalidArgument(message, field=field or None) from None
+    raise exc
+
+
+def _renamed(field: str, names: Mapping[str, str]) -> str:
+    head, dot, rest = field.partition(".")
+    return f"{names.get(head, head)}{dot}{rest}"

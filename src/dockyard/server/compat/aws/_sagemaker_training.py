@@ -1,0 +1,310 @@
+"""Training jobs: Create / Describe / List / Stop, over :mod:`dockyard.server.jobs`.
+
+A TrainingJobName is the Dockyard job's name, so every other view of the job (the native API,
+the CLI, CloudWatch Logs' ``/aws/sagemaker/TrainingJobs`` streams) finds it by that name.
+
+What a request maps to: a ``TrainingImage`` naming a built-in algorithm (XGBoost, linear
+learner; any region, account and version) runs that built-in; ``HyperParameters``,
+``InputDataConfig`` (S3 channels), ``ResourceConfig.InstanceType``, ``StoppingCondition``,
+``RetryStrategy``, ``CheckpointConfig``, ``Environment``, ``Tags`` and the algorithm's
+``MetricDefinitions`` become the job spec's. The image, role and output path are kept as tags
+of the job's run (``sagemaker:image``...) so DescribeTrainingJob answers them back. Fields with
+no meaning on one machine (VPC, network isolation, debugger and profiler settings, volume size)
+are accepted and ignored.
+
+``ModelArtifacts.S3ModelArtifacts`` is the job's Dockyard model (``runs:/<run>/model``), which
+CreateModel takes as its ``ModelDataUrl``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.api.jobs import Job, TrainingJobSpec
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError
+from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_shapes import (
+    Body,
+    aws_fields,
+    builtin_algorithm,
+    drop_none,
+    job_status,
+    page_token,
+    sagemaker_arn,
+    tag_list,
+)
+
+__all__ = ["ACTIONS", "training_job"]
+
+_FIELDS = {
+    "name": "TrainingJobName",
+    "algorithm": "AlgorithmSpecification.TrainingImage",
+    "hyperparameters": "HyperParameters",
+    "inputs": "InputDataConfig",
+    "resources": "ResourceConfig",
+    "stopping_condition": "StoppingCondition",
+    "retry_strategy": "RetryStrategy",
+    "environment": "Environment",
+    "metric_definitions": "AlgorithmSpecification.MetricDefinitions",
+    "checkpoint": "CheckpointConfig",
+    "tags": "Tags",
+}
+#: Run tags that keep what SageMaker answers back and Dockyard has no field for.
+IMAGE_TAG, ROLE_TAG, OUTPUT_TAG = "sagemaker:image", "sagemaker:role", "sagemaker:output-path"
+_TAG_MAX = 256
+
+
+def _missing(name: str) -> AwsError:
+    return AwsError("ValidationException", f"Requested resource not found: training job {name}")
+
+
+def training_job(services: Services, actor: Actor, name: str, kind: str = "training") -> Job:
+    """The job called ``name`` of ``kind``, or AWS's error."""
+    try:
+        job = services.jobs.get(actor, name)
+    except NotFound:
+        job = None
+    if job is None or job.kind != kind:
+        raise (
+            _missing(name)
+            if kind == "training"
+            else AwsError("ValidationException", f"Could not find requested job with name {name}")
+        )
+    return job
+
+
+def _spec(body: Body) -> TrainingJobSpec:
+    name = required(body, "TrainingJobName")
+    algorithm = required(body, "AlgorithmSpecification", dict)
+    image = algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")
+    if not isinstance(image, str) or not image:
+        raise InvalidArgument(
+            "AlgorithmSpecification.TrainingImage must be a string (the algorithm's image)",
+            field="AlgorithmSpecification.TrainingImage",
+        )
+    if algorithm.get("TrainingInputMode", "File") not in ("File", "FastFile"):
+        raise InvalidArgument(
+            "AlgorithmSpecification.TrainingInputMode: Dockyard copies channels as files "
+            "(File or FastFile), Pipe is not supported",
+            field="AlgorithmSpecification.TrainingInputMode",
+        )
+    builtin = builtin_algorithm(image)
+    if builtin is None:
+        raise InvalidArgument(
+            f"AlgorithmSpecification.TrainingImage: {image[:200]!r} is not an image Dockyard "
+            "runs; it runs SageMaker's built-in XGBoost and linear-learner images",
+            field="AlgorithmSpecification.TrainingImage",
+        )
+    spec: Body = {"name": name, "algorithm": builtin}
+    spec["hyperparameters"] = optional(body, "HyperParameters", dict, {})
+    spec["inputs"] = optional(body, "InputDataConfig", list, [])
+    resources = optional(body, "ResourceConfig", dict, {})
+    if resources.get("InstanceCount", 1) != 1:
+        raise InvalidArgument(
+            "ResourceConfig.InstanceCount: a Dockyard training job runs on one host, so it "
+            f"must be 1 (got {resources['InstanceCount']!r})",
+            field="ResourceConfig.InstanceCount",
+        )
+    spec["resources"] = {
+        k: v for k, v in resources.items() if k in ("InstanceType", "InstanceCount")
+    }
+    stopping = optional(body, "StoppingCondition", dict, {})
+    spec["stopping_condition"] = {
+        k: v for k, v in stopping.items() if k in ("MaxRuntimeInSeconds", "MaxWaitTimeInSeconds")
+    }
+    retry = optional(body, "RetryStrategy", dict)
+    if retry is not None:
+        spec["retry_strategy"] = {"max_attempts": retry.get("MaximumRetryAttempts", 1)}
+    checkpoint = optional(body, "CheckpointConfig", dict)
+    if checkpoint is not None:
+        spec["checkpoint"] = {"uri": checkpoint.get("S3Uri")}
+    spec["environment"] = optional(body, "Environment", dict, {})
+    spec["metric_definitions"] = algorithm.get("MetricDefinitions") or []
+    tags = tag_list(body.get("Tags"))
+    output = optional(body, "OutputDataConfig", dict, {})
+    for key, value in (
+        (IMAGE_TAG, image),
+        (ROLE_TAG, optional(body, "RoleArn")),
+        (OUTPUT_TAG, output.get("S3OutputPath")),
+    ):
+        if isinstance(value, str) and value and len(value) <= _TAG_MAX:
+            tags[key] = value
+    spec["tags"] = tags
+    try:
+        return TrainingJobSpec.model_validate(spec)
+    except ValueError as exc:
+        return aws_fields(exc, _FIELDS)
+
+
+def create_training_job(services: Services, actor: Actor, body: Body) -> Body:
+    spec = _spec(body)
+    try:
+        job = services.jobs.submit(actor, spec)
+    except DockyardError as exc:
+        aws_fields(exc, _FIELDS)
+    return {"TrainingJobArn": sagemaker_arn("training-job", job.name)}
+
+
+def _transitions(job: Job) -> list[Body]:
+    """SecondaryStatusTransitions: each secondary status once, from its first event to the
+    next status's first event."""
+    steps: list[Body] = []
+    for event in job.events:
+        status = str(event.secondary_status)
+        if steps and steps[-1]["Status"] == status:
+            continue
+        if steps:
+            steps[-1]["EndTime"] = seconds(event.time)
+        steps.append(
+            {"Status": status, "StartTime": seconds(event.time), "StatusMessage": event.message}
+        )
+    if steps and job.status.is_terminal:
+        steps[-1].setdefault("EndTime", seconds(job.end_time or job.events[-1].time))
+    return steps
+
+
+def _metrics(services: Services, actor: Actor, job: Job) -> list[Body]:
+    if not job.run_id:
+        return []
+    try:
+        run = services.tracking.get_run(actor, job.run_id)
+    except DockyardError:
+        return []
+    return [
+        {"MetricName": key, "Value": metric.value, "Timestamp": seconds(metric.timestamp)}
+        for key, metric in sorted(run.metrics.items())
+    ]
+
+
+def _channels(spec: Body) -> list[Body]:
+    return [
+        drop_none(
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": channel.get("uri"),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": channel.get("content_type"),
+                "CompressionType": "None",
+            }
+        )
+        for name, channel in (spec.get("inputs") or {}).items()
+    ]
+
+
+def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
+    job = training_job(services, actor, required(body, "TrainingJobName"))
+    spec, tags = job.spec, job.spec.get("tags") or {}
+    resources = spec.get("resources") or {}
+    stopping = spec.get("stopping_condition") or {}
+    end = job.end_time if job.status.is_terminal else None
+    training_s = (end - job.start_time) // 1000 if end and job.start_time else None
+    answer: Body = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": sagemaker_arn("training-job", job.name),
+        "ModelArtifacts": {"S3ModelArtifacts": job.model_uri or ""},
+        "TrainingJobStatus": job_status(str(job.status)),
+        "SecondaryStatus": str(job.secondary_status),
+        "FailureReason": job.failure_reason,
+        "HyperParameters": spec.get("hyperparameters") or {},
+        "AlgorithmSpecification": {
+            "TrainingImage": tags.get(IMAGE_TAG, spec.get("algorithm") or ""),
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [
+                {"Name": m["name"], "Regex": m["regex"]}
+                for m in spec.get("metric_definitions") or []
+            ],
+        },
+        "RoleArn": tags.get(ROLE_TAG),
+        "InputDataConfig": _channels(spec),
+        "OutputDataConfig": drop_none(
+            {"S3OutputPath": tags.get(OUTPUT_TAG), "CompressionType": "GZIP"}
+        ),
+        "ResourceConfig": drop_none(
+            {
+                "InstanceType": resources.get("instance_type"),
+                "InstanceCount": resources.get("instance_count", 1),
+                "VolumeSizeInGB": 30,
+            }
+        ),
+        "StoppingCondition": drop_none(
+            {
+                "MaxRuntimeInSeconds": stopping.get("max_runtime_s"),
+                "MaxWaitTimeInSeconds": stopping.get("max_wait_s"),
+            }
+        ),
+        "CreationTime": seconds(job.created_time),
+        "TrainingStartTime": seconds(job.start_time),
+        "TrainingEndTime": seconds(end),
+        "LastModifiedTime": seconds(job.events[-1].time if job.events else job.created_time),
+        "SecondaryStatusTransitions": _transitions(job),
+        "FinalMetricDataList": _metrics(services, actor, job) if job.status.is_terminal else [],
+        "EnableNetworkIsolation": False,
+        "EnableInterContainerTrafficEncryption": False,
+        "EnableManagedSpotTraining": False,
+        "TrainingTimeInSeconds": training_s,
+        "BillableTimeInSeconds": training_s,
+        "Environment": spec.get("environment") or {},
+    }
+    return drop_none(answer)
+
+
+def list_training_jobs(services: Services, actor: Actor, body: Body) -> Body:
+    return list_jobs(services, actor, body, "training")
+
+
+def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
+    """ListTrainingJobs / ListTransformJobs: newest first, NameContains and StatusEquals."""
+    limit = optional(body, "MaxResults", int, 100)
+    if not 1 <= limit <= 100:
+        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
+    contains = (optional(body, "NameContains") or "").lower()
+    status = optional(body, "StatusEquals")
+    offset = page_token(body.get("NextToken"))
+    statuses = None
+    if status is not None:
+        statuses = ["Pending", "InProgress"] if status == "InProgress" else [status]
+    found = services.jobs.list(actor, kind=kind, status=statuses, limit=10_000, offset=0)
+    chosen = [j for j in found if contains in j.name.lower()]
+    page = chosen[offset : offset + limit]
+    word = "Training" if kind == "training" else "Transform"
+    answer: Body = {
+        f"{word}JobSummaries": [
+            drop_none(
+                {
+                    f"{word}JobName": j.name,
+                    f"{word}JobArn": sagemaker_arn(f"{kind}-job", j.name),
+                    "CreationTime": seconds(j.created_time),
+                    f"{word}EndTime": seconds(j.end_time if j.status.is_terminal else None),
+                    "LastModifiedTime": seconds(j.events[-1].time if j.events else j.created_time),
+                    f"{word}JobStatus": job_status(str(j.status)),
+                    "FailureReason": j.failure_reason if kind == "transform" else None,
+                }
+            )
+            for j in page
+        ]
+    }
+    if offset + limit < len(chosen):
+        answer["NextToken"] = str(offset + limit)
+    return answer
+
+
+def stop_training_job(services: Services, actor: Actor, body: Body) -> Body:
+    job = training_job(services, actor, required(body, "TrainingJobName"))
+    services.jobs.stop(actor, job.name)
+    return {}
+
+
+ACTIONS: dict[str, Any] = {
+    "CreateTrainingJob": create_training_job,
+    "DescribeTrainingJob": describe_training_job,
+    "ListTrainingJobs": list_training_jobs,
+    "StopTrainingJob": stop_training_job,
+}

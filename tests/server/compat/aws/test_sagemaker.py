@@ -1,0 +1,344 @@
+"""SageMaker's control plane through its own clients, unchanged: the SageMaker Python SDK v2
+runs the XGBoost notebook flow (upload, fit with the built-in image, batch transform, deploy,
+predict, delete) and boto3's ``sagemaker`` client checks, invokes and deletes an endpoint,
+against a live server with accounts (the Dockyard token is the session token) and an
+S3-compatible server for the data (``AWS_ENDPOINT_URL`` for every service but S3).
+
+The SDK polls every 5 s (jobs) and 30 s (endpoints); the tests make it poll every half second,
+which changes how often it asks, not what it asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import numpy as np
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from tests.runtime.serving.test_aws import import_sagemaker
+from tests.services.s3 import S3Server
+from tests.services.server_process import ServerProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.s3]
+
+PASSWORD = "correct horse battery"
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+HPS = {
+    "max_depth": 4,
+    "eta": 0.3,
+    "min_child_weight": 2,
+    "subsample": 0.9,
+    "objective": "reg:squarederror",
+    "num_round": 30,
+}
+TARGET = 7  # the SageMaker model and endpoint config made by hand below
+
+
+@dataclass
+class Live:
+    server: ServerProcess
+    s3: S3Server
+    bucket: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def live(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    bucket = s3_server.create_bucket("sagemaker")
+    s3_server.client().put_object(Bucket=bucket, Key="y/train.csv", Body=b"1,2\n3,4\n")
+    base = tmp_path_factory.mktemp("sagemaker")
+    server = ServerProcess(
+        base / "home",
+        env={
+            "DOCKYARD_DATA_ROOTS": f"s3://{bucket},{base}",
+            "DOCKYARD_S3_ENDPOINT_URL": s3_server.endpoint_url,
+            "DOCKYARD_EXECUTOR_CPUS": "2",
+        },
+    )
+    server.start()
+    http = httpx.Client(base_url=server.url)
+    made = http.post("/api/v1/users", json={"name": "ana", "role": "admin", "password": PASSWORD})
+    assert made.status_code == 201, made.text  # the first account: sign-in is now required
+    basic = base64.b64encode(f"ana:{PASSWORD}".encode()).decode()
+    answer = http.post(
+        "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+    )
+    http.close()
+    try:
+        yield Live(server, s3_server, bucket, answer.json()["token"])
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(live: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
+    """Every AWS client of this test goes to the server, S3's to the S3 server; the SDK's
+    waits poll every half second."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", live.server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", live.s3.endpoint_url)
+    session = import_sagemaker().session.Session
+    for name in ("wait_for_job", "wait_for_transform_job", "wait_for_endpoint"):
+        monkeypatch.setattr(
+            session, name, functools.partialmethod(getattr(session, name), poll=0.5)
+        )
+    return live
+
+
+def boto(live: Live, token: str | None = "") -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=live.s3.access_key,
+        aws_secret_access_key=live.s3.secret_key,
+        aws_session_token=live.token if token == "" else token,
+        region_name="us-east-1",
+    )
+
+
+def sagemaker_client(live: Live, token: str | None = "") -> Any:
+    return boto(live, token).client("sagemaker", config=NO_RETRIES)
+
+
+def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    found = caught.value.response["Error"]
+    return str(found["Code"]), str(found["Message"])
+
+
+def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    return x, 3 * x[:, 0] - 2 * x[:, 1] + rng.normal(size=n) * 0.1
+
+
+def _csv(path: Path, *columns: np.ndarray) -> Path:
+    np.savetxt(path, np.column_stack(columns), delimiter=",", fmt="%.6f")
+    return path
+
+
+def test_the_xgboost_notebook_flow(aws: Live, tmp_path: Path) -> None:
+    sagemaker = import_sagemaker()
+    from sagemaker.deserializers import CSVDeserializer
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+    from sagemaker.serializers import CSVSerializer
+
+    opt_out = {
+        "SchemaVersion": "1.0",
+        "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+    }
+    # S3 is signed with the S3 server's keys alone (it refuses an unknown session token); the
+    # SageMaker clients carry the Dockyard token as theirs, as with S3 on AWS.
+    dockyard = boto(aws)
+    session = sagemaker.session.Session(
+        boto_session=boto(aws, token=None),
+        sagemaker_client=dockyard.client("sagemaker", config=NO_RETRIES),
+        sagemaker_runtime_client=dockyard.client("sagemaker-runtime", config=NO_RETRIES),
+        default_bucket=aws.bucket,
+        sagemaker_config=opt_out,
+    )
+    x, y = _rows(400, seed=1)
+    test_x, test_y = _rows(20, seed=2)
+    train = session.upload_data(
+        str(_csv(tmp_path / "train.csv", y[:300], x[:300])), key_prefix="xgb/train"
+    )
+    validation = session.upload_data(
+        str(_csv(tmp_path / "validation.csv", y[300:], x[300:])), key_prefix="xgb/validation"
+    )
+    batch = session.upload_data(str(_csv(tmp_path / "test.csv", test_x)), key_prefix="xgb/test")
+    image = sagemaker.image_uris.retrieve("xgboost", "us-west-2", "1.7-1")
+
+    estimator = Estimator(
+        image,
+        "arn:aws:iam::111122223333:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=f"s3://{aws.bucket}/xgb/output",
+        sagemaker_session=session,
+    )
+    estimator.set_hyperparameters(**HPS)
+    estimator.fit(
+        {
+            "train": TrainingInput(train, content_type="text/csv"),
+            "validation": TrainingInput(validation, content_type="text/csv"),
+        },
+        logs=False,
+    )
+    sm = session.sagemaker_client
+    job = sm.describe_training_job(TrainingJobName=estimator.latest_training_job.name)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["AlgorithmSpecification"]["TrainingImage"] == image
+    statuses = [t["Status"] for t in job["SecondaryStatusTransitions"]]
+    assert statuses[-1] == "Completed" and "Training" in statuses
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert metrics["validation:rmse"] < 1.0  # the noise is 0.1; a mean predictor is ~3.6
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == estimator.model_data
+
+    transformer = estimator.transformer(
+        instance_count=1, instance_type="ml.m5.large", output_path=f"s3://{aws.bucket}/xgb/batch"
+    )
+    transformer.transform(batch, content_type="text/csv", split_type="Line", logs=False)
+    scored = aws.s3.client().get_object(Bucket=aws.bucket, Key="xgb/batch/test.csv.out")
+    predicted = np.array([float(v) for v in scored["Body"].read().decode().split()])
+    assert len(predicted) == 20 and np.sqrt(np.mean((predicted - test_y) ** 2)) < 1.0
+
+    predictor = estimator.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m5.large",
+        serializer=CSVSerializer(),
+        deserializer=CSVDeserializer(),
+    )
+    answer = predictor.predict(test_x[:3])
+    assert np.allclose([float(row[0]) for row in answer], predicted[:3])
+
+    # boto3's own calls on the endpoint the SDK deployed: status, invoke, delete.
+    name = predictor.endpoint_name
+    described = sm.describe_endpoint(EndpointName=name)
+    assert described["EndpointStatus"] == "InService"
+    assert described["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"] == image
+    runtime = dockyard.client("sagemaker-runtime", config=NO_RETRIES)
+    invoked = runtime.invoke_endpoint(
+        EndpointName=name,
+        Body=",".join(f"{v:.6f}" for v in test_x[0]),
+        ContentType="text/csv",
+        Accept="text/csv",
+    )
+    assert float(invoked["Body"].read()) == pytest.approx(predicted[0])
+    predictor.delete_endpoint()
+    sm.get_waiter("endpoint_deleted").wait(
+        EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    with pytest.raises(ClientError) as caught:
+        sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    assert error(caught)[1].startswith("Could not find endpoint configuration")
+    for model in sm.list_endpoints()["Endpoints"]:
+        assert model["EndpointName"] != name
+
+
+def test_unknown_resources_are_validation_errors_the_sdk_reads(aws: Live) -> None:
+    sm = sagemaker_client(aws)
+    calls = [
+        (sm.describe_training_job, {"TrainingJobName": "nope"}, "Requested resource not found"),
+        (sm.describe_transform_job, {"TransformJobName": "nope"}, "Could not find"),
+        (sm.describe_model, {"ModelName": "nope"}, 'Could not find model "arn:aws:sagemaker:'),
+        (sm.describe_endpoint, {"EndpointName": "nope"}, "Could not find endpoint"),
+        (sm.delete_endpoint, {"EndpointName": "nope"}, "Could not find endpoint"),
+        (
+            sm.describe_endpoint_config,
+            {"EndpointConfigName": "nope"},
+            "Could not find endpoint configuration",
+        ),
+    ]
+    for call, args, message in calls:
+        with pytest.raises(ClientError) as caught:
+            call(**args)
+        code, text = error(caught)
+        assert code == "ValidationException" and text.startswith(message), (call, text)
+
+
+def _training(bucket: str, **changes: Any) -> dict[str, Any]:
+    request = {
+        "TrainingJobName": "bad-request",
+        "AlgorithmSpecification": {
+            "TrainingImage": "683313688378.dkr.ecr.eu-west-1.amazonaws.com/xgboost:1",
+            "TrainingInputMode": "File",
+        },
+        "RoleArn": "arn:aws:iam::111122223333:role/x",
+        "HyperParameters": {k: str(v) for k, v in HPS.items()},
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/y"}
+                },
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    request.update(changes)
+    return request
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        (
+            {"HyperParameters": {**{k: str(v) for k, v in HPS.items()}, "eta": "2"}},
+            "HyperParameters.eta",
+        ),
+        (
+            {"AlgorithmSpecification": {"TrainingImage": "my/own:1", "TrainingInputMode": "File"}},
+            "AlgorithmSpecification.TrainingImage",
+        ),
+        (
+            {
+                "ResourceConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": 2,
+                    "VolumeSizeInGB": 5,
+                }
+            },
+            "ResourceConfig.InstanceCount",
+        ),
+        ({"TrainingJobName": "not_a_job_name"}, "TrainingJobName"),
+    ],
+    ids=["hyperparameter", "image", "instance-count", "name"],
+)
+def test_bad_training_requests_name_the_field(
+    aws: Live, changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ClientError) as caught:
+        sagemaker_client(aws).create_training_job(**_training(aws.bucket, **changes))
+    code, text = error(caught)
+    assert code == "ValidationException" and text.startswith(field), text
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "field"),
+    [
+        ("SageMaker.CreateTrainingJob", {"TrainingJobName": 5}, "TrainingJobName"),
+        ("SageMaker.DescribeEndpoint", {}, "EndpointName"),
+        (
+            "SageMaker.CreateEndpointConfig",
+            {"EndpointConfigName": "c", "ProductionVariants": [1]},
+            "ProductionVariants[0]",
+        ),
+        (
+            "SageMaker.CreateModel",
+            {"ModelName": "m", "PrimaryContainer": {"Image": "x"}},
+            "PrimaryContainer.ModelDataUrl",
+        ),
+        ("SageMaker.ListTrainingJobs", {"MaxResults": 1000}, "MaxResults"),
+    ],
+    ids=["type", "missing", "variant", "no-model-data", "page-size"],
+)
+def test_malformed_requests_are_aws_errors_naming_the_field(
+    live: Live, target: str, body: dict[str, Any], field: str
+) -> None:
+    """What botocore's own checks would stop, sent as raw JSON: never a 500."""
+    answer = httpx.post(
+        live.server.url + "/",
+        json=body,
+        headers={
+            "X-Amz-Target": target,
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": f"Bearer {live.token}",
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/x-amz-json-1.1"
+    found = answer.json()
+    assert found["__type"] == "ValidationException" and field in found["message"], found
+
+
+def test_without_a_dockyard_session_token_the_call_is_refused(aws: Live) -> None:
+    with pytest.raises(ClientError) as caught:
+        sagemaker_client(aws, token=None).list_endpoints()
+    assert error(caught)[0] == "UnrecognizedClientException"
