@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from dockyard.api.jobs import JobDir, copy_local, local_path, scheme
 from dockyard.artifacts.roots import AllowedRoots
-from dockyard.errors import PermissionDenied
+from dockyard.errors import InvalidArgument, PermissionDenied
 from dockyard.runtime.runner._contract import write_config
 from dockyard.runtime.runner._files import copy_tree
 
@@ -22,6 +23,7 @@ __all__ = [
     "restore_checkpoints",
     "roots_of",
     "save_checkpoints",
+    "unpack_source",
 ]
 
 #: In the control folder: the files of ``source_dir`` as the job received them.
@@ -33,11 +35,32 @@ def prepare(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> None:
     jd.create()
     if spec.get("source_dir"):
         fetch(spec["source_dir"], jd.code, job)
+        unpack_source(spec["source_dir"], jd.code)
         record_source(jd)
     for name, channel in spec["inputs"].items():
         fetch(channel["uri"], jd.data / name, job)
     write_config(jd, spec, job)
     restore_checkpoints(jd, spec, job)
+
+
+def unpack_source(uri: str, code: Path) -> None:
+    """A ``source_dir`` that is a ``.tar.gz`` file (the SageMaker SDK uploads script-mode code
+    as ``sourcedir.tar.gz``) is unpacked in place of the archive. Tar's ``data`` filter refuses
+    absolute paths, ``..``, links leaving the folder and device files, as SageMaker's own
+    containers would not run them either."""
+    name = uri.rstrip("/").rsplit("/", 1)[-1]
+    archive = code / name
+    if not name.endswith((".tar.gz", ".tgz")) or not archive.is_file():
+        return
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(code, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise InvalidArgument(
+            f"source_dir {uri} is not a gzipped tar archive that unpacks safely: {exc}",
+            field="source_dir",
+        ) from None
+    archive.unlink()
 
 
 def record_source(jd: JobDir) -> None:

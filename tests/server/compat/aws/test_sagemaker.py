@@ -110,6 +110,29 @@ def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     return str(found["Code"]), str(found["Message"])
 
 
+def _session(live: Live) -> Any:
+    """The SDK's session as a notebook makes it, telemetry off. S3 is signed with the S3
+    server's keys alone (it refuses a session token it did not issue); the SageMaker clients
+    carry the Dockyard token as theirs, as they would beside S3 on AWS. The S3 server has no
+    KMS, so code archives are uploaded without ``ServerSideEncryption: aws:kms``."""
+    sagemaker = import_sagemaker()
+    from sagemaker.session_settings import SessionSettings
+
+    opt_out = {
+        "SchemaVersion": "1.0",
+        "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+    }
+    dockyard = boto(live)
+    return sagemaker.session.Session(
+        boto_session=boto(live, token=None),
+        sagemaker_client=dockyard.client("sagemaker", config=NO_RETRIES),
+        sagemaker_runtime_client=dockyard.client("sagemaker-runtime", config=NO_RETRIES),
+        default_bucket=live.bucket,
+        sagemaker_config=opt_out,
+        settings=SessionSettings(encrypt_repacked_artifacts=False),
+    )
+
+
 def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4))
@@ -128,20 +151,7 @@ def test_the_xgboost_notebook_flow(aws: Live, tmp_path: Path) -> None:
     from sagemaker.inputs import TrainingInput
     from sagemaker.serializers import CSVSerializer
 
-    opt_out = {
-        "SchemaVersion": "1.0",
-        "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
-    }
-    # S3 is signed with the S3 server's keys alone (it refuses an unknown session token); the
-    # SageMaker clients carry the Dockyard token as theirs, as with S3 on AWS.
-    dockyard = boto(aws)
-    session = sagemaker.session.Session(
-        boto_session=boto(aws, token=None),
-        sagemaker_client=dockyard.client("sagemaker", config=NO_RETRIES),
-        sagemaker_runtime_client=dockyard.client("sagemaker-runtime", config=NO_RETRIES),
-        default_bucket=aws.bucket,
-        sagemaker_config=opt_out,
-    )
+    session = _session(aws)
     x, y = _rows(400, seed=1)
     test_x, test_y = _rows(20, seed=2)
     train = session.upload_data(
@@ -201,7 +211,7 @@ def test_the_xgboost_notebook_flow(aws: Live, tmp_path: Path) -> None:
     described = sm.describe_endpoint(EndpointName=name)
     assert described["EndpointStatus"] == "InService"
     assert described["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"] == image
-    runtime = dockyard.client("sagemaker-runtime", config=NO_RETRIES)
+    runtime = session.sagemaker_runtime_client
     invoked = runtime.invoke_endpoint(
         EndpointName=name,
         Body=",".join(f"{v:.6f}" for v in test_x[0]),
@@ -218,6 +228,60 @@ def test_the_xgboost_notebook_flow(aws: Live, tmp_path: Path) -> None:
     assert error(caught)[1].startswith("Could not find endpoint configuration")
     for model in sm.list_endpoints()["Endpoints"]:
         assert model["EndpointName"] != name
+
+
+TRAIN_PY = """
+import argparse, os
+import joblib
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--fit_intercept", type=str, default="true")
+parser.add_argument("--model-dir", default=os.environ["SM_MODEL_DIR"])
+args = parser.parse_args()
+train = os.environ["SM_CHANNEL_TRAIN"]
+rows = np.vstack([np.loadtxt(os.path.join(train, f), delimiter=",") for f in os.listdir(train)])
+model = LinearRegression(fit_intercept=args.fit_intercept == "true").fit(rows[:, 1:], rows[:, 0])
+print(f"train_r2={model.score(rows[:, 1:], rows[:, 0]):.4f}")
+joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
+"""
+
+
+def test_a_scikit_learn_script_mode_job(aws: Live, tmp_path: Path) -> None:
+    """The framework estimator's script mode: its code as sourcedir.tar.gz on S3, its
+    hyperparameters JSON-encoded, ``sagemaker_program`` naming the script."""
+    sagemaker = import_sagemaker()
+    from sagemaker.sklearn import SKLearn
+
+    session = _session(aws)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(TRAIN_PY)
+    x, y = _rows(200, seed=4)
+    train = session.upload_data(str(_csv(tmp_path / "train.csv", y, x)), key_prefix="sk/train")
+    estimator = SKLearn(
+        entry_point="train.py",
+        source_dir=str(tmp_path / "src"),
+        framework_version="1.2-1",
+        role="arn:aws:iam::111122223333:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        hyperparameters={"fit_intercept": "false"},
+        metric_definitions=[{"Name": "train:r2", "Regex": r"train_r2=([0-9.]+)"}],
+        sagemaker_session=session,
+    )
+    estimator.fit({"train": train}, logs=False)
+    job = session.sagemaker_client.describe_training_job(
+        TrainingJobName=estimator.latest_training_job.name
+    )
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["HyperParameters"] == {"fit_intercept": "false"}
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert metrics["train:r2"] > 0.99
+    assert (
+        sagemaker.image_uris.retrieve("sklearn", "us-east-1", "1.2-1")
+        in (job["AlgorithmSpecification"]["TrainingImage"])
+    )
 
 
 def test_unknown_resources_are_validation_errors_the_sdk_reads(aws: Live) -> None:

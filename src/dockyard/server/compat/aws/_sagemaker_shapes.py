@@ -25,6 +25,7 @@ __all__ = [
     "builtin_algorithm",
     "drop_none",
     "exists",
+    "framework",
     "job_status",
     "missing",
     "page_token",
@@ -38,6 +39,8 @@ REGION = "us-east-1"
 ACCOUNT = "000000000000"
 #: Built-in algorithms Dockyard runs, by the name their images carry.
 ALGORITHMS = {"xgboost": "xgboost", "linear-learner": "linear-learner"}
+#: Framework images whose script mode Dockyard runs in its own Python environment.
+FRAMEWORKS = ("scikit-learn", "xgboost", "pytorch", "tensorflow", "huggingface")
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag>, or a bare repository name.
 _IMAGE = re.compile(r"^(?:[^/]+/)?(?P<repo>[a-z0-9._/-]+?)(?::(?P<tag>[\w.-]+))?(?:@.*)?$")
 _KIND_NAMES = {
@@ -83,6 +86,16 @@ def builtin_algorithm(image: str) -> str | None:
         return None
     repository = found.group("repo").rsplit("/", 1)[-1].removeprefix("sagemaker-")
     return ALGORITHMS.get(repository)
+
+
+def framework(image: str) -> str | None:
+    """The framework an image URI names (``.../sagemaker-scikit-learn:1.2-1-cpu-py3``,
+    ``.../pytorch-training:2.1-cpu-py310``), or None."""
+    found = _IMAGE.match(image.strip().lower())
+    if found is None:
+        return None
+    repository = found.group("repo").rsplit("/", 1)[-1].removeprefix("sagemaker-")
+    return next((name for name in FRAMEWORKS if repository.startswith(name)), None)
 
 
 def tag_list(value: Any, field: str = "Tags") -> dict[str, str]:

@@ -18,6 +18,7 @@ CreateModel takes as its ``ModelDataUrl``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dockyard.api.jobs import Job, TrainingJobSpec
@@ -31,6 +32,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     aws_fields,
     builtin_algorithm,
     drop_none,
+    framework,
     job_status,
     page_token,
     sagemaker_arn,
@@ -91,15 +93,8 @@ def _spec(body: Body) -> TrainingJobSpec:
             "(File or FastFile), Pipe is not supported",
             field="AlgorithmSpecification.TrainingInputMode",
         )
-    builtin = builtin_algorithm(image)
-    if builtin is None:
-        raise InvalidArgument(
-            f"AlgorithmSpecification.TrainingImage: {image[:200]!r} is not an image Dockyard "
-            "runs; it runs SageMaker's built-in XGBoost and linear-learner images",
-            field="AlgorithmSpecification.TrainingImage",
-        )
-    spec: Body = {"name": name, "algorithm": builtin}
-    spec["hyperparameters"] = optional(body, "HyperParameters", dict, {})
+    hyperparameters = optional(body, "HyperParameters", dict, {})
+    spec: Body = {"name": name, **_what_runs(image, hyperparameters)}
     spec["inputs"] = optional(body, "InputDataConfig", list, [])
     resources = optional(body, "ResourceConfig", dict, {})
     if resources.get("InstanceCount", 1) != 1:
@@ -137,6 +132,60 @@ def _spec(body: Body) -> TrainingJobSpec:
         return TrainingJobSpec.model_validate(spec)
     except ValueError as exc:
         return aws_fields(exc, _FIELDS)
+
+
+def _what_runs(image: str, hyperparameters: Body) -> Body:
+    """The spec's entry point or algorithm and its hyperparameters.
+
+    The SDK's framework estimators send script mode as hyperparameters: ``sagemaker_program``
+    (the entry point) and ``sagemaker_submit_directory`` (``sourcedir.tar.gz`` on S3), every
+    value JSON-encoded (``'"auto"'``); the containers decode them and keep ``sagemaker_*`` to
+    themselves, and so does this. XGBoost's image is both: framework mode with a program, the
+    built-in without.
+    """
+    if "sagemaker_program" not in hyperparameters:
+        builtin = builtin_algorithm(image)
+        if builtin is None:
+            raise InvalidArgument(
+                f"AlgorithmSpecification.TrainingImage: {image[:200]!r} is not an image "
+                "Dockyard runs: it runs SageMaker's built-in XGBoost and linear-learner "
+                "images, and script mode (HyperParameters.sagemaker_program) of the "
+                "scikit-learn, XGBoost, PyTorch, TensorFlow and Hugging Face images",
+                field="AlgorithmSpecification.TrainingImage",
+            )
+        return {"algorithm": builtin, "hyperparameters": hyperparameters}
+    if framework(image) is None:
+        raise InvalidArgument(
+            f"AlgorithmSpecification.TrainingImage: {image[:200]!r} is not a framework image "
+            "whose script mode Dockyard runs (scikit-learn, XGBoost, PyTorch, TensorFlow, "
+            "Hugging Face)",
+            field="AlgorithmSpecification.TrainingImage",
+        )
+    decoded = {k: _decoded(v) for k, v in hyperparameters.items()}
+    for key in ("sagemaker_program", "sagemaker_submit_directory"):
+        if not decoded.get(key):
+            raise InvalidArgument(
+                f"HyperParameters.{key} must name the script's "
+                f"{'file' if key == 'sagemaker_program' else 'sourcedir.tar.gz on S3'}",
+                field=f"HyperParameters.{key}",
+            )
+    return {
+        "entry_point": decoded["sagemaker_program"],
+        "source_dir": decoded["sagemaker_submit_directory"],
+        "hyperparameters": {k: v for k, v in decoded.items() if not k.startswith("sagemaker_")},
+    }
+
+
+def _decoded(value: Any) -> Any:
+    """A hyperparameter as the framework containers read it: JSON if it parses as JSON (a
+    string keeps its text; a number or list, the original)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if isinstance(parsed, str) else value
 
 
 def create_training_job(services: Services, actor: Actor, body: Body) -> Body:

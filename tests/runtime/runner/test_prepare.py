@@ -1,0 +1,61 @@
+"""Unpacking a ``sourcedir.tar.gz`` source folder (the SageMaker SDK's script-mode upload)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dockyard.errors import InvalidArgument
+from dockyard.runtime.runner._prepare import unpack_source
+
+
+def _archive(path: Path, members: dict[str, bytes], link: str | None = None) -> None:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if link is not None:
+            info = tarfile.TarInfo("escape")
+            info.type, info.linkname = tarfile.SYMTYPE, link
+            tar.addfile(info)
+
+
+def test_the_archive_is_replaced_by_its_files(tmp_path: Path) -> None:
+    _archive(tmp_path / "sourcedir.tar.gz", {"train.py": b"print(1)\n", "lib/util.py": b""})
+    unpack_source("s3://bucket/job/source/sourcedir.tar.gz", tmp_path)
+    found = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert found == ["lib/util.py", "train.py"]
+
+
+def test_a_folder_or_another_file_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text("x")
+    unpack_source("s3://bucket/code/", tmp_path)
+    unpack_source("s3://bucket/code/train.py", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["train.py"]
+
+
+@pytest.mark.parametrize(
+    ("members", "link"),
+    [({"../outside.py": b"x"}, None), ({}, "/etc/passwd"), ({}, "../../outside.py")],
+    ids=["dot-dot", "absolute-link", "relative-link-out"],
+)
+def test_members_leaving_the_folder_are_refused(
+    tmp_path: Path, members: dict[str, bytes], link: str | None
+) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    _archive(code / "sourcedir.tar.gz", members, link)
+    with pytest.raises(InvalidArgument) as caught:
+        unpack_source("s3://b/sourcedir.tar.gz", code)
+    assert caught.value.field == "source_dir"
+    assert not (tmp_path / "outside.py").exists()
+
+
+def test_a_file_that_is_not_an_archive_is_named(tmp_path: Path) -> None:
+    (tmp_path / "sourcedir.tar.gz").write_bytes(b"not gzip")
+    with pytest.raises(InvalidArgument, match="not a gzipped tar archive"):
+        unpack_source("s3://b/sourcedir.tar.gz", tmp_path)
