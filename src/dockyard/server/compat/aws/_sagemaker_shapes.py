@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.server.compat.aws._arn import arn
 from dockyard.server.compat.aws._errors import AwsError
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
 ]
 
 Body = dict[str, Any]
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 #: Built-in algorithms Dockyard runs, by the name their images carry.
 ALGORITHMS = {"xgboost": "xgboost", "linear-learner": "linear-learner"}
 #: Framework images whose script mode Dockyard runs in its own Python environment.
@@ -53,7 +52,7 @@ _KIND_NAMES = {
 
 
 def sagemaker_arn(kind: str, name: str) -> str:
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+    return arn("sagemaker", f"{kind}/{name.lower()}")
 
 
 def missing(kind: str, name: str) -> AwsError:
