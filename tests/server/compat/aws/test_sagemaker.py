@@ -417,6 +417,9 @@ def test_list_and_stop_training_jobs(aws: Live, trained: str) -> None:
         assert time.monotonic() < deadline, "the job did not start training in 60 s"
         time.sleep(0.2)
     sm.stop_training_job(TrainingJobName="boto-long")
+    with pytest.raises(ClientError) as caught:
+        sm.create_training_job(**_training(aws.bucket, TRAIN_KEY, TrainingJobName="boto-long"))
+    assert error(caught)[0] == "ResourceInUse"
     stopped = ended(sm, "boto-long")
     assert stopped["TrainingJobStatus"] == "Stopped", stopped.get("FailureReason")
     listed = sm.list_training_jobs(NameContains="boto-")["TrainingJobSummaries"]

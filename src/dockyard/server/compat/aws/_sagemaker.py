@@ -17,20 +17,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server.compat.aws import (
     _sagemaker_endpoints,
     _sagemaker_models,
     _sagemaker_training,
     _sagemaker_transform,
 )
+from dockyard.server.compat.aws._codes import translated
 
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
-ACTIONS: dict[str, Any] = {
-    **_sagemaker_training.ACTIONS,
-    **_sagemaker_models.ACTIONS,
-    **_sagemaker_endpoints.ACTIONS,
-    **_sagemaker_transform.ACTIONS,
-}
+#: SageMaker answers a bad or unknown name alike, with ValidationException; a name in use (a
+#: job, or a model an endpoint still serves) is ResourceInUse.
+ACTIONS: dict[str, Any] = translated(
+    {
+        **_sagemaker_training.ACTIONS,
+        **_sagemaker_models.ACTIONS,
+        **_sagemaker_endpoints.ACTIONS,
+        **_sagemaker_transform.ACTIONS,
+    },
+    {
+        InvalidArgument: "ValidationException",
+        NotFound: "ValidationException",
+        Conflict: "ResourceInUse",
+        PermissionDenied: "AccessDeniedException",
+    },
+)

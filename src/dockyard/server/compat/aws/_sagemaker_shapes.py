@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server.compat.aws._arn import arn
 from dockyard.server.compat.aws._errors import AwsError
 
@@ -140,8 +140,6 @@ def aws_fields(
         raise InvalidArgument(f"{field}: {first.get('msg')}", field=field) from None
     if isinstance(exc, NotFound) and not_found is not None:
         raise not_found from None
-    if isinstance(exc, AlreadyExists):
-        raise AwsError("ResourceInUse", exc.message) from None
     if isinstance(exc, InvalidArgument):
         field = _renamed(exc.field or "", names)
         message = exc.message
