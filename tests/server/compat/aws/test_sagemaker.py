@@ -401,6 +401,84 @@ def test_boto3_models_endpoint_configs_and_endpoints(aws: Live, trained: str) ->
     assert error(caught)[1].startswith('Could not find model "')
 
 
+def test_a_model_tar_gz_made_elsewhere_scores_in_a_transform_job(aws: Live, tmp_path: Path) -> None:
+    """A pickled Booster in ``xgboost-model`` inside ``model.tar.gz``, as SageMaker's XGBoost
+    container saves it, becomes a model; boto3's transform calls score with it."""
+    import pickle
+    import tarfile
+
+    import xgboost
+
+    x, y = _rows(200, seed=6)
+    booster = xgboost.train({"max_depth": 3}, xgboost.DMatrix(x, label=y), num_boost_round=20)
+    (tmp_path / "xgboost-model").write_bytes(pickle.dumps(booster))
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "xgboost-model", arcname="xgboost-model")
+    s3 = aws.s3.client()
+    s3.upload_file(str(tmp_path / "model.tar.gz"), aws.bucket, "made/model.tar.gz")
+    s3.upload_file(str(_csv(tmp_path / "rows.csv", x[:10])), aws.bucket, "made/in/rows.csv")
+    sm = sagemaker_client(aws)
+    sm.create_model(
+        ModelName="made-elsewhere",
+        PrimaryContainer={
+            "Image": "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "ModelDataUrl": f"s3://{aws.bucket}/made/model.tar.gz",
+        },
+        ExecutionRoleArn="arn:aws:iam::111122223333:role/x",
+    )
+    sm.create_transform_job(
+        TransformJobName="made-scored",
+        ModelName="made-elsewhere",
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{aws.bucket}/made/in"}
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{aws.bucket}/made/out", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    sm.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName="made-scored", WaiterConfig=FAST
+    )
+    job = sm.describe_transform_job(TransformJobName="made-scored")
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["ModelName"] == "made-elsewhere"
+    assert job["TransformInput"]["SplitType"] == "Line"
+    body = s3.get_object(Bucket=aws.bucket, Key="made/out/rows.csv.out")["Body"].read()
+    scored = [float(v) for v in body.decode().split()]
+    sent = np.loadtxt(tmp_path / "rows.csv", delimiter=",")  # the rows as written, rounded
+    assert np.allclose(scored, booster.predict(xgboost.DMatrix(sent)), atol=1e-5)
+    listed = sm.list_transform_jobs(NameContains="made")["TransformJobSummaries"]
+    assert [(j["TransformJobName"], j["TransformJobStatus"]) for j in listed] == [
+        ("made-scored", "Completed")
+    ]
+
+
+def test_a_model_tar_gz_that_unpacks_outside_is_refused(aws: Live, tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("../../outside")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    aws.s3.client().upload_file(str(tmp_path / "model.tar.gz"), aws.bucket, "bad/model.tar.gz")
+    sm = sagemaker_client(aws)
+    with pytest.raises(ClientError) as caught:
+        sm.create_model(
+            ModelName="bad-archive",
+            PrimaryContainer={"Image": "x", "ModelDataUrl": f"s3://{aws.bucket}/bad/model.tar.gz"},
+            ExecutionRoleArn="arn:aws:iam::111122223333:role/x",
+        )
+    code, text = error(caught)
+    assert code == "ValidationException" and text.startswith("PrimaryContainer.ModelDataUrl")
+    assert "does not unpack safely" in text
+    with pytest.raises(ClientError):
+        sm.describe_model(ModelName="bad-archive")  # nothing half made is left
+
+
 def test_list_and_stop_training_jobs(aws: Live, trained: str) -> None:
     sm = sagemaker_client(aws)
     hps = {**{k: str(v) for k, v in HPS.items()}, "num_round": "100000"}

@@ -8,14 +8,20 @@ Any registered model is a SageMaker model too: DescribeModel answers for it, and
 config may name it (its latest version when the config is used).
 
 One container per model (``PrimaryContainer`` or a single ``Containers`` entry): Dockyard serves
-packages, so the image says nothing about how the model is loaded.
+packages, so the image says nothing about how the model is loaded. A ``model.tar.gz`` made
+elsewhere (a native model file as SageMaker's containers save it: ``xgboost-model``,
+``model.joblib``...) is unpacked and packaged by a job of its own (``<model>-unpack-<hex>``,
+:mod:`dockyard.runtime.runner.unpack_model`), so the server never loads a model's pickle;
+CreateModel answers once that job ended, within :data:`UNPACK_WAIT_S`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from typing import Any
 
+from dockyard.api.jobs import Channel, TrainingJobSpec
 from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel, RegisteredModel
 from dockyard.api.tracking import TagIn
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
@@ -34,6 +40,8 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
 
 __all__ = ["ACTIONS", "model_uri"]
 
+#: How long CreateModel waits for the job that unpacks a model.tar.gz.
+UNPACK_WAIT_S = 300.0
 IMAGE_TAG, ROLE_TAG, DATA_TAG = "sagemaker:image", "sagemaker:role", "sagemaker:model-data-url"
 ENV_PREFIX = "sagemaker:env:"
 
@@ -112,12 +120,34 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
     except (DockyardError, ValueError) as exc:
         aws_fields(exc, {"name": "ModelName", "tags": "Tags"})
     try:
+        if source.rstrip("/").endswith((".tar.gz", ".tgz")):
+            source = _unpacked(services, actor, name, source, field)
         services.registry.create_model_version(actor, name, CreateModelVersion(source=source))
     except (DockyardError, ValueError) as exc:
         with contextlib.suppress(DockyardError):
             services.registry.delete_registered_model(actor, name)
         aws_fields(exc, {"source": field})
     return {"ModelArn": sagemaker_arn("model", name)}
+
+
+def _unpacked(services: Services, actor: Actor, model: str, archive: str, field: str) -> str:
+    """The package a job made of ``archive`` (its ``runs:/`` URI)."""
+    spec = TrainingJobSpec(
+        name=f"{model[:44].rstrip('-')}-unpack-{secrets.token_hex(4)}",
+        module="dockyard.runtime.runner.unpack_model",
+        inputs={"model": Channel(uri=archive)},
+        tags={"sagemaker:model": model},
+    )
+    job = services.jobs.submit(actor, spec)
+    ended = services.jobs.wait_for_job(actor, job.name, UNPACK_WAIT_S)
+    if not ended.status.is_terminal:
+        services.jobs.stop(actor, job.name)
+    if str(ended.status) != "Completed" or not (ended.model_uri or "").startswith("runs:/"):
+        reason = ended.failure_reason or f"job {job.name} ended {ended.status}"
+        raise InvalidArgument(
+            f"{field}: {archive} did not become a model package: {reason}", field=field
+        )
+    return str(ended.model_uri)
 
 
 def describe_model(services: Services, actor: Actor, body: Body) -> Body:
