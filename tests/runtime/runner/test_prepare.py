@@ -1,4 +1,5 @@
-"""Unpacking a ``sourcedir.tar.gz`` source folder (the SageMaker SDK's script-mode upload)."""
+"""Fetching channels from S3, and unpacking a ``sourcedir.tar.gz`` source folder (the SageMaker
+SDK's script-mode upload)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from tests.services.s3 import S3Server
 
 from dockyard.errors import InvalidArgument
-from dockyard.runtime.runner._prepare import unpack_source
+from dockyard.runtime.runner._prepare import fetch, unpack_source
 
 
 def _archive(path: Path, members: dict[str, bytes], link: str | None = None) -> None:
@@ -59,3 +61,20 @@ def test_a_file_that_is_not_an_archive_is_named(tmp_path: Path) -> None:
     (tmp_path / "sourcedir.tar.gz").write_bytes(b"not gzip")
     with pytest.raises(InvalidArgument, match="not a gzipped tar archive"):
         unpack_source("s3://b/sourcedir.tar.gz", tmp_path)
+
+
+def test_an_s3_prefix_channel_brings_its_objects_and_a_key_its_file(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    # SageMaker channels are usually prefixes: s3://bucket/prefix/train.
+    bucket = s3_server.create_bucket("channels")
+    client = s3_server.client()
+    for key in ("data/train/a.csv", "data/train/part/b.csv", "data/training.csv"):
+        client.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    job = {"s3_endpoint_url": s3_server.endpoint_url}
+    fetch(f"s3://{bucket}/data/train", tmp_path / "train", job)
+    train = tmp_path / "train"
+    found = sorted(str(p.relative_to(train)) for p in train.rglob("*.csv"))
+    assert found == ["a.csv", "part/b.csv"]  # not data/training.csv, which only shares letters
+    fetch(f"s3://{bucket}/data/train/a.csv", tmp_path / "one", job)
+    assert (tmp_path / "one" / "a.csv").read_bytes() == b"data/train/a.csv"

@@ -98,13 +98,23 @@ def _fetch_s3(uri: str, dest: Path, job: dict[str, Any]) -> None:
     bucket, _, key = uri[len("s3://") :].partition("/")
     store = open_artifact_store(f"s3://{bucket}", s3_endpoint_url=job.get("s3_endpoint_url"))
     key = key.rstrip("/")
-    if key and store.exists(key):
+    if key and _is_file(store, key):
         store.get_file(key, dest / key.rsplit("/", 1)[-1])
         return
+    # A prefix, as SageMaker channels usually are (s3://bucket/prefix/train): its objects.
     for info in store.list(key, recursive=True):
         if not info.is_dir:
             relative = info.path[len(key) :].lstrip("/") if key else info.path
             store.get_file(info.path, dest / relative)
+
+
+def _is_file(store: Any, key: str) -> bool:
+    from dockyard.errors import NotFound
+
+    try:
+        return not store.stat(key).is_dir
+    except NotFound:
+        return False
 
 
 def _fetch_run(uri: str, dest: Path, job: dict[str, Any]) -> None:
