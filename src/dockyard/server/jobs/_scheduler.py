@@ -160,9 +160,14 @@ class Scheduler(BackgroundLoop):
     def _fail_unfinished(
         self, row: Any, handle: Handle | None, status: RunnerStatus | None, when: str
     ) -> None:
-        """Fail a job whose runner is gone, unless it reported its end first; the reason
-        carries the end of the runner's own output (a runner that died before it could
-        report explains itself there)."""
+        """Fail a job whose runner is gone, unless it reported its end first (or was asked to
+        stop: then it ends Stopped); the reason carries the end of the runner's own output (a
+        runner that died before it could report explains itself there)."""
+        if row.stop_requested:  # stopped before its runner was up to report it
+            self._jobs.stopped(
+                row.job_id, row.run_id, "stopped (its runner ended before it reported)"
+            )
+            return
         tail = self._executor.logs(handle) if handle is not None else ""
         code = status["exit_code"] if status else None
         reason = f"the job's runner process exited without a final status {when}".strip()

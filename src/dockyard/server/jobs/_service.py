@@ -529,10 +529,11 @@ class JobService:
             status = JobStatus(row.status)
             if status.is_terminal:
                 return self._repo.get(conn, row.job_id)
-            if status is JobStatus.PENDING:
+            ended = status is JobStatus.PENDING
+            if ended:
                 said = "stopped" if reason == _STOP_REQUESTED else reason
-                self._repo.transition(
-                    conn, row.job_id, SecondaryStatus.STOPPED, now_ms(), f"{said} before it started"
+                self._transition(
+                    conn, row.job_id, SecondaryStatus.STOPPED, f"{said} before it started"
                 )
             else:
                 self._repo.update(conn, row.job_id, stop_requested=True)
@@ -542,6 +543,8 @@ class JobService:
                     )
             self._event(conn, actor, "job.stop_requested", row)
             job = self._repo.get(conn, row.job_id)
+        if ended:
+            self.end_run(row.run_id, "KILLED")
         self.wake.set()  # the scheduler signals a local runner; a remote one polls
         return job
 
@@ -720,6 +723,15 @@ class JobService:
                 return
             self._transition(conn, job_id, SecondaryStatus.FAILED, reason, failure_reason=reason)
         self.end_run(run_id, "FAILED")
+
+    def stopped(self, job_id: str, run_id: str | None, message: str) -> None:
+        """End a job Stopped (unless it has ended meanwhile), and its run: a stop asked of it
+        ended its runner before the runner could report."""
+        with self._db.write() as conn:
+            if JobStatus(self._repo.row(conn, job_id).status).is_terminal:
+                return
+            self._transition(conn, job_id, SecondaryStatus.STOPPED, message)
+        self.end_run(run_id, "KILLED")
 
     def update(self, job_id: str, **values: Any) -> None:
         with self._db.write() as conn:
