@@ -102,7 +102,7 @@ def test_tabular_json_and_csv_bodies(worker: Spawned, models: dict[str, PyFuncMo
         {"json": {"dataframe_split": {"columns": FEATURES, "data": data.tolist()}}},
         {
             "content": "\n".join(",".join(map(str, row)) for row in data.tolist()),
-            "headers": {"content-type": "text/csv"},
+            "headers": {"content-type": "text/csv", "accept": "application/json"},
         },
     ]
     for body in bodies:
@@ -125,7 +125,12 @@ def test_cnn_json_csv_and_oip_tensors(worker: Spawned, models: dict[str, PyFuncM
         assert response.status_code == 200, response.text
         np.testing.assert_allclose(response.json()["predictions"], expected, rtol=1e-6)
     flat = "\n".join(",".join(map(str, image.reshape(-1).tolist())) for image in batch)
-    by_csv = post(worker, "digits", content=flat, headers={"content-type": "text/csv"})
+    by_csv = post(
+        worker,
+        "digits",
+        content=flat,
+        headers={"content-type": "text/csv", "accept": "application/json"},
+    )
     assert by_csv.status_code == 200, by_csv.text
     np.testing.assert_allclose(by_csv.json()["predictions"], expected, rtol=1e-6)
 

@@ -263,8 +263,8 @@ class DataPlane:
                 # The model's own inference handlers read the body (and the Accept header).
                 item = Item(None, raw_request(body, scope["headers"]), 1)
             elif oip is None:
-                fmt_out = negotiate(headers.accept)
                 parsed = fmt_in, value = _sagemaker.parse(body, headers.content_type)
+                fmt_out = negotiate(headers.accept, fmt_in)
                 item = _sagemaker.decode(fmt_in, value, variant.codec)
             else:
                 parsed = _oip.parse(body, headers.inference_header_length)

@@ -50,13 +50,17 @@ def parse_content_type(value: bytes | None) -> Format | None:
     return fmt if media not in (b"*/*", b"application/*", b"text/*") else None
 
 
-def negotiate(accept: bytes | None) -> Format:
-    """The response format for an Accept header (JSON when absent or indifferent).
+def negotiate(accept: bytes | None, request: Format = "json") -> Format:
+    """The response format for an Accept header; when it is absent or indifferent (``*/*``,
+    what the SageMaker SDK's default deserializer sends), the ``request``'s own format, as
+    SageMaker's built-in containers answer (CSV rows in, CSV predictions out).
 
     Raises:
         NotAcceptable: No listed type is JSON, CSV or JSON Lines.
     """
-    if accept is None or accept in (b"application/json", b"*/*"):
+    if accept is None or accept == b"*/*":
+        return request
+    if accept == b"application/json":
         return "json"
     choices: list[tuple[float, int, Format]] = []
     for position, part in enumerate(accept.split(b",")):

@@ -2,7 +2,8 @@
 
 ``text/csv`` (one row per line, optional header), ``application/json`` (any shape MLflow's scoring
 protocol reads, see :mod:`._mlflow`) and ``application/jsonlines`` (one row or record per line)
-come in; the ``Accept`` header picks JSON, CSV or JSON Lines out (see :mod:`._outputs`).
+come in; the ``Accept`` header picks JSON, CSV or JSON Lines out, the request's own format when it
+names none (see :mod:`._outputs`).
 """
 
 from __future__ import annotations
