@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         SecondaryStatus,
     )
     from dockyard.api.jobs._executor import (
+        RUNNER_ATTEMPT,
         RUNNER_CACHE,
         RUNNER_JOB,
         RUNNER_SERVER,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_TYPES",
+    "RUNNER_ATTEMPT",
     "RUNNER_CACHE",
     "RUNNER_JOB",
     "RUNNER_SERVER",
@@ -124,6 +126,7 @@ __getattr__, __dir__ = exports(
         "LogAppended": "._entities",
         "MetricDefinition": "._spec",
         "OutputConfig": "._spec",
+        "RUNNER_ATTEMPT": "._executor",
         "RUNNER_CACHE": "._executor",
         "RUNNER_JOB": "._executor",
         "RUNNER_SERVER": "._executor",

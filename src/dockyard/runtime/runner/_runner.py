@@ -30,7 +30,15 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.api.jobs import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TOKEN, JobDir, JobUser
+from dockyard.api.jobs import (
+    RUNNER_ATTEMPT,
+    RUNNER_CACHE,
+    RUNNER_JOB,
+    RUNNER_SERVER,
+    RUNNER_TOKEN,
+    JobDir,
+    JobUser,
+)
 from dockyard.client.http import Client, SocketTransport, routes
 from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
@@ -130,7 +138,11 @@ class Runner:
         retry = self.spec.get("retry_strategy") or {"max_attempts": 1}
         max_attempts = int(retry["max_attempts"])
         outcome = _Outcome("failed", "no attempt ran")
-        for attempt in range(1, max_attempts + 1):
+        # A runner started again after its machine was lost goes on with the job's attempts.
+        first = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
+        if first > 1:
+            outcome.message = "the machine running the job was lost"
+        for attempt in range(first, max_attempts + 1):
             if self._stop_seen():
                 return _Outcome("stopped", "stopped by request")
             if attempt > 1:
