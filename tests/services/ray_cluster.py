@@ -56,14 +56,15 @@ class RayCluster:
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
     """Start the cluster for the session; skip when Ray cannot be imported."""
-    try:
-        import ray
-        from ray.cluster_utils import Cluster
-    except ImportError as exc:
-        pytest.skip(f"Ray is not installed (pip install 'dockyard[ray]'): {exc}")
     with pytest.MonkeyPatch.context() as env:
+        # Set before Ray is imported: it reads some of them once, at import.
         for key, value in _ENV.items():
             env.setenv(key, value)
+        try:
+            import ray
+            from ray.cluster_utils import Cluster
+        except ImportError as exc:
+            pytest.skip(f"Ray is not installed (pip install 'dockyard[ray]'): {exc}")
         cluster = Cluster(
             initialize_head=True,
             head_node_args={

@@ -92,6 +92,8 @@ class Runner:
             "warm_modules": str(cache / LEARNED_FILE),
         }
         self.spec: dict[str, Any] = launch["spec"]
+        # A runner started again after its machine was lost goes on with the job's attempts.
+        self.first_attempt = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
         self.stop_requested = threading.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
@@ -138,8 +140,7 @@ class Runner:
         retry = self.spec.get("retry_strategy") or {"max_attempts": 1}
         max_attempts = int(retry["max_attempts"])
         outcome = _Outcome("failed", "no attempt ran")
-        # A runner started again after its machine was lost goes on with the job's attempts.
-        first = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
+        first = self.first_attempt
         if first > 1:
             outcome.message = "the machine running the job was lost"
         for attempt in range(first, max_attempts + 1):

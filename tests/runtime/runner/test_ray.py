@@ -1,0 +1,180 @@
+"""Jobs of a server whose executor is Ray, on a three-node cluster with SeaweedFS as the store.
+
+The code travels by URI (``s3://``): the runners, on whichever worker node Ray placed them, fetch
+it through the store, as they would on machines of their own. A node killed under a running job
+starts the job's next attempt on another node while its ``retry_strategy`` allows, and otherwise
+fails the job saying so; no process of the lost node's runner is left running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from tests.server.jobs.conftest import SCRIPTS, behaviour, wait_for, wait_gone
+from tests.server.notifications._receiver import until
+from tests.server.tuning.conftest import ended, trials
+from tests.services.ray_cluster import RayCluster
+from tests.services.s3 import S3Server
+from tests.services.server_process import ServerProcess
+
+from dockyard.client.http import Client
+
+pytestmark = [pytest.mark.slow, pytest.mark.s3]
+
+_TUNING_SCRIPTS = Path(__file__).parents[2] / "server" / "tuning" / "scripts"
+
+
+class Store:
+    """The session's bucket: the server's artifact root and the jobs' code."""
+
+    def __init__(self, s3: S3Server) -> None:
+        self.s3 = s3
+        self.bucket = s3.create_bucket("ray")
+        for script in (SCRIPTS / "behaviours.py", _TUNING_SCRIPTS / "trial.py"):
+            s3.client().upload_file(str(script), self.bucket, f"code/{script.name}")
+        self.code = f"s3://{self.bucket}/code"
+
+
+@pytest.fixture(scope="module")
+def store(s3_server: S3Server) -> Store:
+    return Store(s3_server)
+
+
+@pytest.fixture(scope="module")
+def ray_server(
+    ray_cluster: RayCluster, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path_factory.mktemp("ray-server") / "home",
+        env={
+            **ray_cluster.environment(),
+            "DOCKYARD_EXECUTOR": "ray",
+            "DOCKYARD_ARTIFACT_ROOT": f"s3://{store.bucket}/dockyard",
+            "DOCKYARD_S3_ENDPOINT_URL": store.s3.endpoint_url,
+            "DOCKYARD_DATA_ROOTS": f"s3://{store.bucket}",
+            "DOCKYARD_JOB_STOP_GRACE_S": "2",
+        },
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(ray_server: ServerProcess) -> Iterator[Client]:
+    made = Client(ray_server.url, retry_for=5)
+    yield made
+    made.close()
+
+
+def _job(store: Store, name: str, mode: str, **extra: Any) -> dict[str, Any]:
+    return {**behaviour(name, mode, **extra), "source_dir": store.code}
+
+
+def _log(client: Client, name: str) -> str:
+    return client._http.get(f"/api/v1/jobs/{name}/logs").text
+
+
+def test_a_training_job_fetches_its_code_and_keeps_its_model_through_the_store(
+    client: Client, store: Store
+) -> None:
+    client.request("POST", "/api/v1/jobs/training", json=_job(store, "on-ray", "ok"))
+    job = wait_for(client, "on-ray")
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert "mode=ok started" in _log(client, "on-ray")
+    # What the job made reached the store from its node.
+    listed = store.s3.client().list_objects_v2(Bucket=store.bucket, Prefix="dockyard/")
+    keys = [o["Key"] for o in listed["Contents"]]
+    assert any(k.endswith("notes.txt") for k in keys), keys
+
+
+def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -> None:
+    client.request(
+        "POST",
+        "/api/v1/tuning-jobs",
+        json={
+            "name": "tuned-on-ray",
+            "config": {
+                "strategy": "Random",
+                "objective": {"type": "Minimize", "metric_name": "loss"},
+                "resource_limits": {"max_jobs": 3, "max_parallel_jobs": 2},
+                "parameter_ranges": {"continuous": [{"name": "x", "min_value": 0, "max_value": 1}]},
+                "random_seed": 3,
+            },
+            "training_job": {
+                "entry_point": "trial.py",
+                "source_dir": store.code,
+                "resources": {"cpus": 1},
+                "metric_definitions": [{"name": "loss", "regex": r"loss=([0-9.]+)"}],
+            },
+        },
+    )
+    job = ended(client, "tuned-on-ray")
+    assert job["status"] == "Completed", job
+    found = trials(client, "tuned-on-ray")
+    assert [t["status"] for t in found] == ["Completed"] * 3
+    best = min(found, key=lambda t: t["objective"])
+    assert job["best_trial"]["number"] == best["number"]
+
+
+def _node_of(cluster: RayCluster, job: str) -> Any:
+    """The worker node whose host actor runs job ``job``'s runner, once it runs."""
+    import ray
+
+    def placed() -> Any:
+        for actor in ray.util.list_named_actors(all_namespaces=True):
+            if actor["name"].startswith(f"dockyard-{job}-"):
+                handle = ray.get_actor(actor["name"], namespace=actor["namespace"])
+                detail = ray.get(handle.status.remote(), timeout=10)["detail"]
+                return next(n for n in cluster.workers() if n.node_id[:12] in detail)
+        return None
+
+    return until(placed, 30, f"the runner of {job} placed")
+
+
+def _pid(client: Client, name: str) -> int:
+    line = until(
+        lambda: next((x for x in _log(client, name).splitlines() if x.startswith("pid=")), None),
+        60,
+        f"{name} started",
+    )
+    return int(line.removeprefix("pid="))
+
+
+def test_a_job_whose_node_is_lost_makes_its_next_attempt_on_another_node(
+    client: Client, store: Store, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = _job(store, "node-lost", "sdk-wait", retry_strategy={"max_attempts": 2})
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    first = psutil.Process(_pid(client, "node-lost"))
+    node = _node_of(ray_cluster, "node-lost")
+    ray_cluster.remove(node)
+    wait_gone([first], timeout=30)  # the lost node's job process went with it
+    until(lambda: "attempt 2:" in _log(client, "node-lost"), 60, "the second attempt")
+    assert _node_of(ray_cluster, "node-lost") is not node
+    release.touch()
+    job = wait_for(client, "node-lost")
+    ray_cluster.add_worker()  # back to two workers for what follows
+    assert job["status"] == "Completed", job["failure_reason"]
+    restarts = [e["message"] for e in job["events"] if e["secondary_status"] == "Restarting"]
+    assert restarts == ["attempt 2 of 2: the machine running the job was lost"]
+
+
+def test_a_job_without_retries_fails_saying_its_node_was_lost(
+    client: Client, store: Store, ray_cluster: RayCluster
+) -> None:
+    client.request(
+        "POST", "/api/v1/jobs/training", json=_job(store, "node-gone", "sleep", seconds=60)
+    )
+    until(lambda: "mode=sleep started" in _log(client, "node-gone"), 60, "the job started")
+    ray_cluster.remove(_node_of(ray_cluster, "node-gone"))
+    job = wait_for(client, "node-gone", timeout=60)
+    ray_cluster.add_worker()
+    assert job["status"] == "Failed"
+    assert "its node was lost" in job["failure_reason"], job["failure_reason"]
