@@ -3,11 +3,15 @@
 The code travels by URI (``s3://``): the runners, on whichever worker node Ray placed them, fetch
 it through the store, as they would on machines of their own. A node killed under a running job
 starts the job's next attempt on another node while its ``retry_strategy`` allows, and otherwise
-fails the job saying so; no process of the lost node's runner is left running.
+fails the job saying so; no process of the lost node's runner is left running. A server whose
+Ray settings cannot work refuses to start, naming the setting.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +23,12 @@ from tests.server.notifications._receiver import until
 from tests.server.tuning.conftest import ended, trials
 from tests.services.ray_cluster import RayCluster
 from tests.services.s3 import S3Server
-from tests.services.server_process import ServerProcess
+from tests.services.server_process import ServerProcess, free_port
 
+from dockyard.api.jobs import check_executor
 from dockyard.client.http import Client
-
-pytestmark = [pytest.mark.slow, pytest.mark.s3]
+from dockyard.errors import InvalidArgument
+from dockyard.settings import Settings
 
 _TUNING_SCRIPTS = Path(__file__).parents[2] / "server" / "tuning" / "scripts"
 
@@ -79,6 +84,8 @@ def _log(client: Client, name: str) -> str:
     return client._http.get(f"/api/v1/jobs/{name}/logs").text
 
 
+@pytest.mark.slow
+@pytest.mark.s3
 def test_a_training_job_fetches_its_code_and_keeps_its_model_through_the_store(
     client: Client, store: Store
 ) -> None:
@@ -92,6 +99,8 @@ def test_a_training_job_fetches_its_code_and_keeps_its_model_through_the_store(
     assert any(k.endswith("notes.txt") for k in keys), keys
 
 
+@pytest.mark.slow
+@pytest.mark.s3
 def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -> None:
     client.request(
         "POST",
@@ -145,6 +154,8 @@ def _pid(client: Client, name: str) -> int:
     return int(line.removeprefix("pid="))
 
 
+@pytest.mark.slow
+@pytest.mark.s3
 def test_a_job_whose_node_is_lost_makes_its_next_attempt_on_another_node(
     client: Client, store: Store, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
@@ -166,6 +177,8 @@ def test_a_job_whose_node_is_lost_makes_its_next_attempt_on_another_node(
     assert restarts == ["attempt 2 of 2: the machine running the job was lost"]
 
 
+@pytest.mark.slow
+@pytest.mark.s3
 def test_a_job_without_retries_fails_saying_its_node_was_lost(
     client: Client, store: Store, ray_cluster: RayCluster
 ) -> None:
@@ -178,3 +191,45 @@ def test_a_job_without_retries_fails_saying_its_node_was_lost(
     ray_cluster.add_worker()
     assert job["status"] == "Failed"
     assert "its node was lost" in job["failure_reason"], job["failure_reason"]
+
+
+# -- settings the executor refuses, before a server starts ---------------------------------------
+
+
+def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    variables.update(DOCKYARD_HOME=str(tmp_path / "home"), DOCKYARD_EXECUTOR="ray", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_server_without_a_ray_address_says_which_setting_is_missing(tmp_path: Path) -> None:
+    done = _serve(tmp_path)
+    assert done.returncode == 1
+    assert "needs DOCKYARD_RAY_ADDRESS" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_server_refuses_a_ray_address_where_nothing_answers(tmp_path: Path) -> None:
+    done = _serve(tmp_path, DOCKYARD_RAY_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert done.returncode == 1
+    assert "DOCKYARD_RAY_ADDRESS=127.0.0.1:" in done.stderr
+    assert "no Ray cluster answers there" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_without_ray_the_executor_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
+    settings = Settings(home=tmp_path, executor="ray", ray_address="127.0.0.1:6379")
+    with pytest.raises(InvalidArgument) as caught:
+        check_executor(settings)
+    assert caught.value.field == "executor"
+    assert "pip install 'dockyard[ray]'" in caught.value.message

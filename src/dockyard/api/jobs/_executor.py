@@ -39,6 +39,7 @@ __all__ = [
     "Handle",
     "Launch",
     "RunnerStatus",
+    "check_executor",
     "load_executor",
     "runner_command",
     "runner_environment",
@@ -123,6 +124,21 @@ def load_executor(settings: Settings) -> Executor:
     factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
     executor: Executor = factory(settings)
     return executor
+
+
+def check_executor(settings: Settings) -> None:
+    """Refuse settings the executor cannot work with, before a server starts: an unknown name,
+    or what the executor's own ``check(settings)`` (when it has one) refuses. Starts nothing.
+
+    Raises:
+        DockyardError: What is wrong, naming the setting in ``field``.
+    """
+    from dockyard.plugins import EXECUTORS, load
+
+    factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
+    check = getattr(factory, "check", None)
+    if check is not None:
+        check(settings)
 
 
 def runner_command(python: str, folder: Path) -> list[str]:

@@ -41,7 +41,7 @@ from dockyard.settings import Settings
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["RayExecutor", "connect"]
+__all__ = ["RayExecutor", "check", "connect"]
 
 _CONNECT_TIMEOUT_S = 5.0
 _ANSWER_S = 0.5  # how long a status call waits for a host before calling it still running
@@ -57,24 +57,10 @@ def connect(settings: Settings) -> ModuleType:
             setting).
         Unavailable: Nothing answers at the address.
     """
-    try:
-        import ray
-    except ImportError as exc:
-        raise InvalidArgument(
-            f"DOCKYARD_EXECUTOR=ray needs Ray on the server and on every node of the cluster: "
-            f"pip install 'dockyard[ray]' ({exc})",
-            field="executor",
-        ) from None
+    ray = check(settings)
     if ray.is_initialized():  # this process is already a driver of a cluster
         return ray
     address = settings.ray_address
-    if not address:
-        raise InvalidArgument(
-            "DOCKYARD_EXECUTOR=ray needs DOCKYARD_RAY_ADDRESS: the host:port of the Ray "
-            "cluster's head (its GCS, port 6379 by default), or auto",
-            field="ray_address",
-        )
-    _probe(address)
     try:
         ray.init(
             address=address,
@@ -87,6 +73,28 @@ def connect(settings: Settings) -> ModuleType:
             f"DOCKYARD_RAY_ADDRESS={address}: could not join the Ray cluster there: {exc}",
             field="ray_address",
         ) from None
+    return ray
+
+
+def check(settings: Settings) -> ModuleType:
+    """Ray, once it imports and something listens at ``settings.ray_address`` (see
+    :func:`connect` for what is raised); joins nothing."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise InvalidArgument(
+            f"DOCKYARD_EXECUTOR=ray needs Ray on the server and on every node of the cluster: "
+            f"pip install 'dockyard[ray]' ({exc})",
+            field="executor",
+        ) from None
+    address = settings.ray_address
+    if not address:
+        raise InvalidArgument(
+            "DOCKYARD_EXECUTOR=ray needs DOCKYARD_RAY_ADDRESS: the host:port of the Ray "
+            "cluster's head (its GCS, port 6379 by default), or auto",
+            field="ray_address",
+        )
+    _probe(address)
     return ray
 
 
@@ -113,6 +121,7 @@ class RayExecutor:
     """Runners as Ray actors on a cluster (see the module docstring)."""
 
     name = "ray"
+    check = staticmethod(check)
 
     def __init__(self, settings: Settings) -> None:
         self._ray = connect(settings)
