@@ -130,6 +130,23 @@ def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -
     assert job["best_trial"]["number"] == best["number"]
 
 
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_restarted_server_finds_its_jobs_runner_on_the_cluster_again(
+    client: Client, store: Store, ray_server: ServerProcess, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = _job(store, "across-restart", "sdk-wait")
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    _pid(client, "across-restart")
+    ray_server.kill()
+    ray_server.start()
+    release.touch()
+    job = wait_for(client, "across-restart")
+    assert job["status"] == "Completed", job["failure_reason"]
+
+
 def _node_of(cluster: RayCluster, job: str) -> Any:
     """The worker node whose host actor runs job ``job``'s runner, once it runs."""
     import ray

@@ -185,10 +185,15 @@ class RayExecutor:
             return None
 
     def _record(self, handle: Handle) -> dict[str, Any] | None:
-        ledger = self._ray.get_actor(LEDGER, namespace=handle["namespace"])
-        record: dict[str, Any] | None = self._ray.get(
-            ledger.get.remote(handle["actor"]), timeout=_CALL_TIMEOUT_S
-        )
+        """What the ended runner left; None when the ledger has nothing (or is gone with a
+        cluster that was started again)."""
+        try:
+            ledger = self._ray.get_actor(LEDGER, namespace=handle["namespace"])
+            record: dict[str, Any] | None = self._ray.get(
+                ledger.get.remote(handle["actor"]), timeout=_CALL_TIMEOUT_S
+            )
+        except (ValueError, self._ray.exceptions.RayError):
+            return None
         return record
 
     def status(self, handle: Handle) -> RunnerStatus:
