@@ -132,6 +132,18 @@ def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -
 
 @pytest.mark.slow
 @pytest.mark.s3
+def test_a_job_asking_more_memory_than_any_node_has_fails_at_once(
+    client: Client, store: Store
+) -> None:
+    spec = _job(store, "too-big", "ok", resources={"memory_mb": 4_000_000})
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    job = wait_for(client, "too-big", timeout=30)
+    assert job["status"] == "Failed"
+    assert "no node of the Ray cluster has the 4000000 MB" in job["failure_reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.s3
 def test_a_restarted_server_finds_its_jobs_runner_on_the_cluster_again(
     client: Client, store: Store, ray_server: ServerProcess, tmp_path: Path
 ) -> None:

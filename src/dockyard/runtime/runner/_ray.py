@@ -47,6 +47,7 @@ _CONNECT_TIMEOUT_S = 5.0
 _ANSWER_S = 0.5  # how long a status call waits for a host before calling it still running
 _CALL_TIMEOUT_S = 10.0
 _CAPACITY_TTL_S = 1.0
+_PENDING_KEPT = 1000
 
 
 def connect(settings: Settings) -> ModuleType:
@@ -165,6 +166,13 @@ class RayExecutor:
         }
         if launch["memory_mb"]:
             options["memory"] = launch["memory_mb"] * 1024 * 1024
+            most = self._largest("memory")
+            if most and options["memory"] > most:
+                # Ray would keep it waiting for a node that never comes.
+                raise OSError(
+                    f"no node of the Ray cluster has the {launch['memory_mb']} MB the job asks "
+                    f"for (resources.memory_mb); the largest has {most // 2**20:.0f} MB"
+                )
         try:
             self._host.options(**options).remote(name, env, self._namespace)
         except (self._ray.exceptions.RayError, ValueError, ConnectionError) as exc:
@@ -174,9 +182,13 @@ class RayExecutor:
     def _fitting(self, cpus: float) -> float:
         """``cpus``, or the most one node has when that is less: a job runs on one node, and
         the server sizes some jobs (a transform's workers) by the whole cluster's CPUs."""
-        nodes = [n["Resources"].get("CPU", 0.0) for n in self._ray.nodes() if n["Alive"]]
-        largest = float(max(nodes, default=0.0))
+        largest = self._largest("CPU")
         return min(cpus, largest) if largest > 0 else cpus
+
+    def _largest(self, resource: str) -> float:
+        """The most of ``resource`` one live node has (0 when none has any)."""
+        found = [n["Resources"].get(resource, 0.0) for n in self._ray.nodes() if n["Alive"]]
+        return float(max(found, default=0.0))
 
     def _actor(self, handle: Handle) -> Any:
         try:
@@ -206,6 +218,8 @@ class RayExecutor:
             if not ready:
                 # Being placed, starting, or on a node Ray has not given up on yet.
                 self._pending[name] = ref
+                while len(self._pending) > _PENDING_KEPT:  # of jobs that ended meanwhile
+                    self._pending.pop(next(iter(self._pending)))
                 return {"running": True, "exit_code": None, "detail": f"{name} not answering yet"}
             try:
                 status: RunnerStatus = self._ray.get(ref)
