@@ -119,6 +119,7 @@ class RunnerHost:
                 stderr=subprocess.STDOUT,
                 close_fds=True,
             )
+        self._ended: dict[str, Any] | None = None  # what the runner left, once it has ended
         threading.Thread(target=self._wait, name="runner-exit", daemon=True).start()
 
     def status(self) -> RunnerStatus:
@@ -131,6 +132,9 @@ class RunnerHost:
 
     def logs(self, limit: int) -> str:
         """The last ``limit`` characters the runner wrote."""
+        if self._ended is not None:  # its folder may be gone already
+            tail = str(self._ended["tail"])
+            return tail[-limit:] if limit > 0 else ""
         return _tail(self.log, limit)
 
     def stop(self) -> None:
@@ -147,6 +151,7 @@ class RunnerHost:
             "tail": _tail(self.log, _TAIL_BYTES),
             "detail": f"runner pid {self.proc.pid} on Ray node {self.node[:12]} exited",
         }
+        self._ended = record
         try:
             ray.get(self._ledger.ended.remote(self.name, record))
         finally:
