@@ -17,6 +17,7 @@ from dockyard.settings import Settings
 pytest_plugins = [
     "tests.services.live_server",
     "tests.services.postgres",
+    "tests.services.ray_cluster",
     "tests.services.s3",
 ]
 

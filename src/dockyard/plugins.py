@@ -27,7 +27,10 @@ __all__ = ["EXECUTORS", "JOB_KINDS", "RUNNER_KINDS", "WORKER_LAUNCHERS", "load",
 
 Table = tuple[tuple[str, str], ...]
 
-EXECUTORS: Table = (("local", "dockyard.runtime.runner._local:LocalExecutor"),)
+EXECUTORS: Table = (
+    ("local", "dockyard.runtime.runner._local:LocalExecutor"),
+    ("ray", "dockyard.runtime.runner._ray:RayExecutor"),
+)
 WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),)
 JOB_KINDS: Table = (
     ("training", "dockyard.server.jobs._kinds:TRAINING"),

@@ -62,8 +62,31 @@ class Settings(BaseSettings):
     )
     executor: str = Field(
         default="local",
-        description="what runs jobs' runners: local (processes on this machine), or an "
-        "out-of-tree executor as package.module:Class",
+        description="what runs jobs' runners: local (processes on this machine), ray (a Ray "
+        "cluster, DOCKYARD_RAY_ADDRESS), or an out-of-tree executor as package.module:Class",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="the Ray cluster the ray executor runs jobs on (host:port of its head's "
+        "GCS, or auto); required with DOCKYARD_EXECUTOR=ray",
+    )
+    ray_namespace: str = Field(
+        default="dockyard",
+        min_length=1,
+        max_length=64,
+        description="the Ray namespace of the ray executor's actors: one per Dockyard server "
+        "sharing a cluster",
+    )
+    ray_server_url: str | None = Field(
+        default=None,
+        description="the URL runners on the Ray cluster reach this server at; default the "
+        "address it binds (reachable from other machines only when it binds one they see)",
+    )
+    ray_env: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["AWS_*"],
+        description="variables of the server's environment passed to runners on the Ray "
+        "cluster, as names or shell patterns (the store's credentials); comma-separated or a "
+        "JSON list",
     )
     executor_cpus: float | None = Field(
         default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
@@ -284,6 +307,7 @@ class Settings(BaseSettings):
         "data_roots",
         "job_env",
         "executor_preload",
+        "ray_env",
         mode="before",
     )
     @classmethod

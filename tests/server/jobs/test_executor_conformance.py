@@ -4,7 +4,9 @@ Every executor passes these. The server here runs the isolated executor
 (:mod:`tests.server.jobs.isolated_executor`): each runner sees an empty folder where the server's
 home is, works in a work root of its own, and cannot be signalled, so whatever a job needs it gets
 through the API and the artifact store (kept outside the server's home), as a runner on
-another machine would.
+another machine would. The same tests run against a server whose executor is Ray, on a cluster of
+three nodes (``tests/services/ray_cluster.py``), where each runner works in a temporary folder of
+the node Ray placed it on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from tests.server.jobs.conftest import behaviour, data_roots, wait_for
 from tests.server.jobs.isolated_executor import IsolatedExecutor
+from tests.services.ray_cluster import RayCluster
 from tests.services.server_process import ServerProcess
 
 from dockyard.api.jobs import Executor
@@ -37,36 +40,39 @@ _ISOLATED = "tests.server.jobs.isolated_executor:IsolatedExecutor"
 
 
 class Places:
-    """Where the isolated server keeps things: its home, the store, its runners' work root."""
+    """Where the server keeps things: its home, the store, its runners' work root (the
+    isolated executor's; Ray's runners work in temporary folders of their nodes)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, executor: str) -> None:
         self.home = root / "home"
         self.store = root / "store"
         self.work = root / "work"
+        self.executor = executor
 
 
-@pytest.fixture(scope="module")
-def places(tmp_path_factory: pytest.TempPathFactory) -> Places:
-    return Places(tmp_path_factory.mktemp("isolated"))
+@pytest.fixture(scope="module", params=["isolated", "ray"])
+def places(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Places:
+    return Places(tmp_path_factory.mktemp(request.param), request.param)
 
 
 @pytest.fixture(scope="module")
 def isolated_server(
-    places: Places, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, places: Places, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        places.home,
-        env={
-            "DOCKYARD_EXECUTOR": _ISOLATED,
-            "DOCKYARD_EXECUTOR_CPUS": "2",
-            "DOCKYARD_WORK_ROOT": str(places.work),
-            "DOCKYARD_ARTIFACT_ROOT": str(places.store),
-            "DOCKYARD_JOB_STOP_GRACE_S": "2",
-            "DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory),
-            # The server imports the test executor by its dotted path.
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")])),
-        },
-    )
+    env = {
+        "DOCKYARD_EXECUTOR": _ISOLATED,
+        "DOCKYARD_EXECUTOR_CPUS": "2",
+        "DOCKYARD_WORK_ROOT": str(places.work),
+        "DOCKYARD_ARTIFACT_ROOT": str(places.store),
+        "DOCKYARD_JOB_STOP_GRACE_S": "2",
+        "DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory),
+        # The server imports the test executor by its dotted path.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")])),
+    }
+    if places.executor == "ray":
+        cluster: RayCluster = request.getfixturevalue("ray_cluster")
+        env.update(cluster.environment(), DOCKYARD_EXECUTOR="ray")
+    server = ServerProcess(places.home, env=env)
     server.start()
     yield server
     server.stop()
@@ -91,14 +97,18 @@ def test_a_training_job_runs_with_nothing_of_the_servers_disk(
     assert job["status"] == "Completed", job["failure_reason"]
     steps = [e["secondary_status"] for e in job["events"]]
     assert steps == ["Pending", "Starting", "Downloading", "Training", "Uploading", "Completed"]
-    assert (places.work / "apart" / ".home").is_dir()  # the isolated executor ran it
     # The job's output reached the server through the API, into the store.
     assert "mode=ok started" in _log(client, "apart")
     run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
     assert run["info"]["status"] == "FINISHED"
-    # The runner worked in its own root; the server's home holds no trace of the job's folder.
-    assert (places.work / "apart" / ".dockyard" / "output.log").is_file()
+    # The server's home holds no trace of the job's folder.
     assert not (places.home / "jobs" / "apart").exists()
+    if places.executor == "ray":
+        assert not places.work.exists()  # the runner worked on its Ray node
+        return
+    assert (places.work / "apart" / ".home").is_dir()  # the isolated executor ran it
+    # The runner worked in its own root.
+    assert (places.work / "apart" / ".dockyard" / "output.log").is_file()
     # And it could not have read the server's home: it saw an empty folder there.
     runner_output = (places.work / "apart" / ".dockyard" / "runner.log").read_text()
     assert "could not start" not in runner_output
@@ -107,6 +117,10 @@ def test_a_training_job_runs_with_nothing_of_the_servers_disk(
 def test_the_jobs_code_sees_an_empty_folder_where_the_servers_home_is(
     client: Client, places: Places
 ) -> None:
+    if places.executor != "isolated":
+        pytest.skip(
+            "Ray's nodes on this one machine share its disk; only the isolated executor hides it"
+        )
     secret = places.home / "secret.txt"
     secret.write_text("the server's own")
     client.request(
@@ -151,7 +165,7 @@ def test_a_stop_reaches_the_runner_through_the_api(client: Client) -> None:
     while "started" not in _log(client, "apart-stop"):
         assert time.monotonic() < deadline, "the job did not start"
         time.sleep(0.1)
-    # This executor cannot signal its runners: the stop travels in the answer to a report.
+    # The isolated executor cannot signal its runners: the stop travels in the answer to a report.
     assert client.request("POST", "/api/v1/jobs/apart-stop/stop")["status"] == "Stopping"
     job = wait_for(client, "apart-stop", timeout=30)
     assert job["status"] == "Stopped"
@@ -194,9 +208,20 @@ def test_a_runner_token_alone_reports_a_jobs_status(client: Client) -> None:
 # -- the contract itself, for every executor ------------------------------------------------------
 
 
-@pytest.fixture(params=["local", _ISOLATED])
+_NAMES = {"local": "local", _ISOLATED: "isolated", "ray": "ray"}
+
+
+@pytest.fixture(params=list(_NAMES))
 def executor(request: pytest.FixtureRequest, tmp_path: Path) -> Executor:
-    settings = Settings(home=tmp_path / "home", work_root=tmp_path / "work", executor=request.param)
+    ray_address = None
+    if request.param == "ray":
+        ray_address = request.getfixturevalue("ray_cluster").address
+    settings = Settings(
+        home=tmp_path / "home",
+        work_root=tmp_path / "work",
+        executor=request.param,
+        ray_address=ray_address,
+    )
     settings.home.mkdir()
     return load_executor(settings)
 
@@ -212,9 +237,11 @@ def _launch(server: str, job: str) -> Launch:
     }
 
 
-def test_the_executors_are_chosen_by_name(executor: Executor) -> None:
-    assert isinstance(executor, LocalExecutor)
-    assert executor.name in ("local", "isolated")
+def test_the_executors_are_chosen_by_name(
+    executor: Executor, request: pytest.FixtureRequest
+) -> None:
+    assert executor.name == _NAMES[request.node.callspec.params["executor"]]
+    assert isinstance(executor, LocalExecutor) == (executor.name != "ray")
     assert isinstance(executor, IsolatedExecutor) == (executor.name == "isolated")
 
 

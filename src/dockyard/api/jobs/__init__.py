@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         SecondaryStatus,
     )
     from dockyard.api.jobs._executor import (
+        RUNNER_ATTEMPT,
         RUNNER_CACHE,
         RUNNER_JOB,
         RUNNER_SERVER,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         Handle,
         Launch,
         RunnerStatus,
+        check_executor,
         load_executor,
         runner_command,
         runner_environment,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_TYPES",
+    "RUNNER_ATTEMPT",
     "RUNNER_CACHE",
     "RUNNER_JOB",
     "RUNNER_SERVER",
@@ -89,6 +92,7 @@ __all__ = [
     "TagKey",
     "TrainingJobSpec",
     "TransformJobSpec",
+    "check_executor",
     "check_readable",
     "chown_tree",
     "close_folder",
@@ -124,6 +128,7 @@ __getattr__, __dir__ = exports(
         "LogAppended": "._entities",
         "MetricDefinition": "._spec",
         "OutputConfig": "._spec",
+        "RUNNER_ATTEMPT": "._executor",
         "RUNNER_CACHE": "._executor",
         "RUNNER_JOB": "._executor",
         "RUNNER_SERVER": "._executor",
@@ -144,6 +149,7 @@ __getattr__, __dir__ = exports(
         "copy_local": "._uris",
         "hand_over": "._user",
         "instance_type": "._instances",
+        "check_executor": "._executor",
         "load_executor": "._executor",
         "local_path": "._uris",
         "resolve_job_user": "._user",

@@ -23,12 +23,13 @@ Executors are chosen by name (``DOCKYARD_EXECUTOR``) from :data:`dockyard.plugin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from dockyard.settings import Settings
 
 __all__ = [
+    "RUNNER_ATTEMPT",
     "RUNNER_CACHE",
     "RUNNER_JOB",
     "RUNNER_SERVER",
@@ -38,6 +39,7 @@ __all__ = [
     "Handle",
     "Launch",
     "RunnerStatus",
+    "check_executor",
     "load_executor",
     "runner_command",
     "runner_environment",
@@ -48,6 +50,9 @@ RUNNER_SERVER = "DOCKYARD_RUNNER_SERVER"
 RUNNER_JOB = "DOCKYARD_RUNNER_JOB"
 RUNNER_TOKEN = "DOCKYARD_RUNNER_TOKEN"
 RUNNER_CACHE = "DOCKYARD_RUNNER_CACHE"
+#: Set by an executor that starts a job's runner again after its machine was lost: the attempt
+#: the new runner makes (it counts against the job's ``retry_strategy.max_attempts``).
+RUNNER_ATTEMPT = "DOCKYARD_RUNNER_ATTEMPT"
 
 Handle = dict[str, Any]
 """What :meth:`Executor.submit` returns: JSON-able, the executor's own business."""
@@ -62,6 +67,9 @@ class Launch(TypedDict):
     token: str | None  # the runner's token; None on a server without accounts
     cpus: float
     memory_mb: int | None
+    # How many times the job may run in all (its retry_strategy): an executor that can start a
+    # runner again elsewhere when its machine is lost does so at most attempts - 1 times.
+    attempts: NotRequired[int]
 
 
 class RunnerStatus(TypedDict):
@@ -116,6 +124,21 @@ def load_executor(settings: Settings) -> Executor:
     factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
     executor: Executor = factory(settings)
     return executor
+
+
+def check_executor(settings: Settings) -> None:
+    """Refuse settings the executor cannot work with, before a server starts: an unknown name,
+    or what the executor's own ``check(settings)`` (when it has one) refuses. Starts nothing.
+
+    Raises:
+        DockyardError: What is wrong, naming the setting in ``field``.
+    """
+    from dockyard.plugins import EXECUTORS, load
+
+    factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
+    check = getattr(factory, "check", None)
+    if check is not None:
+        check(settings)
 
 
 def runner_command(python: str, folder: Path) -> list[str]:

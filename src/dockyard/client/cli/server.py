@@ -64,12 +64,13 @@ def server(
     os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
     from pydantic import ValidationError
 
-    from dockyard.api.jobs import resolve_job_user
+    from dockyard.api.jobs import check_executor, resolve_job_user
     from dockyard.errors import DockyardError
 
     try:
         settings = Settings()
         resolve_job_user(settings.job_user)  # refused here, before anything starts
+        check_executor(settings)
     except ValidationError as exc:
         raise click.ClickException(f"invalid DOCKYARD_* setting: {exc}") from exc
     except DockyardError as exc:

@@ -140,8 +140,9 @@ class LocalExecutor:
             if code is not None:
                 self.zygote.forget(pid)
                 return {"running": False, "exit_code": code, "detail": f"pid {pid} exited"}
-            if self.zygote.pid is not None and _zombie(pid):
-                # Ended, and its exit code is on its way from the warm process that reaps it.
+            if self.zygote.reaps(pid) and (_zombie(pid) or not psutil.pid_exists(pid)):
+                # Ended, and its exit code is on its way from the warm process that reaps it
+                # (or has reaped it: the message may still be in the pipe).
                 return {"running": True, "exit_code": None, "detail": f"pid {pid} ending"}
         child = self._children.get(pid)
         if child is not None:

@@ -30,7 +30,15 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.api.jobs import RUNNER_CACHE, RUNNER_JOB, RUNNER_SERVER, RUNNER_TOKEN, JobDir, JobUser
+from dockyard.api.jobs import (
+    RUNNER_ATTEMPT,
+    RUNNER_CACHE,
+    RUNNER_JOB,
+    RUNNER_SERVER,
+    RUNNER_TOKEN,
+    JobDir,
+    JobUser,
+)
 from dockyard.client.http import Client, SocketTransport, routes
 from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
@@ -84,6 +92,8 @@ class Runner:
             "warm_modules": str(cache / LEARNED_FILE),
         }
         self.spec: dict[str, Any] = launch["spec"]
+        # A runner started again after its machine was lost goes on with the job's attempts.
+        self.first_attempt = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
         self.stop_requested = threading.Event()
         self.tail: deque[str] = deque(maxlen=_TAIL_LINES)
         self.metrics: Any = None  # a MetricParser, built lazily (it imports the HTTP client)
@@ -130,7 +140,10 @@ class Runner:
         retry = self.spec.get("retry_strategy") or {"max_attempts": 1}
         max_attempts = int(retry["max_attempts"])
         outcome = _Outcome("failed", "no attempt ran")
-        for attempt in range(1, max_attempts + 1):
+        first = self.first_attempt
+        if first > 1:
+            outcome.message = "the machine running the job was lost"
+        for attempt in range(first, max_attempts + 1):
             if self._stop_seen():
                 return _Outcome("stopped", "stopped by request")
             if attempt > 1:

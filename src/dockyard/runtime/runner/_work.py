@@ -69,13 +69,13 @@ class TrainingWork:
         from dockyard.runtime.runner._prepare import prepare, restore_checkpoints
 
         runner = self._runner
-        if attempt == 1:
+        if attempt == runner.first_attempt:  # a fresh folder (a later attempt after a lost node)
             runner.events.emit("Downloading")
             prepare(runner.dir, runner.spec, runner.job)
             self._own_environment()
             if runner.user is not None:
                 hand_over(runner.dir, runner.user)
-            return
+            return  # the checkpoints were restored with the rest
         restore_checkpoints(runner.dir, runner.spec, runner.job)
         if runner.user is not None:
             chown_tree(runner.dir.checkpoints, runner.user)  # restored fresh, by the runner

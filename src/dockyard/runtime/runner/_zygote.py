@@ -88,6 +88,7 @@ class Zygote:
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._exits: dict[int, int] = {}
         self._children: set[int] = set()
+        self._forked_by: dict[int, int] = {}  # child -> the warm process that forked it
         self._refused: str | None = None  # why the warm process will not fork (it never will)
 
     @property
@@ -156,6 +157,7 @@ class Zygote:
                 raise OSError(error)
             pid = int(reply["pid"])
             self._children.add(pid)
+            self._forked_by[pid] = proc.pid
             return pid
 
     def _discard(self, proc: subprocess.Popen[bytes]) -> None:
@@ -171,6 +173,12 @@ class Zygote:
         """Whether ``pid`` was forked by a warm process of this server."""
         return pid in self._children
 
+    def reaps(self, pid: int) -> bool:
+        """Whether child ``pid`` was forked by the warm process running now, which reports its
+        exit code once it has reaped it (a replaced warm process's children are not reaped)."""
+        forked_by = self._forked_by.get(pid)
+        return forked_by is not None and forked_by == self.pid
+
     def exit_code(self, pid: int) -> int | None:
         """The exit code of child ``pid`` once its warm process reaped it."""
         return self._exits.get(pid)
@@ -178,6 +186,7 @@ class Zygote:
     def forget(self, pid: int) -> None:
         """Drop what is known of child ``pid`` (its end has been reported)."""
         self._children.discard(pid)
+        self._forked_by.pop(pid, None)
         self._exits.pop(pid, None)
 
     def close(self) -> None:

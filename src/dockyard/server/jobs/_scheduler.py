@@ -150,6 +150,7 @@ class Scheduler(BackgroundLoop):
                     "token": token,
                     "cpus": float(row.cpus),
                     "memory_mb": (spec.get("resources") or {}).get("memory_mb"),
+                    "attempts": int((spec.get("retry_strategy") or {}).get("max_attempts", 1)),
                 }
             )
         except OSError as exc:

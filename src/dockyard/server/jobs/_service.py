@@ -578,6 +578,9 @@ class JobService:
             if status not in (JobStatus.IN_PROGRESS, JobStatus.STOPPING):
                 raise Conflict(f"job {row.name!r} is {status.value}: it has no runner to launch")
             token = self._mint(conn, row, runner=False)
+            # Each runner reports from a fresh outbox: one started again (on another machine,
+            # after its own was lost) numbers its events from the start.
+            self._repo.update(conn, row.job_id, events_offset=0)
         user = self._job_user
         spec = orjson.loads(row.spec)
         if row.parameters and self.params is not None:

@@ -1,0 +1,264 @@
+"""Jobs of a server whose executor is Ray, on a three-node cluster with SeaweedFS as the store.
+
+The code travels by URI (``s3://``): the runners, on whichever worker node Ray placed them, fetch
+it through the store, as they would on machines of their own. A node killed under a running job
+starts the job's next attempt on another node while its ``retry_strategy`` allows, and otherwise
+fails the job saying so; no process of the lost node's runner is left running. A server whose
+Ray settings cannot work refuses to start, naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from tests.server.jobs.conftest import SCRIPTS, behaviour, wait_for, wait_gone
+from tests.server.notifications._receiver import until
+from tests.server.tuning.conftest import ended, trials
+from tests.services.ray_cluster import RayCluster
+from tests.services.s3 import S3Server
+from tests.services.server_process import ServerProcess, free_port
+
+from dockyard.api.jobs import check_executor
+from dockyard.client.http import Client
+from dockyard.errors import InvalidArgument
+from dockyard.settings import Settings
+
+_TUNING_SCRIPTS = Path(__file__).parents[2] / "server" / "tuning" / "scripts"
+
+
+class Store:
+    """The session's bucket: the server's artifact root and the jobs' code."""
+
+    def __init__(self, s3: S3Server) -> None:
+        self.s3 = s3
+        self.bucket = s3.create_bucket("ray")
+        for script in (SCRIPTS / "behaviours.py", _TUNING_SCRIPTS / "trial.py"):
+            s3.client().upload_file(str(script), self.bucket, f"code/{script.name}")
+        self.code = f"s3://{self.bucket}/code"
+
+
+@pytest.fixture(scope="module")
+def store(s3_server: S3Server) -> Store:
+    return Store(s3_server)
+
+
+@pytest.fixture(scope="module")
+def ray_server(
+    ray_cluster: RayCluster, store: Store, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path_factory.mktemp("ray-server") / "home",
+        env={
+            **ray_cluster.environment(),
+            "DOCKYARD_EXECUTOR": "ray",
+            "DOCKYARD_ARTIFACT_ROOT": f"s3://{store.bucket}/dockyard",
+            "DOCKYARD_S3_ENDPOINT_URL": store.s3.endpoint_url,
+            "DOCKYARD_DATA_ROOTS": f"s3://{store.bucket}",
+            "DOCKYARD_JOB_STOP_GRACE_S": "2",
+        },
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(ray_server: ServerProcess) -> Iterator[Client]:
+    made = Client(ray_server.url, retry_for=5)
+    yield made
+    made.close()
+
+
+def _job(store: Store, name: str, mode: str, **extra: Any) -> dict[str, Any]:
+    return {**behaviour(name, mode, **extra), "source_dir": store.code}
+
+
+def _log(client: Client, name: str) -> str:
+    return client._http.get(f"/api/v1/jobs/{name}/logs").text
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_training_job_fetches_its_code_and_keeps_its_model_through_the_store(
+    client: Client, store: Store
+) -> None:
+    client.request("POST", "/api/v1/jobs/training", json=_job(store, "on-ray", "ok"))
+    job = wait_for(client, "on-ray")
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert "mode=ok started" in _log(client, "on-ray")
+    # What the job made reached the store from its node.
+    listed = store.s3.client().list_objects_v2(Bucket=store.bucket, Prefix="dockyard/")
+    keys = [o["Key"] for o in listed["Contents"]]
+    assert any(k.endswith("notes.txt") for k in keys), keys
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -> None:
+    client.request(
+        "POST",
+        "/api/v1/tuning-jobs",
+        json={
+            "name": "tuned-on-ray",
+            "config": {
+                "strategy": "Random",
+                "objective": {"type": "Minimize", "metric_name": "loss"},
+                "resource_limits": {"max_jobs": 3, "max_parallel_jobs": 2},
+                "parameter_ranges": {"continuous": [{"name": "x", "min_value": 0, "max_value": 1}]},
+                "random_seed": 3,
+            },
+            "training_job": {
+                "entry_point": "trial.py",
+                "source_dir": store.code,
+                "resources": {"cpus": 1},
+                "metric_definitions": [{"name": "loss", "regex": r"loss=([0-9.]+)"}],
+            },
+        },
+    )
+    job = ended(client, "tuned-on-ray")
+    assert job["status"] == "Completed", job
+    found = trials(client, "tuned-on-ray")
+    assert [t["status"] for t in found] == ["Completed"] * 3
+    best = min(found, key=lambda t: t["objective"])
+    assert job["best_trial"]["number"] == best["number"]
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_job_asking_more_memory_than_any_node_has_fails_at_once(
+    client: Client, store: Store
+) -> None:
+    spec = _job(store, "too-big", "ok", resources={"memory_mb": 4_000_000})
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    job = wait_for(client, "too-big", timeout=30)
+    assert job["status"] == "Failed"
+    assert "no node of the Ray cluster has the 4000000 MB" in job["failure_reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_restarted_server_finds_its_jobs_runner_on_the_cluster_again(
+    client: Client, store: Store, ray_server: ServerProcess, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = _job(store, "across-restart", "sdk-wait")
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    _pid(client, "across-restart")
+    ray_server.kill()
+    ray_server.start()
+    release.touch()
+    job = wait_for(client, "across-restart")
+    assert job["status"] == "Completed", job["failure_reason"]
+
+
+def _node_of(cluster: RayCluster, job: str) -> Any:
+    """The worker node whose host actor runs job ``job``'s runner, once it runs."""
+    import ray
+
+    def placed() -> Any:
+        for actor in ray.util.list_named_actors(all_namespaces=True):
+            if actor["name"].startswith(f"dockyard-{job}-"):
+                handle = ray.get_actor(actor["name"], namespace=actor["namespace"])
+                detail = ray.get(handle.status.remote(), timeout=10)["detail"]
+                return next(n for n in cluster.workers() if n.node_id[:12] in detail)
+        return None
+
+    return until(placed, 30, f"the runner of {job} placed")
+
+
+def _pid(client: Client, name: str) -> int:
+    line = until(
+        lambda: next((x for x in _log(client, name).splitlines() if x.startswith("pid=")), None),
+        60,
+        f"{name} started",
+    )
+    return int(line.removeprefix("pid="))
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_job_whose_node_is_lost_makes_its_next_attempt_on_another_node(
+    client: Client, store: Store, ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    release = tmp_path / "release"
+    spec = _job(store, "node-lost", "sdk-wait", retry_strategy={"max_attempts": 2})
+    spec["hyperparameters"]["release"] = str(release)
+    client.request("POST", "/api/v1/jobs/training", json=spec)
+    first = psutil.Process(_pid(client, "node-lost"))
+    node = _node_of(ray_cluster, "node-lost")
+    ray_cluster.remove(node)
+    wait_gone([first], timeout=30)  # the lost node's job process went with it
+    until(lambda: "attempt 2:" in _log(client, "node-lost"), 60, "the second attempt")
+    assert _node_of(ray_cluster, "node-lost") is not node
+    release.touch()
+    job = wait_for(client, "node-lost")
+    ray_cluster.add_worker()  # back to two workers for what follows
+    assert job["status"] == "Completed", job["failure_reason"]
+    restarts = [e["message"] for e in job["events"] if e["secondary_status"] == "Restarting"]
+    assert restarts == ["attempt 2 of 2: the machine running the job was lost"]
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_job_without_retries_fails_saying_its_node_was_lost(
+    client: Client, store: Store, ray_cluster: RayCluster
+) -> None:
+    client.request(
+        "POST", "/api/v1/jobs/training", json=_job(store, "node-gone", "sleep", seconds=60)
+    )
+    until(lambda: "mode=sleep started" in _log(client, "node-gone"), 60, "the job started")
+    ray_cluster.remove(_node_of(ray_cluster, "node-gone"))
+    job = wait_for(client, "node-gone", timeout=60)
+    ray_cluster.add_worker()
+    assert job["status"] == "Failed"
+    assert "its node was lost" in job["failure_reason"], job["failure_reason"]
+
+
+# -- settings the executor refuses, before a server starts ---------------------------------------
+
+
+def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    variables.update(DOCKYARD_HOME=str(tmp_path / "home"), DOCKYARD_EXECUTOR="ray", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_server_without_a_ray_address_says_which_setting_is_missing(tmp_path: Path) -> None:
+    done = _serve(tmp_path)
+    assert done.returncode == 1
+    assert "needs DOCKYARD_RAY_ADDRESS" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_server_refuses_a_ray_address_where_nothing_answers(tmp_path: Path) -> None:
+    done = _serve(tmp_path, DOCKYARD_RAY_ADDRESS=f"127.0.0.1:{free_port()}")
+    assert done.returncode == 1
+    assert "DOCKYARD_RAY_ADDRESS=127.0.0.1:" in done.stderr
+    assert "no Ray cluster answers there" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_without_ray_the_executor_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if not installed
+    settings = Settings(home=tmp_path, executor="ray", ray_address="127.0.0.1:6379")
+    with pytest.raises(InvalidArgument) as caught:
+        check_executor(settings)
+    assert caught.value.field == "executor"
+    assert "pip install 'dockyard[ray]'" in caught.value.message

@@ -1,0 +1,85 @@
+"""A real Ray cluster of three nodes on this machine, started once per session.
+
+Request the ``ray_cluster`` fixture. A head and two worker nodes (``ray.cluster_utils.Cluster``:
+separate raylets, object stores and worker pools, all on 127.0.0.1; ``ray start`` cannot add a
+second node on one machine here). The head offers no CPU, so jobs run on the workers, each with
+one CPU and a ``worker`` resource, and a test may remove a job's node without losing the
+cluster. Nodes notice a lost node within about two seconds (Ray's default is ~15 s). The test
+process joins as a driver; both end with the session, leaving no Ray process behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+__all__ = ["RayCluster", "ray_cluster"]
+
+_ENV = {
+    # Otherwise Ray binds to the machine's external address; traffic must stay on loopback.
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+}
+_FAST_FAILURE = {"health_check_period_ms": 500, "health_check_failure_threshold": 4}
+
+
+class RayCluster:
+    """The session's cluster: its address, and adding or removing worker nodes."""
+
+    def __init__(self, cluster: Any) -> None:
+        self._cluster = cluster
+        self.address: str = cluster.address
+
+    def add_worker(self) -> Any:
+        """Start one more worker node (1 CPU) and wait until it has joined."""
+        node = self._cluster.add_node(num_cpus=1, resources={"worker": 1})
+        self._cluster.wait_for_nodes()
+        return node
+
+    def workers(self) -> list[Any]:
+        """The worker nodes still running."""
+        return list(self._cluster.worker_nodes)
+
+    def remove(self, node: Any) -> None:
+        """Kill a node outright, as a lost machine."""
+        self._cluster.remove_node(node, allow_graceful=False)
+
+    def environment(self) -> dict[str, str]:
+        """Variables a server process joining this cluster needs."""
+        return {**_ENV, "DOCKYARD_RAY_ADDRESS": self.address}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """Start the cluster for the session; skip when Ray cannot be imported."""
+    with pytest.MonkeyPatch.context() as env:
+        # Set before Ray is imported: it reads some of them once, at import.
+        for key, value in _ENV.items():
+            env.setenv(key, value)
+        try:
+            import ray
+            from ray.cluster_utils import Cluster
+        except ImportError as exc:
+            pytest.skip(f"Ray is not installed (pip install 'dockyard[ray]'): {exc}")
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                "num_cpus": 0,
+                "include_dashboard": False,
+                "_system_config": _FAST_FAILURE,
+            },
+        )
+        try:
+            found = RayCluster(cluster)
+            found.add_worker()
+            found.add_worker()
+            ray.init(address=cluster.address, namespace="dockyard", log_to_driver=False)
+            yield found
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
+            os.environ.pop("RAY_ADDRESS", None)
