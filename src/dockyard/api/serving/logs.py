@@ -61,15 +61,20 @@ def new_worker_id() -> str:
     return f"i-{time.time_ns():x}"
 
 
-def worker_started_ms(worker_id: str) -> int | None:
-    """When the worker with ``worker_id`` started, or None for an id not made here."""
+def _started_ns(worker_id: str) -> int | None:
     digits = worker_id.removeprefix("i-")
-    if not worker_id.startswith("i-") or not digits.isalnum():
+    if not worker_id.startswith("i-") or not digits.isascii() or not digits.isalnum():
         return None
     try:
-        return int(digits, 16) // 1_000_000
+        return int(digits, 16)
     except ValueError:
         return None
+
+
+def worker_started_ms(worker_id: str) -> int | None:
+    """When the worker with ``worker_id`` started, or None for an id not made here."""
+    ns = _started_ns(worker_id)
+    return None if ns is None else ns // 1_000_000
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,10 @@ class WorkerLog:
         chosen = tuple(m for m in marks if m[0] > start_at)
         return LogChunk(start_at, bytes(out), chosen if end else ())
 
+    def marks(self) -> list[tuple[int, int]]:
+        """Every time mark of the segments kept, in order."""
+        return [m for start, _ in self._segments() for m in self._marks(start)]
+
     def _marks(self, start: int) -> list[tuple[int, int]]:
         marks = []
         with contextlib.suppress(FileNotFoundError):
@@ -172,6 +181,6 @@ class WorkerLog:
 def worker_logs(root: Path) -> list[WorkerLog]:
     """Every worker's log under ``root`` (an endpoint's ``logs`` folder), oldest first."""
     with contextlib.suppress(FileNotFoundError):
-        found = [p for p in root.iterdir() if worker_started_ms(p.name) is not None]
-        return [WorkerLog(p) for p in sorted(found, key=lambda p: worker_started_ms(p.name) or 0)]
+        found = [p for p in root.iterdir() if _started_ns(p.name) is not None]
+        return [WorkerLog(p) for p in sorted(found, key=lambda p: _started_ns(p.name) or 0)]
     return []

@@ -82,18 +82,23 @@ class CappedOutput:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-        with self._lock:
-            self._look()
+        self.check()
 
     def _open(self, start: int) -> None:
         self._fd = os.open(self.folder / segment_name(start), _FLAGS, 0o644)
         self._times = os.open(self.folder / (segment_name(start) + ".times"), _FLAGS, 0o644)
         self._seen, self._marks = os.fstat(self._fd).st_size, 0
 
+    def check(self) -> None:
+        """Note a time mark and start the next segment if this one is full: what the thread
+        does every ``interval_s``."""
+        with self._lock:
+            self._look()
+
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
-            with self._lock, contextlib.suppress(OSError):  # a full disk: try again later
-                self._look()
+            with contextlib.suppress(OSError):  # a full disk: try again later
+                self.check()
 
     def _look(self) -> None:
         size = os.fstat(self._fd).st_size

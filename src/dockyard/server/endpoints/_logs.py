@@ -38,6 +38,9 @@ class EndpointLogs:
         """Every worker's log, oldest worker first."""
         return worker_logs(self._root)
 
+    def is_alive(self, worker: str) -> bool:
+        return worker in self._alive
+
     def workers(self) -> list[WorkerLogInfo]:
         out = []
         for log in self.logs():

@@ -96,9 +96,8 @@ async def endpoint_logs(
     one), with every kept worker log in ``workers``. Follow a worker by asking again from
     ``next_offset`` until ``ended``. Each worker's log is bounded: ``offset`` comes back later
     than asked when the bytes asked for were dropped."""
-    await run_in_threadpool(services.endpoints.get, actor, name)  # may the actor read it
-    fleet = await run_in_threadpool(_fleet, services, name)
-    return await run_in_threadpool(fleet.logs().page, worker, offset, limit)
+    logs = await run_in_threadpool(services.endpoints.logs, actor, name)
+    return await run_in_threadpool(logs.page, worker, offset, limit)
 
 
 @router.put("/{name}")
