@@ -97,8 +97,8 @@ def worker_stream_name(worker_id: str) -> str:
 
 
 class JobStream(Stream):
-    """A job's log. Dockyard keeps no time per line of it, so every line carries the job's start
-    time (its creation time before it starts)."""
+    """A job's log, dated by when each part of it was stored (a part stored before parts had
+    times is dated by the job's start, or its creation before it starts)."""
 
     def __init__(self, services: Services, actor: Actor, job: Job) -> None:
         self.job = job
@@ -108,15 +108,17 @@ class JobStream(Stream):
         self._actor = actor
 
     def read(self, offset: int, limit: int) -> Piece:
-        data, _, ended = self._services.jobs.read_log(self._actor, self.job.name, offset, limit)
-        return Piece(offset, data, (), ended)
+        jobs = self._services.jobs
+        data, end, ended = jobs.read_log(self._actor, self.job.name, offset, limit)
+        marks = jobs.log_marks(self._actor, self.job.name, end) if data else []
+        return Piece(offset, data, tuple(m for m in marks if m[0] > offset), ended)
 
     def bounds(self) -> tuple[int, int]:
         self.job, size = self._services.jobs.log_size(self._actor, self.job.name)
         return 0, size
 
     def marks(self) -> list[tuple[int, int]]:
-        return []
+        return self._services.jobs.log_marks(self._actor, self.job.name)
 
     def default_time(self) -> int:
         return self.job.start_time or self.job.created_time
