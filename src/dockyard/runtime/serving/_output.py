@@ -2,10 +2,11 @@
 
 :class:`CappedOutput` points the process's stdout and stderr (file descriptors 1 and 2, so
 what C code and uncaught tracebacks write goes there too) at the log's current segment, opened
-for append. A thread looks at the segment's size about once a second: it notes a time mark
-when the size changed, and starts the next segment once this one is full (open it, point 1
-and 2 at it, read where the old one ended, name the new one by that offset, delete the oldest).
-Nothing runs on the request path: writers write to a file as before.
+for append. A thread looks at the segment's size (an ``fstat``) ten times a second, sooner
+when output comes fast enough to fill the segment before then: it notes a time mark at most
+once a second (``interval_s``) when the size changed, and starts the next segment once this one
+is full (open it, point 1 and 2 at it, read where the old one ended, name the new one by that
+offset, delete the oldest). Nothing runs on the request path: writers write to a file as before.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ __all__ = ["CappedOutput"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 _NEXT = ".next"
+_LOOK_S = 0.1  # between looks at the segment's size (an fstat)
+_MIN_LOOK_S = 0.005
 
 
 class CappedOutput:
@@ -52,8 +55,10 @@ class CappedOutput:
         self._start = 0
         self._fd = -1
         self._times = -1
-        self._seen = 0
+        self._seen = 0  # the size at the last mark
+        self._size = 0  # the size at the last look
         self._marks = 0
+        self._marked_at = 0.0
         self._lock = threading.Lock()
 
     def start(self) -> tuple[TextIO, TextIO]:
@@ -87,25 +92,42 @@ class CappedOutput:
     def _open(self, start: int) -> None:
         self._fd = os.open(self.folder / segment_name(start), _FLAGS, 0o644)
         self._times = os.open(self.folder / (segment_name(start) + ".times"), _FLAGS, 0o644)
-        self._seen, self._marks = os.fstat(self._fd).st_size, 0
+        self._seen = self._size = os.fstat(self._fd).st_size
+        self._marks = 0
 
     def check(self) -> None:
-        """Note a time mark and start the next segment if this one is full: what the thread
-        does every ``interval_s``."""
+        """Note a time mark and start the next segment if this one is full."""
         with self._lock:
-            self._look()
+            self._look(always_mark=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            with contextlib.suppress(OSError):  # a full disk: try again later
-                self.check()
+        wait = _LOOK_S
+        before = time.monotonic()
+        while not self._stop.wait(wait):
+            grown = 0
+            with contextlib.suppress(OSError), self._lock:  # a full disk: try again later
+                grown = self._look(always_mark=False)
+            now = time.monotonic()
+            rate = grown / max(now - before, 1e-3)
+            before = now
+            # Look again before the segment could fill at this rate: a process that writes
+            # fast overshoots the cap by a fraction of it, not by a second of output.
+            room = max(0, self._segment_bytes - self._size)
+            wait = _LOOK_S if not rate else min(_LOOK_S, room / rate / 2)
+            wait = max(_MIN_LOOK_S, wait)
 
-    def _look(self) -> None:
+    def _look(self, *, always_mark: bool) -> int:
+        """Mark and rotate as due; returns the bytes written since the last look."""
         size = os.fstat(self._fd).st_size
-        if size != self._seen:
+        grown = max(0, size - self._size)
+        self._size = size
+        now = time.monotonic()
+        if size != self._seen and (always_mark or now - self._marked_at >= self._interval_s):
             self._mark(size)
+            self._marked_at = now
         if size >= self._segment_bytes or self._marks >= MAX_MARKS:
             self._rotate()
+        return grown
 
     def _mark(self, size: int) -> None:
         os.write(self._times, f"{self._start + size} {time.time_ns() // 1_000_000}\n".encode())
@@ -126,7 +148,7 @@ class CappedOutput:
         following.rename(self.folder / segment_name(self._start))
         os.close(fd)
         self._open(self._start)  # the same file: 1 and 2 point at it already
-        self._seen = 0  # what was written since the switch gets its mark at the next look
+        self._seen = self._size = 0  # what was written since the switch: marked next time
         starts = sorted(int(p.name) for p in self.folder.iterdir() if p.name.isdigit())
         for old in starts[: -self._keep]:
             for name in (segment_name(old), segment_name(old) + ".times"):
