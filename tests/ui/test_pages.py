@@ -267,6 +267,12 @@ def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:
         stop.set()
         thread.join()
     assert "challenger" in p.inner_text("[data-now=requests]")
+    # The worker's access log follows on the same page (written about every half second).
+    until(
+        p,
+        '() => /"variant":"champion"/.test(document.querySelector(\'#endpoint-log\').textContent)',
+    )
+    assert "serving" in p.inner_text("#log-worker")
     # Captured records are flushed to the store in the background: refresh until they are there.
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while not p.locator("#capture table >> text=champion").count():

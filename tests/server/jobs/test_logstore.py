@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,23 @@ def test_parts_another_process_appended_are_found(store: LocalArtifactStore) -> 
     there.append(JOB, 4, b"two")
     assert here.read(JOB, 4, 100) == b"two"  # a reader at the end looks for new parts
     assert here.append(JOB, 7, b"!") == 8
+
+
+def test_each_part_carries_when_it_was_stored(store: LocalArtifactStore) -> None:
+    logs = JobLogs(store)
+    before = time.time_ns() // 1_000_000
+    logs.append(JOB, 0, b"one\n")
+    logs.append(JOB, 4, b"two\nthr")
+    after = time.time_ns() // 1_000_000
+    marks = JobLogs(store).marks(JOB)  # read back from the parts' names
+    assert [at for at, _ in marks] == [4, 11]
+    assert all(before <= ms <= after for _, ms in marks) and marks[0][1] <= marks[1][1]
+
+
+def test_parts_stored_before_parts_had_times_are_read(store: LocalArtifactStore) -> None:
+    store.put_bytes(f"jobs/{JOB}/log/000000000000000", b"old\n")
+    store.put_bytes(f"jobs/{JOB}/log/000000000000004-oops", b"ignored")  # not a part's name
+    logs = JobLogs(store)
+    assert logs.append(JOB, 4, b"new\n") == 8
+    assert logs.read(JOB, 0, 100) == b"old\nnew\n"
+    assert [at for at, _ in logs.marks(JOB)] == [8]  # the old part has no time

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         RolloutStep,
         endpoint_url,
     )
+    from dockyard.api.endpoints._logs import EndpointLogPage, WorkerLogInfo
     from dockyard.api.endpoints._spec import (
         DataCapture,
         EndpointConfig,
@@ -32,6 +33,7 @@ __all__ = [
     "EndpointConfig",
     "EndpointEvent",
     "EndpointKey",
+    "EndpointLogPage",
     "EndpointStatus",
     "NewEndpointKey",
     "ProductionVariant",
@@ -40,6 +42,7 @@ __all__ = [
     "Scaling",
     "ShadowVariant",
     "Thresholds",
+    "WorkerLogInfo",
     "endpoint_url",
 ]
 __getattr__, __dir__ = exports(
@@ -50,6 +53,7 @@ __getattr__, __dir__ = exports(
         "EndpointConfig": "._spec",
         "EndpointEvent": "._entities",
         "EndpointKey": "._entities",
+        "EndpointLogPage": "._logs",
         "EndpointStatus": "._entities",
         "NewEndpointKey": "._entities",
         "ProductionVariant": "._spec",
@@ -58,6 +62,7 @@ __getattr__, __dir__ = exports(
         "Scaling": "._spec",
         "ShadowVariant": "._spec",
         "Thresholds": "._spec",
+        "WorkerLogInfo": "._logs",
         "endpoint_url": "._entities",
     },
 )

@@ -1,8 +1,9 @@
 """``dockyard endpoints``: create, update (with canary or linear rollouts), list, describe,
-invoke, delete, and ``keys create|list|delete`` for endpoints that require API keys."""
+invoke, logs, delete, and ``keys create|list|delete`` for endpoints that require API keys."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from dockyard.client.cli._output import emit, fail_on_error, format_time, json_o
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import routes
 from dockyard.client.sdk import EndpointHandle, context
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = ["endpoints"]
 
@@ -352,6 +353,45 @@ def invoke(
     sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
     if response.status_code >= 400:
         sys.exit(2 if response.status_code < 500 else 1)
+
+
+@endpoints.command()
+@click.argument("name")
+@click.option("--worker", help="Only this worker's log (an id the lines are prefixed with).")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (and new workers').")
+@json_option
+@fail_on_error
+def logs(name: str, worker: str | None, follow: bool, as_json: bool) -> None:
+    """Print the logs of endpoint NAME's workers (access log, warnings, errors), each worker's
+    lines prefixed with its id; with --json, one JSON object per page read."""
+    handle = EndpointHandle(name, context().server())
+    at_start: dict[str, bool] = {}
+    try:
+        for page in handle.iter_logs(worker=worker, follow=follow):
+            if as_json:
+                data = page.model_dump(mode="json", exclude={"workers"})
+                sys.stdout.write(json.dumps(data) + "\n")
+            elif worker is not None:
+                sys.stdout.write(page.text)
+            else:
+                sys.stdout.write(_prefixed(page.text, page.worker, at_start))
+            sys.stdout.flush()
+    except NotFound:
+        if not follow:
+            raise
+        # The endpoint was deleted while followed: its logs went with it.
+
+
+def _prefixed(text: str, worker: str, at_start: dict[str, bool]) -> str:
+    """``text`` with each line starting ``<worker> | `` (a line begun on an earlier page
+    carries on without one)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if at_start.get(worker, True):
+            out.append(f"{worker} | ")
+        out.append(line)
+        at_start[worker] = line.endswith("\n")
+    return "".join(out)
 
 
 @endpoints.command()

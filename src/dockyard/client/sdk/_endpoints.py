@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from dockyard.api.endpoints import Endpoint, EndpointKey, EndpointStatus, NewEndpointKey
+from dockyard.api.endpoints import (
+    Endpoint,
+    EndpointKey,
+    EndpointLogPage,
+    EndpointStatus,
+    NewEndpointKey,
+)
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
@@ -119,6 +125,50 @@ class EndpointHandle:
     def delete_key(self, key_id: str) -> None:
         """Revoke an API key."""
         self._client.call(routes.DELETE_ENDPOINT_KEY(name=self.name, key_id=key_id))
+
+    def logs(
+        self, offset: int = 0, *, worker: str | None = None, limit: int | None = None
+    ) -> EndpointLogPage:
+        """Text of one worker's log from ``offset`` (the newest worker's unless ``worker``
+        names one); ``.workers`` lists every worker log the endpoint keeps."""
+        params: dict[str, Any] = {"offset": offset}
+        if worker is not None:
+            params["worker"] = worker
+        if limit is not None:
+            params["limit"] = limit
+        answer = self._client.call(routes.GET_ENDPOINT_LOGS(name=self.name), params=params)
+        return EndpointLogPage.model_validate(answer)
+
+    def iter_logs(
+        self, *, worker: str | None = None, follow: bool = False, poll: float = 0.5
+    ) -> Iterator[EndpointLogPage]:
+        """Pages of the endpoint's workers' logs (one worker's if ``worker`` is given), each
+        log from its oldest byte kept, oldest worker first. With ``follow``, keeps looking for
+        new lines and new workers every ``poll`` seconds until ``worker`` exits (without a
+        ``worker``, until the endpoint is deleted: :class:`~dockyard.errors.NotFound`)."""
+        offsets: dict[str, int] = {}
+        while True:
+            listed = self.logs(worker=worker, limit=1).workers
+            for info in listed:
+                if worker is None or info.worker == worker:
+                    offsets.setdefault(info.worker, info.first_offset)
+            news, ended = False, True
+            for name, offset in offsets.items():
+                at = offset
+                while True:
+                    page = self.logs(at, worker=name)
+                    at = page.next_offset
+                    if page.text:
+                        news = True
+                        yield page
+                    if not page.text or page.ended:
+                        break
+                offsets[name] = at
+                ended = ended and page.ended
+            if not follow or (worker is not None and ended):
+                return
+            if not news:
+                time.sleep(poll)
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"

@@ -8,6 +8,11 @@ itself with ``SO_REUSEPORT``: workers binding the same port get a queue each and
 spreads new connections across them, but what is queued on a worker's socket when it closes is
 reset, unless ``net.ipv4.tcp_migrate_req=1``.
 
+With ``--log-dir DIR`` everything the process writes on stdout and stderr after it starts (the
+access log, warnings, tracebacks, what a model prints) goes to its bounded log in ``DIR``
+(:mod:`dockyard.api.serving.logs`); the ready line and start errors still go to the stdout and
+stderr it was given, where its launcher looks for them (start errors go to the log as well).
+
 When ready it prints one JSON line on stdout::
 
     {"event": "ready", "endpoint": "churn", "pid": 4242, "host": "127.0.0.1", "port": 8080,
@@ -46,6 +51,7 @@ from dockyard.runtime.serving._admin import AdminApp
 from dockyard.runtime.serving._app import DataPlane
 from dockyard.runtime.serving._endpoint import Endpoint
 from dockyard.runtime.serving._metrics import Metrics
+from dockyard.runtime.serving._output import CappedOutput
 
 __all__ = ["Worker", "bind_reuseport", "main"]
 
@@ -251,14 +257,14 @@ def _after_load(threads: int) -> None:
     gc.freeze()
 
 
-async def _run(worker: Worker) -> None:
+async def _run(worker: Worker, announce: TextIO) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.drain)
 
     def ready(w: Worker) -> None:
         _after_load(w.config.intra_op_threads)
-        _event(sys.stdout, event="ready", **w.info())
+        _event(announce, event="ready", **w.info())
 
     await worker.serve(ready)
 
@@ -268,11 +274,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dockyard.runtime.serving.worker")
     parser.add_argument("--config", required=True, help="WorkerConfig JSON file")
     parser.add_argument("--fd", type=int, help="serve this inherited listening socket")
+    parser.add_argument("--log-dir", help="write stdout and stderr to a bounded log here")
     args = parser.parse_args(argv)
+    announce, errors = sys.stdout, [sys.stderr]
+    output = None
+    if args.log_dir:
+        output = CappedOutput(Path(args.log_dir))
+        announce, was_err = output.start()
+        errors.append(was_err)
+    try:
+        return _serve(args, announce, errors)
+    finally:
+        if output is not None:
+            output.close()
+
+
+def _serve(args: argparse.Namespace, announce: TextIO, errors: list[TextIO]) -> int:
+    def error(stage: str, exc: BaseException) -> None:
+        for stream in errors:
+            _event(stream, event="error", stage=stage, message=str(exc))
+
     try:
         config = WorkerConfig.parse(Path(args.config).read_bytes())
     except (OSError, DockyardError) as exc:
-        _event(sys.stderr, event="error", stage="config", message=str(exc))
+        error("config", exc)
         return 2
     _limit_threads(config.intra_op_threads)
     sock = socket.socket(fileno=args.fd) if args.fd is not None else None
@@ -280,9 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     try:
-        uvloop.run(_run(worker))
+        uvloop.run(_run(worker, announce))
     except (DockyardError, OSError) as exc:
-        _event(sys.stderr, event="error", stage="start", message=str(exc))
+        error("start", exc)
         return 1
     return 0
 

@@ -4,7 +4,8 @@ Workers are started and stopped through a launcher (:mod:`dockyard.server.endpoi
 local processes today) and recorded in ``workers.json`` in the endpoint's folder, so a server
 restart reattaches to them: the endpoint keeps answering while the server is down. The workers
 serve the endpoint's port (a listening socket the launcher shares among them); adding, draining
-or losing one never closes the port.
+or losing one never closes the port. Each worker's output goes to its bounded log in
+``logs/<worker id>`` (:mod:`dockyard.server.endpoints._logs`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dockyard.api.serving.client import WorkerAdmin
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError
 from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher
+from dockyard.server.endpoints._logs import EndpointLogs
 
 __all__ = ["Fleet", "WorkerHandle"]
 
@@ -60,7 +62,12 @@ class Fleet:
             self.workers.append(handle)
             self.config = config
             self._save()
+        self.logs().prune()
         return handle
+
+    def logs(self) -> EndpointLogs:
+        """The endpoint's workers' logs (those of exited workers too)."""
+        return EndpointLogs(self.folder, {h.worker_id for h in self.workers if h.worker_id})
 
     def reap(self) -> list[WorkerHandle]:
         """Forget workers that died; returns them."""

@@ -7,8 +7,11 @@ as detached processes on this machine, all serving one listening socket it holds
 unanswered connection behind to be reset while another worker serves (with a socket per worker,
 the kernel resets what is queued on a socket when its worker's last thread exits). The socket is
 bound with ``SO_REUSEPORT``, so workers a previous server process started keep serving the port
-beside the new ones. A cluster launcher would place workers on nodes. Launchers are chosen by name
-(``DOCKYARD_WORKER_LAUNCHER``) from :data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
+beside the new ones. Each worker writes its output to its bounded log in the endpoint's
+``logs/<worker id>`` folder (:mod:`dockyard.api.serving.logs`); its ready line and start errors
+still come on the files the launcher gives it. A cluster launcher would place workers on nodes.
+Launchers are chosen by name (``DOCKYARD_WORKER_LAUNCHER``) from
+:data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
 plain data, kept in the fleet's ``workers.json``, so a restarted server finds the same workers.
 """
 
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psutil
 
 from dockyard.api.serving.config import WorkerConfig
+from dockyard.api.serving.logs import WorkerLog, new_worker_id
 from dockyard.errors import DockyardError, Unavailable
 
 if TYPE_CHECKING:
@@ -48,6 +52,8 @@ class WorkerHandle:
     pid: int
     create_time: float
     admin_socket: str
+    #: Names its log (``logs/<worker_id>``); empty for a worker started before workers had ids.
+    worker_id: str = ""
 
 
 class WorkerLauncher(Protocol):
@@ -111,11 +117,12 @@ class LocalWorkerLauncher:
         self._listeners: dict[Path, tuple[tuple[str, int], socket.socket]] = {}
 
     def launch(self, folder: Path, config: WorkerConfig) -> WorkerHandle:
-        stamp = f"{time.time_ns()}"
-        config_path = folder / f"config-{stamp}.json"
+        worker_id = new_worker_id()
+        config_path = folder / f"config-{worker_id}.json"
         config_path.write_text(config.model_dump_json())
-        out_path = folder / f"worker-{stamp}.out"
-        log_path = folder / f"worker-{stamp}.log"
+        out_path = folder / f"worker-{worker_id}.out"
+        log_path = folder / f"worker-{worker_id}.log"
+        log_dir = folder / "logs" / worker_id
         listener = self._listener(folder, config.host, config.port)
         with out_path.open("wb") as out, log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -127,6 +134,8 @@ class LocalWorkerLauncher:
                     str(config_path),
                     "--fd",
                     str(listener.fileno()),
+                    "--log-dir",
+                    str(log_dir),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -142,10 +151,14 @@ class LocalWorkerLauncher:
             ready = _ready_line(out_path)
             if ready is not None:
                 return WorkerHandle(
-                    proc.pid, psutil.Process(proc.pid).create_time(), ready["admin_socket"]
+                    proc.pid,
+                    psutil.Process(proc.pid).create_time(),
+                    ready["admin_socket"],
+                    worker_id,
                 )
             if proc.poll() is not None:
-                raise DockyardError(f"a worker exited at start: {_error_text(log_path)}")
+                reason = _error_text(log_path, log_dir)
+                raise DockyardError(f"a worker exited at start: {reason}")
             time.sleep(0.05)
         proc.kill()
         raise Unavailable(f"a worker did not become ready within {_READY_TIMEOUT_S:.0f} s")
@@ -226,8 +239,12 @@ def _ready_line(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _error_text(log_path: Path) -> str:
+def _error_text(log_path: Path, log_dir: Path) -> str:
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    if not text.strip():  # died after it redirected its output (an uncaught error)
+        log = WorkerLog(log_dir)
+        end = log.bounds()[1]
+        text = log.read(max(0, end - 4096), 4096).data.decode(errors="replace")
     for line in reversed(text.splitlines()):
         with contextlib.suppress(ValueError):
             record = json.loads(line)

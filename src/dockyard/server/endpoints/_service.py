@@ -28,6 +28,9 @@ from dockyard.api.serving.config import ApiKey
 from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
+from dockyard.server.endpoints._fleet import Fleet
+from dockyard.server.endpoints._launcher import load_launcher
+from dockyard.server.endpoints._logs import EndpointLogs
 from dockyard.server.endpoints._repository import EndpointRepository
 from dockyard.server.events import EventLog
 from dockyard.server.store import Database
@@ -247,6 +250,12 @@ class EndpointService:
             self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.READ, _KIND, name, "read it")
             return self._repo.get(conn, name)
+
+    def logs(self, actor: Actor, name: str) -> EndpointLogs:
+        """The logs of the endpoint's workers (who may read the endpoint may read them)."""
+        self.get(actor, name)
+        folder = self._settings.home / "endpoints" / name
+        return Fleet(folder, load_launcher(self._settings)).logs()
 
     def list(self, actor: Actor) -> list[Endpoint]:
         with self._db.read() as conn:

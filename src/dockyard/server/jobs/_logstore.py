@@ -2,8 +2,8 @@
 
 S3 has no append, so each append is a part of its own, named by the offset of its first byte::
 
-    jobs/<job id>/log/000000000000000   the first bytes
-    jobs/<job id>/log/000000000004096   what came next, from byte 4096
+    jobs/<job id>/log/000000000000000-1764930000123   the first bytes, stored at that unix ms
+    jobs/<job id>/log/000000000004096-1764930000371   what came next, from byte 4096
 
 The log is the parts in order, read back as one stream of bytes with stable offsets (``GET
 /api/v1/jobs/{name}/logs?offset=`` and ``dockyard jobs logs -f`` follow it by offset). A
@@ -15,11 +15,17 @@ Each server process remembers the parts it has seen, so an append at the end cos
 a read that asks for more than this process knows of lists the parts again (another server
 process may have stored them). A runner sends its log at most every second or so (more slowly
 as the job runs on), which bounds how many parts a long job leaves.
+
+A part's name carries when it was stored, so every line has a time (within the runner's send
+interval of when it was written: at most a couple of seconds) without a write of its own:
+:meth:`JobLogs.marks` lists them. A part named by its offset alone (stored before parts had
+times) has none.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import BinaryIO
 
@@ -38,32 +44,38 @@ class JobLogs:
     def __init__(self, store: ArtifactStore) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._parts: OrderedDict[str, list[tuple[int, int]]] = OrderedDict()
+        # Per job: (start, size, unix ms stored or None) of each part.
+        self._parts: OrderedDict[str, list[tuple[int, int, int | None]]] = OrderedDict()
 
     @staticmethod
     def _folder(job_id: str) -> str:
         return f"jobs/{job_id}/log"
 
-    def _key(self, job_id: str, start: int) -> str:
-        return f"{self._folder(job_id)}/{start:0{_DIGITS}d}"
+    def _key(self, job_id: str, start: int, stored: int | None) -> str:
+        name = f"{start:0{_DIGITS}d}" if stored is None else f"{start:0{_DIGITS}d}-{stored}"
+        return f"{self._folder(job_id)}/{name}"
 
-    def _listed(self, job_id: str) -> list[tuple[int, int]]:
+    def _listed(self, job_id: str) -> list[tuple[int, int, int | None]]:
         """The log's parts as stored, up to the first gap (there is none unless a part was
         removed by hand)."""
         found = []
         for info in self._store.list(self._folder(job_id), recursive=True):
-            name = info.path.rsplit("/", 1)[-1]
-            if name.isdigit() and info.size is not None:
-                found.append((int(name), info.size))
-        parts, end = [], 0
-        for start, size in sorted(found):
+            at, dash, when = info.path.rsplit("/", 1)[-1].partition("-")
+            if not (at.isascii() and at.isdigit()) or info.size is None:
+                continue
+            if dash and not (when.isascii() and when.isdigit()):
+                continue
+            found.append((int(at), info.size, int(when) if dash else None))
+        parts: list[tuple[int, int, int | None]] = []
+        end = 0
+        for start, size, stored in sorted(found, key=lambda p: p[0]):
             if start != end:
                 break
-            parts.append((start, size))
+            parts.append((start, size, stored))
             end += size
         return parts
 
-    def _known(self, job_id: str, *, refresh: bool) -> list[tuple[int, int]]:
+    def _known(self, job_id: str, *, refresh: bool) -> list[tuple[int, int, int | None]]:
         with self._lock:
             parts = None if refresh else self._parts.get(job_id)
         if parts is None:
@@ -76,8 +88,16 @@ class JobLogs:
         return parts
 
     @staticmethod
-    def _end(parts: list[tuple[int, int]]) -> int:
+    def _end(parts: list[tuple[int, int, int | None]]) -> int:
         return parts[-1][0] + parts[-1][1] if parts else 0
+
+    def marks(self, job_id: str, upto: int = 0) -> list[tuple[int, int]]:
+        """``(offset, unix ms)`` per part: the bytes before ``offset`` were stored by then; the
+        parts this process knows of, looked for again if they end before ``upto``."""
+        parts = self._known(job_id, refresh=False)
+        if self._end(parts) < upto:
+            parts = self._known(job_id, refresh=True)
+        return [(start + size, stored) for start, size, stored in parts if stored is not None]
 
     def size(self, job_id: str) -> int:
         """How many bytes the log holds."""
@@ -103,11 +123,12 @@ class JobLogs:
         data = data[end - offset :]  # what a retried append already stored is not stored twice
         if not data:
             return end
-        self._store.put_bytes(self._key(job_id, end), data)
+        stored = time.time_ns() // 1_000_000
+        self._store.put_bytes(self._key(job_id, end, stored), data)
         with self._lock:
             known = self._parts.get(job_id)
             if known is not None and self._end(known) == end:
-                known.append((end, len(data)))
+                known.append((end, len(data), stored))
         return end + len(data)
 
     def read(self, job_id: str, offset: int, limit: int) -> bytes:
@@ -125,13 +146,13 @@ class JobLogs:
                 f"offset {offset} is past the end of the log ({end} bytes)", field="offset"
             )
         out = bytearray()
-        for start, size in parts:
+        for start, size, stored in parts:
             if start + size <= offset:
                 continue
             if len(out) >= limit:
                 break
             skip = max(0, offset - start)
-            with self._store.open_read(self._key(job_id, start)) as part:
+            with self._store.open_read(self._key(job_id, start, stored)) as part:
                 if skip:
                     _skip(part, skip)
                 out += part.read(min(size - skip, limit - len(out)))

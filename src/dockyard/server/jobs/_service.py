@@ -492,6 +492,13 @@ class JobService:
         data = self._logs.read(job.job_id, offset, limit)
         return data, offset + len(data), job.status.is_terminal
 
+    def log_marks(self, actor: Actor, name: str, upto: int = 0) -> builtins.list[tuple[int, int]]:
+        """When the job's log bytes were stored: ``(offset, unix ms)``, the bytes before
+        ``offset`` by then (see :meth:`~dockyard.server.jobs._logstore.JobLogs.marks`); at
+        least up to ``upto`` when the log holds that much."""
+        job = self.get(actor, name)
+        return self._logs.marks(job.job_id, upto)
+
     def log_size(self, actor: Actor, name: str) -> tuple[Job, int]:
         """The job (read first, as :meth:`read_log` does) and how many bytes its log holds: where
         a reader of its newest lines starts from."""

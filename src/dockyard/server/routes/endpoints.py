@@ -16,6 +16,7 @@ from dockyard.api.endpoints import (
     Endpoint,
     EndpointConfig,
     EndpointKey,
+    EndpointLogPage,
     EndpointStatus,
     NewEndpointKey,
 )
@@ -80,6 +81,23 @@ async def describe_endpoint(
     if stats:
         update["stats"] = {"workers": await run_in_threadpool(fleet.stats)}
     return endpoint.model_copy(update=update)
+
+
+@router.get("/{name}/logs")
+async def endpoint_logs(
+    name: str,
+    services: ServicesDep,
+    actor: ActorDep,
+    worker: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=16 << 20)] = 1 << 20,
+) -> EndpointLogPage:
+    """Text of one worker's log from ``offset`` (the newest worker's unless ``worker`` names
+    one), with every kept worker log in ``workers``. Follow a worker by asking again from
+    ``next_offset`` until ``ended``. Each worker's log is bounded: ``offset`` comes back later
+    than asked when the bytes asked for were dropped."""
+    logs = await run_in_threadpool(services.endpoints.logs, actor, name)
+    return await run_in_threadpool(logs.page, worker, offset, limit)
 
 
 @router.put("/{name}")

@@ -129,6 +129,19 @@ def test_the_sdk_tails_a_running_job_and_prints_each_line_once(
     full = job_lines(native, "tailed")
     assert printed == full  # the runner's lines too, and the last one without its newline
     assert printed[-1] == "no newline at the end" and printed.count("line 8 ok") == 1
+    # Lines sent after the release are dated later than the first half: a read from their time
+    # (the SDK's next poll) starts past the first half rather than at the head.
+    stream = positions and next(iter(positions))
+    events = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True)[
+        "events"
+    ]
+    late = next(e["timestamp"] for e in events if e["message"] == "line 8 ok")
+    assert late > next(e["timestamp"] for e in events if e["message"] == "line 4 ok")
+    again = logs.get_log_events(
+        logGroupName=GROUP, logStreamName=stream, startFromHead=True, startTime=late
+    )["events"]
+    assert "line 8 ok" in [e["message"] for e in again]
+    assert "line 4 ok" not in [e["message"] for e in again]
 
 
 def test_streams_tokens_and_filters(native: Client, logs: Any) -> None:
@@ -140,7 +153,10 @@ def test_streams_tokens_and_filters(native: Client, logs: Any) -> None:
         logGroupName=GROUP, logStreamNamePrefix="short/", orderBy="LogStreamName"
     )["logStreams"]
     assert [s["logStreamName"] for s in found] == [stream]
-    assert found[0]["lastEventTimestamp"] == job["start_time"]
+    # Each line is dated by when the server stored it (the runner's last part may come a few
+    # milliseconds after the end it reported).
+    first_at, last_at = found[0]["firstEventTimestamp"], found[0]["lastEventTimestamp"]
+    assert job["created_time"] <= first_at <= last_at <= time.time_ns() // 1_000_000
     every = [
         s["logStreamName"] for s in logs.describe_log_streams(logGroupName=GROUP)["logStreams"]
     ]
@@ -169,10 +185,25 @@ def test_streams_tokens_and_filters(native: Client, logs: Any) -> None:
         logGroupName=GROUP, logStreamName=stream, limit=2, nextToken=tail["nextBackwardToken"]
     )
     assert [e["message"] for e in before["events"]] == full[-4:-2]
+    every_event = logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startFromHead=True)
+    times = [e["timestamp"] for e in every_event["events"]]
+    assert times == sorted(times) and times[0] == first_at and times[-1] == last_at
+    assert all(e["ingestionTime"] == e["timestamp"] for e in every_event["events"])
     later = logs.get_log_events(
-        logGroupName=GROUP, logStreamName=stream, startTime=job["start_time"] + 1
+        logGroupName=GROUP, logStreamName=stream, startFromHead=True, startTime=times[-1]
     )
-    assert later["events"] == []
+    assert later["events"] and all(e["timestamp"] == times[-1] for e in later["events"])
+    assert later["events"][-1]["message"] == full[-1]
+    assert (
+        logs.get_log_events(logGroupName=GROUP, logStreamName=stream, startTime=last_at + 1)[
+            "events"
+        ]
+        == []
+    )
+    before_start = logs.filter_log_events(
+        logGroupName=GROUP, logStreamNames=[stream], endTime=first_at
+    )
+    assert before_start["events"] == []
 
     errors = logs.filter_log_events(
         logGroupName=GROUP, logStreamNames=[stream], filterPattern="ERROR"

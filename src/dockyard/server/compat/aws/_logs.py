@@ -1,20 +1,20 @@
-"""``Logs_20140328.*``: CloudWatch Logs' reading API over Dockyard's job logs.
+"""``Logs_20140328.*``: CloudWatch Logs' reading API over Dockyard's job and endpoint logs.
 
 The groups are the ones SageMaker writes::
 
     /aws/sagemaker/TrainingJobs          one stream per training job:  <job>/algo-1-<created s>
     /aws/sagemaker/TransformJobs         one stream per transform job: the same
-    /aws/sagemaker/Endpoints/<endpoint>  one group per endpoint, with no streams: endpoint
-                                         workers' output stays in their folder on the server
+    /aws/sagemaker/Endpoints/<endpoint>  one stream per worker whose log the endpoint keeps:
+                                         AllTraffic/<worker id> (a worker serves every variant)
 
 A SageMaker job name is the Dockyard job's name, so ``<job>/`` finds its one stream. An event is
-a line of the job's log. Dockyard keeps no time per line, so every event of a stream carries
-the job's start time (its creation time before it starts): what the SageMaker SDK needs, which
-re-reads from the last timestamp it saw and skips the events it printed. Tokens are offsets in
-the log: ``f/<byte>`` reads on from there, ``b/<byte>`` reads the lines before it, and a
-forward token with nothing new after it comes back unchanged, which is how a reader tails a
-log that is still growing. A partial last line is held back until its newline arrives or the
-job ends.
+a line of a log (:mod:`dockyard.server.compat.aws._logstreams` reads both kinds), dated by the
+log's time marks: ``startTime`` and ``endTime`` select lines, and a read from ``startTime``
+starts past the bytes written before it (which is how the SageMaker SDK polls: from the last
+timestamp it saw, skipping the events it printed). Tokens are offsets in the log: ``f/<byte>``
+reads on from there, ``b/<byte>`` reads the lines before it, and a forward token with nothing
+new after it comes back unchanged, which is how a reader tails a log that is still growing. A
+partial last line is held back until its newline arrives or the log ends.
 """
 
 from __future__ import annotations
@@ -34,8 +34,14 @@ from dockyard.server.compat.aws._arn import arn
 from dockyard.server.compat.aws._codes import translated
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import optional, required
+from dockyard.server.compat.aws._logstreams import (
+    JobStream,
+    Stream,
+    WorkerStream,
+    job_stream_name,
+)
 
-__all__ = ["ACTIONS", "CONTENT_TYPE", "stream_name"]
+__all__ = ["ACTIONS", "CONTENT_TYPE"]
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TRAINING = "/aws/sagemaker/TrainingJobs"
@@ -49,10 +55,13 @@ MAX_EVENTS = 10_000
 SCAN_BYTES = 4 << 20
 #: Most jobs a listing of a group's streams looks through.
 MAX_STREAMS = 10_000
+#: How far back a read that starts at a time looks for the start of its first line.
+_LINE_BACK = 64 << 10
 _LIST_PAGE = 500
 _TOKEN = re.compile(r"([fb])/([0-9]{1,18})")
 _ARN = arn("logs", "log-group:")
 Body = dict[str, Any]
+Marks = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -60,15 +69,6 @@ class _Line:
     offset: int
     end: int
     message: str
-
-
-def stream_name(job: Job) -> str:
-    """The one stream of ``job``'s log, named as SageMaker names an instance's stream."""
-    return f"{job.name}/algo-1-{job.created_time // 1000}"
-
-
-def _time(job: Job) -> int:
-    return job.start_time or job.created_time
 
 
 def _missing_group(name: str) -> AwsError:
@@ -98,21 +98,31 @@ def _group(services: Services, actor: Actor, body: Body) -> str:
     return str(name)
 
 
-def _job_of(services: Services, actor: Actor, group: str, stream: str) -> Job:
+def _worker_streams(services: Services, actor: Actor, group: str) -> list[Stream]:
+    logs = services.endpoints.logs(actor, group.removeprefix(ENDPOINTS))
+    return [WorkerStream(log, alive=logs.is_alive(log.worker_id)) for log in logs.logs()]
+
+
+def _stream_of(services: Services, actor: Actor, group: str, name: str) -> Stream:
     missing = AwsError(
-        "ResourceNotFoundException", f"The specified log stream does not exist: {stream} in {group}"
+        "ResourceNotFoundException", f"The specified log stream does not exist: {name} in {group}"
     )
     kind = _KINDS.get(group)
-    job_name = stream.split("/", 1)[0]
-    if kind is None or not job_name:
+    if kind is None:  # an endpoint's: AllTraffic/<worker id>
+        found = [s for s in _worker_streams(services, actor, group) if s.name == name]
+        if not found:
+            raise missing
+        return found[0]
+    job_name = name.split("/", 1)[0]
+    if not job_name:
         raise missing
     try:
         job = services.jobs.get(actor, job_name)
     except NotFound:
         raise missing from None
-    if job.kind != kind or stream_name(job) != stream:
+    if job.kind != kind or job_stream_name(job) != name:
         raise missing
-    return job
+    return JobStream(services, actor, job)
 
 
 def _limit(body: Body, name: str, top: int, default: int) -> int:
@@ -122,11 +132,17 @@ def _limit(body: Body, name: str, top: int, default: int) -> int:
     return int(value)
 
 
-def _times(body: Body, job: Job) -> bool:
-    """Whether the job's events fall in ``startTime`` (inclusive) to ``endTime`` (exclusive)."""
+def _time_range(body: Body) -> tuple[int | None, int | None]:
+    """``startTime`` (inclusive) and ``endTime`` (exclusive), if given."""
     start = optional(body, "startTime", int)
     end = optional(body, "endTime", int)
-    at = _time(job)
+    for name, value in (("startTime", start), ("endTime", end)):
+        if isinstance(value, bool) or (value is not None and value < 0):
+            raise InvalidArgument(f"{name} is a time in ms since 1970 (got {value})", field=name)
+    return start, end
+
+
+def _within(at: int, start: int | None, end: int | None) -> bool:
     return (start is None or at >= start) and (end is None or at < end)
 
 
@@ -145,33 +161,49 @@ def _lines(data: bytes, base: int, *, whole: bool) -> list[_Line]:
     return lines
 
 
-def _forward(services: Services, actor: Actor, job: Job, offset: int, limit: int) -> list[_Line]:
-    data, _, ended = services.jobs.read_log(actor, job.name, offset, PAGE_BYTES)
+def _from_time(stream: Stream, offset: int, start: int | None) -> int:
+    """Where a forward read from ``offset`` of events from ``start`` on begins: past the bytes
+    written before ``start``, at the start of a line."""
+    if start is None:
+        return offset
+    seek = stream.seek(start)
+    if seek <= offset:
+        return offset
+    before = stream.read(max(offset, seek - _LINE_BACK), seek - max(offset, seek - _LINE_BACK))
+    cut = before.data.rfind(b"\n")
+    return before.offset + cut + 1 if cut >= 0 else seek
+
+
+def _forward(stream: Stream, offset: int, limit: int) -> tuple[list[_Line], Marks, int]:
+    """Lines from ``offset``, their marks, and where the read began (later than ``offset``
+    when those bytes were dropped)."""
+    piece = stream.read(offset, PAGE_BYTES)
     # A line longer than a page is an event of its own rather than never shown.
-    whole = ended or (len(data) == PAGE_BYTES and b"\n" not in data)
-    return _lines(data, offset, whole=whole)[:limit]
+    whole = piece.ended or (len(piece.data) == PAGE_BYTES and b"\n" not in piece.data)
+    return _lines(piece.data, piece.offset, whole=whole)[:limit], piece.marks, piece.offset
 
 
-def _backward(
-    services: Services, actor: Actor, job: Job, end: int, limit: int, *, tail: bool
-) -> list[_Line]:
-    start = max(0, end - PAGE_BYTES)
-    data, _, ended = services.jobs.read_log(actor, job.name, start, end - start)
-    base = start
-    if start > 0 and b"\n" in data[:-1]:
+def _backward(stream: Stream, end: int, limit: int, *, tail: bool) -> tuple[list[_Line], Marks]:
+    first, _ = stream.bounds()
+    start = max(first, end - PAGE_BYTES)
+    piece = stream.read(start, end - start)
+    data, base = piece.data, piece.offset
+    if base > first and b"\n" in data[:-1]:
         cut = data.index(b"\n") + 1  # the window's first line began before it
-        data, base = data[cut:], start + cut
-    return _lines(data, base, whole=ended or not tail)[-limit:]
+        data, base = data[cut:], base + cut
+    return _lines(data, base, whole=piece.ended or not tail)[-limit:], piece.marks
 
 
-def _event(job: Job, line: _Line) -> Body:
-    return {"timestamp": _time(job), "message": line.message, "ingestionTime": _time(job)}
+def _event(stream: Stream, line: _Line, marks: Marks) -> Body:
+    at = stream.time_of(line.end, marks)
+    return {"timestamp": at, "message": line.message, "ingestionTime": at}
 
 
 def get_log_events(services: Services, actor: Actor, body: Body) -> Body:
     group = _group(services, actor, body)
-    job = _job_of(services, actor, group, required(body, "logStreamName"))
+    stream = _stream_of(services, actor, group, required(body, "logStreamName"))
     limit = _limit(body, "limit", MAX_EVENTS, MAX_EVENTS)
+    start, end = _time_range(body)
     token = optional(body, "nextToken")
     tail = False
     if token is not None:
@@ -182,22 +214,23 @@ def get_log_events(services: Services, actor: Actor, body: Body) -> Body:
             )
         direction, offset = found.group(1), int(found.group(2))
     elif optional(body, "startFromHead", bool, False):
-        direction, offset = "f", 0
+        direction, offset = "f", stream.bounds()[0]
     else:  # CloudWatch's default: the newest events
-        job, offset = services.jobs.log_size(actor, job.name)
-        direction, tail = "b", True
+        direction, offset, tail = "b", stream.bounds()[1], True
     lines: list[_Line] = []
-    if _times(body, job):
-        if direction == "f":
-            lines = _forward(services, actor, job, offset, limit)
-        elif offset:
-            lines = _backward(services, actor, job, offset, limit, tail=tail)
+    marks: Marks = ()
+    if direction == "f":
+        offset = _from_time(stream, offset, start)
+        lines, marks, offset = _forward(stream, offset, limit)
+    elif offset:
+        lines, marks = _backward(stream, offset, limit, tail=tail)
     forward = f"f/{lines[-1].end if lines else offset}"
     backward = f"b/{lines[0].offset if lines else offset}"
     if not lines and token is not None:  # nothing new: the same token back
         forward, backward = (token, backward) if direction == "f" else (forward, token)
+    events = [_event(stream, line, marks) for line in lines]
     return {
-        "events": [_event(job, line) for line in lines],
+        "events": [e for e in events if _within(e["timestamp"], start, end)],
         "nextForwardToken": forward,
         "nextBackwardToken": backward,
     }
@@ -206,24 +239,28 @@ def get_log_events(services: Services, actor: Actor, body: Body) -> Body:
 # -- streams and groups -------------------------------------------------------------------------
 
 
-def _jobs(services: Services, actor: Actor, group: str, prefix: str) -> list[Job]:
-    """The jobs whose streams are in ``group`` and start with ``prefix``."""
+def _streams(services: Services, actor: Actor, group: str, prefix: str) -> list[Stream]:
+    """The streams in ``group`` whose names start with ``prefix``."""
     kind = _KINDS.get(group)
     if kind is None:
-        return []  # an endpoint's group: its workers' output is not kept as a log
+        return [s for s in _worker_streams(services, actor, group) if s.name.startswith(prefix)]
     if "/" in prefix:  # <job>/...: the one job of that name
         try:
             job = services.jobs.get(actor, prefix.split("/", 1)[0])
         except (NotFound, PermissionDenied):
             return []
-        return [job] if job.kind == kind and stream_name(job).startswith(prefix) else []
+        if job.kind != kind or not job_stream_name(job).startswith(prefix):
+            return []
+        return [JobStream(services, actor, job)]
     found: list[Job] = []
     while len(found) < MAX_STREAMS:
         page = services.jobs.list(actor, kind=kind, limit=_LIST_PAGE, offset=len(found))
         found += page
         if len(page) < _LIST_PAGE:
             break
-    return [job for job in found if stream_name(job).startswith(prefix)]
+    return [
+        JobStream(services, actor, job) for job in found if job_stream_name(job).startswith(prefix)
+    ]
 
 
 def _page_token(index: int) -> str:
@@ -265,31 +302,37 @@ def describe_log_streams(services: Services, actor: Actor, body: Body) -> Body:
             "Cannot order by LastEventTime with a logStreamNamePrefix.", field="orderBy"
         )
     limit = _limit(body, "limit", 50, 50)
-    jobs = _jobs(services, actor, group, prefix)
-    by_name: Callable[[Job], Any] = stream_name
-    jobs.sort(
-        key=by_name if order == "LogStreamName" else lambda j: (_time(j), stream_name(j)),
-        reverse=bool(optional(body, "descending", bool, False)),
-    )
-    shown, token = _page(jobs, body, limit)
-    answer: Body = {"logStreams": [_stream(services, actor, group, job) for job in shown]}
+    streams = _streams(services, actor, group, prefix)
+    descending = bool(optional(body, "descending", bool, False))
+    if order == "LogStreamName":
+        streams.sort(key=lambda s: s.name, reverse=descending)
+        shown, token = _page(streams, body, limit)
+        described = [_stream(group, s) for s in shown]
+    else:  # every stream's last event time is needed to order them
+        every = [_stream(group, s) for s in streams]
+        every.sort(
+            key=lambda d: (d.get("lastEventTimestamp", d["creationTime"]), d["logStreamName"]),
+            reverse=descending,
+        )
+        described, token = _page(every, body, limit)
+    answer: Body = {"logStreams": described}
     if token:
         answer["nextToken"] = token
     return answer
 
 
-def _stream(services: Services, actor: Actor, group: str, job: Job) -> Body:
-    job, size = services.jobs.log_size(actor, job.name)
-    name = stream_name(job)
+def _stream(group: str, stream: Stream) -> Body:
+    times = stream.times()  # reads the stream's size afresh (a job's status too)
     found: Body = {
-        "logStreamName": name,
-        "creationTime": job.created_time,
-        "arn": f"{_ARN}{group}:log-stream:{name}",
+        "logStreamName": stream.name,
+        "creationTime": stream.created,
+        "arn": f"{_ARN}{group}:log-stream:{stream.name}",
         "storedBytes": 0,
     }
-    if size:
-        at = _time(job)
-        found.update(firstEventTimestamp=at, lastEventTimestamp=at, lastIngestionTime=at)
+    if times is not None:
+        found.update(
+            firstEventTimestamp=times[0], lastEventTimestamp=times[1], lastIngestionTime=times[1]
+        )
     return found
 
 
@@ -392,54 +435,57 @@ def filter_log_events(services: Services, actor: Actor, body: Body) -> Body:
             field="logStreamNamePrefix",
         )
     if names:
-        jobs = [_job_of(services, actor, group, str(name)) for name in names]
+        streams = [_stream_of(services, actor, group, str(name)) for name in names]
     else:
-        jobs = _jobs(services, actor, group, prefix)
-    jobs.sort(key=stream_name)
+        streams = _streams(services, actor, group, prefix)
+    streams.sort(key=lambda s: s.name)
     match = matcher(optional(body, "filterPattern", default=""))
     limit = _limit(body, "limit", MAX_EVENTS, MAX_EVENTS)
+    start, end = _time_range(body)
     resume = _filter_token(body)
     events: list[Body] = []
     budget = SCAN_BYTES
     next_at: tuple[str, int] | None = None
-    for job in jobs:
-        name = stream_name(job)
-        if resume is not None and name < resume[0]:
+    for stream in streams:
+        if resume is not None and stream.name < resume[0]:
             continue
-        offset = resume[1] if resume is not None and name == resume[0] else 0
-        if not _times(body, job):
-            continue
+        offset = resume[1] if resume is not None and stream.name == resume[0] else 0
+        offset = _from_time(stream, offset, start)
         while next_at is None:
             if len(events) >= limit or budget <= 0:
-                next_at = (name, offset)
+                next_at = (stream.name, offset)
                 break
-            data, _, ended = services.jobs.read_log(
-                actor, job.name, offset, min(PAGE_BYTES, budget)
-            )
-            whole = ended or (len(data) == PAGE_BYTES and b"\n" not in data)
-            lines = _lines(data, offset, whole=whole)
+            piece = stream.read(offset, min(PAGE_BYTES, budget))
+            whole = piece.ended or (len(piece.data) == PAGE_BYTES and b"\n" not in piece.data)
+            lines = _lines(piece.data, piece.offset, whole=whole)
             if not lines:
                 break  # the end of this stream (or a line still being written)
             for line in lines:
                 budget -= line.end - line.offset
                 offset = line.end
-                if match(line.message):
+                event = _event(stream, line, piece.marks)
+                if end is not None and event["timestamp"] >= end:
+                    break  # lines come in time order: none after this one is wanted
+                if _within(event["timestamp"], start, end) and match(line.message):
                     events.append(
                         {
-                            "logStreamName": name,
-                            "eventId": f"{job.created_time}{line.offset:018d}",
-                            **_event(job, line),
+                            "logStreamName": stream.name,
+                            "eventId": stream.event_id(line.offset),
+                            **event,
                         }
                     )
                     if len(events) >= limit:
                         break
+            else:
+                continue
+            if len(events) < limit:
+                break  # past endTime
         if next_at is not None:
             break
     answer: Body = {
         "events": events,
         "searchedLogStreams": [
-            {"logStreamName": stream_name(job), "searchedCompletely": next_at is None}
-            for job in jobs
+            {"logStreamName": s.name, "searchedCompletely": next_at is None} for s in streams
         ],
     }
     if next_at is not None:

@@ -1,8 +1,8 @@
 // One endpoint: variants, weights and live traffic split; requests, errors and latency per
 // variant as live charts (from ?stats=true every 2 s: counters turned into rates, latency
 // histograms into windowed p50/p99); rollout state and history (rollback reasons); captured
-// records. Editors update it from a spec editor, delete it, try it with a test payload and
-// manage its API keys.
+// records; its workers' logs, followed. Editors update it from a spec editor, delete it, try
+// it with a test payload and manage its API keys.
 import { api, follow, every } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtBytes, fmtNum, table, errorBox } from "../lib/dom.js";
 import { color, lineChart } from "../lib/chart.js";
@@ -13,6 +13,7 @@ export const title = "Endpoint";
 
 const POLL_MS = 2000;
 const WINDOW = 150; // points kept: 5 minutes at 2 s
+const LOG_LIMIT = 1024 * 1024; // characters of log kept on screen
 
 /** Per-variant totals over every worker: requests, 5xx, 4xx, latency buckets. */
 function totals(stats) {
@@ -49,6 +50,12 @@ export default async function endpointPage(ctx) {
   const top = h("div");
   const chartsBox = h("div.cards#traffic");
   const capture = h("div#capture");
+  // One worker's log at a time (the newest by default), followed by offset.
+  const logBox = h("pre.log#endpoint-log", { tabIndex: 0 });
+  const logState = h("span.muted");
+  const logWorker = h("select#log-worker", { onchange: () => { logAt = 0; logText = ""; logBox.textContent = ""; } });
+  let logAt = 0;
+  let logText = "";
   let endpoint = await api(path, { signal });
   // The schedules watching this endpoint (asked once; a server that refuses says nothing here).
   const monitoring = h("span#endpoint-monitoring", h("span.muted", "…"));
@@ -60,7 +67,8 @@ export default async function endpointPage(ctx) {
   }).catch(() => monitoring.remove());
   root.append(top,
     h("div.grid2", h("div", h("h2", "Try it"), invokePanel(endpoint)), h("div", h("h2", "API keys"), keysPanel(ctx.me, name))),
-    h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture);
+    h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture,
+    h("div.row", h("h2", "Logs"), logWorker, logState), logBox);
   function drawTop() {
     const cfg = endpoint.config;
     const total = cfg.variants.reduce((s, v) => s + v.weight, 0) || 1;
@@ -165,6 +173,24 @@ export default async function endpointPage(ctx) {
   }
   ctx.onLeave(() => { for (const c of Object.values(charts)) c.chart && c.chart.destroy(); });
   ctx.onLeave(every(POLL_MS, sample));
+  ctx.onLeave(every(POLL_MS, async () => {
+    const query = { offset: logAt, ...(logWorker.value ? { worker: logWorker.value } : {}) };
+    const page = await api(`${path}/logs`, { query, signal });
+    const ids = page.workers.map((w) => w.worker).join(",");
+    if (logWorker.dataset.ids !== ids) {
+      logWorker.dataset.ids = ids;
+      clear(logWorker, page.workers.slice().reverse().map((w) =>
+        h("option", { value: w.worker, selected: w.worker === page.worker }, `${w.worker} (${w.alive ? "serving" : "exited"}, ${fmtBytes(w.size)})`)));
+    }
+    logAt = page.next_offset;
+    if (page.text) {
+      const atEnd = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
+      logText = (logText + page.text).slice(-LOG_LIMIT);
+      logBox.textContent = logText;
+      if (atEnd) logBox.scrollTop = logBox.scrollHeight;
+    }
+    logState.textContent = page.worker ? `${page.worker}: ${logAt.toLocaleString()} bytes${page.ended ? ", exited" : ""}` : "no worker has written yet";
+  }));
   ctx.onLeave(follow({ resource_type: "endpoint", resource_id: name }, async () => {
     try { endpoint = await api(path, { signal }); drawTop(); } catch (e) { if (e.name !== "AbortError") console.warn(e); }
   }));
