@@ -401,6 +401,51 @@ def test_boto3_models_endpoint_configs_and_endpoints(aws: Live, trained: str) ->
     assert error(caught)[1].startswith('Could not find model "')
 
 
+def test_a_shadow_variant_gets_its_weights_share_of_requests_and_answers_none(
+    aws: Live, trained: str
+) -> None:
+    sm = sagemaker_client(aws)
+    artifacts = sm.describe_training_job(TrainingJobName=trained)["ModelArtifacts"]
+    container = {"Image": "123.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"}
+    container["ModelDataUrl"] = artifacts["S3ModelArtifacts"]
+    role = "arn:aws:iam::111122223333:role/x"
+    for model in ("live-m", "shadow-m"):
+        sm.create_model(ModelName=model, PrimaryContainer=container, ExecutionRoleArn=role)
+    with pytest.raises(ClientError) as caught:
+        sm.create_endpoint_config(
+            EndpointConfigName="two-shadows",
+            ProductionVariants=[_variant("live", "live-m")],
+            ShadowProductionVariants=[_variant("s1", "shadow-m"), _variant("s2", "shadow-m")],
+        )
+    assert "ShadowProductionVariants" in error(caught)[1]
+    sm.create_endpoint_config(
+        EndpointConfigName="shadowed",
+        ProductionVariants=[_variant("live", "live-m", 2)],
+        ShadowProductionVariants=[_variant("shadow", "shadow-m", 1)],
+    )
+    sm.create_endpoint(EndpointName="shadow-ep", EndpointConfigName="shadowed")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="shadow-ep", WaiterConfig=FAST)
+    found = sm.describe_endpoint(EndpointName="shadow-ep")
+    assert [v["VariantName"] for v in found["ShadowProductionVariants"]] == ["shadow"]
+    # Dockyard's own view: the shadow mirrors half the requests (weight 1 beside 2).
+    native = httpx.get(
+        f"{aws.server.url}/api/v1/endpoints/shadow-ep",
+        headers={"Authorization": f"Bearer {aws.token}"},
+    ).json()
+    assert native["config"]["shadow"]["sampling_pct"] == pytest.approx(50.0)
+    runtime = boto(aws).client("sagemaker-runtime", config=NO_RETRIES)
+    for _ in range(4):  # the shadow never answers
+        answer = runtime.invoke_endpoint(
+            EndpointName="shadow-ep", Body=b"0.1,0.2,0.3,0.4", ContentType="text/csv"
+        )
+        assert answer["InvokedProductionVariant"] == "live"
+    sm.delete_endpoint(EndpointName="shadow-ep")
+    sm.get_waiter("endpoint_deleted").wait(EndpointName="shadow-ep", WaiterConfig=FAST)
+    sm.delete_endpoint_config(EndpointConfigName="shadowed")
+    for model in ("live-m", "shadow-m"):
+        sm.delete_model(ModelName=model)
+
+
 def test_a_model_tar_gz_made_elsewhere_scores_in_a_transform_job(aws: Live, tmp_path: Path) -> None:
     """A pickled Booster in ``xgboost-model`` inside ``model.tar.gz``, as SageMaker's XGBoost
     container saves it, becomes a model; boto3's transform calls score with it."""

@@ -7,12 +7,14 @@ JSON; permissions and history are the parameter store's), and the config an endp
 from as ``/sagemaker/endpoints/<name>``. CreateEndpoint and UpdateEndpoint turn the named config
 into a Dockyard endpoint config: a variant per production variant serving its model
 (:func:`~dockyard.server.compat.aws._sagemaker_models.model_uri`) with its weight, as many
-workers as the largest ``InitialInstanceCount``, and data capture; updates roll out blue/green
-as Dockyard's rollout policy says. An EndpointName is the Dockyard endpoint's name, so
+workers as the largest ``InitialInstanceCount``, a shadow variant (``ShadowProductionVariants``:
+it gets a copy of the sampled share of requests that its weight over the production variants'
+gives, and its answers are captured, never returned), and data capture; updates roll out
+blue/green as Dockyard's rollout policy says. An EndpointName is the Dockyard endpoint's name, so
 ``sagemaker-runtime`` InvokeEndpoint reaches it.
 
-Not supported yet (refused naming the field): shadow variants, serverless and asynchronous
-inference, and DeploymentConfig's blue/green traffic routing.
+Not supported yet (refused naming the field): serverless and asynchronous inference, and
+DeploymentConfig's blue/green traffic routing.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ __all__ = ["ACTIONS"]
 
 CONFIGS = "/sagemaker/endpoint-configs/"
 ENDPOINTS = "/sagemaker/endpoints/"
-_UNSUPPORTED = ("ShadowProductionVariants", "AsyncInferenceConfig", "ExplainerConfig")
+_UNSUPPORTED = ("AsyncInferenceConfig", "ExplainerConfig")
 _FIELDS = {"variants": "ProductionVariants", "capture": "DataCaptureConfig", "name": "EndpointName"}
 
 
@@ -83,8 +85,10 @@ def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body
                 field=f"{where}.ServerlessConfig",
             )
         registered(services, actor, required(variant, "ModelName"))
+    _check_shadow(services, actor, body)
     tag_list(body.get("Tags"))
-    stored = {k: body[k] for k in ("ProductionVariants", "DataCaptureConfig", "Tags") if k in body}
+    kept = ("ProductionVariants", "ShadowProductionVariants", "DataCaptureConfig", "Tags")
+    stored = {k: body[k] for k in kept if k in body}
     try:
         services.params.put(
             actor, PutParameter(name=CONFIGS + name, value=orjson.dumps(stored).decode())
@@ -94,6 +98,41 @@ def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body
             raise exists("endpoint-config", name) from None
         aws_fields(exc, {"name": "EndpointConfigName", "value": "ProductionVariants"})
     return {"EndpointConfigArn": sagemaker_arn("endpoint-config", name)}
+
+
+def _check_shadow(services: Services, actor: Actor, body: Body) -> None:
+    shadows = body.get("ShadowProductionVariants")
+    if shadows is None:
+        return
+    if not isinstance(shadows, list) or len(shadows) > 1:
+        raise InvalidArgument(
+            "ShadowProductionVariants takes at most one variant",
+            field="ShadowProductionVariants",
+        )
+    for shadow in shadows:
+        where = "ShadowProductionVariants[0]"
+        if not isinstance(shadow, dict):
+            raise InvalidArgument(f"{where} must be an object", field=where)
+        required(shadow, "VariantName")
+        registered(services, actor, required(shadow, "ModelName"))
+
+
+def _shadow(services: Services, actor: Actor, stored: Body) -> Body | None:
+    """The Dockyard shadow of a stored config: SageMaker mirrors to a shadow the share of
+    requests its weight is of the production variants' total weight."""
+    shadows = stored.get("ShadowProductionVariants") or []
+    if not shadows:
+        return None
+    shadow = shadows[0]
+    production = sum(
+        float(v.get("InitialVariantWeight", 1.0)) for v in stored["ProductionVariants"]
+    )
+    weight = float(shadow.get("InitialVariantWeight", 1.0))
+    return {
+        "name": shadow["VariantName"],
+        "model_uri": model_uri(services, actor, shadow["ModelName"]),
+        "sampling_pct": min(100.0, 100.0 * weight / production) if production > 0 else 100.0,
+    }
 
 
 def describe_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
@@ -135,6 +174,7 @@ def _dockyard_config(services: Services, actor: Actor, endpoint: str, config: st
             }
             for v in variants
         ],
+        "shadow": _shadow(services, actor, stored),
         "scaling": {"min_workers": min(workers, 64), "max_workers": min(workers, 64)},
         "capture": drop_none(
             {
@@ -299,6 +339,15 @@ def describe_endpoint(services: Services, actor: Actor, body: Body) -> Body:
             "EndpointArn": sagemaker_arn("endpoint", name),
             "EndpointConfigName": _config_name(services, actor, name),
             "ProductionVariants": _variants(services, actor, endpoint),
+            "ShadowProductionVariants": [
+                {
+                    "VariantName": shadow.name,
+                    "CurrentInstanceCount": endpoint.workers,
+                    "DesiredInstanceCount": endpoint.config.scaling.min_workers,
+                }
+            ]
+            if (shadow := endpoint.config.shadow) is not None
+            else None,
             "DataCaptureConfig": {
                 "EnableCapture": capture.enabled,
                 "CaptureStatus": "Started" if capture.enabled else "Stopped",
