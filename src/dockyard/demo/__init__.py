@@ -276,6 +276,10 @@ def main() -> int:
     print(f"  curl -s {url}/invocations -H 'content-type: text/csv' -d '{','.join(map(str, row))}'")
     print(f"  a local server is running at {server}  (API docs: {server}/api/v1/docs)")
     print(f"  MLFLOW_TRACKING_URI={server} works with the mlflow client")
+    print(
+        f"  AWS_ENDPOINT_URL={server} works with boto3's sagemaker, stepfunctions, logs, ssm "
+        "and sns clients and the SageMaker SDK (S3 stays on your object store)"
+    )
     return 0
 
 
