@@ -159,16 +159,18 @@ def test_a_restarted_server_finds_its_jobs_runner_on_the_cluster_again(
     assert job["status"] == "Completed", job["failure_reason"]
 
 
-def _node_of(cluster: RayCluster, job: str) -> Any:
-    """The worker node whose host actor runs job ``job``'s runner, once it runs."""
-    import ray
+def _node_of(cluster: RayCluster, job: str, other_than: Any = None) -> Any:
+    """The worker node holding job ``job``'s placement group (where its runner runs), once Ray
+    placed it there (and not on ``other_than``)."""
+    from ray.util.placement_group import placement_group_table
 
     def placed() -> Any:
-        for actor in ray.util.list_named_actors(all_namespaces=True):
-            if actor["name"].startswith(f"dockyard-{job}-"):
-                handle = ray.get_actor(actor["name"], namespace=actor["namespace"])
-                detail = ray.get(handle.status.remote(), timeout=10)["detail"]
-                return next(n for n in cluster.workers() if n.node_id[:12] in detail)
+        for group in placement_group_table().values():
+            if group["name"].startswith(f"dockyard-{job}-") and group["state"] == "CREATED":
+                node = group["bundles_to_node_id"].get(0)
+                found = next((n for n in cluster.workers() if n.node_id == node), None)
+                if found is not None and found is not other_than:
+                    return found
         return None
 
     return until(placed, 30, f"the runner of {job} placed")
@@ -197,7 +199,7 @@ def test_a_job_whose_node_is_lost_makes_its_next_attempt_on_another_node(
     ray_cluster.remove(node)
     wait_gone([first], timeout=30)  # the lost node's job process went with it
     until(lambda: "attempt 2:" in _log(client, "node-lost"), 60, "the second attempt")
-    assert _node_of(ray_cluster, "node-lost") is not node
+    _node_of(ray_cluster, "node-lost", other_than=node)
     release.touch()
     job = wait_for(client, "node-lost")
     ray_cluster.add_worker()  # back to two workers for what follows

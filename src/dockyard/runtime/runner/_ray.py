@@ -1,16 +1,17 @@
 """The Ray executor: each job's runner on a Ray cluster (``DOCKYARD_EXECUTOR=ray``).
 
-The server connects to the cluster at ``DOCKYARD_RAY_ADDRESS`` as a Ray driver. ``submit`` creates
-a named, detached actor (:class:`~dockyard.runtime.runner._rayhost.RunnerHost`) that asks Ray for
-the job's CPUs and memory; Ray places it on a node, where it starts the runner in a temporary
-folder. The runner shares nothing with the server but its URL (``DOCKYARD_RAY_SERVER_URL``), its
-token and the artifact store, whose credentials travel as the variables ``DOCKYARD_RAY_ENV``
-names. The handle is the actor's name and namespace, so a restarted server finds it again.
+The server connects to the cluster at ``DOCKYARD_RAY_ADDRESS`` as a Ray driver. ``submit`` hands
+the job to the cluster's dispatcher (:mod:`dockyard.runtime.runner._raydispatch`), which holds the
+job's CPUs and memory as a placement group, so Ray places and limits jobs by their resources,
+and has the long-lived host of the node Ray chose (:mod:`dockyard.runtime.runner._rayhost`) start
+the runner in a temporary folder: a process, not a new Ray worker per job. The runner shares
+nothing with the server but its URL (``DOCKYARD_RAY_SERVER_URL``), its token and the artifact
+store, whose credentials travel as the variables ``DOCKYARD_RAY_ENV`` names. The handle is the
+runner's name and namespace, so a restarted server finds it again.
 
-A job whose node is lost is started again on another node by Ray itself (the actor's
-``max_restarts``) while its ``retry_strategy.max_attempts`` allows, and the new runner makes the
-job's next attempt; otherwise the host is gone and the scheduler fails the job with the reason
-:meth:`RayExecutor.logs` gives.
+A job whose node is lost is started again on another node by the dispatcher while its
+``retry_strategy.max_attempts`` allows, and the new runner makes the job's next attempt;
+otherwise the scheduler fails the job with the reason :meth:`RayExecutor.logs` gives.
 
 Ray is imported when the executor is built, never at import: a server that does not use Ray does
 not need it installed.
@@ -35,7 +36,8 @@ from dockyard.api.jobs import (
     runner_environment,
 )
 from dockyard.errors import InvalidArgument, Unavailable
-from dockyard.runtime.runner._rayhost import LEDGER, Ledger, RunnerHost, forwarded_environment
+from dockyard.runtime.runner._raydispatch import DISPATCHER, Dispatcher, gone
+from dockyard.runtime.runner._rayhost import forwarded_environment
 from dockyard.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ _ANSWER_S = 0.5  # how long a status call waits for a host before calling it sti
 _CALL_TIMEOUT_S = 10.0
 _CAPACITY_TTL_S = 1.0
 _PENDING_KEPT = 1000
+_LEAST_CPU = 0.01  # a bundle holds something: a job asking for nothing holds this
 
 
 def connect(settings: Settings) -> ModuleType:
@@ -129,20 +132,22 @@ class RayExecutor:
         self._namespace = settings.ray_namespace
         self._server_url = settings.ray_server_url
         self._env = forwarded_environment(dict(os.environ), settings.ray_env)
-        self._host = self._ray.remote(RunnerHost)
-        self._ledger = (
-            self._ray.remote(Ledger)
+        self._dispatcher = (
+            self._ray.remote(Dispatcher)
             .options(
-                name=LEDGER,
+                name=DISPATCHER,
                 namespace=self._namespace,
                 lifetime="detached",
                 get_if_exists=True,
                 num_cpus=0,
+                max_concurrency=1000,  # status calls meanwhile a job is being placed
                 # On the head: its records outlive any worker node.
                 resources=self._head(),
             )
-            .remote()
+            .remote(self._namespace)
         )
+        # The nodes' hosts start now, not with the first job of each node.
+        self._dispatcher.warm.remote()
         self._pending: dict[str, Any] = {}  # status calls not answered yet, by host
         self._capacity: tuple[float, float] = (0.0, 0.0)  # (when, CPUs)
 
@@ -156,25 +161,23 @@ class RayExecutor:
             launch = {**launch, "server_url": self._server_url}
         env = {**self._env, **runner_environment(launch, cache=Path())}
         del env[RUNNER_CACHE]  # each node has its own
-        options: dict[str, Any] = {
-            "name": name,
-            "namespace": self._namespace,
-            "lifetime": "detached",
-            "num_cpus": self._fitting(launch["cpus"]),
-            "max_restarts": max(0, launch.get("attempts", 1) - 1),
-            "max_task_retries": 0,
-        }
+        bundle = {"CPU": self._fitting(launch["cpus"])}
         if launch["memory_mb"]:
-            options["memory"] = launch["memory_mb"] * 1024 * 1024
+            bundle["memory"] = launch["memory_mb"] * 1024 * 1024
             most = self._largest("memory")
-            if most and options["memory"] > most:
+            if most and bundle["memory"] > most:
                 # Ray would keep it waiting for a node that never comes.
                 raise OSError(
                     f"no node of the Ray cluster has the {launch['memory_mb']} MB the job asks "
                     f"for (resources.memory_mb); the largest has {most // 2**20:.0f} MB"
                 )
+        bundle = {k: v for k, v in bundle.items() if v > 0} or {"CPU": _LEAST_CPU}
+        attempts = max(1, launch.get("attempts", 1))
         try:
-            self._host.options(**options).remote(name, env, self._namespace)
+            self._ray.get(
+                self._dispatcher.launch.remote(name, env, bundle, attempts),
+                timeout=_CALL_TIMEOUT_S,
+            )
         except (self._ray.exceptions.RayError, ValueError, ConnectionError) as exc:
             raise OSError(f"Ray refused the job's runner: {exc}") from exc
         return {"actor": name, "namespace": self._namespace}
@@ -190,67 +193,50 @@ class RayExecutor:
         found = [n["Resources"].get(resource, 0.0) for n in self._ray.nodes() if n["Alive"]]
         return float(max(found, default=0.0))
 
-    def _actor(self, handle: Handle) -> Any:
+    def _dispatcher_of(self, handle: Handle) -> Any:
+        if handle["namespace"] == self._namespace:
+            return self._dispatcher
         try:
-            return self._ray.get_actor(handle["actor"], namespace=handle["namespace"])
-        except ValueError:  # ended, or lost with its node
+            return self._ray.get_actor(DISPATCHER, namespace=handle["namespace"])
+        except ValueError:  # gone with a cluster that was started again
             return None
-
-    def _record(self, handle: Handle) -> dict[str, Any] | None:
-        """What the ended runner left; None when the ledger has nothing (or is gone with a
-        cluster that was started again)."""
-        try:
-            ledger = self._ray.get_actor(LEDGER, namespace=handle["namespace"])
-            record: dict[str, Any] | None = self._ray.get(
-                ledger.get.remote(handle["actor"]), timeout=_CALL_TIMEOUT_S
-            )
-        except (ValueError, self._ray.exceptions.RayError):
-            return None
-        return record
 
     def status(self, handle: Handle) -> RunnerStatus:
         name = handle["actor"]
-        errors = self._ray.exceptions
-        actor = self._actor(handle)
-        if actor is not None:
-            ref = self._pending.pop(name, None) or actor.status.remote()
+        dispatcher = self._dispatcher_of(handle)
+        if dispatcher is not None:
+            ref = self._pending.pop(name, None) or dispatcher.status.remote(name)
             ready, _ = self._ray.wait([ref], timeout=_ANSWER_S)
             if not ready:
-                # Being placed, starting, or on a node Ray has not given up on yet.
                 self._pending[name] = ref
                 while len(self._pending) > _PENDING_KEPT:  # of jobs that ended meanwhile
                     self._pending.pop(next(iter(self._pending)))
                 return {"running": True, "exit_code": None, "detail": f"{name} not answering yet"}
             try:
-                status: RunnerStatus = self._ray.get(ref)
+                status: RunnerStatus | None = self._ray.get(ref)
+            except self._ray.exceptions.RayError:
+                status = None
+            if status is not None:
                 return status
-            except errors.ActorUnavailableError:
-                return {"running": True, "exit_code": None, "detail": f"{name} unreachable"}
-            except errors.RayActorError:
-                pass  # it ended meanwhile: the ledger knows
-        record = self._record(handle)
-        if record is not None:
-            return {"running": False, "exit_code": record["exit_code"], "detail": record["detail"]}
-        return {"running": False, "exit_code": None, "detail": _gone(name)}
+        return {"running": False, "exit_code": None, "detail": gone(name)}
 
     def logs(self, handle: Handle, limit: int = 4000) -> str:
-        actor = self._actor(handle)
-        if actor is not None:
+        dispatcher = self._dispatcher_of(handle)
+        if dispatcher is not None:
             try:
-                text: str = self._ray.get(actor.logs.remote(limit), timeout=_CALL_TIMEOUT_S)
-                return text
+                text: str | None = self._ray.get(
+                    dispatcher.logs.remote(handle["actor"], limit), timeout=_CALL_TIMEOUT_S
+                )
             except self._ray.exceptions.RayError:
-                pass
-        record = self._record(handle)
-        if record is not None:
-            tail: str = record["tail"]
-            return tail[-limit:] if limit > 0 else ""
-        return f"[dockyard] {_gone(handle['actor'])}\n"[-limit:] if limit > 0 else ""
+                text = None
+            if text is not None:
+                return text
+        return f"[dockyard] {gone(handle['actor'])}\n"[-limit:] if limit > 0 else ""
 
     def stop(self, handle: Handle) -> None:
-        actor = self._actor(handle)
-        if actor is not None:
-            actor.stop.remote()
+        dispatcher = self._dispatcher_of(handle)
+        if dispatcher is not None:
+            dispatcher.stop.remote(handle["actor"])
 
     def capacity(self) -> Capacity:
         at, cpus = self._capacity
@@ -259,10 +245,3 @@ class RayExecutor:
             cpus = float(self._ray.cluster_resources().get("CPU", 0.0))
             self._capacity = (now, cpus)
         return {"cpus": cpus}
-
-
-def _gone(name: str) -> str:
-    return (
-        f"the job's runner (Ray actor {name}) is gone without a word: its node was lost "
-        "(or the actor was killed) and the job has no retry left"
-    )

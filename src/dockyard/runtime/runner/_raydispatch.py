@@ -1,0 +1,217 @@
+"""The Ray executor's dispatcher: places each job with a placement group, runs it on its node.
+
+One :class:`Dispatcher` (a detached actor with no CPU, on the head node, one per namespace)
+takes each job the server submits: it reserves the job's CPUs and memory as a one-bundle,
+detached placement group named after the runner, and once Ray has placed the bundle asks that
+node's :class:`~dockyard.runtime.runner._rayhost.NodeHost` (started the first time a job lands
+there, then kept) to start the runner. A placement group costs Ray a reservation, not a worker
+process: eight jobs start in a fraction of the seconds eight new actors take. The group is
+removed when the runner ends, giving the resources back.
+
+When the node is lost, its host goes with it and Ray places the group's bundle on another node;
+while the job's ``retry_strategy.max_attempts`` allows, the dispatcher starts a new runner there
+that makes the job's next attempt (:data:`~dockyard.api.jobs.RUNNER_ATTEMPT`); otherwise it
+records that the runner is gone. It keeps what ended runners left (exit code, output tail), so
+the executor answers ``status`` and ``logs`` for them, and everything lives in the cluster: a
+restarted server finds its runners again by name.
+
+The class is plain: the executor makes it a Ray actor where Ray is imported.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from dockyard.runtime.runner._rayhost import HOST_PREFIX, NodeHost
+
+__all__ = ["DISPATCHER", "Dispatcher", "gone"]
+
+#: The dispatcher actor's name in the executor's namespace.
+DISPATCHER = "dockyard-dispatcher"
+_KEEP = 10_000  # ended runners remembered
+_PLACED_POLL_S = 0.5  # how often an unplaced group is looked at again
+_CALL_TIMEOUT_S = 30.0
+
+
+def gone(name: str) -> str:
+    """Why runner ``name`` ended without an exit code."""
+    return (
+        f"the job's runner ({name}) is gone without a word: its node was lost "
+        "(or its host was killed) and the job has no retry left"
+    )
+
+
+class Dispatcher:
+    """Places and supervises the executor's runners (see the module docstring)."""
+
+    def __init__(self, namespace: str) -> None:
+        self._namespace = namespace
+        self._lock = threading.Lock()
+        self._live: dict[str, dict[str, Any]] = {}  # by runner: state, node, pid, stopped
+        self._ended: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    # -- what the executor calls -----------------------------------------------------------
+
+    def launch(
+        self, name: str, env: dict[str, str], bundle: dict[str, float], attempts: int
+    ) -> None:
+        """Place runner ``name`` with ``bundle`` (Ray resources) and start it; returns at once."""
+        with self._lock:
+            if name in self._live or name in self._ended:
+                return
+            self._live[name] = {"state": "placing", "node": None, "pid": None, "stop": False}
+        threading.Thread(
+            target=self._supervise, args=(name, env, bundle, attempts), daemon=True
+        ).start()
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        """``running``, ``exit_code`` and ``detail`` of runner ``name``; None when unknown."""
+        with self._lock:
+            record = self._ended.get(name)
+            if record is not None:
+                return {
+                    "running": False,
+                    "exit_code": record["exit_code"],
+                    "detail": record["detail"],
+                }
+            live = self._live.get(name)
+        if live is None:
+            return None
+        if live["pid"] is None:
+            detail = f"{name} waiting for a Ray node with its resources"
+        else:
+            detail = f"runner pid {live['pid']} on Ray node {str(live['node'])[:12]}"
+        return {"running": True, "exit_code": None, "detail": detail}
+
+    def logs(self, name: str, limit: int) -> str | None:
+        """The last ``limit`` characters runner ``name`` wrote; None when unknown."""
+        with self._lock:
+            record = self._ended.get(name)
+            live = self._live.get(name)
+        if record is not None:
+            text = str(record["tail"])
+            return text[-limit:] if limit > 0 else ""
+        if live is None:
+            return None
+        if live["pid"] is None:
+            return ""
+        import ray
+
+        try:
+            found: str = ray.get(
+                self._host(live["node"]).logs.remote(name, limit), timeout=_CALL_TIMEOUT_S
+            )
+        except ray.exceptions.RayError:
+            return ""
+        return found
+
+    def stop(self, name: str) -> None:
+        """Stop runner ``name``: SIGTERM to a running one, nothing left of an unplaced one."""
+        with self._lock:
+            live = self._live.get(name)
+            if live is None:
+                return
+            live["stop"] = True
+            node = live["node"] if live["pid"] is not None else None
+        if node is not None:
+            self._host(node).stop.remote(name)
+
+    def warm(self) -> int:
+        """Start the host of every live node now, not with its first job; returns how many."""
+        import ray
+
+        hosts = [self._host(n).ready.remote() for n in sorted(_alive())]
+        try:
+            ray.get(hosts, timeout=_CALL_TIMEOUT_S)
+        except ray.exceptions.RayError:  # a node lost meanwhile: its jobs go elsewhere
+            return 0
+        return len(hosts)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def _host(self, node: str) -> Any:
+        import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return (
+            ray.remote(NodeHost)
+            .options(
+                name=HOST_PREFIX + node,
+                namespace=self._namespace,
+                lifetime="detached",
+                get_if_exists=True,
+                num_cpus=0,
+                max_concurrency=1000,  # one waiting call per runner of the node
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+            )
+            .remote()
+        )
+
+    def _supervise(
+        self, name: str, env: dict[str, str], bundle: dict[str, float], attempts: int
+    ) -> None:
+        import ray
+        from ray.util.placement_group import placement_group, remove_placement_group
+
+        group = placement_group([bundle], name=name, lifetime="detached")
+        record: dict[str, Any] | None = None
+        attempt = 1
+        try:
+            while record is None:
+                node = self._placed(name, group)
+                if node is None:  # stopped before it was placed
+                    record = {"exit_code": None, "tail": "", "detail": f"{name} stopped unplaced"}
+                    break
+                host = self._host(node)
+                try:
+                    pid = ray.get(host.start.remote(name, env, attempt), timeout=_CALL_TIMEOUT_S)
+                    with self._lock:
+                        self._live[name].update(node=node, pid=pid)
+                        stop = self._live[name]["stop"]
+                    if stop:
+                        host.stop.remote(name)
+                    record = ray.get(host.wait.remote(name))
+                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                    # The host is gone: its node was lost (or it was killed), and its runner
+                    # with it.
+                    with self._lock:
+                        self._live[name].update(node=None, pid=None)
+                        stopped = self._live[name]["stop"]
+                    if attempt >= attempts or stopped:
+                        record = {"exit_code": None, "tail": f"[dockyard] {gone(name)}\n"}
+                        record["detail"] = gone(name)
+                    attempt += 1
+        finally:
+            remove_placement_group(group)
+            with self._lock:
+                self._live.pop(name, None)
+                self._ended[name] = record or {"exit_code": None, "tail": "", "detail": gone(name)}
+                while len(self._ended) > _KEEP:
+                    self._ended.popitem(last=False)
+
+    def _placed(self, name: str, group: Any) -> str | None:
+        """The live node Ray placed ``group``'s bundle on (after a node loss, once Ray has
+        moved it); None when runner ``name`` was stopped before that."""
+        from ray.util.placement_group import placement_group_table
+
+        while True:
+            with self._lock:
+                if self._live[name]["stop"]:
+                    return None
+            if group.wait(_PLACED_POLL_S):
+                table = placement_group_table(group)
+                node = table["bundles_to_node_id"].get(0)
+                if table["state"] == "CREATED" and node in _alive():
+                    return str(node)
+                time.sleep(_PLACED_POLL_S)  # still on the lost node: Ray moves it shortly
+
+
+def _alive() -> set[str]:
+    """The ids of the cluster's live nodes."""
+    import ray
+
+    listing: Any = ray.nodes  # untyped in Ray
+    return {str(n["NodeID"]) for n in listing() if n["Alive"]}
