@@ -1,4 +1,5 @@
-"""The server's side of the warm process leaves nothing open when it ends it."""
+"""The server's side of the warm process leaves nothing open when it ends it, and a runner forked
+``tied`` ends with the warm process."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 import sys
 import threading
 from pathlib import Path
+
+import psutil
+from tests.server.jobs.conftest import wait_gone
+from tests.server.notifications._receiver import until
 
 from dockyard.runtime.runner._zygote import Zygote
 
@@ -22,3 +27,42 @@ def test_closing_the_warm_process_closes_its_pipes(tmp_path: Path) -> None:
         if thread.name == "zygote":
             thread.join(10)
     assert proc.stdout.closed
+
+
+_WAITER = """
+import time
+from pathlib import Path
+
+
+def main(argv):
+    Path(argv[0]).touch()  # started
+    while Path(argv[0]).exists():  # until the test removes it
+        time.sleep(0.05)
+    return 0
+"""
+
+
+def test_a_tied_runner_dies_with_the_warm_process_and_an_untied_one_does_not(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "waiter.py").write_text(_WAITER)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    warm = Zygote(sys.executable, env, tmp_path / "warm.log")
+    started = {name: tmp_path / f"{name}.started" for name in ("tied", "free")}
+    pids = {
+        name: warm.spawn(
+            [sys.executable, "-m", "waiter", str(mark)],
+            env,
+            tmp_path,
+            tmp_path / f"{name}.log",
+            tied=name == "tied",
+        )
+        for name, mark in started.items()
+    }
+    until(lambda: all(m.exists() for m in started.values()), 30, "both runners started")
+    procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+    warm.close()  # as when the host holding it goes with its node
+    wait_gone([procs["tied"]], timeout=10)
+    assert procs["free"].is_running() and procs["free"].status() != psutil.STATUS_ZOMBIE
+    started["free"].unlink()  # the untied runner ends when asked
+    wait_gone([procs["free"]], timeout=10)

@@ -34,11 +34,13 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from dockyard.runtime.runner._forked import exit_child
 from dockyard.runtime.runner._learned import Learner
+from dockyard.runtime.runner._process import die_with_runner
 
 __all__ = ["Zygote", "main"]
 
@@ -97,6 +99,12 @@ class Zygote:
         proc = self._proc
         return proc.pid if proc is not None and proc.poll() is None else None
 
+    def start(self) -> None:
+        """Start the warm process now rather than with the first :meth:`spawn`."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+
     def _start(self) -> subprocess.Popen[bytes]:
         self._log.parent.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log:
@@ -128,13 +136,24 @@ class Zygote:
                     replies.put(message)
         replies.put({"error": "the warm process exited"})
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> int:
+    def spawn(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log: Path,
+        *,
+        tied: bool = False,
+    ) -> int:
         """Fork a runner running ``argv`` (``python -m MODULE ARGS``); returns its pid.
+
+        A ``tied`` runner is killed (SIGKILL) when the warm process ends, as a Ray node's
+        runners are when their host goes with the node; otherwise it outlives it.
 
         Raises:
             OSError: The warm process could not start or fork.
         """
-        request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+        request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "tied": tied}
         with self._lock:
             if self._refused is not None:
                 raise OSError(self._refused)
@@ -216,11 +235,14 @@ def _reap() -> None:
         _reply({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _become_runner(request: dict[str, Any]) -> int:
-    """In the forked child: become a freshly started runner, then run it."""
+def _become_runner(request: dict[str, Any], tie: Callable[[], None] | None) -> int:
+    """In the forked child: become a freshly started runner (``tie`` arms its death with the
+    warm process's), then run it."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
+    if tie is not None:
+        tie()
     log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
@@ -260,6 +282,8 @@ def _fork(request: dict[str, Any]) -> None:
         _reply({"error": "the warm process is not single-threaded", "final": True})
         return
     _freeze()  # no garbage holding a descriptor the child closes is collected there
+    # Made here: the child checks its parent is still this process.
+    tie = die_with_runner() if request.get("tied") else None
     try:
         pid = os.fork()
     except OSError as exc:
@@ -268,7 +292,7 @@ def _fork(request: dict[str, Any]) -> None:
     if pid:
         _reply({"pid": pid})
         return
-    exit_child(lambda: _become_runner(request))
+    exit_child(lambda: _become_runner(request, tie))
 
 
 def main(argv: list[str] | None = None) -> int:
