@@ -224,6 +224,36 @@ def test_a_job_without_retries_fails_saying_its_node_was_lost(
     assert "its node was lost" in job["failure_reason"], job["failure_reason"]
 
 
+def _groups(job: str) -> list[dict[str, Any]]:
+    """The placement groups holding job ``job``'s resources, as Ray lists them."""
+    from ray.util.placement_group import placement_group_table
+
+    return [g for g in placement_group_table().values() if g["name"].startswith(f"dockyard-{job}-")]
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_job_waiting_for_room_on_the_cluster_stops_without_starting(
+    client: Client, store: Store
+) -> None:
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    # Something else on the cluster holds every worker's CPU.
+    held = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    try:
+        assert held.wait(30)
+        spec = _job(store, "no-room", "sleep", seconds=60)
+        client.request("POST", "/api/v1/jobs/training", json=spec)
+        until(lambda: [g for g in _groups("no-room") if g["state"] == "PENDING"], 30, "waiting")
+        assert client.request("POST", "/api/v1/jobs/no-room/stop")["status"] == "Stopping"
+        job = wait_for(client, "no-room", timeout=30)
+    finally:
+        remove_placement_group(held)
+    assert job["status"] == "Stopped"
+    assert "mode=sleep started" not in _log(client, "no-room")
+    until(lambda: all(g["state"] == "REMOVED" for g in _groups("no-room")), 30, "resources freed")
+
+
 # -- settings the executor refuses, before a server starts ---------------------------------------
 
 

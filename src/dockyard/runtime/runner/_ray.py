@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["RayExecutor", "check", "connect"]
 
 _CONNECT_TIMEOUT_S = 5.0
-_ANSWER_S = 0.5  # how long a status call waits for a host before calling it still running
+_ANSWER_S = 0.5  # how long a status call waits for the dispatcher before calling it running
 _CALL_TIMEOUT_S = 10.0
 _CAPACITY_TTL_S = 1.0
 _PENDING_KEPT = 1000
@@ -148,7 +148,7 @@ class RayExecutor:
         )
         # The nodes' hosts start now, not with the first job of each node.
         self._dispatcher.warm.remote()
-        self._pending: dict[str, Any] = {}  # status calls not answered yet, by host
+        self._pending: dict[str, Any] = {}  # status calls not answered yet, by runner
         self._capacity: tuple[float, float] = (0.0, 0.0)  # (when, CPUs)
 
     def _head(self) -> dict[str, float]:

@@ -52,6 +52,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._live: dict[str, dict[str, Any]] = {}  # by runner: state, node, pid, stopped
         self._ended: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._hosts: dict[str, Any] = {}  # by node: each lookup is a call to Ray's GCS
 
     # -- what the executor calls -----------------------------------------------------------
 
@@ -136,7 +137,11 @@ class Dispatcher:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        return (
+        with self._lock:
+            host = self._hosts.get(node)
+        if host is not None:
+            return host
+        host = (
             ray.remote(NodeHost)
             .options(
                 name=HOST_PREFIX + node,
@@ -149,6 +154,9 @@ class Dispatcher:
             )
             .remote()
         )
+        with self._lock:
+            self._hosts[node] = host
+        return host
 
     def _supervise(
         self, name: str, env: dict[str, str], bundle: dict[str, float], attempts: int
@@ -161,25 +169,27 @@ class Dispatcher:
         attempt = 1
         try:
             while record is None:
-                node = self._placed(name, group)
+                node = self._placed(name, group, moved=attempt > 1)
                 if node is None:  # stopped before it was placed
                     record = {"exit_code": None, "tail": "", "detail": f"{name} stopped unplaced"}
                     break
                 host = self._host(node)
                 try:
-                    pid = ray.get(host.start.remote(name, env, attempt), timeout=_CALL_TIMEOUT_S)
+                    # No timeout: a runner started late would otherwise run twice.
+                    pid = ray.get(host.start.remote(name, env, attempt))
                     with self._lock:
                         self._live[name].update(node=node, pid=pid)
                         stop = self._live[name]["stop"]
                     if stop:
                         host.stop.remote(name)
                     record = ray.get(host.wait.remote(name))
-                except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                except ray.exceptions.RayActorError:
                     # The host is gone: its node was lost (or it was killed), and its runner
                     # with it.
                     with self._lock:
                         self._live[name].update(node=None, pid=None)
                         stopped = self._live[name]["stop"]
+                        self._hosts.pop(node, None)
                     if attempt >= attempts or stopped:
                         record = {"exit_code": None, "tail": f"[dockyard] {gone(name)}\n"}
                         record["detail"] = gone(name)
@@ -192,9 +202,9 @@ class Dispatcher:
                 while len(self._ended) > _KEEP:
                     self._ended.popitem(last=False)
 
-    def _placed(self, name: str, group: Any) -> str | None:
-        """The live node Ray placed ``group``'s bundle on (after a node loss, once Ray has
-        moved it); None when runner ``name`` was stopped before that."""
+    def _placed(self, name: str, group: Any, moved: bool) -> str | None:
+        """The node Ray placed ``group``'s bundle on (once ``moved`` off a lost node, a live
+        one); None when runner ``name`` was stopped before that."""
         from ray.util.placement_group import placement_group_table
 
         while True:
@@ -204,7 +214,7 @@ class Dispatcher:
             if group.wait(_PLACED_POLL_S):
                 table = placement_group_table(group)
                 node = table["bundles_to_node_id"].get(0)
-                if table["state"] == "CREATED" and node in _alive():
+                if table["state"] == "CREATED" and node and (not moved or node in _alive()):
                     return str(node)
                 time.sleep(_PLACED_POLL_S)  # still on the lost node: Ray moves it shortly
 
