@@ -18,6 +18,9 @@ Failed; executions Pending, InProgress, Completed, CompletedWithViolations, Fail
 execution's job answers DescribeProcessingJob. Executions write their reports to Dockyard's
 artifact store (``monitoring/<schedule>/<execution>``), not to the definition's output S3 URI.
 
+An unknown schedule, definition or processing job is ``ResourceNotFound``, as SageMaker answers
+it (the SDK's ``delete_monitoring_schedule()`` waits for that), not ValidationException.
+
 Not supported yet (refused naming the field): monitoring types other than DataQuality,
 BatchTransformInput, one-time schedules (``NOW``), record pre-processor and post-analytics
 scripts.
@@ -73,7 +76,7 @@ _FIELDS = {
 
 
 def _missing(what: str, kind: str, name: str) -> AwsError:
-    return AwsError("ValidationException", f'Could not find {what} "{sagemaker_arn(kind, name)}".')
+    return AwsError("ResourceNotFound", f'Could not find {what} "{sagemaker_arn(kind, name)}".')
 
 
 # -- schedule expressions -----------------------------------------------------------------------

@@ -60,7 +60,7 @@ def processing_job_arn(name: str) -> str:
 
 def _missing(name: str) -> AwsError:
     return AwsError(
-        "ValidationException", f'Could not find processing job "{processing_job_arn(name)}".'
+        "ResourceNotFound", f'Could not find processing job "{processing_job_arn(name)}".'
     )
 
 
