@@ -52,7 +52,7 @@ def aws(live: Live, monkeypatch: pytest.MonkeyPatch) -> Live:
     return live
 
 
-def _capturing_endpoint(live: Live, tmp_path: Path, name: str) -> None:
+def capturing_endpoint(live: Live, tmp_path: Path, name: str) -> None:
     """An XGBoost endpoint (a model.tar.gz made here) whose config captures its requests."""
     import xgboost
 
@@ -115,7 +115,7 @@ def test_the_default_model_monitor_flow(aws: Live, tmp_path: Path) -> None:
     )
 
     endpoint = "watched"
-    _capturing_endpoint(aws, tmp_path, endpoint)
+    capturing_endpoint(aws, tmp_path, endpoint)
     x, _ = _rows(300, seed=9)
     train = _csv(tmp_path / "train.csv", x)
     train.write_text("a,b,c,d\n" + train.read_text())
