@@ -8,7 +8,9 @@ One module per resource, each with its ``ACTIONS``:
     _sagemaker_endpoints.py  endpoint configs (kept as parameters) and endpoints
     _sagemaker_transform.py  transform jobs
     _sagemaker_processing.py processing jobs (the model monitor's baselining job)
-    _sagemaker_monitoring.py data-quality job definitions and monitoring schedules
+    _sagemaker_job_definitions.py  data-quality job definitions
+    _sagemaker_monitoring.py monitoring schedules and their executions
+    _sagemaker_deployment.py an endpoint update's DeploymentConfig as a rollout policy
     _sagemaker_shapes.py     ARNs, AWS's "Could not find" errors, images, tags
 
 Every name is the Dockyard resource's name: a TrainingJobName is the job's, an EndpointName the
@@ -22,6 +24,7 @@ from typing import Any
 from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server.compat.aws import (
     _sagemaker_endpoints,
+    _sagemaker_job_definitions,
     _sagemaker_models,
     _sagemaker_monitoring,
     _sagemaker_processing,
@@ -43,6 +46,7 @@ ACTIONS: dict[str, Any] = translated(
         **_sagemaker_endpoints.ACTIONS,
         **_sagemaker_transform.ACTIONS,
         **_sagemaker_processing.ACTIONS,
+        **_sagemaker_job_definitions.ACTIONS,
         **_sagemaker_monitoring.ACTIONS,
     },
     {

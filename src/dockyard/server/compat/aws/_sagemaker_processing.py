@@ -27,8 +27,8 @@ from dockyard.api.monitoring import MonitoringJobData, MonitoringJobOutput, Moni
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
-from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_job_definitions import missing
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
     aws_fields,
@@ -56,12 +56,6 @@ _FIELDS = {
 
 def processing_job_arn(name: str) -> str:
     return sagemaker_arn("processing-job", name)
-
-
-def _missing(name: str) -> AwsError:
-    return AwsError(
-        "ResourceNotFound", f'Could not find processing job "{processing_job_arn(name)}".'
-    )
 
 
 def _dataset_format(env: Body) -> tuple[Literal["csv", "jsonl", "parquet"], bool | None]:
@@ -173,9 +167,9 @@ def _job(services: Services, actor: Actor, name: str) -> tuple[Job, MonitoringJo
     try:
         job = services.jobs.get(actor, name)
     except (NotFound, InvalidArgument):
-        raise _missing(name) from None
+        raise missing("processing job", "processing-job", name) from None
     if job.kind != _KIND:
-        raise _missing(name)
+        raise missing("processing job", "processing-job", name)
     return job, MonitoringJobSpec.model_validate(job.spec)
 
 
