@@ -133,6 +133,14 @@ def test_the_default_model_monitor_flow(aws: Live, tmp_path: Path) -> None:
         logs=False,
     )
     assert job.describe()["ProcessingJobStatus"] == "Completed"
+    # Its log, where suggest_baseline(logs=True) reads it (CloudWatch Logs' group for
+    # processing jobs).
+    logs = boto(aws).client("logs", config=NO_RETRIES)
+    group = "/aws/sagemaker/ProcessingJobs"
+    streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job.job_name}/")
+    [stream] = [s["logStreamName"] for s in streams["logStreams"]]
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    assert any("suggesting a baseline" in e["message"] for e in events["events"])
     statistics = monitor.baseline_statistics()
     assert [f["name"] for f in statistics.body_dict["features"]] == ["a", "b", "c", "d"]
     assert statistics.body_dict["dataset"]["item_count"] == 300
