@@ -57,6 +57,10 @@ def measure(home: Path, calls: int, jobs: int) -> dict[str, tuple[float, float]]
         "GET /api/v1/jobs?limit=10": _get("/api/v1/jobs?kind=training&limit=10"),
         "DescribeEndpoint (unknown)": _aws("DescribeEndpoint", {"EndpointName": "nope"}),
         "GET /api/v1/endpoints/{name} (unknown)": _get("/api/v1/endpoints/nope"),
+        "DescribeProcessingJob": _aws("DescribeProcessingJob", {"ProcessingJobName": "base-0"}),
+        "GET /api/v1/jobs/{name} (monitoring)": _get("/api/v1/jobs/base-0"),
+        "ListMonitoringSchedules": _aws("ListMonitoringSchedules", {"MaxResults": 10}),
+        "GET /api/v1/monitoring-schedules": _get("/api/v1/monitoring-schedules?max_results=10"),
     }
 
     async def run() -> dict[str, tuple[float, float]]:
@@ -74,6 +78,26 @@ def measure(home: Path, calls: int, jobs: int) -> dict[str, tuple[float, float]]
                 }
                 made = await client.post("/api/v1/jobs/training", json=spec)
                 assert made.status_code in (200, 201), made.text
+            # The model monitor's baselining job, as DefaultModelMonitor.suggest_baseline()
+            # starts it.
+            baselining = _aws(
+                "CreateProcessingJob",
+                {
+                    "ProcessingJobName": "base-0",
+                    "AppSpecification": {"ImageUri": "x/sagemaker-model-monitor-analyzer"},
+                    "Environment": {"dataset_format": '{"csv": {"header": false}}'},
+                    "ProcessingInputs": [
+                        {"InputName": "baseline_dataset_input", "S3Input": {"S3Uri": str(data)}}
+                    ],
+                    "ProcessingOutputConfig": {
+                        "Outputs": [{"S3Output": {"S3Uri": str(home / "baseline")}}]
+                    },
+                },
+            )
+            made = await client.request(
+                baselining[0], baselining[1], content=baselining[2], headers=baselining[3]
+            )
+            assert made.status_code == 200, made.text
             out = {}
             for name, (method, path, body, headers) in cases.items():
                 times = []

@@ -149,6 +149,7 @@ class Supervisor(BackgroundLoop):
             port=row.port,
             capture_root=self._capture_root,
             api_keys=self._svc.key_digests(row.name),
+            s3_endpoint_url=self._settings.s3_endpoint_url,
         )
 
     def _sync_keys(self, name: str, fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:

@@ -34,12 +34,16 @@ def blend(
     port: int,
     capture_root: str,
     api_keys: tuple[ApiKey, ...] = (),
+    s3_endpoint_url: str | None = None,
 ) -> tuple[WorkerConfig, dict[str, float]]:
     """The worker config sending ``share`` of traffic to ``green`` and the rest to ``blue``.
 
     Endpoint-wide settings (capture, timeout, API keys) come from ``green`` when there is one:
     a worker serves both configurations at once, and a change of them applies from the first
     step of a rollout.
+
+    ``s3_endpoint_url``: the S3-compatible server an ``s3://`` capture destination is on (the
+    server's own; None is AWS).
 
     Returns the config and the traffic share of each (user-facing) variant name.
     """
@@ -91,6 +95,7 @@ def blend(
             sampling_pct=capture.sampling_pct,
             mode=capture.mode,
             destination=capture.destination or capture_root,
+            s3_endpoint_url=s3_endpoint_url,
         ),
         host=shadow_source.bind_host,  # an update never changes it: blue's and green's agree
         port=port,

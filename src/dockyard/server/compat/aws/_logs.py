@@ -4,6 +4,8 @@ The groups are the ones SageMaker writes::
 
     /aws/sagemaker/TrainingJobs          one stream per training job:  <job>/algo-1-<created s>
     /aws/sagemaker/TransformJobs         one stream per transform job: the same
+    /aws/sagemaker/ProcessingJobs        one stream per monitoring job (a baselining job or a
+                                         schedule's check, SageMaker's processing jobs): the same
     /aws/sagemaker/Endpoints/<endpoint>  one stream per worker whose log the endpoint keeps:
                                          AllTraffic/<worker id> (a worker serves every variant)
 
@@ -46,8 +48,9 @@ __all__ = ["ACTIONS", "CONTENT_TYPE"]
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TRAINING = "/aws/sagemaker/TrainingJobs"
 TRANSFORM = "/aws/sagemaker/TransformJobs"
+PROCESSING = "/aws/sagemaker/ProcessingJobs"
 ENDPOINTS = "/aws/sagemaker/Endpoints/"
-_KINDS = {TRAINING: "training", TRANSFORM: "transform"}
+_KINDS = {TRAINING: "training", TRANSFORM: "transform", PROCESSING: "monitoring"}
 #: Most bytes of log one GetLogEvents answer holds (CloudWatch's own limit: 1 MB).
 PAGE_BYTES = 1 << 20
 MAX_EVENTS = 10_000
@@ -75,7 +78,7 @@ def _missing_group(name: str) -> AwsError:
     return AwsError(
         "ResourceNotFoundException",
         f"The specified log group does not exist: {name} (this server has {TRAINING}, "
-        f"{TRANSFORM} and {ENDPOINTS}<endpoint name>)",
+        f"{TRANSFORM}, {PROCESSING} and {ENDPOINTS}<endpoint name>)",
     )
 
 

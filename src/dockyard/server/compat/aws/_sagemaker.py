@@ -7,6 +7,10 @@ One module per resource, each with its ``ACTIONS``:
     _sagemaker_models.py     models (registered models)
     _sagemaker_endpoints.py  endpoint configs (kept as parameters) and endpoints
     _sagemaker_transform.py  transform jobs
+    _sagemaker_processing.py processing jobs (the model monitor's baselining job)
+    _sagemaker_job_definitions.py  data-quality job definitions
+    _sagemaker_monitoring.py monitoring schedules and their executions
+    _sagemaker_deployment.py an endpoint update's DeploymentConfig as a rollout policy
     _sagemaker_shapes.py     ARNs, AWS's "Could not find" errors, images, tags
 
 Every name is the Dockyard resource's name: a TrainingJobName is the job's, an EndpointName the
@@ -20,7 +24,10 @@ from typing import Any
 from dockyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server.compat.aws import (
     _sagemaker_endpoints,
+    _sagemaker_job_definitions,
     _sagemaker_models,
+    _sagemaker_monitoring,
+    _sagemaker_processing,
     _sagemaker_training,
     _sagemaker_transform,
 )
@@ -38,6 +45,9 @@ ACTIONS: dict[str, Any] = translated(
         **_sagemaker_models.ACTIONS,
         **_sagemaker_endpoints.ACTIONS,
         **_sagemaker_transform.ACTIONS,
+        **_sagemaker_processing.ACTIONS,
+        **_sagemaker_job_definitions.ACTIONS,
+        **_sagemaker_monitoring.ACTIONS,
     },
     {
         InvalidArgument: "ValidationException",

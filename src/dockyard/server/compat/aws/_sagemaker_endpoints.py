@@ -10,11 +10,12 @@ into a Dockyard endpoint config: a variant per production variant serving its mo
 workers as the largest ``InitialInstanceCount``, a shadow variant (``ShadowProductionVariants``:
 it gets a copy of the sampled share of requests that its weight over the production variants'
 gives, and its answers are captured, never returned), and data capture; updates roll out
-blue/green as Dockyard's rollout policy says. An EndpointName is the Dockyard endpoint's name, so
-``sagemaker-runtime`` InvokeEndpoint reaches it.
+blue/green as Dockyard's rollout policy says, which a ``DeploymentConfig`` sets
+(:mod:`~dockyard.server.compat.aws._sagemaker_deployment`). An EndpointName is the Dockyard
+endpoint's name, so ``sagemaker-runtime`` InvokeEndpoint reaches it.
 
 Not supported yet (refused naming the field): serverless and asynchronous inference, and
-DeploymentConfig's blue/green traffic routing.
+DeploymentConfig's rolling updates.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_deployment import rollout
 from dockyard.server.compat.aws._sagemaker_models import IMAGE_TAG, model_uri, registered
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
@@ -158,7 +160,9 @@ def delete_endpoint_config(services: Services, actor: Actor, body: Body) -> Body
 # -- endpoints ----------------------------------------------------------------------------------
 
 
-def _dockyard_config(services: Services, actor: Actor, endpoint: str, config: str) -> Any:
+def _dockyard_config(
+    services: Services, actor: Actor, endpoint: str, config: str, deployment: Any = None
+) -> Any:
     stored = _stored_config(services, actor, config)
     variants = stored["ProductionVariants"]
     capture = stored.get("DataCaptureConfig") or {}
@@ -189,25 +193,44 @@ def _dockyard_config(services: Services, actor: Actor, endpoint: str, config: st
             }
         ),
     }
+    if deployment:
+        spec["rollout"] = rollout(deployment, workers)
     try:
         return EndpointConfig.model_validate(spec)
     except ValueError as exc:
         return aws_fields(exc, _FIELDS)
 
 
-def _remember(services: Services, actor: Actor, endpoint: str, config: str) -> None:
-    services.params.put(
-        actor, PutParameter(name=ENDPOINTS + endpoint, value=config, overwrite=True)
-    )
+def _remember(
+    services: Services, actor: Actor, endpoint: str, config: str, previous: str | None = None
+) -> None:
+    """Keep the config an endpoint is made from, and the one it served before an update (shown
+    while the update rolls out, and again once it is rolled back)."""
+    value = orjson.dumps({"EndpointConfigName": config, "Previous": previous}).decode()
+    services.params.put(actor, PutParameter(name=ENDPOINTS + endpoint, value=value, overwrite=True))
 
 
-def _config_name(services: Services, actor: Actor, endpoint: str) -> str:
-    """The config an endpoint was made from (an endpoint made by Dockyard's own API: its
-    name)."""
+def _config_names(services: Services, actor: Actor, endpoint: str) -> tuple[str, str | None]:
+    """(the config an endpoint was last given, the one it served before); an endpoint made by
+    Dockyard's own API: its name."""
     try:
-        return services.params.get(actor, ENDPOINTS + endpoint).value or endpoint
+        value = services.params.get(actor, ENDPOINTS + endpoint).value or endpoint
     except (NotFound, InvalidArgument):
-        return endpoint
+        return endpoint, None
+    if not value.startswith("{"):
+        return value, None
+    stored = orjson.loads(value)
+    return str(stored.get("EndpointConfigName") or endpoint), stored.get("Previous")
+
+
+def _config_name(services: Services, actor: Actor, endpoint: Endpoint) -> str:
+    """The config an endpoint serves: the previous one while an update rolls out or after it
+    was rolled back."""
+    latest, previous = _config_names(services, actor, endpoint.name)
+    rolled_back = (endpoint.failure_reason or "").startswith("update rolled back")
+    if previous is not None and (endpoint.pending_config is not None or rolled_back):
+        return previous
+    return latest
 
 
 def _endpoint(services: Services, actor: Actor, name: str) -> Endpoint:
@@ -217,21 +240,11 @@ def _endpoint(services: Services, actor: Actor, name: str) -> Endpoint:
         raise missing("endpoint", name) from None
 
 
-def _no_deployment_config(body: Body) -> None:
-    if body.get("DeploymentConfig"):
-        raise InvalidArgument(
-            "DeploymentConfig is not supported by Dockyard yet: updates roll out by the "
-            "endpoint's rollout policy (Dockyard's endpoints API)",
-            field="DeploymentConfig",
-        )
-
-
 def create_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "EndpointName")
     config_name = required(body, "EndpointConfigName")
-    _no_deployment_config(body)
     tag_list(body.get("Tags"))
-    config = _dockyard_config(services, actor, name, config_name)
+    config = _dockyard_config(services, actor, name, config_name, body.get("DeploymentConfig"))
     with contextlib.suppress(NotFound):
         services.endpoints.get(actor, name)
         raise exists("endpoint", name)
@@ -246,14 +259,13 @@ def create_endpoint(services: Services, actor: Actor, body: Body) -> Body:
 def update_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "EndpointName")
     config_name = required(body, "EndpointConfigName")
-    _no_deployment_config(body)
-    _endpoint(services, actor, name)
-    config = _dockyard_config(services, actor, name, config_name)
+    serving = _config_name(services, actor, _endpoint(services, actor, name))
+    config = _dockyard_config(services, actor, name, config_name, body.get("DeploymentConfig"))
     try:
         services.endpoints.update(actor, name, config)
     except DockyardError as exc:
         aws_fields(exc, _FIELDS)
-    _remember(services, actor, name, config_name)
+    _remember(services, actor, name, config_name, serving)
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
 
 
@@ -337,7 +349,13 @@ def describe_endpoint(services: Services, actor: Actor, body: Body) -> Body:
         {
             "EndpointName": name,
             "EndpointArn": sagemaker_arn("endpoint", name),
-            "EndpointConfigName": _config_name(services, actor, name),
+            "EndpointConfigName": _config_name(services, actor, endpoint),
+            "PendingDeploymentSummary": {
+                "EndpointConfigName": _config_names(services, actor, name)[0],
+                "StartTime": seconds(endpoint.updated_time),
+            }
+            if endpoint.pending_config is not None
+            else None,
             "ProductionVariants": _variants(services, actor, endpoint),
             "ShadowProductionVariants": [
                 {
