@@ -11,6 +11,8 @@ One module per resource, each with its ``ACTIONS``:
     _sagemaker_job_definitions.py  data-quality job definitions
     _sagemaker_monitoring.py monitoring schedules and their executions
     _sagemaker_deployment.py an endpoint update's DeploymentConfig as a rollout policy
+    _sagemaker_tuning.py     hyperparameter tuning jobs and their trials
+    _sagemaker_tags.py       ListTags
     _sagemaker_shapes.py     ARNs, AWS's "Could not find" errors, images, tags
 
 Every name is the Dockyard resource's name: a TrainingJobName is the job's, an EndpointName the
@@ -28,8 +30,10 @@ from dockyard.server.compat.aws import (
     _sagemaker_models,
     _sagemaker_monitoring,
     _sagemaker_processing,
+    _sagemaker_tags,
     _sagemaker_training,
     _sagemaker_transform,
+    _sagemaker_tuning,
 )
 from dockyard.server.compat.aws._codes import translated
 
@@ -48,6 +52,8 @@ ACTIONS: dict[str, Any] = translated(
         **_sagemaker_processing.ACTIONS,
         **_sagemaker_job_definitions.ACTIONS,
         **_sagemaker_monitoring.ACTIONS,
+        **_sagemaker_tuning.ACTIONS,
+        **_sagemaker_tags.ACTIONS,
     },
     {
         InvalidArgument: "ValidationException",

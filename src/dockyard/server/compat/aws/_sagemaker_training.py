@@ -39,7 +39,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     tag_list,
 )
 
-__all__ = ["ACTIONS", "training_job"]
+__all__ = ["ACTIONS", "channels", "training_job", "training_spec"]
 
 _FIELDS = {
     "name": "TrainingJobName",
@@ -78,7 +78,8 @@ def training_job(services: Services, actor: Actor, name: str, kind: str = "train
     return job
 
 
-def _spec(body: Body) -> TrainingJobSpec:
+def training_spec(body: Body) -> TrainingJobSpec:
+    """A CreateTrainingJob body as Dockyard's training job spec."""
     name = required(body, "TrainingJobName")
     algorithm = required(body, "AlgorithmSpecification", dict)
     image = algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")
@@ -189,7 +190,7 @@ def _decoded(value: Any) -> Any:
 
 
 def create_training_job(services: Services, actor: Actor, body: Body) -> Body:
-    spec = _spec(body)
+    spec = training_spec(body)
     try:
         job = services.jobs.submit(actor, spec)
     except DockyardError as exc:
@@ -228,7 +229,7 @@ def _metrics(services: Services, actor: Actor, job: Job) -> list[Body]:
     ]
 
 
-def _channels(spec: Body) -> list[Body]:
+def channels(spec: Body) -> list[Body]:
     return [
         drop_none(
             {
@@ -272,9 +273,10 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
             ],
         },
         "RoleArn": tags.get(ROLE_TAG),
-        "InputDataConfig": _channels(spec),
+        "InputDataConfig": channels(spec),
+        # KmsKeyId "" as SageMaker answers it: Estimator.attach reads the key unguarded.
         "OutputDataConfig": drop_none(
-            {"S3OutputPath": tags.get(OUTPUT_TAG), "CompressionType": "GZIP"}
+            {"S3OutputPath": tags.get(OUTPUT_TAG), "KmsKeyId": "", "CompressionType": "GZIP"}
         ),
         "ResourceConfig": drop_none(
             {
