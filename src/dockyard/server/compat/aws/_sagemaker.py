@@ -12,6 +12,7 @@ One module per resource, each with its ``ACTIONS``:
     _sagemaker_monitoring.py monitoring schedules and their executions
     _sagemaker_deployment.py an endpoint update's DeploymentConfig as a rollout policy
     _sagemaker_tuning.py     hyperparameter tuning jobs and their trials
+    _sagemaker_packages.py   model package groups and packages (the registry, approval)
     _sagemaker_tags.py       ListTags
     _sagemaker_shapes.py     ARNs, AWS's "Could not find" errors, images, tags
 
@@ -29,6 +30,7 @@ from dockyard.server.compat.aws import (
     _sagemaker_job_definitions,
     _sagemaker_models,
     _sagemaker_monitoring,
+    _sagemaker_packages,
     _sagemaker_processing,
     _sagemaker_tags,
     _sagemaker_training,
@@ -53,6 +55,7 @@ ACTIONS: dict[str, Any] = translated(
         **_sagemaker_job_definitions.ACTIONS,
         **_sagemaker_monitoring.ACTIONS,
         **_sagemaker_tuning.ACTIONS,
+        **_sagemaker_packages.ACTIONS,
         **_sagemaker_tags.ACTIONS,
     },
     {

@@ -38,7 +38,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     tag_list,
 )
 
-__all__ = ["ACTIONS", "model_uri"]
+__all__ = ["ACTIONS", "model_uri", "unpacked"]
 
 #: How long CreateModel waits for the job that unpacks a model.tar.gz.
 UNPACK_WAIT_S = 300.0
@@ -121,7 +121,7 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
         aws_fields(exc, {"name": "ModelName", "tags": "Tags"})
     try:
         if source.rstrip("/").endswith((".tar.gz", ".tgz")):
-            source = _unpacked(services, actor, name, source, field)
+            source = unpacked(services, actor, name, source, field)
         services.registry.create_model_version(actor, name, CreateModelVersion(source=source))
     except (DockyardError, ValueError) as exc:
         with contextlib.suppress(DockyardError):
@@ -130,7 +130,7 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
     return {"ModelArn": sagemaker_arn("model", name)}
 
 
-def _unpacked(services: Services, actor: Actor, model: str, archive: str, field: str) -> str:
+def unpacked(services: Services, actor: Actor, model: str, archive: str, field: str) -> str:
     """The package a job made of ``archive`` (its ``runs:/`` URI)."""
     spec = TrainingJobSpec(
         name=f"{model[:44].rstrip('-')}-unpack-{secrets.token_hex(4)}",
