@@ -141,6 +141,16 @@ def test_packages_are_registered_versions_and_approval_is_theirs(
     groups = sm.list_model_package_groups(NameContains="chur")["ModelPackageGroupSummaryList"]
     assert [g["ModelPackageGroupName"] for g in groups] == ["churn"]
 
+    # An approved package deploys as ModelPackage(...).deploy() asks: a model naming it.
+    sm.create_model(
+        ModelName="churn-approved",
+        PrimaryContainer={"ModelPackageName": second},
+        ExecutionRoleArn="arn:aws:iam::111122223333:role/x",
+    )
+    model = sm.describe_model(ModelName="churn-approved")
+    assert model["PrimaryContainer"]["ModelDataUrl"] == "models:/churn/3"
+    sm.delete_model(ModelName="churn-approved")
+
     with pytest.raises(ClientError) as caught:
         sm.delete_model_package_group(ModelPackageGroupName="churn")
     assert error(caught)[0] == "ConflictException"
@@ -203,12 +213,26 @@ def test_a_sagemaker_model_is_no_package_group(aws: Live, trained: str) -> None:
             "Model Package Group already exists",
         ),
         (
+            "create_model",
+            {"ModelName": "bad-in-model", "PrimaryContainer": {"ModelPackageName": "bad-in"}},
+            "PrimaryContainer.ModelPackageName: 'bad-in' names no versioned model package",
+        ),
+        (
             "list_model_packages",
             {"SortBy": "Size"},
             "SortBy must be one of Name, CreationTime",
         ),
     ],
-    ids=["no-group", "no-model-data", "status", "unversioned", "unknown", "twice", "sort"],
+    ids=[
+        "no-group",
+        "no-model-data",
+        "status",
+        "unversioned",
+        "unknown",
+        "twice",
+        "model-from-no-package",
+        "sort",
+    ],
 )
 def test_bad_package_requests_are_validation_errors_naming_the_field(
     aws: Live,  # noqa: F811

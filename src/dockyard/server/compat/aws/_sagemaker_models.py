@@ -2,10 +2,12 @@
 
 A SageMaker model is a registered model of the same name whose version 1 is the package its
 ``ModelDataUrl`` names (a training job's ``S3ModelArtifacts``, ``runs:/``, ``models:/`` or an
-``s3://`` package folder); its image, role and environment are the registered model's tags
-(``sagemaker:image``...). Endpoints and transform jobs then serve ``models:/<name>/<version>``.
-Any registered model is a SageMaker model too: DescribeModel answers for it, and an endpoint
-config may name it (its latest version when the config is used).
+``s3://`` package folder), or the version a model package is
+(``PrimaryContainer.ModelPackageName``, as ``ModelPackage(...).deploy()`` sends it); its image,
+role and environment are the registered model's tags (``sagemaker:image``...). Endpoints and
+transform jobs then serve ``models:/<name>/<version>``. Any registered model is a SageMaker
+model too: DescribeModel answers for it, and an endpoint config may name it (its latest
+version when the config is used).
 
 One container per model (``PrimaryContainer`` or a single ``Containers`` entry): Dockyard serves
 packages, so the image says nothing about how the model is loaded. A ``model.tar.gz`` made
@@ -82,6 +84,18 @@ def _container(body: Body) -> Body:
     return dict(primary)
 
 
+def _package_version(package: str, field: str) -> str:
+    """The registered version a model package's ARN (or ``<group>/<version>``) names."""
+    group, slash, version = (package.partition(":model-package/")[2] or package).rpartition("/")
+    if not slash or not group or not version.isdigit():
+        raise InvalidArgument(
+            f"{field}: {package[:200]!r} names no versioned model package (its ARN, or "
+            "<group>/<version>)",
+            field=field,
+        )
+    return f"models:/{group}/{version}"
+
+
 def create_model(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "ModelName")
     container = _container(body)
@@ -91,6 +105,10 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
     if source is None and isinstance(data_source, dict):
         source = (data_source.get("S3DataSource") or {}).get("S3Uri")
         field = "PrimaryContainer.ModelDataSource.S3DataSource.S3Uri"
+    package = container.get("ModelPackageName")
+    if source is None and isinstance(package, str):
+        field = "PrimaryContainer.ModelPackageName"
+        source = _package_version(package, field)
     if not isinstance(source, str) or not source:
         raise InvalidArgument(
             f"{field} must name the model's package: Dockyard serves packages (a training "
