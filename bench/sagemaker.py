@@ -55,6 +55,14 @@ def measure(home: Path, calls: int, jobs: int) -> dict[str, tuple[float, float]]
         "GET /api/v1/jobs/{name}": _get("/api/v1/jobs/job-0"),
         "ListTrainingJobs": _aws("ListTrainingJobs", {"MaxResults": 10}),
         "GET /api/v1/jobs?limit=10": _get("/api/v1/jobs?kind=training&limit=10"),
+        "DescribeHyperParameterTuningJob": _aws(
+            "DescribeHyperParameterTuningJob", {"HyperParameterTuningJobName": "tune-0"}
+        ),
+        "GET /api/v1/tuning-jobs/{name}": _get("/api/v1/tuning-jobs/tune-0"),
+        "DescribeModelPackageGroup": _aws(
+            "DescribeModelPackageGroup", {"ModelPackageGroupName": "group-0"}
+        ),
+        "GET /api/v1/registered-models/{name}": _get("/api/v1/registered-models/group-0"),
         "DescribeEndpoint (unknown)": _aws("DescribeEndpoint", {"EndpointName": "nope"}),
         "GET /api/v1/endpoints/{name} (unknown)": _get("/api/v1/endpoints/nope"),
         "DescribeProcessingJob": _aws("DescribeProcessingJob", {"ProcessingJobName": "base-0"}),
@@ -98,6 +106,22 @@ def measure(home: Path, calls: int, jobs: int) -> dict[str, tuple[float, float]]
                 baselining[0], baselining[1], content=baselining[2], headers=baselining[3]
             )
             assert made.status_code == 200, made.text
+            tuning = {
+                "name": "tune-0",
+                "config": {
+                    "strategy": "Random",
+                    "objective": {"type": "Minimize", "metric_name": "train:rmse"},
+                    "resource_limits": {"max_jobs": 4},
+                    "parameter_ranges": {
+                        "continuous": [{"name": "eta", "min_value": 0.1, "max_value": 0.5}]
+                    },
+                },
+                "training_job": {**spec, "name": None},
+            }
+            made = await client.post("/api/v1/tuning-jobs", json=tuning)
+            assert made.status_code == 201, made.text
+            made = await client.post("/api/v1/registered-models", json={"name": "group-0"})
+            assert made.status_code == 201, made.text
             out = {}
             for name, (method, path, body, headers) in cases.items():
                 times = []
