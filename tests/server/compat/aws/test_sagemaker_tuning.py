@@ -183,6 +183,23 @@ def test_a_tuning_job_stops_with_its_trials(tuned: Live) -> None:
     assert ended["HyperParameterTuningJobStatus"] == "Stopped"
     counters = ended["TrainingJobStatusCounters"]
     assert counters["InProgress"] == 0 and counters["Completed"] < 3
+    # A stopped job's trials may seed another's strategy.
+    warm = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "hpo-stopped"}],
+        "WarmStartType": "TransferLearning",
+    }
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hpo-warm",
+        HyperParameterTuningJobConfig=_config(),
+        TrainingJobDefinition=_definition(tuned.bucket, "y"),
+        WarmStartConfig=warm,
+    )
+    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo-warm")
+    warmed = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="hpo-warm")
+    assert warmed["WarmStartConfig"] == warm
+    assert _session(tuned).wait_for_tuning_job("hpo-warm")["HyperParameterTuningJobStatus"] == (
+        "Stopped"
+    )
     with pytest.raises(ClientError) as caught:
         sm.create_hyper_parameter_tuning_job(
             HyperParameterTuningJobName="hpo-stopped",
@@ -217,8 +234,17 @@ def test_a_tuning_job_stops_with_its_trials(tuned: Live) -> None:
         ),
         ({"TrainingJobDefinition": None}, "1 validation error detected: TrainingJobDefinition"),
         ({"HyperParameterTuningJobName": "not_a_name"}, "HyperParameterTuningJobName"),
+        (
+            {
+                "WarmStartConfig": {
+                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "nope"}],
+                    "WarmStartType": "IdenticalDataAndAlgorithm",
+                }
+            },
+            "WarmStartConfig.ParentHyperParameterTuningJobs[0]: parent tuning job 'nope'",
+        ),
     ],
-    ids=["max-jobs", "range", "definition", "name"],
+    ids=["max-jobs", "range", "definition", "name", "warm-start"],
 )
 def test_bad_tuning_requests_name_the_field(
     tuned: Live, changes: dict[str, Any], field: str

@@ -16,6 +16,7 @@ which DescribeTrainingJob answers for like any other, so ``best_estimator()`` at
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from dockyard.api.jobs import TrainingJobSpec
@@ -177,6 +178,10 @@ def _renamed(exc: Exception) -> Any:
         if field.startswith(prefix):
             head, dot, rest = field.removeprefix(prefix).partition(".")
             new = f"{prefix}{_CONFIG_FIELDS.get(head, head)}{dot}{rest}"
+            raise InvalidArgument(renamed.message.replace(field, new), field=new) from None
+        parent = re.fullmatch(r"WarmStartConfig\.parents\.(\d+)\.name", field)
+        if parent is not None:
+            new = f"WarmStartConfig.ParentHyperParameterTuningJobs[{parent.group(1)}]"
             raise InvalidArgument(renamed.message.replace(field, new), field=new) from None
         raise
 
