@@ -133,8 +133,12 @@ def test_the_sdk_tunes_the_built_in_xgboost(tuned: Live, tmp_path: Path) -> None
     assert best == frame.loc[frame["FinalObjectiveValue"].idxmin(), "TrainingJobName"]
 
     job = sm.describe_training_job(TrainingJobName=best)  # a trial is a training job
+    assert job["TuningJobArn"] == described["HyperParameterTuningJobArn"]
     tuned_values = described["BestTrainingJob"]["TunedHyperParameters"]
     assert {k: job["HyperParameters"][k] for k in tuned_values} == tuned_values
+    attached = HyperparameterTuner.attach(name, sagemaker_session=session)
+    assert attached.best_training_job() == best
+    assert attached.objective_metric_name == "validation:rmse" and attached.max_jobs == 4
     best_estimator = tuner.best_estimator()
     assert best_estimator.latest_training_job.name == best
     assert best_estimator.model_data == job["ModelArtifacts"]["S3ModelArtifacts"]

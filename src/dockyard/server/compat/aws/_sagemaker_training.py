@@ -304,6 +304,9 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
         "BillableTimeInSeconds": training_s,
         "Environment": spec.get("environment") or {},
     }
+    tuning = tags.get("dockyard.tuning.name")
+    if tuning:  # a tuning job's trial
+        answer["TuningJobArn"] = sagemaker_arn("hyper-parameter-tuning-job", tuning)
     return drop_none(answer)
 
 
