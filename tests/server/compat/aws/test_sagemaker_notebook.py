@@ -14,6 +14,7 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import numpy as np
 import pytest
 from tests.runtime.serving.test_aws import import_sagemaker
@@ -65,6 +66,9 @@ def test_the_notebook_runs_with_only_the_endpoint_and_bucket_changed(
     monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.endpoint_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # A fresh process's default boto3 session: one an earlier test made (boto3.client() keeps
+    # it) would carry that test's credentials.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     sagemaker = import_sagemaker()
     session_class = sagemaker.session.Session
     for name in ("wait_for_job", "wait_for_transform_job", "wait_for_endpoint", "logs_for_job"):
@@ -132,7 +136,7 @@ def test_the_notebook_runs_with_only_the_endpoint_and_bucket_changed(
     assert np.allclose(batch, predicted)
     sm = session.sagemaker_client
     sm.get_waiter("endpoint_deleted").wait(
-        EndpointName=predictor.endpoint_name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 60}
+        EndpointName=predictor.endpoint_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
     )
     assert predictor.endpoint_name not in [
         e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]
