@@ -317,6 +317,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/endpoints/{name}/capture"): Call(
         "read", "/api/v1/endpoints/{w.endpoint}/capture"
     ),
+    ("GET", "/api/v1/endpoints/{name}/logs"): Call("read", "/api/v1/endpoints/{w.endpoint}/logs"),
     ("GET", "/api/v1/endpoints/{name}/capture/{path:path}"): Call(
         "read", "/api/v1/endpoints/{w.endpoint}/capture/a/2026/01/01/00/x.jsonl"
     ),
