@@ -39,7 +39,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     tag_list,
 )
 
-__all__ = ["ACTIONS", "channels", "training_job", "training_spec"]
+__all__ = ["ACTIONS", "channels", "definition_fields", "training_job", "training_spec"]
 
 _FIELDS = {
     "name": "TrainingJobName",
@@ -249,21 +249,13 @@ def channels(spec: Body) -> list[Body]:
     ]
 
 
-def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
-    job = training_job(services, actor, required(body, "TrainingJobName"))
-    spec, tags = job.spec, job.spec.get("tags") or {}
+def definition_fields(spec: Body) -> Body:
+    """A training spec back in SageMaker's shape: the fields a DescribeTrainingJob and a tuning
+    job's TrainingJobDefinition share (image, role, channels, output, resources, stopping)."""
+    tags = spec.get("tags") or {}
     resources = spec.get("resources") or {}
     stopping = spec.get("stopping_condition") or {}
-    end = job.end_time if job.status.is_terminal else None
-    training_s = (end - job.start_time) // 1000 if end and job.start_time else None
-    answer: Body = {
-        "TrainingJobName": job.name,
-        "TrainingJobArn": sagemaker_arn("training-job", job.name),
-        "ModelArtifacts": {"S3ModelArtifacts": job.model_uri or ""},
-        "TrainingJobStatus": job_status(str(job.status)),
-        "SecondaryStatus": str(job.secondary_status),
-        "FailureReason": job.failure_reason,
-        "HyperParameters": spec.get("hyperparameters") or {},
+    return {
         "AlgorithmSpecification": {
             "TrainingImage": tags.get(IMAGE_TAG, spec.get("algorithm") or ""),
             "TrainingInputMode": "File",
@@ -291,6 +283,23 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
                 "MaxWaitTimeInSeconds": stopping.get("max_wait_s"),
             }
         ),
+    }
+
+
+def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
+    job = training_job(services, actor, required(body, "TrainingJobName"))
+    spec = job.spec
+    end = job.end_time if job.status.is_terminal else None
+    training_s = (end - job.start_time) // 1000 if end and job.start_time else None
+    answer: Body = {
+        "TrainingJobName": job.name,
+        "TrainingJobArn": sagemaker_arn("training-job", job.name),
+        "ModelArtifacts": {"S3ModelArtifacts": job.model_uri or ""},
+        "TrainingJobStatus": job_status(str(job.status)),
+        "SecondaryStatus": str(job.secondary_status),
+        "FailureReason": job.failure_reason,
+        "HyperParameters": spec.get("hyperparameters") or {},
+        **definition_fields(spec),
         "CreationTime": seconds(job.created_time),
         "TrainingStartTime": seconds(job.start_time),
         "TrainingEndTime": seconds(end),
@@ -304,7 +313,7 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
         "BillableTimeInSeconds": training_s,
         "Environment": spec.get("environment") or {},
     }
-    tuning = tags.get("dockyard.tuning.name")
+    tuning = (spec.get("tags") or {}).get("dockyard.tuning.name")
     if tuning:  # a tuning job's trial
         answer["TuningJobArn"] = sagemaker_arn("hyper-parameter-tuning-job", tuning)
     return drop_none(answer)

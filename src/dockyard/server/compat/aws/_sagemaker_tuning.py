@@ -35,13 +35,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     sagemaker_arn,
     tag_list,
 )
-from dockyard.server.compat.aws._sagemaker_training import (
-    IMAGE_TAG,
-    OUTPUT_TAG,
-    ROLE_TAG,
-    channels,
-    training_spec,
-)
+from dockyard.server.compat.aws._sagemaker_training import definition_fields, training_spec
 
 __all__ = ["ACTIONS"]
 
@@ -247,41 +241,15 @@ def _config(config: Body) -> Body:
 def _definition_of(job: TuningJob) -> Body:
     """The TrainingJobDefinition back from the trials' training spec."""
     spec = job.spec["training_job"]
-    tags = spec.get("tags") or {}
     static = dict(spec.get("hyperparameters") or {})
     if spec.get("entry_point"):  # script mode, as the SDK sent it
         static["sagemaker_program"] = json.dumps(spec["entry_point"])
         static["sagemaker_submit_directory"] = json.dumps(spec["source_dir"])
     static[OBJECTIVE_HP] = job.spec["config"]["objective"]["metric_name"]
-    resources = spec.get("resources") or {}
-    stopping = spec.get("stopping_condition") or {}
     return drop_none(
         {
             "StaticHyperParameters": static,
-            "AlgorithmSpecification": {
-                "TrainingImage": tags.get(IMAGE_TAG, spec.get("algorithm") or ""),
-                "TrainingInputMode": "File",
-                "MetricDefinitions": [
-                    {"Name": m["name"], "Regex": m["regex"]}
-                    for m in spec.get("metric_definitions") or []
-                ],
-            },
-            "RoleArn": tags.get(ROLE_TAG),
-            "InputDataConfig": channels(spec),
-            "OutputDataConfig": drop_none({"S3OutputPath": tags.get(OUTPUT_TAG), "KmsKeyId": ""}),
-            "ResourceConfig": drop_none(
-                {
-                    "InstanceType": resources.get("instance_type"),
-                    "InstanceCount": resources.get("instance_count", 1),
-                    "VolumeSizeInGB": 30,
-                }
-            ),
-            "StoppingCondition": drop_none(
-                {
-                    "MaxRuntimeInSeconds": stopping.get("max_runtime_s"),
-                    "MaxWaitTimeInSeconds": stopping.get("max_wait_s"),
-                }
-            ),
+            **definition_fields(spec),
         }
     )
 
