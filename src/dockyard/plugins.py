@@ -11,6 +11,9 @@ table               chosen by                               what the attribute i
 ``WORKER_LAUNCHERS`` ``DOCKYARD_WORKER_LAUNCHER``           a class starting serving workers
 ``JOB_KINDS``       a job's ``kind`` (server side)          a :class:`~dockyard.server.jobs.JobKind`
 ``RUNNER_KINDS``    a job's ``kind`` (in the runner)        the runner's work for that kind
+``FUNCTION_CALLERS`` ``DOCKYARD_EXECUTOR``                  a class running pipeline function
+                                                            calls on that executor's machines
+                                                            (absent: on the server's)
 ==================  =====================================  ===================================
 
 A setting may also name an out-of-tree plugin directly as ``package.module:Attribute``.
@@ -23,7 +26,15 @@ from typing import Any
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["EXECUTORS", "JOB_KINDS", "RUNNER_KINDS", "WORKER_LAUNCHERS", "load", "names"]
+__all__ = [
+    "EXECUTORS",
+    "FUNCTION_CALLERS",
+    "JOB_KINDS",
+    "RUNNER_KINDS",
+    "WORKER_LAUNCHERS",
+    "load",
+    "names",
+]
 
 Table = tuple[tuple[str, str], ...]
 
@@ -31,6 +42,7 @@ EXECUTORS: Table = (
     ("local", "dockyard.runtime.runner._local:LocalExecutor"),
     ("ray", "dockyard.runtime.runner._ray:RayExecutor"),
 )
+FUNCTION_CALLERS: Table = (("ray", "dockyard.runtime.functions._ray:ClusterCalls"),)
 WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),)
 JOB_KINDS: Table = (
     ("training", "dockyard.server.jobs._kinds:TRAINING"),

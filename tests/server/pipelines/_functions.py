@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 
@@ -66,3 +67,16 @@ def note(event: dict[str, Any]) -> dict[str, Any]:
     with open(event["log"], "a") as log:
         log.write(event["tag"])
     return event
+
+
+def hold(event: dict[str, Any]) -> str:
+    """Notes its pid and node in ``event["log"]`` (a line per start), then waits for the file
+    ``event["release"]``; answers its node."""
+    import time
+
+    node = os.environ.get("DOCKYARD_FUNCTION_NODE", "")
+    with open(event["log"], "a") as log:
+        log.write(f"{os.getpid()} {node}\n")
+    while not Path(event["release"]).exists():
+        time.sleep(0.05)
+    return node

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
         parse_state_machine_arn,
         state_machine_arn,
     )
+    from dockyard.api.pipelines._calls import (
+        CallEnded,
+        CallLost,
+        RemoteCalls,
+        apply_limits,
+        kill_tree,
+        run_cold,
+        without_settings,
+    )
     from dockyard.api.pipelines._entities import (
         Diagnostic,
         Execution,
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CallEnded",
+    "CallLost",
     "Diagnostic",
     "Execution",
     "ExecutionList",
@@ -48,6 +59,7 @@ __all__ = [
     "History",
     "HistoryEvent",
     "MachineType",
+    "RemoteCalls",
     "StartExecution",
     "StartedExecution",
     "StateMachine",
@@ -61,12 +73,25 @@ __all__ = [
     "TaskSuccess",
     "ValidateDefinition",
     "Validation",
+    "apply_limits",
     "check_name",
     "execution_arn",
+    "kill_tree",
     "parse_execution_arn",
     "parse_state_machine_arn",
+    "run_cold",
     "state_machine_arn",
+    "without_settings",
 ]
+_CALLS = {
+    "CallEnded",
+    "CallLost",
+    "RemoteCalls",
+    "apply_limits",
+    "kill_tree",
+    "run_cold",
+    "without_settings",
+}
 _ARNS = {
     "check_name",
     "execution_arn",
@@ -75,5 +100,6 @@ _ARNS = {
     "state_machine_arn",
 }
 __getattr__, __dir__ = exports(
-    __name__, {n: "._arns" if n in _ARNS else "._entities" for n in __all__}
+    __name__,
+    {n: "._arns" if n in _ARNS else "._calls" if n in _CALLS else "._entities" for n in __all__},
 )

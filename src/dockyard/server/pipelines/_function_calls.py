@@ -23,21 +23,14 @@ from typing import IO, Any
 
 import orjson
 
-__all__ = ["CallEnded", "WarmCalls"]
+from dockyard.api.pipelines import CallEnded
+
+__all__ = ["WarmCalls"]
 
 #: How long to wait for the warm process to import the functions' modules and say it is ready.
 _READY_S = 120.0
 #: How long to wait for a forked child's pid, and for a killed child's end.
 _REPLY_S = 30.0
-
-
-class CallEnded:
-    """A forked call's end: exit code (negative: killed by that signal), answer, log tail."""
-
-    def __init__(self, code: int, out: bytes, err: bytes) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
 
 
 class _Pending:

@@ -8,7 +8,8 @@ resolve through ``DOCKYARD_PIPELINE_FUNCTIONS`` (``{"score": "mypkg.tasks:score"
 
 Each call is a process of its own (:mod:`dockyard.runtime.functions`; forked from a warm process
 that imported the functions' modules once, :mod:`~dockyard.server.pipelines._function_calls`,
-or started cold when it cannot fork), in a session of its own,
+or started cold when it cannot fork; with the Ray executor, a Ray task on one of the cluster's
+nodes, so a Map's calls fan out across them), in a session of its own,
 under an address-space limit (``RLIMIT_AS``) and a timeout, so a function that leaks, hangs or
 crashes fails its task and nothing else. A function's exception fails the task with the
 exception's class name as the error and Lambda's JSON (``errorMessage``, ``errorType``,
@@ -18,20 +19,18 @@ server crash runs again when the engine resumes (as Lambda, at least once).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import resource
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from dockyard.api.pipelines import CallEnded, CallLost, RemoteCalls, run_cold, without_settings
 from dockyard.errors import InvalidArgument
-from dockyard.server.pipelines._function_calls import CallEnded, WarmCalls
+from dockyard.plugins import FUNCTION_CALLERS, load, names
+from dockyard.server.pipelines._function_calls import WarmCalls
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     TOKEN,
@@ -51,16 +50,6 @@ PREFIXES = ("dockyard:function:", "arn:aws:lambda:")
 _MAX_ANSWER = 256 * 1024
 
 
-def _limits(memory_mb: int) -> Callable[[], None]:
-    size = memory_mb * 1024 * 1024
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
-
-
 class FunctionTask(BaseIntegration):
     """Runs registered Python functions (see the module docstring)."""
 
@@ -75,6 +64,10 @@ class FunctionTask(BaseIntegration):
         self._running: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self._warm: WarmCalls | None = None
+        # With the Ray executor, calls run on the cluster, so a Map fans out across its nodes.
+        self._settings = settings
+        self._on_cluster = settings.executor in names(FUNCTION_CALLERS)
+        self._cluster: RemoteCalls | None = None
 
     def _name(self, base: str, payload: Any) -> str | None:
         if base == INVOKE:
@@ -114,31 +107,23 @@ class FunctionTask(BaseIntegration):
         return InBackground(run)
 
     def invoke(self, name: str, event: Any, key: str) -> Succeeded | Failed:
-        """Call function ``name`` with ``event`` in a process of its own: forked from the warm
-        process when it can, else started cold."""
+        """Call function ``name`` with ``event`` in a process of its own: on the cluster when the
+        server's executor is Ray; else forked from the warm process when it can, or started
+        cold."""
         data = orjson.dumps(event)
+        reference = self._functions[name]
         call_env = {"DOCKYARD_FUNCTION_NAME": name, "DOCKYARD_TASK_KEY": key}
-        with self._lock:
-            if self._warm is None and self._functions:
-                self._warm = WarmCalls(sorted(set(self._functions.values())), _server_free_env())
-            warm = self._warm
 
         def running(kill: Callable[[], None]) -> None:
             with self._lock:
                 self._running[key] = kill
 
         try:
-            ended = (
-                None
-                if warm is None
-                else warm.call(
-                    self._functions[name], data, call_env, self._memory, self._timeout, running
-                )
-            )
-            if ended is None:
-                ended = self._cold(name, data, call_env, running)
+            ended = self._call(reference, data, call_env, running)
         except TimeoutError:
             return Failed("States.Timeout", f"function {name} ran past {self._timeout:g} s")
+        except CallLost as exc:
+            return Failed("Function.Crashed", f"function {name} did not answer: {exc}")
         finally:
             with self._lock:
                 self._running.pop(key, None)
@@ -146,33 +131,29 @@ class FunctionTask(BaseIntegration):
             return Failed("States.TaskFailed", f"function {name} was stopped")
         return _answer(name, ended.code, ended.out, ended.err)
 
-    def _cold(
+    def _call(
         self,
-        name: str,
+        reference: str,
         data: bytes,
         call_env: dict[str, str],
         running: Callable[[Callable[[], None]], None],
     ) -> CallEnded:
-        """The call in a fresh interpreter; TimeoutError once killed after the timeout."""
-        # A function acts on its input, not as the server: none of the server's own settings
-        # (its database URL, token, parameter key) reach it.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.runtime.functions", self._functions[name]],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**_server_free_env(), **call_env},
-            start_new_session=True,  # a timeout kills the function's whole tree
-            preexec_fn=_limits(self._memory),  # noqa: PLW1509 - only setrlimit, before exec
-        )
-        running(lambda: _kill(proc))
-        try:
-            out, err = proc.communicate(data, timeout=self._timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.communicate()
-            raise TimeoutError from None
-        return CallEnded(proc.returncode, out, err)
+        with self._lock:
+            if self._on_cluster and self._cluster is None:
+                caller = load(FUNCTION_CALLERS, self._settings.executor, what="function caller")
+                self._cluster = caller(self._settings)
+            if not self._on_cluster and self._warm is None and self._functions:
+                env = without_settings(os.environ)
+                self._warm = WarmCalls(sorted(set(self._functions.values())), env)
+            cluster, warm = self._cluster, self._warm
+        limits = (self._memory, self._timeout)
+        if cluster is not None:
+            return cluster.call(reference, data, call_env, *limits, running)
+        ended = None if warm is None else warm.call(reference, data, call_env, *limits, running)
+        if ended is None:
+            env = {**without_settings(os.environ), **call_env}
+            ended = run_cold(reference, data, env, *limits, running)
+        return ended
 
     def cancel(self, call: TaskCall, handle: str) -> None:
         with self._lock:
@@ -184,15 +165,8 @@ class FunctionTask(BaseIntegration):
         with self._lock:
             if self._warm is not None:
                 self._warm.close()
-
-
-def _server_free_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+            if self._cluster is not None:
+                self._cluster.close()
 
 
 def _answer(name: str, code: int, out: bytes, err: bytes) -> Succeeded | Failed:
