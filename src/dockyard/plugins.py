@@ -31,7 +31,10 @@ EXECUTORS: Table = (
     ("local", "dockyard.runtime.runner._local:LocalExecutor"),
     ("ray", "dockyard.runtime.runner._ray:RayExecutor"),
 )
-WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),)
+WORKER_LAUNCHERS: Table = (
+    ("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),
+    ("ray", "dockyard.runtime.serving._raylauncher:RayWorkerLauncher"),
+)
 JOB_KINDS: Table = (
     ("training", "dockyard.server.jobs._kinds:TRAINING"),
     ("transform", "dockyard.server.jobs._kinds:TRANSFORM"),

@@ -4,4 +4,13 @@ one (processes on the server's machine) and the Ray one (actors on a cluster).""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import TYPE_CHECKING
+
+from dockyard.lazy import exports
+
+if TYPE_CHECKING:
+    from dockyard.runtime.runner._ray import connect
+    from dockyard.runtime.runner._rayhost import forwarded_environment
+
+__all__ = ["connect", "forwarded_environment"]
+__getattr__, __dir__ = exports(__name__, {"connect": "._ray", "forwarded_environment": "._rayhost"})
