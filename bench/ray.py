@@ -10,8 +10,16 @@
 (b) Per-job overhead: each trial's job duration minus S, p50, and the p50 of each phase
     (:data:`tuning.PHASES`), on Ray and on the local executor at the same P.
 
+(c) Endpoint replicas (``--serving``): the same scikit-learn model behind two replicas on the
+    cluster's two worker nodes, (1) as Dockyard's own serving workers started by Ray actors
+    (``DOCKYARD_EXECUTOR=ray``), called through the server's invocations route, and (2) as a
+    minimal Ray Serve deployment (``num_replicas=2``, its HTTP proxy), called at its route.
+    Reported per path: cold start (from the create call to the first answer), and p50 / p99
+    latency and throughput of ``--requests`` requests from 16 concurrent clients. Needs
+    ``pip install 'ray[serve]'`` for path (2).
+
 Run: ``nice .venv/bin/python bench/ray.py [--trials 24] [--seconds 2] [--parallel 1,2,4,8]
-[--local-parallel 2]``.
+[--local-parallel 2]``; ``nice .venv/bin/python bench/ray.py --serving [--requests 2000]``.
 """
 
 from __future__ import annotations
@@ -101,13 +109,161 @@ def tune(env: dict[str, str], trials: int, parallel: int, seconds: float) -> dic
     return {"wall_s": wall, "job_overhead_p50_s": statistics.median(own), **phases(jobs, seconds)}
 
 
+ROW = {"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1.0, 2.0, 3.0]]}}
+CONCURRENCY = 16
+
+
+def save_regressor(folder: Path) -> Path:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.models import save_model
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.random((50, 3)), columns=["a", "b", "c"])
+    save_model(LinearRegression().fit(x, x["a"] * 2 + x["b"]), folder, input_example=x.head(3))
+    return folder
+
+
+def load(url: str, requests: int) -> dict[str, float]:
+    """``requests`` POSTs of one row from :data:`CONCURRENCY` threads; latency in ms."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    share = requests // CONCURRENCY
+
+    def client(_: int) -> list[float]:
+        took = []
+        with httpx.Client(timeout=30) as http:
+            for _ in range(share):
+                t0 = time.perf_counter()
+                http.post(url, json=ROW).raise_for_status()
+                took.append((time.perf_counter() - t0) * 1000)
+        return took
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        took = sorted(t for part in pool.map(client, range(CONCURRENCY)) for t in part)
+    wall = time.monotonic() - t0
+    return {
+        "p50_ms": took[len(took) // 2],
+        "p99_ms": took[int(len(took) * 0.99)],
+        "rps": len(took) / wall,
+    }
+
+
+def first_answer(url: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(url, json=ROW, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+def serve_dockyard(cluster: Any, model: Path, requests: int) -> dict[str, float]:
+    """Two replicas as Dockyard workers on Ray actors, through the server's invocations route."""
+    env = {
+        **RAY_ENV,
+        "DOCKYARD_EXECUTOR": "ray",
+        "DOCKYARD_RAY_ADDRESS": cluster.address,
+        "DOCKYARD_DATA_ROOTS": str(model.parent),
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Server.dockyard(Path(tmp) / "home", env=env) as server,
+    ):
+        body = {
+            "name": "bench",
+            "variants": [{"name": "main", "model_uri": str(model)}],
+            "scaling": {"min_workers": 2, "max_workers": 2},
+        }
+        url = f"{server.url}/endpoints/bench/invocations"
+        t0 = time.monotonic()
+        httpx.post(f"{server.url}/api/v1/endpoints", json=body, timeout=60).raise_for_status()
+        first_answer(url)
+        cold = time.monotonic() - t0
+        while httpx.get(f"{server.url}/api/v1/endpoints/bench").json()["status"] != "InService":
+            time.sleep(0.1)  # both replicas up before the load
+        found = {"cold_start_s": cold, **load(url, requests)}
+        httpx.delete(f"{server.url}/api/v1/endpoints/bench", timeout=60)
+        while httpx.get(f"{server.url}/api/v1/endpoints").json()["endpoints"]:
+            time.sleep(0.1)  # replicas gone before the server stops
+    return found
+
+
+def serve_ray(cluster: Any, model: Path, requests: int) -> dict[str, float]:
+    """Two replicas as a minimal Ray Serve deployment of the same model, at its HTTP proxy."""
+    import ray
+    from ray import serve
+
+    ray.init(address=cluster.address, log_to_driver=False)
+    port = int(os.environ.get("BENCH_SERVE_PORT", "8765"))
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+
+    @serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+    class Model:
+        def __init__(self, path: str) -> None:
+            from dockyard.models import load_model
+
+            self.model = load_model(path)
+
+        async def __call__(self, request: Any) -> dict[str, Any]:
+            import pandas as pd
+
+            split = (await request.json())["dataframe_split"]
+            frame = pd.DataFrame(split["data"], columns=split["columns"])
+            return {"predictions": [float(v) for v in self.model.predict(frame)]}
+
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        t0 = time.monotonic()
+        serve.run(Model.bind(str(model)), route_prefix="/", blocking=False)
+        first_answer(url)
+        cold = time.monotonic() - t0
+        return {"cold_start_s": cold, **load(url, requests)}
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def serving(requests: int) -> None:
+    cluster = start_cluster()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            model = save_regressor(Path(tmp) / "model")
+            rows = {"Dockyard workers on Ray actors": serve_dockyard(cluster, model, requests)}
+            print(rows, flush=True)
+            rows["Ray Serve deployment"] = serve_ray(cluster, model, requests)
+            print(rows, flush=True)
+    finally:
+        cluster.shutdown()
+    print(f"\n| 2 replicas, c={CONCURRENCY} | cold start | p50 | p99 | req/s |")
+    print("|---|---:|---:|---:|---:|")
+    for name, found in rows.items():
+        print(
+            f"| {name} | {found['cold_start_s']:.1f} s | {found['p50_ms']:.1f} ms "
+            f"| {found['p99_ms']:.1f} ms | {found['rps']:.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--parallel", default="1,2,4,8")
     parser.add_argument("--local-parallel", type=int, default=2)
+    parser.add_argument("--serving", action="store_true", help="run (c) only")
+    parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
+    if args.serving:
+        print(f"load average at start: {os.getloadavg()}")
+        serving(args.requests)
+        print(f"load average at end: {os.getloadavg()}")
+        return
     levels = [int(p) for p in args.parallel.split(",")]
     print(f"load average at start: {os.getloadavg()}")
     cluster = start_cluster()

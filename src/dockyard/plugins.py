@@ -43,7 +43,10 @@ EXECUTORS: Table = (
     ("ray", "dockyard.runtime.runner._ray:RayExecutor"),
 )
 FUNCTION_CALLERS: Table = (("ray", "dockyard.runtime.functions._ray:ClusterCalls"),)
-WORKER_LAUNCHERS: Table = (("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),)
+WORKER_LAUNCHERS: Table = (
+    ("local", "dockyard.server.endpoints._launcher:LocalWorkerLauncher"),
+    ("ray", "dockyard.runtime.serving._raylauncher:RayWorkerLauncher"),
+)
 JOB_KINDS: Table = (
     ("training", "dockyard.server.jobs._kinds:TRAINING"),
     ("transform", "dockyard.server.jobs._kinds:TRANSFORM"),

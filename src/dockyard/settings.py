@@ -114,10 +114,12 @@ class Settings(BaseSettings):
         description="where the local executor's runners work (a folder per job, and their "
         "caches in .cache/); default <home>/jobs",
     )
-    worker_launcher: str = Field(
-        default="local",
+    worker_launcher: str | None = Field(
+        default=None,
         description="what starts endpoints' serving workers: local (processes on this "
-        "machine), or package.module:Class",
+        "machine), ray (replicas across the Ray cluster's nodes, behind the server's "
+        "invocations route), or package.module:Class; default ray with DOCKYARD_EXECUTOR=ray, "
+        "otherwise local",
     )
     job_stop_grace_s: float = Field(
         default=10.0, ge=0, description="seconds between SIGTERM and SIGKILL when stopping a job"

@@ -10,6 +10,7 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.runtime.runner._ray import connect
+    from dockyard.runtime.runner._rayhost import forwarded_environment
 
-__all__ = ["connect"]
-__getattr__, __dir__ = exports(__name__, {"connect": "._ray"})
+__all__ = ["connect", "forwarded_environment"]
+__getattr__, __dir__ = exports(__name__, {"connect": "._ray", "forwarded_environment": "._rayhost"})

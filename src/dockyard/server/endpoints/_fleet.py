@@ -18,13 +18,23 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from dockyard.api.serving.client import WorkerAdmin
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError
 from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher
 from dockyard.server.endpoints._logs import EndpointLogs
 
-__all__ = ["Fleet", "WorkerHandle"]
+__all__ = ["Fleet", "WorkerHandle", "replica_addresses"]
+
+
+def replica_addresses(folder: Path) -> list[tuple[str, int]]:
+    """Where the endpoint's workers in ``folder`` listen when each has an address of its own
+    (replicas on a cluster's nodes), as last recorded; empty when they serve the endpoint's
+    port. Read by the server's router, which may run beside another server's supervisor."""
+    try:
+        recorded = json.loads((folder / "workers.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [(str(w["host"]), int(w["port"])) for w in recorded if w.get("host") and w.get("port")]
 
 
 class Fleet:
@@ -81,7 +91,7 @@ class Fleet:
     def push(self, config: WorkerConfig) -> None:
         """Apply ``config`` on every worker (each loads new models before switching)."""
         for handle in list(self.workers):
-            with WorkerAdmin(handle.admin_socket) as admin:
+            with self._launcher.admin(handle, 120.0) as admin:
                 admin.update_config(config)
         self.config = config
 
@@ -90,7 +100,7 @@ class Fleet:
         if self.config is None and self.workers:
             with (
                 contextlib.suppress(DockyardError, OSError),
-                WorkerAdmin(self.workers[0].admin_socket, timeout_s=5) as admin,
+                self._launcher.admin(self.workers[0], 5) as admin,
             ):
                 self.config = admin.config()[1]
         return self.config
@@ -99,7 +109,7 @@ class Fleet:
         out = []
         for handle in list(self.workers):
             try:
-                with WorkerAdmin(handle.admin_socket, timeout_s=5) as admin:
+                with self._launcher.admin(handle, 5) as admin:
                     out.append(admin.stats())
             except (DockyardError, OSError):
                 continue  # a worker that just died: reap() will replace it
@@ -109,7 +119,7 @@ class Fleet:
         out = []
         for handle in list(self.workers):
             try:
-                with WorkerAdmin(handle.admin_socket, timeout_s=5) as admin:
+                with self._launcher.admin(handle, 5) as admin:
                     out.append((handle.pid, admin.metrics()))
             except (DockyardError, OSError):
                 continue

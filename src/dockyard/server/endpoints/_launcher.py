@@ -9,9 +9,11 @@ the kernel resets what is queued on a socket when its worker's last thread exits
 bound with ``SO_REUSEPORT``, so workers a previous server process started keep serving the port
 beside the new ones. Each worker writes its output to its bounded log in the endpoint's
 ``logs/<worker id>`` folder (:mod:`dockyard.api.serving.logs`); its ready line and start errors
-still come on the files the launcher gives it. A cluster launcher would place workers on nodes.
-Launchers are chosen by name (``DOCKYARD_WORKER_LAUNCHER``) from
-:data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
+still come on the files the launcher gives it. The Ray launcher
+(:mod:`dockyard.runtime.serving._raylauncher`) places workers on a cluster's nodes instead, each
+on an address of its own that the server's router sends to. Launchers are chosen by name
+(``DOCKYARD_WORKER_LAUNCHER``; by default ``ray`` with ``DOCKYARD_EXECUTOR=ray``, else ``local``)
+from :data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
 plain data, kept in the fleet's ``workers.json``, so a restarted server finds the same workers.
 """
 
@@ -26,34 +28,31 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil
 
+from dockyard.api.serving.client import WorkerAdmin
 from dockyard.api.serving.config import WorkerConfig
+from dockyard.api.serving.launcher import READY_TIMEOUT_S, WorkerCalls, WorkerHandle
 from dockyard.api.serving.logs import WorkerLog, new_worker_id
 from dockyard.errors import DockyardError, Unavailable
 
 if TYPE_CHECKING:
     from dockyard.settings import Settings
 
-__all__ = ["LocalWorkerLauncher", "WorkerHandle", "WorkerLauncher", "load_launcher"]
+__all__ = [
+    "LocalWorkerLauncher",
+    "WorkerCalls",
+    "WorkerHandle",
+    "WorkerLauncher",
+    "load_launcher",
+]
 
-_READY_TIMEOUT_S = 180.0
+_READY_TIMEOUT_S = READY_TIMEOUT_S
+
 _BACKLOG = 2048  # as a worker binds its own socket
-
-
-@dataclass(frozen=True)
-class WorkerHandle:
-    """One worker: how to find it again, and its admin socket (config, stats, metrics)."""
-
-    pid: int
-    create_time: float
-    admin_socket: str
-    #: Names its log (``logs/<worker_id>``); empty for a worker started before workers had ids.
-    worker_id: str = ""
 
 
 class WorkerLauncher(Protocol):
@@ -88,14 +87,19 @@ class WorkerLauncher(Protocol):
         gone: it is being deleted)."""
         ...
 
+    def admin(self, handle: WorkerHandle, timeout_s: float) -> WorkerCalls:
+        """The worker's admin API, each call bounded by ``timeout_s``."""
+        ...
+
 
 def load_launcher(settings: Settings) -> WorkerLauncher:
     """The launcher ``settings.worker_launcher`` names."""
     from dockyard.plugins import WORKER_LAUNCHERS, load
 
+    name = settings.worker_launcher or ("ray" if settings.executor == "ray" else "local")
     factory = load(
         WORKER_LAUNCHERS,
-        settings.worker_launcher,
+        name,
         what="worker launcher",
         field="worker_launcher",
         external=True,
@@ -183,6 +187,9 @@ class LocalWorkerLauncher:
         if self.alive(handle):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(handle.pid, signal.SIGTERM)
+
+    def admin(self, handle: WorkerHandle, timeout_s: float) -> WorkerCalls:
+        return WorkerAdmin(handle.admin_socket, timeout_s=timeout_s)
 
     def release(self, folder: Path) -> None:
         with self._lock:

@@ -28,7 +28,7 @@ from dockyard.api.serving.config import ApiKey
 from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
-from dockyard.server.endpoints._fleet import Fleet
+from dockyard.server.endpoints._fleet import Fleet, replica_addresses
 from dockyard.server.endpoints._launcher import load_launcher
 from dockyard.server.endpoints._logs import EndpointLogs
 from dockyard.server.endpoints._repository import EndpointRepository
@@ -256,6 +256,11 @@ class EndpointService:
         self.get(actor, name)
         folder = self._settings.home / "endpoints" / name
         return Fleet(folder, load_launcher(self._settings)).logs()
+
+    def replicas(self, name: str) -> list[tuple[str, int]]:
+        """The addresses of the endpoint's replicas when its workers each have one (the Ray
+        launcher's); empty when they all serve the endpoint's own port."""
+        return replica_addresses(self._settings.home / "endpoints" / name)
 
     def list(self, actor: Actor) -> list[Endpoint]:
         with self._db.read() as conn:

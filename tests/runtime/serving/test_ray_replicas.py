@@ -1,0 +1,140 @@
+"""Endpoint replicas on a three-node Ray cluster, behind the server's invocations route.
+
+A server whose executor is Ray places an endpoint's workers as replicas on the cluster's nodes
+(:mod:`dockyard.runtime.serving._raylauncher`), the model travelling by URI through the store.
+Two replicas land on two nodes; a node killed under load costs no request once the router has
+sent it on to the other replica, and a replacement replica comes up on a live node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+from tests.server.endpoints.conftest import ROW, wait_status
+from tests.server.notifications._receiver import until
+from tests.services.ray_cluster import RayCluster
+from tests.services.s3 import S3Server
+from tests.services.server_process import ServerProcess
+
+from dockyard.client.http import Client
+from dockyard.models import save_model
+
+pytestmark = [pytest.mark.slow, pytest.mark.s3]
+
+
+@pytest.fixture(scope="module")
+def model_uri(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A regressor answering ``2a + b``, in the store; and the bucket."""
+    folder = tmp_path_factory.mktemp("replica-model") / "model"
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.random((50, 3)), columns=["a", "b", "c"])
+    save_model(LinearRegression().fit(x, x["a"] * 2 + x["b"]), folder, input_example=x.head(3))
+    bucket = s3_server.create_bucket("replicas")
+    for path in folder.rglob("*"):
+        if path.is_file():
+            key = f"models/one/{path.relative_to(folder)}"
+            s3_server.client().upload_file(str(path), bucket, key)
+    return f"s3://{bucket}/models/one", bucket
+
+
+@pytest.fixture(scope="module")
+def server(
+    ray_cluster: RayCluster,
+    s3_server: S3Server,
+    model_uri: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    bucket = model_uri[1]
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("ray-replicas") / "home",
+        env={
+            **ray_cluster.environment(),
+            "DOCKYARD_EXECUTOR": "ray",
+            "DOCKYARD_ARTIFACT_ROOT": f"s3://{bucket}/dockyard",
+            "DOCKYARD_S3_ENDPOINT_URL": s3_server.endpoint_url,
+            "DOCKYARD_DATA_ROOTS": f"s3://{bucket}",
+        },
+    )
+    proc.start()
+    yield proc
+    # Replicas are detached actors that outlive a server: remove them with their endpoints.
+    client = Client(proc.url, retry_for=5)
+    for endpoint in client.request("GET", "/api/v1/endpoints")["endpoints"]:
+        client.request("DELETE", f"/api/v1/endpoints/{endpoint['name']}")
+    until(lambda: not client.request("GET", "/api/v1/endpoints")["endpoints"], 60, "deleted")
+    client.close()
+    proc.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[Client]:
+    made = Client(server.url, retry_for=5)
+    yield made
+    made.close()
+
+
+def _workers(server: ServerProcess, name: str) -> list[dict[str, Any]]:
+    """The endpoint's workers as its fleet records them (with their nodes)."""
+    path = Path(server.home) / "endpoints" / name / "workers.json"
+    try:
+        found: list[dict[str, Any]] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return found
+
+
+def _invoke(client: Client, name: str) -> tuple[int, Any]:
+    answer = client._http.post(f"/endpoints/{name}/invocations", json=ROW)
+    return answer.status_code, answer.json() if answer.status_code == 200 else answer.text
+
+
+def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
+    client: Client, server: ServerProcess, ray_cluster: RayCluster, model_uri: tuple[str, str]
+) -> None:
+    client.request(
+        "POST",
+        "/api/v1/endpoints",
+        json={
+            "name": "spread",
+            "variants": [{"name": "main", "model_uri": model_uri[0]}],
+            "scaling": {"min_workers": 2, "max_workers": 2},
+        },
+    )
+    wait_status(client, "spread", "InService", timeout=180)
+    placed = _workers(server, "spread")
+    nodes = {w["node"] for w in placed}
+    assert len(placed) == 2 and len(nodes) == 2, placed
+    assert {n.node_id for n in ray_cluster.workers()} >= nodes
+    status, answer = _invoke(client, "spread")
+    assert status == 200, answer
+    assert answer["predictions"][0] == pytest.approx(4.0)
+
+    lost = next(n for n in ray_cluster.workers() if n.node_id == placed[0]["node"])
+    ray_cluster.remove(lost)
+    answers: list[tuple[int, Any]] = []
+
+    def replaced() -> bool:
+        answers.extend(_invoke(client, "spread") for _ in range(4))
+        now = _workers(server, "spread")
+        return len(now) == 2 and all(w["node"] != lost.node_id for w in now)
+
+    try:
+        until(replaced, 90, "a replacement replica on a live node")
+    finally:
+        ray_cluster.add_worker()  # back to two workers for what follows
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, failed[:3]
+    assert len(answers) >= 8
+    replacement = {w["worker_id"] for w in _workers(server, "spread")} - {
+        w["worker_id"] for w in placed
+    }
+    assert len(replacement) == 1
+    status, answer = _invoke(client, "spread")
+    assert status == 200, answer
