@@ -51,6 +51,7 @@ test: lint typecheck unit
 
 # Benchmarks are run by hand (each takes minutes); results go to bench/RESULTS.md.
 bench: install-test
+	$(UV) sync --frozen --inexact --extra ml --group test --group bench --quiet --compile-bytecode
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/tracking.py
 	$(PY) bench/search.py

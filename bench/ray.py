@@ -16,7 +16,7 @@
     minimal Ray Serve deployment (``num_replicas=2``, its HTTP proxy), called at its route.
     Reported per path: cold start (from the create call to the first answer), and p50 / p99
     latency and throughput of ``--requests`` requests from 16 concurrent clients. Needs
-    ``pip install 'ray[serve]'`` for path (2).
+    Ray Serve for path (2) (``make bench`` installs it: the ``bench`` dependency group).
 
 Run: ``nice .venv/bin/python bench/ray.py [--trials 24] [--seconds 2] [--parallel 1,2,4,8]
 [--local-parallel 2]``; ``nice .venv/bin/python bench/ray.py --serving [--requests 2000]``.
