@@ -65,6 +65,17 @@ class Settings(BaseSettings):
         description="what runs jobs' runners: local (processes on this machine), ray (a Ray "
         "cluster, DOCKYARD_RAY_ADDRESS), or an out-of-tree executor as package.module:Class",
     )
+    executors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="more executors the server runs besides DOCKYARD_EXECUTOR, which a job's, "
+        "tuning job's or transform's spec may name in its executor field (comma-separated or "
+        "a JSON list, e.g. ray); default none",
+    )
+    gpus: Annotated[list[str], NoDecode] | None = Field(
+        default=None,
+        description="the GPUs the local executor gives jobs, as CUDA device ids "
+        "(comma-separated, e.g. 0,1; empty for none); default the GPUs nvidia-smi lists",
+    )
     ray_address: str | None = Field(
         default=None,
         description="the Ray cluster the ray executor runs jobs on (host:port of its head's "
@@ -310,6 +321,8 @@ class Settings(BaseSettings):
         "job_env",
         "executor_preload",
         "ray_env",
+        "executors",
+        "gpus",
         mode="before",
     )
     @classmethod

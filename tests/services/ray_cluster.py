@@ -34,9 +34,10 @@ class RayCluster:
         self._cluster = cluster
         self.address: str = cluster.address
 
-    def add_worker(self) -> Any:
-        """Start one more worker node (1 CPU) and wait until it has joined."""
-        node = self._cluster.add_node(num_cpus=1, resources={"worker": 1})
+    def add_worker(self, gpus: int = 0) -> Any:
+        """Start one more worker node (1 CPU, and ``gpus`` logical GPUs: Ray counts them
+        without a device behind them) and wait until it has joined."""
+        node = self._cluster.add_node(num_cpus=1, num_gpus=gpus, resources={"worker": 1})
         self._cluster.wait_for_nodes()
         return node
 

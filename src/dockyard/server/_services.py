@@ -6,14 +6,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dockyard.api.jobs import load_executor
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access, AuthService
 from dockyard.server.endpoints import EndpointService
 from dockyard.server.events import EventLog
-from dockyard.server.jobs import JobService, Scheduler
+from dockyard.server.jobs import Executors, JobService, Scheduler
 from dockyard.server.monitoring import MonitoringService
 from dockyard.server.notifications import NotificationService
 from dockyard.server.params import ParamService
@@ -91,7 +90,7 @@ class Services:
             model_users=endpoints.served_models,
         )
         jobs = JobService(
-            db, tracking, settings, events, access, auth, artifacts, load_executor(settings)
+            db, tracking, settings, events, access, auth, artifacts, Executors.load(settings)
         )
         jobs.checks.resolve_model = registry.resolve
         params = ParamService(db, settings, events, access)
@@ -174,7 +173,7 @@ class Services:
         from dockyard.server.endpoints import Supervisor, load_launcher
 
         scheduler = Scheduler(
-            self.jobs, self.jobs.executor, self.settings, self.settings.server_url
+            self.jobs, self.jobs.executors, self.settings, self.settings.server_url
         )
         supervisor = Supervisor(
             self.endpoints,
@@ -281,9 +280,7 @@ class Services:
         return loop
 
     def close(self) -> None:
-        close = getattr(self.jobs.executor, "close", None)  # an executor may hold processes
-        if close is not None:
-            close()
+        self.jobs.executors.close()  # an executor may hold processes
         self.pipelines.integrations.close()
         self.db.dispose()
 

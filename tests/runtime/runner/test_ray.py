@@ -9,6 +9,7 @@ Ray settings cannot work refuses to start, naming the setting.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -252,6 +253,35 @@ def test_a_job_waiting_for_room_on_the_cluster_stops_without_starting(
     assert job["status"] == "Stopped"
     assert "mode=sleep started" not in _log(client, "no-room")
     until(lambda: all(g["state"] == "REMOVED" for g in _groups("no-room")), 30, "resources freed")
+
+
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_gpu_job_is_refused_until_a_node_has_one_then_gets_its_device(
+    client: Client, store: Store, ray_cluster: RayCluster
+) -> None:
+    spec = _job(store, "on-gpu", "env", resources={"cpus": 1, "gpus": 1})
+    answer = client._http.post("/api/v1/jobs/training", json=spec)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["field"] == "resources.gpus"
+    assert "the 'ray' executor has no node with a GPU" in error["message"]
+    node = ray_cluster.add_worker(gpus=1)
+    try:
+        # Accepted once the server's view of the cluster (kept for a second) has the node.
+        until(
+            lambda: client._http.post("/api/v1/jobs/training", json=spec).status_code == 201,
+            30,
+            "the GPU node counted",
+        )
+        job = wait_for(client, "on-gpu")
+    finally:
+        ray_cluster.remove(node)
+    assert job["status"] == "Completed", job["failure_reason"]
+    line = next(x for x in _log(client, "on-gpu").splitlines() if x.startswith("ENV="))
+    env = json.loads(line.removeprefix("ENV="))
+    assert env["CUDA_VISIBLE_DEVICES"] == "0"
+    assert env["SM_NUM_GPUS"] == "1"
 
 
 # -- settings the executor refuses, before a server starts ---------------------------------------

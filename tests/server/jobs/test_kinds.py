@@ -6,7 +6,7 @@ import pytest
 
 from dockyard.errors import InvalidArgument
 from dockyard.plugins import JOB_KINDS, RUNNER_KINDS, load, names
-from dockyard.server.jobs._capacity import admit
+from dockyard.server.jobs._capacity import Need, admit
 from dockyard.server.jobs._kinds import MONITORING, TRAINING, TRANSFORM, JobKind, job_kind
 
 
@@ -39,11 +39,20 @@ def test_an_unloadable_plugin_path_is_named() -> None:
 
 
 def test_jobs_start_in_order_while_they_fit() -> None:
-    queued = [("a", 1.0), ("b", 2.0), ("c", 1.0)]
-    assert admit(queued, used=0.0, capacity=4.0) == ["a", "b", "c"]
-    assert admit(queued, used=1.0, capacity=4.0) == ["a", "b"]
+    queued = [("a", Need(1.0)), ("b", Need(2.0)), ("c", Need(1.0))]
+    assert admit(queued, used=Need(0.0), capacity=Need(4.0)) == ["a", "b", "c"]
+    assert admit(queued, used=Need(1.0), capacity=Need(4.0)) == ["a", "b"]
     # Nothing overtakes the head of the queue, even what would fit.
-    assert admit([("big", 3.0), ("small", 1.0)], used=2.0, capacity=4.0) == []
+    big, small = ("big", Need(3.0)), ("small", Need(1.0))
+    assert admit([big, small], used=Need(2.0), capacity=Need(4.0)) == []
+
+
+def test_gpus_are_counted_like_cpus() -> None:
+    queued = [("a", Need(1.0, 1)), ("b", Need(1.0, 1)), ("cpu-only", Need(1.0))]
+    assert admit(queued, used=Need(0.0), capacity=Need(4.0, 2)) == ["a", "b", "cpu-only"]
+    # One GPU held: the second GPU job waits, and the CPU-only job behind it waits too.
+    assert admit(queued, used=Need(1.0, 1), capacity=Need(4.0, 2)) == ["a"]
+    assert admit(queued, used=Need(0.0), capacity=Need(4.0)) == []
 
 
 def test_controllers_hold_no_capacity_and_never_wait() -> None:
@@ -51,6 +60,6 @@ def test_controllers_hold_no_capacity_and_never_wait() -> None:
     assert not controller.holds_capacity
     # A controller queued with 0 CPUs starts even with every CPU taken and a job blocked ahead
     # of it, so it never waits behind the children it will queue.
-    queued = [("blocked", 4.0), ("pipeline", 0.0), ("child", 1.0)]
-    assert admit(queued, used=4.0, capacity=4.0) == ["pipeline"]
-    assert admit(queued, used=0.0, capacity=4.0) == ["blocked", "pipeline"]
+    queued = [("blocked", Need(4.0)), ("pipeline", Need(0.0)), ("child", Need(1.0))]
+    assert admit(queued, used=Need(4.0), capacity=Need(4.0)) == ["pipeline"]
+    assert admit(queued, used=Need(0.0), capacity=Need(4.0)) == ["blocked", "pipeline"]

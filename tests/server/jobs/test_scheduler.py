@@ -9,7 +9,7 @@ import pytest
 from dockyard.api.jobs import Capacity, Handle, JobStatus, Launch, RunnerStatus, TrainingJobSpec
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
-from dockyard.server.jobs import JOB_ENDED, Scheduler
+from dockyard.server.jobs import JOB_ENDED, Executors, Scheduler
 from dockyard.settings import Settings
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -17,9 +17,10 @@ ME = Actor.local("me")
 
 
 class EndedRunners:
-    """An executor whose runners end at once without reporting (killed before they could)."""
+    """An executor whose runners end at once without reporting (killed before they could); it
+    stands in for the server's default, which the jobs' rows name."""
 
-    name = "ended"
+    name = "local"
 
     def submit(self, launch: Launch) -> Handle:
         return {"job": launch["job"]}
@@ -44,7 +45,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def test_the_queue_changing_in_another_process_wakes_the_scheduler(services: Services) -> None:
     jobs = services.jobs
-    scheduler = Scheduler(jobs, jobs.executor, services.settings, "http://127.0.0.1:1")
+    scheduler = Scheduler(jobs, jobs.executors, services.settings, "http://127.0.0.1:1")
     try:
         # What the event log's peers hand this process when another one appends (notify):
         # a job queued or ending there changes what this scheduler may start.
@@ -64,7 +65,7 @@ def test_a_runner_ended_unreported_fails_its_job_unless_a_stop_ended_it(
     services: Services,
 ) -> None:
     jobs = services.jobs
-    scheduler = Scheduler(jobs, EndedRunners(), services.settings, "http://127.0.0.1:1")
+    scheduler = Scheduler(jobs, Executors(EndedRunners()), services.settings, "http://127.0.0.1:1")
     try:
         spec = TrainingJobSpec(entry_point="identity.py", source_dir=str(SCRIPTS))
         stopped = jobs.submit(ME, spec.model_copy(update={"name": "stopped"}))

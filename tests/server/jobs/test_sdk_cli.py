@@ -86,6 +86,13 @@ def test_failed_job_raises_with_the_reason(sdk: None) -> None:
         estimator.fit(logs=False)
 
 
+def test_an_estimator_names_its_executor(sdk: None) -> None:
+    estimator = dy.Estimator("behaviours.py", SCRIPTS, executor="ray")
+    with pytest.raises(dy.InvalidArgument, match="it runs local") as caught:
+        estimator.fit(logs=False)
+    assert caught.value.field == "executor"
+
+
 def test_upload_data_gives_a_uri_jobs_can_read(sdk: None, train_dir: Path) -> None:
     uri = dy.upload_data(train_dir, key_prefix="datasets/synthetic")
     estimator = dy.Estimator("sagemaker_ridge.py", SCRIPTS, hyperparameters={"epochs": 1})
@@ -108,6 +115,7 @@ def test_cli_submit_list_describe_logs(
                 "source_dir": "code",  # relative to the spec file
                 "hyperparameters": {"epochs": 1},
                 "inputs": {"train": str(train_dir)},
+                "executor": "local",
             }
         )
     )
@@ -119,6 +127,7 @@ def test_cli_submit_list_describe_logs(
     assert "cli-ridge" in [j["name"] for j in listed]
     described = runner.invoke(cli, ["jobs", "describe", "cli-ridge"]).output
     assert "Completed" in described and "runs:/" in described
+    assert "executor: local" in described
     logs = runner.invoke(cli, ["jobs", "logs", "cli-ridge"]).output
     assert "epoch=0; train_rmse=" in logs
     bad = tmp_path / "bad.yaml"

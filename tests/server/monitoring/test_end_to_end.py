@@ -56,7 +56,7 @@ def server(tmp_path: Path, model: Path) -> Iterator[Services]:
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     until(lambda: web.started, 20, "the server starting")
-    scheduler = Scheduler(services.jobs, services.jobs.executor, settings, settings.server_url)
+    scheduler = Scheduler(services.jobs, services.jobs.executors, settings, settings.server_url)
     supervisor = Supervisor(
         services.endpoints,
         services.db,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dockyard.api.jobs._spec import (
         Channel,
         CheckpointConfig,
+        ExecutorName,
         JobName,
         MetricDefinition,
         OutputConfig,
@@ -70,6 +71,7 @@ __all__ = [
     "Channel",
     "CheckpointConfig",
     "Executor",
+    "ExecutorName",
     "Handle",
     "Job",
     "JobControl",
@@ -113,6 +115,7 @@ __getattr__, __dir__ = exports(
         "Capacity": "._executor",
         "Channel": "._spec",
         "CheckpointConfig": "._spec",
+        "ExecutorName": "._spec",
         "Executor": "._executor",
         "Handle": "._executor",
         "Job": "._entities",

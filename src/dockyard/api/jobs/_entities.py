@@ -105,6 +105,9 @@ class Job(BaseModel):
     progress: dict[str, Any] | None = None
     created_by: str | None = None
     experiment_id: str | None = None
+    #: The executor that runs (or will run) the job: its spec's ``executor``, else the
+    #: server's default at submit.
+    executor: str | None = None
     #: Parameters the spec referenced, as resolved at submit: name, version, type, field.
     parameters: list[dict[str, Any]] = Field(default_factory=list)
     events: list[JobEvent] = Field(default_factory=list)

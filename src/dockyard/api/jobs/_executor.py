@@ -8,7 +8,7 @@
                                 before it could report why
     stop(handle)                signal the runner (a remote runner also learns of the stop
                                 from the API, where it polls its job's control state)
-    capacity()     -> capacity  what the executor offers jobs (CPUs)
+    capacity()     -> capacity  what the executor offers jobs (CPUs, GPUs)
 
 The scheduler stores a job's handle in the job's row, so the scheduler of a restarted server
 asks the executor about the same runner again. A :class:`Launch` names the job, the server's
@@ -17,7 +17,10 @@ run, the settings it needs) from the API with that token, and reports its status
 its log through the API, so it needs nothing from the server's disk. Every executor passes one
 conformance suite (``tests/server/jobs/test_executor_conformance.py``).
 
-Executors are chosen by name (``DOCKYARD_EXECUTOR``) from :data:`dockyard.plugins.EXECUTORS`.
+Executors are chosen by name from :data:`dockyard.plugins.EXECUTORS`: a server runs its default
+(``DOCKYARD_EXECUTOR``) and any others ``DOCKYARD_EXECUTORS`` lists, and a spec's ``executor``
+picks one of them. The name an executor answers to is its ``name`` attribute, which the job's
+row keeps next to its handle.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ class Launch(TypedDict):
     token: str | None  # the runner's token; None on a server without accounts
     cpus: float
     memory_mb: int | None
+    # Whole GPUs the job asks for (resources.gpus); the executor makes them the job's
+    # CUDA_VISIBLE_DEVICES.
+    gpus: NotRequired[int]
     # How many times the job may run in all (its retry_strategy): an executor that can start a
     # runner again elsewhere when its machine is lost does so at most attempts - 1 times.
     attempts: NotRequired[int]
@@ -81,9 +87,12 @@ class RunnerStatus(TypedDict):
 
 
 class Capacity(TypedDict):
-    """What an executor offers jobs at once."""
+    """What an executor offers jobs at once: CPUs, and GPUs in all and on its largest node
+    (a job runs on one node); an executor without GPUs may leave both out."""
 
     cpus: float
+    gpus: NotRequired[float]
+    node_gpus: NotRequired[float]
 
 
 class Executor(Protocol):
@@ -117,28 +126,33 @@ class Executor(Protocol):
         ...
 
 
-def load_executor(settings: Settings) -> Executor:
-    """The executor ``settings.executor`` names, built with the settings."""
+def load_executor(settings: Settings, name: str | None = None) -> Executor:
+    """The executor ``name`` (default ``settings.executor``) names, built with the settings."""
     from dockyard.plugins import EXECUTORS, load
 
-    factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
+    chosen, field = (settings.executor, "executor") if name is None else (name, "executors")
+    factory = load(EXECUTORS, chosen, what="executor", field=field, external=True)
     executor: Executor = factory(settings)
     return executor
 
 
 def check_executor(settings: Settings) -> None:
-    """Refuse settings the executor cannot work with, before a server starts: an unknown name,
-    or what the executor's own ``check(settings)`` (when it has one) refuses. Starts nothing.
+    """Refuse settings the executors cannot work with, before a server starts: an unknown name
+    (in ``DOCKYARD_EXECUTOR`` or ``DOCKYARD_EXECUTORS``), or what an executor's own
+    ``check(settings)`` (when it has one) refuses. Starts nothing.
 
     Raises:
         DockyardError: What is wrong, naming the setting in ``field``.
     """
     from dockyard.plugins import EXECUTORS, load
 
-    factory = load(EXECUTORS, settings.executor, what="executor", field="executor", external=True)
-    check = getattr(factory, "check", None)
-    if check is not None:
-        check(settings)
+    chosen = [(settings.executor, "executor")]
+    chosen += [(name, "executors") for name in settings.executors]
+    for name, field in chosen:
+        factory = load(EXECUTORS, name, what="executor", field=field, external=True)
+        check = getattr(factory, "check", None)
+        if check is not None:
+            check(settings)
 
 
 def runner_command(python: str, folder: Path) -> list[str]:

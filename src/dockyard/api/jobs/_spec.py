@@ -29,6 +29,7 @@ from dockyard.api.tracking import LIMITS, validate_key
 __all__ = [
     "Channel",
     "CheckpointConfig",
+    "ExecutorName",
     "MetricDefinition",
     "OutputConfig",
     "Resources",
@@ -42,6 +43,9 @@ JobName = Annotated[
 ]
 ChannelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\.\-_]{1,64}$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+#: The name of one of the server's executors (``local``, ``ray``...): checked against the ones
+#: the server runs at submit, where the answer lists them.
+ExecutorName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,15}$")]
 
 
 def _run_key(key: str) -> str:
@@ -97,15 +101,19 @@ class MetricDefinition(_Spec):
 
 
 class Resources(_Spec):
-    """What one job may use; the executor runs as many jobs at once as CPUs allow.
+    """What one job may use; the executor runs as many jobs at once as CPUs and GPUs allow.
 
     ``instance_type`` (SageMaker's ``ml.m5.xlarge``...) stands for its CPUs and memory
     (:mod:`dockyard.api.jobs._instances`) where ``cpus`` and ``memory_mb`` are not given; the
     server caps them at what its executor has. ``instance_count`` is 1: a job runs on one host.
+    ``gpus`` are whole devices on that host, given to the job as ``CUDA_VISIBLE_DEVICES``; an
+    instance type's GPUs are not asked for unless ``gpus`` says so (SageMaker specs written for
+    GPU instances keep running on CPU-only servers).
     """
 
     cpus: float = Field(default=1.0, gt=0, le=1024)
     memory_mb: int | None = Field(default=None, ge=16, le=4_194_304)
+    gpus: int = Field(default=0, ge=0, le=64)
     instance_type: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None, validation_alias=AliasChoices("instance_type", "InstanceType")
     )
@@ -214,6 +222,8 @@ class TrainingJobSpec(_Spec):
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, max_length=50
     )
+    #: Which of the server's executors runs the job; None: the server's default.
+    executor: ExecutorName | None = None
 
     @field_validator("hyperparameters", mode="before")
     @classmethod

@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from dockyard.api.batch import TransformSpec
-from dockyard.api.jobs._spec import JobName, TagKey
+from dockyard.api.jobs._spec import ExecutorName, JobName, TagKey
 from dockyard.limits import LIMITS
 
 __all__ = ["TransformJobSpec", "default_output"]
 
 
 class TransformJobSpec(TransformSpec):
-    """A transform spec plus what a job adds: its name, experiment and tags."""
+    """A transform spec plus what a job adds: its name, experiment, tags and the executor that
+    runs it (None: the server's default)."""
 
     name: JobName | None = None
     experiment: (
@@ -25,11 +26,12 @@ class TransformJobSpec(TransformSpec):
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, max_length=50
     )
+    executor: ExecutorName | None = None
 
     def transform_spec(self) -> TransformSpec:
         """The part :func:`dockyard.runtime.batch.run_transform` reads."""
         return TransformSpec.model_validate(
-            self.model_dump(exclude={"name", "experiment", "tags"}, by_alias=False)
+            self.model_dump(exclude={"name", "experiment", "tags", "executor"}, by_alias=False)
         )
 
 

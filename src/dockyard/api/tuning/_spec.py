@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from dockyard.api.jobs import TagKey, TrainingJobSpec
+from dockyard.api.jobs import ExecutorName, TagKey, TrainingJobSpec
 
 __all__ = [
     "MAX_GRID",
@@ -430,6 +430,9 @@ class TuningJobSpec(_Spec):
     tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = Field(
         default_factory=dict, max_length=50
     )
+    #: The executor the trials run on (None: ``training_job.executor``, else the server's
+    #: default); written into ``training_job``, so each trial's spec says it.
+    executor: ExecutorName | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -442,6 +445,19 @@ class TuningJobSpec(_Spec):
             if isinstance(value.get("Tags"), list):  # SageMaker's [{"Key", "Value"}]
                 value["tags"] = {t.get("Key"): t.get("Value") for t in value.pop("Tags")}
         return value
+
+    @model_validator(mode="after")
+    def _trials_executor(self) -> TuningJobSpec:
+        chosen, trials = self.executor, self.training_job.executor
+        if chosen is None or chosen == trials:
+            return self
+        if trials is not None:
+            raise ValueError(
+                f"executor is {chosen!r} but training_job.executor is {trials!r}: name the "
+                "trials' executor once"
+            )
+        definition = self.training_job.model_copy(update={"executor": chosen})
+        return self.model_copy(update={"training_job": definition})
 
     @model_validator(mode="after")
     def _no_clash(self) -> TuningJobSpec:

@@ -95,6 +95,7 @@ def describe(name: str, as_json: bool) -> None:
         lines = [
             f"job {job['name']} ({job['kind']})",
             f"  status: {job['status']} / {job['secondary_status']}",
+            f"  executor: {job.get('executor') or '-'}",
             f"  run: {job.get('run_id') or '-'}   model: {job.get('model_uri') or '-'}",
         ]
         if job.get("failure_reason"):

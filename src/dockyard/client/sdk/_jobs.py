@@ -215,11 +215,12 @@ class Estimator:
             is unchanged); ``s3://`` and ``file://`` URIs are read by the server itself.
         hyperparameters: Passed to the script as ``--name value`` and in ``SM_HPS``.
         metric_definitions: ``[{"Name": ..., "Regex": ...}]``: metrics parsed from the log.
-        resources: ``{"cpus": 2, "memory_mb": 4096}``.
-        **options: Any other :class:`~dockyard.server.jobs.TrainingJobSpec` field
-        (``max_runtime_s``,
-            ``max_attempts``, ``environment``, ``checkpoint_uri``, ``register_as``,
-            ``experiment``, ``tags``, ``base_job_name``, ``module``), or a SageMaker name.
+        resources: ``{"cpus": 2, "memory_mb": 4096, "gpus": 1}``.
+        **options: Any other :class:`~dockyard.api.jobs.TrainingJobSpec` field
+            (``max_runtime_s``, ``max_attempts``, ``environment``, ``checkpoint_uri``,
+            ``register_as``, ``experiment``, ``tags``, ``base_job_name``, ``module``,
+            ``executor``: which of the server's executors runs the job, ``local`` or
+            ``ray``, default the server's), or a SageMaker name.
     """
 
     def __init__(
@@ -279,6 +280,7 @@ class Estimator:
             "output": {"register_as": opts.pop("register_as", None)},
             "experiment": opts.pop("experiment", None),
             "tags": opts.pop("tags", {}),
+            "executor": opts.pop("executor", None),
         }
         if "checkpoint_uri" in opts:
             body["checkpoint"] = {"uri": opts.pop("checkpoint_uri")}

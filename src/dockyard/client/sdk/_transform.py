@@ -112,6 +112,8 @@ class Transformer:
         accept: Output content type (``text/csv``, ``application/jsonlines``).
         max_payload: Megabytes per mini-batch.
         on_error: ``fail`` at the first bad record, or ``skip`` and count bad records.
+        executor: Which of the server's executors runs the job (``local``, ``ray``); default
+            the server's.
     """
 
     def __init__(
@@ -127,8 +129,10 @@ class Transformer:
         on_error: str = "fail",
         experiment: str | None = None,
         tags: dict[str, str] | None = None,
+        executor: str | None = None,
     ) -> None:
         self.model_uri = model_uri
+        self.executor = executor
         self.output_path = output_path
         self.instance_count = instance_count
         self.strategy = strategy
@@ -182,6 +186,7 @@ class Transformer:
             "bad_records": {"on_error": self.on_error},
             "experiment": self.experiment,
             "tags": self.tags,
+            "executor": self.executor,
         }
         output: dict[str, Any] = {"assemble_with": self.assemble_with}
         # A local folder is resolved now, against the current directory: the download happens

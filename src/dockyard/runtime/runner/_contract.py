@@ -27,7 +27,10 @@ __all__ = ["HOST", "STORE_ENV", "environment", "store_environment", "write_confi
 HOST = "algo-1"
 #: Names the store's variables in a transform process, which keeps them from its workers.
 STORE_ENV = "DOCKYARD_STORE_ENV"
-_ALLOWED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ"})
+# The CUDA variables are the executor's: the devices it gave the job (resources.gpus).
+_ALLOWED = frozenset(
+    {"PATH", "LANG", "LANGUAGE", "TZ", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}
+)
 
 
 def _channel_env(name: str) -> str:
@@ -81,6 +84,7 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
     hps = spec.get("hyperparameters", {})
     channels = sorted(spec.get("inputs", {}))
     cpus = max(1, int(float((spec.get("resources") or {}).get("cpus", 1))))
+    gpus = int((spec.get("resources") or {}).get("gpus", 0))
     env = _passed(job)
     env["HOME"] = str(jd.home)
     env["TMPDIR"] = str(jd.tmp)
@@ -98,7 +102,7 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
         "current_host": HOST,
         "hosts": [HOST],
         "num_cpus": cpus,
-        "num_gpus": 0,
+        "num_gpus": gpus,
         "job_name": job["name"],
         "module_dir": str(jd.code),
         "user_entry_point": spec.get("entry_point") or spec.get("module") or "",
@@ -114,7 +118,7 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
             "SM_INPUT_DIR": str(jd.root / "input"),
             "SM_INPUT_CONFIG_DIR": str(jd.config),
             "SM_NUM_CPUS": str(cpus),
-            "SM_NUM_GPUS": "0",
+            "SM_NUM_GPUS": str(gpus),
             "SM_CURRENT_HOST": HOST,
             "SM_HOSTS": json.dumps([HOST]),
             "SM_MODULE_DIR": str(jd.code),

@@ -32,6 +32,7 @@ from dockyard.api.jobs import (
     runner_command,
     runner_environment,
 )
+from dockyard.runtime.runner._gpus import GpuSlots, machine_gpus
 from dockyard.runtime.runner._learned import LEARNED_FILE
 from dockyard.runtime.runner._zygote import Zygote
 from dockyard.settings import Settings
@@ -43,7 +44,8 @@ class LocalExecutor:
     """Runners as detached local processes.
 
     A handle is the pid plus the process's start time, so a pid reused by another program after
-    a reboot is never mistaken for the runner.
+    a reboot is never mistaken for the runner, and the GPUs the job was given
+    (:mod:`dockyard.runtime.runner._gpus`).
     """
 
     name = "local"
@@ -51,6 +53,8 @@ class LocalExecutor:
     def __init__(self, settings: Settings) -> None:
         self.work_root = settings.resolved_work_root
         self._cpus = float(settings.executor_cpus or os.cpu_count() or 1)
+        devices, pci_order = machine_gpus(settings.gpus)
+        self.gpus = GpuSlots(devices, pci_order=pci_order)
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         # Only for the runner's own command line: a subclass that wraps it starts it cold.
         warm = settings.executor_warm and type(self).command is LocalExecutor.command
@@ -91,13 +95,26 @@ class LocalExecutor:
         folder.mkdir(mode=0o700, exist_ok=True)
         control = folder / ".dockyard"
         control.mkdir(mode=0o700, exist_ok=True)
+        job = launch["job"]
+        devices = self.gpus.take(job, launch.get("gpus", 0))
         env = self._environment()
         env.update(runner_environment(launch, self.work_root / ".cache"))
+        env.update(self.gpus.environment(devices))
         log_path = control / "runner.log"
         command = self.command(folder)
-        pid = self._spawn_warm(command, env, folder, log_path)
-        if pid is not None:
-            return self._handle(pid, log_path)
+        try:
+            pid = self._spawn_warm(command, env, folder, log_path)
+            if pid is not None:
+                return self._handle(pid, log_path, job, devices)
+            proc = self._spawn_cold(command, env, folder, log_path)
+        except OSError:
+            self.gpus.release(job)
+            raise
+        return self._handle(proc.pid, log_path, job, devices)
+
+    def _spawn_cold(
+        self, command: list[str], env: dict[str, str], folder: Path, log_path: Path
+    ) -> subprocess.Popen[bytes]:
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 command,
@@ -110,7 +127,7 @@ class LocalExecutor:
                 close_fds=True,
             )
         self._children[proc.pid] = proc
-        return self._handle(proc.pid, log_path)
+        return proc
 
     def _spawn_warm(
         self, command: list[str], env: dict[str, str], folder: Path, log: Path
@@ -126,14 +143,26 @@ class LocalExecutor:
             return None
 
     @staticmethod
-    def _handle(pid: int, log: Path) -> Handle:
+    def _handle(pid: int, log: Path, job: str, devices: list[str]) -> Handle:
         try:
             created = psutil.Process(pid).create_time()
         except psutil.Error:
             created = 0.0
-        return {"pid": pid, "create_time": created, "log": str(log)}
+        handle: Handle = {"pid": pid, "create_time": created, "log": str(log)}
+        if devices:
+            handle.update(job=job, gpus=devices)
+        return handle
 
     def status(self, handle: Handle) -> RunnerStatus:
+        status = self._status(handle)
+        if "gpus" in handle:  # what the job holds, learnt again after a restart
+            if status["running"]:
+                self.gpus.hold(handle["job"], handle["gpus"])
+            else:
+                self.gpus.release(handle["job"])
+        return status
+
+    def _status(self, handle: Handle) -> RunnerStatus:
         pid = int(handle["pid"])
         if self.zygote is not None and self.zygote.owns(pid):
             code = self.zygote.exit_code(pid)
@@ -180,7 +209,8 @@ class LocalExecutor:
                 os.kill(int(handle["pid"]), signal.SIGTERM)
 
     def capacity(self) -> Capacity:
-        return {"cpus": self._cpus}
+        gpus = float(len(self.gpus.devices))
+        return {"cpus": self._cpus, "gpus": gpus, "node_gpus": gpus}
 
     def close(self) -> None:
         """End the warm process with the server (the runners it forked keep running)."""

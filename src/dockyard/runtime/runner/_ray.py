@@ -2,7 +2,7 @@
 
 The server connects to the cluster at ``DOCKYARD_RAY_ADDRESS`` as a Ray driver. ``submit`` hands
 the job to the cluster's dispatcher (:mod:`dockyard.runtime.runner._raydispatch`), which holds the
-job's CPUs and memory as a placement group, so Ray places and limits jobs by their resources,
+job's CPUs, memory and GPUs as a placement group, so Ray places and limits jobs by their resources,
 and has the long-lived host of the node Ray chose (:mod:`dockyard.runtime.runner._rayhost`) start
 the runner in a temporary folder: a process, not a new Ray worker per job. The runner shares
 nothing with the server but its URL (``DOCKYARD_RAY_SERVER_URL``), its token and the artifact
@@ -149,7 +149,7 @@ class RayExecutor:
         # The nodes' hosts start now, not with the first job of each node.
         self._dispatcher.warm.remote()
         self._pending: dict[str, Any] = {}  # status calls not answered yet, by runner
-        self._capacity: tuple[float, float] = (0.0, 0.0)  # (when, CPUs)
+        self._capacity: tuple[float, Capacity] = (-_CAPACITY_TTL_S, {"cpus": 0.0})  # when, what
 
     def _head(self) -> dict[str, float]:
         head = "node:__internal_head__"
@@ -171,7 +171,17 @@ class RayExecutor:
                     f"no node of the Ray cluster has the {launch['memory_mb']} MB the job asks "
                     f"for (resources.memory_mb); the largest has {most // 2**20:.0f} MB"
                 )
+        gpus = launch.get("gpus", 0)
+        if gpus:
+            bundle["GPU"] = float(gpus)
+            most = self._largest("GPU")
+            if gpus > most:  # refused at submit; a node with GPUs may have left since
+                raise OSError(
+                    f"no node of the Ray cluster has the {gpus} GPU(s) the job asks for "
+                    f"(resources.gpus); the largest has {most:g}"
+                )
         bundle = {k: v for k, v in bundle.items() if v > 0} or {"CPU": _LEAST_CPU}
+
         attempts = max(1, launch.get("attempts", 1))
         try:
             self._ray.get(
@@ -239,9 +249,14 @@ class RayExecutor:
             dispatcher.stop.remote(handle["actor"])
 
     def capacity(self) -> Capacity:
-        at, cpus = self._capacity
+        at, capacity = self._capacity
         now = time.monotonic()
         if now - at > _CAPACITY_TTL_S:
-            cpus = float(self._ray.cluster_resources().get("CPU", 0.0))
-            self._capacity = (now, cpus)
-        return {"cpus": cpus}
+            total = self._ray.cluster_resources()
+            capacity = {
+                "cpus": float(total.get("CPU", 0.0)),
+                "gpus": float(total.get("GPU", 0.0)),
+                "node_gpus": self._largest("GPU"),
+            }
+            self._capacity = (now, capacity)
+        return capacity

@@ -15,6 +15,12 @@ records that the runner is gone. It keeps what ended runners left (exit code, ou
 the executor answers ``status`` and ``logs`` for them, and everything lives in the cluster: a
 restarted server finds its runners again by name.
 
+A job's GPUs are part of its bundle. Ray hands GPU ids to tasks, not to bundles, so once the
+bundle is placed a task holding the bundle's GPUs asks Ray which devices they are, and the
+runner gets them as ``CUDA_VISIBLE_DEVICES`` (an empty one when the job asks for none): the
+devices Ray would give a GPU task there, logical GPUs included. That task costs a Ray worker
+(reused by the next GPU job); jobs without GPUs skip it.
+
 The class is plain: the executor makes it a Ray actor where Ray is imported.
 """
 
@@ -175,6 +181,13 @@ class Dispatcher:
                     break
                 host = self._host(node)
                 try:
+                    devices = _devices(group, bundle.get("GPU", 0))
+                except ray.exceptions.RayError as exc:
+                    said = f"Ray did not say which GPUs it gave the job: {exc}"
+                    record = {"exit_code": None, "tail": f"[dockyard] {said}\n", "detail": said}
+                    break
+                env = {**env, "CUDA_VISIBLE_DEVICES": devices}
+                try:
                     # No timeout: a runner started late would otherwise run twice.
                     pid = ray.get(host.start.remote(name, env, attempt))
                     with self._lock:
@@ -217,6 +230,33 @@ class Dispatcher:
                 if table["state"] == "CREATED" and node and (not moved or node in _alive()):
                     return str(node)
                 time.sleep(_PLACED_POLL_S)  # still on the lost node: Ray moves it shortly
+
+
+def _devices(group: Any, gpus: float) -> str:
+    """The ids of the GPUs Ray gave ``group``'s bundle, as ``CUDA_VISIBLE_DEVICES`` ("" for
+    none)."""
+    if not gpus:
+        return ""
+    import ray
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    probe = ray.remote(_visible_devices).options(
+        num_cpus=0,
+        num_gpus=gpus,
+        scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0),
+    )
+    devices: str = ray.get(probe.remote(), timeout=_CALL_TIMEOUT_S)
+    return devices
+
+
+def _visible_devices() -> str:
+    """In a Ray task holding GPUs: the devices Ray made visible to it."""
+    import os
+
+    import ray
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return visible if visible is not None else ",".join(str(i) for i in ray.get_gpu_ids())
 
 
 def _alive() -> set[str]:

@@ -1,7 +1,8 @@
 """What a spec must pass before a job is queued: locations under the allowed roots and in
 store areas the submitter may use, inputs readable, runs and registered models that exist, an
-entry point that is a file, resources this executor has, a built-in algorithm's channels and
-hyperparameters. Checked once, at submit; the runner trusts what was queued.
+entry point that is a file, an executor this server runs and resources it has, a built-in
+algorithm's channels and hyperparameters. Checked once, at submit; the runner trusts what was
+queued.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dockyard.api.jobs import (
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access, StoreAreas
+from dockyard.server.jobs._executors import Executors
 from dockyard.server.store import Database
 from dockyard.server.tracking import TrackingService
 from dockyard.settings import Settings
@@ -42,13 +44,13 @@ class SpecChecks:
         tracking: TrackingService,
         settings: Settings,
         access: Access,
-        capacity: Callable[[], float],
+        executors: Executors,
     ) -> None:
         self._db = db
         self._tracking = tracking
         self._settings = settings
         self._areas = StoreAreas(access)
-        self._capacity = capacity
+        self._executors = executors
         self.roots = settings.allowed_roots()
         self.resolve_model: Callable[[Actor, str], object] | None = None
 
@@ -61,7 +63,8 @@ class SpecChecks:
             return spec, ""
         import psutil
 
-        cpus = min(resources.cpus, self._capacity())
+        capacity = self._executors.cpus(self._executors.choose(spec.executor))
+        cpus = min(resources.cpus, capacity)
         machine_mb = psutil.virtual_memory().total // (1024 * 1024)
         memory_mb = resources.memory_mb
         if memory_mb is not None:
@@ -70,12 +73,15 @@ class SpecChecks:
         if (cpus, memory_mb) != (resources.cpus, resources.memory_mb):
             notes.append(
                 f"{name} asks for {resources.cpus:g} CPUs and {resources.memory_mb} MB; this "
-                f"executor has {self._capacity():g} CPUs and {machine_mb} MB, so the job "
+                f"executor has {capacity:g} CPUs and {machine_mb} MB, so the job "
                 f"gets {cpus:g} CPUs and {memory_mb} MB"
             )
         gpus = instance_type(name).gpus
-        if gpus:
-            notes.append(f"{name} has {gpus} GPU(s); jobs here run on CPUs (SM_NUM_GPUS=0)")
+        if gpus and not resources.gpus:
+            notes.append(
+                f"{name} has {gpus} GPU(s); the job asks for none (resources.gpus), so it runs "
+                "on CPUs (SM_NUM_GPUS=0)"
+            )
         if not notes:
             return spec, ""
         capped = resources.model_copy(update={"cpus": cpus, "memory_mb": memory_mb})
@@ -96,12 +102,15 @@ class SpecChecks:
         check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
 
     def training(self, actor: Actor, spec: TrainingJobSpec) -> None:
-        capacity = self._capacity()
+        executor = self._executors.choose(spec.executor)
+        capacity = self._executors.cpus(executor)
         if spec.resources.cpus > capacity:
             raise InvalidArgument(
-                f"the job asks for {spec.resources.cpus:g} CPUs; this executor has {capacity:g}",
+                f"the job asks for {spec.resources.cpus:g} CPUs; the {executor.name!r} executor "
+                f"has {capacity:g}",
                 field="resources.cpus",
             )
+        self._check_gpus(executor.name, spec.resources.gpus)
         self._check_roots(actor, spec)
         endpoint = self._settings.s3_endpoint_url
         if spec.source_dir is not None:
@@ -132,6 +141,21 @@ class SpecChecks:
             algorithm = BUILTIN_ALGORITHMS[spec.algorithm]
             algorithm.validate_channels({k: c.content_type for k, c in spec.inputs.items()})
             algorithm.validate_hyperparameters(dict(spec.hyperparameters))
+
+    def _check_gpus(self, name: str, gpus: int) -> None:
+        """Refuse a job asking for more GPUs than one node of executor ``name`` has: it would
+        wait forever (SageMaker refuses an instance type it cannot give, too)."""
+        if gpus <= 0:
+            return
+        _, most = self._executors.gpus(self._executors.choose(name))
+        if gpus > most:
+            has = f"{most:g} GPU(s) on its largest node" if most else "no node with a GPU"
+            if name == "local":
+                has = f"{most:g} (DOCKYARD_GPUS, else the GPUs nvidia-smi lists)"
+            raise InvalidArgument(
+                f"the job asks for {gpus} GPU(s); the {name!r} executor has {has}",
+                field="resources.gpus",
+            )
 
     def _check_roots(self, actor: Actor, spec: TrainingJobSpec) -> None:
         """Every location the spec names lies under an allowed root, checked before anything

@@ -128,6 +128,7 @@ class JobRepository:
             end_time=row.end_time,
             progress=orjson.loads(row.progress) if row.progress else None,
             created_by=row.created_by,
+            executor=row.executor,
             experiment_id=None if row.experiment_id is None else str(row.experiment_id),
             parameters=orjson.loads(row.parameters) if row.parameters else [],
             events=[

@@ -1,9 +1,10 @@
 """The scheduler: starts queued jobs as capacity allows, and fails jobs whose runner is gone.
 
 A :class:`~dockyard.server.loops.BackgroundLoop`: exactly one scheduler acts per metadata database.
-It talks to runners only through the executor (:mod:`dockyard.api.jobs._executor`): it submits a
-launch (the job, the server's URL, a runner token), stores the handle in the job's row, asks
-the executor whether the runner still runs, and signals a stop. Everything a runner reports
+It talks to runners only through the executors (:mod:`dockyard.api.jobs._executor`): it submits
+a launch (the job, the server's URL, a runner token) to the executor the job's row names,
+stores the handle in the row, asks that executor whether the runner still runs, and signals a
+stop. Each executor's queue is admitted against its own capacity. Everything a runner reports
 (status, progress, log) reaches the server through the API, wherever the runner runs.
 
 On taking the lead it reconciles: runners still alive are reattached (they report through the
@@ -14,6 +15,7 @@ scheduler watched are failed with a reason, and queued jobs simply start.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from typing import Any
 
 import orjson
@@ -26,7 +28,8 @@ from dockyard.api.jobs import (
     SecondaryStatus,
     resolve_job_user,
 )
-from dockyard.server.jobs._capacity import admit
+from dockyard.server.jobs._capacity import Need, admit
+from dockyard.server.jobs._executors import Executors
 from dockyard.server.jobs._service import JOB_ENDED, JobService
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.tracking import now_ms
@@ -48,14 +51,14 @@ class Scheduler(BackgroundLoop):
     interval_s = 0.25
 
     def __init__(
-        self, jobs: JobService, executor: Executor, settings: Settings, server_url: str
+        self, jobs: JobService, executors: Executors, settings: Settings, server_url: str
     ) -> None:
         super().__init__(jobs._db, settings.home, wake=jobs.wake)
         self._jobs = jobs
         # The service wakes the loop of its own process; these wake it wherever it leads.
         self._events = jobs._events
         self._events.on_append(self._nudge)
-        self._executor = executor
+        self._executors = executors
         self._server_url = server_url
         # Resolved once, at start: a user that does not exist stops the server, not each job.
         resolve_job_user(settings.job_user)
@@ -73,40 +76,46 @@ class Scheduler(BackgroundLoop):
     def reconcile(self) -> None:
         for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
             handle = self._handle(row)
+            executor = self._executors.get(row.executor)
             if handle is None:
                 self._jobs.fail(
                     row.job_id,
                     row.run_id,
                     "the server stopped before the job's process started",
                 )
-            elif row.executor and row.executor != self._executor.name:
-                self._jobs.fail(
-                    row.job_id,
-                    row.run_id,
-                    f"the job's runner was started by the {row.executor!r} executor; this "
-                    f"server runs the {self._executor.name!r} one",
-                )
+            elif executor is None:
+                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
             else:
-                status = self._executor.status(handle)
+                status = executor.status(handle)
                 if status["running"]:
                     log.info("reattached job %s", row.name)
                 else:
                     self._fail_unfinished(row, handle, status, "while the server was down")
 
+    def _unknown(self, row: Any) -> str:
+        return (
+            f"the job's runner was started by the {row.executor!r} executor, which this server "
+            f"does not run (it runs {', '.join(self._executors.names)})"
+        )
+
     def tick(self) -> float | None:
         """One pass: watch runners, enforce stops and queue deadlines, start what fits."""
-        used = 0.0
+        used: dict[str, Need] = defaultdict(lambda: Need(0.0))
         for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+            executor = self._executors.get(row.executor)
+            if executor is None:
+                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
+                continue
             handle = self._handle(row)
-            status = self._executor.status(handle) if handle is not None else None
+            status = executor.status(handle) if handle is not None else None
             if handle is None or status is None or not status["running"]:
                 self._fail_unfinished(row, handle, status, "")
                 continue
             if row.stop_requested:
-                self._executor.stop(handle)
-            used += row.cpus
+                executor.stop(handle)
+            used[executor.name] += _need(row)
         now = now_ms()
-        queued = []
+        queued: dict[str, list[tuple[Any, Need]]] = defaultdict(list)
         for row in self._jobs.with_status(JobStatus.PENDING):
             if row.queue_deadline is not None and now > row.queue_deadline:
                 self._jobs.transition(
@@ -117,10 +126,17 @@ class Scheduler(BackgroundLoop):
                 )
                 self._jobs.end_run(row.run_id, "FAILED")
                 continue
-            queued.append((row, float(row.cpus)))
-        capacity = float(self._executor.capacity()["cpus"])
-        for row in admit(queued, used, capacity):
-            self._launch(row)
+            executor = self._executors.get(row.executor)
+            if executor is None:  # queued for an executor the server no longer runs
+                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
+                continue
+            queued[executor.name].append((row, _need(row)))
+        for name, rows in queued.items():
+            executor = self._executors.choose(name)
+            gpus, _ = self._executors.gpus(executor)
+            capacity = Need(self._executors.cpus(executor), gpus)
+            for row in admit(rows, used[name], capacity):
+                self._launch(executor, row)
         return None
 
     @staticmethod
@@ -130,7 +146,7 @@ class Scheduler(BackgroundLoop):
         handle: Handle = orjson.loads(row.handle)
         return handle
 
-    def _launch(self, row: Any) -> None:
+    def _launch(self, executor: Executor, row: Any) -> None:
         token = self._jobs.runner_token(row)
         spec = orjson.loads(row.spec)
         self._jobs.transition(
@@ -139,10 +155,10 @@ class Scheduler(BackgroundLoop):
             "",
             start_time=now_ms(),
             events_offset=0,
-            executor=self._executor.name,
+            executor=executor.name,
         )
         try:
-            handle = self._executor.submit(
+            handle = executor.submit(
                 {
                     "job": row.name,
                     "job_id": row.job_id,
@@ -150,6 +166,7 @@ class Scheduler(BackgroundLoop):
                     "token": token,
                     "cpus": float(row.cpus),
                     "memory_mb": (spec.get("resources") or {}).get("memory_mb"),
+                    "gpus": int((spec.get("resources") or {}).get("gpus", 0)),
                     "attempts": int((spec.get("retry_strategy") or {}).get("max_attempts", 1)),
                 }
             )
@@ -169,9 +186,18 @@ class Scheduler(BackgroundLoop):
                 row.job_id, row.run_id, "stopped (its runner ended before it reported)"
             )
             return
-        tail = self._executor.logs(handle) if handle is not None else ""
+        executor = self._executors.get(row.executor)
+        tail = executor.logs(handle) if handle is not None and executor is not None else ""
         code = status["exit_code"] if status else None
         reason = f"the job's runner process exited without a final status {when}".strip()
         if code is not None:
             reason += f" (exit code {code})"
         self._jobs.fail(row.job_id, row.run_id, f"{reason}\n{tail.strip()}".strip())
+
+
+def _need(row: Any) -> Need:
+    """What a job's row holds (a controller's row holds no CPUs, hence nothing)."""
+    if row.cpus <= 0:
+        return Need(0.0)
+    resources = orjson.loads(row.spec).get("resources") or {}
+    return Need(float(row.cpus), float(resources.get("gpus", 0)))

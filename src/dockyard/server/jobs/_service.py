@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from dockyard.api.jobs import (
-    Executor,
     Job,
     JobControl,
     JobLaunch,
@@ -43,6 +42,7 @@ from dockyard.server.actor import Actor, JobScope, Level, Role
 from dockyard.server.auth import Access, AuthService
 from dockyard.server.events import EventLog
 from dockyard.server.jobs._admission import SpecChecks
+from dockyard.server.jobs._executors import Executors
 from dockyard.server.jobs._kinds import MONITORING, TRAINING, TRANSFORM, JobKind, job_kind
 from dockyard.server.jobs._logstore import JobLogs
 from dockyard.server.jobs._repository import JobRepository
@@ -119,7 +119,7 @@ class JobService:
         access: Access,
         auth: AuthService,
         artifacts: ArtifactStore,
-        executor: Executor,
+        executors: Executors,
     ) -> None:
         self._db = db
         self._repo = JobRepository()
@@ -128,25 +128,20 @@ class JobService:
         self._events = events
         self._access = access
         self._auth = auth
-        self._executor = executor
+        self._executors = executors
         self._logs = JobLogs(artifacts)
         self._waiter = JobWaiter(events, self.get)
         #: The submit-time checks; the server sets ``checks.resolve_model`` to the registry's.
-        self.checks = SpecChecks(db, tracking, settings, access, lambda: self.capacity_cpus)
+        self.checks = SpecChecks(db, tracking, settings, access, executors)
         self.roots = self.checks.roots
         self.wake = threading.Event()  # set on submit and stop, so the scheduler acts at once
         # Set by the server: resolves {{param:/name}} references at submit (see _resolve_params).
         self.params: ParamService | None = None
 
     @property
-    def executor(self) -> Executor:
-        """What runs this server's jobs."""
-        return self._executor
-
-    @property
-    def capacity_cpus(self) -> float:
-        """The CPUs the executor offers jobs."""
-        return float(self._executor.capacity()["cpus"])
+    def executors(self) -> Executors:
+        """What runs this server's jobs: its default executor and the others it runs."""
+        return self._executors
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -174,6 +169,7 @@ class JobService:
             run_id,
             spec.resources.cpus,
             spec.stopping_condition.max_wait_s,
+            executor=self._executors.choose(spec.executor).name,
             note=fitted,
             parameters=uses,
         )
@@ -207,6 +203,7 @@ class JobService:
         self._access.require_role(actor, Role.MEMBER, "submit transform jobs")
         body, uses = self._resolve_params(actor, body, secure=False)
         spec = _validated(TransformJobSpec, body)
+        executor = self._executors.choose(spec.executor)
         self.checks.transform(actor, spec)
         params = {
             "model_uri": spec.model_uri,
@@ -217,7 +214,7 @@ class JobService:
         run_id, experiment_id = self._start_run(
             actor, name, TRANSFORM, spec.experiment, spec.tags, params
         )
-        capacity = self.capacity_cpus
+        capacity = self._executors.cpus(executor)
         cpus = float(spec.max_concurrent_transforms or capacity)
         return self._enqueue(
             actor,
@@ -228,6 +225,7 @@ class JobService:
             run_id,
             min(cpus, capacity),
             None,
+            executor=executor.name,
             parameters=uses,
         )
 
@@ -242,7 +240,8 @@ class JobService:
         run_id, experiment_id = self._start_run(
             actor, spec.name, MONITORING, spec.experiment, tags, params
         )
-        cpus = min(1.0, self.capacity_cpus)
+        executor = self._executors.default
+        cpus = min(1.0, self._executors.cpus(executor))
         return self._enqueue(
             actor,
             experiment_id,
@@ -252,6 +251,7 @@ class JobService:
             run_id,
             cpus,
             None,
+            executor=executor.name,
         )
 
     def resume(self, actor: Actor, name: str) -> Job:
@@ -305,6 +305,7 @@ class JobService:
         cpus: float,
         max_wait_s: int | None,
         *,
+        executor: str,
         note: str = "",
         parameters: Sequence[ParameterUse] = (),
     ) -> Job:
@@ -328,11 +329,12 @@ class JobService:
                 created_by=actor.name,
                 experiment_id=int(experiment_id),
                 parameters=orjson.dumps(used).decode() if used else None,
+                executor=executor,
             )
             message = f"queued; {note}" if note else "queued"
             self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
             row = self._repo.row(conn, job_id)
-            body: dict[str, Any] = {"kind": kind.name, "run_id": run_id}
+            body: dict[str, Any] = {"kind": kind.name, "run_id": run_id, "executor": executor}
             if used:  # names and versions: never a value
                 body["parameters"] = [f"{u['name']}:{u['version']}" for u in used]
             self._event(conn, actor, "job.submitted", row, body)

@@ -64,7 +64,7 @@ export default async function jobPage(ctx) {
       job.progress ? [h("h2", "Progress"), p !== null ? h("div.progress#progress", h("div", { style: { width: `${p * 100}%` } })) : null,
         kv(Object.entries(job.progress).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]))] : null,
       h("h2", "Job"),
-      kv([["Run", job.run_id ? h("a", { href: `#/runs/${job.run_id}` }, job.run_id) : null], ["Model", job.model_uri], ["By", job.created_by],
+      kv([["Run", job.run_id ? h("a", { href: `#/runs/${job.run_id}` }, job.run_id) : null], ["Model", job.model_uri], ["By", job.created_by], ["Executor", job.executor],
         ["Created", fmtTime(job.created_time)], ["Started", fmtTime(job.start_time)], ["Ended", fmtTime(job.end_time)],
         ["Duration", job.start_time ? fmtDuration((job.end_time || Date.now()) - job.start_time) : null], ["Exit code", job.exit_code]]),
       h("h2", "Resources"),
