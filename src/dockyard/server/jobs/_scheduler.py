@@ -14,6 +14,7 @@ scheduler watched are failed with a reason, and queued jobs simply start.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from typing import Any
@@ -199,5 +200,11 @@ def _need(row: Any) -> Need:
     """What a job's row holds (a controller's row holds no CPUs, hence nothing)."""
     if row.cpus <= 0:
         return Need(0.0)
-    resources = orjson.loads(row.spec).get("resources") or {}
-    return Need(float(row.cpus), float(resources.get("gpus", 0)))
+    return Need(float(row.cpus), _gpus(row.spec))
+
+
+@functools.lru_cache(maxsize=4096)
+def _gpus(spec: str) -> float:
+    """The GPUs a spec asks for; each pass sees the same specs again, parsed once."""
+    resources = orjson.loads(spec).get("resources") or {}
+    return float(resources.get("gpus", 0))
