@@ -27,7 +27,8 @@ def test_list_and_fire_from_the_page(page: Watched, seeded: Seeded) -> None:
     p.click("#triggers >> text=ui-nightly")
     p.wait_for_selector("#firings >> text='It has not fired yet.'", timeout=TIMEOUT_MS)
     p.click("#fire-now")
-    p.wait_for_selector("#firings >> text=fired", timeout=TIMEOUT_MS)
+    # The firing's row ("text=fired" alone would also match "It has not fired yet.").
+    p.wait_for_selector("#firings table >> text=fired", timeout=TIMEOUT_MS)
     p.click("#toggle-enabled")  # disable it from the page
     p.wait_for_selector("#toggle-enabled >> text=Enable", timeout=TIMEOUT_MS)
     with seeded.client() as c:
