@@ -137,9 +137,7 @@ def test_a_revoked_or_unknown_key_is_unrecognized(
 ) -> None:
     sagemaker = _client(server, "sagemaker", key["access_key_id"], key["secret_access_key"])
     sagemaker.list_training_jobs()
-    gone = httpx.delete(
-        f"{server.url}/api/v1/access-keys/{key['access_key_id']}", headers=_basic()
-    )
+    gone = httpx.delete(f"{server.url}/api/v1/access-keys/{key['access_key_id']}", headers=_basic())
     assert gone.status_code == 204, gone.text
     with pytest.raises(ClientError) as caught:
         sagemaker.list_training_jobs()
