@@ -277,7 +277,11 @@ def test_a_scikit_learn_script_mode_job(aws: Live, tmp_path: Path) -> None:
         TrainingJobName=estimator.latest_training_job.name
     )
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert job["HyperParameters"] == {"fit_intercept": "false"}
+    sent = job["HyperParameters"]  # as CreateTrainingJob sent them, JSON-encoded, as on AWS
+    assert sent["fit_intercept"] == '"false"'
+    assert sent["sagemaker_program"] == '"train.py"'
+    assert sent["sagemaker_submit_directory"] == f'"{estimator.uploaded_code.s3_prefix}"'
+    assert sent["sagemaker_container_log_level"] == "20"
     metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert metrics["train:r2"] > 0.99
     assert (
@@ -321,7 +325,7 @@ def _keyed_session(live: Live) -> Any:
     return session
 
 
-def test_fit_streams_the_logs_when_the_boto_session_signs_with_an_access_key(
+def test_fit_streams_the_logs_with_an_access_key_and_attach_rebuilds_the_estimator(
     aws: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sagemaker.sklearn import SKLearn
@@ -343,10 +347,12 @@ def test_fit_streams_the_logs_when_the_boto_session_signs_with_an_access_key(
     )
     estimator.fit({"train": train}, logs=True)
     assert "train_r2=" in capsys.readouterr().out  # the script's print, read through Logs
-    job = session.sagemaker_client.describe_training_job(
-        TrainingJobName=estimator.latest_training_job.name
-    )
-    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+    attached = SKLearn.attach(estimator.latest_training_job.name, sagemaker_session=session)
+    assert attached.entry_point == "train.py"
+    assert attached.source_dir == estimator.uploaded_code.s3_prefix
+    assert attached.hyperparameters()["fit_intercept"] == '"false"'
+    assert attached.model_data == estimator.model_data
 
 
 FAST = {"Delay": 1, "MaxAttempts": 120}
