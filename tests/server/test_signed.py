@@ -164,3 +164,23 @@ def test_a_read_only_key_reads_and_may_not_change(server: ServerProcess) -> None
         sns.create_topic(Name="alerts")
     code, message = _error(caught)
     assert code == "AuthorizationError" and "read-only" in message
+
+
+def test_disabling_an_account_revokes_its_access_keys(server: ServerProcess) -> None:
+    made = httpx.post(f"{server.url}/api/v1/users", json={"name": "cy"}, headers=_basic())
+    assert made.status_code == 201, made.text
+    key = httpx.post(
+        f"{server.url}/api/v1/access-keys", json={"user": "cy"}, headers=_basic()
+    ).json()
+    sagemaker = _client(server, "sagemaker", key["access_key_id"], key["secret_access_key"])
+    sagemaker.list_training_jobs()
+    disabled = httpx.patch(
+        f"{server.url}/api/v1/users/cy", json={"disabled": True}, headers=_basic()
+    )
+    assert disabled.status_code == 200, disabled.text
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_training_jobs()
+    code, message = _error(caught)
+    assert code == "UnrecognizedClientException" and "revoked" in message
+    listed = httpx.get(f"{server.url}/api/v1/access-keys?user=cy", headers=_basic()).json()
+    assert listed["access_keys"][0]["revoked_time"] is not None

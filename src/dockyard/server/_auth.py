@@ -239,11 +239,11 @@ class AuthMiddleware:
         local = scope.get("extensions", {}).get(LOCAL_USER)
         if local is not None:  # the embedded server in the SDK's own process
             return Actor.local(str(local)), receive
+        self._check_request(scope, headers)
         authorization = headers.get(b"authorization")
         if authorization is not None and authorization.startswith(_SIGV4):
             signed = access_key_of(authorization)
             if signed is not None:
-                self._check_request(scope, headers)
                 actor, receive = await signed_actor(
                     self.auth, signed, scope, receive, self.max_body
                 )
@@ -267,7 +267,6 @@ class AuthMiddleware:
     async def _identify(self, scope: Scope, headers: _Headers) -> Actor:
         method: str = scope["method"]
         source = _client(scope)
-        self._check_request(scope, headers)
         if method == "POST" and scope["path"].startswith(_HOOK_PREFIX):
             # The trigger's secret authenticates a hook, checked by the service; a Basic
             # header there carries that secret (SNS), not an account's password.

@@ -201,6 +201,15 @@ class AccessKeys:
         self.forget()
 
     @staticmethod
+    def revoke_all(conn: Connection, user_id: int, now: int) -> None:
+        """Revoke every key of an account being disabled (inside that transaction)."""
+        conn.execute(
+            update(_K)
+            .where(_K.c.user_id == user_id, _K.c.revoked_time.is_(None))
+            .values(revoked_time=now)
+        )
+
+    @staticmethod
     def _row(conn: Connection, key_id: str) -> Row[Any] | None:
         query = (
             select(_K, _U.c.name.label("user_name"), _U.c.role, _U.c.disabled)

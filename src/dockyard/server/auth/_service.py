@@ -348,6 +348,7 @@ class AuthService:
             self._repo.update_user(conn, int(row.user_id), **values)
             if values.get("disabled"):
                 self._repo.revoke_tokens(conn, values["updated_time"], user_id=int(row.user_id))
+                self.access_keys.revoke_all(conn, int(row.user_id), values["updated_time"])
             changed = sorted(k for k in values if k != "updated_time")
             body: dict[str, Any] = {
                 "changed": ["password" if k == "password_hash" else k for k in changed]
