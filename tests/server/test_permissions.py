@@ -64,6 +64,7 @@ class World:
     endpoint: str = ""
     job: str = ""
     token_id: str = ""
+    access_key_id: str = ""
     victim: str = ""
     data_uri: str = ""  # an upload: the owner's own area
     run_data_uri: str = ""  # a file in the run's artifacts, by its store URI
@@ -127,6 +128,11 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens", json=_j(name="t")),
     ("GET", "/api/v1/tokens"): Call("signed_in", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{token_id}"): Call("self", "/api/v1/tokens/{w.token_id}"),
+    ("POST", "/api/v1/access-keys"): Call("signed_in", "/api/v1/access-keys", json=_j(name="k")),
+    ("GET", "/api/v1/access-keys"): Call("signed_in", "/api/v1/access-keys"),
+    ("DELETE", "/api/v1/access-keys/{access_key_id}"): Call(
+        "self", "/api/v1/access-keys/{w.access_key_id}"
+    ),
     # -- accounts ------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): Call("admin", "/api/v1/users", json=_j(name="new-{w.job}")),
     ("GET", "/api/v1/users"): Call("admin", "/api/v1/users"),
@@ -931,6 +937,8 @@ def _seed(server: Server) -> World:
             body = {"kind": kind, "resource": resource, "user": who, "level": level}
             _ok(c.put("/api/v1/grants", json=body, headers=owner))
     w.token_id = _ok(c.post("/api/v1/tokens", json={"name": "spare"}, headers=owner))["token_id"]
+    made = _ok(c.post("/api/v1/access-keys", json={"name": "spare"}, headers=owner))
+    w.access_key_id = made["access_key_id"]
     w.victim = f"victim-{n}"
     _ok(c.post("/api/v1/users", json={"name": w.victim}, headers=admin))
     return w

@@ -9,6 +9,7 @@ the end. While the fixture is active, boto3 sees the server's credentials throug
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -26,7 +27,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-__all__ = ["S3Server", "s3_server"]
+__all__ = ["S3Server", "s3_server", "seaweedfs"]
 
 _ACCESS_KEY = "dockyard-test"
 _SECRET_KEY = "dockyard-test-secret"
@@ -94,6 +95,18 @@ def s3_server() -> Iterator[S3Server]:
                 weed.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def seaweedfs(workdir: Path) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server outside a test session (benchmarks): its data in ``workdir``,
+    stopped on exit. The caller passes its credentials on; nothing is isolated here."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    weed, server = _start(_weed_binary(), workdir)
+    try:
+        yield server
+    finally:
+        weed.stop()
 
 
 def _weed_binary() -> str:

@@ -272,6 +272,26 @@ def test_make_a_token_and_revoke_it(page: Watched, seeded: Seeded) -> None:
     page.shot("action-admin-dark")
 
 
+def test_make_an_access_key_and_revoke_it(page: Watched, seeded: Seeded) -> None:
+    p = page.goto("/account")
+    p.click("#new-access-key")
+    dialog = _dialog(p, "access-key-dialog")
+    dialog.locator("input[name=name]").fill("ui-notebook")
+    dialog.locator("input[name=name]").press("Enter")
+    secret_dialog = _dialog(p, "secret-dialog")
+    secret = secret_dialog.locator("input[name=secret]").input_value()
+    key_id = secret_dialog.locator("h2").inner_text().split()[-1]
+    assert key_id.startswith("DYAK") and len(secret) == 40
+    secret_dialog.locator("button[type=submit]").click()
+    expect(p.locator("#secret-dialog")).to_have_count(0)
+    assert secret not in p.content()
+
+    p.locator(f"button.revoke-key[data-key='{key_id}']").click()
+    _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
+    expect(p.locator(f"button.revoke-key[data-key='{key_id}']")).to_have_count(0)
+    expect(p.locator("#access-keys", has_text=key_id)).to_contain_text("Revoked")
+
+
 def test_a_viewer_sees_no_actions_and_a_forced_one_is_refused(
     viewer_page: Watched, seeded: Seeded
 ) -> None:

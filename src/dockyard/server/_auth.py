@@ -14,12 +14,14 @@ In order, for each HTTP request:
    them, never a cookie. CORS preflights are answered for allowed origins only.
 3. **Who is asking.** ``Authorization: Bearer <token>`` (Dockyard tokens; MLflow's
    ``MLFLOW_TRACKING_TOKEN``), ``Authorization: Basic`` (MLflow's ``MLFLOW_TRACKING_USERNAME`` /
-   ``PASSWORD``), a SigV4-signed request (boto3, the SageMaker SDK) whose session token
-   (``X-Amz-Security-Token``, from ``AWS_SESSION_TOKEN``) is a Dockyard token, or the browser's
-   session cookie, whose state changes must also carry ``X-CSRF-Token``. A SigV4 *signature*
-   is not verified: checking an HMAC needs the secret it was made with, and the server keeps
-   only digests of tokens. The session token is therefore a bearer credential like any other
-   (send it over TLS), and the access key id and secret may be anything. The embedded server
+   ``PASSWORD``), a SigV4-signed request (boto3, the SageMaker SDK), or the browser's session
+   cookie, whose state changes must also carry ``X-CSRF-Token``. A signed request whose key id
+   is a Dockyard access key (``DYAK...``) has its signature checked against the key's secret,
+   its body included (:mod:`dockyard.server._signed`); any other signed request is identified
+   by its session token (``X-Amz-Security-Token``, from ``AWS_SESSION_TOKEN``), a Dockyard
+   token whose signature is not checked (the server keeps only tokens' digests, and an HMAC
+   needs the secret it was made with), so that token is a bearer credential like any other
+   (send it over TLS) and its access key id and secret may be anything. The embedded server
    inside the SDK's own process is its owner's. With no credentials, the request is anonymous
    where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in,
    the web UI's static files and triggers' hooks, which their secrets authenticate, are open
@@ -47,8 +49,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
+from dockyard.server._signed import access_key_of, signed_actor
 from dockyard.server.actor import Actor
-from dockyard.server.auth import AuthService, secret_digest
+from dockyard.server.auth import AuthService, SignatureRejected, secret_digest
 from dockyard.server.events import EventLog
 from dockyard.settings import Settings
 
@@ -85,9 +88,9 @@ _MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3
 _DENIED_PER_S: Final = 5.0
 _SIGV4: Final = "AWS4-"
 _SIGV4_HINT: Final = (
-    "sign SageMaker clients' requests with a Dockyard token as the session token "
-    "(AWS_SESSION_TOKEN=dyt_..., any access key id and secret): the server does not verify "
-    "SigV4 signatures"
+    "sign with a Dockyard access key (AWS_ACCESS_KEY_ID=DYAK..., AWS_SECRET_ACCESS_KEY; "
+    "'dockyard access-keys create'), or carry a Dockyard token as the session token "
+    "(AWS_SESSION_TOKEN=dyt_...)"
 )
 
 
@@ -160,6 +163,7 @@ class AuthMiddleware:
         self.auth = auth
         self.denied = _DeniedLog(events)
         self.access_log = settings.access_log
+        self.max_body = settings.max_request_mb * 1024 * 1024
         self.origins = {o.rstrip("/").lower() for o in settings.cors_allowed_origins}
         configured = settings.allowed_hosts
         self.any_host = configured is not None and "*" in configured
@@ -178,7 +182,7 @@ class AuthMiddleware:
             return
         try:
             headers = _Headers(scope["headers"])
-            actor = await self._check(scope, headers)
+            actor, receive = await self._check(scope, headers, receive)
         except _Preflight as answer:
             await _send(send, answer.status, b"", answer.headers)
             return
@@ -228,12 +232,27 @@ class AuthMiddleware:
                     (time.perf_counter() - started) * 1000,
                 )
 
-    async def _check(self, scope: Scope, headers: _Headers) -> Actor:
-        method: str = scope["method"]
+    async def _check(
+        self, scope: Scope, headers: _Headers, receive: Receive
+    ) -> tuple[Actor, Receive]:
+        """Who is asking, and how to read the body (read here when a signature covers it)."""
         local = scope.get("extensions", {}).get(LOCAL_USER)
         if local is not None:  # the embedded server in the SDK's own process
-            return Actor.local(str(local))
-        source = _client(scope)
+            return Actor.local(str(local)), receive
+        self._check_request(scope, headers)
+        authorization = headers.get(b"authorization")
+        if authorization is not None and authorization.startswith(_SIGV4):
+            signed = access_key_of(authorization)
+            if signed is not None:
+                actor, receive = await signed_actor(
+                    self.auth, signed, scope, receive, self.max_body
+                )
+                return actor.at(_client(scope)), receive
+        return await self._identify(scope, headers), receive
+
+    def _check_request(self, scope: Scope, headers: _Headers) -> None:
+        """Host allowlist, CORS preflights and cross-site state changes, for every request."""
+        method: str = scope["method"]
         self._check_host(headers)
         origin = headers.get(b"origin")
         if (
@@ -244,6 +263,10 @@ class AuthMiddleware:
             raise _Preflight(self._preflight(origin, headers))
         if method in _UNSAFE:
             self._check_cross_site(scope, headers, origin)
+
+    async def _identify(self, scope: Scope, headers: _Headers) -> Actor:
+        method: str = scope["method"]
+        source = _client(scope)
         if method == "POST" and scope["path"].startswith(_HOOK_PREFIX):
             # The trigger's secret authenticates a hook, checked by the service; a Basic
             # header there carries that secret (SNS), not an account's password.
@@ -470,6 +493,8 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
         kind = {401: "InvalidClientTokenId", 403: "AuthorizationError"}.get(
             error.status_code, "InvalidParameter"
         )
+        if isinstance(error, SignatureRejected):
+            kind = error.query_code
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?><ErrorResponse><Error><Type>Sender</Type>'
             f"<Code>{kind}</Code><Message>{xml_escape(error.message)}</Message></Error>"
@@ -481,6 +506,8 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
         kind = {401: "UnrecognizedClientException", 403: "AccessDeniedException"}.get(
             error.status_code, "ValidationError"
         )
+        if isinstance(error, SignatureRejected):
+            kind = error.json_code
         headers = [
             (
                 b"content-type",

@@ -160,7 +160,7 @@ def test_sagemaker_sdk_predictors(deployed: Deployed, monkeypatch: pytest.Monkey
 def test_sigv4_requests_need_a_dockyard_session_token(deployed: Deployed) -> None:
     body = json.dumps(IRIS.data[:1].tolist())
     for token, wanted in (
-        (None, "sign SageMaker clients"),
+        (None, "sign with a Dockyard access key"),
         ("dyt_0123456789ab_" + "x" * 40, "invalid"),
     ):
         client = runtime(deployed.server.url, token)
@@ -172,6 +172,35 @@ def test_sigv4_requests_need_a_dockyard_session_token(deployed: Deployed) -> Non
     client = runtime(deployed.server.url, deployed.token)
     with pytest.raises(client.exceptions.ValidationError, match="nope"):
         client.invoke_endpoint(EndpointName="nope", Body=body)
+
+
+def test_an_invocation_signed_with_an_access_key_is_checked_by_the_server(
+    deployed: Deployed,
+) -> None:
+    made = httpx.post(
+        f"{deployed.server.url}/api/v1/access-keys",
+        json={"name": "runtime"},
+        headers={"Authorization": f"Bearer {deployed.token}"},
+    ).json()
+    body = json.dumps(IRIS.data[:1].tolist())
+    for secret, answers in ((made["secret_access_key"], True), ("x" * 40, False)):
+        client = boto3.client(
+            "sagemaker-runtime",
+            endpoint_url=deployed.server.url,
+            region_name="us-east-1",
+            aws_access_key_id=made["access_key_id"],
+            aws_secret_access_key=secret,
+            config=NO_RETRIES,
+        )
+        if answers:
+            answer = client.invoke_endpoint(
+                EndpointName="iris", Body=body, ContentType="application/json"
+            )
+            assert json.loads(answer["Body"].read()) is not None
+            continue
+        with pytest.raises(ClientError) as caught:
+            client.invoke_endpoint(EndpointName="iris", Body=body, ContentType="application/json")
+        assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
 
 
 def test_endpoint_api_keys_guard_its_own_port_not_the_server(deployed: Deployed) -> None:

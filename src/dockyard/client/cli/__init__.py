@@ -33,6 +33,7 @@ _COMMANDS: Final = {
     "params": ("dockyard.client.cli.params", "params"),
     "users": ("dockyard.client.cli.accounts", "users"),
     "tokens": ("dockyard.client.cli.accounts", "tokens"),
+    "access-keys": ("dockyard.client.cli.accounts", "access_keys"),
     "grants": ("dockyard.client.cli.accounts", "grants"),
     "login": ("dockyard.client.cli.accounts", "login"),
     "logout": ("dockyard.client.cli.accounts", "logout"),

@@ -1,4 +1,5 @@
-"""``dockyard users | tokens | grants | login | logout | whoami``: identity and access."""
+"""``dockyard users | tokens | access-keys | grants | login | logout | whoami``: identity and
+access."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dockyard.client.cli._output import emit, fail_on_error, format_time, json_o
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 
-__all__ = ["grants", "login", "logout", "tokens", "users", "whoami"]
+__all__ = ["access_keys", "grants", "login", "logout", "tokens", "users", "whoami"]
 
 _ROLES = click.Choice(["viewer", "member", "admin"])
 
@@ -273,6 +274,77 @@ def revoke(token_id: str) -> None:
     """Revoke a token."""
     client().call(routes.REVOKE_TOKEN(token_id=token_id))
     click.echo(f"revoked {token_id}")
+
+
+# -- access keys ----------------------------------------------------------------------------------
+
+
+@click.group("access-keys")
+def access_keys() -> None:
+    """Access keys: boto3 and the SageMaker SDK sign with them (AWS_ACCESS_KEY_ID, SECRET)."""
+
+
+@access_keys.command("create")
+@click.option("--name", default="access key", show_default=True, help="What it is for.")
+@click.option("--ttl-days", type=float, default=None, help="Lifetime (server default: 90).")
+@click.option("--read-only", is_flag=True, help="A key that can only read.")
+@click.option("--user", default=None, help="Admins: create it for this account.")
+@json_option
+@fail_on_error
+def create_access_key(
+    name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
+) -> None:
+    """Create an access key; its secret is printed once and cannot be shown again."""
+    body: dict[str, Any] = {"name": name, "read_only": read_only}
+    if ttl_days is not None:
+        body["ttl_days"] = ttl_days
+    if user is not None:
+        body["user"] = user
+    made = client().call(routes.CREATE_ACCESS_KEY(), body)
+
+    def human() -> str:
+        return (
+            f"AWS_ACCESS_KEY_ID={made['access_key_id']}\n"
+            f"AWS_SECRET_ACCESS_KEY={made['secret_access_key']}\n"
+            f"(for {made['user']}, expires {format_time(made['expires_time'])}; the secret is "
+            "shown only now)"
+        )
+
+    emit(made, as_json, human)
+
+
+@access_keys.command("list")
+@click.option("--user", default=None, help="Admins: another account's keys.")
+@json_option
+@fail_on_error
+def list_access_keys(user: str | None, as_json: bool) -> None:
+    """List access keys (never their secrets)."""
+    items = client().call(routes.LIST_ACCESS_KEYS(), params={"user": user or None})
+    rows = [
+        [
+            k["access_key_id"],
+            k["user"],
+            k["name"],
+            "read" if k["read_only"] else "all",
+            format_time(k["expires_time"]),
+            "revoked" if k["revoked_time"] else "active",
+        ]
+        for k in items["access_keys"]
+    ]
+    emit(
+        items["access_keys"],
+        as_json,
+        lambda: table(["id", "user", "name", "scope", "expires", "state"], rows),
+    )
+
+
+@access_keys.command("revoke")
+@click.argument("access_key_id")
+@fail_on_error
+def revoke_access_key(access_key_id: str) -> None:
+    """Revoke an access key: requests it signs are refused from now on."""
+    client().call(routes.REVOKE_ACCESS_KEY(access_key_id=access_key_id))
+    click.echo(f"revoked {access_key_id}")
 
 
 # -- grants ---------------------------------------------------------------------------------------

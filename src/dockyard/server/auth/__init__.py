@@ -7,6 +7,8 @@ argument and ask :class:`Access` whether it may act. Layout::
 
     _actor.py       Actor, Role, Level, JobScope: the words
     _secrets.py     scrypt password hashes; bearer credentials <prefix>_<id>_<secret>
+    _sigv4.py       AWS SigV4 signatures, checked against an access key's secret
+    _access_keys.py access keys (DYAK...): their secrets, kept to check signatures
     _access.py      the permission rules, in one place (read its docstring)
     _entities.py    request and resource models of the API
     _repository.py  SQL for users, tokens, sessions
@@ -22,7 +24,11 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.server.auth._access import EVERYONE, Access, PathAccess
+    from dockyard.server.auth._access_keys import KEY_PREFIX, AccessKeys
     from dockyard.server.auth._entities import (
+        AccessKeyInfo,
+        CreateAccessKey,
+        CreatedAccessKey,
         CreatedToken,
         CreateToken,
         CreateUser,
@@ -36,15 +42,26 @@ if TYPE_CHECKING:
     )
     from dockyard.server.auth._secrets import secret_digest
     from dockyard.server.auth._service import TOKEN_PREFIX, AuthService, SessionCookie
+    from dockyard.server.auth._sigv4 import (
+        SignatureRejected,
+        SignedRequest,
+        check_signature,
+        parse_authorization,
+    )
     from dockyard.server.auth._store import StoreAreas
 
 __all__ = [
     "EVERYONE",
+    "KEY_PREFIX",
     "TOKEN_PREFIX",
     "Access",
+    "AccessKeyInfo",
+    "AccessKeys",
     "AuthService",
+    "CreateAccessKey",
     "CreateToken",
     "CreateUser",
+    "CreatedAccessKey",
     "CreatedToken",
     "Grant",
     "Login",
@@ -52,16 +69,29 @@ __all__ = [
     "SessionCookie",
     "SessionInfo",
     "SetGrant",
+    "SignatureRejected",
+    "SignedRequest",
     "StoreAreas",
     "TokenInfo",
     "UpdateUser",
     "User",
+    "check_signature",
+    "parse_authorization",
     "secret_digest",
 ]
 __getattr__, __dir__ = exports(
     __name__,
     {
         "Access": "._access",
+        "AccessKeyInfo": "._entities",
+        "AccessKeys": "._access_keys",
+        "CreateAccessKey": "._entities",
+        "CreatedAccessKey": "._entities",
+        "KEY_PREFIX": "._access_keys",
+        "SignatureRejected": "._sigv4",
+        "SignedRequest": "._sigv4",
+        "check_signature": "._sigv4",
+        "parse_authorization": "._sigv4",
         "AuthService": "._service",
         "CreateToken": "._entities",
         "CreateUser": "._entities",

@@ -10,8 +10,11 @@ from dockyard.server.actor import Level, Role
 from dockyard.server.auth._secrets import MAX_PASSWORD, MIN_PASSWORD
 
 __all__ = [
+    "AccessKeyInfo",
+    "CreateAccessKey",
     "CreateToken",
     "CreateUser",
+    "CreatedAccessKey",
     "CreatedToken",
     "Grant",
     "Login",
@@ -100,6 +103,33 @@ class TokenInfo(_Resource):
 
 class CreatedToken(TokenInfo):
     token: str = Field(description="the secret; shown once, never again")
+
+
+class CreateAccessKey(_Request):
+    name: str = Field(default="access key", min_length=1, max_length=128)
+    ttl_days: float | None = Field(
+        default=None, gt=0, le=3660, description="lifetime; the server's default when omitted"
+    )
+    read_only: bool = False
+    user: str | None = Field(
+        default=None, max_length=64, description="admins: create the key for this account"
+    )
+
+
+class AccessKeyInfo(_Resource):
+    access_key_id: str
+    user: str
+    name: str
+    read_only: bool
+    created_time: int
+    expires_time: int | None = None
+    revoked_time: int | None = None
+
+
+class CreatedAccessKey(AccessKeyInfo):
+    secret_access_key: str = Field(
+        description="signs requests (AWS SigV4); shown once, never again"
+    )
 
 
 class Login(_Request):

@@ -30,6 +30,7 @@ from dockyard.errors import (
 )
 from dockyard.server.actor import Actor, ActorKind, JobScope, Level, Role
 from dockyard.server.auth._access import EVERYONE, Access
+from dockyard.server.auth._access_keys import AccessKeys
 from dockyard.server.auth._entities import (
     RESOURCE_KINDS,
     CreatedToken,
@@ -139,6 +140,8 @@ class AuthService:
         self._required_at = 0.0
         self._required = settings.auth == "on"
         self._throttle = _Throttle()
+        #: Access keys, whose SigV4 signatures stand for their accounts as tokens do.
+        self.access_keys = AccessKeys(db, events, access, settings)
 
     # -- is sign-in required? ------------------------------------------------------------------
 
@@ -273,6 +276,7 @@ class AuthService:
         """Drop cached sign-ins (after a revocation, a password change, a disabled account)."""
         self._tokens.clear()
         self._passwords.clear()
+        self.access_keys.forget()
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -344,6 +348,7 @@ class AuthService:
             self._repo.update_user(conn, int(row.user_id), **values)
             if values.get("disabled"):
                 self._repo.revoke_tokens(conn, values["updated_time"], user_id=int(row.user_id))
+                self.access_keys.revoke_all(conn, int(row.user_id), values["updated_time"])
             changed = sorted(k for k in values if k != "updated_time")
             body: dict[str, Any] = {
                 "changed": ["password" if k == "password_hash" else k for k in changed]

@@ -1,5 +1,5 @@
-"""Accounts, tokens, browser sessions and grants: ``/api/v1/users``, ``/tokens``, ``/session``,
-``/grants``, ``/whoami``."""
+"""Accounts, tokens, access keys, browser sessions and grants: ``/api/v1/users``, ``/tokens``,
+``/access-keys``, ``/session``, ``/grants``, ``/whoami``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from dockyard.server._auth import SESSION_COOKIE
 from dockyard.server._deps import ActorDep, AuthDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server.auth import (
+    AccessKeyInfo,
+    CreateAccessKey,
+    CreatedAccessKey,
     CreatedToken,
     CreateToken,
     CreateUser,
@@ -45,6 +48,10 @@ class UserList(BaseModel):
 
 class TokenList(BaseModel):
     tokens: list[TokenInfo]
+
+
+class AccessKeyList(BaseModel):
+    access_keys: list[AccessKeyInfo]
 
 
 class GrantList(BaseModel):
@@ -153,6 +160,29 @@ def list_tokens(actor: ActorDep, auth: AuthDep, user: UserName | None = None) ->
 def revoke_token(token_id: str, actor: ActorDep, auth: AuthDep) -> Response:
     """Revoke a token (yours, or any for admins)."""
     auth.revoke_token(actor, token_id)
+    return Response(status_code=204)
+
+
+# -- access keys --------------------------------------------------------------------------------
+
+
+@router.post("/access-keys", status_code=201)
+def create_access_key(body: CreateAccessKey, actor: ActorDep, auth: AuthDep) -> CreatedAccessKey:
+    """A new access key for AWS clients (SigV4); its secret is shown once, in
+    ``secret_access_key``, and kept by the server to check signatures."""
+    return auth.access_keys.create(actor, body)
+
+
+@router.get("/access-keys")
+def list_access_keys(actor: ActorDep, auth: AuthDep, user: UserName | None = None) -> AccessKeyList:
+    """Your access keys (admins: anyone's with ``user``); never their secrets."""
+    return AccessKeyList(access_keys=auth.access_keys.list(actor, user))
+
+
+@router.delete("/access-keys/{access_key_id}", status_code=204)
+def revoke_access_key(access_key_id: str, actor: ActorDep, auth: AuthDep) -> Response:
+    """Revoke an access key (yours, or any for admins)."""
+    auth.access_keys.revoke(actor, access_key_id)
     return Response(status_code=204)
 
 

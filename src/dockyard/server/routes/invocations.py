@@ -17,10 +17,12 @@ lost) is set aside for :data:`DOWN_S` seconds while the request is sent on to th
 lost node costs callers no failed request while another replica serves. A request whose replica
 died mid-answer is sent again too: predictions are taken to be free of side effects.
 
-Who may: the server's one authentication layer identifies the caller (SigV4-signed requests
-carry a Dockyard token as their session token, see :mod:`dockyard.server._auth`), and invoking
-needs ``read`` on the endpoint. The endpoint's own API keys are for callers of its own port;
-the server passes requests on with a key of its own (:meth:`EndpointService.proxy_key`).
+Who may: the server's one authentication layer identifies the caller (a SigV4 signature made
+with a Dockyard access key, checked there with the body it covers, or a Dockyard token as the
+session token; see :mod:`dockyard.server._auth`), and invoking needs ``read`` on the endpoint.
+Signatures are checked here, not by the workers, which hold only digests of the endpoint's own
+API keys: those are for callers of its own port, and the server passes requests on with a key
+of its own (:meth:`EndpointService.proxy_key`).
 
 The hot path stays light: a raw ASGI route (no request model, no thread hop), the endpoint's
 address and the caller's permission are remembered for :data:`CACHE_S` seconds (a grant that

@@ -548,6 +548,22 @@ tokens = Table(
     Index(None, "user_id"),
 )
 
+# AWS-style access keys: SigV4 signs with the secret itself (an HMAC), so the server keeps the
+# secret as given, not a digest (see dockyard.server.auth._access_keys).
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("key_id", String(24), primary_key=True),
+    Column("user_id", _BigId, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("secret", String(64), nullable=False),
+    Column("read_only", Boolean, nullable=False, server_default="0"),
+    Column("created_time", BigInteger, nullable=False),
+    Column("expires_time", BigInteger, nullable=True),
+    Column("revoked_time", BigInteger, nullable=True),
+    Index(None, "user_id"),
+)
+
 sessions = Table(
     "sessions",
     metadata,

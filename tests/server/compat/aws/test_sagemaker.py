@@ -277,13 +277,82 @@ def test_a_scikit_learn_script_mode_job(aws: Live, tmp_path: Path) -> None:
         TrainingJobName=estimator.latest_training_job.name
     )
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert job["HyperParameters"] == {"fit_intercept": "false"}
+    sent = job["HyperParameters"]  # as CreateTrainingJob sent them, JSON-encoded, as on AWS
+    assert sent["fit_intercept"] == '"false"'
+    assert sent["sagemaker_program"] == '"train.py"'
+    assert sent["sagemaker_submit_directory"] == f'"{estimator.uploaded_code.s3_prefix}"'
+    assert sent["sagemaker_container_log_level"] == "20"
     metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert metrics["train:r2"] > 0.99
     assert (
         sagemaker.image_uris.retrieve("sklearn", "us-east-1", "1.2-1")
         in (job["AlgorithmSpecification"]["TrainingImage"])
     )
+
+
+def _keyed_session(live: Live) -> Any:
+    """The SDK's session with its boto session signing with a Dockyard access key, as a
+    notebook's default session would: every client the SDK builds from it (SageMaker,
+    CloudWatch Logs for ``logs=True``) reaches the server with no session token. Only S3 keeps
+    the S3 server's own keys."""
+    sagemaker = import_sagemaker()
+    from sagemaker.session_settings import SessionSettings
+
+    basic = base64.b64encode(f"ana:{PASSWORD}".encode()).decode()
+    made = httpx.post(
+        f"{live.server.url}/api/v1/access-keys",
+        json={"name": "notebook"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert made.status_code == 201, made.text
+    keyed = boto3.Session(
+        aws_access_key_id=made.json()["access_key_id"],
+        aws_secret_access_key=made.json()["secret_access_key"],
+        region_name="us-east-1",
+    )
+    session = sagemaker.session.Session(
+        boto_session=keyed,
+        default_bucket=live.bucket,
+        sagemaker_config={
+            "SchemaVersion": "1.0",
+            "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+        },
+        settings=SessionSettings(encrypt_repacked_artifacts=False),
+    )
+    s3 = boto(live, token=None)
+    session.s3_client = s3.client("s3")
+    session.s3_resource = s3.resource("s3")
+    return session
+
+
+def test_fit_streams_the_logs_with_an_access_key_and_attach_rebuilds_the_estimator(
+    aws: Live, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sagemaker.sklearn import SKLearn
+
+    session = _keyed_session(aws)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(TRAIN_PY)
+    x, y = _rows(100, seed=6)
+    train = session.upload_data(str(_csv(tmp_path / "train.csv", y, x)), key_prefix="key/train")
+    estimator = SKLearn(
+        entry_point="train.py",
+        source_dir=str(tmp_path / "src"),
+        framework_version="1.2-1",
+        role="arn:aws:iam::111122223333:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        hyperparameters={"fit_intercept": "false"},
+        sagemaker_session=session,
+    )
+    estimator.fit({"train": train}, logs=True)
+    assert "train_r2=" in capsys.readouterr().out  # the script's print, read through Logs
+
+    attached = SKLearn.attach(estimator.latest_training_job.name, sagemaker_session=session)
+    assert attached.entry_point == "train.py"
+    assert attached.source_dir == estimator.uploaded_code.s3_prefix
+    assert attached.hyperparameters()["fit_intercept"] == '"false"'
+    assert attached.model_data == estimator.model_data
 
 
 FAST = {"Delay": 1, "MaxAttempts": 120}

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.runtime.serving.test_aws import import_sagemaker
 from tests.server.compat.aws.test_sagemaker import (  # noqa: F401 (fixtures)
+    TRAIN_PY,
     Live,
     _csv,
     _rows,
@@ -171,6 +172,45 @@ def test_the_sdk_tunes_the_built_in_xgboost(tuned: Live, tmp_path: Path) -> None
     listed = sm.list_hyper_parameter_tuning_jobs(NameContains=name, StatusEquals="Completed")
     (summary,) = listed["HyperParameterTuningJobSummaries"]
     assert summary["HyperParameterTuningJobName"] == name and summary["Strategy"] == "Bayesian"
+
+
+def test_a_script_mode_tuners_best_estimator_is_attached(tuned: Live, tmp_path: Path) -> None:
+    """The best trial's DescribeTrainingJob answers its hyperparameters as the SDK sent them
+    (script mode's sagemaker_* keys, JSON-encoded values), with the tuned value put in, so
+    ``best_estimator()`` (``SKLearn.attach``) rebuilds the estimator."""
+    from sagemaker.sklearn import SKLearn
+    from sagemaker.tuner import CategoricalParameter, HyperparameterTuner
+
+    session = _session(tuned)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(TRAIN_PY)
+    x, y = _rows(100, seed=8)
+    train = session.upload_data(str(_csv(tmp_path / "train.csv", y, x)), key_prefix="hpo-sk")
+    estimator = SKLearn(
+        entry_point="train.py",
+        source_dir=str(tmp_path / "src"),
+        framework_version="1.2-1",
+        role="arn:aws:iam::111122223333:role/SageMakerRole",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        sagemaker_session=session,
+    )
+    tuner = HyperparameterTuner(
+        estimator,
+        objective_metric_name="train:r2",
+        metric_definitions=[{"Name": "train:r2", "Regex": r"train_r2=([0-9.]+)"}],
+        hyperparameter_ranges={"fit_intercept": CategoricalParameter(["true", "false"])},
+        max_jobs=2,
+        max_parallel_jobs=1,
+        objective_type="Maximize",
+    )
+    tuner.fit({"train": train})
+    best = tuner.best_estimator()
+    job = session.sagemaker_client.describe_training_job(TrainingJobName=tuner.best_training_job())
+    assert best.entry_point == "train.py"
+    assert best.source_dir == estimator.uploaded_code.s3_prefix
+    assert best.hyperparameters()["fit_intercept"] == job["HyperParameters"]["fit_intercept"]
+    assert best.model_data == job["ModelArtifacts"]["S3ModelArtifacts"]
 
 
 def test_a_tuning_job_stops_with_its_trials(tuned: Live) -> None:

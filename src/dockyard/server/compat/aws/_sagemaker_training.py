@@ -18,7 +18,6 @@ CreateModel takes as its ``ModelDataUrl``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from dockyard.api.jobs import Job, TrainingJobSpec
@@ -27,6 +26,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_hyperparameters import as_sent, decoded, sent_tags
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
     aws_fields,
@@ -57,6 +57,8 @@ _FIELDS = {
 #: Run tags that keep what SageMaker answers back and Dockyard has no field for.
 IMAGE_TAG, ROLE_TAG, OUTPUT_TAG = "sagemaker:image", "sagemaker:role", "sagemaker:output-path"
 _TAG_MAX = 256
+# A spec holds 50 tags; a tuning job's trials add a few of their own.
+_MAX_TAGS = 44
 
 
 def _missing(name: str) -> AwsError:
@@ -128,6 +130,8 @@ def training_spec(body: Body) -> TrainingJobSpec:
     ):
         if isinstance(value, str) and value and len(value) <= _TAG_MAX:
             tags[key] = value
+    if "entry_point" in spec:  # script mode: kept as sent, for DescribeTrainingJob
+        tags.update(sent_tags(hyperparameters, room=_MAX_TAGS - len(tags)))
     spec["tags"] = tags
     try:
         return TrainingJobSpec.model_validate(spec)
@@ -162,31 +166,19 @@ def _what_runs(image: str, hyperparameters: Body) -> Body:
             "Hugging Face)",
             field="AlgorithmSpecification.TrainingImage",
         )
-    decoded = {k: _decoded(v) for k, v in hyperparameters.items()}
+    decoded_hps = {k: decoded(v) for k, v in hyperparameters.items()}
     for key in ("sagemaker_program", "sagemaker_submit_directory"):
-        if not decoded.get(key):
+        if not decoded_hps.get(key):
             raise InvalidArgument(
                 f"HyperParameters.{key} must name the script's "
                 f"{'file' if key == 'sagemaker_program' else 'sourcedir.tar.gz on S3'}",
                 field=f"HyperParameters.{key}",
             )
     return {
-        "entry_point": decoded["sagemaker_program"],
-        "source_dir": decoded["sagemaker_submit_directory"],
-        "hyperparameters": {k: v for k, v in decoded.items() if not k.startswith("sagemaker_")},
+        "entry_point": decoded_hps["sagemaker_program"],
+        "source_dir": decoded_hps["sagemaker_submit_directory"],
+        "hyperparameters": {k: v for k, v in decoded_hps.items() if not k.startswith("sagemaker_")},
     }
-
-
-def _decoded(value: Any) -> Any:
-    """A hyperparameter as the framework containers read it: JSON if it parses as JSON (a
-    string keeps its text; a number or list, the original)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return value
-    return parsed if isinstance(parsed, str) else value
 
 
 def create_training_job(services: Services, actor: Actor, body: Body) -> Body:
@@ -298,7 +290,7 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
         "TrainingJobStatus": job_status(str(job.status)),
         "SecondaryStatus": str(job.secondary_status),
         "FailureReason": job.failure_reason,
-        "HyperParameters": spec.get("hyperparameters") or {},
+        "HyperParameters": as_sent(spec),
         **definition_fields(spec),
         "CreationTime": seconds(job.created_time),
         "TrainingStartTime": seconds(job.start_time),

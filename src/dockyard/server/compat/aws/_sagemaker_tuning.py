@@ -15,7 +15,6 @@ which DescribeTrainingJob answers for like any other, so ``best_estimator()`` at
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -26,6 +25,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._sagemaker_hyperparameters import as_sent
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
     aws_fields,
@@ -241,10 +241,7 @@ def _config(config: Body) -> Body:
 def _definition_of(job: TuningJob) -> Body:
     """The TrainingJobDefinition back from the trials' training spec."""
     spec = job.spec["training_job"]
-    static = dict(spec.get("hyperparameters") or {})
-    if spec.get("entry_point"):  # script mode, as the SDK sent it
-        static["sagemaker_program"] = json.dumps(spec["entry_point"])
-        static["sagemaker_submit_directory"] = json.dumps(spec["source_dir"])
+    static = as_sent(spec)  # script mode's sagemaker_* and JSON-encoded values, as sent
     static[OBJECTIVE_HP] = job.spec["config"]["objective"]["metric_name"]
     return drop_none(
         {

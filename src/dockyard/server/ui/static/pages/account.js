@@ -1,4 +1,5 @@
-// Account and admin: your API tokens (made here, the secret shown once; revoked here), and
+// Account and admin: your API tokens and access keys for AWS clients (made here, the secret
+// shown once; revoked here), and
 // for admins the accounts (create, role, disable/enable, delete), anyone's tokens, and the
 // grants on an experiment, model or endpoint (who holds which level; set or remove one).
 import { api } from "../lib/api.js";
@@ -15,14 +16,18 @@ export default async function account(ctx) {
   const { root, me, query } = ctx;
   const admin = isAdmin(me);
   const tokensBox = h("div#tokens");
+  const keysBox = h("div#access-keys");
   const usersBox = h("div#users");
   const grantsBox = h("div#grants");
-  const tokenUser = admin ? h("select#token-user", { onchange: () => drawTokens() }) : null;
+  const tokenUser = admin ? h("select#token-user", { onchange: () => { drawTokens(); drawKeys(); } }) : null;
   root.append(
     h("div.head", h("h1", admin ? "Admin" : "Account"), h("span", "Signed in as ", h("b", me.name), " ", h("span.chip", me.role), me.read_only ? h("span.chip", "read-only") : null)),
     h("div.row", h("h2", "API tokens"), tokenUser, h("div.spacer"),
       me.kind === "user" ? h("button.primary#new-token", { type: "button", onclick: newToken }, "New token") : null),
     tokensBox,
+    h("div.row", h("h2", "Access keys"), h("span.muted", "boto3 and the SageMaker SDK sign with them"), h("div.spacer"),
+      me.kind === "user" ? h("button.primary#new-access-key", { type: "button", onclick: newKey }, "New access key") : null),
+    keysBox,
     ...(admin ? [h("div.row", h("h2", "Users"), h("div.spacer"), h("button.primary#new-user", { type: "button", onclick: newUser }, "New user")), usersBox] : []),
     h("h2", "Grants"), grantsBox);
 
@@ -59,6 +64,42 @@ export default async function account(ctx) {
     const done = await confirmAction(`Revoke ${t.name}?`, h("p", "Clients using it are refused from now on."),
       () => api(`tokens/${encodeURIComponent(t.token_id)}`, { method: "DELETE" }), { submit: "Revoke", id: "confirm-dialog" });
     if (done) { toast(`Revoked ${t.name}`); drawTokens(); }
+  }
+
+  // -- access keys -------------------------------------------------------------------------------
+  async function drawKeys() {
+    let keys;
+    try { keys = (await api("access-keys", { query: { user: tokenUser && tokenUser.value !== me.name ? tokenUser.value : undefined } })).access_keys; } catch (e) { clear(keysBox, h("p.muted", errorText(e))); return; }
+    const live = (k) => !k.revoked_time && (!k.expires_time || k.expires_time > Date.now());
+    clear(keysBox, keys.length ? table([
+      ["Name", (k) => k.name], ["Access key id", (k) => h("span.mono", k.access_key_id)], ["User", (k) => k.user],
+      ["Access", (k) => (k.read_only ? "read-only" : "full")],
+      ["Created", (k) => fmtTime(k.created_time)], ["Expires", (k) => (k.expires_time ? fmtTime(k.expires_time) : "never")],
+      ["State", (k) => (k.revoked_time ? badge("Revoked") : live(k) ? badge("ok") : badge("Expired"))],
+      ["", (k) => (live(k) ? h("button.danger", { type: "button", class: "revoke-key", dataset: { key: k.access_key_id }, onclick: () => revokeKey(k) }, "Revoke") : "")],
+    ], keys, { rowClass: (k) => (live(k) ? "" : "muted") }) : h("p.muted", "No access keys."));
+  }
+  async function newKey() {
+    const made = await modal({
+      title: "New access key", submit: "Create", id: "access-key-dialog",
+      body: [field("Name", input("name", { required: true, value: "access key" }), "What it is for (a notebook, a pipeline)."),
+        field("Lifetime (days)", input("ttl_days", { type: "number", min: "0", step: "any", placeholder: "(the server's default)" })),
+        h("label.check", h("input", { type: "checkbox", name: "read_only" }), "Read-only"),
+        admin ? field("For user", input("user", { placeholder: me.name })) : null],
+      onSubmit: (v) => api("access-keys", { method: "POST", body: {
+        name: v.name.trim(), ttl_days: v.ttl_days === "" ? undefined : Number(v.ttl_days), read_only: v.read_only,
+        user: v.user && v.user.trim() ? v.user.trim() : undefined,
+      } }),
+    });
+    if (!made) return;
+    await showSecret(`Access key ${made.access_key_id}`, made.secret_access_key,
+      `Use ${made.access_key_id} as AWS_ACCESS_KEY_ID and this secret as AWS_SECRET_ACCESS_KEY. The server keeps the secret to check signatures; it is shown only this once.`);
+    drawKeys();
+  }
+  async function revokeKey(k) {
+    const done = await confirmAction(`Revoke ${k.access_key_id}?`, h("p", "Requests it signs are refused from now on."),
+      () => api(`access-keys/${encodeURIComponent(k.access_key_id)}`, { method: "DELETE" }), { submit: "Revoke", id: "confirm-dialog" });
+    if (done) { toast(`Revoked ${k.access_key_id}`); drawKeys(); }
   }
 
   // -- users (admins) ------------------------------------------------------------------------------
@@ -143,5 +184,6 @@ export default async function account(ctx) {
 
   if (admin) await drawUsers();
   await drawTokens();
+  await drawKeys();
   await drawGrants();
 }
