@@ -32,6 +32,7 @@ from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError
 from dockyard.server.endpoints._fleet import Fleet
 from dockyard.server.endpoints._launcher import LocalWorkerLauncher, WorkerLauncher
+from dockyard.server.endpoints._port import EndpointPorts
 from dockyard.server.endpoints._progress import clear_progress, write_progress
 from dockyard.server.endpoints._service import EndpointService
 from dockyard.server.endpoints._traffic import blend, green_names, judge, totals
@@ -90,6 +91,7 @@ class Supervisor(BackgroundLoop):
         self._scaled_at: dict[str, float] = {}
         self._launch_failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._ports = EndpointPorts()
 
     # Stopping leaves the workers serving while the server is away; the next leader
     # reattaches to them.
@@ -122,6 +124,26 @@ class Supervisor(BackgroundLoop):
                 self._spawn(name, self._delete, row)
             elif status is EndpointStatus.IN_SERVICE:
                 self._keep(row)
+            if status is not EndpointStatus.DELETING:
+                self._hold_port(row)
+
+    def finish(self) -> None:
+        """The next leader serves the endpoints' ports (workers on this machine keep theirs)."""
+        self._ports.close_all()
+
+    def _hold_port(self, row: Any) -> None:
+        """Serve the endpoint's port here when its workers listen elsewhere (replicas on a
+        cluster's nodes), forwarding to them (:mod:`dockyard.server.endpoints._port`)."""
+        fleet = self.fleet(row.name)
+        config = fleet.config
+        if config is None or not any(h.port for h in fleet.workers):
+            return  # on the endpoint's port itself, or nothing to forward to yet
+
+        def addresses() -> list[tuple[str, int]]:  # at each request: replacements count at once
+            return [(h.host, h.port) for h in fleet.workers if h.port]
+
+        bind_host = EndpointConfig.model_validate_json(row.config).bind_host
+        self._ports.serve(row.name, bind_host, row.port, addresses, config)
 
     def _spawn(self, name: str, work: Callable[[Any], object], row: Any) -> None:
         def run() -> None:
@@ -419,6 +441,7 @@ class Supervisor(BackgroundLoop):
         )
 
     def _delete(self, row: Any) -> None:
+        self._ports.close(row.name)
         fleet = self.fleet(row.name)
         fleet.drain_all()
         self._fleets.pop(row.name, None)
