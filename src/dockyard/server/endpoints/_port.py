@@ -163,6 +163,7 @@ class EndpointPorts:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changing = threading.RLock()  # one serve or close at a time: one bind per port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._served: dict[str, _Served] = {}
         self._failed: dict[str, float] = {}  # could not bind, until when not to try again
@@ -177,6 +178,17 @@ class EndpointPorts:
     ) -> None:
         """Serve ``name``'s port on ``host:port`` (once; again elsewhere if it moved),
         forwarding to what ``addresses`` returns at each request."""
+        with self._changing:
+            self._serve(name, host, port, addresses, config)
+
+    def _serve(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        addresses: Callable[[], Sequence[Address]],
+        config: WorkerConfig,
+    ) -> None:
         with self._lock:
             held = self._served.get(name)
             if held is not None and held.where == (host, port):
@@ -228,17 +240,18 @@ class EndpointPorts:
 
     def close(self, name: str) -> None:
         """Stop serving ``name``'s port (it was deleted, or moved)."""
-        with self._lock:
-            held = self._served.pop(name, None)
-            self._failed.pop(name, None)
-        if held is None:
-            return
-        held.server.should_exit = True
-        try:
-            held.task.result(_STOP_S + 5)
-        except Exception:
-            log.warning("endpoint %s: closing its port failed", name, exc_info=True)
-        held.app.close()
+        with self._changing:
+            with self._lock:
+                held = self._served.pop(name, None)
+                self._failed.pop(name, None)
+            if held is None:
+                return
+            held.server.should_exit = True
+            try:
+                held.task.result(_STOP_S + 5)
+            except Exception:
+                log.warning("endpoint %s: closing its port failed", name, exc_info=True)
+            held.app.close()
 
     def close_all(self) -> None:
         """Stop serving every port, and the thread serving them."""

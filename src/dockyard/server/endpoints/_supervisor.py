@@ -114,6 +114,8 @@ class Supervisor(BackgroundLoop):
         """One pass over every endpoint."""
         for row in self._svc.rows():
             name, status = row.name, EndpointStatus(row.status)
+            if status is not EndpointStatus.DELETING:
+                self._hold_port(row)
             if name in self._busy and self._busy[name].is_alive():
                 continue
             if status is EndpointStatus.CREATING:
@@ -124,8 +126,6 @@ class Supervisor(BackgroundLoop):
                 self._spawn(name, self._delete, row)
             elif status is EndpointStatus.IN_SERVICE:
                 self._keep(row)
-            if status is not EndpointStatus.DELETING:
-                self._hold_port(row)
 
     def finish(self) -> None:
         """The next leader serves the endpoints' ports (workers on this machine keep theirs)."""
@@ -194,6 +194,7 @@ class Supervisor(BackgroundLoop):
         while len(fleet.workers) < config.scaling.min_workers:
             if not self._launch(row.name, fleet, worker, EndpointStatus.CREATING):
                 break  # the others serve; _keep starts the missing ones later
+        self._hold_port(row)  # in service: its URL answers
         self._svc.transition(
             row.name,
             EndpointStatus.IN_SERVICE,
