@@ -26,6 +26,11 @@ CONFIG = WorkerConfig.model_validate(
 class _Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "1234")
+        self.end_headers()
+
     def _echo(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length).decode()
@@ -87,6 +92,7 @@ def test_requests_and_answers_pass_unchanged(
             headers={"authorization": "Bearer k1", "x-api-key": "k2", "x-custom": "c"},
         )
         refused = client.get("/nokey")
+        head = client.head("/ping")
     assert answer.status_code == 200
     assert answer.headers["x-dockyard-variant"] == "main"
     seen = answer.json()
@@ -98,6 +104,8 @@ def test_requests_and_answers_pass_unchanged(
     ].items()
     assert refused.status_code == 401  # the worker's answer, as it gave it
     assert refused.json()["method"] == "GET"
+    assert head.status_code == 200 and head.headers["content-length"] == "1234"
+    assert head.content == b""
 
 
 def test_requests_take_turns_and_skip_an_unreachable_worker(

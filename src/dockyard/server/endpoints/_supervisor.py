@@ -135,9 +135,11 @@ class Supervisor(BackgroundLoop):
         """Serve the endpoint's port here when its workers listen elsewhere (replicas on a
         cluster's nodes), forwarding to them (:mod:`dockyard.server.endpoints._port`)."""
         fleet = self.fleet(row.name)
-        config = fleet.config
-        if config is None or not any(h.port for h in fleet.workers):
+        if not any(h.port for h in fleet.workers):
             return  # on the endpoint's port itself, or nothing to forward to yet
+        config = fleet.current_config()  # asked from a replica once after a restart
+        if config is None:
+            return
 
         def addresses() -> list[tuple[str, int]]:  # at each request: replacements count at once
             return [(h.host, h.port) for h in fleet.workers if h.port]
