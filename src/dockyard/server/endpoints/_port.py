@@ -4,14 +4,14 @@ Replicas on a Ray cluster's nodes (:mod:`dockyard.runtime.serving._raylauncher`)
 an address of their own, so nothing would hold the port in the endpoint's URL. The supervisor
 binds it here instead and every request on it goes, unchanged (method, path and query, headers
 with the caller's ``Authorization`` or ``X-Api-Key``, body), to the replicas in turn through
-the router the invocations route uses (:mod:`dockyard.server._router`): the workers then do what
-they do for callers of their own port (API keys, every protocol, variants), and their answers
-(status, headers, body) come back unchanged. Bodies are bounded as the workers bound them
-(``max_body_bytes``: 413 past it), and connections are held to the workers' limits
+the router the invocations route uses (:mod:`dockyard.server.endpoints._router`): the workers
+then do what they do for callers of their own port (API keys, every protocol, variants), and
+their answers (status, headers, body) come back unchanged. Bodies are bounded as the workers
+bound them (``max_body_bytes``: 413 past it), and connections are held to the workers' limits
 (:mod:`dockyard.connection_guard`). With no replica answering the caller gets 503 with a JSON
 body naming the endpoint.
 
-The ports are served by uvicorn on one event loop in a thread of the process leading the
+The ports are served by uvicorn on one uvloop event loop in a thread of the process leading the
 supervisor (a server running several processes binds each port once); the socket is bound with
 ``SO_REUSEPORT`` as the local launcher's, so the next leader binds it at once after a restart.
 The port answers while a server leads: unlike local workers, replicas cannot hold it while the
@@ -38,8 +38,8 @@ from starlette.types import Receive, Scope, Send
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig
 from dockyard.errors import DockyardError, PayloadTooLarge, Unavailable
-from dockyard.server._router import Router, UpstreamError
 from dockyard.server.endpoints._launcher import _bind
+from dockyard.server.endpoints._router import Router, UpstreamError
 
 __all__ = ["EndpointPorts"]
 
@@ -265,7 +265,9 @@ class EndpointPorts:
     def _running(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:
-                loop = asyncio.new_event_loop()
+                import uvloop  # as the workers and uvicorn's server run: the proxy's hot path
+
+                loop = uvloop.new_event_loop()
                 thread = threading.Thread(
                     target=_run, args=(loop,), name="dockyard-endpoint-ports", daemon=True
                 )

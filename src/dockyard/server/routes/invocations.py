@@ -7,14 +7,14 @@ and the SageMaker SDK send; pointing them at the server (``endpoint_url``, or
 (:mod:`dockyard.api.serving.aws`): it cannot redirect, because botocore does not follow a
 redirect for this operation (it raises on the 307). The worker's answer (status, body,
 ``Content-Type``, ``x-Amzn-Invoked-Production-Variant``, custom attributes, AWS-shaped errors)
-is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server._upstream`) keeps
-connections to the workers open.
+is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server.endpoints._upstream`)
+keeps connections to the workers open.
 
 Where the workers each have an address of their own (replicas on a Ray cluster's nodes,
-:mod:`dockyard.runtime.serving._raylauncher`), this route sends to the replicas in turn through
-the router the endpoint's own port uses too (:mod:`dockyard.server._router`): a replica that
-cannot be reached (its node was lost) is set aside for :data:`DOWN_S` seconds while the request
-is sent on to the next one, so a lost node costs callers no failed request.
+:mod:`dockyard.runtime.serving._raylauncher`), this route sends to the replicas in turn
+through the router the endpoint's own port uses too (:mod:`dockyard.server.endpoints._router`):
+a replica that cannot be reached (its node was lost) is set aside for :data:`DOWN_S` seconds
+while the request is sent on to the next one, so a lost node costs callers no failed request.
 
 Who may: the server's one authentication layer identifies the caller (SigV4-signed requests
 carry a Dockyard token as their session token, see :mod:`dockyard.server._auth`), and invoking
@@ -42,9 +42,9 @@ from starlette.types import Receive, Scope, Send
 from dockyard.api.serving import aws as _aws
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.server._auth import actor_of
-from dockyard.server._router import DOWN_S, Router, UpstreamError
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.endpoints import DOWN_S, Router, UpstreamError
 
 __all__ = ["CACHE_S", "DOWN_S", "route"]
 

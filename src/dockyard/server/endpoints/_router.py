@@ -15,7 +15,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 
-from dockyard.server._upstream import Upstream, UpstreamError
+from dockyard.server.endpoints._upstream import Upstream, UpstreamError
 
 __all__ = ["DOWN_S", "Router", "UpstreamError"]
 
