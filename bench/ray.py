@@ -12,14 +12,17 @@
 
 (c) Endpoint replicas (``--serving``): the same scikit-learn model behind two replicas on the
     cluster's two worker nodes, (1) as Dockyard's own serving workers started by Ray actors
-    (``DOCKYARD_EXECUTOR=ray``), called through the server's invocations route, and (2) as a
+    (``DOCKYARD_EXECUTOR=ray``), called through the server's invocations route and at the
+    endpoint's own URL (a port the server binds and forwards), and (2) as a
     minimal Ray Serve deployment (``num_replicas=2``, its HTTP proxy), called at its route.
     Reported per path: cold start (from the create call to the first answer), and p50 / p99
     latency and throughput of ``--requests`` requests from 16 concurrent clients. Needs
-    Ray Serve for path (2) (``make bench`` installs it: the ``bench`` dependency group).
+    Ray Serve for path (2) (``make bench`` installs it: the ``bench`` dependency group;
+    ``--dockyard-only`` skips it).
 
 Run: ``nice .venv/bin/python bench/ray.py [--trials 24] [--seconds 2] [--parallel 1,2,4,8]
-[--local-parallel 2]``; ``nice .venv/bin/python bench/ray.py --serving [--requests 2000]``.
+[--local-parallel 2]``; ``nice .venv/bin/python bench/ray.py --serving [--requests 2000]
+[--dockyard-only]``.
 """
 
 from __future__ import annotations
@@ -164,8 +167,9 @@ def first_answer(url: str, timeout_s: float = 300) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 
-def serve_dockyard(cluster: Any, model: Path, requests: int) -> dict[str, float]:
-    """Two replicas as Dockyard workers on Ray actors, through the server's invocations route."""
+def serve_dockyard(cluster: Any, model: Path, requests: int) -> dict[str, dict[str, float]]:
+    """Two replicas as Dockyard workers on Ray actors, through the server's invocations route
+    and at the endpoint's own URL (cold start: to the route's first answer)."""
     env = {
         **RAY_ENV,
         "DOCKYARD_EXECUTOR": "ray",
@@ -188,7 +192,11 @@ def serve_dockyard(cluster: Any, model: Path, requests: int) -> dict[str, float]
         cold = time.monotonic() - t0
         while httpx.get(f"{server.url}/api/v1/endpoints/bench").json()["status"] != "InService":
             time.sleep(0.1)  # both replicas up before the load
-        found = {"cold_start_s": cold, **load(url, requests)}
+        own = httpx.get(f"{server.url}/api/v1/endpoints/bench").json()["url"] + "/invocations"
+        found = {
+            "via the server's route": {"cold_start_s": cold, **load(url, requests)},
+            "at the endpoint's own URL": {"cold_start_s": cold, **load(own, requests)},
+        }
         httpx.delete(f"{server.url}/api/v1/endpoints/bench", timeout=60)
         while httpx.get(f"{server.url}/api/v1/endpoints").json()["endpoints"]:
             time.sleep(0.1)  # replicas gone before the server stops
@@ -230,15 +238,17 @@ def serve_ray(cluster: Any, model: Path, requests: int) -> dict[str, float]:
         ray.shutdown()
 
 
-def serving(requests: int) -> None:
+def serving(requests: int, *, ray_serve: bool = True) -> None:
     cluster = start_cluster()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             model = save_regressor(Path(tmp) / "model")
-            rows = {"Dockyard workers on Ray actors": serve_dockyard(cluster, model, requests)}
+            ours = serve_dockyard(cluster, model, requests)
+            rows = {f"Dockyard workers on Ray actors, {how}": f for how, f in ours.items()}
             print(rows, flush=True)
-            rows["Ray Serve deployment"] = serve_ray(cluster, model, requests)
-            print(rows, flush=True)
+            if ray_serve:
+                rows["Ray Serve deployment"] = serve_ray(cluster, model, requests)
+                print(rows, flush=True)
     finally:
         cluster.shutdown()
     print(f"\n| 2 replicas, c={CONCURRENCY} | cold start | p50 | p99 | req/s |")
@@ -258,10 +268,11 @@ def main() -> None:
     parser.add_argument("--local-parallel", type=int, default=2)
     parser.add_argument("--serving", action="store_true", help="run (c) only")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--dockyard-only", action="store_true", help="(c) without Ray Serve")
     args = parser.parse_args()
     if args.serving:
         print(f"load average at start: {os.getloadavg()}")
-        serving(args.requests)
+        serving(args.requests, ray_serve=not args.dockyard_only)
         print(f"load average at end: {os.getloadavg()}")
         return
     levels = [int(p) for p in args.parallel.split(",")]

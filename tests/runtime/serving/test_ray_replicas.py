@@ -3,7 +3,10 @@
 A server whose executor is Ray places an endpoint's workers as replicas on the cluster's nodes
 (:mod:`dockyard.runtime.serving._raylauncher`), the model travelling by URI through the store.
 Two replicas land on two nodes; a node killed under load costs no request once the router has
-sent it on to the other replica, and a replacement replica comes up on a live node.
+sent it on to the other replica, and a replacement replica comes up on a live node. The
+endpoint's own URL answers too (the server binds its port and forwards to the replicas):
+``dy.Predictor``, the Open Inference Protocol, and the endpoint's API keys, which the replicas
+check as they would on their own port.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,8 +27,11 @@ from tests.services.ray_cluster import RayCluster
 from tests.services.s3 import S3Server
 from tests.services.server_process import ServerProcess
 
+import dockyard as dy
 from dockyard.client.http import Client
+from dockyard.client.sdk import reset_context
 from dockyard.models import save_model
+from dockyard.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.s3]
 
@@ -95,8 +102,53 @@ def _invoke(client: Client, name: str) -> tuple[int, Any]:
     return answer.status_code, answer.json() if answer.status_code == 200 else answer.text
 
 
+OIP = {
+    "inputs": [
+        {"name": n, "shape": [1], "datatype": "FP64", "data": [v]}
+        for n, v in (("a", 1.0), ("b", 2.0), ("c", 3.0))
+    ]
+}
+
+
+def _own(http: httpx.Client) -> tuple[int, Any]:
+    """A request on the endpoint's own URL (with its key)."""
+    answer = http.post("/invocations", json=ROW)
+    return answer.status_code, answer.json() if answer.status_code == 200 else answer.text
+
+
+def _check_own_port(client: Client, server: ServerProcess, tmp_path: Path) -> httpx.Client:
+    """The endpoint's URL answers as its workers would on their own port; returns a client of
+    it holding a key."""
+    key = client.request("POST", "/api/v1/endpoints/spread/keys")["key"]
+    url = client.request("GET", "/api/v1/endpoints/spread")["url"]
+    keyed = httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30)
+    # The new key reaches the replicas with the supervisor's next pass.
+    until(lambda: _own(keyed)[0] == 200, 30, "the endpoint's URL accepting its new key")
+    refused = httpx.post(f"{url}/invocations", json=ROW, timeout=30)
+    assert refused.status_code == 401, refused.text
+    assert httpx.post(f"{url}/invocations", json=ROW, headers={"x-api-key": key}).status_code == 200
+    assert httpx.get(f"{url}/ping").status_code == 200  # health checks need no key
+    oip = keyed.post("/v2/models/spread/infer", json=OIP)
+    assert oip.status_code == 200, oip.text
+    assert oip.json()["outputs"][0]["data"][0] == pytest.approx(4.0, abs=1e-6)
+    reset_context(Settings(home=tmp_path / "client", uri=server.url))
+    try:
+        predictor = dy.Predictor("spread", api_key=key)
+        frame = pd.DataFrame({"a": [1.0, 0.0], "b": [2.0, 0.0], "c": [3.0, 0.0]})
+        assert np.allclose(predictor.predict(frame), [4.0, 0.0])
+        assert predictor.last_variant == "main"
+        predictor.close()
+    finally:
+        reset_context(Settings(home=tmp_path / "client"))
+    return keyed
+
+
 def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
-    client: Client, server: ServerProcess, ray_cluster: RayCluster, model_uri: tuple[str, str]
+    client: Client,
+    server: ServerProcess,
+    ray_cluster: RayCluster,
+    model_uri: tuple[str, str],
+    tmp_path: Path,
 ) -> None:
     client.request(
         "POST",
@@ -105,9 +157,11 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
             "name": "spread",
             "variants": [{"name": "main", "model_uri": model_uri[0]}],
             "scaling": {"min_workers": 2, "max_workers": 2},
+            "require_api_key": True,
         },
     )
     wait_status(client, "spread", "InService", timeout=180)
+    keyed = _check_own_port(client, server, tmp_path)
     placed = _workers(server, "spread")
     nodes = {w["node"] for w in placed}
     assert len(placed) == 2 and len(nodes) == 2, placed
@@ -122,6 +176,7 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
 
     def replaced() -> bool:
         answers.extend(_invoke(client, "spread") for _ in range(4))
+        answers.extend(_own(keyed) for _ in range(4))
         now = _workers(server, "spread")
         return len(now) == 2 and all(w["node"] != lost.node_id for w in now)
 
@@ -131,10 +186,13 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
         ray_cluster.add_worker()  # back to two workers for what follows
     failed = [a for a in answers if a[0] != 200]
     assert not failed, failed[:3]
-    assert len(answers) >= 8
+    assert len(answers) >= 16
     replacement = {w["worker_id"] for w in _workers(server, "spread")} - {
         w["worker_id"] for w in placed
     }
     assert len(replacement) == 1
     status, answer = _invoke(client, "spread")
     assert status == 200, answer
+    status, answer = _own(keyed)
+    assert status == 200, answer
+    keyed.close()

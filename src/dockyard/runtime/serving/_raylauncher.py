@@ -4,8 +4,9 @@ with ``DOCKYARD_EXECUTOR=ray``).
 Each worker is a detached, named :class:`~dockyard.runtime.serving._rayreplica.Replica` actor
 pinned to one node, which starts Dockyard's own serving worker there and reports the address it
 listens on (the node's, as Ray knows it). The server's router
-(:mod:`dockyard.server.routes.invocations`) sends an endpoint's requests to its replicas'
-addresses in turn; the endpoint's own port is not bound on the server's machine. A new replica
+(:mod:`dockyard.server.endpoints._router`) sends an endpoint's requests to its replicas'
+addresses in turn, from the invocations route and from the endpoint's own port, which the
+server binds and forwards (:mod:`dockyard.server.endpoints._port`). A new replica
 goes to the live node with CPUs that holds the fewest of the endpoint's replicas, so two
 replicas land on two nodes while there are two.
 

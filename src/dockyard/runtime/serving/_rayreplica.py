@@ -159,7 +159,11 @@ class Replica:
                 version, config = admin.config()
                 return [version, config.model_dump_json()]
             if call == "update_config" and argument is not None:
-                return admin.update_config(WorkerConfig.parse(argument))
+                # The server's config names the endpoint's address; this worker keeps the
+                # node's own (a running worker refuses to move).
+                _, running = admin.config()
+                where = {k: getattr(running, k) for k in ("host", "port", "admin_socket")}
+                return admin.update_config(WorkerConfig.parse(argument).model_copy(update=where))
         raise DockyardError(f"unknown admin call {call!r}")
 
     def _error_text(self) -> str:

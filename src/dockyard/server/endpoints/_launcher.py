@@ -11,7 +11,8 @@ beside the new ones. Each worker writes its output to its bounded log in the end
 ``logs/<worker id>`` folder (:mod:`dockyard.api.serving.logs`); its ready line and start errors
 still come on the files the launcher gives it. The Ray launcher
 (:mod:`dockyard.runtime.serving._raylauncher`) places workers on a cluster's nodes instead, each
-on an address of its own that the server's router sends to. Launchers are chosen by name
+on an address of its own that the server's router sends to (the server then holds the
+endpoint's port itself, :mod:`dockyard.server.endpoints._port`). Launchers are chosen by name
 (``DOCKYARD_WORKER_LAUNCHER``; by default ``ray`` with ``DOCKYARD_EXECUTOR=ray``, else ``local``)
 from :data:`dockyard.plugins.WORKER_LAUNCHERS`. A handle is
 plain data, kept in the fleet's ``workers.json``, so a restarted server finds the same workers.

@@ -32,6 +32,7 @@ from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError
 from dockyard.server.endpoints._fleet import Fleet
 from dockyard.server.endpoints._launcher import LocalWorkerLauncher, WorkerLauncher
+from dockyard.server.endpoints._port import EndpointPorts
 from dockyard.server.endpoints._progress import clear_progress, write_progress
 from dockyard.server.endpoints._service import EndpointService
 from dockyard.server.endpoints._traffic import blend, green_names, judge, totals
@@ -90,6 +91,7 @@ class Supervisor(BackgroundLoop):
         self._scaled_at: dict[str, float] = {}
         self._launch_failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._ports = EndpointPorts()
 
     # Stopping leaves the workers serving while the server is away; the next leader
     # reattaches to them.
@@ -112,6 +114,8 @@ class Supervisor(BackgroundLoop):
         """One pass over every endpoint."""
         for row in self._svc.rows():
             name, status = row.name, EndpointStatus(row.status)
+            if status is not EndpointStatus.DELETING:
+                self._hold_port(row)
             if name in self._busy and self._busy[name].is_alive():
                 continue
             if status is EndpointStatus.CREATING:
@@ -122,6 +126,26 @@ class Supervisor(BackgroundLoop):
                 self._spawn(name, self._delete, row)
             elif status is EndpointStatus.IN_SERVICE:
                 self._keep(row)
+
+    def finish(self) -> None:
+        """The next leader serves the endpoints' ports (workers on this machine keep theirs)."""
+        self._ports.close_all()
+
+    def _hold_port(self, row: Any) -> None:
+        """Serve the endpoint's port here when its workers listen elsewhere (replicas on a
+        cluster's nodes), forwarding to them (:mod:`dockyard.server.endpoints._port`)."""
+        fleet = self.fleet(row.name)
+        if not any(h.port for h in fleet.workers):
+            return  # on the endpoint's port itself, or nothing to forward to yet
+        config = fleet.current_config()  # asked from a replica once after a restart
+        if config is None:
+            return
+
+        def addresses() -> list[tuple[str, int]]:  # at each request: replacements count at once
+            return [(h.host, h.port) for h in fleet.workers if h.port]
+
+        bind_host = EndpointConfig.model_validate_json(row.config).bind_host
+        self._ports.serve(row.name, bind_host, row.port, addresses, config)
 
     def _spawn(self, name: str, work: Callable[[Any], object], row: Any) -> None:
         def run() -> None:
@@ -172,6 +196,7 @@ class Supervisor(BackgroundLoop):
         while len(fleet.workers) < config.scaling.min_workers:
             if not self._launch(row.name, fleet, worker, EndpointStatus.CREATING):
                 break  # the others serve; _keep starts the missing ones later
+        self._hold_port(row)  # in service: its URL answers
         self._svc.transition(
             row.name,
             EndpointStatus.IN_SERVICE,
@@ -419,6 +444,7 @@ class Supervisor(BackgroundLoop):
         )
 
     def _delete(self, row: Any) -> None:
+        self._ports.close(row.name)
         fleet = self.fleet(row.name)
         fleet.drain_all()
         self._fleets.pop(row.name, None)

@@ -7,15 +7,14 @@ and the SageMaker SDK send; pointing them at the server (``endpoint_url``, or
 (:mod:`dockyard.api.serving.aws`): it cannot redirect, because botocore does not follow a
 redirect for this operation (it raises on the 307). The worker's answer (status, body,
 ``Content-Type``, ``x-Amzn-Invoked-Production-Variant``, custom attributes, AWS-shaped errors)
-is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server._upstream`) keeps
-connections to the workers open.
+is passed back unchanged. A raw HTTP/1.1 client (:mod:`dockyard.server.endpoints._upstream`)
+keeps connections to the workers open.
 
 Where the workers each have an address of their own (replicas on a Ray cluster's nodes,
-:mod:`dockyard.runtime.serving._raylauncher`), this route is the endpoint's address and its
-router: requests go to the replicas in turn, and a replica that cannot be reached (its node was
-lost) is set aside for :data:`DOWN_S` seconds while the request is sent on to the next one, so a
-lost node costs callers no failed request while another replica serves. A request whose replica
-died mid-answer is sent again too: predictions are taken to be free of side effects.
+:mod:`dockyard.runtime.serving._raylauncher`), this route sends to the replicas in turn
+through the router the endpoint's own port uses too (:mod:`dockyard.server.endpoints._router`):
+a replica that cannot be reached (its node was lost) is set aside for :data:`DOWN_S` seconds
+while the request is sent on to the next one, so a lost node costs callers no failed request.
 
 Who may: the server's one authentication layer identifies the caller (a SigV4 signature made
 with a Dockyard access key, checked there with the body it covers, or a Dockyard token as the
@@ -32,8 +31,6 @@ stay open between requests.
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import os
 import time
 from dataclasses import dataclass
@@ -48,15 +45,13 @@ from dockyard.api.serving import aws as _aws
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
-from dockyard.server._upstream import Upstream, UpstreamError
 from dockyard.server.actor import Actor
+from dockyard.server.endpoints import DOWN_S, Router, UpstreamError
 
 __all__ = ["CACHE_S", "DOWN_S", "route"]
 
 #: How long an endpoint's address and a caller's permission on it are reused.
 CACHE_S = 2.0
-#: How long a replica that could not be reached gets no request (unless none other is left).
-DOWN_S = 10.0
 _PATH = "/endpoints/{name}/invocations"
 # What the worker reads of the caller's request (and nothing else: not the caller's token).
 _FORWARDED = frozenset(
@@ -83,10 +78,7 @@ class InvokeEndpoint:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._targets: dict[tuple[Any, ...], _Target] = {}
-        self._upstream: Upstream | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._turn = itertools.count()
-        self._down: dict[tuple[str, int], float] = {}  # replicas set aside, until when
+        self._router = Router()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name: str = scope["path_params"]["name"]
@@ -130,46 +122,27 @@ class InvokeEndpoint:
     async def _forward(
         self, target: _Target, raw: list[tuple[bytes, bytes]], body: bytes, name: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        loop = asyncio.get_running_loop()
-        if self._upstream is None or self._loop is not loop:
-            # Connections belong to one event loop (the SDK's in-process server runs others).
-            if self._upstream is not None:
-                self._upstream.close()
-            self._upstream, self._loop = Upstream(), loop
         headers = [(k, v) for k, v in raw if k in _FORWARDED or k.startswith(_AWS_PREFIX)]
         headers.append((b"x-api-key", target.key))
-        failure: UpstreamError | None = None
-        for host, port in self._order(target.addresses):
-            try:
-                status, answered, content = await self._upstream.post(
-                    host, port, target.path, headers, body, target.timeout_s + 5.0
-                )
-                break
-            except UpstreamError as exc:
-                failure = exc
-                self._targets.clear()  # the endpoint may have moved or gone: look again
-                if len(target.addresses) > 1:
-                    self._down[(host, port)] = time.monotonic() + DOWN_S
-        else:
+        try:
+            status, answered, content = await self._router.send(
+                target.addresses,
+                "POST",
+                target.path,
+                headers,
+                body,
+                target.timeout_s + 5.0,
+                failed=self._targets.clear,  # the endpoint may have moved or gone: look again
+            )
+        except UpstreamError as exc:
             raise Unavailable(
-                f"endpoint {name} is not answering ({failure}); it may be starting, updating "
+                f"endpoint {name} is not answering ({exc}); it may be starting, updating "
                 "or stopped: see its status"
             ) from None
         kept = [
             (k, v) for k, v in answered if k in _RETURNED or k.startswith((b"x-amzn-", b"x-amz-"))
         ]
         return status, kept, content
-
-    def _order(self, addresses: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
-        """The addresses to try, starting with the next one in turn; those set aside last."""
-        if len(addresses) == 1:
-            return list(addresses)
-        start = next(self._turn) % len(addresses)
-        turn = addresses[start:] + addresses[:start]
-        now = time.monotonic()
-        if self._down:
-            self._down = {a: until for a, until in self._down.items() if until > now}
-        return [a for a in turn if a not in self._down] + [a for a in turn if a in self._down]
 
 
 def _request_id(raw: list[tuple[bytes, bytes]]) -> bytes:

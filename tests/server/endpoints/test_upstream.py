@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 from tests.services.server_process import free_port
 
-from dockyard.server._upstream import Upstream, UpstreamError
+from dockyard.server.endpoints._upstream import Upstream, UpstreamError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -40,6 +40,9 @@ class _Answer:
     done: bool = False
     keep_alive: bool = True
     started: bool = False
+    #: The answer to a HEAD: its headers are all of it (a Content-Length says what a GET's
+    #: body would hold).
+    head: bool = False
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -47,6 +50,10 @@ class _Answer:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        if self.head:
+            self.done = True
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -63,7 +70,7 @@ class _Connection:
 
 
 class Upstream:
-    """POSTs to workers over kept-alive connections (one instance per event loop)."""
+    """Sends requests to workers over kept-alive connections (one instance per event loop)."""
 
     def __init__(self, max_idle: int = 64) -> None:
         self._idle: dict[tuple[str, int], list[_Connection]] = defaultdict(list)
@@ -81,10 +88,29 @@ class Upstream:
         """Send one POST; returns the answer's status, headers (names lowercased) and body.
 
         Raises:
+            UpstreamError: As :meth:`request` does.
+        """
+        return await self.request(host, port, "POST", path, headers, body, timeout_s)
+
+    async def request(
+        self,
+        host: str,
+        port: int,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeout_s: float,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Send one request (``target``: the path and query); returns the answer's status,
+        headers (names lowercased) and body.
+
+        Raises:
             UpstreamError: No connection, a connection lost mid-answer, or no answer within
                 ``timeout_s``.
         """
-        head = [b"POST ", path.encode(), b" HTTP/1.1\r\nhost: ", f"{host}:{port}".encode()]
+        head = [method.encode(), b" ", target.encode("latin-1"), b" HTTP/1.1\r\nhost: "]
+        head.append(f"{host}:{port}".encode())
         head.append(b"\r\ncontent-length: %d\r\n" % len(body))
         for name, value in headers:
             head += [name, b": ", value, b"\r\n"]
@@ -93,7 +119,7 @@ class Upstream:
             async with asyncio.timeout(timeout_s):
                 for attempt in (0, 1):
                     connection, reused = await self._connect(host, port, fresh=attempt > 0)
-                    answer = _Answer()
+                    answer = _Answer(head=method == "HEAD")
                     try:
                         await self._exchange(connection, request, answer)
                     except (OSError, UpstreamError, httptools.HttpParserError) as exc:

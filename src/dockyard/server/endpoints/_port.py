@@ -1,0 +1,284 @@
+"""An endpoint's own port on the server's machine when its workers listen elsewhere.
+
+Replicas on a Ray cluster's nodes (:mod:`dockyard.runtime.serving._raylauncher`) each listen on
+an address of their own, so nothing would hold the port in the endpoint's URL. The supervisor
+binds it here instead and every request on it goes, unchanged (method, path and query, headers
+with the caller's ``Authorization`` or ``X-Api-Key``, body), to the replicas in turn through
+the router the invocations route uses (:mod:`dockyard.server.endpoints._router`): the workers
+then do what they do for callers of their own port (API keys, every protocol, variants), and
+their answers (status, headers, body) come back unchanged. Bodies are bounded as the workers
+bound them (``max_body_bytes``: 413 past it), and connections are held to the workers' limits
+(:mod:`dockyard.connection_guard`). With no replica answering the caller gets 503 with a JSON
+body naming the endpoint.
+
+The ports are served by uvicorn on one uvloop event loop in a thread of the process leading the
+supervisor (a server running several processes binds each port once); the socket is bound with
+``SO_REUSEPORT`` as the local launcher's, so the next leader binds it at once after a restart.
+The port answers while a server leads: unlike local workers, replicas cannot hold it while the
+server is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from dockyard.api.serving.config import WorkerConfig
+from dockyard.connection_guard import ConnectionLimits, GuardedConfig
+from dockyard.errors import DockyardError, PayloadTooLarge, Unavailable
+from dockyard.server.endpoints._launcher import _bind
+from dockyard.server.endpoints._router import Router, UpstreamError
+
+__all__ = ["EndpointPorts"]
+
+log = logging.getLogger("dockyard.server.endpoints")
+
+Address = tuple[str, int]
+
+#: A port that could not be bound is tried again after this long (another program holds it).
+RETRY_S = 10.0
+_STOP_S = 10.0
+# Hop-by-hop headers (RFC 9110 7.6.1) and the length, which each side writes for itself.
+_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"expect",
+        b"host",
+        b"content-length",
+    }
+)
+_JSON = b"application/json"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handling: the server process owns signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+class _Forward:
+    """The ASGI app of one endpoint's port."""
+
+    def __init__(
+        self, name: str, addresses: Callable[[], Sequence[Address]], config: WorkerConfig
+    ) -> None:
+        self._name = name
+        self._addresses = addresses
+        self._router = Router()
+        self._limit = config.max_body_bytes
+        self._timeout_s = config.request_timeout_s + 5.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        method: str = scope["method"]
+        target: bytes = scope.get("raw_path") or scope["path"].encode()
+        if scope["query_string"]:
+            target += b"?" + scope["query_string"]
+        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP]
+        try:
+            body = await _body(receive, self._limit)
+            if body is None:
+                return  # the caller went away
+            status, answered, content = await self._router.send(
+                self._addresses(),
+                method,
+                target.decode("latin-1"),
+                headers,
+                body,
+                self._timeout_s,
+            )
+        except DockyardError as exc:
+            status, answered, content = _error(exc)
+        except UpstreamError as exc:
+            failure = Unavailable(f"endpoint {self._name}: no replica is answering ({exc})")
+            status, answered, content = _error(failure)
+        kept = [(k, v) for k, v in answered if k not in _HOP]
+        length = next((v for k, v in answered if k == b"content-length"), None)
+        kept.append(
+            (b"content-length", length if method == "HEAD" and length else b"%d" % len(content))
+        )
+        await send({"type": "http.response.start", "status": status, "headers": kept})
+        await send({"type": "http.response.body", "body": content})
+
+    def close(self) -> None:
+        self._router.close()
+
+
+def _error(exc: DockyardError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return exc.status_code, [(b"content-type", _JSON)], orjson.dumps({"error": exc.to_dict()})
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body (None if the caller went away).
+
+    Raises:
+        PayloadTooLarge: Over ``limit`` bytes, as a worker would say.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is over the endpoint's limit of {limit} bytes")
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+@dataclass
+class _Served:
+    where: Address
+    server: _Server
+    app: _Forward
+    task: Future[None]
+
+
+class EndpointPorts:
+    """The endpoints' own ports this process serves, by endpoint name (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changing = threading.RLock()  # one serve or close at a time: one bind per port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._served: dict[str, _Served] = {}
+        self._failed: dict[str, float] = {}  # could not bind, until when not to try again
+
+    def serve(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        addresses: Callable[[], Sequence[Address]],
+        config: WorkerConfig,
+    ) -> None:
+        """Serve ``name``'s port on ``host:port`` (once; again elsewhere if it moved),
+        forwarding to what ``addresses`` returns at each request."""
+        with self._changing:
+            self._serve(name, host, port, addresses, config)
+
+    def _serve(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        addresses: Callable[[], Sequence[Address]],
+        config: WorkerConfig,
+    ) -> None:
+        with self._lock:
+            held = self._served.get(name)
+            if held is not None and held.where == (host, port):
+                return
+            if self._failed.get(name, 0.0) > time.monotonic():
+                return
+        if held is not None:
+            self.close(name)
+        try:
+            sock = _bind(host, port)
+        except OSError as exc:
+            log.warning("endpoint %s: cannot bind its port %s:%d: %s", name, host, port, exc)
+            with self._lock:
+                self._failed[name] = time.monotonic() + RETRY_S
+            return
+        sock.setblocking(False)
+        app = _Forward(name, addresses, config)
+        limits = ConnectionLimits(
+            header_timeout_s=config.header_timeout_s,
+            body_timeout_s=config.body_timeout_s,
+            keepalive_timeout_s=config.keep_alive_s,
+            max_connections=config.max_connections,
+        )
+        server = _Server(
+            GuardedConfig(
+                app,
+                limits=limits,
+                ws="none",
+                lifespan="off",
+                interface="asgi3",
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+                server_header=False,
+                date_header=False,  # the worker's answer has its own
+                timeout_graceful_shutdown=math.ceil(_STOP_S),
+            )
+        )
+        task = asyncio.run_coroutine_threadsafe(server.serve(sockets=[sock]), self._running())
+        with self._lock:
+            self._served[name] = _Served((host, port), server, app, task)
+            self._failed.pop(name, None)
+
+    def serving(self) -> dict[str, Address]:
+        """The ports served, by endpoint."""
+        with self._lock:
+            return {name: held.where for name, held in self._served.items()}
+
+    def close(self, name: str) -> None:
+        """Stop serving ``name``'s port (it was deleted, or moved)."""
+        with self._changing:
+            with self._lock:
+                held = self._served.pop(name, None)
+                self._failed.pop(name, None)
+            if held is None:
+                return
+            held.server.should_exit = True
+            try:
+                held.task.result(_STOP_S + 5)
+            except Exception:
+                log.warning("endpoint %s: closing its port failed", name, exc_info=True)
+            held.app.close()
+
+    def close_all(self) -> None:
+        """Stop serving every port, and the thread serving them."""
+        for name in list(self.serving()):
+            self.close(name)
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                import uvloop  # as the workers and uvicorn's server run: the proxy's hot path
+
+                loop = uvloop.new_event_loop()
+                thread = threading.Thread(
+                    target=_run, args=(loop,), name="dockyard-endpoint-ports", daemon=True
+                )
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+
+def _run(loop: asyncio.AbstractEventLoop) -> None:
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()

@@ -1,0 +1,147 @@
+"""An endpoint's own port served by the server, forwarding to workers that listen elsewhere.
+
+The workers here are small echo servers saying what they received; the Ray cluster test
+(tests/runtime/serving/test_ray_replicas.py) covers real replicas, keys and a lost node.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from tests.services.server_process import free_port
+
+from dockyard.api.serving.config import WorkerConfig
+from dockyard.server.endpoints._port import EndpointPorts
+
+CONFIG = WorkerConfig.model_validate(
+    {"endpoint": "echo", "variants": [{"name": "main", "model_path": "/nowhere"}]}
+)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "1234")
+        self.end_headers()
+
+    def _echo(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length).decode()
+        answer = json.dumps(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+                "port": self.server.server_address[1],
+            }
+        ).encode()
+        self.send_response(401 if "nokey" in self.path else 200)
+        self.send_header("content-type", "application/json")
+        self.send_header("x-dockyard-variant", "main")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _echo
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def workers() -> Iterator[list[tuple[str, int]]]:
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _Echo) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield [("127.0.0.1", s.server_address[1]) for s in servers]
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def ports() -> Iterator[EndpointPorts]:
+    served = EndpointPorts()
+    yield served
+    served.close_all()
+
+
+def _serve(ports: EndpointPorts, addresses: list[tuple[str, int]], **config: object) -> str:
+    port = free_port()
+    worker = CONFIG.model_copy(update=config)
+    ports.serve("echo", "127.0.0.1", port, lambda: addresses, worker)
+    return f"http://127.0.0.1:{port}"
+
+
+def test_requests_and_answers_pass_unchanged(
+    ports: EndpointPorts, workers: list[tuple[str, int]]
+) -> None:
+    url = _serve(ports, workers)
+    with httpx.Client(base_url=url) as client:
+        answer = client.post(
+            "/v2/models/echo/infer?x=1&y=%20",
+            content=b'{"inputs": []}',
+            headers={"authorization": "Bearer k1", "x-api-key": "k2", "x-custom": "c"},
+        )
+        refused = client.get("/nokey")
+        head = client.head("/ping")
+    assert answer.status_code == 200
+    assert answer.headers["x-dockyard-variant"] == "main"
+    seen = answer.json()
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/v2/models/echo/infer?x=1&y=%20"
+    assert seen["body"] == '{"inputs": []}'
+    assert {"authorization": "Bearer k1", "x-api-key": "k2", "x-custom": "c"}.items() <= seen[
+        "headers"
+    ].items()
+    assert refused.status_code == 401  # the worker's answer, as it gave it
+    assert refused.json()["method"] == "GET"
+    assert head.status_code == 200 and head.headers["content-length"] == "1234"
+    assert head.content == b""
+
+
+def test_requests_take_turns_and_skip_an_unreachable_worker(
+    ports: EndpointPorts, workers: list[tuple[str, int]]
+) -> None:
+    lost = ("127.0.0.1", free_port())  # nothing listens there
+    url = _serve(ports, [lost, *workers])
+    with httpx.Client(base_url=url) as client:
+        answers = [client.post("/invocations", content=b"{}") for _ in range(12)]
+    assert [a.status_code for a in answers] == [200] * 12
+    assert {a.json()["port"] for a in answers} == {port for _, port in workers}
+
+
+def test_no_worker_answering_is_a_503_naming_the_endpoint(ports: EndpointPorts) -> None:
+    url = _serve(ports, [("127.0.0.1", free_port())])
+    answer = httpx.post(f"{url}/invocations", content=b"{}")
+    assert answer.status_code == 503
+    error = answer.json()["error"]
+    assert error["code"] == "unavailable" and "endpoint echo" in error["message"]
+    assert "Traceback" not in answer.text
+
+
+def test_bodies_over_the_workers_limit_are_refused(
+    ports: EndpointPorts, workers: list[tuple[str, int]]
+) -> None:
+    url = _serve(ports, workers, max_body_bytes=1000)
+    assert httpx.post(f"{url}/invocations", content=b"x" * 1000).status_code == 200
+    answer = httpx.post(f"{url}/invocations", content=b"x" * 1001)
+    assert answer.status_code == 413
+    assert "1000 bytes" in answer.json()["error"]["message"]
+
+
+def test_closing_releases_the_port(ports: EndpointPorts, workers: list[tuple[str, int]]) -> None:
+    url = _serve(ports, workers)
+    assert httpx.get(f"{url}/ping").status_code == 200
+    ports.close("echo")
+    assert ports.serving() == {}
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/ping")
