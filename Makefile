@@ -45,7 +45,7 @@ typecheck: install-test
 	$(VENV)/bin/mypy
 
 unit: install-test
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 test: lint typecheck unit
 

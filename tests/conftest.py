@@ -22,6 +22,23 @@ pytest_plugins = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``make test`` runs the suite on two workers (pytest-xdist, ``--dist loadgroup``). A
+    module's tests stay on one worker, so its module-scoped servers start once; the modules
+    that use the Ray cluster share one worker, so one cluster (three raylets) runs at a time."""
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    on_ray = {module(item) for item in items if "ray_cluster" in getattr(item, "fixturenames", ())}
+    for item in items:
+        group = "ray-cluster" if module(item) in on_ray else module(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _default_home_is_private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Code that falls back to the default home (``Settings()`` with nothing set, as the SDK
