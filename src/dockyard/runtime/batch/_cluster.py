@@ -37,7 +37,7 @@ from dockyard.errors import DockyardError, Unavailable
 from dockyard.runtime.batch._config import ShardTask, WorkerConfig
 from dockyard.runtime.batch._pool import Event
 
-__all__ = ["RayPool", "RayShards", "score_on_node"]
+__all__ = ["RayPool", "RayShards", "load_on_node", "score_on_node"]
 
 _log = logging.getLogger("dockyard.runtime.batch")
 #: Where a shard's part waits in the output store until the runner has fetched it.
@@ -144,9 +144,11 @@ class RayPool:
         self._model: Any = None
         self._remote: Any = None
         self._options: dict[str, Any] = {}
+        self._warming: dict[Any, int] = {}  # model loads under way, by slot
 
     def start(self) -> None:
-        """Put the model into the object store; every slot is ready at once."""
+        """Put the model into the object store and have each slot's node load it (a slot is
+        ready once its node has: meanwhile the runner plans, as local workers import theirs)."""
         ray = self._ray
         self._nodes = self._shards.slots()
         self._model = ray.put(_packed(self._model_dir))
@@ -159,19 +161,25 @@ class RayPool:
             "runtime_env": {"env_vars": store_env},
         }
         _log.info("scoring on %d Ray slots over %d nodes", self._count, len(set(self._nodes)))
+        warm = ray.remote(load_on_node)
         for slot in range(self._count):
-            self._events.append(Event(slot, {"type": "ready", "python": "ray"}))
+            ref = warm.options(**self._placed(slot)).remote(self._config.to_dict(), self._model)
+            self._warming[ref] = slot
+
+    def _placed(self, slot: int) -> dict[str, Any]:
+        """The task options for slot ``slot``: on its node, or elsewhere once that is lost."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options: dict[str, Any] = dict(self._options)
+        if self._nodes:
+            node = self._nodes[slot % len(self._nodes)]
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+        return options
 
     def send(self, worker: int, message: dict[str, Any]) -> bool:
         """Start the shard ``message`` names on the node of slot ``worker``."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         task = ShardTask.from_dict(message["task"])
-        options: dict[str, Any] = dict(self._options)
-        if self._nodes:
-            node = self._nodes[worker % len(self._nodes)]
-            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
-        ref = self._remote.options(**options).remote(
+        ref = self._remote.options(**self._placed(worker)).remote(
             self._config.to_dict(),
             task.to_dict(),
             self._model,
@@ -185,11 +193,14 @@ class RayPool:
         """The next shard finished (its part fetched and its marker written), failed or lost."""
         if self._events:
             return self._events.popleft()
-        if not self._running:
+        if not self._running and not self._warming:
             return None
-        ready, _ = self._ray.wait(list(self._running), num_returns=1, timeout=timeout)
+        waited = [*self._warming, *self._running]
+        ready, _ = self._ray.wait(waited, num_returns=1, timeout=timeout)
         if not ready:
             return None
+        if ready[0] in self._warming:
+            return self._warmed(ready[0])
         worker, task = self._running.pop(ready[0])
         try:
             answer: dict[str, Any] = self._ray.get(ready[0])
@@ -207,15 +218,52 @@ class RayPool:
         self._shards.nodes[task.shard_id] = answer["node"]
         return Event(worker, {"type": "done", "shard": task.shard_id, "marker": answer["marker"]})
 
+    def _warmed(self, ref: Any) -> Event:
+        slot = self._warming.pop(ref)
+        try:
+            answer: dict[str, Any] = self._ray.get(ref)
+        except self._ray.exceptions.RayError as exc:
+            self._tails[slot] = str(exc)
+            return Event(slot, {"type": "exit", "code": None})
+        if "error" in answer:
+            return Event(slot, {"type": "fatal", "error": answer["error"]})
+        return Event(slot, {"type": "ready", "python": f"Ray node {answer['node'][:12]}"})
+
     def stderr_tail(self, index: int) -> str:
         """Why slot ``index``'s last task was lost."""
         return self._tails.get(index, "")
 
     def close(self, *, kill: bool = False) -> None:
         """Cancel the tasks still running (their parts are never fetched)."""
-        for ref in self._running:
+        for ref in [*self._warming, *self._running]:
             self._ray.cancel(ref, force=True)
+        self._warming.clear()
         self._running.clear()
+
+
+def load_on_node(config: dict[str, Any], model: bytes) -> dict[str, Any]:
+    """Load the model in a Ray worker of this node (a Ray task) before its first shard comes.
+
+    Returns ``{"node": ...}``, or ``{"error": ...}`` when the model cannot be loaded.
+    """
+    import ray
+
+    node = str(ray.get_runtime_context().get_node_id())
+    try:
+        _MODELS.get(_settings(config, model))
+    except DockyardError as exc:
+        return {"error": exc.to_dict(), "node": node}
+    except Exception as exc:  # a defect in the model's code: reported as a worker reports one
+        error = DockyardError(f"loading the model failed: {type(exc).__name__}: {exc}")
+        return {"error": error.to_dict(), "node": node}
+    return {"node": node}
+
+
+def _settings(config: dict[str, Any], model: bytes) -> WorkerConfig:
+    """The transform's configuration with the model unpacked on this node."""
+    settings = WorkerConfig.from_dict(config)
+    model_dir = _unpacked(model, str(settings.model_digest))
+    return replace(settings, model_path=str(model_dir))
 
 
 def score_on_node(
@@ -239,9 +287,7 @@ def score_on_node(
     shard = ShardTask.from_dict(task)
     folder = Path(tempfile.mkdtemp(prefix=f"dockyard-shard-{shard.shard_id}-"))
     try:
-        settings = WorkerConfig.from_dict(config)
-        model_dir = _unpacked(model, str(settings.model_digest))
-        settings = replace(settings, model_path=str(model_dir))
+        settings = _settings(config, model)
         loaded, codec = _MODELS.get(settings)
         local = replace(
             shard,
