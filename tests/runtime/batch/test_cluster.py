@@ -115,3 +115,26 @@ def test_a_node_lost_mid_transform_its_shards_run_again_elsewhere(
         np.testing.assert_allclose(
             [float(line.split(",")[-1]) for line in lines], expected_linear(rows, bias=0.0)
         )
+
+
+def test_a_stopped_transform_leaves_no_part_in_the_store(
+    ray_cluster: RayCluster,
+    s3_server: S3Server,
+    packages: dict[str, Path],
+    tmp_path: Path,
+    transform: Run,
+) -> None:
+    bucket = s3_server.create_bucket("stopped")
+    _inputs(s3_server, bucket, tmp_path / "in", files=2, rows=300)
+    cluster = RayShards(ray_cluster.address)
+    spec = _spec(bucket, packages["slow"], f"s3://{bucket}/out")
+    result = transform(
+        spec,
+        s3_endpoint_url=s3_server.endpoint_url,
+        cluster=cluster,
+        # Stopped while a shard's part waits in the store for the runner to fetch it.
+        should_stop=lambda: bool(_keys(s3_server, bucket, "out/_parts/")),
+    )
+    assert result.status == "Stopped"
+    assert len(cluster.nodes) < result.shards_total
+    assert not _keys(s3_server, bucket, "out/")  # nothing published, no part left behind

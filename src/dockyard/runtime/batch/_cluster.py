@@ -22,6 +22,7 @@ else is reachable from another node. Ray is imported when a pool starts, never a
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import logging
 import os
@@ -234,11 +235,15 @@ class RayPool:
         return self._tails.get(index, "")
 
     def close(self, *, kill: bool = False) -> None:
-        """Cancel the tasks still running (their parts are never fetched)."""
+        """Cancel the tasks still running and drop the parts they left (never fetched)."""
+        cancelled = bool(self._running)
         for ref in [*self._warming, *self._running]:
             self._ray.cancel(ref, force=True)
         self._warming.clear()
         self._running.clear()
+        if cancelled:
+            with contextlib.suppress(DockyardError):  # the store is down: nothing to lose
+                self._store.delete(PARTS)
 
 
 def load_on_node(config: dict[str, Any], model: bytes) -> dict[str, Any]:
