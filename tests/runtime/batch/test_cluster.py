@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,6 +118,16 @@ def test_a_node_lost_mid_transform_its_shards_run_again_elsewhere(
         )
 
 
+def _part_waits(s3: S3Server, bucket: str) -> bool:
+    """Whether a shard's part waits in the store for the runner to fetch it. Polled by the
+    runner between dispatch rounds: it consumes no result while this waits a little for one."""
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        if _keys(s3, bucket, "out/_parts/"):
+            return True
+    return False
+
+
 def test_a_stopped_transform_leaves_no_part_in_the_store(
     ray_cluster: RayCluster,
     s3_server: S3Server,
@@ -132,8 +143,7 @@ def test_a_stopped_transform_leaves_no_part_in_the_store(
         spec,
         s3_endpoint_url=s3_server.endpoint_url,
         cluster=cluster,
-        # Stopped while a shard's part waits in the store for the runner to fetch it.
-        should_stop=lambda: bool(_keys(s3_server, bucket, "out/_parts/")),
+        should_stop=lambda: _part_waits(s3_server, bucket),
     )
     assert result.status == "Stopped"
     assert len(cluster.nodes) < result.shards_total
