@@ -20,9 +20,15 @@
     Ray Serve for path (2) (``make bench`` installs it: the ``bench`` dependency group;
     ``--dockyard-only`` skips it).
 
+(d) Transform (``--only transform``): a CSV of ``--rows`` rows (four float columns, one file)
+    in SeaweedFS scored by a linear model to S3, its shards as Ray tasks on a cluster of three
+    one-CPU nodes, then of one; and with the local executor's worker processes for reference.
+    Reading, parsing and writing CSV is CPU-bound: on this machine's two physical cores three
+    nodes cannot be three times one.
+
 Run: ``nice .venv/bin/python bench/ray.py [--trials 24] [--seconds 2] [--parallel 1,2,4,8]
-[--local-parallel 2]``; ``nice .venv/bin/python bench/ray.py --serving [--requests 2000]
-[--dockyard-only]``.
+[--local-parallel 2] [--only tuning|transform] [--rows 1000000]``; ``nice .venv/bin/python
+bench/ray.py --serving [--requests 2000] [--dockyard-only]``.
 """
 
 from __future__ import annotations
@@ -260,6 +266,86 @@ def serving(requests: int, *, ray_serve: bool = True) -> None:
         )
 
 
+def transform_bench(rows: int) -> None:
+    """(d): the same transform with its shards on 3 Ray nodes, on 1, and on local workers."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+    from sklearn.linear_model import LinearRegression
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.services.s3 import _isolate_aws_environment, _start, _weed_binary
+
+    from dockyard.models import save_model
+    from dockyard.runtime.batch import RayShards, run_transform
+
+    os.environ.update(RAY_ENV)
+    import ray
+    from ray.cluster_utils import Cluster
+
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
+        root = Path(tmp)
+        _isolate_aws_environment(env, root)
+        weed, s3 = _start(_weed_binary(), root)
+        try:
+            data = np.random.default_rng(1).normal(size=(rows, 4))
+            frame = pd.DataFrame(data, columns=list("abcd"))
+            model = LinearRegression().fit(frame, data @ [1.0, -2.0, 0.5, 3.0])
+            save_model(model, root / "model", input_example=frame[:5])
+            frame.to_csv(root / "in.csv", header=False, index=False)
+            size = (root / "in.csv").stat().st_size
+            bucket = s3.create_bucket("bench")
+            s3.client().upload_file(str(root / "in.csv"), bucket, "in/in.csv")
+            print(f"input: {rows} rows, {size / 2**20:.1f} MB; load {os.getloadavg()}")
+
+            def once(name: str, slug: str, nodes: int) -> None:
+                spec = {
+                    "model_uri": str(root / "model"),
+                    "input": {"uri": f"s3://{bucket}/in", "content_type": "text/csv"},
+                    "output": {"uri": f"s3://{bucket}/out-{slug}", "assemble_with": "Line"},
+                }
+                cluster = None
+                if nodes:
+                    cluster = Cluster(
+                        initialize_head=True,
+                        head_node_args={"num_cpus": 1, "include_dashboard": False},
+                    )
+                    for _ in range(nodes - 1):
+                        cluster.add_node(num_cpus=1)
+                    cluster.wait_for_nodes()
+                    ray.init(address=cluster.address, log_to_driver=False)
+                try:
+                    shards = RayShards(cluster.address) if cluster else None
+                    t0 = time.monotonic()
+                    result = run_transform(
+                        spec,
+                        root / f"work-{slug}",
+                        s3_endpoint_url=s3.endpoint_url,
+                        env_manager="local",
+                        cluster=shards,
+                    )
+                    wall = time.monotonic() - t0
+                finally:
+                    if cluster is not None:
+                        ray.shutdown()
+                        cluster.shutdown()
+                assert result.records == rows, result
+                used = len(set(shards.nodes.values())) if shards else 0
+                print(
+                    f"| {name} | {wall:.1f} s | {rows / wall:,.0f} | {result.shards_total} "
+                    f"| {used or '-'} | {os.getloadavg()[0]:.2f} |",
+                    flush=True,
+                )
+
+            print("\n| where | wall | rows/s | shards | nodes used | load (1 min) after |")
+            print("|---|---:|---:|---:|---:|---:|")
+            once("Ray, 3 nodes", "ray3", 3)
+            once("Ray, 1 node", "ray1", 1)
+            once("local executor (2 workers)", "local", 0)
+        finally:
+            weed.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=24)
@@ -269,12 +355,18 @@ def main() -> None:
     parser.add_argument("--serving", action="store_true", help="run (c) only")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--dockyard-only", action="store_true", help="(c) without Ray Serve")
+    parser.add_argument("--only", choices=("tuning", "transform"))
+    parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     if args.serving:
         print(f"load average at start: {os.getloadavg()}")
         serving(args.requests, ray_serve=not args.dockyard_only)
         print(f"load average at end: {os.getloadavg()}")
         return
+    if args.only != "tuning":
+        transform_bench(args.rows)
+        if args.only == "transform":
+            return
     levels = [int(p) for p in args.parallel.split(",")]
     print(f"load average at start: {os.getloadavg()}")
     cluster = start_cluster()

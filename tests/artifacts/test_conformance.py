@@ -149,6 +149,16 @@ def test_open_read_streams_in_pieces(store: ArtifactStore) -> None:
     assert stream.closed
 
 
+def test_open_read_from_a_byte_reads_only_the_rest(store: ArtifactStore) -> None:
+    store.put_bytes("k", b"abcdefgh")
+
+    with store.open_read("k", start=5) as stream:
+        assert stream.read() == b"fgh"
+    with pytest.raises(InvalidArgument) as caught:
+        store.open_read("k", start=-1)
+    assert caught.value.field == "start"
+
+
 def test_unicode_keys(store: ArtifactStore) -> None:
     store.put_bytes("données/模型 v1.bin", b"u")
 

@@ -100,13 +100,17 @@ class ArtifactStore(ABC):
             size = os.fstat(source.fileno()).st_size
             return self._put_stream(canonical, SizedReader(source, canonical, size))
 
-    def open_read(self, key: str) -> BinaryIO:
-        """Open an artifact for streaming reads; close it (or use ``with``) when done.
+    def open_read(self, key: str, *, start: int = 0) -> BinaryIO:
+        """Open an artifact for streaming reads from byte ``start``; close it (or use ``with``)
+        when done. A reader of one range of a large object fetches only what it reads.
 
         Raises:
             NotFound: No file is stored under ``key``.
+            InvalidArgument: ``start`` is negative.
         """
-        return self._open_read(normalize_artifact_path(key))
+        if start < 0:
+            raise InvalidArgument(f"cannot read {key!r} from byte {start}", field="start")
+        return self._open_read(normalize_artifact_path(key), start)
 
     def get_file(self, key: str, local_path: str | os.PathLike[str]) -> None:
         """Stream an artifact to a local file, creating its folders.
@@ -170,7 +174,7 @@ class ArtifactStore(ABC):
     def _put_stream(self, key: str, reader: SizedReader) -> ArtifactInfo: ...
 
     @abstractmethod
-    def _open_read(self, key: str) -> BinaryIO: ...
+    def _open_read(self, key: str, start: int) -> BinaryIO: ...
 
     @abstractmethod
     def _list(self, prefix: str, *, recursive: bool) -> builtins.list[ArtifactInfo]:
@@ -183,7 +187,7 @@ class ArtifactStore(ABC):
     def _delete(self, prefix: str) -> int: ...
 
     def _get_file(self, key: str, local_path: Path) -> None:
-        with self._open_read(key) as source:
+        with self._open_read(key, 0) as source:
             write_file_atomically(
                 local_path,
                 source,

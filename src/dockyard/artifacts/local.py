@@ -60,10 +60,12 @@ class LocalArtifactStore(ArtifactStore):
             raise
         return ArtifactInfo(path=key, is_dir=False, size=written)
 
-    def _open_read(self, key: str) -> BinaryIO:
+    def _open_read(self, key: str, start: int) -> BinaryIO:
         path = self._real_path(key)
         try:
-            return path.open("rb")
+            stream = path.open("rb")
+            stream.seek(start)
+            return stream
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             raise NotFound(f"no artifact file at {key!r}") from exc
         except OSError as exc:

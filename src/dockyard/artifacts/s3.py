@@ -126,9 +126,12 @@ class S3ArtifactStore(ArtifactStore):
             )
         return ArtifactInfo(path=key, is_dir=False, size=reader.bytes_read)
 
-    def _open_read(self, key: str) -> BinaryIO:
+    def _open_read(self, key: str, start: int) -> BinaryIO:
+        ranged = {"Range": f"bytes={start}-"} if start else {}
         with self._errors(key):
-            response = self._client().get_object(Bucket=self._bucket, Key=self._object_key(key))
+            response = self._client().get_object(
+                Bucket=self._bucket, Key=self._object_key(key), **ranged
+            )
         return io.BufferedReader(_BodyReader(response["Body"], self, key), COPY_BUFFER_SIZE)
 
     def _get_file(self, key: str, local_path: Path) -> None:

@@ -13,6 +13,7 @@ def test_public_names() -> None:
         "BadRecord",
         "FileReport",
         "Progress",
+        "RayShards",
         "TransformResult",
         "run_transform",
     ]

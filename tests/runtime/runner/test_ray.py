@@ -160,6 +160,46 @@ def test_a_restarted_server_finds_its_jobs_runner_on_the_cluster_again(
     assert job["status"] == "Completed", job["failure_reason"]
 
 
+@pytest.mark.slow
+@pytest.mark.s3
+def test_a_transform_jobs_shards_are_scored_on_both_workers(
+    client: Client, store: Store, tmp_path: Path
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.models import save_model
+
+    x = pd.DataFrame(np.random.default_rng(3).normal(size=(400, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(x, x.a - x.b), tmp_path / "model", input_example=x[:2])
+    s3 = store.s3.client()
+    for path in (tmp_path / "model").rglob("*"):
+        if path.is_file():
+            key = f"transform/model/{path.relative_to(tmp_path / 'model').as_posix()}"
+            s3.upload_file(str(path), store.bucket, key)
+    for part in range(2):
+        body = x[part * 200 : (part + 1) * 200].to_csv(header=False, index=False)
+        s3.put_object(Bucket=store.bucket, Key=f"transform/in/{part}.csv", Body=body.encode())
+    root = f"s3://{store.bucket}/transform"
+    spec = {
+        "name": "spread-on-ray",
+        "model_uri": f"{root}/model",
+        "input": {"uri": f"{root}/in", "content_type": "text/csv"},
+        "output": {"uri": f"{root}/out", "assemble_with": "Line"},
+        "shard_bytes": 2_000,
+    }
+    client.request("POST", "/api/v1/jobs/transform", json=spec)
+    job = wait_for(client, "spread-on-ray")
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert "shards scored on 2 Ray node(s)" in _log(client, "spread-on-ray")
+    for part in range(2):
+        body = s3.get_object(Bucket=store.bucket, Key=f"transform/out/{part}.csv.out")["Body"]
+        scored = [float(v) for v in body.read().decode().split()]
+        rows = x[part * 200 : (part + 1) * 200]
+        assert np.allclose(scored, rows.a - rows.b, atol=1e-6)
+
+
 def _node_of(cluster: RayCluster, job: str, other_than: Any = None) -> Any:
     """The worker node holding job ``job``'s placement group (where its runner runs), once Ray
     placed it there (and not on ``other_than``)."""

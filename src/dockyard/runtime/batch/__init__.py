@@ -13,7 +13,8 @@ and output filters, join with the input) over CSV, JSON Lines and Parquet files,
 
 Outputs are ``<output>/<input name>.out`` plus ``_manifest.json`` (counts and sha256 of every
 output), written last. The work directory holds the plan and per-shard markers: running again
-with the same work directory resumes without redoing finished shards.
+with the same work directory resumes without redoing finished shards. Given a Ray cluster
+(``cluster=RayShards(address)``), shards of an S3-to-S3 transform run as tasks on its nodes.
 """
 
 from __future__ import annotations
@@ -23,17 +24,26 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.runtime.batch._cluster import RayShards
     from dockyard.runtime.batch._progress import Progress
     from dockyard.runtime.batch._result import BadRecord, FileReport, TransformResult
     from dockyard.runtime.batch._runner import run_transform
 
-__all__ = ["BadRecord", "FileReport", "Progress", "TransformResult", "run_transform"]
+__all__ = [
+    "BadRecord",
+    "FileReport",
+    "Progress",
+    "RayShards",
+    "TransformResult",
+    "run_transform",
+]
 __getattr__, __dir__ = exports(
     __name__,
     {
         "BadRecord": "._result",
         "FileReport": "._result",
         "Progress": "._progress",
+        "RayShards": "._cluster",
         "TransformResult": "._result",
         "run_transform": "._runner",
     },

@@ -26,6 +26,7 @@ from dockyard.api.batch import DEFAULT_MAX_PAYLOAD_MB, TransformSpec, parse_spec
 from dockyard.artifacts import ArtifactStore
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.errors import DockyardError, NotFound, error_from_dict
+from dockyard.runtime.batch._cluster import RayPool, RayShards
 from dockyard.runtime.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.runtime.batch._env import EnvManager, prepare_runtime
 from dockyard.runtime.batch._fork import can_fork
@@ -68,6 +69,7 @@ def run_transform(
     worker_env: Mapping[str, str] | None = None,
     in_process: bool = False,
     on_imported: Callable[[list[str]], None] | None = None,
+    cluster: RayShards | None = None,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -96,6 +98,9 @@ def run_transform(
             credentials).
         on_imported: Called with the modules the workers imported to load the model, when
             they ran the host's interpreter (a warm process may learn to preload them).
+        cluster: Score the shards as tasks on this Ray cluster's nodes rather than in local
+            worker processes, when input and output are both on S3 and the model runs with the
+            host's interpreter (see :mod:`dockyard.runtime.batch._cluster`); otherwise ignored.
 
     Returns:
         The :class:`TransformResult`.
@@ -122,6 +127,7 @@ def run_transform(
             allowed_roots,
             worker_env,
             in_process,
+            cluster,
         )
         result = run.execute()
     if on_imported is not None and run.worker_modules:
@@ -142,6 +148,7 @@ class _Run:
         roots: AllowedRoots | None,
         worker_env: Mapping[str, str] | None,
         in_process: bool = False,
+        cluster: RayShards | None = None,
     ) -> None:
         self.spec = spec
         self.work = work
@@ -156,7 +163,8 @@ class _Run:
         self.started = time.monotonic()
         self.last_report = 0.0
         self.worker_python: str | None = None
-        self.pool: WorkerPool | None = None
+        self.pool: WorkerPool | RayPool | None = None
+        self.cluster = cluster
         self.worker_modules: set[str] = set()  # what the host's workers imported
 
     def execute(self) -> TransformResult:
@@ -174,7 +182,9 @@ class _Run:
             return TransformResult.from_dict(json.loads(work.result.read_text()))
         # Until the plan exists, progress counts input bytes (downloads and planning take time).
         self.meter = Meter(sum(f.size for f in current), len(current), 0)
-        wanted = spec.max_concurrent_transforms or os.cpu_count() or 1
+        if self.cluster is not None and not self._spreads():
+            self.cluster = None
+        wanted = spec.max_concurrent_transforms or self._cpus()
         try:
             if plan is None:
                 size = shard_size(spec, self.meter.bytes_total, wanted)
@@ -188,6 +198,22 @@ class _Run:
         finally:
             if self.pool is not None:
                 self.pool.close(kill=True)  # a no-op once they are gone
+
+    def _spreads(self) -> bool:
+        """Whether the shards can run on the cluster's nodes (see ``_cluster``)."""
+        assert self.cluster is not None
+        if not self.cluster.applies(self.spec.input.uri, self.spec.output.uri):
+            return False
+        if self.env_manager == "auto":
+            from dockyard.runtime.batch._env import requirement_mismatches
+
+            return not requirement_mismatches(self.model_dir)
+        return self.env_manager == "local"
+
+    def _cpus(self) -> int:
+        if self.cluster is not None:
+            return len(self.cluster.slots()) or 1
+        return os.cpu_count() or 1
 
     def _resume(self, plan: Plan, wanted: int) -> TransformResult:
         work = self.work
@@ -305,6 +331,17 @@ class _Run:
         )
 
     def _start_pool(self, count: int) -> None:
+        if self.cluster is not None:
+            self.worker_python = f"Ray cluster at {self.cluster.address}"
+            self.pool = self.cluster.pool(
+                self._config(),
+                self.model_dir,
+                count,
+                output_uri=self.spec.output.uri,
+                endpoint=self.endpoint,
+            )
+            self.pool.start()
+            return
         # Workers forked from this process run this process's code: no runtime copy for them.
         fork = self.in_process and can_fork()
         runtime = self._waiting(

@@ -22,7 +22,14 @@ from typing import Any
 from dockyard.api.jobs import JobDir
 from dockyard.runtime.runner._compat import SHIMS
 
-__all__ = ["HOST", "STORE_ENV", "environment", "store_environment", "write_config"]
+__all__ = [
+    "HOST",
+    "SHARDS_ON_RAY",
+    "STORE_ENV",
+    "environment",
+    "store_environment",
+    "write_config",
+]
 
 HOST = "algo-1"
 #: Names the store's variables in a transform process, which keeps them from its workers.
@@ -31,6 +38,10 @@ STORE_ENV = "DOCKYARD_STORE_ENV"
 _ALLOWED = frozenset(
     {"PATH", "LANG", "LANGUAGE", "TZ", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}
 )
+#: The Ray cluster a transform's shards may spread over (set by the Ray executor).
+SHARDS_ON_RAY = "DOCKYARD_RAY_SHARDS"
+# What a process joining that cluster as a driver needs of the node's Ray settings.
+_RAY_SETTINGS = ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")
 
 
 def _channel_env(name: str) -> str:
@@ -159,9 +170,13 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
 
 def store_environment(job: dict[str, Any]) -> dict[str, str]:
     """What Dockyard's own transform process adds: the store's credentials (the ``AWS_*``
-    variables the runner holds), where the runner keeps model environments, and
-    :data:`STORE_ENV` naming both so its workers, which run the model's code, get neither."""
+    variables the runner holds), where the runner keeps model environments, the Ray cluster
+    its shards may spread over, and :data:`STORE_ENV` naming them all so its local workers,
+    which run the model's code, get none."""
     env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    if os.environ.get(SHARDS_ON_RAY):
+        names = (SHARDS_ON_RAY, *_RAY_SETTINGS)
+        env.update({k: os.environ[k] for k in names if k in os.environ})
     if job.get("env_cache"):
         # Settings().home in the transform process: model environments are built and reused
         # in the runner's cache, not once per job in the job's HOME.

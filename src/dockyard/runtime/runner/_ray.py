@@ -36,6 +36,7 @@ from dockyard.api.jobs import (
     runner_environment,
 )
 from dockyard.errors import InvalidArgument, Unavailable
+from dockyard.runtime.runner._contract import SHARDS_ON_RAY
 from dockyard.runtime.runner._raydispatch import DISPATCHER, Dispatcher, gone
 from dockyard.runtime.runner._rayhost import forwarded_environment
 from dockyard.settings import Settings
@@ -131,6 +132,7 @@ class RayExecutor:
         self._ray = connect(settings)
         self._namespace = settings.ray_namespace
         self._server_url = settings.ray_server_url
+        self._address = str(settings.ray_address)
         self._env = forwarded_environment(dict(os.environ), settings.ray_env)
         self._dispatcher = (
             self._ray.remote(Dispatcher)
@@ -161,6 +163,7 @@ class RayExecutor:
             launch = {**launch, "server_url": self._server_url}
         env = {**self._env, **runner_environment(launch, cache=Path())}
         del env[RUNNER_CACHE]  # each node has its own
+        env[SHARDS_ON_RAY] = self._address  # a transform's shards spread over the cluster
         bundle = {"CPU": self._fitting(launch["cpus"])}
         if launch["memory_mb"]:
             bundle["memory"] = launch["memory_mb"] * 1024 * 1024

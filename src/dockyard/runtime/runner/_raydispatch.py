@@ -188,17 +188,23 @@ class Dispatcher:
                     break
                 env = {**env, "CUDA_VISIBLE_DEVICES": devices}
                 try:
-                    # No timeout: a runner started late would otherwise run twice.
-                    pid = ray.get(host.start.remote(name, env, attempt))
+                    try:
+                        # No timeout: a runner started late would otherwise run twice.
+                        pid = ray.get(host.start.remote(name, env, attempt))
+                    except ray.exceptions.ActorUnavailableError:
+                        if not _answers(host):
+                            raise
+                        pid = None  # whether it started, its host's wait tells
                     with self._lock:
                         self._live[name].update(node=node, pid=pid)
                         stop = self._live[name]["stop"]
                     if stop:
                         host.stop.remote(name)
-                    record = ray.get(host.wait.remote(name))
+                    record = _ended(host, name)
                 except ray.exceptions.RayActorError:
-                    # The host is gone: its node was lost (or it was killed), and its runner
-                    # with it.
+                    # The host is gone, as Ray's cluster state says: its node was lost (and is
+                    # no longer listed alive, so the next placement is elsewhere) or it was
+                    # killed, and its runner with it.
                     with self._lock:
                         self._live[name].update(node=None, pid=None)
                         stopped = self._live[name]["stop"]
@@ -257,6 +263,47 @@ def _visible_devices() -> str:
 
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     return visible if visible is not None else ",".join(str(i) for i in ray.get_gpu_ids())
+
+
+def _ended(host: Any, name: str) -> dict[str, Any]:
+    """What runner ``name`` ended with, as its host reports it.
+
+    Raises:
+        RayActorError: The host is gone (see :func:`_answers`).
+    """
+    import ray
+
+    while True:
+        try:
+            record: dict[str, Any] = ray.get(host.wait.remote(name))
+        except ray.exceptions.ActorUnavailableError:
+            if not _answers(host):
+                raise
+            continue  # the host still runs, and so does its runner
+        return record
+
+
+def _answers(host: Any) -> bool:
+    """Whether ``host`` still runs, once Ray knows.
+
+    A call Ray could not deliver fails with ``ActorUnavailableError`` as soon as the host's
+    connection drops, often before the cluster has declared its node lost: the node is then
+    still listed alive and still holds the job's placement group, and a new runner would be
+    started there, on a host about to go, spending the job's next attempt. A call of a host
+    that is gone for good fails with ``ActorDiedError``, which Ray gives only once it has
+    declared the host dead (after its node, when the node was lost); each call it cannot
+    deliver meanwhile fails after Ray's own wait for that news, so this does not spin.
+    """
+    import ray
+
+    while True:
+        try:
+            ray.get(host.ready.remote())
+        except ray.exceptions.ActorUnavailableError:
+            continue
+        except ray.exceptions.RayActorError:
+            return False
+        return True
 
 
 def _alive() -> set[str]:

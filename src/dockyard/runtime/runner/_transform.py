@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.api.jobs import JobDir, TransformJobSpec
 from dockyard.errors import PermissionDenied
-from dockyard.runtime.batch import Progress
+from dockyard.runtime.batch import Progress, RayShards
 from dockyard.runtime.runner._events import EventWriter
 
 if TYPE_CHECKING:
@@ -93,6 +93,14 @@ def _holds_credentials() -> bool:
     )
 
 
+def _cluster() -> RayShards | None:
+    """The Ray cluster the shards may spread over, when the runner runs on one."""
+    from dockyard.runtime.runner._contract import SHARDS_ON_RAY
+
+    address = os.environ.get(SHARDS_ON_RAY)
+    return RayShards(address) if address else None
+
+
 def _progress_writer(events: EventWriter) -> Any:
     last = [0.0]
 
@@ -124,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     transform = spec.transform_spec().model_copy(update={"model_uri": model})
     print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
     workers_imported: list[str] = []  # the model's libraries, when workers loaded them
+    cluster = _cluster()
     result = run_transform(
         transform,
         jd.root / "work",
@@ -134,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         worker_env=_worker_env(),
         in_process=not _holds_credentials(),
         on_imported=workers_imported.extend,
+        cluster=cluster,
     )
     summary = {
         "status": result.status,
@@ -156,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         f"reused; outputs at {result.output_uri}",
         flush=True,
     )
+    if cluster is not None and cluster.nodes:
+        placed = ", ".join(f"{s} on {n[:12]}" for s, n in sorted(cluster.nodes.items()))
+        nodes = len(set(cluster.nodes.values()))
+        print(f"[dockyard] shards scored on {nodes} Ray node(s): {placed}", flush=True)
     for bad in result.reported_bad_records[:20]:
         print(f"[dockyard] bad record: {bad}", flush=True)
     return 0
