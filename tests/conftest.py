@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         group = "ray-cluster" if module(item) in on_ray else module(item)
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leaks_fail_their_own_module() -> Iterator[None]:
+    """A socket or file a module's tests leave unclosed fails that module's last teardown (the
+    ResourceWarning is an error), not whichever later test the garbage collector ran in."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True, scope="session")
