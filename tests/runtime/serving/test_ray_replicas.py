@@ -122,8 +122,13 @@ def _check_own_port(client: Client, server: ServerProcess, tmp_path: Path) -> ht
     key = client.request("POST", "/api/v1/endpoints/spread/keys")["key"]
     url = client.request("GET", "/api/v1/endpoints/spread")["url"]
     keyed = httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30)
-    # The new key reaches the replicas with the supervisor's next pass.
-    until(lambda: _own(keyed)[0] == 200, 30, "the endpoint's URL accepting its new key")
+    # The new key reaches each replica with the supervisor's next pass, one replica after the
+    # other: four answers in a row (requests take turns over the two) mean both have it.
+    until(
+        lambda: all(_own(keyed)[0] == 200 for _ in range(4)),
+        30,
+        "both replicas accepting the endpoint's new key",
+    )
     refused = httpx.post(f"{url}/invocations", json=ROW, timeout=30)
     assert refused.status_code == 401, refused.text
     assert httpx.post(f"{url}/invocations", json=ROW, headers={"x-api-key": key}).status_code == 200
