@@ -290,6 +290,7 @@ def test_make_an_access_key_and_revoke_it(page: Watched, seeded: Seeded) -> None
     _dialog(p, "confirm-dialog").locator("button[type=submit]").click()
     expect(p.locator(f"button.revoke-key[data-key='{key_id}']")).to_have_count(0)
     expect(p.locator("#access-keys", has_text=key_id)).to_contain_text("Revoked")
+    page.shot("action-access-key-revoked")
 
 
 def test_a_viewer_sees_no_actions_and_a_forced_one_is_refused(
