@@ -49,7 +49,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from dockyard.errors import PermissionDenied
+from dockyard.errors import InvalidArgument, PermissionDenied
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.store import schema, upsert
 
@@ -195,6 +195,22 @@ class Access:
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:
             raise PermissionDenied(f"{actor.label} may not {what}: it needs the admin role")
+
+    def credential_owner(self, actor: Actor, user: str | None, what: str) -> str:
+        """Whose new credential (``what``: tokens, access keys) ``actor`` makes: its own, or,
+        for an admin, the account ``user`` names. A job's or a read-only credential makes
+        none, and an actor with no account must name one."""
+        if actor.job is not None or actor.read_only:
+            raise PermissionDenied(f"{actor.label} may not create {what} with this credential")
+        if actor.user_id is None and user is None:
+            raise InvalidArgument(
+                f"{what} belong to accounts: name one with 'user' (no account is signed in)",
+                field="user",
+            )
+        owner = user or actor.name
+        if owner != actor.name:
+            self.require_admin(actor, f"create {what} for {owner!r}")
+        return owner
 
     # -- runs -----------------------------------------------------------------------------------
 

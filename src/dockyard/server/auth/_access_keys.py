@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Row, select, update
 
-from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import NotFound
 from dockyard.server.actor import Actor, ActorKind, Role
 from dockyard.server.auth._access import Access
 from dockyard.server.auth._entities import AccessKeyInfo, CreateAccessKey, CreatedAccessKey
@@ -120,16 +120,7 @@ class AccessKeys:
 
     def create(self, actor: Actor, request: CreateAccessKey) -> CreatedAccessKey:
         """A new access key for the actor (admins: for any account); its secret shown once."""
-        if actor.job is not None or actor.read_only:
-            raise PermissionDenied(f"{actor.label} may not create access keys with this credential")
-        if actor.user_id is None and request.user is None:
-            raise InvalidArgument(
-                "access keys belong to accounts: name one with 'user' (no account is signed in)",
-                field="user",
-            )
-        owner = request.user or actor.name
-        if owner != actor.name:
-            self._access.require_admin(actor, f"create access keys for {owner!r}")
+        owner = self._access.credential_owner(actor, request.user, "access keys")
         ttl_days = request.ttl_days or self._settings.token_ttl_days
         now = _now_ms()
         key_id = KEY_PREFIX + secrets.token_hex(8).upper()

@@ -374,16 +374,7 @@ class AuthService:
 
     def create_token(self, actor: Actor, request: CreateToken) -> CreatedToken:
         """A new API token for the actor (admins: for any account), shown once."""
-        if actor.job is not None or actor.read_only:
-            raise PermissionDenied(f"{actor.label} may not create tokens with this token")
-        if actor.user_id is None and request.user is None:
-            raise InvalidArgument(
-                "tokens belong to accounts: name one with 'user' (no account is signed in)",
-                field="user",
-            )
-        owner = request.user or actor.name
-        if owner != actor.name:
-            self._access.require_admin(actor, f"create tokens for {owner!r}")
+        owner = self._access.credential_owner(actor, request.user, "tokens")
         ttl_days = request.ttl_days or self._settings.token_ttl_days
         now = _now_ms()
         credential = new_credential()
