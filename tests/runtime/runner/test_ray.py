@@ -29,6 +29,7 @@ from tests.services.server_process import ServerProcess, free_port
 from dockyard.api.jobs import check_executor
 from dockyard.client.http import Client
 from dockyard.errors import InvalidArgument
+from dockyard.runtime.runner._raydispatch import DISPATCHER
 from dockyard.settings import Settings
 
 _TUNING_SCRIPTS = Path(__file__).parents[2] / "server" / "tuning" / "scripts"
@@ -129,6 +130,9 @@ def test_a_tuning_jobs_trials_run_on_the_cluster(client: Client, store: Store) -
     assert [t["status"] for t in found] == ["Completed"] * 3
     best = min(found, key=lambda t: t["objective"])
     assert job["best_trial"]["number"] == best["number"]
+    # An ended trial's placement group waits a moment for the next trial, then goes: the
+    # cluster has its CPUs back.
+    until(lambda: not _groups("", removed=False), 30, "the trials' placement groups removed")
 
 
 @pytest.mark.slow
@@ -201,15 +205,16 @@ def test_a_transform_jobs_shards_are_scored_on_both_workers(
 
 
 def _node_of(cluster: RayCluster, job: str, other_than: Any = None) -> Any:
-    """The worker node holding job ``job``'s placement group (where its runner runs), once Ray
-    placed it there (and not on ``other_than``)."""
-    from ray.util.placement_group import placement_group_table
+    """The worker node where job ``job``'s runner runs (not ``other_than``), as the executor's
+    dispatcher says once the runner started."""
+    import ray
+
+    dispatcher = ray.get_actor(DISPATCHER, namespace="dockyard")
 
     def placed() -> Any:
-        for group in placement_group_table().values():
-            if group["name"].startswith(f"dockyard-{job}-") and group["state"] == "CREATED":
-                node = group["bundles_to_node_id"].get(0)
-                found = next((n for n in cluster.workers() if n.node_id == node), None)
+        for name, runner in ray.get(dispatcher.runners.remote()).items():
+            if name.startswith(f"dockyard-{job}-") and runner["pid"] is not None:
+                found = next((n for n in cluster.workers() if n.node_id == runner["node"]), None)
                 if found is not None and found is not other_than:
                     return found
         return None
@@ -265,11 +270,16 @@ def test_a_job_without_retries_fails_saying_its_node_was_lost(
     assert "its node was lost" in job["failure_reason"], job["failure_reason"]
 
 
-def _groups(job: str) -> list[dict[str, Any]]:
-    """The placement groups holding job ``job``'s resources, as Ray lists them."""
+def _groups(job: str, *, removed: bool = True) -> list[dict[str, Any]]:
+    """The placement groups made for the runners of job ``job`` (of every job for ""), as Ray
+    lists them; without those removed already unless ``removed``."""
     from ray.util.placement_group import placement_group_table
 
-    return [g for g in placement_group_table().values() if g["name"].startswith(f"dockyard-{job}-")]
+    return [
+        g
+        for g in placement_group_table().values()
+        if g["name"].startswith(f"dockyard-{job}") and (removed or g["state"] != "REMOVED")
+    ]
 
 
 @pytest.mark.slow

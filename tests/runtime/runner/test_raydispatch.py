@@ -1,16 +1,20 @@
-"""The dispatcher tells a node host Ray could not reach for a moment from one that is gone.
+"""The dispatcher tells a node host Ray could not reach for a moment from one that is gone,
+and keeps an ended runner's placement group for the next job of its shape.
 
 Ray fails a call with ``ActorUnavailableError`` as soon as the host's connection drops, often
 before it has declared the host's node lost; only ``ActorDiedError`` says the host is gone. The
-calls here are scripted (no cluster): what each call of the host gives, in order.
+calls here are scripted (no cluster): what each call of the host gives, in order, and where Ray
+places each new placement group.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.server.notifications._receiver import until
 
 ray = pytest.importorskip("ray")
 
@@ -78,3 +82,142 @@ def test_a_host_that_died_is_gone_at_once() -> None:
     with pytest.raises(ray.exceptions.ActorDiedError):
         _ended(host, "job")
     assert not _answers(_Host([("ready", ray.exceptions.ActorDiedError())]))
+
+
+# -- placement groups kept for the next job of the same shape --------------------------------
+
+
+class _Group:
+    """A placement group as the dispatcher sees it: placed on ``node`` once ``placed``."""
+
+    def __init__(self, node: str, *, placed: bool = True) -> None:
+        self.node = node
+        self.placed = placed
+        self.removed = False
+
+    def ready(self) -> _Group:
+        return self
+
+
+class _Ray:
+    """Ray's placement-group calls, scripted: new groups are placed on ``node`` (or left
+    pending), and ``on_wait`` runs at each wait for one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, node: str = "n1") -> None:
+        groups = importlib.import_module("ray.util.placement_group")  # not the function
+
+        self.node = node
+        self.place = True
+        self.made: list[_Group] = []
+        self.on_wait: Any = None
+        monkeypatch.setattr(groups, "placement_group", self._make)
+        monkeypatch.setattr(groups, "remove_placement_group", self._remove)
+        monkeypatch.setattr(groups, "placement_group_table", self._table)
+        monkeypatch.setattr(ray, "wait", self._wait)
+        self.alive = {node}
+        monkeypatch.setattr("dockyard.runtime.runner._raydispatch._alive", lambda: self.alive)
+
+    def _make(self, bundles: list[dict[str, float]], **_: Any) -> _Group:
+        group = _Group(self.node, placed=self.place)
+        self.made.append(group)
+        return group
+
+    @staticmethod
+    def _remove(group: _Group) -> None:
+        group.removed = True
+
+    @staticmethod
+    def _table(group: _Group) -> dict[str, Any]:
+        return {"state": "CREATED", "bundles_to_node_id": {0: group.node}}
+
+    def _wait(self, refs: list[_Group], timeout: float) -> tuple[list[_Group], list[_Group]]:
+        if self.on_wait is not None:
+            self.on_wait()
+        done = [g for g in refs if g.placed]
+        return done, [g for g in refs if not g.placed]
+
+
+def _dispatcher(*names: str) -> Any:
+    from dockyard.runtime.runner._raydispatch import Dispatcher
+
+    dispatcher = Dispatcher("test")
+    for name in names:
+        dispatcher._live[name] = {"state": "placing", "node": None, "pid": None, "stop": False}
+    return dispatcher
+
+
+_ONE_CPU = (("CPU", 1.0),)
+
+
+def test_an_ended_runners_group_is_taken_by_the_next_job_of_its_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _Ray(monkeypatch)
+    dispatcher = _dispatcher("a", "b", "c")
+    first, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    assert node == "n1" and fake.made == [first]
+    dispatcher._release(first, node, _ONE_CPU, keep=True)
+    assert not first.removed  # kept, not given back yet
+    assert dispatcher._reserve("b", {"CPU": 1.0}, _ONE_CPU) == (first, "n1")
+    assert fake.made == [first]  # no new group: Ray had nothing to place
+    # Another shape gets a group of its own.
+    other, _ = dispatcher._reserve("c", {"CPU": 2.0}, (("CPU", 2.0),))
+    assert fake.made == [first, other]
+
+
+def test_a_kept_group_is_removed_once_no_job_took_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.runtime.runner import _raydispatch
+
+    _Ray(monkeypatch)
+    monkeypatch.setattr(_raydispatch, "KEEP_GROUP_S", 0.01)
+    dispatcher = _dispatcher("a", "b")
+    group, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    dispatcher._release(group, node, _ONE_CPU, keep=True)
+    until(lambda: group.removed, 10, "the kept group removed")
+    assert dispatcher._kept[_ONE_CPU] == []
+    # A runner that did not end well gives its group back at once.
+    lost, node = dispatcher._reserve("b", {"CPU": 1.0}, _ONE_CPU)
+    dispatcher._release(lost, node, _ONE_CPU, keep=False)
+    assert lost.removed and dispatcher._kept[_ONE_CPU] == []
+
+
+def test_a_kept_group_on_a_lost_node_is_removed_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _Ray(monkeypatch)
+    dispatcher = _dispatcher("a", "b")
+    group, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    dispatcher._release(group, node, _ONE_CPU, keep=True)
+    fake.alive = {"n2"}
+    fake.node = "n2"
+    fresh, node = dispatcher._reserve("b", {"CPU": 1.0}, _ONE_CPU)
+    assert group.removed and fresh is not group and node == "n2"
+
+
+def test_a_job_waiting_to_be_placed_takes_a_group_kept_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _Ray(monkeypatch)
+    dispatcher = _dispatcher("a", "b")
+    ended, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    fake.place = False  # Ray's view has no room yet
+
+    def release_once() -> None:
+        fake.on_wait = None
+        dispatcher._release(ended, node, _ONE_CPU, keep=True)
+
+    fake.on_wait = release_once
+    assert dispatcher._reserve("b", {"CPU": 1.0}, _ONE_CPU) == (ended, "n1")
+    waiting = fake.made[-1]
+    assert waiting is not ended and waiting.removed  # given up for the kept one
+
+
+def test_a_job_stopped_before_it_is_placed_leaves_no_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _Ray(monkeypatch)
+    fake.place = False
+    dispatcher = _dispatcher("a")
+
+    def stop() -> None:
+        dispatcher._live["a"]["stop"] = True
+
+    fake.on_wait = stop
+    assert dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU) is None
+    assert [g.removed for g in fake.made] == [True]

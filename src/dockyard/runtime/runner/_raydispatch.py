@@ -5,8 +5,14 @@ takes each job the server submits: it reserves the job's CPUs and memory as a on
 detached placement group named after the runner, and once Ray has placed the bundle asks that
 node's :class:`~dockyard.runtime.runner._rayhost.NodeHost` (started the first time a job lands
 there, then kept) to start the runner. A placement group costs Ray a reservation, not a worker
-process: eight jobs start in a fraction of the seconds eight new actors take. The group is
-removed when the runner ends, giving the resources back.
+process: eight jobs start in a fraction of the seconds eight new actors take.
+
+When a runner ends, its group is kept for :data:`KEEP_GROUP_S` for the next job of the same
+shape (bundle), then removed, giving the resources back. A new group is placed by Ray's GCS from
+its own view of the nodes, which trails a removal by tens of milliseconds; a group it could not
+place at once waits out a backoff of up to a second, though the room came moments later. A
+stream of like jobs (a tuning job's trials) would pay that on many starts: each takes the group
+its predecessor left, placed already, or one left while its own waits to be placed.
 
 When the node is lost, its host goes with it and Ray places the group's bundle on another node;
 while the job's ``retry_strategy.max_attempts`` allows, the dispatcher starts a new runner there
@@ -26,6 +32,7 @@ The class is plain: the executor makes it a Ray actor where Ray is imported.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -33,12 +40,18 @@ from typing import Any
 
 from dockyard.runtime.runner._rayhost import HOST_PREFIX, NodeHost
 
-__all__ = ["DISPATCHER", "Dispatcher", "gone"]
+__all__ = ["DISPATCHER", "KEEP_GROUP_S", "Dispatcher", "gone"]
+
+#: A bundle's shape: its resources, sorted.
+Shape = tuple[tuple[str, float], ...]
 
 #: The dispatcher actor's name in the executor's namespace.
 DISPATCHER = "dockyard-dispatcher"
 _KEEP = 10_000  # ended runners remembered
-_PLACED_POLL_S = 0.5  # how often an unplaced group is looked at again
+_PLACED_POLL_S = 0.5  # how often a group moved off a lost node is looked at again
+_SPARE_POLL_S = 0.02  # how often a group waiting to be placed looks for one kept
+#: How long an ended runner's placement group is kept for a job of the same shape.
+KEEP_GROUP_S = 1.0
 _CALL_TIMEOUT_S = 30.0
 
 
@@ -59,6 +72,9 @@ class Dispatcher:
         self._live: dict[str, dict[str, Any]] = {}  # by runner: state, node, pid, stopped
         self._ended: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._hosts: dict[str, Any] = {}  # by node: each lookup is a call to Ray's GCS
+        # Groups of ended runners, kept for the next job of their shape: (serial, group, node).
+        self._kept: dict[Shape, list[tuple[int, Any, str]]] = {}
+        self._serials = itertools.count()
 
     # -- what the executor calls -----------------------------------------------------------
 
@@ -92,6 +108,20 @@ class Dispatcher:
         else:
             detail = f"runner pid {live['pid']} on Ray node {str(live['node'])[:12]}"
         return {"running": True, "exit_code": None, "detail": detail}
+
+    def runners(self) -> dict[str, dict[str, Any]]:
+        """The runners placed or waiting to be: the node each runs on and its pid (None until
+        it started). Placement groups are not named after their runners: an ended runner's
+        group goes on to the next job of its shape."""
+        with self._lock:
+            return {
+                name: {"node": live["node"], "pid": live["pid"]}
+                for name, live in self._live.items()
+            }
+
+    def statuses(self, names: list[str]) -> list[dict[str, Any] | None]:
+        """:meth:`status` of each of runners ``names``: one call for a pass over them all."""
+        return [self.status(name) for name in names]
 
     def logs(self, name: str, limit: int) -> str | None:
         """The last ``limit`` characters runner ``name`` wrote; None when unknown."""
@@ -168,14 +198,17 @@ class Dispatcher:
         self, name: str, env: dict[str, str], bundle: dict[str, float], attempts: int
     ) -> None:
         import ray
-        from ray.util.placement_group import placement_group, remove_placement_group
 
-        group = placement_group([bundle], name=name, lifetime="detached")
+        shape: Shape = tuple(sorted(bundle.items()))
+        placed = self._reserve(name, bundle, shape)
+        group, node = placed if placed is not None else (None, None)
         record: dict[str, Any] | None = None
+        keep = False
         attempt = 1
         try:
             while record is None:
-                node = self._placed(name, group, moved=attempt > 1)
+                if attempt > 1:
+                    node = self._placed(name, group)
                 if node is None:  # stopped before it was placed
                     record = {"exit_code": None, "tail": "", "detail": f"{name} stopped unplaced"}
                     break
@@ -201,6 +234,7 @@ class Dispatcher:
                     if stop:
                         host.stop.remote(name)
                     record = _ended(host, name)
+                    keep = True  # its node still answers: the group is good for the next job
                 except ray.exceptions.RayActorError:
                     # The host is gone, as Ray's cluster state says: its node was lost (and is
                     # no longer listed alive, so the next placement is elsewhere) or it was
@@ -214,26 +248,105 @@ class Dispatcher:
                         record["detail"] = gone(name)
                     attempt += 1
         finally:
-            remove_placement_group(group)
+            if group is not None:
+                self._release(group, node, shape, keep=keep and node is not None)
             with self._lock:
                 self._live.pop(name, None)
                 self._ended[name] = record or {"exit_code": None, "tail": "", "detail": gone(name)}
                 while len(self._ended) > _KEEP:
                     self._ended.popitem(last=False)
 
-    def _placed(self, name: str, group: Any, moved: bool) -> str | None:
-        """The node Ray placed ``group``'s bundle on (once ``moved`` off a lost node, a live
-        one); None when runner ``name`` was stopped before that."""
+    # -- placement groups ------------------------------------------------------------------
+
+    def _reserve(self, name: str, bundle: dict[str, float], shape: Shape) -> tuple[Any, str] | None:
+        """A placed group for runner ``name`` and its node: one kept of ``shape``, or a new one
+        (given up for one kept meanwhile, while Ray has not placed it); None when the runner
+        was stopped before that."""
+        import ray
+        from ray.util.placement_group import (
+            placement_group,
+            placement_group_table,
+            remove_placement_group,
+        )
+
+        group: Any = None
+        ready: Any = None
+        try:
+            while True:
+                with self._lock:
+                    stopped = self._live[name]["stop"]
+                kept = None if stopped else self._take(shape)
+                if stopped or kept is not None:
+                    return kept
+                if group is None:
+                    group = placement_group([bundle], name=name, lifetime="detached")
+                    ready = group.ready()
+                done, _ = ray.wait([ready], timeout=_SPARE_POLL_S)
+                if done:
+                    node = placement_group_table(group)["bundles_to_node_id"].get(0)
+                    if node:
+                        placed, group = (group, str(node)), None
+                        return placed
+        finally:
+            if group is not None:
+                remove_placement_group(group)
+
+    def _take(self, shape: Shape) -> tuple[Any, str] | None:
+        """A kept group of ``shape`` on a live node, and its node; None when none is kept."""
+        from ray.util.placement_group import remove_placement_group
+
+        while True:
+            with self._lock:
+                kept = self._kept.get(shape)
+                if not kept:
+                    return None
+                _, group, node = kept.pop()
+            if node in _alive():
+                return group, node
+            remove_placement_group(group)  # Ray would move it; a new one is placed as soon
+
+    def _release(self, group: Any, node: str | None, shape: Shape, *, keep: bool) -> None:
+        """Keep ``group`` for the next runner of ``shape`` (``keep``), else remove it."""
+        from ray.util.placement_group import remove_placement_group
+
+        if not keep or node is None:
+            remove_placement_group(group)
+            return
+        with self._lock:
+            serial = next(self._serials)
+            self._kept.setdefault(shape, []).append((serial, group, node))
+        timer = threading.Timer(KEEP_GROUP_S, self._expire, (shape, serial))
+        timer.daemon = True
+        timer.start()
+
+    def _expire(self, shape: Shape, serial: int) -> None:
+        """Remove the group kept as ``serial`` unless a runner took it."""
+        from ray.util.placement_group import remove_placement_group
+
+        with self._lock:
+            kept = self._kept.get(shape, [])
+            found = [entry for entry in kept if entry[0] == serial]
+            for entry in found:
+                kept.remove(entry)
+        for _, group, _ in found:
+            remove_placement_group(group)
+
+    def _placed(self, name: str, group: Any) -> str | None:
+        """The live node Ray moved ``group``'s bundle to off a lost one; None when runner
+        ``name`` was stopped before that."""
+        import ray
         from ray.util.placement_group import placement_group_table
 
+        ready = group.ready()
         while True:
             with self._lock:
                 if self._live[name]["stop"]:
                     return None
-            if group.wait(_PLACED_POLL_S):
+            done, _ = ray.wait([ready], timeout=_PLACED_POLL_S)
+            if done:
                 table = placement_group_table(group)
                 node = table["bundles_to_node_id"].get(0)
-                if table["state"] == "CREATED" and node and (not moved or node in _alive()):
+                if table["state"] == "CREATED" and node and node in _alive():
                     return str(node)
                 time.sleep(_PLACED_POLL_S)  # still on the lost node: Ray moves it shortly
 
