@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         load_executor,
         runner_command,
         runner_environment,
+        runner_statuses,
     )
     from dockyard.api.jobs._instances import LOCAL_TYPES, instance_type
     from dockyard.api.jobs._layout import JobDir
@@ -107,6 +108,7 @@ __all__ = [
     "resolve_job_user",
     "runner_command",
     "runner_environment",
+    "runner_statuses",
     "scheme",
 ]
 __getattr__, __dir__ = exports(
@@ -158,6 +160,7 @@ __getattr__, __dir__ = exports(
         "resolve_job_user": "._user",
         "runner_command": "._executor",
         "runner_environment": "._executor",
+        "runner_statuses": "._executor",
         "scheme": "._uris",
     },
 )

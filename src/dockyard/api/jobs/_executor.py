@@ -4,6 +4,9 @@
 
     submit(launch) -> handle    start the runner of one job; the handle is JSON-able
     status(handle) -> status    is it running (and its exit code, when known)
+    statuses(handles)           (optional) the same for many runners at once: the scheduler
+                                asks about every running job each pass, in one call when the
+                                executor has it (see :func:`runner_statuses`)
     logs(handle)   -> text      the runner process's own output, for a runner that died
                                 before it could report why
     stop(handle)                signal the runner (a remote runner also learns of the stop
@@ -46,6 +49,7 @@ __all__ = [
     "load_executor",
     "runner_command",
     "runner_environment",
+    "runner_statuses",
 ]
 
 #: What a runner is started with, besides its work folder as its one argument.
@@ -124,6 +128,17 @@ class Executor(Protocol):
     def capacity(self) -> Capacity:
         """What the executor offers jobs at once."""
         ...
+
+
+def runner_statuses(executor: Executor, handles: list[Handle]) -> list[RunnerStatus]:
+    """The status of each runner in ``handles``, in order: the executor's own ``statuses``
+    when it has one (a remote executor answers all in one round trip), else ``status`` for
+    each."""
+    many = getattr(executor, "statuses", None)
+    if many is None:
+        return [executor.status(handle) for handle in handles]
+    found: list[RunnerStatus] = many(handles)
+    return found
 
 
 def load_executor(settings: Settings, name: str | None = None) -> Executor:

@@ -50,7 +50,6 @@ _CONNECT_TIMEOUT_S = 5.0
 _ANSWER_S = 0.5  # how long a status call waits for the dispatcher before calling it running
 _CALL_TIMEOUT_S = 10.0
 _CAPACITY_TTL_S = 1.0
-_PENDING_KEPT = 1000
 _LEAST_CPU = 0.01  # a bundle holds something: a job asking for nothing holds this
 
 
@@ -122,6 +121,14 @@ def _probe(address: str) -> None:
         ) from None
 
 
+def _running(detail: str) -> RunnerStatus:
+    return {"running": True, "exit_code": None, "detail": detail}
+
+
+def _gone(name: str) -> RunnerStatus:
+    return {"running": False, "exit_code": None, "detail": gone(name)}
+
+
 class RayExecutor:
     """Runners as Ray actors on a cluster (see the module docstring)."""
 
@@ -150,7 +157,7 @@ class RayExecutor:
         )
         # The nodes' hosts start now, not with the first job of each node.
         self._dispatcher.warm.remote()
-        self._pending: dict[str, Any] = {}  # status calls not answered yet, by runner
+        self._pending: dict[str, tuple[Any, list[str]]] = {}  # a status call, by namespace
         self._capacity: tuple[float, Capacity] = (-_CAPACITY_TTL_S, {"cpus": 0.0})  # when, what
 
     def _head(self) -> dict[str, float]:
@@ -206,35 +213,56 @@ class RayExecutor:
         found = [n["Resources"].get(resource, 0.0) for n in self._ray.nodes() if n["Alive"]]
         return float(max(found, default=0.0))
 
-    def _dispatcher_of(self, handle: Handle) -> Any:
-        if handle["namespace"] == self._namespace:
+    def _dispatcher_of(self, namespace: str) -> Any:
+        if namespace == self._namespace:
             return self._dispatcher
         try:
-            return self._ray.get_actor(DISPATCHER, namespace=handle["namespace"])
+            return self._ray.get_actor(DISPATCHER, namespace=namespace)
         except ValueError:  # gone with a cluster that was started again
             return None
 
     def status(self, handle: Handle) -> RunnerStatus:
-        name = handle["actor"]
-        dispatcher = self._dispatcher_of(handle)
-        if dispatcher is not None:
-            ref = self._pending.pop(name, None) or dispatcher.status.remote(name)
-            ready, _ = self._ray.wait([ref], timeout=_ANSWER_S)
-            if not ready:
-                self._pending[name] = ref
-                while len(self._pending) > _PENDING_KEPT:  # of jobs that ended meanwhile
-                    self._pending.pop(next(iter(self._pending)))
-                return {"running": True, "exit_code": None, "detail": f"{name} not answering yet"}
-            try:
-                status: RunnerStatus | None = self._ray.get(ref)
-            except self._ray.exceptions.RayError:
-                status = None
-            if status is not None:
-                return status
-        return {"running": False, "exit_code": None, "detail": gone(name)}
+        return self.statuses([handle])[0]
+
+    def statuses(self, handles: list[Handle]) -> list[RunnerStatus]:
+        """Each runner's status: one call to the dispatcher of each namespace, whatever the
+        number of runners."""
+        names: dict[str, list[str]] = {}
+        for handle in handles:
+            names.setdefault(handle["namespace"], []).append(handle["actor"])
+        found: dict[tuple[str, str], RunnerStatus] = {}
+        for namespace, asked in names.items():
+            said = self._ask(namespace, asked)
+            found.update(((namespace, name), status) for name, status in said.items())
+        return [found[handle["namespace"], handle["actor"]] for handle in handles]
+
+    def _ask(self, namespace: str, names: list[str]) -> dict[str, RunnerStatus]:
+        """The status of runners ``names`` of ``namespace``. A dispatcher slower than
+        ``_ANSWER_S`` keeps its call: its runners are called running meanwhile, and a later
+        pass takes the answer (and asks about the runners it did not cover)."""
+        dispatcher = self._dispatcher_of(namespace)
+        if dispatcher is None:
+            return {name: _gone(name) for name in names}
+        pending = self._pending.pop(namespace, None)
+        ref, asked = pending if pending else (dispatcher.statuses.remote(names), names)
+        ready, _ = self._ray.wait([ref], timeout=_ANSWER_S)
+        if not ready:
+            self._pending[namespace] = (ref, asked)
+            return {name: _running(f"{name} not answering yet") for name in names}
+        try:
+            answers: list[RunnerStatus | None] = self._ray.get(ref)
+        except self._ray.exceptions.RayError:
+            answers = [None] * len(asked)
+        said = dict(zip(asked, answers, strict=True))
+        return {
+            name: _running(f"{name} asked about next")
+            if name not in said
+            else said[name] or _gone(name)
+            for name in names
+        }
 
     def logs(self, handle: Handle, limit: int = 4000) -> str:
-        dispatcher = self._dispatcher_of(handle)
+        dispatcher = self._dispatcher_of(handle["namespace"])
         if dispatcher is not None:
             try:
                 text: str | None = self._ray.get(
@@ -247,7 +275,7 @@ class RayExecutor:
         return f"[dockyard] {gone(handle['actor'])}\n"[-limit:] if limit > 0 else ""
 
     def stop(self, handle: Handle) -> None:
-        dispatcher = self._dispatcher_of(handle)
+        dispatcher = self._dispatcher_of(handle["namespace"])
         if dispatcher is not None:
             dispatcher.stop.remote(handle["actor"])
 

@@ -28,6 +28,7 @@ from dockyard.api.jobs import (
     RunnerStatus,
     SecondaryStatus,
     resolve_job_user,
+    runner_statuses,
 )
 from dockyard.server.jobs._capacity import Need, admit
 from dockyard.server.jobs._executors import Executors
@@ -102,19 +103,26 @@ class Scheduler(BackgroundLoop):
     def tick(self) -> float | None:
         """One pass: watch runners, enforce stops and queue deadlines, start what fits."""
         used: dict[str, Need] = defaultdict(lambda: Need(0.0))
+        running: dict[str, list[tuple[Any, Handle]]] = defaultdict(list)
         for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
             executor = self._executors.get(row.executor)
+            handle = self._handle(row)
             if executor is None:
                 self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
-                continue
-            handle = self._handle(row)
-            status = executor.status(handle) if handle is not None else None
-            if handle is None or status is None or not status["running"]:
-                self._fail_unfinished(row, handle, status, "")
-                continue
-            if row.stop_requested:
-                executor.stop(handle)
-            used[executor.name] += _need(row)
+            elif handle is None:
+                self._fail_unfinished(row, None, None, "")
+            else:
+                running[executor.name].append((row, handle))
+        for name, held in running.items():
+            executor = self._executors.choose(name)
+            found = runner_statuses(executor, [handle for _, handle in held])
+            for (row, handle), status in zip(held, found, strict=True):
+                if not status["running"]:
+                    self._fail_unfinished(row, handle, status, "")
+                    continue
+                if row.stop_requested:
+                    executor.stop(handle)
+                used[name] += _need(row)
         now = now_ms()
         queued: dict[str, list[tuple[Any, Need]]] = defaultdict(list)
         for row in self._jobs.with_status(JobStatus.PENDING):
