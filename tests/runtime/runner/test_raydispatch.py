@@ -1,5 +1,6 @@
 """The dispatcher tells a node host Ray could not reach for a moment from one that is gone,
-and keeps an ended runner's placement group for the next job of its shape.
+and keeps an ended runner's placement group for the next job of its shape; the executor asks
+it about every running job in one call.
 
 Ray fails a call with ``ActorUnavailableError`` as soon as the host's connection drops, often
 before it has declared the host's node lost; only ``ActorDiedError`` says the host is gone. The
@@ -21,6 +22,7 @@ ray = pytest.importorskip("ray")
 from dockyard.runtime.runner._raydispatch import _answers, _ended  # noqa: E402
 
 _RECORD = {"exit_code": 0, "tail": "", "detail": "runner pid 7 on Ray node n exited"}
+_RUNNING = {"running": True, "exit_code": None, "detail": "runner pid 7 on Ray node n"}
 
 
 def _unreachable() -> Exception:
@@ -221,3 +223,73 @@ def test_a_job_stopped_before_it_is_placed_leaves_no_group(monkeypatch: pytest.M
     fake.on_wait = stop
     assert dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU) is None
     assert [g.removed for g in fake.made] == [True]
+
+
+# -- the executor asks the dispatcher about every running job at once -------------------------
+
+
+class _Dispatcher:
+    """The dispatcher actor's ``statuses``: each call is recorded; its answer is ready once
+    ``answering``."""
+
+    def __init__(self, known: dict[str, dict[str, Any]]) -> None:
+        self.known = known
+        self.asked: list[list[str]] = []
+        self.answering = False
+        outer = self
+
+        class _Statuses:
+            @staticmethod
+            def remote(names: list[str]) -> tuple[str, Any]:
+                outer.asked.append(list(names))
+                return ("answer", [outer.known.get(n) for n in names])
+
+        self.statuses = _Statuses
+
+
+def _executor(monkeypatch: pytest.MonkeyPatch, dispatcher: _Dispatcher) -> Any:
+    from dockyard.runtime.runner._ray import RayExecutor
+
+    executor = object.__new__(RayExecutor)  # no cluster: its Ray is this module's, scripted
+    executor._ray = ray
+    executor._namespace = "dockyard"
+    executor._dispatcher = dispatcher
+    executor._pending = {}
+
+    def wait(refs: list[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+        return (refs, []) if dispatcher.answering else ([], refs)
+
+    monkeypatch.setattr(ray, "wait", wait)
+    return executor
+
+
+def _handle(name: str) -> dict[str, str]:
+    return {"actor": name, "namespace": "dockyard"}
+
+
+def test_every_running_job_is_asked_about_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    ended = {"running": False, "exit_code": 0, "detail": "exited"}
+    dispatcher = _Dispatcher({"a": _RUNNING, "b": ended})
+    dispatcher.answering = True
+    executor = _executor(monkeypatch, dispatcher)
+    found = executor.statuses([_handle("a"), _handle("b"), _handle("c")])
+    assert dispatcher.asked == [["a", "b", "c"]]
+    assert found[:2] == [_RUNNING, ended]
+    assert not found[2]["running"] and "gone" in found[2]["detail"]  # the dispatcher forgot it
+
+
+def test_a_slow_dispatchers_answer_is_taken_on_a_later_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ended = {"running": False, "exit_code": 1, "detail": "exited"}
+    dispatcher = _Dispatcher({"a": ended, "b": _RUNNING})
+    executor = _executor(monkeypatch, dispatcher)
+    first = executor.statuses([_handle("a")])
+    assert first[0]["running"] and "not answering" in first[0]["detail"]
+    dispatcher.answering = True
+    # The call still pending is the one taken; a runner it did not cover is asked about next.
+    later = executor.statuses([_handle("a"), _handle("b")])
+    assert dispatcher.asked == [["a"]]
+    assert later[0] == ended and later[1]["running"]
+    assert executor.statuses([_handle("b")]) == [_RUNNING]
+    assert dispatcher.asked == [["a"], ["b"]]
