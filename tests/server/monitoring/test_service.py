@@ -23,6 +23,7 @@ from dockyard.api.monitoring import ExecutionStatus, ScheduleStatus, UpdateMonit
 from dockyard.artifacts import open_artifact_store
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
+from dockyard.settings import Settings
 
 
 def test_what_a_spec_names_must_exist(services: Services, model: Path, tmp_path: Path) -> None:
@@ -271,3 +272,31 @@ def test_a_baseline_is_suggested_from_a_runs_logged_input(
     (baseline,) = services.monitoring.executions(ROOT, "churn-drift").items
     job = services.jobs.get(ROOT, baseline.job or "")
     assert job.spec["data"]["uris"] == [str(data)]
+
+
+def test_a_schedules_jobs_run_on_the_executor_it_names(model: Path, tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path / "home",
+        data_roots=[str(tmp_path), str(model.parent)],
+        executors=["tests.server.jobs.test_executors:Cluster"],
+    )
+    services = Services.from_settings(settings)
+    try:
+        deploy(services, model)
+        folder = baseline_folder(tmp_path)
+        with pytest.raises(InvalidArgument) as caught:
+            services.monitoring.create(ROOT, spec(folder, executor="nomad"))
+        assert caught.value.field == "executor" and "local, cluster" in caught.value.message
+        services.monitoring.create(ROOT, spec(folder, executor="cluster"), now=T0)
+        hour = T0 - T0 % HOUR
+        driver(services).advance(hour + 2 * HOUR)
+        checks = services.monitoring.executions(ROOT, "churn-drift").items
+        assert checks, "no window was checked"
+        assert {services.jobs.get(ROOT, e.job or "").executor for e in checks} == {"cluster"}
+        with pytest.raises(InvalidArgument) as caught:
+            services.monitoring.update(
+                ROOT, "churn-drift", UpdateMonitoringSchedule(executor="nomad")
+            )
+        assert caught.value.field == "executor"
+    finally:
+        services.close()

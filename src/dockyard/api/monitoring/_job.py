@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dockyard.api.jobs import ExecutorName
 from dockyard.api.monitoring._spec import ModelQualityConfig
 
 __all__ = ["SUMMARY_FILE", "MonitoringJobData", "MonitoringJobOutput", "MonitoringJobSpec"]
@@ -42,6 +43,8 @@ class MonitoringJobSpec(_Spec):
     schedule: str
     execution_id: str
     experiment: str | None = None
+    #: Which of the server's executors runs the job (its schedule's); None: the default.
+    executor: ExecutorName | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     data: MonitoringJobData
     baseline_uri: str | None = None

@@ -18,6 +18,8 @@ Shape (every section but ``name``, ``target`` and ``baseline`` has defaults)::
       ground_truth_delay_hours: 2                     # check each hour 2 hours after it ends
       thresholds: {accuracy: {min: 0.8}, rmse: {max: 3}}
     experiment: monitoring                            # where model-quality metrics are logged
+    executor: ray                                     # which of the server's executors runs
+                                                      # its jobs (default: the server's)
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from dockyard.api.jobs import ExecutorName
 
 __all__ = [
     "HOURLY",
@@ -224,6 +228,7 @@ class MonitoringScheduleSpec(_Spec):
     check: CheckConfig = CheckConfig()
     model_quality: ModelQualityConfig | None = None
     experiment: _Name | None = None
+    executor: ExecutorName | None = None
     enabled: bool = True
     tags: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=250)],
@@ -249,6 +254,7 @@ class UpdateMonitoringSchedule(_Spec):
     data: DataConfig | None = None
     check: CheckConfig | None = None
     model_quality: ModelQualityConfig | None = None
+    executor: ExecutorName | None = None
     enabled: bool | None = None
 
     @field_validator("schedule")

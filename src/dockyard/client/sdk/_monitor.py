@@ -151,7 +151,7 @@ class Monitor:
     ) -> MonitoringSchedule:
         """Create the schedule (``schedule``: ``hourly`` or a cron expression). ``options``
         are the spec's other sections: ``check``, ``data``, ``model_quality``, ``timezone``,
-        ``experiment``, ``tags``, ``enabled``."""
+        ``experiment``, ``executor``, ``tags``, ``enabled``."""
         baseline = self._baseline
         if baseline_uri is not None:
             from dockyard.client.sdk._upload import to_store

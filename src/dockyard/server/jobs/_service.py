@@ -240,7 +240,7 @@ class JobService:
         run_id, experiment_id = self._start_run(
             actor, spec.name, MONITORING, spec.experiment, tags, params
         )
-        executor = self._executors.default
+        executor = self._executors.choose(spec.executor)
         cpus = min(1.0, self._executors.cpus(executor))
         return self._enqueue(
             actor,

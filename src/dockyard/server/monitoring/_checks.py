@@ -71,6 +71,11 @@ class SpecChecks:
                 )
         self.options(spec.check.options())
         self.baseline(actor, spec.baseline, "baseline")
+        self.executor(spec.executor)
+
+    def executor(self, name: str | None) -> None:
+        """The server runs the executor ``name`` names (None: its default)."""
+        self._jobs.executors.choose(name)
 
     def baseline(self, actor: Actor, baseline: BaselineSource, field: str) -> None:
         if baseline.uri is not None:

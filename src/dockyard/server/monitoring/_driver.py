@@ -171,6 +171,7 @@ class MonitoringDriver:
             "schedule": row.name,
             "execution_id": execution.execution_id,
             "experiment": spec.experiment or "monitoring",
+            "executor": spec.executor,
             "output": MonitoringJobOutput(uri=execution.output_uri),
             "window_start": execution.window_start,
             "window_end": execution.window_end,

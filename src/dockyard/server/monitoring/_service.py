@@ -312,6 +312,8 @@ class MonitoringService:
             self.checks.options(change.check.options())
         if change.baseline is not None:
             self.checks.baseline(actor, change.baseline, "baseline")
+        if change.executor is not None:
+            self.checks.executor(change.executor)
         values: dict[str, Any] = {"spec": updated.model_dump_json(), "updated_time": now}
         if change.schedule is not None and updated.is_hourly != spec.is_hourly:
             values["next_window_start"] = _windows.first_start(updated, now)
