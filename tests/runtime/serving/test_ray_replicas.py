@@ -6,7 +6,8 @@ Two replicas land on two nodes; a node killed under load costs no request once t
 sent it on to the other replica, and a replacement replica comes up on a live node. The
 endpoint's own URL answers too (the server binds its port and forwards to the replicas):
 ``dy.Predictor``, the Open Inference Protocol, and the endpoint's API keys, which the replicas
-check as they would on their own port.
+check as they would on their own port. Each replica's log, written on its node, is copied to the
+server and read through the API, and outlives its node.
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ def _workers(server: ServerProcess, name: str) -> list[dict[str, Any]]:
     return found
 
 
+def _log(client: Client, name: str, worker: str) -> str:
+    """The start of worker ``worker``'s log, through the API."""
+    page = client.request("GET", f"/api/v1/endpoints/{name}/logs", params={"worker": worker})
+    return str(page["text"])
+
+
 def _invoke(client: Client, name: str) -> tuple[int, Any]:
     answer = client._http.post(f"/endpoints/{name}/invocations", json=ROW)
     return answer.status_code, answer.json() if answer.status_code == 200 else answer.text
@@ -174,6 +181,17 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
     status, answer = _invoke(client, "spread")
     assert status == 200, answer
     assert answer["predictions"][0] == pytest.approx(4.0)
+    # Each replica's log, written on its node, reads through the server's API.
+    for n in range(4):
+        sent = client._http.post(
+            "/endpoints/spread/invocations", json=ROW, headers={"x-request-id": f"ray-log-{n}"}
+        )
+        assert sent.status_code == 200, sent.text
+    until(
+        lambda: all("ray-log-" in _log(client, "spread", w["worker_id"]) for w in placed),
+        30,
+        "each replica's requests in its log",
+    )
 
     lost = next(n for n in ray_cluster.workers() if n.node_id == placed[0]["node"])
     ray_cluster.remove(lost)
@@ -201,3 +219,5 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
     status, answer = _own(keyed)
     assert status == 200, answer
     keyed.close()
+    # The lost node's replica's log was copied to the server: it outlives the node.
+    assert "ray-log-" in _log(client, "spread", placed[0]["worker_id"])

@@ -17,11 +17,15 @@ written by then. A line's time is the first mark at or past its end.
 
 The folder is on the server's disk (the server's home), so it outlives a server restart and
 a worker that exited; the newest :data:`KEEP_EXITED` exited workers' logs are kept per endpoint.
+A worker on another machine (a replica on a cluster node) writes the same layout there, and
+the server copies what it wrote into the endpoint's folder (:func:`copy_chunk`), so its log is
+read the same way and outlives the node.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import time
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ __all__ = [
     "SEGMENT_BYTES",
     "LogChunk",
     "WorkerLog",
+    "copy_chunk",
     "new_worker_id",
     "segment_name",
     "worker_logs",
@@ -184,3 +189,50 @@ def worker_logs(root: Path) -> list[WorkerLog]:
         found = [p for p in root.iterdir() if _started_ns(p.name) is not None]
         return [WorkerLog(p) for p in sorted(found, key=lambda p: _started_ns(p.name) or 0)]
     return []
+
+
+def copy_chunk(folder: Path, chunk: LogChunk) -> int:
+    """Append ``chunk``, read from a worker's log elsewhere, to the copy of that log in
+    ``folder``, in the same layout (bounded the same way); returns the copy's end offset.
+
+    Bytes the copy already holds are skipped, so copying the same chunk twice (two server
+    processes at once: a lock orders them) adds it once. A chunk starting past the copy's end
+    (the worker dropped bytes before they were copied) starts the copy again at its offset:
+    a reader asking for what was dropped moves on, as it does on the worker's own log.
+    Its marks date its bytes; bytes no mark covers yet are dated now.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".copy.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        end = WorkerLog(folder).bounds()[1]
+        data, offset = chunk.data, chunk.offset
+        if offset < end:
+            data, offset = data[end - offset :], end
+        if not data:
+            return end
+        starts = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+        if offset > end:  # a gap: the copy starts again there, as its offsets must not jump
+            _remove_segments(folder, starts)
+            starts = []
+        if starts and end - starts[-1] < SEGMENT_BYTES:
+            start = starts[-1]
+        else:
+            start = offset
+            starts.append(start)
+        stop = offset + len(data)
+        marks = [(at, ms) for at, ms in chunk.marks if offset < at <= stop]
+        if not marks or marks[-1][0] < stop:
+            marks.append((stop, time.time_ns() // 1_000_000))
+        with (folder / segment_name(start)).open("ab") as part:
+            part.write(data)
+        with (folder / (segment_name(start) + _TIMES)).open("a", encoding="ascii") as times:
+            times.write("".join(f"{at} {ms}\n" for at, ms in marks))
+        _remove_segments(folder, starts[:-KEEP_SEGMENTS])
+        return stop
+
+
+def _remove_segments(folder: Path, starts: list[int]) -> None:
+    for start in starts:
+        for name in (segment_name(start), segment_name(start) + _TIMES):
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()

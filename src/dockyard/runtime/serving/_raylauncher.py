@@ -16,6 +16,11 @@ crashed local worker), and the router, which saw the failed connection first, ha
 the request on to another replica. A handle names its actor, so a restarted server finds its
 replicas again.
 
+A replica's worker writes its log on its node; :meth:`RayWorkerLauncher.copy_logs` copies what it
+wrote since the last copy into the endpoint's folder on the server (the supervisor every few
+seconds, a reader of the logs first), where the endpoint's logs are read as a local worker's
+are, and kept after the node is gone.
+
 Why actors starting Dockyard's worker rather than Ray Serve: the request path stays the worker's
 (one process, no Ray hop per request), the rollouts, keys, capture and admin API stay the same
 code as locally, and Ray places and watches the replicas. The README's scale-out section gives
@@ -37,7 +42,7 @@ from typing import Any
 
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.api.serving.launcher import READY_TIMEOUT_S, WorkerCalls, WorkerHandle
-from dockyard.api.serving.logs import new_worker_id
+from dockyard.api.serving.logs import LogChunk, WorkerLog, copy_chunk, new_worker_id
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.runtime.runner import connect as connect_ray
 from dockyard.runtime.runner import forwarded_environment
@@ -51,6 +56,7 @@ REPLICA_PREFIX = "dockyard-replica-"
 _ALIVE_TIMEOUT_S = 5.0
 _CALL_TIMEOUT_S = 30.0
 _CONCURRENCY = 8  # admin calls and liveness checks while a replica loads its models
+_LOG_CHUNK = 1 << 20  # bytes of a replica's log copied per call
 
 
 class RayWorkerLauncher:
@@ -152,6 +158,31 @@ class RayWorkerLauncher:
 
     def admin(self, handle: WorkerHandle, timeout_s: float) -> WorkerCalls:
         return _Relayed(self, handle, timeout_s)
+
+    def copy_logs(self, folder: Path, handles: list[WorkerHandle]) -> None:
+        """Copy what each replica's worker wrote since the last copy into ``folder/logs``,
+        asking every replica at once (up to ``_LOG_CHUNK`` bytes each; the rest comes next
+        time). A replica that is gone or slow to answer is left for the next copy."""
+        asked: list[tuple[Path, Any]] = []
+        for handle in handles:
+            actor = self._actor(handle)
+            if actor is None or not handle.worker_id:
+                continue
+            copy = folder / "logs" / handle.worker_id
+            asked.append((copy, actor.log.remote(WorkerLog(copy).bounds()[1], _LOG_CHUNK)))
+        if not asked:
+            return
+        refs = [ref for _, ref in asked]
+        ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=_ALIVE_TIMEOUT_S)
+        answered = set(ready)
+        for copy, ref in asked:
+            if ref not in answered:
+                continue
+            try:
+                offset, data, marks = self._ray.get(ref)
+            except self._ray.exceptions.RayError:
+                continue
+            copy_chunk(copy, LogChunk(int(offset), bytes(data), tuple(map(tuple, marks))))
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ Ray worker process is never forked. The worker binds the node's address as Ray k
 (``ray.util.get_node_ip_address``) on a free port, and the actor hands that address back, so the
 server's router sends requests to where the worker really listens.
 
+The worker's log stays on the node, in the layout of :mod:`dockyard.api.serving.logs`; the
+server copies it into the endpoint's folder through :meth:`Replica.log`.
+
 The actor is the worker's lifeline: the worker gets ``PR_SET_PDEATHSIG`` against the thread that
 started it (one that lives as long as the worker does), so a node that is lost, or an actor that
 is killed, takes its worker with it. The admin API stays on the worker's unix socket on the node;
@@ -34,6 +37,7 @@ from typing import Any
 
 from dockyard.api.serving.client import WorkerAdmin
 from dockyard.api.serving.config import WorkerConfig
+from dockyard.api.serving.logs import WorkerLog
 from dockyard.errors import DockyardError, Unavailable
 
 __all__ = ["Replica"]
@@ -144,6 +148,12 @@ class Replica:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(5)
         shutil.rmtree(self._folder, ignore_errors=True)
+
+    def log(self, offset: int, limit: int) -> tuple[int, bytes, tuple[tuple[int, int], ...]]:
+        """Up to ``limit`` bytes of the worker's log from ``offset``: the offset they start at
+        (later when the worker dropped the ones asked for), the bytes, their time marks."""
+        chunk = WorkerLog(self._folder / "logs").read(offset, limit)
+        return chunk.offset, chunk.data, chunk.marks
 
     def admin(self, call: str, argument: str | None, timeout_s: float) -> Any:
         """One call of the worker's admin API (``stats``, ``metrics``, ``config`` or

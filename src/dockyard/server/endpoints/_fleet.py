@@ -5,13 +5,15 @@ local processes today) and recorded in ``workers.json`` in the endpoint's folder
 restart reattaches to them: the endpoint keeps answering while the server is down. The workers
 serve the endpoint's port (a listening socket the launcher shares among them); adding, draining
 or losing one never closes the port. Each worker's output goes to its bounded log in
-``logs/<worker id>`` (:mod:`dockyard.server.endpoints._logs`).
+``logs/<worker id>`` (:mod:`dockyard.server.endpoints._logs`); a launcher whose workers run on
+other machines copies their logs there (:meth:`Fleet.copy_logs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 from dataclasses import asdict
@@ -24,6 +26,8 @@ from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher
 from dockyard.server.endpoints._logs import EndpointLogs
 
 __all__ = ["Fleet", "WorkerHandle", "replica_addresses"]
+
+log = logging.getLogger("dockyard.server.endpoints")
 
 
 def replica_addresses(folder: Path) -> list[tuple[str, int]]:
@@ -76,14 +80,30 @@ class Fleet:
         return handle
 
     def logs(self) -> EndpointLogs:
-        """The endpoint's workers' logs (those of exited workers too)."""
+        """The endpoint's workers' logs (those of exited workers too), with what workers on
+        other machines wrote up to now."""
+        self.copy_logs()
         return EndpointLogs(self.folder, {h.worker_id for h in self.workers if h.worker_id})
 
+    def copy_logs(self, handles: list[WorkerHandle] | None = None) -> None:
+        """Copy what the workers (``handles``, default all) wrote on other machines since the
+        last copy into the endpoint's folder; a no-op for a launcher whose workers write
+        there themselves."""
+        copy = getattr(self._launcher, "copy_logs", None)
+        if copy is None:
+            return
+        try:
+            copy(self.folder, self.workers if handles is None else handles)
+        except (DockyardError, OSError):  # the next copy catches up
+            log.warning("endpoint %s: copying its workers' logs failed", self.folder.name)
+
     def reap(self) -> list[WorkerHandle]:
-        """Forget workers that died; returns them."""
+        """Forget workers that died (their logs copied first, while they can be); returns
+        them."""
         with self._lock:
             dead = [h for h in self.workers if not self._launcher.alive(h)]
             if dead:
+                self.copy_logs(dead)
                 self.workers = [h for h in self.workers if h not in dead]
                 self._save()
         return dead

@@ -57,7 +57,13 @@ _BACKLOG = 2048  # as a worker binds its own socket
 
 
 class WorkerLauncher(Protocol):
-    """Starts serving workers and answers for them."""
+    """Starts serving workers and answers for them.
+
+    A launcher whose workers write their logs on another machine also has
+    ``copy_logs(folder, handles)``: it copies what they wrote since the last copy into
+    ``folder/logs/<worker id>`` (:func:`dockyard.api.serving.logs.copy_chunk`). The local
+    launcher's workers write there themselves.
+    """
 
     name: str
 

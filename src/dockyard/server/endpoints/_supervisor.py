@@ -45,6 +45,7 @@ __all__ = ["Supervisor"]
 log = logging.getLogger("dockyard.server.endpoints")
 
 _TICK_S = 0.5
+_COPY_LOGS_S = 2.0  # how often workers' logs on other machines are copied here
 _LOOK_S = 0.25  # between looks at a held step's counters
 # Pauses between attempts to start a worker that keeps failing while others serve.
 _RETRY_FIRST_S = 1.0
@@ -91,6 +92,7 @@ class Supervisor(BackgroundLoop):
         self._scaled_at: dict[str, float] = {}
         self._launch_failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._logs_copied: dict[str, float] = {}  # by endpoint: when its logs were last copied
         self._ports = EndpointPorts()
 
     # Stopping leaves the workers serving while the server is away; the next leader
@@ -212,6 +214,10 @@ class Supervisor(BackgroundLoop):
             self._svc.transition(
                 row.name, EndpointStatus.IN_SERVICE, f"worker {dead.pid} exited; replacing it"
             )
+        now = time.monotonic()
+        if now >= self._logs_copied.get(row.name, 0.0) + _COPY_LOGS_S:
+            self._logs_copied[row.name] = now
+            fleet.copy_logs()
         worker = fleet.current_config()
         if worker is None:
             worker, _ = self._worker_config(row, config, None, 0.0)
