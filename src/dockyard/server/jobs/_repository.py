@@ -42,6 +42,11 @@ class JobRepository:
         events = conn.execute(select(_E).where(_E.c.job_id == row.job_id).order_by(_E.c.seq)).all()
         return self._job(row, events)
 
+    def named(self, conn: Connection, names: Sequence[str]) -> dict[str, Job]:
+        """The jobs of ``names`` that exist, by name, without their events: one read."""
+        query = select(_J).where(_J.c.name.in_(list(names)))
+        return {row.name: self._job(row, []) for row in conn.execute(query)}
+
     def list(
         self,
         conn: Connection,

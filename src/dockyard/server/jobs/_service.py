@@ -435,6 +435,12 @@ class JobService:
             self._require_read(conn, actor, row)
             return self._repo.get(conn, name)
 
+    def find_many(self, names: Sequence[str]) -> dict[str, Job]:
+        """The jobs of ``names`` that exist, by name, without their events: for the server's
+        own loops, which submitted them, following many at once."""
+        with self._db.read() as conn:
+            return self._repo.named(conn, names)
+
     def find(self, name: str) -> Job | None:
         """The job called ``name``, or None: for the server's own loops, which submitted it."""
         with self._db.read() as conn:

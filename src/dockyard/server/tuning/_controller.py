@@ -25,12 +25,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import time
 from typing import Any
 
 import orjson
 from optuna.trial import TrialState
 
-from dockyard.api.jobs import JobStatus, TrainingJobSpec
+from dockyard.api.jobs import Job, JobStatus, TrainingJobSpec
 from dockyard.api.tracking import LogBatch, MetricIn, RunStatus, UpdateRun
 from dockyard.api.tuning import (
     STOPPED_EARLY,
@@ -54,6 +55,8 @@ log = logging.getLogger("dockyard.server.tuning")
 
 #: A failed trial runs this many jobs in all.
 ATTEMPTS = 2
+#: How often a running trial's steps are read when no strategy judges them (they are shown).
+_STEPS_S = 1.0
 _RUN_END = {
     TuningJobStatus.COMPLETED: RunStatus.FINISHED,
     TuningJobStatus.FAILED: RunStatus.FAILED,
@@ -83,6 +86,8 @@ class TuningController:
         # the same again decides the same, so the study is not rebuilt for it. Lost on a
         # restart, which only costs one more decision.
         self._judged: dict[tuple[str, int], tuple[int, int]] = {}
+        # When each running trial's steps were last read (monotonic), by (tuning job, trial).
+        self._steps_read: dict[tuple[str, int], float] = {}
 
     def advance(self, row: Any) -> None:
         """One pass over the tuning job ``row`` (see the module docstring)."""
@@ -93,9 +98,10 @@ class TuningController:
             self._finish(row, None, TuningJobStatus.FAILED, f"its creator: {exc.message}")
             return
         searcher = Searcher(spec.config, row.name)
-        for trial in self._trials(row):
-            if not TrialStatus(trial.status).is_terminal:
-                self._follow(row, spec, searcher, owner, trial)
+        following = [t for t in self._trials(row) if not TrialStatus(t.status).is_terminal]
+        jobs = self._service.jobs.find_many([t.job for t in following])
+        for trial in following:
+            self._follow(row, spec, searcher, owner, trial, jobs.get(trial.job))
         row = self._reload(row)
         trials = self._trials(row)
         ending = self._ending(row, spec, trials)
@@ -144,18 +150,30 @@ class TuningController:
     # -- following a trial ------------------------------------------------------------------------
 
     def _follow(
-        self, row: Any, spec: TuningJobSpec, searcher: Searcher, owner: Actor, trial: Any
+        self,
+        row: Any,
+        spec: TuningJobSpec,
+        searcher: Searcher,
+        owner: Actor,
+        trial: Any,
+        job: Job | None,
     ) -> None:
+        """One trial's step: ``job`` is its job as this pass read it (None: none exists)."""
         if trial.status == TrialStatus.PENDING:
             self._submit(row, spec, owner, trial)
             return
-        try:
-            job = self._service.jobs.get(owner, trial.job)
-        except NotFound:  # deleted under it: nothing to wait for
+        if job is None:  # deleted under it: nothing to wait for
             self._end_trial(row, trial, TrialStatus.FAILED, None, "its job was deleted")
             return
-        key = spec.config.objective.metric_name
-        steps = self._objective(owner, job.run_id, key)
+        key = (row.tuning_id, trial.number)
+        if not (job.status.is_terminal or searcher.stops_early):
+            # Its steps are only shown while it runs: read them at most every _STEPS_S, not on
+            # every pass another trial's end starts.
+            now = time.monotonic()
+            if now - self._steps_read.get(key, -math.inf) < _STEPS_S:
+                return
+            self._steps_read[key] = now
+        steps = self._objective(owner, job.run_id, spec.config.objective.metric_name)
         if steps and steps != steps_of(trial):
             with self._db.write() as conn:
                 self._repo.change_trial(
@@ -171,7 +189,8 @@ class TuningController:
                 value = steps[max(steps)]
                 self._end_trial(row, trial, TrialStatus.COMPLETED, value, None)
             else:
-                reason = f"the objective metric {key!r} was not logged"
+                metric = spec.config.objective.metric_name
+                reason = f"the objective metric {metric!r} was not logged"
                 self._end_trial(row, trial, TrialStatus.FAILED, None, reason)
         elif job.status is JobStatus.STOPPED:
             reason = STOPPED_EARLY if trial.pruned else (job.failure_reason or "stopped")
@@ -307,6 +326,7 @@ class TuningController:
         self, row: Any, trial: Any, status: TrialStatus, value: float | None, reason: str | None
     ) -> None:
         self._judged.pop((row.tuning_id, trial.number), None)
+        self._steps_read.pop((row.tuning_id, trial.number), None)
         kind = {
             TrialStatus.COMPLETED: "tuning.trial.completed",
             TrialStatus.FAILED: "tuning.trial.failed",
