@@ -1,8 +1,10 @@
 """The loop's passes with a clock the tests move: each ended hour is claimed once (across a
-restart too), its job submitted once, and its end recorded once with its events."""
+restart too), its job submitted once, and its end recorded once with its events; other jobs'
+ends wake the loop only while a monitoring job runs."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import update
@@ -24,6 +26,7 @@ from tests.server.monitoring.conftest import (
 from dockyard.api.jobs import JobStatus
 from dockyard.api.monitoring import ExecutionStatus, UpdateMonitoringSchedule
 from dockyard.server._services import Services
+from dockyard.server.monitoring import MonitoringLoop
 from dockyard.server.store import schema
 
 GRACE = 60_000
@@ -375,3 +378,34 @@ def test_a_transform_jobs_files_are_checked(
     data = services.jobs.get(ROOT, execution.job or "").spec["data"]
     assert data["uris"] == [str(scores)] and data["format"] == "csv"
     assert data["columns"] == ["a", "b", "c"]
+
+
+def test_a_jobs_end_wakes_the_loop_only_while_a_monitoring_job_runs(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    wake = threading.Event()
+    loop = MonitoringLoop(
+        services.monitoring, services.db, services.settings.home, services.events, wake=wake
+    )
+    try:
+        deploy(services, model)
+        services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+        now = T0 - T0 % HOUR + HOUR + GRACE
+        loop.driver.advance(now - HOUR)  # no window has ended yet: nothing runs
+        wake.clear()  # the schedule's creation woke it
+        loop._nudge("job.ended")  # another kind of job's end (a tuning trial's, say)
+        assert not wake.is_set()
+        loop._nudge("monitoring.schedule.updated")  # what it acts on always wakes it
+        assert wake.is_set()
+        loop.driver.advance(now)  # the hour's check job is submitted and runs
+        wake.clear()  # (its events woke it)
+        loop._nudge("job.ended")
+        assert wake.is_set()
+        (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
+        finish(services, execution.job or "", {"mode": "check", "rows": 1, "violations": []})
+        loop.driver.advance(now + 1)
+        wake.clear()
+        loop._nudge("job.ended")
+        assert not wake.is_set()
+    finally:
+        loop.stop()

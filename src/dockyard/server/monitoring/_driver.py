@@ -79,6 +79,9 @@ class MonitoringDriver:
         self._grace_ms = int(grace_s * 1000)
         #: When the earliest window held back for the workers' last flush may start (ms).
         self.due: int | None = None
+        #: Whether a job of this driver's may still be running (as of the last pass): only
+        #: then can a job's end concern it.
+        self.following = True
 
     def advance(self, now: int) -> bool:
         """One pass at time ``now`` (ms); True when it changed something."""
@@ -252,9 +255,11 @@ class MonitoringDriver:
         with service.db.read() as conn:
             running = service.repo.open_executions(conn, [ExecutionStatus.IN_PROGRESS.value])
         ended = False
+        following = False
         for execution in running:
             job = service.jobs.find(execution.job) if execution.job else None
             if job is not None and not job.status.is_terminal:
+                following = True
                 continue
             with service.db.read() as conn:
                 row = service.repo.by_id(conn, execution.schedule_id)
@@ -262,6 +267,7 @@ class MonitoringDriver:
                 continue
             self._ended(row, execution, job)
             ended = True
+        self.following = following
         return ended
 
     def _ended(self, row: Any, execution: Any, job: Job | None) -> None:

@@ -25,7 +25,7 @@ __all__ = ["MonitoringLoop"]
 
 log = logging.getLogger("dockyard.server.monitoring")
 
-#: What wakes the loop: a job ending (a monitoring job's), a schedule's change.
+#: What wakes the loop: a job ending (while a monitoring job runs), a schedule's change.
 _WAKE_ON = (JOB_ENDED, "monitoring.*")
 
 
@@ -61,7 +61,9 @@ class MonitoringLoop(BackgroundLoop):
         events.on_append(self._nudge)
 
     def _nudge(self, type: str) -> None:
-        if type_in(_WAKE_ON, type):
+        # Any job's end (a tuning job's trials end many a second) wakes the loop only while a
+        # monitoring job runs.
+        if type_in(_WAKE_ON, type) and (type != JOB_ENDED or self.driver.following):
             self.wake()
 
     def stop(self, timeout: float = 10.0) -> None:
