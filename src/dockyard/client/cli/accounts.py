@@ -230,12 +230,7 @@ def create_token(
     name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
 ) -> None:
     """Create a token; it is printed once and cannot be shown again."""
-    body: dict[str, Any] = {"name": name, "read_only": read_only}
-    if ttl_days is not None:
-        body["ttl_days"] = ttl_days
-    if user is not None:
-        body["user"] = user
-    made = client().call(routes.CREATE_TOKEN(), body)
+    made = client().call(routes.CREATE_TOKEN(), _credential(name, ttl_days, read_only, user))
 
     def human() -> str:
         return (
@@ -253,18 +248,7 @@ def create_token(
 def list_tokens(user: str | None, as_json: bool) -> None:
     """List tokens (never their secrets)."""
     items = client().call(routes.LIST_TOKENS(), params={"user": user or None})["tokens"]
-    rows = [
-        [
-            t["token_id"],
-            t["user"],
-            t["name"],
-            "read" if t["read_only"] else "all",
-            format_time(t["expires_time"]),
-            "revoked" if t["revoked_time"] else "active",
-        ]
-        for t in items
-    ]
-    emit(items, as_json, lambda: table(["id", "user", "name", "scope", "expires", "state"], rows))
+    emit(items, as_json, lambda: _credentials_table(items, "token_id"))
 
 
 @tokens.command()
@@ -277,6 +261,34 @@ def revoke(token_id: str) -> None:
 
 
 # -- access keys ----------------------------------------------------------------------------------
+
+
+def _credential(
+    name: str, ttl_days: float | None, read_only: bool, user: str | None
+) -> dict[str, Any]:
+    """The body that creates a token or an access key."""
+    body: dict[str, Any] = {"name": name, "read_only": read_only}
+    if ttl_days is not None:
+        body["ttl_days"] = ttl_days
+    if user is not None:
+        body["user"] = user
+    return body
+
+
+def _credentials_table(items: list[dict[str, Any]], id_field: str) -> str:
+    """Tokens or access keys as a table (never their secrets)."""
+    rows = [
+        [
+            item[id_field],
+            item["user"],
+            item["name"],
+            "read" if item["read_only"] else "all",
+            format_time(item["expires_time"]),
+            "revoked" if item["revoked_time"] else "active",
+        ]
+        for item in items
+    ]
+    return table(["id", "user", "name", "scope", "expires", "state"], rows)
 
 
 @click.group("access-keys")
@@ -295,11 +307,7 @@ def create_access_key(
     name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
 ) -> None:
     """Create an access key; its secret is printed once and cannot be shown again."""
-    body: dict[str, Any] = {"name": name, "read_only": read_only}
-    if ttl_days is not None:
-        body["ttl_days"] = ttl_days
-    if user is not None:
-        body["user"] = user
+    body = _credential(name, ttl_days, read_only, user)
     made = client().call(routes.CREATE_ACCESS_KEY(), body)
 
     def human() -> str:
@@ -320,22 +328,8 @@ def create_access_key(
 def list_access_keys(user: str | None, as_json: bool) -> None:
     """List access keys (never their secrets)."""
     items = client().call(routes.LIST_ACCESS_KEYS(), params={"user": user or None})
-    rows = [
-        [
-            k["access_key_id"],
-            k["user"],
-            k["name"],
-            "read" if k["read_only"] else "all",
-            format_time(k["expires_time"]),
-            "revoked" if k["revoked_time"] else "active",
-        ]
-        for k in items["access_keys"]
-    ]
-    emit(
-        items["access_keys"],
-        as_json,
-        lambda: table(["id", "user", "name", "scope", "expires", "state"], rows),
-    )
+    keys = items["access_keys"]
+    emit(keys, as_json, lambda: _credentials_table(keys, "access_key_id"))
 
 
 @access_keys.command("revoke")
