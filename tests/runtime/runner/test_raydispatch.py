@@ -293,3 +293,21 @@ def test_a_slow_dispatchers_answer_is_taken_on_a_later_pass(
     assert later[0] == ended and later[1]["running"]
     assert executor.statuses([_handle("b")]) == [_RUNNING]
     assert dispatcher.asked == [["a"], ["b"]]
+
+
+def test_a_job_of_another_shape_waiting_for_room_gets_the_kept_groups_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _Ray(monkeypatch)
+    dispatcher = _dispatcher("a", "b")
+    kept, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    dispatcher._release(kept, node, _ONE_CPU, keep=True)
+    fake.place = False  # the kept group holds the room the bigger job needs
+
+    def placed_once_room_is_back() -> None:
+        if kept.removed:
+            fake.made[-1].placed = True
+
+    fake.on_wait = placed_once_room_is_back
+    big, _ = dispatcher._reserve("b", {"CPU": 2.0}, (("CPU", 2.0),))
+    assert kept.removed and big is fake.made[-1] and not big.removed

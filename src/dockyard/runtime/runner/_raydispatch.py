@@ -12,7 +12,9 @@ shape (bundle), then removed, giving the resources back. A new group is placed b
 its own view of the nodes, which trails a removal by tens of milliseconds; a group it could not
 place at once waits out a backoff of up to a second, though the room came moments later. A
 stream of like jobs (a tuning job's trials) would pay that on many starts: each takes the group
-its predecessor left, placed already, or one left while its own waits to be placed.
+its predecessor left, placed already, or one left while its own waits to be placed. A job
+of another shape whose group Ray cannot place at once has the kept groups removed, as they
+may hold its room.
 
 When the node is lost, its host goes with it and Ray places the group's bundle on another node;
 while the job's ``retry_strategy.max_attempts`` allows, the dispatcher starts a new runner there
@@ -287,6 +289,8 @@ class Dispatcher:
                     if node:
                         placed, group = (group, str(node)), None
                         return placed
+                # Not placed at once: groups kept for other shapes may hold its room.
+                self._give_back_kept(but=shape)
         finally:
             if group is not None:
                 remove_placement_group(group)
@@ -318,6 +322,19 @@ class Dispatcher:
         timer = threading.Timer(KEEP_GROUP_S, self._expire, (shape, serial))
         timer.daemon = True
         timer.start()
+
+    def _give_back_kept(self, *, but: Shape) -> None:
+        """Remove the groups kept for shapes other than ``but``: a job of another shape waits
+        for room they may hold."""
+        from ray.util.placement_group import remove_placement_group
+
+        with self._lock:
+            others = [s for s in self._kept if s != but and self._kept[s]]
+            found = [entry for s in others for entry in self._kept[s]]
+            for s in others:
+                self._kept[s] = []
+        for _, group, _ in found:
+            remove_placement_group(group)
 
     def _expire(self, shape: Shape, serial: int) -> None:
         """Remove the group kept as ``serial`` unless a runner took it."""
