@@ -47,3 +47,21 @@ def test_a_gap_starts_a_new_segment_and_old_ones_go(
     assert WorkerLog(copy).bounds() == (100, 106)
     chunk = WorkerLog(copy).read(25, 100)
     assert (chunk.offset, chunk.data) == (100, b"uvwxyz")
+
+
+def test_a_segment_deleted_while_read_never_shifts_the_bytes_after_it(tmp_path: Path) -> None:
+    folder = tmp_path / "i-4"
+    copy_chunk(folder, LogChunk(0, b"AAAAAAAAAA", ()))
+    (folder / logs.segment_name(10)).write_bytes(b"BBBBBBBBBB")
+    stale = WorkerLog(folder)._segments()  # what a reader saw before the worker rotated
+    (folder / logs.segment_name(0)).unlink()
+
+    class Racing(WorkerLog):
+        looks = 0
+
+        def _segments(self) -> list[tuple[int, int]]:
+            Racing.looks += 1
+            return stale if Racing.looks == 1 else super()._segments()
+
+    chunk = Racing(folder).read(5, 8)
+    assert (chunk.offset, chunk.data) == (10, b"BBBBBBBB")

@@ -255,8 +255,9 @@ def _executor(monkeypatch: pytest.MonkeyPatch, dispatcher: _Dispatcher) -> Any:
     executor._namespace = "dockyard"
     executor._dispatcher = dispatcher
     executor._pending = {}
+    executor._one_by_one = set()
 
-    def wait(refs: list[Any], timeout: float) -> tuple[list[Any], list[Any]]:
+    def wait(refs: list[Any], timeout: float, **_: Any) -> tuple[list[Any], list[Any]]:
         return (refs, []) if dispatcher.answering else ([], refs)
 
     monkeypatch.setattr(ray, "wait", wait)
@@ -311,3 +312,47 @@ def test_a_job_of_another_shape_waiting_for_room_gets_the_kept_groups_removed(
     fake.on_wait = placed_once_room_is_back
     big, _ = dispatcher._reserve("b", {"CPU": 2.0}, (("CPU", 2.0),))
     assert kept.removed and big is fake.made[-1] and not big.removed
+
+
+class _OldDispatcher:
+    """A dispatcher an older server started, still on the cluster: ``status`` only."""
+
+    def __init__(self, known: dict[str, dict[str, Any]]) -> None:
+        self.asked: list[str] = []
+        self.answering = True
+        outer = self
+
+        class _Status:
+            @staticmethod
+            def remote(name: str) -> tuple[str, Any]:
+                outer.asked.append(name)
+                return ("answer", known.get(name))
+
+        self.status = _Status
+
+
+def test_a_dispatcher_from_an_older_server_is_asked_about_each_runner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ended = {"running": False, "exit_code": 0, "detail": "exited"}
+    old = _OldDispatcher({"a": _RUNNING, "b": ended})
+    executor = _executor(monkeypatch, old)  # type: ignore[arg-type]
+    found = executor.statuses([_handle("a"), _handle("b")])
+    assert found == [_RUNNING, ended]  # not taken for gone
+    assert old.asked == ["a", "b"]
+
+
+def test_a_dispatcher_that_cannot_answer_at_once_is_asked_about_each_runner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dispatcher = _Dispatcher({"a": _RUNNING})
+    dispatcher.answering = True
+    executor = _executor(monkeypatch, dispatcher)
+    failed = ray.exceptions.RayTaskError("statuses", "AttributeError", AttributeError("statuses"))
+    dispatcher.statuses = type(  # type: ignore[assignment]
+        "_Failing", (), {"remote": staticmethod(lambda names: ("answer", failed))}
+    )
+    old = _OldDispatcher({"a": _RUNNING})
+    dispatcher.status = old.status  # type: ignore[attr-defined]
+    assert executor.statuses([_handle("a")]) == [_RUNNING]
+    assert old.asked == ["a"]

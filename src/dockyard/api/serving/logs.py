@@ -54,6 +54,7 @@ MAX_MARKS = 1 << 16
 KEEP_EXITED = 8
 _DIGITS = 15
 _TIMES = ".times"
+_READ_TRIES = 3  # reads of a log whose segments the worker deleted meanwhile
 
 
 def segment_name(offset: int) -> str:
@@ -148,6 +149,14 @@ class WorkerLog:
 
     def read(self, offset: int, limit: int) -> LogChunk:
         """Up to ``limit`` bytes from ``offset`` (or from the oldest byte kept, if later)."""
+        for _ in range(_READ_TRIES):
+            try:
+                return self._read(offset, limit)
+            except FileNotFoundError:  # the worker deleted a segment meanwhile: look again
+                continue
+        return LogChunk(offset, b"", ())
+
+    def _read(self, offset: int, limit: int) -> LogChunk:
         segments = self._segments()
         if segments:
             offset = max(offset, segments[0][0])
@@ -158,11 +167,15 @@ class WorkerLog:
             if start + size <= offset or len(out) >= limit:
                 continue
             skip = max(0, offset + len(out) - start)
-            with contextlib.suppress(FileNotFoundError):  # deleted by the worker meanwhile
+            try:
                 with (self.folder / segment_name(start)).open("rb") as part:
                     part.seek(skip)
                     out += part.read(min(size - skip, limit - len(out)))
-                marks += self._marks(start)
+            except FileNotFoundError:
+                if out:  # what was read is whole and in place: the rest on the next read
+                    break
+                raise  # nothing read yet: the bytes asked for are gone, start again
+            marks += self._marks(start)
         end = start_at + len(out)
         # Marks past the chunk stay: the chunk's last line is dated by the next mark.
         chosen = tuple(m for m in marks if m[0] > start_at)

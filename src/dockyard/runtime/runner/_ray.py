@@ -158,6 +158,7 @@ class RayExecutor:
         # The nodes' hosts start now, not with the first job of each node.
         self._dispatcher.warm.remote()
         self._pending: dict[str, tuple[Any, list[str]]] = {}  # a status call, by namespace
+        self._one_by_one: set[str] = set()  # namespaces whose dispatcher lacks statuses()
         self._capacity: tuple[float, Capacity] = (-_CAPACITY_TTL_S, {"cpus": 0.0})  # when, what
 
     def _head(self) -> dict[str, float]:
@@ -239,20 +240,31 @@ class RayExecutor:
     def _ask(self, namespace: str, names: list[str]) -> dict[str, RunnerStatus]:
         """The status of runners ``names`` of ``namespace``. A dispatcher slower than
         ``_ANSWER_S`` keeps its call: its runners are called running meanwhile, and a later
-        pass takes the answer (and asks about the runners it did not cover)."""
+        pass takes the answer (and asks about the runners it did not cover). A dispatcher
+        started by an older server, still running on the cluster, has no ``statuses``: it is
+        asked about each runner."""
         dispatcher = self._dispatcher_of(namespace)
         if dispatcher is None:
             return {name: _gone(name) for name in names}
+        if namespace in self._one_by_one:
+            return self._ask_each(dispatcher, names)
         pending = self._pending.pop(namespace, None)
-        ref, asked = pending if pending else (dispatcher.statuses.remote(names), names)
+        try:
+            ref, asked = pending if pending else (dispatcher.statuses.remote(names), names)
+        except AttributeError:  # the actor's class, as Ray knows it, has no such method
+            self._one_by_one.add(namespace)
+            return self._ask_each(dispatcher, names)
         ready, _ = self._ray.wait([ref], timeout=_ANSWER_S)
         if not ready:
             self._pending[namespace] = (ref, asked)
             return {name: _running(f"{name} not answering yet") for name in names}
         try:
             answers: list[RunnerStatus | None] = self._ray.get(ref)
-        except self._ray.exceptions.RayError:
+        except self._ray.exceptions.RayActorError:  # the dispatcher is gone, and its records
             answers = [None] * len(asked)
+        except self._ray.exceptions.RayError:  # it could not answer so: ask the old way
+            self._one_by_one.add(namespace)
+            return self._ask_each(dispatcher, names)
         said = dict(zip(asked, answers, strict=True))
         return {
             name: _running(f"{name} asked about next")
@@ -260,6 +272,23 @@ class RayExecutor:
             else said[name] or _gone(name)
             for name in names
         }
+
+    def _ask_each(self, dispatcher: Any, names: list[str]) -> dict[str, RunnerStatus]:
+        """As :meth:`_ask`, one call per runner (all in flight at once)."""
+        refs = {name: dispatcher.status.remote(name) for name in names}
+        ready, _ = self._ray.wait(list(refs.values()), num_returns=len(refs), timeout=_ANSWER_S)
+        answered = {id(ref) for ref in ready}
+        found: dict[str, RunnerStatus] = {}
+        for name, ref in refs.items():
+            if id(ref) not in answered:
+                found[name] = _running(f"{name} not answering yet")
+                continue
+            try:
+                status: RunnerStatus | None = self._ray.get(ref)
+            except self._ray.exceptions.RayError:
+                status = None
+            found[name] = status or _gone(name)
+        return found
 
     def logs(self, handle: Handle, limit: int = 4000) -> str:
         dispatcher = self._dispatcher_of(handle["namespace"])

@@ -202,12 +202,15 @@ class Dispatcher:
         import ray
 
         shape: Shape = tuple(sorted(bundle.items()))
-        placed = self._reserve(name, bundle, shape)
-        group, node = placed if placed is not None else (None, None)
+        group: Any = None
+        node: str | None = None
         record: dict[str, Any] | None = None
         keep = False
         attempt = 1
         try:
+            placed = self._reserve(name, bundle, shape)
+            if placed is not None:
+                group, node = placed
             while record is None:
                 if attempt > 1:
                     node = self._placed(name, group)
@@ -285,10 +288,12 @@ class Dispatcher:
                     ready = group.ready()
                 done, _ = ray.wait([ready], timeout=_SPARE_POLL_S)
                 if done:
-                    node = placement_group_table(group)["bundles_to_node_id"].get(0)
-                    if node:
+                    table = placement_group_table(group)
+                    node = table["bundles_to_node_id"].get(0)
+                    if table["state"] == "CREATED" and node:
                         placed, group = (group, str(node)), None
                         return placed
+                    time.sleep(_SPARE_POLL_S)  # placed on a node just lost: Ray moves it
                 # Not placed at once: groups kept for other shapes may hold its room.
                 self._give_back_kept(but=shape)
         finally:

@@ -57,6 +57,8 @@ _ALIVE_TIMEOUT_S = 5.0
 _CALL_TIMEOUT_S = 30.0
 _CONCURRENCY = 8  # admin calls and liveness checks while a replica loads its models
 _LOG_CHUNK = 1 << 20  # bytes of a replica's log copied per call
+_LOG_CATCH_UP = 8 << 20  # bytes copied at the most in one copy of an endpoint's logs
+_LOG_ANSWER_S = 0.5  # how long a copy waits for the replicas' answers
 
 
 class RayWorkerLauncher:
@@ -160,29 +162,36 @@ class RayWorkerLauncher:
         return _Relayed(self, handle, timeout_s)
 
     def copy_logs(self, folder: Path, handles: list[WorkerHandle]) -> None:
-        """Copy what each replica's worker wrote since the last copy into ``folder/logs``,
-        asking every replica at once (up to ``_LOG_CHUNK`` bytes each; the rest comes next
-        time). A replica that is gone or slow to answer is left for the next copy."""
-        asked: list[tuple[Path, Any]] = []
+        """Copy what each replica's worker wrote since the last copy into ``folder/logs``:
+        every replica asked at once, for ``_LOG_CHUNK`` bytes at a time, until it is caught
+        up or ``_LOG_CATCH_UP`` bytes were copied (the rest comes next time). A replica that
+        is gone, or does not answer within ``_LOG_ANSWER_S``, is left for the next copy."""
+        behind: list[tuple[Path, Any]] = []
         for handle in handles:
             actor = self._actor(handle)
-            if actor is None or not handle.worker_id:
-                continue
-            copy = folder / "logs" / handle.worker_id
-            asked.append((copy, actor.log.remote(WorkerLog(copy).bounds()[1], _LOG_CHUNK)))
-        if not asked:
-            return
-        refs = [ref for _, ref in asked]
-        ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=_ALIVE_TIMEOUT_S)
-        answered = set(ready)
-        for copy, ref in asked:
-            if ref not in answered:
-                continue
-            try:
-                offset, data, marks = self._ray.get(ref)
-            except self._ray.exceptions.RayError:
-                continue
-            copy_chunk(copy, LogChunk(int(offset), bytes(data), tuple(map(tuple, marks))))
+            if actor is not None and handle.worker_id:
+                behind.append((folder / "logs" / handle.worker_id, actor))
+        copied = 0
+        while behind and copied < _LOG_CATCH_UP:
+            asked = [
+                (copy, actor, actor.log.remote(WorkerLog(copy).bounds()[1], _LOG_CHUNK))
+                for copy, actor in behind
+            ]
+            refs = [ref for _, _, ref in asked]
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=_LOG_ANSWER_S)
+            answered = {id(ref) for ref in ready}
+            behind = []
+            for copy, actor, ref in asked:
+                if id(ref) not in answered:
+                    continue
+                try:
+                    offset, data, marks = self._ray.get(ref)
+                except self._ray.exceptions.RayError:
+                    continue
+                copy_chunk(copy, LogChunk(int(offset), bytes(data), tuple(map(tuple, marks))))
+                copied += len(data)
+                if len(data) >= _LOG_CHUNK:  # more is waiting
+                    behind.append((copy, actor))
 
     # -- helpers -------------------------------------------------------------------------------
 

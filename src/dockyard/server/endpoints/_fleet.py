@@ -94,8 +94,10 @@ class Fleet:
             return
         try:
             copy(self.folder, self.workers if handles is None else handles)
-        except (DockyardError, OSError):  # the next copy catches up
-            log.warning("endpoint %s: copying its workers' logs failed", self.folder.name)
+        except Exception:  # a cluster not answering, say: the next copy catches up
+            log.warning(
+                "endpoint %s: copying its workers' logs failed", self.folder.name, exc_info=True
+            )
 
     def reap(self) -> list[WorkerHandle]:
         """Forget workers that died (their logs copied first, while they can be); returns
@@ -154,6 +156,7 @@ class Fleet:
         deadline = time.monotonic() + timeout_s
         while self._launcher.alive(handle) and time.monotonic() < deadline:
             time.sleep(0.05)
+        self.copy_logs([handle])  # its last lines, before its files go with it
         self._launcher.kill(handle)
 
     def drain_all(self) -> None:

@@ -233,6 +233,7 @@ class JobService:
         """Queue a monitoring schedule's job (its loop submits it as the schedule's owner):
         1 CPU, its outputs at ``spec.output.uri``, a run in the schedule's experiment."""
         self._access.require_role(actor, Role.MEMBER, "submit monitoring jobs")
+        executor = self._executors.choose(spec.executor)  # before its run is made
         params = {"schedule": spec.schedule, "mode": spec.mode, "execution": spec.execution_id}
         if spec.baseline_uri:
             params["baseline_uri"] = spec.baseline_uri[:500]
@@ -240,7 +241,6 @@ class JobService:
         run_id, experiment_id = self._start_run(
             actor, spec.name, MONITORING, spec.experiment, tags, params
         )
-        executor = self._executors.choose(spec.executor)
         cpus = min(1.0, self._executors.cpus(executor))
         return self._enqueue(
             actor,
