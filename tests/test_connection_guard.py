@@ -7,6 +7,7 @@ use servers whose timeouts are long, so only the connection cap can be what clos
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import select
@@ -22,7 +23,9 @@ import httpx
 import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
+from uvicorn.server import ServerState
 
+from dockyard.connection_guard import ConnectionLimits, GuardedConfig, GuardedProtocol
 from dockyard.models import save_model
 from tests.services.server_process import ServerProcess
 
@@ -339,3 +342,93 @@ def test_server_worker_processes_get_the_limits_too(tmp_path: Path) -> None:
                 assert status_of(read_all(sock, TIMEOUT_S + SLACK_S)) == 408
     finally:
         proc.stop()
+
+
+# -- one write per answer of known length ------------------------------------------------------
+
+
+class _Transport(asyncio.Transport):
+    """Records what the protocol writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def _writes(app: object, request: bytes) -> list[bytes]:
+    """What the guarded protocol writes, call by call, answering ``request`` with ``app``."""
+
+    async def run() -> list[bytes]:
+        config = GuardedConfig(app, limits=ConnectionLimits(), lifespan="off", log_level="error")
+        config.load()
+        protocol = GuardedProtocol(config, ServerState(), {})
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(request)
+        while protocol.tasks:
+            await asyncio.gather(*protocol.tasks)
+        protocol.connection_lost(None)
+        return transport.writes
+
+    return asyncio.run(run())
+
+
+def _answer(*bodies: bytes, headers: list[tuple[bytes, bytes]]) -> object:
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(send)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for i, body in enumerate(bodies):
+            await send(
+                {"type": "http.response.body", "body": body, "more_body": i < len(bodies) - 1}
+            )
+
+    return app
+
+
+_GET = b"GET /x HTTP/1.1\r\nhost: localhost\r\n\r\n"
+
+
+def test_an_answer_of_known_length_goes_out_in_one_write() -> None:
+    writes = _writes(_answer(b"{}", headers=[(b"content-length", b"2")]), _GET)
+    assert len(writes) == 1
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n{}")
+
+
+def test_a_streamed_answer_sends_its_head_before_its_body() -> None:
+    writes = _writes(_answer(b"a", b"b", headers=[]), _GET)  # no length: chunked
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
+    assert b"".join(writes[1:]) == b"1\r\na\r\n1\r\nb\r\n0\r\n\r\n"
+
+
+def test_a_known_length_stream_carries_its_head_with_the_first_chunk_only() -> None:
+    writes = _writes(_answer(b"ab", b"cd", headers=[(b"content-length", b"4")]), _GET)
+    assert len(writes) == 2
+    assert writes[0].endswith(b"\r\n\r\nab") and writes[1] == b"cd"
+
+
+def test_a_head_request_is_answered_at_once() -> None:
+    head = b"HEAD /x HTTP/1.1\r\nhost: localhost\r\n\r\n"
+    writes = _writes(_answer(b"", headers=[(b"content-length", b"2")]), head)
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
+    assert b"".join(writes[1:]) == b""
