@@ -219,3 +219,45 @@ def test_wake_ups_do_not_settle_after_a_pass_that_did_work(db: Database, tmp_pat
     loop.stop()
     _, second, third = loop.started
     assert third - second < loop.settle_s * 0.9
+
+
+class Matching(EventConsumer):
+    """A consumer of every event that matches them against rules of its own, as the
+    notification fan-out and the event triggers do."""
+
+    name = "matching"
+    types: ClassVar[tuple[str, ...]] = ()
+    follows = "rule."
+    interval_s = 60.0
+
+    def __init__(self, db: Database, home: Path, events: EventLog) -> None:
+        super().__init__(db, home, events)
+        self.rules: list[str] = []
+        self.handed: list[list[str]] = []
+
+    def handle(self, events: list[Event]) -> None:
+        self.handed.append([e.type for e in events])
+        self.patterns = list(self.rules)
+
+
+def test_a_consumer_with_no_patterns_reads_only_their_changes(db: Database, tmp_path: Path) -> None:
+    log = EventLog(db)
+    consumer = Matching(db, tmp_path, log)
+    log.record(_ACTOR, "run.logged", "run", "r0", scope="s")
+    consumer.tick()  # its patterns are not known yet: it reads everything once
+    assert consumer.handed == [["run.logged"]]
+    assert consumer.patterns == []
+    for i in range(3):
+        log.record(_ACTOR, "run.logged", "run", f"r{i + 1}", scope="s")
+    consumer.tick()
+    assert consumer.handed == [["run.logged"]]  # nothing wants them: none read
+    assert consumer.position() == log.latest_id()  # stepped over all the same
+
+    consumer.rules = ["run.*"]
+    log.record(_ACTOR, "rule.created", "rule", "x", scope="s")
+    log.record(_ACTOR, "run.logged", "run", "r9", scope="s")
+    consumer.tick()
+    assert consumer.handed[-1] == ["rule.created"]  # the change, and the cursor stops there
+    consumer.tick()
+    assert consumer.handed[-1] == ["run.logged"]  # what followed it, under the new rules
+    assert consumer.position() == log.latest_id()

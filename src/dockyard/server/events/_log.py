@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, or_, select, text
+from sqlalchemy import ColumnElement, Connection, func, or_, select, text
 
 from dockyard.server.actor import Actor
 from dockyard.server.events._entities import Event
@@ -259,11 +259,7 @@ class EventLog:
         limit = max(1, min(limit, MAX_PAGE))
         query = select(_E).where(_E.c.id > after)
         if types:
-            exact = [t for t in types if not t.endswith(".*")]
-            prefixes = [t[:-1] for t in types if t.endswith(".*")]
-            clauses: list[ColumnElement[bool]] = [_E.c.type.in_(exact)] if exact else []
-            clauses += [_E.c.type.startswith(p, autoescape=True) for p in prefixes]
-            query = query.where(or_(*clauses))
+            query = query.where(_of_types(types))
         if resource_type is not None:
             query = query.where(_E.c.resource_type == resource_type)
         if resource_id is not None:
@@ -299,6 +295,29 @@ class EventLog:
                 break
         return found, cursor
 
+    def skim(self, *, after: int, types: list[str], limit: int) -> tuple[list[Event], int]:
+        """The events of ``types`` after id ``after`` (at most ``limit``, oldest first), and the
+        id to go on from: the last of them when there are any (what follows may matter once
+        they are handled), else the end of the log as this read saw it, past the events of
+        other types unread.
+
+        For a follower that wants none of the others: the log's ids grow in commit order (one
+        writer on SQLite; appends serialised on PostgreSQL), so nothing can appear later below
+        the end seen here.
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._db.read() as conn:
+            end = int(conn.execute(select(func.max(_E.c.id))).scalar() or 0)
+            rows = conn.execute(
+                select(_E)
+                .where(_E.c.id > after, _E.c.id <= end, _of_types(types))
+                .order_by(_E.c.id)
+                .limit(limit)
+            ).all()
+        if rows:
+            return [_event(row) for row in rows], rows[-1].id
+        return [], max(end, after)
+
     def latest_id(self) -> int:
         with self._db.read() as conn:
             return int(
@@ -322,6 +341,15 @@ class EventLog:
             [{"name": name, "position": position, "updated_time": _now_ms()}],
             keys=("name",),
         )
+
+
+def _of_types(types: Sequence[str]) -> ColumnElement[bool]:
+    """Events whose type is one of ``types`` (``job.*``: every ``job.`` type)."""
+    exact = [t for t in types if not t.endswith(".*")]
+    prefixes = [t[:-1] for t in types if t.endswith(".*")]
+    clauses: list[ColumnElement[bool]] = [_E.c.type.in_(exact)] if exact else []
+    clauses += [_E.c.type.startswith(p, autoescape=True) for p in prefixes]
+    return or_(*clauses)
 
 
 def _wake(future: asyncio.Future[None]) -> None:
