@@ -51,13 +51,13 @@ def _holding(db: Database) -> tuple[threading.Event, threading.Event, threading.
     return held, release, thread
 
 
-def test_a_free_write_commits_and_puts_the_connection_back_as_it_was(db: Database) -> None:
+def test_a_free_write_commits_and_leaves_the_waiting_writers_as_they_are(db: Database) -> None:
     with db.without_waiting(), db.write() as conn:
         _add(conn, "quick")
         driver = conn.connection.driver_connection
         assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
     assert _names(db) == ["quick"]
-    with db.write() as conn:  # the pool's one connection: settings restored
+    with db.write() as conn:  # the writes that wait keep their settings
         driver = conn.connection.driver_connection
         assert driver.execute("PRAGMA busy_timeout").fetchone() == (30000,)
         assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)

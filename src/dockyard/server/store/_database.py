@@ -49,7 +49,9 @@ _SQLITE_PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
 )
-_AUTOCHECKPOINT = "PRAGMA wal_autocheckpoint=1000"  # SQLite's default
+# A write begun without waiting: refused at once when another writer holds the lock, and its
+# commit leaves the WAL to a writer in a thread to checkpoint.
+_UNWAITED_PRAGMAS = ("PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 # Set by Database.without_waiting for the code it runs (per task or thread, as contexts are).
 _NO_WAIT: ContextVar[bool] = ContextVar("dockyard_write_without_waiting", default=False)
 _POOLED_EVERY = 256
@@ -100,6 +102,9 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
             self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
+            # The writes begun without waiting have connections of their own, which never wait
+            # for the lock and never checkpoint (set once, not around every write).
+            self._unwaited_engine = self._sqlite_engine(url, immediate=True, echo=echo, waits=False)
         else:
             engine = create_engine(
                 url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
@@ -107,15 +112,19 @@ class Database:
             self.read_engine = self.write_engine = engine
 
     @staticmethod
-    def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
+    def _sqlite_engine(url: str, *, immediate: bool, echo: bool, waits: bool = True) -> Engine:
+        """An engine whose transactions begin with ``BEGIN IMMEDIATE`` (``immediate``) or a
+        deferred ``BEGIN``; with ``waits`` False, one whose BEGIN raises :class:`WriterBusy`
+        instead of waiting for another writer and whose commits never checkpoint the WAL."""
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        pragmas = _SQLITE_PRAGMAS if waits else (*_SQLITE_PRAGMAS, *_UNWAITED_PRAGMAS)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
-            for pragma in _SQLITE_PRAGMAS:
+            for pragma in pragmas:
                 cursor.execute(pragma)
             cursor.close()
 
@@ -126,17 +135,13 @@ class Database:
             # Straight to the driver: through SQLAlchemy's execution path the BEGIN cost ~20 µs,
             # as much as a small read's own SELECT.
             driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-            if not (immediate and _NO_WAIT.get()):
+            if waits:
                 driver.execute(begin)
                 return
-            driver.execute("PRAGMA busy_timeout=0")
             try:
                 driver.execute(begin)
             except sqlite3.OperationalError as exc:  # another process is writing
                 raise WriterBusy(f"metadata database busy: {exc}") from exc
-            finally:
-                driver.execute(_BUSY_TIMEOUT)
-            driver.execute("PRAGMA wal_autocheckpoint=0")  # put back when the write ends
 
         return engine
 
@@ -180,12 +185,8 @@ class Database:
                 self._unwaited += 1
                 if self._unwaited % _POOLED_EVERY == 0:
                     raise WriterBusy("this write may checkpoint the WAL")
-                with _translate_errors(), self.write_engine.connect() as conn:
-                    try:
-                        with conn.begin():
-                            yield conn
-                    finally:
-                        conn.connection.driver_connection.execute(_AUTOCHECKPOINT)  # type: ignore[union-attr]
+                with _translate_errors(), self._unwaited_engine.begin() as conn:
+                    yield conn
             finally:
                 self._write_lock.release()
 
@@ -207,6 +208,7 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+            self._unwaited_engine.dispose()
 
 
 @contextmanager
