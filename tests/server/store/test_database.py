@@ -94,6 +94,32 @@ def test_another_processs_write_refuses_at_once(tmp_path: Path, db: Database) ->
     assert _names(db) == ["held", "waited"]
 
 
+def test_writes_without_waiting_keep_one_connection_and_a_failed_one_leaves_it_clean(
+    tmp_path: Path, db: Database
+) -> None:
+    drivers = set()
+    for name in ("a", "b"):
+        with db.without_waiting(), db.write() as conn:
+            _add(conn, name)
+            drivers.add(id(conn.connection.driver_connection))
+    assert len(drivers) == 1  # kept between writes, not checked out of the pool each time
+    with pytest.raises(RuntimeError), db.without_waiting(), db.write() as conn:
+        _add(conn, "rolled back")
+        raise RuntimeError("the handler broke")
+    other = Database(db.url)
+    _, release, thread = _holding(other)  # another process writes: the next one is refused
+    try:
+        with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
+            _add(conn, "refused")
+    finally:
+        release.set()
+        thread.join()
+        other.dispose()
+    with db.without_waiting(), db.write() as conn:  # and the one after commits
+        _add(conn, "c")
+    assert _names(db) == ["a", "b", "c", "held"]
+
+
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:
     refused = 0
     for i in range(600):
