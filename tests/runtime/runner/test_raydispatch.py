@@ -151,6 +151,16 @@ def _dispatcher(*names: str) -> Any:
 _ONE_CPU = (("CPU", 1.0),)
 
 
+def _one_kept(monkeypatch: pytest.MonkeyPatch) -> tuple[_Ray, Any, _Group]:
+    """Scripted Ray, a dispatcher with runners ``a`` and ``b``, and the group ``a`` left
+    kept."""
+    fake = _Ray(monkeypatch)
+    dispatcher = _dispatcher("a", "b")
+    group, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
+    dispatcher._release(group, node, _ONE_CPU, keep=True)
+    return fake, dispatcher, group
+
+
 def test_an_ended_runners_group_is_taken_by_the_next_job_of_its_shape(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -184,10 +194,7 @@ def test_a_kept_group_is_removed_once_no_job_took_it(monkeypatch: pytest.MonkeyP
 
 
 def test_a_kept_group_on_a_lost_node_is_removed_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = _Ray(monkeypatch)
-    dispatcher = _dispatcher("a", "b")
-    group, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
-    dispatcher._release(group, node, _ONE_CPU, keep=True)
+    fake, dispatcher, group = _one_kept(monkeypatch)
     fake.alive = {"n2"}
     fake.node = "n2"
     fresh, node = dispatcher._reserve("b", {"CPU": 1.0}, _ONE_CPU)
@@ -299,10 +306,7 @@ def test_a_slow_dispatchers_answer_is_taken_on_a_later_pass(
 def test_a_job_of_another_shape_waiting_for_room_gets_the_kept_groups_removed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake = _Ray(monkeypatch)
-    dispatcher = _dispatcher("a", "b")
-    kept, node = dispatcher._reserve("a", {"CPU": 1.0}, _ONE_CPU)
-    dispatcher._release(kept, node, _ONE_CPU, keep=True)
+    fake, dispatcher, kept = _one_kept(monkeypatch)
     fake.place = False  # the kept group holds the room the bigger job needs
 
     def placed_once_room_is_back() -> None:

@@ -63,14 +63,20 @@ def test_a_free_write_commits_and_leaves_the_waiting_writers_as_they_are(db: Dat
         assert driver.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
 
 
-def test_a_write_of_this_process_in_progress_refuses_at_once(db: Database) -> None:
-    _, release, thread = _holding(db)
+def _refused_while_holding(db: Database, holder: Database) -> None:
+    """While ``holder`` is in a write transaction, a write of ``db`` without waiting is
+    refused."""
+    _, release, thread = _holding(holder)
     try:
         with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
             _add(conn, "refused")
     finally:
         release.set()
         thread.join()
+
+
+def test_a_write_of_this_process_in_progress_refuses_at_once(db: Database) -> None:
+    _refused_while_holding(db, db)
     assert _names(db) == ["held"]
 
 
@@ -107,13 +113,9 @@ def test_writes_without_waiting_keep_one_connection_and_a_failed_one_leaves_it_c
         _add(conn, "rolled back")
         raise RuntimeError("the handler broke")
     other = Database(db.url)
-    _, release, thread = _holding(other)  # another process writes: the next one is refused
     try:
-        with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
-            _add(conn, "refused")
+        _refused_while_holding(db, other)  # another process writes: the next one is refused
     finally:
-        release.set()
-        thread.join()
         other.dispose()
     with db.without_waiting(), db.write() as conn:  # and the one after commits
         _add(conn, "c")
