@@ -81,6 +81,10 @@ def test_sdk_deploy_and_predictor(server: ServerProcess, models, tmp_path: Path)
     assert csv.last_variant == "primary"
     with pytest.raises(dy.InvalidArgument):
         predictor.predict(pd.DataFrame({"x": [1.0]}))  # signature: missing columns a, b, c
+    # Deploying again while an update still rolls out waits for it, then deploys over it.
+    dy.deploy(models["ten"], name="sdk", wait=False)
+    assert dy.deploy(models["one"], name="sdk").describe().status.value == "InService"
+    assert np.allclose(predictor.predict(frame), [4.0, 0.0])
     predictor.close()
     csv.close()
     reset_context(Settings(home=tmp_path / "client"))

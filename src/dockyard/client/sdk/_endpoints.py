@@ -248,7 +248,8 @@ def deploy(
         wait: Block until the endpoint is InService.
 
     Deploying over an existing endpoint updates it: what this call leaves out (``capture``,
-    ``scaling``...) keeps its current value.
+    ``scaling``...) keeps its current value. With ``wait``, an update still rolling out is
+    waited for first.
     """
     from dockyard.errors import InvalidArgument
 
@@ -277,7 +278,13 @@ def deploy(
     except Conflict as exc:
         if exc.field != "name":
             raise
-        client.call(routes.UPDATE_ENDPOINT(name=name), config)
+        try:
+            client.call(routes.UPDATE_ENDPOINT(name=name), config)
+        except Conflict:
+            if not wait:
+                raise
+            handle.wait()  # a rollout still in progress: deploy over it once it settles
+            client.call(routes.UPDATE_ENDPOINT(name=name), config)
     if wait:
         endpoint = handle.wait()
         if endpoint.status is EndpointStatus.FAILED:
