@@ -273,6 +273,10 @@ def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:
         '() => /"variant":"champion"/.test(document.querySelector(\'#endpoint-log\').textContent)',
     )
     assert "serving" in p.inner_text("#log-worker")
+    # Who served: each worker's id (its log's name), where it runs, what it answered.
+    workers = p.inner_text("#workers table")
+    assert "this server's machine" in workers and "InService" in workers, workers
+    assert re.search(r"i-[0-9a-f]+", workers), workers
     # Captured records are flushed to the store in the background: refresh until they are there.
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     while not p.locator("#capture table >> text=champion").count():

@@ -192,6 +192,10 @@ def test_replicas_spread_over_nodes_and_outlive_a_lost_node(
         30,
         "each replica's requests in its log",
     )
+    # Its live counters say which replica runs where.
+    described = client.request("GET", "/api/v1/endpoints/spread", params={"stats": True})
+    said = {w["worker"]["id"]: w["worker"]["node"] for w in described["stats"]["workers"]}
+    assert said == {w["worker_id"]: w["node"] for w in placed}, said
 
     lost = next(n for n in ray_cluster.workers() if n.node_id == placed[0]["node"])
     ray_cluster.remove(lost)

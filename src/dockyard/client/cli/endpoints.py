@@ -306,12 +306,17 @@ def _stats_table(stats: dict[str, Any]) -> str:
     """Live counters per worker and variant; a fresh endpoint has answered nothing yet."""
     rows = []
     for worker in stats.get("workers") or []:
+        who = worker.get("worker") or {}
+        where = (
+            f"{who['host']}:{who['port']} node {str(who['node'])[:8]}" if who.get("node") else ""
+        )
         for vname, s in (worker.get("variants") or {}).items():
             p99 = (s.get("latency_s") or {}).get("p99")
             rate = s.get("error_rate")
             rows.append(
                 [
-                    worker.get("pid"),
+                    who.get("id") or who.get("pid") or worker.get("pid"),
+                    where,
                     vname,
                     s.get("requests", 0),
                     f"{rate:.2%}" if isinstance(rate, (int, float)) else "-",
@@ -321,7 +326,7 @@ def _stats_table(stats: dict[str, Any]) -> str:
             )
     if not rows:
         return "stats: no worker is serving"
-    return table(["worker", "variant", "requests", "errors", "p99", "in flight"], rows)
+    return table(["worker", "where", "variant", "requests", "errors", "p99", "in flight"], rows)
 
 
 @endpoints.command()

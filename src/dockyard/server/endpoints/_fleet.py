@@ -128,13 +128,20 @@ class Fleet:
         return self.config
 
     def stats(self) -> list[dict[str, Any]]:
+        """Each worker's live counters, and under ``worker`` who and where it is: its id (its
+        log's name), pid, address, and for a replica on a cluster its node."""
         out = []
         for handle in list(self.workers):
             try:
                 with self._launcher.admin(handle, 5) as admin:
-                    out.append(admin.stats())
+                    found = admin.stats()
             except (DockyardError, OSError):
                 continue  # a worker that just died: reap() will replace it
+            worker = found.setdefault("worker", {})
+            worker.update(id=handle.worker_id, pid=handle.pid)
+            if handle.node:
+                worker.update(node=handle.node, host=handle.host, port=handle.port)
+            out.append(found)
         return out
 
     def metrics(self) -> list[tuple[int, str]]:

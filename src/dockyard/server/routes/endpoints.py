@@ -71,8 +71,9 @@ async def describe_endpoint(
     name: str, services: ServicesDep, actor: ActorDep, stats: bool = False
 ) -> Endpoint:
     """An endpoint with its history, current traffic split, the step an update is in
-    (``rollout``) and (``stats=true``) live counters per variant: requests, errors, latency,
-    in flight."""
+    (``rollout``) and (``stats=true``) each worker's live counters per variant (requests,
+    errors, latency, in flight) with who it is: its id (its log's name), pid, and for a replica
+    on a cluster its node and address."""
     endpoint = await run_in_threadpool(services.endpoints.get, actor, name)
     fleet = await run_in_threadpool(_fleet, services, name)
     update: dict[str, object] = {"workers": len(fleet.workers)}

@@ -49,6 +49,7 @@ export default async function endpointPage(ctx) {
   const path = `endpoints/${encodeURIComponent(name)}`;
   const top = h("div");
   const chartsBox = h("div.cards#traffic");
+  const workersBox = h("div#workers", h("p.muted", "…"));
   const capture = h("div#capture");
   // One worker's log at a time (the newest by default), followed by offset.
   const logBox = h("pre.log#endpoint-log", { tabIndex: 0 });
@@ -67,7 +68,8 @@ export default async function endpointPage(ctx) {
   }).catch(() => monitoring.remove());
   root.append(top,
     h("div.grid2", h("div", h("h2", "Try it"), invokePanel(endpoint)), h("div", h("h2", "API keys"), keysPanel(ctx.me, name))),
-    h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox, h("h2", "Captured records"), capture,
+    h("h2", "Live traffic ", h("span.muted", { style: { fontWeight: 400 } }, "per variant, every 2 s")), chartsBox,
+    h("h2", "Workers"), workersBox, h("h2", "Captured records"), capture,
     h("div.row", h("h2", "Logs"), logWorker, logState), logBox);
   function drawTop() {
     const cfg = endpoint.config;
@@ -127,6 +129,7 @@ export default async function endpointPage(ctx) {
     const statusChanged = fresh.status !== endpoint.status || fresh.updated_time !== endpoint.updated_time || fresh.workers !== endpoint.workers;
     endpoint = fresh;
     if (statusChanged) drawTop();
+    drawWorkers(fresh.stats);
     const now = Date.now() / 1000;
     const current = totals(fresh.stats);
     if (previous) {
@@ -153,6 +156,25 @@ export default async function endpointPage(ctx) {
       await drawCharts();
     }
     previous = { time: now, totals: current };
+  }
+  /** Who serves: each worker's id (its log's name), process, where it runs (a replica on a
+   * cluster node, or this server's machine) and what it has answered. */
+  function drawWorkers(stats) {
+    const workers = (stats && stats.workers) || [];
+    const sum = (w, key) => Object.values(w.variants || {}).reduce((n, v) => n + (v[key] || 0), 0);
+    clear(workersBox, workers.length
+      ? table([
+        ["Worker", (w) => h("span.mono", w.worker?.id || "")],
+        ["PID", (w) => String(w.worker?.pid ?? ""), { num: true }],
+        ["Where", (w) => (w.worker?.node
+          ? h("span.mono", `${w.worker.host}:${w.worker.port} on node ${String(w.worker.node).slice(0, 12)}`)
+          : h("span.muted", "this server's machine"))],
+        ["Requests", (w) => fmtNum(sum(w, "requests")), { num: true }],
+        ["In flight", (w) => fmtNum(sum(w, "in_flight")), { num: true }],
+        ["Config", (w) => String(w.worker?.config_version ?? ""), { num: true }],
+        ["State", (w) => (w.worker?.draining ? badge("Draining") : badge("InService"))],
+      ], workers)
+      : h("p.muted", "No worker is serving."));
   }
   async function drawCharts() {
     const names = Object.keys(history.variants).sort();
