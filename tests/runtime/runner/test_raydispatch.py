@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -360,3 +361,27 @@ def test_a_dispatcher_that_cannot_answer_at_once_is_asked_about_each_runner(
     dispatcher.status = old.status  # type: ignore[attr-defined]
     assert executor.statuses([_handle("a")]) == [_RUNNING]
     assert old.asked == ["a"]
+
+
+def test_a_cluster_refusing_the_server_names_token_authentication(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dockyard.errors import Unavailable
+    from dockyard.runtime.runner import _ray as executor
+    from dockyard.settings import Settings
+
+    def refused(**_: Any) -> None:  # what Ray says after its retries, cause left out
+        raise ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:6379")
+
+    monkeypatch.setattr(executor, "_probe", lambda address: None)  # something listens there
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    settings = Settings(home=tmp_path, executor="ray", ray_address="127.0.0.1:6379")
+    with pytest.raises(Unavailable) as caught:
+        executor.connect(settings)
+    assert caught.value.field == "ray_address"
+    assert "RAY_AUTH_MODE=token" in caught.value.message
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with pytest.raises(Unavailable, match=r"RAY_AUTH_TOKEN or ~/\.ray/auth_token"):
+        executor.connect(settings)

@@ -74,10 +74,26 @@ def connect(settings: Settings) -> ModuleType:
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise Unavailable(
-            f"DOCKYARD_RAY_ADDRESS={address}: could not join the Ray cluster there: {exc}",
+            f"DOCKYARD_RAY_ADDRESS={address}: could not join the Ray cluster there: {exc}"
+            f"{_auth_hint()}",
             field="ray_address",
         ) from None
     return ray
+
+
+def _auth_hint() -> str:
+    """What to check when a cluster that answers refuses to be joined: Ray clusters started
+    with token authentication (``ray start`` turns it on by default) refuse a driver without
+    the token, and Ray's own error does not say so."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "token":
+        return (
+            " (the token given does not match the cluster's: RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+        )
+    return (
+        " (a cluster with token authentication refuses a server without its token: start the "
+        "server with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN or "
+        "~/.ray/auth_token)"
+    )
 
 
 def check(settings: Settings) -> ModuleType:
