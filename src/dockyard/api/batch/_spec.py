@@ -170,9 +170,6 @@ class TransformSpec(_Spec):
         model_uri: A local package directory or the ``s3://`` prefix of one. A registry URI
             (``models:/name/3``) is accepted here and must be resolved to one of those before
             :func:`~dockyard.runtime.batch.run_transform`.
-        model_source: The URI the job named the model by, when ``model_uri`` is a local copy
-            of it (a job's runner fetches registry and store models first): what the output's
-            manifest records. None: ``model_uri`` itself.
         input: See :class:`TransformInput`.
         output: See :class:`TransformOutput`.
         batch_strategy: ``MultiRecord``: as many records per predict call as fit in
@@ -188,7 +185,6 @@ class TransformSpec(_Spec):
     """
 
     model_uri: Uri = Field(validation_alias=_alias("model_uri", "ModelUri", "ModelName"))
-    model_source: Uri | None = None
     input: TransformInput = Field(validation_alias=_alias("input", "TransformInput"))
     output: TransformOutput = Field(validation_alias=_alias("output", "TransformOutput"))
     batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
 from dockyard.api.batch import TransformSpec
 from dockyard.api.jobs._spec import ExecutorName, JobName, TagKey
@@ -27,14 +27,6 @@ class TransformJobSpec(TransformSpec):
         default_factory=dict, max_length=50
     )
     executor: ExecutorName | None = None
-
-    @field_validator("model_source")
-    @classmethod
-    def _runner_only(cls, value: str | None) -> None:
-        if value is not None:
-            raise ValueError(
-                "is set by the job's runner (the manifest records the model_uri given)"
-            )
 
     def transform_spec(self) -> TransformSpec:
         """The part :func:`dockyard.runtime.batch.run_transform` reads."""

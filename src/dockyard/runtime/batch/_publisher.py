@@ -114,7 +114,7 @@ def complete(
     if not stopped:
         manifest = output_uri(spec.output.uri, MANIFEST)
         body = manifest_body(
-            model_uri=spec.model_source or spec.model_uri,
+            model_uri=spec.model_uri,
             model_digest=digest,
             input_uri=spec.input.uri,
             output=spec.output.uri,

@@ -129,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     roots = roots_of(job)
     _check_model_root(spec.model_uri, roots)
     model = _local_model(spec.model_uri, job)
-    transform = spec.transform_spec().model_copy(
-        update={"model_uri": model, "model_source": spec.model_uri}
-    )
+    transform = spec.transform_spec().model_copy(update={"model_uri": model})
     print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
     workers_imported: list[str] = []  # the model's libraries, when workers loaded them
     cluster = _cluster()
