@@ -99,7 +99,7 @@ class Database:
         self._write_lock = threading.Lock()
         self._unwaited = 0  # writes begun without waiting, for _POOLED_EVERY
         # The connection those writes use, kept between them (one at a time: _write_lock):
-        # checking one out of the pool and back cost a tenth of such a write.
+        # checking one out of the pool and back cost a sixth of such a write.
         self._unwaited_conn: Connection | None = None
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
