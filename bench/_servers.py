@@ -55,6 +55,31 @@ class Server:
         )
 
     @classmethod
+    def stub(cls, app: str, workers: int = 2) -> Server:
+        """An ASGI app of ``bench/`` (``module:attribute``) under uvicorn with the workers, event
+        loop and HTTP parser Dockyard runs on: what a client reaches when the server costs
+        nothing. It answers ``/health``."""
+        port = free_port()
+        argv = [
+            str(VENV_BIN / "uvicorn"),
+            app,
+            "--app-dir",
+            str(Path(__file__).parent),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        return cls("stub", argv, port, "/health", {})
+
+    @classmethod
     def mlflow(cls, home: Path, workers: int = 2) -> Server:
         port = free_port()
         home.mkdir(parents=True, exist_ok=True)

@@ -38,30 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 warnings.filterwarnings("ignore")
 os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
-from _servers import VENV_BIN, Server, free_port  # noqa: E402
-
-
-def _stub(workers: int) -> Server:
-    port = free_port()
-    argv = [
-        str(VENV_BIN / "uvicorn"),
-        "_stub:app",
-        "--app-dir",
-        str(Path(__file__).parent),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--http",
-        "httptools",
-        "--loop",
-        "uvloop",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    return Server("stub", argv, port, "/health", {})
-
+from _servers import VENV_BIN, Server  # noqa: E402
 
 # -- 1. MLflow log_metric against Dockyard and the stub ------------------------------------------
 
@@ -85,7 +62,10 @@ def mlflow_vs_stub(
 
     rates: dict[str, list[float]] = {"dockyard": [], "stub": []}
     cpu: dict[str, list[float]] = {"dockyard": [], "stub": []}
-    with Server.dockyard(work / "mlflow", workers=workers) as dockyard, _stub(workers) as stub:
+    with (
+        Server.dockyard(work / "mlflow", workers=workers) as dockyard,
+        Server.stub("_stub:app", workers) as stub,
+    ):
         client = MlflowClient(dockyard.url)
         run_id = client.create_run(client.create_experiment("bench")).info.run_id
         _log_metric_rate(dockyard.url, run_id, 50)  # warm both servers' workers and the client

@@ -9,9 +9,11 @@ transition to its database before answering).
 2. A Map over 10,000 items with MaxConcurrency 40 (DISTRIBUTED: inline, AWS's history limit of
    25,000 events would fail it), each item through two Pass states.
 3. Executions per second of a 10-state machine (Pass, Choice, Pass...): ``--executions``
-   started from 8 threads, until the last one has ended; and the server's CPU time per
-   execution meanwhile (its process tree's), which the client's own CPU does not blur: on 2
-   cores the boto3 client (two calls per execution) is the ceiling of the rate.
+   started from ``--clients`` processes of 8 threads each (one boto3 process is bounded by its
+   own GIL), until the last one has ended; and the server's CPU time per execution meanwhile
+   (its process tree's), which the clients' CPU does not blur. The same clients against a stub
+   that answers at once (``_sfn_stub.py``) give the ceiling: the most executions per second
+   these clients reach on this machine whatever the server.
 4. Dockyard only: cost per Task state, from the execution history: a chain of Task states that
    each call a registered Python function that returns at once; the time from one state entered
    to the next (the function's own process, forked for the call, and the engine's work around
@@ -20,7 +22,8 @@ transition to its database before answering).
    integration that answers in process at once): nearly all of it the engine's own time.
    Rows 4 and 5 pool the states of ``--repeat`` runs.
 
-    .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--skip moto]
+    .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--clients 2]
+        [--skip moto stub]
     .venv/bin/python bench/pipelines.py --tasks-only   # rows 4 and 5
 """
 
@@ -37,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -205,32 +208,58 @@ def timed(
     return statistics.median(times)
 
 
-def throughput(sfn: Any, executions: int, server: Server) -> tuple[float, float]:
-    """Executions per second, and the server's CPU seconds per execution."""
-    machine = create(sfn, "ten", ten_states())
-    cpu = server.cpu_seconds()
-    began = time.perf_counter()
+_CLIENT: Any = None  # each client process's own boto3 client
+
+
+def _connect(url: str, token: str | None) -> None:
+    global _CLIENT
+    _CLIENT = client(url, token)
+
+
+def _run_share(machine: str, names: list[str]) -> list[str]:
+    """One client process's share: start every execution from 8 threads, then wait for each."""
     with ThreadPoolExecutor(8) as pool:
         arns = list(
             pool.map(
-                lambda i: sfn.start_execution(stateMachineArn=machine, name=f"e{i}")[
+                lambda name: _CLIENT.start_execution(stateMachineArn=machine, name=name)[
                     "executionArn"
                 ],
-                range(executions),
+                names,
             )
         )
-        described = list(pool.map(lambda arn: wait(sfn, arn), arns))
-    took = time.perf_counter() - began
+        return [d["status"] for d in pool.map(lambda arn: wait(_CLIENT, arn), arns)]
+
+
+def throughput(
+    url: str, token: str | None, executions: int, server: Server, processes: int
+) -> tuple[float, float]:
+    """Executions per second from ``processes`` client processes, and the server's CPU seconds
+    per execution."""
+    machine = create(client(url, token), f"ten-{uuid.uuid4().hex[:8]}", ten_states())
+    shares = [[f"e{p}-{i}" for i in range(p, executions, processes)] for p in range(processes)]
+    with ProcessPoolExecutor(processes, initializer=_connect, initargs=(url, token)) as pool:
+        # Every process up, its client made and its connection open before the clock starts.
+        warm = [pool.submit(_run_share, machine, [f"warm{p}"]) for p in range(processes)]
+        for future in warm:
+            future.result()
+        cpu = server.cpu_seconds()
+        began = time.perf_counter()
+        done = pool.map(_run_share, [machine] * processes, shares)
+        statuses = [status for share in done for status in share]
+        took = time.perf_counter() - began
     used = server.cpu_seconds() - cpu
-    failed = [d for d in described if d["status"] != "SUCCEEDED"]
+    failed = [s for s in statuses if s != "SUCCEEDED"]
     if failed:
         raise AssertionError(f"{len(failed)} executions did not succeed: {failed[0]}")
     return executions / took, used / executions
 
 
-def measure(sfn: Any, args: argparse.Namespace, server: Server) -> dict[str, float]:
+def measure(
+    url: str, token: str | None, args: argparse.Namespace, server: Server
+) -> dict[str, float]:
+    sfn = client(url, token)
     items = list(range(10_000))
-    rate, cpu = throughput(sfn, args.executions, server)
+    rate, cpu = throughput(url, token, args.executions, server, args.clients)
     return {
         "chain": timed(
             sfn,
@@ -313,18 +342,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--executions", type=int, default=300)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["moto", "dockyard"])
+    parser.add_argument(
+        "--clients", type=int, default=2, help="client processes of the executions/s row"
+    )
+    parser.add_argument("--skip", nargs="*", default=[], choices=["moto", "dockyard", "stub"])
     parser.add_argument(
         "--tasks-only", action="store_true", help="Dockyard's Task state rows (4, 5) only"
     )
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
+    ceiling = 0.0
     print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
     if "moto" not in args.skip and not args.tasks_only:
         with moto_server() as moto:
             enable_moto_engine(moto.url)
-            results["moto"] = measure(client(moto.url, None), args, moto)
+            results["moto"] = measure(moto.url, None, args, moto)
             print("moto", results["moto"], flush=True)
+    if "stub" not in args.skip and not args.tasks_only:
+        with Server.stub("_sfn_stub:app") as stub:
+            ceiling, _ = throughput(stub.url, None, args.executions, stub, args.clients)
+            print(f"stub: {ceiling:.0f} executions/s", flush=True)
     if "dockyard" not in args.skip:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
@@ -341,7 +378,7 @@ def main() -> None:
                 token = dockyard_token(home)
                 sfn = client(dockyard.url, token)
                 if not args.tasks_only:
-                    results["dockyard"] = measure(sfn, args, dockyard)
+                    results["dockyard"] = measure(dockyard.url, token, args, dockyard)
                     print("dockyard", results["dockyard"], flush=True)
                 noop = {"Resource": "dockyard:function:noop"}
                 noops = task_overhead(sfn, "tasks", noop, args.repeat)
@@ -371,6 +408,11 @@ def main() -> None:
             f"server CPU per 10-state execution: {ours['cpu'] * 1000:.2f} ms vs moto "
             f"{moto['cpu'] * 1000:.2f} ms = {moto['cpu'] / ours['cpu']:.1f}x"
         )
+        if ceiling:
+            print(
+                f"the clients' ceiling (a stub that costs nothing): {ceiling:.0f} executions/s "
+                f"= {ceiling / moto['rate']:.1f}x moto, the most this machine can show"
+            )
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 
