@@ -122,6 +122,23 @@ def test_writes_without_waiting_keep_one_connection_and_a_failed_one_leaves_it_c
     assert _names(db) == ["a", "b", "c", "held"]
 
 
+def test_waited_writes_keep_one_connection_and_a_failed_one_leaves_it_clean(db: Database) -> None:
+    kept = []
+    for name in ("a", "b"):
+        with db.write() as conn:
+            _add(conn, name)
+            kept.append(conn)
+    assert kept[0] is kept[1]  # not checked out of the pool and back each time
+    with pytest.raises(RuntimeError), db.write() as conn:
+        _add(conn, "rolled back")
+        raise RuntimeError("the handler broke")
+    assert conn.closed  # dropped: the next write starts on a clean connection
+    with db.write() as conn:
+        _add(conn, "c")
+    assert conn is not kept[0]
+    assert _names(db) == ["a", "b", "c"]
+
+
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:
     refused = 0
     for i in range(600):

@@ -13,8 +13,10 @@ makes the loop wait: inside that block a write transaction that would wait for a
 run it in a thread instead, and its commit never checkpoints the WAL (a checkpoint writes and
 syncs the database file, milliseconds the loop must not spend). Every ``_POOLED_EVERY``-th such
 write is refused, so a commit that may checkpoint still happens in a thread while clients only
-log metrics. Such writes run one at a time on one connection kept between them: a pool checkout
-and return cost a sixth of the write.
+log metrics.
+
+On SQLite a process's writes run one at a time, so each kind (waiting or not) keeps one
+connection between them: a pool checkout and return cost a sixth of a small write.
 
 :func:`after_commit` defers work (waking the event log's readers) until the write transaction
 it is called in has committed, so nobody is woken to read a row that is not there yet.
@@ -98,17 +100,19 @@ class Database:
             )
         self._write_lock = threading.Lock()
         self._unwaited = 0  # writes begun without waiting, for _POOLED_EVERY
-        # The connection those writes use, kept between them (one at a time: _write_lock):
-        # checking one out of the pool and back cost a sixth of such a write.
-        self._unwaited_conn: Connection | None = None
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
             self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
-            # The writes begun without waiting have connections of their own, which never wait
-            # for the lock and never checkpoint (set once, not around every write).
+            # The writes begun without waiting have a connection of their own, which never waits
+            # for the lock and never checkpoints (set once, not around every write).
             self._unwaited_engine = self._sqlite_engine(url, immediate=True, echo=echo, waits=False)
+            # Writes run one at a time per process (_write_lock), each kind on one connection
+            # kept between them: checking one out of the pool and back cost a sixth of a small
+            # write.
+            self._writer = _Kept(self.write_engine)
+            self._unwaited_writer = _Kept(self._unwaited_engine)
         else:
             engine = create_engine(
                 url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
@@ -180,7 +184,7 @@ class Database:
         elif not _NO_WAIT.get():
             # One writer at a time per process: threads queue here instead of spinning on
             # SQLite's busy handler, which is much slower under contention.
-            with self._write_lock, _translate_errors(), self.write_engine.begin() as conn:
+            with self._write_lock, _translate_errors(), self._writer.begin() as conn:
                 yield conn
         else:
             if not self._write_lock.acquire(blocking=False):
@@ -189,16 +193,8 @@ class Database:
                 self._unwaited += 1
                 if self._unwaited % _POOLED_EVERY == 0:
                     raise WriterBusy("this write may checkpoint the WAL")
-                kept = self._unwaited_conn
-                if kept is None:
-                    kept = self._unwaited_conn = self._unwaited_engine.connect()
-                try:
-                    with _translate_errors(), kept.begin():
-                        yield kept
-                except BaseException:  # refused, failed or rolled back: start clean next time
-                    self._unwaited_conn = None
-                    kept.close()
-                    raise
+                with _translate_errors(), self._unwaited_writer.begin() as conn:
+                    yield conn
             finally:
                 self._write_lock.release()
 
@@ -219,12 +215,38 @@ class Database:
         """Close every pooled connection."""
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
-            self.write_engine.dispose()
             with self._write_lock:
-                if self._unwaited_conn is not None:
-                    self._unwaited_conn.close()
-                    self._unwaited_conn = None
+                self._writer.close()
+                self._unwaited_writer.close()
+            self.write_engine.dispose()
             self._unwaited_engine.dispose()
+
+
+class _Kept:
+    """One connection of ``engine`` kept between transactions that never overlap (the caller
+    holds a lock); dropped after a transaction that fails, is refused or rolls back, so the
+    next one starts clean."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._engine.connect()
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 @contextmanager
