@@ -298,5 +298,9 @@ def test_a_schedules_jobs_run_on_the_executor_it_names(model: Path, tmp_path: Pa
                 ROOT, "churn-drift", UpdateMonitoringSchedule(executor="nomad")
             )
         assert caught.value.field == "executor"
+        services.monitoring.update(ROOT, "churn-drift", UpdateMonitoringSchedule(executor=None))
+        driver(services).advance(hour + 3 * HOUR)
+        latest = services.monitoring.executions(ROOT, "churn-drift").items[0]
+        assert services.jobs.get(ROOT, latest.job or "").executor == "local"
     finally:
         services.close()

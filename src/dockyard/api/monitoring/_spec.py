@@ -246,7 +246,8 @@ class MonitoringScheduleSpec(_Spec):
 
 
 class UpdateMonitoringSchedule(_Spec):
-    """What an update may change; fields left out keep their values."""
+    """What an update may change; fields left out keep their values (``executor`` given as
+    null goes back to the server's default)."""
 
     schedule: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None

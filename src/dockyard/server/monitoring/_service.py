@@ -303,7 +303,9 @@ class MonitoringService:
             self._require_control(conn, actor, row, "change")
         spec = MonitoringScheduleSpec.model_validate_json(row.spec)
         fields = change.model_dump(exclude_unset=True, exclude_none=True)
-        updated = spec.model_copy(update={k: getattr(change, k) for k in fields})
+        # An executor given as null goes back to the server's default.
+        reset = {"executor": None} if "executor" in change.model_fields_set else {}
+        updated = spec.model_copy(update=reset | {k: getattr(change, k) for k in fields})
         if not updated.is_hourly:
             from dockyard.server.triggers import Cron
 
@@ -333,7 +335,8 @@ class MonitoringService:
                 self.repo.change(conn, row.schedule_id, status=ScheduleStatus.PENDING.value)
                 self._add_baseline(conn, row, now)
             row = self.repo.require(conn, name)
-            self.event(conn, actor, "monitoring.schedule.updated", row, {"fields": sorted(fields)})
+            changed = sorted(set(fields) | set(reset))
+            self.event(conn, actor, "monitoring.schedule.updated", row, {"fields": changed})
             return _views.schedule(row, self.repo.latest(conn, row.schedule_id))
 
     def delete(self, actor: Actor, name: str) -> None:
