@@ -87,12 +87,19 @@ class ServerProcess:
             self._proc.wait(10)
         self._proc = None
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after 10 s; the exit code (None: it was not running)."""
+        code = None
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
-                self._proc.wait(10)
+                code = self._proc.wait(10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(10)
         self._proc = None
+        return code
+
+    def output(self) -> str:
+        """What the server has printed (every start of it), stdout and stderr together."""
+        return self._log.read_text(errors="replace")

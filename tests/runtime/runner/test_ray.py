@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -332,6 +333,23 @@ def test_a_gpu_job_is_refused_until_a_node_has_one_then_gets_its_device(
     env = json.loads(line.removeprefix("ENV="))
     assert env["CUDA_VISIBLE_DEVICES"] == "0"
     assert env["SM_NUM_GPUS"] == "1"
+
+
+def test_a_ray_server_stopped_with_sigterm_drains_and_exits_cleanly(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """Joining the cluster must not take the server's SIGTERM handler (Ray's exits at once,
+    mid-request) nor print Ray's crash handler's register dump over an ordinary stop."""
+    server = ServerProcess(
+        tmp_path / "home", env={**ray_cluster.environment(), "DOCKYARD_EXECUTOR": "ray"}
+    )
+    server.start(timeout=120)
+    # uvicorn re-raises the signal once it has shut down; Ray's handler exits with 15.
+    assert server.stop() == -signal.SIGTERM
+    printed = server.output()
+    assert "Application shutdown complete" in printed
+    assert "Traceback" not in printed
+    assert "SIGTERM received" not in printed
 
 
 # -- settings the executor refuses, before a server starts ---------------------------------------

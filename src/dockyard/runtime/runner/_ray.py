@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -65,6 +67,8 @@ def connect(settings: Settings) -> ModuleType:
     if ray.is_initialized():  # this process is already a driver of a cluster
         return ray
     address = settings.ray_address
+    # ray.init makes SIGTERM exit the process at once; the server's own handler drains first.
+    kept = _sigterm_handler()
     try:
         ray.init(
             address=address,
@@ -78,7 +82,17 @@ def connect(settings: Settings) -> ModuleType:
             f"{_auth_hint()}",
             field="ray_address",
         ) from None
+    finally:
+        if kept is not None:
+            signal.signal(signal.SIGTERM, kept)
     return ray
+
+
+def _sigterm_handler() -> Any:
+    """This process's SIGTERM handler, where it can be put back (the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.getsignal(signal.SIGTERM)
 
 
 def _auth_hint() -> str:
@@ -99,6 +113,9 @@ def _auth_hint() -> str:
 def check(settings: Settings) -> ModuleType:
     """Ray, once it imports and something listens at ``settings.ray_address`` (see
     :func:`connect` for what is raised); joins nothing."""
+    # Ray's core installs a crash handler that catches SIGTERM too and prints a register dump,
+    # as if the server had crashed, over an ordinary stop (read once, as Ray is imported).
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         import ray
     except ImportError as exc:
