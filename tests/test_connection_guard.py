@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import select
 import socket
 import subprocess
@@ -23,11 +24,12 @@ import httpx
 import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.server import ServerState
 
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig, GuardedProtocol
 from dockyard.models import save_model
-from tests.services.server_process import ServerProcess
+from tests.services.server_process import ServerProcess, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -407,6 +409,32 @@ def _answer(*bodies: bytes, headers: list[tuple[bytes, bytes]]) -> object:
 
 
 _GET = b"GET /x HTTP/1.1\r\nhost: localhost\r\n\r\n"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_whose_app_cannot_be_built_says_why_without_a_traceback(
+    tmp_path: Path, workers: int
+) -> None:
+    """A setting that fails only as the app is built (an executor whose cluster refuses it)
+    stops ``dockyard server`` with the reason and uvicorn's start-up failure code, in one
+    process or in worker processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    env.update(
+        DOCKYARD_HOME=str(tmp_path / "home"),
+        DOCKYARD_WORKERS=str(workers),
+        DOCKYARD_EXECUTORS="tests.server.jobs.test_executors:Unreachable",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == STARTUP_FAILURE, done.stderr
+    assert "Error: the cluster at example:1 is unreachable" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
 
 
 def test_an_answer_of_known_length_goes_out_in_one_write() -> None:

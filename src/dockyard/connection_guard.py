@@ -51,6 +51,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from uvicorn.server import ServerState
 
 from dockyard.draining import draining_event
+from dockyard.errors import DockyardError
 
 __all__ = ["ConnectionLimits", "GuardedConfig", "GuardedProtocol", "run"]
 
@@ -103,6 +104,15 @@ class GuardedConfig(uvicorn.Config):
         )
         self.limits = limits
 
+    def load(self) -> None:
+        """Build the app; one that refuses to be built for a reason it names (a setting that
+        cannot work) stops this process with that reason, not a traceback."""
+        try:
+            super().load()
+        except DockyardError as exc:
+            print(f"Error: {exc.message}", file=sys.stderr, flush=True)
+            sys.exit(STARTUP_FAILURE)
+
 
 def run(config: GuardedConfig) -> None:
     """Serve ``config`` until stopped, in this process or in ``config.workers`` processes.
@@ -112,14 +122,20 @@ def run(config: GuardedConfig) -> None:
     from uvicorn.supervisors import Multiprocess
 
     server = uvicorn.Server(config)
+    supervisor = None
     try:
         if config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+            supervisor.run()
         else:
             server.run()
     except KeyboardInterrupt:
         pass
-    if config.workers == 1 and not server.started:
+    if supervisor is not None:
+        failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    else:
+        failed = not server.started
+    if failed:
         sys.exit(STARTUP_FAILURE)  # the port could not be bound or the app not built
 
 

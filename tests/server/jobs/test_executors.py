@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.api.jobs import Capacity, Handle, Launch, RunnerStatus, TrainingJobSpec
 from dockyard.client.http import Client
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, Unavailable
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.jobs import Scheduler
@@ -19,6 +19,15 @@ from dockyard.settings import Settings
 
 SCRIPTS = Path(__file__).parent / "scripts"
 ME = Actor.local("me")
+
+
+class Unreachable:
+    """An executor whose cluster cannot be reached: the server cannot be built with it."""
+
+    name = "unreachable"
+
+    def __init__(self, settings: Settings) -> None:
+        raise Unavailable("the cluster at example:1 is unreachable", field="executors")
 
 
 class Cluster:
