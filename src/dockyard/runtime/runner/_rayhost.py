@@ -40,13 +40,22 @@ from dockyard.api.jobs import RUNNER_ATTEMPT, RUNNER_CACHE, runner_command
 from dockyard.runtime.runner._process import ExitWatch
 from dockyard.runtime.runner._zygote import Zygote
 
-__all__ = ["HOST_PREFIX", "NodeHost", "forwarded_environment", "tail"]
+__all__ = ["HOST_PREFIX", "NodeHost", "forget_warm_logs", "forwarded_environment", "tail"]
 
 #: A node host's name is this and the node's id, in the executor's namespace.
 HOST_PREFIX = "dockyard-node-"
 _TAIL_BYTES = 64 * 1024
 _EXIT_POLL_S = 1.0  # how long one wait for a forked runner's end lasts
 _REPORT_POLL_S = 0.005  # how often an ended runner's exit code is looked for
+_WARM_LOG = "warm-runner-"  # and the node's id: its warm process's log, in the runner cache
+
+
+def forget_warm_logs(cache: Path, alive: set[str]) -> None:
+    """Remove the warm processes' logs in ``cache`` of nodes no longer ``alive`` (node ids):
+    a node's host writes one, and nothing else ends it when the node goes."""
+    for log in cache.glob(f"{_WARM_LOG}*.log"):
+        if log.stem.removeprefix(_WARM_LOG) not in alive:
+            log.unlink(missing_ok=True)
 
 
 def forwarded_environment(environ: dict[str, str], patterns: list[str]) -> dict[str, str]:
@@ -78,7 +87,10 @@ class NodeHost:
         self._base = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
         cache = Path(tempfile.gettempdir()) / "dockyard-runner-cache"
         self._cache = str(cache)
-        self._zygote = Zygote(sys.executable, self._base, cache / f"warm-runner-{self.node}.log")
+        with contextlib.suppress(Exception):  # tidying only: a host starts regardless
+            nodes = ray.nodes()  # type: ignore[no-untyped-call]
+            forget_warm_logs(cache, {n["NodeID"] for n in nodes if n.get("Alive")})
+        self._zygote = Zygote(sys.executable, self._base, cache / f"{_WARM_LOG}{self.node}.log")
         self._zygote.start()  # its imports overlap the wait for the node's first job
 
     def ready(self) -> str:
