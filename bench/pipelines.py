@@ -23,7 +23,7 @@ transition to its database before answering).
    Rows 4 and 5 pool the states of ``--repeat`` runs.
 
     .venv/bin/python bench/pipelines.py [--repeat 5] [--executions 300] [--clients 2]
-        [--skip moto stub]
+        [--workers 1] [--skip moto stub]
     .venv/bin/python bench/pipelines.py --tasks-only   # rows 4 and 5
 """
 
@@ -345,6 +345,9 @@ def main() -> None:
     parser.add_argument(
         "--clients", type=int, default=2, help="client processes of the executions/s row"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Dockyard's server processes (its default: 1)"
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["moto", "dockyard", "stub"])
     parser.add_argument(
         "--tasks-only", action="store_true", help="Dockyard's Task state rows (4, 5) only"
@@ -377,7 +380,7 @@ def main() -> None:
                 "DOCKYARD_PIPELINE_FUNCTIONS": json.dumps({"noop": "bench:noop"}),
                 "PYTHONPATH": str(functions),
             }
-            with Server.dockyard(home, env=env) as dockyard:
+            with Server.dockyard(home, workers=args.workers, env=env) as dockyard:
                 token = dockyard_token(home)
                 sfn = client(dockyard.url, token)
                 if not args.tasks_only:
