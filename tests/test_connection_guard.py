@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import select
 import socket
 import subprocess
@@ -29,7 +28,7 @@ from uvicorn.server import ServerState
 
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig, GuardedProtocol
 from dockyard.models import save_model
-from tests.services.server_process import ServerProcess, free_port
+from tests.services.server_process import ServerProcess, serve_until_it_exits
 
 pytestmark = pytest.mark.slow
 
@@ -418,20 +417,11 @@ def test_a_server_whose_app_cannot_be_built_says_why_without_a_traceback(
     """A setting that fails only as the app is built (an executor whose cluster refuses it)
     stops ``dockyard server`` with the reason and uvicorn's start-up failure code, in one
     process or in worker processes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-    env.update(
-        DOCKYARD_HOME=str(tmp_path / "home"),
-        DOCKYARD_WORKERS=str(workers),
-        DOCKYARD_EXECUTORS="tests.server.jobs.test_executors:Unreachable",
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = {
+        "DOCKYARD_WORKERS": str(workers),
+        "DOCKYARD_EXECUTORS": "tests.server.jobs.test_executors:Unreachable",
+    }
+    done = serve_until_it_exits(tmp_path / "home", env, timeout=120)
     assert done.returncode == STARTUP_FAILURE, done.stderr
     assert "Error: the cluster at example:1 is unreachable" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout

@@ -103,3 +103,20 @@ class ServerProcess:
     def output(self) -> str:
         """What the server has printed (every start of it), stdout and stderr together."""
         return self._log.read_text(errors="replace")
+
+
+def serve_until_it_exits(
+    home: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dockyard server`` over ``home`` with ``env`` and none of the test process's own
+    ``DOCKYARD_*`` variables, until it exits (a server expected to refuse to start)."""
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    variables.update(DOCKYARD_HOME=str(home), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

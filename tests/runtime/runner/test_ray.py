@@ -10,7 +10,6 @@ Ray settings cannot work refuses to start, naming the setting.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from tests.server.notifications._receiver import until
 from tests.server.tuning.conftest import ended, trials
 from tests.services.ray_cluster import RayCluster
 from tests.services.s3 import S3Server
-from tests.services.server_process import ServerProcess, free_port
+from tests.services.server_process import ServerProcess, free_port, serve_until_it_exits
 
 from dockyard.api.jobs import check_executor
 from dockyard.client.http import Client
@@ -356,16 +355,7 @@ def test_a_ray_server_stopped_with_sigterm_drains_and_exits_cleanly(
 
 
 def _serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-    variables.update(DOCKYARD_HOME=str(tmp_path / "home"), DOCKYARD_EXECUTOR="ray", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", "server", "--port", str(free_port())],
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return serve_until_it_exits(tmp_path / "home", {"DOCKYARD_EXECUTOR": "ray", **env})
 
 
 def test_a_server_without_a_ray_address_says_which_setting_is_missing(tmp_path: Path) -> None:
