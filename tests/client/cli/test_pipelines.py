@@ -76,6 +76,14 @@ def test_run_wait_then_graph_the_execution(runner: CliRunner, definition: Path) 
         runner, "run", "gate", "--input", '{"go": false}', "--name", "no", "--wait", code=1
     )
     assert "NoGo: go was false" in failed
+    # --json changes what is printed, not the exit code scripts test
+    failed_json = _run(
+        runner, "run", "gate", "--input", '{"go": false}', "--wait", "--json", code=1
+    )
+    assert (json.loads(failed_json)["status"], json.loads(failed_json)["error"]) == (
+        "FAILED",
+        "NoGo",
+    )
     coloured = _run(runner, "graph", "gate", "no")
     # Prep and Gate ran, Refused failed the execution; Done never ran
     ids = {name: node for node, name in re.findall(r'^  (s\d+)\W+"(\w+) \(', coloured, re.M)}

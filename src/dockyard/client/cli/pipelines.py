@@ -134,7 +134,7 @@ def _input(value: str | None) -> Any:
 @click.argument("pipeline")
 @click.option("--input", "input_", help="The execution's input: JSON, or @FILE.")
 @click.option("--name", help="The execution's name (default: a random one).")
-@click.option("--wait", is_flag=True, help="Wait for it to end; exit 1 unless it succeeded.")
+@click.option("--wait", is_flag=True, help="Wait for it to end; exit 1 unless it succeeded (with --json too).")
 @json_option
 @fail_on_error
 def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json: bool) -> None:
