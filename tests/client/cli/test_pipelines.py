@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 import dockyard as dy
 from dockyard import steps
+from dockyard.api.pipelines import Execution
 from dockyard.client.cli import cli
+from dockyard.client.cli.pipelines import _said, readable_cause
 
 DEFINITION = {
     "StartAt": "Prep",
@@ -105,3 +107,33 @@ def test_a_python_pipeline_runs(runner: CliRunner) -> None:
     # run again after a change: the pipeline is updated, not refused as existing
     pipeline.timeout_s = 60
     assert pipeline.run({"n": 6}, name="third").status.value == "SUCCEEDED"
+
+
+def test_a_failed_functions_cause_reads_as_its_message_not_its_stack() -> None:
+    lambda_style = json.dumps(
+        {
+            "errorMessage": "boom: asked to fail",
+            "errorType": "ValueError",
+            "stackTrace": ['  File "/srv/fns.py", line 8, in flaky\n    raise ValueError()\n'],
+        }
+    )
+    failed = Execution(
+        arn="arn:aws:states:us-east-1:000000000000:execution:f:x",
+        state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:f",
+        name="x",
+        status="FAILED",
+        start_time=1,
+        stop_time=2,
+        input="{}",
+        error="ValueError",
+        cause=lambda_style,
+        revision_id="r",
+    )
+    line = _said(failed).splitlines()[-1]
+    assert line == "error:    ValueError: boom: asked to fail"
+    crashed = "function f ended (exit 1) without an answer: Traceback (most recent call last):\n"
+    crashed += '  File "/srv/fns.py", line 1, in <module>\nImportError: no numpy\n'
+    assert readable_cause(crashed) == (
+        "function f ended (exit 1) without an answer: ImportError: no numpy"
+    )
+    assert readable_cause("go was false") == "go was false"

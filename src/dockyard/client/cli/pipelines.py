@@ -59,8 +59,27 @@ def _said(e: Execution) -> str:
     if e.output is not None:
         lines.append(f"output:   {e.output}")
     if e.error is not None:
-        lines.append(f"error:    {e.error}: {e.cause or ''}")
+        lines.append(f"error:    {e.error}: {readable_cause(e.cause)}")
     return "\n".join(lines)
+
+
+def readable_cause(cause: str | None) -> str:
+    """A cause as a line for people: a function's Lambda-style JSON reads as its
+    ``errorMessage``, a Python traceback as its last line (``--json`` and the history keep the
+    whole cause)."""
+    if not cause:
+        return ""
+    try:
+        found = json.loads(cause)
+    except ValueError:
+        found = None
+    if isinstance(found, dict) and "errorMessage" in found:
+        return str(found["errorMessage"])
+    head, marker, trace = cause.partition("Traceback (most recent call last):")
+    if marker:
+        last = [line for line in trace.splitlines() if line.strip()][-1:]
+        return " ".join(part for part in (head.strip(), *last) if part)
+    return cause
 
 
 def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
@@ -134,7 +153,9 @@ def _input(value: str | None) -> Any:
 @click.argument("pipeline")
 @click.option("--input", "input_", help="The execution's input: JSON, or @FILE.")
 @click.option("--name", help="The execution's name (default: a random one).")
-@click.option("--wait", is_flag=True, help="Wait for it to end; exit 1 unless it succeeded (with --json too).")
+@click.option(
+    "--wait", is_flag=True, help="Wait for it to end; exit 1 unless it succeeded (--json too)."
+)
 @json_option
 @fail_on_error
 def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json: bool) -> None:

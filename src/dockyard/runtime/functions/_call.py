@@ -7,10 +7,19 @@ import inspect
 import json
 import os
 import traceback
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 __all__ = ["answer"]
+
+#: Frames of this package and of the import machinery are the call's, not the function's: a
+#: stack trace skips them.
+_MACHINERY = tuple(
+    str(Path(p).resolve().parent) + os.sep for p in (__file__, str(importlib.__file__))
+)
+#: At most this many of the innermost frames are listed (the cause stays small).
+_MAX_FRAMES = 20
 
 
 def _call(reference: str, event: Any) -> Any:
@@ -40,7 +49,19 @@ def answer(reference: str, event_text: str) -> str:
                 "ok": False,
                 "errorType": type(exc).__name__,
                 "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-5:],
+                "stackTrace": _stack(exc),
             },
             default=str,
         )
+
+
+def _stack(exc: BaseException) -> list[str]:
+    """Lambda's ``stackTrace``: one ``'  File "...", line N, in fn\\n    code\\n'`` string per
+    frame of the function's own code (not this package's, not the import machinery's)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_MACHINERY)
+        and not frame.filename.startswith("<frozen importlib")
+    ]
+    return traceback.format_list(frames[-_MAX_FRAMES:])
