@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -137,3 +138,35 @@ def test_a_failed_functions_cause_reads_as_its_message_not_its_stack() -> None:
         "function f ended (exit 1) without an answer: ImportError: no numpy"
     )
     assert readable_cause("go was false") == "go was false"
+
+
+def _write(tmp_path: Path, definition: dict[str, Any]) -> Path:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(definition))
+    return path
+
+
+SEVERAL_PROBLEMS = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Pass", "Next": "Nope"},
+        "B": {"Type": "Bogus", "End": True},
+        "D": {"Type": "Task", "Resource": "dockyard:function:nosuch", "End": True},
+    },
+}
+
+
+def test_create_prints_each_problem_once_with_its_place(runner: CliRunner, tmp_path: Path) -> None:
+    out = _run(runner, "create", "bad", str(_write(tmp_path, SEVERAL_PROBLEMS)), code=2)
+    lines = out.splitlines()
+    assert lines[0] == "error: Invalid State Machine Definition:"
+    assert "  /States/A/Next: Missing 'Next' target: Nope" in lines
+    assert any(line.startswith("  /States/B/Type: ") for line in lines)
+    # the server's own check (no function of that name) is reported with the others
+    assert any(line.startswith("  /States/D/Resource: ") and "nosuch" in line for line in lines), (
+        out
+    )
+    assert not any(line.startswith("  -:") for line in lines)
+    one = {"StartAt": "X", "States": {"A": {"Type": "Pass", "End": True}}}
+    out = _run(runner, "create", "bad", str(_write(tmp_path, one)), code=2)
+    assert out == "error: Invalid State Machine Definition: /StartAt: Missing 'Next' target: X\n"

@@ -13,10 +13,14 @@ dockyard pipelines graph retrain nightly              # coloured by how the exec
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -25,7 +29,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import Client
-from dockyard.errors import NotFound
+from dockyard.errors import DockyardError, NotFound
 
 __all__ = ["pipelines"]
 
@@ -38,6 +42,49 @@ def client() -> Client:
     from dockyard.client.sdk import context
 
     return context().server()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def definition_problems(exc: DockyardError) -> list[str] | None:
+    """How a refused definition reads: each problem once, at its place (the JSON pointer
+    ``/States/A/Next`` ValidateStateMachineDefinition gives); None for other errors."""
+    problems = exc.details.get("problems")
+    if not isinstance(problems, list) or not problems:
+        return None
+    if not all(isinstance(p, dict) and "location" in p for p in problems):
+        return None
+    said = [
+        f"{p['location']}: {p.get('message') or '-'}" if p["location"] else str(p.get("message"))
+        for p in problems
+    ]
+    head = "Invalid State Machine Definition"
+    if len(said) == 1:
+        return [f"error: {head}: {said[0]}"]
+    # the message lists the first 10 and counts the rest: "... (and 95 more)"
+    counted = re.search(r" \(and (\d+) more\)$", exc.message)
+    unlisted = int(counted.group(1)) + 10 - len(said) if counted else 0
+    tail = [f"  (and {unlisted} more not listed)"] if unlisted > 0 else []
+    return [f"error: {head}:", *(f"  {line}" for line in said), *tail]
+
+
+def _definition_errors(func: F) -> F:
+    """Print a refused definition's problems with their places (inside ``fail_on_error``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DockyardError as exc:
+            lines = definition_problems(exc)
+            if lines is None:
+                raise
+            for line in lines:
+                click.echo(line, err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
 
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -101,6 +148,7 @@ def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
 @click.option("--description", default="")
 @json_option
 @fail_on_error
+@_definition_errors
 def create(
     name_or_file: str,
     definition: Path | None,
@@ -125,6 +173,7 @@ def create(
 @click.option("--description")
 @json_option
 @fail_on_error
+@_definition_errors
 def update(
     name: str,
     definition: Path | None,
@@ -158,6 +207,7 @@ def _input(value: str | None) -> Any:
 )
 @json_option
 @fail_on_error
+@_definition_errors
 def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json: bool) -> None:
     """Start an execution of PIPELINE: a pipeline's name, or a definition file (the pipeline
     named after the file is created, or updated to it, first)."""

@@ -25,11 +25,11 @@ def diagnose(
     except InvalidArgument as exc:
         return {}, [Diagnostic(code="INVALID_JSON_DESCRIPTION", message=exc.message)]
     problems = [_diagnostic(p) for p in core.validate(definition)]
-    if not any(p.severity == "ERROR" for p in problems):
-        try:
-            integrations.check(definition)
-        except InvalidArgument as exc:
-            problems.append(Diagnostic(message=exc.message, location=exc.field or ""))
+    problems += [
+        Diagnostic(message=message, location=location)
+        for location, message in integrations.problems(definition)
+    ]
+    problems.sort(key=lambda p: (p.severity != "ERROR", p.location))
     return definition, problems
 
 

@@ -169,29 +169,30 @@ class Integrations:
             return None
         return found, base, mode
 
-    def check(self, definition: Mapping[str, Any]) -> None:
-        """Refuse a definition with a Task whose resource nothing here runs, naming the state."""
+    def problems(self, definition: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """Each Task whose resource nothing here runs (or whose integration refuses its
+        parameters), as its JSON pointer and a message naming the state. It walks whatever the
+        definition holds (its other problems are the core's), so it reports alongside them."""
         for path, name, state in task_resources(definition):
             resource = state.get("Resource")
             if not isinstance(resource, str) or "{%" in resource or resource.startswith("$"):
                 continue  # computed at run time (JSONata, a path): checked when it runs
             resolved = self.resolve(resource)
             if resolved is None:
-                raise InvalidArgument(
+                yield (
+                    f"{path}/Resource",
                     f"state {name!r}: unknown resource {resource!r} (Dockyard runs "
                     "dockyard:train, dockyard:transform, dockyard:function:NAME, Lambda "
                     "functions, SageMaker training, transform and endpoint jobs, sns:publish, "
                     "ssm get/putParameter; patterns .sync and .waitForTaskToken)",
-                    field=f"{path}/Resource",
                 )
+                continue
             integration, base, _ = resolved
             payload = state.get("Parameters", state.get("Arguments"))
             try:
                 integration.check(base, payload)
             except InvalidArgument as exc:
-                raise InvalidArgument(
-                    f"state {name!r}: {exc.message}", field=f"{path}/Resource"
-                ) from exc
+                yield f"{path}/Resource", f"state {name!r}: {exc.message}"
 
 
 def task_resources(
@@ -207,7 +208,8 @@ def task_resources(
         here = f"{path}/States/{name}"
         if state.get("Type") == "Task":
             yield here, str(name), state
-        for i, branch in enumerate(state.get("Branches") or []):
+        branches = state.get("Branches")
+        for i, branch in enumerate(branches if isinstance(branches, list) else []):
             if isinstance(branch, Mapping):
                 yield from task_resources(branch, f"{here}/Branches/{i}")
         for key in ("ItemProcessor", "Iterator"):
