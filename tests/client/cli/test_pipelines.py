@@ -170,3 +170,40 @@ def test_create_prints_each_problem_once_with_its_place(runner: CliRunner, tmp_p
     one = {"StartAt": "X", "States": {"A": {"Type": "Pass", "End": True}}}
     out = _run(runner, "create", "bad", str(_write(tmp_path, one)), code=2)
     assert out == "error: Invalid State Machine Definition: /StartAt: Missing 'Next' target: X\n"
+
+
+@pytest.mark.parametrize(
+    ("definition", "said"),
+    [
+        (
+            {"StartAt": "X", "States": {"A": {"Type": "Pass", "End": True}}},
+            "/StartAt: Missing 'Next' target: X",
+        ),
+        (
+            {
+                "StartAt": "A",
+                "States": {"A": {"Type": "Pass", "Next": "Nope"}, "B": {"Type": "Succeed"}},
+            },
+            "/States/A/Next: Missing 'Next' target: Nope",
+        ),
+        ({"StartAt": "A", "States": {"A": {"Type": "Bogus", "End": True}}}, "/States/A/Type: "),
+    ],
+)
+def test_graph_refuses_an_invalid_definition_as_create_does(
+    runner: CliRunner, tmp_path: Path, definition: dict[str, Any], said: str
+) -> None:
+    path = _write(tmp_path, definition)
+    out = _run(runner, "graph", str(path), code=2)
+    assert out.startswith("error: Invalid State Machine Definition:"), out
+    assert said in out
+    assert "flowchart" not in out
+    assert out == _run(runner, "create", "bad", str(path), code=2)
+
+
+def test_a_definition_that_is_not_json_says_so_once(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true},}}')
+    out = _run(runner, "create", "bad", str(path), code=2)
+    assert out.count("Invalid State Machine Definition") == 1, out
+    assert out.startswith("error: Invalid State Machine Definition: INVALID_JSON_DESCRIPTION")
+    assert out == _run(runner, "graph", str(path), code=2)

@@ -50,15 +50,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 def definition_problems(exc: DockyardError) -> list[str] | None:
     """How a refused definition reads: each problem once, at its place (the JSON pointer
     ``/States/A/Next`` ValidateStateMachineDefinition gives); None for other errors."""
-    problems = exc.details.get("problems")
-    if not isinstance(problems, list) or not problems:
+    found = exc.details.get("problems")
+    if not isinstance(found, list) or not found:
         return None
-    if not all(isinstance(p, dict) and "location" in p for p in problems):
+    # the server's problems carry "location"; the ones checked here (dockyard.asl) "path"
+    if not all(isinstance(p, dict) and ("location" in p or "path" in p) for p in found):
         return None
-    said = [
-        f"{p['location']}: {p.get('message') or '-'}" if p["location"] else str(p.get("message"))
-        for p in problems
-    ]
+    problems = [p for p in found if p.get("severity", "ERROR") == "ERROR"] or found
+    said = []
+    for p in problems:
+        where = p.get("location", p.get("path")) or p.get("code") or ""
+        said.append(f"{where}: {p.get('message') or '-'}" if where else str(p.get("message")))
     head = "Invalid State Machine Definition"
     if len(said) == 1:
         return [f"error: {head}: {said[0]}"]
@@ -340,6 +342,7 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
     help="Mermaid (renders in Markdown viewers) or Graphviz DOT (`| dot -Tsvg`).",
 )
 @fail_on_error
+@_definition_errors
 def graph(pipeline: str, execution: str | None, fmt: str) -> None:
     """PIPELINE (a name, or a definition file: no server needed) as a graph; with EXECUTION,
     each state coloured by how it went."""
@@ -347,9 +350,10 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
 
     path = Path(pipeline)
     if path.is_file() and execution is None:
-        from dockyard.asl import parse_definition
+        from dockyard.asl.validation import check_definition, parse_definition
 
         definition = parse_definition(path.read_text())
+        check_definition(definition)  # refused as create refuses it, not drawn
         click.echo(render(definition, fmt), nl=False)
         return
     http = client()

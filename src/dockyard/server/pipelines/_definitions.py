@@ -23,6 +23,18 @@ def diagnose(
     try:
         definition = core.parse(text)
     except InvalidArgument as exc:
+        # the core's refusal lists its problems (not JSON, duplicate keys, not an object): its
+        # message already reads "Invalid State Machine Definition: ...", which the refusal adds
+        found = exc.details.get("problems")
+        if isinstance(found, list) and found and all(isinstance(p, dict) for p in found):
+            return {}, [
+                Diagnostic(
+                    code=str(p.get("code") or "INVALID_JSON_DESCRIPTION"),
+                    message=str(p.get("message") or ""),
+                    location=str(p.get("path") or ""),
+                )
+                for p in found
+            ]
         return {}, [Diagnostic(code="INVALID_JSON_DESCRIPTION", message=exc.message)]
     problems = [_diagnostic(p) for p in core.validate(definition)]
     problems += [
@@ -48,7 +60,8 @@ def check_definition(core: Core, integrations: Integrations, text: str) -> dict[
     problems = [p for p in problems if p.severity == "ERROR"]
     if problems:
         shown = "; ".join(
-            f"{p.location}: {p.message}" if p.location else p.message for p in problems[:_SHOWN]
+            f"{p.location}: {p.message}" if p.location else f"{p.code}: {p.message}"
+            for p in problems[:_SHOWN]
         )
         more = f" (and {len(problems) - _SHOWN} more)" if len(problems) > _SHOWN else ""
         raise InvalidDefinition(
