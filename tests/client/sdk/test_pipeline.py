@@ -256,3 +256,46 @@ def test_a_document_the_server_would_refuse_is_refused_here() -> None:
 
     with pytest.raises(DefinitionInvalid, match="/States/A/InputPath"):
         dy.Pipeline("p", bad).definition()
+
+
+@pytest.mark.parametrize(
+    ("build", "field", "expected"),
+    [
+        (lambda: dy.Catch(["States.ALL"], steps.Fail("X")), "then", "Catch(then, errors="),
+        (lambda: dy.Catch(steps.Fail("X"), errors="States.ALL"), "errors", "list of error names"),
+        (lambda: steps.Map("M", "notastep"), "iterator", "a step"),
+        (lambda: steps.Parallel("P", steps.Pass("A")), "branches", "a list"),
+        (lambda: steps.Parallel("P", ["A"]), "branches", "a step"),
+        (lambda: steps.Choice("C").when("$.a > 1", steps.Pass("A")), "condition", "Condition"),
+        (lambda: steps.Choice("C").otherwise("A"), "otherwise", "a step"),
+        (lambda: steps.Pass("A") >> "B", "steps", "a step"),
+        (lambda: dy.Pipeline("p", "A"), "steps", "a step"),
+        (lambda: steps.Pass(7), "name", "a string"),
+        (lambda: steps.Task("T", None), "resource", "a string"),
+        (lambda: steps.WaitForCallback("T", None), "resource", "a string"),
+        (lambda: steps.Function("F", score), "function", "registered name"),
+        (lambda: steps.Pass("A", result_path=1), "result_path", "a string"),
+        (lambda: steps.Task("T", "dockyard:train", retry="States.ALL"), "retry", "Retry"),
+        (lambda: steps.Task("T", "dockyard:train", catch=steps.Fail("X")), "catch", "Catch"),
+        (lambda: dy.Retry("States.ALL"), "errors", "list of error names"),
+    ],
+)
+def test_a_wrong_argument_names_itself_and_what_it_takes(build, field: str, expected: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        build()
+    assert caught.value.field == field
+    assert expected in caught.value.message
+
+
+def score(event: dict) -> dict:
+    return event
+
+
+def test_the_builders_errors_are_all_invalid_argument() -> None:
+    """A mistake the builder catches and one only the rules catch are the same kind of error
+    (the rules' DefinitionInvalid is a subclass that lists each problem)."""
+    with pytest.raises(InvalidArgument):
+        dy.Pipeline("p", steps.Pass("A") >> steps.Pass("A")).definition()
+    with pytest.raises(InvalidArgument) as caught:
+        dy.Pipeline("p", steps.Pass("A", input_path="nope")).definition()
+    assert isinstance(caught.value, DefinitionInvalid) and caught.value.problems

@@ -43,7 +43,7 @@ class Pipeline:
         timeout_s: int | None = None,
     ) -> None:
         self.name = name
-        self.chain = as_chain(steps)
+        self.chain = as_chain(steps, "steps")
         self.comment = comment
         self.timeout_s = timeout_s
 

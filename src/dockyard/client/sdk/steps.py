@@ -9,6 +9,11 @@ Language states.
 does not end by itself continues with it, and so does ``otherwise`` when no branch matched.
 Values wrapped in :func:`path` become ``"Key.$"`` fields, so ``{"Name": dy.path("$.name")}``
 compiles to ``{"Name.$": "$.name"}``.
+
+Every mistake the builder catches raises :class:`~dockyard.errors.InvalidArgument` naming the
+argument (``field``); :meth:`Pipeline.definition` raises its subclass
+:class:`~dockyard.asl.DefinitionInvalid` for what only the server's rules catch, listing each
+problem's place.
 """
 
 from __future__ import annotations
@@ -56,6 +61,36 @@ def path(expression: str) -> Path:
     return Path(expression)
 
 
+_A_STEP = "a step (steps.Pass(...)) or a chain of steps (a >> b)"
+
+
+def _got(value: Any) -> str:
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
+
+
+def _text(value: Any, field: str) -> Any:
+    """``value`` when it is a string or None; InvalidArgument naming ``field`` otherwise."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidArgument(f"{field} is a string, got {_got(value)}", field=field)
+    return value
+
+
+def _error_names(value: Any, field: str = "errors") -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidArgument(
+            f"{field} is a list of error names (['States.TaskFailed']), got {_got(value)}",
+            field=field,
+        )
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidArgument(
+                f"{field} is a list of error names (['States.TaskFailed']), holding {_got(item)}",
+                field=field,
+            )
+    return list(value)
+
+
 def payload(value: Any) -> Any:
     """``value`` with every :class:`Path` turned into its ``"Key.$"`` field."""
     if isinstance(value, Mapping):
@@ -87,6 +122,9 @@ class Retry:
     max_delay_s: int | None = None
     jitter: bool = False
 
+    def __post_init__(self) -> None:
+        _error_names(self.errors)
+
     def compile(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ErrorEquals": list(self.errors),
@@ -109,6 +147,17 @@ class Catch:
     errors: Sequence[str] = ("States.ALL",)
     result_path: str | None = "$.error"
 
+    def __post_init__(self) -> None:
+        if isinstance(self.errors, (Step, Chain)) and not isinstance(self.then, (Step, Chain)):
+            raise InvalidArgument(
+                "Catch(then, errors=[...]) takes the step to go to first, then the errors: "
+                f"Catch({self.errors!r}, errors={self.then!r})",
+                field="then",
+            )
+        as_chain(self.then, "then")
+        _error_names(self.errors)
+        _text(self.result_path, "result_path")
+
 
 class Step:
     """One state. Subclasses name the state's type and add its fields."""
@@ -126,6 +175,8 @@ class Step:
         output_path: str | None = None,
         assign: Mapping[str, Any] | None = None,
     ) -> None:
+        if not isinstance(name, str):
+            raise InvalidArgument(f"a state's name is a string, got {_got(name)}", field="name")
         if not name or len(name) > 80:
             raise InvalidArgument(
                 f"a state's name has 1 to 80 characters, got {name!r}", field="name"
@@ -133,8 +184,8 @@ class Step:
         self.name = name
         self.fields: dict[str, Any] = {}
         self._put("Comment", comment)
-        self._put("InputPath", input_path)
-        self._put("OutputPath", output_path)
+        self._put("InputPath", _text(input_path, "input_path"))
+        self._put("OutputPath", _text(output_path, "output_path"))
         self._put("Assign", None if assign is None else payload(assign))
 
     def _put(self, key: str, value: Any) -> None:
@@ -174,15 +225,32 @@ class Chain:
                 "ends its branch",
                 field="steps",
             )
-        extra = other.steps if isinstance(other, Chain) else [other]
-        return Chain([*self.steps, *extra])
+        return Chain([*self.steps, *as_chain(other, "steps").steps])
 
     def __repr__(self) -> str:
         return " >> ".join(repr(step) for step in self.steps)
 
 
-def as_chain(value: Step | Chain) -> Chain:
-    return value if isinstance(value, Chain) else Chain([value])
+def as_chain(value: Step | Chain, field: str = "steps") -> Chain:
+    """``value`` as a chain; InvalidArgument naming ``field`` when it is neither a step nor
+    a chain."""
+    if isinstance(value, Chain):
+        return value
+    if isinstance(value, Step):
+        return Chain([value])
+    raise InvalidArgument(f"{field} is {_A_STEP}, got {_got(value)}", field=field)
+
+
+def _all_of(value: Any, kind: type, field: str, example: str) -> list[Any]:
+    """``value`` (one ``kind`` or a list of them) as a list; InvalidArgument otherwise."""
+    items = [value] if isinstance(value, kind) else value
+    listed = isinstance(items, Sequence) and not isinstance(items, str)
+    if listed and all(isinstance(item, kind) for item in items):
+        return list(items)
+    raise InvalidArgument(
+        f"{field} is a {kind.__name__} or a list of them ({example}), got {_got(value)}",
+        field=field,
+    )
 
 
 class _Resulting(Step):
@@ -202,9 +270,9 @@ class _Resulting(Step):
         super().__init__(name, **common)
         self._put("Parameters", None if parameters is None else payload(parameters))
         self._put("ResultSelector", None if result_selector is None else payload(result_selector))
-        self._put("ResultPath", result_path)
-        self.retries = [retry] if isinstance(retry, Retry) else list(retry or ())
-        self.catches = [catch] if isinstance(catch, Catch) else list(catch or ())
+        self._put("ResultPath", _text(result_path, "result_path"))
+        self.retries = _all_of(retry or (), Retry, "retry", "dy.Retry(['States.TaskFailed'])")
+        self.catches = _all_of(catch or (), Catch, "catch", "dy.Catch(steps.Fail('Broken'))")
 
     def children(self) -> Iterable[Chain]:
         return [as_chain(catch.then) for catch in self.catches]
@@ -240,7 +308,7 @@ class Pass(Step):
         super().__init__(name, **common)
         self._put("Result", result)
         self._put("Parameters", None if parameters is None else payload(parameters))
-        self._put("ResultPath", result_path)
+        self._put("ResultPath", _text(result_path, "result_path"))
 
 
 class Task(_Resulting):
@@ -258,6 +326,11 @@ class Task(_Resulting):
         **options: Any,
     ) -> None:
         super().__init__(name, **options)
+        if not isinstance(resource, str) or not resource:
+            raise InvalidArgument(
+                f"resource is a string ('dockyard:function:score', an ARN), got {_got(resource)}",
+                field="resource",
+            )
         self.fields = {"Resource": resource, **self.fields}
         self._put("TimeoutSeconds", timeout_s)
         self._put("HeartbeatSeconds", heartbeat_s)
@@ -287,6 +360,12 @@ class Function(Task):
     """Call a registered Python function with the state's input (or ``parameters``)."""
 
     def __init__(self, name: str, function: str, **options: Any) -> None:
+        if not isinstance(function, str) or not function:
+            raise InvalidArgument(
+                "function is the registered name of a function (a key of "
+                f"DOCKYARD_PIPELINE_FUNCTIONS), got {_got(function)}",
+                field="function",
+            )
         super().__init__(name, f"dockyard:function:{function}", **options)
 
 
@@ -319,7 +398,7 @@ class WaitForCallback(Task):
     the token back with SendTaskSuccess or SendTaskFailure."""
 
     def __init__(self, name: str, resource: str, **options: Any) -> None:
-        if not resource.endswith(".waitForTaskToken"):
+        if isinstance(resource, str) and not resource.endswith(".waitForTaskToken"):
             resource += ".waitForTaskToken"
         super().__init__(name, resource, **options)
 
@@ -343,8 +422,8 @@ class Wait(Step):
         given = {
             "Seconds": seconds,
             "Timestamp": timestamp,
-            "SecondsPath": seconds_path,
-            "TimestampPath": timestamp_path,
+            "SecondsPath": _text(seconds_path, "seconds_path"),
+            "TimestampPath": _text(timestamp_path, "timestamp_path"),
         }
         chosen = {key: value for key, value in given.items() if value is not None}
         if len(chosen) != 1:
@@ -379,9 +458,14 @@ class Parallel(_Resulting):
 
     def __init__(self, name: str, branches: Sequence[Step | Chain], **options: Any) -> None:
         super().__init__(name, **options)
+        if isinstance(branches, (Step, Chain, str)) or not isinstance(branches, Sequence):
+            raise InvalidArgument(
+                f"branches is a list of branches, each {_A_STEP}, got {_got(branches)}",
+                field="branches",
+            )
         if not branches:
             raise InvalidArgument("a Parallel state needs at least one branch", field="branches")
-        self.branches = [as_chain(branch) for branch in branches]
+        self.branches = [as_chain(branch, "branches") for branch in branches]
 
     def compile(self, continuation: str | None, compiler: _Compiler) -> dict[str, Any]:
         state = super().compile(continuation, compiler)
@@ -407,8 +491,8 @@ class Map(_Resulting):
         **options: Any,
     ) -> None:
         super().__init__(name, **options)
-        self.iterator = as_chain(iterator)
-        self._put("ItemsPath", items_path)
+        self.iterator = as_chain(iterator, "iterator")
+        self._put("ItemsPath", _text(items_path, "items_path"))
         self._put("ItemSelector", None if item_selector is None else payload(item_selector))
         self._put("MaxConcurrency", max_concurrency)
         self._put("ToleratedFailureCount", tolerated_failures)
@@ -527,11 +611,17 @@ class Choice(Step):
         self.default: Chain | None = None
 
     def when(self, condition: Condition, then: Step | Chain) -> Choice:
-        self.branches.append((condition, as_chain(then)))
+        if not isinstance(condition, Condition):
+            raise InvalidArgument(
+                "condition is a dy.Condition (dy.Condition('$.rmse') < 3.0), "
+                f"got {_got(condition)}",
+                field="condition",
+            )
+        self.branches.append((condition, as_chain(then, "then")))
         return self
 
     def otherwise(self, then: Step | Chain) -> Choice:
-        self.default = as_chain(then)
+        self.default = as_chain(then, "otherwise")
         return self
 
     def children(self) -> Iterable[Chain]:
