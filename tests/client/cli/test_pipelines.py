@@ -207,3 +207,13 @@ def test_a_definition_that_is_not_json_says_so_once(runner: CliRunner, tmp_path:
     assert out.count("Invalid State Machine Definition") == 1, out
     assert out.startswith("error: Invalid State Machine Definition: INVALID_JSON_DESCRIPTION")
     assert out == _run(runner, "graph", str(path), code=2)
+
+
+def test_the_input_limit_is_256_kib_of_utf8(runner: CliRunner, definition: Path) -> None:
+    # 100,000 two-byte characters: 200 KB of UTF-8, under the limit (600 KB as \\u escapes)
+    under = json.dumps({"go": True, "s": "é" * 100_000}, ensure_ascii=False)
+    done = json.loads(_run(runner, "run", str(definition), "--input", under, "--wait", "--json"))
+    assert done["status"] == "SUCCEEDED"
+    over = json.dumps({"go": True, "s": "é" * 140_000}, ensure_ascii=False)
+    out = _run(runner, "run", "gate", "--input", over, "--wait", code=2)
+    assert "262144 bytes" in out and "characters" not in out, out

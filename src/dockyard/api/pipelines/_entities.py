@@ -10,7 +10,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 __all__ = [
     "Diagnostic",
@@ -41,7 +48,18 @@ MAX_DEFINITION = 1024 * 1024
 MAX_PAYLOAD = 256 * 1024
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
-Text = Annotated[str, StringConstraints(max_length=MAX_PAYLOAD)]
+
+
+def _within_payload_limit(text: str) -> str:
+    """Step Functions counts a payload's UTF-8 bytes, not its characters."""
+    if len(text) * 4 > MAX_PAYLOAD and len(text.encode()) > MAX_PAYLOAD:
+        raise ValueError(
+            f"{len(text.encode())} bytes of UTF-8; at most {MAX_PAYLOAD} bytes (256 KiB)"
+        )
+    return text
+
+
+Text = Annotated[str, AfterValidator(_within_payload_limit)]
 
 
 class _Model(BaseModel):

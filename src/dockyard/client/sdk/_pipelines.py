@@ -161,7 +161,9 @@ def start_execution(
 ) -> StartedExecution:
     """Start an execution of ``pipeline`` with ``input`` (any JSON value; JSON text is sent
     as is). With a ``name``, starting again with the same input is the same execution."""
-    text = input if isinstance(input, str) else json.dumps({} if input is None else input)
+    # UTF-8 as is: the limit counts bytes, and \u escapes would triple non-ASCII text
+    value = {} if input is None else input
+    text = input if isinstance(input, str) else json.dumps(value, ensure_ascii=False)
     request = build_request(StartExecution, name=name, input=text)
     answer = _client(client).call(
         routes.START_EXECUTION(name=pipeline), request, retry=name is not None
