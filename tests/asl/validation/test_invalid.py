@@ -197,7 +197,14 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         state("P", {"Type": "Lambda", "End": True}),
         "/States/P/Type",
         SCHEMA,
-        "Unknown state type",
+        "Unknown state type 'Lambda': one of Pass, Task,",
+    ),
+    (
+        "Type not a string",
+        state("P", {"Type": 3, "End": True}),
+        "/States/P/Type",
+        SCHEMA,
+        "The state type is a string (one of Pass, Task,",
     ),
     (
         "Pass with Retry",

@@ -224,8 +224,14 @@ def state_type(state: State) -> Iterator[Problem]:
     value = state.body.get("Type")
     if value is None:
         yield error(state.path, 'These fields are required: ["Type"]')
+    elif not isinstance(value, str):
+        yield error(
+            state.at("Type"),
+            f"The state type is a string (one of {', '.join(STATE_TYPES)}), "
+            f"not {describe(value)}",
+        )
     elif value not in STATE_TYPES:
         yield error(
             state.at("Type"),
-            f"Unknown state type {describe(value)}: one of {', '.join(STATE_TYPES)}",
+            f"Unknown state type {value[:60]!r}: one of {', '.join(STATE_TYPES)}",
         )
