@@ -290,3 +290,28 @@ def test_a_definition_validation_would_refuse_fails_the_execution_instead_of_the
     step = start(chain(("W", WORK)), {}, context=CONTEXT, now=NOW)
     done = advance(step.state, [TaskSucceeded("W#1", {1, 2})], now=NOW)
     assert (done.status, done.error) == ("FAILED", "States.Runtime")
+
+
+def test_an_intrinsic_failure_names_the_state_the_field_and_the_call() -> None:
+    from tests.asl.shell import execute
+
+    definition = chain(
+        ("A", {"Type": "Pass", "Parameters": {"a.$": "States.ArrayPartition($.x, 0)"}})
+    )
+    step = execute(definition, {"x": "hi"}).step
+    assert (step.status, step.error) == ("FAILED", "States.IntrinsicFailure")
+    assert step.cause is not None
+    assert step.cause.startswith("An error occurred while executing the state 'A' (entered at")
+    assert "'States.ArrayPartition($.x, 0)'" in step.cause and "'a.$'" in step.cause
+    assert "must be an array" in step.cause
+
+
+def test_a_result_path_match_failure_names_the_state_and_the_path() -> None:
+    from tests.asl.shell import execute
+
+    definition = chain(("A", {"Type": "Pass", "Result": 1, "ResultPath": "$.x.y"}))
+    step = execute(definition, {"x": "hi"}).step
+    assert (step.status, step.error) == ("FAILED", "States.ResultPathMatchFailure")
+    assert step.cause is not None
+    assert step.cause.startswith("An error occurred while executing the state 'A' (entered at")
+    assert "Unable to apply ReferencePath $.x.y to input" in step.cause

@@ -95,4 +95,7 @@ def test_put_through_a_scalar_is_result_path_match_failure() -> None:
     with pytest.raises(StatesError) as caught:
         put("$.a.b", {"a": "text"}, 1)
     assert caught.value.error == "States.ResultPathMatchFailure"
-    assert caught.value.cause == 'Unable to apply step "b" to input "text"'
+    assert caught.value.cause == (
+        'Unable to apply ReferencePath $.a.b to input {"a":"text"}: the step "b" meets "text", '
+        "not an object"
+    )

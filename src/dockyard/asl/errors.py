@@ -19,6 +19,7 @@ __all__ = [
     "DATA_LIMIT_EXCEEDED",
     "EXCEED_TOLERATED_FAILURE_THRESHOLD",
     "HEARTBEAT_TIMEOUT",
+    "INTRINSIC_FAILURE",
     "QUERY_EVALUATION_ERROR",
     "RESULT_PATH_MATCH_FAILURE",
     "RUNTIME",
@@ -37,6 +38,7 @@ HEARTBEAT_TIMEOUT: Final = "States.HeartbeatTimeout"
 RUNTIME: Final = "States.Runtime"
 DATA_LIMIT_EXCEEDED: Final = "States.DataLimitExceeded"
 RESULT_PATH_MATCH_FAILURE: Final = "States.ResultPathMatchFailure"
+INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 EXCEED_TOLERATED_FAILURE_THRESHOLD: Final = "States.ExceedToleratedFailureThreshold"
 BRANCH_FAILED: Final = "States.BranchFailed"

@@ -14,7 +14,12 @@ from datetime import datetime
 from random import Random
 from typing import Any
 
-from dockyard.asl.errors import QUERY_EVALUATION_ERROR, StatesError, runtime
+from dockyard.asl.errors import (
+    INTRINSIC_FAILURE,
+    QUERY_EVALUATION_ERROR,
+    StatesError,
+    runtime,
+)
 
 __all__ = ["intrinsic", "is_intrinsic", "is_jsonata", "jsonata"]
 
@@ -34,8 +39,16 @@ def intrinsic(
         return module.evaluate_intrinsic(
             text, input=input, context=context, variables=variables, random=random
         )
-    except StatesError:
-        raise
+    except StatesError as exc:
+        if exc.error != INTRINSIC_FAILURE:
+            raise
+        # named as AWS names it: the state (the engine adds it), the call and its field
+        raise StatesError(
+            INTRINSIC_FAILURE,
+            f"The intrinsic function '{text}' specified for the field '{field}' failed: "
+            f"{exc.cause}",
+            decorate=True,
+        ) from exc
     except Exception as exc:  # the intrinsic's own error, reported as AWS does
         raise runtime(f"The function '{text}' in the field '{field}' failed: {exc}") from exc
 

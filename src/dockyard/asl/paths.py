@@ -317,7 +317,18 @@ def put(path: str, data: Any, value: Any) -> Any:
     parsed = parse_path(path)
     if parsed.root != "$" or not parsed.definite:
         raise runtime(f"Invalid path '{path}': ResultPath must be a reference path")
-    return _put(parsed.steps, 0, data, value, path)
+    try:
+        return _put(parsed.steps, 0, data, value, path)
+    except StatesError as exc:
+        # AWS names the reference path and the input it could not be applied to; the engine
+        # adds the state's name
+        shown = _text(data)
+        shown = shown if len(shown) <= 256 else shown[:253] + "..."
+        raise StatesError(
+            RESULT_PATH_MATCH_FAILURE,
+            f"Unable to apply ReferencePath {path} to input {shown}: {exc.cause}",
+            decorate=True,
+        ) from exc
 
 
 def _put(steps: list[str | int], at: int, node: Any, value: Any, path: str) -> Any:
@@ -330,7 +341,7 @@ def _put(steps: list[str | int], at: int, node: Any, value: Any, path: str) -> A
         if not isinstance(node, dict):
             raise StatesError(
                 RESULT_PATH_MATCH_FAILURE,
-                f'Unable to apply step "{step}" to input {_text(node)}',
+                f'the step "{step}" meets {_text(node)[:80]}, not an object',
             )
         copy = dict(node)
         copy[step] = _put(steps, at + 1, node.get(step, MISSING), value, path)
@@ -338,7 +349,7 @@ def _put(steps: list[str | int], at: int, node: Any, value: Any, path: str) -> A
     if not isinstance(node, list) or not -len(node) <= step < len(node):
         raise StatesError(
             RESULT_PATH_MATCH_FAILURE,
-            f'Unable to apply step "[{step}]" to input {_text(node)}',
+            f'the step "[{step}]" meets {_text(node)[:80]}, not an array with that index',
         )
     items = list(node)
     items[step] = _put(steps, at + 1, node[step], value, path)

@@ -227,8 +227,7 @@ def state_type(state: State) -> Iterator[Problem]:
     elif not isinstance(value, str):
         yield error(
             state.at("Type"),
-            f"The state type is a string (one of {', '.join(STATE_TYPES)}), "
-            f"not {describe(value)}",
+            f"The state type is a string (one of {', '.join(STATE_TYPES)}), not {describe(value)}",
         )
     elif value not in STATE_TYPES:
         yield error(
