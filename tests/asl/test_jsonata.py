@@ -128,6 +128,8 @@ def test_without_a_generator_values_derive_from_the_state_visit() -> None:
         ),
         ({"a": "{% 1/0 %}"}, "specified for the field 'Arguments/a' failed"),
         ({"a": "{% $foo() %}"}, "failed: Attempted to invoke a non-function"),
+        ({"a": "{% $foo() %}"}, "(code T1006, position 6)"),
+        ({"a": "{% 'a' + 1 %}"}, "must evaluate to a number (code T2001)"),
         ({"a": "{% function($x){$x} %}"}, "returned an unsupported result type."),
         ({"a": "{% $partition([1], 0) %}"}, "$partition: the chunk size must be positive, got 0"),
         ({"a": "{% $range(1, 5, 0) %}"}, "$range: the step must not be 0"),

@@ -187,7 +187,10 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
 
 
 def _message(exc: JException) -> str:
-    return f"{exc} (code {exc.error}, position {exc.location})"
+    """The error with its code, and its position when the library knows it (-1: it does not)."""
+    where = exc.location
+    known = isinstance(where, int) and where >= 0
+    return f"{exc} (code {exc.error}{f', position {where}' if known else ''})"
 
 
 def _plain(value: Any) -> Any:
