@@ -217,3 +217,22 @@ def test_the_input_limit_is_256_kib_of_utf8(runner: CliRunner, definition: Path)
     over = json.dumps({"go": True, "s": "é" * 140_000}, ensure_ascii=False)
     out = _run(runner, "run", "gate", "--input", over, "--wait", code=2)
     assert "262144 bytes" in out and "characters" not in out, out
+
+
+def test_history_shows_the_error_of_a_failed_event(runner: CliRunner, definition: Path) -> None:
+    _run(
+        runner,
+        "run",
+        str(definition),
+        "--input",
+        '{"go": false}',
+        "--name",
+        "history-no",
+        "--wait",
+        code=1,
+    )
+    table = _run(runner, "history", "gate", "history-no").splitlines()
+    assert table[0].split() == ["ID", "TIME", "TYPE", "STATE", "ERROR"]
+    failed = [row for row in table if "ExecutionFailed" in row.split()]
+    assert len(failed) == 1 and failed[0].endswith("NoGo: go was false"), table
+    assert sum("NoGo" in row for row in table) == 1, table  # only on the failed event

@@ -260,12 +260,22 @@ def history(pipeline: str, execution: str, as_json: bool) -> None:
                 return str(value["name"])
         return ""
 
+    def error(details: dict[str, Any]) -> str:
+        """A failed event's ``error: cause`` (the table cuts it to its width)."""
+        for value in details.values():
+            if isinstance(value, dict) and value.get("error"):
+                return f"{value['error']}: {readable_cause(value.get('cause'))}".rstrip(": ")
+        return ""
+
     emit(
         [e.model_dump(mode="json") for e in events],
         as_json,
         lambda: table(
-            ["id", "time", "type", "state"],
-            [[e.id, format_time(e.time), e.type, state(e.details)] for e in events],
+            ["id", "time", "type", "state", "error"],
+            [
+                [e.id, format_time(e.time), e.type, state(e.details), error(e.details)]
+                for e in events
+            ],
         ),
     )
 
