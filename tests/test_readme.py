@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -50,3 +51,42 @@ def test_the_transform_spec_example_validates_and_shows_every_field() -> None:
 
 def test_the_job_spec_example_validates() -> None:
     TrainingJobSpec.model_validate(_yaml_after("A job spec file"))
+
+
+def _pipelines_section() -> str:
+    text = README.read_text()
+    start = text.index("### Pipelines")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_pipeline_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python example imports what it uses and builds a definition the server accepts."""
+    import dockyard as dy
+    from dockyard.asl import validate
+
+    block = re.search(r"```python\n(.*?)```", _pipelines_section(), re.S)
+    assert block is not None
+    code = block.group(1)
+    assert "import dockyard as dy" in code
+    (tmp_path / "job.yaml").write_text("name: retrain\n")
+    monkeypatch.chdir(tmp_path)
+    runs: list[Any] = []
+    monkeypatch.setattr(dy.Pipeline, "run", lambda self, *args, **kwargs: runs.append(args))
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert validate(namespace["pipeline"].definition()) == []
+    assert runs == [({"data": "s3://lake/new/"},)]
+
+
+def test_the_pipeline_steps_listed_exist_and_functions_are_explained() -> None:
+    from dockyard import steps
+
+    section = _pipelines_section()
+    listed = set(re.findall(r"`(\w+)\(name", section))
+    assert {"Fail", "Wait", "Task", "Function", "WaitForCallback", "Parallel", "Map"} <= listed
+    assert all(hasattr(steps, name) for name in listed), listed - set(dir(steps))
+    assert "dy.Catch(then" in section
+    for claim in ("importable by the server process", "`fn(event)`", "`fn(event, context)`"):
+        assert claim in section
