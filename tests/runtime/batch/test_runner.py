@@ -369,3 +369,26 @@ def test_csv_for_a_model_without_signature_is_headerless(
     assert result.records == count  # the first line is a record, not a header
     predicted = [float(line) for line in output_lines("x.csv.out")]
     np.testing.assert_allclose(predicted, expected_linear(rows, bias=0.0), rtol=1e-12)
+
+
+def test_the_failure_reported_is_the_first_bad_record_of_the_input(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    # Shard 0's bad record comes after three slow predict calls; every record of shard 1 is
+    # bad, so shard 1 fails first: the job still names shard 0's record, as on every run.
+    lines = [",".join(map(str, r)) for r in features(40)]
+    lines[3] = "1.0,not-a-number,2.0"
+    lines[15:] = ["1.0,2.0"] * 25
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
+    spec = _spec(
+        packages["slow"],
+        tmp_path / "in.csv",
+        tmp_path / "out",
+        batch_strategy="SingleRecord",
+        shard_bytes=len(lines[0]) * 20,
+        max_concurrent_transforms=2,
+    )
+    with pytest.raises(InvalidArgument) as failed:
+        transform(spec)
+    assert failed.value.details["line"] == 4
+    assert not (tmp_path / "out").exists()

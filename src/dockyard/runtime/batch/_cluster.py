@@ -209,7 +209,8 @@ class RayPool:
             self._tails[worker] = str(exc)
             return Event(worker, {"type": "exit", "code": None})
         if "error" in answer:
-            return Event(worker, {"type": "failed", "error": answer["error"]})
+            failed = {"type": "failed", "shard": task.shard_id, "error": answer["error"]}
+            return Event(worker, failed)
         key = f"{PARTS}/{task.shard_id}"
         self._store.get_file(key, task.part_path)
         self._store.delete(key)

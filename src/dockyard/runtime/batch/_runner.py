@@ -390,6 +390,13 @@ class _Run:
         state = _Dispatch({s.id: s for s in pending})
         self._emit(force=True)
         while queue or state.running:
+            if state.failure is not None:
+                # Only shards before the failed one can hold an earlier bad record: the rest
+                # are neither started nor waited for (the caller kills the workers).
+                cutoff = state.failure[0]
+                queue = collections.deque(s for s in queue if state.order[s.id] < cutoff)
+                if not queue and all(state.order[s] > cutoff for s in state.running):
+                    break
             if self.should_stop():
                 left = len(queue) + len(state.running)
                 _log.info("stop requested: %d shards left for a resumed run", left)
@@ -404,6 +411,8 @@ class _Run:
                 self._handle(event, state)
             self.meter.files_done += self.publisher.poll()
             self._emit()
+        if state.failure is not None:
+            raise error_from_dict(state.failure[1])
         # Every marker is written and synced: idle workers have nothing left to lose, and a
         # graceful interpreter exit (seconds with large libraries loaded) would only add latency.
         pool.close(kill=True)
@@ -492,6 +501,15 @@ class _Run:
         elif event.type == "free":  # scored, being synced: the worker can take the next one
             state.freed.add(message["shard"])
             state.idle.append(event.worker)
+        elif event.type == "failed" and message.get("shard") in state.order:
+            # Shards fail in whatever order the workers reach them; the job reports the first
+            # failing shard in input order, so the same input always names the same record.
+            shard_id = message["shard"]
+            order = state.order[shard_id]
+            if state.failure is None or order < state.failure[0]:
+                state.failure = (order, message["error"])
+            if state.running.pop(shard_id, None) is not None:
+                state.idle.append(event.worker)
         elif event.type in ("failed", "fatal"):
             raise error_from_dict(message["error"])
         elif event.type == "exit":
@@ -515,6 +533,9 @@ class _Dispatch:
 
     def __init__(self, shards: dict[str, Shard]) -> None:
         self.shards = shards
+        # Input order (file, then position in it): plan order, which shard ids sort in.
+        self.order = {shard_id: index for index, shard_id in enumerate(sorted(shards))}
+        self.failure: tuple[int, dict[str, Any]] | None = None  # the first failing shard's
         self.running: dict[str, int] = {}  # shard -> worker, until the shard is done
         self.freed: set[str] = set()  # shards scored and being synced (their worker is idle)
         self.idle: list[int] = []
