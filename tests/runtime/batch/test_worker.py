@@ -373,3 +373,51 @@ def test_a_booster_scores_numbers_without_pandas_or_scikit_learn(tmp_path: Path,
     assert json.loads(done.stdout) == {"records": 400, "loaded": []}
     got = np.asarray(_floats((tmp_path / "part").read_text().splitlines()), dtype=np.float32)
     np.testing.assert_array_equal(got, booster.inplace_predict(rows))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_field(
+    tmp_path: Path, score_file: Score
+) -> None:
+    rows = features(4)
+    bom = b"\xef\xbb\xbf"
+    body = "".join(",".join(map(str, r)) + "\n" for r in rows)
+    (tmp_path / "header.csv").write_bytes(bom + ("a,b,c\n" + body).encode())
+    (tmp_path / "bare.csv").write_bytes(bom + body.encode())
+    for name in ("header.csv", "bare.csv"):
+        scored = score_file("linear", tmp_path / name, fail_fast=True)
+        np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows))
+
+
+def test_a_header_lacking_a_signature_column_fails_at_line_1_naming_it(
+    tmp_path: Path, score_file: Score
+) -> None:
+    body = "".join(f"{r[0]},{r[2]}\n" for r in features(50))
+    (tmp_path / "in.csv").write_text("a,c\n" + body)
+    with pytest.raises(ShardFailed) as failed:
+        score_file("linear", tmp_path / "in.csv", fail_fast=True)
+    assert failed.value.error.details["line"] == 1
+    assert failed.value.error.details["reason"] == (
+        "the header is missing column 'b' (expected double) of the model's signature (a, b, c)"
+    )
+    (tmp_path / "swapped.csv").write_text("b,a,c\n1.0,2.0,3.0\n")
+    scored = score_file("linear", tmp_path / "swapped.csv")
+    assert scored.bad == [
+        (
+            1,
+            "the header names b, a, c; the model's signature takes a, b, c, in that order "
+            "(CSV columns are read by position)",
+        )
+    ]
+    assert scored.marker["records"] == 1
+
+
+def test_on_error_fail_names_the_first_bad_record_whoever_refuses_it(
+    tmp_path: Path, score_file: Score
+) -> None:
+    lines = [",".join(map(str, r)) for r in features(10)]
+    lines[4] = "1.0,-999.0,2.0"  # decodes, and the model refuses it
+    lines[5] = "1.0,nan,2.0"  # refused by decoding
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ShardFailed) as failed:
+        score_file("poison", tmp_path / "in.csv", fail_fast=True)
+    assert failed.value.error.details["line"] == 5

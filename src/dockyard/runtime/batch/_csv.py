@@ -15,7 +15,11 @@ column is numeric when most of its values are numbers, and every record must hav
 fields as the file's first record.
 
 A file whose first line equals the signature's column names (after the input filter) has a
-header, as in online CSV requests: it is not a record, and the first shard skips it.
+header, as in online CSV requests: it is not a record, and the first shard skips it. A first
+line of text naming some of the signature's columns but not exactly them is a header that does
+not fit the model: it is a bad record at line 1 naming what it lacks (under ``on_error=fail``
+the job stops there rather than at some record of the wrong width). A UTF-8 byte order mark
+at the start of a file is not part of its first line.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import csv
 import gzip
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -39,7 +43,7 @@ from dockyard.runtime.batch._encode import (
     json_values,
     split_csv_row,
 )
-from dockyard.runtime.batch._records import TextBatch
+from dockyard.runtime.batch._records import BOM, TextBatch
 from dockyard.runtime.batch._table import ModelShape, Positions, Table, filtered_positions
 
 if TYPE_CHECKING:
@@ -47,7 +51,7 @@ if TYPE_CHECKING:
 else:
     from dockyard.lazy import pandas as pd
 
-__all__ = ["CsvCodec"]
+__all__ = ["CsvCodec", "Head"]
 
 _NUMERIC = frozenset({"double", "float", "long", "integer"})
 _INTEGER = frozenset({"long", "integer"})
@@ -64,10 +68,10 @@ class CsvCodec:
         self._filter = JsonPath.parse(config.input_filter)
         self._output_filter = JsonPath.parse(config.output_filter)
         self._cache: dict[tuple[int, int | None], list[int] | str] = {}
-        self._heads: dict[str, tuple[int, int | None]] = {}
+        self._heads: dict[str, Head] = {}
 
-    def head(self, task: ShardTask) -> tuple[int, int | None]:
-        """The header's length in bytes (0: none) and the field count of the file's first record.
+    def head(self, task: ShardTask) -> Head:
+        """The file's header (if any) and the field count of its first record.
 
         Every shard reads its file's first lines itself, so shards need no coordination.
         """
@@ -77,13 +81,14 @@ class CsvCodec:
             self._heads[task.path] = found
         return found
 
-    def _read_head(self, task: ShardTask) -> tuple[int, int | None]:
+    def _read_head(self, task: ShardTask) -> Head:
         with Path(task.path).open("rb") as raw:
             handle: Any = gzip.GzipFile(fileobj=raw, mode="rb") if task.kind == "gzip" else raw
             first = handle.readline(_HEAD_LIMIT)
             second = handle.readline(_HEAD_LIMIT)
-        fields = _fields(first)
+        fields = _fields(first.removeprefix(BOM))  # Excel's "CSV UTF-8" starts with one
         header = 0
+        problem = None
         names = self._shape.names
         if fields is not None and names is not None:
             try:
@@ -92,8 +97,34 @@ class CsvCodec:
                 chosen = None
             if chosen is not None and [fields[p] for p in chosen] == list(names):
                 header = len(first)
+            elif _names_columns(fields, names):
+                header = len(first)
+                problem = self._header_problem(fields, chosen)
         record = _fields(second) if header else fields
-        return header, len(record) if record is not None else None
+        return Head(header, len(record) if record is not None else None, problem)
+
+    def _header_problem(self, fields: list[str], chosen: list[int] | None) -> str:
+        """Why a header that names some of the signature's columns does not fit it."""
+        names = self._shape.names
+        types = self._shape.types
+        assert names is not None and types is not None
+        named = [fields[p] for p in chosen] if chosen is not None else fields
+        missing = [
+            f"{name!r} (expected {kind})"
+            for name, kind in zip(names, types, strict=True)
+            if name not in named
+        ]
+        after = "" if self._filter.is_identity else " after the input filter"
+        if missing:
+            which = "column" if len(missing) == 1 else "columns"
+            return (
+                f"the header{after} is missing {which} {', '.join(missing)} of the model's "
+                f"signature ({', '.join(names)})"
+            )
+        return (
+            f"the header{after} names {', '.join(named)}; the model's signature takes "
+            f"{', '.join(names)}, in that order (CSV columns are read by position)"
+        )
 
     def _positions(self, width: int, reference: int | None) -> list[int] | str:
         key = (width, reference)
@@ -105,7 +136,7 @@ class CsvCodec:
 
     def decode(self, batch: TextBatch, task: ShardTask) -> Table:
         """The scorable rows of ``batch`` and their model input."""
-        reference = self.head(task)[1]
+        reference = self.head(task).width
         table = self._fast(batch, reference)
         return table if table is not None else self._careful(batch, reference)
 
@@ -301,6 +332,36 @@ class CsvCodec:
         """Every row's output in one vectorised pass (CSV out, no output filter)."""
         sources = table.sources if self._config.join else None
         return csv_block_for(self._config, self._output_filter, predictions, sources)
+
+
+class Head(NamedTuple):
+    """The first lines of a CSV file, as every shard of it reads them.
+
+    Attributes:
+        length: The header's length in bytes (with any byte order mark); 0: no header.
+        width: The field count of the file's first record, if readable.
+        problem: Why the header does not fit the model's signature (it names columns, but not
+            the signature's): the header is then reported as a bad record at its line.
+    """
+
+    length: int
+    width: int | None
+    problem: str | None = None
+
+
+def _names_columns(fields: list[str], names: tuple[str, ...]) -> bool:
+    """Whether a first line reads as a header: text only, naming a signature column."""
+    if not any(field in names for field in fields):
+        return False
+    return not any(_is_number(field) for field in fields)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _fields(line: bytes) -> list[str] | None:

@@ -8,7 +8,7 @@ contains a newline becomes two (malformed) records, as it would there.
 
 Empty lines are not records (a trailing newline, or blank lines between records); their line
 numbers are still counted, so reports point at the right line of the file. ``\\r\\n`` endings are
-read as ``\\n``.
+read as ``\\n``. A UTF-8 byte order mark at the start of a file is skipped.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ import numpy as np
 
 from dockyard.runtime.batch._config import ShardTask, WorkerConfig
 
-__all__ = ["Oversized", "TextBatch", "text_batches"]
+__all__ = ["BOM", "Oversized", "TextBatch", "text_batches"]
+
+#: The UTF-8 byte order mark, which Excel's "CSV UTF-8" and some exports start a file with.
+BOM = b"\xef\xbb\xbf"
 
 _MIN_READ = 64 * 1024
 _NEWLINE = 10
@@ -97,6 +100,8 @@ def text_batches(
         if header:
             _skip(reader, header)
             task = dataclasses.replace(task, first_line=task.first_line + 1)
+        elif task.start == 0:
+            reader.skip_bom()
         if config.whole_file:
             yield from _whole(reader, task, config)
             return
@@ -117,8 +122,18 @@ class _Reader:
         self._raw = raw
         self._left = limit
         self._position = raw.tell()
+        self._pending = b""  # read ahead, not yet returned
+
+    def skip_bom(self) -> None:
+        """Drop a UTF-8 byte order mark at the stream's start (Excel's "CSV UTF-8" has one)."""
+        start = self.read(len(BOM))
+        if start != BOM:
+            self._pending = start
 
     def read(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
         if self._left is not None:
             size = min(size, self._left)
             if size <= 0:

@@ -37,6 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+import numpy as np
+
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.models.pyfunc import PyFuncModel, load_model, preload_libraries
 from dockyard.runtime.batch._config import PARENT_ENV, ShardTask, WorkerConfig
@@ -169,7 +171,12 @@ def score_shard(
     if isinstance(codec, ParquetCodec):
         batches: Any = parquet_batches(task, config)
     else:
-        header = codec.head(task)[0] if isinstance(codec, CsvCodec) and task.start == 0 else 0
+        header = 0
+        if isinstance(codec, CsvCodec) and task.start == 0:
+            head = codec.head(task)
+            header = head.length
+            if head.problem is not None:
+                shard.bad_record(task.first_line, head.problem)
         batches = text_batches(task, config, header)
     part = Path(task.part_path)
     with part.open("wb") as out:
@@ -219,6 +226,8 @@ def _score_batch(
     table = codec.decode(batch, task)
     if batch.whole:
         return _score_whole(batch, table, model, codec, shard)
+    if table.bad and shard.config.fail_fast:
+        _fail_at_first(batch, table, model, shard)
     for index in sorted(table.bad):
         shard.bad_record(batch.line(index), table.bad[index])
     try:
@@ -241,6 +250,22 @@ def _score_batch(
         shard.bad_record(batch.line(index), failures[index])
     shard.records += len(texts)
     return _joined(texts, shard.config.separator)
+
+
+def _fail_at_first(
+    batch: TextBatch | FrameBatch, table: Table, model: PyFuncModel, shard: _Shard
+) -> NoReturn:
+    """Fail at the batch's first bad record: one the model refuses may come before the first
+    one decoding refused (an empty field reads as a missing value the model may not take)."""
+    first = min(table.bad)
+    earlier = np.flatnonzero(table.rows < first)
+    if len(earlier):
+        subset = Table(table.rows[earlier], {}, lambda p: table.select(earlier[p]))
+        try:
+            score(model.predict, subset, atomic=False, fail_fast=True)
+        except BadRecordFound as found:
+            shard.fail(batch.line(int(subset.rows[found.position])), found.reason)
+    shard.fail(batch.line(first), table.bad[first])
 
 
 def _score_whole(
