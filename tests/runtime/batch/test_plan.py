@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from dockyard.api.batch import TransformSpec
+from dockyard.errors import InvalidArgument
 from dockyard.runtime.batch._inputs import list_inputs
 from dockyard.runtime.batch._plan import fingerprint, load_plan, make_plan, save_plan
 
@@ -52,9 +54,10 @@ def test_a_file_without_final_newline_and_one_long_line(tmp_path: Path) -> None:
 
 def test_gzip_and_split_none_files_are_one_shard(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_bytes(b"1\n" * 100)
+    (tmp_path / "a.csv.gz").write_bytes(gzip.compress(b"1\n" * 100))
     gz = make_plan(
-        list_inputs(str(tmp_path / "a.csv")),
-        _spec(tmp_path / "a.csv", shard_bytes=10, input={"compression": "Gzip"}),
+        list_inputs(str(tmp_path / "a.csv.gz")),
+        _spec(tmp_path / "a.csv.gz", shard_bytes=10, input={"compression": "Gzip"}),
         "k",
     )
     whole = make_plan(
@@ -94,3 +97,26 @@ def test_plan_round_trips_and_fingerprint_ignores_concurrency(tmp_path: Path) ->
     assert fingerprint(more, "sha256:x") == plan.fingerprint
     assert fingerprint(spec, "sha256:y") != plan.fingerprint  # another model
     assert load_plan(tmp_path / "absent.json", plan.fingerprint, files) is None
+
+
+def test_a_file_of_another_format_is_refused_by_the_name_the_user_gave(tmp_path: Path) -> None:
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "trial.csv").write_text("a,b\n1,2\n")
+    spec = _spec(
+        tmp_path / "copy" / "trial.csv",
+        input={"content_type": "application/x-parquet", "display_uri": "trial.csv"},
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        make_plan(list_inputs(str(tmp_path / "copy" / "trial.csv")), spec, "k")
+    assert refused.value.message.startswith("input file trial.csv is not Parquet")
+    folder = _spec(tmp_path / "copy", input={"display_uri": "data/"})
+    (tmp_path / "copy" / "trial.csv").write_bytes(gzip.compress(b"1,2\n"))
+    with pytest.raises(InvalidArgument) as refused:
+        make_plan(list_inputs(str(tmp_path / "copy")), folder, "k")
+    assert refused.value.message.startswith("input file data/trial.csv is gzip-compressed")
+
+
+def test_the_fingerprint_ignores_what_errors_call_the_input(tmp_path: Path) -> None:
+    plain = _spec(tmp_path / "in.csv")
+    named = _spec(tmp_path / "in.csv", input={"display_uri": "in.csv"})
+    assert fingerprint(plain, "sha256:x") == fingerprint(named, "sha256:x")

@@ -392,3 +392,15 @@ def test_the_failure_reported_is_the_first_bad_record_of_the_input(
         transform(spec)
     assert failed.value.details["line"] == 4
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_record_is_named_in_the_file_the_user_gave(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    (tmp_path / "in.csv").write_text("1.0,2.0,3.0\n1.0,x,3.0\n")
+    spec = _spec(
+        packages["linear"], tmp_path / "in.csv", tmp_path / "out", input={"display_uri": "mine.csv"}
+    )
+    with pytest.raises(InvalidArgument) as failed:
+        transform(spec)
+    assert str(failed.value) == "bad record in mine.csv line 2: column 'b': 'x' is not a number"

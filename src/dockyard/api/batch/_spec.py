@@ -71,6 +71,9 @@ class TransformInput(_Spec):
         split_type: ``Line``: one record per line (per row for Parquet); ``None``: the whole
             file is one record.
         compression: ``Gzip`` for gzip-compressed text files (never split into shards).
+        display_uri: What errors call the input, when ``uri`` is a copy of what the user named
+            (a client uploads a local file or folder to the store and sends the copy's URI);
+            default ``uri``. It changes nothing else.
     """
 
     uri: Uri = Field(validation_alias=_alias("uri", "S3Uri", "s3_uri"))
@@ -83,6 +86,7 @@ class TransformInput(_Spec):
     compression: Literal["None", "Gzip"] = Field(
         default="None", validation_alias=_alias("compression", "CompressionType")
     )
+    display_uri: Uri | None = None
 
     @field_validator("content_type", mode="before")
     @classmethod

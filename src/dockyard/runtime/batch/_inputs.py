@@ -18,9 +18,10 @@ from dockyard.artifacts.roots import local_path as _local_path
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 
 if TYPE_CHECKING:
+    from dockyard.api.batch import TransformInput
     from dockyard.artifacts.roots import AllowedRoots
 
-__all__ = ["InputFile", "fetch_model", "list_inputs", "open_output", "stage"]
+__all__ = ["InputFile", "fetch_model", "list_inputs", "open_output", "shown_uri", "stage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,17 @@ class InputFile:
     version: str
     local_path: str | None
     key: str | None = None
+
+
+def shown_uri(file: InputFile, source: TransformInput) -> str:
+    """What messages call ``file``: its URI, or, when the spec says what the user named
+    (``display_uri``, for an uploaded copy), that name (with the file's path under a folder)."""
+    given = source.display_uri
+    if given is None:
+        return file.uri
+    if PurePosixPath(source.uri.rstrip("/")).name == file.name:  # the input is this file
+        return given
+    return f"{given.rstrip('/')}/{file.name}"
 
 
 def _is_s3(uri: str) -> bool:

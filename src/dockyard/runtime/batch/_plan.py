@@ -24,7 +24,8 @@ from pathlib import Path
 from dockyard.api.batch import PARQUET, TransformSpec
 from dockyard.errors import Conflict
 from dockyard.runtime.batch._config import ShardKind
-from dockyard.runtime.batch._inputs import InputFile
+from dockyard.runtime.batch._formats import check_format
+from dockyard.runtime.batch._inputs import InputFile, shown_uri
 
 __all__ = [
     "Plan",
@@ -75,7 +76,9 @@ def fingerprint(spec: TransformSpec, model_digest: str) -> str:
 
     The worker count is left out: a run may be resumed with more or fewer processes.
     """
-    body = spec.model_dump(mode="json", exclude={"max_concurrent_transforms"})
+    body = spec.model_dump(
+        mode="json", exclude={"max_concurrent_transforms": True, "input": {"display_uri"}}
+    )
     text = json.dumps({"spec": body, "model": model_digest}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -107,6 +110,7 @@ def make_plan(
 
 def _file_shards(file: InputFile, spec: TransformSpec, size: int) -> list[Shard]:
     path = Path(str(file.local_path))
+    check_format(path, shown_uri(file, spec.input), spec.input)
     whole = spec.input.split_type == "None"
     if spec.input.content_type == PARQUET:
         return _parquet_shards(file, path, size, whole)

@@ -30,7 +30,14 @@ from dockyard.runtime.batch._cluster import RayPool, RayShards
 from dockyard.runtime.batch._config import MB, ShardTask, WorkerConfig
 from dockyard.runtime.batch._env import EnvManager, prepare_runtime
 from dockyard.runtime.batch._fork import can_fork
-from dockyard.runtime.batch._inputs import InputFile, fetch_model, list_inputs, open_output, stage
+from dockyard.runtime.batch._inputs import (
+    InputFile,
+    fetch_model,
+    list_inputs,
+    open_output,
+    shown_uri,
+    stage,
+)
 from dockyard.runtime.batch._plan import (
     Plan,
     Shard,
@@ -370,7 +377,7 @@ class _Run:
             file = stage(file, self.work.staged, s3_endpoint_url=self.endpoint)
         return ShardTask(
             shard_id=shard.id,
-            uri=file.uri,
+            uri=shown_uri(file, self.spec.input),
             path=str(file.local_path),
             kind=shard.kind,
             start=shard.start,
