@@ -62,7 +62,7 @@ data_processing: {input_filter: $.features, join_source: Input}
 def test_sagemaker_request_names_are_accepted() -> None:
     spec = parse_spec(
         {
-            "ModelName": "s3://models/churn/",
+            "ModelUri": "s3://models/churn/",
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3Uri": "s3://data/test/"}},
                 "ContentType": "text/csv; charset=utf-8",
@@ -85,6 +85,24 @@ def test_sagemaker_request_names_are_accepted() -> None:
         4,
     )
     assert spec.data_processing.input_filter == "$[1:]"
+
+
+def test_a_model_name_is_a_registered_model_and_never_a_path() -> None:
+    source = {"uri": "s3://data/test/"}
+    out = {"uri": "s3://data/out/"}
+    spec = parse_spec({"ModelName": "trialclf", "TransformInput": source, "output": out})
+    assert (spec.model_uri, spec.model_name) == ("models:/trialclf/latest", "trialclf")
+    arn = "arn:aws:sagemaker:us-east-1:000000000000:model/trialclf"
+    named = parse_spec({"ModelName": arn, "input": source, "output": out})
+    assert named.model_uri == "models:/trialclf/latest"
+    for bad in ("./trialclf", "models/trialclf", "s3://models/churn/"):
+        with pytest.raises(InvalidArgument) as refused:
+            parse_spec({"ModelName": bad, "input": source, "output": out})
+        assert refused.value.field == "ModelName"
+        assert "a package folder or URI goes in model_uri" in refused.value.message
+    with pytest.raises(InvalidArgument) as refused:
+        parse_spec({"ModelName": "a", "model_uri": "models:/a/1", "input": source, "output": out})
+    assert refused.value.field == "ModelName"
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,8 @@ def fingerprint(spec: TransformSpec, model_digest: str) -> str:
     The worker count is left out: a run may be resumed with more or fewer processes.
     """
     body = spec.model_dump(
-        mode="json", exclude={"max_concurrent_transforms": True, "input": {"display_uri"}}
+        mode="json",
+        exclude={"max_concurrent_transforms": True, "model_name": True, "input": {"display_uri"}},
     )
     text = json.dumps({"spec": body, "model": model_digest}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
