@@ -95,6 +95,17 @@ def test_a_transform_spec_in_sagemakers_spelling(
         api,
     )
     assert _in_store(services, native["model_uri"]) and _in_store(services, native["input"]["uri"])
+    assert native["input"]["display_uri"] == "data/test"  # what errors call it
+    assert out["TransformInput"]["display_uri"] == "data/test/part.csv"
+
+
+def test_a_transform_model_name_is_a_model_on_the_server_not_a_path(
+    api: Client, spec_dir: Path
+) -> None:
+    spec = {"ModelName": "model", "input": {"uri": "s3://bucket/in.csv"}}
+    out, _ = transform_paths(spec, spec_dir, api)
+    assert out["ModelName"] == "model"  # a folder of that name next to the spec is not read
+    assert "display_uri" not in out["input"]  # a URI is not uploaded: errors name it as is
 
 
 def test_an_endpoint_spec_in_both_spellings(
@@ -121,6 +132,6 @@ def test_a_missing_local_path_names_its_field(api: Client, spec_dir: Path) -> No
     from dockyard.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument) as caught:
-        transform_paths({"ModelName": "nope", "input": {"uri": "x"}}, spec_dir, api)
+        transform_paths({"ModelUri": "nope", "input": {"uri": "x"}}, spec_dir, api)
     assert caught.value.field == "model_uri"
     assert str(spec_dir / "nope") in caught.value.message

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
         TransformSpec,
         parse_spec,
     )
+    from dockyard.api.batch._spellings import SAGEMAKER_NAMES, respell, respelled
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_MB",
     "PARQUET",
+    "SAGEMAKER_NAMES",
     "BadRecordPolicy",
     "DataProcessing",
     "JsonPath",
@@ -30,6 +32,8 @@ __all__ = [
     "TransformOutput",
     "TransformSpec",
     "parse_spec",
+    "respell",
+    "respelled",
 ]
 __getattr__, __dir__ = exports(
     __name__,
@@ -44,5 +48,8 @@ __getattr__, __dir__ = exports(
         "TransformOutput": "._spec",
         "TransformSpec": "._spec",
         "parse_spec": "._spec",
+        "respell": "._spellings",
+        "respelled": "._spellings",
+        "SAGEMAKER_NAMES": "._spellings",
     },
 )

@@ -119,18 +119,23 @@ def transform_paths(
     """A transform spec with its local model and input uploaded, and the local folder its
     outputs are downloaded into (if the spec names one: they are written to the store first)."""
     out = dict(data)
-    model_key = _key(out, ("model_uri", "ModelUri", "ModelName"))
+    # ModelName names a model on the server (CreateModel's or a registered one), never a path.
+    model_key = _key(out, ("model_uri", "ModelUri"))
     if model_key is not None:
         out[model_key] = local_to_store(client, out[model_key], base, "models", "model_uri")
     input_key = _key(out, ("input", "TransformInput"))
     section = out.get(input_key) if input_key else None
     if isinstance(section, Mapping):
         nested = _nested_source(client, section, base, "transform/inputs", "input.uri")
-        out[str(input_key)] = (
+        uploaded = (
             nested
             if nested is not None
             else _uploaded(client, section, base, "transform/inputs", "input.uri", _URI_KEYS)
         )
+        given = _given_uri(section)
+        if given is not None and uploaded != section and "display_uri" not in section:
+            uploaded = {**uploaded, "display_uri": given}  # errors name it, not the copy
+        out[str(input_key)] = uploaded
     download_to = None
     output_key = _key(out, ("output", "TransformOutput"))
     output = out.get(output_key) if output_key else None
@@ -140,6 +145,17 @@ def transform_paths(
             download_to = local_path(output[key], base, "output.uri")
             out[str(output_key)] = {k: v for k, v in output.items() if k != key}
     return out, download_to
+
+
+def _given_uri(section: Mapping[str, Any]) -> str | None:
+    """The input path as the spec file wrote it (either spelling)."""
+    source = section.get("DataSource")
+    if isinstance(source, Mapping) and isinstance(source.get("S3DataSource"), Mapping):
+        value = source["S3DataSource"].get("S3Uri")
+    else:
+        key = _key(section, _URI_KEYS)
+        value = section[key] if key is not None else None
+    return str(value) if is_local(value) else None
 
 
 def endpoint_paths(data: dict[str, Any], base: Path, client: Client) -> dict[str, Any]:

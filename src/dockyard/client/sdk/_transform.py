@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from dockyard.api.batch import respelled
 from dockyard.api.jobs import Job, JobStatus
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._jobs import TrainingJob
 from dockyard.client.sdk._requests import transform_request
 from dockyard.client.sdk._upload import download_outputs, is_local, to_store
-from dockyard.errors import JobFailed
+from dockyard.errors import DockyardError, JobFailed
 from dockyard.paths import expand_user
 
 __all__ = ["TransformJob", "Transformer"]
+
+#: Spec field -> the keyword a :class:`Transformer` caller passed, so errors name what they wrote.
+KEYWORDS: Mapping[str, str] = {
+    "name": "job_name",
+    "input.uri": "data",
+    "input.content_type": "content_type",
+    "input.split_type": "split_type",
+    "input.compression": "compression_type",
+    "input.display_uri": "data",
+    "output.uri": "output_path",
+    "output.accept": "accept",
+    "output.assemble_with": "assemble_with",
+    "batch_strategy": "strategy",
+    "max_payload_mb": "max_payload",
+    "max_concurrent_transforms": "instance_count",
+    "data_processing.input_filter": "input_filter",
+    "data_processing.output_filter": "output_filter",
+    "data_processing.join_source": "join_source",
+    "bad_records.on_error": "on_error",
+}
 
 
 class TransformJob(TrainingJob):
@@ -26,9 +48,19 @@ class TransformJob(TrainingJob):
             (when the transform was given a local ``output_path``).
     """
 
-    def __init__(self, name: str, client: Client, download_to: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: Client,
+        download_to: str | Path | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(name, client)
         self.download_to = download_to
+        self._names = names  # how the caller spelled the spec's fields, for failure reasons
+
+    def __repr__(self) -> str:
+        return f"<TransformJob {self.name}>"
 
     def download(self, dest: str | Path) -> Path:
         """Download the outputs (``<input name>.out`` files, ``_manifest.json``) into ``dest``."""
@@ -44,7 +76,12 @@ class TransformJob(TrainingJob):
         Raises:
             JobFailed: The job ended Failed or Stopped.
         """
-        job = self._wait(logs, poll, out)
+        try:
+            job = self._wait(logs, poll, out)
+        except JobFailed as failed:
+            if self._names is None:
+                raise
+            raise respelled(failed, self._names) from None
         if self.download_to is not None:
             self.download(self.download_to)
         return job
@@ -167,10 +204,12 @@ class Transformer:
             "name": job_name,
             "model_uri": to_store(client, self.model_uri, "models", "model_uri"),
             "input": {
-                "uri": to_store(client, str(data), "transform/inputs", "input.uri"),
+                "uri": to_store(client, str(data), "transform/inputs", "data"),
                 "content_type": content_type,
                 "split_type": split_type,
                 **({"compression": compression_type} if compression_type else {}),
+                # Errors name the file the caller gave, not the store's copy of it.
+                **({"display_uri": str(data)} if is_local(data) else {}),
             },
             "batch_strategy": self.strategy,
             "max_payload_mb": self.max_payload,
@@ -202,10 +241,13 @@ class Transformer:
         if self.instance_count:
             body["max_concurrent_transforms"] = self.instance_count
         # Checked against the server's own spec model: a bad value fails here, naming the
-        # field as the server would.
-        spec = transform_request({k: v for k, v in body.items() if v not in (None, {})})
-        answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), spec)
-        self.latest_job = TransformJob(answer["name"], client, download_to)
+        # keyword the caller passed (not the spec field it fills).
+        try:
+            spec = transform_request({k: v for k, v in body.items() if v not in (None, {})})
+            answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), spec)
+        except DockyardError as exc:
+            raise respelled(exc, KEYWORDS) from None
+        self.latest_job = TransformJob(answer["name"], client, download_to, KEYWORDS)
         if wait:
             self.latest_job.wait(logs=logs)
         return self.latest_job

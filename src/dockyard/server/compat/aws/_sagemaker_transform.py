@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.api.batch import SAGEMAKER_NAMES, respell, respelled
 from dockyard.artifacts import artifact_uri
 from dockyard.errors import DockyardError
 from dockyard.server._services import Services
@@ -66,7 +67,10 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
         job = services.jobs.submit_transform(
             actor, spec, artifact_uri(services.artifacts, "transform")
         )
-    except (DockyardError, ValueError) as exc:
+    except DockyardError as exc:
+        # Every field by the request's own path (TransformOutput.S3OutputPath, not output.uri).
+        return aws_fields(respelled(exc, SAGEMAKER_NAMES), {})
+    except ValueError as exc:
         return aws_fields(exc, _FIELDS)
     return {"TransformJobArn": sagemaker_arn("transform-job", job.name)}
 
@@ -81,7 +85,9 @@ def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body
             "TransformJobName": job.name,
             "TransformJobArn": sagemaker_arn("transform-job", job.name),
             "TransformJobStatus": job_status(str(job.status)),
-            "FailureReason": job.failure_reason,
+            "FailureReason": (
+                respell(job.failure_reason, SAGEMAKER_NAMES) if job.failure_reason else None
+            ),
             "ModelName": (spec.get("tags") or {}).get(MODEL_TAG, spec.get("model_uri")),
             "MaxConcurrentTransforms": spec.get("max_concurrent_transforms"),
             "MaxPayloadInMB": spec.get("max_payload_mb"),

@@ -1,0 +1,78 @@
+"""Spec field names as each front end spells them, so errors name what the caller wrote.
+
+A transform is checked and run as a :class:`~dockyard.api.batch.TransformSpec`, whose errors
+name its fields by dotted path (``output.uri``, ``input.compression``). A boto3 caller wrote
+``TransformOutput.S3OutputPath``; an SDK caller passed ``output_path=``. :func:`respelled` turns
+an error's field, and every dotted or snake_case field path in its message, into the caller's
+spelling; plain words (``input``, ``output``) in prose are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from dockyard.errors import DockyardError
+
+__all__ = ["SAGEMAKER_NAMES", "respell", "respelled"]
+
+#: Spec field -> CreateTransformJob's name for it.
+SAGEMAKER_NAMES: Mapping[str, str] = {
+    "name": "TransformJobName",
+    "model_uri": "ModelName",
+    "input": "TransformInput",
+    "input.uri": "TransformInput.DataSource.S3DataSource.S3Uri",
+    "input.content_type": "TransformInput.ContentType",
+    "input.split_type": "TransformInput.SplitType",
+    "input.compression": "TransformInput.CompressionType",
+    "output": "TransformOutput",
+    "output.uri": "TransformOutput.S3OutputPath",
+    "output.accept": "TransformOutput.Accept",
+    "output.assemble_with": "TransformOutput.AssembleWith",
+    "batch_strategy": "BatchStrategy",
+    "max_payload_mb": "MaxPayloadInMB",
+    "max_concurrent_transforms": "MaxConcurrentTransforms",
+    "data_processing": "DataProcessing",
+    "data_processing.input_filter": "DataProcessing.InputFilter",
+    "data_processing.output_filter": "DataProcessing.OutputFilter",
+    "data_processing.join_source": "DataProcessing.JoinSource",
+    "tags": "Tags",
+}
+
+
+def respell_field(field: str, names: Mapping[str, str]) -> str:
+    """``field`` (a dotted path) with its longest known prefix in the caller's spelling."""
+    parts = field.split(".")
+    for cut in range(len(parts), 0, -1):
+        head = ".".join(parts[:cut])
+        if head in names:
+            return ".".join([names[head], *parts[cut:]])
+    return field
+
+
+def respell(message: str, names: Mapping[str, str]) -> str:
+    """``message`` with every field path it mentions in the caller's spelling."""
+    paths = sorted((n for n in names if "." in n or "_" in n), key=len, reverse=True)
+    if not paths:
+        return message
+    pattern = re.compile(r"(?<![\w./])(" + "|".join(map(re.escape, paths)) + r")(?![\w/])")
+    return pattern.sub(lambda found: names[found.group(1)], message)
+
+
+def respelled(error: DockyardError, names: Mapping[str, str]) -> DockyardError:
+    """The same error (same class and details) naming fields as the caller spelled them."""
+    field = respell_field(error.field, names) if error.field else None
+    details = dict(error.details)
+    problems = details.get("errors")
+    if isinstance(problems, list):
+        details["errors"] = [
+            {
+                **p,
+                "field": respell_field(p["field"], names) if p.get("field") else p.get("field"),
+                "message": respell(str(p.get("message", "")), names),
+            }
+            if isinstance(p, dict)
+            else p
+            for p in problems
+        ]
+    return type(error)(respell(error.message, names), field=field, details=details)

@@ -1,0 +1,68 @@
+"""CreateTransformJob's errors name the request's own fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
+from dockyard.errors import DockyardError
+from dockyard.models import save_model
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._sagemaker_transform import create_transform_job
+from dockyard.settings import Settings
+
+
+@pytest.fixture
+def store(services: Services, settings: Settings) -> Path:
+    """The artifact store's folder, holding a registered model ``trialclf`` and ``in.csv``."""
+    root = settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "model", input_example=frame)
+    actor = Actor.system()
+    services.registry.create_registered_model(actor, CreateRegisteredModel(name="trialclf"))
+    services.registry.create_model_version(
+        actor, "trialclf", CreateModelVersion(source=str(root / "model"))
+    )
+    (root / "in.csv").write_text("1.0,2.0\n")
+    return root
+
+
+def _request(source: str, output: str) -> dict[str, Any]:
+    return {
+        "TransformJobName": "sm1",
+        "ModelName": "trialclf",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+        },
+        "TransformOutput": {"S3OutputPath": output},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ("output", "TransformOutput.S3OutputPath"),
+        ("input", "TransformInput.DataSource.S3DataSource.S3Uri"),
+    ],
+)
+def test_a_refused_location_is_named_by_the_request_field(
+    services: Services, store: Path, tmp_path: Path, where: str, field: str
+) -> None:
+    outside = str(tmp_path / "elsewhere")
+    source, output = (str(store / "in.csv"), outside)
+    if where == "input":
+        source, output = outside, str(store / "out")
+    with pytest.raises(DockyardError) as refused:
+        create_transform_job(services, Actor.system(), _request(source, output))
+    assert refused.value.field == field
+    assert "output.uri" not in refused.value.message
+    assert "input.uri" not in refused.value.message
