@@ -91,7 +91,7 @@ def test_a_model_name_is_a_registered_model_and_never_a_path() -> None:
     source = {"uri": "s3://data/test/"}
     out = {"uri": "s3://data/out/"}
     spec = parse_spec({"ModelName": "trialclf", "TransformInput": source, "output": out})
-    assert (spec.model_uri, spec.model_name) == ("models:/trialclf/latest", "trialclf")
+    assert spec.model_uri == "models:/trialclf/latest"
     arn = "arn:aws:sagemaker:us-east-1:000000000000:model/trialclf"
     named = parse_spec({"ModelName": arn, "input": source, "output": out})
     assert named.model_uri == "models:/trialclf/latest"

@@ -51,7 +51,6 @@ DEFAULT_SHARD_BYTES = 64 * 1024 * 1024
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=1024, strip_whitespace=True)]
 # A registered model's name (CreateModel registers one): the registry's own rule.
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.\- ]{0,254}[A-Za-z0-9_.\-])?", re.ASCII)
-SageMakerModelName = Annotated[str, StringConstraints(pattern=_MODEL_NAME.pattern)]
 ContentType = Literal["text/csv", "application/jsonlines", "application/x-parquet"]
 Accept = Literal["text/csv", "application/jsonlines"]
 _DEFAULT_CONTENT_TYPE: ContentType = "text/csv"
@@ -178,8 +177,6 @@ class TransformSpec(_Spec):
         model_uri: A local package directory or the ``s3://`` prefix of one. A registry URI
             (``models:/name/3``) is accepted here and must be resolved to one of those before
             :func:`~dockyard.runtime.batch.run_transform`.
-        model_name: SageMaker's ``ModelName``: a model CreateModel made, or a registered
-            model, by name (or ARN); ``model_uri`` is then its latest version. Never a path.
         input: See :class:`TransformInput`.
         output: See :class:`TransformOutput`.
         batch_strategy: ``MultiRecord``: as many records per predict call as fit in
@@ -192,12 +189,12 @@ class TransformSpec(_Spec):
         bad_records: See :class:`BadRecordPolicy`.
         shard_bytes: Large uncompressed text files are split into shards of about this size,
             on line boundaries, and shards are scored in parallel and resumed one by one.
+
+    SageMaker's ``ModelName`` is read as ``model_uri`` ``models:/<name>/latest``: it names a model
+    CreateModel made, or a registered model (or CreateModel's ARN), never a path.
     """
 
     model_uri: Uri = Field(validation_alias=_alias("model_uri", "ModelUri"))
-    model_name: SageMakerModelName | None = Field(
-        default=None, validation_alias=_alias("model_name", "ModelName")
-    )
     input: TransformInput = Field(validation_alias=_alias("input", "TransformInput"))
     output: TransformOutput = Field(validation_alias=_alias("output", "TransformOutput"))
     batch_strategy: Literal["MultiRecord", "SingleRecord"] = Field(
@@ -226,27 +223,28 @@ class TransformSpec(_Spec):
     @classmethod
     def _model_name(cls, data: Any) -> Any:
         # SageMaker's ModelName names a model (CreateModel's, or a registered model), never a
-        # folder: it stands for that model's latest version, and errors name ModelName.
+        # folder: it stands for that model's latest version.
         if not isinstance(data, Mapping):
             return data
-        given = [k for k in ("model_name", "ModelName") if data.get(k) is not None]
-        if not given:
+        if data.get("ModelName") is None:
             return data
-        if any(data.get(k) is not None for k in ("model_uri", "ModelUri")):
-            raise _field_error(
-                given[0], "give a SageMaker model name or model_uri (a URI or folder), not both"
-            )
-        name = data[given[0]]
+        name = data["ModelName"]
         if isinstance(name, str) and name.startswith("arn:") and ":model/" in name:
             name = name.rsplit(":model/", 1)[1]  # the ARN CreateModel answered
+        if any(data.get(k) is not None for k in ("model_uri", "ModelUri")):
+            raise _field_error(
+                "ModelName", "give a SageMaker model name or model_uri (a URI or folder), not both"
+            )
         if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
             raise _field_error(
-                given[0],
+                "ModelName",
                 f"{name!r} is not a model name (letters, digits, '_', '-', '.'): it names a "
                 "model CreateModel made or a registered model; a package folder or URI goes "
                 "in model_uri",
             )
-        return {**data, given[0]: name, "model_uri": f"models:/{name}/latest"}
+        return {k: v for k, v in data.items() if k != "ModelName"} | {
+            "model_uri": f"models:/{name}/latest"
+        }
 
     @field_validator("input", mode="before")
     @classmethod

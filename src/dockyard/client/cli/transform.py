@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import click
 
+from dockyard.api.batch import SAGEMAKER_NAMES, respelled
 from dockyard.client.cli._output import emit, fail_on_error, json_option
 from dockyard.client.cli._specs import load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
 from dockyard.client.http import routes
 from dockyard.client.sdk import TransformJob, context
+from dockyard.errors import DockyardError
 from dockyard.limits import LIMITS
 
 __all__ = ["transform"]
@@ -33,11 +37,17 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
     from dockyard.client.sdk import transform_request
 
     client = context().server()
-    data, download_to = transform_paths(load_spec(spec_file), spec_file.parent, client)
+    written = load_spec(spec_file)
+    names = _spelling(written)
+    data, download_to = transform_paths(written, spec_file.parent, client)
     if name:
         data["name"] = name
-    # Checked against the server's own spec model: a bad value fails here, as it would there.
-    job = client.call(routes.SUBMIT_TRANSFORM_JOB(), transform_request(data))
+    # Checked against the server's own spec model: a bad value fails here, as it would there,
+    # naming the field as the spec file spells it.
+    try:
+        job = client.call(routes.SUBMIT_TRANSFORM_JOB(), transform_request(data))
+    except DockyardError as exc:
+        raise respelled(exc, names) from None
     if not as_json:
         click.echo(f"submitted transform job {job['name']}")
         if download_to is not None and not wait:
@@ -46,12 +56,23 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
                 f"{download_to}"
             )
     if wait:
-        handle = TransformJob(job["name"], client, download_to)
+        handle = TransformJob(job["name"], client, download_to, names)
         job = handle.wait(logs=not as_json).model_dump(mode="json")
         if download_to is not None and not as_json:
             click.echo(f"outputs downloaded into {download_to}")
     if as_json:
         emit(job, True, str)
+
+
+def _spelling(spec: Mapping[str, Any]) -> dict[str, str]:
+    """How a spec file names the fields errors mention: SageMaker's names when it uses them
+    (``ModelName``, ``TransformInput``...), else the spec's own (no renaming)."""
+    if not any(key in spec for key in ("ModelName", "ModelUri", "TransformInput")):
+        return {}
+    names = dict(SAGEMAKER_NAMES)
+    if "ModelName" not in spec:
+        names["model_uri"] = "ModelUri" if "ModelUri" in spec else "model_uri"
+    return names
 
 
 @transform.command("list")

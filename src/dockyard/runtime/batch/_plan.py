@@ -78,7 +78,7 @@ def fingerprint(spec: TransformSpec, model_digest: str) -> str:
     """
     body = spec.model_dump(
         mode="json",
-        exclude={"max_concurrent_transforms": True, "model_name": True, "input": {"display_uri"}},
+        exclude={"max_concurrent_transforms": True, "input": {"display_uri"}},
     )
     text = json.dumps({"spec": body, "model": model_digest}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

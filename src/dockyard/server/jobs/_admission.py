@@ -95,15 +95,6 @@ class SpecChecks:
         self._check_location(actor, spec.output.uri, "output.uri", write=True, owner=spec.name)
         if uri.startswith("runs:/"):
             self._check_run_uri(actor, uri, "model_uri")
-        elif getattr(spec, "model_name", None) is not None:
-            try:
-                self._check_registered(actor, uri)
-            except InvalidArgument as exc:
-                raise InvalidArgument(
-                    f"ModelName {spec.model_name!r}: no model by that name (one CreateModel "
-                    f"made, or a registered model with a version): {exc.message}",
-                    field="ModelName",
-                ) from exc
         elif uri.startswith("models:/"):
             self._check_registered(actor, uri)
         else:
