@@ -254,3 +254,49 @@ def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # ty
         client.request("POST", "/api/v1/jobs/training", json=behaviour("train-x", "ok"))
         wait_for(client, "train-x")
         client.request("POST", "/api/v1/jobs/train-x/resume")
+
+
+def test_cli_transform_names_what_the_user_wrote(
+    job_server: ServerProcess,
+    data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from dockyard.client.cli import cli
+
+    model_dir, csv, _ = data
+    monkeypatch.setenv("DOCKYARD_URI", job_server.url)
+    reset_context()
+    dy.register_model(str(model_dir), "cli-named")
+    lines = csv.read_text().splitlines()
+    # A header without column c: line 1, naming it, whichever shard fails first.
+    (tmp_path / "missing.csv").write_text(
+        "label,a,b,d\n" + "".join(",".join(line.split(",")[:4]) + "\n" for line in lines)
+    )
+    (tmp_path / "ok.csv").write_text("".join(line.split(",", 1)[1] + "\n" for line in lines))
+    spec = tmp_path / "transform.yaml"
+    spec.write_text(
+        "name: named-cli\nModelName: cli-named\n"
+        "input: {uri: missing.csv, content_type: text/csv}\n"
+        "data_processing: {input_filter: '$[1:]'}\nshard_bytes: 20000\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    assert result.exit_code != 0
+    assert "bad record in missing.csv line 1: the header after the input filter" in result.output
+    assert "missing column 'c' (expected double)" in result.output
+    spec.write_text("name: named-ok\nModelName: cli-named\ninput: {uri: ok.csv}\n")
+    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.output.splitlines() if "records scored" in line]
+    assert summary and summary[-1].startswith("2000 records scored, 0 bad")
+    assert "; outputs at " in summary[-1]  # one line, however narrow the terminal
+    described = runner.invoke(cli, ["transform", "describe", "named-ok"])
+    assert "model: models:/cli-named/latest" in described.output
+    spec.write_text("ModelName: nosuch\ninput: {uri: ok.csv}\n")
+    result = runner.invoke(cli, ["transform", "submit", str(spec)])
+    assert result.exit_code == 2
+    assert result.output == "error: registered model 'nosuch' does not exist (ModelName)\n"
+    reset_context(Settings(home=tmp_path / "client"))

@@ -92,11 +92,15 @@ def describe(name: str, as_json: bool) -> None:
     job = context().server().call(routes.GET_JOB(name=name))
 
     def human() -> str:
+        # The model a training job made, or the one a transform scores with (its spec's).
+        model = job.get("model_uri")
+        if model is None and job["kind"] == "transform":
+            model = (job.get("spec") or {}).get("model_uri")
         lines = [
             f"job {job['name']} ({job['kind']})",
             f"  status: {job['status']} / {job['secondary_status']}",
             f"  executor: {job.get('executor') or '-'}",
-            f"  run: {job.get('run_id') or '-'}   model: {job.get('model_uri') or '-'}",
+            f"  run: {job.get('run_id') or '-'}   model: {model or '-'}",
         ]
         if job.get("failure_reason"):
             lines.append(f"  failure: {job['failure_reason']}")

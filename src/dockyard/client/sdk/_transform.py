@@ -130,7 +130,8 @@ class TransformJob(TrainingJob):
                 f"{job.failure_reason or job.events[-1].message}",
                 details={"job": self.name, "status": job.status.value},
             )
-        console.print(job.events[-1].message)
+        # One line whatever the terminal's width: wrapped, it ended in a dangling "; ".
+        console.print(job.events[-1].message, soft_wrap=True, markup=False, highlight=False)
         return job
 
 
