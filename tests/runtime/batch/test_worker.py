@@ -421,3 +421,16 @@ def test_on_error_fail_names_the_first_bad_record_whoever_refuses_it(
     with pytest.raises(ShardFailed) as failed:
         score_file("poison", tmp_path / "in.csv", fail_fast=True)
     assert failed.value.error.details["line"] == 5
+
+
+def test_a_json_lines_file_may_start_with_a_byte_order_mark(
+    tmp_path: Path, score_file: Score
+) -> None:
+    records = [{"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 0.5, "b": 0.0, "c": -1.0}]
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    (tmp_path / "in.jsonl").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    scored = score_file(
+        "linear", tmp_path / "in.jsonl", content_type="application/jsonlines", fail_fast=True
+    )
+    rows = np.asarray([[r["a"], r["b"], r["c"]] for r in records])
+    np.testing.assert_allclose([json.loads(line) for line in scored.lines], expected_linear(rows))

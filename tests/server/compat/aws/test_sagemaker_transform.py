@@ -66,3 +66,29 @@ def test_a_refused_location_is_named_by_the_request_field(
     assert refused.value.field == field
     assert "output.uri" not in refused.value.message
     assert "input.uri" not in refused.value.message
+
+
+def test_a_failure_reason_names_the_request_fields(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from dockyard.api.jobs import JobStatus
+    from dockyard.server.compat.aws import _sagemaker_transform
+
+    failed = SimpleNamespace(
+        name="sm1",
+        status=JobStatus.FAILED,
+        failure_reason="input file s3://b/in.csv is gzip-compressed: set input.compression: Gzip",
+        spec={"model_uri": "models:/m/1", "input": {"uri": "s3://b/in.csv"}},
+        created_time=None,
+        start_time=None,
+        end_time=None,
+    )
+    monkeypatch.setattr(_sagemaker_transform, "training_job", lambda *_, **__: failed)
+    described = _sagemaker_transform.describe_transform_job(
+        services, Actor.system(), {"TransformJobName": "sm1"}
+    )
+    assert described["FailureReason"] == (
+        "input file s3://b/in.csv is gzip-compressed: set TransformInput.CompressionType: Gzip"
+    )
