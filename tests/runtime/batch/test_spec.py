@@ -95,11 +95,13 @@ def test_a_model_name_is_a_registered_model_and_never_a_path() -> None:
     arn = "arn:aws:sagemaker:us-east-1:000000000000:model/trialclf"
     named = parse_spec({"ModelName": arn, "input": source, "output": out})
     assert named.model_uri == "models:/trialclf/latest"
+    version = parse_spec({"ModelName": "models:/trialclf/3", "input": source, "output": out})
+    assert version.model_uri == "models:/trialclf/3"  # a pipeline picks the version it registered
     for bad in ("./trialclf", "models/trialclf", "s3://models/churn/"):
         with pytest.raises(InvalidArgument) as refused:
             parse_spec({"ModelName": bad, "input": source, "output": out})
         assert refused.value.field == "ModelName"
-        assert "a package folder or URI goes in model_uri" in refused.value.message
+        assert "a package folder or other URI goes in model_uri" in refused.value.message
     with pytest.raises(InvalidArgument) as refused:
         parse_spec({"ModelName": "a", "model_uri": "models:/a/1", "input": source, "output": out})
     assert refused.value.field == "ModelName"

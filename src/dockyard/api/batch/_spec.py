@@ -191,7 +191,8 @@ class TransformSpec(_Spec):
             on line boundaries, and shards are scored in parallel and resumed one by one.
 
     SageMaker's ``ModelName`` is read as ``model_uri`` ``models:/<name>/latest``: it names a model
-    CreateModel made, or a registered model (or CreateModel's ARN), never a path.
+    CreateModel made, or a registered model (or CreateModel's ARN), never a path; a
+    ``models:/<name>/<version or alias>`` URI there is taken as it is.
     """
 
     model_uri: Uri = Field(validation_alias=_alias("model_uri", "ModelUri"))
@@ -235,16 +236,17 @@ class TransformSpec(_Spec):
             raise _field_error(
                 "ModelName", "give a SageMaker model name or model_uri (a URI or folder), not both"
             )
+        rest = {k: v for k, v in data.items() if k != "ModelName"}
+        if isinstance(name, str) and name.startswith("models:/"):
+            return rest | {"model_uri": name}  # a registered model's version, by its URI
         if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
             raise _field_error(
                 "ModelName",
                 f"{name!r} is not a model name (letters, digits, '_', '-', '.'): it names a "
-                "model CreateModel made or a registered model; a package folder or URI goes "
-                "in model_uri",
+                "model CreateModel made or a registered model (or one of its versions, "
+                "models:/<name>/<version>); a package folder or other URI goes in model_uri",
             )
-        return {k: v for k, v in data.items() if k != "ModelName"} | {
-            "model_uri": f"models:/{name}/latest"
-        }
+        return rest | {"model_uri": f"models:/{name}/latest"}
 
     @field_validator("input", mode="before")
     @classmethod
