@@ -223,6 +223,8 @@ export default async function runs(ctx) {
     clearTimeout(needTimer);
     const gen = generation;
     const go = () => {
+      // A new filter may have emptied the rows since (they come back with its count).
+      if (gen !== generation || !segments.length) return;
       for (let i = from; i <= to; i++) {
         const [s, offset] = locate(i);
         if (offset >= 0) fetchPage(s, Math.floor(offset / PAGE), gen);
