@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,19 +110,25 @@ def test_local_output_path_is_downloaded_after_the_job(
     reset_context(Settings(home=tmp_path / "client"))
 
 
-def test_cli_transform_uploads_and_downloads(
-    job_server: ServerProcess,
-    data,  # type: ignore[no-untyped-def]
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def run(job_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``dockyard`` CLI calls (args -> click's result) against the job server."""
     from click.testing import CliRunner
 
     from dockyard.client.cli import cli
 
-    model_dir, csv, _ = data
     monkeypatch.setenv("DOCKYARD_URI", job_server.url)
     reset_context()
+    runner = CliRunner()
+    return lambda args: runner.invoke(cli, args)
+
+
+def test_cli_transform_uploads_and_downloads(
+    run: Any,
+    data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    model_dir, csv, _ = data
     spec = tmp_path / "transform.yaml"
     (tmp_path / "model").symlink_to(model_dir)
     (tmp_path / "test.csv").symlink_to(csv)
@@ -131,12 +138,11 @@ def test_cli_transform_uploads_and_downloads(
         "output: {uri: scored}\n"  # relative to the spec file, on this machine
         "data_processing: {input_filter: '$[1:]'}\n"
     )
-    runner = CliRunner()
-    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    result = run(["transform", "submit", str(spec), "--wait"])
     assert result.exit_code == 0, result.output
     assert "downloaded into" in result.output
     assert len((tmp_path / "scored" / "test.csv.out").read_text().splitlines()) == 2000
-    result = runner.invoke(cli, ["transform", "download", "score-cli", str(tmp_path / "d2")])
+    result = run(["transform", "download", "score-cli", str(tmp_path / "d2")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "d2" / "_manifest.json").is_file()
     reset_context(Settings(home=tmp_path / "client"))
@@ -257,18 +263,11 @@ def test_bad_transform_specs_name_the_field(client: Client, data) -> None:  # ty
 
 
 def test_cli_transform_names_what_the_user_wrote(
-    job_server: ServerProcess,
+    run: Any,
     data,  # type: ignore[no-untyped-def]
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from click.testing import CliRunner
-
-    from dockyard.client.cli import cli
-
     model_dir, csv, _ = data
-    monkeypatch.setenv("DOCKYARD_URI", job_server.url)
-    reset_context()
     dy.register_model(str(model_dir), "cli-named")
     lines = csv.read_text().splitlines()
     # A header without column c: line 1, naming it, whichever shard fails first.
@@ -282,21 +281,20 @@ def test_cli_transform_names_what_the_user_wrote(
         "input: {uri: missing.csv, content_type: text/csv}\n"
         "data_processing: {input_filter: '$[1:]'}\nshard_bytes: 20000\n"
     )
-    runner = CliRunner()
-    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    result = run(["transform", "submit", str(spec), "--wait"])
     assert result.exit_code != 0
     assert "bad record in missing.csv line 1: the header after the input filter" in result.output
     assert "missing column 'c' (expected double)" in result.output
     spec.write_text("name: named-ok\nModelName: cli-named\ninput: {uri: ok.csv}\n")
-    result = runner.invoke(cli, ["transform", "submit", str(spec), "--wait"])
+    result = run(["transform", "submit", str(spec), "--wait"])
     assert result.exit_code == 0, result.output
     summary = [line for line in result.output.splitlines() if "records scored" in line]
     assert summary and summary[-1].startswith("2000 records scored, 0 bad")
     assert "; outputs at " in summary[-1]  # one line, however narrow the terminal
-    described = runner.invoke(cli, ["transform", "describe", "named-ok"])
+    described = run(["transform", "describe", "named-ok"])
     assert "model: models:/cli-named/latest" in described.output
     spec.write_text("ModelName: nosuch\ninput: {uri: ok.csv}\n")
-    result = runner.invoke(cli, ["transform", "submit", str(spec)])
+    result = run(["transform", "submit", str(spec)])
     assert result.exit_code == 2
     assert result.output == "error: registered model 'nosuch' does not exist (ModelName)\n"
     reset_context(Settings(home=tmp_path / "client"))
