@@ -31,10 +31,10 @@ def _inputs(s3: S3Server, bucket: str, root: Path, files: int, rows: int) -> lis
     return made
 
 
-def _spec(bucket: str, model: Path, output: str) -> TransformSpec:
+def _spec(bucket: str, model: Path, output: str, shown: str | None = None) -> TransformSpec:
     return TransformSpec(
         model_uri=str(model),
-        input={"uri": f"s3://{bucket}/in"},
+        input={"uri": f"s3://{bucket}/in", "display_uri": shown},
         output={"uri": output, "assemble_with": "Line"},
         data_processing={"input_filter": "$[1:]", "join_source": "Input"},
         shard_bytes=4_000,
@@ -61,7 +61,8 @@ def test_shards_spread_over_nodes_and_match_the_local_transform(
     bucket = s3_server.create_bucket("spread")
     _inputs(s3_server, bucket, tmp_path / "in", files=3, rows=300)
     cluster = RayShards(ray_cluster.address)
-    spec = _spec(bucket, packages["linear"], f"s3://{bucket}/out")
+    # Uploaded by a client from its ./in: messages name that, the nodes fetch the store's copy.
+    spec = _spec(bucket, packages["linear"], f"s3://{bucket}/out", shown="./in")
     spread = transform(spec, s3_endpoint_url=s3_server.endpoint_url, cluster=cluster)
     local_spec = _spec(bucket, packages["linear"], str(tmp_path / "local"))
     local = transform(local_spec, s3_endpoint_url=s3_server.endpoint_url, work=tmp_path / "w2")

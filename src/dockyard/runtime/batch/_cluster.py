@@ -309,7 +309,7 @@ def score_on_node(
     except DockyardError as exc:
         return {"error": exc.to_dict(), "node": node}
     except Exception as exc:  # a defect: reported as a worker reports one
-        error = DockyardError(f"scoring {shard.uri} failed: {type(exc).__name__}: {exc}")
+        error = DockyardError(f"scoring {shard.named} failed: {type(exc).__name__}: {exc}")
         return {"error": error.to_dict(), "node": node}
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -76,7 +76,7 @@ class ShardTask:
 
     Attributes:
         shard_id: Stable across runs (``<file>-<shard>``); names the part and marker files.
-        uri: The input file's URI, for messages and bad-record reports.
+        uri: The input file's URI (where a cluster's node fetches it).
         path: The local file to read (a staged copy for ``s3://`` inputs).
         kind: ``lines`` (a byte range of a text file), ``gzip`` (a whole compressed file)
             or ``parquet`` (row groups).
@@ -87,6 +87,8 @@ class ShardTask:
         part_path: Where the shard's output is written.
         marker_path: Written, atomically, once the part file is complete and synced.
         nbytes: Input bytes this shard accounts for in progress reports.
+        shown: What messages call the file: what the user gave when ``uri`` is an uploaded
+            copy (the input's ``display_uri``), else empty and ``uri`` is named.
     """
 
     shard_id: str
@@ -100,6 +102,12 @@ class ShardTask:
     part_path: str
     marker_path: str
     nbytes: int
+    shown: str = ""
+
+    @property
+    def named(self) -> str:
+        """The file as messages name it."""
+        return self.shown or self.uri
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the inverse of :meth:`from_dict`)."""

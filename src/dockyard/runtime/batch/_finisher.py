@@ -64,7 +64,7 @@ class Finisher:
                     exc
                     if isinstance(exc, DockyardError)
                     else DockyardError(
-                        f"saving the output of {task.uri} failed: {type(exc).__name__}: {exc}"
+                        f"saving the output of {task.named} failed: {type(exc).__name__}: {exc}"
                     )
                 )
                 self._send({"type": "failed", "shard": task.shard_id, "error": error.to_dict()})

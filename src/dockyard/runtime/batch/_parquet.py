@@ -119,7 +119,7 @@ class ParquetCodec:
         except JsonPathError as exc:
             # A property of the file's schema, not of a record: no row could be scored.
             raise InvalidArgument(
-                f"input filter {self._filter.text} does not apply to {task.uri}: {exc} "
+                f"input filter {self._filter.text} does not apply to {task.named}: {exc} "
                 f"(columns: {', '.join(names)})",
                 field="data_processing.input_filter",
             ) from exc

@@ -377,7 +377,8 @@ class _Run:
             file = stage(file, self.work.staged, s3_endpoint_url=self.endpoint)
         return ShardTask(
             shard_id=shard.id,
-            uri=shown_uri(file, self.spec.input),
+            uri=file.uri,
+            shown=shown_uri(file, self.spec.input),
             path=str(file.local_path),
             kind=shard.kind,
             start=shard.start,
@@ -464,7 +465,9 @@ class _Run:
         except DockyardError:
             raise
         except Exception as exc:  # what a worker reports for a defect
-            raise DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}") from exc
+            raise DockyardError(
+                f"scoring {task.named} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         self._handle(Event(0, {"type": "done", "shard": shard.id, "marker": marker}), state)
         return False
 

@@ -100,8 +100,8 @@ class _Shard:
         unit = "row" if self.task.kind == "parquet" else "line"
         raise ShardFailed(
             InvalidArgument(
-                f"bad record in {self.task.uri} {unit} {line}: {reason}",
-                details={"uri": self.task.uri, "line": line, "reason": reason},
+                f"bad record in {self.task.named} {unit} {line}: {reason}",
+                details={"uri": self.task.named, "line": line, "reason": reason},
             )
         )
 
@@ -465,7 +465,7 @@ def _serve(
                 send({"type": "failed", "shard": task.shard_id, "error": exc.to_dict()})
             except Exception as exc:  # a defect: reported with its traceback rather than lost
                 _log.error("%s", traceback.format_exc())
-                error = DockyardError(f"scoring {task.uri} failed: {type(exc).__name__}: {exc}")
+                error = DockyardError(f"scoring {task.named} failed: {type(exc).__name__}: {exc}")
                 send({"type": "failed", "shard": task.shard_id, "error": error.to_dict()})
             else:
                 # The next shard is scored while this one is synced; ``done`` follows.
