@@ -99,13 +99,15 @@ def test_a_transform_spec_in_sagemakers_spelling(
     assert out["TransformInput"]["display_uri"] == "data/test/part.csv"
 
 
-def test_a_transform_model_name_is_a_model_on_the_server_not_a_path(
-    api: Client, spec_dir: Path
+def test_a_transform_model_name_is_a_model_on_the_server_and_a_path_a_folder(
+    api: Client, services: Services, spec_dir: Path
 ) -> None:
     spec = {"ModelName": "model", "input": {"uri": "s3://bucket/in.csv"}}
     out, _ = transform_paths(spec, spec_dir, api)
     assert out["ModelName"] == "model"  # a folder of that name next to the spec is not read
     assert "display_uri" not in out["input"]  # a URI is not uploaded: errors name it as is
+    out, _ = transform_paths({**spec, "ModelName": "./model"}, spec_dir, api)
+    assert _in_store(services, out["ModelName"])  # a path is the package folder, uploaded
 
 
 def test_an_endpoint_spec_in_both_spellings(

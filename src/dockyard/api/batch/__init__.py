@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         TransformInput,
         TransformOutput,
         TransformSpec,
+        names_a_model,
         parse_spec,
     )
     from dockyard.api.batch._spellings import SAGEMAKER_NAMES, respell, respelled
@@ -31,6 +32,7 @@ __all__ = [
     "TransformInput",
     "TransformOutput",
     "TransformSpec",
+    "names_a_model",
     "parse_spec",
     "respell",
     "respelled",
@@ -47,6 +49,7 @@ __getattr__, __dir__ = exports(
         "TransformInput": "._spec",
         "TransformOutput": "._spec",
         "TransformSpec": "._spec",
+        "names_a_model": "._spec",
         "parse_spec": "._spec",
         "respell": "._spellings",
         "respelled": "._spellings",

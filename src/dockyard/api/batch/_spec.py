@@ -170,6 +170,11 @@ class BadRecordPolicy(_Spec):
     max_reported: int = Field(default=100, ge=0, le=10_000)
 
 
+def names_a_model(value: object) -> bool:
+    """Whether ``value`` is a model's name (as SageMaker's ModelName is), not a URI or path."""
+    return isinstance(value, str) and "/" not in value and bool(_MODEL_NAME.fullmatch(value))
+
+
 class TransformSpec(_Spec):
     """A batch transform: a model, input files, output folder and SageMaker's knobs.
 
@@ -190,9 +195,9 @@ class TransformSpec(_Spec):
         shard_bytes: Large uncompressed text files are split into shards of about this size,
             on line boundaries, and shards are scored in parallel and resumed one by one.
 
-    SageMaker's ``ModelName`` is read as ``model_uri`` ``models:/<name>/latest``: it names a model
-    CreateModel made, or a registered model (or CreateModel's ARN), never a path; a
-    ``models:/<name>/<version or alias>`` URI there is taken as it is.
+    SageMaker's ``ModelName`` is read as ``model_uri`` ``models:/<name>/latest`` when it is a
+    model's name (or CreateModel's ARN): a model CreateModel made, or a registered model. A URI or
+    a path there (anything with a ``/``) is taken as ``model_uri`` is.
     """
 
     model_uri: Uri = Field(validation_alias=_alias("model_uri", "ModelUri"))
@@ -223,30 +228,24 @@ class TransformSpec(_Spec):
     @model_validator(mode="before")
     @classmethod
     def _model_name(cls, data: Any) -> Any:
-        # SageMaker's ModelName names a model (CreateModel's, or a registered model), never a
-        # folder: it stands for that model's latest version.
+        # SageMaker's ModelName names a model (CreateModel's, or a registered one): it stands
+        # for that model's latest version. A URI or path there keeps the meaning it always had
+        # here (the model's package), so specs and pipelines written so keep working.
         if not isinstance(data, Mapping):
             return data
         if data.get("ModelName") is None:
             return data
-        name = data["ModelName"]
-        if isinstance(name, str) and name.startswith("arn:") and ":model/" in name:
-            name = name.rsplit(":model/", 1)[1]  # the ARN CreateModel answered
         if any(data.get(k) is not None for k in ("model_uri", "ModelUri")):
             raise _field_error(
                 "ModelName", "give a SageMaker model name or model_uri (a URI or folder), not both"
             )
+        name = data["ModelName"]
+        if isinstance(name, str) and name.startswith("arn:") and ":model/" in name:
+            name = name.rsplit(":model/", 1)[1]  # the ARN CreateModel answered
         rest = {k: v for k, v in data.items() if k != "ModelName"}
-        if isinstance(name, str) and name.startswith("models:/"):
-            return rest | {"model_uri": name}  # a registered model's version, by its URI
-        if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
-            raise _field_error(
-                "ModelName",
-                f"{name!r} is not a model name (letters, digits, '_', '-', '.'): it names a "
-                "model CreateModel made or a registered model (or one of its versions, "
-                "models:/<name>/<version>); a package folder or other URI goes in model_uri",
-            )
-        return rest | {"model_uri": f"models:/{name}/latest"}
+        if names_a_model(name):
+            return rest | {"model_uri": f"models:/{name}/latest"}
+        return rest | {"model_uri": name}
 
     @field_validator("input", mode="before")
     @classmethod

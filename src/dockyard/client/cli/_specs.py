@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import Client
+from dockyard.api.batch import names_a_model
 from dockyard.client.sdk import is_local, to_store
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec
@@ -119,8 +120,11 @@ def transform_paths(
     """A transform spec with its local model and input uploaded, and the local folder its
     outputs are downloaded into (if the spec names one: they are written to the store first)."""
     out = dict(data)
-    # ModelName names a model on the server (CreateModel's or a registered one), never a path.
-    model_key = _key(out, ("model_uri", "ModelUri"))
+    # A ModelName that is a name is a model on the server (CreateModel's or a registered one);
+    # a path there is a package folder, as in model_uri.
+    model_key = _key(out, ("model_uri", "ModelUri", "ModelName"))
+    if model_key == "ModelName" and names_a_model(out[model_key]):
+        model_key = None
     if model_key is not None:
         out[model_key] = local_to_store(client, out[model_key], base, "models", "model_uri")
     input_key = _key(out, ("input", "TransformInput"))
