@@ -39,3 +39,20 @@ def test_file_names_that_look_like_fields_are_not_touched() -> None:
     assert respell("/srv/input.uri and s3://b/max_payload_mb", SAGEMAKER_NAMES) == (
         "/srv/input.uri and s3://b/max_payload_mb"
     )
+
+
+def test_quoted_data_is_not_touched() -> None:
+    reason = "bad record in a.csv line 3: column 'max_payload_mb': 'x' is not a number"
+    assert respell(reason, SAGEMAKER_NAMES) == reason
+
+
+def test_an_error_whose_constructor_takes_other_arguments_is_respelled() -> None:
+    class Coded(InvalidArgument):
+        def __init__(self, code: str, message: str) -> None:
+            super().__init__(message, field="output.uri")
+            self.aws_code = code
+
+    renamed = respelled(Coded("ValidationException", "output.uri is empty"), SAGEMAKER_NAMES)
+    assert type(renamed) is Coded and renamed.aws_code == "ValidationException"
+    assert str(renamed) == "TransformOutput.S3OutputPath is empty"
+    assert renamed.field == "TransformOutput.S3OutputPath"

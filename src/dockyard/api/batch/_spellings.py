@@ -55,7 +55,8 @@ def respell(message: str, names: Mapping[str, str]) -> str:
     paths = sorted((n for n in names if "." in n or "_" in n), key=len, reverse=True)
     if not paths:
         return message
-    pattern = re.compile(r"(?<![\w./])(" + "|".join(map(re.escape, paths)) + r")(?![\w/])")
+    # Not inside a path, a word or quotes (a column or value quoted from the data).
+    pattern = re.compile(r"(?<![\w./'\"])(" + "|".join(map(re.escape, paths)) + r")(?![\w/'\"])")
     return pattern.sub(lambda found: names[found.group(1)], message)
 
 
@@ -75,4 +76,10 @@ def respelled(error: DockyardError, names: Mapping[str, str]) -> DockyardError:
             else p
             for p in problems
         ]
-    return type(error)(respell(error.message, names), field=field, details=details)
+    # A copy made without the constructor, which a subclass may give other arguments.
+    found = type(error).__new__(type(error))
+    found.__dict__.update(error.__dict__)
+    found.message = respell(error.message, names)
+    found.args = (found.message,)
+    found.field, found.details = field, details
+    return found
