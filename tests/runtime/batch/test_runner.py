@@ -404,3 +404,19 @@ def test_a_bad_record_is_named_in_the_file_the_user_gave(
     with pytest.raises(InvalidArgument) as failed:
         transform(spec)
     assert str(failed.value) == "bad record in mine.csv line 2: column 'b': 'x' is not a number"
+
+
+def test_input_order_holds_past_the_ids_five_digits() -> None:
+    from dockyard.runtime.batch._plan import Shard
+    from dockyard.runtime.batch._runner import _Dispatch
+
+    def shard(file: int, first_line: int) -> Shard:
+        return Shard(f"{file:05d}-{first_line:05d}", file, "lines", 0, -1, first_line, (), 1)
+
+    shards = [shard(100_000, 1), shard(99_999, 200_000), shard(99_999, 1)]
+    order = _Dispatch({s.id: s for s in shards}).order
+    assert sorted(order, key=order.__getitem__) == [
+        "99999-00001",
+        "99999-200000",
+        "100000-00001",
+    ]

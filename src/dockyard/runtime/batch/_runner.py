@@ -543,8 +543,9 @@ class _Dispatch:
 
     def __init__(self, shards: dict[str, Shard]) -> None:
         self.shards = shards
-        # Input order (file, then position in it): plan order, which shard ids sort in.
-        self.order = {shard_id: index for index, shard_id in enumerate(sorted(shards))}
+        # Input order: by file, then by position in it (ids sort so only up to 99,999 of each).
+        ordered = sorted(shards.values(), key=lambda s: (s.file, s.first_line))
+        self.order = {shard.id: index for index, shard in enumerate(ordered)}
         self.failure: tuple[int, dict[str, Any]] | None = None  # the first failing shard's
         self.running: dict[str, int] = {}  # shard -> worker, until the shard is done
         self.freed: set[str] = set()  # shards scored and being synced (their worker is idle)
