@@ -409,6 +409,13 @@ def test_a_header_lacking_a_signature_column_fails_at_line_1_naming_it(
         )
     ]
     assert scored.marker["records"] == 1
+    (tmp_path / "extra.csv").write_text("a,b,c,id\n1.0,2.0,3.0,7\n")
+    scored = score_file("linear", tmp_path / "extra.csv")
+    assert scored.bad[0] == (
+        1,
+        "the header names a, b, c, id; the model's signature takes a, b, c: leave out 'id' "
+        "with data_processing.input_filter (CSV columns are read by position)",
+    )
 
 
 def test_on_error_fail_names_the_first_bad_record_whoever_refuses_it(

@@ -121,9 +121,15 @@ class CsvCodec:
                 f"the header{after} is missing {which} {', '.join(missing)} of the model's "
                 f"signature ({', '.join(names)})"
             )
+        extra = [f for f in named if f not in names]
+        fix = (
+            f": leave out {', '.join(map(repr, extra))} with data_processing.input_filter"
+            if extra
+            else ", in that order"
+        )
         return (
             f"the header{after} names {', '.join(named)}; the model's signature takes "
-            f"{', '.join(names)}, in that order (CSV columns are read by position)"
+            f"{', '.join(names)}{fix} (CSV columns are read by position)"
         )
 
     def _positions(self, width: int, reference: int | None) -> list[int] | str:
