@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -11,6 +12,9 @@ import click
 import orjson
 
 from dockyard.errors import DockyardError
+
+#: Problems a refused definition's message spells out before "(and N more)".
+_DEFINITION_SHOWN = 10
 
 __all__ = ["emit", "error_lines", "fail_on_error", "format_time", "json_option", "table"]
 
@@ -74,17 +78,46 @@ def fail_on_error(func: F) -> F:
 
 
 def error_lines(exc: DockyardError) -> list[str]:
-    """How an error reads on the terminal: one line naming the problem and its field, or, when
-    a request had several problems (``details["problems"]``), one line for each."""
-    problems = exc.details.get("problems")
-    if isinstance(problems, list) and len(problems) > 1:
-        lines = [f"error: {exc.message.split(': ', 1)[0]}:"]
-        for problem in problems:
-            if isinstance(problem, dict):
-                lines.append(f"  {problem.get('field') or '-'}: {problem.get('message') or '-'}")
-        unlisted = exc.message.rsplit("; ", 1)[-1]
-        if unlisted.endswith("more not listed"):
-            lines.append(f"  ({unlisted})")
+    """How an error reads on the terminal: one line naming the problem and its place, or, when
+    a request had several problems (``details["problems"]``), one line for each at its place
+    (a field, or a definition's JSON pointer), errors before warnings dropped."""
+    problems = _problems(exc.details.get("problems"))
+    head = exc.message.split(": ", 1)[0]
+    if len(problems) > 1:
+        lines = [f"error: {head}:"]
+        lines += [f"  {_place(p) or '-'}: {p.get('message') or '-'}" for p in problems]
+        unlisted = _unlisted(exc.message, len(problems))
+        if unlisted:
+            lines.append(f"  ({unlisted} more not listed)")
         return lines
+    if problems and _pointer(problems[0]):  # one problem of a definition, at its pointer
+        return [f"error: {head}: {_pointer(problems[0])}: {problems[0].get('message') or '-'}"]
     where = f" ({exc.field})" if exc.field else ""
     return [f"error: {exc.message}{where}"]
+
+
+def _problems(found: object) -> list[dict[str, Any]]:
+    """The problems an error lists: its errors only, when it tells errors from warnings."""
+    listed = [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+    return [p for p in listed if p.get("severity", "ERROR") == "ERROR"] or listed
+
+
+def _place(problem: dict[str, Any]) -> str:
+    """Where a problem is: a request's field, or a definition's JSON pointer."""
+    return str(problem.get("field") or _pointer(problem))
+
+
+def _pointer(problem: dict[str, Any]) -> str:
+    """A definition problem's JSON pointer (``location`` from the server, ``path`` when the
+    definition was checked here)."""
+    return str(problem.get("location") or problem.get("path") or "")
+
+
+def _unlisted(message: str, listed: int) -> int:
+    """How many problems the message counts beyond those listed: "...; 3 more not listed",
+    or a definition's "... (and 95 more)" after its first ten."""
+    counted = re.search(r"(\d+) more not listed$", message)
+    if counted:
+        return int(counted.group(1))
+    counted = re.search(r" \(and (\d+) more\)$", message)
+    return max(0, int(counted.group(1)) + _DEFINITION_SHOWN - listed) if counted else 0

@@ -13,14 +13,10 @@ dockyard pipelines graph retrain nightly              # coloured by how the exec
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -29,7 +25,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import Client
-from dockyard.errors import DockyardError, NotFound
+from dockyard.errors import NotFound
 
 __all__ = ["pipelines"]
 
@@ -42,51 +38,6 @@ def client() -> Client:
     from dockyard.client.sdk import context
 
     return context().server()
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def definition_problems(exc: DockyardError) -> list[str] | None:
-    """How a refused definition reads: each problem once, at its place (the JSON pointer
-    ``/States/A/Next`` ValidateStateMachineDefinition gives); None for other errors."""
-    found = exc.details.get("problems")
-    if not isinstance(found, list) or not found:
-        return None
-    # the server's problems carry "location"; the ones checked here (dockyard.asl) "path"
-    if not all(isinstance(p, dict) and ("location" in p or "path" in p) for p in found):
-        return None
-    problems = [p for p in found if p.get("severity", "ERROR") == "ERROR"] or found
-    said = []
-    for p in problems:
-        where = p.get("location", p.get("path")) or p.get("code") or ""
-        said.append(f"{where}: {p.get('message') or '-'}" if where else str(p.get("message")))
-    head = "Invalid State Machine Definition"
-    if len(said) == 1:
-        return [f"error: {head}: {said[0]}"]
-    # the message lists the first 10 and counts the rest: "... (and 95 more)"
-    counted = re.search(r" \(and (\d+) more\)$", exc.message)
-    unlisted = int(counted.group(1)) + 10 - len(said) if counted else 0
-    tail = [f"  (and {unlisted} more not listed)"] if unlisted > 0 else []
-    return [f"error: {head}:", *(f"  {line}" for line in said), *tail]
-
-
-def _definition_errors(func: F) -> F:
-    """Print a refused definition's problems with their places (inside ``fail_on_error``)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except DockyardError as exc:
-            lines = definition_problems(exc)
-            if lines is None:
-                raise
-            for line in lines:
-                click.echo(line, err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -150,7 +101,6 @@ def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
 @click.option("--description", default="")
 @json_option
 @fail_on_error
-@_definition_errors
 def create(
     name_or_file: str,
     definition: Path | None,
@@ -175,7 +125,6 @@ def create(
 @click.option("--description")
 @json_option
 @fail_on_error
-@_definition_errors
 def update(
     name: str,
     definition: Path | None,
@@ -209,7 +158,6 @@ def _input(value: str | None) -> Any:
 )
 @json_option
 @fail_on_error
-@_definition_errors
 def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json: bool) -> None:
     """Start an execution of PIPELINE: a pipeline's name, or a definition file (the pipeline
     named after the file is created, or updated to it, first)."""
@@ -352,7 +300,6 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
     help="Mermaid (renders in Markdown viewers) or Graphviz DOT (`| dot -Tsvg`).",
 )
 @fail_on_error
-@_definition_errors
 def graph(pipeline: str, execution: str | None, fmt: str) -> None:
     """PIPELINE (a name, or a definition file: no server needed) as a graph; with EXECUTION,
     each state coloured by how it went."""
