@@ -1,6 +1,6 @@
 """A Step Functions stub: answers the calls ``bench/pipelines.py`` makes at once, every execution
-already SUCCEEDED. What the boto3 client reaches when the server costs nothing (beside the
-transport): the ceiling of an executions-per-second row on this machine.
+already SUCCEEDED (and listed so). What the boto3 client reaches when the server costs nothing
+(beside the transport): the ceiling of an executions-per-second row on this machine.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 _TYPE = (b"content-type", b"application/x-amz-json-1.0")
 _MACHINE = "arn:aws:states:us-east-1:000000000000:stateMachine:"
 _EXECUTION = "arn:aws:states:us-east-1:000000000000:execution:"
+_started: dict[str, list[str]] = {}  # state machine ARN -> its executions' ARNs
 
 
 def _answer(target: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -18,7 +19,11 @@ def _answer(target: str, request: dict[str, Any]) -> dict[str, Any]:
         return {"stateMachineArn": _MACHINE + request["name"], "creationDate": 0}
     if target == "StartExecution":
         machine = request["stateMachineArn"].rsplit(":", 1)[-1]
-        return {"executionArn": f"{_EXECUTION}{machine}:{request['name']}", "startDate": 0}
+        arn = f"{_EXECUTION}{machine}:{request['name']}"
+        _started.setdefault(request["stateMachineArn"], []).append(arn)
+        return {"executionArn": arn, "startDate": 0}
+    if target == "ListExecutions":
+        return _listed(request)
     if target == "DescribeExecution":
         arn = request["executionArn"]
         return {
@@ -31,6 +36,25 @@ def _answer(target: str, request: dict[str, Any]) -> dict[str, Any]:
             "output": "{}",
         }
     return {}
+
+
+def _listed(request: dict[str, Any]) -> dict[str, Any]:
+    """A page of the state machine's executions: all SUCCEEDED, none RUNNING."""
+    machine = request["stateMachineArn"]
+    arns = [] if request.get("statusFilter") == "RUNNING" else _started.get(machine, [])
+    start = int(request.get("nextToken") or 0)
+    end = start + int(request.get("maxResults") or 100)
+    page = [
+        {
+            "executionArn": arn,
+            "stateMachineArn": machine,
+            "name": arn.rsplit(":", 1)[-1],
+            "status": "SUCCEEDED",
+            "startDate": 0,
+        }
+        for arn in arns[start:end]
+    ]
+    return {"executions": page, **({"nextToken": str(end)} if end < len(arns) else {})}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

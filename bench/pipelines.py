@@ -13,7 +13,11 @@ transition to its database before answering).
    own GIL), until the last one has ended; and the server's CPU time per execution meanwhile
    (its process tree's), which the clients' CPU does not blur. The same clients against a stub
    that answers at once (``_sfn_stub.py``) give the ceiling: the most executions per second
-   these clients reach on this machine whatever the server.
+   these clients reach on this machine whatever the server. Measured twice: each client
+   waits for each of its executions with ``DescribeExecution`` (two calls per execution), then
+   the clients only start them and one ``ListExecutions`` poll (``statusFilter: RUNNING``,
+   every 20 ms) waits for them all. Clients and server share the machine's cores, so the
+   second leaves more of them to the server.
 4. Dockyard only: cost per Task state, from the execution history: a chain of Task states that
    each call a registered Python function that returns at once; the time from one state entered
    to the next (the function's own process, forked for the call, and the engine's work around
@@ -53,6 +57,7 @@ from _servers import VENV_BIN, Server, free_port
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
 POLL_S = 0.002
+LIST_POLL_S = 0.02  # a ListExecutions of every execution costs the server more than a Describe
 
 
 def moto_server() -> Server:
@@ -230,12 +235,46 @@ def _run_share(machine: str, names: list[str]) -> list[str]:
         return [d["status"] for d in pool.map(lambda arn: wait(_CLIENT, arn), arns)]
 
 
+def _start_share(machine: str, names: list[str]) -> int:
+    """One client process's share, started from 8 threads without waiting for any."""
+    with ThreadPoolExecutor(8) as pool:
+        started = pool.map(
+            lambda name: _CLIENT.start_execution(stateMachineArn=machine, name=name), names
+        )
+        return len(list(started))
+
+
+def _count(sfn: Any, machine: str, status: str) -> int:
+    """How many of ``machine``'s executions have ``status``, a page of 1,000 per call."""
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=machine, statusFilter=status, PaginationConfig={"PageSize": 1000}
+    )
+    return sum(len(page["executions"]) for page in pages)
+
+
+def _wait_listed(sfn: Any, machine: str, timeout_s: float = 600) -> None:
+    """Until none of ``machine``'s executions is RUNNING, asking every ``LIST_POLL_S``."""
+    deadline = time.monotonic() + timeout_s
+    while _count(sfn, machine, "RUNNING"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{machine} still has executions running after {timeout_s} s")
+        time.sleep(LIST_POLL_S)
+
+
 def throughput(
-    url: str, token: str | None, executions: int, server: Server, processes: int
+    url: str,
+    token: str | None,
+    executions: int,
+    server: Server,
+    processes: int,
+    listed: bool = False,
 ) -> tuple[float, float]:
     """Executions per second from ``processes`` client processes, and the server's CPU seconds
-    per execution."""
-    machine = create(client(url, token), f"ten-{uuid.uuid4().hex[:8]}", ten_states())
+    per execution. Each client waits for each of its executions with ``DescribeExecution``;
+    with ``listed``, the clients only start them, and one ``ListExecutions`` poll waits for
+    them all."""
+    sfn = client(url, token)
+    machine = create(sfn, f"ten-{uuid.uuid4().hex[:8]}", ten_states())
     shares = [[f"e{p}-{i}" for i in range(p, executions, processes)] for p in range(processes)]
     with ProcessPoolExecutor(processes, initializer=_connect, initargs=(url, token)) as pool:
         # Every process up, its client made and its connection open before the clock starts.
@@ -244,10 +283,17 @@ def throughput(
             future.result()
         cpu = server.cpu_seconds()
         began = time.perf_counter()
-        done = pool.map(_run_share, [machine] * processes, shares)
-        statuses = [status for share in done for status in share]
+        if listed:
+            sum(pool.map(_start_share, [machine] * processes, shares))
+            _wait_listed(sfn, machine)
+            statuses = ["SUCCEEDED"] * (_count(sfn, machine, "SUCCEEDED") - processes)
+        else:
+            done = pool.map(_run_share, [machine] * processes, shares)
+            statuses = [status for share in done for status in share]
         took = time.perf_counter() - began
     used = server.cpu_seconds() - cpu
+    if len(statuses) != executions:
+        raise AssertionError(f"{executions - len(statuses)} executions did not succeed")
     failed = [s for s in statuses if s != "SUCCEEDED"]
     if failed:
         raise AssertionError(f"{len(failed)} executions did not succeed: {failed[0]}")
@@ -260,6 +306,7 @@ def measure(
     sfn = client(url, token)
     items = list(range(10_000))
     rate, cpu = throughput(url, token, args.executions, server, args.clients)
+    listed, listed_cpu = throughput(url, token, args.executions, server, args.clients, True)
     return {
         "chain": timed(
             sfn,
@@ -279,6 +326,8 @@ def measure(
         ),
         "rate": rate,
         "cpu": cpu,
+        "listed": listed,
+        "listed_cpu": listed_cpu,
     }
 
 
@@ -362,12 +411,16 @@ def main() -> None:
             results["moto"] = measure(moto.url, None, args, moto)
             print("moto", results["moto"], flush=True)
     if "stub" not in args.skip and not args.tasks_only:
-        with Server.stub("_sfn_stub:app") as stub:
+        with Server.stub("_sfn_stub:app", workers=1) as stub:  # one process: it counts starts
             ceiling, floor = throughput(stub.url, None, args.executions, stub, args.clients)
             print(
                 f"stub: {ceiling:.0f} executions/s, its server CPU {floor * 1000:.2f} ms each",
                 flush=True,
             )
+            listed_ceiling, _ = throughput(
+                stub.url, None, args.executions, stub, args.clients, True
+            )
+            print(f"stub, ends read by ListExecutions: {listed_ceiling:.0f}/s", flush=True)
     if "dockyard" not in args.skip:
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
@@ -413,6 +466,11 @@ def main() -> None:
         print(
             f"server CPU per 10-state execution: {ours['cpu'] * 1000:.2f} ms vs moto "
             f"{moto['cpu'] * 1000:.2f} ms = {moto['cpu'] / ours['cpu']:.1f}x"
+        )
+        print(
+            f"10-state executions/s, their end read by ListExecutions: {ours['listed']:.0f} vs "
+            f"moto {moto['listed']:.0f} = {ours['listed'] / moto['listed']:.1f}x (server CPU "
+            f"{ours['listed_cpu'] * 1000:.2f} vs {moto['listed_cpu'] * 1000:.2f} ms each)"
         )
         if ceiling:
             print(
