@@ -1052,3 +1052,27 @@ def test_secure_strings_decrypt_only_for_explicit_grants(server: Server) -> None
         headers=server.headers["outsider"],
     )
     assert answer.json().get("value") == "s3cr3t"
+
+
+def test_a_refusal_names_the_model_as_grants_take_it(server: Server) -> None:
+    world = _seed(server)
+    moved = server.client.put(
+        f"{MV.format(w=world)}/aliases/champion",
+        json={"version": 1},
+        headers=server.headers["reader"],
+    )
+    assert moved.status_code == 403
+    message = moved.json()["error"]["message"]
+    # The model's name, which `dockyard grants set registered_model NAME ...` takes: not the
+    # internal id its grants are kept under.
+    assert message.endswith(f"edit permission on registered model {world.model!r}"), message
+    grant = {"kind": "registered_model", "resource": world.model, "user": "reader", "level": "edit"}
+    assert server.client.put(
+        "/api/v1/grants", json=grant, headers=server.headers["owner"]
+    ).is_success
+    moved = server.client.put(
+        f"{MV.format(w=world)}/aliases/champion",
+        json={"version": 1},
+        headers=server.headers["reader"],
+    )
+    assert moved.status_code == 200, moved.text

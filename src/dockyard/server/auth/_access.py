@@ -116,7 +116,7 @@ class Access:
             return
         raise PermissionDenied(
             f"{actor.label} may not {what}: it needs {needed.label} permission on "
-            f"{kind.replace('_', ' ')} {resource_id}"
+            f"{kind.replace('_', ' ')} {_shown(conn, kind, resource_id)}"
             + (" (this token is read-only)" if actor.read_only else "")
             + (" (a job's token changes only its own run and model)" if actor.job else ""),
             details={"needed": needed.label, "kind": kind, "resource": str(resource_id)},
@@ -424,6 +424,17 @@ class PathAccess:
             + (" (a job's token only reads)" if self.actor.job else ""),
             details={"needed": needed.label, "kind": kind, "resource": name[:256]},
         )
+
+
+def _shown(conn: Connection, kind: str, resource_id: str) -> str:
+    """The resource as its users name it: a registered model's grants are kept under its
+    internal id (a rename keeps them), which means nothing to the caller, nor to ``dockyard
+    grants set``, which takes the name."""
+    if kind != "registered_model":
+        return str(resource_id)
+    m = schema.registered_models
+    name = conn.execute(select(m.c.name).where(m.c.model_id == resource_id)).scalar()
+    return repr(name) if name is not None else str(resource_id)
 
 
 def _descends(run_id: str, ancestor: str, parents: Callable[[str], str | None]) -> bool:
