@@ -12,7 +12,7 @@ import pytest
 from tests.runtime.serving.conftest import config, rows, split_body, variant, wait_in_flight
 
 from dockyard.api.serving.client import WorkerAdmin
-from dockyard.errors import InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument
 
 
 class Load:
@@ -105,9 +105,10 @@ def test_bad_configs_are_refused_and_the_old_one_keeps_serving(
                 )
             }
         )
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(DockyardError) as caught:
             admin.update_config(missing)
         assert str(tmp_path / "none") in str(caught.value)
+        assert caught.value.details["variant"] == "blue"  # whoever rolls back can say which
         with pytest.raises(InvalidArgument, match="port cannot change") as fixed:
             admin.update_config(cfg.model_copy(update={"port": 1}))
         assert fixed.value.field == "port"

@@ -228,6 +228,16 @@ def test_bad_input_answers_mlflow_error_codes(
     bad_filter = _error(lambda: client.search_model_versions("version_number LIKE '1'"))
     assert bad_filter.error_code == "INVALID_PARAMETER_VALUE"
     assert "invalid filter at column 16" in bad_filter.message
+    # MLflow's own limits on a search's page, with its words.
+    too_many = _error(lambda: client.search_registered_models(max_results=1001))
+    assert too_many.error_code == "INVALID_PARAMETER_VALUE"
+    assert "It must be at most 1000, but got value 1001" in too_many.message
+    too_many = _error(lambda: client.search_model_versions(max_results=200_001))
+    assert too_many.error_code == "INVALID_PARAMETER_VALUE"
+    assert "It must be at most 200000, but got value 200001" in too_many.message
+    assert [m.name for m in client.search_registered_models(f"name = '{model_name}'", 1000)] == [
+        model_name
+    ]
 
 
 def test_registered_files_are_read_only_through_the_artifact_door(

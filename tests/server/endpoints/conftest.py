@@ -48,7 +48,8 @@ def client(server: ServerProcess) -> Iterator[Client]:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Two regressors that answer 1x and 10x the same function, and a slow custom model."""
+    """Two regressors that answer 1x and 10x the same function, a slow custom model, and one
+    that never loads."""
     folder = tmp_path_factory.mktemp("models")
     rng = np.random.default_rng(0)
     x = pd.DataFrame(rng.random((50, 3)), columns=["a", "b", "c"])
@@ -60,7 +61,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     save_model(
         Slow(), folder / "slow", input_example=x.head(3), code_paths=[HERE / "slow_model.py"]
     )
-    return {k: str(folder / k) for k in ("one", "ten", "slow")}
+    from tests.server.endpoints.broken_model import Broken
+
+    save_model(Broken(), folder / "broken", code_paths=[HERE / "broken_model.py"])
+    return {k: str(folder / k) for k in ("one", "ten", "slow", "broken")}
 
 
 def wait_status(client: Client, name: str, wanted: str, timeout: float = 120) -> dict:  # type: ignore[type-arg]

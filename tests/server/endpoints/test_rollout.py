@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -227,3 +228,62 @@ def test_the_sdk_update_uploads_a_relative_model_folder(
     assert Path(uri).is_relative_to(server.home / "artifacts" / "data" / "models"), uri
     assert done.config.capture.enabled is True
     client.request("DELETE", "/api/v1/endpoints/relative")
+
+
+@pytest.mark.parametrize(
+    "rollout", [("--canary", "10%", "--bake", "5s"), ()], ids=["canary", "all-at-once"]
+)
+def test_an_update_whose_model_cannot_load_is_rolled_back_saying_why(
+    client: Client,
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    rollout: tuple[str, ...],
+) -> None:
+    name = f"noload-{len(rollout)}"
+    _create(client, name, models["one"])
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    updated = CliRunner().invoke(
+        cli, ["endpoints", "update", name, "--model", models["broken"], *rollout]
+    )
+    reset_context()
+    assert updated.exit_code == 1, updated.output  # a rolled-back update is a failure
+    done = client.request("GET", f"/api/v1/endpoints/{name}")
+    assert done["status"] == "InService" and done["pending_config"] is None, done["events"]
+    reason = done["failure_reason"]
+    match = re.fullmatch(
+        r"update rolled back: variant primary \((\S+)\) failed to load: (.*)", reason, re.S
+    )
+    assert match is not None and "cannot load on purpose" in match[2], reason
+    assert match[1] != models["one"]  # the new model's URI, as the update named it
+    assert reason in updated.output
+    assert [v["model_uri"] for v in done["config"]["variants"]] == [models["one"]]
+    assert done["traffic"] == {"v1": 1.0} and done["rollout"] is None
+    assert done["events"][-1]["message"] == (
+        f"rolled back to the previous configuration: {reason.removeprefix('update rolled back: ')}"
+    )
+    assert "Failed" not in {e["status"] for e in done["events"]}
+    with httpx.Client(base_url=done["url"]) as http:
+        answered = http.post("/invocations", json=ROW)
+    assert answered.status_code == 200 and answered.headers["x-dockyard-variant"] == "v1"
+    client.request("DELETE", f"/api/v1/endpoints/{name}")
+
+
+def test_a_created_endpoint_whose_model_cannot_load_fails_saying_why(
+    client: Client,
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    created = CliRunner().invoke(
+        cli, ["endpoints", "create", "--name", "never", "--model", models["broken"]]
+    )
+    reset_context()
+    assert created.exit_code == 1, created.output
+    done = client.request("GET", "/api/v1/endpoints/never")
+    assert done["status"] == "Failed" and "cannot load on purpose" in done["failure_reason"]
+    assert done["failure_reason"] in created.output
+    client.request("DELETE", "/api/v1/endpoints/never")

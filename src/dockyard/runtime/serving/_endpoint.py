@@ -19,7 +19,7 @@ from typing import Any
 
 from dockyard.api.serving import ApiKeys
 from dockyard.api.serving.config import CaptureConfig, VariantConfig, WorkerConfig
-from dockyard.errors import Conflict, InvalidArgument
+from dockyard.errors import Conflict, DockyardError, InvalidArgument
 from dockyard.runtime.serving._capture import CaptureWriter
 from dockyard.runtime.serving._metrics import Metrics
 from dockyard.runtime.serving._routing import Routes
@@ -168,9 +168,13 @@ class Endpoint:
                     built[variant_config.name] = _reconfigured(old, variant_config)
                     continue
                 stats = self.metrics.variant(variant_config.name)  # created on the loop thread
-                variant = await asyncio.to_thread(
-                    load_variant, variant_config, stats, self.arriving_count
-                )
+                try:
+                    variant = await asyncio.to_thread(
+                        load_variant, variant_config, stats, self.arriving_count
+                    )
+                except DockyardError as exc:  # which variant, for whoever rolls back
+                    exc.details.setdefault("variant", variant_config.name)
+                    raise
                 loaded.append(variant)
                 built[variant_config.name] = variant
         except BaseException:

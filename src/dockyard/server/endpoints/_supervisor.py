@@ -156,7 +156,14 @@ class Supervisor(BackgroundLoop):
             except Exception as exc:
                 log.exception("endpoint %s", name)
                 message = exc.message if isinstance(exc, DockyardError) else repr(exc)
-                self._svc.transition(name, EndpointStatus.FAILED, message, failure_reason=message)
+                # A failed endpoint has no update in progress: what it would serve is its config.
+                self._svc.transition(
+                    name,
+                    EndpointStatus.FAILED,
+                    message,
+                    failure_reason=message,
+                    pending_config=None,
+                )
 
         thread = threading.Thread(target=run, name=f"dockyard-endpoint-{name}", daemon=True)
         self._busy[name] = thread
@@ -267,7 +274,11 @@ class Supervisor(BackgroundLoop):
         fleet = self.fleet(row.name)
         rollout = green.rollout
         worker, _ = self._worker_config(row, blue, green, 0.0)
-        fleet.push(worker)  # load the new models everywhere before any traffic moves
+        try:
+            fleet.push(worker)  # load the new models everywhere before any traffic moves
+        except (DockyardError, OSError) as exc:  # the old models still serve everywhere
+            self._rollback(row, blue, green, fleet, _load_failure(exc, blue, green), loaded=False)
+            return
         steps = rollout.steps()
         for number, (share, hold) in enumerate(steps, start=1):
             worker, traffic = self._worker_config(row, blue, green, share)
@@ -417,11 +428,21 @@ class Supervisor(BackgroundLoop):
             fleet.drain_one(fleet.workers[-1])
 
     def _rollback(
-        self, row: Any, blue: EndpointConfig, green: EndpointConfig, fleet: Fleet, reason: str
+        self,
+        row: Any,
+        blue: EndpointConfig,
+        green: EndpointConfig,
+        fleet: Fleet,
+        reason: str,
+        *,
+        loaded: bool = True,
     ) -> None:
+        """Serve ``blue`` alone again. ``loaded``: the new models loaded everywhere (when they
+        did not, no traffic moved, and pushing them again would fail again)."""
         self._svc.transition(row.name, EndpointStatus.ROLLING_BACK, f"rolling back: {reason}")
-        worker, _ = self._worker_config(row, blue, green, 0.0)
-        fleet.push(worker)  # traffic back first, then unload the new models
+        if loaded:
+            worker, _ = self._worker_config(row, blue, green, 0.0)
+            fleet.push(worker)  # traffic back first, then unload the new models
         worker, traffic = self._worker_config(row, blue, None, 0.0)
         fleet.push(worker)
         self._svc.transition(
@@ -458,3 +479,20 @@ class Supervisor(BackgroundLoop):
         self._retry_at.pop(row.name, None)
         self._svc.remove(row.name)
         shutil.rmtree(Path(fleet.folder), ignore_errors=True)
+
+
+def _load_failure(exc: Exception, blue: EndpointConfig, green: EndpointConfig) -> str:
+    """Why an update's models did not load, naming the variant and its model when the worker
+    said which (a worker names its own variants; a new one named like an old one has a
+    suffix)."""
+    if not isinstance(exc, DockyardError):
+        return f"a worker did not take the new configuration: {exc!r}"
+    wname = exc.details.get("variant")
+    by_worker_name = {w: user for user, w in green_names(blue, green).items()}
+    uris = {v.name: v.model_uri for v in green.variants}
+    if wname in by_worker_name:
+        user = by_worker_name[wname]
+        return f"variant {user} ({uris[user]}) failed to load: {exc.message}"
+    if green.shadow is not None and wname == green.shadow.name:
+        return f"shadow {wname} ({green.shadow.model_uri}) failed to load: {exc.message}"
+    return f"the new configuration failed to load: {exc.message}"
