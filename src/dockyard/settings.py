@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, StringConstraints, field_validator
+from pydantic import Field, SecretStr, StringConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.artifacts.roots import AllowedRoots
@@ -36,6 +39,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOCKYARD_", extra="ignore", frozen=True, hide_input_in_errors=True
     )
+
+    def __init__(self, **values: Any) -> None:
+        """Raises :class:`~dockyard.errors.InvalidArgument` naming each bad setting as it was
+        given: ``DOCKYARD_PORT`` when it came from the environment, else the field."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _refused(exc, values) from None
 
     home: Path = Field(default_factory=lambda: Path.home() / ".dockyard")
     database_url: str | None = Field(
@@ -403,6 +414,19 @@ class Settings(BaseSettings):
     def resolved_artifact_root(self) -> str:
         """The artifact root (folder path or ``s3://`` URI), defaulting to ``home/artifacts``."""
         return self.artifact_root or str(self.home / "artifacts")
+
+
+def _refused(error: ValidationError, given: dict[str, Any]) -> InvalidArgument:
+    problems = []
+    for problem in error.errors(include_url=False):
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        env = f"DOCKYARD_{field.upper()}"
+        problems.append(
+            f"{env if field not in given and env in os.environ else field}: {problem['msg']}"
+        )
+    return InvalidArgument(
+        f"invalid setting{'s' if len(problems) > 1 else ''}: {'; '.join(problems)}"
+    )
 
 
 def decode_key(text: str) -> bytes:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from tests.server.notifications._receiver import Receiver, until
 
 from dockyard.api.notifications import PublishRequest, SubscriptionConfig, TopicConfig
+from dockyard.errors import InvalidArgument
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.notifications._retention import prune_delivered
@@ -81,5 +81,5 @@ def test_dead_letters_and_pending_rows_are_never_pruned(
 def test_the_retention_setting_is_checked_and_named() -> None:
     assert Settings(notify_retention_s=3600).notify_retention_s == 3600
     assert Settings().notify_retention_s == 7 * 86_400
-    with pytest.raises(ValidationError, match="notify_retention_s"):
+    with pytest.raises(InvalidArgument, match="notify_retention_s"):
         Settings(notify_retention_s=0)

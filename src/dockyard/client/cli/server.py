@@ -62,8 +62,6 @@ def server(
         if value is not None:
             os.environ[f"DOCKYARD_{name}"] = str(value)
     os.environ["DOCKYARD_SCHEDULER"] = "true"  # a server runs the job queue; the SDK doesn't
-    from pydantic import ValidationError
-
     from dockyard.api.jobs import check_executor, resolve_job_user
     from dockyard.errors import DockyardError
 
@@ -71,8 +69,6 @@ def server(
         settings = Settings()
         resolve_job_user(settings.job_user)  # refused here, before anything starts
         check_executor(settings)
-    except ValidationError as exc:
-        raise click.ClickException(f"invalid DOCKYARD_* setting: {exc}") from exc
     except DockyardError as exc:
         raise click.ClickException(exc.message) from exc
     # Migrate once before workers start, so they never race to do it.
