@@ -134,6 +134,7 @@ class Services:
             ),
         )
         endpoints.check_model = services.check_model
+        endpoints.watchers = services.monitoring.watching
         return services
 
     def check_model(self, actor: Actor, uri: str, field: str) -> None:

@@ -25,7 +25,7 @@ from dockyard.api.endpoints import (
 )
 from dockyard.api.serving import new_api_key
 from dockyard.api.serving.config import ApiKey
-from dockyard.errors import Conflict, InvalidArgument, NotFound, invalid_from_validation
+from dockyard.errors import Conflict, InUse, InvalidArgument, NotFound, invalid_from_validation
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
 from dockyard.server.endpoints._fleet import Fleet, replica_addresses
@@ -95,6 +95,9 @@ class EndpointService:
         self.check_model: Callable[[Actor, str, str], None] | None = None
         # Set by the server: resolves {{param:/name}} references in configs.
         self.params: ParamService | None = None
+        # Set by the server: the monitoring schedules that watch an endpoint, read in the
+        # caller's transaction (an endpoint they watch is not deleted from under them).
+        self.watchers: Callable[[Connection, str], builtins.list[str]] | None = None
 
     def _resolve_params(
         self, actor: Actor, config: EndpointConfig
@@ -238,12 +241,27 @@ class EndpointService:
         with self._db.write() as conn:
             self._repo.row(conn, name)  # 404 before any permission question
             self._access.require(conn, actor, Level.MANAGE, _KIND, name, "delete it")
+            self._refuse_if_watched(conn, name)
             self._repo.update(conn, name, status=EndpointStatus.DELETING.value, updated_time=now)
             self._repo.event(conn, name, EndpointStatus.DELETING, now, "delete requested")
             self._event(conn, actor, "endpoint.delete_requested", name)
             endpoint = self._repo.get(conn, name)
         self.wake.set()
         return endpoint
+
+    def _refuse_if_watched(self, conn: Connection, name: str) -> None:
+        """InUse naming the monitoring schedules that watch ``name``: deleted first, as
+        SageMaker asks, they would otherwise fail every window."""
+        watching = sorted(self.watchers(conn, name)) if self.watchers is not None else []
+        if not watching:
+            return
+        noun = "schedule" if len(watching) == 1 else "schedules"
+        raise InUse(
+            f"endpoint {name!r} is watched by monitoring {noun} {', '.join(watching)}: "
+            f"delete {'it' if len(watching) == 1 else 'them'} first",
+            field="name",
+            details={"monitoring_schedules": watching},
+        )
 
     def get(self, actor: Actor, name: str) -> Endpoint:
         with self._db.read() as conn:

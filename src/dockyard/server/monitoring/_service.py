@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from dockyard.api.monitoring import (
     ExecutionStatus,
@@ -210,6 +211,14 @@ class MonitoringService:
         self.access.require(
             conn, actor, level, "experiment", str(row.experiment_id), f"{what} {row.name}"
         )
+
+    def watching(self, conn: Connection, endpoint: str) -> list[str]:
+        """The names of the schedules whose target is ``endpoint``, in ``conn``."""
+        return [
+            row.name
+            for row in self.repo.all(conn)
+            if MonitoringScheduleSpec.model_validate_json(row.spec).target.endpoint == endpoint
+        ]
 
     def get(self, actor: Actor, name: str) -> MonitoringSchedule:
         with self.db.read() as conn:
