@@ -70,6 +70,8 @@ def server(tmp_path: Path, model: Path) -> Iterator[Services]:
     try:
         yield services
     finally:
+        for schedule in services.monitoring.page(ROOT, max_results=100).items:
+            services.monitoring.delete(ROOT, schedule.name)  # an endpoint watched stays
         for name in [e.name for e in services.endpoints.list(ROOT)]:
             services.endpoints.delete(ROOT, name)
         until(lambda: not services.endpoints.list(ROOT), 60, "endpoints deleted")
