@@ -119,12 +119,27 @@ def test_errors_reach_the_client_as_messages(triton: Any) -> None:
     wrong = httpclient.InferInput("input", [1, 3], "FP64")
     wrong.set_data_from_numpy(np.zeros((1, 3)))
     with pytest.raises(
-        InferenceServerException, match=r"shape \(rows, 4\), received \[1, 3\]"
+        InferenceServerException,
+        match=r"input 'input': one tensor of the model's 4 columns has shape \[rows, 4\], "
+        r"got \[1, 3\]",
     ) as caught:
         triton.infer("ep", [wrong])
     assert caught.value.status() == "400"
+    # A row sent as one [columns] tensor under a name the signature does not know.
+    row = httpclient.InferInput("x", [4], "FP64")
+    row.set_data_from_numpy(np.zeros(4))
+    with pytest.raises(
+        InferenceServerException, match=r"input 'x' is not a column of the model's signature"
+    ):
+        triton.infer("ep", [row])
     with pytest.raises(InferenceServerException, match="no model 'nope'"):
         triton.get_model_metadata("nope")
+    with pytest.raises(
+        InferenceServerException,
+        match=r"model 'ep' has no version '2' on this endpoint: its versions are the "
+        r"endpoint's variants \(blue, green, labels\)",
+    ):
+        triton.get_model_metadata("ep", model_version="2")
     flags = httpclient.InferInput("input", [1, 4], "BOOL")
     flags.set_data_from_numpy(np.array([[True, False, True, False]]))
     with pytest.raises(InferenceServerException, match="expected float64, received bool"):

@@ -221,7 +221,7 @@ class DataPlane:
             return None
         variant = routes.by_name.get(name)
         if variant is None:
-            raise _oip.not_found(f"{target.name}/versions/{name}", known)
+            raise _oip.no_version(target.name, name, routes.names)
         return variant
 
     async def _infer(

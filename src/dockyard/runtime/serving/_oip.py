@@ -164,9 +164,34 @@ def decode(request: InferRequest, codec: InputCodec, signature: Signature | None
         return codec.enforce(dict(inputs), params)
     if len(inputs) == 1 and inputs[0][1].ndim == 2 and inputs[0][0] not in (codec.names or ()):
         name, array = inputs[0]
+        width = len(schema.columns)
+        if array.shape[1] != width:
+            raise InvalidArgument(
+                f"input {name!r}: one tensor of the model's {width} columns has shape "
+                f"[rows, {width}], got {list(array.shape)}",
+                field=name,
+            )
         fast = codec.array(array, name) if not params else None
         return fast if fast is not None else codec.enforce(array, params)
+    _name_columns(inputs, schema)
     return codec.enforce(_columns(inputs, schema), params)
+
+
+def _name_columns(inputs: list[tuple[str, np.ndarray[Any, Any]]], schema: Schema) -> None:
+    """Refuse, naming the input, tensors that are not the signature's columns when a column
+    it needs is missing: a misnamed input, or a row sent as a [columns] tensor."""
+    names = [c.name for c in schema.columns]
+    given = {name for name, _ in inputs}
+    missing = [c.name for c in schema.columns if c.required and c.name not in given]
+    strangers = [name for name, _ in inputs if name not in names]
+    if missing and strangers:
+        width = len(names)
+        raise InvalidArgument(
+            f"input {strangers[0]!r} is not a column of the model's signature "
+            f"({', '.join(str(n) for n in names)}): send one tensor of shape [rows, {width}], "
+            "or one tensor per column, named as the signature names it",
+            field=strangers[0],
+        )
 
 
 def _columns(inputs: list[tuple[str, np.ndarray[Any, Any]]], schema: Schema) -> pd.DataFrame:
@@ -302,7 +327,16 @@ def model_metadata(
 
 
 def not_found(name: str, known: list[str]) -> NotFound:
-    """The 404 for an unknown model name or version."""
+    """The 404 for an unknown model name."""
     return NotFound(
         f"no model {name!r} on this endpoint (models: {', '.join(known)})", field="model"
+    )
+
+
+def no_version(name: str, version: str, variants: list[str]) -> NotFound:
+    """The 404 for an unknown version of a known model: its versions are the variants."""
+    return NotFound(
+        f"model {name!r} has no version {version!r} on this endpoint: its versions are the "
+        f"endpoint's variants ({', '.join(variants)})",
+        field="version",
     )
