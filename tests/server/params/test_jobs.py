@@ -161,3 +161,24 @@ def test_bad_references_name_their_field(client: Client) -> None:
             json={**base, "name": "unclosed", "environment": {"X": "{{param:/t/hosts"}},
         )
     assert unclosed.value.field == "environment.X"
+
+
+def test_a_secret_the_job_prints_is_masked_in_its_log_and_failure(client: Client) -> None:
+    spec = {
+        "name": "prints-its-secret",
+        "entry_point": "secret_echo.py",
+        "source_dir": str(SCRIPTS),
+        "environment": {
+            "DB_PASSWORD": "{{param:/t/db/password}}",
+            "DSN": "postgresql://app:{{param:/t/db/password}}@db/app",
+        },
+    }
+    submitted = client.request("POST", "/api/v1/jobs/training", json=spec)
+    job = _wait(client, submitted["name"])
+    assert job["status"] == "Failed"
+    log = client._http.get(f"/api/v1/jobs/{job['name']}/logs").text
+    assert "connecting with ****** to postgresql://app:******@db/app" in log
+    assert "\npa55-clear\n" in log
+    assert SECRET not in log
+    assert "could not connect: password ****** refused" in job["failure_reason"]
+    assert SECRET not in job["failure_reason"]

@@ -128,6 +128,8 @@ class JobLaunch(BaseModel):
             environment, and ``NAME=value`` pairs.
         user: The user the job's code runs as (``DOCKYARD_JOB_USER``), resolved.
         opt_ml: Whether training code sees its folder at ``/opt/ml``.
+        masked: The clear values of the SecureStrings in the job's environment: the runner
+            writes ``******`` for each in the job's log and failure reason.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -146,6 +148,7 @@ class JobLaunch(BaseModel):
     job_env: list[str]
     user: dict[str, Any] | None
     opt_ml: bool
+    masked: list[str] = []
 
 
 class RunnerEvent(BaseModel):

@@ -43,6 +43,7 @@ from dockyard.client.http import Client, SocketTransport, routes
 from dockyard.runtime.runner._events import EventWriter
 from dockyard.runtime.runner._files import read_text
 from dockyard.runtime.runner._learned import LEARNED_FILE
+from dockyard.runtime.runner._mask import Masker
 from dockyard.runtime.runner._optml import MISSING
 from dockyard.runtime.runner._process import ExitWatch, keep_private, signal_group
 from dockyard.runtime.runner._uplink import Uplink
@@ -92,6 +93,7 @@ class Runner:
             "warm_modules": str(cache / LEARNED_FILE),
         }
         self.spec: dict[str, Any] = launch["spec"]
+        self.masker = Masker(launch.get("masked") or [])
         # A runner started again after its machine was lost goes on with the job's attempts.
         self.first_attempt = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
         self.stop_requested = threading.Event()
@@ -205,7 +207,9 @@ class Runner:
         assert proc.stdout is not None
         # The metric parser brings an HTTP client: only jobs that define metrics pay for it.
         parses_metrics = bool(self.spec.get("metric_definitions") or self.spec.get("algorithm"))
-        for raw in iter(proc.stdout.readline, b""):
+        masker = self.masker
+        for read in iter(proc.stdout.readline, b""):
+            raw = masker.line(read) if masker else read
             log.write(raw)
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             self.tail.append(line)
@@ -260,7 +264,7 @@ class Runner:
 
     def _failure_reason(self, code: int) -> str:
         # Written by the job: read without following a link it may have left there instead.
-        text = (read_text(self.dir.failure, 4000) or "").strip()
+        text = self.masker.text(read_text(self.dir.failure, 4000) or "").strip()
         if text:
             return text
         how = f"signal {-code}" if code < 0 else f"exit code {code}"

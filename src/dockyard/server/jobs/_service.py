@@ -598,13 +598,16 @@ class JobService:
             self._repo.update(conn, row.job_id, events_offset=0)
         user = self._job_user
         spec = orjson.loads(row.spec)
+        masked: builtins.list[str] = []
         if row.parameters and self.params is not None:
             # SecureString values reach the job's process here, and only here.
             from dockyard.api.params import ParameterUse
 
             uses = [ParameterUse.model_validate(u) for u in orjson.loads(row.parameters)]
             environment = spec.get("environment") or {}
-            spec["environment"] = self.params.reveal(actor, environment, uses, "environment")
+            spec["environment"], masked = self.params.reveal(
+                actor, environment, uses, "environment"
+            )
         return JobLaunch(
             job_id=row.job_id,
             name=row.name,
@@ -622,6 +625,7 @@ class JobService:
             job_env=list(self._settings.job_env),
             user=user.to_dict() if user else None,
             opt_ml=self._settings.job_opt_ml,
+            masked=masked,
         )
 
     def report(self, actor: Actor, name: str, report: RunnerReport) -> JobControl:

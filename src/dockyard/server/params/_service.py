@@ -405,21 +405,23 @@ class ParamService:
         values: dict[str, str],
         uses: builtins.list[ParameterUse],
         prefix: str,
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], builtins.list[str]]:
         """``values`` (a job's environment, its fields named ``<prefix>.<key>``) with the
-        SecureString references :meth:`resolve` pinned filled in with their clear values.
-        Only references recorded in ``uses`` are filled: anything else is left as written.
-        Each value revealed is a ``parameter.decrypted`` event of ``actor`` (a job's runner),
-        as a decrypted read through the API is.
+        SecureString references :meth:`resolve` pinned filled in with their clear values, and
+        those clear values (for the job's log to mask). Only references recorded in ``uses``
+        are filled: anything else is left as written. Each value revealed is a
+        ``parameter.decrypted`` event of ``actor`` (a job's runner), as a decrypted read
+        through the API is.
 
         Raises:
             NotFound: A version used was deleted since.
         """
         secure = {(u.field, u.name, u.version) for u in uses if u.type is _SECURE}
         if not secure:
-            return dict(values)
+            return dict(values), []
         out: dict[str, str] = {}
         revealed: set[tuple[str, int]] = set()
+        clear: builtins.list[str] = []
         with self._db.read() as conn:
 
             def fill(match: re.Match[str], field: str) -> str:
@@ -433,7 +435,8 @@ class ParamService:
                         field=field,
                     )
                 revealed.add((name, int(version)))
-                return self._cipher.decrypt(name, int(version), row.value)
+                clear.append(self._cipher.decrypt(name, int(version), row.value))
+                return clear[-1]
 
             for key, value in values.items():
                 field = f"{prefix}.{key}"
@@ -443,7 +446,7 @@ class ParamService:
                 for name, version in sorted(revealed):
                     body = {"version": version, "for": prefix}
                     self._event(conn, actor, "parameter.decrypted", name, body)
-        return out
+        return out, clear
 
 
 def _entity(row: Any, labels: builtins.list[str], clear: str | None) -> Parameter:
