@@ -45,6 +45,7 @@ __all__ = [
     "RateLimited",
     "Unauthenticated",
     "Unavailable",
+    "Undecryptable",
     "error_class_for_status",
     "error_from_dict",
     "invalid_from_validation",
@@ -132,6 +133,13 @@ class InUse(Conflict):
     code = "in_use"
 
 
+class Undecryptable(Conflict):
+    """A stored secret this server's key does not open (written under another key, or
+    damaged): asking again will not help; the server's key must change."""
+
+    code = "undecryptable"
+
+
 class PayloadTooLarge(DockyardError):
     """The request body or a value is over a size limit."""
 
@@ -183,6 +191,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         PermissionDenied,
         NotFound,
         Conflict,
+        Undecryptable,
         AlreadyExists,
         InUse,
         PayloadTooLarge,

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from dockyard.api.params import LabelParameter, ParameterType, PutParameter
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from dockyard.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Undecryptable,
+)
 from dockyard.server import Services
 from dockyard.server.actor import Actor, ActorKind, JobScope, Role
 from dockyard.server.auth import CreateUser, SetGrant
@@ -205,17 +211,26 @@ def test_a_changed_key_is_named_not_a_crash(tmp_path: Path) -> None:
     w = _world(Settings(home=tmp_path / "h", params_key=new_key()))
     _put(w, w.alice, "/db/pw", SECRET, type=ParameterType.SECURE_STRING)
     w.services.close()
-    again = Services.from_settings(Settings(home=tmp_path / "h", params_key=new_key()))
-    try:
-        with pytest.raises(Unavailable) as caught:
-            again.params.get(w.alice, "/db/pw", with_decryption=True)
-        assert "another DOCKYARD_PARAMS_KEY" in caught.value.message
-    finally:
-        again.close()
+    spec = {"environment": {"PW": "{{param:/db/pw}}"}}
+    for key in (new_key(), None):
+        again = Services.from_settings(Settings(home=tmp_path / "h", params_key=key))
+        try:
+            # A conflict, not "unavailable": asking again will not help, so no client retries.
+            with pytest.raises(Undecryptable) as caught:
+                again.params.get(w.alice, "/db/pw", with_decryption=True)
+            assert "DOCKYARD_PARAMS_KEY" in caught.value.message
+            assert caught.value.status_code == 409
+            # A job naming it is refused at submit, not failed when its runner asks.
+            with pytest.raises(Undecryptable) as caught:
+                again.params.resolve(w.alice, spec, secure_in=lambda field: True)
+            assert caught.value.field == "environment.PW"
+            assert caught.value.message.startswith("version 1 of /db/pw ")
+        finally:
+            again.close()
 
 
 def test_a_bad_key_setting_is_refused_without_echoing_it() -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidArgument) as caught:
         Settings(params_key="not-a-real-key-value")
     assert "32 random bytes" in str(caught.value)
     assert "not-a-real-key-value" not in str(caught.value)

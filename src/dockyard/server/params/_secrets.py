@@ -17,7 +17,7 @@ import hashlib
 import os
 from typing import Any
 
-from dockyard.errors import InvalidArgument, Unavailable
+from dockyard.errors import InvalidArgument, Undecryptable
 from dockyard.settings import decode_key
 
 __all__ = ["Cipher", "decode_key", "new_key"]
@@ -64,24 +64,36 @@ class Cipher:
         sealed = self._cipher().encrypt(nonce, clear.encode(), _aad(name, version))
         return f"{_PREFIX}:{self.key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, name: str, version: int, stored: str) -> str:
-        aead = self._cipher()
-        prefix, _, rest = stored.partition(":")
-        key_id, _, body = rest.partition(":")
-        if prefix != _PREFIX:
-            raise Unavailable(f"version {version} of {name} is not an encrypted value")
-        if key_id != self.key_id:
-            raise Unavailable(
-                f"version {version} of {name} was encrypted with another DOCKYARD_PARAMS_KEY "
-                f"(key id {key_id}; this server's is {self.key_id})"
+    def check(self, name: str, version: int, stored: str) -> None:
+        """Undecryptable unless ``stored`` was sealed under this server's key (read from its
+        prefix: nothing is decrypted)."""
+        if self._key is None:
+            raise Undecryptable(
+                f"version {version} of {name} is a SecureString and this server has no "
+                "DOCKYARD_PARAMS_KEY: start it with the key the value was written with"
             )
+        prefix, _, rest = stored.partition(":")
+        key_id = rest.partition(":")[0]
+        if prefix != _PREFIX:
+            raise Undecryptable(f"version {version} of {name} is not an encrypted value")
+        if key_id != self.key_id:
+            raise Undecryptable(
+                f"version {version} of {name} was encrypted with another DOCKYARD_PARAMS_KEY "
+                f"(key id {key_id}; this server's is {self.key_id}): start the server with "
+                "the key it was written with, or put the value again"
+            )
+
+    def decrypt(self, name: str, version: int, stored: str) -> str:
+        self.check(name, version, stored)
+        aead = self._cipher()
+        body = stored.split(":", 2)[-1]
         from cryptography.exceptions import InvalidTag
 
         try:
             raw = base64.b64decode(body)
             clear: bytes = aead.decrypt(raw[:12], raw[12:], _aad(name, version))
         except (InvalidTag, binascii.Error, ValueError):
-            raise Unavailable(
+            raise Undecryptable(
                 f"version {version} of {name} does not decrypt: its stored value is damaged"
             ) from None
         return clear.decode()

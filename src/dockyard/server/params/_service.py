@@ -34,7 +34,13 @@ from dockyard.api.params import (
     check_path,
     parse_selector,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Undecryptable,
+)
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access
@@ -369,6 +375,10 @@ class ParamService:
                             f"{field}): that needs an explicit grant on it or a path above it",
                             field=field,
                         )
+                    try:  # refused now, not when the job's runner asks for it
+                        self._cipher.check(name, row.version, row.value)
+                    except Undecryptable as exc:
+                        raise Undecryptable(exc.message, field=field) from None
                     return f"{{{{param:{name}:{row.version}}}}}"
                 if _OPENING.search(row.value):
                     raise InvalidArgument(

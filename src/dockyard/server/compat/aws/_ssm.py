@@ -27,7 +27,13 @@ from dockyard.api.params import (
     PutParameter,
     check_path,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Undecryptable,
+)
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._arn import arn
@@ -369,6 +375,7 @@ ACTIONS = translated(
         "LabelParameterVersion": label_parameter_version,
     },
     {
+        Undecryptable: "InvalidKeyId",
         AlreadyExists: "ParameterAlreadyExists",
         NotFound: "ParameterNotFound",
         PermissionDenied: "AccessDeniedException",
