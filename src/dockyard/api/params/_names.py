@@ -89,6 +89,11 @@ def check_label(label: str, field: str = "labels") -> str:
             "not starting with a digit",
             field=field,
         )
+    if label[:3].lower() in ("aws", "ssm"):
+        raise InvalidArgument(
+            f"label {_shown(label)}: labels may not begin with aws or ssm (reserved)",
+            field=field,
+        )
     return label
 
 

@@ -90,8 +90,15 @@ def test_put_get_by_path_history_and_delete(ssm: Any) -> None:
     )
     assert [p["Name"] for p in after["Parameters"]] == ["/team/model/threshold"]
 
-    ssm.label_parameter_version(Name="/team/model/threshold", ParameterVersion=1, Labels=["prod"])
+    labelled = ssm.label_parameter_version(
+        Name="/team/model/threshold", ParameterVersion=1, Labels=["prod", "awsy", "SSM-x", "9a"]
+    )
+    # As AWS: labels that break the rules (a reserved prefix, a leading digit) come back.
+    assert labelled["InvalidLabels"] == ["awsy", "SSM-x", "9a"]
+    assert labelled["ParameterVersion"] == 1
     assert ssm.get_parameter(Name="/team/model/threshold:prod")["Parameter"]["Value"] == "0.5"
+    none_valid = ssm.label_parameter_version(Name="/team/model/threshold", Labels=["aws"])
+    assert none_valid["InvalidLabels"] == ["aws"] and none_valid["ParameterVersion"] == 2
     history = ssm.get_parameter_history(Name="/team/model/threshold")["Parameters"]
     assert [(h["Version"], h["Value"], h["Labels"]) for h in history] == [
         (1, "0.5", ["prod"]),

@@ -25,6 +25,7 @@ from dockyard.api.params import (
     Parameter,
     ParameterType,
     PutParameter,
+    check_label,
     check_path,
 )
 from dockyard.errors import (
@@ -352,14 +353,22 @@ def get_parameter_history(services: Services, actor: Actor, body: Body) -> Body:
 
 
 def label_parameter_version(services: Services, actor: Actor, body: Body) -> Body:
+    """As AWS: labels that break the rules come back in ``InvalidLabels``; the rest are put."""
     labels = required(body, "Labels", list)
-    request = LabelParameter(
-        name=dockyard_name(required(body, "Name")),
-        version=optional(body, "ParameterVersion", int),
-        labels=labels,
-    )
+    name = dockyard_name(required(body, "Name"))
+    version = optional(body, "ParameterVersion", int)
+    valid, invalid = [], []
+    for label in labels:
+        try:
+            valid.append(check_label(label))
+        except InvalidArgument:
+            invalid.append(label)
+    if not valid:
+        found = services.params.get(actor, name if version is None else f"{name}:{version}")
+        return {"InvalidLabels": invalid, "ParameterVersion": found.version}
+    request = LabelParameter(name=name, version=version, labels=valid)
     made = services.params.label(actor, request)
-    return {"InvalidLabels": [], "ParameterVersion": made.version}
+    return {"InvalidLabels": invalid, "ParameterVersion": made.version}
 
 
 ACTIONS = translated(
