@@ -49,6 +49,9 @@ Handler = Callable[[RegistryService, Fields, Actor], dict[str, Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 _MAX_PAGE: Final = 1000
+# The most a search may ask for, as MLflow's registry refuses more.
+_MOST_MODELS: Final = 1000
+_MOST_VERSIONS: Final = 200_000
 _RUN_KEY: Final = re.compile(r"^\d+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL_KEY: Final = re.compile(r"^\d+/models/(m-[0-9a-f]{32})/artifacts/?$")
 # MLflow's clients add a clause on this tag to every model search, to leave prompts out. Dockyard
@@ -121,11 +124,19 @@ def _tags(fields: Fields) -> list[dict[str, Any]]:
     return tags
 
 
-def _page(fields: Fields, default: int) -> tuple[int, str | None]:
+def _page(fields: Fields, default: int, most: int) -> tuple[int, str | None]:
+    """The page size asked (MLflow refuses more than ``most``; a page holds at most
+    ``_MAX_PAGE``, the rest follows by token) and the page token."""
     requested = fields.integer("max_results")
     limit = default if requested is None else requested
     if limit < 1:
         raise MlflowError(INVALID_PARAMETER_VALUE, "max_results must be a positive integer.")
+    if limit > most:
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE,
+            "Invalid value for request parameter max_results. It must be at most "
+            f"{most}, but got value {limit}",
+        )
     return min(limit, _MAX_PAGE), fields.optional_string("page_token") or None
 
 
@@ -188,7 +199,7 @@ def delete_registered_model(r: RegistryService, f: Fields, actor: Actor) -> dict
 
 def search_registered_models(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """Models by MLflow's filter (name, tags; LIKE is case-sensitive, ILIKE is not), ordered."""
-    limit, token = _page(f, 100)
+    limit, token = _page(f, 100, _MOST_MODELS)
     page = r.search_registered_models(
         actor,
         filter=f.string("filter"),
@@ -329,7 +340,7 @@ def delete_model_version(r: RegistryService, f: Fields, actor: Actor) -> dict[st
 def search_model_versions(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     """Versions by MLflow's filter (name, run_id, source_path, version_number, tags), in
     MLflow's order: newest update first unless ordered otherwise."""
-    limit, token = _page(f, _MAX_PAGE)
+    limit, token = _page(f, _MAX_PAGE, _MOST_VERSIONS)
     page = r.search_model_versions(
         actor,
         filter=f.string("filter"),
