@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.conftest import PASSWORD, Seeded, Watched, png_size
 
@@ -240,6 +241,47 @@ def test_a_job_charts_its_runs_metrics_sampled(page: Watched, seeded: Seeded) ->
     series = [u for u in page.requests if "/metric-series/train_loss?" in u]
     assert series and "max_points=" in series[0], page.requests
     assert not [u for u in page.requests if "/metrics/train_loss" in u]  # no whole history
+
+
+def _endpoint_settled(c: httpx.Client, name: str, deadline_s: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        endpoint: dict[str, Any] = c.get(f"/api/v1/endpoints/{name}").json()
+        if endpoint["status"] == "InService":
+            return endpoint
+        assert endpoint["status"] != "Failed", endpoint
+        assert time.monotonic() < deadline, endpoint["events"]
+        time.sleep(0.2)
+
+
+def test_the_rollback_box_shows_only_a_rollback_that_is_the_latest_outcome(
+    page: Watched, seeded: Seeded
+) -> None:
+    name = "ui-rollback"
+    first = {"name": "first", "model_uri": f"models:/{seeded.model}/1"}
+    second = {"name": "second", "model_uri": f"models:/{seeded.model}/2"}
+    with seeded.client() as c:
+        assert c.post("/api/v1/endpoints", json={"name": name, "variants": [first]}).is_success
+        _endpoint_settled(c, name)
+        # A canary nobody calls is rolled back once its longest hold has passed.
+        quiet = {"strategy": "canary", "canary_pct": 10, "bake_s": 1, "max_bake_s": 2}
+        body = {"name": name, "variants": [second], "rollout": quiet}
+        assert c.put(f"/api/v1/endpoints/{name}", json=body).is_success
+        assert _endpoint_settled(c, name)["failure_reason"].startswith("update rolled back")
+    p = page.goto(f"/endpoints/{name}")
+    box = p.locator("#rollbacks")
+    expect(box).to_contain_text("rolled back to the previous configuration", timeout=TIMEOUT_MS)
+    expect(box).not_to_contain_text("rolling out")
+    with seeded.client() as c:
+        body = {"name": name, "variants": [second], "rollout": {"strategy": "all-at-once"}}
+        assert c.put(f"/api/v1/endpoints/{name}", json=body).is_success
+        assert _endpoint_settled(c, name)["failure_reason"] is None
+    # The page follows the endpoint: the update succeeded, so no rollback is shown any more.
+    expect(p.get_by_text("update complete").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(p.locator("#rollbacks")).to_have_count(0)
+    expect(p.locator(".banner.bad")).to_have_count(0)
+    with seeded.client() as c:
+        c.delete(f"/api/v1/endpoints/{name}")
 
 
 def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:

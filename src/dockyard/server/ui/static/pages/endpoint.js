@@ -74,7 +74,10 @@ export default async function endpointPage(ctx) {
   function drawTop() {
     const cfg = endpoint.config;
     const total = cfg.variants.reduce((s, v) => s + v.weight, 0) || 1;
-    const rollbacks = endpoint.events.filter((e) => e.status === "RollingBack" || /roll/i.test(e.message));
+    // The latest update's rollback, while it is the latest outcome: a later update starts a
+    // new "rolling out" event, after which the old rollback is history (the table keeps it).
+    const lastStart = endpoint.events.findLastIndex((e) => e.status === "Updating" && e.message.startsWith("rolling out"));
+    const rollbacks = lastStart < 0 ? [] : endpoint.events.slice(lastStart + 1).filter((e) => e.status === "RollingBack" || e.message.startsWith("rolled back"));
     clear(top,
       h("div.crumbs", h("a", { href: "#/endpoints" }, "Endpoints"), " / ", name),
       h("div.head", h("h1", name), badge(endpoint.status), h("span.mono.muted", endpoint.url), h("span.muted", `${endpoint.workers} worker${endpoint.workers === 1 ? "" : "s"}`),
