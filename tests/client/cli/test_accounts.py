@@ -36,7 +36,7 @@ def test_access_keys_create_list_revoke(runner: CliRunner) -> None:
         (key_id, "ana", "notebook")
     ]
     assert "secret_access_key" not in listed[0]
-    assert _ok(runner, "access-keys", "revoke", key_id) == f"revoked {key_id}\n"
+    assert _ok(runner, "access-keys", "revoke", key_id, "--yes") == f"revoked {key_id}\n"
     table = _ok(runner, "access-keys", "list").splitlines()
     assert table[1].split()[0] == key_id and table[1].split()[-1] == "revoked"
     refused = runner.invoke(cli, ["access-keys", "create"])

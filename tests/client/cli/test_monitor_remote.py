@@ -105,7 +105,7 @@ def test_schedules_from_the_command_line(runner: CliRunner, tmp_path: Path) -> N
         cli, ["monitor", "schedules", "run", "churn-drift", "--start", "soon", "--end", "later"]
     )
     assert bad_time.exit_code == 2 and "start" in bad_time.output
-    assert _ok(runner, "schedules", "delete", "churn-drift") == "deleted churn-drift\n"
+    assert _ok(runner, "schedules", "delete", "churn-drift", "--yes") == "deleted churn-drift\n"
     gone = runner.invoke(cli, ["monitor", "schedules", "describe", "churn-drift"])
     assert gone.exit_code != 0 and "does not exist" in gone.output
 

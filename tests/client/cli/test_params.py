@@ -48,7 +48,7 @@ def test_list_by_path_and_delete(runner: CliRunner) -> None:
     deep = json.loads(_ok(runner, "list", "/a", "--recursive", "--json"))
     assert [(p["name"], p["values"]) for p in deep] == [("/a/b/y", ["p", "q"]), ("/a/x", None)]
     assert _ok(runner, "list", "/a").splitlines()[0].split()[:3] == ["NAME", "TYPE", "VERSION"]
-    _ok(runner, "delete", "/a/x")
+    _ok(runner, "delete", "/a/x", "--yes")
     missing = runner.invoke(cli, ["params", "get", "/a/x"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 

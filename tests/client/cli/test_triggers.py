@@ -63,7 +63,7 @@ def test_create_list_fire_history_delete(runner: CliRunner, job: Path) -> None:
     history = _ok(runner, "history", "nightly").splitlines()
     assert history[0].split() == ["ID", "STATUS", "CAUSE", "JOB", "TIME"]
     assert history[1].split()[1:3] == ["fired", "manual:k"] and len(history) == 2
-    _ok(runner, "delete", "nightly")
+    _ok(runner, "delete", "nightly", "--yes")
     missing = runner.invoke(cli, ["triggers", "get", "nightly"])
     assert missing.exit_code == 2 and "no trigger named nightly" in missing.output
 

@@ -59,8 +59,16 @@ def test_create_update_invoke_list_describe_delete(
     assert "cli" in listed and "primary=100%" in listed
     bad = runner.invoke(cli, ["endpoints", "update", "cli", "--canary", "lots"])
     assert bad.exit_code == 2 and "(canary)" in bad.output
-    deleted = runner.invoke(cli, ["endpoints", "delete", "cli"])
-    assert deleted.exit_code == 0
+    # No terminal to ask on: refused without --yes, and the endpoint stays.
+    refused = runner.invoke(cli, ["endpoints", "delete", "cli"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.strip() == (
+        "error: not asking to delete endpoint cli (its URL stops answering): the standard "
+        "input is not a terminal; give --yes to go ahead (yes)"
+    )
+    assert runner.invoke(cli, ["endpoints", "describe", "cli"]).exit_code == 0
+    deleted = runner.invoke(cli, ["endpoints", "delete", "cli", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
     reset_context()
 
 
@@ -88,5 +96,5 @@ def test_describe_with_stats_on_a_fresh_endpoint_and_bad_durations(
         bad = runner.invoke(cli, ["endpoints", "update", "fresh", flag, value])
         assert bad.exit_code == 2, bad.output
         assert f"({flag.removeprefix('--')})" in bad.output and "Traceback" not in bad.output
-    runner.invoke(cli, ["endpoints", "delete", "fresh"])
+    runner.invoke(cli, ["endpoints", "delete", "fresh", "--yes"])
     reset_context()

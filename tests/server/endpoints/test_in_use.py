@@ -141,8 +141,8 @@ def test_the_cli_asks_first_and_says_who_serves_it(
     reset_context()
     runner = CliRunner()
 
-    def delete(*args: str, answer: str | None = None) -> Any:
-        return runner.invoke(cli, ["models", "delete", MODEL, *args], input=answer)
+    def delete(*args: str) -> Any:
+        return runner.invoke(cli, ["models", "delete", MODEL, *args])
 
     refused = delete("1", "--yes")
     assert refused.exit_code == 2
@@ -151,10 +151,10 @@ def test_the_cli_asks_first_and_says_who_serves_it(
         "first (version)"
     )
     _delete_endpoint(client, "pinned")  # nothing serves 1 and 2 now
-    kept = delete("1", answer="n\n")
-    assert kept.exit_code == 1 and "delete version 1 of model in-use?" in kept.output
+    kept = delete("1")  # no terminal to ask on: refused without --yes
+    assert kept.exit_code == 2 and "not asking to delete version 1 of model in-use" in kept.stderr
     assert client.request("GET", f"{VERSION}/1")["version"] == 1
-    deleted = delete("1", answer="y\n")
+    deleted = delete("1", "-y")
     assert deleted.exit_code == 0 and "deleted version 1 of model in-use" in deleted.output
     missing = delete("1", "--yes")
     assert missing.exit_code == 2 and "has no version 1" in missing.output

@@ -111,7 +111,7 @@ def test_keys_are_made_pushed_checked_and_revoked(
     assert cli_key not in dump and sdk_key.key not in dump
 
     # Revoked while the workers run: refused at once there, the other key unaffected.
-    revoked = runner.invoke(cli, ["endpoints", "keys", "delete", "locked", cli_id])
+    revoked = runner.invoke(cli, ["endpoints", "keys", "delete", "locked", cli_id, "-y"])
     assert revoked.exit_code == 0, revoked.output
     eventually(
         lambda: status(url, authorization=f"Bearer {cli_key}") == 401, "the revoked key still works"

@@ -72,7 +72,7 @@ def test_subscriptions_create_list_describe_deliveries_delete(runner: CliRunner)
     assert "a-long-secret" not in described
     assert _ok(runner, "subscriptions", "deliveries", "oncall").strip() == "no deliveries"
     assert "queued 0" in _ok(runner, "subscriptions", "replay", "oncall")
-    _ok(runner, "subscriptions", "delete", "oncall")
+    _ok(runner, "subscriptions", "delete", "oncall", "--yes")
     assert json.loads(_ok(runner, "subscriptions", "list", "--json")) == []
 
 

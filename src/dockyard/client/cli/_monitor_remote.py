@@ -25,6 +25,7 @@ from dockyard.api.monitoring import (
     MonitoringScheduleSpec,
 )
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import load_spec, local_to_store
 from dockyard.client.http import Client, routes
@@ -258,9 +259,11 @@ def executions(name: str, only_violations: bool, max_results: int, as_json: bool
 
 @schedules.command()
 @click.argument("name")
+@yes_option
 @fail_on_error
-def delete(name: str) -> None:
-    """Delete schedule NAME (its outputs stay in the store)."""
+def delete(name: str, yes: bool) -> None:
+    """Delete schedule NAME (its outputs stay in the store; asks first, --yes does not)."""
+    confirm(f"delete monitoring schedule {name}", yes)
     client().call(routes.DELETE_MONITORING_SCHEDULE(name=name))
     click.echo(f"deleted {name}")
 

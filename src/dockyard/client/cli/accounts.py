@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -204,9 +205,11 @@ def enable(name: str, as_json: bool) -> None:
 
 @users.command("delete")
 @click.argument("name")
+@yes_option
 @fail_on_error
-def delete_user(name: str) -> None:
-    """Delete an account with its tokens and grants."""
+def delete_user(name: str, yes: bool) -> None:
+    """Delete an account with its tokens and grants (asks first; --yes does not)."""
+    confirm(f"delete account {name} with its tokens and grants", yes)
     client().call(routes.DELETE_USER(name=name))
     click.echo(f"deleted {name}")
 
@@ -253,9 +256,11 @@ def list_tokens(user: str | None, as_json: bool) -> None:
 
 @tokens.command()
 @click.argument("token_id")
+@yes_option
 @fail_on_error
-def revoke(token_id: str) -> None:
-    """Revoke a token."""
+def revoke(token_id: str, yes: bool) -> None:
+    """Revoke a token (asks first; --yes does not)."""
+    confirm(f"revoke token {token_id}", yes)
     client().call(routes.REVOKE_TOKEN(token_id=token_id))
     click.echo(f"revoked {token_id}")
 
@@ -334,9 +339,12 @@ def list_access_keys(user: str | None, as_json: bool) -> None:
 
 @access_keys.command("revoke")
 @click.argument("access_key_id")
+@yes_option
 @fail_on_error
-def revoke_access_key(access_key_id: str) -> None:
-    """Revoke an access key: requests it signs are refused from now on."""
+def revoke_access_key(access_key_id: str, yes: bool) -> None:
+    """Revoke an access key: requests it signs are refused from now on (asks first; --yes
+    does not)."""
+    confirm(f"revoke access key {access_key_id}", yes)
     client().call(routes.REVOKE_ACCESS_KEY(access_key_id=access_key_id))
     click.echo(f"revoked {access_key_id}")
 

@@ -13,6 +13,7 @@ import click
 import httpx
 
 from dockyard.api.endpoints import EndpointStatus
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import routes
@@ -401,9 +402,11 @@ def _prefixed(text: str, worker: str, at_start: dict[str, bool]) -> str:
 
 @endpoints.command()
 @click.argument("name")
+@yes_option
 @fail_on_error
-def delete(name: str) -> None:
-    """Drain and delete an endpoint."""
+def delete(name: str, yes: bool) -> None:
+    """Drain and delete an endpoint (asks first; --yes does not)."""
+    confirm(f"delete endpoint {name} (its URL stops answering)", yes)
     context().server().call(routes.DELETE_ENDPOINT(name=name))
     click.echo(f"deleting endpoint {name}")
 
@@ -448,8 +451,11 @@ def list_keys(name: str, as_json: bool) -> None:
 @keys.command("delete")
 @click.argument("name")
 @click.argument("key_id")
+@yes_option
 @fail_on_error
-def delete_key(name: str, key_id: str) -> None:
-    """Revoke key KEY_ID of endpoint NAME; its workers refuse it within a second or so."""
+def delete_key(name: str, key_id: str, yes: bool) -> None:
+    """Revoke key KEY_ID of endpoint NAME; its workers refuse it within a second or so (asks
+    first; --yes does not)."""
+    confirm(f"revoke key {key_id} of endpoint {name}", yes)
     EndpointHandle(name, context().server()).delete_key(key_id)
     click.echo(f"revoked key {key_id} of endpoint {name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 
@@ -87,9 +88,11 @@ def rename(experiment: str, new_name: str) -> None:
 
 @experiments.command()
 @click.argument("experiment")
+@yes_option
 @fail_on_error
-def delete(experiment: str) -> None:
-    """Soft-delete an experiment (restorable)."""
+def delete(experiment: str, yes: bool) -> None:
+    """Soft-delete an experiment (restorable, so it does not ask; --yes is accepted, as by
+    every delete)."""
     e = _resolve(experiment)
     client().call(routes.DELETE_EXPERIMENT(experiment_id=e["experiment_id"]))
     click.echo(f"deleted experiment {e['experiment_id']}")

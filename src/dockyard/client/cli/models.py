@@ -12,6 +12,7 @@ import click
 
 from dockyard.api.registry import parse_version
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -194,7 +195,7 @@ def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
 @models.command()
 @click.argument("name")
 @click.argument("version", required=False)
-@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@yes_option
 @fail_on_error
 def delete(name: str, version: str | None, yes: bool) -> None:
     """Delete model NAME (its versions, aliases and files), or only its VERSION.
@@ -212,8 +213,7 @@ def delete(name: str, version: str | None, yes: bool) -> None:
         latest = c.call(routes.GET_REGISTERED_MODEL(name=name)).get("latest_version")
         what, gone = f"model {name}", routes.DELETE_REGISTERED_MODEL(name=name)
         question = f"{what} and all its versions (latest: {latest})" if latest else what
-    if not yes:
-        click.confirm(f"delete {question}? This cannot be undone", abort=True)
+    confirm(f"delete {question}", yes)
     c.call(gone)
     click.echo(f"deleted {what}")
 

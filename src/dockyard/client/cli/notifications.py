@@ -9,6 +9,7 @@ import click
 import orjson
 
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -286,8 +287,10 @@ def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
 
 @subscriptions.command("delete")
 @click.argument("subscription")
+@yes_option
 @fail_on_error
-def delete(subscription: str) -> None:
-    """Delete a subscription, its queue and its delivery log."""
+def delete(subscription: str, yes: bool) -> None:
+    """Delete a subscription, its queue and its delivery log (asks first; --yes does not)."""
+    confirm(f"delete subscription {subscription} with its queue and delivery log", yes)
     client().call(routes.DELETE_SUBSCRIPTION(ident=subscription))
     click.echo(f"deleted subscription {subscription}")

@@ -13,6 +13,7 @@ import click
 from dockyard.api.params import Parameter
 from dockyard.client import sdk
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 
 __all__ = ["params"]
@@ -155,9 +156,11 @@ def label(name: str, version: int, labels: tuple[str, ...], as_json: bool) -> No
 
 @params.command()
 @click.argument("name")
+@yes_option
 @json_option
 @fail_on_error
-def delete(name: str, as_json: bool) -> None:
-    """Delete NAME with all its versions."""
+def delete(name: str, yes: bool, as_json: bool) -> None:
+    """Delete NAME with all its versions (asks first; --yes does not)."""
+    confirm(f"delete parameter {name} with all its versions", yes)
     sdk.delete_parameter(name, client=client())
     emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.limits import LIMITS
@@ -127,9 +128,11 @@ def compare(run_ids: tuple[str, ...], as_json: bool) -> None:
 
 @runs.command()
 @click.argument("run_id")
+@yes_option
 @fail_on_error
-def delete(run_id: str) -> None:
-    """Soft-delete a run (restorable)."""
+def delete(run_id: str, yes: bool) -> None:
+    """Soft-delete a run (restorable, so it does not ask; --yes is accepted, as by every
+    delete)."""
     client().call(routes.DELETE_RUN(run_id=run_id))
     click.echo(f"deleted run {run_id}")
 

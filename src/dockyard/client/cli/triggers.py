@@ -21,6 +21,7 @@ import orjson
 from dockyard.api.triggers import Firing, Trigger
 from dockyard.client import sdk
 from dockyard.client.cli._client import client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
@@ -313,10 +314,12 @@ def update(
 
 @triggers.command()
 @click.argument("name")
+@yes_option
 @json_option
 @fail_on_error
-def delete(name: str, as_json: bool) -> None:
-    """Delete trigger NAME and its history."""
+def delete(name: str, yes: bool, as_json: bool) -> None:
+    """Delete trigger NAME and its history (asks first; --yes does not)."""
+    confirm(f"delete trigger {name} and its history", yes)
     sdk.delete_trigger(name, client=client())
     emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
 
