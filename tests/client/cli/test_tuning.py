@@ -75,3 +75,63 @@ def test_a_bad_spec_names_its_field(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["tuning", "submit", str(spec)])
     assert result.exit_code != 0
     assert "ResourceLimits.MaxParallelTrainingJobs" in result.output
+
+
+SAGEMAKER_SPEC = """\
+HyperParameterTuningJobName: sm-tune
+HyperParameterTuningJobConfig:
+  Strategy: Random
+  HyperParameterTuningJobObjective: {Type: Minimize, MetricName: "validation:rmse"}
+  ResourceLimits: {MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 1}
+  ParameterRanges:
+    IntegerParameterRanges: [{Name: max_depth, MinValue: "2", MaxValue: "6"}]
+TrainingJobDefinition:
+  AlgorithmSpecification: {TrainingImage: xgboost, TrainingInputMode: File}
+  StaticHyperParameters: {num_round: "5", objective: "reg:squarederror"}
+  InputDataConfig:
+    - ChannelName: train
+      ContentType: text/csv
+      DataSource: {S3DataSource: {S3DataType: S3Prefix, S3Uri: data/train}}
+  ResourceConfig: {InstanceType: ml.m5.large, InstanceCount: 1, VolumeSizeInGB: 10}
+  StoppingCondition: {MaxRuntimeInSeconds: 600}
+"""
+
+
+def test_a_sagemaker_training_definition_is_read_as_the_sagemaker_api_reads_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    (tmp_path / "data" / "train" / "part.csv").write_text("1,2\n0,1\n")
+    spec = tmp_path / "tune.yaml"
+    spec.write_text(SAGEMAKER_SPEC)
+    job = json.loads(_ok(runner, "submit", str(spec), "--json"))
+    trial = job["spec"]["training_job"]
+    assert trial["algorithm"] == "xgboost"  # the image, not silently dropped
+    assert trial["hyperparameters"] == {"num_round": "5", "objective": "reg:squarederror"}
+    assert trial["stopping_condition"]["max_runtime_s"] == 600
+    assert "/jobs/inputs/train/" in trial["inputs"]["train"]["uri"]  # the local folder, uploaded
+    _ok(runner, "stop", "sm-tune")
+
+
+def test_dockyard_fields_in_a_sagemaker_definition_are_refused_not_dropped(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    spec = tmp_path / "tune.yaml"
+    body = SAGEMAKER_SPEC.split("  InputDataConfig:")[0] + "  inputs: {train: s3://b/train}\n"
+    spec.write_text(body)
+    result = runner.invoke(cli, ["tuning", "submit", str(spec)])
+    assert result.exit_code != 0
+    assert "TrainingJobDefinition.inputs" in result.output
+
+
+@pytest.mark.slow
+def test_submit_wait_exits_non_zero_when_the_tuning_job_fails(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    shutil.copytree(SCRIPTS, tmp_path / "code")
+    spec = tmp_path / "tune.yaml"
+    failing = SPEC.replace("MaxNumberOfTrainingJobs: 3", "MaxNumberOfTrainingJobs: 1")
+    spec.write_text(failing + "  hyperparameters: {depth: not-a-number}\n")
+    result = runner.invoke(cli, ["tuning", "submit", str(spec), "--wait"])
+    assert result.exit_code == 1, result.output
+    assert "cli-tune  Failed" in result.output

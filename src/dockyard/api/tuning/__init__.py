@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         TuningJobSpec,
         WarmStart,
         WarmStartType,
+        sagemaker_definition,
     )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "TuningJobStatus",
     "WarmStart",
     "WarmStartType",
+    "sagemaker_definition",
 ]
 _ENTITIES = {
     "STOPPED_EARLY",

@@ -39,6 +39,7 @@ __all__ = [
     "TuningJobSpec",
     "WarmStart",
     "WarmStartType",
+    "sagemaker_definition",
 ]
 
 #: At most this many combinations in a grid search (SageMaker's limit on grid size).
@@ -391,6 +392,38 @@ class WarmStart(_Spec):
                 if isinstance(value.get(key), list):
                     value[key] = [{"name": p} if isinstance(p, str) else p for p in value[key]]
         return value
+
+
+#: The parts of a training job definition only SageMaker's CreateTrainingJob shape has: a
+#: definition naming one of them (or ``AlgorithmSpecification.TrainingImage``) is read as
+#: SageMaker reads it, by the server's SageMaker adapter, whichever route it came by.
+_SAGEMAKER_ONLY = (
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "HyperParameterTuningResourceConfig",
+    "StoppingCondition",
+    "RoleArn",
+    "CheckpointConfig",
+    "RetryStrategy",
+    "Environment",
+)
+
+
+def sagemaker_definition(body: Any) -> bool:
+    """Whether a tuning job body's training job definition is SageMaker's CreateTrainingJob
+    shape (an image, ``InputDataConfig``...) rather than Dockyard's training job spec."""
+    if not isinstance(body, dict):
+        return False
+    definition = body.get("TrainingJobDefinition", body.get("training_job"))
+    if not isinstance(definition, dict):
+        return isinstance(body.get("TrainingJobDefinitions"), list)
+    algorithm = definition.get("AlgorithmSpecification")
+    if isinstance(algorithm, dict) and (
+        "TrainingImage" in algorithm or "AlgorithmName" in algorithm
+    ):
+        return True
+    return any(key in definition for key in _SAGEMAKER_ONLY)
 
 
 def _training_aliases(value: Any) -> Any:

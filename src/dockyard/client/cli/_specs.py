@@ -76,7 +76,7 @@ def job_paths(data: dict[str, Any], base: Path, client: Client) -> dict[str, Any
         out["source_dir"] = local_to_store(
             client, out["source_dir"], base, "jobs/source", "source_dir"
         )
-    key = _key(out, ("inputs", "channels"))
+    key = _key(out, ("inputs", "channels", "InputDataConfig"))
     channels = out.get(key) if key else None
     if isinstance(channels, Mapping):
         out[str(key)] = {

@@ -19,7 +19,13 @@ from typing import Any
 
 import click
 
-from dockyard.api.tuning import Trial, TuningJob, TuningJobSpec
+from dockyard.api.tuning import (
+    Trial,
+    TuningJob,
+    TuningJobSpec,
+    TuningJobStatus,
+    sagemaker_definition,
+)
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec
@@ -77,18 +83,27 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
     if name:
         data.pop("HyperParameterTuningJobName", None)
         data["name"] = name
-    build_request(TuningJobSpec, data)  # a bad spec fails here, naming the field: no upload
+    # A definition in SageMaker's CreateTrainingJob shape (an image, InputDataConfig...) is read
+    # by the server as its SageMaker API reads it; any other spec is checked here, so a bad one
+    # fails naming its field before anything is uploaded.
+    sagemaker = sagemaker_definition(data)
+    if not sagemaker:
+        build_request(TuningJobSpec, data)
     for key in _DEFINITION_KEYS:
         if isinstance(data.get(key), dict):
             data[key] = job_paths(data[key], spec_file.parent, http)
-    spec = build_request(TuningJobSpec, data)
-    job = TuningJob.model_validate(
-        http.call(routes.CREATE_TUNING_JOB(), spec.model_dump(mode="json", exclude_none=True))
+    body = (
+        data
+        if sagemaker
+        else build_request(TuningJobSpec, data).model_dump(mode="json", exclude_none=True)
     )
+    job = TuningJob.model_validate(http.call(routes.CREATE_TUNING_JOB(), body))
     while wait and not job.status.is_terminal:
         time.sleep(1.0)
         job = TuningJob.model_validate(http.call(routes.GET_TUNING_JOB(name=job.name)))
     emit(job.model_dump(mode="json"), as_json, lambda: _describe(job))
+    if wait and job.status is not TuningJobStatus.COMPLETED:
+        raise SystemExit(1)  # as ``dockyard jobs submit --wait`` for a job that did not complete
 
 
 @tuning.command("list")

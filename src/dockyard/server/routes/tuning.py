@@ -4,11 +4,20 @@ spellings or snake_case."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
 
-from dockyard.api.tuning import Importance, TrialList, TuningJob, TuningJobList, TuningJobSpec
+from dockyard.api.tuning import (
+    Importance,
+    TrialList,
+    TuningJob,
+    TuningJobList,
+    TuningJobSpec,
+    sagemaker_definition,
+)
+from dockyard.errors import invalid_from_validation
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
@@ -17,8 +26,21 @@ router = APIRouter(prefix="/api/v1/tuning-jobs", tags=["tuning"], route_class=On
 
 
 @router.post("", status_code=201)
-def create_tuning_job(spec: TuningJobSpec, services: ServicesDep, actor: ActorDep) -> TuningJob:
-    """Start a tuning job; its trials are training jobs the server submits as you."""
+def create_tuning_job(
+    body: Annotated[dict[str, Any], Body()], services: ServicesDep, actor: ActorDep
+) -> TuningJob:
+    """Start a tuning job; its trials are training jobs the server submits as you. A training
+    job definition in SageMaker's CreateTrainingJob shape (``AlgorithmSpecification``,
+    ``InputDataConfig``...) is read as the SageMaker API reads it."""
+    if sagemaker_definition(body):
+        from dockyard.server.compat.aws import native_tuning_spec
+
+        spec = native_tuning_spec(body)
+    else:
+        try:
+            spec = TuningJobSpec.model_validate(body)
+        except ValidationError as exc:
+            raise invalid_from_validation(exc.errors()) from None
     return services.tuning.create(actor, spec)
 
 

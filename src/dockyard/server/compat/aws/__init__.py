@@ -27,5 +27,6 @@ is a Dockyard token); actions call services with that actor, which decide what i
 from __future__ import annotations
 
 from dockyard.server.compat.aws._dispatch import router
+from dockyard.server.compat.aws._sagemaker_tuning import native_tuning_spec
 
-__all__ = ["router"]
+__all__ = ["native_tuning_spec", "router"]

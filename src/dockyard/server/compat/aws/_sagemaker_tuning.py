@@ -37,7 +37,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
 )
 from dockyard.server.compat.aws._sagemaker_training import definition_fields, training_spec
 
-__all__ = ["ACTIONS"]
+__all__ = ["ACTIONS", "native_tuning_spec"]
 
 #: SageMaker's own hyperparameter naming a tuning job's objective; it answers it back among
 #: the static hyperparameters (the SDK's ``HyperparameterTuner.attach`` removes it).
@@ -103,6 +103,15 @@ def _definition(body: Body) -> Body:
 
 def _trial_spec(definition: Body) -> TrainingJobSpec:
     """The training job each trial runs, read as CreateTrainingJob reads its body."""
+    theirs = sorted(k for k in definition if not k[:1].isupper())
+    if theirs:  # Dockyard's spelling mixed into SageMaker's shape would be silently lost
+        raise InvalidArgument(
+            f"TrainingJobDefinition.{theirs[0]}: this definition has SageMaker's shape "
+            "(AlgorithmSpecification.TrainingImage, InputDataConfig...), so give SageMaker's "
+            "fields (InputDataConfig, ResourceConfig, StaticHyperParameters...), or Dockyard's "
+            "training job spec (entry_point, inputs...) without them",
+            field=f"TrainingJobDefinition.{theirs[0]}",
+        )
     static = optional(definition, "StaticHyperParameters", dict, {})
     resources = definition.get("ResourceConfig") or definition.get(
         "HyperParameterTuningResourceConfig"
@@ -138,6 +147,21 @@ def _trial_spec(definition: Body) -> TrainingJobSpec:
             message = f"TrainingJobDefinition.{message}"
         raise InvalidArgument(message, field=field.rstrip(".")) from None
     return spec.model_copy(update={"name": None})
+
+
+def native_tuning_spec(body: Body) -> TuningJobSpec:
+    """A body for Dockyard's own route (``POST /api/v1/tuning-jobs``, ``dockyard tuning
+    submit``) whose training job definition has SageMaker's shape: the definition read as
+    CreateHyperParameterTuningJob reads it, the rest as Dockyard's spec (either spelling)."""
+    keys = ("TrainingJobDefinition", "TrainingJobDefinitions", "training_job")
+    rest = {k: v for k, v in body.items() if k not in keys}
+    native = body.get("training_job")
+    definition = dict(native) if isinstance(native, dict) else _definition(body)
+    trial = _trial_spec(definition)
+    try:
+        return TuningJobSpec.model_validate({**rest, "training_job": trial})
+    except (DockyardError, ValueError) as exc:
+        return _renamed(exc)  # type: ignore[no-any-return]
 
 
 def create_tuning_job(services: Services, actor: Actor, body: Body) -> Body:
