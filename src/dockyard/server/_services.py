@@ -135,6 +135,7 @@ class Services:
         )
         endpoints.check_model = services.check_model
         endpoints.watchers = services.monitoring.watching
+        services.triggers.check_model = services.check_model
         return services
 
     def check_model(self, actor: Actor, uri: str, field: str) -> None:

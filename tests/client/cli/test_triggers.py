@@ -134,9 +134,9 @@ def test_a_transform_whose_input_is_the_new_object(
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     spec = tmp_path / "score.yaml"
-    spec.write_text(
-        "model_uri: models:/none/1\ninput: {uri: '{{trigger.uri}}', content_type: text/csv}\n"
-    )
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "MLmodel").write_text("flavors: {}\n")
+    spec.write_text("model_uri: model\ninput: {uri: '{{trigger.uri}}', content_type: text/csv}\n")
     made = json.loads(
         _ok(
             runner,
@@ -173,3 +173,64 @@ def test_enable_disable_update(runner: CliRunner, job: Path) -> None:
         "branches": ["release/*"],
         "paths": [],
     }
+
+
+def test_update_keeps_what_it_is_not_given(runner: CliRunner, job: Path) -> None:
+    _ok(
+        runner,
+        "create",
+        "nightly",
+        "--job",
+        str(job),
+        "--cron",
+        "0 3 * * *",
+        "--timezone",
+        "Europe/Paris",
+    )
+    shown = json.loads(_ok(runner, "update", "nightly", "--cron", "0 4 * * *", "--json"))
+    assert shown["schedule"] == {"cron": "0 4 * * *", "timezone": "Europe/Paris", "rate": None}
+    moved = json.loads(_ok(runner, "update", "nightly", "--timezone", "America/New_York", "--json"))
+    assert moved["schedule"]["cron"] == "0 4 * * *"
+    assert moved["schedule"]["timezone"] == "America/New_York"
+    _ok(runner, "create", "hourly", "--job", str(job), "--rate", "rate(1 hour)")
+    refused = runner.invoke(cli, ["triggers", "update", "hourly", "--timezone", "UTC"])
+    assert refused.exit_code == 2 and "--timezone applies to a cron schedule" in refused.output
+
+
+def test_event_patterns_are_a_comma_list_or_repeated(runner: CliRunner, job: Path) -> None:
+    made = json.loads(
+        _ok(
+            runner,
+            "create",
+            "ev",
+            "--job",
+            str(job),
+            "--events",
+            "topic.alerts, job.*",
+            "--events",
+            "run.*",
+            "--json",
+        )
+    )
+    assert made["events"]["events"] == ["topic.alerts", "job.*", "run.*"]
+    changed = json.loads(_ok(runner, "update", "ev", "--events", "a.*,b.*", "--json"))
+    assert changed["events"]["events"] == ["a.*", "b.*"]
+
+
+def test_a_failed_firing_exits_non_zero(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_DATA_ROOTS", str(tmp_path))
+    data = tmp_path / "train.csv"
+    data.write_text("1,2\n3,4\n")
+    spec = tmp_path / "job.yaml"
+    spec.write_text(
+        "algorithm: xgboost\n"
+        "hyperparameters: {num_round: '2', objective: 'reg:squarederror'}\n"
+        f"inputs: {{train: {{uri: '{data.as_uri()}', content_type: text/csv}}}}\n"
+    )
+    _ok(runner, "create", "nightly", "--job", str(spec), "--cron", "0 3 * * *")
+    data.unlink()  # the job's input is gone: its submission fails
+    failed = runner.invoke(cli, ["triggers", "fire", "nightly", "--key", "k"])
+    assert failed.exit_code == 1, failed.output
+    assert failed.output.startswith("nightly: failed")

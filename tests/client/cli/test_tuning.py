@@ -117,7 +117,8 @@ def test_dockyard_fields_in_a_sagemaker_definition_are_refused_not_dropped(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     spec = tmp_path / "tune.yaml"
-    body = SAGEMAKER_SPEC.split("  InputDataConfig:")[0] + "  inputs: {train: s3://b/train}\n"
+    head = SAGEMAKER_SPEC.partition("  InputDataConfig:")[0]
+    body = head + "  inputs: {train: s3://b/train}\n"
     spec.write_text(body)
     result = runner.invoke(cli, ["tuning", "submit", str(spec)])
     assert result.exit_code != 0

@@ -94,3 +94,21 @@ def test_bad_subscriptions_are_refused_clearly(
     result = runner.invoke(cli, ["subscriptions", "create", "--events", "job.*", *args])
     assert result.exit_code != 0
     assert words in result.output and "Traceback" not in result.output
+
+
+def test_subscription_events_are_a_comma_list_or_repeated(runner: CliRunner) -> None:
+    made = json.loads(
+        _ok(
+            runner,
+            "subscriptions",
+            "create",
+            "--events",
+            "job.*, topic.a",
+            "--events",
+            "run.*",
+            "--url",
+            HOOK,
+            "--json",
+        )
+    )
+    assert made["events"] == ["job.*", "topic.a", "run.*"]  # the last --events not alone

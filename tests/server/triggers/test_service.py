@@ -119,7 +119,7 @@ def test_a_transform_target_may_leave_its_output_folder_to_submission(
 ) -> None:
     # As at submit: an output without a uri is given one then, so it is no mistake here.
     spec = {
-        "model_uri": "models:/m/1",
+        "model_uri": str(data),  # a model folder: it exists (a models:/ URI must name one)
         "input": {"uri": "{{trigger.uri}}"},
         "output": {"accept": "application/jsonlines"},
     }
@@ -199,3 +199,53 @@ def test_a_pipeline_target_without_a_pipeline_is_refused(services: Services) -> 
     with pytest.raises(InvalidArgument) as caught:
         services.triggers.create(ROOT, config)
     assert caught.value.field == "target.spec.pipeline"
+
+
+def test_work_naming_nothing_is_refused_at_create_and_update_naming_the_field(
+    services: Services, data: Path
+) -> None:
+    from dockyard.api.triggers import TriggerUpdate
+    from dockyard.errors import InvalidArgument
+
+    ghosts = {
+        "target.spec.pipeline": {"kind": "pipeline", "spec": {"pipeline": "ghost-pipeline"}},
+        "target.spec.model_uri": {
+            "kind": "transform",
+            "spec": {"model_uri": "models:/ghost/1", "input": {"uri": "{{trigger.uri}}"}},
+        },
+    }
+    source = {"schedule": {"rate": "rate(1 hour)"}}
+    for field, target in ghosts.items():
+        config = TriggerConfig.model_validate({"name": "x", **source, "target": target})
+        with pytest.raises(InvalidArgument) as made:
+            services.triggers.create(ROOT, config)
+        assert made.value.field == field, made.value.message
+        assert "ghost" in made.value.message
+    services.triggers.create(ROOT, _config(data, "real"))
+    for field, target in ghosts.items():
+        with pytest.raises(InvalidArgument) as changed:
+            services.triggers.update(ROOT, "real", TriggerUpdate.model_validate({"target": target}))
+        assert changed.value.field == field
+    # What a firing fills in is the firing's to check.
+    later = {"kind": "transform", "spec": {"model_uri": "{{trigger.model}}", "input": {"uri": "x"}}}
+    services.triggers.update(ROOT, "real", TriggerUpdate.model_validate({"target": later}))
+
+
+def test_a_pipeline_deleted_since_fails_the_firing_naming_the_triggers_field(
+    services: Services,
+) -> None:
+    import json
+
+    from dockyard.api.pipelines import StateMachineConfig, state_machine_arn
+
+    definition = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+    services.pipelines.create(
+        ROOT, StateMachineConfig(name="retrain", definition=json.dumps(definition))
+    )
+    target = {"kind": "pipeline", "spec": {"pipeline": "retrain"}}
+    config = {"name": "p", "schedule": {"rate": "rate(1 hour)"}, "target": target}
+    services.triggers.create(ROOT, TriggerConfig.model_validate(config))
+    services.pipelines.delete(ROOT, state_machine_arn("retrain"))
+    fired = services.triggers.fire(ROOT, "p", FireRequest(key="k"))
+    assert fired.status is FiringStatus.FAILED
+    assert (fired.error or "").startswith("target.spec.pipeline: there is no pipeline named")

@@ -10,6 +10,7 @@ import orjson
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._options import comma_list
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -119,7 +120,12 @@ _HEADERS = ["name", "id", "events", "via", "endpoint", "pending", "delivered", "
 
 
 @subscriptions.command("create")
-@click.option("--events", required=True, help="Event patterns, comma-separated: job.*,run.*")
+@click.option(
+    "--events",
+    required=True,
+    multiple=True,
+    help="Event patterns, comma-separated and/or repeated: job.*,run.*",
+)
 @click.option("--url", default=None, help="Webhook URL (http or https).")
 @click.option("--email", default=None, help="Email address (instead of --url).")
 @click.option("--secret", default=None, help="Signing secret; generated when omitted.")
@@ -130,7 +136,7 @@ _HEADERS = ["name", "id", "events", "via", "endpoint", "pending", "delivered", "
 @json_option
 @fail_on_error
 def create(
-    events: str,
+    events: tuple[str, ...],
     url: str | None,
     email: str | None,
     secret: str | None,
@@ -147,7 +153,7 @@ def create(
     if (url is None) == (email is None):
         raise InvalidArgument("give one of --url or --email", field="url")
     body: dict[str, Any] = {
-        "events": [e.strip() for e in events.split(",") if e.strip()],
+        "events": comma_list(events),
         "protocol": "webhook" if url else "email",
         "endpoint": url or email,
         "format": fmt,

@@ -18,10 +18,11 @@ from pathlib import Path
 import click
 import orjson
 
-from dockyard.api.triggers import Firing, Trigger
+from dockyard.api.triggers import Firing, FiringStatus, Trigger
 from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._options import comma_list
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
@@ -64,7 +65,12 @@ def _source(t: Trigger) -> str:
 @click.option("--path", "paths", multiple=True, help="Changed-file pattern (repeatable).")
 @click.option("--objects", help="Prefix URI whose new objects fire it.")
 @click.option("--no-poll", is_flag=True, help="With --objects: only S3 notifications fire it.")
-@click.option("--events", "events", multiple=True, help="Event-type pattern (repeatable).")
+@click.option(
+    "--events",
+    "events",
+    multiple=True,
+    help="Event-type patterns, comma-separated and/or repeated: job.*,run.*",
+)
 @click.option("--filter", "policy", help="With --events: a filter policy as JSON.")
 @click.option("--cooldown", type=click.FloatRange(min=0), default=0.0, help="Seconds.")
 @click.option("--secret", help="The hook's secret (made up when left out).")
@@ -128,7 +134,7 @@ def create(
         if git
         else None,
         objects={"prefix": objects, "poll": not no_poll} if objects else None,
-        events=list(events) or None,
+        events=comma_list(events) or None,
         filter=filter_policy,
         cooldown_s=cooldown,
         secret=secret,
@@ -234,13 +240,18 @@ def disable(name: str, as_json: bool) -> None:
     "--transform", "transform_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--cron", help="A schedule trigger's new cron expression.")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA zone of --cron.")
+@click.option("--timezone", help="A cron schedule's new IANA zone (kept when left out).")
 @click.option("--rate", help='A schedule trigger\'s new period: "rate(15 minutes)".')
 @click.option("--repository", help="A git trigger's repository (owner/name).")
 @click.option("--branch", "branches", multiple=True, help="A git trigger's branch patterns.")
 @click.option("--path", "paths", multiple=True, help="A git trigger's changed-file patterns.")
 @click.option("--objects", help="An object trigger's new prefix URI.")
-@click.option("--events", "events", multiple=True, help="An event trigger's new patterns.")
+@click.option(
+    "--events",
+    "events",
+    multiple=True,
+    help="An event trigger's new patterns, comma-separated and/or repeated.",
+)
 @click.option("--filter", "policy", help="An event trigger's new filter policy (JSON).")
 @click.option("--cooldown", type=click.FloatRange(min=0), help="Seconds.")
 @click.option("--description")
@@ -251,7 +262,7 @@ def update(
     job_file: Path | None,
     transform_file: Path | None,
     cron: str | None,
-    timezone: str,
+    timezone: str | None,
     rate: str | None,
     repository: str | None,
     branches: tuple[str, ...],
@@ -265,8 +276,9 @@ def update(
 ) -> None:
     """Change trigger NAME: its work, source (of the same kind), cooldown or description.
 
-    Git and event options change the given parts of the current source; --cron, --rate and
-    --objects replace it."""
+    What is not given keeps its value: git, event and schedule options change the given parts
+    of the current source (--timezone alone moves a cron schedule to another zone); --rate
+    replaces a cron, --cron a rate; --objects replaces the prefix."""
     if job_file is not None and transform_file is not None:
         raise click.UsageError("give at most one of --job and --transform")
     http = client()
@@ -275,7 +287,9 @@ def update(
         job = job_paths(load_spec(job_file), job_file.parent, http)
     if transform_file is not None:
         transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
-    schedule = {"cron": cron, "timezone": timezone, "rate": rate} if cron or rate else None
+    schedule = None
+    if cron or rate or timezone is not None:
+        schedule = _schedule(sdk.get_trigger(name, client=http), cron, rate, timezone)
     git = event_source = None
     if repository is not None or branches or paths or events or policy is not None:
         current = sdk.get_trigger(name, client=http)
@@ -286,7 +300,7 @@ def update(
             git.update({"paths": list(paths)} if paths else {})
         if current.events is not None:
             event_source = current.events.model_dump(mode="json")
-            event_source.update({"events": list(events)} if events else {})
+            event_source.update({"events": comma_list(events)} if events else {})
             if policy is not None:
                 try:
                     event_source["filter"] = orjson.loads(policy)
@@ -310,6 +324,30 @@ def update(
         client=http,
     )
     emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
+
+
+def _schedule(
+    current: Trigger, cron: str | None, rate: str | None, timezone: str | None
+) -> dict[str, str | None]:
+    """The schedule after an update: the current one with what was given changed."""
+    if current.schedule is None:
+        raise click.UsageError(
+            f"trigger {current.name} is a {current.kind.value} trigger: --cron, --rate and "
+            "--timezone change schedule triggers"
+        )
+    if cron and rate:
+        raise click.UsageError("give one of --cron and --rate")
+    now = current.schedule
+    if rate:
+        if timezone is not None:
+            raise click.UsageError("--timezone applies to a --cron schedule, not a --rate")
+        return {"cron": None, "timezone": now.timezone, "rate": rate}
+    if not cron and now.cron is None:
+        raise click.UsageError(
+            f"trigger {current.name} runs at a rate ({now.rate}): --timezone applies to a cron "
+            "schedule (give --cron with it)"
+        )
+    return {"cron": cron or now.cron, "timezone": timezone or now.timezone, "rate": None}
 
 
 @triggers.command()
@@ -343,8 +381,10 @@ def fire(name: str, key: str | None, fields: tuple[str, ...], as_json: bool) -> 
             raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--cause")
         cause[field] = value
     f = sdk.fire_trigger(name, key=key, cause=cause, client=client())
-    said = f"{name}: {f.status.value} {f.job or ''} {f.error or ''}".rstrip()
+    said = " ".join(x for x in (f"{name}: {f.status.value}", f.job, f.error) if x)
     emit(f.model_dump(mode="json"), as_json, lambda: said)
+    if f.status is FiringStatus.FAILED:
+        raise SystemExit(1)  # the work did not start: as a command that failed
 
 
 @triggers.command()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import builtins
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -109,6 +109,8 @@ class TriggerService:
         self._artifacts = artifacts
         self._repo = TriggerRepository()
         self._roots = settings.allowed_roots()
+        #: Set by the server: refuses a model URI naming nothing the actor may load.
+        self.check_model: Callable[[Actor, str, str], None] | None = None
 
     def _event(
         self,
@@ -131,7 +133,7 @@ class TriggerService:
         patterns and filter, and the work's kind."""
         self._access.require_role(actor, Role.MEMBER, "create triggers")
         now = now if now is not None else now_ms()
-        _check_target(config.target)
+        self._check_work(actor, config.target)
         kind = config.kind
         state = self._start_state(config, now)
         secret = None
@@ -164,6 +166,31 @@ class TriggerService:
             self._repo.insert(conn, **row)
             self._event(conn, actor, "trigger.created", config.name, {"kind": kind.value})
         return NewTrigger(**_trigger(row).model_dump(), secret=secret)
+
+    def _check_work(self, actor: Actor, target: Target) -> None:
+        """Refuse work that every firing would fail to start, naming its field: a spec of the
+        wrong shape, a pipeline that does not exist, a model ``actor`` cannot load. What a
+        firing fills in (``{{trigger.<field>}}``) and what may change until then (data,
+        capacity) is checked at each firing, as at any submit."""
+        checked = _check_target(target)
+        if isinstance(checked, PipelineTarget):
+            self._check_pipeline(actor, checked.pipeline)
+            return
+        uri = getattr(checked, "model_uri", None)
+        if isinstance(uri, str) and "{{trigger." not in uri and self.check_model is not None:
+            self.check_model(actor, uri, "target.spec.model_uri")
+
+    def _check_pipeline(self, actor: Actor, pipeline: str) -> None:
+        from dockyard.api.pipelines import state_machine_arn
+
+        if self._pipelines is None:
+            raise InvalidArgument("this server runs no pipelines", field="target.kind")
+        try:
+            self._pipelines.describe(actor, state_machine_arn(pipeline))
+        except NotFound:
+            raise InvalidArgument(
+                f"there is no pipeline named {pipeline!r}", field="target.spec.pipeline"
+            ) from None
 
     def _start_state(
         self, source: TriggerConfig | TriggerUpdate, now: int, *, existing: bool = False
@@ -217,7 +244,7 @@ class TriggerService:
                 field=given[0].value,
             )
         if change.target is not None:
-            _check_target(change.target)
+            self._check_work(actor, change.target)
         config = orjson.loads(row.config)
         values: dict[str, Any] = {}
         changed: builtins.list[str] = []
@@ -548,6 +575,10 @@ class TriggerService:
             self._pipelines.start(actor, state_machine_arn(spec.pipeline), request)
         except AlreadyExists:
             return
+        except NotFound:  # deleted since the trigger was made: name the trigger's field
+            raise NotFound(
+                f"there is no pipeline named {spec.pipeline!r}", field="target.spec.pipeline"
+            ) from None
 
     def _owner(self, row: Any) -> Actor:
         """Who the work is submitted as: the trigger's creator, as they are now."""
@@ -644,11 +675,11 @@ class _Deferred(InvalidArgument):
     """A cause held back by the cooldown, to fire when it ends."""
 
 
-def _check_target(target: Target) -> None:
-    """Refuse a spec that could never be submitted, naming ``target.spec.<field>``.
+def _check_target(target: Target) -> Any:
+    """The target's spec validated, or an error naming ``target.spec.<field>``.
 
-    Its shape only: ``{{trigger.<field>}}`` placeholders stay as written, and what depends on
-    the world (URIs, capacity, permissions) is checked at each firing, as at any submit."""
+    Its shape only: ``{{trigger.<field>}}`` placeholders stay as written; what names other
+    things (a pipeline, a model) is checked by :meth:`TriggerService._check_work`."""
     from pydantic import BaseModel, ValidationError
 
     spec = dict(target.spec)
@@ -666,7 +697,7 @@ def _check_target(target: Target) -> None:
         model = TransformJobSpec
         spec = default_output(spec)  # the output folder is picked at submission
     try:
-        model.model_validate(spec)
+        return model.model_validate(spec)
     except ValidationError as exc:
         errors = [{**e, "loc": ("target", "spec", *e["loc"])} for e in exc.errors()]
         raise invalid_from_validation(errors) from None
