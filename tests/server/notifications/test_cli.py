@@ -112,3 +112,14 @@ def test_subscription_events_are_a_comma_list_or_repeated(runner: CliRunner) -> 
         )
     )
     assert made["events"] == ["job.*", "topic.a", "run.*"]  # the last --events not alone
+
+
+def test_topics_delete_asks_first(runner: CliRunner) -> None:
+    _ok(runner, "topics", "create", "alerts")
+    kept = runner.invoke(cli, ["topics", "delete", "alerts"], input="n\n")
+    assert kept.exit_code == 1 and "delete topic alerts" in kept.output
+    assert "alerts" in _ok(runner, "topics", "list")
+    assert "deleted topic alerts" in _ok(runner, "topics", "delete", "alerts", "--yes")
+    assert "alerts" not in _ok(runner, "topics", "list")
+    missing = runner.invoke(cli, ["topics", "delete", "alerts", "--yes"])
+    assert missing.exit_code == 2 and "no custom topic named alerts" in missing.output

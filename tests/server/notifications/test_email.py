@@ -121,3 +121,40 @@ def test_an_email_address_is_checked(tmp_path: Path) -> None:
         assert caught.value.field == "endpoint"
     finally:
         services.close()
+
+
+def test_an_email_subscription_needs_the_servers_smtp_settings(tmp_path: Path) -> None:
+    services = make_services(tmp_path)  # no DOCKYARD_SMTP_HOST: every delivery would fail
+    try:
+        with pytest.raises(InvalidArgument) as caught:
+            services.notifications.create_subscription(
+                ADMIN, SubscriptionConfig(events=["*"], protocol="email", endpoint="ops@team.test")
+            )
+        assert caught.value.field == "protocol"
+        assert "DOCKYARD_SMTP_HOST" in caught.value.message
+    finally:
+        services.close()
+
+
+def test_a_failed_send_is_said_in_words_not_a_class_name(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on once it is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    services = make_services(tmp_path, smtp_host="127.0.0.1", smtp_port=port)
+    loops = services.start_notifications()
+    try:
+        notify = services.notifications
+        notify.create_topic(ADMIN, TopicConfig(name="ops"))
+        made = notify.create_subscription(
+            ADMIN,
+            SubscriptionConfig(events=["topic.ops"], protocol="email", endpoint="ops@team.test"),
+        )
+        notify.publish(ADMIN, "ops", PublishRequest(message="the disk is full"))
+        (attempt, *_) = until(lambda: notify.attempts(ADMIN, made.name), what="an attempt")
+        assert attempt.error == "connection refused"
+    finally:
+        for loop in loops:
+            loop.stop()
+        services.close()

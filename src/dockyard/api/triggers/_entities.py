@@ -225,6 +225,7 @@ class TriggerUpdate(_Config):
 
 class TriggerList(BaseModel):
     triggers: list[Trigger]
+    next_page_token: str | None = None
 
 
 class Firing(BaseModel):

@@ -1,4 +1,4 @@
-"""``dockyard topics`` (list, create, publish) and ``dockyard subscriptions`` (create, list,
+"""``dockyard topics`` (list, create, publish, delete) and ``dockyard subscriptions`` (create, list,
 describe, deliveries, replay, delete): notifications from the command line."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def topics() -> None:
 @fail_on_error
 def list_topics(as_json: bool) -> None:
     """Every topic and the events it carries."""
-    found = client().call(routes.LIST_TOPICS())["topics"]
+    found = list(client().paginate(routes.LIST_TOPICS(), "topics"))
     emit(
         found,
         as_json,
@@ -96,6 +96,22 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
     body = build_request(PublishRequest, message=text, attributes=attrs)
     sent = client().call(routes.PUBLISH(name=name), body)
     emit(sent, as_json, lambda: f"published event {sent['event_id']} ({sent['type']})")
+
+
+@topics.command("delete")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@fail_on_error
+def delete_topic(name: str, yes: bool) -> None:
+    """Delete custom topic NAME, and the subscriptions that named only it (one that also names
+    other events keeps those). Asks first (--yes does not)."""
+    if not yes:
+        click.confirm(
+            f"delete topic {name} and the subscriptions that name only it? This cannot be undone",
+            abort=True,
+        )
+    client().call(routes.DELETE_TOPIC(name=name))
+    click.echo(f"deleted topic {name}")
 
 
 @click.group()
@@ -178,7 +194,7 @@ def create(
 @fail_on_error
 def list_subscriptions(as_json: bool) -> None:
     """Every subscription with its pending, delivered and dead deliveries."""
-    found = client().call(routes.LIST_SUBSCRIPTIONS())["subscriptions"]
+    found = list(client().paginate(routes.LIST_SUBSCRIPTIONS(), "subscriptions"))
     emit(found, as_json, lambda: table(_HEADERS, [_summary(s) for s in found]))
 
 

@@ -132,6 +132,7 @@ DELETE_PARAMETER = Route("DELETE", _V1 + "/params")
 # -- notifications ----------------------------------------------------------------------------
 LIST_TOPICS = Route("GET", _V1 + "/topics")
 CREATE_TOPIC = Route("POST", _V1 + "/topics")
+DELETE_TOPIC = Route("DELETE", _V1 + "/topics/{name}")
 PUBLISH = Route("POST", _V1 + "/topics/{name}/publish")
 CREATE_SUBSCRIPTION = Route("POST", _V1 + "/subscriptions")
 LIST_SUBSCRIPTIONS = Route("GET", _V1 + "/subscriptions")

@@ -79,8 +79,8 @@ def subscribe(
 
 
 def list_subscriptions() -> list[Subscription]:
-    found = context().client.call(routes.LIST_SUBSCRIPTIONS())
-    return [Subscription.model_validate(s) for s in found["subscriptions"]]
+    found = context().client.paginate(routes.LIST_SUBSCRIPTIONS(), "subscriptions")
+    return [Subscription.model_validate(s) for s in found]
 
 
 def list_deliveries(subscription: str, *, status: str | None = None) -> list[Delivery]:

@@ -21,7 +21,6 @@ from dockyard.api.triggers import (
     NewTrigger,
     Trigger,
     TriggerConfig,
-    TriggerList,
     TriggerUpdate,
 )
 from dockyard.client.http import Client, routes
@@ -132,7 +131,8 @@ def create_trigger(
 
 def list_triggers(*, client: Client | None = None) -> list[Trigger]:
     """Your triggers (every one, for an admin)."""
-    return TriggerList.model_validate(_client(client).call(routes.LIST_TRIGGERS())).triggers
+    found = _client(client).paginate(routes.LIST_TRIGGERS(), "triggers")
+    return [Trigger.model_validate(t) for t in found]
 
 
 def get_trigger(name: str, *, client: Client | None = None) -> Trigger:

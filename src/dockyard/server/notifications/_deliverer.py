@@ -45,6 +45,7 @@ import orjson
 import uvloop
 from sqlalchemy import Connection, select, update
 
+from dockyard.errors import DockyardError, Unavailable
 from dockyard.server.events import EventLog
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.notifications._formats import email_message, render, signed_headers
@@ -54,7 +55,7 @@ from dockyard.server.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME,
 from dockyard.server.store import Database, schema
 from dockyard.settings import Settings
 
-__all__ = ["QUEUED", "Deliverer"]
+__all__ = ["QUEUED", "Deliverer", "failure_text"]
 
 #: Announced (never stored) after a commit that queued deliveries.
 QUEUED = "notification.queued"
@@ -381,7 +382,7 @@ class Deliverer(BackgroundLoop):
         if isinstance(exc, TimeoutError):
             error = f"no answer in {self._settings.notify_timeout_s:g} s"
         elif exc is not None:
-            error = f"{type(exc).__name__}: {exc}"
+            error = failure_text(exc)
         else:
             answer = future.result()
             if isinstance(answer, Answer):
@@ -407,7 +408,7 @@ class Deliverer(BackgroundLoop):
     def _email(self, to: str, event: dict[str, Any]) -> None:
         settings = self._settings
         if not settings.smtp_host:
-            raise RuntimeError("no SMTP server: set DOCKYARD_SMTP_HOST")
+            raise Unavailable("no SMTP server: set DOCKYARD_SMTP_HOST on the server")
         subject, text = email_message(event)
         message = EmailMessage()
         message["From"] = settings.smtp_from
@@ -424,3 +425,22 @@ class Deliverer(BackgroundLoop):
                 secret = settings.smtp_password
                 smtp.login(settings.smtp_user, secret.get_secret_value() if secret else "")
             smtp.send_message(message)
+
+
+def failure_text(exc: BaseException) -> str:
+    """A failed send in words, for the delivery log and dead letters (shown to the
+    subscription's owner): what went wrong, never a Python class name."""
+    if isinstance(exc, DockyardError):
+        return exc.message
+    if isinstance(exc, smtplib.SMTPResponseException):
+        said = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        )
+        return f"the SMTP server answered {exc.smtp_code}: {said}".rstrip(": ")
+    if isinstance(exc, smtplib.SMTPException):
+        return f"SMTP: {exc}" if str(exc) else "the SMTP exchange failed"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or "the send failed"

@@ -144,7 +144,9 @@ class NotificationService:
     def publish(self, actor: Actor, name: str, request: PublishRequest) -> Published:
         """Append a ``topic.<name>`` event carrying the message and its attributes."""
         self._access.require_publish(actor, f"publish to topic {name}")
-        size = len(orjson.dumps(request.message))
+        # The message's own bytes (UTF-8), as SNS counts them; an object's, as JSON.
+        message = request.message
+        size = len(message.encode() if isinstance(message, str) else orjson.dumps(message))
         if size > MAX_MESSAGE:
             raise InvalidArgument(
                 f"the message is {size} bytes; at most {MAX_MESSAGE}", field="message"
@@ -182,6 +184,12 @@ class NotificationService:
             )
         else:
             endpoint = check_email(config.endpoint)
+            if not self._settings.smtp_host:  # every delivery would fail, for a day
+                raise InvalidArgument(
+                    "this server sends no email: set DOCKYARD_SMTP_HOST (and DOCKYARD_SMTP_PORT, "
+                    "DOCKYARD_SMTP_FROM...) on the server to subscribe an email address",
+                    field="protocol",
+                )
         policy = validate_policy(config.filter)
         subscription_id = secrets.token_hex(8)
         name = config.name or subscription_id

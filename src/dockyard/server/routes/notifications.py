@@ -23,6 +23,7 @@ from dockyard.api.notifications import (
 )
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
+from dockyard.server._pages import MaxResults, PageToken, one_page
 from dockyard.server._route import OneHopRoute
 
 topics = APIRouter(prefix="/api/v1/topics", tags=["notifications"], route_class=OneHopRoute)
@@ -34,10 +35,12 @@ router = APIRouter()
 
 class TopicList(BaseModel):
     topics: list[Topic]
+    next_page_token: str | None = None
 
 
 class SubscriptionList(BaseModel):
     subscriptions: list[Subscription]
+    next_page_token: str | None = None
 
 
 class DeliveryList(BaseModel):
@@ -53,9 +56,17 @@ class Replayed(BaseModel):
 
 
 @topics.get("")
-def list_topics(services: ServicesDep, actor: ActorDep) -> TopicList:
-    """Built-in topics (one per resource kind: ``job`` carries ``job.*``) and custom ones."""
-    return TopicList(topics=services.notifications.list_topics(actor))
+def list_topics(
+    services: ServicesDep,
+    actor: ActorDep,
+    max_results: MaxResults = LIMITS.page_default_results,
+    page_token: PageToken = None,
+) -> TopicList:
+    """Built-in topics (one per resource kind: ``job`` carries ``job.*``) and custom ones, a
+    page at a time."""
+    found = services.notifications.list_topics(actor)
+    page, token = one_page(found, max_results, page_token)
+    return TopicList(topics=page, next_page_token=token)
 
 
 @topics.post("", status_code=201)
@@ -87,8 +98,16 @@ def create_subscription(
 
 
 @subscriptions.get("")
-def list_subscriptions(services: ServicesDep, actor: ActorDep) -> SubscriptionList:
-    return SubscriptionList(subscriptions=services.notifications.list_subscriptions(actor))
+def list_subscriptions(
+    services: ServicesDep,
+    actor: ActorDep,
+    max_results: MaxResults = LIMITS.page_default_results,
+    page_token: PageToken = None,
+) -> SubscriptionList:
+    """Subscriptions with their delivery counts, a page at a time."""
+    found = services.notifications.list_subscriptions(actor)
+    page, token = one_page(found, max_results, page_token)
+    return SubscriptionList(subscriptions=page, next_page_token=token)
 
 
 @subscriptions.get("/{ident}")

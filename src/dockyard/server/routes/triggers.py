@@ -29,6 +29,7 @@ from dockyard.errors import Unauthenticated
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._errors import error_response
+from dockyard.server._pages import MaxResults, PageToken, one_page
 from dockyard.server._route import OneHopRoute
 
 triggers = APIRouter(prefix="/api/v1/triggers", tags=["triggers"], route_class=OneHopRoute)
@@ -45,9 +46,15 @@ def create_trigger(config: TriggerConfig, services: ServicesDep, actor: ActorDep
 
 
 @triggers.get("")
-def list_triggers(services: ServicesDep, actor: ActorDep) -> TriggerList:
-    """Your triggers (every one, for an admin)."""
-    return TriggerList(triggers=services.triggers.list(actor))
+def list_triggers(
+    services: ServicesDep,
+    actor: ActorDep,
+    max_results: MaxResults = LIMITS.page_default_results,
+    page_token: PageToken = None,
+) -> TriggerList:
+    """Your triggers (every one, for an admin), a page at a time."""
+    page, token = one_page(services.triggers.list(actor), max_results, page_token)
+    return TriggerList(triggers=page, next_page_token=token)
 
 
 @triggers.get("/{name}")

@@ -267,3 +267,12 @@ def test_signed_requests_carry_tokens(live: tuple[str, Services]) -> None:
     finally:
         for client in (anonymous, ana, bob):
             client.close()
+
+
+def test_a_message_is_measured_in_its_own_utf8_bytes(sns: Any) -> None:
+    arn = sns.create_topic(Name="sizes")["TopicArn"]
+    assert sns.publish(TopicArn=arn, Message="x" * 3000)["MessageId"]  # at the limit: taken
+    assert sns.publish(TopicArn=arn, Message="é" * 1500)["MessageId"]  # 3000 bytes too
+    with pytest.raises(ClientError) as caught:
+        sns.publish(TopicArn=arn, Message="x" * 4000)
+    assert "the message is 4000 bytes; at most 3000" in str(caught.value)

@@ -1,6 +1,6 @@
 // Notifications: subscriptions, one subscription's delivery log, and its dead letters (replay).
 // URL: #/subscriptions, #/subscriptions/<name>?tab=log|dead
-import { api } from "../lib/api.js";
+import { allPages, api } from "../lib/api.js";
 import { h, clear, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
 import { actionButton, errorText } from "../lib/forms.js";
 
@@ -13,7 +13,7 @@ export default async function subscriptions(ctx) {
   root.append(h("div.head", h("h1", "Subscriptions")), body);
   let list;
   try {
-    ({ subscriptions: list } = await api("subscriptions", { signal }));
+    list = await allPages("subscriptions", "subscriptions");  // paged as every list
   } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
   clear(body, list.length ? h("div#subscriptions", table([
     ["Name", (s) => h("a", { href: `#/subscriptions/${encodeURIComponent(s.name)}` }, s.name)],

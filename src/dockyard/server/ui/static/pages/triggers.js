@@ -1,7 +1,7 @@
 // Triggers: the list (source, work, enabled, last and next firing), and one trigger's firings,
 // with a toggle that enables or disables it (PATCH triggers/<name>).
 // URL: #/triggers, #/triggers/<name>
-import { api } from "../lib/api.js";
+import { allPages, api } from "../lib/api.js";
 import { h, clear, fmtAgo, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
 import { actionButton, errorText } from "../lib/forms.js";
 
@@ -31,7 +31,7 @@ export default async function triggers(ctx) {
   root.append(h("div.head", h("h1", "Triggers")), body);
   let list;
   try {
-    ({ triggers: list } = await api("triggers", { signal }));
+    list = await allPages("triggers", "triggers");  // paged as every list
   } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
   clear(body, list.length ? h("div#triggers", table([
     ["Name", (t) => h("a", { href: `#/triggers/${encodeURIComponent(t.name)}` }, t.name)],
