@@ -114,10 +114,10 @@ def test_subscription_events_are_a_comma_list_or_repeated(runner: CliRunner) -> 
     assert made["events"] == ["job.*", "topic.a", "run.*"]  # the last --events not alone
 
 
-def test_topics_delete_asks_first(runner: CliRunner) -> None:
+def test_topics_delete_asks_first_or_takes_yes(runner: CliRunner) -> None:
     _ok(runner, "topics", "create", "alerts")
-    kept = runner.invoke(cli, ["topics", "delete", "alerts"], input="n\n")
-    assert kept.exit_code == 1 and "delete topic alerts" in kept.output
+    kept = runner.invoke(cli, ["topics", "delete", "alerts"])  # no terminal to ask on
+    assert kept.exit_code == 2 and "give --yes" in kept.output
     assert "alerts" in _ok(runner, "topics", "list")
     assert "deleted topic alerts" in _ok(runner, "topics", "delete", "alerts", "--yes")
     assert "alerts" not in _ok(runner, "topics", "list")

@@ -100,16 +100,12 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
 
 @topics.command("delete")
 @click.argument("name")
-@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@yes_option
 @fail_on_error
 def delete_topic(name: str, yes: bool) -> None:
     """Delete custom topic NAME, and the subscriptions that named only it (one that also names
     other events keeps those). Asks first (--yes does not)."""
-    if not yes:
-        click.confirm(
-            f"delete topic {name} and the subscriptions that name only it? This cannot be undone",
-            abort=True,
-        )
+    confirm(f"delete topic {name} and the subscriptions that name only it", yes)
     client().call(routes.DELETE_TOPIC(name=name))
     click.echo(f"deleted topic {name}")
 
