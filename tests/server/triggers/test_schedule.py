@@ -199,6 +199,6 @@ def test_the_loops_intervals_are_settings(
     soon = ScheduleLoop(services.triggers, services.db, tmp_path, interval_s=2.5, clock=clock)
     assert soon.tick() == 1.0  # the slot comes before the interval ends
     monkeypatch.setenv("DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S", "0")
-    with pytest.raises(ValueError, match="trigger_objects_interval_s"):
+    with pytest.raises(InvalidArgument, match="DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S"):
         Settings(home=tmp_path / "home")
     services.close()
