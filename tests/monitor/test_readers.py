@@ -165,3 +165,26 @@ def test_gzip_files_are_read_decompressed(tmp_path: Path) -> None:
     (tmp_path / "e.jsonl.gz").write_bytes(gzip.compress(b'{"v": 3, "w": "c"}\n'))
     rows = [r for b in batches(Dataset((str(tmp_path),), format="auto")) for r in b.to_pylist()]
     assert rows == [{"v": 1, "w": "a"}, {"v": 2, "w": "b"}, {"v": 3, "w": "c"}]
+
+
+def test_bytes_that_are_not_utf8_deep_in_a_csv_name_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the 64 KB checked up front, in a column pyarrow first read as integers.
+    monkeypatch.setattr(readers, "_BLOCK", 1 << 12)
+    path = tmp_path / "late.csv"
+    lines = [b"v"] + [str(i).encode() for i in range(20_000)]
+    lines[15_001] = b"caf\xe9"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(InvalidArgument, match=r"late.csv, line 15002: not UTF-8 text \(column v\)"):
+        list(batches(Dataset((str(path),), header=True), prefetch=0))
+
+
+def test_a_binary_file_or_a_lone_cr_is_no_parser_error(tmp_path: Path) -> None:
+    binary = tmp_path / "noise.csv"
+    binary.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 2048, dtype=np.uint8)))
+    with pytest.raises(InvalidArgument, match=r"noise.csv, line \d+: not UTF-8 text"):
+        list(batches(Dataset((str(binary),))))
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(b"a,b\r1,x\r2,y\r")
+    assert _table(Dataset((str(mac),))).to_pydict() == {"a": [1, 2], "b": ["x", "y"]}

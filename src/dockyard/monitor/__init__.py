@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         check_profile,
         write_check,
     )
-    from dockyard.monitor.dataset import Dataset
+    from dockyard.monitor.dataset import Dataset, NoData
     from dockyard.monitor.profile import DatasetProfile, profile_batches
     from dockyard.monitor.quality import model_quality
     from dockyard.monitor.readers import INFERENCE_ID, batches
@@ -71,6 +71,7 @@ __all__ = [
     "DatasetProfile",
     "FeatureDrift",
     "KLLSketch",
+    "NoData",
     "batches",
     "capture_stamp",
     "check",
@@ -97,6 +98,7 @@ __getattr__, __dir__ = exports(
         "DatasetProfile": ".profile",
         "FeatureDrift": ".checks",
         "KLLSketch": ".sketch",
+        "NoData": ".dataset",
         "batches": ".readers",
         "check": ".checks",
         "check_profile": ".checks",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import InvalidArgument
-from dockyard.monitor.dataset import Dataset
+from dockyard.monitor.dataset import Dataset, NoData
 from dockyard.monitor.documents import validate_constraints, validate_statistics
 from dockyard.monitor.profile import DatasetProfile, profile_batches
 from dockyard.monitor.sketch import DEFAULT_K
@@ -93,7 +93,7 @@ def suggest_baseline(data: Dataset, options: BaselineOptions | None = None) -> B
         batches(data), k=options.sketch_k, distinct_limit=options.distinct_limit
     )
     if not found.rows:
-        raise InvalidArgument("the baseline dataset has no rows", field="uris")
+        raise NoData(data)
     return Baseline(
         found.statistics(options.categorical_top_k), suggest_constraints(found, options)
     )

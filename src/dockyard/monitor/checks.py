@@ -51,7 +51,7 @@ from typing import Any, Literal
 
 from dockyard.errors import InvalidArgument
 from dockyard.monitor.baseline import STATISTICS_FILE, Baseline, write_json
-from dockyard.monitor.dataset import Dataset
+from dockyard.monitor.dataset import Dataset, NoData
 from dockyard.monitor.documents import feature_index
 from dockyard.monitor.drift import (
     Distances,
@@ -180,6 +180,9 @@ def check(data: Dataset, baseline: Baseline, options: CheckOptions | None = None
         if isinstance(feature, dict) and feature.get("inferred_type") == "String"
     }
     found = profile_batches(batches(data), distinct_limit=options.distinct_limit, text_columns=text)
+    if not found.rows:
+        # Not a dataset whose columns are all missing: nothing came, so nothing is checked.
+        raise NoData(data)
     return check_profile(found, baseline, options)
 
 

@@ -22,7 +22,7 @@ from dockyard.errors import InvalidArgument, NotFound
 if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
 
-__all__ = ["FORMATS", "Dataset", "Source", "resolve"]
+__all__ = ["FORMATS", "Dataset", "NoData", "Source", "resolve"]
 
 Format = Literal["csv", "jsonl", "parquet", "capture", "auto"]
 FORMATS = ("csv", "jsonl", "parquet", "capture", "auto")
@@ -34,6 +34,17 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+class NoData(InvalidArgument):
+    """The data holds no rows: there is nothing to profile or check (SageMaker fails such a
+    monitoring execution: "Job inputs had no data")."""
+
+    def __init__(self, data: Dataset) -> None:
+        names = ", ".join(data.uris[:3]) + (
+            f" and {len(data.uris) - 3} more" if len(data.uris) > 3 else ""
+        )
+        super().__init__(f"{names}: no rows to read", field="uris")
 
 
 @dataclass(frozen=True)

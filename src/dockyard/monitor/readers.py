@@ -36,6 +36,7 @@ INFERENCE_ID = "__inference_id"
 _BLOCK = 1 << 20  # pyarrow's default; larger blocks parsed slower here (cache)
 T = TypeVar("T")
 _LINES = 1 << 16
+_HEAD = 64 << 10
 _COLUMN = re.compile(r"In CSV column #(\d+)")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
@@ -114,8 +115,15 @@ def _batches(data: Dataset) -> Iterator[pa.RecordBatch]:
 def sniff_header(source: Source) -> bool:
     """Whether a CSV file starts with a header: no number in the first row, one in the second."""
     with source.open() as handle:
-        head = handle.read(64 << 10).decode("utf-8", errors="replace")
-    rows = list(csv.reader(io.StringIO(head)))[:2]
+        head = handle.read(_HEAD).decode("utf-8", errors="replace")
+    # Universal newlines: old Mac files end lines with a lone CR, which pyarrow reads too.
+    reader = csv.reader(io.StringIO(head, newline=None))
+    try:
+        rows = [row for _, row in zip(range(2), reader, strict=False)]
+    except csv.Error as exc:
+        raise InvalidArgument(
+            f"{source.name}, line {reader.line_num}: not CSV text ({exc})", field="uris"
+        ) from None
     if len(rows) < 2:
         return bool(rows) and not any(_NUMBER.match(cell) for cell in rows[0])
     first, second = rows
@@ -126,6 +134,7 @@ def _csv(source: Source, header: bool, names: tuple[str, ...] | None) -> Iterato
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    _require_text_head(source)
     forced: dict[str, pa.DataType] = {}
     delivered = 0
     bad_rows: list[str] = []
@@ -157,7 +166,9 @@ def _csv(source: Source, header: bool, names: tuple[str, ...] | None) -> Iterato
                     reader_names = [f"_c{i}" for i in range(len(reader.schema))]
                 else:
                     reader_names = list(reader.schema.names)
+                _require_text(source, reader.schema, reader_names)
                 for block in reader:
+                    _require_text(source, block.schema, reader_names)
                     batch = pa.RecordBatch.from_arrays(block.columns, names=reader_names)
                     end = seen + batch.num_rows
                     if end > delivered:
@@ -171,13 +182,70 @@ def _csv(source: Source, header: bool, names: tuple[str, ...] | None) -> Iterato
             message = str(exc)
             match = _COLUMN.search(message)
             if match is None or "conversion error" not in message:
-                raise InvalidArgument(f"{source.name}: {message}", field="uris") from None
+                raise InvalidArgument(_unparsed(source, message), field="uris") from None
             field = reader.schema.field(int(match.group(1)))
             column = field.name  # pyarrow's own name, which column_types are keyed by
+            if column in forced:  # already text: the value is not UTF-8
+                raise InvalidArgument(_not_text(source, column), field="uris") from None
             # Straight to text: the profile then still tells "3" (integral) from "3.5".
             forced[column] = pa.string()
         except UnicodeDecodeError as exc:
             raise InvalidArgument(f"{source.name}: not UTF-8 text ({exc})", field="uris") from None
+
+
+def _require_text(source: Source, schema: pa.Schema, names: list[str]) -> None:
+    """pyarrow reads a column holding bytes that are not UTF-8 as binary: refuse it, naming
+    the file, the column and the first such line."""
+    import pyarrow as pa
+
+    for name, field in zip(names, schema, strict=False):
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            raise InvalidArgument(_not_text(source, name), field="uris")
+
+
+def _require_text_head(source: Source) -> None:
+    """Refuse a file whose first 64 KB are not UTF-8 text (a binary file) before pyarrow
+    parses it: its invalid-row handler cannot quote such a row."""
+    with source.open() as handle:
+        head = handle.read(_HEAD)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut at the end of the read
+            line = head.count(b"\n", 0, exc.start) + 1
+            raise InvalidArgument(
+                f"{source.name}, line {line}: not UTF-8 text (is it a CSV file, saved as UTF-8?)",
+                field="uris",
+            ) from None
+
+
+def _not_text(source: Source, column: str) -> str:
+    line = _first_binary_line(source)
+    where = f", line {line}" if line is not None else ""
+    return f"{source.name}{where}: not UTF-8 text (column {column})"
+
+
+def _first_binary_line(source: Source) -> int | None:
+    """The first line that is not UTF-8 text, if any. An error path only, so the file is read
+    again line by line."""
+    with source.open() as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _unparsed(source: Source, message: str) -> str:
+    """pyarrow's parse error, said of the file: a binary file is named as such, a ragged row by
+    its line, and the row's text pyarrow quotes is left out."""
+    line = _first_binary_line(source)
+    if line is not None:
+        return f"{source.name}, line {line}: not UTF-8 text (is it a CSV file, saved as UTF-8?)"
+    if "Expected" in message and "columns, got" in message:
+        return _ragged(source, f"{source.name}: {message.split(': ', 2)[1]}")
+    return f"{source.name}: {message[:300]}"
 
 
 def _ragged(source: Source, message: str) -> str:
@@ -186,9 +254,10 @@ def _ragged(source: Source, message: str) -> str:
     if ", line " in message:
         return message
     with source.open() as handle:
-        rows = csv.reader(io.TextIOWrapper(handle, encoding="utf-8", errors="replace"))
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline=None)
+        rows = csv.reader(text)
         width = None
-        for row in rows:
+        for row in _rows_or_stop(rows):
             if not row:
                 continue
             if width is None:
@@ -198,6 +267,14 @@ def _ragged(source: Source, message: str) -> str:
                     f"{source.name}, line {rows.line_num}: expected {width} columns, got {len(row)}"
                 )
     return message
+
+
+def _rows_or_stop(rows: Any) -> Iterator[list[str]]:
+    """The rows ``csv.reader`` gives until one it cannot parse."""
+    try:
+        yield from rows
+    except csv.Error:
+        return
 
 
 def _jsonl(source: Source) -> Iterator[pa.RecordBatch]:

@@ -86,6 +86,57 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path: Path) -> None:
     assert "constraints.json: features.0.name must be a string" in done.output
 
 
+def _one_error_line(output: str) -> str:
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in output, output
+    return lines[0]
+
+
+def test_malformed_files_exit_2_naming_the_file_and_the_problem(
+    tmp_path: Path, data: tuple[Path, Path]
+) -> None:
+    runner = CliRunner()
+    train, _ = data
+    baseline = tmp_path / "bl"
+    assert (
+        runner.invoke(cli, ["monitor", "baseline", str(train), "--output", str(baseline)]).exit_code
+        == 0
+    )
+    rng = np.random.default_rng(3)
+    files = {
+        "binary.csv": (bytes(rng.integers(0, 256, 2048, dtype=np.uint8)), "binary.csv, line "),
+        "latin.csv": ("a,b\n1,caf\xe9\n".encode("latin-1"), "latin.csv, line 2: not UTF-8"),
+        "empty.csv": (b"", "empty.csv: "),
+        "header.csv": (b"a,b,c\n", "header.csv: no rows to read"),
+    }
+    for name, (content, expected) in files.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for args in (
+            ["monitor", "baseline", str(path), "--output", str(tmp_path / "o")],
+            ["monitor", "check", str(path), "--baseline", str(baseline), "--output", "o"],
+        ):
+            done = runner.invoke(cli, args)
+            assert done.exit_code == 2, (name, done.output)
+            assert f"{tmp_path}/{expected}" in _one_error_line(done.output)
+
+
+def test_old_mac_line_endings_are_read_as_lines(tmp_path: Path, data: tuple[Path, Path]) -> None:
+    train, _ = data
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(train.read_bytes().replace(b"\n", b"\r"))
+    runner = CliRunner()
+    for source, out in ((train, "unix"), (mac, "mac")):
+        done = runner.invoke(
+            cli, ["monitor", "baseline", str(source), "--output", str(tmp_path / out)]
+        )
+        assert done.exit_code == 0, done.output
+        assert "3000 rows" in done.output
+    assert (tmp_path / "unix" / "statistics.json").read_text() == (
+        tmp_path / "mac" / "statistics.json"
+    ).read_text()
+
+
 def test_the_script_runs_and_help_does_not_load_the_data_stack(
     tmp_path: Path, data: tuple[Path, Path]
 ) -> None:
