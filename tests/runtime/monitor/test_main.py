@@ -119,8 +119,8 @@ def test_links_out_of_the_roots_are_never_read(tmp_path: Path) -> None:
         baseline_uri=str(store / "baseline"),
         output={"uri": str(store / "quiet")},
     )
-    assert run([str(quiet.root)]) == 0
-    assert orjson.loads((store / "quiet" / "summary.json").read_bytes())["rows"] == 0
+    assert run([str(quiet.root)]) == 1  # the only file is a link out, never listed
+    assert quiet.failure.read_text().startswith("Job inputs had no data")
     check = _job(
         tmp_path / "c",
         [str(store)],
@@ -132,3 +132,33 @@ def test_links_out_of_the_roots_are_never_read(tmp_path: Path) -> None:
     assert run([str(check.root)]) == 1
     assert "outside the allowed roots" in check.failure.read_text()
     assert not (store / "check").exists()
+
+
+def test_an_empty_window_fails_the_same_way_with_files_or_without(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    baseline = store / "baseline"
+    baseline.mkdir(parents=True)
+    features = [{"name": n, "inferred_type": "Fractional"} for n in ("a", "b")]
+    (baseline / "statistics.json").write_text(json.dumps({"version": 0.0, "features": []}))
+    (baseline / "constraints.json").write_text(json.dumps({"version": 0.0, "features": features}))
+    hour = store / "capture" / "ep" / "main" / "2026/12/05/10"
+    _capture(hour / "f.jsonl", np.zeros((3, 2)))  # records without a time: outside any window
+    (hour / "empty.jsonl").write_bytes(b"")
+    reasons = []
+    for name, uris in (("files", [str(hour)]), ("none", [str(hour.parent / "11")])):
+        job = _job(
+            tmp_path / name,
+            [str(store)],
+            mode="check",
+            data={"uris": uris, "format": "capture"},
+            baseline_uri=str(baseline),
+            window_start=1_796_464_800_000,  # 2026-12-05 10:00 UTC
+            window_end=1_796_468_400_000,
+            output={"uri": str(store / name)},
+        )
+        assert run([str(job.root)]) == 1
+        reasons.append(job.failure.read_text())
+        assert not (store / name).exists()  # no statistics, no violations
+    assert [r.split(":")[0] for r in reasons] == ["Job inputs had no data"] * 2
+    assert "2 file(s) hold no record in the window" in reasons[0]
+    assert "no file holds data for the window" in reasons[1]

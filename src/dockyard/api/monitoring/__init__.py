@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ViolationList,
     )
     from dockyard.api.monitoring._job import (
+        NO_DATA,
         SUMMARY_FILE,
         MonitoringJobData,
         MonitoringJobOutput,
@@ -55,7 +56,7 @@ _ENTITIES = (
     "ScheduleStatus",
     "ViolationList",
 )
-_JOB = ("SUMMARY_FILE", "MonitoringJobData", "MonitoringJobOutput", "MonitoringJobSpec")
+_JOB = ("NO_DATA", "SUMMARY_FILE", "MonitoringJobData", "MonitoringJobOutput", "MonitoringJobSpec")
 _SPEC = (
     "HOURLY",
     "BaselineSource",
@@ -74,6 +75,7 @@ _SPEC = (
 
 __all__ = [
     "HOURLY",
+    "NO_DATA",
     "SUMMARY_FILE",
     "BaselineSource",
     "CheckConfig",

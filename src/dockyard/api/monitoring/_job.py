@@ -11,10 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from dockyard.api.jobs import ExecutorName
 from dockyard.api.monitoring._spec import ModelQualityConfig
 
-__all__ = ["SUMMARY_FILE", "MonitoringJobData", "MonitoringJobOutput", "MonitoringJobSpec"]
+__all__ = [
+    "NO_DATA",
+    "SUMMARY_FILE",
+    "MonitoringJobData",
+    "MonitoringJobOutput",
+    "MonitoringJobSpec",
+]
 
 #: The file of a monitoring job's outputs the server reads when the job has ended.
 SUMMARY_FILE = "summary.json"
+#: How a check of a window without records fails (SageMaker's FailureReason for it).
+NO_DATA = "Job inputs had no data"
 
 
 class _Spec(BaseModel):

@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 
 from dockyard.api.jobs import JobDir
-from dockyard.api.monitoring import SUMMARY_FILE, MonitoringJobSpec
+from dockyard.api.monitoring import NO_DATA, SUMMARY_FILE, MonitoringJobSpec
 from dockyard.artifacts.roots import AllowedRoots
+from dockyard.errors import InvalidArgument
 from dockyard.runtime.monitor._files import confine, download, files_under, read_lines, upload
 from dockyard.runtime.monitor._quality import breaches, flatten_metrics, join
 
@@ -121,22 +122,30 @@ def _quality(
     return result
 
 
+def _no_data(detail: str) -> InvalidArgument:
+    """An empty window fails as SageMaker fails it, whether files exist or not: nothing came,
+    so nothing is checked and nothing is violated."""
+    return InvalidArgument(f"{NO_DATA}: {detail}", field="data")
+
+
 def _check(
     spec: MonitoringJobSpec, work: Path, s3: str | None, roots: AllowedRoots | None
 ) -> dict[str, Any]:
-    from dockyard.monitor import CheckOptions, check, read_baseline, write_check
+    from dockyard.monitor import CheckOptions, NoData, check, read_baseline, write_check
 
     files = confine(files_under(spec.data.uris, s3), roots, "data")
     if not files:
-        _say("no captured data in the window: nothing to check")
-        return {"mode": "check", "rows": 0, "violations": [], "message": "no data in the window"}
+        raise _no_data("no file holds data for the window")
     assert spec.baseline_uri is not None
     baseline_files = [f"{spec.baseline_uri.rstrip('/')}/{name}" for name in _BASELINE_FILES]
     confine(baseline_files, roots, "baseline_uri")
     local = download(spec.baseline_uri, _BASELINE_FILES, work.parent / "baseline", s3)
     baseline = read_baseline(local)
     _say(f"checking {len(files)} file(s) against {spec.baseline_uri}")
-    result = check(_dataset(spec, files, s3), baseline, CheckOptions(**spec.check_options))
+    try:
+        result = check(_dataset(spec, files, s3), baseline, CheckOptions(**spec.check_options))
+    except NoData:
+        raise _no_data(f"{len(files)} file(s) hold no record in the window") from None
     write_check(result, baseline, work)
     violations = list(result.violations.get("violations") or [])
     core = result.to_summary()
