@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dockyard.monitor.baseline import (
         Baseline,
         BaselineOptions,
+        parse_baseline,
         read_baseline,
         suggest_baseline,
         write_baseline,
@@ -77,6 +78,7 @@ __all__ = [
     "check",
     "check_profile",
     "model_quality",
+    "parse_baseline",
     "profile_batches",
     "read_baseline",
     "render_report",
@@ -103,6 +105,7 @@ __getattr__, __dir__ = exports(
         "check": ".checks",
         "check_profile": ".checks",
         "model_quality": ".quality",
+        "parse_baseline": ".baseline",
         "profile_batches": ".profile",
         "read_baseline": ".baseline",
         "render_report": ".report",

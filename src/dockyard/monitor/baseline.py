@@ -26,6 +26,7 @@ __all__ = [
     "STATISTICS_FILE",
     "Baseline",
     "BaselineOptions",
+    "parse_baseline",
     "read_baseline",
     "suggest_baseline",
     "suggest_constraints",
@@ -157,23 +158,37 @@ def read_baseline(directory: str | Path) -> Baseline:
         InvalidArgument: A file is not JSON, or a field has the wrong shape (named).
     """
     folder = Path(directory)
-    return Baseline(
-        validate_statistics(_load(folder / STATISTICS_FILE), STATISTICS_FILE),
-        validate_constraints(_load(folder / CONSTRAINTS_FILE), CONSTRAINTS_FILE),
+    return parse_baseline(
+        _read(folder / STATISTICS_FILE), _read(folder / CONSTRAINTS_FILE), str(folder)
     )
 
 
-def _load(path: Path) -> Any:
+def parse_baseline(
+    statistics: bytes | str, constraints: bytes | str, where: str, field: str = "baseline"
+) -> Baseline:
+    """The baseline held by the two files' contents, checked as :func:`read_baseline` checks
+    them; errors name the file (``where``/statistics.json...) and, for JSON, line and column."""
+    return Baseline(
+        validate_statistics(_load(statistics, f"{where}/{STATISTICS_FILE}", field)),
+        validate_constraints(_load(constraints, f"{where}/{CONSTRAINTS_FILE}", field)),
+    )
+
+
+def _read(path: Path) -> bytes:
     from dockyard.errors import NotFound
 
     try:
-        text = path.read_text()
+        return path.read_bytes()
     except FileNotFoundError:
         raise NotFound(f"{path}: no such file", field="baseline") from None
+
+
+def _load(text: bytes | str, path: str, field: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(
-            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            field="baseline",
+            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", field=field
         ) from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{path}: not UTF-8 text", field=field) from None

@@ -304,3 +304,29 @@ def test_a_schedules_jobs_run_on_the_executor_it_names(model: Path, tmp_path: Pa
         assert services.jobs.get(ROOT, latest.job or "").executor == "local"
     finally:
         services.close()
+
+
+def test_a_baseline_whose_files_do_not_parse_is_refused_at_create_and_update(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    deploy(services, model)
+    good = baseline_folder(tmp_path)
+    bad = tmp_path / "badbase"
+    bad.mkdir()
+    (bad / "statistics.json").write_text('{"version": 0.0, "features": []}')
+    (bad / "constraints.json").write_text('{"features": [')
+    with pytest.raises(InvalidArgument) as caught:
+        services.monitoring.create(ROOT, spec(bad))
+    assert caught.value.field == "baseline.uri"
+    assert caught.value.message.startswith(f"{bad}/constraints.json: not JSON (line 1, column")
+    with pytest.raises(NotFound):
+        services.monitoring.get(ROOT, "churn-drift")
+    services.monitoring.create(ROOT, spec(good))
+    (bad / "constraints.json").write_text('{"features": [{"name": 3}]}')
+    with pytest.raises(InvalidArgument) as caught:
+        services.monitoring.update(
+            ROOT, "churn-drift", UpdateMonitoringSchedule(baseline={"uri": str(bad)})
+        )
+    assert caught.value.field == "baseline.uri"
+    assert caught.value.message == (f"{bad}/constraints.json: features.0.name must be a string")
+    assert services.monitoring.get(ROOT, "churn-drift").spec.baseline.uri == str(good)

@@ -19,6 +19,8 @@ from dockyard.settings import Settings
 __all__ = ["BASELINE_FILES", "SpecChecks"]
 
 BASELINE_FILES = ("statistics.json", "constraints.json")
+#: A baseline file larger than this is refused (a profile of many features is a few MB).
+_MAX_BASELINE = 64 << 20
 
 
 class SpecChecks:
@@ -90,8 +92,31 @@ class SpecChecks:
                     "statistics.json and constraints.json)",
                     field=f"{field}.uri",
                 )
+            self._readable_baseline(store, baseline.uri, f"{field}.uri")
             return
         self.baseline_data(actor, baseline, field)
+
+    @staticmethod
+    def _readable_baseline(store: Any, uri: str, field: str) -> None:
+        """The baseline's files are what every check reads: refuse them now, as the local
+        ``monitor check`` does, rather than fail each window."""
+        from dockyard.monitor import parse_baseline
+
+        documents = []
+        for name in BASELINE_FILES:
+            if (store.stat(name).size or 0) > _MAX_BASELINE:
+                raise InvalidArgument(
+                    f"{uri}/{name} is larger than {_MAX_BASELINE >> 20} MB", field=field
+                )
+            with store.open_read(name) as handle:
+                documents.append(handle.read())
+        try:
+            parse_baseline(documents[0], documents[1], uri.rstrip("/"), field)
+        except InvalidArgument as exc:
+            message = exc.message
+            if not message.startswith(uri.rstrip("/")):  # a field of a file: name the folder
+                message = f"{uri.rstrip('/')}/{message}"
+            raise InvalidArgument(message, field=field) from None
 
     def baseline_data(self, actor: Actor, baseline: BaselineSource, field: str) -> str:
         """The URI of the data a baseline is suggested from (a dataset, a training job's
