@@ -283,7 +283,7 @@ def test_run_now_checks_a_window(page: Watched, seeded: Seeded, monitored: Monit
     dialog.locator("input[name=end]").fill(local)
     page.allowed_errors.append("status of 400")  # the browser logs the refused window
     dialog.locator("button[type=submit]").click()
-    expect(dialog.locator(".form-error")).to_contain_text("end must be after start")
+    expect(dialog.locator(".form-error")).to_contain_text("end: must be after start")
     end = _local(p, start + HOUR)
     dialog.locator("input[name=end]").fill(end)
     page.shot("monitoring-run-now")

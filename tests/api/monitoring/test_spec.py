@@ -95,6 +95,12 @@ def test_bad_specs_name_the_field(change: dict[str, Any], field: str, message: s
 def test_updates_and_windows_are_checked_too() -> None:
     assert _error(UpdateMonitoringSchedule, {"schedule": "nope"})[0] == "schedule"
     assert UpdateMonitoringSchedule.model_validate({"enabled": False}).schedule is None
-    assert _error(RunMonitoringSchedule, {"start": 5})[1].endswith("or neither")
-    assert "end must be after start" in _error(RunMonitoringSchedule, {"start": 5, "end": 5})[1]
+    assert _error(RunMonitoringSchedule, {"start": 5}) == (
+        "end",
+        "end: give both start and end, or neither",
+    )
+    assert _error(RunMonitoringSchedule, {"start": 5, "end": 5}) == (
+        "end",
+        "end: must be after start",
+    )
     assert _error(RunMonitoringSchedule, {"start": -1, "end": 5})[0] == "start"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 from tests.server.monitoring.conftest import (
     HOUR,
@@ -280,6 +281,24 @@ def test_run_now_checks_the_window_asked_for(
     job = services.jobs.get(ROOT, execution.job or "")
     assert len(job.spec["data"]["uris"]) == 0  # no variant has captured anything yet
     assert (job.spec["window_start"], job.spec["window_end"]) == (hour - 3 * HOUR, hour)
+
+
+def test_a_window_ending_in_the_future_is_refused_naming_end(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    from dockyard.api.monitoring import RunMonitoringSchedule
+    from dockyard.errors import InvalidArgument
+    from dockyard.server.monitoring._service import RUN_AHEAD_MS
+
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    late = RunMonitoringSchedule(start=T0 - HOUR, end=T0 + RUN_AHEAD_MS + 1)
+    with pytest.raises(InvalidArgument, match="ends in the future") as caught:
+        services.monitoring.run(ROOT, "churn-drift", late, now=T0)
+    assert caught.value.field == "end"
+    assert _executions(services) == []
+    skewed = RunMonitoringSchedule(start=T0 - HOUR, end=T0 + RUN_AHEAD_MS)  # a clock ahead
+    assert services.monitoring.run(ROOT, "churn-drift", skewed, now=T0).status.value == "Pending"
 
 
 def test_a_window_up_to_now_waits_for_the_workers_last_flush(

@@ -113,7 +113,8 @@ def test_executions_violations_and_reports_over_http(
     assert (started["status"], started["trigger"]) == ("Pending", "manual")
     with pytest.raises(InvalidArgument) as bad_window:
         api.call(routes.RUN_MONITORING_SCHEDULE(name="churn-drift"), {"start": T0, "end": T0})
-    assert "end must be after start" in bad_window.value.message
+    assert bad_window.value.field == "end"
+    assert bad_window.value.message == "end: must be after start"
 
 
 def test_ground_truth_over_http(

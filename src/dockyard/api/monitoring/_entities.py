@@ -141,10 +141,12 @@ class RunMonitoringSchedule(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> RunMonitoringSchedule:
+        # "field: message": a rule across fields names its field (see invalid_from_validation).
         if (self.start is None) != (self.end is None):
-            raise ValueError("give both start and end, or neither")
+            missing = "end" if self.end is None else "start"
+            raise ValueError(f"{missing}: give both start and end, or neither")
         if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError("end: must be after start")
         return self
 
 

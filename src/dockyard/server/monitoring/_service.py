@@ -54,6 +54,8 @@ __all__ = ["KIND", "MonitoringService"]
 
 KIND = "monitoring_schedule"
 DEFAULT_EXPERIMENT = "monitoring"
+#: How far past now a window asked for may end (clocks differ a little); it waits for its end.
+RUN_AHEAD_MS = 60_000
 
 
 def _check_page(max_results: int) -> None:
@@ -382,6 +384,13 @@ class MonitoringService:
                 else _windows.floor_hour(now) - _windows.HOUR_MS
             )
             end = window.end if window.end is not None else start + _windows.HOUR_MS
+            if end > now + RUN_AHEAD_MS:
+                # Its capture is not there yet: the execution would sit Pending until then.
+                raise InvalidArgument(
+                    f"the window ends in the future ({_windows.iso(end)}, now "
+                    f"{_windows.iso(now)}): run a window once it has ended",
+                    field="end",
+                )
             if end - start > 31 * 24 * _windows.HOUR_MS:
                 raise InvalidArgument("a window spans at most 31 days", field="end")
             key = f"manual-{now}-{secrets.token_hex(2)}"

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 
 from dockyard.api.monitoring import MonitoringScheduleSpec
 
-__all__ = ["HOUR_MS", "first_start", "floor_hour", "hour_path", "hours", "stamp", "window_end"]
+__all__ = [
+    "HOUR_MS",
+    "first_start",
+    "floor_hour",
+    "hour_path",
+    "hours",
+    "iso",
+    "stamp",
+    "window_end",
+]
 
 HOUR_MS = 3_600_000
 
@@ -48,3 +57,8 @@ def hour_path(ms: int) -> str:
 def stamp(ms: int) -> str:
     """A window start in an execution's name: ``20261205T0600``."""
     return time.strftime("%Y%m%dT%H%M", time.gmtime(ms / 1000))
+
+
+def iso(ms: int) -> str:
+    """``2026-12-05T06:00:00Z``: a time in a message."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
