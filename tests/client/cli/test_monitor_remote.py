@@ -126,3 +126,31 @@ def test_a_spec_file_with_local_paths_is_uploaded_first(runner: CliRunner, tmp_p
     (tmp_path / "bad.yaml").write_text("name: x\ntarget: {endpoint: churn}\nbaseline: {}\n")
     bad = runner.invoke(cli, ["monitor", "schedules", "create", str(tmp_path / "bad.yaml")])
     assert bad.exit_code == 2 and "baseline" in bad.output
+
+
+def test_the_executions_table_keeps_reports_and_failures_apart() -> None:
+    from dockyard.api.monitoring import MonitoringExecution
+    from dockyard.client.cli._monitor_remote import executions_text
+
+    common = {"schedule": "s", "kind": "data_quality", "trigger": "scheduled", "created_time": 1}
+    done = MonitoringExecution(
+        execution_id="ok",
+        window_start=0,
+        window_end=1,
+        status="Completed",
+        report_url="/r/ok/report",
+        **common,
+    )
+    failed = MonitoringExecution(
+        execution_id="bad",
+        window_start=0,
+        window_end=1,
+        status="Failed",
+        failure_reason="Job inputs had no data",
+        **common,
+    )
+    header, ok, bad = executions_text([done, failed]).splitlines()
+    columns = header.split()
+    assert columns[-2:] == ["REPORT", "FAILURE"]
+    assert ok.split()[-2:] == ["/r/ok/report", "-"]
+    assert bad.split()[-6:] == ["-", "Job", "inputs", "had", "no", "data"]

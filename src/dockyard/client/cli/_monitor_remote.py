@@ -32,7 +32,7 @@ from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request
 from dockyard.errors import InvalidArgument
 
-__all__ = ["ground_truth", "schedules"]
+__all__ = ["executions_text", "ground_truth", "schedules"]
 
 _UPLOADS = "monitoring/baselines"
 
@@ -236,24 +236,28 @@ def executions(name: str, only_violations: bool, max_results: int, as_json: bool
         routes.LIST_MONITORING_EXECUTIONS(name=name), params={"max_results": max_results}
     )
     found = [MonitoringExecution.model_validate(e) for e in answer["executions"]]
-    emit(
-        [e.model_dump(mode="json") for e in found],
-        as_json,
-        lambda: table(
-            ["execution", "window", "status", "rows", "violations", "drifted", "report"],
+    emit([e.model_dump(mode="json") for e in found], as_json, lambda: executions_text(found))
+
+
+def executions_text(found: list[MonitoringExecution]) -> str:
+    """The executions table: the report's URL (or -) and, in a column of its own, why an
+    execution failed."""
+    headers = ["execution", "window", "status", "rows", "violations", "drifted", "report"]
+    return table(
+        [*headers, "failure"],
+        [
             [
-                [
-                    e.execution_id,
-                    format_time(e.window_start),
-                    e.status.value,
-                    e.rows if e.rows is not None else "-",
-                    e.violation_count,
-                    ",".join(str(d.get("feature")) for d in e.drifted_features) or "-",
-                    e.report_url or e.failure_reason or "-",
-                ]
-                for e in found
-            ],
-        ),
+                e.execution_id,
+                format_time(e.window_start),
+                e.status.value,
+                e.rows if e.rows is not None else "-",
+                e.violation_count,
+                ",".join(str(d.get("feature")) for d in e.drifted_features) or "-",
+                e.report_url or "-",
+                e.failure_reason or "-",
+            ]
+            for e in found
+        ],
     )
 
 

@@ -80,7 +80,8 @@ function executionsTable(name, executions) {
     ["Violations", (e) => (e.kind === "baseline" ? "" : String(e.violation_count)), { num: true }],
     ["By type", (e) => byType(e.violations_by_type)],
     ["Drifted", (e) => e.drifted_features.map((d) => h("span.chip", d.feature))],
-    ["Report", (e) => (e.report_url ? h("a", { href: executionHref(name, e.execution_id), title: "The execution's page shows its report" }, "report") : h("span.muted", e.failure_reason || ""))],
+    ["Report", (e) => (e.report_url ? h("a", { href: executionHref(name, e.execution_id), title: "The execution's page shows its report" }, "report") : h("span.muted", "-"))],
+    ["Failure", (e) => (e.failure_reason ? h("span.failure", e.failure_reason) : "")],
   ], executions, { rowClass: (e) => `execution-row${e.violation_count ? " has-violations" : ""}` });
 }
 
