@@ -154,3 +154,31 @@ def test_the_executions_table_keeps_reports_and_failures_apart() -> None:
     assert columns[-2:] == ["REPORT", "FAILURE"]
     assert ok.split()[-2:] == ["/r/ok/report", "-"]
     assert bad.split()[-6:] == ["-", "Job", "inputs", "had", "no", "data"]
+
+
+def test_ground_truth_problems_print_one_a_line_at_their_file_and_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    folder = baseline_folder(tmp_path)
+    _ok(
+        runner,
+        "schedules",
+        "create",
+        "--name",
+        "m",
+        "--endpoint",
+        "churn",
+        "--baseline",
+        str(folder),
+    )
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"inference_id": "a", "label": 1}\n{"inference_id": "b"}\nnot json\n')
+    done = runner.invoke(cli, ["monitor", "ground-truth", "upload", "m", str(labels)])
+    assert done.exit_code == 2
+    lines = done.output.strip().splitlines()
+    assert lines[0] == "error: 2 problems in the ground truth:"
+    assert lines[1] == f"  {labels}, line 2: label: field required"
+    assert lines[2].startswith(f"  {labels}, line 3: not JSON")
+    labels.write_text('{"inference_id": "b"}\n')
+    done = runner.invoke(cli, ["monitor", "ground-truth", "upload", "m", str(labels)])
+    assert done.output == f"error: {labels}, line 1: label: field required\n"

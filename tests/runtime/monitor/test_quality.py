@@ -69,6 +69,22 @@ def test_labels_join_by_inference_id_row_by_row() -> None:
     assert joined.labels == [1, 0, 1]
     assert joined.probabilities == [0.9, 0.2, 0.7]  # a binary score is its probability
     assert joined.unmatched == 1
+    assert joined.problems == [
+        "inference id r5: one label for a request that scored 2 rows (give a list of 2 labels, "
+        "one per row)"
+    ]
+
+
+def test_every_unjoined_label_is_named_up_to_a_cap() -> None:
+    from dockyard.runtime.monitor._quality import MAX_PROBLEMS
+
+    records = [_record(f"r{i}", {"predictions": [0.1] * 5}) for i in range(MAX_PROBLEMS + 3)]
+    records.append(_record("empty", {"predictions": []}))
+    truth = {f"r{i}": 1 for i in range(MAX_PROBLEMS + 3)} | {"r0": [1, 0], "empty": 1}
+    joined = join(records, truth, BINARY)
+    assert joined.unmatched == MAX_PROBLEMS + 4 and len(joined.problems) == MAX_PROBLEMS
+    assert joined.problems[0].startswith("inference id r0: a list of 2 for a request that scored 5")
+    assert joined.problems[1].startswith("inference id r1: one label for a request that scored 5")
 
 
 def test_metrics_flatten_from_sagemakers_nesting() -> None:

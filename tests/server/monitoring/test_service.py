@@ -202,7 +202,7 @@ def test_ground_truth_is_stored_by_the_hour_it_arrives_and_read_by_later_checks(
         (b"", "no ground truth"),
         (b"[1, 2", "not a JSON list"),
         (b'{"inference_id": "a", "label": 1}\nnot json\n', "line 2: not JSON"),
-        (b'[{"inference_id": "a"}]', "item 0: label"),
+        (b'[{"inference_id": "a"}]', "item 0: label: field required"),
         (b'[{"inference_id": "a", "label": null}]', "item 0: label: a label is required"),
         (b'[{"inference_id": "", "label": 1}]', "item 0: inference_id"),
         (b'[{"inference_id": "a", "label": 1, "extra": 2}]', "item 0: extra"),
@@ -330,3 +330,30 @@ def test_a_baseline_whose_files_do_not_parse_is_refused_at_create_and_update(
     assert caught.value.field == "baseline.uri"
     assert caught.value.message == (f"{bad}/constraints.json: features.0.name must be a string")
     assert services.monitoring.get(ROOT, "churn-drift").spec.baseline.uri == str(good)
+
+
+def test_every_ground_truth_problem_is_listed_at_its_line(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    from dockyard.server.monitoring._ground_truth import MAX_LISTED
+
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)))
+    body = b'{"inference_id": "a", "label": 1}\n{"inference_id": "b"}\nnot json\n'
+    body += b'{"inference_id": 5, "label": "x", "id": 1}\n'
+    with pytest.raises(InvalidArgument) as caught:
+        services.monitoring.upload_ground_truth(ROOT, "churn-drift", body)
+    problems = [(p["at"], p["message"]) for p in caught.value.details["problems"]]
+    assert problems == [
+        ("line 2", "label: field required"),
+        ("line 3", problems[1][1]),
+        ("line 4", "inference_id: Input should be a valid string"),
+        ("line 4", "id: unknown field"),
+    ]
+    assert problems[1][1].startswith("not JSON")
+    assert caught.value.message.startswith("4 problems in the ground truth: line 2: label")
+    many = b"".join(b'{"inference_id": "x"}\n' for _ in range(MAX_LISTED + 5))
+    with pytest.raises(InvalidArgument) as caught:
+        services.monitoring.upload_ground_truth(ROOT, "churn-drift", many)
+    assert len(caught.value.details["problems"]) == MAX_LISTED
+    assert caught.value.message.endswith("; 5 more not listed")

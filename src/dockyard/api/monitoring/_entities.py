@@ -101,6 +101,10 @@ class MonitoringExecution(_Out):
     metrics: dict[str, float] = Field(default_factory=dict)
     #: Ground-truth labels joined with captured predictions.
     labelled_rows: int | None = None
+    #: Labelled records that could not be joined (a scalar label for a request that scored
+    #: several rows...): how many, and why for the first ones.
+    unmatched_labels: int = 0
+    ground_truth_problems: list[str] = Field(default_factory=list)
     output_uri: str | None = None
     report_uri: str | None = None
     #: Where the API serves the HTML report (relative to the server).

@@ -286,11 +286,25 @@ def upload(name: str, file: Path, as_json: bool) -> None:
     """Upload FILE (JSON Lines or a JSON list of {"inference_id", "label"}) for schedule
     NAME."""
     route = routes.UPLOAD_GROUND_TRUTH(name=name)
-    answer = client().request(
-        route.method,
-        route.path,
-        content=file.read_bytes(),
-        headers={"Content-Type": "application/jsonlines"},
-    )
+    try:
+        answer = client().request(
+            route.method,
+            route.path,
+            content=file.read_bytes(),
+            headers={"Content-Type": "application/jsonlines"},
+        )
+    except InvalidArgument as exc:
+        raise _in_file(exc, file) from None
     found = GroundTruthUploaded.model_validate(answer)
     emit(found.model_dump(mode="json"), as_json, lambda: f"{found.records} labels: {found.uri}")
+
+
+def _in_file(exc: InvalidArgument, file: Path) -> InvalidArgument:
+    """The server's refusal of an upload, each problem at its line of ``file``."""
+    listed = exc.details.get("problems")
+    if not isinstance(listed, list) or not all(isinstance(p, dict) and "at" in p for p in listed):
+        return exc
+    problems = [{"field": f"{file}, {p['at']}", "message": p.get("message")} for p in listed]
+    if len(problems) == 1:
+        return InvalidArgument(f"{problems[0]['field']}: {problems[0]['message']}")
+    return InvalidArgument(exc.message, details={"problems": problems})

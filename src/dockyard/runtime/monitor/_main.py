@@ -102,6 +102,13 @@ def _quality(
         records = (r for r in records if low <= str(r.get("time", "")) < high)
     joined = join(records, truth, config)
     result: dict[str, Any] = {"labelled_rows": len(joined.labels), "unmatched": joined.unmatched}
+    if joined.unmatched:
+        result["ground_truth_problems"] = joined.problems
+        _say(f"ground truth: {joined.unmatched} labelled record(s) not joined:")
+        for problem in joined.problems:
+            _say(f"  {problem}")
+        if joined.unmatched > len(joined.problems):
+            _say(f"  ({joined.unmatched - len(joined.problems)} more not listed)")
     if not joined.labels:
         _say(f"model quality: no captured answer has ground truth yet ({len(truth)} labels)")
         result["metrics"], result["violations"] = {}, []

@@ -20,9 +20,11 @@ import orjson
 
 from dockyard.api.monitoring import ModelQualityConfig, ProblemType, Threshold
 
-__all__ = ["Joined", "breaches", "flatten_metrics", "join", "predictions_of"]
+__all__ = ["MAX_PROBLEMS", "Joined", "breaches", "flatten_metrics", "join", "predictions_of"]
 
 _PREDICTION_KEYS = ("predicted_label", "label", "prediction", "score")
+#: Unmatched labels described one by one; the rest are counted.
+MAX_PROBLEMS = 20
 
 
 @dataclass
@@ -32,6 +34,13 @@ class Joined:
     probabilities: list[float] = field(default_factory=list)
     #: Captured records with a label but an answer it could not be matched with.
     unmatched: int = 0
+    #: Why, for the first :data:`MAX_PROBLEMS` of them (by inference id).
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, text: str) -> None:
+        self.unmatched += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
 
 
 def _scalar(text: str) -> Any:
@@ -109,12 +118,22 @@ def join(
             continue
         predictions, probabilities = predictions_of(output, config)
         labels = label if isinstance(label, list) else [label]
-        if not predictions or len(labels) != len(predictions):
-            joined.unmatched += 1
+        where = f"inference id {record.get('request_id')}"
+        if not predictions:
+            joined.problem(f"{where}: its captured answer holds no prediction")
             continue
-        for prediction, given, value in zip(predictions, probabilities, labels, strict=True):
+        if len(labels) != len(predictions):
+            given_as = f"a list of {len(labels)}" if isinstance(label, list) else "one label"
+            joined.problem(
+                f"{where}: {given_as} for a request that scored {len(predictions)} rows "
+                f"(give a list of {len(predictions)} labels, one per row)"
+            )
+            continue
+        for row, (prediction, given, value) in enumerate(
+            zip(predictions, probabilities, labels, strict=True)
+        ):
             if prediction is None:
-                joined.unmatched += 1
+                joined.problem(f"{where}: row {row} of its answer holds no prediction")
                 continue
             score = given
             binary = config.problem_type is ProblemType.BINARY

@@ -40,6 +40,7 @@ export default async function monitoringExecution(ctx) {
       ["Window", `${fmtTime(e.window_start)} → ${fmtTime(e.window_end)}`],
       ["Rows", e.rows ?? ""],
       ["Labelled rows", e.labelled_rows ?? null],
+      ["Labels not joined", e.unmatched_labels ? h("div", String(e.unmatched_labels), e.ground_truth_problems.map((p) => h("div.muted.mono", p))) : null],
       ["Violations", h("span", String(e.violation_count), " ", byType(e.violations_by_type))],
       ["Job", e.job ? h("a", { href: `#/jobs/${encodeURIComponent(e.job)}` }, e.job) : null],
       ["Outputs", e.output_uri ? h("span.mono", e.output_uri) : null],
