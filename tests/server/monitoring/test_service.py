@@ -155,7 +155,10 @@ def test_a_baseline_that_fails_fails_the_schedule(
     passes.advance(T0 + 1)
     failed = services.monitoring.get(ROOT, "churn-drift")
     assert failed.status is ScheduleStatus.FAILED
-    assert "the check broke" in (failed.failure_reason or "")
+    assert failed.failure_reason == (
+        "the baseline could not be suggested from baseline.suggest_from.dataset_uri: "
+        "the check broke"
+    )
     # A new baseline folder puts it back on schedule.
     fixed = services.monitoring.update(
         ROOT,

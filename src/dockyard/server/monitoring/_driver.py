@@ -366,11 +366,17 @@ class MonitoringDriver:
             return  # a newer baseline was asked for meanwhile
         spec = MonitoringScheduleSpec.model_validate_json(current.spec)
         if status is ExecutionStatus.FAILED:
+            source = spec.baseline.suggest_from
+            named = next(
+                (n for n in ("dataset_uri", "training_job", "run_id") if getattr(source, n, None)),
+                None,
+            )
+            field = f" from baseline.suggest_from.{named}" if named else ""
             service.repo.change(
                 conn,
                 row.schedule_id,
                 status=ScheduleStatus.FAILED.value,
-                failure_reason=f"the baseline could not be suggested: {reason}"[:1000],
+                failure_reason=f"the baseline could not be suggested{field}: {reason}"[:1000],
             )
             service.event(
                 conn, _LOOP, "monitoring.baseline.failed", row, {"reason": (reason or "")[:500]}
