@@ -182,3 +182,17 @@ def test_ground_truth_problems_print_one_a_line_at_their_file_and_line(
     labels.write_text('{"inference_id": "b"}\n')
     done = runner.invoke(cli, ["monitor", "ground-truth", "upload", "m", str(labels)])
     assert done.output == f"error: {labels}, line 1: label: field required\n"
+
+
+def test_a_local_baseline_that_does_not_parse_is_named_by_its_own_path(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    folder = baseline_folder(tmp_path)
+    (folder / "constraints.json").write_text('{"features": [\n')
+    args = ["monitor", "schedules", "create", "--name", "m", "--endpoint", "churn"]
+    done = runner.invoke(cli, [*args, "--baseline", str(folder)])
+    assert done.exit_code == 2
+    assert done.output == (
+        f"error: {folder}/constraints.json: not JSON (line 2, column 1: Expecting value) "
+        "(baseline.uri)\n"
+    )

@@ -27,9 +27,9 @@ from dockyard.api.monitoring import (
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import load_spec, local_to_store
+from dockyard.client.cli._specs import load_spec, local_path, local_to_store
 from dockyard.client.http import Client, routes
-from dockyard.client.sdk import build_request
+from dockyard.client.sdk import build_request, is_local
 from dockyard.errors import InvalidArgument
 
 __all__ = ["executions_text", "ground_truth", "schedules"]
@@ -74,6 +74,7 @@ def _baseline_paths(http: Client, data: dict[str, Any], base: Path) -> dict[str,
     if not isinstance(baseline, dict):
         return data
     if "uri" in baseline:
+        _check_local_baseline(baseline["uri"], base)
         uri = local_to_store(http, baseline["uri"], base, _UPLOADS, "baseline.uri")
         baseline = {**baseline, "uri": uri}
     source = baseline.get("suggest_from")
@@ -270,6 +271,25 @@ def delete(name: str, yes: bool) -> None:
     confirm(f"delete monitoring schedule {name}", yes)
     client().call(routes.DELETE_MONITORING_SCHEDULE(name=name))
     click.echo(f"deleted {name}")
+
+
+def _check_local_baseline(value: Any, base: Path) -> None:
+    """Parse a local baseline folder before it is uploaded, so a refusal names the user's
+    files rather than their copies in the store (the server checks them the same way)."""
+    if not is_local(value):
+        return
+    folder = local_path(value, base, "baseline.uri")
+    if not all((folder / name).is_file() for name in ("statistics.json", "constraints.json")):
+        return  # the server names what is missing
+    from dockyard.monitor import read_baseline
+
+    try:
+        read_baseline(folder)
+    except InvalidArgument as exc:
+        message = exc.message
+        if not message.startswith(str(folder)):  # a field of a file: name the folder
+            message = f"{folder}/{message}"
+        raise InvalidArgument(message, field="baseline.uri") from None
 
 
 @click.group("ground-truth")

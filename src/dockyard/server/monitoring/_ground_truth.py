@@ -26,10 +26,10 @@ def _ground_truth_items(text: bytes, problems: list[tuple[str, str]]) -> tuple[l
     its item ``None``); and whether they were lines."""
     if text.startswith(b"["):
         try:
-            items = orjson.loads(text)
+            listed = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise InvalidArgument(f"not a JSON list: {exc}", field="body") from exc
-        return list(items), False
+        return list(listed), False
     items: list[Any] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
