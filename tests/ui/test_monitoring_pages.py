@@ -9,6 +9,7 @@ link to its schedules."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def _capture(seeded: Seeded, hour_ms: int, index: int, labels: list[str]) -> Non
 
 
 @pytest.fixture(scope="module")
-def monitored(seeded: Seeded) -> Monitored:
+def monitored(seeded: Seeded) -> Iterator[Monitored]:
     rng = np.random.default_rng(3)
     training = pd.DataFrame(rng.normal(size=(600, 3)), columns=FEATURES)
     with seeded.client() as c:
@@ -142,7 +143,9 @@ def monitored(seeded: Seeded) -> Monitored:
     assert worst["status"] == "CompletedWithViolations", worst
     assert {"amount"} <= {d["feature"] for d in worst["drifted_features"]}, worst
     assert worst["metrics"]["rmse"] > 0.5 and worst["report_url"], worst
-    return Monitored(executions)
+    yield Monitored(executions)
+    with seeded.client() as c:  # an endpoint a schedule watches is not deleted
+        c.delete(f"/api/v1/monitoring-schedules/{SCHEDULE}")
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +286,9 @@ def test_run_now_checks_a_window(page: Watched, seeded: Seeded, monitored: Monit
     dialog.locator("input[name=end]").fill(local)
     page.allowed_errors.append("status of 400")  # the browser logs the refused window
     dialog.locator("button[type=submit]").click()
-    expect(dialog.locator(".form-error")).to_contain_text("end: must be after start")
+    # Shown beside the field the server names.
+    expect(dialog.locator(".field-error[data-for=end]")).to_contain_text("must be after start")
+    expect(dialog.locator("input[name=end]")).to_have_class(re.compile(r"\binvalid\b"))
     end = _local(p, start + HOUR)
     dialog.locator("input[name=end]").fill(end)
     page.shot("monitoring-run-now")
