@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from dockyard.api.serving.config import WorkerConfig
-from dockyard.errors import error_from_dict
+from dockyard.errors import Unavailable, error_from_dict
 
 __all__ = ["WorkerAdmin"]
 
@@ -38,7 +38,7 @@ class WorkerAdmin:
 
     def metrics(self) -> str:
         """Prometheus text."""
-        response = self._client.get("/metrics")
+        response = self._send("GET", "/metrics")
         self._check(response)
         return response.text
 
@@ -69,8 +69,18 @@ class WorkerAdmin:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One call; a worker that is gone (or going) raises Unavailable, not httpx's error,
+        so callers that skip a dead worker catch one hierarchy."""
+        try:
+            return self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            problem = str(exc) or type(exc).__name__
+        # Raised outside the handler: httpx's error (and the socket its frames hold) goes now.
+        raise Unavailable(f"worker admin socket {self.socket_path}: {problem}")
+
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._client.request(method, path, **kwargs)
+        response = self._send(method, path, **kwargs)
         self._check(response)
         body: dict[str, Any] = response.json()
         return body
