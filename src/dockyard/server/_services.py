@@ -96,6 +96,7 @@ class Services:
         params = ParamService(db, settings, events, access)
         jobs.params = params
         endpoints.params = params
+        endpoints.pin_model = registry.pinned_version
         notifications = NotificationService(db, settings, events, access)
         tuning = TuningService(db, tracking, events, access, auth, jobs)
         pipelines = _pipelines(

@@ -42,6 +42,25 @@ Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}
 VariantName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
+_PINNED = (
+    "set by the server: the registered version the model URI named when the endpoint was "
+    "created or last updated with this variant (an alias or latest resolved then); the workers "
+    "load this version until an update names the variant again. A value given is kept only "
+    "when it is the version the endpoint already serves for the same URI (a config sent back as "
+    "described); otherwise the server resolves the URI again"
+)
+
+
+def pinned_uri(model_uri: str, version: int | None) -> str:
+    """What a variant's workers load: ``models:/<name>/<version>`` for a registry URI whose
+    version the server pinned, else the URI as given (a config stored before versions were
+    pinned resolves its alias or ``latest`` as it always did)."""
+    if version is None or not model_uri.startswith("models:"):
+        return model_uri
+    rest = model_uri[len("models:") :].lstrip("/")
+    name = rest.partition("@")[0] if "@" in rest else rest.rpartition("/")[0]
+    return f"models:/{name}/{version}" if name else model_uri
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -59,6 +78,12 @@ class ProductionVariant(_Spec):
         validation_alias=AliasChoices("weight", "initial_weight", "InitialVariantWeight"),
     )
     batching: BatchingConfig = Field(default_factory=BatchingConfig)
+    model_version: int | None = Field(default=None, ge=1, description=_PINNED)
+
+    @property
+    def served_uri(self) -> str:
+        """The URI the workers load (:func:`pinned_uri`)."""
+        return pinned_uri(self.model_uri, self.model_version)
 
 
 class ShadowVariant(_Spec):
@@ -67,6 +92,12 @@ class ShadowVariant(_Spec):
     name: VariantName
     model_uri: Uri
     sampling_pct: float = Field(default=100.0, ge=0, le=100)
+    model_version: int | None = Field(default=None, ge=1, description=_PINNED)
+
+    @property
+    def served_uri(self) -> str:
+        """The URI the workers load (:func:`pinned_uri`)."""
+        return pinned_uri(self.model_uri, self.model_version)
 
 
 class DataCapture(_Spec):

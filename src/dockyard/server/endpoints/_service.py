@@ -31,6 +31,7 @@ from dockyard.server.auth import Access, StoreAreas
 from dockyard.server.endpoints._fleet import Fleet, replica_addresses
 from dockyard.server.endpoints._launcher import load_launcher
 from dockyard.server.endpoints._logs import EndpointLogs
+from dockyard.server.endpoints._pins import PinModel, pin, unpinned
 from dockyard.server.endpoints._repository import EndpointRepository
 from dockyard.server.events import EventLog
 from dockyard.server.store import Database
@@ -93,6 +94,8 @@ class EndpointService:
         self.wake = threading.Event()
         # Set by the server: checks that a model URI names something the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
+        # Set by the server: the registered version a model URI names now (see _pins).
+        self.pin_model: PinModel | None = None
         # Set by the server: resolves {{param:/name}} references in configs.
         self.params: ParamService | None = None
         # Set by the server: the monitoring schedules that watch an endpoint, read in the
@@ -116,9 +119,10 @@ class EndpointService:
         return resolved, sorted({f"{u.name}:{u.version}" for u in uses})
 
     def _check_models(self, actor: Actor, config: EndpointConfig) -> None:
-        models = [(v.model_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
+        # A pinned variant is checked by its version: its alias may have moved or gone.
+        models = [(v.served_uri, f"variants.{i}.model_uri") for i, v in enumerate(config.variants)]
         if config.shadow is not None:
-            models.append((config.shadow.model_uri, "shadow.model_uri"))
+            models.append((config.shadow.served_uri, "shadow.model_uri"))
         # The allowed roots first, before anything looks at the disk (no existence oracle).
         locations = [(uri, field, False) for uri, field in models]
         if config.capture.destination is not None:
@@ -132,6 +136,11 @@ class EndpointService:
             return
         for uri, field in models:
             self.check_model(actor, uri, field)
+
+    def _pin(self, conn: Connection, config: EndpointConfig) -> EndpointConfig:
+        """Pin what has no pin yet to the versions its URIs name now (in ``conn``'s
+        transaction, so no delete slips between the look-up and the write)."""
+        return config if self.pin_model is None else pin(conn, config, self.pin_model)
 
     def _event(
         self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any] | None = None
@@ -147,10 +156,12 @@ class EndpointService:
         config, used = self._resolve_params(actor, config)
         self._check_models(actor, config)
         config = config.model_copy(update={"host": config.bind_host})  # stored explicitly
+        config = unpinned(config)  # the server pins, whatever was given
         now = now_ms()
         with self._db.write() as conn:
             if self._repo.exists(conn, config.name):
                 raise Conflict(f"endpoint {config.name!r} exists; update it instead", field="name")
+            config = self._pin(conn, config)
             taken = self._repo.ports(conn)
             if config.port is not None and config.port in taken:
                 raise Conflict(f"port {config.port} is used by another endpoint", field="port")
@@ -189,7 +200,9 @@ class EndpointService:
             self._access.require(conn, actor, Level.EDIT, _KIND, name, "update it")
         config, used = self._resolve_params(actor, config)
         try:
-            config = config.merged_over(current)
+            # What the update names anew is pinned afresh (an alias named again is resolved
+            # again); what it leaves out or sends back pinned keeps its version.
+            config = unpinned(config.merged_over(current), current)
         except ValidationError as exc:
             raise invalid_from_validation(exc.errors()) from exc
         if rollout is not None:
@@ -215,6 +228,7 @@ class EndpointService:
                     "delete and create it to move it",
                     field="host",
                 )
+            config = self._pin(conn, config)
             self._repo.update(
                 conn,
                 name,
@@ -394,7 +408,9 @@ class EndpointService:
 
     def served_models(self, conn: Connection) -> builtins.list[tuple[str, str]]:
         """``(endpoint, model URI)`` for every model an endpoint serves or is rolling out, read
-        in the caller's transaction: the registry keeps those versions from being deleted.
+        in the caller's transaction: the registry keeps those versions from being deleted. A
+        pinned variant counts by its pinned version (``models:/wine/3``), not the alias it
+        named.
 
         An endpoint being deleted no longer counts; a failed one still does (an update can
         bring it back with the same models)."""
@@ -406,9 +422,9 @@ class EndpointService:
                 if not text:
                     continue
                 config = EndpointConfig.model_validate_json(text)
-                served += [(row.name, v.model_uri) for v in config.variants]
+                served += [(row.name, v.served_uri) for v in config.variants]
                 if config.shadow is not None:
-                    served.append((row.name, config.shadow.model_uri))
+                    served.append((row.name, config.shadow.served_uri))
         return served
 
     # -- used by the supervisor ----------------------------------------------------------------
@@ -444,11 +460,17 @@ class EndpointService:
 
 
 def _summary(config: EndpointConfig, parameters: builtins.list[str]) -> dict[str, Any]:
-    """The event body: the models served, and the parameter versions the config used."""
+    """The event body: the models served (the URIs given; ``versions`` the registered
+    versions they were pinned to), and the parameter versions the config used."""
     variants = {v.name: v.model_uri for v in config.variants}
     summary: dict[str, Any] = {"variants": variants}
+    pinned = {v.name: v.model_version for v in config.variants if v.model_version is not None}
     if config.shadow is not None:
         summary["shadow"] = config.shadow.model_uri
+        if config.shadow.model_version is not None:
+            pinned[config.shadow.name] = config.shadow.model_version
+    if pinned:
+        summary["versions"] = pinned
     body: dict[str, Any] = {"config": summary}
     if parameters:
         body["parameters"] = parameters

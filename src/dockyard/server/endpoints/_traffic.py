@@ -60,7 +60,7 @@ def blend(
         for v in config.variants:
             weight = part * v.weight / total
             wname = names.get(v.name, v.name)
-            path, digest = resolve(v.model_uri)
+            path, digest = resolve(v.served_uri)  # the pinned version
             variants.append(
                 VariantConfig(
                     name=wname,
@@ -75,7 +75,7 @@ def blend(
     assert shadow_source is not None
     if shadow_source.shadow is not None:
         s = shadow_source.shadow
-        path, digest = resolve(s.model_uri)
+        path, digest = resolve(s.served_uri)
         variants.append(
             VariantConfig(
                 name=s.name,

@@ -40,7 +40,7 @@ from dockyard.models.uris import LoggedModelRef, RegistryRef, RunRef, parse_mode
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
 from dockyard.server.events import EventLog
-from dockyard.server.registry._in_use import ModelUsers, refuse_if_served
+from dockyard.server.registry._in_use import ModelUsers, pinned_version, refuse_if_served
 from dockyard.server.registry._lineage import build_lineage
 from dockyard.server.registry._origins import describe_package, describe_run_package, origin_for
 from dockyard.server.registry._register import REGISTRY_PREFIX, register, register_reference
@@ -219,10 +219,16 @@ class RegistryService:
             return self._repo.get_models(conn, [model_id])[0]
 
     def rename_registered_model(self, actor: Actor, name: str, new_name: str) -> RegisteredModel:
-        """Rename a model; its versions, aliases, files and grants stay with it."""
+        """Rename a model; its versions, aliases, files and grants stay with it.
+
+        Raises:
+            InUse: An endpoint serves one of its versions: endpoints name their models by
+                name, so theirs would stop resolving (the message names them).
+        """
         check_model_name(new_name, "new_name")
         with self._db.write() as conn:
             model_id = self._model(conn, actor, name, Level.MANAGE, "rename it")
+            refuse_if_served(conn, self._repo, self._model_users, model_id, name, action="rename")
             self._repo.update_model(conn, model_id, name=new_name, last_updated_time=now_ms())
             self._event(
                 conn, actor, "registered_model.renamed", model_id, new_name, {"old_name": name}
@@ -695,6 +701,12 @@ class RegistryService:
             return self._describe_logged(actor, logged, uri)
         prefix = self._tracking.artifact_prefix(actor, ref.run_id)
         return describe_run_package(self._artifacts, prefix, ref, uri)
+
+    def pinned_version(self, conn: Connection, uri: str, field: str) -> int | None:
+        """The registered version ``uri`` names now, in the caller's transaction (None for a URI
+        outside the registry): what an endpoint serves until it is updated (see
+        :mod:`dockyard.server.registry._in_use`)."""
+        return pinned_version(conn, self._repo, uri, field)
 
     def package_key(self, actor: Actor, uri: str) -> tuple[ResolvedModel, str]:
         """What ``uri`` names and the artifact-store folder holding its files."""
