@@ -229,10 +229,7 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
         lines.append(
             table(
                 ["variant", "model", "traffic"],
-                [
-                    [v.get("name"), v.get("model_uri"), _share(traffic.get(v.get("name")))]
-                    for v in variants
-                ],
+                [[v.get("name"), _model(v), _share(traffic.get(v.get("name")))] for v in variants],
             )
         )
         pending = (e.get("pending_config") or {}).get("variants") or []
@@ -246,7 +243,7 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
                     [
                         [
                             v.get("name"),
-                            v.get("model_uri"),
+                            _model(v),
                             # A name the old config uses serves as NAME.next meanwhile.
                             _share(
                                 traffic.get(
@@ -275,6 +272,15 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
         return "\n".join(lines)
 
     emit(e, as_json, human)
+
+
+def _model(variant: dict[str, Any]) -> str:
+    """The URI given, and the version it was pinned to when that is not plain from it."""
+    uri = str(variant.get("model_uri") or "-")
+    pinned = variant.get("model_version")
+    if pinned is None or uri.endswith(f"/{pinned}"):
+        return uri
+    return f"{uri} (v{pinned})"
 
 
 def _share(value: Any) -> str:

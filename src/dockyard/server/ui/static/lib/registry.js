@@ -1,6 +1,7 @@
-// What registry pages share: where versions are deployed (endpoints whose variants name the
-// version, directly or through an alias), moving an alias with a confirmation, and registering
-// a version from a run's model.
+// What registry pages share: where versions are deployed (endpoints whose variants serve the
+// version: the one the server pinned when the endpoint was created or updated, whatever its
+// alias says now), moving an alias with a confirmation, and registering a version from a run's
+// model.
 import { api, allPages } from "./api.js";
 import { h, confirmDialog, toast } from "./dom.js";
 import { canEdit, confirmAction, field, input, modal, textarea } from "./forms.js";
@@ -13,9 +14,10 @@ export async function deployments(model, signal) {
   for (const e of endpoints) {
     const variants = [...e.config.variants, ...(e.config.shadow ? [{ ...e.config.shadow, shadow: true }] : [])];
     for (const v of variants) {
-      const m = /^models:\/([^/@]+)(?:\/(\d+)|@(.+))$/.exec(v.model_uri);
+      const m = /^models:\/([^@]+?)(?:\/(\d+)|@(.+)|\/(latest))$/.exec(v.model_uri);
       if (!m || decodeURIComponent(m[1]) !== model.name) continue;
-      const version = m[2] ? Number(m[2]) : model.aliases[m[3]];
+      // A config stored before versions were pinned loads what its alias points at now.
+      const version = v.model_version ?? (m[2] ? Number(m[2]) : m[3] ? model.aliases[m[3]] : undefined);
       if (!version) continue;
       if (!out.has(version)) out.set(version, []);
       out.get(version).push({ endpoint: e.name, status: e.status, variant: v.name, uri: v.model_uri, weight: v.weight, shadow: !!v.shadow, traffic: e.traffic?.[v.name] });
@@ -29,7 +31,7 @@ export async function moveAlias(model, alias, version) {
   const from = model.aliases[alias];
   if (from === version) { toast(`@${alias} already points at v${version}`); return false; }
   const ok = await confirmDialog(`Move @${alias}?`,
-    h("p", from ? [`@${alias} points at v${from}. Move it to v${version}? `, "Anything that loads ", h("code", `models:/${model.name}@${alias}`), " gets v" + version + " from now on (running endpoints change on their next update)."]
+    h("p", from ? [`@${alias} points at v${from}. Move it to v${version}? `, "Anything that loads ", h("code", `models:/${model.name}@${alias}`), " gets v" + version + " from now on (running endpoints keep the version they loaded until an update names the alias again)."]
       : [`Create @${alias} pointing at v${version}?`]), "Move alias");
   if (!ok) return false;
   try {
