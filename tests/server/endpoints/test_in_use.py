@@ -89,16 +89,17 @@ def test_a_served_version_is_refused_by_number_alias_or_latest(
     # Nothing was deleted, and the endpoints still answer with their models.
     listed = client.request("GET", VERSION)["model_versions"]
     assert sorted(v["version"] for v in listed) == [1, 2, 3]
-    # A new version is the latest now: 3 is free, and moving the alias frees 2.
+    # The endpoints serve the versions pinned when they were created: a newer version and a
+    # moved alias change nothing they serve, so 3 and 2 stay protected and 4 is free.
     register_model(str(_package(client, 1)), MODEL, client=client)
-    client.request("DELETE", f"{VERSION}/3")
-    assert _refused(client, f"{VERSION}/4").details == {"endpoints": ["newest"]}
+    assert _refused(client, f"{VERSION}/3").details == {"endpoints": ["newest"]}
     client.request(
         "PUT", f"/api/v1/registered-models/{MODEL}/aliases/champion", json={"version": 1}
     )
-    client.request("DELETE", f"{VERSION}/2")
+    assert _refused(client, f"{VERSION}/2").details == {"endpoints": ["pinned"]}
+    client.request("DELETE", f"{VERSION}/4")
     events = client.request("GET", "/api/v1/events", params={"type": "model_version.deleted"})
-    assert {e["resource_id"] for e in events["events"]} == {f"{MODEL}/3", f"{MODEL}/2"}
+    assert {e["resource_id"] for e in events["events"]} == {f"{MODEL}/4"}
 
 
 def _package(client: Client, version: int) -> str:
