@@ -216,6 +216,28 @@ def test_move_alias_asks_first(page: Watched, seeded: Seeded) -> None:
         c.put(f"/api/v1/registered-models/{seeded.model}/aliases/champion", json={"version": 1})
 
 
+_DEPLOYED = """() => {
+  const title = [...document.querySelectorAll('h2')].find((e) => e.textContent === 'Deployed');
+  const rows = title && title.nextElementSibling.querySelectorAll('tbody tr');
+  return rows && rows.length ? [...rows].map((r) => r.cells[1].textContent).join(',') : '';
+}"""
+
+
+def test_version_page_lists_the_versions_endpoints_serve(page: Watched, seeded: Seeded) -> None:
+    """The endpoint's champion variant was pinned to v1 (where @champion pointed when it was
+    created): moving the alias to v2 leaves it on v1's page."""
+    with seeded.client() as c:
+        c.put(f"/api/v1/registered-models/{seeded.model}/aliases/champion", json={"version": 2})
+    try:
+        p = page.goto(f"/models/{seeded.model}/versions/1")
+        assert until(p, _DEPLOYED) == "champion"
+        p = page.goto(f"/models/{seeded.model}/versions/2")
+        assert until(p, _DEPLOYED) == "challenger"
+    finally:
+        with seeded.client() as c:
+            c.put(f"/api/v1/registered-models/{seeded.model}/aliases/champion", json={"version": 1})
+
+
 def test_follow_a_running_job_log(page: Watched, seeded: Seeded) -> None:
     p = page.goto(f"/jobs/{seeded.job}")
     p.wait_for_selector("#log >> text=epoch", timeout=TIMEOUT_MS)
