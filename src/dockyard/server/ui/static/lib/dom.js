@@ -7,7 +7,9 @@ export function h(tag, attrs, ...children) {
   const el = document.createElement(name || "div");
   if (classes.length) el.className = classes.join(" ");
   if (id) el.id = id;
-  if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
+  // A child given where attributes go (h("td", value)) is a child, whatever it is: a 0 or ""
+  // is text to show, not "no attributes".
+  if (attrs !== undefined && attrs !== null && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
     children.unshift(attrs);
     attrs = null;
   }
