@@ -189,6 +189,38 @@ def test_browser_session_needs_its_csrf_token(team: tuple[httpx.Client, dict[str
     assert bad.status_code == 401
 
 
+def test_the_session_state_answers_a_browser_that_has_not_signed_in(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, _ = team
+    fresh = client.get("/api/v1/session")  # what the web UI asks first: no 401 to log
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json() == {"signed_in": False, "auth_required": True, "whoami": None}
+    assert client.get("/api/v1/whoami").status_code == 401  # the rest stays shut
+    login = client.post("/api/v1/session", json={"username": "bob", "password": PASSWORD})
+    csrf = login.json()["csrf_token"]
+    signed = client.get("/api/v1/session").json()
+    assert signed["signed_in"] and signed["whoami"]["name"] == "bob"
+    assert signed["whoami"]["role"] == "member"
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).raise_for_status()
+    # An ended session's cookie, sent again, is told it is signed out (not refused).
+    cookie = {"Cookie": f"dockyard_session={login.cookies['dockyard_session']}"}
+    ended = client.get("/api/v1/session", headers=cookie)
+    assert ended.status_code == 200 and ended.json()["signed_in"] is False
+    assert client.get("/api/v1/session", headers=team[1]).json()["whoami"]["name"] == "bob"
+
+
+def test_without_accounts_the_session_state_is_signed_in(tmp_path: Path) -> None:
+    services = Services.from_settings(Settings(home=tmp_path / "open"))
+    with httpx.Client(
+        transport=InProcessTransport(create_app(services=services)), base_url="http://localhost"
+    ) as client:
+        state = client.get("/api/v1/session").json()
+    services.close()
+    assert state["signed_in"] and not state["auth_required"]
+    assert state["whoami"]["kind"] == "local"
+
+
 def test_cors_answers_only_allowed_origins(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path / "h", allowed_hosts=[HOST], cors_allowed_origins=["https://ui.example"]

@@ -70,12 +70,14 @@ _SIMPLE_TYPES: Final = (
     b"multipart/form-data",
 )
 _LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+_SESSION_STATE: Final = "/api/v1/session"
 # Open without credentials even where sign-in is required.
 _PUBLIC: Final = frozenset(
     {
         ("GET", "/healthz"),
         ("HEAD", "/healthz"),
         ("POST", "/api/v1/session"),
+        ("GET", _SESSION_STATE),  # whether one is signed in: the sign-in page asks it
         ("GET", "/"),  # the web UI's page and files: no data, and its sign-in form
         ("HEAD", "/"),
     }
@@ -283,7 +285,13 @@ class AuthMiddleware:
             return await run_in_threadpool(self._from_authorization, authorization, source)
         cookie = headers.cookie(SESSION_COOKIE)
         if cookie is not None:
-            actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
+            try:
+                actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
+            except Unauthenticated:
+                # An ended session asking whether it is signed in is told it is not.
+                if (method, scope["path"]) != ("GET", _SESSION_STATE):
+                    raise
+                return Actor.anonymous(source)
             if method in _UNSAFE:
                 sent = headers.get(b"x-csrf-token") or ""
                 if not hmac.compare_digest(secret_digest(sent), csrf_hash):

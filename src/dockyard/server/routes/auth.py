@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from dockyard.server._auth import SESSION_COOKIE
 from dockyard.server._deps import ActorDep, AuthDep
 from dockyard.server._route import OneHopRoute
+from dockyard.server.actor import ActorKind
 from dockyard.server.auth import (
     AccessKeyInfo,
     CreateAccessKey,
@@ -74,6 +75,26 @@ async def whoami(actor: ActorDep, auth: AuthDep) -> WhoAmI:
 
 
 # -- browser sessions ---------------------------------------------------------------------------
+
+
+class SessionState(BaseModel):
+    """Whether this request is signed in, and as whom (``whoami`` is null when it is not)."""
+
+    signed_in: bool
+    auth_required: bool
+    whoami: WhoAmI | None = None
+
+
+@router.get("/session")
+async def session_state(actor: ActorDep, auth: AuthDep) -> SessionState:
+    """Who this request acts as, answered (never refused) without credentials: the web UI asks
+    this first, and a browser that has not signed in yet is not an error (a 401 would be one
+    in its console). Where sign-in is not required, an anonymous request is signed in."""
+    if auth.required and actor.kind is ActorKind.ANONYMOUS:
+        return SessionState(signed_in=False, auth_required=True)
+    return SessionState(
+        signed_in=True, auth_required=auth.required, whoami=await whoami(actor, auth)
+    )
 
 
 @router.post("/session")

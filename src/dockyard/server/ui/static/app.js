@@ -85,9 +85,10 @@ let me = null;
 let firstWhoami = null; // asked at start, alongside the first page's code
 let current = null; // { controller, leave: [] }
 
+// GET /session answers a browser that has not signed in (no 401 to show in its console).
 async function whoami() {
   try {
-    me = await api("whoami");
+    me = (await api("session")).whoami ?? null;
   } catch (e) {
     if (e.status === 401) me = null;
     else throw e;
