@@ -312,19 +312,24 @@ def test_a_viewer_sees_no_actions_and_a_forced_one_is_refused(
         buttons = p.locator(
             "#new-experiment, button.delete, button.rename, #delete-model, #register-version,"
             " #approve, #delete-version, #submit-job, #update-endpoint, #delete-endpoint,"
-            " #new-key, #delete-run, button.danger"
+            " #new-key, #delete-run, button.danger, #alias-move, #point-alias"
         )
         expect(buttons).to_have_count(0)
 
     # Make the page believe the viewer is a member: the server still refuses, and the page
     # says so in the dialog.
     def as_member(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
         answer = route.fetch()
         body = answer.json()
-        route.fulfill(response=answer, json={**body, "role": "member"})
+        route.fulfill(
+            response=answer, json={**body, "whoami": {**body["whoami"], "role": "member"}}
+        )
 
     page.allowed_errors.append("status of 403")  # the browser logs the refused request
-    p.route("**/api/v1/whoami", as_member)
+    p.route("**/api/v1/session", as_member)
     p = page.goto("/experiments")
     p.reload()
     row = p.locator("tr[data-experiment='fraud-detection']")

@@ -39,7 +39,7 @@ export default async function modelPage(ctx) {
       h("h2", "Aliases"),
       h("div.row#aliases", Object.keys(model.aliases).length ? Object.entries(model.aliases).map(([a, v]) =>
         h("span.chip", { dataset: { alias: a } }, h("b", `@${a}`), " → ", h("a", { href: `#/models/${encodeURIComponent(name)}/versions/${v}` }, `v${v}`))) : h("span.muted", "No aliases.")),
-      h("div.row", { style: { marginTop: "8px" } }, aliasName, h("datalist#alias-names", Object.keys(model.aliases).map((a) => h("option", { value: a }))), "→", aliasVersion, moveButton),
+      canEdit(ctx.me) ? h("div.row#alias-form", { style: { marginTop: "8px" } }, aliasName, h("datalist#alias-names", Object.keys(model.aliases).map((a) => h("option", { value: a }))), "→", aliasVersion, moveButton) : null,
       h("h2", `Versions (${versions.length})`),
       h("table.t#versions",
         h("thead", h("tr", ["Version", "Aliases", "Approval", "Flavor", "Source run", "Registered by", "Created", "Deployed", canEdit(ctx.me) ? "" : null].filter((c) => c !== null).map((c) => h("th", c)))),

@@ -5,7 +5,7 @@ import { api } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtNum, table, errorBox } from "../lib/dom.js";
 import { artifactBrowser } from "../lib/artifacts.js";
 import { deployments, moveAlias, descriptionDialog, tagChips, deleteVersion } from "../lib/registry.js";
-import { actionButton, field, modal, select } from "../lib/forms.js";
+import { actionButton, canEdit, field, modal, select } from "../lib/forms.js";
 
 export const title = "Model version";
 
@@ -54,7 +54,7 @@ export default async function versionPage(ctx) {
   root.append(
     h("div.crumbs", h("a", { href: "#/models" }, "Models"), " / ", h("a", { href: `#/models/${encodeURIComponent(params.name)}` }, params.name), ` / v${version.version}`),
     h("div.head", h("h1", `${params.name} v${version.version}`), badge(version.approval.status), version.aliases.map((a) => h("span.chip", `@${a}`)),
-      h("div.spacer"), "Point ", aliasSelect, h("button", { onclick: async () => { if (await moveAlias(model, aliasSelect.value, version.version)) location.reload(); } }, "here"),
+      h("div.spacer"), canEdit(ctx.me) ? h("span.row#point-alias", "Point ", aliasSelect, h("button", { type: "button", onclick: async () => { if (await moveAlias(model, aliasSelect.value, version.version)) location.reload(); } }, "here")) : null,
       actionButton(ctx.me, "Approve…", () => decide("Approved"), { id: "approve" }),
       actionButton(ctx.me, "Reject…", () => decide("Rejected"), { id: "reject" }),
       actionButton(ctx.me, "Edit description", async () => { if (await descriptionDialog(path, version.description)) redraw(); }, { id: "edit-description" }),
