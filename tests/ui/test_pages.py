@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import PASSWORD, Seeded, Watched, png_size
+from tests.ui.conftest import PASSWORD, Seeded, Watched, _ok, png_size
 
 pytestmark = pytest.mark.slow
 
@@ -99,6 +99,36 @@ def test_sign_in_shows_the_user_and_signs_out(anonymous_page: Watched, seeded: S
     p.click("#signout")
     p.wait_for_selector("form.login")
     assert httpx.get(f"{seeded.url}/api/v1/whoami").status_code == 401
+
+
+def test_a_fresh_visit_to_the_sign_in_logs_no_error(
+    anonymous_page: Watched, seeded: Seeded
+) -> None:
+    p = anonymous_page.goto("/experiments")  # sent to the sign-in: nobody is signed in
+    p.wait_for_selector("form.login", timeout=TIMEOUT_MS)
+    p.reload()  # the sign-in page itself, visited afresh
+    p.wait_for_selector("form.login", timeout=TIMEOUT_MS)
+    assert "/login" in p.url
+    anonymous_page.shot("login-fresh")
+    anonymous_page.check()  # no console error: asking who is signed in is not refused
+
+
+def test_a_completed_job_shows_its_exit_code_zero(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        upload = _ok(c.put("/api/v1/data/ui-quick/quick.py", content=b"print('done')\n"))
+        spec = {
+            "name": "ui-quick",
+            "entry_point": "quick.py",
+            "source_dir": upload["uri"].rsplit("/", 1)[0],
+        }
+        _ok(c.post("/api/v1/jobs/training", json=spec))
+        job = _ok(c.get("/api/v1/jobs/ui-quick", params={"wait": 60}))
+    assert (job["status"], job["exit_code"]) == ("Completed", 0), job
+    p = page.goto("/jobs/ui-quick")
+    p.wait_for_selector("#log >> text=done", timeout=TIMEOUT_MS)
+    exit_code = p.locator("table.kv tr", has=p.locator("td:text-is('Exit code')")).locator("td")
+    assert exit_code.nth(1).inner_text() == "0"
+    page.shot("job-completed")
 
 
 def test_mlflow_run_link_lands_on_the_run(page: Watched, seeded: Seeded) -> None:
