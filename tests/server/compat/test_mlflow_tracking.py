@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+import httpx
 import mlflow
 import pandas as pd
 import pytest
@@ -290,3 +291,12 @@ def test_search_runs_across_all_experiments(tracking_uri: str, experiment_name: 
         client.set_tag(run_id, "probe", tag)
     frame = mlflow.search_runs(search_all_experiments=True, filter_string=f"tags.probe = '{tag}'")
     assert set(frame["run_id"]) == ids
+
+
+def test_the_default_experiment_has_a_creation_time(tracking_uri: str) -> None:
+    default = MlflowClient().get_experiment("0")
+    assert default.name == "Default"
+    assert isinstance(default.creation_time, int) and default.creation_time > 1_600_000_000_000
+    assert default.last_update_time >= default.creation_time
+    native = httpx.get(f"{tracking_uri}/api/v1/experiments/0").json()
+    assert native["creation_time"] == default.creation_time

@@ -6,6 +6,8 @@ Revises:
 
 from __future__ import annotations
 
+import time
+
 from alembic import op
 
 from dockyard.server.store import schema
@@ -33,15 +35,17 @@ TABLES = (
 
 def upgrade() -> None:
     create_tables(TABLES)
-    # MLflow clients expect experiment "0" named "Default" to exist.
+    # MLflow clients expect experiment "0" named "Default" to exist; it is created now, as
+    # MLflow's server creates it (databases made before this say 0, which pages show as "-").
+    now = int(time.time() * 1000)
     op.execute(
         schema.experiments.insert().values(
             experiment_id=0,
             name="Default",
             artifact_location="0",
             lifecycle_stage="active",
-            creation_time=0,
-            last_update_time=0,
+            creation_time=now,
+            last_update_time=now,
         )
     )
 

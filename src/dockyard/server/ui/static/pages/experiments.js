@@ -61,8 +61,8 @@ export default async function experiments(ctx) {
       h("tbody", rows.map((e, i) => h("tr", { class: i === cursor ? "sel" : "", dataset: { href: `#/experiments/${e.experiment_id}`, experiment: e.name } },
         h("td", deleted ? e.name : h("a", { href: `#/experiments/${e.experiment_id}` }, e.name)),
         h("td.mono", e.experiment_id),
-        h("td", fmtTime(e.creation_time)),
-        h("td", { title: fmtTime(e.last_update_time) }, fmtAgo(e.last_update_time)),
+        h("td.created", e.creation_time ? fmtTime(e.creation_time) : "-"), // 0: made before creation times were kept
+        h("td", { title: e.last_update_time ? fmtTime(e.last_update_time) : null }, fmtAgo(e.last_update_time)),
         h("td", Object.entries(e.tags).filter(([k]) => !k.startsWith("mlflow.")).map(([k, v]) => h("span.chip", `${k}=${v}`))),
         editable ? h("td.actions", deleted
           ? h("button", { type: "button", class: "restore", onclick: () => restore(e) }, "Restore")
