@@ -317,3 +317,40 @@ def test_a_single_metric_links_to_a_model_with_its_dataset(
         )
     ]
     assert client.get_run(run_id).data.metrics == {"auc": 0.5}
+
+
+def test_a_runs_logged_models_and_their_files_through_the_native_api(
+    tracking_uri: str, experiment_name: str, mlflow_sklearn: Any
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    features, target = _data()
+    mlflow.set_experiment(experiment_name)
+    with mlflow.start_run() as run:
+        info = mlflow_sklearn.sklearn.log_model(LinearRegression().fit(features, target), name="m")
+    with mlflow.start_run() as other:
+        pass
+    api = f"{tracking_uri}/api/v1"
+    models = httpx.get(f"{api}/runs/{run.info.run_id}/logged-models").json()["models"]
+    assert [(m["model_id"], m["name"], m["status"]) for m in models] == [
+        (info.model_id, "m", "READY")
+    ]
+    assert httpx.get(f"{api}/runs/{other.info.run_id}/logged-models").json() == {"models": []}
+    # The run's own artifacts hold none of it: the files are the model's.
+    assert httpx.get(f"{api}/runs/{run.info.run_id}/artifacts").json()["files"] == []
+    files = httpx.get(f"{api}/logged-models/{info.model_id}/artifacts").json()["files"]
+    assert {"MLmodel", "requirements.txt"} <= {f["path"] for f in files if not f["is_dir"]}
+    mlmodel = httpx.get(f"{api}/logged-models/{info.model_id}/artifacts/MLmodel")
+    assert mlmodel.status_code == 200 and f"model_id: {info.model_id}" in mlmodel.text
+    assert httpx.get(f"{api}/logged-models/{info.model_id}").json()["source_run_id"] == (
+        run.info.run_id
+    )
+    # A deleted model leaves the run's list; bad names are refused by field.
+    MlflowClient().delete_logged_model(info.model_id)
+    assert httpx.get(f"{api}/runs/{run.info.run_id}/logged-models").json() == {"models": []}
+    unknown = httpx.get(f"{api}/runs/{'0' * 32}/logged-models")
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "run_id"
+    bad = httpx.get(f"{api}/logged-models/nope/artifacts")
+    assert bad.status_code == 404 and bad.json()["error"]["field"] == "model_id"
+    escape = httpx.get(f"{api}/logged-models/{info.model_id}/artifacts", params={"path": "../x"})
+    assert escape.status_code in (400, 404)

@@ -126,6 +126,20 @@ class LoggedModelRepository:
         ).scalar()
         return None if found is None else str(found)
 
+    def of_run(self, conn: Connection, run_id: str) -> list[str]:
+        """The active models run ``run_id`` produced: its source run, or an output it logged,
+        oldest first."""
+        outputs = select(_RM.c.model_id).where(_RM.c.run_id == run_id, _RM.c.direction == _OUTPUT)
+        found = conn.execute(
+            select(_LM.c.model_id)
+            .where(
+                or_(_LM.c.source_run_id == run_id, _LM.c.model_id.in_(outputs)),
+                _LM.c.lifecycle_stage == LifecycleStage.ACTIVE.value,
+            )
+            .order_by(_LM.c.creation_time, _LM.c.model_id)
+        ).scalars()
+        return [str(m) for m in found]
+
     def update(self, conn: Connection, model_id: str, **values: Any) -> None:
         conn.execute(update(_LM).where(_LM.c.model_id == model_id).values(**values))
 

@@ -223,6 +223,16 @@ class LoggedModelService:
             self._require_read(conn, actor, self._repo.row(conn, model_id))
             return self._repo.get_many(conn, [model_id])[0]
 
+    def of_run(self, actor: Actor, run_id: str) -> list[LoggedModel]:
+        """The active models run ``run_id`` produced (its source run, or an output it logged),
+        oldest first; NotFound for an unknown run."""
+        with self._db.read() as conn:
+            info = self._runs.info(conn, run_id)
+            self._access.require(
+                conn, actor, Level.READ, "experiment", info.experiment_id, f"read run {run_id}"
+            )
+            return self._repo.get_many(conn, self._repo.of_run(conn, run_id))
+
     # -- files ----------------------------------------------------------------------------------
 
     def artifact_prefix(self, actor: Actor, model_id: str, *, writable: bool = False) -> str:

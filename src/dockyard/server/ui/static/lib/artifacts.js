@@ -1,6 +1,6 @@
 // A file browser with previews: text, JSON (pretty), CSV/TSV as a table, images, HTML in a
 // sandboxed frame (no scripts; the page's Content-Security-Policy keeps it on this server).
-// Used for run artifacts and registry version files.
+// Used for run artifacts, logged models' files and registry version files.
 
 import { api } from "./api.js";
 import { h, clear, fmtBytes, errorBox } from "./dom.js";
@@ -9,7 +9,7 @@ const PREVIEW_BYTES = 2 * 1024 * 1024;
 const IMAGE = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", svg: "image/svg+xml", bmp: "image/bmp" };
 const TEXT = /\.(txt|log|md|py|yaml|yml|toml|cfg|ini|sh|r|sql|xml|jsonl|ndjson|out)$|(^|\/)(MLmodel|requirements\.txt|conda\.yaml|python_env\.yaml|Dockerfile|LICENSE)$/i;
 
-export function artifactBrowser({ list, url, initial = "", onOpen }) {
+export function artifactBrowser({ list, url, initial = "", onOpen, empty = "No files." }) {
   const tree = h("div.tree", { role: "tree" });
   const preview = h("div.preview", h("p.muted", "Choose a file."));
   const root = h("div.files", tree, preview);
@@ -36,7 +36,7 @@ export function artifactBrowser({ list, url, initial = "", onOpen }) {
       }
     }
     await walk("", 0);
-    clear(tree, rows.length ? rows : h("p.muted.pad", "No files."));
+    clear(tree, rows.length ? rows : h("p.muted.pad", empty));
   }
 
   async function show(file) {

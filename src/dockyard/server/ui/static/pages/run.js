@@ -165,13 +165,41 @@ export default async function runPage(ctx) {
 
   // -- artifacts, datasets, lineage ------------------------------------------------------------
 
-  function artifacts() {
-    body.append(artifactBrowser({
-      list: (path) => api(`runs/${run.info.run_id}/artifacts`, { query: { path }, signal }).then((a) => a.files),
-      url: (path) => `/api/v1/runs/${run.info.run_id}/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`,
-      initial: query.get("path") || "",
-      onOpen: (path) => ctx.setQuery({ path }),
-    }));
+  // MLflow 3's log_model makes a logged model: its files live under the model, not in the
+  // run's artifacts, so the run's models are asked for separately (once per page).
+  let loggedModels = null;
+  function runModels() {
+    loggedModels ??= api(`runs/${run.info.run_id}/logged-models`, { signal }).then((m) => m.models).catch(() => []);
+    return loggedModels;
+  }
+  const modelFiles = (id) => `#/runs/${run.info.run_id}?tab=artifacts&model=${encodeURIComponent(id)}`;
+  const encodeFile = (path) => path.split("/").map(encodeURIComponent).join("/");
+
+  async function artifacts() {
+    const box = h("div");
+    body.append(box);
+    const models = await runModels();
+    const chosen = models.find((m) => m.model_id === query.get("model"));
+    const base = chosen ? `logged-models/${chosen.model_id}/artifacts` : `runs/${run.info.run_id}/artifacts`;
+    const choose = (id) => (e) => {
+      e.preventDefault();
+      ctx.setQuery({ model: id, path: "" });
+      query.delete("path");
+      if (id) query.set("model", id); else query.delete("model");
+      drawBody();
+    };
+    clear(box,
+      models.length ? h("div.row#artifact-sources", { style: { marginBottom: "10px" } }, h("span.muted", "Files of"),
+        h("a.chip", { href: "#", class: chosen ? "" : "on", onclick: choose("") }, "the run"),
+        models.map((m) => h("a.chip", { href: modelFiles(m.model_id), class: chosen === m ? "on" : "", dataset: { model: m.model_id }, onclick: choose(m.model_id) },
+          "logged model ", h("b", m.name), " ", h("span.mono", m.model_id.slice(0, 10))))) : null,
+      artifactBrowser({
+        list: (path) => api(base, { query: { path }, signal }).then((a) => a.files),
+        url: (path) => `/api/v1/${base}/${encodeFile(path)}`,
+        initial: query.get("path") || "",
+        onOpen: (path) => ctx.setQuery({ path }),
+        empty: !chosen && models.length ? `No files in the run's own artifacts: its model${models.length > 1 ? "s'" : "'s"} files are under the logged model${models.length > 1 ? "s" : ""} above.` : "No files.",
+      }));
   }
 
   function datasets() {
@@ -207,12 +235,22 @@ export default async function runPage(ctx) {
       const inner = await api(`runs/${info.run_id}/artifacts`, { query: { path: f.path }, signal }).catch(() => ({ files: [] }));
       if (inner.files.some((x) => x.path.endsWith("/MLmodel"))) models.push(f.path);
     }
-    const modelCards = await Promise.all(models.map(async (path) => {
-      const text = await api(`/api/v1/runs/${info.run_id}/artifacts/${path}/MLmodel`, { text: true, signal }).catch(() => "");
-      return h("div.card", h("h3", { style: { marginTop: 0 } }, "Model ", h("span.mono", path)), h("pre", text),
-        h("p.muted", "Register it: ", h("code", `dockyard models register runs:/${info.run_id}/${path} --name NAME`), " ",
-          actionButton(ctx.me, "Register…", () => registerDialog(`runs:/${info.run_id}/${path}`), { primary: true })));
+    const modelCard = (title, source, mlmodel, extra) => h("div.card.model", { dataset: { source } },
+      h("h3", { style: { marginTop: 0 } }, title), extra, h("pre", mlmodel || "(no MLmodel file)"),
+      h("p.muted", "Register it: ", h("code", `dockyard models register ${source} --name NAME`), " ",
+        actionButton(ctx.me, "Register…", () => registerDialog(source), { primary: true })));
+    const folderCards = await Promise.all(models.map(async (path) => {
+      const text = await api(`/api/v1/runs/${info.run_id}/artifacts/${encodeFile(path)}/MLmodel`, { text: true, signal }).catch(() => "");
+      return modelCard(["Model ", h("a.mono", { href: `#/runs/${info.run_id}?tab=artifacts&path=${encodeURIComponent(path + "/MLmodel")}` }, path)],
+        `runs:/${info.run_id}/${path}`, text, null);
     }));
+    const logged = await runModels();
+    const loggedCards = await Promise.all(logged.map(async (m) => {
+      const text = await api(`/api/v1/logged-models/${m.model_id}/artifacts/MLmodel`, { text: true, signal }).catch(() => "");
+      return modelCard(["Model ", h("a", { href: modelFiles(m.model_id) }, m.name), " ", h("span.mono.muted", m.model_id), " ", badge(m.status)],
+        `models:/${m.model_id}`, text, registeredAs(m));
+    }));
+    const modelCards = [...loggedCards, ...folderCards];
     clear(box,
       h("h2", "Code"),
       kv([["Source", run.tags["mlflow.source.name"] || "—"], ["Type", run.tags["mlflow.source.type"]],
@@ -226,6 +264,18 @@ export default async function runPage(ctx) {
       children.runs.length ? table([["Child run", (r) => h("a", { href: `#/experiments/${r.info.experiment_id}/runs/${r.info.run_id}` }, r.info.run_name)], ["Status", (r) => badge(r.info.status)], ["Started", (r) => fmtTime(r.info.start_time)]], children.runs) : h("p.muted", "No child runs."),
       h("h2", "Models"),
       modelCards.length ? modelCards : h("p.muted", "No model logged in this run."));
+  }
+
+  /** The registry versions made from a logged model (its mlflow.modelVersions tag), as links. */
+  function registeredAs(model) {
+    let versions = [];
+    try { versions = JSON.parse(model.tags["mlflow.modelVersions"] || "[]"); } catch { versions = []; }
+    if (!Array.isArray(versions)) return null;
+    const seen = new Set();
+    const links = versions.filter((v) => v && v.name && v.version !== undefined)
+      .filter((v) => { const k = `${v.name}/${v.version}`; return !seen.has(k) && seen.add(k); })
+      .map((v) => h("a.chip", { href: `#/models/${encodeURIComponent(v.name)}/versions/${encodeURIComponent(v.version)}` }, `${v.name} v${v.version}`));
+    return links.length ? h("p", "Registered as ", links) : null;
   }
 
   // -- live ------------------------------------------------------------------------------------
