@@ -117,6 +117,8 @@ ROUTES: dict[tuple[str, str], Call] = {
         "signed_in", "/api/v1/docs/assets/swagger-ui-bundle.js"
     ),
     ("GET", "/api/v1/whoami"): Call("signed_in", "/api/v1/whoami"),
+    # Whether one is signed in: answered to anyone (the sign-in page asks it first).
+    ("GET", "/api/v1/session"): Call("public", "/api/v1/session"),
     ("POST", "/api/v1/specs/parse"): Call(
         "signed_in", "/api/v1/specs/parse", json=_j(text="name: x")
     ),
@@ -612,6 +614,16 @@ ROUTES: dict[tuple[str, str], Call] = {
         "read", f"{MLF}/logged-models/search", json=lambda w: {"experiment_ids": [w.experiment_id]}
     ),
     ("GET", f"{MLF}/logged-models/{{model_id}}"): Call("read", f"{MLF}/logged-models/{LM}"),
+    ("GET", "/api/v1/runs/{run_id}/logged-models"): Call(
+        "read", f"/api/v1/runs/{RUN}/logged-models"
+    ),
+    ("GET", "/api/v1/logged-models/{model_id}"): Call("read", f"/api/v1/logged-models/{LM}"),
+    ("GET", "/api/v1/logged-models/{model_id}/artifacts"): Call(
+        "read", f"/api/v1/logged-models/{LM}/artifacts"
+    ),
+    ("GET", "/api/v1/logged-models/{model_id}/artifacts/{path:path}"): Call(
+        "read", f"/api/v1/logged-models/{LM}/artifacts/MLmodel"
+    ),
     ("PATCH", f"{MLF}/logged-models/{{model_id}}"): Call(
         "manage", f"{MLF}/logged-models/{LM}", json=_j(status="LOGGED_MODEL_READY")
     ),

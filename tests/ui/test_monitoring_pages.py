@@ -317,14 +317,20 @@ def test_a_viewer_may_not_run_a_window_and_is_told_so(
 
     # Make the page believe the viewer is a member: the server refuses, the dialog says so.
     def as_member(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
         answer = route.fetch()
-        route.fulfill(response=answer, json={**answer.json(), "role": "member"})
+        body = answer.json()
+        route.fulfill(
+            response=answer, json={**body, "whoami": {**body["whoami"], "role": "member"}}
+        )
 
     path = f"/api/v1/monitoring-schedules/{SCHEDULE}/executions"
     with seeded.client() as c:
         before = len(_ok(c.get(path))["executions"])
     page.allowed_errors.append("status of 403")
-    p.route("**/api/v1/whoami", as_member)
+    p.route("**/api/v1/session", as_member)
     p.reload()
     p.click("#run-now")
     dialog = p.locator("dialog#run-dialog[open]")
