@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from dockyard.artifacts import ArtifactInfo, ArtifactStore
-from dockyard.errors import PayloadTooLarge
+from dockyard.artifacts.paths import normalize_artifact_path
+from dockyard.errors import InvalidArgument, PayloadTooLarge
 
-__all__ = ["download", "upload"]
+__all__ = ["download", "download_under", "upload"]
 
 _MIB = 1024 * 1024
 _CHUNK = _MIB
@@ -111,3 +112,13 @@ async def download(
     # Opened last: nothing between here and the response may raise and leak the handle.
     stream = await run_in_threadpool(store.open_read, key)
     return StreamingResponse(_chunks(stream), headers=headers)
+
+
+async def download_under(store: ArtifactStore, prefix: str, path: str) -> StreamingResponse:
+    """Stream the file at ``path`` (a user's, checked) under ``prefix``; a folder is refused."""
+    sub = normalize_artifact_path(path)
+    key = f"{prefix}/{sub}"
+    info = await run_in_threadpool(store.stat, key)
+    if info.is_dir:
+        raise InvalidArgument(f"{sub!r} is a folder; list it instead", field="path")
+    return await download(store, key, sub.rsplit("/", 1)[-1])

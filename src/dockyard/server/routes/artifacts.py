@@ -10,10 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.artifacts.paths import normalize_artifact_path
-from dockyard.errors import InvalidArgument
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
-from dockyard.server._streaming import download, upload
+from dockyard.server._streaming import download_under, upload
 
 router = APIRouter(
     prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"], route_class=OneHopRoute
@@ -78,9 +77,4 @@ async def get_artifact(
 ) -> StreamingResponse:
     """Download one file of the run's artifacts."""
     prefix = await run_in_threadpool(services.tracking.artifact_prefix, actor, run_id)
-    sub = normalize_artifact_path(path)
-    key = f"{prefix}/{sub}"
-    info = await run_in_threadpool(services.artifacts.stat, key)
-    if info.is_dir:
-        raise InvalidArgument(f"{sub!r} is a folder; list it instead", field="path")
-    return await download(services.artifacts, key, sub.rsplit("/", 1)[-1])
+    return await download_under(services.artifacts, prefix, path)

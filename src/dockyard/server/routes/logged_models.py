@@ -18,10 +18,9 @@ from starlette.responses import StreamingResponse
 
 from dockyard.api.tracking import LoggedModel
 from dockyard.artifacts.paths import normalize_artifact_path
-from dockyard.errors import InvalidArgument
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
-from dockyard.server._streaming import download
+from dockyard.server._streaming import download_under
 from dockyard.server.routes.artifacts import ArtifactList, FileInfo
 
 router = APIRouter(prefix="/api/v1", tags=["logged models"], route_class=OneHopRoute)
@@ -71,9 +70,4 @@ async def get_logged_model_file(
 ) -> StreamingResponse:
     """Download one of the model's files."""
     prefix = await run_in_threadpool(services.logged_models.artifact_prefix, actor, model_id)
-    sub = normalize_artifact_path(path)
-    key = f"{prefix}/{sub}"
-    info = await run_in_threadpool(services.artifacts.stat, key)
-    if info.is_dir:
-        raise InvalidArgument(f"{sub!r} is a folder; list it instead", field="path")
-    return await download(services.artifacts, key, sub.rsplit("/", 1)[-1])
+    return await download_under(services.artifacts, prefix, path)
