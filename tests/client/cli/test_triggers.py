@@ -125,6 +125,28 @@ def test_bad_input_names_the_problem(runner: CliRunner, job: Path) -> None:
         ["triggers", "create", "x", "--job", str(job), "--events", "job.*", "--filter", "{nope"],
     )
     assert bad.exit_code == 2 and "--filter" in bad.output
+    ignored = runner.invoke(
+        cli,
+        ["triggers", "create", "x", "--job", str(job), "--cron", "@daily", "--filter", "{}"],
+    )
+    assert ignored.exit_code == 0, ignored.output  # an empty policy filters nothing
+    runner.invoke(cli, ["triggers", "delete", "x", "--yes"])
+    ignored = runner.invoke(
+        cli,
+        [
+            "triggers",
+            "create",
+            "x",
+            "--job",
+            str(job),
+            "--cron",
+            "@daily",
+            "--filter",
+            '{"a": [1]}',
+        ],
+    )
+    assert ignored.exit_code == 2
+    assert "filter applies to an events trigger: give events too" in ignored.output
 
 
 def test_a_transform_whose_input_is_the_new_object(

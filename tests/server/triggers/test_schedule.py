@@ -65,6 +65,10 @@ def test_bad_zone_and_rate_are_refused() -> None:
     assert parse_rate("rate(2 hours)") == 7200
     with pytest.raises(InvalidArgument, match="at least 60"):
         parse_rate("rate(5 seconds)")
+    # A long one is named as too long, not "not a rate".
+    with pytest.raises(InvalidArgument, match=r"^a rate is at most 3650 days \(ten years\)$"):
+        parse_rate("rate(99999999999 days)")
+    assert parse_rate("rate(3650 days)") == 3650 * 86400
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

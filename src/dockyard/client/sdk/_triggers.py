@@ -25,6 +25,7 @@ from dockyard.api.triggers import (
 )
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._requests import build_request
+from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
 __all__ = [
@@ -121,6 +122,12 @@ def create_trigger(
         body["objects"] = {"prefix": objects} if isinstance(objects, str) else dict(objects)
     if events is not None:
         body["events"] = {"events": list(events), "filter": dict(filter or {})}
+    elif filter:
+        raise InvalidArgument(
+            "filter applies to an events trigger: give events too (a schedule, git or objects "
+            "trigger has no event to filter)",
+            field="filter",
+        )
     if secret is not None:
         body["secret"] = secret
     # The server's own model: its errors name the field, before anything is sent.

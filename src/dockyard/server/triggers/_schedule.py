@@ -43,10 +43,12 @@ _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 7, _DAYS),
 )
-_RATE = re.compile(r"^rate\(\s*(\d{1,9})\s+(second|minute|hour|day)s?\s*\)$", re.IGNORECASE)
+_RATE = re.compile(r"^rate\(\s*(\d{1,30})\s+(second|minute|hour|day)s?\s*\)$", re.IGNORECASE)
 _UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 #: Shortest rate: a trigger is not a busy loop.
 MIN_RATE_S = 60
+#: Longest rate: ten years (a longer one would never fire).
+MAX_RATE_S = 3650 * 86400
 # How far ahead a cron expression is searched for its next time (Feb 30 never comes).
 _HORIZON_DAYS = 366 * 5
 
@@ -72,6 +74,10 @@ def parse_rate(text: str, field: str = "schedule") -> int:
     seconds = int(match.group(1)) * _UNIT_S[match.group(2).lower()]
     if seconds < MIN_RATE_S:
         raise InvalidArgument(f"a rate is at least {MIN_RATE_S} seconds", field=field)
+    if seconds > MAX_RATE_S:
+        raise InvalidArgument(
+            f"a rate is at most {MAX_RATE_S // 86400} days (ten years)", field=field
+        )
     return seconds
 
 
