@@ -131,7 +131,7 @@ def test_settings_parse_the_roots_and_refuse_relative_ones(monkeypatch: pytest.M
     monkeypatch.setenv("DOCKYARD_DATA_ROOTS", '["/srv/a,b"]')
     assert Settings().data_roots == ["/srv/a,b"]
     monkeypatch.setenv("DOCKYARD_DATA_ROOTS", "data")
-    with pytest.raises(ValueError, match="absolute"):
+    with pytest.raises(InvalidArgument, match=r"DOCKYARD_DATA_ROOTS: .*absolute"):
         Settings()
     assert parse_root("s3://team") == parse_root("s3://team/")
 

@@ -922,7 +922,8 @@ def _seed(server: Server) -> World:
     captured = {**endpoint, "name": f"cap-{n}", "capture": {"enabled": True}}
     _ok(c.post("/api/v1/endpoints", json=captured, headers=owner))
     for name in ("statistics.json", "constraints.json"):
-        put = c.put(f"/api/v1/data/seed/{n}/baseline/{name}", content=b"{}", headers=owner)
+        empty = b'{"version": 0.0, "features": []}'  # a baseline is parsed when it is given
+        put = c.put(f"/api/v1/data/seed/{n}/baseline/{name}", content=empty, headers=owner)
         baseline = _ok(put)["prefix_uri"]
     w.extra["monitoring"] = {
         "name": f"mon-{w.job}",
