@@ -89,6 +89,9 @@ class TrialCounts(BaseModel):
     stopped: int = 0
     stopped_early: int = 0
     retried: int = 0
+    #: Trials that failed in a way worth another attempt and wait for it (SageMaker's
+    #: ``RetryableError``); counted nowhere else, so the counters add up to the trials.
+    retrying: int = 0
 
 
 class TuningJob(BaseModel):

@@ -41,13 +41,15 @@ def counts(rows: builtins.list[Any]) -> TrialCounts:
     by: dict[str, int] = {}
     for row in rows:
         by[row.status] = by.get(row.status, 0) + 1
+    retrying = sum(1 for r in rows if r.status == TrialStatus.PENDING and r.attempts > 1)
     return TrialCounts(
         completed=by.get(TrialStatus.COMPLETED, 0),
-        in_progress=by.get(TrialStatus.IN_PROGRESS, 0) + by.get(TrialStatus.PENDING, 0),
+        in_progress=by.get(TrialStatus.IN_PROGRESS, 0) + by.get(TrialStatus.PENDING, 0) - retrying,
         failed=by.get(TrialStatus.FAILED, 0),
         stopped=by.get(TrialStatus.STOPPED, 0),
         stopped_early=sum(1 for r in rows if r.reason == STOPPED_EARLY),
         retried=sum(1 for r in rows if r.attempts > 1),
+        retrying=retrying,
     )
 
 

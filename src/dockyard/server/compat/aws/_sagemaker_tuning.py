@@ -280,13 +280,15 @@ def _counters(job: TuningJob) -> tuple[Body, Body]:
     training = {
         "Completed": counts.completed,
         "InProgress": counts.in_progress,
-        "RetryableError": counts.retried,
+        # Each trial counts once: a retried one under how it stands now, one waiting for its
+        # next attempt as RetryableError.
+        "RetryableError": counts.retrying,
         "NonRetryableError": counts.failed,
         "Stopped": counts.stopped,
     }
     objective = {
         "Succeeded": counts.completed,
-        "Pending": counts.in_progress,
+        "Pending": counts.in_progress + counts.retrying,
         "Failed": counts.failed + counts.stopped,
     }
     return training, objective
