@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from dockyard.artifacts import ArtifactStore
 from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
@@ -44,9 +45,17 @@ async def list_artifacts(
 ) -> ArtifactList:
     """Files and folders under ``path`` in the run's artifacts."""
     prefix = await run_in_threadpool(services.tracking.artifact_prefix, actor, run_id)
+    return await files_under(services.artifacts, prefix, path, recursive=recursive)
+
+
+async def files_under(
+    store: ArtifactStore, prefix: str, path: str, *, recursive: bool = False
+) -> ArtifactList:
+    """The files and folders under ``path`` (a user's, checked) in the folder ``prefix``, named
+    relative to it: a run's artifacts, a logged model's files."""
     sub = normalize_artifact_path(path, allow_root=True)
     key = f"{prefix}/{sub}" if sub else prefix
-    entries = await run_in_threadpool(services.artifacts.list, key, recursive=recursive)
+    entries = await run_in_threadpool(store.list, key, recursive=recursive)
     files = [
         FileInfo(path=_relative(prefix, e.path), is_dir=e.is_dir, file_size=e.size) for e in entries
     ]

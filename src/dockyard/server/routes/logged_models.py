@@ -17,21 +17,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.api.tracking import LoggedModel
-from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._streaming import download_under
-from dockyard.server.routes.artifacts import ArtifactList, FileInfo
+from dockyard.server.routes.artifacts import ArtifactList, files_under
 
 router = APIRouter(prefix="/api/v1", tags=["logged models"], route_class=OneHopRoute)
 
 
 class LoggedModelList(BaseModel):
     models: list[LoggedModel]
-
-
-def _relative(prefix: str, key: str) -> str:
-    return key[len(prefix) + 1 :] if key.startswith(prefix + "/") else key
 
 
 @router.get("/runs/{run_id}/logged-models")
@@ -55,13 +50,7 @@ async def list_logged_model_files(
 ) -> ArtifactList:
     """Files and folders directly under ``path`` in the model's files."""
     prefix = await run_in_threadpool(services.logged_models.artifact_prefix, actor, model_id)
-    sub = normalize_artifact_path(path, allow_root=True)
-    key = f"{prefix}/{sub}" if sub else prefix
-    entries = await run_in_threadpool(services.artifacts.list, key)
-    files = [
-        FileInfo(path=_relative(prefix, e.path), is_dir=e.is_dir, file_size=e.size) for e in entries
-    ]
-    return ArtifactList(root_uri=prefix, files=files)
+    return await files_under(services.artifacts, prefix, path)
 
 
 @router.get("/logged-models/{model_id}/artifacts/{path:path}", response_model=None)

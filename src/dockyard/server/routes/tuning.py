@@ -21,6 +21,7 @@ from dockyard.errors import invalid_from_validation
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
+from dockyard.server.compat.aws import native_tuning_spec
 
 router = APIRouter(prefix="/api/v1/tuning-jobs", tags=["tuning"], route_class=OneHopRoute)
 
@@ -33,8 +34,6 @@ def create_tuning_job(
     job definition in SageMaker's CreateTrainingJob shape (``AlgorithmSpecification``,
     ``InputDataConfig``...) is read as the SageMaker API reads it."""
     if sagemaker_definition(body):
-        from dockyard.server.compat.aws import native_tuning_spec
-
         spec = native_tuning_spec(body)
     else:
         try:
