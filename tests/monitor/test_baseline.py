@@ -152,7 +152,7 @@ def test_bad_constraints_name_file_and_field(
     with pytest.raises(InvalidArgument) as caught:
         read_baseline(folder)
     assert caught.value.field == field
-    assert caught.value.message.startswith(f"constraints.json: {field} must be")
+    assert caught.value.message.startswith(f"{folder}/constraints.json: {field} must be")
 
 
 def test_bad_statistics_and_bad_json_are_named(tmp_path: Path, baseline: Baseline) -> None:

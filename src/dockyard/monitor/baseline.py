@@ -168,9 +168,10 @@ def parse_baseline(
 ) -> Baseline:
     """The baseline held by the two files' contents, checked as :func:`read_baseline` checks
     them; errors name the file (``where``/statistics.json...) and, for JSON, line and column."""
+    stats_name, constraints_name = f"{where}/{STATISTICS_FILE}", f"{where}/{CONSTRAINTS_FILE}"
     return Baseline(
-        validate_statistics(_load(statistics, f"{where}/{STATISTICS_FILE}", field)),
-        validate_constraints(_load(constraints, f"{where}/{CONSTRAINTS_FILE}", field)),
+        validate_statistics(_load(statistics, stats_name, field), stats_name),
+        validate_constraints(_load(constraints, constraints_name, field), constraints_name),
     )
 
 

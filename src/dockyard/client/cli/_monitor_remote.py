@@ -285,11 +285,8 @@ def _check_local_baseline(value: Any, base: Path) -> None:
 
     try:
         read_baseline(folder)
-    except InvalidArgument as exc:
-        message = exc.message
-        if not message.startswith(str(folder)):  # a field of a file: name the folder
-            message = f"{folder}/{message}"
-        raise InvalidArgument(message, field="baseline.uri") from None
+    except InvalidArgument as exc:  # the message names the file; the field is the spec's
+        raise InvalidArgument(exc.message, field="baseline.uri") from None
 
 
 @click.group("ground-truth")

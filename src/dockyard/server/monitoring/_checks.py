@@ -112,11 +112,8 @@ class SpecChecks:
                 documents.append(handle.read())
         try:
             parse_baseline(documents[0], documents[1], uri.rstrip("/"), field)
-        except InvalidArgument as exc:
-            message = exc.message
-            if not message.startswith(uri.rstrip("/")):  # a field of a file: name the folder
-                message = f"{uri.rstrip('/')}/{message}"
-            raise InvalidArgument(message, field=field) from None
+        except InvalidArgument as exc:  # the message names the file; the field is the spec's
+            raise InvalidArgument(exc.message, field=field) from None
 
     def baseline_data(self, actor: Actor, baseline: BaselineSource, field: str) -> str:
         """The URI of the data a baseline is suggested from (a dataset, a training job's
