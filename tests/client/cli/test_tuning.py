@@ -97,13 +97,22 @@ TrainingJobDefinition:
 """
 
 
+def _as_list(text: str) -> str:
+    """The same body with SageMaker's TrainingJobDefinitions: a list of one definition."""
+    head, _, definition = text.partition("TrainingJobDefinition:\n")
+    lines = definition.splitlines()
+    listed = ["  - " + lines[0].strip()] + ["  " + line for line in lines[1:]]
+    return head + "TrainingJobDefinitions:\n" + "\n".join(listed) + "\n"
+
+
+@pytest.mark.parametrize("shape", ["one", "list"])
 def test_a_sagemaker_training_definition_is_read_as_the_sagemaker_api_reads_it(
-    runner: CliRunner, tmp_path: Path
+    runner: CliRunner, tmp_path: Path, shape: str
 ) -> None:
     (tmp_path / "data" / "train").mkdir(parents=True)
     (tmp_path / "data" / "train" / "part.csv").write_text("1,2\n0,1\n")
     spec = tmp_path / "tune.yaml"
-    spec.write_text(SAGEMAKER_SPEC)
+    spec.write_text(SAGEMAKER_SPEC if shape == "one" else _as_list(SAGEMAKER_SPEC))
     job = json.loads(_ok(runner, "submit", str(spec), "--json"))
     trial = job["spec"]["training_job"]
     assert trial["algorithm"] == "xgboost"  # the image, not silently dropped

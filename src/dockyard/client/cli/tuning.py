@@ -92,6 +92,11 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
     for key in _DEFINITION_KEYS:
         if isinstance(data.get(key), dict):
             data[key] = job_paths(data[key], spec_file.parent, http)
+    if isinstance(data.get("TrainingJobDefinitions"), list):  # SageMaker's several definitions
+        data["TrainingJobDefinitions"] = [
+            job_paths(d, spec_file.parent, http) if isinstance(d, dict) else d
+            for d in data["TrainingJobDefinitions"]
+        ]
     body = (
         data
         if sagemaker
