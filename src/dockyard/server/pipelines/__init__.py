@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from dockyard.server.pipelines._catalog import catalog
     from dockyard.server.pipelines._core import Core, load_core
     from dockyard.server.pipelines._engine import WORK, Engine
+    from dockyard.server.pipelines._errors import StateMachineMissing
     from dockyard.server.pipelines._loop import PipelineEngine
     from dockyard.server.pipelines._runner import TaskRunner
     from dockyard.server.pipelines._service import PipelineService
@@ -48,6 +49,7 @@ __all__ = [
     "Engine",
     "PipelineEngine",
     "PipelineService",
+    "StateMachineMissing",
     "TaskRunner",
     "catalog",
     "load_core",
@@ -60,6 +62,7 @@ __getattr__, __dir__ = exports(
         "WORK": "._engine",
         "PipelineEngine": "._loop",
         "PipelineService": "._service",
+        "StateMachineMissing": "._errors",
         "TaskRunner": "._runner",
         "catalog": "._catalog",
         "load_core": "._core",

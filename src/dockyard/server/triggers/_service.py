@@ -59,6 +59,7 @@ from dockyard.errors import (
 from dockyard.server.actor import Actor, Role
 from dockyard.server.auth import Access, AuthService
 from dockyard.server.events import EventLog
+from dockyard.server.pipelines import StateMachineMissing
 from dockyard.server.store import Database, schema
 from dockyard.server.triggers import _git, _objects
 from dockyard.server.triggers._repository import TriggerRepository
@@ -243,8 +244,8 @@ class TriggerService:
                 f"{given[0].value}",
                 field=given[0].value,
             )
-        if change.target is not None:
-            self._check_work(actor, change.target)
+        if change.target is not None:  # checked as it will run: as the trigger's owner
+            self._check_work(self._owner(row), change.target)
         config = orjson.loads(row.config)
         values: dict[str, Any] = {}
         changed: builtins.list[str] = []
@@ -575,7 +576,7 @@ class TriggerService:
             self._pipelines.start(actor, state_machine_arn(spec.pipeline), request)
         except AlreadyExists:
             return
-        except NotFound:  # deleted since the trigger was made: name the trigger's field
+        except StateMachineMissing:  # deleted since the trigger was made: name the field
             raise NotFound(
                 f"there is no pipeline named {spec.pipeline!r}", field="target.spec.pipeline"
             ) from None
