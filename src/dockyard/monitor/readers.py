@@ -166,9 +166,9 @@ def _csv(source: Source, header: bool, names: tuple[str, ...] | None) -> Iterato
                     reader_names = [f"_c{i}" for i in range(len(reader.schema))]
                 else:
                     reader_names = list(reader.schema.names)
+                # Every block has the reader's schema: checked once.
                 _require_text(source, reader.schema, reader_names)
                 for block in reader:
-                    _require_text(source, block.schema, reader_names)
                     batch = pa.RecordBatch.from_arrays(block.columns, names=reader_names)
                     end = seen + batch.num_rows
                     if end > delivered:
