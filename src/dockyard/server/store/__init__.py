@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dockyard.server.store._database import Database, WriterBusy, after_commit
 from dockyard.server.store._driver import DriverInsert, DriverSelect
+from dockyard.server.store._grouped import GroupedWrites
 from dockyard.server.store._leader import LeaderLock
 from dockyard.server.store._migrate import migrate
 from dockyard.server.store._upsert import insert_ignore, upsert, upsert_statement
@@ -12,6 +13,7 @@ __all__ = [
     "Database",
     "DriverInsert",
     "DriverSelect",
+    "GroupedWrites",
     "LeaderLock",
     "WriterBusy",
     "after_commit",

@@ -20,15 +20,20 @@ connection between them: a pool checkout and return cost a sixth of a small writ
 
 :func:`after_commit` defers work (waking the event log's readers) until the write transaction
 it is called in has committed, so nobody is woken to read a row that is not there yet.
+
+:meth:`Database.write_each` runs several callers' writes in one transaction, each in a savepoint
+of its own (group commit, :mod:`._grouped`): on SQLite a commit is a good part of a small
+write's cost, and the writes queue for the one writer anyway.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["Database", "WriterBusy", "after_commit"]
+__all__ = ["Database", "Grouped", "WriterBusy", "after_commit"]
 
 _BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
 _SQLITE_PRAGMAS = (
@@ -79,6 +84,17 @@ class WriterBusy(Unavailable):
 
     Raised before the transaction begins, so nothing was written.
     """
+
+
+@dataclass
+class Grouped:
+    """One caller's write in :meth:`Database.write_each`: ``work`` runs in ``context`` (the
+    caller's), and its outcome lands in ``result`` or ``error``."""
+
+    work: Callable[[Connection], Any]
+    context: Context
+    result: Any = None
+    error: BaseException | None = None
 
 
 class Database:
@@ -198,6 +214,41 @@ class Database:
             finally:
                 self._write_lock.release()
 
+    def write_each(self, group: Sequence[Grouped]) -> None:
+        """Run each of ``group``'s works in one write transaction (SQLite only), each in a
+        savepoint: a work that raises is rolled back alone and keeps its exception in
+        ``error``; the others commit together, and each one's :func:`after_commit` callbacks
+        run once they have. A failure of the transaction itself (its BEGIN or COMMIT) is every
+        work's error; :class:`WriterBusy` (within :meth:`without_waiting`) is raised instead,
+        nothing written, for the caller to run the group elsewhere.
+        """
+        if self.dialect != "sqlite":
+            raise TypeError("write_each groups SQLite writes only")
+        waits = not _NO_WAIT.get()
+        committed: list[Callable[[], None]] = []
+        try:
+            with self._transaction() as conn:
+                driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+                for one in group:
+                    pending: list[Callable[[], None]] = []
+                    driver.execute("SAVEPOINT grouped")
+                    try:
+                        one.result = one.context.run(_run_grouped, one.work, conn, pending, waits)
+                    except Exception as exc:
+                        driver.execute("ROLLBACK TO grouped")
+                        one.error = exc
+                    else:
+                        committed.extend(pending)
+                    driver.execute("RELEASE grouped")
+        except WriterBusy:
+            raise
+        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the group was written
+            for one in group:
+                one.result, one.error = None, exc
+            return
+        for callback in committed:
+            callback()
+
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
         """Within the block, :meth:`write` raises :class:`WriterBusy` where it would wait for
@@ -211,6 +262,11 @@ class Database:
         finally:
             _NO_WAIT.reset(token)
 
+    def may_wait(self) -> bool:
+        """False inside :meth:`without_waiting` (code on an event loop): work that may take
+        long raises :class:`WriterBusy` there, before writing, to be run in a thread."""
+        return not _NO_WAIT.get()
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.read_engine.dispose()
@@ -220,6 +276,24 @@ class Database:
                 self._unwaited_writer.close()
             self.write_engine.dispose()
             self._unwaited_engine.dispose()
+
+
+def _run_grouped(
+    work: Callable[[Connection], Any],
+    conn: Connection,
+    pending: list[Callable[[], None]],
+    waits: bool,
+) -> Any:
+    """``work(conn)`` in its caller's context, as inside :meth:`Database.write`: its
+    :func:`after_commit` callbacks wait in ``pending``; :meth:`Database.without_waiting` holds
+    for it as for the group."""
+    after = _AFTER_COMMIT.set(pending)
+    no_wait = _NO_WAIT.set(not waits)
+    try:
+        return work(conn)
+    finally:
+        _NO_WAIT.reset(no_wait)
+        _AFTER_COMMIT.reset(after)
 
 
 class _Kept:

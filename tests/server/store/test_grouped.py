@@ -1,0 +1,221 @@
+"""Group commit: works awaited together on one event loop share a transaction, each in a
+savepoint of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from dockyard.errors import InvalidArgument
+from dockyard.server.store import (
+    Database,
+    GroupedWrites,
+    WriterBusy,
+    after_commit,
+    open_database,
+    schema,
+)
+from dockyard.server.store._database import Grouped
+
+_E = schema.experiments
+WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path}/meta.db")
+    yield database
+    database.dispose()
+
+
+def _add(name: str) -> Callable[[Any], str]:
+    def work(conn: Any) -> str:
+        conn.execute(
+            _E.insert().values(
+                name=name, artifact_location="/a", creation_time=1, last_update_time=1
+            )
+        )
+        return name
+
+    return work
+
+
+def _names(db: Database) -> list[str]:
+    with db.read() as conn:
+        rows = conn.execute(select(_E.c.name).where(_E.c.name != "Default").order_by(_E.c.name))
+        return [r[0] for r in rows]
+
+
+def _commits(db: Database) -> list[int]:
+    """A list that grows by one at each commit of ``db``'s writers."""
+    seen: list[int] = []
+    for engine in (db.write_engine, db._unwaited_engine):
+        event.listen(engine, "commit", lambda conn: seen.append(1))
+    return seen
+
+
+def _failing(conn: Any) -> None:
+    _add("rolled back")(conn)
+    after_commit(lambda: pytest.fail("a failed work's callbacks never run"))
+    raise InvalidArgument("no", field="name")
+
+
+def test_each_work_commits_but_the_one_that_fails(db: Database) -> None:
+    seen: list[str] = []
+
+    def noted(name: str) -> Callable[[Any], str]:
+        def work(conn: Any) -> str:
+            after_commit(lambda: seen.append(f"{name} after {_names(db)}"))
+            return _add(name)(conn)
+
+        return work
+
+    group = [
+        Grouped(noted("a"), contextvars.copy_context()),
+        Grouped(_failing, contextvars.copy_context()),
+        Grouped(_add("a"), contextvars.copy_context()),  # the database refuses: name is unique
+        Grouped(noted("c"), contextvars.copy_context()),
+    ]
+    commits = _commits(db)
+    db.write_each(group)
+    assert [g.result for g in group] == ["a", None, None, "c"]
+    assert isinstance(group[1].error, InvalidArgument)
+    assert isinstance(group[2].error, IntegrityError)
+    assert _names(db) == ["a", "c"]
+    assert len(commits) == 1
+    # callbacks wait for the commit, so each sees both rows
+    assert seen == ["a after ['a', 'c']", "c after ['a', 'c']"]
+
+
+def test_each_work_runs_in_its_callers_context(db: Database) -> None:
+    contexts = []
+    for who in ("ann", "bob"):
+        token = WHO.set(who)
+        contexts.append(contextvars.copy_context())
+        WHO.reset(token)
+    group = [Grouped(lambda conn: WHO.get(), ctx) for ctx in contexts]
+    db.write_each(group)
+    assert [g.result for g in group] == ["ann", "bob"]
+
+
+def test_a_busy_writer_refuses_the_whole_group_before_it_runs(db: Database) -> None:
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write() as conn:
+            _add("held")(conn)
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    group = [Grouped(_add("a"), contextvars.copy_context())]
+    try:
+        with pytest.raises(WriterBusy), db.without_waiting():
+            db.write_each(group)
+    finally:
+        release.set()
+        thread.join()
+    assert group[0].result is None and group[0].error is None
+    assert _names(db) == ["held"]
+
+
+def test_writes_awaited_together_share_one_commit(db: Database) -> None:
+    grouped = GroupedWrites(db)
+    commits = _commits(db)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(grouped.write(_add(f"e{i}")) for i in range(8)),
+            grouped.write(_failing),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(main())
+    assert results[:8] == [f"e{i}" for i in range(8)]
+    assert isinstance(results[8], InvalidArgument)
+    assert _names(db) == [f"e{i}" for i in range(8)]
+    assert len(commits) == 1
+
+
+def test_a_work_that_refuses_the_loop_is_told_and_the_others_commit(db: Database) -> None:
+    grouped = GroupedWrites(db)
+
+    def long(conn: Any) -> str:
+        _add("long")(conn)
+        if not db.may_wait():
+            raise WriterBusy("too long for the loop")
+        return "long"
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            grouped.write(_add("a")), grouped.write(long), return_exceptions=True
+        )
+
+    a, refused = asyncio.run(main())
+    assert a == "a"
+    assert isinstance(refused, WriterBusy)
+    assert _names(db) == ["a"]
+
+
+def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(db: Database) -> None:
+    grouped = GroupedWrites(db)
+    held, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def hold() -> None:
+        with db.write() as conn:
+            _add("held")(conn)
+            after_commit(lambda: order.append("held"))
+            held.set()
+            release.wait(10)
+
+    def waits(conn: Any) -> bool:
+        after_commit(lambda: order.append("batch"))
+        _add("batch")(conn)
+        return db.may_wait()
+
+    async def main() -> bool:
+        task = asyncio.ensure_future(grouped.write(waits))
+        while grouped._queued:  # until the flush has tried the writer and handed the batch on
+            await asyncio.sleep(0)
+        release.set()
+        return await task
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        in_thread = asyncio.run(main())
+    finally:
+        release.set()
+        thread.join()
+    assert in_thread is True  # it ran where it may wait: a thread
+    assert order == ["held", "batch"]
+    assert _names(db) == ["batch", "held"]
+
+
+def test_postgresql_writes_each_alone_in_a_thread(postgres_url: str) -> None:
+    db = open_database(postgres_url)
+    try:
+        grouped = GroupedWrites(db)
+        assert not grouped.groups
+
+        async def main() -> list[str]:
+            return await asyncio.gather(grouped.write(_add("p1")), grouped.write(_add("p2")))
+
+        assert asyncio.run(main()) == ["p1", "p2"]
+        assert _names(db) == ["p1", "p2"]
+        with pytest.raises(TypeError):
+            db.write_each([])
+    finally:
+        db.dispose()
