@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from dockyard.asl.effects import (
     Completion,
     Step,
@@ -64,27 +66,25 @@ def start(
         seed = hashlib.sha256(
             f"{execution.get('Id')}:{execution.get('StartTime')}".encode()
         ).hexdigest()
-    snapshot: dict[str, Any] = json.loads(
-        json.dumps(
-            {
-                "v": SNAPSHOT_VERSION,
-                "definition": definition,
-                "context": {
-                    "Execution": execution,
-                    "StateMachine": dict(context.get("StateMachine") or {}),
-                },
-                "seed": seed,
-                "seq": 0,
-                "events": 0,
-                "status": "RUNNING",
-                "output": None,
-                "error": None,
-                "cause": None,
-                "redrives": 0,
-                "threads": {"": _root(start_at, input)},
-                "waits": {},
-            }
-        )
+    snapshot = _json_copy(
+        {
+            "v": SNAPSHOT_VERSION,
+            "definition": definition,
+            "context": {
+                "Execution": execution,
+                "StateMachine": dict(context.get("StateMachine") or {}),
+            },
+            "seed": seed,
+            "seq": 0,
+            "events": 0,
+            "status": "RUNNING",
+            "output": None,
+            "error": None,
+            "cause": None,
+            "redrives": 0,
+            "threads": {"": _root(start_at, input)},
+            "waits": {},
+        }
     )
     engine = Engine(snapshot, now)
     details: dict[str, Any] = {"input": text, "inputDetails": {"truncated": False}}
@@ -95,6 +95,16 @@ def start(
     engine.ready.append("")
     engine.run()
     return _step(engine)
+
+
+def _json_copy(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` through JSON and back: a deep copy that shares nothing with the caller's
+    definition and input. orjson where it can (an integer past 64 bits takes the slower way)."""
+    try:
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        copied = json.loads(json.dumps(value))
+    return copied
 
 
 def _root(start_at: str, input: Any) -> dict[str, Any]:

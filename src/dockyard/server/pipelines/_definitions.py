@@ -3,6 +3,7 @@ shell's own (every Task resource is one this server runs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dockyard.api.pipelines import Diagnostic, Validation
@@ -11,9 +12,11 @@ from dockyard.server.pipelines._core import Core, Problem
 from dockyard.server.pipelines._errors import InvalidDefinition
 from dockyard.server.pipelines._tasks import Integrations
 
-__all__ = ["ParsedDefinitions", "check_definition", "diagnose", "validation"]
+__all__ = ["ParsedDefinitions", "check_definition", "diagnose", "runs_briefly", "validation"]
 
 _SHOWN = 10
+#: The most states a definition that :func:`runs_briefly` may have.
+BRIEF_STATES = 64
 
 
 def diagnose(
@@ -78,6 +81,44 @@ def validation(core: Core, integrations: Integrations, text: str) -> Validation:
     return Validation(result="FAIL" if failed else "OK", diagnostics=problems)
 
 
+def runs_briefly(definition: Mapping[str, Any]) -> bool:
+    """Whether a step of any execution of ``definition`` enters each state at most once:
+    at most :data:`BRIEF_STATES` states, no Map or Parallel, and no cycle through ``Next``,
+    ``Default``, a choice's or a catcher's ``Next``. A start of such a machine is short work
+    (tens of microseconds a state), fit to run on the event loop."""
+    states = definition.get("States")
+    if not isinstance(states, dict) or len(states) > BRIEF_STATES:
+        return False
+    following: dict[str, list[str]] = {}
+    for name, state in states.items():
+        if not isinstance(state, dict) or state.get("Type") in ("Map", "Parallel"):
+            return False
+        rules = [
+            r for key in ("Choices", "Catch") for r in state.get(key) or () if isinstance(r, dict)
+        ]
+        targets = [state.get("Next"), state.get("Default"), *(r.get("Next") for r in rules)]
+        following[name] = [t for t in targets if isinstance(t, str)]
+    done: set[str] = set()
+    # depth first, iteratively: a state met again on the path is a cycle
+    for start, leads_to in following.items():
+        if start in done:
+            continue
+        path, stack = {start}, [(start, iter(leads_to))]
+        while stack:
+            name, rest = stack[-1]
+            after = next(rest, None)
+            if after is None:
+                stack.pop()
+                path.discard(name)
+                done.add(name)
+            elif after in path:
+                return False
+            elif after not in done and after in following:
+                path.add(after)
+                stack.append((after, iter(following[after])))
+    return True
+
+
 class ParsedDefinitions:
     """Parsed definitions by state machine revision, so starting an execution does not parse
     (with its duplicate-key checks) the same text again. A revision's text never changes (an
@@ -89,6 +130,7 @@ class ParsedDefinitions:
         self.core = core
         self._size = size
         self._found: dict[tuple[str, str], dict[str, Any]] = {}
+        self._brief: dict[tuple[str, str], bool] = {}
 
     def get(self, arn: str, revision_id: str, text: str) -> dict[str, Any]:
         key = (arn, revision_id)
@@ -98,4 +140,15 @@ class ParsedDefinitions:
             if len(self._found) >= self._size:
                 self._found.pop(next(iter(self._found)), None)
             self._found[key] = found
+        return found
+
+    def brief(self, arn: str, revision_id: str, text: str) -> bool:
+        """Whether the revision :func:`runs_briefly`."""
+        key = (arn, revision_id)
+        found = self._brief.get(key)
+        if found is None:
+            found = runs_briefly(self.get(arn, revision_id, text))
+            if len(self._brief) >= self._size:
+                self._brief.pop(next(iter(self._brief)), None)
+            self._brief[key] = found
         return found

@@ -10,8 +10,10 @@ credential), need an account. Tasks run with the permissions of the execution's 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import orjson
@@ -56,12 +58,15 @@ from dockyard.server.pipelines._errors import (
     TaskMissing,
 )
 from dockyard.server.pipelines._tasks import Integrations
-from dockyard.server.store import Database
+from dockyard.server.store import Database, GroupedWrites, WriterBusy
 
 __all__ = ["PipelineService"]
 
 KIND = "state_machine"
 MAX_PAGE = 1000
+#: The largest input (characters) an execution may start with on the event loop: each state
+#: entered writes its input and output into the history, so a large one is work for a thread.
+BRIEF_INPUT = 16 * 1024
 
 
 def _input(text: str, field: str = "input") -> Any:
@@ -89,6 +94,7 @@ class PipelineService:
         self.integrations = integrations
         self._repo = engine.repo
         self._definitions: ParsedDefinitions | None = None
+        self._grouped = GroupedWrites(db)
 
     def _event(self, conn: Any, actor: Actor, type: str, name: str, body: dict[str, Any]) -> None:
         arn = state_machine_arn(name)
@@ -208,30 +214,73 @@ class PipelineService:
     # -- executions -----------------------------------------------------------------------------
 
     def start(self, actor: Actor, machine_arn: str, request: StartExecution) -> StartedExecution:
-        self._access.require_role(actor, Role.MEMBER, "start executions")
-        machine_name = parse_state_machine_arn(machine_arn)
-        _input(request.input)
-        name = request.name or str(uuid.uuid4())
+        name = self._check_start(actor, machine_arn, request)
         with self._db.write() as conn:
-            machine = self._own(conn, actor, machine_arn, "start executions of it")
-            express = machine.type == MachineType.EXPRESS.value
-            arn = execution_arn(machine_name, name, express=express)
-            found = self._repo.find_execution(conn, arn)
-            if found is not None:
-                if found.status == "RUNNING" and found.input == request.input:
-                    return StartedExecution(execution_arn=arn, start_time=found.start_time)
-                raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
-            definition = self._parsed(machine)
-            started = self.engine.begin(
-                conn, actor, machine, arn, name, request.input, definition=definition
-            )
+            return self._start_in(conn, actor, machine_arn, request, name)
+
+    async def start_soon(
+        self, actor: Actor, machine_arn: str, request: StartExecution
+    ) -> StartedExecution:
+        """:meth:`start` from an event loop. On SQLite, an execution that runs briefly (see
+        :func:`~dockyard.server.pipelines._definitions.runs_briefly`) starts on the loop, in
+        one transaction with the starts that arrive with it (group commit); any other in a
+        thread."""
+        name = self._check_start(actor, machine_arn, request)
+        if self._grouped.groups:
+            try:
+                work = partial(
+                    self._start_in, actor=actor, machine_arn=machine_arn, request=request, name=name
+                )
+                return await self._grouped.write(work)
+            except WriterBusy:  # it runs long: nothing was written
+                pass
+        return await asyncio.to_thread(self._start_alone, actor, machine_arn, request, name)
+
+    def _start_alone(
+        self, actor: Actor, machine_arn: str, request: StartExecution, name: str
+    ) -> StartedExecution:
+        with self._db.write() as conn:
+            return self._start_in(conn, actor, machine_arn, request, name)
+
+    def _check_start(self, actor: Actor, machine_arn: str, request: StartExecution) -> str:
+        """The checks of a start that need no transaction; the execution's name."""
+        self._access.require_role(actor, Role.MEMBER, "start executions")
+        parse_state_machine_arn(machine_arn)
+        _input(request.input)
+        return request.name or str(uuid.uuid4())
+
+    def _start_in(
+        self, conn: Any, actor: Actor, machine_arn: str, request: StartExecution, name: str
+    ) -> StartedExecution:
+        machine = self._own(conn, actor, machine_arn, "start executions of it")
+        express = machine.type == MachineType.EXPRESS.value
+        arn = execution_arn(machine.name, name, express=express)
+        found = self._repo.find_execution(conn, arn)
+        if found is not None:
+            if found.status == "RUNNING" and found.input == request.input:
+                return StartedExecution(execution_arn=arn, start_time=found.start_time)
+            raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
+        definition = self._parsed(machine)
+        if not self._db.may_wait() and not (
+            len(request.input) <= BRIEF_INPUT and self._briefly(machine)
+        ):
+            raise WriterBusy("this execution may run long: not on the event loop")
+        started = self.engine.begin(
+            conn, actor, machine, arn, name, request.input, definition=definition
+        )
         return StartedExecution(execution_arn=arn, start_time=started)
 
     def _parsed(self, machine: Any) -> dict[str, Any]:
+        return self._cache().get(machine.arn, machine.revision_id, machine.definition)
+
+    def _briefly(self, machine: Any) -> bool:
+        return self._cache().brief(machine.arn, machine.revision_id, machine.definition)
+
+    def _cache(self) -> ParsedDefinitions:
         core = self.engine.core  # tests swap the core: the cache belongs to one core
         if self._definitions is None or self._definitions.core is not core:
             self._definitions = ParsedDefinitions(core)
-        return self._definitions.get(machine.arn, machine.revision_id, machine.definition)
+        return self._definitions
 
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
         parse_execution_arn(arn)

@@ -114,11 +114,11 @@ def delete_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> Respon
 
 
 @router.post("/{name}/executions", status_code=201)
-def start_execution(
+async def start_execution(
     name: str, request: StartExecution, services: ServicesDep, actor: ActorDep
 ) -> StartedExecution:
     """Start an execution (the same name and input again, while it runs, is the same one)."""
-    return services.pipelines.start(actor, state_machine_arn(name), request)
+    return await services.pipelines.start_soon(actor, state_machine_arn(name), request)
 
 
 @router.get("/{name}/executions")

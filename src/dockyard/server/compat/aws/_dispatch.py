@@ -4,7 +4,8 @@ form-encoded body naming its ``Action``: :mod:`._query`)."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -20,8 +21,10 @@ from dockyard.server.compat.aws._errors import AwsError, aws_error
 
 __all__ = ["TARGETS", "Action", "is_query", "router"]
 
-#: An action: the services, the caller and the request's JSON -> the answer's JSON.
-Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any]]
+#: An action: the services, the caller and the request's JSON -> the answer's JSON. A coroutine
+#: function runs on the event loop (it hands blocking work to a thread itself); a plain one in
+#: the thread pool, or on the loop when it is a short read.
+Action = Callable[[Services, Actor, dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 #: Target prefix -> the module with its ``ACTIONS`` table and ``CONTENT_TYPE``.
 TARGETS: dict[str, str] = {
@@ -76,7 +79,11 @@ async def aws_json(request: Request) -> Response:
         if not isinstance(body, dict):
             raise AwsError("SerializationException", "the body must be a JSON object")
         services: Services = request.app.state.services
-        answer = await run_handler(action, services, actor_of(request.scope), body)
+        actor = actor_of(request.scope)
+        if inspect.iscoroutinefunction(action):
+            answer = await action(services, actor, body)
+        else:
+            answer = await run_handler(action, services, actor, body)
     except Exception as exc:
         return aws_error(exc, content_type)
     return Response(orjson.dumps(answer), media_type=content_type)
