@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from dockyard.server.store import Database, open_database, schema
 
@@ -117,4 +117,21 @@ def test_0008_gives_versions_of_an_older_database_a_stage(url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     db.dispose()
     assert (row.stage, row.logged_model_id) == ("None", None)
+    assert diff == []
+
+
+def test_0016_indexes_executions_by_machine_and_status(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0015")  # as a database of then: the index on status alone
+    with db.read() as conn:
+        before = {i["name"] for i in inspect(conn).get_indexes("pipeline_executions")}
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        after = {i["name"] for i in inspect(conn).get_indexes("pipeline_executions")}
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert "ix_pipeline_executions_status" in before
+    assert "ix_pipeline_executions_status" not in after
+    assert "ix_pipeline_executions_state_machine_arn_status_start_time" in after
     assert diff == []

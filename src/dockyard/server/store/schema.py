@@ -845,7 +845,8 @@ pipeline_executions = Table(
     Column("start_time", BigInteger, nullable=False),
     Column("stop_time", BigInteger, nullable=True),
     Index(None, "state_machine_arn", "start_time"),
-    Index(None, "status"),
+    # ListExecutions with a status filter: RUNNING among a machine's many ended executions
+    Index(None, "state_machine_arn", "status", "start_time"),
 )
 
 # An execution's history, numbered by the engine (``previous_event_id`` as Step Functions has
