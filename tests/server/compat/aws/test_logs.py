@@ -145,6 +145,8 @@ def test_the_sdk_tails_a_running_job_and_prints_each_line_once(
 
 
 def test_streams_tokens_and_filters(native: Client, logs: Any) -> None:
+    submit(native, "earlier", 1)  # another stream, older: the newest's listing has a next page
+    assert ended(native, "earlier")["status"] == "Completed"
     submit(native, "short", 6)
     job = ended(native, "short")
     assert job["status"] == "Completed"
