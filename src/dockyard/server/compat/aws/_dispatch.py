@@ -45,11 +45,20 @@ def is_query(content_type: str | None) -> bool:
 
 
 def _actions(prefix: str) -> tuple[dict[str, Action], str]:
+    found = _LOADED.get(prefix)
+    if found is not None:
+        return found
     path = TARGETS.get(prefix)
     if path is None:
         raise AwsError("UnknownOperationException", f"this server does not speak {prefix}")
     module = importlib.import_module(path)
-    return module.ACTIONS, module.CONTENT_TYPE
+    found = _LOADED[prefix] = (module.ACTIONS, module.CONTENT_TYPE)
+    return found
+
+
+#: The action tables looked up so far (``import_module`` of a loaded module still takes the
+#: import lock: a few microseconds of every request).
+_LOADED: dict[str, tuple[dict[str, Action], str]] = {}
 
 
 async def aws_json(request: Request) -> Response:
