@@ -147,6 +147,42 @@ def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services], sfn:
     assert checked["diagnostics"][0]["severity"] == "ERROR"
 
 
+def test_a_value_outside_a_fields_choices_is_a_validation_error(sfn: Any) -> None:
+    with pytest.raises(ClientError) as error:
+        sfn.create_state_machine(name="odd", definition=json.dumps(WAIT), roleArn="r", type="FAST")
+    assert code(error) == "ValidationException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    message = error.value.response["Error"]["Message"]
+    assert "'FAST' at 'type'" in message and "[STANDARD, EXPRESS]" in message
+    assert sfn.list_state_machines()["stateMachines"] == []
+    arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
+        "stateMachineArn"
+    ]
+    with pytest.raises(ClientError) as error:
+        sfn.list_executions(stateMachineArn=arn, statusFilter="DONE")
+    assert code(error) == "ValidationException"
+    assert "'DONE' at 'statusFilter'" in error.value.response["Error"]["Message"]
+
+
+def test_list_executions_filters_on_redrives(sfn: Any) -> None:
+    arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
+        "stateMachineArn"
+    ]
+    for name in ("again", "once"):
+        execution = sfn.start_execution(stateMachineArn=arn, name=name, input="{}")
+        sfn.stop_execution(executionArn=execution["executionArn"])
+    sfn.redrive_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":again")
+
+    def names(**filters: str) -> list[str]:
+        found = sfn.list_executions(stateMachineArn=arn, **filters)["executions"]
+        return sorted(e["name"] for e in found)
+
+    assert names() == ["again", "once"]
+    assert names(redriveFilter="REDRIVEN") == ["again"]
+    assert names(redriveFilter="NOT_REDRIVEN") == ["once"]
+    assert names(redriveFilter="REDRIVEN", statusFilter="ABORTED") == []
+
+
 def test_task_token_round_trip(live: tuple[str, Services], sfn: Any) -> None:
     url, services = live
     httpx.post(f"{url}/api/v1/topics", json={"name": "approvals"}).raise_for_status()

@@ -145,11 +145,16 @@ class PipelineRepository:
         status: str | None,
         before: tuple[int, str] | None,
         limit: int,
+        *,
+        redriven: bool | None = None,
     ) -> builtins.list[Any]:
-        """Newest first; ``before`` is the (start time, arn) the last page ended at."""
+        """Newest first; ``before`` is the (start time, arn) the last page ended at;
+        ``redriven``: only those redriven at least once (True) or never (False)."""
         query = select(_X).where(_X.c.state_machine_arn == machine_arn)
         if status is not None:
             query = query.where(_X.c.status == status)
+        if redriven is not None:
+            query = query.where(_X.c.redrive_count > 0 if redriven else _X.c.redrive_count == 0)
         if before is not None:
             time, arn = before
             query = query.where(

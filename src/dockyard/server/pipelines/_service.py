@@ -316,7 +316,10 @@ class PipelineService:
         status: ExecutionStatus | None = None,
         next_token: str | None = None,
         limit: int = 100,
+        redriven: bool | None = None,
     ) -> ExecutionList:
+        """A state machine's executions, newest first; ``redriven``: only those redriven at least
+        once (True) or never (False)."""
         parse_state_machine_arn(machine_arn)
         before = _views.decode_token(next_token)
         limit = max(1, min(limit, MAX_PAGE))
@@ -328,6 +331,7 @@ class PipelineService:
                 status.value if status else None,
                 (int(before[0]), str(before[1])) if isinstance(before, list) else None,
                 limit + 1,
+                redriven=redriven,
             )
         token = None
         if len(rows) > limit:

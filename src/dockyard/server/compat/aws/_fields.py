@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["optional", "required", "seconds"]
+__all__ = ["member", "optional", "required", "seconds"]
+
+E = TypeVar("E", bound=Enum)
 
 
 def required(body: dict[str, Any], name: str, kind: type = str) -> Any:
@@ -22,6 +25,23 @@ def optional(body: dict[str, Any], name: str, kind: type = str, default: Any = N
     if body.get(name) is None:
         return default
     return required(body, name, kind)
+
+
+def member(body: dict[str, Any], name: str, kind: type[E]) -> E | None:
+    """An optional field whose value is one of ``kind``'s, refused as AWS refuses it (a
+    ValidationException listing the allowed values) otherwise."""
+    value = optional(body, name)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in kind)
+        raise InvalidArgument(
+            f"1 validation error detected: Value {value[:100]!r} at '{name}' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{allowed}]",
+            field=name,
+        ) from None
 
 
 def seconds(ms: int | None) -> float | None:

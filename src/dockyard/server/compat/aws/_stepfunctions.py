@@ -8,6 +8,7 @@ and ignored, as they change nothing an execution does here.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from dockyard.api.pipelines import (
@@ -27,7 +28,7 @@ from dockyard.server._route import short_read
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
-from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._fields import member, optional, required, seconds
 
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
@@ -84,7 +85,7 @@ def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
         name=required(body, "name"),
         definition=required(body, "definition"),
         role_arn=optional(body, "roleArn", default=""),
-        type=MachineType(optional(body, "type", default="STANDARD")),
+        type=member(body, "type", MachineType) or MachineType.STANDARD,
         description=optional(body, "description", default=""),
     )
     made = services.pipelines.create(actor, config)
@@ -173,14 +174,20 @@ def describe_execution(services: Services, actor: Actor, body: Body) -> Body:
     return _execution(services.pipelines.describe_execution(actor, required(body, "executionArn")))
 
 
+class RedriveFilter(StrEnum):
+    REDRIVEN = "REDRIVEN"
+    NOT_REDRIVEN = "NOT_REDRIVEN"
+
+
 def list_executions(services: Services, actor: Actor, body: Body) -> Body:
-    status = optional(body, "statusFilter")
+    redrive = member(body, "redriveFilter", RedriveFilter)
     found = services.pipelines.list_executions(
         actor,
         required(body, "stateMachineArn"),
-        status=ExecutionStatus(status) if status else None,
+        status=member(body, "statusFilter", ExecutionStatus),
         next_token=optional(body, "nextToken"),
         limit=optional(body, "maxResults", int, 100) or 100,
+        redriven=None if redrive is None else redrive is RedriveFilter.REDRIVEN,
     )
     answer: Body = {
         "executions": [
