@@ -1,19 +1,24 @@
 """Function calls forked from the warm process: the same isolation as a cold call, a cold start
-when the warm process cannot fork, and a timeout that kills the call."""
+when the warm process cannot fork, and a timeout that kills the call; the Lambda references
+that name a function."""
 
 from __future__ import annotations
 
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dockyard.server.pipelines._task_functions import FunctionTask
-from dockyard.server.pipelines._tasks import Failed, Succeeded
+from dockyard.errors import InvalidArgument
+from dockyard.server.actor import Actor
+from dockyard.server.pipelines._task_functions import INVOKE, FunctionTask
+from dockyard.server.pipelines._tasks import Failed, InBackground, Succeeded, TaskCall
 from dockyard.settings import Settings
 
 WHOAMI = "tests.server.pipelines._functions:whoami"
+DOUBLE = "tests.server.pipelines._functions:double"
 
 
 def functions(tmp_path: Path, **update: object) -> FunctionTask:
@@ -86,3 +91,47 @@ def test_a_call_stopped_before_its_fork_answers_is_killed_once_forked(tmp_path: 
     if pid_file.exists() and pid_file.read_text():
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid_file.read_text()), 0)
+
+
+@pytest.mark.parametrize(
+    ("resource", "function_name"),
+    [
+        ("arn:aws:lambda:us-east-1:123456789012:function:double:$LATEST", None),
+        ("arn:aws:lambda:us-east-1:123456789012:function:double:prod", None),
+        (INVOKE, "arn:aws:lambda:us-east-1:123456789012:function:double:$LATEST"),
+        (INVOKE, "123456789012:function:double:7"),
+        (INVOKE, "double:prod"),
+        (INVOKE, "double"),
+    ],
+)
+def test_a_lambda_reference_with_a_version_or_alias_calls_the_function(
+    tmp_path: Path, resource: str, function_name: str | None
+) -> None:
+    """Workflow Studio writes ``FunctionName: "arn:...:function:NAME:$LATEST"``; Lambda takes
+    a name, a partial or full ARN, each with a version or alias."""
+    task = functions(tmp_path, pipeline_functions={"double": DOUBLE})
+    payload: dict[str, Any] = {"value": 21}
+    if function_name is not None:
+        payload = {"FunctionName": function_name, "Payload": payload}
+    call = TaskCall(
+        key="x:1",
+        execution_arn="x",
+        state_name="Double",
+        resource=resource,
+        base=resource,
+        mode="request",
+        payload=payload,
+        actor=Actor.local("root"),
+    )
+    try:
+        task.check(resource, payload)
+        started = task.start(call)
+        assert isinstance(started, InBackground)
+        answer = started.run()
+    finally:
+        task.close()
+    assert isinstance(answer, Succeeded), answer
+    result = answer.output["Payload"] if function_name is not None else answer.output
+    assert result == {"value": 42}
+    with pytest.raises(InvalidArgument, match="no function named 'triple'"):
+        task.check(INVOKE, {"FunctionName": "arn:aws:lambda:us-east-1:1:function:triple:$LATEST"})

@@ -4,7 +4,8 @@ Resources: ``dockyard:function:NAME``, ``arn:aws:lambda:<region>:<account>:funct
 (the payload is the event; the answer is the function's result) and
 ``arn:aws:states:::lambda:invoke`` (``FunctionName`` and ``Payload`` in the parameters; the
 answer is ``{"Payload": result, "StatusCode": 200, ...}``, as Step Functions gives it). Names
-resolve through ``DOCKYARD_PIPELINE_FUNCTIONS`` (``{"score": "mypkg.tasks:score"}``).
+resolve through ``DOCKYARD_PIPELINE_FUNCTIONS`` (``{"score": "mypkg.tasks:score"}``); a version
+or alias after a name (``:$LATEST``, ``:prod``) is accepted and dropped.
 
 Each call is a process of its own (:mod:`dockyard.runtime.functions`; forked from a warm process
 that imported the functions' modules once, :mod:`~dockyard.server.pipelines._function_calls`,
@@ -72,8 +73,16 @@ class FunctionTask(BaseIntegration):
     def _name(self, base: str, payload: Any) -> str | None:
         if base == INVOKE:
             found = payload.get("FunctionName") if isinstance(payload, dict) else None
-            return None if found is None else str(found).rsplit(":function:", 1)[-1]
-        return base.rsplit(":function:", 1)[-1] if ":function:" in base else None
+            return None if found is None else self._unqualified(str(found))
+        return self._unqualified(base) if ":function:" in base else None
+
+    def _unqualified(self, reference: str) -> str:
+        """The function a Lambda reference names: its name, ``NAME:QUALIFIER``, a full or
+        partial ARN (``123456789012:function:NAME``), each with an optional version or alias
+        (``:$LATEST``, ``:3``, ``:prod``: Workflow Studio writes ``:$LATEST``). A function has
+        one version here, so the qualifier is dropped."""
+        name = reference.rsplit(":function:", 1)[-1]
+        return name if name in self._functions else name.split(":", 1)[0]
 
     def check(self, base: str, payload: Any) -> None:
         if base == INVOKE and isinstance(payload, dict) and "FunctionName" not in payload:
