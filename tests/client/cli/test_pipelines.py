@@ -219,6 +219,20 @@ def test_the_input_limit_is_256_kib_of_utf8(runner: CliRunner, definition: Path)
     assert "262144 bytes" in out and "characters" not in out, out
 
 
+def test_an_input_file_that_cannot_be_read_is_named(
+    runner: CliRunner, definition: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.json"
+    out = _run(runner, "run", str(definition), "--input", f"@{missing}", code=2)
+    assert "--input" in out and str(missing) in out and "Traceback" not in out, out
+    out = _run(runner, "run", str(definition), "--input", f"@{tmp_path}", code=2)
+    assert "--input" in out and str(tmp_path) in out, out
+    given = tmp_path / "input.json"
+    given.write_text('{"go": true}')
+    done = json.loads(_run(runner, "run", "gate", "--input", f"@{given}", "--wait", "--json"))
+    assert done["status"] == "SUCCEEDED"
+
+
 def test_history_shows_the_error_of_a_failed_event(runner: CliRunner, definition: Path) -> None:
     _run(
         runner,

@@ -142,7 +142,15 @@ def update(
 def _input(value: str | None) -> Any:
     if value is None:
         return {}
-    text = Path(value[1:]).read_text() if value.startswith("@") else value
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise click.BadParameter(
+                f"cannot read {value[1:]}: {reason}", param_hint="--input"
+            ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
