@@ -118,3 +118,46 @@ def test_start_an_execution_from_the_page(page: Watched, seeded: Seeded) -> None
         execution = c.get("/api/v1/pipelines/ui-refused/executions/from-page").json()
         assert (execution["status"], execution["error"]) == ("FAILED", "NoGo")
     page.shot("pipeline-failed")
+
+
+def test_a_parallel_that_succeeded_after_a_redrive_is_not_drawn_as_caught(
+    page: Watched, seeded: Seeded
+) -> None:
+    read = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+        "Parameters": {"Name": "/ui/redrive/late"},
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Read", "States": {"Read": read}},
+                    {"StartAt": "Idle", "States": {"Idle": {"Type": "Pass", "End": True}}},
+                ],
+                "End": True,
+            }
+        },
+    }
+    runs = "/api/v1/pipelines/ui-redrive/executions"
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-redrive", "definition": json.dumps(definition)}
+        )
+        assert made.status_code == 201, made.text
+        started = c.post(runs, json={"name": "late", "input": "{}"})
+        assert started.status_code == 201, started.text
+        failed = c.get(f"{runs}/late", params={"wait": 20}).json()
+        assert failed["status"] == "FAILED", failed
+        put = c.post("/api/v1/params", json={"name": "/ui/redrive/late", "value": "here"})
+        assert put.status_code < 300, put.text
+        assert c.post(f"{runs}/late/redrive").status_code < 300
+        done = c.get(f"{runs}/late", params={"wait": 20}).json()
+        assert done["status"] == "SUCCEEDED", done
+    p = page.goto("/pipelines/ui-redrive/executions/late")
+    p.wait_for_selector('#graph [data-state="Both"].asl-succeeded', timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Both/0/Read"].asl-succeeded', timeout=TIMEOUT_MS)
+    assert "asl-caught" not in (p.get_attribute('#graph [data-state="Both"]', "class") or "")

@@ -30,6 +30,9 @@ export function statesOf(events, executionStatus) {
       io[exited.name] = { ...(io[exited.name] || {}), output: exited.output, exited: e.time };
     } else if (/(Failed|TimedOut)$/.test(e.type) && !e.type.startsWith("Execution")) {
       for (const name of open.keys()) open.set(name, true);
+    } else if (e.type === "ExecutionRedriven") {
+      // the failures before a redrive were not caught: the redrive runs those states again
+      for (const name of open.keys()) open.set(name, false);
     }
   }
   if (ENDED.includes(executionStatus) && executionStatus !== "SUCCEEDED") {
