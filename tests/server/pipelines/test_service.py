@@ -212,6 +212,34 @@ def test_redrive_runs_the_failed_state_again(shell: Services, runner: TaskRunner
         shell.pipelines.redrive(ROOT, execution)
 
 
+def test_a_machine_created_again_under_a_deleted_ones_name_has_none_of_its_executions(
+    shell: Services,
+) -> None:
+    nap = {"Nap": {"Type": "Wait", "Seconds": 30, "End": True}}
+    arn = machine(shell, nap)
+    napping = start(shell, arn, {"password": "hunter2"}, name="nightly")
+    shell.pipelines.delete(ROOT, arn)
+    with pytest.raises(NotFound) as gone:
+        shell.pipelines.describe_execution(ROOT, napping)
+    assert getattr(gone.value, "aws", "") == "ExecutionDoesNotExist"
+    assert machine(shell, nap) == arn
+    assert shell.pipelines.list_executions(ROOT, arn).executions == []
+    for read in (
+        shell.pipelines.describe_execution,
+        shell.pipelines.history,
+        shell.pipelines.machine_for_execution,
+        shell.pipelines.redrive,
+    ):
+        with pytest.raises(NotFound) as gone:
+            read(ROOT, napping)
+        assert getattr(gone.value, "aws", "") == "ExecutionDoesNotExist", read
+    # its name stays taken (as on AWS, for 90 days): a new execution of that name would meet
+    # the work the old one started under names derived from it
+    with pytest.raises(AlreadyExists):
+        start(shell, arn, {}, name="nightly")
+    assert status(shell, start(shell, arn, {}, name="tonight")) == "RUNNING"
+
+
 def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(
     shell: Services,
 ) -> None:

@@ -100,6 +100,16 @@ class PipelineRepository:
     def delete_machine(self, conn: Connection, arn: str) -> None:
         conn.execute(delete(_M).where(_M.c.arn == arn))
 
+    def retire_executions(self, conn: Connection, machine_arn: str) -> int:
+        """Detach the executions of a deleted state machine from its ARN (they are kept, under
+        ``deletedStateMachine``); the number detached. A machine created again under that name
+        neither lists nor shows them, and their names stay taken, so a new execution never
+        meets the jobs an old one of the same name started (tasks name work after the
+        execution)."""
+        retired = machine_arn.replace(":stateMachine:", ":deletedStateMachine:", 1)
+        query = update(_X).where(_X.c.state_machine_arn == machine_arn)
+        return int(conn.execute(query.values(state_machine_arn=retired)).rowcount)
+
     def machines(self, conn: Connection, after: str | None, limit: int) -> builtins.list[Any]:
         query = select(_M).order_by(_M.c.name)
         if after is not None:

@@ -53,8 +53,10 @@ from dockyard.server.pipelines._definitions import (
 from dockyard.server.pipelines._engine import TERMINAL, Engine
 from dockyard.server.pipelines._errors import (
     ExecutionExists,
+    ExecutionMissing,
     ExecutionNotRedrivable,
     StateMachineExists,
+    StateMachineMissing,
     TaskMissing,
 )
 from dockyard.server.pipelines._tasks import Integrations
@@ -107,9 +109,15 @@ class PipelineService:
         return row
 
     def _own_execution(self, conn: Any, actor: Actor, arn: str, what: str) -> Any:
-        """The execution's row, when ``actor`` may ``what`` on its state machine."""
+        """The execution's row, when ``actor`` may ``what`` on its state machine (an execution
+        of a deleted state machine does not exist)."""
         row = self._repo.execution(conn, arn)
-        self._own(conn, actor, row.state_machine_arn, what)
+        try:
+            self._own(conn, actor, row.state_machine_arn, what)
+        except StateMachineMissing:
+            raise ExecutionMissing(
+                f"Execution Does Not Exist: '{arn}'", field="executionArn"
+            ) from None
         return row
 
     # -- state machines -------------------------------------------------------------------------
@@ -179,7 +187,9 @@ class PipelineService:
             return _views.machine(self._repo.machine(conn, arn))
 
     def delete(self, actor: Actor, arn: str) -> None:
-        """Delete a state machine; its running executions are stopped first (as AWS does)."""
+        """Delete a state machine; its running executions are stopped first (as AWS does). Its
+        executions are kept but no longer found (see ``retire_executions``): not through a
+        machine created again under the name, whoever creates it."""
         self._access.require_role(actor, Role.MEMBER, "delete state machines")
         name = parse_state_machine_arn(arn)
         with self._db.read() as conn:
@@ -191,7 +201,10 @@ class PipelineService:
             )
         with self._db.write() as conn:
             self._repo.delete_machine(conn, arn)
-            self._event(conn, actor, "pipeline.state_machine.deleted", name, {})
+            retired = self._repo.retire_executions(conn, arn)
+            self._event(
+                conn, actor, "pipeline.state_machine.deleted", name, {"executions": retired}
+            )
 
     def describe(self, actor: Actor, arn: str) -> StateMachine:
         parse_state_machine_arn(arn)
@@ -376,7 +389,7 @@ class PipelineService:
         parse_execution_arn(arn)
         with self._db.write() as conn:
             row = self._repo.execution(conn, arn, lock=True)
-            self._own(conn, actor, row.state_machine_arn, "redrive its executions")
+            self._own_execution(conn, actor, arn, "redrive its executions")
             if row.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
                 raise ExecutionNotRedrivable(
                     f"Execution {arn} is {row.status}: only a failed, timed out or aborted "
