@@ -164,6 +164,31 @@ def test_a_value_outside_a_fields_choices_is_a_validation_error(sfn: Any) -> Non
     assert "'DONE' at 'statusFilter'" in error.value.response["Error"]["Message"]
 
 
+def test_arns_of_any_region_and_account_and_qualified_arns_name_the_machine(sfn: Any) -> None:
+    """ARNs copied from AWS (scripts, Terraform outputs) carry the account's region and id;
+    a version or alias qualifier is dropped, as versions are not kept."""
+    arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
+        "stateMachineArn"
+    ]
+    theirs = "arn:aws:states:eu-west-1:123456789012:stateMachine:nap"
+    for given in (theirs, f"{theirs}:3", f"{arn}:prod"):
+        assert sfn.describe_state_machine(stateMachineArn=given)["stateMachineArn"] == arn
+    started = sfn.start_execution(stateMachineArn=f"{theirs}:prod", name="copied", input="{}")
+    execution = started["executionArn"]
+    assert execution == arn.replace(":stateMachine:", ":execution:") + ":copied"
+    copied = "arn:aws:states:eu-west-1:123456789012:execution:nap:copied"
+    assert sfn.describe_execution(executionArn=copied)["status"] == "RUNNING"
+    assert sfn.get_execution_history(executionArn=copied)["events"][0]["id"] == 1
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=theirs)["executions"]]
+    assert names == ["copied"]
+    sfn.stop_execution(executionArn=copied)
+    assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+    sfn.update_state_machine(stateMachineArn=theirs, roleArn="arn:aws:iam::1:role/new")
+    assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == "arn:aws:iam::1:role/new"
+    sfn.delete_state_machine(stateMachineArn=theirs)
+    assert sfn.list_state_machines()["stateMachines"] == []
+
+
 def test_list_executions_filters_on_redrives(sfn: Any) -> None:
     arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
         "stateMachineArn"

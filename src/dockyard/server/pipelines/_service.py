@@ -78,6 +78,20 @@ def _input(text: str, field: str = "input") -> Any:
         raise InvalidArgument(f"not JSON: {exc}", field=field) from None
 
 
+def _machine_arn(arn: str) -> tuple[str, str]:
+    """A state machine's ARN as this server names it, and its name: an ARN of any region and
+    account (one copied from AWS) names the machine of that name here; a version or alias
+    qualifier is dropped (versions are not kept)."""
+    name = parse_state_machine_arn(arn)
+    return state_machine_arn(name), name
+
+
+def _execution_arn(arn: str) -> str:
+    """An execution's ARN as this server names it (any region and account)."""
+    machine, name = parse_execution_arn(arn)
+    return execution_arn(machine, name, express=arn.split(":")[5] == "express")
+
+
 class PipelineService:
     """State machines, executions and task callbacks (see the module docstring)."""
 
@@ -164,7 +178,7 @@ class PipelineService:
 
     def update(self, actor: Actor, arn: str, change: StateMachineUpdate) -> StateMachine:
         self._access.require_role(actor, Role.MEMBER, "update state machines")
-        name = parse_state_machine_arn(arn)
+        arn, name = _machine_arn(arn)
         if change.definition is None and change.role_arn is None and change.description is None:
             raise InvalidArgument("give a definition, a role or a description to change")
         if change.definition is not None:
@@ -191,7 +205,7 @@ class PipelineService:
         executions are kept but no longer found (see ``retire_executions``): not through a
         machine created again under the name, whoever creates it."""
         self._access.require_role(actor, Role.MEMBER, "delete state machines")
-        name = parse_state_machine_arn(arn)
+        arn, name = _machine_arn(arn)
         with self._db.read() as conn:
             self._own(conn, actor, arn, "delete it")
             running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
@@ -207,7 +221,7 @@ class PipelineService:
             )
 
     def describe(self, actor: Actor, arn: str) -> StateMachine:
-        parse_state_machine_arn(arn)
+        arn, _ = _machine_arn(arn)
         with self._db.read() as conn:
             return _views.machine(self._own(conn, actor, arn, "read it"))
 
@@ -227,7 +241,7 @@ class PipelineService:
     # -- executions -----------------------------------------------------------------------------
 
     def start(self, actor: Actor, machine_arn: str, request: StartExecution) -> StartedExecution:
-        name = self._check_start(actor, machine_arn, request)
+        machine_arn, name = self._check_start(actor, machine_arn, request)
         with self._db.write() as conn:
             return self._start_in(conn, actor, machine_arn, request, name)
 
@@ -238,7 +252,7 @@ class PipelineService:
         :func:`~dockyard.server.pipelines._definitions.runs_briefly`) starts on the loop, in
         one transaction with the starts that arrive with it (group commit); any other in a
         thread."""
-        name = self._check_start(actor, machine_arn, request)
+        machine_arn, name = self._check_start(actor, machine_arn, request)
         if self._grouped.groups:
             try:
                 work = partial(
@@ -255,12 +269,15 @@ class PipelineService:
         with self._db.write() as conn:
             return self._start_in(conn, actor, machine_arn, request, name)
 
-    def _check_start(self, actor: Actor, machine_arn: str, request: StartExecution) -> str:
-        """The checks of a start that need no transaction; the execution's name."""
+    def _check_start(
+        self, actor: Actor, machine_arn: str, request: StartExecution
+    ) -> tuple[str, str]:
+        """The checks of a start that need no transaction; the state machine's ARN as this
+        server names it, and the execution's name."""
         self._access.require_role(actor, Role.MEMBER, "start executions")
-        parse_state_machine_arn(machine_arn)
+        machine_arn, _ = _machine_arn(machine_arn)
         _input(request.input)
-        return request.name or str(uuid.uuid4())
+        return machine_arn, request.name or str(uuid.uuid4())
 
     def _start_in(
         self, conn: Any, actor: Actor, machine_arn: str, request: StartExecution, name: str
@@ -296,13 +313,13 @@ class PipelineService:
         return self._definitions
 
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
-        parse_execution_arn(arn)
+        arn = _execution_arn(arn)
         with self._db.read() as conn:
             return _views.execution(self._own_execution(conn, actor, arn, "read its executions"))
 
     def machine_for_execution(self, actor: Actor, arn: str) -> StateMachine:
         """The state machine as the execution ``arn`` started with it."""
-        parse_execution_arn(arn)
+        arn = _execution_arn(arn)
         with self._db.read() as conn:
             row = self._own_execution(conn, actor, arn, "read its executions")
             machine = self._repo.machine(conn, row.state_machine_arn)
@@ -333,7 +350,7 @@ class PipelineService:
     ) -> ExecutionList:
         """A state machine's executions, newest first; ``redriven``: only those redriven at least
         once (True) or never (False)."""
-        parse_state_machine_arn(machine_arn)
+        machine_arn, _ = _machine_arn(machine_arn)
         before = _views.decode_token(next_token)
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
@@ -361,7 +378,7 @@ class PipelineService:
         limit: int = 100,
         reverse: bool = False,
     ) -> History:
-        parse_execution_arn(arn)
+        arn = _execution_arn(arn)
         after = _views.decode_token(next_token)
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
@@ -373,7 +390,7 @@ class PipelineService:
     def stop(self, actor: Actor, arn: str, request: StopExecution) -> Execution:
         """Abort a running execution (its tasks are stopped, its timers dropped)."""
         self._access.require_role(actor, Role.MEMBER, "stop executions")
-        parse_execution_arn(arn)
+        arn = _execution_arn(arn)
         with self._db.read() as conn:
             self._own_execution(conn, actor, arn, "stop its executions")
         self.engine.feed(
@@ -386,7 +403,7 @@ class PipelineService:
     def redrive(self, actor: Actor, arn: str) -> int:
         """Run a failed, timed out or aborted execution again from where it stopped."""
         self._access.require_role(actor, Role.MEMBER, "redrive executions")
-        parse_execution_arn(arn)
+        arn = _execution_arn(arn)
         with self._db.write() as conn:
             row = self._repo.execution(conn, arn, lock=True)
             self._own_execution(conn, actor, arn, "redrive its executions")
