@@ -161,3 +161,20 @@ def test_a_parallel_that_succeeded_after_a_redrive_is_not_drawn_as_caught(
     p.wait_for_selector('#graph [data-state="Both"].asl-succeeded', timeout=TIMEOUT_MS)
     p.wait_for_selector('#graph [data-state="Both/0/Read"].asl-succeeded', timeout=TIMEOUT_MS)
     assert "asl-caught" not in (p.get_attribute('#graph [data-state="Both"]', "class") or "")
+
+
+def test_leaving_the_page_closes_its_start_form(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-leave", "definition": json.dumps(DEFINITION)}
+        )
+        assert made.status_code == 201, made.text
+    p = page.goto("/pipelines")
+    p.click("#pipelines >> text=ui-leave")
+    p.click("#start-execution")
+    p.wait_for_selector("#start-dialog[open]", timeout=TIMEOUT_MS)
+    p.go_back()  # the browser's Back button, the form still open
+    p.wait_for_selector("#pipelines >> text=ui-leave", timeout=TIMEOUT_MS)
+    assert p.query_selector("dialog[open]") is None
+    with seeded.client() as c:
+        assert c.get("/api/v1/pipelines/ui-leave/executions").json()["executions"] == []

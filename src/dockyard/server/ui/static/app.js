@@ -122,6 +122,9 @@ async function route() {
     current.controller.abort();
     for (const fn of current.leave) try { fn(); } catch (e) { console.warn(e); }
   }
+  // A form left open (Back, a link, a typed URL) belongs to the page being left: submitted
+  // over the next page, it would act on what that page no longer shows.
+  for (const open of document.querySelectorAll("dialog[open]")) open.close();
   const controller = new AbortController();
   const leave = [];
   current = { controller, leave };
