@@ -250,3 +250,20 @@ def test_history_shows_the_error_of_a_failed_event(runner: CliRunner, definition
     failed = [row for row in table if "ExecutionFailed" in row.split()]
     assert len(failed) == 1 and failed[0].endswith("NoGo: go was false"), table
     assert sum("NoGo" in row for row in table) == 1, table  # only on the failed event
+
+
+def test_delete_asks_first(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "nap.asl.json"
+    path.write_text(
+        json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
+    )
+    started = json.loads(_run(runner, "run", str(path), "--name", "long", "--json"))
+    assert started["execution_arn"].endswith(":execution:nap:long")
+    out = _run(runner, "delete", "nap", code=2)
+    assert "--yes" in out, out
+    assert "nap" in [p.name for p in dy.list_pipelines()]
+    deleted = json.loads(_run(runner, "delete", "nap", "--yes", "--json"))
+    assert deleted == {"name": "nap", "deleted": True}
+    assert "nap" not in [p.name for p in dy.list_pipelines()]
+    out = _run(runner, "delete", "nap", "--yes", code=2)
+    assert "nap" in out, out

@@ -7,6 +7,7 @@ dockyard pipelines list retrain          # its executions, newest first
 dockyard pipelines describe retrain nightly
 dockyard pipelines history retrain nightly
 dockyard pipelines stop retrain nightly --cause "superseded"
+dockyard pipelines delete retrain --yes                # its running executions are stopped
 dockyard pipelines graph retrain.asl.json             # Mermaid text; --format dot for Graphviz
 dockyard pipelines graph retrain nightly              # coloured by how the execution went
 """
@@ -23,6 +24,7 @@ import click
 from dockyard.api.pipelines import Execution
 from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
+from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import Client
 from dockyard.errors import NotFound
@@ -137,6 +139,18 @@ def update(
         name, definition, role_arn=role_arn, description=description, client=client()
     )
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: revision {made.revision_id}")
+
+
+@pipelines.command()
+@click.argument("name")
+@yes_option
+@json_option
+@fail_on_error
+def delete(name: str, yes: bool, as_json: bool) -> None:
+    """Delete pipeline NAME; its running executions are stopped (asks first; --yes does not)."""
+    confirm(f"delete pipeline {name} and stop its running executions", yes)
+    sdk.delete_pipeline(name, client=client())
+    emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
 
 
 def _input(value: str | None) -> Any:
