@@ -189,6 +189,53 @@ def test_arns_of_any_region_and_account_and_qualified_arns_name_the_machine(sfn:
     assert sfn.list_state_machines()["stateMachines"] == []
 
 
+def test_a_page_token_of_another_listing_is_refused(live: tuple[str, Services], sfn: Any) -> None:
+    url, _ = live
+    arns = [
+        sfn.create_state_machine(name=name, definition=json.dumps(WAIT), roleArn="r")[
+            "stateMachineArn"
+        ]
+        for name in ("one", "two")
+    ]
+    for name in ("a", "b"):
+        sfn.start_execution(stateMachineArn=arns[0], name=name, input="{}")
+    execution = arns[0].replace(":stateMachine:", ":execution:") + ":a"
+    tokens = {
+        "machines": sfn.list_state_machines(maxResults=1)["nextToken"],
+        "executions": sfn.list_executions(stateMachineArn=arns[0], maxResults=1)["nextToken"],
+        "history": sfn.get_execution_history(executionArn=execution, maxResults=1)["nextToken"],
+        "made up": base64.urlsafe_b64encode(b'["x", "y"]').decode(),
+    }
+    calls = {
+        "machines": lambda token: sfn.list_state_machines(nextToken=token),
+        "executions": lambda token: sfn.list_executions(stateMachineArn=arns[0], nextToken=token),
+        "history": lambda token: sfn.get_execution_history(executionArn=execution, nextToken=token),
+    }
+    for listing, call in calls.items():
+        for made_for, token in tokens.items():
+            if made_for == listing:
+                assert call(token)  # its own token reads the next page
+                continue
+            with pytest.raises(ClientError) as error:
+                call(token)
+            assert code(error) == "ValidationException", (listing, made_for)
+            assert "page token" in error.value.response["Error"]["Message"]
+    # a token is for the listing it came from: not another machine's, nor the other order
+    with pytest.raises(ClientError) as error:
+        sfn.list_executions(stateMachineArn=arns[1], nextToken=tokens["executions"])
+    assert code(error) == "ValidationException"
+    with pytest.raises(ClientError) as error:
+        sfn.get_execution_history(
+            executionArn=execution, nextToken=tokens["history"], reverseOrder=True
+        )
+    assert code(error) == "ValidationException"
+    answer = httpx.get(
+        f"{url}/api/v1/pipelines/one/executions", params={"next_token": tokens["made up"]}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "page token" in answer.json()["error"]["message"]
+
+
 def test_list_executions_filters_on_redrives(sfn: Any) -> None:
     arn = sfn.create_state_machine(name="nap", definition=json.dumps(WAIT), roleArn="r")[
         "stateMachineArn"

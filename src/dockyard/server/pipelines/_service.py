@@ -228,11 +228,13 @@ class PipelineService:
     def list(
         self, actor: Actor, next_token: str | None = None, limit: int = 100
     ) -> StateMachineList:
-        after = _views.decode_token(next_token)
+        after = _views.decode_token(next_token, "machines", lambda v: isinstance(v, str))
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
-            rows = self._repo.machines(conn, after if isinstance(after, str) else None, limit + 1)
-        token = _views.encode_token(rows[limit - 1].name) if len(rows) > limit else None
+            rows = self._repo.machines(conn, after, limit + 1)
+        token = None
+        if len(rows) > limit:
+            token = _views.encode_token("machines", rows[limit - 1].name)
         mine = [r for r in rows[:limit] if self._access.may_use_own(actor, r.owner_id)]
         return StateMachineList(
             state_machines=[_views.machine_summary(r) for r in mine], next_token=token
@@ -351,7 +353,10 @@ class PipelineService:
         """A state machine's executions, newest first; ``redriven``: only those redriven at least
         once (True) or never (False)."""
         machine_arn, _ = _machine_arn(machine_arn)
-        before = _views.decode_token(next_token)
+        kind = f"executions:{machine_arn}"
+        before = _views.decode_token(
+            next_token, kind, lambda v: isinstance(v, list) and _views.is_position(v)
+        )
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
             self._own(conn, actor, machine_arn, "list its executions")
@@ -359,14 +364,14 @@ class PipelineService:
                 conn,
                 machine_arn,
                 status.value if status else None,
-                (int(before[0]), str(before[1])) if isinstance(before, list) else None,
+                (before[0], before[1]) if before is not None else None,
                 limit + 1,
                 redriven=redriven,
             )
         token = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            token = _views.encode_token([last.start_time, last.arn])
+            token = _views.encode_token(kind, [last.start_time, last.arn])
         return ExecutionList(executions=[_views.summary(r) for r in rows[:limit]], next_token=token)
 
     def history(
@@ -379,12 +384,17 @@ class PipelineService:
         reverse: bool = False,
     ) -> History:
         arn = _execution_arn(arn)
-        after = _views.decode_token(next_token)
+        kind = f"history:{arn}:{'reverse' if reverse else 'forward'}"
+        after = _views.decode_token(
+            next_token, kind, lambda v: not isinstance(v, list) and _views.is_position(v)
+        )
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
             self._own_execution(conn, actor, arn, "read its executions")
-            rows = self._repo.history(conn, arn, int(after or 0), limit + 1, reverse)
-        token = _views.encode_token(rows[limit - 1].event_id) if len(rows) > limit else None
+            rows = self._repo.history(conn, arn, after or 0, limit + 1, reverse)
+        token = None
+        if len(rows) > limit:
+            token = _views.encode_token(kind, rows[limit - 1].event_id)
         return History(events=[_views.history_event(r) for r in rows[:limit]], next_token=token)
 
     def stop(self, actor: Actor, arn: str, request: StopExecution) -> Execution:

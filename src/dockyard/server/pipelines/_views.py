@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ __all__ = [
     "encode_token",
     "execution",
     "history_event",
+    "is_position",
     "machine",
     "machine_summary",
     "summary",
@@ -84,14 +86,34 @@ def history_event(row: Any) -> HistoryEvent:
     )
 
 
-def encode_token(value: Any) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
+def encode_token(kind: str, value: Any) -> str:
+    """A page token for the listing ``kind`` (``machines``, ``executions:<machine ARN>``,
+    ``history:<execution ARN>:<order>``) that resumes after ``value``."""
+    return base64.urlsafe_b64encode(orjson.dumps([kind, value])).decode()
 
 
-def decode_token(token: str | None, field: str = "nextToken") -> Any:
+def decode_token(
+    token: str | None, kind: str, fits: Callable[[Any], bool], field: str = "nextToken"
+) -> Any:
+    """The value of a token :func:`encode_token` made for ``kind`` (None for no token); a token
+    of another listing, or one that was never made here, is refused (not read as a position)."""
     if not token:
         return None
     try:
-        return orjson.loads(base64.urlsafe_b64decode(token.encode()))
+        found = orjson.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, orjson.JSONDecodeError):
-        raise InvalidArgument("this page token was not made by this server", field=field) from None
+        found = None
+    if isinstance(found, list) and len(found) == 2 and found[0] == kind and fits(found[1]):
+        return found[1]
+    raise InvalidArgument(
+        "this page token was not made by this server for this listing: a token continues "
+        "the listing it came from (the same state machine, execution and order)",
+        field=field,
+    )
+
+
+def is_position(value: Any) -> bool:
+    """An event id or a (start time, ARN) position, as the listings' tokens hold them."""
+    if isinstance(value, list):
+        return len(value) == 2 and is_position(value[0]) and isinstance(value[1], str)
+    return isinstance(value, int) and not isinstance(value, bool)
