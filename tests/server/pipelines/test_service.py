@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from tests.server.pipelines.conftest import ROOT, Clock
 
 from dockyard.api.params import PutParameter
@@ -22,6 +23,8 @@ from dockyard.api.pipelines import (
 )
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.server._services import Services
+from dockyard.server.actor import Actor, ActorKind, Role
+from dockyard.server.auth import CreateUser
 from dockyard.server.pipelines import TaskRunner
 from dockyard.server.store import schema
 
@@ -238,6 +241,25 @@ def test_a_machine_created_again_under_a_deleted_ones_name_has_none_of_its_execu
     with pytest.raises(AlreadyExists):
         start(shell, arn, {}, name="nightly")
     assert status(shell, start(shell, arn, {}, name="tonight")) == "RUNNING"
+
+
+def test_the_same_create_again_is_no_error_for_its_creator_only(shell: Services) -> None:
+    def member(name: str) -> Actor:
+        shell.auth.create_user(ROOT, CreateUser(name=name, role=Role.MEMBER))
+        with shell.db.read() as conn:
+            row = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
+        return Actor(ActorKind.USER, name, Role.MEMBER, user_id=int(row.user_id))
+
+    shell.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))  # accounts: on
+    ana, bob = member("ana"), member("bob")
+    config = StateMachineConfig(
+        name="shared", definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}})
+    )
+    made = shell.pipelines.create(ana, config)
+    assert shell.pipelines.create(ana, config) == made
+    with pytest.raises(AlreadyExists) as taken:
+        shell.pipelines.create(bob, config)
+    assert getattr(taken.value, "aws", "") == "StateMachineAlreadyExists"
 
 
 def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(

@@ -150,8 +150,11 @@ class PipelineService:
                 if (
                     existing.definition == config.definition
                     and existing.role_arn == config.role_arn
+                    and self._access.may_use_own(actor, existing.owner_id)
                 ):
-                    return _views.machine(existing)  # AWS: the same request again is no error
+                    # AWS: the same request again is no error (but another account's machine
+                    # of that name is not the caller's to be told it made)
+                    return _views.machine(existing)
                 raise StateMachineExists(f"State Machine Already Exists: '{arn}'", field="name")
             self._repo.insert_machine(
                 conn,
