@@ -110,5 +110,23 @@ def test_status_from_history_marks_caught_failed_and_running_states() -> None:
     }
     assert status_from_history(events, "FAILED")["Deploy"] == "failed"
     assert status_from_history(events, "ABORTED")["Deploy"] == "aborted"
+
+
+def test_a_state_that_succeeded_after_a_redrive_is_not_caught() -> None:
+    def event(kind: str, key: str = "", name: str = "") -> dict:
+        return {"type": kind, "details": {key: {"name": name}} if key else {}}
+
+    events = [
+        event("ParallelStateEntered", "stateEnteredEventDetails", "Fan"),
+        event("TaskStateEntered", "stateEnteredEventDetails", "Read"),
+        event("TaskFailed"),
+        event("ParallelStateFailed"),
+        event("ExecutionFailed"),
+        event("ExecutionRedriven"),
+        event("TaskStateEntered", "stateEnteredEventDetails", "Read"),
+        event("TaskStateExited", "stateExitedEventDetails", "Read"),
+        event("ParallelStateExited", "stateExitedEventDetails", "Fan"),
+    ]
+    assert status_from_history(events, "SUCCEEDED") == {"Fan": "succeeded", "Read": "succeeded"}
     nested = by_path(DEFINITION, {"A": "running", "Train": "succeeded"})
     assert nested == {"Train": "succeeded", "Fan/0/A": "running", "Fan/1/A": "running"}

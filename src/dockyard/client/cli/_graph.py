@@ -195,6 +195,8 @@ def status_from_history(events: list[dict[str, Any]], execution_status: str) -> 
             status[exited["name"]] = "caught" if failed_inside else "succeeded"
         elif kind.endswith(("Failed", "TimedOut")) and not kind.startswith("Execution"):
             open_states = dict.fromkeys(open_states, True)
+        elif kind == "ExecutionRedriven":  # those failures were not caught: they run again
+            open_states = dict.fromkeys(open_states, False)
     if execution_status in ("FAILED", "TIMED_OUT", "ABORTED"):
         ended = "aborted" if execution_status == "ABORTED" else "failed"
         status.update(dict.fromkeys(open_states, ended))
