@@ -29,6 +29,12 @@ def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
             def with_context(event, context):
                 return {"name": context.function_name}
+
+            def a_set(event):
+                return {"tags": {"a", "b"}}
+
+            def not_a_number(event):
+                return {"rmse": float("nan")}
             """
         )
     )
@@ -40,6 +46,19 @@ def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_a_call_answers_its_result(module: str) -> None:
     assert json.loads(answer(f"{module}:flaky", "{}")) == {"ok": True, "result": {"done": True}}
     assert json.loads(answer(f"{module}:with_context", "{}"))["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("function", "says"),
+    [("a_set", "Object of type set is not JSON serializable"), ("not_a_number", "not JSON")],
+)
+def test_a_result_that_is_not_json_is_a_marshal_error(
+    module: str, function: str, says: str
+) -> None:
+    found = json.loads(answer(f"{module}:{function}", "{}"))
+    assert (found["ok"], found["errorType"]) == (False, "Runtime.MarshalError")
+    assert found["errorMessage"].startswith("Unable to marshal response: ")
+    assert says in found["errorMessage"] and found["stackTrace"] == []
 
 
 def test_a_failure_lists_only_the_functions_frames(module: str) -> None:

@@ -42,7 +42,7 @@ def answer(reference: str, event_text: str) -> str:
     """The call's answer document for the JSON ``event_text`` (see the package docstring)."""
     try:
         event = json.loads(event_text or "null")
-        return json.dumps({"ok": True, "result": _call(reference, event)})
+        result = _call(reference, event)
     except BaseException as exc:
         return json.dumps(
             {
@@ -52,6 +52,19 @@ def answer(reference: str, event_text: str) -> str:
                 "stackTrace": _stack(exc),
             },
             default=str,
+        )
+    try:
+        return json.dumps({"ok": True, "result": result}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        # what the function returned is not JSON (a set, a numpy integer, NaN): Lambda's
+        # Runtime.MarshalError, with no stack (the function itself raised nothing)
+        return json.dumps(
+            {
+                "ok": False,
+                "errorType": "Runtime.MarshalError",
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "stackTrace": [],
+            }
         )
 
 
