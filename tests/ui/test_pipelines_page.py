@@ -178,3 +178,57 @@ def test_leaving_the_page_closes_its_start_form(page: Watched, seeded: Seeded) -
     assert p.query_selector("dialog[open]") is None
     with seeded.client() as c:
         assert c.get("/api/v1/pipelines/ui-leave/executions").json()["executions"] == []
+
+
+# Every point of an edge that lies inside a state's box (its own ends lie on its boxes' borders,
+# which the 2-pixel margin leaves out).
+CROSSINGS = """() => {
+  const boxes = [...document.querySelectorAll("#graph .asl-node > rect")].map((r) => {
+    const b = r.getBBox();
+    const name = r.parentNode.dataset.state;
+    return { name, x: b.x + 2, y: b.y + 2, w: b.width - 4, h: b.height - 4 };
+  });
+  const found = [];
+  for (const path of document.querySelectorAll("#graph .asl-edge")) {
+    const length = path.getTotalLength();
+    for (let at = 0; at <= length; at += 2) {
+      const p = path.getPointAtLength(at);
+      for (const b of boxes) {
+        if (p.x > b.x && p.x < b.x + b.w && p.y > b.y && p.y < b.y + b.h) found.push(b.name);
+      }
+    }
+  }
+  return [...new Set(found)];
+}"""
+
+
+def test_a_catch_to_a_state_further_down_crosses_no_state(page: Watched, seeded: Seeded) -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter"}
+    definition = {
+        "StartAt": "Train",
+        "States": {
+            "Train": {
+                **task,
+                "Parameters": {"Name": "/a"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Notify"}],
+                "Next": "Evaluate",
+            },
+            "Evaluate": {**task, "Parameters": {"Name": "/b"}, "Next": "Gate"},
+            "Gate": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Deploy"}],
+                "Default": "Notify",
+            },
+            "Deploy": {"Type": "Succeed"},
+            "Notify": {"Type": "Fail", "Error": "Failed"},
+        },
+    }
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-catch", "definition": json.dumps(definition)}
+        )
+        assert made.status_code == 201, made.text
+    p = page.goto("/pipelines/ui-catch")
+    p.wait_for_selector('#graph [data-state="Notify"]', timeout=TIMEOUT_MS)
+    assert p.evaluate(CROSSINGS) == []
+    page.shot("pipeline-catch")

@@ -1,6 +1,7 @@
 // A state machine (Amazon States Language) drawn as an SVG graph: states in layers from StartAt
 // down, Parallel branches and Map iterators drawn inside their state, Catch edges dashed, loops
-// (an edge back up) routed on the right. `status` colours states: { name: "running" |
+// (an edge back up) routed on the right, edges that skip a layer (a Catch to a handler further
+// down) routed on the left, so no edge crosses a state. `status` colours states: { name: "running" |
 // "succeeded" | "failed" | "caught" | "aborted" }; `onSelect(name)` runs when a state is clicked.
 // Names in nested machines are unique within their own machine only: nested nodes report
 // "<parent>/<name>".
@@ -81,15 +82,23 @@ function layout(machine, prefix) {
     width = Math.max(width, rowW);
     y += rowH + GAP_Y;
   }
-  for (const { row, rowW, y: top } of placed) {
-    let x = (width - rowW) / 2;
-    for (const n of row) { boxes[n].x = x; boxes[n].y = top; x += boxes[n].w + GAP_X; }
-  }
+  const rowOf = {};
+  placed.forEach(({ row }, i) => { for (const n of row) rowOf[n] = i; });
   const edges = [];
   for (const [name, state] of Object.entries(states)) {
-    for (const [t, kind] of targets(state)) if (t in boxes) edges.push({ from: boxes[name], to: boxes[t], kind, back: back.has(`${name}->${t}`) });
+    for (const [t, kind] of targets(state)) {
+      if (!(t in boxes)) continue;
+      const loop = back.has(`${name}->${t}`) || rowOf[t] <= rowOf[name];
+      // An edge down past a row would cross that row's states: it goes round on the left.
+      edges.push({ from: boxes[name], to: boxes[t], kind, back: loop, skip: !loop && rowOf[t] > rowOf[name] + 1 });
+    }
   }
-  return { w: width + (back.size ? 40 : 0), h: Math.max(0, y - GAP_Y), nodes: Object.values(boxes), edges };
+  const left = edges.some((e) => e.skip) ? 40 : 0;
+  for (const { row, rowW, y: top } of placed) {
+    let x = left + (width - rowW) / 2;
+    for (const n of row) { boxes[n].x = x; boxes[n].y = top; x += boxes[n].w + GAP_X; }
+  }
+  return { w: left + width + (back.size ? 40 : 0), h: Math.max(0, y - GAP_Y), nodes: Object.values(boxes), edges };
 }
 
 function draw(g, box, ox, oy, status, onSelect) {
@@ -100,6 +109,9 @@ function draw(g, box, ox, oy, status, onSelect) {
     if (e.back || y2 <= y1) {
       const right = ox + box.w - 10;
       d = `M${ox + a.x + a.w},${oy + a.y + a.h / 2} H${right} V${oy + b.y + b.h / 2} H${ox + b.x + b.w}`;
+    } else if (e.skip) {
+      const left = ox + 10;
+      d = `M${ox + a.x},${oy + a.y + a.h / 2} H${left} V${oy + b.y + b.h / 2} H${ox + b.x}`;
     } else {
       const mid = (y1 + y2) / 2;
       d = `M${x1},${y1} C${x1},${mid} ${x2},${mid} ${x2},${y2}`;
