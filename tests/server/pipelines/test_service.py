@@ -225,6 +225,15 @@ def test_a_machine_created_again_under_a_deleted_ones_name_has_none_of_its_execu
     with pytest.raises(NotFound) as gone:
         shell.pipelines.describe_execution(ROOT, napping)
     assert getattr(gone.value, "aws", "") == "ExecutionDoesNotExist"
+    with shell.db.read() as conn:
+        kept = conn.execute(
+            select(schema.pipeline_executions).where(schema.pipeline_executions.c.arn == napping)
+        ).one()
+        timers = conn.execute(
+            select(schema.pipeline_timers).where(schema.pipeline_timers.c.execution_arn == napping)
+        ).all()
+    assert (kept.status, kept.error) == ("ABORTED", "States.Aborted")  # stopped, then kept
+    assert ":deletedStateMachine:m" in kept.state_machine_arn and timers == []
     assert machine(shell, nap) == arn
     assert shell.pipelines.list_executions(ROOT, arn).executions == []
     for read in (

@@ -209,18 +209,21 @@ class PipelineService:
         machine created again under the name, whoever creates it."""
         self._access.require_role(actor, Role.MEMBER, "delete state machines")
         arn, name = _machine_arn(arn)
-        with self._db.read() as conn:
+        with self._db.write() as conn:
             self._own(conn, actor, arn, "delete it")
             running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
-        for row in running:
-            self.stop(
-                actor, row.arn, StopExecution(error="States.Aborted", cause="state machine deleted")
-            )
-        with self._db.write() as conn:
             self._repo.delete_machine(conn, arn)
             retired = self._repo.retire_executions(conn, arn)
             self._event(
                 conn, actor, "pipeline.state_machine.deleted", name, {"executions": retired}
+            )
+        # Stopped once the machine is gone, so none starts between the two; they are no
+        # longer found by ARN, so the engine is fed directly (the check above was the caller's).
+        for row in running:
+            self.engine.feed(
+                row.arn,
+                lambda core, conn: [core.stop_requested("States.Aborted", "state machine deleted")],
+                actor=actor,
             )
 
     def describe(self, actor: Actor, arn: str) -> StateMachine:
