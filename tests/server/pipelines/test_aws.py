@@ -328,3 +328,45 @@ def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(
     finally:
         for client in (anonymous, ana, bob):
             client.close()
+
+
+@pytest.fixture
+def real_sfn(tmp_path: Path) -> Iterator[Any]:
+    """boto3's client against a server on the real core (its rules warn as well as refuse)."""
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    with served(made) as url:
+        client = stepfunctions(url)
+        yield client
+        client.close()
+    made.close()
+
+
+def test_validation_answers_errors_unless_warnings_are_asked_for(real_sfn: Any) -> None:
+    sfn = real_sfn
+    # two errors (a missing target, an unreachable state) and a warning (a path used as text)
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Parameters": {"x": "$.input"}, "Next": "Nowhere"},
+            "B": {"Type": "Succeed"},
+        },
+    }
+    text = json.dumps(definition)
+    errors = sfn.validate_state_machine_definition(definition=text)
+    assert errors["result"] == "FAIL" and errors["truncated"] is False
+    assert {d["severity"] for d in errors["diagnostics"]} == {"ERROR"}
+    every = sfn.validate_state_machine_definition(definition=text, severity="WARNING")
+    assert [d["severity"] for d in every["diagnostics"]].count("WARNING") == 1
+    assert len(every["diagnostics"]) == len(errors["diagnostics"]) + 1
+    one = sfn.validate_state_machine_definition(definition=text, maxResults=1)
+    assert len(one["diagnostics"]) == 1 and one["truncated"] is True
+    assert one["result"] == "FAIL"
+    warned = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Parameters": {"x": "$.i"}, "End": True}},
+    }
+    quiet = sfn.validate_state_machine_definition(definition=json.dumps(warned))
+    assert (quiet["result"], quiet["diagnostics"]) == ("OK", [])
+    with pytest.raises(ClientError) as error:
+        sfn.validate_state_machine_definition(definition=text, severity="INFO")
+    assert code(error) == "ValidationException"

@@ -24,6 +24,7 @@ from dockyard.api.pipelines import (
     TaskHeartbeat,
     TaskSuccess,
 )
+from dockyard.errors import InvalidArgument
 from dockyard.server._route import short_read
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
@@ -132,12 +133,32 @@ def delete_state_machine(services: Services, actor: Actor, body: Body) -> Body:
     return {}
 
 
+class Severity(StrEnum):
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+#: ValidateStateMachineDefinition's default and largest maxResults.
+MAX_DIAGNOSTICS = 100
+
+
 def validate_definition(services: Services, actor: Actor, body: Body) -> Body:
+    """The definition's diagnostics as AWS answers them: errors only unless ``severity`` is
+    WARNING, at most ``maxResults`` (0: the default, 100), ``truncated`` when there were more;
+    ``result`` counts every error."""
+    severity = member(body, "severity", Severity) or Severity.ERROR
+    member(body, "type", MachineType)
+    limit = optional(body, "maxResults", int, 0) or MAX_DIAGNOSTICS
+    if not 0 < limit <= MAX_DIAGNOSTICS:
+        raise InvalidArgument(
+            f"maxResults is 0 to {MAX_DIAGNOSTICS}, got {limit}", field="maxResults"
+        )
     found = services.pipelines.validate(required(body, "definition"))
+    shown = [d for d in found.diagnostics if severity is Severity.WARNING or d.severity == "ERROR"]
     return {
         "result": found.result,
-        "diagnostics": [d.model_dump() for d in found.diagnostics],
-        "truncated": False,
+        "diagnostics": [d.model_dump() for d in shown[:limit]],
+        "truncated": len(shown) > limit,
     }
 
 
