@@ -232,3 +232,32 @@ def test_a_catch_to_a_state_further_down_crosses_no_state(page: Watched, seeded:
     p.wait_for_selector('#graph [data-state="Notify"]', timeout=TIMEOUT_MS)
     assert p.evaluate(CROSSINGS) == []
     page.shot("pipeline-catch")
+
+
+def test_a_redrive_from_the_page_is_followed_to_its_end(page: Watched, seeded: Seeded) -> None:
+    read = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+        "Parameters": {"Name": "/ui/redrive/button"},
+        "Next": "Nap",
+    }
+    nap = {"Type": "Wait", "Seconds": 2, "End": True}  # still running when the page asks again
+    definition = {"StartAt": "Read", "States": {"Read": read, "Nap": nap}}
+    runs = "/api/v1/pipelines/ui-redrive-button/executions"
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines",
+            json={"name": "ui-redrive-button", "definition": json.dumps(definition)},
+        )
+        assert made.status_code == 201, made.text
+        assert c.post(runs, json={"name": "late", "input": "{}"}).status_code == 201
+        failed = c.get(f"{runs}/late", params={"wait": 20}).json()
+        assert failed["status"] == "FAILED", failed
+        put = c.post("/api/v1/params", json={"name": "/ui/redrive/button", "value": "here"})
+        assert put.status_code < 300, put.text
+    p = page.goto("/pipelines/ui-redrive-button/executions/late")
+    p.wait_for_selector(".head >> text=FAILED", timeout=TIMEOUT_MS)
+    p.click("#redrive-execution")
+    # the page follows the execution it started again, as it follows a running one
+    p.wait_for_selector(".head >> text=SUCCEEDED", timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Nap"].asl-succeeded', timeout=TIMEOUT_MS)

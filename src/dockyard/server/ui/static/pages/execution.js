@@ -104,7 +104,7 @@ export default async function execution(ctx) {
           if (done) { toast(`${name} stopped`); await refresh(); }
         }, { id: "stop-execution", danger: true }) : null,
         ended && current.status !== "SUCCEEDED" ? actionButton(ctx.me, "Redrive", async () => {
-          try { await api(`${path}/redrive`, { method: "POST" }); toast(`${name} redriven from the failed state`); await refresh(); } catch (e) { toast(errorText(e), true); }
+          try { await api(`${path}/redrive`, { method: "POST" }); toast(`${name} redriven from the failed state`); follow(); } catch (e) { toast(errorText(e), true); }
         }, { id: "redrive-execution" }) : null));
     clear(info, kv([
       ["Started", fmtTime(current.start_time)],
@@ -147,11 +147,18 @@ export default async function execution(ctx) {
     return ENDED.includes(current.status);
   }
 
+  // Refreshes every second until the execution ends; a redrive follows it again.
+  let following = null;
+  async function follow() {
+    if (await refresh() || following) return;
+    following = every(1000, async () => {
+      if (await refresh()) { following(); following = null; }
+    });
+  }
+  ctx.onLeave(() => { if (following) following(); });
+
   try {
-    if (!(await refresh())) {
-      const stop = every(1000, async () => { if (await refresh()) stop(); });
-      ctx.onLeave(stop);
-    }
+    await follow();
   } catch (e) { clear(header, errorBox({ message: errorText(e) })); }
 }
 
