@@ -37,6 +37,7 @@ from dockyard.api.pipelines import (
 )
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._requests import build_request
+from dockyard.errors import InvalidArgument
 
 __all__ = [
     "create_pipeline",
@@ -70,10 +71,32 @@ def _client(client: Client | None) -> Client:
 def definition_text(definition: str | Path | Mapping[str, Any]) -> str:
     """A definition as JSON text: a mapping, JSON text, or the path of a ``.json`` file."""
     if isinstance(definition, Mapping):
-        return json.dumps(definition)
+        return _json(definition, "definition")
+    if not isinstance(definition, (str, Path)):
+        raise InvalidArgument(
+            "a definition is a mapping, JSON text or the path of a file, "
+            f"got {type(definition).__name__}",
+            field="definition",
+        )
     if isinstance(definition, Path) or not definition.lstrip().startswith("{"):
-        return Path(definition).expanduser().read_text()
+        path = Path(definition).expanduser()
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InvalidArgument(
+                f"cannot read the definition file {str(path)[:300]}: {reason}", field="definition"
+            ) from None
     return definition
+
+
+def _json(value: Any, field: str) -> str:
+    """``value`` as JSON text (UTF-8 as is: limits count bytes, and \\u escapes would triple
+    non-ASCII text); InvalidArgument naming ``field`` when it is not JSON (a set, NaN)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
 
 
 def _execution(execution: str) -> str:
@@ -161,9 +184,8 @@ def start_execution(
 ) -> StartedExecution:
     """Start an execution of ``pipeline`` with ``input`` (any JSON value; JSON text is sent
     as is). With a ``name``, starting again with the same input is the same execution."""
-    # UTF-8 as is: the limit counts bytes, and \u escapes would triple non-ASCII text
     value = {} if input is None else input
-    text = input if isinstance(input, str) else json.dumps(value, ensure_ascii=False)
+    text = input if isinstance(input, str) else _json(value, "input")
     request = build_request(StartExecution, name=name, input=text)
     answer = _client(client).call(
         routes.START_EXECUTION(name=pipeline), request, retry=name is not None
@@ -229,7 +251,7 @@ def redrive_execution(pipeline: str, execution: str, *, client: Client | None = 
 
 def send_task_success(token: str, output: Any, *, client: Client | None = None) -> None:
     """Answer a ``.waitForTaskToken`` task with ``output`` (any JSON value)."""
-    text = output if isinstance(output, str) else json.dumps(output)
+    text = output if isinstance(output, str) else _json(output, "output")
     request = build_request(TaskSuccess, task_token=token, output=text)
     _client(client).call(routes.SEND_TASK_SUCCESS(), request)
 
