@@ -353,7 +353,15 @@ def invoke(
     name: str, data: str, content_type: str, accept: str, variant: str | None, api_key: str | None
 ) -> None:
     """Send one request to the endpoint's /invocations and print the answer."""
-    body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
+    body = data.encode()
+    if data.startswith("@"):
+        try:
+            body = Path(data[1:]).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise click.BadParameter(
+                f"cannot read {data[1:]}: {reason}", param_hint="--data"
+            ) from None
     url = EndpointHandle(name, context().server()).url
     headers = {"content-type": content_type, "accept": accept}
     if variant:
