@@ -271,6 +271,26 @@ def test_the_same_create_again_is_no_error_for_its_creator_only(shell: Services)
     assert getattr(taken.value, "aws", "") == "StateMachineAlreadyExists"
 
 
+def test_a_members_pages_hold_only_its_machines_and_are_never_empty(shell: Services) -> None:
+    shell.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))  # accounts: on
+    for name in ("ana", "bob"):
+        shell.auth.create_user(ROOT, CreateUser(name=name, role=Role.MEMBER))
+    with shell.db.read() as conn:
+        ids = dict(conn.execute(select(schema.users.c.name, schema.users.c.user_id)).all())
+    ana, bob = (Actor(ActorKind.USER, n, Role.MEMBER, user_id=int(ids[n])) for n in ("ana", "bob"))
+    definition = json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}})
+    for name in ("a1", "b1", "b2", "b3", "a2"):  # bob's sort between ana's
+        owner = ana if name.startswith("a") else bob
+        shell.pipelines.create(owner, StateMachineConfig(name=name, definition=definition))
+    first = shell.pipelines.list(ana, limit=1)
+    assert [m.name for m in first.state_machines] == ["a1"]
+    second = shell.pipelines.list(ana, next_token=first.next_token, limit=1)
+    assert [m.name for m in second.state_machines] == ["a2"] and second.next_token is None
+    assert len(shell.pipelines.list(ROOT).state_machines) == 5
+    viewer = Actor(ActorKind.USER, "ana", Role.MEMBER, user_id=int(ids["ana"]), read_only=True)
+    assert shell.pipelines.list(viewer).state_machines == []
+
+
 def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(
     shell: Services,
 ) -> None:

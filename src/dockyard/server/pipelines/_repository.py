@@ -110,10 +110,15 @@ class PipelineRepository:
         query = update(_X).where(_X.c.state_machine_arn == machine_arn)
         return int(conn.execute(query.values(state_machine_arn=retired)).rowcount)
 
-    def machines(self, conn: Connection, after: str | None, limit: int) -> builtins.list[Any]:
+    def machines(
+        self, conn: Connection, after: str | None, limit: int, owner_id: int | None = None
+    ) -> builtins.list[Any]:
+        """By name, after ``after``; only account ``owner_id``'s when given."""
         query = select(_M).order_by(_M.c.name)
         if after is not None:
             query = query.where(_M.c.name > after)
+        if owner_id is not None:
+            query = query.where(_M.c.owner_id == owner_id)
         return list(conn.execute(query.limit(limit)).all())
 
     # -- executions -----------------------------------------------------------------------------

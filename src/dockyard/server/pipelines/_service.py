@@ -236,14 +236,19 @@ class PipelineService:
     ) -> StateMachineList:
         after = _views.decode_token(next_token, "machines", lambda v: isinstance(v, str))
         limit = max(1, min(limit, MAX_PAGE))
+        if self._access.may_use_own(actor, None):  # an admin, or a server without accounts
+            owner = None
+        elif self._access.may_use_own(actor, actor.user_id):
+            owner = actor.user_id  # a member: its own, filtered before paging (no empty pages)
+        else:
+            return StateMachineList(state_machines=[])
         with self._db.read() as conn:
-            rows = self._repo.machines(conn, after, limit + 1)
+            rows = self._repo.machines(conn, after, limit + 1, owner)
         token = None
         if len(rows) > limit:
             token = _views.encode_token("machines", rows[limit - 1].name)
-        mine = [r for r in rows[:limit] if self._access.may_use_own(actor, r.owner_id)]
         return StateMachineList(
-            state_machines=[_views.machine_summary(r) for r in mine], next_token=token
+            state_machines=[_views.machine_summary(r) for r in rows[:limit]], next_token=token
         )
 
     # -- executions -----------------------------------------------------------------------------
