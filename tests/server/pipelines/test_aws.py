@@ -323,11 +323,52 @@ def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(
         with pytest.raises(ClientError) as error:
             bob.describe_state_machine(stateMachineArn=arn)
         assert code(error) == "AccessDeniedException"
+        for call in (
+            lambda: bob.list_tags_for_resource(resourceArn=arn),
+            lambda: bob.tag_resource(resourceArn=arn, tags=[{"key": "k", "value": "v"}]),
+            lambda: bob.untag_resource(resourceArn=arn, tagKeys=["k"]),
+        ):
+            with pytest.raises(ClientError) as error:
+                call()
+            assert code(error) == "AccessDeniedException"
         assert bob.list_state_machines()["stateMachines"] == []
         assert [m["name"] for m in ana.list_state_machines()["stateMachines"]] == ["anas"]
     finally:
         for client in (anonymous, ana, bob):
             client.close()
+
+
+def test_tags_as_terraform_and_the_cdk_use_them(live: tuple[str, Services], sfn: Any) -> None:
+    tags = [{"key": "team", "value": "ml"}, {"key": "stage", "value": "dev"}]
+    arn = sfn.create_state_machine(
+        name="tagged", definition=json.dumps(WAIT), roleArn="r", tags=tags
+    )["stateMachineArn"]
+    listed = sfn.list_tags_for_resource(resourceArn=arn)["tags"]
+    assert listed == sorted(tags, key=lambda t: t["key"])
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "stage", "value": "prod"}, {"key": "x"}])
+    sfn.untag_resource(resourceArn=arn, tagKeys=["team", "never-there"])
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [
+        {"key": "stage", "value": "prod"},
+        {"key": "x", "value": ""},
+    ]
+    too_many = [{"key": f"k{i}", "value": "v"} for i in range(49)]
+    with pytest.raises(ClientError) as error:
+        sfn.tag_resource(resourceArn=arn, tags=too_many)  # 51 with the two it has
+    assert code(error) == "TooManyTags"
+    with pytest.raises(ClientError) as error:
+        sfn.tag_resource(resourceArn=arn, tags=[{"key": "aws:owner", "value": "me"}])
+    assert code(error) == "ValidationException" and "aws:" in str(error.value)
+    with pytest.raises(ClientError) as error:
+        sfn.tag_resource(resourceArn=arn, tags=[{"key": "k" * 129, "value": "v"}])
+    assert code(error) == "ValidationException"
+    missing = arn.replace(":tagged", ":nobody")
+    with pytest.raises(ClientError) as error:
+        sfn.list_tags_for_resource(resourceArn=missing)
+    assert code(error) == "ResourceNotFound"
+    # every change is in the event log, with who made it
+    _, services = live
+    seen = [e.type for e in services.events.scan(after=0, limit=100)[0]]
+    assert "pipeline.state_machine.tagged" in seen and "pipeline.state_machine.untagged" in seen
 
 
 @pytest.fixture

@@ -135,3 +135,25 @@ def test_0016_indexes_executions_by_machine_and_status(url: str) -> None:
     assert "ix_pipeline_executions_status" not in after
     assert "ix_pipeline_executions_state_machine_arn_status_start_time" in after
     assert diff == []
+
+
+def test_0017_gives_state_machines_of_an_older_database_no_tags(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0016")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO pipeline_state_machines (arn, name, definition, role_arn, type, "
+                "description, revision_id, created_by, created_time, updated_time) VALUES "
+                "('arn:aws:states:us-east-1:0:stateMachine:old', 'old', '{}', '', 'STANDARD', "
+                "'', 'r1', 'a', 1, 1)"
+            )
+        )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        tags = conn.execute(text("SELECT tags FROM pipeline_state_machines")).scalar_one()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert tags == "{}"
+    assert diff == []

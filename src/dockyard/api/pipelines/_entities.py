@@ -36,6 +36,8 @@ __all__ = [
     "StateMachineSummary",
     "StateMachineUpdate",
     "StopExecution",
+    "Tagging",
+    "Tags",
     "TaskFailure",
     "TaskHeartbeat",
     "TaskSuccess",
@@ -48,6 +50,29 @@ MAX_DEFINITION = 1024 * 1024
 MAX_PAYLOAD = 256 * 1024
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+
+#: Step Functions' limit on a state machine's tags.
+MAX_TAGS = 50
+
+
+def _tags_as_aws_allows(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{len(tags)} tags; at most {MAX_TAGS}")
+    for key in tags:
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r}: the prefix 'aws:' is reserved")
+    return tags
+
+
+#: A resource's tags, as Step Functions limits them: keys of 1-128 characters (not ``aws:``),
+#: values of at most 256.
+Tags = Annotated[
+    dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ],
+    AfterValidator(_tags_as_aws_allows),
+]
 
 
 def _within_payload_limit(text: str) -> str:
@@ -99,8 +124,15 @@ class StateMachineConfig(_Model):
     role_arn: Annotated[str, StringConstraints(max_length=256)] = ""
     type: MachineType = MachineType.STANDARD
     description: Annotated[str, StringConstraints(max_length=256)] = ""
+    tags: Tags = Field(default_factory=dict)
 
     _text = field_validator("definition", mode="before")(classmethod(lambda cls, v: _as_text(v)))
+
+
+class Tagging(_Model):
+    """Tags to add to a state machine, or whose values to change."""
+
+    tags: Tags
 
 
 class StateMachineUpdate(_Model):

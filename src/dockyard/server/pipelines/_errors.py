@@ -18,6 +18,7 @@ __all__ = [
     "StateMachineExists",
     "StateMachineMissing",
     "TaskMissing",
+    "TooManyTags",
 ]
 
 
@@ -49,6 +50,10 @@ class ExecutionNotRedrivable(Conflict):
 
 class InvalidDefinition(InvalidArgument):
     aws: ClassVar[str] = "InvalidDefinition"
+
+
+class TooManyTags(InvalidArgument):
+    aws: ClassVar[str] = "TooManyTags"
 
 
 class InvalidToken(InvalidArgument):

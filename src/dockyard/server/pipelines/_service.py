@@ -31,6 +31,7 @@ from dockyard.api.pipelines import (
     StateMachineList,
     StateMachineUpdate,
     StopExecution,
+    Tagging,
     TaskFailure,
     TaskHeartbeat,
     TaskSuccess,
@@ -40,6 +41,7 @@ from dockyard.api.pipelines import (
     parse_state_machine_arn,
     state_machine_arn,
 )
+from dockyard.api.pipelines._entities import MAX_TAGS
 from dockyard.errors import InvalidArgument
 from dockyard.server.actor import Actor, Role
 from dockyard.server.auth import Access
@@ -58,6 +60,7 @@ from dockyard.server.pipelines._errors import (
     StateMachineExists,
     StateMachineMissing,
     TaskMissing,
+    TooManyTags,
 )
 from dockyard.server.pipelines._tasks import Integrations
 from dockyard.server.store import Database, GroupedWrites, WriterBusy
@@ -69,6 +72,11 @@ MAX_PAGE = 1000
 #: The largest input (characters) an execution may start with on the event loop: each state
 #: entered writes its input and output into the history, so a large one is work for a thread.
 BRIEF_INPUT = 16 * 1024
+
+
+def _tags(machine: Any) -> dict[str, str]:
+    found: dict[str, str] = orjson.loads(machine.tags or "{}")
+    return found
 
 
 def _input(text: str, field: str = "input") -> Any:
@@ -169,6 +177,7 @@ class PipelineService:
                 created_by=actor.label,
                 created_time=now,
                 updated_time=now,
+                tags=orjson.dumps(config.tags).decode(),
             )
             self._event(
                 conn,
@@ -225,6 +234,38 @@ class PipelineService:
                 lambda core, conn: [core.stop_requested("States.Aborted", "state machine deleted")],
                 actor=actor,
             )
+
+    def tags(self, actor: Actor, arn: str) -> dict[str, str]:
+        """The state machine's tags."""
+        parse_state_machine_arn(arn)
+        with self._db.read() as conn:
+            return _tags(self._own(conn, actor, arn, "read it"))
+
+    def tag(self, actor: Actor, arn: str, request: Tagging) -> None:
+        """Add the request's tags to the state machine's, or change their values (at most
+        :data:`MAX_TAGS` in all: TooManyTags)."""
+        self._access.require_role(actor, Role.MEMBER, "tag state machines")
+        name = parse_state_machine_arn(arn)
+        tags = request.tags
+        with self._db.write() as conn:
+            merged = {**_tags(self._own(conn, actor, arn, "tag it")), **tags}
+            if len(merged) > MAX_TAGS:
+                raise TooManyTags(
+                    f"{name} would have {len(merged)} tags; at most {MAX_TAGS}", field="tags"
+                )
+            self._repo.change_machine(conn, arn, {"tags": orjson.dumps(merged).decode()})
+            self._event(conn, actor, "pipeline.state_machine.tagged", name, {"keys": sorted(tags)})
+
+    def untag(self, actor: Actor, arn: str, keys: list[str]) -> None:
+        """Remove the tags with ``keys`` from the state machine (a key it lacks is no error)."""
+        self._access.require_role(actor, Role.MEMBER, "tag state machines")
+        name = parse_state_machine_arn(arn)
+        with self._db.write() as conn:
+            kept = _tags(self._own(conn, actor, arn, "untag it"))
+            for key in keys:
+                kept.pop(key, None)
+            self._repo.change_machine(conn, arn, {"tags": orjson.dumps(kept).decode()})
+            self._event(conn, actor, "pipeline.state_machine.untagged", name, {"keys": keys})
 
     def describe(self, actor: Actor, arn: str) -> StateMachine:
         arn, _ = _machine_arn(arn)

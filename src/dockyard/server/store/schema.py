@@ -817,6 +817,7 @@ pipeline_state_machines = Table(
     Column("created_by", String(256), nullable=False),
     Column("created_time", BigInteger, nullable=False),
     Column("updated_time", BigInteger, nullable=False),
+    Column("tags", Text, nullable=False, server_default="{}"),  # JSON object: key -> value
 )
 
 # One row per execution. ``snapshot`` is the interpreter's state (JSON) after the last

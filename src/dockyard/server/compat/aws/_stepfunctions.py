@@ -2,12 +2,14 @@
 
 Each action reads AWS's request fields into the pipelines API's typed requests and answers in
 AWS's shapes (times as seconds since the epoch, history events with their detail objects).
-Versions and aliases, logging, tracing, tags and map runs are not kept; the fields are accepted
+Versions and aliases, logging, tracing and map runs are not kept; the fields are accepted
 and ignored, as they change nothing an execution does here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +22,7 @@ from dockyard.api.pipelines import (
     StateMachineConfig,
     StateMachineUpdate,
     StopExecution,
+    Tagging,
     TaskFailure,
     TaskHeartbeat,
     TaskSuccess,
@@ -30,6 +33,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import member, optional, required, seconds
+from dockyard.server.pipelines import StateMachineMissing
 
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
@@ -88,6 +92,7 @@ def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
         role_arn=optional(body, "roleArn", default=""),
         type=member(body, "type", MachineType) or MachineType.STANDARD,
         description=optional(body, "description", default=""),
+        tags=_tags_given(body),
     )
     made = services.pipelines.create(actor, config)
     return {"stateMachineArn": made.arn, "creationDate": seconds(made.created_time)}
@@ -314,6 +319,58 @@ def describe_state_machine_for_execution(services: Services, actor: Actor, body:
     }
 
 
+def _tags_given(body: Body) -> dict[str, str]:
+    """The ``tags`` list (``[{"key": ..., "value": ...}]``) as a mapping."""
+    given = body.get("tags")
+    if given is None:
+        return {}
+    if not isinstance(given, list):
+        raise AwsError("ValidationException", "tags: expected a list of {key, value}")
+    tags: dict[str, str] = {}
+    for i, tag in enumerate(given):
+        key = tag.get("key") if isinstance(tag, dict) else None
+        value = tag.get("value", "") if isinstance(tag, dict) else None
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise AwsError("ValidationException", f"tags[{i}]: expected {{key, value}} strings")
+        tags[key] = value
+    return tags
+
+
+@contextmanager
+def _resource(arn: str) -> Iterator[None]:
+    """The tagging actions' names for a state machine that does not exist."""
+    try:
+        yield
+    except StateMachineMissing:
+        raise AwsError("ResourceNotFound", f"Resource not found: '{arn[:300]}'") from None
+
+
+def tag_resource(services: Services, actor: Actor, body: Body) -> Body:
+    arn = required(body, "resourceArn")
+    request = Tagging(tags=_tags_given(body))
+    with _resource(arn):
+        services.pipelines.tag(actor, arn, request)
+    return {}
+
+
+def untag_resource(services: Services, actor: Actor, body: Body) -> Body:
+    arn = required(body, "resourceArn")
+    keys = body.get("tagKeys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise AwsError("ValidationException", "tagKeys: expected a list of strings")
+    with _resource(arn):
+        services.pipelines.untag(actor, arn, keys)
+    return {}
+
+
+@short_read
+def list_tags_for_resource(services: Services, actor: Actor, body: Body) -> Body:
+    arn = required(body, "resourceArn")
+    with _resource(arn):
+        found = services.pipelines.tags(actor, arn)
+    return {"tags": [{"key": k, "value": v} for k, v in sorted(found.items())]}
+
+
 ACTIONS = {
     "CreateStateMachine": create_state_machine,
     "UpdateStateMachine": update_state_machine,
@@ -332,4 +389,7 @@ ACTIONS = {
     "SendTaskFailure": send_task_failure,
     "SendTaskHeartbeat": send_task_heartbeat,
     "DescribeStateMachineForExecution": describe_state_machine_for_execution,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
 }
