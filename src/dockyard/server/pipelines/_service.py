@@ -237,7 +237,7 @@ class PipelineService:
 
     def tags(self, actor: Actor, arn: str) -> dict[str, str]:
         """The state machine's tags."""
-        parse_state_machine_arn(arn)
+        arn, _ = _machine_arn(arn)
         with self._db.read() as conn:
             return _tags(self._own(conn, actor, arn, "read it"))
 
@@ -245,7 +245,7 @@ class PipelineService:
         """Add the request's tags to the state machine's, or change their values (at most
         :data:`MAX_TAGS` in all: TooManyTags)."""
         self._access.require_role(actor, Role.MEMBER, "tag state machines")
-        name = parse_state_machine_arn(arn)
+        arn, name = _machine_arn(arn)
         tags = request.tags
         with self._db.write() as conn:
             merged = {**_tags(self._own(conn, actor, arn, "tag it")), **tags}
@@ -259,7 +259,7 @@ class PipelineService:
     def untag(self, actor: Actor, arn: str, keys: list[str]) -> None:
         """Remove the tags with ``keys`` from the state machine (a key it lacks is no error)."""
         self._access.require_role(actor, Role.MEMBER, "tag state machines")
-        name = parse_state_machine_arn(arn)
+        arn, name = _machine_arn(arn)
         with self._db.write() as conn:
             kept = _tags(self._own(conn, actor, arn, "untag it"))
             for key in keys:
