@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from dockyard.api.notifications import TopicConfig
 from dockyard.api.pipelines import StartExecution, StateMachineConfig, TaskSuccess
@@ -84,3 +86,52 @@ def test_two_answers_at_once_both_count(services: Services) -> None:
     assert sorted(o["v"] for o in json.loads(found.output or "")) == [0, 1]
     events = services.pipelines.history(ROOT, execution, limit=1000).events
     assert [e.id for e in events] == list(range(1, len(events) + 1))
+
+
+def _waiting_on_a_lock(services: Services) -> bool:
+    """Whether a session of the database waits for a lock (PostgreSQL; SQLite's writers queue
+    on a lock of this process, which nothing outside it can see: True)."""
+    if services.db.dialect != "postgresql":
+        return True
+    with services.db.read() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar())
+
+
+def test_a_start_that_meets_a_delete_is_stopped_by_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nap = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    arn = services.pipelines.create(
+        ROOT, StateMachineConfig(name="naps", definition=json.dumps(nap))
+    ).arn
+    inside, go_on = threading.Event(), threading.Event()
+    begin = services.pipelines.engine.begin
+
+    def held(*args: object, **kwargs: object) -> int:
+        inside.set()  # the start has read the machine, its transaction open
+        assert go_on.wait(30)
+        return begin(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.pipelines.engine, "begin", held)
+    started: list[str] = []
+    starter = threading.Thread(
+        target=lambda: started.append(
+            services.pipelines.start(ROOT, arn, StartExecution(name="racing")).execution_arn
+        )
+    )
+    starter.start()
+    assert inside.wait(30)
+    deleter = threading.Thread(target=lambda: services.pipelines.delete(ROOT, arn))
+    deleter.start()
+    deadline = time.monotonic() + 30
+    while deleter.is_alive() and not _waiting_on_a_lock(services):
+        assert time.monotonic() < deadline, "the delete neither ended nor waited"
+        time.sleep(0.01)
+    go_on.set()
+    starter.join(30)
+    deleter.join(30)
+    assert len(started) == 1
+    with services.db.read() as conn:
+        racing = services.pipelines.engine.repo.execution(conn, started[0])
+    assert racing.status == "ABORTED"  # not left running where no ARN finds it
+    assert ":deletedStateMachine:" in racing.state_machine_arn

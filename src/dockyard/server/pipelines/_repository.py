@@ -30,9 +30,11 @@ class _ByKey:
     and every DescribeExecution reads a state machine and an execution: see DriverSelect). Rows
     answer by column name, as SQLAlchemy's do."""
 
-    def __init__(self, table: Any, key: str, *, lock: bool = False) -> None:
+    def __init__(self, table: Any, key: str, *, lock: bool = False, share: bool = False) -> None:
         query = select(table).where(table.c[key] == bindparam("key"))
-        self._select = DriverSelect(query.with_for_update() if lock else query)
+        if lock or share:  # (SQLite has one writer at a time: it leaves the clause out)
+            query = query.with_for_update(read=share)
+        self._select = DriverSelect(query)
         self._row = namedtuple(f"{table.name}_row", [c.key for c in table.c])  # type: ignore[misc]
 
     def first(self, conn: Connection, key: str) -> Any | None:
@@ -47,6 +49,7 @@ _HISTORY_INSERT = (
     f"VALUES ({', '.join('?' for _ in _HISTORY_COLUMNS)})"
 )
 _MACHINE = _ByKey(_M, "arn")
+_MACHINE_SHARED = _ByKey(_M, "arn", share=True)
 
 
 def _driver_run(conn: Connection, sql: str, rows: builtins.list[tuple[Any, ...]]) -> None:
@@ -82,8 +85,10 @@ class PipelineRepository:
 
     # -- state machines -------------------------------------------------------------------------
 
-    def machine(self, conn: Connection, arn: str) -> Any:
-        row = _MACHINE.first(conn, arn)
+    def machine(self, conn: Connection, arn: str, *, share: bool = False) -> Any:
+        """The state machine's row; ``share``: locked against a delete until the transaction
+        ends (a start's, on PostgreSQL: the delete then waits for it, and sees its execution)."""
+        row = (_MACHINE_SHARED if share else _MACHINE).first(conn, arn)
         if row is None:
             raise StateMachineMissing(f"State Machine Does Not Exist: '{arn}'", field="arn")
         return row

@@ -124,9 +124,12 @@ class PipelineService:
         arn = state_machine_arn(name)
         self._events.append(conn, actor, type, KIND, arn, scope=f"pipeline:{name}", body=body)
 
-    def _own(self, conn: Any, actor: Actor, machine_arn: str, what: str) -> Any:
-        """The state machine's row, when ``actor`` may ``what`` on it."""
-        row = self._repo.machine(conn, machine_arn)
+    def _own(
+        self, conn: Any, actor: Actor, machine_arn: str, what: str, *, share: bool = False
+    ) -> Any:
+        """The state machine's row, when ``actor`` may ``what`` on it (``share``: see
+        :meth:`PipelineRepository.machine`)."""
+        row = self._repo.machine(conn, machine_arn, share=share)
         self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what)
         return row
 
@@ -220,8 +223,10 @@ class PipelineService:
         arn, name = _machine_arn(arn)
         with self._db.write() as conn:
             self._own(conn, actor, arn, "delete it")
-            running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
+            # The DELETE waits for the starts that hold the machine's row (PostgreSQL), so the
+            # executions read after it include theirs.
             self._repo.delete_machine(conn, arn)
+            running = self._repo.executions(conn, arn, "RUNNING", None, 10_000)
             retired = self._repo.retire_executions(conn, arn)
             self._event(
                 conn, actor, "pipeline.state_machine.deleted", name, {"executions": retired}
@@ -336,7 +341,7 @@ class PipelineService:
     def _start_in(
         self, conn: Any, actor: Actor, machine_arn: str, request: StartExecution, name: str
     ) -> StartedExecution:
-        machine = self._own(conn, actor, machine_arn, "start executions of it")
+        machine = self._own(conn, actor, machine_arn, "start executions of it", share=True)
         express = machine.type == MachineType.EXPRESS.value
         arn = execution_arn(machine.name, name, express=express)
         found = self._repo.find_execution(conn, arn)
