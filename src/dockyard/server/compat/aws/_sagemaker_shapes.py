@@ -10,8 +10,8 @@ there". The messages below keep those words.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -28,6 +28,7 @@ __all__ = [
     "exists",
     "framework",
     "job_status",
+    "listed",
     "missing",
     "page_token",
     "sagemaker_arn",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 Body = dict[str, Any]
+T = TypeVar("T")
 #: Built-in algorithms Dockyard runs, by the name their images carry.
 ALGORITHMS = {"xgboost": "xgboost", "linear-learner": "linear-learner"}
 #: Framework images whose script mode Dockyard runs in its own Python environment.
@@ -126,6 +128,73 @@ def page_token(token: Any) -> int:
     if not isinstance(token, str) or not token.isdigit() or len(token) > 9:
         raise InvalidArgument("NextToken is not one this server gave", field="NextToken")
     return int(token)
+
+
+#: The List* filters on times, each with the side of the bound it keeps.
+_TIME_FILTERS = (
+    ("CreationTimeAfter", "created", True),
+    ("CreationTimeBefore", "created", False),
+    ("LastModifiedTimeAfter", "modified", True),
+    ("LastModifiedTimeBefore", "modified", False),
+)
+
+
+def _one_of(body: Body, field: str, choices: Sequence[str], default: str | None) -> str | None:
+    value = body.get(field)
+    if value is None:
+        return default
+    if value not in choices:
+        raise InvalidArgument(
+            f"{field}: {str(value)[:100]!r} is not one of {', '.join(choices)}", field=field
+        )
+    return str(value)
+
+
+def _beyond(time: float, bound: float, after: bool) -> bool:
+    return time > bound if after else time < bound
+
+
+def listed(
+    items: Sequence[T],
+    body: Body,
+    *,
+    name: Callable[[T], str],
+    status: Callable[[T], str],
+    statuses: Sequence[str],
+    created: Callable[[T], int],
+    modified: Callable[[T], int],
+) -> list[T]:
+    """The items a List* request asks for, in its order: NameContains, StatusEquals (one of
+    ``statuses``), CreationTime / LastModifiedTime After and Before (seconds; times in ms),
+    SortBy Name, CreationTime or Status, SortOrder (newest first when neither is given, as
+    SageMaker lists)."""
+    contains = body.get("NameContains")
+    if contains is not None and not isinstance(contains, str):
+        raise InvalidArgument("NameContains must be a string", field="NameContains")
+    wanted = _one_of(body, "StatusEquals", statuses, None)
+    sort = _one_of(body, "SortBy", ("Name", "CreationTime", "Status"), "CreationTime")
+    order = _one_of(body, "SortOrder", ("Ascending", "Descending"), "Descending")
+    bounds: list[tuple[Callable[[T], int], float, bool]] = []
+    for field, which, after in _TIME_FILTERS:
+        bound = body.get(field)
+        if bound is None:
+            continue
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+            raise InvalidArgument(f"{field} must be a time (seconds since the epoch)", field=field)
+        bounds.append((created if which == "created" else modified, float(bound), after))
+    chosen = [
+        item
+        for item in items
+        if (not contains or contains.lower() in name(item).lower())
+        and (wanted is None or status(item) == wanted)
+        and all(_beyond(time(item) / 1000, bound, after) for time, bound, after in bounds)
+    ]
+    keys: dict[str, Callable[[T], Any]] = {
+        "Name": name,
+        "CreationTime": lambda item: (created(item), name(item)),
+        "Status": lambda item: (status(item), name(item)),
+    }
+    return sorted(chosen, key=keys[str(sort)], reverse=order == "Descending")
 
 
 def aws_fields(

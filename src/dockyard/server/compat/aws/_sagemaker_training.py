@@ -34,6 +34,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     drop_none,
     framework,
     job_status,
+    listed,
     page_token,
     sagemaker_arn,
     tag_list,
@@ -295,7 +296,7 @@ def describe_training_job(services: Services, actor: Actor, body: Body) -> Body:
         "CreationTime": seconds(job.created_time),
         "TrainingStartTime": seconds(job.start_time),
         "TrainingEndTime": seconds(end),
-        "LastModifiedTime": seconds(job.events[-1].time if job.events else job.created_time),
+        "LastModifiedTime": seconds(_modified(job)),
         "SecondaryStatusTransitions": _transitions(job),
         "FinalMetricDataList": _metrics(services, actor, job) if job.status.is_terminal else [],
         "EnableNetworkIsolation": False,
@@ -315,19 +316,27 @@ def list_training_jobs(services: Services, actor: Actor, body: Body) -> Body:
     return list_jobs(services, actor, body, "training")
 
 
+#: What StatusEquals may be in ListTrainingJobs and ListTransformJobs.
+JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
+
+
 def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
-    """ListTrainingJobs / ListTransformJobs: newest first, NameContains and StatusEquals."""
+    """ListTrainingJobs / ListTransformJobs: NameContains, StatusEquals, creation and
+    modification times, SortBy and SortOrder (newest first by default), paging."""
     limit = optional(body, "MaxResults", int, 100)
     if not 1 <= limit <= 100:
         raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
-    contains = (optional(body, "NameContains") or "").lower()
-    status = optional(body, "StatusEquals")
     offset = page_token(body.get("NextToken"))
-    statuses = None
-    if status is not None:
-        statuses = ["Pending", "InProgress"] if status == "InProgress" else [status]
-    found = services.jobs.list(actor, kind=kind, status=statuses, limit=10_000, offset=0)
-    chosen = [j for j in found if contains in j.name.lower()]
+    found = services.jobs.list(actor, kind=kind, limit=10_000, offset=0)
+    chosen = listed(
+        found,
+        body,
+        name=lambda j: j.name,
+        status=lambda j: job_status(str(j.status)),
+        statuses=JOB_STATUSES,
+        created=lambda j: j.created_time,
+        modified=_modified,
+    )
     page = chosen[offset : offset + limit]
     word = "Training" if kind == "training" else "Transform"
     answer: Body = {
@@ -338,7 +347,7 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
                     f"{word}JobArn": sagemaker_arn(f"{kind}-job", j.name),
                     "CreationTime": seconds(j.created_time),
                     f"{word}EndTime": seconds(j.end_time if j.status.is_terminal else None),
-                    "LastModifiedTime": seconds(j.events[-1].time if j.events else j.created_time),
+                    "LastModifiedTime": seconds(_modified(j)),
                     f"{word}JobStatus": job_status(str(j.status)),
                     "FailureReason": j.failure_reason if kind == "transform" else None,
                 }
@@ -349,6 +358,10 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
     if offset + limit < len(chosen):
         answer["NextToken"] = str(offset + limit)
     return answer
+
+
+def _modified(job: Job) -> int:
+    return job.events[-1].time if job.events else job.created_time
 
 
 def stop_training_job(services: Services, actor: Actor, body: Body) -> Body:
