@@ -289,6 +289,11 @@ class EndpointService:
         folder = self._settings.home / "endpoints" / name
         return Fleet(folder, load_launcher(self._settings)).logs()
 
+    def running_workers(self, name: str) -> int:
+        """How many worker processes serve the endpoint now (the launcher's live ones)."""
+        folder = self._settings.home / "endpoints" / name
+        return len(Fleet(folder, load_launcher(self._settings)).workers)
+
     def replicas(self, name: str) -> list[tuple[str, int]]:
         """The addresses of the endpoint's replicas when its workers each have one (the Ray
         launcher's); empty when they all serve the endpoint's own port."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from dockyard.api.endpoints import Endpoint, EndpointConfig
+from dockyard.api.endpoints import Endpoint, EndpointConfig, EndpointStatus
 from dockyard.api.params import PutParameter
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
@@ -38,6 +38,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     aws_fields,
     drop_none,
     exists,
+    listed,
     missing,
     page_token,
     sagemaker_arn,
@@ -49,6 +50,18 @@ __all__ = ["ACTIONS"]
 CONFIGS = "/sagemaker/endpoint-configs/"
 ENDPOINTS = "/sagemaker/endpoints/"
 _UNSUPPORTED = ("AsyncInferenceConfig", "ExplainerConfig")
+#: What StatusEquals may be in ListEndpoints (SageMaker's EndpointStatus).
+_ENDPOINT_STATUSES = (
+    "OutOfService",
+    "Creating",
+    "Updating",
+    "SystemUpdating",
+    "RollingBack",
+    "InService",
+    "Deleting",
+    "Failed",
+    "UpdateRollbackFailed",
+)
 _FIELDS = {"variants": "ProductionVariants", "capture": "DataCaptureConfig", "name": "EndpointName"}
 
 
@@ -314,6 +327,13 @@ def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body
             with contextlib.suppress(DockyardError):
                 image = services.registry.get_registered_model(actor, ref).tags.get(IMAGE_TAG)
         share = endpoint.traffic.get(variant.name, variant.weight / total)
+        # A variant's deployment stage, while there is one: none once the endpoint serves as
+        # configured (SageMaker lists it only while creating or updating).
+        stage = None
+        if endpoint.status is EndpointStatus.CREATING:
+            stage = "Creating"
+        elif endpoint.status is not EndpointStatus.IN_SERVICE or endpoint.pending_config:
+            stage = "ActivatingTraffic" if share else "Baking"
         shown.append(
             drop_none(
                 {
@@ -327,11 +347,10 @@ def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body
                     "DesiredInstanceCount": endpoint.config.scaling.min_workers,
                     "CurrentServerlessConfig": None,
                     "VariantStatus": [
-                        {
-                            "Status": "ActivatingTraffic" if share else "Baking",
-                            "StartTime": seconds(endpoint.updated_time),
-                        }
-                    ],
+                        {"Status": stage, "StartTime": seconds(endpoint.updated_time)}
+                    ]
+                    if stage
+                    else None,
                 }
             )
         )
@@ -341,6 +360,7 @@ def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body
 def describe_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "EndpointName")
     endpoint = _endpoint(services, actor, name)
+    endpoint = endpoint.model_copy(update={"workers": services.endpoints.running_workers(name)})
     status = str(endpoint.status)
     if status == "InService" and endpoint.pending_config is not None:
         status = "Updating"
@@ -397,15 +417,16 @@ def list_endpoints(services: Services, actor: Actor, body: Body) -> Body:
     limit = optional(body, "MaxResults", int, 100)
     if not 1 <= limit <= 100:
         raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
-    contains = (optional(body, "NameContains") or "").lower()
-    status = optional(body, "StatusEquals")
     offset = page_token(body.get("NextToken"))
-    found = sorted(services.endpoints.list(actor), key=lambda e: -e.created_time)
-    chosen = [
-        e
-        for e in found
-        if contains in e.name.lower() and (status is None or str(e.status) == status)
-    ]
+    chosen = listed(
+        services.endpoints.list(actor),
+        body,
+        name=lambda e: e.name,
+        status=lambda e: str(e.status),
+        statuses=_ENDPOINT_STATUSES,
+        created=lambda e: e.created_time,
+        modified=lambda e: e.updated_time,
+    )
     answer: Body = {
         "Endpoints": [
             {

@@ -1,0 +1,89 @@
+"""DescribeEndpoint and ListEndpoints through boto3's ``sagemaker`` client against a live
+server with the endpoint supervisor (fixtures of :mod:`tests.server.endpoints.conftest`): the
+instance counts are the workers serving, and the listing filters as SageMaker's does."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from tests.server.endpoints.conftest import (  # noqa: F401 (fixtures)
+    client,
+    models,
+    server,
+    wait_status,
+)
+from tests.services.server_process import ServerProcess
+
+from dockyard.client.http import Client
+
+pytestmark = pytest.mark.slow
+
+
+def _sagemaker(server: ServerProcess) -> Any:  # noqa: F811
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def test_an_endpoint_in_service_shows_its_workers_and_no_deployment_stage(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+    models: dict[str, str],  # noqa: F811
+) -> None:
+    client.request(
+        "POST",
+        "/api/v1/endpoints",
+        json={
+            "name": "counted",
+            "variants": [{"name": "AllTraffic", "model_uri": models["one"]}],
+            "scaling": {"min_workers": 2, "max_workers": 2},
+        },
+    )
+    serving = wait_status(client, "counted", "InService")
+    assert serving["workers"] == 2
+    described = _sagemaker(server).describe_endpoint(EndpointName="counted")
+    (variant,) = described["ProductionVariants"]
+    assert (variant["CurrentInstanceCount"], variant["DesiredInstanceCount"]) == (2, 2)
+    assert "VariantStatus" not in variant
+
+
+def test_list_endpoints_filters_on_times_and_sorts(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+    models: dict[str, str],  # noqa: F811
+) -> None:
+    sm = _sagemaker(server)
+    for name in ("listed-b", "listed-a"):
+        client.request(
+            "POST",
+            "/api/v1/endpoints",
+            json={"name": name, "variants": [{"name": "v", "model_uri": models["one"]}]},
+        )
+    made = {e["EndpointName"]: e["CreationTime"] for e in sm.list_endpoints()["Endpoints"]}
+    second = made["listed-a"]
+
+    def names(**body: Any) -> list[str]:
+        found = sm.list_endpoints(NameContains="listed-", **body)["Endpoints"]
+        return [e["EndpointName"] for e in found]
+
+    assert names() == ["listed-a", "listed-b"]  # newest first
+    assert names(SortBy="Name", SortOrder="Ascending") == ["listed-a", "listed-b"]
+    assert names(SortBy="CreationTime", SortOrder="Ascending") == ["listed-b", "listed-a"]
+    assert names(CreationTimeBefore=second) == ["listed-b"]
+    assert names(CreationTimeAfter=second - datetime.timedelta(milliseconds=1)) == ["listed-a"]
+    assert names(CreationTimeAfter=datetime.datetime.now(datetime.UTC)) == []
+    with pytest.raises(ClientError) as refused:
+        sm.list_endpoints(StatusEquals="Running")
+    found = refused.value.response["Error"]
+    assert found["Code"] == "ValidationException"
+    assert found["Message"].startswith("StatusEquals"), found
