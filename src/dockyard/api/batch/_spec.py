@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from dockyard.api._sagemaker_sources import refuse_manifests
 from dockyard.api.batch._jsonpath import JsonPath, JsonPathError
 from dockyard.errors import InvalidArgument
 
@@ -224,6 +225,19 @@ class TransformSpec(_Spec):
     )
     bad_records: BadRecordPolicy = Field(default_factory=BadRecordPolicy)
     shard_bytes: int = Field(default=DEFAULT_SHARD_BYTES, ge=1, le=1 << 40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prefixes_only(cls, data: Any) -> Any:
+        # Checked before the fields, so the error names the nested field (see _field_error).
+        if isinstance(data, Mapping):
+            source = data.get("TransformInput", data.get("input"))
+            if isinstance(source, Mapping) and isinstance(source.get("DataSource"), Mapping):
+                refuse_manifests(
+                    source["DataSource"].get("S3DataSource"),
+                    "TransformInput.DataSource.S3DataSource",
+                )
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from dockyard.api._sagemaker_sources import refuse_manifests
 from dockyard.api.jobs._instances import LOCAL_TYPES, instance_type
 from dockyard.api.tracking import LIMITS, validate_key
 
@@ -247,10 +248,11 @@ class TrainingJobSpec(_Spec):
             return {k: {"uri": v} if isinstance(v, str) else v for k, v in value.items()}
         if isinstance(value, list):  # SageMaker's InputDataConfig list
             out: dict[str, Any] = {}
-            for item in value:
+            for i, item in enumerate(value):
                 if not isinstance(item, dict) or "ChannelName" not in item:
                     raise ValueError("each InputDataConfig entry needs a ChannelName")
                 source = item.get("DataSource", {}).get("S3DataSource", {})
+                refuse_manifests(source, f"InputDataConfig[{i}].DataSource.S3DataSource")
                 out[item["ChannelName"]] = {
                     "uri": source.get("S3Uri", item.get("uri")),
                     "content_type": item.get("ContentType"),

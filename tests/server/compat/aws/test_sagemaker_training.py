@@ -101,3 +101,14 @@ def test_a_bad_filter_is_named(jobs: Services, body: dict[str, Any], field: str)
 def test_status_equals_reads_a_queued_job_as_in_progress(jobs: Services) -> None:
     assert _names(jobs, StatusEquals="InProgress", NameContains="JOB-A") == ["job-a"]
     assert _names(jobs, StatusEquals="Completed") == []
+
+
+def test_a_manifest_channel_is_refused_not_read_as_a_prefix(
+    services: Services, settings: Settings
+) -> None:
+    request = _request("manifest", settings.home / "artifacts" / "train")
+    request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
+    with pytest.raises(InvalidArgument) as refused:
+        create_training_job(services, Actor.system(), request)
+    assert refused.value.field == "InputDataConfig[0].DataSource.S3DataSource.S3DataType"
+    assert "'ManifestFile' is not supported" in refused.value.message

@@ -92,3 +92,16 @@ def test_a_failure_reason_names_the_request_fields(
     assert described["FailureReason"] == (
         "input file s3://b/in.csv is gzip-compressed: set TransformInput.CompressionType: Gzip"
     )
+
+
+@pytest.mark.parametrize("kind", ["ManifestFile", "AugmentedManifestFile"])
+def test_a_manifest_source_is_refused_not_read_as_a_prefix(
+    services: Services, store: Path, kind: str
+) -> None:
+    request = _request(str(store / "in.csv"), str(store / "out"))
+    request["TransformInput"]["DataSource"]["S3DataSource"]["S3DataType"] = kind
+    with pytest.raises(DockyardError) as refused:
+        create_transform_job(services, Actor.system(), request)
+    assert refused.value.field == "TransformInput.DataSource.S3DataSource.S3DataType"
+    assert kind in refused.value.message
+    assert services.jobs.list(Actor.system(), kind="transform") == []

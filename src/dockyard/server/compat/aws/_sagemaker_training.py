@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.api._sagemaker_sources import refuse_manifests
 from dockyard.api.jobs import Job, TrainingJobSpec
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
@@ -100,6 +101,14 @@ def training_spec(body: Body) -> TrainingJobSpec:
     hyperparameters = optional(body, "HyperParameters", dict, {})
     spec: Body = {"name": name, **_what_runs(image, hyperparameters)}
     spec["inputs"] = optional(body, "InputDataConfig", list, [])
+    for i, channel in enumerate(spec["inputs"]):
+        source = channel.get("DataSource") if isinstance(channel, dict) else None
+        s3 = source.get("S3DataSource") if isinstance(source, dict) else None
+        where = f"InputDataConfig[{i}].DataSource.S3DataSource"
+        try:
+            refuse_manifests(s3, where)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc), field=f"{where}.S3DataType") from None
     resources = optional(body, "ResourceConfig", dict, {})
     if resources.get("InstanceCount", 1) != 1:
         raise InvalidArgument(
