@@ -24,6 +24,14 @@ def jobs() -> None:
     """Training jobs: code or a built-in algorithm run under SageMaker's training contract."""
 
 
+def _model(job: dict[str, Any]) -> str | None:
+    """The model a training job made, or the one a transform scores with (its spec's)."""
+    model = job.get("model_uri")
+    if model is None and job.get("kind") == "transform":
+        model = (job.get("spec") or {}).get("model_uri")
+    return str(model) if model is not None else None
+
+
 def _job_rows(items: list[dict[str, Any]]) -> str:
     return table(
         ["name", "status", "secondary", "created", "model"],
@@ -33,7 +41,7 @@ def _job_rows(items: list[dict[str, Any]]) -> str:
                 j["status"],
                 j["secondary_status"],
                 format_time(j["created_time"]),
-                j.get("model_uri"),
+                _model(j),
             ]
             for j in items
         ],
@@ -92,10 +100,7 @@ def describe(name: str, as_json: bool) -> None:
     job = context().server().call(routes.GET_JOB(name=name))
 
     def human() -> str:
-        # The model a training job made, or the one a transform scores with (its spec's).
-        model = job.get("model_uri")
-        if model is None and job["kind"] == "transform":
-            model = (job.get("spec") or {}).get("model_uri")
+        model = _model(job)
         lines = [
             f"job {job['name']} ({job['kind']})",
             f"  status: {job['status']} / {job['secondary_status']}",
