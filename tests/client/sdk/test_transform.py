@@ -96,3 +96,47 @@ def test_a_failure_reason_names_the_keywords(
         job.wait(logs=False)
     assert caught.value.message.endswith("set compression_type: Gzip")
     assert caught.value.details == {"job": "transform-1"}
+
+
+def test_sagemaker_sdk_arguments_are_taken(transport: _Accepts) -> None:
+    """``Transformer(model, instance_count, instance_type, ...)`` as the SageMaker SDK's is
+    called, with ``max_concurrent_transforms`` and tags as ``[{"Key", "Value"}]``."""
+    dy.Transformer(
+        "models:/m/1",
+        1,
+        "ml.m5.xlarge",
+        max_concurrent_transforms=3,
+        tags=[{"Key": "team", "Value": "fraud"}],
+    ).transform("s3://bucket/in.csv", wait=False)
+    (sent,) = transport.sent
+    assert sent["max_concurrent_transforms"] == 3
+    assert sent["tags"] == {"team": "fraud"}
+    dy.Transformer("models:/m/1", 2, "ml.m5.large").transform("s3://bucket/in.csv", wait=False)
+    assert transport.sent[1]["max_concurrent_transforms"] == 2
+
+
+def test_a_bad_worker_count_is_named_by_the_keyword_given(transport: _Accepts) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        dy.Transformer("models:/m/1", max_concurrent_transforms=-1).transform(
+            "s3://bucket/in.csv", wait=False
+        )
+    assert refused.value.field == "max_concurrent_transforms"
+    with pytest.raises(InvalidArgument) as refused:
+        dy.Transformer("models:/m/1", instance_count=-1).transform("s3://bucket/in.csv", wait=False)
+    assert refused.value.field == "instance_count"
+
+
+class _Trained(dy.Estimator):
+    """An estimator whose training job made ``models:/m/1``."""
+
+    model_uri = "models:/m/1"
+
+
+def test_an_estimators_transformer_is_called_as_the_sagemaker_sdks(transport: _Accepts) -> None:
+    estimator = _Trained.builtin("xgboost", {"num_round": 2})
+    transformer = estimator.transformer(2, "ml.m5.large", output_path="s3://bucket/out")
+    transformer.transform("s3://bucket/in.csv", wait=False)
+    (sent,) = transport.sent
+    assert sent["model_uri"] == "models:/m/1"
+    assert sent["max_concurrent_transforms"] == 2
+    assert sent["output"]["uri"] == "s3://bucket/out"

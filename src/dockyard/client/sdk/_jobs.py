@@ -371,14 +371,20 @@ class Estimator:
         """The SageMaker SDK's name for :attr:`model_uri`."""
         return self.model_uri
 
-    def transformer(self, **kwargs: Any) -> Transformer:
-        """A :class:`~dockyard.client.sdk.Transformer` for the model this estimator trained."""
+    def transformer(
+        self,
+        instance_count: int | None = None,
+        instance_type: str | None = None,
+        **kwargs: Any,
+    ) -> Transformer:
+        """A :class:`~dockyard.client.sdk.Transformer` for the model this estimator trained,
+        called as the SageMaker SDK's is (``transformer(1, "ml.m5.large", ...)``)."""
         from dockyard.client.sdk._transform import Transformer
 
         uri = self.model_uri
         if uri is None:
             raise InvalidArgument("the estimator has no trained model yet: call fit() first")
-        return Transformer(uri, **kwargs)
+        return Transformer(uri, instance_count, instance_type, **kwargs)
 
     @property
     def model_uri(self) -> str | None:

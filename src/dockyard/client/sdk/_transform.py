@@ -145,6 +145,8 @@ class Transformer:
             downloaded into it when ``wait`` sees the job complete); default
             ``transform/<job>/`` in the artifact store.
         instance_count: Parallel worker processes (``max_concurrent_transforms``).
+        instance_type: Accepted and ignored: the workers share the server's machine.
+        max_concurrent_transforms: Parallel worker processes; wins over ``instance_count``.
         strategy: ``MultiRecord`` (batches up to ``max_payload`` MB) or ``SingleRecord``.
         assemble_with: ``Line`` or ``None``.
         accept: Output content type (``text/csv``, ``application/jsonlines``).
@@ -152,35 +154,51 @@ class Transformer:
         on_error: ``fail`` at the first bad record, or ``skip`` and count bad records.
         executor: Which of the server's executors runs the job (``local``, ``ray``); default
             the server's.
+
+    As in the SageMaker SDK, ``instance_count`` and ``instance_type`` may come second and third
+    (``Transformer(model, 1, "ml.m5.large", ...)``), and ``tags`` may be ``[{"Key", "Value"}]``.
     """
 
     def __init__(
         self,
         model_uri: str,
+        instance_count: int | None = None,
+        instance_type: str | None = None,
         *,
         output_path: str | None = None,
-        instance_count: int | None = None,
         strategy: str = "MultiRecord",
         assemble_with: str = "Line",
         accept: str | None = None,
         max_payload: int = 6,
+        max_concurrent_transforms: int | None = None,
         on_error: str = "fail",
         experiment: str | None = None,
-        tags: dict[str, str] | None = None,
+        tags: dict[str, str] | list[dict[str, str]] | None = None,
         executor: str | None = None,
     ) -> None:
+        del instance_type  # the workers share the server's machine
         self.model_uri = model_uri
         self.executor = executor
         self.output_path = output_path
-        self.instance_count = instance_count
+        self.instance_count = max_concurrent_transforms or instance_count
+        self._workers_keyword = (
+            "max_concurrent_transforms" if max_concurrent_transforms else "instance_count"
+        )
         self.strategy = strategy
         self.assemble_with = assemble_with
         self.accept = accept
         self.max_payload = max_payload
         self.on_error = on_error
         self.experiment = experiment
+        if isinstance(tags, list):  # the SageMaker SDK's [{"Key": ..., "Value": ...}]
+            tags = {str(t["Key"]): str(t.get("Value", "")) for t in tags}
         self.tags = dict(tags or {})
         self.latest_job: TransformJob | None = None
+
+    @property
+    def _keywords(self) -> Mapping[str, str]:
+        """Spec fields by the keyword that set them here."""
+        return {**KEYWORDS, "max_concurrent_transforms": self._workers_keyword}
 
     def transform(
         self,
@@ -247,8 +265,8 @@ class Transformer:
             spec = transform_request({k: v for k, v in body.items() if v not in (None, {})})
             answer = client.call(routes.SUBMIT_TRANSFORM_JOB(), spec)
         except DockyardError as exc:
-            raise respelled(exc, KEYWORDS) from None
-        self.latest_job = TransformJob(answer["name"], client, download_to, KEYWORDS)
+            raise respelled(exc, self._keywords) from None
+        self.latest_job = TransformJob(answer["name"], client, download_to, self._keywords)
         if wait:
             self.latest_job.wait(logs=logs)
         return self.latest_job
