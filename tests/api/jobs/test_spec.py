@@ -25,3 +25,23 @@ def test_a_manifest_channel_in_a_spec_file_is_refused_naming_the_field() -> None
         {"algorithm": "xgboost", "inputs": [prefix], "hyperparameters": {"num_round": 2}}
     )
     assert spec.inputs["train"].uri == "s3://b/p"
+
+
+@pytest.mark.parametrize(
+    ("channel", "named"),
+    [
+        ({"ChannelName": "train", "DataSource": "s3://b/p"}, "InputDataConfig[0].DataSource"),
+        (
+            {"ChannelName": "train", "DataSource": {"S3DataSource": "s3://b/p"}},
+            "InputDataConfig[0].DataSource.S3DataSource",
+        ),
+    ],
+)
+def test_a_data_source_that_is_not_an_object_is_named(
+    channel: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        TrainingJobSpec.model_validate(
+            {"algorithm": "xgboost", "inputs": [channel], "hyperparameters": {"num_round": 2}}
+        )
+    assert f"{named}: give an object holding" in str(refused.value)

@@ -251,8 +251,14 @@ class TrainingJobSpec(_Spec):
             for i, item in enumerate(value):
                 if not isinstance(item, dict) or "ChannelName" not in item:
                     raise ValueError("each InputDataConfig entry needs a ChannelName")
-                source = item.get("DataSource", {}).get("S3DataSource", {})
-                refuse_manifests(source, f"InputDataConfig[{i}].DataSource.S3DataSource")
+                where = f"InputDataConfig[{i}].DataSource"
+                data_source = item.get("DataSource", {})
+                if not isinstance(data_source, dict):
+                    raise ValueError(f"{where}: give an object holding S3DataSource")
+                source = data_source.get("S3DataSource", {})
+                if not isinstance(source, dict):
+                    raise ValueError(f"{where}.S3DataSource: give an object holding S3Uri")
+                refuse_manifests(source, f"{where}.S3DataSource")
                 out[item["ChannelName"]] = {
                     "uri": source.get("S3Uri", item.get("uri")),
                     "content_type": item.get("ContentType"),

@@ -74,9 +74,7 @@ def test_creation_and_modification_times_filter(jobs: Services) -> None:
     assert _names(jobs, LastModifiedTimeAfter=TIMES["job-c"] / 1000 + 1) == []
     assert _names(jobs, LastModifiedTimeBefore=a + 1) == ["job-a", "job-b"]
     # Paging goes through the filtered list.
-    first = list_training_jobs(
-        jobs, Actor.system(), {"CreationTimeAfter": a - 1, "MaxResults": 1}
-    )
+    first = list_training_jobs(jobs, Actor.system(), {"CreationTimeAfter": a - 1, "MaxResults": 1})
     assert [j["TrainingJobName"] for j in first["TrainingJobSummaries"]] == ["job-c"]
     assert _names(jobs, CreationTimeAfter=a - 1, NextToken=first["NextToken"]) == ["job-a"]
 
@@ -112,3 +110,16 @@ def test_a_manifest_channel_is_refused_not_read_as_a_prefix(
         create_training_job(services, Actor.system(), request)
     assert refused.value.field == "InputDataConfig[0].DataSource.S3DataSource.S3DataType"
     assert "'ManifestFile' is not supported" in refused.value.message
+
+
+def test_a_channel_whose_data_source_is_not_an_object_is_named(
+    services: Services, settings: Settings
+) -> None:
+    request = _request("shapeless", settings.home / "artifacts" / "train")
+    request["InputDataConfig"][0]["DataSource"] = "s3://bucket/train"
+    with pytest.raises(InvalidArgument) as refused:
+        create_training_job(services, Actor.system(), request)
+    assert refused.value.field == "InputDataConfig[0].DataSource"
+    assert refused.value.message == (
+        "InputDataConfig[0].DataSource: give an object holding S3DataSource"
+    )

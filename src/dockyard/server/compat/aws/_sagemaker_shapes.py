@@ -206,7 +206,13 @@ def aws_fields(
         first = exc.errors()[0]
         loc = [str(p) for p in first.get("loc", ())]
         field = _renamed(".".join(loc), names)
-        raise InvalidArgument(f"{field}: {first.get('msg')}", field=field) from None
+        message = str(first.get("msg")).removeprefix("Value error, ")
+        # A validator that names the nested field at fault (``InputDataConfig[0].DataSource:
+        # ...``) is taken at its word.
+        named, sep, rest = message.partition(": ")
+        if sep and field and named.startswith(field) and " " not in named:
+            field, message = named, rest
+        raise InvalidArgument(f"{field}: {message}", field=field) from None
     if isinstance(exc, NotFound) and not_found is not None:
         raise not_found from None
     if isinstance(exc, InvalidArgument):
