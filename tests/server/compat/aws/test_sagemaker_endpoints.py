@@ -1,6 +1,8 @@
-"""DescribeEndpoint and ListEndpoints through boto3's ``sagemaker`` client against a live
-server with the endpoint supervisor (fixtures of :mod:`tests.server.endpoints.conftest`): the
-instance counts are the workers serving, and the listing filters as SageMaker's does."""
+"""Endpoint configs and endpoints as SageMaker names, describes and lists them: new names
+follow SageMaker's rule; DescribeEndpoint and ListEndpoints through boto3's ``sagemaker``
+client against a live server with the endpoint supervisor (fixtures of
+:mod:`tests.server.endpoints.conftest`) count the workers serving and filter as SageMaker's
+listing does."""
 
 from __future__ import annotations
 
@@ -19,9 +21,12 @@ from tests.server.endpoints.conftest import (  # noqa: F401 (fixtures)
 )
 from tests.services.server_process import ServerProcess
 
+from dockyard.api.registry import CreateRegisteredModel
 from dockyard.client.http import Client
-
-pytestmark = pytest.mark.slow
+from dockyard.errors import InvalidArgument
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._sagemaker_endpoints import create_endpoint_config
 
 
 def _sagemaker(server: ServerProcess) -> Any:  # noqa: F811
@@ -35,6 +40,7 @@ def _sagemaker(server: ServerProcess) -> Any:  # noqa: F811
     )
 
 
+@pytest.mark.slow
 def test_an_endpoint_in_service_shows_its_workers_and_no_deployment_stage(
     server: ServerProcess,  # noqa: F811
     client: Client,  # noqa: F811
@@ -57,6 +63,7 @@ def test_an_endpoint_in_service_shows_its_workers_and_no_deployment_stage(
     assert "VariantStatus" not in variant
 
 
+@pytest.mark.slow
 def test_list_endpoints_filters_on_times_and_sorts(
     server: ServerProcess,  # noqa: F811
     client: Client,  # noqa: F811
@@ -87,3 +94,52 @@ def test_list_endpoints_filters_on_times_and_sorts(
     found = refused.value.response["Error"]
     assert found["Code"] == "ValidationException"
     assert found["Message"].startswith("StatusEquals"), found
+
+
+def _variant(name: str) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": "served",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {"EndpointConfigName": "bad_name", "ProductionVariants": [_variant("a")]},
+            "EndpointConfigName",
+        ),
+        (
+            {"EndpointConfigName": "c" * 64, "ProductionVariants": [_variant("a")]},
+            "EndpointConfigName",
+        ),
+        (
+            {"EndpointConfigName": "c", "ProductionVariants": [_variant("all_traffic")]},
+            "ProductionVariants[0].VariantName",
+        ),
+        (
+            {"EndpointConfigName": "c", "ProductionVariants": [_variant("a"), _variant("a")]},
+            "ProductionVariants[1].VariantName",
+        ),
+        (
+            {
+                "EndpointConfigName": "c",
+                "ProductionVariants": [_variant("a")],
+                "ShadowProductionVariants": [_variant("-shadow")],
+            },
+            "ShadowProductionVariants[0].VariantName",
+        ),
+    ],
+    ids=["underscore", "too-long", "variant", "twice", "shadow"],
+)
+def test_names_breaking_sagemakers_rule_are_refused(
+    services: Services, body: dict[str, Any], field: str
+) -> None:
+    services.registry.create_registered_model(Actor.system(), CreateRegisteredModel(name="served"))
+    with pytest.raises(InvalidArgument) as refused:
+        create_endpoint_config(services, Actor.system(), body)
+    assert refused.value.field == field
+    assert refused.value.message.startswith(field)

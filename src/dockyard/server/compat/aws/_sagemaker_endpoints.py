@@ -41,6 +41,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     listed,
     missing,
     page_token,
+    resource_name,
     sagemaker_arn,
     tag_list,
 )
@@ -79,7 +80,7 @@ def _stored_config(services: Services, actor: Actor, name: str) -> Body:
 
 
 def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
-    name = required(body, "EndpointConfigName")
+    name = resource_name(body, "EndpointConfigName")
     variants = required(body, "ProductionVariants", list)
     for field in _UNSUPPORTED:
         if body.get(field):
@@ -88,11 +89,18 @@ def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body
         raise InvalidArgument(
             "ProductionVariants must have between 1 and 10 variants", field="ProductionVariants"
         )
+    seen: set[str] = set()
     for i, variant in enumerate(variants):
         where = f"ProductionVariants[{i}]"
         if not isinstance(variant, dict):
             raise InvalidArgument(f"{where} must be an object", field=where)
-        required(variant, "VariantName")
+        variant_name = resource_name(variant, "VariantName", where)
+        if variant_name in seen:
+            raise InvalidArgument(
+                f"{where}.VariantName: {variant_name!r} names two variants; each needs its own",
+                field=f"{where}.VariantName",
+            )
+        seen.add(variant_name)
         if variant.get("ServerlessConfig"):
             raise InvalidArgument(
                 f"{where}.ServerlessConfig: serverless inference is not supported by Dockyard "
@@ -128,7 +136,7 @@ def _check_shadow(services: Services, actor: Actor, body: Body) -> None:
         where = "ShadowProductionVariants[0]"
         if not isinstance(shadow, dict):
             raise InvalidArgument(f"{where} must be an object", field=where)
-        required(shadow, "VariantName")
+        resource_name(shadow, "VariantName", where)
         registered(services, actor, required(shadow, "ModelName"))
 
 

@@ -36,6 +36,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     drop_none,
     exists,
     missing,
+    resource_name,
     sagemaker_arn,
     tag_list,
 )
@@ -97,7 +98,7 @@ def _package_version(package: str, field: str) -> str:
 
 
 def create_model(services: Services, actor: Actor, body: Body) -> Body:
-    name = required(body, "ModelName")
+    name = resource_name(body, "ModelName")
     container = _container(body)
     field = "PrimaryContainer.ModelDataUrl"
     source = container.get("ModelDataUrl")

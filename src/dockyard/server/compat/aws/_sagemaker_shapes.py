@@ -31,6 +31,7 @@ __all__ = [
     "listed",
     "missing",
     "page_token",
+    "resource_name",
     "sagemaker_arn",
     "tag_list",
     "tags_of",
@@ -51,6 +52,26 @@ _KIND_NAMES = {
     "endpoint-config": "endpoint configuration",
     "endpoint": "endpoint",
 }
+
+
+#: SageMaker's pattern for the names of models, endpoint configs, variants and jobs.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def resource_name(body: Mapping[str, Any], field: str, where: str | None = None) -> str:
+    """The name ``body[field]`` gives a new resource, held to SageMaker's naming rule (what
+    names an existing one is looked up as it is)."""
+    value = body.get(field)
+    path = f"{where}.{field}" if where else field
+    if value is None:
+        raise InvalidArgument(f"1 validation error detected: {path} must not be null", field=path)
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise InvalidArgument(
+            f"{path}: {str(value)[:100]!r} must be 1 to 63 letters, digits and hyphens, "
+            f"starting and ending with a letter or digit ({_NAME.pattern})",
+            field=path,
+        )
+    return value
 
 
 def sagemaker_arn(kind: str, name: str) -> str:
