@@ -22,6 +22,8 @@ SAGEMAKER_NAMES: Mapping[str, str] = {
     "model_uri": "ModelName",
     "input": "TransformInput",
     "input.uri": "TransformInput.DataSource.S3DataSource.S3Uri",
+    # A SageMaker-spelled input is checked under its own name, its nested URI under ours.
+    "TransformInput.uri": "TransformInput.DataSource.S3DataSource.S3Uri",
     "input.content_type": "TransformInput.ContentType",
     "input.split_type": "TransformInput.SplitType",
     "input.compression": "TransformInput.CompressionType",

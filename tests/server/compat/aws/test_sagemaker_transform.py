@@ -105,3 +105,14 @@ def test_a_manifest_source_is_refused_not_read_as_a_prefix(
     assert refused.value.field == "TransformInput.DataSource.S3DataSource.S3DataType"
     assert kind in refused.value.message
     assert services.jobs.list(Actor.system(), kind="transform") == []
+
+
+def test_a_nested_field_of_the_wrong_type_is_named_by_its_request_path(
+    services: Services, store: Path
+) -> None:
+    request = _request(str(store / "in.csv"), str(store / "out"))
+    request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = 5
+    with pytest.raises(DockyardError) as refused:
+        create_transform_job(services, Actor.system(), request)
+    assert refused.value.field == "TransformInput.DataSource.S3DataSource.S3Uri"
+    assert refused.value.message.startswith("TransformInput.DataSource.S3DataSource.S3Uri: ")
