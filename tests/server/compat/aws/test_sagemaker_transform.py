@@ -116,3 +116,13 @@ def test_a_nested_field_of_the_wrong_type_is_named_by_its_request_path(
         create_transform_job(services, Actor.system(), request)
     assert refused.value.field == "TransformInput.DataSource.S3DataSource.S3Uri"
     assert refused.value.message.startswith("TransformInput.DataSource.S3DataSource.S3Uri: ")
+
+
+def test_describe_answers_the_transform_resources_sent(services: Services, store: Path) -> None:
+    from dockyard.server.compat.aws._sagemaker_transform import describe_transform_job
+
+    request = _request(str(store / "in.csv"), str(store / "transform" / "sm1"))
+    request["TransformResources"] = {"InstanceType": "ml.c5.2xlarge", "InstanceCount": 2}
+    create_transform_job(services, Actor.system(), request)
+    described = describe_transform_job(services, Actor.system(), {"TransformJobName": "sm1"})
+    assert described["TransformResources"] == {"InstanceType": "ml.c5.2xlarge", "InstanceCount": 2}

@@ -18,7 +18,7 @@ from dockyard.artifacts import artifact_uri
 from dockyard.errors import DockyardError
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
-from dockyard.server.compat.aws._fields import required, seconds
+from dockyard.server.compat.aws._fields import optional, required, seconds
 from dockyard.server.compat.aws._sagemaker_models import model_uri
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
@@ -52,6 +52,8 @@ _FIELDS = {
     "tags": "Tags",
 }
 MODEL_TAG = "sagemaker:model-name"
+#: TransformResources as sent (one machine runs the job), for DescribeTransformJob.
+INSTANCE_TYPE_TAG, INSTANCE_COUNT_TAG = "sagemaker:instance-type", "sagemaker:instance-count"
 
 
 def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
@@ -63,6 +65,13 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     spec["name"] = name
     spec["model_uri"] = model_uri(services, actor, model)
     spec["tags"] = {**tag_list(body.get("Tags")), MODEL_TAG: model}
+    resources = optional(body, "TransformResources", dict, {})
+    instance_type = resources.get("InstanceType")
+    if isinstance(instance_type, str) and instance_type:
+        spec["tags"][INSTANCE_TYPE_TAG] = instance_type[:256]
+    count = resources.get("InstanceCount")
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 1:
+        spec["tags"][INSTANCE_COUNT_TAG] = str(count)
     try:
         job = services.jobs.submit_transform(
             actor, spec, artifact_uri(services.artifacts, "transform")
@@ -78,6 +87,7 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
 def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     job = training_job(services, actor, required(body, "TransformJobName"), kind="transform")
     spec = job.spec
+    tags = spec.get("tags") or {}
     source, output = spec.get("input") or {}, spec.get("output") or {}
     processing = spec.get("data_processing") or {}
     return drop_none(
@@ -88,7 +98,7 @@ def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body
             "FailureReason": (
                 respell(job.failure_reason, SAGEMAKER_NAMES) if job.failure_reason else None
             ),
-            "ModelName": (spec.get("tags") or {}).get(MODEL_TAG, spec.get("model_uri")),
+            "ModelName": tags.get(MODEL_TAG, spec.get("model_uri")),
             "MaxConcurrentTransforms": spec.get("max_concurrent_transforms"),
             "MaxPayloadInMB": spec.get("max_payload_mb"),
             "BatchStrategy": spec.get("batch_strategy"),
@@ -109,7 +119,12 @@ def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body
                     "AssembleWith": output.get("assemble_with"),
                 }
             ),
-            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            "TransformResources": {
+                "InstanceType": tags.get(INSTANCE_TYPE_TAG, "ml.m5.large"),
+                "InstanceCount": int(count)
+                if (count := tags.get(INSTANCE_COUNT_TAG, "")).isdigit()
+                else 1,
+            },
             "DataProcessing": drop_none(
                 {
                     "InputFilter": processing.get("input_filter"),
