@@ -93,6 +93,7 @@ class Services:
             db, tracking, settings, events, access, auth, artifacts, Executors.load(settings)
         )
         jobs.checks.resolve_model = registry.resolve
+        jobs.checks.model_version = registry.get_model_version
         params = ParamService(db, settings, events, access)
         jobs.params = params
         endpoints.params = params

@@ -18,7 +18,7 @@ from dockyard.api.jobs import (
     local_path,
     scheme,
 )
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access, StoreAreas
 from dockyard.server.jobs._executors import Executors
@@ -36,6 +36,9 @@ class SpecChecks:
         roots: Where specs may point (``DOCKYARD_DATA_ROOTS`` and the store).
         resolve_model: Set by the server to the registry's resolver, so ``models:/`` URIs are
             checked at submit.
+        model_version: Set by the server to the registry's version lookup, so a transform
+            of a package with SageMaker inference handlers is checked for what such a package
+            cannot take (filters, a join, Parquet) at submit rather than when it runs.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class SpecChecks:
         self._executors = executors
         self.roots = settings.allowed_roots()
         self.resolve_model: Callable[[Actor, str], object] | None = None
+        self.model_version: Callable[[Actor, str, int], object] | None = None
 
     def fit_instance_type(self, spec: TrainingJobSpec) -> tuple[TrainingJobSpec, str]:
         """A spec whose instance type asks for more CPUs or memory than this executor has,
@@ -96,10 +100,31 @@ class SpecChecks:
         if uri.startswith("runs:/"):
             self._check_run_uri(actor, uri, "model_uri")
         elif uri.startswith("models:/"):
-            self._check_registered(actor, uri)
+            self._check_handlers(actor, self._check_registered(actor, uri), spec)
         else:
             check_readable(uri, "model_uri", s3_endpoint_url=endpoint)
         check_readable(spec.input.uri, "input.uri", s3_endpoint_url=endpoint)
+
+    def _check_handlers(self, actor: Actor, resolved: object, spec: Any) -> None:
+        """Refuse what a registered package with SageMaker inference handlers cannot take."""
+        name, version = getattr(resolved, "name", None), getattr(resolved, "version", None)
+        if self.model_version is None or not isinstance(name, str) or not isinstance(version, int):
+            return
+        try:
+            flavor = getattr(self.model_version(actor, name, version), "flavor", None)
+        except DockyardError:
+            return  # the worker checks it again when it loads the package
+        if flavor != "sagemaker_script":
+            return
+        from dockyard.runtime.batch._handlers import refuse_for_handlers
+
+        processing = spec.data_processing
+        refuse_for_handlers(
+            spec.input.content_type,
+            processing.input_filter,
+            processing.output_filter,
+            processing.join_source == "Input",
+        )
 
     def training(self, actor: Actor, spec: TrainingJobSpec) -> None:
         executor = self._executors.choose(spec.executor)
@@ -176,15 +201,16 @@ class SpecChecks:
             with self._db.read() as conn:
                 self._areas.check(conn, actor, key, field, write=write, owner=owner)
 
-    def _check_registered(self, actor: Actor, uri: str) -> None:
+    def _check_registered(self, actor: Actor, uri: str) -> object:
         from dockyard.models.uris import parse_model_uri
 
         parse_model_uri(uri, "model_uri")
-        if self.resolve_model is not None:
-            try:
-                self.resolve_model(actor, uri)
-            except NotFound as exc:
-                raise InvalidArgument(str(exc), field="model_uri") from exc
+        if self.resolve_model is None:
+            return None
+        try:
+            return self.resolve_model(actor, uri)
+        except NotFound as exc:
+            raise InvalidArgument(str(exc), field="model_uri") from exc
 
     def _check_run_uri(self, actor: Actor, uri: str, field: str) -> None:
         run_id, _, _path = uri[len("runs:/") :].partition("/")

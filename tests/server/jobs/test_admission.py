@@ -1,0 +1,92 @@
+"""Submit-time checks of transform specs: a registered package with SageMaker inference
+handlers is refused what only its handlers could parse (filters, a join, Parquet) when the job
+is submitted, not after it has queued and started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
+from dockyard.errors import DockyardError, InvalidArgument
+from dockyard.models import save_package
+from dockyard.models.flavors.sagemaker_script import SageMakerScript
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._sagemaker_transform import create_transform_job
+from dockyard.settings import Settings
+
+ACTOR = Actor.system()
+
+
+@pytest.fixture
+def store(services: Services, settings: Settings, tmp_path: Path) -> Path:
+    """The artifact store's folder, holding ``in.csv`` and a registered model ``handled``
+    whose package serves through a script's handlers."""
+    root = settings.home / "artifacts"
+    code, model = tmp_path / "code", tmp_path / "model"
+    code.mkdir()
+    model.mkdir()
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
+    (model / "weights.txt").write_text("1\n")
+    save_package(
+        SageMakerScript(model, code, "inference.py"), root / "handled", flavor="sagemaker_script"
+    )
+    services.registry.create_registered_model(ACTOR, CreateRegisteredModel(name="handled"))
+    services.registry.create_model_version(
+        ACTOR, "handled", CreateModelVersion(source=str(root / "handled"))
+    )
+    (root / "in.csv").write_text("1.0,2.0\n")
+    return root
+
+
+def _spec(store: Path, **changes: Any) -> dict[str, Any]:
+    return {
+        "name": "scored",
+        "model_uri": "models:/handled/1",
+        "input": {"uri": str(store / "in.csv"), "content_type": "text/csv"},
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("processing", "field"),
+    [
+        ({"input_filter": "$[1:]"}, "data_processing.input_filter"),
+        ({"output_filter": "$[0]"}, "data_processing.output_filter"),
+        ({"join_source": "Input"}, "data_processing.join_source"),
+    ],
+)
+def test_filters_and_joins_are_refused_at_submit(
+    services: Services, store: Path, processing: dict[str, str], field: str
+) -> None:
+    output = str(store / "transform")
+    with pytest.raises(InvalidArgument) as refused:
+        services.jobs.submit_transform(ACTOR, _spec(store, data_processing=processing), output)
+    assert refused.value.field == field
+    assert "SageMaker inference handlers" in refused.value.message
+    assert services.jobs.list(ACTOR, kind="transform") == []
+
+
+def test_without_them_the_job_is_queued(services: Services, store: Path) -> None:
+    job = services.jobs.submit_transform(ACTOR, _spec(store), str(store / "transform"))
+    assert job.name == "scored"
+
+
+def test_create_transform_job_names_the_request_field(services: Services, store: Path) -> None:
+    request = {
+        "TransformJobName": "scored",
+        "ModelName": "handled",
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3Uri": str(store / "in.csv")}},
+            "ContentType": "text/csv",
+        },
+        "TransformOutput": {"S3OutputPath": str(store / "transform" / "scored")},
+        "DataProcessing": {"InputFilter": "$[1:]"},
+    }
+    with pytest.raises(DockyardError) as refused:
+        create_transform_job(services, ACTOR, request)
+    assert refused.value.field == "DataProcessing.InputFilter"
+    assert refused.value.message.startswith("DataProcessing.InputFilter is not supported")
