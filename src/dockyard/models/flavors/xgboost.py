@@ -51,6 +51,27 @@ _CLASSES = frozenset(
 _THROUGH_BOOSTER = frozenset({"XGBRegressor", "XGBClassifier"})
 
 
+def _unlabelled(data: Any, names: list[str] | None) -> Any:
+    """``data`` as an array when it is a frame with pandas' default column labels (headerless
+    CSV, rows of a JSON list) and the Booster was trained under other feature names.
+
+    XGBoost checks a frame's labels (as text: ``0``, ``1``...) against the Booster's names, so
+    a Booster trained on ``df.iloc[:, 1:]`` (names ``1``, ``2``...) refused every headerless
+    request. Such columns carry no names, only positions, which is how SageMaker's XGBoost
+    container scores them (``validate_features=False``): the values go as an array, which
+    XGBoost takes by position. Frames with real column names are left to XGBoost's check.
+    """
+    if names is None or not is_data_frame(data):
+        return data
+    columns = data.columns
+    width = len(columns)
+    if width != len(names) or columns.dtype.kind not in "iu":
+        return data
+    if columns.tolist() != list(range(width)) or [str(c) for c in columns] == names:
+        return data
+    return data.to_numpy()
+
+
 class BoosterPredictor:
     """A native Booster: arrays and DataFrames go to ``inplace_predict``, the rest to a DMatrix.
 
@@ -60,7 +81,7 @@ class BoosterPredictor:
     ``Booster.predict``'s keywords, so a call with params takes the DMatrix path.
     """
 
-    __slots__ = ("_xgb", "raw")
+    __slots__ = ("_names", "_xgb", "raw")
 
     #: An array's columns are the signature's, in order (it has no names to check).
     takes_arrays = True
@@ -70,9 +91,11 @@ class BoosterPredictor:
 
         self.raw = raw
         self._xgb = xgboost
+        self._names: list[str] | None = raw.feature_names
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on a DataFrame or array."""
+        data = _unlabelled(data, self._names)
         if not params and (isinstance(data, np.ndarray) or is_data_frame(data)):
             return self.raw.inplace_predict(data)
         matrix = self._xgb.DMatrix(data)
@@ -91,13 +114,22 @@ class WrapperPredictor:
     use the wrapper itself, built from the same Booster on first use.
     """
 
-    __slots__ = ("_booster", "_class_name", "_classifier", "_lock", "_range", "_wrapper")
+    __slots__ = (
+        "_booster",
+        "_class_name",
+        "_classifier",
+        "_lock",
+        "_names",
+        "_range",
+        "_wrapper",
+    )
 
     #: An array's columns are the signature's, in order (it has no names to check).
     takes_arrays = True
 
     def __init__(self, booster: Any, class_name: str) -> None:
         self._booster = booster
+        self._names: list[str] | None = booster.feature_names
         self._class_name = class_name
         best = booster.attr("best_iteration")
         self._range = (0, int(best) + 1) if best is not None else (0, 0)
@@ -123,6 +155,7 @@ class WrapperPredictor:
 
     def predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         """Predict on a DataFrame or array."""
+        data = _unlabelled(data, self._names)
         if params or not (isinstance(data, np.ndarray) or is_data_frame(data)):
             return self.raw.predict(data, **params) if params else self.raw.predict(data)
         values = self._booster.inplace_predict(data, iteration_range=self._range)
