@@ -42,8 +42,14 @@ def parse_spec(text: str, source: str = "spec", *, allow_aliases: bool = True) -
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         details = {"line": mark.line + 1, "column": mark.column + 1} if mark else None
+        # One line: the problem (and what the parser was in), not the quoted snippet and
+        # caret PyYAML's own text spreads over several.
+        problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
+        said = f"{problem} ({context})" if problem and context else problem or str(exc)
         raise InvalidArgument(
-            f"{source}: not valid YAML{where}: {exc}", field="spec", details=details
+            f"{source}: not valid YAML{where}: {' '.join(str(said).split())}",
+            field="spec",
+            details=details,
         ) from exc
     if not isinstance(data, dict):
         raise InvalidArgument(f"{source}: the spec must be a mapping of fields", field="spec")
