@@ -1,13 +1,24 @@
-"""CreateModel holds a new model's name to SageMaker's rule, before anything is made."""
+"""CreateModel holds a new model's name to SageMaker's rule, before anything is made;
+DeleteModel of a model an endpoint serves says so in SageMaker's words."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
 
+from dockyard.api.endpoints import EndpointConfig
+from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.models import save_model
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._sagemaker_models import create_model
+from dockyard.settings import Settings
+
+ACTOR = Actor.system()
 
 
 @pytest.mark.parametrize("name", ["bad_name", "m" * 64, "-lead", "trail-", "a.b"])
@@ -23,3 +34,28 @@ def test_a_model_name_breaking_sagemakers_rule_is_refused(services: Services, na
     assert refused.value.message.startswith(f"ModelName: {name!r} must be 1 to 63 letters")
     with pytest.raises(NotFound):
         services.registry.get_registered_model(Actor.system(), name)
+
+
+def test_deleting_a_served_model_is_resource_in_use_naming_the_model(
+    services: Services, settings: Settings
+) -> None:
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+
+    root = settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
+    services.registry.create_registered_model(ACTOR, CreateRegisteredModel(name="served"))
+    services.registry.create_model_version(
+        ACTOR, "served", CreateModelVersion(source=str(root / "m"))
+    )
+    services.endpoints.create(
+        ACTOR,
+        EndpointConfig.model_validate(
+            {"name": "serving", "variants": [{"name": "v", "model_uri": "models:/served/1"}]}
+        ),
+    )
+    with pytest.raises(AwsError) as refused:
+        ACTIONS["DeleteModel"](services, ACTOR, {"ModelName": "served"})
+    assert refused.value.kind == "ResourceInUse"
+    assert refused.value.message.startswith("Cannot delete model served: model 'served' is")
+    assert "endpoint serving" in refused.value.message

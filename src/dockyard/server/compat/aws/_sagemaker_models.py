@@ -26,9 +26,10 @@ from typing import Any
 from dockyard.api.jobs import Channel, TrainingJobSpec
 from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel, RegisteredModel
 from dockyard.api.tracking import TagIn
-from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, DockyardError, InUse, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import optional, required, seconds
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
@@ -205,6 +206,8 @@ def delete_model(services: Services, actor: Actor, body: Body) -> Body:
         services.registry.delete_registered_model(actor, name)
     except NotFound:
         raise missing("model", name) from None
+    except InUse as exc:  # the registry's own field ("name") means nothing to this caller
+        raise AwsError("ResourceInUse", f"Cannot delete model {name}: {exc.message}") from None
     return {}
 
 
