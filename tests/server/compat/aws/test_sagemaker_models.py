@@ -3,6 +3,8 @@ DeleteModel of a model an endpoint serves says so in SageMaker's words."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,11 +12,12 @@ from sklearn.linear_model import LinearRegression
 
 from dockyard.api.endpoints import EndpointConfig
 from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.models import save_model
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
+from dockyard.server.compat.aws._sagemaker import ACTIONS
 from dockyard.server.compat.aws._sagemaker_models import create_model
 from dockyard.settings import Settings
 
@@ -39,8 +42,6 @@ def test_a_model_name_breaking_sagemakers_rule_is_refused(services: Services, na
 def test_deleting_a_served_model_is_resource_in_use_naming_the_model(
     services: Services, settings: Settings
 ) -> None:
-    from dockyard.server.compat.aws._sagemaker import ACTIONS
-
     root = settings.home / "artifacts"
     frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
     save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
@@ -59,3 +60,24 @@ def test_deleting_a_served_model_is_resource_in_use_naming_the_model(
     assert refused.value.kind == "ResourceInUse"
     assert refused.value.message.startswith("Cannot delete model served: model 'served' is")
     assert "endpoint serving" in refused.value.message
+
+
+@pytest.mark.parametrize("where", ["missing", "outside"])
+def test_a_model_tar_gz_that_cannot_be_read_is_named_by_model_data_url(
+    services: Services, settings: Settings, tmp_path: Path, where: str
+) -> None:
+    archive = (
+        settings.home / "artifacts" / "none" / "model.tar.gz"
+        if where == "missing"
+        else tmp_path / "elsewhere" / "model.tar.gz"
+    )
+    body = {
+        "ModelName": "unpackable",
+        "PrimaryContainer": {"Image": "xgboost:1", "ModelDataUrl": str(archive)},
+    }
+    with pytest.raises(DockyardError) as refused:
+        ACTIONS["CreateModel"](services, ACTOR, body)
+    assert refused.value.message.startswith("PrimaryContainer.ModelDataUrl: ")
+    assert "inputs.model" not in refused.value.message
+    with pytest.raises(NotFound):
+        services.registry.get_registered_model(ACTOR, "unpackable")

@@ -23,6 +23,7 @@ import contextlib
 import secrets
 from typing import Any
 
+from dockyard.api.batch import respelled
 from dockyard.api.jobs import Channel, TrainingJobSpec
 from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel, RegisteredModel
 from dockyard.api.tracking import TagIn
@@ -158,7 +159,10 @@ def unpacked(services: Services, actor: Actor, model: str, archive: str, field: 
         inputs={"model": Channel(uri=archive)},
         tags={"sagemaker:model": model},
     )
-    job = services.jobs.submit(actor, spec)
+    try:
+        job = services.jobs.submit(actor, spec)
+    except DockyardError as exc:  # the archive refused (missing, outside the roots...)
+        raise respelled(exc, {"inputs.model.uri": field, "inputs.model": field}) from None
     ended = services.jobs.wait_for_job(actor, job.name, UNPACK_WAIT_S)
     if not ended.status.is_terminal:
         services.jobs.stop(actor, job.name)
