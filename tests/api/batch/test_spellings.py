@@ -56,3 +56,12 @@ def test_an_error_whose_constructor_takes_other_arguments_is_respelled() -> None
     assert type(renamed) is Coded and renamed.aws_code == "ValidationException"
     assert str(renamed) == "TransformOutput.S3OutputPath is empty"
     assert renamed.field == "TransformOutput.S3OutputPath"
+
+
+def test_a_message_opening_with_a_plain_field_opens_with_its_new_name() -> None:
+    error = InvalidArgument("name: String should have at most 63 characters", field="name")
+    renamed = respelled(error, SAGEMAKER_NAMES)
+    assert renamed.field == "TransformJobName"
+    assert renamed.message == "TransformJobName: String should have at most 63 characters"
+    prose = respelled(InvalidArgument("the name is taken", field="name"), SAGEMAKER_NAMES)
+    assert prose.message == "the name is taken"

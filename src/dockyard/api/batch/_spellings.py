@@ -81,7 +81,12 @@ def respelled(error: DockyardError, names: Mapping[str, str]) -> DockyardError:
     # A copy made without the constructor, which a subclass may give other arguments.
     found = type(error).__new__(type(error))
     found.__dict__.update(error.__dict__)
-    found.message = respell(error.message, names)
+    message = error.message
+    if error.field and field and message.startswith(f"{error.field}: "):
+        # A message that opens with its own field (a plain one, such as ``name``, which the
+        # prose rule below leaves alone) opens with the caller's spelling of it.
+        message = f"{field}: {message[len(error.field) + 2 :]}"
+    found.message = respell(message, names)
     found.args = (found.message,)
     found.field, found.details = field, details
     return found

@@ -126,3 +126,12 @@ def test_describe_answers_the_transform_resources_sent(services: Services, store
     create_transform_job(services, Actor.system(), request)
     described = describe_transform_job(services, Actor.system(), {"TransformJobName": "sm1"})
     assert described["TransformResources"] == {"InstanceType": "ml.c5.2xlarge", "InstanceCount": 2}
+
+
+def test_a_bad_job_name_is_named_once(services: Services, store: Path) -> None:
+    request = _request(str(store / "in.csv"), str(store / "transform" / "bad_name"))
+    request["TransformJobName"] = "bad_name"
+    with pytest.raises(DockyardError) as refused:
+        create_transform_job(services, Actor.system(), request)
+    assert refused.value.field == "TransformJobName"
+    assert refused.value.message.startswith("TransformJobName: String should match pattern")
