@@ -123,3 +123,17 @@ def test_a_channel_whose_data_source_is_not_an_object_is_named(
     assert refused.value.message == (
         "InputDataConfig[0].DataSource: give an object holding S3DataSource"
     )
+
+
+def test_a_job_that_has_ended_is_not_stopped_again(jobs: Services) -> None:
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker_training import stop_training_job
+
+    stop_training_job(jobs, Actor.system(), {"TrainingJobName": "job-a"})
+    assert jobs.jobs.get(Actor.system(), "job-a").status.is_terminal  # a queued job just ends
+    with pytest.raises(AwsError) as refused:
+        stop_training_job(jobs, Actor.system(), {"TrainingJobName": "job-a"})
+    assert refused.value.kind == "ValidationException"
+    assert refused.value.message == (
+        "The request was rejected because the training job is in status Stopped."
+    )

@@ -135,3 +135,20 @@ def test_a_bad_job_name_is_named_once(services: Services, store: Path) -> None:
         create_transform_job(services, Actor.system(), request)
     assert refused.value.field == "TransformJobName"
     assert refused.value.message.startswith("TransformJobName: String should match pattern")
+
+
+def test_a_transform_job_that_has_ended_is_not_stopped_again(
+    services: Services, store: Path
+) -> None:
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker_transform import stop_transform_job
+
+    create_transform_job(
+        services, Actor.system(), _request(str(store / "in.csv"), str(store / "transform" / "sm1"))
+    )
+    stop_transform_job(services, Actor.system(), {"TransformJobName": "sm1"})
+    with pytest.raises(AwsError) as refused:
+        stop_transform_job(services, Actor.system(), {"TransformJobName": "sm1"})
+    assert refused.value.message == (
+        "The request was rejected because the transform job is in status Stopped."
+    )

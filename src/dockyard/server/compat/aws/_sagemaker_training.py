@@ -41,7 +41,14 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     tag_list,
 )
 
-__all__ = ["ACTIONS", "channels", "definition_fields", "training_job", "training_spec"]
+__all__ = [
+    "ACTIONS",
+    "channels",
+    "definition_fields",
+    "stop_job",
+    "training_job",
+    "training_spec",
+]
 
 _FIELDS = {
     "name": "TrainingJobName",
@@ -373,9 +380,20 @@ def _modified(job: Job) -> int:
     return job.events[-1].time if job.events else job.created_time
 
 
-def stop_training_job(services: Services, actor: Actor, body: Body) -> Body:
-    job = training_job(services, actor, required(body, "TrainingJobName"))
+def stop_job(services: Services, actor: Actor, job: Job) -> None:
+    """Stop ``job``; one that has ended is refused as SageMaker refuses it (a stop already
+    asked for is asked again, harmlessly)."""
+    if job.status.is_terminal:
+        kind = "training" if job.kind == "training" else "transform"
+        raise AwsError(
+            "ValidationException",
+            f"The request was rejected because the {kind} job is in status {job.status}.",
+        )
     services.jobs.stop(actor, job.name)
+
+
+def stop_training_job(services: Services, actor: Actor, body: Body) -> Body:
+    stop_job(services, actor, training_job(services, actor, required(body, "TrainingJobName")))
     return {}
 
 

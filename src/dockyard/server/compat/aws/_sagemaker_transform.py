@@ -28,7 +28,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     sagemaker_arn,
     tag_list,
 )
-from dockyard.server.compat.aws._sagemaker_training import list_jobs, training_job
+from dockyard.server.compat.aws._sagemaker_training import list_jobs, stop_job, training_job
 
 __all__ = ["ACTIONS"]
 
@@ -145,7 +145,7 @@ def list_transform_jobs(services: Services, actor: Actor, body: Body) -> Body:
 
 def stop_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     job = training_job(services, actor, required(body, "TransformJobName"), kind="transform")
-    services.jobs.stop(actor, job.name)
+    stop_job(services, actor, job)
     return {}
 
 
