@@ -441,3 +441,17 @@ def test_a_json_lines_file_may_start_with_a_byte_order_mark(
     )
     rows = np.asarray([[r["a"], r["b"], r["c"]] for r in records])
     np.testing.assert_allclose([json.loads(line) for line in scored.lines], expected_linear(rows))
+
+
+def test_a_first_record_longer_than_the_head_read_sets_no_shape(
+    tmp_path: Path, score_file: Score
+) -> None:
+    rows = features(4)
+    wide = b"1.0," * 300_000 + b"1.0"  # 300,001 fields, 1.2 MB: more than the head reads
+    lines = [wide, *(",".join(map(str, r)).encode() for r in rows)]
+    (tmp_path / "in.csv").write_bytes(b"\n".join(lines) + b"\n")
+    scored = score_file("unsigned", tmp_path / "in.csv", max_record_bytes=1_000)
+    [(line, why)] = scored.bad
+    assert line == 1
+    assert why.startswith(f"the record is {len(wide)} bytes, over max_payload_mb")
+    np.testing.assert_allclose(_floats(scored.lines), expected_linear(rows, bias=0.0))

@@ -85,8 +85,10 @@ class CsvCodec:
         with Path(task.path).open("rb") as raw:
             handle: Any = gzip.GzipFile(fileobj=raw, mode="rb") if task.kind == "gzip" else raw
             first = handle.readline(_HEAD_LIMIT)
-            second = handle.readline(_HEAD_LIMIT)
-        fields = _fields(first.removeprefix(BOM))  # Excel's "CSV UTF-8" starts with one
+            second = handle.readline(_HEAD_LIMIT) if _whole(first) else b""
+        # A line longer than the limit is read in part: its field count is not the record's,
+        # so it sets no shape (the record itself is reported when it is scored).
+        fields = _fields(first.removeprefix(BOM)) if _whole(first) else None
         header = 0
         problem = None
         names = self._shape.names
@@ -100,7 +102,7 @@ class CsvCodec:
             elif _names_columns(fields, names):
                 header = len(first)
                 problem = self._header_problem(fields, chosen)
-        record = _fields(second) if header else fields
+        record = (_fields(second) if _whole(second) else None) if header else fields
         return Head(header, len(record) if record is not None else None, problem)
 
     def _header_problem(self, fields: list[str], chosen: list[int] | None) -> str:
@@ -368,6 +370,11 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _whole(line: bytes) -> bool:
+    """Whether ``line`` (read with :data:`_HEAD_LIMIT`) is a whole line, not its first part."""
+    return len(line) < _HEAD_LIMIT or line.endswith(b"\n")
 
 
 def _fields(line: bytes) -> list[str] | None:
