@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -83,6 +84,46 @@ def test_csv_with_header_and_json_lines_out(worker: Running, xgb: PyFuncModel) -
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/jsonlines"
     assert [orjson.loads(line) for line in response.content.splitlines()] == expected(xgb, data)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+def test_npy_in_npy_out_as_the_sagemaker_sdks_numpy_serializers_send_and_read(
+    worker: Running, xgb: PyFuncModel
+) -> None:
+    data = rows(3)
+    headers = {"content-type": "application/x-npy", "accept": "application/x-npy"}
+    response = worker.client.post("/invocations", content=_npy(np.array(data)), headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/x-npy"
+    got = np.load(io.BytesIO(response.content), allow_pickle=False)
+    np.testing.assert_allclose(got, expected(xgb, data), rtol=1e-6)
+    one = worker.client.post("/invocations", content=_npy(np.array(data[0])), headers=headers)
+    assert one.status_code == 200, one.text  # a 1-D array is one row
+    np.testing.assert_allclose(np.load(io.BytesIO(one.content)), expected(xgb, data[:1]), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"not an npy file", "not one NumPy array"),
+        (_npy(np.zeros((2, 2, 2))), "3-dimensional"),
+        (_npy(np.array([{"a": 1}], dtype=object)), "not one NumPy array"),
+    ],
+    ids=["garbage", "3-d", "objects"],
+)
+def test_a_bad_npy_body_is_a_400_naming_the_problem(
+    worker: Running, body: bytes, says: str
+) -> None:
+    response = worker.client.post(
+        "/invocations", content=body, headers={"content-type": "application/x-npy"}
+    )
+    assert response.status_code == 400, response.text
+    assert says in response.text
 
 
 @pytest.mark.parametrize("shape", ["rows", "records"])

@@ -1,14 +1,18 @@
-"""Predictions to response bodies (JSON, CSV, JSON Lines), and ``Accept`` negotiation.
+"""Predictions to response bodies (JSON, CSV, JSON Lines, NumPy's ``.npy``), and ``Accept``
+negotiation.
 
 JSON is ``{"predictions": ...}`` (MLflow's shape). A numeric ndarray goes straight to orjson,
 widened to float64 first so a float32 prediction prints as the exact value the model computed
 (``353.642822265625``), as the general :func:`~dockyard.models._payload.to_jsonable` path prints
 it; NaN and infinities become ``null``. CSV is one line per prediction without a header (via
-:func:`~dockyard.models._payload.encode_csv`); JSON Lines is one JSON value per prediction.
+:func:`~dockyard.models._payload.encode_csv`); JSON Lines is one JSON value per prediction;
+``application/x-npy`` is one array in NumPy's file format (the SageMaker SDK's
+``NumpyDeserializer``, the default of its scikit-learn and PyTorch predictors).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -20,15 +24,17 @@ from dockyard.runtime.serving._http import NotAcceptable
 
 __all__ = ["CONTENT_TYPES", "Format", "encode", "encode_json", "negotiate", "parse_content_type"]
 
-Format = Literal["json", "csv", "jsonl"]
+Format = Literal["json", "csv", "jsonl", "npy"]
 
 CONTENT_TYPES: dict[str, bytes] = {
     "json": b"application/json",
     "csv": b"text/csv",
     "jsonl": b"application/jsonlines",
+    "npy": b"application/x-npy",
 }
 _MEDIA: dict[bytes, Format] = {
     b"application/json": "json",
+    b"application/x-npy": "npy",
     b"text/csv": "csv",
     b"application/jsonlines": "jsonl",
     b"application/x-jsonlines": "jsonl",
@@ -56,7 +62,7 @@ def negotiate(accept: bytes | None, request: Format = "json") -> Format:
     SageMaker's built-in containers answer (CSV rows in, CSV predictions out).
 
     Raises:
-        NotAcceptable: No listed type is JSON, CSV or JSON Lines.
+        NotAcceptable: No listed type is JSON, CSV, JSON Lines or NPY.
     """
     if accept is None or accept == b"*/*":
         return request
@@ -82,7 +88,7 @@ def negotiate(accept: bytes | None, request: Format = "json") -> Format:
         shown = accept.decode("latin-1")
         raise NotAcceptable(
             f"cannot answer in any type of Accept: {shown!r}; this endpoint writes "
-            "application/json, text/csv and application/jsonlines"
+            "application/json, text/csv, application/jsonlines and application/x-npy"
         )
     return min(choices)[2]
 
@@ -93,6 +99,8 @@ def encode(predictions: Any, fmt: Format) -> bytes:
         return encode_json(predictions)
     if fmt == "csv":
         return encode_csv(predictions)
+    if fmt == "npy":
+        return encode_npy(predictions)
     return b"".join(orjson.dumps(row) + b"\n" for row in _rows(predictions))
 
 
@@ -106,6 +114,24 @@ def encode_json(predictions: Any) -> bytes:
         except orjson.JSONEncodeError:  # not C-contiguous, or a dtype orjson does not take
             pass
     return orjson.dumps({"predictions": to_jsonable(predictions)})
+
+
+def encode_npy(predictions: Any) -> bytes:
+    """The predictions as one array in NumPy's ``.npy`` format.
+
+    Raises:
+        NotAcceptable: Named outputs, or values that make no plain array.
+    """
+    values = predictions if isinstance(predictions, np.ndarray) else to_jsonable(predictions)
+    array = np.asarray(values) if not isinstance(values, Mapping) else None
+    if array is None or array.dtype.kind not in "biufU":
+        raise NotAcceptable(
+            "these predictions make no single NumPy array (named outputs or mixed values): "
+            "accept application/json, text/csv or application/jsonlines"
+        )
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
 
 
 def _rows(predictions: Any) -> list[Any]:

@@ -1,15 +1,18 @@
 """SageMaker's inference contract: ``GET /ping`` and ``POST /invocations`` by content type.
 
 ``text/csv`` (one row per line, optional header), ``application/json`` (any shape MLflow's scoring
-protocol reads, see :mod:`._mlflow`) and ``application/jsonlines`` (one row or record per line)
-come in; the ``Accept`` header picks JSON, CSV or JSON Lines out, the request's own format when it
-names none (see :mod:`._outputs`).
+protocol reads, see :mod:`._mlflow`), ``application/jsonlines`` (one row or record per line) and
+``application/x-npy`` (one array in NumPy's file format: a row, or rows; what the SageMaker
+SDK's ``NumpySerializer`` sends) come in; the ``Accept`` header picks JSON, CSV, JSON Lines or
+NPY out, the request's own format when it names none (see :mod:`._outputs`).
 """
 
 from __future__ import annotations
 
+import io
 from typing import cast
 
+import numpy as np
 import orjson
 
 from dockyard.errors import InvalidArgument
@@ -36,13 +39,15 @@ def parse(body: bytes, content_type: bytes | None) -> tuple[Format, object]:
         shown = (content_type or b"").decode("latin-1")
         raise UnsupportedMediaType(
             f"content type {shown!r} is not one this endpoint reads: send application/json, "
-            "text/csv or application/jsonlines"
+            "text/csv, application/jsonlines or application/x-npy"
         )
     if fmt == "json":
         try:
             return fmt, orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise parse_error("JSON", exc) from None
+    if fmt == "npy":
+        return fmt, _npy_rows(body)
     return fmt, body
 
 
@@ -52,12 +57,31 @@ def decode(fmt: Format, parsed: object, codec: InputCodec) -> Item:
     Raises:
         InvalidArgument: The input breaks the format or the signature, naming the problem.
     """
-    if fmt == "json":
+    if fmt in ("json", "npy"):  # (NPY: its rows, as JSON's lists)
         return _mlflow.decode(parsed, codec)
     body = cast(bytes, parsed)  # parse() returns the body itself for CSV and JSON Lines
     if fmt == "csv":
         return codec.csv(body) or codec.csv_general(body)
     return _mlflow.decode(_json_lines(body), codec)
+
+
+def _npy_rows(body: bytes) -> list[object]:
+    """The rows of an ``.npy`` body (a 1-D array is one row), as lists of numbers or strings."""
+    try:
+        array = np.load(io.BytesIO(body), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidArgument(f"the application/x-npy body is not one NumPy array: {exc}") from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufU":
+        raise InvalidArgument("the application/x-npy body must hold numbers or strings")
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    if array.ndim != 2:
+        raise InvalidArgument(
+            f"the application/x-npy body is a {array.ndim}-dimensional array: send one row "
+            "(1-D) or rows (2-D)"
+        )
+    rows: list[object] = array.tolist()
+    return rows
 
 
 def _json_lines(body: bytes) -> list[object]:

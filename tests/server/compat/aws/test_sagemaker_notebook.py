@@ -75,8 +75,9 @@ def test_the_notebook_runs_with_only_the_endpoint_and_bucket_changed(
         monkeypatch.setattr(
             session_class, name, functools.partialmethod(getattr(session_class, name), poll=0.5)
         )
+    from sagemaker.deserializers import NumpyDeserializer
     from sagemaker.inputs import TrainingInput
-    from sagemaker.serializers import CSVSerializer
+    from sagemaker.serializers import CSVSerializer, NumpySerializer
 
     # -- the notebook ------------------------------------------------------------------------
     opt_out = {
@@ -125,12 +126,19 @@ def test_the_notebook_runs_with_only_the_endpoint_and_bucket_changed(
         initial_instance_count=1, instance_type="ml.m4.xlarge", serializer=CSVSerializer()
     )
     predictions = predictor.predict(test_x).decode("utf-8")
+    as_arrays = sagemaker.predictor.Predictor(  # NPY both ways: scikit-learn's predictor default
+        predictor.endpoint_name,
+        session,
+        serializer=NumpySerializer(),
+        deserializer=NumpyDeserializer(),
+    ).predict(test_x)
     predictor.delete_endpoint()
     # -- what it made ------------------------------------------------------------------------
     logged = capsys.readouterr().out
     assert "validation-rmse" in logged  # fit(logs=True) streamed the training log
     predicted = np.array([float(v) for v in predictions.replace(",", "\n").split()])
     assert len(predicted) == 20 and np.sqrt(np.mean((predicted - test_y) ** 2)) < 1.0
+    assert np.allclose(as_arrays, predicted)
     scored = s3_server.client().get_object(Bucket=bucket, Key=f"{prefix}/batch/test.csv.out")
     batch = np.array([float(v) for v in scored["Body"].read().decode().split()])
     assert np.allclose(batch, predicted)
