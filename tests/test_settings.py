@@ -29,3 +29,15 @@ def test_a_bad_setting_given_in_code_is_named_as_the_field(
     with pytest.raises(InvalidArgument, match=r"^invalid setting: port: "):
         Settings(port="nope")
     assert Settings(port=5051).port == 5051  # the environment's bad value is not read
+
+
+def test_pipeline_functions_that_are_not_json_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", "{'score': 'mypkg.tasks:score'}")
+    with pytest.raises(InvalidArgument) as caught:
+        Settings()
+    assert caught.value.message.startswith("invalid setting: DOCKYARD_PIPELINE_FUNCTIONS: ")
+    assert "not JSON" in caught.value.message
+    monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", '{"score": "mypkg.tasks:score"}')
+    assert Settings().pipeline_functions == {"score": "mypkg.tasks:score"}
+    monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", "")
+    assert Settings().pipeline_functions == {}

@@ -287,9 +287,12 @@ class Settings(BaseSettings):
         description="seconds between two listings of object triggers' prefixes (each lists "
         "its prefix: an S3 LIST call per trigger and pass)",
     )
-    pipeline_functions: dict[
-        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
-        Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")],
+    pipeline_functions: Annotated[
+        dict[
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+            Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")],
+        ],
+        NoDecode,
     ] = Field(
         default_factory=dict,
         description="the Python functions pipelines may call as tasks (dockyard:function:NAME, "
@@ -344,6 +347,20 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("pipeline_functions", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        # Decoded here rather than by the settings source, whose failure is a traceback.
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"not JSON ({exc.msg} at character {exc.pos}): expected an object such as "
+                    '{"score": "mypkg.tasks:score"}'
+                ) from None
         return value
 
     @field_validator("params_key", mode="after")

@@ -69,15 +69,16 @@ def server(
         settings = Settings()
         resolve_job_user(settings.job_user)  # refused here, before anything starts
         check_executor(settings)
+        # Migrate once before workers start, so they never race to do it.
+        db = open_database(settings.resolved_database_url)
+        try:
+            with db.read() as conn:
+                count = select(func.count()).select_from(schema.users)
+                accounts = conn.execute(count).scalar_one()
+        finally:
+            db.dispose()
     except DockyardError as exc:
         raise click.ClickException(exc.message) from exc
-    # Migrate once before workers start, so they never race to do it.
-    db = open_database(settings.resolved_database_url)
-    try:
-        with db.read() as conn:
-            accounts = conn.execute(select(func.count()).select_from(schema.users)).scalar_one()
-    finally:
-        db.dispose()
     signs_in = settings.auth == "on" or accounts > 0
     loopback = settings.host in ("127.0.0.1", "localhost", "::1")
     if not loopback and not signs_in and not settings.insecure:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from dockyard.errors import Unavailable
 from dockyard.server.store._database import Database, WriterBusy, after_commit
 from dockyard.server.store._driver import DriverInsert, DriverSelect
 from dockyard.server.store._grouped import GroupedWrites
@@ -26,7 +30,19 @@ __all__ = [
 
 
 def open_database(url: str) -> Database:
-    """Open the metadata database at ``url`` and migrate it to the newest schema."""
+    """Open the metadata database at ``url`` and migrate it to the newest schema.
+
+    Raises:
+        InvalidArgument: ``url`` is not a database URL Dockyard supports.
+        Unavailable: The database cannot be reached or refused the connection (wrong
+            credentials, no such database): one line naming the database, its password hidden.
+    """
     db = Database(url)
-    migrate(db)
+    try:
+        migrate(db)
+    except DBAPIError as exc:
+        db.dispose()
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+        raise Unavailable(f"metadata database {where} unavailable: {reason}") from exc
     return db

@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from dockyard.errors import InvalidArgument, Unavailable
 
@@ -106,7 +106,14 @@ class Database:
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise InvalidArgument(
+                "the database URL (DOCKYARD_DATABASE_URL) is not a URL: use "
+                "sqlite:///path/to/dockyard.db or postgresql+psycopg://user:password@host/db",
+                field="database_url",
+            ) from exc
         self.url = url
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
@@ -118,7 +125,15 @@ class Database:
         self._unwaited = 0  # writes begun without waiting, for _POOLED_EVERY
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(parsed.database).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise InvalidArgument(
+                        f"cannot create the SQLite database's folder {folder}: "
+                        f"{exc.strerror or exc}",
+                        field="database_url",
+                    ) from exc
             self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
             self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
             # The writes begun without waiting have a connection of their own, which never waits
@@ -130,9 +145,16 @@ class Database:
             self._writer = _Kept(self.write_engine)
             self._unwaited_writer = _Kept(self._unwaited_engine)
         else:
-            engine = create_engine(
-                url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
-            )
+            try:
+                engine = create_engine(
+                    url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20
+                )
+            except (ArgumentError, ImportError) as exc:
+                raise InvalidArgument(
+                    f"cannot use the database driver {parsed.drivername!r} ({exc}): use "
+                    "postgresql+psycopg://",
+                    field="database_url",
+                ) from exc
             self.read_engine = self.write_engine = engine
 
     @staticmethod

@@ -1,0 +1,60 @@
+"""``dockyard server`` refuses a configuration that cannot work in one line, before serving."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.client.cli import cli
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOCKYARD_PORT", str(_closed_port()))
+    for name in ("DOCKYARD_URI", "DOCKYARD_DATABASE_URL", "DOCKYARD_ARTIFACT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+def _refusal(runner: CliRunner) -> str:
+    result = runner.invoke(cli, ["server"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_an_unreachable_database_is_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"postgresql+psycopg://dockyard:s3cret@127.0.0.1:{_closed_port()}/dockyard"
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", url)
+    line = _refusal(runner)
+    assert "metadata database postgresql+psycopg://dockyard:***@" in line
+    assert "s3cret" not in line
+
+
+def test_a_database_url_that_is_not_one_is_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", "db.example:5432")
+    assert "DOCKYARD_DATABASE_URL) is not a URL" in _refusal(runner)
+
+
+def test_pipeline_functions_that_are_not_json_are_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", "score=mypkg.tasks:score")
+    line = _refusal(runner)
+    assert "DOCKYARD_PIPELINE_FUNCTIONS: " in line and "not JSON" in line
