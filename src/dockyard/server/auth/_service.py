@@ -2,9 +2,11 @@
 
 Authentication runs on every request, so its answers are cached in this process: a token
 already seen costs one SHA-256 and a dictionary lookup; a password (MLflow's basic auth sends
-it with every request) is checked with scrypt once, then remembered under a keyed digest for a
-minute. A revoked token or disabled account stops working at once on this server process and
-within ``_TOKEN_TTL_S`` on the others.
+it with every request) is checked with scrypt once, then remembered under a keyed digest, with
+the stored hash it matched, for a minute: the account is read again every ``_TOKEN_TTL_S``, and
+scrypt runs again only when its hash changed. A revoked token, a disabled account or a changed
+password or role takes effect at once on this server process and within ``_TOKEN_TTL_S`` on the
+others.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ class AuthService:
         self._key = secrets.token_bytes(32)  # keys the password cache; never leaves memory
         self._tokens: dict[str, tuple[float, Actor]] = {}
         self._passwords: dict[bytes, tuple[float, Actor]] = {}
+        # keyed digest of a name and password -> (until, the stored hash it was checked against)
+        self._verified: dict[bytes, tuple[float, str]] = {}
         self._required_at = 0.0
         self._required = settings.auth == "on"
         self._throttle = _Throttle()
@@ -239,13 +243,28 @@ class AuthService:
             return hit[1]
         with self._db.read() as conn:
             row = conn.execute(select(schema.users).where(schema.users.c.name == username)).first()
-        if row is None or not verify_password(password, row.password_hash):
+        # Another server process may have disabled the account, changed its role or password
+        # since this one last looked: the row is read again once the actor's short cache
+        # lapses, and scrypt is skipped only while the stored hash is the one it matched.
+        verified = self._verified.get(key)
+        known = (
+            row is not None
+            and row.password_hash is not None
+            and verified is not None
+            and verified[0] > now
+            and hmac.compare_digest(verified[1], row.password_hash)
+        )
+        if row is None or not (known or verify_password(password, row.password_hash)):
             self._throttle.failed(*keys)
             raise Unauthenticated("wrong user name or password")
         if row.disabled:
             raise Unauthenticated(f"user {username!r} is disabled")
+        if not known:
+            if len(self._verified) >= _MAX_CACHE:
+                self._verified.clear()
+            self._verified[key] = (now + _PASSWORD_TTL_S, str(row.password_hash))
         actor = Actor(ActorKind.USER, row.name, Role(row.role), user_id=int(row.user_id))
-        self._remember(self._passwords, key, now + _PASSWORD_TTL_S, actor)
+        self._remember(self._passwords, key, now + _TOKEN_TTL_S, actor)
         return actor
 
     def by_session(self, cookie: str) -> tuple[Actor, str]:
@@ -276,6 +295,7 @@ class AuthService:
         """Drop cached sign-ins (after a revocation, a password change, a disabled account)."""
         self._tokens.clear()
         self._passwords.clear()
+        self._verified.clear()
         self.access_keys.forget()
 
     # -- accounts -------------------------------------------------------------------------------
