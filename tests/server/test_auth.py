@@ -321,3 +321,42 @@ def test_the_access_log_names_the_actor(tmp_path: Path, caplog: pytest.LogCaptur
     lines = [r.getMessage() for r in caplog.records if r.name == "dockyard.access"]
     assert lines[0].startswith("127.0.0.1 anonymous GET /api/v1/experiments 200 ")
     assert " GET /api/v1/nothing-here 404 " in lines[1]
+
+
+def test_refusals_by_the_routes_are_logged_with_their_message(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, bob = team
+    alice = _basic("alice")
+    client.post(
+        "/api/v1/users",
+        json={"name": "carol", "role": "viewer", "password": PASSWORD},
+        headers=alice,
+    ).raise_for_status()
+    carol = _basic("carol")
+    experiment = client.post("/api/v1/experiments", json={"name": "kept"}, headers=bob).json()
+    refused = client.post(
+        "/api/2.0/mlflow/experiments/delete",
+        json={"experiment_id": experiment["experiment_id"]},
+        headers=carol,
+    )
+    assert refused.status_code == 403, refused.text
+    # The AWS JSON protocol answers a refusal with 400 and AccessDeniedException.
+    aws = client.post(
+        "/",
+        content=b'{"name": "sm", "definition": "{}", "roleArn": "arn:aws:iam::1:role/r"}',
+        headers={
+            **carol,
+            "X-Amz-Target": "AWSStepFunctions.CreateStateMachine",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert aws.status_code == 400 and aws.json()["__type"] == "AccessDeniedException", aws.text
+    events = client.get(
+        "/api/v1/events", params={"outcome": "denied", "actor": "carol"}, headers=alice
+    ).json()["events"]
+    assert [(e["resource_id"], e["body"]["status"], e["body"]["message"]) for e in events] == [
+        ("POST /api/2.0/mlflow/experiments/delete", 403, refused.json()["message"]),
+        ("POST /", 400, aws.json()["message"]),
+    ]
+    assert all(e["body"]["message"] for e in events)

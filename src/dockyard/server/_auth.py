@@ -117,6 +117,33 @@ def _host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+# AWS's JSON protocol answers a refusal with 400 and names it in this header.
+_AWS_REFUSALS: Final = frozenset({b"AccessDeniedException", b"UnrecognizedClientException"})
+_DENIAL_BODY: Final = 4096  # of a refusal's body, enough for its message
+
+
+def _refusal(status: int, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a response refuses the request (401, 403, or AWS's 400 with a denial's type)."""
+    if status in (401, 403):
+        return True
+    return status == 400 and any(
+        name.lower() == b"x-amzn-errortype" and value in _AWS_REFUSALS for name, value in headers
+    )
+
+
+def _denial_message(body: bytes) -> str:
+    """The message of a refusal's JSON body, in Dockyard's, MLflow's or AWS's shape."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    error = parsed.get("error")
+    found = error.get("message") if isinstance(error, dict) else parsed.get("message")
+    return found if isinstance(found, str) else ""
+
+
 class _DeniedLog:
     """Records refused state changes, a few per second per address at most."""
 
@@ -208,16 +235,23 @@ class AuthMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        denial: bytearray | None = None  # the body of a refusal, read for its message
 
         async def observe(message: Message) -> None:
-            nonlocal status
+            nonlocal status, denial
             if message["type"] == "http.response.start":
                 if cors:
                     message = {**message, "headers": [*message.get("headers", []), *cors]}
                 status = int(message["status"])
-                if status in (401, 403) and scope["method"] in _UNSAFE:
+                if scope["method"] in _UNSAFE and _refusal(status, message.get("headers", ())):
+                    denial = bytearray()
+            elif denial is not None and message["type"] == "http.response.body":
+                denial += message.get("body", b"")[: _DENIAL_BODY - len(denial)]
+                if not message.get("more_body", False):
+                    text = _denial_message(bytes(denial))
+                    denial = None
                     await run_in_threadpool(
-                        self.denied.record, actor, scope["method"], scope["path"], status, ""
+                        self.denied.record, actor, scope["method"], scope["path"], status, text
                     )
             await send(message)
 
