@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, StringConstraints, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -362,6 +363,16 @@ class Settings(BaseSettings):
                     '{"score": "mypkg.tasks:score"}'
                 ) from None
         return value
+
+    @field_validator("s3_endpoint_url", mode="after")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("expected the S3 server's URL, such as http://minio:9000")
+        return value.strip()
 
     @field_validator("params_key", mode="after")
     @classmethod

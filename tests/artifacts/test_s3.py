@@ -170,3 +170,17 @@ def test_folder_marker_objects_are_not_files(s3_server: S3Server, s3_bucket: str
     assert [entry.path for entry in store.list(recursive=True)] == ["real/file.txt"]
     assert store.delete("made-by-console") == 0
     assert [entry.path for entry in store.list()] == ["real"]
+
+
+@pytest.mark.s3
+def test_check_asks_what_every_request_needs(
+    s3_server: S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    S3ArtifactStore(f"s3://{s3_bucket}/p", endpoint_url=s3_server.endpoint_url).check()
+    missing = S3ArtifactStore("s3://no-such-bucket-here/p", endpoint_url=s3_server.endpoint_url)
+    with pytest.raises(NotFound, match="'no-such-bucket-here' does not exist"):
+        missing.check()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+    refused = S3ArtifactStore(f"s3://{s3_bucket}/p", endpoint_url=s3_server.endpoint_url)
+    with pytest.raises(DockyardError, match=f"'s3://{s3_bucket}/p/' .SignatureDoesNotMatch"):
+        refused.check()

@@ -157,6 +157,17 @@ class ArtifactStore(ABC):
             return False
         return True
 
+    def check(self) -> None:
+        """Make one cheap request of the store, so that a server refuses to start over a store it
+        cannot use (a missing bucket, refused credentials, an unreachable endpoint) with the
+        reason, rather than failing its first upload. Nothing to ask of a local folder, which
+        is created when first written.
+
+        Raises:
+            DockyardError: As the store's first real request would.
+        """
+        return
+
     def delete(self, prefix: str) -> int:
         """Delete the file at ``prefix`` and everything under the folder ``prefix``.
 

@@ -119,6 +119,12 @@ class S3ArtifactStore(ArtifactStore):
     def __repr__(self) -> str:
         return f"S3ArtifactStore('s3://{self._bucket}/{self.prefix}')"
 
+    def check(self) -> None:
+        """List one key under the root (what every later request needs: the bucket, the
+        credentials, the endpoint)."""
+        with self._errors(f"s3://{self._bucket}/{self._prefix}"):
+            self._client().list_objects_v2(Bucket=self._bucket, Prefix=self._prefix, MaxKeys=1)
+
     def _put_stream(self, key: str, reader: SizedReader) -> ArtifactInfo:
         with self._errors(key):
             self._client().upload_fileobj(

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.services.s3 import S3Server
 
+from dockyard import connection_guard
 from dockyard.client.cli import cli
 
 
@@ -23,6 +25,12 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("DOCKYARD_PORT", str(_closed_port()))
     for name in ("DOCKYARD_URI", "DOCKYARD_DATABASE_URL", "DOCKYARD_ARTIFACT_ROOT"):
         monkeypatch.delenv(name, raising=False)
+
+    def serve(config: object) -> None:
+        raise AssertionError("the server started serving over a configuration that cannot work")
+
+    # Every configuration here must be refused before serving; one that is not ends the test.
+    monkeypatch.setattr(connection_guard, "run", serve)
     return CliRunner()
 
 
@@ -58,3 +66,37 @@ def test_pipeline_functions_that_are_not_json_are_one_line(
     monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", "score=mypkg.tasks:score")
     line = _refusal(runner)
     assert "DOCKYARD_PIPELINE_FUNCTIONS: " in line and "not JSON" in line
+
+
+def test_an_unreachable_s3_endpoint_is_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_ARTIFACT_ROOT", "s3://bucket/dockyard")
+    monkeypatch.setenv("DOCKYARD_S3_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+    for name, value in (("AWS_ACCESS_KEY_ID", "id"), ("AWS_SECRET_ACCESS_KEY", "secret")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    line = _refusal(runner)
+    assert line.startswith("Error: artifact store s3://bucket/dockyard: S3 endpoint http://")
+    assert "unreachable" in line
+
+
+@pytest.mark.s3
+def test_s3_credentials_the_store_refuses_are_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, s3_server: S3Server
+) -> None:
+    bucket = s3_server.create_bucket("start")
+    monkeypatch.setenv("DOCKYARD_ARTIFACT_ROOT", f"s3://{bucket}/dockyard")
+    monkeypatch.setenv("DOCKYARD_S3_ENDPOINT_URL", s3_server.endpoint_url)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+    line = _refusal(runner)
+    assert line.startswith(f"Error: artifact store s3://{bucket}/dockyard: S3 refused")
+    assert "SignatureDoesNotMatch" in line
+
+
+def test_an_s3_endpoint_that_is_not_a_url_is_named(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_ARTIFACT_ROOT", "s3://bucket/dockyard")
+    monkeypatch.setenv("DOCKYARD_S3_ENDPOINT_URL", "minio:9000")
+    assert "DOCKYARD_S3_ENDPOINT_URL: " in _refusal(runner)

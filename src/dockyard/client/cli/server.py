@@ -45,6 +45,7 @@ def server(
     """
     from sqlalchemy import func, select
 
+    from dockyard.artifacts import open_artifact_store
     from dockyard.connection_guard import ConnectionLimits, GuardedConfig, run
     from dockyard.server.store import open_database, schema
     from dockyard.settings import Settings
@@ -77,6 +78,11 @@ def server(
                 accounts = conn.execute(count).scalar_one()
         finally:
             db.dispose()
+        root = settings.resolved_artifact_root
+        try:
+            open_artifact_store(root, s3_endpoint_url=settings.s3_endpoint_url).check()
+        except DockyardError as exc:
+            raise click.ClickException(f"artifact store {root}: {exc.message}") from exc
     except DockyardError as exc:
         raise click.ClickException(exc.message) from exc
     signs_in = settings.auth == "on" or accounts > 0
