@@ -60,3 +60,15 @@ def test_errors_are_one_line_with_exit_code(runner: CliRunner) -> None:
     assert result.output.startswith("error: run") and "Traceback" not in result.output
     bad = runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse <<< 2"])
     assert bad.exit_code == 2 and "(filter)" in bad.output
+
+
+def test_a_server_url_without_its_scheme_is_refused_in_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", "127.0.0.1:5050")
+    result = runner.invoke(cli, ["experiments", "list"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: the server URL '127.0.0.1:5050' is not an http(s) URL: write it as "
+        "http://host:port (DOCKYARD_URI) (uri)\n"
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.client.http import Client, SocketTransport
-from dockyard.errors import AlreadyExists, DockyardError, NotFound, Unavailable
+from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound, Unavailable
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -181,3 +181,14 @@ def test_a_failed_stream_raises_the_servers_error_on_either_transport(
             client.stream("GET", "/files/missing"),
         ):
             pass
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:5050", "dockyard.internal", "ftp://host/", "http://"])
+@pytest.mark.parametrize("transport", [None, SocketTransport])
+def test_a_server_url_that_is_not_one_is_refused_at_once(
+    url: str, transport: type[SocketTransport] | None
+) -> None:
+    # Not retried as a failure to connect for the retry window: it never would connect.
+    with pytest.raises(InvalidArgument, match=r"is not an http\(s\) URL") as caught:
+        Client(url, transport=transport() if transport else None, retry_for=60)
+    assert caught.value.field == "uri"

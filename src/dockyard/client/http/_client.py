@@ -21,14 +21,20 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 
 from dockyard import __version__
 from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
 from dockyard.client.http.routes import Call
-from dockyard.errors import DockyardError, Unavailable, error_class_for_status, error_from_dict
+from dockyard.errors import (
+    DockyardError,
+    InvalidArgument,
+    Unavailable,
+    error_class_for_status,
+    error_from_dict,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -68,7 +74,15 @@ class Client:
         retry_for: float = 120.0,
         token: str | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # Refused here, not retried as a failure to connect: it never will.
+            raise InvalidArgument(
+                f"the server URL {base_url[:200]!r} is not an http(s) URL: write it as "
+                "http://host:port (DOCKYARD_URI)",
+                field="uri",
+            )
+        self.base_url = base_url.strip().rstrip("/")
         self.timeout = timeout
         self.retry_for = retry_for
         self._headers = {"user-agent": f"dockyard/{__version__}"}
