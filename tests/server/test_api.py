@@ -193,5 +193,19 @@ def test_oversized_bodies_get_413_before_any_route(api: Client) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.headers["connection"] == "close"
+    # An MLflow client reads MLflow's shape (MLflow has no 413 code).
+    mlflow = _raw(
+        api,
+        "POST",
+        "/api/2.0/mlflow/runs/log-batch",
+        content=big,
+        headers={"content-type": "application/json"},
+    )
+    assert mlflow.status_code == 413
+    assert mlflow.json() == {
+        "error_code": "INVALID_PARAMETER_VALUE",
+        "message": "request body over the 32 MB limit",
+    }
     # Uploads stream and are not limited by it.
     api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/big.bin", content=b"\0" * len(big))

@@ -5,15 +5,26 @@ Each attack from the security review is reproduced here and must now do no harm.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.types import Message
 
+from dockyard.errors import (
+    DeadlineExceeded,
+    DockyardError,
+    PayloadTooLarge,
+    Unauthenticated,
+    Unavailable,
+)
 from dockyard.server import Services, create_app
+from dockyard.server._auth import send_error
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.settings import Settings
 
@@ -360,3 +371,32 @@ def test_refusals_by_the_routes_are_logged_with_their_message(
         ("POST /", 400, aws.json()["message"]),
     ]
     assert all(e["body"]["message"] for e in events)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (
+            Unavailable("metadata database unavailable: connection refused"),
+            "TEMPORARILY_UNAVAILABLE",
+        ),
+        (DeadlineExceeded("took too long"), "DEADLINE_EXCEEDED"),
+        (DockyardError("a bug"), "INTERNAL_ERROR"),
+        (Unauthenticated("sign in"), "UNAUTHENTICATED"),
+        (PayloadTooLarge("request body over the 1 MB limit"), "INVALID_PARAMETER_VALUE"),
+    ],
+)
+def test_what_the_layer_refuses_an_mlflow_client_reads_in_mlflows_codes(
+    error: DockyardError, code: str
+) -> None:
+    # The layer answers before any route: a database down while it looks up a token is
+    # TEMPORARILY_UNAVAILABLE to the MLflow client, not a bad parameter.
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/2.0/mlflow/runs/create", "headers": []}
+    asyncio.run(send_error(send, scope, error))
+    assert sent[0]["status"] == error.status_code
+    assert json.loads(sent[1]["body"]) == {"error_code": code, "message": error.message}

@@ -55,7 +55,7 @@ from dockyard.server.auth import AuthService, SignatureRejected, secret_digest
 from dockyard.server.events import EventLog
 from dockyard.settings import Settings
 
-__all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of"]
+__all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of", "send_error"]
 
 log = logging.getLogger("dockyard.server.auth")
 access = logging.getLogger("dockyard.access")
@@ -116,6 +116,15 @@ def _host_name(value: str) -> str:
         return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
+
+# MLflow's error codes for what this layer refuses (MLflow has no 413: INVALID_PARAMETER_VALUE).
+_MLFLOW_CODES: Final = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    429: "RESOURCE_EXHAUSTED",
+    503: "TEMPORARILY_UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 # AWS's JSON protocol answers a refusal with 400 and names it in this header.
 _AWS_REFUSALS: Final = frozenset({b"AccessDeniedException", b"UnrecognizedClientException"})
@@ -226,7 +235,7 @@ class AuthMiddleware:
                     exc.status_code,
                     exc.message,
                 )
-            await _send_error(send, scope, exc)
+            await send_error(send, scope, exc)
             return
         scope.setdefault("state", {})["actor"] = actor
         cors = self._cors_headers(headers.get(b"origin"))
@@ -524,7 +533,9 @@ def _form(scope: Scope) -> bool:
     return False
 
 
-async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
+async def send_error(send: Send, scope: Scope, error: DockyardError) -> None:
+    """Answer ``error`` before any route ran, in the error shape the caller's client reads
+    (AWS's XML or JSON, MLflow's, or Dockyard's)."""
     headers = [(b"content-type", b"application/json")]
     if error.status_code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="dockyard"'))
@@ -561,8 +572,9 @@ async def _send_error(send: Send, scope: Scope, error: DockyardError) -> None:
         await _send(send, error.status_code, body_bytes, headers)
         return
     if path.startswith(_MLFLOW_PATHS):  # MLflow clients read their own error shape
-        code = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED"}.get(
-            error.status_code, "INVALID_PARAMETER_VALUE"
+        code = _MLFLOW_CODES.get(
+            error.status_code,
+            "INVALID_PARAMETER_VALUE" if error.status_code < 500 else "INTERNAL_ERROR",
         )
         body: Any = {"error_code": code, "message": error.message}
     else:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dockyard.errors import PayloadTooLarge
 
 __all__ = ["BodyLimit"]
 
@@ -36,7 +37,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -48,7 +49,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -56,28 +57,24 @@ class BodyLimit:
         body = b"".join(chunks)
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
-    async def _too_large(self, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body over the {self.max_bytes // (1024 * 1024)} MB limit",
-                    "field": "body",
-                }
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        from dockyard.server._auth import send_error
+
+        limit = self.max_bytes // (1024 * 1024)
+        error = PayloadTooLarge(f"request body over the {limit} MB limit", field="body")
+        # In the shape the caller's client reads (an MLflow client: its error_code), and the
+        # connection closes: the rest of the body is not read.
+        await send_error(_closing(send), scope, error)
+
+
+def _closing(send: Send) -> Send:
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", []), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return closing
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
