@@ -261,3 +261,55 @@ def test_a_consumer_with_no_patterns_reads_only_their_changes(db: Database, tmp_
     consumer.tick()
     assert consumer.handed[-1] == ["run.logged"]  # what followed it, under the new rules
     assert consumer.position() == log.latest_id()
+
+
+def test_a_follower_waits_out_a_database_it_cannot_reach(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = Database(f"postgresql+psycopg://dockyard@127.0.0.1:{port}/dockyard")
+    loop = Counting(unreachable, tmp_path)
+    caplog.set_level("WARNING", logger="dockyard.server.loops")
+    loop.start()
+    try:
+        _until(lambda: sum("cannot take the lead yet" in r.message for r in caplog.records) >= 2)
+        assert loop._thread.is_alive() and not loop.is_leader
+    finally:
+        loop.stop()
+        unreachable.dispose()
+
+
+def test_a_leader_whose_database_session_ended_steps_down(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    first_db, second_db = open_database(postgres_url), open_database(postgres_url)
+    first, second = Counting(first_db, tmp_path / "a"), Counting(second_db, tmp_path / "b")
+    first.start()
+    _until(first.reconciled.is_set)
+    second.start()
+    try:
+        url = make_url(postgres_url)
+        with psycopg.connect(
+            host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+        ) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+            )
+        # One leader again: the follower takes the lead, the old leader follows.
+        _until(second.reconciled.is_set)
+        first.wake()
+        _until(lambda: not first.is_leader)
+        assert second.is_leader
+    finally:
+        first.stop()
+        second.stop()
+        first_db.dispose()
+        second_db.dispose()

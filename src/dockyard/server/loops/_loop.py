@@ -103,10 +103,25 @@ class BackgroundLoop(ABC):
     # -- the thread -----------------------------------------------------------------------------
 
     def _main(self) -> None:
-        while not self._stopping.is_set() and not self._lock.try_acquire():
+        while self._follow():
+            if self._lead():
+                return
+
+    def _follow(self) -> bool:
+        """Wait for the lead; False when stopping first. A database that cannot be reached
+        meanwhile is waited out: the follower must still be there to take over later."""
+        while not self._stopping.is_set():
+            try:
+                if self._lock.try_acquire():
+                    return True
+            except Exception as exc:
+                log.warning("%s: cannot take the lead yet: %s", self.name, _one_line(exc))
             self._stopping.wait(self.follow_s)
-        if self._stopping.is_set():
-            return
+        return False
+
+    def _lead(self) -> bool:
+        """Work while leading. True when stopping; False when the lead was lost (the database
+        ended the session that held it), to follow again rather than lead beside another."""
         self.is_leader = True
         log.info("%s: leading", self.name)
         try:
@@ -115,7 +130,15 @@ class BackgroundLoop(ABC):
             log.exception("%s: reconciling failed", self.name)
         woken_at = -math.inf  # when the last pass a wake-up began started
         woken = False
+        checked = time.monotonic()
         while not self._stopping.is_set():
+            if time.monotonic() - checked >= self.follow_s:
+                checked = time.monotonic()
+                if not self._lock.held():
+                    log.warning("%s: lost the lead (its database session ended)", self.name)
+                    self._lock.release()
+                    self.is_leader = False
+                    return False
             self._wake.clear()  # before the pass: a wake during it makes the next one prompt
             if woken:
                 woken_at = time.monotonic()
@@ -133,3 +156,8 @@ class BackgroundLoop(ABC):
             self.finish()
         except Exception:
             log.exception("%s: finishing failed", self.name)
+        return True
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

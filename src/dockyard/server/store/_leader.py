@@ -53,6 +53,22 @@ class LeaderLock:
         self._file = handle
         return True
 
+    def held(self) -> bool:
+        """Whether this process still leads. A PostgreSQL advisory lock lives as long as its
+        session: when the database restarts or drops the session, the lock is gone (another
+        process may take it) and this answers False; a lock file lasts as long as the process."""
+        if self._conn is None:
+            return self._file is not None
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+        except Exception:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
+            return False
+        return True
+
     def release(self) -> None:
         if self._conn is not None:
             # Closing only returns the connection to the pool, where its session (and so the
