@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 
+from dockyard.errors import Unavailable
 from dockyard.server.actor import Actor
 from dockyard.server.events import Event, EventLog
 from dockyard.server.loops import BackgroundLoop, EventConsumer
@@ -87,6 +88,32 @@ def test_a_failing_pass_does_not_end_the_loop(db: Database, tmp_path: Path) -> N
     _until(lambda: loop.ticks == 2)
     loop.stop()
     assert not loop.is_leader
+
+
+class Unreachable(Counting):
+    name = "unreachable"
+
+    def tick(self) -> float | None:
+        self.ticks += 1
+        raise Unavailable("metadata database unavailable: connection refused\n\tIs it running?")
+
+
+def test_a_pass_that_finds_the_database_away_is_one_line(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = Unreachable(db, tmp_path)
+    loop.start()
+    _until(lambda: loop.ticks == 1)
+    loop.stop()
+    failed = [r for r in caplog.records if "a pass failed" in r.getMessage()]
+    assert [(r.levelname, r.exc_info, r.getMessage()) for r in failed] == [
+        (
+            "WARNING",
+            None,
+            "unreachable: a pass failed: metadata database unavailable: connection refused "
+            "Is it running?",
+        )
+    ]
 
 
 class Collecting(EventConsumer):

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
+from dockyard.errors import Unavailable
 from dockyard.server.store import Database, LeaderLock
 
 __all__ = ["BackgroundLoop"]
@@ -145,6 +146,8 @@ class BackgroundLoop(ABC):
             pause = None
             try:
                 pause = self.tick()
+            except Unavailable as exc:  # the database or the store is away: no bug to trace
+                log.warning("%s: a pass failed: %s", self.name, _one_line(exc))
             except Exception:
                 log.exception("%s: a pass failed", self.name)
             woken = self._wake.wait(self.interval if pause is None else pause)
