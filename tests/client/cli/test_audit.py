@@ -1,0 +1,42 @@
+"""``dockyard audit``: the latest events unless told where to start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.client.cli import cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    made = CliRunner()
+    for name in ("first", "second", "third", "fourth"):
+        assert made.invoke(cli, ["experiments", "create", name]).exit_code == 0
+    return made
+
+
+def _created(runner: CliRunner, *args: str) -> list[str]:
+    result = runner.invoke(cli, ["audit", "-t", "experiment.created", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["body"]["name"] for line in result.output.splitlines()]
+
+
+def test_without_a_start_the_latest_events_are_shown_in_order(runner: CliRunner) -> None:
+    assert _created(runner, "--limit", "2") == ["third", "fourth"]
+    assert _created(runner) == ["first", "second", "third", "fourth"]
+
+
+def test_after_and_since_start_from_the_oldest(runner: CliRunner) -> None:
+    assert _created(runner, "--after", "0", "--limit", "2") == ["first", "second"]
+    assert _created(runner, "--since", "1h", "--limit", "1") == ["first"]
+
+
+def test_nothing_matching_says_so(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["audit", "-t", "no.such.type"])
+    assert result.exit_code == 0 and result.output == "no events\n"
