@@ -52,3 +52,19 @@ def test_a_file_that_is_not_a_database_is_unavailable(tmp_path: Path) -> None:
     not_a_db.write_text("these are notes, not a database\n" * 100)
     with pytest.raises(Unavailable, match="file is not a database"):
         open_database(f"sqlite:///{not_a_db}")
+
+
+def test_a_role_that_may_not_create_tables_is_told_so(postgres_server: PostgresServer) -> None:
+    import psycopg
+
+    url = postgres_server.new_database()  # owned by postgres: others may not create in it
+    with psycopg.connect(
+        f"host=127.0.0.1 port={postgres_server.port} user=postgres dbname=postgres",
+        autocommit=True,
+    ) as admin:
+        admin.execute("DROP ROLE IF EXISTS dockyard_reader")
+        admin.execute("CREATE ROLE dockyard_reader LOGIN")
+    limited = url.replace("postgres@", "dockyard_reader@", 1)
+    with pytest.raises(Unavailable) as caught:
+        open_database(limited)
+    assert caught.value.message.endswith("cannot be used: permission denied for schema public")

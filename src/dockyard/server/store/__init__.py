@@ -43,6 +43,8 @@ def open_database(url: str) -> Database:
     except DBAPIError as exc:
         db.dispose()
         where = make_url(url).render_as_string(hide_password=True)
-        reason = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
-        raise Unavailable(f"metadata database {where} unavailable: {reason}") from exc
+        # The first line: what PostgreSQL adds after it (the statement, hints) is noise here.
+        lines = str(exc.orig).strip().splitlines()
+        reason = " ".join(lines[0].split()) if lines else type(exc.orig).__name__
+        raise Unavailable(f"metadata database {where} cannot be used: {reason}") from exc
     return db

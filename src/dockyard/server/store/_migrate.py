@@ -35,6 +35,11 @@ def migrate(db: Database) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
+        except BaseException:
+            # PostgreSQL refuses every statement of a failed transaction: without this, the
+            # unlock below would fail and hide why the migration did (a missing privilege...).
+            conn.rollback()
+            raise
         finally:
             if db.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
