@@ -143,3 +143,42 @@ def test_names_breaking_sagemakers_rule_are_refused(
         create_endpoint_config(services, Actor.system(), body)
     assert refused.value.field == field
     assert refused.value.message.startswith(field)
+
+
+def test_models_and_endpoint_configs_list_as_sagemaker_lists_them(services: Services) -> None:
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+
+    system = Actor.system()
+    for name in ("served", "other-b", "other-a"):
+        services.registry.create_registered_model(system, CreateRegisteredModel(name=name))
+    for name in ("cfg-b", "cfg-a", "cfg-c"):
+        body = {"EndpointConfigName": name, "ProductionVariants": [_variant("a")]}
+        create_endpoint_config(services, system, body)
+
+    def names(action: str, key: str, field: str, **body: Any) -> list[str]:
+        return [item[field] for item in ACTIONS[action](services, system, body)[key]]
+
+    def model_names(**body: Any) -> list[str]:
+        return names("ListModels", "Models", "ModelName", **body)
+
+    def configs(**body: Any) -> list[str]:
+        return names("ListEndpointConfigs", "EndpointConfigs", "EndpointConfigName", **body)
+
+    assert model_names(SortBy="Name", SortOrder="Ascending") == ["other-a", "other-b", "served"]
+    assert model_names(NameContains="OTHER", SortBy="Name") == ["other-b", "other-a"]
+    assert configs(SortBy="Name", SortOrder="Ascending") == ["cfg-a", "cfg-b", "cfg-c"]
+    first = ACTIONS["ListEndpointConfigs"](
+        services, system, {"SortBy": "Name", "SortOrder": "Ascending", "MaxResults": 2}
+    )
+    assert [c["EndpointConfigName"] for c in first["EndpointConfigs"]] == ["cfg-a", "cfg-b"]
+    assert first["EndpointConfigs"][0]["EndpointConfigArn"].endswith(":endpoint-config/cfg-a")
+    rest = configs(SortBy="Name", SortOrder="Ascending", NextToken=first["NextToken"])
+    assert rest == ["cfg-c"]
+    assert configs(CreationTimeAfter=4_102_444_800) == []  # after 2100
+    for action in ("ListModels", "ListEndpointConfigs"):
+        for body, field in (({"SortBy": "Status"}, "SortBy"), ({"MaxResults": 0}, "MaxResults")):
+            with pytest.raises(AwsError) as refused:
+                ACTIONS[action](services, system, body)
+            assert refused.value.kind == "ValidationException"
+            assert refused.value.message.startswith(field), refused.value.message

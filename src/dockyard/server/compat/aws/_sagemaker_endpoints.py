@@ -40,6 +40,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     exists,
     listed,
     missing,
+    one_page,
     page_token,
     resource_name,
     sagemaker_arn,
@@ -167,6 +168,35 @@ def describe_endpoint_config(services: Services, actor: Actor, body: Body) -> Bo
         "EndpointConfigArn": sagemaker_arn("endpoint-config", name),
         **stored,
     }
+
+
+def list_endpoint_configs(services: Services, actor: Actor, body: Body) -> Body:
+    configs: list[Any] = []
+    token: str | None = None
+    while len(configs) < 10_000:
+        page = services.params.get_by_path(actor, CONFIGS, max_results=50, page_token=token)
+        configs += page.parameters
+        token = page.next_page_token
+        if token is None:
+            break
+    chosen = listed(
+        configs,
+        body,
+        name=lambda p: p.name.removeprefix(CONFIGS),
+        status=lambda p: "",
+        statuses=(),
+        created=lambda p: p.modified_time,
+        modified=lambda p: p.modified_time,
+    )
+    rows = [
+        {
+            "EndpointConfigName": p.name.removeprefix(CONFIGS),
+            "EndpointConfigArn": sagemaker_arn("endpoint-config", p.name.removeprefix(CONFIGS)),
+            "CreationTime": seconds(p.modified_time),
+        }
+        for p in chosen
+    ]
+    return one_page(body, rows, "EndpointConfigs")
 
 
 def delete_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
@@ -456,6 +486,7 @@ ACTIONS: dict[str, Any] = {
     "CreateEndpointConfig": create_endpoint_config,
     "DescribeEndpointConfig": describe_endpoint_config,
     "DeleteEndpointConfig": delete_endpoint_config,
+    "ListEndpointConfigs": list_endpoint_configs,
     "CreateEndpoint": create_endpoint,
     "DescribeEndpoint": describe_endpoint,
     "UpdateEndpoint": update_endpoint,

@@ -1,4 +1,4 @@
-"""Models: CreateModel / DescribeModel / DeleteModel, over the registry.
+"""Models: CreateModel / DescribeModel / DeleteModel / ListModels, over the registry.
 
 A SageMaker model is a registered model of the same name whose version 1 is the package its
 ``ModelDataUrl`` names (a training job's ``S3ModelArtifacts``, ``runs:/``, ``models:/`` or an
@@ -37,7 +37,9 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     aws_fields,
     drop_none,
     exists,
+    listed,
     missing,
+    one_page,
     resource_name,
     sagemaker_arn,
     tag_list,
@@ -215,8 +217,43 @@ def delete_model(services: Services, actor: Actor, body: Body) -> Body:
     return {}
 
 
+#: The most models ListModels looks through (a page of the registry at a time).
+_MOST_LISTED = 10_000
+
+
+def list_models(services: Services, actor: Actor, body: Body) -> Body:
+    """Every registered model the caller may read is a SageMaker model (see the module)."""
+    models: list[RegisteredModel] = []
+    token: str | None = None
+    while len(models) < _MOST_LISTED:
+        page = services.registry.search_registered_models(actor, max_results=1000, page_token=token)
+        models += page.items
+        token = page.next_page_token
+        if token is None:
+            break
+    chosen = listed(
+        models,
+        body,
+        name=lambda m: m.name,
+        status=lambda m: "",
+        statuses=(),
+        created=lambda m: m.creation_time,
+        modified=lambda m: m.last_updated_time,
+    )
+    rows = [
+        {
+            "ModelName": m.name,
+            "ModelArn": sagemaker_arn("model", m.name),
+            "CreationTime": seconds(m.creation_time),
+        }
+        for m in chosen
+    ]
+    return one_page(body, rows, "Models")
+
+
 ACTIONS: dict[str, Any] = {
     "CreateModel": create_model,
     "DescribeModel": describe_model,
     "DeleteModel": delete_model,
+    "ListModels": list_models,
 }

@@ -30,6 +30,7 @@ __all__ = [
     "job_status",
     "listed",
     "missing",
+    "one_page",
     "page_token",
     "resource_name",
     "sagemaker_arn",
@@ -187,13 +188,14 @@ def listed(
 ) -> list[T]:
     """The items a List* request asks for, in its order: NameContains, StatusEquals (one of
     ``statuses``), CreationTime / LastModifiedTime After and Before (seconds; times in ms),
-    SortBy Name, CreationTime or Status, SortOrder (newest first when neither is given, as
-    SageMaker lists)."""
+    SortBy Name, CreationTime or Status (not Status for a kind with no ``statuses``),
+    SortOrder (newest first when neither is given, as SageMaker lists)."""
     contains = body.get("NameContains")
     if contains is not None and not isinstance(contains, str):
         raise InvalidArgument("NameContains must be a string", field="NameContains")
     wanted = _one_of(body, "StatusEquals", statuses, None)
-    sort = _one_of(body, "SortBy", ("Name", "CreationTime", "Status"), "CreationTime")
+    sorts = ("Name", "CreationTime", "Status") if statuses else ("Name", "CreationTime")
+    sort = _one_of(body, "SortBy", sorts, "CreationTime")
     order = _one_of(body, "SortOrder", ("Ascending", "Descending"), "Descending")
     bounds: list[tuple[Callable[[T], int], float, bool]] = []
     for field, which, after in _TIME_FILTERS:
@@ -216,6 +218,19 @@ def listed(
         "Status": lambda item: (status(item), name(item)),
     }
     return sorted(chosen, key=keys[str(sort)], reverse=order == "Descending")
+
+
+def one_page(body: Body, items: Sequence[Body], key: str) -> Body:
+    """The page of ``items`` a List* request's ``MaxResults`` (1-100) and ``NextToken`` ask
+    for, under ``key``, with the next page's token while more remain."""
+    limit = body.get("MaxResults", 100)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
+    offset = page_token(body.get("NextToken"))
+    answer: Body = {key: list(items[offset : offset + limit])}
+    if offset + limit < len(items):
+        answer["NextToken"] = str(offset + limit)
+    return answer
 
 
 def aws_fields(
