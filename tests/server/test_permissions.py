@@ -346,6 +346,13 @@ ROUTES: dict[tuple[str, str], Call] = {
         "self", "/api/v1/pipelines/pipe-{w.job}", json=lambda w: {"description": "x"}
     ),
     ("DELETE", "/api/v1/pipelines/{name}"): Call("self", "/api/v1/pipelines/pipe-{w.job}"),
+    ("GET", "/api/v1/pipelines/{name}/tags"): Call("self", "/api/v1/pipelines/pipe-{w.job}/tags"),
+    ("PATCH", "/api/v1/pipelines/{name}/tags"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/tags", json=lambda w: {"tags": {"k": "v"}}
+    ),
+    ("DELETE", "/api/v1/pipelines/{name}/tags"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/tags?key=k"
+    ),
     ("POST", "/api/v1/pipelines/{name}/executions"): Call(
         "self", "/api/v1/pipelines/pipe-{w.job}/executions", json=lambda w: {"input": "{}"}
     ),

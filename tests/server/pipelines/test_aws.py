@@ -365,8 +365,16 @@ def test_tags_as_terraform_and_the_cdk_use_them(live: tuple[str, Services], sfn:
     with pytest.raises(ClientError) as error:
         sfn.list_tags_for_resource(resourceArn=missing)
     assert code(error) == "ResourceNotFound"
+    # the native API names them by the machine's name
+    url, services = live
+    native = f"{url}/api/v1/pipelines/tagged/tags"
+    assert httpx.get(native).json() == {"stage": "prod", "x": ""}
+    assert httpx.patch(native, json={"tags": {"team": "ml"}}).status_code == 204
+    assert httpx.delete(native, params={"key": ["x", "stage"]}).status_code == 204
+    assert httpx.get(native).json() == {"team": "ml"}
+    refused = httpx.patch(native, json={"tags": {"aws:x": "1"}})
+    assert refused.status_code == 400 and "aws:" in refused.text
     # every change is in the event log, with who made it
-    _, services = live
     seen = [e.type for e in services.events.scan(after=0, limit=100)[0]]
     assert "pipeline.state_machine.tagged" in seen and "pipeline.state_machine.untagged" in seen
 

@@ -24,6 +24,7 @@ from dockyard.api.pipelines import (
     StateMachineList,
     StateMachineUpdate,
     StopExecution,
+    Tagging,
     TaskFailure,
     TaskHeartbeat,
     TaskSuccess,
@@ -96,6 +97,28 @@ def send_task_heartbeat(request: TaskHeartbeat, services: ServicesDep, actor: Ac
 @router.get("/{name}")
 def get_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> StateMachine:
     return services.pipelines.describe(actor, state_machine_arn(name))
+
+
+@router.get("/{name}/tags")
+def get_pipeline_tags(name: str, services: ServicesDep, actor: ActorDep) -> dict[str, str]:
+    """The state machine's tags (boto3: ListTagsForResource)."""
+    return services.pipelines.tags(actor, state_machine_arn(name))
+
+
+@router.patch("/{name}/tags", status_code=204)
+def tag_pipeline(name: str, request: Tagging, services: ServicesDep, actor: ActorDep) -> Response:
+    """Add tags, or change their values: at most 50 in all (boto3: TagResource)."""
+    services.pipelines.tag(actor, state_machine_arn(name), request)
+    return Response(status_code=204)
+
+
+@router.delete("/{name}/tags", status_code=204)
+def untag_pipeline(
+    name: str, services: ServicesDep, actor: ActorDep, key: Annotated[list[str], Query()]
+) -> Response:
+    """Remove the tags ``?key=...`` names (boto3: UntagResource)."""
+    services.pipelines.untag(actor, state_machine_arn(name), key)
+    return Response(status_code=204)
 
 
 @router.patch("/{name}")
