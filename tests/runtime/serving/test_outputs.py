@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import orjson
 import pandas as pd
@@ -76,3 +78,23 @@ def test_json_lines_has_one_value_per_prediction() -> None:
 
 def test_csv_has_one_line_per_prediction() -> None:
     assert encode(np.array([1.5, 2.0]), "csv") == b"1.5\n2.0\n"
+
+
+def _npy_back(body: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(body), allow_pickle=False)
+
+
+def test_npy_out_takes_frames_series_labels_and_nan() -> None:
+    frame = pd.DataFrame({"y": [1.5, float("nan")]})
+    np.testing.assert_array_equal(_npy_back(encode(frame, "npy")), [[1.5], [np.nan]])
+    np.testing.assert_array_equal(_npy_back(encode(pd.Series([2, 3]), "npy")), [2, 3])
+    labels = pd.Series(["setosa", "virginica"], dtype=object)
+    assert _npy_back(encode(labels, "npy")).tolist() == ["setosa", "virginica"]
+
+
+@pytest.mark.parametrize(
+    "predictions", [[[1, 2], [3]], {"a": [1], "b": [2]}], ids=["ragged", "named"]
+)
+def test_npy_out_of_what_makes_no_array_is_406(predictions: object) -> None:
+    with pytest.raises(NotAcceptable, match="no single NumPy array"):
+        encode(predictions, "npy")

@@ -112,9 +112,12 @@ def test_npy_in_npy_out_as_the_sagemaker_sdks_numpy_serializers_send_and_read(
     [
         (b"not an npy file", "not one NumPy array"),
         (_npy(np.zeros((2, 2, 2))), "3-dimensional"),
-        (_npy(np.array([{"a": 1}], dtype=object)), "not one NumPy array"),
+        (_npy(np.array([{"a": 1}], dtype=object)), "must hold numbers or strings"),
+        # a header claiming far more than the body holds: refused before anything is allocated
+        (_npy(np.zeros(4)).replace(b"(4,)", b"(10000000000000,)"), "80000000000000 bytes"),
+        (_npy(np.zeros(4))[:-8], "but 24 follow it"),
     ],
-    ids=["garbage", "3-d", "objects"],
+    ids=["garbage", "3-d", "objects", "huge-header", "short"],
 )
 def test_a_bad_npy_body_is_a_400_naming_the_problem(
     worker: Running, body: bytes, says: str

@@ -117,17 +117,26 @@ def encode_json(predictions: Any) -> bytes:
 
 
 def encode_npy(predictions: Any) -> bytes:
-    """The predictions as one array in NumPy's ``.npy`` format.
+    """The predictions as one array in NumPy's ``.npy`` format (a data frame's or series'
+    values; NaN stays NaN).
 
     Raises:
         NotAcceptable: Named outputs, or values that make no plain array.
     """
-    values = predictions if isinstance(predictions, np.ndarray) else to_jsonable(predictions)
-    array = np.asarray(values) if not isinstance(values, Mapping) else None
+    values = predictions.to_numpy() if hasattr(predictions, "to_numpy") else predictions
+    array: np.ndarray | None = None
+    if not isinstance(values, Mapping):
+        try:
+            array = np.asarray(values)
+            if array.dtype.kind == "O":  # a frame's labels: strings (or numbers) held as objects
+                array = np.asarray(array.tolist())
+        except ValueError:  # ragged
+            array = None
     if array is None or array.dtype.kind not in "biufU":
         raise NotAcceptable(
-            "these predictions make no single NumPy array (named outputs or mixed values): "
-            "accept application/json, text/csv or application/jsonlines"
+            "these predictions make no single NumPy array of numbers or strings (named "
+            "outputs, ragged or mixed values): accept application/json, text/csv or "
+            "application/jsonlines"
         )
     out = io.BytesIO()
     np.save(out, array, allow_pickle=False)

@@ -66,13 +66,33 @@ def decode(fmt: Format, parsed: object, codec: InputCodec) -> Item:
 
 
 def _npy_rows(body: bytes) -> list[object]:
-    """The rows of an ``.npy`` body (a 1-D array is one row), as lists of numbers or strings."""
+    """The rows of an ``.npy`` body (a 1-D array is one row), as lists of numbers or strings.
+    Its header is checked against the body's size before anything is allocated."""
+    stream = io.BytesIO(body)
+    try:
+        major, _ = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if major == 1
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(stream)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidArgument(f"the application/x-npy body is not one NumPy array: {exc}") from None
+    if dtype.kind not in "biufU":
+        raise InvalidArgument("the application/x-npy body must hold numbers or strings")
+    size = dtype.itemsize
+    for extent in shape:
+        size *= extent
+    if size != len(body) - stream.tell():
+        raise InvalidArgument(
+            f"the application/x-npy body's header says {shape} of {dtype}, {size} bytes, but "
+            f"{len(body) - stream.tell()} follow it"
+        )
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidArgument(f"the application/x-npy body is not one NumPy array: {exc}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufU":
-        raise InvalidArgument("the application/x-npy body must hold numbers or strings")
     if array.ndim == 1:
         array = array.reshape(1, -1)
     if array.ndim != 2:
