@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,17 @@ def test_writes_awaited_together_share_one_commit(db: Database) -> None:
     assert len(commits) == 1
 
 
+def test_a_flush_runs_at_most_a_group_and_leaves_the_rest_to_the_next_turn(db: Database) -> None:
+    grouped = GroupedWrites(db)
+    commits = _commits(db)
+
+    async def main() -> list[str]:
+        return await asyncio.gather(*(grouped.write(_add(f"n{i:02}")) for i in range(20)))
+
+    assert asyncio.run(main()) == [f"n{i:02}" for i in range(20)]
+    assert len(commits) == 2  # 16, then 4
+
+
 def test_a_work_that_refuses_the_loop_is_told_and_the_others_commit(db: Database) -> None:
     grouped = GroupedWrites(db)
 
@@ -167,10 +179,22 @@ def test_a_work_that_refuses_the_loop_is_told_and_the_others_commit(db: Database
     assert _names(db) == ["a"]
 
 
-def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(db: Database) -> None:
+def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     grouped = GroupedWrites(db)
-    held, release = threading.Event(), threading.Event()
+    held, release, refused = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
+    write_each = db.write_each
+
+    def noted(group: Any) -> None:
+        try:
+            write_each(group)
+        except WriterBusy:
+            refused.set()  # the flush on the loop found the writer busy
+            raise
+
+    monkeypatch.setattr(db, "write_each", noted)
 
     def hold() -> None:
         with db.write() as conn:
@@ -186,7 +210,9 @@ def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(db: Database) -> No
 
     async def main() -> bool:
         task = asyncio.ensure_future(grouped.write(waits))
-        while grouped._queued:  # until the flush has tried the writer and handed the batch on
+        deadline = time.monotonic() + 10
+        while not refused.is_set():  # the loop's turns until the flush has tried the writer
+            assert time.monotonic() < deadline, "the flush never tried the writer"
             await asyncio.sleep(0)
         release.set()
         return await task

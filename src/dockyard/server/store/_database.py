@@ -28,6 +28,7 @@ write's cost, and the writes queue for the one writer anyway.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from dockyard.errors import InvalidArgument, Unavailable
 
 __all__ = ["Database", "Grouped", "WriterBusy", "after_commit"]
+
+log = logging.getLogger("dockyard.server.store")
 
 _BUSY_TIMEOUT = "PRAGMA busy_timeout=30000"
 _SQLITE_PRAGMAS = (
@@ -264,12 +267,17 @@ class Database:
                     driver.execute("RELEASE grouped")
         except WriterBusy:
             raise
-        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the group was written
+        except Exception as exc:  # BEGIN, a savepoint or COMMIT failed: nothing was written
+            if isinstance(exc, sqlite3.Error):
+                exc = Unavailable(f"metadata database unavailable: {exc}")
             for one in group:
                 one.result, one.error = None, exc
             return
-        for callback in committed:
-            callback()
+        for callback in committed:  # the works are committed whatever a callback does
+            try:
+                callback()
+            except Exception:
+                log.exception("a callback after a grouped commit failed")
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:

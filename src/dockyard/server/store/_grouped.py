@@ -2,11 +2,12 @@
 
 A handler that awaits :meth:`GroupedWrites.write` queues its work; the first in a batch
 schedules a flush for the loop's next turn, by when the requests read in the same turn have
-queued theirs. The flush runs them all in one transaction on the loop (each in its own
-savepoint, :meth:`Database.write_each`), without waiting for the writer's lock: when another
-writer holds it, or the commit might checkpoint the WAL, the whole batch runs in a thread
-instead. A work that raises :class:`WriterBusy` itself (it found it should not run on the loop)
-is rolled back alone and its caller runs it in a thread the usual way.
+queued theirs. The flush runs up to :data:`MAX_GROUP` of them in one transaction on the loop
+(each in its own savepoint, :meth:`Database.write_each`), without waiting for the writer's
+lock: when another writer holds it, or the commit might checkpoint the WAL, the whole batch
+runs in a thread instead (the server's thread pool, which its handlers use). A work that
+raises :class:`WriterBusy` itself (it found it should not run on the loop) is rolled back
+alone and its caller runs it in a thread the usual way.
 
 On SQLite one commit costs about as much as a small write's inserts; a batch of eight pays it
 once. Only SQLite groups writes: PostgreSQL has many writers at once, and a work runs in
@@ -20,6 +21,7 @@ import contextvars
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Connection
 
 from dockyard.errors import Unavailable
@@ -28,6 +30,9 @@ from dockyard.server.store._database import Database, Grouped, WriterBusy
 __all__ = ["GroupedWrites"]
 
 R = TypeVar("R")
+#: The most works one flush runs on the loop; the rest wait for the next turn, so other
+#: requests are read in between.
+MAX_GROUP = 16
 
 
 class GroupedWrites:
@@ -49,7 +54,7 @@ class GroupedWrites:
         its result once committed. Raises what ``work`` raised (its writes rolled back), or
         :class:`WriterBusy` when ``work`` refused to run on the loop (nothing written)."""
         if not self.groups:
-            return await asyncio.to_thread(self._alone, work)
+            return await anyio.to_thread.run_sync(self._alone, work)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         queued = self._queued.setdefault(loop, [])
@@ -63,7 +68,11 @@ class GroupedWrites:
             return work(conn)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._queued.pop(loop, [])
+        queued = self._queued.pop(loop, [])
+        batch, rest = queued[:MAX_GROUP], queued[MAX_GROUP:]
+        if rest:
+            self._queued[loop] = rest
+            loop.call_soon(self._flush, loop)
         if not batch:
             return
         try:
@@ -81,7 +90,7 @@ class GroupedWrites:
 
     async def _in_thread(self, batch: list[tuple[Grouped, asyncio.Future[Any]]]) -> None:
         try:
-            await asyncio.to_thread(self._db.write_each, [one for one, _ in batch])
+            await anyio.to_thread.run_sync(self._db.write_each, [one for one, _ in batch])
         except Exception as exc:  # write_each keeps works' failures: this is its own
             for one, _ in batch:
                 one.error = exc
