@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from dockyard.api.notifications import TopicConfig
-from dockyard.api.pipelines import StartExecution, StateMachineConfig, TaskSuccess
+from dockyard.api.pipelines import StartExecution, StateMachineConfig, StopExecution, TaskSuccess
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.pipelines import TaskRunner
@@ -97,41 +97,50 @@ def _waiting_on_a_lock(services: Services) -> bool:
         return bool(conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar())
 
 
-def test_a_start_that_meets_a_delete_is_stopped_by_it(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("how", ["start", "redrive"])
+def test_an_execution_set_running_beside_a_delete_is_stopped_by_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     nap = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
     arn = services.pipelines.create(
         ROOT, StateMachineConfig(name="naps", definition=json.dumps(nap))
     ).arn
+    pipelines = services.pipelines
+    if how == "redrive":  # an aborted execution, set running again by the redrive
+        aborted = pipelines.start(ROOT, arn, StartExecution(name="racing")).execution_arn
+        pipelines.stop(ROOT, aborted, StopExecution())
     inside, go_on = threading.Event(), threading.Event()
-    begin = services.pipelines.engine.begin
+    original = getattr(pipelines.engine, "begin" if how == "start" else "redrive")
 
     def held(*args: object, **kwargs: object) -> int:
-        inside.set()  # the start has read the machine, its transaction open
+        inside.set()  # the machine has been read, the transaction is open
         assert go_on.wait(30)
-        return begin(*args, **kwargs)  # type: ignore[arg-type]
+        return int(original(*args, **kwargs))
 
-    monkeypatch.setattr(services.pipelines.engine, "begin", held)
-    started: list[str] = []
-    starter = threading.Thread(
-        target=lambda: started.append(
-            services.pipelines.start(ROOT, arn, StartExecution(name="racing")).execution_arn
-        )
-    )
-    starter.start()
+    monkeypatch.setattr(pipelines.engine, "begin" if how == "start" else "redrive", held)
+    made: list[str] = []
+
+    def run() -> None:
+        if how == "start":
+            made.append(pipelines.start(ROOT, arn, StartExecution(name="racing")).execution_arn)
+        else:
+            pipelines.redrive(ROOT, aborted)
+            made.append(aborted)
+
+    runner = threading.Thread(target=run)
+    runner.start()
     assert inside.wait(30)
-    deleter = threading.Thread(target=lambda: services.pipelines.delete(ROOT, arn))
+    deleter = threading.Thread(target=lambda: pipelines.delete(ROOT, arn))
     deleter.start()
     deadline = time.monotonic() + 30
     while deleter.is_alive() and not _waiting_on_a_lock(services):
         assert time.monotonic() < deadline, "the delete neither ended nor waited"
         time.sleep(0.01)
     go_on.set()
-    starter.join(30)
+    runner.join(30)
     deleter.join(30)
-    assert len(started) == 1
+    assert len(made) == 1
     with services.db.read() as conn:
-        racing = services.pipelines.engine.repo.execution(conn, started[0])
+        racing = pipelines.engine.repo.execution(conn, made[0])
     assert racing.status == "ABORTED"  # not left running where no ARN finds it
     assert ":deletedStateMachine:" in racing.state_machine_arn

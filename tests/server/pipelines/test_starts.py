@@ -95,6 +95,18 @@ def test_which_definitions_run_briefly() -> None:
         },
     }
     assert runs_briefly(diamond)  # D is reached twice, but on no cycle
+    # work without bound in one state: JSONata, an intrinsic function
+    jsonata = {**chain(2), "QueryLanguage": "JSONata"}
+    assert not runs_briefly(jsonata)
+    computed = chain(2)
+    computed["States"]["S0"]["Parameters"] = {"big.$": "States.ArrayRange(1, 1000, 1)"}
+    assert not runs_briefly(computed)
+    templated = chain(2)
+    templated["States"]["S0"]["Output"] = "{% $sum([1, 2]) %}"
+    assert not runs_briefly(templated)
+    plain = chain(2)
+    plain["States"]["S0"]["Parameters"] = {"a.$": "$.x", "note": "States.Not a call"}
+    assert runs_briefly(plain)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -147,6 +159,9 @@ def test_a_long_or_large_start_runs_in_a_thread_with_the_same_outcome(
 ) -> None:
     mapped = _machine(services, "map", MAP)
     ten = _machine(services, "ten", chain(10))
+    wordy = chain(2)
+    wordy["States"]["S0"]["Result"] = "x" * 20_000
+    wordy_arn = _machine(services, "wordy", wordy)
     where: dict[str, bool] = {}
     begin = services.pipelines.engine.begin
 
@@ -162,9 +177,10 @@ def test_a_long_or_large_start_runs_in_a_thread_with_the_same_outcome(
             _start(services, mapped, "map", {"items": list(range(50))}),
             _start(services, ten, "small"),
             _start(services, ten, "large", large),
+            _start(services, wordy_arn, "wordy"),
         )
 
     for one in asyncio.run(main()):
         assert services.pipelines.describe_execution(ROOT, one.execution_arn).status == "SUCCEEDED"
     on_loop = services.db.dialect == "sqlite"
-    assert where == {"map": False, "small": on_loop, "large": False}
+    assert where == {"map": False, "small": on_loop, "large": False, "wordy": False}

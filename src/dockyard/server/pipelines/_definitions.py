@@ -82,12 +82,14 @@ def validation(core: Core, integrations: Integrations, text: str) -> Validation:
 
 
 def runs_briefly(definition: Mapping[str, Any]) -> bool:
-    """Whether a step of any execution of ``definition`` enters each state at most once:
-    at most :data:`BRIEF_STATES` states, no Map or Parallel, and no cycle through ``Next``,
-    ``Default``, a choice's or a catcher's ``Next``. A start of such a machine is short work
-    (tens of microseconds a state), fit to run on the event loop."""
+    """Whether a step of any execution of ``definition`` enters each state at most once and
+    does little in each: at most :data:`BRIEF_STATES` states, no Map or Parallel, no cycle
+    through ``Next``, ``Default``, a choice's or a catcher's ``Next``, and no JSONata or
+    intrinsic function (either can compute without bound: ``$map([1..2000000], ...)``,
+    ``States.ArrayRange``). A start of such a machine is short work (tens of microseconds a
+    state, on small data), fit to run on the event loop."""
     states = definition.get("States")
-    if not isinstance(states, dict) or len(states) > BRIEF_STATES:
+    if not isinstance(states, dict) or len(states) > BRIEF_STATES or _computes(definition):
         return False
     following: dict[str, list[str]] = {}
     for name, state in states.items():
@@ -117,6 +119,20 @@ def runs_briefly(definition: Mapping[str, Any]) -> bool:
                 path.add(after)
                 stack.append((after, iter(following[after])))
     return True
+
+
+def _computes(value: Any, key: str = "") -> bool:
+    """Whether ``value`` (a definition, or part of one) asks for JSONata or an intrinsic
+    function anywhere."""
+    if isinstance(value, dict):
+        if value.get("QueryLanguage") == "JSONata":
+            return True
+        return any(_computes(v, str(k)) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_computes(v) for v in value)
+    if isinstance(value, str):
+        return "{%" in value or (key.endswith(".$") and value.lstrip().startswith("States."))
+    return False
 
 
 class ParsedDefinitions:

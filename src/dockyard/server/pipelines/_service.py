@@ -10,12 +10,12 @@ credential), need an account. Tasks run with the permissions of the execution's 
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from functools import partial
 from typing import Any
 
+import anyio.to_thread
 import orjson
 
 from dockyard.api.pipelines import (
@@ -69,8 +69,9 @@ __all__ = ["PipelineService"]
 
 KIND = "state_machine"
 MAX_PAGE = 1000
-#: The largest input (characters) an execution may start with on the event loop: each state
-#: entered writes its input and output into the history, so a large one is work for a thread.
+#: The largest input and definition (characters) an execution may start with on the event
+#: loop: each state entered writes its input and output (with what the definition adds to
+#: them) into the history, so large ones are work for a thread.
 BRIEF_INPUT = 16 * 1024
 
 
@@ -133,12 +134,14 @@ class PipelineService:
         self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what)
         return row
 
-    def _own_execution(self, conn: Any, actor: Actor, arn: str, what: str) -> Any:
+    def _own_execution(
+        self, conn: Any, actor: Actor, arn: str, what: str, *, share: bool = False
+    ) -> Any:
         """The execution's row, when ``actor`` may ``what`` on its state machine (an execution
-        of a deleted state machine does not exist)."""
+        of a deleted state machine does not exist; ``share``: see :meth:`_own`)."""
         row = self._repo.execution(conn, arn)
         try:
-            self._own(conn, actor, row.state_machine_arn, what)
+            self._own(conn, actor, row.state_machine_arn, what, share=share)
         except StateMachineMissing:
             raise ExecutionMissing(
                 f"Execution Does Not Exist: '{arn}'", field="executionArn"
@@ -320,7 +323,7 @@ class PipelineService:
                 return await self._grouped.write(work)
             except WriterBusy:  # it runs long: nothing was written
                 pass
-        return await asyncio.to_thread(self._start_alone, actor, machine_arn, request, name)
+        return await anyio.to_thread.run_sync(self._start_alone, actor, machine_arn, request, name)
 
     def _start_alone(
         self, actor: Actor, machine_arn: str, request: StartExecution, name: str
@@ -351,7 +354,9 @@ class PipelineService:
             raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
         definition = self._parsed(machine)
         if not self._db.may_wait() and not (
-            len(request.input) <= BRIEF_INPUT and self._briefly(machine)
+            len(request.input) <= BRIEF_INPUT
+            and len(machine.definition) <= BRIEF_INPUT
+            and self._briefly(machine)
         ):
             raise WriterBusy("this execution may run long: not on the event loop")
         started = self.engine.begin(
@@ -472,8 +477,10 @@ class PipelineService:
         self._access.require_role(actor, Role.MEMBER, "redrive executions")
         arn = _execution_arn(arn)
         with self._db.write() as conn:
+            # The machine's row first, as a start and a delete take it (PostgreSQL): a delete
+            # then waits for this redrive, and stops the execution it sets running.
+            self._own_execution(conn, actor, arn, "redrive its executions", share=True)
             row = self._repo.execution(conn, arn, lock=True)
-            self._own_execution(conn, actor, arn, "redrive its executions")
             if row.status not in ("FAILED", "TIMED_OUT", "ABORTED"):
                 raise ExecutionNotRedrivable(
                     f"Execution {arn} is {row.status}: only a failed, timed out or aborted "
