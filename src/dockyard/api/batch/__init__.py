@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.api.batch._handlers import refuse_for_handlers
     from dockyard.api.batch._jsonpath import JsonPath, JsonPathError
     from dockyard.api.batch._spec import (
         DEFAULT_MAX_PAYLOAD_MB,
@@ -34,6 +35,7 @@ __all__ = [
     "TransformSpec",
     "names_a_model",
     "parse_spec",
+    "refuse_for_handlers",
     "respell",
     "respelled",
 ]
@@ -51,6 +53,7 @@ __getattr__, __dir__ = exports(
         "TransformSpec": "._spec",
         "names_a_model": "._spec",
         "parse_spec": "._spec",
+        "refuse_for_handlers": "._handlers",
         "respell": "._spellings",
         "respelled": "._spellings",
         "SAGEMAKER_NAMES": "._spellings",

@@ -46,13 +46,15 @@ WORKER_MODULES = (
     "runtime/batch/_table.py",
     "runtime/batch/_worker.py",
     "runtime/batch/_workdir.py",
+    "api/batch/_handlers.py",
     "api/batch/_jsonpath.py",
 )
 _PACKAGE_INIT = '"""Dockyard batch transform worker (copied to run in any environment)."""\n'
-_JSONPATH_FACE = (
+_API_BATCH_FACE = (
     _PACKAGE_INIT
+    + "from dockyard.api.batch._handlers import refuse_for_handlers\n"
     + "from dockyard.api.batch._jsonpath import JsonPath, JsonPathError\n"
-    + '__all__ = ["JsonPath", "JsonPathError"]\n'
+    + '__all__ = ["JsonPath", "JsonPathError", "refuse_for_handlers"]\n'
 )
 
 
@@ -176,6 +178,6 @@ def _runtime_copy(work_dir: Path) -> Path:
         runtime.copy_source(package / name, root / name)
     for face in ("runtime", "runtime/batch", "api"):
         (root / face / "__init__.py").write_text(_PACKAGE_INIT)
-    (root / "api" / "batch" / "__init__.py").write_text(_JSONPATH_FACE)
+    (root / "api" / "batch" / "__init__.py").write_text(_API_BATCH_FACE)
     building.replace(target)  # complete or absent: a crash mid-copy leaves only the .tmp
     return target

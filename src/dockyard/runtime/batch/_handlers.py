@@ -18,46 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockyard.errors import InvalidArgument
+from dockyard.api.batch import refuse_for_handlers
 from dockyard.models import Invoked, RawRequest
 from dockyard.runtime.batch._config import WorkerConfig
 from dockyard.runtime.batch._records import TextBatch
 from dockyard.runtime.batch._scoring import reason_of
 
-__all__ = ["BadRecords", "HandlerCodec", "refuse_for_handlers"]
+__all__ = ["BadRecords", "HandlerCodec"]
 
 #: Reports a bad record: its file line number and the reason.
 BadRecords = Callable[[int, str], None]
-
-
-def refuse_for_handlers(
-    content_type: str, input_filter: str, output_filter: str, join: bool
-) -> None:
-    """Raise InvalidArgument for what a package with handlers cannot take: Parquet input,
-    filters or a join (the server checks it at submit when it knows the package's flavor, the
-    worker again when it loads the package)."""
-    if content_type == "application/x-parquet":
-        raise InvalidArgument(
-            "a model with SageMaker inference handlers reads request bodies: give it text "
-            "records (text/csv or application/jsonlines), not Parquet",
-            field="input.content_type",
-        )
-    for value, field in (
-        (input_filter, "data_processing.input_filter"),
-        (output_filter, "data_processing.output_filter"),
-    ):
-        if value not in ("", "$"):
-            raise InvalidArgument(
-                f"{field} is not supported for a model with SageMaker inference handlers "
-                "(only its handlers know its records' and answers' shape)",
-                field=field,
-            )
-    if join:
-        raise InvalidArgument(
-            "join_source=Input is not supported for a model with SageMaker inference "
-            "handlers (only its handlers know its answers' shape)",
-            field="data_processing.join_source",
-        )
 
 
 class HandlerCodec:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dockyard.api.batch import refuse_for_handlers
 from dockyard.api.jobs import (
     LOCAL_TYPES,
     TrainingJobSpec,
@@ -116,8 +117,6 @@ class SpecChecks:
             return  # the worker checks it again when it loads the package
         if flavor != "sagemaker_script":
             return
-        from dockyard.runtime.batch._handlers import refuse_for_handlers
-
         processing = spec.data_processing
         refuse_for_handlers(
             spec.input.content_type,
