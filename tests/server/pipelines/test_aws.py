@@ -356,6 +356,9 @@ def test_tags_as_terraform_and_the_cdk_use_them(live: tuple[str, Services], sfn:
         sfn.tag_resource(resourceArn=arn, tags=too_many)  # 51 with the two it has
     assert code(error) == "TooManyTags"
     with pytest.raises(ClientError) as error:
+        sfn.tag_resource(resourceArn=arn, tags=[*too_many, *too_many[:2]])  # 51 at once
+    assert code(error) == "TooManyTags"
+    with pytest.raises(ClientError) as error:
         sfn.tag_resource(resourceArn=arn, tags=[{"key": "aws:owner", "value": "me"}])
     assert code(error) == "ValidationException" and "aws:" in str(error.value)
     with pytest.raises(ClientError) as error:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         without_settings,
     )
     from dockyard.api.pipelines._entities import (
+        MAX_TAGS,
         Diagnostic,
         Execution,
         ExecutionList,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "MAX_TAGS",
     "CallEnded",
     "CallLost",
     "Diagnostic",

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from dockyard.server.pipelines._catalog import catalog
     from dockyard.server.pipelines._core import Core, load_core
     from dockyard.server.pipelines._engine import WORK, Engine
-    from dockyard.server.pipelines._errors import StateMachineMissing
+    from dockyard.server.pipelines._errors import StateMachineMissing, TooManyTags
     from dockyard.server.pipelines._loop import PipelineEngine
     from dockyard.server.pipelines._runner import TaskRunner
     from dockyard.server.pipelines._service import PipelineService
@@ -51,6 +51,7 @@ __all__ = [
     "PipelineService",
     "StateMachineMissing",
     "TaskRunner",
+    "TooManyTags",
     "catalog",
     "load_core",
 ]
@@ -64,6 +65,7 @@ __getattr__, __dir__ = exports(
         "PipelineService": "._service",
         "StateMachineMissing": "._errors",
         "TaskRunner": "._runner",
+        "TooManyTags": "._errors",
         "catalog": "._catalog",
         "load_core": "._core",
     },

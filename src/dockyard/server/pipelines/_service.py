@@ -19,6 +19,7 @@ import anyio.to_thread
 import orjson
 
 from dockyard.api.pipelines import (
+    MAX_TAGS,
     Execution,
     ExecutionList,
     ExecutionStatus,
@@ -41,7 +42,6 @@ from dockyard.api.pipelines import (
     parse_state_machine_arn,
     state_machine_arn,
 )
-from dockyard.api.pipelines._entities import MAX_TAGS
 from dockyard.errors import InvalidArgument
 from dockyard.server.actor import Actor, Role
 from dockyard.server.auth import Access

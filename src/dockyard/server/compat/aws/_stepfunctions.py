@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from dockyard.api.pipelines import (
+    MAX_TAGS,
     Execution,
     ExecutionStatus,
     MachineType,
@@ -33,7 +34,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import member, optional, required, seconds
-from dockyard.server.pipelines import StateMachineMissing
+from dockyard.server.pipelines import StateMachineMissing, TooManyTags
 
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
@@ -326,6 +327,8 @@ def _tags_given(body: Body) -> dict[str, str]:
         return {}
     if not isinstance(given, list):
         raise AwsError("ValidationException", "tags: expected a list of {key, value}")
+    if len(given) > MAX_TAGS:
+        raise TooManyTags(f"{len(given)} tags; at most {MAX_TAGS}", field="tags")
     tags: dict[str, str] = {}
     for i, tag in enumerate(given):
         key = tag.get("key") if isinstance(tag, dict) else None
