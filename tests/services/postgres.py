@@ -119,3 +119,24 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A ``postgresql+psycopg://`` URL of a fresh, empty database."""
     return postgres_server.new_database()
+
+
+def end_advisory_lock_holders(url: str) -> None:
+    """End every session of ``url``'s database that holds an advisory lock: what a restart of
+    the database does to a leader's session."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    with psycopg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        dbname=parsed.database,
+        autocommit=True,
+    ) as admin:
+        admin.execute(  # this database's sessions only: other tests share the cluster
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid <> pg_backend_pid() AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+        )

@@ -313,8 +313,7 @@ def test_a_follower_waits_out_a_database_it_cannot_reach(
 def test_a_leader_whose_database_session_ended_steps_down(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
+    from tests.services.postgres import end_advisory_lock_holders
 
     first_db, second_db = open_database(postgres_url), open_database(postgres_url)
     first, second = Counting(first_db, tmp_path / "a"), Counting(second_db, tmp_path / "b")
@@ -322,14 +321,7 @@ def test_a_leader_whose_database_session_ended_steps_down(
     _until(first.reconciled.is_set)
     second.start()
     try:
-        url = make_url(postgres_url)
-        with psycopg.connect(
-            host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-        ) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-            )
+        end_advisory_lock_holders(postgres_url)
         # One leader again: the follower takes the lead, the old leader follows.
         _until(second.reconciled.is_set)
         first.wake()

@@ -54,6 +54,15 @@ def shell(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Itera
     made.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
+    """Services on the real core, over SQLite and PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    made = Services.from_settings(Settings(home=tmp_path / "home", database_url=url))
+    yield made
+    made.close()
+
+
 @pytest.fixture
 def runner(shell: Services) -> Iterator[TaskRunner]:
     made = TaskRunner(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -18,7 +16,6 @@ from dockyard.api.pipelines import StartExecution, StateMachineConfig, StopExecu
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.pipelines import TaskRunner
-from dockyard.settings import Settings
 
 ROOT = Actor.local("root")
 
@@ -35,14 +32,6 @@ def ask(name: str) -> dict[str, object]:
             }
         },
     }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    made = Services.from_settings(Settings(home=tmp_path / "home", database_url=url))
-    yield made
-    made.close()
 
 
 def test_two_answers_at_once_both_count(services: Services) -> None:

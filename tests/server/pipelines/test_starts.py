@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,16 +105,6 @@ def test_which_definitions_run_briefly() -> None:
     plain = chain(2)
     plain["States"]["S0"]["Parameters"] = {"a.$": "$.x", "note": "States.Not a call"}
     assert runs_briefly(plain)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Services]:
-    from dockyard.settings import Settings
-
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    made = Services.from_settings(Settings(home=tmp_path / "home", database_url=url))
-    yield made
-    made.close()
 
 
 def _machine(services: Services, name: str, definition: dict[str, Any]) -> str:

@@ -59,8 +59,7 @@ def test_one_sqlite_file_under_two_spellings_has_one_lock(
 def test_a_lock_whose_session_the_database_ended_is_no_longer_held(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
+    from tests.services.postgres import end_advisory_lock_holders
 
     first_db, second_db = open_database(postgres_url), open_database(postgres_url)
     first = LeaderLock(first_db, tmp_path / "a", "scheduler")
@@ -69,14 +68,7 @@ def test_a_lock_whose_session_the_database_ended_is_no_longer_held(
         assert first.try_acquire() and first.held()
         assert not second.try_acquire()
         # What a restart of the database does to the leader's session.
-        url = make_url(postgres_url)
-        with psycopg.connect(
-            host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
-        ) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-            )
+        end_advisory_lock_holders(postgres_url)
         assert not first.held()
         assert second.try_acquire()
     finally:
