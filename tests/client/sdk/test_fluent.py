@@ -91,6 +91,34 @@ def test_invalid_key_fails_at_the_call() -> None:
         dy.log_metric("bad\nkey", 1.0)
 
 
+@pytest.mark.parametrize(
+    ("value", "step", "named"),
+    [
+        ("abc", 0, "value must be a number"),
+        (None, 0, "value must be a number"),
+        (1.0, 2.5, "step must be an integer"),
+        (1.0, "5", "step must be an integer"),
+    ],
+)
+def test_a_bad_metric_point_fails_at_its_call_and_spares_the_others(
+    value: object, step: object, named: str
+) -> None:
+    with dy.start_run() as run:
+        dy.log_metric("good", 0.5, step=1)
+        with pytest.raises(dy.InvalidArgument, match=f"metric 'bad': the {named}"):
+            dy.log_metric("bad", value, step=step)  # type: ignore[arg-type]
+        dy.log_metric("numpy", np.float32(0.25), step=np.int64(2))  # type: ignore[arg-type]
+    metrics = dy.get_run(run.run_id).metrics
+    assert metrics["good"].value == 0.5 and "bad" not in metrics
+    assert metrics["numpy"].value == 0.25 and metrics["numpy"].step == 2
+
+
+@pytest.mark.parametrize("call", [dy.log_params, dy.log_metrics, dy.set_tags])
+def test_a_list_instead_of_a_mapping_is_named(call: object) -> None:
+    with dy.start_run(), pytest.raises(dy.InvalidArgument, match="mapping of names to values"):
+        call([("lr", 0.1)])  # type: ignore[operator]
+
+
 def test_artifacts_round_trip(tmp_path: Path) -> None:
     folder = tmp_path / "out"
     (folder / "sub").mkdir(parents=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import operator
 import subprocess
 import sys
 import time
@@ -243,21 +244,54 @@ def log_metric(
     """Log one metric point; delivered in the background in batches."""
     ctx = context()
     run_id = ctx.run_stack[-1] if ctx.run_stack else _current_run()
+    # Checked here, not in the background: a bad point would fail the batch it travels in.
     ctx.sender.add(
         (
             run_id,
             _key(key),
-            float(value),
-            timestamp if timestamp is not None else time.time_ns() // 1_000_000,
-            step or 0,
+            value if type(value) is float else _value(key, value),
+            time.time_ns() // 1_000_000
+            if timestamp is None
+            else _integer(key, "timestamp", timestamp),
+            0 if step is None else _integer(key, "step", step),
         )
     )
+
+
+def _value(key: str, value: Any) -> float:
+    if not isinstance(value, str | bytes):
+        with contextlib.suppress(TypeError, ValueError):
+            return float(value)
+    raise InvalidArgument(
+        f"metric {key!r}: the value must be a number, not {type(value).__name__} {value!r}",
+        field="value",
+    )
+
+
+def _integer(key: str, name: str, value: Any) -> int:
+    if type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidArgument(
+            f"metric {key!r}: the {name} must be an integer, not {type(value).__name__} {value!r}",
+            field=name,
+        ) from None
+
+
+def _mapping(function: str, what: Any) -> Mapping[str, Any]:
+    if not isinstance(what, Mapping):
+        raise InvalidArgument(
+            f"{function} takes a mapping of names to values, not {type(what).__name__}"
+        )
+    return what
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     """Log several metrics at the same step and time."""
     ts = time.time_ns() // 1_000_000
-    for key, value in metrics.items():
+    for key, value in _mapping("log_metrics", metrics).items():
         log_metric(key, value, step, ts)
 
 
@@ -278,7 +312,7 @@ def log_param(key: str, value: Any) -> None:
 
 def log_params(params: Mapping[str, Any]) -> None:
     """Log several params at once."""
-    items = [{"key": k, "value": str(v)} for k, v in params.items()]
+    items = [{"key": k, "value": str(v)} for k, v in _mapping("log_params", params).items()]
     step = LIMITS.batch_params
     for start in range(0, len(items), step):
         _batch(params=items[start : start + step])
@@ -291,7 +325,7 @@ def set_tag(key: str, value: Any) -> None:
 
 def set_tags(tags: Mapping[str, Any]) -> None:
     """Set several tags on the active run."""
-    items = [{"key": k, "value": str(v)} for k, v in tags.items()]
+    items = [{"key": k, "value": str(v)} for k, v in _mapping("set_tags", tags).items()]
     step = LIMITS.batch_tags
     for start in range(0, len(items), step):
         _batch(tags=items[start : start + step])
