@@ -90,3 +90,15 @@ def test_the_pipeline_steps_listed_exist_and_functions_are_explained() -> None:
     assert "dy.Catch(then" in section
     for claim in ("importable by the server process", "`fn(event)`", "`fn(event, context)`"):
         assert claim in section
+
+
+def test_the_training_example_sets_the_alias_it_loads_before_loading_it() -> None:
+    text = README.read_text()
+    start = text.index("### Training, registry and batch scoring")
+    block = re.search(r"```python\n(.*?)```", text[start:], re.S)
+    assert block is not None
+    code = block.group(1)
+    for match in re.finditer(r"models:/([\w-]+)@(\w+)", code):
+        name, alias = match.groups()
+        where = code.find(f"models alias {name} {alias} ")
+        assert 0 <= where < match.start(), f"{match.group(0)} is used before it is set"
