@@ -86,6 +86,32 @@ def test_failed_job_raises_with_the_reason(sdk: None) -> None:
         estimator.fit(logs=False)
 
 
+class _CtrlC(io.StringIO):
+    """The user presses Ctrl-C as the job's log starts to print."""
+
+    def write(self, text: str) -> int:
+        if "mode=sleep started" in text:
+            raise KeyboardInterrupt
+        return super().write(text)
+
+
+def test_ctrl_c_while_waiting_says_the_job_goes_on_and_how_to_stop_it(sdk: None) -> None:
+    estimator = dy.Estimator(
+        "behaviours.py", SCRIPTS, hyperparameters={"mode": "sleep", "seconds": 60}
+    )
+    job = estimator.fit(wait=False)
+    out = _CtrlC()
+    with pytest.raises(KeyboardInterrupt):
+        job.wait(out=out)
+    said = out.getvalue()
+    assert f"[{job.name}] no longer followed, still on the server" in said
+    assert f"dockyard jobs logs --follow {job.name}; dockyard jobs stop {job.name})" in said
+    assert not job.describe().status.is_terminal
+    job.stop()
+    with pytest.raises(dy.JobFailed, match="stopped"):
+        estimator.latest_job.wait(logs=False)  # type: ignore[union-attr]
+
+
 def test_an_estimator_names_its_executor(sdk: None) -> None:
     estimator = dy.Estimator("behaviours.py", SCRIPTS, executor="ray")
     with pytest.raises(dy.InvalidArgument, match="it runs local") as caught:

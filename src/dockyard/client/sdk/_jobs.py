@@ -67,9 +67,29 @@ class TrainingJob:
     def wait(self, logs: bool = True, poll: float = 0.25, out: TextIO | None = None) -> Job:
         """Block until the job ends, printing its log and status changes as they come.
 
+        Interrupted (Ctrl-C), it says that the job goes on and how to follow or stop it, and
+        lets the ``KeyboardInterrupt`` through.
+
         Raises:
             JobFailed: The job ended Failed or Stopped (the message carries the reason).
         """
+        try:
+            return self._follow(logs, poll, out)
+        except KeyboardInterrupt:
+            self._left_running(out or sys.stdout)
+            raise
+
+    _COMMAND = "jobs"
+
+    def _left_running(self, stream: TextIO) -> None:
+        stream.write(
+            f"\n[{self.name}] no longer followed, still on the server: wait() follows it "
+            f"again, stop() stops it (or: dockyard {self._COMMAND} logs --follow {self.name}; "
+            f"dockyard {self._COMMAND} stop {self.name})\n"
+        )
+        stream.flush()
+
+    def _follow(self, logs: bool, poll: float, out: TextIO | None) -> Job:
         stream = out or sys.stdout
         offset, seen = 0, 0
         wait = 0.0

@@ -59,6 +59,8 @@ class TransformJob(TrainingJob):
         self.download_to = download_to
         self._names = names  # how the caller spelled the spec's fields, for failure reasons
 
+    _COMMAND = "transform"
+
     def __repr__(self) -> str:
         return f"<TransformJob {self.name}>"
 
@@ -78,6 +80,9 @@ class TransformJob(TrainingJob):
         """
         try:
             job = self._wait(logs, poll, out)
+        except KeyboardInterrupt:
+            self._left_running(out or (sys.stdout if not logs else sys.stderr))
+            raise
         except JobFailed as failed:
             if self._names is None:
                 raise
@@ -88,7 +93,7 @@ class TransformJob(TrainingJob):
 
     def _wait(self, logs: bool, poll: float, out: TextIO | None) -> Job:
         if not logs:
-            return super().wait(logs=False, poll=poll, out=out)
+            return self._follow(False, poll, out)
         from rich.console import Console
         from rich.progress import (
             BarColumn,
