@@ -120,6 +120,12 @@ def test_convert_registers_with_the_source_lineage(
     assert _json(runner, "models", "lineage", "wine-onnx", "1")["run"]["run_id"] == wine
 
 
+def test_convert_without_output_names_no_folder_it_removed(runner: CliRunner, wine: str) -> None:
+    out = _json(runner, "models", "convert", "models:/wine/1", "--to", "onnx", "--register-as", "w")
+    assert out["registered"] == "models:/w/1"
+    assert out["path"] is None  # the temporary folder it was written to is gone
+
+
 def test_a_logged_pytorch_model_converts_and_reports_the_difference(
     runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -321,7 +321,8 @@ def convert(
         check = _conversion_record(dst)
         data: dict[str, Any] = {
             "uri": uri,
-            "path": str(dst),
+            # Without --output the package is written to a folder removed on the way out.
+            "path": str(dst) if output is not None else None,
             "digest": info.digest,
             "max_abs_diff": check.get("max_abs_diff"),
             "tolerance": check.get("tolerance"),
