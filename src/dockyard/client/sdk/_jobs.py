@@ -253,6 +253,12 @@ class Estimator:
         resources: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
+        if hyperparameters is not None and not isinstance(hyperparameters, Mapping):
+            raise InvalidArgument(
+                "hyperparameters must map names to values ({'epochs': 10}), not "
+                f"{type(hyperparameters).__name__}",
+                field="hyperparameters",
+            )
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.hyperparameters = _Hyperparameters(hyperparameters or {})
