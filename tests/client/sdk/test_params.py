@@ -46,3 +46,23 @@ def test_put_get_label_history_by_path_delete() -> None:
     dy.delete_parameter("/svc/threshold")
     with pytest.raises(dy.NotFound):
         dy.get_parameter("/svc/threshold")
+
+
+def test_numbers_and_lists_are_written_as_their_text() -> None:
+    import numpy as np
+
+    dy.put_parameter("/nb/threshold", 0.5)
+    dy.put_parameter("/nb/depth", np.int64(5))
+    assert dy.get_parameter("/nb/threshold").value == "0.5"
+    assert dy.get_parameter("/nb/depth").value == "5"
+    dy.put_parameter("/nb/hosts", ["a", "b"])  # a list is a StringList unless told otherwise
+    assert dy.get_parameter("/nb/hosts").values == ["a", "b"]
+    dy.put_parameter("/nb/cuts", [0.25, 0.75], type="String")
+    assert dy.get_parameter("/nb/cuts").value == "0.25,0.75"
+
+
+@pytest.mark.parametrize("value", [None, True, {"a": 1}])
+def test_a_value_that_is_no_text_is_named(value: object) -> None:
+    with pytest.raises(dy.InvalidArgument, match="a parameter value is a string") as refused:
+        dy.put_parameter("/nb/bad", value)  # type: ignore[arg-type]
+    assert refused.value.field == "value"

@@ -7,6 +7,8 @@ to decrypt them; a job's own code may read what its submitter may (never write).
 
 from __future__ import annotations
 
+import builtins
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from dockyard.api.params import (
 from dockyard.client.http import Client, routes
 from dockyard.client.http.routes import Call
 from dockyard.client.sdk._requests import build_request
+from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
 __all__ = [
@@ -42,9 +45,9 @@ def _client(client: Client | None) -> Client:
 
 def put_parameter(
     name: str,
-    value: str | Sequence[str],
+    value: str | float | Sequence[str | float],
     *,
-    type: str = "String",
+    type: str | None = None,
     overwrite: bool = False,
     description: str = "",
     client: Client | None = None,
@@ -53,23 +56,44 @@ def put_parameter(
 
     Args:
         name: ``/team/model/threshold``.
-        value: The value; a list is joined with commas (``type="StringList"``).
-        type: ``String``, ``StringList`` or ``SecureString`` (encrypted on the server).
+        value: The value: a string, or a number (written as ``str()`` writes it); a list is
+            joined with commas.
+        type: ``String``, ``StringList`` or ``SecureString`` (encrypted on the server);
+            by default ``StringList`` for a list, else ``String``.
         client: The client to use (default: this process's, as ``dy.log_metric`` uses).
 
     Raises:
         AlreadyExists: The name exists and ``overwrite`` is not set.
     """
-    text = value if isinstance(value, str) else ",".join(value)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, Sequence):
+        text = ",".join(_text(item) for item in value)
+        type = type or "StringList"
+    else:
+        text = _text(value)
     body = build_request(
         PutParameter,
         name=name,
         value=text,
-        type=type,
+        type=type or "String",
         overwrite=overwrite,
         description=description,
     )
     return PutResult.model_validate(_client(client).call(routes.PUT_PARAMETER(), body))
+
+
+def _text(value: Any) -> str:
+    """A value as the store keeps it: a string, or a number as ``str()`` writes it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidArgument(
+        f"a parameter value is a string, a number or a list of them, not "
+        f"{builtins.type(value).__name__} {value!r}",
+        field="value",
+    )
 
 
 def get_parameter(
