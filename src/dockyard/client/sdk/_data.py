@@ -160,8 +160,12 @@ def search_runs(
     ``metrics.<key>``, ``params.<key>``, ``tags.<key>``.
     """
     client = context().client
-    ids = list(experiment_ids or [])
-    for name in experiment_names or []:
+    ids = _names("experiment_ids", experiment_ids)
+    if type(max_results) is not int or max_results < 1:
+        raise InvalidArgument(
+            f"max_results must be a positive integer, not {max_results!r}", field="max_results"
+        )
+    for name in _names("experiment_names", experiment_names):
         ids.append(client.call(routes.GET_EXPERIMENT_BY_NAME(name=name))["experiment_id"])
     if not ids:
         ids = [context().experiment_id or "0"]
@@ -172,7 +176,7 @@ def search_runs(
             SearchRuns,
             experiment_ids=ids,
             filter=filter_string,
-            order_by=list(order_by or []),
+            order_by=_names("order_by", order_by),
             run_view_type=ViewType(run_view_type),
             max_results=min(max_results - len(runs), 10_000),
             page_token=token,
@@ -185,6 +189,18 @@ def search_runs(
     if output_format == "list":
         return runs
     return runs_frame(runs)
+
+
+def _names(field: str, given: Sequence[str] | None) -> list[str]:
+    """A list of strings; one string is a list of one (not of its characters)."""
+    if given is None:
+        return []
+    if isinstance(given, str):
+        return [given]
+    items = list(given) if isinstance(given, Iterable) else None
+    if items is not None and all(isinstance(item, str) for item in items):
+        return items
+    raise InvalidArgument(f"{field} must be a list of strings, not {given!r}", field=field)
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
