@@ -112,6 +112,18 @@ def test_ctrl_c_while_waiting_says_the_job_goes_on_and_how_to_stop_it(sdk: None)
         estimator.latest_job.wait(logs=False)  # type: ignore[union-attr]
 
 
+def test_a_finished_jobs_log_comes_before_its_uploading_and_completed_steps(sdk: None) -> None:
+    job = dy.Estimator("behaviours.py", SCRIPTS).fit(wait=False)
+    while not job.describe(wait=30).status.is_terminal:
+        pass
+    out = io.StringIO()
+    job.wait(out=out)  # one answer: the job has ended, with every step and the whole log
+    said = out.getvalue()
+    order = [f"[{job.name}] Training", "mode=ok started", f"[{job.name}] Uploading"]
+    assert [said.index(line) for line in order] == sorted(said.index(line) for line in order)
+    assert said.splitlines()[-1].startswith(f"[{job.name}] Completed")
+
+
 def test_an_estimator_names_its_executor(sdk: None) -> None:
     estimator = dy.Estimator("behaviours.py", SCRIPTS, executor="ray")
     with pytest.raises(dy.InvalidArgument, match="it runs local") as caught:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dockyard.api.jobs import Job, JobStatus, TrainingJobSpec
+from dockyard.api.jobs import Job, JobEvent, JobStatus, SecondaryStatus, TrainingJobSpec
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
@@ -97,17 +97,21 @@ class TrainingJob:
             # The server answers when the job ends, or after ``wait``: with logs to follow,
             # every ``poll`` seconds; without, only then.
             job = self.describe(wait=wait if logs else self._long_poll())
-            for event in job.events[seen:]:
-                if logs:
-                    stream.write(
-                        f"[{self.name}] {event.secondary_status.value}"
-                        f"{': ' + event.message.splitlines()[0] if event.message else ''}\n"
-                    )
+            new = job.events[seen:]
             seen = len(job.events)
+            # Once the job has ended, the steps after its script's run (Uploading, Completed...)
+            # come after the rest of the script's log, as they happened.
+            cut = len(new)
+            if job.status.is_terminal:
+                cut = max(
+                    (i + 1 for i, e in enumerate(new) if e.secondary_status in _RUNS), default=0
+                )
             if logs:
+                self._write_events(stream, new[:cut])
                 text, offset, _ = self.logs(offset)
                 if text:
                     stream.write(text)
+                self._write_events(stream, new[cut:])
                 stream.flush()
             if job.status.is_terminal:
                 if logs:
@@ -122,8 +126,29 @@ class TrainingJob:
                 return job
             wait = min(poll, self._long_poll())
 
+    def _write_events(self, stream: TextIO, events: Sequence[JobEvent]) -> None:
+        for event in events:
+            stream.write(
+                f"[{self.name}] {event.secondary_status.value}"
+                f"{': ' + event.message.splitlines()[0] if event.message else ''}\n"
+            )
+
     def __repr__(self) -> str:
         return f"<TrainingJob {self.name}>"
+
+
+#: The steps during which a job's script (or a transform's workers) may write to its log.
+_RUNS = frozenset(
+    {
+        SecondaryStatus.PENDING,
+        SecondaryStatus.STARTING,
+        SecondaryStatus.DOWNLOADING,
+        SecondaryStatus.TRAINING,
+        SecondaryStatus.TRANSFORMING,
+        SecondaryStatus.MONITORING,
+        SecondaryStatus.RESTARTING,
+    }
+)
 
 
 #: SageMaker SDK arguments that mean nothing here: accepted, so notebook code runs unchanged.
