@@ -45,6 +45,9 @@ def parse_spec(text: str, source: str = "spec", *, allow_aliases: bool = True) -
         # One line: the problem (and what the parser was in), not the quoted snippet and
         # caret PyYAML's own text spreads over several.
         problem, context = getattr(exc, "problem", None), getattr(exc, "context", None)
+        began = getattr(exc, "context_mark", None)
+        if context and began is not None:  # where the unclosed thing began, as often the cause
+            context = f"{context} begun at line {began.line + 1}, column {began.column + 1}"
         said = f"{problem} ({context})" if problem and context else problem or str(exc)
         raise InvalidArgument(
             f"{source}: not valid YAML{where}: {' '.join(str(said).split())}",
