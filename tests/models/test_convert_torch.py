@@ -74,15 +74,13 @@ def test_column_model_converts_and_takes_the_same_columns(tmp_path: Path) -> Non
 
 
 def test_difference_beyond_tolerance_is_refused_with_the_measure(tmp_path: Path) -> None:
-    torch.manual_seed(2)
-    mlp = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 3))
-    with torch.no_grad():
-        mlp[0].weight.mul_(1000)  # large outputs: float32 rounding differs between runtimes
-    rows = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
-    save_model(mlp, tmp_path / "src", input_example=rows)
+    from tests.models._drifting import Drifting
+
+    rows = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    save_model(Drifting(), tmp_path / "src", input_example=rows)
     with pytest.raises(InvalidArgument, match="ONNX outputs differ from the source by") as caught:
-        convert_to_onnx(tmp_path / "src", tmp_path / "onnx", tolerance=1e-12)
-    assert caught.value.details["max_abs_diff"] > 1e-12
+        convert_to_onnx(tmp_path / "src", tmp_path / "onnx")  # the default tolerance, 1e-4
+    assert caught.value.details["max_abs_diff"] > 1e-4
     assert not (tmp_path / "onnx").exists()
 
 
