@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -121,6 +122,33 @@ def test_a_crash_between_claim_and_submit_submits_the_job_once(
     passes.advance(now)
     (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
     assert execution.status is ExecutionStatus.IN_PROGRESS
+    assert execution.job == execution.execution_id
+    assert _monitoring_jobs(services) == [execution.execution_id]
+
+
+def test_a_job_another_pass_submitted_meanwhile_is_adopted_not_a_failure(
+    services: Services, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    passes = driver(services)
+    now = T0 - T0 % HOUR + HOUR + GRACE
+    passes.claim(now)
+    passes.submit(now)  # another pass: it submits the job and records it
+    x = schema.monitoring_executions
+    with services.db.write() as conn:  # this pass read the execution before that was recorded
+        conn.execute(update(x).values(status="Pending", job=None))
+    find = services.jobs.find
+    looked: list[str] = []
+
+    def not_yet(name: str) -> Any:  # and looked for the job just before it was submitted
+        looked.append(name)
+        return None if len(looked) == 1 else find(name)
+
+    monkeypatch.setattr(services.jobs, "find", not_yet)
+    passes.submit(now)
+    (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
+    assert execution.status is ExecutionStatus.IN_PROGRESS, execution.failure_reason
     assert execution.job == execution.execution_id
     assert _monitoring_jobs(services) == [execution.execution_id]
 

@@ -34,7 +34,7 @@ from dockyard.api.monitoring import (
 )
 from dockyard.api.tracking import LogBatch, MetricIn
 from dockyard.artifacts import open_artifact_store
-from dockyard.errors import DockyardError
+from dockyard.errors import AlreadyExists, DockyardError
 from dockyard.server.actor import Actor
 from dockyard.server.monitoring import _windows
 from dockyard.server.monitoring._service import MonitoringService
@@ -149,9 +149,14 @@ class MonitoringDriver:
             try:
                 job = service.jobs.find(execution.execution_id)
                 if job is None:
-                    job = service.jobs.submit_monitoring(
-                        service.owner(row), self._job_spec(row, execution, now)
-                    )
+                    try:
+                        job = service.jobs.submit_monitoring(
+                            service.owner(row), self._job_spec(row, execution, now)
+                        )
+                    except AlreadyExists:  # another pass submitted it meanwhile: it is the one
+                        job = service.jobs.find(execution.execution_id)
+                        if job is None:
+                            raise
             except DockyardError as exc:
                 self._end(row, execution, ExecutionStatus.FAILED, {}, reason=exc.message)
                 continue
