@@ -30,7 +30,7 @@ from dockyard.api.params import PutParameter
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
-from dockyard.server.compat.aws._fields import optional, required, seconds
+from dockyard.server.compat.aws._fields import required, seconds
 from dockyard.server.compat.aws._sagemaker_deployment import rollout
 from dockyard.server.compat.aws._sagemaker_models import IMAGE_TAG, model_uri, registered
 from dockyard.server.compat.aws._sagemaker_shapes import (
@@ -41,7 +41,6 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     listed,
     missing,
     one_page,
-    page_token,
     resource_name,
     sagemaker_arn,
     tag_list,
@@ -188,15 +187,16 @@ def list_endpoint_configs(services: Services, actor: Actor, body: Body) -> Body:
         created=lambda p: p.modified_time,
         modified=lambda p: p.modified_time,
     )
-    rows = [
-        {
+    return one_page(
+        body,
+        chosen,
+        "EndpointConfigs",
+        lambda p: {
             "EndpointConfigName": p.name.removeprefix(CONFIGS),
             "EndpointConfigArn": sagemaker_arn("endpoint-config", p.name.removeprefix(CONFIGS)),
             "CreationTime": seconds(p.modified_time),
-        }
-        for p in chosen
-    ]
-    return one_page(body, rows, "EndpointConfigs")
+        },
+    )
 
 
 def delete_endpoint_config(services: Services, actor: Actor, body: Body) -> Body:
@@ -452,10 +452,6 @@ def delete_endpoint(services: Services, actor: Actor, body: Body) -> Body:
 
 
 def list_endpoints(services: Services, actor: Actor, body: Body) -> Body:
-    limit = optional(body, "MaxResults", int, 100)
-    if not 1 <= limit <= 100:
-        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
-    offset = page_token(body.get("NextToken"))
     chosen = listed(
         services.endpoints.list(actor),
         body,
@@ -465,21 +461,18 @@ def list_endpoints(services: Services, actor: Actor, body: Body) -> Body:
         created=lambda e: e.created_time,
         modified=lambda e: e.updated_time,
     )
-    answer: Body = {
-        "Endpoints": [
-            {
-                "EndpointName": e.name,
-                "EndpointArn": sagemaker_arn("endpoint", e.name),
-                "CreationTime": seconds(e.created_time),
-                "LastModifiedTime": seconds(e.updated_time),
-                "EndpointStatus": str(e.status),
-            }
-            for e in chosen[offset : offset + limit]
-        ]
-    }
-    if offset + limit < len(chosen):
-        answer["NextToken"] = str(offset + limit)
-    return answer
+    return one_page(
+        body,
+        chosen,
+        "Endpoints",
+        lambda e: {
+            "EndpointName": e.name,
+            "EndpointArn": sagemaker_arn("endpoint", e.name),
+            "CreationTime": seconds(e.created_time),
+            "LastModifiedTime": seconds(e.updated_time),
+            "EndpointStatus": str(e.status),
+        },
+    )
 
 
 ACTIONS: dict[str, Any] = {

@@ -240,15 +240,16 @@ def list_models(services: Services, actor: Actor, body: Body) -> Body:
         created=lambda m: m.creation_time,
         modified=lambda m: m.last_updated_time,
     )
-    rows = [
-        {
+    return one_page(
+        body,
+        chosen,
+        "Models",
+        lambda m: {
             "ModelName": m.name,
             "ModelArn": sagemaker_arn("model", m.name),
             "CreationTime": seconds(m.creation_time),
-        }
-        for m in chosen
-    ]
-    return one_page(body, rows, "Models")
+        },
+    )
 
 
 ACTIONS: dict[str, Any] = {

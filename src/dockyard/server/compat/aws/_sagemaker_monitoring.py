@@ -57,6 +57,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
     aws_fields,
     drop_none,
+    one_page,
     page_token,
     sagemaker_arn,
     tag_list,
@@ -224,13 +225,9 @@ def describe_schedule(services: Services, actor: Actor, body: Body) -> Body:
 
 
 def list_schedules(services: Services, actor: Actor, body: Body) -> Body:
-    limit = optional(body, "MaxResults", int, 10)
-    if not 1 <= limit <= 100:
-        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
     contains = (optional(body, "NameContains") or "").lower()
     endpoint = optional(body, "EndpointName")
     status = optional(body, "StatusEquals")
-    offset = page_token(body.get("NextToken"))
     chosen = [
         s
         for s in _all_schedules(services, actor)
@@ -238,28 +235,26 @@ def list_schedules(services: Services, actor: Actor, body: Body) -> Body:
         and (endpoint is None or s.spec.target.endpoint == endpoint)
         and (status is None or s.status.value == status)
     ]
-    answer: Body = {
-        "MonitoringScheduleSummaries": [
-            drop_none(
-                {
-                    "MonitoringScheduleName": s.name,
-                    "MonitoringScheduleArn": sagemaker_arn("monitoring-schedule", s.name),
-                    "CreationTime": seconds(s.created_time),
-                    "LastModifiedTime": seconds(s.updated_time),
-                    "MonitoringScheduleStatus": s.status.value,
-                    "EndpointName": s.spec.target.endpoint,
-                    "MonitoringJobDefinitionName": _config_of(services, actor, s).get(
-                        "MonitoringJobDefinitionName"
-                    ),
-                    "MonitoringType": DATA_QUALITY,
-                }
-            )
-            for s in chosen[offset : offset + limit]
-        ]
-    }
-    if offset + limit < len(chosen):
-        answer["NextToken"] = str(offset + limit)
-    return answer
+    return one_page(
+        body,
+        chosen,
+        "MonitoringScheduleSummaries",
+        lambda s: drop_none(
+            {
+                "MonitoringScheduleName": s.name,
+                "MonitoringScheduleArn": sagemaker_arn("monitoring-schedule", s.name),
+                "CreationTime": seconds(s.created_time),
+                "LastModifiedTime": seconds(s.updated_time),
+                "MonitoringScheduleStatus": s.status.value,
+                "EndpointName": s.spec.target.endpoint,
+                "MonitoringJobDefinitionName": _config_of(services, actor, s).get(
+                    "MonitoringJobDefinitionName"
+                ),
+                "MonitoringType": DATA_QUALITY,
+            }
+        ),
+        default=10,
+    )
 
 
 def _all_schedules(services: Services, actor: Actor) -> list[MonitoringSchedule]:

@@ -53,7 +53,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
     aws_fields,
     drop_none,
-    page_token,
+    one_page,
     tag_list,
 )
 
@@ -138,17 +138,6 @@ def _window(items: list[Any], body: Body, created: Callable[[Any], int]) -> list
     return chosen
 
 
-def _page(items: list[Any], body: Body, key: str, shape: Callable[[Any], Body]) -> Body:
-    limit = optional(body, "MaxResults", int, 100)
-    if not 1 <= limit <= 100:
-        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
-    offset = page_token(body.get("NextToken"))
-    answer: Body = {key: [shape(i) for i in items[offset : offset + limit]]}
-    if offset + limit < len(items):
-        answer["NextToken"] = str(offset + limit)
-    return answer
-
-
 # -- groups -----------------------------------------------------------------------------------
 
 
@@ -221,7 +210,7 @@ def list_groups(services: Services, actor: Actor, body: Body) -> Body:
         body,
         {"Name": lambda g: g.name, "CreationTime": lambda g: (g.creation_time, g.name)},
     )
-    return _page(groups, body, "ModelPackageGroupSummaryList", _group_shape)
+    return one_page(body, groups, "ModelPackageGroupSummaryList", _group_shape)
 
 
 def delete_group(services: Services, actor: Actor, body: Body) -> Body:
@@ -429,7 +418,7 @@ def list_packages(services: Services, actor: Actor, body: Body) -> Body:
             "CreationTime": lambda v: (v.creation_time, v.version),
         },
     )
-    return _page(versions, body, "ModelPackageSummaryList", _summary)
+    return one_page(body, versions, "ModelPackageSummaryList", _summary)
 
 
 def update_package(services: Services, actor: Actor, body: Body) -> Body:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server.compat.aws._arn import arn
 from dockyard.server.compat.aws._errors import AwsError
+from dockyard.server.compat.aws._fields import optional
 
 __all__ = [
     "ALGORITHMS",
@@ -220,14 +221,22 @@ def listed(
     return sorted(chosen, key=keys[str(sort)], reverse=order == "Descending")
 
 
-def one_page(body: Body, items: Sequence[Body], key: str) -> Body:
-    """The page of ``items`` a List* request's ``MaxResults`` (1-100) and ``NextToken`` ask
-    for, under ``key``, with the next page's token while more remain."""
-    limit = body.get("MaxResults", 100)
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+def one_page(
+    body: Body,
+    items: Sequence[T],
+    key: str,
+    shape: Callable[[T], Body],
+    *,
+    default: int = 100,
+) -> Body:
+    """The page of ``items`` a List* request's ``MaxResults`` (1-100, ``default`` when not
+    given) and ``NextToken`` ask for, each made a summary by ``shape``, under ``key``; with
+    the next page's token while more remain."""
+    limit = optional(body, "MaxResults", int, default)
+    if not 1 <= limit <= 100:
         raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
     offset = page_token(body.get("NextToken"))
-    answer: Body = {key: list(items[offset : offset + limit])}
+    answer: Body = {key: [shape(item) for item in items[offset : offset + limit]]}
     if offset + limit < len(items):
         answer["NextToken"] = str(offset + limit)
     return answer

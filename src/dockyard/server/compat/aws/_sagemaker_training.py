@@ -36,7 +36,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     framework,
     job_status,
     listed,
-    page_token,
+    one_page,
     sagemaker_arn,
     tag_list,
 )
@@ -339,10 +339,6 @@ JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
     """ListTrainingJobs / ListTransformJobs: NameContains, StatusEquals, creation and
     modification times, SortBy and SortOrder (newest first by default), paging."""
-    limit = optional(body, "MaxResults", int, 100)
-    if not 1 <= limit <= 100:
-        raise InvalidArgument("MaxResults must be between 1 and 100", field="MaxResults")
-    offset = page_token(body.get("NextToken"))
     found = services.jobs.list(actor, kind=kind, limit=10_000, offset=0)
     chosen = listed(
         found,
@@ -353,27 +349,23 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
         created=lambda j: j.created_time,
         modified=_modified,
     )
-    page = chosen[offset : offset + limit]
     word = "Training" if kind == "training" else "Transform"
-    answer: Body = {
-        f"{word}JobSummaries": [
-            drop_none(
-                {
-                    f"{word}JobName": j.name,
-                    f"{word}JobArn": sagemaker_arn(f"{kind}-job", j.name),
-                    "CreationTime": seconds(j.created_time),
-                    f"{word}EndTime": seconds(j.end_time if j.status.is_terminal else None),
-                    "LastModifiedTime": seconds(_modified(j)),
-                    f"{word}JobStatus": job_status(str(j.status)),
-                    "FailureReason": j.failure_reason if kind == "transform" else None,
-                }
-            )
-            for j in page
-        ]
-    }
-    if offset + limit < len(chosen):
-        answer["NextToken"] = str(offset + limit)
-    return answer
+    return one_page(
+        body,
+        chosen,
+        f"{word}JobSummaries",
+        lambda j: drop_none(
+            {
+                f"{word}JobName": j.name,
+                f"{word}JobArn": sagemaker_arn(f"{kind}-job", j.name),
+                "CreationTime": seconds(j.created_time),
+                f"{word}EndTime": seconds(j.end_time if j.status.is_terminal else None),
+                "LastModifiedTime": seconds(_modified(j)),
+                f"{word}JobStatus": job_status(str(j.status)),
+                "FailureReason": j.failure_reason if kind == "transform" else None,
+            }
+        ),
+    )
 
 
 def _modified(job: Job) -> int:
