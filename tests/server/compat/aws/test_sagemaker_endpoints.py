@@ -96,6 +96,27 @@ def test_list_endpoints_filters_on_times_and_sorts(
     assert found["Message"].startswith("StatusEquals"), found
 
 
+@pytest.mark.slow
+def test_boto3_lists_models_and_endpoint_configs(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+) -> None:
+    sm = _sagemaker(server)
+    for name in ("listed-model-b", "listed-model-a"):
+        client.request("POST", "/api/v1/registered-models", json={"name": name})
+    for name in ("listed-config-b", "listed-config-a"):
+        variant = {**_variant("v"), "ModelName": "listed-model-a"}
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
+    listed = sm.list_models(NameContains="listed-model", SortBy="Name", SortOrder="Ascending")
+    assert [m["ModelName"] for m in listed["Models"]] == ["listed-model-a", "listed-model-b"]
+    assert listed["Models"][0]["ModelArn"].endswith(":model/listed-model-a")
+    pages = sm.get_paginator("list_endpoint_configs").paginate(
+        NameContains="listed-config", SortBy="Name", PaginationConfig={"PageSize": 1}
+    )
+    names = [c["EndpointConfigName"] for page in pages for c in page["EndpointConfigs"]]
+    assert names == ["listed-config-b", "listed-config-a"]  # SortOrder: Descending
+
+
 def _variant(name: str) -> dict[str, Any]:
     return {
         "VariantName": name,
