@@ -120,6 +120,17 @@ def test_start_an_execution_from_the_page(page: Watched, seeded: Seeded) -> None
     page.shot("pipeline-failed")
 
 
+def test_the_pipeline_page_shows_its_tags(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        body = {"name": "ui-tagged", "definition": json.dumps(DEFINITION)}
+        body["tags"] = {"team": "ml", "nightly": ""}
+        assert c.post("/api/v1/pipelines", json=body).status_code == 201
+    p = page.goto("/pipelines/ui-tagged")
+    p.wait_for_selector("#pipeline-tags", timeout=TIMEOUT_MS)
+    assert p.locator("#pipeline-tags .chip").all_inner_texts() == ["nightly", "team=ml"]
+    page.shot("pipeline-tags")
+
+
 def test_a_parallel_that_succeeded_after_a_redrive_is_not_drawn_as_caught(
     page: Watched, seeded: Seeded
 ) -> None:

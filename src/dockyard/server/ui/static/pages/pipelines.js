@@ -53,9 +53,9 @@ async function detail(ctx, name) {
     h("div.head", h("h1", name), h("div.spacer"), start),
     h("div.grid2", h("div", h("h2", "Graph"), graph), h("div", info)),
     h("h2", "Executions"), runs);
-  let machine;
+  let machine, tags;
   try {
-    machine = await api(path, { signal });
+    [machine, tags] = await Promise.all([api(path, { signal }), api(`${path}/tags`, { signal })]);
   } catch (e) { clear(info, errorBox({ message: errorText(e) })); return; }
   let definition = null;
   try { definition = JSON.parse(machine.definition); } catch { /* shown as text below */ }
@@ -66,6 +66,9 @@ async function detail(ctx, name) {
     ["Revision", h("span.mono", machine.revision_id)],
     ["Role", machine.role_arn],
     ["Description", machine.description],
+    ["Tags", Object.keys(tags).length
+      ? h("span#pipeline-tags", ...Object.entries(tags).sort().map(([k, v]) => h("span.chip.mono", v ? `${k}=${v}` : k)))
+      : h("span.muted", "none")],
     ["Created", `${fmtTime(machine.created_time)} by ${machine.created_by}`],
     ["Updated", fmtTime(machine.updated_time)],
   ]), h("details", h("summary", "Definition"), h("pre.code", definition ? JSON.stringify(definition, null, 2) : machine.definition)));
