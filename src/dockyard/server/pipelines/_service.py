@@ -304,8 +304,7 @@ class PipelineService:
 
     def start(self, actor: Actor, machine_arn: str, request: StartExecution) -> StartedExecution:
         machine_arn, name = self._check_start(actor, machine_arn, request)
-        with self._db.write() as conn:
-            return self._start_in(conn, actor, machine_arn, request, name)
+        return self._start_alone(actor, machine_arn, request, name)
 
     async def start_soon(
         self, actor: Actor, machine_arn: str, request: StartExecution
