@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from dockyard.errors import NotFound
 from dockyard.server.store import Database, WriterBusy, after_commit, open_database, schema
 
 _E = schema.experiments
@@ -137,6 +138,51 @@ def test_waited_writes_keep_one_connection_and_a_failed_one_leaves_it_clean(db: 
         _add(conn, "c")
     assert conn is not kept[0]
     assert _names(db) == ["a", "b", "c"]
+
+
+def test_a_threads_reads_keep_one_connection_and_only_a_database_error_drops_it(
+    db: Database,
+) -> None:
+    with db.read() as first, db.read() as nested:
+        assert nested is not first  # a read within a read has a connection of its own
+    with db.read() as again:
+        assert again is first  # not checked out of the pool and back each time
+    with pytest.raises(NotFound), db.read() as conn:
+        raise NotFound("no such run")  # the caller's error: its rollback is all it needs
+    assert conn is first and not conn.closed
+    with pytest.raises(Exception, match="no such table"), db.read() as conn:
+        conn.exec_driver_sql("SELECT * FROM missing")
+    assert conn.closed  # dropped: the next read starts on a clean connection
+    with db.read() as fresh:
+        assert fresh is not first
+        assert fresh.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_only_the_first_threads_keep_read_connections_and_dispose_closes_them(
+    db: Database,
+) -> None:
+    alive = threading.Barrier(6)  # all six at once: six threads, six identifiers
+    kept: list[object] = []
+
+    def read_twice() -> None:
+        with db.read() as one:
+            pass
+        alive.wait(10)
+        with db.read() as two:
+            if one is two:
+                kept.append(one)
+
+    threads = [threading.Thread(target=read_twice) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(kept) == 4  # the other two read from the pool each time
+    with db.read() as mine:  # past the first four: from the pool
+        pass
+    assert mine.closed  # returned to it at once
+    db.dispose()
+    assert all(conn.closed for conn in kept)  # type: ignore[attr-defined]
 
 
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:

@@ -16,7 +16,9 @@ write is refused, so a commit that may checkpoint still happens in a thread whil
 log metrics.
 
 On SQLite a process's writes run one at a time, so each kind (waiting or not) keeps one
-connection between them: a pool checkout and return cost a sixth of a small write.
+connection between them: a pool checkout and return cost a sixth of a small write. The first
+few threads that read (the event loop's, where short reads run, among them) keep one each for
+the same reason: a checkout and return cost a quarter of a small read request.
 
 :func:`after_commit` defers work (waking the event log's readers) until the write transaction
 it is called in has committed, so nobody is woken to read a row that is not there yet.
@@ -42,7 +44,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from dockyard.errors import InvalidArgument, Unavailable
+from dockyard.errors import DockyardError, InvalidArgument, Unavailable
 
 __all__ = ["Database", "Grouped", "WriterBusy", "after_commit"]
 
@@ -66,6 +68,7 @@ _UNWAITED_PRAGMAS = ("PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 # Set by Database.without_waiting for the code it runs (per task or thread, as contexts are).
 _NO_WAIT: ContextVar[bool] = ContextVar("dockyard_write_without_waiting", default=False)
 _POOLED_EVERY = 256
+_KEPT_READS = 4  # threads whose SQLite reads keep a connection of their own between them
 # What to run once the write transaction open in this context commits (None: none is open).
 _AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar(
     "dockyard_after_commit", default=None
@@ -137,7 +140,10 @@ class Database:
                         f"{exc.strerror or exc}",
                         field="database_url",
                     ) from exc
-            self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
+            self.read_engine = self._sqlite_engine(
+                url, immediate=False, echo=echo, kept=_KEPT_READS
+            )
+            self._readers: _KeptReads | None = _KeptReads(self.read_engine, _KEPT_READS)
             self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
             # The writes begun without waiting have a connection of their own, which never waits
             # for the lock and never checkpoints (set once, not around every write).
@@ -159,13 +165,24 @@ class Database:
                     field="database_url",
                 ) from exc
             self.read_engine = self.write_engine = engine
+            self._readers = None
 
     @staticmethod
-    def _sqlite_engine(url: str, *, immediate: bool, echo: bool, waits: bool = True) -> Engine:
+    def _sqlite_engine(
+        url: str, *, immediate: bool, echo: bool, waits: bool = True, kept: int = 0
+    ) -> Engine:
         """An engine whose transactions begin with ``BEGIN IMMEDIATE`` (``immediate``) or a
         deferred ``BEGIN``; with ``waits`` False, one whose BEGIN raises :class:`WriterBusy`
-        instead of waiting for another writer and whose commits never checkpoint the WAL."""
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        instead of waiting for another writer and whose commits never checkpoint the WAL. Its
+        pool has room for ``kept`` connections that never return to it, besides SQLAlchemy's
+        usual five (and ten more for a while)."""
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False},
+            pool_size=5 + kept,
+            max_overflow=10,
+        )
         pragmas = _SQLITE_PRAGMAS if waits else (*_SQLITE_PRAGMAS, *_UNWAITED_PRAGMAS)
 
         @event.listens_for(engine, "connect")
@@ -197,8 +214,16 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction."""
-        with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
-            yield conn
+        kept = self._readers.take() if self._readers is not None else None
+        if kept is None:
+            with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        try:
+            with _translate_errors(), kept.begin() as conn:
+                yield conn
+        finally:
+            self._readers.give()  # type: ignore[union-attr]  # set when kept is
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -299,6 +324,8 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._readers is not None:
+            self._readers.close()
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             with self._write_lock:
@@ -328,11 +355,14 @@ def _run_grouped(
 
 class _Kept:
     """One connection of ``engine`` kept between transactions that never overlap (the caller
-    holds a lock); dropped after a transaction that fails, is refused or rolls back, so the
-    next one starts clean."""
+    holds a lock, or only one thread uses it); dropped after a transaction that fails, is
+    refused or rolls back, so the next one starts clean. With ``keeps_on`` given, an error of
+    that kind (the caller's own, such as a read that found nothing) keeps it: its rollback is
+    all that transaction needs."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keeps_on: type[BaseException] | None = None) -> None:
         self._engine = engine
+        self._keeps_on = keeps_on
         self._conn: Connection | None = None
 
     @contextmanager
@@ -343,14 +373,55 @@ class _Kept:
         try:
             with conn.begin():
                 yield conn
-        except BaseException:
-            self.close()
+        except BaseException as exc:
+            if self._keeps_on is None or not isinstance(exc, self._keeps_on):
+                self.close()
             raise
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class _KeptReads:
+    """A :class:`_Kept` read connection for each of the first ``limit`` threads that read.
+
+    A thread uses only its own, so nothing is locked per read; a read nested in another, or
+    from a thread past the first ``limit``, uses the pool. A thread that ends leaves its
+    connection to whichever later thread gets its identifier, until :meth:`close`.
+    """
+
+    def __init__(self, engine: Engine, limit: int) -> None:
+        self._engine = engine
+        self._limit = limit
+        self._by_thread: dict[int, _Kept] = {}
+        self._busy: set[int] = set()  # threads inside a read on their kept connection
+        self._lock = threading.Lock()
+
+    def take(self) -> _Kept | None:
+        """This thread's kept connection, or None when it must read from the pool."""
+        thread = threading.get_ident()
+        if thread in self._busy:
+            return None
+        kept = self._by_thread.get(thread)
+        if kept is None:
+            with self._lock:
+                if len(self._by_thread) >= self._limit:
+                    return None
+                kept = self._by_thread[thread] = _Kept(self._engine, keeps_on=DockyardError)
+        self._busy.add(thread)
+        return kept
+
+    def give(self) -> None:
+        """This thread's read on its kept connection has ended."""
+        self._busy.discard(threading.get_ident())
+
+    def close(self) -> None:
+        with self._lock:
+            for kept in self._by_thread.values():
+                kept.close()
+            self._by_thread.clear()
 
 
 @contextmanager
