@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import orjson
+
 from dockyard.asl.errors import DATA_LIMIT_EXCEEDED, StatesError
 
 __all__ = [
@@ -38,7 +40,16 @@ class HistoryEvent:
     timestamp: datetime
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _dumps(value: Any) -> str:
+    # orjson where it can: an execution writes its payloads into several events per state. An
+    # integer past 64 bits or a key that is not a string takes the standard library's way.
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _encode(value)
 
 
 def json_text(value: Any) -> str:
