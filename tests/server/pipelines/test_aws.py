@@ -15,6 +15,8 @@ from botocore.exceptions import ClientError
 from tests.server.pipelines._core import StandInCore
 from tests.server.pipelines._live import served, stepfunctions
 
+from dockyard.client.http import Client
+from dockyard.client.http import routes as r
 from dockyard.server._services import Services
 from dockyard.settings import Settings
 
@@ -187,6 +189,31 @@ def test_arns_of_any_region_and_account_and_qualified_arns_name_the_machine(sfn:
     assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == "arn:aws:iam::1:role/new"
     sfn.delete_state_machine(stateMachineArn=theirs)
     assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_names_follow_aws_rule_dots_and_any_script_included(
+    live: tuple[str, Services], sfn: Any
+) -> None:
+    machine = sfn.create_state_machine(
+        name="retrain.v2", definition=json.dumps(WAIT), roleArn="arn:aws:iam::0:role/x"
+    )["stateMachineArn"]
+    name = "run+2026-12-06@nuit.été"
+    execution = sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
+    assert execution.endswith(":retrain.v2:run+2026-12-06@nuit.été")
+    assert sfn.describe_execution(executionArn=execution)["name"] == name
+    listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [e["name"] for e in listed] == [name]
+    with Client(live[0]) as client:  # the native API's paths carry them, quoted
+        found = client.call(r.GET_EXECUTION(name="retrain.v2", execution=name))
+    assert found["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=execution)
+    for bad in ("two words", "a/b", "q?", "tab\tin", "..", "x" * 81):
+        with pytest.raises(ClientError) as error:
+            sfn.start_execution(stateMachineArn=machine, name=bad)
+        assert code(error) == "InvalidName", bad
+    with pytest.raises(ClientError) as error:
+        sfn.create_state_machine(name="a:b", definition=json.dumps(WAIT), roleArn="r")
+    assert code(error) == "InvalidName"
 
 
 def test_a_page_token_of_another_listing_is_refused(live: tuple[str, Services], sfn: Any) -> None:

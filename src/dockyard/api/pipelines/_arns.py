@@ -2,7 +2,10 @@
 
 Dockyard has no accounts or regions; its ARNs carry fixed ones (``us-east-1``,
 ``000000000000``) so boto3, which checks their shape, accepts them. The name parts follow
-Step Functions' rule: 1 to 80 letters, digits, ``-`` and ``_``.
+Step Functions' rule: 1 to 80 characters, none of them whitespace, a bracket (``< > { } [ ]``),
+a wildcard (``? *``), one of ``" # % \\ ^ | ~ ` $ & , ; : /`` or a control character. Dots,
+``+``, ``=``, ``@`` and letters of any script are names' as on AWS; only ``.`` and ``..`` on
+their own are refused, as the paths of the native API could not carry them.
 """
 
 from __future__ import annotations
@@ -24,16 +27,21 @@ __all__ = [
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
-NAME_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
+NAME_PATTERN = r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$"
 _NAME = re.compile(NAME_PATTERN)
 _PREFIX = f"arn:aws:states:{REGION}:{ACCOUNT}:"
 
 
 def check_name(name: str, field: str = "name") -> str:
     """``name`` when it is a valid state machine or execution name."""
+    if name in (".", ".."):
+        raise InvalidArgument(
+            f"{name!r} is not a valid name here: the API's paths cannot carry it", field=field
+        )
     if not _NAME.match(name):
         raise InvalidArgument(
-            f"{name[:100]!r} is not a valid name: 1 to 80 letters, digits, '-' or '_'",
+            f"{name[:100]!r} is not a valid name: 1 to 80 characters, without whitespace, "
+            "brackets, '?', '*', any of \" # % \\ ^ | ~ ` $ & , ; : / or control characters",
             field=field,
         )
     return name

@@ -19,6 +19,9 @@ from pydantic import (
     field_validator,
 )
 
+from dockyard.api.pipelines._arns import check_name
+from dockyard.errors import InvalidArgument
+
 __all__ = [
     "Diagnostic",
     "Execution",
@@ -49,7 +52,15 @@ __all__ = [
 MAX_DEFINITION = 1024 * 1024
 MAX_PAYLOAD = 256 * 1024
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+
+def _named(value: str) -> str:
+    try:
+        return check_name(value)
+    except InvalidArgument as exc:
+        raise ValueError(exc.message) from None
+
+
+Name = Annotated[str, AfterValidator(_named)]
 
 #: Step Functions' limit on a state machine's tags.
 MAX_TAGS = 50
