@@ -391,6 +391,12 @@ def test_tags_as_terraform_and_the_cdk_use_them(live: tuple[str, Services], sfn:
     with pytest.raises(ClientError) as error:
         sfn.tag_resource(resourceArn=arn, tags=[{"key": "k" * 129, "value": "v"}])
     assert code(error) == "ValidationException"
+    for bad in ({"key": "cost#center", "value": "1"}, {"key": "owner", "value": "team;x"}):
+        with pytest.raises(ClientError) as error:
+            sfn.tag_resource(resourceArn=arn, tags=[bad])
+        assert code(error) == "ValidationException" and "at 4" in str(error.value), bad
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": "équipe ml", "value": "a.b:c/d=e+f-g@h_1"}])
+    sfn.untag_resource(resourceArn=arn, tagKeys=["équipe ml"])
     missing = arn.replace(":tagged", ":nobody")
     with pytest.raises(ClientError) as error:
         sfn.list_tags_for_resource(resourceArn=missing)

@@ -6,6 +6,7 @@ passes them (a definition may also be given as a JSON object: it is stored as te
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -66,17 +67,33 @@ Name = Annotated[str, AfterValidator(_named)]
 MAX_TAGS = 50
 
 
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: str, what: str) -> None:
+    """AWS's rule for tag keys and values: letters, numbers and spaces of any script, and
+    ``_ . : / = + - @``."""
+    for at, char in enumerate(text):
+        if char not in _TAG_SYMBOLS and unicodedata.category(char)[0] not in "LNZ":
+            raise ValueError(
+                f"{what} {text[:128]!r}: {char!r} at {at} is not allowed (letters, numbers, "
+                "spaces and _ . : / = + - @)"
+            )
+
+
 def _tags_as_aws_allows(tags: dict[str, str]) -> dict[str, str]:
     if len(tags) > MAX_TAGS:
         raise ValueError(f"{len(tags)} tags; at most {MAX_TAGS}")
-    for key in tags:
+    for key, value in tags.items():
         if key.lower().startswith("aws:"):
             raise ValueError(f"tag key {key!r}: the prefix 'aws:' is reserved")
+        _tag_text(key, "tag key")
+        _tag_text(value, f"tag {key!r}'s value")
     return tags
 
 
 #: A resource's tags, as Step Functions limits them: keys of 1-128 characters (not ``aws:``),
-#: values of at most 256.
+#: values of at most 256, both of the characters :func:`_tag_text` allows.
 Tags = Annotated[
     dict[
         Annotated[str, StringConstraints(min_length=1, max_length=128)],
