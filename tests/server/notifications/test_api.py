@@ -65,6 +65,7 @@ def test_publish_and_subscribe_from_the_sdk(home: Path) -> None:
         ({"events": ["job.*"], "endpoint": "file:///etc/passwd"}, "endpoint"),
         ({"events": ["job.*"], "endpoint": "http://169.254.169.254/latest"}, "endpoint"),
         ({"events": ["job.*"], "endpoint": "http://[::1]:80/"}, "endpoint"),
+        ({"events": ["job.*"], "endpoint": "https://exa mple.com/hook"}, "endpoint"),
         (
             {"events": ["job.*"], "endpoint": HOOK, "filter": {"a": [{"numeric": ["<"]}]}},
             "filter.a",

@@ -45,6 +45,38 @@ def test_only_http_urls_with_a_host(url: str) -> None:
         check_url(url, allow_private=True)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://exa mple.com/hook", "'exa mple.com' is not a host name or address"),
+        ("http://hooks..example.com/x", "'hooks..example.com' is not a host name or address"),
+        ("http://-hooks.example.com/x", "'-hooks.example.com' is not a host name or address"),
+        ("http://hooks.example.com/x\x00", "holds a control character"),
+    ],
+)
+def test_a_url_no_request_could_reach_is_refused_when_saved(url: str, problem: str) -> None:
+    # Saved, it would fail every attempt for a day before anyone heard of it.
+    with pytest.raises(InvalidArgument) as caught:
+        check_url(url, allow_private=True)
+    assert problem in caught.value.message
+    assert caught.value.field == "endpoint"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.slack.com/services/T0/B0/x?a=1#f",
+        "http://dockyard:secret@hooks.example.com:8080/x",
+        "http://bücher.example/x",
+        "http://hooks.example.com./x",
+        "http://hooks.example.com/a b",
+        "http://hooks_1.example.com/x",
+    ],
+)
+def test_ordinary_urls_are_kept(url: str) -> None:
+    assert check_url(url, allow_private=False) == url
+
+
 def test_a_send_to_a_name_that_resolves_inside_is_refused(
     tmp_path: Path, receiver: Receiver
 ) -> None:

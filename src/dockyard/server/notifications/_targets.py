@@ -18,6 +18,8 @@ from dockyard.errors import InvalidArgument
 __all__ = ["check_email", "check_url", "internal_address"]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}$")
+# A DNS name as a resolver takes it: dot-separated labels of letters, digits, '-' and '_'.
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 
 def internal_address(address: str) -> bool:
@@ -46,6 +48,11 @@ def check_url(url: str, *, allow_private: bool, field: str = "endpoint") -> str:
     if not host:
         raise InvalidArgument(f"{url!r} names no host", field=field)
     del port
+    # Such a URL is never delivered to: every attempt would fail until the retry horizon.
+    if any(not c.isprintable() for c in url):
+        raise InvalidArgument(f"{url!r} holds a control character", field=field)
+    if not _host_name(host):
+        raise InvalidArgument(f"{url!r}: {host!r} is not a host name or address", field=field)
     if not allow_private:
         literal = host = host.rstrip(".")
         if host == "localhost" or host.endswith(".localhost"):
@@ -61,6 +68,22 @@ def check_url(url: str, *, allow_private: bool, field: str = "endpoint") -> str:
                 field=field,
             )
     return url
+
+
+def _host_name(host: str) -> bool:
+    """Whether ``host`` (lower-cased, brackets stripped) is an IP literal or a DNS name
+    (international names in their IDNA form)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
 def check_email(address: str, field: str = "endpoint") -> str:
