@@ -196,3 +196,19 @@ def test_a_local_baseline_that_does_not_parse_is_named_by_its_own_path(
         f"error: {folder}/constraints.json: not JSON (line 2, column 1: Expecting value) "
         "(baseline.uri)\n"
     )
+
+
+def test_a_local_folder_that_is_no_baseline_is_named_by_its_own_path(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Not uploaded first: the error names the folder given, not its copy in the store.
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "train.csv").write_text("a,b\n1,2\n")
+    args = ["monitor", "schedules", "create", "--name", "m", "--endpoint", "churn"]
+    done = runner.invoke(cli, [*args, "--baseline", str(folder)])
+    assert done.exit_code == 2
+    assert done.output == (
+        f"error: {folder} lacks statistics.json and constraints.json (a baseline folder holds "
+        "statistics.json and constraints.json) (baseline.uri)\n"
+    )

@@ -76,3 +76,20 @@ def test_a_schedule_from_python(embedded: Path) -> None:
         monitor.describe()
     with pytest.raises(dy.InvalidArgument, match="has no schedule yet"):
         dy.Monitor(endpoint="churn").executions()
+
+
+def test_a_local_folder_that_is_no_baseline_is_named_and_not_uploaded(embedded: Path) -> None:
+    folder = embedded / "not-a-baseline"
+    folder.mkdir()
+    (folder / "statistics.json").write_text('{"version": 0.0, "features": []}')
+    (folder / "notes.txt").write_text("the constraints are elsewhere")
+    monitor = dy.Monitor(endpoint="churn")
+    with pytest.raises(dy.InvalidArgument) as caught:
+        monitor.create_schedule("churn-drift", baseline_uri=folder)
+    assert caught.value.message == (
+        f"{folder} lacks constraints.json (a baseline folder holds statistics.json and "
+        "constraints.json)"
+    )
+    assert caught.value.field == "baseline_uri"
+    listed = context().client.call(routes.LIST_DATA(), params={"prefix": "monitoring/"})
+    assert listed["files"] == []

@@ -30,6 +30,7 @@ from dockyard.client.cli._output import emit, fail_on_error, format_time, json_o
 from dockyard.client.cli._specs import load_spec, local_path, local_to_store
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request, is_local
+from dockyard.client.sdk._monitor import check_local_baseline
 from dockyard.errors import InvalidArgument
 
 __all__ = ["executions_text", "ground_truth", "schedules"]
@@ -274,19 +275,9 @@ def delete(name: str, yes: bool) -> None:
 
 
 def _check_local_baseline(value: Any, base: Path) -> None:
-    """Parse a local baseline folder before it is uploaded, so a refusal names the user's
-    files rather than their copies in the store (the server checks them the same way)."""
-    if not is_local(value):
-        return
-    folder = local_path(value, base, "baseline.uri")
-    if not all((folder / name).is_file() for name in ("statistics.json", "constraints.json")):
-        return  # the server names what is missing
-    from dockyard.monitor import read_baseline
-
-    try:
-        read_baseline(folder)
-    except InvalidArgument as exc:  # the message names the file; the field is the spec's
-        raise InvalidArgument(exc.message, field="baseline.uri") from None
+    """A local baseline folder is checked before it is uploaded (see check_local_baseline)."""
+    if is_local(value):
+        check_local_baseline(local_path(value, base, "baseline.uri"), "baseline.uri")
 
 
 @click.group("ground-truth")

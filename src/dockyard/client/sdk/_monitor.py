@@ -35,10 +35,34 @@ from dockyard.api.monitoring import (
 )
 from dockyard.client.http import Client, routes
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
+from dockyard.paths import expand_user
 
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "check_local_baseline"]
 
 _UPLOADS = "monitoring"
+
+
+def check_local_baseline(folder: str | Path, field: str) -> None:
+    """Parse a local baseline folder before it is uploaded, so a refusal names the user's
+    folder and files rather than their copies in the store (the server checks them the same
+    way), and a folder that is no baseline is not uploaded at all."""
+    from dockyard.monitor import read_baseline
+    from dockyard.monitor.baseline import CONSTRAINTS_FILE, STATISTICS_FILE
+
+    local = expand_user(str(folder), field)
+    if not local.exists():
+        return  # the upload names it
+    missing = [n for n in (STATISTICS_FILE, CONSTRAINTS_FILE) if not (local / n).is_file()]
+    if missing:
+        raise InvalidArgument(
+            f"{local} lacks {' and '.join(missing)} (a baseline folder holds "
+            f"{STATISTICS_FILE} and {CONSTRAINTS_FILE})",
+            field=field,
+        )
+    try:
+        read_baseline(local)
+    except InvalidArgument as exc:  # the message names the file; the field is the caller's
+        raise InvalidArgument(exc.message, field=field) from None
 
 
 def _client(client: Client | None) -> Client:
@@ -154,8 +178,10 @@ class Monitor:
         ``experiment``, ``executor``, ``tags``, ``enabled``."""
         baseline = self._baseline
         if baseline_uri is not None:
-            from dockyard.client.sdk._upload import to_store
+            from dockyard.client.sdk._upload import is_local, to_store
 
+            if is_local(baseline_uri):
+                check_local_baseline(baseline_uri, "baseline_uri")
             uri = to_store(self._http, baseline_uri, f"{_UPLOADS}/baselines", "baseline_uri")
             baseline = {"uri": str(uri)}
         if baseline is None:
