@@ -47,6 +47,8 @@ def test_cron_day_fields_match_either_when_both_are_given() -> None:
     [
         ("* * * *", "5 fields"),
         ("61 * * * *", "0 to 59"),
+        ("0 24 * * *", "^'24': an hour is 0 to 23$"),
+        ("0 */0 * * *", "^'\\*/0': the step of an hour is a number from 1$"),
         ("*/0 * * * *", "step"),
         ("0 0 * foo *", "month"),
         ("0 0 31 2 *", "never occurs"),

@@ -81,13 +81,18 @@ def parse_rate(text: str, field: str = "schedule") -> int:
     return seconds
 
 
+def _a(what: str) -> str:
+    """``what`` with its indefinite article: "an hour", "a minute"."""
+    return f"an {what}" if what[0] in "aeiouh" else f"a {what}"
+
+
 def _value(text: str, names: tuple[str, ...], low: int, what: str, field: str) -> int:
     if text.isdigit():
         return int(text)
     lowered = text.lower()
     if lowered in names:
         return names.index(lowered) + low
-    raise InvalidArgument(f"{text!r} is not a {what} value", field=field)
+    raise InvalidArgument(f"{text!r} is not {_a(what)} value", field=field)
 
 
 def _parse_field(
@@ -100,7 +105,7 @@ def _parse_field(
         if slash:
             if not step_text.isdigit() or int(step_text) < 1:
                 raise InvalidArgument(
-                    f"{part!r}: the step of a {what} is a number from 1", field=field
+                    f"{part!r}: the step of {_a(what)} is a number from 1", field=field
                 )
             step = int(step_text)
         if body == "*":
@@ -112,7 +117,7 @@ def _parse_field(
             start = _value(body, names, low, what, field)
             end = high if slash else start
         if not (low <= start <= high and low <= end <= high) or start > end:
-            raise InvalidArgument(f"{part!r}: a {what} is {low} to {high}", field=field)
+            raise InvalidArgument(f"{part!r}: {_a(what)} is {low} to {high}", field=field)
         values.update(range(start, end + 1, step))
     return frozenset(values)
 
