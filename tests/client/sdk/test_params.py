@@ -66,3 +66,24 @@ def test_a_value_that_is_no_text_is_named(value: object) -> None:
     with pytest.raises(dy.InvalidArgument, match="a parameter value is a string") as refused:
         dy.put_parameter("/nb/bad", value)  # type: ignore[arg-type]
     assert refused.value.field == "value"
+
+
+def test_a_string_list_item_with_a_comma_is_refused_rather_than_split() -> None:
+    # Joined with commas, ["x,y", "z"] would come back as three items.
+    with pytest.raises(dy.InvalidArgument) as refused:
+        dy.put_parameter("/nb/hosts", ["a", "x,y"])
+    assert refused.value.message == "a StringList item may not hold a comma (item 1: 'x,y')"
+    assert refused.value.field == "value[1]"
+    with pytest.raises(dy.NotFound):
+        dy.get_parameter("/nb/hosts")
+    dy.put_parameter("/nb/text", ["x,y", "z"], type="String")  # one text: nothing to split
+    assert dy.get_parameter("/nb/text").value == "x,y,z"
+
+
+def test_one_label_is_one_label() -> None:
+    dy.put_parameter("/nb/threshold", "0.5")
+    assert dy.label_parameter_version("/nb/threshold", "prod").labels == ["prod"]
+    assert dy.get_parameter("/nb/threshold:prod").labels == ["prod"]
+    with pytest.raises(dy.InvalidArgument, match="labels is a label or a list") as refused:
+        dy.label_parameter_version("/nb/threshold", 1)  # type: ignore[arg-type]
+    assert refused.value.field == "labels"

@@ -68,7 +68,15 @@ def put_parameter(
     if isinstance(value, str):
         text = value
     elif isinstance(value, Sequence):
-        text = ",".join(_text(item) for item in value)
+        items = [_text(item) for item in value]
+        for index, item in enumerate(items):
+            if "," in item and (type or "StringList") == "StringList":
+                # Joined, it would come back as more items than were given.
+                raise InvalidArgument(
+                    f"a StringList item may not hold a comma (item {index}: {item!r})",
+                    field=f"value[{index}]",
+                )
+        text = ",".join(items)
         type = type or "StringList"
     else:
         text = _text(value)
@@ -124,9 +132,21 @@ def get_parameter_history(name: str, *, client: Client | None = None) -> list[Pa
 
 
 def label_parameter_version(
-    name: str, labels: Sequence[str], version: int | None = None, *, client: Client | None = None
+    name: str,
+    labels: str | Sequence[str],
+    version: int | None = None,
+    *,
+    client: Client | None = None,
 ) -> LabelResult:
-    """Put labels on a version (the latest by default); a label moves from another version."""
+    """Put labels (one, or a list) on a version (the latest by default); a label moves from
+    another version."""
+    if isinstance(labels, str):
+        labels = [labels]  # one label, not one per character
+    elif not isinstance(labels, Sequence):
+        raise InvalidArgument(
+            f"labels is a label or a list of them, not {builtins.type(labels).__name__} {labels!r}",
+            field="labels",
+        )
     body = build_request(LabelParameter, name=name, labels=list(labels), version=version)
     return LabelResult.model_validate(_client(client).call(routes.LABEL_PARAMETER(), body))
 
