@@ -31,6 +31,8 @@ def test_a_disabled_schedule_never_fires_and_enabling_starts_from_now(
     loop = ScheduleLoop(services.triggers, services.db, tmp_path, clock=clock)
     off = services.triggers.update(ROOT, "hourly", TriggerUpdate(enabled=False), now=START)
     assert off.enabled is False
+    assert off.next_time is None  # no slot is coming: the list and the web UI show none
+    assert services.triggers.get(ROOT, "hourly").next_time is None
     for hours in (1, 2, 3):
         clock.now = START + hours * HOUR + 1
         loop.tick()

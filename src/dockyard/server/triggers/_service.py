@@ -763,7 +763,8 @@ def _trigger(row: Any) -> Trigger:
         enabled=bool(m["enabled"]),
         description=config.get("description", ""),
         hook_path=HOOK_PREFIX + m["name"] if m["secret"] else None,
-        next_time=state.get("next_time"),
+        # A disabled trigger has no next slot: enabling it computes one from then.
+        next_time=state.get("next_time") if m["enabled"] else None,
         last_fired_time=m["last_fired_time"],
         created_by=m["created_by"],
         created_time=m["created_time"],
