@@ -92,6 +92,9 @@ def test_topic_errors(home: Path) -> None:
     assert status == 409 and "built-in" in error.message
     status, error = _status("POST", "/api/v1/topics/t/publish", json={"message": "x" * 5000})
     assert status == 400 and error.field == "message"
+    status, error = _status("POST", "/api/v1/topics/t/publish", json={"message": 5})
+    assert status == 400 and error.field == "message"
+    assert error.message == "message: a message is text or a JSON object, not int"
     status, error = _status("POST", "/api/v1/topics/missing/publish", json={"message": "x"})
     assert status == 404 and error.field == "topic"
     status, error = _status("GET", "/api/v1/subscriptions/nope/deliveries")

@@ -82,6 +82,14 @@ class PublishRequest(BaseModel):
     message: str | dict[str, Any] = Field(description="text, or a small JSON object")
     attributes: dict[str, AttributeValue] = Field(default_factory=dict, max_length=20)
 
+    @field_validator("message", mode="before")
+    @classmethod
+    def _text_or_object(cls, value: Any) -> Any:
+        # Said once, at "message", rather than once per member of the union ("message.str").
+        if not isinstance(value, str | dict):
+            raise ValueError(f"a message is text or a JSON object, not {type(value).__name__}")
+        return value
+
 
 class Published(BaseModel):
     event_id: int
