@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         log_model,
         register_model,
     )
-    from dockyard.client.sdk._monitor import Monitor
+    from dockyard.client.sdk._monitor import Monitor, check_local_baseline
     from dockyard.client.sdk._notifications import (
         create_topic,
         delete_subscription,
@@ -137,6 +137,7 @@ __all__ = [
     "Transformer",
     "active_run",
     "build_request",
+    "check_local_baseline",
     "connect",
     "context",
     "create_pipeline",
@@ -245,6 +246,7 @@ __getattr__, __dir__ = exports(
         "MetricSender": "._sender",
         "NumpyDeserializer": "._serializers",
         "Monitor": "._monitor",
+        "check_local_baseline": "._monitor",
         "Predictor": "._endpoints",
         "TrainingJob": "._jobs",
         "TransformJob": "._transform",
