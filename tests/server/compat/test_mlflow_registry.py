@@ -240,6 +240,31 @@ def test_bad_input_answers_mlflow_error_codes(
     ]
 
 
+def test_deleting_an_absent_tag_or_alias_is_a_no_op_as_in_mlflow(
+    tracking_uri: str, experiment_name: str, model_name: str, tmp_path: Path, estimator: Any
+) -> None:
+    # Clean-up scripts delete tags and aliases whether or not they are set; MLflow's registry
+    # answers them 200. An absent model or version is still an error.
+    save_model(estimator, tmp_path / "pkg")
+    client = MlflowClient()
+    run_id = _run_with_package(client, experiment_name, tmp_path / "pkg")
+    client.create_registered_model(model_name, tags={"keep": "1"})
+    client.create_model_version(model_name, f"runs:/{run_id}/model", run_id, tags={"keep": "1"})
+    client.set_registered_model_alias(model_name, "keep", "1")
+
+    client.delete_registered_model_tag(model_name, "never-set")
+    client.delete_model_version_tag(model_name, "1", "never-set")
+    client.delete_registered_model_alias(model_name, "never-set")
+
+    model = client.get_registered_model(model_name)
+    assert model.tags == {"keep": "1"} and model.aliases == {"keep": "1"}
+    assert client.get_model_version(model_name, "1").tags == {"keep": "1"}
+    no_version = _error(lambda: client.delete_model_version_tag(model_name, "9", "keep"))
+    assert no_version.error_code == "RESOURCE_DOES_NOT_EXIST" and "version=9" in no_version.message
+    no_model = _error(lambda: client.delete_registered_model_alias(f"{model_name}-no", "keep"))
+    assert no_model.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
 def test_registered_files_are_read_only_through_the_artifact_door(
     tracking_uri: str, experiment_name: str, model_name: str, tmp_path: Path, estimator: Any
 ) -> None:

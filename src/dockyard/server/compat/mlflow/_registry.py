@@ -30,7 +30,7 @@ from dockyard.api.registry import (
     RegisteredModel,
 )
 from dockyard.api.tracking import TagIn
-from dockyard.errors import InvalidArgument, PermissionDenied
+from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._auth import actor_of
 from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._convert import ARTIFACT_SCHEME
@@ -238,11 +238,23 @@ def set_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dic
     return {}
 
 
-def delete_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    r.delete_registered_model_tag(
-        actor, f.string("name", required=True), f.string("key", required=True)
-    )
+def _absent_is_deleted(delete: Callable[[], None], field: str) -> dict[str, Any]:
+    """Run ``delete``, taking "no such tag or alias" as done, as MLflow's registry does.
+
+    A missing model or version is still RESOURCE_DOES_NOT_EXIST (its NotFound names another
+    field), and the permission check has already run.
+    """
+    try:
+        delete()
+    except NotFound as absent:
+        if absent.field != field:
+            raise
     return {}
+
+
+def delete_registered_model_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
+    name, key = f.string("name", required=True), f.string("key", required=True)
+    return _absent_is_deleted(lambda: r.delete_registered_model_tag(actor, name, key), "key")
 
 
 def set_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
@@ -252,8 +264,8 @@ def set_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
 
 
 def delete_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    r.delete_alias(actor, f.string("name", required=True), f.string("alias", required=True))
-    return {}
+    name, alias = f.string("name", required=True), f.string("alias", required=True)
+    return _absent_is_deleted(lambda: r.delete_alias(actor, name, alias), "alias")
 
 
 def get_version_by_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
@@ -370,8 +382,9 @@ def set_model_version_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[s
 
 
 def delete_model_version_tag(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
-    r.delete_model_version_tag(actor, *_name_version(f), f.string("key", required=True))
-    return {}
+    name, version = _name_version(f)
+    key = f.string("key", required=True)
+    return _absent_is_deleted(lambda: r.delete_model_version_tag(actor, name, version, key), "key")
 
 
 # -- wiring -----------------------------------------------------------------------------------
