@@ -61,6 +61,26 @@ def _pairs(fields: Fields, name: str, *, at: str = "") -> list[dict[str, Any]]:
     return [{"key": t["key"], "value": _value(t)} for t in items]
 
 
+def _truncated(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Params' or tags' values cut to ``limit`` characters.
+
+    MLflow's server truncates a run's longer param and tag values (``MLFLOW_TRUNCATE_LONG_VALUES``,
+    on by default) instead of refusing them, and scripts rely on it; the native API refuses them.
+    """
+    return [
+        {**item, "value": item["value"][:limit]} if isinstance(item["value"], str) else item
+        for item in items
+    ]
+
+
+def _params(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _truncated(items, LIMITS.param_value_length)
+
+
+def _tags(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _truncated(items, LIMITS.tag_value_length)
+
+
 _LINKS: Final = ("model_id", "dataset_name", "dataset_digest")
 
 
@@ -101,7 +121,7 @@ def create_run(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[
     request: dict[str, Any] = {
         "experiment_id": fields.string("experiment_id", default="0") or "0",
         "user_id": fields.string("user_id"),
-        "tags": _pairs(fields, "tags"),
+        "tags": _tags(_pairs(fields, "tags")),
     }
     if fields.has("run_name"):
         request["run_name"] = fields.string("run_name") or None
@@ -151,7 +171,7 @@ def log_param(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[s
     """Log one param; a different value for a logged key is INVALID_PARAMETER_VALUE."""
     run_id = fields.run_id()
     param = {"key": fields.string("key", required=True), "value": fields.string("value")}
-    tracking.log_batch(actor, run_id, LogBatch.model_validate({"params": [param]}))
+    tracking.log_batch(actor, run_id, LogBatch.model_validate({"params": _params([param])}))
     return {}
 
 
@@ -159,7 +179,7 @@ def set_tag(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[str
     """Set one run tag (``mlflow.runName`` renames the run)."""
     run_id = fields.run_id()
     tag = {"key": fields.string("key", required=True), "value": fields.string("value")}
-    tracking.log_batch(actor, run_id, LogBatch.model_validate({"tags": [tag]}))
+    tracking.log_batch(actor, run_id, LogBatch.model_validate({"tags": _tags([tag])}))
     return {}
 
 
@@ -184,8 +204,8 @@ def log_batch(tracking: TrackingService, actor: Actor, fields: Fields) -> dict[s
     batch = LogBatch.model_validate(
         {
             "metrics": [_metric(m) for m in metrics],
-            "params": params,
-            "tags": tags,
+            "params": _params(params),
+            "tags": _tags(tags),
         }
     )
     tracking.log_batch(actor, run_id, batch)
