@@ -265,6 +265,20 @@ def test_deleting_an_absent_tag_or_alias_is_a_no_op_as_in_mlflow(
     assert no_model.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_an_absent_alias_answers_mlflow_code_and_words(
+    tracking_uri: str, experiment_name: str, model_name: str, mlflow_pyfunc: Any
+) -> None:
+    client = MlflowClient()
+    client.create_registered_model(model_name)
+    absent = _error(lambda: client.get_model_version_by_alias(model_name, "champion"))
+    assert absent.error_code == "INVALID_PARAMETER_VALUE"
+    assert absent.message.endswith("Registered model alias champion not found.")
+    loading = _error(lambda: mlflow_pyfunc.pyfunc.load_model(f"models:/{model_name}@champion"))
+    assert loading.error_code == "INVALID_PARAMETER_VALUE"
+    no_model = _error(lambda: client.get_model_version_by_alias(f"{model_name}-no", "champion"))
+    assert no_model.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
 def test_registered_files_are_read_only_through_the_artifact_door(
     tracking_uri: str, experiment_name: str, model_name: str, tmp_path: Path, estimator: Any
 ) -> None:

@@ -270,7 +270,16 @@ def delete_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
 
 def get_version_by_alias(r: RegistryService, f: Fields, actor: Actor) -> dict[str, Any]:
     name, alias = f.string("name", required=True), f.string("alias", required=True)
-    return {"model_version": _version_json(r.get_version_by_alias(actor, name, alias))}
+    try:
+        version = r.get_version_by_alias(actor, name, alias)
+    except NotFound as absent:
+        if absent.field != "alias":
+            raise
+        # MLflow's code and words for an alias the model does not have.
+        raise MlflowError(
+            INVALID_PARAMETER_VALUE, f"Registered model alias {alias} not found."
+        ) from None
+    return {"model_version": _version_json(version)}
 
 
 # -- versions ---------------------------------------------------------------------------------
