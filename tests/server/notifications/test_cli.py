@@ -71,6 +71,8 @@ def test_subscriptions_create_list_describe_deliveries_delete(runner: CliRunner)
     assert "job.*, topic.alerts" in described and "slack" in described
     assert "a-long-secret" not in described
     assert _ok(runner, "subscriptions", "deliveries", "oncall").strip() == "no deliveries"
+    both = runner.invoke(cli, ["subscriptions", "deliveries", "oncall", "--dead", "--attempts"])
+    assert both.exit_code == 2 and "not both" in both.output  # not --attempts, ignoring --dead
     assert "queued 0" in _ok(runner, "subscriptions", "replay", "oncall")
     _ok(runner, "subscriptions", "delete", "oncall", "--yes")
     assert json.loads(_ok(runner, "subscriptions", "list", "--json")) == []

@@ -236,6 +236,11 @@ def deliveries(
     subscription: str, dead: bool, show_attempts: bool, limit: int, as_json: bool
 ) -> None:
     """A subscription's deliveries, newest first (or, with --attempts, every attempt)."""
+    if dead and show_attempts:
+        # The delivery log has every attempt, whatever became of its delivery.
+        raise click.UsageError(
+            "--dead lists dead deliveries and --attempts every attempt: not both"
+        )
     api = client()
     if show_attempts:
         attempts = routes.LIST_ATTEMPTS(ident=subscription)
