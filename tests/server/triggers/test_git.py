@@ -195,6 +195,11 @@ def test_a_ping_and_a_malformed_push(client: httpx.Client, data: Path) -> None:
     )
     assert form.status_code == 400  # a form is taken (GitHub's option), its payload not JSON
     assert "not JSON" in form.json()["error"]["message"]
+    huge = b'{"ref": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    answer = client.post(
+        "/api/v1/hooks/triggers/on-push", content=huge, headers=_signed(secret, huge)
+    )
+    assert answer.status_code == 413 and answer.json()["error"]["field"] == "body"
 
 
 def test_a_github_push_sent_as_a_form_starts_a_job(

@@ -102,14 +102,14 @@ async def receive_hook(name: str, request: Request, services: ServicesDep) -> Ho
     """A GitHub or GitLab push (JSON, or GitHub's form), or an S3 event notification, posted
     directly or through SNS (with the trigger's secret in ``X-Dockyard-Trigger-Secret`` or as
     the password of Basic credentials)."""
-    from dockyard.errors import InvalidArgument
+    from dockyard.errors import PayloadTooLarge
 
     size = int(request.headers.get("content-length") or 0)
     if size > MAX_HOOK_BYTES:
-        raise InvalidArgument(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+        raise PayloadTooLarge(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
     body = await request.body()
     if len(body) > MAX_HOOK_BYTES:
-        raise InvalidArgument(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+        raise PayloadTooLarge(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
     headers = {k.lower(): v for k, v in request.headers.items()}
     source = request.client.host if request.client else ""
     try:
