@@ -95,6 +95,9 @@ def test_topic_errors(home: Path) -> None:
     status, error = _status("POST", "/api/v1/topics/t/publish", json={"message": 5})
     assert status == 400 and error.field == "message"
     assert error.message == "message: a message is text or a JSON object, not int"
+    for empty in ("", {}):
+        status, error = _status("POST", "/api/v1/topics/t/publish", json={"message": empty})
+        assert status == 400 and error.message == "message: a message is not empty"
     status, error = _status("POST", "/api/v1/topics/missing/publish", json={"message": "x"})
     assert status == 404 and error.field == "topic"
     status, error = _status("GET", "/api/v1/subscriptions/nope/deliveries")

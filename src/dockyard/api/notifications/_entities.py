@@ -88,6 +88,8 @@ class PublishRequest(BaseModel):
         # Said once, at "message", rather than once per member of the union ("message.str").
         if not isinstance(value, str | dict):
             raise ValueError(f"a message is text or a JSON object, not {type(value).__name__}")
+        if not value:  # as SNS refuses an empty message
+            raise ValueError("a message is not empty")
         return value
 
 
