@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+from mlflow.exceptions import MlflowException
 
 
 def _now() -> int:
@@ -226,6 +227,10 @@ def test_experiments_search_rename_tags_delete_restore(
     client.set_experiment_tag(experiment_id, "stage", "prod")
     client.delete_experiment_tag(experiment_id, "owner")
     assert client.get_experiment(experiment_id).tags == {"stage": "prod"}
+    with pytest.raises(MlflowException) as absent:  # as MLflow's own server answers
+        client.delete_experiment_tag(experiment_id, "owner")
+    assert absent.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert f"No tag with name: owner in experiment with id {experiment_id}" in str(absent.value)
 
     renamed = f"{experiment_name}-renamed"
     client.rename_experiment(experiment_id, renamed)

@@ -178,11 +178,13 @@ class ExperimentRepository:
                 keys=("experiment_id", "key"),
             )
 
-    def delete_tag(self, conn: Connection, experiment_id: int, key: str) -> None:
+    def delete_tag(self, conn: Connection, experiment_id: int, key: str) -> bool:
+        """Whether the experiment had the tag."""
         table = schema.experiment_tags
-        conn.execute(
+        done = conn.execute(
             delete(table).where(table.c.experiment_id == experiment_id, table.c.key == key)
         )
+        return bool(done.rowcount)
 
     def _hydrate(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> list[Experiment]:
         """Experiments from rows of ``_ROW``, with their tags."""

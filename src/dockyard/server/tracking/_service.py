@@ -277,12 +277,14 @@ class TrackingService:
                 body={"key": key},
             )
 
-    def delete_experiment_tag(self, actor: Actor, experiment_id: str, key: str) -> None:
+    def delete_experiment_tag(self, actor: Actor, experiment_id: str, key: str) -> bool:
+        """Remove a tag; whether the experiment had it (deleting one it lacks changes nothing
+        and is no error)."""
         eid = _int_id(experiment_id, "experiment_id")
         with self._db.write() as conn:
             self._experiments.get(conn, eid)
             self._access.require(conn, actor, Level.EDIT, "experiment", str(eid), "untag it")
-            self._experiments.delete_tag(conn, eid, key)
+            had = self._experiments.delete_tag(conn, eid, key)
             self._events.append(
                 conn,
                 actor,
@@ -292,6 +294,7 @@ class TrackingService:
                 scope=_scope(eid),
                 body={"key": key},
             )
+        return had
 
     # -- runs ---------------------------------------------------------------------------------
 

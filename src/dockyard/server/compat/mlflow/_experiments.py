@@ -17,6 +17,7 @@ from dockyard.api.tracking import (
     UpdateExperiment,
     ViewType,
 )
+from dockyard.errors import NotFound
 from dockyard.server.actor import Actor
 from dockyard.server.compat.mlflow._convert import experiment_json
 from dockyard.server.compat.mlflow._endpoint import Endpoint
@@ -111,9 +112,14 @@ def set_experiment_tag(tracking: TrackingService, actor: Actor, fields: Fields) 
 def delete_experiment_tag(
     tracking: TrackingService, actor: Actor, fields: Fields
 ) -> dict[str, Any]:
-    """Remove one experiment tag."""
+    """Remove one experiment tag; one the experiment lacks is RESOURCE_DOES_NOT_EXIST, as in
+    MLflow (the native API takes it as done)."""
     experiment_id = fields.string("experiment_id", required=True)
-    tracking.delete_experiment_tag(actor, experiment_id, fields.string("key", required=True))
+    key = fields.string("key", required=True)
+    if not tracking.delete_experiment_tag(actor, experiment_id, key):
+        raise NotFound(
+            f"No tag with name: {key} in experiment with id {experiment_id}", field="key"
+        )
     return {}
 
 
