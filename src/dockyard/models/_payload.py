@@ -134,6 +134,7 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidArgument(f"the CSV body is not UTF-8: {exc}") from exc
+    text = text.removeprefix("\ufeff")  # a byte order mark (Excel's "CSV UTF-8") is no data
     if not text.strip():
         raise InvalidArgument("the CSV body is empty")
     # A blank line is a row of empty fields, so a one-column body can carry missing values.
@@ -143,9 +144,11 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
         "skip_blank_lines": False,
     }
     if schema is not None and schema.is_tensor:
+        _same_width(text, None)
         return _unflatten(_read_csv(text, header=None, **options).to_numpy(), schema)
     names = [c.name for c in schema.columns] if schema is not None else []
     first = next(csv.reader(io.StringIO(text)), [])
+    _same_width(text, names if names and None not in names else None)
     if not names or None in names:
         frame = _read_csv(text, header=None, **options)
     else:
@@ -162,6 +165,33 @@ def decode_csv(body: bytes, schema: Schema | None) -> Any:
                 f"({', '.join(str(n) for n in names)})"
             )
     return _binary_columns(frame, schema)
+
+
+def _same_width(text: str, names: list[str | None] | None) -> None:
+    """Refuse a row whose field count is not the first row's (pandas would fill a short row
+    with missing values, which a model then scores or fails on), naming its line. Blank lines
+    are rows of missing values, as the module docstring says. A first row of the wrong width
+    for ``names`` is left to the caller, which names the columns."""
+    reader = csv.reader(io.StringIO(text))
+    width = None
+    for row in reader:
+        if not row:
+            continue
+        if width is None:
+            width = len(row)
+            if names is not None and width != len(names):
+                return
+        elif len(row) != width:
+            wanted = (
+                f"this model takes {width} columns ({', '.join(str(n) for n in names)})"
+                if names is not None
+                else f"the first row has {width}"
+            )
+            raise InvalidArgument(
+                f"line {reader.line_num} of the CSV body has {len(row)} field"
+                f"{'s' if len(row) != 1 else ''}; {wanted}",
+                details={"line": reader.line_num, "fields": len(row), "expected": width},
+            )
 
 
 def _unflatten(rows: np.ndarray[Any, Any], schema: Schema) -> np.ndarray[Any, Any]:

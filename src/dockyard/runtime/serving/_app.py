@@ -269,6 +269,9 @@ class DataPlane:
             else:
                 parsed = _oip.parse(body, headers.inference_header_length)
                 item = _oip.decode(parsed, variant.codec, variant.signature)
+            if item.rows == 0:
+                # Every model would fail on it (a 500 naming the model's own complaint).
+                raise InvalidArgument("the input has no rows: send at least one row to score")
             endpoint.arriving -= 1
             arriving = False
             remaining = state.timeout_s - (perf_counter() - started)

@@ -23,6 +23,8 @@ from dockyard.runtime.serving._outputs import Format, parse_content_type
 
 __all__ = ["decode", "parse"]
 
+_JSON_KINDS = {str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
 
 def parse(body: bytes, content_type: bytes | None) -> tuple[Format, object]:
     """Parse the body once for every variant that will read it (production and shadow).
@@ -43,9 +45,14 @@ def parse(body: bytes, content_type: bytes | None) -> tuple[Format, object]:
         )
     if fmt == "json":
         try:
-            return fmt, orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise parse_error("JSON", exc) from None
+        if type(value) is not dict and type(value) is not list:
+            # (A JSON string would otherwise be read as a JSON text again, and misreported.)
+            shown = _JSON_KINDS.get(type(value), "null")
+            raise InvalidArgument(f"a JSON request must be an object or a list, not {shown}")
+        return fmt, value
     if fmt == "npy":
         return fmt, _npy_rows(body)
     return fmt, body

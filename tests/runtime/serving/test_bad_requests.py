@@ -1,0 +1,132 @@
+"""Requests a model cannot score are refused with a 400 naming what is wrong, through the
+clients people call endpoints with (httpx, boto3, tritonclient), never passed on to the model
+to fail on (a 500 in the model's words) or, worse, to be scored as something else.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from tests.runtime.serving.conftest import FEATURES, Running, config, running, variant
+from tests.runtime.serving.test_aws import runtime
+
+
+@pytest.fixture(scope="module")
+def worker(packages: dict[str, Path]) -> Iterator[Running]:
+    """xgboost: four double columns (a model that scores missing values); sklearn: a
+    LogisticRegression on (f double, n long), which fails on them."""
+    directory = Path(tempfile.mkdtemp(prefix="dy-"))
+    cfg = config(
+        directory,
+        [
+            variant("xgboost", packages["xgboost"]),
+            variant("sklearn", packages["sklearn"], weight=0),
+        ],
+    )
+    try:
+        with running(cfg) as w:
+            yield w
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _post(worker: Running, body: bytes, variant: str, content_type: str) -> Any:
+    return worker.client.post(
+        "/invocations",
+        content=body,
+        headers={"content-type": content_type, "x-dockyard-target-variant": variant},
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "body", "message"),
+    [
+        ("xgboost", b"1,2,3,4\n5,6,7\n", "line 2 of the CSV body has 3 fields; this model takes 4"),
+        ("xgboost", b"1,2,3,4\n5,6,7,8\n9\n", "line 3 of the CSV body has 1 field; this model"),
+        ("xgboost", b"a,b,c,d\n1,2,3,4\n5,6\n", "line 3 of the CSV body has 2 fields"),
+        ("sklearn", b"0.5,1\n0.25\n", "line 2 of the CSV body has 1 field; this model takes 2"),
+    ],
+    ids=["short-last-row", "short-third-row", "after-a-header", "model-that-fails-on-nan"],
+)
+def test_a_short_csv_row_is_refused_naming_its_line(
+    worker: Running, variant: str, body: bytes, message: str
+) -> None:
+    # pandas filled a short row with missing values: XGBoost scored it (a prediction for a
+    # row nobody sent), scikit-learn failed on it (a 500 about NaN).
+    response = _post(worker, body, variant, "text/csv")
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"]
+
+
+def test_a_short_csv_row_through_boto3_is_a_client_error_of_the_model(worker: Running) -> None:
+    client = runtime(worker.url)
+    with pytest.raises(ClientError) as caught:
+        client.invoke_endpoint(EndpointName="ep", Body=b"1,2,3,4\n5,6,7\n", ContentType="text/csv")
+    error = caught.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 400
+    assert "line 2 of the CSV body has 3 fields" in error["Error"]["Message"]
+
+
+def test_a_byte_order_mark_does_not_hide_the_header(worker: Running) -> None:
+    # Excel's "CSV UTF-8" starts with one: the header line is still the signature's names.
+    body = "\ufeff" + ",".join(FEATURES) + "\n1,2,3,4\n"
+    response = _post(worker, body.encode(), "xgboost", "text/csv")
+    assert response.status_code == 200, response.text
+    assert len(response.text.splitlines()) == 1  # one prediction: the header was no row
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{{"dataframe_split": {{"columns": {columns}, "data": []}}}}',
+        '{{"inputs": {empty}}}',
+        '{{"instances": []}}',
+    ],
+    ids=["split", "columns", "instances"],
+)
+@pytest.mark.parametrize(("variant", "names"), [("xgboost", FEATURES), ("sklearn", ["f", "n"])])
+def test_no_rows_is_a_client_error(
+    worker: Running, body: str, variant: str, names: list[str]
+) -> None:
+    empty = json.dumps({name: [] for name in names})
+    text = body.format(columns=json.dumps(names), empty=empty)
+    response = _post(worker, text.encode(), variant, "application/json")
+    assert response.status_code == 400, response.text
+    assert "the input has no rows" in response.json()["message"]
+
+
+def test_an_empty_tensor_through_tritonclient_is_a_client_error(worker: Running) -> None:
+    import tritonclient.http as httpclient
+    from tritonclient.utils import InferenceServerException
+
+    client = httpclient.InferenceServerClient(url=worker.url.removeprefix("http://"))
+    try:
+        for model, width in (("xgboost", 4), ("sklearn", 2)):
+            tensor = httpclient.InferInput("input", [0, width], "FP64")
+            tensor.set_data_from_numpy(np.zeros((0, width)), binary_data=True)
+            with pytest.raises(InferenceServerException) as caught:
+                client.infer("ep", [tensor], model_version=model)
+            assert caught.value.status() == "400"
+            assert "the input has no rows" in caught.value.message()
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(b'"1,2,3,4"', "a string"), (b"5", "a number"), (b"true", "a boolean"), (b"null", "null")],
+)
+def test_a_json_scalar_is_named_as_what_it_is(worker: Running, body: bytes, kind: str) -> None:
+    # A JSON string was parsed twice and reported as "not valid JSON".
+    response = _post(worker, body, "xgboost", "application/json")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == f"a JSON request must be an object or a list, not {kind}"
