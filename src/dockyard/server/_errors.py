@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from dockyard.errors import DockyardError, invalid_from_validation
+from dockyard.api.serving import aws as _aws
+from dockyard.errors import DockyardError, InvalidArgument, invalid_from_validation
 from dockyard.server._responses import JSON
 
 __all__ = ["error_response", "install_error_handlers"]
@@ -51,7 +52,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(invalid_from_validation(exc.errors()))
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSON:
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        lacking = _aws.unsupported_operation(request.url.path) if exc.status_code == 404 else None
+        if lacking is not None:  # SageMaker Runtime's: answered as botocore reads errors
+            status, body, headers = _aws.error(InvalidArgument(lacking), uuid.uuid4().hex.encode())
+            return Response(
+                body,
+                status,
+                headers={k.decode(): v.decode() for k, v in headers},
+                media_type=_aws.JSON.decode(),
+            )
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = str(exc.detail) if exc.detail else code
         if exc.status_code == 404:

@@ -130,3 +130,27 @@ def test_a_json_scalar_is_named_as_what_it_is(worker: Running, body: bytes, kind
     response = _post(worker, body, "xgboost", "application/json")
     assert response.status_code == 400, response.text
     assert response.json()["message"] == f"a JSON request must be an object or a list, not {kind}"
+
+
+@pytest.mark.parametrize(
+    ("operation", "named"),
+    [
+        ("invoke_endpoint_async", "InvokeEndpointAsync"),
+        ("invoke_endpoint_with_response_stream", "InvokeEndpointWithResponseStream"),
+    ],
+)
+def test_runtime_operations_dockyard_lacks_are_named(
+    worker: Running, operation: str, named: str
+) -> None:
+    # The endpoint's port answered "no route /endpoints/ep/async-invocations".
+    arguments: dict[str, Any] = (
+        {"InputLocation": "s3://bucket/in.csv"}
+        if operation == "invoke_endpoint_async"
+        else {"Body": b"1,2,3,4", "ContentType": "text/csv"}
+    )
+    with pytest.raises(ClientError) as caught:
+        getattr(runtime(worker.url), operation)(EndpointName="ep", **arguments)
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"].startswith(f"{named} (")
+    assert "is not supported by Dockyard endpoints: use InvokeEndpoint" in error["Message"]

@@ -40,7 +40,15 @@ import orjson
 
 from dockyard.errors import DockyardError
 
-__all__ = ["PREFIX", "SUFFIX", "endpoint_of", "error", "model_error", "unsupported"]
+__all__ = [
+    "PREFIX",
+    "SUFFIX",
+    "endpoint_of",
+    "error",
+    "model_error",
+    "unsupported",
+    "unsupported_operation",
+]
 
 PREFIX = "/endpoints/"
 SUFFIX = "/invocations"
@@ -78,6 +86,26 @@ def unsupported(headers: list[tuple[bytes, bytes]]) -> str | None:
         what = _UNSUPPORTED.get(name)
         if what is not None:
             return f"{what} is not supported by Dockyard endpoints"
+    return None
+
+
+#: SageMaker Runtime's other operations on an endpoint, by the path suffix botocore sends them to.
+_OPERATIONS = {
+    "/async-invocations": "InvokeEndpointAsync (asynchronous inference)",
+    "/invocations-response-stream": "InvokeEndpointWithResponseStream (streamed responses)",
+}
+
+
+def unsupported_operation(path: str) -> str | None:
+    """Why ``path`` is not answered, when it is one of SageMaker Runtime's operations that
+    Dockyard endpoints lack (a ``ValidationError`` naming it, rather than a bare 404 that
+    botocore shows with no message)."""
+    if not path.startswith(PREFIX):
+        return None
+    for suffix, what in _OPERATIONS.items():
+        name = path[len(PREFIX) : -len(suffix)] if path.endswith(suffix) else ""
+        if name and "/" not in name:
+            return f"{what} is not supported by Dockyard endpoints: use InvokeEndpoint"
     return None
 
 

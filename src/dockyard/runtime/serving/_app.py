@@ -132,7 +132,9 @@ class DataPlane:
         name = _aws.endpoint_of(path)
         served = self.endpoint.state.config.endpoint
         if name is None:
-            await self._fail(scope, send, NotFound(f"no route {path}"), None, aws=True)
+            lacking = _aws.unsupported_operation(path)
+            error = NotFound(f"no route {path}") if lacking is None else InvalidArgument(lacking)
+            await self._fail(scope, send, error, None, aws=True)
         elif method != "POST":
             await self._fail(scope, send, MethodNotAllowed(f"use POST {path}"), None, aws=True)
         elif name != served:

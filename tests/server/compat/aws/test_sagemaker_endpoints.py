@@ -203,3 +203,79 @@ def test_models_and_endpoint_configs_list_as_sagemaker_lists_them(services: Serv
                 ACTIONS[action](services, system, body)
             assert refused.value.kind == "ValidationException"
             assert refused.value.message.startswith(field), refused.value.message
+
+
+@pytest.mark.slow
+def test_update_weights_and_capacities_refusals_read_plainly(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+    models: dict[str, str],  # noqa: F811
+) -> None:
+    client.request(
+        "POST",
+        "/api/v1/endpoints",
+        json={
+            "name": "weighed",
+            "variants": [
+                {"name": "A", "model_uri": models["one"]},
+                {"name": "B", "model_uri": models["ten"]},
+            ],
+        },
+    )
+    wait_status(client, "weighed", "InService")
+    sm = _sagemaker(server)
+    zero = [{"VariantName": "A", "DesiredWeight": 0.0}, {"VariantName": "B", "DesiredWeight": 0.0}]
+    with pytest.raises(ClientError) as refused:
+        sm.update_endpoint_weights_and_capacities(
+            EndpointName="weighed", DesiredWeightsAndCapacities=zero
+        )
+    # A rule of the whole request once read ": at least one ...", naming an empty field.
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == "at least one production variant needs a weight above 0"
+    # No instances is not a Dockyard endpoint: refused, where it once became one silently.
+    with pytest.raises(ClientError) as refused:
+        sm.update_endpoint_weights_and_capacities(
+            EndpointName="weighed",
+            DesiredWeightsAndCapacities=[{"VariantName": "B", "DesiredInstanceCount": 0}],
+        )
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith("DesiredWeightsAndCapacities[0].DesiredInstanceCount:")
+    described = sm.describe_endpoint(EndpointName="weighed")
+    assert described["EndpointStatus"] == "InService"
+    assert [v["CurrentWeight"] for v in described["ProductionVariants"]] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("operation", "named"),
+    [
+        ("invoke_endpoint_async", "InvokeEndpointAsync"),
+        ("invoke_endpoint_with_response_stream", "InvokeEndpointWithResponseStream"),
+    ],
+)
+def test_runtime_operations_dockyard_lacks_are_named_through_the_server(
+    server: ServerProcess,  # noqa: F811
+    operation: str,
+    named: str,
+) -> None:
+    # botocore showed the server's bare 404 as "An error occurred (404) ...: " and no message.
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    arguments: dict[str, Any] = (
+        {"InputLocation": "s3://bucket/in.csv"}
+        if operation == "invoke_endpoint_async"
+        else {"Body": b"1,2,3", "ContentType": "text/csv"}
+    )
+    with pytest.raises(ClientError) as refused:
+        getattr(runtime, operation)(EndpointName="anything", **arguments)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"].startswith(f"{named} (")
+    assert "is not supported by Dockyard endpoints: use InvokeEndpoint" in error["Message"]

@@ -340,8 +340,15 @@ def update_weights_and_capacities(services: Services, actor: Actor, body: Body) 
         weight = item.get("DesiredWeight")
         if weight is not None:
             weights[variant] = weight
-        if item.get("DesiredInstanceCount") is not None:
-            workers = max(int(item["DesiredInstanceCount"]), 1)
+        count = item.get("DesiredInstanceCount")
+        if count is not None:
+            if type(count) is not int or count < 1:
+                raise InvalidArgument(
+                    f"{where}.DesiredInstanceCount: must be 1 or more, got {count!r} (an "
+                    "endpoint keeps at least one instance: delete it to stop serving)",
+                    field=f"{where}.DesiredInstanceCount",
+                )
+            workers = count
     variants = [
         v.model_copy(update={"weight": weights.get(v.name, v.weight)}) for v in current.variants
     ]

@@ -257,6 +257,8 @@ def aws_fields(
         named, sep, rest = message.partition(": ")
         if sep and field and named.startswith(field) and " " not in named:
             field, message = named, rest
+        if not field:  # a rule of the whole request (a model validator's): no field to name
+            raise InvalidArgument(message) from None
         raise InvalidArgument(f"{field}: {message}", field=field) from None
     if isinstance(exc, NotFound) and not_found is not None:
         raise not_found from None
