@@ -362,17 +362,57 @@ def invoke(
             raise click.BadParameter(
                 f"cannot read {data[1:]}: {reason}", param_hint="--data"
             ) from None
-    url = EndpointHandle(name, context().server()).url
+    endpoint = EndpointHandle(name, context().server()).describe()
+    if endpoint.status is EndpointStatus.FAILED:
+        # No worker accepts on its port: the request would wait out its timeout for nothing.
+        reason = f": {endpoint.failure_reason}" if endpoint.failure_reason else ""
+        click.echo(f"error: endpoint {name} is Failed, nothing serves it{reason}", err=True)
+        sys.exit(1)
+    url = endpoint.url
     headers = {"content-type": content_type, "accept": accept}
     if variant:
         headers["x-dockyard-target-variant"] = variant
     if api_key:
         headers["authorization"] = f"Bearer {api_key}"
-    response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
+    try:
+        response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
+    except httpx.TransportError as exc:
+        click.echo(
+            f"error: endpoint {name} is not answering at {url} ({exc or type(exc).__name__}): "
+            f"see dockyard endpoints describe {name}",
+            err=True,
+        )
+        sys.exit(1)
     click.echo(f"variant: {response.headers.get('x-dockyard-variant', '-')}", err=True)
-    sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
     if response.status_code >= 400:
+        click.echo(_invoke_error(response, content_type), err=True)
         sys.exit(2 if response.status_code < 500 else 1)
+    sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
+
+
+_JSON_TYPE = "application/json"
+#: The request headers the options set, as the options are called.
+_OPTIONS = {"X-Dockyard-Target-Variant": "--variant", "Content-Type": "--content-type"}
+
+
+def _invoke_error(response: httpx.Response, content_type: str) -> str:
+    """An endpoint's error answer as one line: its message, the option at fault, the request."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("message"), str):
+        return f"error: HTTP {response.status_code}: {response.text.strip()[:500]}"
+    message: str = answer["message"]
+    field = answer.get("field")
+    for header, option in _OPTIONS.items():
+        message = message.replace(header, option)
+        field = option if field == header else field
+    where = f" ({field})" if isinstance(field, str) and field and field not in message else ""
+    if message.startswith("the request body is not valid JSON") and content_type == _JSON_TYPE:
+        where += f"; the body was sent as {_JSON_TYPE}: give --content-type for another format"
+    request = f" [request {answer['request_id']}]" if answer.get("request_id") else ""
+    return f"error: {message}{where}{request}"
 
 
 @endpoints.command()

@@ -41,8 +41,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from dockyard.api.endpoints import EndpointStatus
 from dockyard.api.serving import aws as _aws
-from dockyard.errors import DockyardError, Unavailable
+from dockyard.errors import DockyardError, InvalidArgument, Unavailable
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
@@ -109,6 +110,12 @@ class InvokeEndpoint:
         """The endpoint's address, once the caller may read it (NotFound, PermissionDenied)."""
         endpoints = self._services.endpoints
         endpoint = endpoints.get(actor, name)
+        if endpoint.status is EndpointStatus.FAILED:
+            # No worker accepts on its port: a request would wait out its timeout for nothing.
+            reason = f": {endpoint.failure_reason}" if endpoint.failure_reason else ""
+            raise InvalidArgument(
+                f"endpoint {name} is Failed, nothing serves it{reason}", field="EndpointName"
+            )
         where = urlsplit(endpoint.url)
         replicas = endpoints.replicas(name)
         return _Target(

@@ -1,0 +1,87 @@
+"""What callers see when an invocation cannot be answered: one line naming the problem from
+``dockyard endpoints invoke``, and at once (not after the request timeout) from an endpoint
+that nothing serves, through boto3 and the CLI alike."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from click.testing import CliRunner
+from tests.server.endpoints.conftest import wait_status
+from tests.services.server_process import ServerProcess
+
+from dockyard.client.cli import cli
+from dockyard.client.http import Client
+from dockyard.client.sdk import reset_context
+
+pytestmark = pytest.mark.slow
+
+
+def test_cli_invoke_errors_are_one_line_naming_the_option(
+    server: ServerProcess,
+    client: Client,
+    models: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    variants = [{"name": "primary", "model_uri": models["one"]}]
+    client.request("POST", "/api/v1/endpoints", json={"name": "said", "variants": variants})
+    wait_status(client, "said", "InService")
+    runner = CliRunner()
+    # CSV sent as the default JSON: the answer's JSON body was printed as the output.
+    csv = runner.invoke(cli, ["endpoints", "invoke", "said", "-d", "1,2,3"])
+    assert csv.exit_code == 2
+    assert csv.stdout == ""
+    (line,) = [x for x in csv.stderr.splitlines() if x.startswith("error:")]
+    assert line.startswith("error: the request body is not valid JSON: ")
+    assert "give --content-type for another format" in line
+    # The variant is the option's, not the header the CLI sends it in.
+    body = json.dumps({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}})
+    pinned = runner.invoke(cli, ["endpoints", "invoke", "said", "-d", body, "--variant", "nope"])
+    assert pinned.exit_code == 2
+    assert pinned.stdout == ""
+    assert "error: --variant names unknown variant 'nope' (production variants: primary)" in (
+        pinned.stderr
+    )
+    assert "X-Dockyard-Target-Variant" not in pinned.stderr
+
+
+def test_a_failed_endpoint_is_refused_at_once(
+    server: ServerProcess,
+    client: Client,
+    models: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    variants = [{"name": "primary", "model_uri": models["broken"]}]
+    client.request("POST", "/api/v1/endpoints", json={"name": "unserved", "variants": variants})
+    deadline = time.monotonic() + 120
+    while client.request("GET", "/api/v1/endpoints/unserved")["status"] != "Failed":
+        assert time.monotonic() < deadline, "the endpoint did not fail"
+        time.sleep(0.2)
+    # Nothing accepts on its port: boto3 waited the request timeout (65 s through the server)
+    # for a 503, and retried it; the CLI waited 60 s and printed a traceback.
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, read_timeout=20),
+    )
+    with pytest.raises(ClientError) as refused:
+        runtime.invoke_endpoint(EndpointName="unserved", Body=b"1,2,3", ContentType="text/csv")
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"].startswith("endpoint unserved is Failed, nothing serves it: ")
+    assert "cannot load on purpose" in error["Message"]
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    invoked = CliRunner().invoke(cli, ["endpoints", "invoke", "unserved", "-d", "{}"])
+    assert invoked.exit_code == 1
+    assert "error: endpoint unserved is Failed, nothing serves it: " in invoked.stderr
