@@ -268,8 +268,15 @@ def to_frame(data: Any, names: Sequence[str | None]) -> pd.DataFrame:
         if all(isinstance(row, Mapping) for row in data):
             return pd.DataFrame(list(data))
         if all(isinstance(row, (list, tuple)) for row in data):
-            if positional and any(len(row) != len(positional) for row in data):
-                raise InvalidArgument(f"every row needs {len(positional)} values")
+            width = len(positional) if positional else None
+            wrong = next((i for i, row in enumerate(data) if len(row) != width), None)
+            if width is not None and wrong is not None:
+                got = len(data[wrong])
+                raise InvalidArgument(
+                    f"row {wrong} has {got} value{'s' if got != 1 else ''}; every row needs "
+                    f"{width} values",
+                    details={"row": wrong, "values": got, "expected": width},
+                )
             return pd.DataFrame(list(data), columns=positional)
         raise InvalidArgument("a list input must hold dicts (records) or lists (rows)")
     raise InvalidArgument(

@@ -154,3 +154,11 @@ def test_runtime_operations_dockyard_lacks_are_named(
     assert error["Code"] == "ValidationError"
     assert error["Message"].startswith(f"{named} (")
     assert "is not supported by Dockyard endpoints: use InvokeEndpoint" in error["Message"]
+
+
+def test_a_json_row_of_the_wrong_width_is_named(worker: Running) -> None:
+    # "every row needs 4 values" left the caller to find which of their rows was short.
+    body = json.dumps({"instances": [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11]]})
+    response = _post(worker, body.encode(), "xgboost", "application/json")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "row 2 has 3 values; every row needs 4 values"
