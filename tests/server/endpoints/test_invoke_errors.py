@@ -85,3 +85,26 @@ def test_a_failed_endpoint_is_refused_at_once(
     invoked = CliRunner().invoke(cli, ["endpoints", "invoke", "unserved", "-d", "{}"])
     assert invoked.exit_code == 1
     assert "error: endpoint unserved is Failed, nothing serves it: " in invoked.stderr
+
+
+def test_an_endpoint_deployed_earlier_is_reached_by_its_name(
+    server: ServerProcess,
+    client: Client,
+    models: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dockyard as dy
+
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    variants = [{"name": "primary", "model_uri": models["one"]}]
+    client.request("POST", "/api/v1/endpoints", json={"name": "earlier", "variants": variants})
+    wait_status(client, "earlier", "InService")
+    # dy.EndpointHandle("earlier") was a TypeError (a client was required): a notebook could
+    # not update or scale an endpoint it had not just deployed.
+    handle = dy.EndpointHandle("earlier")
+    served = [v.model_dump(mode="json") for v in handle.describe().config.variants]
+    scaled = handle.update({"variants": served, "scaling": {"min_workers": 2, "max_workers": 2}})
+    assert scaled.status == "InService"
+    assert scaled.config.scaling.min_workers == 2
+    assert scaled.config.variants[0].name == "primary"

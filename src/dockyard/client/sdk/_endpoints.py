@@ -36,18 +36,22 @@ _SETTLED = (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED)
 
 
 class EndpointHandle:
-    """A deployed endpoint: ``url`` is where applications send requests."""
+    """A deployed endpoint: ``url`` is where applications send requests.
+
+    ``dy.EndpointHandle("wine")`` is an endpoint deployed earlier, to describe, update or
+    delete (through the configured server unless ``client`` is given).
+    """
 
     def __init__(
         self,
         name: str,
-        client: Client,
+        client: Client | None = None,
         *,
         serializer: Serializer | None = None,
         deserializer: Deserializer | None = None,
     ) -> None:
         self.name = name
-        self._client = client
+        self._client = client if client is not None else context().server()
         self.serializer = serializer
         self.deserializer = deserializer
         self._predictor: Predictor | None = None
