@@ -103,8 +103,13 @@ def test_an_endpoint_deployed_earlier_is_reached_by_its_name(
     # dy.EndpointHandle("earlier") was a TypeError (a client was required): a notebook could
     # not update or scale an endpoint it had not just deployed.
     handle = dy.EndpointHandle("earlier")
-    served = [v.model_dump(mode="json") for v in handle.describe().config.variants]
-    scaled = handle.update({"variants": served, "scaling": {"min_workers": 2, "max_workers": 2}})
+    # An update names what changes: the variants left out stay as they are, as the README says.
+    scaled = handle.update({"scaling": {"min_workers": 2, "max_workers": 2}})
     assert scaled.status == "InService"
     assert scaled.config.scaling.min_workers == 2
-    assert scaled.config.variants[0].name == "primary"
+    assert [(v.name, v.model_uri) for v in scaled.config.variants] == [("primary", models["one"])]
+    client.request("PUT", "/api/v1/endpoints/earlier", json={"request_timeout_s": 30})
+    wait_status(client, "earlier", "InService")
+    config = client.request("GET", "/api/v1/endpoints/earlier")["config"]
+    assert config["request_timeout_s"] == 30 and config["scaling"]["min_workers"] == 2
+    assert [v["name"] for v in config["variants"]] == ["primary"]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from dockyard.api.endpoints._spec import (
         DataCapture,
         EndpointConfig,
+        EndpointUpdate,
         ProductionVariant,
         Rollout,
         Scaling,
@@ -35,6 +36,7 @@ __all__ = [
     "EndpointKey",
     "EndpointLogPage",
     "EndpointStatus",
+    "EndpointUpdate",
     "NewEndpointKey",
     "ProductionVariant",
     "Rollout",
@@ -55,6 +57,7 @@ __getattr__, __dir__ = exports(
         "EndpointKey": "._entities",
         "EndpointLogPage": "._logs",
         "EndpointStatus": "._entities",
+        "EndpointUpdate": "._spec",
         "NewEndpointKey": "._entities",
         "ProductionVariant": "._spec",
         "Rollout": "._spec",

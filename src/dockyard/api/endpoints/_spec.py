@@ -27,6 +27,7 @@ __all__ = [
     "LOOPBACK",
     "DataCapture",
     "EndpointConfig",
+    "EndpointUpdate",
     "ProductionVariant",
     "Rollout",
     "Scaling",
@@ -276,13 +277,36 @@ class EndpointConfig(_Spec):
 
     @model_validator(mode="after")
     def _unique_names(self) -> EndpointConfig:
-        names = [v.name for v in self.variants] + ([self.shadow.name] if self.shadow else [])
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"variant names must be unique; {duplicates[0]!r} repeats")
-        if sum(v.weight for v in self.variants) <= 0:
-            raise ValueError("at least one production variant needs a weight above 0")
+        _check_variants(self.variants, self.shadow)
         return self
+
+
+class EndpointUpdate(EndpointConfig):
+    """What an update of an endpoint sends: an :class:`EndpointConfig` whose ``name`` and
+    ``variants`` may be left out as well (``{"scaling": {"max_workers": 4}}`` changes the
+    scaling alone). The merged config (:meth:`EndpointConfig.merged_over`) is held to every
+    rule of a config."""
+
+    name: Name | None = None  # type: ignore[assignment]
+    variants: list[ProductionVariant] | None = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=10
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> EndpointUpdate:
+        # Checked on the merged config: the variants left out are the current ones.
+        if self.variants is not None:
+            _check_variants(self.variants, self.shadow)
+        return self
+
+
+def _check_variants(variants: list[ProductionVariant], shadow: ShadowVariant | None) -> None:
+    names = [v.name for v in variants] + ([shadow.name] if shadow else [])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"variant names must be unique; {duplicates[0]!r} repeats")
+    if sum(v.weight for v in variants) <= 0:
+        raise ValueError("at least one production variant needs a weight above 0")
 
 
 # Sections of an endpoint config that an update changes field by field (see merged_over).

@@ -28,7 +28,7 @@ from dockyard.client.sdk._upload import to_store
 from dockyard.errors import DeadlineExceeded, error_from_dict
 
 if TYPE_CHECKING:
-    from dockyard.api.endpoints import EndpointConfig
+    from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
 
 __all__ = ["EndpointHandle", "Predictor", "deploy"]
 
@@ -100,7 +100,7 @@ class EndpointHandle:
         :func:`deploy` does.
         """
         body = _with_uploaded_models(self._client, {"name": self.name, **config})
-        self._client.call(routes.UPDATE_ENDPOINT(name=self.name), _config(body))
+        self._client.call(routes.UPDATE_ENDPOINT(name=self.name), _config(body, update=True))
         return self.wait() if wait else self.describe()
 
     def delete(self) -> None:
@@ -178,13 +178,15 @@ class EndpointHandle:
         return f"<Endpoint {self.name}>"
 
 
-def _config(body: Mapping[str, Any]) -> EndpointConfig | dict[str, Any]:
-    """The server's own config model, validated here: a bad value fails before it is sent,
-    naming the field as the server would; only the fields given are sent (an update keeps
-    the rest)."""
-    from dockyard.api.endpoints import EndpointConfig
+def _config(
+    body: Mapping[str, Any], *, update: bool = False
+) -> EndpointConfig | EndpointUpdate | dict[str, Any]:
+    """The server's own config model (an update's, with ``update``), validated here: a bad
+    value fails before it is sent, naming the field as the server would; only the fields
+    given are sent (an update keeps the rest)."""
+    from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
 
-    return spec_body(EndpointConfig, body)
+    return spec_body(EndpointUpdate if update else EndpointConfig, body)
 
 
 def _with_uploaded_models(client: Client, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from dockyard.api.endpoints import (
     EndpointConfig,
     EndpointKey,
     EndpointStatus,
+    EndpointUpdate,
     NewEndpointKey,
     Rollout,
 )
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from dockyard.server.params import ParamService
 
 __all__ = ["EndpointService"]
+
+# A config or an update of one: params resolve in either, keeping its kind.
+C = TypeVar("C", EndpointConfig, EndpointUpdate)
 
 _BUSY = (
     EndpointStatus.CREATING,
@@ -102,9 +106,7 @@ class EndpointService:
         # caller's transaction (an endpoint they watch is not deleted from under them).
         self.watchers: Callable[[Connection, str], builtins.list[str]] | None = None
 
-    def _resolve_params(
-        self, actor: Actor, config: EndpointConfig
-    ) -> tuple[EndpointConfig, builtins.list[str]]:
+    def _resolve_params(self, actor: Actor, config: C) -> tuple[C, builtins.list[str]]:
         """The config with its String parameter references resolved with ``actor``'s
         permissions, and ``name:version`` of each used. An endpoint has no environment, so a
         SecureString is refused."""
@@ -113,7 +115,7 @@ class EndpointService:
             return config, []
         body, uses = self.params.resolve(actor, body, secure_in=lambda field: False)
         try:
-            resolved = EndpointConfig.model_validate(body)
+            resolved = type(config).model_validate(body)
         except ValidationError as exc:
             raise invalid_from_validation(exc.errors()) from exc
         return resolved, sorted({f"{u.name}:{u.version}" for u in uses})
@@ -184,14 +186,18 @@ class EndpointService:
         return endpoint
 
     def update(
-        self, actor: Actor, name: str, config: EndpointConfig, rollout: Rollout | None = None
+        self,
+        actor: Actor,
+        name: str,
+        config: EndpointConfig | EndpointUpdate,
+        rollout: Rollout | None = None,
     ) -> Endpoint:
         """Roll out ``config`` (blue/green, as its rollout policy or ``rollout`` says).
 
         ``config`` is merged over the current one (:meth:`EndpointConfig.merged_over`): what
         it leaves out, data capture included, stays as it is.
         """
-        if config.name != name:
+        if config.name is not None and config.name != name:
             raise InvalidArgument(
                 f"the config names endpoint {config.name!r}, not {name!r}", field="name"
             )

@@ -18,6 +18,7 @@ from dockyard.api.endpoints import (
     EndpointKey,
     EndpointLogPage,
     EndpointStatus,
+    EndpointUpdate,
     NewEndpointKey,
 )
 from dockyard.artifacts import ArtifactStore, open_artifact_store
@@ -103,9 +104,10 @@ async def endpoint_logs(
 
 @router.put("/{name}")
 def update_endpoint(
-    name: str, config: EndpointConfig, endpoints: EndpointsDep, actor: ActorDep
+    name: str, config: EndpointUpdate, endpoints: EndpointsDep, actor: ActorDep
 ) -> Endpoint:
-    """Roll out a new configuration with the policy in its ``rollout`` field."""
+    """Roll out a new configuration with the policy in its ``rollout`` field; what it leaves
+    out (the variants included) stays as it is."""
     return endpoints.update(actor, name, config)
 
 
