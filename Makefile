@@ -41,13 +41,17 @@ lint: install-test
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 
+# Niced: under `make test` it runs beside the suite and takes only the CPU the suite leaves.
 typecheck: install-test
-	$(VENV)/bin/mypy
+	nice $(VENV)/bin/mypy
 
 unit: install-test
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
-test: lint typecheck unit
+# The type check (~1.5 min on 2 cores from a cold cache) runs beside the suite, whose tests
+# spend much of their time waiting on the processes they start; lines of the two interleave.
+test: install-test
+	$(MAKE) --no-print-directory -j3 --output-sync=line lint typecheck unit
 
 # Benchmarks are run by hand (each takes minutes); results go to bench/RESULTS.md.
 bench: install-test
