@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        built.db.keep_reads_here()  # the event loop's thread: short reads run on it
         background = built.start_background()
         yield
         for task in background:

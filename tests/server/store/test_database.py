@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dockyard.errors import NotFound
+from dockyard.errors import NotFound, Unavailable
 from dockyard.server.store import Database, WriterBusy, after_commit, open_database, schema
 
 _E = schema.experiments
@@ -143,6 +143,11 @@ def test_waited_writes_keep_one_connection_and_a_failed_one_leaves_it_clean(db: 
 def test_a_threads_reads_keep_one_connection_and_only_a_database_error_drops_it(
     db: Database,
 ) -> None:
+    with db.read() as one, db.read() as two:
+        assert one is not two
+    with db.read() as three:
+        assert three is not one  # a thread that did not ask reads from the pool
+    db.keep_reads_here()
     with db.read() as first, db.read() as nested:
         assert nested is not first  # a read within a read has a connection of its own
     with db.read() as again:
@@ -150,21 +155,28 @@ def test_a_threads_reads_keep_one_connection_and_only_a_database_error_drops_it(
     with pytest.raises(NotFound), db.read() as conn:
         raise NotFound("no such run")  # the caller's error: its rollback is all it needs
     assert conn is first and not conn.closed
+    with pytest.raises(Unavailable), db.read() as conn:
+        raise Unavailable("the database went away")  # the database's, translated: dropped
+    assert conn.closed
+    with db.read() as conn:
+        assert conn is not first
+        second = conn
     with pytest.raises(Exception, match="no such table"), db.read() as conn:
         conn.exec_driver_sql("SELECT * FROM missing")
-    assert conn.closed  # dropped: the next read starts on a clean connection
+    assert conn is second and conn.closed  # dropped: the next read starts on a clean one
     with db.read() as fresh:
-        assert fresh is not first
+        assert fresh is not second
         assert fresh.exec_driver_sql("SELECT 1").scalar() == 1
 
 
-def test_only_the_first_threads_keep_read_connections_and_dispose_closes_them(
+def test_at_most_four_threads_keep_read_connections_and_dispose_waits_for_a_running_read(
     db: Database,
 ) -> None:
     alive = threading.Barrier(6)  # all six at once: six threads, six identifiers
     kept: list[object] = []
 
     def read_twice() -> None:
+        db.keep_reads_here()
         with db.read() as one:
             pass
         alive.wait(10)
@@ -178,11 +190,40 @@ def test_only_the_first_threads_keep_read_connections_and_dispose_closes_them(
     for thread in threads:
         thread.join()
     assert len(kept) == 4  # the other two read from the pool each time
-    with db.read() as mine:  # past the first four: from the pool
+    db.keep_reads_here()  # a fifth asking: refused
+    with db.read() as mine:
         pass
-    assert mine.closed  # returned to it at once
+    assert mine.closed  # from the pool, returned to it at once
     db.dispose()
     assert all(conn.closed for conn in kept)  # type: ignore[attr-defined]
+
+
+def test_dispose_lets_a_running_read_end_before_closing_its_connection(db: Database) -> None:
+    db.keep_reads_here()
+    with db.read() as conn:
+        other = threading.Thread(target=db.dispose)
+        other.start()
+        other.join()
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1  # still open mid-read
+    assert conn.closed
+
+
+def test_a_read_ended_on_another_thread_frees_the_thread_that_began_it(db: Database) -> None:
+    db.keep_reads_here()
+
+    def rows() -> Iterator[int]:
+        with db.read() as conn:
+            yield conn.exec_driver_sql("SELECT 1").scalar()
+
+    stepped = rows()
+    assert next(stepped) == 1  # begun on this thread
+    ended = threading.Thread(target=lambda: next(stepped, None))  # ended on another
+    ended.start()
+    ended.join()
+    with db.read() as first, db.read() as nested:  # this thread's kept one is free again
+        assert nested is not first
+    with db.read() as again:
+        assert again is first
 
 
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:

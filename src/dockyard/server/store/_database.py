@@ -16,9 +16,9 @@ write is refused, so a commit that may checkpoint still happens in a thread whil
 log metrics.
 
 On SQLite a process's writes run one at a time, so each kind (waiting or not) keeps one
-connection between them: a pool checkout and return cost a sixth of a small write. The first
-few threads that read (the event loop's, where short reads run, among them) keep one each for
-the same reason: a checkout and return cost a quarter of a small read request.
+connection between them: a pool checkout and return cost a sixth of a small write. The event
+loop's thread, where short reads run inline, keeps a read connection for the same reason
+(:meth:`Database.keep_reads_here`).
 
 :func:`after_commit` defers work (waking the event log's readers) until the write transaction
 it is called in has committed, so nobody is woken to read a row that is not there yet.
@@ -68,7 +68,7 @@ _UNWAITED_PRAGMAS = ("PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 # Set by Database.without_waiting for the code it runs (per task or thread, as contexts are).
 _NO_WAIT: ContextVar[bool] = ContextVar("dockyard_write_without_waiting", default=False)
 _POOLED_EVERY = 256
-_KEPT_READS = 4  # threads whose SQLite reads keep a connection of their own between them
+_KEPT_READS = 4  # threads (event loops) whose SQLite reads may keep a connection between them
 # What to run once the write transaction open in this context commits (None: none is open).
 _AFTER_COMMIT: ContextVar[list[Callable[[], None]] | None] = ContextVar(
     "dockyard_after_commit", default=None
@@ -214,16 +214,25 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction."""
-        kept = self._readers.take() if self._readers is not None else None
-        if kept is None:
+        if self._readers is None:
             with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
                 yield conn
             return
-        try:
-            with _translate_errors(), kept.begin() as conn:
-                yield conn
-        finally:
-            self._readers.give()  # type: ignore[union-attr]  # set when kept is
+        with self._readers.reading() as kept:
+            if kept is None:
+                with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
+                    yield conn
+            else:
+                with _translate_errors(), kept.begin() as conn:
+                    yield conn
+
+    def keep_reads_here(self) -> None:
+        """Let this thread's reads keep one SQLite connection between them (at most a few
+        threads may): for the server's event loop, whose short reads run inline one after
+        another, a pool checkout and return cost a sixth of a small read request. Other
+        threads read from the pool."""
+        if self._readers is not None:
+            self._readers.keep_here()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -356,11 +365,13 @@ def _run_grouped(
 class _Kept:
     """One connection of ``engine`` kept between transactions that never overlap (the caller
     holds a lock, or only one thread uses it); dropped after a transaction that fails, is
-    refused or rolls back, so the next one starts clean. With ``keeps_on`` given, an error of
-    that kind (the caller's own, such as a read that found nothing) keeps it: its rollback is
-    all that transaction needs."""
+    refused or rolls back, so the next one starts clean. An error ``keeps_on`` accepts (the
+    caller's own, such as a read that found nothing) keeps it: its rollback is all that
+    transaction needs."""
 
-    def __init__(self, engine: Engine, keeps_on: type[BaseException] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, keeps_on: Callable[[BaseException], bool] | None = None
+    ) -> None:
         self._engine = engine
         self._keeps_on = keeps_on
         self._conn: Connection | None = None
@@ -374,7 +385,7 @@ class _Kept:
             with conn.begin():
                 yield conn
         except BaseException as exc:
-            if self._keeps_on is None or not isinstance(exc, self._keeps_on):
+            if self._keeps_on is None or not self._keeps_on(exc):
                 self.close()
             raise
 
@@ -385,11 +396,13 @@ class _Kept:
 
 
 class _KeptReads:
-    """A :class:`_Kept` read connection for each of the first ``limit`` threads that read.
+    """A :class:`_Kept` read connection for each thread that asked for one
+    (:meth:`Database.keep_reads_here`), at most ``limit`` of them.
 
     A thread uses only its own, so nothing is locked per read; a read nested in another, or
-    from a thread past the first ``limit``, uses the pool. A thread that ends leaves its
-    connection to whichever later thread gets its identifier, until :meth:`close`.
+    from a thread that did not ask, uses the pool. A read started on its thread is ended for
+    that thread, wherever it ends; one running when :meth:`close` is called ends before its
+    connection is closed.
     """
 
     def __init__(self, engine: Engine, limit: int) -> None:
@@ -397,31 +410,45 @@ class _KeptReads:
         self._limit = limit
         self._by_thread: dict[int, _Kept] = {}
         self._busy: set[int] = set()  # threads inside a read on their kept connection
+        self._closed = False
         self._lock = threading.Lock()
 
-    def take(self) -> _Kept | None:
-        """This thread's kept connection, or None when it must read from the pool."""
-        thread = threading.get_ident()
-        if thread in self._busy:
-            return None
-        kept = self._by_thread.get(thread)
-        if kept is None:
-            with self._lock:
-                if len(self._by_thread) >= self._limit:
-                    return None
-                kept = self._by_thread[thread] = _Kept(self._engine, keeps_on=DockyardError)
-        self._busy.add(thread)
-        return kept
+    def keep_here(self) -> None:
+        with self._lock:
+            if not self._closed and len(self._by_thread) < self._limit:
+                self._by_thread.setdefault(
+                    threading.get_ident(), _Kept(self._engine, keeps_on=_callers_own)
+                )
 
-    def give(self) -> None:
-        """This thread's read on its kept connection has ended."""
-        self._busy.discard(threading.get_ident())
+    @contextmanager
+    def reading(self) -> Iterator[_Kept | None]:
+        """This thread's kept connection for one read, or None to read from the pool."""
+        thread = threading.get_ident()
+        kept = None if thread in self._busy else self._by_thread.get(thread)
+        if kept is None:
+            yield None
+            return
+        self._busy.add(thread)
+        try:
+            yield kept
+        finally:
+            self._busy.discard(thread)
+            if self._closed:
+                kept.close()
 
     def close(self) -> None:
         with self._lock:
-            for kept in self._by_thread.values():
-                kept.close()
+            self._closed = True
+            for thread, kept in self._by_thread.items():
+                if thread not in self._busy:  # a running read closes its own as it ends
+                    kept.close()
             self._by_thread.clear()
+
+
+def _callers_own(error: BaseException) -> bool:
+    """Whether ``error`` is the caller's own (a read that found nothing), after which a kept
+    connection is as good as before: not the database's, translated or not."""
+    return isinstance(error, DockyardError) and not isinstance(error, Unavailable)
 
 
 @contextmanager
