@@ -214,6 +214,12 @@ def test_names_follow_aws_rule_dots_and_any_script_included(
     with pytest.raises(ClientError) as error:
         sfn.create_state_machine(name="a:b", definition=json.dumps(WAIT), roleArn="r")
     assert code(error) == "InvalidName"
+    # Half a surrogate pair is no character: refused, where the database could not store it.
+    body = json.dumps({"name": "half\ud800", "definition": json.dumps(WAIT), "role_arn": "r"})
+    refused = httpx.post(
+        f"{live[0]}/api/v1/pipelines", content=body, headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "name"
 
 
 def test_a_page_token_of_another_listing_is_refused(live: tuple[str, Services], sfn: Any) -> None:

@@ -3,9 +3,10 @@
 Dockyard has no accounts or regions; its ARNs carry fixed ones (``us-east-1``,
 ``000000000000``) so boto3, which checks their shape, accepts them. The name parts follow
 Step Functions' rule: 1 to 80 characters, none of them whitespace, a bracket (``< > { } [ ]``),
-a wildcard (``? *``), one of ``" # % \\ ^ | ~ ` $ & , ; : /`` or a control character. Dots,
-``+``, ``=``, ``@`` and letters of any script are names' as on AWS; only ``.`` and ``..`` on
-their own are refused, as the paths of the native API could not carry them.
+a wildcard (``? *``), one of ``" # % \\ ^ | ~ ` $ & , ; : /``, a control character or half a
+surrogate pair. Dots, ``+``, ``=``, ``@`` and letters of any script are names' as on AWS;
+only ``.`` and ``..`` on their own are refused, as the paths of the native API could not carry
+them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = [
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
-NAME_PATTERN = r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$"
+NAME_PATTERN = r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,80}$"
 _NAME = re.compile(NAME_PATTERN)
 _PREFIX = f"arn:aws:states:{REGION}:{ACCOUNT}:"
 
