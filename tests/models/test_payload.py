@@ -82,6 +82,16 @@ def test_bad_csv_is_refused(body: bytes, message: str) -> None:
         decode_csv(body, SCHEMA)
 
 
+def test_rows_of_another_width_are_named_quoted_or_not_and_long_fields_pass() -> None:
+    with pytest.raises(InvalidArgument, match="line 3 of the CSV body has 2 fields"):
+        decode_csv(b"1,2,3\r\n\r\n4,5\r\n", None)  # a blank line is a row of missing values
+    with pytest.raises(InvalidArgument, match="row 3 of the CSV body has 1 field"):
+        decode_csv(b'"a,b",1\n"c",2\n3\n', None)
+    long = b'"' + b"x" * 200_000 + b'"'  # past the csv module's field limit
+    frame = decode_csv(b"a,1\n" + long + b",2\n", None)
+    assert frame.shape == (2, 2)
+
+
 def test_tensor_bodies() -> None:
     schema = Schema(tensors=(TensorSpec("float32", (-1, 2)),))
     assert decode_json(b'{"inputs": [[1, 2]]}', schema)[0].tolist() == [[1, 2]]
