@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dockyard.api.jobs import TrainingJobSpec
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.pipelines._task_endpoints import EndpointTask
@@ -83,13 +83,25 @@ def test_resources_are_checked_in_branches_and_maps(services: Services) -> None:
 
 
 class Endpoints:
-    """An endpoints service that answers with the endpoint a test sets."""
+    """An endpoints service that answers with the endpoint a test sets (None: there is none)
+    and keeps the configs it was given."""
 
     def __init__(self) -> None:
         self.now: Any = None
+        self.given: list[Any] = []
 
     def get(self, actor: Actor, name: str) -> Any:
+        if self.now is None:
+            raise NotFound(f"no endpoint {name}")
         return self.now
+
+    def create(self, actor: Actor, config: Any) -> Any:
+        self.given.append(config)
+        return endpoint("Creating")
+
+    def update(self, actor: Actor, name: str, config: Any) -> Any:
+        self.given.append(config)
+        return endpoint("Updating")
 
 
 def endpoint(status: str, pending: Any = None, failure: str | None = None) -> Any:
@@ -119,6 +131,33 @@ def test_a_deploy_ends_in_service_and_fails_on_rollback() -> None:
     assert task.poll(call, "ep") == Failed("Endpoint.RolledBack", "update rolled back: errors")
     endpoints.now = endpoint("Failed", failure="no model")
     assert task.poll(call, "ep") == Failed("Endpoint.Failed", "no model")
+
+
+def test_a_deploy_of_an_existing_endpoint_may_name_only_what_changes() -> None:
+    endpoints = Endpoints()
+    task = EndpointTask(endpoints)
+
+    def deploy(payload: dict[str, Any]) -> Any:
+        return task.start(
+            TaskCall(
+                key="k",
+                execution_arn="a",
+                state_name="Deploy",
+                resource="dockyard:endpoint:deploy",
+                base="dockyard:endpoint:deploy",
+                mode="request",
+                payload=payload,
+                actor=Actor.local("root"),
+            )
+        )
+
+    scaled = {"name": "ep", "scaling": {"min_workers": 2, "max_workers": 2}}
+    refused = deploy(scaled)  # no such endpoint yet: a new one needs its variants
+    assert isinstance(refused, Failed) and "variants" in str(refused.cause)
+    endpoints.now = endpoint("InService")
+    assert isinstance(deploy(scaled), Succeeded)
+    assert endpoints.given[-1].model_fields_set == {"name", "scaling"}
+    assert isinstance(deploy({"scaling": {}}), Failed)  # which endpoint, then?
 
 
 @pytest.fixture

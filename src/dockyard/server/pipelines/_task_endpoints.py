@@ -51,17 +51,23 @@ class EndpointTask(BaseIntegration):
         self._endpoints = endpoints
 
     def start(self, call: TaskCall) -> Outcome:
-        from dockyard.api.endpoints import EndpointConfig
+        from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
 
         try:
             if not isinstance(call.payload, dict):
                 raise InvalidArgument("the task's parameters must be an endpoint config")
-            config = EndpointConfig.model_validate(call.payload)
+            name = call.payload.get("name")
+            if not isinstance(name, str):
+                raise InvalidArgument("the task's parameters name no endpoint: give its name")
             try:
-                self._endpoints.get(call.actor, config.name)
-                endpoint = self._endpoints.update(call.actor, config.name, config)
-            except NotFound:
-                endpoint = self._endpoints.create(call.actor, config)
+                self._endpoints.get(call.actor, name)
+            except NotFound:  # a new endpoint: the whole config
+                endpoint = self._endpoints.create(
+                    call.actor, EndpointConfig.model_validate(call.payload)
+                )
+            else:  # an update names what changes (scaling alone, say), as the API's does
+                update = EndpointUpdate.model_validate(call.payload)
+                endpoint = self._endpoints.update(call.actor, name, update)
         except DockyardError as exc:
             return Failed("Endpoint.ValidationException", exc.message)
         except ValueError as exc:
