@@ -49,9 +49,10 @@ unit: install-test
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 # The type check (~1.5 min on 2 cores from a cold cache) runs beside the suite, whose tests
-# spend much of their time waiting on the processes they start; lines of the two interleave.
+# spend much of their time waiting on the processes they start. Their output is not held
+# back (the suite's progress shows as it goes): mypy's few lines may land among its dots.
 test: install-test
-	$(MAKE) --no-print-directory -j3 --output-sync=line lint typecheck unit
+	$(MAKE) --no-print-directory -j3 lint typecheck unit
 
 # Benchmarks are run by hand (each takes minutes); results go to bench/RESULTS.md.
 bench: install-test
