@@ -110,19 +110,23 @@ def endpoint(status: str, pending: Any = None, failure: str | None = None) -> An
     )
 
 
-def test_a_deploy_ends_in_service_and_fails_on_rollback() -> None:
-    endpoints = Endpoints()
-    task = EndpointTask(endpoints)
-    call = TaskCall(
+def deploy_call(payload: dict[str, Any], mode: str = "request") -> TaskCall:
+    return TaskCall(
         key="k",
         execution_arn="a",
         state_name="Deploy",
-        resource="dockyard:endpoint:deploy.sync",
+        resource="dockyard:endpoint:deploy" + (".sync" if mode == "sync" else ""),
         base="dockyard:endpoint:deploy",
-        mode="sync",
-        payload={},
+        mode=mode,
+        payload=payload,
         actor=Actor.local("root"),
     )
+
+
+def test_a_deploy_ends_in_service_and_fails_on_rollback() -> None:
+    endpoints = Endpoints()
+    task = EndpointTask(endpoints)
+    call = deploy_call({}, "sync")
     endpoints.now = endpoint("Updating", pending={"name": "ep"})
     assert task.poll(call, "ep") is None
     endpoints.now = endpoint("InService")
@@ -138,18 +142,7 @@ def test_a_deploy_of_an_existing_endpoint_may_name_only_what_changes() -> None:
     task = EndpointTask(endpoints)
 
     def deploy(payload: dict[str, Any]) -> Any:
-        return task.start(
-            TaskCall(
-                key="k",
-                execution_arn="a",
-                state_name="Deploy",
-                resource="dockyard:endpoint:deploy",
-                base="dockyard:endpoint:deploy",
-                mode="request",
-                payload=payload,
-                actor=Actor.local("root"),
-            )
-        )
+        return task.start(deploy_call(payload))
 
     scaled = {"name": "ep", "scaling": {"min_workers": 2, "max_workers": 2}}
     refused = deploy(scaled)  # no such endpoint yet: a new one needs its variants
