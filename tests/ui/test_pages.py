@@ -81,6 +81,19 @@ def test_every_page_draws_without_errors(page: Watched, seeded: Seeded) -> None:
     assert page.page.evaluate("document.documentElement.dataset.theme") == "dark"
 
 
+def test_a_narrow_window_wraps_the_links_and_keeps_the_account_in_view(
+    page: Watched, seeded: Seeded
+) -> None:
+    page.page.set_viewport_size({"width": 1024, "height": 700})
+    page.goto("/pipelines").wait_for_selector(".user-name", timeout=TIMEOUT_MS)
+    # The links took 1,342 px in one row: the page scrolled sideways and cut the account off.
+    assert page.page.evaluate("document.documentElement.scrollWidth") <= 1024
+    box = page.page.locator(".user-name").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1024
+    assert page.page.locator("#nav a", has_text="Account").is_visible()
+    page.shot("narrow")
+
+
 def test_sign_in_shows_the_user_and_signs_out(anonymous_page: Watched, seeded: Seeded) -> None:
     p = anonymous_page.goto(f"/experiments/{seeded.experiment_id}")
     p.wait_for_selector("form.login", timeout=TIMEOUT_MS)
