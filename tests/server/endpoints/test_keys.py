@@ -93,7 +93,8 @@ def test_keys_are_made_pushed_checked_and_revoked(
         pytest.approx(4.0)
     ]
     refused = runner.invoke(cli, ["endpoints", "invoke", "locked", "-d", body])
-    assert refused.exit_code == 2 and "unauthenticated" in refused.stdout
+    assert refused.exit_code == 2 and refused.stdout == ""  # one line, on stderr
+    assert "error: this endpoint requires an API key" in refused.stderr
 
     # Only digests are stored: the database never sees a key.
     listed = json.loads(
