@@ -34,7 +34,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import Context, ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,11 +214,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction."""
-        if self._readers is None:
-            with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
-                yield conn
-            return
-        with self._readers.reading() as kept:
+        readers = self._readers
+        with readers.reading() if readers is not None else nullcontext() as kept:
             if kept is None:
                 with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
                     yield conn
