@@ -22,17 +22,24 @@ from dockyard.client.sdk import reset_context
 pytestmark = pytest.mark.slow
 
 
+def _serving(
+    server: ServerProcess, client: Client, monkeypatch: pytest.MonkeyPatch, name: str, model: str
+) -> None:
+    """Endpoint ``name`` serving ``model``, and the CLI and SDK pointed at ``server``."""
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    variants = [{"name": "primary", "model_uri": model}]
+    client.request("POST", "/api/v1/endpoints", json={"name": name, "variants": variants})
+    wait_status(client, name, "InService")
+
+
 def test_cli_invoke_errors_are_one_line_naming_the_option(
     server: ServerProcess,
     client: Client,
     models: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DOCKYARD_URI", server.url)
-    reset_context()
-    variants = [{"name": "primary", "model_uri": models["one"]}]
-    client.request("POST", "/api/v1/endpoints", json={"name": "said", "variants": variants})
-    wait_status(client, "said", "InService")
+    _serving(server, client, monkeypatch, "said", models["one"])
     runner = CliRunner()
     # CSV sent as the default JSON: the answer's JSON body was printed as the output.
     csv = runner.invoke(cli, ["endpoints", "invoke", "said", "-d", "1,2,3"])
@@ -95,11 +102,7 @@ def test_an_endpoint_deployed_earlier_is_reached_by_its_name(
 ) -> None:
     import dockyard as dy
 
-    monkeypatch.setenv("DOCKYARD_URI", server.url)
-    reset_context()
-    variants = [{"name": "primary", "model_uri": models["one"]}]
-    client.request("POST", "/api/v1/endpoints", json={"name": "earlier", "variants": variants})
-    wait_status(client, "earlier", "InService")
+    _serving(server, client, monkeypatch, "earlier", models["one"])
     # dy.EndpointHandle("earlier") was a TypeError (a client was required): a notebook could
     # not update or scale an endpoint it had not just deployed.
     handle = dy.EndpointHandle("earlier")
