@@ -45,10 +45,12 @@ lint: install-test
 typecheck: install-test
 	nice $(VENV)/bin/mypy
 
-# The thirty slowest tests are listed at the end: the suite is bound by CPU (97% busy on two
-# cores), so less work in the slowest is what shortens it.
+# A module's tests run on one worker, the Ray cluster's modules together, slow ones first
+# (tests/services/worker_groups.py). The thirty slowest tests are listed at the end: the suite
+# is bound by CPU, so less work in the slowest is what shortens it.
 unit: install-test
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup --durations=30
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadscope --no-loadscope-reorder \
+		--durations=30
 
 # The type check (~1.5 min on 2 cores from a cold cache) runs beside the suite, whose tests
 # spend much of their time waiting on the processes they start. Their output is not held

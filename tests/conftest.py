@@ -20,24 +20,8 @@ pytest_plugins = [
     "tests.services.postgres",
     "tests.services.ray_cluster",
     "tests.services.s3",
+    "tests.services.worker_groups",
 ]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``make test`` runs the suite on two workers (pytest-xdist, ``--dist loadgroup``). A
-    module's tests stay on one worker, so its module-scoped servers start once; the modules
-    that use the Ray cluster share one worker, so one cluster (three raylets) runs at a time."""
-    if config.getoption("dist", "no") != "loadgroup":
-        return
-
-    def module(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]
-
-    on_ray = {module(item) for item in items if "ray_cluster" in getattr(item, "fixturenames", ())}
-    for item in items:
-        group = "ray-cluster" if module(item) in on_ray else module(item)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True, scope="module")

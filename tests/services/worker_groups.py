@@ -1,0 +1,73 @@
+"""How ``make test`` shares the suite between its two workers (pytest-xdist, ``--dist loadscope``).
+
+- A module's tests stay on one worker, so its module-scoped servers start once.
+- The modules that use the Ray cluster share one worker, so one cluster (three raylets) runs at
+  a time: a module uses it when its text names the ``ray_cluster`` fixture.
+- The Ray group is handed out first, then the modules that hold slow tests, so no long module
+  is left to run alone at the end while the other worker idles. ``make test`` passes
+  ``--no-loadscope-reorder``: xdist would otherwise hand out the groups with most tests first.
+
+xdist's own ``loadgroup`` cannot do this with this pytest: it renames each test's node id to
+carry its group, and pytest 9 no longer reads the attribute it sets, so every test became a
+group of its own and each worker started each module's servers (and a Ray cluster) again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import pytest
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
+
+__all__ = ["RAY_GROUP", "ModuleScheduling", "group_of"]
+
+RAY_GROUP = "ray-cluster"
+_NAMES_RAY = re.compile(r"\bray_cluster\b")
+
+
+@functools.cache
+def _uses_ray(path: Path) -> bool:
+    try:
+        return bool(_NAMES_RAY.search(path.read_text(encoding="utf-8")))
+    except OSError:
+        return False
+
+
+def group_of(nodeid: str, root: Path) -> str:
+    """The group of the test ``nodeid``: the Ray group or its own module."""
+    module = nodeid.split("::", 1)[0]
+    return RAY_GROUP if _uses_ray(root / module) else module
+
+
+class ModuleScheduling(LoadScopeScheduling):
+    """xdist's scope scheduling, with a module (or the Ray group) as the scope."""
+
+    def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
+        super().__init__(config, log)
+        self._root = config.rootpath
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(nodeid, self._root)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> ModuleScheduling | None:
+    return ModuleScheduling(config, log) if config.getoption("dist") == "loadscope" else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker, order the groups: the Ray group, then those with slow tests, then the rest
+    (each group's tests keep their order; the controller hands groups out in this order)."""
+    if not hasattr(config, "workerinput"):
+        return
+    root = config.rootpath
+    slow = {group_of(i.nodeid, root) for i in items if i.get_closest_marker("slow") is not None}
+
+    def rank(item: pytest.Item) -> int:
+        group = group_of(item.nodeid, root)
+        return 0 if group == RAY_GROUP else 1 if group in slow else 2
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
