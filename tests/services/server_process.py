@@ -45,7 +45,7 @@ class ServerProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = home.parent / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 60) -> None:
         # A value of None removes the variable the test process has (such as the S3 fixture's
         # AWS credentials, set for the whole session).
         env = {**os.environ, "DOCKYARD_HOME": str(self.home)}
@@ -78,6 +78,7 @@ class ServerProcess:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
+        self.kill()  # a server left starting would outlive the test that gave up on it
         raise RuntimeError(f"server did not answer in {timeout} s:\n{self._log.read_text()}")
 
     def kill(self) -> None:
