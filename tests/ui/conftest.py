@@ -311,8 +311,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
 # -- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module's tests. Playwright's sync API keeps an event loop marked as
+    running on the test process's thread while it is open, so a browser kept for the session
+    would fail every later ``asyncio.run`` on that worker."""
     from playwright.sync_api import sync_playwright
 
     path = chromium_path()
