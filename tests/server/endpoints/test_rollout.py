@@ -286,4 +286,22 @@ def test_a_created_endpoint_whose_model_cannot_load_fails_saying_why(
     done = client.request("GET", "/api/v1/endpoints/never")
     assert done["status"] == "Failed" and "cannot load on purpose" in done["failure_reason"]
     assert done["failure_reason"] in created.output
+    # Its own port answers at once, naming it and why: no caller waits out a timeout.
+    said = f"endpoint never is Failed, nothing serves it: {done['failure_reason']}"
+    with httpx.Client(base_url=done["url"], timeout=5) as http:
+        for path in ("/invocations", "/v2/models/never/infer"):
+            answered = http.post(path, json=ROW)
+            assert answered.status_code == 503, answered.text
+            assert answered.json() == {
+                "error": said,
+                "code": "unavailable",
+                "message": said,
+                "endpoint": "never",
+                "status": "Failed",
+                "failure_reason": done["failure_reason"],
+            }
+        assert http.get("/ping").status_code == 503  # a health check sees it is not ready
+        aws = http.post("/endpoints/never/invocations", content=b"1,2,3")  # as the server says
+        assert aws.status_code == 400 and aws.headers["x-amzn-errortype"] == "ValidationError"
+        assert aws.json()["message"].startswith(said)
     client.request("DELETE", "/api/v1/endpoints/never")

@@ -16,6 +16,11 @@ supervisor (a server running several processes binds each port once); the socket
 ``SO_REUSEPORT`` as the local launcher's, so the next leader binds it at once after a restart.
 The port answers while a server leads: unlike local workers, replicas cannot hold it while the
 server is down.
+
+A ``Failed`` endpoint's port is served here too, whatever its launcher
+(:meth:`EndpointPorts.refuse`): nothing else would answer on it, and a socket nobody accepts on
+leaves callers waiting out their timeouts. Every request gets an answer at once that names the
+endpoint and why it failed (:class:`_Refusal`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -35,9 +41,10 @@ import orjson
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from dockyard.api.serving import aws as _aws
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig
-from dockyard.errors import DockyardError, PayloadTooLarge, Unavailable
+from dockyard.errors import DockyardError, InvalidArgument, PayloadTooLarge, Unavailable
 from dockyard.server.endpoints._launcher import _bind
 from dockyard.server.endpoints._router import Router, UpstreamError
 
@@ -125,6 +132,59 @@ class _Forward:
         self._router.close()
 
 
+class _Refusal:
+    """The ASGI app of a ``Failed`` endpoint's port: every request is answered at once, naming
+    the endpoint and why it failed.
+
+    An answer rather than a refused connection: a refused connection says nothing of why, and
+    SageMaker's and the Open Inference Protocol's clients (botocore, the SageMaker SDK,
+    ``tritonclient``) report it as a network fault (and botocore retries it as one), while an
+    answer reaches the caller as the error its protocol models, with the reason:
+
+    - ``POST /endpoints/{name}/invocations`` (boto3's ``invoke_endpoint``) gets what the
+      server's URL answers for a Failed endpoint: ``ValidationError`` (400) with the failure
+      reason, which botocore raises as the modelled exception and does not retry (the endpoint
+      stays Failed until it is updated);
+    - every other path (``/invocations``, ``/ping``, the Open Inference Protocol's
+      ``/v2/health/ready`` and ``/infer``) gets 503 with a JSON body: ``error`` (what
+      ``tritonclient`` shows), ``code`` and ``message`` (what workers send and the SDK reads),
+      ``endpoint``, ``status`` and ``failure_reason``. A health check sees an endpoint that is
+      not ready, as it is.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        said = f": {self.reason}" if self.reason else ""
+        message = f"endpoint {self.name} is Failed, nothing serves it{said}"
+        if _aws.endpoint_of(path) is not None:
+            refusal = InvalidArgument(message, field="EndpointName")
+            status, content, extra = _aws.error(refusal, uuid.uuid4().hex.encode())
+            headers = [(b"content-type", _aws.JSON), *extra]
+        else:
+            status = Unavailable.status_code
+            body = {
+                "error": message,
+                **Unavailable(message).to_dict(),
+                "endpoint": self.name,
+                "status": "Failed",
+                "failure_reason": self.reason,
+            }
+            content, headers = orjson.dumps(body), [(b"content-type", _JSON)]
+        headers.append((b"content-length", b"%d" % len(content)))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        content = b"" if scope["method"] == "HEAD" else content
+        await send({"type": "http.response.body", "body": content})
+
+    def close(self) -> None:
+        pass
+
+
 def _error(exc: DockyardError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return exc.status_code, [(b"content-type", _JSON)], orjson.dumps({"error": exc.to_dict()})
 
@@ -154,7 +214,7 @@ async def _body(receive: Receive, limit: int) -> bytes | None:
 class _Served:
     where: Address
     server: _Server
-    app: _Forward
+    app: _Forward | _Refusal
     task: Future[None]
 
 
@@ -191,8 +251,50 @@ class EndpointPorts:
     ) -> None:
         with self._lock:
             held = self._served.get(name)
-            if held is not None and held.where == (host, port):
+            if held is not None and held.where == (host, port) and isinstance(held.app, _Forward):
                 return
+        limits = ConnectionLimits(
+            header_timeout_s=config.header_timeout_s,
+            body_timeout_s=config.body_timeout_s,
+            keepalive_timeout_s=config.keep_alive_s,
+            max_connections=config.max_connections,
+        )
+        self._start(name, host, port, lambda: _Forward(name, addresses, config), limits)
+
+    def refuse(self, name: str, host: str, port: int, reason: str) -> None:
+        """Answer every request on ``name``'s port at once, saying it is Failed and why
+        (:class:`_Refusal`), until :meth:`close`; the caller has let go of every other socket
+        on the port (a worker's, the launcher's)."""
+        with self._changing:
+            with self._lock:
+                held = self._served.get(name)
+                if (
+                    held is not None
+                    and held.where == (host, port)
+                    and isinstance(held.app, _Refusal)
+                    and held.app.reason == reason
+                ):
+                    return
+            self._start(name, host, port, lambda: _Refusal(name, reason), ConnectionLimits())
+
+    def refusing(self, name: str) -> bool:
+        """Whether ``name``'s port answers that it is Failed."""
+        with self._lock:
+            held = self._served.get(name)
+            return held is not None and isinstance(held.app, _Refusal)
+
+    def _start(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        make: Callable[[], _Forward | _Refusal],
+        limits: ConnectionLimits,
+    ) -> None:
+        """Serve what ``make`` makes on ``host:port`` in place of what ``name``'s port serves
+        (the caller holds ``_changing``)."""
+        with self._lock:
+            held = self._served.get(name)
             if self._failed.get(name, 0.0) > time.monotonic():
                 return
         if held is not None:
@@ -205,13 +307,7 @@ class EndpointPorts:
                 self._failed[name] = time.monotonic() + RETRY_S
             return
         sock.setblocking(False)
-        app = _Forward(name, addresses, config)
-        limits = ConnectionLimits(
-            header_timeout_s=config.header_timeout_s,
-            body_timeout_s=config.body_timeout_s,
-            keepalive_timeout_s=config.keep_alive_s,
-            max_connections=config.max_connections,
-        )
+        app = make()
         server = _Server(
             GuardedConfig(
                 app,

@@ -13,7 +13,9 @@ the step being held is recorded for ``describe`` (:mod:`dockyard.server.endpoint
 
 An endpoint fails only when no worker serves it. A worker that fails to start while others
 serve (its model's load raised in that one process, the machine ran short of memory) is
-reported as an event and started again later, with a growing pause between attempts.
+reported as an event and started again later, with a growing pause between attempts. A Failed
+endpoint's port answers every request at once that it failed, and why
+(:meth:`~dockyard.server.endpoints._port.EndpointPorts.refuse`), until an update or a delete.
 """
 
 from __future__ import annotations
@@ -116,9 +118,16 @@ class Supervisor(BackgroundLoop):
         """One pass over every endpoint."""
         for row in self._svc.rows():
             name, status = row.name, EndpointStatus(row.status)
+            busy = name in self._busy and self._busy[name].is_alive()
+            if status is EndpointStatus.FAILED:
+                if not busy:
+                    self._refuse(row, row.failure_reason or "")
+                continue
+            if self._ports.refusing(name):  # updated or deleted: its workers take the port
+                self._ports.close(name)
             if status is not EndpointStatus.DELETING:
                 self._hold_port(row)
-            if name in self._busy and self._busy[name].is_alive():
+            if busy:
                 continue
             if status is EndpointStatus.CREATING:
                 self._spawn(name, self._create, row)
@@ -149,6 +158,17 @@ class Supervisor(BackgroundLoop):
         bind_host = EndpointConfig.model_validate_json(row.config).bind_host
         self._ports.serve(row.name, bind_host, row.port, addresses, config)
 
+    def _refuse(self, row: Any, reason: str) -> None:
+        """Answer on a Failed endpoint's port that it failed, and why, unless a worker still
+        serves it (:meth:`EndpointPorts.refuse`): the launcher's listening socket, which no
+        worker accepts on any more, is let go first, so no caller waits on it for nothing."""
+        fleet = self.fleet(row.name)
+        if fleet.workers:
+            return
+        self._launcher.release(fleet.folder)
+        bind_host = EndpointConfig.model_validate_json(row.config).bind_host
+        self._ports.refuse(row.name, bind_host, row.port, reason)
+
     def _spawn(self, name: str, work: Callable[[Any], object], row: Any) -> None:
         def run() -> None:
             try:
@@ -156,6 +176,10 @@ class Supervisor(BackgroundLoop):
             except Exception as exc:
                 log.exception("endpoint %s", name)
                 message = exc.message if isinstance(exc, DockyardError) else repr(exc)
+                try:  # its port says so before its status does: no caller is left waiting
+                    self._refuse(row, message)
+                except Exception:
+                    log.exception("endpoint %s: answering on its port that it failed", name)
                 # A failed endpoint has no update in progress: what it would serve is its config.
                 self._svc.transition(
                     name,
