@@ -210,8 +210,11 @@ def list_(as_json: bool) -> None:
 @json_option
 @fail_on_error
 def describe(name: str, stats: bool, as_json: bool) -> None:
-    """Show an endpoint: URL, variants, traffic, workers, history."""
-    e = context().server().call(routes.GET_ENDPOINT(name=name), params={"stats": stats})
+    """Show an endpoint: URL, its settings (update policy, capture, scaling, API keys),
+    variants, traffic, workers, history."""
+    client = context().server()
+    e = client.call(routes.GET_ENDPOINT(name=name), params={"stats": stats})
+    keys = None if as_json else len(client.call(routes.LIST_ENDPOINT_KEYS(name=name))["keys"])
 
     def human() -> str:
         workers = e.get("workers") or 0
@@ -224,6 +227,7 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
         rollout = e.get("rollout")
         if isinstance(rollout, dict):
             lines.append(f"  rollout: {_rollout_line(rollout)}")
+        lines.extend(_settings_lines(e.get("config") or {}, keys))
         traffic = e.get("traffic") or {}
         variants = (e.get("config") or {}).get("variants") or []
         lines.append(
@@ -272,6 +276,42 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
         return "\n".join(lines)
 
     emit(e, as_json, human)
+
+
+def _settings_lines(config: dict[str, Any], keys: int | None) -> list[str]:
+    """The configuration an update leaves as it is unless it names it: the policy the next
+    update rolls out with, data capture, scaling and API keys (none from a server whose
+    config this client cannot read)."""
+    from pydantic import ValidationError
+
+    from dockyard.api.endpoints import EndpointConfig
+
+    try:
+        c = EndpointConfig.model_validate(config)
+    except ValidationError:
+        return []
+    limits = c.rollout.thresholds
+    capture = c.capture
+    where = f" to {capture.destination}" if capture.destination else ""
+    scaling = c.scaling
+    size = (
+        f"{scaling.min_workers} worker(s)"
+        if scaling.min_workers == scaling.max_workers
+        else f"{scaling.min_workers} to {scaling.max_workers} workers, "
+        f"{scaling.target_in_flight:g} in flight each, cooldown {scaling.cooldown_s:g} s"
+    )
+    made = "" if keys is None else f" ({keys} key{'' if keys == 1 else 's'})"
+    return [
+        f"  update policy: {c.rollout.describe()}; rolled back above "
+        f"{limits.max_error_rate * 100:g}% errors or a p99 of {limits.max_p99_ms:g} ms, each held "
+        "step needs "
+        f"{limits.min_requests} request(s)",
+        f"  capture: {capture.sampling_pct:g}% of requests ({capture.mode}){where}"
+        if capture.enabled
+        else "  capture: off",
+        f"  scaling: {size}",
+        f"  API keys: {'required' if c.require_api_key else 'not required'}{made}",
+    ]
 
 
 def _model(variant: dict[str, Any]) -> str:
