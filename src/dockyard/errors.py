@@ -162,7 +162,8 @@ class ModelError(DockyardError):
 
 
 class JobFailed(DockyardError):
-    """A job the caller waited for ended without completing; the message has its reason."""
+    """A job (or an endpoint update) the caller waited for ended without completing; the message
+    has its reason."""
 
     status_code = 500
     code = "job_failed"

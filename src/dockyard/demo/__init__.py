@@ -245,8 +245,15 @@ def main() -> int:
         ],
         capture={"enabled": True, "sampling_pct": 100},
         # Running the demo again updates the endpoint through a canary; a short bake keeps the
-        # rerun quick (the default holds each step for 60 s while watching error rates).
-        rollout={"strategy": "canary", "canary_pct": 10, "bake_s": 2},
+        # rerun quick (the default holds each step for 60 s while watching error rates). No
+        # traffic runs meanwhile, so the canary passes on time alone (min_requests 0): waiting
+        # for the default 10 requests it would be rolled back, and deploy would raise.
+        rollout={
+            "strategy": "canary",
+            "canary_pct": 10,
+            "bake_s": 2,
+            "thresholds": {"min_requests": 0},
+        },
     )
     url = endpoint.url
     row = [round(float(v), 6) for v in np.loadtxt(paths["test"], delimiter=",")[0, 1:]]

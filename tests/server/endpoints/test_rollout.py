@@ -305,3 +305,64 @@ def test_a_created_endpoint_whose_model_cannot_load_fails_saying_why(
         assert aws.status_code == 400 and aws.headers["x-amzn-errortype"] == "ValidationError"
         assert aws.json()["message"].startswith(said)
     client.request("DELETE", "/api/v1/endpoints/never")
+
+
+def test_a_rolled_back_update_keeps_the_whole_configuration_and_does_not_pass_for_done(
+    client: Client,
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dockyard.client.sdk import EndpointHandle
+    from dockyard.errors import JobFailed
+
+    policy = {
+        "strategy": "canary",
+        "canary_pct": 10,
+        "bake_s": 1,
+        "thresholds": {"min_requests": 0},
+    }
+    _create(
+        client,
+        "keeps",
+        models["one"],
+        rollout=policy,
+        capture={"enabled": True, "sampling_pct": 50, "mode": "input"},
+        scaling={"min_workers": 1, "max_workers": 2, "cooldown_s": 5},
+        require_api_key=True,
+    )
+    client.request("POST", "/api/v1/endpoints/keeps/keys")
+    before = client.request("GET", "/api/v1/endpoints/keeps")["config"]
+    handle = EndpointHandle("keeps", client)
+    # An update with a policy of its own, whose model cannot load: it does not take.
+    broken = {"variants": [{"name": "v2", "model_uri": models["broken"]}]}
+    with pytest.raises(JobFailed) as failed:
+        handle.update({**broken, "rollout": {"strategy": "all-at-once"}})
+    done = client.request("GET", "/api/v1/endpoints/keeps")
+    reason = done["failure_reason"]
+    assert done["status"] == "InService" and reason.startswith("update rolled back: variant v2")
+    assert reason in str(failed.value)
+    assert done["config"] == before  # the policy included, not the update's
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    shown = CliRunner().invoke(cli, ["endpoints", "describe", "keeps"])
+    reset_context()
+    assert shown.exit_code == 0, shown.output
+    settings = shown.output.splitlines()[2:6]
+    assert settings == [
+        "  update policy: canary: 10% for 1 s, then 100%; rolled back above 1% errors or a p99 "
+        "of 1000 ms, each held step needs 0 request(s)",
+        "  capture: 50% of requests (input)",
+        "  scaling: 1 to 2 workers, 8 in flight each, cooldown 5 s",
+        "  API keys: required (1 key)",
+    ], shown.output
+    # The next update names no policy: the endpoint's own rolls it out.
+    updated = handle.update({"variants": [{"name": "v3", "model_uri": models["ten"]}]})
+    assert updated.failure_reason is None and updated.traffic == {"v3": 1.0}
+    assert updated.config.model_dump(mode="json", exclude={"variants"}) == {
+        k: v for k, v in before.items() if k != "variants"
+    }
+    messages = [e.message for e in updated.events]
+    assert messages.count("rolling out (canary: 10% for 1 s, then 100%)") == 1, messages
+    assert "10% of traffic on the new configuration (step 1 of 2, held 1 s)" in messages
+    client.request("DELETE", "/api/v1/endpoints/keeps")

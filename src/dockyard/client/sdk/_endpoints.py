@@ -25,7 +25,7 @@ from dockyard.client.sdk._serializers import (
     Serializer,
 )
 from dockyard.client.sdk._upload import to_store
-from dockyard.errors import DeadlineExceeded, error_from_dict
+from dockyard.errors import DeadlineExceeded, JobFailed, error_from_dict
 
 if TYPE_CHECKING:
     from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
@@ -98,10 +98,17 @@ class EndpointHandle:
         What ``config`` leaves out (data capture, scaling, the shadow...) stays as it is; a
         local model folder (relative to the current directory) is uploaded first, as
         :func:`deploy` does.
+
+        Raises:
+            JobFailed: With ``wait``, the update did not take: it was rolled back (the
+                endpoint serves its previous configuration) or the endpoint failed; the
+                message has the reason, as ``dockyard endpoints update`` prints it.
         """
         body = _with_uploaded_models(self._client, {"name": self.name, **config})
         self._client.call(routes.UPDATE_ENDPOINT(name=self.name), _config(body, update=True))
-        return self.wait() if wait else self.describe()
+        if not wait:
+            return self.describe()
+        return _took(self.wait())
 
     def delete(self) -> None:
         if self._predictor is not None:
@@ -176,6 +183,26 @@ class EndpointHandle:
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name}>"
+
+
+def _took(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` as an update it just went through left it, if the update took.
+
+    Raises:
+        JobFailed: It was rolled back, or the endpoint failed (the reason in the message).
+    """
+    if endpoint.status is EndpointStatus.FAILED:
+        raise JobFailed(
+            f"endpoint {endpoint.name} failed: {endpoint.failure_reason}",
+            details={"endpoint": endpoint.name, "status": endpoint.status.value},
+        )
+    if endpoint.failure_reason:  # an update clears it: this one's outcome
+        raise JobFailed(
+            f"endpoint {endpoint.name}: {endpoint.failure_reason}; it serves its previous "
+            "configuration",
+            details={"endpoint": endpoint.name, "status": endpoint.status.value},
+        )
+    return endpoint
 
 
 def _config(
@@ -255,7 +282,8 @@ def deploy(
 
     Deploying over an existing endpoint updates it: what this call leaves out (``capture``,
     ``scaling``...) keeps its current value. With ``wait``, an update still rolling out is
-    waited for first.
+    waited for first, and an update rolled back raises :class:`~dockyard.errors.JobFailed`
+    with the reason (the endpoint serves its previous configuration).
     """
     from dockyard.errors import InvalidArgument
 
@@ -279,11 +307,13 @@ def deploy(
     handle = EndpointHandle(name, client, serializer=serializer, deserializer=deserializer)
     from dockyard.errors import Conflict
 
+    updated = False
     try:
         client.call(routes.CREATE_ENDPOINT(), config)
     except Conflict as exc:
         if exc.field != "name":
             raise
+        updated = True
         try:
             client.call(routes.UPDATE_ENDPOINT(name=name), config)
         except Conflict:
@@ -297,6 +327,8 @@ def deploy(
             from dockyard.errors import Unavailable
 
             raise Unavailable(f"endpoint {name} failed: {endpoint.failure_reason}")
+        if updated:
+            _took(endpoint)  # an update rolled back raises, as EndpointHandle.update does
     return handle
 
 
