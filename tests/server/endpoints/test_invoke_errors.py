@@ -1,6 +1,6 @@
 """What callers see when an invocation cannot be answered: one line naming the problem from
 ``dockyard endpoints invoke``, and at once (not after the request timeout) from an endpoint
-that nothing serves, through boto3 and the CLI alike."""
+that nothing serves, through boto3 and the CLI alike, on the server's URL and the endpoint's own."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import time
 
 import boto3
+import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -92,6 +93,32 @@ def test_a_failed_endpoint_is_refused_at_once(
     invoked = CliRunner().invoke(cli, ["endpoints", "invoke", "unserved", "-d", "{}"])
     assert invoked.exit_code == 1
     assert "error: endpoint unserved is Failed, nothing serves it: " in invoked.stderr
+    # Its own port says the same at once (it accepted connections and never answered).
+    own = client.request("GET", "/api/v1/endpoints/unserved")["url"]
+    direct = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=own,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, read_timeout=20),
+    )
+    with pytest.raises(ClientError) as refused:
+        direct.invoke_endpoint(EndpointName="unserved", Body=b"1,2,3", ContentType="text/csv")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["Error"]["Message"].startswith(error["Message"][:60])
+    import tritonclient.http as triton
+    from tritonclient.utils import InferenceServerException
+
+    oip = triton.InferenceServerClient(own.removeprefix("http://"), network_timeout=20)
+    assert not oip.is_server_ready()  # 503: a health check sees it is not serving
+    tensor = triton.InferInput("input", [1, 3], "FP64")
+    tensor.set_data_from_numpy(np.ones((1, 3)))
+    with pytest.raises(InferenceServerException) as failed:
+        oip.infer("unserved", [tensor])
+    assert "endpoint unserved is Failed" in str(failed.value)
+    assert "cannot load on purpose" in str(failed.value)
+    oip.close()
 
 
 def test_an_endpoint_deployed_earlier_is_reached_by_its_name(
