@@ -19,6 +19,13 @@ def _note(name):
 """ + "".join(f"def test_{i}(): _note({i})\n" for i in range(3))
 
 
+# make test's own way of running the suite, on the plugin alone
+_ARGS = (
+    "-q -p no:cacheprovider -p tests.services.worker_groups -o markers=slow"
+    " -n 2 --dist loadscope --no-loadscope-reorder"
+)
+
+
 def _write(folder: Path, name: str, *, slow: bool = False, ray: bool = False) -> None:
     mark = "pytestmark = pytest.mark.slow" if slow else ""
     if ray:
@@ -36,24 +43,7 @@ def test_modules_stay_on_one_worker_and_ray_then_slow_groups_go_first(tmp_path: 
     _write(suite, "test_ray_two", ray=True)
     notes = tmp_path / "notes"
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "tests.services.worker_groups",
-            "-o",
-            "markers=slow",
-            "-n",
-            "2",
-            "--dist",
-            "loadscope",
-            "--no-loadscope-reorder",
-            str(suite),
-        ],
+        [sys.executable, "-m", "pytest", *_ARGS.split(), str(suite)],
         cwd=suite,
         env={**os.environ, "NOTES": str(notes), "PYTHONPATH": str(REPO)},
         capture_output=True,
