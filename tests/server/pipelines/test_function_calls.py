@@ -135,3 +135,32 @@ def test_a_lambda_reference_with_a_version_or_alias_calls_the_function(
     assert result == {"value": 42}
     with pytest.raises(InvalidArgument, match="no function named 'triple'"):
         task.check(INVOKE, {"FunctionName": "arn:aws:lambda:us-east-1:1:function:triple:$LATEST"})
+
+
+def test_lambda_invoke_names_its_function_or_computes_it(tmp_path: Path) -> None:
+    """A FunctionName computed by JSONata (``{% ... %}``) or a path is checked when the task
+    runs; lambda:invoke without any FunctionName is refused when the machine is created, and
+    one that computes to nothing fails its task saying so."""
+    task = functions(tmp_path, pipeline_functions={"double": DOUBLE})
+    try:
+        task.check(INVOKE, {"FunctionName": "{% $states.input.fn %}", "Payload": "{% 1 %}"})
+        task.check(INVOKE, "{% {'FunctionName': 'double'} %}")
+        task.check(INVOKE, {"FunctionName.$": "$.fn"})
+        for payload in (None, {"Payload": {}}, {"FunctionName": None}):
+            with pytest.raises(InvalidArgument, match="lambda:invoke needs a FunctionName"):
+                task.check(INVOKE, payload)
+        call = TaskCall(
+            key="x:1",
+            execution_arn="x",
+            state_name="Double",
+            resource=INVOKE,
+            base=INVOKE,
+            mode="request",
+            payload={"Payload": {}},
+            actor=Actor.local("root"),
+        )
+        failed = task.start(call)
+    finally:
+        task.close()
+    assert isinstance(failed, Failed)
+    assert "needs a FunctionName" in failed.cause

@@ -49,6 +49,7 @@ __all__ = ["FunctionTask"]
 INVOKE = "arn:aws:states:::lambda:invoke"
 PREFIXES = ("dockyard:function:", "arn:aws:lambda:")
 _MAX_ANSWER = 256 * 1024
+_NEEDS_NAME = "lambda:invoke needs a FunctionName parameter (the function's name or ARN)"
 
 
 class FunctionTask(BaseIntegration):
@@ -85,10 +86,19 @@ class FunctionTask(BaseIntegration):
         return name if name in self._functions else name.split(":", 1)[0]
 
     def check(self, base: str, payload: Any) -> None:
-        if base == INVOKE and isinstance(payload, dict) and "FunctionName" not in payload:
-            if "FunctionName.$" not in payload:
-                raise InvalidArgument("lambda:invoke needs a FunctionName parameter")
-            return
+        if base == INVOKE:
+            if isinstance(payload, str):
+                return  # JSONata Arguments, computed when the task runs
+            given = payload if isinstance(payload, dict) else {}
+            if "FunctionName" not in given:
+                if "FunctionName.$" in given:
+                    return  # a path: checked when the task runs
+                raise InvalidArgument(_NEEDS_NAME)
+            found = given["FunctionName"]
+            if found is None:
+                raise InvalidArgument(_NEEDS_NAME)
+            if isinstance(found, str) and "{%" in found:
+                return  # a JSONata expression: checked when the task runs
         name = self._name(base, payload)
         if name is not None and name not in self._functions:
             raise InvalidArgument(f"no function named {name!r}{self._known()}")
@@ -100,7 +110,9 @@ class FunctionTask(BaseIntegration):
 
     def start(self, call: TaskCall) -> Outcome:
         name = self._name(call.base, call.payload)
-        if name is None or name not in self._functions:
+        if name is None:
+            return Failed("States.TaskFailed", _NEEDS_NAME)
+        if name not in self._functions:
             return Failed("States.TaskFailed", f"no function named {name!r}{self._known()}")
         event = call.payload.get("Payload", {}) if call.base == INVOKE else call.payload
         wrap = call.base == INVOKE
