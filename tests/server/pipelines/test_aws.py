@@ -323,6 +323,16 @@ def test_an_express_machine_answers_synchronously(sfn: Any) -> None:
     answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
     assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"hi": 1}
     assert ":express:quick:" in answer["executionArn"]
+    failing = {"StartAt": "No", "States": {"No": {"Type": "Fail", "Error": "E", "Cause": "c"}}}
+    arn = sfn.create_state_machine(
+        name="failing", definition=json.dumps(failing), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    failed = sfn.start_sync_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    # an Express execution is never redriven, and DescribeExecution says so
+    assert sfn.describe_execution(executionArn=failed)["redriveStatus"] == "NOT_REDRIVABLE"
+    with pytest.raises(ClientError) as error:
+        sfn.redrive_execution(executionArn=failed)
+    assert code(error) == "ExecutionNotRedrivable"
 
 
 def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(

@@ -81,7 +81,9 @@ def _execution(found: Execution) -> Body:
             answer[key] = value
     if found.output is not None:
         answer["outputDetails"] = {"included": True}
-    redrivable = found.status.value in ("FAILED", "TIMED_OUT", "ABORTED")
+    # Express executions are never redriven (RedriveExecution refuses them).
+    express = ":express:" in found.arn
+    redrivable = found.status.value in ("FAILED", "TIMED_OUT", "ABORTED") and not express
     answer["redriveStatus"] = "REDRIVABLE" if redrivable else "NOT_REDRIVABLE"
     return {k: v for k, v in answer.items() if v is not None}
 
