@@ -130,3 +130,32 @@ def test_a_state_that_succeeded_after_a_redrive_is_not_caught() -> None:
     assert status_from_history(events, "SUCCEEDED") == {"Fan": "succeeded", "Read": "succeeded"}
     nested = by_path(DEFINITION, {"A": "running", "Train": "succeeded"})
     assert nested == {"Train": "succeeded", "Fan/0/A": "running", "Fan/1/A": "running"}
+
+
+def test_a_state_whose_failure_was_caught_is_not_left_running() -> None:
+    """As in Step Functions, a caught state is not exited: its failure is followed by its
+    Catch's target entering (here a Task, then a Parallel whose branch ran a Fail state)."""
+
+    def event(kind: str, key: str = "", name: str = "") -> dict:
+        return {"type": kind, "details": {key: {"name": name}} if key else {}}
+
+    events = [
+        event("TaskStateEntered", "stateEnteredEventDetails", "Train"),
+        event("TaskFailed"),
+        event("PassStateEntered", "stateEnteredEventDetails", "Alert"),
+        event("PassStateExited", "stateExitedEventDetails", "Alert"),
+        event("ParallelStateEntered", "stateEnteredEventDetails", "Fan"),
+        event("FailStateEntered", "stateEnteredEventDetails", "No"),
+        event("ParallelStateFailed"),
+        event("PassStateEntered", "stateEnteredEventDetails", "Handle"),
+    ]
+    caught = {"Train": "caught", "Alert": "succeeded", "Fan": "caught", "No": "caught"}
+    assert status_from_history(events, "RUNNING") == {**caught, "Handle": "running"}
+    done = [*events, event("PassStateExited", "stateExitedEventDetails", "Handle")]
+    assert status_from_history(done, "SUCCEEDED") == {**caught, "Handle": "succeeded"}
+    # a later failure of the execution leaves what was caught caught
+    failed = [*events, event("ExecutionFailed")]
+    assert status_from_history(failed, "FAILED") == {**caught, "Handle": "failed"}
+    # a failure the execution did not go on from is the execution's
+    unhandled = [*events[:2], event("ExecutionFailed")]
+    assert status_from_history(unhandled, "FAILED") == {"Train": "failed"}

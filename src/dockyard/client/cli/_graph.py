@@ -180,26 +180,35 @@ def render(
 def status_from_history(events: list[dict[str, Any]], execution_status: str) -> dict[str, str]:
     """Each state's status by name from an execution's history (as the web UI colours it): a
     state entered and not left is running, or failed (aborted) once the execution has; one
-    left after a failure inside it was caught."""
+    left after a failure inside it was caught, and so was one the execution went on from after
+    that failure (a caught state is not exited: its Catch's target is entered next)."""
     status: dict[str, str] = {}
-    open_states: dict[str, bool] = {}
+    # Each state entered and not left: no failure inside it (0), one (1), or one the
+    # execution went on from (2).
+    open_states: dict[str, int] = {}
     for event in events:
         kind, details = event["type"], event.get("details") or {}
         entered = details.get("stateEnteredEventDetails")
         exited = details.get("stateExitedEventDetails")
         if kind.endswith("StateEntered") and entered:
+            open_states = {name: 2 if seen else 0 for name, seen in open_states.items()}
             status[entered["name"]] = "running"
-            open_states[entered["name"]] = False
+            open_states[entered["name"]] = 0
         elif kind.endswith("StateExited") and exited:
-            failed_inside = open_states.pop(exited["name"], False)
+            failed_inside = open_states.pop(exited["name"], 0)
             status[exited["name"]] = "caught" if failed_inside else "succeeded"
         elif kind.endswith(("Failed", "TimedOut")) and not kind.startswith("Execution"):
-            open_states = dict.fromkeys(open_states, True)
+            open_states = {name: max(seen, 1) for name, seen in open_states.items()}
         elif kind == "ExecutionRedriven":  # those failures were not caught: they run again
-            open_states = dict.fromkeys(open_states, False)
-    if execution_status in ("FAILED", "TIMED_OUT", "ABORTED"):
-        ended = "aborted" if execution_status == "ABORTED" else "failed"
-        status.update(dict.fromkeys(open_states, ended))
+            status.update((name, "caught") for name, seen in open_states.items() if seen == 2)
+            open_states = {name: 0 for name, seen in open_states.items() if seen != 2}
+    for name, seen in open_states.items():
+        if seen == 2 or (seen and execution_status == "SUCCEEDED"):
+            status[name] = "caught"
+        elif execution_status == "SUCCEEDED":
+            status[name] = "succeeded"
+        elif execution_status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            status[name] = "aborted" if execution_status == "ABORTED" else "failed"
     return status
 
 

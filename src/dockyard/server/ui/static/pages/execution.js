@@ -15,28 +15,38 @@ const HISTORY_PAGES = 25; // 25,000 events: the most an execution keeps
 /** What each state did, from the history: status by name, and its last input and output. */
 export function statesOf(events, executionStatus) {
   const status = {}, io = {};
-  const open = new Map(); // state name -> failed inside?
+  // state entered and not left -> 0: no failure inside it, 1: one, 2: one the execution went
+  // on from (a caught state is not exited: its Catch's target is entered next)
+  const open = new Map();
   for (const e of events) {
     const d = e.details || {};
     const entered = d.stateEnteredEventDetails;
     const exited = d.stateExitedEventDetails;
     if (e.type.endsWith("StateEntered") && entered) {
+      for (const [name, seen] of open) if (seen) open.set(name, 2);
       status[entered.name] = "running";
-      open.set(entered.name, false);
+      open.set(entered.name, 0);
       io[entered.name] = { ...(io[entered.name] || {}), input: entered.input, entered: e.time, output: undefined };
     } else if (e.type.endsWith("StateExited") && exited) {
       status[exited.name] = open.get(exited.name) ? "caught" : "succeeded";
       open.delete(exited.name);
       io[exited.name] = { ...(io[exited.name] || {}), output: exited.output, exited: e.time };
     } else if (/(Failed|TimedOut)$/.test(e.type) && !e.type.startsWith("Execution")) {
-      for (const name of open.keys()) open.set(name, true);
+      for (const [name, seen] of open) open.set(name, Math.max(seen, 1));
     } else if (e.type === "ExecutionRedriven") {
       // the failures before a redrive were not caught: the redrive runs those states again
-      for (const name of open.keys()) open.set(name, false);
+      for (const [name, seen] of [...open]) {
+        if (seen === 2) {
+          status[name] = "caught";
+          open.delete(name);
+        } else open.set(name, 0);
+      }
     }
   }
-  if (ENDED.includes(executionStatus) && executionStatus !== "SUCCEEDED") {
-    for (const name of open.keys()) status[name] = executionStatus === "ABORTED" ? "aborted" : "failed";
+  for (const [name, seen] of open) {
+    if (seen === 2 || (seen && executionStatus === "SUCCEEDED")) status[name] = "caught";
+    else if (executionStatus === "SUCCEEDED") status[name] = "succeeded";
+    else if (ENDED.includes(executionStatus)) status[name] = executionStatus === "ABORTED" ? "aborted" : "failed";
   }
   return { status, io };
 }
