@@ -142,6 +142,12 @@ def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services], sfn:
     with pytest.raises(ClientError) as error:
         sfn.start_sync_execution(stateMachineArn=arn, input="{}")
     assert code(error) == "StateMachineTypeNotSupported"
+    with pytest.raises(ClientError) as error:
+        sfn.update_state_machine(stateMachineArn=arn, loggingConfiguration={"level": "ALL"})
+    assert code(error) == "MissingRequiredParameter"
+    assert "definition or a roleArn" in error.value.response["Error"]["Message"]
+    # deleting what does not exist succeeds, as in AWS (scripts and Terraform delete again)
+    sfn.delete_state_machine(stateMachineArn=missing)
     answer = httpx.post(url + "/", headers={"X-Amz-Target": "AWSStepFunctions.Nope"}, json={})
     assert answer.json()["__type"] == "UnknownOperationException"
     checked = sfn.validate_state_machine_definition(definition='{"StartAt": "X", "States": {}}')

@@ -9,7 +9,7 @@ and ignored, as they change nothing an execution does here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import Any
 
@@ -107,6 +107,12 @@ def update_state_machine(services: Services, actor: Actor, body: Body) -> Body:
         role_arn=optional(body, "roleArn"),
         description=optional(body, "description"),
     )
+    if change.definition is None and change.role_arn is None and change.description is None:
+        raise AwsError(
+            "MissingRequiredParameter",
+            "UpdateStateMachine needs a definition or a roleArn (or a description) to change; "
+            "logging, tracing and encryption settings are not kept here",
+        )
     made = services.pipelines.update(actor, required(body, "stateMachineArn"), change)
     return {"updateDate": seconds(made.updated_time), "revisionId": made.revision_id}
 
@@ -137,7 +143,9 @@ def list_state_machines(services: Services, actor: Actor, body: Body) -> Body:
 
 
 def delete_state_machine(services: Services, actor: Actor, body: Body) -> Body:
-    services.pipelines.delete(actor, required(body, "stateMachineArn"))
+    """As AWS: deleting a state machine that does not exist (or is gone already) succeeds."""
+    with suppress(StateMachineMissing):
+        services.pipelines.delete(actor, required(body, "stateMachineArn"))
     return {}
 
 
