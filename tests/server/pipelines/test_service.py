@@ -401,3 +401,18 @@ def test_validation_keeps_the_rules_codes_on_the_real_core() -> None:
         "/StartAt",
         "ERROR",
     )
+
+
+def test_a_map_reading_its_items_from_s3_is_refused_naming_the_state(shell: Services) -> None:
+    """ItemReader cannot run here: the machine is refused when created, not each run."""
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "Parameters": {"Bucket": "b", "Key": "k"},
+    }
+    inner = {"StartAt": "Each", "States": {"Each": {"Type": "Pass", "End": True}}}
+    states = {"Fan": {"Type": "Map", "ItemReader": reader, "ItemProcessor": inner, "End": True}}
+    with pytest.raises(InvalidArgument) as refused:
+        machine(shell, states)
+    assert "/States/Fan/ItemReader" in refused.value.message
+    assert "'Fan'" in refused.value.message and "ItemReader" in refused.value.message
+    assert getattr(refused.value, "aws", "") == "InvalidDefinition"

@@ -171,9 +171,18 @@ class Integrations:
 
     def problems(self, definition: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         """Each Task whose resource nothing here runs (or whose integration refuses its
-        parameters), as its JSON pointer and a message naming the state. It walks whatever the
+        parameters), and each Map reading its items from S3 (ItemReader), as its JSON pointer
+        and a message naming the state. It walks whatever the
         definition holds (its other problems are the core's), so it reports alongside them."""
-        for path, name, state in task_resources(definition):
+        for path, name, state in all_states(definition):
+            if state.get("Type") == "Map" and "ItemReader" in state:
+                yield (
+                    f"{path}/ItemReader",
+                    f"state {name!r}: ItemReader (a Map reading its items from S3) is not run "
+                    "here: pass the items in the state's input (ItemsPath, or Items)",
+                )
+            if state.get("Type") != "Task":
+                continue
             resource = state.get("Resource")
             if not isinstance(resource, str) or "{%" in resource or resource.startswith("$"):
                 continue  # computed at run time (JSONata, a path): checked when it runs
@@ -199,6 +208,15 @@ def task_resources(
     definition: Mapping[str, Any], path: str = ""
 ) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """Every Task state of ``definition`` with its JSON pointer, in branches and Maps too."""
+    for here, name, state in all_states(definition, path):
+        if state.get("Type") == "Task":
+            yield here, name, state
+
+
+def all_states(
+    definition: Mapping[str, Any], path: str = ""
+) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """Every state of ``definition`` with its JSON pointer, in branches and Maps too."""
     states = definition.get("States")
     if not isinstance(states, Mapping):
         return
@@ -206,13 +224,12 @@ def task_resources(
         if not isinstance(state, Mapping):
             continue
         here = f"{path}/States/{name}"
-        if state.get("Type") == "Task":
-            yield here, str(name), state
+        yield here, str(name), state
         branches = state.get("Branches")
         for i, branch in enumerate(branches if isinstance(branches, list) else []):
             if isinstance(branch, Mapping):
-                yield from task_resources(branch, f"{here}/Branches/{i}")
+                yield from all_states(branch, f"{here}/Branches/{i}")
         for key in ("ItemProcessor", "Iterator"):
             inner = state.get(key)
             if isinstance(inner, Mapping):
-                yield from task_resources(inner, f"{here}/{key}")
+                yield from all_states(inner, f"{here}/{key}")
