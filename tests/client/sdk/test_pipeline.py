@@ -81,6 +81,7 @@ def test_a_branch_ending_in_fail_does_not_join() -> None:
         (dy.Condition("$.ok") == True, {"Variable": "$.ok", "BooleanEquals": True}),  # noqa: E712
         (dy.Condition("$.s").matches("log-*"), {"Variable": "$.s", "StringMatches": "log-*"}),
         (dy.Condition("$.s").is_present(), {"Variable": "$.s", "IsPresent": True}),
+        (dy.Condition("$.s") != "x", {"Not": {"Variable": "$.s", "StringEquals": "x"}}),
         (dy.Condition("$.s").is_null(False), {"Variable": "$.s", "IsNull": False}),
         (
             dy.Condition("$.a") < dy.path("$.b"),
@@ -227,6 +228,7 @@ def test_the_same_step_object_may_be_reached_twice_with_one_continuation() -> No
         (lambda: steps.Parallel("P", []), "at least one branch"),
         (lambda: dy.Condition("$.a") > [1], "not list"),
         (lambda: dy.Condition("$.a") > True, "only be compared with =="),
+        (lambda: dy.Condition("$.a") >= dy.Condition("$.b"), r"give dy.path\('\$.b'\)"),
         (lambda: dy.Condition("$.a", kind="Number"), "kind is one of"),
         (
             lambda: steps.Choice("C").when(dy.Condition("$.a"), steps.Pass("X")),

@@ -535,6 +535,10 @@ class Condition:
     def __eq__(self, value: object) -> Condition:  # type: ignore[override]
         return self._compare("Equals", value)
 
+    def __ne__(self, value: object) -> Condition:  # type: ignore[override]
+        """``Not`` of ``==``: the States Language has no NotEquals."""
+        return ~self._compare("Equals", value)
+
     def __lt__(self, value: Any) -> Condition:
         return self._compare("LessThan", value)
 
@@ -594,6 +598,11 @@ def _kind(value: Any, operator: str) -> str:
         return "Numeric"
     if isinstance(value, str):
         return "String"
+    if isinstance(value, Condition):
+        raise InvalidArgument(
+            f"to compare with the value at {value.variable!r}, give dy.path({value.variable!r})",
+            field="condition",
+        )
     raise InvalidArgument(
         f"a condition compares with a number, string or boolean, not {type(value).__name__}",
         field="condition",
