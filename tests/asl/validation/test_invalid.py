@@ -1146,11 +1146,28 @@ def test_the_base_pipeline_is_valid() -> None:
             "/States/P/Result/a.$",
             "PASS_RESULT_IS_STATIC",
         ),
+        (state("F", {"Type": "Fail", "Error": "$.error"}), "/States/F/Error", "NO_PATH"),
+        (
+            state("F", {"Type": "Fail", "Error": "E", "Cause": "$.why"}),
+            "/States/F/Cause",
+            "NO_PATH",
+        ),
     ],
 )
 def test_warnings_do_not_refuse(definition: dict[str, Any], path: str, code: str) -> None:
     problems = validate(definition)
     assert [(p.path, p.code, p.severity) for p in problems] == [(path, code, "WARNING")]
+
+
+def test_a_path_in_a_field_that_takes_a_value_names_the_path_field() -> None:
+    """``"Seconds": "$.wait"`` is refused (not a number) and warned about: SecondsPath reads
+    it."""
+    problems = validate(state("W", {"Type": "Wait", "Seconds": "$.wait", "End": True}))
+    assert [(p.code, p.severity) for p in problems] == [
+        ("SCHEMA_VALIDATION_FAILED", "ERROR"),
+        ("NO_PATH", "WARNING"),
+    ]
+    assert '"SecondsPath"' in problems[1].message
 
 
 def test_every_problem_is_reported_once_errors_first() -> None:
@@ -1182,6 +1199,7 @@ def test_rules_are_small_and_named_once() -> None:
 WARNED = [
     train(Parameters={"Name": "$.name"}),
     state("P", {"Type": "Pass", "Result": {"a.$": "$.x"}, "End": True}),
+    state("F", {"Type": "Fail", "Error": "$.error"}),
 ]
 
 

@@ -24,6 +24,7 @@ INVALID_NAME = "INVALID_STATE_NAME"
 INVALID_RESOURCE = "INVALID_RESOURCE"
 TOO_DEEP = "TOO_DEEPLY_NESTED"
 NO_DOLLAR = "NO_DOLLAR"
+NO_PATH = "NO_PATH"
 PASS_RESULT_IS_STATIC = "PASS_RESULT_IS_STATIC"
 
 # A refusal lists this many problems in its message; ``problems`` has them all.
