@@ -95,6 +95,9 @@ def test_cli_run_a_definition_file_and_read_it_back(
     ok("update", "hello", str(path))
     ok("run", "hello", "--name", "two")
     assert "two" in ok("list", "hello", "--status", "RUNNING")
+    assert "two" in ok("list", "hello", "--status", "running")  # in any case
+    unnamed = runner.invoke(cli, ["pipelines", "list", "--status", "FAILED"])
+    assert unnamed.exit_code == 2 and "name the pipeline" in unnamed.output
     assert "ABORTED" in ok("stop", "hello", "two", "--cause", "enough")
     assert "hello" in ok("list")
     other = tmp_path / "other.asl.json"

@@ -99,7 +99,12 @@ def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
 @click.argument("name_or_file")
 @click.argument("definition", type=_FILE, required=False)
 @click.option("--role-arn", default="", help="Recorded and shown as $$.Execution.RoleArn.")
-@click.option("--type", "kind", type=click.Choice(["STANDARD", "EXPRESS"]), default="STANDARD")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["STANDARD", "EXPRESS"], case_sensitive=False),
+    default="STANDARD",
+)
 @click.option("--description", default="")
 @json_option
 @fail_on_error
@@ -279,12 +284,18 @@ def redrive(pipeline: str, execution: str, as_json: bool) -> None:
 @pipelines.command("list")
 @click.argument("pipeline", required=False)
 @click.option(
-    "--status", type=click.Choice(["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
+    "--status",
+    type=click.Choice(
+        ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"], case_sensitive=False
+    ),
+    help="With PIPELINE: only its executions in this status (failed, FAILED...).",
 )
 @json_option
 @fail_on_error
 def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
     """The pipelines; with PIPELINE, its executions (newest first)."""
+    if pipeline is None and status is not None:
+        raise click.UsageError("--status filters a pipeline's executions: name the pipeline")
     http = client()
     if pipeline is None:
         machines = sdk.list_pipelines(client=http)
