@@ -272,3 +272,33 @@ def test_a_redrive_from_the_page_is_followed_to_its_end(page: Watched, seeded: S
     # the page follows the execution it started again, as it follows a running one
     p.wait_for_selector(".head >> text=SUCCEEDED", timeout=TIMEOUT_MS)
     p.wait_for_selector('#graph [data-state="Nap"].asl-succeeded', timeout=TIMEOUT_MS)
+
+
+def test_a_state_whose_failure_was_caught_is_drawn_as_caught(page: Watched, seeded: Seeded) -> None:
+    """A caught state is never exited (its Catch's target is entered next): once the execution
+    has succeeded, it is drawn as caught, not as running."""
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+                "Parameters": {"Name": "/ui/caught/missing"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Fallback"}],
+                "End": True,
+            },
+            "Fallback": {"Type": "Pass", "End": True},
+        },
+    }
+    runs = "/api/v1/pipelines/ui-caught/executions"
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-caught", "definition": json.dumps(definition)}
+        )
+        assert made.status_code == 201, made.text
+        assert c.post(runs, json={"name": "once", "input": "{}"}).status_code == 201
+        done = c.get(f"{runs}/once", params={"wait": 20}).json()
+        assert done["status"] == "SUCCEEDED", done
+    p = page.goto("/pipelines/ui-caught/executions/once")
+    p.wait_for_selector('#graph [data-state="Fallback"].asl-succeeded', timeout=TIMEOUT_MS)
+    p.wait_for_selector('#graph [data-state="Read"].asl-caught', timeout=TIMEOUT_MS)
