@@ -78,3 +78,22 @@ def test_a_silent_callback_task_times_out_on_its_heartbeat(client: Client) -> No
     ended = run(client, {"Ask": task})
     assert (ended.status.value, ended.error) == ("FAILED", "States.HeartbeatTimeout")
     assert json.loads(ended.input) == {}
+
+
+def test_an_express_execution_times_out_after_its_limit(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in AWS, an Express execution runs at most five minutes (here shortened to one
+    second), whatever its definition asks; a shorter TimeoutSeconds of its own still holds."""
+    monkeypatch.setattr("dockyard.server.pipelines._service.EXPRESS_MAX_S", 1)
+    nap = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    for name, definition in (("quick", nap), ("asks-more", {**nap, "TimeoutSeconds": 3600})):
+        sdk.create_pipeline(name, definition, type="EXPRESS", client=client)
+        started = sdk.start_execution(name, {}, client=client)
+        ended = sdk.describe_execution(name, started.execution_arn, wait=30, client=client)
+        assert (ended.status.value, ended.error) == ("TIMED_OUT", "States.Timeout"), name
+    # a Standard execution has no such limit: still waiting well past it
+    sdk.create_pipeline("standard", nap, client=client)
+    started = sdk.start_execution("standard", {}, client=client)
+    waited = sdk.describe_execution("standard", started.execution_arn, wait=3, client=client)
+    assert waited.status.value == "RUNNING"

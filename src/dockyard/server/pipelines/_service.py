@@ -73,6 +73,16 @@ MAX_PAGE = 1000
 #: loop: each state entered writes its input and output (with what the definition adds to
 #: them) into the history, so large ones are work for a thread.
 BRIEF_INPUT = 16 * 1024
+#: The longest an Express execution runs (AWS's five minutes): past it, it times out.
+EXPRESS_MAX_S = 300
+
+
+def _express_limited(definition: dict[str, Any]) -> dict[str, Any]:
+    """``definition`` with its TimeoutSeconds at most :data:`EXPRESS_MAX_S`."""
+    given = definition.get("TimeoutSeconds")
+    if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= EXPRESS_MAX_S:
+        return definition
+    return {**definition, "TimeoutSeconds": EXPRESS_MAX_S}
 
 
 def _tags(machine: Any) -> dict[str, str]:
@@ -352,6 +362,8 @@ class PipelineService:
                 return StartedExecution(execution_arn=arn, start_time=found.start_time)
             raise ExecutionExists(f"Execution Already Exists: '{arn}'", field="name")
         definition = self._parsed(machine)
+        if express:
+            definition = _express_limited(definition)
         if not self._db.may_wait() and not (
             len(request.input) <= BRIEF_INPUT
             and len(machine.definition) <= BRIEF_INPUT

@@ -39,8 +39,9 @@ from dockyard.server.pipelines import StateMachineMissing, TooManyTags
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
-#: Longest StartSyncExecution waits (Express workflows run at most five minutes).
-SYNC_WAIT_S = 300.0
+#: Longest StartSyncExecution waits: past the five minutes an Express execution may run
+#: (the pipelines' EXPRESS_MAX_S), when it has timed out.
+SYNC_WAIT_S = 330.0
 Body = dict[str, Any]
 
 
