@@ -170,6 +170,18 @@ def test_a_value_outside_a_fields_choices_is_a_validation_error(sfn: Any) -> Non
         sfn.list_executions(stateMachineArn=arn, statusFilter="DONE")
     assert code(error) == "ValidationException"
     assert "'DONE' at 'statusFilter'" in error.value.response["Error"]["Message"]
+    # a page larger than AWS gives is refused as AWS refuses it, not cut short silently
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    for call in (
+        lambda: sfn.list_state_machines(maxResults=1001),
+        lambda: sfn.list_executions(stateMachineArn=arn, maxResults=5000),
+        lambda: sfn.get_execution_history(executionArn=execution, maxResults=1001),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert code(error) == "ValidationException"
+        assert "at 'maxResults'" in error.value.response["Error"]["Message"]
+    assert sfn.list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
 
 
 def test_arns_of_any_region_and_account_and_qualified_arns_name_the_machine(sfn: Any) -> None:

@@ -123,10 +123,25 @@ def describe_state_machine(services: Services, actor: Actor, body: Body) -> Body
     return _machine(services.pipelines.describe(actor, required(body, "stateMachineArn")))
 
 
+#: The largest page a listing gives (AWS's maxResults bound).
+MAX_PAGE = 1000
+
+
+def _page_size(body: Body) -> int:
+    """``maxResults`` as AWS reads it: 0 to 1000, 0 (or none) for the default page of 100."""
+    size = optional(body, "maxResults", int, 0)
+    if not 0 <= size <= MAX_PAGE:
+        bound = f"less than or equal to {MAX_PAGE}" if size > 0 else "greater than or equal to 0"
+        raise InvalidArgument(
+            f"1 validation error detected: Value '{size}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value {bound}",
+            field="maxResults",
+        )
+    return int(size) or 100
+
+
 def list_state_machines(services: Services, actor: Actor, body: Body) -> Body:
-    found = services.pipelines.list(
-        actor, optional(body, "nextToken"), optional(body, "maxResults", int, 100) or 100
-    )
+    found = services.pipelines.list(actor, optional(body, "nextToken"), _page_size(body))
     answer: Body = {
         "stateMachines": [
             {
@@ -224,7 +239,7 @@ def list_executions(services: Services, actor: Actor, body: Body) -> Body:
         required(body, "stateMachineArn"),
         status=member(body, "statusFilter", ExecutionStatus),
         next_token=optional(body, "nextToken"),
-        limit=optional(body, "maxResults", int, 100) or 100,
+        limit=_page_size(body),
         redriven=None if redrive is None else redrive is RedriveFilter.REDRIVEN,
     )
     answer: Body = {
@@ -255,7 +270,7 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
         actor,
         required(body, "executionArn"),
         next_token=optional(body, "nextToken"),
-        limit=optional(body, "maxResults", int, 100) or 100,
+        limit=_page_size(body),
         reverse=bool(optional(body, "reverseOrder", bool, False)),
     )
     data = bool(optional(body, "includeExecutionData", bool, True))
