@@ -269,17 +269,26 @@ def test_a_page_token_of_another_listing_is_refused(live: tuple[str, Services], 
                 continue
             with pytest.raises(ClientError) as error:
                 call(token)
-            assert code(error) == "ValidationException", (listing, made_for)
+            assert code(error) == "InvalidToken", (listing, made_for)
             assert "page token" in error.value.response["Error"]["Message"]
-    # a token is for the listing it came from: not another machine's, nor the other order
+    # a token is for the listing it came from: not another machine's, nor the other order,
+    # nor other filters (AWS's InvalidToken)
     with pytest.raises(ClientError) as error:
         sfn.list_executions(stateMachineArn=arns[1], nextToken=tokens["executions"])
-    assert code(error) == "ValidationException"
+    assert code(error) == "InvalidToken"
     with pytest.raises(ClientError) as error:
         sfn.get_execution_history(
             executionArn=execution, nextToken=tokens["history"], reverseOrder=True
         )
-    assert code(error) == "ValidationException"
+    assert code(error) == "InvalidToken"
+    running = sfn.list_executions(stateMachineArn=arns[0], statusFilter="RUNNING", maxResults=1)
+    assert sfn.list_executions(
+        stateMachineArn=arns[0], statusFilter="RUNNING", nextToken=running["nextToken"]
+    )["executions"]
+    for other in ({"statusFilter": "ABORTED"}, {}, {"redriveFilter": "NOT_REDRIVEN"}):
+        with pytest.raises(ClientError) as error:
+            sfn.list_executions(stateMachineArn=arns[0], nextToken=running["nextToken"], **other)
+        assert code(error) == "InvalidToken", other
     answer = httpx.get(
         f"{url}/api/v1/pipelines/one/executions", params={"next_token": tokens["made up"]}
     )

@@ -426,7 +426,9 @@ class PipelineService:
         """A state machine's executions, newest first; ``redriven``: only those redriven at least
         once (True) or never (False)."""
         machine_arn, _ = _machine_arn(machine_arn)
-        kind = f"executions:{machine_arn}"
+        # a token continues the listing it came from, filters included
+        filters = f"{status.value if status else ''}:{'' if redriven is None else redriven}"
+        kind = f"executions:{machine_arn}" + (f":{filters}" if filters != ":" else "")
         before = _views.decode_token(
             next_token, kind, lambda v: isinstance(v, list) and _views.is_position(v)
         )

@@ -15,7 +15,7 @@ from dockyard.api.pipelines import (
     StateMachine,
     StateMachineSummary,
 )
-from dockyard.errors import InvalidArgument
+from dockyard.server.pipelines._errors import InvalidToken
 
 __all__ = [
     "decode_token",
@@ -105,9 +105,9 @@ def decode_token(
         found = None
     if isinstance(found, list) and len(found) == 2 and found[0] == kind and fits(found[1]):
         return found[1]
-    raise InvalidArgument(
+    raise InvalidToken(
         "this page token was not made by this server for this listing: a token continues "
-        "the listing it came from (the same state machine, execution and order)",
+        "the listing it came from (the same state machine, execution, order and filters)",
         field=field,
     )
 
