@@ -365,6 +365,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/pipelines/{name}/executions/{execution}/history"): Call(
         "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/history"
     ),
+    ("GET", "/api/v1/pipelines/{name}/executions/{execution}/definition"): Call(
+        "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/definition"
+    ),
     ("POST", "/api/v1/pipelines/{name}/executions/{execution}/stop"): Call(
         "self", "/api/v1/pipelines/pipe-{w.job}/executions/run/stop"
     ),

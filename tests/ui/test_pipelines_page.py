@@ -299,6 +299,11 @@ def test_a_state_whose_failure_was_caught_is_drawn_as_caught(page: Watched, seed
         assert c.post(runs, json={"name": "once", "input": "{}"}).status_code == 201
         done = c.get(f"{runs}/once", params={"wait": 20}).json()
         assert done["status"] == "SUCCEEDED", done
+        # an update since does not change how this execution is drawn
+        renamed = {"StartAt": "Other", "States": {"Other": {"Type": "Pass", "End": True}}}
+        changed = c.patch("/api/v1/pipelines/ui-caught", json={"definition": json.dumps(renamed)})
+        assert changed.status_code < 300, changed.text
     p = page.goto("/pipelines/ui-caught/executions/once")
     p.wait_for_selector('#graph [data-state="Fallback"].asl-succeeded', timeout=TIMEOUT_MS)
     p.wait_for_selector('#graph [data-state="Read"].asl-caught', timeout=TIMEOUT_MS)
+    assert p.query_selector('#graph [data-state="Other"]') is None

@@ -93,6 +93,12 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert history[0].split()[:3] == ["ID", "TIME", "TYPE"] and "ExecutionSucceeded" in history[-1]
     path.write_text(json.dumps(NAP))
     ok("update", "hello", str(path))
+    # an execution is drawn with the definition it ran, not the one updated since
+    drawn = ok("graph", "hello", "one")
+    assert "Hello (Pass)" in drawn and "Nap" not in drawn
+    with Client(url) as http:
+        ran_with = sdk.execution_definition("hello", "one", client=http)
+    assert json.loads(ran_with.definition) == CHAIN
     ok("run", "hello", "--name", "two")
     assert "two" in ok("list", "hello", "--status", "RUNNING")
     assert "two" in ok("list", "hello", "--status", "running")  # in any case

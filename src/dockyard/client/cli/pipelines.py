@@ -347,7 +347,12 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
         click.echo(render(definition, fmt), nl=False)
         return
     http = client()
-    definition = json.loads(sdk.get_pipeline(pipeline, client=http).definition)
+    machine = (
+        sdk.get_pipeline(pipeline, client=http)
+        if execution is None
+        else sdk.execution_definition(pipeline, execution, client=http)
+    )
+    definition = json.loads(machine.definition)
     status: dict[str, str] = {}
     if execution is not None:
         found = sdk.describe_execution(pipeline, execution, client=http)

@@ -43,6 +43,7 @@ __all__ = [
     "create_pipeline",
     "delete_pipeline",
     "describe_execution",
+    "execution_definition",
     "execution_history",
     "get_pipeline",
     "list_executions",
@@ -211,6 +212,15 @@ def list_executions(
     params = {"status": status} if status else None
     answer = _client(client).call(routes.LIST_EXECUTIONS(name=pipeline), params=params)
     return ExecutionList.model_validate(answer)
+
+
+def execution_definition(
+    pipeline: str, execution: str, *, client: Client | None = None
+) -> StateMachine:
+    """The pipeline as ``execution`` started with it: its definition then, whatever
+    updates came since."""
+    route = routes.GET_EXECUTION_DEFINITION(name=pipeline, execution=_execution(execution))
+    return StateMachine.model_validate(_client(client).call(route))
 
 
 def execution_history(

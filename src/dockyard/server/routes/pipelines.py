@@ -174,6 +174,16 @@ def get_execution(
     return services.pipelines.describe_execution(actor, arn)
 
 
+@router.get("/{name}/executions/{execution}/definition")
+def get_execution_definition(
+    name: str, execution: str, services: ServicesDep, actor: ActorDep
+) -> StateMachine:
+    """The state machine as the execution started with it (its definition then: an update
+    since changes the machine, not its running or past executions)."""
+    arn = _execution(services, actor, name, execution)
+    return services.pipelines.machine_for_execution(actor, arn)
+
+
 @router.get("/{name}/executions/{execution}/history")
 def get_history(
     name: str,

@@ -77,7 +77,8 @@ export default async function execution(ctx) {
 
   let definition = null;
   try {
-    const described = await api(`pipelines/${enc(machine)}`, { signal });
+    // the definition the execution started with: an update since does not redraw it
+    const described = await api(`${path}/definition`, { signal });
     definition = JSON.parse(described.definition);
   } catch (e) { clear(graph, errorBox({ message: errorText(e) })); }
 
