@@ -182,6 +182,13 @@ def test_a_value_outside_a_fields_choices_is_a_validation_error(sfn: Any) -> Non
         assert code(error) == "ValidationException"
         assert "at 'maxResults'" in error.value.response["Error"]["Message"]
     assert sfn.list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
+    # map runs are not kept: asking for one's executions is refused, not answered with others
+    run = arn.replace(":stateMachine:", ":mapRun:") + "/Fan:0"
+    for given in ({"mapRunArn": run}, {"stateMachineArn": arn, "mapRunArn": run}):
+        with pytest.raises(ClientError) as error:
+            sfn.list_executions(**given)
+        assert code(error) == "ValidationException"
+        assert "map runs are not kept" in error.value.response["Error"]["Message"]
 
 
 def test_arns_of_any_region_and_account_and_qualified_arns_name_the_machine(sfn: Any) -> None:

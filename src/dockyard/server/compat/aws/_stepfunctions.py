@@ -3,7 +3,8 @@
 Each action reads AWS's request fields into the pipelines API's typed requests and answers in
 AWS's shapes (times as seconds since the epoch, history events with their detail objects).
 Versions and aliases, logging, tracing and map runs are not kept; the fields are accepted
-and ignored, as they change nothing an execution does here.
+and ignored, as they change nothing an execution does here (but ListExecutions of a map run is
+refused: it would answer with the machine's executions instead).
 """
 
 from __future__ import annotations
@@ -233,6 +234,12 @@ class RedriveFilter(StrEnum):
 
 
 def list_executions(services: Services, actor: Actor, body: Body) -> Body:
+    if body.get("mapRunArn") is not None:
+        raise AwsError(
+            "ValidationException",
+            "mapRunArn: map runs are not kept here (a distributed Map's items run inside its "
+            "execution, its results in the Map's output); list executions by stateMachineArn",
+        )
     redrive = member(body, "redriveFilter", RedriveFilter)
     found = services.pipelines.list_executions(
         actor,
