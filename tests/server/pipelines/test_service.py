@@ -416,3 +416,32 @@ def test_a_map_reading_its_items_from_s3_is_refused_naming_the_state(shell: Serv
     assert "/States/Fan/ItemReader" in refused.value.message
     assert "'Fan'" in refused.value.message and "ItemReader" in refused.value.message
     assert getattr(refused.value, "aws", "") == "InvalidDefinition"
+
+
+@pytest.mark.parametrize(
+    ("resource", "parameters", "missing"),
+    [
+        ("arn:aws:states:::sns:publish", {"Message": "m"}, "TopicArn or Topic"),
+        ("arn:aws:states:::sns:publish", {"TopicArn.$": "$.topic"}, "Message"),
+        (GET, {"WithDecryption": True}, "Name"),
+        ("arn:aws:states:::aws-sdk:ssm:putParameter", {"Name": "/a"}, "Value"),
+    ],
+)
+def test_a_task_without_a_parameter_its_call_needs_is_refused_when_created(
+    shell: Services, resource: str, parameters: dict[str, Any], missing: str
+) -> None:
+    """Each run would fail the same way: the machine is refused at create, naming the state."""
+    states = {"Call": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}}
+    with pytest.raises(InvalidArgument) as refused:
+        machine(shell, states)
+    assert "/States/Call/Resource" in refused.value.message
+    assert f"needs {missing} in its parameters" in refused.value.message
+
+
+def test_parameters_given_by_path_or_left_to_the_input_are_taken(shell: Services) -> None:
+    by_path = {"Name.$": "$.name"}
+    states = {
+        "ByPath": {"Type": "Task", "Resource": GET, "Parameters": by_path, "Next": "Input"},
+        "Input": {"Type": "Task", "Resource": GET, "End": True},  # the input is the request
+    }
+    assert machine(shell, states).endswith(":m")

@@ -22,7 +22,14 @@ from typing import Any
 import orjson
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, PermissionDenied
-from dockyard.server.pipelines._tasks import BaseIntegration, Failed, Outcome, Succeeded, TaskCall
+from dockyard.server.pipelines._tasks import (
+    BaseIntegration,
+    Failed,
+    Outcome,
+    Succeeded,
+    TaskCall,
+    require,
+)
 
 __all__ = ["ParameterTask", "PublishTask"]
 
@@ -54,6 +61,9 @@ class PublishTask(BaseIntegration):
     def __init__(self, notifications: Any) -> None:
         self._notifications = notifications
 
+    def check(self, base: str, payload: Any) -> None:
+        require(payload, "sns:publish", ("TopicArn", "Topic"), ("Message",))
+
     def start(self, call: TaskCall) -> Outcome:
         from dockyard.api.notifications import PublishRequest
 
@@ -81,6 +91,12 @@ class ParameterTask(BaseIntegration):
 
     def __init__(self, params: Any) -> None:
         self._params = params
+
+    def check(self, base: str, payload: Any) -> None:
+        if base == GET_PARAMETER:
+            require(payload, "ssm:getParameter", ("Name",))
+        else:
+            require(payload, "ssm:putParameter", ("Name",), ("Value",))
 
     def start(self, call: TaskCall) -> Outcome:
         try:

@@ -122,6 +122,18 @@ class BaseIntegration:
         return None
 
 
+def require(payload: Any, what: str, *fields: tuple[str, ...]) -> None:
+    """Refuse, at create time, a task's parameters that lack what its call needs: each of
+    ``fields`` names the keys one of which must be given, as a value or a path (``Name`` or
+    ``Name.$``). Parameters left out (the state's input is the request) and JSONata
+    ``Arguments`` computed as a whole are checked when the task runs."""
+    if not isinstance(payload, Mapping):
+        return
+    for keys in fields:
+        if not any(key in payload or f"{key}.$" in payload for key in keys):
+            raise InvalidArgument(f"{what} needs {' or '.join(keys)} in its parameters")
+
+
 def split_resource(resource: str) -> tuple[str, str]:
     """The base and integration pattern of ``resource``."""
     if resource.endswith(".waitForTaskToken"):
