@@ -434,7 +434,7 @@ def test_a_task_without_a_parameter_its_call_needs_is_refused_when_created(
     states = {"Call": {"Type": "Task", "Resource": resource, "Parameters": parameters, "End": True}}
     with pytest.raises(InvalidArgument) as refused:
         machine(shell, states)
-    assert "/States/Call/Resource" in refused.value.message
+    assert "/States/Call/Parameters" in refused.value.message
     assert f"needs {missing} in its parameters" in refused.value.message
 
 
@@ -445,3 +445,18 @@ def test_parameters_given_by_path_or_left_to_the_input_are_taken(shell: Services
         "Input": {"Type": "Task", "Resource": GET, "End": True},  # the input is the request
     }
     assert machine(shell, states).endswith(":m")
+
+
+def test_validation_says_which_task_resource_or_parameters_are_at_fault(shell: Services) -> None:
+    """ValidateStateMachineDefinition's codes: INVALID_RESOURCE for a resource nothing runs,
+    SCHEMA_VALIDATION_FAILED, at the parameters, for parameters its call cannot take."""
+    states = {
+        "Nowhere": {"Type": "Task", "Resource": "arn:aws:states:::nope:go", "Next": "Bare"},
+        "Bare": {"Type": "Task", "Resource": GET, "Parameters": {}, "End": True},
+    }
+    found = shell.pipelines.validate(json.dumps({"StartAt": "Nowhere", "States": states}))
+    assert found.result == "FAIL"
+    assert sorted((d.code, d.location) for d in found.diagnostics) == [
+        ("INVALID_RESOURCE", "/States/Nowhere/Resource"),
+        ("SCHEMA_VALIDATION_FAILED", "/States/Bare/Parameters"),
+    ]

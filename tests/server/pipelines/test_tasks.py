@@ -71,9 +71,9 @@ def test_resources_are_checked_in_branches_and_maps(services: Services) -> None:
             "M": {"Type": "Map", "ItemProcessor": inner, "End": True},
         },
     }
-    assert [where for where, _ in table.problems(definition)] == [
-        "/States/P/Branches/0/States/T/Resource",
-        "/States/M/ItemProcessor/States/T/Resource",
+    assert [(where, code) for where, _, code in table.problems(definition)] == [
+        ("/States/P/Branches/0/States/T/Resource", "INVALID_RESOURCE"),
+        ("/States/M/ItemProcessor/States/T/Resource", "INVALID_RESOURCE"),
     ]
     dynamic = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource.$": "$.r"}}}
     assert list(table.problems(dynamic)) == []

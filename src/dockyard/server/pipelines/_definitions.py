@@ -41,8 +41,8 @@ def diagnose(
         return {}, [Diagnostic(code="INVALID_JSON_DESCRIPTION", message=exc.message)]
     problems = [_diagnostic(p) for p in core.validate(definition)]
     problems += [
-        Diagnostic(message=message, location=location)
-        for location, message in integrations.problems(definition)
+        Diagnostic(code=code, message=message, location=location)
+        for location, message, code in integrations.problems(definition)
     ]
     problems.sort(key=lambda p: (p.severity != "ERROR", p.location))
     return definition, problems

@@ -93,15 +93,16 @@ class FunctionTask(BaseIntegration):
             if "FunctionName" not in given:
                 if "FunctionName.$" in given:
                     return  # a path: checked when the task runs
-                raise InvalidArgument(_NEEDS_NAME)
+                raise InvalidArgument(_NEEDS_NAME, field="Parameters")
             found = given["FunctionName"]
             if found is None:
-                raise InvalidArgument(_NEEDS_NAME)
+                raise InvalidArgument(_NEEDS_NAME, field="Parameters")
             if isinstance(found, str) and "{%" in found:
                 return  # a JSONata expression: checked when the task runs
         name = self._name(base, payload)
         if name is not None and name not in self._functions:
-            raise InvalidArgument(f"no function named {name!r}{self._known()}")
+            field = "Parameters" if base == INVOKE else None  # FunctionName, or the resource
+            raise InvalidArgument(f"no function named {name!r}{self._known()}", field=field)
 
     def _known(self) -> str:
         if not self._functions:

@@ -122,6 +122,9 @@ class BaseIntegration:
         return None
 
 
+SCHEMA = "SCHEMA_VALIDATION_FAILED"
+
+
 def require(payload: Any, what: str, *fields: tuple[str, ...]) -> None:
     """Refuse, at create time, a task's parameters that lack what its call needs: each of
     ``fields`` names the keys one of which must be given, as a value or a path (``Name`` or
@@ -131,7 +134,9 @@ def require(payload: Any, what: str, *fields: tuple[str, ...]) -> None:
         return
     for keys in fields:
         if not any(key in payload or f"{key}.$" in payload for key in keys):
-            raise InvalidArgument(f"{what} needs {' or '.join(keys)} in its parameters")
+            raise InvalidArgument(
+                f"{what} needs {' or '.join(keys)} in its parameters", field="Parameters"
+            )
 
 
 def split_resource(resource: str) -> tuple[str, str]:
@@ -181,17 +186,20 @@ class Integrations:
             return None
         return found, base, mode
 
-    def problems(self, definition: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    def problems(self, definition: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         """Each Task whose resource nothing here runs (or whose integration refuses its
-        parameters), and each Map reading its items from S3 (ItemReader), as its JSON pointer
-        and a message naming the state. It walks whatever the
-        definition holds (its other problems are the core's), so it reports alongside them."""
+        parameters), and each Map reading its items from S3 (ItemReader), as its JSON pointer,
+        a message naming the state and ValidateStateMachineDefinition's code for it
+        (``INVALID_RESOURCE`` for a resource, else ``SCHEMA_VALIDATION_FAILED``). It walks
+        whatever the definition holds (its other problems are the core's), so it reports
+        alongside them."""
         for path, name, state in all_states(definition):
             if state.get("Type") == "Map" and "ItemReader" in state:
                 yield (
                     f"{path}/ItemReader",
                     f"state {name!r}: ItemReader (a Map reading its items from S3) is not run "
                     "here: pass the items in the state's input (ItemsPath, or Items)",
+                    SCHEMA,
                 )
             if state.get("Type") != "Task":
                 continue
@@ -206,6 +214,7 @@ class Integrations:
                     "dockyard:train, dockyard:transform, dockyard:function:NAME, Lambda "
                     "functions, SageMaker training, transform and endpoint jobs, sns:publish, "
                     "ssm get/putParameter; patterns .sync and .waitForTaskToken)",
+                    "INVALID_RESOURCE",
                 )
                 continue
             integration, base, _ = resolved
@@ -213,7 +222,11 @@ class Integrations:
             try:
                 integration.check(base, payload)
             except InvalidArgument as exc:
-                yield f"{path}/Resource", f"state {name!r}: {exc.message}"
+                if exc.field is None:  # the resource itself (a function nothing registers)
+                    yield f"{path}/Resource", f"state {name!r}: {exc.message}", "INVALID_RESOURCE"
+                else:
+                    where = f"{path}/{'Arguments' if 'Arguments' in state else 'Parameters'}"
+                    yield where, f"state {name!r}: {exc.message}", SCHEMA
 
 
 def task_resources(
