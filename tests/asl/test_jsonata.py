@@ -126,7 +126,8 @@ def test_without_a_generator_values_derive_from_the_state_visit() -> None:
             "The JSONata expression '1 +' specified for the field 'Arguments/a/0' "
             "is not valid JSONata",
         ),
-        ({"a": "{% 1/0 %}"}, "specified for the field 'Arguments/a' failed"),
+        ({"a": "{% 1/0 %}"}, "'Arguments/a' failed: D1001: Number out of range"),
+        ({"a": "{% $string(1/0) %}"}, "failed: D1001: Number out of range (a division by 0)"),
         ({"a": "{% $foo() %}"}, "failed: Attempted to invoke a non-function"),
         ({"a": "{% $foo() %}"}, "(code T1006, position 6)"),
         ({"a": "{% 'a' + 1 %}"}, "must evaluate to a number (code T2001)"),

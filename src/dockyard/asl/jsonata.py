@@ -169,7 +169,12 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {_message(exc)}"
         ) from exc
-    except Exception as exc:  # the library raises plain Python errors too (1/0)
+    except ZeroDivisionError as exc:  # JSONata's number out of range (Infinity, NaN)
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"{_where(expression, field)} failed: D1001: Number out of range (a division by 0)",
+        ) from exc
+    except Exception as exc:  # the library raises other plain Python errors too
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {exc}"
         ) from exc
