@@ -63,6 +63,11 @@ def test_jsonata_choice_condition_and_map_items() -> None:
     }
     assert execute(definition, {"xs": [1, 2, 3]}).step.output == [10, 20, 30]
     assert execute(definition, {"xs": [1]}).step.output == "small"
+    # Items that are not an array are named as Items, not as the state's input
+    definition["States"]["Big"]["Choices"][0]["Condition"] = "{% true %}"
+    step = execute(definition, {"xs": {"a": 1}}).step
+    assert (step.status, step.error) == ("FAILED", "States.Runtime")
+    assert "Map state Items must evaluate to an array but was: object" in str(step.cause)
 
 
 def test_jsonata_catch_sees_the_error_output() -> None:

@@ -115,7 +115,8 @@ class Map:
                 spec.get("ItemsPath", "$"), effective, context=context, variables=scope
             )
         if not isinstance(items, list):
-            raise runtime(f"Map state input must be an array but was: {_json_type(items)}")
+            given = "Items must evaluate to" if jsonata and "Items" in spec else "input must be"
+            raise runtime(f"Map state {given} an array but was: {_json_type(items)}")
         selector = spec.get("ItemSelector", spec.get("Parameters"))
         if selector is None:
             items = list(items)  # launched items are cleared from the list: never the input's
