@@ -113,6 +113,24 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert failed.exit_code != 0 and "missing" in failed.output
 
 
+def test_cli_create_and_update_print_what_the_server_warns_of(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_URI", url)
+    slip = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "$.error"}}}
+    path = tmp_path / "slip.asl.json"
+    path.write_text(json.dumps(slip))
+    runner = CliRunner()
+    made = runner.invoke(cli, ["pipelines", "create", str(path), "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["name"] == "slip"  # stdout stays the answer alone
+    assert "warning: /States/F/Error: " in made.stderr and "(NO_PATH)" in made.stderr
+    assert '"ErrorPath"' in made.stderr
+    path.write_text(json.dumps(CHAIN))
+    clean = runner.invoke(cli, ["pipelines", "update", "slip", str(path)])
+    assert clean.exit_code == 0 and clean.stderr == "", clean.output
+
+
 def test_the_embedded_default_runs_executions_on_a_local_server(tmp_path: Path) -> None:
     import os
     import signal

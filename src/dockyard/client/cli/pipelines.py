@@ -119,10 +119,22 @@ def create(
     """Create a pipeline: NAME from the DEFINITION file (JSON), or from FILE alone, named
     after it (retrain.asl.json: retrain)."""
     name, path = _named(name_or_file, definition)
+    server = client()
     made = sdk.create_pipeline(
-        name, path, role_arn=role_arn, type=kind, description=description, client=client()
+        name, path, role_arn=role_arn, type=kind, description=description, client=server
     )
+    _warnings(path, server)
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: {made.arn}")
+
+
+def _warnings(definition: Path, server: Client) -> None:
+    """What the server took but warns of (a path in a field that takes a value as written,
+    ``NO_PATH``; a path without ``.$``, ``NO_DOLLAR``...), on stderr: each is likely a slip
+    that runs without an error and does what was not meant."""
+    for found in sdk.validate_pipeline(definition, client=server).diagnostics:
+        if found.severity == "WARNING":
+            where = f"{found.location}: " if found.location else ""
+            click.echo(f"warning: {where}{found.message} ({found.code})", err=True)
 
 
 @pipelines.command()
@@ -140,9 +152,12 @@ def update(
     as_json: bool,
 ) -> None:
     """Give pipeline NAME a new DEFINITION (running executions keep theirs)."""
+    server = client()
     made = sdk.update_pipeline(
-        name, definition, role_arn=role_arn, description=description, client=client()
+        name, definition, role_arn=role_arn, description=description, client=server
     )
+    if definition is not None:
+        _warnings(definition, server)
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: revision {made.revision_id}")
 
 
