@@ -307,3 +307,4 @@ def test_a_state_whose_failure_was_caught_is_drawn_as_caught(page: Watched, seed
     p.wait_for_selector('#graph [data-state="Fallback"].asl-succeeded', timeout=TIMEOUT_MS)
     p.wait_for_selector('#graph [data-state="Read"].asl-caught', timeout=TIMEOUT_MS)
     assert p.query_selector('#graph [data-state="Other"]') is None
+    page.shot("pipeline-caught")
