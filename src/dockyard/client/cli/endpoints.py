@@ -263,19 +263,23 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
             )
         if stats:
             lines.append(_stats_table(e.get("stats") or {}))
-        lines.append("history:")
-        lines.append(
-            table(
-                ["time", "status", "message"],
-                [
-                    [format_time(ev.get("time")), ev.get("status"), ev.get("message")]
-                    for ev in e.get("events") or []
-                ],
-            )
-        )
+        lines.extend(_history_lines(e.get("events") or []))
         return "\n".join(lines)
 
     emit(e, as_json, human)
+
+
+#: The most recent status changes ``describe`` shows (``--json`` has them all).
+HISTORY_SHOWN = 15
+
+
+def _history_lines(events: list[dict[str, Any]]) -> list[str]:
+    """The endpoint's latest status changes, oldest first; how many earlier ones are left out."""
+    shown = events[-HISTORY_SHOWN:]
+    earlier = len(events) - len(shown)
+    head = f"history ({earlier} earlier left out; --json has them all):" if earlier else "history:"
+    rows = [[format_time(ev.get("time")), ev.get("status"), ev.get("message")] for ev in shown]
+    return [head, table(["time", "status", "message"], rows)]
 
 
 def _settings_lines(config: dict[str, Any], keys: int | None) -> list[str]:
