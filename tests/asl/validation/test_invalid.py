@@ -1168,6 +1168,8 @@ def test_a_path_in_a_field_that_takes_a_value_names_the_path_field() -> None:
         ("NO_PATH", "WARNING"),
     ]
     assert '"SecondsPath"' in problems[1].message
+    # the error alone says it too: creating the machine shows only the errors
+    assert problems[0].message.endswith('to read it from the input, name the field "SecondsPath"')
 
 
 def test_every_problem_is_reported_once_errors_first() -> None:

@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from dockyard.asl.intrinsics import is_intrinsic
-from dockyard.asl.validation._model import JSONATA, JSONPATH, State, error, rule, warning
+from dockyard.asl.validation._model import (
+    JSONATA,
+    JSONPATH,
+    PATH_TWINS,
+    State,
+    error,
+    rule,
+    warning,
+)
 from dockyard.asl.validation._problems import NO_DOLLAR, NO_PATH, Problem
 from dockyard.asl.validation._syntax import (
     jsonata_problem,
@@ -85,27 +93,13 @@ def payload_templates(state: State) -> Iterator[Problem]:
         yield from _template(reader["Parameters"], state.at("ItemReader", "Parameters"))
 
 
-# Fields that read a value as written, each with its twin that reads it from the input.
-_PATH_TWINS = (
-    "Seconds",
-    "Timestamp",
-    "TimeoutSeconds",
-    "HeartbeatSeconds",
-    "MaxConcurrency",
-    "ToleratedFailurePercentage",
-    "ToleratedFailureCount",
-    "Error",
-    "Cause",
-)
-
-
 @rule("state", "no-path")
 def no_path(state: State) -> Iterator[Problem]:
     """A value that looks like a path in a field that takes it as written (``"Seconds":
     "$.wait"``): AWS's NO_PATH warning, naming the field that reads it."""
     if state.language != JSONPATH:
         return
-    for field in _PATH_TWINS:
+    for field in PATH_TWINS:
         value = state.body.get(field)
         if isinstance(value, str) and value.startswith("$"):
             yield warning(

@@ -107,11 +107,30 @@ def machines(definition: Mapping[str, Any]) -> Iterator[Machine]:
             pending.extend(state.children())
 
 
+#: Fields that read a value as written, each with a twin that reads it from the input
+#: (``Seconds`` and ``SecondsPath``).
+PATH_TWINS = (
+    "Seconds",
+    "Timestamp",
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+    "MaxConcurrency",
+    "ToleratedFailurePercentage",
+    "ToleratedFailureCount",
+    "Error",
+    "Cause",
+)
+
+
 def error(path: str, message: str, code: str = SCHEMA) -> Problem:
-    """An error at ``path``; a message about a value ("must be ...") gets the field's name."""
+    """An error at ``path``; a message about a value ("must be ...") gets the field's name,
+    and a path given to a field that takes its value as written names the field that reads
+    it from the input."""
     if message.startswith("must "):
         field = path.rsplit("/", 1)[-1]
         message = f'The field "{field}" {message}' if not field.isdigit() else f"The item {message}"
+        if field in PATH_TWINS and "got the string '$" in message:
+            message += f': to read it from the input, name the field "{field}Path"'
     return Problem(code, path, message, ERROR)
 
 
