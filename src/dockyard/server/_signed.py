@@ -49,7 +49,10 @@ async def signed_actor(
     """The access key's actor once the request's signature is checked, and a ``receive`` that
     replays the body read to check it. SignatureRejected shaped for AWS otherwise."""
     keys = auth.access_keys
-    actor, secret = await run_in_threadpool(keys.signer, signed.key_id)
+    # A key seen lately is answered here; reading one from the database goes to a thread
+    # (a hop costs more than the whole check of a busy client's request).
+    known = keys.remembered(signed.key_id)
+    actor, secret = known or await run_in_threadpool(keys.signer, signed.key_id)
     body = await _body(receive, max_bytes)
     check_signature(
         signed,

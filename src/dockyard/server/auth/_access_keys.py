@@ -79,14 +79,22 @@ class AccessKeys:
         self._settings = settings
         self._cache: dict[str, tuple[float, Actor, str]] = {}
 
+    def remembered(self, key_id: str) -> tuple[Actor, str] | None:
+        """What :meth:`signer` answered for ``key_id`` within the last few seconds, without
+        reading the database (so the event loop may ask); None when it has to read it."""
+        hit = self._cache.get(key_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+        return None
+
     def signer(self, key_id: str) -> tuple[Actor, str]:
         """The actor an access key stands for and its secret, to check a signature with;
         :class:`SignatureRejected` (``UnrecognizedClientException``) naming why it is not
         valid."""
         now = time.monotonic()
-        hit = self._cache.get(key_id)
-        if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+        hit = self.remembered(key_id)
+        if hit is not None:
+            return hit
         if not key_id.startswith(KEY_PREFIX):
             raise _unrecognized(f"{key_id[:40]!r} is not a Dockyard access key id (DYAK...)")
         with self._db.read() as conn:
