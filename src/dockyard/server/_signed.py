@@ -52,7 +52,9 @@ async def signed_actor(
     # A key seen lately is answered here; reading one from the database goes to a thread
     # (a hop costs more than the whole check of a busy client's request).
     known = keys.remembered(signed.key_id)
-    actor, secret = known or await run_in_threadpool(keys.signer, signed.key_id)
+    if known is None:
+        known = await run_in_threadpool(keys.signer, signed.key_id)
+    actor, secret = known
     body = await _body(receive, max_bytes)
     check_signature(
         signed,
