@@ -329,7 +329,10 @@ class AuthMiddleware:
         cookie = headers.cookie(SESSION_COOKIE)
         if cookie is not None:
             try:
-                actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
+                if self.auth.sessions_read_inline:
+                    actor, csrf_hash = self.auth.by_session(cookie)
+                else:
+                    actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
             except Unauthenticated:
                 # An ended session asking whether it is signed in is told it is not.
                 if (method, scope["path"]) != ("GET", _SESSION_STATE):

@@ -267,8 +267,16 @@ class AuthService:
         self._remember(self._passwords, key, now + _TOKEN_TTL_S, actor)
         return actor
 
+    @property
+    def sessions_read_inline(self) -> bool:
+        """Whether :meth:`by_session` may run on the event loop: on SQLite its read is a local
+        indexed lookup, cheaper than a hop to a thread (see ``server/_route.py``); on
+        PostgreSQL it is a network round trip and goes to a thread."""
+        return self._db.dialect == "sqlite"
+
     def by_session(self, cookie: str) -> tuple[Actor, str]:
-        """The actor of a browser session and the digest of its CSRF token."""
+        """The actor of a browser session and the digest of its CSRF token (read each time:
+        a signed-out session ends at once, in every server process)."""
         credential = parse_credential(cookie, SESSION_PREFIX)
         if credential is None:
             raise Unauthenticated("not signed in")
