@@ -148,8 +148,12 @@ class _Refusal:
     - every other path (``/invocations``, ``/ping``, the Open Inference Protocol's
       ``/v2/health/ready`` and ``/infer``) gets 503 with a JSON body: ``error`` (what
       ``tritonclient`` shows), ``code`` and ``message`` (what workers send and the SDK reads),
-      ``endpoint``, ``status`` and ``failure_reason``. A health check sees an endpoint that is
-      not ready, as it is.
+      ``endpoint`` and ``status``. A health check sees an endpoint that is not ready, as it is.
+
+    The answer does not hold the failure's reason: the port has no credentials to check (an
+    endpoint may be bound to every interface, and may require API keys, which its workers
+    check), and the reason is an exception's text, with model URIs and paths. It says where the
+    reason is: the server's API (``dockyard endpoints describe``), behind its authentication.
     """
 
     def __init__(self, name: str, reason: str) -> None:
@@ -160,8 +164,10 @@ class _Refusal:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        said = f": {self.reason}" if self.reason else ""
-        message = f"endpoint {self.name} is Failed, nothing serves it{said}"
+        message = (
+            f"endpoint {self.name} is Failed, nothing serves it "
+            f"(`dockyard endpoints describe {self.name}` says why)"
+        )
         if _aws.endpoint_of(path) is not None:
             refusal = InvalidArgument(message, field="EndpointName")
             status, content, extra = _aws.error(refusal, uuid.uuid4().hex.encode())
@@ -173,7 +179,6 @@ class _Refusal:
                 **Unavailable(message).to_dict(),
                 "endpoint": self.name,
                 "status": "Failed",
-                "failure_reason": self.reason,
             }
             content, headers = orjson.dumps(body), [(b"content-type", _JSON)]
         headers.append((b"content-length", b"%d" % len(content)))
