@@ -123,8 +123,10 @@ class Supervisor(BackgroundLoop):
                 if not busy:
                     self._refuse(row, row.failure_reason or "")
                 continue
-            if self._ports.refusing(name):  # updated or deleted: its workers take the port
-                self._ports.close(name)
+            if self._ports.refusing(name):
+                if busy:  # its work just failed: the port says so before its status does
+                    continue
+                self._ports.close(name)  # updated or deleted: its workers take the port
             if status is not EndpointStatus.DELETING:
                 self._hold_port(row)
             if busy:
