@@ -367,6 +367,14 @@ def test_an_express_machine_answers_synchronously(sfn: Any) -> None:
     with pytest.raises(ClientError) as error:
         sfn.redrive_execution(executionArn=failed)
     assert code(error) == "ExecutionNotRedrivable"
+    # a Standard machine that happens to be called "express" is redriven as any other
+    arn = sfn.create_state_machine(name="express", definition=json.dumps(failing), roleArn="r")[
+        "stateMachineArn"
+    ]
+    standard = sfn.start_execution(stateMachineArn=arn, name="once")["executionArn"]
+    assert ":execution:express:once" in standard
+    ended = sfn.describe_execution(executionArn=standard)  # a brief machine: run at its start
+    assert (ended["status"], ended["redriveStatus"]) == ("FAILED", "REDRIVABLE")
 
 
 def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(

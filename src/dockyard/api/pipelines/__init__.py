@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from dockyard.api.pipelines._arns import (
         check_name,
         execution_arn,
+        is_express_arn,
         parse_execution_arn,
         parse_state_machine_arn,
         state_machine_arn,
@@ -82,6 +83,7 @@ __all__ = [
     "apply_limits",
     "check_name",
     "execution_arn",
+    "is_express_arn",
     "kill_tree",
     "parse_execution_arn",
     "parse_state_machine_arn",
@@ -101,6 +103,7 @@ _CALLS = {
 _ARNS = {
     "check_name",
     "execution_arn",
+    "is_express_arn",
     "parse_execution_arn",
     "parse_state_machine_arn",
     "state_machine_arn",

@@ -57,6 +57,13 @@ def execution_arn(state_machine: str, name: str, *, express: bool = False) -> st
     return f"{_PREFIX}{kind}:{state_machine}:{name}"
 
 
+def is_express_arn(arn: str) -> bool:
+    """Whether ``arn`` names an Express execution (``...:express:MACHINE:NAME``), whatever
+    its machine and execution are called."""
+    parts = arn.split(":")
+    return len(parts) > 5 and parts[5] == "express"
+
+
 def _parts(arn: str, field: str) -> list[str]:
     parts = arn.split(":")
     if len(parts) < 7 or parts[:3] != ["arn", "aws", "states"]:

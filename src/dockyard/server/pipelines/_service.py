@@ -38,6 +38,7 @@ from dockyard.api.pipelines import (
     TaskSuccess,
     Validation,
     execution_arn,
+    is_express_arn,
     parse_execution_arn,
     parse_state_machine_arn,
     state_machine_arn,
@@ -108,7 +109,7 @@ def _machine_arn(arn: str) -> tuple[str, str]:
 def _execution_arn(arn: str) -> str:
     """An execution's ARN as this server names it (any region and account)."""
     machine, name = parse_execution_arn(arn)
-    return execution_arn(machine, name, express=arn.split(":")[5] == "express")
+    return execution_arn(machine, name, express=is_express_arn(arn))
 
 
 class PipelineService:

@@ -28,6 +28,7 @@ from dockyard.api.pipelines import (
     TaskFailure,
     TaskHeartbeat,
     TaskSuccess,
+    is_express_arn,
 )
 from dockyard.errors import InvalidArgument
 from dockyard.server._route import short_read
@@ -84,7 +85,7 @@ def _execution(found: Execution) -> Body:
     if found.output is not None:
         answer["outputDetails"] = {"included": True}
     # Express executions are never redriven (RedriveExecution refuses them).
-    express = ":express:" in found.arn
+    express = is_express_arn(found.arn)
     redrivable = found.status.value in ("FAILED", "TIMED_OUT", "ABORTED") and not express
     answer["redriveStatus"] = "REDRIVABLE" if redrivable else "NOT_REDRIVABLE"
     return {k: v for k, v in answer.items() if v is not None}
