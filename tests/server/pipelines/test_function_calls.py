@@ -139,14 +139,16 @@ def test_a_lambda_reference_with_a_version_or_alias_calls_the_function(
 
 def test_lambda_invoke_names_its_function_or_computes_it(tmp_path: Path) -> None:
     """A FunctionName computed by JSONata (``{% ... %}``) or a path is checked when the task
-    runs; lambda:invoke without any FunctionName is refused when the machine is created, and
+    runs, as is one without Parameters (its input is the request); lambda:invoke whose
+    Parameters give no FunctionName is refused when the machine is created, and
     one that computes to nothing fails its task saying so."""
     task = functions(tmp_path, pipeline_functions={"double": DOUBLE})
     try:
         task.check(INVOKE, {"FunctionName": "{% $states.input.fn %}", "Payload": "{% 1 %}"})
         task.check(INVOKE, "{% {'FunctionName': 'double'} %}")
         task.check(INVOKE, {"FunctionName.$": "$.fn"})
-        for payload in (None, {"Payload": {}}, {"FunctionName": None}):
+        task.check(INVOKE, None)  # no Parameters: the state's input is the request
+        for payload in ({"Payload": {}}, {"FunctionName": None}):
             with pytest.raises(InvalidArgument, match="lambda:invoke needs a FunctionName"):
                 task.check(INVOKE, payload)
         call = TaskCall(

@@ -87,8 +87,10 @@ class FunctionTask(BaseIntegration):
 
     def check(self, base: str, payload: Any) -> None:
         if base == INVOKE:
-            if isinstance(payload, str):
-                return  # JSONata Arguments, computed when the task runs
+            if payload is None or isinstance(payload, str):
+                # no parameters (the state's input is the request) or JSONata Arguments
+                # computed as a whole: FunctionName is checked when the task runs
+                return
             given = payload if isinstance(payload, dict) else {}
             if "FunctionName" not in given:
                 if "FunctionName.$" in given:
