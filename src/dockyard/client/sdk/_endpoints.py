@@ -323,12 +323,12 @@ def deploy(
             client.call(routes.UPDATE_ENDPOINT(name=name), config)
     if wait:
         endpoint = handle.wait()
-        if endpoint.status is EndpointStatus.FAILED:
+        if updated:
+            _took(endpoint)  # an update that did not take raises, as EndpointHandle.update does
+        elif endpoint.status is EndpointStatus.FAILED:
             from dockyard.errors import Unavailable
 
             raise Unavailable(f"endpoint {name} failed: {endpoint.failure_reason}")
-        if updated:
-            _took(endpoint)  # an update rolled back raises, as EndpointHandle.update does
     return handle
 
 
