@@ -1160,16 +1160,14 @@ def test_warnings_do_not_refuse(definition: dict[str, Any], path: str, code: str
 
 
 def test_a_path_in_a_field_that_takes_a_value_names_the_path_field() -> None:
-    """``"Seconds": "$.wait"`` is refused (not a number) and warned about: SecondsPath reads
-    it."""
+    """``"Seconds": "$.wait"`` is refused (not a number), naming SecondsPath, which reads it;
+    ``"Error": "$.error"`` is legal (the text as written) and warned about: ErrorPath reads it."""
     problems = validate(state("W", {"Type": "Wait", "Seconds": "$.wait", "End": True}))
-    assert [(p.code, p.severity) for p in problems] == [
-        ("SCHEMA_VALIDATION_FAILED", "ERROR"),
-        ("NO_PATH", "WARNING"),
-    ]
-    assert '"SecondsPath"' in problems[1].message
-    # the error alone says it too: creating the machine shows only the errors
+    assert [(p.code, p.severity) for p in problems] == [("SCHEMA_VALIDATION_FAILED", "ERROR")]
     assert problems[0].message.endswith('to read it from the input, name the field "SecondsPath"')
+    problems = validate(state("F", {"Type": "Fail", "Error": "$.error"}))
+    assert [(p.code, p.severity) for p in problems] == [("NO_PATH", "WARNING")]
+    assert '"ErrorPath"' in problems[0].message
 
 
 def test_every_problem_is_reported_once_errors_first() -> None:

@@ -93,6 +93,10 @@ def payload_templates(state: State) -> Iterator[Problem]:
         yield from _template(reader["Parameters"], state.at("ItemReader", "Parameters"))
 
 
+# The fields of PATH_TWINS whose values are strings: a path there is taken as written.
+_TAKE_STRINGS = frozenset({"Timestamp", "Error", "Cause"})
+
+
 @rule("state", "no-path")
 def no_path(state: State) -> Iterator[Problem]:
     """A value that looks like a path in a field that takes it as written (``"Seconds":
@@ -101,7 +105,8 @@ def no_path(state: State) -> Iterator[Problem]:
         return
     for field in PATH_TWINS:
         value = state.body.get(field)
-        if isinstance(value, str) and value.startswith("$"):
+        # Where a string is no legal value (Seconds...), the field's error says the same.
+        if field in _TAKE_STRINGS and isinstance(value, str) and value.startswith("$"):
             yield warning(
                 state.at(field),
                 f'"{field}" holds {value!r}, which looks like a path, but is used as written: '
