@@ -21,15 +21,15 @@ def _note(name):
 
 # make test's own way of running the suite, on the plugin alone
 _ARGS = (
-    "-q -p no:cacheprovider -p tests.services.worker_groups -o markers=slow"
+    "-q -p no:cacheprovider -p tests.services.worker_groups -o markers=slow -o markers=ray_cluster"
     " -n 2 --dist loadscope --no-loadscope-reorder"
 )
 
 
 def _write(folder: Path, name: str, *, slow: bool = False, ray: bool = False) -> None:
     mark = "pytestmark = pytest.mark.slow" if slow else ""
-    if ray:
-        mark += "\n# needs the ray_cluster fixture"
+    if ray:  # the marker's name is put together: this file is no Ray module
+        mark = "pytestmark = pytest.mark." + "ray_cluster"
     (folder / f"{name}.py").write_text(_NOTE.format(mark=mark))
 
 

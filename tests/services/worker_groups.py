@@ -2,7 +2,8 @@
 
 - A module's tests stay on one worker, so its module-scoped servers start once.
 - The modules that use the Ray cluster share one worker, so one cluster (three raylets) runs at
-  a time: a module uses it when its text names the ``ray_cluster`` fixture.
+  a time: such a module says so with the ``ray_cluster`` marker (the controller that hands out
+  the groups sees no markers, only node ids, so it reads the module's text for it).
 - The Ray group is handed out first, then the modules that hold slow tests, so no long module
   is left to run alone at the end while the other worker idles. ``make test`` passes
   ``--no-loadscope-reorder``: xdist would otherwise hand out the groups with most tests first.
@@ -25,7 +26,7 @@ from xdist.scheduler import LoadScopeScheduling
 __all__ = ["RAY_GROUP", "ModuleScheduling", "group_of"]
 
 RAY_GROUP = "ray-cluster"
-_NAMES_RAY = re.compile(r"\bray_cluster\b")
+_NAMES_RAY = re.compile(r"\bpytest\.mark\.ray_cluster\b")
 
 
 @functools.cache

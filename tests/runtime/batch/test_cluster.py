@@ -17,7 +17,7 @@ from dockyard.runtime.batch import RayShards, TransformResult
 
 Run = Callable[..., TransformResult]
 
-pytestmark = [pytest.mark.s3, pytest.mark.slow]
+pytestmark = [pytest.mark.s3, pytest.mark.slow, pytest.mark.ray_cluster]
 
 
 def _inputs(s3: S3Server, bucket: str, root: Path, files: int, rows: int) -> list[np.ndarray]:

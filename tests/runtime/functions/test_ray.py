@@ -28,7 +28,7 @@ from dockyard.server.pipelines._task_functions import FunctionTask
 from dockyard.server.pipelines._tasks import Failed, Succeeded
 from dockyard.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray_cluster]
 _FUNCTIONS = "tests.server.pipelines._functions"
 
 

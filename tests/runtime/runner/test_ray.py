@@ -32,6 +32,8 @@ from dockyard.errors import InvalidArgument
 from dockyard.runtime.runner._raydispatch import DISPATCHER
 from dockyard.settings import Settings
 
+pytestmark = pytest.mark.ray_cluster
+
 _TUNING_SCRIPTS = Path(__file__).parents[2] / "server" / "tuning" / "scripts"
 
 

@@ -34,7 +34,7 @@ from dockyard.client.sdk import reset_context
 from dockyard.models import save_model
 from dockyard.settings import Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.s3]
+pytestmark = [pytest.mark.slow, pytest.mark.s3, pytest.mark.ray_cluster]
 
 
 @pytest.fixture(scope="module")

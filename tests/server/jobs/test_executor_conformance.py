@@ -33,7 +33,7 @@ from dockyard.models import save_model
 from dockyard.runtime.runner._local import LocalExecutor
 from dockyard.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray_cluster]  # its Ray executor uses the cluster
 
 _REPO = Path(__file__).resolve().parents[3]
 _ISOLATED = "tests.server.jobs.isolated_executor:IsolatedExecutor"
