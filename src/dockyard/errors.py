@@ -16,6 +16,7 @@ works the same in-process and across the network::
     ├── PayloadTooLarge          413 payload_too_large
     ├── RateLimited              429 rate_limited
     ├── ModelError               500 model_error   (user model code raised)
+    │   └── InputRejected        400 input_rejected (the model raised on the input it was given)
     ├── JobFailed                500 job_failed    (a job waited for did not complete)
     ├── Unavailable              503 unavailable
     └── DeadlineExceeded         504 deadline_exceeded
@@ -36,6 +37,7 @@ __all__ = [
     "DeadlineExceeded",
     "DockyardError",
     "InUse",
+    "InputRejected",
     "InvalidArgument",
     "JobFailed",
     "ModelError",
@@ -161,6 +163,16 @@ class ModelError(DockyardError):
     code = "model_error"
 
 
+class InputRejected(ModelError):
+    """The model raised while predicting on the input a request gave it (a missing value a
+    scikit-learn estimator refuses, a category it never saw): the request's input is what the
+    model cannot score, so it is the caller's to change, a 400 as MLflow's scoring server and
+    MLServer answer it. Rollouts still count it against the model that raised."""
+
+    status_code = 400
+    code = "input_rejected"
+
+
 class JobFailed(DockyardError):
     """A job (or an endpoint update) the caller waited for ended without completing; the message
     has its reason."""
@@ -198,6 +210,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
         PayloadTooLarge,
         RateLimited,
         ModelError,
+        InputRejected,
         JobFailed,
         Unavailable,
         DeadlineExceeded,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import DockyardError, InvalidArgument, ModelError
+from dockyard.errors import DockyardError, InputRejected, InvalidArgument
 from dockyard.models import flavors
 from dockyard.models._env import read_requirements
 from dockyard.models._example import load_example
@@ -99,7 +99,7 @@ class PyFuncModel:
         Raises:
             InvalidArgument: The input or params break the signature (the error names the
                 column and the expected and received types).
-            ModelError: The model itself raised.
+            InputRejected: The model itself raised on ``data`` (a :class:`ModelError`).
         """
         prepared = self._enforce(data)
         if params is None:
@@ -111,7 +111,7 @@ class PyFuncModel:
         except DockyardError:
             raise
         except Exception as exc:  # the native model's own errors: reported as the model's
-            raise ModelError(f"the {self.metadata.flavor} model failed: {exc}") from exc
+            raise InputRejected(f"the {self.metadata.flavor} model failed: {exc}") from exc
 
     def array_predict(self) -> Callable[[Any], Any] | None:
         """The predictor's own call on a 2-D array in signature order, without the signature

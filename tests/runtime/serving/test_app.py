@@ -62,15 +62,17 @@ def test_timeout_is_504_saying_so_and_the_worker_keeps_serving(
         assert fast.json() == {"predictions": [2.0]}
 
 
-def test_model_exception_is_500_with_request_id_and_no_traceback(
+def test_model_exception_on_its_input_is_400_with_request_id_and_no_traceback(
     serve: Any, packages: dict[str, Path], short_dir: Path
 ) -> None:
+    # The input is what the model could not score (MLflow's scoring server answers it 400
+    # too); the rollout still counts it as the model's failure.
     cfg = config(short_dir, [variant("f", packages["fragile"])])
     with serve(cfg) as w:
         response = w.client.post("/invocations", json={"instances": [{"x": -1.0}]})
-        assert response.status_code == 500
+        assert response.status_code == 400
         body = response.json()
-        assert body["code"] == "model_error"
+        assert body["code"] == "input_rejected"
         assert "negative input reached the model" in body["message"]
         assert "Traceback" not in response.text and "File " not in response.text
         assert body["request_id"] == response.headers["x-request-id"]
@@ -78,8 +80,9 @@ def test_model_exception_is_500_with_request_id_and_no_traceback(
         assert after.status_code == 200 and after.json() == {"predictions": [2.0]}
         with WorkerAdmin(w.admin_socket) as admin:
             stats = admin.stats()["variants"]["f"]
-        assert stats["by_status"] == {"200": 1, "500": 1}
-        assert stats["errors"] == {"model_error": 1}
+        assert stats["by_status"] == {"200": 1, "400": 1}
+        assert stats["errors"] == {"input_rejected": 1}
+        assert stats["failed"] == 1 and stats["error_rate"] == 0.5
 
 
 def test_a_failing_request_in_a_merged_batch_fails_alone(
@@ -99,7 +102,7 @@ def test_a_failing_request_in_a_merged_batch_fails_alone(
 
         with ThreadPoolExecutor(12) as pool:
             statuses = dict(pool.map(call, range(12)))
-    assert statuses.pop(5) == 500
+    assert statuses.pop(5) == 400
     assert set(statuses.values()) == {200}
 
 

@@ -162,3 +162,73 @@ def test_a_json_row_of_the_wrong_width_is_named(worker: Running) -> None:
     response = _post(worker, body.encode(), "xgboost", "application/json")
     assert response.status_code == 400, response.text
     assert response.json()["message"] == "row 2 has 3 values; every row needs 4 values"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b",1\n", "line 1, field 1 (f) of the CSV body is empty (a missing value); "),
+        (b"f,n\n0.5,1\n,2\n", "line 3, field 1 (f) of the CSV body is empty (a missing value); "),
+    ],
+    ids=["headerless", "after-a-header"],
+)
+def test_an_empty_csv_field_the_model_refuses_is_a_client_error_naming_it(
+    worker: Running, body: bytes, where: str
+) -> None:
+    # scikit-learn raised on the NaN the empty field became: a 500 in the model's words.
+    response = _post(worker, body, "sklearn", "text/csv")
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["code"] == "input_rejected"
+    assert error["error_code"] == "BAD_REQUEST"
+    assert error["message"].startswith(where + "the sklearn model failed: Input X contains NaN")
+    assert error["details"]["line"] == int(where.split()[1].rstrip(","))
+
+
+def test_an_empty_csv_field_is_a_missing_value_a_model_may_score(worker: Running) -> None:
+    response = _post(worker, b"1.0,,3.0,4.0\n", "xgboost", "text/csv")
+    assert response.status_code == 200, response.text
+    assert len(response.text.splitlines()) == 1
+
+
+def test_a_null_the_model_refuses_is_named_by_row_and_column(worker: Running) -> None:
+    body = json.dumps({"dataframe_records": [{"f": 0.5, "n": 1}, {"f": None, "n": 2}]})
+    response = _post(worker, body.encode(), "sklearn", "application/json")
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert message.startswith("row 2, column f of the input is null or NaN (a missing value); ")
+
+
+def test_an_empty_csv_field_through_boto3_is_a_client_error_of_the_model(
+    worker: Running,
+) -> None:
+    client = runtime(worker.url)
+    with pytest.raises(ClientError) as caught:
+        client.invoke_endpoint(
+            EndpointName="ep", Body=b",1\n", ContentType="text/csv", TargetVariant="sklearn"
+        )
+    error = caught.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 400
+    assert "Received client error (400) from variant sklearn" in error["Error"]["Message"]
+    assert "line 1, field 1 (f) of the CSV body is empty" in error["Error"]["Message"]
+
+
+def test_a_nan_tensor_through_tritonclient_is_a_client_error_naming_it(worker: Running) -> None:
+    import tritonclient.http as httpclient
+    from tritonclient.utils import InferenceServerException
+
+    client = httpclient.InferenceServerClient(url=worker.url.removeprefix("http://"))
+    try:
+        f = httpclient.InferInput("f", [2], "FP64")
+        f.set_data_from_numpy(np.array([0.5, np.nan]), binary_data=True)
+        n = httpclient.InferInput("n", [2], "INT64")
+        n.set_data_from_numpy(np.array([1, 2]), binary_data=True)
+        with pytest.raises(InferenceServerException) as caught:
+            client.infer("ep", [f, n], model_version="sklearn")
+        assert caught.value.status() == "400"
+        assert caught.value.message().startswith("row 2, column f of the input is null or NaN")
+        assert "the sklearn model failed" in caught.value.message()
+    finally:
+        client.close()

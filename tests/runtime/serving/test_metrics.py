@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dockyard.runtime.serving._metrics import LATENCY_BUCKETS, Histogram, Metrics
@@ -61,3 +62,15 @@ def test_snapshot_reports_error_rate_from_server_errors_only() -> None:
     assert snapshot["requests"] == 4
     assert snapshot["by_status"] == {"200": 2, "400": 1, "500": 1}
     assert snapshot["error_rate"] == 0.25
+    assert snapshot["failed"] == 1
+
+
+def test_inputs_the_model_rejected_count_as_failures() -> None:
+    # A model raising on its input answers 400, yet a canary that does is failing.
+    stats = Metrics("churn").variant("blue")
+    stats.record(200, 0.001, None)
+    stats.record(400, 0.001, "invalid_argument")
+    stats.record(400, 0.001, "input_rejected")
+    snapshot = stats.to_dict()
+    assert snapshot["failed"] == 1
+    assert snapshot["error_rate"] == pytest.approx(1 / 3)

@@ -110,3 +110,28 @@ def test_a_merge_that_breaks_a_rule_names_the_field() -> None:
     with pytest.raises(ValidationError) as raised:
         update.merged_over(CURRENT)
     assert raised.value.errors()[0]["loc"] == ("scaling",)
+
+
+def _worker_stats(by_status: dict[str, int], failed: int | None) -> dict[str, Any]:
+    stats: dict[str, Any] = {
+        "requests": sum(by_status.values()),
+        "by_status": by_status,
+        "latency_s": {"bounds": [0.1], "counts": [sum(by_status.values()), 0]},
+    }
+    if failed is not None:
+        stats["failed"] = failed
+    return {"variants": {"v2": stats}}
+
+
+def test_a_canary_whose_model_rejects_its_inputs_breaches_the_error_rate() -> None:
+    from dockyard.api.endpoints import Thresholds
+    from dockyard.server.endpoints._traffic import judge, totals
+
+    # Inputs the model raised on are 400s now: the worker counts them as failed, and the
+    # rollout reads that count (a worker without it, started earlier, counts its 5xx).
+    thresholds = Thresholds(max_error_rate=0.1, min_requests=10)
+    window = totals([_worker_stats({"200": 5, "400": 5}, failed=5)], ["v2"])
+    assert window.failed == 5
+    assert judge(window, thresholds) == "error rate 50.0% over 10 requests exceeds 10.0%"
+    older = totals([_worker_stats({"200": 5, "400": 3, "500": 2}, failed=None)], ["v2"])
+    assert older.failed == 2

@@ -31,6 +31,7 @@ from dockyard.api.serving import aws as _aws
 from dockyard.errors import (
     DeadlineExceeded,
     DockyardError,
+    InputRejected,
     InvalidArgument,
     NotFound,
     Unauthenticated,
@@ -51,7 +52,7 @@ from dockyard.runtime.serving._http import (
     read_body,
     respond,
 )
-from dockyard.runtime.serving._inputs import Item, raw_request
+from dockyard.runtime.serving._inputs import Item, name_missing_value, raw_request
 from dockyard.runtime.serving._mlflow import ERROR_CODES
 from dockyard.runtime.serving._outputs import CONTENT_TYPES, Format, encode, negotiate
 from dockyard.runtime.serving._shadow import copy_to_shadow
@@ -245,6 +246,7 @@ class DataPlane:
         variant: Variant | None = None
         body: bytes | None = None
         parsed: Any = None
+        item: Item | None = None
         status = 200
         answer = b""
         content_type = JSON
@@ -298,6 +300,10 @@ class DataPlane:
             status, code = 499, "client_gone"
         except (DockyardError, TimeoutError) as exc:
             error = exc if isinstance(exc, DockyardError) else _deadline(state.timeout_s)
+            if isinstance(error, InputRejected) and item is not None and variant is not None:
+                csv = oip is None and parsed is not None and parsed[0] == "csv"
+                csv_body = body if csv else None
+                error = name_missing_value(error, item, csv_body, variant.codec.names)
             status, code = error.status_code, error.code
             answer = _error_body(error, request_id, oip is not None)
             if aws:

@@ -20,6 +20,8 @@ Items of equal :attr:`Item.kind` may be merged into one predict call; ``kind=Non
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InputRejected, InvalidArgument
 from dockyard.models import (
     COLUMN_DTYPES,
     InputEnforcer,
@@ -40,7 +42,7 @@ from dockyard.models import (
     decode_json,
 )
 
-__all__ = ["InputCodec", "Item", "raw_request"]
+__all__ = ["InputCodec", "Item", "name_missing_value", "raw_request"]
 
 _FAST_TYPES = {"double", "float", "long", "integer"}
 # CSV bodies made only of these bytes are plain numbers; anything else (text, NA, blank
@@ -213,3 +215,67 @@ def _rows_of(data: Any) -> int:
 def parse_error(what: str, exc: Exception) -> InvalidArgument:
     """The 400 for a body that does not parse."""
     return InvalidArgument(f"the request body is not valid {what}: {exc}")
+
+
+def name_missing_value(
+    error: InputRejected, item: Item, csv_body: bytes | None, names: list[str] | None
+) -> InputRejected:
+    """The model's refusal of an input that holds a missing value, saying where it is.
+
+    An empty CSV field or a JSON ``null`` reaches the model as NaN, which some models score
+    (XGBoost, LightGBM) and others raise on (most scikit-learn estimators), so it is the
+    model's to refuse; the caller still needs to know which line and field held it. For CSV
+    that is the body's own line and field (the header counts as a line, as in the errors for
+    short rows); otherwise the row and column of the decoded input. ``error`` comes back as
+    it is when no missing value is found.
+    """
+    found = _empty_csv_field(csv_body, names) if csv_body is not None else None
+    if found is None:
+        found = _missing_cell(item.data)
+    if found is None:
+        return error
+    where, details = found
+    return InputRejected(
+        f"{where} (a missing value); {error.message}", details={**error.details, **details}
+    )
+
+
+def _empty_csv_field(body: bytes, names: list[str] | None) -> tuple[str, dict[str, Any]] | None:
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or row == [""]:
+                return f"line {line} of the CSV body is blank", {"line": line}
+            if "" in row:
+                field = row.index("") + 1
+                named = (
+                    f" ({names[field - 1]})" if names is not None and len(row) == len(names) else ""
+                )
+                where = f"line {line}, field {field}{named} of the CSV body is empty"
+                return where, {"line": line, "field": field}
+    except csv.Error:
+        return None
+    return None
+
+
+def _missing_cell(data: Any) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(data, pd.DataFrame):
+        mask = data.isna().to_numpy()
+        columns = [str(c) for c in data.columns]
+    elif isinstance(data, np.ndarray) and data.ndim in (1, 2) and data.dtype.kind in "fcO":
+        mask = pd.isna(data.reshape(len(data), -1))
+        columns = None
+    else:
+        return None
+    cells = np.argwhere(mask)
+    if not len(cells):
+        return None
+    row, column = (int(i) for i in cells[0])
+    name = columns[column] if columns is not None else str(column + 1)
+    where = f"row {row + 1}, column {name} of the input is null or NaN"
+    return where, {"row": row + 1, "column": name}

@@ -14,6 +14,8 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
+from dockyard.errors import InputRejected
+
 __all__ = ["BATCH_BUCKETS", "LATENCY_BUCKETS", "Histogram", "Metrics", "VariantStats"]
 
 #: Seconds. Fine at the low end, where a healthy endpoint answers.
@@ -131,11 +133,15 @@ class VariantStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``/stats``."""
         total = sum(self.requests.values())
+        # A model that raised on its input answered 400, the caller's to fix, yet the model
+        # failed: rollouts judge a new model by these too, as they did when it was a 500.
         failed = sum(n for status, n in self.requests.items() if status >= 500)
+        failed += self.errors.get(InputRejected.code, 0)
         return {
             "requests": total,
             "by_status": {str(k): v for k, v in sorted(self.requests.items())},
             "errors": dict(sorted(self.errors.items())),
+            "failed": failed,
             "error_rate": failed / total if total else 0.0,
             "in_flight": self.in_flight,
             "latency_s": self.latency.to_dict(),

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from dockyard.api.serving.config import VariantConfig
-from dockyard.errors import DockyardError, ModelError
+from dockyard.errors import DockyardError, InputRejected
 from dockyard.models import RawRequest
 from dockyard.models.pyfunc import PyFuncModel, load_model
 from dockyard.runtime.serving._batching import Batcher, Outcome
@@ -132,7 +132,7 @@ class Variant:
         except DockyardError as exc:
             return False, exc
         except Exception as exc:  # the native model's own error, as PyFuncModel reports it
-            return False, ModelError(f"the {self.model.metadata.flavor} model failed: {exc}")
+            return False, InputRejected(f"the {self.model.metadata.flavor} model failed: {exc}")
 
     def _predict(self, data: Any, params: dict[str, Any] | None) -> Any:
         if self.native is not None and params is None and type(data) is np.ndarray:

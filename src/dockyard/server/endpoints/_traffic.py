@@ -108,17 +108,18 @@ def blend(
 
 @dataclass
 class Window:
-    """What some variants answered: counts by status and a latency histogram."""
+    """What some variants answered: requests, the failed ones (server errors and inputs the
+    model raised on) and a latency histogram."""
 
     requests: int
-    server_errors: int
+    failed: int
     bounds: list[float]
     counts: list[int]
 
     def minus(self, earlier: Window) -> Window:
         return Window(
             self.requests - earlier.requests,
-            self.server_errors - earlier.server_errors,
+            self.failed - earlier.failed,
             self.bounds,
             [a - b for a, b in zip(self.counts, earlier.counts, strict=False)],
         )
@@ -142,8 +143,11 @@ def totals(stats: Iterable[dict[str, Any]], variants: Iterable[str]) -> Window:
             if name not in wanted:
                 continue
             window.requests += int(s["requests"])
-            window.server_errors += sum(
-                int(n) for code, n in s["by_status"].items() if int(code) >= 500
+            failed = s.get("failed")  # (a worker started before it was counted has none)
+            window.failed += (
+                int(failed)
+                if failed is not None
+                else sum(int(n) for code, n in s["by_status"].items() if int(code) >= 500)
             )
             latency = s["latency_s"]
             if not window.bounds:
@@ -159,7 +163,7 @@ def judge(window: Window, thresholds: Thresholds) -> str | None:
     """Why the window breaches the thresholds, or None when it does not (or is too small)."""
     if window.requests < max(1, thresholds.min_requests):
         return None
-    rate = window.server_errors / window.requests
+    rate = window.failed / window.requests
     if rate > thresholds.max_error_rate:
         return (
             f"error rate {rate:.1%} over {window.requests} requests exceeds "
