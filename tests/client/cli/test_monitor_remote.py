@@ -194,7 +194,7 @@ def test_a_local_baseline_that_does_not_parse_is_named_by_its_own_path(
     assert done.exit_code == 2
     assert done.output == (
         f"error: {folder}/constraints.json: not JSON (line 2, column 1: Expecting value) "
-        "(baseline.uri)\n"
+        "(--baseline)\n"
     )
 
 
@@ -210,5 +210,5 @@ def test_a_local_folder_that_is_no_baseline_is_named_by_its_own_path(
     assert done.exit_code == 2
     assert done.output == (
         f"error: {folder} lacks statistics.json and constraints.json (a baseline folder holds "
-        "statistics.json and constraints.json) (baseline.uri)\n"
+        "statistics.json and constraints.json) (--baseline)\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -58,7 +59,7 @@ def test_create_update_invoke_list_describe_delete(
     listed = runner.invoke(cli, ["endpoints", "list"]).output
     assert "cli" in listed and "primary=100%" in listed
     bad = runner.invoke(cli, ["endpoints", "update", "cli", "--canary", "lots"])
-    assert bad.exit_code == 2 and "(canary)" in bad.output
+    assert bad.exit_code == 2 and "(--canary)" in bad.output
     # No terminal to ask on: refused without --yes, and the endpoint stays.
     refused = runner.invoke(cli, ["endpoints", "delete", "cli"])
     assert refused.exit_code == 2, refused.output
@@ -95,6 +96,28 @@ def test_describe_with_stats_on_a_fresh_endpoint_and_bad_durations(
     for flag, value in (("--bake", "1.2.3"), ("--final-bake", "soon"), ("--canary", "1.2.3%")):
         bad = runner.invoke(cli, ["endpoints", "update", "fresh", flag, value])
         assert bad.exit_code == 2, bad.output
-        assert f"({flag.removeprefix('--')})" in bad.output and "Traceback" not in bad.output
+        assert f"({flag})" in bad.output and "Traceback" not in bad.output
     runner.invoke(cli, ["endpoints", "delete", "fresh", "--yes"])
+    reset_context()
+
+
+def test_a_bad_model_is_named_by_the_flag_or_the_spec_field_that_gave_it(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The server's checks named variants.0.model_uri where the user typed --model.
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    runner = CliRunner()
+    for model, said in (
+        ("models:/", "error: models:/: invalid model URI 'models:/'"),
+        ("models:/nosuch/1", "error: models:/nosuch/1: registered model 'nosuch' does not exist"),
+    ):
+        bad = runner.invoke(cli, ["endpoints", "create", "--name", "named", "--model", model])
+        assert bad.exit_code == 2, bad.output
+        assert bad.output.startswith(said) and bad.output.rstrip().endswith("(--model)")
+    spec = tmp_path / "endpoint.json"
+    spec.write_text('{"name": "named", "variants": [{"name": "a", "model_uri": "models:/"}]}')
+    from_file = runner.invoke(cli, ["endpoints", "create", str(spec)])
+    assert from_file.exit_code == 2, from_file.output
+    assert from_file.output.rstrip().endswith("(variants.0.model_uri)")
     reset_context()

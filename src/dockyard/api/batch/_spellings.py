@@ -2,8 +2,9 @@
 
 A transform is checked and run as a :class:`~dockyard.api.batch.TransformSpec`, whose errors
 name its fields by dotted path (``output.uri``, ``input.compression``). A boto3 caller wrote
-``TransformOutput.S3OutputPath``; an SDK caller passed ``output_path=``. :func:`respelled` turns
-an error's field, and every dotted or snake_case field path in its message, into the caller's
+``TransformOutput.S3OutputPath``; an SDK caller passed ``output_path=``; a command-line user
+typed ``--name`` or ``--model``. :func:`respelled` turns an error's field, the fields of the
+problems it lists, and every dotted or snake_case field path in its message, into the caller's
 spelling; plain words (``input``, ``output``) in prose are left alone.
 """
 
@@ -66,9 +67,11 @@ def respelled(error: DockyardError, names: Mapping[str, str]) -> DockyardError:
     """The same error (same class and details) naming fields as the caller spelled them."""
     field = respell_field(error.field, names) if error.field else None
     details = dict(error.details)
-    problems = details.get("errors")
-    if isinstance(problems, list):
-        details["errors"] = [
+    for key in ("errors", "problems"):  # (a transform spec's own check; a request model's)
+        problems = details.get(key)
+        if not isinstance(problems, list):
+            continue
+        details[key] = [
             {
                 **p,
                 "field": respell_field(p["field"], names) if p.get("field") else p.get("field"),

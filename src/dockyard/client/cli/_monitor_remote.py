@@ -27,7 +27,7 @@ from dockyard.api.monitoring import (
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import load_spec, local_path, local_to_store
+from dockyard.client.cli._specs import FlagFields, load_spec, local_path, local_to_store
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request, check_local_baseline, is_local
 from dockyard.errors import InvalidArgument
@@ -110,24 +110,34 @@ def create(
     """Create a schedule from SPEC_FILE (YAML or JSON) and/or the options."""
     data: dict[str, Any] = load_spec(spec_file) if spec_file else {}
     base = spec_file.parent if spec_file else Path.cwd()
+    flags = FlagFields()
+    if spec_file is None:  # what only the flags give: a missing one is the flag's
+        flags.named("target", "--endpoint")
     if name:
-        data["name"] = name
+        flags.set(data, "name", name, "--name")
     if endpoint:
-        data["target"] = {"endpoint": endpoint, **({"variant": variant} if variant else {})}
+        data["target"] = {}
+        flags.set(data, "target.endpoint", endpoint, "--endpoint")
+        if variant:
+            flags.set(data, "target.variant", variant, "--variant")
     if baseline_uri and suggest_from:
-        raise InvalidArgument("give --baseline or --suggest-from, not both", field="baseline")
+        raise InvalidArgument("give --baseline or --suggest-from, not both", field="--baseline")
     if baseline_uri:
-        data["baseline"] = {"uri": baseline_uri}
+        data["baseline"] = {}
+        flags.set(data, "baseline.uri", baseline_uri, "--baseline")
     if suggest_from:
-        data["baseline"] = {"suggest_from": {"dataset_uri": suggest_from}}
+        data["baseline"] = {}
+        flags.set(data, "baseline.suggest_from.dataset_uri", suggest_from, "--suggest-from")
+        flags.named("baseline.suggest_from", "--suggest-from")
     if cadence:
-        data["schedule"] = cadence
-    build_request(MonitoringScheduleSpec, data)  # a bad spec fails here, naming the field
-    http = client()
-    spec = build_request(MonitoringScheduleSpec, _baseline_paths(http, data, base))
-    created = MonitoringSchedule.model_validate(
-        http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
-    )
+        flags.set(data, "schedule", cadence, "--schedule")
+    with flags.naming():
+        build_request(MonitoringScheduleSpec, data)  # a bad spec fails here, naming the field
+        http = client()
+        spec = build_request(MonitoringScheduleSpec, _baseline_paths(http, data, base))
+        created = MonitoringSchedule.model_validate(
+            http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
+        )
     emit(created.model_dump(mode="json"), as_json, lambda: _describe(created))
 
 

@@ -15,7 +15,7 @@ import httpx
 from dockyard.api.endpoints import EndpointStatus
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
+from dockyard.client.cli._specs import FlagFields, endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import routes
 from dockyard.client.sdk import EndpointHandle, context
 from dockyard.errors import InvalidArgument, NotFound
@@ -31,7 +31,7 @@ def endpoints() -> None:
 def _percent(value: str) -> float:
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*%?\s*", value)
     if not match:
-        raise InvalidArgument(f"{value!r} is not a percentage like 10%", field="canary")
+        raise InvalidArgument(f"{value!r} is not a percentage like 10%", field="--canary")
     return float(match.group(1))
 
 
@@ -43,19 +43,24 @@ def _seconds(value: str, field: str) -> float:
     return float(match.group(1)) * scale
 
 
-def _config(spec_file: Path | None, name: str | None, model: str | None) -> dict[str, Any]:
+def _config(
+    spec_file: Path | None, name: str | None, model: str | None, flags: FlagFields
+) -> dict[str, Any]:
     """The endpoint config; local model folders are uploaded (paths in a spec file are
-    relative to it, ``--model`` to the current directory)."""
+    relative to it, ``--model`` to the current directory). ``name`` is ``--name``'s."""
     client = context().server()
     if spec_file is not None:
         data = endpoint_paths(load_spec(spec_file), spec_file.parent, client)
         if name:
-            data["name"] = name
+            flags.set(data, "name", name, "--name")
         return data
     if not (name and model):
         raise InvalidArgument("give a spec file, or --name and --model", field="spec")
-    uri = local_to_store(client, model, Path.cwd(), "models", "model")
-    return {"name": name, "variants": [{"name": "primary", "model_uri": uri}]}
+    uri = local_to_store(client, model, Path.cwd(), "models", "--model")
+    config: dict[str, Any] = {"variants": [{"name": "primary"}]}
+    flags.set(config, "name", name, "--name")
+    flags.set(config, "variants.0.model_uri", uri, "--model")
+    return config
 
 
 def _wait(name: str, as_json: bool) -> dict[str, Any]:
@@ -90,9 +95,12 @@ def create(
     from dockyard.api.endpoints import EndpointConfig
     from dockyard.client.sdk import spec_body
 
-    # The server's own config model: a bad value fails here, naming the field as it would.
-    body = spec_body(EndpointConfig, _config(spec_file, name, model))
-    answer = context().server().call(routes.CREATE_ENDPOINT(), body)
+    # The server's own config model: a bad value fails here, naming the field as it would
+    # (or the flag that set it).
+    flags = FlagFields()
+    with flags.naming():
+        body = spec_body(EndpointConfig, _config(spec_file, name, model, flags))
+        answer = context().server().call(routes.CREATE_ENDPOINT(), body)
     if not as_json:
         click.echo(f"creating endpoint {answer['name']} at {answer['url']}")
     if wait:
@@ -142,34 +150,41 @@ def update(
     from dockyard.client.sdk import build_request
 
     client = context().server()
-    if spec_file is None and model is None:
-        current = client.call(routes.GET_ENDPOINT(name=name))["config"]
-        body = dict(current)
-    else:
-        body = _config(spec_file, name, model)
-    rollout: dict[str, Any] = dict(body.get("rollout") or {})
-    if canary is not None:
-        rollout.update(strategy="canary", canary_pct=_percent(canary))
-    if linear is not None:
-        rollout.update(strategy="linear", linear_steps=linear)
-    if bake is not None:
-        rollout["bake_s"] = _seconds(bake, "bake")
-    if final_bake is not None:
-        rollout["final_bake_s"] = _seconds(final_bake, "final-bake")
-    if max_bake is not None:
-        rollout["max_bake_s"] = _seconds(max_bake, "max-bake")
-    thresholds = dict(rollout.get("thresholds") or {})
-    if min_requests is not None:
-        thresholds["min_requests"] = min_requests
-    if max_error_rate is not None:
-        thresholds["max_error_rate"] = max_error_rate
-    if max_p99_ms is not None:
-        thresholds["max_p99_ms"] = max_p99_ms
-    if thresholds:
-        rollout["thresholds"] = thresholds
-    body["rollout"] = rollout
-    # Only what is given is sent: the server keeps the rest of the current config.
-    answer = client.call(routes.UPDATE_ENDPOINT(name=name), build_request(EndpointConfig, body))
+    flags = FlagFields()
+    with flags.naming():
+        if spec_file is None and model is None:
+            current = client.call(routes.GET_ENDPOINT(name=name))["config"]
+            body = dict(current)
+        else:
+            body = _config(spec_file, name, model, flags)
+            flags.named("name", "NAME")  # the argument, not --name
+        body["rollout"] = rollout = dict(body.get("rollout") or {})
+        rollout["thresholds"] = dict(rollout.get("thresholds") or {})
+        if canary is not None:
+            flags.set(body, "rollout.strategy", "canary", "--canary")
+            flags.set(body, "rollout.canary_pct", _percent(canary), "--canary")
+        if linear is not None:
+            flags.set(body, "rollout.strategy", "linear", "--linear")
+            flags.set(body, "rollout.linear_steps", linear, "--linear")
+        for flag, field, given in (
+            ("--bake", "bake_s", bake),
+            ("--final-bake", "final_bake_s", final_bake),
+            ("--max-bake", "max_bake_s", max_bake),
+        ):
+            if given is not None:
+                flags.set(body, f"rollout.{field}", _seconds(given, flag), flag)
+        for flag, field, value in (
+            ("--min-requests", "min_requests", min_requests),
+            ("--max-error-rate", "max_error_rate", max_error_rate),
+            ("--max-p99-ms", "max_p99_ms", max_p99_ms),
+        ):
+            if value is not None:
+                flags.set(body, f"rollout.thresholds.{field}", value, flag)
+        if not rollout["thresholds"]:
+            del rollout["thresholds"]
+        # Only what is given is sent: the server keeps the rest of the current config.
+        request = build_request(EndpointConfig, body)
+        answer = client.call(routes.UPDATE_ENDPOINT(name=name), request)
     if not as_json:
         events = answer.get("events") or [{}]
         click.echo(f"updating endpoint {name}: {events[-1].get('message') or 'requested'}")

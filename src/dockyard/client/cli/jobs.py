@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import job_paths, load_spec
+from dockyard.client.cli._specs import FlagFields, job_paths, load_spec
 from dockyard.client.http import routes
 from dockyard.client.sdk import TrainingJob, context
 from dockyard.limits import LIMITS
@@ -62,10 +62,13 @@ def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: b
 
     client = context().server()
     data = job_paths(load_spec(spec_file), spec_file.parent, client)
+    flags = FlagFields()
     if name:
-        data["name"] = name
-    # The server's own spec model: a bad value fails here, naming the field as it would.
-    job = client.call(routes.SUBMIT_TRAINING_JOB(), spec_body(TrainingJobSpec, data))
+        flags.set(data, "name", name, "--name")
+    # The server's own spec model: a bad value fails here, naming the field as it would
+    # (or the flag that set it).
+    with flags.naming():
+        job = client.call(routes.SUBMIT_TRAINING_JOB(), spec_body(TrainingJobSpec, data))
     if not as_json:
         click.echo(f"submitted job {job['name']} (run {job['run_id']})")
     if wait:

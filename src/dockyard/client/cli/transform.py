@@ -9,13 +9,12 @@ from typing import Any
 
 import click
 
-from dockyard.api.batch import SAGEMAKER_NAMES, respelled
+from dockyard.api.batch import SAGEMAKER_NAMES
 from dockyard.client.cli._output import emit, fail_on_error, json_option
-from dockyard.client.cli._specs import load_spec, transform_paths
+from dockyard.client.cli._specs import FlagFields, load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
 from dockyard.client.http import routes
 from dockyard.client.sdk import TransformJob, context
-from dockyard.errors import DockyardError
 from dockyard.limits import LIMITS
 
 __all__ = ["transform"]
@@ -40,14 +39,13 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
     written = load_spec(spec_file)
     names = _spelling(written)
     data, download_to = transform_paths(written, spec_file.parent, client)
+    flags = FlagFields(names)
     if name:
-        data["name"] = name
+        flags.set(data, "name", name, "--name")
     # Checked against the server's own spec model: a bad value fails here, as it would there,
-    # naming the field as the spec file spells it.
-    try:
+    # naming the field as the spec file spells it (or the flag that set it).
+    with flags.naming():
         job = client.call(routes.SUBMIT_TRANSFORM_JOB(), transform_request(data))
-    except DockyardError as exc:
-        raise respelled(exc, names) from None
     if not as_json:
         click.echo(f"submitted transform job {job['name']}")
         if download_to is not None and not wait:

@@ -28,8 +28,8 @@ from dockyard.api.tuning import (
 )
 from dockyard.client.cli._client import client
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import job_paths, load_spec
-from dockyard.client.http import routes
+from dockyard.client.cli._specs import FlagFields, job_paths, load_spec
+from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request
 
 __all__ = ["tuning"]
@@ -80,9 +80,22 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
     """Start the tuning job SPEC_FILE describes (YAML or JSON)."""
     http = client()
     data: dict[str, Any] = load_spec(spec_file)
+    flags = FlagFields()
     if name:
         data.pop("HyperParameterTuningJobName", None)
-        data["name"] = name
+        flags.set(data, "name", name, "--name")
+        flags.named("HyperParameterTuningJobName", "--name")
+    with flags.naming():
+        job = _submit(http, spec_file, data)
+    while wait and not job.status.is_terminal:
+        time.sleep(1.0)
+        job = TuningJob.model_validate(http.call(routes.GET_TUNING_JOB(name=job.name)))
+    emit(job.model_dump(mode="json"), as_json, lambda: _describe(job))
+    if wait and job.status is not TuningJobStatus.COMPLETED:
+        raise SystemExit(1)  # as ``dockyard jobs submit --wait`` for a job that did not complete
+
+
+def _submit(http: Client, spec_file: Path, data: dict[str, Any]) -> TuningJob:
     # A definition in SageMaker's CreateTrainingJob shape (an image, InputDataConfig...) is read
     # by the server as its SageMaker API reads it; any other spec is checked here, so a bad one
     # fails naming its field before anything is uploaded.
@@ -102,13 +115,7 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
         if sagemaker
         else build_request(TuningJobSpec, data).model_dump(mode="json", exclude_none=True)
     )
-    job = TuningJob.model_validate(http.call(routes.CREATE_TUNING_JOB(), body))
-    while wait and not job.status.is_terminal:
-        time.sleep(1.0)
-        job = TuningJob.model_validate(http.call(routes.GET_TUNING_JOB(name=job.name)))
-    emit(job.model_dump(mode="json"), as_json, lambda: _describe(job))
-    if wait and job.status is not TuningJobStatus.COMPLETED:
-        raise SystemExit(1)  # as ``dockyard jobs submit --wait`` for a job that did not complete
+    return TuningJob.model_validate(http.call(routes.CREATE_TUNING_JOB(), body))
 
 
 @tuning.command("list")
