@@ -41,3 +41,11 @@ def test_access_keys_create_list_revoke(runner: CliRunner) -> None:
     assert table[1].split()[0] == key_id and table[1].split()[-1] == "revoked"
     refused = runner.invoke(cli, ["access-keys", "create"])
     assert refused.exit_code != 0 and "user" in refused.output
+
+
+@pytest.mark.parametrize("command", ["tokens", "access-keys"])
+def test_a_bad_lifetime_is_named_by_its_flag(runner: CliRunner, command: str) -> None:
+    # The server's check named ttl_days, a field of a request body nobody wrote.
+    refused = runner.invoke(cli, [command, "create", "--name", "ci", "--ttl-days", "0"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output == "error: --ttl-days: Input should be greater than 0 (--ttl-days)\n"

@@ -98,6 +98,32 @@ def test_bad_subscriptions_are_refused_clearly(
     assert words in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--events", "job.*", "--url", "ftp://files.example/x"], "--url"),
+        (["--events", "job.*", "--email", "bob"], "--email"),
+        (["--events", "job.*", "--url", HOOK, "--retry-horizon", "-5"], "--retry-horizon"),
+        (["--events", " ", "--url", HOOK], "--events"),
+        (["--events", "job.*", "--url", HOOK, "--filter", "{nope"], "--filter"),
+    ],
+    ids=["url", "email", "retry-horizon", "events", "filter"],
+)
+def test_a_bad_subscription_flag_is_named_as_typed(
+    runner: CliRunner, args: list[str], flag: str
+) -> None:
+    # The request's fields were named: endpoint, retry_horizon_s, filter.
+    result = runner.invoke(cli, ["subscriptions", "create", *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.rstrip().endswith(f"({flag})")
+
+
+def test_a_bad_topic_description_is_named_as_typed(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["topics", "create", "alerts", "--description", "x" * 600])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: --description: String should have at most")
+
+
 def test_subscription_events_are_a_comma_list_or_repeated(runner: CliRunner) -> None:
     made = json.loads(
         _ok(

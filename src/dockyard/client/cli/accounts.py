@@ -12,6 +12,7 @@ import click
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import FlagFields
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 
@@ -73,9 +74,10 @@ def login(
             password = click.prompt("password", hide_input=True)
         basic = base64.b64encode(f"{name}:{password}".encode()).decode()
         body: dict[str, Any] = {"name": f"cli {socket.gethostname()}"[:128]}
+        flags = FlagFields()
         if ttl_days is not None:
-            body["ttl_days"] = ttl_days
-        with Client(url, retry_for=0) as anonymous:
+            flags.set(body, "ttl_days", ttl_days, "--ttl-days")
+        with Client(url, retry_for=0) as anonymous, flags.naming():
             created = anonymous.call(
                 routes.CREATE_TOKEN(), body, headers={"authorization": f"Basic {basic}"}
             )
@@ -233,7 +235,10 @@ def create_token(
     name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
 ) -> None:
     """Create a token; it is printed once and cannot be shown again."""
-    made = client().call(routes.CREATE_TOKEN(), _credential(name, ttl_days, read_only, user))
+    flags = FlagFields()
+    with flags.naming():
+        body = _credential(name, ttl_days, read_only, user, flags)
+        made = client().call(routes.CREATE_TOKEN(), body)
 
     def human() -> str:
         return (
@@ -269,14 +274,15 @@ def revoke(token_id: str, yes: bool) -> None:
 
 
 def _credential(
-    name: str, ttl_days: float | None, read_only: bool, user: str | None
+    name: str, ttl_days: float | None, read_only: bool, user: str | None, flags: FlagFields
 ) -> dict[str, Any]:
-    """The body that creates a token or an access key."""
-    body: dict[str, Any] = {"name": name, "read_only": read_only}
+    """The body that creates a token or an access key (its fields' flags in ``flags``)."""
+    body: dict[str, Any] = {"read_only": read_only}
+    flags.set(body, "name", name, "--name")
     if ttl_days is not None:
-        body["ttl_days"] = ttl_days
+        flags.set(body, "ttl_days", ttl_days, "--ttl-days")
     if user is not None:
-        body["user"] = user
+        flags.set(body, "user", user, "--user")
     return body
 
 
@@ -312,8 +318,10 @@ def create_access_key(
     name: str, ttl_days: float | None, read_only: bool, user: str | None, as_json: bool
 ) -> None:
     """Create an access key; its secret is printed once and cannot be shown again."""
-    body = _credential(name, ttl_days, read_only, user)
-    made = client().call(routes.CREATE_ACCESS_KEY(), body)
+    flags = FlagFields()
+    with flags.naming():
+        body = _credential(name, ttl_days, read_only, user, flags)
+        made = client().call(routes.CREATE_ACCESS_KEY(), body)
 
     def human() -> str:
         return (

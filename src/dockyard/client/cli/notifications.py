@@ -12,6 +12,7 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._options import comma_list
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import FlagFields
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -19,13 +20,14 @@ from dockyard.limits import LIMITS
 __all__ = ["subscriptions", "topics"]
 
 
-def _json_arg(text: str | None, field: str) -> Any:
+def _json_arg(text: str | None, shown: str) -> Any:
+    """``text`` parsed as JSON; ``shown`` is how the command line names it (``--filter``)."""
     if text is None:
         return None
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"--{field} is not JSON: {exc}", field=field) from exc
+        raise InvalidArgument(f"{shown} is not JSON: {exc}", field=shown) from exc
 
 
 @click.group()
@@ -62,8 +64,12 @@ def create_topic(name: str, description: str, as_json: bool) -> None:
     from dockyard.api.notifications import TopicConfig
     from dockyard.client.sdk import build_request
 
-    body = build_request(TopicConfig, name=name, description=description)
-    made = client().call(routes.CREATE_TOPIC(), body)
+    flags = FlagFields()
+    flags.named("name", "NAME")
+    data: dict[str, Any] = {"name": name}
+    flags.set(data, "description", description, "--description")
+    with flags.naming():
+        made = client().call(routes.CREATE_TOPIC(), build_request(TopicConfig, data))
     emit(made, as_json, lambda: f"created topic {made['name']} (events: {made['events']})")
 
 
@@ -92,7 +98,7 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
             attrs[key] = value
     text: Any = message
     if message.lstrip().startswith("{"):
-        text = _json_arg(message, "message")
+        text = _json_arg(message, "MESSAGE")
     body = build_request(PublishRequest, message=text, attributes=attrs)
     sent = client().call(routes.PUBLISH(name=name), body)
     emit(sent, as_json, lambda: f"published event {sent['event_id']} ({sent['type']})")
@@ -163,18 +169,23 @@ def create(
     from dockyard.client.sdk import build_request
 
     if (url is None) == (email is None):
-        raise InvalidArgument("give one of --url or --email", field="url")
-    body: dict[str, Any] = {
-        "events": comma_list(events),
-        "protocol": "webhook" if url else "email",
-        "endpoint": url or email,
-        "format": fmt,
-        "filter": _json_arg(policy, "filter") or {},
-    }
-    for key, value in (("secret", secret), ("name", name), ("retry_horizon_s", retry_horizon)):
+        raise InvalidArgument("give one of --url or --email", field="--url")
+    flags = FlagFields()
+    body: dict[str, Any] = {"protocol": "webhook" if url else "email"}
+    flags.set(body, "events", comma_list(events), "--events")
+    flags.set(body, "endpoint", url or email, "--url" if url else "--email")
+    flags.set(body, "format", fmt, "--format")
+    flags.set(body, "filter", _json_arg(policy, "--filter") or {}, "--filter")
+    for key, value, flag in (
+        ("secret", secret, "--secret"),
+        ("name", name, "--name"),
+        ("retry_horizon_s", retry_horizon, "--retry-horizon"),
+    ):
         if value is not None:
-            body[key] = value
-    made = client().call(routes.CREATE_SUBSCRIPTION(), build_request(SubscriptionConfig, body))
+            flags.set(body, key, value, flag)
+    with flags.naming():
+        request = build_request(SubscriptionConfig, body)
+        made = client().call(routes.CREATE_SUBSCRIPTION(), request)
     emit(
         made,
         as_json,
