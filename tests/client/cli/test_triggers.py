@@ -149,6 +149,27 @@ def test_bad_input_names_the_problem(runner: CliRunner, job: Path) -> None:
     assert "filter applies to an events trigger: give events too" in ignored.output
 
 
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--cron", "99 * * * *"], "--cron"),
+        (["--rate", "rate(0 minutes)"], "--rate"),
+        (["--cron", "@daily", "--timezone", "Mars/Base"], "--timezone"),
+        (["--objects", "relative/prefix"], "--objects"),
+        (["--cron", "@daily", "--cooldown", "1e12"], "--cooldown"),
+    ],
+    ids=["cron", "rate", "timezone", "objects", "cooldown"],
+)
+def test_a_bad_source_flag_is_named_as_typed(
+    runner: CliRunner, job: Path, args: list[str], flag: str
+) -> None:
+    # The trigger's fields were named: schedule.cron, schedule.rate, objects.prefix...
+    bad = runner.invoke(cli, ["triggers", "create", "x", "--job", str(job), *args])
+    assert bad.exit_code == 2, bad.output
+    assert bad.output.rstrip().endswith(f"({flag})")
+    assert "schedule." not in bad.output and "_s:" not in bad.output
+
+
 def test_a_transform_whose_input_is_the_new_object(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

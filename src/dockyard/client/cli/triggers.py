@@ -24,7 +24,7 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._options import comma_list
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
+from dockyard.client.cli._specs import FlagFields, job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
 
 __all__ = ["triggers"]
@@ -45,6 +45,30 @@ def _source(t: Trigger) -> str:
         return f"objects {t.objects.prefix}"
     assert t.events is not None
     return f"events {','.join(t.events.events)}"
+
+
+#: The trigger fields the flags of ``create`` and ``update`` set (errors name the flag).
+_FLAGS = {
+    "name": "NAME",
+    "target.pipeline": "--pipeline",
+    "target.input": "--input",
+    "schedule.cron": "--cron",
+    "schedule.rate": "--rate",
+    "schedule.timezone": "--timezone",
+    "timezone": "--timezone",
+    "git.provider": "--provider",
+    "git.repository": "--repository",
+    "git.branches": "--branch",
+    "git.paths": "--path",
+    "objects.prefix": "--objects",
+    "objects": "--objects",
+    "events.events": "--events",
+    "events.filter": "--filter",
+    "filter": "--filter",
+    "cooldown_s": "--cooldown",
+    "secret": "--secret",
+    "description": "--description",
+}
 
 
 @triggers.command()
@@ -116,30 +140,31 @@ def create(
         filter_policy = orjson.loads(policy) if policy else None
     except orjson.JSONDecodeError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
-    made = sdk.create_trigger(
-        name,
-        job=job,
-        transform=transform,
-        pipeline=pipeline,
-        input=execution_input,
-        cron=cron,
-        timezone=timezone,
-        rate=rate,
-        git={
-            "provider": provider,
-            "repository": repository,
-            "branches": list(branches),
-            "paths": list(paths),
-        }
-        if git
-        else None,
-        objects={"prefix": objects, "poll": not no_poll} if objects else None,
-        events=comma_list(events) or None,
-        filter=filter_policy,
-        cooldown_s=cooldown,
-        secret=secret,
-        client=http,
-    )
+    with FlagFields(_FLAGS).naming():
+        made = sdk.create_trigger(
+            name,
+            job=job,
+            transform=transform,
+            pipeline=pipeline,
+            input=execution_input,
+            cron=cron,
+            timezone=timezone,
+            rate=rate,
+            git={
+                "provider": provider,
+                "repository": repository,
+                "branches": list(branches),
+                "paths": list(paths),
+            }
+            if git
+            else None,
+            objects={"prefix": objects, "poll": not no_poll} if objects else None,
+            events=comma_list(events) or None,
+            filter=filter_policy,
+            cooldown_s=cooldown,
+            secret=secret,
+            client=http,
+        )
 
     def human() -> str:
         lines = [f"{made.name}: {_source(made)}"]
@@ -287,42 +312,45 @@ def update(
         job = job_paths(load_spec(job_file), job_file.parent, http)
     if transform_file is not None:
         transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
-    schedule = None
-    if cron or rate or timezone is not None:
-        schedule = _schedule(sdk.get_trigger(name, client=http), cron, rate, timezone)
-    git = event_source = None
-    if repository is not None or branches or paths or events or policy is not None:
-        current = sdk.get_trigger(name, client=http)
-        if current.git is not None:
-            git = current.git.model_dump(mode="json")
-            git.update({"repository": repository} if repository is not None else {})
-            git.update({"branches": list(branches)} if branches else {})
-            git.update({"paths": list(paths)} if paths else {})
-        if current.events is not None:
-            event_source = current.events.model_dump(mode="json")
-            event_source.update({"events": comma_list(events)} if events else {})
-            if policy is not None:
-                try:
-                    event_source["filter"] = orjson.loads(policy)
-                except orjson.JSONDecodeError as exc:
-                    raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
-        if git is None and event_source is None:
-            raise click.UsageError(
-                f"trigger {name} is a {current.kind.value} trigger: --repository, --branch, "
-                "--path, --events and --filter change git and event triggers"
-            )
-    t = sdk.update_trigger(
-        name,
-        job=job,
-        transform=transform,
-        schedule=schedule,
-        git=git,
-        objects=objects,
-        events=event_source,
-        cooldown_s=cooldown,
-        description=description,
-        client=http,
-    )
+    with FlagFields(_FLAGS).naming():
+        schedule = None
+        if cron or rate or timezone is not None:
+            schedule = _schedule(sdk.get_trigger(name, client=http), cron, rate, timezone)
+        git = event_source = None
+        if repository is not None or branches or paths or events or policy is not None:
+            current = sdk.get_trigger(name, client=http)
+            if current.git is not None:
+                git = current.git.model_dump(mode="json")
+                git.update({"repository": repository} if repository is not None else {})
+                git.update({"branches": list(branches)} if branches else {})
+                git.update({"paths": list(paths)} if paths else {})
+            if current.events is not None:
+                event_source = current.events.model_dump(mode="json")
+                event_source.update({"events": comma_list(events)} if events else {})
+                if policy is not None:
+                    try:
+                        event_source["filter"] = orjson.loads(policy)
+                    except orjson.JSONDecodeError as exc:
+                        raise click.BadParameter(
+                            f"not JSON: {exc}", param_hint="--filter"
+                        ) from None
+            if git is None and event_source is None:
+                raise click.UsageError(
+                    f"trigger {name} is a {current.kind.value} trigger: --repository, --branch, "
+                    "--path, --events and --filter change git and event triggers"
+                )
+        t = sdk.update_trigger(
+            name,
+            job=job,
+            transform=transform,
+            schedule=schedule,
+            git=git,
+            objects=objects,
+            events=event_source,
+            cooldown_s=cooldown,
+            description=description,
+            client=http,
+        )
     emit(t.model_dump(mode="json"), as_json, lambda: _said(t))
 
 
