@@ -267,3 +267,16 @@ def test_delete_asks_first(runner: CliRunner, tmp_path: Path) -> None:
     assert "nap" not in [p.name for p in dy.list_pipelines()]
     out = _run(runner, "delete", "nap", "--yes", code=2)
     assert "nap" in out, out
+
+
+def test_bad_flags_and_names_are_named_as_typed(runner: CliRunner, definition: Path) -> None:
+    # The request's fields were named: name, description.
+    named = _run(runner, "create", "no spaces", str(definition), code=2)
+    assert named.startswith("error: NAME_OR_FILE: 'no spaces' is not a valid name")
+    described = _run(runner, "create", "gate", str(definition), "--description", "x" * 300, code=2)
+    assert described.startswith("error: --description: String should have at most 256")
+    _run(runner, "create", str(definition))
+    updated = _run(runner, "update", "gate", "--description", "x" * 300, code=2)
+    assert updated.startswith("error: --description: ")
+    run = _run(runner, "run", "gate", "--name", "no spaces", code=2)
+    assert run.startswith("error: --name: 'no spaces' is not a valid name")

@@ -26,6 +26,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import FlagFields
 from dockyard.client.http import Client
 from dockyard.errors import NotFound
 
@@ -95,6 +96,10 @@ def _named(name_or_file: str, definition: Path | None) -> tuple[str, Path]:
     return path.name.split(".")[0], path
 
 
+#: The pipeline fields the flags of ``create`` and ``update`` set (errors name the flag).
+_PIPELINE_FLAGS = {"role_arn": "--role-arn", "type": "--type", "description": "--description"}
+
+
 @pipelines.command()
 @click.argument("name_or_file")
 @click.argument("definition", type=_FILE, required=False)
@@ -120,9 +125,10 @@ def create(
     after it (retrain.asl.json: retrain)."""
     name, path = _named(name_or_file, definition)
     server = client()
-    made = sdk.create_pipeline(
-        name, path, role_arn=role_arn, type=kind, description=description, client=server
-    )
+    with FlagFields({**_PIPELINE_FLAGS, "name": "NAME_OR_FILE"}).naming():
+        made = sdk.create_pipeline(
+            name, path, role_arn=role_arn, type=kind, description=description, client=server
+        )
     _warnings(path, server)
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: {made.arn}")
 
@@ -153,9 +159,10 @@ def update(
 ) -> None:
     """Give pipeline NAME a new DEFINITION (running executions keep theirs)."""
     server = client()
-    made = sdk.update_pipeline(
-        name, definition, role_arn=role_arn, description=description, client=server
-    )
+    with FlagFields({**_PIPELINE_FLAGS, "name": "NAME"}).naming():
+        made = sdk.update_pipeline(
+            name, definition, role_arn=role_arn, description=description, client=server
+        )
     if definition is not None:
         _warnings(definition, server)
     emit(made.model_dump(mode="json"), as_json, lambda: f"{made.name}: revision {made.revision_id}")
@@ -212,7 +219,8 @@ def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json
             sdk.update_pipeline(pipeline, path, client=http)
         except NotFound:
             sdk.create_pipeline(pipeline, path, client=http)
-    started = sdk.start_execution(pipeline, _input(input_), name=name, client=http)
+    with FlagFields({"name": "--name", "input": "--input"}).naming():
+        started = sdk.start_execution(pipeline, _input(input_), name=name, client=http)
     if not wait:
         emit(started.model_dump(mode="json"), as_json, lambda: started.execution_arn)
         return
