@@ -29,7 +29,7 @@ def _ok(runner: CliRunner, *args: str, stdin: str | None = None) -> str:
 def test_put_get_versions_labels_history(runner: CliRunner) -> None:
     assert _ok(runner, "put", "/team/threshold", "0.5") == "/team/threshold: version 1 (String)\n"
     refused = runner.invoke(cli, ["params", "put", "/team/threshold", "0.6"])
-    assert refused.exit_code == 2 and "overwrite" in refused.output and "(name)" in refused.output
+    assert refused.exit_code == 2 and "overwrite" in refused.output and "(NAME)" in refused.output
     _ok(runner, "put", "/team/threshold", "0.6", "--overwrite")
     assert json.loads(_ok(runner, "get", "/team/threshold", "--json"))["value"] == "0.6"
     _ok(runner, "label", "/team/threshold", "1", "prod", "stable")
@@ -62,7 +62,14 @@ def test_secrets_are_masked_unless_decrypted(runner: CliRunner) -> None:
     assert clash.exit_code == 2
 
 
-def test_bad_names_name_the_field(runner: CliRunner) -> None:
+def test_bad_names_name_the_argument(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["params", "put", "team/x", "1"])
     assert result.exit_code == 2 and "must start with /" in result.output
-    assert "(name)" in result.output
+    assert "(NAME)" in result.output
+
+
+def test_a_bad_description_is_named_by_its_flag(runner: CliRunner) -> None:
+    # The request's description field was named, for what was typed as --description.
+    result = runner.invoke(cli, ["params", "put", "/team/x", "1", "--description", "x" * 2000])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: --description: String should have at most 1024")

@@ -15,6 +15,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._specs import FlagFields
 
 __all__ = ["params"]
 
@@ -59,14 +60,16 @@ def put(
         raise click.UsageError(f"--secure and --type {kind} disagree")
     if value == "-":
         value = sys.stdin.read().rstrip("\n")
-    done = sdk.put_parameter(
-        name,
-        value,
-        type="SecureString" if secure else kind or "String",
-        overwrite=overwrite,
-        description=description,
-        client=client(),
-    )
+    flags = FlagFields({"name": "NAME", "value": "VALUE", "description": "--description"})
+    with flags.naming():
+        done = sdk.put_parameter(
+            name,
+            value,
+            type="SecureString" if secure else kind or "String",
+            overwrite=overwrite,
+            description=description,
+            client=client(),
+        )
     emit(
         done.model_dump(mode="json"),
         as_json,
