@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import dockyard.client.sdk._context as sdk_context
 from dockyard.client.cli import cli
-from dockyard.client.sdk import reset_context
 
 
 @pytest.fixture
@@ -23,9 +23,13 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunne
         monkeypatch.setenv("DOCKYARD_URI", f"http://127.0.0.1:{unused.getsockname()[1]}")
         monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
         monkeypatch.chdir(tmp_path)
-        reset_context()
+        # The SDK's context is made from this environment on first use, and the one of the
+        # tests before comes back afterwards (not one pointing at this closed port).
+        monkeypatch.setattr(sdk_context, "_context", None)
         yield CliRunner()
-    reset_context()
+        made = sdk_context._context
+        if made is not None:
+            made.close()
 
 
 def _refused(runner: CliRunner, *args: str) -> Result:

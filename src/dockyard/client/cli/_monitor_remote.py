@@ -26,8 +26,9 @@ from dockyard.api.monitoring import (
 )
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields, load_spec, local_path, local_to_store
+from dockyard.client.cli._specs import load_spec, local_path, local_to_store
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request, check_local_baseline, is_local
 from dockyard.errors import InvalidArgument

@@ -8,28 +8,21 @@ the store's URI; URIs (``s3://``, ``file://``, ``models:/``, ``runs:/``) go unch
 found whichever spelling the spec accepts names it (SageMaker's ``S3Uri``, ``ModelUri``, the
 nested ``DataSource``...), so the server, which refuses relative paths (it cannot know what
 they are relative to), never gets one from a client.
-
-Flags that set a spec's fields (``--name``, ``--model``, ``--canary``) go through
-:class:`FlagFields`, so an error about such a field names the flag the user typed, while one
-about a field a spec file set names the field by its path in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from dockyard import Client
-from dockyard.api.batch import names_a_model, respelled
+from dockyard.api.batch import names_a_model
 from dockyard.client.sdk import is_local, to_store
-from dockyard.errors import DockyardError
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec
 
 __all__ = [
-    "FlagFields",
     "endpoint_paths",
     "job_paths",
     "load_spec",
@@ -39,49 +32,6 @@ __all__ = [
 ]
 
 _URI_KEYS = ("uri", "S3Uri", "s3_uri")
-
-
-class FlagFields:
-    """The spec fields a command's flags set, and the flag that set each.
-
-    Errors raised inside :meth:`naming` (the client's own check of the spec, and the server's
-    answer) name such a field by its flag: ``--model: invalid model URI ...`` where the spec's
-    path is ``variants.0.model_uri``. Fields a spec file set keep their paths; ``spelling``
-    names those as the file spelled them (SageMaker's names), a flag winning over it.
-    """
-
-    def __init__(self, spelling: Mapping[str, str] | None = None) -> None:
-        self.names: dict[str, str] = dict(spelling or {})
-
-    def set(self, data: dict[str, Any], path: str, value: Any, flag: str) -> None:
-        """Set the field at the dotted ``path`` of ``data`` (a number indexes a list; mappings
-        are made on the way) to ``value``, set by ``flag``."""
-        *parents, last = path.split(".")
-        node: Any = data
-        for key in parents:
-            if isinstance(node, list):
-                node = node[int(key)]
-            else:
-                if not isinstance(node.get(key), (dict, list)):
-                    node[key] = {}
-                node = node[key]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-        self.named(path, flag)
-
-    def named(self, path: str, flag: str) -> None:
-        """Say that ``flag`` set the field at ``path`` (and whatever is under it)."""
-        self.names[path] = flag
-
-    @contextmanager
-    def naming(self) -> Iterator[None]:
-        """Errors raised inside name the flags' fields by their flags."""
-        try:
-            yield
-        except DockyardError as exc:
-            raise respelled(exc, self.names) from None
 
 
 def load_spec(path: Path) -> dict[str, Any]:

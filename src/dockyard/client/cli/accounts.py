@@ -11,8 +11,8 @@ import click
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 

@@ -14,8 +14,9 @@ import httpx
 
 from dockyard.api.endpoints import EndpointStatus
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields, endpoint_paths, load_spec, local_to_store
+from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import routes
 from dockyard.client.sdk import EndpointHandle, context
 from dockyard.errors import InvalidArgument, NotFound

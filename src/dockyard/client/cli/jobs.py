@@ -10,8 +10,9 @@ from typing import Any
 
 import click
 
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields, job_paths, load_spec
+from dockyard.client.cli._specs import job_paths, load_spec
 from dockyard.client.http import routes
 from dockyard.client.sdk import TrainingJob, context
 from dockyard.limits import LIMITS

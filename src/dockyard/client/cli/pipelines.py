@@ -25,8 +25,8 @@ from dockyard.api.pipelines import Execution
 from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields
 from dockyard.client.http import Client
 from dockyard.errors import NotFound
 

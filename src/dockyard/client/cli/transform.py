@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from dockyard.api.batch import SAGEMAKER_NAMES
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, json_option
-from dockyard.client.cli._specs import FlagFields, load_spec, transform_paths
+from dockyard.client.cli._specs import load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
 from dockyard.client.http import routes
 from dockyard.client.sdk import TransformJob, context

@@ -22,9 +22,10 @@ from dockyard.api.triggers import Firing, FiringStatus, Trigger
 from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._options import comma_list
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields, job_paths, load_spec, transform_paths
+from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
 
 __all__ = ["triggers"]

@@ -27,8 +27,9 @@ from dockyard.api.tuning import (
     sagemaker_definition,
 )
 from dockyard.client.cli._client import client
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
-from dockyard.client.cli._specs import FlagFields, job_paths, load_spec
+from dockyard.client.cli._specs import job_paths, load_spec
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk import build_request
 
