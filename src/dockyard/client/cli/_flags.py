@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from dockyard.api.batch._spellings import respelled
+from dockyard.api.batch import respelled
 from dockyard.errors import DockyardError
 
 __all__ = ["FlagFields"]
