@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.client.cli._graph import by_path, render, rule_text, status_from_history
+from dockyard.client.cli._graph import (
+    by_path,
+    containers_of,
+    render,
+    rule_text,
+    status_from_history,
+)
 
 DEFINITION = {
     "StartAt": "Train",
@@ -159,3 +165,25 @@ def test_a_state_whose_failure_was_caught_is_not_left_running() -> None:
     # a failure the execution did not go on from is the execution's
     unhandled = [*events[:2], event("ExecutionFailed")]
     assert status_from_history(unhandled, "FAILED") == {"Train": "failed"}
+
+
+def test_a_parallel_whose_branch_fails_again_on_a_retry_is_failed_not_caught() -> None:
+    def event(kind: str, key: str = "", name: str = "") -> dict:
+        return {"type": kind, "details": {key: {"name": name}} if key else {}}
+
+    inner = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": True}}}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [inner]}}}
+    within = containers_of(definition)
+    assert within == {"P": frozenset(), "T": frozenset({"P"})}
+    attempt = [
+        event("TaskStateEntered", "stateEnteredEventDetails", "T"),
+        event("TaskFailed"),
+        event("ParallelStateFailed"),
+    ]
+    events = [
+        event("ParallelStateEntered", "stateEnteredEventDetails", "P"),
+        *attempt,
+        *attempt,  # P's Retry runs its branch again: T is entered inside P, not after it
+        event("ExecutionFailed"),
+    ]
+    assert status_from_history(events, "FAILED", within) == {"P": "failed", "T": "failed"}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["render", "status_from_history"]
+__all__ = ["containers_of", "render", "status_from_history"]
 
 _COLOURS = {
     "succeeded": "#bbf7d0",
@@ -177,11 +177,38 @@ def render(
     return "\n".join(out) + "\n"
 
 
-def status_from_history(events: list[dict[str, Any]], execution_status: str) -> dict[str, str]:
+def containers_of(definition: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Each state's name -> the names of the Parallel and Map states it is inside."""
+    out: dict[str, set[str]] = {}
+
+    def walk(machine: Any, outer: frozenset[str]) -> None:
+        states = machine.get("States") if isinstance(machine, Mapping) else None
+        for name, state in (states if isinstance(states, Mapping) else {}).items():
+            out.setdefault(name, set()).update(outer)
+            if not isinstance(state, Mapping):
+                continue
+            inner = outer | {name}
+            if state.get("Type") == "Parallel":
+                for branch in state.get("Branches") or []:
+                    walk(branch, inner)
+            if state.get("Type") == "Map":
+                walk(state.get("ItemProcessor") or state.get("Iterator"), inner)
+
+    walk(definition, frozenset())
+    return {name: frozenset(found) for name, found in out.items()}
+
+
+def status_from_history(
+    events: list[dict[str, Any]],
+    execution_status: str,
+    containers: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, str]:
     """Each state's status by name from an execution's history (as the web UI colours it): a
     state entered and not left is running, or failed (aborted) once the execution has; one
     left after a failure inside it was caught, and so was one the execution went on from after
-    that failure (a caught state is not exited: its Catch's target is entered next)."""
+    that failure (a caught state is not exited: its Catch's target is entered next).
+    ``containers`` (:func:`containers_of`) keeps a Parallel or Map open while a state inside it
+    runs after a failure there (a retry, a Catch inside its branch): that is not going on."""
     status: dict[str, str] = {}
     # Each state entered and not left: no failure inside it (0), one (1), or one the
     # execution went on from (2).
@@ -191,7 +218,11 @@ def status_from_history(events: list[dict[str, Any]], execution_status: str) -> 
         entered = details.get("stateEnteredEventDetails")
         exited = details.get("stateExitedEventDetails")
         if kind.endswith("StateEntered") and entered:
-            open_states = {name: 2 if seen else 0 for name, seen in open_states.items()}
+            inside = (containers or {}).get(entered["name"], frozenset())
+            open_states = {
+                name: 2 if seen and name not in inside else seen
+                for name, seen in open_states.items()
+            }
             status[entered["name"]] = "running"
             open_states[entered["name"]] = 0
         elif kind.endswith("StateExited") and exited:

@@ -359,7 +359,7 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
 def graph(pipeline: str, execution: str | None, fmt: str) -> None:
     """PIPELINE (a name, or a definition file: no server needed) as a graph; with EXECUTION,
     each state coloured by how it went."""
-    from dockyard.client.cli._graph import by_path, render, status_from_history
+    from dockyard.client.cli._graph import by_path, containers_of, render, status_from_history
 
     path = Path(pipeline)
     if path.is_file() and execution is None:
@@ -383,5 +383,6 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
             e.model_dump(mode="json")
             for e in sdk.execution_history(pipeline, execution, client=http)
         ]
-        status = by_path(definition, status_from_history(events, found.status.value))
+        within = containers_of(definition)
+        status = by_path(definition, status_from_history(events, found.status.value, within))
     click.echo(render(definition, fmt, status), nl=False)

@@ -12,8 +12,26 @@ const enc = encodeURIComponent;
 const ENDED = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
 const HISTORY_PAGES = 25; // 25,000 events: the most an execution keeps
 
-/** What each state did, from the history: status by name, and its last input and output. */
-export function statesOf(events, executionStatus) {
+/** Each state's name -> the names of the Parallel and Map states it is inside. */
+export function containersOf(definition) {
+  const out = {};
+  const walk = (machine, outer) => {
+    for (const [name, state] of Object.entries((machine && machine.States) || {})) {
+      out[name] = new Set([...(out[name] || []), ...outer]);
+      const inner = [...outer, name];
+      if (state && state.Type === "Parallel") (state.Branches || []).forEach((b) => walk(b, inner));
+      const processor = state && (state.ItemProcessor || state.Iterator);
+      if (state && state.Type === "Map" && processor) walk(processor, inner);
+    }
+  };
+  walk(definition, []);
+  return out;
+}
+
+/** What each state did, from the history: status by name, and its last input and output.
+ * ``containers`` (from containersOf) keeps a Parallel or Map open while a state inside it runs
+ * after a failure there (a retry, a Catch inside its branch): that is not going on from it. */
+export function statesOf(events, executionStatus, containers = {}) {
   const status = {}, io = {};
   // state entered and not left -> 0: no failure inside it, 1: one, 2: one the execution went
   // on from (a caught state is not exited: its Catch's target is entered next)
@@ -23,7 +41,8 @@ export function statesOf(events, executionStatus) {
     const entered = d.stateEnteredEventDetails;
     const exited = d.stateExitedEventDetails;
     if (e.type.endsWith("StateEntered") && entered) {
-      for (const [name, seen] of open) if (seen) open.set(name, 2);
+      const inside = containers[entered.name] || new Set();
+      for (const [name, seen] of open) if (seen && !inside.has(name)) open.set(name, 2);
       status[entered.name] = "running";
       open.set(entered.name, 0);
       io[entered.name] = { ...(io[entered.name] || {}), input: entered.input, entered: e.time, output: undefined };
@@ -144,7 +163,7 @@ export default async function execution(ctx) {
   async function refresh() {
     current = await api(path, { signal });
     const events = await history();
-    states = statesOf(events, current.status);
+    states = statesOf(events, current.status, definition ? containersOf(definition) : {});
     drawHeader();
     drawGraph();
     drawSelected(picked);
