@@ -84,7 +84,7 @@ def test_an_express_execution_times_out_after_its_limit(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As in AWS, an Express execution runs at most five minutes (here shortened to one
-    second), whatever its definition asks (TimeoutSeconds itself is tested above)."""
+    second), whatever its definition asks (TimeoutSeconds itself: tests/asl)."""
     monkeypatch.setattr("dockyard.server.pipelines._service.EXPRESS_MAX_S", 1)
     nap = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": True}}}
     for name, definition in (("quick", nap), ("asks-more", {**nap, "TimeoutSeconds": 3600})):
