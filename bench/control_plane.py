@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 warnings.filterwarnings("ignore")
 os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
+from _asgi import http_scope  # noqa: E402
 from _servers import VENV_BIN, Server  # noqa: E402
 
 # -- 1. MLflow log_metric against Dockyard and the stub ------------------------------------------
@@ -114,20 +115,7 @@ def server_times(
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
             ]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query,
-            "root_path": "",
-            "headers": headers,
-            "client": client_addr,
-            "server": ("127.0.0.1", 5000),
-        }
+        scope = http_scope(method, path, headers, query=query, client=client_addr)
         await app(scope, receive, send)
         return status
 

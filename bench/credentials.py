@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import base64
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,9 @@ from botocore.credentials import Credentials
 from dockyard.server import create_app
 from dockyard.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _asgi import http_scope
+
 PASSWORD = "correct horse battery"
 TEN = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 
@@ -38,25 +42,8 @@ Call = Callable[[str, str, bytes, Headers], Awaitable[tuple[int, Headers, bytes]
 
 def caller(app: Any) -> Call:
     async def call(method: str, path: str, body: bytes, headers: Headers) -> Any:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1:1"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-            "client": ("127.0.0.1", 5),
-            "server": ("127.0.0.1", 1),
-            "state": {},
-        }
+        sized = [(b"host", b"127.0.0.1:1"), (b"content-length", b"%d" % len(body)), *headers]
+        scope = {**http_scope(method, path, sized), "state": {}}
         sent = False
 
         async def receive() -> dict[str, Any]:

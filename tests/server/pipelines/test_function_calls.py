@@ -26,6 +26,20 @@ def functions(tmp_path: Path, **update: object) -> FunctionTask:
     return FunctionTask(settings)
 
 
+def _call(resource: str, payload: Any) -> TaskCall:
+    """A request-mode call of ``resource`` with ``payload``, as the engine makes one."""
+    return TaskCall(
+        key="x:1",
+        execution_arn="x",
+        state_name="Double",
+        resource=resource,
+        base=resource,
+        mode="request",
+        payload=payload,
+        actor=Actor.local("root"),
+    )
+
+
 def test_calls_fork_from_one_warm_process_each_in_a_session_of_its_own(tmp_path: Path) -> None:
     task = functions(tmp_path, pipeline_functions={"who": WHOAMI}, pipeline_function_memory_mb=300)
     try:
@@ -113,16 +127,7 @@ def test_a_lambda_reference_with_a_version_or_alias_calls_the_function(
     payload: dict[str, Any] = {"value": 21}
     if function_name is not None:
         payload = {"FunctionName": function_name, "Payload": payload}
-    call = TaskCall(
-        key="x:1",
-        execution_arn="x",
-        state_name="Double",
-        resource=resource,
-        base=resource,
-        mode="request",
-        payload=payload,
-        actor=Actor.local("root"),
-    )
+    call = _call(resource, payload)
     try:
         task.check(resource, payload)
         started = task.start(call)
@@ -151,16 +156,7 @@ def test_lambda_invoke_names_its_function_or_computes_it(tmp_path: Path) -> None
         for payload in ({"Payload": {}}, {"FunctionName": None}):
             with pytest.raises(InvalidArgument, match="lambda:invoke needs a FunctionName"):
                 task.check(INVOKE, payload)
-        call = TaskCall(
-            key="x:1",
-            execution_arn="x",
-            state_name="Double",
-            resource=INVOKE,
-            base=INVOKE,
-            mode="request",
-            payload={"Payload": {}},
-            actor=Actor.local("root"),
-        )
+        call = _call(INVOKE, {"Payload": {}})
         failed = task.start(call)
     finally:
         task.close()
