@@ -150,3 +150,27 @@ def test_monitoring_schedule_flags_are_named_as_typed(
     # schedule, baseline.uri, target: the spec's fields.
     result = _refused(runner, "monitor", "schedules", "create", "--name", "watch", *args)
     assert line in result.output
+
+
+def test_a_model_source_argument_is_named_as_typed(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["models", "register", str(tmp_path), "--name", "wine"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.output.startswith(f"error: {tmp_path} is not a model package")
+    assert result.output.rstrip().endswith("(SOURCE)"), result.output
+
+
+def test_an_experiment_name_argument_is_named_as_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server refuses the name (the embedded default: no server URL); the CLI names it."""
+    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    monkeypatch.setattr(sdk_context, "_context", None)
+    try:
+        result = CliRunner().invoke(cli, ["experiments", "create", "x" * 600])
+        renamed = CliRunner().invoke(cli, ["experiments", "rename", "0", "y" * 600])
+    finally:
+        if sdk_context._context is not None:
+            sdk_context._context.close()
+    assert result.output.startswith("error: NAME: "), result.output
+    assert renamed.output.startswith("error: NEW_NAME: "), renamed.output

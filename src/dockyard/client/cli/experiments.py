@@ -6,6 +6,7 @@ import click
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 
@@ -47,7 +48,8 @@ def list_(show_all: bool, name_like: str | None, as_json: bool) -> None:
 @fail_on_error
 def create(name: str, as_json: bool) -> None:
     """Create an experiment."""
-    experiment = client().call(routes.CREATE_EXPERIMENT(), {"name": name})
+    with FlagFields({"name": "NAME"}).naming():
+        experiment = client().call(routes.CREATE_EXPERIMENT(), {"name": name})
     emit(experiment, as_json, lambda: f"created experiment {experiment['experiment_id']} {name!r}")
 
 
@@ -82,7 +84,10 @@ def show(experiment: str, as_json: bool) -> None:
 def rename(experiment: str, new_name: str) -> None:
     """Rename an experiment."""
     e = _resolve(experiment)
-    client().call(routes.UPDATE_EXPERIMENT(experiment_id=e["experiment_id"]), {"name": new_name})
+    with FlagFields({"name": "NEW_NAME"}).naming():
+        client().call(
+            routes.UPDATE_EXPERIMENT(experiment_id=e["experiment_id"]), {"name": new_name}
+        )
     click.echo(f"renamed experiment {e['experiment_id']} to {new_name!r}")
 
 

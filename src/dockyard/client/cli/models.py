@@ -13,6 +13,7 @@ import click
 from dockyard.api.registry import parse_version
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -162,9 +163,16 @@ def register(
         if not sep or not key:
             raise InvalidArgument(f"--tag {item!r}: expected KEY=VALUE", field="tag")
         pairs[key] = value
-    version = register_model(
-        source, name, run_id=run_id, description=description, tags=pairs, client=client()
-    )
+    flags = {
+        "source": "SOURCE",
+        "name": "--name",
+        "run_id": "--run-id",
+        "description": "--description",
+    }
+    with FlagFields(flags).naming():
+        version = register_model(
+            source, name, run_id=run_id, description=description, tags=pairs, client=client()
+        )
     data = version.model_dump(mode="json")
     emit(data, as_json, lambda: f"registered {version.uri} ({version.digest})")
 
