@@ -48,11 +48,11 @@ def _refused(runner: CliRunner, *args: str) -> Result:
         ),
         (
             ["update", "wine", "--model", "models:/wine/1", "--canary", "150%"],
-            "error: --canary: Input should be less than 100 (--canary)",
+            "error: --canary: Input should be less than 100\n",
         ),
         (
             ["update", "wine", "--model", "models:/wine/1", "--linear", "1"],
-            "error: --linear: Input should be greater than or equal to 2 (--linear)",
+            "error: --linear: Input should be greater than or equal to 2\n",
         ),
         (
             ["update", "wine", "--model", "models:/wine/1", "--final-bake", "-1"],
@@ -87,7 +87,7 @@ def test_a_spec_files_fields_keep_their_paths(runner: CliRunner, tmp_path: Path)
         '{"name": "wine", "variants": [{"name": "a", "model_uri": "models:/wine/1", "weight": -1}]}'
     )
     from_file = _refused(runner, "endpoints", "create", str(spec))
-    assert from_file.output.rstrip().endswith("(variants.0.weight)")
+    assert from_file.output.startswith("error: variants.0.weight: ")
     renamed = _refused(runner, "endpoints", "create", str(spec), "--name", "no spaces")
     assert renamed.output.startswith("error: 2 problems:\n  --name: String should match")
     assert "  variants.0.weight: " in renamed.output
@@ -140,7 +140,7 @@ def test_a_tuning_name_flag_is_named_as_typed(runner: CliRunner, tmp_path: Path)
             "error: --schedule: 'tuesdays': ",
         ),
         (["--endpoint", "wine", "--baseline", "missing"], "does not exist (--baseline)"),
-        (["--baseline", "s3://bucket/base"], "error: --endpoint: field required (--endpoint)"),
+        (["--baseline", "s3://bucket/base"], "error: --endpoint: field required\n"),
     ],
     ids=["schedule", "baseline", "endpoint"],
 )

@@ -115,7 +115,8 @@ def test_a_bad_subscription_flag_is_named_as_typed(
     # The request's fields were named: endpoint, retry_horizon_s, filter.
     result = runner.invoke(cli, ["subscriptions", "create", *args])
     assert result.exit_code == 2, result.output
-    assert result.output.rstrip().endswith(f"({flag})")
+    out = result.output
+    assert out.startswith(f"error: {flag}: ") or out.rstrip().endswith(f"({flag})"), out
 
 
 def test_a_bad_topic_description_is_named_as_typed(runner: CliRunner) -> None:

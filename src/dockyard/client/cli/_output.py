@@ -92,7 +92,9 @@ def error_lines(exc: DockyardError) -> list[str]:
         return lines
     if problems and _pointer(problems[0]):  # one problem of a definition, at its pointer
         return [f"error: {head}: {_pointer(problems[0])}: {problems[0].get('message') or '-'}"]
-    where = f" ({exc.field})" if exc.field else ""
+    # The place, unless the message already starts with it ("--canary: ...").
+    named = not exc.field or exc.message.startswith(f"{exc.field}: ")
+    where = "" if named else f" ({exc.field})"
     return [f"error: {exc.message}{where}"]
 
 
