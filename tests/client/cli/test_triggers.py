@@ -157,8 +157,10 @@ def test_bad_input_names_the_problem(runner: CliRunner, job: Path) -> None:
         (["--cron", "@daily", "--timezone", "Mars/Base"], "--timezone"),
         (["--objects", "relative/prefix"], "--objects"),
         (["--cron", "@daily", "--cooldown", "1e12"], "--cooldown"),
+        (["--events", "job.*", "--filter", "{nope"], "--filter"),
+        (["--cron", "@daily", "--input", "{nope"], "--input"),
     ],
-    ids=["cron", "rate", "timezone", "objects", "cooldown"],
+    ids=["cron", "rate", "timezone", "objects", "cooldown", "filter", "input"],
 )
 def test_a_bad_source_flag_is_named_as_typed(
     runner: CliRunner, job: Path, args: list[str], flag: str

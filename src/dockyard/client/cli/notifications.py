@@ -11,23 +11,13 @@ import orjson
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
-from dockyard.client.cli._options import comma_list
+from dockyard.client.cli._options import comma_list, json_arg
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
 __all__ = ["subscriptions", "topics"]
-
-
-def _json_arg(text: str | None, shown: str) -> Any:
-    """``text`` parsed as JSON; ``shown`` is how the command line names it (``--filter``)."""
-    if text is None:
-        return None
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"{shown} is not JSON: {exc}", field=shown) from exc
 
 
 @click.group()
@@ -98,7 +88,7 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
             attrs[key] = value
     text: Any = message
     if message.lstrip().startswith("{"):
-        text = _json_arg(message, "MESSAGE")
+        text = json_arg(message, "MESSAGE")
     body = build_request(PublishRequest, message=text, attributes=attrs)
     sent = client().call(routes.PUBLISH(name=name), body)
     emit(sent, as_json, lambda: f"published event {sent['event_id']} ({sent['type']})")
@@ -175,7 +165,7 @@ def create(
     flags.set(body, "events", comma_list(events), "--events")
     flags.set(body, "endpoint", url or email, "--url" if url else "--email")
     flags.set(body, "format", fmt, "--format")
-    flags.set(body, "filter", _json_arg(policy, "--filter") or {}, "--filter")
+    flags.set(body, "filter", json_arg(policy, "--filter") or {}, "--filter")
     for key, value, flag in (
         ("secret", secret, "--secret"),
         ("name", name, "--name"),

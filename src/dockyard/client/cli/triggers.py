@@ -16,14 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import orjson
 
 from dockyard.api.triggers import Firing, FiringStatus, Trigger
 from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
-from dockyard.client.cli._options import comma_list
+from dockyard.client.cli._options import comma_list, json_arg
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
@@ -133,14 +132,8 @@ def create(
         job = job_paths(load_spec(job_file), job_file.parent, http)
     elif transform_file is not None:
         transform, _ = transform_paths(load_spec(transform_file), transform_file.parent, http)
-    try:
-        execution_input = orjson.loads(input_) if input_ else None
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--input") from None
-    try:
-        filter_policy = orjson.loads(policy) if policy else None
-    except orjson.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--filter") from None
+    execution_input = json_arg(input_ or None, "--input")
+    filter_policy = json_arg(policy or None, "--filter")
     with FlagFields(_FLAGS).naming():
         made = sdk.create_trigger(
             name,
@@ -329,12 +322,7 @@ def update(
                 event_source = current.events.model_dump(mode="json")
                 event_source.update({"events": comma_list(events)} if events else {})
                 if policy is not None:
-                    try:
-                        event_source["filter"] = orjson.loads(policy)
-                    except orjson.JSONDecodeError as exc:
-                        raise click.BadParameter(
-                            f"not JSON: {exc}", param_hint="--filter"
-                        ) from None
+                    event_source["filter"] = json_arg(policy, "--filter")
             if git is None and event_source is None:
                 raise click.UsageError(
                     f"trigger {name} is a {current.kind.value} trigger: --repository, --branch, "
