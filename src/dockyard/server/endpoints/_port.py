@@ -20,7 +20,7 @@ server is down.
 A ``Failed`` endpoint's port is served here too, whatever its launcher
 (:meth:`EndpointPorts.refuse`): nothing else would answer on it, and a socket nobody accepts on
 leaves callers waiting out their timeouts. Every request gets an answer at once that names the
-endpoint and why it failed (:class:`_Refusal`).
+endpoint and where to read why it failed (:class:`_Refusal`).
 """
 
 from __future__ import annotations
@@ -134,17 +134,17 @@ class _Forward:
 
 class _Refusal:
     """The ASGI app of a ``Failed`` endpoint's port: every request is answered at once, naming
-    the endpoint and why it failed.
+    the endpoint.
 
-    An answer rather than a refused connection: a refused connection says nothing of why, and
-    SageMaker's and the Open Inference Protocol's clients (botocore, the SageMaker SDK,
-    ``tritonclient``) report it as a network fault (and botocore retries it as one), while an
-    answer reaches the caller as the error its protocol models, with the reason:
+    An answer rather than a refused connection: SageMaker's and the Open Inference Protocol's
+    clients (botocore, the SageMaker SDK, ``tritonclient``) report a refused connection as a
+    network fault (and botocore retries it as one), while an answer reaches the caller as the
+    error its protocol models:
 
-    - ``POST /endpoints/{name}/invocations`` (boto3's ``invoke_endpoint``) gets what the
-      server's URL answers for a Failed endpoint: ``ValidationError`` (400) with the failure
-      reason, which botocore raises as the modelled exception and does not retry (the endpoint
-      stays Failed until it is updated);
+    - ``POST /endpoints/{name}/invocations`` (boto3's ``invoke_endpoint``) gets
+      ``ValidationError`` (400), as the server's URL answers for a Failed endpoint, which
+      botocore raises as the modelled exception and does not retry (the endpoint stays Failed
+      until it is updated);
     - every other path (``/invocations``, ``/ping``, the Open Inference Protocol's
       ``/v2/health/ready`` and ``/infer``) gets 503 with a JSON body: ``error`` (what
       ``tritonclient`` shows), ``code`` and ``message`` (what workers send and the SDK reads),
@@ -156,9 +156,8 @@ class _Refusal:
     reason is: the server's API (``dockyard endpoints describe``), behind its authentication.
     """
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.reason = reason
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -266,8 +265,8 @@ class EndpointPorts:
         )
         self._start(name, host, port, lambda: _Forward(name, addresses, config), limits)
 
-    def refuse(self, name: str, host: str, port: int, reason: str) -> None:
-        """Answer every request on ``name``'s port at once, saying it is Failed and why
+    def refuse(self, name: str, host: str, port: int) -> None:
+        """Answer every request on ``name``'s port at once, saying it is Failed
         (:class:`_Refusal`), until :meth:`close`; the caller has let go of every other socket
         on the port (a worker's, the launcher's)."""
         with self._changing:
@@ -277,10 +276,9 @@ class EndpointPorts:
                     held is not None
                     and held.where == (host, port)
                     and isinstance(held.app, _Refusal)
-                    and held.app.reason == reason
                 ):
                     return
-            self._start(name, host, port, lambda: _Refusal(name, reason), ConnectionLimits())
+            self._start(name, host, port, lambda: _Refusal(name), ConnectionLimits())
 
     def refusing(self, name: str) -> bool:
         """Whether ``name``'s port answers that it is Failed."""

@@ -14,7 +14,7 @@ the step being held is recorded for ``describe`` (:mod:`dockyard.server.endpoint
 An endpoint fails only when no worker serves it. A worker that fails to start while others
 serve (its model's load raised in that one process, the machine ran short of memory) is
 reported as an event and started again later, with a growing pause between attempts. A Failed
-endpoint's port answers every request at once that it failed, and why
+endpoint's port answers every request at once that it failed
 (:meth:`~dockyard.server.endpoints._port.EndpointPorts.refuse`), until an update or a delete.
 """
 
@@ -120,8 +120,8 @@ class Supervisor(BackgroundLoop):
             name, status = row.name, EndpointStatus(row.status)
             busy = name in self._busy and self._busy[name].is_alive()
             if status is EndpointStatus.FAILED:
-                if not busy:
-                    self._refuse(row, row.failure_reason or "")
+                if not busy and not self._ports.refusing(name):
+                    self._refuse(row)
                 continue
             if self._ports.refusing(name):
                 if busy:  # its work just failed: the port says so before its status does
@@ -160,16 +160,16 @@ class Supervisor(BackgroundLoop):
         bind_host = EndpointConfig.model_validate_json(row.config).bind_host
         self._ports.serve(row.name, bind_host, row.port, addresses, config)
 
-    def _refuse(self, row: Any, reason: str) -> None:
-        """Answer on a Failed endpoint's port that it failed, and why, unless a worker still
-        serves it (:meth:`EndpointPorts.refuse`): the launcher's listening socket, which no
-        worker accepts on any more, is let go first, so no caller waits on it for nothing."""
+    def _refuse(self, row: Any) -> None:
+        """Answer on a Failed endpoint's port that it failed, unless a worker still serves it
+        (:meth:`EndpointPorts.refuse`): the launcher's listening socket, which no worker
+        accepts on any more, is let go first, so no caller waits on it for nothing."""
         fleet = self.fleet(row.name)
         if fleet.workers:
             return
         self._launcher.release(fleet.folder)
         bind_host = EndpointConfig.model_validate_json(row.config).bind_host
-        self._ports.refuse(row.name, bind_host, row.port, reason)
+        self._ports.refuse(row.name, bind_host, row.port)
 
     def _spawn(self, name: str, work: Callable[[Any], object], row: Any) -> None:
         def run() -> None:
@@ -179,7 +179,7 @@ class Supervisor(BackgroundLoop):
                 log.exception("endpoint %s", name)
                 message = exc.message if isinstance(exc, DockyardError) else repr(exc)
                 try:  # its port says so before its status does: no caller is left waiting
-                    self._refuse(row, message)
+                    self._refuse(row)
                 except Exception:
                     log.exception("endpoint %s: answering on its port that it failed", name)
                 # A failed endpoint has no update in progress: what it would serve is its config.
