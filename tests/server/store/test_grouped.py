@@ -230,6 +230,63 @@ def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(
     assert _names(db) == ["batch", "held"]
 
 
+def test_writes_awaited_while_a_batch_runs_in_a_thread_wait_for_it_then_share_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grouped = GroupedWrites(db)
+    commits = _commits(db)
+    held, release = threading.Event(), threading.Event()
+    refusals: list[int] = []
+    write_each = db.write_each
+
+    def noted(group: Any) -> None:
+        try:
+            write_each(group)
+        except WriterBusy:
+            refusals.append(len(group))
+            raise
+
+    monkeypatch.setattr(db, "write_each", noted)
+
+    def hold() -> None:
+        with db.write() as conn:
+            _add("held")(conn)
+            held.set()
+            release.wait(10)
+
+    def where(name: str) -> Callable[[Any], str]:
+        def work(conn: Any) -> str:
+            _add(name)(conn)
+            return "thread" if db.may_wait() else "loop"
+
+        return work
+
+    async def main() -> list[str]:
+        first = asyncio.ensure_future(grouped.write(where("first")))
+        deadline = time.monotonic() + 10
+        while not refusals:  # the loop's turns until the first flush has tried the writer
+            assert time.monotonic() < deadline, "the flush never tried the writer"
+            await asyncio.sleep(0)
+        later = [asyncio.ensure_future(grouped.write(where(f"later{i}"))) for i in range(3)]
+        for _ in range(20):  # turns enough for a flush of the later ones to try the writer
+            await asyncio.sleep(0)
+        release.set()
+        return [await first] + [await task for task in later]
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        ran = asyncio.run(main())
+    finally:
+        release.set()
+        thread.join()
+    assert ran == ["thread", "loop", "loop", "loop"]
+    assert refusals == [1]  # only the first batch found the writer busy
+    assert len(commits) == 3  # the held write, the first batch, the later three together
+    assert _names(db) == ["first", "held", "later0", "later1", "later2"]
+
+
 def test_postgresql_writes_each_alone_in_a_thread(postgres_url: str) -> None:
     db = open_database(postgres_url)
     try:

@@ -5,7 +5,10 @@ schedules a flush for the loop's next turn, by when the requests read in the sam
 queued theirs. The flush runs up to :data:`MAX_GROUP` of them in one transaction on the loop
 (each in its own savepoint, :meth:`Database.write_each`), without waiting for the writer's
 lock: when another writer holds it, or the commit might checkpoint the WAL, the whole batch
-runs in a thread instead (the server's thread pool, which its handlers use). A work that
+runs in a thread instead (the server's thread pool, which its handlers use). While it does,
+the writes awaited after it wait for it and then flush on the loop again: tried at once, they
+would find the writer held by that very thread and follow it there one by one, each paying
+a thread's hop and a commit of its own. A work that
 raises :class:`WriterBusy` itself (it found it should not run on the loop) is rolled back
 alone and its caller runs it in a thread the usual way.
 
@@ -43,6 +46,8 @@ class GroupedWrites:
         self._queued: dict[
             asyncio.AbstractEventLoop, list[tuple[Grouped, asyncio.Future[Any]]]
         ] = {}
+        #: The loops one of whose batches runs in a thread: their next flush waits for it.
+        self._in_thread_on: set[asyncio.AbstractEventLoop] = set()
 
     @property
     def groups(self) -> bool:
@@ -68,6 +73,8 @@ class GroupedWrites:
             return work(conn)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop in self._in_thread_on:
+            return  # the batch in the thread flushes the queue once it is done
         queued = self._queued.pop(loop, [])
         batch, rest = queued[:MAX_GROUP], queued[MAX_GROUP:]
         if rest:
@@ -79,7 +86,8 @@ class GroupedWrites:
             with self._db.without_waiting():
                 self._db.write_each([one for one, _ in batch])
         except WriterBusy:  # nothing written: the batch waits for the writer in a thread
-            loop.create_task(self._in_thread(batch))
+            self._in_thread_on.add(loop)
+            loop.create_task(self._in_thread(loop, batch))
             return
         except BaseException as exc:  # (KeyboardInterrupt...): no caller waits forever
             for one, _ in batch:
@@ -88,12 +96,18 @@ class GroupedWrites:
             raise
         _settle(batch)
 
-    async def _in_thread(self, batch: list[tuple[Grouped, asyncio.Future[Any]]]) -> None:
+    async def _in_thread(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[Grouped, asyncio.Future[Any]]]
+    ) -> None:
         try:
             await anyio.to_thread.run_sync(self._db.write_each, [one for one, _ in batch])
         except Exception as exc:  # write_each keeps works' failures: this is its own
             for one, _ in batch:
                 one.error = exc
+        finally:
+            self._in_thread_on.discard(loop)
+            if self._queued.get(loop):
+                loop.call_soon(self._flush, loop)
         _settle(batch)
 
 
