@@ -4,6 +4,8 @@ every failure a States.QueryEvaluationError naming the expression and the field.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from random import Random
@@ -12,7 +14,12 @@ from typing import Any
 import pytest
 
 from dockyard.asl.errors import StatesError
-from dockyard.asl.jsonata import is_jsonata, jsonata_expression, resolve_jsonata
+from dockyard.asl.jsonata import (
+    is_jsonata,
+    jsonata_expression,
+    jsonata_syntax_problem,
+    resolve_jsonata,
+)
 
 BINDINGS = {
     "states": {
@@ -161,3 +168,30 @@ def test_failures_are_query_evaluation_errors(template: Any, words: str) -> None
 def test_recognising_expressions(value: Any, expression: str | None) -> None:
     assert jsonata_expression(value) == expression
     assert is_jsonata(value) is (expression is not None)
+
+
+def test_using_jsonata_leaves_the_interpreters_recursion_limit() -> None:
+    # The library raises the whole process's limit when first imported; a server's first
+    # JSONata request must not change it for every other request.
+    code = (
+        "import sys; before = sys.getrecursionlimit(); "
+        "from dockyard.asl.jsonata import resolve_jsonata; "
+        "assert resolve_jsonata('{% 1 + 1 %}', {}) == 2; "
+        "print(before, sys.getrecursionlimit())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = out.stdout.split()
+    assert after == before
+
+
+@pytest.mark.parametrize("depth", [5_000, 20_000])
+def test_an_expression_nested_too_deeply_is_refused_by_name(depth: int) -> None:
+    nested = "(" * depth + "1" + ")" * depth
+    problem = jsonata_syntax_problem(nested)
+    assert problem is not None and "nested too deeply" in problem
+    assert len(problem) < 300  # the expression is quoted shortened
+    with pytest.raises(StatesError) as raised:
+        resolve_jsonata("{% " + nested + " %}", {}, field="Output")
+    assert raised.value.error == "States.QueryEvaluationError"
+    assert "nested too deeply" in raised.value.cause
+    assert "'Output'" in raised.value.cause

@@ -30,17 +30,24 @@ import hashlib
 import json
 import math
 import re
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
-from jsonata import JException, Jsonata  # type: ignore[import-untyped]
-from jsonata.utils import Utils  # type: ignore[import-untyped]
+# The library raises the whole process's recursion limit to 10,000 when it is first imported
+# (in whichever request first used JSONata): the limit stays the interpreter's, and an
+# expression nested deeper than it allows is refused by name (_TOO_DEEP).
+_LIMIT = sys.getrecursionlimit()
+from jsonata import JException, Jsonata  # type: ignore[import-untyped]  # noqa: E402
+from jsonata.utils import Utils  # type: ignore[import-untyped]  # noqa: E402
 
-from dockyard.asl.errors import StatesError
-from dockyard.asl.intrinsics._functions import HASHES
+sys.setrecursionlimit(_LIMIT)
+
+from dockyard.asl.errors import StatesError  # noqa: E402
+from dockyard.asl.intrinsics._functions import HASHES  # noqa: E402
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -78,6 +85,8 @@ def jsonata_syntax_problem(expression: str) -> str | None:
         _compile(expression)
     except JException as exc:
         return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
+    except RecursionError:
+        return f"the JSONata expression {_shortened(expression)!r} {_TOO_DEEP}"
     return None
 
 
@@ -140,6 +149,14 @@ def _resolve(template: Any, variables: dict[str, Any], field: str) -> Any:
     return _evaluate(expression, variables, field)
 
 
+_TOO_DEEP = "is nested too deeply to evaluate (its parentheses, paths or calls recurse too far)"
+
+
+def _shortened(expression: str) -> str:
+    text = expression.strip()
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
 def _where(expression: str, field: str) -> str:
     named = f" specified for the field '{field}'" if field else ""
     return f"The JSONata expression '{expression.strip()}'{named}"
@@ -161,6 +178,10 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
             QUERY_EVALUATION_ERROR,
             f"{_where(expression, field)} is not valid JSONata: {_message(exc)}",
         ) from exc
+    except RecursionError:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} {_TOO_DEEP}"
+        ) from None
     try:
         result = compiled.evaluate(None, variables)
     except StatesError as exc:  # raised by one of the functions Step Functions adds
@@ -169,6 +190,10 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {_message(exc)}"
         ) from exc
+    except RecursionError:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} {_TOO_DEEP}"
+        ) from None
     except ZeroDivisionError as exc:  # JSONata's number out of range (Infinity, NaN)
         raise StatesError(
             QUERY_EVALUATION_ERROR,
