@@ -10,8 +10,9 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from dockyard.server._asgi import header, read_body, send_body
 from dockyard.server._auth import actor_of
 from dockyard.server._route import run_handler
 from dockyard.server._services import Services
@@ -61,43 +62,58 @@ def _actions(prefix: str) -> tuple[dict[str, Action], str]:
 _LOADED: dict[str, tuple[dict[str, Action], str]] = {}
 
 
-async def aws_json(request: Request) -> Response:
-    """Dispatch ``X-Amz-Target: <Service>.<Action>`` to the service's action, and a form
+class _AwsJson:
+    """``POST /`` as a plain ASGI app (:mod:`dockyard.server._asgi`): boto3 scripts call it in
+    loops, and it turns every exception into AWS's error body itself.
+
+    Dispatches ``X-Amz-Target: <Service>.<Action>`` to the service's action, and a form
     without it to the query protocol's."""
-    target = request.headers.get("x-amz-target", "")
-    if not target and is_query(request.headers.get("content-type")):
-        return await _query.answer(request)
-    prefix, _, name = target.partition(".")
-    content_type = "application/x-amz-json-1.0"
-    try:
-        if not name:
-            raise AwsError(
-                "UnknownOperationException", "POST / needs an X-Amz-Target header: Service.Action"
-            )
-        actions, content_type = _actions(prefix)
-        action = actions.get(name)
-        if action is None:
-            raise AwsError("UnknownOperationException", f"{prefix} has no action {name!r} here")
-        raw = await request.body()
-        if len(raw) > _MAX_BODY:
-            raise AwsError("ValidationException", f"the request is over {_MAX_BODY} bytes")
+
+    __name__ = "aws_json"  # the route's name, as for a function endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = header(scope, b"x-amz-target") or ""
+        if not target and is_query(header(scope, b"content-type")):
+            request = Request(scope, receive)
+            await (await _query.answer(request))(scope, receive, send)
+            return
+        prefix, _, name = target.partition(".")
+        content_type = "application/x-amz-json-1.0"
         try:
-            body = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError as exc:
-            raise AwsError("SerializationException", f"the body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise AwsError("SerializationException", "the body must be a JSON object")
-        services: Services = request.app.state.services
-        actor = actor_of(request.scope)
-        if inspect.iscoroutinefunction(action):
-            answer = await action(services, actor, body)
-        else:
-            answer = await run_handler(action, services, actor, body)
-    except Exception as exc:
-        return aws_error(exc, content_type)
-    return Response(orjson.dumps(answer), media_type=content_type)
+            if not name:
+                raise AwsError(
+                    "UnknownOperationException",
+                    "POST / needs an X-Amz-Target header: Service.Action",
+                )
+            actions, content_type = _actions(prefix)
+            action = actions.get(name)
+            if action is None:
+                raise AwsError("UnknownOperationException", f"{prefix} has no action {name!r} here")
+            raw = await read_body(receive)
+            if len(raw) > _MAX_BODY:
+                raise AwsError("ValidationException", f"the request is over {_MAX_BODY} bytes")
+            try:
+                body = orjson.loads(raw) if raw else {}
+            except orjson.JSONDecodeError as exc:
+                raise AwsError("SerializationException", f"the body is not JSON: {exc}") from None
+            if not isinstance(body, dict):
+                raise AwsError("SerializationException", "the body must be a JSON object")
+            services: Services = scope["app"].state.services
+            actor = actor_of(scope)
+            if inspect.iscoroutinefunction(action):
+                answer = await action(services, actor, body)
+            else:
+                answer = await run_handler(action, services, actor, body)
+        except Exception as exc:
+            await aws_error(exc, content_type)(scope, receive, send)
+            return
+        await send_body(send, orjson.dumps(answer), content_type.encode())
+
+
+aws_json = _AwsJson()
 
 
 # A plain route, not a FastAPI one: the app dispatches its fixed path from a dict
-# (``server/_dispatch.py``), as boto3 scripts call it in loops.
-router.add_route("/", aws_json, methods=["POST"], include_in_schema=False)
+# (``server/_dispatch.py``), as boto3 scripts call it in loops. An ASGI app, which the route
+# serves as it is (typed here for function endpoints).
+router.add_route("/", aws_json, methods=["POST"], include_in_schema=False)  # type: ignore[arg-type]

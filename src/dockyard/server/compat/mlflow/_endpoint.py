@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from dockyard.server._asgi import read_body, send_body
 from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
@@ -74,19 +75,7 @@ async def _fields(scope: Scope, receive: Receive) -> Fields:
     query = scope.get("query_string", b"")
     if scope["method"] == "GET" and query:
         return Fields(QueryParams(query), path=path)
-    return Fields(parse_body(await _body(receive)), path=path)
-
-
-async def _body(receive: Receive) -> bytes:
-    """The whole request body, as ``Request.body`` reads it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return Fields(parse_body(await read_body(receive)), path=path)
 
 
 def _call(
@@ -139,12 +128,7 @@ class JsonEndpoint:
         except Exception as exc:  # every failure becomes MLflow's error body, never a 500 page
             await error_response(exc, Request(scope))(scope, receive, send)
             return
-        headers = [(b"content-length", b"%d" % len(body)), _JSON]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-_JSON: Final = (b"content-type", b"application/json")
+        await send_body(send, body, b"application/json")
 
 
 def json_endpoint(
