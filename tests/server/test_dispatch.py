@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 from dockyard.client.http import Client
 from dockyard.server import Services, create_app
-from dockyard.server._dispatch import ExactDispatch, exact_routes
+from dockyard.server._dispatch import ExactDispatch, exact_routes, plain_routes
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read
 
@@ -62,6 +62,38 @@ def test_a_route_an_earlier_one_could_answer_is_refused() -> None:
         exact_routes([late], ["/api/v1/", "/api/"])
     with pytest.raises(ValueError):
         exact_routes([late], [""])  # a route with no path could match anything
+
+
+def test_plain_asgi_endpoints_are_dispatched_before_the_exception_middleware() -> None:
+    async def function(request: Any) -> Any:
+        raise AssertionError("not called")
+
+    class Plain:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            raise AssertionError("not called")
+
+    plain = Plain()
+    wrapped = Route("/f", function, methods=["POST"])
+    served = Route("/p", plain, methods=["POST"])
+    mixed = [Route("/m", plain, methods=["POST"]), Route("/m", function, methods=["GET"])]
+    table = {"/f": [wrapped], "/p": [served], "/m": mixed}
+    assert plain_routes(table) == {"/p": [served]}
+
+
+def test_the_adapters_plain_endpoints_skip_the_routers_layers(services: Services) -> None:
+    app = create_app(services=services)
+    layer: Any = app.build_middleware_stack()
+    front = None
+    while front is None and hasattr(layer, "app"):
+        if isinstance(layer, ExactDispatch):
+            front = layer
+        layer = layer.app
+    assert front is not None, "no dispatch among the app's middleware"
+    assert "/" in front.table  # AWS's POST /
+    assert "/api/2.0/mlflow/runs/log-metric" in front.table
+    # Inside it, the exception middleware and the router, which still dispatch the rest.
+    assert front.app is not app.router.middleware_stack
+    assert all(r.app is r.endpoint for routes in front.table.values() for r in routes)
 
 
 def test_dispatched_requests_answer_as_before(api: Client) -> None:

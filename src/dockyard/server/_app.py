@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from dockyard import __version__
 from dockyard.server import _docs
 from dockyard.server._auth import AuthMiddleware
-from dockyard.server._dispatch import ExactDispatch, exact_routes, literal_prefix
+from dockyard.server._dispatch import ExactDispatch, exact_routes, literal_prefix, plain_routes
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
@@ -143,6 +143,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     gc.freeze()
     if built.settings.access_log:
         _log_access_to_stderr()
+    # MLflow clients call the adapter in loops (a log_metric per step), and boto3 scripts the
+    # AWS adapters' one POST / (an execution started and described per item, a log tailed):
+    # their fixed paths skip the router's linear scan, which puts them behind every native
+    # route (half of a StartExecution's server time was spent finding its route). Built once
+    # every route is in, so the check sees every route the router would try first.
+    exact: dict[str, list[Route]] = {}
+    for adapter in (mlflow.router, aws.router):
+        earlier = [literal_prefix(path) for path in _paths_before(app.routes, adapter)]
+        for path, found in exact_routes(adapter.routes, earlier).items():
+            exact.setdefault(path, []).extend(found)
+    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
+    # Innermost: the plain ASGI endpoints among them skip the exception middleware as well.
+    app.add_middleware(ExactDispatch, table=plain_routes(exact), router=app.router)
     # Outermost last: metrics see every request; authentication runs before any body is read.
     if built.db.dialect == "sqlite":
         app.add_middleware(InlineReads)  # see server/_route.py
@@ -151,17 +164,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
     )
     app.add_middleware(MetricsMiddleware)
-    # MLflow clients call the adapter in loops (a log_metric per step), and boto3 scripts the
-    # AWS adapters' one POST / (an execution started and described per item, a log tailed):
-    # their fixed paths skip the router's linear scan, which puts them behind every native
-    # route (half of a StartExecution's server time was spent finding its route). Built last,
-    # so the check sees every route the router would try first.
-    exact: dict[str, list[Route]] = {}
-    for adapter in (mlflow.router, aws.router):
-        earlier = [literal_prefix(path) for path in _paths_before(app.routes, adapter)]
-        for path, found in exact_routes(adapter.routes, earlier).items():
-            exact.setdefault(path, []).extend(found)
-    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
     return app
 
 
