@@ -418,6 +418,12 @@ def test_signed_requests_carry_a_token_and_pipelines_are_their_creators(
             assert code(error) == "AccessDeniedException"
         assert bob.list_state_machines()["stateMachines"] == []
         assert [m["name"] for m in ana.list_state_machines()["stateMachines"]] == ["anas"]
+        run = ana.start_execution(stateMachineArn=arn, name="r1")["executionArn"]
+        assert ana.describe_execution(executionArn=run)["status"] == "RUNNING"
+        with pytest.raises(ClientError) as error:
+            bob.describe_execution(executionArn=run)
+        assert code(error) == "AccessDeniedException"
+        assert "anas" in error.value.response["Error"]["Message"]
     finally:
         for client in (anonymous, ana, bob):
             client.close()

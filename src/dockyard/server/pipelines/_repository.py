@@ -79,6 +79,36 @@ def _columns(table: Any, names: Any) -> list[str]:
 _EXECUTION = _ByKey(_X, "arn")
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
+#: What DescribeExecution answers with, and its state machine's name and owner (None when the
+#: machine is gone): one statement, without the snapshot and definition a transition reads.
+_DESCRIBED_COLUMNS = (
+    "arn",
+    "state_machine_arn",
+    "name",
+    "status",
+    "start_time",
+    "stop_time",
+    "redrive_count",
+    "input",
+    "output",
+    "error",
+    "cause",
+    "redrive_time",
+    "revision_id",
+)
+_DESCRIBED = DriverSelect(
+    select(
+        *(_X.c[name] for name in _DESCRIBED_COLUMNS),
+        _M.c.name.label("machine_name"),
+        _M.c.owner_id.label("machine_owner_id"),
+    )
+    .select_from(_X.outerjoin(_M, _M.c.arn == _X.c.state_machine_arn))
+    .where(_X.c.arn == bindparam("key"))
+)
+_Described = namedtuple(  # type: ignore[misc]
+    "_Described", [*_DESCRIBED_COLUMNS, "machine_name", "machine_owner_id"]
+)
+
 
 class PipelineRepository:
     """Reads and writes the pipeline tables."""
@@ -133,6 +163,13 @@ class PipelineRepository:
         if row is None:
             raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
         return row
+
+    def described_execution(self, conn: Connection, arn: str) -> Any:
+        """The execution's described columns with its machine's ``machine_name`` and
+        ``machine_owner_id`` (both None when the machine is gone)."""
+        for row in _DESCRIBED.rows(conn, {"key": arn}):
+            return _Described(*row)
+        raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
 
     def find_execution(self, conn: Connection, arn: str) -> Any | None:
         return _EXECUTION.first(conn, arn)

@@ -390,8 +390,14 @@ class PipelineService:
 
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
         arn = _execution_arn(arn)
-        with self._db.read() as conn:
-            return _views.execution(self._own_execution(conn, actor, arn, "read its executions"))
+        with self._db.read() as conn:  # the row and its machine's owner in one statement
+            row = self._repo.described_execution(conn, arn)
+        if row.machine_name is None:  # an execution of a deleted state machine (_own_execution)
+            raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
+        self._access.require_own(
+            actor, row.machine_owner_id, f"pipeline {row.machine_name}", "read its executions"
+        )
+        return _views.execution(row)
 
     def machine_for_execution(self, actor: Actor, arn: str) -> StateMachine:
         """The state machine as the execution ``arn`` started with it."""

@@ -52,21 +52,25 @@ def machine_summary(row: Any) -> StateMachineSummary:
     )
 
 
+def _summary_fields(row: Any) -> dict[str, Any]:
+    return {
+        "arn": row.arn,
+        "state_machine_arn": row.state_machine_arn,
+        "name": row.name,
+        "status": row.status,
+        "start_time": row.start_time,
+        "stop_time": row.stop_time,
+        "redrive_count": row.redrive_count,
+    }
+
+
 def summary(row: Any) -> ExecutionSummary:
-    return ExecutionSummary(
-        arn=row.arn,
-        state_machine_arn=row.state_machine_arn,
-        name=row.name,
-        status=row.status,
-        start_time=row.start_time,
-        stop_time=row.stop_time,
-        redrive_count=row.redrive_count,
-    )
+    return ExecutionSummary(**_summary_fields(row))
 
 
 def execution(row: Any) -> Execution:
     return Execution(
-        **summary(row).model_dump(),
+        **_summary_fields(row),
         input=row.input,
         output=row.output,
         error=row.error,
