@@ -219,6 +219,63 @@ def test_advance_never_changes_the_snapshot_it_is_given() -> None:
     assert roundtrip(stopped.state) == roundtrip(stopped.state) and stopped.status == "ABORTED"
 
 
+def test_a_definition_is_read_never_changed_so_executions_may_share_it() -> None:
+    processor = {"StartAt": "W", "States": {"W": {**WORK, "End": True}}}
+    retried = {
+        **WORK,
+        "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Out"}],
+    }
+    definition = chain(
+        ("Shape", {"Type": "Pass", "Parameters": {"n.$": "$.n", "l.$": "$.l"}}),
+        ("Vars", {"Type": "Pass", "Assign": {"seen.$": "$.n"}, "ResultPath": "$.p"}),
+        (
+            "Pick",
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Next": "Each"}],
+                "Default": "Out",
+            },
+        ),
+        (
+            "Each",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.l",
+                "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+                "ItemProcessor": processor,
+                "ResultPath": "$.mapped",
+            },
+        ),
+        ("Both", {"Type": "Parallel", "Branches": [processor, processor], "ResultPath": "$.b"}),
+        ("Try", retried),
+        (
+            "Out",
+            {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input.ok + 1 %}"},
+        ),
+    )
+    before = roundtrip(definition)
+    step = start(definition, {"n": 1, "l": [1, 2]}, context=CONTEXT, now=NOW)
+    failed_once = False
+    while step.status == "RUNNING":
+        ids = task_ids(step.effects)
+        assert ids, step.effects
+        completions: list[Any] = []
+        for task in ids:
+            if task.startswith("Try") and not failed_once:  # retried once, then it succeeds
+                failed_once = True
+                completions.append(TaskFailed(task, "E", "no"))
+            else:
+                completions.append(TaskSucceeded(task, {"ok": 1}))
+        step = advance(step.state, completions, now=NOW)
+        if step.status == "RUNNING" and not task_ids(step.effects):  # the retry's timer
+            timers = [e for e in step.effects if type(e).__name__ == "StartTimer"]
+            step = advance(step.state, [TimerFired(timers[0].timer_id)], now=NOW)
+    assert failed_once
+    assert (step.status, step.error, step.cause, step.output) == ("SUCCEEDED", None, None, 2)
+    assert definition == before
+
+
 def test_assign_reads_the_selected_result_and_inner_scopes_read_outer_variables() -> None:
     processor = {
         "StartAt": "Inner",

@@ -66,10 +66,12 @@ def start(
         seed = hashlib.sha256(
             f"{execution.get('Id')}:{execution.get('StartTime')}".encode()
         ).hexdigest()
+    # The definition is shared, never copied: the interpreter only reads it (advance shares
+    # the one in the snapshot it is given the same way), and a server keeps one parsed copy of
+    # each machine's definition for all its executions.
     snapshot = _json_copy(
         {
             "v": SNAPSHOT_VERSION,
-            "definition": definition,
             "context": {
                 "Execution": execution,
                 "StateMachine": dict(context.get("StateMachine") or {}),
@@ -86,6 +88,7 @@ def start(
             "waits": {},
         }
     )
+    snapshot["definition"] = definition
     engine = Engine(snapshot, now)
     details: dict[str, Any] = {"input": text, "inputDetails": {"truncated": False}}
     if execution.get("RoleArn"):
