@@ -226,6 +226,37 @@ def test_a_read_ended_on_another_thread_frees_the_thread_that_began_it(db: Datab
         assert again is first
 
 
+def test_a_kept_connection_also_carries_its_threads_writes_that_do_not_wait(db: Database) -> None:
+    # SQLite empties a connection's page cache after another connection's commit: the loop's
+    # reads and its inline writes share one connection, so each keeps what the other loaded.
+    db.keep_reads_here()
+    with db.read() as read:
+        kept = read.connection.driver_connection
+    with db.without_waiting(), db.write() as conn:
+        assert conn.connection.driver_connection is kept
+        _add(conn, "inline")
+        with db.read() as nested:  # a read inside the write: another connection, last commit
+            assert nested.connection.driver_connection is not kept
+            names = nested.execute(select(schema.experiments.c.name)).scalars().all()
+            assert "inline" not in names
+    with db.read() as read:
+        assert read.connection.driver_connection is kept
+    assert "inline" in _names(db)
+    written = threading.Event()
+
+    def write_elsewhere() -> None:
+        with db.write() as conn:
+            _add(conn, "elsewhere")
+        written.set()
+
+    with db.read():  # a read on it begins deferred: it holds no lock a writer waits for
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        assert written.wait(10)
+    writer.join()
+    assert {"inline", "elsewhere"} <= set(_names(db))
+
+
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:
     refused = 0
     for i in range(600):

@@ -17,8 +17,11 @@ log metrics.
 
 On SQLite a process's writes run one at a time, so each kind (waiting or not) keeps one
 connection between them: a pool checkout and return cost a sixth of a small write. The event
-loop's thread, where short reads run inline, keeps a read connection for the same reason
-(:meth:`Database.keep_reads_here`).
+loop's thread, where short reads run inline, keeps a connection of its own for the same reason
+(:meth:`Database.keep_reads_here`), and its writes that do not wait run on that connection
+too: SQLite empties a connection's page cache whenever another connection has written since
+its last transaction, so a read on a separate connection after each write re-read every page
+it needed (a DescribeExecution after each StartExecution took twice as long).
 
 :func:`after_commit` defers work (waking the event log's readers) until the write transaction
 it is called in has committed, so nobody is woken to read a row that is not there yet.
@@ -140,14 +143,15 @@ class Database:
                         f"{exc.strerror or exc}",
                         field="database_url",
                     ) from exc
-            self.read_engine = self._sqlite_engine(
-                url, immediate=False, echo=echo, kept=_KEPT_READS
-            )
-            self._readers: _KeptReads | None = _KeptReads(self.read_engine, _KEPT_READS)
+            self.read_engine = self._sqlite_engine(url, immediate=False, echo=echo)
             self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
-            # The writes begun without waiting have a connection of their own, which never waits
-            # for the lock and never checkpoints (set once, not around every write).
-            self._unwaited_engine = self._sqlite_engine(url, immediate=True, echo=echo, waits=False)
+            # The writes begun without waiting have connections of their own, which never wait
+            # for the lock and never checkpoint (set once, not around every write); the threads
+            # that keep a connection read on theirs as well (see the module's docstring).
+            self._unwaited_engine = self._sqlite_engine(
+                url, immediate=True, echo=echo, waits=False, kept=_KEPT_READS
+            )
+            self._readers: _KeptReads | None = _KeptReads(self._unwaited_engine, _KEPT_READS)
             # Writes run one at a time per process (_write_lock), each kind on one connection
             # kept between them: checking one out of the pool and back cost a sixth of a small
             # write.
@@ -173,7 +177,8 @@ class Database:
     ) -> Engine:
         """An engine whose transactions begin with ``BEGIN IMMEDIATE`` (``immediate``) or a
         deferred ``BEGIN``; with ``waits`` False, one whose BEGIN raises :class:`WriterBusy`
-        instead of waiting for another writer and whose commits never checkpoint the WAL. Its
+        instead of waiting for another writer and whose commits never checkpoint the WAL (and
+        whose reads on a kept connection begin deferred: :meth:`_Kept.begin`). Its
         pool has room for ``kept`` connections that never return to it, besides SQLAlchemy's
         usual five (and ten more for a while)."""
         engine = create_engine(
@@ -205,7 +210,7 @@ class Database:
                 driver.execute(begin)
                 return
             try:
-                driver.execute(begin)
+                driver.execute("BEGIN" if conn.info.get(_READING) else begin)
             except sqlite3.OperationalError as exc:  # another process is writing
                 raise WriterBusy(f"metadata database busy: {exc}") from exc
 
@@ -220,14 +225,15 @@ class Database:
                 with _translate_errors(), self.read_engine.connect() as conn, conn.begin():
                     yield conn
             else:
-                with _translate_errors(), kept.begin() as conn:
+                with _translate_errors(), kept.begin(reading=True) as conn:
                     yield conn
 
     def keep_reads_here(self) -> None:
-        """Let this thread's reads keep one SQLite connection between them (at most a few
-        threads may): for the server's event loop, whose short reads run inline one after
-        another, a pool checkout and return cost a sixth of a small read request. Other
-        threads read from the pool."""
+        """Let this thread's reads, and its writes that do not wait, keep one SQLite connection
+        between them (at most a few threads may): for the server's event loop, whose short
+        reads and writes run inline one after another, a pool checkout and return cost a sixth
+        of a small read request, and a connection of its own would lose its page cache to each
+        of the loop's writes. Other threads read from the pool."""
         if self._readers is not None:
             self._readers.keep_here()
 
@@ -265,8 +271,11 @@ class Database:
                 self._unwaited += 1
                 if self._unwaited % _POOLED_EVERY == 0:
                     raise WriterBusy("this write may checkpoint the WAL")
-                with _translate_errors(), self._unwaited_writer.begin() as conn:
-                    yield conn
+                readers = self._readers
+                with readers.reading() if readers is not None else nullcontext() as kept:
+                    writer = kept if kept is not None else self._unwaited_writer
+                    with _translate_errors(), writer.begin() as conn:
+                        yield conn
             finally:
                 self._write_lock.release()
 
@@ -374,10 +383,13 @@ class _Kept:
         self._conn: Connection | None = None
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, reading: bool = False) -> Iterator[Connection]:
+        """A transaction on the kept connection; ``reading``: a deferred one, on an engine
+        whose transactions otherwise begin with ``BEGIN IMMEDIATE`` (see _sqlite_engine)."""
         conn = self._conn
         if conn is None:
             conn = self._conn = self._engine.connect()
+        conn.info[_READING] = reading
         try:
             with conn.begin():
                 yield conn
@@ -393,20 +405,21 @@ class _Kept:
 
 
 class _KeptReads:
-    """A :class:`_Kept` read connection for each thread that asked for one
-    (:meth:`Database.keep_reads_here`), at most ``limit`` of them.
+    """A :class:`_Kept` connection for each thread that asked for one
+    (:meth:`Database.keep_reads_here`), at most ``limit`` of them: its reads, and its writes
+    that do not wait (under the process's write lock, as every write), run on it.
 
-    A thread uses only its own, so nothing is locked per read; a read nested in another, or
-    from a thread that did not ask, uses the pool. A read started on its thread is ended for
-    that thread, wherever it ends; one running when :meth:`close` is called ends before its
-    connection is closed.
+    A thread uses only its own, so nothing is locked per read; a transaction nested in another
+    on the same thread, or from a thread that did not ask, uses another connection. A
+    transaction started on its thread is ended for that thread, wherever it ends; one running
+    when :meth:`close` is called ends before its connection is closed.
     """
 
     def __init__(self, engine: Engine, limit: int) -> None:
         self._engine = engine
         self._limit = limit
         self._by_thread: dict[int, _Kept] = {}
-        self._busy: set[int] = set()  # threads inside a read on their kept connection
+        self._busy: set[int] = set()  # threads inside a transaction on their kept connection
         self._closed = False
         self._lock = threading.Lock()
 
@@ -419,7 +432,8 @@ class _KeptReads:
 
     @contextmanager
     def reading(self) -> Iterator[_Kept | None]:
-        """This thread's kept connection for one read, or None to read from the pool."""
+        """This thread's kept connection for one transaction, or None (none kept, or it is in
+        one already) to use another."""
         thread = threading.get_ident()
         kept = None if thread in self._busy else self._by_thread.get(thread)
         if kept is None:
@@ -440,6 +454,10 @@ class _KeptReads:
                 if thread not in self._busy:  # a running read closes its own as it ends
                     kept.close()
             self._by_thread.clear()
+
+
+#: The key of a kept connection's ``info`` that makes its next BEGIN a deferred one.
+_READING = "dockyard_reading"
 
 
 def _callers_own(error: BaseException) -> bool:
