@@ -257,6 +257,33 @@ def test_a_kept_connection_also_carries_its_threads_writes_that_do_not_wait(db: 
     assert {"inline", "elsewhere"} <= set(_names(db))
 
 
+def test_a_one_statement_read_runs_without_begin_and_commit_on_a_kept_connection(
+    db: Database,
+) -> None:
+    with db.read_statement() as pooled:  # a thread that keeps none: a read transaction
+        assert pooled.in_transaction()
+    db.keep_reads_here()
+    with db.read() as read:
+        kept = read
+    with db.read_statement() as conn:
+        assert conn is kept and not conn.in_transaction()
+        driver = conn.connection.driver_connection
+        assert driver.execute("SELECT count(*) FROM experiments").fetchone() == (1,)
+        assert not driver.in_transaction  # the statement was a transaction of its own
+    with db.read_statement() as conn:  # through SQLAlchemy: it begins one, rolled back after
+        assert conn.execute(select(schema.experiments.c.name)).scalars().all() == ["Default"]
+        assert conn.in_transaction()
+    assert not conn.in_transaction() and not conn.closed
+    with pytest.raises(NotFound), db.read_statement() as conn:
+        raise NotFound("no such execution")  # the caller's own: raised, the connection kept
+    assert conn is kept and not conn.closed
+    with pytest.raises(Unavailable), db.read_statement() as conn:
+        raise Unavailable("the database went away")
+    assert conn.closed
+    with db.read() as read:
+        assert read is not kept and read.exec_driver_sql("SELECT 1").scalar() == 1
+
+
 def test_one_write_in_so_many_is_left_to_a_thread_to_checkpoint(db: Database) -> None:
     refused = 0
     for i in range(600):

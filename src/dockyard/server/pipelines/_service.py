@@ -390,7 +390,7 @@ class PipelineService:
 
     def describe_execution(self, actor: Actor, arn: str) -> Execution:
         arn = _execution_arn(arn)
-        with self._db.read() as conn:  # the row and its machine's owner in one statement
+        with self._db.read_statement() as conn:  # the row and its machine's owner at once
             row = self._repo.described_execution(conn, arn)
         if row.machine_name is None:  # an execution of a deleted state machine (_own_execution)
             raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
