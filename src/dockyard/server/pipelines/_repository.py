@@ -105,6 +105,10 @@ _DESCRIBED = DriverSelect(
     .select_from(_X.outerjoin(_M, _M.c.arn == _X.c.state_machine_arn))
     .where(_X.c.arn == bindparam("key"))
 )
+_STARTED = DriverSelect(
+    select(_X.c.status, _X.c.input, _X.c.start_time).where(_X.c.arn == bindparam("key"))
+)
+_Started = namedtuple("_Started", ["status", "input", "start_time"])
 _Described = namedtuple(  # type: ignore[misc]
     "_Described", [*_DESCRIBED_COLUMNS, "machine_name", "machine_owner_id"]
 )
@@ -172,7 +176,11 @@ class PipelineRepository:
         raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
 
     def find_execution(self, conn: Connection, arn: str) -> Any | None:
-        return _EXECUTION.first(conn, arn)
+        """The ``status``, ``input`` and ``start_time`` of the execution, if it exists (what a
+        StartExecution of the same name compares: not the row's snapshot and definition)."""
+        for row in _STARTED.rows(conn, {"key": arn}):
+            return _Started(*row)
+        return None
 
     def insert_execution(self, conn: Connection, **values: Any) -> None:
         """Insert an execution (on SQLite's driver: one per StartExecution, see add_history);
