@@ -20,6 +20,7 @@ the effects and history events it produced. Nothing here reads the clock: ``now`
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 from collections import deque
@@ -95,7 +96,13 @@ class Engine:
         self._machines: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._overflow = False
         # randomness (States.UUID, $random(), retry jitter) from the seed: a replay repeats it
-        self.random = Random(f"{snapshot['seed']}:{snapshot['seq']}:{snapshot['events']}")
+        self._seeded = f"{snapshot['seed']}:{snapshot['seq']}:{snapshot['events']}"
+
+    @functools.cached_property
+    def random(self) -> Random:
+        """The step's generator, seeded as the step began (made when first used: seeding costs
+        more than most steps that draw nothing)."""
+        return Random(self._seeded)
 
     # -- definitions ---------------------------------------------------------------------
 
