@@ -8,6 +8,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -179,63 +180,31 @@ def test_a_work_that_refuses_the_loop_is_told_and_the_others_commit(db: Database
     assert _names(db) == ["a"]
 
 
-def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    grouped = GroupedWrites(db)
-    held, release, refused = threading.Event(), threading.Event(), threading.Event()
-    order: list[str] = []
-    write_each = db.write_each
-
-    def noted(group: Any) -> None:
-        try:
-            write_each(group)
-        except WriterBusy:
-            refused.set()  # the flush on the loop found the writer busy
-            raise
-
-    monkeypatch.setattr(db, "write_each", noted)
+@contextmanager
+def _writer_held_elsewhere(db: Database, then: Callable[[], None]) -> Iterator[threading.Event]:
+    """A thread holds the writer's lock in a write of "held" (``then`` runs once it commits)
+    until the event given is set (or the block ends)."""
+    held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
         with db.write() as conn:
             _add("held")(conn)
-            after_commit(lambda: order.append("held"))
+            after_commit(then)
             held.set()
             release.wait(10)
-
-    def waits(conn: Any) -> bool:
-        after_commit(lambda: order.append("batch"))
-        _add("batch")(conn)
-        return db.may_wait()
-
-    async def main() -> bool:
-        task = asyncio.ensure_future(grouped.write(waits))
-        deadline = time.monotonic() + 10
-        while not refused.is_set():  # the loop's turns until the flush has tried the writer
-            assert time.monotonic() < deadline, "the flush never tried the writer"
-            await asyncio.sleep(0)
-        release.set()
-        return await task
 
     thread = threading.Thread(target=hold)
     thread.start()
     assert held.wait(10)
     try:
-        in_thread = asyncio.run(main())
+        yield release
     finally:
         release.set()
         thread.join()
-    assert in_thread is True  # it ran where it may wait: a thread
-    assert order == ["held", "batch"]
-    assert _names(db) == ["batch", "held"]
 
 
-def test_writes_awaited_while_a_batch_runs_in_a_thread_wait_for_it_then_share_the_loop(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    grouped = GroupedWrites(db)
-    commits = _commits(db)
-    held, release = threading.Event(), threading.Event()
+def _refusals(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by each group's size whenever a flush finds the writer busy."""
     refusals: list[int] = []
     write_each = db.write_each
 
@@ -247,12 +216,48 @@ def test_writes_awaited_while_a_batch_runs_in_a_thread_wait_for_it_then_share_th
             raise
 
     monkeypatch.setattr(db, "write_each", noted)
+    return refusals
 
-    def hold() -> None:
-        with db.write() as conn:
-            _add("held")(conn)
-            held.set()
-            release.wait(10)
+
+async def _until_refused(refusals: list[int]) -> None:
+    """The loop's turns until a flush has tried the writer and been refused."""
+    deadline = time.monotonic() + 10
+    while not refusals:
+        assert time.monotonic() < deadline, "the flush never tried the writer"
+        await asyncio.sleep(0)
+
+
+def test_a_batch_that_finds_the_writer_busy_runs_in_a_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grouped = GroupedWrites(db)
+    refusals = _refusals(db, monkeypatch)
+    order: list[str] = []
+
+    def waits(conn: Any) -> bool:
+        after_commit(lambda: order.append("batch"))
+        _add("batch")(conn)
+        return db.may_wait()
+
+    async def main(release: threading.Event) -> bool:
+        task = asyncio.ensure_future(grouped.write(waits))
+        await _until_refused(refusals)
+        release.set()
+        return await task
+
+    with _writer_held_elsewhere(db, lambda: order.append("held")) as release:
+        in_thread = asyncio.run(main(release))
+    assert in_thread is True  # it ran where it may wait: a thread
+    assert order == ["held", "batch"]
+    assert _names(db) == ["batch", "held"]
+
+
+def test_writes_awaited_while_a_batch_runs_in_a_thread_wait_for_it_then_share_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grouped = GroupedWrites(db)
+    commits = _commits(db)
+    refusals = _refusals(db, monkeypatch)
 
     def where(name: str) -> Callable[[Any], str]:
         def work(conn: Any) -> str:
@@ -261,26 +266,17 @@ def test_writes_awaited_while_a_batch_runs_in_a_thread_wait_for_it_then_share_th
 
         return work
 
-    async def main() -> list[str]:
+    async def main(release: threading.Event) -> list[str]:
         first = asyncio.ensure_future(grouped.write(where("first")))
-        deadline = time.monotonic() + 10
-        while not refusals:  # the loop's turns until the first flush has tried the writer
-            assert time.monotonic() < deadline, "the flush never tried the writer"
-            await asyncio.sleep(0)
+        await _until_refused(refusals)
         later = [asyncio.ensure_future(grouped.write(where(f"later{i}"))) for i in range(3)]
         for _ in range(20):  # turns enough for a flush of the later ones to try the writer
             await asyncio.sleep(0)
         release.set()
         return [await first] + [await task for task in later]
 
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert held.wait(10)
-    try:
-        ran = asyncio.run(main())
-    finally:
-        release.set()
-        thread.join()
+    with _writer_held_elsewhere(db, lambda: None) as release:
+        ran = asyncio.run(main(release))
     assert ran == ["thread", "loop", "loop", "loop"]
     assert refusals == [1]  # only the first batch found the writer busy
     assert len(commits) == 3  # the held write, the first batch, the later three together
