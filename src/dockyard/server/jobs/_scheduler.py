@@ -104,15 +104,7 @@ class Scheduler(BackgroundLoop):
         """One pass: watch runners, enforce stops and queue deadlines, start what fits."""
         used: dict[str, Need] = defaultdict(lambda: Need(0.0))
         running: dict[str, list[tuple[Any, Handle]]] = defaultdict(list)
-        # One read a pass (four passes a second, most of them finding nothing): the jobs that
-        # run and those that wait. A job queued meanwhile is started by the next pass.
-        active = self._jobs.with_status(
-            JobStatus.IN_PROGRESS, JobStatus.STOPPING, JobStatus.PENDING
-        )
-        waiting = [row for row in active if row.status == JobStatus.PENDING.value]
-        for row in active:
-            if row.status == JobStatus.PENDING.value:
-                continue
+        for row in self._jobs.with_status(JobStatus.IN_PROGRESS, JobStatus.STOPPING):
             executor = self._executors.get(row.executor)
             handle = self._handle(row)
             if executor is None:
@@ -133,7 +125,7 @@ class Scheduler(BackgroundLoop):
                 used[name] += _need(row)
         now = now_ms()
         queued: dict[str, list[tuple[Any, Need]]] = defaultdict(list)
-        for row in waiting:
+        for row in self._jobs.with_status(JobStatus.PENDING):
             if row.queue_deadline is not None and now > row.queue_deadline:
                 self._jobs.transition(
                     row.job_id,
