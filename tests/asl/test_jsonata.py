@@ -184,6 +184,16 @@ def test_using_jsonata_leaves_the_interpreters_recursion_limit() -> None:
     assert after == before
 
 
+def test_expressions_recurse_as_deep_as_the_librarys_own_limit_allows() -> None:
+    before = sys.getrecursionlimit()
+    recursive = "( $f := function($n){ $n <= 0 ? 0 : 1 + $f($n - 1) }; $f(500) )"
+    assert resolve_jsonata("{% " + recursive + " %}", {}) == 500
+    chain = "+".join(["1"] * 1000)
+    assert jsonata_syntax_problem(chain) is None
+    assert resolve_jsonata("{% " + chain + " %}", {}) == 1000
+    assert sys.getrecursionlimit() == before  # raised only while the expression ran
+
+
 @pytest.mark.parametrize("depth", [5_000, 20_000])
 def test_an_expression_nested_too_deeply_is_refused_by_name(depth: int) -> None:
     nested = "(" * depth + "1" + ")" * depth
@@ -195,3 +205,4 @@ def test_an_expression_nested_too_deeply_is_refused_by_name(depth: int) -> None:
     assert raised.value.error == "States.QueryEvaluationError"
     assert "nested too deeply" in raised.value.cause
     assert "'Output'" in raised.value.cause
+    assert len(raised.value.cause) < 300

@@ -31,15 +31,18 @@ import json
 import math
 import re
 import sys
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
 # The library raises the whole process's recursion limit to 10,000 when it is first imported
-# (in whichever request first used JSONata): the limit stays the interpreter's, and an
-# expression nested deeper than it allows is refused by name (_TOO_DEEP).
+# (in whichever request first used JSONata): the limit stays the interpreter's, raised only
+# while an expression is parsed or evaluated (_deep), and an expression nested deeper than
+# that allows is refused by name (_TOO_DEEP).
 _LIMIT = sys.getrecursionlimit()
 from jsonata import JException, Jsonata  # type: ignore[import-untyped]  # noqa: E402
 from jsonata.utils import Utils  # type: ignore[import-untyped]  # noqa: E402
@@ -58,6 +61,9 @@ __all__ = [
 ]
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+#: The interpreter's recursion limit while JSONata runs: the library's own (a recursive
+#: function a few hundred calls deep, a chain of a thousand operators).
+RECURSION_LIMIT = 10_000
 CACHED_EXPRESSIONS = 1024
 # JSONata's own range operator stops at ten million items; $range keeps the same bound.
 MAX_RANGE_ITEMS = 10_000_000
@@ -82,7 +88,8 @@ def is_jsonata(value: Any) -> bool:
 def jsonata_syntax_problem(expression: str) -> str | None:
     """What is wrong with the syntax of ``expression``, or None (the parse is cached)."""
     try:
-        _compile(expression)
+        with _deep():
+            _compile(expression)
     except JException as exc:
         return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
     except RecursionError:
@@ -152,6 +159,32 @@ def _resolve(template: Any, variables: dict[str, Any], field: str) -> Any:
 _TOO_DEEP = "is nested too deeply to evaluate (its parentheses, paths or calls recurse too far)"
 
 
+_depth_lock = threading.Lock()
+_deep_calls = 0  # parses and evaluations running now, in any thread
+_limit_before = _LIMIT
+
+
+@contextmanager
+def _deep() -> Iterator[None]:
+    """The recursion limit at :data:`RECURSION_LIMIT` for the block, and back to what it was
+    once no thread is inside one (a limit only ever raised meanwhile, never lowered under a
+    thread that needs it)."""
+    global _deep_calls, _limit_before
+    with _depth_lock:
+        if _deep_calls == 0:
+            _limit_before = sys.getrecursionlimit()
+            if _limit_before < RECURSION_LIMIT:
+                sys.setrecursionlimit(RECURSION_LIMIT)
+        _deep_calls += 1
+    try:
+        yield
+    finally:
+        with _depth_lock:
+            _deep_calls -= 1
+            if _deep_calls == 0:
+                sys.setrecursionlimit(_limit_before)
+
+
 def _shortened(expression: str) -> str:
     text = expression.strip()
     return text if len(text) <= 80 else f"{text[:77]}..."
@@ -172,7 +205,8 @@ def _compile(expression: str) -> Any:
 
 def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
     try:
-        compiled = _compile(expression)
+        with _deep():
+            compiled = _compile(expression)
     except JException as exc:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
@@ -180,10 +214,11 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         ) from exc
     except RecursionError:
         raise StatesError(
-            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} {_TOO_DEEP}"
+            QUERY_EVALUATION_ERROR, f"{_where(_shortened(expression), field)} {_TOO_DEEP}"
         ) from None
     try:
-        result = compiled.evaluate(None, variables)
+        with _deep():
+            result = compiled.evaluate(None, variables)
     except StatesError as exc:  # raised by one of the functions Step Functions adds
         raise StatesError(exc.error, f"{_where(expression, field)} failed: {exc.cause}") from exc
     except JException as exc:
@@ -192,7 +227,7 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         ) from exc
     except RecursionError:
         raise StatesError(
-            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} {_TOO_DEEP}"
+            QUERY_EVALUATION_ERROR, f"{_where(_shortened(expression), field)} {_TOO_DEEP}"
         ) from None
     except ZeroDivisionError as exc:  # JSONata's number out of range (Infinity, NaN)
         raise StatesError(
