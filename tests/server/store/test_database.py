@@ -257,6 +257,25 @@ def test_a_kept_connection_also_carries_its_threads_writes_that_do_not_wait(db: 
     assert {"inline", "elsewhere"} <= set(_names(db))
 
 
+def test_a_write_refused_because_another_process_writes_keeps_the_kept_connection(
+    db: Database,
+) -> None:
+    other = open_database(db.url)  # another server process on the same file
+    db.keep_reads_here()
+    with db.read() as read:
+        kept = read
+    try:
+        with other.write() as holding:
+            _add(holding, "other's")
+            with pytest.raises(WriterBusy), db.without_waiting(), db.write() as conn:
+                _add(conn, "refused")
+        with db.read() as read:
+            assert read is kept and not read.closed  # its page cache survives the refusal
+    finally:
+        other.dispose()
+    assert _names(db) == ["other's"]
+
+
 def test_a_one_statement_read_runs_without_begin_and_commit_on_a_kept_connection(
     db: Database,
 ) -> None:

@@ -3,8 +3,10 @@
 SQLite (the embedded default) runs in WAL mode so readers never block the writer. Its writers
 start with ``BEGIN IMMEDIATE``: a deferred transaction that later upgrades to a write lock can
 fail at once with "database is locked" (busy_timeout does not help an upgrade deadlock), while an
-immediate one simply waits its turn. Reads use a separate engine with ordinary deferred
-transactions so they never queue behind writers. PostgreSQL needs none of this: both context
+immediate one simply waits its turn. Reads use ordinary deferred transactions so they never queue
+behind writers: from a pool of their own, or on the event loop's kept connection (below), whose
+zero busy timeout a WAL reader does not need (SQLite retries a read that meets another
+connection's recovery itself). PostgreSQL needs none of this: both context
 managers share one engine.
 
 A small write may run on an event loop (:meth:`Database.without_waiting`) as long as it never
@@ -496,8 +498,11 @@ _READING = "dockyard_reading"
 
 
 def _callers_own(error: BaseException) -> bool:
-    """Whether ``error`` is the caller's own (a read that found nothing), after which a kept
-    connection is as good as before: not the database's, translated or not."""
+    """Whether ``error`` is the caller's own (a read that found nothing, a write refused before
+    it began: :class:`WriterBusy`), after which a kept connection is as good as before: not the
+    database's, translated or not."""
+    if isinstance(error, WriterBusy):
+        return True
     return isinstance(error, DockyardError) and not isinstance(error, Unavailable)
 
 
