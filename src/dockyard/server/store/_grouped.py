@@ -48,6 +48,8 @@ class GroupedWrites:
         ] = {}
         #: The loops one of whose batches runs in a thread: their next flush waits for it.
         self._in_thread_on: set[asyncio.AbstractEventLoop] = set()
+        #: Those batches' tasks, held until done (the loop keeps only weak references).
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def groups(self) -> bool:
@@ -87,7 +89,9 @@ class GroupedWrites:
                 self._db.write_each([one for one, _ in batch])
         except WriterBusy:  # nothing written: the batch waits for the writer in a thread
             self._in_thread_on.add(loop)
-            loop.create_task(self._in_thread(loop, batch))
+            task = loop.create_task(self._in_thread(loop, batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             return
         except BaseException as exc:  # (KeyboardInterrupt...): no caller waits forever
             for one, _ in batch:
