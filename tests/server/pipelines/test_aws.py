@@ -320,6 +320,12 @@ def test_list_executions_filters_on_redrives(sfn: Any) -> None:
     assert names(redriveFilter="REDRIVEN") == ["again"]
     assert names(redriveFilter="NOT_REDRIVEN") == ["once"]
     assert names(redriveFilter="REDRIVEN", statusFilter="ABORTED") == []
+    # as AWS documents: PENDING_REDRIVE is a Map Run's children's status, refused with a
+    # state machine's ARN rather than answered with an empty list
+    with pytest.raises(ClientError) as error:
+        sfn.list_executions(stateMachineArn=arn, statusFilter="PENDING_REDRIVE")
+    assert code(error) == "ValidationException"
+    assert "mapRunArn" in error.value.response["Error"]["Message"]
 
 
 def test_task_token_round_trip(live: tuple[str, Services], sfn: Any) -> None:

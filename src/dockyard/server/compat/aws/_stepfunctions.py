@@ -242,10 +242,19 @@ def list_executions(services: Services, actor: Actor, body: Body) -> Body:
             "execution, its results in the Map's output); list executions by stateMachineArn",
         )
     redrive = member(body, "redriveFilter", RedriveFilter)
+    status = member(body, "statusFilter", ExecutionStatus)
+    if status is ExecutionStatus.PENDING_REDRIVE:
+        # As AWS: only a Map Run's child executions wait to be redriven, and map runs are not
+        # kept; a state machine's executions never are PENDING_REDRIVE.
+        raise AwsError(
+            "ValidationException",
+            "statusFilter PENDING_REDRIVE lists a Map Run's child executions (mapRunArn); "
+            "it is not accepted with a stateMachineArn",
+        )
     found = services.pipelines.list_executions(
         actor,
         required(body, "stateMachineArn"),
-        status=member(body, "statusFilter", ExecutionStatus),
+        status=status,
         next_token=optional(body, "nextToken"),
         limit=_page_size(body),
         redriven=None if redrive is None else redrive is RedriveFilter.REDRIVEN,
