@@ -236,6 +236,9 @@ def test_names_follow_aws_rule_dots_and_any_script_included(
         with pytest.raises(ClientError) as error:
             sfn.start_execution(stateMachineArn=machine, name=bad)
         assert code(error) == "InvalidName", bad
+        said = error.value.response["Error"]["Message"]
+        assert said.startswith("name: ") and "is not a valid name" in said, said
+        assert "Value error" not in said, said
     with pytest.raises(ClientError) as error:
         sfn.create_state_machine(name="a:b", definition=json.dumps(WAIT), roleArn="r")
     assert code(error) == "InvalidName"

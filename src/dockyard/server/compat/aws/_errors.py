@@ -66,7 +66,9 @@ def aws_error(exc: Exception, content_type: str) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
         loc = [str(p) for p in first.get("loc", ())]
         kind = _FIELD_CODES.get(loc[0] if loc else "", "ValidationException")
-        status, message = 400, f"{'.'.join(loc)}: {first.get('msg')}"
+        # pydantic's "Value error, " prefix is its own wording, not the problem's
+        said = str(first.get("msg")).removeprefix("Value error, ")
+        status, message = 400, f"{'.'.join(loc)}: {said}"
     elif isinstance(exc, DockyardError):
         (kind, status), message = _kind(exc), exc.message
     else:
