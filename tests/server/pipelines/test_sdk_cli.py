@@ -111,6 +111,16 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert ok("create", str(other)).startswith("other: arn:aws:states:")
     failed = runner.invoke(cli, ["pipelines", "describe", "hello", "missing"])
     assert failed.exit_code != 0 and "missing" in failed.output
+    # ARNs as a Step Functions user has them: the machine's (of any region) names the pipeline;
+    # an execution's of another machine is refused, not read as hello's execution of its name
+    machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:hello"
+    assert "ABORTED" in ok("describe", machine, "two")
+    assert "two" in ok("list", machine)
+    ok("run", "other", "--name", "two")
+    theirs = "arn:aws:states:us-east-1:000000000000:execution:other:two"
+    refused = runner.invoke(cli, ["pipelines", "stop", "hello", theirs])
+    assert refused.exit_code == 2 and "not of 'hello'" in refused.output
+    assert "RUNNING" in ok("describe", "other", theirs)
 
 
 def test_cli_create_and_update_print_what_the_server_warns_of(

@@ -34,6 +34,8 @@ from dockyard.api.pipelines import (
     TaskSuccess,
     ValidateDefinition,
     Validation,
+    parse_execution_arn,
+    parse_state_machine_arn,
 )
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._requests import build_request
@@ -100,9 +102,32 @@ def _json(value: Any, field: str) -> str:
         raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
 
 
-def _execution(execution: str) -> str:
-    """An execution's name, from its name or its ARN."""
-    return execution.rsplit(":", 1)[-1]
+def _machine(pipeline: str) -> str:
+    """A state machine's name, from its name or its ARN (of any region, account, or
+    qualifier, as the server reads ARNs)."""
+    if pipeline.startswith("arn:"):
+        return parse_state_machine_arn(pipeline, field="pipeline")
+    return pipeline
+
+
+def _at(pipeline: str, execution: str) -> dict[str, str]:
+    """An execution route's path parameters."""
+    return {"name": _machine(pipeline), "execution": _execution(pipeline, execution)}
+
+
+def _execution(pipeline: str, execution: str) -> str:
+    """An execution's name, from its name or its ARN; an ARN of another state machine's
+    execution is refused (its name alone could name an execution of ``pipeline``)."""
+    if not execution.startswith("arn:"):
+        return execution
+    machine, name = parse_execution_arn(execution, field="execution")
+    if machine != _machine(pipeline):
+        raise InvalidArgument(
+            f"{execution[:200]!r} is an execution of state machine {machine!r}, "
+            f"not of {_machine(pipeline)!r}",
+            field="execution",
+        )
+    return name
 
 
 def create_pipeline(
@@ -140,12 +165,14 @@ def update_pipeline(
     if definition is not None:
         body["definition"] = definition_text(definition)
     change = build_request(StateMachineUpdate, {k: v for k, v in body.items() if v is not None})
-    answer = _client(client).call(routes.UPDATE_PIPELINE(name=name), change)
+    answer = _client(client).call(routes.UPDATE_PIPELINE(name=_machine(name)), change)
     return StateMachine.model_validate(answer)
 
 
 def get_pipeline(name: str, *, client: Client | None = None) -> StateMachine:
-    return StateMachine.model_validate(_client(client).call(routes.GET_PIPELINE(name=name)))
+    return StateMachine.model_validate(
+        _client(client).call(routes.GET_PIPELINE(name=_machine(name)))
+    )
 
 
 def list_pipelines(*, client: Client | None = None) -> list[StateMachineSummary]:
@@ -165,7 +192,7 @@ def list_pipelines(*, client: Client | None = None) -> list[StateMachineSummary]
 
 def delete_pipeline(name: str, *, client: Client | None = None) -> None:
     """Delete a state machine; its running executions are stopped."""
-    _client(client).call(routes.DELETE_PIPELINE(name=name))
+    _client(client).call(routes.DELETE_PIPELINE(name=_machine(name)))
 
 
 def validate_pipeline(
@@ -189,7 +216,7 @@ def start_execution(
     text = input if isinstance(input, str) else _json(value, "input")
     request = build_request(StartExecution, name=name, input=text)
     answer = _client(client).call(
-        routes.START_EXECUTION(name=pipeline), request, retry=name is not None
+        routes.START_EXECUTION(name=_machine(pipeline)), request, retry=name is not None
     )
     return StartedExecution.model_validate(answer)
 
@@ -199,7 +226,7 @@ def describe_execution(
 ) -> Execution:
     """An execution (by name or ARN); with ``wait``, once it ended or after that many seconds
     (at most 60 per call)."""
-    route = routes.GET_EXECUTION(name=pipeline, execution=_execution(execution))
+    route = routes.GET_EXECUTION(**_at(pipeline, execution))
     params = {"wait": wait} if wait else None
     answer = _client(client).call(route, params=params, timeout=wait + 30 if wait else None)
     return Execution.model_validate(answer)
@@ -210,7 +237,7 @@ def list_executions(
 ) -> ExecutionList:
     """The newest executions of ``pipeline`` (one page)."""
     params = {"status": status} if status else None
-    answer = _client(client).call(routes.LIST_EXECUTIONS(name=pipeline), params=params)
+    answer = _client(client).call(routes.LIST_EXECUTIONS(name=_machine(pipeline)), params=params)
     return ExecutionList.model_validate(answer)
 
 
@@ -219,7 +246,7 @@ def execution_definition(
 ) -> StateMachine:
     """The pipeline as ``execution`` started with it: its definition then, whatever
     updates came since."""
-    route = routes.GET_EXECUTION_DEFINITION(name=pipeline, execution=_execution(execution))
+    route = routes.GET_EXECUTION_DEFINITION(**_at(pipeline, execution))
     return StateMachine.model_validate(_client(client).call(route))
 
 
@@ -227,7 +254,7 @@ def execution_history(
     pipeline: str, execution: str, *, client: Client | None = None
 ) -> list[HistoryEvent]:
     """Every history event of an execution, oldest first."""
-    route = routes.GET_EXECUTION_HISTORY(name=pipeline, execution=_execution(execution))
+    route = routes.GET_EXECUTION_HISTORY(**_at(pipeline, execution))
     found: list[HistoryEvent] = []
     token: str | None = None
     while True:
@@ -249,13 +276,13 @@ def stop_execution(
 ) -> Execution:
     """Abort an execution: its tasks are stopped, its timers dropped."""
     request = build_request(StopExecution, error=error, cause=cause)
-    route = routes.STOP_EXECUTION(name=pipeline, execution=_execution(execution))
+    route = routes.STOP_EXECUTION(**_at(pipeline, execution))
     return Execution.model_validate(_client(client).call(route, request))
 
 
 def redrive_execution(pipeline: str, execution: str, *, client: Client | None = None) -> Execution:
     """Run a failed, timed out or aborted execution again from the state that failed."""
-    route = routes.REDRIVE_EXECUTION(name=pipeline, execution=_execution(execution))
+    route = routes.REDRIVE_EXECUTION(**_at(pipeline, execution))
     return Execution.model_validate(_client(client).call(route))
 
 
