@@ -248,6 +248,19 @@ def test_names_follow_aws_rule_dots_and_any_script_included(
         f"{live[0]}/api/v1/pipelines", content=body, headers={"content-type": "application/json"}
     )
     assert refused.status_code == 400 and refused.json()["error"]["field"] == "name"
+    # The native API's paths take names: one with a ':' is refused as a name, never read as
+    # an ARN's qualifier (DELETE /api/v1/pipelines/retrain.v2:x deleted retrain.v2)
+    pipelines = f"{live[0]}/api/v1/pipelines"
+    for method, path in (
+        ("DELETE", "/retrain.v2:x"),
+        ("GET", "/retrain.v2:x"),
+        ("GET", "/retrain.v2:x/executions"),
+        ("POST", "/retrain.v2/executions/a:b/stop"),
+    ):
+        answer = httpx.request(method, pipelines + path, json={})
+        assert answer.status_code == 400, (method, path, answer.text)
+        assert "is not a valid name" in answer.json()["error"]["message"], answer.text
+    assert sfn.describe_state_machine(stateMachineArn=machine)["name"] == "retrain.v2"
 
 
 def test_a_page_token_of_another_listing_is_refused(live: tuple[str, Services], sfn: Any) -> None:

@@ -30,6 +30,7 @@ from dockyard.api.pipelines import (
     TaskSuccess,
     ValidateDefinition,
     Validation,
+    check_name,
     execution_arn,
     state_machine_arn,
 )
@@ -44,9 +45,16 @@ router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=O
 MAX_WAIT_S = 60.0
 
 
+def _machine(name: str) -> str:
+    """The ARN of the state machine a path names: a name with a ``:`` would read as an ARN's
+    qualifier (``a:b`` as machine ``a``), so it is refused as the name it is."""
+    return state_machine_arn(check_name(name))
+
+
 def _execution(services: Services, actor: Actor, name: str, execution: str) -> str:
-    machine = services.pipelines.describe(actor, state_machine_arn(name))
-    return execution_arn(name, execution, express=machine.type is MachineType.EXPRESS)
+    machine = services.pipelines.describe(actor, _machine(name))
+    express = machine.type is MachineType.EXPRESS
+    return execution_arn(name, check_name(execution, "execution"), express=express)
 
 
 @router.post("", status_code=201)
@@ -96,19 +104,19 @@ def send_task_heartbeat(request: TaskHeartbeat, services: ServicesDep, actor: Ac
 
 @router.get("/{name}")
 def get_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> StateMachine:
-    return services.pipelines.describe(actor, state_machine_arn(name))
+    return services.pipelines.describe(actor, _machine(name))
 
 
 @router.get("/{name}/tags")
 def get_pipeline_tags(name: str, services: ServicesDep, actor: ActorDep) -> dict[str, str]:
     """The state machine's tags (boto3: ListTagsForResource)."""
-    return services.pipelines.tags(actor, state_machine_arn(name))
+    return services.pipelines.tags(actor, _machine(name))
 
 
 @router.patch("/{name}/tags", status_code=204)
 def tag_pipeline(name: str, request: Tagging, services: ServicesDep, actor: ActorDep) -> Response:
     """Add tags, or change their values: at most 50 in all (boto3: TagResource)."""
-    services.pipelines.tag(actor, state_machine_arn(name), request)
+    services.pipelines.tag(actor, _machine(name), request)
     return Response(status_code=204)
 
 
@@ -117,7 +125,7 @@ def untag_pipeline(
     name: str, services: ServicesDep, actor: ActorDep, key: Annotated[list[str], Query()]
 ) -> Response:
     """Remove the tags ``?key=...`` names (boto3: UntagResource)."""
-    services.pipelines.untag(actor, state_machine_arn(name), key)
+    services.pipelines.untag(actor, _machine(name), key)
     return Response(status_code=204)
 
 
@@ -126,13 +134,13 @@ def update_pipeline(
     name: str, change: StateMachineUpdate, services: ServicesDep, actor: ActorDep
 ) -> StateMachine:
     """A new definition, role or description; running executions keep the one they began with."""
-    return services.pipelines.update(actor, state_machine_arn(name), change)
+    return services.pipelines.update(actor, _machine(name), change)
 
 
 @router.delete("/{name}", status_code=204)
 def delete_pipeline(name: str, services: ServicesDep, actor: ActorDep) -> Response:
     """Delete it; its running executions are stopped."""
-    services.pipelines.delete(actor, state_machine_arn(name))
+    services.pipelines.delete(actor, _machine(name))
     return Response(status_code=204)
 
 
@@ -141,7 +149,7 @@ async def start_execution(
     name: str, request: StartExecution, services: ServicesDep, actor: ActorDep
 ) -> StartedExecution:
     """Start an execution (the same name and input again, while it runs, is the same one)."""
-    return await services.pipelines.start_soon(actor, state_machine_arn(name), request)
+    return await services.pipelines.start_soon(actor, _machine(name), request)
 
 
 @router.get("/{name}/executions")
@@ -155,7 +163,7 @@ def list_executions(
 ) -> ExecutionList:
     """Its executions, newest first."""
     return services.pipelines.list_executions(
-        actor, state_machine_arn(name), status=status, next_token=next_token, limit=limit
+        actor, _machine(name), status=status, next_token=next_token, limit=limit
     )
 
 
