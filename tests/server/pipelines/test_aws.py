@@ -139,6 +139,23 @@ def test_errors_have_the_codes_botocore_expects(live: tuple[str, Services], sfn:
     with pytest.raises(ClientError) as error:
         sfn.send_task_success(taskToken="no-such-token", output="{}")
     assert code(error) == "TaskDoesNotExist"
+    # a field out of bounds is named as the caller sent it, not as the pipelines API calls it
+    for call, field in (
+        (lambda: sfn.send_task_success(taskToken="t" * 1025, output="{}"), "taskToken"),
+        (lambda: sfn.send_task_failure(taskToken="t" * 1025), "taskToken"),
+        (lambda: sfn.send_task_heartbeat(taskToken="t" * 1025), "taskToken"),
+        (
+            lambda: sfn.create_state_machine(
+                name="long", definition=json.dumps(WAIT), roleArn="r" * 257
+            ),
+            "roleArn",
+        ),
+        (lambda: sfn.update_state_machine(stateMachineArn=arn, roleArn="r" * 257), "roleArn"),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        said = error.value.response["Error"]["Message"]
+        assert said.startswith(f"{field}: String should have at most"), said
     with pytest.raises(ClientError) as error:
         sfn.start_sync_execution(stateMachineArn=arn, input="{}")
     assert code(error) == "StateMachineTypeNotSupported"

@@ -14,6 +14,8 @@ from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import Any
 
+from pydantic import ValidationError
+
 from dockyard.api.pipelines import (
     MAX_TAGS,
     Execution,
@@ -45,6 +47,23 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 #: (the pipelines' EXPRESS_MAX_S), when it has timed out.
 SYNC_WAIT_S = 330.0
 Body = dict[str, Any]
+
+
+@contextmanager
+def _named_as_aws() -> Iterator[None]:
+    """A request field refused under the name AWS gives it (``taskToken``, ``roleArn``), not
+    the pipelines API's (``task_token``, ``role_arn``)."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ())]
+        if loc:
+            head, *rest = loc[0].split("_")
+            loc[0] = head + "".join(word.capitalize() for word in rest)
+        said = str(first.get("msg")).removeprefix("Value error, ")
+        field = loc[0] if loc else None
+        raise InvalidArgument(f"{'.'.join(loc)}: {said}", field=field) from None
 
 
 def _machine(found: StateMachine) -> Body:
@@ -92,7 +111,14 @@ def _execution(found: Execution) -> Body:
 
 
 def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
-    config = StateMachineConfig(
+    with _named_as_aws():
+        config = _config(body)
+    made = services.pipelines.create(actor, config)
+    return {"stateMachineArn": made.arn, "creationDate": seconds(made.created_time)}
+
+
+def _config(body: Body) -> StateMachineConfig:
+    return StateMachineConfig(
         name=required(body, "name"),
         definition=required(body, "definition"),
         role_arn=optional(body, "roleArn", default=""),
@@ -100,16 +126,15 @@ def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
         description=optional(body, "description", default=""),
         tags=_tags_given(body),
     )
-    made = services.pipelines.create(actor, config)
-    return {"stateMachineArn": made.arn, "creationDate": seconds(made.created_time)}
 
 
 def update_state_machine(services: Services, actor: Actor, body: Body) -> Body:
-    change = StateMachineUpdate(
-        definition=optional(body, "definition"),
-        role_arn=optional(body, "roleArn"),
-        description=optional(body, "description"),
-    )
+    with _named_as_aws():
+        change = StateMachineUpdate(
+            definition=optional(body, "definition"),
+            role_arn=optional(body, "roleArn"),
+            description=optional(body, "description"),
+        )
     if change.definition is None and change.role_arn is None and change.description is None:
         raise AwsError(
             "MissingRequiredParameter",
@@ -331,23 +356,29 @@ def redrive_execution(services: Services, actor: Actor, body: Body) -> Body:
 
 
 def send_task_success(services: Services, actor: Actor, body: Body) -> Body:
-    request = TaskSuccess(task_token=required(body, "taskToken"), output=required(body, "output"))
+    with _named_as_aws():
+        request = TaskSuccess(
+            task_token=required(body, "taskToken"), output=required(body, "output")
+        )
     services.pipelines.task_success(actor, request)
     return {}
 
 
 def send_task_failure(services: Services, actor: Actor, body: Body) -> Body:
-    request = TaskFailure(
-        task_token=required(body, "taskToken"),
-        error=optional(body, "error"),
-        cause=optional(body, "cause"),
-    )
+    with _named_as_aws():
+        request = TaskFailure(
+            task_token=required(body, "taskToken"),
+            error=optional(body, "error"),
+            cause=optional(body, "cause"),
+        )
     services.pipelines.task_failure(actor, request)
     return {}
 
 
 def send_task_heartbeat(services: Services, actor: Actor, body: Body) -> Body:
-    services.pipelines.task_heartbeat(actor, TaskHeartbeat(task_token=required(body, "taskToken")))
+    with _named_as_aws():
+        request = TaskHeartbeat(task_token=required(body, "taskToken"))
+    services.pipelines.task_heartbeat(actor, request)
     return {}
 
 
