@@ -558,3 +558,19 @@ def test_validation_answers_errors_unless_warnings_are_asked_for(real_sfn: Any) 
     with pytest.raises(ClientError) as error:
         sfn.validate_state_machine_definition(definition=text, severity="INFO")
     assert code(error) == "ValidationException"
+
+
+def test_a_scheduled_task_names_its_region(real_sfn: Any) -> None:
+    # AWS's model requires TaskScheduledEventDetails.region (1 character at least)
+    arn = real_sfn.create_state_machine(name="ask", definition=json.dumps(ASK), roleArn="r")[
+        "stateMachineArn"
+    ]
+    execution = real_sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    events = real_sfn.get_execution_history(executionArn=execution)["events"]
+    scheduled = next(e for e in events if e["type"] == "TaskScheduled")
+    details = scheduled["taskScheduledEventDetails"]
+    assert (details["resourceType"], details["resource"]) == ("sns", "publish.waitForTaskToken")
+    assert details["region"] == "us-east-1"
+    bare = real_sfn.get_execution_history(executionArn=execution, includeExecutionData=False)
+    scheduled = next(e for e in bare["events"] if e["type"] == "TaskScheduled")
+    assert scheduled["taskScheduledEventDetails"]["region"] == "us-east-1"

@@ -36,6 +36,7 @@ from dockyard.errors import InvalidArgument
 from dockyard.server._route import short_read
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._arn import REGION
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import member, optional, required, seconds
 from dockyard.server.pipelines import StateMachineMissing, TooManyTags
@@ -323,7 +324,7 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
                 "type": e.type,
                 "id": e.id,
                 "previousEventId": e.previous_event_id,
-                **(e.details if data else _without_data(e.details)),
+                **_in_region(e.details if data else _without_data(e.details)),
             }
             for e in found.events
         ]
@@ -331,6 +332,16 @@ def get_execution_history(services: Services, actor: Actor, body: Body) -> Body:
     if found.next_token:
         answer["nextToken"] = found.next_token
     return answer
+
+
+def _in_region(details: Body) -> Body:
+    """A TaskScheduled event names the region its task runs in, which AWS's model requires
+    (1 character at least): this server's, where the interpreter, which has none, leaves it
+    empty."""
+    scheduled = details.get("taskScheduledEventDetails")
+    if isinstance(scheduled, dict) and not scheduled.get("region"):
+        return {**details, "taskScheduledEventDetails": {**scheduled, "region": REGION}}
+    return details
 
 
 def _without_data(details: Body) -> Body:
