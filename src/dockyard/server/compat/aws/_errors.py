@@ -4,6 +4,7 @@ status, which botocore turns into ``ClientError`` with ``Error.Code``."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import orjson
 from pydantic import ValidationError
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound, PermissionDenied
 
-__all__ = ["AwsError", "aws_error"]
+__all__ = ["AwsError", "aws_error", "internal"]
 
 log = logging.getLogger("dockyard.server.compat.aws")
 
@@ -59,6 +60,15 @@ def _kind(exc: DockyardError) -> tuple[str, int]:
     return "InternalFailure", 500 if exc.status_code >= 500 else 400
 
 
+def internal(exc: Exception, what: str) -> str:
+    """A bug's message for the caller: a request id to quote, the exception itself only in the
+    server's log (its text can carry the server's paths, SQL or secrets), as the native API
+    answers."""
+    request_id = uuid.uuid4().hex
+    log.error("%s failed, request id %s", what, request_id, exc_info=exc)
+    return f"internal error; quote request id {request_id} to an operator"
+
+
 def aws_error(exc: Exception, content_type: str) -> Response:
     """The response for ``exc`` (a bug answers InternalFailure and is logged, never a 500
     page)."""
@@ -72,8 +82,7 @@ def aws_error(exc: Exception, content_type: str) -> Response:
     elif isinstance(exc, DockyardError):
         (kind, status), message = _kind(exc), exc.message
     else:
-        log.exception("AWS JSON action failed")
-        kind, status, message = "InternalFailure", 500, f"{type(exc).__name__}: {exc}"
+        kind, status, message = "InternalFailure", 500, internal(exc, "AWS JSON action")
     body = orjson.dumps({"__type": kind, "message": message})
     return Response(
         body,

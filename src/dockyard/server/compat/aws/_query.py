@@ -12,7 +12,6 @@ protocol map). Errors are ``<ErrorResponse>`` with AWS's code, which botocore re
 from __future__ import annotations
 
 import importlib
-import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,11 +28,10 @@ from dockyard.server._auth import actor_of
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._codes import named
-from dockyard.server.compat.aws._errors import AwsError
+from dockyard.server.compat.aws._errors import AwsError, internal
 
 __all__ = ["VERSIONS", "Entries", "Form", "QueryAction", "answer", "entries", "members"]
 
-log = logging.getLogger("dockyard.server.compat.aws")
 
 Form = dict[str, str]
 #: An action: the services, the caller and the request's form -> the result's fields.
@@ -114,8 +112,7 @@ def _failure(exc: Exception, module: Any) -> tuple[str, str, int]:
     if isinstance(exc, DockyardError):
         kind = {401: "InvalidClientTokenId", 403: "AuthorizationError"}.get(exc.status_code)
         return kind or invalid, exc.message, 400 if exc.status_code < 500 else 500
-    log.exception("AWS query action failed")
-    return "InternalError", f"{type(exc).__name__}: {exc}", 500
+    return "InternalError", internal(exc, "AWS query action"), 500
 
 
 async def answer(request: Request) -> Response:
