@@ -41,7 +41,7 @@ def served(services: Services) -> Iterator[str]:
         thread.join(20)
 
 
-def stepfunctions(url: str, token: str | None = None) -> Any:
+def stepfunctions(url: str, token: str | None = None, read_timeout: float = 60) -> Any:
     """boto3's own client, pointed at ``url``."""
     return boto3.client(
         "stepfunctions",
@@ -51,5 +51,7 @@ def stepfunctions(url: str, token: str | None = None) -> Any:
         aws_secret_access_key="dockyard",
         aws_session_token=token,
         # StartSyncExecution goes to the host "sync-<host>" unless told not to.
-        config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
+        config=Config(
+            retries={"max_attempts": 1}, inject_host_prefix=False, read_timeout=read_timeout
+        ),
     )

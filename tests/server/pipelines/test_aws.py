@@ -574,3 +574,41 @@ def test_a_scheduled_task_names_its_region(real_sfn: Any) -> None:
     bare = real_sfn.get_execution_history(executionArn=execution, includeExecutionData=False)
     scheduled = next(e for e in bare["events"] if e["type"] == "TaskScheduled")
     assert scheduled["taskScheduledEventDetails"]["region"] == "us-east-1"
+
+
+def test_synchronous_executions_waiting_hold_no_thread_of_the_pool(real_sfn: Any) -> None:
+    # more StartSyncExecutions waiting at once than the server's thread pool has threads
+    # (anyio's 40): the server still answers everything else, and each wait ends with its
+    # execution
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.server.notifications._receiver import until
+
+    url = real_sfn.meta.endpoint_url
+    arn = real_sfn.create_state_machine(
+        name="slow", definition=json.dumps(WAIT), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    waiting = 48
+    clients = [stepfunctions(url, read_timeout=30) for _ in range(waiting)]
+    quick = stepfunctions(url, read_timeout=10)
+
+    def running() -> list[str]:
+        found = quick.list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=100)
+        arns = [e["executionArn"] for e in found["executions"]]
+        return arns if len(arns) == waiting else []
+
+    with ThreadPoolExecutor(waiting) as pool:
+        answers = [
+            pool.submit(c.start_sync_execution, stateMachineArn=arn, input="{}") for c in clients
+        ]
+        try:
+            executions = until(running, 20, "every synchronous execution running")
+            assert quick.describe_state_machine(stateMachineArn=arn)["name"] == "slow"
+        finally:
+            for execution in quick.list_executions(stateMachineArn=arn, maxResults=100)[
+                "executions"
+            ]:
+                quick.stop_execution(executionArn=execution["executionArn"])
+        ended = [answer.result() for answer in answers]
+    assert sorted(e["executionArn"] for e in ended) == sorted(executions)
+    assert {e["status"] for e in ended} == {"ABORTED"}

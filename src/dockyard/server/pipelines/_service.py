@@ -420,6 +420,20 @@ class PipelineService:
             found = self.describe_execution(actor, arn)
         return found
 
+    async def await_(self, actor: Actor, arn: str, timeout: float) -> Execution:
+        """:meth:`wait` on the event loop: no thread is held while the execution runs (a
+        StartSyncExecution may wait minutes, and waits holding threads would starve every
+        other request of the pool)."""
+        deadline = time.monotonic() + timeout
+        found = await anyio.to_thread.run_sync(self.describe_execution, actor, arn)
+        while found.status not in TERMINAL:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await self._events.appended(min(remaining, 0.5))
+            found = await anyio.to_thread.run_sync(self.describe_execution, actor, arn)
+        return found
+
     def list_executions(
         self,
         actor: Actor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Response
 
 from dockyard.api.pipelines import (
@@ -168,18 +169,25 @@ def list_executions(
 
 
 @router.get("/{name}/executions/{execution}")
-def get_execution(
+async def get_execution(
     name: str,
     execution: str,
     services: ServicesDep,
     actor: ActorDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 0,
 ) -> Execution:
-    """An execution; with ``wait``, once it has ended or after that many seconds."""
-    arn = _execution(services, actor, name, execution)
+    """An execution; with ``wait``, once it has ended or after that many seconds (waiting on
+    the event loop: a long poll holds no thread of the pool)."""
     if wait:
-        return services.pipelines.wait(actor, arn, wait)
-    return services.pipelines.describe_execution(actor, arn)
+        arn = await anyio.to_thread.run_sync(_execution, services, actor, name, execution)
+        return await services.pipelines.await_(actor, arn, wait)
+    return await anyio.to_thread.run_sync(_described, services, actor, name, execution)
+
+
+def _described(services: Services, actor: Actor, name: str, execution: str) -> Execution:
+    return services.pipelines.describe_execution(
+        actor, _execution(services, actor, name, execution)
+    )
 
 
 @router.get("/{name}/executions/{execution}/definition")

@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from enum import StrEnum
 from typing import Any
 
+import anyio.to_thread
 from pydantic import ValidationError
 
 from dockyard.api.pipelines import (
@@ -234,15 +235,18 @@ async def start_execution(services: Services, actor: Actor, body: Body) -> Body:
     return {"executionArn": started.execution_arn, "startDate": seconds(started.start_time)}
 
 
-def start_sync_execution(services: Services, actor: Actor, body: Body) -> Body:
+async def start_sync_execution(services: Services, actor: Actor, body: Body) -> Body:
+    """Waits on the event loop for the execution to end, holding no thread meanwhile."""
     arn = required(body, "stateMachineArn")
-    if services.pipelines.describe(actor, arn).type is not MachineType.EXPRESS:
+    machine = await anyio.to_thread.run_sync(services.pipelines.describe, actor, arn)
+    if machine.type is not MachineType.EXPRESS:
         raise AwsError(
             "StateMachineTypeNotSupported",
             "StartSyncExecution runs EXPRESS state machines only; use StartExecution",
         )
-    started = services.pipelines.start(actor, arn, _start(body))
-    ended = services.pipelines.wait(actor, started.execution_arn, SYNC_WAIT_S)
+    request = _start(body)
+    started = await anyio.to_thread.run_sync(services.pipelines.start, actor, arn, request)
+    ended = await services.pipelines.await_(actor, started.execution_arn, SYNC_WAIT_S)
     answer = _execution(ended)
     for key in ("redriveCount", "redriveStatus", "stateMachineVersionArn"):
         answer.pop(key, None)
