@@ -612,3 +612,39 @@ def test_synchronous_executions_waiting_hold_no_thread_of_the_pool(real_sfn: Any
         ended = [answer.result() for answer in answers]
     assert sorted(e["executionArn"] for e in ended) == sorted(executions)
     assert {e["status"] for e in ended} == {"ABORTED"}
+
+
+def test_an_express_machine_waits_for_no_job_or_callback(real_sfn: Any) -> None:
+    # as AWS: .sync and .waitForTaskToken are refused in an EXPRESS machine, wherever the Task
+    with pytest.raises(ClientError) as error:
+        real_sfn.create_state_machine(
+            name="quick", definition=json.dumps(ASK), roleArn="r", type="EXPRESS"
+        )
+    assert code(error) == "InvalidDefinition"
+    said = error.value.response["Error"]["Message"]
+    assert "/States/Ask/Resource" in said and "'.waitForTaskToken'" in said, said
+    checked = real_sfn.validate_state_machine_definition(definition=json.dumps(ASK), type="EXPRESS")
+    assert checked["result"] == "FAIL"
+    assert [d["location"] for d in checked["diagnostics"]] == ["/States/Ask/Resource"]
+    assert real_sfn.validate_state_machine_definition(definition=json.dumps(ASK))["result"] == "OK"
+    arn = real_sfn.create_state_machine(
+        name="quick", definition=json.dumps(WAIT), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    nested = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "Ask", "States": ASK["States"]},
+                "End": True,
+            }
+        },
+    }
+    with pytest.raises(ClientError) as error:
+        real_sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(nested))
+    assert code(error) == "InvalidDefinition"
+    assert (
+        "/States/Each/ItemProcessor/States/Ask/Resource" in error.value.response["Error"]["Message"]
+    )
+    # a STANDARD machine waits for them as before
+    real_sfn.create_state_machine(name="asks", definition=json.dumps(nested), roleArn="r")

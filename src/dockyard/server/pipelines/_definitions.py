@@ -3,7 +3,7 @@ shell's own (every Task resource is one this server runs)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dockyard.api.pipelines import Diagnostic, Validation
@@ -20,9 +20,11 @@ BRIEF_STATES = 64
 
 
 def diagnose(
-    core: Core, integrations: Integrations, text: str
+    core: Core, integrations: Integrations, text: str, *, express: bool = False
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
-    """The parsed definition and its problems (none: valid)."""
+    """The parsed definition and its problems (none: valid); ``express``: for an EXPRESS
+    machine, which waits for no job or callback (as AWS refuses ``.sync`` and
+    ``.waitForTaskToken`` there)."""
     try:
         definition = core.parse(text)
     except InvalidArgument as exc:
@@ -44,8 +46,43 @@ def diagnose(
         Diagnostic(code=code, message=message, location=location)
         for location, message, code in integrations.problems(definition)
     ]
+    if express:
+        problems += list(_express_problems(definition.get("States"), "/States"))
     problems.sort(key=lambda p: (p.severity != "ERROR", p.location))
     return definition, problems
+
+
+#: The integration patterns an EXPRESS machine does not support (AWS's rule).
+_WAITING_PATTERNS = (".sync", ".sync:2", ".waitForTaskToken")
+
+
+def _express_problems(states: Any, at: str) -> Iterator[Diagnostic]:
+    """A Task waiting for a job or a callback, anywhere in ``states`` (branches and
+    iterations included)."""
+    if not isinstance(states, dict):
+        return
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        where = f"{at}/{name}"
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str):
+            pattern = next((p for p in _WAITING_PATTERNS if resource.endswith(p)), None)
+            if pattern is not None:
+                yield Diagnostic(
+                    code="SCHEMA_VALIDATION_FAILED",
+                    message=f"Express state machines do not support the '{pattern}' "
+                    "integration pattern: create a STANDARD state machine to wait for a job "
+                    "or a callback",
+                    location=f"{where}/Resource",
+                )
+        for i, branch in enumerate(state.get("Branches") or ()):
+            if isinstance(branch, dict):
+                yield from _express_problems(branch.get("States"), f"{where}/Branches/{i}/States")
+        for key in ("ItemProcessor", "Iterator"):
+            inner = state.get(key)
+            if isinstance(inner, dict):
+                yield from _express_problems(inner.get("States"), f"{where}/{key}/States")
 
 
 def _diagnostic(problem: Problem) -> Diagnostic:
@@ -57,9 +94,11 @@ def _diagnostic(problem: Problem) -> Diagnostic:
     )
 
 
-def check_definition(core: Core, integrations: Integrations, text: str) -> dict[str, Any]:
+def check_definition(
+    core: Core, integrations: Integrations, text: str, *, express: bool = False
+) -> dict[str, Any]:
     """The parsed definition; InvalidDefinition naming each problem's place otherwise."""
-    definition, problems = diagnose(core, integrations, text)
+    definition, problems = diagnose(core, integrations, text, express=express)
     problems = [p for p in problems if p.severity == "ERROR"]
     if problems:
         shown = "; ".join(
@@ -75,8 +114,10 @@ def check_definition(core: Core, integrations: Integrations, text: str) -> dict[
     return definition
 
 
-def validation(core: Core, integrations: Integrations, text: str) -> Validation:
-    _, problems = diagnose(core, integrations, text)
+def validation(
+    core: Core, integrations: Integrations, text: str, *, express: bool = False
+) -> Validation:
+    _, problems = diagnose(core, integrations, text, express=express)
     failed = any(p.severity == "ERROR" for p in problems)
     return Validation(result="FAIL" if failed else "OK", diagnostics=problems)
 

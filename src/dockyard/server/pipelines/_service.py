@@ -161,12 +161,13 @@ class PipelineService:
 
     # -- state machines -------------------------------------------------------------------------
 
-    def validate(self, definition: str) -> Validation:
-        return validation(self.engine.core, self.integrations, definition)
+    def validate(self, definition: str, *, express: bool = False) -> Validation:
+        return validation(self.engine.core, self.integrations, definition, express=express)
 
     def create(self, actor: Actor, config: StateMachineConfig) -> StateMachine:
         self._access.require_role(actor, Role.MEMBER, "create state machines")
-        check_definition(self.engine.core, self.integrations, config.definition)
+        express = config.type is MachineType.EXPRESS
+        check_definition(self.engine.core, self.integrations, config.definition, express=express)
         arn = state_machine_arn(config.name)
         now = self.engine.clock()
         with self._db.write() as conn:
@@ -211,7 +212,11 @@ class PipelineService:
         if change.definition is None and change.role_arn is None and change.description is None:
             raise InvalidArgument("give a definition, a role or a description to change")
         if change.definition is not None:
-            check_definition(self.engine.core, self.integrations, change.definition)
+            with self._db.read() as conn:
+                express = self._repo.machine(conn, arn).type == MachineType.EXPRESS.value
+            check_definition(
+                self.engine.core, self.integrations, change.definition, express=express
+            )
         values: dict[str, Any] = {
             k: v
             for k, v in (

@@ -208,13 +208,13 @@ def validate_definition(services: Services, actor: Actor, body: Body) -> Body:
     WARNING, at most ``maxResults`` (0: the default, 100), ``truncated`` when there were more;
     ``result`` counts every error."""
     severity = member(body, "severity", Severity) or Severity.ERROR
-    member(body, "type", MachineType)
+    express = member(body, "type", MachineType) is MachineType.EXPRESS
     limit = optional(body, "maxResults", int, 0) or MAX_DIAGNOSTICS
     if not 0 < limit <= MAX_DIAGNOSTICS:
         raise InvalidArgument(
             f"maxResults is 0 to {MAX_DIAGNOSTICS}, got {limit}", field="maxResults"
         )
-    found = services.pipelines.validate(required(body, "definition"))
+    found = services.pipelines.validate(required(body, "definition"), express=express)
     shown = [d for d in found.diagnostics if severity is Severity.WARNING or d.severity == "ERROR"]
     return {
         "result": found.result,
