@@ -6,6 +6,7 @@ import logging
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from dockyard.server.compat.aws import _query
 from dockyard.server.compat.aws._errors import aws_error
@@ -29,3 +30,21 @@ def test_a_bug_in_a_query_action_answers_a_request_id_not_its_exception() -> Non
     kind, message, status = _query._failure(KeyError(LEAK), None)
     assert (kind, status) == ("InternalError", 500)
     assert LEAK not in message and "request id" in message
+
+
+def test_a_refused_field_is_named_without_the_validators_wording() -> None:
+    from pydantic import BaseModel, field_validator
+
+    class Topic(BaseModel):
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def _named(cls, value: str) -> str:
+            raise ValueError(f"{value!r} is not a valid topic name")
+
+    with pytest.raises(ValidationError) as refused:
+        Topic(name="a b")
+    kind, message, status = _query._failure(refused.value, None)
+    assert (kind, status) == ("InvalidParameter", 400)
+    assert message == "name: 'a b' is not a valid topic name"

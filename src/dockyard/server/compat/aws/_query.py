@@ -106,7 +106,8 @@ def _failure(exc: Exception, module: Any) -> tuple[str, str, int]:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return invalid, f"{where}: {first.get('msg')}", 400
+        said = str(first.get("msg")).removeprefix("Value error, ")  # pydantic's wording
+        return invalid, f"{where}: {said}", 400
     if isinstance(exc, InvalidArgument):
         return invalid, named(exc), 400
     if isinstance(exc, DockyardError):
