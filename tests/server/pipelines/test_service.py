@@ -21,7 +21,7 @@ from dockyard.api.pipelines import (
     TaskHeartbeat,
     TaskSuccess,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor, ActorKind, Role
 from dockyard.server.auth import CreateUser
@@ -289,6 +289,11 @@ def test_a_members_pages_hold_only_its_machines_and_are_never_empty(shell: Servi
     assert len(shell.pipelines.list(ROOT).state_machines) == 5
     viewer = Actor(ActorKind.USER, "ana", Role.MEMBER, user_id=int(ids["ana"]), read_only=True)
     assert shell.pipelines.list(viewer).state_machines == []
+    # refused for what it is, not as if ana were not the creator of her own pipeline
+    with pytest.raises(PermissionDenied) as refused:
+        shell.pipelines.describe(viewer, first.state_machines[0].arn)
+    assert "read-only credential" in refused.value.message
+    assert "creator's" not in refused.value.message
 
 
 def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(

@@ -174,10 +174,7 @@ class Access:
 
     def require_trigger(self, actor: Actor, owner_id: int | None, name: str, what: str) -> None:
         """PermissionDenied unless ``actor`` created trigger ``name`` or is an admin."""
-        if not self.may_use_trigger(actor, owner_id):
-            raise PermissionDenied(
-                f"{actor.label} may not {what}: trigger {name} is its creator's (or an admin's)"
-            )
+        self.require_own(actor, owner_id, f"trigger {name}", what)
 
     def may_use_own(self, actor: Actor, owner_id: int | None) -> bool:
         """Whether ``actor`` may use what the account ``owner_id`` created and owns alone (a
@@ -188,9 +185,15 @@ class Access:
         """PermissionDenied unless ``actor`` created ``resource`` (``pipeline retrain``) or is
         an admin."""
         if not self.may_use_own(actor, owner_id):
-            raise PermissionDenied(
-                f"{actor.label} may not {what}: {resource} is its creator's (or an admin's)"
+            # a read-only or a job's credential uses nothing owned alone, its creator's included
+            why = (
+                "a read-only credential uses no pipeline or trigger, its own included"
+                if actor.read_only
+                else "a job's credential uses no pipeline or trigger"
+                if actor.job is not None
+                else f"{resource} is its creator's (or an admin's)"
             )
+            raise PermissionDenied(f"{actor.label} may not {what}: {why}")
 
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:
