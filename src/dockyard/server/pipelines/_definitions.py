@@ -10,7 +10,7 @@ from dockyard.api.pipelines import Diagnostic, Validation
 from dockyard.errors import InvalidArgument
 from dockyard.server.pipelines._core import Core, Problem
 from dockyard.server.pipelines._errors import InvalidDefinition
-from dockyard.server.pipelines._tasks import Integrations
+from dockyard.server.pipelines._tasks import Integrations, all_states
 
 __all__ = ["ParsedDefinitions", "check_definition", "diagnose", "runs_briefly", "validation"]
 
@@ -47,7 +47,7 @@ def diagnose(
         for location, message, code in integrations.problems(definition)
     ]
     if express:
-        problems += list(_express_problems(definition.get("States"), "/States"))
+        problems += list(_express_problems(definition))
     problems.sort(key=lambda p: (p.severity != "ERROR", p.location))
     return definition, problems
 
@@ -56,33 +56,22 @@ def diagnose(
 _WAITING_PATTERNS = (".sync", ".sync:2", ".waitForTaskToken")
 
 
-def _express_problems(states: Any, at: str) -> Iterator[Diagnostic]:
-    """A Task waiting for a job or a callback, anywhere in ``states`` (branches and
+def _express_problems(definition: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """A Task waiting for a job or a callback, anywhere in ``definition`` (branches and
     iterations included)."""
-    if not isinstance(states, dict):
-        return
-    for name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        where = f"{at}/{name}"
+    for where, _, state in all_states(definition):
         resource = state.get("Resource")
-        if state.get("Type") == "Task" and isinstance(resource, str):
-            pattern = next((p for p in _WAITING_PATTERNS if resource.endswith(p)), None)
-            if pattern is not None:
-                yield Diagnostic(
-                    code="SCHEMA_VALIDATION_FAILED",
-                    message=f"Express state machines do not support the '{pattern}' "
-                    "integration pattern: create a STANDARD state machine to wait for a job "
-                    "or a callback",
-                    location=f"{where}/Resource",
-                )
-        for i, branch in enumerate(state.get("Branches") or ()):
-            if isinstance(branch, dict):
-                yield from _express_problems(branch.get("States"), f"{where}/Branches/{i}/States")
-        for key in ("ItemProcessor", "Iterator"):
-            inner = state.get(key)
-            if isinstance(inner, dict):
-                yield from _express_problems(inner.get("States"), f"{where}/{key}/States")
+        if state.get("Type") != "Task" or not isinstance(resource, str):
+            continue
+        pattern = next((p for p in _WAITING_PATTERNS if resource.endswith(p)), None)
+        if pattern is not None:
+            yield Diagnostic(
+                code="SCHEMA_VALIDATION_FAILED",
+                message=f"Express state machines do not support the '{pattern}' "
+                "integration pattern: create a STANDARD state machine to wait for a job "
+                "or a callback",
+                location=f"{where}/Resource",
+            )
 
 
 def _diagnostic(problem: Problem) -> Diagnostic:
