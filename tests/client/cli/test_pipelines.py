@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,8 @@ from dockyard import steps
 from dockyard.api.pipelines import Execution
 from dockyard.client.cli import cli
 from dockyard.client.cli.pipelines import _said, readable_cause
+from dockyard.client.sdk import reset_context
+from dockyard.settings import Settings
 
 DEFINITION = {
     "StartAt": "Prep",
@@ -32,9 +38,26 @@ DEFINITION = {
 }
 
 
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The module's own home, context and local server. The SDK's context is the process's,
+    shared by every module a test worker runs: one an earlier module left pointing at a server
+    it stopped failed every command here with 'connection refused'."""
+    home = tmp_path_factory.mktemp("cli-pipelines")
+    reset_context(Settings(home=home))
+    try:
+        yield home
+    finally:
+        reset_context(Settings(home=tmp_path_factory.mktemp("after-cli-pipelines")))
+        state = home / "server.json"
+        if state.exists():  # the local server outlives its SDK by design: stop it here
+            with contextlib.suppress(OSError):
+                os.kill(json.loads(state.read_text())["pid"], signal.SIGTERM)
+
+
 @pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DOCKYARD_HOME", str(tmp_path / "home"))
+def runner(home: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCKYARD_HOME", str(home))
     monkeypatch.delenv("DOCKYARD_URI", raising=False)
     return CliRunner()
 
