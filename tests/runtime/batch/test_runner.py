@@ -180,13 +180,16 @@ def test_further_workers_are_forked_from_the_first_once_it_imported_the_librarie
     )
     trees: list[list[list[int]]] = []
 
+    def is_worker(process: psutil.Process) -> bool:
+        try:
+            return "dockyard.runtime.batch._worker" in process.cmdline()
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            return False  # a child of another test that exited and is not yet reaped
+
     def look(progress: Progress) -> None:
         if progress.records and progress.shards_done < progress.shards_total:  # all up
-            started = [
-                p
-                for p in psutil.Process().children()  # other tests' servers may run too
-                if "dockyard.runtime.batch._worker" in p.cmdline()
-            ]
+            # other tests' servers may run too
+            started = [p for p in psutil.Process().children() if is_worker(p)]
             trees.append([[c.pid for c in p.children()] for p in started])
 
     result = transform(spec, progress=look)
