@@ -233,7 +233,11 @@ def retrain_loop(
         if e.type.endswith("StateEntered") and e.details.get("stateEnteredEventDetails")
     ]
     output = json.loads(done.output or "{}")
-    print(f"  {done.status.value} in {time.perf_counter() - began:.1f} s: {' -> '.join(path)}")
+    ran_s = ((done.stop_time or done.start_time) - done.start_time) / 1000
+    print(
+        f"  {done.status.value} in {ran_s:.1f} s ({time.perf_counter() - began:.1f} s from the "
+        f"first drifted request): {' -> '.join(path)}"
+    )
     if "eval" in output:
         verdict = "passed" if output["eval"]["passed"] else "failed"
         print(
