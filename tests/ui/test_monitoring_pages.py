@@ -194,10 +194,15 @@ def test_the_list_shows_each_schedule_and_its_last_check(
 
 
 def test_a_schedule_charts_its_windows_and_pages_its_violations(
-    page: Watched, monitored: Monitored
+    page: Watched, seeded: Seeded, monitored: Monitored
 ) -> None:
+    with seeded.client() as c:
+        schedule = _ok(c.get(f"/api/v1/monitoring-schedules/{SCHEDULE}"))
     p = page.goto(f"/monitoring/{SCHEDULE}?vmax=1")
     spec = p.locator("#schedule-spec")
+    # When the next check runs: once the next window has ended (the browser shares our zone).
+    check = time.strftime("%Y-%m-%d %H:%M", time.localtime(schedule["next_window_end"] / 1000))
+    expect(spec.locator("tr", has_text="Next check")).to_contain_text(check)
     expect(spec).to_contain_text("suggested from")
     expect(spec).to_contain_text("psi 0.2")
     expect(spec).to_contain_text("rmse ≤ 0.5")

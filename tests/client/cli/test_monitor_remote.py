@@ -67,9 +67,11 @@ def test_schedules_from_the_command_line(runner: CliRunner, tmp_path: Path) -> N
         str(folder),
     )
     assert made.startswith("churn-drift  Scheduled\nwatches:    endpoint churn")
+    assert "   next check " in made and "(window from " in made
     listed = _ok(runner, "schedules", "list").splitlines()
     assert listed[0].split()[:3] == ["NAME", "STATUS", "TARGET"] and "churn-drift" in listed[1]
     shown = json.loads(_ok(runner, "schedules", "describe", "churn-drift", "--json"))
+    assert shown["next_window_end"] == shown["next_window_start"] + 3_600_000  # hourly
     assert shown["spec"]["target"] == {
         "endpoint": "churn",
         "side": "input",

@@ -48,9 +48,10 @@ def test_an_hour_is_claimed_once_it_has_ended_and_its_capture_settled(
 ) -> None:
     deploy(services, model)
     capture(services, T0, [exchange("r1", [0.1, 0.2, 0.3], 0.7)])
-    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    made = services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
     passes = driver(services)
     hour = T0 - T0 % HOUR
+    assert (made.next_window_start, made.next_window_end) == (hour, hour + HOUR)
     assert not passes.advance(hour + HOUR - 1)  # the hour is not over
     assert not passes.advance(hour + HOUR + GRACE - 1)  # late records may still come
     assert passes.advance(hour + HOUR + GRACE)
@@ -68,6 +69,8 @@ def test_an_hour_is_claimed_once_it_has_ended_and_its_capture_settled(
     assert _monitoring_jobs(services) == [execution.execution_id]
     passes.advance(hour + HOUR + GRACE + 1000)
     assert _monitoring_jobs(services) == [execution.execution_id]
+    after = services.monitoring.get(ROOT, "churn-drift")
+    assert (after.next_window_start, after.next_window_end) == (hour + HOUR, hour + 2 * HOUR)
 
 
 def _hour_path(ms: int) -> str:
@@ -282,8 +285,9 @@ def test_a_cron_schedule_checks_from_one_slot_to_the_next(
     made = services.monitoring.create(
         ROOT, spec(baseline_folder(tmp_path), schedule="0 */6 * * *"), now=T0
     )
-    assert made.next_window_start == T0
     day = T0 - T0 % (24 * HOUR)
+    # T0 is 10:20: the window to 12:00 is checked at 12:00.
+    assert (made.next_window_start, made.next_window_end) == (T0, day + 12 * HOUR)
     passes = driver(services)
     passes.advance(day + 12 * HOUR + GRACE)
     (execution,) = services.monitoring.executions(ROOT, "churn-drift").items

@@ -63,8 +63,9 @@ class _Out(BaseModel):
 class MonitoringSchedule(_Out):
     """A schedule: its spec, where its baseline is, and where its windows have reached.
 
-    ``next_window_start`` (ms): the start of the next window the loop checks once it has ended
-    (an hour for ``hourly``, from the previous cron slot to the next otherwise).
+    ``next_window_start`` and ``next_window_end`` (ms): the next window the loop checks, once
+    it has ended (an hour for ``hourly``, from the previous cron slot to the next otherwise). The
+    check runs at ``next_window_end``.
     """
 
     name: str
@@ -75,6 +76,7 @@ class MonitoringSchedule(_Out):
     experiment_id: str | None = None
     run_id: str | None = None
     next_window_start: int
+    next_window_end: int
     failure_reason: str | None = None
     last_execution: MonitoringExecution | None = None
     created_by: str

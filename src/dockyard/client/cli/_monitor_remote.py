@@ -53,7 +53,8 @@ def _describe(s: MonitoringSchedule) -> str:
     lines = [
         f"{s.name}  {s.status.value}",
         f"watches:    {watched}",
-        f"schedule:   {s.spec.schedule}   next window from {format_time(s.next_window_start)}",
+        f"schedule:   {s.spec.schedule}   next check {format_time(s.next_window_end)} (window "
+        f"from {format_time(s.next_window_start)})",
         f"baseline:   {s.baseline_uri or '(being suggested)'}",
         f"run:        {s.run_id}",
     ]

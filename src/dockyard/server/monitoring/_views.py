@@ -13,6 +13,7 @@ from dockyard.api.monitoring import (
     MonitoringScheduleSpec,
     ScheduleStatus,
 )
+from dockyard.server.monitoring._windows import window_end
 
 __all__ = ["execution", "report_url", "schedule", "summary_of"]
 
@@ -58,15 +59,17 @@ def execution(row: Any, schedule: str, *, violations: bool = False) -> Monitorin
 
 
 def schedule(row: Any, last: Any | None) -> MonitoringSchedule:
+    spec = MonitoringScheduleSpec.model_validate_json(row.spec)
     return MonitoringSchedule(
         name=row.name,
-        spec=MonitoringScheduleSpec.model_validate_json(row.spec),
+        spec=spec,
         status=ScheduleStatus(row.status),
         baseline_uri=row.baseline_uri,
         baseline_job=row.baseline_job,
         experiment_id=row.experiment_id,
         run_id=row.run_id,
         next_window_start=row.next_window_start,
+        next_window_end=window_end(spec, row.next_window_start),
         failure_reason=row.failure_reason,
         last_execution=execution(last, row.name) if last is not None else None,
         created_by=row.created_by,
