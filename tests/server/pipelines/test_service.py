@@ -287,13 +287,23 @@ def test_a_members_pages_hold_only_its_machines_and_are_never_empty(shell: Servi
     second = shell.pipelines.list(ana, next_token=first.next_token, limit=1)
     assert [m.name for m in second.state_machines] == ["a2"] and second.next_token is None
     assert len(shell.pipelines.list(ROOT).state_machines) == 5
+    # A read-only credential of ana's reads what ana may, and runs none of it.
     viewer = Actor(ActorKind.USER, "ana", Role.MEMBER, user_id=int(ids["ana"]), read_only=True)
-    assert shell.pipelines.list(viewer).state_machines == []
+    assert [m.name for m in shell.pipelines.list(viewer).state_machines] == ["a1", "a2"]
+    a1 = first.state_machines[0].arn
+    assert shell.pipelines.describe(viewer, a1).name == "a1"
+    started = shell.pipelines.start(ana, a1, StartExecution(name="once"))
+    assert shell.pipelines.describe_execution(viewer, started.execution_arn).name == "once"
+    assert [e.name for e in shell.pipelines.list_executions(viewer, a1).executions] == ["once"]
     # refused for what it is, not as if ana were not the creator of her own pipeline
     with pytest.raises(PermissionDenied) as refused:
-        shell.pipelines.describe(viewer, first.state_machines[0].arn)
-    assert "read-only credential" in refused.value.message
+        shell.pipelines.start(viewer, a1, StartExecution(name="twice"))
+    assert "read-only" in refused.value.message
     assert "creator's" not in refused.value.message
+    b1 = shell.pipelines.list(bob).state_machines[0].arn
+    with pytest.raises(PermissionDenied) as others:
+        shell.pipelines.describe(viewer, b1)
+    assert "creator's" in others.value.message
 
 
 def test_the_same_start_again_is_the_same_execution_and_another_input_conflicts(

@@ -47,6 +47,17 @@ def test_a_trigger_is_its_creators(services: Services, data: Path) -> None:
             call()
     fired = services.triggers.fire(alice, "t", FireRequest(key="k1", cause={"why": "test"}))
     assert fired.status is FiringStatus.FIRED
+    # A read-only credential of alice's reads her trigger and its firings, and fires nothing.
+    reader = Actor(ActorKind.USER, "alice", Role.MEMBER, user_id=alice.user_id, read_only=True)
+    assert [t.name for t in services.triggers.list(reader)] == ["t"]
+    assert services.triggers.get(reader, "t").name == "t"
+    assert [f.firing_id for f in services.triggers.history(reader, "t")] == [fired.firing_id]
+    for write in (
+        lambda: services.triggers.fire(reader, "t", FireRequest()),
+        lambda: services.triggers.delete(reader, "t"),
+    ):
+        with pytest.raises(PermissionDenied, match="read-only"):
+            write()
     job = services.jobs.get(alice, fired.job or "")
     assert job.created_by == "alice"  # the work is its creator's
     assert job.spec["environment"]["DOCKYARD_TRIGGER_WHY"] == "test"

@@ -164,31 +164,38 @@ class Access:
         """Creating custom topics and publishing to them: a member who may write."""
         self.require_role(actor, Role.MEMBER, what)
 
-    def may_use_trigger(self, actor: Actor, owner_id: int | None) -> bool:
-        """Whether ``actor`` may read, fire or delete a trigger ``owner_id`` created."""
-        if actor.read_only or actor.job is not None:
+    def may_use_trigger(self, actor: Actor, owner_id: int | None, *, read: bool = False) -> bool:
+        """Whether ``actor`` may fire, change or delete a trigger ``owner_id`` created (with
+        ``read``: read it, which a read-only credential of its creator or an admin may)."""
+        if actor.job is not None or (actor.read_only and not read):
             return False
         if actor.user_id is None or actor.role is Role.ADMIN:
             return True
         return owner_id is not None and owner_id == actor.user_id
 
-    def require_trigger(self, actor: Actor, owner_id: int | None, name: str, what: str) -> None:
+    def require_trigger(
+        self, actor: Actor, owner_id: int | None, name: str, what: str, *, read: bool = False
+    ) -> None:
         """PermissionDenied unless ``actor`` created trigger ``name`` or is an admin."""
-        self.require_own(actor, owner_id, f"trigger {name}", what)
+        self.require_own(actor, owner_id, f"trigger {name}", what, read=read)
 
-    def may_use_own(self, actor: Actor, owner_id: int | None) -> bool:
+    def may_use_own(self, actor: Actor, owner_id: int | None, *, read: bool = False) -> bool:
         """Whether ``actor`` may use what the account ``owner_id`` created and owns alone (a
-        trigger, a pipeline): its creator, or an admin; anyone on a server without accounts."""
-        return self.may_use_trigger(actor, owner_id)
+        trigger, a pipeline): its creator, or an admin; anyone on a server without accounts.
+        With ``read``, only read it: a read-only credential of the same accounts may."""
+        return self.may_use_trigger(actor, owner_id, read=read)
 
-    def require_own(self, actor: Actor, owner_id: int | None, resource: str, what: str) -> None:
+    def require_own(
+        self, actor: Actor, owner_id: int | None, resource: str, what: str, *, read: bool = False
+    ) -> None:
         """PermissionDenied unless ``actor`` created ``resource`` (``pipeline retrain``) or is
-        an admin."""
-        if not self.may_use_own(actor, owner_id):
-            # a read-only or a job's credential uses nothing owned alone, its creator's included
+        an admin (``read``: see :meth:`may_use_own`)."""
+        if not self.may_use_own(actor, owner_id, read=read):
+            # a job's credential uses nothing owned alone, its creator's included; a read-only
+            # one reads what its account may, and runs or changes none of it
             why = (
-                "a read-only credential uses no pipeline or trigger, its own included"
-                if actor.read_only
+                "a read-only credential reads pipelines and triggers, but runs and changes none"
+                if actor.read_only and self.may_use_own(actor, owner_id, read=True)
                 else "a job's credential uses no pipeline or trigger"
                 if actor.job is not None
                 else f"{resource} is its creator's (or an admin's)"

@@ -137,22 +137,36 @@ class PipelineService:
         self._events.append(conn, actor, type, KIND, arn, scope=f"pipeline:{name}", body=body)
 
     def _own(
-        self, conn: Any, actor: Actor, machine_arn: str, what: str, *, share: bool = False
+        self,
+        conn: Any,
+        actor: Actor,
+        machine_arn: str,
+        what: str,
+        *,
+        share: bool = False,
+        read: bool = False,
     ) -> Any:
         """The state machine's row, when ``actor`` may ``what`` on it (``share``: see
-        :meth:`PipelineRepository.machine`)."""
+        :meth:`PipelineRepository.machine`; ``read``: ``what`` only reads)."""
         row = self._repo.machine(conn, machine_arn, share=share)
-        self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what)
+        self._access.require_own(actor, row.owner_id, f"pipeline {row.name}", what, read=read)
         return row
 
     def _own_execution(
-        self, conn: Any, actor: Actor, arn: str, what: str, *, share: bool = False
+        self,
+        conn: Any,
+        actor: Actor,
+        arn: str,
+        what: str,
+        *,
+        share: bool = False,
+        read: bool = False,
     ) -> Any:
         """The execution's row, when ``actor`` may ``what`` on its state machine (an execution
         of a deleted state machine does not exist; ``share``: see :meth:`_own`)."""
         row = self._repo.execution(conn, arn)
         try:
-            self._own(conn, actor, row.state_machine_arn, what, share=share)
+            self._own(conn, actor, row.state_machine_arn, what, share=share, read=read)
         except StateMachineMissing:
             raise ExecutionMissing(
                 f"Execution Does Not Exist: '{arn}'", field="executionArn"
@@ -263,7 +277,7 @@ class PipelineService:
         """The state machine's tags."""
         arn, _ = _machine_arn(arn)
         with self._db.read() as conn:
-            return _tags(self._own(conn, actor, arn, "read it"))
+            return _tags(self._own(conn, actor, arn, "read it", read=True))
 
     def tag(self, actor: Actor, arn: str, request: Tagging) -> None:
         """Add the request's tags to the state machine's, or change their values (at most
@@ -294,16 +308,16 @@ class PipelineService:
     def describe(self, actor: Actor, arn: str) -> StateMachine:
         arn, _ = _machine_arn(arn)
         with self._db.read() as conn:
-            return _views.machine(self._own(conn, actor, arn, "read it"))
+            return _views.machine(self._own(conn, actor, arn, "read it", read=True))
 
     def list(
         self, actor: Actor, next_token: str | None = None, limit: int = 100
     ) -> StateMachineList:
         after = _views.decode_token(next_token, "machines", lambda v: isinstance(v, str))
         limit = max(1, min(limit, MAX_PAGE))
-        if self._access.may_use_own(actor, None):  # an admin, or a server without accounts
+        if self._access.may_use_own(actor, None, read=True):  # an admin, or no accounts
             owner = None
-        elif self._access.may_use_own(actor, actor.user_id):
+        elif self._access.may_use_own(actor, actor.user_id, read=True):
             owner = actor.user_id  # a member: its own, filtered before paging (no empty pages)
         else:
             return StateMachineList(state_machines=[])
@@ -400,7 +414,11 @@ class PipelineService:
         if row.machine_name is None:  # an execution of a deleted state machine (_own_execution)
             raise ExecutionMissing(f"Execution Does Not Exist: '{arn}'", field="executionArn")
         self._access.require_own(
-            actor, row.machine_owner_id, f"pipeline {row.machine_name}", "read its executions"
+            actor,
+            row.machine_owner_id,
+            f"pipeline {row.machine_name}",
+            "read its executions",
+            read=True,
         )
         return _views.execution(row)
 
@@ -408,7 +426,7 @@ class PipelineService:
         """The state machine as the execution ``arn`` started with it."""
         arn = _execution_arn(arn)
         with self._db.read() as conn:
-            row = self._own_execution(conn, actor, arn, "read its executions")
+            row = self._own_execution(conn, actor, arn, "read its executions", read=True)
             machine = self._repo.machine(conn, row.state_machine_arn)
         return _views.machine(machine, definition=row.definition, revision=row.revision_id)
 
@@ -460,7 +478,7 @@ class PipelineService:
         )
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
-            self._own(conn, actor, machine_arn, "list its executions")
+            self._own(conn, actor, machine_arn, "list its executions", read=True)
             rows = self._repo.executions(
                 conn,
                 machine_arn,
@@ -491,7 +509,7 @@ class PipelineService:
         )
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
-            self._own_execution(conn, actor, arn, "read its executions")
+            self._own_execution(conn, actor, arn, "read its executions", read=True)
             rows = self._repo.history(conn, arn, after or 0, limit + 1, reverse)
         token = None
         if len(rows) > limit:

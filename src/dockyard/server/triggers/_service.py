@@ -14,8 +14,9 @@ Firing one cause, exactly once::
 A crash between 1 and 3 leaves a pending firing; :meth:`retry_stale` (run by the schedule
 loop) submits it again, and finds the job already there when 2 had happened.
 
-Permissions: a trigger is its creator's (:meth:`dockyard.server.auth.Access.require_trigger`); its
-work is submitted with the creator's account, so it can start only what they could.
+Permissions: a trigger is its creator's (:meth:`dockyard.server.auth.Access.require_trigger`; a
+read-only credential of theirs only reads it); its work is submitted with the creator's account,
+so it can start only what they could.
 """
 
 from __future__ import annotations
@@ -289,12 +290,14 @@ class TriggerService:
         """The triggers ``actor`` may see: its own, or every one for an admin."""
         with self._db.read() as conn:
             rows = self._repo.all(conn)
-        return [_trigger(r) for r in rows if self._access.may_use_trigger(actor, r.owner_id)]
+        return [
+            _trigger(r) for r in rows if self._access.may_use_trigger(actor, r.owner_id, read=True)
+        ]
 
     def get(self, actor: Actor, name: str) -> Trigger:
         with self._db.read() as conn:
             row = self._repo.require(conn, name)
-        self._access.require_trigger(actor, row.owner_id, name, "read it")
+        self._access.require_trigger(actor, row.owner_id, name, "read it", read=True)
         return _trigger(row)
 
     def delete(self, actor: Actor, name: str) -> None:
@@ -312,7 +315,7 @@ class TriggerService:
         limit = max(1, min(limit, MAX_PAGE))
         with self._db.read() as conn:
             row = self._repo.require(conn, name)
-            self._access.require_trigger(actor, row.owner_id, name, "read its history")
+            self._access.require_trigger(actor, row.owner_id, name, "read its history", read=True)
             rows = self._repo.firings(conn, row.trigger_id, limit, before)
         return [_firing(r, name) for r in rows]
 
