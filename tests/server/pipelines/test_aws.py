@@ -97,6 +97,7 @@ def test_create_describe_list_start_history_stop(sfn: Any) -> None:
     assert newest["events"][0]["type"] == "ExecutionAborted" and newest["nextToken"]
     for_execution = sfn.describe_state_machine_for_execution(executionArn=execution)
     assert for_execution["stateMachineArn"] == arn
+    assert json.loads(for_execution["definition"]) == WAIT
     redriven = sfn.redrive_execution(executionArn=execution)
     assert redriven["redriveDate"]
     assert sfn.describe_execution(executionArn=execution)["redriveCount"] == 1

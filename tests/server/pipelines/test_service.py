@@ -16,6 +16,7 @@ from dockyard.api.params import PutParameter
 from dockyard.api.pipelines import (
     StartExecution,
     StateMachineConfig,
+    StateMachineUpdate,
     StopExecution,
     TaskFailure,
     TaskHeartbeat,
@@ -475,3 +476,21 @@ def test_validation_says_which_task_resource_or_parameters_are_at_fault(shell: S
         ("INVALID_RESOURCE", "/States/Nowhere/Resource"),
         ("SCHEMA_VALIDATION_FAILED", "/States/Bare/Parameters"),
     ]
+
+
+def test_the_machine_for_an_execution_is_the_one_it_started_with(services: Services) -> None:
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    config = StateMachineConfig(name="m", definition=json.dumps(wait), role_arn="arn:role/x")
+    arn = services.pipelines.create(ROOT, config).arn
+    started = services.pipelines.start(ROOT, arn, StartExecution(name="e"))
+    services.pipelines.update(
+        ROOT,
+        arn,
+        StateMachineUpdate(
+            definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}),
+            role_arn="arn:role/y",
+        ),
+    )
+    found = services.pipelines.machine_for_execution(ROOT, started.execution_arn)
+    assert (json.loads(found.definition), found.role_arn) == (wait, "arn:role/x")
+    assert services.pipelines.describe(ROOT, arn).role_arn == "arn:role/y"

@@ -428,7 +428,13 @@ class PipelineService:
         with self._db.read() as conn:
             row = self._own_execution(conn, actor, arn, "read its executions", read=True)
             machine = self._repo.machine(conn, row.state_machine_arn)
-        return _views.machine(machine, definition=row.definition, revision=row.revision_id)
+            first = self._repo.history(conn, arn, 0, 1, False)
+        # the role it started with, as its ExecutionStarted event records it
+        started = orjson.loads(first[0].details) if first else {}
+        role = started.get("executionStartedEventDetails", {}).get("roleArn", "")
+        return _views.machine(
+            machine, definition=row.definition, revision=row.revision_id, role_arn=role
+        )
 
     def wait(self, actor: Actor, arn: str, timeout: float) -> Execution:
         """The execution once it has ended, or as it is after ``timeout`` seconds; woken by the

@@ -30,7 +30,11 @@ __all__ = [
 
 
 def machine(
-    row: Any, *, definition: str | None = None, revision: str | None = None
+    row: Any,
+    *,
+    definition: str | None = None,
+    revision: str | None = None,
+    role_arn: str | None = None,
 ) -> StateMachine:
     return StateMachine(
         name=row.name,
@@ -38,7 +42,7 @@ def machine(
         type=row.type,
         created_time=row.created_time,
         definition=definition if definition is not None else row.definition,
-        role_arn=row.role_arn,
+        role_arn=role_arn if role_arn is not None else row.role_arn,
         description=row.description,
         revision_id=revision or row.revision_id,
         updated_time=row.updated_time,
