@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Final
 
 import click
@@ -76,4 +77,10 @@ def cli() -> None:
 
 def main() -> None:
     """Entry point of the ``dockyard`` script."""
+    warnings.formatwarning = _plain_warning
     cli()
+
+
+def _plain_warning(message: Warning | str, *_: object, **__: object) -> str:
+    """A warning as a command prints it: the message, without the source line it came from."""
+    return f"warning: {message}\n"

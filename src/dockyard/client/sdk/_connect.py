@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 from dockyard.client.http import Client, resolve_token
 from dockyard.settings import Settings
 
 __all__ = ["connect"]
 
 EMBEDDED_URL = "http://dockyard.embedded"
+
+#: Names people reach for when they mean ``DOCKYARD_URI``; set alone, they change nothing.
+LOOKALIKES = ("DOCKYARD_URL", "DOCKYARD_SERVER", "DOCKYARD_SERVER_URL", "DOCKYARD_TRACKING_URI")
 
 
 def connect(settings: Settings) -> Client:
@@ -20,6 +26,20 @@ def connect(settings: Settings) -> Client:
     """
     if settings.uri:
         return Client(settings.uri, token=resolve_token(settings.uri, settings.token))
+    warn_of_lookalikes(settings)
     from dockyard.server import InProcessTransport, create_app
 
     return Client(EMBEDDED_URL, transport=InProcessTransport(create_app(settings)))
+
+
+def warn_of_lookalikes(settings: Settings) -> None:
+    """Warn when a variable that looks like the server's URL is set but ``DOCKYARD_URI`` is
+    not: the embedded default is about to be used instead of the server it names."""
+    named = [name for name in LOOKALIKES if os.environ.get(name)]
+    if named:
+        warnings.warn(
+            f"{named[0]} is set, but Dockyard reads a server's URL from DOCKYARD_URI: using "
+            f"the embedded default over {settings.home} instead",
+            UserWarning,
+            stacklevel=3,
+        )
