@@ -130,6 +130,26 @@ def test_a_spec_file_with_local_paths_is_uploaded_first(runner: CliRunner, tmp_p
     assert bad.exit_code == 2 and "baseline" in bad.output
 
 
+def test_a_schedule_from_a_server_older_than_next_window_end_still_reads() -> None:
+    from dockyard.api.monitoring import MonitoringSchedule
+    from dockyard.client.cli._monitor_remote import _next_check
+
+    answer = {
+        "name": "s",
+        "spec": {"name": "s", "target": {"endpoint": "churn"}, "baseline": {"uri": "/b"}},
+        "status": "Scheduled",
+        "next_window_start": 0,
+        "created_by": "ana",
+        "created_time": 0,
+        "updated_time": 0,
+    }
+    old = MonitoringSchedule.model_validate(answer)
+    assert old.next_window_end is None
+    assert _next_check(old).startswith("next window from ")
+    new = MonitoringSchedule.model_validate({**answer, "next_window_end": 3_600_000})
+    assert _next_check(new).startswith("next check ")
+
+
 def test_the_executions_table_keeps_reports_and_failures_apart() -> None:
     from dockyard.api.monitoring import MonitoringExecution
     from dockyard.client.cli._monitor_remote import executions_text

@@ -65,7 +65,7 @@ class MonitoringSchedule(_Out):
 
     ``next_window_start`` and ``next_window_end`` (ms): the next window the loop checks, once
     it has ended (an hour for ``hourly``, from the previous cron slot to the next otherwise). The
-    check runs at ``next_window_end``.
+    check runs at ``next_window_end`` (None from a server older than the field).
     """
 
     name: str
@@ -76,7 +76,7 @@ class MonitoringSchedule(_Out):
     experiment_id: str | None = None
     run_id: str | None = None
     next_window_start: int
-    next_window_end: int
+    next_window_end: int | None = None
     failure_reason: str | None = None
     last_execution: MonitoringExecution | None = None
     created_by: str

@@ -43,6 +43,13 @@ def schedules() -> None:
     """Monitoring schedules on the server: checks of captured traffic against a baseline."""
 
 
+def _next_check(s: MonitoringSchedule) -> str:
+    start = format_time(s.next_window_start)
+    if s.next_window_end is None:  # a server older than the field
+        return f"next window from {start}"
+    return f"next check {format_time(s.next_window_end)} (window from {start})"
+
+
 def _describe(s: MonitoringSchedule) -> str:
     target = s.spec.target
     watched = (
@@ -53,8 +60,7 @@ def _describe(s: MonitoringSchedule) -> str:
     lines = [
         f"{s.name}  {s.status.value}",
         f"watches:    {watched}",
-        f"schedule:   {s.spec.schedule}   next check {format_time(s.next_window_end)} (window "
-        f"from {format_time(s.next_window_start)})",
+        f"schedule:   {s.spec.schedule}   {_next_check(s)}",
         f"baseline:   {s.baseline_uri or '(being suggested)'}",
         f"run:        {s.run_id}",
     ]

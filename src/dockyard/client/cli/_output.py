@@ -73,8 +73,31 @@ def fail_on_error(func: F) -> F:
             for line in error_lines(exc):
                 click.echo(line, err=True)
             sys.exit(2 if exc.status_code < 500 else 1)
+        except ValueError as exc:
+            lines = _validation_lines(exc)
+            if not lines:
+                raise
+            for line in lines:
+                click.echo(line, err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _validation_lines(exc: ValueError) -> list[str]:
+    """A model that did not validate (a server's answer this client does not expect, from
+    another version), a line for each problem at its place; [] for any other error."""
+    if "pydantic_core" not in sys.modules:  # never imported: not one of its errors
+        return []
+    from pydantic_core import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return []
+    lines = [f"error: {exc.title} did not validate (are client and server the same version?):"]
+    for problem in exc.errors():
+        place = ".".join(str(part) for part in problem["loc"]) or "-"
+        lines.append(f"  {place}: {problem['msg']}")
+    return lines
 
 
 def error_lines(exc: DockyardError) -> list[str]:
