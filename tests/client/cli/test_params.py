@@ -48,6 +48,14 @@ def test_list_by_path_and_delete(runner: CliRunner) -> None:
     deep = json.loads(_ok(runner, "list", "/a", "--recursive", "--json"))
     assert [(p["name"], p["values"]) for p in deep] == [("/a/b/y", ["p", "q"]), ("/a/x", None)]
     assert _ok(runner, "list", "/a").splitlines()[0].split()[:3] == ["NAME", "TYPE", "VERSION"]
+    # Nothing directly under /, but deeper: said on stderr, the output stays the (empty) list.
+    top = runner.invoke(cli, ["params", "list", "--json"])
+    assert top.exit_code == 0 and json.loads(top.stdout) == []
+    assert top.stderr == (
+        "note: no parameter directly under /; there are deeper ones, such as /a/b/y: add "
+        "--recursive (-r) to list them\n"
+    )
+    assert runner.invoke(cli, ["params", "list", "/none"]).stderr == ""
     _ok(runner, "delete", "/a/x", "--yes")
     missing = runner.invoke(cli, ["params", "get", "/a/x"])
     assert missing.exit_code == 2 and "does not exist" in missing.output

@@ -16,6 +16,7 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.http import routes
 
 __all__ = ["params"]
 
@@ -113,6 +114,22 @@ def list_(path: str, recursive: bool, as_json: bool) -> None:
             ],
         ),
     )
+    if not found and not recursive:
+        deeper = _one_below(path)
+        if deeper is not None:
+            click.echo(
+                f"note: no parameter directly under {path}; there are deeper ones, such as "
+                f"{deeper}: add --recursive (-r) to list them",
+                err=True,
+            )
+
+
+def _one_below(path: str) -> str | None:
+    """The name of one parameter anywhere under ``path``, or None (one small page asked)."""
+    query = {"path": path, "recursive": True, "max_results": 1}
+    pages = client().paginate(routes.LIST_PARAMETERS(), "parameters", params=query)
+    first = next(pages, None)
+    return str(first["name"]) if first is not None else None
 
 
 @params.command()
