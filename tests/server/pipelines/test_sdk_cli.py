@@ -106,6 +106,12 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert unnamed.exit_code == 2 and "name the pipeline" in unnamed.output
     assert "ABORTED" in ok("stop", "hello", "two", "--cause", "enough")
     assert "hello" in ok("list")
+    # Without an execution, the pipeline itself and its latest executions, newest first.
+    shown = ok("describe", "hello").splitlines()
+    assert shown[0].split() == ["hello", "STANDARD", "ACTIVE"]
+    assert "states:   1 at the top level: Nap" in shown
+    assert [line.split()[:2] for line in shown[-2:]] == [["two", "ABORTED"], ["one", "SUCCEEDED"]]
+    assert json.loads(ok("describe", "hello", "--json"))["name"] == "hello"
     other = tmp_path / "other.asl.json"
     other.write_text(json.dumps(NAP))
     assert ok("create", str(other)).startswith("other: arn:aws:states:")

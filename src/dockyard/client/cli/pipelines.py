@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from dockyard.api.pipelines import Execution
+from dockyard.api.pipelines import Execution, ExecutionSummary, StateMachine
 from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
@@ -234,13 +234,47 @@ def run(pipeline: str, input_: str | None, name: str | None, wait: bool, as_json
 
 @pipelines.command()
 @click.argument("pipeline")
-@click.argument("execution")
+@click.argument("execution", required=False)
 @json_option
 @fail_on_error
-def describe(pipeline: str, execution: str, as_json: bool) -> None:
-    """Show EXECUTION (a name or an ARN) of PIPELINE."""
-    found = sdk.describe_execution(pipeline, execution, client=client())
-    emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+def describe(pipeline: str, execution: str | None, as_json: bool) -> None:
+    """Show EXECUTION (a name or an ARN) of PIPELINE; without EXECUTION, the pipeline and
+    its latest executions."""
+    http = client()
+    if execution is not None:
+        found = sdk.describe_execution(pipeline, execution, client=http)
+        emit(found.model_dump(mode="json"), as_json, lambda: _said(found))
+        return
+    machine = sdk.get_pipeline(pipeline, client=http)
+    latest = sdk.list_executions(pipeline, client=http).executions[:5]
+    emit(machine.model_dump(mode="json"), as_json, lambda: _pipeline_text(machine, latest))
+
+
+def _pipeline_text(machine: StateMachine, latest: list[ExecutionSummary]) -> str:
+    states = list(json.loads(machine.definition).get("States") or {})
+    lines = [
+        f"{machine.name}  {machine.type.value}  {machine.status}",
+        f"arn:      {machine.arn}",
+        f"created:  {format_time(machine.created_time)} UTC by {machine.created_by}",
+        f"updated:  {format_time(machine.updated_time)} UTC (revision {machine.revision_id})",
+        f"states:   {len(states)} at the top level: {', '.join(states)}",
+    ]
+    if machine.description:
+        lines.insert(1, machine.description)
+    if machine.role_arn:
+        lines.append(f"role:     {machine.role_arn}")
+    if not latest:
+        lines.append("executions: none yet")
+        return "\n".join(lines)
+    lines.append("latest executions:")
+    rows = [
+        [e.name, e.status.value, format_time(e.start_time), format_time(e.stop_time)]
+        for e in latest
+    ]
+    lines += [
+        "  " + line for line in table(["name", "status", "started", "stopped"], rows).split("\n")
+    ]
+    return "\n".join(lines)
 
 
 @pipelines.command()
