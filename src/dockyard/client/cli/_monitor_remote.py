@@ -27,6 +27,7 @@ from dockyard.api.monitoring import (
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import load_spec, local_path, local_to_store
 from dockyard.client.http import Client, routes
@@ -38,7 +39,7 @@ __all__ = ["executions_text", "ground_truth", "schedules"]
 _UPLOADS = "monitoring/baselines"
 
 
-@click.group()
+@click.group(cls=Group)
 def schedules() -> None:
     """Monitoring schedules on the server: checks of captured traffic against a baseline."""
 
@@ -297,7 +298,7 @@ def _check_local_baseline(value: Any, base: Path) -> None:
         check_local_baseline(local_path(value, base, "baseline.uri"), "baseline.uri")
 
 
-@click.group("ground-truth")
+@click.group("ground-truth", cls=Group)
 def ground_truth() -> None:
     """Ground truth for model quality: labels by inference id."""
 

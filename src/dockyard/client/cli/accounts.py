@@ -12,6 +12,7 @@ import click
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -113,7 +114,7 @@ def logout(url: str | None) -> None:
 # -- users ----------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def users() -> None:
     """Accounts (admins). The first account must be an admin; creating it turns sign-in on."""
 
@@ -219,7 +220,7 @@ def delete_user(name: str, yes: bool) -> None:
 # -- tokens ---------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def tokens() -> None:
     """API tokens: for scripts, CI, Prometheus and the mlflow client (MLFLOW_TRACKING_TOKEN)."""
 
@@ -302,7 +303,7 @@ def _credentials_table(items: list[dict[str, Any]], id_field: str) -> str:
     return table(["id", "user", "name", "scope", "expires", "state"], rows)
 
 
-@click.group("access-keys")
+@click.group("access-keys", cls=Group)
 def access_keys() -> None:
     """Access keys: boto3 and the SageMaker SDK sign with them (AWS_ACCESS_KEY_ID, SECRET)."""
 
@@ -360,7 +361,7 @@ def revoke_access_key(access_key_id: str, yes: bool) -> None:
 # -- grants ---------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def grants() -> None:
     """Who may do what with an experiment, a registered model or an endpoint."""
 

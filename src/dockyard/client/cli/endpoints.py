@@ -15,6 +15,7 @@ import httpx
 from dockyard.api.endpoints import EndpointStatus
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import routes
@@ -24,7 +25,7 @@ from dockyard.errors import InvalidArgument, NotFound
 __all__ = ["endpoints"]
 
 
-@click.group()
+@click.group(cls=Group)
 def endpoints() -> None:
     """Real-time endpoints: models behind HTTP, with variants and safe rollouts."""
 

@@ -7,13 +7,14 @@ import click
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 
 __all__ = ["experiments"]
 
 
-@click.group()
+@click.group(cls=Group)
 def experiments() -> None:
     """Experiments: named groups of runs."""
 

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec
 from dockyard.client.http import routes
@@ -20,7 +21,7 @@ from dockyard.limits import LIMITS
 __all__ = ["jobs"]
 
 
-@click.group()
+@click.group(cls=Group)
 def jobs() -> None:
     """Training jobs: code or a built-in algorithm run under SageMaker's training contract."""
 

@@ -14,6 +14,7 @@ from dockyard.api.registry import parse_version
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
@@ -24,7 +25,7 @@ from dockyard.settings import Settings
 __all__ = ["models"]
 
 
-@click.group()
+@click.group(cls=Group)
 def models() -> None:
     """Models: the registry (versions, aliases, approval, lineage) and package tools.
 

@@ -11,6 +11,7 @@ import orjson
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
@@ -20,7 +21,7 @@ from dockyard.limits import LIMITS
 __all__ = ["subscriptions", "topics"]
 
 
-@click.group()
+@click.group(cls=Group)
 def topics() -> None:
     """Topics: built-in ones (one per resource kind) and custom ones you publish to."""
 
@@ -106,7 +107,7 @@ def delete_topic(name: str, yes: bool) -> None:
     click.echo(f"deleted topic {name}")
 
 
-@click.group()
+@click.group(cls=Group)
 def subscriptions() -> None:
     """Subscriptions: where matching events are sent (webhooks, Slack, Teams, email)."""
 

@@ -15,6 +15,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 
@@ -23,7 +24,7 @@ __all__ = ["params"]
 _MASK = "******"
 
 
-@click.group()
+@click.group(cls=Group)
 def params() -> None:
     """Parameters: versioned, hierarchical configuration values and secrets."""
 

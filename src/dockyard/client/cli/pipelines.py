@@ -26,6 +26,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import Client
 from dockyard.errors import NotFound
@@ -46,7 +47,7 @@ def client() -> Client:
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.group()
+@click.group(cls=Group)
 def pipelines() -> None:
     """Pipelines: state machines whose tasks are Dockyard actions (Step Functions' language)."""
 

@@ -9,6 +9,7 @@ import click
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.limits import LIMITS
@@ -16,7 +17,7 @@ from dockyard.limits import LIMITS
 __all__ = ["runs"]
 
 
-@click.group()
+@click.group(cls=Group)
 def runs() -> None:
     """Runs: one execution of training code, with params, metrics, tags and artifacts."""
 

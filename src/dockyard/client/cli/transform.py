@@ -11,6 +11,7 @@ import click
 
 from dockyard.api.batch import SAGEMAKER_NAMES
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, json_option
 from dockyard.client.cli._specs import load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
@@ -21,7 +22,7 @@ from dockyard.limits import LIMITS
 __all__ = ["transform"]
 
 
-@click.group()
+@click.group(cls=Group)
 def transform() -> None:
     """Batch transform: score CSV, JSON Lines or Parquet files through a model."""
 

@@ -22,6 +22,7 @@ from dockyard.client import sdk
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
@@ -30,7 +31,7 @@ from dockyard.limits import LIMITS
 __all__ = ["triggers"]
 
 
-@click.group()
+@click.group(cls=Group)
 def triggers() -> None:
     """Triggers: work started by a schedule, a git push, new objects or an event."""
 

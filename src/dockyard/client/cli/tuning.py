@@ -28,6 +28,7 @@ from dockyard.api.tuning import (
 )
 from dockyard.client.cli._client import client
 from dockyard.client.cli._flags import FlagFields
+from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec
 from dockyard.client.http import Client, routes
@@ -38,7 +39,7 @@ __all__ = ["tuning"]
 _DEFINITION_KEYS = ("training_job", "TrainingJobDefinition")
 
 
-@click.group()
+@click.group(cls=Group)
 def tuning() -> None:
     """Hyperparameter tuning jobs: every trial a training job."""
 
