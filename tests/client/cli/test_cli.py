@@ -46,6 +46,11 @@ def test_runs_list_show_compare(runner: CliRunner, tmp_path: Path) -> None:
     a, b = _seed(tmp_path)
     listed = runner.invoke(cli, ["runs", "list", "-e", "cli", "-o", "metrics.rmse DESC", "--json"])
     assert [r["info"]["run_id"] for r in json.loads(listed.output)] == [b, a]
+    assert listed.stderr == ""
+    # None named and none in Default: the list stays empty, and stderr says where it looked.
+    default = runner.invoke(cli, ["runs", "list", "--json"])
+    assert json.loads(default.stdout) == []
+    assert default.stderr.startswith("note: no runs in the Default experiment (id 0)")
     shown = runner.invoke(cli, ["runs", "show", a])
     assert "depth" in shown.output and "rmse" in shown.output
     compared = runner.invoke(cli, ["runs", "compare", a, b])

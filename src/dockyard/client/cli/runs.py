@@ -71,6 +71,12 @@ def list_(
         return table(headers, rows)
 
     emit(found, as_json, human)
+    if not found and not experiments:
+        click.echo(
+            "note: no runs in the Default experiment (id 0), the one searched when none is "
+            "named: name others with -e (dockyard experiments list)",
+            err=True,
+        )
 
 
 @runs.command()
