@@ -494,3 +494,15 @@ def test_the_machine_for_an_execution_is_the_one_it_started_with(services: Servi
     found = services.pipelines.machine_for_execution(ROOT, started.execution_arn)
     assert (json.loads(found.definition), found.role_arn) == (wait, "arn:role/x")
     assert services.pipelines.describe(ROOT, arn).role_arn == "arn:role/y"
+
+
+def test_an_input_or_output_that_is_not_json_is_named_in_the_message(shell: Services) -> None:
+    nap = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    arn = shell.pipelines.create(ROOT, StateMachineConfig(name="m", definition=nap)).arn
+    with pytest.raises(InvalidArgument) as refused:
+        shell.pipelines.start(ROOT, arn, StartExecution(input="not json {"))
+    assert refused.value.field == "input"
+    assert refused.value.message.startswith("input is not JSON: ")  # str(error) names it too
+    with pytest.raises(InvalidArgument) as bad_output:
+        shell.pipelines.task_success(ROOT, TaskSuccess(task_token="t", output="{"))
+    assert bad_output.value.message.startswith("output is not JSON: ")

@@ -95,7 +95,7 @@ def _input(text: str, field: str = "input") -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"not JSON: {exc}", field=field) from None
+        raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
 
 
 def _machine_arn(arn: str) -> tuple[str, str]:
