@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.conftest import Seeded, Watched
 
@@ -69,6 +70,12 @@ def test_graph_live_states_and_stop(page: Watched, seeded: Seeded) -> None:
         assert started.status_code == 201, started.text
     p = page.goto("/pipelines")
     p.wait_for_selector("#pipelines >> text=ui-flow", timeout=TIMEOUT_MS)
+    # The list says how each pipeline has been running: its last execution, and how many run.
+    row = p.locator("#pipelines tr", has_text="ui-flow")
+    expect(row.locator(".last-execution")).to_contain_text("RUNNING")
+    expect(row.locator(".last-execution a")).to_have_text("held")
+    expect(row.locator("td.num")).to_have_text("1")
+    page.shot("pipelines-list")
     p.click("#pipelines >> text=ui-flow")
     p.wait_for_selector('#graph [data-state="Fan/1/Hold"]', timeout=TIMEOUT_MS)
     p.wait_for_selector("#executions >> text=held", timeout=TIMEOUT_MS)

@@ -105,7 +105,12 @@ def test_cli_run_a_definition_file_and_read_it_back(
     unnamed = runner.invoke(cli, ["pipelines", "list", "--status", "FAILED"])
     assert unnamed.exit_code == 2 and "name the pipeline" in unnamed.output
     assert "ABORTED" in ok("stop", "hello", "two", "--cause", "enough")
-    assert "hello" in ok("list")
+    listed = ok("list").splitlines()
+    assert listed[0].split()[:6] == ["NAME", "TYPE", "LAST", "EXECUTION", "STATUS", "STARTED"]
+    assert next(line for line in listed if line.startswith("hello")).split()[2:4] == [
+        "two",
+        "ABORTED",
+    ]
     # Without an execution, the pipeline itself and its latest executions, newest first.
     shown = ok("describe", "hello").splitlines()
     assert shown[0].split() == ["hello", "STANDARD", "ACTIVE"]

@@ -506,3 +506,28 @@ def test_an_input_or_output_that_is_not_json_is_named_in_the_message(shell: Serv
     with pytest.raises(InvalidArgument) as bad_output:
         shell.pipelines.task_success(ROOT, TaskSuccess(task_token="t", output="{"))
     assert bad_output.value.message.startswith("output is not JSON: ")
+
+
+def test_a_listing_tells_how_each_machine_has_been_running(services: Services) -> None:
+    def make(name: str, state: dict[str, object]) -> str:
+        definition = json.dumps({"StartAt": "S", "States": {"S": state}})
+        return services.pipelines.create(
+            ROOT, StateMachineConfig(name=name, definition=definition)
+        ).arn
+
+    nap = make("nap", {"Type": "Wait", "Seconds": 3600, "End": True})
+    quick = make("quick", {"Type": "Succeed"})
+    make("idle", {"Type": "Succeed"})
+    for name in ("a", "b"):
+        services.pipelines.start(ROOT, nap, StartExecution(name=name))
+    services.pipelines.start(ROOT, quick, StartExecution(name="done"))
+    listed = {m.name: m for m in services.pipelines.list(ROOT, activity=True).state_machines}
+    assert (listed["idle"].last_execution, listed["idle"].running) == (None, 0)
+    newest = listed["nap"].last_execution
+    assert newest is not None and newest.name == "b" and listed["nap"].running == 2
+    last = listed["quick"].last_execution
+    assert last is not None and (last.name, last.status.value) == ("done", "SUCCEEDED")
+    assert listed["quick"].running == 0
+    # Step Functions' listing has neither
+    plain = services.pipelines.list(ROOT).state_machines
+    assert {(m.last_execution, m.running) for m in plain} == {(None, None)}

@@ -175,14 +175,23 @@ class StateMachineUpdate(_Model):
     _text = field_validator("definition", mode="before")(classmethod(lambda cls, v: _as_text(v)))
 
 
-class StateMachineSummary(_Model):
+class _Machine(_Model):
     name: str
     arn: str
     type: MachineType
     created_time: int
 
 
-class StateMachine(StateMachineSummary):
+class StateMachineSummary(_Machine):
+    """A state machine in a listing; the native API's also says how it has been running:
+    ``last_execution`` (its newest, None before the first) and ``running`` (how many run
+    now). Step Functions' ListStateMachines has neither."""
+
+    last_execution: ExecutionSummary | None = None
+    running: int | None = None
+
+
+class StateMachine(_Machine):
     definition: str
     role_arn: str
     description: str

@@ -21,7 +21,12 @@ from typing import Any
 
 import click
 
-from dockyard.api.pipelines import Execution, ExecutionSummary, StateMachine
+from dockyard.api.pipelines import (
+    Execution,
+    ExecutionSummary,
+    StateMachine,
+    StateMachineSummary,
+)
 from dockyard.client import sdk
 from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
@@ -361,8 +366,8 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
             [m.model_dump(mode="json") for m in machines],
             as_json,
             lambda: table(
-                ["name", "type", "created"],
-                [[m.name, m.type.value, format_time(m.created_time)] for m in machines],
+                ["name", "type", "last execution", "status", "started", "running", "created"],
+                [_listed(m) for m in machines],
             ),
         )
         return
@@ -378,6 +383,19 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
             ],
         ),
     )
+
+
+def _listed(m: StateMachineSummary) -> list[Any]:
+    last = m.last_execution
+    return [
+        m.name,
+        m.type.value,
+        last.name if last else "-",
+        last.status.value if last else "-",
+        format_time(last.start_time) if last else "-",
+        m.running or "",
+        format_time(m.created_time),
+    ]
 
 
 @pipelines.command()

@@ -77,6 +77,17 @@ def _columns(table: Any, names: Any) -> list[str]:
 
 
 _EXECUTION = _ByKey(_X, "arn")
+_Y = _X.alias("newest")
+#: An execution's summary columns (a listing's, without its payloads and snapshot).
+_SUMMARY = (
+    _X.c.arn,
+    _X.c.state_machine_arn,
+    _X.c.name,
+    _X.c.status,
+    _X.c.start_time,
+    _X.c.stop_time,
+    _X.c.redrive_count,
+)
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
 #: What DescribeExecution answers with, and its state machine's name and owner (None when the
@@ -233,6 +244,34 @@ class PipelineRepository:
             _X.c.state_machine_arn == machine_arn, _X.c.status == "RUNNING"
         )
         return int(conn.execute(query).scalar() or 0)
+
+    def activity(
+        self, conn: Connection, machine_arns: builtins.list[str]
+    ) -> tuple[dict[str, Any], dict[str, int]]:
+        """For a page of state machines: each one's newest execution (its summary columns)
+        and how many of its executions are running, two indexed statements for the page."""
+        if not machine_arns:
+            return {}, {}
+        newest = select(func.max(_Y.c.start_time)).where(
+            _Y.c.state_machine_arn == _X.c.state_machine_arn
+        )
+        rows = conn.execute(
+            select(*_SUMMARY).where(
+                _X.c.state_machine_arn.in_(machine_arns),
+                _X.c.start_time == newest.scalar_subquery(),
+            )
+        ).all()
+        latest: dict[str, Any] = {}
+        for row in rows:  # started in the same millisecond: the last by ARN, as listings order
+            held = latest.get(row.state_machine_arn)
+            if held is None or row.arn > held.arn:
+                latest[row.state_machine_arn] = row
+        counted = conn.execute(
+            select(_X.c.state_machine_arn, func.count())
+            .where(_X.c.state_machine_arn.in_(machine_arns), _X.c.status == "RUNNING")
+            .group_by(_X.c.state_machine_arn)
+        ).all()
+        return latest, {arn: int(n) for arn, n in counted}
 
     # -- history --------------------------------------------------------------------------------
 

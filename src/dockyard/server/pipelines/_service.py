@@ -311,8 +311,15 @@ class PipelineService:
             return _views.machine(self._own(conn, actor, arn, "read it", read=True))
 
     def list(
-        self, actor: Actor, next_token: str | None = None, limit: int = 100
+        self,
+        actor: Actor,
+        next_token: str | None = None,
+        limit: int = 100,
+        *,
+        activity: bool = False,
     ) -> StateMachineList:
+        """A page of the state machines ``actor`` may read, by name; with ``activity``, each
+        with its newest execution and how many of its executions run now."""
         after = _views.decode_token(next_token, "machines", lambda v: isinstance(v, str))
         limit = max(1, min(limit, MAX_PAGE))
         if self._access.may_use_own(actor, None, read=True):  # an admin, or no accounts
@@ -323,11 +330,21 @@ class PipelineService:
             return StateMachineList(state_machines=[])
         with self._db.read() as conn:
             rows = self._repo.machines(conn, after, limit + 1, owner)
+            page = rows[:limit]
+            latest, running = (
+                self._repo.activity(conn, [r.arn for r in page]) if activity else ({}, {})
+            )
         token = None
         if len(rows) > limit:
             token = _views.encode_token("machines", rows[limit - 1].name)
         return StateMachineList(
-            state_machines=[_views.machine_summary(r) for r in rows[:limit]], next_token=token
+            state_machines=[
+                _views.machine_summary(r, latest.get(r.arn), running.get(r.arn, 0))
+                if activity
+                else _views.machine_summary(r)
+                for r in page
+            ],
+            next_token=token,
         )
 
     # -- executions -----------------------------------------------------------------------------

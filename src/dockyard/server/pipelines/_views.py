@@ -50,9 +50,18 @@ def machine(
     )
 
 
-def machine_summary(row: Any) -> StateMachineSummary:
+def machine_summary(
+    row: Any, last: Any | None = None, running: int | None = None
+) -> StateMachineSummary:
+    """A listed state machine; ``last`` (its newest execution's row) and ``running`` given
+    when the listing tells how it has been running."""
     return StateMachineSummary(
-        name=row.name, arn=row.arn, type=row.type, created_time=row.created_time
+        name=row.name,
+        arn=row.arn,
+        type=row.type,
+        created_time=row.created_time,
+        last_execution=summary(last) if last is not None else None,
+        running=running,
     )
 
 

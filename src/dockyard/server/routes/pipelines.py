@@ -74,7 +74,8 @@ def list_pipelines(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: str | None = None,
 ) -> StateMachineList:
-    return services.pipelines.list(actor, next_token, limit)
+    """The state machines by name, each with its newest execution and how many run now."""
+    return services.pipelines.list(actor, next_token, limit, activity=True)
 
 
 @router.post("/validate")

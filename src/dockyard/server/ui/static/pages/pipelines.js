@@ -1,5 +1,5 @@
-// Pipelines: the list of state machines, and one state machine: its graph, definition,
-// executions, and a form to start one.
+// Pipelines: the list of state machines (each with its last execution and how many run), and
+// one state machine: its graph, definition, executions, and a form to start one.
 // URL: #/pipelines, #/pipelines/<name>
 import { api } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtAgo, fmtDuration, table, toast, errorBox } from "../lib/dom.js";
@@ -33,9 +33,15 @@ export default async function pipelines(ctx) {
   try {
     ({ state_machines: list } = await api("pipelines", { query: { limit: 1000 }, signal }));
   } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
+  const last = (m) => m.last_execution;
   clear(body, list.length ? h("div#pipelines", table([
     ["Name", (m) => h("a", { href: `#/pipelines/${enc(m.name)}` }, m.name)],
     ["Type", (m) => m.type],
+    ["Last execution", (m) => (last(m)
+      ? h("span.last-execution", badge(last(m).status), " ", executionLink(m.name, last(m)))
+      : h("span.muted", "none yet"))],
+    ["Started", (m) => (last(m) ? h("span", { title: fmtTime(last(m).start_time) }, fmtAgo(last(m).start_time)) : "")],
+    ["Running", (m) => (m.running ? String(m.running) : ""), { num: true }],
     ["Created", (m) => fmtTime(m.created_time)],
   ], list))
     : h("p.muted", "No pipelines yet. Create one: dockyard pipelines create retrain.asl.json"));
