@@ -77,16 +77,20 @@ def _columns(table: Any, names: Any) -> list[str]:
 
 
 _EXECUTION = _ByKey(_X, "arn")
-_Y = _X.alias("newest")
-#: An execution's summary columns (a listing's, without its payloads and snapshot).
-_SUMMARY = (
-    _X.c.arn,
-    _X.c.state_machine_arn,
-    _X.c.name,
-    _X.c.status,
-    _X.c.start_time,
-    _X.c.stop_time,
-    _X.c.redrive_count,
+#: A state machine's newest execution, as its listing orders them, by its summary columns.
+_NEWEST = (
+    select(
+        _X.c.arn,
+        _X.c.state_machine_arn,
+        _X.c.name,
+        _X.c.status,
+        _X.c.start_time,
+        _X.c.stop_time,
+        _X.c.redrive_count,
+    )
+    .where(_X.c.state_machine_arn == bindparam("machine"))
+    .order_by(_X.c.start_time.desc(), _X.c.arn.desc())
+    .limit(1)
 )
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
@@ -248,24 +252,16 @@ class PipelineRepository:
     def activity(
         self, conn: Connection, machine_arns: builtins.list[str]
     ) -> tuple[dict[str, Any], dict[str, int]]:
-        """For a page of state machines: each one's newest execution (its summary columns)
-        and how many of its executions are running, two indexed statements for the page."""
+        """For a page of state machines: each one's newest execution (its summary columns, one
+        index lookup each, however many executions it has) and how many of its executions are
+        running (one statement over the running ones)."""
         if not machine_arns:
             return {}, {}
-        newest = select(func.max(_Y.c.start_time)).where(
-            _Y.c.state_machine_arn == _X.c.state_machine_arn
-        )
-        rows = conn.execute(
-            select(*_SUMMARY).where(
-                _X.c.state_machine_arn.in_(machine_arns),
-                _X.c.start_time == newest.scalar_subquery(),
-            )
-        ).all()
         latest: dict[str, Any] = {}
-        for row in rows:  # started in the same millisecond: the last by ARN, as listings order
-            held = latest.get(row.state_machine_arn)
-            if held is None or row.arn > held.arn:
-                latest[row.state_machine_arn] = row
+        for arn in machine_arns:
+            row = conn.execute(_NEWEST, {"machine": arn}).first()
+            if row is not None:
+                latest[arn] = row
         counted = conn.execute(
             select(_X.c.state_machine_arn, func.count())
             .where(_X.c.state_machine_arn.in_(machine_arns), _X.c.status == "RUNNING")
