@@ -96,7 +96,7 @@ def server(
     scheme = "https" if ssl_certfile else "http"
     click.echo(
         f"Dockyard serving on {scheme}://{settings.host}:{settings.port} "
-        f"(API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
+        f"(web UI /, API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
         + ("sign-in required" if signs_in else "no accounts yet: open to local clients")
     )
     limits = ConnectionLimits(
