@@ -13,7 +13,7 @@ from tests.server.pipelines._live import served
 
 from dockyard.client import sdk
 from dockyard.client.cli import cli
-from dockyard.client.http import Client
+from dockyard.client.http import Client, routes
 from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.server._services import Services
 from dockyard.settings import Settings
@@ -65,6 +65,9 @@ def test_sdk_create_start_wait_history_stop(client: Client) -> None:
     stopped = sdk.stop_execution("nap", napping.execution_arn, cause="enough", client=client)
     assert stopped.status.value == "ABORTED" and stopped.cause == "enough"
     assert [m.name for m in sdk.list_pipelines(client=client)] == ["hello", "nap"]
+    active = {m.name: m for m in sdk.list_pipelines(activity=True, client=client)}
+    last = active["nap"].last_execution
+    assert last is not None and (last.name, active["nap"].running) == ("n", 0)
     assert sdk.validate_pipeline(NAP, client=client).result == "OK"
     with pytest.raises(InvalidArgument) as bad:
         sdk.create_pipeline("broken", {"StartAt": "X", "States": {}}, client=client)
@@ -172,3 +175,15 @@ def test_the_embedded_default_runs_executions_on_a_local_server(tmp_path: Path) 
         state = home / "server.json"
         if state.exists():  # the local server outlives its SDK by design: stop it here
             os.kill(json.loads(state.read_text())["pid"], signal.SIGTERM)
+
+
+def test_a_listing_reads_in_a_client_older_than_its_activity_fields(client: Client) -> None:
+    # A client's models refuse fields they do not know: one older than last_execution and
+    # running reads a listing that does not ask for them, as it did before they came.
+    sdk.create_pipeline("nap", NAP, client=client)
+    sdk.start_execution("nap", name="n", client=client)
+    plain = client.call(routes.LIST_PIPELINES())
+    assert [sorted(m) for m in plain["state_machines"]] == [["arn", "created_time", "name", "type"]]
+    assert sorted(plain) == ["state_machines"]
+    asked = client.call(routes.LIST_PIPELINES(), params={"activity": True})["state_machines"]
+    assert asked[0]["last_execution"]["name"] == "n" and asked[0]["running"] == 1

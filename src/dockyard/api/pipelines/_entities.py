@@ -183,9 +183,9 @@ class _Machine(_Model):
 
 
 class StateMachineSummary(_Machine):
-    """A state machine in a listing; the native API's also says how it has been running:
-    ``last_execution`` (its newest, None before the first) and ``running`` (how many run
-    now). Step Functions' ListStateMachines has neither."""
+    """A state machine in a listing; the native API's, asked with ``activity``, also says how
+    it has been running: ``last_execution`` (its newest, None before the first) and
+    ``running`` (how many run now). Step Functions' ListStateMachines has neither."""
 
     last_execution: ExecutionSummary | None = None
     running: int | None = None

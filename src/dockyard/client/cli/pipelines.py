@@ -361,7 +361,7 @@ def list_(pipeline: str | None, status: str | None, as_json: bool) -> None:
         raise click.UsageError("--status filters a pipeline's executions: name the pipeline")
     http = client()
     if pipeline is None:
-        machines = sdk.list_pipelines(client=http)
+        machines = sdk.list_pipelines(activity=True, client=http)
         emit(
             [m.model_dump(mode="json") for m in machines],
             as_json,

@@ -175,14 +175,19 @@ def get_pipeline(name: str, *, client: Client | None = None) -> StateMachine:
     )
 
 
-def list_pipelines(*, client: Client | None = None) -> list[StateMachineSummary]:
-    """Every state machine, by name (all pages)."""
+def list_pipelines(
+    *, activity: bool = False, client: Client | None = None
+) -> list[StateMachineSummary]:
+    """Every state machine, by name (all pages); with ``activity``, each with its newest
+    execution and how many of its executions run now (None from a server older than them)."""
     found: list[StateMachineSummary] = []
     token: str | None = None
     while True:
-        params = {"next_token": token} if token else None
+        params: dict[str, Any] = {"activity": True} if activity else {}
+        if token:
+            params["next_token"] = token
         page = StateMachineList.model_validate(
-            _client(client).call(routes.LIST_PIPELINES(), params=params)
+            _client(client).call(routes.LIST_PIPELINES(), params=params or None)
         )
         found += page.state_machines
         if not page.next_token:

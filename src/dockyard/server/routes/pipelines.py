@@ -67,15 +67,18 @@ def create_pipeline(
     return services.pipelines.create(actor, config)
 
 
-@router.get("")
+@router.get("", response_model_exclude_none=True)
 def list_pipelines(
     services: ServicesDep,
     actor: ActorDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_token: str | None = None,
+    activity: bool = False,
 ) -> StateMachineList:
-    """The state machines by name, each with its newest execution and how many run now."""
-    return services.pipelines.list(actor, next_token, limit, activity=True)
+    """The state machines by name; with ``activity``, each with its newest execution and how
+    many run now. Without it, a listing has only the fields a client older than them reads
+    (its models refuse fields they do not know)."""
+    return services.pipelines.list(actor, next_token, limit, activity=activity)
 
 
 @router.post("/validate")

@@ -31,7 +31,7 @@ export default async function pipelines(ctx) {
   root.append(h("div.head", h("h1", "Pipelines")), body);
   let list;
   try {
-    ({ state_machines: list } = await api("pipelines", { query: { limit: 1000 }, signal }));
+    ({ state_machines: list } = await api("pipelines", { query: { limit: 1000, activity: true }, signal }));
   } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
   const last = (m) => m.last_execution;
   clear(body, list.length ? h("div#pipelines", table([
