@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from tests.server.pipelines.conftest import ROOT, Clock
 
 from dockyard.api.params import PutParameter
@@ -517,7 +517,7 @@ def test_a_listing_tells_how_each_machine_has_been_running(services: Services) -
 
     nap = make("nap", {"Type": "Wait", "Seconds": 3600, "End": True})
     quick = make("quick", {"Type": "Succeed"})
-    make("idle", {"Type": "Succeed"})
+    idle = make("idle", {"Type": "Succeed"})
     for name in ("a", "b"):
         services.pipelines.start(ROOT, nap, StartExecution(name=name))
     services.pipelines.start(ROOT, quick, StartExecution(name="done"))
@@ -531,3 +531,18 @@ def test_a_listing_tells_how_each_machine_has_been_running(services: Services) -
     # Step Functions' listing has neither
     plain = services.pipelines.list(ROOT).state_machines
     assert {(m.last_execution, m.running) for m in plain} == {(None, None)}
+    # Two statements for a page, however many machines it holds (not one more for each).
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    with services.db.read() as conn:
+        event.listen(conn, "before_cursor_execute", seen)
+        try:
+            latest, running = services.pipelines.engine.repo.activity(conn, [nap, quick, idle])
+        finally:
+            event.remove(conn, "before_cursor_execute", seen)
+    assert len(statements) == 2, statements
+    assert {arn: row.name for arn, row in latest.items()} == {nap: "b", quick: "done"}
+    assert running == {nap: 2}

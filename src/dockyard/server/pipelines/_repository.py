@@ -77,20 +77,15 @@ def _columns(table: Any, names: Any) -> list[str]:
 
 
 _EXECUTION = _ByKey(_X, "arn")
-#: A state machine's newest execution, as its listing orders them, by its summary columns.
+_Y = _X.alias("newer")
+#: Each state machine's newest execution, as its listing orders them (newest first, the last by
+#: ARN among those started in the same millisecond): one index lookup per machine.
 _NEWEST = (
-    select(
-        _X.c.arn,
-        _X.c.state_machine_arn,
-        _X.c.name,
-        _X.c.status,
-        _X.c.start_time,
-        _X.c.stop_time,
-        _X.c.redrive_count,
-    )
-    .where(_X.c.state_machine_arn == bindparam("machine"))
-    .order_by(_X.c.start_time.desc(), _X.c.arn.desc())
+    select(_Y.c.arn)
+    .where(_Y.c.state_machine_arn == _M.c.arn)
+    .order_by(_Y.c.start_time.desc(), _Y.c.arn.desc())
     .limit(1)
+    .scalar_subquery()
 )
 _EXECUTION_LOCKED = _ByKey(_X, "arn", lock=True)
 
@@ -252,16 +247,26 @@ class PipelineRepository:
     def activity(
         self, conn: Connection, machine_arns: builtins.list[str]
     ) -> tuple[dict[str, Any], dict[str, int]]:
-        """For a page of state machines: each one's newest execution (its summary columns, one
-        index lookup each, however many executions it has) and how many of its executions are
-        running (one statement over the running ones)."""
+        """For a page of state machines: each one's newest execution (its summary columns, an
+        index lookup for each machine, however many executions it has) and how many of its
+        executions are running; two statements for the page, however long."""
         if not machine_arns:
             return {}, {}
-        latest: dict[str, Any] = {}
-        for arn in machine_arns:
-            row = conn.execute(_NEWEST, {"machine": arn}).first()
-            if row is not None:
-                latest[arn] = row
+        newest = conn.execute(
+            select(
+                _X.c.arn,
+                _X.c.state_machine_arn,
+                _X.c.name,
+                _X.c.status,
+                _X.c.start_time,
+                _X.c.stop_time,
+                _X.c.redrive_count,
+            )
+            .select_from(_M)
+            .join(_X, _X.c.arn == _NEWEST)
+            .where(_M.c.arn.in_(machine_arns))
+        ).all()
+        latest: dict[str, Any] = {row.state_machine_arn: row for row in newest}
         counted = conn.execute(
             select(_X.c.state_machine_arn, func.count())
             .where(_X.c.state_machine_arn.in_(machine_arns), _X.c.status == "RUNNING")
