@@ -146,6 +146,16 @@ def test_task_token_round_trip_and_a_second_answer_is_refused(
     published = shell.events.read(types=["topic.approvals"])
     token = token_of(shell, execution)
     assert published[0].body["message"] == {"token": token}
+    # A read-only credential answers no task, even one that read the token where it was sent.
+    reader = Actor(ActorKind.USER, "root", Role.ADMIN, read_only=True)
+    for answer in (
+        lambda: shell.pipelines.task_success(reader, TaskSuccess(task_token=token, output="{}")),
+        lambda: shell.pipelines.task_failure(reader, TaskFailure(task_token=token, error="No")),
+        lambda: shell.pipelines.task_heartbeat(reader, TaskHeartbeat(task_token=token)),
+    ):
+        with pytest.raises(PermissionDenied, match="read-only"):
+            answer()
+    assert status(shell, execution) == "RUNNING"
     shell.pipelines.task_success(ROOT, TaskSuccess(task_token=token, output='{"ok": true}'))
     found = shell.pipelines.describe_execution(ROOT, execution)
     assert found.status.value == "SUCCEEDED" and json.loads(found.output or "") == {"ok": True}

@@ -202,6 +202,12 @@ class Access:
             )
             raise PermissionDenied(f"{actor.label} may not {what}: {why}")
 
+    def require_writing(self, actor: Actor, what: str) -> None:
+        """PermissionDenied for a read-only credential, which changes nothing, where whatever
+        else the caller holds decides (a task's token answers its callback, a job's included)."""
+        if actor.read_only:
+            raise PermissionDenied(f"{actor.label} may not {what}: this token is read-only")
+
     def require_admin(self, actor: Actor, what: str) -> None:
         if not actor.is_admin:
             raise PermissionDenied(f"{actor.label} may not {what}: it needs the admin role")

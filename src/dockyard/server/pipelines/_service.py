@@ -574,6 +574,7 @@ class PipelineService:
     # -- task callbacks -------------------------------------------------------------------------
 
     def _callback(self, actor: Actor, token: str, make: Any) -> None:
+        self._access.require_writing(actor, "answer tasks")
         with self._db.read() as conn:
             task = self._repo.task_by_token(conn, token)
         if task is None or task.status not in ("scheduled", "started"):
@@ -615,6 +616,7 @@ class PipelineService:
         )
 
     def task_heartbeat(self, actor: Actor, request: TaskHeartbeat) -> None:
+        self._access.require_writing(actor, "answer tasks")
         now = self.engine.clock()
         with self._db.write() as conn:
             task = self._repo.task_by_token(conn, request.task_token)
