@@ -77,3 +77,15 @@ def test_a_server_url_without_its_scheme_is_refused_in_one_line(
         "error: the server URL '127.0.0.1:5050' is not an http(s) URL: write it as "
         "http://host:port (DOCKYARD_URI) (uri)\n"
     )
+
+
+def test_runs_list_says_a_filter_matched_none_in_default(runner: CliRunner, tmp_path: Path) -> None:
+    reset_context(Settings(home=tmp_path / "home"))
+    with dy.start_run(run_name="shallow"):  # in Default: there are runs, none matches
+        dy.log_metric("rmse", 0.2)
+    matched = runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse > 1", "--json"])
+    assert matched.exit_code == 0 and json.loads(matched.stdout) == []
+    assert matched.stderr.startswith(
+        "note: no runs matching the filter in the Default experiment (id 0)"
+    )
+    assert runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse < 1"]).stderr == ""

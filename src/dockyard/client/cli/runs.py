@@ -72,8 +72,9 @@ def list_(
 
     emit(found, as_json, human)
     if not found and not experiments:
+        what = "no runs matching the filter" if filter_ else "no runs"
         click.echo(
-            "note: no runs in the Default experiment (id 0), the one searched when none is "
+            f"note: {what} in the Default experiment (id 0), the one searched when none is "
             "named: name others with -e (dockyard experiments list)",
             err=True,
         )
