@@ -200,8 +200,9 @@ def test_a_schedule_charts_its_windows_and_pages_its_violations(
         schedule = _ok(c.get(f"/api/v1/monitoring-schedules/{SCHEDULE}"))
     p = page.goto(f"/monitoring/{SCHEDULE}?vmax=1")
     spec = p.locator("#schedule-spec")
-    # When the next check runs: once the next window has ended (the browser shares our zone).
-    check = time.strftime("%Y-%m-%d %H:%M", time.localtime(schedule["next_window_end"] / 1000))
+    # When the next check runs: once the next window has ended and its capture settled (the
+    # browser shares our zone).
+    check = time.strftime("%Y-%m-%d %H:%M", time.localtime(schedule["next_check_time"] / 1000))
     expect(spec.locator("tr", has_text="Next check")).to_contain_text(check)
     expect(spec).to_contain_text("suggested from")
     expect(spec).to_contain_text("psi 0.2")

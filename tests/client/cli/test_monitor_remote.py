@@ -146,8 +146,12 @@ def test_a_schedule_from_a_server_older_than_next_window_end_still_reads() -> No
     old = MonitoringSchedule.model_validate(answer)
     assert old.next_window_end is None
     assert _next_check(old).startswith("next window from ")
-    new = MonitoringSchedule.model_validate({**answer, "next_window_end": 3_600_000})
-    assert _next_check(new).startswith("next check ")
+    between = MonitoringSchedule.model_validate({**answer, "next_window_end": 3_600_000})
+    assert _next_check(between).startswith("next window from ")
+    new = MonitoringSchedule.model_validate(
+        {**answer, "next_window_end": 3_600_000, "next_check_time": 3_660_000}
+    )
+    assert _next_check(new).startswith("next check 1970-01-01 01:01:00 ")
 
 
 def test_the_executions_table_keeps_reports_and_failures_apart() -> None:

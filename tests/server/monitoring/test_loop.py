@@ -52,6 +52,7 @@ def test_an_hour_is_claimed_once_it_has_ended_and_its_capture_settled(
     passes = driver(services)
     hour = T0 - T0 % HOUR
     assert (made.next_window_start, made.next_window_end) == (hour, hour + HOUR)
+    assert made.next_check_time == hour + HOUR + GRACE  # when the pass below claims it
     assert not passes.advance(hour + HOUR - 1)  # the hour is not over
     assert not passes.advance(hour + HOUR + GRACE - 1)  # late records may still come
     assert passes.advance(hour + HOUR + GRACE)
@@ -392,8 +393,12 @@ def test_a_window_waits_for_its_ground_truth_when_labels_come_late(
 ) -> None:
     deploy(services, model)
     quality = {"problem_type": "regression", "ground_truth_delay_hours": 2}
-    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path), model_quality=quality), now=T0)
+    made = services.monitoring.create(
+        ROOT, spec(baseline_folder(tmp_path), model_quality=quality), now=T0
+    )
     hour = T0 - T0 % HOUR
+    # The next check is said as the loop runs it: two hours after the window, not at its end.
+    assert (made.next_window_end, made.next_check_time) == (hour + HOUR, hour + 3 * HOUR + GRACE)
     passes = driver(services)
     passes.advance(hour + 3 * HOUR + GRACE - 1)
     assert _executions(services) == []

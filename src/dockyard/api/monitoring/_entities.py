@@ -63,9 +63,11 @@ class _Out(BaseModel):
 class MonitoringSchedule(_Out):
     """A schedule: its spec, where its baseline is, and where its windows have reached.
 
-    ``next_window_start`` and ``next_window_end`` (ms): the next window the loop checks, once
-    it has ended (an hour for ``hourly``, from the previous cron slot to the next otherwise). The
-    check runs at ``next_window_end`` (None from a server older than the field).
+    ``next_window_start`` and ``next_window_end`` (ms): the next window the loop checks (an hour
+    for ``hourly``, from the previous cron slot to the next otherwise). ``next_check_time``
+    (ms): when it checks it, once it has ended and its capture settled (a minute later) and,
+    with model quality, ``ground_truth_delay_hours`` after that. Both None from a server older
+    than them.
     """
 
     name: str
@@ -77,6 +79,7 @@ class MonitoringSchedule(_Out):
     run_id: str | None = None
     next_window_start: int
     next_window_end: int | None = None
+    next_check_time: int | None = None
     failure_reason: str | None = None
     last_execution: MonitoringExecution | None = None
     created_by: str

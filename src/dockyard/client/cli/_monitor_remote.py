@@ -46,9 +46,9 @@ def schedules() -> None:
 
 def _next_check(s: MonitoringSchedule) -> str:
     start = format_time(s.next_window_start)
-    if s.next_window_end is None:  # a server older than the field
+    if s.next_check_time is None:  # a server older than the field
         return f"next window from {start}"
-    return f"next check {format_time(s.next_window_end)} (window from {start})"
+    return f"next check {format_time(s.next_check_time)} (window from {start})"
 
 
 def _describe(s: MonitoringSchedule) -> str:

@@ -74,7 +74,7 @@ class MonitoringDriver:
             captured records every ``capture.flush_interval_s``, 1 s by default).
     """
 
-    def __init__(self, service: MonitoringService, *, grace_s: float = 60.0) -> None:
+    def __init__(self, service: MonitoringService, *, grace_s: float = _windows.GRACE_S) -> None:
         self._service = service
         self._grace_ms = int(grace_s * 1000)
         #: When the earliest window held back for the workers' last flush may start (ms).
@@ -110,13 +110,9 @@ class MonitoringDriver:
         service = self._service
         start = row.next_window_start
         claimed = 0
-        quality = spec.model_quality
-        wait = self._grace_ms + (
-            quality.ground_truth_delay_hours * _windows.HOUR_MS if quality else 0
-        )
         while claimed < MAX_CLAIMS:
             end = _windows.window_end(spec, start)
-            if end + wait > now:
+            if _windows.check_time(spec, end, self._grace_ms) > now:
                 break
             key = _windows.stamp(start)
             execution_id = f"{row.name}-{key}-{row.schedule_id[:6]}"

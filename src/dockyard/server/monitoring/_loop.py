@@ -19,6 +19,7 @@ from dockyard.server.jobs import JOB_ENDED
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.monitoring._driver import MonitoringDriver
 from dockyard.server.monitoring._service import MonitoringService
+from dockyard.server.monitoring._windows import GRACE_S
 from dockyard.server.store import Database
 
 __all__ = ["MonitoringLoop"]
@@ -48,7 +49,7 @@ class MonitoringLoop(BackgroundLoop):
         events: EventLog,
         *,
         interval_s: float | None = None,
-        grace_s: float = 60.0,
+        grace_s: float = GRACE_S,
         clock: Callable[[], int] = _wall_clock,
         wake: threading.Event | None = None,
     ) -> None:

@@ -13,7 +13,7 @@ from dockyard.api.monitoring import (
     MonitoringScheduleSpec,
     ScheduleStatus,
 )
-from dockyard.server.monitoring._windows import window_end
+from dockyard.server.monitoring._windows import check_time, window_end
 
 __all__ = ["execution", "report_url", "schedule", "summary_of"]
 
@@ -60,6 +60,7 @@ def execution(row: Any, schedule: str, *, violations: bool = False) -> Monitorin
 
 def schedule(row: Any, last: Any | None) -> MonitoringSchedule:
     spec = MonitoringScheduleSpec.model_validate_json(row.spec)
+    end = window_end(spec, row.next_window_start)
     return MonitoringSchedule(
         name=row.name,
         spec=spec,
@@ -69,7 +70,8 @@ def schedule(row: Any, last: Any | None) -> MonitoringSchedule:
         experiment_id=row.experiment_id,
         run_id=row.run_id,
         next_window_start=row.next_window_start,
-        next_window_end=window_end(spec, row.next_window_start),
+        next_window_end=end,
+        next_check_time=check_time(spec, end),
         failure_reason=row.failure_reason,
         last_execution=execution(last, row.name) if last is not None else None,
         created_by=row.created_by,

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from dockyard.api.monitoring import MonitoringScheduleSpec
 
 __all__ = [
+    "GRACE_S",
     "HOUR_MS",
+    "check_time",
     "first_start",
     "floor_hour",
     "hour_path",
@@ -23,6 +25,9 @@ __all__ = [
 ]
 
 HOUR_MS = 3_600_000
+#: How long after a window ends its capture is taken as complete, by default (workers flush
+#: captured records every ``capture.flush_interval_s``, 1 s by default).
+GRACE_S = 60.0
 
 
 def floor_hour(ms: int) -> int:
@@ -42,6 +47,13 @@ def window_end(spec: MonitoringScheduleSpec, start: int) -> int:
 
     cron = Cron.parse(spec.schedule, spec.timezone, field="schedule")
     return int(cron.next_after(datetime.fromtimestamp(start / 1000, UTC)).timestamp() * 1000)
+
+
+def check_time(spec: MonitoringScheduleSpec, end: int, grace_ms: int = int(GRACE_S * 1000)) -> int:
+    """When the loop checks the window ending at ``end``: once its capture settled
+    (``grace_ms``) and, with model quality, once its ground truth came (its delay in hours)."""
+    quality = spec.model_quality
+    return end + grace_ms + (quality.ground_truth_delay_hours * HOUR_MS if quality else 0)
 
 
 def hours(start: int, end: int) -> list[int]:

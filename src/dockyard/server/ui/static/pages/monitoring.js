@@ -35,7 +35,7 @@ export default async function monitoring(ctx) {
       : h("span.muted", "none yet"))],
     ["Violations", (s) => (s.last_execution ? h("span", { class: s.last_execution.violation_count ? "s-bad" : "" }, String(s.last_execution.violation_count)) : ""), { num: true }],
     ["By type", (s) => (s.last_execution ? byType(s.last_execution.violations_by_type) : null)],
-    ["Next check", (s) => (s.spec.enabled ? h("span", { title: `the window ${fmtWindow(s.next_window_start, s.next_window_end)}` }, fmtTime(s.next_window_end).slice(0, 16)) : h("span.muted", "stopped"))],
+    ["Next check", (s) => (s.spec.enabled ? h("span", { title: `the window ${fmtWindow(s.next_window_start, s.next_window_end)}` }, fmtTime(s.next_check_time).slice(0, 16)) : h("span.muted", "stopped"))],
   ], list, { rowClass: (s) => (s.last_execution && s.last_execution.violation_count ? "has-violations" : "") }))
     : h("p.muted", "No monitoring schedules. Create one: dy.Monitor(...) or dockyard monitor schedules create drift.yaml"));
 }
@@ -51,7 +51,7 @@ function specRows(s) {
     ["Target", targetOf(spec.target)],
     ["Status", h("span", badge(s.status), spec.enabled ? "" : h("span.muted", " (disabled)"))],
     ["Schedule", `${spec.schedule}${spec.timezone !== "UTC" ? ` (${spec.timezone})` : ""}`],
-    ["Next check", spec.enabled ? h("span", fmtTime(s.next_window_end), h("span.muted", ` (the window ${fmtWindow(s.next_window_start, s.next_window_end)})`)) : "stopped"],
+    ["Next check", spec.enabled ? h("span", fmtTime(s.next_check_time), h("span.muted", ` (the window ${fmtWindow(s.next_window_start, s.next_window_end)})`)) : "stopped"],
     ["Baseline", h("span", baseline, s.baseline_job ? h("span", " · job ", h("a", { href: `#/jobs/${encodeURIComponent(s.baseline_job)}` }, s.baseline_job)) : null)],
     ["Baseline files", s.baseline_uri ? h("span.mono", s.baseline_uri) : null],
     ["Drift metric", check.drift_metric || "distance (SageMaker's)"],
