@@ -32,7 +32,9 @@ decide. The rules:
   Creating one needs the member role; reading, firing and deleting it, being its creator or
   an admin. Its work is submitted with the creator's account as it is when it fires, so the
   job rules above still decide what it may start. Its hook answers to its secret, not to a
-  token.
+  token. **Pipelines** are owned alike (:meth:`Access.require_own`). A read-only credential
+  of the creator (or of an admin) reads either and runs, fires or changes none; a job's
+  credential uses neither.
 
 Without accounts (the embedded default, or a loopback server with no users) every actor is an
 admin: the same checks run and pass. Decisions are cached per process for a few seconds, so a
