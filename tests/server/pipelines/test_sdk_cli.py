@@ -119,7 +119,9 @@ def test_cli_run_a_definition_file_and_read_it_back(
     assert shown[0].split() == ["hello", "STANDARD", "ACTIVE"]
     assert "states:   1 at the top level: Nap" in shown
     assert [line.split()[:2] for line in shown[-2:]] == [["two", "ABORTED"], ["one", "SUCCEEDED"]]
-    assert json.loads(ok("describe", "hello", "--json"))["name"] == "hello"
+    described = json.loads(ok("describe", "hello", "--json"))
+    assert described["name"] == "hello"
+    assert [e["name"] for e in described["latest_executions"]] == ["two", "one"]
     other = tmp_path / "other.asl.json"
     other.write_text(json.dumps(NAP))
     assert ok("create", str(other)).startswith("other: arn:aws:states:")

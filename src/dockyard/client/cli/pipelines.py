@@ -253,7 +253,11 @@ def describe(pipeline: str, execution: str | None, as_json: bool) -> None:
         return
     machine = sdk.get_pipeline(pipeline, client=http)
     latest = sdk.list_executions(pipeline, client=http).executions[:5]
-    emit(machine.model_dump(mode="json"), as_json, lambda: _pipeline_text(machine, latest))
+    shown = {
+        **machine.model_dump(mode="json"),
+        "latest_executions": [e.model_dump(mode="json") for e in latest],
+    }
+    emit(shown, as_json, lambda: _pipeline_text(machine, latest))
 
 
 def _pipeline_text(machine: StateMachine, latest: list[ExecutionSummary]) -> str:

@@ -238,12 +238,6 @@ class PipelineRepository:
         order = query.order_by(_X.c.start_time.desc(), _X.c.arn.desc())
         return list(conn.execute(order.limit(limit)).all())
 
-    def running_count(self, conn: Connection, machine_arn: str) -> int:
-        query = select(func.count()).where(
-            _X.c.state_machine_arn == machine_arn, _X.c.status == "RUNNING"
-        )
-        return int(conn.execute(query).scalar() or 0)
-
     def activity(
         self, conn: Connection, machine_arns: builtins.list[str]
     ) -> tuple[dict[str, Any], dict[str, int]]:
