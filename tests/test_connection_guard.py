@@ -223,6 +223,44 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_with_408(quick: Target) -> No
     assert b"headers did not arrive within 1 s" in response
 
 
+def _send_until_refused(sock: socket.socket, data: bytes, piece: int) -> None:
+    """Send ``data`` in pieces of ``piece`` bytes; stop quietly when the server closes."""
+    for start in range(0, len(data), piece):
+        try:
+            sock.sendall(data[start : start + piece])
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+@pytest.mark.parametrize("piece", [4096, 1 << 20], ids=["many-reads", "one-send"])
+def test_headers_over_the_size_limit_get_431_and_the_connection_closes(
+    quick: Target, piece: int
+) -> None:
+    """Headers are held in memory until they end: a client sending megabytes of them (before
+    any credential is checked) is cut off at the limit, not buffered."""
+    limit = ConnectionLimits().max_header_bytes
+    big = b"".join(b"x-h%d: %s\r\n" % (i, b"a" * 1000) for i in range(4 * limit // 1000))
+    with quick.connect() as sock:
+        request = f"GET {quick.get} HTTP/1.1\r\nhost: 127.0.0.1\r\n".encode() + big
+        _send_until_refused(sock, request + b"\r\n", piece)
+        response = read_all(sock, SLACK_S)
+    assert status_of(response) == 431, response[:300]
+    assert b"connection: close" in response
+    assert b"headers are over the 64 KiB limit" in response
+    assert b'"field":"headers"' in response
+
+
+def test_headers_under_the_size_limit_are_answered(quick: Target) -> None:
+    limit = ConnectionLimits().max_header_bytes
+    headers = b"".join(b"x-h%d: %s\r\n" % (i, b"a" * 1000) for i in range(limit // 1100))
+    with quick.connect() as sock:
+        sock.sendall(
+            f"GET {quick.get} HTTP/1.1\r\nhost: 127.0.0.1\r\n".encode() + headers + b"\r\n"
+        )
+        sock.settimeout(10)
+        assert status_of(sock.recv(65536)) == 200
+
+
 def test_a_stalled_body_gets_408_and_the_connection_closes(quick: Target) -> None:
     head = (
         f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"

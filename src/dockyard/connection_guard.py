@@ -8,7 +8,10 @@ runs out of them. :class:`GuardedProtocol` is uvicorn's httptools protocol with 
 
 - **idle**: a connection with no request in progress (a fresh one, or between keep-alive
   requests) is closed after ``keepalive_timeout_s``;
-- **headers**: a request's headers must be complete ``header_timeout_s`` after its first byte;
+- **headers**: a request's headers must be complete ``header_timeout_s`` after its first byte,
+  and its request line and headers may not exceed ``max_header_bytes`` (else ``431`` and the
+  connection closes: the parser would otherwise keep every header a fast client sends within
+  the timeout, hundreds of megabytes, before any route or credential check sees the request);
 - **body**: a body that makes no progress for ``body_timeout_s`` gets ``408`` and the connection
   closes (time when the server itself stopped reading, because the app is slow to consume the
   body or has not yet asked for a ``100-continue`` body, does not count);
@@ -69,12 +72,15 @@ class ConnectionLimits:
         keepalive_timeout_s: A connection with no request in progress is closed after this.
         max_connections: Open connections per process; beyond it idle ones are evicted, then
             new ones refused.
+        max_header_bytes: The largest request line and headers of one request; beyond it the
+            request gets 431 and the connection closes.
     """
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     keepalive_timeout_s: float = 5.0
     max_connections: int = 2048
+    max_header_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
         for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
@@ -82,6 +88,8 @@ class ConnectionLimits:
                 raise ValueError(f"{name} must be above 0")
         if self.max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        if self.max_header_bytes < 1024:
+            raise ValueError("max_header_bytes must be at least 1024")
 
 
 class GuardedConfig(uvicorn.Config):
@@ -205,11 +213,22 @@ class _OneWriteCycle(RequestResponseCycle):
 
 
 def _timeout_response(message: str) -> bytes:
-    body = orjson.dumps({"error": {"code": "request_timeout", "message": message}})
+    return _closing_response(b"408 Request Timeout", "request_timeout", message, None)
+
+
+def _closing_response(status: bytes, code: str, message: str, field: str | None) -> bytes:
+    error: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    body = orjson.dumps({"error": error})
     return (
-        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, len(body), body)
     )
+
+
+class _HeadersTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a request whose headers are too large."""
 
 
 def _idle_candidates(state: ServerState) -> dict[GuardedProtocol, None]:
@@ -241,6 +260,10 @@ class GuardedProtocol(HttpToolsProtocol):
         self._guarding = 0  # _HEADERS or _BODY: what the guard watches
         self._guarded: object = None  # the request (its scope) the guard watches
         self._body_at = 0.0  # loop time of the last read while a body was arriving
+        self._head_bytes = 0  # bytes read so far of the request whose headers are incomplete
+        self._completed = 0  # requests whose last byte was read (their count, ever)
+        self._read_size = 0  # of the read being parsed
+        self._head_refused = False
         self._refused = False
         self._draining = draining_event(app_state)
 
@@ -296,6 +319,12 @@ class GuardedProtocol(HttpToolsProtocol):
     # super() on CPython 3.11, and measurable at tens of thousands of requests a second.
 
     def on_headers_complete(self) -> None:
+        # Headers that arrived in one read were never counted by _count_head: measured here,
+        # before the request reaches the app, when that read (with the earlier ones) is large.
+        limit = self.limits.max_header_bytes
+        if self._read_size + max(self._head_bytes, 0) > limit and self._head_size() > limit:
+            self._head_refused = True
+            raise _HeadersTooLarge  # stops the parser; answered by send_400_response
         HttpToolsProtocol.on_headers_complete(self)
         cycle = self.cycle
         # The cycle uvicorn just made for this request (not an upgrade's, not an older one):
@@ -307,9 +336,15 @@ class GuardedProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_response_complete(self)
         self._idle[self] = None
 
+    def on_message_complete(self) -> None:
+        HttpToolsProtocol.on_message_complete(self)
+        self._completed += 1
+
     # -- reading ------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        completed = self._completed
+        self._read_size = len(data)
         HttpToolsProtocol.data_received(self, data)
         # The parser has run its callbacks: uvicorn's ``scope`` is the newest request begun,
         # ``cycle`` the newest whose headers are complete, ``more_body`` whether its body is.
@@ -322,7 +357,11 @@ class GuardedProtocol(HttpToolsProtocol):
             if cycle.response_complete:  # stray line breaks after an answer: still idle
                 self._rest()
         elif scope is not None:
-            self._watch(scope, _HEADERS if cycle is None or cycle.scope is not scope else _BODY)
+            if cycle is None or cycle.scope is not scope:
+                self._watch(scope, _HEADERS)
+                self._count_head(len(data), completed == self._completed)
+            else:
+                self._watch(scope, _BODY)
         else:  # stray line breaks before any request
             self._rest()
 
@@ -342,12 +381,57 @@ class GuardedProtocol(HttpToolsProtocol):
                 return
             self._guard.cancel()
         self._guarded, self._guarding, self._body_at = scope, reading, now
+        self._head_bytes = -1  # a new request: _count_head starts its count
         if reading == _HEADERS:
             self._guard = self.loop.call_later(self.limits.header_timeout_s, self._headers_late)
         else:
             # uvicorn leaves more_body set when the app answered before the body was read, so
             # such a connection stays here until the client is quiet for body_timeout_s.
             self._guard = self.loop.call_later(self.limits.body_timeout_s, self._body_stalled)
+
+    def _count_head(self, read: int, alone: bool) -> None:
+        """Add a read to the size of the incomplete headers; 431 and close past the limit.
+
+        The read that began the request counts whole when no earlier request ended in it (else
+        it also held that one's bytes, so it counts nothing: the limit is then exceeded one read
+        later at most).
+        """
+        if self._head_bytes < 0:
+            self._head_bytes = read if alone else 0
+        else:
+            self._head_bytes += read
+        if self._head_bytes > self.limits.max_header_bytes:
+            self._refuse_head()
+
+    def _head_size(self) -> int:
+        """The size of the request line and headers parsed so far (give or take separators)."""
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _refuse_head(self) -> None:
+        """Answer 431 (unless another request's answer is under way) and close."""
+        if self.transport.is_closing():
+            return
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:  # never inside another request's answer
+            limit = self.limits.max_header_bytes
+            self.transport.write(
+                _closing_response(
+                    b"431 Request Header Fields Too Large",
+                    "request_header_fields_too_large",
+                    f"the request line and headers are over the {limit // 1024} KiB limit",
+                    "headers",
+                )
+            )
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head_refused:  # the parser stopped at on_headers_complete: headers too large
+            self._refuse_head()
+            return
+        HttpToolsProtocol.send_400_response(self, msg)
 
     # -- timers -------------------------------------------------------------------------------
     def _headers_late(self) -> None:
