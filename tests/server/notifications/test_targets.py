@@ -30,6 +30,10 @@ ADMIN = Actor.system("test")
         "http://[::1]/x",
         "http://[fd00::1]/x",
         "http://0.0.0.0/x",
+        # Shared address space (RFC 6598): Alibaba Cloud's metadata service, CGNAT overlays.
+        "http://100.100.100.200/latest/meta-data",
+        "http://100.64.0.1/x",
+        "http://[::ffff:100.100.100.200]/x",
     ],
 )
 def test_internal_literals_are_refused_unless_allowed(url: str) -> None:

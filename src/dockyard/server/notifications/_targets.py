@@ -23,10 +23,13 @@ _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 
 def internal_address(address: str) -> bool:
-    """Whether ``address`` (an IP literal) is loopback, private, link-local or reserved."""
+    """Whether ``address`` (an IP literal) is loopback, private, link-local, reserved or
+    otherwise not globally reachable (the shared address space ``100.64.0.0/10``, where some
+    clouds serve instance metadata, e.g. ``100.100.100.200``)."""
     ip = ipaddress.ip_address(address)
     return (
-        ip.is_private
+        not ip.is_global
+        or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
         or ip.is_reserved
