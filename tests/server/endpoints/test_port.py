@@ -145,3 +145,34 @@ def test_closing_releases_the_port(ports: EndpointPorts, workers: list[tuple[str
     assert ports.serving() == {}
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/ping")
+
+
+def test_a_page_in_a_browser_can_neither_rebind_nor_post_cross_site(
+    ports: EndpointPorts, workers: list[tuple[str, int]]
+) -> None:
+    """The port is on loopback: a rebinding page (its own name as Host) and another site's
+    page (its Origin) are refused before anything reaches a replica."""
+    url = _serve(ports, workers)
+    port = url.rsplit(":", 1)[1]
+    with httpx.Client(base_url=url) as client:
+        rebound = client.post(
+            "/invocations", content=b"{}", headers={"host": f"attacker.example:{port}"}
+        )
+        cross = client.post(
+            "/invocations",
+            content=b"1,2",
+            headers={"origin": "http://evil.example", "content-type": "text/plain"},
+        )
+        marked = client.post(
+            "/invocations", content=b"{}", headers={"sec-fetch-site": "cross-site"}
+        )
+        same = client.post("/invocations", content=b"{}", headers={"origin": url})
+        named = client.get("/ping", headers={"host": f"localhost:{port}"})
+    assert rebound.status_code == 400, rebound.text
+    assert rebound.json()["error"]["field"] == "Host"
+    assert "attacker.example" in rebound.json()["error"]["message"]
+    assert cross.status_code == 403 and "evil.example" in cross.json()["error"]["message"]
+    assert marked.status_code == 403
+    assert same.status_code == 200
+    assert "origin" not in same.json()["headers"]  # checked here, not by the replica
+    assert named.status_code == 200

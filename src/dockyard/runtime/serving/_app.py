@@ -8,7 +8,9 @@ access log, capture, shadow copy; each is a few appends, and the slow parts (wri
 running the shadow model) happen on other threads.
 
 An endpoint that requires API keys checks one before any of this (:mod:`._keys`); only health
-checks need none.
+checks need none. Before that, a request a web page could have sent through a user's browser
+(a rebound ``Host``, a state change from another origin) is refused
+(:mod:`dockyard.api.serving._browsers`).
 
 Errors are :class:`~dockyard.errors.DockyardError` bodies with the request id; anything else
 is a bug, answered as a 500 with the request id while its traceback goes to stderr only.
@@ -27,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from dockyard.api.serving import BrowserGuard
 from dockyard.api.serving import aws as _aws
 from dockyard.errors import (
     DeadlineExceeded,
@@ -95,6 +98,7 @@ class DataPlane:
         version = dockyard_version()
         self._version = version.encode()
         self._server = orjson.dumps({"name": "dockyard", "version": version, "extensions": []})
+        self._guard = BrowserGuard(endpoint.state.config.host)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch on the path; the inference routes first, health checks next."""
@@ -102,6 +106,11 @@ class DataPlane:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        refused = self._guard.refusal(method, scope["headers"])
+        if refused is not None:
+            oip = path.startswith("/v2")
+            await self._fail(scope, send, refused, None, oip=oip, aws=path.startswith(_aws.PREFIX))
+            return
         keys = self.endpoint.state.keys
         if keys is not None and path not in _HEALTH:
             refusal = keys.refusal(scope["headers"])

@@ -41,6 +41,7 @@ import orjson
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from dockyard.api.serving import BrowserGuard
 from dockyard.api.serving import aws as _aws
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig
@@ -73,6 +74,8 @@ _HOP = frozenset(
     }
 )
 _JSON = b"application/json"
+# What BrowserGuard reads, answered at this port: a replica would compare it to its own Host.
+_CHECKED = frozenset({b"origin", b"sec-fetch-site"})
 
 
 class _Server(uvicorn.Server):
@@ -94,6 +97,7 @@ class _Forward:
         self._router = Router()
         self._limit = config.max_body_bytes
         self._timeout_s = config.request_timeout_s + 5.0
+        self._guard = BrowserGuard(config.host)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,8 +106,12 @@ class _Forward:
         target: bytes = scope.get("raw_path") or scope["path"].encode()
         if scope["query_string"]:
             target += b"?" + scope["query_string"]
-        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP]
+        # Checked here, where the caller's Host arrives; the replicas see another Host.
+        headers = [(k, v) for k, v in scope["headers"] if k not in _HOP and k not in _CHECKED]
         try:
+            refused = self._guard.refusal(method, scope["headers"])
+            if refused is not None:
+                raise refused
             body = await _body(receive, self._limit)
             if body is None:
                 return  # the caller went away
