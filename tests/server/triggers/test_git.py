@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,23 @@ def test_a_bad_signature_is_401_and_an_audit_event(
         ("nope", "denied"),
     ]
     assert services.triggers.history(ROOT, "on-push") == []
+
+
+def test_a_flood_of_refused_hooks_is_recorded_a_few_times_a_second_at_most(
+    client: httpx.Client, services: Services, data: Path
+) -> None:
+    """Hooks are open to anyone: each refused post must not cost a row in the event log."""
+    _create(client, data)
+    body = _github()
+    forged = _signed("not-the-secret-at-all", body)
+    started = time.monotonic()
+    for i in range(60):
+        name = "on-push" if i % 2 else f"nope-{i}"
+        answer = client.post(f"/api/v1/hooks/triggers/{name}", content=body, headers=forged)
+        assert answer.status_code == 401
+    elapsed = time.monotonic() - started
+    denied = services.events.read(types=["trigger.hook_denied"], limit=1000)
+    assert 5 <= len(denied) <= 5 + 5 * elapsed + 1, (len(denied), elapsed)
 
 
 @pytest.mark.parametrize(

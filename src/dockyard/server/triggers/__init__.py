@@ -16,7 +16,8 @@ Each firing is a row of ``trigger_firings`` unique per (trigger, cause key): a c
 (``objects:<key>``), an event (``event:<id>``), or a key given by hand. Inserting it is the
 claim, in the transaction that also takes the cooldown and moves the source's cursor, so a
 cause fires once across restarts and across servers sharing the database. Each firing appends
-``trigger.fired`` or ``trigger.failed``; a refused hook appends ``trigger.hook_denied``; a
+``trigger.fired`` or ``trigger.failed``; a refused hook appends ``trigger.hook_denied`` (a
+few per second per source address at most); a
 change (enabled, cooldown, source, work) ``trigger.updated``; an SNS subscription
 confirmation posted to an object hook ``trigger.sns_subscription``, for the owner to confirm.
 

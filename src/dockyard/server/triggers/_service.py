@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -82,6 +83,10 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+#: Refused hooks recorded per source address and second (and at once, in a burst).
+_DENIED_PER_S = 5.0
+
+
 class TriggerService:
     """Triggers and their firings.
 
@@ -111,6 +116,7 @@ class TriggerService:
         self._artifacts = artifacts
         self._repo = TriggerRepository()
         self._roots = settings.allowed_roots()
+        self._denials = _DenialBudget()
         #: Set by the server: refuses a model URI naming nothing the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
 
@@ -359,15 +365,16 @@ class TriggerService:
                 provider = None
                 _objects.verify(headers, row.secret)
         except Unauthenticated as exc:
-            with self._db.write() as conn:
-                self._event(
-                    conn,
-                    outsider,
-                    "trigger.hook_denied",
-                    name[:64],
-                    {"reason": exc.message},
-                    outcome="denied",
-                )
+            if self._denials.take(source):  # a flood of refused posts must not flood the log
+                with self._db.write() as conn:
+                    self._event(
+                        conn,
+                        outsider,
+                        "trigger.hook_denied",
+                        name[:64],
+                        {"reason": exc.message},
+                        outcome="denied",
+                    )
             raise
         envelope = _objects.read_sns(headers, body) if provider is None else None
         if envelope is not None and envelope["Type"] == "SubscriptionConfirmation":
@@ -786,3 +793,29 @@ def _firing(row: Any, trigger: str) -> Firing:
         created_time=row.created_time,
         updated_time=row.updated_time,
     )
+
+
+class _DenialBudget:
+    """How many refused hooks each source address may still have recorded: a burst of
+    ``_DENIED_PER_S``, refilled at that rate (hooks are open to anyone, and each record is a
+    database write)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._budget: dict[str, tuple[float, float]] = {}
+        self.dropped = 0
+
+    def take(self, source: str) -> bool:
+        """Whether a refusal from ``source`` is recorded now (and counts against its budget)."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, seen = self._budget.get(source, (_DENIED_PER_S, now))
+            tokens = min(_DENIED_PER_S, tokens + (now - seen) * _DENIED_PER_S)
+            if tokens < 1:
+                self.dropped += 1
+                self._budget[source] = (tokens, now)
+                return False
+            if len(self._budget) > 10_000:
+                self._budget.clear()
+            self._budget[source] = (tokens - 1, now)
+            return True
