@@ -21,16 +21,24 @@ import orjson
 from dockyard.asl.errors import DATA_LIMIT_EXCEEDED, StatesError
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_EVENTS",
     "MAX_PAYLOAD_BYTES",
     "HistoryEvent",
     "checked_text",
     "json_text",
+    "nests_too_deep",
     "resource_parts",
 ]
 
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 MAX_EVENTS: Final = 25_000
+#: How deep a payload may nest. orjson, which writes payloads and an execution's saved state,
+#: stops at 254 levels, and the saved state holds a payload some levels down (in a Map's or a
+#: Parallel's results, inside nested branches): the rest is left for those.
+MAX_DEPTH: Final = 200
+_ROOM: Final = 254 - MAX_DEPTH
+_TOO_DEEP: Final = "Recursion limit reached"  # orjson's message past its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +65,35 @@ def json_text(value: Any) -> str:
     return _dumps(value)
 
 
+def _within_room(value: Any) -> Any:
+    for _ in range(_ROOM):
+        value = [value]
+    return value
+
+
+def nests_too_deep(value: Any) -> bool:
+    """Whether ``value`` nests deeper than :data:`MAX_DEPTH` levels (checked by orjson, in C)."""
+    try:
+        orjson.dumps(_within_room(value))
+    except orjson.JSONEncodeError as exc:
+        return str(exc) == _TOO_DEEP
+    return False
+
+
 def checked_text(value: Any, what: str) -> str:
-    """``value`` as JSON text; over 256 KiB is ``States.DataLimitExceeded`` naming ``what``."""
-    text = _dumps(value)
+    """``value`` as JSON text; over 256 KiB, or nested deeper than :data:`MAX_DEPTH` levels, is
+    ``States.DataLimitExceeded`` naming ``what``."""
+    try:
+        # Written inside _ROOM lists, so that orjson's own depth limit is this one's.
+        text = orjson.dumps(_within_room(value))[_ROOM:-_ROOM].decode()
+    except orjson.JSONEncodeError as exc:
+        if str(exc) == _TOO_DEEP:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The state/task '{what}' returned a result nested deeper than {MAX_DEPTH} "
+                "levels, the service limit.",
+            ) from None
+        text = _encode(value)
     if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise StatesError(
             DATA_LIMIT_EXCEEDED,

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from dockyard.asl.history import MAX_DEPTH, nests_too_deep
+
 # The rule modules register their rules when imported.
 from dockyard.asl.validation import (  # noqa: F401
     _choice,
@@ -63,6 +65,8 @@ def parse_definition(text: str) -> dict[str, Any]:
         raise DefinitionInvalid([Problem(MISSING_DESCRIPTION, "", "The definition is empty")])
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        data = None  # nested past what the parser follows: refused below like any too deep
     except json.JSONDecodeError as exc:
         raise DefinitionInvalid(
             [
@@ -75,6 +79,10 @@ def parse_definition(text: str) -> dict[str, Any]:
         ) from exc
     except _Duplicate as exc:
         raise DefinitionInvalid([Problem(INVALID_JSON, "", str(exc))]) from exc
+    if data is None or nests_too_deep(data):
+        raise DefinitionInvalid(
+            [Problem(SCHEMA, "", f"The definition nests deeper than {MAX_DEPTH} levels")]
+        )
     if not isinstance(data, dict):
         raise DefinitionInvalid([Problem(SCHEMA, "", "Definition must be a valid JSON object")])
     return data

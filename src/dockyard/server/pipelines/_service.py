@@ -92,10 +92,15 @@ def _tags(machine: Any) -> dict[str, str]:
 
 
 def _input(text: str, field: str = "input") -> Any:
+    from dockyard.asl.history import MAX_DEPTH, nests_too_deep  # the interpreter stays unloaded
+
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
+    if nests_too_deep(value):
+        raise InvalidArgument(f"{field} nests deeper than {MAX_DEPTH} levels", field=field)
+    return value
 
 
 def _machine_arn(arn: str) -> tuple[str, str]:
