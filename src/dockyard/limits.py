@@ -47,6 +47,11 @@ class Limits:
     #: Run ids in one request that names several runs.
     runs_per_request: Final = 100
 
+    # -- request bodies --------------------------------------------------------------------
+    #: How deep a native API request's JSON may nest (objects and arrays): what the server
+    #: keeps of a body (a spec, a message, a filter) is written again later, inside more.
+    json_depth: Final = 128
+
     # -- jobs ------------------------------------------------------------------------------
     #: Status lines in one runner report.
     report_events: Final = 1000

@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.client.http import Client
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from dockyard.limits import LIMITS
 
 
 def _raw(api: Client, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -82,6 +83,40 @@ def test_malformed_json_is_400(api: Client) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_argument"
+
+
+def _nested(levels: int) -> str:
+    return '{"a":' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        (_nested(LIMITS.json_depth - 1), None),  # the body holds it one level down
+        (_nested(LIMITS.json_depth), f"nests deeper than {LIMITS.json_depth} levels"),
+        (_nested(400), f"nests deeper than {LIMITS.json_depth} levels"),
+        (_nested(5000), f"nests deeper than {LIMITS.json_depth} levels"),
+    ],
+)
+def test_json_nested_too_deep_is_refused_at_the_door(
+    api: Client, message: str, problem: str | None
+) -> None:
+    """A message is kept as given (an event's body) and written later: a value nested past
+    what the server writes is a 400 saying so, not a 500."""
+    api.request("POST", "/api/v1/topics", json={"name": "deep"})
+    response = _raw(
+        api,
+        "POST",
+        "/api/v1/topics/deep/publish",
+        content=('{"message": ' + message + "}").encode(),
+        headers={"content-type": "application/json"},
+    )
+    if problem is None:
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["field"] == "body" and problem in error["message"]
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
