@@ -203,6 +203,7 @@ _JOB = textwrap.dedent(
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "token.txt"), "w") as out:
         out.write(os.environ["DOCKYARD_TOKEN"])
     print("TRIES", json.dumps(tries), flush=True)
+    print("TOKEN", os.environ["DOCKYARD_TOKEN"], flush=True)  # a script printing its environment
     """
 )
 
@@ -260,5 +261,10 @@ def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) ->
         "append_log": "HTTPStatusError",
     }
     assert "forged" not in bob._http.get(f"/api/v1/jobs/{job['name']}/logs").text
+    # Whoever may read the log (carol) must not find the token in it to act as the job.
+    log = carol._http.get(f"/api/v1/jobs/{job['name']}/logs").text
+    assert "TOKEN ******" in log and used not in log
+    with carol.stream("GET", f"/api/v1/runs/{job['run_id']}/artifacts/logs/output.log") as got:
+        assert used not in got.read().decode()
     bob.close()
     carol.close()

@@ -1,6 +1,7 @@
-"""The clear values of a job's SecureStrings, kept out of its log.
+"""The clear values of a job's SecureStrings, and its own token, kept out of its log.
 
-The server hands the runner the values it revealed into the job's environment; the runner
+The server hands the runner the values it revealed into the job's environment (and the token
+it gives the script as ``DOCKYARD_TOKEN``); the runner
 writes ``******`` in their place in every line of output it records (the log the server
 stores, the tail a failure reason quotes) and in the failure file the job writes. A secret
 printed across two lines is masked line by line, each of its lines on its own. Values of

@@ -93,7 +93,9 @@ class Runner:
             "warm_modules": str(cache / LEARNED_FILE),
         }
         self.spec: dict[str, Any] = launch["spec"]
-        self.masker = Masker(launch.get("masked") or [])
+        # The job's own token too: a script that prints its environment would otherwise hand
+        # it to everyone who may read the log, to act as the job until it ends.
+        self.masker = Masker([*(launch.get("masked") or []), launch.get("token") or ""])
         # A runner started again after its machine was lost goes on with the job's attempts.
         self.first_attempt = max(1, int(os.environ.get(RUNNER_ATTEMPT, "1")))
         self.stop_requested = threading.Event()
