@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +79,29 @@ def test_an_unchanged_password_is_not_hashed_again(
     for _ in range(3):
         assert second.auth.by_password("carl", "carl-password-1", ADDRESS).name == "carl"
     assert len(checks) == 1
+
+
+@pytest.mark.parametrize("name", ["nobody", "robot"], ids=["no-such-account", "no-password"])
+def test_a_name_without_a_password_costs_a_password_check(
+    two_processes: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Refused at once, such a name would tell whoever times sign-ins that it is (or is not)
+    an account: it is refused after one scrypt, as a wrong password is."""
+    first, second = two_processes
+    first.auth.create_user(ROOT, CreateUser(name="robot", password=None))
+    hashes: list[int] = []
+    real = hashlib.scrypt
+
+    def counted(password: bytes, **options: Any) -> bytes:
+        hashes.append(len(password))
+        return real(password, **options)
+
+    with pytest.raises(Unauthenticated):  # once, elsewhere: what is made once is made now
+        second.auth.by_password("warm-up", "a-guessed-password", "10.0.0.8")
+    monkeypatch.setattr(hashlib, "scrypt", counted)
+    with pytest.raises(Unauthenticated) as refused:
+        second.auth.by_password(name, "a-guessed-password", ADDRESS)
+    assert refused.value.message == "wrong user name or password"
+    with pytest.raises(Unauthenticated):
+        second.auth.by_password("carl", "a-wrong-password", ADDRESS)
+    assert hashes == [len("a-guessed-password"), len("a-wrong-password")]

@@ -5,11 +5,16 @@ database is slow to attack). Tokens and session ids are 256-bit random secrets: 
 of the secret is enough to store them, since nobody can guess their way back to a random value,
 and it keeps the check in microseconds. A credential reads ``<prefix>_<id>_<secret>``: the id
 finds the row, the secret is compared in constant time.
+
+A name with no password to check (no such account, or one that signs in with tokens only)
+costs the same scrypt as a wrong password: a refusal that came sooner would tell whoever
+times it which names are accounts.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -46,8 +51,12 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    """Whether ``password`` matches ``stored`` (always False for an account without one)."""
-    if not stored or len(password) > MAX_PASSWORD:
+    """Whether ``password`` matches ``stored`` (always False for an account without one, or
+    none: ``stored`` None, after as long as a check takes)."""
+    if len(password) > MAX_PASSWORD:
+        return False
+    if not stored:
+        verify_password(password, _decoy())
         return False
     try:
         kind, n, r, p, salt, digest = stored.split("$")
@@ -60,6 +69,12 @@ def verify_password(password: str, stored: str | None) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(actual, expected)
+
+
+@functools.cache
+def _decoy() -> str:
+    """A hash no password is known to match, checked in place of a missing one."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def secret_digest(secret: str) -> str:

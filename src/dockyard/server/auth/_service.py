@@ -254,7 +254,8 @@ class AuthService:
             and verified[0] > now
             and hmac.compare_digest(verified[1], row.password_hash)
         )
-        if row is None or not (known or verify_password(password, row.password_hash)):
+        stored = None if row is None else row.password_hash  # None: a decoy is checked
+        if not (known or verify_password(password, stored)) or row is None:
             self._throttle.failed(*keys)
             raise Unauthenticated("wrong user name or password")
         if row.disabled:
