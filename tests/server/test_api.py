@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -244,3 +245,29 @@ def test_oversized_bodies_get_413_before_any_route(api: Client) -> None:
     }
     # Uploads stream and are not limited by it.
     api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/big.bin", content=b"\0" * len(big))
+
+
+def test_routes_open_to_anyone_read_small_bodies_only(api: Client) -> None:
+    """Signing in and triggers' hooks take bodies from senders not yet known: they are held
+    to limits of their own before any route runs (connection closed, the rest unread), so a
+    client with no credentials cannot make the server hold 32 MB a connection."""
+    padded = b'{"username": "u", "password": "p"' + b" " * (64 * 1024) + b"}"
+    sign_in = _raw(
+        api,
+        "POST",
+        "/api/v1/session",
+        content=padded,
+        headers={"content-type": "application/json"},
+    )
+    assert sign_in.status_code == 413, sign_in.text
+    assert sign_in.json()["error"]["message"] == "request body over the 64 KiB limit"
+    assert sign_in.headers["connection"] == "close"
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: only the bytes read can tell
+        for _ in range(8):
+            yield b"x" * (1024 * 1024)
+
+    hook = _raw(api, "POST", "/api/v1/hooks/triggers/any", content=chunked())
+    assert hook.status_code == 413, hook.text
+    assert hook.json()["error"]["message"] == "request body over the 5 MB limit"
+    assert hook.headers["connection"] == "close"

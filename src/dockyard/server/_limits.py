@@ -3,6 +3,11 @@
 Artifact and data uploads are exempt: they stream to the store in constant memory. Everything
 else is read up to the limit here (a body over it is answered 413 before any route sees it)
 and handed on whole.
+
+The routes open to anyone (signing in, triggers' hooks, which their secrets authenticate only
+once the body is read) have smaller limits of their own: every other body is read only after
+its sender is known, and a client without credentials must not make the server hold 32 MB per
+connection.
 """
 
 from __future__ import annotations
@@ -13,7 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.errors import PayloadTooLarge
 
-__all__ = ["BodyLimit"]
+__all__ = ["HOOK_MAX_BYTES", "BodyLimit"]
+
+#: A push payload is rarely past a few hundred KB; GitHub caps them at 25 MB.
+HOOK_MAX_BYTES = 5 * 1024 * 1024
+_OPEN = (
+    (re.compile(r"^/api/v1/session$"), 64 * 1024),  # a name and a password
+    (re.compile(r"^/api/v1/hooks/triggers/"), HOOK_MAX_BYTES),
+)
 
 _STREAMED = re.compile(
     r"^/api/v1/(runs/[^/]+/artifacts/|data/)|^/(ajax-)?api/2\.0/mlflow-artifacts/"
@@ -35,9 +47,10 @@ class BodyLimit:
         ):
             await self.app(scope, receive, send)
             return
+        limit = next((n for path, n in _OPEN if path.match(scope["path"])), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -48,8 +61,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, send)
+            if size > limit:
+                await self._too_large(scope, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -57,11 +70,11 @@ class BodyLimit:
         body = b"".join(chunks)
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         from dockyard.server._auth import send_error
 
-        limit = self.max_bytes // (1024 * 1024)
-        error = PayloadTooLarge(f"request body over the {limit} MB limit", field="body")
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+        error = PayloadTooLarge(f"request body over the {size} limit", field="body")
         # In the shape the caller's client reads (an MLflow client: its error_code), and the
         # connection closes: the rest of the body is not read.
         await send_error(_closing(send), scope, error)

@@ -29,14 +29,13 @@ from dockyard.errors import Unauthenticated
 from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._errors import error_response
+from dockyard.server._limits import HOOK_MAX_BYTES
 from dockyard.server._pages import MaxResults, PageToken, one_page
 from dockyard.server._route import OneHopRoute
 
 triggers = APIRouter(prefix="/api/v1/triggers", tags=["triggers"], route_class=OneHopRoute)
 hooks = APIRouter(prefix="/api/v1/hooks/triggers", tags=["triggers"])
 router = APIRouter()
-#: A push payload is rarely past a few hundred KB; GitHub caps them at 25 MB.
-MAX_HOOK_BYTES = 5 * 1024 * 1024
 
 
 @triggers.post("", status_code=201)
@@ -105,11 +104,11 @@ async def receive_hook(name: str, request: Request, services: ServicesDep) -> Ho
     from dockyard.errors import PayloadTooLarge
 
     size = int(request.headers.get("content-length") or 0)
-    if size > MAX_HOOK_BYTES:
-        raise PayloadTooLarge(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+    if size > HOOK_MAX_BYTES:
+        raise PayloadTooLarge(f"a hook body is at most {HOOK_MAX_BYTES} bytes", field="body")
     body = await request.body()
-    if len(body) > MAX_HOOK_BYTES:
-        raise PayloadTooLarge(f"a hook body is at most {MAX_HOOK_BYTES} bytes", field="body")
+    if len(body) > HOOK_MAX_BYTES:
+        raise PayloadTooLarge(f"a hook body is at most {HOOK_MAX_BYTES} bytes", field="body")
     headers = {k.lower(): v for k, v in request.headers.items()}
     source = request.client.host if request.client else ""
     try:
