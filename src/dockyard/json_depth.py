@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["ORJSON_DEPTH", "nests_deeper"]
+__all__ = ["ORJSON_DEPTH", "nests_deeper", "storable"]
 
 #: The deepest value orjson writes.
 ORJSON_DEPTH: Final = 254
@@ -33,3 +33,14 @@ def nests_deeper(value: Any, levels: int) -> bool:
     except orjson.JSONEncodeError as exc:
         return str(exc) == _TOO_DEEP
     return False
+
+
+def storable(value: Any) -> Any:
+    """``value``, for a free-form field the server keeps and writes back (a message, a filter,
+    a spec); ValueError naming why orjson cannot write it (half of a UTF-16 surrogate pair,
+    which Python's parser takes from a ``\\ud800`` escape; an integer beyond 64 bits)."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"holds a value the server cannot store ({exc})") from None
+    return value

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from dockyard.json_depth import storable
 
 __all__ = [
     "BUILTIN_TOPICS",
@@ -22,6 +24,9 @@ __all__ = [
     "Topic",
     "TopicConfig",
 ]
+
+#: A JSON object the server keeps and writes back: refused when orjson could not write it.
+StoredObject = Annotated[dict[str, Any], AfterValidator(storable)]
 
 #: The resource kinds whose events form a built-in topic each (``job`` carries ``job.*``).
 BUILTIN_TOPICS = (
@@ -90,7 +95,7 @@ class PublishRequest(BaseModel):
             raise ValueError(f"a message is text or a JSON object, not {type(value).__name__}")
         if not value:  # as SNS refuses an empty message
             raise ValueError("a message is not empty")
-        return value
+        return storable(value) if isinstance(value, dict) else value
 
 
 class Published(BaseModel):
@@ -117,7 +122,7 @@ class SubscriptionConfig(BaseModel):
     endpoint: str = Field(min_length=1, max_length=2000)
     format: Literal["json", "slack", "teams"] = "json"
     secret: str | None = Field(default=None, min_length=8, max_length=200)
-    filter: dict[str, Any] = Field(default_factory=dict)
+    filter: StoredObject = Field(default_factory=dict)
     retry_horizon_s: float | None = Field(default=None, gt=0, le=14 * 86_400)
 
     @field_validator("events")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from dockyard.json_depth import storable
 
 __all__ = [
     "EventSource",
@@ -25,6 +27,9 @@ __all__ = [
     "TriggerList",
     "TriggerUpdate",
 ]
+
+#: A JSON object the server keeps and writes back: refused when orjson could not write it.
+StoredObject = Annotated[dict[str, Any], AfterValidator(storable)]
 
 #: A trigger's name: it prefixes the names of the jobs it starts, so it follows their rule.
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,39}$"
@@ -98,7 +103,7 @@ class EventSource(_Config):
     ``job.*``) and whose fields satisfy ``filter`` (a subscription's filter policy)."""
 
     events: list[str] = Field(min_length=1, max_length=20)
-    filter: dict[str, Any] = Field(default_factory=dict)
+    filter: StoredObject = Field(default_factory=dict)
 
 
 class Target(_Config):
@@ -111,7 +116,7 @@ class Target(_Config):
     """
 
     kind: Literal["training", "transform", "pipeline"] = "training"
-    spec: dict[str, Any]
+    spec: StoredObject
 
 
 class PipelineTarget(_Config):
