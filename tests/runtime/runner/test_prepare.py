@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.services.s3 import S3Server
 
+from dockyard.artifacts import ArtifactInfo
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.runner._prepare import fetch, unpack_source
 
@@ -61,6 +62,40 @@ def test_a_file_that_is_not_an_archive_is_named(tmp_path: Path) -> None:
     (tmp_path / "sourcedir.tar.gz").write_bytes(b"not gzip")
     with pytest.raises(InvalidArgument, match="not a gzipped tar archive"):
         unpack_source("s3://b/sourcedir.tar.gz", tmp_path)
+
+
+class _KeysAsGiven:
+    """An S3 bucket as AWS keeps it: keys are any text, ``..`` included. (The S3 server the
+    tests run folds such keys on upload, so it cannot hold one.)"""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.written: list[Path] = []
+
+    def stat(self, key: str) -> ArtifactInfo:
+        return ArtifactInfo(path=key, is_dir=True)
+
+    def list(self, prefix: str, *, recursive: bool) -> list[ArtifactInfo]:
+        return [ArtifactInfo(path=k, is_dir=False, size=1) for k in self.keys]
+
+    def get_file(self, key: str, local: Path) -> None:
+        self.written.append(local)
+
+
+def test_an_object_key_climbing_out_of_the_prefix_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dockyard.artifacts
+
+    bucket = _KeysAsGiven(["data/train/a.csv", "data/train/../../../../escape.csv"])
+    monkeypatch.setattr(dockyard.artifacts, "open_artifact_store", lambda *a, **k: bucket)
+    with pytest.raises(InvalidArgument) as refused:
+        fetch("s3://b/data/train", tmp_path / "job" / "train", {})
+    assert refused.value.field == "uri"
+    assert "'data/train/../../../../escape.csv' has no place in a local folder" in str(
+        refused.value
+    )
+    assert bucket.written == [tmp_path / "job" / "train" / "a.csv"]  # the one before it only
 
 
 def test_an_s3_prefix_channel_brings_its_objects_and_a_key_its_file(

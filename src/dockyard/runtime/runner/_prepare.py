@@ -105,7 +105,23 @@ def _fetch_s3(uri: str, dest: Path, job: dict[str, Any]) -> None:
     for info in store.list(key, recursive=True):
         if not info.is_dir:
             relative = info.path[len(key) :].lstrip("/") if key else info.path
-            store.get_file(info.path, dest / relative)
+            store.get_file(info.path, dest / _inside(uri, info.path, relative))
+
+
+def _inside(uri: str, key: str, relative: str) -> str:
+    """``relative`` (an object's key under the channel's prefix) as a path inside the channel's
+    folder. S3 keys are any text: one with ``..`` segments (``train/../../x``) would otherwise be
+    written outside the job's folder, with the runner's rights."""
+    from dockyard.artifacts.paths import normalize_artifact_path
+
+    try:
+        return normalize_artifact_path(relative)
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"{uri}: the object {key!r} has no place in a local folder ({exc.message}); rename "
+            "it or name another prefix",
+            field="uri",
+        ) from None
 
 
 def _is_file(store: Any, key: str) -> bool:
