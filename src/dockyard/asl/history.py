@@ -29,6 +29,7 @@ __all__ = [
     "json_text",
     "nests_too_deep",
     "resource_parts",
+    "text_within_depth",
 ]
 
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
@@ -71,6 +72,12 @@ def _within_room(value: Any) -> Any:
     return value
 
 
+def could_nest_too_deep(text: str) -> bool:
+    """Whether JSON ``text`` is long enough to nest deeper than :data:`MAX_DEPTH` levels (each
+    level takes two characters at least): most payloads are not, and skip the check."""
+    return len(text) > 2 * MAX_DEPTH
+
+
 def nests_too_deep(value: Any) -> bool:
     """Whether ``value`` nests deeper than :data:`MAX_DEPTH` levels (checked by orjson, in C)."""
     try:
@@ -80,20 +87,30 @@ def nests_too_deep(value: Any) -> bool:
     return False
 
 
+def text_within_depth(value: Any) -> str | None:
+    """``value`` as compact JSON text, or None when it nests deeper than :data:`MAX_DEPTH`
+    levels (looked for only in a text long enough to hold that many)."""
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:
+        if str(exc) == _TOO_DEEP:
+            return None
+        return _encode(value)  # an integer past 64 bits, a key that is not a string
+    if could_nest_too_deep(text) and nests_too_deep(value):
+        return None
+    return text
+
+
 def checked_text(value: Any, what: str) -> str:
     """``value`` as JSON text; over 256 KiB, or nested deeper than :data:`MAX_DEPTH` levels, is
     ``States.DataLimitExceeded`` naming ``what``."""
-    try:
-        # Written inside _ROOM lists, so that orjson's own depth limit is this one's.
-        text = orjson.dumps(_within_room(value))[_ROOM:-_ROOM].decode()
-    except orjson.JSONEncodeError as exc:
-        if str(exc) == _TOO_DEEP:
-            raise StatesError(
-                DATA_LIMIT_EXCEEDED,
-                f"The state/task '{what}' returned a result nested deeper than {MAX_DEPTH} "
-                "levels, the service limit.",
-            ) from None
-        text = _encode(value)
+    text = text_within_depth(value)
+    if text is None:
+        raise StatesError(
+            DATA_LIMIT_EXCEEDED,
+            f"The state/task '{what}' returned a result nested deeper than {MAX_DEPTH} "
+            "levels, the service limit.",
+        )
     if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise StatesError(
             DATA_LIMIT_EXCEEDED,

@@ -25,7 +25,7 @@ from dockyard.asl.effects import (
     TimerFired,
 )
 from dockyard.asl.engine import EXECUTION_TIMER, Engine
-from dockyard.asl.history import MAX_DEPTH, MAX_PAYLOAD_BYTES, json_text, nests_too_deep
+from dockyard.asl.history import MAX_DEPTH, MAX_PAYLOAD_BYTES, text_within_depth
 from dockyard.asl.snapshot import Threads, copy_snapshot
 from dockyard.asl.states.fanout import fill
 from dockyard.errors import Conflict, InvalidArgument, PayloadTooLarge
@@ -49,11 +49,11 @@ def start(
     ``$$.StateMachine`` (Id, Name). ``seed`` makes task tokens unguessable: pass a secret
     random value (the default derives one from the execution's id and start time).
     """
-    if nests_too_deep(input):
+    text = text_within_depth(input)
+    if text is None:
         raise InvalidArgument(
             f"The execution input nests deeper than {MAX_DEPTH} levels", field="input"
         )
-    text = json_text(input)
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
             f"The execution input is {len(text.encode())} bytes; the limit is "

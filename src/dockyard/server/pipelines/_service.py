@@ -92,13 +92,14 @@ def _tags(machine: Any) -> dict[str, str]:
 
 
 def _input(text: str, field: str = "input") -> Any:
-    from dockyard.asl.history import MAX_DEPTH, nests_too_deep  # the interpreter stays unloaded
+    # the interpreter stays unloaded
+    from dockyard.asl.history import MAX_DEPTH, could_nest_too_deep, nests_too_deep
 
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
-    if nests_too_deep(value):
+    if could_nest_too_deep(text) and nests_too_deep(value):
         raise InvalidArgument(f"{field} nests deeper than {MAX_DEPTH} levels", field=field)
     return value
 
