@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from dockyard.client.cli._specs import endpoint_paths, job_paths, transform_paths
+from dockyard.client.cli._specs import endpoint_paths, job_paths, load_spec, transform_paths
 from dockyard.client.http import Client
+from dockyard.errors import InvalidArgument
 from dockyard.models import save_model
 from dockyard.server import Services
 
@@ -137,3 +138,21 @@ def test_a_missing_local_path_names_its_field(api: Client, spec_dir: Path) -> No
         transform_paths({"ModelUri": "nope", "input": {"uri": "x"}}, spec_dir, api)
     assert caught.value.field == "model_uri"
     assert str(spec_dir / "nope") in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"\xff\xfe\x00n\x00a", "byte 0xff at line 1, column 1"),  # UTF-16, as some editors save
+        (b"name: x\nvariants: caf\xe9\n", "byte 0xe9 at line 2, column 14"),  # Latin-1
+    ],
+)
+def test_a_spec_file_that_is_not_utf8_is_refused_naming_where(
+    tmp_path: Path, content: bytes, where: str
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(content)
+    with pytest.raises(InvalidArgument) as caught:
+        load_spec(spec)
+    assert str(caught.value).startswith(f"{spec}: not UTF-8 text: {where}")
+    assert caught.value.field == "spec"

@@ -19,6 +19,7 @@ from typing import Any
 from dockyard import Client
 from dockyard.api.batch import names_a_model
 from dockyard.client.sdk import is_local, to_store
+from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec
 
@@ -35,8 +36,26 @@ _URI_KEYS = ("uri", "S3Uri", "s3_uri")
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    """A YAML (or JSON) spec file as a mapping; bad YAML is an error naming line and column."""
-    return parse_spec(path.read_text(), str(path))
+    """A YAML (or JSON) spec file as a mapping; bad YAML is an error naming line and column,
+    and so is a file that is not UTF-8 text (a binary file, another encoding)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidArgument(
+            f"{path}: cannot read the spec: {exc.strerror}", field="spec"
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidArgument(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column "
+            f"{column} (save the spec as UTF-8)",
+            field="spec",
+            details={"line": line, "column": column},
+        ) from exc
+    return parse_spec(text, str(path))
 
 
 def local_path(text: str | Path, base: Path, field: str) -> Path:
