@@ -46,7 +46,7 @@ class JSONSerializer:
         if isinstance(data, pd.DataFrame):
             payload: Any = {
                 "dataframe_split": {
-                    "columns": [str(c) for c in data.columns],
+                    "columns": [_label(c) for c in data.columns],
                     "data": data.to_numpy().tolist(),
                 }
             }
@@ -57,6 +57,17 @@ class JSONSerializer:
         else:
             payload = data
         return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _label(column: Any) -> Any:
+    """A column label as JSON carries it: an integer stays one, so a frame read without a
+    header (labels 0, 1, ...) still maps by position onto a signature with made-up names
+    (``f0``, ``f1``, ...), as it does in ``model.predict``; anything else is its text."""
+    import numpy as np
+
+    if isinstance(column, (int, np.integer)) and not isinstance(column, (bool, np.bool_)):
+        return int(column)
+    return str(column)
 
 
 class CSVSerializer:
