@@ -409,6 +409,21 @@ def test_a_bad_record_is_named_in_the_file_the_user_gave(
     assert str(failed.value) == "bad record in mine.csv line 2: column 'b': 'x' is not a number"
 
 
+def test_an_empty_input_is_named_as_the_user_gave_it(
+    packages: dict[str, Path], tmp_path: Path, transform: Run
+) -> None:
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "in.csv").write_text("")
+    for source, given, named in [
+        (tmp_path / "copy" / "in.csv", "mine.csv", "mine.csv"),
+        (tmp_path / "copy", "data/", "data/in.csv"),  # a folder: the file under what was named
+    ]:
+        spec = _spec(packages["linear"], source, tmp_path / "out", input={"display_uri": given})
+        with pytest.raises(InvalidArgument) as failed:
+            transform(spec, work=tmp_path / "w" / source.name)
+        assert str(failed.value) == f"input file {named} is empty: there is no record to score"
+
+
 def test_input_order_holds_past_the_ids_five_digits() -> None:
     from dockyard.runtime.batch._plan import Shard
     from dockyard.runtime.batch._runner import _Dispatch

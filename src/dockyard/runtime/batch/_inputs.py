@@ -50,10 +50,13 @@ class InputFile:
 def shown_uri(file: InputFile, source: TransformInput) -> str:
     """What messages call ``file``: its URI, or, when the spec says what the user named
     (``display_uri``, for an uploaded copy), that name (with the file's path under a folder)."""
-    given = source.display_uri
+    return _shown(file, source.uri, source.display_uri)
+
+
+def _shown(file: InputFile, uri: str, given: str | None) -> str:
     if given is None:
         return file.uri
-    if PurePosixPath(source.uri.rstrip("/")).name == file.name:  # the input is this file
+    if PurePosixPath(uri.rstrip("/")).name == file.name:  # the input is this file
         return given
     return f"{given.rstrip('/')}/{file.name}"
 
@@ -79,12 +82,17 @@ def _bucket(uri: str) -> tuple[str, str]:
 
 
 def list_inputs(
-    uri: str, *, s3_endpoint_url: str | None = None, roots: AllowedRoots | None = None
+    uri: str,
+    *,
+    s3_endpoint_url: str | None = None,
+    roots: AllowedRoots | None = None,
+    display_uri: str | None = None,
 ) -> list[InputFile]:
     """The input files ``uri`` names, in order.
 
     With ``roots``, a local input must resolve inside them, and so must every link to a file
-    under an input folder (links to folders are not followed).
+    under an input folder (links to folders are not followed). ``display_uri`` is what the
+    user named (see :func:`shown_uri`): messages about a file call it so.
 
     Raises:
         NotFound: Nothing exists at ``uri``, or a folder or prefix holds no input file.
@@ -96,10 +104,11 @@ def list_inputs(
         raise NotFound(f"no input files under {uri}", details={"uri": uri})
     for file in files:
         if file.size == 0:
+            shown = _shown(file, uri, display_uri)
             raise InvalidArgument(
-                f"input file {file.uri} is empty: there is no record to score",
+                f"input file {shown} is empty: there is no record to score",
                 field="input.uri",
-                details={"uri": file.uri},
+                details={"uri": shown},
             )
     return files
 

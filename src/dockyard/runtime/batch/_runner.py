@@ -178,7 +178,12 @@ class _Run:
         spec, work = self.spec, self.work
         self.model_dir = fetch_model(spec.model_uri, work.root, s3_endpoint_url=self.endpoint)
         self.digest = _package_digest(self.model_dir)
-        current = list_inputs(spec.input.uri, s3_endpoint_url=self.endpoint, roots=self.roots)
+        current = list_inputs(
+            spec.input.uri,
+            s3_endpoint_url=self.endpoint,
+            roots=self.roots,
+            display_uri=spec.input.display_uri,
+        )
         self.store: ArtifactStore = open_output(
             spec.output.uri, spec.input.uri, s3_endpoint_url=self.endpoint, roots=self.roots
         )
