@@ -98,6 +98,8 @@ def test_invalid_key_fails_at_the_call() -> None:
         (None, 0, "value must be a number"),
         (1.0, 2.5, "step must be an integer"),
         (1.0, "5", "step must be an integer"),
+        (1.0, 2**63, "step must be between"),  # beyond what the server stores
+        (1.0, 2**70, "step must be between"),  # beyond what JSON's encoder writes
     ],
 )
 def test_a_bad_metric_point_fails_at_its_call_and_spares_the_others(
@@ -111,6 +113,14 @@ def test_a_bad_metric_point_fails_at_its_call_and_spares_the_others(
     metrics = dy.get_run(run.run_id).metrics
     assert metrics["good"].value == 0.5 and "bad" not in metrics
     assert metrics["numpy"].value == 0.25 and metrics["numpy"].step == 2
+
+
+def test_a_timestamp_the_server_cannot_store_fails_at_its_call() -> None:
+    with dy.start_run() as run:
+        dy.log_metric("good", 0.5)
+        with pytest.raises(dy.InvalidArgument, match="metric 'bad': the timestamp must be between"):
+            dy.log_metric("bad", 1.0, timestamp=-1)
+    assert list(dy.get_run(run.run_id).metrics) == ["good"]
 
 
 @pytest.mark.parametrize("call", [dy.log_params, dy.log_metrics, dy.set_tags])

@@ -252,8 +252,8 @@ def log_metric(
             value if type(value) is float else _value(key, value),
             time.time_ns() // 1_000_000
             if timestamp is None
-            else _integer(key, "timestamp", timestamp),
-            0 if step is None else _integer(key, "step", step),
+            else _integer(key, "timestamp", timestamp, 0),
+            0 if step is None else _integer(key, "step", step, _INT64_MIN),
         )
     )
 
@@ -268,16 +268,26 @@ def _value(key: str, value: Any) -> float:
     )
 
 
-def _integer(key: str, name: str, value: Any) -> int:
-    if type(value) is int:
-        return value
+#: What the server stores a step or a timestamp as (a 64-bit integer).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _integer(key: str, name: str, value: Any, lowest: int) -> int:
+    """``value`` as an integer the server can store: a point it would refuse fails here, at
+    the call, and not later in the background with the good points that share its batch."""
     try:
-        return operator.index(value)
+        number = value if type(value) is int else operator.index(value)
     except TypeError:
         raise InvalidArgument(
             f"metric {key!r}: the {name} must be an integer, not {type(value).__name__} {value!r}",
             field=name,
         ) from None
+    if not lowest <= number <= _INT64_MAX:
+        raise InvalidArgument(
+            f"metric {key!r}: the {name} must be between {lowest} and {_INT64_MAX}, not {number}",
+            field=name,
+        )
+    return number
 
 
 def _mapping(function: str, what: Any) -> Mapping[str, Any]:
