@@ -90,6 +90,34 @@ def test_sdk_deploy_and_predictor(server: ServerProcess, models, tmp_path: Path)
     reset_context(Settings(home=tmp_path / "client"))
 
 
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"variants": "models:/wine/1"}, "variants"),  # a URI where a list of variants goes
+        ({"variants": {"name": "a", "model_uri": "models:/wine/1"}}, "variants"),
+        ({"variants": ["models:/wine/1"]}, "variants.0"),
+        ({"model_uri": "models:/wine/1", "capture": "yes"}, "capture"),
+        ({"model_uri": "models:/wine/1", "scaling": [1, 2]}, "scaling"),
+    ],
+)
+def test_sdk_deploy_names_a_malformed_argument(
+    server: ServerProcess,
+    tmp_path: Path,
+    arguments: dict,  # type: ignore[type-arg]
+    field: str,
+) -> None:
+    reset_context(Settings(home=tmp_path / "client", uri=server.url))
+    try:
+        with pytest.raises(dy.InvalidArgument) as caught:
+            dy.deploy(name="malformed", **arguments)
+        assert caught.value.field == field, caught.value.message
+        with pytest.raises(dy.InvalidArgument, match=r"mapping .* not str") as caught:
+            dy.EndpointHandle("malformed").update("models:/wine/1")  # type: ignore[arg-type]
+        assert caught.value.field == "config"
+    finally:
+        reset_context(Settings(home=tmp_path / "client"))
+
+
 def test_canary_update_under_load_fails_no_request(client: Client, models) -> None:  # type: ignore[no-untyped-def]
     endpoint = _create(
         client, {"name": "canary", "variants": [{"name": "v1", "model_uri": models["one"]}]}

@@ -104,6 +104,14 @@ class EndpointHandle:
                 endpoint serves its previous configuration) or the endpoint failed; the
                 message has the reason, as ``dockyard endpoints update`` prints it.
         """
+        if not isinstance(config, Mapping):
+            from dockyard.errors import InvalidArgument
+
+            raise InvalidArgument(
+                "update takes the fields that change as a mapping ({'variants': [...]}), "
+                f"not {type(config).__name__}",
+                field="config",
+            )
         body = _with_uploaded_models(self._client, {"name": self.name, **config})
         self._client.call(routes.UPDATE_ENDPOINT(name=self.name), _config(body, update=True))
         if not wait:
@@ -233,9 +241,15 @@ def _with_uploaded_models(client: Client, body: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _variants(model_uri: str | None, variants: Sequence[Mapping[str, Any]] | None) -> list[Any]:
+def _variants(model_uri: str | None, variants: Sequence[Mapping[str, Any]] | None) -> Any:
+    """The variants to send; what is not a list of mappings goes as it is, for the config's
+    validation to name (``variants: Input should be a valid list``), not to fail in ``dict``."""
+    if isinstance(variants, (str, bytes, Mapping)) or (
+        variants and not isinstance(variants, Sequence)
+    ):
+        return variants
     if variants:
-        return [dict(v) for v in variants]
+        return [dict(v) if isinstance(v, Mapping) else v for v in variants]
     if model_uri is None:
         from dockyard.errors import InvalidArgument
 
@@ -302,7 +316,7 @@ def deploy(
         ("rollout", rollout),
     ):
         if value is not None:
-            body[key] = dict(value)
+            body[key] = dict(value) if isinstance(value, Mapping) else value
     config = _config(_with_uploaded_models(client, body))
     handle = EndpointHandle(name, client, serializer=serializer, deserializer=deserializer)
     from dockyard.errors import Conflict
