@@ -126,3 +126,24 @@ def test_deploy_without_a_name_or_a_trained_model_says_what_is_missing(sdk: None
     with pytest.raises(dy.InvalidArgument, match="endpoint_name") as caught:
         dy.deploy("runs:/0123/model")
     assert caught.value.field == "name"
+
+
+def test_an_entry_point_without_source_dir_is_the_local_script_sent_alone(
+    sdk: None, train_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SageMaker's habit: Estimator(entry_point="train.py") with the script beside the notebook.
+    project = tmp_path / "notebook"
+    (project / "scripts").mkdir(parents=True)
+    script = (SCRIPTS / "sagemaker" / "save_model.py").read_text()
+    (project / "scripts" / "train.py").write_text(script)
+    (project / "big-data.bin").write_bytes(b"\0" * 1024)  # beside it: not sent
+    monkeypatch.chdir(project)
+    estimator = dy.Estimator(entry_point="scripts/train.py", hyperparameters={"num_round": 2})
+    described = estimator.fit({"train": str(train_dir)}, logs=False).describe()
+    assert described.status == "Completed", described.failure_reason
+    assert described.spec["entry_point"] == "train.py"
+    assert Path(described.spec["source_dir"]).name != "notebook"
+    assert [p.name for p in Path(described.spec["source_dir"]).iterdir()] == ["train.py"]
+    with pytest.raises(dy.InvalidArgument, match=r"entry point nope\.py is not a file") as caught:
+        dy.Estimator(entry_point="nope.py").fit({"train": str(train_dir)})
+    assert caught.value.field == "entry_point"

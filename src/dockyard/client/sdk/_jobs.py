@@ -12,8 +12,9 @@ from dockyard.api.jobs import Job, JobEvent, JobStatus, SecondaryStatus, Trainin
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
-from dockyard.client.sdk._upload import to_store, upload_path
+from dockyard.client.sdk._upload import is_local, to_store, upload_path
 from dockyard.errors import InvalidArgument, JobFailed
+from dockyard.paths import expand_user
 
 if TYPE_CHECKING:
     from dockyard.client.sdk._endpoints import EndpointHandle
@@ -254,7 +255,9 @@ class Estimator:
     stays with the job's run: :attr:`model_data`).
 
     Args:
-        entry_point: The script to run, relative to ``source_dir``.
+        entry_point: The script to run, relative to ``source_dir``; without ``source_dir``, a
+            local script (relative to the current directory) uploaded alone, as the
+            SageMaker SDK sends one.
         source_dir: Folder with the script (and an optional ``requirements.txt``). A local
             folder is uploaded to the artifact store (nothing is sent again when its content
             is unchanged); ``s3://`` and ``file://`` URIs are read by the server itself.
@@ -344,6 +347,18 @@ class Estimator:
             )
         if self.source_dir is not None:
             body["source_dir"] = to_store(client, str(self.source_dir), "jobs/source", "source_dir")
+        elif is_local(self.entry_point) and not body.get("module"):
+            # The SageMaker SDK's habit: an entry point without source_dir is a local script,
+            # sent alone (as SageMaker sends it), in a folder of its own.
+            script = expand_user(str(self.entry_point), "entry_point")
+            if not script.is_file():
+                raise InvalidArgument(
+                    f"entry point {self.entry_point} is not a file here; give source_dir, the "
+                    "folder that holds it, for a script the server has",
+                    field="entry_point",
+                )
+            stored = upload_path(client, script, "jobs/source", "entry_point")
+            body["source_dir"], _, body["entry_point"] = stored.rpartition("/")
         # The server's own spec model: a bad value fails here, naming the field as it would.
         return spec_body(
             TrainingJobSpec, **{k: v for k, v in body.items() if v not in (None, {}, [])}
