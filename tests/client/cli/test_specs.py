@@ -140,6 +140,16 @@ def test_a_missing_local_path_names_its_field(api: Client, spec_dir: Path) -> No
     assert str(spec_dir / "nope") in caught.value.message
 
 
+def test_a_missing_entry_point_is_named_in_the_folder_the_spec_gave(
+    api: Client, spec_dir: Path
+) -> None:
+    spec = {"entry_point": "trian.py", "source_dir": "src", "inputs": {"train": "data/train"}}
+    with pytest.raises(InvalidArgument) as caught:
+        job_paths(spec, spec_dir, api)
+    assert caught.value.field == "entry_point"
+    assert caught.value.message == "entry point 'trian.py' is not a file in src"
+
+
 @pytest.mark.parametrize(
     ("content", "where"),
     [

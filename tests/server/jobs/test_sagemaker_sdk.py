@@ -147,3 +147,7 @@ def test_an_entry_point_without_source_dir_is_the_local_script_sent_alone(
     with pytest.raises(dy.InvalidArgument, match=r"entry point nope\.py is not a file") as caught:
         dy.Estimator(entry_point="nope.py").fit({"train": str(train_dir)})
     assert caught.value.field == "entry_point"
+    # With source_dir, a script missing from it is named in the folder given, not its copy.
+    with pytest.raises(dy.InvalidArgument) as caught:
+        dy.Estimator(entry_point="trian.py", source_dir="scripts").fit({"train": str(train_dir)})
+    assert caught.value.message == "entry point 'trian.py' is not a file in scripts"

@@ -19,6 +19,7 @@ from typing import Any
 from dockyard import Client
 from dockyard.api.batch import names_a_model
 from dockyard.client.sdk import is_local, to_store
+from dockyard.client.sdk._upload import check_entry_point
 from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec
@@ -92,6 +93,7 @@ def job_paths(data: dict[str, Any], base: Path, client: Client) -> dict[str, Any
     """A training job spec with its code folder and input channels uploaded."""
     out = dict(data)
     if "source_dir" in out:
+        check_entry_point(out["source_dir"], out.get("entry_point"), base)
         out["source_dir"] = local_to_store(
             client, out["source_dir"], base, "jobs/source", "source_dir"
         )

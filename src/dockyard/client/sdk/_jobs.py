@@ -12,7 +12,7 @@ from dockyard.api.jobs import Job, JobEvent, JobStatus, SecondaryStatus, Trainin
 from dockyard.client.http import Client, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
-from dockyard.client.sdk._upload import is_local, to_store, upload_path
+from dockyard.client.sdk._upload import check_entry_point, is_local, to_store, upload_path
 from dockyard.errors import InvalidArgument, JobFailed
 from dockyard.paths import expand_user
 
@@ -346,6 +346,7 @@ class Estimator:
                 f"unknown Estimator option {sorted(opts)[0]!r}", field=sorted(opts)[0]
             )
         if self.source_dir is not None:
+            check_entry_point(self.source_dir, self.entry_point)
             body["source_dir"] = to_store(client, str(self.source_dir), "jobs/source", "source_dir")
         elif is_local(self.entry_point) and not body.get("module"):
             # The SageMaker SDK's habit: an entry point without source_dir is a local script,

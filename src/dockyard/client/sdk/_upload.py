@@ -27,7 +27,7 @@ from dockyard.paths import expand_user
 if TYPE_CHECKING:
     from dockyard.client.http import Client
 
-__all__ = ["download_outputs", "is_local", "to_store", "upload_path"]
+__all__ = ["check_entry_point", "download_outputs", "is_local", "to_store", "upload_path"]
 
 _DIGEST_CHARS = 16
 
@@ -84,6 +84,21 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
         with file.open("rb") as handle:
             client.request(call.method, call.path, params={"prefix": prefix}, content=handle)
     return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
+
+
+def check_entry_point(source_dir: Any, entry_point: Any, base: Path | None = None) -> None:
+    """Refuse an entry point that is not a file in the local ``source_dir`` (relative to
+    ``base``, else the current directory) before it is uploaded, naming the folder as the
+    user wrote it rather than the copy the server would see. URIs are left to the server."""
+    if not is_local(source_dir) or not isinstance(entry_point, str) or not entry_point:
+        return
+    folder = expand_user(str(source_dir), "source_dir")
+    if base is not None:
+        folder = base / folder
+    if folder.is_dir() and not (folder / entry_point).is_file():
+        raise InvalidArgument(
+            f"entry point {entry_point!r} is not a file in {source_dir}", field="entry_point"
+        )
 
 
 def to_store(client: Client, value: Any, key_prefix: str, field: str, *, key: str = "uri") -> Any:
