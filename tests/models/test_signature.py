@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -141,6 +142,19 @@ def test_input_shapes_become_the_same_frame(data: Any) -> None:
     assert list(out.columns) == ["a", "b"]
     assert out.dtypes.tolist() == [np.float64, np.int64]
     assert out.iloc[0].tolist() == [1.0, 2]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"a": [1.0], "b": [2, 3]}, "column 'b' of the dict input has 2 value(s) where 'a' has 1"),
+        ({"a": np.zeros((2, 2)), "b": [1, 2]}, "column 'a' of the dict input must be a list"),
+    ],
+    ids=["unequal-lengths", "2d-column"],
+)
+def test_columns_that_make_no_frame_are_named(data: Any, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(message)):
+        InputEnforcer(columns(a="double", b="long"))(data)
 
 
 def test_unsupported_input_type_refused() -> None:

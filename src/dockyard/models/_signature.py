@@ -237,6 +237,26 @@ def from_tensors(data: Any) -> Any:
     return data
 
 
+def _columns_frame(data: Mapping[Any, Any]) -> pd.DataFrame:
+    """A frame from ``{column: values}``; columns of unequal lengths, or values that are not
+    one value per row, are refused naming the column (pandas would raise a ValueError)."""
+    (first, first_values), *rest = data.items()
+    for name, values in data.items():
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            raise InvalidArgument(
+                f"column {str(name)!r} of the dict input must be a list of values, one per row",
+                field=str(name),
+            )
+    for name, values in rest:
+        if len(values) != len(first_values):
+            raise InvalidArgument(
+                f"column {str(name)!r} of the dict input has {len(values)} value(s) where "
+                f"{str(first)!r} has {len(first_values)}: every column needs one value per row",
+                field=str(name),
+            )
+    return pd.DataFrame(dict(data))
+
+
 def to_frame(data: Any, names: Sequence[str | None]) -> pd.DataFrame:
     """Turn a DataFrame, dict, list of dicts, list of rows or 2-D array into a DataFrame."""
     if isinstance(data, pd.DataFrame):
@@ -247,7 +267,7 @@ def to_frame(data: Any, names: Sequence[str | None]) -> pd.DataFrame:
     if isinstance(data, Mapping):
         columnar = [isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in data.values()]
         if data and all(columnar):
-            return pd.DataFrame(dict(data))
+            return _columns_frame(data)
         if not any(columnar):
             return pd.DataFrame([dict(data)])
         raise InvalidArgument(

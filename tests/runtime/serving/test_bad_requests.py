@@ -164,6 +164,18 @@ def test_a_json_row_of_the_wrong_width_is_named(worker: Running) -> None:
     assert response.json()["message"] == "row 2 has 3 values; every row needs 4 values"
 
 
+def test_json_columns_of_unequal_lengths_are_named(worker: Running) -> None:
+    # MLflow's columnar "inputs": a short column was a 500 (pandas' ValueError).
+    body = json.dumps({"inputs": {"a": [1.0], "b": [2.0, 3.0], "c": [4.0], "d": [5.0]}})
+    response = _post(worker, body.encode(), "xgboost", "application/json")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        "column 'b' of the dict input has 2 value(s) where 'a' has 1: every column needs one "
+        "value per row"
+    )
+    assert response.json()["field"] == "b"
+
+
 @pytest.mark.parametrize(
     ("body", "where"),
     [
