@@ -84,8 +84,21 @@ def _split(split: Any) -> pd.DataFrame:
         raise InvalidArgument(
             "dataframe_split needs {'columns': [...], 'data': [[...]]}", field="dataframe_split"
         )
+    columns, rows = split.get("columns"), split["data"]
+    width = len(columns) if isinstance(columns, list) else None
+    for i, row in enumerate(rows):
+        if width is None and isinstance(row, list):
+            width = len(row)  # no columns: every row as wide as the first
+        if isinstance(row, list) and len(row) != width:
+            # Never padded with missing values, which a model that scores them would score.
+            raise InvalidArgument(
+                f"dataframe_split: data[{i}] has {len(row)} value{'s' if len(row) != 1 else ''}"
+                f"; every row needs {width}, one per column",
+                field="dataframe_split",
+                details={"row": i, "values": len(row), "expected": width},
+            )
     try:
-        return pd.DataFrame(split["data"], columns=split.get("columns"))
+        return pd.DataFrame(rows, columns=columns)
     except (ValueError, TypeError) as exc:
         raise InvalidArgument(f"dataframe_split: {exc}", field="dataframe_split") from exc
 

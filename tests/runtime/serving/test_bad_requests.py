@@ -164,6 +164,18 @@ def test_a_json_row_of_the_wrong_width_is_named(worker: Running) -> None:
     assert response.json()["message"] == "row 2 has 3 values; every row needs 4 values"
 
 
+def test_a_short_dataframe_split_row_is_refused_not_scored_as_missing(worker: Running) -> None:
+    # The xgboost variant scores missing values: a short row padded with NaN was answered.
+    split = {"columns": ["a", "b", "c", "d"], "data": [[1, 2, 3, 4], [5.0]]}
+    response = _post(
+        worker, json.dumps({"dataframe_split": split}).encode(), "xgboost", "application/json"
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        "dataframe_split: data[1] has 1 value; every row needs 4, one per column"
+    )
+
+
 def test_json_columns_of_unequal_lengths_are_named(worker: Running) -> None:
     # MLflow's columnar "inputs": a short column was a 500 (pandas' ValueError).
     body = json.dumps({"inputs": {"a": [1.0], "b": [2.0, 3.0], "c": [4.0], "d": [5.0]}})
