@@ -164,6 +164,23 @@ def test_a_json_row_of_the_wrong_width_is_named(worker: Running) -> None:
     assert response.json()["message"] == "row 2 has 3 values; every row needs 4 values"
 
 
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b"1,2,3,4\n5,6,x,8\n", "line 2 of the CSV body: column 'c': 'x'"),
+        (b"a,b,c,d\n1,2,3,4\nnan,6,7,8\n", "line 3 of the CSV body: column 'a': 'nan'"),
+        (b"b,a,c,d\n1,2,3,4\n", "line 1 of the CSV body: column 'a': 'b'"),
+    ],
+    ids=["text-in-a-row", "after-the-header", "a-header-in-another-order"],
+)
+def test_text_in_a_numeric_csv_column_is_named_by_its_line(
+    worker: Running, body: bytes, where: str
+) -> None:
+    response = _post(worker, body, "xgboost", "text/csv")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == f"{where} is not a number (expected double)"
+
+
 def test_a_short_dataframe_split_row_is_refused_not_scored_as_missing(worker: Running) -> None:
     # The xgboost variant scores missing values: a short row padded with NaN was answered.
     split = {"columns": ["a", "b", "c", "d"], "data": [[1, 2, 3, 4], [5.0]]}

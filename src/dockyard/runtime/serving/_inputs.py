@@ -48,6 +48,8 @@ _FAST_TYPES = {"double", "float", "long", "integer"}
 # CSV bodies made only of these bytes are plain numbers; anything else (text, NA, blank
 # fields handled by the general path) goes through pandas like every other CSV.
 _CSV_NUMERIC = re.compile(rb"[0-9eE+\-.,\r\n]*")
+#: One CSV field that reads as a number (surrounding spaces allowed, as the parser allows).
+_CSV_NUMBER = re.compile(r"\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity)\s*$", re.I)
 
 
 @dataclass(slots=True, eq=False)
@@ -170,8 +172,13 @@ class InputCodec:
         return self.enforce(data, params)
 
     def csv_general(self, body: bytes) -> Item:
-        """Any CSV body :func:`~dockyard.models._payload.decode_csv` accepts."""
-        return self.enforce(decode_csv(body, self.schema), None)
+        """Any CSV body :func:`~dockyard.models._payload.decode_csv` accepts; a value of the
+        wrong type is named by its line of the body, as batch transform names it."""
+        data = decode_csv(body, self.schema)
+        try:
+            return self.enforce(data, None)
+        except InvalidArgument as exc:
+            raise _at_csv_line(exc, data, body) from None
 
     def enforce(self, data: Any, params: Mapping[str, Any] | None) -> Item:
         """Check and cast ``data`` against the signature now, so a batch never fails for it."""
@@ -210,6 +217,40 @@ def _rows_of(data: Any) -> int:
         return len(data)
     except TypeError:
         return 1
+
+
+def _at_csv_line(error: InvalidArgument, data: Any, body: bytes) -> InvalidArgument:
+    """``error`` (a column holding text where the signature wants numbers) with the line and
+    value of the body that holds the first such text; ``error`` itself when that is not it.
+
+    Rows are the body's lines when nothing is quoted (a quoted field may span lines): then
+    the header, if the body has one, counts as line 1, as in the errors for short rows."""
+    column = error.details.get("column")
+    if error.details.get("received") != "string" or not isinstance(data, pd.DataFrame):
+        return error
+    if error.details.get("expected") not in _FAST_TYPES:  # numbers only: 'not a number'
+        return error
+    if column not in data.columns or b'"' in body:
+        return error
+    values = data[column]
+    # One text in a column makes the parser keep the whole column as text: find the first
+    # that no number reads as.
+    row = next(
+        (i for i, v in enumerate(values) if isinstance(v, str) and not _CSV_NUMBER.match(v)),
+        None,
+    )
+    if row is None:
+        return error
+    first = body.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r")
+    header = first.decode("utf-8", "replace").split(",")
+    line = row + 1 + (header == [str(c) for c in data.columns])
+    value = str(values.iloc[row])
+    return InvalidArgument(
+        f"line {line} of the CSV body: column {column!r}: {value[:100]!r} is not a number "
+        f"(expected {error.details.get('expected')})",
+        field=error.field,
+        details={**error.details, "line": line},
+    )
 
 
 def parse_error(what: str, exc: Exception) -> InvalidArgument:
