@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.client.http import Client, SocketTransport
+from dockyard.client.http import _client as client_module
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound, Unavailable
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -142,6 +143,28 @@ def test_an_unreachable_server_is_unavailable_after_the_retry_window() -> None:
         client = Client(f"http://127.0.0.1:{port}", retry_for=0.5, transport=transport)
         with client, pytest.raises(Unavailable, match=r"cannot reach .*gave up after"):
             client.request("GET", "/api/v1/x")
+
+
+def test_a_server_still_unreachable_after_a_while_is_said_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A mistyped port left a CLI command silent for the whole two-minute retry window.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with Client(url, retry_for=0.5) as client, pytest.raises(Unavailable):
+        client.request("GET", "/api/v1/x")  # a short window (a runner's poll): nothing said
+    assert not caplog.records
+    monkeypatch.setattr(client_module, "_TELL_AFTER_S", 0.0)
+    monkeypatch.setattr(client_module, "_TELL_WINDOW_S", 0.5)
+    with Client(url, retry_for=0.5) as client, pytest.raises(Unavailable):
+        client.request("GET", "/api/v1/x")
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == [
+        f"cannot reach {url}: [Errno 111] Connection refused; retrying for up to 0.5 s (Ctrl-C to "
+        "stop)"
+    ]
 
 
 def test_importing_the_client_loads_no_http_library_or_server_code() -> None:

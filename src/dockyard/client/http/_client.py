@@ -16,6 +16,7 @@ and orjson; httpx loads only when an httpx transport is made.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -46,6 +47,9 @@ __all__ = ["Client"]
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _SAFE_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _MAX_DELAY_S = 5.0
+#: A failure still being retried this long into a window this long is said once (stderr).
+_TELL_AFTER_S, _TELL_WINDOW_S = 2.0, 10.0
+_log = logging.getLogger(__name__)
 
 
 def _dumps(value: Any) -> bytes:
@@ -242,9 +246,11 @@ class Client:
         url = self.url(path, params)
         hdrs = {**self._headers, **(headers or {})}
         retry_for = self.retry_for if retry_for is None else retry_for
-        deadline = time.monotonic() + retry_for
+        began = time.monotonic()
+        deadline = began + retry_for
         delay = 0.1
         start = body.tell() if body is not None and hasattr(body, "tell") else 0
+        told = False
         while True:
             try:
                 response = self._transport.send(
@@ -263,6 +269,15 @@ class Client:
                 raise Unavailable(
                     f"{problem} (gave up after {retry_for:.0f} s of retries)" if retry else problem
                 )
+            if (
+                not told
+                and retry_for >= _TELL_WINDOW_S
+                and time.monotonic() - began >= _TELL_AFTER_S
+            ):
+                # Said once, on stderr where nothing else is set up: a mistyped URL or a
+                # server that is down must not look like a command that hangs.
+                _log.warning("%s; retrying for up to %g s (Ctrl-C to stop)", problem, retry_for)
+                told = True
             if body is not None and hasattr(body, "seek"):
                 body.seek(start)
             time.sleep(delay * (0.5 + random.random()))
