@@ -140,6 +140,15 @@ def test_errors_reach_the_client_as_messages(triton: Any) -> None:
         r"endpoint's variants \(blue, green, labels\)",
     ):
         triton.get_model_metadata("ep", model_version="2")
+    # A variant is a model too, whose one version is itself: not "no model 'green'".
+    assert triton.get_model_metadata("green")["versions"] == ["green"]
+    assert triton.get_model_metadata("green", model_version="green")["name"] == "green"
+    with pytest.raises(
+        InferenceServerException,
+        match=r"model 'green' has no version '7' on this endpoint: a variant's only version is "
+        r"its own name \(green\)",
+    ):
+        triton.get_model_metadata("green", model_version="7")
     flags = httpclient.InferInput("input", [1, 4], "BOOL")
     flags.set_data_from_numpy(np.array([[True, False, True, False]]))
     with pytest.raises(InferenceServerException, match="expected float64, received bool"):

@@ -213,7 +213,8 @@ class DataPlane:
             variant = pinned or max(state.routes.production, key=lambda v: v.config.weight)
             meta = _oip.model_metadata(
                 target.name,
-                state.routes.names,
+                # The endpoint's model has the variants as versions; a variant, only itself.
+                state.routes.names if target.name == state.config.endpoint else [target.name],
                 variant.model.metadata.flavor,
                 variant.codec,
                 variant.signature,
@@ -225,7 +226,9 @@ class DataPlane:
         known = [state.config.endpoint, *routes.names]
         if target.name == state.config.endpoint:
             name = target.version
-        elif target.name in routes.by_name and target.version in (None, target.name):
+        elif target.name in routes.by_name:
+            if target.version not in (None, target.name):  # a variant's one version is itself
+                raise _oip.no_version(target.name, target.version, [target.name])
             name = target.name
         else:
             raise _oip.not_found(target.name, known)

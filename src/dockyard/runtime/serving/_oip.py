@@ -333,10 +333,13 @@ def not_found(name: str, known: list[str]) -> NotFound:
     )
 
 
-def no_version(name: str, version: str, variants: list[str]) -> NotFound:
-    """The 404 for an unknown version of a known model: its versions are the variants."""
+def no_version(name: str, version: str, versions: list[str]) -> NotFound:
+    """The 404 for an unknown version of a known model: the endpoint's versions are its
+    variants, a variant's only version is its own name."""
+    if versions == [name]:
+        said = f"a variant's only version is its own name ({name})"
+    else:
+        said = f"its versions are the endpoint's variants ({', '.join(versions)})"
     return NotFound(
-        f"model {name!r} has no version {version!r} on this endpoint: its versions are the "
-        f"endpoint's variants ({', '.join(variants)})",
-        field="version",
+        f"model {name!r} has no version {version!r} on this endpoint: {said}", field="version"
     )
