@@ -174,3 +174,22 @@ def test_an_experiment_name_argument_is_named_as_typed(
             sdk_context._context.close()
     assert result.output.startswith("error: NAME: "), result.output
     assert renamed.output.startswith("error: NEW_NAME: "), renamed.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "list", "-e", "fraud", "--max-results", "99999999999999999999"],
+        ["models", "list", "-n", "99999999999999999999"],
+        ["jobs", "list", "--limit", "99999999999999999999"],
+        ["jobs", "list", "--limit", "-5"],
+        ["transform", "list", "--limit", "-1"],
+    ],
+    ids=["runs-huge", "models-huge", "jobs-huge", "jobs-negative", "transform-negative"],
+)
+def test_a_listing_count_out_of_range_is_named_by_its_flag(
+    runner: CliRunner, args: list[str]
+) -> None:
+    # These failed with a ValueError traceback from itertools.islice.
+    result = _refused(runner, *args)
+    assert f"{args[-1]} is not in the range 1<=x<=" in result.output

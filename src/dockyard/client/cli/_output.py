@@ -16,9 +16,21 @@ from dockyard.errors import DockyardError
 #: Problems a refused definition's message spells out before "(and N more)".
 _DEFINITION_SHOWN = 10
 
-__all__ = ["emit", "error_lines", "fail_on_error", "format_time", "json_option", "table"]
+__all__ = [
+    "COUNT",
+    "emit",
+    "error_lines",
+    "fail_on_error",
+    "format_time",
+    "json_option",
+    "table",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: How many items a listing prints: at least one, and a count Python can slice by (a larger
+#: one failed with a traceback from itertools.islice).
+COUNT = click.IntRange(min=1, max=sys.maxsize)
 
 
 def json_option(func: F) -> F:

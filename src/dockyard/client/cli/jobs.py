@@ -12,7 +12,7 @@ import click
 
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec
 from dockyard.client.http import routes
 from dockyard.client.sdk import TrainingJob, context
@@ -83,7 +83,7 @@ def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: b
 
 @jobs.command("list")
 @click.option("--status", multiple=True, help="Only jobs with this status.")
-@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@click.option("-n", "--limit", type=COUNT, default=50, show_default=True)
 @json_option
 @fail_on_error
 def list_(status: tuple[str, ...], limit: int, as_json: bool) -> None:

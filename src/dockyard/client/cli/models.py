@@ -15,7 +15,7 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -71,7 +71,7 @@ def _version_lines(v: dict[str, Any]) -> list[str]:
 @click.option(
     "--max-results",
     "-n",
-    type=click.IntRange(min=1),
+    type=COUNT,
     default=LIMITS.page_default_results,
     show_default=True,
 )

@@ -10,7 +10,7 @@ import click
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
 from dockyard.limits import LIMITS
 
@@ -26,7 +26,7 @@ def runs() -> None:
 @click.option("--experiment", "-e", "experiments", multiple=True, help="Experiment id or name.")
 @click.option("--filter", "-f", "filter_", default="", help="MLflow filter syntax.")
 @click.option("--order-by", "-o", multiple=True, help="e.g. 'metrics.rmse ASC'.")
-@click.option("--max-results", "-n", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--max-results", "-n", type=COUNT, default=50, show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Include deleted runs.")
 @json_option
 @fail_on_error

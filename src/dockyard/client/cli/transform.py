@@ -12,7 +12,7 @@ import click
 from dockyard.api.batch import SAGEMAKER_NAMES
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, json_option
+from dockyard.client.cli._output import COUNT, emit, fail_on_error, json_option
 from dockyard.client.cli._specs import load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
 from dockyard.client.http import routes
@@ -76,7 +76,7 @@ def _spelling(spec: Mapping[str, Any]) -> dict[str, str]:
 
 
 @transform.command("list")
-@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@click.option("-n", "--limit", type=COUNT, default=50, show_default=True)
 @json_option
 @fail_on_error
 def list_(limit: int, as_json: bool) -> None:
