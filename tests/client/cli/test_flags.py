@@ -193,3 +193,9 @@ def test_a_listing_count_out_of_range_is_named_by_its_flag(
     # These failed with a ValueError traceback from itertools.islice.
     result = _refused(runner, *args)
     assert f"{args[-1]} is not in the range 1<=x<=" in result.output
+
+
+def test_a_jobs_status_flag_that_is_no_status_is_named(runner: CliRunner) -> None:
+    # It printed an empty table, as if no job had that status.
+    result = _refused(runner, "jobs", "list", "--status", "completed")
+    assert "Invalid value for '--status': 'completed' is not one of 'Pending'" in result.output

@@ -224,6 +224,16 @@ def _run_count(client: Client) -> int:
     return len(client.request("POST", "/api/v1/runs/search", json=body)["runs"])
 
 
+def test_a_status_filter_that_is_no_status_is_named(client: Client) -> None:
+    # 'dockyard jobs list --status completed' printed an empty table: no job has that word.
+    with pytest.raises(InvalidArgument) as caught:
+        client.request("GET", "/api/v1/jobs", params={"status": ["Completed", "completed"]})
+    assert caught.value.field == "status.1", caught.value.message
+    assert "'Completed'" in caught.value.message and "'InProgress'" in caught.value.message
+    listed = client.request("GET", "/api/v1/jobs", params={"status": ["Completed"]})["jobs"]
+    assert {job["status"] for job in listed} <= {"Completed"}
+
+
 def test_list_and_log_offsets_out_of_range_are_named(client: Client) -> None:
     with pytest.raises(InvalidArgument) as caught:
         client.request("GET", "/api/v1/jobs", params={"offset": 2**63})

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from dockyard.api.jobs import JobStatus
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
@@ -82,7 +83,12 @@ def submit(spec_file: Path, name: str | None, wait: bool, logs: bool, as_json: b
 
 
 @jobs.command("list")
-@click.option("--status", multiple=True, help="Only jobs with this status.")
+@click.option(
+    "--status",
+    multiple=True,
+    type=click.Choice([s.value for s in JobStatus]),
+    help="Only jobs with this status.",
+)
 @click.option("-n", "--limit", type=COUNT, default=50, show_default=True)
 @json_option
 @fail_on_error

@@ -10,7 +10,15 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from dockyard.api.jobs import Job, JobControl, JobLaunch, LogAppended, RunnerReport, TrainingJobSpec
+from dockyard.api.jobs import (
+    Job,
+    JobControl,
+    JobLaunch,
+    JobStatus,
+    LogAppended,
+    RunnerReport,
+    TrainingJobSpec,
+)
 from dockyard.artifacts import artifact_uri
 from dockyard.artifacts.paths import normalize_artifact_path
 from dockyard.errors import InvalidArgument
@@ -62,7 +70,8 @@ def list_jobs(
     jobs: JobsDep,
     actor: ActorDep,
     kind: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[list[str] | None, Query(max_length=10)] = None,
+    # One of the statuses, spelt as jobs show them: another word matched nothing, silently.
+    status: Annotated[list[JobStatus] | None, Query(max_length=10)] = None,
     max_results: Annotated[int | None, Query(ge=1, le=LIMITS.page_max_results)] = None,
     page_token: Annotated[str | None, Query(max_length=LIMITS.page_token_length)] = None,
     limit: Annotated[
