@@ -37,6 +37,12 @@ def test_after_and_since_start_from_the_oldest(runner: CliRunner) -> None:
     assert _created(runner, "--since", "1h", "--limit", "1") == ["first"]
 
 
+@pytest.mark.parametrize("span", ["99999999d", f"{'9' * 400}d"], ids=["before-1970", "inf"])
+def test_a_span_reaching_before_the_epoch_means_every_event(runner: CliRunner, span: str) -> None:
+    # It was refused as "since: Input should be greater than or equal to 0" (or an overflow).
+    assert _created(runner, "--since", span, "--limit", "1") == ["first"]
+
+
 def test_nothing_matching_says_so(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["audit", "-t", "no.such.type"])
     assert result.exit_code == 0 and result.output == "no events\n"

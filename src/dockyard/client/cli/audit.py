@@ -34,7 +34,9 @@ def _since(text: str | None) -> int | None:
             field="since",
         )
     span_ms = float(match.group(1)) * _UNIT_S[match.group(2)] * 1000
-    return int(time.time() * 1000 - span_ms)
+    now_ms = time.time() * 1000
+    # A span reaching back before the epoch (or past what a float holds) means every event.
+    return int(now_ms - span_ms) if span_ms < now_ms else 0
 
 
 def _row(e: dict[str, Any]) -> list[Any]:
