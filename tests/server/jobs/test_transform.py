@@ -110,6 +110,27 @@ def test_local_output_path_is_downloaded_after_the_job(
     reset_context(Settings(home=tmp_path / "client"))
 
 
+def test_the_log_names_the_input_and_bad_records_as_the_user_gave_them(
+    job_server: ServerProcess,
+    data,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model_dir, _, _ = data
+    monkeypatch.chdir(tmp_path)
+    Path("mine.csv").write_text("1,2,3,4\n1,x,3,4\n")
+    reset_context(Settings(home=tmp_path / "client", uri=job_server.url))
+    job = dy.Transformer(str(model_dir), on_error="skip").transform(
+        "mine.csv", content_type="text/csv", job_name="score-named", logs=False
+    )
+    logged, _, ended = job.logs()
+    assert ended
+    # They showed the upload's path, and the bad record as BadRecord(uri='/.../data/...', ...).
+    assert "[dockyard] transforming mine.csv with " in logged
+    assert "[dockyard] bad record in mine.csv line 2: column 'b': 'x' is not a number" in logged
+    reset_context(Settings(home=tmp_path / "client"))
+
+
 @pytest.fixture
 def run(job_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``dockyard`` CLI calls (args -> click's result) against the job server."""

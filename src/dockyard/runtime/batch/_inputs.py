@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from dockyard.api.batch import TransformInput
     from dockyard.artifacts.roots import AllowedRoots
 
-__all__ = ["InputFile", "fetch_model", "list_inputs", "open_output", "shown_uri", "stage"]
+__all__ = [
+    "InputFile",
+    "fetch_model",
+    "list_inputs",
+    "open_output",
+    "shown_location",
+    "shown_uri",
+    "stage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,19 @@ def shown_uri(file: InputFile, source: TransformInput) -> str:
     """What messages call ``file``: its URI, or, when the spec says what the user named
     (``display_uri``, for an uploaded copy), that name (with the file's path under a folder)."""
     return _shown(file, source.uri, source.display_uri)
+
+
+def shown_location(uri: str, source: TransformInput) -> str:
+    """What messages call ``uri`` (the input, or a file under it) when all that is known is
+    its URI, as in a bad record: the name the user gave where the spec carries one."""
+    given, base = source.display_uri, source.uri.rstrip("/")
+    if given is None:
+        return uri
+    if uri == base:
+        return given
+    if uri.startswith(f"{base}/"):
+        return f"{given.rstrip('/')}/{uri[len(base) + 1 :]}"
+    return uri
 
 
 def _shown(file: InputFile, uri: str, given: str | None) -> str:

@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     _check_model_root(spec.model_uri, roots)
     model = _local_model(spec.model_uri, job)
     transform = spec.transform_spec().model_copy(update={"model_uri": model})
-    print(f"[dockyard] transforming {spec.input.uri} with {spec.model_uri}", flush=True)
+    named = spec.input.display_uri or spec.input.uri  # what the user gave, not its upload
+    print(f"[dockyard] transforming {named} with {spec.model_uri}", flush=True)
     workers_imported: list[str] = []  # the model's libraries, when workers loaded them
     cluster = _cluster()
     result = run_transform(
@@ -170,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         placed = ", ".join(f"{s} on {n[:12]}" for s, n in sorted(cluster.nodes.items()))
         nodes = len(set(cluster.nodes.values()))
         print(f"[dockyard] shards scored on {nodes} Ray node(s): {placed}", flush=True)
-    for bad in result.reported_bad_records[:20]:
-        print(f"[dockyard] bad record: {bad}", flush=True)
+    from dockyard.runtime.batch._inputs import shown_location
+
+    for bad in result.reported_bad_records[:20]:  # as the job's failure names one
+        where = shown_location(bad.uri, spec.input)
+        print(f"[dockyard] bad record in {where} line {bad.line}: {bad.reason}", flush=True)
     return 0
 
 
