@@ -159,6 +159,12 @@ def test_log_input_records_digest_and_schema() -> None:
     assert item.tags == {"mlflow.data.context": "training"}
 
 
+def test_search_runs_refuses_an_output_format_it_does_not_make() -> None:
+    # "polars" (or a typo of "list") came back as a pandas DataFrame, silently.
+    with pytest.raises(dy.InvalidArgument, match="output_format must be 'pandas' or 'list'"):
+        dy.search_runs(output_format="polars")
+
+
 def test_search_runs_returns_a_dataframe() -> None:
     dy.set_experiment("search-sdk")
     for depth in (3, 5, 7):

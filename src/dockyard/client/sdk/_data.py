@@ -159,6 +159,12 @@ def search_runs(
     Columns follow MLflow: ``run_id``, ``experiment_id``, ``status``, ``start_time``...,
     ``metrics.<key>``, ``params.<key>``, ``tags.<key>``.
     """
+    if output_format not in ("pandas", "list"):
+        # As MLflow refuses it: another word would have been a DataFrame, silently.
+        raise InvalidArgument(
+            f"output_format must be 'pandas' or 'list', not {output_format!r}",
+            field="output_format",
+        )
     client = context().client
     ids = _names("experiment_ids", experiment_ids)
     if type(max_results) is not int or max_results < 1:
