@@ -47,6 +47,8 @@ else:
 __all__ = ["decode_csv", "decode_json", "encode_csv", "encode_json", "to_jsonable"]
 
 _TEXT_TYPES = frozenset({"string", "binary", "datetime"})
+#: MLflow's scoring envelopes: a request carries one.
+_ENVELOPES = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
 def decode_json(
@@ -60,6 +62,13 @@ def decode_json(
             raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
     params = None
     if isinstance(body, Mapping):
+        given = [key for key in _ENVELOPES if key in body]
+        if len(given) > 1:  # MLflow refuses it too: one would be scored, the other dropped
+            raise InvalidArgument(
+                f"the request names {' and '.join(given)}: send exactly one of "
+                f"{', '.join(_ENVELOPES)}",
+                field=given[1],
+            )
         params = body.get("params")
         if params is not None and not isinstance(params, Mapping):
             raise InvalidArgument("'params' must be a JSON object", field="params")

@@ -193,6 +193,17 @@ def test_a_short_dataframe_split_row_is_refused_not_scored_as_missing(worker: Ru
     )
 
 
+def test_two_scoring_envelopes_in_one_request_are_refused(worker: Running) -> None:
+    # One was scored and the other dropped without a word; MLflow's server refuses it.
+    body = json.dumps({"inputs": [[1, 2, 3, 4]], "instances": [[5, 6, 7, 8], [9, 10, 11, 12]]})
+    response = _post(worker, body.encode(), "xgboost", "application/json")
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        "the request names instances and inputs: send exactly one of dataframe_split, "
+        "dataframe_records, instances, inputs"
+    )
+
+
 def test_json_columns_of_unequal_lengths_are_named(worker: Running) -> None:
     # MLflow's columnar "inputs": a short column was a 500 (pandas' ValueError).
     body = json.dumps({"inputs": {"a": [1.0], "b": [2.0, 3.0], "c": [4.0], "d": [5.0]}})

@@ -45,8 +45,8 @@ def decode(body: Any, codec: InputCodec) -> Item:
     item: Item | None = None
     if type(body) is dict:
         params = body.get("params")
-        if params is None or type(params) is dict:
-            item = _envelope(body, params, codec)
+        if (params is None or type(params) is dict) and len(body) <= 1 + (params is not None):
+            item = _envelope(body, params, codec)  # one envelope: else the general path names it
     elif type(body) is list:
         item = codec.rows(body) or codec.records(body)
     return item if item is not None else codec.json(body)
