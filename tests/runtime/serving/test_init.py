@@ -6,7 +6,7 @@ import dockyard.api.serving.config
 
 
 def test_what_the_server_and_a_worker_share_is_pinned() -> None:
-    assert dockyard.api.serving.__all__ == ["ApiKeys", "new_api_key"]
+    assert dockyard.api.serving.__all__ == ["ApiKeys", "BrowserGuard", "new_api_key"]
     assert sorted(dockyard.api.serving.config.__all__) == sorted(
         ["ApiKey", "BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
     )
