@@ -81,6 +81,11 @@ def test_graph_of_a_file_needs_no_server(runner: CliRunner, definition: Path) ->
     assert '|"$.go == true"|' in text
     dot = _run(runner, "graph", str(definition), "--format", "dot")
     assert dot.startswith("digraph pipeline {") and "shape=diamond" in dot
+    # A file saved in another encoding is named in one line, as create names it.
+    latin = definition.with_name("latin.asl.json")
+    latin.write_bytes(definition.read_text().replace("Go", "Gé").encode("latin-1"))
+    refused = _run(runner, "graph", str(latin), code=2)
+    assert refused.startswith(f"error: cannot read the definition file {latin}: 'utf-8' codec")
 
 
 def test_run_wait_then_graph_the_execution(runner: CliRunner, definition: Path) -> None:
