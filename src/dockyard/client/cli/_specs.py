@@ -18,8 +18,7 @@ from typing import Any
 
 from dockyard import Client
 from dockyard.api.batch import names_a_model
-from dockyard.client.sdk import is_local, to_store
-from dockyard.client.sdk._upload import check_entry_point
+from dockyard.client.sdk import check_entry_point, is_local, to_store
 from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
 from dockyard.spec_text import parse_spec

@@ -109,7 +109,7 @@ if TYPE_CHECKING:
         HyperparameterTuner,
         IntegerParameter,
     )
-    from dockyard.client.sdk._upload import is_local, to_store
+    from dockyard.client.sdk._upload import check_entry_point, is_local, to_store
     from dockyard.client.sdk.steps import Catch, Condition, Retry, path
 
 __all__ = [
@@ -138,6 +138,7 @@ __all__ = [
     "Transformer",
     "active_run",
     "build_request",
+    "check_entry_point",
     "check_local_baseline",
     "connect",
     "context",
@@ -277,6 +278,7 @@ __getattr__, __dir__ = exports(
         "get_parameter_history": "._params",
         "get_parameters_by_path": "._params",
         "get_run": "._fluent",
+        "check_entry_point": "._upload",
         "is_local": "._upload",
         "label_parameter_version": "._params",
         "list_artifacts": "._data",

@@ -25,6 +25,7 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.runtime.batch._cluster import RayShards
+    from dockyard.runtime.batch._inputs import shown_location
     from dockyard.runtime.batch._progress import Progress
     from dockyard.runtime.batch._result import BadRecord, FileReport, TransformResult
     from dockyard.runtime.batch._runner import run_transform
@@ -36,6 +37,7 @@ __all__ = [
     "RayShards",
     "TransformResult",
     "run_transform",
+    "shown_location",
 ]
 __getattr__, __dir__ = exports(
     __name__,
@@ -46,5 +48,6 @@ __getattr__, __dir__ = exports(
         "RayShards": "._cluster",
         "TransformResult": "._result",
         "run_transform": "._runner",
+        "shown_location": "._inputs",
     },
 )

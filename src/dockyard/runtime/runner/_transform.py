@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         placed = ", ".join(f"{s} on {n[:12]}" for s, n in sorted(cluster.nodes.items()))
         nodes = len(set(cluster.nodes.values()))
         print(f"[dockyard] shards scored on {nodes} Ray node(s): {placed}", flush=True)
-    from dockyard.runtime.batch._inputs import shown_location
+    from dockyard.runtime.batch import shown_location
 
     for bad in result.reported_bad_records[:20]:  # as the job's failure names one
         where = shown_location(bad.uri, spec.input)
