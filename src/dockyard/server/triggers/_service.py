@@ -32,7 +32,6 @@ import orjson
 from sqlalchemy import Connection, func, select
 
 from dockyard.api.triggers import (
-    EventSource,
     FireRequest,
     Firing,
     FiringStatus,
@@ -66,13 +65,15 @@ from dockyard.server.store import Database, schema
 from dockyard.server.triggers import _git, _objects
 from dockyard.server.triggers._repository import TriggerRepository
 from dockyard.server.triggers._schedule import Cron, parse_rate
+from dockyard.server.triggers._views import HOOK_PREFIX
+from dockyard.server.triggers._views import firing as _firing
+from dockyard.server.triggers._views import trigger as _trigger
 from dockyard.server.triggers._work import execution_input, job_name, work_body
 from dockyard.settings import Settings
 
 __all__ = ["HOOK_PREFIX", "TriggerService"]
 
 KIND = "trigger"
-HOOK_PREFIX = "/api/v1/hooks/triggers/"
 MAX_PAGE = 500
 #: A pending firing older than this is taken for one a crash interrupted.
 STALE_MS = 60_000
@@ -750,49 +751,6 @@ def _object_cause(prefix: str, found: builtins.list[dict[str, Any]]) -> dict[str
         "count": len(found),
         "uris": [o["uri"] for o in found],
     }
-
-
-def _trigger(row: Any) -> Trigger:
-    m = row if isinstance(row, dict) else row._mapping
-    config = orjson.loads(m["config"])
-    kind = TriggerKind(m["kind"])
-    sources: dict[str, Any] = {
-        TriggerKind.SCHEDULE: ScheduleSource,
-        TriggerKind.GIT: GitSource,
-        TriggerKind.OBJECTS: ObjectSource,
-        TriggerKind.EVENTS: EventSource,
-    }
-    state = orjson.loads(m["state"])
-    return Trigger(
-        trigger_id=m["trigger_id"],
-        name=m["name"],
-        kind=kind,
-        **{kind.value: sources[kind].model_validate(config["source"])},
-        target=Target.model_validate_json(m["target"]),
-        cooldown_s=m["cooldown_s"],
-        enabled=bool(m["enabled"]),
-        description=config.get("description", ""),
-        hook_path=HOOK_PREFIX + m["name"] if m["secret"] else None,
-        # A disabled trigger has no next slot: enabling it computes one from then.
-        next_time=state.get("next_time") if m["enabled"] else None,
-        last_fired_time=m["last_fired_time"],
-        created_by=m["created_by"],
-        created_time=m["created_time"],
-    )
-
-
-def _firing(row: Any, trigger: str) -> Firing:
-    return Firing(
-        firing_id=row.firing_id,
-        trigger=trigger,
-        cause_key=row.cause_key,
-        cause=orjson.loads(row.cause),
-        status=FiringStatus(row.status),
-        job=row.job,
-        error=row.error,
-        created_time=row.created_time,
-        updated_time=row.updated_time,
-    )
 
 
 class _DenialBudget:
