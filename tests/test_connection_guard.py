@@ -100,7 +100,7 @@ def _worker(tmp: Path, model: Path, limits: dict[str, str]) -> Iterator[Target]:
             proc.stdout.close()
 
 
-QUICK = {"header_timeout_s": "1", "body_timeout_s": "1"}
+QUICK = {"header_timeout_s": "1", "body_timeout_s": "1", "min_body_rate": "10"}
 
 
 @pytest.fixture(scope="module", params=["api", "worker"])
@@ -294,6 +294,28 @@ def test_a_slow_body_that_keeps_moving_is_answered(quick: Target) -> None:
         sock.settimeout(10)
         response = sock.recv(65536)
     assert status_of(response) in (200, 201), response
+
+
+def test_a_body_trickled_just_often_enough_to_count_as_progress_is_cut_off(
+    quick: Target,
+) -> None:
+    """A byte every 0.3 s is progress (the body timeout is 1 s) but 3 bytes a second, under the
+    10 the server asks for once the first second has passed: each byte buys 0.1 s, so the
+    server gives up at about 1.5 s, where the bytes would have taken 30 s."""
+    body = b" " * 100
+    head = (
+        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    with quick.connect() as sock:
+        sock.sendall(head.encode())
+        started = time.monotonic()
+        answered = trickle(sock, body, 0.3, started + 20)
+        assert answered is not None, "the whole body was taken at 3 bytes a second"
+        response = read_all(sock, 10)
+    assert status_of(response) == 408, response
+    assert b"arrived slower than 10 bytes a second" in response
+    assert 1.0 <= answered - started < 10
 
 
 # -- the connection cap -----------------------------------------------------------------------

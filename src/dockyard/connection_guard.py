@@ -14,7 +14,11 @@ runs out of them. :class:`GuardedProtocol` is uvicorn's httptools protocol with 
   the timeout, hundreds of megabytes, before any route or credential check sees the request);
 - **body**: a body that makes no progress for ``body_timeout_s`` gets ``408`` and the connection
   closes (time when the server itself stopped reading, because the app is slow to consume the
-  body or has not yet asked for a ``100-continue`` body, does not count);
+  body or has not yet asked for a ``100-continue`` body, does not count); so does one arriving
+  slower than ``min_body_rate`` bytes a second on average, after a first ``body_timeout_s``
+  (each byte buys ``1 / min_body_rate`` seconds more, as Apache's ``MinRate`` does): a client
+  trickling a byte just often enough to count as progress would otherwise hold a connection,
+  and a few thousand of them every connection the server has;
 - **connections**: at ``max_connections`` open connections, a new one closes an idle connection
   (the one known idle the longest) to make room, or, when none is idle, is closed at once. So a
   flood of idle sockets cannot lock out a client that sends its request, and a flood of slow
@@ -74,6 +78,8 @@ class ConnectionLimits:
             new ones refused.
         max_header_bytes: The largest request line and headers of one request; beyond it the
             request gets 431 and the connection closes.
+        min_body_rate: Bytes a second a body must average once ``body_timeout_s`` has passed
+            since it began (0: no minimum).
     """
 
     header_timeout_s: float = 10.0
@@ -81,6 +87,7 @@ class ConnectionLimits:
     keepalive_timeout_s: float = 5.0
     max_connections: int = 2048
     max_header_bytes: int = 64 * 1024
+    min_body_rate: float = 500.0
 
     def __post_init__(self) -> None:
         for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
@@ -90,6 +97,8 @@ class ConnectionLimits:
             raise ValueError("max_connections must be at least 1")
         if self.max_header_bytes < 1024:
             raise ValueError("max_header_bytes must be at least 1024")
+        if not self.min_body_rate >= 0:
+            raise ValueError("min_body_rate must be 0 or above")
 
 
 class GuardedConfig(uvicorn.Config):
@@ -260,6 +269,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._guarding = 0  # _HEADERS or _BODY: what the guard watches
         self._guarded: object = None  # the request (its scope) the guard watches
         self._body_at = 0.0  # loop time of the last read while a body was arriving
+        self._body_began = 0.0  # loop time the body's rate is counted from
+        self._body_read = 0  # bytes read of the body since then
         self._head_bytes = 0  # bytes read so far of the request whose headers are incomplete
         self._completed = 0  # requests whose last byte was read (their count, ever)
         self._read_size = 0  # of the read being parsed
@@ -336,6 +347,10 @@ class GuardedProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_response_complete(self)
         self._idle[self] = None
 
+    def on_body(self, body: bytes) -> None:
+        HttpToolsProtocol.on_body(self, body)
+        self._body_read += len(body)  # the body's bytes only: headers buy no time
+
     def on_message_complete(self) -> None:
         HttpToolsProtocol.on_message_complete(self)
         self._completed += 1
@@ -382,6 +397,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self._guard.cancel()
         self._guarded, self._guarding, self._body_at = scope, reading, now
         self._head_bytes = -1  # a new request: _count_head starts its count
+        self._body_began, self._body_read = now, 0
         if reading == _HEADERS:
             self._guard = self.loop.call_later(self.limits.header_timeout_s, self._headers_late)
         else:
@@ -455,18 +471,26 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         cycle = self.cycle
         limit = self.limits.body_timeout_s
+        rate = self.limits.min_body_rate
         now = self.loop.time()
         if self.flow.read_paused or cycle.waiting_for_100_continue:
-            self._body_at = now  # the app has not asked for more yet: the client is not late
+            # The app has not asked for more yet: the client is not late, nor slow until then.
+            self._body_at = self._body_began = now
+            self._body_read = 0
         quiet = now - self._body_at
-        if quiet < limit:
-            self._guard = self.loop.call_later(limit - quiet, self._body_stalled)
+        # The time the bytes read so far buy at the minimum rate, after a first body_timeout_s.
+        earned = self._body_began + limit + self._body_read / rate - now if rate else math.inf
+        if quiet < limit and earned > 0:
+            self._guard = self.loop.call_later(min(limit - quiet, earned), self._body_stalled)
             return
         if not cycle.response_started:
             # The app sees a disconnect and sends nothing: this answer is the only one.
             cycle.disconnected = True
             cycle.message_event.set()
-            self.transport.write(
-                _timeout_response(f"the request body made no progress for {limit:g} s")
+            why = (
+                f"the request body made no progress for {limit:g} s"
+                if quiet >= limit
+                else f"the request body arrived slower than {rate:g} bytes a second"
             )
+            self.transport.write(_timeout_response(why))
         self.transport.close()

@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds a request body may make no progress before 408",
     )
+    min_body_rate: float = Field(
+        default=500.0,
+        ge=0,
+        le=1e12,
+        description="bytes a second a request body must average once body_timeout_s has "
+        "passed (0: no minimum), else 408",
+    )
     keepalive_timeout_s: float = Field(
         default=5.0, gt=0, le=3600, description="seconds an idle connection stays open"
     )

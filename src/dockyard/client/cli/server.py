@@ -102,6 +102,7 @@ def server(
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
+        min_body_rate=settings.min_body_rate,
         keepalive_timeout_s=settings.keepalive_timeout_s,
         max_connections=settings.max_connections,
     )

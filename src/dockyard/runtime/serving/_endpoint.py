@@ -36,6 +36,7 @@ _FIXED = (
     "keep_alive_s",
     "header_timeout_s",
     "body_timeout_s",
+    "min_body_rate",
     "max_connections",
 )
 

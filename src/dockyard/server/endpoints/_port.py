@@ -268,6 +268,7 @@ class EndpointPorts:
         limits = ConnectionLimits(
             header_timeout_s=config.header_timeout_s,
             body_timeout_s=config.body_timeout_s,
+            min_body_rate=config.min_body_rate,
             keepalive_timeout_s=config.keep_alive_s,
             max_connections=config.max_connections,
         )
