@@ -16,6 +16,7 @@ def test_public_names() -> None:
         "RayShards",
         "TransformResult",
         "run_transform",
+        "shown_location",
     ]
     for name in dockyard.runtime.batch.__all__:
         assert getattr(dockyard.runtime.batch, name).__doc__
