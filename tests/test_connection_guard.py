@@ -261,13 +261,17 @@ def test_headers_under_the_size_limit_are_answered(quick: Target) -> None:
         assert status_of(sock.recv(65536)) == 200
 
 
+def _json_head(target: Target, length: int) -> bytes:
+    """The request line and headers of a JSON POST of ``length`` bytes to ``target``."""
+    return (
+        f"POST {target.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        f"content-length: {length}\r\n\r\n"
+    ).encode()
+
+
 def test_a_stalled_body_gets_408_and_the_connection_closes(quick: Target) -> None:
-    head = (
-        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-        "content-length: 100\r\n\r\n"
-    )
     with quick.connect() as sock:
-        sock.sendall(head.encode() + b'{"name": ')  # and then nothing
+        sock.sendall(_json_head(quick, 100) + b'{"name": ')  # and then nothing
         stalled = time.monotonic()
         response = read_all(sock, TIMEOUT_S + SLACK_S)
         waited = time.monotonic() - stalled
@@ -282,12 +286,8 @@ def test_a_slow_body_that_keeps_moving_is_answered(quick: Target) -> None:
     if quick.name == "api":
         body = json.dumps({"name": f"slow-{time.time_ns()}"}).encode()
     body = body.ljust(90)  # JSON allows trailing spaces: about 90 bytes at 0.03 s each
-    head = (
-        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
-    )
     with quick.connect() as sock:
-        sock.sendall(head.encode())
+        sock.sendall(_json_head(quick, len(body)))
         started = time.monotonic()
         assert trickle(sock, body, 0.03, started + 30) is None
         assert time.monotonic() - started > TIMEOUT_S * 2
@@ -303,12 +303,8 @@ def test_a_body_trickled_just_often_enough_to_count_as_progress_is_cut_off(
     10 the server asks for once the first second has passed: each byte buys 0.1 s, so the
     server gives up at about 1.5 s, where the bytes would have taken 30 s."""
     body = b" " * 100
-    head = (
-        f"POST {quick.post} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
-    )
     with quick.connect() as sock:
-        sock.sendall(head.encode())
+        sock.sendall(_json_head(quick, len(body)))
         started = time.monotonic()
         answered = trickle(sock, body, 0.3, started + 20)
         assert answered is not None, "the whole body was taken at 3 bytes a second"
