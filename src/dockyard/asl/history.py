@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 
 from dockyard.asl.errors import DATA_LIMIT_EXCEEDED, StatesError
+from dockyard.json_depth import nests_deeper
 
 __all__ = [
     "MAX_DEPTH",
@@ -38,8 +39,6 @@ MAX_EVENTS: Final = 25_000
 #: stops at 254 levels, and the saved state holds a payload some levels down (in a Map's or a
 #: Parallel's results, inside nested branches): the rest is left for those.
 MAX_DEPTH: Final = 200
-_ROOM: Final = 254 - MAX_DEPTH
-_TOO_DEEP: Final = "Recursion limit reached"  # orjson's message past its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +65,6 @@ def json_text(value: Any) -> str:
     return _dumps(value)
 
 
-def _within_room(value: Any) -> Any:
-    for _ in range(_ROOM):
-        value = [value]
-    return value
-
-
 def could_nest_too_deep(text: str) -> bool:
     """Whether JSON ``text`` is long enough to nest deeper than :data:`MAX_DEPTH` levels (each
     level takes two characters at least): most payloads are not, and skip the check."""
@@ -80,11 +73,7 @@ def could_nest_too_deep(text: str) -> bool:
 
 def nests_too_deep(value: Any) -> bool:
     """Whether ``value`` nests deeper than :data:`MAX_DEPTH` levels (checked by orjson, in C)."""
-    try:
-        orjson.dumps(_within_room(value))
-    except orjson.JSONEncodeError as exc:
-        return str(exc) == _TOO_DEEP
-    return False
+    return nests_deeper(value, MAX_DEPTH)
 
 
 def text_within_depth(value: Any) -> str | None:
@@ -92,10 +81,9 @@ def text_within_depth(value: Any) -> str | None:
     levels (looked for only in a text long enough to hold that many)."""
     try:
         text = orjson.dumps(value).decode()
-    except orjson.JSONEncodeError as exc:
-        if str(exc) == _TOO_DEEP:
-            return None
-        return _encode(value)  # an integer past 64 bits, a key that is not a string
+    except orjson.JSONEncodeError:
+        # too deep for orjson itself, or an integer past 64 bits, a key that is not a string
+        return None if nests_too_deep(value) else _encode(value)
     if could_nest_too_deep(text) and nests_too_deep(value):
         return None
     return text
