@@ -20,12 +20,19 @@ ORJSON_DEPTH: Final = 254
 _TOO_DEEP: Final = "Recursion limit reached"  # orjson's message past its limit
 
 
-def nests_deeper(value: Any, levels: int) -> bool:
+def nests_deeper(value: Any, levels: int, *, size: int | None = None) -> bool:
     """Whether ``value`` nests more than ``levels`` levels of objects and arrays (``levels`` at
     most :data:`ORJSON_DEPTH`). A value orjson refuses for another reason (an integer beyond
-    64 bits) is not deemed deep: that is for the value's own checks."""
+    64 bits) is not deemed deep: that is for the value's own checks.
+
+    ``size``, the length of the JSON text ``value`` was read from or written to, skips the
+    check when it is too short to nest that deep (each level takes two characters at least):
+    most bodies and payloads are, and pay nothing.
+    """
     if not 0 < levels <= ORJSON_DEPTH:
         raise ValueError(f"levels must be between 1 and {ORJSON_DEPTH}")
+    if size is not None and size <= 2 * levels:
+        return False
     for _ in range(ORJSON_DEPTH - levels):
         value = [value]
     try:

@@ -65,26 +65,21 @@ def json_text(value: Any) -> str:
     return _dumps(value)
 
 
-def could_nest_too_deep(text: str) -> bool:
-    """Whether JSON ``text`` is long enough to nest deeper than :data:`MAX_DEPTH` levels (each
-    level takes two characters at least): most payloads are not, and skip the check."""
-    return len(text) > 2 * MAX_DEPTH
-
-
-def nests_too_deep(value: Any) -> bool:
-    """Whether ``value`` nests deeper than :data:`MAX_DEPTH` levels (checked by orjson, in C)."""
-    return nests_deeper(value, MAX_DEPTH)
+def nests_too_deep(value: Any, size: int | None = None) -> bool:
+    """Whether ``value`` nests deeper than :data:`MAX_DEPTH` levels (checked by orjson, in C;
+    ``size``: see :func:`dockyard.json_depth.nests_deeper`)."""
+    return nests_deeper(value, MAX_DEPTH, size=size)
 
 
 def text_within_depth(value: Any) -> str | None:
     """``value`` as compact JSON text, or None when it nests deeper than :data:`MAX_DEPTH`
-    levels (looked for only in a text long enough to hold that many)."""
+    levels."""
     try:
         text = orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         # too deep for orjson itself, or an integer past 64 bits, a key that is not a string
         return None if nests_too_deep(value) else _encode(value)
-    if could_nest_too_deep(text) and nests_too_deep(value):
+    if nests_too_deep(value, len(text)):
         return None
     return text
 

@@ -109,7 +109,7 @@ class _CheckedJson(Request):
                     value = json.loads(body)
                 except RecursionError:
                     raise _malformed(f"the body nests deeper than {depth} levels", body) from None
-            if nests_deeper(value, depth):
+            if nests_deeper(value, depth, size=len(body)):
                 raise _malformed(f"the body nests deeper than {depth} levels", body)
             self._json = value
         return self._json

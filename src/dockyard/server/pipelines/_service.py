@@ -93,13 +93,13 @@ def _tags(machine: Any) -> dict[str, str]:
 
 def _input(text: str, field: str = "input") -> Any:
     # the interpreter stays unloaded
-    from dockyard.asl.history import MAX_DEPTH, could_nest_too_deep, nests_too_deep
+    from dockyard.asl.history import MAX_DEPTH, nests_too_deep
 
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidArgument(f"{field} is not JSON: {exc}", field=field) from None
-    if could_nest_too_deep(text) and nests_too_deep(value):
+    if nests_too_deep(value, len(text)):
         raise InvalidArgument(f"{field} nests deeper than {MAX_DEPTH} levels", field=field)
     return value
 
