@@ -34,7 +34,7 @@ from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import Client
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import NotFound
 
 __all__ = ["pipelines"]
 
@@ -422,14 +422,7 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
     if path.is_file() and execution is None:
         from dockyard.asl.validation import check_definition, parse_definition
 
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise InvalidArgument(
-                f"cannot read the definition file {pipeline}: {reason}", field="definition"
-            ) from None
-        definition = parse_definition(text)
+        definition = parse_definition(sdk.definition_text(path))
         check_definition(definition)  # refused as create refuses it, not drawn
         click.echo(render(definition, fmt), nl=False)
         return

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from dockyard.client.sdk._pipeline import Pipeline
     from dockyard.client.sdk._pipelines import (
         create_pipeline,
+        definition_text,
         delete_pipeline,
         describe_execution,
         execution_definition,
@@ -145,6 +146,7 @@ __all__ = [
     "create_pipeline",
     "create_topic",
     "create_trigger",
+    "definition_text",
     "delete_parameter",
     "delete_pipeline",
     "delete_subscription",
@@ -213,6 +215,7 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "create_pipeline": "._pipelines",
+        "definition_text": "._pipelines",
         "delete_pipeline": "._pipelines",
         "describe_execution": "._pipelines",
         "execution_definition": "._pipelines",
