@@ -10,7 +10,7 @@
 3. CLI commands against a running server (``DOCKYARD_URI``), wall time with ``hyperfine``.
 
     .venv/bin/python bench/control_plane.py [--quick] [--workers 2] [--before CHECKOUT]
-        [--database-url postgresql+psycopg://...]
+        [--database-url postgresql+psycopg://...] [--gap-us 300]
 
 ``--before`` times part 2 for another checkout of Dockyard too (e.g. ``git worktree add
 /tmp/before main``): each build runs in its own process (``CHECKOUT/src`` first on the path),
@@ -83,10 +83,14 @@ def mlflow_vs_stub(
 
 
 def server_times(
-    home: Path, calls: int, only: str = "", database_url: str | None = None
+    home: Path, calls: int, only: str = "", database_url: str | None = None, gap_s: float = 0.0
 ) -> dict[str, tuple[float, float]]:
     """p50 and p90 microseconds per request through the whole app (the cases named ``only``),
-    on SQLite under ``home`` or on ``database_url``."""
+    on SQLite under ``home`` or on ``database_url``.
+
+    ``gap_s`` idles the process that long between requests (untimed), as a server waiting on
+    a client's next call does: back to back, every request finds the caches warm from the last
+    one, which a server between a sequential client's calls never does."""
     from dockyard.server import create_app
     from dockyard.settings import Settings
 
@@ -166,6 +170,8 @@ def server_times(
                     status = await call(method, path, body, query)
                     times.append((time.perf_counter() - start) * 1e6)
                     assert status == 200, (name, status)
+                    if gap_s:
+                        time.sleep(gap_s)  # blocks the loop on purpose: nothing else runs
                 times.sort()
                 out[name] = (statistics.median(times), times[int(len(times) * 0.9)])
             return out
@@ -267,6 +273,12 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="part 2 on this database (PostgreSQL) instead of SQLite"
     )
+    parser.add_argument(
+        "--gap-us",
+        type=float,
+        default=0.0,
+        help="part 2 without --before: idle this long between requests (a client's think time)",
+    )
     parser.add_argument("--server-json", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -305,8 +317,9 @@ def main() -> None:
     elif "server" not in args.skip:
         calls = 300 if args.quick else 2000
         print("server time in process ...", file=sys.stderr)
-        times = server_times(work / "inproc", calls, "", args.database_url)
-        print(f"\n| Server time in process, {calls} calls | p50 ms | p90 ms |")
+        times = server_times(work / "inproc", calls, "", args.database_url, args.gap_us / 1e6)
+        gap = f", {args.gap_us:.0f} µs idle between them" if args.gap_us else ""
+        print(f"\n| Server time in process, {calls} calls{gap} | p50 ms | p90 ms |")
         print("|---|---:|---:|")
         for name, (p50, p90) in times.items():
             print(f"| {name} | {p50 / 1000:.3f} | {p90 / 1000:.3f} |")
