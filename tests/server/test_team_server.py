@@ -152,6 +152,12 @@ def test_login_whoami_and_audit_from_the_cli(
     env = {"DOCKYARD_URI": server.url, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     signed = _cli("login", "--username", "root", "--password-stdin", env=env, stdin=PASSWORD)
     assert signed.returncode == 0, signed.stderr
+    assert "DOCKYARD_URI" not in signed.stdout  # already names this server
+    elsewhere = {"XDG_CONFIG_HOME": str(tmp_path / "other")}
+    args = ("login", "--url", server.url, "-u", "root", "--password-stdin")
+    hinted = _cli(*args, env=elsewhere, stdin=PASSWORD)
+    # Without DOCKYARD_URI, later commands would go to the embedded default, not here.
+    assert f"export DOCKYARD_URI={server.url}" in hinted.stdout, hinted.stdout + hinted.stderr
     saved = tmp_path / "config" / "dockyard" / "credentials.json"
     assert saved.stat().st_mode & 0o777 == 0o600 and "dyt_" in saved.read_text()
     who = _cli("whoami", "--json", env=env)

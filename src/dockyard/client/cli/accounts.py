@@ -3,6 +3,7 @@ access."""
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from typing import Any
@@ -87,6 +88,9 @@ def login(
         me = checked.call(routes.WHOAMI())
     path = save_token(url, token)
     click.echo(f"signed in to {url} as {me['name']} ({me['role']}); token saved in {path}")
+    if os.environ.get("DOCKYARD_URI", "").rstrip("/") != url.rstrip("/"):
+        # Commands go to DOCKYARD_URI (else the embedded local default), not to the last login.
+        click.echo(f"other commands use it with: export DOCKYARD_URI={url}")
 
 
 @click.command()
