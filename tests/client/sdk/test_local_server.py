@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.client.sdk import _local_server
+from dockyard.settings import Settings
 
 
 class _Healthy(BaseHTTPRequestHandler):
@@ -42,22 +43,57 @@ def old_server() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
+def _settings(home: Path, **fields: object) -> Settings:
+    return Settings(home=home, **fields)  # type: ignore[arg-type]
+
+
 def test_a_server_running_this_code_is_reused(tmp_path: Path, healthy_url: str) -> None:
+    settings = _settings(tmp_path, pipeline_functions={"score": "tasks:score"})
     state = tmp_path / "server.json"
-    state.write_text(json.dumps({"url": healthy_url, "pid": -1, **_local_server._code()}))
-    assert _local_server._reusable(state) == healthy_url
+    state.write_text(json.dumps({"url": healthy_url, "pid": -1, **_local_server._code(settings)}))
+    assert _local_server._reusable(state, settings) == healthy_url
 
 
 @pytest.mark.parametrize("field", ["version", "code", "python"])
 def test_a_server_running_other_code_is_stopped_not_reused(
     tmp_path: Path, healthy_url: str, old_server: subprocess.Popen[bytes], field: str
 ) -> None:
-    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code()}
+    settings = _settings(tmp_path)
+    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code(settings)}
     recorded[field] = "something else"
     state = tmp_path / "server.json"
     state.write_text(json.dumps(recorded))
-    assert _local_server._reusable(state) is None
+    assert _local_server._reusable(state, settings) is None
     assert old_server.wait(timeout=10) == -15  # SIGTERM
+
+
+def test_a_server_started_with_other_functions_is_replaced(
+    tmp_path: Path, healthy_url: str, old_server: subprocess.Popen[bytes]
+) -> None:
+    # An earlier script's server knows only its functions: this one's would be "no function".
+    earlier = _settings(tmp_path, pipeline_functions={"other": "tasks:other"})
+    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code(earlier)}
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps(recorded))
+    now = _settings(tmp_path, pipeline_functions={"score": "tasks:score"})
+    assert _local_server._reusable(state, now) is None
+    assert old_server.wait(timeout=10) == -15
+
+
+def test_a_server_started_with_another_import_path_is_replaced(
+    tmp_path: Path,
+    healthy_url: str,
+    old_server: subprocess.Popen[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _settings(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "before"))
+    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code(settings)}
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps(recorded))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "functions"))
+    assert _local_server._reusable(state, settings) is None
+    assert old_server.wait(timeout=10) == -15
 
 
 def test_a_record_from_before_versions_were_recorded_is_replaced(
@@ -65,11 +101,11 @@ def test_a_record_from_before_versions_were_recorded_is_replaced(
 ) -> None:
     state = tmp_path / "server.json"
     state.write_text(json.dumps({"url": healthy_url, "pid": old_server.pid}))
-    assert _local_server._reusable(state) is None
+    assert _local_server._reusable(state, _settings(tmp_path)) is None
     assert old_server.wait(timeout=10) == -15
 
 
 def test_a_torn_record_starts_a_new_server(tmp_path: Path) -> None:
     state = tmp_path / "server.json"
     state.write_text('{"url": "http://127.0.0.1:1"')
-    assert _local_server._reusable(state) is None
+    assert _local_server._reusable(state, _settings(tmp_path)) is None

@@ -4,7 +4,10 @@ Tracking runs in-process, but jobs need a process that outlives a notebook cell 
 queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server`` on a free
 loopback port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after.
 A server started by other code (another checkout, an older or newer Dockyard, another Python)
-is stopped and replaced: its answers would follow rules this SDK does not have.
+is stopped and replaced: its answers would follow rules this SDK does not have. So is one
+started with other settings (pipeline functions, ``PYTHONPATH``, database, store): a script
+registering its own functions would otherwise meet a server that knows only an earlier
+script's.
 """
 
 from __future__ import annotations
@@ -46,17 +49,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _code() -> dict[str, str]:
-    """What a server started from here runs: this Dockyard, from this folder, on this Python."""
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """The ``DOCKYARD_*`` variables a server started from here gets from ``settings``."""
+    env = {"DOCKYARD_HOME": str(settings.home)}
+    for name in ("database_url", "artifact_root", "s3_endpoint_url"):
+        value = getattr(settings, name)
+        if value:
+            env[f"DOCKYARD_{name.upper()}"] = str(value)
+    if settings.pipeline_functions:  # what this process's pipelines may call
+        env["DOCKYARD_PIPELINE_FUNCTIONS"] = json.dumps(settings.pipeline_functions)
+    return env
+
+
+def _code(settings: Settings) -> dict[str, object]:
+    """What a server started from here runs: this Dockyard, from this folder, on this Python,
+    with these settings and import path."""
     return {
         "version": dockyard.__version__,
         "code": str(Path(dockyard.__file__).resolve().parent),
         "python": sys.executable,
+        "settings": _settings_env(settings),
+        "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
 
 
-def _reusable(state: Path) -> str | None:
-    """The recorded server's URL if it answers and runs this code; a stale one is stopped."""
+def _reusable(state: Path, settings: Settings) -> str | None:
+    """The recorded server's URL if it answers and runs this code with these settings; a stale
+    one is stopped."""
     try:
         recorded = json.loads(state.read_text())
     except (OSError, ValueError):
@@ -64,7 +83,7 @@ def _reusable(state: Path) -> str | None:
     url = str(recorded.get("url", ""))
     if not url or not _healthy(url):
         return None
-    if all(recorded.get(key) == value for key, value in _code().items()):
+    if all(recorded.get(key) == value for key, value in _code(settings).items()):
         return url
     pid = recorded.get("pid")
     if isinstance(pid, int) and pid > 0:
@@ -79,12 +98,12 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     state = home / "server.json"
-    url = _reusable(state) if state.exists() else None
+    url = _reusable(state, settings) if state.exists() else None
     if url:
         return url
     with (home / "server.start.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        url = _reusable(state) if state.exists() else None
+        url = _reusable(state, settings) if state.exists() else None
         return url or _start(settings, state, timeout)
 
 
@@ -92,13 +111,7 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-    env["DOCKYARD_HOME"] = str(settings.home)
-    for name in ("database_url", "artifact_root", "s3_endpoint_url"):
-        value = getattr(settings, name)
-        if value:
-            env[f"DOCKYARD_{name.upper()}"] = str(value)
-    if settings.pipeline_functions:  # what this process's pipelines may call
-        env["DOCKYARD_PIPELINE_FUNCTIONS"] = json.dumps(settings.pipeline_functions)
+    env.update(_settings_env(settings))
     with (settings.home / "server.log").open("ab") as log:
         proc = subprocess.Popen(
             [
@@ -124,7 +137,7 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
                 f"the local Dockyard server exited at start; see {settings.home / 'server.log'}"
             )
         if _healthy(url):
-            state.write_text(json.dumps({"url": url, "pid": proc.pid, **_code()}))
+            state.write_text(json.dumps({"url": url, "pid": proc.pid, **_code(settings)}))
             _started.append(proc)
             return url
         time.sleep(0.1)
