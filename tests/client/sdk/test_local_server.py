@@ -80,18 +80,40 @@ def test_a_server_started_with_other_functions_is_replaced(
     assert old_server.wait(timeout=10) == -15
 
 
-def test_a_server_started_with_another_import_path_is_replaced(
+def test_a_server_started_with_more_functions_is_reused(tmp_path: Path, healthy_url: str) -> None:
+    # The demo's server knows its functions; a script registering none, or some of them, uses it.
+    demo = _settings(tmp_path, pipeline_functions={"score": "tasks:score", "x": "tasks:x"})
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps({"url": healthy_url, "pid": -1, **_local_server._code(demo)}))
+    assert _local_server._reusable(state, _settings(tmp_path)) == healthy_url
+    some = _settings(tmp_path, pipeline_functions={"score": "tasks:score"})
+    assert _local_server._reusable(state, some) == healthy_url
+
+
+def test_a_server_over_another_store_is_replaced(
+    tmp_path: Path, healthy_url: str, old_server: subprocess.Popen[bytes]
+) -> None:
+    earlier = _settings(tmp_path, artifact_root=str(tmp_path / "elsewhere"))
+    recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code(earlier)}
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps(recorded))
+    assert _local_server._reusable(state, _settings(tmp_path)) is None
+    assert old_server.wait(timeout=10) == -15
+
+
+def test_functions_imported_from_another_path_replace_the_server(
     tmp_path: Path,
     healthy_url: str,
     old_server: subprocess.Popen[bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, pipeline_functions={"score": "tasks:score"})
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "before"))
     recorded = {"url": healthy_url, "pid": old_server.pid, **_local_server._code(settings)}
     state = tmp_path / "server.json"
     state.write_text(json.dumps(recorded))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "functions"))
+    assert _local_server._reusable(state, _settings(tmp_path)) == healthy_url  # none to import
     assert _local_server._reusable(state, settings) is None
     assert old_server.wait(timeout=10) == -15
 

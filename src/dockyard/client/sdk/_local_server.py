@@ -4,10 +4,10 @@ Tracking runs in-process, but jobs need a process that outlives a notebook cell 
 queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server`` on a free
 loopback port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after.
 A server started by other code (another checkout, an older or newer Dockyard, another Python)
-is stopped and replaced: its answers would follow rules this SDK does not have. So is one
-started with other settings (pipeline functions, ``PYTHONPATH``, database, store): a script
-registering its own functions would otherwise meet a server that knows only an earlier
-script's.
+is stopped and replaced: its answers would follow rules this SDK does not have. So is one over
+another database or store, and one that lacks a pipeline function this process registers (or
+imports them from another ``PYTHONPATH``): a script registering its own functions would
+otherwise meet a server that knows only an earlier script's.
 """
 
 from __future__ import annotations
@@ -63,27 +63,50 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 def _code(settings: Settings) -> dict[str, object]:
     """What a server started from here runs: this Dockyard, from this folder, on this Python,
-    with these settings and import path."""
+    over this store, with these pipeline functions and import path."""
     return {
         "version": dockyard.__version__,
         "code": str(Path(dockyard.__file__).resolve().parent),
         "python": sys.executable,
-        "settings": _settings_env(settings),
+        "store": {
+            name: str(getattr(settings, name) or "")
+            for name in ("database_url", "artifact_root", "s3_endpoint_url")
+        },
+        "functions": dict(settings.pipeline_functions or {}),
         "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
 
 
+def _serves(recorded: dict[str, object], settings: Settings) -> bool:
+    """Whether the server ``recorded`` runs this code over this store and knows every pipeline
+    function this process registers (a process registering none takes any server's)."""
+    mine = _code(settings)
+    if any(recorded.get(key) != mine[key] for key in ("version", "code", "python", "store")):
+        return False
+    functions = settings.pipeline_functions or {}
+    if not functions:
+        return True
+    theirs = recorded.get("functions")
+    return (
+        isinstance(theirs, dict)
+        and all(theirs.get(name) == target for name, target in functions.items())
+        and recorded.get("pythonpath") == mine["pythonpath"]
+    )
+
+
 def _reusable(state: Path, settings: Settings) -> str | None:
-    """The recorded server's URL if it answers and runs this code with these settings; a stale
-    one is stopped."""
+    """The recorded server's URL if it answers and serves this process (:func:`_serves`); a
+    stale one is stopped."""
     try:
         recorded = json.loads(state.read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(recorded, dict):
+        return None
     url = str(recorded.get("url", ""))
     if not url or not _healthy(url):
         return None
-    if all(recorded.get(key) == value for key, value in _code(settings).items()):
+    if _serves(recorded, settings):
         return url
     pid = recorded.get("pid")
     if isinstance(pid, int) and pid > 0:
