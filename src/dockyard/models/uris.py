@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 from dockyard.api.registry import ResolvedModel, check_alias, check_model_name, parse_version
+from dockyard.client.http import from_answer
 from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
 
@@ -354,8 +355,8 @@ def fetch_model(
         return _fetch_s3(ref, uri, root, s3_endpoint_url)
     if client is None:
         raise InvalidArgument(f"{uri} is resolved by a Dockyard server; none given", field="uri")
-    resolved = ResolvedModel.model_validate(
-        client.request("GET", "/api/v1/model-uris", params={"uri": uri})
+    resolved = from_answer(
+        ResolvedModel, client.request("GET", "/api/v1/model-uris", params={"uri": uri})
     )
     found = LocalModel(
         uri=uri,

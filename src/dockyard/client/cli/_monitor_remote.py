@@ -30,7 +30,7 @@ from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import load_spec, local_path, local_to_store
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk import build_request, check_local_baseline, is_local
 from dockyard.errors import InvalidArgument
 
@@ -144,8 +144,8 @@ def create(
         build_request(MonitoringScheduleSpec, data)  # a bad spec fails here, naming the field
         http = client()
         spec = build_request(MonitoringScheduleSpec, _baseline_paths(http, data, base))
-        created = MonitoringSchedule.model_validate(
-            http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
+        created = from_answer(
+            MonitoringSchedule, http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
         )
     emit(created.model_dump(mode="json"), as_json, lambda: _describe(created))
 
@@ -157,7 +157,7 @@ def create(
 def list_(max_results: int, as_json: bool) -> None:
     """Schedules, newest first."""
     answer = client().call(routes.LIST_MONITORING_SCHEDULES(), params={"max_results": max_results})
-    found = [MonitoringSchedule.model_validate(s) for s in answer["monitoring_schedules"]]
+    found = [from_answer(MonitoringSchedule, s) for s in answer["monitoring_schedules"]]
     emit(
         [s.model_dump(mode="json") for s in found],
         as_json,
@@ -184,8 +184,8 @@ def list_(max_results: int, as_json: bool) -> None:
 @fail_on_error
 def describe(name: str, as_json: bool) -> None:
     """Schedule NAME: target, cadence, baseline, last execution."""
-    found = MonitoringSchedule.model_validate(
-        client().call(routes.GET_MONITORING_SCHEDULE(name=name))
+    found = from_answer(
+        MonitoringSchedule, client().call(routes.GET_MONITORING_SCHEDULE(name=name))
     )
     emit(found.model_dump(mode="json"), as_json, lambda: _describe(found))
 
@@ -213,10 +213,11 @@ def _ms(text: str | None, field: str) -> int | None:
 def run(name: str, start: str | None, end: str | None, as_json: bool) -> None:
     """Check a window of schedule NAME now."""
     body = {"start": _ms(start, "start"), "end": _ms(end, "end")}
-    found = MonitoringExecution.model_validate(
+    found = from_answer(
+        MonitoringExecution,
         client().call(
             routes.RUN_MONITORING_SCHEDULE(name=name), {k: v for k, v in body.items() if v}
-        )
+        ),
     )
     emit(found.model_dump(mode="json"), as_json, lambda: f"started {_line(found)}")
 
@@ -255,7 +256,7 @@ def executions(name: str, only_violations: bool, max_results: int, as_json: bool
     answer = http.call(
         routes.LIST_MONITORING_EXECUTIONS(name=name), params={"max_results": max_results}
     )
-    found = [MonitoringExecution.model_validate(e) for e in answer["executions"]]
+    found = [from_answer(MonitoringExecution, e) for e in answer["executions"]]
     emit([e.model_dump(mode="json") for e in found], as_json, lambda: executions_text(found))
 
 
@@ -321,7 +322,7 @@ def upload(name: str, file: Path, as_json: bool) -> None:
         )
     except InvalidArgument as exc:
         raise _in_file(exc, file) from None
-    found = GroundTruthUploaded.model_validate(answer)
+    found = from_answer(GroundTruthUploaded, answer)
     emit(found.model_dump(mode="json"), as_json, lambda: f"{found.records} labels: {found.uri}")
 
 

@@ -18,7 +18,7 @@ from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
-from dockyard.client.http import routes
+from dockyard.client.http import from_answer, routes
 from dockyard.client.sdk import EndpointHandle, context
 from dockyard.errors import InvalidArgument, NotFound
 
@@ -308,7 +308,7 @@ def _settings_lines(config: dict[str, Any], keys: int | None) -> list[str]:
     from dockyard.api.endpoints import EndpointConfig
 
     try:
-        c = EndpointConfig.model_validate(config)
+        c = from_answer(EndpointConfig, config)
     except ValidationError:
         return []
     limits = c.rollout.thresholds

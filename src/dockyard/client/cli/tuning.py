@@ -31,7 +31,7 @@ from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import job_paths, load_spec
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk import build_request
 
 __all__ = ["tuning"]
@@ -91,7 +91,7 @@ def submit(spec_file: Path, name: str | None, wait: bool, as_json: bool) -> None
         job = _submit(http, spec_file, data)
     while wait and not job.status.is_terminal:
         time.sleep(1.0)
-        job = TuningJob.model_validate(http.call(routes.GET_TUNING_JOB(name=job.name)))
+        job = from_answer(TuningJob, http.call(routes.GET_TUNING_JOB(name=job.name)))
     emit(job.model_dump(mode="json"), as_json, lambda: _describe(job))
     if wait and job.status is not TuningJobStatus.COMPLETED:
         raise SystemExit(1)  # as ``dockyard jobs submit --wait`` for a job that did not complete
@@ -117,7 +117,7 @@ def _submit(http: Client, spec_file: Path, data: dict[str, Any]) -> TuningJob:
         if sagemaker
         else build_request(TuningJobSpec, data).model_dump(mode="json", exclude_none=True)
     )
-    return TuningJob.model_validate(http.call(routes.CREATE_TUNING_JOB(), body))
+    return from_answer(TuningJob, http.call(routes.CREATE_TUNING_JOB(), body))
 
 
 @tuning.command("list")
@@ -131,7 +131,7 @@ def list_(statuses: tuple[str, ...], max_results: int, as_json: bool) -> None:
     if statuses:
         params["status"] = list(statuses)
     answer = client().call(routes.LIST_TUNING_JOBS(), params=params)
-    found = [TuningJob.model_validate(j) for j in answer["tuning_jobs"]]
+    found = [from_answer(TuningJob, j) for j in answer["tuning_jobs"]]
     emit(
         [j.model_dump(mode="json") for j in found],
         as_json,
@@ -159,7 +159,7 @@ def list_(statuses: tuple[str, ...], max_results: int, as_json: bool) -> None:
 @fail_on_error
 def describe(name: str, as_json: bool) -> None:
     """Tuning job NAME: status, trial counts, the best trial."""
-    job = TuningJob.model_validate(client().call(routes.GET_TUNING_JOB(name=name)))
+    job = from_answer(TuningJob, client().call(routes.GET_TUNING_JOB(name=name)))
     emit(job.model_dump(mode="json"), as_json, lambda: _describe(job))
 
 
@@ -170,7 +170,7 @@ def describe(name: str, as_json: bool) -> None:
 def trials(name: str, as_json: bool) -> None:
     """The trials of tuning job NAME: hyperparameters, objective, status, job."""
     answer = client().call(routes.LIST_TUNING_TRIALS(name=name))
-    found = [Trial.model_validate(t) for t in answer["trials"]]
+    found = [from_answer(Trial, t) for t in answer["trials"]]
     emit(
         [t.model_dump(mode="json") for t in found],
         as_json,
@@ -197,5 +197,5 @@ def trials(name: str, as_json: bool) -> None:
 @fail_on_error
 def stop(name: str, as_json: bool) -> None:
     """Stop tuning job NAME: its running trials are stopped."""
-    job = TuningJob.model_validate(client().call(routes.STOP_TUNING_JOB(name=name)))
+    job = from_answer(TuningJob, client().call(routes.STOP_TUNING_JOB(name=name)))
     emit(job.model_dump(mode="json"), as_json, lambda: f"{job.name}: {job.status.value}")

@@ -7,6 +7,8 @@
   app in this process for the embedded default (``_inprocess``).
 - Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
   (``_auth``, ``_credentials``).
+- Answers read into the API's models, tolerant of fields a newer server adds
+  (:func:`from_answer`, ``_answers``).
 
 Importing it costs the standard library and orjson: no httpx, no pydantic, no server code, so
 the CLI and the runner start fast.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.client.http._answers import from_answer
     from dockyard.client.http._auth import resolve_token
     from dockyard.client.http._client import Client
     from dockyard.client.http._credentials import forget_token, save_token
@@ -32,6 +35,7 @@ __all__ = [
     "Transport",
     "TransportFailure",
     "forget_token",
+    "from_answer",
     "resolve_token",
     "save_token",
 ]
@@ -44,6 +48,7 @@ __getattr__, __dir__ = exports(
         "Transport": "._transport",
         "TransportFailure": "._transport",
         "forget_token": "._credentials",
+        "from_answer": "._answers",
         "resolve_token": "._auth",
         "save_token": "._credentials",
     },

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.api.tracking import LogInputs, Run, SearchRuns, ViewType
-from dockyard.client.http import routes
+from dockyard.client.http import from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._fluent import _current_run
 from dockyard.client.sdk._requests import build_request
@@ -188,7 +188,7 @@ def search_runs(
             page_token=token,
         )
         page = client.call(routes.SEARCH_RUNS(), body)
-        runs.extend(Run.model_validate(r) for r in page["runs"])
+        runs.extend(from_answer(Run, r) for r in page["runs"])
         token = page.get("next_page_token")
         if not token:
             break

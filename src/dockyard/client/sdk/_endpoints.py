@@ -15,7 +15,7 @@ from dockyard.api.endpoints import (
     EndpointStatus,
     NewEndpointKey,
 )
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
 from dockyard.client.sdk._serializers import (
@@ -71,8 +71,9 @@ class EndpointHandle:
         return self._predictor.predict(data)
 
     def describe(self, stats: bool = False) -> Endpoint:
-        return Endpoint.model_validate(
-            self._client.call(routes.GET_ENDPOINT(name=self.name), params={"stats": stats})
+        return from_answer(
+            Endpoint,
+            self._client.call(routes.GET_ENDPOINT(name=self.name), params={"stats": stats}),
         )
 
     @property
@@ -134,12 +135,12 @@ class EndpointHandle:
     def create_key(self) -> NewEndpointKey:
         """Make an API key; ``.key`` is shown here only (the server keeps its digest)."""
         answer = self._client.call(routes.CREATE_ENDPOINT_KEY(name=self.name))
-        return NewEndpointKey.model_validate(answer)
+        return from_answer(NewEndpointKey, answer)
 
     def list_keys(self) -> list[EndpointKey]:
         """The endpoint's API keys (ids and creation times)."""
         answer = self._client.call(routes.LIST_ENDPOINT_KEYS(name=self.name))
-        return [EndpointKey.model_validate(k) for k in answer["keys"]]
+        return [from_answer(EndpointKey, k) for k in answer["keys"]]
 
     def delete_key(self, key_id: str) -> None:
         """Revoke an API key."""
@@ -156,7 +157,7 @@ class EndpointHandle:
         if limit is not None:
             params["limit"] = limit
         answer = self._client.call(routes.GET_ENDPOINT_LOGS(name=self.name), params=params)
-        return EndpointLogPage.model_validate(answer)
+        return from_answer(EndpointLogPage, answer)
 
     def iter_logs(
         self, *, worker: str | None = None, follow: bool = False, poll: float = 0.5

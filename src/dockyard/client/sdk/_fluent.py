@@ -23,7 +23,7 @@ from dockyard.api.tracking import (
     UpdateRun,
     validate_key,
 )
-from dockyard.client.http import routes
+from dockyard.client.http import from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import build_request
 from dockyard.errors import DockyardError, InvalidArgument
@@ -104,14 +104,14 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
     if (name is None) == (experiment_id is None):
         raise InvalidArgument("give exactly one of name or experiment_id", field="name")
     if experiment_id is not None:
-        experiment = Experiment.model_validate(
-            ctx.client.call(routes.GET_EXPERIMENT(experiment_id=experiment_id))
+        experiment = from_answer(
+            Experiment, ctx.client.call(routes.GET_EXPERIMENT(experiment_id=experiment_id))
         )
     else:
         assert name is not None
         build_request(CreateExperiment, name=name)  # a bad name fails here, as the server would say
         # Get or create is the server's rule, in one request: no race between two processes.
-        experiment = Experiment.model_validate(ctx.client.call(routes.ENSURE_EXPERIMENT(name=name)))
+        experiment = from_answer(Experiment, ctx.client.call(routes.ENSURE_EXPERIMENT(name=name)))
     if experiment.lifecycle_stage != "active":
         raise InvalidArgument(f"experiment {experiment.name!r} is deleted", field="name")
     ctx.experiment_id = experiment.experiment_id
@@ -172,7 +172,7 @@ def start_run(
         )
     run_id = run_id or (ctx.settings.run_id if not ctx.run_stack else None)
     if run_id is not None:
-        run = Run.model_validate(ctx.client.call(routes.GET_RUN(run_id=run_id)))
+        run = from_answer(Run, ctx.client.call(routes.GET_RUN(run_id=run_id)))
         if run.info.status is not RunStatus.RUNNING and run_id != ctx.settings.run_id:
             running = UpdateRun(status=RunStatus.RUNNING)
             ctx.client.call(routes.UPDATE_RUN(run_id=run_id), running)
@@ -187,7 +187,7 @@ def start_run(
             parent_run_id=parent,
             tags=[{"key": k, "value": str(v)} for k, v in all_tags.items()],
         )
-        run = Run.model_validate(ctx.client.call(routes.CREATE_RUN(), body))
+        run = from_answer(Run, ctx.client.call(routes.CREATE_RUN(), body))
     ctx.run_stack.append(run.info.run_id)
     return ActiveRun(run)
 
@@ -343,4 +343,4 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def get_run(run_id: str) -> Run:
     """A run with its params, latest metrics, tags and inputs."""
-    return Run.model_validate(context().client.call(routes.GET_RUN(run_id=run_id)))
+    return from_answer(Run, context().client.call(routes.GET_RUN(run_id=run_id)))

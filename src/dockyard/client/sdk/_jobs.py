@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dockyard.api.jobs import Job, JobEvent, JobStatus, SecondaryStatus, TrainingJobSpec
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import spec_body
 from dockyard.client.sdk._upload import check_entry_point, is_local, to_store, upload_path
@@ -49,10 +49,10 @@ class TrainingJob:
         """The job as it is; with ``wait`` (seconds, at most 60), once it has ended or after
         ``wait`` seconds, whichever comes first (one long-polling request)."""
         params = {"wait": wait} if wait > 0 else None
-        return Job.model_validate(self._client.call(routes.GET_JOB(name=self.name), params=params))
+        return from_answer(Job, self._client.call(routes.GET_JOB(name=self.name), params=params))
 
     def stop(self) -> Job:
-        return Job.model_validate(self._client.call(routes.STOP_JOB(name=self.name)))
+        return from_answer(Job, self._client.call(routes.STOP_JOB(name=self.name)))
 
     def _long_poll(self) -> float:
         """How long one waiting request may take: well within the client's read timeout."""

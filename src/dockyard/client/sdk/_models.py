@@ -23,7 +23,7 @@ from dockyard.api.registry import (
     check_model_name,
 )
 from dockyard.api.tracking import CreateRun, RunStatus, UpdateRun
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._fluent import _current_run, active_run
 from dockyard.client.sdk._requests import build_request
@@ -154,7 +154,7 @@ def register_model(
         tags=[{"key": k, "value": str(v)} for k, v in (tags or {}).items()],
     )
     answer = client.call(routes.CREATE_MODEL_VERSION(name=name), body)
-    return ModelVersion.model_validate(answer)
+    return from_answer(ModelVersion, answer)
 
 
 def log_model(

@@ -33,7 +33,7 @@ from dockyard.api.monitoring import (
     ScheduleStatus,
     UpdateMonitoringSchedule,
 )
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.errors import InvalidArgument, NotFound, Unavailable
 from dockyard.paths import expand_user
 
@@ -193,22 +193,23 @@ class Monitor:
             {"name": name, "target": self.target, "baseline": baseline, "schedule": schedule}
             | options
         )
-        created = MonitoringSchedule.model_validate(
-            self._http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
+        created = from_answer(
+            MonitoringSchedule, self._http.call(routes.CREATE_MONITORING_SCHEDULE(), spec)
         )
         self.schedule = name
         return created
 
     def describe(self) -> MonitoringSchedule:
-        return MonitoringSchedule.model_validate(
-            self._http.call(routes.GET_MONITORING_SCHEDULE(name=self._name()))
+        return from_answer(
+            MonitoringSchedule, self._http.call(routes.GET_MONITORING_SCHEDULE(name=self._name()))
         )
 
     def update(self, **change: Any) -> MonitoringSchedule:
         """Change the schedule: ``schedule``, ``baseline``, ``check``, ``enabled``..."""
         body = UpdateMonitoringSchedule.model_validate(change)
-        return MonitoringSchedule.model_validate(
-            self._http.call(routes.UPDATE_MONITORING_SCHEDULE(name=self._name()), body)
+        return from_answer(
+            MonitoringSchedule,
+            self._http.call(routes.UPDATE_MONITORING_SCHEDULE(name=self._name()), body),
         )
 
     def delete(self) -> None:
@@ -217,8 +218,9 @@ class Monitor:
     def run(self, start: int | None = None, end: int | None = None) -> MonitoringExecution:
         """Check a window now (ms since the epoch; default the last completed hour)."""
         body = RunMonitoringSchedule(start=start, end=end)
-        return MonitoringExecution.model_validate(
-            self._http.call(routes.RUN_MONITORING_SCHEDULE(name=self._name()), body)
+        return from_answer(
+            MonitoringExecution,
+            self._http.call(routes.RUN_MONITORING_SCHEDULE(name=self._name()), body),
         )
 
     def wait_for_baseline(self, timeout: float = 600.0) -> MonitoringSchedule:
@@ -247,7 +249,7 @@ class Monitor:
         found = []
         route = routes.LIST_MONITORING_EXECUTIONS(name=self._name())
         for item in self._http.paginate(route, "executions"):
-            found.append(MonitoringExecution.model_validate(item))
+            found.append(from_answer(MonitoringExecution, item))
             if limit is not None and len(found) >= limit:
                 break
         return found
@@ -255,7 +257,7 @@ class Monitor:
     def execution(self, execution_id: str) -> MonitoringExecution:
         """One execution with its violations."""
         route = routes.GET_MONITORING_EXECUTION(name=self._name(), execution_id=execution_id)
-        return MonitoringExecution.model_validate(self._http.call(route))
+        return from_answer(MonitoringExecution, self._http.call(route))
 
     def violations(self) -> list[dict[str, Any]]:
         """Every violation found, latest window first; each names its execution."""
@@ -292,4 +294,4 @@ class Monitor:
             content=body,
             headers={"Content-Type": "application/jsonlines"},
         )
-        return GroundTruthUploaded.model_validate(answer)
+        return from_answer(GroundTruthUploaded, answer)

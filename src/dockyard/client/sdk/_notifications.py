@@ -19,7 +19,7 @@ from dockyard.api.notifications import (
     Topic,
     TopicConfig,
 )
-from dockyard.client.http import routes
+from dockyard.client.http import from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import build_request
 
@@ -37,7 +37,7 @@ __all__ = [
 def create_topic(name: str, description: str = "") -> Topic:
     """Create a custom topic that :func:`publish` can send to."""
     body = build_request(TopicConfig, name=name, description=description)
-    return Topic.model_validate(context().client.call(routes.CREATE_TOPIC(), body))
+    return from_answer(Topic, context().client.call(routes.CREATE_TOPIC(), body))
 
 
 def publish(
@@ -48,7 +48,7 @@ def publish(
     Appends a ``topic.<name>`` event; subscriptions to it are notified.
     """
     body = build_request(PublishRequest, message=message, attributes=dict(attributes or {}))
-    return Published.model_validate(context().client.call(routes.PUBLISH(name=topic), body))
+    return from_answer(Published, context().client.call(routes.PUBLISH(name=topic), body))
 
 
 def subscribe(
@@ -75,12 +75,12 @@ def subscribe(
         **{k: v for k, v in optional.items() if v is not None},
     )
     found = context().client.call(routes.CREATE_SUBSCRIPTION(), body)
-    return NewSubscription.model_validate(found)
+    return from_answer(NewSubscription, found)
 
 
 def list_subscriptions() -> list[Subscription]:
     found = context().client.paginate(routes.LIST_SUBSCRIPTIONS(), "subscriptions")
-    return [Subscription.model_validate(s) for s in found]
+    return [from_answer(Subscription, s) for s in found]
 
 
 def list_deliveries(subscription: str, *, status: str | None = None) -> list[Delivery]:
@@ -88,7 +88,7 @@ def list_deliveries(subscription: str, *, status: str | None = None) -> list[Del
     found = context().client.call(
         routes.LIST_DELIVERIES(ident=subscription), params={"status": status}
     )
-    return [Delivery.model_validate(d) for d in found["deliveries"]]
+    return [from_answer(Delivery, d) for d in found["deliveries"]]
 
 
 def replay_deliveries(subscription: str, delivery_ids: Sequence[int] | None = None) -> int:

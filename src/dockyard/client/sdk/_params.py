@@ -19,7 +19,7 @@ from dockyard.api.params import (
     PutParameter,
     PutResult,
 )
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.http.routes import Call
 from dockyard.client.sdk._requests import build_request
 from dockyard.errors import InvalidArgument
@@ -88,7 +88,7 @@ def put_parameter(
         overwrite=overwrite,
         description=description,
     )
-    return PutResult.model_validate(_client(client).call(routes.PUT_PARAMETER(), body))
+    return from_answer(PutResult, _client(client).call(routes.PUT_PARAMETER(), body))
 
 
 def _text(value: Any) -> str:
@@ -109,13 +109,13 @@ def get_parameter(
 ) -> Parameter:
     """One version: ``name`` (the latest), ``name:3`` or ``name:label``."""
     params = {"name": name, "with_decryption": with_decryption}
-    return Parameter.model_validate(_client(client).call(routes.GET_PARAMETER(), params=params))
+    return from_answer(Parameter, _client(client).call(routes.GET_PARAMETER(), params=params))
 
 
 def _pages(route: Call, params: dict[str, Any], client: Client | None) -> list[Parameter]:
     query = {**params, "max_results": LIMITS.params_page_max_results}
     pages = _client(client).paginate(route, "parameters", params=query)
-    return [Parameter.model_validate(p) for p in pages]
+    return [from_answer(Parameter, p) for p in pages]
 
 
 def get_parameters_by_path(
@@ -148,7 +148,7 @@ def label_parameter_version(
             field="labels",
         )
     body = build_request(LabelParameter, name=name, labels=list(labels), version=version)
-    return LabelResult.model_validate(_client(client).call(routes.LABEL_PARAMETER(), body))
+    return from_answer(LabelResult, _client(client).call(routes.LABEL_PARAMETER(), body))
 
 
 def delete_parameter(name: str, *, client: Client | None = None) -> None:

@@ -37,7 +37,7 @@ from dockyard.api.pipelines import (
     parse_execution_arn,
     parse_state_machine_arn,
 )
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._requests import build_request
 from dockyard.errors import InvalidArgument
 
@@ -149,7 +149,7 @@ def create_pipeline(
         type=type,
         description=description,
     )
-    return StateMachine.model_validate(_client(client).call(routes.CREATE_PIPELINE(), config))
+    return from_answer(StateMachine, _client(client).call(routes.CREATE_PIPELINE(), config))
 
 
 def update_pipeline(
@@ -166,13 +166,11 @@ def update_pipeline(
         body["definition"] = definition_text(definition)
     change = build_request(StateMachineUpdate, {k: v for k, v in body.items() if v is not None})
     answer = _client(client).call(routes.UPDATE_PIPELINE(name=_machine(name)), change)
-    return StateMachine.model_validate(answer)
+    return from_answer(StateMachine, answer)
 
 
 def get_pipeline(name: str, *, client: Client | None = None) -> StateMachine:
-    return StateMachine.model_validate(
-        _client(client).call(routes.GET_PIPELINE(name=_machine(name)))
-    )
+    return from_answer(StateMachine, _client(client).call(routes.GET_PIPELINE(name=_machine(name))))
 
 
 def list_pipelines(
@@ -186,8 +184,8 @@ def list_pipelines(
         params: dict[str, Any] = {"activity": True} if activity else {}
         if token:
             params["next_token"] = token
-        page = StateMachineList.model_validate(
-            _client(client).call(routes.LIST_PIPELINES(), params=params or None)
+        page = from_answer(
+            StateMachineList, _client(client).call(routes.LIST_PIPELINES(), params=params or None)
         )
         found += page.state_machines
         if not page.next_token:
@@ -205,7 +203,7 @@ def validate_pipeline(
 ) -> Validation:
     """Check a definition without storing it: ``result`` OK or FAIL, with ``diagnostics``."""
     request = build_request(ValidateDefinition, definition=definition_text(definition))
-    return Validation.model_validate(_client(client).call(routes.VALIDATE_PIPELINE(), request))
+    return from_answer(Validation, _client(client).call(routes.VALIDATE_PIPELINE(), request))
 
 
 def start_execution(
@@ -223,7 +221,7 @@ def start_execution(
     answer = _client(client).call(
         routes.START_EXECUTION(name=_machine(pipeline)), request, retry=name is not None
     )
-    return StartedExecution.model_validate(answer)
+    return from_answer(StartedExecution, answer)
 
 
 def describe_execution(
@@ -234,7 +232,7 @@ def describe_execution(
     route = routes.GET_EXECUTION(**_at(pipeline, execution))
     params = {"wait": wait} if wait else None
     answer = _client(client).call(route, params=params, timeout=wait + 30 if wait else None)
-    return Execution.model_validate(answer)
+    return from_answer(Execution, answer)
 
 
 def list_executions(
@@ -243,7 +241,7 @@ def list_executions(
     """The newest executions of ``pipeline`` (one page)."""
     params = {"status": status} if status else None
     answer = _client(client).call(routes.LIST_EXECUTIONS(name=_machine(pipeline)), params=params)
-    return ExecutionList.model_validate(answer)
+    return from_answer(ExecutionList, answer)
 
 
 def execution_definition(
@@ -252,7 +250,7 @@ def execution_definition(
     """The pipeline as ``execution`` started with it: its definition then, whatever
     updates came since."""
     route = routes.GET_EXECUTION_DEFINITION(**_at(pipeline, execution))
-    return StateMachine.model_validate(_client(client).call(route))
+    return from_answer(StateMachine, _client(client).call(route))
 
 
 def execution_history(
@@ -264,7 +262,7 @@ def execution_history(
     token: str | None = None
     while True:
         params: dict[str, Any] = {"limit": 1000, **({"next_token": token} if token else {})}
-        page = History.model_validate(_client(client).call(route, params=params))
+        page = from_answer(History, _client(client).call(route, params=params))
         found += page.events
         if not page.next_token:
             return found
@@ -282,13 +280,13 @@ def stop_execution(
     """Abort an execution: its tasks are stopped, its timers dropped."""
     request = build_request(StopExecution, error=error, cause=cause)
     route = routes.STOP_EXECUTION(**_at(pipeline, execution))
-    return Execution.model_validate(_client(client).call(route, request))
+    return from_answer(Execution, _client(client).call(route, request))
 
 
 def redrive_execution(pipeline: str, execution: str, *, client: Client | None = None) -> Execution:
     """Run a failed, timed out or aborted execution again from the state that failed."""
     route = routes.REDRIVE_EXECUTION(**_at(pipeline, execution))
-    return Execution.model_validate(_client(client).call(route))
+    return from_answer(Execution, _client(client).call(route))
 
 
 def send_task_success(token: str, output: Any, *, client: Client | None = None) -> None:

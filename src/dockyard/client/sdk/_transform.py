@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from dockyard.api.batch import respelled
 from dockyard.api.jobs import Job, JobStatus
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._jobs import TrainingJob
 from dockyard.client.sdk._requests import transform_request
@@ -70,7 +70,7 @@ class TransformJob(TrainingJob):
 
     def resume(self) -> Job:
         """Queue it again after a failure or stop; finished shards are not redone."""
-        return Job.model_validate(self._client.call(routes.RESUME_JOB(name=self.name)))
+        return from_answer(Job, self._client.call(routes.RESUME_JOB(name=self.name)))
 
     def wait(self, logs: bool = True, poll: float = 0.25, out: TextIO | None = None) -> Job:
         """Block until the job ends; then download the outputs if a local folder was asked for.

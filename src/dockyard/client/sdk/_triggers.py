@@ -23,7 +23,7 @@ from dockyard.api.triggers import (
     TriggerConfig,
     TriggerUpdate,
 )
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._requests import build_request
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -133,17 +133,17 @@ def create_trigger(
     # The server's own model: its errors name the field, before anything is sent.
     config = build_request(TriggerConfig, body)
     answer = _client(client).call(routes.CREATE_TRIGGER(), config)
-    return NewTrigger.model_validate(answer)
+    return from_answer(NewTrigger, answer)
 
 
 def list_triggers(*, client: Client | None = None) -> list[Trigger]:
     """Your triggers (every one, for an admin)."""
     found = _client(client).paginate(routes.LIST_TRIGGERS(), "triggers")
-    return [Trigger.model_validate(t) for t in found]
+    return [from_answer(Trigger, t) for t in found]
 
 
 def get_trigger(name: str, *, client: Client | None = None) -> Trigger:
-    return Trigger.model_validate(_client(client).call(routes.GET_TRIGGER(name=name)))
+    return from_answer(Trigger, _client(client).call(routes.GET_TRIGGER(name=name)))
 
 
 def update_trigger(
@@ -191,7 +191,7 @@ def update_trigger(
     # what is given is sent, so the rest stays.
     change = build_request(TriggerUpdate, body)
     answer = _client(client).call(routes.UPDATE_TRIGGER(name=name), change)
-    return Trigger.model_validate(answer)
+    return from_answer(Trigger, answer)
 
 
 def delete_trigger(name: str, *, client: Client | None = None) -> None:
@@ -209,7 +209,7 @@ def fire_trigger(
     body = build_request(FireRequest, key=key, cause=dict(cause or {}))
     # With a key the server fires once however often it is asked: safe to send again.
     answer = _client(client).call(routes.FIRE_TRIGGER(name=name), body, retry=key is not None)
-    return Firing.model_validate(answer)
+    return from_answer(Firing, answer)
 
 
 def trigger_history(
@@ -222,4 +222,4 @@ def trigger_history(
     """Its firings, newest first (``limit``: up to ``LIMITS.log_page_max_results``)."""
     params = {"limit": limit, "before": before}
     answer = _client(client).call(routes.LIST_FIRINGS(name=name), params=params)
-    return FiringList.model_validate(answer).firings
+    return from_answer(FiringList, answer).firings

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.api.tuning import Trial, TuningJob, TuningJobSpec
-from dockyard.client.http import Client, routes
+from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import build_request
 from dockyard.errors import InvalidArgument, JobFailed
@@ -113,7 +113,7 @@ class TuningJobAnalytics:
 
     def trials(self) -> list[Trial]:
         answer = self._client.call(routes.LIST_TUNING_TRIALS(name=self.name))
-        return [Trial.model_validate(t) for t in answer["trials"]]
+        return [from_answer(Trial, t) for t in answer["trials"]]
 
     def importance(self) -> dict[str, float]:
         """Each hyperparameter's share of the objective's variance (fANOVA over the completed
@@ -323,7 +323,7 @@ class HyperparameterTuner:
 
     def describe(self) -> TuningJob:
         name, client = self._require()
-        return TuningJob.model_validate(client.call(routes.GET_TUNING_JOB(name=name)))
+        return from_answer(TuningJob, client.call(routes.GET_TUNING_JOB(name=name)))
 
     def wait(self, poll: float = 1.0) -> TuningJob:
         """The tuning job once it has ended."""
@@ -341,7 +341,7 @@ class HyperparameterTuner:
     def stop(self) -> TuningJob:
         """Stop the tuning job (the SageMaker SDK's ``stop_tuning_job``)."""
         name, client = self._require()
-        return TuningJob.model_validate(client.call(routes.STOP_TUNING_JOB(name=name)))
+        return from_answer(TuningJob, client.call(routes.STOP_TUNING_JOB(name=name)))
 
     stop_tuning_job = stop
 
