@@ -149,3 +149,21 @@ def test_from_answer_ignores_new_fields_at_any_depth_and_requests_still_refuse_t
     }
     read_run = from_answer(Run, _new(run))  # nested, in maps and in lists
     assert read_run.metrics["loss"].value == 0.5 and read_run.outputs[0].model_id == "m-1"
+
+
+# Request models the client builds itself from what the user gave: refusing unknown fields there
+# is the point. Anything else a client validates came from the server.
+_REQUESTS = {"MonitoringScheduleSpec", "UpdateMonitoringSchedule", "model"}
+
+
+def test_clients_read_answers_only_through_from_answer() -> None:
+    import re
+
+    client = Path(__file__).resolve().parents[3] / "src" / "dockyard" / "client"
+    strict = [
+        f"{path.relative_to(client)}: {name}.model_validate"
+        for path in sorted(client.rglob("*.py"))
+        for name in re.findall(r"(\w+)\.model_validate\(", path.read_text())
+        if name not in _REQUESTS
+    ]
+    assert strict == [], "answers are read with dockyard.client.http.from_answer"
