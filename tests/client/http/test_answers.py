@@ -3,6 +3,7 @@ where requests with unknown fields stay refused."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,8 +158,6 @@ _REQUESTS = {"MonitoringScheduleSpec", "UpdateMonitoringSchedule", "model"}
 
 
 def test_clients_read_answers_only_through_from_answer() -> None:
-    import re
-
     client = Path(__file__).resolve().parents[3] / "src" / "dockyard" / "client"
     strict = [
         f"{path.relative_to(client)}: {name}.model_validate"
