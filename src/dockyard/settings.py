@@ -232,6 +232,12 @@ class Settings(BaseSettings):
         description="Host header values the server answers; default: loopback names and the bound "
         "address, or any host once sign-in is required on a non-loopback address",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies in front of the server, whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed (* for any); by default none are, "
+        "and a client's address is its connection's",
+    )
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="browser origins (https://ui.example) allowed to call the API cross-site",
@@ -338,6 +344,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "allowed_hosts",
+        "trusted_proxies",
         "cors_allowed_origins",
         "data_roots",
         "job_env",

@@ -118,6 +118,11 @@ def server(
             loop="uvloop",
             ws="none",
             access_log=False,
+            # X-Forwarded-For only from the proxies named: uvicorn believes it from any local
+            # process by default, which could then pick the address its failed sign-ins are
+            # throttled under, and the one the audit log records.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             ssl_keyfile=ssl_keyfile,
             ssl_certfile=ssl_certfile,
             # Event streams end as soon as a stop begins (dockyard.draining); anything else
