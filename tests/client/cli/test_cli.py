@@ -89,3 +89,11 @@ def test_runs_list_says_a_filter_matched_none_in_default(runner: CliRunner, tmp_
         "note: no runs matching the filter in the Default experiment (id 0)"
     )
     assert runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse < 1"]).stderr == ""
+
+
+def test_a_mistyped_command_is_told_the_one_meant() -> None:
+    # The top level imports its commands lazily; click suggested only among those loaded.
+    for typed, meant in (("monitoring", "monitor"), ("pipeline", "pipelines")):
+        refused = CliRunner().invoke(cli, [typed, "list"])
+        assert refused.exit_code == 2
+        assert f"No such command {typed!r}. Did you mean {meant!r}?" in refused.output

@@ -64,6 +64,17 @@ class _LazyGroup(click.Group):
         self.add_command(command, cmd_name)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as unknown:
+            # click suggests among the commands loaded so far: here, none of them.
+            raise click.exceptions.NoSuchCommand(
+                unknown.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
 
 @click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="dockyard")
