@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -60,7 +61,8 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
     for name in ("bob", "carol"):
         made = _cli("users", "create", name, "--password-stdin", env=local, stdin=PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
-    server = ServerProcess(home)
+    # On every interface (sign-in is required): clients may come from another machine.
+    server = ServerProcess(home, host="0.0.0.0")
     server.start()
     yield server, root
     server.stop()
@@ -274,3 +276,66 @@ def test_a_job_acts_with_a_token_of_its_own(team: tuple[ServerProcess, Path]) ->
         assert used not in got.read().decode()
     bob.close()
     carol.close()
+
+
+_PREDICT = textwrap.dedent(
+    """
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+    import dockyard as dy
+    x = np.array([[0.0], [1.0], [2.0]])
+    dy.set_experiment("remote-predictions")
+    with dy.start_run():
+        model = dy.log_model(LinearRegression().fit(x, x[:, 0] * 2), "model")
+    dy.deploy(model.model_uri, name="remote", require_api_key=True)
+    predictor = dy.Predictor("remote")
+    print(round(predictor.predict([[3.0]]).tolist()[0], 6), predictor.last_variant)
+    """
+)
+
+
+def _network_address() -> str:
+    """An address of this machine that is not loopback, as another machine would reach it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        except OSError:
+            pytest.skip("this machine has no network address besides loopback")
+        address = str(probe.getsockname()[0])
+    if address.startswith("127."):
+        pytest.skip("this machine has no network address besides loopback")
+    return address
+
+
+def test_a_client_elsewhere_predicts_through_the_server(
+    team: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    # The endpoint listens on the server machine's loopback: a client on another machine that
+    # sent there would reach its own. By name, its predictions go through the server's route,
+    # signed in as the client; the endpoint's API key is the server's to send.
+    server, _ = team
+    remote = f"http://{_network_address()}:{server.port}"
+    env = {
+        "DOCKYARD_URI": remote,
+        "DOCKYARD_TOKEN": _token(server.url, "bob"),
+        "DOCKYARD_HOME": str(tmp_path / "client"),
+    }
+    script = tmp_path / "predict.py"
+    script.write_text(_PREDICT)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={**_clean_env(), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    try:
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.split() == ["6.0", "primary"]
+        invoked = _cli("endpoints", "invoke", "remote", "-d", '{"inputs": [[4.0]]}', env=env)
+        assert invoked.returncode == 0, invoked.stderr
+        assert json.loads(invoked.stdout)["predictions"] == [pytest.approx(8.0)]
+        assert "variant: primary" in invoked.stderr
+    finally:
+        _cli("endpoints", "delete", "remote", "--yes", env=env)

@@ -19,7 +19,7 @@ from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import from_answer, routes
-from dockyard.client.sdk import EndpointHandle, context
+from dockyard.client.sdk import EndpointHandle, answering_variant, context, invocations
 from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = ["endpoints"]
@@ -423,20 +423,23 @@ def invoke(
             raise click.BadParameter(
                 f"cannot read {data[1:]}: {reason}", param_hint="--data"
             ) from None
-    endpoint = EndpointHandle(name, context().server()).describe()
+    server = context().server()
+    endpoint = EndpointHandle(name, server).describe()
     if endpoint.status is EndpointStatus.FAILED:
         # No worker accepts on its port: the request would wait out its timeout for nothing.
         reason = f": {endpoint.failure_reason}" if endpoint.failure_reason else ""
         click.echo(f"error: endpoint {name} is Failed, nothing serves it{reason}", err=True)
         sys.exit(1)
-    url = endpoint.url
+    url, via = invocations(name, endpoint.url, server)
     headers = {"content-type": content_type, "accept": accept}
     if variant:
         headers["x-dockyard-target-variant"] = variant
-    if api_key:
+        headers["x-amzn-sagemaker-target-variant"] = variant  # through the server
+    if api_key and not via:
         headers["authorization"] = f"Bearer {api_key}"
+    headers |= via  # through the server: signed in as this command is, not with the key
     try:
-        response = httpx.post(f"{url}/invocations", content=body, headers=headers, timeout=60)
+        response = httpx.post(url, content=body, headers=headers, timeout=60)
     except httpx.TransportError as exc:
         click.echo(
             f"error: endpoint {name} is not answering at {url} ({exc or type(exc).__name__}): "
@@ -444,7 +447,7 @@ def invoke(
             err=True,
         )
         sys.exit(1)
-    click.echo(f"variant: {response.headers.get('x-dockyard-variant', '-')}", err=True)
+    click.echo(f"variant: {answering_variant(response.headers) or '-'}", err=True)
     if response.status_code >= 400:
         click.echo(_invoke_error(response, content_type), err=True)
         sys.exit(2 if response.status_code < 500 else 1)

@@ -124,6 +124,13 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The header carrying this client's credentials (none without), for a request it does
+        not send itself (a prediction passed on by the server)."""
+        found = self._headers.get("authorization")
+        return {"authorization": found} if found else {}
+
     def url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
         """The absolute URL of ``path`` with ``params`` (None values left out) as its query."""
         url = self.base_url + path

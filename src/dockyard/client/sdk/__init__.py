@@ -25,7 +25,13 @@ if TYPE_CHECKING:
         runs_frame,
         search_runs,
     )
-    from dockyard.client.sdk._endpoints import EndpointHandle, Predictor, deploy
+    from dockyard.client.sdk._endpoints import (
+        EndpointHandle,
+        Predictor,
+        answering_variant,
+        deploy,
+        invocations,
+    )
     from dockyard.client.sdk._fluent import (
         ActiveRun,
         active_run,
@@ -138,6 +144,7 @@ __all__ = [
     "TransformJob",
     "Transformer",
     "active_run",
+    "answering_variant",
     "build_request",
     "check_entry_point",
     "check_local_baseline",
@@ -165,6 +172,7 @@ __all__ = [
     "get_pipeline",
     "get_run",
     "get_trigger",
+    "invocations",
     "is_local",
     "label_parameter_version",
     "list_artifacts",
@@ -246,6 +254,8 @@ __getattr__, __dir__ = exports(
         "ActiveRun": "._fluent",
         "CSVSerializer": "._serializers",
         "EndpointHandle": "._endpoints",
+        "answering_variant": "._endpoints",
+        "invocations": "._endpoints",
         "Estimator": "._jobs",
         "JSONDeserializer": "._serializers",
         "JSONSerializer": "._serializers",

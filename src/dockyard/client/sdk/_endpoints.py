@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -30,7 +32,7 @@ from dockyard.errors import DeadlineExceeded, JobFailed, error_from_dict
 if TYPE_CHECKING:
     from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
 
-__all__ = ["EndpointHandle", "Predictor", "deploy"]
+__all__ = ["EndpointHandle", "Predictor", "deploy", "invocations"]
 
 _SETTLED = (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED)
 
@@ -347,6 +349,35 @@ def deploy(
     return handle
 
 
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def invocations(name: str, url: str, server: Client) -> tuple[str, dict[str, str]]:
+    """Where this process sends endpoint ``name``'s predictions, and the credentials to send.
+
+    The endpoint's own port (``url``/invocations), unless the endpoint listens on the server
+    machine's loopback (as it does unless its config exposes it) while this process reaches the
+    server over the network: that address would be this machine's own. Then the server's route
+    for the endpoint (SageMaker Runtime's InvokeEndpoint), signed in as ``server`` is, which
+    passes the request on to the workers and their answer back.
+    """
+    if _loopback(url) and not _loopback(server.base_url):
+        return f"{server.base_url}/endpoints/{quote(name, safe='')}/invocations", server.credentials
+    return f"{url.rstrip('/')}/invocations", {}
+
+
+def answering_variant(headers: Mapping[str, str]) -> str | None:
+    """The variant that answered, as the endpoint's port or the server's route names it."""
+    return headers.get("x-dockyard-variant") or headers.get("x-amzn-invoked-production-variant")
+
+
 class Predictor:
     """Send data to an endpoint and get predictions back.
 
@@ -372,9 +403,14 @@ class Predictor:
         self.serializer: Serializer = serializer or JSONSerializer()
         self.deserializer: Deserializer = deserializer or NumpyDeserializer()
         self.target_variant = target_variant
-        url = endpoint if "://" in endpoint else EndpointHandle(endpoint, context().server()).url
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else None
-        self._http = httpx.Client(base_url=url, timeout=timeout, headers=headers)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        if "://" in endpoint:
+            self._url = f"{endpoint.rstrip('/')}/invocations"
+        else:
+            server = context().server()
+            self._url, via = invocations(endpoint, EndpointHandle(endpoint, server).url, server)
+            headers = via or headers  # through the server: its credentials, not the key
+        self._http = httpx.Client(timeout=timeout, headers=headers)
         self.last_variant: str | None = None
 
     def predict(self, data: Any) -> Any:
@@ -382,10 +418,11 @@ class Predictor:
         headers = {"content-type": self.serializer.content_type, "accept": self.deserializer.accept}
         if self.target_variant:
             headers["x-dockyard-target-variant"] = self.target_variant
+            headers["x-amzn-sagemaker-target-variant"] = self.target_variant  # via the server
         response = self._http.post(
-            "/invocations", content=self.serializer.serialize(data), headers=headers
+            self._url, content=self.serializer.serialize(data), headers=headers
         )
-        self.last_variant = response.headers.get("x-dockyard-variant")
+        self.last_variant = answering_variant(response.headers)
         if response.status_code >= 400:
             # Workers answer {"code", "message", "request_id"}: rebuild the same error class.
             try:
