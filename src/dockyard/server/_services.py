@@ -303,8 +303,12 @@ def _pipelines(
     tracking: TrackingService,
     tuning: TuningService,
 ) -> PipelineService:
+    from types import SimpleNamespace
+
     from dockyard.server.pipelines import Engine, catalog, load_core
 
+    # What the SageMaker API's handlers read, for the tasks that run SageMaker's requests.
+    sagemaker = SimpleNamespace(registry=registry, jobs=jobs, params=params, endpoints=endpoints)
     integrations = catalog(
         settings,
         jobs=jobs,
@@ -315,6 +319,7 @@ def _pipelines(
         endpoints=endpoints,
         tracking=tracking,
         tuning=tuning,
+        sagemaker=sagemaker,
     )
     engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

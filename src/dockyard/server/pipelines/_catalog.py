@@ -23,8 +23,11 @@ def catalog(
     endpoints: Any = None,
     tracking: Any = None,
     tuning: Any = None,
+    sagemaker: Any = None,
 ) -> Integrations:
-    """Every resource base this server knows, mapped to what runs it."""
+    """Every resource base this server knows, mapped to what runs it. ``sagemaker`` holds the
+    services SageMaker's own requests run on (``registry``, ``jobs``, ``params``,
+    ``endpoints``): given, createModel and createEndpointConfig run."""
     table = Integrations()
     table.add(
         _task_jobs.JobTask(jobs, transform_root, tracking),
@@ -45,7 +48,11 @@ def catalog(
     if endpoints is not None:
         from dockyard.server.pipelines._task_endpoints import DEPLOY, EndpointTask
 
-        table.add(EndpointTask(endpoints), *DEPLOY)
+        table.add(EndpointTask(endpoints, sagemaker), *DEPLOY)
+    if sagemaker is not None:
+        from dockyard.server.pipelines._task_sagemaker import SAGEMAKER, SageMakerTask
+
+        table.add(SageMakerTask(sagemaker), *SAGEMAKER)
     if tuning is not None:
         from dockyard.server.pipelines._task_tuning import TUNE, TuningTask
 

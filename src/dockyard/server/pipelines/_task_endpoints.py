@@ -5,7 +5,9 @@
 answers when the endpoint is InService with the new config, and fails with
 ``Endpoint.RolledBack`` when the rollout was rolled back, ``Endpoint.Failed`` when the endpoint
 failed. ``arn:aws:states:::sagemaker:createEndpoint`` and ``updateEndpoint`` take the same
-config (SageMaker's EndpointConfigName indirection has no Dockyard equivalent).
+config, or SageMaker's own request (``EndpointName`` and ``EndpointConfigName``, a config a
+``createEndpointConfig`` task made), run as the SageMaker API runs it
+(:mod:`._task_sagemaker`) and answered as it answers (``{"EndpointArn": ...}``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.server.pipelines._task_sagemaker import sagemaker_call
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -47,12 +50,23 @@ class EndpointTask(BaseIntegration):
 
     modes = frozenset({REQUEST, SYNC})
 
-    def __init__(self, endpoints: Any) -> None:
+    def __init__(self, endpoints: Any, sagemaker: Any = None) -> None:
         self._endpoints = endpoints
+        self._sagemaker = sagemaker  # the services SageMaker's requests run on
 
     def start(self, call: TaskCall) -> Outcome:
         from dockyard.api.endpoints import EndpointConfig, EndpointUpdate
 
+        if (
+            self._sagemaker is not None
+            and call.base.startswith("arn:")
+            and isinstance(call.payload, dict)
+            and "EndpointConfigName" in call.payload
+        ):
+            answer = sagemaker_call(self._sagemaker, call)
+            if isinstance(answer, Failed) or call.mode != SYNC:
+                return answer
+            return Waiting(str(call.payload.get("EndpointName")))
         try:
             if not isinstance(call.payload, dict):
                 raise InvalidArgument("the task's parameters must be an endpoint config")

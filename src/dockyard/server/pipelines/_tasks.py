@@ -212,7 +212,8 @@ class Integrations:
                     f"{path}/Resource",
                     f"state {name!r}: unknown resource {resource!r} (Dockyard runs "
                     "dockyard:train, dockyard:transform, dockyard:function:NAME, Lambda "
-                    "functions, SageMaker training, transform and endpoint jobs, sns:publish, "
+                    "functions, SageMaker training, transform and tuning jobs, models, "
+                    "endpoint configs and endpoints, sns:publish, "
                     "ssm get/putParameter; patterns .sync and .waitForTaskToken)",
                     "INVALID_RESOURCE",
                 )

@@ -1,0 +1,139 @@
+"""SageMaker's deploy chain as Step Functions writes it (createModel -> createEndpointConfig ->
+createEndpoint naming the config) is accepted at create time and runs what the SageMaker API
+runs, answering as AWS does; a refusal is Step Functions' SageMaker error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
+from dockyard.models import save_model
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.server.pipelines._tasks import Failed, InBackground, Succeeded, TaskCall
+from dockyard.settings import Settings
+
+ROOT = Actor.local("root")
+SM = "arn:aws:states:::sagemaker:"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    made = Services.from_settings(Settings(home=tmp_path / "home"))
+    yield made
+    made.close()
+
+
+def deploy_chain(source: str) -> dict[str, Any]:
+    return {
+        "StartAt": "Save Model",
+        "States": {
+            "Save Model": {
+                "Type": "Task",
+                "Resource": SM + "createModel",
+                "Parameters": {
+                    "ModelName": "churn",
+                    "PrimaryContainer": {"Image": IMAGE, "ModelDataUrl": source},
+                    "ExecutionRoleArn": "arn:aws:iam::123456789012:role/sm",
+                },
+                "Next": "Config",
+            },
+            "Config": {
+                "Type": "Task",
+                "Resource": SM + "createEndpointConfig",
+                "Parameters": {
+                    "EndpointConfigName": "churn-1",
+                    "ProductionVariants": [
+                        {
+                            "VariantName": "AllTraffic",
+                            "ModelName": "churn",
+                            "InitialInstanceCount": 1,
+                            "InstanceType": "ml.m5.large",
+                        }
+                    ],
+                },
+                "Next": "Deploy",
+            },
+            "Deploy": {
+                "Type": "Task",
+                "Resource": SM + "createEndpoint",
+                "Parameters": {"EndpointName": "churn", "EndpointConfigName": "churn-1"},
+                "End": True,
+            },
+        },
+    }
+
+
+def run(services: Services, state: dict[str, Any]) -> Succeeded | Failed:
+    resolved = services.pipelines.integrations.resolve(state["Resource"])
+    assert resolved is not None, state["Resource"]
+    integration, base, mode = resolved
+    call = TaskCall(
+        key=f"arn:aws:states:us-east-1:0:execution:m:e:{base}#1",
+        execution_arn="arn:aws:states:us-east-1:0:execution:m:e",
+        state_name="S",
+        resource=state["Resource"],
+        base=base,
+        mode=mode,
+        payload=state["Parameters"],
+        actor=ROOT,
+    )
+    outcome = integration.start(call)
+    if isinstance(outcome, InBackground):
+        outcome = outcome.run()
+    assert isinstance(outcome, Succeeded | Failed), outcome
+    return outcome
+
+
+def model_package(services: Services) -> str:
+    folder = services.settings.home / "artifacts" / "churn-model"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), folder, input_example=frame)
+    services.registry.create_registered_model(ROOT, CreateRegisteredModel(name="trained"))
+    services.registry.create_model_version(ROOT, "trained", CreateModelVersion(source=str(folder)))
+    return "models:/trained/1"
+
+
+def test_the_deploy_chain_is_accepted_when_the_machine_is_created(services: Services) -> None:
+    definition = deploy_chain("models:/trained/1")
+    assert list(services.pipelines.integrations.problems(definition)) == []
+    # As in Step Functions, these calls are request-response: .sync is no pattern of theirs
+    definition["States"]["Save Model"]["Resource"] += ".sync"
+    del definition["States"]["Config"]["Parameters"]["ProductionVariants"]
+    found = {
+        where: message for where, message, _ in services.pipelines.integrations.problems(definition)
+    }
+    assert set(found) == {"/States/Save Model/Resource", "/States/Config/Parameters"}
+    assert "ProductionVariants" in found["/States/Config/Parameters"]
+
+
+def test_the_deploy_chain_runs_as_sagemakers_api_and_answers_as_aws(
+    services: Services,
+) -> None:
+    states = deploy_chain(model_package(services))["States"]
+    saved = run(services, states["Save Model"])
+    assert saved == Succeeded({"ModelArn": "arn:aws:sagemaker:us-east-1:000000000000:model/churn"})
+    config = run(services, states["Config"])
+    assert isinstance(config, Succeeded)
+    assert config.output["EndpointConfigArn"].endswith(":endpoint-config/churn-1")
+    deployed = run(services, states["Deploy"])
+    assert isinstance(deployed, Succeeded)
+    assert deployed.output == {
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:000000000000:endpoint/churn"
+    }
+    endpoint = services.endpoints.get(ROOT, "churn")
+    assert [v.model_uri for v in endpoint.config.variants] == ["models:/churn/1"]
+
+    again = run(services, states["Save Model"])  # the name is taken now
+    assert isinstance(again, Failed)
+    assert again.error == "SageMaker.AmazonSageMakerException"
+    assert "(Service: AmazonSageMaker; Status Code: 400; Error Code: " in str(again.cause)
+    assert "churn" in str(again.cause)
