@@ -128,18 +128,23 @@ def test_many_runs_refuses_bad_lists(api: Client) -> None:
     assert empty_key.status_code == 400 and empty_key.json()["error"]["field"] == "key"
 
 
-def test_many_runs_without_a_key_get_their_first_metric(api: Client) -> None:
-    """What a comparison draws first, asked for alongside the runs rather than after them."""
+def test_many_runs_without_a_key_get_their_first_curve(api: Client) -> None:
+    """What a comparison draws first, asked for alongside the runs rather than after them: the
+    first metric logged as a curve, before single values (a best score at step 0, drawn as a
+    dot per run), which come first only when the runs logged nothing else."""
     quiet = _run(api, [])
     late = _run(api, [(0, 2.0), (1, 1.0)], key="val_loss")
     early = _run(api, [(0, 5.0)], key="accuracy")
     got = api.request("GET", "/api/v1/runs/metric-series", params={"run_ids": [quiet, late, early]})
-    assert got["key"] == "accuracy"
+    assert got["key"] == "val_loss"
     assert [(s["run_id"], s["values"]) for s in got["series"]] == [
         (quiet, []),
-        (late, []),
-        (early, [5.0]),
+        (late, [2.0, 1.0]),
+        (early, []),
     ]
+    singles = api.request("GET", "/api/v1/runs/metric-series", params={"run_ids": [quiet, early]})
+    assert singles["key"] == "accuracy"
+    assert [(s["run_id"], s["values"]) for s in singles["series"]] == [(quiet, []), (early, [5.0])]
     none = api.request("GET", "/api/v1/runs/metric-series", params={"run_ids": [quiet]})
     assert none == {"key": None, "x": "step", "series": []}
 

@@ -235,6 +235,31 @@ def test_compare_three_runs(page: Watched, seeded: Seeded) -> None:
     page.shot("compare-three", full_page=True)
 
 
+def test_compare_first_draws_a_curve_rather_than_single_values(
+    page: Watched, seeded: Seeded
+) -> None:
+    """Runs that logged a best score once (step 0) and a loss per epoch open their comparison on
+    the loss: a single value per run would draw as a dot each on an empty axis."""
+    with seeded.client() as c:
+        made = _ok(c.post("/api/v1/experiments", json={"name": "compare-curves-first"}))
+        runs = []
+        for i in range(2):
+            run = _ok(c.post("/api/v1/runs", json={"experiment_id": made["experiment_id"]}))
+            run_id = run["info"]["run_id"]
+            metrics = [{"key": "best_rmse", "value": 1.0 + i, "timestamp": 1, "step": 0}]
+            metrics += [
+                {"key": "loss", "value": 1 / (s + 1), "timestamp": 1 + s, "step": s}
+                for s in range(20)
+            ]
+            _ok(c.post(f"/api/v1/runs/{run_id}/batch", json={"metrics": metrics}))
+            runs.append(run_id)
+    p = page.goto(f"/compare?runs={','.join(runs)}")
+    p.wait_for_selector("#curves[data-ready='1']", timeout=TIMEOUT_MS)
+    assert p.input_value("#metric") == "loss"
+    assert p.get_attribute("#curves", "data-series") == "2"
+    page.shot("compare-curves-first")
+
+
 def test_move_alias_asks_first(page: Watched, seeded: Seeded) -> None:
     p = page.goto(f"/models/{seeded.model}")
     p.wait_for_selector("#aliases >> text=@champion", timeout=TIMEOUT_MS)

@@ -164,8 +164,9 @@ def metric_series_of_runs(
     """One metric of up to 100 runs, each sampled for a chart as
     ``GET /api/v1/runs/{run_id}/metric-series/{key}`` samples it: one request for a
     comparison's curves. Without ``key``, the first metric (in key order) any of the runs
-    logged, so a comparison can ask for its curves alongside ``runs/compare`` rather than
-    after it; ``key`` answers which (null, and no series, when the runs logged none)."""
+    logged as a curve (past step 0), else the first of any they logged, so a comparison can
+    ask for its curves alongside ``runs/compare`` rather than after it; ``key`` answers which
+    (null, and no series, when the runs logged none)."""
     found = tracking.metric_series(actor, run_ids, key, window)
     body = {
         "key": found[0].key if found else key,

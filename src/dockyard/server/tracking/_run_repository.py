@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    true,
     tuple_,
     update,
 )
@@ -456,9 +457,17 @@ class RunRepository:
         ]
 
     def first_metric_key(self, conn: Connection, run_ids: Sequence[str]) -> str | None:
-        """The first, in key order, of the metrics any of ``run_ids`` logged; None if none."""
-        key = conn.execute(select(func.min(_LM.c.key)).where(_LM.c.run_id.in_(run_ids))).scalar()
-        return None if key is None else str(key)
+        """The first, in key order, of the metrics any of ``run_ids`` logged as a curve (its
+        latest point past step 0), else of those they logged at all; None if none. A chart
+        of single values (``best_rmse``, step 0) is a dot per run: a curve is what a comparison
+        shows first, as MLflow and Comet do."""
+        for where in (_LM.c.step > 0, true()):
+            key = conn.execute(
+                select(func.min(_LM.c.key)).where(_LM.c.run_id.in_(run_ids), where)
+            ).scalar()
+            if key is not None:
+                return str(key)
+        return None
 
     def metric_window(
         self,

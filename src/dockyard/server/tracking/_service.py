@@ -555,8 +555,9 @@ class TrackingService:
         """One metric's points in ``window`` for each run, in the order of ``run_ids``, sampled
         to ``window.max_points`` per run for a chart (:mod:`dockyard.server.tracking._series`).
 
-        ``key`` None is the first metric, in key order, any of the runs logged (what a
-        comparison shows first, asked for before the runs are read); no series when none did.
+        ``key`` None is the first metric, in key order, any of the runs logged as a curve (past
+        step 0), else the first of any they logged (what a comparison shows first, asked for
+        before the runs are read); no series when none did.
 
         Raises:
             NotFound: A run does not exist (``field="run_id"``).

@@ -21,7 +21,8 @@ export default async function compare(ctx) {
   }
   loadUPlot().catch(() => {}); // fetched while the runs are: the curves need it first
   // The first curves leave with the runs' request (their metric, unless the URL names one, is
-  // the first the runs logged: the server picks it), two points per pixel of the page's width.
+  // the first the runs logged as a curve: the server picks it), two points per pixel of the
+  // page's width.
   const pointsFor = (width) => Math.min(4000, Math.max(200, 2 * Math.round(width || 800)));
   const firstAxis = seriesAxis(query.get("x") || "step");
   const firstCurves = metricSeriesOf(ids, query.get("metric") || undefined, { x: firstAxis, maxPoints: pointsFor(root.clientWidth), signal });
@@ -35,7 +36,10 @@ export default async function compare(ctx) {
   const differs = (values) => new Set(values.map((v) => (v === null ? "\u0000" : String(v)))).size > 1;
   const columns = { ...Object.fromEntries(paramKeys.map((k) => [`params.${k}`, cmp.params[k]])), ...Object.fromEntries(metricKeys.map((k) => [`metrics.${k}`, cmp.metrics[k]])) };
 
-  let metric = query.get("metric") || metricKeys[0] || "";
+  // The metric the server chose for the first curves (one logged as a curve, before a single
+  // value such as best_rmse), unless the URL names one.
+  const chosen = query.get("metric") ? null : await firstCurves.catch(() => null);
+  let metric = query.get("metric") || (chosen && chosen.key) || metricKeys[0] || "";
   const legend = h("div.row", cmp.run_ids.map((id, i) => h("a.chip", { href: `#/experiments/${cmp.attributes.experiment_id[i]}/runs/${id}` }, h("span.swatch", { style: { background: colors[i] } }), names[i])));
   root.append(h("div.head", h("h1", `Compare ${n} runs`)), legend);
 
