@@ -280,6 +280,21 @@ def test_history_shows_the_error_of_a_failed_event(runner: CliRunner, definition
     assert sum("NoGo" in row for row in table) == 1, table  # only on the failed event
 
 
+def test_a_stop_cause_is_said_by_describe_and_history(runner: CliRunner, tmp_path: Path) -> None:
+    """``stop --cause`` records a cause and no error: describe and the history both say it."""
+    path = tmp_path / "sleepy.asl.json"
+    nap = {"Type": "Wait", "Seconds": 3600, "End": True}
+    path.write_text(json.dumps({"StartAt": "Nap", "States": {"Nap": nap}}))
+    _run(runner, "run", str(path), "--name", "stopped")
+    said = _run(runner, "stop", "sleepy", "stopped", "--cause", "superseded by a fix")
+    assert "cause:    superseded by a fix" in said.splitlines()
+    described = _run(runner, "describe", "sleepy", "stopped").splitlines()
+    assert described[-1] == "cause:    superseded by a fix", described
+    table = _run(runner, "history", "sleepy", "stopped").splitlines()
+    aborted = [row for row in table if "ExecutionAborted" in row.split()]
+    assert len(aborted) == 1 and aborted[0].endswith("superseded by a fix"), table
+
+
 def test_delete_asks_first(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "nap.asl.json"
     path.write_text(

@@ -69,6 +69,8 @@ def _said(e: Execution) -> str:
         lines.append(f"output:   {e.output}")
     if e.error is not None:
         lines.append(f"error:    {e.error}: {readable_cause(e.cause)}")
+    elif e.cause:  # stopped with a cause alone (`stop --cause superseded`)
+        lines.append(f"cause:    {readable_cause(e.cause)}")
     return "\n".join(lines)
 
 
@@ -303,10 +305,13 @@ def history(pipeline: str, execution: str, as_json: bool) -> None:
         return ""
 
     def error(details: dict[str, Any]) -> str:
-        """A failed event's ``error: cause`` (the table cuts it to its width)."""
+        """A failed event's ``error: cause``, or a stop's cause alone (the table cuts it to its
+        width)."""
         for value in details.values():
             if isinstance(value, dict) and value.get("error"):
                 return f"{value['error']}: {readable_cause(value.get('cause'))}".rstrip(": ")
+            if isinstance(value, dict) and value.get("cause"):
+                return readable_cause(value["cause"])
         return ""
 
     emit(
