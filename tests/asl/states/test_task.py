@@ -66,6 +66,67 @@ def test_task_payload_result_selector_and_events() -> None:
     }
 
 
+def test_a_lambda_functions_own_arn_records_awss_lambda_events() -> None:
+    """A Task naming a function by its ARN (not through ``lambda:invoke``) records what AWS
+    records for one: LambdaFunctionScheduled (the ARN and the input), Started, then Succeeded,
+    Failed or TimedOut, in place of the Task* events of service integrations."""
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:score"
+    calls = {"n": 0}
+
+    def tasks(resource: str, payload: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Failure("ValueError", '{"errorMessage":"bad"}')
+        return {"score": payload["x"] * 2}
+
+    retried = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}
+    state = {"Type": "Task", "Resource": arn, "TimeoutSeconds": 30, "Retry": [retried]}
+    run = execute(chain(("Score", state)), {"x": 2}, tasks)
+    assert run.step.output == {"score": 4}
+    assert run.types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionFailed",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert run.details("LambdaFunctionScheduled")[0] == {
+        "lambdaFunctionScheduledEventDetails": {
+            "resource": arn,
+            "input": '{"x":2}',
+            "inputDetails": {"truncated": False},
+            "timeoutInSeconds": 30,
+        }
+    }
+    assert run.details("LambdaFunctionFailed")[0] == {
+        "lambdaFunctionFailedEventDetails": {
+            "error": "ValueError",
+            "cause": '{"errorMessage":"bad"}',
+        }
+    }
+    assert run.details("LambdaFunctionSucceeded")[0] == {
+        "lambdaFunctionSucceededEventDetails": {
+            "output": '{"score":4}',
+            "outputDetails": {"truncated": False},
+        }
+    }
+
+    def never(resource: str, payload: Any) -> Any:
+        raise Failure("States.Timeout")
+
+    timed_out = execute(chain(("Score", {"Type": "Task", "Resource": arn})), {}, never)
+    assert "LambdaFunctionTimedOut" in timed_out.types and "TaskTimedOut" not in timed_out.types
+    # Lambda through the service integration keeps the integration's Task* events
+    invoke = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"}
+    integrated = execute(chain(("Score", invoke)), {}, lambda resource, payload: {})
+    assert "TaskScheduled" in integrated.types and "LambdaFunctionScheduled" not in integrated.types
+
+
 def test_wait_for_task_token_puts_the_token_in_the_payload() -> None:
     definition = chain(
         (

@@ -5,6 +5,11 @@ Each attempt is one :class:`StartTask` with a fresh ``task_id`` (``"Train#7"``);
 first, cancels the task and fails the state with ``States.Timeout``. A resource ending in
 ``.waitForTaskToken`` gets a token, readable as ``$$.Task.Token`` in Parameters (JSONPath)
 or ``$states.context.Task.Token`` in Arguments (JSONata).
+
+A Task whose resource is a Lambda function's own ARN (``arn:aws:lambda:...:function:NAME``, the
+older way to call one, rather than ``arn:aws:states:::lambda:invoke``) records AWS's events for
+it: ``LambdaFunctionScheduled`` (the ARN and the input), ``LambdaFunctionStarted``, then
+``LambdaFunctionSucceeded``, ``LambdaFunctionFailed`` or ``LambdaFunctionTimedOut``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ if TYPE_CHECKING:
     from dockyard.asl.engine import Engine, Outcome, StateKind
 
 __all__ = ["KINDS", "result_output"]
+
+
+def _lambda_arn(resource: str) -> bool:
+    """A Lambda function's own ARN, whose history is AWS's ``LambdaFunction*`` events."""
+    return resource.startswith("arn:") and resource.split(":")[2:3] == ["lambda"]
 
 
 def _seconds(value: Any, field: str) -> float | None:
@@ -75,6 +85,23 @@ class Task:
         timeout = _seconds(timeout_value, "TimeoutSeconds")
         heartbeat = _seconds(heartbeat_value, "HeartbeatSeconds")
         parameters = checked_text(payload, thread["at"])
+        if _lambda_arn(resource):
+            lambda_details: dict[str, Any] = {
+                "resource": resource,
+                "input": parameters,
+                "inputDetails": {"truncated": False},
+            }
+            if timeout is not None:
+                lambda_details["timeoutInSeconds"] = int(timeout)
+            engine.emit(
+                thread,
+                "LambdaFunctionScheduled",
+                {"lambdaFunctionScheduledEventDetails": lambda_details},
+            )
+            engine.emit(thread, "LambdaFunctionStarted", {})
+            return self._started(
+                engine, thread, task_id, resource, payload, timeout, heartbeat, token
+            )
         kind, name = resource_parts(resource)
         scheduled: dict[str, Any] = {
             "resourceType": kind,
@@ -92,6 +119,19 @@ class Task:
             "TaskStarted",
             {"taskStartedEventDetails": {"resourceType": kind, "resource": name}},
         )
+        return self._started(engine, thread, task_id, resource, payload, timeout, heartbeat, token)
+
+    def _started(
+        self,
+        engine: Engine,
+        thread: dict[str, Any],
+        task_id: str,
+        resource: str,
+        payload: Any,
+        timeout: float | None,
+        heartbeat: float | None,
+        token: str | None,
+    ) -> Outcome:
         engine.effects.append(
             StartTask(task_id, thread["at"], resource, payload, timeout, heartbeat, token)
         )
@@ -108,8 +148,21 @@ class Task:
         self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any], output: Any
     ) -> Outcome:
         self._settle(engine, thread)
-        kind, name = resource_parts(str(spec.get("Resource", "")))
+        resource = str(spec.get("Resource", ""))
+        kind, name = resource_parts(resource)
         text = checked_text(output, thread["at"])
+        if _lambda_arn(resource):
+            engine.emit(
+                thread,
+                "LambdaFunctionSucceeded",
+                {
+                    "lambdaFunctionSucceededEventDetails": {
+                        "output": text,
+                        "outputDetails": {"truncated": False},
+                    }
+                },
+            )
+            return result_output(engine, thread, spec, output)
         engine.emit(
             thread,
             "TaskSucceeded",
@@ -133,11 +186,24 @@ class Task:
         cause: str | None,
     ) -> Outcome:
         self._settle(engine, thread)
-        kind, name = resource_parts(str(spec.get("Resource", "")))
+        resource = str(spec.get("Resource", ""))
+        kind, name = resource_parts(resource)
         details: dict[str, Any] = {"resourceType": kind, "resource": name, "error": error}
         if cause is not None:
             details["cause"] = cause
-        if error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+        if _lambda_arn(resource):
+            del details["resourceType"], details["resource"]
+            if error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+                engine.emit(
+                    thread,
+                    "LambdaFunctionTimedOut",
+                    {"lambdaFunctionTimedOutEventDetails": details},
+                )
+            else:
+                engine.emit(
+                    thread, "LambdaFunctionFailed", {"lambdaFunctionFailedEventDetails": details}
+                )
+        elif error in (TIMEOUT, HEARTBEAT_TIMEOUT):
             engine.emit(thread, "TaskTimedOut", {"taskTimedOutEventDetails": details})
         else:
             engine.emit(thread, "TaskFailed", {"taskFailedEventDetails": details})
