@@ -315,3 +315,46 @@ def test_a_state_whose_failure_was_caught_is_drawn_as_caught(page: Watched, seed
     p.wait_for_selector('#graph [data-state="Read"].asl-caught', timeout=TIMEOUT_MS)
     assert p.query_selector('#graph [data-state="Other"]') is None
     page.shot("pipeline-caught")
+
+
+def test_the_history_names_each_failures_error(page: Watched, seeded: Seeded) -> None:
+    """A failed task's row says its error (not the resource that failed), and a cause sent as
+    Lambda's JSON reads as its errorMessage, as the command line shows them."""
+    lambda_cause = {
+        "errorMessage": "bad input: 3 rows",
+        "errorType": "ValueError",
+        "stackTrace": ['  File "/srv/fns.py", line 8, in score\n    raise ValueError()\n'],
+    }
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:getParameter",
+                "Parameters": {"Name": "/ui/history/missing"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Boom"}],
+                "End": True,
+            },
+            "Boom": {"Type": "Fail", "Error": "ValueError", "Cause": json.dumps(lambda_cause)},
+        },
+    }
+    runs = "/api/v1/pipelines/ui-history/executions"
+    with seeded.client() as c:
+        made = c.post(
+            "/api/v1/pipelines", json={"name": "ui-history", "definition": json.dumps(definition)}
+        )
+        assert made.status_code == 201, made.text
+        assert c.post(runs, json={"name": "once", "input": "{}"}).status_code == 201
+        done = c.get(f"{runs}/once", params={"wait": 20}).json()
+        assert done["status"] == "FAILED", done
+    p = page.goto("/pipelines/ui-history/executions/once")
+    p.wait_for_selector("#history >> text=ExecutionFailed", timeout=TIMEOUT_MS)
+    rows = {
+        cells[1]: cells[3]
+        for cells in (
+            [c.strip() for c in row.split("\t")]
+            for row in p.locator("#history tbody tr").all_inner_texts()
+        )
+    }
+    assert rows["TaskFailed"].startswith("Ssm.ParameterNotFoundException: "), rows
+    assert rows["ExecutionFailed"] == "ValueError: bad input: 3 rows", rows

@@ -75,10 +75,22 @@ function pretty(text) {
   try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return String(text); }
 }
 
+/** A cause as a line for people: a function's exception, sent as Lambda's JSON, reads as its
+ * errorMessage (as the command line shows it; the API keeps the whole cause). */
+function readableCause(cause) {
+  try {
+    const parsed = JSON.parse(cause);
+    if (parsed && typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  } catch { /* plain text */ }
+  return String(cause);
+}
+
+/** An event in a line: a failure's error name and cause (before the resource that failed),
+ * else the state or resource it is about. */
 function summary(e) {
   const d = Object.values(e.details || {})[0] || {};
-  const text = d.name || d.resource || d.error || "";
-  return [text, d.cause ? `: ${String(d.cause).slice(0, 200)}` : ""].join("");
+  const text = d.error || d.name || d.resource || "";
+  return [text, d.cause ? `: ${readableCause(d.cause).slice(0, 200)}` : ""].join("");
 }
 
 export default async function execution(ctx) {
