@@ -137,3 +137,60 @@ def test_the_deploy_chain_runs_as_sagemakers_api_and_answers_as_aws(
     assert again.error == "SageMaker.AmazonSageMakerException"
     assert "(Service: AmazonSageMaker; Status Code: 400; Error Code: " in str(again.cause)
     assert "churn" in str(again.cause)
+
+
+def training_call(
+    payload: dict[str, Any], key: str, base: str = SM + "createTrainingJob"
+) -> TaskCall:
+    return TaskCall(
+        key=f"arn:aws:states:us-east-1:0:execution:m:e:{key}",
+        execution_arn="arn:aws:states:us-east-1:0:execution:m:e",
+        state_name="Train",
+        resource=base + ".sync",
+        base=base,
+        mode="sync",
+        payload=payload,
+        actor=ROOT,
+    )
+
+
+def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_it(
+    tmp_path: Path,
+) -> None:
+    """CreateTrainingJob refused before any job runs (a field Dockyard cannot run, a name
+    taken) is SageMaker.AmazonSageMakerException with SageMaker's code, which a Catch written
+    for AWS matches; Dockyard's own spelling keeps States.TaskFailed."""
+    from dockyard.server.pipelines._task_jobs import JobTask
+
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    try:
+        (tmp_path / "train.csv").write_text("1,2\n3,4\n")
+        task = JobTask(made.jobs, str(tmp_path / "transform"))
+        request = {
+            "TrainingJobName": "nightly",
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "HyperParameters": {"num_round": "2"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                    "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
+                }
+            ],
+        }
+        own_image = {**request, "AlgorithmSpecification": {"TrainingImage": "acme/train:1"}}
+        refused = task.start(training_call(own_image, "Train#1"))
+        assert isinstance(refused, Failed) and refused.error == "SageMaker.AmazonSageMakerException"
+        assert str(refused.cause).endswith("Error Code: ValidationException)")
+        assert "AlgorithmSpecification" in str(refused.cause)
+
+        assert not isinstance(task.start(training_call(request, "Train#2")), Failed)
+        taken = task.start(training_call(request, "Train#3"))  # another task, the same name
+        assert isinstance(taken, Failed) and taken.error == "SageMaker.AmazonSageMakerException"
+        assert str(taken.cause).endswith("Error Code: ResourceInUse)")
+
+        dockyard = training_call({"algorithm": "nope"}, "Train#4", base="dockyard:train")
+        own = task.start(dockyard)
+        assert isinstance(own, Failed) and own.error == "States.TaskFailed"
+    finally:
+        made.close()

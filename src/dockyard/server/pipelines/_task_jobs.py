@@ -3,7 +3,9 @@
 Resources: ``dockyard:train`` / ``arn:aws:states:::sagemaker:createTrainingJob`` and
 ``dockyard:transform`` / ``arn:aws:states:::sagemaker:createTransformJob``, each as a plain
 request (answers once the job is queued) or ``.sync`` (answers when the job ends: Completed
-succeeds, Failed or Stopped fails with ``States.TaskFailed`` and the job's reason).
+succeeds, Failed or Stopped fails with ``States.TaskFailed`` and the job's reason). A SageMaker
+request refused before any job starts (a name taken, a field Dockyard cannot run) fails with
+Step Functions' ``SageMaker.AmazonSageMakerException`` (:func:`._task_sagemaker.refused`).
 
 Parameters: Dockyard's own spec (``algorithm``, ``hyperparameters``, ``inputs``... see
 :mod:`dockyard.api.jobs`), or SageMaker's CreateTrainingJob / CreateTransformJob request,
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
+from dockyard.server.pipelines._task_sagemaker import refused
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -202,8 +205,14 @@ class JobTask(BaseIntegration):
             body["tags"] = {**(body.get("tags") or {}), TASK_TAG: call.key[-256:]}
             job = self._submit(call, body, training)
         except DockyardError as exc:
+            if call.base.startswith("arn:"):  # SageMaker's request, refused as SageMaker does
+                return refused(
+                    exc.message, "ResourceInUse" if isinstance(exc, AlreadyExists) else None
+                )
             return Failed("States.TaskFailed", exc.message)
         except ValueError as exc:  # a spec pydantic refused
+            if call.base.startswith("arn:"):
+                return refused(str(exc)[:2000])
             return Failed("States.TaskFailed", str(exc)[:2000])
         if call.mode == SYNC:
             return Waiting(job.name)

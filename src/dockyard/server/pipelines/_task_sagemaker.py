@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import DockyardError
+from dockyard.errors import AlreadyExists, DockyardError
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     BaseIntegration,
@@ -33,7 +33,7 @@ from dockyard.server.pipelines._tasks import (
     require,
 )
 
-__all__ = ["SAGEMAKER", "SageMakerTask", "sagemaker_call"]
+__all__ = ["SAGEMAKER", "SageMakerTask", "refused", "sagemaker_call"]
 
 CREATE_MODEL = "arn:aws:states:::sagemaker:createModel"
 CREATE_ENDPOINT_CONFIG = "arn:aws:states:::sagemaker:createEndpointConfig"
@@ -65,16 +65,21 @@ def sagemaker_call(services: Any, call: TaskCall) -> Succeeded | Failed:
     try:
         return Succeeded(handler(services, call.actor, dict(call.payload)))
     except AwsError as exc:
-        code = exc.kind
-        message = exc.message
+        return refused(exc.message, exc.kind)
     except DockyardError as exc:
-        code = "ValidationException"
-        message = exc.message
+        return refused(exc.message, "ResourceInUse" if isinstance(exc, AlreadyExists) else None)
     except ValueError as exc:  # a request pydantic refused
-        code, message = "ValidationException", str(exc)[:2000]
+        return refused(str(exc)[:2000])
+
+
+def refused(message: str, code: str | None = None) -> Failed:
+    """A SageMaker call refused, as Step Functions reports one:
+    ``SageMaker.AmazonSageMakerException`` with SageMaker's error code in the cause
+    (``ValidationException`` unless given)."""
     return Failed(
         ERROR,
-        f"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: {code})",
+        f"{message} (Service: AmazonSageMaker; Status Code: 400; "
+        f"Error Code: {code or 'ValidationException'})",
     )
 
 
