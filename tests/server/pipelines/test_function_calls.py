@@ -162,3 +162,16 @@ def test_lambda_invoke_names_its_function_or_computes_it(tmp_path: Path) -> None
         task.close()
     assert isinstance(failed, Failed)
     assert "needs a FunctionName" in failed.cause
+
+
+def test_a_computed_function_name_nothing_registers_is_lambdas_not_found(tmp_path: Path) -> None:
+    """lambda:invoke whose FunctionName, computed when it runs, names no registered function
+    fails as Lambda does for a missing function (Lambda.ResourceNotFoundException, which a
+    Catch written for AWS names), the cause listing what is registered."""
+    task = functions(tmp_path, pipeline_functions={"double": DOUBLE})
+    try:
+        failed = task.start(_call(INVOKE, {"FunctionName": "triple", "Payload": {}}))
+    finally:
+        task.close()
+    assert isinstance(failed, Failed) and failed.error == "Lambda.ResourceNotFoundException"
+    assert failed.cause == "no function named 'triple' (registered: double)"

@@ -116,7 +116,11 @@ class FunctionTask(BaseIntegration):
         if name is None:
             return Failed("States.TaskFailed", _NEEDS_NAME)
         if name not in self._functions:
-            return Failed("States.TaskFailed", f"no function named {name!r}{self._known()}")
+            # A name computed when the task runs: Lambda's own error for a function it lacks
+            # (lambda:invoke, a Lambda ARN) is what a Catch written for AWS names.
+            lambda_name = call.base == INVOKE or call.base.startswith("arn:aws:lambda:")
+            error = "Lambda.ResourceNotFoundException" if lambda_name else "States.TaskFailed"
+            return Failed(error, f"no function named {name!r}{self._known()}")
         event = call.payload.get("Payload", {}) if call.base == INVOKE else call.payload
         wrap = call.base == INVOKE
 
