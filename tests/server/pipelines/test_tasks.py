@@ -82,6 +82,29 @@ def test_resources_are_checked_in_branches_and_maps(services: Services) -> None:
     assert list(table.problems(odd)) == []
 
 
+def test_a_known_resource_written_with_a_pattern_it_lacks_says_which_it_has(
+    services: Services,
+) -> None:
+    """lambda:invoke.sync is not refused as an unknown resource (with a list claiming .sync
+    runs): the message says the resource runs, and how."""
+    table = services.pipelines.integrations
+
+    def problems(resource: str) -> list[tuple[str, str, str]]:
+        state = {"Type": "Task", "Resource": resource, "Parameters": {"FunctionName": "f"}}
+        return list(table.problems({"StartAt": "T", "States": {"T": {**state, "End": True}}}))
+
+    assert problems("arn:aws:states:::lambda:invoke.sync") == [
+        (
+            "/States/T/Resource",
+            "state 'T': 'arn:aws:states:::lambda:invoke' does not run as .sync "
+            "(it runs as a request, .waitForTaskToken)",
+            "INVALID_RESOURCE",
+        )
+    ]
+    (unknown,) = problems("arn:aws:states:::glue:startJobRun.sync")
+    assert "unknown resource" in unknown[1]
+
+
 class Endpoints:
     """An endpoints service that answers with the endpoint a test sets (None: there is none)
     and keeps the configs it was given."""

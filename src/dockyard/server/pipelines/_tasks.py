@@ -125,6 +125,11 @@ class BaseIntegration:
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 
 
+#: How each integration pattern is written, for messages.
+_PATTERNS = {REQUEST: "a request", SYNC: ".sync", TOKEN: ".waitForTaskToken"}
+_ORDER = [REQUEST, SYNC, TOKEN]
+
+
 def require(payload: Any, what: str, *fields: tuple[str, ...]) -> None:
     """Refuse, at create time, a task's parameters that lack what its call needs: each of
     ``fields`` names the keys one of which must be given, as a value or a path (``Name`` or
@@ -179,12 +184,16 @@ class Integrations:
     def resolve(self, resource: str) -> tuple[Integration, str, str] | None:
         """The integration of ``resource``, its base and its pattern; None when unknown."""
         base, mode = split_resource(resource)
-        found = self._exact.get(base)
-        if found is None:
-            found = next((i for p, i in self._prefixes if base.startswith(p)), None)
+        found = self._of(base)
         if found is None or mode not in found.modes:
             return None
         return found, base, mode
+
+    def _of(self, base: str) -> Integration | None:
+        found = self._exact.get(base)
+        if found is None:
+            found = next((i for p, i in self._prefixes if base.startswith(p)), None)
+        return found
 
     def problems(self, definition: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
         """Each Task whose resource nothing here runs (or whose integration refuses its
@@ -207,6 +216,17 @@ class Integrations:
             if not isinstance(resource, str) or "{%" in resource or resource.startswith("$"):
                 continue  # computed at run time (JSONata, a path): checked when it runs
             resolved = self.resolve(resource)
+            base, mode = split_resource(resource)
+            known = self._of(base)
+            if resolved is None and known is not None:  # a resource run another way
+                runs = ", ".join(_PATTERNS[m] for m in sorted(known.modes, key=_ORDER.index))
+                yield (
+                    f"{path}/Resource",
+                    f"state {name!r}: {base!r} does not run as {_PATTERNS[mode]} "
+                    f"(it runs as {runs})",
+                    "INVALID_RESOURCE",
+                )
+                continue
             if resolved is None:
                 yield (
                     f"{path}/Resource",
