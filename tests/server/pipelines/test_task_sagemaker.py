@@ -194,3 +194,47 @@ def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_
         assert isinstance(own, Failed) and own.error == "States.TaskFailed"
     finally:
         made.close()
+
+
+def test_a_transform_named_as_its_training_job_says_the_names_are_shared(
+    tmp_path: Path,
+) -> None:
+    """Step Functions' own sample names the training and the transform job after the
+    execution ($$.Execution.Name); SageMaker keeps them apart, Dockyard's jobs share names,
+    so the refusal says that and how to name the transform."""
+    from dockyard.server.pipelines._task_jobs import JobTask
+
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    try:
+        (tmp_path / "train.csv").write_text("1,2\n3,4\n")
+        task = JobTask(made.jobs, str(tmp_path / "transform"))
+        training = {
+            "TrainingJobName": "nightly-7",
+            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+            "HyperParameters": {"num_round": "2"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                    "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
+                }
+            ],
+        }
+        assert not isinstance(task.start(training_call(training, "Train#1")), Failed)
+        transform = {
+            "TransformJobName": "nightly-7",
+            "ModelName": "anything",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
+                "ContentType": "text/csv",
+            },
+            "TransformOutput": {"S3OutputPath": str(tmp_path / "scored")},
+        }
+        taken = task.start(training_call(transform, "Score#2", SM + "createTransformJob"))
+        assert isinstance(taken, Failed) and taken.error == "SageMaker.AmazonSageMakerException"
+        assert str(taken.cause).startswith(
+            "a training job named nightly-7 exists: jobs of every kind share one set of names"
+        )
+        assert "States.Format('{}-transform', $$.Execution.Name)" in str(taken.cause)
+    finally:
+        made.close()

@@ -226,6 +226,15 @@ class JobTask(BaseIntegration):
         if existing is not None:
             if existing.spec.get("tags", {}).get(TASK_TAG) == call.key[-256:]:
                 return existing  # started before a crash: wait on it
+            wanted = "training" if training else "transform"
+            if existing.kind != wanted:  # SageMaker keeps them apart; Dockyard's jobs share names
+                raise AlreadyExists(
+                    f"a {existing.kind} job named {body['name']} exists: jobs of every kind "
+                    "share one set of names here (SageMaker keeps training and transform jobs "
+                    f"apart), so give this {wanted} job another name, such as "
+                    f"States.Format('{{}}-{wanted}', $$.Execution.Name)",
+                    field="name",
+                )
             raise AlreadyExists(f"a job named {body['name']} exists", field="name")
         if training:
             from dockyard.api.jobs import TrainingJobSpec
