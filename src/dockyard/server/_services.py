@@ -308,7 +308,14 @@ def _pipelines(
     from dockyard.server.pipelines import Engine, catalog, load_core
 
     # What the SageMaker API's handlers read, for the tasks that run SageMaker's requests.
-    sagemaker = SimpleNamespace(registry=registry, jobs=jobs, params=params, endpoints=endpoints)
+    apis = SimpleNamespace(registry=registry, jobs=jobs, params=params, endpoints=endpoints)
+
+    def sagemaker(actor: Actor, action: str, request: dict[str, Any]) -> dict[str, Any]:
+        from dockyard.server.compat.aws import _sagemaker_endpoints, _sagemaker_models
+
+        handler = {**_sagemaker_models.ACTIONS, **_sagemaker_endpoints.ACTIONS}[action]
+        return handler(apis, actor, request)  # type: ignore[no-any-return]
+
     integrations = catalog(
         settings,
         jobs=jobs,

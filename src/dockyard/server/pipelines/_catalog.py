@@ -25,9 +25,9 @@ def catalog(
     tuning: Any = None,
     sagemaker: Any = None,
 ) -> Integrations:
-    """Every resource base this server knows, mapped to what runs it. ``sagemaker`` holds the
-    services SageMaker's own requests run on (``registry``, ``jobs``, ``params``,
-    ``endpoints``): given, createModel and createEndpointConfig run."""
+    """Every resource base this server knows, mapped to what runs it. ``sagemaker`` runs
+    SageMaker's own requests as the server's API does (a ``SageMakerRequests``): given,
+    createModel and createEndpointConfig run."""
     table = Integrations()
     table.add(
         _task_jobs.JobTask(jobs, transform_root, tracking),

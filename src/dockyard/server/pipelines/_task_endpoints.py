@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
-from dockyard.server.pipelines._task_sagemaker import sagemaker_call
+from dockyard.server.pipelines._task_sagemaker import SageMakerRequests, sagemaker_call
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -50,9 +50,9 @@ class EndpointTask(BaseIntegration):
 
     modes = frozenset({REQUEST, SYNC})
 
-    def __init__(self, endpoints: Any, sagemaker: Any = None) -> None:
+    def __init__(self, endpoints: Any, sagemaker: SageMakerRequests | None = None) -> None:
         self._endpoints = endpoints
-        self._sagemaker = sagemaker  # the services SageMaker's requests run on
+        self._sagemaker = sagemaker  # runs SageMaker's own requests
 
     def start(self, call: TaskCall) -> Outcome:
         from dockyard.api.endpoints import EndpointConfig, EndpointUpdate

@@ -10,8 +10,8 @@
   ``EndpointConfigName`` (:mod:`._task_endpoints` hands them here); answers
   ``{"EndpointArn": ...}``.
 
-Each runs what the server's SageMaker API runs for the same request
-(:mod:`dockyard.server.compat.aws`), on a worker thread (CreateModel of a ``model.tar.gz``
+Each runs what the server's SageMaker API runs for the same request (the server hands its
+handlers in as :data:`SageMakerRequests`), on a worker thread (CreateModel of a ``model.tar.gz``
 waits for the job that unpacks it). A refusal fails the task with Step Functions' name for a
 SageMaker error, ``SageMaker.AmazonSageMakerException``, and a cause carrying SageMaker's
 error code, as AWS writes it. As in Step Functions these calls are request-response only.
@@ -19,7 +19,8 @@ error code, as AWS writes it. As in Step Functions these calls are request-respo
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import AlreadyExists, DockyardError
 from dockyard.server.pipelines._tasks import (
@@ -33,7 +34,10 @@ from dockyard.server.pipelines._tasks import (
     require,
 )
 
-__all__ = ["SAGEMAKER", "SageMakerTask", "refused", "sagemaker_call"]
+if TYPE_CHECKING:
+    from dockyard.server.actor import Actor
+
+__all__ = ["SAGEMAKER", "SageMakerRequests", "SageMakerTask", "refused", "sagemaker_call"]
 
 CREATE_MODEL = "arn:aws:states:::sagemaker:createModel"
 CREATE_ENDPOINT_CONFIG = "arn:aws:states:::sagemaker:createEndpointConfig"
@@ -53,21 +57,25 @@ _REQUIRED = {
 }
 
 
-def sagemaker_call(services: Any, call: TaskCall) -> Succeeded | Failed:
-    """Run the SageMaker action of ``call.base`` with the task's parameters as its request."""
-    from dockyard.server.compat.aws import _sagemaker_endpoints, _sagemaker_models
-    from dockyard.server.compat.aws._errors import AwsError
+#: Runs SageMaker's action (``CreateModel``...) for an actor with its request, as the server's
+#: SageMaker API does, and answers as it answers; raises a DockyardError when it refuses (with
+#: SageMaker's error code as ``kind`` where the API has one). Given by the server, which holds
+#: the API: this package does not import it.
+SageMakerRequests = Callable[["Actor", str, dict[str, Any]], dict[str, Any]]
 
+
+def sagemaker_call(run: SageMakerRequests, call: TaskCall) -> Succeeded | Failed:
+    """Run the SageMaker action of ``call.base`` with the task's parameters as its request."""
     action = _ACTIONS[call.base]
-    handler = {**_sagemaker_models.ACTIONS, **_sagemaker_endpoints.ACTIONS}[action]
     if not isinstance(call.payload, dict):
         return Failed(ERROR, f"{action}: the task's parameters must be a JSON object")
     try:
-        return Succeeded(handler(services, call.actor, dict(call.payload)))
-    except AwsError as exc:
-        return refused(exc.message, exc.kind)
+        return Succeeded(run(call.actor, action, dict(call.payload)))
     except DockyardError as exc:
-        return refused(exc.message, "ResourceInUse" if isinstance(exc, AlreadyExists) else None)
+        code = getattr(exc, "kind", None)  # SageMaker's own error code
+        if code is None and isinstance(exc, AlreadyExists):
+            code = "ResourceInUse"
+        return refused(exc.message, code if isinstance(code, str) else None)
     except ValueError as exc:  # a request pydantic refused
         return refused(str(exc)[:2000])
 
@@ -88,11 +96,11 @@ class SageMakerTask(BaseIntegration):
 
     modes = frozenset({REQUEST})
 
-    def __init__(self, services: Any) -> None:
-        self._services = services
+    def __init__(self, run: SageMakerRequests) -> None:
+        self._run = run
 
     def check(self, base: str, payload: Any) -> None:
         require(payload, f"sagemaker:{base.rpartition(':')[2]}", *_REQUIRED[base])
 
     def start(self, call: TaskCall) -> Outcome:
-        return InBackground(lambda: sagemaker_call(self._services, call))
+        return InBackground(lambda: sagemaker_call(self._run, call))
