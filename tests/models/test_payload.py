@@ -126,8 +126,13 @@ def test_csv_rows_are_unflattened_into_an_image_tensor() -> None:
 
 def test_ragged_tensor_values_are_refused_naming_the_field() -> None:
     image = Schema(tensors=(TensorSpec("float32", (-1, 2)),))
-    with pytest.raises(InvalidArgument, match="inputs: the values do not form a tensor"):
+    with pytest.raises(InvalidArgument, match="inputs: the values do not form a tensor") as bad:
         decode_json({"inputs": [[1.0, 2.0], [1.0]]}, image)
+    # Which row, not numpy's words for it.
+    assert "(inputs[1] has 1 values; inputs[0] has 2)" in bad.value.message
+    deeper = Schema(tensors=(TensorSpec("float32", (-1, 2, 1)),))
+    with pytest.raises(InvalidArgument, match=r"instances\[1\]\[1\] has 2 values"):
+        decode_json({"instances": [[[1.0], [2.0]], [[1.0], [2.0, 3.0]]]}, deeper)
 
 
 @pytest.mark.parametrize("rows", [1, 2, 5])

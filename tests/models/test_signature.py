@@ -274,3 +274,14 @@ def test_headerless_frames_map_onto_made_up_feature_names() -> None:
         InputEnforcer(named)(frame)
     with pytest.raises(InvalidArgument, match="missing column 'f0'"):
         InputEnforcer(synthetic)(frame.iloc[:, :2])
+
+
+def test_text_among_a_tensors_numbers_is_named_where_it_is() -> None:
+    enforce = InputEnforcer(Schema(tensors=(TensorSpec("float64", (-1, 3)),)))
+    data, _ = decode_json({"instances": [[1, 2, 3], [1, "x", 3]]}, enforce.schema)
+    with pytest.raises(InvalidArgument) as bad:
+        enforce(data)
+    # numpy turned the whole request into text for one value ("received str672"): name it.
+    assert (
+        bad.value.message == "column 'input': expected float64, received text; input[1][1] is 'x'"
+    )

@@ -126,11 +126,28 @@ def _instances(data: Any, schema: Schema | None, field: str) -> Any:
             return np.asarray(data)
         except (ValueError, TypeError) as exc:  # ragged nesting: no tensor has that shape
             raise InvalidArgument(
-                f"{field}: the values do not form a tensor ({exc})", field=field
+                f"{field}: the values do not form a tensor ({_ragged(data, field) or exc})",
+                field=field,
             ) from exc
     if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
         return _records(data, field)
     return data  # rows or columns: the enforcer maps them onto the signature's columns
+
+
+def _ragged(data: Any, field: str, at: str = "") -> str:
+    """The first place where ``data``'s nested lists differ in length (``inputs[1] has 2
+    values; inputs[0] has 3``); empty when they do not."""
+    if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
+        return ""
+    here = f"{field}{at}"
+    for i, row in enumerate(data):
+        if len(row) != len(data[0]):
+            return f"{here}[{i}] has {len(row)} values; {here}[0] has {len(data[0])}"
+    for i, row in enumerate(data):
+        found = _ragged(row, field, f"{at}[{i}]")
+        if found:
+            return found
+    return ""
 
 
 def _binary_columns(data: Any, schema: Schema | None) -> Any:

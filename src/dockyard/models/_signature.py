@@ -200,6 +200,8 @@ def cast_tensor(data: Any, spec: TensorSpec, field: str) -> np.ndarray[Any, Any]
             or (target.kind == got.kind)
         )
         if not ok:
+            if got.kind in "USO":  # text among the numbers: say which value
+                raise _refuse(field, target.name, "text", _first_text(array, field))
             why = "floats are not cast to integers" if got.kind == "f" else ""
             raise _refuse(field, target.name, got.name, why)
         if target.kind in "iu" and array.size:
@@ -216,6 +218,19 @@ def cast_tensor(data: Any, spec: TensorSpec, field: str) -> np.ndarray[Any, Any]
             details={"expected": list(spec.shape), "received": list(array.shape)},
         )
     return array
+
+
+def _first_text(array: np.ndarray[Any, Any], field: str) -> str:
+    """Where the first value of ``array`` that is not a number is (``input[1][1] is 'x'``);
+    numpy made the whole request text for it. Empty when every value reads as a number."""
+    for index, value in np.ndenumerate(array):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, np.number)):
+            return f"{field}{''.join(f'[{i}]' for i in index)} is {str(value)[:80]!r}"
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return f"{field}{''.join(f'[{i}]' for i in index)} is {str(value)[:80]!r}"
+    return ""
 
 
 def _is_tensor(value: Any) -> bool:
