@@ -220,3 +220,34 @@ def test_a_window_keeps_the_records_of_its_time(tmp_path: Path, mixed: bool) -> 
     with pytest.raises(InvalidArgument, match="window must be") as caught:
         Dataset((str(path),), format="capture", window=(start, start))
     assert caught.value.field == "window"
+
+
+def test_requests_naming_none_of_the_columns_take_them_by_position(tmp_path: Path) -> None:
+    named = ("age", "bmi", "bp")
+    lines = [
+        _record("csv", "50,22.5,80\n", encoding="text", content_type="text/csv"),
+        _record(
+            "split", {"dataframe_split": {"columns": ["f0", "f1", "f2"], "data": [[51, 23.5, 81]]}}
+        ),
+        _record(
+            "tensor",
+            {
+                "inputs": [
+                    {"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [52, 24.5, 82]}
+                ]
+            },
+        ),
+        # Names of its own for some columns: kept, so the check can say which are unknown.
+        _record("partly", {"dataframe_records": [{"age": 53, "weight": 70, "bp": 83}]}),
+    ]
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(lines))
+    data = Dataset((str(path),), format="capture", columns=named)
+    rows = {r[INFERENCE_ID]: r for b in batches(data) for r in b.to_pylist()}
+    for request, age in (("csv", 50), ("split", 51), ("tensor", 52)):
+        assert {k: rows[request][k] for k in named} == {
+            "age": age,
+            "bmi": age - 27.5,
+            "bp": age + 30,
+        }
+    assert rows["partly"]["weight"] == 70 and rows["partly"]["bmi"] is None

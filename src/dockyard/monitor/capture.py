@@ -10,8 +10,13 @@ One JSON record per line; its ``input`` (and ``output``) body becomes one or mor
   ``{"outputs": ...}`` likewise;
 - JSON Lines text: each line a row.
 
-Rows of a list are columns ``_c0`` .. ``_cN`` (or ``Dataset.columns``); rows of objects keep
-their keys. Response columns are ``prediction`` for scalars and ``prediction_<i>`` for lists.
+Rows of a list are columns ``_c0`` .. ``_cN`` (or ``Dataset.columns``), and so are the rows of
+a request's one 2-D tensor (Open Inference Protocol); rows of objects keep their keys, unless
+the columns are named, none of the keys is among them and there are as many: then they take the
+columns by position, as the model did (a ``dataframe_split`` naming its columns ``f0`` .. for a
+model, and a baseline, that have other names or none). So one client's CSV, another's
+``dataframe_split`` and a third's tensor make the same columns, not three sets of them.
+Response columns are ``prediction`` for scalars and ``prediction_<i>`` for lists.
 Every row carries the record's ``request_id`` in :data:`~dockyard.monitor.readers.INFERENCE_ID`.
 Lines are read in blocks of 4 MB. A block whose every request is CSV text (what most
 endpoints capture) is parsed whole: pyarrow's JSON reader over its lines, then its CSV reader
@@ -415,8 +420,18 @@ def _is_tensor(item: Any) -> bool:
 
 
 def _tensor_rows(tensors: list[Any]) -> list[Any]:
-    """Open Inference Protocol tensors -> rows: one column per tensor (or per trailing index)."""
+    """Open Inference Protocol tensors -> rows: one column per tensor (or per trailing index);
+    a request's only tensor, of two dimensions, is rows of positional values (lists)."""
     import numpy as np
+
+    if len(tensors) == 1:
+        only = np.asarray(tensors[0].get("data"))
+        shape = tensors[0].get("shape")
+        if isinstance(shape, list) and len(shape) == 2:
+            try:
+                return only.reshape([int(s) for s in shape]).tolist()  # type: ignore[no-any-return]
+            except (ValueError, TypeError):
+                pass
 
     columns: dict[str, list[Any]] = {}
     for tensor in tensors:
@@ -440,6 +455,8 @@ def _tensor_rows(tensors: list[Any]) -> list[Any]:
 
 def _row(item: Any, columns: tuple[str, ...] | None, prefix: str | None) -> Row:
     if isinstance(item, dict):
+        if columns and len(item) == len(columns) and not any(k in columns for k in item):
+            return dict(zip(columns, item.values(), strict=True))  # its own names: by position
         return dict(item)
     if isinstance(item, list | tuple):
         if prefix is not None:

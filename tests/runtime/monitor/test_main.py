@@ -162,3 +162,65 @@ def test_an_empty_window_fails_the_same_way_with_files_or_without(tmp_path: Path
     assert [r.split(":")[0] for r in reasons] == ["Job inputs had no data"] * 2
     assert "2 file(s) hold no record in the window" in reasons[0]
     assert "no file holds data for the window" in reasons[1]
+
+
+def _mixed(path: Path, rows: np.ndarray) -> None:
+    """Captured requests of the same rows, sent the three ways an endpoint takes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, row in enumerate(rows.tolist()):
+        bodies = [
+            ("text/csv", "text", ",".join(map(str, row)) + "\n"),
+            (
+                "application/json",
+                "json",
+                {"dataframe_split": {"columns": ["f0", "f1", "f2"], "data": [row]}},
+            ),
+            (
+                "application/json",
+                "json",
+                {"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": row}]},
+            ),
+        ]
+        content_type, encoding, data = bodies[i % 3]
+        record = {
+            "request_id": f"r{i}",
+            "kind": "production",
+            "input": {"content_type": content_type, "encoding": encoding, "data": data},
+        }
+        lines.append(orjson.dumps(record))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def test_requests_sent_three_ways_are_checked_as_the_baselines_columns(tmp_path: Path) -> None:
+    # A baseline from headerless training data; requests as SageMaker CSV, MLflow's
+    # dataframe_split with names of its own, and one Open Inference Protocol tensor. Each is
+    # the model's three inputs by position: none is an extra or a missing column.
+    rng = np.random.default_rng(2)
+    store = tmp_path / "store"
+    train = tmp_path / "data" / "train.csv"
+    train.parent.mkdir()
+    train.write_text("".join(f"{a},{b},{c}\n" for a, b, c in rng.normal(size=(300, 3))))
+    roots = [str(store), str(tmp_path / "data")]
+    baseline = _job(
+        tmp_path / "b",
+        roots,
+        mode="baseline",
+        data={"uris": [str(train)], "format": "csv", "header": False},
+        output={"uri": str(store / "baseline")},
+    )
+    assert run([str(baseline.root)]) == 0, baseline.failure.read_text()
+    hour = store / "capture" / "ep" / "main" / "2026/12/05/10"
+    _mixed(hour / "f.jsonl", rng.normal(size=(90, 3)))
+    check = _job(
+        tmp_path / "c",
+        roots,
+        mode="check",
+        data={"uris": [str(hour)], "format": "capture"},
+        baseline_uri=str(store / "baseline"),
+        output={"uri": str(store / "check")},
+    )
+    assert run([str(check.root)]) == 0, check.failure.read_text()
+    summary = orjson.loads((store / "check" / "summary.json").read_bytes())
+    assert summary["rows"] == 90
+    assert summary["violations_by_type"] == {}, summary["violations"]

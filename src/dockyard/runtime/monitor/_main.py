@@ -31,13 +31,19 @@ def _say(message: str) -> None:
     print(f"[dockyard] {message}", flush=True)
 
 
-def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None) -> Any:
+def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None, baseline: Any = None) -> Any:
+    """The data of ``spec``; requests captured without column names given take the
+    ``baseline``'s, in its order (positional values, and objects naming none of them)."""
     from dockyard.monitor import Dataset
 
     data = spec.data
     options: dict[str, Any] = {"uris": tuple(uris), "format": data.format, "s3_endpoint_url": s3}
     if data.columns is not None:
         options["columns"] = tuple(data.columns)
+    elif baseline is not None and data.format == "capture" and data.capture_side == "input":
+        names = [f.get("name") for f in baseline.statistics.get("features") or []]
+        if names and all(isinstance(n, str) for n in names):
+            options["columns"] = tuple(names)
     if data.header is not None:
         options["header"] = data.header
     if data.format == "capture":
@@ -150,7 +156,8 @@ def _check(
     baseline = read_baseline(local)
     _say(f"checking {len(files)} file(s) against {spec.baseline_uri}")
     try:
-        result = check(_dataset(spec, files, s3), baseline, CheckOptions(**spec.check_options))
+        data = _dataset(spec, files, s3, baseline)
+        result = check(data, baseline, CheckOptions(**spec.check_options))
     except NoData:
         raise _no_data(f"{len(files)} file(s) hold no record in the window") from None
     write_check(result, baseline, work)
