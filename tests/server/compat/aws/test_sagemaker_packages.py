@@ -141,6 +141,17 @@ def test_packages_are_registered_versions_and_approval_is_theirs(
     groups = sm.list_model_package_groups(NameContains="chur")["ModelPackageGroupSummaryList"]
     assert [g["ModelPackageGroupName"] for g in groups] == ["churn"]
 
+    # Only an approved package deploys, as on SageMaker: a rejected one makes no model.
+    with pytest.raises(ClientError) as caught:
+        sm.create_model(
+            ModelName="churn-rejected",
+            PrimaryContainer={"ModelPackageName": first},
+            ExecutionRoleArn="arn:aws:iam::111122223333:role/x",
+        )
+    code, text = error(caught)
+    assert code == "ValidationException", text
+    assert text.startswith(f"PrimaryContainer.ModelPackageName: model package {first} is Rejected")
+    assert sm.list_models(NameContains="churn-rejected")["Models"] == []
     # An approved package deploys as ModelPackage(...).deploy() asks: a model naming it.
     sm.create_model(
         ModelName="churn-approved",

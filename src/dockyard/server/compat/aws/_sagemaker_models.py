@@ -2,8 +2,8 @@
 
 A SageMaker model is a registered model of the same name whose version 1 is the package its
 ``ModelDataUrl`` names (a training job's ``S3ModelArtifacts``, ``runs:/``, ``models:/`` or an
-``s3://`` package folder), or the version a model package is
-(``PrimaryContainer.ModelPackageName``, as ``ModelPackage(...).deploy()`` sends it); its image,
+``s3://`` package folder), or the version an approved model package
+is (``PrimaryContainer.ModelPackageName``, as ``ModelPackage(...).deploy()`` sends it); its image,
 role and environment are the registered model's tags (``sagemaker:image``...). Endpoints and
 transform jobs then serve ``models:/<name>/<version>``. Any registered model is a SageMaker
 model too: DescribeModel answers for it, and an endpoint config may name it (its latest
@@ -25,7 +25,12 @@ from typing import Any
 
 from dockyard.api.batch import respelled
 from dockyard.api.jobs import Channel, TrainingJobSpec
-from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel, RegisteredModel
+from dockyard.api.registry import (
+    ApprovalStatus,
+    CreateModelVersion,
+    CreateRegisteredModel,
+    RegisteredModel,
+)
 from dockyard.api.tracking import TagIn
 from dockyard.errors import AlreadyExists, DockyardError, InUse, InvalidArgument, NotFound
 from dockyard.server._services import Services
@@ -101,6 +106,22 @@ def _package_version(package: str, field: str) -> str:
     return f"models:/{group}/{version}"
 
 
+def _deployable(services: Services, actor: Actor, source: str, package: str, field: str) -> None:
+    """Refuse a model package that is not ``Approved``: SageMaker deploys a versioned package
+    only once approved (an unknown one is left to the registry's own refusal)."""
+    group, _, number = source.removeprefix("models:/").rpartition("/")
+    try:
+        status = services.registry.get_model_version(actor, group, number).approval.status
+    except NotFound:
+        return
+    if status is not ApprovalStatus.APPROVED:
+        raise InvalidArgument(
+            f"{field}: model package {package} is {status.value}; only an Approved package "
+            "can be deployed (approve it with UpdateModelPackage)",
+            field=field,
+        )
+
+
 def create_model(services: Services, actor: Actor, body: Body) -> Body:
     name = resource_name(body, "ModelName")
     container = _container(body)
@@ -114,6 +135,7 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
     if source is None and isinstance(package, str):
         field = "PrimaryContainer.ModelPackageName"
         source = _package_version(package, field)
+        _deployable(services, actor, source, package, field)
     if not isinstance(source, str) or not source:
         raise InvalidArgument(
             f"{field} must name the model's package: Dockyard serves packages (a training "
