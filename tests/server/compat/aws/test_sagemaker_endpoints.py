@@ -279,3 +279,63 @@ def test_runtime_operations_dockyard_lacks_are_named_through_the_server(
     assert error["Code"] == "ValidationError"
     assert error["Message"].startswith(f"{named} (")
     assert "is not supported by Dockyard endpoints: use InvokeEndpoint" in error["Message"]
+
+
+def test_an_update_in_progress_shows_the_requested_weights_and_counts(services: Services) -> None:
+    from dockyard.api.endpoints import Endpoint, EndpointConfig, EndpointStatus
+    from dockyard.server.compat.aws._sagemaker_endpoints import _variants
+
+    def config(a: float, b: float, workers: int) -> EndpointConfig:
+        return EndpointConfig.model_validate(
+            {
+                "name": "weighed",
+                "variants": [
+                    {"name": "A", "model_uri": "models:/m/1", "weight": a},
+                    {"name": "B", "model_uri": "models:/m/2", "weight": b},
+                ],
+                "scaling": {"min_workers": workers, "max_workers": workers},
+            }
+        )
+
+    # UpdateEndpointWeightsAndCapacities asked for 50/50 on two instances; 80/20 on one serves.
+    updating = Endpoint(
+        name="weighed",
+        status=EndpointStatus.IN_SERVICE,
+        url="http://127.0.0.1:1",
+        config=config(0.8, 0.2, 1),
+        pending_config=config(0.5, 0.5, 2),
+        workers=1,
+        created_time=1,
+        updated_time=2,
+    )
+    shown = _variants(services, Actor.system(), updating)
+    assert [
+        (
+            v["CurrentWeight"],
+            v["DesiredWeight"],
+            v["CurrentInstanceCount"],
+            v["DesiredInstanceCount"],
+        )
+        for v in shown
+    ] == [(0.8, 0.5, 1, 2), (0.2, 0.5, 1, 2)]
+    # A new configuration (UpdateEndpoint) serving other models is not these variants' wish.
+    other = config(0.5, 0.5, 2).model_copy(
+        update={
+            "variants": [
+                v.model_copy(update={"model_uri": "models:/n/1"})
+                for v in config(0.5, 0.5, 2).variants
+            ]
+        }
+    )
+    replaced = updating.model_copy(update={"pending_config": other})
+    assert [
+        (v["DesiredWeight"], v["DesiredInstanceCount"])
+        for v in _variants(services, Actor.system(), replaced)
+    ] == [(0.8, 1), (0.2, 1)]
+    done = updating.model_copy(update={"config": config(0.5, 0.5, 2), "pending_config": None})
+    assert [
+        (v["CurrentWeight"], v["DesiredWeight"]) for v in _variants(services, Actor.system(), done)
+    ] == [
+        (0.5, 0.5),
+        (0.5, 0.5),
+    ]

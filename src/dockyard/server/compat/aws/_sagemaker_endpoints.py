@@ -365,6 +365,15 @@ def update_weights_and_capacities(services: Services, actor: Actor, body: Body) 
 def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body]:
     shown = []
     total = sum(v.weight for v in endpoint.config.variants) or 1.0
+    # While UpdateEndpointWeightsAndCapacities is applied (a pending config of the same
+    # variants and models), Desired* is what it asks for (SageMaker's "requested weight" and
+    # count); Current* stays what serves until it is done. A new config (UpdateEndpoint) is
+    # PendingDeploymentSummary's, not these variants'.
+    pending = endpoint.pending_config
+    served = [(v.name, v.model_uri) for v in endpoint.config.variants]
+    reweighed = pending is not None and [(v.name, v.model_uri) for v in pending.variants] == served
+    desired = pending if pending is not None and reweighed else endpoint.config
+    desired_weights = {v.name: v.weight for v in desired.variants}
     for variant in endpoint.config.variants:
         image = None
         ref = variant.model_uri.removeprefix("models:/").split("/")[0]
@@ -387,9 +396,9 @@ def _variants(services: Services, actor: Actor, endpoint: Endpoint) -> list[Body
                     if image
                     else None,
                     "CurrentWeight": variant.weight,
-                    "DesiredWeight": variant.weight,
+                    "DesiredWeight": desired_weights.get(variant.name, variant.weight),
                     "CurrentInstanceCount": endpoint.workers,
-                    "DesiredInstanceCount": endpoint.config.scaling.min_workers,
+                    "DesiredInstanceCount": desired.scaling.min_workers,
                     "CurrentServerlessConfig": None,
                     "VariantStatus": [
                         {"Status": stage, "StartTime": seconds(endpoint.updated_time)}
