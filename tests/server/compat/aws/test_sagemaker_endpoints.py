@@ -339,3 +339,48 @@ def test_an_update_in_progress_shows_the_requested_weights_and_counts(services: 
         (0.5, 0.5),
         (0.5, 0.5),
     ]
+
+
+def test_updating_an_endpoint_in_progress_is_sagemakers_validation_error(
+    services: Services, tmp_path: Any
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.api.registry import CreateModelVersion
+    from dockyard.models import save_model
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+
+    system = Actor.system()
+    root = services.settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
+    services.registry.create_registered_model(system, CreateRegisteredModel(name="served"))
+    services.registry.create_model_version(
+        system, "served", CreateModelVersion(source=str(root / "m"))
+    )
+    create_endpoint_config(
+        services,
+        system,
+        {"EndpointConfigName": "busy-1", "ProductionVariants": [_variant("a")]},
+    )
+    ACTIONS["CreateEndpoint"](
+        services, system, {"EndpointName": "busy", "EndpointConfigName": "busy-1"}
+    )
+    # No supervisor runs here: the endpoint stays Creating, as one does for its first seconds.
+    for action, body in (
+        ("UpdateEndpoint", {"EndpointConfigName": "busy-1"}),
+        (
+            "UpdateEndpointWeightsAndCapacities",
+            {"DesiredWeightsAndCapacities": [{"VariantName": "a", "DesiredWeight": 2.0}]},
+        ),
+    ):
+        with pytest.raises(AwsError) as refused:
+            ACTIONS[action](services, system, {"EndpointName": "busy", **body})
+        assert refused.value.kind == "ValidationException", action
+        assert refused.value.message.startswith(
+            'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:000000000000:'
+            "endpoint/busy\". (endpoint 'busy' is Creating"
+        ), refused.value.message

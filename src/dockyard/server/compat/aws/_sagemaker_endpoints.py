@@ -27,9 +27,10 @@ import orjson
 
 from dockyard.api.endpoints import Endpoint, EndpointConfig, EndpointStatus
 from dockyard.api.params import PutParameter
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import required, seconds
 from dockyard.server.compat.aws._sagemaker_deployment import rollout
 from dockyard.server.compat.aws._sagemaker_models import IMAGE_TAG, model_uri, registered
@@ -307,6 +308,18 @@ def create_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
 
 
+def _in_progress(exc: Exception, name: str) -> None:
+    """An endpoint still creating, updating or rolling back takes no update: SageMaker's
+    ValidationException in its words, where Dockyard's conflict would be ResourceInUse (which
+    neither UpdateEndpoint nor UpdateEndpointWeightsAndCapacities answers on SageMaker)."""
+    if isinstance(exc, Conflict) and exc.field == "name":
+        raise AwsError(
+            "ValidationException",
+            f'Cannot update in-progress endpoint "{sagemaker_arn("endpoint", name)}". '
+            f"({exc.message})",
+        ) from None
+
+
 def update_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "EndpointName")
     config_name = required(body, "EndpointConfigName")
@@ -315,6 +328,7 @@ def update_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     try:
         services.endpoints.update(actor, name, config)
     except DockyardError as exc:
+        _in_progress(exc, name)
         aws_fields(exc, _FIELDS)
     _remember(services, actor, name, config_name, serving)
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
@@ -358,6 +372,7 @@ def update_weights_and_capacities(services: Services, actor: Actor, body: Body) 
     try:
         services.endpoints.update(actor, name, EndpointConfig.model_validate(spec))
     except (DockyardError, ValueError) as exc:
+        _in_progress(exc, name)
         aws_fields(exc, {"variants": "DesiredWeightsAndCapacities"})
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
 
