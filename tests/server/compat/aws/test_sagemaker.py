@@ -618,6 +618,16 @@ def test_list_and_stop_training_jobs(aws: Live, trained: str) -> None:
     assert [j["TrainingJobName"] for j in listed] == ["boto-long", trained]
     done = sm.list_training_jobs(StatusEquals="Completed", NameContains="boto")
     assert [j["TrainingJobName"] for j in done["TrainingJobSummaries"]] == [trained]
+    # A job's last change is its end, in the listing as in DescribeTrainingJob; filtering on
+    # it finds a job that ended after a time even if it was created before.
+    (summary,) = done["TrainingJobSummaries"]
+    described = sm.describe_training_job(TrainingJobName=trained)
+    assert summary["LastModifiedTime"] == described["LastModifiedTime"]
+    assert summary["LastModifiedTime"] >= summary["TrainingEndTime"] > summary["CreationTime"]
+    changed = sm.list_training_jobs(
+        NameContains="boto", StatusEquals="Completed", LastModifiedTimeAfter=summary["CreationTime"]
+    )
+    assert [j["TrainingJobName"] for j in changed["TrainingJobSummaries"]] == [trained]
     first = sm.list_training_jobs(NameContains="boto-", MaxResults=1)
     assert len(first["TrainingJobSummaries"]) == 1
     rest = sm.list_training_jobs(NameContains="boto-", MaxResults=1, NextToken=first["NextToken"])

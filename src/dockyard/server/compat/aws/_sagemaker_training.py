@@ -369,7 +369,10 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
 
 
 def _modified(job: Job) -> int:
-    return job.events[-1].time if job.events else job.created_time
+    """When ``job`` last changed: its last event, or (a listed job carries no events) the
+    latest of its creation, start and end."""
+    times = [job.created_time, job.start_time or 0, job.end_time or 0]
+    return max(times + ([job.events[-1].time] if job.events else []))
 
 
 def stop_job(services: Services, actor: Actor, job: Job) -> None:
