@@ -342,3 +342,21 @@ def test_an_unknown_tuning_job_is_resource_not_found(tuned: Live) -> None:
             "ResourceNotFound",
             "Amazon SageMaker can't find a tuning job with name no-such-tuning",
         )
+
+
+def test_a_definition_the_algorithm_cannot_train_on_names_sagemakers_field(tuned: Live) -> None:
+    # What HyperparameterTuner.attach(...).identical_dataset_and_algorithm_tuner().fit() sends
+    # without inputs: the trial's missing channel is named as the request spells it.
+    definition = _definition(tuned.bucket, "y")
+    del definition["InputDataConfig"]
+    with pytest.raises(ClientError) as caught:
+        sagemaker_client(tuned).create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="hpo-no-inputs",
+            HyperParameterTuningJobConfig=_config(),
+            TrainingJobDefinition=definition,
+        )
+    code, text = error(caught)
+    assert code == "ValidationException"
+    assert text == (
+        "TrainingJobDefinition.InputDataConfig.train: the xgboost algorithm needs a 'train' channel"
+    )

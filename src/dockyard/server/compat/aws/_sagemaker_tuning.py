@@ -50,7 +50,17 @@ _FIELDS = {
     "tags": "Tags",
 }
 #: Dockyard's names inside a training job definition, as SageMaker's.
-_DEFINITION_FIELDS = {"hyperparameters": "StaticHyperParameters"}
+_DEFINITION_FIELDS = {
+    "hyperparameters": "StaticHyperParameters",
+    "algorithm": "AlgorithmSpecification.TrainingImage",
+    "inputs": "InputDataConfig",
+    "resources": "ResourceConfig",
+    "stopping_condition": "StoppingCondition",
+    "retry_strategy": "RetryStrategy",
+    "environment": "Environment",
+    "metric_definitions": "AlgorithmSpecification.MetricDefinitions",
+    "checkpoint": "CheckpointConfig",
+}
 _CONFIG_FIELDS = {
     "strategy": "Strategy",
     "objective": "HyperParameterTuningJobObjective",
@@ -192,6 +202,12 @@ def _renamed(exc: Exception) -> Any:
         aws_fields(exc, _FIELDS)
     except InvalidArgument as renamed:
         field = renamed.field or ""
+        prefix = "TrainingJobDefinition."
+        if field.startswith(prefix):  # a trial's spec refused when the job is made
+            head, dot, rest = field.removeprefix(prefix).partition(".")
+            if head in _DEFINITION_FIELDS:
+                new = f"{prefix}{_DEFINITION_FIELDS[head]}{dot}{rest}"
+                raise InvalidArgument(renamed.message.replace(field, new), field=new) from None
         prefix = "HyperParameterTuningJobConfig."
         if field.startswith(prefix):
             head, dot, rest = field.removeprefix(prefix).partition(".")
