@@ -360,3 +360,43 @@ def test_a_definition_the_algorithm_cannot_train_on_names_sagemakers_field(tuned
     assert text == (
         "TrainingJobDefinition.InputDataConfig.train: the xgboost algorithm needs a 'train' channel"
     )
+
+
+def test_a_trial_whose_job_is_not_submitted_yet_is_not_listed(tmp_path: Path) -> None:
+    from tests.server.tuning.conftest import SCRIPTS, spec
+
+    from dockyard.api.tuning import TrialStatus
+    from dockyard.server._services import Services
+    from dockyard.server.actor import Actor
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+    from dockyard.server.tuning import TuningController
+    from dockyard.settings import Settings
+
+    services = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(SCRIPTS)]))
+    system = Actor.system()
+    try:
+        services.tuning.create(system, spec())
+        with services.db.read() as conn:
+            row = services.tuning.repo.require(conn, "t")
+        TuningController(services.tuning).advance(row)  # t-000 submitted (no scheduler runs)
+        # The moment between recording a trial and submitting its job, as a pass leaves it.
+        with services.db.write() as conn:
+            services.tuning.repo.add_trial(
+                conn,
+                tuning_id=row.tuning_id,
+                number=1,
+                job="t-001",
+                status=TrialStatus.PENDING.value,
+                params='{"x": 0.5}',
+                created_time=0,
+            )
+        listed = ACTIONS["ListTrainingJobsForHyperParameterTuningJob"](
+            services, system, {"HyperParameterTuningJobName": "t"}
+        )["TrainingJobSummaries"]
+        assert [s["TrainingJobName"] for s in listed] == ["t-000"]
+        for summary in listed:  # each listed trial is a training job DescribeTrainingJob knows
+            ACTIONS["DescribeTrainingJob"](
+                services, system, {"TrainingJobName": summary["TrainingJobName"]}
+            )
+    finally:
+        services.close()

@@ -412,6 +412,14 @@ def _choice(body: Body, field: str, choices: tuple[str, ...], default: str) -> s
     return str(value)
 
 
+def _submitted(services: Services, actor: Actor, job: str) -> bool:
+    try:
+        services.jobs.get(actor, job)
+    except NotFound:
+        return False
+    return True
+
+
 def list_training_jobs_for_tuning_job(services: Services, actor: Actor, body: Body) -> Body:
     """A tuning job's trials; by Name ascending unless SortBy and SortOrder say otherwise.
     Sorting by FinalObjectiveMetricValue leaves out trials without one, as SageMaker does."""
@@ -421,7 +429,13 @@ def list_training_jobs_for_tuning_job(services: Services, actor: Actor, body: Bo
     descending = _choice(body, "SortOrder", _ORDERS, "Ascending") == "Descending"
     status = optional(body, "StatusEquals")
     offset = page_token(body.get("NextToken"))
-    trials = services.tuning.trials(actor, job.name)
+    # A trial recorded but whose job is not submitted yet is left out: DescribeTrainingJob
+    # could not answer for the name it would list.
+    trials = [
+        t
+        for t in services.tuning.trials(actor, job.name)
+        if t.status is not TrialStatus.PENDING or _submitted(services, actor, t.job)
+    ]
     if status is not None:
         trials = [t for t in trials if _trial_status(t) == status]
     if sort == "FinalObjectiveMetricValue":
