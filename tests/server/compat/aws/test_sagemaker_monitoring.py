@@ -332,3 +332,86 @@ def test_processing_jobs_other_than_the_analyzer_are_refused(aws: Live) -> None:
         sm.describe_processing_job(ProcessingJobName="script")
     assert error(caught)[0] == "ResourceNotFound"
     assert error(caught)[1].startswith('Could not find processing job "')
+
+
+def test_a_baseline_without_its_files_is_named_where_the_request_named_it(
+    services: Any, settings: Any
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from dockyard.api.endpoints import EndpointConfig
+    from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
+    from dockyard.models import save_model
+    from dockyard.server.actor import Actor
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+
+    system = Actor.system()
+    root = settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
+    services.registry.create_registered_model(system, CreateRegisteredModel(name="served"))
+    services.registry.create_model_version(
+        system, "served", CreateModelVersion(source=str(root / "m"))
+    )
+    services.endpoints.create(
+        system,
+        EndpointConfig.model_validate(
+            {
+                "name": "watched",
+                "variants": [{"name": "v", "model_uri": "models:/served/1"}],
+                "capture": {"enabled": True},
+            }
+        ),
+    )
+    empty = root / "no-baseline"
+    empty.mkdir()
+    baseline = {
+        "StatisticsResource": {"S3Uri": f"{empty}/statistics.json"},
+        "ConstraintsResource": {"S3Uri": f"{empty}/constraints.json"},
+    }
+    ACTIONS["CreateDataQualityJobDefinition"](
+        services,
+        system,
+        {
+            "JobDefinitionName": "no-files",
+            "DataQualityAppSpecification": {"ImageUri": ANALYZER},
+            "DataQualityBaselineConfig": baseline,
+            "DataQualityJobInput": {
+                "EndpointInput": {"EndpointName": "watched", "LocalPath": "/opt/ml/processing/in"}
+            },
+            "DataQualityJobOutputConfig": {"MonitoringOutputs": []},
+            "JobResources": {},
+            "RoleArn": ROLE,
+        },
+    )
+    schedule = {"ScheduleExpression": "cron(0 * ? * * *)"}
+    named = {"ScheduleConfig": schedule, "MonitoringJobDefinitionName": "no-files"}
+    inline = {
+        "ScheduleConfig": schedule,
+        "MonitoringJobDefinition": {
+            "BaselineConfig": baseline,
+            "MonitoringInputs": [
+                {"EndpointInput": {"EndpointName": "watched", "LocalPath": "/opt/ml/in"}}
+            ],
+            "MonitoringAppSpecification": {"ImageUri": ANALYZER},
+        },
+    }
+    for config, field, says in (
+        (
+            named,
+            "MonitoringScheduleConfig.MonitoringJobDefinitionName",
+            "job definition 'no-files': DataQualityBaselineConfig: ",
+        ),
+        (inline, "MonitoringScheduleConfig.MonitoringJobDefinition.BaselineConfig", ""),
+    ):
+        with pytest.raises(AwsError) as refused:
+            ACTIONS["CreateMonitoringSchedule"](
+                services,
+                system,
+                {"MonitoringScheduleName": "watching", "MonitoringScheduleConfig": config},
+            )
+        assert refused.value.kind == "ValidationException"
+        assert refused.value.message.startswith(f"{field}: {says}{empty} lacks statistics.json")

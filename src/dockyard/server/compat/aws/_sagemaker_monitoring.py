@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -148,6 +148,28 @@ def _remember(services: Services, actor: Actor, name: str, config: Body) -> None
     )
 
 
+def _respelled(exc: Exception, config: Body) -> NoReturn:
+    """``exc`` in the request's words. The baseline's files are where the request named them:
+    the inline definition's BaselineConfig, or the named definition's
+    DataQualityBaselineConfig."""
+    named = config.get("MonitoringJobDefinitionName")
+    baseline = (
+        f"{_CONFIG}.MonitoringJobDefinitionName"
+        if named is not None
+        else f"{_CONFIG}.MonitoringJobDefinition.BaselineConfig"
+    )
+    try:
+        aws_fields(exc, {**_FIELDS, "baseline": baseline})
+    except InvalidArgument as renamed:
+        field = renamed.field or ""
+        if not field.startswith(f"{baseline}."):  # baseline.uri: the folder the files are in
+            raise
+        message = renamed.message.removeprefix(f"{field}: ")
+        if named is not None:
+            message = f"job definition {named!r}: DataQualityBaselineConfig: {message}"
+        raise InvalidArgument(f"{baseline}: {message}", field=baseline) from None
+
+
 def create_schedule(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "MonitoringScheduleName")
     config = required(body, _CONFIG, dict)
@@ -168,7 +190,7 @@ def create_schedule(services: Services, actor: Actor, body: Body) -> Body:
             raise AwsError(
                 "ResourceInUse", f"Monitoring schedule {name!r} already exists"
             ) from None
-        aws_fields(exc, _FIELDS)
+        _respelled(exc, config)
     _remember(services, actor, name, config)
     return {"MonitoringScheduleArn": sagemaker_arn("monitoring-schedule", name)}
 
@@ -269,13 +291,19 @@ def _all_schedules(services: Services, actor: Actor) -> list[MonitoringSchedule]
     return found
 
 
-def _change(services: Services, actor: Actor, name: str, change: UpdateMonitoringSchedule) -> None:
+def _change(
+    services: Services,
+    actor: Actor,
+    name: str,
+    change: UpdateMonitoringSchedule,
+    config: Body | None = None,
+) -> None:
     try:
         services.monitoring.update(actor, name, change)
     except NotFound:
         raise missing("monitoring schedule", "monitoring-schedule", name) from None
     except DockyardError as exc:
-        aws_fields(exc, _FIELDS)
+        _respelled(exc, config or {})
 
 
 def update_schedule(services: Services, actor: Actor, body: Body) -> Body:
@@ -296,7 +324,7 @@ def update_schedule(services: Services, actor: Actor, body: Body) -> Body:
         change = UpdateMonitoringSchedule.model_validate(fields)
     except ValueError as exc:
         aws_fields(exc, _FIELDS)
-    _change(services, actor, name, change)
+    _change(services, actor, name, change, config)
     _remember(services, actor, name, config)
     return {"MonitoringScheduleArn": sagemaker_arn("monitoring-schedule", name)}
 
