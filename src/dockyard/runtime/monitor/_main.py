@@ -32,8 +32,11 @@ def _say(message: str) -> None:
 
 
 def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None, baseline: Any = None) -> Any:
-    """The data of ``spec``; requests captured without column names given take the
-    ``baseline``'s, in its order (positional values, and objects naming none of them)."""
+    """The data of ``spec``. Against a ``baseline`` of unnamed columns (``_c0`` ..: suggested
+    from headerless data, as SageMaker names them), captured requests that name their columns
+    otherwise (a ``dataframe_split``, one inference tensor) are read by position too, as the
+    model read them. A baseline with names keeps SageMaker's reading: headerless CSV requests
+    are ``_c0`` .. and its checks say which columns are missing and extra."""
     from dockyard.monitor import Dataset
 
     data = spec.data
@@ -42,7 +45,7 @@ def _dataset(spec: MonitoringJobSpec, uris: list[str], s3: str | None, baseline:
         options["columns"] = tuple(data.columns)
     elif baseline is not None and data.format == "capture" and data.capture_side == "input":
         names = [f.get("name") for f in baseline.statistics.get("features") or []]
-        if names and all(isinstance(n, str) for n in names):
+        if names and names == [f"_c{i}" for i in range(len(names))]:
             options["columns"] = tuple(names)
     if data.header is not None:
         options["header"] = data.header
