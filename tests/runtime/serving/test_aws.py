@@ -156,6 +156,10 @@ def test_errors_are_the_exceptions_boto3_models(worker: Running) -> None:
     assert isinstance(elsewhere, client.exceptions.ValidationError)
     assert "Endpoint other not found" in elsewhere.response["Error"]["Message"]
 
+    long = _error(lambda: invoke(ContentType="text/csv", CustomAttributes="a" * 1025))
+    assert isinstance(long, client.exceptions.ValidationError)  # SageMaker's limit is 1,024
+    assert "at most 1024 ASCII characters" in long.response["Error"]["Message"]
+
     multi = _error(lambda: invoke(ContentType="text/csv", TargetModel="model-2.tar.gz"))
     assert isinstance(multi, client.exceptions.ValidationError)
     assert "TargetModel (multi-model endpoints) is not supported" in str(multi)

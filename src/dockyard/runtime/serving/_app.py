@@ -269,6 +269,8 @@ class DataPlane:
         endpoint.arriving += 1
         arriving = True
         try:
+            if headers.custom_attributes is not None:
+                headers.check()
             variant = pinned or state.routes.choose(headers.target_variant)
             variant.active += 1
             variant.stats.in_flight += 1

@@ -15,6 +15,8 @@ import orjson
 
 from dockyard.errors import InvalidArgument, PayloadTooLarge
 
+_MAX_CUSTOM = 1024  # SageMaker Runtime's limit on CustomAttributes
+
 __all__ = [
     "ClientGone",
     "MethodNotAllowed",
@@ -67,6 +69,7 @@ class RequestHeaders:
         "accept",
         "content_length",
         "content_type",
+        "custom_attributes",
         "inference_header_length",
         "request_id",
         "target_variant",
@@ -79,6 +82,7 @@ class RequestHeaders:
         self.target_variant: bytes | None = None
         self.request_id: bytes | None = None
         self.inference_header_length: bytes | None = None
+        self.custom_attributes: bytes | None = None
         for name, value in raw:
             if name == b"content-type":
                 self.content_type = value
@@ -92,6 +96,20 @@ class RequestHeaders:
                 self.request_id = value
             elif name == b"inference-header-content-length":
                 self.inference_header_length = value
+            elif name == b"x-amzn-sagemaker-custom-attributes":
+                self.custom_attributes = value
+
+    def check(self) -> None:
+        """Refuse what SageMaker Runtime refuses of these headers (``CustomAttributes``: at
+        most 1,024 ASCII characters)."""
+        found = self.custom_attributes
+        if found is not None and (len(found) > _MAX_CUSTOM or not found.isascii()):
+            raise InvalidArgument(
+                "X-Amzn-SageMaker-Custom-Attributes: at most 1024 ASCII characters, as "
+                f"SageMaker Runtime takes (got {len(found)} bytes"
+                f"{'' if found.isascii() else ', not all ASCII'})",
+                field="CustomAttributes",
+            )
 
 
 async def read_body(
