@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from random import Random
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.asl import jsonata as jsonata_module
 from dockyard.asl.errors import StatesError
 from dockyard.asl.jsonata import (
     is_jsonata,
@@ -206,3 +208,61 @@ def test_an_expression_nested_too_deeply_is_refused_by_name(depth: int) -> None:
     assert "nested too deeply" in raised.value.cause
     assert "'Output'" in raised.value.cause
     assert len(raised.value.cause) < 300
+
+
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(jsonata_module, "EVALUATION_SECONDS", 0.5, raising=False)
+    return 0.5
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "expression",
+    [
+        # a pattern that backtracks catastrophically: hours in Python's re
+        "$match('" + "a" * 60 + "!', /(a|aa)+$/)",
+        "$replace('" + "a" * 60 + "!', /(a|aa)+$/, 'x')",
+        # a hundred million steps, and a recursion that never ends (a tail call: no stack)
+        "$count([1..10000].([1..10000]))",
+        "($f := function($n){ $f($n + 1) }; $f(0))",
+    ],
+)
+def test_an_expression_running_past_its_deadline_fails_its_state(
+    expression: str, short_deadline: float
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% " + expression + " %}"}, field="Output")
+    assert caught.value.error == "States.QueryEvaluationError"
+    assert "specified for the field 'Output/a' failed: ran longer than 0.5 s" in caught.value.cause
+    assert time.monotonic() - started < 10 * short_deadline
+
+
+def test_a_regular_expression_matches_as_javascript_s_does() -> None:
+    assert resolve("{% $replace('abcabc', /(b)/, '[$1]') %}") == "a[b]ca[b]c"
+    assert resolve("{% $split('a1b22c', /[0-9]+/) %}") == ["a", "b", "c"]
+    assert resolve("{% $contains('abc', /B/i) %}") is True
+    assert resolve("{% $match('xaxbx', /[ab]/).index %}") == [1, 3]
+
+
+def test_an_invalid_regular_expression_is_a_syntax_problem_by_name() -> None:
+    problem = jsonata_syntax_problem("$match('a', /a{2,1}/)")
+    assert problem is not None
+    assert "the regular expression /a{2,1}/ is not valid: min repeat greater than max" in problem
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% $match('a', /a{2,1}/) %}"}, field="Output")
+    assert "'Output/a' is not valid JSONata: the regular expression /a{2,1}/" in caught.value.cause
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "($__evaluate_entry := $nothing; $count([1..10000].([1..10000])))",
+        "(function($__evaluate_exit){ 1 })(2)",
+    ],
+)
+def test_the_librarys_step_callbacks_cannot_be_rebound(expression: str) -> None:
+    problem = jsonata_syntax_problem(expression)
+    assert problem is not None
+    assert "is reserved" in problem

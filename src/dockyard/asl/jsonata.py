@@ -21,6 +21,13 @@ the expression and the field, in the words Step Functions uses.
 
 Compiled expressions are kept in a bounded LRU cache: a Map state evaluates the same templates
 for every item.
+
+An evaluation runs at most :data:`EVALUATION_SECONDS` (its steps, loops and recursion are
+checked against that deadline as they run), and regular expressions (``/(a|aa)+$/``) are matched
+by the ``regex`` module under the same deadline and without holding the interpreter's lock: an
+expression written to run for hours, or a pattern that backtracks catastrophically, fails its
+state (``States.QueryEvaluationError``, "ran longer than") instead of stalling the server. A
+pattern that is not a valid regular expression is a syntax problem of its expression.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import math
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -39,12 +47,15 @@ from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
+import regex  # type: ignore[import-untyped]
+
 # The library raises the whole process's recursion limit to 10,000 when it is first imported
 # (in whichever request first used JSONata): the limit stays the interpreter's, raised only
 # while an expression is parsed or evaluated (_deep), and an expression nested deeper than
 # that allows is refused by name (_TOO_DEEP).
 _LIMIT = sys.getrecursionlimit()
 from jsonata import JException, Jsonata  # type: ignore[import-untyped]  # noqa: E402
+from jsonata.regex_engine import RegexFlags  # type: ignore[import-untyped]  # noqa: E402
 from jsonata.utils import Utils  # type: ignore[import-untyped]  # noqa: E402
 
 sys.setrecursionlimit(_LIMIT)
@@ -67,6 +78,8 @@ RECURSION_LIMIT = 10_000
 CACHED_EXPRESSIONS = 1024
 # JSONata's own range operator stops at ten million items; $range keeps the same bound.
 MAX_RANGE_ITEMS = 10_000_000
+#: How long one expression may run, regular expressions' matching included.
+EVALUATION_SECONDS = 5.0
 _EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
 # Integers that a double holds exactly: a whole float inside prints as an integer, as in JS.
 _EXACT = 2**53
@@ -92,6 +105,8 @@ def jsonata_syntax_problem(expression: str) -> str | None:
             _compile(expression)
     except JException as exc:
         return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
+    except _Refused as exc:
+        return f"the JSONata expression {expression.strip()!r} is not valid: {exc}"
     except RecursionError:
         return f"the JSONata expression {_shortened(expression)!r} {_TOO_DEEP}"
     return None
@@ -195,11 +210,98 @@ def _where(expression: str, field: str) -> str:
     return f"The JSONata expression '{expression.strip()}'{named}"
 
 
+# The deadline of the evaluation running in this thread (time.monotonic()), if any.
+_running = threading.local()
+
+
+def _remaining() -> float | None:
+    deadline: float | None = getattr(_running, "deadline", None)
+    return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+
+def _overrun() -> StatesError:
+    return StatesError(QUERY_EVALUATION_ERROR, f"ran longer than {EVALUATION_SECONDS:g} s")
+
+
+def _on_step(expr: Any, input: Any, environment: Any) -> None:
+    """Called by the library as it enters each step of an expression."""
+    deadline = getattr(_running, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise _overrun()
+
+
+class _Pattern:
+    """A regular expression matched by ``regex`` under the running evaluation's deadline, without
+    holding the interpreter's lock (``concurrent``): the methods the library calls."""
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, pattern: Any) -> None:
+        self._pattern = pattern
+
+    def search(self, string: str) -> Any:
+        return self._bounded(lambda t: self._pattern.search(string, concurrent=True, timeout=t))
+
+    def finditer(self, string: str) -> Any:
+        # Matched at once, not lazily: the deadline is the evaluation's, running now.
+        return iter(
+            self._bounded(
+                lambda t: list(self._pattern.finditer(string, concurrent=True, timeout=t))
+            )
+        )
+
+    def sub(self, repl: Any, string: str, count: int = 0) -> str:
+        return str(
+            self._bounded(
+                lambda t: self._pattern.sub(repl, string, count, concurrent=True, timeout=t)
+            )
+        )
+
+    def split(self, string: str, maxsplit: int = 0) -> list[str]:
+        return list(
+            self._bounded(
+                lambda t: self._pattern.split(string, maxsplit, concurrent=True, timeout=t)
+            )
+        )
+
+    @staticmethod
+    def _bounded(match: Callable[[float | None], Any]) -> Any:
+        try:
+            return match(_remaining())
+        except TimeoutError:
+            raise _overrun() from None
+
+
+class _Refused(Exception):
+    """An expression refused before it runs: a regular expression the ``regex`` module cannot
+    compile, or a variable that would hide the library's step callback (and so the deadline)."""
+
+
+# The library looks its step callbacks up as variables: binding one would lift the deadline.
+_CALLBACK_NAME = re.compile(r"\$__evaluate_(entry|exit)\b")
+
+
+def _regex_engine(pattern: str, flags: RegexFlags) -> _Pattern:
+    options = regex.VERSION0
+    if flags.case_insensitive:
+        options |= regex.IGNORECASE
+    if flags.multiline:
+        options |= regex.MULTILINE
+    try:
+        return _Pattern(regex.compile(pattern, options))
+    except regex.error as exc:
+        raise _Refused(f"the regular expression /{pattern}/ is not valid: {exc}") from None
+
+
 @functools.lru_cache(maxsize=CACHED_EXPRESSIONS)
 def _compile(expression: str) -> Any:
-    compiled = Jsonata(expression)
+    named = _CALLBACK_NAME.search(expression)
+    if named:
+        raise _Refused(f"the variable {named.group()} is reserved")
+    compiled = Jsonata(expression, _regex_engine)
     # Keep null (a value) apart from undefined (nothing): only the second is an error.
     compiled.set_output_convert_nulls(False)
+    compiled.environment.set_evaluate_entry_callback(_on_step)
     return compiled
 
 
@@ -212,10 +314,16 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
             QUERY_EVALUATION_ERROR,
             f"{_where(expression, field)} is not valid JSONata: {_message(exc)}",
         ) from exc
+    except _Refused as exc:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} is not valid JSONata: {exc}"
+        ) from None
     except RecursionError:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(_shortened(expression), field)} {_TOO_DEEP}"
         ) from None
+    outer = getattr(_running, "deadline", None)
+    _running.deadline = time.monotonic() + EVALUATION_SECONDS if outer is None else outer
     try:
         with _deep():
             result = compiled.evaluate(None, variables)
@@ -238,6 +346,8 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {exc}"
         ) from exc
+    finally:
+        _running.deadline = outer
     if result is None:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} returned nothing (undefined)."
