@@ -266,3 +266,11 @@ def test_the_librarys_step_callbacks_cannot_be_rebound(expression: str) -> None:
     problem = jsonata_syntax_problem(expression)
     assert problem is not None
     assert "is reserved" in problem
+
+
+def test_pad_refuses_a_width_that_would_take_the_servers_memory() -> None:
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% $pad('x', 10000000000) %}"}, field="Output")
+    assert "$pad: the width is 10000000000; at most 10000000 characters" in caught.value.cause
+    assert resolve("{% $pad('ab', -5, '#') %}") == "###ab"
+    assert resolve("{% 'ab' ~> $pad(4, '-') %}") == "ab--"

@@ -7,7 +7,7 @@ is read as ``$states.input`` and ``$myVar``.
 
 Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, ``$hash``,
 ``$random`` (with an optional seed), ``$uuid`` and ``$parse``, and leaves out ``$eval``; they
-are bound here for every evaluation. Randomness and
+are bound here for every evaluation, with ``$pad``, whose width is bounded. Randomness and
 the clock come from the caller (``random``, ``now``) so that a replayed execution computes
 the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
 ``$now()`` / ``$millis()`` read ``now``. Without them, the generator is seeded from the
@@ -78,6 +78,9 @@ RECURSION_LIMIT = 10_000
 CACHED_EXPRESSIONS = 1024
 # JSONata's own range operator stops at ten million items; $range keeps the same bound.
 MAX_RANGE_ITEMS = 10_000_000
+#: The widest string $pad makes: one call is one step, which the deadline cannot stop, and a
+#: width of ten billion would take the server's memory (a state's result holds 256 KiB).
+MAX_PAD_WIDTH = 10_000_000
 #: How long one expression may run, regular expressions' matching included.
 EVALUATION_SECONDS = 5.0
 _EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
@@ -431,6 +434,14 @@ def _range(start: Any, end: Any, step: Any = None) -> list[int]:
     return [first + i * by for i in range(count)]
 
 
+def _pad(string: Any, width: Any, char: Any = None) -> Any:
+    from jsonata.functions import Functions  # type: ignore[import-untyped]
+
+    if isinstance(width, int | float) and math.isfinite(width) and abs(width) > MAX_PAD_WIDTH:
+        raise _fail("pad", f"the width is {int(width)}; at most {MAX_PAD_WIDTH} characters")
+    return Functions.pad(string, width, char)
+
+
 def _hash(data: Any, algorithm: Any) -> str:
     digest = HASHES.get(algorithm)
     if digest is None:
@@ -476,6 +487,7 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
 
     functions: dict[str, Any] = {
         "partition": Jsonata.JFunction(_Function("partition", _partition), "<an:a>"),
+        "pad": Jsonata.JFunction(_Function("pad", _pad), "<s-ns?:s>"),
         "range": Jsonata.JFunction(_Function("range", _range), "<nnn?:a>"),
         "hash": Jsonata.JFunction(_Function("hash", _hash), "<xs:s>"),
         "random": Jsonata.JFunction(_Function("random", random_number), "<j?:n>"),
@@ -488,7 +500,7 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
         millis = int(instant.timestamp() * 1000)
 
         def fixed_now(picture: Any = None, timezone: Any = None) -> Any:
-            from jsonata.functions import Functions  # type: ignore[import-untyped]
+            from jsonata.functions import Functions
 
             return Functions.datetime_from_millis(millis, picture, timezone)
 
