@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -83,6 +84,16 @@ def test_rules(rule: dict[str, Any], expected: bool) -> None:
         matches(rule, DATA, context={"Execution": {"Name": "run"}}, variables={"limit": 30})
         is expected
     )
+
+
+@pytest.mark.timeout(30)
+def test_string_matches_with_many_stars_answers_at_once() -> None:
+    # A regular expression with .* for each star backtracks for minutes on this input.
+    rule = {"Variable": "$.name", "StringMatches": "*a" * 12 + "b"}
+    started = time.monotonic()
+    assert matches(rule, {"name": "a" * 200}, context={}, variables={}) is False
+    assert matches(rule, {"name": "a" * 200 + "b"}, context={}, variables={}) is True
+    assert time.monotonic() - started < 1
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from typing import Any
 
 from dockyard.asl import paths
 from dockyard.asl.errors import runtime
+from dockyard.wildcard import matches_wildcard
 
 __all__ = ["matches", "parse_timestamp"]
 
@@ -54,17 +55,25 @@ def _is_number(value: Any) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _pattern(text: str) -> re.Pattern[str]:
-    out, pos = [], 0
+def _pieces(text: str) -> tuple[str, ...]:
+    """The literal text of a ``StringMatches`` pattern split at its unescaped stars."""
+    pieces: list[str] = []
+    piece: list[str] = []
+    pos = 0
     while pos < len(text):
         char = text[pos]
         if char == "\\" and pos + 1 < len(text):
-            out.append(re.escape(text[pos + 1]))
+            piece.append(text[pos + 1])
             pos += 2
             continue
-        out.append(".*" if char == "*" else re.escape(char))
+        if char == "*":
+            pieces.append("".join(piece))
+            piece = []
+        else:
+            piece.append(char)
         pos += 1
-    return re.compile("".join(out), re.DOTALL)
+    pieces.append("".join(piece))
+    return tuple(pieces)
 
 
 _ORDER: Mapping[str, Callable[[Any, Any], bool]] = {
@@ -131,7 +140,7 @@ def matches(
         if test in _TYPE_TESTS:
             return _TYPE_TESTS[test](value) is bool(expected)
         if test == "StringMatches":
-            return isinstance(value, str) and bool(_pattern(str(expected)).fullmatch(value))
+            return isinstance(value, str) and matches_wildcard(_pieces(str(expected)), value)
         spec = _COMPARISONS.get(test)
         if spec is None:
             raise runtime(f"Unknown choice comparison '{test}'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -69,6 +70,16 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
 @pytest.mark.parametrize(("policy", "event", "expected"), CASES, ids=[str(c[0]) for c in CASES])
 def test_policy(policy: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
     assert matches(validate_policy(policy), event_fields(event)) is expected
+
+
+@pytest.mark.timeout(30)
+def test_a_wildcard_with_many_stars_answers_at_once() -> None:
+    # A regular expression with .* for each star backtracks for minutes on this event.
+    policy = validate_policy({"resource_id": [{"wildcard": "*a" * 12 + "b"}]})
+    started = time.monotonic()
+    assert not matches(policy, event_fields({**EVENT, "resource_id": "a" * 200}))
+    assert matches(policy, event_fields({**EVENT, "resource_id": "a" * 200 + "b"}))
+    assert time.monotonic() - started < 1
 
 
 BAD: list[tuple[Any, str, str]] = [

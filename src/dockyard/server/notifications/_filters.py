@@ -17,11 +17,11 @@ Conditions: an exact string or number, ``prefix``, ``suffix``, ``wildcard`` (``*
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from dockyard.errors import InvalidArgument
+from dockyard.wildcard import matches_wildcard
 
 __all__ = ["event_fields", "matches", "type_matches", "validate_policy"]
 
@@ -147,7 +147,7 @@ def _holds(condition: Any, value: Any) -> bool:
     if op == "equals-ignore-case":
         return text is not None and text.casefold() == arg.casefold()
     if op == "wildcard":
-        return text is not None and re.fullmatch(_wildcard(arg), text) is not None
+        return text is not None and matches_wildcard(arg.split("*"), text)
     if op == "anything-but":
         if isinstance(arg, dict):
             return text is not None and not text.startswith(arg["prefix"])
@@ -159,11 +159,6 @@ def _holds(condition: Any, value: Any) -> bool:
         number = float(value)
         return all(_compare(number, o, float(v)) for o, v in zip(arg[::2], arg[1::2], strict=True))
     return False
-
-
-def _wildcard(pattern: str) -> str:
-    # Only * is special (SNS); fnmatch would also treat ? and [ as patterns.
-    return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
 def _compare(number: float, op: str, bound: float) -> bool:
