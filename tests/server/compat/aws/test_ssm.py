@@ -183,6 +183,18 @@ def test_bad_input_has_ssm_codes_naming_the_field(
     assert field in str(error.value)
 
 
+@pytest.mark.timeout(60)
+def test_an_allowed_pattern_that_backtracks_for_ever_is_refused_by_name(ssm: Any) -> None:
+    # (a|aa)+ against sixty a and a ! tries a Fibonacci number of ways: held the server for
+    # days, and every other request with it.
+    with pytest.raises(ClientError) as error:
+        ssm.put_parameter(Name="/p", Value="a" * 60 + "!", AllowedPattern="(a|aa)+")
+    assert code(error) == "ValidationException"
+    assert "AllowedPattern took longer than 1 s to match the value" in str(error.value)
+    ssm.put_parameter(Name="/p", Value="a" * 60, AllowedPattern="(a|aa)+")
+    assert ssm.get_parameter(Name="/p")["Parameter"]["Value"] == "a" * 60
+
+
 def test_signed_requests_carry_tokens_and_secrets_need_a_grant(url: str) -> None:
     signed = tokens(url)
     anonymous, ana, bob = (aws("ssm", url, t) for t in (None, signed["ana"], signed["bob"]))

@@ -15,10 +15,11 @@ than ``text`` is refused.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import regex  # type: ignore[import-untyped]
 
 from dockyard.api.params import (
     LabelParameter,
@@ -167,6 +168,12 @@ def get_parameters_by_path(services: Services, actor: Actor, body: Body) -> Body
     return answer
 
 
+#: How long an AllowedPattern may take to match: matched by the ``regex`` module, which stops
+#: then and lets other requests run meanwhile, where ``re`` would hold the interpreter for
+#: as long as a pattern that backtracks catastrophically (``(a+)+``) takes.
+_PATTERN_SECONDS = 1.0
+
+
 def put_parameter(services: Services, actor: Actor, body: Body) -> Body:
     name = dockyard_name(required(body, "Name"))
     value = required(body, "Value")
@@ -176,13 +183,22 @@ def put_parameter(services: Services, actor: Actor, body: Body) -> Body:
         raise InvalidArgument(
             f"DataType {data_type!r} is not supported here: only text", field="DataType"
         )
-    pattern = optional(body, "AllowedPattern")
+    pattern = optional(body, "AllowedPattern", str)
     if pattern is not None:
         try:
-            allowed = re.fullmatch(pattern, value) is not None
-        except re.error as exc:
+            allowed = (
+                regex.fullmatch(pattern, value, concurrent=True, timeout=_PATTERN_SECONDS)
+                is not None
+            )
+        except regex.error as exc:
             raise InvalidArgument(
                 f"AllowedPattern is not a regex: {exc}", field="AllowedPattern"
+            ) from None
+        except TimeoutError:
+            raise InvalidArgument(
+                f"AllowedPattern took longer than {_PATTERN_SECONDS:g} s to match the value "
+                "(it backtracks too much: simplify it)",
+                field="AllowedPattern",
             ) from None
         if not allowed:
             raise AwsError(
