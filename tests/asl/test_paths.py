@@ -99,3 +99,18 @@ def test_put_through_a_scalar_is_result_path_match_failure() -> None:
         'Unable to apply ReferencePath $.a.b to input {"a":"text"}: the step "b" meets "text", '
         "not an object"
     )
+
+
+@pytest.mark.timeout(60)
+def test_descendants_of_descendants_stop_at_a_million_visited_values() -> None:
+    nested: list[Any] = []
+    inner = nested
+    for _ in range(100):
+        inner.append([])
+        inner = inner[0]
+    # Each list is selected once per ancestor: 161,700 values for three levels, 75 million for five.
+    assert len(find("$..*..*..*", nested)) == 161_700
+    with pytest.raises(StatesError) as caught:
+        find("$..*..*..*..*..*", nested)
+    assert caught.value.error == "States.Runtime"
+    assert "The path '$..*..*..*..*..*' visits more than 1000000 values" in caught.value.cause

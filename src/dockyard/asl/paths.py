@@ -20,6 +20,10 @@ path selects a list, possibly empty, as Jayway's JSONPath (the library AWS uses)
 A *reference path* (ResultPath, Choice's Variable) is a definite path.
 
 Parsed paths are cached: a Map over 10,000 items parses its ItemSelector's paths once.
+
+Descendants of descendants select a value once for each ancestor it has (``$..*..*..*..*``
+over a hundred nested lists: four million values), so a path may visit at most
+:data:`MAX_VISITED` values: one that would visit more is ``States.Runtime``, naming the path.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class _Missing:
 
 MISSING: Final = _Missing()
 """What a definite path selects when nothing is there (``None`` is JSON's null)."""
+
+#: The values a path may select and walk through: a state's data holds 256 KiB, a few hundred
+#: thousand values at most, so only a path selecting values again and again reaches this.
+MAX_VISITED = 1_000_000
 
 # A segment is a small tuple: ("key", name) ("index", i) ("keys", names) ("indices", ints)
 # ("wild",) ("slice", start, stop, step) ("filter", predicate) ("desc", inner segment).
@@ -233,9 +241,29 @@ def find(path: Path | str, data: Any, *, context: Any = None, variables: Any = N
                 return MISSING
         return doc
     nodes = [doc]
+    budget = _Budget(path.text)
     for segment in path.segments:
-        nodes = _apply(segment, nodes, data)
+        nodes = _apply(segment, nodes, data, budget)
+        budget.spend(len(nodes))
     return nodes
+
+
+class _Budget:
+    """The values a path has visited so far, against :data:`MAX_VISITED`."""
+
+    __slots__ = ("left", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.left = MAX_VISITED
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise runtime(
+                f"The path '{self.text}' visits more than {MAX_VISITED} values "
+                "(descendants of descendants select each value again for each ancestor)"
+            )
 
 
 def _variable(variables: Any, name: str) -> Any:
@@ -256,7 +284,7 @@ def _step(doc: Any, step: str | int) -> Any:
     return MISSING
 
 
-def _apply(segment: Segment, nodes: list[Any], root: Any) -> list[Any]:
+def _apply(segment: Segment, nodes: list[Any], root: Any, budget: _Budget) -> list[Any]:
     kind = segment[0]
     out: list[Any] = []
     if kind in ("key", "index"):
@@ -289,8 +317,10 @@ def _apply(segment: Segment, nodes: list[Any], root: Any) -> list[Any]:
                 out.append(node)
     else:  # desc
         for node in nodes:
-            for descendant in _descendants(node):
-                out.extend(_apply(segment[1], [descendant], root))
+            descendants = _descendants(node)
+            budget.spend(len(descendants))
+            for descendant in descendants:
+                out.extend(_apply(segment[1], [descendant], root, budget))
     return out
 
 
