@@ -26,9 +26,11 @@ class Clock:
         return self.now
 
 
-def make_services(home: Path, data: Path, *roots: str, database_url: str | None = None) -> Services:
+def make_services(
+    home: Path, data: Path, *roots: str, database_url: str | None = None, **settings: Any
+) -> Services:
     return Services.from_settings(
-        Settings(home=home, data_roots=[str(data), *roots], database_url=database_url)
+        Settings(home=home, data_roots=[str(data), *roots], database_url=database_url, **settings)
     )
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.server.triggers.conftest import ROOT, training
+from sqlalchemy import select
+from tests.server.triggers.conftest import ROOT, make_services, training
 
+from dockyard.api.tracking import CreateExperiment
 from dockyard.api.triggers import TriggerConfig
 from dockyard.errors import InvalidArgument
 from dockyard.server._services import Services
+from dockyard.server.actor import Role
+from dockyard.server.auth import CreateUser
+from dockyard.server.store import schema
 from dockyard.server.triggers._loops import EventTriggers
 
 
@@ -63,3 +68,31 @@ def test_a_trigger_may_not_follow_triggers(services: Services, data: Path) -> No
     with pytest.raises(InvalidArgument, match="may not follow") as caught:
         services.triggers.create(ROOT, TriggerConfig.model_validate(config))
     assert caught.value.field == "events.events.0"
+
+
+def test_a_trigger_fires_only_for_events_its_creator_may_read(tmp_path: Path, data: Path) -> None:
+    services = make_services(tmp_path / "home", data, default_permission="none")
+    try:
+        services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+        people = {}
+        for name in ("bob", "eve"):
+            services.auth.create_user(ROOT, CreateUser(name=name, role=Role.MEMBER))
+            with services.db.read() as conn:
+                row = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
+            people[name] = services.auth.account_actor(int(row.user_id))
+        bob, eve = people["bob"], people["eve"]
+        config = {
+            "name": "spy",
+            "events": {"events": ["experiment.*"]},
+            "target": training(data),
+        }
+        services.triggers.create(eve, TriggerConfig.model_validate(config))
+        services.tracking.create_experiment(bob, CreateExperiment(name="bob-private-project"))
+        services.tracking.create_experiment(eve, CreateExperiment(name="eve-project"))
+        consumer = EventTriggers(services.triggers, services.db, tmp_path, services.events)
+        consumer.tick()
+        consumer.stop()
+        fired = services.triggers.history(eve, "spy")
+        assert [f.cause["body_name"] for f in fired] == ["eve-project"]
+    finally:
+        services.close()

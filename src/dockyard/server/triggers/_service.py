@@ -671,7 +671,14 @@ class TriggerService:
             row, f"schedule:{slot}", cause, state={**state, "next_time": following}, now=now
         )
 
-    def fire_event(self, row: Any, event: Any) -> Firing:
+    def fire_event(self, row: Any, event: Any) -> Firing | None:
+        """Fire ``row`` for ``event``; nothing when the trigger's creator may not read that
+        event (another account's experiment or model): its cause would tell them of it."""
+        visible = self._auth.event_filter(self._owner(row))
+        if visible is not None and not self._events.read(
+            after=event.id - 1, before=event.id + 1, limit=1, visible=visible
+        ):
+            return None
         cause = {
             "event_id": event.id,
             "event_type": event.type,
