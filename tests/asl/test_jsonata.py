@@ -229,8 +229,10 @@ def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
     ],
 )
 def test_an_expression_running_past_its_deadline_fails_its_state(
-    expression: str, short_deadline: float
+    expression: str, short_deadline: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Only the deadline: a range of ranges would otherwise meet the memory budget first.
+    monkeypatch.setattr(jsonata_module, "EVALUATION_MEMORY_BYTES", 2**40)
     started = time.monotonic()
     with pytest.raises(StatesError) as caught:
         resolve({"a": "{% " + expression + " %}"}, field="Output")
@@ -274,3 +276,20 @@ def test_pad_refuses_a_width_that_would_take_the_servers_memory() -> None:
     assert "$pad: the width is 10000000000; at most 10000000 characters" in caught.value.cause
     assert resolve("{% $pad('ab', -5, '#') %}") == "###ab"
     assert resolve("{% 'ab' ~> $pad(4, '-') %}") == "ab--"
+
+
+def test_an_expression_that_grows_the_process_past_its_budget_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ranges of millions of items take memory at about a gigabyte a second: inside the deadline,
+    # enough to take the server's (and again each time the execution resumes at that state).
+    monkeypatch.setattr(jsonata_module, "EVALUATION_MEMORY_BYTES", 32 * 2**20)
+    ranges = ",".join(["[1..2000000]"] * 8)
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": f"{{% $count([{ranges}]) %}}"}, field="Output")
+    assert caught.value.error == "States.QueryEvaluationError"
+    assert (
+        "'Output/a'" in caught.value.cause
+        and "used more than 32 MB of memory" in caught.value.cause
+    )
+    assert resolve("{% $count([1..100000]) %}") == 100000  # a large but modest one still runs

@@ -27,7 +27,10 @@ checked against that deadline as they run), and regular expressions (``/(a|aa)+$
 by the ``regex`` module under the same deadline and without holding the interpreter's lock: an
 expression written to run for hours, or a pattern that backtracks catastrophically, fails its
 state (``States.QueryEvaluationError``, "ran longer than") instead of stalling the server. A
-pattern that is not a valid regular expression is a syntax problem of its expression.
+pattern that is not a valid regular expression is a syntax problem of its expression. One
+that runs past a few milliseconds also has its memory looked at as it runs: the process may grow
+by at most :data:`EVALUATION_MEMORY_BYTES` (plus what one step takes) before the state fails
+("used more than").
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import re
 import sys
 import threading
@@ -83,6 +87,14 @@ MAX_RANGE_ITEMS = 10_000_000
 MAX_PAD_WIDTH = 10_000_000
 #: How long one expression may run, regular expressions' matching included.
 EVALUATION_SECONDS = 5.0
+#: How much the process may grow while one expression runs: ranges of millions of items
+#: allocate about a gigabyte a second, enough to take the server's memory within the deadline
+#: (and again after each restart, as the execution resumes at that state).
+EVALUATION_MEMORY_BYTES = 256 * 1024 * 1024
+#: How often, at most, a running expression's memory is looked at (from its first step on):
+#: shorter evaluations never pay for the look.
+_MEMORY_CHECK_S = 0.002
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 _EXPRESSION = re.compile(r"\{%(.*)%\}", re.DOTALL)
 # Integers that a double holds exactly: a whole float inside prints as an integer, as in JS.
 _EXACT = 2**53
@@ -227,10 +239,34 @@ def _overrun() -> StatesError:
 
 
 def _on_step(expr: Any, input: Any, environment: Any) -> None:
-    """Called by the library as it enters each step of an expression."""
+    """Called by the library as it enters each step of an expression: the deadline, and every
+    :data:`_MEMORY_CHECK_S` once it has run that long, the process's growth since the first
+    look."""
     deadline = getattr(_running, "deadline", None)
-    if deadline is not None and time.monotonic() > deadline:
+    if deadline is None:
+        return
+    now = time.monotonic()
+    if now > deadline:
         raise _overrun()
+    if now >= _running.memory_at:
+        _running.memory_at = now + _MEMORY_CHECK_S
+        resident = _resident_bytes()
+        if _running.memory_base is None:
+            _running.memory_base = resident
+        elif resident - _running.memory_base > EVALUATION_MEMORY_BYTES:
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"used more than {EVALUATION_MEMORY_BYTES // 2**20} MB of memory",
+            )
+
+
+def _resident_bytes() -> int:
+    """This process's resident memory (opened each time: a forked process has its own)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class _Pattern:
@@ -326,7 +362,11 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
             QUERY_EVALUATION_ERROR, f"{_where(_shortened(expression), field)} {_TOO_DEEP}"
         ) from None
     outer = getattr(_running, "deadline", None)
-    _running.deadline = time.monotonic() + EVALUATION_SECONDS if outer is None else outer
+    if outer is None:  # not inside another evaluation: a budget of its own
+        started = time.monotonic()
+        _running.deadline = started + EVALUATION_SECONDS
+        _running.memory_at = started + _MEMORY_CHECK_S  # a short evaluation never looks
+        _running.memory_base = None
     try:
         with _deep():
             result = compiled.evaluate(None, variables)
@@ -350,7 +390,8 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {exc}"
         ) from exc
     finally:
-        _running.deadline = outer
+        if outer is None:
+            _running.deadline = None
     if result is None:
         raise StatesError(
             QUERY_EVALUATION_ERROR, f"{_where(expression, field)} returned nothing (undefined)."
