@@ -43,6 +43,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
 
 __all__ = [
     "ACTIONS",
+    "TRAINING_FIELDS",
     "channels",
     "definition_fields",
     "stop_job",
@@ -50,7 +51,8 @@ __all__ = [
     "training_spec",
 ]
 
-_FIELDS = {
+#: Dockyard's names in a training job's spec, as CreateTrainingJob spells them.
+TRAINING_FIELDS = {
     "name": "TrainingJobName",
     "algorithm": "AlgorithmSpecification.TrainingImage",
     "hyperparameters": "HyperParameters",
@@ -153,7 +155,7 @@ def training_spec(body: Body) -> TrainingJobSpec:
     try:
         return TrainingJobSpec.model_validate(spec)
     except ValueError as exc:
-        return aws_fields(exc, _FIELDS)
+        return aws_fields(exc, TRAINING_FIELDS)
 
 
 def _what_runs(image: str, hyperparameters: Body) -> Body:
@@ -203,7 +205,7 @@ def create_training_job(services: Services, actor: Actor, body: Body) -> Body:
     try:
         job = services.jobs.submit(actor, spec)
     except DockyardError as exc:
-        aws_fields(exc, _FIELDS)
+        aws_fields(exc, TRAINING_FIELDS)
     return {"TrainingJobArn": sagemaker_arn("training-job", job.name)}
 
 

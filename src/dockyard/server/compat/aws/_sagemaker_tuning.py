@@ -35,7 +35,11 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     sagemaker_arn,
     tag_list,
 )
-from dockyard.server.compat.aws._sagemaker_training import definition_fields, training_spec
+from dockyard.server.compat.aws._sagemaker_training import (
+    TRAINING_FIELDS,
+    definition_fields,
+    training_spec,
+)
 
 __all__ = ["ACTIONS", "native_tuning_spec"]
 
@@ -49,17 +53,11 @@ _FIELDS = {
     "warm_start": "WarmStartConfig",
     "tags": "Tags",
 }
-#: Dockyard's names inside a training job definition, as SageMaker's.
+#: Dockyard's names inside a training job definition, as SageMaker's: a training job's, but
+#: for its fixed hyperparameters' (a definition has no name or tags of its own).
 _DEFINITION_FIELDS = {
+    **{k: v for k, v in TRAINING_FIELDS.items() if k not in ("name", "tags")},
     "hyperparameters": "StaticHyperParameters",
-    "algorithm": "AlgorithmSpecification.TrainingImage",
-    "inputs": "InputDataConfig",
-    "resources": "ResourceConfig",
-    "stopping_condition": "StoppingCondition",
-    "retry_strategy": "RetryStrategy",
-    "environment": "Environment",
-    "metric_definitions": "AlgorithmSpecification.MetricDefinitions",
-    "checkpoint": "CheckpointConfig",
 }
 _CONFIG_FIELDS = {
     "strategy": "Strategy",
