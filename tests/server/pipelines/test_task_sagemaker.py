@@ -196,12 +196,12 @@ def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_
         made.close()
 
 
-def test_a_transform_named_as_its_training_job_says_the_names_are_shared(
+def test_a_transform_named_as_its_training_job_is_kept_apart_as_sagemaker_does(
     tmp_path: Path,
 ) -> None:
     """Step Functions' own sample names the training and the transform job after the
-    execution ($$.Execution.Name); SageMaker keeps them apart, Dockyard's jobs share names,
-    so the refusal says that and how to name the transform."""
+    execution ($$.Execution.Name); SageMaker keeps them apart, so the transform is stored
+    under an alias and keeps SageMaker's name."""
     from dockyard.server.pipelines._task_jobs import JobTask
 
     made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
@@ -221,20 +221,25 @@ def test_a_transform_named_as_its_training_job_says_the_names_are_shared(
             ],
         }
         assert not isinstance(task.start(training_call(training, "Train#1")), Failed)
+        model_package(made)
         transform = {
             "TransformJobName": "nightly-7",
-            "ModelName": "anything",
+            "ModelName": "models:/trained/1",
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
                 "ContentType": "text/csv",
             },
             "TransformOutput": {"S3OutputPath": str(tmp_path / "scored")},
         }
-        taken = task.start(training_call(transform, "Score#2", SM + "createTransformJob"))
-        assert isinstance(taken, Failed) and taken.error == "SageMaker.AmazonSageMakerException"
-        assert str(taken.cause).startswith(
-            "a training job named nightly-7 exists: jobs of every kind share one set of names"
-        )
-        assert "States.Format('{}-transform', $$.Execution.Name)" in str(taken.cause)
+        started = task.start(training_call(transform, "Score#2", SM + "createTransformJob"))
+        assert not isinstance(started, Failed), started
+        # Stored under an alias, answered under SageMaker's name, as SageMaker's API does.
+        stored = made.jobs.get(ROOT, "nightly-7-transform")
+        assert stored.kind == "transform"
+        assert stored.spec["tags"]["sagemaker:transform-job-name"] == "nightly-7"
+        assert made.jobs.get(ROOT, "nightly-7").kind == "training"
+        # Run again (a resumed execution), it finds the job it started rather than a third.
+        again = task.start(training_call(transform, "Score#2", SM + "createTransformJob"))
+        assert not isinstance(again, Failed), again
     finally:
         made.close()

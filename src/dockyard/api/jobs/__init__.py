@@ -51,7 +51,13 @@ if TYPE_CHECKING:
         TagKey,
         TrainingJobSpec,
     )
-    from dockyard.api.jobs._transform import TransformJobSpec, default_output
+    from dockyard.api.jobs._transform import (
+        SAGEMAKER_NAME_TAG,
+        TransformJobSpec,
+        default_output,
+        sagemaker_name,
+        transform_alias,
+    )
     from dockyard.api.jobs._uris import check_readable, copy_local, local_path, scheme
     from dockyard.api.jobs._user import (
         JobUser,
@@ -68,6 +74,7 @@ __all__ = [
     "RUNNER_JOB",
     "RUNNER_SERVER",
     "RUNNER_TOKEN",
+    "SAGEMAKER_NAME_TAG",
     "Capacity",
     "Channel",
     "CheckpointConfig",
@@ -109,7 +116,9 @@ __all__ = [
     "runner_command",
     "runner_environment",
     "runner_statuses",
+    "sagemaker_name",
     "scheme",
+    "transform_alias",
 ]
 __getattr__, __dir__ = exports(
     __name__,
@@ -146,8 +155,11 @@ __getattr__, __dir__ = exports(
         "StoppingCondition": "._spec",
         "TagKey": "._spec",
         "TrainingJobSpec": "._spec",
+        "SAGEMAKER_NAME_TAG": "._transform",
         "TransformJobSpec": "._transform",
         "default_output": "._transform",
+        "sagemaker_name": "._transform",
+        "transform_alias": "._transform",
         "check_readable": "._uris",
         "chown_tree": "._user",
         "close_folder": "._user",

@@ -11,7 +11,33 @@ from dockyard.api.batch import TransformSpec
 from dockyard.api.jobs._spec import ExecutorName, JobName, TagKey
 from dockyard.limits import LIMITS
 
-__all__ = ["TransformJobSpec", "default_output"]
+__all__ = [
+    "SAGEMAKER_NAME_TAG",
+    "TransformJobSpec",
+    "default_output",
+    "sagemaker_name",
+    "transform_alias",
+]
+
+#: The name SageMaker's API gave a transform job stored under another name (see
+#: :func:`transform_alias`).
+SAGEMAKER_NAME_TAG = "sagemaker:transform-job-name"
+
+
+def transform_alias(name: str) -> str:
+    """The name a transform job SageMaker calls ``name`` is stored under when a training job
+    has that name already. SageMaker keeps training and transform jobs apart, and Step
+    Functions' sample ML pipeline names both after its execution; Dockyard's jobs share one set
+    of names. The job keeps ``name`` as :data:`SAGEMAKER_NAME_TAG`, and SageMaker's API and the
+    pipeline's answers call it that."""
+    return f"{name}-transform"
+
+
+def sagemaker_name(job: Any) -> str:
+    """What SageMaker's API calls transform job ``job`` (its own name unless aliased)."""
+    tags = (job.spec or {}).get("tags") or {}
+    found = tags.get(SAGEMAKER_NAME_TAG)
+    return str(found) if found else str(job.name)
 
 
 class TransformJobSpec(TransformSpec):

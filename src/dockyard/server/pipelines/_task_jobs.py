@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.api.jobs import SAGEMAKER_NAME_TAG, sagemaker_name, transform_alias
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
 from dockyard.server.pipelines._task_sagemaker import refused
 from dockyard.server.pipelines._tasks import (
@@ -144,8 +145,8 @@ def _sagemaker(job: Any, training: bool) -> dict[str, Any]:
             "RunId": job.run_id,
         }
     return {
-        "TransformJobName": job.name,
-        "TransformJobArn": arn + job.name,
+        "TransformJobName": sagemaker_name(job),
+        "TransformJobArn": arn + sagemaker_name(job),
         "TransformJobStatus": str(job.status),
         "FailureReason": job.failure_reason,
         "TransformOutput": {"S3OutputPath": (job.spec.get("output") or {}).get("uri")},
@@ -219,20 +220,29 @@ class JobTask(BaseIntegration):
         return Succeeded(self._answer(call, job, training))
 
     def _submit(self, call: TaskCall, body: dict[str, Any], training: bool) -> Any:
-        try:
-            existing = self._jobs.get(call.actor, body["name"])
-        except NotFound:
-            existing = None
+        existing = self._job(call, body["name"])
+        if (
+            existing is not None
+            and existing.kind == "training"
+            and not training
+            and call.base.startswith("arn:")
+        ):
+            # SageMaker keeps transform jobs apart from training jobs, and Step Functions'
+            # sample names both after its execution: stored under an alias, as SageMaker's
+            # API stores it (dockyard.api.jobs.transform_alias).
+            name = body["name"]
+            body["name"] = transform_alias(name)
+            body["tags"] = {**body["tags"], SAGEMAKER_NAME_TAG: name}
+            existing = self._job(call, body["name"])
         if existing is not None:
             if existing.spec.get("tags", {}).get(TASK_TAG) == call.key[-256:]:
                 return existing  # started before a crash: wait on it
             wanted = "training" if training else "transform"
-            if existing.kind != wanted:  # SageMaker keeps them apart; Dockyard's jobs share names
+            if existing.kind != wanted:  # Dockyard's jobs of every kind share one set of names
                 raise AlreadyExists(
                     f"a {existing.kind} job named {body['name']} exists: jobs of every kind "
-                    "share one set of names here (SageMaker keeps training and transform jobs "
-                    f"apart), so give this {wanted} job another name, such as "
-                    f"States.Format('{{}}-{wanted}', $$.Execution.Name)",
+                    f"share one set of names here, so give this {wanted} job another name, "
+                    f"such as States.Format('{{}}-{wanted}', $$.Execution.Name)",
                     field="name",
                 )
             raise AlreadyExists(f"a job named {body['name']} exists", field="name")
@@ -241,6 +251,12 @@ class JobTask(BaseIntegration):
 
             return self._jobs.submit(call.actor, TrainingJobSpec.model_validate(body))
         return self._jobs.submit_transform(call.actor, body, self._root)
+
+    def _job(self, call: TaskCall, name: str) -> Any:
+        try:
+            return self._jobs.get(call.actor, name)
+        except NotFound:
+            return None
 
     def poll(self, call: TaskCall, handle: str) -> Succeeded | Failed | None:
         job = self._jobs.get(call.actor, handle)

@@ -152,3 +152,29 @@ def test_a_transform_job_that_has_ended_is_not_stopped_again(
     assert refused.value.message == (
         "The request was rejected because the transform job is in status Stopped."
     )
+
+
+def test_a_transform_job_named_as_a_training_job_is_kept_apart(
+    services: Services, store: Path
+) -> None:
+    # SageMaker keeps the two kinds apart; Step Functions' sample names both after its
+    # execution. Dockyard's jobs share one set of names: the transform is stored under an
+    # alias, and SageMaker's API knows it by the name it was given.
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.server.compat.aws._sagemaker_training import list_jobs
+    from dockyard.server.compat.aws._sagemaker_transform import describe_transform_job
+
+    actor = Actor.system()
+    (store / "train.py").write_text("print('hi')\n")
+    spec = TrainingJobSpec(entry_point="train.py", source_dir=str(store), name="sm1")
+    services.jobs.submit(actor, spec)
+    # (an output in the artifact store goes in the stored job's own area)
+    output = str(store / "transform" / "sm1-transform")
+    created = create_transform_job(services, actor, _request(str(store / "in.csv"), output))
+    assert created["TransformJobArn"].endswith(":transform-job/sm1")
+    described = describe_transform_job(services, actor, {"TransformJobName": "sm1"})
+    assert described["TransformJobName"] == "sm1" and described["ModelName"] == "trialclf"
+    assert services.jobs.get(actor, "sm1").kind == "training"
+    assert services.jobs.get(actor, "sm1-transform").kind == "transform"
+    listed = list_jobs(services, actor, {"NameContains": "sm1"}, "transform")
+    assert [j["TransformJobName"] for j in listed["TransformJobSummaries"]] == ["sm1"]

@@ -21,7 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.api._sagemaker_sources import refuse_manifests
-from dockyard.api.jobs import Job, TrainingJobSpec
+from dockyard.api.jobs import (
+    SAGEMAKER_NAME_TAG,
+    Job,
+    TrainingJobSpec,
+    sagemaker_name,
+    transform_alias,
+)
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
@@ -49,6 +55,7 @@ __all__ = [
     "stop_job",
     "training_job",
     "training_spec",
+    "transform_job_name",
 ]
 
 #: Dockyard's names in a training job's spec, as CreateTrainingJob spells them.
@@ -77,11 +84,19 @@ def _missing(name: str) -> AwsError:
 
 
 def training_job(services: Services, actor: Actor, name: str, kind: str = "training") -> Job:
-    """The job called ``name`` of ``kind``, or AWS's error."""
+    """The job SageMaker calls ``name`` of ``kind`` (a transform job stored under its alias,
+    :func:`~dockyard.api.jobs.transform_alias`, too), or AWS's error."""
     try:
         job = services.jobs.get(actor, name)
     except NotFound:
         job = None
+    if kind == "transform" and (job is None or job.kind != kind):
+        try:
+            aliased = services.jobs.get(actor, transform_alias(name))
+        except NotFound:
+            aliased = None
+        if aliased is not None and sagemaker_name(aliased) == name:
+            job = aliased
     if job is None or job.kind != kind:
         raise (
             _missing(name)
@@ -89,6 +104,19 @@ def training_job(services: Services, actor: Actor, name: str, kind: str = "train
             else AwsError("ValidationException", f"Could not find requested job with name {name}")
         )
     return job
+
+
+def transform_job_name(services: Services, actor: Actor, name: str) -> tuple[str, dict[str, str]]:
+    """The name to store a transform job SageMaker calls ``name`` under, and the tags that
+    keep SageMaker's name: its alias when a training job has that name (SageMaker keeps the
+    two kinds apart; Step Functions' sample names both after its execution)."""
+    try:
+        existing = services.jobs.get(actor, name)
+    except DockyardError:  # none, or one this caller may not see: submitting says which
+        return name, {}
+    if existing.kind == "training":
+        return transform_alias(name), {SAGEMAKER_NAME_TAG: name}
+    return name, {}
 
 
 def training_spec(body: Body) -> TrainingJobSpec:
@@ -345,7 +373,7 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
     chosen = listed(
         found,
         body,
-        name=lambda j: j.name,
+        name=sagemaker_name,
         status=lambda j: job_status(str(j.status)),
         statuses=JOB_STATUSES,
         created=lambda j: j.created_time,
@@ -358,8 +386,8 @@ def list_jobs(services: Services, actor: Actor, body: Body, kind: str) -> Body:
         f"{word}JobSummaries",
         lambda j: drop_none(
             {
-                f"{word}JobName": j.name,
-                f"{word}JobArn": sagemaker_arn(f"{kind}-job", j.name),
+                f"{word}JobName": sagemaker_name(j),
+                f"{word}JobArn": sagemaker_arn(f"{kind}-job", sagemaker_name(j)),
                 "CreationTime": seconds(j.created_time),
                 f"{word}EndTime": seconds(j.end_time if j.status.is_terminal else None),
                 "LastModifiedTime": seconds(_modified(j)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.api.batch import SAGEMAKER_NAMES, respell, respelled
+from dockyard.api.jobs import sagemaker_name
 from dockyard.artifacts import artifact_uri
 from dockyard.errors import DockyardError
 from dockyard.server._services import Services
@@ -28,7 +29,12 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     sagemaker_arn,
     tag_list,
 )
-from dockyard.server.compat.aws._sagemaker_training import list_jobs, stop_job, training_job
+from dockyard.server.compat.aws._sagemaker_training import (
+    list_jobs,
+    stop_job,
+    training_job,
+    transform_job_name,
+)
 
 __all__ = ["ACTIONS"]
 
@@ -62,9 +68,9 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     required(body, "TransformInput", dict)
     required(body, "TransformOutput", dict)
     spec: Body = {k: body[k] for k in _PASSED if k in body}
-    spec["name"] = name
+    spec["name"], kept = transform_job_name(services, actor, name)
     spec["model_uri"] = model_uri(services, actor, model)
-    spec["tags"] = {**tag_list(body.get("Tags")), MODEL_TAG: model}
+    spec["tags"] = {**tag_list(body.get("Tags")), MODEL_TAG: model, **kept}
     resources = optional(body, "TransformResources", dict, {})
     instance_type = resources.get("InstanceType")
     if isinstance(instance_type, str) and instance_type:
@@ -73,15 +79,13 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     if isinstance(count, int) and not isinstance(count, bool) and count >= 1:
         spec["tags"][INSTANCE_COUNT_TAG] = str(count)
     try:
-        job = services.jobs.submit_transform(
-            actor, spec, artifact_uri(services.artifacts, "transform")
-        )
+        services.jobs.submit_transform(actor, spec, artifact_uri(services.artifacts, "transform"))
     except DockyardError as exc:
         # Every field by the request's own path (TransformOutput.S3OutputPath, not output.uri).
         return aws_fields(respelled(exc, SAGEMAKER_NAMES), {})
     except ValueError as exc:
         return aws_fields(exc, _FIELDS)
-    return {"TransformJobArn": sagemaker_arn("transform-job", job.name)}
+    return {"TransformJobArn": sagemaker_arn("transform-job", name)}
 
 
 def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body:
@@ -92,8 +96,8 @@ def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body
     processing = spec.get("data_processing") or {}
     return drop_none(
         {
-            "TransformJobName": job.name,
-            "TransformJobArn": sagemaker_arn("transform-job", job.name),
+            "TransformJobName": sagemaker_name(job),
+            "TransformJobArn": sagemaker_arn("transform-job", sagemaker_name(job)),
             "TransformJobStatus": job_status(str(job.status)),
             "FailureReason": (
                 respell(job.failure_reason, SAGEMAKER_NAMES) if job.failure_reason else None
