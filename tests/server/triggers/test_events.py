@@ -9,11 +9,11 @@ from sqlalchemy import select
 from tests.server.triggers.conftest import ROOT, make_services, training
 
 from dockyard.api.tracking import CreateExperiment
-from dockyard.api.triggers import TriggerConfig
+from dockyard.api.triggers import FiringStatus, TriggerConfig
 from dockyard.errors import InvalidArgument
 from dockyard.server._services import Services
 from dockyard.server.actor import Role
-from dockyard.server.auth import CreateUser
+from dockyard.server.auth import CreateUser, UpdateUser
 from dockyard.server.store import schema
 from dockyard.server.triggers._loops import EventTriggers
 
@@ -94,5 +94,34 @@ def test_a_trigger_fires_only_for_events_its_creator_may_read(tmp_path: Path, da
         consumer.stop()
         fired = services.triggers.history(eve, "spy")
         assert [f.cause["body_name"] for f in fired] == ["eve-project"]
+    finally:
+        services.close()
+
+
+def test_an_event_trigger_of_a_disabled_creator_records_a_failed_firing(
+    tmp_path: Path, data: Path
+) -> None:
+    services = make_services(tmp_path / "home", data)
+    try:
+        services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+        services.auth.create_user(ROOT, CreateUser(name="eve", role=Role.MEMBER))
+        with services.db.read() as conn:
+            row = conn.execute(select(schema.users).where(schema.users.c.name == "eve")).one()
+        eve = services.auth.account_actor(int(row.user_id))
+        config = {
+            "name": "on-approval",
+            "events": {"events": ["model_version.approval_set"]},
+            "target": training(data),
+        }
+        services.triggers.create(eve, TriggerConfig.model_validate(config))
+        services.auth.update_user(ROOT, "eve", UpdateUser(disabled=True))
+        _approve(services, "churn", "Approved")
+        consumer = EventTriggers(services.triggers, services.db, tmp_path, services.events)
+        consumer.tick()
+        consumer.stop()
+        # As a manual or scheduled firing does: failed, saying why, with a trigger.failed event.
+        (failed,) = services.triggers.history(ROOT, "on-approval")
+        assert failed.status is FiringStatus.FAILED and "disabled" in (failed.error or "")
+        assert services.events.read(types=["trigger.failed"])
     finally:
         services.close()
