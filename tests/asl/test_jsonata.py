@@ -270,6 +270,23 @@ def test_the_librarys_step_callbacks_cannot_be_rebound(expression: str) -> None:
     assert "is reserved" in problem
 
 
+@pytest.mark.timeout(30)
+def test_a_workflow_variable_named_as_the_step_callback_keeps_the_deadline(
+    short_deadline: float,
+) -> None:
+    # Assign may name a variable so (letters, digits, underscores): bound as it is, it would
+    # hide the library's callback, and with it the deadline.
+    started = time.monotonic()
+    with pytest.raises(StatesError) as caught:
+        resolve_jsonata(
+            {"a": "{% ($f := function($n){ $f($n + 1) }; $f(0)) %}"},
+            {"__evaluate_entry": None},
+            field="Output",
+        )
+    assert "ran longer than 0.5 s" in caught.value.cause
+    assert time.monotonic() - started < 10 * short_deadline
+
+
 def test_pad_refuses_a_width_that_would_take_the_servers_memory() -> None:
     with pytest.raises(StatesError) as caught:
         resolve({"a": "{% $pad('x', 10000000000) %}"}, field="Output")

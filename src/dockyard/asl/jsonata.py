@@ -147,6 +147,8 @@ def resolve_jsonata(
     if now is None:
         now = _entered_time(context)
     variables = dict(bindings)
+    for name in _CALLBACK_VARIABLES:  # Assign may name one: it would hide the deadline
+        variables.pop(name, None)
     variables.update(_functions(random, now))
     return _resolve(template, variables, field)
 
@@ -318,6 +320,7 @@ class _Refused(Exception):
 
 # The library looks its step callbacks up as variables: binding one would lift the deadline.
 _CALLBACK_NAME = re.compile(r"\$__evaluate_(entry|exit)\b")
+_CALLBACK_VARIABLES = ("__evaluate_entry", "__evaluate_exit")
 
 
 def _regex_engine(pattern: str, flags: RegexFlags) -> _Pattern:
