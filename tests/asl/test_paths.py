@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from dockyard.asl import paths
 from dockyard.asl.errors import StatesError
 from dockyard.asl.paths import MISSING, find, parse_path, put
 
@@ -114,3 +115,21 @@ def test_descendants_of_descendants_stop_at_a_million_visited_values() -> None:
         find("$..*..*..*..*..*", nested)
     assert caught.value.error == "States.Runtime"
     assert "The path '$..*..*..*..*..*' visits more than 1000000 values" in caught.value.cause
+
+
+def test_a_filters_paths_spend_the_visits_of_the_path_they_filter_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    nested: list[Any] = []
+    inner = nested
+    for _ in range(10):
+        inner.append([])
+        inner = inner[0]
+    monkeypatch.setattr(paths, "MAX_VISITED", 1_000)
+    assert len(find("$..*..*", nested)) < 1_000  # one item's filter is within the limit
+    # Each of 50 items within it, together fifty times as many: each filter had its own limit.
+    with pytest.raises(StatesError) as caught:
+        find("$[?(@..*..*)]", [nested] * 50)
+    assert "The path '$[?(@..*..*)]' visits more than 1000 values" in caught.value.cause
+    assert len(find("$[?(@..*..*)]", [nested] * 2)) == 2  # the budget is per path, not per thread
+    assert len(find("$[?(@..*..*)]", [nested] * 2)) == 2

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -241,11 +242,22 @@ def find(path: Path | str, data: Any, *, context: Any = None, variables: Any = N
                 return MISSING
         return doc
     nodes = [doc]
-    budget = _Budget(path.text)
-    for segment in path.segments:
-        nodes = _apply(segment, nodes, data, budget)
-        budget.spend(len(nodes))
+    outer: _Budget | None = getattr(_visiting, "budget", None)
+    # A filter's paths (``$[?(@..*..*)]``) spend the budget of the path they filter for: each
+    # with its own, a list of items would multiply the limit by its length.
+    budget = outer or _Budget(path.text)
+    _visiting.budget = budget
+    try:
+        for segment in path.segments:
+            nodes = _apply(segment, nodes, data, budget)
+            budget.spend(len(nodes))
+    finally:
+        _visiting.budget = outer
     return nodes
+
+
+# The budget of the path being followed in this thread, if any (see find).
+_visiting = threading.local()
 
 
 class _Budget:
