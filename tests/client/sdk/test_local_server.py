@@ -131,3 +131,14 @@ def test_a_torn_record_starts_a_new_server(tmp_path: Path) -> None:
     state = tmp_path / "server.json"
     state.write_text('{"url": "http://127.0.0.1:1"')
     assert _local_server._reusable(state, _settings(tmp_path)) is None
+
+
+def test_the_record_keeps_no_database_password(tmp_path: Path, healthy_url: str) -> None:
+    url = "postgresql://dockyard:s3cret-pw@db.example/dockyard"
+    settings = _settings(tmp_path, database_url=url)
+    state = tmp_path / "server.json"
+    state.write_text(json.dumps({"url": healthy_url, "pid": -1, **_local_server._code(settings)}))
+    assert "s3cret-pw" not in state.read_text()
+    assert _local_server._reusable(state, settings) == healthy_url
+    other = _settings(tmp_path, database_url=url.replace("db.example", "db2.example"))
+    assert not _local_server._serves(json.loads(state.read_text()), other)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -68,13 +69,20 @@ def _code(settings: Settings) -> dict[str, object]:
         "version": dockyard.__version__,
         "code": str(Path(dockyard.__file__).resolve().parent),
         "python": sys.executable,
-        "store": {
-            name: str(getattr(settings, name) or "")
-            for name in ("database_url", "artifact_root", "s3_endpoint_url")
-        },
+        "store": _store_digest(settings),
         "functions": dict(settings.pipeline_functions or {}),
         "pythonpath": os.environ.get("PYTHONPATH", ""),
     }
+
+
+def _store_digest(settings: Settings) -> str:
+    """The store's settings as a digest: ``server.json`` is readable by whoever reads the home
+    folder, and a database URL may carry its password."""
+    store = [str(getattr(settings, name) or "") for name in _STORE]
+    return hashlib.sha256(json.dumps(store).encode()).hexdigest()
+
+
+_STORE = ("database_url", "artifact_root", "s3_endpoint_url")
 
 
 def _serves(recorded: dict[str, object], settings: Settings) -> bool:
