@@ -36,6 +36,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -453,9 +454,16 @@ def _tensor_rows(tensors: list[Any]) -> list[Any]:
     ]
 
 
+@lru_cache(maxsize=16)
+def _column_set(columns: tuple[str, ...]) -> frozenset[str]:
+    """``columns`` as a set, once per set of columns rather than once per row: a row of its own
+    names is checked against it in time growing with its width, not the width squared."""
+    return frozenset(columns)
+
+
 def _row(item: Any, columns: tuple[str, ...] | None, prefix: str | None) -> Row:
     if isinstance(item, dict):
-        if columns and len(item) == len(columns) and not any(k in columns for k in item):
+        if columns and len(item) == len(columns) and _column_set(columns).isdisjoint(item):
             return dict(zip(columns, item.values(), strict=True))  # its own names: by position
         return dict(item)
     if isinstance(item, list | tuple):
