@@ -166,3 +166,14 @@ def test_clients_read_answers_only_through_from_answer() -> None:
         if name not in _REQUESTS
     ]
     assert strict == [], "answers are read with dockyard.client.http.from_answer"
+
+
+def test_the_declared_pydantic_reads_answers_leniently() -> None:
+    # model_validate(extra=...) came with pydantic 2.12: an older one the package allowed
+    # failed every answer with "unexpected keyword argument 'extra'".
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    (floor,) = [d for d in project["project"]["dependencies"] if re.match(r"pydantic\s*>=", d)]
+    least = tuple(int(part) for part in floor.partition(">=")[2].split(",")[0].split("."))
+    assert least >= (2, 12)
