@@ -310,3 +310,16 @@ def test_an_expression_that_grows_the_process_past_its_budget_fails(
         and "used more than 32 MB of memory" in caught.value.cause
     )
     assert resolve("{% $count([1..100000]) %}") == 100000  # a large but modest one still runs
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("call", ["{}", "$hash({}, 'SHA-256')"])
+def test_a_result_holding_itself_over_and_over_is_refused_not_written_out(call: str) -> None:
+    # Forty levels of an object holding the one below twice: made in microseconds, and a
+    # trillion values written out (after the deadline ended, or in one step of $hash).
+    doubled = "$reduce([1..40], function($a, $b){ {'l': $a, 'r': $a} }, 1)"
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% " + call.replace("{}", doubled) + " %}"}, field="Output")
+    assert "'Output/a' failed: a value holds more than 1000000 values" in caught.value.cause
+    small = resolve("{% $reduce([1..3], function($a, $b){ {'l': $a, 'r': $a} }, 1) %}")
+    assert small["l"]["r"] == {"l": 1, "r": 1}

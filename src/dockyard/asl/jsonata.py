@@ -85,6 +85,8 @@ MAX_RANGE_ITEMS = 10_000_000
 #: The widest string $pad makes: one call is one step, which the deadline cannot stop, and a
 #: width of ten billion would take the server's memory (a state's result holds 256 KiB).
 MAX_PAD_WIDTH = 10_000_000
+#: The values a result may hold written out: a state's data holds 256 KiB, far fewer.
+MAX_RESULT_VALUES = 1_000_000
 #: How long one expression may run, regular expressions' matching included.
 EVALUATION_SECONDS = 5.0
 #: How much the process may grow while one expression runs: ranges of millions of items
@@ -401,6 +403,8 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         )
     try:
         return _plain(result)
+    except StatesError as exc:
+        raise StatesError(exc.error, f"{_where(expression, field)} failed: {exc.cause}") from None
     except TypeError:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
@@ -416,7 +420,44 @@ def _message(exc: JException) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """JSONata's result as plain JSON values; a function or other object is a TypeError."""
+    """JSONata's result as plain JSON values; a function or other object is a TypeError, and
+    one that would hold more than :data:`MAX_RESULT_VALUES` values a StatesError."""
+    if isinstance(value, list | dict):
+        _within_values(value)
+    return _plain_values(value)
+
+
+def _within_values(value: Any) -> None:
+    """Refuse ``value`` when written out it holds more than :data:`MAX_RESULT_VALUES` values.
+
+    Counted once per distinct list or object: an expression can make one that holds another
+    twice (``{'l': $a, 'r': $a}``) forty times over in microseconds, a terabyte when written out.
+    """
+    sizes: dict[int, int] = {}
+    keep: list[Any] = []  # the ids stay those of live objects
+
+    def size(node: Any) -> int:
+        if not isinstance(node, list | dict):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        for item in node if isinstance(node, list) else node.values():
+            total += size(item)
+            if total > MAX_RESULT_VALUES:
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"a value holds more than {MAX_RESULT_VALUES} values written out",
+                )
+        keep.append(node)
+        sizes[id(node)] = total
+        return total
+
+    size(value)
+
+
+def _plain_values(value: Any) -> Any:
     if value is Utils.NULL_VALUE or value is None:
         return None
     if isinstance(value, bool | str):
@@ -428,9 +469,9 @@ def _plain(value: Any) -> Any:
             raise TypeError(value)
         return int(value) if value.is_integer() and abs(value) < _EXACT else value
     if isinstance(value, list):
-        return [_plain(item) for item in value if item is not None]
+        return [_plain_values(item) for item in value if item is not None]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+        return {str(k): _plain_values(v) for k, v in value.items() if v is not None}
     raise TypeError(type(value).__name__)
 
 
