@@ -311,10 +311,10 @@ def _pipelines(
     apis = SimpleNamespace(registry=registry, jobs=jobs, params=params, endpoints=endpoints)
 
     def sagemaker(actor: Actor, action: str, request: dict[str, Any]) -> dict[str, Any]:
-        from dockyard.server.compat.aws import _sagemaker_endpoints, _sagemaker_models
+        from dockyard.server.compat.aws import _sagemaker
 
-        handler = {**_sagemaker_models.ACTIONS, **_sagemaker_endpoints.ACTIONS}[action]
-        return handler(apis, actor, request)  # type: ignore[no-any-return]
+        # The table the API answers from: the same AWS codes for the same errors.
+        return _sagemaker.ACTIONS[action](apis, actor, request)  # type: ignore[no-any-return]
 
     integrations = catalog(
         settings,
