@@ -323,3 +323,15 @@ def test_a_result_holding_itself_over_and_over_is_refused_not_written_out(call: 
     assert "'Output/a' failed: a value holds more than 1000000 values" in caught.value.cause
     small = resolve("{% $reduce([1..3], function($a, $b){ {'l': $a, 'r': $a} }, 1) %}")
     assert small["l"]["r"] == {"l": 1, "r": 1}
+
+
+@pytest.mark.timeout(30)  # without the check, $string runs for days
+def test_string_refuses_a_value_too_large_written_out() -> None:
+    # One step: neither the deadline nor the memory look could stop $string writing out a
+    # value that holds the one before it twice, forty times over (2**40 values).
+    doubled = "$reduce([1..40], function($a, $b){ {'l': $a, 'r': $a} }, 1)"
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% $length($string(" + doubled + ")) %}"}, field="Output")
+    assert "holds more than 1000000 values written out" in caught.value.cause
+    assert resolve("{% $string({'a': [1, null]}) %}") == '{"a":[1,null]}'
+    assert resolve("{% $string('text') %}") == "text"

@@ -527,6 +527,17 @@ def _pad(string: Any, width: Any, char: Any = None) -> Any:
     return Functions.pad(string, width, char)
 
 
+def _string(value: Any, prettify: Any = None) -> Any:
+    """JSONata's ``$string``, refusing a value too large written out (one step: neither the
+    deadline nor the memory look could stop it writing out a value that holds another twice,
+    forty times over)."""
+    from jsonata.functions import Functions
+
+    if isinstance(value, list | dict):
+        _within_values(value)
+    return Functions.string(value, prettify)
+
+
 def _hash(data: Any, algorithm: Any) -> str:
     digest = HASHES.get(algorithm)
     if digest is None:
@@ -573,6 +584,7 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
     functions: dict[str, Any] = {
         "partition": Jsonata.JFunction(_Function("partition", _partition), "<an:a>"),
         "pad": Jsonata.JFunction(_Function("pad", _pad), "<s-ns?:s>"),
+        "string": Jsonata.JFunction(_Function("string", _string), "<x-b?:s>"),
         "range": Jsonata.JFunction(_Function("range", _range), "<nnn?:a>"),
         "hash": Jsonata.JFunction(_Function("hash", _hash), "<xs:s>"),
         "random": Jsonata.JFunction(_Function("random", random_number), "<j?:n>"),
