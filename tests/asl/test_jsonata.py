@@ -335,3 +335,21 @@ def test_string_refuses_a_value_too_large_written_out() -> None:
     assert "holds more than 1000000 values written out" in caught.value.cause
     assert resolve("{% $string({'a': [1, null]}) %}") == '{"a":[1,null]}'
     assert resolve("{% $string('text') %}") == "text"
+
+
+@pytest.mark.timeout(30)  # the library's comparison took days
+def test_equality_compares_each_pair_once() -> None:
+    def doubled(leaf: int) -> str:
+        return f"$reduce([1..40], function($a, $b){{ {{'l': $a, 'r': $a}} }}, {leaf})"
+
+    same = f"{{% ($x := {doubled(1)}; $y := {doubled(1)}; [$x = $y, $x != $y]) %}}"
+    assert resolve(same) == [True, False]
+    other = f"{{% ($x := {doubled(1)}; $y := {doubled(2)}; $x = $y) %}}"
+    assert resolve(other) is False
+    assert resolve(
+        "{% [[1, {'a': true}] = [1, {'a': true}], [1] = [true], {'a': 1} = {'b': 1}] %}"
+    ) == [
+        True,
+        False,
+        False,
+    ]

@@ -64,6 +64,40 @@ from jsonata.utils import Utils  # type: ignore[import-untyped]  # noqa: E402
 
 sys.setrecursionlimit(_LIMIT)
 
+
+def _deep_equal(lhs: Any, rhs: Any) -> bool:
+    """JSONata's ``=`` of two values, each pair of lists or objects compared once.
+
+    The library compares them again wherever they recur: a value holding the one before it
+    twice, forty times over (made in microseconds), took days, in one step that neither the
+    deadline nor the memory look can stop. The same object is equal to itself.
+    """
+    known: dict[tuple[int, int], bool] = {}
+    keep: list[Any] = []  # the ids stay those of live objects
+
+    def equal(a: Any, b: Any) -> bool:
+        both_lists = isinstance(a, list) and isinstance(b, list)
+        if both_lists or (isinstance(a, dict) and isinstance(b, dict)):
+            if a is b:
+                return True
+            pair = (id(a), id(b))
+            found = known.get(pair)
+            if found is not None:
+                return found
+            if both_lists:
+                result = len(a) == len(b) and all(map(equal, a, b))
+            else:
+                result = a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+            keep.append((a, b))
+            known[pair] = result
+            return result
+        return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+    return equal(lhs, rhs)
+
+
+Utils.is_deep_equal = staticmethod(_deep_equal)  # what the library's = and != call
+
 from dockyard.asl.errors import StatesError  # noqa: E402
 from dockyard.asl.intrinsics._functions import HASHES  # noqa: E402
 
