@@ -154,6 +154,23 @@ def training_call(
     )
 
 
+def training_request(name: str, folder: Path) -> dict[str, Any]:
+    """CreateTrainingJob of the built-in XGBoost on a small CSV written in ``folder``."""
+    (folder / "train.csv").write_text("1,2\n3,4\n")
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "HyperParameters": {"num_round": "2"},
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {"S3DataSource": {"S3Uri": str(folder / "train.csv")}},
+            }
+        ],
+    }
+
+
 def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_it(
     tmp_path: Path,
 ) -> None:
@@ -164,20 +181,8 @@ def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_
 
     made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
     try:
-        (tmp_path / "train.csv").write_text("1,2\n3,4\n")
         task = JobTask(made.jobs, str(tmp_path / "transform"))
-        request = {
-            "TrainingJobName": "nightly",
-            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            "HyperParameters": {"num_round": "2"},
-            "InputDataConfig": [
-                {
-                    "ChannelName": "train",
-                    "ContentType": "text/csv",
-                    "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
-                }
-            ],
-        }
+        request = training_request("nightly", tmp_path)
         own_image = {**request, "AlgorithmSpecification": {"TrainingImage": "acme/train:1"}}
         refused = task.start(training_call(own_image, "Train#1"))
         assert isinstance(refused, Failed) and refused.error == "SageMaker.AmazonSageMakerException"
@@ -206,20 +211,8 @@ def test_a_transform_named_as_its_training_job_is_kept_apart_as_sagemaker_does(
 
     made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
     try:
-        (tmp_path / "train.csv").write_text("1,2\n3,4\n")
         task = JobTask(made.jobs, str(tmp_path / "transform"))
-        training = {
-            "TrainingJobName": "nightly-7",
-            "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            "HyperParameters": {"num_round": "2"},
-            "InputDataConfig": [
-                {
-                    "ChannelName": "train",
-                    "ContentType": "text/csv",
-                    "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
-                }
-            ],
-        }
+        training = training_request("nightly-7", tmp_path)
         assert not isinstance(task.start(training_call(training, "Train#1")), Failed)
         model_package(made)
         transform = {
