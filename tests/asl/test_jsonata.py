@@ -333,6 +333,11 @@ def test_string_refuses_a_value_too_large_written_out() -> None:
     with pytest.raises(StatesError) as caught:
         resolve({"a": "{% $length($string(" + doubled + ")) %}"}, field="Output")
     assert "holds more than 1000000 values written out" in caught.value.cause
+    # ** lists every descendant in one step too
+    with pytest.raises(StatesError) as caught:
+        resolve({"a": "{% $count((" + doubled + ").**) %}"}, field="Output")
+    assert "holds more than 1000000 values written out" in caught.value.cause
+    assert resolve("{% $count({'a': {'b': [1, 2]}}.**) %}") == 4
     assert resolve("{% $string({'a': [1, null]}) %}") == '{"a":[1,null]}'
     assert resolve("{% $string('text') %}") == "text"
 

@@ -491,6 +491,21 @@ def _within_values(value: Any) -> None:
     size(value)
 
 
+_library_descendants = Jsonata.evaluate_descendants
+
+
+def _descendants(self: Any, expr: Any, input: Any) -> Any:
+    """JSONata's ``**``, refusing a value too large written out: the library lists every
+    descendant in one step, which neither the deadline nor the memory look can stop, and a value
+    holding another twice at each of forty levels has 2**40 of them."""
+    if isinstance(input, list | dict):
+        _within_values(input)
+    return _library_descendants(self, expr, input)
+
+
+Jsonata.evaluate_descendants = _descendants
+
+
 def _plain_values(value: Any) -> Any:
     if value is Utils.NULL_VALUE or value is None:
         return None
