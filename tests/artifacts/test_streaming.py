@@ -15,9 +15,11 @@ from tests.artifacts.backends import Backend
 
 MiB = 1024 * 1024
 SIZE = 300 * MiB
-# Generous for thread stacks, allocator slack and S3 parts in flight (at most ~9 x 16 MiB), yet a
-# backend that buffered the artifact would exceed it twice over.
-MAX_RSS_GROWTH = 150 * MiB
+# S3 keeps up to ~9 parts of 16 MiB in flight (144 MiB) besides thread stacks and allocator
+# slack, and the peak is the whole test process's: runs of the suite measured 152-153 MiB
+# against an earlier 150 MiB bound. Two thirds of the artifact leaves that room, and a backend
+# that buffered the artifact (300 MiB and more) still fails it.
+MAX_RSS_GROWTH = SIZE * 2 // 3
 # A period that is not a divisor of the part size, so misplaced or repeated parts change the digest.
 _BLOCK = hashlib.shake_256(b"dockyard").digest(MiB + 7)
 
