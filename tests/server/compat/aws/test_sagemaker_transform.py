@@ -162,7 +162,10 @@ def test_a_transform_job_named_as_a_training_job_is_kept_apart(
     # alias, and SageMaker's API knows it by the name it was given.
     from dockyard.api.jobs import TrainingJobSpec
     from dockyard.server.compat.aws._sagemaker_training import list_jobs
-    from dockyard.server.compat.aws._sagemaker_transform import describe_transform_job
+    from dockyard.server.compat.aws._sagemaker_transform import (
+        describe_transform_job,
+        stop_transform_job,
+    )
 
     actor = Actor.system()
     (store / "train.py").write_text("print('hi')\n")
@@ -178,3 +181,6 @@ def test_a_transform_job_named_as_a_training_job_is_kept_apart(
     assert services.jobs.get(actor, "sm1-transform").kind == "transform"
     listed = list_jobs(services, actor, {"NameContains": "sm1"}, "transform")
     assert [j["TransformJobName"] for j in listed["TransformJobSummaries"]] == ["sm1"]
+    stop_transform_job(services, actor, {"TransformJobName": "sm1"})
+    assert services.jobs.get(actor, "sm1-transform").status.is_terminal
+    assert not services.jobs.get(actor, "sm1").status.is_terminal  # the training job runs on
