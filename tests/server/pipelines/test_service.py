@@ -27,6 +27,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor, ActorKind, Role
 from dockyard.server.auth import CreateUser
 from dockyard.server.pipelines import TaskRunner
+from dockyard.server.pipelines._repository import HISTORY_CHUNK
 from dockyard.server.store import schema
 
 GET = "arn:aws:states:::aws-sdk:ssm:getParameter"
@@ -556,3 +557,28 @@ def test_a_listing_tells_how_each_machine_has_been_running(services: Services) -
     assert len(statements) == 2, statements
     assert {arn: row.name for arn, row in latest.items()} == {nap: "b", quick: "done"}
     assert running == {nap: 2}
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_history_pages_cross_the_stored_chunks(shell: Services, reverse: bool) -> None:
+    states: dict[str, Any] = {
+        f"P{i}": {"Type": "Pass", "Result": i, "ResultPath": "$.i", "Next": f"P{i + 1}"}
+        for i in range(249)
+    }
+    states["P249"] = {"Type": "Pass", "End": True}
+    execution = start(shell, machine(shell, states))
+    assert status(shell, execution) == "SUCCEEDED"
+    whole = shell.pipelines.history(ROOT, execution, limit=1000, reverse=reverse).events
+    n = len(whole)
+    assert n > 2 * HISTORY_CHUNK  # three stored chunks at least
+    assert [e.id for e in whole] == (list(range(n, 0, -1)) if reverse else list(range(1, n + 1)))
+    paged, token = [], None
+    while True:
+        page = shell.pipelines.history(ROOT, execution, next_token=token, limit=7, reverse=reverse)
+        paged.extend(page.events)
+        token = page.next_token
+        if token is None:
+            break
+    assert paged == whole
+    assert whole[-1 if not reverse else 0].type == "ExecutionSucceeded"
+    assert next(e for e in whole if e.id == 150).details  # each event keeps its details

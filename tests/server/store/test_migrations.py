@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
@@ -157,3 +158,53 @@ def test_0017_gives_state_machines_of_an_older_database_no_tags(url: str) -> Non
     db.dispose()
     assert tags == "{}"
     assert diff == []
+
+
+def test_0018_keeps_the_history_of_an_older_database_in_chunks(url: str) -> None:
+    from dockyard.server.pipelines._repository import HISTORY_CHUNK, PipelineRepository
+
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0017")  # a row per event, as 0012 made it
+    insert = text(
+        "INSERT INTO pipeline_history (execution_arn, event_id, previous_event_id, type, time,"
+        " details) VALUES (:arn, :id, :previous, :type, :time, :details)"
+    )
+    long = HISTORY_CHUNK * 2 + 5  # three chunks
+    rows = [
+        {
+            "arn": arn,
+            "id": i,
+            "previous": i - 1,
+            "type": f"T{i}",
+            "time": 1000 + i,
+            "details": json.dumps({"k": {"i": i, "arn": arn}}),
+        }
+        for arn, n in (("arn:a", long), ("arn:b", 3))
+        for i in range(1, n + 1)
+    ]
+    with db.write() as conn:
+        conn.execute(insert, rows)
+    alembic("upgrade", "head")
+    repo = PipelineRepository()
+    with db.read() as conn:
+        a = repo.history(conn, "arn:a", 0, 1000, False)
+        b = repo.history(conn, "arn:b", 0, 1000, True)
+        chunks = conn.execute(text("SELECT count(*) FROM pipeline_history_chunks")).scalar()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        gone = inspect(conn).has_table("pipeline_history")
+    assert [(e.event_id, e.previous_event_id, e.type, e.time) for e in a] == [
+        (i, i - 1, f"T{i}", 1000 + i) for i in range(1, long + 1)
+    ]
+    assert a[-1].details == {"k": {"i": long, "arn": "arn:a"}}
+    assert [e.event_id for e in b] == [3, 2, 1]
+    assert chunks == 4 and not gone
+    assert diff == []
+    alembic("downgrade", "0017")  # and back: a row per event again
+    with db.read() as conn:
+        back = conn.execute(
+            text("SELECT execution_arn, event_id, details FROM pipeline_history ORDER BY 1, 2")
+        ).all()
+    db.dispose()
+    assert len(back) == long + 3
+    assert json.loads(back[-1].details) == {"k": {"i": 3, "arn": "arn:b"}}

@@ -261,18 +261,8 @@ class Engine:
         these values (a new execution: no row to update, no older tasks or timers)."""
         arn = row.arn
         first = int(row.next_event_id)
-        history = [
-            (
-                arn,
-                first + i,
-                first + i - 1,
-                event.type,
-                _ms(event.timestamp),
-                dumps(event.details or {}),
-            )
-            for i, event in enumerate(step.events)
-        ]
-        self.repo.add_history(conn, history)
+        history = [(event.type, _ms(event.timestamp), event.details or {}) for event in step.events]
+        self.repo.add_history(conn, arn, first, history)
         scheduled = False
         for effect in step.effects:
             scheduled |= self._record(conn, arn, effect, now, claims)

@@ -7,17 +7,18 @@ import sqlite3
 from collections import namedtuple
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from dockyard.errors import Unavailable
 from dockyard.server.pipelines._errors import ExecutionMissing, StateMachineMissing
 from dockyard.server.store import DriverSelect, insert_ignore, schema, upsert
 
-__all__ = ["OPEN_TASK", "PipelineRepository"]
+__all__ = ["HISTORY_CHUNK", "OPEN_TASK", "HistoryRow", "PipelineRepository"]
 
 _M = schema.pipeline_state_machines
 _X = schema.pipeline_executions
-_H = schema.pipeline_history
+_H = schema.pipeline_history_chunks
 _T = schema.pipeline_tasks
 _W = schema.pipeline_timers
 
@@ -48,6 +49,12 @@ _HISTORY_INSERT = (
     f"INSERT INTO {_H.name} ({', '.join(_HISTORY_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _HISTORY_COLUMNS)})"
 )
+#: The most events one history row holds: a transition's events are one row (a 10-state
+#: execution's twenty), and a page of history decodes a few rows.
+HISTORY_CHUNK = 100
+
+#: One event of an execution's history; ``details`` is its detail object.
+HistoryRow = namedtuple("HistoryRow", ["event_id", "previous_event_id", "type", "time", "details"])
 _MACHINE = _ByKey(_M, "arn")
 _MACHINE_SHARED = _ByKey(_M, "arn", share=True)
 
@@ -270,9 +277,27 @@ class PipelineRepository:
 
     # -- history --------------------------------------------------------------------------------
 
-    def add_history(self, conn: Connection, rows: builtins.list[tuple[Any, ...]]) -> None:
-        """Insert history events, each a tuple in the table's column order, in one statement
-        (on SQLite one ``executemany`` on the driver: a 1,000-state step writes ~2,000 rows)."""
+    def add_history(
+        self,
+        conn: Connection,
+        arn: str,
+        first: int,
+        events: builtins.list[tuple[str, int, dict[str, Any]]],
+    ) -> None:
+        """Append ``events`` (type, time in ms, details) to execution ``arn``'s history, their
+        ids from ``first`` on: a row per :data:`HISTORY_CHUNK` of them (on SQLite one
+        ``executemany`` on the driver)."""
+        rows = []
+        for start in range(0, len(events), HISTORY_CHUNK):
+            part = events[start : start + HISTORY_CHUNK]
+            low = first + start
+            encoded = orjson.dumps(
+                [
+                    [low + i, low + i - 1, type, time, details]
+                    for i, (type, time, details) in enumerate(part)
+                ]
+            ).decode()
+            rows.append((arn, low, low + len(part) - 1, encoded))
         if not rows:
             return
         if conn.dialect.name != "sqlite":
@@ -284,15 +309,32 @@ class PipelineRepository:
 
     def history(
         self, conn: Connection, arn: str, after: int, limit: int, reverse: bool
-    ) -> builtins.list[Any]:
-        query = select(_H).where(_H.c.execution_arn == arn)
+    ) -> builtins.list[HistoryRow]:
+        """Up to ``limit`` events of ``arn``'s history after event ``after`` (before it when
+        ``reverse``, newest first; from either end when ``after`` is 0)."""
+        query = select(_H.c.events).where(_H.c.execution_arn == arn)
         if reverse:
             if after:
-                query = query.where(_H.c.event_id < after)
-            query = query.order_by(_H.c.event_id.desc())
+                query = query.where(_H.c.first_event_id < after)
+            query = query.order_by(_H.c.first_event_id.desc())
         else:
-            query = query.where(_H.c.event_id > after).order_by(_H.c.event_id)
-        return list(conn.execute(query.limit(limit)).all())
+            # A chunk holding an event past ``after`` starts at most HISTORY_CHUNK - 1 before it.
+            query = query.where(
+                _H.c.last_event_id > after, _H.c.first_event_id > after - HISTORY_CHUNK
+            ).order_by(_H.c.first_event_id)
+        found: builtins.list[HistoryRow] = []
+        for (encoded,) in conn.execute(query.limit(limit)):
+            events = orjson.loads(encoded)
+            if reverse:
+                events.reverse()
+            found.extend(
+                HistoryRow(*event)
+                for event in events
+                if not after or (event[0] < after if reverse else event[0] > after)
+            )
+            if len(found) >= limit:
+                return found[:limit]
+        return found
 
     # -- tasks ----------------------------------------------------------------------------------
 

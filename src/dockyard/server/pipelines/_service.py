@@ -453,7 +453,7 @@ class PipelineService:
             machine = self._repo.machine(conn, row.state_machine_arn)
             first = self._repo.history(conn, arn, 0, 1, False)
         # the role it started with, as its ExecutionStarted event records it
-        started = orjson.loads(first[0].details) if first else {}
+        started = first[0].details if first else {}
         role = started.get("executionStartedEventDetails", {}).get("roleArn", "")
         return _views.machine(
             machine, definition=row.definition, revision=row.revision_id, role_arn=role

@@ -99,7 +99,7 @@ def history_event(row: Any) -> HistoryEvent:
         previous_event_id=row.previous_event_id,
         type=row.type,
         time=row.time,
-        details=orjson.loads(row.details),
+        details=row.details,
     )
 
 

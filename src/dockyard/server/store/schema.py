@@ -61,7 +61,7 @@ __all__ = [
     "parameters",
     "params",
     "pipeline_executions",
-    "pipeline_history",
+    "pipeline_history_chunks",
     "pipeline_state_machines",
     "pipeline_tasks",
     "pipeline_timers",
@@ -850,18 +850,19 @@ pipeline_executions = Table(
     Index(None, "state_machine_arn", "status", "start_time"),
 )
 
-# An execution's history, numbered by the engine (``previous_event_id`` as Step Functions has
-# it); ``details`` is the event's detail object under AWS's key, as JSON.
-pipeline_history = Table(
-    "pipeline_history",
+# An execution's history in chunks: the events one transition appends (up to 100 of them) are
+# one row, not one row each, so a transition writes one history row and one index entry.
+# ``events`` is a JSON array of ``[event id, previous event id, type, time (ms), details]``,
+# the details being the event's detail object under AWS's key; ``first_event_id`` and
+# ``last_event_id`` bound the ids the chunk holds.
+pipeline_history_chunks = Table(
+    "pipeline_history_chunks",
     metadata,
     Column("execution_arn", String(400), nullable=False),
-    Column("event_id", BigInteger, nullable=False),
-    Column("previous_event_id", BigInteger, nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("time", BigInteger, nullable=False),
-    Column("details", Text, nullable=False),
-    PrimaryKeyConstraint("execution_arn", "event_id"),
+    Column("first_event_id", BigInteger, nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("events", Text, nullable=False),
+    PrimaryKeyConstraint("execution_arn", "first_event_id"),
 )
 
 # One row per task the interpreter asked for, keyed by ``<execution arn>:<task id>``: inserting
