@@ -160,6 +160,25 @@ def test_a_flush_runs_at_most_a_group_and_leaves_the_rest_to_the_next_turn(db: D
     assert len(commits) == 2  # 16, then 4
 
 
+def test_a_write_reached_on_the_next_turn_joins_the_commit(db: Database) -> None:
+    """The first write of a batch waits a turn more than its own: a request whose task was made
+    while that write was queued (its bytes read in the same pass) reaches its write on the next
+    turn, and shares the commit rather than paying one of its own."""
+    grouped = GroupedWrites(db)
+    commits = _commits(db)
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        first = loop.create_task(grouped.write(_add("first")))
+        await asyncio.sleep(0)  # the first write is queued, its flush scheduled
+        later = loop.create_task(grouped.write(_add("later")))  # runs on the next turn
+        return [await first, await later]
+
+    assert asyncio.run(main()) == ["first", "later"]
+    assert _names(db) == ["first", "later"]
+    assert len(commits) == 1
+
+
 def test_a_work_that_refuses_the_loop_is_told_and_the_others_commit(db: Database) -> None:
     grouped = GroupedWrites(db)
 
