@@ -582,3 +582,18 @@ def test_history_pages_cross_the_stored_chunks(shell: Services, reverse: bool) -
     assert paged == whole
     assert whole[-1 if not reverse else 0].type == "ExecutionSucceeded"
     assert next(e for e in whole if e.id == 150).details  # each event keeps its details
+
+
+def test_a_succeeded_execution_keeps_no_snapshot_and_a_failed_one_keeps_its_own(
+    shell: Services,
+) -> None:
+    done = start(shell, machine(shell, {"P": {"Type": "Pass", "End": True}}), name="ok")
+    failed = start(
+        shell, machine(shell, {"F": {"Type": "Fail", "Error": "E"}}, name="f"), name="no"
+    )
+    repo = shell.pipelines.engine.repo
+    with shell.db.read() as conn:
+        rows = {arn: repo.execution(conn, arn) for arn in (done, failed)}
+    assert (rows[done].status, rows[done].snapshot) == ("SUCCEEDED", "{}")
+    assert rows[failed].status == "FAILED"
+    assert json.loads(rows[failed].snapshot)["definition"]["StartAt"] == "F"  # to redrive from

@@ -37,6 +37,8 @@ WORK = "pipeline.work"
 
 SYSTEM = Actor.system("pipelines")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+#: The snapshot column of a succeeded execution.
+_NO_SNAPSHOT = "{}"
 #: Makes the completions to feed once the transaction holds the execution, from the core and the
 #: transaction (in which it claims the task rows it completes, so a completion is fed once).
 Completion = Callable[[Core, Connection], Sequence[Any]]
@@ -231,9 +233,13 @@ class Engine:
     # -- writing a step -------------------------------------------------------------------------
 
     def _step_values(self, step: StepLike, first: int, now: int) -> dict[str, Any]:
-        """The execution row's columns after ``step`` (its events numbered from ``first``)."""
+        """The execution row's columns after ``step`` (its events numbered from ``first``).
+
+        A succeeded execution keeps no snapshot: nothing resumes it (a redrive takes a failed,
+        timed out or aborted one), and the interpreter's state, its definition included, was
+        most of what a brief execution wrote."""
         values: dict[str, Any] = {
-            "snapshot": dumps(step.state),
+            "snapshot": _NO_SNAPSHOT if step.status == "SUCCEEDED" else dumps(step.state),
             "status": step.status,
             "next_event_id": first + len(step.events),
         }
