@@ -337,5 +337,12 @@ def test_a_client_elsewhere_predicts_through_the_server(
         assert invoked.returncode == 0, invoked.stderr
         assert json.loads(invoked.stdout)["predictions"] == [pytest.approx(8.0)]
         assert "variant: primary" in invoked.stderr
+        # and the address it shows is the one this machine reaches, not the server's loopback
+        route = f"{remote}/endpoints/remote/invocations"
+        listed = _cli("endpoints", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert route in listed.stdout and "127.0.0.1" not in listed.stdout
+        described = _cli("endpoints", "describe", "remote", env=env)
+        assert f"at {route}" in described.stdout, described.stdout
     finally:
         _cli("endpoints", "delete", "remote", "--yes", env=env)

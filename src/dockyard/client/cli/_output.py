@@ -44,9 +44,13 @@ def format_time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned table; wide cells are cut to keep rows on one line."""
-    cells = [[_cell(v) for v in row] for row in rows]
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, whole: Sequence[str] = ()
+) -> str:
+    """A plain aligned table; wide cells are cut to keep rows on one line, but for those of the
+    columns named in ``whole`` (an address to copy is no use cut)."""
+    kept = [h in whole for h in headers]
+    cells = [[_cell(v, k) for v, k in zip(row, kept, strict=True)] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -58,11 +62,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, whole: bool = False) -> str:
     if value is None:
         return "-"
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
-    return text if len(text) <= 48 else text[:45] + "..."
+    return text if whole or len(text) <= 48 else text[:45] + "..."
 
 
 def emit(data: Any, as_json: bool, human: Callable[[], str]) -> None:

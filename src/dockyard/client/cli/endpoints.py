@@ -196,12 +196,24 @@ def update(
         emit(answer, True, str)
 
 
+def _reachable(endpoint: dict[str, Any], server: Any) -> str | None:
+    """The endpoint's URL as this machine reaches it: its own port, or, where that listens on
+    the server machine's loopback and this machine reaches the server over the network, the
+    server's route that passes predictions on (see :func:`invocations`)."""
+    url = endpoint.get("url")
+    if not url:
+        return None
+    target, _ = invocations(str(endpoint.get("name")), str(url), server)
+    return str(url) if target == f"{str(url).rstrip('/')}/invocations" else target
+
+
 @endpoints.command("list")
 @json_option
 @fail_on_error
 def list_(as_json: bool) -> None:
     """List endpoints."""
-    items = context().server().call(routes.LIST_ENDPOINTS())["endpoints"]
+    server = context().server()
+    items = server.call(routes.LIST_ENDPOINTS())["endpoints"]
     emit(
         items,
         as_json,
@@ -211,12 +223,13 @@ def list_(as_json: bool) -> None:
                 [
                     e.get("name"),
                     e.get("status"),
-                    e.get("url"),
+                    _reachable(e, server),
                     " ".join(f"{k}={_share(v)}" for k, v in (e.get("traffic") or {}).items()),
                     format_time(e.get("updated_time")),
                 ]
                 for e in items
             ],
+            whole=["url"],
         ),
     )
 
@@ -236,7 +249,8 @@ def describe(name: str, stats: bool, as_json: bool) -> None:
     def human() -> str:
         workers = e.get("workers") or 0
         lines = [
-            f"endpoint {e.get('name', name)}: {e.get('status') or '-'} at {e.get('url') or '-'} "
+            f"endpoint {e.get('name', name)}: {e.get('status') or '-'} at "
+            f"{_reachable(e, client) or '-'} "
             f"({workers} worker{'' if workers == 1 else 's'})"
         ]
         if e.get("failure_reason"):
