@@ -12,6 +12,13 @@ A thread is in one phase: ``enter`` (about to run its state), ``task`` / ``wait`
 children), ``failed`` / ``aborted`` (kept for redrive). A finished thread hands its output to
 its parent and is deleted, so the snapshot holds only what is needed to resume.
 
+Each thread keeps ``pe``, the id of its last event: its next event names it as the event that
+led to it (``previousEventId``), as AWS records them, so interleaved branches and iterations
+each link their own events. A branch or iteration starts from its state's Started event (or
+from the last event of the iteration whose place it takes); when it ends, its state's next
+event follows whichever is later, the state's own last event or the branch's (an iteration's
+MapIterationSucceeded); see ``states/fanout.py``.
+
 One call (``start``, ``advance``, ``redrive``) copies the snapshot once, runs every thread
 that can run (whole Pass chains, whole Maps of Pass states) and returns the new snapshot with
 the effects and history events it produced. Nothing here reads the clock: ``now`` is given.
@@ -174,15 +181,46 @@ class Engine:
     def prefix(self, thread: dict[str, Any]) -> str:
         return f"{thread['id']}/" if thread["id"] else ""
 
-    def emit(self, thread: dict[str, Any] | None, kind: str, details: dict[str, Any]) -> None:
+    def last_event(self, thread: dict[str, Any]) -> int:
+        """The id of the event the thread's next one follows (``pe``; a thread of a snapshot
+        written before threads kept it follows the execution's last event)."""
+        found = thread.get("pe")
+        return int(self.s["events"] if found is None else found)
+
+    def emit(
+        self,
+        thread: dict[str, Any] | None,
+        kind: str,
+        details: dict[str, Any],
+        *,
+        previous: int | None = None,
+        moves: bool = True,
+    ) -> int:
+        """Record an event of ``thread`` (None: of the execution itself); returns its id, 0
+        when it is not recorded (a quiet thread, the history full).
+
+        Its ``previousEventId`` is ``previous`` or else the thread's last event (the
+        execution's last event for the execution's own events). ``moves``: the thread's next
+        event follows this one (AWS's ``MapStateSucceeded`` and ``ParallelStateSucceeded``
+        do not move it: the state's Exited event follows what the Succeeded one follows)."""
+        snapshot = self.s
+        last: int = snapshot["events"]
         if thread is not None:
             if thread["quiet"]:
-                return
-            if self.s["events"] >= MAX_EVENTS - 1:  # the last one is for ExecutionFailed
+                return 0
+            if last >= MAX_EVENTS - 1:  # the last one is for ExecutionFailed
                 self._overflow = True
-                return
-        self.s["events"] += 1
-        self.events.append(HistoryEvent(kind, details, self.now))
+                return 0
+            if previous is None:
+                # (a thread of a snapshot written before threads kept "pe": the last event)
+                previous = thread.get("pe", last)
+            if moves:
+                thread["pe"] = last + 1
+        elif previous is None:
+            previous = last
+        event_id = snapshot["events"] = last + 1
+        self.events.append(HistoryEvent(kind, details, self.now, previous))
+        return event_id
 
     def wait_on(self, thread: dict[str, Any], effect_id: str, kind: str) -> None:
         self.waits[effect_id] = [thread["id"], kind]
@@ -410,6 +448,7 @@ class Engine:
 
     def finish(self, thread: dict[str, Any], output: Any) -> None:
         parent = thread["parent"]
+        last = self.last_event(thread)
         if parent is None:
             self.s["status"] = "SUCCEEDED"
             self.s["output"] = output
@@ -424,11 +463,12 @@ class Engine:
                         "outputDetails": {"truncated": False},
                     }
                 },
+                previous=last,
             )
             return
         del self.threads[thread["id"]]
         fanout = importlib.import_module("dockyard.asl.states.fanout")
-        fanout.child_succeeded(self, self.threads[parent], thread["slot"], output)
+        fanout.child_succeeded(self, self.threads[parent], thread["slot"], output, last)
 
     # -- subtrees and the end ------------------------------------------------------------
 
@@ -484,7 +524,12 @@ class Engine:
         if cause is not None:
             details["cause"] = cause
         key = kind[0].lower() + kind[1:] + "EventDetails"
-        self.emit(None, kind, {key: details})
+        # it follows the top level's last event (its Fail state, its failed Task, its aborted
+        # state), not whichever branch or iteration happened to record the last one
+        root = self.threads.get("")
+        self.emit(
+            None, kind, {key: details}, previous=None if root is None else self.last_event(root)
+        )
 
     def timed_out(self) -> None:
         self.end_execution(

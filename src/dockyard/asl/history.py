@@ -1,6 +1,7 @@
 """History events, named and shaped as Step Functions records them.
 
-The interpreter appends events in order; the shell numbers them (``id``, ``previousEventId``).
+The interpreter appends events in order and says which earlier event led to each
+(``previous_event_id``, AWS's ``previousEventId``); the shell numbers them (``id``).
 Payloads appear as JSON text with a ``*Details`` flag beside them, as in AWS's
 ``GetExecutionHistory``::
 
@@ -41,11 +42,17 @@ MAX_EVENTS: Final = 25_000
 MAX_DEPTH: Final = 200
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only by convention: a frozen one costs 3x to build, per event
 class HistoryEvent:
+    """One event; ``previous_event_id`` is the id of the event that led to it (0: none), as
+    AWS records it: the one before it in its own thread of control, which is not the event
+    just before it where Parallel branches or Map iterations interleave. None: the one just
+    before it."""
+
     type: str
     details: dict[str, Any]
     timestamp: datetime
+    previous_event_id: int | None = None
 
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -97,7 +97,8 @@ def start(
     details: dict[str, Any] = {"input": text, "inputDetails": {"truncated": False}}
     if execution.get("RoleArn"):
         details["roleArn"] = execution["RoleArn"]
-    engine.emit(None, "ExecutionStarted", {"executionStartedEventDetails": details})
+    # the first state's events follow none (AWS: previousEventId 0), nor does this one
+    engine.emit(None, "ExecutionStarted", {"executionStartedEventDetails": details}, previous=0)
     _arm_timeout(engine)
     engine.ready.append("")
     engine.run()
@@ -128,6 +129,7 @@ def _root(start_at: str, input: Any) -> dict[str, Any]:
         "tries": {},
         "vars": {},
         "quiet": False,
+        "pe": 0,
     }
 
 
@@ -206,7 +208,7 @@ def redrive(state: Mapping[str, Any], *, now: datetime) -> Step:
     execution["RedriveCount"] = snapshot["redrives"]
     execution["RedriveTime"] = engine.now_text
     snapshot.update(status="RUNNING", error=None, cause=None)
-    engine.emit(
+    redriven = engine.emit(
         None,
         "ExecutionRedriven",
         {"executionRedrivenEventDetails": {"redriveCount": snapshot["redrives"]}},
@@ -215,6 +217,7 @@ def redrive(state: Mapping[str, Any], *, now: datetime) -> Step:
     fans = []
     for tid in sorted(engine.threads, key=lambda t: (t.count("/"), t)):
         thread = engine.threads[tid]
+        thread["pe"] = redriven  # what runs again follows the redrive
         thread.pop("error", None)
         thread.pop("cause", None)
         if "fan" in thread and thread["phase"] in ("failed", "aborted", "fanout"):

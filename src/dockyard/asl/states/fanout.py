@@ -90,7 +90,7 @@ class Parallel:
     def gathered(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
         results = thread["fan"]["res"]
         engine.drop_children(thread)
-        engine.emit(thread, "ParallelStateSucceeded", {})
+        engine.emit(thread, "ParallelStateSucceeded", {}, moves=False)
         return result_output(engine, thread, spec, results)
 
 
@@ -269,7 +269,7 @@ class Map:
         engine.drop_children(thread)
         if fan.get("distributed"):
             engine.emit(thread, "MapRunSucceeded", {})
-        engine.emit(thread, "MapStateSucceeded", {})
+        engine.emit(thread, "MapStateSucceeded", {}, moves=False)
         return result_output(engine, thread, spec, results)
 
 
@@ -285,8 +285,10 @@ def _json_type(value: Any) -> str:
     return "number"
 
 
-def fill(engine: Engine, thread: dict[str, Any]) -> None:
-    """Launch waiting children up to MaxConcurrency."""
+def fill(engine: Engine, thread: dict[str, Any], cause: int | None = None) -> int:
+    """Launch waiting children up to MaxConcurrency; returns how many. A child's first event
+    follows ``cause`` (the last event of the child whose place it takes), else the state's
+    last event (its Started event)."""
     fan = thread["fan"]
     n, marks = fan["n"], fan["marks"]
     limit = fan["max"] or n
@@ -296,6 +298,9 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
     if is_map:
         sm = fan["sm"]
         start_at = engine.machine(sm)["StartAt"]
+    if not quiet and cause is None:
+        cause = engine.last_event(thread)
+    launched = 0
     while fan["next"] < n and fan["active"] < limit:
         index = fan["next"]
         fan["next"] += 1
@@ -311,8 +316,9 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
             start_at = engine.machine(child_sm)["StartAt"]
         marks[index] = 1
         fan["active"] += 1
+        launched += 1
         tid = f"{prefix}{index}"
-        engine.threads[tid] = {
+        engine.threads[tid] = child = {
             "id": tid,
             "parent": thread["id"],
             "slot": index,
@@ -326,33 +332,59 @@ def fill(engine: Engine, thread: dict[str, Any]) -> None:
             "vars": {},
             "quiet": quiet,
         }
-        if is_map and not quiet:
-            engine.threads[tid]["iteration"] = thread["at"]  # MapIterationStarted when it runs
+        if not quiet:
+            child["pe"] = cause
+            if is_map:
+                child["iteration"] = thread["at"]  # MapIterationStarted when it runs
         engine.ready.append(tid)
+    return launched
 
 
-def _iteration_event(engine: Engine, thread: dict[str, Any], outcome: str, index: int) -> None:
+def _iteration_event(
+    engine: Engine, thread: dict[str, Any], outcome: str, index: int, last: int
+) -> int:
+    """Record the iteration's end (it follows the iteration's last event, ``last``, and the
+    Map's next event does not follow it); returns its id, 0 for none."""
     fan = thread["fan"]
     if fan["kind"] == "map" and not fan["quiet"]:
         key = f"mapIteration{outcome}EventDetails"
-        engine.emit(thread, f"MapIteration{outcome}", {key: {"name": thread["at"], "index": index}})
+        details = {key: {"name": thread["at"], "index": index}}
+        return engine.emit(thread, f"MapIteration{outcome}", details, previous=last, moves=False)
+    return 0
 
 
-def child_succeeded(engine: Engine, thread: dict[str, Any], index: int, output: Any) -> None:
+def _join(engine: Engine, thread: dict[str, Any], joined: int) -> None:
+    """The state's next event follows the later of its own last event and ``joined`` (0:
+    nothing to join, the child recorded no event)."""
+    if joined:
+        thread["pe"] = max(engine.last_event(thread), joined)
+
+
+def child_succeeded(
+    engine: Engine, thread: dict[str, Any], index: int, output: Any, last: int
+) -> None:
+    """Child ``index`` ended with ``output``; ``last``: its last event's id."""
     fan = thread["fan"]
     fan["res"][index] = output
     fan["marks"][index] = 2
     fan["active"] -= 1
     fan["done"] += 1
-    _iteration_event(engine, thread, "Succeeded", index)
-    _settle(engine, thread)
+    if fan.get("quiet", thread["quiet"]):  # its children record no events
+        _settle(engine, thread, None, 0)
+        return
+    ended = _iteration_event(engine, thread, "Succeeded", index, last)
+    # A Map's next event follows its iterations' MapIterationSucceeded, a Parallel's its
+    # branches' last events; an iteration launched in this one's place follows its last event.
+    _settle(engine, thread, last, ended or last)
 
 
-def _settle(engine: Engine, thread: dict[str, Any]) -> None:
+def _settle(engine: Engine, thread: dict[str, Any], last: int | None, joined: int) -> None:
     fan = thread["fan"]
     if fan["done"] < fan["n"]:
-        fill(engine, thread)
+        if not fill(engine, thread, last):
+            _join(engine, thread, joined)
         return
+    _join(engine, thread, joined)
     kind = engine.kind(engine.spec(thread))
     engine.resume(thread, lambda current: kind.gathered(engine, current, engine.spec(current)))  # type: ignore[attr-defined]
     engine.run_thread(thread["id"])
@@ -363,7 +395,11 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
     index = child["slot"]
     fan["marks"][index] = 3
     fan["active"] -= 1
-    _iteration_event(engine, thread, "Failed", index)
+    # the state's next event follows the failed child's last one (not MapIterationFailed)
+    last: int | None = None
+    if not fan.get("quiet", thread["quiet"]):
+        last = engine.last_event(child)
+        _iteration_event(engine, thread, "Failed", index, last)
     tolerance = fan.get("tol") or [None, None]
     if tolerance != [None, None]:
         fan["failed"] += 1
@@ -372,7 +408,7 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
         if not (over_count or over_percent):
             fan["res"][index] = {"Error": child["error"], "Cause": child["cause"]}
             fan["done"] += 1
-            _settle(engine, thread)
+            _settle(engine, thread, last, last or 0)
             return
         error = StatesError(
             EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -380,9 +416,14 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
         )
     else:
         error = StatesError(child["error"], child["cause"])
-    for other, mark in enumerate(fan["marks"]):
-        if mark == 1:
-            _iteration_event(engine, thread, "Aborted", other)
+    if last is not None:
+        prefix = f"{engine.prefix(thread)}{thread['at']}/"
+        for other, mark in enumerate(fan["marks"]):
+            if mark == 1 and fan["kind"] == "map":
+                running = engine.threads.get(f"{prefix}{other}")
+                after = engine.last_event(thread if running is None else running)
+                _iteration_event(engine, thread, "Aborted", other, after)
+        _join(engine, thread, last)
     engine.abort_children(thread)
     kind = "Map" if fan["kind"] == "map" else "Parallel"
     if fan.get("distributed"):
