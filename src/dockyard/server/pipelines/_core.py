@@ -19,6 +19,10 @@ __all__ = ["Core", "HistoryEventLike", "ModuleCore", "Problem", "StepLike", "loa
 
 
 class HistoryEventLike(Protocol):
+    """An event as the core records it. It may also say which event led to it
+    (``previous_event_id``, stored as its ``previousEventId``); one that does not follows the
+    event just before it."""
+
     type: str
     details: dict[str, Any]
     timestamp: datetime

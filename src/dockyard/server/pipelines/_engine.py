@@ -267,7 +267,15 @@ class Engine:
         these values (a new execution: no row to update, no older tasks or timers)."""
         arn = row.arn
         first = int(row.next_event_id)
-        history = [(event.type, _ms(event.timestamp), event.details or {}) for event in step.events]
+        history = [
+            (
+                event.type,
+                _ms(event.timestamp),
+                event.details or {},
+                getattr(event, "previous_event_id", None),
+            )
+            for event in step.events
+        ]
         self.repo.add_history(conn, arn, first, history)
         scheduled = False
         for effect in step.effects:

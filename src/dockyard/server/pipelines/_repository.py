@@ -282,19 +282,20 @@ class PipelineRepository:
         conn: Connection,
         arn: str,
         first: int,
-        events: builtins.list[tuple[str, int, dict[str, Any]]],
+        events: builtins.list[tuple[str, int, dict[str, Any], int | None]],
     ) -> None:
-        """Append ``events`` (type, time in ms, details) to execution ``arn``'s history, their
-        ids from ``first`` on: a row per :data:`HISTORY_CHUNK` of them (on SQLite one
-        ``executemany`` on the driver)."""
+        """Append ``events`` (type, time in ms, details, the id of the event that led to it or
+        None for the one just before it) to execution ``arn``'s history, their ids from
+        ``first`` on: a row per :data:`HISTORY_CHUNK` of them (on SQLite one ``executemany``
+        on the driver)."""
         rows = []
         for start in range(0, len(events), HISTORY_CHUNK):
             part = events[start : start + HISTORY_CHUNK]
             low = first + start
             encoded = orjson.dumps(
                 [
-                    [low + i, low + i - 1, type, time, details]
-                    for i, (type, time, details) in enumerate(part)
+                    [low + i, low + i - 1 if previous is None else previous, type, time, details]
+                    for i, (type, time, details, previous) in enumerate(part)
                 ]
             ).decode()
             rows.append((arn, low, low + len(part) - 1, encoded))
