@@ -352,15 +352,9 @@ class JobService:
         params: dict[str, str],
     ) -> tuple[str, str]:
         """The job's run (and its experiment's id), in the named or the kind's experiment."""
-        experiment_name = experiment or kind.default_experiment
-        try:
-            experiment_id = self._tracking.get_experiment_by_name(
-                actor, experiment_name
-            ).experiment_id
-        except NotFound:
-            experiment_id = self._tracking.create_experiment(
-                actor, CreateExperiment(name=experiment_name)
-            ).experiment_id
+        experiment_id = self._tracking.ensure_experiment(
+            actor, CreateExperiment(name=experiment or kind.default_experiment)
+        ).experiment_id
         all_tags = [
             TagIn(key="dockyard.job.name", value=name),
             TagIn(key="dockyard.job.kind", value=kind.name),

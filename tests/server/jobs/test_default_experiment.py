@@ -1,0 +1,34 @@
+"""A job named into no experiment goes to its kind's default one, made by the first job that
+needs it: jobs submitted at once on a fresh server all land there."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from dockyard.api.jobs import Job, TrainingJobSpec
+from dockyard.server._services import Services
+from dockyard.server.actor import Actor
+from dockyard.settings import Settings
+
+ACTOR = Actor.system()
+AT_ONCE = 16
+
+
+def test_jobs_submitted_at_once_share_the_default_experiment_the_first_makes(
+    services: Services, settings: Settings
+) -> None:
+    code = settings.home / "artifacts" / "data" / "code"
+    code.mkdir(parents=True)
+    (code / "train.py").write_text("print('trained')\n")
+    together = threading.Barrier(AT_ONCE)
+
+    def submit(i: int) -> Job:
+        spec = TrainingJobSpec(name=f"at-once-{i}", entry_point="train.py", source_dir=str(code))
+        together.wait(timeout=30)
+        return services.jobs.submit(ACTOR, spec)
+
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        jobs = list(pool.map(submit, range(AT_ONCE)))
+    assert len({job.experiment_id for job in jobs}) == 1
+    assert services.tracking.get_experiment_by_name(ACTOR, "training-jobs")
