@@ -18,6 +18,12 @@ queue behind writers), cheaper than the hop, and the hop would not have let the 
 meanwhile anyway (the read is Python holding the GIL). On PostgreSQL every read is a network
 round trip and stays in the pool.
 
+A handler marked :func:`waits` (it waits, up to minutes, for work it started: CreateModel of a
+``model.tar.gz`` for the job that unpacks it) runs on threads of its own, at most
+:data:`WAITING_THREADS` at a time per event loop: the shared pool serves every other request,
+signing in included, and a caller sending forty such calls at once would otherwise hold all of
+it until their jobs ended, and the whole server with it.
+
 Its requests' JSON bodies nest at most ``LIMITS.json_depth`` levels (:class:`_CheckedJson`):
 Python's parser takes a thousand, orjson writes 254, and a value kept from a deeper body (a
 published message, a trigger's input) failed later, when an event or a stored spec was
@@ -26,13 +32,17 @@ written, as a 500.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
+from weakref import WeakKeyDictionary
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -43,12 +53,25 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dockyard.json_depth import nests_deeper
 from dockyard.limits import LIMITS
 
-__all__ = ["InlineReads", "OneHopRoute", "one_hop", "run_handler", "short_read"]
+__all__ = [
+    "WAITING_THREADS",
+    "InlineReads",
+    "OneHopRoute",
+    "one_hop",
+    "run_handler",
+    "short_read",
+    "waits",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 
 _SHORT_READ = "__dockyard_short_read__"
+_WAITS = "__dockyard_waits__"
+#: Threads the :func:`waits` handlers of one event loop hold at most; more calls queue for one
+#: (holding no thread) rather than take the shared pool's.
+WAITING_THREADS: Final = 8
+_waiting: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
 # Set per request by InlineReads: several apps (SQLite and PostgreSQL) may share a process and
 # the module-level routers, so the choice cannot live on the route.
 _reads_inline: ContextVar[bool] = ContextVar("dockyard_reads_inline", default=False)
@@ -58,6 +81,21 @@ def short_read(endpoint: F) -> F:
     """Mark a sync handler whose work is a short read, to run on the loop where that is safe."""
     setattr(endpoint, _SHORT_READ, True)
     return endpoint
+
+
+def waits(handler: F) -> F:
+    """Mark a sync handler that may wait minutes for other work, to run on threads of its own
+    rather than the pool every request shares."""
+    setattr(handler, _WAITS, True)
+    return handler
+
+
+def _waiting_threads() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _waiting.get(loop)
+    if limiter is None:
+        limiter = _waiting[loop] = anyio.CapacityLimiter(WAITING_THREADS)
+    return limiter
 
 
 def one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,6 +127,9 @@ async def run_handler(handler: Callable[..., R], *args: Any, **kwargs: Any) -> R
     such as an adapter's actions)."""
     if getattr(handler, _SHORT_READ, False) and _reads_inline.get():
         return handler(*args, **kwargs)
+    if getattr(handler, _WAITS, False):
+        call = functools.partial(handler, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=_waiting_threads())
     return await run_in_threadpool(handler, *args, **kwargs)
 
 

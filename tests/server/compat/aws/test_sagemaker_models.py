@@ -3,9 +3,14 @@ DeleteModel of a model an endpoint serves says so in SageMaker's words."""
 
 from __future__ import annotations
 
+import asyncio
+import tarfile
 from pathlib import Path
 
+import anyio
+import httpx
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
@@ -14,8 +19,10 @@ from dockyard.api.endpoints import EndpointConfig
 from dockyard.api.registry import CreateModelVersion, CreateRegisteredModel
 from dockyard.errors import DockyardError, InvalidArgument, NotFound
 from dockyard.models import save_model
+from dockyard.server._app import create_app
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
+from dockyard.server.compat.aws import _sagemaker_models
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._sagemaker import ACTIONS
 from dockyard.server.compat.aws._sagemaker_models import create_model
@@ -81,3 +88,64 @@ def test_a_model_tar_gz_that_cannot_be_read_is_named_by_model_data_url(
     assert "inputs.model" not in refused.value.message
     with pytest.raises(NotFound):
         services.registry.get_registered_model(ACTOR, "unpackable")
+
+
+def test_creates_waiting_for_their_unpacking_leave_threads_for_other_requests(
+    services: Services, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CreateModel of a model.tar.gz waits (minutes) for the job that unpacks it: a few such
+    calls, their jobs queued behind others, must not hold every thread that the server's other
+    requests (any caller's) need."""
+    monkeypatch.setattr(_sagemaker_models, "UNPACK_WAIT_S", 30.0)  # bounds a failure's wait
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "xgboost-model").write_bytes(b"not read: the job never starts")
+    archive = settings.home / "artifacts" / "data" / "model.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "model", arcname=".")
+    app = create_app(services=services)
+    shared_threads = 2
+
+    def unpacking() -> list[str]:
+        return [j.name for j in services.jobs.list(ACTOR, status=["Pending"])]
+
+    async def main() -> tuple[int, list[httpx.Response]]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = shared_threads
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            creates = [
+                asyncio.ensure_future(
+                    client.post(
+                        "/",
+                        content=orjson.dumps(
+                            {
+                                "ModelName": f"packed-{i}",
+                                "PrimaryContainer": {"Image": "x", "ModelDataUrl": str(archive)},
+                            }
+                        ),
+                        headers={
+                            "X-Amz-Target": "SageMaker.CreateModel",
+                            "Content-Type": "application/x-amz-json-1.1",
+                        },
+                    )
+                )
+                for i in range(shared_threads)
+            ]
+            while len(unpacking()) < shared_threads:  # every create is waiting for its job
+                done = [c.result() for c in creates if c.done()]
+                assert not done, [(a.status_code, a.text) for a in done]
+                await asyncio.sleep(0.01)
+            try:
+                other = await asyncio.wait_for(client.get("/api/v1/experiments"), 10)
+            except TimeoutError:
+                other = None
+            for job in unpacking():  # stopped, the jobs wake the creates
+                services.jobs.stop(ACTOR, job)
+            answers = await asyncio.gather(*creates)
+        return (other.status_code if other is not None else 0), answers
+
+    status, answers = asyncio.run(main())
+    assert status == 200, "another request waited for the creates' threads"
+    for answer in answers:
+        assert answer.status_code == 400
+        assert "did not become a model package" in answer.json()["message"]

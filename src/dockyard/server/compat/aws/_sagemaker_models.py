@@ -33,6 +33,7 @@ from dockyard.api.registry import (
 )
 from dockyard.api.tracking import TagIn
 from dockyard.errors import AlreadyExists, DockyardError, InUse, InvalidArgument, NotFound
+from dockyard.server._route import waits
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
@@ -122,6 +123,7 @@ def _deployable(services: Services, actor: Actor, source: str, package: str, fie
         )
 
 
+@waits  # for the job that unpacks a model.tar.gz
 def create_model(services: Services, actor: Actor, body: Body) -> Body:
     name = resource_name(body, "ModelName")
     container = _container(body)

@@ -42,6 +42,7 @@ from dockyard.api.registry import (
 )
 from dockyard.api.tracking import TagIn
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
+from dockyard.server._route import waits
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._arn import arn
@@ -294,6 +295,7 @@ def _metadata(body: Body) -> dict[str, str]:
     return {f"{META_PREFIX}{k}": str(v) for k, v in found.items()}
 
 
+@waits  # for the job that unpacks a model.tar.gz
 def create_package(services: Services, actor: Actor, body: Body) -> Body:
     group = optional(body, "ModelPackageGroupName")
     if group is None:
