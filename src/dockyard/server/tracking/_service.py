@@ -412,7 +412,12 @@ class TrackingService:
                     "run",
                     run_id,
                     scope=_scope(info.experiment_id),
-                    body={"status": request.status.value, "previous": info.status.value},
+                    # A rename made in the same call is a change too.
+                    body={
+                        "status": request.status.value,
+                        "previous": info.status.value,
+                        **({"run_name": request.run_name} if request.run_name is not None else {}),
+                    },
                 )
             elif values:
                 self._events.append(
