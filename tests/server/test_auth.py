@@ -169,6 +169,30 @@ def test_revoked_and_read_only_tokens(team: tuple[httpx.Client, dict[str, str]])
     assert {t["name"] for t in listed} == {"ci", "r"} and all("token" not in t for t in listed)
 
 
+def test_a_read_only_token_revokes_itself_but_no_other_credential(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, bob = team
+    reader = client.post("/api/v1/tokens", json={"name": "r", "read_only": True}, headers=bob)
+    read_only = {"Authorization": f"Bearer {reader.json()['token']}"}
+    tokens = client.get("/api/v1/tokens", headers=bob).json()["tokens"]
+    ci = next(t["token_id"] for t in tokens if t["name"] == "ci")
+    key = client.post("/api/v1/access-keys", json={}, headers=bob).json()["access_key_id"]
+    for path in (f"/api/v1/tokens/{ci}", f"/api/v1/access-keys/{key}"):
+        refused = client.delete(path, headers=read_only)
+        assert refused.status_code == 403, path
+        assert "read-only" in refused.json()["error"]["message"]
+    assert client.get("/api/v1/whoami", headers=bob).status_code == 200
+    assert (
+        client.get("/api/v1/access-keys", headers=bob).json()["access_keys"][0]["revoked_time"]
+        is None
+    )
+    client.delete(
+        f"/api/v1/tokens/{reader.json()['token_id']}", headers=read_only
+    ).raise_for_status()
+    assert client.get("/api/v1/whoami", headers=read_only).status_code == 401
+
+
 def test_repeated_wrong_passwords_are_throttled(team: tuple[httpx.Client, dict[str, str]]) -> None:
     client, _ = team
     statuses = [

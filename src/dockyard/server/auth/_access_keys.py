@@ -183,6 +183,7 @@ class AccessKeys:
                 raise NotFound(f"access key {key_id[:40]!r} does not exist", field="access_key_id")
             if row.user_id != actor.user_id or actor.job is not None:
                 self._access.require_admin(actor, f"revoke an access key of {row.user_name!r}")
+            self._access.require_writing(actor, "revoke an access key")
             conn.execute(
                 update(_K)
                 .where(_K.c.key_id == key_id, _K.c.revoked_time.is_(None))

@@ -454,6 +454,8 @@ class AuthService:
                 raise NotFound(f"token {token_id!r} does not exist", field="token_id")
             if row.user_id != actor.user_id or actor.job is not None:
                 self._access.require_admin(actor, f"revoke a token of {row.user_name!r}")
+            if token_id != actor.token_id:  # a read-only token revokes itself, no other
+                self._access.require_writing(actor, "revoke another token")
             self._repo.revoke_tokens(conn, _now_ms(), token_id=token_id)
             self._events.append(
                 conn,
