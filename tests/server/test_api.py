@@ -247,6 +247,34 @@ def test_oversized_bodies_get_413_before_any_route(api: Client) -> None:
     api.request("PUT", f"/api/v1/runs/{run_id}/artifacts/big.bin", content=b"\0" * len(big))
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/2.0/mlflow/experiments/search"),  # read as JSON without a query string
+        ("DELETE", "/api/2.0/mlflow/registered-models/delete"),
+    ],
+)
+def test_bodies_of_gets_and_deletes_are_held_to_the_limit_too(
+    api: Client, method: str, path: str
+) -> None:
+    """MLflow's server reads a GET's or a DELETE's parameters from a JSON body: a body any
+    method sends is limited, declared or chunked, or a reader's token could make the server
+    hold gigabytes."""
+    padding = b" " * (33 * 1024 * 1024)
+
+    def chunked() -> Iterator[bytes]:
+        yield b"{}"
+        yield padding
+
+    for content in (b"{}" + padding, chunked()):
+        response = _raw(
+            api, method, path, content=content, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["message"] == "request body over the 32 MB limit"
+    assert _raw(api, "GET", "/api/2.0/mlflow/experiments/search", content=b"{}").status_code == 200
+
+
 def test_routes_open_to_anyone_read_small_bodies_only(api: Client) -> None:
     """Signing in and triggers' hooks take bodies from senders not yet known: they are held
     to limits of their own before any route runs (connection closed, the rest unread), so a

@@ -1,5 +1,8 @@
 """A size limit on request bodies, so no client can make the server buffer gigabytes of JSON.
 
+Every method's: a GET or a DELETE with a body is read too (MLflow's routes take their
+parameters from one).
+
 Artifact and data uploads are exempt: they stream to the store in constant memory. Everything
 else is read up to the limit here (a body over it is answered 413 before any route sees it)
 and handed on whole.
@@ -42,7 +45,7 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or (scope["method"] not in ("POST", "PUT", "PATCH") and not _has_body(scope))
             or _STREAMED.match(scope["path"])
         ):
             await self.app(scope, receive, send)
@@ -78,6 +81,15 @@ class BodyLimit:
         # In the shape the caller's client reads (an MLflow client: its error_code), and the
         # connection closes: the rest of the body is not read.
         await send_error(_closing(send), scope, error)
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether a request of another method (GET, DELETE...) comes with a body: MLflow's routes
+    read their parameters from one, so it is limited as a POST's is."""
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
 
 
 def _closing(send: Send) -> Send:
