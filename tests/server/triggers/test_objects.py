@@ -9,11 +9,14 @@ import orjson
 import pytest
 from tests.server.triggers.conftest import ROOT, make_services, training
 
+from dockyard.api.tracking import CreateExperiment, CreateRun
 from dockyard.api.triggers import TriggerConfig, TriggerKind
 from dockyard.errors import PermissionDenied
 from dockyard.server import create_app
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._services import Services
+from dockyard.server.actor import Role
+from dockyard.server.auth import CreateUser
 from dockyard.server.triggers._loops import ObjectWatcher
 
 
@@ -123,4 +126,29 @@ def test_s3_event_notifications_on_the_hook(tmp_path: Path, data: Path) -> None:
     assert services.triggers.poll_objects(row) is None  # told, never listed
     client.close()
     transport.close()
+    services.close()
+
+
+@pytest.mark.parametrize("area", ["experiment", "uploads"])
+def test_a_prefix_in_a_store_area_its_creator_may_not_read_is_refused(
+    tmp_path: Path, data: Path, area: str
+) -> None:
+    """Its firings would name every file there (and each new one) to the trigger's creator,
+    who may not list the folder."""
+    services = make_services(tmp_path / "home", data, default_permission="none")
+    root = ROOT
+    services.auth.create_user(root, CreateUser(name="admin", role=Role.ADMIN))
+    services.auth.create_user(root, CreateUser(name="carol", password="carol-password-1"))
+    services.auth.create_user(root, CreateUser(name="bob", password="bob-password-12"))
+    carol = services.auth.by_password("carol", "carol-password-1", "test")
+    bob = services.auth.by_password("bob", "bob-password-12", "test")
+    experiment = services.tracking.create_experiment(carol, CreateExperiment(name="private"))
+    run = services.tracking.create_run(carol, CreateRun(experiment_id=experiment.experiment_id))
+    store = tmp_path / "home" / "artifacts"
+    prefix = store / run.info.artifact_uri if area == "experiment" else store / "data/users/carol"
+    config = {"name": "peek", "objects": {"prefix": str(prefix)}, "target": training(data)}
+    with pytest.raises(PermissionDenied) as caught:
+        services.triggers.create(bob, TriggerConfig.model_validate(config))
+    assert caught.value.field == "objects.prefix"
+    services.triggers.create(carol, TriggerConfig.model_validate(config))  # hers to watch
     services.close()

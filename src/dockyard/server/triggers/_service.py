@@ -58,7 +58,7 @@ from dockyard.errors import (
     invalid_from_validation,
 )
 from dockyard.server.actor import Actor, Role
-from dockyard.server.auth import Access, AuthService
+from dockyard.server.auth import Access, AuthService, StoreAreas
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines import StateMachineMissing
 from dockyard.server.store import Database, schema
@@ -117,6 +117,7 @@ class TriggerService:
         self._artifacts = artifacts
         self._repo = TriggerRepository()
         self._roots = settings.allowed_roots()
+        self._areas = StoreAreas(access)
         self._denials = _DenialBudget()
         #: Set by the server: refuses a model URI naming nothing the actor may load.
         self.check_model: Callable[[Actor, str, str], None] | None = None
@@ -144,7 +145,7 @@ class TriggerService:
         now = now if now is not None else now_ms()
         self._check_work(actor, config.target)
         kind = config.kind
-        state = self._start_state(config, now)
+        state = self._start_state(config, now, owner=actor)
         secret = None
         if kind in (TriggerKind.GIT, TriggerKind.OBJECTS):
             secret = config.secret or secrets.token_urlsafe(32)
@@ -202,16 +203,25 @@ class TriggerService:
             ) from None
 
     def _start_state(
-        self, source: TriggerConfig | TriggerUpdate, now: int, *, existing: bool = False
+        self,
+        source: TriggerConfig | TriggerUpdate,
+        now: int,
+        *,
+        owner: Actor,
+        existing: bool = False,
     ) -> dict[str, Any]:
         """Check a source and return the state it starts from: a schedule's next slot, a
         prefix's cursor. ``existing``: the source of a trigger being updated or enabled, whose
-        objects already there never fire (include_existing is for a new trigger only)."""
+        objects already there never fire (include_existing is for a new trigger only). A prefix
+        in the artifact store must be one ``owner`` may read: firings name its files."""
         state: dict[str, Any] = {}
         if source.schedule is not None:
             state["next_time"] = _next_slot(source.schedule, now, now)
         if source.objects is not None:
-            self._roots.check(source.objects.prefix, "objects.prefix")
+            key = self._roots.check(source.objects.prefix, "objects.prefix")
+            if key is not None:
+                with self._db.read() as conn:
+                    self._areas.check(conn, owner, key, "objects.prefix")
             if source.objects.poll and (existing or not source.objects.include_existing):
                 seen = self._list(source.objects.prefix, None, everything=True)
                 state["after"] = seen[-1] if seen else None
@@ -278,7 +288,10 @@ class TriggerService:
         restart = given is not None or enabling
         if restart:
             source = TriggerUpdate.model_validate({kind.value: config["source"]})
-            values["state"] = orjson.dumps(self._start_state(source, now, existing=True)).decode()
+            # A prefix is checked as the trigger's owner will list it.
+            owner = self._owner(row) if kind is TriggerKind.OBJECTS else actor
+            state = self._start_state(source, now, owner=owner, existing=True)
+            values["state"] = orjson.dumps(state).decode()
         with self._db.write() as conn:
             if restart:
                 values["after_event_id"] = int(
