@@ -16,7 +16,7 @@ from dockyard.server import create_app
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._services import Services
 from dockyard.server.actor import Role
-from dockyard.server.auth import CreateUser
+from dockyard.server.auth import CreateUser, SetGrant
 from dockyard.server.triggers._loops import ObjectWatcher
 
 
@@ -151,4 +151,30 @@ def test_a_prefix_in_a_store_area_its_creator_may_not_read_is_refused(
         services.triggers.create(bob, TriggerConfig.model_validate(config))
     assert caught.value.field == "objects.prefix"
     services.triggers.create(carol, TriggerConfig.model_validate(config))  # hers to watch
+    services.close()
+
+
+def test_a_trigger_whose_creator_lost_read_on_its_prefix_fires_no_more(
+    tmp_path: Path, data: Path
+) -> None:
+    services = make_services(tmp_path / "home", data, default_permission="none")
+    services.auth.create_user(ROOT, CreateUser(name="admin", role=Role.ADMIN))
+    services.auth.create_user(ROOT, CreateUser(name="carol", password="carol-password-1"))
+    services.auth.create_user(ROOT, CreateUser(name="bob", password="bob-password-12"))
+    carol = services.auth.by_password("carol", "carol-password-1", "test")
+    bob = services.auth.by_password("bob", "bob-password-12", "test")
+    experiment = services.tracking.create_experiment(carol, CreateExperiment(name="shared"))
+    run = services.tracking.create_run(carol, CreateRun(experiment_id=experiment.experiment_id))
+    shared = SetGrant(
+        kind="experiment", resource=experiment.experiment_id, user="bob", level="read"
+    )
+    services.auth.set_grant(carol, shared)
+    folder = tmp_path / "home" / "artifacts" / run.info.artifact_uri
+    config = {"name": "watch", "objects": {"prefix": str(folder)}, "target": training(data)}
+    services.triggers.create(bob, TriggerConfig.model_validate(config))
+    services.auth.set_grant(carol, shared.model_copy(update={"level": "none"}))
+    services.artifacts.put_bytes(f"{run.info.artifact_uri}/after.txt", b"1")
+    (row,) = services.triggers.enabled(TriggerKind.OBJECTS)
+    assert services.triggers.poll_objects(row) is None
+    assert services.triggers.history(bob, "watch") == []
     services.close()

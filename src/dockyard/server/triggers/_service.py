@@ -641,6 +641,19 @@ class TriggerService:
             return sorted(i.path for i in store.list("", recursive=True) if not i.is_dir)
         return _objects.list_new(prefix, after, s3_endpoint_url=self._settings.s3_endpoint_url)
 
+    def _owner_reads(self, row: Any, prefix: str) -> bool:
+        """Whether the trigger's owner may still read ``prefix`` (a grant may have gone since
+        the trigger was made, or the owner been disabled): its firings name the files there."""
+        try:
+            key = self._roots.check(prefix, "objects.prefix")
+            if key is not None:
+                owner = self._owner(row)
+                with self._db.read() as conn:
+                    self._areas.check(conn, owner, key, "objects.prefix")
+        except DockyardError:
+            return False
+        return True
+
     def poll_objects(self, row: Any, now: int | None = None) -> Firing | None:
         """List a prefix trigger's new objects and fire once for them (see _objects)."""
         state = orjson.loads(row.state)
@@ -648,6 +661,8 @@ class TriggerService:
         if not source.poll:
             return None
         prefix = source.prefix
+        if not self._owner_reads(row, prefix):
+            return None
         keys = self._list(prefix, state.get("after"))
         if not keys:
             return None
