@@ -932,10 +932,14 @@ def _seed(server: Server) -> World:
     _ok(c.post("/api/v1/tuning-jobs", json=w.extra["tuning"], headers=owner))
     captured = {**endpoint, "name": f"cap-{n}", "capture": {"enabled": True}}
     _ok(c.post("/api/v1/endpoints", json=captured, headers=owner))
+    # In the experiment's run: a baseline is read as its schedule's creator may read.
     for name in ("statistics.json", "constraints.json"):
         empty = b'{"version": 0.0, "features": []}'  # a baseline is parsed when it is given
-        put = c.put(f"/api/v1/data/seed/{n}/baseline/{name}", content=empty, headers=owner)
-        baseline = _ok(put)["prefix_uri"]
+        put = c.put(
+            f"/api/v1/runs/{w.run_id}/artifacts/baseline/{name}", content=empty, headers=owner
+        )
+        _ok(put)
+    baseline = f"{store}/{w.experiment_id}/{w.run_id}/artifacts/baseline"
     w.extra["monitoring"] = {
         "name": f"mon-{w.job}",
         "target": {"endpoint": captured["name"]},

@@ -19,10 +19,14 @@ from tests.server.monitoring.conftest import (
     spec,
 )
 
+from dockyard.api.endpoints import EndpointConfig
 from dockyard.api.monitoring import ExecutionStatus, ScheduleStatus, UpdateMonitoringSchedule
+from dockyard.api.tracking import CreateExperiment, CreateRun
 from dockyard.artifacts import open_artifact_store
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
+from dockyard.server.actor import Role
+from dockyard.server.auth import CreateUser
 from dockyard.settings import Settings
 
 
@@ -360,3 +364,40 @@ def test_every_ground_truth_problem_is_listed_at_its_line(
         services.monitoring.upload_ground_truth(ROOT, "churn-drift", many)
     assert len(caught.value.details["problems"]) == MAX_LISTED
     assert caught.value.message.endswith("; 5 more not listed")
+
+
+@pytest.mark.parametrize("where", ["uri", "dataset"])
+def test_a_baseline_in_a_store_area_its_owner_may_not_read_is_refused(
+    tmp_path: Path, model: Path, where: str
+) -> None:
+    """The baseline's files, or the data one is suggested from, are read for the schedule's
+    owner: another experiment's run artifacts are refused as a job's channel would be."""
+    services = Services.from_settings(
+        Settings(home=tmp_path / "home", data_roots=[str(model.parent)], default_permission="none")
+    )
+    services.auth.create_user(ROOT, CreateUser(name="admin", role=Role.ADMIN))
+    for name in ("carol", "bob"):
+        services.auth.create_user(ROOT, CreateUser(name=name, password=f"{name}-password-1"))
+    carol = services.auth.by_password("carol", "carol-password-1", "test")
+    bob = services.auth.by_password("bob", "bob-password-1", "test")
+    config = {
+        "name": "churn",
+        "variants": [{"name": "main", "model_uri": str(model)}],
+        "capture": {"enabled": True, "sampling_pct": 100},
+    }
+    services.endpoints.create(bob, EndpointConfig.model_validate(config))
+    experiment = services.tracking.create_experiment(carol, CreateExperiment(name="private"))
+    run = services.tracking.create_run(carol, CreateRun(experiment_id=experiment.experiment_id))
+    artifacts = tmp_path / "home" / "artifacts" / run.info.artifact_uri
+    artifacts.mkdir(parents=True)
+    folder = baseline_folder(artifacts)
+    (folder / "people.csv").write_text("ssn\n123-45-6789\n")
+    baseline = (
+        {"uri": str(folder)}
+        if where == "uri"
+        else {"suggest_from": {"dataset_uri": str(folder / "people.csv")}}
+    )
+    with pytest.raises(PermissionDenied) as refused:
+        services.monitoring.create(bob, spec("unused", baseline=baseline), now=T0)
+    assert (refused.value.field or "").startswith("baseline.")
+    services.close()

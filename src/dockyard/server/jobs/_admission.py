@@ -192,6 +192,12 @@ class SpecChecks:
         if spec.checkpoint is not None:
             self._check_location(actor, spec.checkpoint.uri, "checkpoint.uri", write=True)
 
+    def check_location(self, actor: Actor, uri: str, field: str, *, write: bool = False) -> None:
+        """Refuse ``uri`` unless it lies under an allowed root and, inside the store, in an area
+        ``actor`` may read (or, with ``write``, write): for locations other specs name (a
+        SageMaker processing job's dataset and output, a monitoring baseline), as for a job's."""
+        self._check_location(actor, uri, field, write=write)
+
     def _check_location(
         self, actor: Actor, uri: str, field: str, *, write: bool = False, owner: str | None = None
     ) -> None:

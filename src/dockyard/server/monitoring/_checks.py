@@ -81,7 +81,7 @@ class SpecChecks:
 
     def baseline(self, actor: Actor, baseline: BaselineSource, field: str) -> None:
         if baseline.uri is not None:
-            self._jobs.roots.check(baseline.uri, f"{field}.uri")
+            self._jobs.checks.check_location(actor, baseline.uri, f"{field}.uri")
             store = open_artifact_store(
                 baseline.uri, s3_endpoint_url=self._settings.s3_endpoint_url
             )
@@ -140,7 +140,7 @@ class SpecChecks:
             assert source.run_id is not None
             field_name = f"{where}.run_id"
             uri = self._run_input(actor, source.run_id, source.dataset, field_name)
-        self._jobs.roots.check(uri, field_name)
+        self._jobs.checks.check_location(actor, uri, field_name)
         return uri
 
     def _run_input(self, actor: Actor, run_id: str, name: str | None, field: str) -> str:

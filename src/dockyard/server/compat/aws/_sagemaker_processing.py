@@ -145,8 +145,9 @@ def create_processing_job(services: Services, actor: Actor, body: Body) -> Body:
             )
     data_format, header = _dataset_format(env)
     dataset, output = _dataset_uri(body), _output_uri(body)
-    services.jobs.roots.check(dataset, "ProcessingInputs")
-    services.jobs.roots.check(output, "ProcessingOutputConfig")
+    # As a job's channel and output: what the caller may read, and write only where specs may.
+    services.jobs.checks.check_location(actor, dataset, "ProcessingInputs")
+    services.jobs.checks.check_location(actor, output, "ProcessingOutputConfig", write=True)
     try:
         spec = MonitoringJobSpec(
             name=name,
