@@ -64,7 +64,21 @@ def test_errors_are_one_line_with_exit_code(runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert result.output.startswith("error: run") and "Traceback" not in result.output
     bad = runner.invoke(cli, ["runs", "list", "-f", "metrics.rmse <<< 2"])
-    assert bad.exit_code == 2 and "(filter)" in bad.output
+    assert bad.exit_code == 2 and bad.output.endswith("(--filter)\n"), bad.output
+
+
+def test_runs_list_names_the_flag_that_gave_a_bad_value(runner: CliRunner, tmp_path: Path) -> None:
+    """As the README says of every flag: not the request body's ``order_by.1`` or ``name``."""
+    _seed(tmp_path)
+    order = runner.invoke(cli, ["runs", "list", "-e", "cli", "-o", "metrics.rmse", "-o", "nope"])
+    assert order.exit_code == 2
+    assert order.output.startswith("error: invalid --order-by[1] at column 1: unknown attribute")
+    assert order.output.endswith("(--order-by)\n"), order.output
+    missing = runner.invoke(cli, ["runs", "list", "-e", "no-such-experiment"])
+    assert missing.exit_code == 2
+    assert (
+        missing.output == "error: experiment 'no-such-experiment' does not exist (--experiment)\n"
+    )
 
 
 def test_a_server_url_without_its_scheme_is_refused_in_one_line(

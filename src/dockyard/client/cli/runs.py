@@ -9,6 +9,7 @@ import click
 
 from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
+from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
 from dockyard.client.http import routes
@@ -41,11 +42,12 @@ def list_(
     """Search runs."""
     c = client()
     ids = []
-    for ref in experiments or ("0",):
-        if ref.isdigit():
-            ids.append(ref)
-        else:
-            ids.append(c.call(routes.GET_EXPERIMENT_BY_NAME(name=ref))["experiment_id"])
+    with FlagFields({"name": "--experiment"}).naming():
+        for ref in experiments or ("0",):
+            if ref.isdigit():
+                ids.append(ref)
+            else:
+                ids.append(c.call(routes.GET_EXPERIMENT_BY_NAME(name=ref))["experiment_id"])
     body = {
         "experiment_ids": ids,
         "filter": filter_,
@@ -53,7 +55,11 @@ def list_(
         "max_results": min(max_results, LIMITS.search_max_results),
         "run_view_type": "ALL" if show_all else "ACTIVE_ONLY",
     }
-    found = list(islice(c.paginate(routes.SEARCH_RUNS(), "runs", body), max_results))
+    # The server names the body's fields (``order_by.1``); the user typed flags.
+    flags = {"filter": "--filter", "order_by": "--order-by"}
+    flags.update({f"order_by.{i}": "--order-by" for i in range(len(order_by))})
+    with FlagFields(flags).naming():
+        found = list(islice(c.paginate(routes.SEARCH_RUNS(), "runs", body), max_results))
     metric_keys = sorted({k for r in found for k in r["metrics"]})[:4]
 
     def human() -> str:
