@@ -517,3 +517,25 @@ def test_a_long_history_is_charted_sampled_and_zooms_to_every_point(
     # A double-click goes back to the whole history.
     p.dblclick(f"{card} .u-over")
     p.wait_for_selector(f"{card}:not([data-zoomed='1'])[data-sampled='1']", timeout=TIMEOUT_MS)
+
+
+def test_a_file_opened_by_its_link_shows_its_size_and_is_not_fetched_when_too_large(
+    page: Watched, seeded: Seeded
+) -> None:
+    """A shared link names only the file's path; its size comes from the folder's listing, as
+    when the file is clicked: a log too large to preview says so instead of being fetched."""
+    eid = _experiment(seeded, "artifact-links")
+    with seeded.client() as c:
+        run = _ok(c.post("/api/v1/runs", json={"experiment_id": eid}))["info"]["run_id"]
+        big = b"epoch 1 loss=0.5\n" * (3 * 1024 * 1024 // 17 + 1)
+        _ok(c.put(f"/api/v1/runs/{run}/artifacts/logs/train.log", content=big))
+        _ok(c.put(f"/api/v1/runs/{run}/artifacts/notes.txt", content=b"twelve bytes"))
+    fetched: list[str] = []
+    page.page.on("request", lambda r: fetched.append(r.url) if "train.log" in r.url else None)
+    p = page.goto(f"/experiments/{eid}/runs/{run}?tab=artifacts&path=logs/train.log")
+    p.wait_for_selector(".preview >> text=Too large to preview (3.0 MB)", timeout=TIMEOUT_MS)
+    expect(p.locator(".preview .row .muted")).to_have_text("3.0 MB")
+    assert fetched == []
+    p = page.goto(f"/experiments/{eid}/runs/{run}?tab=artifacts&path=notes.txt")
+    p.wait_for_selector(".preview pre >> text=twelve bytes", timeout=TIMEOUT_MS)
+    expect(p.locator(".preview .row .muted")).to_have_text("12 B")

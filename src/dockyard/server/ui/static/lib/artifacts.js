@@ -14,6 +14,7 @@ export function artifactBrowser({ list, url, initial = "", onOpen, empty = "No f
   const preview = h("div.preview", h("p.muted", "Choose a file."));
   const root = h("div.files", tree, preview);
   const open = new Set();
+  const listed = new Map(); // path -> the listing's entry (its size), for a file opened by link
   let selected = initial;
 
   async function drawTree() {
@@ -30,6 +31,7 @@ export function artifactBrowser({ list, url, initial = "", onOpen, empty = "No f
           rows.push(h("a", { href: "#", style: pad, role: "treeitem", "aria-expanded": String(isOpen), onclick: (e) => { e.preventDefault(); if (isOpen) open.delete(f.path); else open.add(f.path); drawTree(); } }, isOpen ? "▾ " : "▸ ", name + "/"));
           if (isOpen) { open.add(f.path); await walk(f.path, depth + 1); }
         } else {
+          listed.set(f.path, f);
           rows.push(h("a", { href: "#", style: pad, role: "treeitem", class: f.path === selected ? "on" : "", dataset: { path: f.path }, title: fmtBytes(f.file_size ?? f.size), onclick: (e) => { e.preventDefault(); show(f); } },
             name, " ", h("span.muted", fmtBytes(f.file_size ?? f.size))));
         }
@@ -78,7 +80,9 @@ export function artifactBrowser({ list, url, initial = "", onOpen, empty = "No f
   }
 
   drawTree().then(() => {
-    if (initial) show({ path: initial, file_size: 0 }).catch(() => {});
+    // A link names only the path: its size (shown, and what decides whether it is previewed)
+    // is the listing's. A path the listing lacks has no size to show.
+    if (initial) show(listed.get(initial) ?? { path: initial }).catch(() => {});
   });
   return root;
 }
