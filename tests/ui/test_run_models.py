@@ -85,3 +85,25 @@ def test_the_artifacts_tab_browses_a_logged_models_files(
     page.shot("run-artifacts-logged-model")
     p.reload()  # the link opens the same file of the same model
     expect(p.locator(".preview")).to_contain_text("flavors:")
+
+
+def test_a_run_shows_the_description_mlflow_gave_it(page: Watched, seeded: Seeded) -> None:
+    """``mlflow.start_run(description=...)`` (MLflow's notes) is the run's description on its
+    page, as in MLflow's UI, not one of its system tags only; text, never markup."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MLFLOW_TRACKING_TOKEN", seeded.token)
+        env.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        import mlflow
+
+        mlflow.set_tracking_uri(seeded.url)
+        try:
+            mlflow.set_experiment("ui-notes")
+            note = "Baseline on the **October** snapshot.\nSee <b>ticket</b> 42."
+            with mlflow.start_run(run_name="noted", description=note) as run:
+                mlflow.log_param("depth", 3)
+        finally:
+            mlflow.set_tracking_uri(None)
+    p = page.goto(f"/runs/{run.info.run_id}")
+    description = p.locator("#description p")
+    expect(description).to_have_text(note)
+    expect(p.locator("#description b")).to_have_count(0)

@@ -72,6 +72,9 @@ export default async function runPage(ctx) {
       clear(paramsBox, rows.length ? table([["Param", ([k]) => k], ["Value", ([, v]) => h("span.mono", v), { cls: "wrap" }]], rows) : h("p.muted", "No params."));
     };
     paramFilter.addEventListener("input", drawParams);
+    // MLflow's run description (start_run(description=...), the UI's notes), as plain text.
+    const note = run.tags["mlflow.note.content"];
+    if (note) body.append(h("section#description", h("h2", "Description"), h("p", { style: { whiteSpace: "pre-wrap", marginTop: 0 } }, note)));
     body.append(h("div.grid2",
       h("div",
         h("h2", "Run"),
