@@ -89,7 +89,8 @@ def test_the_artifacts_tab_browses_a_logged_models_files(
 
 def test_a_run_shows_the_description_mlflow_gave_it(page: Watched, seeded: Seeded) -> None:
     """``mlflow.start_run(description=...)`` (MLflow's notes) is the run's description on its
-    page, as in MLflow's UI, not one of its system tags only; text, never markup."""
+    page, as in MLflow's UI, not one of its system tags only; text, never markup. The same for
+    an experiment's description on its runs' page."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MLFLOW_TRACKING_TOKEN", seeded.token)
         env.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -97,7 +98,8 @@ def test_a_run_shows_the_description_mlflow_gave_it(page: Watched, seeded: Seede
 
         mlflow.set_tracking_uri(seeded.url)
         try:
-            mlflow.set_experiment("ui-notes")
+            experiment = mlflow.set_experiment("ui-notes")
+            mlflow.set_experiment_tag("mlflow.note.content", "Churn models, 2026.")
             note = "Baseline on the **October** snapshot.\nSee <b>ticket</b> 42."
             with mlflow.start_run(run_name="noted", description=note) as run:
                 mlflow.log_param("depth", 3)
@@ -107,3 +109,6 @@ def test_a_run_shows_the_description_mlflow_gave_it(page: Watched, seeded: Seede
     description = p.locator("#description p")
     expect(description).to_have_text(note)
     expect(p.locator("#description b")).to_have_count(0)
+    # The experiment's description (MLflow's experiment notes) heads its runs.
+    p = page.goto(f"/experiments/{experiment.experiment_id}")
+    expect(p.locator("#description")).to_have_text("Churn models, 2026.")

@@ -60,6 +60,8 @@ export default async function runs(ctx) {
   root.append(
     h("div.crumbs", h("a", { href: "#/experiments" }, "Experiments"), " / ", experiment.name),
     h("div.head", h("h1", experiment.name), countLabel, h("div.spacer"), deleteSelectedButton(ctx.me, () => state.selected, () => { state.selected.clear(); onSelection(); reload(); }), compareButton),
+    // MLflow's experiment description (its notes: the mlflow.note.content tag), as plain text.
+    ...(experiment.tags?.["mlflow.note.content"] ? [h("p.muted#description", { style: { whiteSpace: "pre-wrap", marginTop: 0 } }, experiment.tags["mlflow.note.content"])] : []),
     h("div.row", { style: { marginBottom: "8px" } },
       filterInput,
       h("button", { onclick: () => { state.filter = filterInput.value.trim(); reload(); } }, "Apply"),
