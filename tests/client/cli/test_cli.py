@@ -59,6 +59,31 @@ def test_runs_list_show_compare(runner: CliRunner, tmp_path: Path) -> None:
     assert row.split() == ["params.depth", "2", "4"]
 
 
+def test_runs_tables_show_run_names_and_metric_keys_as_they_are(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Headers are upper case, but a run named ``xgb-Depth5`` or a metric ``val_RMSE`` is data:
+    shown in upper case it names nothing that ``-f``/``-o`` or ``runs show`` would find."""
+    reset_context(Settings(home=tmp_path / "home"))
+    dy.set_experiment("case")
+    ids = []
+    for name in ("xgb-Depth5", "lgbm-Depth3"):
+        with dy.start_run(run_name=name) as run:
+            dy.log_metric("val_RMSE", 0.5)
+        ids.append(run.run_id)
+    listed = runner.invoke(cli, ["runs", "list", "-e", "case"])
+    assert listed.output.splitlines()[0].split() == [
+        "RUN_ID",
+        "NAME",
+        "STATUS",
+        "STARTED",
+        "val_RMSE",
+    ]
+    compared = runner.invoke(cli, ["runs", "compare", *ids])
+    assert compared.output.splitlines()[0].split() == ["xgb-Depth5", "lgbm-Depth3"]
+    assert "metrics.val_RMSE" in compared.output
+
+
 def test_errors_are_one_line_with_exit_code(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["runs", "show", "f" * 32])
     assert result.exit_code == 2

@@ -45,16 +45,26 @@ def format_time(ms: int | None) -> str:
 
 
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, whole: Sequence[str] = ()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    whole: Sequence[str] = (),
+    names_from: int | None = None,
 ) -> str:
     """A plain aligned table; wide cells are cut to keep rows on one line, but for those of the
-    columns named in ``whole`` (an address to copy is no use cut)."""
+    columns named in ``whole`` (an address to copy is no use cut). Headers are upper case,
+    except those from index ``names_from`` on: names out of the data (metric keys, run names),
+    which are case-sensitive and shown as they are, to be typed back as they are."""
     kept = [h in whole for h in headers]
     cells = [[_cell(v, k) for v, k in zip(row, kept, strict=True)] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    verbatim = len(headers) if names_from is None else names_from
+    line = "  ".join(
+        (h if i >= verbatim else h.upper()).ljust(w)
+        for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+    )
     out = [line.rstrip()]
     out += [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells

@@ -74,7 +74,7 @@ def list_(
             ]
             for r in found
         ]
-        return table(headers, rows)
+        return table(headers, rows, names_from=4)
 
     emit(found, as_json, human)
     if not found and not experiments:
@@ -135,7 +135,7 @@ def compare(run_ids: tuple[str, ...], as_json: bool) -> None:
         rows += [[f"params.{k}", *v] for k, v in data["params"].items()]
         rows += [[f"metrics.{k}", *v] for k, v in data["metrics"].items()]
         rows += [[f"tags.{k}", *v] for k, v in data["tags"].items()]
-        return table(headers, rows)
+        return table(headers, rows, names_from=1)
 
     emit(data, as_json, human)
 
