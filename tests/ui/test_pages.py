@@ -539,3 +539,27 @@ def test_a_file_opened_by_its_link_shows_its_size_and_is_not_fetched_when_too_la
     p = page.goto(f"/experiments/{eid}/runs/{run}?tab=artifacts&path=notes.txt")
     p.wait_for_selector(".preview pre >> text=twelve bytes", timeout=TIMEOUT_MS)
     expect(p.locator(".preview .row .muted")).to_have_text("12 B")
+
+
+def test_the_keyboard_help_lists_a_go_to_key_for_every_page_of_the_bar(
+    page: Watched, seeded: Seeded
+) -> None:
+    """``?`` lists ``g <key>`` for each page the bar links to, and each key it lists goes there."""
+    p = page.goto("/experiments")
+    p.wait_for_selector("text=fraud-detection", timeout=TIMEOUT_MS)
+    bar = [a.strip() for a in p.locator("#nav a").all_inner_texts()]
+    assert "Pipelines" in bar and "Tuning" in bar, bar
+    p.keyboard.press("?")
+    dialog = p.locator("dialog[open]")
+    expect(dialog).to_be_visible()
+    row = dialog.locator("tr", has_text="Go to")
+    keys_cell, what = row.locator("td").all_inner_texts()
+    keys = keys_cell.removeprefix("g ").split(" / ")
+    pages = what.removeprefix("Go to ").split(", ")
+    assert pages == [label.lower() for label in bar]
+    assert len(keys) == len(pages)
+    p.keyboard.press("Escape")
+    for key, name in zip(keys, pages, strict=True):
+        p.keyboard.press("g")
+        p.keyboard.press(key)
+        expect(p.locator("#nav a.on")).to_have_text(re.compile(name, re.IGNORECASE))

@@ -186,7 +186,8 @@ function toggleTheme() {
 
 const HELP = [
   ["/", "Search or filter on this page"],
-  ["g e / m / j / p / r / v / o / a", "Go to experiments, models, jobs, endpoints, parameters, events, monitoring, account"],
+  // Every page of the bar, from the bar's own list (one written out here fell behind it).
+  [`g ${NAV.map(([, , key]) => key).join(" / ")}`, `Go to ${NAV.map(([label]) => label.toLowerCase()).join(", ")}`],
   ["j / k or ↓ / ↑", "Move in a table"],
   ["Enter", "Open the row"],
   ["x", "Select the run (runs table)"],
