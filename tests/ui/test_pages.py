@@ -563,3 +563,18 @@ def test_the_keyboard_help_lists_a_go_to_key_for_every_page_of_the_bar(
         p.keyboard.press("g")
         p.keyboard.press(key)
         expect(p.locator("#nav a.on")).to_have_text(re.compile(name, re.IGNORECASE))
+
+
+def test_a_group_of_one_run_says_one_run(page: Watched, seeded: Seeded) -> None:
+    eid = _experiment(seeded, "grouped-counts")
+    with seeded.client() as c:
+        for lr in ("0.1", "0.1", "0.3"):
+            run = _ok(c.post("/api/v1/runs", json={"experiment_id": eid}))["info"]["run_id"]
+            _ok(c.post(f"/api/v1/runs/{run}/batch", json={"params": [{"key": "lr", "value": lr}]}))
+    p = page.goto(f"/experiments/{eid}?group=params.lr")
+    groups = until(
+        p,
+        "() => { const g = [...document.querySelectorAll('.vt-row.group .chip')]"
+        ".map(e => e.innerText); return g.length === 2 && g; }",
+    )
+    assert sorted(groups) == ["1 run", "2 runs"]

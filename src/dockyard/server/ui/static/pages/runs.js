@@ -305,7 +305,7 @@ export default async function runs(ctx) {
       onclick: () => { s.expanded = !s.expanded; layout(); },
     }, h("div", { style: { gridColumn: "1 / -1" } },
       s.expanded ? "▾" : "▸", h("span.muted", state.group), " = ", label,
-      h("span.chip", `${data.group.count.toLocaleString()} runs`),
+      h("span.chip", `${data.group.count.toLocaleString()} run${data.group.count === 1 ? "" : "s"}`),
       data.group.mean === null || data.group.mean === undefined ? null : h("span.muted", { title: `${sortedMetric()}: lowest, mean, highest` },
         ` ${sortedMetric().slice(8)} ${fmtNum(data.group.min)} / ${fmtNum(data.group.mean)} / ${fmtNum(data.group.max)}`)));
   }
