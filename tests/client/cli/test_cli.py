@@ -42,6 +42,22 @@ def test_experiments_create_list_json(runner: CliRunner) -> None:
     assert table.splitlines()[0].split() == ["ID", "NAME", "STAGE", "CREATED"]
 
 
+def test_an_experiment_deleted_by_name_is_restored_by_name(runner: CliRunner) -> None:
+    made = runner.invoke(cli, ["experiments", "create", "churn"])
+    assert made.exit_code == 0, made.output
+    deleted = runner.invoke(cli, ["experiments", "delete", "churn"])
+    assert deleted.output == "deleted experiment 1\n"
+    restored = runner.invoke(cli, ["experiments", "restore", "churn"])
+    assert restored.exit_code == 0, restored.output
+    assert restored.output == "restored experiment 1\n"
+    assert runner.invoke(cli, ["experiments", "restore", "1"]).exit_code == 0  # or by id
+    listed = json.loads(runner.invoke(cli, ["experiments", "list", "--json"]).output)
+    assert [(e["name"], e["lifecycle_stage"]) for e in listed] == [
+        ("Default", "active"),
+        ("churn", "active"),
+    ]
+
+
 def test_runs_list_show_compare(runner: CliRunner, tmp_path: Path) -> None:
     a, b = _seed(tmp_path)
     listed = runner.invoke(cli, ["runs", "list", "-e", "cli", "-o", "metrics.rmse DESC", "--json"])

@@ -105,9 +105,10 @@ def delete(experiment: str, yes: bool) -> None:
 
 
 @experiments.command()
-@click.argument("experiment_id")
+@click.argument("experiment")
 @fail_on_error
-def restore(experiment_id: str) -> None:
-    """Restore a deleted experiment."""
-    client().call(routes.RESTORE_EXPERIMENT(experiment_id=experiment_id))
-    click.echo(f"restored experiment {experiment_id}")
+def restore(experiment: str) -> None:
+    """Restore a deleted experiment (by id or name, as it was deleted)."""
+    e = _resolve(experiment)
+    client().call(routes.RESTORE_EXPERIMENT(experiment_id=e["experiment_id"]))
+    click.echo(f"restored experiment {e['experiment_id']}")
