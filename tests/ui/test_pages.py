@@ -565,12 +565,18 @@ def test_the_keyboard_help_lists_a_go_to_key_for_every_page_of_the_bar(
         expect(p.locator("#nav a.on")).to_have_text(re.compile(name, re.IGNORECASE))
 
 
-def test_a_group_of_one_run_says_one_run(page: Watched, seeded: Seeded) -> None:
+def test_counts_of_one_are_singular(page: Watched, seeded: Seeded) -> None:
+    """A group of one run, a metric logged once, a comparison with one curve."""
     eid = _experiment(seeded, "grouped-counts")
+    runs = []
     with seeded.client() as c:
         for lr in ("0.1", "0.1", "0.3"):
             run = _ok(c.post("/api/v1/runs", json={"experiment_id": eid}))["info"]["run_id"]
             _ok(c.post(f"/api/v1/runs/{run}/batch", json={"params": [{"key": "lr", "value": lr}]}))
+            runs.append(run)
+    _log(
+        seeded, runs[0], [{"key": "once", "value": 0.5, "timestamp": 1_760_000_000_000, "step": 0}]
+    )
     p = page.goto(f"/experiments/{eid}?group=params.lr")
     groups = until(
         p,
@@ -578,3 +584,8 @@ def test_a_group_of_one_run_says_one_run(page: Watched, seeded: Seeded) -> None:
         ".map(e => e.innerText); return g.length === 2 && g; }",
     )
     assert sorted(groups) == ["1 run", "2 runs"]
+    p = page.goto(f"/experiments/{eid}/runs/{runs[0]}?tab=metrics")
+    expect(p.locator(".card[data-metric='once']")).to_contain_text("1 point", timeout=TIMEOUT_MS)
+    expect(p.locator(".card[data-metric='once']")).not_to_contain_text("1 points")
+    p = page.goto(f"/compare?runs={runs[0]},{runs[1]}&metric=once")
+    p.wait_for_selector("text=/^1 curve, \\d+ ms$/", timeout=TIMEOUT_MS)

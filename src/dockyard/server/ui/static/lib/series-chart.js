@@ -37,7 +37,7 @@ export function seriesChart({ runId, key, el, card, meta, opts, t0 = 0, height, 
       if (mine !== asked) return; // a newer zoom or refresh is on its way
       series = found;
       axis = onAxis;
-      if (meta) meta.textContent = `${found.total.toLocaleString()} points${zoom ? " in view" : ""}${found.sampled ? ", sampled" : ""}`;
+      if (meta) meta.textContent = `${found.total.toLocaleString()} point${found.total === 1 ? "" : "s"}${zoom ? " in view" : ""}${found.sampled ? ", sampled" : ""}`;
       el.dataset.loadMs = String(Math.round(performance.now() - started));
       await redraw();
       card.dataset.zoomed = zoom ? "1" : "";

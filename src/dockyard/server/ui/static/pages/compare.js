@@ -81,7 +81,7 @@ export default async function compare(ctx) {
     chart = await lineChart(curveBox, series, { ...controls.opts, height: 320, yLabel: metric });
     curveBox.dataset.ready = "1";
     curveBox.dataset.series = String(series.length);
-    status.textContent = `${series.length} curves, ${Math.round(performance.now() - started)} ms`;
+    status.textContent = `${series.length} curve${series.length === 1 ? "" : "s"}, ${Math.round(performance.now() - started)} ms`;
   }
   ctx.onLeave(() => chart && chart.destroy());
   const curvesDrawn = drawCurves();
