@@ -100,6 +100,19 @@ def test_runs_tables_show_run_names_and_metric_keys_as_they_are(
     assert "metrics.val_RMSE" in compared.output
 
 
+def test_runs_list_all_says_which_runs_are_deleted(runner: CliRunner, tmp_path: Path) -> None:
+    a, b = _seed(tmp_path)
+    assert runner.invoke(cli, ["runs", "delete", a]).exit_code == 0
+    lines = runner.invoke(cli, ["runs", "list", "-e", "cli", "--all"]).output.splitlines()
+    assert lines[0].split() == ["RUN_ID", "NAME", "STATUS", "STAGE", "STARTED", "rmse"]
+    stages = {line.split()[0]: line.split()[3] for line in lines[1:]}
+    assert stages == {a: "deleted", b: "active"}
+    # Without --all only active runs are listed, and the table has no such column.
+    plain = runner.invoke(cli, ["runs", "list", "-e", "cli"]).output.splitlines()
+    assert plain[0].split() == ["RUN_ID", "NAME", "STATUS", "STARTED", "rmse"]
+    assert [line.split()[0] for line in plain[1:]] == [b]
+
+
 def test_errors_are_one_line_with_exit_code(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["runs", "show", "f" * 32])
     assert result.exit_code == 2

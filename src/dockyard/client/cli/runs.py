@@ -63,18 +63,22 @@ def list_(
     metric_keys = sorted({k for r in found for k in r["metrics"]})[:4]
 
     def human() -> str:
-        headers = ["run_id", "name", "status", "started", *metric_keys]
+        # With --all, deleted runs are listed too: a stage column tells them apart, as in
+        # 'experiments list --all'.
+        stage = ["stage"] if show_all else []
+        headers = ["run_id", "name", "status", *stage, "started", *metric_keys]
         rows = [
             [
                 r["info"]["run_id"],
                 r["info"]["run_name"],
                 r["info"]["status"],
+                *([r["info"]["lifecycle_stage"]] if show_all else []),
                 format_time(r["info"]["start_time"]),
                 *[r["metrics"].get(k, {}).get("value") for k in metric_keys],
             ]
             for r in found
         ]
-        return table(headers, rows, names_from=4)
+        return table(headers, rows, names_from=len(headers) - len(metric_keys))
 
     emit(found, as_json, human)
     if not found and not experiments:
