@@ -373,6 +373,25 @@ def test_delete_and_restore_runs(page: Watched, seeded: Seeded) -> None:
         stages = [_ok(c.get(f"/api/v1/runs/{r}"))["info"]["lifecycle_stage"] for r in runs]
     assert stages == ["active", "deleted", "deleted"]
 
+    # The experiment's deleted runs have a view of their own, where they are found (by name,
+    # not by a run page's link kept somewhere) and restored, again by selection.
+    p.click("#view-deleted")
+    expect(p.locator("h1")).to_contain_text("(deleted runs)")
+    expect(p.locator(".vt-row", has_text="r0")).to_have_count(0)
+    for name in ("r1", "r2"):
+        p.locator(".vt-row", has_text=name).locator("input[type=checkbox]").check()
+    p.click("#restore-runs")
+    dialog = _dialog(p, "confirm-dialog")
+    expect(dialog).to_contain_text("Restore 2 runs?")
+    dialog.locator("button[type=submit]").click()
+    expect(p.locator(".vt-row", has_text="r1")).to_have_count(0)
+    p.click("#view-deleted")  # back to the active runs: all three
+    expect(p.locator(".vt-row", has_text="r1")).to_be_visible()
+    expect(p.locator(".vt-row", has_text="r2")).to_be_visible()
+    with seeded.client() as c:
+        stages = [_ok(c.get(f"/api/v1/runs/{r}"))["info"]["lifecycle_stage"] for r in runs]
+    assert stages == ["active", "active", "active"]
+
 
 def test_a_transform_from_a_spec_and_its_outputs(page: Watched, seeded: Seeded) -> None:
     p = page.goto("/jobs?kind=transform")

@@ -1,5 +1,5 @@
 // Deleting and restoring runs, from the run page and the runs table's selection. A deleted run
-// stays restorable (its experiment's "deleted" runs) until the server's garbage collection.
+// stays restorable (its experiment's "Deleted runs" view) until the server's garbage collection.
 import { api } from "./api.js";
 import { h, toast } from "./dom.js";
 import { actionButton, confirmAction } from "./forms.js";
@@ -28,11 +28,26 @@ export function deleteSelectedButton(me, selected, after) {
     const ids = [...selected()];
     if (!ids.length) { toast("Select runs first (x)", true); return; }
     const done = await confirmAction(`Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      h("p", "They leave the table; each can be restored from its run page."),
+      h("p", "They leave the table; restore them from its Deleted runs view."),
       async () => {
         for (const id of ids) await api(`runs/${id}`, { method: "DELETE" });
         return ids.length;
       }, { id: "confirm-dialog" });
     if (done) { toast(`Deleted ${done} run${done === 1 ? "" : "s"}`); after(); }
   }, { id: "delete-runs", danger: true, title: "Delete the selected runs" });
+}
+
+/** A "Restore selected" button for the table of an experiment's deleted runs. */
+export function restoreSelectedButton(me, selected, after) {
+  return actionButton(me, "Restore selected", async () => {
+    const ids = [...selected()];
+    if (!ids.length) { toast("Select runs first (x)", true); return; }
+    const done = await confirmAction(`Restore ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
+      h("p", "They come back to their experiment's table."),
+      async () => {
+        for (const id of ids) await api(`runs/${id}/restore`, { method: "POST" });
+        return ids.length;
+      }, { submit: "Restore", danger: false, id: "confirm-dialog" });
+    if (done) { toast(`Restored ${done} run${done === 1 ? "" : "s"}`); after(); }
+  }, { id: "restore-runs", title: "Restore the selected runs" });
 }

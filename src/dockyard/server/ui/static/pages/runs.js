@@ -2,12 +2,13 @@
 // grouping by a param or tag, selection for comparing. Server-side paging (100 rows a request,
 // fetched as they scroll into view) and a virtual table keep 100,000 runs as fast as 100. The
 // table follows its experiment's runs (the event stream): rows in view update as runs log.
-// URL: #/experiments/<id>?filter=&order=&cols=m:rmse,p:depth&group=params.x
+// URL: #/experiments/<id>?filter=&order=&cols=m:rmse,p:depth&group=params.x[&view=deleted]
+// (view=deleted: the experiment's deleted runs, to restore them).
 
 import { api, follow } from "../lib/api.js";
 import { h, clear, fmtTime, fmtAgo, fmtDuration, fmtNum, statusClass, filterKey, filterString, errorBox } from "../lib/dom.js";
 import { VirtualTable } from "../lib/table.js";
-import { deleteSelectedButton } from "../lib/runs.js";
+import { deleteSelectedButton, restoreSelectedButton } from "../lib/runs.js";
 
 export const title = "Runs";
 
@@ -41,7 +42,9 @@ export default async function runs(ctx) {
     cols: query.get("cols") ? query.get("cols").split(",").filter(Boolean) : null,
     group: query.get("group") || "",
     selected: new Set((query.get("sel") || "").split(",").filter(Boolean)),
+    deleted: query.get("view") === "deleted",
   };
+  const viewType = state.deleted ? "DELETED_ONLY" : "ACTIVE_ONLY";
   const known = { m: new Set(), p: new Set(), t: new Set() };
   let generation = 0;
   let segments = [];
@@ -59,7 +62,9 @@ export default async function runs(ctx) {
   const columnsButton = h("button", { id: "columns", onclick: (e) => columnPicker(e.currentTarget) }, "Columns");
   root.append(
     h("div.crumbs", h("a", { href: "#/experiments" }, "Experiments"), " / ", experiment.name),
-    h("div.head", h("h1", experiment.name), countLabel, h("div.spacer"), deleteSelectedButton(ctx.me, () => state.selected, () => { state.selected.clear(); onSelection(); reload(); }), compareButton),
+    h("div.head", h("h1", experiment.name, state.deleted ? " (deleted runs)" : ""), countLabel, h("div.spacer"),
+      h("a.btn", { id: "view-deleted", href: `#/experiments/${experimentId}${state.deleted ? "" : "?view=deleted"}` }, state.deleted ? "Active runs" : "Deleted runs"),
+      (state.deleted ? restoreSelectedButton : deleteSelectedButton)(ctx.me, () => state.selected, () => { state.selected.clear(); onSelection(); reload(); }), compareButton),
     // MLflow's experiment description (its notes: the mlflow.note.content tag), as plain text.
     ...(experiment.tags?.["mlflow.note.content"] ? [h("p.muted#description", { style: { whiteSpace: "pre-wrap", marginTop: 0 } }, experiment.tags["mlflow.note.content"])] : []),
     h("div.row", { style: { marginBottom: "8px" } },
@@ -88,7 +93,7 @@ export default async function runs(ctx) {
 
   function body(segment, page) {
     return {
-      experiment_ids: [experimentId], filter: segment.filter, max_results: PAGE,
+      experiment_ids: [experimentId], filter: segment.filter, max_results: PAGE, run_view_type: viewType,
       // A row's offset, not a page token: the table jumps to any row; tokens stay the server's.
       order_by: state.order ? [state.order] : [], offset: page * PAGE,
     };
@@ -144,7 +149,7 @@ export default async function runs(ctx) {
     return api("runs/count", {
       method: "POST", signal,
       body: {
-        experiment_ids: [experimentId], filter: state.filter, group_by: state.group || undefined,
+        experiment_ids: [experimentId], filter: state.filter, run_view_type: viewType, group_by: state.group || undefined,
         summarize: state.group ? sortedMetric() : undefined,
       },
     });
