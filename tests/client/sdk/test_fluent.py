@@ -174,3 +174,14 @@ def test_search_runs_returns_a_dataframe() -> None:
     frame = dy.search_runs(filter_string="metrics.rmse > 0.4", order_by=["metrics.rmse DESC"])
     assert list(frame["params.depth"]) == ["7", "5"]
     assert {"run_id", "status", "metrics.rmse", "tags.mlflow.runName"} <= set(frame.columns)
+
+
+def test_setting_a_deleted_experiment_says_how_to_restore_it() -> None:
+    experiment = dy.set_experiment("archived")
+    sdk.context().client.request("DELETE", f"/api/v1/experiments/{experiment.experiment_id}")
+    with pytest.raises(dy.InvalidArgument) as refused:
+        dy.set_experiment("archived")
+    assert str(refused.value).startswith(
+        f"experiment 'archived' is deleted: restore it (dockyard experiments restore "
+        f"{experiment.experiment_id}, or the web UI's Deleted experiments) or pick another name"
+    )

@@ -113,7 +113,12 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         # Get or create is the server's rule, in one request: no race between two processes.
         experiment = from_answer(Experiment, ctx.client.call(routes.ENSURE_EXPERIMENT(name=name)))
     if experiment.lifecycle_stage != "active":
-        raise InvalidArgument(f"experiment {experiment.name!r} is deleted", field="name")
+        raise InvalidArgument(
+            f"experiment {experiment.name!r} is deleted: restore it (dockyard experiments "
+            f"restore {experiment.experiment_id}, or the web UI's Deleted experiments) or pick "
+            "another name",
+            field="name",
+        )
     ctx.experiment_id = experiment.experiment_id
     return experiment
 
