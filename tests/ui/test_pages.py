@@ -589,3 +589,41 @@ def test_counts_of_one_are_singular(page: Watched, seeded: Seeded) -> None:
     expect(p.locator(".card[data-metric='once']")).not_to_contain_text("1 points")
     p = page.goto(f"/compare?runs={runs[0]},{runs[1]}&metric=once")
     p.wait_for_selector("text=/^1 curve, \\d+ ms$/", timeout=TIMEOUT_MS)
+
+
+def test_reproducing_a_notebook_run_does_not_name_the_kernel_as_a_script(
+    page: Watched, seeded: Seeded
+) -> None:
+    """MLflow names a Jupyter notebook's runs after the notebook (type NOTEBOOK) or, when it
+    cannot find it, after ipykernel_launcher.py, and those of ``python -`` after ``-``: none is
+    a script to run again with the params as flags."""
+    eid = _experiment(seeded, "notebook-runs")
+    sources = {
+        "nb": ("/opt/venv/lib/python3.11/site-packages/ipykernel_launcher.py", "LOCAL"),
+        "named-nb": ("churn.ipynb", "NOTEBOOK"),
+        "stdin": ("-", "LOCAL"),
+        "script": ("/home/ana/train.py", "LOCAL"),
+    }
+    runs = []
+    with seeded.client() as c:
+        for name, (source, kind) in sources.items():
+            body = {"experiment_id": eid, "run_name": name}
+            run = _ok(c.post("/api/v1/runs", json=body))["info"]["run_id"]
+            batch = {
+                "params": [{"key": "lr", "value": "0.1"}],
+                "tags": [
+                    {"key": "mlflow.source.name", "value": source},
+                    {"key": "mlflow.source.type", "value": kind},
+                ],
+            }
+            _ok(c.post(f"/api/v1/runs/{run}/batch", json=batch))
+            runs.append(run)
+    p = page.goto(f"/compare?runs={','.join(runs)}")
+    p.wait_for_selector("#reproduce pre", timeout=TIMEOUT_MS)
+    commands = p.locator("#reproduce pre").all_inner_texts()
+    assert commands == [
+        "# started from a notebook: run its cells again with these params",
+        "# started from the notebook churn.ipynb: run its cells again with these params",
+        "# run from python's standard input or -c: no script to run again",
+        "python train.py --lr 0.1",
+    ]

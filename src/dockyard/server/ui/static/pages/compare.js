@@ -165,7 +165,13 @@ export default async function compare(ctx) {
     const lines = [];
     if (repo) lines.push(`git clone ${repo} && cd "$(basename ${repo} .git)"`);
     if (commit) lines.push(`git checkout ${commit}`);
+    // MLflow marks a notebook's runs NOTEBOOK and names them after the notebook (x.ipynb) when
+    // it finds it, else after the kernel's launcher (ipykernel_launcher.py); code run from stdin
+    // or -c is named "-" or "-c". None is a script to run again with the params as flags.
+    const notebook = /^(ipykernel_launcher|colab_kernel_launcher)\.py$/.test(script) || /\.ipynb$/.test(script) || tagAt(cmp.sources, "mlflow.source.type", i) === "NOTEBOOK";
     if (job) lines.push(`dockyard jobs describe ${job} --json   # the job's spec: resubmit it`);
+    else if (notebook) lines.push(`# started from ${/\.ipynb$/.test(script) ? `the notebook ${script}` : "a notebook"}: run its cells again with these params`);
+    else if (script === "-" || script === "-c") lines.push("# run from python's standard input or -c: no script to run again");
     else if (script) lines.push(`python ${script} ${args}`.trim());
     const text = lines.join("\n") || "# no source recorded for this run";
     return h("div.card",
