@@ -627,3 +627,18 @@ def test_reproducing_a_notebook_run_does_not_name_the_kernel_as_a_script(
         "# run from python's standard input or -c: no script to run again",
         "python train.py --lr 0.1",
     ]
+
+
+def test_an_endpoint_variant_deployed_by_alias_names_the_version_it_serves(
+    page: Watched, seeded: Seeded
+) -> None:
+    """An alias can move after the deploy; the variant keeps the version it resolved then, as
+    ``dockyard endpoints describe`` says ("models:/x@champion (v1)"), and links to it."""
+    with seeded.client() as c:
+        variants = _ok(c.get(f"/api/v1/endpoints/{seeded.endpoint}"))["config"]["variants"]
+    champion = next(v for v in variants if v["name"] == "champion")
+    version = champion["model_version"]
+    assert version is not None
+    p = page.goto(f"/endpoints/{seeded.endpoint}")
+    link = p.locator(f"a.mono[href='#/models/{seeded.model}/versions/{version}']").first
+    expect(link).to_have_text(f"models:/{seeded.model}@champion (v{version})", timeout=TIMEOUT_MS)

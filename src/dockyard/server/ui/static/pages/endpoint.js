@@ -90,7 +90,7 @@ export default async function endpointPage(ctx) {
           h("h2", "Variants"),
           table([
             ["Variant", (v) => h("span", h("span.swatch", { style: { background: color(cfg.variants.indexOf(v)) } }), v.name)],
-            ["Model", (v) => modelLink(v.model_uri)],
+            ["Model", (v) => modelLink(v.model_uri, v.model_version)],
             ["Weight", (v) => `${fmtNum(v.weight)} (${Math.round((100 * v.weight) / total)}%)`, { num: true }],
             ["Traffic now", (v) => (endpoint.traffic[v.name] !== undefined ? `${Math.round(endpoint.traffic[v.name] * 100)}%` : ""), { num: true }],
           ], cfg.variants),
@@ -111,10 +111,13 @@ export default async function endpointPage(ctx) {
           h("h2", "History"),
           h("div.scroll", { style: { maxHeight: "320px" } }, table([["When", (e) => fmtTime(e.time)], ["Status", (e) => badge(e.status)], ["", (e) => e.message]], [...endpoint.events].reverse())))));
   }
-  function modelLink(uri) {
-    const m = /^models:\/([^/@]+)(?:\/(\d+)|@(.+))$/.exec(uri);
+  // An alias (models:/wine@champion) names the version it resolved to when the variant was
+  // deployed, which the variant keeps serving after the alias moves: that is the one shown.
+  function modelLink(uri, version) {
+    const m = /^models:\/([^/@]+)(?:\/(\d+)|@(.+)|\/(latest))$/.exec(uri);
     if (!m) return h("span.mono", uri);
-    return h("a.mono", { href: m[2] ? `#/models/${m[1]}/versions/${m[2]}` : `#/models/${m[1]}` }, uri);
+    const served = m[2] || version;
+    return h("a.mono", { href: served ? `#/models/${m[1]}/versions/${served}` : `#/models/${m[1]}` }, uri, !m[2] && version ? ` (v${version})` : "");
   }
 
   // -- live charts -----------------------------------------------------------------------------
