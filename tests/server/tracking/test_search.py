@@ -563,6 +563,16 @@ def test_parse_order_by() -> None:
     [
         ("metrics.rmse foo 1", 14, "expected a comparator (=, !="),
         ("metrics.rmse foo 1", 14, "after 'metrics.rmse', got 'foo'"),
+        # Names the built-in algorithms and MLflow clients log (train:rmse, val/loss): the
+        # error says how to write them.
+        (
+            "metrics.train:rmse < 1",
+            14,
+            "got ':'; a name with characters other than letters, digits, '_' and '.' goes in "
+            "backticks: metrics.`train:rmse`",
+        ),
+        ("params.val/loss = 'x'", 11, "got '/'; a name with characters other than"),
+        ("tags.a-b='x'", 7, "backticks: tags.`a-b`"),
         ("metrics.rmse < 1 or params.a = 'b'", 18, "OR is not supported"),
         ("metrics.rmse < 'a'", 16, "expected a number after metrics.rmse <, got the string"),
         ("params.a = 5", 12, "expected a quoted string after params.a =, got '5'"),
@@ -629,6 +639,7 @@ def test_filter_errors_name_the_column(filter_string: str, column: int, fragment
     ("order_by", "field", "column", "fragment"),
     [
         (["metrics.rmse DOWN"], "order_by.0", 14, "expected ASC or DESC after 'metrics.rmse'"),
+        (["metrics.val/loss DESC"], "order_by.0", 12, "backticks: metrics.`val/loss`"),
         (["metrics.rmse ASC DESC"], "order_by.0", 18, "unexpected 'DESC' after the direction"),
         (["metrics.rmse", "metric.rmse DESC"], "order_by.1", 1, "already ordered by order_by[0]"),
         (["created", "attributes.start_time"], "order_by.1", 1, "attributes.start_time is alr"),
@@ -799,3 +810,11 @@ def test_valid_filters_match_mlflow(
 def test_postgres_fixture_location_is_current() -> None:
     # The postgres parameter above skips when the plugin is absent; fail loudly if it moved.
     assert (Path(__file__).parents[2] / "services" / "postgres.py").exists()
+
+
+@pytest.mark.parametrize("filter_string", ["metrics.rmse foo 1", "metrics.`a:b` foo 1"])
+def test_no_backticks_are_suggested_for_a_word_after_a_space(filter_string: str) -> None:
+    """A word after the name is a mistyped comparator as likely as the rest of the name."""
+    with pytest.raises(InvalidArgument) as caught:
+        build_search_query([1], filter_string, [], "ACTIVE_ONLY", 10, 0)
+    assert "backticks" not in caught.value.message

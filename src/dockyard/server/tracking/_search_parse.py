@@ -478,7 +478,8 @@ class _Scanner:
                 ascending = False
             elif not self.take_word("ASC"):
                 self.fail(
-                    f"expected ASC or DESC after {key.source!r}, got {self.shown()}",
+                    f"expected ASC or DESC after {key.source!r}, got {self.shown()}"
+                    f"{self.backticks_hint(key)}",
                     self.pos if self.pos > after_key else after_key,
                 )
             self.skip_whitespace()
@@ -562,8 +563,25 @@ class _Scanner:
             self.fail(f"expected NULL or NOT NULL after IS, got {self.shown()}", at)
         self.fail(
             f"expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, "
-            f"IS NOT NULL) after {key.source!r}, got {self.shown()}",
+            f"IS NOT NULL) after {key.source!r}, got {self.shown()}{self.backticks_hint(key)}",
             at,
+        )
+
+    def backticks_hint(self, key: _Key) -> str:
+        """When a bare metric, param or tag name runs on into characters a bare name cannot hold
+        (``metrics.val/loss``, ``metrics.train:rmse``: names MLflow clients and the built-in
+        algorithms log), how to write it: in backticks, as MLflow wants it."""
+        if key.entity not in ("metric", "param", "tag") or key.source.endswith(("`", '"', "'")):
+            return ""
+        # Only what is glued to the name: after a space, a misspelt word (``DOWN``) is likelier
+        # than the rest of a name.
+        glued = re.match(r"[^\s=!<>`'\"()]+", self.text[key.start + len(key.source) :])
+        if not glued:
+            return ""
+        prefix = key.source[: len(key.source) - len(key.name)]
+        return (
+            f"; a name with characters other than letters, digits, '_' and '.' goes in "
+            f"backticks: {prefix}`{key.name}{glued.group()}`"
         )
 
     def condition(self) -> Condition:
