@@ -152,6 +152,15 @@ def test_the_script_gets_a_clean_environment(client: Client, job_server: ServerP
     folder = job_server.home / "jobs" / "env"
     assert env["HOME"] == str(folder / "home") and env["TMPDIR"] == str(folder / "tmp")
     assert env["SM_MODEL_DIR"] == str(folder / "model") and env["DOCKYARD_RUN_ID"]
+    # The mlflow client finds the same server and run (as an MLflow project run sets them).
+    assert env["MLFLOW_TRACKING_URI"] == env["DOCKYARD_URI"] == job_server.url
+    assert env["MLFLOW_RUN_ID"] == env["DOCKYARD_RUN_ID"]
+    assert not [
+        k
+        for k in env
+        if k.startswith("MLFLOW_")
+        and k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_TOKEN")
+    ]
     assert env["PATH"]
 
 

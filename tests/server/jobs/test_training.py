@@ -300,3 +300,26 @@ def test_a_killed_runner_takes_the_script_with_it_and_the_run_fails(
     assert "exited without a final status" in job["failure_reason"]
     run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
     assert run["info"]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"), [("mlflow", "FINISHED"), ("mlflow-then-fail", "FAILED")]
+)
+def test_an_mlflow_script_logs_to_the_jobs_run(client: Client, mode: str, status: str) -> None:
+    """mlflow.start_run() in the job resumes the job's run on this server, as in an MLflow
+    project run, rather than making a run in a local mlruns/ that goes with the job's folder;
+    the job's final status, not mlflow's end of the run, ends it."""
+    name = f"ml-{mode}"
+    client.request("POST", "/api/v1/jobs/training", json=behaviour(name, mode))
+    job = wait_for(client, name)
+    log = client._http.get(f"/api/v1/jobs/{name}/logs").text
+    assert f"mlflow run={job['run_id']}" in log, log
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["info"]["status"] == status
+    assert run["params"]["lr"] == "0.1"
+    history = client.request("GET", f"/api/v1/runs/{job['run_id']}/metrics/loss")["metrics"]
+    assert [m["value"] for m in history] == [1.0, 0.5, 1 / 3]
+    listed = client.request(
+        "GET", f"/api/v1/runs/{job['run_id']}/artifacts", params={"path": "notes"}
+    )
+    assert [f["path"] for f in listed["files"]] == ["notes/hi.txt"]

@@ -68,6 +68,7 @@ def _identity(server: ServerProcess, name: str) -> dict[str, Any]:
     text = line.removeprefix("IDENTITY ").replace(str(server.home), "<home>")
     report: dict[str, Any] = json.loads(text.replace(server.url, "<server>"))
     report["env"].pop("DOCKYARD_RUN_ID")  # each job's own
+    report["env"].pop("MLFLOW_RUN_ID")  # the same, for the mlflow client
     return report
 
 

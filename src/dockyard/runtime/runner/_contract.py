@@ -2,7 +2,8 @@
 
 An existing SageMaker script-mode script (argparse defaults from ``SM_MODEL_DIR``,
 ``SM_CHANNEL_TRAIN``, ...) runs unchanged. Dockyard adds ``DOCKYARD_URI`` and ``DOCKYARD_RUN_ID``
-so ``dy.log_metric`` inside the script logs to the job's run with no configuration.
+so ``dy.log_metric`` inside the script logs to the job's run with no configuration, and
+``MLFLOW_TRACKING_URI`` and ``MLFLOW_RUN_ID`` so the mlflow client's ``start_run`` does too.
 
 The script's environment is built from nothing, not copied from the server's: the server holds
 the artifact store's credentials and whatever else its operator exported, and a job is someone
@@ -151,13 +152,16 @@ def environment(jd: JobDir, spec: dict[str, Any], job: dict[str, Any]) -> dict[s
         env[_channel_env(name)] = str(jd.data / name)
     for key, value in hps.items():
         env["SM_HP_" + key.upper().replace("-", "_")] = value
+    # The same for the mlflow client, as an MLflow project run sets them: mlflow.start_run()
+    # resumes the job's run and log_metric logs to this server (not to a local mlruns/ or
+    # mlflow.db in the job's folder, gone with it).
     if job.get("server_url"):
-        env["DOCKYARD_URI"] = job["server_url"]
+        env["DOCKYARD_URI"] = env["MLFLOW_TRACKING_URI"] = job["server_url"]
     if job.get("run_id"):
-        env["DOCKYARD_RUN_ID"] = job["run_id"]
+        env["DOCKYARD_RUN_ID"] = env["MLFLOW_RUN_ID"] = job["run_id"]
     if job.get("token"):
         # The job's own token (its run, read access), never its submitter's credentials.
-        env["DOCKYARD_TOKEN"] = job["token"]
+        env["DOCKYARD_TOKEN"] = env["MLFLOW_TRACKING_TOKEN"] = job["token"]
     # The job can import dockyard (for dy.log_metric) even from an environment of its own.
     # On the server's interpreter the SageMaker stand-ins come next; an environment of the
     # job's own lists them after its packages instead (_env), so a real one it installs wins.

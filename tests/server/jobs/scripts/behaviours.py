@@ -94,6 +94,18 @@ elif args.mode == "opt-ml":
         ),
     }
     print("OPTML=" + json.dumps(report), flush=True)
+elif args.mode in ("mlflow", "mlflow-then-fail"):
+    # An MLflow training script as it is, with no tracking URI or run of its own.
+    import mlflow
+
+    with mlflow.start_run() as run:
+        mlflow.log_param("lr", 0.1)
+        for step in range(3):
+            mlflow.log_metric("loss", 1 / (step + 1), step=step)
+        mlflow.log_text("hello", "notes/hi.txt")
+    print(f"mlflow run={run.info.run_id}", flush=True)
+    if args.mode == "mlflow-then-fail":
+        sys.exit(4)  # after mlflow ended the run FINISHED: the job's status is the run's
 elif args.mode == "tamper":
     # Writes to every file it was given: its channel's files and its own code.
     for file in sorted(Path(os.environ["SM_CHANNEL_TRAIN"]).rglob("*")):
