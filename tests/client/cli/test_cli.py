@@ -107,6 +107,9 @@ def test_runs_list_all_says_which_runs_are_deleted(runner: CliRunner, tmp_path: 
     assert lines[0].split() == ["RUN_ID", "NAME", "STATUS", "STAGE", "STARTED", "rmse"]
     stages = {line.split()[0]: line.split()[3] for line in lines[1:]}
     assert stages == {a: "deleted", b: "active"}
+    shown = runner.invoke(cli, ["runs", "show", a]).output.splitlines()
+    assert shown[1].endswith("status: FINISHED   (deleted: dockyard runs restore)"), shown
+    assert "deleted" not in runner.invoke(cli, ["runs", "show", b]).output
     # Without --all only active runs are listed, and the table has no such column.
     plain = runner.invoke(cli, ["runs", "list", "-e", "cli"]).output.splitlines()
     assert plain[0].split() == ["RUN_ID", "NAME", "STATUS", "STARTED", "rmse"]

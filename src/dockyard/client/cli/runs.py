@@ -102,7 +102,12 @@ def show(run_id: str, as_json: bool) -> None:
         info = run["info"]
         lines = [
             f"run {info['run_id']} ({info['run_name']})",
-            f"  experiment: {info['experiment_id']}   status: {info['status']}",
+            f"  experiment: {info['experiment_id']}   status: {info['status']}"
+            + (
+                "   (deleted: dockyard runs restore)"
+                if info["lifecycle_stage"] == "deleted"
+                else ""
+            ),
             f"  started: {format_time(info['start_time'])}"
             f"   ended: {format_time(info['end_time'])}",
         ]
