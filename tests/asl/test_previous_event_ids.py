@@ -8,6 +8,7 @@ ended last. Where branches and iterations interleave, that is not the event just
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dockyard.asl import StartTask, TaskSucceeded, advance, start
@@ -136,9 +137,10 @@ def test_a_failed_iteration_leads_to_the_map_failing() -> None:
         (5, 4, "FailStateEntered"),
         (6, 5, "MapIterationFailed"),
         (7, 5, "MapStateFailed"),  # as AWS: both follow the iteration's last event
-        (8, 7, "PassStateEntered"),
-        (9, 8, "PassStateExited"),
-        (10, 9, "ExecutionSucceeded"),
+        (8, 7, "MapStateExited"),  # caught: left with the catcher's output
+        (9, 8, "PassStateEntered"),
+        (10, 9, "PassStateExited"),
+        (11, 10, "ExecutionSucceeded"),
     ]
 
 
@@ -218,15 +220,16 @@ def test_retries_and_catches_in_branches_stay_in_their_branch_across_calls() -> 
         (9, 8, "LambdaFunctionStarted"),
         (10, 6, "LambdaFunctionFailed"),  # TA's
         (11, 9, "LambdaFunctionFailed"),  # TB's
-        (12, 11, "PassStateEntered"),  # caught
-        (13, 12, "PassStateExited"),
-        (14, 10, "LambdaFunctionScheduled"),  # TA's retry
-        (15, 14, "LambdaFunctionStarted"),
-        (16, 15, "LambdaFunctionSucceeded"),
-        (17, 16, "TaskStateExited"),
-        (18, 17, "ParallelStateSucceeded"),
-        (19, 17, "ParallelStateExited"),
-        (20, 19, "ExecutionSucceeded"),
+        (12, 11, "TaskStateExited"),  # caught: TB is left with the catcher's output
+        (13, 12, "PassStateEntered"),
+        (14, 13, "PassStateExited"),
+        (15, 10, "LambdaFunctionScheduled"),  # TA's retry
+        (16, 15, "LambdaFunctionStarted"),
+        (17, 16, "LambdaFunctionSucceeded"),
+        (18, 17, "TaskStateExited"),
+        (19, 18, "ParallelStateSucceeded"),
+        (20, 18, "ParallelStateExited"),
+        (21, 20, "ExecutionSucceeded"),
     ]
 
 
@@ -246,3 +249,29 @@ def test_a_snapshot_written_before_threads_kept_their_last_event_still_advances(
         (5, "TaskStateExited"),
         (6, "ExecutionSucceeded"),
     ]
+
+
+def test_a_caught_task_is_left_with_the_catchers_output_as_aws_records_it() -> None:
+    """AWS's recording of a Lambda task raising into a Catch: TaskFailed, then TaskStateExited
+    whose output is the error output the next state is entered with."""
+
+    def answer(resource: str, payload: Any) -> Any:
+        raise Failure("Exception", "Some exception was raised.")
+
+    catch = [{"ErrorEquals": ["States.ALL"], "Next": "Handler"}]
+    definition = chain(
+        ("Start", {"Type": "Task", "Resource": f"{LAMBDA}f", "Catch": catch}),
+        ("Handler", {"Type": "Pass", "ResultPath": "$.task_failed_error"}),
+    )
+    run = execute(definition, {}, answer)
+    assert [e.type for e in run.events][4:7] == [
+        "LambdaFunctionFailed",
+        "TaskStateExited",
+        "PassStateEntered",
+    ]
+    exited = run.events[5].details["stateExitedEventDetails"]
+    error = {"Error": "Exception", "Cause": "Some exception was raised."}
+    assert exited["name"] == "Start"
+    assert json.loads(exited["output"]) == error
+    entered = run.events[6].details["stateEnteredEventDetails"]
+    assert json.loads(entered["input"]) == error

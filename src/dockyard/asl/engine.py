@@ -336,7 +336,20 @@ class Engine:
         next_state: str | None = None,
     ) -> Outcome:
         """Leave the state with ``output``: assign variables, record Exited, go on."""
-        text = checked_text(output, thread["at"])
+        self._exited(thread, spec, checked_text(output, thread["at"]), assigned)
+        target = next_state or spec.get("Next")
+        if spec.get("End") or spec.get("Type") in ("Succeed",) or target is None:
+            return ("end", output)
+        return ("next", target, output)
+
+    def _exited(
+        self,
+        thread: dict[str, Any],
+        spec: Mapping[str, Any],
+        text: str,
+        assigned: dict[str, Any] | None,
+    ) -> None:
+        """Assign ``assigned`` and record the state's Exited event with output ``text``."""
         details: dict[str, Any] = {
             "name": thread["at"],
             "output": text,
@@ -348,10 +361,6 @@ class Engine:
                 details["assignedVariables"] = {k: json_text(v) for k, v in assigned.items()}
                 details["assignedVariablesDetails"] = {"truncated": False}
         self.emit(thread, f"{spec['Type']}StateExited", {"stateExitedEventDetails": details})
-        target = next_state or spec.get("Next")
-        if spec.get("End") or spec.get("Type") in ("Succeed",) or target is None:
-            return ("end", output)
-        return ("next", target, output)
 
     # -- errors ------------------------------------------------------------------------------
 
@@ -424,11 +433,12 @@ class Engine:
                         random=self.random,
                     )
                     output = dataflow.result_path(catcher, thread["input"], error_output)
-                checked_text(output, thread["at"])
+                text = checked_text(output, thread["at"])
             except StatesError as failure:
                 self.fail_thread(thread, *self.decorate(thread, failure))
                 return True
-            thread["vars"].update(assigned or {})
+            # Caught, the state is left as AWS records it: Exited with the catcher's output.
+            self._exited(thread, spec, text, assigned)
             thread["at"] = catcher["Next"]
             thread["input"] = output
             thread["phase"] = "enter"
