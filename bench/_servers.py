@@ -142,6 +142,21 @@ class Server:
         """User + system CPU time of the server and its live child processes so far."""
         return sum(t.user + t.system for t in self._cpu_times())
 
+    def write_calls(self) -> int:
+        """Write system calls of the server and its live child processes so far (socket
+        writes and the database's WAL frames alike)."""
+        import psutil
+
+        assert self._proc is not None
+        root = psutil.Process(self._proc.pid)
+        total = 0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                total += proc.io_counters().write_count
+            except psutil.Error:
+                continue
+        return total
+
     def _wait_healthy(self) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 import httpx
@@ -261,6 +261,12 @@ def _wait_listed(sfn: Any, machine: str, timeout_s: float = 600) -> None:
         time.sleep(LIST_POLL_S)
 
 
+class Rate(NamedTuple):
+    rate: float  # executions per second
+    cpu: float  # the server's CPU seconds per execution
+    writes: float  # the server's write system calls per execution
+
+
 def throughput(
     url: str,
     token: str | None,
@@ -268,11 +274,11 @@ def throughput(
     server: Server,
     processes: int,
     listed: bool = False,
-) -> tuple[float, float]:
+) -> Rate:
     """Executions per second from ``processes`` client processes, and the server's CPU seconds
-    per execution. Each client waits for each of its executions with ``DescribeExecution``;
-    with ``listed``, the clients only start them, and one ``ListExecutions`` poll waits for
-    them all."""
+    and write system calls per execution. Each client waits for each of its executions with
+    ``DescribeExecution``; with ``listed``, the clients only start them, and one
+    ``ListExecutions`` poll waits for them all."""
     sfn = client(url, token)
     machine = create(sfn, f"ten-{uuid.uuid4().hex[:8]}", ten_states())
     shares = [[f"e{p}-{i}" for i in range(p, executions, processes)] for p in range(processes)]
@@ -281,7 +287,7 @@ def throughput(
         warm = [pool.submit(_run_share, machine, [f"warm{p}"]) for p in range(processes)]
         for future in warm:
             future.result()
-        cpu = server.cpu_seconds()
+        cpu, writes = server.cpu_seconds(), server.write_calls()
         began = time.perf_counter()
         if listed:
             sum(pool.map(_start_share, [machine] * processes, shares))
@@ -292,12 +298,13 @@ def throughput(
             statuses = [status for share in done for status in share]
         took = time.perf_counter() - began
     used = server.cpu_seconds() - cpu
+    written = server.write_calls() - writes
     if len(statuses) != executions:
         raise AssertionError(f"{executions - len(statuses)} executions did not succeed")
     failed = [s for s in statuses if s != "SUCCEEDED"]
     if failed:
         raise AssertionError(f"{len(failed)} executions did not succeed: {failed[0]}")
-    return executions / took, used / executions
+    return Rate(executions / took, used / executions, written / executions)
 
 
 def measure(
@@ -305,8 +312,8 @@ def measure(
 ) -> dict[str, float]:
     sfn = client(url, token)
     items = list(range(10_000))
-    rate, cpu = throughput(url, token, args.executions, server, args.clients)
-    listed, listed_cpu = throughput(url, token, args.executions, server, args.clients, True)
+    rate, cpu, writes = throughput(url, token, args.executions, server, args.clients)
+    listed, listed_cpu, _ = throughput(url, token, args.executions, server, args.clients, True)
     return {
         "chain": timed(
             sfn,
@@ -326,6 +333,7 @@ def measure(
         ),
         "rate": rate,
         "cpu": cpu,
+        "writes": writes,
         "listed": listed,
         "listed_cpu": listed_cpu,
     }
@@ -412,12 +420,12 @@ def main() -> None:
             print("moto", results["moto"], flush=True)
     if "stub" not in args.skip and not args.tasks_only:
         with Server.stub("_sfn_stub:app", workers=1) as stub:  # one process: it counts starts
-            ceiling, floor = throughput(stub.url, None, args.executions, stub, args.clients)
+            ceiling, floor, _ = throughput(stub.url, None, args.executions, stub, args.clients)
             print(
                 f"stub: {ceiling:.0f} executions/s, its server CPU {floor * 1000:.2f} ms each",
                 flush=True,
             )
-            listed_ceiling, _ = throughput(
+            listed_ceiling, _, _ = throughput(
                 stub.url, None, args.executions, stub, args.clients, True
             )
             print(f"stub, ends read by ListExecutions: {listed_ceiling:.0f}/s", flush=True)
@@ -431,7 +439,11 @@ def main() -> None:
             )
             env = {
                 "DOCKYARD_PIPELINE_FUNCTIONS": json.dumps({"noop": "bench:noop"}),
-                "PYTHONPATH": str(functions),
+                # After the functions' folder, a PYTHONPATH given (an export of another tree's
+                # src/ for a side-by-side run): set alone, it ran this tree's code on both sides.
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(functions), os.environ.get("PYTHONPATH")) if p
+                ),
             }
             with Server.dockyard(home, workers=args.workers, env=env) as dockyard:
                 token = dockyard_token(home)
@@ -465,7 +477,8 @@ def main() -> None:
         )
         print(
             f"server CPU per 10-state execution: {ours['cpu'] * 1000:.2f} ms vs moto "
-            f"{moto['cpu'] * 1000:.2f} ms = {moto['cpu'] / ours['cpu']:.1f}x"
+            f"{moto['cpu'] * 1000:.2f} ms = {moto['cpu'] / ours['cpu']:.1f}x; its write system "
+            f"calls per execution {ours['writes']:.1f} (moto {moto['writes']:.1f})"
         )
         print(
             f"10-state executions/s, their end read by ListExecutions: {ours['listed']:.0f} vs "
