@@ -275,3 +275,29 @@ def test_a_caught_task_is_left_with_the_catchers_output_as_aws_records_it() -> N
     assert json.loads(exited["output"]) == error
     entered = run.events[6].details["stateEnteredEventDetails"]
     assert json.loads(entered["input"]) == error
+
+
+def test_a_retried_map_records_its_failure_only_once_no_retry_is_left() -> None:
+    calls: list[str] = []
+
+    def answer(resource: str, payload: Any) -> Any:
+        calls.append(resource)
+        raise Failure("Boom", "always")
+
+    processor = chain(("T", {"Type": "Task", "Resource": f"{LAMBDA}f"}))
+    retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2}]
+    definition = chain(("M", {"Type": "Map", "ItemProcessor": processor, "Retry": retry}))
+    run = execute(definition, [1], answer)
+    types = [e.type for e in run.events]
+    assert len(calls) == 3  # the first attempt and two retries
+    assert types.count("MapStateStarted") == 3
+    assert types.count("MapStateFailed") == 1 and types[-2:] == [
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    # each attempt after the first follows the failed iteration's last event, as the
+    # iteration's Failed event does
+    failed = [e.previous_event_id for e in run.events if e.type == "MapIterationFailed"]
+    started = [e.previous_event_id for e in run.events if e.type == "MapStateStarted"]
+    assert started[1:] == failed[:2]
+    assert all(types[p - 1] == "LambdaFunctionFailed" for p in failed if p)

@@ -387,6 +387,14 @@ class Engine:
                 return
         self.fail_thread(thread, name, cause)
 
+    def retries(self, thread: dict[str, Any], error: StatesError) -> bool:
+        """Whether a retrier of the thread's Parallel or Map state took ``error`` (the state
+        then runs again after its interval, and records no Failed event for this attempt)."""
+        spec = self.spec(thread)
+        return spec.get("Type") in ("Parallel", "Map") and self._retry(
+            thread, spec, self.decorate(thread, error)[0]
+        )
+
     def _retry(self, thread: dict[str, Any], spec: Mapping[str, Any], error: str) -> bool:
         for index, retrier in enumerate(spec.get("Retry") or ()):
             if not error_matches(retrier.get("ErrorEquals", ()), error):

@@ -429,8 +429,9 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
     if fan.get("distributed"):
         details = {"error": error.error, "cause": error.cause}
         engine.emit(thread, "MapRunFailed", {"mapRunFailedEventDetails": details})
-    engine.emit(thread, f"{kind}StateFailed", {})
-    engine.handle_error(thread, error)
+    if not engine.retries(thread, error):  # as AWS: Failed only once no retry is left
+        engine.emit(thread, f"{kind}StateFailed", {})
+        engine.handle_error(thread, error)
     engine.run_thread(thread["id"])
 
 
