@@ -642,3 +642,32 @@ def test_an_endpoint_variant_deployed_by_alias_names_the_version_it_serves(
     p = page.goto(f"/endpoints/{seeded.endpoint}")
     link = p.locator(f"a.mono[href='#/models/{seeded.model}/versions/{version}']").first
     expect(link).to_have_text(f"models:/{seeded.model}@champion (v{version})", timeout=TIMEOUT_MS)
+
+
+def test_an_endpoint_on_the_servers_loopback_shows_the_servers_route_to_a_remote_page(
+    page: Watched, seeded: Seeded
+) -> None:
+    """A page that came over the network would reach its own machine at the endpoint's
+    loopback URL: it shows the server's route that passes predictions on, as the CLI does."""
+    p = page.goto(f"/endpoints/{seeded.endpoint}")
+    expect(p.locator("h1")).to_have_text(seeded.endpoint, timeout=TIMEOUT_MS)
+    shown = p.evaluate(
+        """async () => {
+          const { reachableUrl } = await import("/ui/lib/endpoints.js");
+          const endpoint = { name: "wine a", url: "http://127.0.0.1:5001" };
+          const remote = new URL("https://dockyard.example.com/");
+          const here = new URL("http://localhost:5050/");
+          const exposed = { name: "wine", url: "http://10.0.0.5:5001" };
+          return [reachableUrl(endpoint, remote), reachableUrl(endpoint, here),
+                  reachableUrl(exposed, remote)];
+        }"""
+    )
+    assert shown == [
+        "https://dockyard.example.com/endpoints/wine%20a/invocations",
+        "http://127.0.0.1:5001",
+        "http://10.0.0.5:5001",
+    ]
+    # this page came from loopback: the endpoint's own URL
+    with seeded.client() as c:
+        url = _ok(c.get(f"/api/v1/endpoints/{seeded.endpoint}"))["url"]
+    expect(p.locator("div.head span.mono")).to_have_text(url, timeout=TIMEOUT_MS)

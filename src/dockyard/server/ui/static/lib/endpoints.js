@@ -14,6 +14,20 @@ capture:
   enabled: false
 `;
 
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/;
+
+/** The endpoint's URL as this browser reaches it: its own port, unless that listens on the
+ * server machine's loopback while this page came over the network; then the server's route
+ * that passes predictions on (as the CLI and the SDK send them). */
+export function reachableUrl(endpoint, here = location) {
+  const url = endpoint.url;
+  if (!url || LOOPBACK.test(here.hostname)) return url;
+  let host;
+  try { host = new URL(url).hostname; } catch { return url; }
+  if (!LOOPBACK.test(host)) return url;
+  return `${here.origin}/endpoints/${encodeURIComponent(endpoint.name)}/invocations`;
+}
+
 /** Create (no `current`) or update (PUT, prefilled with the current config) from a spec. */
 export function endpointSpecDialog(current) {
   const editor = specEditor("spec", current ? specText(current.config) : EXAMPLE, { rows: 20 });

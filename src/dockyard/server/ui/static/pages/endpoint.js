@@ -7,7 +7,7 @@ import { api, follow, every } from "../lib/api.js";
 import { h, clear, kv, badge, fmtTime, fmtBytes, fmtNum, table, errorBox } from "../lib/dom.js";
 import { color, lineChart } from "../lib/chart.js";
 import { actionButton } from "../lib/forms.js";
-import { deleteEndpoint, endpointSpecDialog, invokePanel, keysPanel } from "../lib/endpoints.js";
+import { deleteEndpoint, endpointSpecDialog, invokePanel, keysPanel, reachableUrl } from "../lib/endpoints.js";
 
 export const title = "Endpoint";
 
@@ -80,7 +80,7 @@ export default async function endpointPage(ctx) {
     const rollbacks = lastStart < 0 ? [] : endpoint.events.slice(lastStart + 1).filter((e) => e.status === "RollingBack" || e.message.startsWith("rolled back"));
     clear(top,
       h("div.crumbs", h("a", { href: "#/endpoints" }, "Endpoints"), " / ", name),
-      h("div.head", h("h1", name), badge(endpoint.status), h("span.mono.muted", endpoint.url), h("span.muted", `${endpoint.workers} worker${endpoint.workers === 1 ? "" : "s"}`),
+      h("div.head", h("h1", name), badge(endpoint.status), h("span.mono.muted", reachableUrl(endpoint)), h("span.muted", `${endpoint.workers} worker${endpoint.workers === 1 ? "" : "s"}`),
         h("div.spacer"),
         actionButton(ctx.me, "Update…", async () => { const updated = await endpointSpecDialog(endpoint); if (updated) { endpoint = { ...endpoint, ...updated }; drawTop(); } }, { id: "update-endpoint", primary: true }),
         actionButton(ctx.me, "Delete", async () => { if (await deleteEndpoint(name)) location.hash = "#/endpoints"; }, { id: "delete-endpoint", danger: true })),

@@ -2,7 +2,7 @@
 import { api, follow } from "../lib/api.js";
 import { h, clear, badge, fmtAgo, fmtTime } from "../lib/dom.js";
 import { actionButton } from "../lib/forms.js";
-import { endpointSpecDialog } from "../lib/endpoints.js";
+import { endpointSpecDialog, reachableUrl } from "../lib/endpoints.js";
 
 export const title = "Endpoints";
 
@@ -23,7 +23,7 @@ export default async function endpoints(ctx) {
         return h("tr",
           h("td", h("a", { href: `#/endpoints/${encodeURIComponent(e.name)}` }, e.name)),
           h("td", badge(e.status)),
-          h("td.mono", e.url),
+          h("td.mono", reachableUrl(e)),
           h("td", e.config.variants.map((v) => h("span.chip", `${v.name} ${Math.round((100 * v.weight) / total)}%`)), e.config.shadow ? h("span.chip", `shadow ${e.config.shadow.name}`) : null),
           h("td", { title: fmtTime(e.updated_time) }, fmtAgo(e.updated_time)));
       })))
