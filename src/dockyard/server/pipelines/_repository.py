@@ -313,15 +313,32 @@ class PipelineRepository:
     ) -> builtins.list[HistoryRow]:
         """Up to ``limit`` events of ``arn``'s history after event ``after`` (before it when
         ``reverse``, newest first; from either end when ``after`` is 0)."""
+        # An execution's event ids run 1, 2, 3... with no gap: the page's events are the ids
+        # from ``after`` on (or back) by ``limit``, and only the chunks holding them are read
+        # (PostgreSQL sends a statement's every row: a bound of ``limit`` chunks would send a
+        # hundred times the page where a Map's transition filled its chunks).
         query = select(_H.c.events).where(_H.c.execution_arn == arn)
         if reverse:
             if after:
-                query = query.where(_H.c.first_event_id < after)
+                query = query.where(
+                    _H.c.first_event_id < after, _H.c.last_event_id >= after - limit
+                )
+            else:
+                newest = (
+                    select(_H.c.last_event_id)
+                    .where(_H.c.execution_arn == arn)
+                    .order_by(_H.c.first_event_id.desc())
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                query = query.where(_H.c.last_event_id > newest - limit)
             query = query.order_by(_H.c.first_event_id.desc())
         else:
             # A chunk holding an event past ``after`` starts at most HISTORY_CHUNK - 1 before it.
             query = query.where(
-                _H.c.last_event_id > after, _H.c.first_event_id > after - HISTORY_CHUNK
+                _H.c.last_event_id > after,
+                _H.c.first_event_id > after - HISTORY_CHUNK,
+                _H.c.first_event_id <= after + limit,
             ).order_by(_H.c.first_event_id)
         found: builtins.list[HistoryRow] = []
         for (encoded,) in conn.execute(query.limit(limit)):
