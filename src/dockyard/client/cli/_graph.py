@@ -206,7 +206,8 @@ def status_from_history(
     """Each state's status by name from an execution's history (as the web UI colours it): a
     state entered and not left is running, or failed (aborted) once the execution has; one
     left after a failure inside it was caught, and so was one the execution went on from after
-    that failure (a caught state is not exited: its Catch's target is entered next).
+    that failure (a caught state is exited after its failure, or, in a history recorded before
+    caught states were, left open as its Catch's target is entered).
     ``containers`` (:func:`containers_of`) keeps a Parallel or Map open while a state inside it
     runs after a failure there (a retry, a Catch inside its branch): that is not going on."""
     status: dict[str, str] = {}

@@ -34,7 +34,8 @@ export function containersOf(definition) {
 export function statesOf(events, executionStatus, containers = {}) {
   const status = {}, io = {};
   // state entered and not left -> 0: no failure inside it, 1: one, 2: one the execution went
-  // on from (a caught state is not exited: its Catch's target is entered next)
+  // on from (a caught state is exited after its failure, or, in an older history, left open
+  // as its Catch's target is entered)
   const open = new Map();
   for (const e of events) {
     const d = e.details || {};
