@@ -3,11 +3,13 @@ timers, callbacks and heartbeats, stop and redrive, definitions checked at creat
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import event, select
 from tests.server.pipelines.conftest import ROOT, Clock
@@ -582,6 +584,21 @@ def test_history_pages_cross_the_stored_chunks(shell: Services, reverse: bool) -
     assert paged == whole
     assert whole[-1 if not reverse else 0].type == "ExecutionSucceeded"
     assert next(e for e in whole if e.id == 150).details  # each event keeps its details
+
+
+@pytest.mark.parametrize("position", [2**63 - 5, 2**64 - 1, -(2**63)])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_history_token_holding_no_event_id_is_refused_naming_it(
+    shell: Services, position: int, reverse: bool
+) -> None:
+    """A page token is the server's, but a client may send any: one whose event id is past a
+    database's integers (or a page's bounds would take it there) is refused, not a 500."""
+    execution = start(shell, machine(shell, {"P": {"Type": "Pass", "End": True}}))
+    kind = f"history:{execution}:{'reverse' if reverse else 'forward'}"
+    token = base64.urlsafe_b64encode(orjson.dumps([kind, position])).decode()
+    with pytest.raises(InvalidArgument) as refused:
+        shell.pipelines.history(ROOT, execution, next_token=token, limit=7, reverse=reverse)
+    assert refused.value.field == "nextToken"
 
 
 def test_a_succeeded_execution_keeps_no_snapshot_and_a_failed_one_keeps_its_own(

@@ -28,6 +28,9 @@ __all__ = [
     "summary",
 ]
 
+#: The largest event id or time (ms) a page token may hold: far past any, and JSON-exact.
+_LAST_POSITION = 2**53
+
 
 def machine(
     row: Any,
@@ -130,7 +133,9 @@ def decode_token(
 
 
 def is_position(value: Any) -> bool:
-    """An event id or a (start time, ARN) position, as the listings' tokens hold them."""
+    """An event id or a (start time, ARN) position, as the listings' tokens hold them: an id or
+    a time is a whole number from 0 to :data:`_LAST_POSITION` (a forged one past a database's
+    64-bit integers, or one a page's bounds would take past them, is refused, not a 500)."""
     if isinstance(value, list):
         return len(value) == 2 and is_position(value[0]) and isinstance(value[1], str)
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _LAST_POSITION
