@@ -51,7 +51,7 @@ _HISTORY_INSERT = (
 )
 #: The most events one history row holds: a transition's events are one row (a 10-state
 #: execution's twenty), and a page of history decodes a few rows.
-HISTORY_CHUNK = 100
+HISTORY_CHUNK = 100  # reads rely on no chunk being longer: never lower it (0018 wrote 100s)
 
 #: One event of an execution's history; ``details`` is its detail object.
 HistoryRow = namedtuple("HistoryRow", ["event_id", "previous_event_id", "type", "time", "details"])

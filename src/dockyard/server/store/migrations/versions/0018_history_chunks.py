@@ -21,7 +21,8 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("pipeline_history_chunks",)
-#: As many events as the server puts in one chunk.
+#: As many events as the server puts in one chunk (``HISTORY_CHUNK`` in the pipelines'
+#: repository, which reads a page's chunks as at most that long: never more here).
 _CHUNK = 100
 _BATCH = 1000
 
@@ -98,20 +99,23 @@ def downgrade() -> None:
     old = _old_table()
     old.create(bind)
     chunks = sa.table("pipeline_history_chunks", sa.column("execution_arn"), sa.column("events"))
-    for row in bind.execute(sa.select(chunks)).all():
-        events = orjson.loads(row.events)
-        bind.execute(
-            old.insert(),
-            [
-                {
-                    "execution_arn": row.execution_arn,
-                    "event_id": event_id,
-                    "previous_event_id": previous,
-                    "type": type,
-                    "time": time,
-                    "details": orjson.dumps(details).decode(),
-                }
-                for event_id, previous, type, time, details in events
-            ],
+    rows = bind.execute(sa.select(chunks), execution_options={"yield_per": _BATCH // _CHUNK})
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.extend(
+            {
+                "execution_arn": row.execution_arn,
+                "event_id": event_id,
+                "previous_event_id": previous,
+                "type": type,
+                "time": time,
+                "details": orjson.dumps(details).decode(),
+            }
+            for event_id, previous, type, time, details in orjson.loads(row.events)
         )
+        if len(batch) >= _BATCH:
+            bind.execute(old.insert(), batch)
+            batch = []
+    if batch:
+        bind.execute(old.insert(), batch)
     drop_tables(TABLES)
