@@ -34,7 +34,7 @@ import orjson
 from dockyard.artifacts import open_artifact_store
 from dockyard.errors import InvalidArgument, Unauthenticated
 
-__all__ = ["SnsEnvelope", "list_new", "read_notification", "read_sns", "verify"]
+__all__ = ["SnsEnvelope", "cause", "list_new", "read_notification", "read_sns", "verify"]
 
 #: Objects one firing carries at most (the rest fire next pass).
 MAX_OBJECTS = 100
@@ -163,3 +163,14 @@ def read_notification(prefix: str, body: bytes) -> list[dict[str, Any]]:
             }
         )
     return found[:MAX_OBJECTS]
+
+
+def cause(prefix: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cause a firing on new objects ``found`` under ``prefix`` records."""
+    return {
+        "prefix": prefix,
+        "uri": found[-1]["uri"],
+        "key": found[-1]["key"],
+        "count": len(found),
+        "uris": [o["uri"] for o in found],
+    }

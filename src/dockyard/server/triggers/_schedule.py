@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dockyard.api.triggers import ScheduleSource
 from dockyard.errors import InvalidArgument
 
-__all__ = ["Cron", "parse_rate", "zone"]
+__all__ = ["Cron", "next_slot", "parse_rate", "slot_iso", "zone"]
 
 _MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -198,3 +199,20 @@ class Cron:
             f"{self.expression!r} never occurs (within {_HORIZON_DAYS // 366} years)",
             field="cron",
         )
+
+
+def next_slot(source: ScheduleSource, after_ms: int, anchor_ms: int) -> int:
+    """The first slot of ``source`` strictly after ``after_ms``."""
+    if (source.cron is None) == (source.rate is None):
+        raise InvalidArgument("a schedule has exactly one of cron and rate", field="schedule")
+    if source.rate is not None:
+        period = parse_rate(source.rate, "schedule.rate") * 1000
+        return anchor_ms + ((max(after_ms, anchor_ms) - anchor_ms) // period + 1) * period
+    cron = Cron.parse(source.cron or "", source.timezone, field="schedule.cron")
+    after = datetime.fromtimestamp(after_ms / 1000, UTC)
+    return int(cron.next_after(after).timestamp() * 1000)
+
+
+def slot_iso(ms: int, timezone: str) -> str:
+    """Slot ``ms`` as an ISO time in ``timezone`` (what a schedule's firing names)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone(timezone)).isoformat()

@@ -64,7 +64,7 @@ from dockyard.server.pipelines import StateMachineMissing
 from dockyard.server.store import Database, schema
 from dockyard.server.triggers import _git, _objects
 from dockyard.server.triggers._repository import TriggerRepository
-from dockyard.server.triggers._schedule import Cron, parse_rate
+from dockyard.server.triggers._schedule import next_slot, slot_iso
 from dockyard.server.triggers._views import HOOK_PREFIX
 from dockyard.server.triggers._views import firing as _firing
 from dockyard.server.triggers._views import trigger as _trigger
@@ -216,7 +216,7 @@ class TriggerService:
         in the artifact store must be one ``owner`` may read: firings name its files."""
         state: dict[str, Any] = {}
         if source.schedule is not None:
-            state["next_time"] = _next_slot(source.schedule, now, now)
+            state["next_time"] = next_slot(source.schedule, now, now)
         if source.objects is not None:
             key = self._roots.check(source.objects.prefix, "objects.prefix")
             if key is not None:
@@ -418,7 +418,7 @@ class TriggerService:
             return HookResult(ignored=f"no created object under {prefix}")
         key = "objects:" + ",".join(f"{o['key']}@{o['sequencer']}" for o in found)
         key = key if len(key) <= 300 else "objects:" + _digest(key)
-        return HookResult(fired=self.fire_cause(row, key, _object_cause(prefix, found)))
+        return HookResult(fired=self.fire_cause(row, key, _objects.cause(prefix, found)))
 
     def _sns_subscription(self, row: Any, envelope: _objects.SnsEnvelope) -> HookResult:
         """Record an SNS subscription confirmation, for the trigger's owner to confirm it
@@ -671,7 +671,7 @@ class TriggerService:
             return self.fire_cause(
                 row,
                 f"objects:{keys[-1]}",
-                _object_cause(prefix, found),
+                _objects.cause(prefix, found),
                 state={**state, "after": keys[-1]},
                 now=now,
                 defer_in_cooldown=True,
@@ -689,12 +689,12 @@ class TriggerService:
         source = ScheduleSource.model_validate(orjson.loads(row.config)["source"])
         slot = int(due)
         for _ in range(100_000):  # bounded: a minutely cron over a long outage
-            following = _next_slot(source, slot, int(row.created_time))
+            following = next_slot(source, slot, int(row.created_time))
             if following > now:
                 break
             slot = following
-        following = _next_slot(source, max(slot, now), int(row.created_time))
-        cause = {"slot": _iso(slot, source.timezone), "slot_ms": slot}
+        following = next_slot(source, max(slot, now), int(row.created_time))
+        cause = {"slot": slot_iso(slot, source.timezone), "slot_ms": slot}
         return self.fire_cause(
             row, f"schedule:{slot}", cause, state={**state, "next_time": following}, now=now
         )
@@ -757,38 +757,6 @@ def _digest(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _next_slot(source: ScheduleSource, after_ms: int, anchor_ms: int) -> int:
-    """The first slot of ``source`` strictly after ``after_ms``."""
-    if (source.cron is None) == (source.rate is None):
-        raise InvalidArgument("a schedule has exactly one of cron and rate", field="schedule")
-    if source.rate is not None:
-        period = parse_rate(source.rate, "schedule.rate") * 1000
-        return anchor_ms + ((max(after_ms, anchor_ms) - anchor_ms) // period + 1) * period
-    from datetime import UTC, datetime
-
-    cron = Cron.parse(source.cron or "", source.timezone, field="schedule.cron")
-    after = datetime.fromtimestamp(after_ms / 1000, UTC)
-    return int(cron.next_after(after).timestamp() * 1000)
-
-
-def _iso(ms: int, timezone: str) -> str:
-    from datetime import UTC, datetime
-
-    from dockyard.server.triggers._schedule import zone
-
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone(timezone)).isoformat()
-
-
-def _object_cause(prefix: str, found: builtins.list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "prefix": prefix,
-        "uri": found[-1]["uri"],
-        "key": found[-1]["key"],
-        "count": len(found),
-        "uris": [o["uri"] for o in found],
-    }
 
 
 class _DenialBudget:
