@@ -22,32 +22,41 @@ export function runActions(me, run, after) {
   }, { id: "delete-run", danger: true });
 }
 
-/** A "Delete selected" button for the runs table; `selected()` answers the chosen run ids. */
-export function deleteSelectedButton(me, selected, after) {
-  return actionButton(me, "Delete selected", async () => {
+const plural = (n) => `${n} run${n === 1 ? "" : "s"}`;
+
+/** A button acting on the runs a table has selected (`selected()` answers their ids): asks,
+ * calls `request(id)` for each, says how many, then `after()`. */
+function selectedRunsButton(me, selected, after, { label, verb, done, note, request, button, dialog }) {
+  return actionButton(me, label, async () => {
     const ids = [...selected()];
     if (!ids.length) { toast("Select runs first (x)", true); return; }
-    const done = await confirmAction(`Delete ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      h("p", "They leave the table; restore them from its Deleted runs view."),
+    const count = await confirmAction(`${verb} ${plural(ids.length)}?`, h("p", note),
       async () => {
-        for (const id of ids) await api(`runs/${id}`, { method: "DELETE" });
+        for (const id of ids) await request(id);
         return ids.length;
-      }, { id: "confirm-dialog" });
-    if (done) { toast(`Deleted ${done} run${done === 1 ? "" : "s"}`); after(); }
-  }, { id: "delete-runs", danger: true, title: "Delete the selected runs" });
+      }, { id: "confirm-dialog", ...dialog });
+    if (count) { toast(`${done} ${plural(count)}`); after(); }
+  }, button);
+}
+
+/** A "Delete selected" button for the runs table; `selected()` answers the chosen run ids. */
+export function deleteSelectedButton(me, selected, after) {
+  return selectedRunsButton(me, selected, after, {
+    label: "Delete selected", verb: "Delete", done: "Deleted",
+    note: "They leave the table; restore them from its Deleted runs view.",
+    request: (id) => api(`runs/${id}`, { method: "DELETE" }),
+    button: { id: "delete-runs", danger: true, title: "Delete the selected runs" },
+    dialog: {},
+  });
 }
 
 /** A "Restore selected" button for the table of an experiment's deleted runs. */
 export function restoreSelectedButton(me, selected, after) {
-  return actionButton(me, "Restore selected", async () => {
-    const ids = [...selected()];
-    if (!ids.length) { toast("Select runs first (x)", true); return; }
-    const done = await confirmAction(`Restore ${ids.length} run${ids.length === 1 ? "" : "s"}?`,
-      h("p", "They come back to their experiment's table."),
-      async () => {
-        for (const id of ids) await api(`runs/${id}/restore`, { method: "POST" });
-        return ids.length;
-      }, { submit: "Restore", danger: false, id: "confirm-dialog" });
-    if (done) { toast(`Restored ${done} run${done === 1 ? "" : "s"}`); after(); }
-  }, { id: "restore-runs", title: "Restore the selected runs" });
+  return selectedRunsButton(me, selected, after, {
+    label: "Restore selected", verb: "Restore", done: "Restored",
+    note: "They come back to their experiment's table.",
+    request: (id) => api(`runs/${id}/restore`, { method: "POST" }),
+    button: { id: "restore-runs", title: "Restore the selected runs" },
+    dialog: { submit: "Restore", danger: false },
+  });
 }
