@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from dockyard.client.http import SocketTransport
 from dockyard.client.sdk._connect import connect
 from dockyard.settings import Settings
 
@@ -50,3 +54,59 @@ def test_the_cli_prints_the_warning_as_one_plain_line(tmp_path: Path) -> None:
         "warning: DOCKYARD_URL is set, but Dockyard reads a server's URL from DOCKYARD_URI"
     )
     assert len(done.stderr.splitlines()) == 1  # no source line under it
+
+
+@pytest.fixture
+def proxy() -> Iterator[tuple[str, list[str]]]:
+    """A forward proxy that answers every request itself and records its target."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_named_by_the_environment_carries_the_sdks_requests(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    proxy: tuple[str, list[str]],
+    variable: str,
+) -> None:
+    # Plain HTTP goes over the light socket transport, which knows no proxies: a proxy in the
+    # environment must still be used, as it was when every SDK request went through httpx.
+    address, seen = proxy
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv(variable, address)
+    with connect(Settings(home=tmp_path, uri="http://dockyard.invalid:5050")) as client:
+        assert client.request("GET", "/api/v1/ping") == {}
+    assert seen == ["http://dockyard.invalid:5050/api/v1/ping"]
+
+
+def test_without_a_proxy_plain_http_keeps_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, proxy: tuple[str, list[str]]
+) -> None:
+    address, seen = proxy  # here the server itself: requests reach it directly
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with connect(Settings(home=tmp_path, uri=address)) as client:
+        assert isinstance(client._transport, SocketTransport)
+        client.request("GET", "/api/v1/ping")
+    assert seen == ["/api/v1/ping"]

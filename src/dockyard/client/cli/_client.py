@@ -12,7 +12,7 @@ import os
 
 import click
 
-from dockyard.client.http import Client, SocketTransport, resolve_token
+from dockyard.client.http import Client, SocketTransport, proxy_configured, resolve_token
 
 __all__ = ["client"]
 
@@ -40,7 +40,7 @@ def _connect() -> Client:
     uri = _env("DOCKYARD_URI")
     if uri:
         token = resolve_token(uri, _env("DOCKYARD_TOKEN"))
-        return Client(uri, token=token, transport=SocketTransport())
+        return Client(uri, token=token, transport=None if proxy_configured() else SocketTransport())
     from dockyard.client.sdk import connect
     from dockyard.settings import Settings
 

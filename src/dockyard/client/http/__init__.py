@@ -2,9 +2,10 @@
 
 - :class:`Client`: base URL, auth, retries with backoff, timeouts, errors as
   :mod:`dockyard.errors` classes (``_client``).
-- Transports, a contract of plain primitives (``_transport``): httpx for the SDK and CLI
-  (``_httpx``), the standard library's sockets for the job runner (``_sockets``), and an ASGI
-  app in this process for the embedded default (``_inprocess``).
+- Transports, a contract of plain primitives (``_transport``): the standard library's sockets
+  with kept-alive connections (``_sockets``: the SDK over plain HTTP, the CLI and the job
+  runner), httpx (``_httpx``: HTTPS or a proxy from the SDK), and an ASGI app in this process
+  for the embedded default (``_inprocess``).
 - Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
   (``_auth``, ``_credentials``).
 - Answers read into the API's models, tolerant of fields a newer server adds
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from dockyard.client.http._auth import resolve_token
     from dockyard.client.http._client import Client
     from dockyard.client.http._credentials import forget_token, save_token
-    from dockyard.client.http._sockets import SocketTransport
+    from dockyard.client.http._sockets import SocketTransport, proxy_configured
     from dockyard.client.http._transport import Response, Transport, TransportFailure
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TransportFailure",
     "forget_token",
     "from_answer",
+    "proxy_configured",
     "resolve_token",
     "save_token",
 ]
@@ -49,6 +51,7 @@ __getattr__, __dir__ = exports(
         "TransportFailure": "._transport",
         "forget_token": "._credentials",
         "from_answer": "._answers",
+        "proxy_configured": "._sockets",
         "resolve_token": "._auth",
         "save_token": "._credentials",
     },

@@ -27,7 +27,13 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 
 from dockyard import __version__
-from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+from dockyard.client.http._transport import (
+    Body,
+    Response,
+    Streamed,
+    Transport,
+    TransportFailure,
+)
 from dockyard.client.http.routes import Call
 from dockyard.errors import (
     DockyardError,
@@ -92,9 +98,7 @@ class Client:
         self._headers = {"user-agent": f"dockyard/{__version__}"}
         if token:
             self._headers["authorization"] = f"Bearer {token}"
-        # Streams (artifact downloads) need httpx: a client on another transport makes one on
-        # its first stream.
-        self._streams: HttpxTransport | None = None
+        self._raw: HttpxTransport | None = None
         if isinstance(transport, Transport):
             self._transport = transport
         else:
@@ -106,17 +110,20 @@ class Client:
 
     @property
     def _http(self) -> httpx.Client:
-        """The underlying ``httpx.Client`` (raw access for tests); only with an httpx transport."""
+        """An ``httpx.Client`` on this client's server (raw access for tests): the transport's
+        own, or one made on first use."""
         from dockyard.client.http._httpx import HttpxTransport
 
-        if not isinstance(self._transport, HttpxTransport):
-            raise TypeError(f"{type(self._transport).__name__} has no httpx client")
-        return self._transport.http
+        if isinstance(self._transport, HttpxTransport):
+            return self._transport.http
+        if self._raw is None:
+            self._raw = HttpxTransport(self.base_url, headers=self._headers, timeout=self.timeout)
+        return self._raw.http
 
     def close(self) -> None:
         self._transport.close()
-        if self._streams is not None:
-            self._streams.close()
+        if self._raw is not None:
+            self._raw.close()
 
     def __enter__(self) -> Client:
         return self
@@ -291,28 +298,17 @@ class Client:
             delay = min(delay * 2, _MAX_DELAY_S)
 
     @contextmanager
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """A streamed response (artifact downloads); errors raise before the block starts.
-
-        Always over httpx: on another transport, one made for streams on first use."""
-        from dockyard.client.http._httpx import HttpxTransport
-
-        streams = self._transport
-        if not isinstance(streams, HttpxTransport):
-            if self._streams is None:
-                self._streams = HttpxTransport(
-                    self.base_url, headers=self._headers, timeout=self.timeout
-                )
-            streams = self._streams
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Streamed]:
+        """A streamed response (artifact downloads); errors raise before the block starts."""
         params = kwargs.pop("params", None)
-        with streams.stream(
-            method, self.url(path, params), headers=self._headers, **kwargs
+        timeout = kwargs.pop("timeout", None) or self.timeout
+        if kwargs:
+            raise TypeError(f"stream() takes no {', '.join(sorted(kwargs))}")
+        with self._transport.stream(
+            method, self.url(path, params), headers=self._headers, timeout=timeout
         ) as response:
             if response.status_code >= 400:
-                response.read()
-                raise self._error(
-                    Response(response.status_code, response.headers, response.content)
-                )
+                raise self._error(Response(response.status_code, response.headers, response.read()))
             yield response
 
     def _error(self, response: Response) -> DockyardError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -65,10 +64,12 @@ class HttpxTransport(Transport):
         return Response(answer.status_code, answer.headers, answer.content)
 
     @contextmanager
-    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+    def stream(
+        self, method: str, url: str, *, headers: Mapping[str, str], timeout: float
+    ) -> Iterator[httpx.Response]:
         """A streamed response; the caller checks its status."""
         try:
-            with self.http.stream(method, url, **kwargs) as response:
+            with self.http.stream(method, url, headers=headers, timeout=timeout) as response:
                 yield response
         except httpx.TransportError as exc:
             raise TransportFailure(str(exc) or type(exc).__name__) from exc

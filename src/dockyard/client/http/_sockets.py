@@ -1,17 +1,28 @@
-"""A transport over the standard library's sockets, for processes that start often.
+"""A transport over the standard library's sockets: the SDK, the CLI and the job runner.
 
-The job runner talks to the server for everything (its launch description, status reports, its
-log, uploads at the end), and the time from submit to the first line of user code is a number
-users feel. httpx, ``urllib.request`` and ``http.client`` pull in the ``email`` package and
-``ssl`` (30-90 ms on a busy machine); this speaks the little HTTP/1.1 needed over a socket (one
-request per connection, ``Content-Length`` or chunked answers) and imports ``ssl`` only for
-``https``.
+Start-up and each request are costs users feel: a script's first call, a CLI command, the time
+from a job's submit to its first line of user code, a loop of ``log_param`` calls. httpx,
+``urllib.request`` and ``http.client`` pull in the ``email`` package and ``ssl`` (30-90 ms on a
+busy machine), and httpx spends ~0.3 ms of CPU on each request; this speaks the little HTTP/1.1
+needed over a socket (``Content-Length`` or chunked answers, streamed or whole) and imports
+``ssl`` only for ``https``.
+
+Connections are kept alive and reused, one request at a time each, from any thread: a
+connection idle for longer than :data:`IDLE_S` (the server closes idle connections after 5 s),
+one the server has closed or written to unasked, or one inherited across a ``fork`` is never
+reused. A reused connection found closed before any byte of the answer came is replaced once
+and the request sent again: the server closed it idle, so it never read the request.
 """
 
 from __future__ import annotations
 
+import os
+import select
 import socket
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -19,11 +30,133 @@ from urllib.parse import urlsplit
 from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
 from dockyard.limits import LIMITS
 
-__all__ = ["SocketTransport"]
+__all__ = ["SocketTransport", "proxy_configured"]
+
+#: A kept connection idle longer than this is closed, not reused.
+IDLE_S = 2.0
+#: Kept connections per server, beyond those in use.
+KEEP = 4
+_LINE = 65537
+
+
+class _Connection:
+    __slots__ = ("key", "reader", "reused", "sock", "used")
+
+    def __init__(self, key: tuple[str, str, int], sock: socket.socket) -> None:
+        self.key = key
+        self.sock = sock
+        self.reader: BinaryIO = sock.makefile("rb")
+        self.used = time.monotonic()
+        self.reused = False
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+    def fresh(self, now: float) -> bool:
+        """Still worth reusing: not idle too long, and with nothing to read (a close, or bytes
+        nobody asked for)."""
+        if now - self.used > IDLE_S:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+
+class _Closed(ConnectionError):
+    """The connection ended before any byte of an answer."""
+
+
+class _Answer:
+    """An answer whose body is read as it is asked for: whole, or streamed in chunks.
+
+    It has the parts of ``httpx.Response`` that streaming callers use: ``status_code``,
+    ``headers``, ``iter_bytes``, ``read`` and ``content``.
+    """
+
+    def __init__(self, connection: _Connection, method: str) -> None:
+        reader = connection.reader
+        status_line = reader.readline(_LINE)
+        if not status_line:
+            raise _Closed("the server closed the connection before answering")
+        fields = status_line.split(None, 2)
+        if len(fields) < 2 or not fields[0].startswith(b"HTTP/"):
+            raise ConnectionError(f"not an HTTP answer: {status_line[:100]!r}")
+        self.status_code = int(fields[1])
+        headers: dict[str, str] = {}
+        while True:
+            line = reader.readline(_LINE)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        self.headers = headers
+        self._connection = connection
+        self._chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+        self._left = -1 if self._chunked else int(headers.get("content-length", -1))
+        if method == "HEAD" or self.status_code in (204, 304):
+            self._left, self._chunked = 0, False
+        self.keep = (
+            fields[0] == b"HTTP/1.1"
+            and headers.get("connection", "").lower() != "close"
+            and (self._chunked or self._left >= 0)
+        )
+        self.complete = False
+        self._content: bytes | None = None
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        try:
+            yield from self._body(chunk_size or 1 << 16)
+        except OSError as exc:
+            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+        self.complete = True
+
+    def _body(self, size: int) -> Iterator[bytes]:
+        reader = self._connection.reader
+        if self._chunked:
+            while True:
+                length = int(reader.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                if length == 0:
+                    while reader.readline(_LINE) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                while length:
+                    chunk = reader.read(min(size, length))
+                    if not chunk:
+                        raise ConnectionError("the answer ended inside a chunk")
+                    length -= len(chunk)
+                    yield chunk
+                reader.readline(1024)
+        elif self._left >= 0:
+            while self._left:
+                chunk = reader.read(min(size, self._left))
+                if not chunk:
+                    raise ConnectionError("the answer ended before its Content-Length")
+                self._left -= len(chunk)
+                yield chunk
+        else:  # no length given: the body runs to the connection's close
+            while chunk := reader.read(size):
+                yield chunk
+
+    def read(self) -> bytes:
+        if self._content is None:
+            self._content = b"".join(self.iter_bytes())
+        return self._content
+
+    @property
+    def content(self) -> bytes:
+        return self.read()
 
 
 class SocketTransport(Transport):
-    """One connection per request, no pooling: what a short, chatty runtime process needs."""
+    """Kept-alive connections over plain sockets, reused one request at a time each."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def send(
         self,
@@ -34,60 +167,143 @@ class SocketTransport(Transport):
         body: Body,
         timeout: float,
     ) -> Response:
+        with self._exchange(method, url, headers, body, timeout) as answer:
+            content = answer.read()
+        return Response(answer.status_code, answer.headers, content)
+
+    @contextmanager
+    def stream(
+        self, method: str, url: str, *, headers: Mapping[str, str], timeout: float
+    ) -> Iterator[_Answer]:
+        """An answer whose body the caller reads as it comes (``iter_bytes``)."""
+        with self._exchange(method, url, headers, None, timeout) as answer:
+            yield answer
+
+    @contextmanager
+    def _exchange(
+        self, method: str, url: str, headers: Mapping[str, str], body: Body, timeout: float
+    ) -> Iterator[_Answer]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TransportFailure(f"cannot send to {url!r}: not an http(s) URL")
+        secure = parts.scheme == "https"
+        key = (parts.scheme, parts.hostname, parts.port or (443 if secure else 80))
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
+        if body is not None or method in ("POST", "PUT"):
+            head.append(f"Content-Length: {_size(body)}")
+        request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        start = body.tell() if body is not None and hasattr(body, "tell") else 0
         try:
-            return _once(method, url, headers, body, timeout)
+            connection = self._take(key, timeout)
+            try:
+                answer = self._ask(connection, method, request, body)
+            except (_Closed, ConnectionResetError, BrokenPipeError):
+                if not connection.reused:
+                    raise
+                # Closed by the server while it sat idle: it never read this request.
+                if body is not None and hasattr(body, "seek"):
+                    body.seek(start)
+                connection = self._connect(key, timeout)
+                answer = self._ask(connection, method, request, body)
         except OSError as exc:  # refused, reset, timed out: the server restarts or is away
-            raise TransportFailure(str(exc)) from exc
+            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+        kept = False
+        try:
+            yield answer
+            kept = answer.complete and answer.keep
+        finally:
+            if kept:
+                self._give_back(connection)
+            else:
+                connection.close()
 
+    def _ask(self, connection: _Connection, method: str, request: bytes, body: Body) -> _Answer:
+        """Send the request on ``connection`` and read its answer's head; closes the
+        connection if either fails."""
+        try:
+            return self._ask_on(connection, method, request, body)
+        except OSError:
+            connection.close()
+            raise
 
-def _connect(url: str, timeout: float) -> tuple[socket.socket, str, str]:
-    """A connected socket for ``url``, the Host header and the request target."""
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TransportFailure(f"cannot send to {url!r}: not an http(s) URL")
-    port = parts.port or (443 if secure else 80)
-    sock = socket.create_connection((parts.hostname, port), timeout=timeout)
-    if secure:
-        import ssl
+    def _ask_on(self, connection: _Connection, method: str, request: bytes, body: Body) -> _Answer:
+        sock = connection.sock
+        if isinstance(body, bytes) and len(body) <= LIMITS.transfer_chunk:
+            sock.sendall(request + body)  # one write: no wait for the headers' ACK
+        else:
+            sock.sendall(request)
+            if isinstance(body, Path):
+                with body.open("rb") as source:
+                    while chunk := source.read(LIMITS.transfer_chunk):
+                        sock.sendall(chunk)
+            elif isinstance(body, bytes):
+                sock.sendall(body)
+            elif body is not None:
+                while chunk := body.read(LIMITS.transfer_chunk):
+                    sock.sendall(chunk)
+        return _Answer(connection, method)
 
-        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
-    else:
+    def _take(self, key: tuple[str, str, int], timeout: float) -> _Connection:
+        now = time.monotonic()
+        stale: list[_Connection] = []
+        found: _Connection | None = None
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: its parent's connections are not its
+                self._idle.clear()
+                self._pid = os.getpid()
+            idle = self._idle.get(key, [])
+            while idle:
+                candidate = idle.pop()
+                if candidate.fresh(now):
+                    found = candidate
+                    break
+                stale.append(candidate)
+        for connection in stale:
+            connection.close()
+        if found is None:
+            return self._connect(key, timeout)
+        found.sock.settimeout(timeout)
+        found.reused = True
+        return found
+
+    def _connect(self, key: tuple[str, str, int], timeout: float) -> _Connection:
+        scheme, host, port = key
+        sock = socket.create_connection((host, port), timeout=timeout)
         # Small requests one after another: do not wait for the ACK of the headers.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return sock, parts.netloc, target
+        if scheme == "https":
+            import ssl
+
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+        return _Connection(key, sock)
+
+    def _give_back(self, connection: _Connection) -> None:
+        connection.used = time.monotonic()
+        with self._lock:
+            if self._pid == os.getpid():
+                idle = self._idle.setdefault(connection.key, [])
+                if len(idle) < KEEP:
+                    idle.append(connection)
+                    return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            kept = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for connection in kept:
+            connection.close()
 
 
-def _read_response(reader: BinaryIO) -> Response:
-    status_line = reader.readline(65537)
-    fields = status_line.split(None, 2)
-    if len(fields) < 2 or not fields[0].startswith(b"HTTP/"):
-        raise ConnectionError(f"not an HTTP answer: {status_line[:100]!r}")
-    status = int(fields[1])
-    headers: dict[str, str] = {}
-    while True:
-        line = reader.readline(65537)
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = bytearray()
-        while True:
-            size = int(reader.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while reader.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                break
-            body += reader.read(size)
-            reader.readline(1024)
-        return Response(status, headers, bytes(body))
-    if "content-length" in headers:
-        return Response(status, headers, reader.read(int(headers["content-length"])))
-    return Response(status, headers, reader.read())
+def proxy_configured() -> bool:
+    """Whether the environment names a proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``):
+    httpx goes through it (and honours ``NO_PROXY``); this transport does not."""
+    return any(
+        os.environ.get(name) or os.environ.get(name.upper())
+        for name in ("http_proxy", "https_proxy", "all_proxy")
+    )
 
 
 def _size(body: Body) -> int:
@@ -101,29 +317,3 @@ def _size(body: Body) -> int:
     end = body.seek(0, 2)
     body.seek(here)
     return end - here
-
-
-def _once(
-    method: str, url: str, headers: Mapping[str, str], body: Body, timeout: float
-) -> Response:
-    sock, host, target = _connect(url, timeout)
-    try:
-        head = [f"{method} {target} HTTP/1.1", f"Host: {host}", "Connection: close"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
-        if body is not None or method in ("POST", "PUT"):
-            head.append(f"Content-Length: {_size(body)}")
-        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-        if isinstance(body, Path):
-            with body.open("rb") as source:
-                while chunk := source.read(LIMITS.transfer_chunk):
-                    sock.sendall(chunk)
-        elif isinstance(body, bytes):
-            if body:
-                sock.sendall(body)
-        elif body is not None:
-            while chunk := body.read(LIMITS.transfer_chunk):
-                sock.sendall(chunk)
-        with sock.makefile("rb") as reader:
-            return _read_response(reader)
-    finally:
-        sock.close()

@@ -2,19 +2,22 @@
 
 :class:`~dockyard.client.http.Client` owns everything above a single exchange (base URL, auth,
 retries, error mapping, JSON); a transport only moves bytes. Two exist because processes differ
-in what they can afford to import: :mod:`dockyard.client.http._httpx` (pooled connections,
-streaming; the SDK and CLI) and :mod:`dockyard.client.http._sockets` (the standard library's
-sockets; the job runner, whose start-up time users feel).
+in what they can afford to import and what they must honour:
+:mod:`dockyard.client.http._sockets` (the standard library's sockets, kept-alive connections:
+the SDK over plain HTTP, the CLI and the job runner, whose start-up time users feel) and
+:mod:`dockyard.client.http._httpx` (certifi's authorities, proxies from the environment, and
+the embedded default's in-process app).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
-__all__ = ["Body", "Response", "Transport", "TransportFailure"]
+__all__ = ["Body", "Response", "Streamed", "Transport", "TransportFailure"]
 
 Body = bytes | Path | IO[bytes] | None
 """A request body: bytes, a file sent from disk, an open binary file, or nothing."""
@@ -38,6 +41,33 @@ class Response:
     def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
 
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        size = chunk_size or len(self.content) or 1
+        for at in range(0, len(self.content), size):
+            yield self.content[at : at + size]
+
+    def read(self) -> bytes:
+        return self.content
+
+
+class Streamed(Protocol):
+    """An answer whose body is read as it comes: the part of ``httpx.Response`` that callers
+    of :meth:`Client.stream <dockyard.client.http.Client.stream>` use."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def iter_bytes(self, chunk_size: int | None = ...) -> Iterator[bytes]: ...
+
+    def read(self) -> bytes: ...
+
 
 class Transport(ABC):
     """Sends one request and returns the whole response; raises :class:`TransportFailure`."""
@@ -52,6 +82,14 @@ class Transport(ABC):
         body: Body,
         timeout: float,
     ) -> Response: ...
+
+    @contextmanager
+    def stream(
+        self, method: str, url: str, *, headers: Mapping[str, str], timeout: float
+    ) -> Iterator[Streamed]:
+        """The answer to a request without a body, its body read by the caller as it comes;
+        here read whole first, by :meth:`send`."""
+        yield self.send(method, url, headers=headers, body=None, timeout=timeout)
 
     def close(self) -> None:  # noqa: B027 (a transport without resources has nothing to close)
         """Release connections."""
