@@ -20,6 +20,7 @@ __all__ = [
     "EXCEED_TOLERATED_FAILURE_THRESHOLD",
     "HEARTBEAT_TIMEOUT",
     "INTRINSIC_FAILURE",
+    "NO_CHOICE_MATCHED",
     "QUERY_EVALUATION_ERROR",
     "RESULT_PATH_MATCH_FAILURE",
     "RUNTIME",
@@ -42,6 +43,7 @@ INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 QUERY_EVALUATION_ERROR: Final = "States.QueryEvaluationError"
 EXCEED_TOLERATED_FAILURE_THRESHOLD: Final = "States.ExceedToleratedFailureThreshold"
 BRANCH_FAILED: Final = "States.BranchFailed"
+NO_CHOICE_MATCHED: Final = "States.NoChoiceMatched"
 
 TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 

@@ -72,7 +72,7 @@ def test_choice_takes_the_first_matching_rule_or_the_default(n: int, branch: str
     assert execute(definition, {"n": n}).step.output == branch
 
 
-def test_choice_without_match_or_default_fails_with_a_runtime_error() -> None:
+def test_choice_without_match_or_default_fails_with_no_choice_matched() -> None:
     definition = {
         "StartAt": "Decide",
         "States": {
@@ -85,10 +85,10 @@ def test_choice_without_match_or_default_fails_with_a_runtime_error() -> None:
     }
     run = execute(definition, {"n": 2})
     assert run.step.status == "FAILED"
-    assert run.step.error == "States.Runtime"
+    assert run.step.error == "States.NoChoiceMatched"  # the error the spec names
     assert run.step.cause == (
         "An error occurred while executing the state 'Decide' (entered at the event id #2). "
-        "No Matches!"
+        "No Choices rule matched the input, and the state has no Default"
     )
 
 

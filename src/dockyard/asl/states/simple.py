@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.asl import dataflow
 from dockyard.asl.choice import matches, parse_timestamp
-from dockyard.asl.errors import QUERY_EVALUATION_ERROR, StatesError, runtime
+from dockyard.asl.errors import NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, StatesError, runtime
 
 if TYPE_CHECKING:
     from dockyard.asl.engine import Engine, Outcome, StateKind
@@ -50,6 +50,15 @@ class Pass:
         return engine.exit_state(thread, spec, output, assigned)
 
 
+def no_match() -> StatesError:
+    """What a Choice state that matched no rule and names no Default fails with."""
+    return StatesError(
+        NO_CHOICE_MATCHED,
+        "No Choices rule matched the input, and the state has no Default",
+        decorate=True,
+    )
+
+
 class Choice:
     def run(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
         raw = thread["input"]
@@ -66,7 +75,7 @@ class Choice:
                 chosen, target = rule, rule.get("Next")
                 break
         if target is None:
-            raise runtime("No Matches!")
+            raise no_match()
         assigned = None
         if "Assign" in chosen:
             assigned = dataflow.assign(
@@ -91,7 +100,7 @@ class Choice:
                 chosen, target = rule, rule.get("Next")
                 break
         if target is None:
-            raise runtime("No Matches!")
+            raise no_match()
         output_spec = chosen.get("Output", spec.get("Output"))
         assign_spec = chosen.get("Assign", spec.get("Assign"))
         output = thread["input"]
