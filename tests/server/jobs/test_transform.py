@@ -104,6 +104,9 @@ def test_local_output_path_is_downloaded_after_the_job(
     assert spec["output"]["uri"] == str(store / "transform" / "score-local")
     assert Path(spec["model_uri"]).is_relative_to(store / "data" / "models")
     assert Path(spec["input"]["uri"]).is_relative_to(store / "data" / "transform" / "inputs")
+    # The manifest names the model as the job does, not the job's local copy of it.
+    manifest = json.loads((local / "_manifest.json").read_text())
+    assert manifest["model_uri"] == spec["model_uri"]
     again = tmp_path / "again"
     job.download(again)
     assert (again / "test.csv.out").read_bytes() == (local / "test.csv.out").read_bytes()

@@ -95,6 +95,7 @@ class Publisher:
 def complete(
     *,
     spec: TransformSpec,
+    model_label: str,
     plan: Plan,
     store: ArtifactStore,
     digest: str,
@@ -114,7 +115,7 @@ def complete(
     if not stopped:
         manifest = output_uri(spec.output.uri, MANIFEST)
         body = manifest_body(
-            model_uri=spec.model_uri,
+            model_uri=model_label,
             model_digest=digest,
             input_uri=spec.input.uri,
             output=spec.output.uri,

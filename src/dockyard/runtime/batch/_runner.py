@@ -77,6 +77,7 @@ def run_transform(
     in_process: bool = False,
     on_imported: Callable[[list[str]], None] | None = None,
     cluster: RayShards | None = None,
+    model_label: str | None = None,
 ) -> TransformResult:
     """Score every input file through the model, or resume a transform that did not finish.
 
@@ -108,6 +109,8 @@ def run_transform(
         cluster: Score the shards as tasks on this Ray cluster's nodes rather than in local
             worker processes, when input and output are both on S3 and the model runs with the
             host's interpreter (see :mod:`dockyard.runtime.batch._cluster`); otherwise ignored.
+        model_label: The model URI the manifest records (default: ``spec.model_uri``): a
+            transform job scores a local copy, and records the URI its user gave.
 
     Returns:
         The :class:`TransformResult`.
@@ -135,6 +138,7 @@ def run_transform(
             worker_env,
             in_process,
             cluster,
+            model_label,
         )
         result = run.execute()
     if on_imported is not None and run.worker_modules:
@@ -156,6 +160,7 @@ class _Run:
         worker_env: Mapping[str, str] | None,
         in_process: bool = False,
         cluster: RayShards | None = None,
+        model_label: str | None = None,
     ) -> None:
         self.spec = spec
         self.work = work
@@ -173,6 +178,7 @@ class _Run:
         self.pool: WorkerPool | RayPool | None = None
         self.cluster = cluster
         self.worker_modules: set[str] = set()  # what the host's workers imported
+        self.model_label = model_label or spec.model_uri
 
     def execute(self) -> TransformResult:
         spec, work = self.spec, self.work
@@ -263,6 +269,7 @@ class _Run:
             self.publisher.shutdown()
         result = complete(
             spec=self.spec,
+            model_label=self.model_label,
             plan=plan,
             store=self.store,
             digest=self.digest,

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         in_process=not _holds_credentials(),
         on_imported=workers_imported.extend,
         cluster=cluster,
+        model_label=spec.model_uri,
     )
     summary = {
         "status": result.status,
