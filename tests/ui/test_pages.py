@@ -519,6 +519,33 @@ def test_a_long_history_is_charted_sampled_and_zooms_to_every_point(
     p.wait_for_selector(f"{card}:not([data-zoomed='1'])[data-sampled='1']", timeout=TIMEOUT_MS)
 
 
+def test_a_chart_says_which_points_are_not_finite_and_so_not_drawn(
+    page: Watched, seeded: Seeded
+) -> None:
+    """A loss that diverged to NaN drew an empty chart that looked like a missing one."""
+    eid = _experiment(seeded, "non-finite")
+    with seeded.client() as c:
+        run = c.post("/api/v1/runs", json={"experiment_id": eid, "run_name": "nan"}).json()
+    run_id = run["info"]["run_id"]
+    diverged = [
+        {"key": "loss", "value": "NaN", "timestamp": 1_000 + s, "step": s} for s in range(3)
+    ]
+    partly = [
+        {"key": "grad", "value": v, "timestamp": 1_000 + s, "step": s}
+        for s, v in enumerate([0.5, "Infinity", 0.25, "NaN"])
+    ]
+    _log(seeded, run_id, diverged + partly)
+    p = page.goto(f"/experiments/{eid}/runs/{run_id}?tab=metrics")
+    for key, said in [
+        ("loss", "3 points: all NaN or infinite, none drawn"),
+        ("grad", "4 points (2 NaN or infinite, not drawn)"),
+    ]:
+        card = f".card[data-metric={key}]"
+        p.wait_for_selector(f"{card}[data-ready='1']", timeout=TIMEOUT_MS)
+        expect(p.locator(f"{card} .title .muted")).to_have_text(said)
+    page.shot("run-metric-not-finite")
+
+
 def test_a_file_opened_by_its_link_shows_its_size_and_is_not_fetched_when_too_large(
     page: Watched, seeded: Seeded
 ) -> None:

@@ -9,6 +9,20 @@ import { metricSeries } from "./api.js";
 import { axisValue, lineChart, seriesAxis, seriesXY } from "./chart.js";
 
 /**
+ * "1,234 points, sampled": what a chart shows; values NaN or infinite are not drawn, and the
+ * account says how many of those shown are so ("none drawn" when all are).
+ */
+export function describe(found, zoom) {
+  const n = found.total;
+  let text = `${n.toLocaleString()} point${n === 1 ? "" : "s"}${zoom ? " in view" : ""}${found.sampled ? ", sampled" : ""}`;
+  const shown = found.values.length;
+  const bad = found.values.filter((v) => typeof v !== "number" || !Number.isFinite(v)).length;
+  if (bad && bad === shown) text += shown === 1 ? ": not a finite number, none drawn" : ": all NaN or infinite, none drawn";
+  else if (bad) text += ` (${bad.toLocaleString()} NaN or infinite, not drawn)`;
+  return text;
+}
+
+/**
  * A sampled chart of `key` drawn into `el`. opts is read on every draw ({xMode, log,
  * smoothing}: chartControls' opts, shared by a page's charts). t0 (ms, the run's start) is
  * relative time's origin. `card` gets data-ready, data-zoomed and data-sampled; `meta` a
@@ -37,7 +51,7 @@ export function seriesChart({ runId, key, el, card, meta, opts, t0 = 0, height, 
       if (mine !== asked) return; // a newer zoom or refresh is on its way
       series = found;
       axis = onAxis;
-      if (meta) meta.textContent = `${found.total.toLocaleString()} point${found.total === 1 ? "" : "s"}${zoom ? " in view" : ""}${found.sampled ? ", sampled" : ""}`;
+      if (meta) meta.textContent = describe(found, zoom);
       el.dataset.loadMs = String(Math.round(performance.now() - started));
       await redraw();
       card.dataset.zoomed = zoom ? "1" : "";
