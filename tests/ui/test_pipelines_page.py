@@ -358,3 +358,38 @@ def test_the_history_names_each_failures_error(page: Watched, seeded: Seeded) ->
     }
     assert rows["TaskFailed"].startswith("Ssm.ParameterNotFoundException: "), rows
     assert rows["ExecutionFailed"] == "ValueError: bad input: 3 rows", rows
+
+
+def test_a_states_input_and_output_come_from_the_same_map_iteration(
+    page: Watched, seeded: Seeded
+) -> None:
+    """Map iterations interleave: the output shown for a state inside one must sit beside the
+    input of the iteration it came from, found through each event's previous_event_id, not
+    beside the latest input of that name."""
+    p = page.goto("/pipelines")
+    expect(p.locator("h1")).to_be_visible()
+    shown = p.evaluate(
+        """async () => {
+          const { statesOf } = await import("/ui/pages/execution.js");
+          const entered = (id, prev, input) => ({ id, previous_event_id: prev,
+            type: "TaskStateEntered", time: id,
+            details: { stateEnteredEventDetails: { name: "Score", input } } });
+          const exited = (id, prev, output) => ({ id, previous_event_id: prev,
+            type: "TaskStateExited", time: id,
+            details: { stateExitedEventDetails: { name: "Score", output } } });
+          const events = [
+            { id: 1, previous_event_id: 0, type: "ExecutionStarted", time: 1, details: {} },
+            { id: 2, previous_event_id: 1, type: "MapStateEntered", time: 2,
+              details: { stateEnteredEventDetails: { name: "Each", input: "[1,2]" } } },
+            { id: 3, previous_event_id: 2, type: "MapIterationStarted", time: 3, details: {} },
+            { id: 4, previous_event_id: 2, type: "MapIterationStarted", time: 4, details: {} },
+            entered(5, 3, '{"x":1}'),
+            entered(6, 4, '{"x":2}'),
+            exited(7, 6, '{"y":2}'),
+            exited(8, 5, '{"y":1}'),
+          ];
+          const { io } = statesOf(events, "RUNNING");
+          return [io.Score.input, io.Score.output, io.Score.entered, io.Score.exited];
+        }"""
+    )
+    assert shown == ['{"x":1}', '{"y":1}', 5, 8]

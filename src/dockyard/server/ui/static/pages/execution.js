@@ -37,7 +37,9 @@ export function statesOf(events, executionStatus, containers = {}) {
   // on from (a caught state is exited after its failure, or, in an older history, left open
   // as its Catch's target is entered)
   const open = new Map();
+  const byId = new Map();
   for (const e of events) {
+    byId.set(e.id, e);
     const d = e.details || {};
     const entered = d.stateEnteredEventDetails;
     const exited = d.stateExitedEventDetails;
@@ -50,7 +52,11 @@ export function statesOf(events, executionStatus, containers = {}) {
     } else if (e.type.endsWith("StateExited") && exited) {
       status[exited.name] = open.get(exited.name) ? "caught" : "succeeded";
       open.delete(exited.name);
-      io[exited.name] = { ...(io[exited.name] || {}), output: exited.output, exited: e.time };
+      // The input is the one this exit's own entry had: Map iterations and Parallel branches
+      // interleave, and the latest entry of a name may be another iteration's.
+      const own = enteredBefore(byId, e, exited.name);
+      const from = own ? { input: own.details.stateEnteredEventDetails.input, entered: own.time } : io[exited.name] || {};
+      io[exited.name] = { ...from, output: exited.output, exited: e.time };
     } else if (/(Failed|TimedOut)$/.test(e.type) && !e.type.startsWith("Execution")) {
       for (const [name, seen] of open) open.set(name, Math.max(seen, 1));
     } else if (e.type === "ExecutionRedriven") {
@@ -69,6 +75,19 @@ export function statesOf(events, executionStatus, containers = {}) {
     else if (ENDED.includes(executionStatus)) status[name] = executionStatus === "ABORTED" ? "aborted" : "failed";
   }
   return { status, io };
+}
+
+/** The StateEntered event of `name` that `exit` follows, walking back through each event's
+ * previous_event_id (the event that led to it), or null when not in `byId`. */
+function enteredBefore(byId, exit, name) {
+  let at = byId.get(exit.previous_event_id);
+  for (let steps = 0; at && steps < 100000; steps++) {
+    const entered = at.details && at.details.stateEnteredEventDetails;
+    if (entered && at.type.endsWith("StateEntered") && entered.name === name) return at;
+    if (!at.previous_event_id || at.previous_event_id >= at.id) return null;
+    at = byId.get(at.previous_event_id);
+  }
+  return null;
 }
 
 function pretty(text) {
