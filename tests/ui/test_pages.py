@@ -459,6 +459,14 @@ def _experiment(seeded: Seeded, name: str) -> str:
         return str(c.post("/api/v1/experiments", json={"name": name}).json()["experiment_id"])
 
 
+def _new_run(seeded: Seeded, experiment: str, name: str) -> tuple[str, str]:
+    """A new experiment's id and the id of a run named ``name`` in it."""
+    eid = _experiment(seeded, experiment)
+    with seeded.client() as c:
+        run = _ok(c.post("/api/v1/runs", json={"experiment_id": eid, "run_name": name}))
+    return eid, run["info"]["run_id"]
+
+
 def _log(seeded: Seeded, run_id: str, metrics: list[dict[str, Any]]) -> None:
     with seeded.client() as c:
         for start in range(0, len(metrics), 1000):
@@ -488,10 +496,7 @@ def test_runs_table_follows_runs_as_they_log(page: Watched, seeded: Seeded) -> N
 def test_a_long_history_is_charted_sampled_and_zooms_to_every_point(
     page: Watched, seeded: Seeded
 ) -> None:
-    eid = _experiment(seeded, "long-history")
-    with seeded.client() as c:
-        run = c.post("/api/v1/runs", json={"experiment_id": eid, "run_name": "long"}).json()
-    run_id = run["info"]["run_id"]
+    eid, run_id = _new_run(seeded, "long-history", "long")
     points = [
         {"key": "loss", "value": math.exp(-s / 4000), "timestamp": 1_000 + s, "step": s}
         for s in range(20_000)
@@ -523,10 +528,7 @@ def test_a_chart_says_which_points_are_not_finite_and_so_not_drawn(
     page: Watched, seeded: Seeded
 ) -> None:
     """A loss that diverged to NaN drew an empty chart that looked like a missing one."""
-    eid = _experiment(seeded, "non-finite")
-    with seeded.client() as c:
-        run = c.post("/api/v1/runs", json={"experiment_id": eid, "run_name": "nan"}).json()
-    run_id = run["info"]["run_id"]
+    eid, run_id = _new_run(seeded, "non-finite", "nan")
     diverged = [
         {"key": "loss", "value": "NaN", "timestamp": 1_000 + s, "step": s} for s in range(3)
     ]
