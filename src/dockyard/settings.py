@@ -340,6 +340,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=5050, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="server worker processes")
+    ssl_certfile: str | None = Field(
+        default=None, description="TLS certificate chain: the server serves HTTPS"
+    )
+    ssl_keyfile: str | None = Field(default=None, description="TLS private key")
+    local_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="with TLS: the loopback port (plain HTTP, 127.0.0.1 only) on which the "
+        "server's own processes (job runners, jobs' scripts) reach it; default port + 1",
+    )
     log_level: str = "info"
 
     @field_validator(
@@ -441,8 +452,29 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.home / 'dockyard.db'}"
 
     @property
+    def tls(self) -> bool:
+        """Whether the server serves HTTPS (as uvicorn decides: either file given)."""
+        return bool(self.ssl_certfile or self.ssl_keyfile)
+
+    @property
+    def resolved_local_port(self) -> int | None:
+        """The local listener's port: set, or the public port + 1; None without TLS."""
+        if not self.tls:
+            return None
+        return self.local_port or self.port + 1
+
+    @property
     def server_url(self) -> str:
-        """The URL local processes (job runners) use to reach this server."""
+        """The URL local processes (job runners, jobs' scripts) use to reach this server.
+
+        With TLS, the local listener: plain HTTP on loopback. A job's process cannot be given
+        the public ``https://`` address instead, because it reaches the server at
+        ``127.0.0.1``, a name few certificates carry, and it would need to trust the
+        certificate's issuer; the local listener needs neither and stays off the network.
+        """
+        local = self.resolved_local_port
+        if local is not None:
+            return f"http://127.0.0.1:{local}"
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
 

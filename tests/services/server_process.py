@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.services.tls import SelfSigned
 
 __all__ = ["ServerProcess", "free_port"]
 
@@ -25,6 +28,8 @@ class ServerProcess:
     """``dockyard server`` on a fixed port over one home folder, restartable in place.
 
     ``url`` is on loopback, which also reaches a server bound to every interface (``host``).
+    With ``tls`` it serves HTTPS with that certificate: ``url`` is then ``https://localhost``
+    and ``verify`` the context that trusts the certificate (give it to httpx).
     """
 
     def __init__(
@@ -35,11 +40,14 @@ class ServerProcess:
         env: dict[str, str | None] | None = None,
         python: str | None = None,
         host: str = "127.0.0.1",
+        tls: SelfSigned | None = None,
     ):
         self.home = home
         self.host = host
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{self.port}"
+        self.verify: ssl.SSLContext | bool = tls.trust() if tls else True
         self._env = env or {}
         self._python = python or sys.executable
         self._proc: subprocess.Popen[bytes] | None = None
@@ -64,6 +72,11 @@ class ServerProcess:
                     self.host,
                     "--port",
                     str(self.port),
+                    *(
+                        ["--ssl-certfile", str(self.tls.cert), "--ssl-keyfile", str(self.tls.key)]
+                        if self.tls
+                        else []
+                    ),
                 ],
                 env=env,
                 stdout=log,
@@ -74,7 +87,8 @@ class ServerProcess:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self._log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                answer = httpx.get(f"{self.url}/healthz", timeout=1, verify=self.verify)
+                if answer.status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)

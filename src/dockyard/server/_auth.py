@@ -3,7 +3,10 @@
 In order, for each HTTP request:
 
 1. **Host allowlist.** A request whose ``Host`` is not one this server answers to is refused
-   (400): a web page cannot reach a loopback server through DNS rebinding.
+   (400): a web page cannot reach a loopback server through DNS rebinding. Requests on the
+   local listener of a server serving HTTPS (``127.0.0.1:DOCKYARD_LOCAL_PORT``, where its job
+   runners reach it) may also name a loopback host. Those requests pass every step below
+   like any other: the listener differs only in speaking plain HTTP.
 2. **Cross-site browsers.** A state change (POST, PUT, PATCH, DELETE) that a browser marks as
    coming from another site (``Origin`` not this server's and not in
    ``cors_allowed_origins``, or ``Sec-Fetch-Site: cross-site``) is refused (403), and so is a
@@ -213,6 +216,9 @@ class AuthMiddleware:
         # Bound beyond loopback with nothing configured: any Host once sign-in protects the
         # server (a rebinding page has no credentials); loopback names until then.
         self.open_hosts_with_auth = configured is None and not self.loopback_only
+        local = settings.resolved_local_port
+        # The address the local listener's requests arrive at (ASGI's "server"), with TLS.
+        self.local = ("127.0.0.1", local) if local is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -298,7 +304,7 @@ class AuthMiddleware:
     def _check_request(self, scope: Scope, headers: _Headers) -> None:
         """Host allowlist, CORS preflights and cross-site state changes, for every request."""
         method: str = scope["method"]
-        self._check_host(headers)
+        self._check_host(scope, headers)
         origin = headers.get(b"origin")
         if (
             method == "OPTIONS"
@@ -399,7 +405,7 @@ class AuthMiddleware:
             return self.auth.by_password(user, password, source).at(source)
         raise Unauthenticated("unsupported Authorization header: use Bearer or Basic")
 
-    def _check_host(self, headers: _Headers) -> None:
+    def _check_host(self, scope: Scope, headers: _Headers) -> None:
         if self.any_host:
             return
         raw = headers.get(b"host")
@@ -407,6 +413,10 @@ class AuthMiddleware:
             return  # HTTP/1.0 without Host cannot come from a browser
         host = _host_name(raw)
         if host in self.hosts or (self.open_hosts_with_auth and self.auth.required):
+            return
+        # The local listener is reached by loopback names whatever the public names are; a
+        # rebinding page would send its own name, which this still refuses.
+        if host in _LOOPBACK and self.local is not None and scope.get("server") == self.local:
             return
         raise InvalidArgument(
             f"this server does not answer to Host {raw[:100]!r}; add it to "

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from dockyard.settings import Settings
 
 __all__ = ["server"]
 
@@ -26,6 +31,12 @@ _SHUTDOWN_GRACE_S = 10
 )
 @click.option("--ssl-keyfile", default=None, help="TLS private key (serve HTTPS).")
 @click.option("--ssl-certfile", default=None, help="TLS certificate chain (serve HTTPS).")
+@click.option(
+    "--local-port",
+    type=int,
+    default=None,
+    help="With TLS: the loopback port, plain HTTP, jobs reach the server at (default port + 1).",
+)
 def server(
     host: str | None,
     port: int | None,
@@ -36,12 +47,16 @@ def server(
     insecure: bool | None,
     ssl_keyfile: str | None,
     ssl_certfile: str | None,
+    local_port: int | None,
 ) -> None:
     """Run the Dockyard server.
 
     Bound to loopback (the default) it serves local clients without accounts until the first
     one is created (`dockyard users create NAME --role admin`); from then on every request
     signs in. A non-loopback --host requires an account first, or --insecure.
+
+    With --ssl-certfile it serves HTTPS, and also listens on 127.0.0.1:--local-port in plain
+    HTTP for its own processes (job runners and jobs' scripts), behind the same sign-in.
     """
     from sqlalchemy import func, select
 
@@ -59,6 +74,9 @@ def server(
         ("PORT", port),
         ("WORKERS", workers),
         ("INSECURE", insecure),
+        ("SSL_CERTFILE", ssl_certfile),
+        ("SSL_KEYFILE", ssl_keyfile),
+        ("LOCAL_PORT", local_port),
     ):
         if value is not None:
             os.environ[f"DOCKYARD_{name}"] = str(value)
@@ -93,12 +111,15 @@ def server(
             "run code here. Create an admin first (dockyard users create NAME --role admin, "
             "with the same DOCKYARD_HOME or DOCKYARD_DATABASE_URL), or pass --insecure."
         )
-    scheme = "https" if ssl_certfile else "http"
+    local = _bind_local(settings)
+    scheme = "https" if settings.tls else "http"
     click.echo(
         f"Dockyard serving on {scheme}://{settings.host}:{settings.port} "
         f"(web UI /, API /api/v1, MLflow /api/2.0/mlflow, metrics /metrics); "
         + ("sign-in required" if signs_in else "no accounts yet: open to local clients")
     )
+    if local is not None:
+        click.echo(f"Jobs reach it at {settings.server_url} (loopback only, plain HTTP)")
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
@@ -123,11 +144,38 @@ def server(
             # throttled under, and the one the audit log records.
             proxy_headers=bool(settings.trusted_proxies),
             forwarded_allow_ips=settings.trusted_proxies or None,
-            ssl_keyfile=ssl_keyfile,
-            ssl_certfile=ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+            ssl_certfile=settings.ssl_certfile,
+            local=local,
             # Event streams end as soon as a stop begins (dockyard.draining); anything else
             # still answering after this long (a stalled download) is cut off, so a stop is
             # never held indefinitely.
             timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
         )
     )
+
+
+def _bind_local(settings: Settings) -> socket.socket | None:
+    """With TLS, the local listener's socket (see :func:`dockyard.connection_guard.bind_local`).
+
+    Its port is fixed (not any free one) so runners that outlive a restart of the server
+    reach the restarted server where they reached the old one.
+    """
+    from dockyard.connection_guard import bind_local
+
+    port = settings.resolved_local_port
+    if port is None:
+        return None
+    default = settings.local_port is None
+    if (default and not 0 < settings.port < 65535) or port == settings.port:
+        raise click.UsageError(
+            f"the local listener for jobs cannot use port {port}: set --local-port "
+            "(DOCKYARD_LOCAL_PORT) to a free port other than --port"
+        )
+    try:
+        return bind_local(port)
+    except OSError as exc:
+        raise click.UsageError(
+            f"the local listener for jobs cannot bind 127.0.0.1:{port} ({exc.strerror}): "
+            "set --local-port (DOCKYARD_LOCAL_PORT) to a free port"
+        ) from None
