@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dockyard.errors import InvalidArgument
@@ -41,3 +43,12 @@ def test_pipeline_functions_that_are_not_json_are_named(monkeypatch: pytest.Monk
     assert Settings().pipeline_functions == {"score": "mypkg.tasks:score"}
     monkeypatch.setenv("DOCKYARD_PIPELINE_FUNCTIONS", "")
     assert Settings().pipeline_functions == {}
+
+
+def test_with_tls_local_processes_get_the_loopback_listener(tmp_path: Path) -> None:
+    plain = Settings(home=tmp_path, host="0.0.0.0", port=8443)
+    assert plain.server_url == "http://127.0.0.1:8443" and plain.resolved_local_port is None
+    tls = Settings(home=tmp_path, host="0.0.0.0", port=8443, ssl_certfile="cert.pem")
+    assert tls.server_url == "http://127.0.0.1:8444"
+    chosen = Settings(home=tmp_path, port=8443, ssl_certfile="c.pem", local_port=9000)
+    assert chosen.server_url == "http://127.0.0.1:9000"
