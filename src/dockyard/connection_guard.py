@@ -38,23 +38,17 @@ and body timer is armed only when a read leaves a request incomplete, so a reque
 in one packet costs no timer at all (about 0.6 us a request in all, measured in-process against
 uvicorn's own protocol).
 
-Use :class:`GuardedConfig` in place of ``uvicorn.Config`` and :func:`run` in place of
-``uvicorn.run``; the protocol reads its limits from the config, which uvicorn pickles to its
-worker processes.
+Use :class:`GuardedConfig` in place of ``uvicorn.Config`` (and :func:`dockyard.serve.run` in
+place of ``uvicorn.run``); the protocol reads its limits from the config, which uvicorn pickles
+to its worker processes.
 
-**A local listener.** A config may also carry ``local``: a loopback socket bound before any
-worker starts, served in every worker process as plain HTTP beside the public (TLS) socket, by
-the same app, protocol, limits and per-process connection table. A server serving HTTPS gives
-its own processes (job runners) that address: they reach it without a certificate that names
-``127.0.0.1`` or a CA bundle. uvicorn serves every socket with the config's TLS, so
-:class:`GuardedServer` adds the local one itself, and :func:`run` makes its worker processes
-run that server (:class:`_Supervisor`).
+A config may also carry ``local``: a loopback socket served beside the public one without TLS,
+by the same app, protocol and limits (:mod:`dockyard.serve` runs such a config).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import socket
 import sys
@@ -66,21 +60,11 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
-from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from dockyard.draining import draining_event
 from dockyard.errors import DockyardError
 
-__all__ = [
-    "ConnectionLimits",
-    "GuardedConfig",
-    "GuardedProtocol",
-    "GuardedServer",
-    "bind_local",
-    "run",
-]
-
-_uvicorn_log = logging.getLogger("uvicorn.error")  # where uvicorn's supervisor logs
+__all__ = ["ConnectionLimits", "GuardedConfig", "GuardedProtocol"]
 
 _HEADERS: Final = 1  # a request began; its headers are incomplete
 _BODY: Final = 2  # its headers are complete; its body is not
@@ -159,151 +143,6 @@ class GuardedConfig(uvicorn.Config):
         except DockyardError as exc:
             print(f"Error: {exc.message}", file=sys.stderr, flush=True)
             sys.exit(STARTUP_FAILURE)
-
-
-def bind_local(port: int) -> socket.socket:
-    """A socket bound to ``127.0.0.1:port`` for :class:`GuardedConfig`'s ``local``.
-
-    Loopback only, whatever the server's public address: nothing beyond this machine reaches
-    it. Raises ``OSError`` when the port cannot be bound.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own socket
-        sock.bind(("127.0.0.1", port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-class GuardedServer(uvicorn.Server):
-    """``uvicorn.Server`` that also serves its config's ``local`` socket, in plain HTTP."""
-
-    config: GuardedConfig
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        local = self.config.local
-        if local is None or not self.started:
-            return
-        config = self.config
-
-        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
-            # As uvicorn makes the public socket's: one connection table, one app state.
-            return config.http_protocol_class(  # type: ignore[call-arg]
-                config=config,
-                server_state=self.server_state,
-                app_state=self.lifespan.state,
-                _loop=_loop,
-            )
-
-        loop = asyncio.get_running_loop()
-        # No TLS here, the one difference from the public socket; shutdown closes it with the
-        # others (it is in self.servers).
-        served = await loop.create_server(
-            create_protocol, sock=local, ssl=None, backlog=config.backlog
-        )
-        self.servers.append(served)
-
-
-class _Worker(Process):
-    """uvicorn's worker process, running :class:`GuardedServer`."""
-
-    @property
-    def server(self) -> uvicorn.Server:
-        if self._server is None:
-            assert isinstance(self.config, GuardedConfig)
-            self._server = GuardedServer(config=self.config)
-        return self._server
-
-
-class _Supervisor(Multiprocess):
-    """uvicorn's supervisor whose workers are :class:`_Worker`.
-
-    uvicorn makes a worker in four places, each naming its own ``Process``; these are those
-    methods with ``_Worker`` instead, unchanged otherwise (uvicorn 0.54).
-    """
-
-    def init_processes(self) -> None:
-        for _ in range(self.processes_num):
-            process = _Worker(self.config, self.sockets)
-            process.start()
-            self.processes.append(process)
-
-    def restart_all(self) -> None:
-        for idx, old_process in enumerate(self.processes):
-            if self.should_exit.is_set():
-                return
-            new_process = _Worker(self.config, self.sockets)
-            new_process.start()
-            if not new_process.wait_until_ready(
-                self.config.timeout_worker_healthcheck, self.should_exit
-            ):
-                new_process.kill()
-                new_process.join()
-                if not self.should_exit.is_set():
-                    _uvicorn_log.error(
-                        f"New child process [{new_process.pid}] was not ready in time; "
-                        f"keeping worker [{old_process.pid}] and aborting the restart."
-                    )
-                return
-            old_process.terminate()
-            old_process.join()
-            self.processes[idx] = new_process
-
-    def keep_subprocess_alive(self) -> None:
-        if self.should_exit.is_set():
-            return
-        for idx, process in enumerate(self.processes):
-            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
-                continue
-            process.kill()
-            process.join()
-            if process.exitcode == STARTUP_FAILURE:
-                # It would fail the same way on every restart (the app, TLS or a socket).
-                _uvicorn_log.error(
-                    f"Child process [{process.pid}] failed to start, stopping the parent process."
-                )
-                self.should_exit.set()
-                return
-            if self.should_exit.is_set():
-                return
-            _uvicorn_log.info(f"Child process [{process.pid}] died")
-            replacement = _Worker(self.config, self.sockets)
-            replacement.start()
-            self.processes[idx] = replacement
-
-    def handle_ttin(self) -> None:
-        _uvicorn_log.info("Received SIGTTIN, increasing the number of processes.")
-        self.processes_num += 1
-        process = _Worker(self.config, self.sockets)
-        process.start()
-        self.processes.append(process)
-
-
-def run(config: GuardedConfig) -> None:
-    """Serve ``config`` until stopped, in this process or in ``config.workers`` processes.
-
-    What ``uvicorn.run`` does after it builds its config (which would not be ours).
-    """
-    server = GuardedServer(config)
-    supervisor = None
-    try:
-        if config.workers > 1:
-            supervisor = _Supervisor(config, sockets=[config.bind_socket()])
-            supervisor.run()
-        else:
-            server.run()
-    except KeyboardInterrupt:
-        pass
-    if supervisor is not None:
-        failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
-    else:
-        failed = not server.started
-    if failed:
-        sys.exit(STARTUP_FAILURE)  # the port could not be bound or the app not built
 
 
 class _Writes:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from tests.services.s3 import S3Server
 
-from dockyard import connection_guard
+from dockyard import serve
 from dockyard.client.cli import cli
 
 
@@ -26,11 +26,11 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     for name in ("DOCKYARD_URI", "DOCKYARD_DATABASE_URL", "DOCKYARD_ARTIFACT_ROOT"):
         monkeypatch.delenv(name, raising=False)
 
-    def serve(config: object) -> None:
+    def refuse(config: object) -> None:
         raise AssertionError("the server started serving over a configuration that cannot work")
 
     # Every configuration here must be refused before serving; one that is not ends the test.
-    monkeypatch.setattr(connection_guard, "run", serve)
+    monkeypatch.setattr(serve, "run", refuse)
     return CliRunner()
 
 

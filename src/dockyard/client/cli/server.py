@@ -61,7 +61,8 @@ def server(
     from sqlalchemy import func, select
 
     from dockyard.artifacts import open_artifact_store
-    from dockyard.connection_guard import ConnectionLimits, GuardedConfig, run
+    from dockyard.connection_guard import ConnectionLimits, GuardedConfig
+    from dockyard.serve import run
     from dockyard.server.store import open_database, schema
     from dockyard.settings import Settings
 
@@ -156,12 +157,12 @@ def server(
 
 
 def _bind_local(settings: Settings) -> socket.socket | None:
-    """With TLS, the local listener's socket (see :func:`dockyard.connection_guard.bind_local`).
+    """With TLS, the local listener's socket (see :func:`dockyard.serve.bind_local`).
 
     Its port is fixed (not any free one) so runners that outlive a restart of the server
     reach the restarted server where they reached the old one.
     """
-    from dockyard.connection_guard import bind_local
+    from dockyard.serve import bind_local
 
     port = settings.resolved_local_port
     if port is None:
