@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests.server.jobs.conftest import behaviour, data_roots
 from tests.services.server_process import ServerProcess, free_port, serve_until_it_exits
 from tests.services.tls import SelfSigned, self_signed
 
@@ -167,3 +168,28 @@ def test_a_local_port_in_use_is_one_line(tmp_path: Path) -> None:
     lines = ended.stderr.strip().splitlines()
     assert lines[-1].startswith(f"Error: the local listener for jobs cannot bind 127.0.0.1:{port}")
     assert "DOCKYARD_LOCAL_PORT" in lines[-1]
+
+
+@pytest.mark.slow
+def test_a_job_outliving_a_restart_reaches_the_restarted_server(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = ServerProcess(
+        tmp_path / "home",
+        tls=self_signed(tmp_path / "tls"),
+        env={"DOCKYARD_DATA_ROOTS": data_roots(tmp_path_factory)},
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, verify=server.verify) as api:
+            api.post("/api/v1/jobs/training", json=behaviour("long", "ok", seconds=3))
+            deadline = time.monotonic() + 60
+            while api.get("/api/v1/jobs/long").json()["secondary_status"] != "Training":
+                assert time.monotonic() < deadline, "the job never began training"
+                time.sleep(0.1)
+            server.kill()  # the runner lives on, reporting to the local listener's port
+            server.start()
+            job = _ended(api, "long")
+        assert job["status"] == "Completed", job["failure_reason"]
+    finally:
+        server.stop()
