@@ -149,3 +149,38 @@ def test_creates_waiting_for_their_unpacking_leave_threads_for_other_requests(
     for answer in answers:
         assert answer.status_code == 400
         assert "did not become a model package" in answer.json()["message"]
+
+
+def test_a_create_model_the_server_stopped_under_is_finished_when_asked_again(
+    services: Services, settings: Settings
+) -> None:
+    """A restart while a CreateModel unpacked its model.tar.gz left the model without a
+    version, and every CreateModel after (a pipeline's createModel task, resumed) was refused
+    as existing. Asked again with the same definition, it is finished instead."""
+    root = settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
+    body = {
+        "ModelName": "resumed",
+        "PrimaryContainer": {"Image": "xgboost:1", "ModelDataUrl": str(root / "m")},
+        "ExecutionRoleArn": "arn:aws:iam::111122223333:role/x",
+    }
+    left = {
+        _sagemaker_models.IMAGE_TAG: "xgboost:1",
+        _sagemaker_models.ROLE_TAG: body["ExecutionRoleArn"],
+        _sagemaker_models.DATA_TAG: str(root / "m"),
+    }
+    services.registry.create_registered_model(
+        ACTOR,
+        CreateRegisteredModel.model_validate(
+            {"name": "resumed", "tags": [{"key": k, "value": v} for k, v in left.items()]}
+        ),
+    )
+    other = {**body, "PrimaryContainer": {**body["PrimaryContainer"], "Image": "sklearn:1"}}
+    with pytest.raises(AwsError, match="already existing model"):
+        ACTIONS["CreateModel"](services, ACTOR, other)  # another definition: refused
+    answer = ACTIONS["CreateModel"](services, ACTOR, body)
+    assert answer["ModelArn"].endswith(":model/resumed")
+    assert services.registry.get_registered_model(ACTOR, "resumed").latest_version == 1
+    with pytest.raises(AwsError, match="already existing model"):
+        ACTIONS["CreateModel"](services, ACTOR, body)  # once whole, as SageMaker says

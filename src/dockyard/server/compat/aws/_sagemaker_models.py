@@ -24,7 +24,7 @@ import secrets
 from typing import Any
 
 from dockyard.api.batch import respelled
-from dockyard.api.jobs import Channel, TrainingJobSpec
+from dockyard.api.jobs import Channel, JobStatus, TrainingJobSpec
 from dockyard.api.registry import (
     ApprovalStatus,
     CreateModelVersion,
@@ -163,7 +163,8 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
     try:
         services.registry.create_registered_model(actor, request)
     except AlreadyExists:
-        raise exists("model", name) from None
+        if not _interrupted(services, actor, name, tags):
+            raise exists("model", name) from None
     except (DockyardError, ValueError) as exc:
         aws_fields(exc, {"name": "ModelName", "tags": "Tags"})
     try:
@@ -175,6 +176,29 @@ def create_model(services: Services, actor: Actor, body: Body) -> Body:
             services.registry.delete_registered_model(actor, name)
         aws_fields(exc, {"source": field})
     return {"ModelArn": sagemaker_arn("model", name)}
+
+
+def _interrupted(services: Services, actor: Actor, name: str, tags: dict[str, str]) -> bool:
+    """Whether model ``name`` is what an identical CreateModel left when the server stopped
+    under it (a restart while its ``model.tar.gz`` was unpacked): the same definition, no
+    version, and no unpack job still running for it. Asked again, it is finished rather than
+    refused, as a pipeline's createModel task is asked again when the engine resumes."""
+    try:
+        model = services.registry.get_registered_model(actor, name)
+    except NotFound:
+        return False
+    if model.latest_version is not None:
+        return False
+    ours = (IMAGE_TAG, ROLE_TAG, DATA_TAG)
+
+    def definition(found: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in found.items() if k in ours or k.startswith(ENV_PREFIX)}
+
+    if definition(dict(model.tags)) != definition(tags):
+        return False
+    active = [str(s) for s in JobStatus if not s.is_terminal]
+    running = services.jobs.list(actor, status=active, limit=1000)
+    return not any(job.spec.get("tags", {}).get("sagemaker:model") == name for job in running)
 
 
 def unpacked(services: Services, actor: Actor, model: str, archive: str, field: str) -> str:
