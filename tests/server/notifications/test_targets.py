@@ -34,6 +34,14 @@ ADMIN = Actor.system("test")
         "http://100.100.100.200/latest/meta-data",
         "http://100.64.0.1/x",
         "http://[::ffff:100.100.100.200]/x",
+        # Not global, though Python 3.11 says so: IETF protocol assignments, and IPv6 that
+        # carries an internal IPv4 address to a gateway (6to4, NAT64, Teredo).
+        "http://192.0.0.8/x",
+        "http://[2002:7f00:1::1]/x",
+        "http://[2002:a00:1::]/x",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://[64:ff9b::10.0.0.1]/x",
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x",
     ],
 )
 def test_internal_literals_are_refused_unless_allowed(url: str) -> None:

@@ -22,13 +22,24 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 
+#: Not globally reachable, though some Python versions' ``is_global`` says otherwise (3.11:
+#: the IETF protocol assignments block).
+_NOT_GLOBAL = (ipaddress.ip_network("192.0.0.0/24"),)
+
+
 def internal_address(address: str) -> bool:
     """Whether ``address`` (an IP literal) is loopback, private, link-local, reserved or
     otherwise not globally reachable (the shared address space ``100.64.0.0/10``, where some
-    clouds serve instance metadata, e.g. ``100.100.100.200``)."""
+    clouds serve instance metadata, e.g. ``100.100.100.200``), or an IPv6 address that carries
+    such an IPv4 address to a gateway (IPv4-mapped, 6to4, Teredo; NAT64's prefix is reserved)."""
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if carried is not None and internal_address(str(carried)):
+            return True
     return (
         not ip.is_global
+        or any(ip in network for network in _NOT_GLOBAL if network.version == ip.version)
         or ip.is_private
         or ip.is_loopback
         or ip.is_link_local
