@@ -84,6 +84,24 @@ def test_sagemaker_logs_and_runtime_clients_sign_with_an_access_key(
     assert "secret_access_key" not in whoami["access_keys"][0]
 
 
+def test_a_large_body_is_checked_and_handed_on_whole(
+    server: ServerProcess, key: dict[str, Any]
+) -> None:
+    # Beyond what is held in memory before the check: hashed as it came, replayed from a file.
+    key_id, secret = key["access_key_id"], key["secret_access_key"]
+    runtime = _client(server, "sagemaker-runtime", key_id, secret)
+    body = b"1,2\n" * 600_000  # 2.4 MB
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName="nowhere", Body=body, ContentType="text/csv")
+    code, message = _error(caught)
+    assert code == "ValidationError" and "nowhere" in message
+    with pytest.raises(ClientError) as refused:
+        _client(server, "sagemaker-runtime", key_id, "x" * 40).invoke_endpoint(
+            EndpointName="nowhere", Body=body, ContentType="text/csv"
+        )
+    assert _error(refused)[0] == "InvalidSignatureException"
+
+
 def test_another_secret_is_an_invalid_signature_in_each_protocol(
     server: ServerProcess, key: dict[str, Any]
 ) -> None:

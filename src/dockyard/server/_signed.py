@@ -2,9 +2,10 @@
 
 A signature covers the body's SHA-256, so a request whose ``Authorization`` names a Dockyard
 access key (``Credential=DYAK.../...``) is read whole here, up to the server's request size
-limit, before any route sees it, then handed on as received. The key's secret comes from
-:class:`dockyard.server.auth.AccessKeys` (remembered for a few seconds, so a busy client costs
-four HMACs and a SHA-256 of its body per request, no database read).
+limit, before any route sees it, then handed on as received. Until it is checked, a body holds
+at most :data:`IN_MEMORY` bytes of memory; the rest waits in a temporary file. The key's secret
+comes from :class:`dockyard.server.auth.AccessKeys` (remembered for a few seconds, so a busy
+client costs four HMACs and a SHA-256 of its body per request, no database read).
 
 A signed request whose key id is not a Dockyard access key keeps the older path of
 :mod:`dockyard.server._auth`: its session token (``X-Amz-Security-Token``) is the credential.
@@ -12,7 +13,11 @@ A signed request whose key id is not a Dockyard access key keeps the older path 
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+import weakref
 from datetime import UTC, datetime
+from typing import IO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive, Scope
@@ -27,7 +32,11 @@ from dockyard.server.auth import (
     parse_authorization,
 )
 
-__all__ = ["access_key_of", "signed_actor"]
+__all__ = ["IN_MEMORY", "access_key_of", "signed_actor"]
+
+#: Of a signed body read before its signature is checked, what is held in memory; the rest waits
+#: in a temporary file.
+IN_MEMORY = 1024 * 1024
 
 
 def access_key_of(authorization: str) -> SignedRequest | None:
@@ -55,48 +64,100 @@ async def signed_actor(
     if known is None:
         known = await run_in_threadpool(keys.signer, signed.key_id)
     actor, secret = known
-    body = await _body(receive, max_bytes)
-    check_signature(
-        signed,
-        secret,
-        method=scope["method"],
-        # Some ASGI servers put the query in raw_path too; the path is what is signed here.
-        raw_path=(scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0],
-        query=scope.get("query_string", b""),
-        headers=scope["headers"],
-        body=body,
-        now=datetime.now(UTC),
-    )
-    return actor, _replay(body, receive)
+    body = await _Body.read(receive, max_bytes)
+    try:
+        check_signature(
+            signed,
+            secret,
+            method=scope["method"],
+            # Some ASGI servers put the query in raw_path too; the path is what is signed here.
+            raw_path=(scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0],
+            query=scope.get("query_string", b""),
+            headers=scope["headers"],
+            body_sha256=body.sha256,
+            now=datetime.now(UTC),
+        )
+    except BaseException:
+        body.close()
+        raise
+    return actor, body.replay(receive)
 
 
-async def _body(receive: Receive, max_bytes: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
+class _Body:
+    """A request body read to check its signature: held in memory up to :data:`IN_MEMORY`,
+    beyond that in a temporary file, so a body nobody has signed yet costs no more memory than
+    that, however large the request size limit lets it be. Hashed as it arrives."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.file: IO[bytes] | None = None
+        self._hash = hashlib.sha256()
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    @classmethod
+    async def read(cls, receive: Receive, max_bytes: int) -> _Body:
+        body = cls()
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body.add(message.get("body", b""), max_bytes)
+                if not message.get("more_body", False):
+                    break
+        except BaseException:
+            body.close()
+            raise
+        return body
+
+    def add(self, chunk: bytes, max_bytes: int) -> None:
+        self.size += len(chunk)
+        if self.size > max_bytes:
             raise PayloadTooLarge(
                 f"request body over the {max_bytes // (1024 * 1024)} MB limit", field="body"
             )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+        self._hash.update(chunk)
+        if self.file is None and self.size > IN_MEMORY:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by replay or close)
+            for held in self.chunks:
+                self.file.write(held)
+            self.chunks = []
+        if self.file is not None:
+            self.file.write(chunk)
+        else:
+            self.chunks.append(chunk)
 
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
-def _replay(body: bytes, then: Receive) -> Receive:
-    sent = False
+    def replay(self, then: Receive) -> Receive:
+        """A ``receive`` that gives the body as it came (in pieces, from a file), then
+        whatever ``then`` gives (disconnect notices)."""
+        file = self.file
+        if file is not None:
+            file.seek(0)
+        whole = b"".join(self.chunks) if file is None else b""
+        done = False
 
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await then()  # after the body: disconnect notices
+        async def receive() -> Message:
+            nonlocal done
+            if done:
+                return await then()
+            if file is None:
+                done = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            piece = file.read(IN_MEMORY)
+            more = file.tell() < self.size
+            if not more:
+                done = True
+                file.close()
+            return {"type": "http.request", "body": piece, "more_body": more}
 
-    return receive
+        if file is not None:  # a route that reads no further still lets the file go
+            weakref.finalize(receive, file.close)
+        return receive

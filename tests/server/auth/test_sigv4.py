@@ -46,7 +46,7 @@ def _check(
         raw_path=parts.path.encode(),
         query=parts.query.encode(),
         headers=[(k.lower().encode(), str(v).encode()) for k, v in request.headers.items()],
-        body=request.body if body is None else body,
+        body_sha256=hashlib.sha256(request.body if body is None else body).hexdigest(),
         now=now or dt.datetime.now(dt.UTC),
     )
 

@@ -138,11 +138,12 @@ def check_signature(
     raw_path: bytes,
     query: bytes,
     headers: Iterable[tuple[bytes, bytes]],
-    body: bytes,
+    body_sha256: str,
     now: datetime,
 ) -> None:
-    """None when ``signed`` is the signature ``secret`` makes of this request at about ``now``;
-    :class:`SignatureRejected` saying why otherwise."""
+    """None when ``signed`` is the signature ``secret`` makes of this request, whose body's
+    SHA-256 is ``body_sha256`` (hex), at about ``now``; :class:`SignatureRejected` saying why
+    otherwise."""
     values: dict[str, list[str]] = {}
     for name, value in headers:
         values.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
@@ -154,7 +155,7 @@ def check_signature(
             "Authorization header requires existence of a 'X-Amz-Date' header (yyyymmddThhmmssZ)"
         )
     _check_date(amz_date, signed, now)
-    body_hash = hashlib.sha256(body).hexdigest()
+    body_hash = body_sha256
     declared = _one(values, "x-amz-content-sha256")
     if declared == _UNSIGNED:
         raise _mismatch("UNSIGNED-PAYLOAD is not accepted: sign the body's SHA-256")
