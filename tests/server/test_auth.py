@@ -424,3 +424,23 @@ def test_what_the_layer_refuses_an_mlflow_client_reads_in_mlflows_codes(
     asyncio.run(send_error(send, scope, error))
     assert sent[0]["status"] == error.status_code
     assert json.loads(sent[1]["body"]) == {"error_code": code, "message": error.message}
+
+
+def test_each_event_names_the_credential_that_signed_its_actor_in(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    """One account may hold many tokens and keys: the log says which one acted, so the one
+    that leaked can be revoked."""
+    client, bob = team
+    alice = _basic("alice")
+    tokens = client.get("/api/v1/tokens", headers=bob).json()["tokens"]
+    (ci,) = [t for t in tokens if t["name"] == "ci"]
+    client.post("/api/v1/experiments", json={"name": "by-token"}, headers=bob).raise_for_status()
+    client.post("/api/v1/experiments", json={"name": "by-password"}, headers=_basic("bob"))
+    events = client.get("/api/v1/events", params={"limit": 1000}, headers=alice).json()["events"]
+    made = {e["body"]["name"]: e for e in events if e["type"] == "experiment.created"}
+    assert made["by-token"]["actor"] == "bob"
+    assert made["by-token"]["credential"] == f"token {ci['token_id']}"
+    assert made["by-password"]["credential"] == "password"
+    created = {e["resource_id"]: e["credential"] for e in events if e["type"] == "user.created"}
+    assert created == {"alice": "", "bob": "password"}  # the first account: no credential yet

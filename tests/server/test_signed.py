@@ -202,3 +202,15 @@ def test_disabling_an_account_revokes_its_access_keys(server: ServerProcess) -> 
     assert code == "UnrecognizedClientException" and "revoked" in message
     listed = httpx.get(f"{server.url}/api/v1/access-keys?user=cy", headers=_basic()).json()
     assert listed["access_keys"][0]["revoked_time"] is not None
+
+
+def test_what_an_access_key_changes_is_logged_naming_the_key(
+    server: ServerProcess, key: dict[str, Any]
+) -> None:
+    sns = _client(server, "sns", key["access_key_id"], key["secret_access_key"])
+    sns.create_topic(Name="keyed")
+    events = httpx.get(
+        f"{server.url}/api/v1/events", params={"limit": 1000}, headers=_basic()
+    ).json()["events"]
+    made = [e for e in events if e["type"] == "topics.created"]
+    assert [e["credential"] for e in made] == [f"access key {key['access_key_id']}"]

@@ -430,6 +430,9 @@ def test_events_feed_follows_the_log(page: Watched, seeded: Seeded) -> None:
     p.wait_for_selector(
         f"#feed .ev.new >> text=experiment {made['experiment_id']}", timeout=TIMEOUT_MS
     )
+    # Who did it, and with which of their credentials (the seeded client's token).
+    row = p.locator("#feed .ev.new").first
+    expect(row).to_contain_text(re.compile(r"admin via token \S+"))
     page.shot("events-live")
 
 

@@ -82,6 +82,9 @@ class Actor:
         job: Set for a job's token.
         source: The client's address, for the event log.
         token_id: The token used, if any.
+        credential: Which credential signed the request in, as the event log names it
+            (``token <id>``, ``access key <id>``, ``password``, ``browser session``); empty
+            for actors no credential made.
     """
 
     kind: ActorKind
@@ -92,6 +95,7 @@ class Actor:
     job: JobScope | None = None
     source: str = ""
     token_id: str | None = field(default=None, compare=False)
+    credential: str = field(default="", compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -120,6 +124,7 @@ class Actor:
             self.job,
             source,
             self.token_id,
+            self.credential,
         )
 
     @classmethod

@@ -32,6 +32,12 @@ def test_without_a_start_the_latest_events_are_shown_in_order(runner: CliRunner)
     assert _created(runner) == ["first", "second", "third", "fourth"]
 
 
+def test_the_table_says_which_credential_each_actor_used(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["audit", "-t", "experiment.created", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split()[:4] == ["ID", "TIME", "ACTOR", "VIA"]
+
+
 def test_after_and_since_start_from_the_oldest(runner: CliRunner) -> None:
     assert _created(runner, "--after", "0", "--limit", "2") == ["first", "second"]
     assert _created(runner, "--since", "1h", "--limit", "1") == ["first"]

@@ -46,6 +46,7 @@ def _row(e: dict[str, Any]) -> list[Any]:
         e["id"],
         format_time(e["time"]),
         e["actor"],
+        e.get("credential", ""),  # a server before credentials were logged has none
         e["type"],
         e["resource_id"],
         e["outcome"],
@@ -54,7 +55,7 @@ def _row(e: dict[str, Any]) -> list[Any]:
     ]
 
 
-_HEADERS = ["id", "time", "actor", "type", "resource", "outcome", "source", "details"]
+_HEADERS = ["id", "time", "actor", "via", "type", "resource", "outcome", "source", "details"]
 
 
 @click.command()

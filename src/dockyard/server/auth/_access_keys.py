@@ -113,6 +113,7 @@ class AccessKeys:
             Role(row.role),
             user_id=int(row.user_id),
             read_only=bool(row.read_only),
+            credential=f"access key {key_id}",
         )
         ttl = _TTL_S
         if row.expires_time is not None:

@@ -200,6 +200,7 @@ class AuthService:
             read_only=bool(isinstance(scopes, dict) and scopes.get("read_only")),
             job=job,
             token_id=row.token_id,
+            credential=f"token {row.token_id}",
         )
         ttl = _TOKEN_TTL_S
         if row.expires_time is not None:
@@ -264,7 +265,13 @@ class AuthService:
             if len(self._verified) >= _MAX_CACHE:
                 self._verified.clear()
             self._verified[key] = (now + _PASSWORD_TTL_S, str(row.password_hash))
-        actor = Actor(ActorKind.USER, row.name, Role(row.role), user_id=int(row.user_id))
+        actor = Actor(
+            ActorKind.USER,
+            row.name,
+            Role(row.role),
+            user_id=int(row.user_id),
+            credential="password",
+        )
         self._remember(self._passwords, key, now + _TOKEN_TTL_S, actor)
         return actor
 
@@ -289,7 +296,13 @@ class AuthService:
             raise Unauthenticated("this session has expired; sign in again")
         if row.disabled:
             raise Unauthenticated(f"user {row.user_name!r} is disabled")
-        actor = Actor(ActorKind.USER, row.user_name, Role(row.role), user_id=int(row.user_id))
+        actor = Actor(
+            ActorKind.USER,
+            row.user_name,
+            Role(row.role),
+            user_id=int(row.user_id),
+            credential="browser session",
+        )
         return actor, str(row.csrf_hash)
 
     @staticmethod

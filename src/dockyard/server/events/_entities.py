@@ -24,6 +24,9 @@ class Event(BaseModel):
         source: The client's address (``127.0.0.1``), ``local`` or ``server``.
         outcome: ``ok``, or ``denied`` for a refused attempt.
         body: A small JSON object with what changed.
+        credential: Which of the actor's credentials was used (``token <id>``,
+            ``access key <id>``, ``password``, ``browser session``), so the right one can be
+            revoked; empty for work the server does itself.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -37,3 +40,4 @@ class Event(BaseModel):
     source: str
     outcome: str
     body: dict[str, Any]
+    credential: str = ""

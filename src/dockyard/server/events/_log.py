@@ -39,6 +39,7 @@ _COLUMNS = (
     "source",
     "outcome",
     "body",
+    "credential",
 )
 # Every change appends one: its row goes to the driver as a tuple (see DriverInsert).
 _INSERT = DriverInsert(lambda _: _E.insert(), _COLUMNS)
@@ -116,6 +117,7 @@ class EventLog:
             actor.source[:64],
             outcome,
             _body(body),
+            actor.credential[:80],
         )
         _INSERT.execute(conn, [row])
         after_commit(lambda: self._committed(type))
@@ -368,4 +370,5 @@ def _event(row: Any) -> Event:
         source=row.source,
         outcome=row.outcome,
         body=orjson.loads(row.body),
+        credential=row.credential,
     )

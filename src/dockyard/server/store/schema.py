@@ -606,6 +606,8 @@ events = Table(
     Column("source", String(64), nullable=False, server_default=""),
     Column("outcome", String(16), nullable=False, server_default="ok"),
     Column("body", Text, nullable=False, server_default="{}"),
+    # Which credential signed the actor in ("token <id>", "access key <id>", "password"...).
+    Column("credential", String(80), nullable=False, server_default=""),
     Index(None, "type", "id"),
     Index(None, "resource_type", "resource_id", "id"),
     Index(None, "actor", "id"),

@@ -49,7 +49,8 @@ export default async function events(ctx) {
     const body = Object.keys(e.body).length ? JSON.stringify(e.body) : "";
     return h("div.ev", { class: fresh ? "new" : "", dataset: { id: e.id, type: e.type } },
       h("span.muted", { title: `#${e.id}` }, fmtTime(e.time)),
-      h("span", h("b", { class: e.outcome === "denied" ? statusClass("denied") : "" }, e.type), " ", h("span.muted", e.actor)),
+      h("span", h("b", { class: e.outcome === "denied" ? statusClass("denied") : "" }, e.type), " ",
+        h("span.muted", { title: e.source ? `from ${e.source}` : "" }, e.actor, e.credential ? ` via ${e.credential}` : "")),
       h("span", link ? h("a", { href: link }, `${e.resource_type} ${e.resource_id}`) : `${e.resource_type} ${e.resource_id}`,
         body ? h("span.muted.mono", { style: { marginLeft: "8px", fontSize: "11px" } }, body.length > 200 ? body.slice(0, 200) + "…" : body) : null));
   }
