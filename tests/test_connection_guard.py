@@ -506,3 +506,34 @@ def test_a_head_request_is_answered_at_once() -> None:
     writes = _writes(_answer(b"", headers=[(b"content-length", b"2")]), head)
     assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
     assert b"".join(writes[1:]) == b""
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    """The kernel's TCP state of ``sock`` (``tcpi_state``): 7 once closed (a reset received),
+    read without reading the data the socket holds."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def test_a_download_left_unread_is_cut_off_and_one_read_is_not(tmp_path: Path) -> None:
+    """2,048 downloads held open unread used up every connection a process has: an answer the
+    client reads none of for ``send_timeout_s`` is cut off. One that is read runs to its end."""
+    size = 8 * 1024 * 1024  # far beyond the small receive buffer the unread client keeps
+    for target in _api(tmp_path, {"send_timeout_s": "1"}):
+        made = httpx.post(f"{target.url}/api/v1/runs", json={"experiment_id": "0"}).json()
+        path = f"/api/v1/runs/{made['info']['run_id']}/artifacts/big.bin"
+        httpx.put(f"{target.url}{path}", content=b"x" * size, timeout=60).raise_for_status()
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        with socket.socket() as unread:
+            # A fixed, small buffer (no autotuning, which on loopback grows to 32 MB here).
+            unread.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            unread.connect(("127.0.0.1", target.port))
+            unread.sendall(request)
+            deadline = time.monotonic() + 30
+            while _tcp_state(unread) != 7:  # TCP_CLOSE: the server reset it (polled)
+                assert time.monotonic() < deadline, "the unread download was never cut off"
+                time.sleep(0.05)
+        with target.connect() as reading:
+            reading.sendall(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+            got = read_all(reading, within=60)
+        assert status_of(got) == 200
+        assert got.endswith(b"x" * 1024) and len(got) > size

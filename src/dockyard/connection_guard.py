@@ -19,6 +19,9 @@ runs out of them. :class:`GuardedProtocol` is uvicorn's httptools protocol with 
   (each byte buys ``1 / min_body_rate`` seconds more, as Apache's ``MinRate`` does): a client
   trickling a byte just often enough to count as progress would otherwise hold a connection,
   and a few thousand of them every connection the server has;
+- **answers**: an answer the client stops reading (the connection's send buffer full) for
+  ``send_timeout_s`` is cut off and its connection closed, as nginx's ``send_timeout`` does: a
+  client holding downloads open unread would otherwise keep their connections forever;
 - **connections**: at ``max_connections`` open connections, a new one closes an idle connection
   (the one known idle the longest) to make room, or, when none is idle, is closed at once. So a
   flood of idle sockets cannot lock out a client that sends its request, and a flood of slow
@@ -49,8 +52,10 @@ by the same app, protocol and limits (:mod:`dockyard.serve` runs such a config).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import socket
+import struct
 import sys
 from dataclasses import dataclass
 from typing import Any, Final
@@ -67,6 +72,7 @@ from dockyard.errors import DockyardError
 __all__ = ["ConnectionLimits", "GuardedConfig", "GuardedProtocol"]
 
 _HEADERS: Final = 1  # a request began; its headers are incomplete
+_RESET: Final = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: a close sends a reset
 _BODY: Final = 2  # its headers are complete; its body is not
 
 
@@ -84,17 +90,20 @@ class ConnectionLimits:
             request gets 431 and the connection closes.
         min_body_rate: Bytes a second a body must average once ``body_timeout_s`` has passed
             since it began (0: no minimum).
+        send_timeout_s: An answer the client reads none of for this long (its writes paused
+            all that while) is cut off and its connection closed.
     """
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
     keepalive_timeout_s: float = 5.0
+    send_timeout_s: float = 60.0
     max_connections: int = 2048
     max_header_bytes: int = 64 * 1024
     min_body_rate: float = 500.0
 
     def __post_init__(self) -> None:
-        for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s"):
+        for name in ("header_timeout_s", "body_timeout_s", "keepalive_timeout_s", "send_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be above 0")
         if self.max_connections < 1:
@@ -265,6 +274,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._read_size = 0  # of the read being parsed
         self._head_refused = False
         self._refused = False
+        self._stall: asyncio.TimerHandle | None = None  # armed while writes are paused
         self._draining = draining_event(app_state)
 
     # -- connections --------------------------------------------------------------------------
@@ -313,7 +323,35 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._guard is not None:
             self._guard.cancel()
             self._guard = None
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        # The client has not read what was sent: the send buffer is past its high-water mark.
+        HttpToolsProtocol.pause_writing(self)
+        if self._stall is None:
+            self._stall = self.loop.call_later(self.limits.send_timeout_s, self._stalled)
+
+    def resume_writing(self) -> None:
+        HttpToolsProtocol.resume_writing(self)
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        """The client read nothing for ``send_timeout_s``: its answer is cut off, with a reset,
+        so the kernel lets go of what it still held for the client too."""
+        self._stall = None
+        transport = self.transport
+        if transport.is_closing():
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        transport.abort()
 
     # The methods every request passes through call the base class directly: cheaper than
     # super() on CPython 3.11, and measurable at tens of thousands of requests a second.

@@ -205,6 +205,12 @@ class Settings(BaseSettings):
     keepalive_timeout_s: float = Field(
         default=5.0, gt=0, le=3600, description="seconds an idle connection stays open"
     )
+    send_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds a client may read none of an answer before it is cut off",
+    )
     max_connections: int = Field(
         default=2048,
         ge=1,

@@ -126,6 +126,7 @@ def server(
         body_timeout_s=settings.body_timeout_s,
         min_body_rate=settings.min_body_rate,
         keepalive_timeout_s=settings.keepalive_timeout_s,
+        send_timeout_s=settings.send_timeout_s,
         max_connections=settings.max_connections,
     )
     run(
