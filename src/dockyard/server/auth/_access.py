@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -140,6 +140,20 @@ class Access:
             else f"it needs the {role.value} role"
         )
         raise PermissionDenied(f"{actor.label} may not {what}: {why}")
+
+    def require_registration(
+        self, conn: Connection, actor: Actor, model_id: str | None, what: str
+    ) -> None:
+        """PermissionDenied unless the account that submitted ``actor``'s job may register into
+        the model its ``output.register_as`` names, as it would register itself: the member
+        role to create it (``model_id`` None), ``edit`` on it to add versions. A job's token
+        holds no more than its submitter: whoever may submit a job writes its spec, the model
+        it names included."""
+        submitter = replace(actor, job=None)
+        if model_id is None:
+            self.require_role(submitter, Role.MEMBER, what)
+        else:
+            self.require(conn, submitter, Level.EDIT, "registered_model", model_id, what)
 
     def require_job_runner(self, actor: Actor, job_id: str, job_name: str, what: str) -> None:
         """PermissionDenied unless ``actor`` is the runner of job ``job_id``: its runner token

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from dockyard.api.batch import refuse_for_handlers
 from dockyard.api.jobs import (
     LOCAL_TYPES,
@@ -19,11 +21,11 @@ from dockyard.api.jobs import (
     local_path,
     scheme,
 )
-from dockyard.errors import DockyardError, InvalidArgument, NotFound
-from dockyard.server.actor import Actor
+from dockyard.errors import DockyardError, InvalidArgument, NotFound, PermissionDenied
+from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
 from dockyard.server.jobs._executors import Executors
-from dockyard.server.store import Database
+from dockyard.server.store import Database, schema
 from dockyard.server.tracking import TrackingService
 from dockyard.settings import Settings
 
@@ -53,6 +55,7 @@ class SpecChecks:
         self._db = db
         self._tracking = tracking
         self._settings = settings
+        self._access = access
         self._areas = StoreAreas(access)
         self._executors = executors
         self.roots = settings.allowed_roots()
@@ -136,6 +139,8 @@ class SpecChecks:
             )
         self._check_gpus(executor.name, spec.resources.gpus)
         self._check_roots(actor, spec)
+        if spec.output.register_as is not None:
+            self._check_register_as(actor, spec.output.register_as)
         endpoint = self._settings.s3_endpoint_url
         if spec.source_dir is not None:
             check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
@@ -191,6 +196,26 @@ class SpecChecks:
             self._check_location(actor, channel.uri, f"inputs.{channel_name}.uri")
         if spec.checkpoint is not None:
             self._check_location(actor, spec.checkpoint.uri, "checkpoint.uri", write=True)
+
+    def _check_register_as(self, actor: Actor, name: str) -> None:
+        """The submitter may register into the model ``output.register_as`` names, as the
+        job's token will when the job ends (see ``Access.require_registration``): refused now,
+        not after the training."""
+        models = schema.registered_models
+        what = f"register job versions into model {name!r}"
+        with self._db.read() as conn:
+            found = conn.execute(select(models.c.model_id).where(models.c.name == name)).scalar()
+            try:
+                if found is None:
+                    self._access.require_role(actor, Role.MEMBER, what)
+                else:
+                    self._access.require(
+                        conn, actor, Level.EDIT, "registered_model", str(found), what
+                    )
+            except PermissionDenied as exc:
+                raise PermissionDenied(
+                    exc.message, field="output.register_as", details=exc.details
+                ) from None
 
     def check_location(self, actor: Actor, uri: str, field: str, *, write: bool = False) -> None:
         """Refuse ``uri`` unless it lies under an allowed root and, inside the store, in an area

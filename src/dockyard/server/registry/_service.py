@@ -151,10 +151,12 @@ class RegistryService:
         self, actor: Actor, request: CreateRegisteredModel
     ) -> RegisteredModel:
         """Create an empty registered model; its name must be new. Its creator owns it."""
-        if not (actor.job is not None and actor.job.register_as == request.name):
-            self._access.require_role(actor, Role.MEMBER, "create registered models")
         model_id = uuid.uuid4().hex
         with self._db.write() as conn:
+            if actor.job is not None and actor.job.register_as == request.name:
+                self._access.require_registration(conn, actor, None, "create registered models")
+            else:
+                self._access.require_role(actor, Role.MEMBER, "create registered models")
             self._repo.create_model(
                 conn,
                 model_id=model_id,
@@ -282,7 +284,9 @@ class RegistryService:
         """
         with self._db.read() as conn:
             model_id = self._repo.model_id(conn, name)  # an unknown model fails before copying
-            if not (actor.job is not None and actor.job.register_as == name):
+            if actor.job is not None and actor.job.register_as == name:
+                self._access.require_registration(conn, actor, model_id, "register versions")
+            else:
                 self._access.require(conn, actor, Level.EDIT, _KIND, model_id, "register versions")
             # A folder or S3 prefix lies in an allowed root, and in the store, in an area the
             # actor may read; checked before anything looks at it.
