@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 import pytest
 from pydantic import ValidationError
 
+from dockyard.server import create_app
+from dockyard.server._inprocess import InProcessTransport
 from dockyard.server.compat.aws import _query
 from dockyard.server.compat.aws._errors import aws_error
+from dockyard.settings import Settings
 
 LEAK = "/srv/dockyard/src/dockyard/server/pipelines/_service.py"
 
@@ -48,3 +55,35 @@ def test_a_refused_field_is_named_without_the_validators_wording() -> None:
     kind, message, status = _query._failure(refused.value, None)
     assert (kind, status) == ("InvalidParameter", 400)
     assert message == "name: 'a b' is not a valid topic name"
+
+
+def test_a_body_nested_too_deep_is_refused_not_a_500(tmp_path: Path) -> None:
+    from dockyard.limits import LIMITS
+
+    app = create_app(Settings(home=tmp_path, allowed_hosts=["dy.test"]))
+    transport = InProcessTransport(app, local=False)
+    with httpx.Client(transport=transport, base_url="http://dy.test") as http:
+        made = http.post("/api/v1/registered-models", json={"name": "m"})
+        assert made.status_code == 201, made.text
+        capture: dict[str, Any] = {"EnableCapture": True}
+        for _ in range(300):  # kept in the config's JSON, which orjson writes 254 levels deep
+            capture = {"a": capture}
+        body = {
+            "EndpointConfigName": "deep",
+            "ProductionVariants": [{"VariantName": "a", "ModelName": "m"}],
+            "DataCaptureConfig": capture,
+        }
+        answer = http.post(
+            "/",
+            content=json.dumps(body),  # orjson writes no value that deep
+            headers={
+                "X-Amz-Target": "SageMaker.CreateEndpointConfig",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+    transport.close()
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {
+        "__type": "SerializationException",
+        "message": f"the body nests deeper than {LIMITS.json_depth} levels",
+    }

@@ -12,6 +12,8 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.types import Receive, Scope, Send
 
+from dockyard.json_depth import nests_deeper
+from dockyard.limits import LIMITS
 from dockyard.server._asgi import header, read_body, send_body
 from dockyard.server._auth import actor_of
 from dockyard.server._route import run_handler
@@ -98,6 +100,13 @@ class _AwsJson:
                 raise AwsError("SerializationException", f"the body is not JSON: {exc}") from None
             if not isinstance(body, dict):
                 raise AwsError("SerializationException", "the body must be a JSON object")
+            if nests_deeper(body, LIMITS.json_depth, size=len(raw)):
+                # as the native API refuses it: a value kept from a deeper body (an endpoint
+                # config's DataCaptureConfig, a tag) failed when it was written, as a 500
+                raise AwsError(
+                    "SerializationException",
+                    f"the body nests deeper than {LIMITS.json_depth} levels",
+                )
             services: Services = scope["app"].state.services
             actor = actor_of(scope)
             if inspect.iscoroutinefunction(action):
