@@ -384,3 +384,59 @@ def test_updating_an_endpoint_in_progress_is_sagemakers_validation_error(
             'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:000000000000:'
             "endpoint/busy\". (endpoint 'busy' is Creating"
         ), refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"InitialInstanceCount": "2"}, "ProductionVariants[0].InitialInstanceCount"),
+        ({"InitialInstanceCount": 0}, "ProductionVariants[0].InitialInstanceCount"),
+        ({"InitialVariantWeight": "x"}, "ProductionVariants[0].InitialVariantWeight"),
+        ({"InitialVariantWeight": -1}, "ProductionVariants[0].InitialVariantWeight"),
+        ({"DataCaptureConfig": [1]}, "DataCaptureConfig"),
+        (
+            {"DataCaptureConfig": {"CaptureOptions": [["Input"]]}},
+            "DataCaptureConfig.CaptureOptions",
+        ),
+        ({"DataCaptureConfig": {"CaptureOptions": "Input"}}, "DataCaptureConfig.CaptureOptions"),
+        (
+            {"ShadowProductionVariants": [{**_variant("s"), "InitialVariantWeight": "x"}]},
+            "ShadowProductionVariants[0].InitialVariantWeight",
+        ),
+    ],
+    ids=[
+        "count-text",
+        "count-zero",
+        "weight-text",
+        "weight-negative",
+        "capture-list",
+        "capture-option",
+        "capture-options",
+        "shadow-weight",
+    ],
+)
+def test_an_endpoint_config_the_endpoint_could_not_be_made_from_is_refused(
+    services: Services, change: dict[str, Any], field: str
+) -> None:
+    # Each of these was kept, and CreateEndpoint from the config then failed with a 500.
+    services.registry.create_registered_model(Actor.system(), CreateRegisteredModel(name="served"))
+    variant = {**_variant("a"), **{k: v for k, v in change.items() if k.startswith("Initial")}}
+    body = {
+        "EndpointConfigName": "c",
+        "ProductionVariants": [variant],
+        **{k: v for k, v in change.items() if not k.startswith("Initial")},
+    }
+    with pytest.raises(InvalidArgument) as refused:
+        create_endpoint_config(services, Actor.system(), body)
+    assert refused.value.field == field
+    assert refused.value.message.startswith(field)
+
+
+def test_a_job_definitions_page_token_of_another_type_is_refused(services: Services) -> None:
+    from dockyard.server.compat.aws._errors import AwsError
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+
+    with pytest.raises(AwsError) as refused:
+        ACTIONS["ListDataQualityJobDefinitions"](services, Actor.system(), {"NextToken": 1})
+    assert refused.value.kind == "ValidationException"
+    assert "NextToken" in refused.value.message

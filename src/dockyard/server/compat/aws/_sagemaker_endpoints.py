@@ -21,6 +21,7 @@ DeploymentConfig's rolling updates.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import orjson
@@ -108,8 +109,10 @@ def create_endpoint_config(services: Services, actor: Actor, body: Body) -> Body
                 "yet; give InitialInstanceCount",
                 field=f"{where}.ServerlessConfig",
             )
+        _check_numbers(variant, where)
         registered(services, actor, required(variant, "ModelName"))
     _check_shadow(services, actor, body)
+    _check_capture(body.get("DataCaptureConfig"))
     tag_list(body.get("Tags"))
     kept = ("ProductionVariants", "ShadowProductionVariants", "DataCaptureConfig", "Tags")
     stored = {k: body[k] for k in kept if k in body}
@@ -138,7 +141,46 @@ def _check_shadow(services: Services, actor: Actor, body: Body) -> None:
         if not isinstance(shadow, dict):
             raise InvalidArgument(f"{where} must be an object", field=where)
         resource_name(shadow, "VariantName", where)
+        _check_numbers(shadow, where)
         registered(services, actor, required(shadow, "ModelName"))
+
+
+def _check_numbers(variant: Body, where: str) -> None:
+    """A variant's instance count and weight, as SageMaker bounds them: the endpoint is made
+    from them later, when a bad one could no longer be named."""
+    count = variant.get("InitialInstanceCount")
+    if count is not None and (type(count) is not int or count < 1):
+        raise InvalidArgument(
+            f"{where}.InitialInstanceCount must be a whole number of at least 1 "
+            f"(got {count!r:.40})",
+            field=f"{where}.InitialInstanceCount",
+        )
+    weight = variant.get("InitialVariantWeight")
+    if weight is not None and (type(weight) not in (int, float) or not 0 <= weight < math.inf):
+        raise InvalidArgument(
+            f"{where}.InitialVariantWeight must be a number of at least 0 (got {weight!r:.40})",
+            field=f"{where}.InitialVariantWeight",
+        )
+
+
+def _check_capture(capture: Any) -> None:
+    """DataCaptureConfig's shape: an object whose CaptureOptions are ``{"CaptureMode":
+    "Input"}`` or ``"Output"`` (its values are checked as the endpoint's capture)."""
+    if capture is None:
+        return
+    if not isinstance(capture, dict):
+        raise InvalidArgument("DataCaptureConfig must be an object", field="DataCaptureConfig")
+    options = capture.get("CaptureOptions")
+    if options is None:
+        return
+    if not isinstance(options, list) or not all(
+        isinstance(o, dict) and o.get("CaptureMode") in ("Input", "Output") for o in options
+    ):
+        raise InvalidArgument(
+            'DataCaptureConfig.CaptureOptions must be a list of {"CaptureMode": "Input"} or '
+            '{"CaptureMode": "Output"}',
+            field="DataCaptureConfig.CaptureOptions",
+        )
 
 
 def _shadow(services: Services, actor: Actor, stored: Body) -> Body | None:

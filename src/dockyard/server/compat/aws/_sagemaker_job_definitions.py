@@ -159,7 +159,7 @@ def list_job_definitions(services: Services, actor: Actor, body: Body) -> Body:
     contains = (optional(body, "NameContains") or "").lower()
     endpoint = optional(body, "EndpointName")
     found = services.params.get_by_path(
-        actor, DEFINITIONS.rstrip("/"), max_results=limit, page_token=body.get("NextToken")
+        actor, DEFINITIONS.rstrip("/"), max_results=limit, page_token=optional(body, "NextToken")
     )
     summaries = []
     for parameter in found.parameters:
