@@ -42,7 +42,7 @@ from dockyard.errors import (
     Undecryptable,
 )
 from dockyard.limits import LIMITS
-from dockyard.server.actor import Actor, Level, Role
+from dockyard.server.actor import Actor, ActorKind, Level, Role
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
 from dockyard.server.params._repository import ParamRepository
@@ -51,12 +51,17 @@ from dockyard.server.store import Database
 from dockyard.server.tracking import now_ms
 from dockyard.settings import Settings
 
-__all__ = ["REFERENCE", "ParamService"]
+__all__ = ["REFERENCE", "RESERVED_PATHS", "ParamService"]
 
 KIND = "parameter"
 MAX_PAGE = LIMITS.params_page_max_results
 MAX_LABELS = 10  # per version, as SSM
 _SECURE = ParameterType.SECURE_STRING
+#: Paths the server keeps for itself, where no account creates, changes or deletes a name: the
+#: SageMaker API's record of the config each endpoint and monitoring schedule was made from,
+#: written for whoever may change that endpoint or schedule. A name another account put there
+#: first would answer for that endpoint (DescribeEndpoint) or refuse its owner's changes.
+RESERVED_PATHS = ("/sagemaker/endpoints/", "/sagemaker/monitoring-schedules/")
 
 #: ``{{param:/name}}``, ``{{param:/name:3}}``, ``{{param:/name:label}}`` inside a spec string.
 REFERENCE = re.compile(r"\{\{\s*param:([^{}\s]*)\s*\}\}")
@@ -103,6 +108,16 @@ class ParamService:
 
     # -- writes -------------------------------------------------------------------------------
 
+    @staticmethod
+    def _refuse_reserved(actor: Actor, name: str, what: str) -> None:
+        reserved = next((p for p in RESERVED_PATHS if name.startswith(p)), None)
+        if reserved is not None and actor.kind is not ActorKind.SYSTEM:
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: names under {reserved} are kept by the server "
+                "(the SageMaker API's records of endpoints and monitoring schedules)",
+                field="name",
+            )
+
     def put(self, actor: Actor, request: PutParameter) -> PutResult:
         """Create a parameter (member role; the creator owns it) or, with ``overwrite``, put a
         new version of one (``edit``).
@@ -112,6 +127,7 @@ class ParamService:
                 ParameterAlreadyExists).
         """
         name = check_name(request.name)
+        self._refuse_reserved(actor, name, f"put parameter {name}")
         if len(request.value) > MAX_VALUE:
             raise InvalidArgument(
                 f"a parameter value has at most {MAX_VALUE} characters (got {len(request.value)})",
@@ -183,6 +199,7 @@ class ParamService:
         labels = sorted(
             {check_label(label, f"labels.{i}") for i, label in enumerate(request.labels)}
         )
+        self._refuse_reserved(actor, name, f"label parameter {name}")
         with self._db.write() as conn:
             head = self._repo.require_head(conn, name)
             self._access.paths(conn, actor, KIND).require(
@@ -208,6 +225,7 @@ class ParamService:
     def delete(self, actor: Actor, name: str) -> None:
         """Delete a parameter with every version and label (``manage``)."""
         check_name(name)
+        self._refuse_reserved(actor, name, f"delete parameter {name}")
         with self._db.write() as conn:
             head = self._repo.require_head(conn, name)
             self._access.paths(conn, actor, KIND).require(

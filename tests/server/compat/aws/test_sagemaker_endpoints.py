@@ -440,3 +440,61 @@ def test_a_job_definitions_page_token_of_another_type_is_refused(services: Servi
         ACTIONS["ListDataQualityJobDefinitions"](services, Actor.system(), {"NextToken": 1})
     assert refused.value.kind == "ValidationException"
     assert "NextToken" in refused.value.message
+
+
+def test_an_endpoints_sagemaker_record_is_kept_by_the_server(
+    services: Services, tmp_path: Any
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+    from sqlalchemy import select
+
+    from dockyard.api.params import LabelParameter, PutParameter
+    from dockyard.api.registry import CreateModelVersion
+    from dockyard.errors import PermissionDenied
+    from dockyard.models import save_model
+    from dockyard.server.actor import ActorKind, Role
+    from dockyard.server.auth import CreateUser
+    from dockyard.server.compat.aws._sagemaker import ACTIONS
+    from dockyard.server.store import schema
+
+    system = Actor.system()
+    people = {}
+    for name, role in (("root", Role.ADMIN), ("alice", Role.MEMBER), ("mallory", Role.MEMBER)):
+        services.auth.create_user(system, CreateUser(name=name, role=role))
+        with services.db.read() as conn:
+            user = conn.execute(select(schema.users).where(schema.users.c.name == name)).one()
+        people[name] = Actor(ActorKind.USER, name, role, user_id=int(user.user_id))
+    alice, mallory = people["alice"], people["mallory"]
+    root = services.settings.home / "artifacts"
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=["a", "b"])
+    save_model(LinearRegression().fit(frame, frame["a"]), root / "m", input_example=frame)
+    services.registry.create_registered_model(alice, CreateRegisteredModel(name="served"))
+    services.registry.create_model_version(
+        system, "served", CreateModelVersion(source=str(root / "m"))
+    )
+    # The record of the config an endpoint was made from answers DescribeEndpoint: a member who
+    # could put it first named another's endpoint's config, and refused its owner's changes.
+    planted = '{"EndpointConfigName": "mallorys"}'
+    for name in ("/sagemaker/endpoints/alices", "/sagemaker/monitoring-schedules/alices"):
+        with pytest.raises(PermissionDenied) as refused:
+            services.params.put(mallory, PutParameter(name=name, value=planted))
+        assert refused.value.field == "name"
+        assert "kept by the server" in refused.value.message
+    body = {"EndpointConfigName": "alices-1", "ProductionVariants": [_variant("a")]}
+    create_endpoint_config(services, alice, body)
+    ACTIONS["CreateEndpoint"](
+        services, alice, {"EndpointName": "alices", "EndpointConfigName": "alices-1"}
+    )
+    shown = ACTIONS["DescribeEndpoint"](services, alice, {"EndpointName": "alices"})
+    assert shown["EndpointConfigName"] == "alices-1"
+    record = "/sagemaker/endpoints/alices"
+    for who in (mallory, alice, people["root"]):  # kept by the server alone
+        with pytest.raises(PermissionDenied):
+            services.params.put(who, PutParameter(name=record, value=planted, overwrite=True))
+        with pytest.raises(PermissionDenied):
+            services.params.label(who, LabelParameter(name=record, labels=["x"]))
+        with pytest.raises(PermissionDenied):
+            services.params.delete(who, record)
+    ACTIONS["DeleteEndpoint"](services, alice, {"EndpointName": "alices"})

@@ -51,7 +51,10 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
 __all__ = ["ACTIONS"]
 
 CONFIGS = "/sagemaker/endpoint-configs/"
-ENDPOINTS = "/sagemaker/endpoints/"
+ENDPOINTS = "/sagemaker/endpoints/"  # a name reserved for the server (params.RESERVED_PATHS)
+#: Who keeps ``ENDPOINTS`` records: the server, once the caller's change to the endpoint (or
+#: their reading of it) was allowed; no account may write there.
+_KEEPER = Actor.system("sagemaker")
 _UNSUPPORTED = ("AsyncInferenceConfig", "ExplainerConfig")
 #: What StatusEquals may be in ListEndpoints (SageMaker's EndpointStatus).
 _ENDPOINT_STATUSES = (
@@ -301,14 +304,15 @@ def _remember(
     """Keep the config an endpoint is made from, and the one it served before an update (shown
     while the update rolls out, and again once it is rolled back)."""
     value = orjson.dumps({"EndpointConfigName": config, "Previous": previous}).decode()
-    services.params.put(actor, PutParameter(name=ENDPOINTS + endpoint, value=value, overwrite=True))
+    record = PutParameter(name=ENDPOINTS + endpoint, value=value, overwrite=True)
+    services.params.put(_KEEPER, record)
 
 
 def _config_names(services: Services, actor: Actor, endpoint: str) -> tuple[str, str | None]:
     """(the config an endpoint was last given, the one it served before); an endpoint made by
     Dockyard's own API: its name."""
     try:
-        value = services.params.get(actor, ENDPOINTS + endpoint).value or endpoint
+        value = services.params.get(_KEEPER, ENDPOINTS + endpoint).value or endpoint
     except (NotFound, InvalidArgument):
         return endpoint, None
     if not value.startswith("{"):
@@ -520,7 +524,7 @@ def delete_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     except NotFound:
         raise missing("endpoint", name) from None
     with contextlib.suppress(NotFound, InvalidArgument):
-        services.params.delete(actor, ENDPOINTS + name)
+        services.params.delete(_KEEPER, ENDPOINTS + name)
     return {}
 
 

@@ -65,7 +65,10 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
 
 __all__ = ["ACTIONS", "dockyard_schedule"]
 
-SCHEDULES = "/sagemaker/monitoring-schedules/"
+SCHEDULES = "/sagemaker/monitoring-schedules/"  # reserved for the server (params.RESERVED_PATHS)
+#: Who keeps ``SCHEDULES`` records: the server, once the caller's change to the schedule (or
+#: their reading of it) was allowed; no account may write there.
+_KEEPER = Actor.system("sagemaker")
 _HOURLY_AWS = "cron(0 * ? * * *)"
 _AWS_CRON = re.compile(r"^cron\((?P<fields>[^)]*)\)$")
 _CONFIG = "MonitoringScheduleConfig"
@@ -143,7 +146,7 @@ def _schedule(services: Services, actor: Actor, name: str) -> MonitoringSchedule
 
 def _remember(services: Services, actor: Actor, name: str, config: Body) -> None:
     services.params.put(
-        actor,
+        _KEEPER,
         PutParameter(name=SCHEDULES + name, value=orjson.dumps(config).decode(), overwrite=True),
     )
 
@@ -198,7 +201,7 @@ def create_schedule(services: Services, actor: Actor, body: Body) -> Body:
 def _config_of(services: Services, actor: Actor, schedule: MonitoringSchedule) -> Body:
     """The config a schedule was made from; one made by Dockyard's API, as SageMaker would
     show it."""
-    found = stored(services, actor, SCHEDULES + schedule.name)
+    found = stored(services, _KEEPER, SCHEDULES + schedule.name)
     config: Body = dict(found[0]) if found is not None else {"MonitoringType": DATA_QUALITY}
     config["ScheduleConfig"] = {"ScheduleExpression": _aws_schedule(schedule.spec.schedule)}
     return config
@@ -350,7 +353,7 @@ def delete_schedule(services: Services, actor: Actor, body: Body) -> Body:
     except NotFound:
         raise missing("monitoring schedule", "monitoring-schedule", name) from None
     with contextlib.suppress(NotFound, InvalidArgument):
-        services.params.delete(actor, SCHEDULES + name)
+        services.params.delete(_KEEPER, SCHEDULES + name)
     return {}
 
 
