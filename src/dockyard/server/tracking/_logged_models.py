@@ -31,7 +31,7 @@ from dockyard.api.tracking import (
     SearchLoggedModels,
     TagIn,
 )
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server.actor import Actor, Level
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
@@ -105,13 +105,19 @@ class LoggedModelService:
                     f"experiment {eid} is deleted; restore it before logging models in it",
                     field="experiment_id",
                 )
-            self._access.require_run_create(
-                conn,
-                actor,
-                str(eid),
-                request.source_run_id,
-                lambda r: self._runs.parent_of(conn, r),
-            )
+            parents = lambda r: self._runs.parent_of(conn, r)  # noqa: E731
+            self._access.require_run_create(conn, actor, str(eid), request.source_run_id, parents)
+            if request.source_run_id is not None and actor.job is None:
+                # The run a model names as its source lists it, and runs:/<run>/<name> finds
+                # it when the run's folder has no <name>: naming a run is logging into it.
+                try:
+                    source = self._runs.info(conn, request.source_run_id)
+                except NotFound:
+                    source = None  # let be, as MLflow lets it: no run can take that id later
+                if source is not None:
+                    self._access.require_run_write(
+                        conn, actor, source, f"log a model from run {source.run_id}", parents
+                    )
             self._repo.create(
                 conn,
                 model_id=model_id,
