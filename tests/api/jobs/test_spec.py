@@ -45,3 +45,14 @@ def test_a_data_source_that_is_not_an_object_is_named(
             {"algorithm": "xgboost", "inputs": [channel], "hyperparameters": {"num_round": 2}}
         )
     assert f"{named}: give an object holding" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", [[], {}, None, 3])
+def test_a_channel_name_that_is_not_a_string_is_named(name: object) -> None:
+    # A list or object as ChannelName failed as a dictionary key: a 500, not a refusal.
+    channel = {"ChannelName": name, "DataSource": {"S3DataSource": {"S3Uri": "/data/train"}}}
+    with pytest.raises(ValidationError) as refused:
+        TrainingJobSpec.model_validate(
+            {"algorithm": "xgboost", "inputs": [channel], "hyperparameters": {"num_round": 2}}
+        )
+    assert "InputDataConfig[0].ChannelName must be a string" in str(refused.value)

@@ -251,6 +251,9 @@ class TrainingJobSpec(_Spec):
             for i, item in enumerate(value):
                 if not isinstance(item, dict) or "ChannelName" not in item:
                     raise ValueError("each InputDataConfig entry needs a ChannelName")
+                if not isinstance(item["ChannelName"], str):
+                    # a TypeError here would not be a validation error: the caller got a 500
+                    raise ValueError(f"InputDataConfig[{i}].ChannelName must be a string")
                 where = f"InputDataConfig[{i}].DataSource"
                 data_source = item.get("DataSource", {})
                 if not isinstance(data_source, dict):
