@@ -324,3 +324,17 @@ def test_version_search_breaks_ties_of_an_order_by_name_as_mlflow_does(
     assert [(v.name, v.version) for v in found] == [(second, "2"), (first, "1"), (second, "1")]
     by_name = client.search_model_versions(f"name LIKE '{model_name}-%'", order_by=["name DESC"])
     assert [(v.name, v.version) for v in by_name] == [(second, "2"), (second, "1"), (first, "1")]
+
+
+@pytest.mark.parametrize("version", ["99999999999999999999999", "²", "0"])
+def test_a_registry_key_with_no_version_number_is_not_found(
+    tracking_uri: str, version: str
+) -> None:
+    # A number past what the database holds, or a digit int() does not read, was a 500.
+    door = f"{tracking_uri}/api/2.0/mlflow-artifacts/artifacts"
+    for answer in (
+        httpx.get(f"{door}/registry/m/{version}/MLmodel"),
+        httpx.get(door, params={"path": f"registry/m/{version}"}),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"

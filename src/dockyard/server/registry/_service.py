@@ -9,6 +9,7 @@ name, can never point at another model's files.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -60,6 +61,9 @@ __all__ = ["RegistryService"]
 T = TypeVar("T")
 
 _KIND = "registered_model"
+#: A version's folder in the registry's keys: a number the database holds (``str.isdigit``
+#: also takes "²" and digits no integer column stores, and the lookup failed as a 500).
+_VERSION_DIGITS = re.compile(r"[1-9][0-9]{0,8}")
 #: MLflow's (deprecated) model-version stages.
 STAGES = ("None", "Staging", "Production", "Archived")
 
@@ -651,7 +655,7 @@ class RegistryService:
         else NotFound."""
         canonical = normalize_artifact_path(key, allow_root=True)
         parts = canonical.split("/", 3)
-        if len(parts) < 3 or parts[0] != REGISTRY_PREFIX or not parts[2].isdigit():
+        if len(parts) < 3 or parts[0] != REGISTRY_PREFIX or not _VERSION_DIGITS.fullmatch(parts[2]):
             raise NotFound(f"no registered model files at {key!r}", field="path")
         try:
             with self._db.read() as conn:
