@@ -444,3 +444,20 @@ def test_each_event_names_the_credential_that_signed_its_actor_in(
     assert made["by-password"]["credential"] == "password"
     created = {e["resource_id"]: e["credential"] for e in events if e["type"] == "user.created"}
     assert created == {"alice": "", "bob": "password"}  # the first account: no credential yet
+
+
+def test_digits_that_are_no_numbers_are_refused_not_a_500(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, bob = team
+    # str.isdigit() takes "²", which int() refuses: a grant on experiment "²" and an event
+    # stream resumed from Last-Event-ID "²" (a header's latin-1 byte) were 500s.
+    body = {"kind": "experiment", "resource": "²", "user": "bob", "level": "read"}
+    granted = client.put("/api/v1/grants", json=body, headers=bob)
+    assert granted.status_code == 404, granted.text
+    stream = client.get(
+        "/api/v1/events/stream",
+        params={"duration_s": 0.1},
+        headers={**bob, "Last-Event-ID": "²".encode("latin-1")},  # type: ignore[dict-item]
+    )
+    assert stream.status_code == 200, stream.text

@@ -208,3 +208,11 @@ def test_the_loops_intervals_are_settings(
     with pytest.raises(InvalidArgument, match="DOCKYARD_TRIGGER_OBJECTS_INTERVAL_S"):
         Settings(home=tmp_path / "home")
     services.close()
+
+
+@pytest.mark.parametrize("expression", ["² * * * *", "*/² * * * *", "0 ³ * * *"])
+def test_a_digit_that_is_no_number_is_refused_naming_the_field(expression: str) -> None:
+    # str.isdigit() takes "²", which int() refuses: the trigger was a 500.
+    with pytest.raises(InvalidArgument) as refused:
+        Cron.parse(expression)
+    assert refused.value.field == "cron"

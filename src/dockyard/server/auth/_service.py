@@ -637,7 +637,7 @@ def _resource_id(conn: Connection, kind: str, resource: str) -> str:
     internal id (a rename keeps its grants), endpoints by name. NotFound names the resource."""
     if kind == "experiment":
         e = schema.experiments
-        if resource.isdigit() and len(resource) < 19:
+        if resource.isascii() and resource.isdigit() and len(resource) < 19:
             query = select(e.c.experiment_id).where(e.c.experiment_id == int(resource))
         else:
             query = select(e.c.experiment_id).where(e.c.name == resource)

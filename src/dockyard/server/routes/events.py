@@ -103,7 +103,7 @@ async def stream_events(
     once when the server begins to shut down; EventSource reconnects with ``Last-Event-ID``,
     which takes precedence over ``after``."""
     last_seen = request.headers.get("last-event-id", "")
-    if last_seen.isdigit() and len(last_seen) < 19:
+    if last_seen.isascii() and last_seen.isdigit() and len(last_seen) < 19:
         after = int(last_seen)
     visible = await run_in_threadpool(services.auth.event_filter, actor)
     if after is None:

@@ -88,7 +88,7 @@ def _a(what: str) -> str:
 
 
 def _value(text: str, names: tuple[str, ...], low: int, what: str, field: str) -> int:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     lowered = text.lower()
     if lowered in names:
@@ -104,7 +104,7 @@ def _parse_field(
         body, slash, step_text = part.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) < 1:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) < 1:
                 raise InvalidArgument(
                     f"{part!r}: the step of {_a(what)} is a number from 1", field=field
                 )

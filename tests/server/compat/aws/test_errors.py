@@ -87,3 +87,16 @@ def test_a_body_nested_too_deep_is_refused_not_a_500(tmp_path: Path) -> None:
         "__type": "SerializationException",
         "message": f"the body nests deeper than {LIMITS.json_depth} levels",
     }
+
+
+@pytest.mark.parametrize("token", ["²", "1²"])
+def test_a_page_token_of_other_digits_is_refused(token: str) -> None:
+    from dockyard.errors import InvalidArgument
+    from dockyard.server.compat.aws._sagemaker_packages import _package_name
+    from dockyard.server.compat.aws._sagemaker_shapes import page_token
+
+    # str.isdigit() takes "²", which int() refuses: each was a 500.
+    with pytest.raises(InvalidArgument):
+        page_token(token)
+    with pytest.raises(InvalidArgument):
+        _package_name(f"group/{token}", "ModelPackageName")

@@ -184,3 +184,21 @@ def test_a_transform_job_named_as_a_training_job_is_kept_apart(
     stop_transform_job(services, actor, {"TransformJobName": "sm1"})
     assert services.jobs.get(actor, "sm1-transform").status.is_terminal
     assert not services.jobs.get(actor, "sm1").status.is_terminal  # the training job runs on
+
+
+def test_a_native_jobs_instance_count_tag_that_is_no_number_is_not_read(
+    services: Services, store: Path
+) -> None:
+    from dockyard.server.compat.aws._sagemaker_transform import describe_transform_job
+
+    # A job submitted through the native API may carry any tag; "²" passes str.isdigit() and
+    # failed int(): DescribeTransformJob answered a 500.
+    body = {
+        "name": "native",
+        "model_uri": "models:/trialclf/1",
+        "input": {"uri": str(store / "in.csv"), "content_type": "text/csv"},
+        "tags": {"sagemaker:instance-count": "²"},
+    }
+    services.jobs.submit_transform(Actor.system(), body, str(store / "transform"))
+    described = describe_transform_job(services, Actor.system(), {"TransformJobName": "native"})
+    assert described["TransformResources"]["InstanceCount"] == 1

@@ -90,7 +90,7 @@ def _package_name(value: str, field: str) -> tuple[str, int]:
     """``(group, version)`` from a package's ARN or ``<group>/<version>``."""
     _, found, rest = value.partition(":model-package/")
     group, slash, version = (rest if found else value).rpartition("/")
-    if not slash or not group or not version.isdigit():
+    if not slash or not group or not (version.isascii() and version.isdigit()):
         raise InvalidArgument(
             f"{field}: {value[:200]!r} names no versioned model package (its ARN, or "
             "<group>/<version>); Dockyard keeps every package in a group",

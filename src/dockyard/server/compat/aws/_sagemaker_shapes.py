@@ -148,7 +148,7 @@ def page_token(token: Any) -> int:
     """The offset a ``NextToken`` this adapter gave stands for."""
     if token is None:
         return 0
-    if not isinstance(token, str) or not token.isdigit() or len(token) > 9:
+    if not isinstance(token, str) or not (token.isascii() and token.isdigit()) or len(token) > 9:
         raise InvalidArgument("NextToken is not one this server gave", field="NextToken")
     return int(token)
 

@@ -126,7 +126,7 @@ def describe_transform_job(services: Services, actor: Actor, body: Body) -> Body
             "TransformResources": {
                 "InstanceType": tags.get(INSTANCE_TYPE_TAG, "ml.m5.large"),
                 "InstanceCount": int(count)
-                if (count := tags.get(INSTANCE_COUNT_TAG, "")).isdigit()
+                if (count := tags.get(INSTANCE_COUNT_TAG, "")).isascii() and count.isdigit()
                 else 1,
             },
             "DataProcessing": drop_none(
