@@ -157,6 +157,7 @@ class EndpointService:
         self._access.require_role(actor, Role.MEMBER, "create endpoints")
         config, used = self._resolve_params(actor, config)
         self._check_models(actor, config)
+        self._refuse_earlier_capture(actor, config)
         config = config.model_copy(update={"host": config.bind_host})  # stored explicitly
         config = unpinned(config)  # the server pins, whatever was given
         now = now_ms()
@@ -184,6 +185,44 @@ class EndpointService:
             endpoint = self._repo.get(conn, config.name)
         self.wake.set()
         return endpoint
+
+    def _refuse_earlier_capture(self, actor: Actor, config: EndpointConfig) -> None:
+        """An endpoint's readers read the traffic captured in its capture location
+        (``capture/<name>/``, or ``<capture.destination>/<name>/``), which deleting an endpoint
+        leaves there: a new endpoint of a deleted one's name would give its creator another
+        account's captured requests and answers. Only the account that made the last endpoint
+        of that name (or an admin) makes one where such traffic is left."""
+        if actor.is_admin or actor.user_id is None:
+            return
+        from dockyard.artifacts import open_artifact_store
+
+        destination = config.capture.destination
+        store = open_artifact_store(
+            destination or self._settings.resolved_artifact_root,
+            s3_endpoint_url=self._settings.s3_endpoint_url,
+        )
+        prefix = config.name if destination else f"capture/{config.name}"
+        if not store.list(prefix):
+            return
+        earlier = self._events.read(
+            types=["endpoint.created"],
+            resource_type=_KIND,
+            resource_id=config.name,
+            before=2**62,
+            limit=1,
+        )
+        creator = earlier[0].actor if earlier else None
+        if creator == actor.name:
+            return
+        where = f"{destination.rstrip('/')}/{config.name}/" if destination else f"{prefix}/"
+        raise Conflict(
+            f"an earlier endpoint named {config.name!r}"
+            + (f" (made by {creator})" if creator else "")
+            + f" left its captured traffic in {where}, which this endpoint's readers would "
+            "read: choose another name, or ask an admin to remove that traffic or to make "
+            "the endpoint",
+            field="name",
+        )
 
     def update(
         self,
