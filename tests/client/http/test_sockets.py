@@ -6,15 +6,18 @@ case is decided by what reached the server, not by timing.
 
 from __future__ import annotations
 
+import gc
 import os
+import socket
 import threading
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from dockyard.client.http import Client, SocketTransport, TransportFailure
-from dockyard.errors import Unavailable
+from dockyard.errors import InvalidArgument, PayloadTooLarge, Unavailable
 
 
 class _Server:
@@ -31,6 +34,9 @@ class _Server:
         self.chunked = False
         #: Promise a longer body than is sent, then wait for ``release``.
         self.short = False
+        #: Answers a request its own way instead (it has read nothing of it yet).
+        self.custom: Callable[[BaseHTTPRequestHandler], None] | None = None
+        self.heads: list[dict[str, str]] = []
 
 
 @pytest.fixture
@@ -44,11 +50,12 @@ def served() -> Iterator[tuple[str, _Server]]:
             super().setup()
             state.connections += 1
 
-        def finish(self) -> None:
-            super().finish()
-            state.closed.set()
-
         def _answer(self) -> None:
+            state.heads.append(dict(self.headers.items()))
+            if state.custom is not None:
+                state.requests.append((self.command, self.path))
+                state.custom(self)
+                return
             self.rfile.read(int(self.headers.get("content-length") or 0))
             state.requests.append((self.command, self.path))
             if len(state.requests) in state.drop:
@@ -81,8 +88,14 @@ def served() -> Iterator[tuple[str, _Server]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def shutdown_request(self, request: object) -> None:
+            super().shutdown_request(request)  # type: ignore[arg-type]
+            state.closed.set()  # the socket is closed: its client can see it
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", state
@@ -133,9 +146,25 @@ def test_a_kept_connection_closed_before_an_answer_is_replaced_once(
     state.drop = {2}  # the race a kept connection can lose: closed as the request went out
     with Client(url, transport=SocketTransport(), retry_for=0) as client:
         client.request("GET", "/a")
-        assert client.request("POST", "/b", json={}) == {"n": 3}
-    assert state.requests == [("GET", "/a"), ("POST", "/b"), ("POST", "/b")]
+        assert client.request("GET", "/b") == {"n": 3}
+    assert state.requests == [("GET", "/a"), ("GET", "/b"), ("GET", "/b")]
     assert state.connections == 2
+
+
+def test_a_post_the_server_read_is_never_sent_again_on_a_new_connection(
+    served: tuple[str, _Server],
+) -> None:
+    # A server that read the request and closed without answering may have acted on it (a
+    # worker that died after its commit): creating a run twice is worse than an error the
+    # caller sees, and the client's own retries already cover the POSTs that are safe to repeat.
+    url, state = served
+    state.drop = {2}
+    with Client(url, transport=SocketTransport(), retry_for=0) as client:
+        client.request("GET", "/a")
+        with pytest.raises(Unavailable, match="closed the connection before answering"):
+            client.request("POST", "/runs", json={})
+        assert client.request("GET", "/c") == {"n": 3}
+    assert state.requests == [("GET", "/a"), ("POST", "/runs"), ("GET", "/c")]
 
 
 def test_a_new_connection_closed_before_an_answer_is_not_sent_again(
@@ -204,3 +233,148 @@ def test_a_forked_child_makes_its_own_connection(served: tuple[str, _Server]) ->
         assert os.waitstatus_to_exitcode(status) == 0
         assert client.request("GET", "/parent-again") == {"n": 3}
     assert state.connections == 2
+
+
+def test_interim_answers_before_the_answer_are_skipped(served: tuple[str, _Server]) -> None:
+    url, state = served
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.rfile.read(int(handler.headers.get("content-length") or 0))
+        handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n")
+        handler.wfile.write(b"link: </a>; rel=preload\r\n\r\n")
+        handler.wfile.write(b'HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{"n": 1}')
+
+    state.custom = answer
+    with Client(url, transport=SocketTransport(), retry_for=0, timeout=5) as client:
+        assert client.request("POST", "/a", json={}) == {"n": 1}
+        assert client.request("GET", "/b") == {"n": 1}
+    assert state.connections == 1
+
+
+def test_a_chunked_answer_cut_off_between_chunks_is_a_failure_not_a_short_body(
+    served: tuple[str, _Server],
+) -> None:
+    url, state = served
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        handler.wfile.write(b"3\r\nabc\r\n")
+        handler.close_connection = True
+
+    state.custom = answer
+    with Client(url, transport=SocketTransport(), retry_for=0) as client:
+        with pytest.raises(Unavailable, match="ended"):
+            client.send("GET", "/a")
+        with (
+            pytest.raises(TransportFailure, match="ended"),
+            client.stream("GET", "/file") as response,
+        ):
+            b"".join(response.iter_bytes())
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: -5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+def test_a_malformed_answer_is_a_transport_failure_and_its_connection_closed(
+    served: tuple[str, _Server], head: bytes
+) -> None:
+    url, state = served
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(head)
+        handler.close_connection = True
+
+    state.custom = answer
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with (
+            Client(url, transport=SocketTransport(), retry_for=0) as client,
+            pytest.raises(Unavailable, match=r"not an HTTP answer|malformed"),
+        ):
+            client.send("GET", "/a")
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"x-name": "run\r\nx-admin: 1"}, {"x-name": "a\nb"}, {"x-bad\r\nname": "v"}],
+)
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(
+    served: tuple[str, _Server], headers: dict[str, str]
+) -> None:
+    url, state = served
+    with (
+        Client(url, transport=SocketTransport(), retry_for=0) as client,
+        pytest.raises(InvalidArgument, match="header"),
+    ):
+        client.request("GET", "/a", headers=headers)
+    assert state.requests == []
+
+
+def test_a_token_ending_in_a_newline_is_refused_without_showing_it(
+    served: tuple[str, _Server],
+) -> None:
+    url, state = served
+    with (
+        Client(url, transport=SocketTransport(), retry_for=0, token="s3cret\n") as client,
+        pytest.raises(InvalidArgument) as raised,
+    ):
+        client.request("GET", "/a")
+    assert "s3cret" not in str(raised.value)
+    assert state.requests == []
+
+
+def test_the_request_target_is_percent_encoded(served: tuple[str, _Server]) -> None:
+    url, state = served
+    with Client(url, transport=SocketTransport(), retry_for=0) as client:
+        client.request("GET", "/files/my file \u00e9\u65e5.txt\r\nx-admin: 1", params={"q": "a b"})
+        client.request("GET", "/files/a%20b")
+    assert state.requests == [  # line breaks never reach the wire (urlsplit drops them)
+        ("GET", "/files/my%20file%20%C3%A9%E6%97%A5.txtx-admin:%201?q=a+b"),
+        ("GET", "/files/a%20b"),
+    ]
+    assert "x-admin" not in state.heads[0]
+
+
+def test_the_host_header_names_the_host_and_port_without_credentials(
+    served: tuple[str, _Server],
+) -> None:
+    url, state = served
+    port = url.rsplit(":", 1)[1]
+    with Client(
+        url.replace("//", "//user:pw@"), transport=SocketTransport(), retry_for=0
+    ) as client:
+        client.request("GET", "/a")
+    assert state.heads[0]["Host"] == f"127.0.0.1:{port}"
+
+
+def test_an_early_answer_to_an_upload_the_server_will_not_read_is_what_the_caller_sees(
+    served: tuple[str, _Server],
+) -> None:
+    url, state = served
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        content = b'{"error": {"code": "payload_too_large", "message": "too big"}}'
+        handler.send_response(413)
+        handler.send_header("content-length", str(len(content)))
+        handler.send_header("connection", "close")
+        handler.end_headers()
+        handler.wfile.write(content)
+        handler.wfile.flush()
+        handler.connection.shutdown(socket.SHUT_WR)
+        handler.close_connection = True
+
+    state.custom = answer
+    with (
+        Client(url, transport=SocketTransport(), retry_for=0) as client,
+        pytest.raises(PayloadTooLarge, match="too big"),
+    ):
+        client.request("PUT", "/big", content=b"x" * (64 << 20))
+    assert state.requests == [("PUT", "/big")]

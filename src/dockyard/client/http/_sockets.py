@@ -10,8 +10,16 @@ needed over a socket (``Content-Length`` or chunked answers, streamed or whole) 
 Connections are kept alive and reused, one request at a time each, from any thread: a
 connection idle for longer than :data:`IDLE_S` (the server closes idle connections after 5 s),
 one the server has closed or written to unasked, or one inherited across a ``fork`` is never
-reused. A reused connection found closed before any byte of the answer came is replaced once
-and the request sent again: the server closed it idle, so it never read the request.
+reused. A reused connection found closed is replaced once and the request sent again when the
+server cannot have acted on it: the request could not be written, or it asks for nothing to
+change (GET, HEAD, PUT, DELETE, OPTIONS). A POST the server may have read and acted on before it
+closed is never sent twice: the error reaches :class:`~dockyard.client.http.Client`, which
+repeats only the POSTs the server de-duplicates.
+
+An answer the server sends before it has read the whole request (``413``, ``401`` to an upload,
+then a close) is the answer the caller gets, not the broken pipe that cut the upload short.
+Header names and values holding a line break are refused, and the request target is
+percent-encoded, so no value can end a header or the request early.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
 __all__ = ["SocketTransport", "proxy_configured"]
@@ -37,6 +46,11 @@ IDLE_S = 2.0
 #: Kept connections per server, beyond those in use.
 KEEP = 4
 _LINE = 65537
+#: Sent again on a new connection after a reused one closed unanswered: nothing changes twice.
+_REPLAYABLE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+#: Left as they are in a request target: RFC 3986's reserved and unreserved characters, and
+#: ``%`` (a target already percent-encoded stays so); everything else is encoded as UTF-8.
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 class _Connection:
@@ -69,6 +83,15 @@ class _Closed(ConnectionError):
     """The connection ended before any byte of an answer."""
 
 
+class _Unsent(ConnectionError):
+    """The request could not be written whole, and no answer came: the server cannot have
+    acted on it."""
+
+
+def _malformed(what: str) -> ConnectionError:
+    return ConnectionError(f"malformed answer: {what}")
+
+
 class _Answer:
     """An answer whose body is read as it is asked for: whole, or streamed in chunks.
 
@@ -78,24 +101,41 @@ class _Answer:
 
     def __init__(self, connection: _Connection, method: str) -> None:
         reader = connection.reader
-        status_line = reader.readline(_LINE)
-        if not status_line:
-            raise _Closed("the server closed the connection before answering")
-        fields = status_line.split(None, 2)
-        if len(fields) < 2 or not fields[0].startswith(b"HTTP/"):
-            raise ConnectionError(f"not an HTTP answer: {status_line[:100]!r}")
-        self.status_code = int(fields[1])
-        headers: dict[str, str] = {}
-        while True:
-            line = reader.readline(_LINE)
-            if line in (b"\r\n", b"\n", b""):
+        while True:  # interim answers (100 Continue, 103 Early Hints) come before the answer
+            status_line = reader.readline(_LINE)
+            if not status_line:
+                raise _Closed("the server closed the connection before answering")
+            fields = status_line.split(None, 2)
+            if (
+                len(fields) < 2
+                or not fields[0].startswith(b"HTTP/")
+                or len(fields[1]) != 3
+                or not fields[1].isdigit()
+            ):
+                raise ConnectionError(f"not an HTTP answer: {status_line[:100]!r}")
+            self.status_code = int(fields[1])
+            headers: dict[str, str] = {}
+            while True:
+                line = reader.readline(_LINE)
+                if line in (b"\r\n", b"\n"):
+                    break
+                if not line:
+                    raise _malformed("the connection ended inside the answer's head")
+                name, _, value = line.partition(b":")
+                headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+            if not 100 <= self.status_code < 200 or self.status_code == 101:
                 break
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
         self.headers = headers
         self._connection = connection
-        self._chunked = headers.get("transfer-encoding", "").lower() == "chunked"
-        self._left = -1 if self._chunked else int(headers.get("content-length", -1))
+        encoding = headers.get("transfer-encoding", "").lower()
+        self._chunked = encoding == "chunked"
+        length = headers.get("content-length")
+        if encoding or length is None:
+            self._left = -1  # chunked, or else (another coding, no length) runs to the close
+        elif length.isdigit():
+            self._left = int(length)
+        else:
+            raise _malformed(f"Content-Length {length[:40]!r}")
         if method == "HEAD" or self.status_code in (204, 304):
             self._left, self._chunked = 0, False
         self.keep = (
@@ -117,10 +157,20 @@ class _Answer:
         reader = self._connection.reader
         if self._chunked:
             while True:
-                length = int(reader.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+                line = reader.readline(1024)
+                if not line:
+                    raise ConnectionError("the answer ended between its chunks")
+                digits = line.split(b";", 1)[0].strip()
+                try:
+                    length = int(digits, 16)
+                except ValueError:
+                    raise _malformed(f"chunk size {digits[:40]!r}") from None
+                if length < 0:
+                    raise _malformed(f"chunk size {digits[:40]!r}")
                 if length == 0:
-                    while reader.readline(_LINE) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
+                    while (line := reader.readline(_LINE)) not in (b"\r\n", b"\n"):
+                        if not line:  # trailers, then an empty line
+                            raise ConnectionError("the answer ended inside its trailers")
                     break
                 while length:
                     chunk = reader.read(min(size, length))
@@ -128,7 +178,8 @@ class _Answer:
                         raise ConnectionError("the answer ended inside a chunk")
                     length -= len(chunk)
                     yield chunk
-                reader.readline(1024)
+                if reader.readline(1024) not in (b"\r\n", b"\n"):
+                    raise _malformed("a chunk runs past its size")
         elif self._left >= 0:
             while self._left:
                 chunk = reader.read(min(size, self._left))
@@ -188,9 +239,12 @@ class SocketTransport(Transport):
             raise TransportFailure(f"cannot send to {url!r}: not an http(s) URL")
         secure = parts.scheme == "https"
         key = (parts.scheme, parts.hostname, parts.port or (443 if secure else 80))
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        head = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
+        target = quote(
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), _TARGET_SAFE
+        )
+        host = parts.netloc.rpartition("@")[2]  # never the URL's credentials
+        head = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+        head += [_header(k, v) for k, v in headers.items()]
         if body is not None or method in ("POST", "PUT"):
             head.append(f"Content-Length: {_size(body)}")
         request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
@@ -199,10 +253,11 @@ class SocketTransport(Transport):
             connection = self._take(key, timeout)
             try:
                 answer = self._ask(connection, method, request, body)
-            except (_Closed, ConnectionResetError, BrokenPipeError):
-                if not connection.reused:
+            except (_Closed, _Unsent, ConnectionResetError, BrokenPipeError) as exc:
+                # Closed by the server while it sat idle, as the request went out: sent again
+                # only if the server cannot have acted on it, or acting twice changes nothing.
+                if not connection.reused or not (isinstance(exc, _Unsent) or method in _REPLAYABLE):
                     raise
-                # Closed by the server while it sat idle: it never read this request.
                 if body is not None and hasattr(body, "seek"):
                     body.seek(start)
                 connection = self._connect(key, timeout)
@@ -229,20 +284,16 @@ class SocketTransport(Transport):
             raise
 
     def _ask_on(self, connection: _Connection, method: str, request: bytes, body: Body) -> _Answer:
-        sock = connection.sock
-        if isinstance(body, bytes) and len(body) <= LIMITS.transfer_chunk:
-            sock.sendall(request + body)  # one write: no wait for the headers' ACK
-        else:
-            sock.sendall(request)
-            if isinstance(body, Path):
-                with body.open("rb") as source:
-                    while chunk := source.read(LIMITS.transfer_chunk):
-                        sock.sendall(chunk)
-            elif isinstance(body, bytes):
-                sock.sendall(body)
-            elif body is not None:
-                while chunk := body.read(LIMITS.transfer_chunk):
-                    sock.sendall(chunk)
+        try:
+            _write(connection.sock, request, body)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            # The server stopped reading: it may have answered first (413, 401), then closed.
+            try:
+                answer = _Answer(connection, method)
+            except OSError:
+                raise _Unsent(str(exc) or type(exc).__name__) from exc
+            answer.keep = False  # the rest of the request was never sent
+            return answer
         return _Answer(connection, method)
 
     def _take(self, key: tuple[str, str, int], timeout: float) -> _Connection:
@@ -295,6 +346,41 @@ class SocketTransport(Transport):
             self._idle.clear()
         for connection in kept:
             connection.close()
+
+
+def _write(sock: socket.socket, request: bytes, body: Body) -> None:
+    if isinstance(body, bytes) and len(body) <= LIMITS.transfer_chunk:
+        sock.sendall(request + body)  # one write: no wait for the headers' ACK
+        return
+    sock.sendall(request)
+    if isinstance(body, Path):
+        with body.open("rb") as source:
+            while chunk := source.read(LIMITS.transfer_chunk):
+                sock.sendall(chunk)
+    elif isinstance(body, bytes):
+        sock.sendall(body)
+    elif body is not None:
+        while chunk := body.read(LIMITS.transfer_chunk):
+            sock.sendall(chunk)
+
+
+def _header(name: str, value: str) -> str:
+    """One header line; refused if a line break (or a NUL) in it would end it early or start
+    another, and the value is never shown (it may be a token)."""
+    if not name or any(c in name for c in "\r\n\0: \t") or any(c in value for c in "\r\n\0"):
+        raise InvalidArgument(
+            f"the request header {name[:100]!r} holds a line break or another character a "
+            "header cannot carry (a token read from a file with its newline?)",
+            field="headers",
+        )
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidArgument(
+            f"the request header {name[:100]!r} holds characters beyond Latin-1",
+            field="headers",
+        ) from None
+    return f"{name}: {value}"
 
 
 def proxy_configured() -> bool:
