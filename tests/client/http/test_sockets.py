@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import socket
 import threading
 import warnings
@@ -378,3 +379,30 @@ def test_an_early_answer_to_an_upload_the_server_will_not_read_is_what_the_calle
     ):
         client.request("PUT", "/big", content=b"x" * (64 << 20))
     assert state.requests == [("PUT", "/big")]
+
+
+def test_a_child_forked_while_another_thread_held_the_pool_sends_and_leaks_nothing(
+    served: tuple[str, _Server],
+) -> None:
+    url, _ = served
+    transport = SocketTransport()
+    with Client(url, transport=transport, retry_for=0) as client:
+        client.request("GET", "/parent")
+        # Another thread (the SDK's metric sender) taking or giving back a connection at the
+        # fork: the child inherits the pool's lock held by a thread it does not have.
+        with transport._lock:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover (the child reports through its exit status)
+                ok = False
+                try:
+                    signal.alarm(10)  # a child stuck on the lock dies of SIGALRM
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", ResourceWarning)
+                        ok = client.request("GET", "/child") == {"n": 2}
+                        gc.collect()
+                    ok = ok and not [w for w in caught if w.category is ResourceWarning]
+                finally:
+                    os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert client.request("GET", "/parent-again") == {"n": 3}

@@ -297,13 +297,12 @@ class SocketTransport(Transport):
         return _Answer(connection, method)
 
     def _take(self, key: tuple[str, str, int], timeout: float) -> _Connection:
+        if self._pid != os.getpid():
+            self._forked()
         now = time.monotonic()
         stale: list[_Connection] = []
         found: _Connection | None = None
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: its parent's connections are not its
-                self._idle.clear()
-                self._pid = os.getpid()
             idle = self._idle.get(key, [])
             while idle:
                 candidate = idle.pop()
@@ -318,6 +317,17 @@ class SocketTransport(Transport):
         found.sock.settimeout(timeout)
         found.reused = True
         return found
+
+    def _forked(self) -> None:
+        """In a forked child: a new lock (another thread of the parent may have held the old
+        one at the fork, and the child has no such thread to release it), and the parent's
+        connections closed, their descriptors only: the parent's sockets stay open."""
+        inherited = [c for idle in self._idle.values() for c in idle]
+        self._lock = threading.Lock()
+        self._idle = {}
+        self._pid = os.getpid()
+        for connection in inherited:
+            connection.close()
 
     def _connect(self, key: tuple[str, str, int], timeout: float) -> _Connection:
         scheme, host, port = key
