@@ -406,3 +406,17 @@ def test_a_child_forked_while_another_thread_held_the_pool_sends_and_leaks_nothi
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert client.request("GET", "/parent-again") == {"n": 3}
+
+
+def test_connections_numbered_past_1024_are_kept_too(served: tuple[str, _Server]) -> None:
+    # A training script holding many files: select() refuses descriptors past FD_SETSIZE.
+    url, state = served
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with Client(url, transport=SocketTransport(), retry_for=0) as client:
+            for _ in range(3):
+                client.request("GET", "/a")
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert state.connections == 1

@@ -73,6 +73,10 @@ class _Connection:
         if now - self.used > IDLE_S:
             return False
         try:
+            if hasattr(select, "poll"):  # select() refuses descriptors past FD_SETSIZE (1024)
+                poller = select.poll()
+                poller.register(self.sock, select.POLLIN)
+                return not poller.poll(0)
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return False
