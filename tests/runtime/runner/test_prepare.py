@@ -8,9 +8,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from tests.services.live_server import LiveServer
 from tests.services.s3 import S3Server
 
 from dockyard.artifacts import ArtifactInfo
+from dockyard.client.http import Client, routes
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.runner._prepare import fetch, unpack_source
 
@@ -113,3 +115,17 @@ def test_an_s3_prefix_channel_brings_its_objects_and_a_key_its_file(
     assert found == ["a.csv", "part/b.csv"]  # not data/training.csv, which only shares letters
     fetch(f"s3://{bucket}/data/train/a.csv", tmp_path / "one", job)
     assert (tmp_path / "one" / "a.csv").read_bytes() == b"data/train/a.csv"
+
+
+def test_a_run_channel_brings_files_whose_names_hold_url_characters(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    # "#" would end the path (a fragment) and "?" start a query: each must be sent encoded.
+    names = ["a#b c.txt", "q?x=1.txt", "100%.txt"]
+    with Client(live_server.url) as client:
+        run = client.call(routes.CREATE_RUN(), {"experiment_id": "0"})["info"]["run_id"]
+        for name in names:
+            put = routes.PUT_ARTIFACT(run_id=run, path=f"data/{name}")
+            client.request(put.method, put.path, content=name.encode())
+    fetch(f"runs:/{run}/data", tmp_path / "in", {"server_url": live_server.url})
+    assert {p.name: p.read_text() for p in (tmp_path / "in").iterdir()} == {n: n for n in names}

@@ -134,10 +134,10 @@ def _is_file(store: Any, key: str) -> bool:
 
 
 def _fetch_run(uri: str, dest: Path, job: dict[str, Any]) -> None:
-    from dockyard.client.http import Client
+    from dockyard.client.http import Client, SocketTransport, routes
 
     run_id, _, path = uri[len("runs:/") :].partition("/")
-    client = Client(job["server_url"], token=job.get("token"))
+    client = Client(job["server_url"], token=job.get("token"), transport=SocketTransport())
     try:
         listing = client.request(
             "GET", f"/api/v1/runs/{run_id}/artifacts", params={"path": path, "recursive": True}
@@ -147,7 +147,8 @@ def _fetch_run(uri: str, dest: Path, job: dict[str, Any]) -> None:
             local = dest / (rel[len(path) :].lstrip("/") if rel != path else Path(rel).name)
             local.parent.mkdir(parents=True, exist_ok=True)
             with (
-                client.stream("GET", f"/api/v1/runs/{run_id}/artifacts/{rel}") as response,
+                # Quoted: a "#" or "?" in a file's name would end its path.
+                client.stream("GET", routes.GET_ARTIFACT(run_id=run_id, path=rel).path) as response,
                 local.open("wb") as out,
             ):
                 for chunk in response.iter_bytes(1 << 20):
