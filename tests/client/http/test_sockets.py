@@ -279,6 +279,7 @@ def test_a_chunked_answer_cut_off_between_chunks_is_a_failure_not_a_short_body(
         b"HTTP/1.1 2x0 OK\r\ncontent-length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-length: ten\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-length: -5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: \xb2\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
     ],
 )

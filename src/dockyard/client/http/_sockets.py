@@ -136,7 +136,7 @@ class _Answer:
         length = headers.get("content-length")
         if encoding or length is None:
             self._left = -1  # chunked, or else (another coding, no length) runs to the close
-        elif length.isdigit():
+        elif length.isascii() and length.isdigit():
             self._left = int(length)
         else:
             raise _malformed(f"Content-Length {length[:40]!r}")
