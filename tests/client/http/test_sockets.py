@@ -7,6 +7,7 @@ case is decided by what reached the server, not by timing.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import signal
 import socket
@@ -421,3 +422,25 @@ def test_connections_numbered_past_1024_are_kept_too(served: tuple[str, _Server]
         for fd in held:
             os.close(fd)
     assert state.connections == 1
+
+
+def test_a_body_that_fails_while_it_is_sent_leaves_no_socket_open(
+    served: tuple[str, _Server],
+) -> None:
+    url, _ = served
+
+    class Failing(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() >= 1 << 20:
+                raise ValueError("the file was closed under us")
+            return super().read(size)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with (
+            Client(url, transport=SocketTransport(), retry_for=0) as client,
+            pytest.raises(ValueError, match="closed under us"),
+        ):
+            client.request("PUT", "/upload", content=Failing(b"x" * (4 << 20)))
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -280,10 +280,10 @@ class SocketTransport(Transport):
 
     def _ask(self, connection: _Connection, method: str, request: bytes, body: Body) -> _Answer:
         """Send the request on ``connection`` and read its answer's head; closes the
-        connection if either fails."""
+        connection if either fails, for whatever reason (a body's file failing, Ctrl-C)."""
         try:
             return self._ask_on(connection, method, request, body)
-        except OSError:
+        except BaseException:
             connection.close()
             raise
 
