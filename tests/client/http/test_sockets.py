@@ -444,3 +444,19 @@ def test_a_body_that_fails_while_it_is_sent_leaves_no_socket_open(
             client.request("PUT", "/upload", content=Failing(b"x" * (4 << 20)))
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_connection_given_back_after_the_client_closed_is_closed_too(
+    served: tuple[str, _Server],
+) -> None:
+    # The SDK's sender thread may finish a request as the main thread closes the client.
+    url, _ = served
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        client = Client(url, transport=SocketTransport(), retry_for=0)
+        with client.stream("GET", "/file") as response:
+            client.close()
+            assert response.read() == b'{"n": 1}'
+        del client, response
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []

@@ -212,6 +212,7 @@ class SocketTransport(Transport):
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
+        self._closed = False  # once closed, connections given back are closed, not kept
 
     def send(
         self,
@@ -347,7 +348,7 @@ class SocketTransport(Transport):
     def _give_back(self, connection: _Connection) -> None:
         connection.used = time.monotonic()
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == os.getpid() and not self._closed:
                 idle = self._idle.setdefault(connection.key, [])
                 if len(idle) < KEEP:
                     idle.append(connection)
@@ -356,6 +357,7 @@ class SocketTransport(Transport):
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             kept = [c for idle in self._idle.values() for c in idle]
             self._idle.clear()
         for connection in kept:
