@@ -460,3 +460,26 @@ def test_a_connection_given_back_after_the_client_closed_is_closed_too(
         del client, response
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_forked_child_does_not_hold_its_parents_connections_open(
+    served: tuple[str, _Server],
+) -> None:
+    # A transform's runner forks its batch workers: a worker that never sends a request must
+    # not keep the runner's connections open after the runner closed them.
+    url, state = served
+    client = Client(url, transport=SocketTransport(), retry_for=0)
+    client.request("GET", "/parent")
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child only waits)
+        os.close(done_w)
+        os.read(done_r, 1)
+        os._exit(0)
+    os.close(done_r)
+    try:
+        client.close()
+        assert state.closed.wait(10)  # the server saw the connection end
+    finally:
+        os.close(done_w)
+        os.waitpid(pid, 0)

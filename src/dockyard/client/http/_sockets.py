@@ -9,10 +9,11 @@ needed over a socket (``Content-Length`` or chunked answers, streamed or whole) 
 
 Connections are kept alive and reused, one request at a time each, from any thread: a
 connection idle for longer than :data:`IDLE_S` (the server closes idle connections after 5 s),
-one the server has closed or written to unasked, or one inherited across a ``fork`` is never
-reused. A reused connection found closed is replaced once and the request sent again when the
-server cannot have acted on it: the request could not be written, or it asks for nothing to
-change (GET, HEAD, PUT, DELETE, OPTIONS). A POST the server may have read and acted on before it
+or one the server has closed or written to unasked, is never reused; a forked child closes
+its copies of its parent's connections at the fork (the parent's stay open) and makes its own.
+A reused connection found closed is replaced once and the request sent again when the server
+cannot have acted on it: the request could not be written, or it asks for nothing to change
+(GET, HEAD, PUT, DELETE, OPTIONS). A POST the server may have read and acted on before it
 closed is never sent twice: the error reaches :class:`~dockyard.client.http.Client`, which
 repeats only the POSTs the server de-duplicates.
 
@@ -29,6 +30,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,6 +215,7 @@ class SocketTransport(Transport):
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False  # once closed, connections given back are closed, not kept
+        _TRANSPORTS.add(self)
 
     def send(
         self,
@@ -362,6 +365,21 @@ class SocketTransport(Transport):
             self._idle.clear()
         for connection in kept:
             connection.close()
+
+
+#: Every transport of this process, for the child of a fork to let go of its parent's sockets.
+_TRANSPORTS: weakref.WeakSet[SocketTransport] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # At once, not on the child's first request: a child that never sends one (a batch worker)
+    # would otherwise hold the parent's connections open after the parent closed them.
+    for transport in list(_TRANSPORTS):
+        transport._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _write(sock: socket.socket, request: bytes, body: Body) -> None:
