@@ -483,3 +483,17 @@ def test_a_forked_child_does_not_hold_its_parents_connections_open(
     finally:
         os.close(done_w)
         os.waitpid(pid, 0)
+
+
+def test_a_transport_dropped_unclosed_closes_what_it_kept_without_a_warning(
+    served: tuple[str, _Server],
+) -> None:
+    url, state = served
+    client = Client(url, transport=SocketTransport(), retry_for=0)
+    client.request("GET", "/a")  # leaves one kept connection
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", ResourceWarning)
+        del client
+        gc.collect()
+    assert [str(w.message) for w in said if w.category is ResourceWarning] == []
+    assert state.closed.wait(10)  # the server saw it closed

@@ -216,6 +216,9 @@ class SocketTransport(Transport):
         self._pid = os.getpid()
         self._closed = False  # once closed, connections given back are closed, not kept
         _TRANSPORTS.add(self)
+        # A transport dropped without close() (a client nobody closed) closes what it kept,
+        # rather than leaving its sockets to the collector, which warns of each.
+        weakref.finalize(self, _close_kept, self._idle)
 
     def send(
         self,
@@ -332,7 +335,7 @@ class SocketTransport(Transport):
         connections closed, their descriptors only: the parent's sockets stay open."""
         inherited = [c for idle in self._idle.values() for c in idle]
         self._lock = threading.Lock()
-        self._idle = {}
+        self._idle.clear()  # the same dict: the finalizer closes what it holds
         self._pid = os.getpid()
         for connection in inherited:
             connection.close()
@@ -369,6 +372,13 @@ class SocketTransport(Transport):
 
 #: Every transport of this process, for the child of a fork to let go of its parent's sockets.
 _TRANSPORTS: weakref.WeakSet[SocketTransport] = weakref.WeakSet()
+
+
+def _close_kept(idle: dict[tuple[str, str, int], list[_Connection]]) -> None:
+    for kept in list(idle.values()):
+        for connection in kept:
+            connection.close()
+    idle.clear()
 
 
 def _after_fork_in_child() -> None:
