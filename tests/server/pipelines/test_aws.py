@@ -649,3 +649,27 @@ def test_an_express_machine_waits_for_no_job_or_callback(real_sfn: Any) -> None:
     )
     # a STANDARD machine waits for them as before
     real_sfn.create_state_machine(name="asks", definition=json.dumps(nested), roleArn="r")
+
+
+@pytest.mark.parametrize(
+    ("size", "token", "next_key"),
+    [
+        ("max_results", "page_token", "next_page_token"),  # as every native list pages
+        ("limit", "next_token", "next_token"),  # as these lists paged before, still read
+    ],
+)
+def test_the_native_pipelines_list_pages_as_every_list_does(
+    live: tuple[str, Services], sfn: Any, size: str, token: str, next_key: str
+) -> None:
+    url, _ = live
+    for name in ("p1", "p2", "p3"):
+        sfn.create_state_machine(name=name, definition=json.dumps(WAIT), roleArn="r")
+    pages: list[list[str]] = []
+    params: dict[str, Any] = {size: 2}
+    for _ in range(5):
+        page = httpx.get(f"{url}/api/v1/pipelines", params=params).json()
+        pages.append([m["name"] for m in page["state_machines"]])
+        if not page.get(next_key):
+            break
+        params = {size: 2, token: page[next_key]}
+    assert pages == [["p1", "p2"], ["p3"]]

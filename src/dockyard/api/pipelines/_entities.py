@@ -203,7 +203,8 @@ class StateMachine(_Machine):
 
 class StateMachineList(_Model):
     state_machines: list[StateMachineSummary]
-    next_token: str | None = None
+    next_page_token: str | None = None
+    next_token: str | None = None  # the same token, for clients older than next_page_token
 
 
 class ValidateDefinition(_Model):
@@ -261,7 +262,8 @@ class Execution(ExecutionSummary):
 
 class ExecutionList(_Model):
     executions: list[ExecutionSummary]
-    next_token: str | None = None
+    next_page_token: str | None = None
+    next_token: str | None = None  # the same token, for clients older than next_page_token
 
 
 class HistoryEvent(_Model):
@@ -277,7 +279,8 @@ class HistoryEvent(_Model):
 
 class History(_Model):
     events: list[HistoryEvent]
-    next_token: str | None = None
+    next_page_token: str | None = None
+    next_token: str | None = None  # the same token, for clients older than next_page_token
 
 
 class StopExecution(_Model):

@@ -182,15 +182,14 @@ def list_pipelines(
     token: str | None = None
     while True:
         params: dict[str, Any] = {"activity": True} if activity else {}
-        if token:
-            params["next_token"] = token
+        params.update(_page_params(token))
         page = from_answer(
             StateMachineList, _client(client).call(routes.LIST_PIPELINES(), params=params or None)
         )
         found += page.state_machines
-        if not page.next_token:
+        token = page.next_page_token or page.next_token
+        if not token:
             return found
-        token = page.next_token
 
 
 def delete_pipeline(name: str, *, client: Client | None = None) -> None:
@@ -261,12 +260,12 @@ def execution_history(
     found: list[HistoryEvent] = []
     token: str | None = None
     while True:
-        params: dict[str, Any] = {"limit": 1000, **({"next_token": token} if token else {})}
+        params: dict[str, Any] = {"max_results": 1000, "limit": 1000, **_page_params(token)}
         page = from_answer(History, _client(client).call(route, params=params))
         found += page.events
-        if not page.next_token:
+        token = page.next_page_token or page.next_token
+        if not token:
             return found
-        token = page.next_token
 
 
 def stop_execution(
@@ -310,3 +309,9 @@ def send_task_failure(
 def send_task_heartbeat(token: str, *, client: Client | None = None) -> None:
     request = build_request(TaskHeartbeat, task_token=token)
     _client(client).call(routes.SEND_TASK_HEARTBEAT(), request)
+
+
+def _page_params(token: str | None) -> dict[str, str]:
+    """The next page's token, under the name every native list reads and under the older name
+    a server before it reads in these lists (which ignores the other)."""
+    return {"page_token": token, "next_token": token} if token else {}

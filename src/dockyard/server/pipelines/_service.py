@@ -350,6 +350,7 @@ class PipelineService:
                 else _views.machine_summary(r)
                 for r in page
             ],
+            next_page_token=token,
             next_token=token,
         )
 
@@ -520,7 +521,8 @@ class PipelineService:
         if len(rows) > limit:
             last = rows[limit - 1]
             token = _views.encode_token(kind, [last.start_time, last.arn])
-        return ExecutionList(executions=[_views.summary(r) for r in rows[:limit]], next_token=token)
+        executions = [_views.summary(r) for r in rows[:limit]]
+        return ExecutionList(executions=executions, next_page_token=token, next_token=token)
 
     def history(
         self,
@@ -543,7 +545,8 @@ class PipelineService:
         token = None
         if len(rows) > limit:
             token = _views.encode_token(kind, rows[limit - 1].event_id)
-        return History(events=[_views.history_event(r) for r in rows[:limit]], next_token=token)
+        events = [_views.history_event(r) for r in rows[:limit]]
+        return History(events=events, next_page_token=token, next_token=token)
 
     def stop(self, actor: Actor, arn: str, request: StopExecution) -> Execution:
         """Abort a running execution (its tasks are stopped, its timers dropped)."""

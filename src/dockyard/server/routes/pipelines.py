@@ -7,10 +7,11 @@ The same operations answer boto3's ``stepfunctions`` client through
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from dockyard.api.pipelines import (
     Execution,
@@ -35,6 +36,7 @@ from dockyard.api.pipelines import (
     execution_arn,
     state_machine_arn,
 )
+from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server._services import Services
@@ -67,18 +69,39 @@ def create_pipeline(
     return services.pipelines.create(actor, config)
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    size: int
+    token: str | None
+
+
+def _page(
+    max_results: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    page_token: Annotated[str | None, Query(max_length=LIMITS.page_token_length)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, include_in_schema=False)] = None,
+    next_token: Annotated[
+        str | None, Query(max_length=LIMITS.page_token_length, include_in_schema=False)
+    ] = None,
+) -> _Page:
+    """A page as every native list asks for one (``max_results``, ``page_token``; 100 by
+    default); the older ``limit`` and ``next_token`` of these lists are still read."""
+    return _Page(max_results or limit or 100, page_token or next_token)
+
+
+PageDep = Annotated[_Page, Depends(_page)]
+
+
 @router.get("", response_model_exclude_none=True)
 def list_pipelines(
     services: ServicesDep,
     actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_token: str | None = None,
+    page: PageDep,
     activity: bool = False,
 ) -> StateMachineList:
     """The state machines by name; with ``activity``, each with its newest execution and how
     many run now. Without it, a listing has only the fields a client older than them reads
     (its models refuse fields they do not know)."""
-    return services.pipelines.list(actor, next_token, limit, activity=activity)
+    return services.pipelines.list(actor, page.token, page.size, activity=activity)
 
 
 @router.post("/validate")
@@ -162,13 +185,12 @@ def list_executions(
     name: str,
     services: ServicesDep,
     actor: ActorDep,
+    page: PageDep,
     status: ExecutionStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_token: str | None = None,
 ) -> ExecutionList:
     """Its executions, newest first."""
     return services.pipelines.list_executions(
-        actor, _machine(name), status=status, next_token=next_token, limit=limit
+        actor, _machine(name), status=status, next_token=page.token, limit=page.size
     )
 
 
@@ -210,14 +232,13 @@ def get_history(
     execution: str,
     services: ServicesDep,
     actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_token: str | None = None,
+    page: PageDep,
     reverse: bool = False,
 ) -> History:
     """Its history events, oldest first (``reverse``: newest first)."""
     arn = _execution(services, actor, name, execution)
     return services.pipelines.history(
-        actor, arn, next_token=next_token, limit=limit, reverse=reverse
+        actor, arn, next_token=page.token, limit=page.size, reverse=reverse
     )
 
 

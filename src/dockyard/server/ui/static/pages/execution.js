@@ -184,9 +184,9 @@ export default async function execution(ctx) {
     const events = [];
     let token = null;
     for (let i = 0; i < HISTORY_PAGES; i++) {
-      const page = await api(`${path}/history`, { query: { limit: 1000, ...(token ? { next_token: token } : {}) }, signal });
+      const page = await api(`${path}/history`, { query: { max_results: 1000, ...(token ? { page_token: token } : {}) }, signal });
       events.push(...page.events);
-      token = page.next_token;
+      token = page.next_page_token;
       if (!token) break;
     }
     return events;

@@ -31,7 +31,7 @@ export default async function pipelines(ctx) {
   root.append(h("div.head", h("h1", "Pipelines")), body);
   let list;
   try {
-    ({ state_machines: list } = await api("pipelines", { query: { limit: 1000, activity: true }, signal }));
+    ({ state_machines: list } = await api("pipelines", { query: { max_results: 1000, activity: true }, signal }));
   } catch (e) { clear(body, errorBox({ message: errorText(e) })); return; }
   const last = (m) => m.last_execution;
   clear(body, list.length ? h("div#pipelines", table([
@@ -78,7 +78,7 @@ async function detail(ctx, name) {
     ["Created", `${fmtTime(machine.created_time)} by ${machine.created_by}`],
     ["Updated", fmtTime(machine.updated_time)],
   ]), h("details", h("summary", "Definition"), h("pre.code", definition ? JSON.stringify(definition, null, 2) : machine.definition)));
-  const { executions } = await api(`${path}/executions`, { query: { limit: 200 }, signal });
+  const { executions } = await api(`${path}/executions`, { query: { max_results: 200 }, signal });
   clear(runs, executions.length ? executionsTable(name, executions) : h("p.muted", "No executions yet."));
 }
 
