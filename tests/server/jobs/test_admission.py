@@ -1,6 +1,7 @@
 """Submit-time checks of transform specs: a registered package with SageMaker inference
 handlers is refused what only its handlers could parse (filters, a join, Parquet) when the job
-is submitted, not after it has queued and started."""
+is submitted, not after it has queued and started; a training job's ``sourcedir.tar.gz`` is
+looked into for its entry point."""
 
 from __future__ import annotations
 
@@ -90,3 +91,41 @@ def test_create_transform_job_names_the_request_field(services: Services, store:
         create_transform_job(services, ACTOR, request)
     assert refused.value.field == "DataProcessing.InputFilter"
     assert refused.value.message.startswith("DataProcessing.InputFilter is not supported")
+
+
+def _sourcedir(folder: Path, members: dict[str, str]) -> Path:
+    """A ``sourcedir.tar.gz`` as the SageMaker SDK packs script-mode code."""
+    import io
+    import tarfile
+
+    archive = folder / "sourcedir.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return archive
+
+
+def test_a_sourcedir_archive_on_the_servers_disk_is_looked_into(
+    services: Services, store: Path
+) -> None:
+    """A local ``sourcedir.tar.gz`` is what the runner unpacks, so the entry point is looked
+    for inside it, not beside it."""
+    from dockyard.api.jobs import TrainingJobSpec
+
+    archive = _sourcedir(store, {"./train.py": "print('hi')\n", "lib/util.py": ""})
+    for entry_point in ("train.py", "lib/util.py"):
+        spec = TrainingJobSpec(entry_point=entry_point, source_dir=str(archive))
+        assert services.jobs.submit(ACTOR, spec).spec["source_dir"] == str(archive)
+    missing = TrainingJobSpec(entry_point="serve.py", source_dir=str(archive))
+    with pytest.raises(InvalidArgument) as refused:
+        services.jobs.submit(ACTOR, missing)
+    assert refused.value.field == "entry_point"
+    assert f"entry point 'serve.py' is not a file in {archive}" in refused.value.message
+    (store / "broken.tar.gz").write_bytes(b"not gzip")
+    broken = TrainingJobSpec(entry_point="train.py", source_dir=str(store / "broken.tar.gz"))
+    with pytest.raises(InvalidArgument) as unreadable:
+        services.jobs.submit(ACTOR, broken)
+    assert unreadable.value.field == "source_dir"
+    assert "is not a gzipped tar archive" in unreadable.value.message

@@ -7,7 +7,10 @@ queued.
 
 from __future__ import annotations
 
+import posixpath
+import tarfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -145,9 +148,12 @@ class SpecChecks:
         if spec.source_dir is not None:
             check_readable(spec.source_dir, "source_dir", s3_endpoint_url=endpoint)
             if spec.entry_point and scheme(spec.source_dir) == "local":
-                script = local_path(spec.source_dir) / spec.entry_point
+                source = local_path(spec.source_dir)
                 try:
-                    found = script.is_file()
+                    if source.name.endswith((".tar.gz", ".tgz")) and source.is_file():
+                        found = _archive_holds(source, spec.entry_point, spec.source_dir)
+                    else:
+                        found = (source / spec.entry_point).is_file()
                 except OSError as exc:  # a name too long for the file system
                     raise InvalidArgument(
                         f"cannot read entry point {spec.entry_point[:200]!r}: {exc.strerror}",
@@ -248,3 +254,16 @@ class SpecChecks:
             self._tracking.get_run_info(actor, run_id)
         except NotFound as exc:
             raise InvalidArgument(f"{uri}: run {run_id!r} does not exist", field=field) from exc
+
+
+def _archive_holds(archive: Path, entry_point: str, uri: str) -> bool:
+    """Whether a ``sourcedir.tar.gz`` (what the SageMaker SDK uploads for script mode, which the
+    runner unpacks) holds the entry point as a file."""
+    wanted = posixpath.normpath(entry_point)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            return any(m.isfile() and posixpath.normpath(m.name) == wanted for m in tar)
+    except (tarfile.TarError, EOFError) as exc:
+        raise InvalidArgument(
+            f"source_dir {uri} is not a gzipped tar archive: {exc}", field="source_dir"
+        ) from None
