@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
 from dockyard.errors import InvalidArgument, NotFound
@@ -23,6 +23,10 @@ from dockyard.server.tracking import LoggedModelService, TrackingService
 from dockyard.server.triggers import TriggerService
 from dockyard.server.tuning import TuningService
 from dockyard.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.api.tuning import TuningJobSpec
 
 log = logging.getLogger("dockyard.server")
 
@@ -316,6 +320,16 @@ def _pipelines(
         # The table the API answers from: the same AWS codes for the same errors.
         return _sagemaker.ACTIONS[action](apis, actor, request)  # type: ignore[no-any-return]
 
+    def sagemaker_training(request: dict[str, Any]) -> TrainingJobSpec:
+        from dockyard.server.compat.aws._sagemaker_training import training_spec
+
+        return training_spec(request)
+
+    def sagemaker_tuning(body: dict[str, Any]) -> TuningJobSpec:
+        from dockyard.server.compat.aws import native_tuning_spec
+
+        return native_tuning_spec(body)
+
     integrations = catalog(
         settings,
         jobs=jobs,
@@ -327,6 +341,8 @@ def _pipelines(
         tracking=tracking,
         tuning=tuning,
         sagemaker=sagemaker,
+        sagemaker_training=sagemaker_training,
+        sagemaker_tuning=sagemaker_tuning,
     )
     engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

@@ -333,3 +333,142 @@ def test_stopping_an_execution_stops_its_job(
             return bool(job["status"] == "Stopped")
 
         until(stopped, 60, "the job stopping")
+
+
+# A scikit-learn script-mode script as SageMaker's framework containers run it: arguments from
+# the hyperparameters, data and model folders from SM_* variables.
+SKLEARN_SCRIPT = """\
+import argparse, os
+import joblib
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--fit-intercept", default="true")
+parser.add_argument("--model-dir", default=os.environ["SM_MODEL_DIR"])
+parser.add_argument("--train", default=os.environ["SM_CHANNEL_TRAIN"])
+args, _ = parser.parse_known_args()
+data = np.loadtxt(os.path.join(args.train, "train.csv"), delimiter=",")
+model = LinearRegression(fit_intercept=args.fit_intercept == "true").fit(data[:, 1:], data[:, 0])
+print(f"train-r2={model.score(data[:, 1:], data[:, 0]):.4f};")
+joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
+"""
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def script_mode_pipeline(source: str, train: str, score: str, scored: str) -> dict[str, Any]:
+    """AWS's train -> model -> batch transform chain, for a script-mode job as the SageMaker SDK
+    sends one (``sagemaker_program`` and ``sagemaker_submit_directory``, JSON-encoded)."""
+    role = "arn:aws:iam::000000000000:role/sagemaker"
+    return {
+        "StartAt": "Train",
+        "States": {
+            "Train": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Parameters": {
+                    "TrainingJobName.$": "$$.Execution.Name",
+                    "RoleArn": role,
+                    "AlgorithmSpecification": {
+                        "TrainingImage": SKLEARN_IMAGE,
+                        "TrainingInputMode": "File",
+                        "MetricDefinitions": [{"Name": "train:r2", "Regex": "train-r2=([0-9.]+)"}],
+                    },
+                    "HyperParameters": {
+                        "sagemaker_program": '"train.py"',
+                        "sagemaker_submit_directory": json.dumps(source),
+                        "fit-intercept": '"true"',
+                    },
+                    "InputDataConfig": [
+                        {
+                            "ChannelName": "train",
+                            "ContentType": "text/csv",
+                            "DataSource": {
+                                "S3DataSource": {"S3Uri": train, "S3DataType": "S3Prefix"}
+                            },
+                        }
+                    ],
+                    "OutputDataConfig": {"S3OutputPath": "s3://unused/output"},
+                    "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large"},
+                    "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+                },
+                "ResultPath": "$.train",
+                "Retry": [
+                    {"ErrorEquals": ["SageMaker.AmazonSageMakerException"], "MaxAttempts": 1}
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "Next": "Save Model",
+            },
+            "Save Model": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createModel",
+                "Parameters": {
+                    "ModelName.$": "$$.Execution.Name",
+                    "ExecutionRoleArn": role,
+                    "PrimaryContainer": {
+                        "Image": SKLEARN_IMAGE,
+                        "ModelDataUrl.$": "$.train.ModelArtifacts.S3ModelArtifacts",
+                    },
+                },
+                "ResultPath": "$.model",
+                "Next": "Score",
+            },
+            "Score": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sagemaker:createTransformJob.sync",
+                "Parameters": {
+                    "TransformJobName.$": "$$.Execution.Name",
+                    "ModelName.$": "$$.Execution.Name",
+                    "TransformInput": {
+                        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": score}},
+                        "ContentType": "text/csv",
+                        "SplitType": "Line",
+                    },
+                    "TransformOutput": {"S3OutputPath": scored, "Accept": "text/csv"},
+                    "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+                },
+                "ResultSelector": {"status.$": "$.TransformJobStatus"},
+                "ResultPath": "$.scored",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "End": True,
+            },
+            "Failed": {"Type": "Fail", "Error": "PipelineFailed"},
+        },
+    }
+
+
+def test_a_script_mode_training_chain_written_for_aws_runs(
+    server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
+) -> None:
+    """createTrainingJob.sync of a framework image's script mode (what the SageMaker SDK's
+    SKLearn estimator sends) runs as the SageMaker API runs it, and its model is scored by
+    createModel and createTransformJob.sync."""
+    import tarfile
+
+    (tmp_path / "train.py").write_text(SKLEARN_SCRIPT)
+    source = tmp_path / "sourcedir.tar.gz"
+    with tarfile.open(source, "w:gz") as tar:
+        tar.add(tmp_path / "train.py", arcname="train.py")
+    scored = tmp_path / "scored"
+    pipeline = script_mode_pipeline(
+        str(source), train_csv(tmp_path), score_csv(tmp_path), str(scored)
+    )
+    sfn = clients(server.url)
+    arn = sfn.create_state_machine(
+        name="script-mode", definition=json.dumps(pipeline), roleArn="arn:aws:iam::0:role/sfn"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="weekly")
+    found = ended(server.url, execution["executionArn"])
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
+    failures = [e for e in history["events"] if e["type"] == "TaskFailed"]
+    assert found["status"] == "SUCCEEDED", [e["taskFailedEventDetails"] for e in failures]
+    output = json.loads(found["output"])
+    assert output["train"]["TrainingJobStatus"] == "Completed"
+    assert [m["MetricName"] for m in output["train"]["FinalMetricDataList"]] == ["train:r2"]
+    assert output["train"]["FinalMetricDataList"][0]["Value"] > 0.9
+    assert output["scored"] == {"status": "Completed"}
+    assert len((scored / "score.csv.out").read_text().splitlines()) == 20
+    with Client(server.url) as client:
+        job = client.request("GET", "/api/v1/jobs/weekly")
+    assert job["spec"]["entry_point"] == "train.py"
+    assert job["spec"]["hyperparameters"] == {"fit-intercept": "true"}

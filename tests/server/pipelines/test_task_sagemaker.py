@@ -139,6 +139,13 @@ def test_the_deploy_chain_runs_as_sagemakers_api_and_answers_as_aws(
     assert "churn" in str(again.cause)
 
 
+def job_task(services: Services) -> Any:
+    """The server's integration for training and transform tasks."""
+    resolved = services.pipelines.integrations.resolve(SM + "createTrainingJob.sync")
+    assert resolved is not None
+    return resolved[0]
+
+
 def training_call(
     payload: dict[str, Any], key: str, base: str = SM + "createTrainingJob"
 ) -> TaskCall:
@@ -177,11 +184,9 @@ def test_a_refused_training_request_is_sagemakers_error_as_step_functions_names_
     """CreateTrainingJob refused before any job runs (a field Dockyard cannot run, a name
     taken) is SageMaker.AmazonSageMakerException with SageMaker's code, which a Catch written
     for AWS matches; Dockyard's own spelling keeps States.TaskFailed."""
-    from dockyard.server.pipelines._task_jobs import JobTask
-
     made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
     try:
-        task = JobTask(made.jobs, str(tmp_path / "transform"))
+        task = job_task(made)
         request = training_request("nightly", tmp_path)
         own_image = {**request, "AlgorithmSpecification": {"TrainingImage": "acme/train:1"}}
         refused = task.start(training_call(own_image, "Train#1"))
@@ -207,11 +212,9 @@ def test_a_transform_named_as_its_training_job_is_kept_apart_as_sagemaker_does(
     """Step Functions' own sample names the training and the transform job after the
     execution ($$.Execution.Name); SageMaker keeps them apart, so the transform is stored
     under an alias and keeps SageMaker's name."""
-    from dockyard.server.pipelines._task_jobs import JobTask
-
     made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
     try:
-        task = JobTask(made.jobs, str(tmp_path / "transform"))
+        task = job_task(made)
         training = training_request("nightly-7", tmp_path)
         assert not isinstance(task.start(training_call(training, "Train#1")), Failed)
         model_package(made)
@@ -234,5 +237,70 @@ def test_a_transform_named_as_its_training_job_is_kept_apart_as_sagemaker_does(
         # Run again (a resumed execution), it finds the job it started rather than a third.
         again = task.start(training_call(transform, "Score#2", SM + "createTransformJob"))
         assert not isinstance(again, Failed), again
+    finally:
+        made.close()
+
+
+def test_a_tuning_task_reads_sagemakers_training_job_definition(tmp_path: Path) -> None:
+    """createHyperParameterTuningJob with a script-mode training job definition (a framework
+    image, ``sagemaker_program`` among the static hyperparameters) starts the tuning job the
+    SageMaker API would: each trial runs the script."""
+    import io
+    import json
+    import tarfile
+
+    from dockyard.server.pipelines._tasks import Waiting
+
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    try:
+        archive = tmp_path / "sourcedir.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.addfile(tarfile.TarInfo("train.py"), io.BytesIO(b""))
+        (tmp_path / "train.csv").write_text("1,2\n3,4\n")
+        request = {
+            "HyperParameterTuningJobName": "tune-7",
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Random",
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "r2"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [
+                        {"Name": "alpha", "MinValue": "0.1", "MaxValue": "1"}
+                    ]
+                },
+            },
+            "TrainingJobDefinition": {
+                "AlgorithmSpecification": {
+                    "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                    "sagemaker-scikit-learn:1.2-1-cpu-py3",
+                    "TrainingInputMode": "File",
+                    "MetricDefinitions": [{"Name": "r2", "Regex": "r2=([0-9.]+)"}],
+                },
+                "StaticHyperParameters": {
+                    "sagemaker_program": '"train.py"',
+                    "sagemaker_submit_directory": json.dumps(str(archive)),
+                },
+                "InputDataConfig": [
+                    {
+                        "ChannelName": "train",
+                        "DataSource": {"S3DataSource": {"S3Uri": str(tmp_path / "train.csv")}},
+                    }
+                ],
+                "OutputDataConfig": {"S3OutputPath": "s3://unused/"},
+                "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large"},
+                "RoleArn": "arn:aws:iam::123456789012:role/sm",
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+            },
+        }
+        base = SM + "createHyperParameterTuningJob"
+        resolved = made.pipelines.integrations.resolve(base + ".sync")
+        assert resolved is not None
+        task = resolved[0]
+        task.check(base, request)  # accepted when the state machine is created
+        started = task.start(training_call(request, "Tune#1", base))
+        assert started == Waiting("tune-7"), started
+        trial = made.tuning.get(ROOT, "tune-7").spec["training_job"]
+        assert (trial["entry_point"], trial["source_dir"]) == ("train.py", str(archive))
+        assert "sagemaker_program" not in trial["hyperparameters"]
     finally:
         made.close()

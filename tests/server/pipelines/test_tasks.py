@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from dockyard.api.jobs import TrainingJobSpec
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.pipelines._task_endpoints import EndpointTask
-from dockyard.server.pipelines._task_jobs import training_spec
+from dockyard.server.pipelines._task_jobs import JobTask
 from dockyard.server.pipelines._tasks import Failed, Succeeded, TaskCall, split_resource
 from dockyard.settings import Settings
+
+TRAIN = "arn:aws:states:::sagemaker:createTrainingJob"
 
 
 def test_resource_patterns() -> None:
@@ -31,8 +32,16 @@ def test_resource_patterns() -> None:
     assert split_resource("arn:aws:lambda:us-east-1:1:function:f")[1] == "request"
 
 
-def test_create_training_job_maps_to_a_spec() -> None:
-    body = training_spec(
+def test_create_training_job_maps_to_a_spec(services: Services) -> None:
+    """SageMaker's CreateTrainingJob request is read as the server's SageMaker API reads it,
+    and a request it cannot run is refused when the state machine is created."""
+    resolved = services.pipelines.integrations.resolve(
+        "arn:aws:states:::sagemaker:createTrainingJob.sync"
+    )
+    assert resolved is not None
+    task = resolved[0]
+    assert isinstance(task, JobTask)
+    spec = task._training_spec(
         {
             "TrainingJobName": "nightly-1",
             "AlgorithmSpecification": {"TrainingImage": "1.dkr.ecr/sagemaker-xgboost:1.7-1"},
@@ -48,17 +57,22 @@ def test_create_training_job_maps_to_a_spec() -> None:
             "StoppingCondition": {"MaxRuntimeInSeconds": 600},
             "Tags": [{"Key": "team", "Value": "ml"}],
             "RoleArn": "arn:aws:iam::1:role/x",
-        }
+        },
+        "unused",
     )
-    spec = TrainingJobSpec.model_validate(body)
     assert (spec.name, spec.algorithm) == ("nightly-1", "xgboost")
     assert spec.inputs["train"].uri == "s3://b/train/"
-    assert spec.stopping_condition.max_runtime_s == 600 and spec.tags == {"team": "ml"}
-    with pytest.raises(InvalidArgument, match="AlgorithmSpecification"):
-        training_spec({"AlgorithmSpecification": {"TrainingImage": "my/own-image"}})
-    with pytest.raises(InvalidArgument) as unknown:
-        training_spec({"AlgorithmSpecification": {}, "Foo": 1})
-    assert unknown.value.field == "Foo"
+    assert spec.stopping_condition.max_runtime_s == 600 and spec.tags["team"] == "ml"
+    with pytest.raises(InvalidArgument) as own_image:
+        task.check(TRAIN, {"AlgorithmSpecification": {"TrainingImage": "my/own-image"}})
+    assert own_image.value.field == "AlgorithmSpecification.TrainingImage"
+    script_mode = {
+        "AlgorithmSpecification": {"TrainingImage": "1.dkr.ecr/sagemaker-scikit-learn:1.2-1"},
+        "HyperParameters": {"sagemaker_program": '"train.py"'},
+    }
+    with pytest.raises(InvalidArgument) as no_source:
+        task.check(TRAIN, script_mode)
+    assert no_source.value.field == "HyperParameters.sagemaker_submit_directory"
 
 
 def test_resources_are_checked_in_branches_and_maps(services: Services) -> None:
@@ -186,7 +200,6 @@ def with_data(tmp_path: Path) -> Iterator[Services]:
 def test_a_job_task_started_again_waits_on_the_same_job(
     with_data: Services, tmp_path: Path
 ) -> None:
-    from dockyard.server.pipelines._task_jobs import JobTask
     from dockyard.server.pipelines._tasks import Waiting
 
     services = with_data
@@ -206,7 +219,7 @@ def test_a_job_task_started_again_waits_on_the_same_job(
         payload=spec,
         actor=Actor.local("root"),
     )
-    task = JobTask(services.jobs, str(tmp_path / "transform"))
+    task = JobTask(services.jobs, str(tmp_path / "transform"))  # Dockyard's spec alone
     first, again = task.start(call), task.start(call)  # a crash between start and its record
     assert isinstance(first, Waiting) and first == again
     assert [j.name for j in services.jobs.list(Actor.local("root"))] == [first.handle]

@@ -24,13 +24,17 @@ def catalog(
     tracking: Any = None,
     tuning: Any = None,
     sagemaker: Any = None,
+    sagemaker_training: Any = None,
+    sagemaker_tuning: Any = None,
 ) -> Integrations:
     """Every resource base this server knows, mapped to what runs it. ``sagemaker`` runs
     SageMaker's own requests as the server's API does (a ``SageMakerRequests``): given,
-    createModel and createEndpointConfig run."""
+    createModel and createEndpointConfig run. ``sagemaker_training`` and ``sagemaker_tuning``
+    read CreateTrainingJob's request and a tuning job's SageMaker-shaped training job
+    definition as that API reads them (``SageMakerTraining``, ``SageMakerTuning``)."""
     table = Integrations()
     table.add(
-        _task_jobs.JobTask(jobs, transform_root, tracking),
+        _task_jobs.JobTask(jobs, transform_root, tracking, sagemaker_training),
         *_task_jobs.TRAIN,
         *_task_jobs.TRANSFORM,
     )
@@ -56,5 +60,5 @@ def catalog(
     if tuning is not None:
         from dockyard.server.pipelines._task_tuning import TUNE, TuningTask
 
-        table.add(TuningTask(tuning), *TUNE)
+        table.add(TuningTask(tuning, sagemaker_tuning), *TUNE)
     return table

@@ -9,10 +9,12 @@ Step Functions' ``SageMaker.AmazonSageMakerException`` (:func:`._task_sagemaker.
 
 Parameters: Dockyard's own spec (``algorithm``, ``hyperparameters``, ``inputs``... see
 :mod:`dockyard.api.jobs`), or SageMaker's CreateTrainingJob / CreateTransformJob request,
-mapped where Dockyard has the concept (:func:`training_spec`): a ``TrainingImage`` naming a
-built-in algorithm, ``HyperParameters``, ``InputDataConfig``, ``ResourceConfig``,
-``StoppingCondition``, ``Environment``, ``Tags``. Fields with no Dockyard meaning (``RoleArn``,
-``OutputDataConfig``, VPC settings) are accepted and ignored.
+read as the server's SageMaker API reads it (the server hands that reading in as
+:data:`._task_sagemaker.SageMakerTraining`): a built-in algorithm's image, or a framework
+image's script mode (``sagemaker_program`` and ``sagemaker_submit_directory`` among the
+``HyperParameters``, as the SageMaker SDK and AWS's samples write them), ``InputDataConfig``,
+``ResourceConfig``, ``StoppingCondition``, ``Environment``, ``Tags``... Fields with no Dockyard
+meaning (``RoleArn``, ``OutputDataConfig``, VPC settings) are accepted and ignored.
 
 A task's job is named from its key unless the parameters name it (``TrainingJobName``), and
 tagged ``dockyard.pipeline.task``: starting a task again (after a crash) finds the job by name
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.api.jobs import SAGEMAKER_NAME_TAG, sagemaker_name, transform_alias
+from dockyard.api.jobs import SAGEMAKER_NAME_TAG, TrainingJobSpec, sagemaker_name, transform_alias
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
-from dockyard.server.pipelines._task_sagemaker import refused
+from dockyard.server.pipelines._task_sagemaker import SageMakerTraining, refused
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -38,81 +40,17 @@ from dockyard.server.pipelines._tasks import (
     work_name,
 )
 
-__all__ = ["JobTask", "training_spec", "transform_body"]
+__all__ = ["JobTask", "transform_body"]
 
 TRAIN = ("dockyard:train", "arn:aws:states:::sagemaker:createTrainingJob")
 TRANSFORM = ("dockyard:transform", "arn:aws:states:::sagemaker:createTransformJob")
 TASK_TAG = "dockyard.pipeline.task"
-_ALGORITHMS = ("xgboost", "linear-learner")
-_IGNORED_TRAINING = {
-    "RoleArn",
-    "OutputDataConfig",
-    "VpcConfig",
-    "EnableNetworkIsolation",
-    "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining",
-    "DebugHookConfig",
-    "ProfilerConfig",
-    "ExperimentConfig",
-}
 
 
-def _algorithm(spec: dict[str, Any]) -> str:
-    image = str(spec.get("TrainingImage") or spec.get("AlgorithmName") or "").lower()
-    for name in _ALGORITHMS:
-        if name in image:
-            return name
-    raise InvalidArgument(
-        f"AlgorithmSpecification: Dockyard runs the built-in {' and '.join(_ALGORITHMS)} "
-        f"algorithms (an image or name containing one), not {image[:100]!r}",
-        field="AlgorithmSpecification",
-    )
-
-
-def training_spec(payload: dict[str, Any]) -> dict[str, Any]:
-    """A training job body from Dockyard's spec or SageMaker's CreateTrainingJob request."""
-    if not any(key[:1].isupper() for key in payload):
-        return dict(payload)
-    unknown = (
-        set(payload)
-        - _IGNORED_TRAINING
-        - {
-            "TrainingJobName",
-            "AlgorithmSpecification",
-            "HyperParameters",
-            "InputDataConfig",
-            "ResourceConfig",
-            "StoppingCondition",
-            "Environment",
-            "Tags",
-            "CheckpointConfig",
-        }
-    )
-    if unknown:
-        field = sorted(unknown)[0]
-        raise InvalidArgument(f"{field}: not a CreateTrainingJob field Dockyard maps", field=field)
-    body: dict[str, Any] = {"algorithm": _algorithm(payload.get("AlgorithmSpecification") or {})}
-    if "TrainingJobName" in payload:
-        body["name"] = payload["TrainingJobName"]
-    if "HyperParameters" in payload:
-        body["hyperparameters"] = payload["HyperParameters"]
-    if "InputDataConfig" in payload:
-        body["inputs"] = payload["InputDataConfig"]
-    resources = payload.get("ResourceConfig") or {}
-    if resources.get("InstanceType"):
-        body["resources"] = {"instance_type": resources["InstanceType"]}
-    stopping = payload.get("StoppingCondition") or {}
-    if "MaxRuntimeInSeconds" in stopping:
-        body["stopping_condition"] = {"max_runtime_s": stopping["MaxRuntimeInSeconds"]}
-    if payload.get("Environment"):
-        body["environment"] = payload["Environment"]
-    checkpoint = payload.get("CheckpointConfig") or {}
-    if checkpoint.get("S3Uri"):
-        body["checkpoint"] = {"uri": checkpoint["S3Uri"]}
-    tags = payload.get("Tags") or []
-    if tags:
-        body["tags"] = {t["Key"]: t["Value"] for t in tags if isinstance(t, dict) and "Key" in t}
-    return body
+def _sagemaker_shaped(payload: dict[str, Any]) -> bool:
+    """SageMaker's CreateTrainingJob request (``AlgorithmSpecification``...), not Dockyard's
+    snake_case spec."""
+    return any(str(key)[:1].isupper() for key in payload)
 
 
 def transform_body(payload: dict[str, Any]) -> dict[str, Any]:
@@ -160,10 +98,29 @@ class JobTask(BaseIntegration):
 
     modes = frozenset({REQUEST, SYNC})
 
-    def __init__(self, jobs: Any, transform_root: str, tracking: Any = None) -> None:
+    def __init__(
+        self,
+        jobs: Any,
+        transform_root: str,
+        tracking: Any = None,
+        sagemaker_training: SageMakerTraining | None = None,
+    ) -> None:
         self._jobs = jobs
         self._root = transform_root
         self._tracking = tracking
+        self._sagemaker_training = sagemaker_training
+
+    def _training_spec(self, payload: dict[str, Any], name: str) -> TrainingJobSpec:
+        """The training job a task's parameters describe, named ``name`` unless they say."""
+        if not _sagemaker_shaped(payload):
+            return TrainingJobSpec.model_validate({"name": name, **payload})
+        if self._sagemaker_training is None:
+            raise InvalidArgument(
+                "SageMaker's CreateTrainingJob request is read by the server's SageMaker API, "
+                "which this server does not run",
+                field="AlgorithmSpecification",
+            )
+        return self._sagemaker_training({"TrainingJobName": name, **payload})
 
     def _answer(self, call: TaskCall, job: Any, training: bool) -> dict[str, Any]:
         """What the task returns: the job as DescribeTrainingJob shows it (an ARN resource)
@@ -193,23 +150,37 @@ class JobTask(BaseIntegration):
         return {key: metric.value for key, metric in sorted(run.metrics.items())}
 
     def check(self, base: str, payload: Any) -> None:
-        if base in TRAIN and isinstance(payload, dict) and not _dynamic(payload):
-            training_spec(payload)
+        """SageMaker's request written out in full is read when the state machine is created,
+        so a field Dockyard cannot run is named then."""
+        if (
+            base in TRAIN
+            and isinstance(payload, dict)
+            and _sagemaker_shaped(payload)
+            and not _dynamic(payload)
+        ):
+            self._training_spec(payload, "check")
 
     def start(self, call: TaskCall) -> Outcome:
         training = call.base in TRAIN
         try:
             if not isinstance(call.payload, dict):
                 raise InvalidArgument("a job task's parameters must be a JSON object")
-            body = training_spec(call.payload) if training else transform_body(call.payload)
-            body.setdefault("name", work_name("pipeline", call.key))
-            body["tags"] = {**(body.get("tags") or {}), TASK_TAG: call.key[-256:]}
-            job = self._submit(call, body, training)
+            name = work_name("pipeline", call.key)
+            if training:
+                spec = self._training_spec(call.payload, name)
+                tags = {**spec.tags, TASK_TAG: call.key[-256:]}
+                job = self._submit(call, spec.model_copy(update={"tags": tags}), training)
+            else:
+                body = transform_body(call.payload)
+                body.setdefault("name", name)
+                body["tags"] = {**(body.get("tags") or {}), TASK_TAG: call.key[-256:]}
+                job = self._submit(call, body, training)
         except DockyardError as exc:
             if call.base.startswith("arn:"):  # SageMaker's request, refused as SageMaker does
-                return refused(
-                    exc.message, "ResourceInUse" if isinstance(exc, AlreadyExists) else None
-                )
+                code = getattr(exc, "kind", None)  # SageMaker's own error code
+                if isinstance(exc, AlreadyExists):
+                    code = "ResourceInUse"
+                return refused(exc.message, code if isinstance(code, str) else None)
             return Failed("States.TaskFailed", exc.message)
         except ValueError as exc:  # a spec pydantic refused
             if call.base.startswith("arn:"):
@@ -219,8 +190,11 @@ class JobTask(BaseIntegration):
             return Waiting(job.name)
         return Succeeded(self._answer(call, job, training))
 
-    def _submit(self, call: TaskCall, body: dict[str, Any], training: bool) -> Any:
-        existing = self._job(call, body["name"])
+    def _submit(self, call: TaskCall, work: Any, training: bool) -> Any:
+        """Submit ``work`` (a training job's spec, a transform job's body), or find the job
+        this task submitted before a crash."""
+        name = work.name if training else work["name"]
+        existing = self._job(call, name)
         if (
             existing is not None
             and existing.kind == "training"
@@ -230,27 +204,24 @@ class JobTask(BaseIntegration):
             # SageMaker keeps transform jobs apart from training jobs, and Step Functions'
             # sample names both after its execution: stored under an alias, as SageMaker's
             # API stores it (dockyard.api.jobs.transform_alias).
-            name = body["name"]
-            body["name"] = transform_alias(name)
-            body["tags"] = {**body["tags"], SAGEMAKER_NAME_TAG: name}
-            existing = self._job(call, body["name"])
+            work["tags"] = {**work["tags"], SAGEMAKER_NAME_TAG: name}
+            work["name"] = name = transform_alias(name)
+            existing = self._job(call, name)
         if existing is not None:
             if existing.spec.get("tags", {}).get(TASK_TAG) == call.key[-256:]:
                 return existing  # started before a crash: wait on it
             wanted = "training" if training else "transform"
             if existing.kind != wanted:  # Dockyard's jobs of every kind share one set of names
                 raise AlreadyExists(
-                    f"a {existing.kind} job named {body['name']} exists: jobs of every kind "
+                    f"a {existing.kind} job named {name} exists: jobs of every kind "
                     f"share one set of names here, so give this {wanted} job another name, "
                     f"such as States.Format('{{}}-{wanted}', $$.Execution.Name)",
                     field="name",
                 )
-            raise AlreadyExists(f"a job named {body['name']} exists", field="name")
+            raise AlreadyExists(f"a job named {name} exists", field="name")
         if training:
-            from dockyard.api.jobs import TrainingJobSpec
-
-            return self._jobs.submit(call.actor, TrainingJobSpec.model_validate(body))
-        return self._jobs.submit_transform(call.actor, body, self._root)
+            return self._jobs.submit(call.actor, work)
+        return self._jobs.submit_transform(call.actor, work, self._root)
 
     def _job(self, call: TaskCall, name: str) -> Any:
         try:

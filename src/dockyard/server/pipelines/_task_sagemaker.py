@@ -35,9 +35,19 @@ from dockyard.server.pipelines._tasks import (
 )
 
 if TYPE_CHECKING:
+    from dockyard.api.jobs import TrainingJobSpec
+    from dockyard.api.tuning import TuningJobSpec
     from dockyard.server.actor import Actor
 
-__all__ = ["SAGEMAKER", "SageMakerRequests", "SageMakerTask", "refused", "sagemaker_call"]
+__all__ = [
+    "SAGEMAKER",
+    "SageMakerRequests",
+    "SageMakerTask",
+    "SageMakerTraining",
+    "SageMakerTuning",
+    "refused",
+    "sagemaker_call",
+]
 
 CREATE_MODEL = "arn:aws:states:::sagemaker:createModel"
 CREATE_ENDPOINT_CONFIG = "arn:aws:states:::sagemaker:createEndpointConfig"
@@ -62,6 +72,17 @@ _REQUIRED = {
 #: SageMaker's error code as ``kind`` where the API has one). Given by the server, which holds
 #: the API: this package does not import it.
 SageMakerRequests = Callable[["Actor", str, dict[str, Any]], dict[str, Any]]
+
+#: Reads SageMaker's CreateTrainingJob request as the server's SageMaker API reads it (a built-in
+#: algorithm's image, or a framework image's script mode: ``sagemaker_program`` and
+#: ``sagemaker_submit_directory``) into the training job it submits; raises a DockyardError
+#: naming the request's field. Given by the server, as :data:`SageMakerRequests` is.
+SageMakerTraining = Callable[[dict[str, Any]], "TrainingJobSpec"]
+
+#: Reads a tuning job body whose training job definition has SageMaker's shape
+#: (``AlgorithmSpecification.TrainingImage``, ``InputDataConfig``...) as the server's SageMaker
+#: API reads CreateHyperParameterTuningJob's. Given by the server.
+SageMakerTuning = Callable[[dict[str, Any]], "TuningJobSpec"]
 
 
 def sagemaker_call(run: SageMakerRequests, call: TaskCall) -> Succeeded | Failed:

@@ -2,16 +2,20 @@
 ``arn:aws:states:::sagemaker:createHyperParameterTuningJob[.sync]``.
 
 The parameters are a tuning job spec (:mod:`dockyard.api.tuning`: SageMaker's
-CreateHyperParameterTuningJob body or snake_case). The tuning job is named from the task's
-key unless the spec names it, so a restart finds it instead of starting another. With ``.sync``
-the task ends when the tuning job does: Completed answers with the best trial, Failed or
-Stopped fail the task (``Tuning.Failed``, ``Tuning.Stopped``). Stopping the execution stops
-the tuning job.
+CreateHyperParameterTuningJob body or snake_case); a training job definition in SageMaker's
+CreateTrainingJob shape (an image, ``InputDataConfig``...) is read as the server's SageMaker API
+reads it (:data:`._task_sagemaker.SageMakerTuning`), script mode's included. The tuning job is
+named from the task's key unless the spec names it, so a restart finds it instead of starting
+another. With ``.sync`` the task ends when the tuning job does: Completed answers with the
+best trial, Failed or Stopped fail the task (``Tuning.Failed``, ``Tuning.Stopped``). Stopping
+the execution stops the tuning job.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import ValidationError
 
 from dockyard.errors import (
     AlreadyExists,
@@ -21,6 +25,7 @@ from dockyard.errors import (
     invalid_from_validation,
 )
 from dockyard.server.pipelines._task_jobs import _dynamic
+from dockyard.server.pipelines._task_sagemaker import SageMakerTuning
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -72,28 +77,30 @@ class TuningTask(BaseIntegration):
 
     modes = frozenset({REQUEST, SYNC})
 
-    def __init__(self, tuning: Any) -> None:
+    def __init__(self, tuning: Any, sagemaker_tuning: SageMakerTuning | None = None) -> None:
         self._tuning = tuning
+        self._sagemaker_tuning = sagemaker_tuning
+
+    def _spec(self, payload: dict[str, Any]) -> Any:
+        from dockyard.api.tuning import TuningJobSpec, sagemaker_definition
+
+        if sagemaker_definition(payload) and self._sagemaker_tuning is not None:
+            return self._sagemaker_tuning(payload)
+        try:
+            return TuningJobSpec.model_validate(payload)
+        except ValidationError as exc:
+            raise invalid_from_validation(exc.errors()) from None
 
     def check(self, base: str, payload: Any) -> None:
         """A spec written out in full is checked when the state machine is created."""
         if isinstance(payload, dict) and not _dynamic(payload):
-            from pydantic import ValidationError
-
-            from dockyard.api.tuning import TuningJobSpec
-
-            try:
-                TuningJobSpec.model_validate(payload)
-            except ValidationError as exc:
-                raise invalid_from_validation(exc.errors()) from None
+            self._spec(payload)
 
     def start(self, call: TaskCall) -> Outcome:
-        from dockyard.api.tuning import TuningJobSpec
-
         try:
             if not isinstance(call.payload, dict):
                 raise InvalidArgument("a tuning task's parameters must be a JSON object")
-            spec = TuningJobSpec.model_validate(call.payload)
+            spec = self._spec(call.payload)
             name = spec.name or work_name("tune", call.key)
             try:
                 job = self._tuning.get(call.actor, name)
