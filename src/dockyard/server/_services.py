@@ -325,6 +325,11 @@ def _pipelines(
 
         return training_spec(request)
 
+    def sagemaker_transform(actor: Actor, request: dict[str, Any]) -> dict[str, Any]:
+        from dockyard.server.compat.aws._sagemaker_transform import transform_spec
+
+        return transform_spec(apis, actor, request)  # type: ignore[arg-type]
+
     def sagemaker_tuning(body: dict[str, Any]) -> TuningJobSpec:
         from dockyard.server.compat.aws import native_tuning_spec
 
@@ -342,6 +347,7 @@ def _pipelines(
         tuning=tuning,
         sagemaker=sagemaker,
         sagemaker_training=sagemaker_training,
+        sagemaker_transform=sagemaker_transform,
         sagemaker_tuning=sagemaker_tuning,
     )
     engine = Engine(db, events, load_core())

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import numpy as np
 import pytest
 from tests.server.notifications._receiver import until
@@ -472,3 +473,19 @@ def test_a_script_mode_training_chain_written_for_aws_runs(
         job = client.request("GET", "/api/v1/jobs/weekly")
     assert job["spec"]["entry_point"] == "train.py"
     assert job["spec"]["hyperparameters"] == {"fit-intercept": "true"}
+    # SageMaker's API answers for both jobs by the names the machine gave them, and the
+    # transform job names the SageMaker model it was given, as DescribeModel knows it.
+    sagemaker = boto3.client(
+        "sagemaker",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="dockyard",
+        aws_secret_access_key="dockyard",
+    )
+    try:
+        transform = sagemaker.describe_transform_job(TransformJobName="weekly")
+        assert transform["ModelName"] == "weekly"
+        assert sagemaker.describe_model(ModelName=transform["ModelName"])["ModelName"] == "weekly"
+        assert transform["TransformResources"]["InstanceType"] == "ml.m5.large"
+    finally:
+        sagemaker.close()

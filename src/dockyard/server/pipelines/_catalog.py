@@ -25,16 +25,18 @@ def catalog(
     tuning: Any = None,
     sagemaker: Any = None,
     sagemaker_training: Any = None,
+    sagemaker_transform: Any = None,
     sagemaker_tuning: Any = None,
 ) -> Integrations:
     """Every resource base this server knows, mapped to what runs it. ``sagemaker`` runs
     SageMaker's own requests as the server's API does (a ``SageMakerRequests``): given,
-    createModel and createEndpointConfig run. ``sagemaker_training`` and ``sagemaker_tuning``
-    read CreateTrainingJob's request and a tuning job's SageMaker-shaped training job
-    definition as that API reads them (``SageMakerTraining``, ``SageMakerTuning``)."""
+    createModel and createEndpointConfig run. ``sagemaker_training``, ``sagemaker_transform``
+    and ``sagemaker_tuning`` read CreateTrainingJob's and CreateTransformJob's requests and a
+    tuning job's SageMaker-shaped training job definition as that API reads them
+    (``SageMakerTraining``, ``SageMakerTransform``, ``SageMakerTuning``)."""
     table = Integrations()
     table.add(
-        _task_jobs.JobTask(jobs, transform_root, tracking, sagemaker_training),
+        _task_jobs.JobTask(jobs, transform_root, tracking, sagemaker_training, sagemaker_transform),
         *_task_jobs.TRAIN,
         *_task_jobs.TRANSFORM,
     )

@@ -27,7 +27,11 @@ from typing import Any
 
 from dockyard.api.jobs import SAGEMAKER_NAME_TAG, TrainingJobSpec, sagemaker_name, transform_alias
 from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument, NotFound
-from dockyard.server.pipelines._task_sagemaker import SageMakerTraining, refused
+from dockyard.server.pipelines._task_sagemaker import (
+    SageMakerTraining,
+    SageMakerTransform,
+    refused,
+)
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     SYNC,
@@ -104,11 +108,13 @@ class JobTask(BaseIntegration):
         transform_root: str,
         tracking: Any = None,
         sagemaker_training: SageMakerTraining | None = None,
+        sagemaker_transform: SageMakerTransform | None = None,
     ) -> None:
         self._jobs = jobs
         self._root = transform_root
         self._tracking = tracking
         self._sagemaker_training = sagemaker_training
+        self._sagemaker_transform = sagemaker_transform
 
     def _training_spec(self, payload: dict[str, Any], name: str) -> TrainingJobSpec:
         """The training job a task's parameters describe, named ``name`` unless they say."""
@@ -121,6 +127,23 @@ class JobTask(BaseIntegration):
                 field="AlgorithmSpecification",
             )
         return self._sagemaker_training({"TrainingJobName": name, **payload})
+
+    def _transform_body(self, call: TaskCall, name: str) -> dict[str, Any]:
+        """The transform job a task's parameters describe, named ``name`` unless they say.
+        SageMaker's request naming a SageMaker model is read as the SageMaker API reads it; a
+        ``ModelName`` that is a model URI (``models:/churn/3``) is Dockyard's and taken as it
+        is."""
+        payload = call.payload
+        model = payload.get("ModelName")
+        if (
+            _sagemaker_shaped(payload)
+            and self._sagemaker_transform is not None
+            and not (isinstance(model, str) and ":/" in model)
+        ):
+            return self._sagemaker_transform(call.actor, {"TransformJobName": name, **payload})
+        body = transform_body(payload)
+        body.setdefault("name", name)
+        return body
 
     def _answer(self, call: TaskCall, job: Any, training: bool) -> dict[str, Any]:
         """What the task returns: the job as DescribeTrainingJob shows it (an ARN resource)
@@ -171,8 +194,7 @@ class JobTask(BaseIntegration):
                 tags = {**spec.tags, TASK_TAG: call.key[-256:]}
                 job = self._submit(call, spec.model_copy(update={"tags": tags}), training)
             else:
-                body = transform_body(call.payload)
-                body.setdefault("name", name)
+                body = self._transform_body(call, name)
                 body["tags"] = {**(body.get("tags") or {}), TASK_TAG: call.key[-256:]}
                 job = self._submit(call, body, training)
         except DockyardError as exc:

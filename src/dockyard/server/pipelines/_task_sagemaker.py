@@ -44,6 +44,7 @@ __all__ = [
     "SageMakerRequests",
     "SageMakerTask",
     "SageMakerTraining",
+    "SageMakerTransform",
     "SageMakerTuning",
     "refused",
     "sagemaker_call",
@@ -78,6 +79,11 @@ SageMakerRequests = Callable[["Actor", str, dict[str, Any]], dict[str, Any]]
 #: ``sagemaker_submit_directory``) into the training job it submits; raises a DockyardError
 #: naming the request's field. Given by the server, as :data:`SageMakerRequests` is.
 SageMakerTraining = Callable[[dict[str, Any]], "TrainingJobSpec"]
+
+#: Reads SageMaker's CreateTransformJob request for an actor as the server's SageMaker API
+#: reads it (``ModelName`` a SageMaker model, kept to answer back; the name aliased when a
+#: training job has it) into the transform job spec it submits. Given by the server.
+SageMakerTransform = Callable[["Actor", dict[str, Any]], dict[str, Any]]
 
 #: Reads a tuning job body whose training job definition has SageMaker's shape
 #: (``AlgorithmSpecification.TrainingImage``, ``InputDataConfig``...) as the server's SageMaker

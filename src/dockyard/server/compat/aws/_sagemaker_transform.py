@@ -36,7 +36,7 @@ from dockyard.server.compat.aws._sagemaker_training import (
     transform_job_name,
 )
 
-__all__ = ["ACTIONS"]
+__all__ = ["ACTIONS", "transform_spec"]
 
 _PASSED = (
     "TransformInput",
@@ -62,7 +62,9 @@ MODEL_TAG = "sagemaker:model-name"
 INSTANCE_TYPE_TAG, INSTANCE_COUNT_TAG = "sagemaker:instance-type", "sagemaker:instance-count"
 
 
-def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
+def transform_spec(services: Services, actor: Actor, body: Body) -> Body:
+    """A CreateTransformJob body as Dockyard's transform job spec (the SageMaker names it
+    answers back kept as tags)."""
     name = required(body, "TransformJobName")
     model = required(body, "ModelName")
     required(body, "TransformInput", dict)
@@ -78,6 +80,12 @@ def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
     count = resources.get("InstanceCount")
     if isinstance(count, int) and not isinstance(count, bool) and count >= 1:
         spec["tags"][INSTANCE_COUNT_TAG] = str(count)
+    return spec
+
+
+def create_transform_job(services: Services, actor: Actor, body: Body) -> Body:
+    spec = transform_spec(services, actor, body)
+    name = body["TransformJobName"]
     try:
         services.jobs.submit_transform(actor, spec, artifact_uri(services.artifacts, "transform"))
     except DockyardError as exc:
