@@ -101,17 +101,100 @@ def test_bad_records_are_isolated_by_splitting_mini_batches(
     np.testing.assert_allclose([json.loads(v)["score"] for v in out], expected)
 
 
-def test_filters_and_joins_are_refused_naming_the_field(
+def test_filters_and_joins_are_refused_naming_the_field_on_json_lines(
     scorer: Path, tmp_path: Path, transform: Run
 ) -> None:
+    """Only the handlers know how to read JSON records and their answers."""
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.csv").write_text("1,2\n")
+    (tmp_path / "in" / "x.jsonl").write_text("[1, 2]\n")
+    spec = TransformSpec(
+        model_uri=str(scorer),
+        input={"uri": str(tmp_path / "in"), "content_type": "application/jsonlines"},
+        output={"uri": str(tmp_path / "out"), "accept": "application/jsonlines"},
+        data_processing={"join_source": "Input"},
+    )
+    with pytest.raises(DockyardError, match=r"join_source=Input is supported .* text/csv"):
+        transform(spec)
+
+
+def labelled_flowers(folder: Path) -> tuple[np.ndarray, list[str]]:
+    """Iris rows with their label first, as SageMaker's examples keep a CSV."""
+    rows = np.column_stack([IRIS.target[::10], IRIS.data[::10]])
+    lines = [",".join(f"{v:g}" for v in row) for row in rows]
+    (folder / "in").mkdir()
+    (folder / "in" / "flowers.csv").write_text("\n".join(lines) + "\n")
+    return rows, lines
+
+
+def test_csv_records_are_filtered_and_joined_around_the_handlers(
+    iris: Path, tmp_path: Path, transform: Run
+) -> None:
+    """What the SageMaker SDK's ``transform(input_filter="$[1:]", join_source="Input",
+    output_filter="$[0,-1]")`` asks of a script-mode model: the label column is left out of what
+    the handlers read, each answer line is joined to its whole record, then filtered."""
+    rows, lines = labelled_flowers(tmp_path)
+    joined = transform(
+        _spec(
+            iris,
+            tmp_path / "in",
+            tmp_path / "joined",
+            output={"accept": "text/csv"},
+            data_processing={"input_filter": "$[1:]", "join_source": "Input"},
+        )
+    )
+    assert (joined.records, joined.bad_records) == (len(rows), 0)
+    out = (tmp_path / "joined" / "flowers.csv.out").read_text().splitlines()
+    assert out == [f"{line},{int(label)}" for line, label in zip(lines, rows[:, 0], strict=True)]
+    picked = transform(
+        _spec(
+            iris,
+            tmp_path / "in",
+            tmp_path / "picked",
+            output={"accept": "text/csv"},
+            data_processing={
+                "input_filter": "$[1:]",
+                "join_source": "Input",
+                "output_filter": "$[0,-1]",
+            },
+        ),
+        work=tmp_path / "work-picked",
+    )
+    assert picked.records == len(rows)
+    out = (tmp_path / "picked" / "flowers.csv.out").read_text().splitlines()
+    assert out == [f"{int(label)},{int(label)}" for label in rows[:, 0]]  # the tree is right
+
+
+ONE_LINE = """
+import json
+
+
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, body, content_type, accept):
+    rows = body.strip().splitlines()
+    return json.dumps([len(row.split(",")) for row in rows]) + "\\n", "text/csv"
+"""
+
+
+def test_a_join_needs_one_answer_line_per_record(tmp_path: Path, transform: Run) -> None:
+    """An answer for a whole mini-batch on one line (a JSON list) cannot be paired with its
+    records: the job says so rather than joining it to one of them."""
+    labelled_flowers(tmp_path)
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "one_line.py").write_text(ONE_LINE)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.json").write_text("[]")
+    package_model(
+        tmp_path / "model", tmp_path / "pkg", code_dir=tmp_path / "code", entry_point="one_line.py"
+    )
     spec = _spec(
-        scorer,
+        tmp_path / "pkg",
         tmp_path / "in",
         tmp_path / "out",
         output={"accept": "text/csv"},
-        data_processing={"join_source": "Input"},
+        data_processing={"input_filter": "$[1:]", "join_source": "Input"},
     )
-    with pytest.raises(DockyardError, match="join_source=Input is not supported"):
+    with pytest.raises(DockyardError, match=r"answered 1 line\(s\) for 15 record\(s\)"):
         transform(spec)

@@ -238,3 +238,52 @@ def test_batch_transform_through_the_handlers(deployed: Deployed, tmp_path: Path
     transformer.transform(str(source), content_type="text/csv", logs=False)
     lines = (tmp_path / "out" / "flowers.csv.out").read_text().splitlines()
     assert [int(v) for v in lines] == IRIS.target[::25].tolist()
+
+
+def test_a_transform_job_from_boto3_filters_and_joins_around_the_handlers(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """CreateTransformJob with SageMaker's DataProcessing for a script-mode model: the label
+    column is left out of what the handlers read, and each answer is joined to its record."""
+    source = _labelled_iris(tmp_path / "labelled")
+    sagemaker = boto3.client(
+        "sagemaker",
+        endpoint_url=deployed.server.url,
+        region_name="us-east-1",
+        aws_access_key_id="dockyard",
+        aws_secret_access_key="not-checked",
+        aws_session_token=deployed.token,
+        config=NO_RETRIES,
+    )
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    sagemaker.create_model(
+        ModelName="iris-joined",
+        PrimaryContainer={"Image": image, "ModelDataUrl": deployed.iris_uri},
+        ExecutionRoleArn="arn:aws:iam::111122223333:role/x",
+    )
+    sagemaker.create_transform_job(
+        TransformJobName="iris-joined",
+        ModelName="iris-joined",
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": str(source)}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={
+            "S3OutputPath": str(tmp_path / "out"),
+            "Accept": "text/csv",
+            "AssembleWith": "Line",
+        },
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+    )
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName="iris-joined", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    described = sagemaker.describe_transform_job(TransformJobName="iris-joined")
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    pairs = [
+        line.split(",") for line in (tmp_path / "out" / "iris.csv.out").read_text().splitlines()
+    ]
+    assert [int(label) for label, _ in pairs] == IRIS.target.tolist()
+    assert np.mean([label == predicted for label, predicted in pairs]) > 0.9

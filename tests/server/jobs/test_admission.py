@@ -1,7 +1,7 @@
 """Submit-time checks of transform specs: a registered package with SageMaker inference
-handlers is refused what only its handlers could parse (filters, a join, Parquet) when the job
-is submitted, not after it has queued and started; a training job's ``sourcedir.tar.gz`` is
-looked into for its entry point."""
+handlers is refused what only its handlers could parse (filters or a join on JSON Lines,
+Parquet) when the job is submitted, not after it has queued and started; a training job's
+``sourcedir.tar.gz`` is looked into for its entry point."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def store(services: Services, settings: Settings, tmp_path: Path) -> Path:
         ACTOR, "handled", CreateModelVersion(source=str(root / "handled"))
     )
     (root / "in.csv").write_text("1.0,2.0\n")
+    (root / "in.jsonl").write_text("[1.0, 2.0]\n")
     return root
 
 
@@ -47,7 +48,7 @@ def _spec(store: Path, **changes: Any) -> dict[str, Any]:
     return {
         "name": "scored",
         "model_uri": "models:/handled/1",
-        "input": {"uri": str(store / "in.csv"), "content_type": "text/csv"},
+        "input": {"uri": str(store / "in.jsonl"), "content_type": "application/jsonlines"},
         **changes,
     }
 
@@ -67,7 +68,7 @@ def test_filters_and_joins_are_refused_at_submit(
     with pytest.raises(InvalidArgument) as refused:
         services.jobs.submit_transform(ACTOR, _spec(store, data_processing=processing), output)
     assert refused.value.field == field
-    assert "SageMaker inference handlers" in refused.value.message
+    assert "SageMaker inference handlers on text/csv input only" in refused.value.message
     assert services.jobs.list(ACTOR, kind="transform") == []
 
 
@@ -76,13 +77,22 @@ def test_without_them_the_job_is_queued(services: Services, store: Path) -> None
     assert job.name == "scored"
 
 
+def test_on_csv_they_are_queued(services: Services, store: Path) -> None:
+    """On CSV the worker filters the records and joins the handlers' answer lines."""
+    csv = {"uri": str(store / "in.csv"), "content_type": "text/csv"}
+    processing = {"input_filter": "$[1:]", "join_source": "Input", "output_filter": "$[0,-1]"}
+    spec = _spec(store, input=csv, data_processing=processing)
+    job = services.jobs.submit_transform(ACTOR, spec, str(store / "transform"))
+    assert job.name == "scored"
+
+
 def test_create_transform_job_names_the_request_field(services: Services, store: Path) -> None:
     request = {
         "TransformJobName": "scored",
         "ModelName": "handled",
         "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3Uri": str(store / "in.csv")}},
-            "ContentType": "text/csv",
+            "DataSource": {"S3DataSource": {"S3Uri": str(store / "in.jsonl")}},
+            "ContentType": "application/jsonlines",
         },
         "TransformOutput": {"S3OutputPath": str(store / "transform" / "scored")},
         "DataProcessing": {"InputFilter": "$[1:]"},
@@ -90,7 +100,7 @@ def test_create_transform_job_names_the_request_field(services: Services, store:
     with pytest.raises(DockyardError) as refused:
         create_transform_job(services, ACTOR, request)
     assert refused.value.field == "DataProcessing.InputFilter"
-    assert refused.value.message.startswith("DataProcessing.InputFilter is not supported")
+    assert refused.value.message.startswith("DataProcessing.InputFilter is supported")
 
 
 def _sourcedir(folder: Path, members: dict[str, str]) -> Path:

@@ -44,7 +44,8 @@ class SpecChecks:
             checked at submit.
         model_version: Set by the server to the registry's version lookup, so a transform
             of a package with SageMaker inference handlers is checked for what such a package
-            cannot take (filters, a join, Parquet) at submit rather than when it runs.
+            cannot take (filters or a join on input other than CSV, Parquet) at submit rather
+            than when it runs.
     """
 
     def __init__(
