@@ -443,7 +443,8 @@ def test_a_script_mode_training_chain_written_for_aws_runs(
 ) -> None:
     """createTrainingJob.sync of a framework image's script mode (what the SageMaker SDK's
     SKLearn estimator sends) runs as the SageMaker API runs it, and its model is scored by
-    createModel and createTransformJob.sync."""
+    createModel and createTransformJob.sync; DescribeTrainingJob then says what each step did,
+    as the SDK's ``fit()`` prints it."""
     import tarfile
 
     (tmp_path / "train.py").write_text(SKLEARN_SCRIPT)
@@ -487,5 +488,11 @@ def test_a_script_mode_training_chain_written_for_aws_runs(
         assert transform["ModelName"] == "weekly"
         assert sagemaker.describe_model(ModelName=transform["ModelName"])["ModelName"] == "weekly"
         assert transform["TransformResources"]["InstanceType"] == "ml.m5.large"
+        # What the SDK's fit() prints for each step: "<time> Downloading - <message>".
+        transitions = sagemaker.describe_training_job(TrainingJobName="weekly")[
+            "SecondaryStatusTransitions"
+        ]
+        assert [t["Status"] for t in transitions][-1] == "Completed"
+        assert all(t["StatusMessage"] for t in transitions), transitions
     finally:
         sagemaker.close()

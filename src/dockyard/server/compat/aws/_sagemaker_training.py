@@ -237,9 +237,24 @@ def create_training_job(services: Services, actor: Actor, body: Body) -> Body:
     return {"TrainingJobArn": sagemaker_arn("training-job", job.name)}
 
 
+#: What SageMaker says of each secondary status, for a transition whose event says nothing
+#: (the SDK's ``fit()`` prints ``<time> <Status> - <StatusMessage>`` for each).
+_STATUS_MESSAGES = {
+    "Pending": "Preparing the instances for training",
+    "Starting": "Starting the training job",
+    "Downloading": "Downloading input data",
+    "Training": "Training in progress",
+    "Uploading": "Uploading generated training model",
+    "Completed": "Training job completed",
+    "Failed": "Training job failed",
+    "Stopping": "Stopping the training job",
+    "Stopped": "Training job stopped",
+}
+
+
 def _transitions(job: Job) -> list[Body]:
     """SecondaryStatusTransitions: each secondary status once, from its first event to the
-    next status's first event."""
+    next status's first event, with the event's message (SageMaker's own when it has none)."""
     steps: list[Body] = []
     for event in job.events:
         status = str(event.secondary_status)
@@ -247,9 +262,8 @@ def _transitions(job: Job) -> list[Body]:
             continue
         if steps:
             steps[-1]["EndTime"] = seconds(event.time)
-        steps.append(
-            {"Status": status, "StartTime": seconds(event.time), "StatusMessage": event.message}
-        )
+        message = event.message or _STATUS_MESSAGES.get(status, status)
+        steps.append({"Status": status, "StartTime": seconds(event.time), "StatusMessage": message})
     if steps and job.status.is_terminal:
         steps[-1].setdefault("EndTime", seconds(job.end_time or job.events[-1].time))
     return steps
