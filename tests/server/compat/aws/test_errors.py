@@ -100,3 +100,31 @@ def test_a_page_token_of_other_digits_is_refused(token: str) -> None:
         page_token(token)
     with pytest.raises(InvalidArgument):
         _package_name(f"group/{token}", "ModelPackageName")
+
+
+def test_a_conflict_is_said_without_dockyards_field_name_in_front() -> None:
+    """DeleteEndpoint of an endpoint a schedule watches: the request has no field ``name``, so
+    the answer does not start with one; a bad input still names its field."""
+    from dockyard.errors import InUse, InvalidArgument
+    from dockyard.server.compat.aws._codes import translated
+    from dockyard.server.compat.aws._errors import AwsError
+
+    def watched() -> None:
+        raise InUse("endpoint 'churn' is watched by monitoring schedule drift", field="name")
+
+    def refused() -> None:
+        raise InvalidArgument("must be at most 63 characters", field="EndpointName")
+
+    actions = translated(
+        {"DeleteEndpoint": watched, "CreateEndpoint": refused},
+        {InvalidArgument: "ValidationException", InUse: "ResourceInUse"},
+    )
+    with pytest.raises(AwsError) as in_use:
+        actions["DeleteEndpoint"]()
+    assert (in_use.value.kind, in_use.value.message) == (
+        "ResourceInUse",
+        "endpoint 'churn' is watched by monitoring schedule drift",
+    )
+    with pytest.raises(AwsError) as invalid:
+        actions["CreateEndpoint"]()
+    assert invalid.value.message == "EndpointName: must be at most 63 characters"

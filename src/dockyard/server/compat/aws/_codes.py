@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from dockyard.errors import DockyardError
+from dockyard.errors import Conflict, DockyardError
 from dockyard.server.compat.aws._errors import AwsError
 
 __all__ = ["named", "translated"]
@@ -18,8 +18,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def named(exc: DockyardError, fields: Mapping[str, str] | None = None) -> str:
     """The error's message, with the field at fault in front when the message does not say it
-    (by the service's name for it: ``fields`` maps Dockyard's field names to AWS's)."""
-    field = exc.field
+    (by the service's name for it: ``fields`` maps Dockyard's field names to AWS's). A
+    conflict has no field at fault: its field (an endpoint watched by a schedule) is Dockyard's
+    name for the resource in use, which the request does not spell so."""
+    field = None if isinstance(exc, Conflict) else exc.field
     if field and fields:
         head, dot, rest = field.partition(".")
         field = fields.get(head, head) + dot + rest
