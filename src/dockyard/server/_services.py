@@ -104,6 +104,9 @@ class Services:
         endpoints.pin_model = registry.pinned_version
         notifications = NotificationService(db, settings, events, access)
         tuning = TuningService(db, tracking, events, access, auth, jobs)
+        monitoring = MonitoringService(
+            db, settings, tracking, events, access, auth, artifacts, jobs, endpoints
+        )
         pipelines = _pipelines(
             settings,
             db,
@@ -117,6 +120,7 @@ class Services:
             endpoints,
             tracking,
             tuning,
+            monitoring,
         )
         services = cls(
             settings=settings,
@@ -135,9 +139,7 @@ class Services:
             triggers=TriggerService(db, settings, events, access, auth, jobs, artifacts, pipelines),
             pipelines=pipelines,
             tuning=tuning,
-            monitoring=MonitoringService(
-                db, settings, tracking, events, access, auth, artifacts, jobs, endpoints
-            ),
+            monitoring=monitoring,
         )
         endpoints.check_model = services.check_model
         endpoints.watchers = services.monitoring.watching
@@ -306,19 +308,34 @@ def _pipelines(
     endpoints: EndpointService,
     tracking: TrackingService,
     tuning: TuningService,
+    monitoring: MonitoringService,
 ) -> PipelineService:
     from types import SimpleNamespace
 
     from dockyard.server.pipelines import Engine, catalog, load_core
 
     # What the SageMaker API's handlers read, for the tasks that run SageMaker's requests.
-    apis = SimpleNamespace(registry=registry, jobs=jobs, params=params, endpoints=endpoints)
+    apis = SimpleNamespace(
+        registry=registry,
+        jobs=jobs,
+        params=params,
+        endpoints=endpoints,
+        tracking=tracking,
+        tuning=tuning,
+        artifacts=artifacts,
+        monitoring=monitoring,
+    )
 
     def sagemaker(actor: Actor, action: str, request: dict[str, Any]) -> dict[str, Any]:
         from dockyard.server.compat.aws import _sagemaker
 
         # The table the API answers from: the same AWS codes for the same errors.
         return _sagemaker.ACTIONS[action](apis, actor, request)  # type: ignore[no-any-return]
+
+    def sagemaker_answers(action: str) -> bool:
+        from dockyard.server.compat.aws import _sagemaker
+
+        return action in _sagemaker.ACTIONS
 
     def sagemaker_training(request: dict[str, Any]) -> TrainingJobSpec:
         from dockyard.server.compat.aws._sagemaker_training import training_spec
@@ -349,6 +366,7 @@ def _pipelines(
         sagemaker_training=sagemaker_training,
         sagemaker_transform=sagemaker_transform,
         sagemaker_tuning=sagemaker_tuning,
+        sagemaker_answers=sagemaker_answers,
     )
     engine = Engine(db, events, load_core())
     return PipelineService(db, events, access, engine, integrations)

@@ -304,3 +304,33 @@ def test_a_tuning_task_reads_sagemakers_training_job_definition(tmp_path: Path) 
         assert "sagemaker_program" not in trial["hyperparameters"]
     finally:
         made.close()
+
+
+def test_aws_sdk_sagemaker_actions_answer_as_the_sagemaker_api(services: Services) -> None:
+    """``arn:aws:states:::aws-sdk:sagemaker:describeModel`` (what AWS's samples call after a
+    tuning job, describeTrainingJob, for the best trial's model) runs the SageMaker API's
+    action; an action it does not answer is refused when the machine is created."""
+    states = deploy_chain(model_package(services))["States"]
+    assert isinstance(run(services, states["Save Model"]), Succeeded)
+    describe = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:sagemaker:describeModel",
+        "Parameters": {"ModelName": "churn"},
+        "End": True,
+    }
+    definition = {"StartAt": "Describe", "States": {"Describe": describe}}
+    assert list(services.pipelines.integrations.problems(definition)) == []
+    described = run(services, describe)
+    assert isinstance(described, Succeeded), described
+    assert described.output["ModelName"] == "churn"
+    assert described.output["PrimaryContainer"]["Image"] == IMAGE
+
+    missing = run(services, {**describe, "Parameters": {"ModelName": "nope"}})
+    assert isinstance(missing, Failed) and missing.error == "SageMaker.ValidationException"
+    assert "nope" in str(missing.cause)
+
+    unknown = {**describe, "Resource": "arn:aws:states:::aws-sdk:sagemaker:createAutoMlJob"}
+    found = list(
+        services.pipelines.integrations.problems({"StartAt": "D", "States": {"D": unknown}})
+    )
+    assert len(found) == 1 and "createAutoMlJob is not an action" in found[0][1], found

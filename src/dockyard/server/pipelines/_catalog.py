@@ -27,13 +27,16 @@ def catalog(
     sagemaker_training: Any = None,
     sagemaker_transform: Any = None,
     sagemaker_tuning: Any = None,
+    sagemaker_answers: Any = None,
 ) -> Integrations:
     """Every resource base this server knows, mapped to what runs it. ``sagemaker`` runs
     SageMaker's own requests as the server's API does (a ``SageMakerRequests``): given,
     createModel and createEndpointConfig run. ``sagemaker_training``, ``sagemaker_transform``
     and ``sagemaker_tuning`` read CreateTrainingJob's and CreateTransformJob's requests and a
     tuning job's SageMaker-shaped training job definition as that API reads them
-    (``SageMakerTraining``, ``SageMakerTransform``, ``SageMakerTuning``)."""
+    (``SageMakerTraining``, ``SageMakerTransform``, ``SageMakerTuning``); with
+    ``sagemaker_answers`` (whether that API answers an action), ``aws-sdk:sagemaker:<action>``
+    runs any of its actions."""
     table = Integrations()
     table.add(
         _task_jobs.JobTask(jobs, transform_root, tracking, sagemaker_training, sagemaker_transform),
@@ -59,6 +62,10 @@ def catalog(
         from dockyard.server.pipelines._task_sagemaker import SAGEMAKER, SageMakerTask
 
         table.add(SageMakerTask(sagemaker), *SAGEMAKER)
+        if sagemaker_answers is not None:
+            from dockyard.server.pipelines._task_sagemaker import SDK_PREFIX, SageMakerSdkTask
+
+            table.add(SageMakerSdkTask(sagemaker, sagemaker_answers), prefixes=(SDK_PREFIX,))
     if tuning is not None:
         from dockyard.server.pipelines._task_tuning import TUNE, TuningTask
 

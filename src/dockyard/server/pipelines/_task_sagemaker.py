@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import AlreadyExists, DockyardError
+from dockyard.errors import AlreadyExists, DockyardError, InvalidArgument
 from dockyard.server.pipelines._tasks import (
     REQUEST,
     BaseIntegration,
@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAGEMAKER",
+    "SDK_PREFIX",
     "SageMakerRequests",
+    "SageMakerSdkTask",
     "SageMakerTask",
     "SageMakerTraining",
     "SageMakerTransform",
@@ -131,3 +133,59 @@ class SageMakerTask(BaseIntegration):
 
     def start(self, call: TaskCall) -> Outcome:
         return InBackground(lambda: sagemaker_call(self._run, call))
+
+
+#: ``arn:aws:states:::aws-sdk:sagemaker:<action>``: Step Functions' AWS SDK integration.
+SDK_PREFIX = "arn:aws:states:::aws-sdk:sagemaker:"
+
+
+def sdk_action(base: str) -> str:
+    """SageMaker's action an AWS SDK resource names: ``describeTrainingJob`` is
+    ``DescribeTrainingJob``."""
+    name = base.removeprefix(SDK_PREFIX)
+    return name[:1].upper() + name[1:]
+
+
+class SageMakerSdkTask(BaseIntegration):
+    """``arn:aws:states:::aws-sdk:sagemaker:<action>`` (``describeTrainingJob``,
+    ``listTrainingJobsForHyperParameterTuningJob``...): any action the server's SageMaker API
+    answers, request-response as AWS SDK integrations are, answered as that API answers. A
+    refusal is ``SageMaker.<ErrorCode>``, as Step Functions names an AWS SDK integration's
+    errors (``SageMaker.ValidationException``)."""
+
+    modes = frozenset({REQUEST})
+
+    def __init__(self, run: SageMakerRequests, answers: Callable[[str], bool]) -> None:
+        self._run = run
+        self._answers = answers
+
+    def check(self, base: str, payload: Any) -> None:
+        action = sdk_action(base)
+        if not self._answers(action):
+            raise InvalidArgument(
+                f"aws-sdk:sagemaker:{base.removeprefix(SDK_PREFIX)[:100]} is not an action "
+                "Dockyard's SageMaker API answers",
+                field="Resource",
+            )
+        if payload is not None and not isinstance(payload, dict):
+            raise InvalidArgument(f"{action}: the task's parameters must be a JSON object")
+
+    def start(self, call: TaskCall) -> Outcome:
+        return InBackground(lambda: self._call(call))
+
+    def _call(self, call: TaskCall) -> Succeeded | Failed:
+        action = sdk_action(call.base)
+        if not self._answers(action):
+            return Failed("States.TaskFailed", f"{action} is not an action Dockyard answers")
+        payload = call.payload if call.payload is not None else {}
+        if not isinstance(payload, dict):
+            return Failed("SageMaker.ValidationException", f"{action}: parameters not an object")
+        try:
+            return Succeeded(self._run(call.actor, action, dict(payload)))
+        except DockyardError as exc:
+            code = getattr(exc, "kind", None)
+            if not isinstance(code, str):
+                code = "ResourceInUse" if isinstance(exc, AlreadyExists) else "ValidationException"
+            return Failed(f"SageMaker.{code}", exc.message)
+        except ValueError as exc:  # a request pydantic refused
+            return Failed("SageMaker.ValidationException", str(exc)[:2000])
