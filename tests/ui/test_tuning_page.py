@@ -50,5 +50,7 @@ def test_a_tuning_job_from_the_list_to_its_trials(page: Watched, seeded: Seeded)
     assert trials.count("Completed") == 3, trials
     assert p.query_selector("#objective-over-time canvas") is not None
     assert "No trial has completed yet" not in p.inner_text("#objective-over-time")
+    # x counts completed trials, which the table numbers from 0: not a training step.
+    assert "trials completed" in p.inner_text("#objective-over-time")
     assert p.query_selector("#parallel canvas") is not None
     page.shot("tuning")

@@ -83,9 +83,10 @@ export function axisValue(x, mode, t0 = 0) {
  * points, e.g. a threshold; spanGaps false: a null breaks the line). Returns {destroy, update(series)}.
  * Series with different x values are joined onto one x axis (uPlot.join). onZoom(min, max)
  * is called when a person drags a range of x, onReset() when they double-click to undo it:
- * a chart of sampled points asks the server for that range at full resolution.
+ * a chart of sampled points asks the server for that range at full resolution. xLabel names
+ * the x axis where it is neither a step nor time (a tuning job's completed trials).
  */
-export async function lineChart(el, series, { xMode = "step", log = false, smoothing = 0, height = 220, yLabel = "", onZoom, onReset } = {}) {
+export async function lineChart(el, series, { xMode = "step", log = false, smoothing = 0, height = 220, yLabel = "", xLabel = null, onZoom, onReset } = {}) {
   const uPlot = await loadUPlot();
   let plot = null;
   let current = series;
@@ -110,11 +111,11 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
       legend: { show: current.length <= 12, live: true },
       scales: { x: { time: xMode === "time", ...(single === null ? {} : { range: () => [single - pad, single + pad] }) }, y: { distr: log ? 3 : 1 } },
       axes: [
-        { ...axis, label: xMode === "step" ? "step" : xMode === "time" ? "" : "seconds", labelSize: 14, labelFont: "11px system-ui" },
+        { ...axis, label: xLabel ?? (xMode === "step" ? "step" : xMode === "time" ? "" : "seconds"), labelSize: 14, labelFont: "11px system-ui" },
         { ...axis, size: 60, label: yLabel, labelSize: yLabel ? 14 : 0, values: (u, vals) => vals.map(fmtNum) },
       ],
       series: [
-        { label: xMode === "step" ? "step" : "time", value: (u, v) => (v === null || v === undefined ? "" : xMode === "time" ? new Date(v * 1000).toLocaleTimeString() : fmtNum(v)) },
+        { label: xLabel ?? (xMode === "step" ? "step" : "time"), value: (u, v) => (v === null || v === undefined ? "" : xMode === "time" ? new Date(v * 1000).toLocaleTimeString() : fmtNum(v)) },
         ...current.map((s, i) => ({
           label: s.label, stroke: s.color || color(i), width: 1.5, spanGaps: s.spanGaps ?? true, dash: s.dash ? [6, 4] : undefined,
           points: { show: !s.dash && data[0].length < 40, size: 4 }, value: (u, v) => (v === null || v === undefined ? "" : fmtNum(v)),

@@ -100,7 +100,8 @@ async function detail(ctx, name) {
     if (chart) chart.update(series);
     else {
       clear(overTime); // the "no trial yet" note
-      chart = await lineChart(overTime, series, { yLabel: config.objective.metric_name });
+      // x counts completed trials (1, 2, ...), not a trial's number (#0...) or a step.
+      chart = await lineChart(overTime, series, { yLabel: config.objective.metric_name, xLabel: "trials completed" });
     }
     const names = Object.keys(done[0].hyperparameters);
     parallelCoordinates(parallel, [
