@@ -287,3 +287,18 @@ def test_a_transform_job_from_boto3_filters_and_joins_around_the_handlers(
     ]
     assert [int(label) for label, _ in pairs] == IRIS.target.tolist()
     assert np.mean([label == predicted for label, predicted in pairs]) > 0.9
+
+
+@pytest.mark.parametrize("where", ["server", "endpoint"])
+def test_input_the_model_refuses_is_the_callers_error(deployed: Deployed, where: str) -> None:
+    """Rows of the wrong width through the default predict_fn: the model refuses the input,
+    a 400 ModelError naming what it said, as every other model answers it."""
+    url = deployed.server.url if where == "server" else deployed.iris_url
+    client = runtime(url, deployed.token)
+    with pytest.raises(ClientError) as refused:
+        client.invoke_endpoint(EndpointName="iris", Body="1.0,2.0\n", ContentType="text/csv")
+    error = refused.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 400
+    assert "predict_fn failed: ValueError" in error["OriginalMessage"]
+    assert "features" in error["OriginalMessage"]

@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
-from dockyard.errors import DockyardError, InvalidArgument, ModelError
+from dockyard.errors import DockyardError, InputRejected, InvalidArgument, ModelError
 from dockyard.models._env import code_imports
 from dockyard.models._inference_toolkit import (
     DEFAULT_ACCEPT,
@@ -261,7 +261,14 @@ def _default_predict_fn(input_data: Any, model: Any) -> Any:
 
         if not isinstance(input_data, xgboost.DMatrix):
             input_data = xgboost.DMatrix(input_data)
-    return model.predict(input_data)
+    try:
+        return model.predict(input_data)
+    except Exception as exc:
+        # The model refused the input it was given (three columns for a thirty-feature
+        # estimator, a missing value): the caller's to change, as every other model answers it.
+        raise InputRejected(
+            f"predict_fn failed: {type(exc).__name__}: {exc}", details={"handler": "predict_fn"}
+        ) from exc
 
 
 _DEFAULTS: dict[str, Callable[..., Any]] = {
