@@ -228,6 +228,12 @@ def test_endpoint_create_invoke_update_delete(page: Watched, seeded: Seeded) -> 
     expect(p.locator("#invoke-variant")).to_have_text(re.compile("^(first|second)$"))
     expect(p.locator("#invoke-answer")).to_contain_text("predictions")
     page.shot("action-invoke")
+    # Input the model refuses: the model's own 400 and words, not the 424 that wraps them.
+    page.allowed_errors.append("status of 424")
+    p.fill("#invoke-body", json.dumps({"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}))
+    p.click("#invoke-send")
+    expect(p.locator("#invoke-status")).to_have_text("400")
+    expect(p.locator("#invoke-out .banner.bad")).to_contain_text("amount")
 
     p.click("#update-endpoint")
     dialog = _dialog(p, "endpoint-dialog")

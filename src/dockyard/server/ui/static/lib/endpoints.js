@@ -80,9 +80,20 @@ export function invokePanel(endpoint) {
         let shown = text;
         try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch { /* not JSON */ }
         let message = "";
-        if (!answer.ok) { try { const body = JSON.parse(text); message = body.error?.message || body.message || body.Message || ""; } catch { /* text */ } }
+        // The server's path answers as SageMaker does: what the model answered (a 400 for input
+        // it refused) arrives wrapped in a 424 ModelError, whose OriginalStatusCode is shown.
+        let status = answer.status;
+        let wrapped = false;
+        if (!answer.ok) {
+          try {
+            const body = JSON.parse(text);
+            message = body.OriginalMessage || body.error?.message || body.message || body.Message || "";
+            if (Number.isInteger(body.OriginalStatusCode)) { status = body.OriginalStatusCode; wrapped = true; }
+          } catch { /* text */ }
+        }
         clear(out,
-          h("div.row", h("span.badge", { class: answer.ok ? "s-ok" : "s-bad", id: "invoke-status" }, String(answer.status)),
+          h("div.row", h("span.badge", { class: answer.ok ? "s-ok" : "s-bad", id: "invoke-status" }, String(status)),
+            wrapped ? h("span.muted", `(SageMaker's ModelError, ${answer.status})`) : null,
             variant ? h("span", "answered by ", h("b#invoke-variant", variant)) : null,
             h("span.muted", `${Math.round(performance.now() - started)} ms`)),
           message ? h("div.banner.bad", answer.status === 403 ? `Not allowed: ${message}` : message) : null,
