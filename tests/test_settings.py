@@ -52,3 +52,11 @@ def test_with_tls_local_processes_get_the_loopback_listener(tmp_path: Path) -> N
     assert tls.server_url == "http://127.0.0.1:8444"
     chosen = Settings(home=tmp_path, port=8443, ssl_certfile="c.pem", local_port=9000)
     assert chosen.server_url == "http://127.0.0.1:9000"
+
+
+def test_local_processes_reach_a_server_bound_to_an_ipv6_address(tmp_path: Path) -> None:
+    """A server bound to ``::1`` handed its jobs ``http://::1:5050``, which no client parses
+    (the port reads as part of the address): an IPv6 address is bracketed in a URL."""
+    assert Settings(home=tmp_path, host="::1").server_url == "http://[::1]:5050"
+    assert Settings(home=tmp_path, host="fd00::5", port=80).server_url == "http://[fd00::5]:80"
+    assert Settings(home=tmp_path, host="::").server_url == "http://127.0.0.1:5050"

@@ -482,6 +482,8 @@ class Settings(BaseSettings):
         if local is not None:
             return f"http://127.0.0.1:{local}"
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host and not host.startswith("["):  # an IPv6 address: bracketed in a URL
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
     def allowed_roots(self) -> AllowedRoots:
