@@ -537,3 +537,37 @@ def test_a_download_left_unread_is_cut_off_and_one_read_is_not(tmp_path: Path) -
             got = read_all(reading, within=60)
         assert status_of(got) == 200
         assert got.endswith(b"x" * 1024) and len(got) > size
+
+
+def test_a_download_read_slowly_but_steadily_runs_to_its_end(tmp_path: Path) -> None:
+    """A client reading all the while, slower than the server writes a chunk (a slow link,
+    ``curl --limit-rate``), kept the server's writes paused past ``send_timeout_s`` while one
+    1 MiB chunk drained, and was cut off as if it read nothing. A read is progress: only a
+    client that reads none of the answer for ``send_timeout_s`` is cut off."""
+    size = 2 * 1024 * 1024
+    for target in _api(tmp_path, {"send_timeout_s": "1"}):
+        made = httpx.post(f"{target.url}/api/v1/runs", json={"experiment_id": "0"}).json()
+        path = f"/api/v1/runs/{made['info']['run_id']}/artifacts/big.bin"
+        httpx.put(f"{target.url}{path}", content=b"x" * size, timeout=60).raise_for_status()
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        with socket.socket() as slow:
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            # Segments the size a network carries, not loopback's 64 KiB: the server's send
+            # buffer then grows as it would towards a remote client, not to take a whole chunk.
+            slow.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1460)
+            slow.connect(("127.0.0.1", target.port))
+            slow.sendall(request.encode())
+            got = bytearray()
+            slow.settimeout(30)
+            while True:
+                # About 320 KB/s: a 1 MiB chunk takes 3 s to drain, three send timeouts.
+                try:
+                    piece = slow.recv(32 * 1024)
+                except ConnectionResetError:
+                    break
+                if not piece:
+                    break
+                got += piece
+                time.sleep(0.1)  # the client's pace, not a wait for the server
+        assert status_of(bytes(got)) == 200
+        assert len(got) > size and got.endswith(b"x" * 1024), f"cut off at {len(got)} bytes"

@@ -21,7 +21,8 @@ runs out of them. :class:`GuardedProtocol` is uvicorn's httptools protocol with 
   and a few thousand of them every connection the server has;
 - **answers**: an answer the client stops reading (the connection's send buffer full) for
   ``send_timeout_s`` is cut off and its connection closed, as nginx's ``send_timeout`` does: a
-  client holding downloads open unread would otherwise keep their connections forever;
+  client holding downloads open unread would otherwise keep their connections forever. Any
+  read is progress, however slow the client's link;
 - **connections**: at ``max_connections`` open connections, a new one closes an idle connection
   (the one known idle the longest) to make room, or, when none is idle, is closed at once. So a
   flood of idle sockets cannot lock out a client that sends its request, and a flood of slow
@@ -74,6 +75,14 @@ __all__ = ["ConnectionLimits", "GuardedConfig", "GuardedProtocol"]
 _HEADERS: Final = 1  # a request began; its headers are incomplete
 _RESET: Final = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: a close sends a reset
 _BODY: Final = 2  # its headers are complete; its body is not
+
+try:  # the bytes a socket's kernel buffer still holds for the client (Linux's SIOCOUTQ)
+    import fcntl
+    import termios
+
+    _OUTQ: int | None = termios.TIOCOUTQ
+except (ImportError, AttributeError):  # pragma: no cover - not on Linux
+    _OUTQ = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +284,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._head_refused = False
         self._refused = False
         self._stall: asyncio.TimerHandle | None = None  # armed while writes are paused
+        self._unread = 0  # bytes the client had still to read when _stall was armed
         self._draining = draining_event(app_state)
 
     # -- connections --------------------------------------------------------------------------
@@ -332,6 +342,7 @@ class GuardedProtocol(HttpToolsProtocol):
         # The client has not read what was sent: the send buffer is past its high-water mark.
         HttpToolsProtocol.pause_writing(self)
         if self._stall is None:
+            self._unread = self._pending()
             self._stall = self.loop.call_later(self.limits.send_timeout_s, self._stalled)
 
     def resume_writing(self) -> None:
@@ -347,11 +358,31 @@ class GuardedProtocol(HttpToolsProtocol):
         transport = self.transport
         if transport.is_closing():
             return
+        # Writes stay paused until the client has read nearly all of a chunk the app wrote
+        # (up to 1 MiB): a client reading slower than that, but reading, is not stalled. No
+        # new bytes are written while paused, so fewer bytes waiting means it read some.
+        unread = self._pending()
+        if unread < self._unread:
+            self._unread = unread
+            self._stall = self.loop.call_later(self.limits.send_timeout_s, self._stalled)
+            return
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
         transport.abort()
+
+    def _pending(self) -> int:
+        """The bytes of answers sent that the client has not yet taken: in the transport's
+        buffer and in the socket's kernel buffer."""
+        transport = self.transport
+        pending = transport.get_write_buffer_size()
+        sock = transport.get_extra_info("socket")
+        if _OUTQ is not None and sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                held = fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0")
+                pending += struct.unpack("i", held)[0]
+        return pending
 
     # The methods every request passes through call the base class directly: cheaper than
     # super() on CPython 3.11, and measurable at tens of thousands of requests a second.
