@@ -190,8 +190,9 @@ class EndpointService:
         """An endpoint's readers read the traffic captured in its capture location
         (``capture/<name>/``, or ``<capture.destination>/<name>/``), which deleting an endpoint
         leaves there: a new endpoint of a deleted one's name would give its creator another
-        account's captured requests and answers. Only the account that made the last endpoint
-        of that name (or an admin) makes one where such traffic is left."""
+        account's captured requests and answers. Only an account that made every endpoint of
+        that name so far (or an admin) makes one where such traffic is left, or moves one's
+        capture there."""
         if actor.is_admin or actor.user_id is None:
             return
         from dockyard.artifacts import open_artifact_store
@@ -204,15 +205,25 @@ class EndpointService:
         prefix = config.name if destination else f"capture/{config.name}"
         if not store.list(prefix):
             return
-        earlier = self._events.read(
-            types=["endpoint.created"],
-            resource_type=_KIND,
-            resource_id=config.name,
-            before=2**62,
-            limit=1,
-        )
-        creator = earlier[0].actor if earlier else None
-        if creator == actor.name:
+        # Which endpoint of the name captured what lies there is not known: any made by
+        # another account may have. The newest such creator is named.
+        creator = None
+        known = False  # whether any endpoint of the name is known to have been made
+        before = 2**62
+        while creator is None:
+            earlier = self._events.read(
+                types=["endpoint.created"],
+                resource_type=_KIND,
+                resource_id=config.name,
+                before=before,
+                limit=500,
+            )
+            if not earlier:
+                break
+            known = True
+            creator = next((e.actor for e in earlier if e.actor != actor.name), None)
+            before = earlier[-1].id
+        if known and creator is None:
             return
         where = f"{destination.rstrip('/')}/{config.name}/" if destination else f"{prefix}/"
         raise Conflict(
@@ -253,6 +264,9 @@ class EndpointService:
         if rollout is not None:
             config = config.model_copy(update={"rollout": rollout})
         self._check_models(actor, config)
+        if config.capture.destination != current.capture.destination:
+            # A capture location the endpoint moves to is checked as one it is made with.
+            self._refuse_earlier_capture(actor, config)
         now = now_ms()
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
