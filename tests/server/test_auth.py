@@ -461,3 +461,32 @@ def test_digits_that_are_no_numbers_are_refused_not_a_500(
         headers={**bob, "Last-Event-ID": "²".encode("latin-1")},  # type: ignore[dict-item]
     )
     assert stream.status_code == 200, stream.text
+
+
+def test_an_own_password_changes_only_with_the_current_one_and_ends_sessions(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    """A session or token someone else got hold of could set a new password and take the
+    account over; a browser session signed in before the change went on working."""
+    client, bob = team
+    session = client.post("/api/v1/session", json={"username": "bob", "password": PASSWORD})
+    cookie = {"Cookie": f"dockyard_session={session.cookies['dockyard_session']}"}
+    client.cookies.clear()  # the session is sent only where the test says
+    assert client.get("/api/v1/whoami", headers=cookie).json()["name"] == "bob"
+    new = "a new horse battery"
+    missing = client.patch("/api/v1/users/bob", json={"password": new}, headers=bob)
+    assert missing.status_code == 400
+    assert missing.json()["error"]["field"] == "current_password"
+    wrong = client.patch(
+        "/api/v1/users/bob", json={"password": new, "current_password": "guess"}, headers=bob
+    )
+    assert wrong.status_code == 403 and wrong.json()["error"]["field"] == "current_password"
+    changed = client.patch(
+        "/api/v1/users/bob", json={"password": new, "current_password": PASSWORD}, headers=bob
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.get("/api/v1/whoami", headers=cookie).status_code == 401  # signed out
+    assert client.get("/api/v1/whoami", headers=_basic("bob", new)).status_code == 200
+    # An admin sets another account's password without knowing it.
+    reset = client.patch("/api/v1/users/bob", json={"password": PASSWORD}, headers=_basic("alice"))
+    assert reset.status_code == 200, reset.text

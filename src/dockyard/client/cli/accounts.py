@@ -177,9 +177,28 @@ def _update(name: str, body: dict[str, Any], as_json: bool, said: str) -> None:
 @json_option
 @fail_on_error
 def set_password(name: str, password_stdin: bool, as_json: bool) -> None:
-    """Set an account's password (your own, or any as an admin)."""
-    password = _password(f"new password for {name}", password_stdin)
-    _update(name, {"password": password}, as_json, f"password of {name} changed")
+    """Set an account's password (your own, or any as an admin).
+
+    Your own needs the one you have now too (with --password-stdin: the current password on
+    the first line, the new one on the second). A new password signs the account out of its
+    browser sessions; its tokens and access keys stay.
+    """
+    body: dict[str, Any] = {}
+    me = client().call(routes.WHOAMI())
+    if me["name"] == name:
+        if password_stdin:
+            body["current_password"] = sys.stdin.readline().rstrip("\r\n")
+        else:
+            body["current_password"] = str(
+                click.prompt(
+                    f"current password for {name} (empty if it has none)",
+                    hide_input=True,
+                    default="",
+                    show_default=False,
+                )
+            )
+    body["password"] = _password(f"new password for {name}", password_stdin)
+    _update(name, body, as_json, f"password of {name} changed")
 
 
 @users.command("set-role")

@@ -77,6 +77,11 @@ class UpdateUser(_Request):
     role: Role | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
+    current_password: str | None = Field(
+        default=None,
+        max_length=MAX_PASSWORD,
+        description="your password now: needed to change your own, once you have one",
+    )
 
 
 class CreateToken(_Request):

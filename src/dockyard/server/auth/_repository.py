@@ -129,6 +129,9 @@ class AuthRepository:
     def delete_session(self, conn: Connection, session_id: str) -> None:
         conn.execute(delete(_S).where(_S.c.session_id == session_id))
 
+    def delete_sessions_of(self, conn: Connection, user_id: int) -> None:
+        conn.execute(delete(_S).where(_S.c.user_id == user_id))
+
     def delete_expired_sessions(self, conn: Connection, now: int) -> None:
         conn.execute(delete(_S).where(_S.c.expires_time < now))
 

@@ -364,8 +364,10 @@ class AuthService:
             return user_entity(self._repo.user_row(conn, name))
 
     def update_user(self, actor: Actor, name: str, request: UpdateUser) -> User:
-        """Change an account's role, password or disabled flag. Users change their own password;
-        the rest is for admins. The last active admin cannot be demoted or disabled."""
+        """Change an account's role, password or disabled flag. Users change their own password,
+        giving the one they have (``current_password``): a session or token someone else holds
+        cannot take the account over. The rest is for admins. The last active admin cannot be
+        demoted or disabled. A new password ends the account's browser sessions."""
         own_password_only = name == actor.name and request.role is None and request.disabled is None
         if not own_password_only:
             self._access.require_admin(actor, f"change the account {name!r}")
@@ -378,6 +380,8 @@ class AuthService:
             values["disabled"] = request.disabled
         if request.password is not None:
             values["password_hash"] = hash_password(request.password)
+        if request.password is not None and name == actor.name:
+            self._check_current_password(actor, name, request.current_password)
         with self._db.write() as conn:
             row = self._repo.user_row(conn, name)
             demotes = row.role == Role.ADMIN.value and (
@@ -391,6 +395,8 @@ class AuthService:
             if values.get("disabled"):
                 self._repo.revoke_tokens(conn, values["updated_time"], user_id=int(row.user_id))
                 self.access_keys.revoke_all(conn, int(row.user_id), values["updated_time"])
+            if "password_hash" in values:
+                self._repo.delete_sessions_of(conn, int(row.user_id))
             changed = sorted(k for k in values if k != "updated_time")
             body: dict[str, Any] = {
                 "changed": ["password" if k == "password_hash" else k for k in changed]
@@ -401,6 +407,26 @@ class AuthService:
             row = self._repo.user_row(conn, name)
         self.forget_credentials()
         return user_entity(row)
+
+    def _check_current_password(self, actor: Actor, name: str, given: str | None) -> None:
+        """Refuse an own password change without the password the account has now (none
+        needed for a first one); wrong guesses count toward sign-in's throttle."""
+        source = actor.source
+        keys = (f"addr:{source}", f"user:{name}@{source}")
+        self._throttle.check(*keys)  # RateLimited, saying when to try again
+        with self._db.read() as conn:
+            stored = self._repo.user_row(conn, name).password_hash
+        if stored is None:
+            return
+        if given is None:
+            raise InvalidArgument(
+                "changing your own password needs the one you have now", field="current_password"
+            )
+        if not verify_password(given, stored):
+            self._throttle.failed(*keys)
+            raise PermissionDenied(
+                "current_password is not this account's password", field="current_password"
+            )
 
     def delete_user(self, actor: Actor, name: str) -> None:
         self._access.require_admin(actor, "delete accounts")
