@@ -418,9 +418,9 @@ def fetch_model_from(
 ) -> LocalModel:
     """:func:`fetch_model` through the server at ``server_url`` (for processes that hold a URL
     and a token, not a client: a transform job's process)."""
-    from dockyard.client.http import Client
+    from dockyard.client.http import Client, SocketTransport
 
-    client = Client(server_url, token=token)
+    client = Client(server_url, token=token, transport=SocketTransport())
     try:
         return fetch_model(uri, client=client, cache_dir=cache_dir, s3_endpoint_url=s3_endpoint_url)
     finally:

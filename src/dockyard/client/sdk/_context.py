@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import threading
 
-from dockyard.client.http import Client, resolve_token
+from dockyard.client.http import Client, SocketTransport, resolve_token
 from dockyard.client.sdk._connect import connect
 from dockyard.client.sdk._sender import MetricSender
 from dockyard.settings import Settings
@@ -41,7 +41,8 @@ class TrackingContext:
             from dockyard.client.sdk._local_server import ensure_server
 
             url = ensure_server(self.settings)
-            self._server = Client(url, token=resolve_token(url, self.settings.token))
+            token = resolve_token(url, self.settings.token)
+            self._server = Client(url, token=token, transport=SocketTransport())
         return self._server
 
     def close(self) -> None:
