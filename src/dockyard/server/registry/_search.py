@@ -15,23 +15,29 @@ Filters are parsed by the tracking search scanner with the ``REGISTERED_MODELS``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, exists, select
 
 from dockyard.errors import InvalidArgument
+from dockyard.limits import LIMITS
 from dockyard.server.store import schema
 from dockyard.server.tracking import (
     MODEL_VERSIONS,
     REGISTERED_MODELS,
     Condition,
+    Page,
     binary,
     compare,
+    decode_page_token,
+    encode_page_token,
     parse_filter,
     parse_order_by,
 )
 
-__all__ = ["model_query", "version_query"]
+__all__ = ["model_query", "search_offset", "search_page", "version_query"]
+
+T = TypeVar("T")
 
 _M = schema.registered_models
 _MT = schema.registered_model_tags
@@ -113,3 +119,18 @@ def version_query(filter: str, order_by: Sequence[str]) -> Select[Any]:
     if "version_number" not in keys:
         terms.append(_V.c.version.desc())
     return query.order_by(*terms)
+
+
+def search_offset(max_results: int, page_token: str | None) -> int:
+    """Where a search's page starts: ``page_token``'s offset, ``max_results`` checked."""
+    if not 1 <= max_results <= LIMITS.page_max_results:
+        raise InvalidArgument(
+            f"max_results must be between 1 and {LIMITS.page_max_results}", field="max_results"
+        )
+    return decode_page_token(page_token)
+
+
+def search_page(items: list[T], limit: int, offset: int) -> Page[T]:
+    """A search's page of ``items`` (read one past ``limit``, to know whether more follow)."""
+    more = len(items) > limit
+    return Page(items[:limit], encode_page_token(offset + limit) if more else None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import Connection
@@ -36,7 +35,6 @@ from dockyard.artifacts import ArtifactStore
 from dockyard.artifacts.paths import join_artifact_path, normalize_artifact_path
 from dockyard.artifacts.roots import AllowedRoots
 from dockyard.errors import InvalidArgument, NotFound, PermissionDenied
-from dockyard.limits import LIMITS
 from dockyard.models.uris import LoggedModelRef, RegistryRef, RunRef, parse_model_uri
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access, StoreAreas
@@ -46,19 +44,16 @@ from dockyard.server.registry._lineage import build_lineage
 from dockyard.server.registry._origins import describe_package, describe_run_package, origin_for
 from dockyard.server.registry._register import REGISTRY_PREFIX, register, register_reference
 from dockyard.server.registry._repository import RegistryRepository
+from dockyard.server.registry._search import search_offset, search_page
 from dockyard.server.store import Database
 from dockyard.server.tracking import (
     LoggedModelService,
     Page,
     TrackingService,
-    decode_page_token,
-    encode_page_token,
     now_ms,
 )
 
 __all__ = ["RegistryService"]
-
-T = TypeVar("T")
 
 _KIND = "registered_model"
 #: A version's folder in the registry's keys: a number the database holds (``str.isdigit``
@@ -66,19 +61,6 @@ _KIND = "registered_model"
 _VERSION_DIGITS = re.compile(r"[1-9][0-9]{0,8}")
 #: MLflow's (deprecated) model-version stages.
 STAGES = ("None", "Staging", "Production", "Archived")
-
-
-def _page(items: list[T], limit: int, offset: int) -> Page[T]:
-    more = len(items) > limit
-    return Page(items[:limit], encode_page_token(offset + limit) if more else None)
-
-
-def _offset(max_results: int, page_token: str | None) -> int:
-    if not 1 <= max_results <= LIMITS.page_max_results:
-        raise InvalidArgument(
-            f"max_results must be between 1 and {LIMITS.page_max_results}", field="max_results"
-        )
-    return decode_page_token(page_token)
 
 
 class RegistryService:
@@ -200,7 +182,7 @@ class RegistryService:
         ``name``, ``creation_timestamp``, ``last_updated_timestamp``): see
         :mod:`dockyard.server.registry._search`.
         """
-        offset = _offset(max_results, page_token)
+        offset = search_offset(max_results, page_token)
         with self._db.read() as conn:
             ids = self._repo.search_models(
                 conn,
@@ -212,7 +194,7 @@ class RegistryService:
                 filter=filter,
                 order_by=order_by,
             )
-            return _page(self._repo.get_models(conn, ids), max_results, offset)
+            return search_page(self._repo.get_models(conn, ids), max_results, offset)
 
     def update_registered_model(self, actor: Actor, name: str, description: str) -> RegisteredModel:
         """Replace a model's description."""
@@ -403,7 +385,7 @@ class RegistryService:
         ``version_number``, ``tags.<key>``); with ``order_by`` given (even empty), versions come
         in MLflow's order: see :mod:`dockyard.server.registry._search`.
         """
-        offset = _offset(max_results, page_token)
+        offset = search_offset(max_results, page_token)
         with self._db.read() as conn:
             model_ids = None
             if name is not None:
@@ -423,7 +405,7 @@ class RegistryService:
                 filter=filter,
                 order_by=order_by,
             )
-            return _page(self._repo.hydrate_versions(conn, rows), max_results, offset)
+            return search_page(self._repo.hydrate_versions(conn, rows), max_results, offset)
 
     def update_model_version(
         self, actor: Actor, name: str, version: int | str, description: str
