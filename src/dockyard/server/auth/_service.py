@@ -379,9 +379,9 @@ class AuthService:
         if request.disabled is not None:
             values["disabled"] = request.disabled
         if request.password is not None:
+            if name == actor.name:  # before the new one is hashed: a wrong guess costs one scrypt
+                self._check_current_password(actor, name, request.current_password)
             values["password_hash"] = hash_password(request.password)
-        if request.password is not None and name == actor.name:
-            self._check_current_password(actor, name, request.current_password)
         with self._db.write() as conn:
             row = self._repo.user_row(conn, name)
             demotes = row.role == Role.ADMIN.value and (
