@@ -193,3 +193,44 @@ def test_a_job_outliving_a_restart_reaches_the_restarted_server(
         assert job["status"] == "Completed", job["failure_reason"]
     finally:
         server.stop()
+
+
+def test_the_cli_and_the_sdk_trust_the_authority_named_in_ssl_cert_file(
+    secured: Secured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert = str(secured.server.tls.cert) if secured.server.tls else ""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(secured.server.home.parent),
+        "DOCKYARD_URI": secured.server.url,
+        "DOCKYARD_TOKEN": secured.token,
+    }
+    dockyard = str(Path(sys.executable).parent / "dockyard")
+
+    def whoami(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [dockyard, "whoami", "--json"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    trusted = whoami({"SSL_CERT_FILE": cert})
+    assert trusted.returncode == 0, trusted.stderr
+    assert '"root"' in trusted.stdout
+    refused = whoami({})  # not trusted: said at once, with what to do, not retried for minutes
+    assert refused.returncode != 0
+    assert "is not trusted" in refused.stderr and "SSL_CERT_FILE" in refused.stderr
+
+    from dockyard.client.sdk._connect import connect
+    from dockyard.settings import Settings
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    settings = Settings(home=secured.server.home.parent / "sdk", uri=secured.server.url)
+    with connect(settings.model_copy(update={"token": secured.token})) as client:
+        assert client.request("GET", "/api/v1/whoami")["name"] == "root"

@@ -1,8 +1,9 @@
 """The CLI's client: the same one the SDK uses (server URL or embedded).
 
 Against a server (``DOCKYARD_URI``) the CLI needs two settings and a handful of requests, so it
-reads those two from the environment itself and sends over the standard library's sockets:
-pydantic-settings and httpx were ~60% of a command's start-up, more than the command's own work.
+reads those two from the environment itself, and the client sends over the standard library's
+sockets unless a proxy is set: pydantic-settings and httpx were ~60% of a command's start-up,
+more than the command's own work.
 The embedded default still goes through :class:`~dockyard.settings.Settings` and the SDK.
 """
 
@@ -12,7 +13,7 @@ import os
 
 import click
 
-from dockyard.client.http import Client, SocketTransport, proxy_configured, resolve_token
+from dockyard.client.http import Client, resolve_token
 
 __all__ = ["client"]
 
@@ -39,8 +40,7 @@ def client() -> Client:
 def _connect() -> Client:
     uri = _env("DOCKYARD_URI")
     if uri:
-        token = resolve_token(uri, _env("DOCKYARD_TOKEN"))
-        return Client(uri, token=token, transport=None if proxy_configured() else SocketTransport())
+        return Client(uri, token=resolve_token(uri, _env("DOCKYARD_TOKEN")))
     from dockyard.client.sdk import connect
     from dockyard.settings import Settings
 

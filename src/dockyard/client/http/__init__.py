@@ -3,9 +3,9 @@
 - :class:`Client`: base URL, auth, retries with backoff, timeouts, errors as
   :mod:`dockyard.errors` classes (``_client``).
 - Transports, a contract of plain primitives (``_transport``): the standard library's sockets
-  with kept-alive connections (``_sockets``: the SDK over plain HTTP, the CLI and the job
-  runner), httpx (``_httpx``: HTTPS or a proxy from the SDK), and an ASGI app in this process
-  for the embedded default (``_inprocess``).
+  with kept-alive connections (``_sockets``: what :class:`Client` takes for the network), httpx
+  (``_httpx``: when the environment names a proxy), and an ASGI app in this process for the
+  embedded default (``_inprocess``). Both network transports trust the same authorities.
 - Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
   (``_auth``, ``_credentials``).
 - Answers read into the API's models, tolerant of fields a newer server adds

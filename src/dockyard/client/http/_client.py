@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 
 from dockyard import __version__
+from dockyard.client.http._sockets import SocketTransport, proxy_configured
 from dockyard.client.http._transport import (
     Body,
     Response,
@@ -67,9 +68,12 @@ class Client:
 
     Args:
         base_url: The server's URL (``http://127.0.0.1:5050``).
-        transport: A :class:`~dockyard.client.http.Transport` (``SocketTransport()`` in runtime
-            processes), or an httpx transport to send through (the embedded default passes an
-            in-process one); None sends over the network with httpx.
+        transport: A :class:`~dockyard.client.http.Transport`, or an httpx transport to send
+            through (the embedded default passes an in-process one). None chooses for the
+            network, the one place that does: the standard library's sockets (quick to import,
+            ~70 µs of CPU a request against httpx's ~440), or httpx when the environment names
+            a proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``), which it honours with
+            ``NO_PROXY``. Both trust the same authorities (``tls_context``).
         timeout: Seconds to wait for one response.
         retry_for: Seconds during which transient failures are retried before giving up.
         token: An API token, sent as ``Authorization: Bearer`` with every request.
@@ -101,6 +105,8 @@ class Client:
         self._raw: HttpxTransport | None = None
         if isinstance(transport, Transport):
             self._transport = transport
+        elif transport is None and not proxy_configured():
+            self._transport = SocketTransport()
         else:
             from dockyard.client.http._httpx import HttpxTransport
 
@@ -272,6 +278,8 @@ class Client:
                 )
             except TransportFailure as exc:
                 problem = f"cannot reach {self.base_url}: {exc}"
+                if exc.lasting:
+                    raise Unavailable(problem) from exc
             else:
                 if response.status < 400:
                     return response

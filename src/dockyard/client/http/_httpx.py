@@ -2,18 +2,28 @@
 
 The SDK and CLI use it; so does the embedded default, through an httpx transport that calls the
 ASGI app in this process (:mod:`dockyard.server._inprocess`). httpx's own errors are translated
-here, at the one place that calls it.
+here, at the one place that calls it. Over the network it trusts what the socket transport
+trusts (:func:`~dockyard.client.http._sockets.tls_context`), so a server's certificate is
+verified the same way whichever transport a client takes.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+from dockyard.client.http._sockets import tls_context
+from dockyard.client.http._transport import (
+    Body,
+    Response,
+    Transport,
+    TransportFailure,
+    untrusted,
+)
 
 __all__ = ["HttpxTransport"]
 
@@ -37,7 +47,11 @@ class HttpxTransport(Transport):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.http = httpx.Client(
-            base_url=base_url, transport=transport, timeout=timeout, headers=dict(headers)
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers=dict(headers),
+            verify=tls_context() if transport is None else True,
         )
 
     def send(
@@ -60,7 +74,7 @@ class HttpxTransport(Transport):
                     method, url, content=body, headers=headers, timeout=timeout
                 )
         except httpx.TransportError as exc:
-            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+            raise _failure(url, exc) from exc
         return Response(answer.status_code, answer.headers, answer.content)
 
     @contextmanager
@@ -72,7 +86,16 @@ class HttpxTransport(Transport):
             with self.http.stream(method, url, headers=headers, timeout=timeout) as response:
                 yield response
         except httpx.TransportError as exc:
-            raise TransportFailure(str(exc) or type(exc).__name__) from exc
+            raise _failure(url, exc) from exc
 
     def close(self) -> None:
         self.http.close()
+
+
+def _failure(url: str, exc: httpx.TransportError) -> TransportFailure:
+    cause: BaseException | None = exc
+    while cause is not None:  # httpx wraps the ssl module's error in its own
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return untrusted(url, cause)
+        cause = cause.__cause__ or cause.__context__
+    return TransportFailure(str(exc) or type(exc).__name__)

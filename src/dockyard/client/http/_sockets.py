@@ -34,14 +34,23 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import quote, urlsplit
 
-from dockyard.client.http._transport import Body, Response, Transport, TransportFailure
+from dockyard.client.http._transport import (
+    Body,
+    Response,
+    Transport,
+    TransportFailure,
+    untrusted,
+)
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
 
-__all__ = ["SocketTransport", "proxy_configured"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["SocketTransport", "proxy_configured", "tls_context"]
 
 #: A kept connection idle longer than this is closed, not reused.
 IDLE_S = 2.0
@@ -215,6 +224,7 @@ class SocketTransport(Transport):
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False  # once closed, connections given back are closed, not kept
+        self._tls: ssl.SSLContext | None = None  # made at the first https connection
         _TRANSPORTS.add(self)
         # A transport dropped without close() (a client nobody closed) closes what it kept,
         # rather than leaving its sockets to the collector, which warns of each.
@@ -274,6 +284,8 @@ class SocketTransport(Transport):
                 connection = self._connect(key, timeout)
                 answer = self._ask(connection, method, request, body)
         except OSError as exc:  # refused, reset, timed out: the server restarts or is away
+            if secure and _unverified(exc):
+                raise untrusted(url, exc) from exc
             raise TransportFailure(str(exc) or type(exc).__name__) from exc
         kept = False
         try:
@@ -346,9 +358,13 @@ class SocketTransport(Transport):
         # Small requests one after another: do not wait for the ACK of the headers.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
-            import ssl
-
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+            if self._tls is None:
+                self._tls = tls_context()
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
         return _Connection(key, sock)
 
     def _give_back(self, connection: _Connection) -> None:
@@ -425,6 +441,28 @@ def _header(name: str, value: str) -> str:
             field="headers",
         ) from None
     return f"{name}: {value}"
+
+
+def tls_context() -> ssl.SSLContext:
+    """What an ``https`` connection trusts: the system's authorities (with ``SSL_CERT_FILE``
+    and ``SSL_CERT_DIR`` when set, as OpenSSL reads them) and certifi's bundle, which httpx
+    trusts and which Pythons without a system store (python.org's builds for macOS) need to
+    verify any public certificate. Made once per transport: loading a store costs ~10 ms."""
+    import ssl
+
+    context = ssl.create_default_context()
+    try:
+        import certifi
+    except ImportError:  # httpx's dependency: present wherever Dockyard is installed
+        return context
+    context.load_verify_locations(cafile=certifi.where())
+    return context
+
+
+def _unverified(exc: OSError) -> bool:
+    import ssl
+
+    return isinstance(exc, ssl.SSLCertVerificationError)
 
 
 def proxy_configured() -> bool:

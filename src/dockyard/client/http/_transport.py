@@ -16,15 +16,34 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol
+from urllib.parse import urlsplit
 
-__all__ = ["Body", "Response", "Streamed", "Transport", "TransportFailure"]
+__all__ = ["Body", "Response", "Streamed", "Transport", "TransportFailure", "untrusted"]
 
 Body = bytes | Path | IO[bytes] | None
 """A request body: bytes, a file sent from disk, an open binary file, or nothing."""
 
 
 class TransportFailure(ConnectionError):
-    """The server could not be reached, or the connection broke before an answer came."""
+    """The server could not be reached, or the connection broke before an answer came.
+
+    ``lasting``: trying again cannot help (the server's certificate is not trusted), so the
+    client says so at once instead of retrying for its whole window.
+    """
+
+    def __init__(self, message: str, *, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting
+
+
+def untrusted(url: str, exc: BaseException) -> TransportFailure:
+    """The failure for a server whose TLS certificate this client does not trust."""
+    reason = getattr(exc, "verify_message", None) or str(exc)
+    return TransportFailure(
+        f"the certificate of {urlsplit(url).netloc.rpartition('@')[2]} is not trusted "
+        f"({reason}): name the authority that signed it in SSL_CERT_FILE",
+        lasting=True,
+    )
 
 
 class Response:

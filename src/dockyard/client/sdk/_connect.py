@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from dockyard.client.http import Client, SocketTransport, proxy_configured, resolve_token
+from dockyard.client.http import Client, resolve_token
 from dockyard.settings import Settings
 
 __all__ = ["connect"]
@@ -20,17 +20,13 @@ def connect(settings: Settings) -> Client:
     """A client for ``settings.uri``; with none set, for an app served in this process.
 
     Against a server, requests carry ``DOCKYARD_TOKEN`` or the token ``dockyard login`` saved
-    for that URL. Plain ``http://`` goes over the standard library's sockets (quick to import,
-    light on each request); ``https://`` or a proxy from the environment over httpx, which
-    trusts certifi's authorities and honours ``HTTPS_PROXY`` and ``NO_PROXY``.
+    for that URL, over the transport :class:`~dockyard.client.http.Client` chooses (the CLI's
+    too): the standard library's sockets, or httpx when the environment names a proxy.
     The embedded app is the same HTTP application ``dockyard server`` runs, over the SQLite
     database and artifact folder in ``settings.home``.
     """
     if settings.uri:
-        token = resolve_token(settings.uri, settings.token)
-        if settings.uri.strip().lower().startswith("http://") and not proxy_configured():
-            return Client(settings.uri, token=token, transport=SocketTransport())
-        return Client(settings.uri, token=token)
+        return Client(settings.uri, token=resolve_token(settings.uri, settings.token))
     warn_of_lookalikes(settings)
     from dockyard.server import InProcessTransport, create_app
 
