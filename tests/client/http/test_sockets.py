@@ -268,7 +268,7 @@ def test_a_chunked_answer_cut_off_between_chunks_is_a_failure_not_a_short_body(
         with pytest.raises(Unavailable, match="ended"):
             client.send("GET", "/a")
         with (
-            pytest.raises(TransportFailure, match="ended"),
+            pytest.raises(Unavailable, match="ended"),
             client.stream("GET", "/file") as response,
         ):
             b"".join(response.iter_bytes())
@@ -497,3 +497,29 @@ def test_a_transport_dropped_unclosed_closes_what_it_kept_without_a_warning(
         gc.collect()
     assert [str(w.message) for w in said if w.category is ResourceWarning] == []
     assert state.closed.wait(10)  # the server saw it closed
+
+
+def test_a_download_broken_off_or_unreachable_is_unavailable_as_any_request(
+    served: tuple[str, _Server],
+) -> None:
+    # The SDK's downloads (artifacts, transform outputs) raised the transport's own error, not
+    # one of dockyard.errors as every other request does.
+    url, state = served
+    state.short = True
+    state.release.clear()
+    with (
+        Client(url, transport=SocketTransport(), retry_for=0, timeout=0.2) as client,
+        pytest.raises(Unavailable, match=f"cannot reach {url}: timed out"),
+        client.stream("GET", "/file") as response,
+    ):
+        b"".join(response.iter_bytes(4))
+    state.release.set()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        away = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with (
+        Client(away, transport=SocketTransport(), retry_for=0) as client,
+        pytest.raises(Unavailable, match=f"cannot reach {away}"),
+        client.stream("GET", "/file"),
+    ):
+        pass

@@ -307,17 +307,26 @@ class Client:
 
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Streamed]:
-        """A streamed response (artifact downloads); errors raise before the block starts."""
+        """A streamed response (artifact downloads); errors raise before the block starts.
+
+        A server that cannot be reached, or a connection that breaks while the body is read,
+        is :class:`~dockyard.errors.Unavailable`, as for any other request (not retried: part
+        of the body may have been used).
+        """
         params = kwargs.pop("params", None)
         timeout = kwargs.pop("timeout", None) or self.timeout
         if kwargs:
             raise TypeError(f"stream() takes no {', '.join(sorted(kwargs))}")
-        with self._transport.stream(
-            method, self.url(path, params), headers=self._headers, timeout=timeout
-        ) as response:
-            if response.status_code >= 400:
-                raise self._error(Response(response.status_code, response.headers, response.read()))
-            yield response
+        try:
+            with self._transport.stream(
+                method, self.url(path, params), headers=self._headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    answer = Response(response.status_code, response.headers, response.read())
+                    raise self._error(answer)
+                yield response
+        except TransportFailure as exc:
+            raise Unavailable(f"cannot reach {self.base_url}: {exc}") from exc
 
     def _error(self, response: Response) -> DockyardError:
         """The error an answer stands for: the server's own, else one chosen by status."""
