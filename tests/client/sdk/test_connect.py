@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tests.services.live_server import LiveServer
 
-from dockyard.client.http import SocketTransport
+from dockyard.client.http import ClientSettings, SocketTransport
 from dockyard.client.sdk._connect import connect
 from dockyard.settings import Settings
 
@@ -110,3 +112,67 @@ def test_without_a_proxy_plain_http_keeps_one_connection(
         assert isinstance(client._transport, SocketTransport)
         client.request("GET", "/api/v1/ping")
     assert seen == ["/api/v1/ping"]
+
+
+# A training script as users write them; then the modules it loaded.
+_SCRIPT = """
+import json, sys
+import dockyard as dy
+with dy.start_run():
+    dy.log_metric("loss", 0.5)
+print(json.dumps(sorted(name for name, module in sys.modules.items() if module is not None)))
+"""
+
+
+def test_a_script_against_a_server_loads_no_settings_stack(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    # pydantic-settings (for every setting the server has) was a sixth of a script's start.
+    env = {**os.environ, "DOCKYARD_URI": live_server.url, "DOCKYARD_HOME": str(tmp_path)}
+    env.pop("DOCKYARD_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    heavy = {"pydantic_settings", "dockyard.settings", "httpx", "dockyard.server", "fastapi"}
+    assert loaded & heavy == set()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"DOCKYARD_URI": "http://127.0.0.1:5050"},
+        {
+            "dockyard_uri": "http://h:1",
+            "DOCKYARD_token": "tok",
+            "Dockyard_Run_Id": "r1",
+            "DOCKYARD_HOME": "~/elsewhere",
+        },
+        {"DOCKYARD_URI": "http://h:1", "DOCKYARD_TOKEN": "", "DOCKYARD_RUN_ID": ""},
+        {"DOCKYARD_URI": "http://h:1", "DOCKYARD_HOME": "/srv/dockyard"},
+    ],
+)
+def test_the_clients_settings_are_read_as_settings_reads_them(
+    monkeypatch: pytest.MonkeyPatch, given: dict[str, str]
+) -> None:
+    for name in list(os.environ):
+        if name.lower().startswith("dockyard_"):
+            monkeypatch.delenv(name)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    light = ClientSettings.from_env()
+    full = Settings()
+    assert light is not None
+    assert light.uri == full.uri
+    assert light.token == (full.token.get_secret_value() if full.token else None)
+    assert light.run_id == (full.run_id or None)
+    assert light.home == full.home
+    monkeypatch.delenv("DOCKYARD_URI", raising=False)
+    monkeypatch.delenv("dockyard_uri", raising=False)
+    assert ClientSettings.from_env() is None  # the embedded default: every setting is read

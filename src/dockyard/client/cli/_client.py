@@ -1,7 +1,8 @@
 """The CLI's client: the same one the SDK uses (server URL or embedded).
 
 Against a server (``DOCKYARD_URI``) the CLI needs two settings and a handful of requests, so it
-reads those two from the environment itself, and the client sends over the standard library's
+reads those two from the environment itself (:class:`~dockyard.client.http.ClientSettings`, as
+the SDK does), and the client sends over the standard library's
 sockets unless a proxy is set: pydantic-settings and httpx were ~60% of a command's start-up,
 more than the command's own work.
 The embedded default still goes through :class:`~dockyard.settings.Settings` and the SDK.
@@ -9,11 +10,9 @@ The embedded default still goes through :class:`~dockyard.settings.Settings` and
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from dockyard.client.http import Client, resolve_token
+from dockyard.client.http import Client, ClientSettings, resolve_token
 
 __all__ = ["client"]
 
@@ -38,20 +37,10 @@ def client() -> Client:
 
 
 def _connect() -> Client:
-    uri = _env("DOCKYARD_URI")
-    if uri:
-        return Client(uri, token=resolve_token(uri, _env("DOCKYARD_TOKEN")))
+    found = ClientSettings.from_env()
+    if found is not None:
+        return Client(found.uri, token=resolve_token(found.uri, found.token))
     from dockyard.client.sdk import connect
     from dockyard.settings import Settings
 
     return connect(Settings())
-
-
-def _env(name: str) -> str | None:
-    """A variable as :class:`~dockyard.settings.Settings` reads it: names in any case, and an
-    empty value the same as none."""
-    value = os.environ.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in os.environ.items() if k.lower() == wanted), None)
-    return value or None

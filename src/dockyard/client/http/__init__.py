@@ -7,7 +7,8 @@
   (``_httpx``: when the environment names a proxy), and an ASGI app in this process for the
   embedded default (``_inprocess``). Both network transports trust the same authorities.
 - Tokens: ``DOCKYARD_TOKEN``, a job's token, or the one ``dockyard login`` saved
-  (``_auth``, ``_credentials``).
+  (``_auth``, ``_credentials``); the few settings a client reads, without pydantic-settings
+  (``_env``).
 - Answers read into the API's models, tolerant of fields a newer server adds
   (:func:`from_answer`, ``_answers``).
 
@@ -26,15 +27,18 @@ if TYPE_CHECKING:
     from dockyard.client.http._auth import resolve_token
     from dockyard.client.http._client import Client
     from dockyard.client.http._credentials import forget_token, save_token
+    from dockyard.client.http._env import ClientSettings, env_setting
     from dockyard.client.http._sockets import SocketTransport, proxy_configured
     from dockyard.client.http._transport import Response, Transport, TransportFailure
 
 __all__ = [
     "Client",
+    "ClientSettings",
     "Response",
     "SocketTransport",
     "Transport",
     "TransportFailure",
+    "env_setting",
     "forget_token",
     "from_answer",
     "proxy_configured",
@@ -45,10 +49,12 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "Client": "._client",
+        "ClientSettings": "._env",
         "Response": "._transport",
         "SocketTransport": "._sockets",
         "Transport": "._transport",
         "TransportFailure": "._transport",
+        "env_setting": "._env",
         "forget_token": "._credentials",
         "from_answer": "._answers",
         "proxy_configured": "._sockets",

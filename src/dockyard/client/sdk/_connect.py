@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import TYPE_CHECKING
 
-from dockyard.client.http import Client, resolve_token
-from dockyard.settings import Settings
+from dockyard.client.http import Client, ClientSettings, resolve_token
 
-__all__ = ["connect"]
+if TYPE_CHECKING:
+    from dockyard.settings import Settings
+
+__all__ = ["connect", "full_settings"]
 
 EMBEDDED_URL = "http://dockyard.embedded"
 
@@ -16,7 +19,7 @@ EMBEDDED_URL = "http://dockyard.embedded"
 LOOKALIKES = ("DOCKYARD_URL", "DOCKYARD_SERVER", "DOCKYARD_SERVER_URL", "DOCKYARD_TRACKING_URI")
 
 
-def connect(settings: Settings) -> Client:
+def connect(settings: Settings | ClientSettings) -> Client:
     """A client for ``settings.uri``; with none set, for an app served in this process.
 
     Against a server, requests carry ``DOCKYARD_TOKEN`` or the token ``dockyard login`` saved
@@ -27,10 +30,21 @@ def connect(settings: Settings) -> Client:
     """
     if settings.uri:
         return Client(settings.uri, token=resolve_token(settings.uri, settings.token))
-    warn_of_lookalikes(settings)
+    full = full_settings(settings)
+    warn_of_lookalikes(full)
     from dockyard.server import InProcessTransport, create_app
 
-    return Client(EMBEDDED_URL, transport=InProcessTransport(create_app(settings)))
+    return Client(EMBEDDED_URL, transport=InProcessTransport(create_app(full)))
+
+
+def full_settings(settings: Settings | ClientSettings) -> Settings:
+    """``settings`` as a whole :class:`~dockyard.settings.Settings` (the embedded app and a
+    local server need every setting): read from the environment when only the client's were."""
+    if isinstance(settings, ClientSettings):
+        from dockyard.settings import Settings
+
+        return Settings()
+    return settings
 
 
 def warn_of_lookalikes(settings: Settings) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import atexit
 import threading
+from typing import TYPE_CHECKING
 
-from dockyard.client.http import Client, SocketTransport, resolve_token
-from dockyard.client.sdk._connect import connect
+from dockyard.client.http import Client, ClientSettings, SocketTransport, resolve_token
+from dockyard.client.sdk._connect import connect, full_settings
 from dockyard.client.sdk._sender import MetricSender
-from dockyard.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.settings import Settings
 
 __all__ = ["TrackingContext", "context", "reset_context"]
 
@@ -22,7 +25,7 @@ __all__ = ["TrackingContext", "context", "reset_context"]
 class TrackingContext:
     """Client, sender and run stack of this process's fluent API."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | ClientSettings) -> None:
         self.settings = settings
         self.client: Client = connect(settings)
         self.sender = MetricSender(self.client)
@@ -40,7 +43,7 @@ class TrackingContext:
         if self._server is None:
             from dockyard.client.sdk._local_server import ensure_server
 
-            url = ensure_server(self.settings)
+            url = ensure_server(full_settings(self.settings))
             token = resolve_token(url, self.settings.token)
             self._server = Client(url, token=token, transport=SocketTransport())
         return self._server
@@ -61,7 +64,7 @@ def context() -> TrackingContext:
     global _context
     with _lock:
         if _context is None:
-            _context = TrackingContext(Settings())
+            _context = TrackingContext(_from_env())
         return _context
 
 
@@ -71,8 +74,19 @@ def reset_context(settings: Settings | None = None) -> TrackingContext:
     with _lock:
         if _context is not None:
             _context.close()
-        _context = TrackingContext(settings or Settings())
+        _context = TrackingContext(settings or _from_env())
         return _context
+
+
+def _from_env() -> Settings | ClientSettings:
+    """The few settings read directly when ``DOCKYARD_URI`` names a server; all of them for
+    the embedded default."""
+    found = ClientSettings.from_env()
+    if found is not None:
+        return found
+    from dockyard.settings import Settings
+
+    return Settings()
 
 
 @atexit.register

@@ -30,11 +30,12 @@ from dockyard.client.sdk._requests import build_request
 from dockyard.errors import AlreadyExists, InvalidArgument
 from dockyard.limits import LIMITS
 from dockyard.models.uris import LocalModel, LocalRef, fetch_model, parse_model_uri
-from dockyard.settings import Settings
 
 if TYPE_CHECKING:
+    from dockyard.client.http import ClientSettings
     from dockyard.models import Signature
     from dockyard.models.pyfunc import PyFuncModel
+    from dockyard.settings import Settings
 
 __all__ = ["LoggedModel", "download_model", "load_model", "log_model", "register_model"]
 
@@ -222,7 +223,7 @@ def log_model(
 
 
 def download_model(
-    uri: str, *, client: Client | None = None, settings: Settings | None = None
+    uri: str, *, client: Client | None = None, settings: Settings | ClientSettings | None = None
 ) -> LocalModel:
     """A local copy of the package ``uri`` names, from the cache when it is there already.
 
