@@ -188,12 +188,16 @@ def test_stream_replays_after_an_id_and_filters(api: Client) -> None:
 
 
 def test_stream_delivers_an_append_while_waiting(api: Client, services: Services) -> None:
-    """Appended while the stream is idle: the in-process wake-up delivers it (the stream is
-    asked to last 5 s and the append comes after it has started)."""
-    started = threading.Event()
+    """Appended while the stream is idle: the in-process wake-up delivers it. The in-process
+    transport hands the answer over whole, at the stream's end, so the append is made once the
+    stream waits on the log."""
+    waiting: list[bool] = []
 
     def append_soon() -> None:
-        started.wait(5)
+        deadline = time.monotonic() + 5
+        while not services.events._waiters and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls the condition: the stream is waiting for an append
+        waiting.append(bool(services.events._waiters))
         api.request("POST", "/api/v1/experiments", json={"name": "live"})
 
     thread = threading.Thread(target=append_soon)
@@ -206,12 +210,12 @@ def test_stream_delivers_an_append_while_waiting(api: Client, services: Services
     ) as answer:
         buffer = ""
         for chunk in answer.iter_text():
-            started.set()
             buffer += chunk
             seen = _sse(buffer)
             if seen:
                 break
     thread.join()
+    assert waiting == [True]
     assert [e["resource_type"] for e in seen] == ["experiment"]
 
 
