@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Match, Route
 
 from dockyard.client.http import Client
 from dockyard.server import Services, create_app
-from dockyard.server._dispatch import ExactDispatch, exact_routes, plain_routes
+from dockyard.server._dispatch import ExactDispatch, PrefixDispatch, exact_routes, plain_routes
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read
 
@@ -193,3 +193,59 @@ def test_healthz_is_matched_before_the_other_routes(api: Client, services: Servi
     assert paths[:2] == ["/endpoints/{name}/invocations", "/healthz"]
     assert paths.count("/healthz") == 1
     assert _raw(api, "GET", "/healthz").json()["status"] == "ok"
+
+
+def _sample(path: str) -> str:
+    """A concrete path a template matches: each parameter filled in."""
+    parts = []
+    for piece in path.split("{"):
+        name, _, rest = piece.partition("}") if "}" in piece else ("", "", piece)
+        if name:
+            parts.append("a/b" if name.endswith(":path") else "x1")
+        parts.append(rest)
+    return "".join(parts)
+
+
+def _first_full(routes: list[BaseRoute], scope: dict[str, Any]) -> BaseRoute | None:
+    # As the router tries its table: each entry on its own copy of the request's scope.
+    return next((r for r in routes if r.matches(dict(scope))[0] is Match.FULL), None)
+
+
+def test_narrowed_routing_picks_the_entry_the_whole_router_would(services: Services) -> None:
+    app = create_app(services=services)
+    exact = app.router.middleware_stack
+    assert isinstance(exact, ExactDispatch)
+    narrowing = exact.app
+    assert isinstance(narrowing, PrefixDispatch)
+    paths = {
+        _sample(r.path) for r in _flat(app.routes) if isinstance(getattr(r, "path", None), str)
+    }
+    # Near misses too: a slash more or less, an unknown tail, an unknown prefix.
+    paths |= {p + "/" for p in list(paths)} | {p.rstrip("/") or "/" for p in list(paths)}
+    paths |= {p + "/nope" for p in list(paths)} | {"/nope", "/api/v1/nope", "/api/2.0/mlflow/x"}
+    narrowed_some = answered = 0
+    for path in sorted(paths):
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            scope = {"type": "http", "path": path, "root_path": "", "method": method}
+            whole = _first_full(app.router.routes, scope)
+            narrowed = narrowing.narrowed(path)
+            assert narrowed is not None
+            narrowed_some += len(narrowed.routes) < len(app.router.routes)
+            chosen = _first_full(narrowed.routes, scope)
+            # The entry the router would pick, or, where it picks none (404, 405, a slash to
+            # redirect), the rest, which hands the request to the whole router.
+            assert chosen is (whole if whole is not None else narrowed.routes[-1]), (method, path)
+            answered += whole is not None
+    assert narrowed_some > 500 and answered > 200
+
+
+def test_narrowed_routing_answers_as_the_router_did(services: Services) -> None:
+    app = create_app(services=services)
+    with Client("http://dockyard.test", transport=InProcessTransport(app)) as api:
+        assert _raw(api, "GET", "/api/v1/whoami").status_code == 200
+        assert _raw(api, "GET", "/api/v1/runs/nope").status_code == 404  # the route's own
+        unknown = _raw(api, "GET", "/api/v1/nothing-here")
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+        assert _raw(api, "PATCH", "/api/v1/whoami").status_code == 405  # another method's route
+        # url_for inside a narrowed request still sees every route (the API's own links).
+        assert _raw(api, "GET", "/api/v1/openapi.json").status_code == 200

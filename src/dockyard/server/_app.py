@@ -17,7 +17,13 @@ from starlette.routing import BaseRoute, Route
 from dockyard import __version__
 from dockyard.server import _docs
 from dockyard.server._auth import AuthMiddleware
-from dockyard.server._dispatch import ExactDispatch, exact_routes, literal_prefix, plain_routes
+from dockyard.server._dispatch import (
+    ExactDispatch,
+    PrefixDispatch,
+    exact_routes,
+    literal_prefix,
+    plain_routes,
+)
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
@@ -153,7 +159,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         earlier = [literal_prefix(path) for path in _paths_before(app.routes, adapter)]
         for path, found in exact_routes(adapter.routes, earlier).items():
             exact.setdefault(path, []).extend(found)
-    app.router.middleware_stack = ExactDispatch(app.router.middleware_stack, exact, app.router)
+    # Every other request is matched against only the routes that could match its path.
+    narrowed = PrefixDispatch(app.router.middleware_stack, app.router)
+    app.router.middleware_stack = ExactDispatch(narrowed, exact, app.router)
     # Innermost: the plain ASGI endpoints among them skip the exception middleware as well.
     app.add_middleware(ExactDispatch, table=plain_routes(exact), router=app.router)
     # Outermost last: metrics see every request; authentication runs before any body is read.
