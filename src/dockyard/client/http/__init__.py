@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from dockyard.client.http._auth import resolve_token
     from dockyard.client.http._client import Client
     from dockyard.client.http._credentials import forget_token, save_token
-    from dockyard.client.http._env import ClientSettings, env_setting
+    from dockyard.client.http._env import ClientSettings
     from dockyard.client.http._sockets import SocketTransport, proxy_configured
     from dockyard.client.http._transport import Response, Transport, TransportFailure
 
@@ -38,7 +38,6 @@ __all__ = [
     "SocketTransport",
     "Transport",
     "TransportFailure",
-    "env_setting",
     "forget_token",
     "from_answer",
     "proxy_configured",
@@ -54,7 +53,6 @@ __getattr__, __dir__ = exports(
         "SocketTransport": "._sockets",
         "Transport": "._transport",
         "TransportFailure": "._transport",
-        "env_setting": "._env",
         "forget_token": "._credentials",
         "from_answer": "._answers",
         "proxy_configured": "._sockets",

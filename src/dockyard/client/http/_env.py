@@ -12,7 +12,7 @@ the embedded default, which serves the whole app in the process, still goes thro
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["ClientSettings", "env_setting"]
@@ -35,7 +35,7 @@ class ClientSettings:
     uri: str
     token: str | None = None
     run_id: str | None = None
-    home: Path = Path.home() / ".dockyard"
+    home: Path = field(default_factory=lambda: Path.home() / ".dockyard")
 
     @classmethod
     def from_env(cls) -> ClientSettings | None:
