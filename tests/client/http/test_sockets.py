@@ -523,3 +523,25 @@ def test_a_download_broken_off_or_unreachable_is_unavailable_as_any_request(
         client.stream("GET", "/file"),
     ):
         pass
+
+
+def test_a_connection_to_itself_is_refused_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With nothing listening on a port of the ephemeral range, TCP may connect a socket to
+    # itself: it echoed each request as its answer and held the port a restarting server
+    # needed. Made here for certain: a socket bound to the port it connects to.
+    made: list[socket.socket] = []
+
+    def to_itself(address: tuple[str, int], timeout: float) -> socket.socket:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.connect(("127.0.0.1", sock.getsockname()[1]))
+        made.append(sock)
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", to_itself)
+    with (
+        Client("http://127.0.0.1:9", transport=SocketTransport(), retry_for=0) as client,
+        pytest.raises(Unavailable, match=r"nothing listens on 127\.0\.0\.1:9"),
+    ):
+        client.request("GET", "/api/v1/x")
+    assert made and all(sock.fileno() == -1 for sock in made)  # closed, the port let go

@@ -355,6 +355,13 @@ class SocketTransport(Transport):
     def _connect(self, key: tuple[str, str, int], timeout: float) -> _Connection:
         scheme, host, port = key
         sock = socket.create_connection((host, port), timeout=timeout)
+        if sock.getsockname() == sock.getpeername():
+            # Connecting to a port of this machine's ephemeral range that nothing listens on
+            # can pick that same port to connect from, and TCP then connects the socket to
+            # itself: it would echo each request as its answer, and hold the port that a
+            # restarting server (a test's, a job's local listener) must bind.
+            sock.close()
+            raise ConnectionRefusedError(f"nothing listens on {host}:{port}")
         # Small requests one after another: do not wait for the ACK of the headers.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
