@@ -151,6 +151,9 @@ class WorkerConfig(_Frozen):
         body_timeout_s: A request body that makes no progress for this long gets 408.
         min_body_rate: Bytes a second a body must average once ``body_timeout_s`` has passed
             (0: no minimum), else 408.
+        send_timeout_s: An answer the client reads none of for this long is cut off and its
+            connection closed (the server's ``DOCKYARD_SEND_TIMEOUT_S``). Read when the worker
+            starts: a running worker keeps the value it started with.
         max_connections: Open connections this worker holds; past it the longest-idle one is
             closed for each new one, and when none is idle new ones are refused.
         shadow_max_pending: Shadow copies waiting for the shadow model; more are dropped.
@@ -176,6 +179,7 @@ class WorkerConfig(_Frozen):
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     min_body_rate: float = Field(default=500.0, ge=0, le=1e12)
+    send_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     max_connections: int = Field(default=2048, ge=1, le=1_000_000)
     shadow_max_pending: int = Field(default=256, ge=1)
     access_log: bool = True

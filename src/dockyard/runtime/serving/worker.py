@@ -192,6 +192,7 @@ class Worker:
             body_timeout_s=config.body_timeout_s,
             min_body_rate=config.min_body_rate,
             keepalive_timeout_s=config.keep_alive_s,
+            send_timeout_s=config.send_timeout_s,
             max_connections=config.max_connections,
         )
         data_plane = DataPlane(self.endpoint, access_log)

@@ -270,6 +270,7 @@ class EndpointPorts:
             body_timeout_s=config.body_timeout_s,
             min_body_rate=config.min_body_rate,
             keepalive_timeout_s=config.keep_alive_s,
+            send_timeout_s=config.send_timeout_s,
             max_connections=config.max_connections,
         )
         self._start(name, host, port, lambda: _Forward(name, addresses, config), limits)

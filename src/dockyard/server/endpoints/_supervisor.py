@@ -209,6 +209,7 @@ class Supervisor(BackgroundLoop):
             capture_root=self._capture_root,
             api_keys=self._svc.key_digests(row.name),
             s3_endpoint_url=self._settings.s3_endpoint_url,
+            send_timeout_s=self._settings.send_timeout_s,
         )
 
     def _sync_keys(self, name: str, fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:

@@ -35,6 +35,7 @@ def blend(
     capture_root: str,
     api_keys: tuple[ApiKey, ...] = (),
     s3_endpoint_url: str | None = None,
+    send_timeout_s: float = 60.0,
 ) -> tuple[WorkerConfig, dict[str, float]]:
     """The worker config sending ``share`` of traffic to ``green`` and the rest to ``blue``.
 
@@ -43,7 +44,8 @@ def blend(
     step of a rollout.
 
     ``s3_endpoint_url``: the S3-compatible server an ``s3://`` capture destination is on (the
-    server's own; None is AWS).
+    server's own; None is AWS). ``send_timeout_s``: the server's own send timeout
+    (``DOCKYARD_SEND_TIMEOUT_S``), which the workers' connections are held to as the server's are.
 
     Returns the config and the traffic share of each (user-facing) variant name.
     """
@@ -100,6 +102,7 @@ def blend(
         host=shadow_source.bind_host,  # an update never changes it: blue's and green's agree
         port=port,
         request_timeout_s=shadow_source.request_timeout_s,
+        send_timeout_s=send_timeout_s,
         require_api_key=shadow_source.require_api_key,
         api_keys=api_keys,
     )
