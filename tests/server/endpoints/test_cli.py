@@ -101,6 +101,50 @@ def test_describe_with_stats_on_a_fresh_endpoint_and_bad_durations(
     reset_context()
 
 
+def test_invoke_with_json_prints_one_parseable_object(
+    server: ServerProcess,
+    models,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``invoke`` had no ``--json``: a script had to take the answer from stdout and the
+    variant from a line on stderr. With it, stdout is one JSON object, and nothing else is
+    printed; a JSON answer's body is parsed, any other kept as text."""
+    monkeypatch.setenv("DOCKYARD_URI", server.url)
+    reset_context()
+    runner = CliRunner()
+    created = runner.invoke(
+        cli, ["endpoints", "create", "--name", "asjson", "--model", models["one"]]
+    )
+    assert created.exit_code == 0, created.output
+    body = json.dumps({"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}})
+    invoked = runner.invoke(cli, ["endpoints", "invoke", "asjson", "-d", body, "--json"])
+    assert invoked.exit_code == 0, invoked.output
+    assert invoked.stderr == ""
+    answer = json.loads(invoked.stdout)
+    assert answer["endpoint"] == "asjson" and answer["variant"] == "primary"
+    assert answer["status_code"] == 200
+    assert answer["content_type"].startswith("application/json")
+    assert answer["body"]["predictions"][0] == pytest.approx(4.0)
+    assert isinstance(answer["request_id"], str) and answer["request_id"]
+    csv = runner.invoke(
+        cli,
+        [
+            *("endpoints", "invoke", "asjson", "-d", "1,2,3", "--content-type", "text/csv"),
+            *("--accept", "text/csv", "--json"),
+        ],
+    )
+    assert csv.exit_code == 0, csv.output
+    answered = json.loads(csv.stdout)
+    assert answered["content_type"].startswith("text/csv")
+    assert isinstance(answered["body"], str) and float(answered["body"]) == pytest.approx(4.0)
+    # An error answer is an error as for every command: one line on stderr, exit code 2.
+    bad = runner.invoke(cli, ["endpoints", "invoke", "asjson", "-d", "{", "--json"])
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: ") and "Traceback" not in bad.output
+    runner.invoke(cli, ["endpoints", "delete", "asjson", "--yes"])
+    reset_context()
+
+
 def test_a_bad_model_is_named_by_the_flag_or_the_spec_field_that_gave_it(
     server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ invoke, logs, delete, and ``keys create|list|delete`` for endpoints that require
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -423,11 +424,20 @@ def _stats_table(stats: dict[str, Any]) -> str:
     envvar="DOCKYARD_ENDPOINT_API_KEY",
     help="Key of an endpoint that requires one (or DOCKYARD_ENDPOINT_API_KEY).",
 )
+@json_option
 @fail_on_error
 def invoke(
-    name: str, data: str, content_type: str, accept: str, variant: str | None, api_key: str | None
+    name: str,
+    data: str,
+    content_type: str,
+    accept: str,
+    variant: str | None,
+    api_key: str | None,
+    as_json: bool,
 ) -> None:
-    """Send one request to the endpoint's /invocations and print the answer."""
+    """Send one request to the endpoint's /invocations and print the answer (the variant that
+    answered on stderr); with --json, one JSON object: the endpoint, the variant, the request
+    id, the answer's status and content type, and its body (parsed when it is JSON)."""
     body = data.encode()
     if data.startswith("@"):
         try:
@@ -461,11 +471,33 @@ def invoke(
             err=True,
         )
         sys.exit(1)
-    click.echo(f"variant: {answering_variant(response.headers) or '-'}", err=True)
+    if not as_json:
+        click.echo(f"variant: {answering_variant(response.headers) or '-'}", err=True)
     if response.status_code >= 400:
         click.echo(_invoke_error(response, content_type), err=True)
         sys.exit(2 if response.status_code < 500 else 1)
+    if as_json:
+        emit(_invoke_answer(name, response), True, str)
+        return
     sys.stdout.write(response.text + ("\n" if not response.text.endswith("\n") else ""))
+
+
+def _invoke_answer(name: str, response: httpx.Response) -> dict[str, Any]:
+    """What ``invoke --json`` prints: the answer with what a script needs to know of it. The
+    body is parsed when the answer says it is JSON, else kept as text (CSV, JSON Lines)."""
+    answered_as = response.headers.get("content-type", "")
+    body: Any = response.text
+    if answered_as.split(";", 1)[0].strip().lower() == _JSON_TYPE:
+        with contextlib.suppress(ValueError):  # said JSON and was not: the text as it came
+            body = response.json()
+    return {
+        "endpoint": name,
+        "variant": answering_variant(response.headers),
+        "request_id": response.headers.get("x-request-id"),
+        "status_code": response.status_code,
+        "content_type": answered_as or None,
+        "body": body,
+    }
 
 
 _JSON_TYPE = "application/json"
