@@ -14,7 +14,7 @@ from tests.server.compat.aws.test_sagemaker_monitoring import aws, capturing_end
 
 from dockyard.api.endpoints import Rollout
 from dockyard.errors import InvalidArgument
-from dockyard.server.compat.aws._sagemaker_deployment import rollout
+from dockyard.server.compat.aws._sagemaker_deployment import rollout, shown
 
 __all__ = ["aws", "live"]  # the module's own server (the fixtures are module-scoped)
 
@@ -57,6 +57,43 @@ def test_traffic_routing_becomes_a_rollout_plan(deployment: Any, workers: int, p
     assert Rollout.model_validate(rollout(deployment, workers)).describe() == plan
 
 
+def _rolling(kind: str, value: int, wait: int = 10) -> dict[str, Any]:
+    size = {"Type": kind, "Value": value}
+    return {"RollingUpdatePolicy": {"MaximumBatchSize": size, "WaitIntervalInSeconds": wait}}
+
+
+@pytest.mark.parametrize(
+    ("deployment", "workers", "plan"),
+    [
+        (_rolling("INSTANCE_COUNT", 1), 2, "linear: 50% for 10 s, then 100% for 10 s"),
+        (
+            _rolling("CAPACITY_PERCENT", 25, 5),
+            1,
+            "linear: 25% for 5 s, then 50% for 5 s, then 75% for 5 s, then 100% for 5 s",
+        ),
+        (_rolling("INSTANCE_COUNT", 4), 2, "all-at-once: 100% for 10 s"),
+    ],
+)
+def test_a_rolling_update_moves_traffic_a_batch_at_a_time(
+    deployment: Any, workers: int, plan: str
+) -> None:
+    """A RollingUpdatePolicy was refused; each batch now takes its share of traffic and is
+    baked WaitIntervalInSeconds, the last one too."""
+    assert Rollout.model_validate(rollout(deployment, workers)).describe() == plan
+
+
+def test_last_deployment_config_keeps_sagemakers_fields_only() -> None:
+    given = {
+        **_rolling("INSTANCE_COUNT", 1),
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a", "Extra": 1}]},
+        "Unknown": {"x": 1},
+    }
+    assert shown(given) == {
+        **_rolling("INSTANCE_COUNT", 1),
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a"}]},
+    }
+
+
 def test_alarms_ask_for_evidence_before_a_step_passes() -> None:
     quiet = rollout(_routing("ALL_AT_ONCE"), 1)
     alarmed = rollout(
@@ -69,7 +106,18 @@ def test_alarms_ask_for_evidence_before_a_step_passes() -> None:
 @pytest.mark.parametrize(
     ("deployment", "field"),
     [
-        ({"RollingUpdatePolicy": {"MaximumBatchSize": {}}}, "DeploymentConfig.RollingUpdatePolicy"),
+        (
+            {"RollingUpdatePolicy": {"MaximumBatchSize": {}, "WaitIntervalInSeconds": 1}},
+            "RollingUpdatePolicy.MaximumBatchSize",
+        ),
+        (
+            {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1}}},
+            "RollingUpdatePolicy.WaitIntervalInSeconds",
+        ),
+        (
+            {**_routing("ALL_AT_ONCE"), **_rolling("INSTANCE_COUNT", 1)},
+            "DeploymentConfig.RollingUpdatePolicy",
+        ),
         (_routing("SLOW"), "TrafficRoutingConfiguration.Type"),
         (_routing("CANARY"), "TrafficRoutingConfiguration.CanarySize"),
         (
@@ -134,12 +182,7 @@ def test_a_canary_update_then_one_rolled_back(aws: Live, tmp_path: Path) -> None
         sm.update_endpoint(
             EndpointName="bg",
             EndpointConfigName="bg",
-            DeploymentConfig={
-                "RollingUpdatePolicy": {
-                    "MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
-                    "WaitIntervalInSeconds": 1,
-                }
-            },
+            DeploymentConfig={**canary, **_rolling("INSTANCE_COUNT", 1, 1)},
         )
     assert error(caught)[0] == "ValidationException"
     assert "DeploymentConfig.RollingUpdatePolicy" in error(caught)[1]

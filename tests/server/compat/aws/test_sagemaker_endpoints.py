@@ -498,3 +498,60 @@ def test_an_endpoints_sagemaker_record_is_kept_by_the_server(
         with pytest.raises(PermissionDenied):
             services.params.delete(who, record)
     ACTIONS["DeleteEndpoint"](services, alice, {"EndpointName": "alices"})
+
+
+@pytest.mark.slow
+def test_describe_endpoint_shows_the_last_deployment_config_given(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+    models: dict[str, str],  # noqa: F811
+) -> None:
+    """DescribeEndpoint had no ``LastDeploymentConfig``: after an update with a blue/green or a
+    rolling DeploymentConfig it is that config, in SageMaker's shape; an update that gives none
+    keeps it, as the rollout policy it set stays the endpoint's."""
+    client.request("POST", "/api/v1/registered-models", json={"name": "deployed"})
+    client.request(
+        "POST", "/api/v1/registered-models/deployed/versions", json={"source": models["one"]}
+    )
+    sm = _sagemaker(server)
+    for config in ("deployed-1", "deployed-2"):
+        variant = {**_variant("AllTraffic"), "ModelName": "deployed"}
+        sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName="deployed", EndpointConfigName="deployed-1")
+    waiter = sm.get_waiter("endpoint_in_service")
+    fast = {"Delay": 1, "MaxAttempts": 120}
+    waiter.wait(EndpointName="deployed", WaiterConfig=fast)
+    assert "LastDeploymentConfig" not in sm.describe_endpoint(EndpointName="deployed")
+
+    blue_green = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": 0,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+            },
+            "TerminationWaitInSeconds": 0,
+        },
+        "AutoRollbackConfiguration": {},
+    }
+    rolling = {
+        "RollingUpdatePolicy": {
+            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+            "WaitIntervalInSeconds": 0,
+            "RollbackMaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
+        }
+    }
+    for config, deployment in (("deployed-2", blue_green), ("deployed-1", rolling)):
+        sm.update_endpoint(
+            EndpointName="deployed", EndpointConfigName=config, DeploymentConfig=deployment
+        )
+        waiter.wait(EndpointName="deployed", WaiterConfig=fast)
+        described = sm.describe_endpoint(EndpointName="deployed")
+        assert described["EndpointConfigName"] == config
+        assert "FailureReason" not in described
+        assert described["LastDeploymentConfig"] == deployment
+    sm.update_endpoint(EndpointName="deployed", EndpointConfigName="deployed-2")
+    waiter.wait(EndpointName="deployed", WaiterConfig=fast)
+    assert sm.describe_endpoint(EndpointName="deployed")["LastDeploymentConfig"] == rolling
+    sm.delete_endpoint(EndpointName="deployed")
+

@@ -17,10 +17,19 @@ breach still rolls back); ``MaximumExecutionTimeoutInSeconds`` is accepted and i
 step rolls back on Dockyard's own thresholds (the new fleet's error rate and p99 latency, the
 endpoint's ``rollout.thresholds``). With alarms, a baked step also needs the new fleet to have
 answered ``thresholds.min_requests`` (evidence, as an alarm needs data); without them an idle
-step passes, as it does on SageMaker. ``RollingUpdatePolicy`` is refused naming the field.
+step passes, as it does on SageMaker.
+
+``RollingUpdatePolicy``: the new fleet takes traffic in batches of ``MaximumBatchSize``
+(``INSTANCE_COUNT`` or ``CAPACITY_PERCENT`` of the fleet), each baked
+``WaitIntervalInSeconds``, the last one too: Dockyard's linear traffic shifting with a step per
+batch (2 to 20), or all at once when one batch is the whole fleet. The old models stay loaded
+until the last batch is baked, so a breach rolls every batch back at once (SageMaker's
+``RollbackMaximumBatchSize`` and ``MaximumExecutionTimeoutInSeconds`` are accepted and
+ignored). A config gives one policy or the other, not both.
 
 Unlike SageMaker, where a DeploymentConfig applies to the one update it comes with, the policy
-stays the endpoint's for later updates that give none.
+stays the endpoint's for later updates that give none; DescribeEndpoint's
+``LastDeploymentConfig`` is the last one given (:func:`shown`), in SageMaker's shape.
 """
 
 from __future__ import annotations
@@ -30,11 +39,51 @@ from typing import Any
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["FIELD", "rollout"]
+__all__ = ["FIELD", "rollout", "shown"]
 
 FIELD = "DeploymentConfig"
 _POLICY = f"{FIELD}.BlueGreenUpdatePolicy"
 _ROUTING = f"{_POLICY}.TrafficRoutingConfiguration"
+_ROLLING = f"{FIELD}.RollingUpdatePolicy"
+
+_SIZE: dict[str, Any] = {"Type": None, "Value": None}
+#: SageMaker's DeploymentConfig, as the fields it has (None: a value kept as it is).
+_SHAPE: dict[str, Any] = {
+    "BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {
+            "Type": None,
+            "WaitIntervalInSeconds": None,
+            "CanarySize": _SIZE,
+            "LinearStepSize": _SIZE,
+        },
+        "TerminationWaitInSeconds": None,
+        "MaximumExecutionTimeoutInSeconds": None,
+    },
+    "RollingUpdatePolicy": {
+        "MaximumBatchSize": _SIZE,
+        "WaitIntervalInSeconds": None,
+        "MaximumExecutionTimeoutInSeconds": None,
+        "RollbackMaximumBatchSize": _SIZE,
+    },
+    "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": None}]},
+}
+
+
+def shown(deployment: Any, shape: Any = _SHAPE) -> Any:
+    """``deployment`` (a config :func:`rollout` accepted) with only the fields SageMaker's
+    DeploymentConfig has, as DescribeEndpoint's ``LastDeploymentConfig`` shows it."""
+    if shape is None:
+        return deployment
+    if isinstance(shape, list):
+        return (
+            [shown(item, shape[0]) for item in deployment] if isinstance(deployment, list) else None
+        )
+    if not isinstance(deployment, dict):
+        return None
+    kept = {
+        k: shown(deployment[k], sub) for k, sub in shape.items() if deployment.get(k) is not None
+    }
+    return {k: v for k, v in kept.items() if v is not None}
 
 
 def _seconds(value: Any, field: str, default: float = 0.0) -> float:
@@ -66,11 +115,11 @@ def rollout(deployment: Any, workers: int) -> dict[str, Any]:
     ``workers``: the new fleet's size (for sizes given as instance counts)."""
     if not isinstance(deployment, dict):
         raise InvalidArgument(f"{FIELD} must be an object", field=FIELD)
-    if deployment.get("RollingUpdatePolicy"):
+    rolling = deployment.get("RollingUpdatePolicy")
+    if rolling is not None and deployment.get("BlueGreenUpdatePolicy") is not None:
         raise InvalidArgument(
-            f"{FIELD}.RollingUpdatePolicy is not supported by Dockyard yet: give a "
-            "BlueGreenUpdatePolicy",
-            field=f"{FIELD}.RollingUpdatePolicy",
+            f"{FIELD} takes a BlueGreenUpdatePolicy or a RollingUpdatePolicy, not both",
+            field=_ROLLING,
         )
     rollback = deployment.get("AutoRollbackConfiguration") or {}
     alarms = rollback.get("Alarms") if isinstance(rollback, dict) else None
@@ -79,6 +128,12 @@ def rollout(deployment: Any, workers: int) -> dict[str, Any]:
             f"{FIELD}.AutoRollbackConfiguration.Alarms must be a list",
             field=f"{FIELD}.AutoRollbackConfiguration.Alarms",
         )
+    section: dict[str, Any] = {
+        "thresholds": {"min_requests": 10 if alarms else 0},
+        "max_bake_s": None,
+    }
+    if rolling is not None:
+        return {**section, **_rolling(rolling, workers)}
     policy = deployment.get("BlueGreenUpdatePolicy")
     if not isinstance(policy, dict):
         # Only auto-rollback given: SageMaker's default blue/green, all at once.
@@ -91,10 +146,6 @@ def rollout(deployment: Any, workers: int) -> dict[str, Any]:
         policy.get("TerminationWaitInSeconds"), f"{_POLICY}.TerminationWaitInSeconds"
     )
     kind = routing.get("Type")
-    section: dict[str, Any] = {
-        "thresholds": {"min_requests": 10 if alarms else 0},
-        "max_bake_s": None,
-    }
     if kind == "ALL_AT_ONCE":
         return {**section, "strategy": "all-at-once", "final_bake_s": wait + termination}
     if kind == "CANARY":
@@ -123,3 +174,27 @@ def rollout(deployment: Any, workers: int) -> dict[str, Any]:
     raise InvalidArgument(
         f"{_ROUTING}.Type must be ALL_AT_ONCE, CANARY or LINEAR", field=f"{_ROUTING}.Type"
     )
+
+
+def _rolling(policy: Any, workers: int) -> dict[str, Any]:
+    """A RollingUpdatePolicy as traffic shifted a batch at a time (see the module's notes)."""
+    if not isinstance(policy, dict):
+        raise InvalidArgument(f"{_ROLLING} must be an object", field=_ROLLING)
+    wait = policy.get("WaitIntervalInSeconds")
+    if wait is None:
+        raise InvalidArgument(
+            f"{_ROLLING}.WaitIntervalInSeconds must be given",
+            field=f"{_ROLLING}.WaitIntervalInSeconds",
+        )
+    bake = _seconds(wait, f"{_ROLLING}.WaitIntervalInSeconds")
+    pct = _share(policy.get("MaximumBatchSize"), f"{_ROLLING}.MaximumBatchSize", workers)
+    if policy.get("RollbackMaximumBatchSize") is not None:
+        _share(policy["RollbackMaximumBatchSize"], f"{_ROLLING}.RollbackMaximumBatchSize", workers)
+    if pct >= 100:
+        return {"strategy": "all-at-once", "final_bake_s": bake}
+    return {
+        "strategy": "linear",
+        "linear_steps": min(max(math.ceil(100 / pct), 2), 20),
+        "bake_s": bake,
+        "final_bake_s": bake,
+    }

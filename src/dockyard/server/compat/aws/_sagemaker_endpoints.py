@@ -11,11 +11,11 @@ workers as the largest ``InitialInstanceCount``, a shadow variant (``ShadowProdu
 it gets a copy of the sampled share of requests that its weight over the production variants'
 gives, and its answers are captured, never returned), and data capture; updates roll out
 blue/green as Dockyard's rollout policy says, which a ``DeploymentConfig`` sets
-(:mod:`~dockyard.server.compat.aws._sagemaker_deployment`). An EndpointName is the Dockyard
-endpoint's name, so ``sagemaker-runtime`` InvokeEndpoint reaches it.
+(:mod:`~dockyard.server.compat.aws._sagemaker_deployment`); the last one given is kept in the
+endpoint's record and shown as DescribeEndpoint's ``LastDeploymentConfig``. An EndpointName is
+the Dockyard endpoint's name, so ``sagemaker-runtime`` InvokeEndpoint reaches it.
 
-Not supported yet (refused naming the field): serverless and asynchronous inference, and
-DeploymentConfig's rolling updates.
+Not supported yet (refused naming the field): serverless and asynchronous inference.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import required, seconds
-from dockyard.server.compat.aws._sagemaker_deployment import rollout
+from dockyard.server.compat.aws._sagemaker_deployment import rollout, shown
 from dockyard.server.compat.aws._sagemaker_models import IMAGE_TAG, model_uri, registered
 from dockyard.server.compat.aws._sagemaker_shapes import (
     Body,
@@ -299,25 +299,45 @@ def _dockyard_config(
 
 
 def _remember(
-    services: Services, actor: Actor, endpoint: str, config: str, previous: str | None = None
+    services: Services,
+    actor: Actor,
+    endpoint: str,
+    config: str,
+    previous: str | None = None,
+    deployment: Any = None,
 ) -> None:
-    """Keep the config an endpoint is made from, and the one it served before an update (shown
-    while the update rolls out, and again once it is rolled back)."""
-    value = orjson.dumps({"EndpointConfigName": config, "Previous": previous}).decode()
+    """Keep the config an endpoint is made from, the one it served before an update (shown
+    while the update rolls out, and again once it is rolled back), and the last
+    DeploymentConfig given (an update that gives none keeps the one before, as the rollout
+    policy it set stays the endpoint's)."""
+    if deployment is None:
+        deployment = _record(services, endpoint).get("DeploymentConfig")
+    else:
+        deployment = shown(deployment)
+    value = orjson.dumps(
+        {"EndpointConfigName": config, "Previous": previous, "DeploymentConfig": deployment}
+    ).decode()
     record = PutParameter(name=ENDPOINTS + endpoint, value=value, overwrite=True)
     services.params.put(_KEEPER, record)
+
+
+def _record(services: Services, endpoint: str) -> Body:
+    """An endpoint's SageMaker record (``{}``: an endpoint made by Dockyard's own API; an
+    older record was the config's name alone)."""
+    try:
+        value = services.params.get(_KEEPER, ENDPOINTS + endpoint).value or ""
+    except (NotFound, InvalidArgument):
+        return {}
+    if not value.startswith("{"):
+        return {"EndpointConfigName": value} if value else {}
+    stored: Body = orjson.loads(value)
+    return stored
 
 
 def _config_names(services: Services, actor: Actor, endpoint: str) -> tuple[str, str | None]:
     """(the config an endpoint was last given, the one it served before); an endpoint made by
     Dockyard's own API: its name."""
-    try:
-        value = services.params.get(_KEEPER, ENDPOINTS + endpoint).value or endpoint
-    except (NotFound, InvalidArgument):
-        return endpoint, None
-    if not value.startswith("{"):
-        return value, None
-    stored = orjson.loads(value)
+    stored = _record(services, endpoint)
     return str(stored.get("EndpointConfigName") or endpoint), stored.get("Previous")
 
 
@@ -350,7 +370,7 @@ def create_endpoint(services: Services, actor: Actor, body: Body) -> Body:
         services.endpoints.create(actor, config)
     except DockyardError as exc:
         aws_fields(exc, _FIELDS)
-    _remember(services, actor, name, config_name)
+    _remember(services, actor, name, config_name, deployment=body.get("DeploymentConfig"))
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
 
 
@@ -376,7 +396,7 @@ def update_endpoint(services: Services, actor: Actor, body: Body) -> Body:
     except DockyardError as exc:
         _in_progress(exc, name)
         aws_fields(exc, _FIELDS)
-    _remember(services, actor, name, config_name, serving)
+    _remember(services, actor, name, config_name, serving, body.get("DeploymentConfig"))
     return {"EndpointArn": sagemaker_arn("endpoint", name)}
 
 
@@ -513,6 +533,7 @@ def describe_endpoint(services: Services, actor: Actor, body: Body) -> Body:
             "FailureReason": endpoint.failure_reason,
             "CreationTime": seconds(endpoint.created_time),
             "LastModifiedTime": seconds(endpoint.updated_time),
+            "LastDeploymentConfig": _record(services, name).get("DeploymentConfig") or None,
         }
     )
 
