@@ -97,7 +97,8 @@ class AdminApp:
             self._drain()
 
     def stats(self) -> dict[str, Any]:
-        """Statistics and serving details of every variant, current or past."""
+        """Statistics and serving details of every variant served, and of those retired
+        until their last requests are answered."""
         state = self.endpoint.state
         snapshot = self.endpoint.metrics.snapshot()
         for variant in state.variants:

@@ -214,6 +214,13 @@ class Endpoint:
             await asyncio.sleep(0.05)
         for variant in variants:
             variant.close()
+        # A variant name no configuration serves any more ends its statistics: /stats (the
+        # endpoint page's series, ``describe --stats``) and /metrics would otherwise report it
+        # for the life of the process, as an update's ``<name>.next`` once it completed.
+        serving = {v.name for v in self.state.variants}
+        for variant in variants:
+            if variant.name not in serving:
+                self.metrics.forget(variant.name)
 
     def _background(self, awaitable: Any) -> None:
         task = asyncio.ensure_future(awaitable)

@@ -3,7 +3,9 @@
 They are plain integers and lists touched only by the event loop thread: recording a request
 costs a few list and dict updates, no lock and no label lookup, where a Prometheus client
 library's labelled histogram costs several microseconds a call. Statistics live per variant
-*name* for the life of the process, so counters stay monotonic across configuration swaps.
+*name*, so counters stay monotonic across configuration swaps that keep the name; a name no
+configuration serves any more is forgotten once its last requests are answered (a name used
+again later starts from zero, which Prometheus reads as a counter reset).
 """
 
 from __future__ import annotations
@@ -172,6 +174,10 @@ class Metrics:
         if stats is None:
             stats = self.variants[name] = VariantStats()
         return stats
+
+    def forget(self, name: str) -> None:
+        """Drop the statistics of the variant called ``name`` (it serves no more)."""
+        self.variants.pop(name, None)
 
     def snapshot(self) -> dict[str, Any]:
         """JSON form for ``/stats``."""

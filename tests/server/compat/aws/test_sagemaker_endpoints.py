@@ -7,6 +7,8 @@ listing does."""
 from __future__ import annotations
 
 import datetime
+import json
+import time
 from typing import Any
 
 import boto3
@@ -555,3 +557,54 @@ def test_describe_endpoint_shows_the_last_deployment_config_given(
     assert sm.describe_endpoint(EndpointName="deployed")["LastDeploymentConfig"] == rolling
     sm.delete_endpoint(EndpointName="deployed")
 
+
+@pytest.mark.slow
+def test_new_weights_leave_no_stale_variant_behind(
+    server: ServerProcess,  # noqa: F811
+    client: Client,  # noqa: F811
+    models: dict[str, str],  # noqa: F811
+) -> None:
+    """UpdateEndpointWeightsAndCapacities serves the new weights as ``AllTraffic.next`` beside
+    ``AllTraffic`` while it rolls out; once done, ``AllTraffic.next`` stayed in every worker's
+    statistics (the endpoint page's series, ``describe --stats``) for good."""
+    client.request(
+        "POST",
+        "/api/v1/endpoints",
+        json={
+            "name": "reweighed",
+            "variants": [{"name": "AllTraffic", "model_uri": models["one"]}],
+        },
+    )
+    endpoint = wait_status(client, "reweighed", "InService")
+    row = {"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1.0, 2.0, 3.0]]}}
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    sm = _sagemaker(server)
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName="reweighed",
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 2.0}],
+    )
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="reweighed", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    answer = runtime.invoke_endpoint(
+        EndpointName="reweighed", Body=json.dumps(row), ContentType="application/json"
+    )
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    described = sm.describe_endpoint(EndpointName="reweighed")
+    assert [v["CurrentWeight"] for v in described["ProductionVariants"]] == [2.0]
+    assert endpoint["url"]
+    deadline = time.monotonic() + 15  # the old variant retires once its requests are answered
+    while True:
+        stats = client.request("GET", "/api/v1/endpoints/reweighed", params={"stats": "true"})
+        names = {name for w in stats["stats"]["workers"] for name in w["variants"]}
+        if names == {"AllTraffic"}:
+            break
+        assert time.monotonic() < deadline, f"the workers still report {sorted(names)}"
+        time.sleep(0.1)
+    sm.delete_endpoint(EndpointName="reweighed")
