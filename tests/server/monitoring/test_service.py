@@ -401,3 +401,36 @@ def test_a_baseline_in_a_store_area_its_owner_may_not_read_is_refused(
         services.monitoring.create(bob, spec("unused", baseline=baseline), now=T0)
     assert (refused.value.field or "").startswith("baseline.")
     services.close()
+
+
+def test_executions_write_their_reports_under_the_schedules_reports_uri(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    """``reports_uri`` moves a schedule's reports out of the store (for tools that read them
+    from where they asked, as the SageMaker SDK does from S3); it is a location a job writes
+    to, so it must be one a spec may write to."""
+    from dockyard.api.monitoring import RunMonitoringSchedule
+
+    deploy(services, model)
+    with pytest.raises(PermissionDenied) as denied:
+        services.monitoring.create(ROOT, spec(baseline_folder(tmp_path), reports_uri="/etc/x"))
+    assert denied.value.field == "reports_uri"
+    reports = tmp_path / "reports"
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path), reports_uri=str(reports)))
+    services.monitoring.run(ROOT, "churn-drift", RunMonitoringSchedule(start=T0, end=T0 + HOUR))
+    (made,) = services.monitoring.executions(ROOT, "churn-drift").items
+    assert made.output_uri == f"{reports}/churn-drift/{made.execution_id}"
+    with pytest.raises(PermissionDenied) as denied:
+        services.monitoring.update(
+            ROOT, "churn-drift", UpdateMonitoringSchedule(reports_uri="/etc/x")
+        )
+    assert denied.value.field == "reports_uri"
+    elsewhere = tmp_path / "elsewhere"
+    services.monitoring.update(
+        ROOT, "churn-drift", UpdateMonitoringSchedule(reports_uri=str(elsewhere))
+    )
+    services.monitoring.run(
+        ROOT, "churn-drift", RunMonitoringSchedule(start=T0 + HOUR, end=T0 + 2 * HOUR)
+    )
+    later = [e for e in services.monitoring.executions(ROOT, "churn-drift").items if e != made]
+    assert [e.output_uri for e in later] == [f"{elsewhere}/churn-drift/{later[0].execution_id}"]

@@ -20,6 +20,8 @@ Shape (every section but ``name``, ``target`` and ``baseline`` has defaults)::
     experiment: monitoring                            # where model-quality metrics are logged
     executor: ray                                     # which of the server's executors runs
                                                       # its jobs (default: the server's)
+    reports_uri: s3://lake/monitoring/                # where executions write their reports
+                                                      # (default: the artifact store's)
 """
 
 from __future__ import annotations
@@ -229,6 +231,12 @@ class MonitoringScheduleSpec(_Spec):
     model_quality: ModelQualityConfig | None = None
     experiment: _Name | None = None
     executor: ExecutorName | None = None
+    reports_uri: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
+        default=None,
+        description="where executions write their reports, each under "
+        "<reports_uri>/<schedule>/<execution id>/ (an S3 prefix or a folder a job may write "
+        "to); default: the artifact store's monitoring/ folder",
+    )
     enabled: bool = True
     tags: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=250)],
@@ -256,6 +264,7 @@ class UpdateMonitoringSchedule(_Spec):
     check: CheckConfig | None = None
     model_quality: ModelQualityConfig | None = None
     executor: ExecutorName | None = None
+    reports_uri: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
     enabled: bool | None = None
 
     @field_validator("schedule")

@@ -36,7 +36,8 @@ class SpecChecks:
 
     def spec(self, actor: Actor, spec: MonitoringScheduleSpec) -> None:
         """What the spec names exists and may be read: the endpoint or transform job, the
-        baseline's files (or the data to suggest one from), the cron expression."""
+        baseline's files (or the data to suggest one from), the cron expression; and its
+        reports may be written where it says."""
         if not spec.is_hourly:
             from dockyard.server.triggers import Cron
 
@@ -74,6 +75,12 @@ class SpecChecks:
         self.options(spec.check.options())
         self.baseline(actor, spec.baseline, "baseline")
         self.executor(spec.executor)
+        if spec.reports_uri is not None:
+            self.reports(actor, spec.reports_uri)
+
+    def reports(self, actor: Actor, uri: str) -> None:
+        """Executions' jobs may write their reports under ``uri``: where a job's spec may."""
+        self._jobs.checks.check_location(actor, uri, "reports_uri", write=True)
 
     def executor(self, name: str | None) -> None:
         """The server runs the executor ``name`` names (None: its default)."""

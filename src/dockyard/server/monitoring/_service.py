@@ -114,6 +114,14 @@ class MonitoringService:
     def store_uri(self, key: str) -> str:
         return artifact_uri(self.artifacts, key)
 
+    def reports_uri(self, row: Any, execution_id: str) -> str:
+        """Where an execution of the schedule ``row`` writes its reports: under its spec's
+        ``reports_uri``, or the artifact store's ``monitoring/`` folder."""
+        spec = MonitoringScheduleSpec.model_validate_json(row.spec)
+        if spec.reports_uri is None:
+            return self.store_uri(f"monitoring/{row.name}/{execution_id}")
+        return f"{spec.reports_uri.rstrip('/')}/{row.name}/{execution_id}"
+
     # -- create -----------------------------------------------------------------------------------
 
     def create(
@@ -189,7 +197,7 @@ class MonitoringService:
             window_start=now,
             window_end=now,
             status=ExecutionStatus.PENDING.value,
-            output_uri=self.store_uri(f"monitoring/{row.name}/{execution_id}"),
+            output_uri=self.reports_uri(row, execution_id),
             created_time=now,
         )
         self.repo.change(conn, row.schedule_id, baseline_job=execution_id)
@@ -327,6 +335,8 @@ class MonitoringService:
             self.checks.baseline(actor, change.baseline, "baseline")
         if change.executor is not None:
             self.checks.executor(change.executor)
+        if change.reports_uri is not None:  # later executions write there
+            self.checks.reports(actor, change.reports_uri)
         values: dict[str, Any] = {"spec": updated.model_dump_json(), "updated_time": now}
         if change.schedule is not None and updated.is_hourly != spec.is_hourly:
             values["next_window_start"] = _windows.first_start(updated, now)
@@ -428,7 +438,7 @@ class MonitoringService:
             window_start=start,
             window_end=end,
             status=ExecutionStatus.PENDING.value,
-            output_uri=self.store_uri(f"monitoring/{row.name}/{execution_id}"),
+            output_uri=self.reports_uri(row, execution_id),
             created_time=now,
         )
 

@@ -201,6 +201,19 @@ def test_the_default_model_monitor_flow(aws: Live, tmp_path: Path) -> None:
     executions = monitor.list_executions()
     assert len(executions) == 1
     assert executions[0].describe()["ProcessingJobStatus"] == "Completed"
+    # The store here is a local folder the SDK cannot read: the execution wrote its reports
+    # under the definition's output S3 URI, where the SDK reads them (it named the folder
+    # of the store's, which the SDK took for an S3 URI and failed on).
+    reports = executions[0].outputs[0].destination
+    assert reports.startswith(f"s3://{aws.bucket}/mon/reports/watched-hourly/"), reports
+    latest = monitor.latest_monitoring_statistics()
+    assert latest is not None and latest.body_dict["dataset"]["item_count"] == 20
+    violations = monitor.latest_monitoring_constraint_violations()
+    assert violations is not None
+    assert {v["constraint_check_type"] for v in violations.body_dict["violations"]} == {
+        "extra_column_check",
+        "missing_column_check",
+    }
     summaries = sm.list_monitoring_executions(MonitoringScheduleName="watched-hourly")
     assert [s["MonitoringExecutionStatus"] for s in summaries["MonitoringExecutionSummaries"]] == [
         last["MonitoringExecutionStatus"]

@@ -25,7 +25,7 @@ from dockyard.server.compat.aws._sagemaker_shapes import (
     tag_list,
 )
 
-__all__ = ["ACTIONS", "DATA_QUALITY", "definition_of", "missing", "stored"]
+__all__ = ["ACTIONS", "DATA_QUALITY", "definition_of", "missing", "output_of", "stored"]
 
 DEFINITIONS = "/sagemaker/data-quality-job-definitions/"
 DATA_QUALITY = "DataQuality"
@@ -218,6 +218,21 @@ def definition_of(services: Services, actor: Actor, config: Body) -> tuple[str, 
         _endpoint_input(inputs[0], f"{field}.MonitoringInputs[0]"),
         _baseline_uri(inline.get("BaselineConfig"), f"{field}.BaselineConfig"),
     )
+
+
+def output_of(services: Services, actor: Actor, config: Body) -> str | None:
+    """The S3 URI a schedule config's definition (named or inline) sends its reports to, if it
+    names one (SageMaker's ``MonitoringOutputs[0].S3Output.S3Uri``)."""
+    named = config.get("MonitoringJobDefinitionName")
+    if named is not None:
+        output = _definition(services, actor, str(named))[0].get("DataQualityJobOutputConfig")
+    else:
+        output = (config.get("MonitoringJobDefinition") or {}).get("MonitoringOutputConfig")
+    outputs = output.get("MonitoringOutputs") if isinstance(output, dict) else None
+    first = outputs[0] if isinstance(outputs, list) and outputs else None
+    target = first.get("S3Output") if isinstance(first, dict) else None
+    uri = target.get("S3Uri") if isinstance(target, dict) else None
+    return uri if isinstance(uri, str) and uri else None
 
 
 ACTIONS: dict[str, Any] = {

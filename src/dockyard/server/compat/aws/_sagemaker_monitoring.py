@@ -14,8 +14,15 @@ CreateMonitoringSchedule turns a data-quality job definition (named, see
 The config a schedule was made from is kept as ``/sagemaker/monitoring-schedules/<name>``.
 Statuses are SageMaker's own (Pending while a baseline is suggested, Scheduled, Stopped,
 Failed; executions Pending, InProgress, Completed, CompletedWithViolations, Failed); each
-execution's job answers DescribeProcessingJob. Executions write their reports to Dockyard's
-artifact store (``monitoring/<schedule>/<execution>``), not to the definition's output S3 URI.
+execution's job answers DescribeProcessingJob, whose output ``S3Uri`` is where the execution
+wrote its reports (``statistics.json``, ``constraint_violations.json``): that is where the
+SDK's ``latest_monitoring_statistics()`` and ``latest_monitoring_constraint_violations()``
+read them, with its own S3 client. On a server whose artifact store is S3, executions write to
+the store (``monitoring/<schedule>/<execution>``); on one whose store is a local folder, which
+the SDK cannot read, they write under the definition's output S3 URI instead
+(``<S3Uri>/<schedule>/<execution>``: the schedule's ``reports_uri``), as SageMaker does, so
+the SDK finds them without S3 for the store. An update that names another output URI moves
+later executions' reports there.
 
 An unknown schedule, definition or processing job is ``ResourceNotFound``, as SageMaker answers
 it (the SDK's ``delete_monitoring_schedule()`` waits for that), not ValidationException.
@@ -50,6 +57,7 @@ from dockyard.server.compat.aws._sagemaker_job_definitions import (
     DATA_QUALITY,
     definition_of,
     missing,
+    output_of,
     stored,
 )
 from dockyard.server.compat.aws._sagemaker_processing import processing_job_arn
@@ -73,8 +81,10 @@ _HOURLY_AWS = "cron(0 * ? * * *)"
 _AWS_CRON = re.compile(r"^cron\((?P<fields>[^)]*)\)$")
 _CONFIG = "MonitoringScheduleConfig"
 _SCHEDULE_FIELD = f"{_CONFIG}.ScheduleConfig.ScheduleExpression"
+_OUTPUT = f"{_CONFIG}.MonitoringJobDefinition.MonitoringOutputConfig"
 _FIELDS = {
     "name": "MonitoringScheduleName",
+    "reports_uri": _OUTPUT,
     "target": f"{_CONFIG}.MonitoringJobDefinition.MonitoringInputs",
     "baseline": f"{_CONFIG}.MonitoringJobDefinition.BaselineConfig",
     "schedule": _SCHEDULE_FIELD,
@@ -162,7 +172,8 @@ def _respelled(exc: Exception, config: Body) -> NoReturn:
         else f"{_CONFIG}.MonitoringJobDefinition.BaselineConfig"
     )
     try:
-        aws_fields(exc, {**_FIELDS, "baseline": baseline})
+        output = f"{_CONFIG}.MonitoringJobDefinitionName" if named is not None else _OUTPUT
+        aws_fields(exc, {**_FIELDS, "baseline": baseline, "reports_uri": output})
     except InvalidArgument as renamed:
         field = renamed.field or ""
         if not field.startswith(f"{baseline}."):  # baseline.uri: the folder the files are in
@@ -173,19 +184,30 @@ def _respelled(exc: Exception, config: Body) -> NoReturn:
         raise InvalidArgument(f"{baseline}: {message}", field=baseline) from None
 
 
+def _reports_uri(services: Services, actor: Actor, config: Body) -> str | None:
+    """Where executions write their reports for the SDK to read them: the store (None) when it
+    is S3, else the definition's output S3 URI (None when it names none)."""
+    if services.settings.resolved_artifact_root.startswith("s3://"):
+        return None
+    return output_of(services, actor, config)
+
+
 def create_schedule(services: Services, actor: Actor, body: Body) -> Body:
     name = required(body, "MonitoringScheduleName")
     config = required(body, _CONFIG, dict)
     endpoint, baseline = definition_of(services, actor, config)
     try:
         spec = MonitoringScheduleSpec.model_validate(
-            {
-                "name": name,
-                "target": {"endpoint": endpoint},
-                "baseline": {"uri": baseline},
-                "schedule": _expression(config),
-                "tags": tag_list(body.get("Tags")),
-            }
+            drop_none(
+                {
+                    "name": name,
+                    "target": {"endpoint": endpoint},
+                    "baseline": {"uri": baseline},
+                    "schedule": _expression(config),
+                    "reports_uri": _reports_uri(services, actor, config),
+                    "tags": tag_list(body.get("Tags")),
+                }
+            )
         )
         services.monitoring.create(actor, spec)
     except (DockyardError, ValueError) as exc:
@@ -323,6 +345,9 @@ def update_schedule(services: Services, actor: Actor, body: Body) -> Body:
     fields: dict[str, Any] = {"schedule": _expression(config)}
     if baseline != current.baseline_uri:
         fields["baseline"] = {"uri": baseline}
+    reports = _reports_uri(services, actor, config)
+    if reports is not None and reports != current.spec.reports_uri:
+        fields["reports_uri"] = reports
     try:
         change = UpdateMonitoringSchedule.model_validate(fields)
     except ValueError as exc:
