@@ -76,6 +76,11 @@ export function fmtNum(v) {
   return String(Number(v.toPrecision(6)));
 }
 
+/** "1 window", "3 windows": a count with its noun, singular for one. */
+export function plural(n, noun, nouns = `${noun}s`) {
+  return `${n.toLocaleString("en")} ${n === 1 ? noun : nouns}`;
+}
+
 export function fmtBytes(n) {
   if (n === null || n === undefined) return "";
   const units = ["B", "KB", "MB", "GB", "TB"];

@@ -6,7 +6,7 @@
 // URL: #/compare?runs=a,b,c&metric=loss&y=...&x=...
 
 import { api, metricSeriesOf } from "../lib/api.js";
-import { h, clear, fmtNum, copyButton, badge } from "../lib/dom.js";
+import { h, clear, fmtNum, copyButton, badge, plural } from "../lib/dom.js";
 import { chartControls, color, lineChart, loadUPlot, seriesAxis, seriesXY } from "../lib/chart.js";
 import { parallelCoordinates, scatter } from "../lib/plots.js";
 
@@ -41,7 +41,7 @@ export default async function compare(ctx) {
   const chosen = query.get("metric") ? null : await firstCurves.catch(() => null);
   let metric = query.get("metric") || (chosen && chosen.key) || metricKeys[0] || "";
   const legend = h("div.row", cmp.run_ids.map((id, i) => h("a.chip", { href: `#/experiments/${cmp.attributes.experiment_id[i]}/runs/${id}` }, h("span.swatch", { style: { background: colors[i] } }), names[i])));
-  root.append(h("div.head", h("h1", `Compare ${n} runs`)), legend);
+  root.append(h("div.head", h("h1", `Compare ${plural(n, "run")}`)), legend);
 
   // -- curves ----------------------------------------------------------------------------------
   const curveBox = h("div.card.chart#curves");

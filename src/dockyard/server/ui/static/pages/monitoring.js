@@ -4,7 +4,7 @@
 // URL: #/monitoring, #/monitoring/<name>[?vmax=<executions per violations page>]; a schedule's
 // page follows its events while shown.
 import { allPages, api, every, follow } from "../lib/api.js";
-import { h, clear, badge, fmtAgo, fmtNum, fmtTime, kv, table, toast, errorBox } from "../lib/dom.js";
+import { h, clear, badge, fmtAgo, fmtNum, fmtTime, kv, table, toast, errorBox, plural } from "../lib/dom.js";
 import { actionButton, canEdit, errorText } from "../lib/forms.js";
 import { color, lineChart } from "../lib/chart.js";
 import {
@@ -152,7 +152,7 @@ async function detail(ctx, name) {
     else {
       charts.querySelector("#no-charts")?.remove();
       const series = windowSeries(windows);
-      await chart("violations", "Violations per window", series.violations, `${windows.length} windows`);
+      await chart("violations", "Violations per window", series.violations, plural(windows.length, "window"));
       await chart("drift", "Drifted features' drift", series.drift, series.driftRule);
       await chart("quality", "Model quality", series.quality, "");
     }
