@@ -52,7 +52,7 @@ export default async function events(ctx) {
       h("span", h("b", { class: e.outcome === "denied" ? statusClass("denied") : "" }, e.type), " ",
         h("span.muted", { title: e.source ? `from ${e.source}` : "" }, e.actor, e.credential ? ` via ${e.credential}` : "")),
       h("span", link ? h("a", { href: link }, `${e.resource_type} ${e.resource_id}`) : `${e.resource_type} ${e.resource_id}`,
-        body ? h("span.muted.mono", { style: { marginLeft: "8px", fontSize: "11px" } }, body.length > 200 ? body.slice(0, 200) + "…" : body) : null));
+        body ? h("span.muted.mono.ev-body", { title: body.length > 200 ? body : null, style: { marginLeft: "8px", fontSize: "11px" } }, body.length > 200 ? body.slice(0, 200) + "…" : body) : null));
   }
 
   async function loadOlder() {
