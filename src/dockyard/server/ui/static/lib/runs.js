@@ -22,6 +22,19 @@ export function runActions(me, run, after) {
   }, { id: "delete-run", danger: true });
 }
 
+/** Where a dataset came from, in words. MLflow keeps a source as JSON ({"uri": "s3://..."});
+ * a dataset made from an array or frame in the script ("code") has none: "{}". */
+export function datasetSource(d) {
+  let parsed = null;
+  try { parsed = JSON.parse(d.source); } catch { parsed = null; }
+  const where = parsed && typeof parsed === "object" && !Array.isArray(parsed)
+    ? (parsed.uri ?? parsed.url ?? parsed.path ?? parsed.table_name ?? parsed.dataset_name ?? null)
+    : null;
+  const empty = !d.source || (parsed && typeof parsed === "object" && !Object.keys(parsed).length);
+  if (empty) return d.source_type === "code" ? "in memory (made by the run's code)" : `${d.source_type || "unknown"} (no location recorded)`;
+  return `${d.source_type}: ${where ?? d.source}`;
+}
+
 const plural = (n) => `${n} run${n === 1 ? "" : "s"}`;
 
 /** A button acting on the runs a table has selected (`selected()` answers their ids): asks,

@@ -21,7 +21,7 @@ export default async function account(ctx) {
   const grantsBox = h("div#grants");
   const tokenUser = admin ? h("select#token-user", { onchange: () => { drawTokens(); drawKeys(); } }) : null;
   root.append(
-    h("div.head", h("h1", admin ? "Admin" : "Account"), h("span", "Signed in as ", h("b", me.name), " ", h("span.chip", me.role), me.read_only ? h("span.chip", "read-only") : null)),
+    h("div.head", h("h1", admin ? "Admin" : "Account"), h("span", me.kind === "user" ? "Signed in as " : "Not signed in: acting as ", h("b", me.name), " ", h("span.chip", me.role), me.read_only ? h("span.chip", "read-only") : null)),
     h("div.row", h("h2", "API tokens"), tokenUser, h("div.spacer"),
       me.kind === "user" ? h("button.primary#new-token", { type: "button", onclick: newToken }, "New token") : null),
     tokensBox,
@@ -42,7 +42,7 @@ export default async function account(ctx) {
       ["Created", (t) => fmtTime(t.created_time)], ["Expires", (t) => (t.expires_time ? fmtTime(t.expires_time) : "never")],
       ["State", (t) => (t.revoked_time ? badge("Revoked") : live(t) ? badge("ok") : badge("Expired"))],
       ["", (t) => (live(t) ? h("button.danger", { type: "button", class: "revoke-token", dataset: { token: t.name }, onclick: () => revokeToken(t) }, "Revoke") : "")],
-    ], tokens, { rowClass: (t) => (live(t) ? "" : "muted") }) : h("p.muted", "No tokens."));
+    ], tokens, { rowClass: (t) => (live(t) ? "" : "muted") }) : h("p.muted", me.kind === "user" ? "No tokens." : "No tokens. Tokens belong to an account: sign in to make one."));
   }
   async function newToken() {
     const made = await modal({
@@ -77,7 +77,7 @@ export default async function account(ctx) {
       ["Created", (k) => fmtTime(k.created_time)], ["Expires", (k) => (k.expires_time ? fmtTime(k.expires_time) : "never")],
       ["State", (k) => (k.revoked_time ? badge("Revoked") : live(k) ? badge("ok") : badge("Expired"))],
       ["", (k) => (live(k) ? h("button.danger", { type: "button", class: "revoke-key", dataset: { key: k.access_key_id }, onclick: () => revokeKey(k) }, "Revoke") : "")],
-    ], keys, { rowClass: (k) => (live(k) ? "" : "muted") }) : h("p.muted", "No access keys."));
+    ], keys, { rowClass: (k) => (live(k) ? "" : "muted") }) : h("p.muted", me.kind === "user" ? "No access keys." : "No access keys. Access keys belong to an account: sign in to make one."));
   }
   async function newKey() {
     const made = await modal({
@@ -109,6 +109,14 @@ export default async function account(ctx) {
     if (tokenUser) {
       const chosen = tokenUser.value || me.name;
       clear(tokenUser, users.map((u) => h("option", { value: u.name, selected: u.name === chosen }, u.name === me.name ? `${u.name} (you)` : u.name)));
+      // Whose tokens to list: a choice only once there are accounts to choose from.
+      tokenUser.hidden = !users.length;
+      tokenUser.setAttribute("aria-label", "Whose tokens and access keys");
+    }
+    if (!users.length) {
+      clear(usersBox, h("p.muted#no-users", "No accounts yet: this server is open to local clients without sign-in. ",
+        "The first account (an admin) turns sign-in on for everyone."));
+      return;
     }
     clear(usersBox, table([
       ["Name", (u) => h("b", u.name)],

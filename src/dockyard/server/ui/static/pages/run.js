@@ -7,7 +7,7 @@ import { h, clear, kv, badge, fmtTime, fmtDuration, fmtNum, table, errorBox } fr
 import { chartControls, loadUPlot } from "../lib/chart.js";
 import { seriesChart } from "../lib/series-chart.js";
 import { artifactBrowser } from "../lib/artifacts.js";
-import { runActions } from "../lib/runs.js";
+import { datasetSource, runActions } from "../lib/runs.js";
 import { registerDialog } from "../lib/registry.js";
 import { actionButton } from "../lib/forms.js";
 
@@ -216,7 +216,7 @@ export default async function runPage(ctx) {
       const columns = schema && (schema["mlflow_colspec"] || schema.columns || schema.inputs || (Array.isArray(schema) ? schema : null));
       body.append(h("div.card", { style: { marginBottom: "12px" } },
         h("h3", { style: { marginTop: 0 } }, d.name, " ", input.tags["mlflow.data.context"] ? h("span.chip", input.tags["mlflow.data.context"]) : null),
-        kv([["Digest", h("span.mono", d.digest)], ["Source", `${d.source_type}: ${d.source}`],
+        kv([["Digest", h("span.mono", d.digest)], ["Source", datasetSource(d)],
           ["Rows", profile && (profile.num_rows ?? profile.rows)], ["Elements", profile && profile.num_elements]]),
         Array.isArray(columns) ? h("div", h("h3", `Schema (${columns.length} columns)`),
           table([["Column", (c) => c.name ?? ""], ["Type", (c) => c.type ?? c["tensor-spec"]?.dtype ?? ""]], columns))
@@ -261,7 +261,7 @@ export default async function runPage(ctx) {
         ["Branch", run.tags["mlflow.source.git.branch"]], ["Repository", run.tags["mlflow.source.git.repoURL"]],
         ["Job", run.tags["dockyard.job"] ? h("a", { href: `#/jobs/${encodeURIComponent(run.tags["dockyard.job"])}` }, run.tags["dockyard.job"]) : null]]),
       h("h2", "Data"),
-      run.inputs.length ? table([["Dataset", (i) => i.dataset.name], ["Context", (i) => i.tags["mlflow.data.context"] || ""], ["Digest", (i) => h("span.mono", i.dataset.digest)], ["Source", (i) => i.dataset.source, { cls: "wrap" }]], run.inputs) : h("p.muted", "No datasets."),
+      run.inputs.length ? table([["Dataset", (i) => i.dataset.name], ["Context", (i) => i.tags["mlflow.data.context"] || ""], ["Digest", (i) => h("span.mono", i.dataset.digest)], ["Source", (i) => datasetSource(i.dataset), { cls: "wrap" }]], run.inputs) : h("p.muted", "No datasets."),
       h("h2", "Runs"),
       kv([["Parent", info.parent_run_id ? h("a", { href: `#/runs/${info.parent_run_id}` }, info.parent_run_id) : "—"]]),
       children.runs.length ? table([["Child run", (r) => h("a", { href: `#/experiments/${r.info.experiment_id}/runs/${r.info.run_id}` }, r.info.run_name)], ["Status", (r) => badge(r.info.status)], ["Started", (r) => fmtTime(r.info.start_time)]], children.runs) : h("p.muted", "No child runs."),
