@@ -56,6 +56,18 @@ export async function deleteEndpoint(name) {
   return done;
 }
 
+/** What a model refused, in words: SageMaker's ModelError carries the model server's answer
+ * as text, which from a Dockyard worker is itself a JSON error ({"message": ...}). */
+export function originalMessage(text) {
+  if (!text) return "";
+  try {
+    const inner = JSON.parse(text);
+    const said = inner && (inner.message || inner.error?.message || inner.Message);
+    if (typeof said === "string" && said) return said;
+  } catch { /* plain text */ }
+  return text;
+}
+
 /** A test payload (JSON or CSV) sent to the endpoint through the server's InvokeEndpoint
  * route; shows the status, the answer and the variant that answered. */
 export function invokePanel(endpoint) {
@@ -87,7 +99,7 @@ export function invokePanel(endpoint) {
         if (!answer.ok) {
           try {
             const body = JSON.parse(text);
-            message = body.OriginalMessage || body.error?.message || body.message || body.Message || "";
+            message = originalMessage(body.OriginalMessage) || body.error?.message || body.message || body.Message || "";
             if (Number.isInteger(body.OriginalStatusCode)) { status = body.OriginalStatusCode; wrapped = true; }
           } catch { /* text */ }
         }
