@@ -418,6 +418,13 @@ def test_endpoint_traffic_shows_up_live(page: Watched, seeded: Seeded) -> None:
             raise AssertionError(f"no record shown: {p.inner_text('#capture')!r} {listed[:500]}")
         p.click("#capture-refresh")
         p.wait_for_timeout(500)
+    # A record's time as the other tables say it (to the millisecond), the stored ISO text
+    # under the pointer; not 2026-12-06T22:24:42.046332Z wrapped over two lines.
+    stamp = p.locator("#capture td.time span").first
+    expect(stamp).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$"))
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", stamp.get_attribute("title") or ""
+    )
     page.shot("endpoint-traffic", full_page=True)
 
 

@@ -250,10 +250,17 @@ export default async function endpointPage(ctx) {
         rows.sort((a, b) => String(b.time).localeCompare(String(a.time)));
       } else rows = await read(file);
       rows = rows.slice(0, 500);
+      // A record's time is ISO 8601 in UTC, to the microsecond: shown in the tables' local
+      // date and time (to the millisecond, records come close together), exact under the pointer.
+      const recordTime = (t) => {
+        const ms = t ? Date.parse(t) : NaN;
+        if (Number.isNaN(ms)) return t || "";
+        return h("span", { title: t }, `${fmtTime(ms)}.${String(ms % 1000).padStart(3, "0")}`);
+      };
       const body = (b) => (b ? (b.encoding === "json" ? JSON.stringify(b.data) : String(b.data)) : "");
       const detail = h("pre", { style: { marginTop: "8px" } }, "Choose a record.");
       clear(records, h("div.scroll", { style: { maxHeight: "360px" } }, table([
-        ["Time", (r) => r.time || ""], ["Variant", (r) => r.variant || ""], ["Kind", (r) => r.kind || ""],
+        ["Time", (r) => recordTime(r.time), { cls: "time" }], ["Variant", (r) => r.variant || ""], ["Kind", (r) => r.kind || ""],
         ["Status", (r) => (r.status ? badge(String(r.status)) : "")], ["Latency (ms)", (r) => fmtNum(r.latency_ms), { num: true }],
         ["Input", (r) => h("a", { href: "#", onclick: (e) => { e.preventDefault(); detail.textContent = JSON.stringify(r, null, 2); } }, body(r.input).slice(0, 80))],
         ["Output", (r) => body(r.output).slice(0, 60)],
