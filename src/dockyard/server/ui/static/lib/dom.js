@@ -126,12 +126,21 @@ export function confirmDialog(title, body, action = "Confirm") {
   });
 }
 
-/** A table from rows; columns: [label, (row) => cell, {num: bool}]. */
+// A cell holding only a date and time (fmtTime's text) or an age (fmtAgo's): kept on one line,
+// since a narrow column broke them at the hyphen or space ("2026-12-" over "07 03:00:00").
+const TIMELIKE = /^(\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d(\.\d+)?)?|\d+ (s|min|h|d) ago)$/;
+
+/** A table from rows; columns: [label, (row) => cell, {num: bool, cls: string}]. */
 export function table(columns, rows, { rowClass } = {}) {
+  const td = (o, value) => {
+    const classes = [o && o.num ? "num" : (o && o.cls) || ""];
+    if (typeof value === "string" && TIMELIKE.test(value)) classes.push("time");
+    return h("td", { class: classes.join(" ").trim() }, value);
+  };
   return h("table.t",
     h("thead", h("tr", columns.map(([label, , o]) => h("th", { class: o && o.num ? "num" : "" }, label)))),
     h("tbody", rows.map((r) => h("tr", { class: rowClass ? rowClass(r) : "" },
-      columns.map(([, cell, o]) => h("td", { class: o && o.num ? "num" : (o && o.cls) || "" }, cell(r)))))));
+      columns.map(([, cell, o]) => td(o, cell(r)))))));
 }
 
 export function kv(pairs) {

@@ -41,7 +41,7 @@ export default async function jobs(ctx) {
           h("td", badge(j.status)),
           h("td.muted", j.secondary_status),
           h("td", p === null ? "" : h("div.progress", { title: `${Math.round(p * 100)}%`, style: { width: "100px" } }, h("div", { style: { width: `${p * 100}%` } }))),
-          h("td", { title: fmtTime(j.created_time) }, fmtAgo(j.created_time)),
+          h("td.time", { title: fmtTime(j.created_time) }, fmtAgo(j.created_time)),
           h("td", j.start_time ? fmtDuration(end - j.start_time) : ""),
           h("td", j.created_by || ""),
           h("td", j.run_id ? h("a.mono", { href: `#/runs/${j.run_id}` }, j.run_id.slice(0, 8)) : ""));

@@ -35,7 +35,7 @@ export default async function monitoring(ctx) {
       : h("span.muted", "none yet"))],
     ["Violations", (s) => (s.last_execution ? h("span", { class: s.last_execution.violation_count ? "s-bad" : "" }, String(s.last_execution.violation_count)) : ""), { num: true }],
     ["By type", (s) => (s.last_execution ? byType(s.last_execution.violations_by_type) : null)],
-    ["Next check", (s) => (s.spec.enabled ? h("span", { title: `the window ${fmtWindow(s.next_window_start, s.next_window_end)}` }, fmtTime(s.next_check_time).slice(0, 16)) : h("span.muted", "stopped"))],
+    ["Next check", (s) => (s.spec.enabled ? h("span.time", { title: `the window ${fmtWindow(s.next_window_start, s.next_window_end)}` }, fmtTime(s.next_check_time).slice(0, 16)) : h("span.muted", "stopped"))],
   ], list, { rowClass: (s) => (s.last_execution && s.last_execution.violation_count ? "has-violations" : "") }))
     : h("p.muted", "No monitoring schedules. Create one: dy.Monitor(...) or dockyard monitor schedules create drift.yaml"));
 }
@@ -145,7 +145,7 @@ async function detail(ctx, name) {
       ["Violations", h("span", String(last.violation_count), " ", byType(last.violations_by_type))],
       ["Drifted", last.drifted_features.length ? last.drifted_features.map((d) => h("span.chip", `${d.feature} ${d.metric} ${fmtNum(d.value)}`)) : "none"],
       ["Model quality", qualityMetrics(last.metrics).length ? qualityMetrics(last.metrics).map(([k, v]) => h("span.chip", `${k} ${fmtNum(v)}`)) : null],
-      ["Ended", last.end_time ? h("span", { title: fmtTime(last.end_time) }, fmtAgo(last.end_time)) : ""],
+      ["Ended", last.end_time ? h("span.time", { title: fmtTime(last.end_time) }, fmtAgo(last.end_time)) : ""],
     ]) : h("p.muted", "No window checked yet."));
     const windows = checkedWindows(executions);
     if (!windows.length) clear(charts, h("p.muted#no-charts", "Charts appear once a window has been checked."));

@@ -18,7 +18,7 @@ export function executionsTable(machine, executions) {
   return table([
     ["Execution", (e) => executionLink(machine, e)],
     ["Status", (e) => badge(e.status)],
-    ["Started", (e) => h("span", { title: fmtTime(e.start_time) }, fmtAgo(e.start_time))],
+    ["Started", (e) => h("span.time", { title: fmtTime(e.start_time) }, fmtAgo(e.start_time))],
     ["Duration", (e) => fmtDuration((e.stop_time || Date.now()) - e.start_time), { num: true }],
     ["Redriven", (e) => (e.redrive_count ? `${e.redrive_count}x` : ""), { num: true }],
   ], executions);
@@ -40,7 +40,7 @@ export default async function pipelines(ctx) {
     ["Last execution", (m) => (last(m)
       ? h("span.last-execution", badge(last(m).status), " ", executionLink(m.name, last(m)))
       : h("span.muted", "none yet"))],
-    ["Started", (m) => (last(m) ? h("span", { title: fmtTime(last(m).start_time) }, fmtAgo(last(m).start_time)) : "")],
+    ["Started", (m) => (last(m) ? h("span.time", { title: fmtTime(last(m).start_time) }, fmtAgo(last(m).start_time)) : "")],
     ["Running", (m) => (m.running ? String(m.running) : ""), { num: true }],
     ["Created", (m) => fmtTime(m.created_time)],
   ], list))

@@ -285,7 +285,7 @@ export default async function runs(ctx) {
       case "a:run_name": return [h("span.dot", { class: statusClass(info.status), title: info.status }),
         h("a", { href: `#/experiments/${info.experiment_id}/runs/${info.run_id}`, title: info.run_id }, info.run_name || info.run_id.slice(0, 8)),
         info.parent_run_id ? h("span.muted", { title: `child of ${info.parent_run_id}` }, "↳") : null];
-      case "a:start_time": return h("span", { title: fmtTime(info.start_time) }, fmtAgo(info.start_time));
+      case "a:start_time": return h("span.time", { title: fmtTime(info.start_time) }, fmtAgo(info.start_time));
       case "a:duration": return fmtDuration((info.end_time || (info.status === "RUNNING" ? Date.now() : info.start_time)) - info.start_time);
       case "a:user_id": return info.user_id;
       default: {

@@ -23,7 +23,7 @@ export default async function subscriptions(ctx) {
     ["Pending", (s) => s.pending, { num: true }],
     ["Delivered", (s) => s.delivered, { num: true }],
     ["Dead", (s) => s.dead ? h("span.badge.s-bad", String(s.dead)) : "0", { num: true }],
-    ["Created", (s) => h("span", { title: fmtTime(s.created_time) }, fmtAgo(s.created_time))],
+    ["Created", (s) => h("span.time", { title: fmtTime(s.created_time) }, fmtAgo(s.created_time))],
   ], list))
     : h("p.muted", "No subscriptions. Add one: dockyard subscriptions create --events 'job.*' --url URL"));
 }

@@ -40,7 +40,7 @@ export default async function triggers(ctx) {
     ["Starts", (t) => t.target.kind === "pipeline" ? `pipeline ${t.target.spec.pipeline}` : t.target.kind],
     ["Enabled", (t) => h("span.badge", { class: t.enabled ? "s-ok" : "" }, t.enabled ? "on" : "off")],
     ["Cooldown", (t) => `${t.cooldown_s} s`, { num: true }],
-    ["Last fired", (t) => t.last_fired_time ? h("span", { title: fmtTime(t.last_fired_time) }, fmtAgo(t.last_fired_time)) : "never"],
+    ["Last fired", (t) => t.last_fired_time ? h("span.time", { title: fmtTime(t.last_fired_time) }, fmtAgo(t.last_fired_time)) : "never"],
     ["Next", (t) => t.next_time ? fmtTime(t.next_time) : "-"],
   ], list))
     : h("p.muted", "No triggers. Add one: dockyard triggers create NAME --job job.yaml --cron '0 3 * * *'"));
