@@ -153,18 +153,39 @@ def test_an_event_body_stays_inside_the_window(
     assert "x" * 180 in (body.get_attribute("title") or "")
 
 
+def _lines(p: Any, selector: str) -> list[int]:
+    """How many lines the text of each element `selector` finds takes."""
+    return list(
+        p.evaluate(
+            f"[...document.querySelectorAll({selector!r})].map((el) => {{"
+            " const r = document.createRange(); r.selectNodeContents(el);"
+            " return new Set([...r.getClientRects()].map((c) => Math.round(c.top))).size; })"
+        )
+    )
+
+
 def test_an_endpoints_history_keeps_each_time_on_one_line(page: Watched, seeded: Seeded) -> None:
     page.page.set_viewport_size({"width": 1280, "height": 900})
     p = page.goto(f"/endpoints/{seeded.endpoint}")
     cells = p.locator("td.time")
     expect(cells.first).to_be_visible(timeout=TIMEOUT_MS)
-    lines = p.evaluate(
-        "[...document.querySelectorAll('td.time')].map((td) => {"
-        " const r = document.createRange(); r.selectNodeContents(td);"
-        " return new Set([...r.getClientRects()].map((c) => Math.round(c.top))).size; })"
-    )
+    lines = _lines(p, "td.time")
     assert lines and all(n == 1 for n in lines), lines
     assert all(TABLE_TIME.match(t) for t in cells.all_inner_texts())
+
+
+def test_times_in_an_800_pixel_window_stay_on_one_line(page: Watched, seeded: Seeded) -> None:
+    cells = "#tokens td"
+    # Columns this narrow broke 2026-12-07 03:00:00 at its hyphen and 5 min ago at its space.
+    page.page.set_viewport_size({"width": 800, "height": 900})
+    p = page.goto("/account")
+    expect(p.locator(cells).first).to_be_visible(timeout=TIMEOUT_MS)
+    times = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\d+ (s|min|h|d) ago)$")
+    shown = p.locator(cells).all_inner_texts()
+    lines = _lines(p, cells)
+    timed = [(text, n) for text, n in zip(shown, lines, strict=True) if times.match(text.strip())]
+    assert timed, shown
+    assert all(n == 1 for _, n in timed), timed
 
 
 def test_a_datasets_source_is_said_in_words(
@@ -216,3 +237,27 @@ def test_the_account_page_of_a_server_without_accounts_says_so(
     finally:
         context.close()
     watched.check()
+
+
+def test_a_runs_column_sorts_from_the_keyboard(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/experiments/{seeded.experiment_id}")
+    p.wait_for_selector(".vt-row >> text=trial-", timeout=TIMEOUT_MS)
+    head = p.locator(".vt-head > div[data-col='a:run_name']")
+    # The column's name takes the focus (it was reachable by the mouse only).
+    head.focus()
+    expect(head).to_be_focused()
+    p.keyboard.press("Enter")
+    expect(p.locator(".vt-head > div[data-col='a:run_name']")).to_have_attribute(
+        "aria-sort", "ascending", timeout=TIMEOUT_MS
+    )
+    assert "order=" in p.url
+    # Still on the same column, drawn anew with its arrow; Space turns the order round.
+    expect(p.locator(".vt-head > div[data-col='a:run_name']")).to_be_focused()
+    p.keyboard.press(" ")
+    expect(p.locator(".vt-head > div[data-col='a:run_name']")).to_have_attribute(
+        "aria-sort", "descending", timeout=TIMEOUT_MS
+    )
+    # The table's own Enter (open the run under the cursor) did not fire.
+    assert f"/experiments/{seeded.experiment_id}?" in p.url or p.url.endswith(
+        f"/experiments/{seeded.experiment_id}"
+    )

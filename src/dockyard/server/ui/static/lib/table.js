@@ -42,6 +42,16 @@ export class VirtualTable {
         class: c.sortable ? "sortable" : "", title: c.title || c.label, role: "columnheader", dataset: { col: c.id },
         "aria-sort": c.sort ? (c.sort === "asc" ? "ascending" : "descending") : null,
         onclick: c.sortable ? () => this.opts.onSort?.(c) : null,
+        // Sorting by keyboard too: Tab to a column's name, Enter or Space.
+        tabIndex: c.sortable ? 0 : null,
+        onkeydown: c.sortable ? (e) => {
+          if (e.key !== "Enter" && e.key !== " ") return;
+          e.preventDefault();
+          e.stopPropagation(); // not the table's Enter, which opens the row under the cursor
+          this.opts.onSort?.(c);
+          // The header is drawn anew with the sort's arrow: stay on the same column.
+          [...this.head.children].find((d) => d.dataset.col === c.id)?.focus();
+        } : null,
       }, c.kind ? h("span.kind", c.kind) : null, c.header || c.label, sort);
     }));
     this.refresh();
