@@ -261,3 +261,15 @@ def test_a_runs_column_sorts_from_the_keyboard(page: Watched, seeded: Seeded) ->
     assert f"/experiments/{seeded.experiment_id}?" in p.url or p.url.endswith(
         f"/experiments/{seeded.experiment_id}"
     )
+
+
+def test_try_it_starts_from_the_models_input_example(page: Watched, seeded: Seeded) -> None:
+    p = page.goto(f"/endpoints/{seeded.endpoint}")
+    body = p.locator("#invoke-body")
+    # Not a shape to guess at ({"columns": ["x"]}, which the model refuses): its own example.
+    expect(body).to_have_attribute("data-example", f"{seeded.model}/1", timeout=TIMEOUT_MS)
+    example = body.input_value()
+    assert '"amount"' in example and '"score"' in example, example
+    p.click("#invoke-send")
+    expect(p.locator("#invoke-status")).to_have_text("200", timeout=TIMEOUT_MS)
+    expect(p.locator("#invoke-answer")).to_contain_text("predictions")

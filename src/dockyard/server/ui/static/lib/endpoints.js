@@ -120,7 +120,30 @@ export function invokePanel(endpoint) {
   payload.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
   });
+  fillExample(endpoint, payload, type);
   return h("div#invoke", form, out);
+}
+
+/** The payload box starts with the served model's own input example (MLflow's
+ * serving_input_example.json, saved with the model), so Invoke works as it stands; a model
+ * saved without one leaves the box empty, its placeholder showing the shape. */
+async function fillExample(endpoint, payload, type) {
+  const variant = endpoint.config.variants[0];
+  const uri = variant && variant.model_uri;
+  if (!uri || !uri.startsWith("models:/") || !variant.model_version) return;
+  const model = uri.slice("models:/".length).split(/[/@]/)[0];
+  const base = `registered-models/${encodeURIComponent(model)}/versions/${encodeURIComponent(variant.model_version)}/files`;
+  try {
+    // Listed first: asking for a file that is not there would log a 404 in the console.
+    const { files } = await api(base);
+    if (!files.some((f) => f.path === "serving_input_example.json")) return;
+    const example = await api(`/api/v1/${base}/serving_input_example.json`, { text: true });
+    if (payload.value.trim()) return; // the person has started typing
+    payload.value = JSON.stringify(JSON.parse(example));
+    type.value = "application/json";
+    payload.dataset.example = `${model}/${variant.model_version}`;
+    payload.title = `The input example saved with models:/${model}/${variant.model_version}`;
+  } catch { /* no example to offer: the placeholder stays */ }
 }
 
 /** The endpoint's API keys: list, make (the key shown once), revoke. */
