@@ -88,6 +88,15 @@ export default async function runs(ctx) {
     },
   });
   ctx.onLeave(() => table.destroy());
+  // What an empty table means, said in it (a blank grid reads as still loading).
+  const emptyNote = h("p.muted.vt-empty#no-runs", { hidden: true });
+  table.el.append(emptyNote);
+  function showEmpty(n) {
+    emptyNote.hidden = n !== 0;
+    emptyNote.textContent = state.filter ? "No run matches this filter."
+      : state.deleted ? "No deleted runs in this experiment."
+        : `No runs yet. Log one into this experiment: dy.set_experiment(${JSON.stringify(experiment.name)}), then dy.start_run().`;
+  }
 
   // -- data ------------------------------------------------------------------------------------
 
@@ -184,6 +193,7 @@ export default async function runs(ctx) {
       const counted = await countRuns();
       if (gen !== generation) return;
       showCount(counted.count);
+      showEmpty(counted.count);
       segments = segmentsOf(counted);
       layout();
     } catch (e) {
