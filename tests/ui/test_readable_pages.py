@@ -273,3 +273,40 @@ def test_try_it_starts_from_the_models_input_example(page: Watched, seeded: Seed
     p.click("#invoke-send")
     expect(p.locator("#invoke-status")).to_have_text("200", timeout=TIMEOUT_MS)
     expect(p.locator("#invoke-answer")).to_contain_text("predictions")
+
+
+def test_an_empty_runs_table_says_why(page: Watched, seeded: Seeded) -> None:
+    with seeded.client() as c:
+        eid = _ok(c.post("/api/v1/experiments", json={"name": "nothing-yet"}))["experiment_id"]
+    p = page.goto(f"/experiments/{eid}")
+    note = p.locator("#no-runs")
+    # Not a blank grid that reads as still loading.
+    expect(note).to_be_visible(timeout=TIMEOUT_MS)
+    expect(note).to_contain_text(
+        'No runs yet. Log one into this experiment: dy.set_experiment("nothing-yet")'
+    )
+    p = page.goto(f"/experiments/{seeded.experiment_id}?filter=metrics.loss%20%3E%201000")
+    expect(p.locator("text=0 runs")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(p.locator("#no-runs")).to_have_text("No run matches this filter.")
+    p = page.goto(f"/experiments/{seeded.experiment_id}")
+    p.wait_for_selector(".vt-row >> text=trial-", timeout=TIMEOUT_MS)
+    expect(p.locator("#no-runs")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("route", "words", "back"),
+    [
+        ("/runs/0123456789abcdef0123456789abcdef", "does not exist", "#/experiments"),
+        ("/models/no-such-model", "does not exist", "#/models"),
+        ("/jobs/no-such-job", "does not exist", "#/jobs"),
+    ],
+)
+def test_a_missing_thing_is_not_found_with_the_way_back(
+    page: Watched, seeded: Seeded, route: str, words: str, back: str
+) -> None:
+    page.allowed_errors.append("404")  # the answer, as the console logs it
+    p = page.goto(route)
+    expect(p.locator("h1")).to_have_text("Not found", timeout=TIMEOUT_MS)
+    expect(p.locator("#not-found")).to_contain_text(words)
+    p.locator(f"#main a[href='{back}']").click()
+    expect(p.locator("h1").first).not_to_have_text("Not found", timeout=TIMEOUT_MS)

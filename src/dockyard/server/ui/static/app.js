@@ -168,8 +168,17 @@ async function route() {
     if (controller.signal.aborted || e.name === "AbortError") return;
     console.warn(e);
     if (e.status === 401) return;
+    if (e.status === 404) { clear(root, ...missing(path, e)); return; }
     root.append(errorBox(e));
   }
+}
+
+// A page whose run, model, job... does not exist (a stale link, a deleted one): what is missing,
+// and the way back to the list it would have been in.
+function missing(path, e) {
+  const section = path.split("/")[1];
+  const [label, href] = NAV.find(([, link]) => link === `#/${section}`) || NAV[0]; // runs: experiments
+  return [h("h1", "Not found"), h("p.error#not-found", e.message), h("p", h("a", { href }, `All ${label.toLowerCase()}`))];
 }
 
 // -- theme and keys ----------------------------------------------------------------------------

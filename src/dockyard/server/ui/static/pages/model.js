@@ -60,5 +60,8 @@ export default async function modelPage(ctx) {
       () => api(path, { method: "DELETE" }), { submit: "Delete model", id: "confirm-dialog" });
     if (done) { toast(`Deleted ${name}`); location.hash = "#/models"; }
   }
-  try { await draw(); } catch (e) { box.append(errorBox(e)); }
+  try { await draw(); } catch (e) {
+    if (e.status === 404) throw e; // no such model: the shell's "Not found", with the way back
+    box.append(errorBox(e));
+  }
 }
