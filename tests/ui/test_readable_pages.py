@@ -310,3 +310,25 @@ def test_a_missing_thing_is_not_found_with_the_way_back(
     expect(p.locator("#not-found")).to_contain_text(words)
     p.locator(f"#main a[href='{back}']").click()
     expect(p.locator("h1").first).not_to_have_text("Not found", timeout=TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("width", [800, 1024])
+def test_a_narrow_window_gives_the_links_their_own_rows(
+    page: Watched, seeded: Seeded, width: int
+) -> None:
+    page.page.set_viewport_size({"width": width, "height": 700})
+    p = page.goto("/jobs")
+    expect(p.locator(".user-name")).to_be_visible(timeout=TIMEOUT_MS)
+    header = p.locator("header.top").bounding_box()
+    brand = p.locator(".brand").bounding_box()
+    first = p.locator("#nav a").first.bounding_box()
+    assert header is not None and brand is not None and first is not None
+    # The links start under the name, left-aligned with it, not in a column beside it; the
+    # bar stays within two rows of links under one of name and account (it took 130 px at
+    # 800 px, four rows of links).
+    assert first["y"] >= brand["y"] + brand["height"] - 1, (first, brand)
+    assert first["x"] <= brand["x"] + 10, (first, brand)
+    assert header["height"] <= 100, header
+    assert p.evaluate("document.documentElement.scrollWidth") <= width
+    user = p.locator(".user-name").bounding_box()
+    assert user is not None and user["x"] + user["width"] <= width
