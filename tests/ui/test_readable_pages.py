@@ -332,3 +332,37 @@ def test_a_narrow_window_gives_the_links_their_own_rows(
     assert p.evaluate("document.documentElement.scrollWidth") <= width
     user = p.locator(".user-name").bounding_box()
     assert user is not None and user["x"] + user["width"] <= width
+
+
+_ONE_WINDOW = """async () => {
+  const { lineChart } = await import('/ui/lib/chart.js');
+  const el = document.createElement('div');
+  el.style.width = '600px';
+  document.querySelector('#main').append(el);
+  const t = 1791554700;
+  const chart = await lineChart(el, [
+    { label: 'amount', xs: [t], ys: [0.68] },
+    { label: 'threshold', xs: [t], ys: [0.1], dash: true },
+  ], { xMode: 'time' });
+  const u = chart.plot;
+  const answer = {
+    data: u.data.map((c) => [...c]), yMin: u.scales.y.min, x: [u.scales.x.min, u.scales.x.max],
+  };
+  chart.destroy();
+  el.remove();
+  return answer;
+}"""
+
+
+def test_a_threshold_is_drawn_when_one_window_was_checked(page: Watched, seeded: Seeded) -> None:
+    # A schedule's first checked window: the drift chart said "distance > 0.1" but drew no
+    # line, a dashed series through a single x being no line at all.
+    p = page.goto("/experiments")
+    p.wait_for_selector("#experiments", timeout=TIMEOUT_MS)
+    drawn = p.evaluate(_ONE_WINDOW)
+    t = 1791554700
+    assert drawn["data"][0] == [t - 3600, t, t + 3600]
+    assert drawn["data"][1] == [None, 0.68, None]
+    assert drawn["data"][2] == [0.1, 0.1, 0.1]
+    assert drawn["yMin"] <= 0.1
+    assert drawn["x"] == [t - 3600, t + 3600]

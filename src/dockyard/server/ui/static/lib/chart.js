@@ -117,7 +117,7 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
   const build = () => {
     if (plot) plot.destroy();
     const width = Math.max(200, el.clientWidth || 400);
-    const data = current.length === 1
+    let data = current.length === 1
       ? [current[0].xs, smooth(current[0].ys, smoothing)]
       : uPlot.join(current.map((s) => [s.xs, smooth(s.ys, smoothing)]));
     if (log) for (let i = 1; i < data.length; i++) data[i] = data[i].map((v) => (v !== null && v > 0 ? v : null));
@@ -126,6 +126,13 @@ export async function lineChart(el, series, { xMode = "step", log = false, smoot
     const xs0 = data[0];
     const single = xs0.length && xs0[0] === xs0[xs0.length - 1] ? xs0[0] : null;
     const pad = xMode === "time" ? 3600 : 1;
+    // A dashed line (a threshold) through one x is no line at all: drawn across the padded
+    // range instead, the other series' single points in the middle.
+    if (single !== null && current.some((s) => s.dash)) {
+      const at = (col) => col[col.length - 1];
+      data = [[single - pad, single, single + pad],
+        ...data.slice(1).map((col, i) => (current[i].dash ? [at(col), at(col), at(col)] : [null, at(col), null]))];
+    }
     const fg = css("--muted");
     const grid = css("--line");
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: "11px system-ui, sans-serif" };
