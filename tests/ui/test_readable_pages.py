@@ -273,6 +273,14 @@ def test_try_it_starts_from_the_models_input_example(page: Watched, seeded: Seed
     p.click("#invoke-send")
     expect(p.locator("#invoke-status")).to_have_text("200", timeout=TIMEOUT_MS)
     expect(p.locator("#invoke-answer")).to_contain_text("predictions")
+    # In CSV, the same rows as SageMaker's text/csv (no header); and back.
+    p.select_option("#invoke-type", "text/csv")
+    rows = body.input_value().split("\n")
+    assert len(rows) == 3 and all(len(r.split(",")) == 3 for r in rows), rows
+    p.click("#invoke-send")
+    expect(p.locator("#invoke-status")).to_have_text("200", timeout=TIMEOUT_MS)
+    p.select_option("#invoke-type", "application/json")
+    assert body.input_value() == example
 
 
 def test_an_empty_runs_table_says_why(page: Watched, seeded: Seeded) -> None:

@@ -139,11 +139,25 @@ async function fillExample(endpoint, payload, type) {
     if (!files.some((f) => f.path === "serving_input_example.json")) return;
     const example = await api(`/api/v1/${base}/serving_input_example.json`, { text: true });
     if (payload.value.trim()) return; // the person has started typing
-    payload.value = JSON.stringify(JSON.parse(example));
+    const parsed = JSON.parse(example);
+    const forms = { "application/json": JSON.stringify(parsed), "text/csv": csvOf(parsed) };
+    payload.value = forms["application/json"];
     type.value = "application/json";
     payload.dataset.example = `${model}/${variant.model_version}`;
     payload.title = `The input example saved with models:/${model}/${variant.model_version}`;
+    // Switching to CSV (or back) while the example is untouched shows it in that format.
+    type.addEventListener("change", () => {
+      if (Object.values(forms).includes(payload.value) && forms[type.value]) payload.value = forms[type.value];
+    });
   } catch { /* no example to offer: the placeholder stays */ }
+}
+
+/** The rows of a dataframe_split example as CSV without a header (SageMaker's text/csv),
+ * or null when the example has another shape. */
+function csvOf(example) {
+  const rows = example && example.dataframe_split && example.dataframe_split.data;
+  if (!Array.isArray(rows) || !rows.every(Array.isArray)) return null;
+  return rows.map((r) => r.map((v) => (v === null ? "" : String(v))).join(",")).join("\n");
 }
 
 /** The endpoint's API keys: list, make (the key shown once), revoke. */
