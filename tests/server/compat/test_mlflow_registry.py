@@ -338,3 +338,32 @@ def test_a_registry_key_with_no_version_number_is_not_found(
     ):
         assert answer.status_code == 404, answer.text
         assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_registered_models_order_by_timestamp_as_mlflow_documents(
+    tracking_uri: str, model_name: str
+) -> None:
+    # MLflow's client documents "timestamp" (the last update) as the registry's order key; a
+    # search ordered by it was refused as an unknown attribute.
+    client = MlflowClient()
+    names = [f"{model_name}-{suffix}" for suffix in ("a", "b", "c")]
+    for name in names:
+        client.create_registered_model(name)
+    client.update_registered_model(names[0], description="updated last")
+    search = f"name LIKE '{model_name}-%'"
+    updated = {m.name: m.last_updated_timestamp for m in client.search_registered_models(search)}
+    assert updated[names[0]] >= max(updated.values())
+    newest_first = client.search_registered_models(search, order_by=["timestamp DESC"])
+    # Ties (the same millisecond) go by name, as MLflow breaks them.
+    assert [m.name for m in newest_first] == sorted(names, key=lambda n: (-updated[n], n))
+    oldest_first = client.search_registered_models(search, order_by=["timestamp"])
+    assert [m.name for m in oldest_first] == sorted(names, key=lambda n: (updated[n], n))
+    twice = _error(
+        lambda: client.search_registered_models(
+            search, order_by=["timestamp", "last_updated_timestamp"]
+        )
+    )
+    assert twice.error_code == "INVALID_PARAMETER_VALUE"
+    # It orders, it does not filter: MLflow's registry has no such filter key either.
+    not_a_filter = _error(lambda: client.search_registered_models(f"{search} and timestamp > 0"))
+    assert not_a_filter.error_code == "INVALID_PARAMETER_VALUE"

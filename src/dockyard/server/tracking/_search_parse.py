@@ -43,7 +43,8 @@ bounded: at most :data:`MAX_CONDITIONS` conditions, :data:`MAX_LIST_VALUES` list
 
 The same scanner reads the searches of other resources, each described by a :class:`Grammar`:
 experiments (``name``, ``creation_time``, ``last_update_time``, ``tags.*``), registered models
-(``name``, ``tags.*``), model versions (``name``, ``run_id``, ``source_path``,
+(``name``, ``tags.*``; ``order_by`` also takes MLflow's ``timestamp``, the last update), model
+versions (``name``, ``run_id``, ``source_path``,
 ``version_number``, ``tags.*``) and MLflow 3 logged models (``name``, ``model_id``, ``status``,
 ``model_type``, ``source_run_id``, creation and update times, ``metrics.*``, ``params.*``,
 ``tags.*``). :data:`RUNS` is the grammar above.
@@ -56,8 +57,8 @@ was found>`` and the 1-based column in ``details["column"]``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeAlias
 
 from dockyard.errors import InvalidArgument
@@ -161,6 +162,7 @@ class Grammar:
         listable: Attributes that take ``IN`` and ``NOT IN``.
         allowed: Comparators per string entity (numeric keys take ``= != < <= > >=``).
         orderable: Attributes ``order_by`` accepts, when not all of them.
+        order_aliases: Other spellings ``order_by`` (only) accepts.
     """
 
     resource: str
@@ -170,6 +172,7 @@ class Grammar:
     listable: frozenset[str]
     allowed: dict[Entity, tuple[str, ...]]
     orderable: frozenset[str] | None = None
+    order_aliases: dict[str, str] = field(default_factory=dict)
 
     def entity_names(self) -> str:
         names = [_PLURAL[e] for e in ("metric", "param", "tag", "attribute", "dataset")]
@@ -210,6 +213,9 @@ REGISTERED_MODELS = Grammar(
     aliases={},
     listable=frozenset(("name",)),
     allowed={"tag": _STRING_COMPARATORS, "attribute": (*_STRING_COMPARATORS, "IN", "NOT IN")},
+    # MLflow's registry orders models by "timestamp", the key its client documents: the time of
+    # the last update, as "last_updated_timestamp" (it is no filter key there).
+    order_aliases={"timestamp": "last_updated_timestamp"},
 )
 #: MLflow's model-version search.
 MODEL_VERSIONS = Grammar(
@@ -460,7 +466,7 @@ class _Scanner:
         self.skip_whitespace()
         if self.at_end():
             self.fail("empty clause: expected a key such as metrics.rmse", self.pos)
-        key = self.key()
+        key = self.key(self.grammar.order_aliases)
         if key.entity == "dataset":
             self.fail("runs cannot be ordered by dataset fields", key.start)
         orderable = self.grammar.orderable
@@ -487,7 +493,7 @@ class _Scanner:
                 self.fail(f"unexpected {self.shown()} after the direction", self.pos)
         return OrderKey(key.entity, key.name, ascending)
 
-    def key(self) -> _Key:
+    def key(self, aliases: Mapping[str, str] | None = None) -> _Key:
         start = self.pos
         text = self.text
         char = text[start] if start < len(text) else ""
@@ -524,6 +530,8 @@ class _Scanner:
         if entity == "attribute":
             attributes = self.grammar.attributes
             name = self.grammar.aliases.get(name, name)
+            if aliases:
+                name = aliases.get(name, name)
             if name not in attributes:
                 self.fail(f"unknown attribute {name!r}: use one of {', '.join(attributes)}", start)
         elif entity == "dataset" and name not in _DATASET_FIELDS:
