@@ -233,6 +233,22 @@ def test_deprecated_stages_move_versions_and_latest_versions_follow(tracking_uri
     assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
+@pytest.mark.parametrize("stage", ["Archived", "None"])
+def test_archiving_the_others_of_an_inactive_stage_is_refused_as_mlflow_refuses_it(
+    tracking_uri: str, stage: str
+) -> None:
+    # It was accepted and the flag ignored: MLflow refuses it, naming the active stages.
+    client = MlflowClient()
+    name = f"stages-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(name)
+    client.create_model_version(name, "runs:/run_id/model", "run_id")
+    with pytest.raises(MlflowException, match="is not an Active stage") as refused:
+        client.transition_model_version_stage(name, "1", stage, archive_existing_versions=True)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "'Staging', 'Production'" in refused.value.message
+    assert client.get_model_version(name, "1").current_stage == "None"
+
+
 def test_model_version_search_filters_and_orders_as_mlflow(tracking_uri: str) -> None:
     client = MlflowClient()
     prefix = f"mvs{uuid.uuid4().hex[:6]}"

@@ -530,14 +530,21 @@ class RegistryService:
         archive_existing: bool = False,
     ) -> ModelVersion:
         """Move a version to one of MLflow's stages (``None``, ``Staging``, ``Production``,
-        ``Archived``; any case). With ``archive_existing``, the model's other versions in
-        ``Staging`` or ``Production`` move to ``Archived``. MLflow deprecated stages for
-        aliases; they are kept for the clients that still call them, and mean nothing else here
-        (approval and aliases are what endpoints and jobs follow)."""
+        ``Archived``; any case). With ``archive_existing``, the model's other versions in the
+        stage moved to (``Staging`` or ``Production`` only) move to ``Archived``. MLflow
+        deprecated stages for aliases; they are kept for the clients that still call them, and
+        mean nothing else here (approval and aliases are what endpoints and jobs follow)."""
         canonical = next((s for s in STAGES if s.lower() == stage.strip().lower()), None)
         if canonical is None:
             raise InvalidArgument(
                 f"stage {stage[:40]!r} is not one of {', '.join(STAGES)}", field="stage"
+            )
+        if archive_existing and canonical not in ("Staging", "Production"):
+            # MLflow's words: archiving "the others" of None or Archived means nothing.
+            raise InvalidArgument(
+                "Model version transition cannot archive existing model versions because "
+                f"'{canonical}' is not an Active stage. Valid stages are ['Staging', 'Production']",
+                field="archive_existing_versions",
             )
         number = parse_version(version)
         now = now_ms()
@@ -545,7 +552,7 @@ class RegistryService:
             model_id = self._model(conn, actor, name, Level.EDIT, "move its versions' stages")
             self._repo.version_row(conn, model_id, name, number)
             archived = []
-            if archive_existing and canonical in ("Staging", "Production"):
+            if archive_existing:
                 archived = self._repo.archive_stage(conn, model_id, canonical, number, now)
             self._set(conn, model_id, number, stage=canonical)
             self._repo.update_model(conn, model_id, last_updated_time=now)
