@@ -267,12 +267,13 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/jobs/{name}/logs"): Call(
         "runner", "/api/v1/jobs/{w.job}/logs", params=_q(offset=0), content=b"forged"
     ),
-    # -- notifications: members publish, admins manage subscriptions -------------------------
+    # -- notifications: members publish to their own topics, admins manage subscriptions ----
     ("GET", "/api/v1/topics"): Call("signed_in", "/api/v1/topics"),
     ("POST", "/api/v1/topics"): Call("member", "/api/v1/topics", json=_j(name="t-{w.job}")),
     ("DELETE", "/api/v1/topics/{name}"): Call("admin", "/api/v1/topics/none"),
+    # A topic is its creator's: others, members included, may not speak in its name.
     ("POST", "/api/v1/topics/{name}/publish"): Call(
-        "member", "/api/v1/topics/none/publish", json=_j(message="m")
+        "self", "/api/v1/topics/topic-{w.job}/publish", json=_j(message="m")
     ),
     ("POST", "/api/v1/subscriptions"): Call(
         "admin",
@@ -912,6 +913,7 @@ def _seed(server: Server) -> World:
         "target": {"kind": "training", "spec": job},
     }
     _ok(c.post("/api/v1/triggers", json=w.extra["trigger"], headers=owner))
+    _ok(c.post("/api/v1/topics", json={"name": f"topic-{w.job}"}, headers=owner))
     pipeline = {"name": f"pipe-{w.job}", "definition": NAP}
     _ok(c.post("/api/v1/pipelines", json=pipeline, headers=owner))
     url = f"/api/v1/pipelines/pipe-{w.job}/executions"

@@ -100,6 +100,23 @@ def test_topic_errors(home: Path) -> None:
         assert status == 400 and error.message == "message: a message is not empty"
     status, error = _status("POST", "/api/v1/topics/missing/publish", json={"message": "x"})
     assert status == 404 and error.field == "topic"
+    # Python's JSON parser reads NaN and Infinity; an attribute is a finite number or refused
+    for number in (b"NaN", b"Infinity", b"-Infinity"):
+        status, error = _status(
+            "POST",
+            "/api/v1/topics/t/publish",
+            content=b'{"message": "x", "attributes": {"score": ' + number + b"}}",
+            headers={"content-type": "application/json"},
+        )
+        assert status == 400 and error.field == "attributes", error
+        assert "'score'" in error.message and "finite" in error.message
+    status, error = _status(
+        "POST",
+        "/api/v1/topics/t/publish",
+        content=b'{"message": "x", "attributes": {"n": 18446744073709551616}}',
+        headers={"content-type": "application/json"},
+    )
+    assert status == 400 and error.field == "attributes", error
     status, error = _status("GET", "/api/v1/subscriptions/nope/deliveries")
     assert status == 404 and error.field == "subscription"
 

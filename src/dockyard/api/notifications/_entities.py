@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -96,6 +97,17 @@ class PublishRequest(BaseModel):
         if not value:  # as SNS refuses an empty message
             raise ValueError("a message is not empty")
         return storable(value) if isinstance(value, dict) else value
+
+    @field_validator("attributes")
+    @classmethod
+    def _finite(cls, value: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        # JSON has no NaN or Infinity, but Python's parser reads them; a filter compares them
+        # to nothing, and the stored event would say null.
+        for key, item in value.items():
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"attribute {key!r}: {item} is not a finite number")
+        storable(value)  # an integer beyond 64 bits, half a surrogate pair
+        return value
 
 
 class Published(BaseModel):

@@ -18,8 +18,10 @@ decide. The rules:
   (fetch its launch, report its status, append to its log) needs the runner's own token.
 - **Notifications.** Subscriptions send events outside Dockyard, whatever resource they are
   about, so creating, reading, replaying or deleting one needs the ``admin`` role (a member
-  could otherwise read events about resources hidden from them). Members create custom topics
-  and publish to them; deleting a topic needs ``admin``. Anyone signed in lists topics.
+  could otherwise read events about resources hidden from them). Members create custom topics;
+  a topic is its creator's: only its creator (or an admin) publishes to it, as only they see
+  what is published there (:meth:`Access.require_topic`). Deleting a topic needs ``admin``.
+  Anyone signed in lists topics.
 - **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
   from someone other than the version's author.
 - **Parameters** have hierarchical names; a grant on a path ending in ``/`` (``/team/``) covers
@@ -177,8 +179,21 @@ class Access:
         self.require_role(actor, Role.ADMIN, what)
 
     def require_publish(self, actor: Actor, what: str) -> None:
-        """Creating custom topics and publishing to them: a member who may write."""
+        """Creating custom topics: a member who may write."""
         self.require_role(actor, Role.MEMBER, what)
+
+    def require_topic(self, actor: Actor, owner_id: int | None, name: str, what: str) -> None:
+        """Publishing to custom topic ``name``: a member who may write and created it, or an
+        admin. Its events are visible to their publisher and admins only, so a topic shared
+        with every member would let anyone speak in its creator's name."""
+        self.require_publish(actor, what)
+        if actor.user_id is None or actor.role is Role.ADMIN:
+            return
+        if owner_id is None or owner_id != actor.user_id:
+            raise PermissionDenied(
+                f"{actor.label} may not {what}: topic {name} is its creator's (or an admin's)",
+                details={"kind": "topic", "resource": name[:64]},
+            )
 
     def may_use_trigger(self, actor: Actor, owner_id: int | None, *, read: bool = False) -> bool:
         """Whether ``actor`` may fire, change or delete a trigger ``owner_id`` created (with

@@ -90,6 +90,7 @@ class NotificationService:
             "description": config.description,
             "created_by": actor.label[:256],
             "created_time": _now_ms(),
+            "owner_id": actor.user_id,
         }
         with self._db.write() as conn:
             if conn.execute(select(_T.c.name).where(_T.c.name == config.name)).first():
@@ -142,8 +143,10 @@ class NotificationService:
             self._event(conn, actor, "topics.deleted", "topic", name)
 
     def publish(self, actor: Actor, name: str, request: PublishRequest) -> Published:
-        """Append a ``topic.<name>`` event carrying the message and its attributes."""
-        self._access.require_publish(actor, f"publish to topic {name}")
+        """Append a ``topic.<name>`` event carrying the message and its attributes (its
+        creator or an admin may)."""
+        what = f"publish to topic {name}"
+        self._access.require_publish(actor, what)
         # The message's own bytes (UTF-8), as SNS counts them; an object's, as JSON.
         message = request.message
         size = len(message.encode() if isinstance(message, str) else orjson.dumps(message))
@@ -156,11 +159,13 @@ class NotificationService:
                 raise InvalidArgument(f"attribute name {key!r}", field=f"attributes.{key}")
         type = f"topic.{name}"
         with self._db.write() as conn:
-            if not conn.execute(select(_T.c.name).where(_T.c.name == name)).first():
+            owner = conn.execute(select(_T.c.owner_id).where(_T.c.name == name)).first()
+            if owner is None:
                 raise NotFound(
                     f"no custom topic named {name} (create it first: dockyard topics create)",
                     field="topic",
                 )
+            self._access.require_topic(actor, owner.owner_id, name, what)
             self._events.append(
                 conn,
                 actor,

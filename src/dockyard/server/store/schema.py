@@ -626,6 +626,7 @@ event_cursors = Table(
 # -- notifications ------------------------------------------------------------------------------
 
 # Custom topics (``dy.publish``); built-in topics are the event types themselves.
+# ``owner_id``: the account that created it, which alone (with admins) publishes to it.
 topics = Table(
     "topics",
     metadata,
@@ -633,6 +634,7 @@ topics = Table(
     Column("description", String(500), nullable=False, server_default=""),
     Column("created_by", String(256), nullable=False),
     Column("created_time", BigInteger, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
 )
 
 # Where matching events go. ``secret`` signs webhook bodies, so it must stay readable: it is

@@ -167,6 +167,21 @@ def test_subscribing_to_a_built_in_topic_receives_its_events(
             400,
             "MessageAttributes.n",
         ),
+        *(
+            (
+                "publish",
+                {
+                    "TopicArn": ARN + "t",
+                    "Message": "x",
+                    "MessageAttributes": {"n": {"DataType": "Number", "StringValue": text}},
+                },
+                "InvalidParameterValue",
+                400,
+                "MessageAttributes.n",
+            )
+            # AWS takes finite decimal numbers only (Python's float() reads all of these)
+            for text in ("NaN", "nan", "Infinity", "-inf", "1e999", "1_000", " 1")
+        ),
         (
             "publish",
             {
@@ -266,6 +281,25 @@ def test_signed_requests_carry_tokens(live: tuple[str, Services]) -> None:
         assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     finally:
         for client in (anonymous, ana, bob):
+            client.close()
+
+
+def test_a_topic_is_published_to_by_its_creator_or_an_admin(live: tuple[str, Services]) -> None:
+    url, _ = live
+    signed = tokens(url)
+    ana, bob = (aws("sns", url, signed[who]) for who in ("ana", "bob"))
+    try:
+        ops = ana.create_topic(Name="ops")["TopicArn"]
+        mine = bob.create_topic(Name="mine")["TopicArn"]
+        assert bob.publish(TopicArn=mine, Message="mine")["MessageId"]
+        assert ana.publish(TopicArn=mine, Message="an admin's")["MessageId"]
+        with pytest.raises(ClientError) as error:
+            bob.publish(TopicArn=ops, Message="spoofed")
+        assert code(error) == "AuthorizationError"
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert "topic ops is its creator's" in error.value.response["Error"]["Message"]
+    finally:
+        for client in (ana, bob):
             client.close()
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import re
 from typing import Any, Literal
 
 from dockyard.api.notifications import (
@@ -41,6 +43,7 @@ NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/"
 INVALID = "InvalidParameter"
 PAGE = 100
 _PREFIX = "arn:aws:sns:"
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _PROTOCOLS: dict[str, Literal["webhook", "email"]] = {
     "http": "webhook",
     "https": "webhook",
@@ -267,13 +270,15 @@ def _attribute(form: Form, index: int) -> tuple[str, Any]:
             f"{field}: an attribute needs a DataType and a StringValue",
         )
     if kind.startswith("Number"):
-        try:
-            number = float(text)
-        except ValueError:
+        # A decimal number, as SNS takes it: float() would also read NaN, Infinity, 1_000 and
+        # surrounding blanks, and 1e999 is infinite.
+        number = float(text) if _NUMBER.fullmatch(text) else math.nan
+        if not math.isfinite(number):
             raise AwsError(
-                "InvalidParameterValue", f"{field}: {text[:40]!r} is not a Number"
-            ) from None
-        return name, int(number) if number.is_integer() and "." not in text else number
+                "InvalidParameterValue", f"{field}: {text[:40]!r} is not a finite Number"
+            )
+        whole = number.is_integer() and "." not in text and abs(number) < 2**63
+        return name, int(number) if whole else number
     if not kind.startswith(("String", "String.Array")):
         raise AwsError(
             "InvalidParameterValue",
