@@ -14,8 +14,10 @@ decide. The rules:
   (:mod:`dockyard.server.tracking._logged_models`).
 - **Jobs** are submitted with ``edit`` on their experiment and stopped by their submitter or an
   experiment manager. A job's own token reads what its submitter may read and changes only its
-  run, runs nested under it, and the model it registers into. What only a job's runner does
-  (fetch its launch, report its status, append to its log) needs the runner's own token.
+  run, runs nested under it (which it creates where its submitter may), and the model it
+  registers into. A new run is nested only under a run its creator may read. What only a
+  job's runner does (fetch its launch, report its status, append to its log) needs the
+  runner's own token.
 - **Notifications.** Subscriptions send events outside Dockyard, whatever resource they are
   about, so creating, reading, replaying or deleting one needs the ``admin`` role (a member
   could otherwise read events about resources hidden from them). Members create custom topics;
@@ -305,6 +307,16 @@ class Access:
                 and actor.job.run_id is not None
                 and _descends(parent_run_id, actor.job.run_id, parents)
             ):
+                # Nested under its own run, and where its submitter may create runs: a job's
+                # token holds no more than its submitter.
+                self.require(
+                    conn,
+                    replace(actor, job=None),
+                    Level.EDIT,
+                    "experiment",
+                    experiment_id,
+                    "create runs in it",
+                )
                 return
             raise PermissionDenied(
                 f"{actor.label} may not create a run here: a job's token creates only runs nested "

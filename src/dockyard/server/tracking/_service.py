@@ -27,7 +27,7 @@ from dockyard.api.tracking import (
     UpdateRun,
     ViewType,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server.actor import Actor, Level, Role
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
@@ -313,9 +313,10 @@ class TrackingService:
                     field="experiment_id",
                 )
             if parent is not None:
-                self._runs.info(conn, parent)  # a parent named as such must exist
+                self._require_parent(conn, actor, parent, "parent_run_id")
                 tags[PARENT_RUN_TAG] = parent
             elif tagged is not None and self._runs.parent_exists(conn, tagged):
+                self._require_parent(conn, actor, tagged, f"tags.{PARENT_RUN_TAG}")
                 parent = tagged
             # Otherwise the mlflow.parentRunId tag stays as the client set it (MLflow does not
             # check it either), and the run is nested under nothing.
@@ -683,6 +684,22 @@ class TrackingService:
                 "experiment",
                 str(row.experiment_id),
                 f"link to logged model {model_id}",
+            )
+
+    def _require_parent(self, conn: Connection, actor: Actor, run_id: str, field: str) -> None:
+        """A new run is nested under a run its creator may read, as a link to a logged model
+        needs: under another account's run in an experiment hidden from the caller, it would
+        show in that run's tree and learn that it exists."""
+        try:
+            info = self._runs.info(conn, run_id)
+        except NotFound as exc:
+            raise NotFound(exc.message, field=field, details=exc.details) from None
+        if self._access.level(conn, actor, "experiment", info.experiment_id) < Level.READ:
+            raise PermissionDenied(
+                f"{actor.label} may not nest a run under run {run_id} ({field}): it needs read "
+                f"permission on experiment {info.experiment_id}",
+                field=field,
+                details={"needed": "read", "kind": "experiment", "resource": info.experiment_id},
             )
 
     def _require_read(self, conn: Connection, actor: Actor, info: RunInfo) -> None:
