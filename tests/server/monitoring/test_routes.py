@@ -124,7 +124,8 @@ def test_ground_truth_over_http(
     api.call(routes.CREATE_MONITORING_SCHEDULE(), _body(tmp_path))
     route = routes.UPLOAD_GROUND_TRUTH(name="churn-drift")
     answer = api.request(route.method, route.path, content=b'{"inference_id": "r1", "label": 1}\n')
-    assert answer["records"] == 1 and "/monitoring/churn-drift/ground-truth/" in answer["uri"]
+    assert answer["records"] == 1 and "/monitoring/churn-drift/" in answer["uri"]
+    assert "/ground-truth/" in answer["uri"]
     with pytest.raises(InvalidArgument) as caught:
         api.request(route.method, route.path, content=b'[{"label": 1}]')
     assert caught.value.field == "body" and "inference_id" in caught.value.message

@@ -190,8 +190,8 @@ def test_ground_truth_is_stored_by_the_hour_it_arrives_and_read_by_later_checks(
     lines = b'{"inference_id": "r2", "label": 0}\n\n{"inference_id": "r3", "label": [1, 0]}\n'
     services.monitoring.upload_ground_truth(ROOT, "churn-drift", lines, now=T0 + HOUR)
     hour = T0 - T0 % HOUR
-    prefix = services.settings.home / "artifacts" / "monitoring" / "churn-drift" / "ground-truth"
-    stored = sorted(prefix.rglob("*.jsonl"))
+    folder = services.settings.home / "artifacts" / "monitoring" / "churn-drift"
+    stored = sorted(folder.glob("*/ground-truth/**/*.jsonl"))
     assert len(stored) == 2 and all("2026/12/05/11" in str(p) for p in stored)
     labels = [orjson.loads(line) for p in stored for line in p.read_bytes().splitlines()]
     assert sorted(r["inference_id"] for r in labels) == ["r1", "r2", "r3"]
@@ -201,6 +201,31 @@ def test_ground_truth_is_stored_by_the_hour_it_arrives_and_read_by_later_checks(
     truth = job.spec["ground_truth_uris"]
     assert [u.rsplit("ground-truth/", 1)[1] for u in truth] == ["2026/12/05/10", "2026/12/05/11"]
     assert job.spec["model_quality"]["problem_type"] == "binary"
+
+
+def test_a_schedule_made_with_a_deleted_ones_name_starts_without_its_ground_truth(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    deploy(services, model)
+    quality = spec(baseline_folder(tmp_path), model_quality={"problem_type": "binary"})
+    services.monitoring.create(ROOT, quality, now=T0)
+    old = services.monitoring.upload_ground_truth(
+        ROOT, "churn-drift", b'[{"inference_id": "r1", "label": 1}]', now=T0 + HOUR
+    )
+    services.monitoring.delete(ROOT, "churn-drift")
+    services.monitoring.create(ROOT, quality, now=T0)
+    driver(services).advance(T0 - T0 % HOUR + HOUR + 60_000)
+    (execution,) = services.monitoring.executions(ROOT, "churn-drift").items
+    truth = services.jobs.get(ROOT, execution.job or "").spec["ground_truth_uris"]
+    assert len(truth) == 2  # the window's hour and the next, when the old labels came
+    assert not any(old.uri.startswith(uri.rstrip("/") + "/") for uri in truth), truth
+    read = [
+        item
+        for uri in truth
+        if Path(uri.removeprefix("file://")).exists()
+        for item in open_artifact_store(uri).list("")
+    ]
+    assert read == []
 
 
 @pytest.mark.parametrize(

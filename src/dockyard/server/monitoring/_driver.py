@@ -242,7 +242,7 @@ class MonitoringDriver:
     def _truth(self, row: Any, execution: Any, now: int) -> tuple[str, ...]:
         """The ground-truth hours an execution reads: from its window's first hour to now."""
         service = self._service
-        prefix = service.ground_truth_prefix(row.name)
+        prefix = service.ground_truth_prefix(row)
         end = min(now, execution.window_start + _TRUTH_HOURS * _windows.HOUR_MS) + 1
         return tuple(
             service.store_uri(f"{prefix}/{_windows.hour_path(hour)}")

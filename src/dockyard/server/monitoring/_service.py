@@ -444,15 +444,17 @@ class MonitoringService:
 
     # -- ground truth -----------------------------------------------------------------------------
 
-    def ground_truth_prefix(self, name: str) -> str:
-        return f"monitoring/{name}/ground-truth"
+    def ground_truth_prefix(self, row: Any) -> str:
+        """Where a schedule's labels are kept: under its id as well as its name, so a schedule
+        made later with a deleted one's name (by anyone) starts with none of its labels."""
+        return f"monitoring/{row.name}/{row.schedule_id}/ground-truth"
 
     def upload_ground_truth(
         self, actor: Actor, name: str, body: bytes, *, now: int | None = None
     ) -> GroundTruthUploaded:
         """Store labels by inference id under the hour they arrived
-        (``monitoring/<name>/ground-truth/YYYY/MM/DD/HH/``); executions of windows before it
-        join them with what was captured."""
+        (``monitoring/<name>/<schedule id>/ground-truth/YYYY/MM/DD/HH/``); executions of
+        windows before it join them with what was captured."""
         now = now if now is not None else now_ms()
         with self.db.read() as conn:
             row = self.repo.require(conn, name)
@@ -461,7 +463,7 @@ class MonitoringService:
         lines = b"".join(orjson.dumps(r.model_dump(mode="json")) + b"\n" for r in records)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now / 1000))
         key = (
-            f"{self.ground_truth_prefix(name)}/{_windows.hour_path(now)}/"
+            f"{self.ground_truth_prefix(row)}/{_windows.hour_path(now)}/"
             f"{stamp}-{secrets.token_hex(4)}.jsonl"
         )
         self.artifacts.put_bytes(key, lines)
