@@ -86,6 +86,20 @@ def test_on_csv_they_are_queued(services: Services, store: Path) -> None:
     assert job.name == "scored"
 
 
+@pytest.mark.parametrize("value", ["\ud800", 2**64])
+def test_a_transform_body_the_server_cannot_store_is_refused(
+    services: Services, store: Path, value: object
+) -> None:
+    """The body is free-form JSON: Python's parser reads half a surrogate pair from a
+    ``\\ud800`` escape, and integers of any size, which the server cannot write back."""
+    with pytest.raises(InvalidArgument) as refused:
+        services.jobs.submit_transform(
+            ACTOR, {**_spec(store), "tags": {"k": value}}, str(store / "transform")
+        )
+    assert refused.value.field == "body"
+    assert refused.value.message.startswith("the transform spec holds a value")
+
+
 def test_create_transform_job_names_the_request_field(services: Services, store: Path) -> None:
     request = {
         "TransformJobName": "scored",

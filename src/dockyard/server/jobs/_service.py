@@ -37,6 +37,7 @@ from dockyard.errors import (
     PermissionDenied,
     invalid_from_validation,
 )
+from dockyard.json_depth import storable
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor, JobScope, Level, Role
 from dockyard.server.auth import Access, AuthService
@@ -196,6 +197,10 @@ class JobService:
         ``<output_root>/<job name>``."""
         from dockyard.api.jobs import TransformJobSpec, default_output
 
+        try:  # a free-form body: half a surrogate pair would fail only when it is written
+            storable(body)
+        except ValueError as exc:
+            raise InvalidArgument(f"the transform spec {exc}", field="body") from None
         name = body.get("name") or (
             f"transform-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
         )
