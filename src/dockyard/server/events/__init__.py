@@ -15,13 +15,14 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.server.events._entities import Event
-    from dockyard.server.events._log import EventLog, Visible, type_in
+    from dockyard.server.events._log import MAX_BODY, EventLog, Visible, type_in
     from dockyard.server.events._peers import Peers
 
-__all__ = ["Event", "EventLog", "Peers", "Visible", "type_in"]
+__all__ = ["MAX_BODY", "Event", "EventLog", "Peers", "Visible", "type_in"]
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "MAX_BODY": "._log",
         "Event": "._entities",
         "EventLog": "._log",
         "Peers": "._peers",

@@ -27,7 +27,7 @@ from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access
-from dockyard.server.events import EventLog
+from dockyard.server.events import MAX_BODY, EventLog
 from dockyard.server.notifications._filters import validate_policy
 from dockyard.server.notifications._targets import check_email, check_url
 from dockyard.server.store import Database, schema
@@ -157,6 +157,16 @@ class NotificationService:
         for key in request.attributes:
             if not NAME.match(key):
                 raise InvalidArgument(f"attribute name {key!r}", field=f"attributes.{key}")
+        # The event carries both whole: past its body's limit the log would cut them short
+        # (escapes count: a quote is two bytes in JSON), and filters would match the stumps.
+        body = {"message": request.message, "attributes": request.attributes}
+        encoded = len(orjson.dumps(body))
+        if encoded > MAX_BODY:
+            alone = len(orjson.dumps({"message": request.message, "attributes": {}}))
+            raise InvalidArgument(
+                f"the message and its attributes take {encoded} bytes as JSON; at most {MAX_BODY}",
+                field="attributes" if request.attributes and alone <= MAX_BODY else "message",
+            )
         type = f"topic.{name}"
         with self._db.write() as conn:
             owner = conn.execute(select(_T.c.owner_id).where(_T.c.name == name)).first()
@@ -173,7 +183,7 @@ class NotificationService:
                 "topic",
                 name,
                 scope=f"topic:{name}",
-                body={"message": request.message, "attributes": request.attributes},
+                body=body,
             )
             event_id = int(conn.execute(select(func.max(_E.c.id))).scalar() or 0)
         return Published(event_id=event_id, type=type)

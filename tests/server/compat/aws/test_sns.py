@@ -193,6 +193,24 @@ def test_subscribing_to_a_built_in_topic_receives_its_events(
             400,
             "MessageAttributes.b",
         ),
+        *(
+            ("publish", {"TopicArn": ARN + "t", "Message": "x", "Subject": subject}, *expected)
+            for subject in ("s" * 100, "a\nb", "")
+            for expected in [("InvalidParameter", 400, "Subject")]
+        ),
+        (
+            "publish",
+            {
+                "TopicArn": ARN + "t",
+                "Message": "x" * 2000,
+                "MessageAttributes": {
+                    "big": {"DataType": "String", "StringValue": "y" * 2500},
+                },
+            },
+            "InvalidParameter",
+            400,
+            "MessageAttributes",
+        ),
         (
             "publish",
             {"PhoneNumber": "+15550100", "Message": "x"},

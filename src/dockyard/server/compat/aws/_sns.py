@@ -317,6 +317,11 @@ def publish(services: Services, actor: Actor, form: Form) -> Body:
         index += 1
     subject = form.get("Subject")
     if subject is not None:
+        if not subject or len(subject) >= 100 or not subject.isprintable():
+            raise InvalidArgument(  # as SNS takes a subject
+                "Invalid parameter: Subject: less than 100 printable characters, no line breaks",
+                field="Subject",
+            )
         if "Subject" in attributes:
             raise InvalidArgument(
                 "Invalid parameter: a Subject and a message attribute named Subject",
@@ -352,5 +357,6 @@ ACTIONS = translated(
         "endpoint": "Endpoint",
         "topic": "TopicArn",
         "filter": "Attributes.FilterPolicy",
+        "attributes": "MessageAttributes",
     },
 )
