@@ -203,6 +203,17 @@ def test_a_ping_and_a_malformed_push(client: httpx.Client, data: Path) -> None:
         "/api/v1/hooks/triggers/on-push", content=bad, headers=_signed(secret, bad)
     )
     assert answer.status_code == 400 and answer.json()["error"]["field"] == "body"
+    # Commits and a pusher in shapes no provider sends: a push without paths, not a 500
+    for odd in (
+        {"commits": 5},
+        {"commits": [{"added": 5, "modified": {"a": 1}, "removed": [None, 3]}]},
+        {"pusher": "alice"},
+    ):
+        body = orjson.dumps({**orjson.loads(_github()), **odd})
+        answer = client.post(
+            "/api/v1/hooks/triggers/on-push", content=body, headers=_signed(secret, body)
+        )
+        assert answer.status_code == 200, (odd, answer.text)
     form = client.post(
         "/api/v1/hooks/triggers/on-push",
         content=b"payload=x",

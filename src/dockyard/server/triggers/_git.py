@@ -87,7 +87,8 @@ def read_push(provider: str, body: bytes, content_type: str = "application/json"
     if provider == "github":
         name = repo.get("full_name") if isinstance(repo, dict) else None
         url = payload.get("compare") or (repo.get("html_url") if isinstance(repo, dict) else "")
-        pusher = (payload.get("pusher") or {}).get("name", "")
+        who = payload.get("pusher")
+        pusher = who.get("name", "") if isinstance(who, dict) else ""
     else:
         name = project.get("path_with_namespace") if isinstance(project, dict) else None
         url = project.get("web_url", "") if isinstance(project, dict) else ""
@@ -97,14 +98,18 @@ def read_push(provider: str, body: bytes, content_type: str = "application/json"
             "not a push payload: ref, the commit sha and the repository are required",
             field="body",
         )
-    paths: list[str] = []
-    for commit in payload.get("commits") or []:
+    # Whatever else a payload's commits hold is skipped: it names no path. The first
+    # MAX_PATHS distinct ones are kept, in order, so a big push costs no more than that.
+    paths: dict[str, None] = {}
+    commits = payload.get("commits")
+    for commit in commits if isinstance(commits, list) else []:
         if not isinstance(commit, dict):
             continue
         for key in ("added", "modified", "removed"):
-            for path in commit.get(key) or []:
-                if isinstance(path, str) and path not in paths:
-                    paths.append(path)
+            named = commit.get(key)
+            for path in named if isinstance(named, list) else []:
+                if isinstance(path, str) and len(paths) < MAX_PATHS:
+                    paths.setdefault(path, None)
     return {
         "provider": provider,
         "repository": name,
@@ -112,7 +117,7 @@ def read_push(provider: str, body: bytes, content_type: str = "application/json"
         "ref": ref,
         "sha": sha,
         "before": str(payload.get("before") or ""),
-        "paths": paths[:MAX_PATHS],
+        "paths": list(paths),
         "pusher": str(pusher)[:200],
         "url": str(url or "")[:500],
     }
