@@ -208,3 +208,32 @@ def test_0018_keeps_the_history_of_an_older_database_in_chunks(url: str) -> None
     db.dispose()
     assert len(back) == long + 3
     assert json.loads(back[-1].details) == {"k": {"i": 3, "arn": "arn:b"}}
+
+
+def test_0020_gives_topics_of_an_older_database_the_account_that_made_them(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0019")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, name, role, disabled, created_time, updated_time) "
+                "VALUES (7, 'alice', 'member', false, 1, 1)"
+            )
+        )
+        for name, by in (("alerts", "alice"), ("local", "local"), ("gone", "bob")):
+            conn.execute(
+                text(
+                    "INSERT INTO topics (name, description, created_by, created_time) "
+                    "VALUES (:name, '', :by, 1)"
+                ),
+                {"name": name, "by": by},
+            )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT name, owner_id FROM topics ORDER BY name")).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    # An account that no longer exists, or none: admins alone publish there
+    assert [(r.name, r.owner_id) for r in rows] == [("alerts", 7), ("gone", None), ("local", None)]
+    assert diff == []
