@@ -99,3 +99,36 @@ def test_an_untrusted_certificate_fails_at_once_naming_how_to_trust_it(
     assert "self-signed certificate" in message
     assert "SSL_CERT_FILE" in message
     assert "gave up after" not in message
+
+
+@pytest.mark.parametrize("transport", ["sockets", "httpx"])
+@pytest.mark.usefixtures("no_proxy")
+def test_https_to_a_plain_http_server_fails_at_once_naming_the_scheme(
+    monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    if transport == "httpx":
+        _over_httpx(monkeypatch)
+    url = f"https://localhost:{httpd.server_address[1]}"
+    began = time.monotonic()
+    try:
+        with Client(url, retry_for=120) as client, pytest.raises(Unavailable) as raised:
+            client.request("GET", "/api/v1/ping")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert time.monotonic() - began < 60  # not retried as a server that is away
+    assert "does not answer in TLS" in str(raised.value)
+    assert "http://" in str(raised.value)

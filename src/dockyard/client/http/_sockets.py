@@ -42,7 +42,7 @@ from dockyard.client.http._transport import (
     Response,
     Transport,
     TransportFailure,
-    untrusted,
+    lasting_tls_failure,
 )
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -284,8 +284,9 @@ class SocketTransport(Transport):
                 connection = self._connect(key, timeout)
                 answer = self._ask(connection, method, request, body)
         except OSError as exc:  # refused, reset, timed out: the server restarts or is away
-            if secure and _unverified(exc):
-                raise untrusted(url, exc) from exc
+            lasting = lasting_tls_failure(url, exc) if secure else None
+            if lasting is not None:
+                raise lasting from exc
             raise TransportFailure(str(exc) or type(exc).__name__) from exc
         kept = False
         try:
@@ -464,12 +465,6 @@ def tls_context() -> ssl.SSLContext:
         return context
     context.load_verify_locations(cafile=certifi.where())
     return context
-
-
-def _unverified(exc: OSError) -> bool:
-    import ssl
-
-    return isinstance(exc, ssl.SSLCertVerificationError)
 
 
 def proxy_configured() -> bool:

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlsplit
 
-__all__ = ["Body", "Response", "Streamed", "Transport", "TransportFailure", "untrusted"]
+__all__ = [
+    "Body",
+    "Response",
+    "Streamed",
+    "Transport",
+    "TransportFailure",
+    "lasting_tls_failure",
+    "untrusted",
+]
 
 Body = bytes | Path | IO[bytes] | None
 """A request body: bytes, a file sent from disk, an open binary file, or nothing."""
@@ -34,6 +42,24 @@ class TransportFailure(ConnectionError):
     def __init__(self, message: str, *, lasting: bool = False) -> None:
         super().__init__(message)
         self.lasting = lasting
+
+
+def lasting_tls_failure(url: str, exc: BaseException) -> TransportFailure | None:
+    """The failure for a TLS handshake that trying again cannot mend, or None: a certificate
+    this client does not trust, or a server that does not speak TLS at all (an ``https://``
+    URL for an ``http://`` server)."""
+    import ssl
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return untrusted(url, exc)
+    if isinstance(exc, ssl.SSLError) and exc.reason in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST"):
+        host = urlsplit(url).netloc.rpartition("@")[2]
+        return TransportFailure(
+            f"{host} does not answer in TLS ({exc.reason}): if it serves plain HTTP, write the "
+            "URL as http://",
+            lasting=True,
+        )
+    return None
 
 
 def untrusted(url: str, exc: BaseException) -> TransportFailure:
