@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import ResponseValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 
@@ -17,7 +18,7 @@ from dockyard.client.http import Client
 from dockyard.server import Services, create_app
 from dockyard.server._dispatch import ExactDispatch, PrefixDispatch, exact_routes, plain_routes
 from dockyard.server._inprocess import InProcessTransport
-from dockyard.server._route import InlineReads, OneHopRoute, one_hop, short_read
+from dockyard.server._route import InlineReads, OneHopRoute, from_request, one_hop, short_read
 
 
 def _flat(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
@@ -185,6 +186,83 @@ def test_short_reads_run_on_the_loop_only_where_the_app_allows_it() -> None:
             assert client.get("/other").json()["thread"] != loop_thread[-1]
             schema = client.get("/openapi.json").json()["paths"]["/read/{name}"]["get"]
             assert schema["summary"] == "Read" and schema["description"] == "A short read."
+
+
+_solved: list[str] = []
+
+
+def _provide(request: Request) -> str:
+    return f"value-of-{request.url.path}"
+
+
+@from_request(_provide)
+async def _dependency(request: Request) -> str:
+    _solved.append(request.url.path)
+    return _provide(request)
+
+
+# At module level: annotations are resolved in the handler's module.
+_Value = Annotated[str, Depends(_dependency)]
+
+
+def test_from_request_dependencies_are_computed_by_the_route_not_solved_by_fastapi() -> None:
+    solved = _solved
+    solved.clear()
+
+    def sync(name: str, value: _Value, count: int = 1) -> dict[str, Any]:
+        """Doc kept."""
+        return {"name": name, "value": value, "count": count}
+
+    async def own_request(request: Request, value: _Value, flag: bool = False) -> dict[str, Any]:
+        return {"value": value, "path": request.url.path, "flag": flag}
+
+    def build(route_class: type[APIRoute]) -> FastAPI:
+        app = FastAPI()
+        app.router.route_class = route_class
+        app.get("/sync/{name}")(sync)
+        app.get("/own")(own_request)
+        return app
+
+    one_hop_app, plain_app = build(OneHopRoute), build(APIRoute)
+    with httpx.Client(transport=InProcessTransport(one_hop_app), base_url="http://t") as client:
+        assert client.get("/sync/x", params={"count": 2}).json() == {
+            "name": "x",
+            "value": "value-of-/sync/x",
+            "count": 2,
+        }
+        assert client.get("/own", params={"flag": "true"}).json() == {
+            "value": "value-of-/own",
+            "path": "/own",
+            "flag": True,
+        }
+        refused = client.get("/sync/x", params={"count": "many"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["query", "count"]
+        assert solved == []
+        schema = client.get("/openapi.json").json()
+    with httpx.Client(transport=InProcessTransport(plain_app), base_url="http://t") as client:
+        assert client.get("/sync/x").json()["value"] == "value-of-/sync/x"
+        assert solved == ["/sync/x"]  # a route of another class still solves it
+        assert client.get("/openapi.json").json() == schema
+
+
+def test_no_native_route_leaves_a_from_request_dependency_to_fastapi(services: Services) -> None:
+    """Every handler's annotations resolve, so none pays for solving them per request."""
+    app = create_app(services=services)
+    left: list[str] = []
+
+    def walk(routes: Iterable[BaseRoute]) -> None:
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                walk(original.routes)
+            elif isinstance(route, OneHopRoute):
+                for dependency in route.dependant.dependencies:
+                    if getattr(dependency.call, "__dockyard_from_request__", None):
+                        left.append(f"{route.path} {dependency.call}")
+
+    walk(app.router.routes)
+    assert left == []
 
 
 def test_healthz_is_matched_before_the_other_routes(api: Client, services: Services) -> None:

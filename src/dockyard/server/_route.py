@@ -24,6 +24,13 @@ A handler marked :func:`waits` (it waits, up to minutes, for work it started: Cr
 signing in included, and a caller sending forty such calls at once would otherwise hold all of
 it until their jobs ended, and the whole server with it.
 
+A dependency marked :func:`from_request` (the app's services, who is asking: values read off
+the request) is computed by the route's own wrapper rather than by FastAPI: FastAPI solves each
+dependency as a small dependency tree of its own (cache key, scopes, parameters of its own,
+the call), and for a small GET its two or three such dependencies took a third of the server
+time. The wrapper's signature takes the request instead, so what FastAPI sees and documents is
+otherwise the handler's.
+
 Its requests' JSON bodies nest at most ``LIMITS.json_depth`` levels (:class:`_CheckedJson`):
 Python's parser takes a thousand, orjson writes 254, and a value kept from a deeper body (a
 published message, a trigger's input) failed later, when an event or a stored spec was
@@ -36,14 +43,16 @@ import asyncio
 import functools
 import inspect
 import json
+import typing
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio
 import anyio.to_thread
 import orjson
+from fastapi.params import Depends
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,6 +66,7 @@ __all__ = [
     "WAITING_THREADS",
     "InlineReads",
     "OneHopRoute",
+    "from_request",
     "one_hop",
     "run_handler",
     "short_read",
@@ -68,6 +78,9 @@ R = TypeVar("R")
 
 _SHORT_READ = "__dockyard_short_read__"
 _WAITS = "__dockyard_waits__"
+_FROM_REQUEST = "__dockyard_from_request__"
+# The request parameter a wrapper adds when its handler takes none of its own.
+_ADDED_REQUEST = "dockyard_request_"
 #: Threads the :func:`waits` handlers of one event loop hold at most; more calls queue for one
 #: (holding no thread) rather than take the shared pool's.
 WAITING_THREADS: Final = 8
@@ -88,6 +101,71 @@ def waits(handler: F) -> F:
     rather than the pool every request shares."""
     setattr(handler, _WAITS, True)
     return handler
+
+
+def from_request(provider: Callable[[Request], Any]) -> Callable[[F], F]:
+    """Mark a dependency whose value ``provider`` reads off the request alone, for the routes
+    of :class:`OneHopRoute` to compute themselves (see the module's docstring)."""
+
+    def mark(dependency: F) -> F:
+        setattr(dependency, _FROM_REQUEST, provider)
+        return dependency
+
+    return mark
+
+
+def _provider(hint: Any) -> Callable[[Request], Any] | None:
+    """The :func:`from_request` provider of a parameter annotated ``hint``, if it has one."""
+    if typing.get_origin(hint) is not Annotated:
+        return None
+    found = [m for m in hint.__metadata__ if isinstance(m, Depends)]
+    if len(found) != 1:
+        return None
+    provider: Callable[[Request], Any] | None = getattr(found[0].dependency, _FROM_REQUEST, None)
+    return provider
+
+
+def with_request_values(handler: Callable[..., Any], endpoint: Callable[..., Any]) -> Any:
+    """``handler`` (a coroutine function standing for ``endpoint``) taking the request in place
+    of ``endpoint``'s :func:`from_request` dependencies, which it computes from it; ``handler``
+    itself when there are none."""
+    try:
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+    except (NameError, TypeError):  # an annotation FastAPI resolves its own way
+        return handler
+    providers: list[tuple[str, Callable[[Request], Any]]] = []
+    kept: list[inspect.Parameter] = []
+    request_name = ""
+    for param in inspect.signature(endpoint).parameters.values():
+        hint = hints.get(param.name, param.annotation)
+        provider = _provider(hint)
+        if provider is not None and param.default is inspect.Parameter.empty:
+            providers.append((param.name, provider))
+            continue
+        if inspect.isclass(hint) and issubclass(hint, Request):
+            request_name = param.name
+        # Keyword-only: FastAPI passes every value by name, and parameters with defaults may
+        # now come before those without.
+        kept.append(param.replace(annotation=hint, kind=inspect.Parameter.KEYWORD_ONLY))
+    if not providers:
+        return handler
+    added = not request_name
+    if added:
+        request_name = _ADDED_REQUEST
+        kept.append(
+            inspect.Parameter(request_name, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        )
+
+    @functools.wraps(endpoint)
+    async def resolved(**values: Any) -> Any:
+        request: Request = values.pop(request_name) if added else values[request_name]
+        for name, provide in providers:
+            values[name] = provide(request)
+        return await handler(**values)
+
+    returns = hints.get("return", inspect.Signature.empty)
+    resolved.__signature__ = inspect.Signature(kept, return_annotation=returns)  # type: ignore[attr-defined]
+    return resolved
 
 
 def _waiting_threads() -> anyio.CapacityLimiter:
@@ -161,11 +239,15 @@ def _malformed(message: str, body: bytes) -> json.JSONDecodeError:
 
 
 class OneHopRoute(APIRoute):
-    """An :class:`~fastapi.routing.APIRoute` whose sync handler runs via :func:`one_hop`, and
-    whose JSON bodies are checked (:class:`_CheckedJson`)."""
+    """An :class:`~fastapi.routing.APIRoute` whose sync handler runs via :func:`one_hop`, whose
+    :func:`from_request` dependencies its wrapper computes, and whose JSON bodies are checked
+    (:class:`_CheckedJson`)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, one_hop(endpoint), **kwargs)
+        handler = one_hop(endpoint)
+        if inspect.iscoroutinefunction(handler):
+            handler = with_request_values(handler, endpoint)
+        super().__init__(path, handler, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
