@@ -38,9 +38,23 @@ from typing import Any, Protocol
 
 from dockyard.asl import dataflow
 from dockyard.asl.effects import CancelTask, CancelTimer, Effect, StartTimer
-from dockyard.asl.errors import RUNTIME, TIMEOUT, StatesError, decorated, runtime
+from dockyard.asl.errors import (
+    DATA_LIMIT_EXCEEDED,
+    RUNTIME,
+    TIMEOUT,
+    StatesError,
+    decorated,
+    runtime,
+)
 from dockyard.asl.expressions import jsonata
-from dockyard.asl.history import MAX_EVENTS, HistoryEvent, checked_text, json_text
+from dockyard.asl.history import (
+    MAX_EVENTS,
+    MAX_PAYLOAD_BYTES,
+    HistoryEvent,
+    checked_text,
+    json_text,
+    longer_than,
+)
 from dockyard.asl.retry import delay_seconds, error_matches
 from dockyard.asl.snapshot import Threads
 
@@ -85,6 +99,27 @@ class Scope(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def checked_assignment(assigned: Mapping[str, Any] | None, state: str) -> None:
+    """``States.DataLimitExceeded`` when the variables a state assigns are together larger than
+    a state's data may be (256 KiB; AWS's limit of one Assign, and so of each variable). A
+    variable kept across states could otherwise grow without end: assigned an array of
+    itself in a loop, it doubles each time round."""
+    if not assigned or not longer_than(assigned, MAX_PAYLOAD_BYTES):
+        return
+    for name, value in assigned.items():
+        if longer_than(value, MAX_PAYLOAD_BYTES):
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The state '{state}' assigned the variable '{name}' a value larger than the "
+                f"maximum number of bytes service limit ({MAX_PAYLOAD_BYTES} bytes).",
+            )
+    raise StatesError(
+        DATA_LIMIT_EXCEEDED,
+        f"The state '{state}' assigned variables larger together than the maximum number of "
+        f"bytes service limit ({MAX_PAYLOAD_BYTES} bytes).",
+    )
 
 
 class Engine:
@@ -336,7 +371,9 @@ class Engine:
         next_state: str | None = None,
     ) -> Outcome:
         """Leave the state with ``output``: assign variables, record Exited, go on."""
-        self._exited(thread, spec, checked_text(output, thread["at"]), assigned)
+        text = checked_text(output, thread["at"])
+        checked_assignment(assigned, thread["at"])
+        self._exited(thread, spec, text, assigned)
         target = next_state or spec.get("Next")
         if spec.get("End") or spec.get("Type") in ("Succeed",) or target is None:
             return ("end", output)
@@ -442,6 +479,7 @@ class Engine:
                     )
                     output = dataflow.result_path(catcher, thread["input"], error_output)
                 text = checked_text(output, thread["at"])
+                checked_assignment(assigned, thread["at"])
             except StatesError as failure:
                 self.fail_thread(thread, *self.decorate(thread, failure))
                 return True

@@ -29,6 +29,7 @@ __all__ = [
     "HistoryEvent",
     "checked_text",
     "json_text",
+    "longer_than",
     "nests_too_deep",
     "resource_parts",
     "text_within_depth",
@@ -67,6 +68,37 @@ def _dumps(value: Any) -> str:
         return _encode(value)
 
 
+def longer_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` written as JSON takes more than ``limit`` characters, found without
+    writing it: a walk that stops once past ``limit``.
+
+    A value may hold one part many times over (a template naming ``$`` in a thousand fields, a
+    Map whose iterations all return the same item, a variable assigned an array of itself):
+    held, it costs one copy; written out, each time. Writing such a value to learn that it is
+    too large could take gigabytes, so payloads and variables are measured first. The count
+    is a lower bound of the text's length (no escapes, a character for each number), so a
+    value it passes is written and measured exactly after.
+    """
+    total = 0
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 2 * len(item) + 1 + sum(map(len, item))  # quotes, colons, commas
+            extend(item.values())
+        elif isinstance(item, list):
+            total += len(item) + 1  # brackets and commas
+            extend(item)
+        else:
+            total += 1
+        if total > limit:
+            return True
+    return False
+
+
 def json_text(value: Any) -> str:
     """Compact JSON, as AWS writes payloads into the history."""
     return _dumps(value)
@@ -94,6 +126,8 @@ def text_within_depth(value: Any) -> str | None:
 def checked_text(value: Any, what: str) -> str:
     """``value`` as JSON text; over 256 KiB, or nested deeper than :data:`MAX_DEPTH` levels, is
     ``States.DataLimitExceeded`` naming ``what``."""
+    if longer_than(value, MAX_PAYLOAD_BYTES):
+        raise _too_large(what)
     text = text_within_depth(value)
     if text is None:
         raise StatesError(
@@ -102,12 +136,16 @@ def checked_text(value: Any, what: str) -> str:
             "levels, the service limit.",
         )
     if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
-        raise StatesError(
-            DATA_LIMIT_EXCEEDED,
-            f"The state/task '{what}' returned a result with a size exceeding the maximum "
-            f"number of bytes service limit ({MAX_PAYLOAD_BYTES} bytes).",
-        )
+        raise _too_large(what)
     return text
+
+
+def _too_large(what: str) -> StatesError:
+    return StatesError(
+        DATA_LIMIT_EXCEEDED,
+        f"The state/task '{what}' returned a result with a size exceeding the maximum "
+        f"number of bytes service limit ({MAX_PAYLOAD_BYTES} bytes).",
+    )
 
 
 def resource_parts(resource: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from random import Random
 from typing import Any, NoReturn
 
 from dockyard.asl.errors import StatesError
+from dockyard.asl.history import MAX_PAYLOAD_BYTES, longer_than
 
 __all__ = ["FUNCTIONS", "SIGNATURES", "Env", "Signature", "check_kind", "format_pieces", "render"]
 
@@ -139,13 +140,40 @@ def _integer(value: float) -> int:
 def render(value: Any) -> str:
     """A value as States.Format writes it: strings as they are, other scalars as JSON, objects
     and arrays the way Step Functions prints them (``{a=1, b=[x, y]}``)."""
+    out: list[str] = []
+    _render(value, out, [None])
+    return "".join(out)
+
+
+def _render(value: Any, out: list[str], left: list[int | None]) -> None:
+    """Append ``value`` rendered to ``out``; ``left[0]``: the characters it may still add
+    (None: no bound), past which States.Format fails before writing more."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + ", ".join(render(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}={render(item)}" for key, item in value.items()) + "}"
-    return json.dumps(value)
+        text = value
+    elif isinstance(value, list | dict):
+        items = value.items() if isinstance(value, dict) else ((None, item) for item in value)
+        text = "[" if isinstance(value, list) else "{"
+        for index, (key, item) in enumerate(items):
+            _add(f"{', ' if index else text}{'' if key is None else key + '='}", out, left)
+            _render(item, out, left)
+        text = ("" if value else text) + ("]" if isinstance(value, list) else "}")
+    else:
+        text = json.dumps(value)
+    _add(text, out, left)
+
+
+def _add(text: str, out: list[str], left: list[int | None]) -> None:
+    budget = left[0]
+    if budget is not None:
+        budget -= len(text)
+        if budget < 0:
+            _fail(
+                "States.Format",
+                f"the result would be longer than {MAX_PAYLOAD_BYTES} characters, the "
+                "service limit of a state's data",
+            )
+        left[0] = budget
+    out.append(text)
 
 
 def _canonical(value: Any) -> Any:
@@ -179,9 +207,13 @@ def format_pieces(pieces: Sequence[str], values: Sequence[Any]) -> str:
             f"the template has {len(parts) - 1} placeholder(s) '{{}}' but {len(values)} "
             f"value(s) follow it",
         )
-    out = [parts[0]]
+    out: list[str] = []
+    # Each value may be large, and may be given many times: the text is bounded as it grows.
+    left: list[int | None] = [MAX_PAYLOAD_BYTES]
+    _add(parts[0], out, left)
     for value, part in zip(values, parts[1:], strict=True):
-        out += [render(value), part]
+        _render(value, out, left)
+        _add(part, out, left)
     return "".join(out)
 
 
@@ -198,6 +230,7 @@ def _string_to_json(env: Env, args: Sequence[Any]) -> Any:
 
 
 def _json_to_string(env: Env, args: Sequence[Any]) -> str:
+    _within_limit("States.JsonToString", 0, args[0])
     return json.dumps(args[0], separators=(",", ":"), ensure_ascii=False)
 
 
@@ -212,7 +245,23 @@ def _array_partition(env: Env, args: Sequence[Any]) -> list[list[Any]]:
     return [array[i : i + size] for i in range(0, len(array), size)]
 
 
+def _within_limit(function: str, index: int, value: Any) -> None:
+    """Fail ``function`` when its argument ``index`` (0-based), written as JSON, would be
+    larger than a state's data may be: such a value repeats a part many times over
+    (``States.Array($, $, ...)``), and writing or comparing it would cost that many times a
+    payload."""
+    if longer_than(value, MAX_PAYLOAD_BYTES):
+        name = SIGNATURES[function].argument(index)[0]
+        _fail(
+            function,
+            f"argument {index + 1} ({name}) is larger than {MAX_PAYLOAD_BYTES} bytes "
+            "written as JSON, the service limit of a state's data",
+        )
+
+
 def _array_contains(env: Env, args: Sequence[Any]) -> bool:
+    _within_limit("States.ArrayContains", 0, args[0])
+    _within_limit("States.ArrayContains", 1, args[1])
     wanted = _canonical(args[1])
     return any(_canonical(item) == wanted for item in args[0])
 
@@ -248,6 +297,7 @@ def _array_length(env: Env, args: Sequence[Any]) -> int:
 
 
 def _array_unique(env: Env, args: Sequence[Any]) -> list[Any]:
+    _within_limit("States.ArrayUnique", 0, args[0])
     seen: set[Any] = set()
     unique = []
     for item in args[0]:
