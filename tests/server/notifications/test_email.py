@@ -158,3 +158,22 @@ def test_a_failed_send_is_said_in_words_not_a_class_name(tmp_path: Path) -> None
         for loop in loops:
             loop.stop()
         services.close()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["root,ops@team.test", "a<root>b@team.test", '"root"@team.test', "a;root@team.test"],
+)
+def test_an_email_address_is_one_mailbox(tmp_path: Path, endpoint: str) -> None:
+    # The mail library reads each of these as another (or a second) recipient: a bare local
+    # name such as "root" is a mailbox on the SMTP relay itself.
+    services = make_services(tmp_path, smtp_host="127.0.0.1", smtp_port=25)
+    try:
+        with pytest.raises(InvalidArgument) as caught:
+            services.notifications.create_subscription(
+                ADMIN, SubscriptionConfig(events=["*"], protocol="email", endpoint=endpoint)
+            )
+        assert caught.value.field == "endpoint"
+        assert "one email address" in caught.value.message
+    finally:
+        services.close()

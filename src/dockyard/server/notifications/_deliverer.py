@@ -424,7 +424,7 @@ class Deliverer(BackgroundLoop):
             if settings.smtp_user:
                 secret = settings.smtp_password
                 smtp.login(settings.smtp_user, secret.get_secret_value() if secret else "")
-            smtp.send_message(message)
+            smtp.send_message(message, to_addrs=[to])  # the one address, never a header's parse
 
 
 def failure_text(exc: BaseException) -> str:

@@ -17,7 +17,11 @@ from dockyard.errors import InvalidArgument
 
 __all__ = ["check_email", "check_url", "internal_address"]
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}$")
+# One mailbox: a dot-atom local part (RFC 5322's atext, no quoting) and a domain. Anything
+# wider is more than an address: "root,x@example.com" is read by the mail library as two
+# recipients (a bare local "root" on the relay) and "a<b>c@example.com" as the mailbox "b".
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9.-]{{1,253}}$")
 # A DNS name as a resolver takes it: dot-separated labels of letters, digits, '-' and '_'.
 _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
@@ -104,5 +108,10 @@ def check_email(address: str, field: str = "endpoint") -> str:
     if address.startswith("mailto:"):
         address = address[len("mailto:") :]
     if not _EMAIL.match(address):
-        raise InvalidArgument(f"{address!r} is not an email address", field=field)
+        raise InvalidArgument(
+            f"{address!r} is not one email address: a local part of letters, digits and "
+            "!#$%&'*+/=?^_`{|}~- (dots between them, no quotes, commas or brackets), '@', "
+            "a domain",
+            field=field,
+        )
     return address
