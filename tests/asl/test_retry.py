@@ -35,6 +35,19 @@ def test_back_off_sequence_follows_the_documented_formula() -> None:
     assert [delay_seconds(capped, n, seed=1, salt="x") for n in range(3)] == [10.0, 30.0, 50.0]
 
 
+def test_a_delay_stops_growing_at_the_longest_timer() -> None:
+    # A BackoffRate of 1e300 overflowed on the second retry (OverflowError out of the
+    # interpreter); a large power of 2 made a delay no timer can hold.
+    steep = {"IntervalSeconds": 1, "BackoffRate": 1e300}
+    assert [delay_seconds(steep, n, seed=1, salt="x") for n in range(3)] == [
+        1.0,
+        99999999,
+        99999999,
+    ]
+    long = {"IntervalSeconds": 99999999, "BackoffRate": 2.0}
+    assert delay_seconds(long, 40, seed=1, salt="x") == 99999999
+
+
 def test_full_jitter_draws_below_the_delay_reproducibly() -> None:
     retrier = {"IntervalSeconds": 10, "JitterStrategy": "FULL"}
     draws = [delay_seconds(retrier, 1, seed=7, salt=f"T#{n}") for n in range(20)]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from dockyard.asl.history import HistoryEvent
 
 __all__ = [
+    "MAX_TIMER_SECONDS",
     "CancelTask",
     "CancelTimer",
     "Completion",
@@ -27,6 +28,12 @@ __all__ = [
     "TaskSucceeded",
     "TimerFired",
 ]
+
+
+#: The longest a timer may run: Step Functions' bound on Seconds, TimeoutSeconds and
+#: HeartbeatSeconds (about three years). A value read at run time (SecondsPath, a JSONata
+#: expression) past it fails the state; a retry's growing delay stops growing at it.
+MAX_TIMER_SECONDS: Final = 99_999_999
 
 
 @dataclass(frozen=True, slots=True)

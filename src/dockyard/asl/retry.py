@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dockyard.asl.effects import MAX_TIMER_SECONDS
 from dockyard.asl.errors import ALL, HEARTBEAT_TIMEOUT, TASK_FAILED, TERMINAL, TIMEOUT
 
 __all__ = ["delay_seconds", "error_matches", "seeded_fraction"]
@@ -46,7 +47,10 @@ def delay_seconds(retrier: Mapping[str, Any], attempt: int, *, seed: Any, salt: 
     """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
     interval = float(retrier.get("IntervalSeconds", 1))
     rate = float(retrier.get("BackoffRate", 2.0))
-    delay = interval * rate**attempt
+    try:
+        delay = min(interval * rate**attempt, MAX_TIMER_SECONDS)
+    except OverflowError:  # a large BackoffRate to a large power: past any timer
+        delay = MAX_TIMER_SECONDS
     cap = retrier.get("MaxDelaySeconds")
     if cap is not None:
         delay = min(delay, float(cap))

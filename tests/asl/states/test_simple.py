@@ -113,6 +113,31 @@ def test_wait_starts_a_timer_due_when_asked(spec: dict[str, Any], data: Any, sec
     ]
 
 
+@pytest.mark.parametrize(
+    ("spec", "data", "words"),
+    [
+        ({"SecondsPath": "$.s"}, {"s": 1e300}, "more than 99999999"),
+        ({"SecondsPath": "$.s"}, {"s": 10**30}, "more than 99999999"),
+        ({"SecondsPath": "$.s"}, {"s": 100_000_000}, "more than 99999999"),
+        ({"TimestampPath": "$.t"}, {"t": "9999-12-31T23:59:59-23:59"}, "years 1 to 9999"),
+        ({"TimestampPath": "$.t"}, {"t": "0001-01-01T00:00:00+23:59"}, "years 1 to 9999"),
+    ],
+)
+def test_a_wait_out_of_range_fails_the_state(spec: dict[str, Any], data: Any, words: str) -> None:
+    # Each used to raise OverflowError out of the interpreter: a 500 for StartExecution, and,
+    # reached later, a timer the server could never fire, retried on every pass before others.
+    run = execute(chain(("Nap", {"Type": "Wait", **spec})), data)
+    assert (run.step.status, run.step.error) == ("FAILED", "States.Runtime")
+    assert words in (run.step.cause or "")
+    assert run.timers == []
+
+
+def test_a_jsonata_wait_out_of_range_fails_the_state() -> None:
+    nap = {"Type": "Wait", "Seconds": "{% $states.input.s %}"}
+    run = execute(chain(("Nap", nap), QueryLanguage="JSONata"), {"s": 1e300})
+    assert (run.step.status, run.step.error) == ("FAILED", "States.Runtime")
+
+
 def test_a_timestamp_already_past_goes_on_at_once() -> None:
     run = execute(chain(("Nap", {"Type": "Wait", "Timestamp": "2020-01-01T00:00:00Z"})))
     assert run.step.status == "SUCCEEDED"

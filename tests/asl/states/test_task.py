@@ -196,6 +196,23 @@ def test_retries_exhausted_fail_with_the_last_error() -> None:
     )
 
 
+def test_a_steep_back_off_waits_the_longest_timer_at_most() -> None:
+    retried = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "BackoffRate": 1e300}
+    task = {"Type": "Task", "Resource": "dockyard:function:f", "Retry": [retried]}
+    run = execute(chain(("Work", task)), {}, failing(2))
+    assert run.step.output == {"attempts": 3}
+    retries = [timer.due for timer in run.timers if timer.timer_id.endswith(":retry")]
+    assert retries[1] - retries[0] == timedelta(seconds=99999999)
+
+
+def test_a_timeout_or_heartbeat_read_past_the_longest_timer_fails_the_state() -> None:
+    for field in ("TimeoutSecondsPath", "HeartbeatSecondsPath"):
+        task = {"Type": "Task", "Resource": "dockyard:function:f", field: "$.s"}
+        run = execute(chain(("Work", task)), {"s": 10**20}, failing(0))
+        assert (run.step.status, run.step.error) == ("FAILED", "States.Runtime")
+        assert "more than 99999999 seconds" in (run.step.cause or "")
+
+
 def test_retry_count_is_in_the_context_object() -> None:
     task = {**RETRY_TASK, "Parameters": {"try.$": "$$.State.RetryCount"}}
     payloads: list[Any] = []

@@ -97,3 +97,20 @@ def test_an_express_execution_times_out_after_its_limit(
     started = sdk.start_execution("standard", {}, client=client)
     waited = sdk.describe_execution("standard", started.execution_arn, wait=3, client=client)
     assert waited.status.value == "RUNNING"
+
+
+def test_a_wait_past_the_longest_timer_fails_and_others_go_on(client: Client) -> None:
+    # The Wait read a number no timer holds. It used to raise out of the interpreter as the
+    # first timer fired, and the engine tried that timer again on every pass, first: no other
+    # execution's timer fired any more.
+    states = {
+        "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Long"},
+        "Long": {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+    }
+    sdk.create_pipeline("long", {"StartAt": "Nap", "States": states}, client=client)
+    long = sdk.start_execution("long", {"s": 1e300}, client=client)
+    ended = sdk.describe_execution("long", long.execution_arn, wait=30, client=client)
+    assert (ended.status.value, ended.error) == ("FAILED", "States.Runtime")
+    assert "more than 99999999" in (ended.cause or "")
+    after = run(client, {"Nap": {"Type": "Wait", "Seconds": 1, "End": True}})
+    assert after.status.value == "SUCCEEDED"

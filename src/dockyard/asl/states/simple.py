@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from dockyard.asl import dataflow
 from dockyard.asl.choice import matches, parse_timestamp
+from dockyard.asl.effects import MAX_TIMER_SECONDS
 from dockyard.asl.errors import NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, StatesError, runtime
 
 if TYPE_CHECKING:
@@ -164,9 +166,19 @@ class Wait:
             moment = parse_timestamp(timestamp)
             if moment is None:
                 raise runtime(f"The Timestamp '{timestamp}' is not an RFC 3339 timestamp")
-            return (moment - engine.now).total_seconds()
+            try:
+                return (moment.astimezone(UTC) - engine.now).total_seconds()
+            except OverflowError:  # its zone moves it past the year 9999 (or before 1)
+                raise runtime(
+                    f"The Timestamp '{timestamp}' is outside the years 1 to 9999 in UTC"
+                ) from None
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise runtime(f"The Seconds value {seconds!r} is not a non-negative number")
+        if seconds > MAX_TIMER_SECONDS:
+            raise runtime(
+                f"The Seconds value {seconds!r} is more than {MAX_TIMER_SECONDS}, the longest "
+                "a Wait state waits"
+            )
         return float(seconds)
 
     def timer_fired(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dockyard.asl import dataflow
-from dockyard.asl.effects import StartTask
+from dockyard.asl.effects import MAX_TIMER_SECONDS, StartTask
 from dockyard.asl.errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError, runtime
 from dockyard.asl.history import checked_text, resource_parts
 
@@ -37,6 +37,8 @@ def _seconds(value: Any, field: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise runtime(f"The {field} value {value!r} is not a positive number of seconds")
+    if value > MAX_TIMER_SECONDS:
+        raise runtime(f"The {field} value {value!r} is more than {MAX_TIMER_SECONDS} seconds")
     return float(value)
 
 

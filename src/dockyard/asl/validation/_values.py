@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.asl.effects import MAX_TIMER_SECONDS
 from dockyard.asl.jsonata import is_jsonata
 
 __all__ = [
@@ -16,7 +17,7 @@ __all__ = [
 ]
 
 # Step Functions' bound on TimeoutSeconds, HeartbeatSeconds, Seconds, MaxAttempts...
-MAX_SECONDS = 99_999_999
+MAX_SECONDS = MAX_TIMER_SECONDS
 
 
 def describe(value: Any) -> str:
