@@ -168,3 +168,26 @@ def test_functions_that_write_or_compare_a_value_refuse_one_past_the_limit(
     assert caught.value.error == "States.IntrinsicFailure"
     assert argument in (caught.value.cause or "")
     assert peak() < PEAK_BYTES
+
+
+def test_a_history_holds_at_most_its_bound_of_payload_text() -> None:
+    # A loop of Pass states runs in one step: each turn writes four events with the 250 KB
+    # input in them. 25,000 events of that would be 6 GB, held by that one step.
+    definition = chain(
+        ("Init", {"Type": "Pass", "Assign": {"i": 0}}),
+        ("Turn", {"Type": "Pass", "Assign": {"i.$": "States.MathAdd($i, 1)"}}),
+        (
+            "Again",
+            {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$i", "NumericLessThan": 100, "Next": "Turn"}],
+                "Default": "Done",
+            },
+        ),
+        ("Done", {"Type": "Pass"}),
+    )
+    result = execute(definition, {"big": "a" * 250_000})
+    assert (result.step.status, result.step.error) == ("FAILED", "States.Runtime")
+    assert "maximum size of its payloads" in (result.step.cause or "")
+    held = sum(len(history.json_text(event.details)) for event in result.events)
+    assert history.MAX_HISTORY_BYTES - 1_000_000 < held <= history.MAX_HISTORY_BYTES + 1_000_000

@@ -49,6 +49,7 @@ from dockyard.asl.errors import (
 from dockyard.asl.expressions import jsonata
 from dockyard.asl.history import (
     MAX_EVENTS,
+    MAX_HISTORY_BYTES,
     MAX_PAYLOAD_BYTES,
     HistoryEvent,
     checked_text,
@@ -101,6 +102,18 @@ class Scope(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
+def _text_size(details: Mapping[str, Any]) -> int:
+    """The characters of the text in an event's details (payloads as JSON text, errors,
+    causes): a few small dicts, nested two or three levels."""
+    total = 0
+    for value in details.values():
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += _text_size(value)
+    return total
+
+
 def checked_assignment(assigned: Mapping[str, Any] | None, state: str) -> None:
     """``States.DataLimitExceeded`` when the variables a state assigns are together larger than
     a state's data may be (256 KiB; AWS's limit of one Assign, and so of each variable). A
@@ -136,7 +149,7 @@ class Engine:
         self.events: list[HistoryEvent] = []
         self.ready: deque[str] = deque()
         self._machines: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._overflow = False
+        self._overflow: str | None = None  # why the history can take no more events
         # randomness (States.UUID, $random(), retry jitter) from the seed: a replay repeats it
         self._seeded = f"{snapshot['seed']}:{snapshot['seq']}:{snapshot['events']}"
 
@@ -244,8 +257,18 @@ class Engine:
             if thread["quiet"]:
                 return 0
             if last >= MAX_EVENTS - 1:  # the last one is for ExecutionFailed
-                self._overflow = True
+                self._overflow = (
+                    f"The execution reached the maximum number of history events ({MAX_EVENTS})."
+                )
                 return 0
+            held = snapshot.get("hb", 0) + _text_size(details)
+            if held > MAX_HISTORY_BYTES:
+                self._overflow = (
+                    "The execution's history reached the maximum size of its payloads "
+                    f"({MAX_HISTORY_BYTES} bytes in all)."
+                )
+                return 0
+            snapshot["hb"] = held
             if previous is None:
                 # (a thread of a snapshot written before threads kept "pe": the last event)
                 previous = thread.get("pe", last)
@@ -295,11 +318,7 @@ class Engine:
                 break
             self.run_thread(self.ready.popleft())
         if self._overflow and self.s["status"] == "RUNNING":
-            self.end_execution(
-                "FAILED",
-                RUNTIME,
-                f"The execution reached the maximum number of history events ({MAX_EVENTS}).",
-            )
+            self.end_execution("FAILED", RUNTIME, self._overflow)
 
     def run_thread(self, tid: str) -> None:
         """Run the thread's states until it waits, ends or fails."""

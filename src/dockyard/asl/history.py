@@ -25,6 +25,7 @@ from dockyard.json_depth import nests_deeper
 __all__ = [
     "MAX_DEPTH",
     "MAX_EVENTS",
+    "MAX_HISTORY_BYTES",
     "MAX_PAYLOAD_BYTES",
     "HistoryEvent",
     "checked_text",
@@ -37,6 +38,11 @@ __all__ = [
 
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 MAX_EVENTS: Final = 25_000
+#: The text an execution's history may hold in all (its payloads, errors and causes). AWS
+#: bounds only the count of events, and 25,000 of them at 256 KiB each would be 6 GiB, held
+#: in memory by the one step that writes them (a loop of Pass states runs in one step) and
+#: written in one transaction: a server bounds what one execution may make it hold.
+MAX_HISTORY_BYTES: Final = 64 * 1024 * 1024
 #: How deep a payload may nest. orjson, which writes payloads and an execution's saved state,
 #: stops at 254 levels, and the saved state holds a payload some levels down (in a Map's or a
 #: Parallel's results, inside nested branches): the rest is left for those.
