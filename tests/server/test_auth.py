@@ -224,6 +224,23 @@ def test_browser_session_needs_its_csrf_token(team: tuple[httpx.Client, dict[str
     assert bad.status_code == 401
 
 
+def test_answers_for_a_credential_are_not_kept_by_caches(
+    team: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    # Without a Cache-Control, a browser may keep an answer on disk (a new token's secret, a
+    # session's CSRF token) for whoever uses it after a sign-out.
+    client, bearer = team
+    login = client.post("/api/v1/session", json={"username": "bob", "password": PASSWORD})
+    made = client.post("/api/v1/tokens", json={"name": "t2"}, headers=bearer)
+    read = client.get("/api/v1/whoami", headers=bearer)
+    mlflow = client.get("/api/2.0/mlflow/experiments/search?max_results=1", headers=bearer)
+    for answer in (login, made, read, mlflow):
+        assert answer.status_code in (200, 201), answer.text
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    # The web UI's files say how they may be kept, and keep that.
+    assert client.get("/").headers["cache-control"] == "no-cache"
+
+
 def test_the_session_state_answers_a_browser_that_has_not_signed_in(
     team: tuple[httpx.Client, dict[str, str]],
 ) -> None:

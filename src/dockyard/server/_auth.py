@@ -91,6 +91,7 @@ _PUBLIC_PREFIX: Final = "/ui/"
 _HOOK_PREFIX: Final = "/api/v1/hooks/triggers/"
 _MLFLOW_PATHS: Final = ("/api/2.0/", "/ajax-api/2.0/", "/api/3.0/", "/ajax-api/3.0/")
 _DENIED_PER_S: Final = 5.0
+_NO_STORE: Final = (b"cache-control", b"no-store")
 _SIGV4: Final = "AWS4-"
 _SIGV4_HINT: Final = (
     "sign with a Dockyard access key (AWS_ACCESS_KEY_ID=DYAK..., AWS_SECRET_ACCESS_KEY; "
@@ -103,6 +104,24 @@ def actor_of(scope: Scope) -> Actor:
     """The actor this layer put in ``scope`` (routes reach it through a dependency)."""
     actor: Actor = scope["state"]["actor"]
     return actor
+
+
+def _uncached(send: Send) -> Send:
+    """``send``, adding ``Cache-Control: no-store`` to an answer that says nothing of caching.
+
+    Answers are for the credential that asked (a decrypted parameter, a new token's secret,
+    a session's CSRF token, an artifact): no browser cache should keep them for whoever uses
+    the browser after a sign-out, nor a shared proxy for anyone. The web UI's files and the
+    API docs say how they may be cached, and keep that."""
+
+    async def send_uncached(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            if not any(name.lower() == b"cache-control" for name, _ in headers):
+                message = {**message, "headers": [*headers, _NO_STORE]}
+        await send(message)
+
+    return send_uncached
 
 
 def _public(method: str, path: str) -> bool:
@@ -246,8 +265,9 @@ class AuthMiddleware:
         scope.setdefault("state", {})["actor"] = actor
         cors = self._cors_headers(headers.get(b"origin"))
         if scope["method"] not in _UNSAFE and not cors and not self.access_log:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _uncached(send))
             return
+        send = _uncached(send)
         started = time.perf_counter()
         status = 500
         denial: bytearray | None = None  # the body of a refusal, read for its message
