@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from tests.server.triggers.conftest import ROOT, make_services, training
 
+from dockyard.api.pipelines import StartExecution, StateMachineConfig, state_machine_arn
 from dockyard.api.tracking import CreateExperiment
 from dockyard.api.triggers import FiringStatus, TriggerConfig
 from dockyard.errors import InvalidArgument
@@ -68,6 +70,33 @@ def test_a_trigger_may_not_follow_triggers(services: Services, data: Path) -> No
     with pytest.raises(InvalidArgument, match="may not follow") as caught:
         services.triggers.create(ROOT, TriggerConfig.model_validate(config))
     assert caught.value.field == "events.events.0"
+
+
+def test_a_trigger_does_not_follow_the_work_it_started(services: Services, tmp_path: Path) -> None:
+    # Each execution the trigger starts appends pipeline.execution.started and .succeeded: a
+    # trigger following them started two executions for each, without end (hundreds a minute).
+    definition = {"StartAt": "Go", "States": {"Go": {"Type": "Pass", "End": True}}}
+    services.pipelines.create(
+        ROOT, StateMachineConfig(name="again", definition=json.dumps(definition))
+    )
+    config = {
+        "name": "echo",
+        "events": {"events": ["pipeline.execution.*"]},
+        "target": {"kind": "pipeline", "spec": {"pipeline": "again", "input": {}}},
+    }
+    services.triggers.create(ROOT, TriggerConfig.model_validate(config))
+    services.pipelines.start(ROOT, state_machine_arn("again"), StartExecution(name="by-hand"))
+    consumer = EventTriggers(services.triggers, services.db, tmp_path, services.events)
+    try:
+        for _ in range(4):
+            consumer.tick()
+    finally:
+        consumer.stop()
+    fired = services.triggers.history(ROOT, "echo")
+    # The execution started by hand fired it (started, then succeeded: two causes, two
+    # executions); those two, its own work, fired nothing.
+    assert len(fired) == 2 and all(f.status == "fired" for f in fired)
+    assert {f.cause["resource_id"].rpartition(":")[2] for f in fired} == {"by-hand"}
 
 
 def test_a_trigger_fires_only_for_events_its_creator_may_read(tmp_path: Path, data: Path) -> None:

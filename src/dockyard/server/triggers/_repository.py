@@ -91,6 +91,14 @@ class TriggerRepository:
             query = query.where(_F.c.firing_id < before)
         return list(conn.execute(query.order_by(_F.c.firing_id.desc()).limit(limit)).all())
 
+    def made(self, conn: Connection, trigger_id: str, work: str) -> builtins.list[Any]:
+        """The trigger's firings that may have started ``work`` (a job or execution name):
+        those that recorded it, and those still pending, whose work is not recorded yet."""
+        query = select(_F.c.job, _F.c.cause_key).where(
+            _F.c.trigger_id == trigger_id, or_(_F.c.job == work, _F.c.status == "pending")
+        )
+        return list(conn.execute(query.limit(1000)).all())
+
     def stale(self, conn: Connection, before: int) -> builtins.list[Any]:
         """Firings claimed before ``before`` whose work was never recorded (a crash)."""
         query = select(_F).where(_F.c.status == "pending", _F.c.updated_time < before)

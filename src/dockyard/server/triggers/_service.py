@@ -68,7 +68,7 @@ from dockyard.server.triggers._schedule import next_slot, slot_iso
 from dockyard.server.triggers._views import HOOK_PREFIX
 from dockyard.server.triggers._views import firing as _firing
 from dockyard.server.triggers._views import trigger as _trigger
-from dockyard.server.triggers._work import execution_input, job_name, work_body
+from dockyard.server.triggers._work import execution_input, job_name, work_body, work_named
 from dockyard.settings import Settings
 
 __all__ = ["HOOK_PREFIX", "TriggerService"]
@@ -701,7 +701,15 @@ class TriggerService:
 
     def fire_event(self, row: Any, event: Any) -> Firing | None:
         """Fire ``row`` for ``event``; nothing when the trigger's creator may not read that
-        event (another account's experiment or model): its cause would tell them of it."""
+        event (another account's experiment or model): its cause would tell them of it, nor
+        when it is about work this trigger started (it would start itself without end: a
+        pipeline whose execution starts another, each a few milliseconds)."""
+        work = work_named(event.resource_type, str(event.resource_id), row.name)
+        if work is not None:
+            with self._db.read() as conn:
+                made = self._repo.made(conn, row.trigger_id, work)
+            if any(f.job == work or job_name(row.name, f.cause_key) == work for f in made):
+                return None
         try:
             visible = self._auth.event_filter(self._owner(row))
         except DockyardError:  # a creator deleted or disabled since: the firing fails, saying so

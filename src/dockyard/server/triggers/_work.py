@@ -25,7 +25,7 @@ import orjson
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["execution_input", "job_name", "work_body"]
+__all__ = ["execution_input", "job_name", "work_body", "work_named"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*trigger\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TAG_MAX = 256
@@ -35,6 +35,13 @@ _ENV_MAX = 512
 def job_name(trigger: str, cause_key: str) -> str:
     """The name of the job a cause starts: the same for the same cause."""
     return f"{trigger[:40]}-{hashlib.sha256(cause_key.encode()).hexdigest()[:12]}"
+
+
+def work_named(resource_type: str, resource_id: str, trigger: str) -> str | None:
+    """The job or execution name an event is about, when it is one ``trigger`` may have made
+    (its name begins with the trigger's); None otherwise."""
+    name = resource_id.rpartition(":")[2] if resource_type == "execution" else resource_id
+    return name if name.startswith(f"{trigger[:40]}-") else None
 
 
 def _text(value: Any) -> str:
