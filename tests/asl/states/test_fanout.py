@@ -113,6 +113,22 @@ def test_max_concurrency_limits_running_iterations() -> None:
     assert [effect.task_id for effect in step.effects] == ["Each/2/Work#3"]  # type: ignore[union-attr]
 
 
+def test_a_map_without_max_concurrency_runs_a_bounded_number_at_once() -> None:
+    # Every running iteration is a thread in the snapshot each transition rewrites: a Map of
+    # 10,000 items all running made each of its 10,000 transitions rewrite 3 MB.
+    from dockyard.asl import TaskSucceeded, advance, start
+    from tests.asl.shell import CONTEXT, NOW
+
+    for mode, bound in (("INLINE", 40), ("DISTRIBUTED", 1000)):
+        processor = {**ITERATE, "ProcessorConfig": {"Mode": mode, "ExecutionType": "STANDARD"}}
+        definition = chain(("Each", {"Type": "Map", "ItemProcessor": processor}))
+        step = start(definition, list(range(bound + 5)), context=CONTEXT, now=NOW)
+        started = [effect.task_id for effect in step.effects]  # type: ignore[union-attr]
+        assert len(started) == bound, mode
+        step = advance(step.state, [TaskSucceeded(started[0], 0)], now=NOW)
+        assert [effect.task_id.split("/")[1] for effect in step.effects] == [str(bound)]  # type: ignore[union-attr]
+
+
 def test_map_results_keep_item_order_whatever_the_completion_order() -> None:
     definition = chain(("Each", {"Type": "Map", "ItemProcessor": ITERATE}))
     from dockyard.asl import TaskSucceeded, advance, start

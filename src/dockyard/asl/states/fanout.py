@@ -33,7 +33,23 @@ from dockyard.asl.states.task import result_output
 if TYPE_CHECKING:
     from dockyard.asl.engine import Engine, Outcome, StateKind
 
-__all__ = ["KINDS", "child_failed", "child_succeeded", "fill"]
+__all__ = [
+    "KINDS",
+    "MAX_DISTRIBUTED_ITERATIONS",
+    "MAX_INLINE_ITERATIONS",
+    "child_failed",
+    "child_succeeded",
+    "fill",
+]
+
+#: How many iterations of a Map run at once, at most, whatever its MaxConcurrency (0: no
+#: limit of its own). AWS runs up to 40 of an inline Map's at once. Every running iteration
+#: is a thread in the execution's snapshot, which each transition reads and writes whole: a
+#: Map over 10,000 items, all running, made each of its 10,000 transitions rewrite 3 MB
+#: (minutes of the engine's time, spent before any other execution's). A distributed Map,
+#: run here as an inline one is, is bounded at 1,000 (AWS: 10,000 child executions).
+MAX_INLINE_ITERATIONS = 40
+MAX_DISTRIBUTED_ITERATIONS = 1000
 
 
 def _count(value: Any, field: str, *, percent: bool = False) -> float:
@@ -294,6 +310,9 @@ def fill(engine: Engine, thread: dict[str, Any], cause: int | None = None) -> in
     limit = fan["max"] or n
     prefix = f"{engine.prefix(thread)}{thread['at']}/"
     is_map = fan["kind"] == "map"
+    if is_map:
+        bound = MAX_DISTRIBUTED_ITERATIONS if fan.get("distributed") else MAX_INLINE_ITERATIONS
+        limit = min(limit, bound)
     quiet = fan.get("quiet", thread["quiet"])
     if is_map:
         sm = fan["sm"]
