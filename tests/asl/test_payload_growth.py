@@ -191,3 +191,39 @@ def test_a_history_holds_at_most_its_bound_of_payload_text() -> None:
     assert "maximum size of its payloads" in (result.step.cause or "")
     held = sum(len(history.json_text(event.details)) for event in result.events)
     assert history.MAX_HISTORY_BYTES - 1_000_000 < held <= history.MAX_HISTORY_BYTES + 1_000_000
+
+
+def _sharing_map(selector: dict[str, Any] | None, processor_state: dict[str, Any]) -> Run:
+    fan: dict[str, Any] = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Work",
+            "States": {"Work": {**processor_state, "End": True}},
+        },
+        # Whatever the results held, the state's output would be small.
+        "ResultSelector": {"n.$": "States.ArrayLength($)"},
+    }
+    if selector is not None:
+        fan["ItemSelector"] = selector
+    return execute(chain(("Fan", fan)), {"big": BIG, "items": [0] * 1000})
+
+
+def test_a_map_holds_its_items_within_a_bound(peak: Callable[[], int]) -> None:
+    # 1,000 items, each given the 100 KB part by the ItemSelector: 100 MB written out, held
+    # by the execution's state and rewritten by each of its transitions.
+    result = _sharing_map({"b.$": "$.big"}, {"Type": "Pass"})
+    assert result.step.error == "States.DataLimitExceeded"
+    assert "has items larger than" in (result.step.cause or "")
+    assert peak() < PEAK_BYTES
+
+
+def test_a_map_holds_its_results_within_a_bound(peak: Callable[[], int]) -> None:
+    # Each iteration returns the 100 KB part of the execution's input: the results gathered
+    # so far are held in the execution's state until the Map ends.
+    result = _sharing_map(None, {"Type": "Pass", "Parameters": {"x.$": "$$.Execution.Input.big"}})
+    assert result.step.error == "States.DataLimitExceeded"
+    assert "gathered results larger than" in (result.step.cause or "")
+    assert result.types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+    assert peak() < PEAK_BYTES

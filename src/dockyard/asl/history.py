@@ -33,6 +33,7 @@ __all__ = [
     "longer_than",
     "nests_too_deep",
     "resource_parts",
+    "text_length",
     "text_within_depth",
 ]
 
@@ -76,7 +77,13 @@ def _dumps(value: Any) -> str:
 
 def longer_than(value: Any, limit: int) -> bool:
     """Whether ``value`` written as JSON takes more than ``limit`` characters, found without
-    writing it: a walk that stops once past ``limit``.
+    writing it: a walk that stops once past ``limit`` (see :func:`text_length`)."""
+    return text_length(value, limit) > limit
+
+
+def text_length(value: Any, limit: int) -> int:
+    """About how many characters ``value`` takes written as JSON, counted without writing
+    it; once the count passes ``limit`` the walk stops and returns what it has.
 
     A value may hold one part many times over (a template naming ``$`` in a thousand fields, a
     Map whose iterations all return the same item, a variable assigned an array of itself):
@@ -101,8 +108,8 @@ def longer_than(value: Any, limit: int) -> bool:
         else:
             total += 1
         if total > limit:
-            return True
-    return False
+            break
+    return total
 
 
 def json_text(value: Any) -> str:

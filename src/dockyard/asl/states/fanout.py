@@ -26,8 +26,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dockyard.asl import dataflow
-from dockyard.asl.errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, StatesError, runtime
-from dockyard.asl.history import json_text
+from dockyard.asl.errors import (
+    DATA_LIMIT_EXCEEDED,
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    StatesError,
+    runtime,
+)
+from dockyard.asl.history import MAX_HISTORY_BYTES, json_text, longer_than, text_length
 from dockyard.asl.states.task import result_output
 
 if TYPE_CHECKING:
@@ -50,6 +55,9 @@ __all__ = [
 #: run here as an inline one is, is bounded at 1,000 (AWS: 10,000 child executions).
 MAX_INLINE_ITERATIONS = 40
 MAX_DISTRIBUTED_ITERATIONS = 1000
+#: What a Map may hold at once, as JSON: its items waiting (an ItemSelector may give each a
+#: large part of the input, held once but counted for each), and its iterations' results.
+MAX_HELD_BYTES = MAX_HISTORY_BYTES
 
 
 def _count(value: Any, field: str, *, percent: bool = False) -> float:
@@ -142,6 +150,12 @@ class Map:
                 for index, item in enumerate(items)
             ]
         items = self._batches(engine, thread, spec, effective, items, jsonata)
+        if longer_than(items, MAX_HELD_BYTES):
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The Map state '{thread['at']}' has items larger than {MAX_HELD_BYTES} bytes "
+                "in all (after its ItemSelector and ItemBatcher), the most it may hold.",
+            )
         processor_field = "ItemProcessor" if "ItemProcessor" in spec else "Iterator"
         processor = spec.get(processor_field) or {}
         distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
@@ -384,6 +398,25 @@ def child_succeeded(
 ) -> None:
     """Child ``index`` ended with ``output``; ``last``: its last event's id."""
     fan = thread["fan"]
+    if fan["kind"] == "map":  # each result is at most 256 KiB (checked), all of them not
+        fan["rb"] = fan.get("rb", 0) + text_length(output, MAX_HELD_BYTES)
+        if fan["rb"] > MAX_HELD_BYTES:
+            error = StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The Map state '{thread['at']}' gathered results larger than {MAX_HELD_BYTES} "
+                "bytes in all, the most it may hold.",
+            )
+            fan["marks"][index] = 3
+            fan["active"] -= 1
+            fan["res"] = [None] * fan["n"]  # not kept in the failed execution's state
+            engine.abort_children(thread)
+            if fan.get("distributed"):
+                details = {"error": error.error, "cause": error.cause}
+                engine.emit(thread, "MapRunFailed", {"mapRunFailedEventDetails": details})
+            engine.emit(thread, "MapStateFailed", {})
+            engine.handle_error(thread, error)
+            engine.run_thread(thread["id"])
+            return
     fan["res"][index] = output
     fan["marks"][index] = 2
     fan["active"] -= 1
