@@ -227,3 +227,21 @@ def test_a_map_holds_its_results_within_a_bound(peak: Callable[[], int]) -> None
     assert "gathered results larger than" in (result.step.cause or "")
     assert result.types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
     assert peak() < PEAK_BYTES
+
+
+def test_an_execution_whose_history_is_full_keeps_no_threads() -> None:
+    import json
+
+    from dockyard.asl import redrive
+    from dockyard.errors import Conflict
+    from tests.asl.shell import NOW
+
+    # 1,000 branches, each holding the 100 KB input: the history fills up after a few hundred
+    # of them; the failed execution's state, written with it, held every branch's input.
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    fan = {"Type": "Parallel", "Branches": [branch] * 1000}
+    result = execute(chain(("Fan", fan)), {"big": BIG})
+    assert (result.step.status, result.step.error) == ("FAILED", "States.Runtime")
+    assert len(json.dumps(result.step.state)) < 2_000_000
+    with pytest.raises(Conflict):
+        redrive(result.step.state, now=NOW)

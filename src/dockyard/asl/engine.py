@@ -319,6 +319,10 @@ class Engine:
             self.run_thread(self.ready.popleft())
         if self._overflow and self.s["status"] == "RUNNING":
             self.end_execution("FAILED", RUNTIME, self._overflow)
+            # A full history takes no more events: a redrive could not run. Its threads would
+            # only be written with the failed execution, however much data they hold (the
+            # branches of a Parallel each holding the execution's input).
+            self.threads.clear()
 
     def run_thread(self, tid: str) -> None:
         """Run the thread's states until it waits, ends or fails."""
