@@ -312,3 +312,41 @@ def test_item_reader_is_refused_with_a_clear_runtime_error() -> None:
     run = execute(definition, {})
     assert run.step.error == "States.Runtime"
     assert "ItemReader" in (run.step.cause or "")
+
+
+def test_maps_inside_maps_run_a_bounded_number_of_threads_and_all_finish() -> None:
+    # 200 items of 100 each: 20,000 iterations of the inner Map, a thread each. They used to
+    # start together (two distributed Maps of 1,000: a million threads and tasks at once).
+    from dockyard.asl import StartTask, TaskSucceeded, advance, start
+    from dockyard.asl.states.fanout import MAX_THREADS
+    from tests.asl.shell import CONTEXT, NOW
+
+    distributed = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    inner = {
+        "ProcessorConfig": distributed,
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.r",
+                "ItemProcessor": {**ITERATE, "ProcessorConfig": distributed},
+                "ResultSelector": {"n.$": "States.ArrayLength($)"},
+                "End": True,
+            }
+        },
+    }
+    outer = {
+        "Type": "Map",
+        "ItemSelector": {"r.$": "States.ArrayRange(1, 100, 1)"},
+        "ItemProcessor": inner,
+    }
+    step = start(chain(("All", outer)), list(range(200)), context=CONTEXT, now=NOW)
+    calls = 0
+    while step.status == "RUNNING":
+        tasks = [effect for effect in step.effects if isinstance(effect, StartTask)]
+        assert 0 < len(tasks) <= MAX_THREADS
+        done = [TaskSucceeded(task.task_id, 1) for task in tasks]
+        step = advance(step.state, done, now=NOW)
+        calls += 1
+    assert step.status == "SUCCEEDED" and step.output == [{"n": 100}] * 200
+    assert calls >= 2

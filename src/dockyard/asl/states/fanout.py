@@ -42,6 +42,7 @@ __all__ = [
     "KINDS",
     "MAX_DISTRIBUTED_ITERATIONS",
     "MAX_INLINE_ITERATIONS",
+    "MAX_THREADS",
     "child_failed",
     "child_succeeded",
     "fill",
@@ -55,6 +56,11 @@ __all__ = [
 #: run here as an inline one is, is bounded at 1,000 (AWS: 10,000 child executions).
 MAX_INLINE_ITERATIONS = 40
 MAX_DISTRIBUTED_ITERATIONS = 1000
+#: The threads an execution runs at once, over all its Maps and Parallels: Maps inside Maps
+#: multiply (two distributed ones of 1,000 items: a million threads, and a million timers
+#: made by one StartExecution). Past it, a fan launches a child only when it has none
+#: running, so every one still progresses.
+MAX_THREADS = 10_000
 #: What a Map may hold at once, as JSON: its items waiting (an ItemSelector may give each a
 #: large part of the input, held once but counted for each), and its iterations' results.
 MAX_HELD_BYTES = MAX_HISTORY_BYTES
@@ -334,7 +340,11 @@ def fill(engine: Engine, thread: dict[str, Any], cause: int | None = None) -> in
     if not quiet and cause is None:
         cause = engine.last_event(thread)
     launched = 0
-    while fan["next"] < n and fan["active"] < limit:
+    while (
+        fan["next"] < n
+        and fan["active"] < limit
+        and (fan["active"] == 0 or len(engine.threads) < MAX_THREADS)
+    ):
         index = fan["next"]
         fan["next"] += 1
         if marks[index] != 0:
