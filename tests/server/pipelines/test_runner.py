@@ -5,11 +5,13 @@ that fed the answer, with no engine-loop pass; a crash in between resumes it onc
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.server.notifications._receiver import until
+from tests.server.pipelines._core import StandInCore
 from tests.server.pipelines.conftest import ROOT, Clock
 from tests.server.pipelines.test_service import PUBLISH_TOKEN, machine, start, status
 
@@ -191,3 +193,35 @@ def test_a_long_chain_holds_a_worker_one_task_at_a_time(shell: Services, tmp_pat
     assert (status(shell, x), status(shell, y)) == ("SUCCEEDED", "SUCCEEDED")
     # x's chain went on from A to B on the worker, then let y's waiting task have its turn.
     assert log.read_text() == "xxyyxy"
+
+
+class _FailsOnBreak(StandInCore):
+    """The stand-in core, failing to advance an execution whose input asks it to: a fault of
+    the interpreter's own."""
+
+    def advance(self, state: Mapping[str, Any], completions: Sequence[Any], *, now: Any) -> Any:
+        if state["data"].get("break"):
+            raise RuntimeError("the interpreter tripped")
+        return super().advance(state, completions, now=now)
+
+
+def test_an_execution_the_interpreter_cannot_advance_fails_alone(
+    shell: Services, runner: TaskRunner, clock: Clock
+) -> None:
+    shell.pipelines.engine.core = _FailsOnBreak()
+    nap = {"Nap": {"Type": "Wait", "Seconds": 30, "End": True}}
+    arn = machine(shell, nap)
+    broken = start(shell, arn, {"break": True}, name="broken")  # its timer is due first
+    clock.now += 1
+    fine = start(shell, arn, {"break": False}, name="fine")
+    clock.now += 30_000
+    runner.fire_timers()
+    assert status(shell, broken) == "FAILED"
+    assert status(shell, fine) == "SUCCEEDED"
+    failed = shell.pipelines.describe_execution(ROOT, broken)
+    assert failed.error == "States.Runtime"
+    assert "RuntimeError: the interpreter tripped" in (failed.cause or "")
+    history = shell.pipelines.history(ROOT, broken)
+    assert history.events[-1].type == "ExecutionFailed"
+    with shell.db.read() as conn:  # nothing is left for a later pass to fail on again
+        assert shell.pipelines.engine.repo.due_timers(conn, clock.now + 60_000) == []

@@ -12,6 +12,7 @@ the rows say what remains to do.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -25,7 +26,7 @@ from sqlalchemy import Connection
 
 from dockyard.server.actor import Actor
 from dockyard.server.events import EventLog
-from dockyard.server.pipelines._core import Core, StepLike
+from dockyard.server.pipelines._core import Core, HistoryEventLike, StepLike
 from dockyard.server.pipelines._repository import OPEN_TASK, PipelineRepository
 from dockyard.server.store import Database, after_commit
 
@@ -34,6 +35,8 @@ __all__ = ["WORK", "Claims", "Completion", "Engine", "now_ms", "to_datetime"]
 #: What a transition that left work tells the server's other processes (no event of the log:
 #: a wake-up for the engine loop, wherever it leads).
 WORK = "pipeline.work"
+
+log = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("pipelines")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -61,6 +64,36 @@ class Claims:
     wants: Callable[[Any], dict[str, Any] | None]
     taken: list[dict[str, Any]] = field(default_factory=list)
     execution: Any = None
+
+
+@dataclass
+class _Event:
+    type: str
+    details: dict[str, Any]
+    timestamp: datetime
+
+
+@dataclass
+class _Broken:
+    """The step of an execution the interpreter failed to advance: it fails with
+    ``States.Runtime``, naming the failure, and keeps its saved state. Left running, the same
+    completion would fail again on every pass of the engine loop, ahead of every other
+    execution's timers and tasks."""
+
+    state: dict[str, Any]
+    events: Sequence[HistoryEventLike]
+    effects: Sequence[Any] = ()
+    status: str = "FAILED"
+    output: Any | None = None
+    error: str | None = "States.Runtime"
+    cause: str | None = None
+
+    @classmethod
+    def of(cls, snapshot: dict[str, Any], exc: Exception, now: int) -> _Broken:
+        cause = f"the execution could not go on: {type(exc).__name__}: {exc}"[:2000]
+        details = {"executionFailedEventDetails": {"error": "States.Runtime", "cause": cause}}
+        event = _Event("ExecutionFailed", details, to_datetime(now))
+        return cls(state=snapshot, events=[event], cause=cause)
 
 
 def now_ms() -> int:
@@ -205,7 +238,12 @@ class Engine:
             if not found:
                 return str(row.status)
             now = self.clock()
-            step = self.core.advance(orjson.loads(row.snapshot), found, now=to_datetime(now))
+            snapshot = orjson.loads(row.snapshot)
+            try:
+                step: StepLike = self.core.advance(snapshot, found, now=to_datetime(now))
+            except Exception as exc:  # the interpreter's fault ends this execution, not others
+                log.exception("pipeline execution %s: the interpreter failed to advance it", arn)
+                step = _Broken.of(snapshot, exc, now)
             if claims is not None:
                 claims.execution = row
             return self._apply(conn, actor, row, step, now, claims=claims)
