@@ -238,3 +238,34 @@ def test_what_is_not_an_http_url_is_refused_without_a_connection() -> None:
         await pools.aclose()
 
     run(test)
+
+
+def test_a_path_with_spaces_or_other_letters_is_sent_percent_encoded() -> None:
+    heads: list[bytes] = []
+
+    def record(n: int, head: bytes) -> bytes:
+        heads.append(head)
+        return _ok(n, head)
+
+    async def test() -> None:
+        pools = HttpPools(per_host=1, allow_private=True)
+        async with _Server(record) as server:
+            base = f"http://127.0.0.1:{server.port}"
+            for path in ("/my hook?a=b c", "/café/路?x=é", "/kept%20as%20is?q=%2F"):
+                answer = await pools.post(base + path, b"{}", {}, timeout=5)
+                assert answer.status == 200
+        await pools.aclose()
+        lines = [head.split(b"\r\n", 1)[0] for head in heads]
+        assert lines == [
+            b"POST /my%20hook?a=b%20c HTTP/1.1",
+            b"POST /caf%C3%A9/%E8%B7%AF?x=%C3%A9 HTTP/1.1",
+            b"POST /kept%20as%20is?q=%2F HTTP/1.1",
+        ]
+
+    run(test)
+
+
+def test_an_international_host_name_is_sent_in_its_idna_form() -> None:
+    pools = HttpPools(per_host=1, allow_private=True)
+    _, start = pools._route("https://bücher.例え.jp:8443/hook")
+    assert start == b"POST /hook HTTP/1.1\r\nHost: xn--bcher-kva.xn--r8jz45g.jp:8443\r\n"

@@ -27,7 +27,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from dockyard.server.notifications._targets import internal_address
 
@@ -38,6 +38,9 @@ _MAX_BODY = 1024 * 1024
 _KEEP = 200
 _IDLE_S = 30.0
 _MAX_ROUTES = 10_000
+# What a request target keeps as written: RFC 3986's reserved and unreserved characters, and
+# '%' (escapes already made).
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
 
 
 class Refused(Exception):
@@ -139,7 +142,16 @@ class HttpPools:
         if scheme not in ("http", "https") or not host:
             raise Refused(f"{url!r} is not an http(s) URL")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # As a browser sends it: spaces and letters outside ASCII percent-encoded (UTF-8), what
+        # is encoded already kept. Written as is, a space split the request line.
+        target = quote(target, safe=_URL_SAFE)
         authority = parts.netloc.rpartition("@")[2]  # as the URL spells it, less any user
+        if not authority.isascii():  # an international name: its IDNA form, as DNS has it
+            try:
+                authority = host.encode("idna").decode("ascii")
+            except UnicodeError as exc:
+                raise Refused(f"{url!r}: {host!r} is not a host name") from exc
+            authority += f":{parts.port}" if parts.port else ""
         start = f"POST {target} HTTP/1.1\r\nHost: {authority}\r\n".encode("latin-1")
         pool = self._pools.get((scheme, host, port))
         if pool is None:
