@@ -26,7 +26,7 @@ from dockyard.artifacts import open_artifact_store
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Role
-from dockyard.server.auth import CreateUser
+from dockyard.server.auth import CreateUser, UpdateUser
 from dockyard.settings import Settings
 
 
@@ -459,3 +459,31 @@ def test_executions_write_their_reports_under_the_schedules_reports_uri(
     )
     later = [e for e in services.monitoring.executions(ROOT, "churn-drift").items if e != made]
     assert [e.output_uri for e in later] == [f"{elsewhere}/churn-drift/{later[0].execution_id}"]
+
+
+def test_a_creator_demoted_or_a_new_account_with_its_name_controls_the_schedule_no_more(
+    services: Services, model: Path, tmp_path: Path
+) -> None:
+    """The creator controls a schedule as its account (by id), while its role lets it write."""
+    deploy(services, model)
+    services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-1"))
+    alice = services.auth.by_password("alice", "alice-password-1", "test")
+    services.monitoring.create(alice, spec(baseline_folder(tmp_path)), now=T0)
+    services.monitoring.update(alice, "churn-drift", UpdateMonitoringSchedule(enabled=False))
+    services.auth.update_user(ROOT, "alice", UpdateUser(role=Role.VIEWER))
+    demoted = services.auth.by_password("alice", "alice-password-1", "test")
+    with pytest.raises(PermissionDenied):
+        services.monitoring.update(demoted, "churn-drift", UpdateMonitoringSchedule(enabled=True))
+    services.auth.delete_user(ROOT, "alice")
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-2"))
+    other = services.auth.by_password("alice", "alice-password-2", "test")
+    for attempt in (
+        lambda: services.monitoring.update(
+            other, "churn-drift", UpdateMonitoringSchedule(enabled=True)
+        ),
+        lambda: services.monitoring.delete(other, "churn-drift"),
+    ):
+        with pytest.raises(PermissionDenied):
+            attempt()
+    assert services.monitoring.get(ROOT, "churn-drift").status is ScheduleStatus.STOPPED

@@ -237,3 +237,33 @@ def test_0020_gives_topics_of_an_older_database_the_account_that_made_them(url: 
     # An account that no longer exists, or none: admins alone publish there
     assert [(r.name, r.owner_id) for r in rows] == [("alerts", 7), ("gone", None), ("local", None)]
     assert diff == []
+
+
+def test_0021_gives_jobs_of_an_older_database_the_account_that_submitted_them(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0020")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, name, role, disabled, created_time, updated_time) "
+                "VALUES (7, 'alice', 'member', false, 1, 1)"
+            )
+        )
+        for name, by in (("mine", "alice"), ("local", "local:root"), ("gone", "bob")):
+            conn.execute(
+                text(
+                    "INSERT INTO jobs (job_id, name, kind, spec, status, secondary_status, cpus, "
+                    "created_time, created_by) VALUES (:name, :name, 'TRAINING', '{}', "
+                    "'Completed', 'Completed', 1, 1, :by)"
+                ),
+                {"name": name, "by": by},
+            )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT name, owner_id FROM jobs ORDER BY name")).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    # A submitter that no longer exists, or none: no account controls the job as its owner
+    assert [(r.name, r.owner_id) for r in rows] == [("gone", None), ("local", None), ("mine", 7)]
+    assert diff == []

@@ -13,7 +13,7 @@ from dockyard.api.triggers import FireRequest, FiringStatus, TriggerConfig
 from dockyard.errors import PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor, ActorKind, Role
-from dockyard.server.auth import CreateUser
+from dockyard.server.auth import CreateUser, UpdateUser
 from dockyard.server.store import schema
 from dockyard.server.triggers._service import STALE_MS
 
@@ -260,3 +260,36 @@ def test_a_pipeline_deleted_since_fails_the_firing_naming_the_triggers_field(
     fired = services.triggers.fire(ROOT, "p", FireRequest(key="k"))
     assert fired.status is FiringStatus.FAILED
     assert (fired.error or "").startswith("target.spec.pipeline: there is no pipeline named")
+
+
+def test_a_creator_demoted_to_viewer_reads_its_trigger_and_fires_it_no_more(
+    services: Services, data: Path
+) -> None:
+    services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-1"))
+    alice = services.auth.by_password("alice", "alice-password-1", "test")
+    services.triggers.create(alice, _config(data))
+    services.auth.update_user(ROOT, "alice", UpdateUser(role=Role.VIEWER))
+    demoted = services.auth.by_password("alice", "alice-password-1", "test")
+    assert services.triggers.get(demoted, "t").name == "t"
+    for write in (
+        lambda: services.triggers.fire(demoted, "t", FireRequest()),
+        lambda: services.triggers.delete(demoted, "t"),
+    ):
+        with pytest.raises(PermissionDenied, match="viewer"):
+            write()
+    assert services.triggers.history(ROOT, "t") == []
+
+
+def test_an_account_made_again_under_a_deleted_creators_name_gets_no_trigger(
+    services: Services, data: Path
+) -> None:
+    services.auth.create_user(ROOT, CreateUser(name="root", role=Role.ADMIN))
+    alice = _member(services, "alice")
+    services.triggers.create(alice, _config(data))
+    services.auth.delete_user(ROOT, "alice")
+    again = _member(services, "alice")
+    assert again.user_id != alice.user_id
+    assert services.triggers.list(again) == []
+    with pytest.raises(PermissionDenied, match="creator"):
+        services.triggers.fire(again, "t", FireRequest())

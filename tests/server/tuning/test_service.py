@@ -9,6 +9,7 @@ from dockyard.api.tuning import TuningJobStatus
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Role
+from dockyard.server.auth import CreateUser, UpdateUser
 
 
 def test_create_describe_list_and_stop(services: Services) -> None:
@@ -52,3 +53,30 @@ def test_only_members_create_and_only_the_creator_or_a_manager_stops(
     with pytest.raises(PermissionDenied):
         services.tuning.stop(bob, "t")
     assert services.tuning.stop(ROOT, "t").status is TuningJobStatus.STOPPING
+
+
+def test_a_creator_demoted_to_viewer_stops_no_more(services: Services) -> None:
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-1"))
+    alice = services.auth.by_password("alice", "alice-password-1", "test")
+    services.tuning.create(alice, spec())
+    services.auth.update_user(ROOT, "alice", UpdateUser(role=Role.VIEWER))
+    demoted = services.auth.by_password("alice", "alice-password-1", "test")
+    assert demoted.role is Role.VIEWER
+    with pytest.raises(PermissionDenied):
+        services.tuning.stop(demoted, "t")
+    assert services.tuning.get(ROOT, "t").status is TuningJobStatus.IN_PROGRESS
+
+
+def test_an_account_made_again_under_a_deleted_creators_name_does_not_own_its_jobs(
+    services: Services,
+) -> None:
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-1"))
+    alice = services.auth.by_password("alice", "alice-password-1", "test")
+    services.tuning.create(alice, spec())
+    services.auth.delete_user(ROOT, "alice")
+    services.auth.create_user(ROOT, CreateUser(name="alice", password="alice-password-2"))
+    other = services.auth.by_password("alice", "alice-password-2", "test")
+    assert other.user_id != alice.user_id  # the id of the account that created the job
+    with pytest.raises(PermissionDenied):
+        services.tuning.stop(other, "t")
+    assert services.tuning.get(ROOT, "t").status is TuningJobStatus.IN_PROGRESS

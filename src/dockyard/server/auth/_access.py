@@ -197,6 +197,18 @@ class Access:
                 details={"kind": "topic", "resource": name[:64]},
             )
 
+    def is_acting_owner(self, actor: Actor, owner_id: int | None) -> bool:
+        """Whether ``actor`` is the account ``owner_id`` (by id: a name may have been deleted
+        and given to a new account) and its role still lets it change things: a creator
+        demoted to viewer, a read-only credential and a job's token act as no owner."""
+        return (
+            owner_id is not None
+            and actor.user_id == owner_id
+            and actor.job is None
+            and not actor.read_only
+            and actor.role is not Role.VIEWER
+        )
+
     def may_use_trigger(self, actor: Actor, owner_id: int | None, *, read: bool = False) -> bool:
         """Whether ``actor`` may fire, change or delete a trigger ``owner_id`` created (with
         ``read``: read it, which a read-only credential of its creator or an admin may)."""
@@ -204,6 +216,8 @@ class Access:
             return False
         if actor.user_id is None or actor.role is Role.ADMIN:
             return True
+        if not read and actor.role is Role.VIEWER:  # a creator demoted since only reads
+            return False
         return owner_id is not None and owner_id == actor.user_id
 
     def require_trigger(
@@ -229,6 +243,8 @@ class Access:
             why = (
                 "a read-only credential reads pipelines and triggers, but runs and changes none"
                 if actor.read_only and self.may_use_own(actor, owner_id, read=True)
+                else "a viewer reads its pipelines and triggers, but runs and changes none"
+                if actor.role is Role.VIEWER and self.may_use_own(actor, owner_id, read=True)
                 else "a job's credential uses no pipeline or trigger"
                 if actor.job is not None
                 else f"{resource} is its creator's (or an admin's)"

@@ -64,6 +64,7 @@ class AuthRepository:
             result = conn.execute(
                 _U.insert()
                 .values(
+                    **self._fresh_id(conn),
                     name=name,
                     role=role,
                     password_hash=password_hash,
@@ -76,6 +77,25 @@ class AuthRepository:
         except IntegrityError as exc:
             raise AlreadyExists(f"user {name!r} already exists", field="name") from exc
         return int(result.scalar_one())
+
+    @staticmethod
+    def _fresh_id(conn: Connection) -> dict[str, int]:
+        """An id no account had before, where the database would reuse one.
+
+        Resources remember their owner by account id (``owner_id``) so that a deleted name
+        given to a new account gets nothing of the old one's. SQLite's rowid is the largest in
+        use plus one, so the id of the newest account, deleted, would come back; here it is
+        also past every id an ``owner_id`` column still names. PostgreSQL's sequence never
+        hands an id out twice.
+        """
+        if conn.dialect.name != "sqlite":
+            return {}
+        columns = [_U.c.user_id] + [
+            table.c.owner_id for table in schema.metadata.tables.values() if "owner_id" in table.c
+        ]
+        highest = [select(func.max(column)).scalar_subquery() for column in columns]
+        used = conn.execute(select(*highest)).one()
+        return {"user_id": max((int(v) for v in used if v is not None), default=0) + 1}
 
     def user_row(self, conn: Connection, name: str) -> Row[Any]:
         row = conn.execute(select(_U).where(_U.c.name == name)).first()

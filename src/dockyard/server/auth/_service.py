@@ -508,11 +508,12 @@ class AuthService:
         self.forget_credentials()
 
     def mint_job_token(
-        self, conn: Connection, user: str, scope: JobScope, ttl_s: float
+        self, conn: Connection, user_id: int, scope: JobScope, ttl_s: float
     ) -> str | None:
-        """A token for one job, on behalf of ``user`` (None when ``user`` has no account, as on
-        a server without sign-in). Minted inside the transaction that starts the job."""
-        row = conn.execute(select(schema.users).where(schema.users.c.name == user)).first()
+        """A token for one job, on behalf of the account ``user_id`` that submitted it (None
+        when that account was deleted since: an account made later under the same name is
+        someone else). Minted inside the transaction that starts the job."""
+        row = self._repo.user_row_by_id(conn, user_id)
         if row is None:
             return None
         credential = new_credential()

@@ -332,6 +332,7 @@ class JobService:
                 created_time=now,
                 queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
                 created_by=actor.name,
+                owner_id=actor.user_id,
                 experiment_id=int(experiment_id),
                 parameters=orjson.dumps(used).decode() if used else None,
                 executor=executor,
@@ -381,7 +382,7 @@ class JobService:
             if actor.job.job_id == row.job_id:
                 return
             raise PermissionDenied(f"{actor.label} may not {what}: a job controls only itself")
-        if actor.is_person and row.created_by == actor.name and not actor.read_only:
+        if self._access.is_acting_owner(actor, row.owner_id):
             return
         self._access.require(
             conn, actor, Level.MANAGE, "experiment", str(row.experiment_id), f"{what} ({row.name})"
@@ -408,7 +409,7 @@ class JobService:
         run (and the model it registers into) only; ``runner`` adds what only its runner may
         do. It expires with the job's maximum runtime and is revoked when the job ends. None
         where the submitter has no account."""
-        if not row.created_by:
+        if row.owner_id is None:
             return None
         spec = orjson.loads(row.spec)
         runtime = (spec.get("stopping_condition") or {}).get("max_runtime_s") or 86_400 * 28
@@ -419,7 +420,7 @@ class JobService:
             register_as=(spec.get("output") or {}).get("register_as"),
             runner=runner,
         )
-        return self._auth.mint_job_token(conn, row.created_by, scope, float(runtime) + 3600)
+        return self._auth.mint_job_token(conn, int(row.owner_id), scope, float(runtime) + 3600)
 
     def runner_token(self, row: Any) -> str | None:
         """The token of the runner about to start for ``row`` (see :meth:`_mint`)."""

@@ -216,7 +216,7 @@ class MonitoringService:
         ``edit`` to run a window or add ground truth."""
         if actor.job is not None:
             raise PermissionDenied(f"{actor.label} may not {what} {row.name}")
-        if actor.is_person and row.created_by == actor.name and not actor.read_only:
+        if self.access.is_acting_owner(actor, row.owner_id):
             return
         self.access.require(
             conn, actor, level, "experiment", str(row.experiment_id), f"{what} {row.name}"

@@ -334,8 +334,10 @@ jobs = Table(
     Column("handle", Text, nullable=True),
     Column("events_offset", BigInteger, nullable=False, server_default="0"),
     Column("progress", Text, nullable=True),
-    # Who submitted the job and the experiment its run lives in: permissions follow both.
+    # Who submitted the job (its name, and the account by id: a deleted name may be given to
+    # a new account) and the experiment its run lives in: permissions follow them.
     Column("created_by", String(256), nullable=True),
+    Column("owner_id", BigInteger, nullable=True),
     Column("experiment_id", BigInteger, nullable=True),
     # The parameters its spec referenced, as resolved at submit: [{name, version, type, field}]
     # (JSON); a SecureString's clear value is never here, nor in ``spec``.

@@ -280,7 +280,7 @@ class TuningService:
     def _require_control(self, conn: Connection, actor: Actor, row: Any) -> None:
         if actor.job is not None:
             raise PermissionDenied(f"{actor.label} may not stop tuning job {row.name}")
-        if actor.is_person and row.created_by == actor.name and not actor.read_only:
+        if self._access.is_acting_owner(actor, row.owner_id):
             return
         self._access.require(
             conn, actor, Level.MANAGE, "experiment", str(row.experiment_id), f"stop {row.name}"
