@@ -323,3 +323,26 @@ def test_an_mlflow_script_logs_to_the_jobs_run(client: Client, mode: str, status
         "GET", f"/api/v1/runs/{job['run_id']}/artifacts", params={"path": "notes"}
     )
     assert [f["path"] for f in listed["files"]] == ["notes/hi.txt"]
+
+
+def test_a_jobs_run_names_its_submitter_as_its_user(
+    client: Client, job_server: ServerProcess
+) -> None:
+    """Without accounts as with them, the job's run is its submitter's (as the job names
+    them): the runs list's User, MLflow's ``user_id`` and ``mlflow.user``."""
+    import mlflow
+
+    client.request("POST", "/api/v1/jobs/training", json=behaviour("user-of-run", "mlflow"))
+    job = wait_for(client, "user-of-run")
+    assert job["status"] == "Completed" and job["created_by"] == "anonymous"
+    run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
+    assert run["info"]["user_id"] == "anonymous"
+    assert run["tags"]["mlflow.user"] == "anonymous"
+    listed = client.request(
+        "POST", "/api/v1/runs/search", json={"experiment_ids": [run["info"]["experiment_id"]]}
+    )["runs"]
+    assert {r["info"]["user_id"] for r in listed if r["info"]["run_name"] == "user-of-run"} == {
+        "anonymous"
+    }
+    seen = mlflow.MlflowClient(tracking_uri=job_server.url).get_run(job["run_id"])
+    assert seen.info.user_id == "anonymous" and seen.data.tags["mlflow.user"] == "anonymous"

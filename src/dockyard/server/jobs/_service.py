@@ -366,7 +366,7 @@ class JobService:
             TagIn(key="dockyard.job.kind", value=kind.name),
             *(TagIn(key=k, value=v) for k, v in tags.items()),
         ]
-        run = self._tracking.create_run(
+        run = self._tracking.create_submitted_run(
             actor, CreateRun(experiment_id=experiment_id, run_name=name, tags=all_tags)
         )
         items = [ParamIn(key=k, value=v) for k, v in params.items()]

@@ -140,7 +140,7 @@ class MonitoringService:
         experiment_id = self.tracking.ensure_experiment(
             actor, CreateExperiment(name=spec.experiment or DEFAULT_EXPERIMENT)
         ).experiment_id
-        run = self.tracking.create_run(
+        run = self.tracking.create_submitted_run(
             actor,
             CreateRun(
                 experiment_id=experiment_id,

@@ -24,6 +24,7 @@ from dockyard.api.tracking import (
     Run,
     RunInfo,
     SearchRuns,
+    TagIn,
     UpdateRun,
     ViewType,
 )
@@ -58,6 +59,7 @@ _INT64 = 2**63
 
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_RUN_TAG = "mlflow.parentRunId"
+USER_TAG = "mlflow.user"
 
 
 def now_ms() -> int:
@@ -298,6 +300,17 @@ class TrackingService:
 
     # -- runs ---------------------------------------------------------------------------------
 
+    def create_submitted_run(self, actor: Actor, request: CreateRun) -> Run:
+        """The run the server makes for work ``actor`` submitted (a job, a tuning job, a
+        monitoring schedule). Its author is the submitter as the work names them, with or
+        without accounts: MLflow's ``user_id`` and ``mlflow.user``, which the runs list, the
+        mlflow client and the SageMaker SDK's experiment views show (an ``mlflow.user`` tag
+        the work was given wins on a server without accounts, as a client's would)."""
+        given = next((t.value for t in request.tags if t.key == USER_TAG), None)
+        user = (given or actor.name)[:256]
+        tags = request.tags if given else [*request.tags, TagIn(key=USER_TAG, value=user)]
+        return self.create_run(actor, request.model_copy(update={"user_id": user, "tags": tags}))
+
     def create_run(self, actor: Actor, request: CreateRun) -> Run:
         eid = _int_id(request.experiment_id, "experiment_id")
         run_id = uuid.uuid4().hex
@@ -327,7 +340,7 @@ class TrackingService:
             # author may change the run later, others may not.
             user_id = actor.name if actor.is_person else request.user_id
             if actor.is_person:
-                tags["mlflow.user"] = actor.name
+                tags[USER_TAG] = actor.name
             info = self._runs.create(
                 conn,
                 run_id=run_id,

@@ -177,7 +177,7 @@ class TuningService:
             TagIn(key="dockyard.tuning.name", value=name),
             *(TagIn(key=k, value=v) for k, v in spec.tags.items()),
         ]
-        run = self._tracking.create_run(
+        run = self._tracking.create_submitted_run(
             actor, CreateRun(experiment_id=experiment_id, run_name=name, tags=tags)
         )
         config = spec.config
