@@ -710,3 +710,44 @@ def test_an_endpoint_on_the_servers_loopback_shows_the_servers_route_to_a_remote
     with seeded.client() as c:
         url = _ok(c.get(f"/api/v1/endpoints/{seeded.endpoint}"))["url"]
     expect(p.locator("div.head span.mono")).to_have_text(url, timeout=TIMEOUT_MS)
+
+
+_REGISTERING_SCRIPT = b"""\
+import os
+import joblib
+import numpy as np
+from sklearn.linear_model import LinearRegression
+
+rows = np.loadtxt(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), delimiter=",")
+model = LinearRegression().fit(rows[:, 1:], rows[:, 0])
+joblib.dump(model, os.path.join(os.environ["SM_MODEL_DIR"], "model.joblib"))
+"""
+
+
+def test_a_job_links_the_version_it_registered_and_the_version_shows_its_data(
+    page: Watched, seeded: Seeded
+) -> None:
+    with seeded.client() as c:
+        code = _ok(c.put("/api/v1/data/ui-reg/code/train.py", content=_REGISTERING_SCRIPT))
+        data = _ok(c.put("/api/v1/data/ui-reg/data/train.csv", content=b"1,1\n2,2\n3,3\n"))
+        spec = {
+            "name": "ui-registers",
+            "entry_point": "train.py",
+            "source_dir": code["uri"].rsplit("/", 1)[0],
+            "inputs": {"train": {"uri": data["uri"].rsplit("/", 1)[0]}},
+            "output": {"register_as": "ui-registered"},
+        }
+        _ok(c.post("/api/v1/jobs/training", json=spec))
+        for _ in range(3):  # each answer comes when it has ended, or after a minute
+            job = _ok(c.get("/api/v1/jobs/ui-registers", params={"wait": 60}))
+            if job["end_time"]:
+                break
+    assert job["status"] == "Completed", job["failure_reason"]
+    p = page.goto("/jobs/ui-registers")
+    link = p.locator("#registered-version")
+    expect(link).to_have_text("ui-registered version 1", timeout=TIMEOUT_MS)
+    link.click()
+    p.wait_for_url(re.compile(r"#/models/ui-registered/versions/1$"), timeout=TIMEOUT_MS)
+    data_row = p.locator("table.kv tr", has=p.locator("td:text-is('Data')"))
+    expect(data_row).to_contain_text("train (train)", timeout=TIMEOUT_MS)
+    page.shot("job-registered-version")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 from tests.server.jobs.conftest import wait_for
@@ -71,10 +74,26 @@ def test_builtin_xgboost_trains_logs_metrics_and_packages(
     assert job["events"][-1]["message"] == "registered as models:/xgb-registered/1"
     version = client.request("GET", "/api/v1/registered-models/xgb-registered/versions/1")
     assert version["run_id"] == job["run_id"]
+    # Its lineage names the data it was trained on: each channel, its URI and a digest
+    lineage = client.request("GET", "/api/v1/registered-models/xgb-registered/versions/1/lineage")
+    assert lineage["run"]["run_id"] == job["run_id"]
+    datasets = {d["name"]: d for d in lineage["datasets"]}
+    assert sorted(datasets) == ["train", "validation"]
+    for name, uri in channels.items():
+        assert json.loads(datasets[name]["source"]) == {"uri": uri}
+        assert datasets[name]["source_type"] == "local" and datasets[name]["context"] == name
+        assert re.fullmatch(r"[0-9a-f]{16}", datasets[name]["digest"])
+    assert datasets["train"]["digest"] != datasets["validation"]["digest"]
+    assert job["registered_version"] == "models:/xgb-registered/1"
     # A second job registering under the same name adds version 2 to the existing model.
     client.request("POST", "/api/v1/jobs/training", json={**spec, "name": "xgb-builtin-2"})
     second = wait_for(client, "xgb-builtin-2", timeout=120)
     assert second["events"][-1]["message"] == "registered as models:/xgb-registered/2"
+    again = client.request("GET", "/api/v1/registered-models/xgb-registered/versions/2/lineage")
+    # The same data, the same digests: two versions trained on it say so
+    assert {d["name"]: d["digest"] for d in again["datasets"]} == {
+        name: d["digest"] for name, d in datasets.items()
+    }
 
 
 @pytest.mark.parametrize(

@@ -111,6 +111,9 @@ class Job(BaseModel):
     #: Parameters the spec referenced, as resolved at submit: name, version, type, field.
     parameters: list[dict[str, Any]] = Field(default_factory=list)
     events: list[JobEvent] = Field(default_factory=list)
+    #: The model version the job registered (``models:/<name>/<n>``, its
+    #: ``output.register_as``), while it exists; only on a single job's read.
+    registered_version: str | None = None
 
 
 # -- between a job's runner and the server --------------------------------------------------------

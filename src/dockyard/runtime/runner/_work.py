@@ -66,12 +66,14 @@ class TrainingWork:
 
     def prepare(self, attempt: int) -> None:
         from dockyard.api.jobs import chown_tree, hand_over
+        from dockyard.runtime.runner._channels import record_channels
         from dockyard.runtime.runner._prepare import prepare, restore_checkpoints
 
         runner = self._runner
         if attempt == runner.first_attempt:  # a fresh folder (a later attempt after a lost node)
             runner.events.emit("Downloading")
             prepare(runner.dir, runner.spec, runner.job)
+            record_channels(runner)  # the run's datasets: a version it registers shows them
             self._own_environment()
             if runner.user is not None:
                 hand_over(runner.dir, runner.user)

@@ -40,7 +40,25 @@ class JobRepository:
     def get(self, conn: Connection, name_or_id: str) -> Job:
         row = self.row(conn, name_or_id)
         events = conn.execute(select(_E).where(_E.c.job_id == row.job_id).order_by(_E.c.seq)).all()
-        return self._job(row, events)
+        job = self._job(row, events)
+        registered = self._registered(conn, job)
+        return job.model_copy(update={"registered_version": registered}) if registered else job
+
+    @staticmethod
+    def _registered(conn: Connection, job: Job) -> str | None:
+        """The version the job registered (``models:/<name>/<n>``): of the model its
+        ``output.register_as`` names, made from its run. Read from the registry rather than
+        kept on the job, so a version deleted since is no longer named."""
+        name = (job.spec.get("output") or {}).get("register_as")
+        if not name or job.run_id is None:
+            return None
+        m, v = schema.registered_models, schema.model_versions
+        number = conn.execute(
+            select(func.max(v.c.version))
+            .join(m, m.c.model_id == v.c.model_id)
+            .where(m.c.name == name, v.c.run_id == job.run_id)
+        ).scalar()
+        return None if number is None else f"models:/{name}/{number}"
 
     def named(self, conn: Connection, names: Sequence[str]) -> dict[str, Job]:
         """The jobs of ``names`` that exist, by name, without their events: one read."""

@@ -14,6 +14,15 @@ export const title = "Job";
 const STAGE_COLORS = { Pending: "#94a3b8", Starting: "#60a5fa", Downloading: "#38bdf8", Training: "#2563eb", Transforming: "#2563eb", Uploading: "#8b5cf6", Completed: "#16a34a", Failed: "#dc2626", Stopped: "#d97706", Stopping: "#d97706", Restarting: "#f59e0b" };
 const LOG_LIMIT = 2 * 1024 * 1024; // bytes kept on screen
 
+// "models:/<name>/<n>", the version the job registered, as a link to the version's page.
+function registeredLink(uri) {
+  if (!uri) return null;
+  const path = uri.slice("models:/".length);
+  const cut = path.lastIndexOf("/");
+  const [model, version] = [path.slice(0, cut), path.slice(cut + 1)];
+  return h("a#registered-version", { href: `#/models/${encodeURIComponent(model)}/versions/${version}` }, `${model} version ${version}`);
+}
+
 export default async function jobPage(ctx) {
   const { root, params, query, signal } = ctx;
   const name = params.name;
@@ -64,7 +73,8 @@ export default async function jobPage(ctx) {
       job.progress ? [h("h2", "Progress"), p !== null ? h("div.progress#progress", h("div", { style: { width: `${p * 100}%` } })) : null,
         kv(Object.entries(job.progress).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]))] : null,
       h("h2", "Job"),
-      kv([["Run", job.run_id ? h("a", { href: `#/runs/${job.run_id}` }, job.run_id) : null], ["Model", job.model_uri], ["By", job.created_by], ["Executor", job.executor],
+      kv([["Run", job.run_id ? h("a", { href: `#/runs/${job.run_id}` }, job.run_id) : null], ["Model", job.model_uri],
+        ["Registered", registeredLink(job.registered_version)], ["By", job.created_by], ["Executor", job.executor],
         ["Created", fmtTime(job.created_time)], ["Started", fmtTime(job.start_time)], ["Ended", fmtTime(job.end_time)],
         ["Duration", job.start_time ? fmtDuration((job.end_time || Date.now()) - job.start_time) : null], ["Exit code", job.exit_code]]),
       h("h2", "Resources"),
