@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from dockyard.server import create_app
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._services import Services
 from dockyard.server.actor import JobScope
+from dockyard.server.store import schema
 from dockyard.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -39,7 +41,10 @@ class Team:
         """The token a job of ``who`` gets, as the job service mints it when the job starts."""
         scope = JobScope("job-1", "nightly", run_id, register_as=register_as)
         with self.services.db.write() as conn:
-            token = self.services.auth.mint_job_token(conn, who, scope, 3600)
+            user_id = conn.execute(
+                select(schema.users.c.user_id).where(schema.users.c.name == who)
+            ).scalar_one()
+            token = self.services.auth.mint_job_token(conn, int(user_id), scope, 3600)
         assert token is not None
         return {"Authorization": f"Bearer {token}"}
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from dockyard.server import create_app
 from dockyard.server._inprocess import InProcessTransport
 from dockyard.server._services import Services
 from dockyard.server.actor import JobScope
+from dockyard.server.store import schema
 from dockyard.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -140,8 +142,11 @@ def test_a_jobs_token_nests_runs_only_where_its_submitter_may_write(team: Team) 
     own = team.experiment("mallory", "mallory-jobs")
     job_run = team.run("mallory", own)
     with team.services.db.write() as conn:
+        mallory = conn.execute(
+            select(schema.users.c.user_id).where(schema.users.c.name == "mallory")
+        ).scalar_one()
         token = team.services.auth.mint_job_token(
-            conn, "mallory", JobScope("job-1", "nightly", job_run), 3600
+            conn, int(mallory), JobScope("job-1", "nightly", job_run), 3600
         )
     assert token is not None
     team.headers["job"] = {"Authorization": f"Bearer {token}"}
