@@ -80,13 +80,14 @@ class AuthRepository:
 
     @staticmethod
     def _fresh_id(conn: Connection) -> dict[str, int]:
-        """An id no account had before, where the database would reuse one.
+        """An id that owns nothing yet, where the database would hand out a used one.
 
         Resources remember their owner by account id (``owner_id``) so that a deleted name
         given to a new account gets nothing of the old one's. SQLite's rowid is the largest in
-        use plus one, so the id of the newest account, deleted, would come back; here it is
-        also past every id an ``owner_id`` column still names. PostgreSQL's sequence never
-        hands an id out twice.
+        use plus one, so the id of the newest account, deleted, would come back with what it
+        owned; here it is also past every id an ``owner_id`` column still names (an id that
+        owned nothing may come back: its grants, tokens and sessions went with it).
+        PostgreSQL's sequence never hands an id out twice.
         """
         if conn.dialect.name != "sqlite":
             return {}
