@@ -267,3 +267,39 @@ def test_0021_gives_jobs_of_an_older_database_the_account_that_submitted_them(ur
     # A submitter that no longer exists, or none: no account controls the job as its owner
     assert [(r.name, r.owner_id) for r in rows] == [("gone", None), ("local", None), ("mine", 7)]
     assert diff == []
+
+
+def test_0022_gives_runs_of_an_older_database_the_account_that_made_them(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0021")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, name, role, disabled, created_time, updated_time) "
+                "VALUES (7, 'alice', 'member', false, 1, 1)"
+            )
+        )
+        for run, by in (("a" * 32, "alice"), ("b" * 32, "root"), ("c" * 32, "")):
+            conn.execute(
+                text(
+                    "INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, "
+                    "artifact_uri) VALUES (:run, 0, 'r', :by, 'FINISHED', 1, 'x')"
+                ),
+                {"run": run, "by": by},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, "
+                "status, creator, creation_time, last_updated_time) "
+                "VALUES ('m-1', 0, 'm', 'x', 'READY', 'alice', 1, 1)"
+            )
+        )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        runs = conn.execute(text("SELECT user_id, owner_id FROM runs ORDER BY run_id")).all()
+        model = conn.execute(text("SELECT owner_id FROM logged_models")).scalar()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert [(r.user_id, r.owner_id) for r in runs] == [("alice", 7), ("root", None), ("", None)]
+    assert model == 7 and diff == []

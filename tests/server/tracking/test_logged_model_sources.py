@@ -99,3 +99,43 @@ def test_only_who_may_log_into_a_run_names_it_as_a_models_source(
     assert _logged_model(client, mallory, mine["info"]["run_id"], package).status_code == 200
     body = {"experiment_id": "0", "name": "free"}
     assert client.post(f"{MLF}/logged-models", json=body, headers=mallory).status_code == 200
+
+
+def test_an_account_made_again_under_a_deleted_authors_name_changes_none_of_its_runs(
+    team: tuple[httpx.Client, dict[str, Any]],
+) -> None:
+    """A run's and a logged model's author is the account that made them, by id: the Default
+    experiment lets everyone add runs, and only their authors change them."""
+    client, headers = team
+
+    def sign_in(password: str) -> dict[str, str]:
+        body = {"name": "carol", "role": "member", "password": password}
+        made = client.post("/api/v1/users", json=body, headers=headers["admin"])
+        assert made.status_code == 201, made.text
+        basic = base64.b64encode(f"carol:{password}".encode()).decode()
+        token = client.post(
+            "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+        )
+        return {"Authorization": f"Bearer {token.json()['token']}"}
+
+    carol = sign_in(PASSWORD)
+    run_id = client.post("/api/v1/runs", json={"experiment_id": "0"}, headers=carol).json()["info"][
+        "run_id"
+    ]
+    body = {"experiment_id": "0", "name": "model", "source_run_id": run_id}
+    model = client.post(f"{MLF}/logged-models", json=body, headers=carol).json()["model"]
+    model_id = model["info"]["model_id"]
+    tag = {"run_id": run_id, "key": "k", "value": "mine"}
+    assert client.post(f"{MLF}/runs/set-tag", json=tag, headers=carol).status_code == 200
+    gone = client.delete("/api/v1/users/carol", headers=headers["admin"])
+    assert gone.status_code == 204, gone.text
+    again = sign_in(PASSWORD + " again")
+    taken = client.post(f"{MLF}/runs/set-tag", json=tag | {"value": "theirs"}, headers=again)
+    assert taken.status_code == 403, taken.text
+    tags = {"tags": [{"key": "k", "value": "theirs"}]}
+    retagged = client.patch(f"{MLF}/logged-models/{model_id}/tags", json=tags, headers=again)
+    assert retagged.status_code == 403, retagged.text
+    # Their own new run is theirs to change
+    mine = client.post("/api/v1/runs", json={"experiment_id": "0"}, headers=again).json()
+    tag_own = {"run_id": mine["info"]["run_id"], "key": "k", "value": "v"}
+    assert client.post(f"{MLF}/runs/set-tag", json=tag_own, headers=again).status_code == 200

@@ -286,8 +286,11 @@ class Access:
         run: Any,
         what: str,
         parents: Callable[[str], str | None],
+        owner: Callable[[], int | None],
     ) -> None:
-        """May ``actor`` change ``run`` (a RunInfo)? ``parents`` maps a run id to its parent's."""
+        """May ``actor`` change ``run`` (a RunInfo)? ``parents`` maps a run id to its parent's;
+        ``owner`` gives the account that made the run (asked only when it decides: an author
+        goes by account id, as a name may since have been given to a new account)."""
         if actor.job is not None:
             if actor.job.run_id is not None and _descends(run.run_id, actor.job.run_id, parents):
                 return
@@ -299,7 +302,9 @@ class Access:
             return
         experiment = str(run.experiment_id)
         level = self.level(conn, actor, "experiment", experiment)
-        if level >= Level.MANAGE or (level >= Level.EDIT and run.user_id == actor.name):
+        if level >= Level.MANAGE or (
+            level >= Level.EDIT and self.is_acting_owner(actor, owner())
+        ):
             return
         if level >= Level.EDIT:
             raise PermissionDenied(

@@ -133,6 +133,9 @@ runs = Table(
     Column("deleted_time", BigInteger, nullable=True),
     Column("artifact_uri", String(1000), nullable=False),
     Column("parent_run_id", String(32), nullable=True),
+    # The account that made it (``user_id`` is its name, or what a client said without
+    # accounts): it alone changes the run with ``edit``; a name may be given to a new account.
+    Column("owner_id", BigInteger, nullable=True),
     Index(None, "experiment_id", "start_time"),
     Index(None, "parent_run_id"),
 )
@@ -236,11 +239,13 @@ logged_models = Table(
     Column("status_message", Text, nullable=True),
     Column("model_type", String(500), nullable=True),
     Column("source_run_id", String(32), nullable=True),
-    # Who created it: with accounts, only they (or an experiment manager) may change it.
+    # Who created it: with accounts, only they (or an experiment manager) may change it; the
+    # account by id, as runs keep theirs.
     Column("creator", String(256), nullable=False, server_default=""),
     Column("lifecycle_stage", String(16), nullable=False, server_default="active"),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_updated_time", BigInteger, nullable=False),
+    Column("owner_id", BigInteger, nullable=True),
     Index(None, "experiment_id", "creation_time"),
     Index(None, "source_run_id"),
 )

@@ -116,7 +116,12 @@ class LoggedModelService:
                     source = None  # let be, as MLflow lets it: no run can take that id later
                 if source is not None:
                     self._access.require_run_write(
-                        conn, actor, source, f"log a model from run {source.run_id}", parents
+                        conn,
+                        actor,
+                        source,
+                        f"log a model from run {source.run_id}",
+                        parents,
+                        lambda: self._runs.owner_of(conn, source.run_id),
                     )
             self._repo.create(
                 conn,
@@ -128,6 +133,7 @@ class LoggedModelService:
                 model_type=request.model_type,
                 source_run_id=request.source_run_id,
                 creator=actor.name,
+                owner_id=actor.user_id if actor.is_person else None,
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
                 creation_time=now,
                 last_updated_time=now,
@@ -299,8 +305,9 @@ class LoggedModelService:
             experiment_id=str(row.experiment_id),
             user_id=row.creator,
         )
+        owner = None if row.owner_id is None else int(row.owner_id)
         self._access.require_run_write(
-            conn, actor, owned, what, lambda r: self._runs.parent_of(conn, r)
+            conn, actor, owned, what, lambda r: self._runs.parent_of(conn, r), lambda: owner
         )
         return row
 

@@ -261,6 +261,7 @@ class RunRepository:
         start_time: int,
         artifact_uri: str,
         parent_run_id: str | None,
+        owner_id: int | None = None,
     ) -> RunInfo:
         """Insert a RUNNING run; returns its info as stored, so callers need not read it back."""
         info = RunInfo(
@@ -287,6 +288,7 @@ class RunRepository:
                 lifecycle_stage=info.lifecycle_stage.value,
                 artifact_uri=artifact_uri,
                 parent_run_id=parent_run_id,
+                owner_id=owner_id,
             )
         )
         return info
@@ -300,6 +302,11 @@ class RunRepository:
                 details={"resource": "run", "run_id": run_id},
             )
         return self._info(row)
+
+    def owner_of(self, conn: Connection, run_id: str) -> int | None:
+        """The account that made run ``run_id``, if an account did."""
+        found = conn.execute(select(_R.c.owner_id).where(_R.c.run_id == run_id)).scalar()
+        return None if found is None else int(found)
 
     def parent_exists(self, conn: Connection, run_id: str) -> bool:
         """Whether ``run_id`` names a run (any string may come in a client's tag)."""

@@ -350,6 +350,7 @@ class TrackingService:
                 start_time=request.start_time if request.start_time is not None else now_ms(),
                 artifact_uri=f"{eid}/{run_id}/artifacts",
                 parent_run_id=parent,
+                owner_id=actor.user_id if actor.is_person else None,
             )
             self._runs.set_tags(conn, run_id, tags)
             self._events.append(
@@ -722,7 +723,12 @@ class TrackingService:
 
     def _check_run_write(self, conn: Connection, actor: Actor, info: RunInfo, what: str) -> None:
         self._access.require_run_write(
-            conn, actor, info, what, lambda r: self._runs.parent_of(conn, r)
+            conn,
+            actor,
+            info,
+            what,
+            lambda r: self._runs.parent_of(conn, r),
+            lambda: self._runs.owner_of(conn, info.run_id),
         )
 
     def _writable_run(self, conn: Connection, actor: Actor, run_id: str, what: str) -> RunInfo:
