@@ -302,9 +302,7 @@ class Access:
             return
         experiment = str(run.experiment_id)
         level = self.level(conn, actor, "experiment", experiment)
-        if level >= Level.MANAGE or (
-            level >= Level.EDIT and self.is_acting_owner(actor, owner())
-        ):
+        if level >= Level.MANAGE or (level >= Level.EDIT and self.is_acting_owner(actor, owner())):
             return
         if level >= Level.EDIT:
             raise PermissionDenied(
