@@ -14,6 +14,7 @@ import asyncio
 import copy
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,18 +28,9 @@ from dockyard.runtime.serving._variant import Variant, load_variant
 
 __all__ = ["Endpoint", "State"]
 
-# Bound into the listening socket and its connections when the worker starts.
-_FIXED = (
-    "endpoint",
-    "host",
-    "port",
-    "admin_socket",
-    "keep_alive_s",
-    "header_timeout_s",
-    "body_timeout_s",
-    "min_body_rate",
-    "max_connections",
-)
+# Bound into the listening socket when the worker starts. (Connection limits may change: the
+# worker holds the connections opened after the change to the new ones.)
+_FIXED = ("endpoint", "host", "port", "admin_socket")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +62,19 @@ class Endpoint:
         config: The initial configuration (loaded by :meth:`start`).
         metrics: The worker's statistics.
         rng: Randomness for traffic splits and sampling (seed it for reproducible tests).
+        on_apply: Called with each configuration :meth:`apply` switched to, once it serves.
     """
 
     def __init__(
-        self, config: WorkerConfig, metrics: Metrics, rng: random.Random | None = None
+        self,
+        config: WorkerConfig,
+        metrics: Metrics,
+        rng: random.Random | None = None,
+        *,
+        on_apply: Callable[[WorkerConfig], None] | None = None,
     ) -> None:
         self.metrics = metrics
+        self._on_apply = on_apply
         self.rng = rng or random.Random()
         self.arriving = 0
         self.draining = False
@@ -134,6 +133,8 @@ class Endpoint:
             kept = {id(v.batcher) for v in new.variants}
             retired = [v for v in current.variants if id(v.batcher) not in kept]
             self.state = new
+            if self._on_apply is not None:
+                self._on_apply(config)
             if current.capture is not None and current.capture is not new.capture:
                 self._background(asyncio.to_thread(current.capture.close))
             if retired:

@@ -123,7 +123,7 @@ class Worker:
     ) -> None:
         self.config = config
         self.metrics = Metrics(config.endpoint)
-        self.endpoint = Endpoint(config, self.metrics, rng)
+        self.endpoint = Endpoint(config, self.metrics, rng, on_apply=self._applied)
         self.admin_socket = config.admin_socket or str(
             Path(tempfile.gettempdir()) / f"dockyard-{config.endpoint}-{os.getpid()}.sock"
         )
@@ -132,6 +132,7 @@ class Worker:
         self._log_stream = log_stream
         self._loop: asyncio.AbstractEventLoop | None = None
         self._data: _Server | None = None
+        self._guarded: GuardedConfig | None = None  # the data plane's, read by each connection
         self._drain_requested = False
 
     def info(self) -> dict[str, Any]:
@@ -153,6 +154,12 @@ class Worker:
         # RuntimeError: the loop has already closed, so there is nothing left to drain.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._begin_drain)
+
+    def _applied(self, config: WorkerConfig) -> None:
+        # Each connection reads the limits once, when it opens: those opened from now on are
+        # held to the new ones, those open keep theirs. Nothing per request.
+        if self._guarded is not None:
+            self._guarded.limits = _limits(config)
 
     def _begin_drain(self) -> None:
         # Also remembered when no server runs yet: a SIGTERM while models load must not be lost.
@@ -187,16 +194,9 @@ class Worker:
             if config.access_log
             else None
         )
-        limits = ConnectionLimits(
-            header_timeout_s=config.header_timeout_s,
-            body_timeout_s=config.body_timeout_s,
-            min_body_rate=config.min_body_rate,
-            keepalive_timeout_s=config.keep_alive_s,
-            send_timeout_s=config.send_timeout_s,
-            max_connections=config.max_connections,
-        )
         data_plane = DataPlane(self.endpoint, access_log)
-        self._data = data = _Server(GuardedConfig(data_plane, limits=limits, **self._options()))
+        self._guarded = GuardedConfig(data_plane, limits=_limits(config), **self._options())
+        self._data = data = _Server(self._guarded)
         data.should_exit = self._drain_requested
         # The admin socket is local and its clients are the control plane: uvicorn as it is.
         admin_app = AdminApp(self.endpoint, self.drain, self.info())
@@ -235,6 +235,17 @@ class Worker:
             "timeout_graceful_shutdown": int(self.config.request_timeout_s) + 5,
             "backlog": _BACKLOG,
         }
+
+
+def _limits(config: WorkerConfig) -> ConnectionLimits:
+    return ConnectionLimits(
+        header_timeout_s=config.header_timeout_s,
+        body_timeout_s=config.body_timeout_s,
+        min_body_rate=config.min_body_rate,
+        keepalive_timeout_s=config.keep_alive_s,
+        send_timeout_s=config.send_timeout_s,
+        max_connections=config.max_connections,
+    )
 
 
 def _event(stream: TextIO, **fields: Any) -> None:
