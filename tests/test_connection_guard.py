@@ -1,5 +1,6 @@
-"""Connection limits against real processes, over real sockets: ``dockyard server`` and a serving
-worker each get the same slow, idle and flooding clients.
+"""Connection limits against real processes, over real sockets: ``dockyard server``, a serving
+worker and an endpoint's worker started by the server (held to the server's settings) each get
+the same slow, idle and flooding clients.
 
 Every server here runs with one-second timeouts, so each test takes a few seconds; the flood tests
 use servers whose timeouts are long, so only the connection cap can be what closes a socket.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
@@ -26,6 +28,7 @@ from sklearn.linear_model import LinearRegression
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.server import ServerState
 
+from dockyard.client.http import Client
 from dockyard.connection_guard import ConnectionLimits, GuardedConfig, GuardedProtocol
 from dockyard.models import save_model
 from tests.services.server_process import ServerProcess, serve_until_it_exits
@@ -100,10 +103,38 @@ def _worker(tmp: Path, model: Path, limits: dict[str, str]) -> Iterator[Target]:
             proc.stdout.close()
 
 
+def _endpoint(tmp: Path, model: Path, env: dict[str, str]) -> Iterator[Target]:
+    """An endpoint's one worker, started by a server whose settings are ``env``: it holds its
+    connections to the server's limits, which nothing gives it but the server."""
+    settings = {f"DOCKYARD_{k.upper()}": v for k, v in env.items()}
+    proc = ServerProcess(tmp / "home", env={**settings, "DOCKYARD_DATA_ROOTS": str(model)})
+    proc.start()
+    try:
+        with Client(proc.url, retry_for=10) as client:
+            variant = {"name": "v", "model_uri": str(model)}
+            client.request("POST", "/api/v1/endpoints", json={"name": "g", "variants": [variant]})
+            deadline = time.monotonic() + 120
+            while (found := client.request("GET", "/api/v1/endpoints/g"))["status"] != "InService":
+                assert found["status"] != "Failed", found["failure_reason"]
+                assert time.monotonic() < deadline, f"the endpoint is {found['status']}"
+                select.select([], [], [], 0.1)
+        yield Target("endpoint", int(urlsplit(found["url"]).port or 0), "/ping", "/invocations")
+    finally:
+        # A server that stops leaves its endpoints' workers serving: delete them first.
+        with Client(proc.url, retry_for=10) as client:
+            client.request("DELETE", "/api/v1/endpoints/g")
+            deadline = time.monotonic() + 60
+            while client.request("GET", "/api/v1/endpoints")["endpoints"]:
+                assert time.monotonic() < deadline, "the endpoint was never deleted"
+                select.select([], [], [], 0.1)
+        proc.stop()
+
+
 QUICK = {"header_timeout_s": "1", "body_timeout_s": "1", "min_body_rate": "10"}
+TARGETS = ["api", "worker", "endpoint"]
 
 
-@pytest.fixture(scope="module", params=["api", "worker"])
+@pytest.fixture(scope="module", params=TARGETS)
 def quick(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model: Path
 ) -> Iterator[Target]:
@@ -111,11 +142,13 @@ def quick(
     tmp = tmp_path_factory.mktemp(f"quick-{request.param}")
     if request.param == "api":
         yield from _api(tmp, {**QUICK, "keepalive_timeout_s": "1"})
-    else:
+    elif request.param == "worker":
         yield from _worker(tmp, model, {**QUICK, "keep_alive_s": "1"})
+    else:
+        yield from _endpoint(tmp, model, {**QUICK, "keepalive_timeout_s": "1"})
 
 
-@pytest.fixture(scope="module", params=["api", "worker"])
+@pytest.fixture(scope="module", params=TARGETS)
 def capped(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, model: Path
 ) -> Iterator[Target]:
@@ -124,8 +157,10 @@ def capped(
     long = {"header_timeout_s": "60", "body_timeout_s": "60", "max_connections": str(CAP)}
     if request.param == "api":
         yield from _api(tmp, {**long, "keepalive_timeout_s": "60"})
-    else:
+    elif request.param == "worker":
         yield from _worker(tmp, model, {**long, "keep_alive_s": "60"})
+    else:
+        yield from _endpoint(tmp, model, {**long, "keepalive_timeout_s": "60"})
 
 
 def read_all(sock: socket.socket, within: float) -> bytes:

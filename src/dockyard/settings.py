@@ -22,6 +22,7 @@ from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.artifacts.roots import AllowedRoots
+    from dockyard.connection_guard import ConnectionLimits
 
 __all__ = ["Settings", "decode_key"]
 
@@ -491,6 +492,20 @@ class Settings(BaseSettings):
         from dockyard.artifacts.roots import AllowedRoots
 
         return AllowedRoots(self.resolved_artifact_root, self.data_roots)
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The limits every connection is held to: the server's own, its endpoints' workers'
+        and their ports'."""
+        from dockyard.connection_guard import ConnectionLimits
+
+        return ConnectionLimits(
+            header_timeout_s=self.header_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            min_body_rate=self.min_body_rate,
+            keepalive_timeout_s=self.keepalive_timeout_s,
+            send_timeout_s=self.send_timeout_s,
+            max_connections=self.max_connections,
+        )
 
     @property
     def resolved_artifact_root(self) -> str:

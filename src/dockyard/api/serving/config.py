@@ -152,10 +152,13 @@ class WorkerConfig(_Frozen):
         min_body_rate: Bytes a second a body must average once ``body_timeout_s`` has passed
             (0: no minimum), else 408.
         send_timeout_s: An answer the client reads none of for this long is cut off and its
-            connection closed (the server's ``DOCKYARD_SEND_TIMEOUT_S``). Read when the worker
-            starts: a running worker keeps the value it started with.
+            connection closed.
         max_connections: Open connections this worker holds; past it the longest-idle one is
             closed for each new one, and when none is idle new ones are refused.
+
+            The server sets these connection limits (``keep_alive_s`` to here) to its own
+            (``DOCKYARD_KEEPALIVE_TIMEOUT_S`` and the rest). A running worker takes new ones for
+            the connections opened after the change; those open keep theirs.
         shadow_max_pending: Shadow copies waiting for the shadow model; more are dropped.
         access_log: Write one JSON line per request to stderr (buffered, off the request path).
         access_log_sampling_pct: Share of successful requests logged; errors always are.

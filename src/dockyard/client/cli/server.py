@@ -61,7 +61,7 @@ def server(
     from sqlalchemy import func, select
 
     from dockyard.artifacts import open_artifact_store
-    from dockyard.connection_guard import ConnectionLimits, GuardedConfig
+    from dockyard.connection_guard import GuardedConfig
     from dockyard.serve import run
     from dockyard.server.store import open_database, schema
     from dockyard.settings import Settings
@@ -121,18 +121,10 @@ def server(
     )
     if local is not None:
         click.echo(f"Jobs reach it at {settings.server_url} (loopback only, plain HTTP)")
-    limits = ConnectionLimits(
-        header_timeout_s=settings.header_timeout_s,
-        body_timeout_s=settings.body_timeout_s,
-        min_body_rate=settings.min_body_rate,
-        keepalive_timeout_s=settings.keepalive_timeout_s,
-        send_timeout_s=settings.send_timeout_s,
-        max_connections=settings.max_connections,
-    )
     run(
         GuardedConfig(
             "dockyard.server._app:create_app",
-            limits=limits,
+            limits=settings.connection_limits(),
             factory=True,
             host=settings.host,
             port=settings.port,

@@ -7,9 +7,9 @@ with the caller's ``Authorization`` or ``X-Api-Key``, body), to the replicas in 
 the router the invocations route uses (:mod:`dockyard.server.endpoints._router`): the workers
 then do what they do for callers of their own port (API keys, every protocol, variants), and
 their answers (status, headers, body) come back unchanged. Bodies are bounded as the workers
-bound them (``max_body_bytes``: 413 past it), and connections are held to the workers' limits
-(:mod:`dockyard.connection_guard`). With no replica answering the caller gets 503 with a JSON
-body naming the endpoint.
+bound them (``max_body_bytes``: 413 past it), and connections are held to the server's own
+limits, as the workers' are (:mod:`dockyard.connection_guard`). With no replica answering the
+caller gets 503 with a JSON body naming the endpoint.
 
 The ports are served by uvicorn on one uvloop event loop in a thread of the process leading the
 supervisor (a server running several processes binds each port once); the socket is bound with
@@ -231,9 +231,14 @@ class _Served:
 
 
 class EndpointPorts:
-    """The endpoints' own ports this process serves, by endpoint name (thread-safe)."""
+    """The endpoints' own ports this process serves, by endpoint name (thread-safe).
 
-    def __init__(self) -> None:
+    Args:
+        limits: What every connection to the ports is held to (the server's own limits).
+    """
+
+    def __init__(self, limits: ConnectionLimits | None = None) -> None:
+        self._limits = limits or ConnectionLimits()
         self._lock = threading.Lock()
         self._changing = threading.RLock()  # one serve or close at a time: one bind per port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -265,15 +270,7 @@ class EndpointPorts:
             held = self._served.get(name)
             if held is not None and held.where == (host, port) and isinstance(held.app, _Forward):
                 return
-        limits = ConnectionLimits(
-            header_timeout_s=config.header_timeout_s,
-            body_timeout_s=config.body_timeout_s,
-            min_body_rate=config.min_body_rate,
-            keepalive_timeout_s=config.keep_alive_s,
-            send_timeout_s=config.send_timeout_s,
-            max_connections=config.max_connections,
-        )
-        self._start(name, host, port, lambda: _Forward(name, addresses, config), limits)
+        self._start(name, host, port, lambda: _Forward(name, addresses, config), self._limits)
 
     def refuse(self, name: str, host: str, port: int) -> None:
         """Answer every request on ``name``'s port at once, saying it is Failed
@@ -288,7 +285,7 @@ class EndpointPorts:
                     and isinstance(held.app, _Refusal)
                 ):
                     return
-            self._start(name, host, port, lambda: _Refusal(name), ConnectionLimits())
+            self._start(name, host, port, lambda: _Refusal(name), self._limits)
 
     def refusing(self, name: str) -> bool:
         """Whether ``name``'s port answers that it is Failed."""

@@ -31,13 +31,13 @@ from typing import Any
 
 from dockyard.api.endpoints import EndpointConfig, EndpointStatus, RolloutStep
 from dockyard.api.serving.config import WorkerConfig
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.server.endpoints._fleet import Fleet
 from dockyard.server.endpoints._launcher import LocalWorkerLauncher, WorkerLauncher
 from dockyard.server.endpoints._port import EndpointPorts
 from dockyard.server.endpoints._progress import clear_progress, write_progress
 from dockyard.server.endpoints._service import EndpointService
-from dockyard.server.endpoints._traffic import blend, green_names, judge, totals
+from dockyard.server.endpoints._traffic import blend, green_names, judge, limit_fields, totals
 from dockyard.server.loops import BackgroundLoop
 from dockyard.server.store import Database
 from dockyard.settings import Settings
@@ -95,7 +95,10 @@ class Supervisor(BackgroundLoop):
         self._launch_failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
         self._logs_copied: dict[str, float] = {}  # by endpoint: when its logs were last copied
-        self._ports = EndpointPorts()
+        self._fixed_limits: set[str] = set()  # endpoints whose workers refused new limits
+        # The server's own connection limits hold for its endpoints' workers and ports too.
+        self._limits = settings.connection_limits()
+        self._ports = EndpointPorts(self._limits)
 
     # Stopping leaves the workers serving while the server is away; the next leader
     # reattaches to them.
@@ -200,7 +203,7 @@ class Supervisor(BackgroundLoop):
     def _worker_config(
         self, row: Any, blue: EndpointConfig | None, green: EndpointConfig | None, share: float
     ) -> tuple[Any, dict[str, float]]:
-        return blend(
+        worker, traffic = blend(
             blue,
             green,
             share,
@@ -209,16 +212,38 @@ class Supervisor(BackgroundLoop):
             capture_root=self._capture_root,
             api_keys=self._svc.key_digests(row.name),
             s3_endpoint_url=self._settings.s3_endpoint_url,
-            send_timeout_s=self._settings.send_timeout_s,
+            limits=self._limits,
         )
+        serving = self.fleet(row.name).config
+        if row.name in self._fixed_limits and serving is not None:
+            # Workers that refused the server's limits would refuse every config carrying them.
+            kept = {field: getattr(serving, field) for field in limit_fields(self._limits)}
+            worker = worker.model_copy(update=kept)
+        return worker, traffic
 
-    def _sync_keys(self, name: str, fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:
-        """Push the endpoint's current API keys if the workers' differ (a key was made or
-        revoked); returns the config the workers now serve."""
+    def _sync(self, name: str, fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:
+        """Push the endpoint's current API keys, then the server's connection limits, if the
+        workers' differ (a key was made or revoked; the server restarted with other limits
+        while its workers ran on); returns the config the workers now serve."""
         keys = self._svc.key_digests(name)
-        if keys == worker.api_keys:
+        if keys != worker.api_keys:
+            worker = self._push(fleet, worker.model_copy(update={"api_keys": keys}))
+        limits = limit_fields(self._limits)
+        if name in self._fixed_limits or all(
+            getattr(worker, field) == value for field, value in limits.items()
+        ):
             return worker
-        worker = worker.model_copy(update={"api_keys": keys})
+        try:
+            return self._push(fleet, worker.model_copy(update=limits))
+        except InvalidArgument as exc:
+            # Workers of an earlier version take new limits only when they start: they keep
+            # serving (and taking keys) under the old ones until replaced.
+            self._fixed_limits.add(name)
+            log.warning("endpoint %s: its workers keep their connection limits: %s", name, exc)
+            return worker
+
+    @staticmethod
+    def _push(fleet: Fleet, worker: WorkerConfig) -> WorkerConfig:
         if fleet.workers:
             fleet.push(worker)
         else:
@@ -256,9 +281,11 @@ class Supervisor(BackgroundLoop):
         if worker is None:
             worker, _ = self._worker_config(row, config, None, 0.0)
         try:
-            worker = self._sync_keys(row.name, fleet, worker)
+            worker = self._sync(row.name, fleet, worker)
         except (DockyardError, OSError):  # a worker going away mid-push: the next tick retries
-            log.warning("endpoint %s: pushing its API keys failed", row.name, exc_info=True)
+            log.warning(
+                "endpoint %s: pushing its API keys or limits failed", row.name, exc_info=True
+            )
         if len(fleet.workers) < config.scaling.min_workers:
             if time.monotonic() >= self._retry_at.get(row.name, 0.0):
                 self._spawn(row.name, lambda _: self._launch(row.name, fleet, worker), row)
@@ -384,7 +411,7 @@ class Supervisor(BackgroundLoop):
         write_progress(fleet.folder, progress)
         waiting_reported = False
         while not self._stopping.wait(_pause(bake_until - time.monotonic())):
-            worker = self._sync_keys(row.name, fleet, worker)  # a revocation cannot wait
+            worker = self._sync(row.name, fleet, worker)  # a revocation cannot wait
             window = totals(fleet.stats(), green_wnames).minus(before)
             breach = judge(window, rollout.thresholds)
             if breach is not None:
@@ -504,6 +531,7 @@ class Supervisor(BackgroundLoop):
         self._fleets.pop(row.name, None)
         self._launch_failures.pop(row.name, None)
         self._retry_at.pop(row.name, None)
+        self._fixed_limits.discard(row.name)
         self._svc.remove(row.name)
         shutil.rmtree(Path(fleet.folder), ignore_errors=True)
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from dockyard.api.endpoints import EndpointConfig, Thresholds
 from dockyard.api.serving.config import ApiKey, CaptureConfig, VariantConfig, WorkerConfig
+from dockyard.connection_guard import ConnectionLimits
 
-__all__ = ["Window", "blend", "green_names", "judge", "totals"]
+__all__ = ["Window", "blend", "green_names", "judge", "limit_fields", "totals"]
 
 NEXT = ".next"
 
@@ -23,6 +24,18 @@ def green_names(blue: EndpointConfig, green: EndpointConfig) -> dict[str, str]:
     """Worker-side names of the new variants (a name the old config uses gets ``.next``)."""
     taken = {v.name for v in blue.variants} | ({blue.shadow.name} if blue.shadow else set())
     return {v.name: v.name + NEXT if v.name in taken else v.name for v in green.variants}
+
+
+def limit_fields(limits: ConnectionLimits) -> dict[str, Any]:
+    """The :class:`WorkerConfig` fields that hold a worker's connections to ``limits``."""
+    return {
+        "keep_alive_s": limits.keepalive_timeout_s,
+        "header_timeout_s": limits.header_timeout_s,
+        "body_timeout_s": limits.body_timeout_s,
+        "min_body_rate": limits.min_body_rate,
+        "send_timeout_s": limits.send_timeout_s,
+        "max_connections": limits.max_connections,
+    }
 
 
 def blend(
@@ -35,7 +48,7 @@ def blend(
     capture_root: str,
     api_keys: tuple[ApiKey, ...] = (),
     s3_endpoint_url: str | None = None,
-    send_timeout_s: float = 60.0,
+    limits: ConnectionLimits | None = None,
 ) -> tuple[WorkerConfig, dict[str, float]]:
     """The worker config sending ``share`` of traffic to ``green`` and the rest to ``blue``.
 
@@ -44,8 +57,9 @@ def blend(
     step of a rollout.
 
     ``s3_endpoint_url``: the S3-compatible server an ``s3://`` capture destination is on (the
-    server's own; None is AWS). ``send_timeout_s``: the server's own send timeout
-    (``DOCKYARD_SEND_TIMEOUT_S``), which the workers' connections are held to as the server's are.
+    server's own; None is AWS). ``limits``: the server's own connection limits (its header, body,
+    keep-alive and send timeouts, minimum body rate and connection cap), which the workers'
+    connections are held to as the server's are.
 
     Returns the config and the traffic share of each (user-facing) variant name.
     """
@@ -102,9 +116,9 @@ def blend(
         host=shadow_source.bind_host,  # an update never changes it: blue's and green's agree
         port=port,
         request_timeout_s=shadow_source.request_timeout_s,
-        send_timeout_s=send_timeout_s,
         require_api_key=shadow_source.require_api_key,
         api_keys=api_keys,
+        **limit_fields(limits or ConnectionLimits()),
     )
     return worker, traffic
 
