@@ -7,7 +7,9 @@ The workers here are small echo servers saying what they received; the Ray clust
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +18,7 @@ import pytest
 from tests.services.server_process import free_port
 
 from dockyard.api.serving.config import WorkerConfig
+from dockyard.connection_guard import ConnectionLimits
 from dockyard.server.endpoints._port import EndpointPorts
 
 CONFIG = WorkerConfig.model_validate(
@@ -176,3 +179,30 @@ def test_a_page_in_a_browser_can_neither_rebind_nor_post_cross_site(
     assert same.status_code == 200
     assert "origin" not in same.json()["headers"]  # checked here, not by the replica
     assert named.status_code == 200
+
+
+@pytest.mark.parametrize("serves", ["forward", "refuse"])
+def test_connections_are_held_to_the_limits_given(
+    workers: list[tuple[str, int]], serves: str
+) -> None:
+    """The server's own limits, forwarding or answering for a Failed endpoint: a refusing port
+    held connections to fixed defaults, a forwarding one to a worker config's."""
+    served = EndpointPorts(ConnectionLimits(header_timeout_s=1))
+    port = free_port()
+    try:
+        if serves == "forward":
+            # A config's own limits are the workers' concern, not the port's.
+            served.serve("echo", "127.0.0.1", port, lambda: workers, CONFIG)
+        else:
+            served.refuse("echo", "127.0.0.1", port)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(b"GET /ping HTTP/1.1\r\nx-slow: a")  # and the headers never end
+            sock.settimeout(30)
+            answer = sock.recv(65536)
+            waited = time.monotonic() - started
+    finally:
+        served.close_all()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"headers did not arrive within 1 s" in answer
+    assert waited < 1 + 3.0  # the default is 10 s
