@@ -236,6 +236,8 @@ class Supervisor(BackgroundLoop):
         try:
             return self._push(fleet, worker.model_copy(update=limits))
         except InvalidArgument as exc:
+            if exc.field not in limits:
+                raise
             # Workers of an earlier version take new limits only when they start: they keep
             # serving (and taking keys) under the old ones until replaced.
             self._fixed_limits.add(name)
