@@ -15,12 +15,12 @@ is about to read.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from dockyard.client.http import routes
+from dockyard.content_digest import digest_of, files_of
 from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from dockyard.client.http import Client
 
 __all__ = ["check_entry_point", "download_outputs", "is_local", "to_store", "upload_path"]
-
-_DIGEST_CHARS = 16
 
 
 def is_local(value: object) -> TypeGuard[str | Path]:
@@ -39,23 +37,6 @@ def is_local(value: object) -> TypeGuard[str | Path]:
     if not isinstance(value, str) or not value:
         return False
     return "://" not in value and not value.startswith(("runs:", "models:"))
-
-
-def _files(local: Path) -> list[tuple[str, Path]]:
-    if local.is_file():
-        return [(local.name, local)]
-    return sorted((p.relative_to(local).as_posix(), p) for p in local.rglob("*") if p.is_file())
-
-
-def _digest(files: list[tuple[str, Path]]) -> str:
-    whole = hashlib.sha256()
-    for relative, path in files:
-        content = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                content.update(block)
-        whole.update(f"{relative}\0{path.stat().st_size}\0{content.hexdigest()}\n".encode())
-    return whole.hexdigest()[:_DIGEST_CHARS]
 
 
 def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = "path") -> str:
@@ -69,10 +50,10 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     local = expand_user(str(path), field)
     if not local.exists():
         raise InvalidArgument(f"{local} does not exist", field=field)
-    files = _files(local)
+    files = files_of(local)
     if not files:
         raise InvalidArgument(f"{local} is an empty folder", field=field)
-    prefix = f"{key_prefix.strip('/')}/{_digest(files)}".lstrip("/")
+    prefix = f"{key_prefix.strip('/')}/{digest_of(files)}".lstrip("/")
     stored = client.call(routes.LIST_DATA(), params={"prefix": prefix})
     have = {f["path"]: f["size"] for f in stored["files"]}
     prefix_uri = str(stored["prefix_uri"])

@@ -9,35 +9,26 @@ says whether two versions were trained on the same data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.api.jobs import scheme
 from dockyard.client.http import Client, SocketTransport, routes
+from dockyard.content_digest import digest_of, files_of
 
 if TYPE_CHECKING:
     from dockyard.runtime.runner._runner import Runner
 
 __all__ = ["channel_digest", "record_channels"]
 
-_DIGEST_CHARS = 16
 _CONTEXT_TAG = "mlflow.data.context"
 
 
 def channel_digest(folder: Path) -> str:
-    """The digest of a fetched channel: every file's relative path, size and sha256, as the
-    SDK's content-addressed uploads compute it (the same files give the same digest)."""
-    whole = hashlib.sha256()
-    files = sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*") if p.is_file())
-    for relative, path in files:
-        content = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                content.update(block)
-        whole.update(f"{relative}\0{path.stat().st_size}\0{content.hexdigest()}\n".encode())
-    return whole.hexdigest()[:_DIGEST_CHARS]
+    """The digest of a fetched channel, as the SDK's content-addressed uploads compute it (the
+    same files give the same digest)."""
+    return digest_of(files_of(folder))
 
 
 def _datasets(runner: Runner) -> list[dict[str, Any]]:
