@@ -456,6 +456,9 @@ def test_boto3_models_endpoint_configs_and_endpoints(aws: Live, trained: str) ->
         EndpointName="boto-ep", Body=b"0.1,0.2,0.3,0.4", ContentType="text/csv", TargetVariant="b"
     )
     assert answer["InvokedProductionVariant"] == "b"
+    # One prediction, read to its end: an unread streaming body keeps its connection out of
+    # the client's pool, where closing the client does not close it (a leaked socket).
+    float(answer["Body"].read())
     listed = sm.list_endpoints(NameContains="boto-")["Endpoints"]
     assert [(e["EndpointName"], e["EndpointStatus"]) for e in listed] == [("boto-ep", "InService")]
 
@@ -508,6 +511,7 @@ def test_a_shadow_variant_gets_its_weights_share_of_requests_and_answers_none(
             EndpointName="shadow-ep", Body=b"0.1,0.2,0.3,0.4", ContentType="text/csv"
         )
         assert answer["InvokedProductionVariant"] == "live"
+        float(answer["Body"].read())  # live's prediction, read to free its connection
     sm.delete_endpoint(EndpointName="shadow-ep")
     sm.get_waiter("endpoint_deleted").wait(EndpointName="shadow-ep", WaiterConfig=FAST)
     sm.delete_endpoint_config(EndpointConfigName="shadowed")

@@ -600,6 +600,7 @@ def test_new_weights_leave_no_stale_variant_behind(
         EndpointName="reweighed", Body=json.dumps(row), ContentType="application/json"
     )
     assert answer["InvokedProductionVariant"] == "AllTraffic"
+    answer["Body"].read()  # to its end, so the connection goes back to the client's pool
     described = sm.describe_endpoint(EndpointName="reweighed")
     assert [v["CurrentWeight"] for v in described["ProductionVariants"]] == [2.0]
     deadline = time.monotonic() + 15  # the old variant retires once its requests are answered

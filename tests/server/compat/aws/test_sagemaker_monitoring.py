@@ -172,9 +172,10 @@ def test_the_default_model_monitor_flow(aws: Live, tmp_path: Path) -> None:
     runtime = boto(aws).client("sagemaker-runtime", config=NO_RETRIES)
     start = int(time.time() * 1000) - 1000
     for row in x[:20]:
-        runtime.invoke_endpoint(
+        answer = runtime.invoke_endpoint(
             EndpointName=endpoint, Body=",".join(map(str, row)).encode(), ContentType="text/csv"
         )
+        answer["Body"].read()  # to its end, so the connection goes back to the client's pool
     with httpx.Client(
         base_url=aws.server.url, headers={"Authorization": f"Bearer {aws.token}"}
     ) as http:
