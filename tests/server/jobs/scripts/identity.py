@@ -17,14 +17,16 @@ def fields(path: Path, names: tuple[str, ...]) -> dict[str, str]:
 def descriptors() -> list[str]:
     """The runner's descriptors: 0-2 in order, then the others by what they are. Their numbers
     depend on whether one of the uplink's connections (left out: they come and go) held a
-    lower one when each was opened."""
+    lower one when each was opened. The pidfd the runner waits on this process with is left
+    out too: the runner opens it once this process has started, so whether it is open yet
+    when this process looks is a race between the two."""
     found = []
     for fd in sorted((proc / "fd").iterdir(), key=lambda p: int(p.name)):
         try:
             target = os.readlink(fd)
         except OSError:
             continue
-        if not target.startswith("socket:"):
+        if not target.startswith("socket:") and target != "anon_inode:[pidfd]":
             found.append(target.split("[")[0])
     return found[:3] + sorted(found[3:])
 
