@@ -1,5 +1,6 @@
 """A real HTTP receiver for webhook tests: a threaded server that records what it gets and
-can be told to fail its first N requests."""
+can be told to fail its first N requests, or to hold the requests after its first N unanswered
+until it is released (deliveries in flight, for as long as a test needs them to be)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ class Received:
 @dataclass
 class Receiver:
     fail_first: int = 0
-    delay_s: float = 0.0  # how long each answer takes (deliveries in flight during a crash)
+    hold_after: int | None = None  # requests after this many wait for release() unanswered
     requests: list[Received] = field(default_factory=list)
     answered: int = 0
+    arrived: int = 0
+    held: int = 0  # requests waiting for release() now
     lock: threading.Lock = field(default_factory=threading.Lock)
+    released: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -42,6 +46,10 @@ class Receiver:
         with self.lock:
             return self.requests[self.fail_first :]
 
+    def release(self) -> None:
+        """Answer the held requests, and hold no more."""
+        self.released.set()
+
     def start(self) -> Receiver:
         receiver = self
 
@@ -51,8 +59,18 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                if receiver.delay_s:
-                    time.sleep(receiver.delay_s)  # a slow receiver, not synchronisation
+                with receiver.lock:
+                    receiver.arrived += 1
+                    hold = (
+                        receiver.hold_after is not None
+                        and receiver.arrived > receiver.hold_after
+                        and not receiver.released.is_set()
+                    )
+                    receiver.held += int(hold)
+                if hold:
+                    receiver.released.wait()
+                    with receiver.lock:
+                        receiver.held -= 1
                 with receiver.lock:
                     receiver.requests.append(
                         Received(
@@ -82,6 +100,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
