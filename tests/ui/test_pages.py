@@ -735,7 +735,7 @@ def test_a_job_links_the_version_it_registered_and_the_version_shows_its_data(
             "entry_point": "train.py",
             "source_dir": code["uri"].rsplit("/", 1)[0],
             "inputs": {"train": {"uri": data["uri"].rsplit("/", 1)[0]}},
-            "output": {"register_as": "ui-registered"},
+            "output": {"register_as": "ui-job-registered"},
         }
         _ok(c.post("/api/v1/jobs/training", json=spec))
         for _ in range(3):  # each answer comes when it has ended, or after a minute
@@ -745,9 +745,9 @@ def test_a_job_links_the_version_it_registered_and_the_version_shows_its_data(
     assert job["status"] == "Completed", job["failure_reason"]
     p = page.goto("/jobs/ui-registers")
     link = p.locator("#registered-version")
-    expect(link).to_have_text("ui-registered version 1", timeout=TIMEOUT_MS)
+    expect(link).to_have_text("ui-job-registered version 1", timeout=TIMEOUT_MS)
     link.click()
-    p.wait_for_url(re.compile(r"#/models/ui-registered/versions/1$"), timeout=TIMEOUT_MS)
+    p.wait_for_url(re.compile(r"#/models/ui-job-registered/versions/1$"), timeout=TIMEOUT_MS)
     data_row = p.locator("table.kv tr", has=p.locator("td:text-is('Data')"))
     expect(data_row).to_contain_text("train (train)", timeout=TIMEOUT_MS)
     page.shot("job-registered-version")
