@@ -125,7 +125,7 @@ def _provider(hint: Any) -> Callable[[Request], Any] | None:
     return provider
 
 
-def with_request_values(handler: Callable[..., Any], endpoint: Callable[..., Any]) -> Any:
+def _with_request_values(handler: Callable[..., Any], endpoint: Callable[..., Any]) -> Any:
     """``handler`` (a coroutine function standing for ``endpoint``) taking the request in place
     of ``endpoint``'s :func:`from_request` dependencies, which it computes from it; ``handler``
     itself when there are none."""
@@ -246,7 +246,7 @@ class OneHopRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         handler = one_hop(endpoint)
         if inspect.iscoroutinefunction(handler):
-            handler = with_request_values(handler, endpoint)
+            handler = _with_request_values(handler, endpoint)
         super().__init__(path, handler, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
