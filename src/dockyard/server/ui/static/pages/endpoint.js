@@ -109,7 +109,7 @@ export default async function endpointPage(ctx) {
             : h("p.muted", "No rollout in progress."),
           rollbacks.length ? h("div.banner.bad#rollbacks", h("b", "Rolled back: "), rollbacks.map((e) => h("div", `${fmtTime(e.time)} ${e.message}`))) : null,
           h("h2", "History"),
-          h("div.scroll", { style: { maxHeight: "320px" } }, table([["When", (e) => fmtTime(e.time), { cls: "time" }], ["Status", (e) => badge(e.status)], ["", (e) => e.message]], [...endpoint.events].reverse())))));
+          h("div.scroll#history", { style: { maxHeight: "320px" } }, table([["When", (e) => fmtTime(e.time), { cls: "time" }], ["Status", (e) => badge(e.status)], ["", (e) => e.message]], [...endpoint.events].reverse())))));
   }
   // An alias (models:/wine@champion) names the version it resolved to when the variant was
   // deployed, which the variant keeps serving after the alias moves: that is the one shown.
