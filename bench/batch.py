@@ -52,7 +52,8 @@ CHUNK = 200_000
 
 DOCKYARD = """
 import json, logging, sys, time
-from dockyard.runtime.batch import TransformSpec, run_transform
+from dockyard.api.batch import TransformSpec
+from dockyard.runtime.batch import run_transform
 
 ready = []  # when each worker had loaded the model
 
