@@ -9,6 +9,8 @@ import asyncio
 import base64
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -478,6 +480,60 @@ def test_digits_that_are_no_numbers_are_refused_not_a_500(
         headers={**bob, "Last-Event-ID": "²".encode("latin-1")},  # type: ignore[dict-item]
     )
     assert stream.status_code == 200, stream.text
+
+
+def test_an_event_stream_ends_once_its_readers_token_is_revoked(tmp_path: Path) -> None:
+    """A stream went on for its whole duration (up to 25 s) after the token that opened it was
+    revoked, delivering every event its reader could have seen. It now looks at its reader's
+    credentials again every few seconds and ends, and the reconnection is refused."""
+    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
+    with _client(services) as client:
+        client.post(
+            "/api/v1/users", json={"name": "alice", "role": "admin", "password": PASSWORD}
+        ).raise_for_status()
+        client.post(
+            "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
+        ).raise_for_status()
+        tokens = [
+            client.post("/api/v1/tokens", json={"name": n}, headers=_basic("bob")).json()
+            for n in ("reader", "writer")
+        ]
+        reader, writer = ({"Authorization": f"Bearer {t['token']}"} for t in tokens)
+        ended = threading.Event()
+        made: list[str] = []
+
+        def revoke_then_keep_making() -> None:
+            deadline = time.monotonic() + 10
+            while not services.events._waiters and time.monotonic() < deadline:
+                time.sleep(0.01)  # polls the condition: the stream is waiting for an append
+            revoked = client.delete(f"/api/v1/tokens/{tokens[0]['token_id']}", headers=writer)
+            assert revoked.status_code == 204, revoked.text
+            # Bob's other token goes on making experiments (events bob may read) for at most
+            # 15 s, less than the stream's 20: it stops early only if the stream ends first.
+            for i in range(150):
+                if ended.is_set():
+                    return
+                body = {"name": f"after-{i}"}
+                client.post("/api/v1/experiments", json=body, headers=writer).raise_for_status()
+                made.append(body["name"])
+                ended.wait(0.1)
+
+        thread = threading.Thread(target=revoke_then_keep_making)
+        thread.start()
+        try:
+            answer = client.get(
+                "/api/v1/events/stream",
+                params={"type": "experiment.created", "duration_s": 20},
+                headers=reader,
+            )
+        finally:
+            ended.set()
+            thread.join()
+        assert answer.status_code == 200, answer.text
+        again = client.get("/api/v1/events/stream", params={"duration_s": 1}, headers=reader)
+    services.close()
+    assert len(made) < 150, "the stream went on after its token was revoked"
+    assert again.status_code == 401 and "revoked" in again.json()["error"]["message"]
 
 
 def test_an_own_password_changes_only_with_the_current_one_and_ends_sessions(

@@ -51,14 +51,27 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
+from dockyard.errors import (
+    DockyardError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from dockyard.server._signed import access_key_of, signed_actor
-from dockyard.server.actor import Actor
+from dockyard.server.actor import Actor, ActorKind
 from dockyard.server.auth import AuthService, SignatureRejected, secret_digest
 from dockyard.server.events import EventLog
 from dockyard.settings import Settings
 
-__all__ = ["LOCAL_USER", "SESSION_COOKIE", "AuthMiddleware", "actor_of", "send_error"]
+__all__ = [
+    "LOCAL_USER",
+    "SESSION_COOKIE",
+    "AuthMiddleware",
+    "Credentials",
+    "actor_of",
+    "send_error",
+]
 
 log = logging.getLogger("dockyard.server.auth")
 access = logging.getLogger("dockyard.access")
@@ -208,6 +221,132 @@ class _DeniedLog:
             log.warning("could not record a refused %s %s", method, path)
 
 
+class Credentials:
+    """Credentials to actors: the bearer token, basic credentials, session token of a signed
+    request, or session cookie a request carries (see the module docstring, step 3).
+
+    Args:
+        auth: Checks credentials against the database (and its short caches).
+    """
+
+    def __init__(self, auth: AuthService) -> None:
+        self.auth = auth
+
+    async def identify(self, scope: Scope, headers: _Headers) -> Actor:
+        """Who the request's credentials stand for (anonymous without any, where allowed)."""
+        method: str = scope["method"]
+        source = _client(scope)
+        if method == "POST" and scope["path"].startswith(_HOOK_PREFIX):
+            # The trigger's secret authenticates a hook, checked by the service; a Basic
+            # header there carries that secret (SNS), not an account's password.
+            return Actor.anonymous(source)
+        authorization = headers.get(b"authorization")
+        if authorization is not None and authorization.startswith(_SIGV4):
+            return await self._from_signed(headers, source)
+        if authorization is not None:
+            # A credential seen lately is answered here; checking a new one reads the database
+            # (and runs scrypt for a password), which must not stall the event loop.
+            cached = self._cached(authorization, source)
+            if cached is not None:
+                return cached.at(source)
+            return await run_in_threadpool(self._from_authorization, authorization, source)
+        cookie = headers.cookie(SESSION_COOKIE)
+        if cookie is not None:
+            try:
+                if self.auth.sessions_read_inline:
+                    actor, csrf_hash = self.auth.by_session(cookie)
+                else:
+                    actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
+            except Unauthenticated:
+                # An ended session asking whether it is signed in is told it is not.
+                if (method, scope["path"]) != ("GET", _SESSION_STATE):
+                    raise
+                return Actor.anonymous(source)
+            if method in _UNSAFE:
+                sent = headers.get(b"x-csrf-token") or ""
+                if not hmac.compare_digest(secret_digest(sent), csrf_hash):
+                    raise PermissionDenied(
+                        "a change made with the session cookie must carry its X-CSRF-Token"
+                    )
+            return actor.at(source)
+        if self.auth.required and not _public(method, scope["path"]):
+            raise Unauthenticated(
+                "sign in: send 'Authorization: Bearer <token>' (DOCKYARD_TOKEN, "
+                "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"
+            )
+        return Actor.anonymous(source)
+
+    async def _from_signed(self, headers: _Headers, source: str) -> Actor:
+        """A SigV4-signed request (boto3): its session token is the credential."""
+        token = (headers.get(b"x-amz-security-token") or "").strip()
+        if not token:
+            if self.auth.required:
+                raise Unauthenticated(_SIGV4_HINT)
+            return Actor.anonymous(source)
+        cached = self.auth.cached_token(token)
+        if cached is not None:
+            return cached.at(source)
+        try:
+            actor = await run_in_threadpool(self.auth.by_token, token)
+        except Unauthenticated as exc:
+            raise Unauthenticated(f"{exc.message}: {_SIGV4_HINT}") from None
+        return actor.at(source)
+
+    def _cached(self, value: str, source: str) -> Actor | None:
+        kind, _, credential = value.strip().partition(" ")
+        kind = kind.lower()
+        if kind == "bearer":
+            return self.auth.cached_token(credential.strip())
+        if kind == "basic":
+            try:
+                decoded = base64.b64decode(credential.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, sep, password = decoded.partition(":")
+            return self.auth.cached_password(user, password, source) if sep else None
+        return None
+
+    def _from_authorization(self, value: str, source: str) -> Actor:
+        kind, _, credential = value.strip().partition(" ")
+        kind = kind.lower()
+        credential = credential.strip()
+        if kind == "bearer" and credential:
+            return self.auth.by_token(credential).at(source)
+        if kind == "basic" and credential:
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError) as exc:
+                raise Unauthenticated("malformed basic credentials") from exc
+            user, sep, password = decoded.partition(":")
+            if not sep:
+                raise Unauthenticated("malformed basic credentials")
+            return self.auth.by_password(user, password, source).at(source)
+        raise Unauthenticated("unsupported Authorization header: use Bearer or Basic")
+
+    async def again(self, scope: Scope, actor: Actor) -> Actor:
+        """Who ``actor``'s request's credentials stand for now, for an answer that lasts (an
+        event stream): Unauthenticated or PermissionDenied once they sign no one in (a revoked
+        token, an ended session, a deleted or disabled account).
+
+        A request an access key signed is not checked again (its signature covered it once);
+        its account is read as it is now.
+        """
+        if actor.kind in (ActorKind.LOCAL, ActorKind.SYSTEM):
+            return actor
+        headers = _Headers(scope["headers"])
+        authorization = headers.get(b"authorization")
+        signed = authorization is not None and authorization.startswith(_SIGV4)
+        if signed and access_key_of(authorization or "") is not None:
+            if actor.user_id is None:
+                return actor
+            try:
+                now = await run_in_threadpool(self.auth.account_actor, actor.user_id)
+            except NotFound as exc:
+                raise Unauthenticated(exc.message) from None
+            return now.at(actor.source)
+        return await self.identify(scope, headers)
+
+
 class AuthMiddleware:
     """Host and cross-site checks, then authentication; see the module docstring.
 
@@ -221,6 +360,7 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, auth: AuthService, events: EventLog, settings: Settings):
         self.app = app
         self.auth = auth
+        self.credentials = Credentials(auth)
         self.denied = _DeniedLog(events)
         self.access_log = settings.access_log
         self.max_body = settings.max_request_mb * 1024 * 1024
@@ -319,7 +459,7 @@ class AuthMiddleware:
                     self.auth, signed, scope, receive, self.max_body
                 )
                 return actor.at(_client(scope)), receive
-        return await self._identify(scope, headers), receive
+        return await self.credentials.identify(scope, headers), receive
 
     def _check_request(self, scope: Scope, headers: _Headers) -> None:
         """Host allowlist, CORS preflights and cross-site state changes, for every request."""
@@ -334,96 +474,6 @@ class AuthMiddleware:
             raise _Preflight(self._preflight(origin, headers))
         if method in _UNSAFE:
             self._check_cross_site(scope, headers, origin)
-
-    async def _identify(self, scope: Scope, headers: _Headers) -> Actor:
-        method: str = scope["method"]
-        source = _client(scope)
-        if method == "POST" and scope["path"].startswith(_HOOK_PREFIX):
-            # The trigger's secret authenticates a hook, checked by the service; a Basic
-            # header there carries that secret (SNS), not an account's password.
-            return Actor.anonymous(source)
-        authorization = headers.get(b"authorization")
-        if authorization is not None and authorization.startswith(_SIGV4):
-            return await self._from_signed(headers, source)
-        if authorization is not None:
-            # A credential seen lately is answered here; checking a new one reads the database
-            # (and runs scrypt for a password), which must not stall the event loop.
-            cached = self._cached(authorization, source)
-            if cached is not None:
-                return cached.at(source)
-            return await run_in_threadpool(self._from_authorization, authorization, source)
-        cookie = headers.cookie(SESSION_COOKIE)
-        if cookie is not None:
-            try:
-                if self.auth.sessions_read_inline:
-                    actor, csrf_hash = self.auth.by_session(cookie)
-                else:
-                    actor, csrf_hash = await run_in_threadpool(self.auth.by_session, cookie)
-            except Unauthenticated:
-                # An ended session asking whether it is signed in is told it is not.
-                if (method, scope["path"]) != ("GET", _SESSION_STATE):
-                    raise
-                return Actor.anonymous(source)
-            if method in _UNSAFE:
-                sent = headers.get(b"x-csrf-token") or ""
-                if not hmac.compare_digest(secret_digest(sent), csrf_hash):
-                    raise PermissionDenied(
-                        "a change made with the session cookie must carry its X-CSRF-Token"
-                    )
-            return actor.at(source)
-        if self.auth.required and not _public(method, scope["path"]):
-            raise Unauthenticated(
-                "sign in: send 'Authorization: Bearer <token>' (DOCKYARD_TOKEN, "
-                "MLFLOW_TRACKING_TOKEN) or basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD)"
-            )
-        return Actor.anonymous(source)
-
-    async def _from_signed(self, headers: _Headers, source: str) -> Actor:
-        """A SigV4-signed request (boto3): its session token is the credential."""
-        token = (headers.get(b"x-amz-security-token") or "").strip()
-        if not token:
-            if self.auth.required:
-                raise Unauthenticated(_SIGV4_HINT)
-            return Actor.anonymous(source)
-        cached = self.auth.cached_token(token)
-        if cached is not None:
-            return cached.at(source)
-        try:
-            actor = await run_in_threadpool(self.auth.by_token, token)
-        except Unauthenticated as exc:
-            raise Unauthenticated(f"{exc.message}: {_SIGV4_HINT}") from None
-        return actor.at(source)
-
-    def _cached(self, value: str, source: str) -> Actor | None:
-        kind, _, credential = value.strip().partition(" ")
-        kind = kind.lower()
-        if kind == "bearer":
-            return self.auth.cached_token(credential.strip())
-        if kind == "basic":
-            try:
-                decoded = base64.b64decode(credential.strip(), validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                return None
-            user, sep, password = decoded.partition(":")
-            return self.auth.cached_password(user, password, source) if sep else None
-        return None
-
-    def _from_authorization(self, value: str, source: str) -> Actor:
-        kind, _, credential = value.strip().partition(" ")
-        kind = kind.lower()
-        credential = credential.strip()
-        if kind == "bearer" and credential:
-            return self.auth.by_token(credential).at(source)
-        if kind == "basic" and credential:
-            try:
-                decoded = base64.b64decode(credential, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError) as exc:
-                raise Unauthenticated("malformed basic credentials") from exc
-            user, sep, password = decoded.partition(":")
-            if not sep:
-                raise Unauthenticated("malformed basic credentials")
-            return self.auth.by_password(user, password, source).at(source)
-        raise Unauthenticated("unsupported Authorization header: use Bearer or Basic")
 
     def _check_host(self, scope: Scope, headers: _Headers) -> None:
         if self.any_host:

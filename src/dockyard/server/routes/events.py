@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from dockyard.draining import draining
+from dockyard.errors import DockyardError
 from dockyard.limits import LIMITS
+from dockyard.server._auth import Credentials
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
 from dockyard.server.events import Event
@@ -75,9 +77,13 @@ def list_events(
 
 
 # A stream ends after this long and the browser's EventSource reconnects from the last id it
-# saw (Last-Event-ID): the reader's permissions are looked at again. A server shutting down ends
-# its streams at once (dockyard.draining).
+# saw (Last-Event-ID). A server shutting down ends its streams at once (dockyard.draining).
 STREAM_S = 25.0
+# Meanwhile the reader's credentials and what they may see are looked at again this often: a
+# revoked token, an ended session, a disabled account or a changed role ends the stream (the
+# reconnection is refused or sees what the reader may see now); a withdrawn grant hides that
+# resource's events from then on.
+_RECHECK_S = 2.0
 _HEARTBEAT_S = 10.0
 # Appends wake followers before their transaction commits; reading this much later finds them.
 _SETTLE_S = 0.05
@@ -106,6 +112,7 @@ async def stream_events(
     if last_seen.isascii() and last_seen.isdigit() and len(last_seen) < 19:
         after = int(last_seen)
     visible = await run_in_threadpool(services.auth.event_filter, actor)
+    credentials = Credentials(services.auth)
     if after is None:
         after = await run_in_threadpool(services.events.latest_id)
     log = services.events
@@ -123,6 +130,19 @@ async def stream_events(
 
     stopping = draining(request.scope)
 
+    async def still_allowed() -> bool:
+        """Whether the reader's credentials still stand for the same account with the same
+        role; if so, what it may see is read again."""
+        nonlocal visible
+        try:
+            now = await credentials.again(request.scope, actor)
+        except DockyardError:
+            return False
+        if (now.user_id, now.role, now.read_only) != (actor.user_id, actor.role, actor.read_only):
+            return False
+        visible = await run_in_threadpool(services.auth.event_filter, now)
+        return True
+
     async def appended_or_stopping(wait: float) -> bool:
         """Wait for an append (True), the server to begin shutting down, or ``wait`` s."""
         if stopping is None:
@@ -139,9 +159,13 @@ async def stream_events(
         ends = loop.time() + duration_s
         cursor = after
         yield b"retry: 1000\n\n"
-        quiet_since = loop.time()
+        quiet_since = recheck_at = loop.time()
         # A client that went away is noticed when a write fails: at the latest, a heartbeat.
         while loop.time() < ends and not (stopping is not None and stopping.is_set()):
+            if loop.time() - recheck_at >= _RECHECK_S:
+                if not await still_allowed():
+                    return
+                recheck_at = loop.time()
             # A database connection is held only for each read, never while waiting.
             events, cursor = await run_in_threadpool(scan, cursor)
             for event in events:
