@@ -10,7 +10,9 @@ and handed on whole.
 The routes open to anyone (signing in, triggers' hooks, which their secrets authenticate only
 once the body is read) have smaller limits of their own: every other body is read only after
 its sender is known, and a client without credentials must not make the server hold 32 MB per
-connection.
+connection. SageMaker Runtime's ``InvokeEndpoint`` is held to the endpoints' workers' own limit,
+and refused as they refuse it: the server would otherwise hold a body of up to 32 MB and send
+it on, only for the worker to refuse it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.api.serving.config import MAX_BODY_BYTES
 from dockyard.errors import PayloadTooLarge
 
 __all__ = ["HOOK_MAX_BYTES", "BodyLimit"]
@@ -29,6 +32,9 @@ _OPEN = (
     (re.compile(r"^/api/v1/session$"), 64 * 1024),  # a name and a password
     (re.compile(r"^/api/v1/hooks/triggers/"), HOOK_MAX_BYTES),
 )
+
+# Passed on to an endpoint's workers, whose limit it is (their message, so either says the same).
+_INVOKE = re.compile(r"^/endpoints/[^/]+/invocations$")
 
 _STREAMED = re.compile(
     r"^/api/v1/(runs/[^/]+/artifacts/|data/)|^/(ajax-)?api/2\.0/mlflow-artifacts/"
@@ -51,6 +57,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = next((n for path, n in _OPEN if path.match(scope["path"])), self.max_bytes)
+        if limit > MAX_BODY_BYTES and _INVOKE.match(scope["path"]):
+            limit = MAX_BODY_BYTES
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(scope, send, limit)
@@ -78,6 +86,10 @@ class BodyLimit:
 
         size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
         error = PayloadTooLarge(f"request body over the {size} limit", field="body")
+        if limit == MAX_BODY_BYTES and _INVOKE.match(scope["path"]):
+            error = PayloadTooLarge(
+                f"the request body is over the endpoint's limit of {limit} bytes", field="Body"
+            )
         # In the shape the caller's client reads (an MLflow client: its error_code), and the
         # connection closes: the rest of the body is not read.
         await send_error(_closing(send), scope, error)

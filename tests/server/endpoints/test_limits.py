@@ -138,6 +138,11 @@ def test_invoke_endpoint_on_the_servers_url_is_held_to_the_workers_body_limit(
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
     assert error["Error"]["Code"] == "ValidationError"
     assert f"over the endpoint's limit of {LIMIT} bytes" in error["Error"]["Message"]
+    # A body the server itself would take (up to 32 MB) is refused from its declared length,
+    # before it arrives: the server used to wait for all of it, hold it and send it on.
+    answer = _answer_to_headers_alone(server.port, "sized", 30 * 1024 * 1024)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert f"over the endpoint's limit of {LIMIT} bytes".encode() in answer
     # The refusal is the body's alone: the endpoint answers the next request.
     fits = _too_big()[: LIMIT - 10]
     with contextlib.closing(_runtime(server.url)) as runtime:
@@ -145,6 +150,24 @@ def test_invoke_endpoint_on_the_servers_url_is_held_to_the_workers_body_limit(
             EndpointName="sized", Body=fits, ContentType="application/json"
         )
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def _answer_to_headers_alone(port: int, endpoint: str, length: int) -> bytes:
+    """What the server answers an InvokeEndpoint that declares ``length`` bytes and sends
+    none of them (a server waiting for the body answers nothing before the socket's timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(
+            f"POST /endpoints/{endpoint}/invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+        )
+        answer = b""
+        with contextlib.suppress(TimeoutError):
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        return answer
 
 
 def _runtime(url: str) -> Any:

@@ -22,9 +22,18 @@ from pydantic import (
 
 from dockyard.errors import InvalidArgument
 
-__all__ = ["ApiKey", "BatchingConfig", "CaptureConfig", "VariantConfig", "WorkerConfig"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ApiKey",
+    "BatchingConfig",
+    "CaptureConfig",
+    "VariantConfig",
+    "WorkerConfig",
+]
 
 MIB = 1024 * 1024
+#: A worker's request body limit unless its config says otherwise: SageMaker's own (6 MB).
+MAX_BODY_BYTES = 6 * MIB
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 
@@ -177,7 +186,7 @@ class WorkerConfig(_Frozen):
     port: int = Field(default=8080, ge=0, le=65535)
     admin_socket: str | None = None
     request_timeout_s: float = Field(default=60.0, gt=0, le=3600)
-    max_body_bytes: int = Field(default=6 * MIB, ge=1, le=1024 * MIB)
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1, le=1024 * MIB)
     keep_alive_s: float = Field(default=5.0, gt=0, le=3600)
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
