@@ -10,7 +10,8 @@ URI instead. The rule every client follows (:func:`is_local`): a plain path (``d
 Uploads are addressed by content: files go under ``data/<key prefix>/<digest>/``, where the
 digest covers every file's relative path, size and sha256. Re-running the same code on the same
 data costs one listing request and no upload, and an upload never replaces files a queued job
-is about to read.
+is about to read. Large files' hashes are kept between runs (:mod:`._hashes`), so an unchanged
+file is not read again to find it is unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from dockyard.client.http import routes
+from dockyard.client.sdk._context import context
+from dockyard.client.sdk._hashes import StoredHashes
 from dockyard.content_digest import digest_of, files_of
 from dockyard.errors import InvalidArgument
 from dockyard.paths import expand_user
@@ -53,7 +56,12 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     files = files_of(local)
     if not files:
         raise InvalidArgument(f"{local} is an empty folder", field=field)
-    prefix = f"{key_prefix.strip('/')}/{digest_of(files)}".lstrip("/")
+    hashes = StoredHashes(context().settings.home / "cache" / "file-hashes.sqlite")
+    try:
+        digest = digest_of(files, hashes)
+    finally:
+        hashes.close()
+    prefix = f"{key_prefix.strip('/')}/{digest}".lstrip("/")
     stored = client.call(routes.LIST_DATA(), params={"prefix": prefix})
     have = {f["path"]: f["size"] for f in stored["files"]}
     prefix_uri = str(stored["prefix_uri"])
