@@ -26,8 +26,9 @@ from dockyard.errors import (
     Unavailable,
 )
 from dockyard.server import Services, create_app
-from dockyard.server._auth import send_error
+from dockyard.server._auth import Credentials, send_error
 from dockyard.server._inprocess import InProcessTransport
+from dockyard.server.actor import Actor, ActorKind, Role
 from dockyard.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -534,6 +535,47 @@ def test_an_event_stream_ends_once_its_readers_token_is_revoked(tmp_path: Path) 
     services.close()
     assert len(made) < 150, "the stream went on after its token was revoked"
     assert again.status_code == 401 and "revoked" in again.json()["error"]["message"]
+
+
+def test_a_read_only_access_keys_stream_keeps_its_scope_until_the_key_is_revoked(
+    tmp_path: Path,
+) -> None:
+    """What a stream asks again every few seconds: a signed request's access key as it is
+    now (not the account alone, which would have made a read-only key's reader look changed
+    and ended its stream at each look)."""
+    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
+    with _client(services) as client:
+        client.post(
+            "/api/v1/users", json={"name": "alice", "role": "admin", "password": PASSWORD}
+        ).raise_for_status()
+        client.post(
+            "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
+        ).raise_for_status()
+        made = client.post(
+            "/api/v1/access-keys", json={"read_only": True}, headers=_basic("bob")
+        ).json()
+        key_id = made["access_key_id"]
+        authorization = (
+            f"AWS4-HMAC-SHA256 Credential={key_id}/20261207/us-east-1/sagemaker/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+        )
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/v1/events/stream",
+            "headers": [(b"authorization", authorization.encode())],
+            "client": ("127.0.0.1", 50000),
+        }
+        bob_id = services.auth.by_password("bob", PASSWORD, "127.0.0.1").user_id
+        opened = Actor(ActorKind.USER, "bob", Role.MEMBER, user_id=bob_id, read_only=True)
+        credentials = Credentials(services.auth)
+        now = asyncio.run(credentials.again(scope, opened))
+        assert (now.user_id, now.role, now.read_only) == (bob_id, Role.MEMBER, True)
+        revoked = client.delete(f"/api/v1/access-keys/{key_id}", headers=_basic("bob"))
+        assert revoked.status_code == 204, revoked.text
+        with pytest.raises(Unauthenticated, match="revoked"):
+            asyncio.run(credentials.again(scope, opened))
+    services.close()
 
 
 def test_an_own_password_changes_only_with_the_current_one_and_ends_sessions(

@@ -51,13 +51,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.errors import (
-    DockyardError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
-)
+from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
 from dockyard.server._signed import access_key_of, signed_actor
 from dockyard.server.actor import Actor, ActorKind
 from dockyard.server.auth import AuthService, SignatureRejected, secret_digest
@@ -326,24 +320,20 @@ class Credentials:
     async def again(self, scope: Scope, actor: Actor) -> Actor:
         """Who ``actor``'s request's credentials stand for now, for an answer that lasts (an
         event stream): Unauthenticated or PermissionDenied once they sign no one in (a revoked
-        token, an ended session, a deleted or disabled account).
+        token or access key, an ended session, a deleted or disabled account).
 
-        A request an access key signed is not checked again (its signature covered it once);
-        its account is read as it is now.
+        A request an access key signed is not verified again (its signature covered it once):
+        the key itself is looked up again.
         """
         if actor.kind in (ActorKind.LOCAL, ActorKind.SYSTEM):
             return actor
         headers = _Headers(scope["headers"])
         authorization = headers.get(b"authorization")
-        signed = authorization is not None and authorization.startswith(_SIGV4)
-        if signed and access_key_of(authorization or "") is not None:
-            if actor.user_id is None:
-                return actor
-            try:
-                now = await run_in_threadpool(self.auth.account_actor, actor.user_id)
-            except NotFound as exc:
-                raise Unauthenticated(exc.message) from None
-            return now.at(actor.source)
+        if authorization is not None and authorization.startswith(_SIGV4):
+            signed = access_key_of(authorization)
+            if signed is not None:
+                now, _ = await run_in_threadpool(self.auth.access_keys.signer, signed.key_id)
+                return now.at(actor.source)
         return await self.identify(scope, headers)
 
 
