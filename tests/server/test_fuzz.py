@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,9 +15,13 @@ from schemathesis.checks import not_a_server_error
 from dockyard.server import create_app
 from dockyard.settings import Settings
 
-_HOME = Path(__import__("tempfile").mkdtemp(prefix="dockyard-fuzz-"))
+# Made when the module is imported (every worker that collects it, runs it or not): gone when
+# the process ends, as a fixture's folder would be.
+_HOME = Path(tempfile.mkdtemp(prefix="dockyard-fuzz-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 # Schemathesis calls the app as Starlette's test client does, with Host "testserver".
 app = create_app(Settings(home=_HOME, allowed_hosts=["testserver"]))
+atexit.register(app.state.services.close)  # before the folder goes: atexit runs last first
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
 
 
