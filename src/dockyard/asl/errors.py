@@ -5,8 +5,9 @@ error handling (Retry, Catch, then failing the branch or the execution), carryin
 name and cause a user sees in the history and in ``$.Error`` / ``$.Cause``.
 
 Two errors are terminal, as AWS documents: ``States.Runtime`` (a path that selects nothing, a
-Choice that matches nothing, a bad intrinsic) and ``States.DataLimitExceeded`` (a payload over
-256 KiB). Neither ``States.ALL`` nor any other Retry or Catch matches them.
+value of the wrong kind where a state reads one), which no Retry or Catch matches, and
+``States.DataLimitExceeded`` (a payload over 256 KiB), which ``States.ALL`` and
+``States.TaskFailed`` do not match: only a Retrier or Catcher that names it takes it.
 """
 
 from __future__ import annotations

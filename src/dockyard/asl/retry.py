@@ -2,8 +2,10 @@
 
 Matching follows AWS: ``ErrorEquals`` lists names; ``States.ALL`` matches any error and
 ``States.TaskFailed`` any error except ``States.Timeout`` (and a heartbeat timeout); neither
-matches the terminal ``States.Runtime`` and ``States.DataLimitExceeded``, which nothing
-catches. A Retrier's wait before retry *n* (counted from 0) is::
+matches the terminal ``States.DataLimitExceeded``, which only a Retrier or Catcher naming it
+takes ("a terminal error that can't be caught by the States.ALL error type"), nor
+``States.Runtime``, which nothing takes (it "will always cause the execution to fail").
+A Retrier's wait before retry *n* (counted from 0) is::
 
     min(IntervalSeconds * BackoffRate ** n, MaxDelaySeconds)      defaults 1 s, 2.0, none
 
@@ -18,15 +20,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dockyard.asl.effects import MAX_TIMER_SECONDS
-from dockyard.asl.errors import ALL, HEARTBEAT_TIMEOUT, TASK_FAILED, TERMINAL, TIMEOUT
+from dockyard.asl.errors import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TERMINAL, TIMEOUT
 
 __all__ = ["delay_seconds", "error_matches", "seeded_fraction"]
 
 
 def error_matches(names: Iterable[str], error: str) -> bool:
     """Whether a Retrier's or Catcher's ``ErrorEquals`` covers ``error``."""
-    if error in TERMINAL:
+    if error == RUNTIME:
         return False
+    if error in TERMINAL:
+        return error in names
     for name in names:
         if name in (error, ALL):
             return True

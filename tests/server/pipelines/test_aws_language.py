@@ -1,0 +1,100 @@
+"""The States Language as Step Functions runs it, through boto3's own ``stepfunctions`` client
+against a live server on the real core: state machines written for AWS, run unchanged, give
+what AWS documents (errors, their names and where Retry and Catch take them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.server.pipelines._live import served, stepfunctions
+
+from dockyard.server._services import Services
+from dockyard.settings import Settings
+
+
+@pytest.fixture
+def sfn(tmp_path: Path) -> Iterator[Any]:
+    """boto3's client against a server on the real core."""
+    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    with served(made) as url:
+        client = stepfunctions(url)
+        yield client
+        client.close()
+    made.close()
+
+
+def run(sfn: Any, definition: dict[str, Any], given: Any) -> dict[str, Any]:
+    """``definition`` run once as an EXPRESS machine, answered when it ended."""
+    name = f"m{abs(hash(json.dumps(definition, sort_keys=True))) % 10**12}"
+    arn = sfn.create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn="r", type="EXPRESS"
+    )["stateMachineArn"]
+    answer: dict[str, Any] = sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps(given))
+    return answer
+
+
+#: Two branches whose outputs together are over the 256 KiB a state's result may be.
+TWO_BIG_BRANCHES = [
+    {"StartAt": "Left", "States": {"Left": {"Type": "Pass", "End": True}}},
+    {"StartAt": "Right", "States": {"Right": {"Type": "Pass", "End": True}}},
+]
+
+
+@pytest.mark.parametrize(
+    ("errors", "caught"),
+    [
+        (["States.DataLimitExceeded"], True),
+        (["Other", "States.DataLimitExceeded"], True),
+        (["States.ALL"], False),
+        (["States.TaskFailed"], False),
+    ],
+)
+def test_data_limit_exceeded_is_caught_by_its_own_name_only(
+    sfn: Any, errors: list[str], caught: bool
+) -> None:
+    # AWS: "a terminal error that can't be caught by the States.ALL error type"; a Catcher
+    # naming it takes it (the error output goes on to its Next, as any caught error's does)
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": TWO_BIG_BRANCHES,
+                "ResultPath": "$.both",
+                "Catch": [{"ErrorEquals": errors, "ResultPath": "$.error", "Next": "Handled"}],
+                "End": True,
+            },
+            "Handled": {"Type": "Pass", "OutputPath": "$.error", "End": True},
+        },
+    }
+    answer = run(sfn, definition, {"text": "x" * 150_000})
+    if caught:
+        assert answer["status"] == "SUCCEEDED", answer
+        error = json.loads(answer["output"])
+        assert error["Error"] == "States.DataLimitExceeded"
+        assert "exceeding the maximum number of bytes service limit" in error["Cause"]
+    else:
+        assert (answer["status"], answer["error"]) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_states_runtime_is_caught_by_no_name(sfn: Any) -> None:
+    # AWS: "A States.Runtime error isn't retriable, and will always cause the execution to fail"
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": TWO_BIG_BRANCHES,
+                "OutputPath": "$.missing",
+                "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "Handled"}],
+                "End": True,
+            },
+            "Handled": {"Type": "Succeed"},
+        },
+    }
+    answer = run(sfn, definition, {})
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
