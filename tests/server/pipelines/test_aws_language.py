@@ -5,11 +5,13 @@ what AWS documents (errors, their names and where Retry and Catch take them)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from tests.server.pipelines._live import served, stepfunctions
 
 from dockyard.server._services import Services
@@ -98,3 +100,35 @@ def test_states_runtime_is_caught_by_no_name(sfn: Any) -> None:
     }
     answer = run(sfn, definition, {})
     assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_a_refused_definition_is_worded_as_aws_words_it(sfn: Any) -> None:
+    # AWS: "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field ... at
+    # /States/A/Type, ...'": each problem's code, message and place, the list quoted
+    two = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Bogus", "End": True}},
+    }
+    with pytest.raises(ClientError) as refused:
+        sfn.create_state_machine(name="two", definition=json.dumps(two), roleArn="r")
+    said = refused.value.response["Error"]["Message"]
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert said.startswith("Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: "), said
+    assert said.endswith("'"), said
+    assert "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next" in said
+    assert re.search(r", SCHEMA_VALIDATION_FAILED: [^']*'Bogus'.* at /States/B/Type'$", said), said
+    with pytest.raises(ClientError) as refused:
+        sfn.create_state_machine(name="notjson", definition="{", roleArn="r")
+    said = refused.value.response["Error"]["Message"]
+    assert said.startswith("Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: "), said
+    # UpdateStateMachine words it the same way
+    arn = sfn.create_state_machine(
+        name="fine",
+        definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+        roleArn="r",
+    )["stateMachineArn"]
+    with pytest.raises(ClientError) as refused:
+        sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(two))
+    assert refused.value.response["Error"]["Message"].startswith(
+        "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: "
+    )

@@ -38,7 +38,11 @@ if TYPE_CHECKING:
     from dockyard.server.pipelines._catalog import catalog
     from dockyard.server.pipelines._core import Core, load_core
     from dockyard.server.pipelines._engine import WORK, Engine
-    from dockyard.server.pipelines._errors import StateMachineMissing, TooManyTags
+    from dockyard.server.pipelines._errors import (
+        InvalidDefinition,
+        StateMachineMissing,
+        TooManyTags,
+    )
     from dockyard.server.pipelines._loop import PipelineEngine
     from dockyard.server.pipelines._runner import TaskRunner
     from dockyard.server.pipelines._service import PipelineService
@@ -47,6 +51,7 @@ __all__ = [
     "WORK",
     "Core",
     "Engine",
+    "InvalidDefinition",
     "PipelineEngine",
     "PipelineService",
     "StateMachineMissing",
@@ -61,6 +66,7 @@ __getattr__, __dir__ = exports(
         "Core": "._core",
         "Engine": "._engine",
         "WORK": "._engine",
+        "InvalidDefinition": "._errors",
         "PipelineEngine": "._loop",
         "PipelineService": "._service",
         "StateMachineMissing": "._errors",

@@ -40,7 +40,7 @@ from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._arn import REGION
 from dockyard.server.compat.aws._errors import AwsError
 from dockyard.server.compat.aws._fields import member, optional, required, seconds
-from dockyard.server.pipelines import StateMachineMissing, TooManyTags
+from dockyard.server.pipelines import InvalidDefinition, StateMachineMissing, TooManyTags
 
 __all__ = ["ACTIONS", "CONTENT_TYPE"]
 
@@ -66,6 +66,27 @@ def _named_as_aws() -> Iterator[None]:
         said = str(first.get("msg")).removeprefix("Value error, ")
         field = loc[0] if loc else None
         raise InvalidArgument(f"{'.'.join(loc)}: {said}", field=field) from None
+
+
+@contextmanager
+def _definition_as_aws() -> Iterator[None]:
+    """A definition refused in AWS's words: every problem as ``CODE: message at /location``,
+    the list quoted (``Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: ... at
+    /States/A/Type, MISSING_TRANSITION_TARGET: ...'``), which scripts written for AWS match
+    on; the native API keeps its own wording."""
+    try:
+        yield
+    except InvalidDefinition as exc:
+        found = exc.details.get("problems")
+        if not isinstance(found, list) or not found:
+            raise
+        said = ", ".join(
+            f"{p.get('code')}: {p.get('message')}"
+            + (f" at {p['location']}" if p.get("location") else "")
+            for p in found
+            if isinstance(p, dict)
+        )
+        raise AwsError("InvalidDefinition", f"Invalid State Machine Definition: '{said}'") from None
 
 
 def _machine(found: StateMachine) -> Body:
@@ -115,7 +136,8 @@ def _execution(found: Execution) -> Body:
 def create_state_machine(services: Services, actor: Actor, body: Body) -> Body:
     with _named_as_aws():
         config = _config(body)
-    made = services.pipelines.create(actor, config)
+    with _definition_as_aws():
+        made = services.pipelines.create(actor, config)
     return {"stateMachineArn": made.arn, "creationDate": seconds(made.created_time)}
 
 
@@ -143,7 +165,8 @@ def update_state_machine(services: Services, actor: Actor, body: Body) -> Body:
             "UpdateStateMachine needs a definition or a roleArn (or a description) to change; "
             "logging, tracing and encryption settings are not kept here",
         )
-    made = services.pipelines.update(actor, required(body, "stateMachineArn"), change)
+    with _definition_as_aws():
+        made = services.pipelines.update(actor, required(body, "stateMachineArn"), change)
     return {"updateDate": seconds(made.updated_time), "revisionId": made.revision_id}
 
 
