@@ -446,11 +446,19 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         ) from None
 
 
+#: The library's table of messages says "Object" wherever JSONata's says "function" ("Argument
+#: 1 of Object substring does not match Object signature"); JSONata's own table writes an
+#: object in lower case, so every capitalised "Object" is a function.
+_OBJECT_FOR_FUNCTION = re.compile(r"\bObject\b")
+
+
 def _message(exc: JException) -> str:
-    """The error with its code, and its position when the library knows it (-1: it does not)."""
+    """The error in JSONata's words with its code, and its position when the library knows it
+    (-1: it does not)."""
     where = exc.location
     known = isinstance(where, int) and where >= 0
-    return f"{exc} (code {exc.error}{f', position {where}' if known else ''})"
+    said = _OBJECT_FOR_FUNCTION.sub("function", str(exc))
+    return f"{said} (code {exc.error}{f', position {where}' if known else ''})"
 
 
 def _plain(value: Any) -> Any:

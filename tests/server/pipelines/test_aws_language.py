@@ -132,3 +132,29 @@ def test_a_refused_definition_is_worded_as_aws_words_it(sfn: Any) -> None:
     assert refused.value.response["Error"]["Message"].startswith(
         "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: "
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "said"),
+    [
+        (
+            "$substring('abc', 'x')",
+            "Argument 1 of function substring does not match function signature",
+        ),
+        ("$reduce([1, 2], function($a) { $a })", "must be a function with at least two arguments"),
+        ("$single([1, 2])", "The $single() function expected exactly 1 matching result"),
+    ],
+)
+def test_a_jsonata_error_names_the_function_it_is_about(
+    sfn: Any, expression: str, said: str
+) -> None:
+    # JSONata's own messages say "function" where the library's table says "Object"
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Compute",
+        "States": {"Compute": {"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}},
+    }
+    answer = run(sfn, definition, {})
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert said in answer["cause"], answer["cause"]
+    assert "Object" not in answer["cause"], answer["cause"]
