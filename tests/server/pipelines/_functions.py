@@ -80,3 +80,8 @@ def hold(event: dict[str, Any]) -> str:
     while not Path(event["release"]).exists():
         time.sleep(0.05)
     return node
+
+
+def large(event: dict[str, Any]) -> str:
+    """A result of ``event["size"]`` characters."""
+    return "a" * int(event["size"])

@@ -20,10 +20,17 @@ from dockyard.settings import Settings
 
 @pytest.fixture
 def sfn(tmp_path: Path) -> Iterator[Any]:
-    """boto3's client against a server on the real core."""
-    made = Services.from_settings(Settings(home=tmp_path / "home", data_roots=[str(tmp_path)]))
+    """boto3's client against a server on the real core and its engine loop."""
+    made = Services.from_settings(
+        Settings(
+            home=tmp_path / "home",
+            data_roots=[str(tmp_path)],
+            pipeline_functions={"large": "tests.server.pipelines._functions:large"},
+            scheduler=True,  # the engine loop carries out function calls
+        )
+    )
     with served(made) as url:
-        client = stepfunctions(url)
+        client = stepfunctions(url, read_timeout=30)
         yield client
         client.close()
     made.close()
@@ -158,3 +165,42 @@ def test_a_jsonata_error_names_the_function_it_is_about(
     assert (answer["status"], answer["error"]) == ("FAILED", "States.QueryEvaluationError")
     assert said in answer["cause"], answer["cause"]
     assert "Object" not in answer["cause"], answer["cause"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "named"),
+    [
+        ("arn:aws:states:::lambda:invoke", "lambda"),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:large",
+            "arn:aws:lambda:us-east-1:123456789012:function:large",
+        ),
+    ],
+)
+def test_a_function_answering_over_the_limit_fails_in_aws_words(
+    sfn: Any, resource: str, named: str
+) -> None:
+    # as AWS records it: "The state/task 'lambda' returned a result with a size exceeding the
+    # maximum number of bytes service limit." (the function's ARN for a Lambda ARN resource)
+    definition = {
+        "StartAt": "Invoke",
+        "States": {
+            "Invoke": {
+                "Type": "Task",
+                "Resource": resource,
+                "Parameters": {"FunctionName": "large", "Payload": {"size": 300_000}},
+                "Catch": [{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Handled"}],
+                "End": True,
+            },
+            "Handled": {"Type": "Pass", "End": True},
+        },
+    }
+    if resource != "arn:aws:states:::lambda:invoke":
+        definition["States"]["Invoke"]["Parameters"] = {"size": 300_000}  # type: ignore[index]
+    answer = run(sfn, definition, {})
+    assert answer["status"] == "SUCCEEDED", answer
+    assert json.loads(answer["output"]) == {
+        "Error": "States.DataLimitExceeded",
+        "Cause": f"The state/task '{named}' returned a result with a size exceeding the "
+        "maximum number of bytes service limit.",
+    }

@@ -49,6 +49,7 @@ __all__ = ["FunctionTask"]
 INVOKE = "arn:aws:states:::lambda:invoke"
 PREFIXES = ("dockyard:function:", "arn:aws:lambda:")
 _MAX_ANSWER = 256 * 1024
+_DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 _NEEDS_NAME = "lambda:invoke needs a FunctionName parameter (the function's name or ARN)"
 
 
@@ -130,6 +131,9 @@ class FunctionTask(BaseIntegration):
                 return Succeeded(
                     {"Payload": outcome.output, "StatusCode": 200, "ExecutedVersion": "$LATEST"}
                 )
+            if isinstance(outcome, Failed) and outcome.error == _DATA_LIMIT_EXCEEDED:
+                # as AWS words it, naming the integration ('lambda') or the function's ARN
+                return Failed(_DATA_LIMIT_EXCEEDED, _too_large("lambda" if wrap else call.base))
             return outcome
 
         return InBackground(run)
@@ -197,6 +201,13 @@ class FunctionTask(BaseIntegration):
                 self._cluster.close()
 
 
+def _too_large(what: str) -> str:
+    return (
+        f"The state/task '{what}' returned a result with a size exceeding the maximum number "
+        "of bytes service limit."
+    )
+
+
 def _answer(name: str, code: int, out: bytes, err: bytes) -> Succeeded | Failed:
     try:
         answer = orjson.loads(out[:_MAX_ANSWER]) if out else None
@@ -206,7 +217,7 @@ def _answer(name: str, code: int, out: bytes, err: bytes) -> Succeeded | Failed:
         tail = err.decode(errors="replace")[-1000:].strip()
         cause = f"function {name} ended (exit {code}) without an answer: {tail or 'no output'}"
         if len(out) > _MAX_ANSWER:
-            return Failed("States.DataLimitExceeded", f"function {name} answered over 256 KiB")
+            return Failed(_DATA_LIMIT_EXCEEDED, _too_large(f"dockyard:function:{name}"))
         return Failed("Function.Crashed", cause)
     if answer.get("ok"):
         return Succeeded(answer.get("result"))
