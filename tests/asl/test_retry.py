@@ -28,6 +28,13 @@ def test_error_equals(names: list[str], error: str, expected: bool) -> None:
     assert error_matches(names, error) is expected
 
 
+def test_a_task_reporting_data_limit_exceeded_fails_as_any_task_does() -> None:
+    # AWS records a Lambda result over the limit as the task's failure: States.ALL takes it
+    assert error_matches(["States.ALL"], "States.DataLimitExceeded", task=True)
+    assert error_matches(["States.TaskFailed"], "States.DataLimitExceeded", task=True)
+    assert not error_matches(["States.ALL"], "States.Runtime", task=True)
+
+
 def test_back_off_sequence_follows_the_documented_formula() -> None:
     # IntervalSeconds 3, BackoffRate 2, MaxAttempts 3: waits of 3, 6 and 12 seconds
     retrier = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3, "BackoffRate": 2}

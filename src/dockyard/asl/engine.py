@@ -441,9 +441,9 @@ class Engine:
         except StatesError:
             spec = {}
         if spec.get("Type") in ("Task", "Parallel", "Map"):
-            if self._retry(thread, spec, name):
+            if self._retry(thread, spec, name, task=error.task):
                 return
-            if self._catch(thread, spec, name, cause):
+            if self._catch(thread, spec, name, cause, task=error.task):
                 return
         self.fail_thread(thread, name, cause)
 
@@ -455,9 +455,11 @@ class Engine:
             thread, spec, self.decorate(thread, error)[0]
         )
 
-    def _retry(self, thread: dict[str, Any], spec: Mapping[str, Any], error: str) -> bool:
+    def _retry(
+        self, thread: dict[str, Any], spec: Mapping[str, Any], error: str, *, task: bool = False
+    ) -> bool:
         for index, retrier in enumerate(spec.get("Retry") or ()):
-            if not error_matches(retrier.get("ErrorEquals", ()), error):
+            if not error_matches(retrier.get("ErrorEquals", ()), error, task=task):
                 continue
             done = int(thread["tries"].get(str(index), 0))
             if done >= int(retrier.get("MaxAttempts", 3)):
@@ -474,10 +476,16 @@ class Engine:
         return False
 
     def _catch(
-        self, thread: dict[str, Any], spec: Mapping[str, Any], error: str, cause: str | None
+        self,
+        thread: dict[str, Any],
+        spec: Mapping[str, Any],
+        error: str,
+        cause: str | None,
+        *,
+        task: bool = False,
     ) -> bool:
         for catcher in spec.get("Catch") or ():
-            if not error_matches(catcher.get("ErrorEquals", ()), error):
+            if not error_matches(catcher.get("ErrorEquals", ()), error, task=task):
                 continue
             self.drop_children(thread)
             error_output = {"Error": error, "Cause": cause}

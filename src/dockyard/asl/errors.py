@@ -7,7 +7,9 @@ name and cause a user sees in the history and in ``$.Error`` / ``$.Cause``.
 Two errors are terminal, as AWS documents: ``States.Runtime`` (a path that selects nothing, a
 value of the wrong kind where a state reads one), which no Retry or Catch matches, and
 ``States.DataLimitExceeded`` (a payload over 256 KiB), which ``States.ALL`` and
-``States.TaskFailed`` do not match: only a Retrier or Catcher that names it takes it.
+``States.TaskFailed`` do not match: only a Retrier or Catcher that names it takes it. A Task's
+work answering over the limit (a Lambda function's result) is the task's failure, recorded as
+one, and matched as any error the task reports, as AWS records it.
 """
 
 from __future__ import annotations
@@ -57,11 +59,16 @@ class StatesError(Exception):
     the state 'X' (entered at the event id #2). ...").
     """
 
-    def __init__(self, error: str, cause: str | None = None, *, decorate: bool = False) -> None:
+    def __init__(
+        self, error: str, cause: str | None = None, *, decorate: bool = False, task: bool = False
+    ) -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
         self.decorate = decorate
+        # the Task's work reported it (a TaskFailed or LambdaFunctionFailed event): a task's
+        # failure, which States.ALL takes whatever its name
+        self.task = task
 
 
 def decorated(error: StatesError) -> bool:

@@ -3,7 +3,9 @@
 Matching follows AWS: ``ErrorEquals`` lists names; ``States.ALL`` matches any error and
 ``States.TaskFailed`` any error except ``States.Timeout`` (and a heartbeat timeout); neither
 matches the terminal ``States.DataLimitExceeded``, which only a Retrier or Catcher naming it
-takes ("a terminal error that can't be caught by the States.ALL error type"), nor
+takes ("a terminal error that can't be caught by the States.ALL error type") unless the
+Task's work reported it (AWS records a Lambda result over the limit as the task's failure,
+which States.ALL takes), nor
 ``States.Runtime``, which nothing takes (it "will always cause the execution to fail").
 A Retrier's wait before retry *n* (counted from 0) is::
 
@@ -25,11 +27,13 @@ from dockyard.asl.errors import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TE
 __all__ = ["delay_seconds", "error_matches", "seeded_fraction"]
 
 
-def error_matches(names: Iterable[str], error: str) -> bool:
-    """Whether a Retrier's or Catcher's ``ErrorEquals`` covers ``error``."""
+def error_matches(names: Iterable[str], error: str, *, task: bool = False) -> bool:
+    """Whether a Retrier's or Catcher's ``ErrorEquals`` covers ``error``; ``task``: the Task's
+    work reported it (an integration's result over the limit is the task's failure, which
+    ``States.ALL`` takes, as AWS records it)."""
     if error == RUNTIME:
         return False
-    if error in TERMINAL:
+    if error in TERMINAL and not task:
         return error in names
     for name in names:
         if name in (error, ALL):

@@ -204,3 +204,28 @@ def test_a_function_answering_over_the_limit_fails_in_aws_words(
         "Cause": f"The state/task '{named}' returned a result with a size exceeding the "
         "maximum number of bytes service limit.",
     }
+
+
+@pytest.mark.parametrize("errors", [["States.ALL"], ["States.TaskFailed"]])
+def test_a_task_whose_result_is_over_the_limit_fails_as_a_task_does(
+    sfn: Any, errors: list[str]
+) -> None:
+    # AWS records an oversized Lambda result as the task's failure (TaskFailed, then the
+    # Catcher): a States.ALL Catcher takes it there, though not the state's own data over the
+    # limit (above)
+    definition = {
+        "StartAt": "Invoke",
+        "States": {
+            "Invoke": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "large", "Payload": {"size": 300_000}},
+                "Catch": [{"ErrorEquals": errors, "Next": "Handled"}],
+                "End": True,
+            },
+            "Handled": {"Type": "Pass", "End": True},
+        },
+    }
+    answer = run(sfn, definition, {})
+    assert answer["status"] == "SUCCEEDED", answer
+    assert json.loads(answer["output"])["Error"] == "States.DataLimitExceeded"

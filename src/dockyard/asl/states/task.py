@@ -209,7 +209,7 @@ class Task:
             engine.emit(thread, "TaskTimedOut", {"taskTimedOutEventDetails": details})
         else:
             engine.emit(thread, "TaskFailed", {"taskFailedEventDetails": details})
-        raise StatesError(error, cause)
+        raise StatesError(error, cause, task=True)
 
     def timer_fired(self, engine: Engine, thread: dict[str, Any], spec: dict[str, Any]) -> Outcome:
         """The task's TimeoutSeconds passed: cancel it and time the state out."""
