@@ -60,12 +60,21 @@ class StatesError(Exception):
     """
 
     def __init__(
-        self, error: str, cause: str | None = None, *, decorate: bool = False, task: bool = False
+        self,
+        error: str,
+        cause: str | None = None,
+        *,
+        decorate: bool = False,
+        task: bool = False,
+        relayed: bool = False,
     ) -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
         self.decorate = decorate
+        # a Parallel's branch or a Map's iteration failed with it: its cause already names the
+        # state inside that failed, and the Parallel or Map passes it on as it is
+        self.relayed = relayed
         # the Task's work reported it (a TaskFailed or LambdaFunctionFailed event): a task's
         # failure, which States.ALL takes whatever its name
         self.task = task
@@ -73,7 +82,10 @@ class StatesError(Exception):
 
 def decorated(error: StatesError) -> bool:
     """Whether the history words ``error``'s cause with the state's name: the interpreter's own
-    runtime errors say so; an intrinsic's or a JSONata expression's failure always does."""
+    runtime errors say so; an intrinsic's or a JSONata expression's failure always does; one
+    a branch or an iteration passes on already did, inside."""
+    if error.relayed:
+        return False
     return error.decorate or error.error in (RUNTIME, QUERY_EVALUATION_ERROR)
 
 

@@ -229,3 +229,24 @@ def test_a_task_whose_result_is_over_the_limit_fails_as_a_task_does(
     answer = run(sfn, definition, {})
     assert answer["status"] == "SUCCEEDED", answer
     assert json.loads(answer["output"])["Error"] == "States.DataLimitExceeded"
+
+
+@pytest.mark.parametrize("kind", ["Parallel", "Map"])
+def test_an_error_inside_a_branch_keeps_the_cause_the_inner_state_gave(sfn: Any, kind: str) -> None:
+    # the inner state's runtime error names that state; the Parallel or Map fails with the
+    # same error and cause, not wrapped a second time in its own name
+    inner = {
+        "StartAt": "Inner",
+        "States": {"Inner": {"Type": "Pass", "InputPath": "$.nope", "End": True}},
+    }
+    outer: dict[str, Any] = {"Type": kind, "End": True}
+    if kind == "Parallel":
+        outer["Branches"] = [inner]
+    else:
+        outer["ItemProcessor"] = inner
+    answer = run(sfn, {"StartAt": "Outer", "States": {"Outer": outer}}, [{}])
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
+    assert answer["cause"].startswith("An error occurred while executing the state 'Inner'"), (
+        answer["cause"]
+    )
+    assert "'Outer'" not in answer["cause"], answer["cause"]

@@ -477,7 +477,7 @@ def child_failed(engine: Engine, thread: dict[str, Any], child: dict[str, Any]) 
             "The specified tolerated failure threshold was exceeded",
         )
     else:
-        error = StatesError(child["error"], child["cause"])
+        error = StatesError(child["error"], child["cause"], relayed=True)
     if last is not None:
         prefix = f"{engine.prefix(thread)}{thread['at']}/"
         for other, mark in enumerate(fan["marks"]):
