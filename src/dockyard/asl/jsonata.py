@@ -7,7 +7,9 @@ is read as ``$states.input`` and ``$myVar``.
 
 Besides JSONata's own library, Step Functions adds ``$partition``, ``$range``, ``$hash``,
 ``$random`` (with an optional seed), ``$uuid`` and ``$parse``, and leaves out ``$eval``; they
-are bound here for every evaluation, with ``$pad``, whose width is bounded. Randomness and
+are bound here for every evaluation, with ``$pad``, whose width is bounded, and ``$number``,
+``$toMillis``, ``$sort``, ``$power`` and the URL decoders, which refuse what JSONata refuses
+in its words and with its code where the library raised Python's errors. Randomness and
 the clock come from the caller (``random``, ``now``) so that a replayed execution computes
 the same values: ``$uuid()`` and ``$random()`` (without a seed) draw from ``random``, and
 ``$now()`` / ``$millis()`` read ``now``. Without them, the generator is seeded from the
@@ -613,6 +615,99 @@ def _parse(text: Any) -> Any:
         raise _fail("parse", f"the argument is not valid JSON: {exc}") from exc
 
 
+def _coded(code: str, text: str) -> StatesError:
+    """A JSONata error the library would have raised as Python's own (``could not convert
+    string to float``), in JSONata's words and with its code."""
+    return StatesError(QUERY_EVALUATION_ERROR, f"{text} (code {code})")
+
+
+#: The strings JSONata's ``$number`` reads: a JSON number, or hexadecimal, octal or binary.
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
+_BASED = re.compile(r"0[xX][0-9A-Fa-f]+|0[oO][0-7]+|0[bB][01]+")
+
+
+def _number(value: Any) -> Any:
+    """``$number``: the library reads any text Python's ``float`` does (``"1_000"``,
+    ``"nan"``, ``" 12 "``) and fails on the rest with Python's words."""
+    from jsonata.functions import Functions
+
+    if not isinstance(value, str):
+        return Functions.number(value)
+    if _DECIMAL.fullmatch(value) and math.isfinite(float(value)):
+        return Functions.number(value)
+    if _BASED.fullmatch(value):
+        return int(value, 0)
+    raise _coded("D3030", f"Unable to cast value to a number: {json.dumps(value)}")
+
+
+def _to_millis(timestamp: Any, picture: Any = None) -> Any:
+    from jsonata.functions import Functions
+
+    try:
+        return Functions.datetime_to_millis(timestamp, picture)
+    except (ValueError, OverflowError):
+        if picture is not None:
+            raise _coded(
+                "D3110", f"The timestamp {json.dumps(timestamp)} does not match the picture"
+            ) from None
+        raise _coded(
+            "D3110",
+            "The argument of the toMillis function must be an ISO 8601 formatted timestamp. "
+            f"Given {json.dumps(timestamp)}",
+        ) from None
+
+
+def _sort(array: Any, comparator: Any = None) -> Any:
+    from jsonata.functions import Functions
+
+    if comparator is None and isinstance(array, list) and len(array) > 1:
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in array)
+        if not numbers and not all(isinstance(v, str) for v in array):
+            raise _coded(
+                "D3070",
+                "The single argument form of the sort function can only be applied to an "
+                "array of strings or an array of numbers.  Use the second argument to specify "
+                "a comparison function",
+            )
+    return Functions.sort(array, comparator)
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    from jsonata.functions import Functions
+
+    if base is not None and exponent is not None:
+        try:
+            result = float(base) ** float(exponent)  # a negative base's fraction: complex
+        except OverflowError:
+            result = math.inf
+        if isinstance(result, complex) or not math.isfinite(result):
+            raise _coded(
+                "D3061",
+                "The power function has resulted in a value that cannot be represented as a "
+                f"JSON number: base={json.dumps(base)}, exponent={json.dumps(exponent)}",
+            )
+    return Functions.power(base, exponent)
+
+
+def _decoding(name: str, decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def decoded(text: Any) -> Any:
+        try:
+            return decode(text)
+        except UnicodeError:
+            raise _coded(
+                "D3140", f"Malformed URL passed to ${name}(): {json.dumps(text)}"
+            ) from None
+
+    return decoded
+
+
+def _library(name: str) -> Callable[..., Any]:
+    from jsonata.functions import Functions
+
+    found: Callable[..., Any] = getattr(Functions, name)
+    return found
+
+
 def _no_eval(*_: Any) -> Any:
     # Step Functions leaves $eval out of its JSONata: a template evaluates what it says.
     raise _fail("eval", "is not supported by Step Functions; use $parse to read JSON text")
@@ -648,6 +743,21 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
         "uuid": Jsonata.JFunction(_Function("uuid", new_uuid), "<:s>"),
         "parse": Jsonata.JFunction(_Function("parse", _parse), "<s:x>"),
         "eval": Jsonata.JFunction(_Function("eval", _no_eval), "<sx?:x>"),
+        # the library's own, answering in JSONata's words where it raised Python's
+        "number": Jsonata.JFunction(_Function("number", _number), "<(nsb)-:n>"),
+        "toMillis": Jsonata.JFunction(_Function("toMillis", _to_millis), "<s-s?:n>"),
+        "sort": Jsonata.JFunction(_Function("sort", _sort), "<af?:a>"),
+        "power": Jsonata.JFunction(_Function("power", _power), "<n-n:n>"),
+        "decodeUrl": Jsonata.JFunction(
+            _Function("decodeUrl", _decoding("decodeUrl", _library("decode_url"))), "<s-:s>"
+        ),
+        "decodeUrlComponent": Jsonata.JFunction(
+            _Function(
+                "decodeUrlComponent",
+                _decoding("decodeUrlComponent", _library("decode_url_component")),
+            ),
+            "<s-:s>",
+        ),
     }
     if now is not None:
         instant = now if now.tzinfo else now.replace(tzinfo=UTC)

@@ -250,3 +250,66 @@ def test_an_error_inside_a_branch_keeps_the_cause_the_inner_state_gave(sfn: Any,
         answer["cause"]
     )
     assert "'Outer'" not in answer["cause"], answer["cause"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "said"),
+    [
+        ("$number('x')", 'Unable to cast value to a number: "x" (code D3030)'),
+        ("$number('1_000')", 'Unable to cast value to a number: "1_000" (code D3030)'),
+        (
+            "$toMillis('2020-13-45')",
+            'ISO 8601 formatted timestamp. Given "2020-13-45" (code D3110)',
+        ),
+        ("$sort([1, 'a'])", "can only be applied to an array of strings or an array of numbers"),
+        ("$power(-1, 0.5)", "cannot be represented as a JSON number: base=-1, exponent=0.5"),
+        ("$power(10, 400)", "cannot be represented as a JSON number: base=10, exponent=400"),
+        ("$decodeUrlComponent('%E0%A4%A')", "Malformed URL passed to $decodeUrlComponent()"),
+    ],
+)
+def test_a_jsonata_function_refuses_a_value_in_jsonata_words(
+    sfn: Any, expression: str, said: str
+) -> None:
+    # where JSONata raises its own error, the library raised Python's ("could not convert
+    # string to float", "month must be in 1..12", "'<' not supported between instances")
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Compute",
+        "States": {"Compute": {"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}},
+    }
+    answer = run(sfn, definition, {})
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert said in answer["cause"], answer["cause"]
+
+
+def test_jsonata_functions_still_answer_what_they_read(sfn: Any) -> None:
+    expressions = {
+        "n": "$number('-1.5e3')",
+        "hex": "$number('0x1F')",
+        "t": "$toMillis('2020-01-01T00:00:00Z')",
+        "sorted": "$sort([3, 1, 2])",
+        "by": "$sort([{'a': 2}, {'a': 1}], function($l, $r) { $l.a > $r.a })",
+        "p": "$power(2, 3)",
+        "url": "$decodeUrlComponent('a%20b')",
+    }
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Compute",
+        "States": {
+            "Compute": {
+                "Type": "Pass",
+                "Output": {k: f"{{% {v} %}}" for k, v in expressions.items()},
+                "End": True,
+            }
+        },
+    }
+    answer = run(sfn, definition, {})
+    assert json.loads(answer["output"]) == {
+        "n": -1500,
+        "hex": 31,
+        "t": 1577836800000,
+        "sorted": [1, 2, 3],
+        "by": [{"a": 1}, {"a": 2}],
+        "p": 8,
+        "url": "a b",
+    }
