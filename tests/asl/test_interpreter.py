@@ -107,7 +107,7 @@ def test_redrive_resumes_from_the_failed_state() -> None:
     (task,) = [effect for effect in again.effects if isinstance(effect, StartTask)]
     assert task.payload == {"one": 1}
     execution = again.state["context"]["Execution"]
-    assert (execution["RedriveCount"], execution["RedriveTime"]) == (1, "2026-01-01T00:00:00Z")
+    assert (execution["RedriveCount"], execution["RedriveTime"]) == (1, "2026-01-01T00:00:00.000Z")
     done = advance(roundtrip(again.state), [TaskSucceeded(task.task_id, "ok")], now=NOW)
     assert (done.status, done.output) == ("SUCCEEDED", "ok")
 

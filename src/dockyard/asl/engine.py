@@ -53,6 +53,7 @@ from dockyard.asl.history import (
     MAX_PAYLOAD_BYTES,
     HistoryEvent,
     checked_text,
+    context_time,
     json_text,
     longer_than,
 )
@@ -139,7 +140,7 @@ class Engine:
     def __init__(self, snapshot: dict[str, Any], now: datetime) -> None:
         self.s = snapshot
         self.now = now
-        self.now_text = now.isoformat().replace("+00:00", "Z")
+        self.now_text = context_time(now)
         threads = snapshot["threads"]
         if not isinstance(threads, Threads):
             threads = snapshot["threads"] = Threads(threads)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
@@ -29,6 +29,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "HistoryEvent",
     "checked_text",
+    "context_time",
     "json_text",
     "longer_than",
     "nests_too_deep",
@@ -176,3 +177,12 @@ def resource_parts(resource: str) -> tuple[str, str]:
         return parts[2] if len(parts) > 2 else resource, resource
     kind, sep, rest = resource.partition(":")
     return (kind, rest) if sep else ("function", resource)
+
+
+def context_time(moment: datetime) -> str:
+    """``moment`` as the context object writes times (``$$.Execution.StartTime``,
+    ``$$.State.EnteredTime``): UTC to the millisecond, ``2019-03-26T20:14:13.192Z``, as AWS
+    writes them (``isoformat`` writes microseconds, and no fraction at all on a whole
+    second)."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -313,3 +313,24 @@ def test_jsonata_functions_still_answer_what_they_read(sfn: Any) -> None:
         "p": 8,
         "url": "a b",
     }
+
+
+def test_context_times_are_written_as_aws_writes_them(sfn: Any) -> None:
+    # AWS's context object: "StartTime": "2019-03-26T20:14:13.192Z", milliseconds always
+    definition = {
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Pass", "Next": "Times"},
+            "Times": {
+                "Type": "Pass",
+                "Parameters": {
+                    "started.$": "$$.Execution.StartTime",
+                    "entered.$": "$$.State.EnteredTime",
+                },
+                "End": True,
+            },
+        },
+    }
+    times = json.loads(run(sfn, definition, {})["output"])
+    for text in times.values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text), times

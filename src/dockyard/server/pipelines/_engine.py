@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from dockyard.asl.history import context_time
 from dockyard.server.actor import Actor
 from dockyard.server.events import EventLog
 from dockyard.server.pipelines._core import Core, HistoryEventLike, StepLike
@@ -183,7 +184,7 @@ class Engine:
             "Execution": {
                 "Id": arn,
                 "Name": name,
-                "StartTime": to_datetime(now).isoformat().replace("+00:00", "Z"),
+                "StartTime": context_time(to_datetime(now)),
                 "RoleArn": machine.role_arn,
                 "Input": orjson.loads(input_text),
                 "RedriveCount": 0,
