@@ -102,6 +102,14 @@ Utils.is_deep_equal = staticmethod(_deep_equal)  # what the library's = and != c
 
 from dockyard.asl.errors import StatesError  # noqa: E402
 from dockyard.asl.intrinsics._functions import HASHES  # noqa: E402
+from dockyard.asl.jsonata_library import (  # noqa: E402
+    decoding,
+    library,
+    number,
+    power,
+    sort,
+    to_millis,
+)
 
 __all__ = [
     "QUERY_EVALUATION_ERROR",
@@ -157,7 +165,10 @@ def jsonata_syntax_problem(expression: str) -> str | None:
         with _deep():
             _compile(expression)
     except JException as exc:
-        return f"the JSONata expression {expression.strip()!r} is not valid: {_message(exc)}"
+        return (
+            f"the JSONata expression {expression.strip()!r} is not valid: "
+            f"{_message(exc, expression)}"
+        )
     except _Refused as exc:
         return f"the JSONata expression {expression.strip()!r} is not valid: {exc}"
     except RecursionError:
@@ -392,7 +403,7 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
     except JException as exc:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
-            f"{_where(expression, field)} is not valid JSONata: {_message(exc)}",
+            f"{_where(expression, field)} is not valid JSONata: {_message(exc, expression)}",
         ) from exc
     except _Refused as exc:
         raise StatesError(
@@ -415,7 +426,8 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         raise StatesError(exc.error, f"{_where(expression, field)} failed: {exc.cause}") from exc
     except JException as exc:
         raise StatesError(
-            QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {_message(exc)}"
+            QUERY_EVALUATION_ERROR,
+            f"{_where(expression, field)} failed: {_message(exc, expression)}",
         ) from exc
     except RecursionError:
         raise StatesError(
@@ -425,6 +437,16 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
             f"{_where(expression, field)} failed: D1001: Number out of range (a division by 0)",
+        ) from exc
+    except TypeError as exc:
+        if "NullValue" not in str(exc):  # the library's own value for null, met as a number
+            raise StatesError(
+                QUERY_EVALUATION_ERROR, f"{_where(expression, field)} failed: {exc}"
+            ) from exc
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"{_where(expression, field)} failed: a function was given null where its "
+            "signature does not take it (code T0410)",
         ) from exc
     except Exception as exc:  # the library raises other plain Python errors too
         raise StatesError(
@@ -454,12 +476,34 @@ def _evaluate(expression: str, variables: dict[str, Any], field: str) -> Any:
 _OBJECT_FOR_FUNCTION = re.compile(r"\bObject\b")
 
 
-def _message(exc: JException) -> str:
+#: JSONata's names of the kinds a signature letter stands for ("must be an array of numbers").
+_KINDS = {
+    "a": "arrays",
+    "b": "booleans",
+    "f": "functions",
+    "n": "numbers",
+    "o": "objects",
+    "s": "strings",
+}
+_ARRAY_OF = re.compile(r"must be an array of ([abfnos])$")
+#: The call whose argument a position falls in: its function's name.
+_CALLED = re.compile(r"\$(\w+)\s*\(")
+
+
+def _message(exc: JException, expression: str = "") -> str:
     """The error in JSONata's words with its code, and its position when the library knows it
-    (-1: it does not)."""
+    (-1: it does not). The library leaves some of its words out: a signature's letter for the
+    kind of array it wants ("an array of n"), the argument and function it refused ("Argument
+    None of function None", for a null argument): they are put back, the function read from
+    ``expression`` at the position."""
     where = exc.location
     known = isinstance(where, int) and where >= 0
     said = _OBJECT_FOR_FUNCTION.sub("function", str(exc))
+    said = _ARRAY_OF.sub(lambda m: f"must be an array of {_KINDS[m.group(1)]}", said)
+    if said.startswith("Argument None of function None"):
+        calls = list(_CALLED.finditer(expression[: where if known else len(expression)]))
+        function = f"function {calls[-1].group(1)}" if calls else "a function"
+        said = said.replace("Argument None of function None", f"An argument of {function}", 1)
     return f"{said} (code {exc.error}{f', position {where}' if known else ''})"
 
 
@@ -615,99 +659,6 @@ def _parse(text: Any) -> Any:
         raise _fail("parse", f"the argument is not valid JSON: {exc}") from exc
 
 
-def _coded(code: str, text: str) -> StatesError:
-    """A JSONata error the library would have raised as Python's own (``could not convert
-    string to float``), in JSONata's words and with its code."""
-    return StatesError(QUERY_EVALUATION_ERROR, f"{text} (code {code})")
-
-
-#: The strings JSONata's ``$number`` reads: a JSON number, or hexadecimal, octal or binary.
-_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
-_BASED = re.compile(r"0[xX][0-9A-Fa-f]+|0[oO][0-7]+|0[bB][01]+")
-
-
-def _number(value: Any) -> Any:
-    """``$number``: the library reads any text Python's ``float`` does (``"1_000"``,
-    ``"nan"``, ``" 12 "``) and fails on the rest with Python's words."""
-    from jsonata.functions import Functions
-
-    if not isinstance(value, str):
-        return Functions.number(value)
-    if _DECIMAL.fullmatch(value) and math.isfinite(float(value)):
-        return Functions.number(value)
-    if _BASED.fullmatch(value):
-        return int(value, 0)
-    raise _coded("D3030", f"Unable to cast value to a number: {json.dumps(value)}")
-
-
-def _to_millis(timestamp: Any, picture: Any = None) -> Any:
-    from jsonata.functions import Functions
-
-    try:
-        return Functions.datetime_to_millis(timestamp, picture)
-    except (ValueError, OverflowError):
-        if picture is not None:
-            raise _coded(
-                "D3110", f"The timestamp {json.dumps(timestamp)} does not match the picture"
-            ) from None
-        raise _coded(
-            "D3110",
-            "The argument of the toMillis function must be an ISO 8601 formatted timestamp. "
-            f"Given {json.dumps(timestamp)}",
-        ) from None
-
-
-def _sort(array: Any, comparator: Any = None) -> Any:
-    from jsonata.functions import Functions
-
-    if comparator is None and isinstance(array, list) and len(array) > 1:
-        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in array)
-        if not numbers and not all(isinstance(v, str) for v in array):
-            raise _coded(
-                "D3070",
-                "The single argument form of the sort function can only be applied to an "
-                "array of strings or an array of numbers.  Use the second argument to specify "
-                "a comparison function",
-            )
-    return Functions.sort(array, comparator)
-
-
-def _power(base: Any, exponent: Any) -> Any:
-    from jsonata.functions import Functions
-
-    if base is not None and exponent is not None:
-        try:
-            result = float(base) ** float(exponent)  # a negative base's fraction: complex
-        except OverflowError:
-            result = math.inf
-        if isinstance(result, complex) or not math.isfinite(result):
-            raise _coded(
-                "D3061",
-                "The power function has resulted in a value that cannot be represented as a "
-                f"JSON number: base={json.dumps(base)}, exponent={json.dumps(exponent)}",
-            )
-    return Functions.power(base, exponent)
-
-
-def _decoding(name: str, decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def decoded(text: Any) -> Any:
-        try:
-            return decode(text)
-        except UnicodeError:
-            raise _coded(
-                "D3140", f"Malformed URL passed to ${name}(): {json.dumps(text)}"
-            ) from None
-
-    return decoded
-
-
-def _library(name: str) -> Callable[..., Any]:
-    from jsonata.functions import Functions
-
-    found: Callable[..., Any] = getattr(Functions, name)
-    return found
-
-
 def _no_eval(*_: Any) -> Any:
     # Step Functions leaves $eval out of its JSONata: a template evaluates what it says.
     raise _fail("eval", "is not supported by Step Functions; use $parse to read JSON text")
@@ -744,17 +695,17 @@ def _functions(random: Random, now: datetime | None) -> dict[str, Any]:
         "parse": Jsonata.JFunction(_Function("parse", _parse), "<s:x>"),
         "eval": Jsonata.JFunction(_Function("eval", _no_eval), "<sx?:x>"),
         # the library's own, answering in JSONata's words where it raised Python's
-        "number": Jsonata.JFunction(_Function("number", _number), "<(nsb)-:n>"),
-        "toMillis": Jsonata.JFunction(_Function("toMillis", _to_millis), "<s-s?:n>"),
-        "sort": Jsonata.JFunction(_Function("sort", _sort), "<af?:a>"),
-        "power": Jsonata.JFunction(_Function("power", _power), "<n-n:n>"),
+        "number": Jsonata.JFunction(_Function("number", number), "<(nsb)-:n>"),
+        "toMillis": Jsonata.JFunction(_Function("toMillis", to_millis), "<s-s?:n>"),
+        "sort": Jsonata.JFunction(_Function("sort", sort), "<af?:a>"),
+        "power": Jsonata.JFunction(_Function("power", power), "<n-n:n>"),
         "decodeUrl": Jsonata.JFunction(
-            _Function("decodeUrl", _decoding("decodeUrl", _library("decode_url"))), "<s-:s>"
+            _Function("decodeUrl", decoding("decodeUrl", library("decode_url"))), "<s-:s>"
         ),
         "decodeUrlComponent": Jsonata.JFunction(
             _Function(
                 "decodeUrlComponent",
-                _decoding("decodeUrlComponent", _library("decode_url_component")),
+                decoding("decodeUrlComponent", library("decode_url_component")),
             ),
             "<s-:s>",
         ),

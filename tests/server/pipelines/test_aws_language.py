@@ -150,6 +150,10 @@ def test_a_refused_definition_is_worded_as_aws_words_it(sfn: Any) -> None:
         ),
         ("$reduce([1, 2], function($a) { $a })", "must be a function with at least two arguments"),
         ("$single([1, 2])", "The $single() function expected exactly 1 matching result"),
+        ("$sum(['a'])", "Argument 1 of function sum must be an array of numbers"),
+        ("$join([1])", "Argument 1 of function join must be an array of strings"),
+        ("$number(null)", "An argument of function number does not match function signature"),
+        ("$abs(null)", "a function was given null where its signature does not take it"),
     ],
 )
 def test_a_jsonata_error_names_the_function_it_is_about(
