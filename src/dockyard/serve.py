@@ -13,14 +13,23 @@ config's ``local`` socket itself. With ``--workers``, uvicorn's supervisor makes
 server (``Process.server``); :class:`_Supervisor` makes them :class:`GuardedServer` too. The
 socket is bound once, in the parent, and reaches the workers inside the pickled config, as
 uvicorn's own sockets do.
+
+A worker outlives nothing it needs: when the supervisor dies without stopping it (SIGKILL,
+the OOM killer), the worker notices it was orphaned and stops as on SIGTERM. Otherwise the
+orphans would go on serving the inherited socket, keep the background loops' leadership, and
+a restarted server could not bind its port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import sys
+import threading
+import time
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -31,6 +40,7 @@ from dockyard.connection_guard import GuardedConfig
 __all__ = ["GuardedServer", "bind_local", "run"]
 
 _uvicorn_log = logging.getLogger("uvicorn.error")  # where uvicorn's supervisor logs
+_PARENT_CHECK_S = 0.5  # how often a worker looks whether its supervisor is still there
 
 
 def bind_local(port: int) -> socket.socket:
@@ -80,8 +90,32 @@ class GuardedServer(uvicorn.Server):
         self.servers.append(served)
 
 
+def _stop_when_orphaned(parent: int) -> None:
+    """Stop this worker (as SIGTERM does: requests in flight end, loops let go of their lead)
+    once ``parent``, the supervisor, is no longer its parent process."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_S)
+    _uvicorn_log.warning(
+        f"Supervisor process [{parent}] is gone; stopping child process [{os.getpid()}]."
+    )
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 class _Worker(Process):
-    """uvicorn's worker process, running :class:`GuardedServer`."""
+    """uvicorn's worker process, running :class:`GuardedServer`, stopping with its supervisor."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        self._supervisor = os.getpid()  # read in the worker, which the object is pickled to
+        super().__init__(config, sockets)
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        threading.Thread(
+            target=_stop_when_orphaned,
+            args=(self._supervisor,),
+            name="dockyard-orphan-watch",
+            daemon=True,
+        ).start()
+        super().target(sockets)
 
     @property
     def server(self) -> uvicorn.Server:

@@ -95,6 +95,12 @@ class ServerProcess:
         self.kill()  # a server left starting would outlive the test that gave up on it
         raise RuntimeError(f"server did not answer in {timeout} s:\n{self._log.read_text()}")
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (the supervisor's, with several workers)."""
+        assert self._proc is not None, "the server is not running"
+        return self._proc.pid
+
     def kill(self) -> None:
         """Stop abruptly, as a crash would."""
         if self._proc is not None and self._proc.poll() is None:
