@@ -50,6 +50,19 @@ def block(event: dict[str, Any]) -> Any:
         time.sleep(0.05)
 
 
+def gated(event: dict[str, Any]) -> dict[str, int]:
+    """Notes its start (``start PID``) in a file, waits for a gate file, notes its end."""
+    import time
+
+    with open(event["log"], "a") as log:
+        log.write(f"start {os.getpid()}\n")
+    while not Path(event["gate"]).exists():
+        time.sleep(0.05)
+    with open(event["log"], "a") as log:
+        log.write(f"end {os.getpid()}\n")
+    return {"pid": os.getpid()}
+
+
 def whoami(event: Any) -> dict[str, Any]:
     """The call's process: its pid, parent, session and address-space limit."""
     import resource

@@ -2,7 +2,7 @@
 ``stepfunctions`` client: a machine-learning pipeline written with SageMaker and Lambda ARNs
 (train XGBoost, evaluate in a Python function, choose, register), and a server killed twice
 mid-execution (while a training job runs, then while a Wait is pending) that resumes from its
-last transition with every task started once."""
+last transition with every task started once, and one killed while a function call runs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import numpy as np
+import psutil
 import pytest
 from tests.server.notifications._receiver import until
 from tests.server.pipelines._live import stepfunctions
@@ -27,6 +28,7 @@ FUNCTIONS = json.dumps(
     {
         "evaluate": "tests.server.pipelines._functions:evaluate",
         "starts": "tests.server.pipelines._functions:starts",
+        "gated": "tests.server.pipelines._functions:gated",
     }
 )
 
@@ -311,6 +313,41 @@ def test_a_killed_server_resumes_from_the_last_transition(
         for e in sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     ]
     assert types.count("TaskScheduled") == 2 and types.count("TaskSucceeded") == 2
+
+
+def test_a_call_running_when_the_server_is_killed_ends_with_it_and_runs_again(
+    server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
+) -> None:
+    sfn = clients(server.url)
+    calls, gate = tmp_path / "calls.log", tmp_path / "open"
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "dockyard:function:gated",
+                "Parameters": {"log": str(calls), "gate": str(gate)},
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(name="gated", definition=json.dumps(definition), roleArn="r")[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    until(lambda: calls.exists() and "start" in calls.read_text(), 60, "the call starting")
+    first = psutil.Process(int(calls.read_text().split()[1]))
+    server.kill()
+    # Its answer has nowhere to go and the restarted server calls it again: left running, it
+    # would run beside its repetition, unwatched and past its timeout.
+    _, alive = psutil.wait_procs([first], timeout=30)
+    assert not alive, "the call outlived the server that asked for it"
+    server.start()
+    until(lambda: calls.read_text().count("start") == 2, 60, "the call starting again")
+    gate.touch()
+    found = ended(server.url, execution)
+    assert found["status"] == "SUCCEEDED", (found["error"], found["cause"])
+    assert calls.read_text().count("end") == 1
 
 
 def test_stopping_an_execution_stops_its_job(

@@ -13,7 +13,9 @@ Replies are JSON lines on standard output: ``{"id", "pid"}`` once forked (or ``{
 "error"}``), then ``{"id", "code", "out", "err"}`` once the child's pipes closed and it was
 reaped. The process runs no thread, so a fork never copies a lock another thread held; if a
 module it imported started one, it says ``{"cold": "..."}`` and exits (calls then start cold).
-It exits when its standard input closes.
+It exits when its standard input closes, killing the calls still running: their answers have
+nowhere to go (the server that asked stopped or crashed, and runs them again when it resumes),
+and a call left running would run beside its own repetition, past its timeout, unwatched.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def serve(references: list[str]) -> int:
             if fd == stdin:
                 chunk = os.read(stdin, 1 << 16)
                 if not chunk:
+                    _kill_calls({call.pid for call in (*calls.values(), *done)})
                     return 0
                 buffered += chunk
                 *lines, buffered = buffered.split(b"\n")
@@ -145,6 +148,16 @@ def serve(references: list[str]) -> int:
                     "err": err[-_ERR_TAIL:].decode(errors="replace"),
                 }
             )
+
+
+def _kill_calls(pids: set[int]) -> None:
+    """Kill each call's session, and the call itself (just forked, it may not have made its
+    session yet: then it has started nothing else)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _fork(request: dict[str, Any], calls: dict[int, _Call], own: list[int]) -> None:

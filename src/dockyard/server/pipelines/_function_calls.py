@@ -191,8 +191,8 @@ class WarmCalls:
 
 
 def _end(proc: subprocess.Popen[bytes]) -> None:
-    """End the warm process: its input closes (forked calls keep running, each in its own
-    session), then it is killed if it has not exited within a few seconds."""
+    """End the warm process: its input closes (it kills the calls still running and exits),
+    then it is killed if it has not exited within a few seconds."""
     with contextlib.suppress(OSError):
         if proc.stdin is not None:
             proc.stdin.close()
