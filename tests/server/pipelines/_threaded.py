@@ -6,6 +6,10 @@ import os
 import threading
 from typing import Any
 
+from tests.server.pipelines._functions import gated
+
+__all__ = ["gated", "ppid"]
+
 _stop = threading.Event()
 threading.Thread(target=_stop.wait, daemon=True).start()
 

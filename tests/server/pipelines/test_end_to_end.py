@@ -315,10 +315,9 @@ def test_a_killed_server_resumes_from_the_last_transition(
     assert types.count("TaskScheduled") == 2 and types.count("TaskSucceeded") == 2
 
 
-def test_a_call_running_when_the_server_is_killed_ends_with_it_and_runs_again(
-    server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
-) -> None:
-    sfn = clients(server.url)
+def _killed_mid_call(server: ServerProcess, tmp_path: Path, sfn: Any) -> None:
+    """Kill ``server`` while a call of its ``gated`` function runs: the call ends with it, and
+    the restarted server calls the function again, once."""
     calls, gate = tmp_path / "calls.log", tmp_path / "open"
     definition = {
         "StartAt": "Call",
@@ -348,6 +347,26 @@ def test_a_call_running_when_the_server_is_killed_ends_with_it_and_runs_again(
     found = ended(server.url, execution)
     assert found["status"] == "SUCCEEDED", (found["error"], found["cause"])
     assert calls.read_text().count("end") == 1
+
+
+def test_a_call_running_when_the_server_is_killed_ends_with_it_and_runs_again(
+    server: ServerProcess, tmp_path: Path, clients: Callable[[str], Any]
+) -> None:
+    _killed_mid_call(server, tmp_path, clients(server.url))  # forked from the warm process
+
+
+def test_a_cold_call_running_when_the_server_is_killed_ends_with_it_too(
+    tmp_path: Path, clients: Callable[[str], Any]
+) -> None:
+    # The module starts a thread when imported: the warm process refuses it, calls start cold.
+    functions = json.dumps({"gated": "tests.server.pipelines._threaded:gated"})
+    env = {"DOCKYARD_DATA_ROOTS": str(tmp_path), "DOCKYARD_PIPELINE_FUNCTIONS": functions}
+    server = ServerProcess(tmp_path / "home", env=env)
+    server.start()
+    try:
+        _killed_mid_call(server, tmp_path, clients(server.url))
+    finally:
+        server.stop()
 
 
 def test_stopping_an_execution_stops_its_job(

@@ -77,7 +77,8 @@ def run_cold(
         TimeoutError: The call ran past ``timeout_s`` and was killed.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dockyard.runtime.functions", reference],
+        # With the caller's pid: the call ends if its caller dies (a server killed outright).
+        [sys.executable, "-m", "dockyard.runtime.functions", reference, str(os.getpid())],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

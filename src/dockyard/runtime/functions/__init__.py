@@ -1,8 +1,9 @@
 """A pipeline function call: one process that imports ``module:attr``, calls it with the JSON
 event on stdin, and writes the result (or the error) as JSON on stdout.
 
-The server starts it (``python -m dockyard.runtime.functions module:attr``) with the call's
-limits (a timeout, an address-space limit) and reads one JSON document back::
+The server starts it (``python -m dockyard.runtime.functions module:attr CALLER_PID``; the call
+ends if its caller dies) with the call's limits (a timeout, an address-space limit) and reads
+one JSON document back::
 
     {"ok": true, "result": ...}
     {"ok": false, "errorType": "ValueError", "errorMessage": "...", "stackTrace": [...]}
