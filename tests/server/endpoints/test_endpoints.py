@@ -8,11 +8,13 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from tests.server.endpoints.conftest import HERE, ROW, Load, wait_status
 from tests.services.server_process import ServerProcess
@@ -374,6 +376,58 @@ def test_endpoint_survives_a_server_restart(
         time.sleep(0.2)
     client.close()
     proc.stop()
+
+
+def _loading(gate: Path) -> list[int]:
+    return sorted(int(p.name.removeprefix("loading-")) for p in gate.glob("loading-*"))
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} in {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_worker_loading_when_the_server_is_killed_does_not_serve_beside_the_fleet(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.server.endpoints.gated_model import Gated
+
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    save_model(Gated(), tmp_path / "gated", code_paths=[HERE / "gated_model.py"])
+    env = {"DOCKYARD_DATA_ROOTS": str(tmp_path_factory.getbasetemp()), "GATE_DIR": str(gate)}
+    proc = ServerProcess(tmp_path / "home", env=env)
+    proc.start()
+    client = Client(proc.url, retry_for=30)
+    first: psutil.Process | None = None
+    try:
+        variant = {"name": "only", "model_uri": str(tmp_path / "gated")}
+        client.request("POST", "/api/v1/endpoints", json={"name": "loading", "variants": [variant]})
+        _until("worker loading", lambda: len(_loading(gate)) == 1)
+        first = psutil.Process(_loading(gate)[0])
+        proc.kill()  # while the endpoint's first worker loads, not yet recorded
+        proc.start()
+        _until("second worker loading", lambda: len(_loading(gate)) == 2)
+        (second,) = set(_loading(gate)) - {first.pid}
+        (gate / "open").touch()
+        endpoint = wait_status(client, "loading", "InService")
+        # The first would serve the endpoint's port beside the fleet, followed by no one, even
+        # after the endpoint is deleted.
+        _, alive = psutil.wait_procs([first], timeout=30)
+        assert not alive, "a worker the killed server started serves on, unrecorded"
+        with httpx.Client(base_url=endpoint["url"]) as http:
+            answers = [http.post("/invocations", json=ROW).json() for _ in range(20)]
+        assert {a["predictions"][0] for a in answers} == {float(second)}
+        assert client.request("GET", "/api/v1/endpoints/loading")["workers"] == 1
+        client.request("DELETE", "/api/v1/endpoints/loading")
+        _until("deletion", lambda: not client.request("GET", "/api/v1/endpoints")["endpoints"])
+    finally:
+        client.close()
+        proc.stop()
+        if first is not None and first.is_running():
+            first.kill()
 
 
 @pytest.mark.parametrize(

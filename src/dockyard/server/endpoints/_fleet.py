@@ -67,6 +67,14 @@ class Fleet:
         temporary.write_text(json.dumps([asdict(h) for h in self.workers]))
         temporary.replace(path)
 
+    def sweep(self) -> None:
+        """Stop the workers a killed server started here but never recorded (see
+        :class:`WorkerLauncher`). Only for the supervisor that leads, before it launches any:
+        a worker this process is starting is not recorded yet either."""
+        sweep = getattr(self._launcher, "sweep", None)
+        if sweep is not None:
+            sweep(self.folder, {h.worker_id for h in self.workers if h.worker_id})
+
     # -- workers ------------------------------------------------------------------------------
 
     def launch(self, config: WorkerConfig) -> WorkerHandle:

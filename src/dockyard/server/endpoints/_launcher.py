@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -51,9 +52,12 @@ __all__ = [
     "load_launcher",
 ]
 
+log = logging.getLogger("dockyard.server.endpoints")
+
 _READY_TIMEOUT_S = READY_TIMEOUT_S
 
 _BACKLOG = 2048  # as a worker binds its own socket
+_STARTING = "starting-"  # a worker's pid file, from its start until a sweep
 
 
 class WorkerLauncher(Protocol):
@@ -63,6 +67,11 @@ class WorkerLauncher(Protocol):
     ``copy_logs(folder, handles)``: it copies what they wrote since the last copy into
     ``folder/logs/<worker id>`` (:func:`dockyard.api.serving.logs.copy_chunk`). The local
     launcher's workers write there themselves.
+
+    A launcher whose workers can outlive the server also has ``sweep(folder, recorded)``,
+    called when a server first takes up the endpoint: it stops the workers it started there
+    that are not among ``recorded`` (worker ids), those a killed server had started but not
+    yet recorded because they were still loading.
     """
 
     name: str
@@ -157,22 +166,43 @@ class LocalWorkerLauncher:
             )
         with self._lock:
             self._children[proc.pid] = proc
+        # Until the fleet records the worker, only this file says it exists: a server killed
+        # while the worker loads leaves it to the next one's sweep.
+        created = psutil.Process(proc.pid).create_time()
+        starting = folder / f"{_STARTING}{worker_id}.json"
+        starting.write_text(json.dumps({"pid": proc.pid, "create_time": created}))
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while time.monotonic() < deadline:
             ready = _ready_line(out_path)
             if ready is not None:
-                return WorkerHandle(
-                    proc.pid,
-                    psutil.Process(proc.pid).create_time(),
-                    ready["admin_socket"],
-                    worker_id,
-                )
+                return WorkerHandle(proc.pid, created, ready["admin_socket"], worker_id)
             if proc.poll() is not None:
+                starting.unlink(missing_ok=True)
                 reason = _error_text(log_path, log_dir)
                 raise DockyardError(f"a worker exited at start: {reason}")
             time.sleep(0.05)
         proc.kill()
+        starting.unlink(missing_ok=True)
         raise Unavailable(f"a worker did not become ready within {_READY_TIMEOUT_S:.0f} s")
+
+    def sweep(self, folder: Path, recorded: set[str]) -> None:
+        """Stop the workers started in ``folder`` that are not ``recorded``: a server killed
+        while they loaded never recorded them, and left alone they would serve the endpoint's
+        port beside the fleet, with a configuration nobody follows, even once it is deleted.
+        They drain (SIGTERM), as they may have begun to serve."""
+        for path in folder.glob(f"{_STARTING}*.json"):
+            worker_id = path.stem.removeprefix(_STARTING)
+            if worker_id not in recorded:
+                try:
+                    found = json.loads(path.read_text())
+                    handle = WorkerHandle(int(found["pid"]), float(found["create_time"]), "")
+                except (OSError, ValueError, KeyError, TypeError):
+                    handle = None
+                if handle is not None and self.alive(handle):
+                    log.warning("stopping worker %s, started but never recorded", handle.pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(handle.pid, signal.SIGTERM)
+            path.unlink(missing_ok=True)
 
     def alive(self, handle: WorkerHandle) -> bool:
         with self._lock:

@@ -105,7 +105,9 @@ class Supervisor(BackgroundLoop):
 
     def fleet(self, name: str) -> Fleet:
         if name not in self._fleets:
-            self._fleets[name] = Fleet(self._settings.home / "endpoints" / name, self._launcher)
+            fleet = Fleet(self._settings.home / "endpoints" / name, self._launcher)
+            fleet.sweep()  # before this supervisor launches any worker for the endpoint
+            self._fleets[name] = fleet
         return self._fleets[name]
 
     # -- loop ---------------------------------------------------------------------------------
