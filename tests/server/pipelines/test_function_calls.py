@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
+from dockyard.api.pipelines import CallEnded
 from dockyard.errors import InvalidArgument
 from dockyard.server.actor import Actor
 from dockyard.server.pipelines._task_functions import INVOKE, FunctionTask
@@ -105,6 +109,38 @@ def test_a_call_stopped_before_its_fork_answers_is_killed_once_forked(tmp_path: 
     if pid_file.exists() and pid_file.read_text():
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid_file.read_text()), 0)
+
+
+def test_a_call_dies_with_a_warm_process_killed_outright(tmp_path: Path) -> None:
+    from dockyard.server.pipelines._function_calls import WarmCalls
+
+    block = "tests.server.pipelines._functions:block"
+    warm = WarmCalls([block], dict(os.environ))
+    pid_file = tmp_path / "pid"
+    ended: list[CallEnded | None] = []
+    caller = threading.Thread(
+        target=lambda: ended.append(
+            warm.call(block, f'{{"pid": "{pid_file}"}}'.encode(), {}, 512, 60, lambda _: None)
+        )
+    )
+    caller.start()
+    call = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert time.monotonic() < deadline, "the call never started"
+            time.sleep(0.05)
+        call = psutil.Process(int(pid_file.read_text()))
+        call.parent().kill()  # the warm process, as the OOM killer would
+        caller.join(60)
+        assert ended and ended[0] is not None and ended[0].code == -signal.SIGKILL
+        # Answered as a crash (the task fails or is retried): it must not run on unwatched.
+        _, alive = psutil.wait_procs([call], timeout=30)
+        assert not alive, "the call outlived the warm process that forked it"
+    finally:
+        if call is not None and call.is_running():
+            call.kill()
+        warm.close()
 
 
 @pytest.mark.parametrize(

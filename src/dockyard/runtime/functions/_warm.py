@@ -15,7 +15,9 @@ reaped. The process runs no thread, so a fork never copies a lock another thread
 module it imported started one, it says ``{"cold": "..."}`` and exits (calls then start cold).
 It exits when its standard input closes, killing the calls still running: their answers have
 nowhere to go (the server that asked stopped or crashed, and runs them again when it resumes),
-and a call left running would run beside its own repetition, past its timeout, unwatched.
+and a call left running would run beside its own repetition, past its timeout, unwatched. On
+Linux a call also dies with the warm process itself (``PR_SET_PDEATHSIG``), should that be
+killed outright.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import select
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from dockyard.runtime.functions._call import answer
@@ -36,6 +39,7 @@ from dockyard.runtime.functions._call import answer
 __all__ = ["serve"]
 
 _ERR_TAIL = 4000
+_PR_SET_PDEATHSIG = 1
 
 
 def _write(message: dict[str, Any]) -> None:
@@ -44,10 +48,38 @@ def _write(message: dict[str, Any]) -> None:
         data = data[os.write(1, data) :]
 
 
-def _child(request: dict[str, Any], out_w: int, err_w: int, closing: list[int]) -> None:
+def _death_signal() -> Callable[[int], None] | None:
+    """What a forked call runs to be killed when the warm process ``parent`` dies (Linux);
+    None elsewhere. Looked up once, before any fork."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def arm(parent: int) -> None:
+        # It fires when the forking thread ends: the warm process runs no other.
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the warm process died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
+
+
+def _child(
+    request: dict[str, Any],
+    out_w: int,
+    err_w: int,
+    closing: list[int],
+    tie: Callable[[int], None] | None,
+    parent: int,
+) -> None:
     """In the forked child: become a fresh call's process, answer, exit (never returns)."""
     code = 0
     try:
+        if tie is not None:
+            tie(parent)
         os.setsid()
         for fd in closing:
             with contextlib.suppress(OSError):
@@ -95,6 +127,7 @@ def serve(references: list[str]) -> int:
         _write({"cold": "an imported module started a thread: calls start cold"})
         return 0
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tie = _death_signal()
     # A child's pipes close just before it becomes reapable: SIGCHLD wakes the loop to reap it.
     chld_r, chld_w = os.pipe()
     os.set_blocking(chld_w, False)
@@ -121,7 +154,7 @@ def serve(references: list[str]) -> int:
                 *lines, buffered = buffered.split(b"\n")
                 for line in lines:
                     if line.strip():
-                        _fork(json.loads(line), calls, [chld_r, chld_w])
+                        _fork(json.loads(line), calls, [chld_r, chld_w], tie)
                 continue
             call = calls[fd]
             chunk = os.read(fd, 1 << 16)
@@ -160,9 +193,15 @@ def _kill_calls(pids: set[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _fork(request: dict[str, Any], calls: dict[int, _Call], own: list[int]) -> None:
+def _fork(
+    request: dict[str, Any],
+    calls: dict[int, _Call],
+    own: list[int],
+    tie: Callable[[int], None] | None,
+) -> None:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
@@ -172,7 +211,7 @@ def _fork(request: dict[str, Any], calls: dict[int, _Call], own: list[int]) -> N
         return
     if pid == 0:
         signal.set_wakeup_fd(-1)
-        _child(request, out_w, err_w, [out_r, err_r, *calls, *own, 1])
+        _child(request, out_w, err_w, [out_r, err_r, *calls, *own, 1], tie, parent)
     os.close(out_w)
     os.close(err_w)
     call = _Call(request.get("id"), pid, out_r, err_r)
