@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +74,25 @@ def test_job_whose_runner_died_during_downtime_fails_with_a_reason(server: Serve
     client.close()
     assert job["status"] == "Failed"
     assert "exited without a final status while the server was down" in job["failure_reason"]
+
+
+def test_a_runner_started_just_before_the_kill_is_found_without_its_handle(
+    server: ServerProcess,
+) -> None:
+    """The scheduler stores a runner's handle once the runner started; a kill in between leaves
+    a row without one. The row is made so here (the window is too short to aim a kill at)."""
+    client = Client(server.url, retry_for=30)
+    client.request("POST", "/api/v1/jobs/training", json=behaviour("unstored", "ok", seconds=3))
+    _wait_status(client, "unstored", "Training")
+    server.kill()
+    with sqlite3.connect(server.home / "dockyard.db") as db:
+        db.execute("UPDATE jobs SET handle = NULL WHERE name = 'unstored'")
+    server.start()
+    job = wait_for(client, "unstored")
+    client.close()
+    assert job["status"] == "Completed", job["failure_reason"]
+    assert [e["secondary_status"] for e in job["events"]][-3:] == [
+        "Training",
+        "Uploading",
+        "Completed",
+    ]

@@ -100,7 +100,13 @@ class Capacity(TypedDict):
 
 
 class Executor(Protocol):
-    """Starts job runners and answers for them (see the module docstring)."""
+    """Starts job runners and answers for them (see the module docstring).
+
+    An executor that can find a job's runner without its handle also has
+    ``find(job) -> Handle | None``: the handle of job ``job``'s runner while it runs. A server
+    killed after starting a runner and before storing its handle then reattaches the job
+    instead of failing it.
+    """
 
     name: str
 

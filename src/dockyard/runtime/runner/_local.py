@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import psutil
 
 from dockyard.api.jobs import (
@@ -38,6 +39,8 @@ from dockyard.runtime.runner._zygote import Zygote
 from dockyard.settings import Settings
 
 __all__ = ["LocalExecutor"]
+
+_HANDLE_FILE = "handle.json"  # in the job's control folder: the runner's latest handle
 
 
 class LocalExecutor:
@@ -104,13 +107,30 @@ class LocalExecutor:
         command = self.command(folder)
         try:
             pid = self._spawn_warm(command, env, folder, log_path)
-            if pid is not None:
-                return self._handle(pid, log_path, job, devices)
-            proc = self._spawn_cold(command, env, folder, log_path)
+            if pid is None:
+                pid = self._spawn_cold(command, env, folder, log_path).pid
         except OSError:
             self.gpus.release(job)
             raise
-        return self._handle(proc.pid, log_path, job, devices)
+        handle = self._handle(pid, log_path, job, devices)
+        # Until the scheduler stores the handle, only this file says where the runner is: a
+        # server killed in between finds it here (find) rather than failing a running job.
+        started = control / _HANDLE_FILE
+        started.with_suffix(".tmp").write_bytes(orjson.dumps(handle))
+        started.with_suffix(".tmp").replace(started)
+        return handle
+
+    def find(self, job: str) -> Handle | None:
+        """The handle of job ``job``'s runner if it still runs: one a server started just
+        before it was killed, too soon to store the handle."""
+        started = self.folder(job) / ".dockyard" / _HANDLE_FILE
+        try:
+            handle: Handle = orjson.loads(started.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(handle, dict) or "pid" not in handle:
+            return None
+        return handle if self.status(handle)["running"] else None
 
     def _spawn_cold(
         self, command: list[str], env: dict[str, str], folder: Path, log_path: Path

@@ -80,6 +80,14 @@ class Scheduler(BackgroundLoop):
             handle = self._handle(row)
             executor = self._executors.get(row.executor)
             if handle is None:
+                # Killed between starting the runner and storing its handle: the executor may
+                # know where the runner is (see Executor.find).
+                find = getattr(executor, "find", None)
+                found: Handle | None = find(row.name) if find is not None else None
+                if found is not None:
+                    self._jobs.update(row.job_id, handle=orjson.dumps(found).decode())
+                    log.info("reattached job %s, started as the server stopped", row.name)
+                    continue
                 self._jobs.fail(
                     row.job_id,
                     row.run_id,
