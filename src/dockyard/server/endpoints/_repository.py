@@ -31,7 +31,11 @@ class EndpointRepository:
 
     def insert(self, conn: Connection, **values: Any) -> None:
         try:
-            conn.execute(_T.insert().values(**values))
+            # In a savepoint: on PostgreSQL a failed statement aborts the whole transaction,
+            # and which column clashed (another server took the name or port meanwhile) is
+            # asked below in that same transaction.
+            with conn.begin_nested():
+                conn.execute(_T.insert().values(**values))
         except IntegrityError as exc:
             taken = "name" if self.exists(conn, values["name"]) else "port"
             raise AlreadyExists(
