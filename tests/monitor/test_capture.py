@@ -273,3 +273,27 @@ def test_a_wide_row_of_its_own_names_is_not_compared_with_every_column() -> None
     assert decoded == dict(zip(named, range(300), strict=True))
     # Against a list of the columns: each name with each column, 90,000 per row.
     assert _Name.compared < 3 * len(named)
+
+
+def test_a_dataframe_split_with_numbers_for_column_names_is_read(tmp_path: Path) -> None:
+    # What `dy.Predictor(...).predict(pd.read_csv(f, header=None))` sends: the frame's integer
+    # labels as integers. A check of such traffic failed with pyarrow's "expected bytes, int
+    # found"; the columns are named by the numbers' text, and taken by position against
+    # columns of a headerless baseline, as a list's values are.
+    split = {"dataframe_split": {"columns": [0, 1, 2], "data": [[1.5, 2.5, 3.5], [4.5, 5.5, 6.5]]}}
+    path = tmp_path / "capture.jsonl"
+    path.write_text(_record("r1", split) + _record("r2", {"instances": [[7.5, 8.5, 9.5]]}))
+    data = Dataset((str(path),), format="capture")
+    rows = sorted((r for b in batches(data) for r in b.to_pylist()), key=lambda r: r[INFERENCE_ID])
+    assert [(r[INFERENCE_ID], r["0"], r["2"]) for r in rows if "0" in r] == [
+        ("r1", 1.5, 3.5),
+        ("r1", 4.5, 6.5),
+    ]
+    headerless = ("_c0", "_c1", "_c2")
+    data = Dataset((str(path),), format="capture", columns=headerless)
+    rows = sorted((r for b in batches(data) for r in b.to_pylist()), key=lambda r: r["_c0"])
+    assert [[r[c] for c in headerless] for r in rows] == [
+        [1.5, 2.5, 3.5],
+        [4.5, 5.5, 6.5],
+        [7.5, 8.5, 9.5],
+    ]

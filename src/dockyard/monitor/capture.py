@@ -402,6 +402,8 @@ def _items(data: Any) -> list[Any]:
         split = data.get("dataframe_split")
         if isinstance(split, dict):
             names = split.get("columns")
+            if names:  # a frame's labels may be numbers (read with header=None): columns are text
+                names = [str(name) for name in names]
             values = split.get("data") or []
             return [dict(zip(names, row, strict=False)) if names else row for row in values]
         for key in ("inputs", "outputs"):
