@@ -76,3 +76,29 @@ def test_a_lock_whose_session_the_database_ended_is_no_longer_held(
         second.release()
         first_db.dispose()
         second_db.dispose()
+
+
+def test_a_leader_holds_its_lock_outside_any_transaction(postgres_url: str, tmp_path: Path) -> None:
+    # The lock is the session's: a transaction left open from taking it until the first check
+    # (a loop's whole pass, tens of seconds) is what `idle_in_transaction_session_timeout`,
+    # often set on shared databases, ends, and with it the session and the lead.
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    db = open_database(postgres_url)
+    lock = LeaderLock(db, tmp_path / "a", "scheduler")
+    parsed = make_url(postgres_url)
+    try:
+        assert lock.try_acquire()
+        with psycopg.connect(
+            host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database
+        ) as admin:
+            states = admin.execute(
+                "SELECT a.state FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"
+            ).fetchall()
+        assert states == [("idle",)]
+        assert lock.held()
+    finally:
+        lock.release()
+        db.dispose()

@@ -39,6 +39,10 @@ class LeaderLock:
         if self._db.dialect == "postgresql":
             conn = self._db.write_engine.connect()
             if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar():
+                # The lock is the session's: end the transaction the query began, which a
+                # database with idle_in_transaction_session_timeout would otherwise end by
+                # ending the session, and the lead with it.
+                conn.commit()
                 self._conn = conn
                 return True
             conn.close()
