@@ -80,6 +80,42 @@ def test_the_pipeline_example_runs_as_written(
     assert runs == [({"data": "s3://lake/new/"},)]
 
 
+def test_the_pipeline_example_gates_on_a_metric_its_training_job_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Choice reads a metric the Train step's answer holds for the Jobs section's spec (the
+    built-in XGBoost with a validation channel); a path to a metric no job reports fails the
+    execution at the Choice with States.Runtime."""
+    import dockyard as dy
+    from dockyard.algorithms._metrics import format_xgboost_line, parse_xgboost_line
+    from dockyard.asl.paths import find
+
+    spec = _yaml_after("A job spec file")
+    assert spec["algorithm"] == "xgboost" and "validation" in spec["inputs"]
+    line = format_xgboost_line(9, [("train", "rmse", 0.5), ("validation", "rmse", 0.7)])
+    parsed = parse_xgboost_line(line)
+    assert parsed is not None
+    answer = {"train": {"status": "Completed", "metrics": parsed.values}}
+
+    block = re.search(r"```python\n(.*?)```", _pipelines_section(), re.S)
+    assert block is not None
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(spec))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dy.Pipeline, "run", lambda self, *args, **kwargs: None)
+    namespace: dict[str, Any] = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    states = namespace["pipeline"].definition()["States"]
+    variables = [
+        choice["Variable"]
+        for state in states.values()
+        if state["Type"] == "Choice"
+        for choice in state["Choices"]
+    ]
+    assert variables
+    for variable in variables:
+        assert find(variable, answer) == 0.7, variable
+
+
 def test_the_pipeline_steps_listed_exist_and_functions_are_explained() -> None:
     from dockyard import steps
 
