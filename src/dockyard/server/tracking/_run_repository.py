@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.api.tracking import (
     Dataset,
@@ -402,8 +403,16 @@ class RunRepository:
         rows = [
             {"run_id": run_id, "key": k, "value": v} for k, v in params.items() if k not in known
         ]
-        if rows:
-            conn.execute(p.insert(), rows)
+        if not rows:
+            return
+        try:
+            # In a savepoint: on PostgreSQL another server process may log one of them between
+            # the read above and this insert (a client's retry), which then fails on the key.
+            with conn.begin_nested():
+                conn.execute(p.insert(), rows)
+        except IntegrityError:
+            # Read again: the same value is stored once, another one is the conflict above.
+            self.log_params(conn, run_id, {row["key"]: row["value"] for row in rows})
 
     def set_tags(self, conn: Connection, run_id: str, tags: dict[str, str]) -> None:
         rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
@@ -567,18 +576,30 @@ class RunRepository:
             ).scalar()
             if found is None:
                 found = uuid.uuid4().hex
-                conn.execute(
-                    ds.insert().values(
-                        dataset_id=found,
-                        experiment_id=experiment_id,
-                        name=d.name,
-                        digest=d.digest,
-                        source_type=d.source_type,
-                        source=d.source,
-                        schema=d.schema_,
-                        profile=d.profile,
-                    )
-                )
+                try:
+                    # In a savepoint: another run of the experiment (a parallel tuning trial,
+                    # on another server process) may record the same dataset meanwhile.
+                    with conn.begin_nested():
+                        conn.execute(
+                            ds.insert().values(
+                                dataset_id=found,
+                                experiment_id=experiment_id,
+                                name=d.name,
+                                digest=d.digest,
+                                source_type=d.source_type,
+                                source=d.source,
+                                schema=d.schema_,
+                                profile=d.profile,
+                            )
+                        )
+                except IntegrityError:
+                    found = conn.execute(
+                        select(ds.c.dataset_id).where(
+                            ds.c.experiment_id == experiment_id,
+                            ds.c.name == d.name,
+                            ds.c.digest == d.digest,
+                        )
+                    ).scalar_one()
             upsert(
                 conn,
                 schema.run_inputs,
