@@ -340,3 +340,30 @@ def test_after_commit_runs_once_the_write_commits_and_never_after_a_rollback(
         raise RuntimeError("the change failed")
     after_commit(lambda: seen.append(["outside"]))  # no transaction open: at once
     assert seen == [["a"], ["outside"]]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_a_unique_key_taken_meanwhile_is_a_conflict_to_send_again(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A row read as missing and then inserted, while another server process on the same
+    # PostgreSQL database inserted it in between: a write no repository expected to clash
+    # answers 409 saying to send the request again, not 500 with the driver's words.
+    from dockyard.errors import Conflict
+
+    url = (
+        f"sqlite:///{tmp_path}/unique.db"
+        if dialect == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    database = open_database(url)
+    try:
+        with database.write() as conn:
+            _add(conn, "fraud")
+        with pytest.raises(Conflict) as raised, database.write() as conn:
+            _add(conn, "fraud")
+        assert "at the same time" in raised.value.message
+        assert raised.value.status_code == 409
+        assert _names(database) == ["fraud"]
+    finally:
+        database.dispose()

@@ -47,9 +47,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
-from dockyard.errors import DockyardError, InvalidArgument, Unavailable
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, Unavailable
 
 __all__ = ["Database", "Grouped", "WriterBusy", "after_commit"]
 
@@ -512,7 +512,26 @@ def _translate_errors() -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise Unavailable(f"metadata database unavailable: {exc.orig}") from exc
+    except IntegrityError as exc:
+        if not _unique_violation(exc):
+            raise
+        # A key a repository read as free and then inserted: on PostgreSQL another server
+        # process (or worker) can insert it in between, and this write then fails on the key.
+        # Repositories that expect that answer it themselves; elsewhere the request is simply
+        # sent again, when the read sees the other row.
+        raise Conflict(
+            "another request wrote the same record at the same time; send this one again"
+        ) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise Unavailable(f"metadata database connection lost: {exc.orig}") from exc
         raise
+
+
+def _unique_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a unique or primary key refusing a row (not a foreign key, a NOT
+    NULL or a CHECK)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":  # PostgreSQL's unique_violation
+        return True
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
