@@ -12,9 +12,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +142,47 @@ def end_advisory_lock_holders(url: str) -> None:
             "AND pid <> pg_backend_pid() AND database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database())"
         )
+
+
+def connect(url: str) -> Any:
+    """A psycopg connection to ``url``'s database, as another server process would hold one."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database
+    )
+
+
+def race(other: Any, write: Callable[[], Any]) -> Any:
+    """Run ``write`` while ``other`` (a connection from :func:`connect`) holds a conflicting
+    change in its open transaction; commit ``other`` once ``write`` waits on it (a lock nobody
+    else holds in this test's database); return what ``write`` returned, or raise what it
+    raised. Two server processes writing the same row at once, made certain."""
+    import psycopg
+
+    outcome: list[Any] = []
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(write())
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    waiting = (  # sessions of this test's database (other tests share the cluster)
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database()"
+    )
+    with psycopg.connect(other.info.dsn, autocommit=True) as watcher:
+        while thread.is_alive() and watcher.execute(waiting).fetchone() == (0,):
+            thread.join(0.01)
+    other.commit()
+    thread.join(60)
+    assert not thread.is_alive(), "the write still waits after the other transaction ended"
+    if raised:
+        raise raised[0]
+    return outcome[0]

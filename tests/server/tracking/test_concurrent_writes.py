@@ -9,13 +9,11 @@ commits, which is that interleaving made certain.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
+from tests.services.postgres import connect, race
 
 from dockyard.api.tracking import CreateRun, Dataset, DatasetInput, LogBatch, LogInputs, ParamIn
 from dockyard.server.actor import Actor
@@ -35,57 +33,25 @@ def tracking(postgres_url: str) -> Iterator[TrackingService]:
 
 
 @pytest.fixture
-def other(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
+def other(postgres_url: str) -> Iterator[Any]:
     """Another server's connection, its transaction left open."""
-    url = make_url(postgres_url)
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, dbname=url.database
-    ) as conn:
+    with connect(postgres_url) as conn:
         yield conn
 
 
-def _race(other: psycopg.Connection[Any], write: Callable[[], None]) -> None:
-    """Run ``write`` while ``other`` holds a conflicting insert, commit ``other`` once
-    ``write`` waits on it, and raise what ``write`` raised."""
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            write()
-        except BaseException as exc:
-            raised.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    with psycopg.connect(other.info.dsn, autocommit=True) as watcher:
-        waiting = watcher.execute(  # the server's write, blocked behind the other insert
-            "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
-        )
-        while waiting.fetchone() == (0,) and thread.is_alive():
-            thread.join(0.01)
-            waiting = watcher.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"
-            )
-    other.commit()
-    thread.join(30)
-    assert not thread.is_alive()
-    if raised:
-        raise raised[0]
-
-
 def test_a_param_logged_by_two_servers_at_once_is_stored_once(
-    tracking: TrackingService, other: psycopg.Connection[Any]
+    tracking: TrackingService, other: Any
 ) -> None:
     # A client's retry sent to another server process while the first request still runs.
     run_id = tracking.create_run(ACTOR, CreateRun()).info.run_id
     other.execute("INSERT INTO params (run_id, key, value) VALUES (%s, 'alpha', '0.5')", (run_id,))
     batch = LogBatch(params=[ParamIn(key="alpha", value="0.5"), ParamIn(key="l1", value="1")])
-    _race(other, lambda: tracking.log_batch(ACTOR, run_id, batch))
+    race(other, lambda: tracking.log_batch(ACTOR, run_id, batch))
     assert tracking.get_run(ACTOR, run_id).params == {"alpha": "0.5", "l1": "1"}
 
 
 def test_a_dataset_logged_by_two_runs_at_once_is_recorded_once(
-    tracking: TrackingService, other: psycopg.Connection[Any]
+    tracking: TrackingService, other: Any
 ) -> None:
     # Parallel trials of a tuning job each log the same training data in one experiment.
     run_id = tracking.create_run(ACTOR, CreateRun()).info.run_id
@@ -95,6 +61,6 @@ def test_a_dataset_logged_by_two_runs_at_once_is_recorded_once(
     )
     dataset = Dataset(name="train", digest="abc123", source_type="local", source="s3://lake/train")
     request = LogInputs(datasets=[DatasetInput(dataset=dataset, tags={"context": "train"})])
-    _race(other, lambda: tracking.log_inputs(ACTOR, run_id, request))
+    race(other, lambda: tracking.log_inputs(ACTOR, run_id, request))
     (logged,) = tracking.get_run(ACTOR, run_id).inputs
     assert (logged.dataset.name, logged.dataset.digest) == ("train", "abc123")
