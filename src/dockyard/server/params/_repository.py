@@ -6,6 +6,7 @@ import builtins
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.errors import NotFound
 from dockyard.server.store import schema
@@ -20,9 +21,12 @@ _L = schema.parameter_labels
 class ParamRepository:
     """Reads and writes parameter rows."""
 
-    def head(self, conn: Connection, name: str) -> Any | None:
-        """The parameter's row (latest version, owner), or None."""
-        return conn.execute(select(_P).where(_P.c.name == name)).first()
+    def head(self, conn: Connection, name: str, *, lock: bool = False) -> Any | None:
+        """The parameter's row (latest version, owner), or None. ``lock``: held until the
+        transaction ends (PostgreSQL), so that two puts on two server processes number their
+        versions one after the other rather than both taking the next one."""
+        query = select(_P).where(_P.c.name == name)
+        return conn.execute(query.with_for_update() if lock else query).first()
 
     def require_head(self, conn: Connection, name: str) -> Any:
         row = self.head(conn, name)
@@ -30,8 +34,14 @@ class ParamRepository:
             raise NotFound(f"parameter {name} does not exist", field="name")
         return row
 
-    def insert_head(self, conn: Connection, **values: Any) -> None:
-        conn.execute(_P.insert().values(**values))
+    def insert_head(self, conn: Connection, **values: Any) -> bool:
+        """Insert a new parameter's row; False when another transaction made it meanwhile."""
+        try:
+            with conn.begin_nested():  # the transaction goes on when another put won the name
+                conn.execute(_P.insert().values(**values))
+        except IntegrityError:
+            return False
+        return True
 
     def update_head(self, conn: Connection, name: str, **values: Any) -> None:
         conn.execute(update(_P).where(_P.c.name == name).values(**values))

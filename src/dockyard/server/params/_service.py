@@ -139,12 +139,13 @@ class ParamService:
             self._cipher.encrypt(name, 1, "")  # raises the explanation
         now = now_ms()
         with self._db.write() as conn:
-            head = self._repo.head(conn, name)
+            head = self._repo.head(conn, name, lock=True)
+            created = False
             if head is None:
                 self._access.require_role(actor, Role.MEMBER, "create parameters")
                 version = 1
                 owner = actor.user_id if actor.job is None else None
-                self._repo.insert_head(
+                created = self._repo.insert_head(
                     conn,
                     name=name,
                     type=request.type.value,
@@ -155,7 +156,9 @@ class ParamService:
                     updated_by=actor.name,
                     updated_time=now,
                 )
-            else:
+                if not created:  # another put made it meanwhile: this one follows it
+                    head = self._repo.head(conn, name, lock=True)
+            if not created:
                 paths = self._access.paths(conn, actor, KIND)
                 paths.require(Level.EDIT, name, head.owner_id, "put a new version of it")
                 if not request.overwrite:
