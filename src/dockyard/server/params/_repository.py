@@ -28,8 +28,8 @@ class ParamRepository:
         query = select(_P).where(_P.c.name == name)
         return conn.execute(query.with_for_update() if lock else query).first()
 
-    def require_head(self, conn: Connection, name: str) -> Any:
-        row = self.head(conn, name)
+    def require_head(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
+        row = self.head(conn, name, lock=lock)
         if row is None:
             raise NotFound(f"parameter {name} does not exist", field="name")
         return row

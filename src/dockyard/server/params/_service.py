@@ -157,8 +157,8 @@ class ParamService:
                     updated_time=now,
                 )
                 if not created:  # another put made it meanwhile: this one follows it
-                    head = self._repo.head(conn, name, lock=True)
-            if not created:
+                    head = self._repo.require_head(conn, name, lock=True)
+            if head is not None and not created:
                 paths = self._access.paths(conn, actor, KIND)
                 paths.require(Level.EDIT, name, head.owner_id, "put a new version of it")
                 if not request.overwrite:
