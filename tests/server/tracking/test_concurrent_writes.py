@@ -15,12 +15,20 @@ from typing import Any
 import pytest
 from tests.services.postgres import connect, race
 
-from dockyard.api.tracking import CreateRun, Dataset, DatasetInput, LogBatch, LogInputs, ParamIn
+from dockyard.api.tracking import (
+    CreateLoggedModel,
+    CreateRun,
+    Dataset,
+    DatasetInput,
+    LogBatch,
+    LogInputs,
+    ParamIn,
+)
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access
 from dockyard.server.events import EventLog
 from dockyard.server.store import open_database
-from dockyard.server.tracking import TrackingService
+from dockyard.server.tracking import LoggedModelService, TrackingService
 
 ACTOR = Actor.anonymous()
 
@@ -29,6 +37,13 @@ ACTOR = Actor.anonymous()
 def tracking(postgres_url: str) -> Iterator[TrackingService]:
     db = open_database(postgres_url)
     yield TrackingService(db, EventLog(db), Access())
+    db.dispose()
+
+
+@pytest.fixture
+def logged_models(postgres_url: str) -> Iterator[LoggedModelService]:
+    db = open_database(postgres_url)
+    yield LoggedModelService(db, EventLog(db), Access())
     db.dispose()
 
 
@@ -64,3 +79,16 @@ def test_a_dataset_logged_by_two_runs_at_once_is_recorded_once(
     race(other, lambda: tracking.log_inputs(ACTOR, run_id, request))
     (logged,) = tracking.get_run(ACTOR, run_id).inputs
     assert (logged.dataset.name, logged.dataset.digest) == ("train", "abc123")
+
+
+def test_a_logged_models_param_logged_twice_at_once_is_stored_once(
+    logged_models: LoggedModelService, other: Any
+) -> None:
+    model = logged_models.create(ACTOR, CreateLoggedModel(experiment_id="0", name="m"))
+    other.execute(
+        "INSERT INTO logged_model_params (model_id, key, value) VALUES (%s, 'alpha', '0.5')",
+        (model.model_id,),
+    )
+    params = [ParamIn(key="alpha", value="0.5")]
+    race(other, lambda: logged_models.log_params(ACTOR, model.model_id, params))
+    assert logged_models.get(ACTOR, model.model_id).params == {"alpha": "0.5"}

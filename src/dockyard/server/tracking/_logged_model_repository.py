@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.api.tracking import (
     DatasetFilter,
@@ -221,8 +222,16 @@ class LoggedModelRepository:
             for k, v in params.items()
             if k not in existing
         ]
-        if rows:
-            conn.execute(_P.insert(), rows)
+        if not rows:
+            return
+        try:
+            # In a savepoint: on PostgreSQL another server process may log one of them between
+            # the read above and this insert (a client's retry), which then fails on the key.
+            with conn.begin_nested():
+                conn.execute(_P.insert(), rows)
+        except IntegrityError:
+            # Read again: the same value is stored once, another one is the conflict above.
+            self.log_params(conn, model_id, {row["key"]: row["value"] for row in rows})
 
     def set_tags(self, conn: Connection, model_id: str, tags: dict[str, str]) -> None:
         rows = [{"model_id": model_id, "key": k, "value": v} for k, v in tags.items()]
