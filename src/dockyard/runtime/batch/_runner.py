@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -216,6 +217,9 @@ class _Run:
         finally:
             if self.pool is not None:
                 self.pool.close(kill=True)  # a no-op once they are gone
+            # The copy of the code started workers import (about a megabyte; made again if the
+            # transform resumes): job folders stay after their jobs, and would keep one each.
+            shutil.rmtree(work.root / "runtime", ignore_errors=True)
 
     def _spreads(self) -> bool:
         """Whether the shards can run on the cluster's nodes (see ``_cluster``)."""
