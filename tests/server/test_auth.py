@@ -54,7 +54,7 @@ def open_server(tmp_path: Path) -> Iterator[tuple[httpx.Client, Services]]:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+def accounts(tmp_path: Path) -> Iterator[tuple[httpx.Client, Services]]:
     """A server with an admin (alice) and a member (bob); sign-in is required."""
     services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
     with _client(services) as client:
@@ -65,9 +65,16 @@ def team(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
         client.post(
             "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
         ).raise_for_status()
-        token = client.post("/api/v1/tokens", json={"name": "ci"}, headers=_basic("bob"))
-        yield client, {"Authorization": f"Bearer {token.json()['token']}"}
+        yield client, services
     services.close()
+
+
+@pytest.fixture
+def team(accounts: tuple[httpx.Client, Services]) -> tuple[httpx.Client, dict[str, str]]:
+    """The same server, and bob's token."""
+    client, _ = accounts
+    token = client.post("/api/v1/tokens", json={"name": "ci"}, headers=_basic("bob"))
+    return client, {"Authorization": f"Bearer {token.json()['token']}"}
 
 
 # -- the attacks of the security review -------------------------------------------------------
@@ -483,99 +490,85 @@ def test_digits_that_are_no_numbers_are_refused_not_a_500(
     assert stream.status_code == 200, stream.text
 
 
-def test_an_event_stream_ends_once_its_readers_token_is_revoked(tmp_path: Path) -> None:
+def test_an_event_stream_ends_once_its_readers_token_is_revoked(
+    accounts: tuple[httpx.Client, Services],
+) -> None:
     """A stream went on for its whole duration (up to 25 s) after the token that opened it was
     revoked, delivering every event its reader could have seen. It now looks at its reader's
     credentials again every few seconds and ends, and the reconnection is refused."""
-    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
-    with _client(services) as client:
-        client.post(
-            "/api/v1/users", json={"name": "alice", "role": "admin", "password": PASSWORD}
-        ).raise_for_status()
-        client.post(
-            "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
-        ).raise_for_status()
-        tokens = [
-            client.post("/api/v1/tokens", json={"name": n}, headers=_basic("bob")).json()
-            for n in ("reader", "writer")
-        ]
-        reader, writer = ({"Authorization": f"Bearer {t['token']}"} for t in tokens)
-        ended = threading.Event()
-        made: list[str] = []
+    client, services = accounts
+    tokens = [
+        client.post("/api/v1/tokens", json={"name": n}, headers=_basic("bob")).json()
+        for n in ("reader", "writer")
+    ]
+    reader, writer = ({"Authorization": f"Bearer {t['token']}"} for t in tokens)
+    ended = threading.Event()
+    made: list[str] = []
 
-        def revoke_then_keep_making() -> None:
-            deadline = time.monotonic() + 10
-            while not services.events._waiters and time.monotonic() < deadline:
-                time.sleep(0.01)  # polls the condition: the stream is waiting for an append
-            revoked = client.delete(f"/api/v1/tokens/{tokens[0]['token_id']}", headers=writer)
-            assert revoked.status_code == 204, revoked.text
-            # Bob's other token goes on making experiments (events bob may read) for at most
-            # 15 s, less than the stream's 20: it stops early only if the stream ends first.
-            for i in range(150):
-                if ended.is_set():
-                    return
-                body = {"name": f"after-{i}"}
-                client.post("/api/v1/experiments", json=body, headers=writer).raise_for_status()
-                made.append(body["name"])
-                ended.wait(0.1)
+    def revoke_then_keep_making() -> None:
+        deadline = time.monotonic() + 10
+        while not services.events._waiters and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls the condition: the stream is waiting for an append
+        revoked = client.delete(f"/api/v1/tokens/{tokens[0]['token_id']}", headers=writer)
+        assert revoked.status_code == 204, revoked.text
+        # Bob's other token goes on making experiments (events bob may read) for at most
+        # 15 s, less than the stream's 20: it stops early only if the stream ends first.
+        for i in range(150):
+            if ended.is_set():
+                return
+            body = {"name": f"after-{i}"}
+            client.post("/api/v1/experiments", json=body, headers=writer).raise_for_status()
+            made.append(body["name"])
+            ended.wait(0.1)
 
-        thread = threading.Thread(target=revoke_then_keep_making)
-        thread.start()
-        try:
-            answer = client.get(
-                "/api/v1/events/stream",
-                params={"type": "experiment.created", "duration_s": 20},
-                headers=reader,
-            )
-        finally:
-            ended.set()
-            thread.join()
-        assert answer.status_code == 200, answer.text
-        again = client.get("/api/v1/events/stream", params={"duration_s": 1}, headers=reader)
-    services.close()
+    thread = threading.Thread(target=revoke_then_keep_making)
+    thread.start()
+    try:
+        answer = client.get(
+            "/api/v1/events/stream",
+            params={"type": "experiment.created", "duration_s": 20},
+            headers=reader,
+        )
+    finally:
+        ended.set()
+        thread.join()
+    assert answer.status_code == 200, answer.text
+    again = client.get("/api/v1/events/stream", params={"duration_s": 1}, headers=reader)
     assert len(made) < 150, "the stream went on after its token was revoked"
     assert again.status_code == 401 and "revoked" in again.json()["error"]["message"]
 
 
 def test_a_read_only_access_keys_stream_keeps_its_scope_until_the_key_is_revoked(
-    tmp_path: Path,
+    accounts: tuple[httpx.Client, Services],
 ) -> None:
     """What a stream asks again every few seconds: a signed request's access key as it is
     now (not the account alone, which would have made a read-only key's reader look changed
     and ended its stream at each look)."""
-    services = Services.from_settings(Settings(home=tmp_path / "home", allowed_hosts=[HOST]))
-    with _client(services) as client:
-        client.post(
-            "/api/v1/users", json={"name": "alice", "role": "admin", "password": PASSWORD}
-        ).raise_for_status()
-        client.post(
-            "/api/v1/users", json={"name": "bob", "password": PASSWORD}, headers=_basic("alice")
-        ).raise_for_status()
-        made = client.post(
-            "/api/v1/access-keys", json={"read_only": True}, headers=_basic("bob")
-        ).json()
-        key_id = made["access_key_id"]
-        authorization = (
-            f"AWS4-HMAC-SHA256 Credential={key_id}/20261207/us-east-1/sagemaker/aws4_request, "
-            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
-        )
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/api/v1/events/stream",
-            "headers": [(b"authorization", authorization.encode())],
-            "client": ("127.0.0.1", 50000),
-        }
-        bob_id = services.auth.by_password("bob", PASSWORD, "127.0.0.1").user_id
-        opened = Actor(ActorKind.USER, "bob", Role.MEMBER, user_id=bob_id, read_only=True)
-        credentials = Credentials(services.auth)
-        now = asyncio.run(credentials.again(scope, opened))
-        assert (now.user_id, now.role, now.read_only) == (bob_id, Role.MEMBER, True)
-        revoked = client.delete(f"/api/v1/access-keys/{key_id}", headers=_basic("bob"))
-        assert revoked.status_code == 204, revoked.text
-        with pytest.raises(Unauthenticated, match="revoked"):
-            asyncio.run(credentials.again(scope, opened))
-    services.close()
+    client, services = accounts
+    made = client.post(
+        "/api/v1/access-keys", json={"read_only": True}, headers=_basic("bob")
+    ).json()
+    key_id = made["access_key_id"]
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential={key_id}/20261207/us-east-1/sagemaker/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+    )
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/events/stream",
+        "headers": [(b"authorization", authorization.encode())],
+        "client": ("127.0.0.1", 50000),
+    }
+    bob_id = services.auth.by_password("bob", PASSWORD, "127.0.0.1").user_id
+    opened = Actor(ActorKind.USER, "bob", Role.MEMBER, user_id=bob_id, read_only=True)
+    credentials = Credentials(services.auth)
+    now = asyncio.run(credentials.again(scope, opened))
+    assert (now.user_id, now.role, now.read_only) == (bob_id, Role.MEMBER, True)
+    revoked = client.delete(f"/api/v1/access-keys/{key_id}", headers=_basic("bob"))
+    assert revoked.status_code == 204, revoked.text
+    with pytest.raises(Unauthenticated, match="revoked"):
+        asyncio.run(credentials.again(scope, opened))
 
 
 def test_an_own_password_changes_only_with_the_current_one_and_ends_sessions(
