@@ -567,13 +567,10 @@ class RunRepository:
         ds = schema.datasets
         for item in inputs:
             d = item.dataset
-            found = conn.execute(
-                select(ds.c.dataset_id).where(
-                    ds.c.experiment_id == experiment_id,
-                    ds.c.name == d.name,
-                    ds.c.digest == d.digest,
-                )
-            ).scalar()
+            same = select(ds.c.dataset_id).where(
+                ds.c.experiment_id == experiment_id, ds.c.name == d.name, ds.c.digest == d.digest
+            )
+            found = conn.execute(same).scalar()
             if found is None:
                 found = uuid.uuid4().hex
                 try:
@@ -593,13 +590,7 @@ class RunRepository:
                             )
                         )
                 except IntegrityError:
-                    found = conn.execute(
-                        select(ds.c.dataset_id).where(
-                            ds.c.experiment_id == experiment_id,
-                            ds.c.name == d.name,
-                            ds.c.digest == d.digest,
-                        )
-                    ).scalar_one()
+                    found = conn.execute(same).scalar_one()
             upsert(
                 conn,
                 schema.run_inputs,
