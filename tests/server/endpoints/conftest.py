@@ -6,11 +6,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from botocore.config import Config
 from sklearn.linear_model import LinearRegression
 from tests.services.server_process import ServerProcess
 
@@ -115,3 +118,16 @@ class Load:
     @property
     def failures(self) -> dict[int | str, int]:
         return {k: v for k, v in self.statuses.items() if k != 200}
+
+
+def runtime_client(url: str, read_timeout: float = 30) -> Any:
+    """boto3's SageMaker Runtime client at ``url``: one attempt, a read timeout a hang would
+    exceed."""
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, read_timeout=read_timeout),
+    )

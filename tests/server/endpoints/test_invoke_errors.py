@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-import boto3
 import numpy as np
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-from tests.server.endpoints.conftest import wait_status
+from tests.server.endpoints.conftest import runtime_client, wait_status
 from tests.services.server_process import ServerProcess
 
 from dockyard.client.cli import cli
@@ -61,18 +58,6 @@ def test_cli_invoke_errors_are_one_line_naming_the_option(
     assert "X-Dockyard-Target-Variant" not in pinned.stderr
 
 
-def _runtime(url: str) -> Any:
-    """boto3's runtime client at ``url``, one attempt, a read timeout a hang would exceed."""
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}, read_timeout=20),
-    )
-
-
 def test_a_failed_endpoint_is_refused_at_once(
     server: ServerProcess,
     client: Client,
@@ -87,7 +72,7 @@ def test_a_failed_endpoint_is_refused_at_once(
         time.sleep(0.2)
     # Nothing accepts on its port: boto3 waited the request timeout (65 s through the server)
     # for a 503, and retried it; the CLI waited 60 s and printed a traceback.
-    runtime = _runtime(server.url)
+    runtime = runtime_client(server.url, read_timeout=20)
     with pytest.raises(ClientError) as refused:
         runtime.invoke_endpoint(EndpointName="unserved", Body=b"1,2,3", ContentType="text/csv")
     error = refused.value.response["Error"]
@@ -101,7 +86,7 @@ def test_a_failed_endpoint_is_refused_at_once(
     assert "error: endpoint unserved is Failed, nothing serves it: " in invoked.stderr
     # Its own port says the same at once (it accepted connections and never answered).
     own = client.request("GET", "/api/v1/endpoints/unserved")["url"]
-    direct = _runtime(own)
+    direct = runtime_client(own, read_timeout=20)
     with pytest.raises(ClientError) as refused:
         direct.invoke_endpoint(EndpointName="unserved", Body=b"1,2,3", ContentType="text/csv")
     assert refused.value.response["Error"]["Code"] == "ValidationError"

@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.server.endpoints.conftest import wait_status
+from tests.server.endpoints.conftest import runtime_client, wait_status
 from tests.services.server_process import ServerProcess
 
 from dockyard.api.serving.client import WorkerAdmin
@@ -127,7 +125,8 @@ def test_invoke_endpoint_on_the_servers_url_is_held_to_the_workers_body_limit(
         variant = {"name": "only", "model_uri": models["one"]}
         client.request("POST", "/api/v1/endpoints", json={"name": "sized", "variants": [variant]})
         wait_status(client, "sized", "InService")
-    with contextlib.closing(_runtime(server.url)) as runtime, pytest.raises(ClientError) as caught:
+    runtime = runtime_client(server.url)
+    with contextlib.closing(runtime), pytest.raises(ClientError) as caught:
         runtime.invoke_endpoint(
             EndpointName="sized", Body=_too_big(), ContentType="application/json"
         )
@@ -145,7 +144,7 @@ def test_invoke_endpoint_on_the_servers_url_is_held_to_the_workers_body_limit(
     assert f"over the endpoint's limit of {LIMIT} bytes".encode() in answer
     # The refusal is the body's alone: the endpoint answers the next request.
     fits = _too_big()[: LIMIT - 10]
-    with contextlib.closing(_runtime(server.url)) as runtime:
+    with contextlib.closing(runtime_client(server.url)) as runtime:
         answer = runtime.invoke_endpoint(
             EndpointName="sized", Body=fits, ContentType="application/json"
         )
@@ -168,18 +167,6 @@ def _answer_to_headers_alone(port: int, endpoint: str, length: int) -> bytes:
                     break
                 answer += chunk
         return answer
-
-
-def _runtime(url: str) -> Any:
-    """boto3's SageMaker Runtime client at the server's URL, one attempt."""
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 1}, read_timeout=30),
-    )
 
 
 def test_oip_on_the_endpoints_port_is_held_to_the_body_limit(
