@@ -66,3 +66,21 @@ def test_a_tied_runner_dies_with_the_warm_process_and_an_untied_one_does_not(
     assert procs["free"].is_running() and procs["free"].status() != psutil.STATUS_ZOMBIE
     started["free"].unlink()  # the untied runner ends when asked
     wait_gone([procs["free"]], timeout=10)
+
+
+def test_a_pid_that_comes_back_does_not_inherit_an_earlier_childs_exit(tmp_path: Path) -> None:
+    """Runners whose jobs reported their end are never asked about again, so their exit codes
+    stay known; once the system's pids wrap round (every 32,768 processes by default), a new
+    runner can get one of their pids. It must not be taken for ended."""
+    import io
+    import queue
+
+    warm = Zygote(sys.executable, dict(os.environ), tmp_path / "warm.log")
+    replies: queue.Queue[dict[str, object]] = queue.Queue()
+    # What the warm process writes: a child reaped, then (much later) a fork given its pid,
+    # then that new child's own end.
+    warm._read(io.BytesIO(b'{"exited": 4242, "code": 0}\n{"pid": 4242}\n'), replies)
+    assert replies.get_nowait() == {"pid": 4242}
+    assert warm.exit_code(4242) is None
+    warm._read(io.BytesIO(b'{"pid": 4242}\n{"exited": 4242, "code": 3}\n'), replies)
+    assert warm.exit_code(4242) == 3

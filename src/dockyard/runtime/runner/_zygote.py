@@ -132,8 +132,14 @@ class Zygote:
                     continue
                 if "exited" in message:
                     self._exits[int(message["exited"])] = int(message["code"])
-                else:
-                    replies.put(message)
+                    continue
+                if "pid" in message:
+                    # A pid comes back once the system has wrapped round its pids: the exit
+                    # code of an earlier child that had it (one whose end was reported, so
+                    # never asked for) is not this child's. Dropped here, in the pipe's order:
+                    # this child's own exit can only follow its fork's reply.
+                    self._exits.pop(int(message["pid"]), None)
+                replies.put(message)
         replies.put({"error": "the warm process exited"})
 
     def spawn(
