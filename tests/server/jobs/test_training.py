@@ -334,7 +334,9 @@ def test_a_jobs_run_names_its_submitter_as_its_user(
 
     client.request("POST", "/api/v1/jobs/training", json=behaviour("user-of-run", "mlflow"))
     job = wait_for(client, "user-of-run")
-    assert job["status"] == "Completed" and job["created_by"] == "anonymous"
+    log = client._http.get("/api/v1/jobs/user-of-run/logs").text
+    assert job["status"] == "Completed", (job["failure_reason"], log)
+    assert job["created_by"] == "anonymous"
     run = client.request("GET", f"/api/v1/runs/{job['run_id']}")
     assert run["info"]["user_id"] == "anonymous"
     assert run["tags"]["mlflow.user"] == "anonymous"
