@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
 import psutil
@@ -23,10 +22,9 @@ def test_closing_the_warm_process_closes_its_pipes(tmp_path: Path) -> None:
     warm.close()
     assert proc.returncode is not None and proc.stdin.closed
     # The reading thread sees the end of the output, closes it and ends.
-    for thread in threading.enumerate():
-        if thread.name == "zygote":
-            thread.join(10)
-    assert proc.stdout.closed
+    assert warm.reader is not None
+    warm.reader.join(10)
+    assert not warm.reader.is_alive() and proc.stdout.closed
 
 
 _WAITER = """

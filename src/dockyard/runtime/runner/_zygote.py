@@ -92,6 +92,8 @@ class Zygote:
         self._children: set[int] = set()
         self._forked_by: dict[int, int] = {}  # child -> the warm process that forked it
         self._refused: str | None = None  # why the warm process will not fork (it never will)
+        #: The thread reading the latest warm process's output; it ends with that output.
+        self.reader: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -118,9 +120,10 @@ class Zygote:
             )
         self._replies = queue.Queue()
         assert proc.stdout is not None
-        threading.Thread(
+        self.reader = threading.Thread(
             target=self._read, args=(proc.stdout, self._replies), name="zygote", daemon=True
-        ).start()
+        )
+        self.reader.start()
         return proc
 
     def _read(self, stream: IO[bytes], replies: queue.Queue[dict[str, Any]]) -> None:
