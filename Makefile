@@ -46,8 +46,9 @@ typecheck: install-test
 	nice $(VENV)/bin/mypy
 
 # A module's tests run on one worker, the Ray cluster's modules together, slow ones first
-# (tests/services/worker_groups.py). The thirty slowest tests are listed at the end: the suite
-# is bound by CPU, so less work in the slowest is what shortens it.
+# (tests/services/worker_groups.py). The thirty slowest tests and the modules that used most CPU
+# (tests/services/cpu_report.py) are listed at the end: the suite is bound by CPU, so less work
+# in the heaviest is what shortens it.
 unit: install-test
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadscope --no-loadscope-reorder \
 		--durations=30

@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.services.live_server",
     "tests.services.postgres",
     "tests.services.ray_cluster",
+    "tests.services.cpu_report",
     "tests.services.s3",
     "tests.services.worker_groups",
 ]
