@@ -16,7 +16,7 @@ file is not read again to find it is unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from dockyard.client.http import Client
 
 __all__ = ["check_entry_point", "download_outputs", "is_local", "to_store", "upload_path"]
+
+_UPLOADS = 8  # files of one upload sent at once
 
 
 def is_local(value: object) -> TypeGuard[str | Path]:
@@ -64,15 +66,36 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     prefix = f"{key_prefix.strip('/')}/{digest}".lstrip("/")
     stored = client.call(routes.LIST_DATA(), params={"prefix": prefix})
     have = {f["path"]: f["size"] for f in stored["files"]}
-    prefix_uri = str(stored["prefix_uri"])
-    for relative, file in files:
-        size = file.stat().st_size
-        if have.get(relative) == size:
-            continue  # same digest, same name, same size: what a finished upload left
+    # Same digest, same name, same size: what a finished upload left.
+    missing = [(r, f) for r, f in files if have.get(r) != f.stat().st_size]
+
+    def send(item: tuple[str, Path]) -> None:
+        relative, file = item
         call = routes.PUT_DATA(path=f"{prefix}/{relative}")
         with file.open("rb") as handle:
             client.request(call.method, call.path, params={"prefix": prefix}, content=handle)
+
+    if len(missing) <= 1:
+        for item in missing:
+            send(item)
+    else:
+        _send_all(send, missing)
+    prefix_uri = str(stored["prefix_uri"])
     return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
+
+
+def _send_all(send: Callable[[tuple[str, Path]], None], items: list[tuple[str, Path]]) -> None:
+    """``send`` each item, :data:`_UPLOADS` at a time: a folder of many small files waits on
+    round trips, not on the network. The first failure is raised once those under way end;
+    the rest are not started (a new call uploads only what is missing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(min(_UPLOADS, len(items)), thread_name_prefix="dockyard-upload")
+    try:
+        for future in [pool.submit(send, item) for item in items]:
+            future.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def check_entry_point(source_dir: Any, entry_point: Any, base: Path | None = None) -> None:
