@@ -421,6 +421,8 @@ def test_a_worker_loading_when_the_server_is_killed_does_not_serve_beside_the_fl
             answers = [http.post("/invocations", json=ROW).json() for _ in range(20)]
         assert {a["predictions"][0] for a in answers} == {float(second)}
         assert client.request("GET", "/api/v1/endpoints/loading")["workers"] == 1
+        # What said where each worker was until it was recorded (or swept) is gone.
+        assert not list(proc.home.rglob("starting-*.json"))
         client.request("DELETE", "/api/v1/endpoints/loading")
         _until("deletion", lambda: not client.request("GET", "/api/v1/endpoints")["endpoints"])
     finally:

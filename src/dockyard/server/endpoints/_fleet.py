@@ -84,6 +84,9 @@ class Fleet:
             self.workers.append(handle)
             self.config = config
             self._save()
+        recorded = getattr(self._launcher, "recorded", None)
+        if recorded is not None:
+            recorded(self.folder, handle)
         self.logs().prune()
         return handle
 

@@ -57,7 +57,7 @@ log = logging.getLogger("dockyard.server.endpoints")
 _READY_TIMEOUT_S = READY_TIMEOUT_S
 
 _BACKLOG = 2048  # as a worker binds its own socket
-_STARTING = "starting-"  # a worker's pid file, from its start until a sweep
+_STARTING = "starting-"  # a worker's pid file, from its start until the fleet records it
 
 
 class WorkerLauncher(Protocol):
@@ -71,7 +71,8 @@ class WorkerLauncher(Protocol):
     A launcher whose workers can outlive the server also has ``sweep(folder, recorded)``,
     called when a server first takes up the endpoint: it stops the workers it started there
     that are not among ``recorded`` (worker ids), those a killed server had started but not
-    yet recorded because they were still loading.
+    yet recorded because they were still loading. Its ``recorded(folder, handle)`` is called
+    once the fleet has recorded a worker it launched, which the sweep need no longer find.
     """
 
     name: str
@@ -184,6 +185,10 @@ class LocalWorkerLauncher:
         proc.kill()
         starting.unlink(missing_ok=True)
         raise Unavailable(f"a worker did not become ready within {_READY_TIMEOUT_S:.0f} s")
+
+    def recorded(self, folder: Path, handle: WorkerHandle) -> None:
+        """The fleet recorded ``handle``: its starting file has said all it had to."""
+        (folder / f"{_STARTING}{handle.worker_id}.json").unlink(missing_ok=True)
 
     def sweep(self, folder: Path, recorded: set[str]) -> None:
         """Stop the workers started in ``folder`` that are not ``recorded``: a server killed
