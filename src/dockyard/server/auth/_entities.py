@@ -55,6 +55,11 @@ class User(_Resource):
     has_password: bool = True
     created_time: int
     updated_time: int
+    area: str | None = Field(
+        default=None,
+        description="the account's personal area of the artifact store: its uploads go to "
+        "data/users/<area>/, its jobs may write checkpoints/<area>/",
+    )
 
 
 class CreateUser(_Request):

@@ -17,6 +17,9 @@ __all__ = ["AuthRepository"]
 _U = schema.users
 _T = schema.tokens
 _S = schema.sessions
+_A = schema.personal_areas
+# An account's row, with its personal area in the artifact store.
+_USER = select(_U, _A.c.area).outerjoin(_A, _A.c.user_id == _U.c.user_id)
 
 
 def user_entity(row: Any) -> User:
@@ -25,6 +28,7 @@ def user_entity(row: Any) -> User:
         role=row.role,
         disabled=bool(row.disabled),
         has_password=row.password_hash is not None,
+        area=row.area,
         created_time=row.created_time,
         updated_time=row.updated_time,
     )
@@ -99,16 +103,16 @@ class AuthRepository:
         return {"user_id": max((int(v) for v in used if v is not None), default=0) + 1}
 
     def user_row(self, conn: Connection, name: str) -> Row[Any]:
-        row = conn.execute(select(_U).where(_U.c.name == name)).first()
+        row = conn.execute(_USER.where(_U.c.name == name)).first()
         if row is None:
             raise NotFound(f"user {name!r} does not exist", field="user")
         return row
 
     def user_row_by_id(self, conn: Connection, user_id: int) -> Row[Any] | None:
-        return conn.execute(select(_U).where(_U.c.user_id == user_id)).first()
+        return conn.execute(_USER.where(_U.c.user_id == user_id)).first()
 
     def users(self, conn: Connection) -> list[Row[Any]]:
-        return list(conn.execute(select(_U).order_by(_U.c.name)).all())
+        return list(conn.execute(_USER.order_by(_U.c.name)).all())
 
     def update_user(self, conn: Connection, user_id: int, **values: Any) -> None:
         conn.execute(update(_U).where(_U.c.user_id == user_id).values(**values))

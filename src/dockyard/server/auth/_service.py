@@ -33,6 +33,7 @@ from dockyard.errors import (
 from dockyard.server.actor import Actor, ActorKind, JobScope, Level, Role
 from dockyard.server.auth._access import EVERYONE, Access
 from dockyard.server.auth._access_keys import AccessKeys
+from dockyard.server.auth._areas import area_of, claim_area, retire_area
 from dockyard.server.auth._entities import (
     RESOURCE_KINDS,
     CreatedToken,
@@ -219,6 +220,18 @@ class AuthService:
             raise PermissionDenied(f"user {row.name!r} is disabled")
         return Actor(ActorKind.USER, row.name, Role(row.role), user_id=int(row.user_id))
 
+    def personal_area(self, actor: Actor) -> str | None:
+        """The actor's account's personal area of the artifact store (``data/users/<area>/``,
+        ``checkpoints/<area>/``); None for actors without an account. Read each time, never
+        cached by id: on SQLite the id of a deleted account may be handed out again."""
+        if not actor.is_person or actor.user_id is None:
+            return None
+        with self._db.read() as conn:
+            area = area_of(conn, actor.user_id)
+        if area is None:  # deleted while the request was on its way
+            raise Unauthenticated(f"the account {actor.name!r} no longer exists")
+        return area
+
     def cached_password(self, username: str, password: str, source: str) -> Actor | None:
         """The account of a name and password checked in the last minute, unless this address
         is being throttled (no scrypt, no database, no wait)."""
@@ -336,9 +349,10 @@ class AuthService:
                 )
             if not first:
                 self._access.require_admin(actor, "create accounts")
-            self._repo.create_user(
+            user_id = self._repo.create_user(
                 conn, name=request.name, role=request.role.value, password_hash=password, now=now
             )
+            area = claim_area(conn, request.name, user_id, now)
             self._events.append(
                 conn,
                 actor,
@@ -346,7 +360,7 @@ class AuthService:
                 "user",
                 request.name,
                 scope="auth",
-                body={"role": request.role.value, "password": password is not None},
+                body={"role": request.role.value, "password": password is not None, "area": area},
             )
             row = self._repo.user_row(conn, request.name)
         self._required_at = 0.0
@@ -435,7 +449,11 @@ class AuthService:
             if row.role == Role.ADMIN.value and self._repo.count_admins(conn) <= 1:
                 raise InvalidArgument(f"{name!r} is the last admin: make another admin first")
             self._repo.delete_user(conn, int(row.user_id))
-            self._events.append(conn, actor, "user.deleted", "user", name, scope="auth")
+            # Its files stay (jobs and models may still name them), for admins only: the area
+            # is never handed out again, so an account made later under this name gets a new one.
+            retire_area(conn, int(row.user_id), _now_ms())
+            body = {"area": row.area} if row.area is not None else None
+            self._events.append(conn, actor, "user.deleted", "user", name, scope="auth", body=body)
         self.forget_credentials()
 
     # -- tokens ---------------------------------------------------------------------------------

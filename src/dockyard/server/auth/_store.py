@@ -8,13 +8,16 @@ a URI cannot reach what the API would refuse:
 ================================  ======================================================
 ``<experiment id>/...``           read on that experiment (runs' and models' artifacts)
 ``registry/<model id>/...``       read on that registered model
-``data/users/<name>/...``         that user; others too where the default permission is read
+``data/users/<area>/...``         its account; others too where the default permission is read
 ``data/...``                      anyone (uploads of a server without accounts)
 ``transform/<job>/...``           read on that job's experiment; writing: that job only
 ``capture/<endpoint>/...``        read on that endpoint; writing: that endpoint only
-``checkpoints/<name>/...``        writing: the user ``<name>``; reading: as ``data/users/``
+``checkpoints/<area>/...``        writing: its account; reading: as ``data/users/``
 anything else                     admins
 ================================  ======================================================
+
+A personal ``<area>`` belongs to one account for good (:mod:`._areas`): the account's name,
+unless an account deleted earlier had that name. The area of a deleted account is its admins'.
 
 Where a spec may write at all (``transform/``, ``capture/``, ``checkpoints/``) is decided first
 by :class:`dockyard.artifacts.roots.AllowedRoots`.
@@ -27,6 +30,7 @@ from sqlalchemy import Connection, select
 from dockyard.errors import PermissionDenied
 from dockyard.server.actor import Actor, Level
 from dockyard.server.auth._access import Access
+from dockyard.server.auth._areas import area_of
 from dockyard.server.store import schema
 
 __all__ = ["StoreAreas"]
@@ -71,7 +75,7 @@ class StoreAreas:
                     field=field,
                 )
             if area == "checkpoints":
-                self._personal(actor, name, what, field, f"checkpoints/{actor.name}/")
+                self._personal(conn, actor, name, what, field, "checkpoints/")
             return
         try:
             self._read(conn, actor, parts, what, field)
@@ -91,23 +95,28 @@ class StoreAreas:
             self._access.require(conn, actor, Level.READ, "registered_model", name, what)
         elif area == "data":
             if name == "users" and self._access.default < Level.READ:
-                self._personal(actor, parts[2] if len(parts) > 2 else "", what, field, "")
+                self._personal(conn, actor, parts[2] if len(parts) > 2 else "", what, field)
         elif area == "transform":
             self._job(conn, actor, name, what)
         elif area == "capture":
             self._access.require(conn, actor, Level.READ, "endpoint", name, what)
         elif area == "checkpoints" and self._access.default < Level.READ:
-            self._personal(actor, name, what, field, "")
+            self._personal(conn, actor, name, what, field)
         else:
             self._access.require_admin(actor, what)
 
-    def _personal(self, actor: Actor, name: str, what: str, field: str, yours: str) -> None:
-        if actor.user_id is None or actor.is_admin or name == actor.name:
+    def _personal(
+        self, conn: Connection, actor: Actor, name: str, what: str, field: str, yours: str = ""
+    ) -> None:
+        if actor.user_id is None or actor.is_admin:
             return
-        hint = f"; use {yours}" if yours else ""
+        # By the account's area, never its name: a name may have belonged to a deleted account.
+        mine = area_of(conn, actor.user_id)
+        if mine is not None and name == mine:
+            return
+        hint = f"; use {yours}{mine}/" if yours and mine is not None else ""
         raise PermissionDenied(
-            f"{actor.label} may not {what}: that area belongs to {name or 'nobody'}{hint}",
-            field=field,
+            f"{actor.label} may not {what}: that area is not yours{hint}", field=field
         )
 
     def _job(self, conn: Connection, actor: Actor, name: str, what: str) -> None:

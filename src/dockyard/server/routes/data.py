@@ -17,6 +17,7 @@ from dockyard.artifacts import artifact_uri
 from dockyard.artifacts.paths import normalize_artifact_path as normalize
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._route import OneHopRoute
+from dockyard.server._services import Services
 from dockyard.server._streaming import upload
 from dockyard.server.actor import Actor, Role
 
@@ -41,8 +42,11 @@ class DataList(BaseModel):
     files: list[DataFile]
 
 
-def _root(actor: Actor) -> str:
-    return f"{_ROOT}/users/{actor.name}" if actor.is_person else _ROOT
+async def _root(services: Services, actor: Actor) -> str:
+    """Where the actor's uploads go: its account's personal area (not its name, which a deleted
+    account may have had), or the shared ``data/`` of a server without accounts."""
+    area = await run_in_threadpool(services.auth.personal_area, actor)
+    return _ROOT if area is None else f"{_ROOT}/users/{area}"
 
 
 @router.get("")
@@ -54,7 +58,7 @@ async def list_data(
     """The files stored under ``data/<prefix>`` (in the caller's own area, as uploads are; paths
     relative to it) and the prefix's URI."""
     services.access.require_role(actor, Role.MEMBER, "upload data")
-    key = f"{_root(actor)}/{normalize(prefix)}"
+    key = f"{await _root(services, actor)}/{normalize(prefix)}"
     entries = await run_in_threadpool(services.artifacts.list, key, recursive=True)
     files = [
         DataFile(path=e.path[len(key) + 1 :], size=e.size)
@@ -72,11 +76,11 @@ async def put_data(
     actor: ActorDep,
     prefix: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> Uploaded:
-    """Store the body under ``data/<path>`` (``data/users/<you>/<path>`` on a server with
+    """Store the body under ``data/<path>`` (``data/users/<your area>/<path>`` on a server with
     accounts, so nobody overwrites another's data); answers the URIs of the file and of
     ``prefix``."""
     services.access.require_role(actor, Role.MEMBER, "upload data")
-    root = _root(actor)
+    root = await _root(services, actor)
     key = f"{root}/{normalize(path)}"
     info = await upload(request, services.artifacts, key, max_mb=services.settings.max_upload_mb)
     await run_in_threadpool(

@@ -60,6 +60,7 @@ __all__ = [
     "parameter_versions",
     "parameters",
     "params",
+    "personal_areas",
     "pipeline_executions",
     "pipeline_history_chunks",
     "pipeline_state_machines",
@@ -592,6 +593,20 @@ grants = Table(
     Column("principal", String(32), nullable=False),
     Column("level", String(8), nullable=False),
     PrimaryKeyConstraint("kind", "resource_id", "principal"),
+)
+
+# Every personal area of the artifact store ever handed out (``data/users/<area>/``,
+# ``checkpoints/<area>/``), and the account it belongs to. An area outlives its account, as
+# the files in it do: ``user_id`` turns NULL when the account is deleted, and the area is never
+# handed out again, so a new account under a deleted name starts with an empty one. ``area`` is
+# the account's name when the name had none yet, ``<name>-<n>`` otherwise.
+personal_areas = Table(
+    "personal_areas",
+    metadata,
+    Column("area", String(80), primary_key=True),
+    Column("user_id", _BigId, nullable=True, unique=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("retired_time", BigInteger, nullable=True),
 )
 
 # -- the event log ------------------------------------------------------------------------------
