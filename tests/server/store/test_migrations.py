@@ -303,3 +303,42 @@ def test_0022_gives_runs_of_an_older_database_the_account_that_made_them(url: st
     db.dispose()
     assert [(r.user_id, r.owner_id) for r in runs] == [("alice", 7), ("root", None), ("", None)]
     assert model == 7 and diff == []
+
+
+def test_0023_keeps_accounts_areas_and_retires_those_of_deleted_accounts(url: str) -> None:
+    from dockyard.server.auth._areas import area_of, claim_area
+
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0022")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, name, role, disabled, created_time, updated_time) "
+                "VALUES (7, 'alice', 'member', false, 5, 5)"
+            )
+        )
+        for at, kind, name in (
+            (1, "created", "ann"),
+            (2, "deleted", "ann"),
+            (5, "created", "alice"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO events (time, type, resource_type, resource_id, scope, actor) "
+                    "VALUES (:at, :type, 'user', :name, 'auth', 'root')"
+                ),
+                {"at": at, "type": f"user.{kind}", "name": name},
+            )
+    alembic("upgrade", "head")
+    with db.write() as conn:
+        rows = conn.execute(
+            text("SELECT area, user_id, retired_time FROM personal_areas ORDER BY area")
+        ).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        # alice keeps the area she has used; a new ann does not get the deleted one's
+        assert area_of(conn, 7) == "alice"
+        assert claim_area(conn, "ann", 8, 10) == "ann-2"
+    db.dispose()
+    assert [tuple(r) for r in rows] == [("alice", 7, None), ("ann", None, 2)]
+    assert diff == []
