@@ -13,12 +13,16 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.services.server_process import ServerProcess
 
+import dockyard as dy
 from dockyard.client.http import Client
+from dockyard.client.sdk import reset_context
 from dockyard.errors import PermissionDenied, Unauthenticated
+from dockyard.settings import Settings
 
 PASSWORD = "correct horse battery"
 
@@ -68,10 +72,10 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
     server.stop()
 
 
-def _token(url: str, user: str) -> str:
+def _token(url: str, user: str, password: str = PASSWORD) -> str:
     import base64
 
-    basic = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
     with Client(url, retry_for=0) as anonymous:
         made = anonymous.request(
             "POST",
@@ -292,6 +296,77 @@ _PREDICT = textwrap.dedent(
     print(round(predictor.predict([[3.0]]).tolist()[0], 6), predictor.last_variant)
     """
 )
+
+
+_CHECKPOINTING = textwrap.dedent(
+    """
+    import os, pathlib
+    step = pathlib.Path(os.environ["SM_CHECKPOINT_DIR"]) / "step.txt"
+    seen = int(step.read_text()) if step.exists() else 0  # restored from the checkpoint URI
+    step.write_text(str(seen + 1))
+    pathlib.Path(os.environ["SM_MODEL_DIR"], "seen.txt").write_text(str(seen))
+    """
+)
+
+
+def _fit_as(server: ServerProcess, user: str, password: str, home: Path, **kw: Any) -> str:
+    """As ``user`` through the SDK: upload a folder of data and train on it with checkpoints
+    at ``checkpoint_s3_uri``; the upload's URI."""
+    reset_context(Settings(home=home, uri=server.url, token=_token(server.url, user, password)))
+    try:
+        data = home / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "train.csv").write_text("x\n1\n")
+        (home / "code").mkdir(exist_ok=True)
+        (home / "code" / "train.py").write_text(_CHECKPOINTING)
+        uri = dy.upload_data(data, key_prefix="mine")
+        estimator = dy.Estimator(
+            entry_point="train.py",
+            source_dir=home / "code",
+            resources={"cpus": 1},
+            experiment=f"{user}-{home.name}",
+            **kw,
+        )
+        job = estimator.fit({"train": uri}, wait=False)
+        described = job.wait(logs=False)
+        assert described.status == "Completed", described.failure_reason
+        return uri
+    finally:
+        reset_context(Settings(home=home))
+
+
+def test_an_account_made_again_under_a_deleted_name_starts_with_empty_store_areas(
+    team: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    server, _ = team
+    admin = {
+        "DOCKYARD_URI": server.url,
+        "DOCKYARD_TOKEN": _token(server.url, "root"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    store = server.home / "artifacts"
+    first = "first-ann-password"
+    made = _cli("users", "create", "ann", "--password-stdin", env=admin, stdin=first + "\n")
+    assert made.returncode == 0, made.stderr
+    theirs = store / "checkpoints" / "ann" / "run"
+    old = _fit_as(server, "ann", first, tmp_path / "first", checkpoint_s3_uri=str(theirs))
+    assert Path(old).is_relative_to(store / "data" / "users" / "ann" / "mine")
+    assert (theirs / "step.txt").read_text() == "1"
+    assert _cli("users", "delete", "ann", "--yes", env=admin).returncode == 0
+    made = _cli("users", "create", "ann", "--password-stdin", env=admin, stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    # The same data uploads again, into her own area: the deleted account's copy is not hers.
+    with pytest.raises(PermissionDenied) as refused:
+        _fit_as(server, "ann", PASSWORD, tmp_path / "second", checkpoint_s3_uri=str(theirs))
+    assert refused.value.field == "checkpoint.uri"
+    assert "checkpoints/ann-2/" in refused.value.message
+    mine = store / "checkpoints" / "ann-2" / "run"
+    new = _fit_as(server, "ann", PASSWORD, tmp_path / "second", checkpoint_s3_uri=str(mine))
+    assert Path(new).is_relative_to(store / "data" / "users" / "ann-2" / "mine")
+    assert (mine / "step.txt").read_text() == "1"  # started afresh, not from the old one's
+    assert (theirs / "step.txt").read_text() == "1"  # which stays as it was
+    listed = _cli("users", "list", env=admin)  # where hers are
+    assert "ann-2" in listed.stdout, listed.stdout + listed.stderr
 
 
 def _network_address() -> str:

@@ -125,7 +125,7 @@ def users() -> None:
 
 def _user_rows(items: list[dict[str, Any]]) -> str:
     return table(
-        ["name", "role", "disabled", "password", "created"],
+        ["name", "role", "disabled", "password", "created", "store area"],
         [
             [
                 u["name"],
@@ -133,6 +133,7 @@ def _user_rows(items: list[dict[str, Any]]) -> str:
                 "yes" if u["disabled"] else "no",
                 "yes" if u["has_password"] else "no",
                 format_time(u["created_time"]),
+                u.get("area") or "",
             ]
             for u in items
         ],
@@ -234,7 +235,11 @@ def enable(name: str, as_json: bool) -> None:
 @yes_option
 @fail_on_error
 def delete_user(name: str, yes: bool) -> None:
-    """Delete an account with its tokens and grants (asks first; --yes does not)."""
+    """Delete an account with its tokens and grants (asks first; --yes does not).
+
+    Its uploads and checkpoints stay in the artifact store, for admins and for the jobs and
+    models that name them; an account made later under the same name gets a new area.
+    """
     confirm(f"delete account {name} with its tokens and grants", yes)
     client().call(routes.DELETE_USER(name=name))
     click.echo(f"deleted {name}")
