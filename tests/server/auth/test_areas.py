@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.services.postgres import connect, race
 
 from dockyard.server import Services, create_app
 from dockyard.server._inprocess import InProcessTransport
@@ -179,3 +180,21 @@ def test_users_see_their_area(server: tuple[httpx.Client, Services]) -> None:
     new_ann = _remake_ann(client)
     me = client.get("/api/v1/users/ann", headers=new_ann)
     assert me.status_code == 200 and me.json()["area"] == "ann-2"
+
+
+def test_two_servers_making_accounts_that_want_one_area_at_once_give_each_its_own(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Another server process makes the account ``ann-2`` while this one makes ``ann`` again,
+    whose area would be ``ann-2`` too: this one takes the next, as it would have seen it."""
+    services = Services.from_settings(Settings(home=tmp_path / "h", database_url=postgres_url))
+    services.auth.create_user(LOCAL, CreateUser(name="root", role=Role.ADMIN))
+    services.auth.create_user(LOCAL, CreateUser(name="ann"))
+    services.auth.delete_user(LOCAL, "ann")
+    with connect(postgres_url) as other:
+        other.execute(
+            "INSERT INTO personal_areas (area, user_id, created_time) VALUES ('ann-2', 99, 1)"
+        )
+        made = race(other, lambda: services.auth.create_user(LOCAL, CreateUser(name="ann")))
+    services.close()
+    assert made.area == "ann-3"

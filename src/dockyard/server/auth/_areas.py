@@ -16,6 +16,7 @@ from __future__ import annotations
 from itertools import count
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dockyard.server.store import schema
 
@@ -35,9 +36,16 @@ def claim_area(conn: Connection, name: str, user_id: int, now: int) -> str:
     for n in count(1):
         area = name if n == 1 else f"{name}-{n}"
         taken = select(_A.c.area).where(func.lower(_A.c.area) == area.lower()).limit(1)
-        if conn.execute(taken).first() is None:
-            conn.execute(_A.insert().values(area=area, user_id=user_id, created_time=now))
-            return area
+        if conn.execute(taken).first() is not None:
+            continue
+        try:
+            with conn.begin_nested():  # another account made meanwhile may have taken it
+                conn.execute(_A.insert().values(area=area, user_id=user_id, created_time=now))
+        except IntegrityError:
+            if area_of(conn, user_id) is not None:  # not the area: the account has one
+                raise
+            continue
+        return area
     raise AssertionError("unreachable")  # pragma: no cover
 
 
