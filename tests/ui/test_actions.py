@@ -277,6 +277,7 @@ def test_make_a_token_and_revoke_it(page: Watched, seeded: Seeded) -> None:
 
     # Admins see the accounts, in either theme.
     expect(p.locator("#users [data-user='reviewer'] .disable-user")).to_be_visible()
+    expect(p.locator("#users code", has_text="reviewer")).to_be_visible()  # its store area
     p.keyboard.press("t")
     page.shot("action-admin-dark")
 

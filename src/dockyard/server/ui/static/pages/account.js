@@ -129,6 +129,7 @@ export default async function account(ctx) {
       ["State", (u) => (u.disabled ? badge("Disabled") : badge("ok"))],
       ["Sign-in", (u) => (u.has_password ? "password" : "tokens only")],
       ["Created", (u) => fmtTime(u.created_time)],
+      ["Store area", (u) => (u.area ? h("code", u.area) : "")],
       ["", (u) => h("div.actions", { dataset: { user: u.name } },
         u.name !== me.name ? h("button", { type: "button", class: u.disabled ? "enable-user" : "disable-user", onclick: () => toggleDisabled(u) }, u.disabled ? "Enable" : "Disable") : null,
         u.name !== me.name ? h("button.danger", { type: "button", class: "delete-user", onclick: () => deleteUser(u) }, "Delete") : null)],
@@ -157,7 +158,7 @@ export default async function account(ctx) {
     if (done) drawUsers();
   }
   async function deleteUser(u) {
-    const done = await confirmAction(`Delete ${u.name}?`, h("p", "The account goes with its tokens, sessions and grants. What it created stays."),
+    const done = await confirmAction(`Delete ${u.name}?`, h("p", "The account goes with its tokens, sessions and grants. What it created stays, its uploads and checkpoints too (for admins); an account made later under this name gets a store area of its own."),
       () => api(`users/${encodeURIComponent(u.name)}`, { method: "DELETE" }), { id: "confirm-dialog" });
     if (done) drawUsers();
   }
