@@ -449,8 +449,9 @@ class AuthService:
             if row.role == Role.ADMIN.value and self._repo.count_admins(conn) <= 1:
                 raise InvalidArgument(f"{name!r} is the last admin: make another admin first")
             self._repo.delete_user(conn, int(row.user_id))
-            # Its files stay (jobs and models may still name them), for admins only: the area
-            # is never handed out again, so an account made later under this name gets a new one.
+            # Its files stay (jobs and models may still name them), writable by admins only:
+            # the area is never handed out again, so an account made later under this name
+            # gets a new one.
             retire_area(conn, int(row.user_id), _now_ms())
             body = {"area": row.area} if row.area is not None else None
             self._events.append(conn, actor, "user.deleted", "user", name, scope="auth", body=body)

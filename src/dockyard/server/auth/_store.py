@@ -17,7 +17,8 @@ anything else                     admins
 ================================  ======================================================
 
 A personal ``<area>`` belongs to one account for good (:mod:`._areas`): the account's name,
-unless an account deleted earlier had that name. The area of a deleted account is its admins'.
+unless an account deleted earlier had that name. The area of a deleted account belongs to no
+account: admins write it, and read it as everyone does where the default permission is read.
 
 Where a spec may write at all (``transform/``, ``capture/``, ``checkpoints/``) is decided first
 by :class:`dockyard.artifacts.roots.AllowedRoots`.
