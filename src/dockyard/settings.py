@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     executor_cpus: float | None = Field(
         default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
     )
+    job_folder_retention_s: float = Field(
+        default=7 * 86_400.0,
+        gt=0,
+        description="how long a finished job's work folder stays on the executor's disk (its "
+        "log, metrics, model and outputs are kept elsewhere; a transform resumed later redoes "
+        "its finished shards)",
+    )
     executor_warm: bool = Field(
         default=True,
         description="the local executor forks runners from a process that has already "
