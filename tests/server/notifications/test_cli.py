@@ -64,13 +64,16 @@ def test_subscriptions_create_list_describe_deliveries_delete(runner: CliRunner)
         "oncall",
     )
     assert "created subscription oncall" in made and "a-long-secret" in made
+    assert "pending: a confirmation message was sent" in made
     listed = json.loads(_ok(runner, "subscriptions", "list", "--json"))
-    assert [s["name"] for s in listed] == ["oncall"]
+    assert [(s["name"], s["state"]) for s in listed] == [("oncall", "pending_confirmation")]
     assert "secret" not in listed[0]
+    assert "unconfirmed" in _ok(runner, "subscriptions", "list")
     described = _ok(runner, "subscriptions", "describe", "oncall")
     assert "job.*, topic.alerts" in described and "slack" in described
-    assert "a-long-secret" not in described
-    assert _ok(runner, "subscriptions", "deliveries", "oncall").strip() == "no deliveries"
+    assert "a-long-secret" not in described and "pending" in described
+    queued = json.loads(_ok(runner, "subscriptions", "deliveries", "oncall", "--json"))
+    assert [d["event_type"] for d in queued] == ["subscription.confirmation_sent"]
     both = runner.invoke(cli, ["subscriptions", "deliveries", "oncall", "--dead", "--attempts"])
     assert both.exit_code == 2 and "not both" in both.output  # not --attempts, ignoring --dead
     assert "queued 0" in _ok(runner, "subscriptions", "replay", "oncall")

@@ -36,7 +36,10 @@ def test_deliveries_retries_and_retention_on_postgresql(
     notify = pg_services.notifications
     notify.create_topic(ADMIN, TopicConfig(name="t"))
     made = notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="pg")
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, name="pg"
+        ),
     )
     sent = [notify.publish(ADMIN, "t", PublishRequest(message=f"m{i}")).event_id for i in range(5)]
     until(lambda: notify.get_subscription(ADMIN, "pg").delivered == 5, what="5 delivered")

@@ -47,6 +47,7 @@ def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Rece
                 "endpoint": receiver.url,
                 "name": "pager",
                 "retry_horizon_s": 0.3,
+                "skip_confirmation": True,
             },
         ).raise_for_status()
         api.post("/api/v1/topics/ui/publish", json={"message": "m"}).raise_for_status()

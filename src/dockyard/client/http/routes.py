@@ -141,6 +141,8 @@ DELETE_SUBSCRIPTION = Route("DELETE", _V1 + "/subscriptions/{ident}")
 LIST_DELIVERIES = Route("GET", _V1 + "/subscriptions/{ident}/deliveries")
 LIST_ATTEMPTS = Route("GET", _V1 + "/subscriptions/{ident}/attempts")
 REPLAY_DELIVERIES = Route("POST", _V1 + "/subscriptions/{ident}/replay")
+RESEND_CONFIRMATION = Route("POST", _V1 + "/subscriptions/{ident}/resend")
+CONFIRM_SUBSCRIPTION = Route("POST", _V1 + "/confirm-subscription")
 
 # -- triggers ---------------------------------------------------------------------------------
 CREATE_TRIGGER = Route("POST", _V1 + "/triggers")
