@@ -290,3 +290,26 @@ def test_a_confirmation_reaches_slack_as_text(tmp_path: Path) -> None:
         )
     )
     assert "https://d.example/api/v1/confirm-subscription?token=s.t" in body["text"]
+
+
+def test_a_failing_confirmation_is_retried_and_a_resend_replaces_it(
+    services: Services, receiver: Receiver
+) -> None:
+    receiver.fail_first = 1_000_000
+    notify = services.notifications
+    notify.create_subscription(
+        ADMIN, SubscriptionConfig(events=["*"], endpoint=receiver.url, name="flaky")
+    )
+    # Retried like any delivery, each attempt in the delivery log
+    until(lambda: len(notify.attempts(ADMIN, "flaky")) >= 2, what="a retried confirmation")
+    [first] = notify.deliveries(ADMIN, "flaky")
+    assert notify.attempts(ADMIN, "flaky")[0].status_code == 503
+    notify.resend_confirmation(ADMIN, "flaky")  # the failing one goes, with its attempts
+    receiver.fail_first = 0
+    until(lambda: notify.get_subscription(ADMIN, "flaky").delivered == 1, what="the new one")
+    [sent] = notify.deliveries(ADMIN, "flaky")
+    assert sent.event_id != first.event_id  # a new subscription.confirmation_sent
+    assert {a.event_id for a in notify.attempts(ADMIN, "flaky")} == {sent.event_id}
+    # Every message the receiver got carried the token it had then; the last one, the current
+    bodies = [orjson.loads(r.body) for r in receiver.requests]
+    assert bodies[-1]["token"] == _token(services, "flaky")

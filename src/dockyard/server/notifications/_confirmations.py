@@ -48,6 +48,7 @@ __all__ = ["CONFIRM_PATH", "confirm", "confirm_url", "queue_confirmation"]
 CONFIRM_PATH = "/api/v1/confirm-subscription"
 _S = schema.subscriptions
 _D = schema.deliveries
+_A = schema.delivery_attempts
 _E = schema.events
 _SCOPE = "notifications"
 _MAX_TOKEN = 128
@@ -61,6 +62,20 @@ def _now_ms() -> int:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _drop_unsent(conn: Connection, sid: str) -> None:
+    """Drop the subscription's confirmation messages not yet delivered (waiting, being sent,
+    or to be retried), with their attempts: a newer token, or none, makes them pointless. One
+    in flight still arrives, with its old token; its outcome is not recorded (the deliverer
+    records only rows that are still there)."""
+    unsent = select(_D.c.delivery_id).where(
+        _D.c.subscription_id == sid,
+        _D.c.kind == "confirmation",
+        _D.c.status.in_(("pending", "sending")),
+    )
+    conn.execute(delete(_A).where(_A.c.delivery_id.in_(unsent)))
+    conn.execute(delete(_D).where(_D.c.delivery_id.in_(unsent)))
 
 
 def confirm_url(settings: Settings, token: str) -> str:
@@ -88,11 +103,7 @@ def queue_confirmation(
         .where(_S.c.subscription_id == sid)
         .values(confirm_token=token, confirm_expires_time=expires)
     )
-    conn.execute(
-        delete(_D).where(
-            _D.c.subscription_id == sid, _D.c.kind == "confirmation", _D.c.status == "pending"
-        )
-    )
+    _drop_unsent(conn, sid)
     events.append(
         conn,
         actor,
@@ -184,11 +195,7 @@ def confirm(conn: Connection, events: EventLog, actor: Actor, token: str) -> Con
             field="token",
             details={"reason": "used"},
         )
-    conn.execute(
-        delete(_D).where(
-            _D.c.subscription_id == sid, _D.c.kind == "confirmation", _D.c.status == "pending"
-        )
-    )
+    _drop_unsent(conn, sid)
     events.append(
         conn,
         actor,

@@ -180,6 +180,7 @@ def get_topic_attributes(services: Services, actor: Actor, form: Form) -> Body:
         TopicArn=topic_arn(name),
         Owner=ACCOUNT,
         DisplayName=topic.description,
+        SubscriptionsPending="0",
         SubscriptionsDeleted="0",
     )
     with contextlib.suppress(PermissionDenied):  # who may not read subscriptions: no count
