@@ -188,7 +188,9 @@ def test_an_expired_token_is_refused_and_a_new_message_replaces_it(tmp_path: Pat
         services.close()
 
 
-@pytest.mark.parametrize("token", ["", "nodot", "abc.def", "x" * 300 + ".y", ".", "a."])
+@pytest.mark.parametrize(
+    "token", ["", "nodot", "abc.def", "x" * 300 + ".y", ".", "a.", "ab\x00.c", "ab.c d", "ab.é"]
+)
 def test_a_malformed_or_unknown_token_is_not_found(tmp_path: Path, token: str) -> None:
     services = make_services(tmp_path)
     try:

@@ -75,6 +75,8 @@ def test_a_confirmation_on_postgresql(pg_services: Services, receiver: Receiver)
     anonymous = Actor.anonymous("192.0.2.1")
     with pytest.raises(NotFound):
         notify.confirm(anonymous, str(token)[:-1])
+    with pytest.raises(NotFound):  # not a database error
+        notify.confirm(anonymous, "\x00" + str(token))
     assert notify.confirm(anonymous, str(token)).state == "confirmed"
     with pytest.raises(Conflict):
         notify.confirm(anonymous, str(token))

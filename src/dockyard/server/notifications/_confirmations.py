@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -52,6 +53,8 @@ _A = schema.delivery_attempts
 _E = schema.events
 _SCOPE = "notifications"
 _MAX_TOKEN = 128
+#: ``<subscription id>.<random>``: hex, then url-safe base64.
+_TOKEN = re.compile(r"^[0-9a-f]{1,16}\.[A-Za-z0-9_-]{1,100}$", re.ASCII)
 _PENDING = SubscriptionState.PENDING_CONFIRMATION.value
 _CONFIRMED = SubscriptionState.CONFIRMED.value
 
@@ -142,13 +145,14 @@ def confirm(conn: Connection, events: EventLog, actor: Actor, token: str) -> Con
     NotFound when no subscription waits for it (mistyped, replaced by a newer message, or its
     subscription deleted); Conflict when it was used already or has expired.
     """
-    sid, dot, rest = token.partition(".")
+    sid, _, _ = token.partition(".")
     unknown = NotFound(
         "no subscription waits for this token: it is mistyped, a newer confirmation message "
         "replaced it, or its subscription was deleted",
         field="token",
     )
-    if not dot or not rest or len(token) > _MAX_TOKEN:
+    # Anything else names no row (and a NUL byte would be an error on PostgreSQL).
+    if len(token) > _MAX_TOKEN or not _TOKEN.match(token):
         raise unknown
     row = conn.execute(select(_S).where(_S.c.subscription_id == sid)).first()
     if row is None:
