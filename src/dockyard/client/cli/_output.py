@@ -19,6 +19,7 @@ _DEFINITION_SHOWN = 10
 __all__ = [
     "COUNT",
     "emit",
+    "emit_done",
     "error_lines",
     "fail_on_error",
     "format_time",
@@ -85,6 +86,23 @@ def emit(data: Any, as_json: bool, human: Callable[[], str]) -> None:
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         click.echo(human())
+
+
+def emit_done(
+    action: str, kind: str, name: str, as_json: bool, human: str | None = None, **more: Any
+) -> None:
+    """Say what a command did when the server answers it with nothing to show (a delete, a
+    revoke, an alias removed): one shape for every such command, so a script reads them all
+    alike.
+
+    For scripts, ``{"name": "web", "kind": "endpoint", "deleted": true}``: what it was called
+    on the command line (its name, or its id where it has none), what kind of thing it was,
+    and the action done as a key that is true (``.deleted``, ``.revoked``), then ``more``
+    (the model a version belonged to...). For people, ``human``, else ``deleted endpoint
+    web``.
+    """
+    data = {"name": name, "kind": kind, action: True, **more}
+    emit(data, as_json, lambda: human or f"{action} {kind} {name}")
 
 
 def fail_on_error(func: F) -> F:

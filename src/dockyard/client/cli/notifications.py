@@ -13,7 +13,14 @@ from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -98,13 +105,14 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
 @topics.command("delete")
 @click.argument("name")
 @yes_option
+@json_option
 @fail_on_error
-def delete_topic(name: str, yes: bool) -> None:
+def delete_topic(name: str, yes: bool, as_json: bool) -> None:
     """Delete custom topic NAME, and the subscriptions that named only it (one that also names
     other events keeps those). Asks first (--yes does not)."""
     confirm(f"delete topic {name} and the subscriptions that name only it", yes)
     client().call(routes.DELETE_TOPIC(name=name))
-    click.echo(f"deleted topic {name}")
+    emit_done("deleted", "topic", name, as_json)
 
 
 @click.group(cls=Group)
@@ -339,12 +347,13 @@ def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
 @subscriptions.command("delete")
 @click.argument("subscription")
 @yes_option
+@json_option
 @fail_on_error
-def delete(subscription: str, yes: bool) -> None:
+def delete(subscription: str, yes: bool, as_json: bool) -> None:
     """Delete a subscription, its queue and its delivery log (asks first; --yes does not)."""
     confirm(f"delete subscription {subscription} with its queue and delivery log", yes)
     client().call(routes.DELETE_SUBSCRIPTION(ident=subscription))
-    click.echo(f"deleted subscription {subscription}")
+    emit_done("deleted", "subscription", subscription, as_json)
 
 
 @subscriptions.command("resend")
