@@ -240,6 +240,22 @@ def test_a_pipeline_graph_as_json_says_how_each_state_went(
     }
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # An empty name made another route's path (/runs/, which the server redirects to
+        # the list): a traceback, or for a delete a success with nothing deleted.
+        (["runs", "show", ""], "error: run_id: must not be empty\n"),
+        (["runs", "delete", ""], "error: run_id: must not be empty\n"),
+        (["endpoints", "delete", "", "--yes"], "error: name: must not be empty\n"),
+        (["jobs", "describe", ""], "error: name: must not be empty\n"),
+    ],
+)
+def test_an_empty_name_is_refused_by_name(runner: CliRunner, args: list[str], said: str) -> None:
+    result = _refused(runner, *args)
+    assert result.stderr == said
+
+
 _SCRIPT = """
 import sys, time
 print("started", flush=True)

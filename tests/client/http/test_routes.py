@@ -42,6 +42,13 @@ def test_a_call_fills_in_and_encodes_its_path() -> None:
     assert routes.SEARCH_RUNS().idempotent is True
 
 
+def test_an_empty_path_parameter_is_refused_naming_it() -> None:
+    # GET /runs/ is not a run: the server redirects it to the list of runs.
+    with pytest.raises(InvalidArgument) as caught:
+        routes.GET_RUN(run_id="")
+    assert caught.value.field == "run_id" and caught.value.message == "run_id: must not be empty"
+
+
 def test_get_or_create_is_one_server_call_and_takes_any_name(api: Client) -> None:
     made = api.call(routes.ENSURE_EXPERIMENT(name="/Users/me/exp one"))
     again = api.call(routes.ENSURE_EXPERIMENT(name="/Users/me/exp one"))
