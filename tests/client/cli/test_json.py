@@ -256,6 +256,24 @@ def test_an_empty_name_is_refused_by_name(runner: CliRunner, args: list[str], sa
     assert result.stderr == said
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "show", "s3://"],
+        ["runs", "delete", "abc/"],
+        ["endpoints", "delete", "a/", "--yes"],
+        ["subscriptions", "describe", "s3://"],
+    ],
+)
+def test_a_name_the_server_reads_as_another_path_is_not_found(
+    runner: CliRunner, args: list[str]
+) -> None:
+    # The server redirects such a path (to it without its trailing slash); the client read
+    # the redirect as an empty answer: a traceback, or a delete said done.
+    result = _refused(runner, *args)
+    assert "no such resource" in result.stderr and "answered 307" in result.stderr
+
+
 _SCRIPT = """
 import sys, time
 print("started", flush=True)

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 import dockyard.client
 from dockyard.client.http import Client, routes
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server import Services, create_app
 
 
@@ -47,6 +47,17 @@ def test_an_empty_path_parameter_is_refused_naming_it() -> None:
     with pytest.raises(InvalidArgument) as caught:
         routes.GET_RUN(run_id="")
     assert caught.value.field == "run_id" and caught.value.message == "run_id: must not be empty"
+
+
+def test_a_redirect_is_no_answer(api: Client) -> None:
+    # /runs/x/ names no run; the server redirects it without its slash. Read as an empty
+    # answer, a delete of it looked done.
+    with pytest.raises(NotFound) as caught:
+        api.call(routes.DELETE_RUN(run_id="x/"))
+    assert caught.value.message == (
+        "DELETE /api/v1/runs/x/: no such resource (http://dockyard.test answered 307, a "
+        "redirect to http://dockyard.test/api/v1/runs/x)"
+    )
 
 
 def test_get_or_create_is_one_server_call_and_takes_any_name(api: Client) -> None:
