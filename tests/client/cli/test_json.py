@@ -274,6 +274,20 @@ def test_a_name_the_server_reads_as_another_path_is_not_found(
     assert "no such resource" in result.stderr and "answered 307" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pipelines", "graph", "x" * 300],
+        ["pipelines", "run", "x" * 300],
+        ["models", "env", "x" * 300],
+    ],
+)
+def test_a_name_too_long_for_a_file_is_one_line(runner: CliRunner, args: list[str]) -> None:
+    # Each first asks whether it names a local file, which raised OSError: a traceback.
+    result = _refused(runner, *args)
+    assert result.stderr.startswith("error: File name too long: xxx"), result.stderr
+
+
 _SCRIPT = """
 import sys, time
 print("started", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +13,11 @@ import click
 import orjson
 
 from dockyard.errors import DockyardError
+
+#: The errors of a local path that was given wrong (not one the machine failed to serve).
+_BAD_PATH = frozenset(
+    {errno.ENOENT, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.ELOOP}
+)
 
 #: Problems a refused definition's message spells out before "(and N more)".
 _DEFINITION_SHOWN = 10
@@ -124,6 +130,12 @@ def fail_on_error(func: F) -> F:
             for line in lines:
                 click.echo(line, err=True)
             sys.exit(1)
+        except OSError as exc:
+            # A local path the command was given and could not use: one line naming it, as
+            # for any other bad input (a name too long to be a file raised from is_file()).
+            where = f": {exc.filename}" if exc.filename is not None else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(2 if exc.errno in _BAD_PATH else 1)
 
     return wrapper  # type: ignore[return-value]
 
