@@ -288,6 +288,22 @@ def test_a_name_too_long_for_a_file_is_one_line(runner: CliRunner, args: list[st
     assert result.stderr.startswith("error: File name too long: xxx"), result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["params", "label", "/p", "99999999999999999999", "prod"], "'VERSION'"),
+        (["subscriptions", "replay", "s", "--delivery", "99999999999999999999"], "'--delivery'"),
+    ],
+)
+def test_a_number_past_what_json_carries_is_refused_by_name(
+    runner: CliRunner, args: list[str], named: str
+) -> None:
+    # The JSON encoder refused it with a traceback.
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"Invalid value for {named}" in result.stderr and "Traceback" not in result.stderr
+
+
 _SCRIPT = """
 import sys, time
 print("started", flush=True)

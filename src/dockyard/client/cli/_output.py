@@ -24,6 +24,7 @@ _DEFINITION_SHOWN = 10
 
 __all__ = [
     "COUNT",
+    "NUMBER",
     "emit",
     "emit_done",
     "error_lines",
@@ -38,6 +39,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: How many items a listing prints: at least one, and a count Python can slice by (a larger
 #: one failed with a traceback from itertools.islice).
 COUNT = click.IntRange(min=1, max=sys.maxsize)
+
+#: A number that names something (a version, a delivery): positive, and one the request's
+#: JSON can carry (a larger one failed with a traceback from the JSON encoder).
+NUMBER = click.IntRange(min=1, max=2**63 - 1)
 
 
 def json_option(func: F) -> F:

@@ -14,6 +14,7 @@ from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
 from dockyard.client.cli._output import (
+    NUMBER,
     emit,
     emit_done,
     fail_on_error,
@@ -331,7 +332,7 @@ def deliveries(
 
 @subscriptions.command("replay")
 @click.argument("subscription")
-@click.option("--delivery", "ids", type=int, multiple=True, help="Only these (default: all).")
+@click.option("--delivery", "ids", type=NUMBER, multiple=True, help="Only these (default: all).")
 @json_option
 @fail_on_error
 def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:

@@ -17,6 +17,7 @@ from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._output import (
+    NUMBER,
     emit,
     emit_done,
     fail_on_error,
@@ -168,7 +169,7 @@ def history(name: str, as_json: bool) -> None:
 
 @params.command()
 @click.argument("name")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=NUMBER)
 @click.argument("labels", nargs=-1, required=True)
 @json_option
 @fail_on_error
