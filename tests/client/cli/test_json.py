@@ -304,6 +304,26 @@ def test_a_number_past_what_json_carries_is_refused_by_name(
     assert f"Invalid value for {named}" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # Bytes that are not UTF-8 reach Python's argv as surrogates ('caf\xe9' in Latin-1).
+        (["runs", "show", "caf\udce9"], "error: not UTF-8 text: 'caf\\udce9'\n"),
+        (["params", "get", "caf\udce9"], "error: not UTF-8 text: 'caf\\udce9'\n"),
+        (
+            ["experiments", "create", "caf\udce9"],
+            "error: the request cannot be sent as JSON: str is not valid UTF-8: surrogates not "
+            "allowed\n",
+        ),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_one_line(
+    runner: CliRunner, args: list[str], said: str
+) -> None:
+    result = _refused(runner, *args)
+    assert result.stderr == said
+
+
 _SCRIPT = """
 import sys, time
 print("started", flush=True)

@@ -128,6 +128,12 @@ def fail_on_error(func: F) -> F:
             for line in error_lines(exc):
                 click.echo(line, err=True)
             sys.exit(2 if exc.status_code < 500 else 1)
+        except UnicodeError as exc:
+            # An argument holding bytes that are not UTF-8 (which Python keeps as surrogates),
+            # refused when it was encoded for a request or a file.
+            found = exc.object if isinstance(exc, UnicodeEncodeError) else "-"
+            click.echo(f"error: not UTF-8 text: {found!r}", err=True)
+            sys.exit(2)
         except ValueError as exc:
             lines = _validation_lines(exc)
             if not lines:

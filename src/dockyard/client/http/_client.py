@@ -61,7 +61,10 @@ _log = logging.getLogger(__name__)
 
 
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:  # orjson's: text that is not UTF-8, an integer past 64 bits...
+        raise InvalidArgument(f"the request cannot be sent as JSON: {exc}") from None
 
 
 class Client:
