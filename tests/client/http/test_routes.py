@@ -108,3 +108,15 @@ def test_the_literal_check_sees_plain_and_formatted_paths(tmp_path: Path) -> Non
         'd = "(API /api/v1, MLflow /api/2.0/mlflow)"\n'
     )
     assert _native_paths(sample) == [(1, "/api/v1/topics"), (2, "/api/v1/jobs/"), (3, "/api/v1")]
+
+
+def test_dot_segments_are_sent_as_names_not_resolved_away(api: Client) -> None:
+    # URL normalisation (httpx's, the embedded default's transport) resolved "..": removing
+    # alias ".." of model m sent DELETE /registered-models/m, deleting the model.
+    assert routes.DELETE_ALIAS(name="m", alias="..").path.endswith("/m/aliases/%2E%2E")
+    api.call(routes.CREATE_REGISTERED_MODEL(), {"name": "m"})
+    with pytest.raises(InvalidArgument, match=r"invalid alias '\.\.'"):
+        api.call(routes.DELETE_ALIAS(name="m", alias=".."))
+    assert api.call(routes.GET_REGISTERED_MODEL(name="m"))["name"] == "m"
+    made = api.call(routes.ENSURE_EXPERIMENT(name="a/../b"))
+    assert api.call(routes.GET_EXPERIMENT_BY_NAME(name="a/../b")) == made

@@ -46,8 +46,17 @@ class Route(NamedTuple):
         empty = next((k for k, v in parts.items() if str(v) == ""), None)
         if empty is not None:
             raise InvalidArgument(f"{empty}: must not be empty", field=empty)
-        path = self.template.format(**{k: quote(str(v)) for k, v in parts.items()})
+        path = self.template.format(**{k: _encoded(v) for k, v in parts.items()})
         return Call(self.method, path, self.idempotent or self.method in _SAFE)
+
+
+def _encoded(value: object) -> str:
+    """``value`` percent-encoded for a path, ``/`` kept, and its ``.`` and ``..`` segments
+    with their dots encoded too: URL normalisation (httpx's, the embedded default's
+    transport) resolves those away, so that removing alias ``..`` of model ``m`` sent
+    ``DELETE /registered-models/m`` and deleted the model. The server decodes them back."""
+    segments = quote(str(value)).split("/")
+    return "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
 
 
 _SAFE = frozenset({"GET", "PUT", "DELETE", "HEAD"})
