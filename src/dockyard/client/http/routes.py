@@ -33,6 +33,8 @@ class Route(NamedTuple):
     method: str
     template: str
     idempotent: bool = False
+    #: The parameters the server reads as paths (``{path:path}``), which may hold ``/``.
+    paths: frozenset[str] = frozenset({"path", "key"})
 
     def __call__(self, **parts: object) -> Call:
         """The route for these path parameters, each percent-encoded (``/`` kept).
@@ -41,11 +43,19 @@ class Route(NamedTuple):
             InvalidArgument: A parameter is empty. Its path would be another route's: the
                 server redirects ``/runs/`` to ``/runs``, and an answer to that redirect
                 read as this route's would be no answer at all (``dockyard runs show ''``
-                failed with a traceback).
+                failed with a traceback). Or a parameter that is not a path holds ``/``:
+                the server decodes ``%2F`` before routing, so deleting model
+                ``wine/versions/1`` would delete version 1 of model ``wine``.
         """
         empty = next((k for k, v in parts.items() if str(v) == ""), None)
         if empty is not None:
             raise InvalidArgument(f"{empty}: must not be empty", field=empty)
+        slashed = next((k for k, v in parts.items() if k not in self.paths and "/" in str(v)), None)
+        if slashed is not None:
+            raise InvalidArgument(
+                f"{slashed}: must not contain '/' (got {str(parts[slashed])[:200]!r})",
+                field=slashed,
+            )
         path = self.template.format(**{k: _encoded(v) for k, v in parts.items()})
         return Call(self.method, path, self.idempotent or self.method in _SAFE)
 
@@ -66,8 +76,11 @@ _V1 = "/api/v1"
 LIST_EXPERIMENTS = Route("GET", _V1 + "/experiments")
 CREATE_EXPERIMENT = Route("POST", _V1 + "/experiments")
 GET_EXPERIMENT = Route("GET", _V1 + "/experiments/{experiment_id}")
-GET_EXPERIMENT_BY_NAME = Route("GET", _V1 + "/experiments/by-name/{name}")
-ENSURE_EXPERIMENT = Route("PUT", _V1 + "/experiments/by-name/{name}")  # get or create
+_BY_NAME = frozenset({"name"})  # experiment names may hold '/' (/Users/me/churn)
+GET_EXPERIMENT_BY_NAME = Route("GET", _V1 + "/experiments/by-name/{name}", paths=_BY_NAME)
+ENSURE_EXPERIMENT = Route(
+    "PUT", _V1 + "/experiments/by-name/{name}", paths=_BY_NAME
+)  # get or create
 UPDATE_EXPERIMENT = Route("PATCH", _V1 + "/experiments/{experiment_id}")
 DELETE_EXPERIMENT = Route("DELETE", _V1 + "/experiments/{experiment_id}")
 RESTORE_EXPERIMENT = Route("POST", _V1 + "/experiments/{experiment_id}/restore", True)
