@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     executor_cpus: float | None = Field(
         default=None, gt=0, description="CPUs the local executor shares among jobs; default all"
     )
+    job_folder_retention_s: float = Field(
+        default=7 * 86_400.0,
+        gt=0,
+        description="how long a finished job's work folder stays on the executor's disk (its "
+        "log, metrics, model and outputs are kept elsewhere; a transform resumed later redoes "
+        "its finished shards)",
+    )
     executor_warm: bool = Field(
         default=True,
         description="the local executor forks runners from a process that has already "
@@ -267,6 +274,19 @@ class Settings(BaseSettings):
         description="let webhook subscriptions reach loopback, private and link-local "
         "addresses (off: a subscription cannot probe the server's own network)",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="the URL people and webhook receivers reach this server at, such as "
+        "https://dockyard.example.com: the links of subscription confirmations point there; "
+        "default the address it binds (https:// with TLS)",
+    )
+    notify_confirm_ttl_s: float = Field(
+        default=3 * 86_400.0,
+        gt=0,
+        le=30 * 86_400,
+        description="how long a subscription's confirmation token is taken (default 3 days; "
+        "a new confirmation message can be sent after)",
+    )
     notify_concurrency: int = Field(
         default=32,
         ge=1,
@@ -406,6 +426,18 @@ class Settings(BaseSettings):
             raise ValueError("expected the S3 server's URL, such as http://minio:9000")
         return value.strip()
 
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _public_url_is_a_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("expected the server's URL, such as https://dockyard.example.com")
+        if parsed.query or parsed.fragment or parsed.username or parsed.password:
+            raise ValueError("a base URL: no query, fragment or credentials")
+        return value.strip().rstrip("/")
+
     @field_validator("params_key", mode="after")
     @classmethod
     def _params_key_is_a_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -486,6 +518,18 @@ class Settings(BaseSettings):
         if ":" in host and not host.startswith("["):  # an IPv6 address: bracketed in a URL
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        """Where people and webhook receivers reach this server: ``public_url``, or the
+        address it binds (``https://`` with TLS; a wildcard bind names this machine's
+        loopback, reachable from here alone: set ``public_url`` for a shared server)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def allowed_roots(self) -> AllowedRoots:
         """The roots specs may name on this server: the artifact store and the data roots."""

@@ -292,6 +292,16 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/v1/subscriptions/{ident}/replay"): Call(
         "admin", "/api/v1/subscriptions/none/replay"
     ),
+    ("POST", "/api/v1/subscriptions/{ident}/resend"): Call(
+        "admin", "/api/v1/subscriptions/none/resend"
+    ),
+    # The link a confirmation message carries: its token is the credential, no account.
+    ("GET", "/api/v1/confirm-subscription"): Call(
+        "public", "/api/v1/confirm-subscription", params=_q(token="none.none")
+    ),
+    ("POST", "/api/v1/confirm-subscription"): Call(
+        "public", "/api/v1/confirm-subscription", params=_q(token="none.none")
+    ),
     # -- endpoints -----------------------------------------------------------------------------
     ("POST", "/api/v1/endpoints"): Call(
         "member_reading",

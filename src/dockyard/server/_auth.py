@@ -27,8 +27,8 @@ In order, for each HTTP request:
    (send it over TLS) and its access key id and secret may be anything. The embedded server
    inside the SDK's own process is its owner's. With no credentials, the request is anonymous
    where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in,
-   the web UI's static files and triggers' hooks, which their secrets authenticate, are open
-   then).
+   the web UI's static files, triggers' hooks and the confirmation link of subscriptions,
+   which their secrets and tokens authenticate, are open then).
 4. The :class:`~dockyard.server.auth.Actor` goes into ``scope["state"]["actor"]``; services receive
 it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
@@ -90,6 +90,10 @@ _PUBLIC: Final = frozenset(
         ("GET", _SESSION_STATE),  # whether one is signed in: the sign-in page asks it
         ("GET", "/"),  # the web UI's page and files: no data, and its sign-in form
         ("HEAD", "/"),
+        # The link a subscription's confirmation message carries: its single-use token, which
+        # only the endpoint's owner received, is the credential (dockyard.server.notifications).
+        ("GET", "/api/v1/confirm-subscription"),
+        ("POST", "/api/v1/confirm-subscription"),
     }
 )
 _PUBLIC_PREFIX: Final = "/ui/"

@@ -31,6 +31,7 @@ HOOK_MAX_BYTES = 5 * 1024 * 1024
 _OPEN = (
     (re.compile(r"^/api/v1/session$"), 64 * 1024),  # a name and a password
     (re.compile(r"^/api/v1/hooks/triggers/"), HOOK_MAX_BYTES),
+    (re.compile(r"^/api/v1/confirm-subscription$"), 4 * 1024),  # the token is in the query
 )
 
 # Passed on to an endpoint's workers, whose limit it is (their message, so either says the same).

@@ -168,3 +168,12 @@ def test_a_mistyped_command_is_told_the_one_meant() -> None:
         refused = CliRunner().invoke(cli, [typed, "list"])
         assert refused.exit_code == 2
         assert f"No such command {typed!r}. Did you mean {meant!r}?" in refused.output
+
+
+def test_a_dot_segment_name_is_a_name(runner: CliRunner) -> None:
+    # The embedded default's transport resolved ".." away: 'experiments show ..' read the list
+    # of experiments as one and failed with a traceback.
+    assert runner.invoke(cli, ["experiments", "create", ".."]).exit_code == 0
+    shown = runner.invoke(cli, ["experiments", "show", "..", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["name"] == ".."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
 from typing import Any
 
 import click
@@ -40,3 +42,23 @@ def test_other_errors_are_not_taken_for_it() -> None:
 
     result = CliRunner().invoke(broken, [])
     assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug"
+
+
+def test_a_local_path_that_cannot_be_used_is_one_line() -> None:
+    @click.command()
+    @click.argument("path")
+    @fail_on_error
+    def read(path: str) -> None:
+        Path(path).read_text()
+
+    @click.command()
+    @fail_on_error
+    def full() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    missing = CliRunner().invoke(read, ["/nonexistent/x.yaml"])
+    assert missing.exit_code == 2  # bad input
+    assert missing.stderr == "error: No such file or directory: /nonexistent/x.yaml\n"
+    no_room = CliRunner().invoke(full, [])
+    assert no_room.exit_code == 1  # the machine's, not the input's
+    assert no_room.stderr == "error: No space left on device\n"

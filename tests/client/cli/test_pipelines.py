@@ -306,7 +306,7 @@ def test_delete_asks_first(runner: CliRunner, tmp_path: Path) -> None:
     assert "--yes" in out, out
     assert "nap" in [p.name for p in dy.list_pipelines()]
     deleted = json.loads(_run(runner, "delete", "nap", "--yes", "--json"))
-    assert deleted == {"name": "nap", "deleted": True}
+    assert deleted == {"name": "nap", "kind": "pipeline", "deleted": True}
     assert "nap" not in [p.name for p in dy.list_pipelines()]
     out = _run(runner, "delete", "nap", "--yes", code=2)
     assert "nap" in out, out

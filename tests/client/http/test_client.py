@@ -215,3 +215,20 @@ def test_a_server_url_that_is_not_one_is_refused_at_once(
     with pytest.raises(InvalidArgument, match=r"is not an http\(s\) URL") as caught:
         Client(url, transport=transport() if transport else None, retry_for=60)
     assert caught.value.field == "uri"
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"name": "caf\udce9"}, "str is not valid UTF-8: surrogates not allowed"),
+        ({"version": 2**64}, "Integer exceeds 64-bit range"),
+    ],
+)
+def test_a_body_json_cannot_carry_is_refused_before_it_is_sent(
+    server: tuple[str, _Script], body: dict[str, object], said: str
+) -> None:
+    url, script = server
+    with Client(url, retry_for=0) as client, pytest.raises(InvalidArgument) as caught:
+        client.request("POST", "/api/v1/experiments", json=body)
+    assert caught.value.message == f"the request cannot be sent as JSON: {said}"
+    assert script.seen == []

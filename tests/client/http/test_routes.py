@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 import dockyard.client
 from dockyard.client.http import Client, routes
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 from dockyard.server import Services, create_app
 
 
@@ -40,6 +40,24 @@ def test_a_call_fills_in_and_encodes_its_path() -> None:
     assert call == ("GET", "/api/v1/runs/abc/artifacts/model/a%20b.txt", True)
     assert routes.CREATE_RUN().idempotent is False
     assert routes.SEARCH_RUNS().idempotent is True
+
+
+def test_an_empty_path_parameter_is_refused_naming_it() -> None:
+    # GET /runs/ is not a run: the server redirects it to the list of runs.
+    with pytest.raises(InvalidArgument) as caught:
+        routes.GET_RUN(run_id="")
+    assert caught.value.field == "run_id" and caught.value.message == "run_id: must not be empty"
+
+
+def test_a_redirect_is_no_answer(api: Client) -> None:
+    # /runs/x/ names no run; the server redirects it without its slash. Read as an empty
+    # answer, a delete of it looked done.
+    with pytest.raises(NotFound) as caught:
+        api.call(routes.DELETE_RUN(run_id="x/"))
+    assert caught.value.message == (
+        "DELETE /api/v1/runs/x/: no such resource (http://dockyard.test answered 307, a "
+        "redirect to http://dockyard.test/api/v1/runs/x)"
+    )
 
 
 def test_get_or_create_is_one_server_call_and_takes_any_name(api: Client) -> None:
@@ -90,3 +108,15 @@ def test_the_literal_check_sees_plain_and_formatted_paths(tmp_path: Path) -> Non
         'd = "(API /api/v1, MLflow /api/2.0/mlflow)"\n'
     )
     assert _native_paths(sample) == [(1, "/api/v1/topics"), (2, "/api/v1/jobs/"), (3, "/api/v1")]
+
+
+def test_dot_segments_are_sent_as_names_not_resolved_away(api: Client) -> None:
+    # URL normalisation (httpx's, the embedded default's transport) resolved "..": removing
+    # alias ".." of model m sent DELETE /registered-models/m, deleting the model.
+    assert routes.DELETE_ALIAS(name="m", alias="..").path.endswith("/m/aliases/%2E%2E")
+    api.call(routes.CREATE_REGISTERED_MODEL(), {"name": "m"})
+    with pytest.raises(InvalidArgument, match=r"invalid alias '\.\.'"):
+        api.call(routes.DELETE_ALIAS(name="m", alias=".."))
+    assert api.call(routes.GET_REGISTERED_MODEL(name="m"))["name"] == "m"
+    made = api.call(routes.ENSURE_EXPERIMENT(name="a/../b"))
+    assert api.call(routes.GET_EXPERIMENT_BY_NAME(name="a/../b")) == made

@@ -86,7 +86,10 @@ def test_a_violation_reaches_a_webhook(tmp_path: Path, model: Path, services: Se
     loops = services.start_notifications()
     try:
         services.notifications.create_subscription(
-            ROOT, SubscriptionConfig(events=["monitoring.violation"], endpoint=receiver.url)
+            ROOT,
+            SubscriptionConfig(
+                skip_confirmation=True, events=["monitoring.violation"], endpoint=receiver.url
+            ),
         )
         deploy(services, model)
         execution_id = _violate(services, tmp_path)

@@ -46,9 +46,12 @@ def test_publish_and_subscribe_from_the_sdk(home: Path) -> None:
     }
     [listed] = dy.list_subscriptions()
     assert listed.name == "pager" and "secret" not in listed.model_dump()
+    assert listed.state == "pending_confirmation" and listed.confirmation_expires_time
     described = context().client.request("GET", "/api/v1/subscriptions/pager")
-    assert "secret" not in described
-    assert dy.list_deliveries("pager") == []
+    assert "secret" not in described and "confirm_token" not in str(described)
+    # Its confirmation message, and not the event published while it waits
+    [queued] = dy.list_deliveries("pager")
+    assert queued.event_type == "subscription.confirmation_sent"
     assert dy.replay_deliveries("pager") == 0
     dy.delete_subscription("pager")
     assert dy.list_subscriptions() == []

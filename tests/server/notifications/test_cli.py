@@ -64,13 +64,16 @@ def test_subscriptions_create_list_describe_deliveries_delete(runner: CliRunner)
         "oncall",
     )
     assert "created subscription oncall" in made and "a-long-secret" in made
+    assert "pending: a confirmation message was sent" in made
     listed = json.loads(_ok(runner, "subscriptions", "list", "--json"))
-    assert [s["name"] for s in listed] == ["oncall"]
+    assert [(s["name"], s["state"]) for s in listed] == [("oncall", "pending_confirmation")]
     assert "secret" not in listed[0]
+    assert "unconfirmed" in _ok(runner, "subscriptions", "list")
     described = _ok(runner, "subscriptions", "describe", "oncall")
     assert "job.*, topic.alerts" in described and "slack" in described
-    assert "a-long-secret" not in described
-    assert _ok(runner, "subscriptions", "deliveries", "oncall").strip() == "no deliveries"
+    assert "a-long-secret" not in described and "pending" in described
+    queued = json.loads(_ok(runner, "subscriptions", "deliveries", "oncall", "--json"))
+    assert [d["event_type"] for d in queued] == ["subscription.confirmation_sent"]
     both = runner.invoke(cli, ["subscriptions", "deliveries", "oncall", "--dead", "--attempts"])
     assert both.exit_code == 2 and "not both" in both.output  # not --attempts, ignoring --dead
     assert "queued 0" in _ok(runner, "subscriptions", "replay", "oncall")
@@ -152,3 +155,48 @@ def test_topics_delete_asks_first_or_takes_yes(runner: CliRunner) -> None:
     assert "alerts" not in _ok(runner, "topics", "list")
     missing = runner.invoke(cli, ["topics", "delete", "alerts", "--yes"])
     assert missing.exit_code == 2 and "no custom topic named alerts" in missing.output
+
+
+def test_subscriptions_resend_and_confirm(runner: CliRunner, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    made = json.loads(
+        _ok(runner, "subscriptions", "create", "--events", "job.*", "--url", HOOK, "--json")
+    )
+    assert made["state"] == "pending_confirmation"
+    sent = json.loads(_ok(runner, "subscriptions", "resend", made["name"], "--json"))
+    assert sent["state"] == "pending_confirmation" and sent["expires_time"]
+    assert "a new confirmation message" in _ok(runner, "subscriptions", "resend", made["name"])
+    wrong = runner.invoke(cli, ["subscriptions", "confirm", made["subscription_id"] + ".nope"])
+    assert wrong.exit_code != 0 and "no subscription waits for this token" in wrong.output
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'dockyard.db'}")
+    with engine.connect() as conn:  # what the confirmation message carried
+        token = conn.execute(text("SELECT confirm_token FROM subscriptions")).scalar()
+    engine.dispose()
+    assert f"confirmed subscription {made['name']}" in _ok(
+        runner, "subscriptions", "confirm", str(token)
+    )
+    listed = json.loads(_ok(runner, "subscriptions", "list", "--json"))
+    assert [(s["state"], s["confirmed_by"]) for s in listed] == [("confirmed", "token")]
+    used = runner.invoke(cli, ["subscriptions", "confirm", str(token)])
+    assert used.exit_code != 0 and "was used already" in used.output
+    done = runner.invoke(cli, ["subscriptions", "resend", made["name"]])
+    assert done.exit_code != 0 and "confirmed already" in done.output
+
+
+def test_subscriptions_create_may_skip_the_confirmation(runner: CliRunner) -> None:
+    made = json.loads(
+        _ok(
+            runner,
+            "subscriptions",
+            "create",
+            "--events",
+            "job.*",
+            "--url",
+            HOOK,
+            "--skip-confirmation",
+            "--json",
+        )
+    )
+    assert made["state"] == "confirmed" and made["confirmed_by"]
+    assert "skipped by" in _ok(runner, "subscriptions", "describe", made["name"])

@@ -40,7 +40,12 @@ def test_a_killed_server_delivers_everything_after_restart(
         assert api.post("/api/v1/topics", json={"name": "load"}).status_code == 201
         made = api.post(
             "/api/v1/subscriptions",
-            json={"events": ["topic.load"], "endpoint": receiver.url, "name": "crash"},
+            json={
+                "events": ["topic.load"],
+                "endpoint": receiver.url,
+                "name": "crash",
+                "skip_confirmation": True,
+            },
         )
         assert made.status_code == 201, made.text
         sent = set()

@@ -40,6 +40,7 @@ def test_a_finished_run_reaches_the_webhook_signed_as_documented(
     made = services.notifications.create_subscription(
         ADMIN,
         SubscriptionConfig(
+            skip_confirmation=True,
             events=["run.status_changed"],
             endpoint=receiver.url,
             secret=SECRET,
@@ -80,6 +81,7 @@ def test_the_filter_keeps_what_does_not_match_away(services: Services, receiver:
     services.notifications.create_subscription(
         ADMIN,
         SubscriptionConfig(
+            skip_confirmation=True,
             events=["topic.alerts"],
             endpoint=receiver.url,
             filter={"severity": ["high"], "score": [{"numeric": [">=", 0.9]}]},
@@ -107,7 +109,7 @@ def test_a_failing_receiver_is_retried_with_growing_waits(
     receiver.fail_first = 3
     services.notifications.create_topic(ADMIN, TopicConfig(name="t"))
     made = services.notifications.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url)
+        ADMIN, SubscriptionConfig(skip_confirmation=True, events=["topic.t"], endpoint=receiver.url)
     )
     sent = services.notifications.publish(ADMIN, "t", PublishRequest(message="m"))
     until(receiver.ok, what="the fourth attempt")
@@ -129,7 +131,10 @@ def test_past_the_horizon_a_delivery_is_dead_and_replay_sends_it(
     receiver.fail_first = 1_000_000
     services.notifications.create_topic(ADMIN, TopicConfig(name="t"))
     made = services.notifications.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, retry_horizon_s=0.5)
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, retry_horizon_s=0.5
+        ),
     )
     sent = services.notifications.publish(ADMIN, "t", PublishRequest(message="m"))
     dead = until(
@@ -157,7 +162,10 @@ def test_a_subscription_deleted_mid_send_leaves_no_log_and_stops_nothing_else(
     notify = services.notifications
     notify.create_topic(ADMIN, TopicConfig(name="t"))
     notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="going")
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, name="going"
+        ),
     )
     notify.publish(ADMIN, "t", PublishRequest(message="m1"))
     deliveries = schema.deliveries
@@ -174,7 +182,10 @@ def test_a_subscription_deleted_mid_send_leaves_no_log_and_stops_nothing_else(
     until(lambda: receiver.requests, what="the send to finish")
     receiver.delay_s = 0.0
     staying = notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="staying")
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, name="staying"
+        ),
     )
     notify.publish(ADMIN, "t", PublishRequest(message="m2"))
     until(lambda: notify.get_subscription(ADMIN, "staying").delivered == 1, what="the next one")

@@ -94,7 +94,12 @@ def test_an_email_subscription_sends_over_smtp(tmp_path: Path, smtp: SMTPServer)
         notify.create_topic(ADMIN, TopicConfig(name="ops"))
         made = notify.create_subscription(
             ADMIN,
-            SubscriptionConfig(events=["topic.ops"], protocol="email", endpoint="ops@team.test"),
+            SubscriptionConfig(
+                skip_confirmation=True,
+                events=["topic.ops"],
+                protocol="email",
+                endpoint="ops@team.test",
+            ),
         )
         sent = notify.publish(ADMIN, "ops", PublishRequest(message="the disk is full"))
         until(lambda: smtp.messages, what="the email")
@@ -149,7 +154,12 @@ def test_a_failed_send_is_said_in_words_not_a_class_name(tmp_path: Path) -> None
         notify.create_topic(ADMIN, TopicConfig(name="ops"))
         made = notify.create_subscription(
             ADMIN,
-            SubscriptionConfig(events=["topic.ops"], protocol="email", endpoint="ops@team.test"),
+            SubscriptionConfig(
+                skip_confirmation=True,
+                events=["topic.ops"],
+                protocol="email",
+                endpoint="ops@team.test",
+            ),
         )
         notify.publish(ADMIN, "ops", PublishRequest(message="the disk is full"))
         (attempt, *_) = until(lambda: notify.attempts(ADMIN, made.name), what="an attempt")

@@ -24,7 +24,10 @@ def test_appends_no_subscription_wants_wake_nobody(tmp_path: Path) -> None:
         assert not fanout.wants("run.logged")
         assert fanout.wants("subscription.created")  # a new one is read at once
         services.notifications.create_subscription(
-            ADMIN, SubscriptionConfig(events=["run.*"], endpoint="http://127.0.0.1:9/hook")
+            ADMIN,
+            SubscriptionConfig(
+                skip_confirmation=True, events=["run.*"], endpoint="http://127.0.0.1:9/hook"
+            ),
         )
         fanout.tick()
         assert fanout.wants("run.logged") and not fanout.wants("job.submitted")

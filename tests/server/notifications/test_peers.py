@@ -35,7 +35,8 @@ def test_queued_deliveries_wake_the_deliverer_of_another_process(
         notify = here.notifications
         notify.create_topic(ADMIN, TopicConfig(name="t"))
         notify.create_subscription(
-            ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url)
+            ADMIN,
+            SubscriptionConfig(skip_confirmation=True, events=["topic.t"], endpoint=receiver.url),
         )
         fanout.start()
         deliverer.start()
@@ -61,7 +62,8 @@ def test_a_deliverer_that_sent_stops_from_a_running_event_loop(
         notify = services.notifications
         notify.create_topic(ADMIN, TopicConfig(name="t"))
         notify.create_subscription(
-            ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url)
+            ADMIN,
+            SubscriptionConfig(skip_confirmation=True, events=["topic.t"], endpoint=receiver.url),
         )
         notify.publish(ADMIN, "t", PublishRequest(message="m"))
         until(lambda: receiver.requests, what="the delivery")  # its pools are open now

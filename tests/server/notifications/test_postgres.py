@@ -36,7 +36,10 @@ def test_deliveries_retries_and_retention_on_postgresql(
     notify = pg_services.notifications
     notify.create_topic(ADMIN, TopicConfig(name="t"))
     made = notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="pg")
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, name="pg"
+        ),
     )
     sent = [notify.publish(ADMIN, "t", PublishRequest(message=f"m{i}")).event_id for i in range(5)]
     until(lambda: notify.get_subscription(ADMIN, "pg").delivered == 5, what="5 delivered")
@@ -50,3 +53,33 @@ def test_deliveries_retries_and_retention_on_postgresql(
     assert prune_delivered(pg_services.db, before=later) == 5
     assert notify.deliveries(ADMIN, made.subscription_id) == []
     assert notify.attempts(ADMIN, "pg") == []
+
+
+def test_a_confirmation_on_postgresql(pg_services: Services, receiver: Receiver) -> None:
+    from sqlalchemy import select
+
+    from dockyard.errors import Conflict, NotFound
+    from dockyard.server.store import schema
+
+    notify = pg_services.notifications
+    notify.create_topic(ADMIN, TopicConfig(name="t"))
+    notify.create_subscription(
+        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, name="pg-wait")
+    )
+    early = notify.publish(ADMIN, "t", PublishRequest(message="early")).event_id
+    [message] = until(receiver.ok, what="the confirmation message")
+    assert message.headers["x-dockyard-message-type"] == "SubscriptionConfirmation"
+    notify.resend_confirmation(ADMIN, "pg-wait")  # replaces the token it carried
+    with pg_services.db.read() as conn:
+        token = conn.execute(select(schema.subscriptions.c.confirm_token)).scalar()
+    anonymous = Actor.anonymous("192.0.2.1")
+    with pytest.raises(NotFound):
+        notify.confirm(anonymous, str(token)[:-1])
+    with pytest.raises(NotFound):  # not a database error
+        notify.confirm(anonymous, "\x00" + str(token))
+    assert notify.confirm(anonymous, str(token)).state == "confirmed"
+    with pytest.raises(Conflict):
+        notify.confirm(anonymous, str(token))
+    late = notify.publish(ADMIN, "t", PublishRequest(message="late")).event_id
+    until(lambda: late in receiver.ids(), what="the event published once confirmed")
+    assert early not in receiver.ids()

@@ -34,7 +34,7 @@ def test_old_delivered_rows_go_with_their_attempts_and_the_rest_stays(
     notify = services.notifications
     notify.create_topic(ADMIN, TopicConfig(name="t"))
     made = notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url)
+        ADMIN, SubscriptionConfig(skip_confirmation=True, events=["topic.t"], endpoint=receiver.url)
     )
     for i in range(3):
         notify.publish(ADMIN, "t", PublishRequest(message=f"m{i}"))
@@ -69,7 +69,10 @@ def test_dead_letters_and_pending_rows_are_never_pruned(
     notify = services.notifications
     notify.create_topic(ADMIN, TopicConfig(name="t"))
     made = notify.create_subscription(
-        ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=receiver.url, retry_horizon_s=0.3)
+        ADMIN,
+        SubscriptionConfig(
+            skip_confirmation=True, events=["topic.t"], endpoint=receiver.url, retry_horizon_s=0.3
+        ),
     )
     notify.publish(ADMIN, "t", PublishRequest(message="m"))
     until(lambda: notify.get_subscription(ADMIN, made.name).dead == 1, what="the dead letter")

@@ -105,7 +105,7 @@ def test_a_send_to_a_name_that_resolves_inside_is_refused(
         notify.create_topic(ADMIN, TopicConfig(name="t"))
         url = receiver.url.replace("127.0.0.1", "localhost")
         made = notify.create_subscription(
-            ADMIN, SubscriptionConfig(events=["topic.t"], endpoint=url)
+            ADMIN, SubscriptionConfig(skip_confirmation=True, events=["topic.t"], endpoint=url)
         )
         notify.publish(ADMIN, "t", PublishRequest(message="m"))
         attempts = until(lambda: notify.attempts(ADMIN, made.name), what="a refused attempt")

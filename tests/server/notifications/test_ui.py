@@ -47,6 +47,7 @@ def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Rece
                 "endpoint": receiver.url,
                 "name": "pager",
                 "retry_horizon_s": 0.3,
+                "skip_confirmation": True,
             },
         ).raise_for_status()
         api.post("/api/v1/topics/ui/publish", json={"message": "m"}).raise_for_status()
@@ -68,3 +69,45 @@ def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Rece
         until(lambda: page.reload() or page.is_visible("#log >> text=200"), what="logged 200")
         browser.close()
     assert errors == []
+
+
+def test_a_pending_subscription_shows_its_state_and_resends(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        api.post(
+            "/api/v1/subscriptions",
+            json={"events": ["job.*"], "endpoint": receiver.url, "name": "waiting"},
+        ).raise_for_status()
+        api.post(
+            "/api/v1/subscriptions",
+            json={
+                "events": ["job.*"],
+                "endpoint": receiver.url,
+                "name": "vouched",
+                "skip_confirmation": True,
+            },
+        ).raise_for_status()
+    until(receiver.ok, what="the first confirmation message")
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server.url}/#/subscriptions")
+        _visible(page, '#subscriptions >> text="unconfirmed"')
+        _visible(page, '#subscriptions >> text="confirmed"')  # the exact word: the other one
+        page.goto(f"{server.url}/#/subscriptions/waiting")
+        _visible(page, "#state >> text=a confirmation message was sent")
+        _visible(page, "#resend").click()
+        until(lambda: len(receiver.ok()) == 2, what="the confirmation sent again")
+        page.goto(f"{server.url}/#/subscriptions/vouched")
+        _visible(page, "#state >> text=confirmation skipped by")
+        assert not page.is_visible("#resend")
+        browser.close()
+    assert errors == []
+    types = {r.headers["x-dockyard-message-type"] for r in receiver.ok()}
+    assert types == {"SubscriptionConfirmation"}

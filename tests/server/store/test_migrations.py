@@ -344,12 +344,43 @@ def test_0023_keeps_accounts_areas_and_retires_those_of_deleted_accounts(url: st
     assert diff == []
 
 
-def test_0024_shares_the_default_experiments_an_older_database_made_for_a_member(
+def test_0024_keeps_subscriptions_of_an_older_database_confirmed(url: str) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0023")
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (subscription_id, name, events, protocol, endpoint, "
+                "format, secret, filter, retry_horizon_s, after_event_id, created_by, "
+                "created_time) VALUES ('s1', 'hook', 'job.*', 'webhook', 'https://h.example/', "
+                "'json', 'secret-secret', '{}', 60, 0, 'root', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (subscription_id, event_id, status, attempts, "
+                "next_attempt_time, horizon_time, created_time, updated_time) "
+                "VALUES ('s1', 1, 'pending', 0, 1, 2, 1, 1)"
+            )
+        )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        sub = conn.execute(text("SELECT state, confirm_token FROM subscriptions")).one()
+        kind = conn.execute(text("SELECT kind FROM deliveries")).scalar()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    # They were delivering before: they keep delivering, and what they had queued is events
+    assert (sub.state, sub.confirm_token, kind) == ("confirmed", None, "event")
+    assert diff == []
+
+
+def test_0025_shares_the_default_experiments_an_older_database_made_for_a_member(
     url: str,
 ) -> None:
     db = open_database(url)
     alembic = _alembic(db)
-    alembic("downgrade", "0023")
+    alembic("downgrade", "0024")
     with db.write() as conn:
         for eid, name in ((5, "training-jobs"), (6, "tuning-jobs"), (7, "mine")):
             conn.execute(

@@ -92,7 +92,11 @@ def test_push_restart_schedule_webhook(
     client.request(
         "POST",
         "/api/v1/subscriptions",
-        json={"events": ["job.status_changed"], "endpoint": receiver.url},
+        json={
+            "events": ["job.status_changed"],
+            "endpoint": receiver.url,
+            "skip_confirmation": True,
+        },
     )
     client.request(
         "POST",

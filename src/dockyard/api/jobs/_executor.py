@@ -106,6 +106,10 @@ class Executor(Protocol):
     ``find(job) -> Handle | None``: the handle of job ``job``'s runner while it runs. A server
     killed after starting a runner and before storing its handle then reattaches the job
     instead of failing it.
+
+    An executor that keeps jobs' work folders also has ``folders() -> list[str]`` (the jobs
+    whose folders it holds) and ``discard(job)`` (remove that folder): the scheduler discards
+    those of jobs that ended longer than ``DOCKYARD_JOB_FOLDER_RETENTION_S`` ago.
     """
 
     name: str

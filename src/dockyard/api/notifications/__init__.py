@@ -11,6 +11,7 @@ if TYPE_CHECKING:
         BUILTIN_TOPICS,
         NAME,
         Attempt,
+        Confirmation,
         Delivery,
         DeliveryStatus,
         NewSubscription,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         ReplayRequest,
         Subscription,
         SubscriptionConfig,
+        SubscriptionState,
         Topic,
         TopicConfig,
     )
@@ -27,6 +29,7 @@ __all__ = [
     "BUILTIN_TOPICS",
     "NAME",
     "Attempt",
+    "Confirmation",
     "Delivery",
     "DeliveryStatus",
     "NewSubscription",
@@ -35,6 +38,7 @@ __all__ = [
     "ReplayRequest",
     "Subscription",
     "SubscriptionConfig",
+    "SubscriptionState",
     "Topic",
     "TopicConfig",
 ]
@@ -42,6 +46,7 @@ __getattr__, __dir__ = exports(
     __name__,
     {
         "Attempt": "._entities",
+        "Confirmation": "._entities",
         "BUILTIN_TOPICS": "._entities",
         "Delivery": "._entities",
         "DeliveryStatus": "._entities",
@@ -52,6 +57,7 @@ __getattr__, __dir__ = exports(
         "ReplayRequest": "._entities",
         "Subscription": "._entities",
         "SubscriptionConfig": "._entities",
+        "SubscriptionState": "._entities",
         "Topic": "._entities",
         "TopicConfig": "._entities",
     },

@@ -14,6 +14,7 @@ from dockyard.json_depth import storable
 __all__ = [
     "BUILTIN_TOPICS",
     "Attempt",
+    "Confirmation",
     "Delivery",
     "DeliveryStatus",
     "NewSubscription",
@@ -22,6 +23,7 @@ __all__ = [
     "ReplayRequest",
     "Subscription",
     "SubscriptionConfig",
+    "SubscriptionState",
     "Topic",
     "TopicConfig",
 ]
@@ -124,6 +126,9 @@ class SubscriptionConfig(BaseModel):
     ``secret``: signs webhook bodies; generated when omitted, shown only in the answer.
     ``filter``: an SNS-style filter policy (see :mod:`dockyard.server.notifications._filters`).
     ``retry_horizon_s``: how long a failing delivery is retried before it is dead-lettered.
+    ``skip_confirmation``: an admin vouches for the endpoint: the subscription is confirmed at
+    once instead of waiting for its owner to follow the confirmation message's link (recorded
+    in the event log as such).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -136,6 +141,7 @@ class SubscriptionConfig(BaseModel):
     secret: str | None = Field(default=None, min_length=8, max_length=200)
     filter: StoredObject = Field(default_factory=dict)
     retry_horizon_s: float | None = Field(default=None, gt=0, le=14 * 86_400)
+    skip_confirmation: bool = False
 
     @field_validator("events")
     @classmethod
@@ -149,8 +155,21 @@ class SubscriptionConfig(BaseModel):
         return value
 
 
+class SubscriptionState(StrEnum):
+    """``pending_confirmation``: sent its confirmation message and nothing else, until the
+    endpoint's owner confirms it; ``confirmed``: sent the events it matches."""
+
+    PENDING_CONFIRMATION = "pending_confirmation"
+    CONFIRMED = "confirmed"
+
+
 class Subscription(BaseModel):
-    """A subscription as listed: never its secret."""
+    """A subscription as listed: never its secret nor its confirmation token.
+
+    ``confirmation_expires_time``: while pending, when its confirmation token stops being
+    taken (a new message can be sent). ``confirmed_by``: ``token`` (its endpoint's owner
+    followed the link), or the admin who skipped the confirmation.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -164,6 +183,10 @@ class Subscription(BaseModel):
     retry_horizon_s: float
     created_by: str
     created_time: int
+    state: SubscriptionState = SubscriptionState.CONFIRMED
+    confirmation_expires_time: int | None = None
+    confirmed_time: int | None = None
+    confirmed_by: str | None = None
     pending: int = 0
     delivered: int = 0
     dead: int = 0
@@ -173,6 +196,17 @@ class NewSubscription(Subscription):
     """The answer to creating a subscription: the only time its secret is shown."""
 
     secret: str
+
+
+class Confirmation(BaseModel):
+    """A subscription's confirmation: ``state`` after it, and, for a message sent (again),
+    when its token expires."""
+
+    model_config = ConfigDict(frozen=True)
+    subscription_id: str
+    name: str
+    state: SubscriptionState
+    expires_time: int | None = None
 
 
 class DeliveryStatus(StrEnum):

@@ -28,7 +28,14 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.cli._specs import load_spec, local_path, local_to_store
 from dockyard.client.http import Client, from_answer, routes
 from dockyard.client.sdk import build_request, check_local_baseline, is_local
@@ -285,12 +292,13 @@ def executions_text(found: list[MonitoringExecution]) -> str:
 @schedules.command()
 @click.argument("name")
 @yes_option
+@json_option
 @fail_on_error
-def delete(name: str, yes: bool) -> None:
+def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete schedule NAME (its outputs stay in the store; asks first, --yes does not)."""
     confirm(f"delete monitoring schedule {name}", yes)
     client().call(routes.DELETE_MONITORING_SCHEDULE(name=name))
-    click.echo(f"deleted {name}")
+    emit_done("deleted", "monitoring_schedule", name, as_json, f"deleted {name}")
 
 
 def _check_local_baseline(value: Any, base: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -13,12 +14,19 @@ import orjson
 
 from dockyard.errors import DockyardError
 
+#: The errors of a local path that was given wrong (not one the machine failed to serve).
+_BAD_PATH = frozenset(
+    {errno.ENOENT, errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.ELOOP}
+)
+
 #: Problems a refused definition's message spells out before "(and N more)".
 _DEFINITION_SHOWN = 10
 
 __all__ = [
     "COUNT",
+    "NUMBER",
     "emit",
+    "emit_done",
     "error_lines",
     "fail_on_error",
     "format_time",
@@ -31,6 +39,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: How many items a listing prints: at least one, and a count Python can slice by (a larger
 #: one failed with a traceback from itertools.islice).
 COUNT = click.IntRange(min=1, max=sys.maxsize)
+
+#: A number that names something (a version, a delivery): positive, and one the request's
+#: JSON can carry (a larger one failed with a traceback from the JSON encoder).
+NUMBER = click.IntRange(min=1, max=2**63 - 1)
 
 
 def json_option(func: F) -> F:
@@ -87,6 +99,23 @@ def emit(data: Any, as_json: bool, human: Callable[[], str]) -> None:
         click.echo(human())
 
 
+def emit_done(
+    action: str, kind: str, name: str, as_json: bool, human: str | None = None, **more: Any
+) -> None:
+    """Say what a command did when the server answers it with nothing to show (a delete, a
+    revoke, an alias removed): one shape for every such command, so a script reads them all
+    alike.
+
+    For scripts, ``{"name": "web", "kind": "endpoint", "deleted": true}``: what it was called
+    on the command line (its name, or its id where it has none), what kind of thing it was,
+    and the action done as a key that is true (``.deleted``, ``.revoked``), then ``more``
+    (the model a version belonged to...). For people, ``human``, else ``deleted endpoint
+    web``.
+    """
+    data = {"name": name, "kind": kind, action: True, **more}
+    emit(data, as_json, lambda: human or f"{action} {kind} {name}")
+
+
 def fail_on_error(func: F) -> F:
     """Turn Dockyard errors into a one-line message and a non-zero exit code."""
     import functools
@@ -99,6 +128,12 @@ def fail_on_error(func: F) -> F:
             for line in error_lines(exc):
                 click.echo(line, err=True)
             sys.exit(2 if exc.status_code < 500 else 1)
+        except UnicodeError as exc:
+            # An argument holding bytes that are not UTF-8 (which Python keeps as surrogates),
+            # refused when it was encoded for a request or a file.
+            found = exc.object if isinstance(exc, UnicodeEncodeError) else "-"
+            click.echo(f"error: not UTF-8 text: {found!r}", err=True)
+            sys.exit(2)
         except ValueError as exc:
             lines = _validation_lines(exc)
             if not lines:
@@ -106,6 +141,12 @@ def fail_on_error(func: F) -> F:
             for line in lines:
                 click.echo(line, err=True)
             sys.exit(1)
+        except OSError as exc:
+            # A local path the command was given and could not use: one line naming it, as
+            # for any other bad input (a name too long to be a file raised from is_file()).
+            where = f": {exc.filename}" if exc.filename is not None else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(2 if exc.errno in _BAD_PATH else 1)
 
     return wrapper  # type: ignore[return-value]
 

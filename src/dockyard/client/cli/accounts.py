@@ -14,7 +14,14 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 
@@ -53,6 +60,7 @@ def whoami(as_json: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--token", default=None, help="Save this existing token instead of signing in.")
 @click.option("--ttl-days", type=float, default=None, help="Lifetime of the new token.")
+@json_option
 @fail_on_error
 def login(
     url: str | None,
@@ -60,6 +68,7 @@ def login(
     password_stdin: bool,
     token: str | None,
     ttl_days: float | None,
+    as_json: bool,
 ) -> None:
     """Sign in to a server and save a token for it (used when DOCKYARD_TOKEN is unset)."""
     from dockyard.client.http import Client, save_token
@@ -69,11 +78,12 @@ def login(
     if token is None:
         import base64
 
-        name = username or click.prompt("user name")
+        # Asked on stderr: what --json prints on stdout stays JSON.
+        name = username or click.prompt("user name", err=True)
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
-            password = click.prompt("password", hide_input=True)
+            password = click.prompt("password", hide_input=True, err=True)
         basic = base64.b64encode(f"{name}:{password}".encode()).decode()
         body: dict[str, Any] = {"name": f"cli {socket.gethostname()}"[:128]}
         flags = FlagFields()
@@ -87,32 +97,39 @@ def login(
     with Client(url, token=token, retry_for=0) as checked:
         me = checked.call(routes.WHOAMI())
     path = save_token(url, token)
-    click.echo(f"signed in to {url} as {me['name']} ({me['role']}); token saved in {path}")
+    said = f"signed in to {url} as {me['name']} ({me['role']}); token saved in {path}"
+    more = {"user": me["name"], "role": me["role"], "token_file": str(path)}
+    emit_done("signed_in", "server", url, as_json, said, **more)
     if os.environ.get("DOCKYARD_URI", "").rstrip("/") != url.rstrip("/"):
         # Commands go to DOCKYARD_URI (else the embedded local default), not to the last login.
-        click.echo(f"other commands use it with: export DOCKYARD_URI={url}")
+        hint = f"other commands use it with: export DOCKYARD_URI={url}"
+        click.echo(f"note: {hint}" if as_json else hint, err=as_json)
 
 
 @click.command()
 @click.option("--url", envvar="DOCKYARD_URI", help="Server URL (default: DOCKYARD_URI).")
+@json_option
 @fail_on_error
-def logout(url: str | None) -> None:
-    """Revoke the token saved for a server and forget it."""
+def logout(url: str | None, as_json: bool) -> None:
+    """Revoke the token saved for a server and forget it (--json: ``revoked`` says whether the
+    server revoked one)."""
     from dockyard.client.http import Client, forget_token
 
     if not url:
         raise InvalidArgument("logout needs a server: pass --url or set DOCKYARD_URI", field="url")
     token = forget_token(url)
     if token is None:
-        click.echo(f"no token saved for {url}")
+        emit_done("signed_out", "server", url, as_json, f"no token saved for {url}", revoked=False)
         return
     token_id = token.split("_")[1] if token.count("_") >= 2 else ""
+    revoked = False
     with Client(url, token=token, retry_for=0) as signed_in:
         try:
             signed_in.call(routes.REVOKE_TOKEN(token_id=token_id))
+            revoked = True
         except Exception as exc:  # the token may be expired or revoked already
             click.echo(f"(the server did not revoke it: {exc})", err=True)
-    click.echo(f"signed out of {url}")
+    emit_done("signed_out", "server", url, as_json, f"signed out of {url}", revoked=revoked)
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -233,8 +250,9 @@ def enable(name: str, as_json: bool) -> None:
 @users.command("delete")
 @click.argument("name")
 @yes_option
+@json_option
 @fail_on_error
-def delete_user(name: str, yes: bool) -> None:
+def delete_user(name: str, yes: bool, as_json: bool) -> None:
     """Delete an account with its tokens and grants (asks first; --yes does not).
 
     Its uploads and checkpoints stay in the artifact store, for admins and for the jobs and
@@ -242,7 +260,7 @@ def delete_user(name: str, yes: bool) -> None:
     """
     confirm(f"delete account {name} with its tokens and grants", yes)
     client().call(routes.DELETE_USER(name=name))
-    click.echo(f"deleted {name}")
+    emit_done("deleted", "user", name, as_json, f"deleted {name}")
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -291,12 +309,13 @@ def list_tokens(user: str | None, as_json: bool) -> None:
 @tokens.command()
 @click.argument("token_id")
 @yes_option
+@json_option
 @fail_on_error
-def revoke(token_id: str, yes: bool) -> None:
+def revoke(token_id: str, yes: bool, as_json: bool) -> None:
     """Revoke a token (asks first; --yes does not)."""
     confirm(f"revoke token {token_id}", yes)
     client().call(routes.REVOKE_TOKEN(token_id=token_id))
-    click.echo(f"revoked {token_id}")
+    emit_done("revoked", "token", token_id, as_json, f"revoked {token_id}")
 
 
 # -- access keys ----------------------------------------------------------------------------------
@@ -377,13 +396,15 @@ def list_access_keys(user: str | None, as_json: bool) -> None:
 @access_keys.command("revoke")
 @click.argument("access_key_id")
 @yes_option
+@json_option
 @fail_on_error
-def revoke_access_key(access_key_id: str, yes: bool) -> None:
+def revoke_access_key(access_key_id: str, yes: bool, as_json: bool) -> None:
     """Revoke an access key: requests it signs are refused from now on (asks first; --yes
     does not)."""
     confirm(f"revoke access key {access_key_id}", yes)
     client().call(routes.REVOKE_ACCESS_KEY(access_key_id=access_key_id))
-    click.echo(f"revoked {access_key_id}")
+    said = f"revoked {access_key_id}"
+    emit_done("revoked", "access_key", access_key_id, as_json, said)
 
 
 # -- grants ---------------------------------------------------------------------------------------

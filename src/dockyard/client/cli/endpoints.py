@@ -17,7 +17,14 @@ from dockyard.api.endpoints import EndpointStatus
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.cli._specs import endpoint_paths, load_spec, local_to_store
 from dockyard.client.http import from_answer, routes
 from dockyard.client.sdk import EndpointHandle, answering_variant, context, invocations
@@ -567,12 +574,15 @@ def _prefixed(text: str, worker: str, at_start: dict[str, bool]) -> str:
 @endpoints.command()
 @click.argument("name")
 @yes_option
+@json_option
 @fail_on_error
-def delete(name: str, yes: bool) -> None:
-    """Drain and delete an endpoint (asks first; --yes does not)."""
+def delete(name: str, yes: bool, as_json: bool) -> None:
+    """Drain and delete an endpoint (asks first; --yes does not). It is gone once its workers
+    have drained: --json gives the ``status`` it has until then."""
     confirm(f"delete endpoint {name} (its URL stops answering)", yes)
-    context().server().call(routes.DELETE_ENDPOINT(name=name))
-    click.echo(f"deleting endpoint {name}")
+    found = context().server().call(routes.DELETE_ENDPOINT(name=name))
+    said = f"deleting endpoint {name}"
+    emit_done("deleted", "endpoint", name, as_json, said, status=found.get("status"))
 
 
 @endpoints.group()
@@ -616,10 +626,12 @@ def list_keys(name: str, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("key_id")
 @yes_option
+@json_option
 @fail_on_error
-def delete_key(name: str, key_id: str, yes: bool) -> None:
+def delete_key(name: str, key_id: str, yes: bool, as_json: bool) -> None:
     """Revoke key KEY_ID of endpoint NAME; its workers refuse it within a second or so (asks
     first; --yes does not)."""
     confirm(f"revoke key {key_id} of endpoint {name}", yes)
     EndpointHandle(name, context().server()).delete_key(key_id)
-    click.echo(f"revoked key {key_id} of endpoint {name}")
+    said = f"revoked key {key_id} of endpoint {name}"
+    emit_done("revoked", "endpoint_key", key_id, as_json, said, endpoint=name)

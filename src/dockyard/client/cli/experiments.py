@@ -8,7 +8,14 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 
 __all__ = ["experiments"]
@@ -81,34 +88,41 @@ def show(experiment: str, as_json: bool) -> None:
 @experiments.command()
 @click.argument("experiment")
 @click.argument("new_name")
+@json_option
 @fail_on_error
-def rename(experiment: str, new_name: str) -> None:
-    """Rename an experiment."""
+def rename(experiment: str, new_name: str, as_json: bool) -> None:
+    """Rename an experiment; --json prints it as renamed."""
     e = _resolve(experiment)
     with FlagFields({"name": "NEW_NAME"}).naming():
-        client().call(
+        renamed = client().call(
             routes.UPDATE_EXPERIMENT(experiment_id=e["experiment_id"]), {"name": new_name}
         )
-    click.echo(f"renamed experiment {e['experiment_id']} to {new_name!r}")
+    said = f"renamed experiment {e['experiment_id']} to {new_name!r}"
+    emit(renamed, as_json, lambda: said)
 
 
 @experiments.command()
 @click.argument("experiment")
 @yes_option
+@json_option
 @fail_on_error
-def delete(experiment: str, yes: bool) -> None:
+def delete(experiment: str, yes: bool, as_json: bool) -> None:
     """Soft-delete an experiment (restorable, so it does not ask; --yes is accepted, as by
     every delete)."""
     e = _resolve(experiment)
-    client().call(routes.DELETE_EXPERIMENT(experiment_id=e["experiment_id"]))
-    click.echo(f"deleted experiment {e['experiment_id']}")
+    ident = str(e["experiment_id"])
+    client().call(routes.DELETE_EXPERIMENT(experiment_id=ident))
+    said = f"deleted experiment {ident}"
+    emit_done("deleted", "experiment", str(e["name"]), as_json, said, experiment_id=ident)
 
 
 @experiments.command()
 @click.argument("experiment")
+@json_option
 @fail_on_error
-def restore(experiment: str) -> None:
-    """Restore a deleted experiment (by id or name, as it was deleted)."""
+def restore(experiment: str, as_json: bool) -> None:
+    """Restore a deleted experiment (by id or name, as it was deleted); --json prints it as
+    restored."""
     e = _resolve(experiment)
-    client().call(routes.RESTORE_EXPERIMENT(experiment_id=e["experiment_id"]))
-    click.echo(f"restored experiment {e['experiment_id']}")
+    restored = client().call(routes.RESTORE_EXPERIMENT(experiment_id=e["experiment_id"]))
+    emit(restored, as_json, lambda: f"restored experiment {e['experiment_id']}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import orjson
 
 from dockyard.api.jobs import JobStatus
 from dockyard.client.cli._flags import FlagFields
@@ -142,16 +143,24 @@ def describe(name: str, as_json: bool) -> None:
 @jobs.command()
 @click.argument("name")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the job ends.")
+@json_option
 @fail_on_error
-def logs(name: str, follow: bool) -> None:
-    """Print a job's log."""
+def logs(name: str, follow: bool, as_json: bool) -> None:
+    """Print a job's log; with --json, one JSON object per page read: its ``text``, the
+    ``offset`` after it, and whether the job had ``ended`` (the last object has it true
+    when following)."""
     job = TrainingJob(name, context().server())
     offset = 0
     while True:
         text, offset, ended = job.logs(offset)
-        sys.stdout.write(text)
+        last = not follow or (ended and not text)
+        if not as_json:
+            sys.stdout.write(text)
+        elif text or last:  # no empty pages while following, but always one object
+            page = {"text": text, "offset": offset, "ended": ended}
+            sys.stdout.write(orjson.dumps(page).decode() + "\n")
         sys.stdout.flush()
-        if not follow or (ended and not text):
+        if last:
             return
         if not text:
             time.sleep(0.25)
@@ -159,8 +168,9 @@ def logs(name: str, follow: bool) -> None:
 
 @jobs.command()
 @click.argument("name")
+@json_option
 @fail_on_error
-def stop(name: str) -> None:
-    """Stop a job (SIGTERM, then SIGKILL after the grace period)."""
+def stop(name: str, as_json: bool) -> None:
+    """Stop a job (SIGTERM, then SIGKILL after the grace period); --json prints the job."""
     job = context().server().call(routes.STOP_JOB(name=name))
-    click.echo(f"job {name}: {job['status']}")
+    emit(job, as_json, lambda: f"job {name}: {job['status']}")

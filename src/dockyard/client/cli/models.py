@@ -15,7 +15,15 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    COUNT,
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -183,13 +191,16 @@ def register(
 @click.argument("alias")
 @click.argument("version", required=False)
 @click.option("--delete", is_flag=True, help="Remove the alias instead.")
+@json_option
 @fail_on_error
-def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
-    """Point ALIAS (champion, challenger...) at VERSION, or remove it with --delete."""
+def alias(name: str, alias: str, version: str | None, delete: bool, as_json: bool) -> None:
+    """Point ALIAS (champion, challenger...) at VERSION, or remove it with --delete (--json
+    prints the version it points at, or what was removed)."""
     c = client()
     if delete:
         c.call(routes.DELETE_ALIAS(name=name, alias=alias))
-        click.echo(f"removed alias {alias} of {name}")
+        said = f"removed alias {alias} of {name}"
+        emit_done("deleted", "alias", alias, as_json, said, model=name)
         return
     if version is None:
         raise InvalidArgument("give the VERSION the alias points at (or --delete)", field="version")
@@ -197,34 +208,38 @@ def alias(name: str, alias: str, version: str | None, delete: bool) -> None:
     from dockyard.client.sdk import build_request
 
     body = build_request(SetAlias, version=parse_version(version))
-    c.call(routes.SET_ALIAS(name=name, alias=alias), body)
-    click.echo(f"models:/{name}@{alias} -> version {body.version}")
+    pointed = c.call(routes.SET_ALIAS(name=name, alias=alias), body)
+    emit(pointed, as_json, lambda: f"models:/{name}@{alias} -> version {body.version}")
 
 
 @models.command()
 @click.argument("name")
 @click.argument("version", required=False)
 @yes_option
+@json_option
 @fail_on_error
-def delete(name: str, version: str | None, yes: bool) -> None:
+def delete(name: str, version: str | None, yes: bool, as_json: bool) -> None:
     """Delete model NAME (its versions, aliases and files), or only its VERSION.
 
     Asks first (--yes does not). Refused while an endpoint serves the version (or, for the
     whole model, any version): update or delete the endpoint first.
     """
     c = client()
+    more: dict[str, Any] = {}
     if version is not None:
         number = parse_version(version)
         c.call(routes.GET_MODEL_VERSION(name=name, version=number))  # a typo fails first
         what = f"version {number} of model {name}"
         gone, question = routes.DELETE_MODEL_VERSION(name=name, version=number), what
+        kind, more["version"] = "model_version", number
     else:
         latest = c.call(routes.GET_REGISTERED_MODEL(name=name)).get("latest_version")
         what, gone = f"model {name}", routes.DELETE_REGISTERED_MODEL(name=name)
         question = f"{what} and all its versions (latest: {latest})" if latest else what
+        kind = "registered_model"
     confirm(f"delete {question}", yes)
     c.call(gone)
-    click.echo(f"deleted {what}")
+    emit_done("deleted", kind, name, as_json, f"deleted {what}", **more)
 
 
 @models.command()

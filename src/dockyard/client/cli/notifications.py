@@ -13,7 +13,15 @@ from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    NUMBER,
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -98,13 +106,14 @@ def publish(name: str, message: str, attributes: tuple[str, ...], as_json: bool)
 @topics.command("delete")
 @click.argument("name")
 @yes_option
+@json_option
 @fail_on_error
-def delete_topic(name: str, yes: bool) -> None:
+def delete_topic(name: str, yes: bool, as_json: bool) -> None:
     """Delete custom topic NAME, and the subscriptions that named only it (one that also names
     other events keeps those). Asks first (--yes does not)."""
     confirm(f"delete topic {name} and the subscriptions that name only it", yes)
     client().call(routes.DELETE_TOPIC(name=name))
-    click.echo(f"deleted topic {name}")
+    emit_done("deleted", "topic", name, as_json)
 
 
 @click.group(cls=Group)
@@ -119,13 +128,26 @@ def _summary(s: dict[str, Any]) -> list[Any]:
         ",".join(s["events"]),
         f"{s['protocol']}/{s['format']}",
         s["endpoint"],
+        _STATES.get(s["state"], s["state"]),
         s["pending"],
         s["delivered"],
         s["dead"],
     ]
 
 
-_HEADERS = ["name", "id", "events", "via", "endpoint", "pending", "delivered", "dead"]
+_HEADERS = ["name", "id", "events", "via", "endpoint", "state", "pending", "delivered", "dead"]
+_STATES = {"pending_confirmation": "unconfirmed"}
+
+
+def _confirmation_line(s: dict[str, Any]) -> str:
+    if s["state"] == "confirmed":
+        by = s.get("confirmed_by")
+        skipped = f" (skipped by {by})" if by and by != "token" else ""
+        when = format_time(s["confirmed_time"]) if s.get("confirmed_time") else "before upgrade"
+        return f"confirmed {when}{skipped}"
+    expires = s.get("confirmation_expires_time")
+    until = f"; its token expires {format_time(expires)}" if expires else ""
+    return f"pending: a confirmation message was sent to the endpoint{until}"
 
 
 @subscriptions.command("create")
@@ -142,6 +164,11 @@ _HEADERS = ["name", "id", "events", "via", "endpoint", "pending", "delivered", "
 @click.option("--filter", "policy", default=None, help="SNS-style filter policy, as JSON.")
 @click.option("--name", default=None, help="A name to refer to it by.")
 @click.option("--retry-horizon", type=float, default=None, help="Seconds to retry (24 h).")
+@click.option(
+    "--skip-confirmation",
+    is_flag=True,
+    help="Vouch for the endpoint (admins): confirmed at once, recorded in the event log.",
+)
 @json_option
 @fail_on_error
 def create(
@@ -153,9 +180,13 @@ def create(
     policy: str | None,
     name: str | None,
     retry_horizon: float | None,
+    skip_confirmation: bool,
     as_json: bool,
 ) -> None:
-    """Send events matching --events to a webhook URL or an email address."""
+    """Send events matching --events to a webhook URL or an email address.
+
+    The endpoint is sent a confirmation message first, and nothing else until its owner
+    follows its link (or runs `dockyard subscriptions confirm TOKEN`)."""
     from dockyard.api.notifications import SubscriptionConfig
     from dockyard.client.sdk import build_request
 
@@ -167,6 +198,8 @@ def create(
     flags.set(body, "endpoint", url or email, "--url" if url else "--email")
     flags.set(body, "format", fmt, "--format")
     flags.set(body, "filter", json_arg(policy, "--filter") or {}, "--filter")
+    if skip_confirmation:
+        flags.set(body, "skip_confirmation", True, "--skip-confirmation")
     for key, value, flag in (
         ("secret", secret, "--secret"),
         ("name", name, "--name"),
@@ -182,7 +215,8 @@ def create(
         as_json,
         lambda: (
             f"created subscription {made['name']} ({made['subscription_id']})\n"
-            f"secret: {made['secret']}  (shown only now: keep it to verify signatures)"
+            f"secret: {made['secret']}  (shown only now: keep it to verify signatures)\n"
+            f"{_confirmation_line(made)}"
         ),
     )
 
@@ -215,6 +249,7 @@ def describe(subscription: str, as_json: bool) -> None:
             ("filter", orjson.dumps(s["filter"]).decode() if s["filter"] else "-"),
             ("retry horizon", f"{s['retry_horizon_s']:g} s"),
             ("created", f"{format_time(s['created_time'])} by {s['created_by']}"),
+            ("state", _confirmation_line(s)),
             ("deliveries", f"{s['pending']} pending, {s['delivered']} delivered, {s['dead']} dead"),
         ]
         return "\n".join(f"{k + ':':<15}{v}" for k, v in rows)
@@ -297,7 +332,7 @@ def deliveries(
 
 @subscriptions.command("replay")
 @click.argument("subscription")
-@click.option("--delivery", "ids", type=int, multiple=True, help="Only these (default: all).")
+@click.option("--delivery", "ids", type=NUMBER, multiple=True, help="Only these (default: all).")
 @json_option
 @fail_on_error
 def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
@@ -313,9 +348,38 @@ def replay(subscription: str, ids: tuple[int, ...], as_json: bool) -> None:
 @subscriptions.command("delete")
 @click.argument("subscription")
 @yes_option
+@json_option
 @fail_on_error
-def delete(subscription: str, yes: bool) -> None:
+def delete(subscription: str, yes: bool, as_json: bool) -> None:
     """Delete a subscription, its queue and its delivery log (asks first; --yes does not)."""
     confirm(f"delete subscription {subscription} with its queue and delivery log", yes)
     client().call(routes.DELETE_SUBSCRIPTION(ident=subscription))
-    click.echo(f"deleted subscription {subscription}")
+    emit_done("deleted", "subscription", subscription, as_json)
+
+
+@subscriptions.command("resend")
+@click.argument("subscription")
+@json_option
+@fail_on_error
+def resend(subscription: str, as_json: bool) -> None:
+    """Send a pending subscription a new confirmation message (the earlier token stops
+    working)."""
+    sent = client().call(routes.RESEND_CONFIRMATION(ident=subscription))
+    emit(
+        sent,
+        as_json,
+        lambda: (
+            f"sent subscription {sent['name']} a new confirmation message; its token expires "
+            f"{format_time(sent['expires_time'])}"
+        ),
+    )
+
+
+@subscriptions.command("confirm")
+@click.argument("token")
+@json_option
+@fail_on_error
+def confirm_subscription(token: str, as_json: bool) -> None:
+    """Confirm a subscription with the token its confirmation message carried."""
+    done = client().call(routes.CONFIRM_SUBSCRIPTION(), params={"token": token})
+    emit(done, as_json, lambda: f"confirmed subscription {done['name']}")

@@ -16,7 +16,15 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    NUMBER,
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 
 __all__ = ["params"]
@@ -161,7 +169,7 @@ def history(name: str, as_json: bool) -> None:
 
 @params.command()
 @click.argument("name")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=NUMBER)
 @click.argument("labels", nargs=-1, required=True)
 @json_option
 @fail_on_error
@@ -184,4 +192,4 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete NAME with all its versions (asks first; --yes does not)."""
     confirm(f"delete parameter {name} with all its versions", yes)
     sdk.delete_parameter(name, client=client())
-    emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
+    emit_done("deleted", "parameter", name, as_json, f"deleted {name}")

@@ -32,7 +32,14 @@ from dockyard.client.cli._client import client as _client
 from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import Client
 from dockyard.errors import NotFound
 
@@ -185,7 +192,7 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete pipeline NAME; its running executions are stopped (asks first; --yes does not)."""
     confirm(f"delete pipeline {name} and stop its running executions", yes)
     sdk.delete_pipeline(name, client=client())
-    emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
+    emit_done("deleted", "pipeline", name, as_json, f"deleted {name}")
 
 
 def _input(value: str | None) -> Any:
@@ -417,10 +424,12 @@ def _listed(m: StateMachineSummary) -> list[Any]:
     default="mermaid",
     help="Mermaid (renders in Markdown viewers) or Graphviz DOT (`| dot -Tsvg`).",
 )
+@json_option
 @fail_on_error
-def graph(pipeline: str, execution: str | None, fmt: str) -> None:
+def graph(pipeline: str, execution: str | None, fmt: str, as_json: bool) -> None:
     """PIPELINE (a name, or a definition file: no server needed) as a graph; with EXECUTION,
-    each state coloured by how it went."""
+    each state coloured by how it went. --json prints the graph's text with the ``status``
+    of each state (by its path) that the colours show."""
     from dockyard.client.cli._graph import by_path, containers_of, render, status_from_history
 
     path = Path(pipeline)
@@ -429,7 +438,7 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
 
         definition = parse_definition(sdk.definition_text(path))
         check_definition(definition)  # refused as create refuses it, not drawn
-        click.echo(render(definition, fmt), nl=False)
+        _drawn(render(definition, fmt), fmt, {}, as_json)
         return
     http = client()
     machine = (
@@ -447,4 +456,11 @@ def graph(pipeline: str, execution: str | None, fmt: str) -> None:
         ]
         within = containers_of(definition)
         status = by_path(definition, status_from_history(events, found.status.value, within))
-    click.echo(render(definition, fmt, status), nl=False)
+    _drawn(render(definition, fmt, status), fmt, status, as_json)
+
+
+def _drawn(text: str, fmt: str, status: dict[str, str], as_json: bool) -> None:
+    if as_json:
+        emit({"format": fmt, "graph": text, "status": status}, True, str)
+    else:
+        click.echo(text, nl=False)

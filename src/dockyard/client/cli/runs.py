@@ -11,7 +11,15 @@ from dockyard.client.cli._client import client
 from dockyard.client.cli._confirm import yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import COUNT, emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    COUNT,
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.http import routes
 from dockyard.limits import LIMITS
 
@@ -152,18 +160,20 @@ def compare(run_ids: tuple[str, ...], as_json: bool) -> None:
 @runs.command()
 @click.argument("run_id")
 @yes_option
+@json_option
 @fail_on_error
-def delete(run_id: str, yes: bool) -> None:
+def delete(run_id: str, yes: bool, as_json: bool) -> None:
     """Soft-delete a run (restorable, so it does not ask; --yes is accepted, as by every
     delete)."""
     client().call(routes.DELETE_RUN(run_id=run_id))
-    click.echo(f"deleted run {run_id}")
+    emit_done("deleted", "run", run_id, as_json)
 
 
 @runs.command()
 @click.argument("run_id")
+@json_option
 @fail_on_error
-def restore(run_id: str) -> None:
-    """Restore a deleted run."""
-    client().call(routes.RESTORE_RUN(run_id=run_id))
-    click.echo(f"restored run {run_id}")
+def restore(run_id: str, as_json: bool) -> None:
+    """Restore a deleted run; --json prints it as restored."""
+    run = client().call(routes.RESTORE_RUN(run_id=run_id))
+    emit(run, as_json, lambda: f"restored run {run_id}")

@@ -12,7 +12,7 @@ import click
 from dockyard.api.batch import SAGEMAKER_NAMES
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
-from dockyard.client.cli._output import COUNT, emit, fail_on_error, json_option
+from dockyard.client.cli._output import COUNT, emit, emit_done, fail_on_error, json_option
 from dockyard.client.cli._specs import load_spec, transform_paths
 from dockyard.client.cli.jobs import _job_rows, describe, logs, stop
 from dockyard.client.http import routes
@@ -89,21 +89,25 @@ def list_(limit: int, as_json: bool) -> None:
 
 @transform.command()
 @click.argument("name")
+@json_option
 @fail_on_error
-def resume(name: str) -> None:
-    """Resume a failed or stopped transform; finished shards are not redone."""
+def resume(name: str, as_json: bool) -> None:
+    """Resume a failed or stopped transform; finished shards are not redone (--json prints
+    the job)."""
     job = context().server().call(routes.RESUME_JOB(name=name))
-    click.echo(f"job {name}: {job['status']} (resumed)")
+    emit(job, as_json, lambda: f"job {name}: {job['status']} (resumed)")
 
 
 @transform.command()
 @click.argument("name")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@json_option
 @fail_on_error
-def download(name: str, dest: Path) -> None:
+def download(name: str, dest: Path, as_json: bool) -> None:
     """Download a transform job's outputs into the folder DEST."""
     folder = TransformJob(name, context().server()).download(dest)
-    click.echo(f"outputs of {name} downloaded into {folder}")
+    said = f"outputs of {name} downloaded into {folder}"
+    emit_done("downloaded", "transform_job", name, as_json, said, folder=str(folder))
 
 
 transform.add_command(describe)

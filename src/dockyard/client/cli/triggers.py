@@ -24,7 +24,14 @@ from dockyard.client.cli._confirm import confirm, yes_option
 from dockyard.client.cli._flags import FlagFields
 from dockyard.client.cli._group import Group
 from dockyard.client.cli._options import comma_list, json_arg
-from dockyard.client.cli._output import emit, fail_on_error, format_time, json_option, table
+from dockyard.client.cli._output import (
+    emit,
+    emit_done,
+    fail_on_error,
+    format_time,
+    json_option,
+    table,
+)
 from dockyard.client.cli._specs import job_paths, load_spec, transform_paths
 from dockyard.limits import LIMITS
 
@@ -377,7 +384,7 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete trigger NAME and its history (asks first; --yes does not)."""
     confirm(f"delete trigger {name} and its history", yes)
     sdk.delete_trigger(name, client=client())
-    emit({"name": name, "deleted": True}, as_json, lambda: f"deleted {name}")
+    emit_done("deleted", "trigger", name, as_json, f"deleted {name}")
 
 
 def _firing_row(f: Firing) -> list[object]:

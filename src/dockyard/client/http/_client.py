@@ -39,6 +39,7 @@ from dockyard.client.http.routes import Call
 from dockyard.errors import (
     DockyardError,
     InvalidArgument,
+    NotFound,
     Unavailable,
     error_class_for_status,
     error_from_dict,
@@ -60,7 +61,10 @@ _log = logging.getLogger(__name__)
 
 
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:  # orjson's: text that is not UTF-8, an integer past 64 bits...
+        raise InvalidArgument(f"the request cannot be sent as JSON: {exc}") from None
 
 
 class Client:
@@ -281,8 +285,10 @@ class Client:
                 if exc.lasting:
                     raise Unavailable(problem) from exc
             else:
-                if response.status < 400:
+                if response.status < 300:
                     return response
+                if response.status < 400:
+                    raise self._redirected(method, path, response)
                 if response.status not in _RETRY_STATUSES or not retry:
                     raise self._error(response)
                 problem = f"{self.base_url} answered {response.status}"
@@ -327,6 +333,18 @@ class Client:
                 yield response
         except TransportFailure as exc:
             raise Unavailable(f"cannot reach {self.base_url}: {exc}") from exc
+
+    def _redirected(self, method: str, path: str, response: Response) -> NotFound:
+        """A redirect, which the API never answers for a resource it has: the path named none
+        (an id with a ``/`` in it, which the server reads as another path and redirects
+        without its trailing slash). Not followed, and not read as an empty answer, which
+        a caller would take for what it asked."""
+        to = response.headers.get("location") or "-"
+        return NotFound(
+            f"{method} {path}: no such resource ({self.base_url} answered {response.status}, "
+            f"a redirect to {to})",
+            details={"status": response.status},
+        )
 
     def _error(self, response: Response) -> DockyardError:
         """The error an answer stands for: the server's own, else one chosen by status."""

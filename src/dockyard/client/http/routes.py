@@ -5,13 +5,16 @@ names and all) and whether it is safe to send again after a lost answer. ``idemp
 for GET, PUT and DELETE and for the POSTs the server de-duplicates or that change nothing (a
 search, a batch with an id, a runner's report at an offset). ``tests/client/http/test_routes.py``
 checks the table against the server's own route table, so a renamed route fails a test instead
-of a user's call. Import cost: the standard library.
+of a user's call. Import cost: the standard library (and :mod:`dockyard.errors`, which needs
+no more).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 from urllib.parse import quote
+
+from dockyard.errors import InvalidArgument
 
 __all__ = ["Call", "Route"]
 
@@ -32,9 +35,28 @@ class Route(NamedTuple):
     idempotent: bool = False
 
     def __call__(self, **parts: object) -> Call:
-        """The route for these path parameters, each percent-encoded (``/`` kept)."""
-        path = self.template.format(**{k: quote(str(v)) for k, v in parts.items()})
+        """The route for these path parameters, each percent-encoded (``/`` kept).
+
+        Raises:
+            InvalidArgument: A parameter is empty. Its path would be another route's: the
+                server redirects ``/runs/`` to ``/runs``, and an answer to that redirect
+                read as this route's would be no answer at all (``dockyard runs show ''``
+                failed with a traceback).
+        """
+        empty = next((k for k, v in parts.items() if str(v) == ""), None)
+        if empty is not None:
+            raise InvalidArgument(f"{empty}: must not be empty", field=empty)
+        path = self.template.format(**{k: _encoded(v) for k, v in parts.items()})
         return Call(self.method, path, self.idempotent or self.method in _SAFE)
+
+
+def _encoded(value: object) -> str:
+    """``value`` percent-encoded for a path, ``/`` kept, and its ``.`` and ``..`` segments
+    with their dots encoded too: URL normalisation (httpx's, the embedded default's
+    transport) resolves those away, so that removing alias ``..`` of model ``m`` sent
+    ``DELETE /registered-models/m`` and deleted the model. The server decodes them back."""
+    segments = quote(str(value)).split("/")
+    return "/".join(s.replace(".", "%2E") if s in (".", "..") else s for s in segments)
 
 
 _SAFE = frozenset({"GET", "PUT", "DELETE", "HEAD"})
@@ -141,6 +163,8 @@ DELETE_SUBSCRIPTION = Route("DELETE", _V1 + "/subscriptions/{ident}")
 LIST_DELIVERIES = Route("GET", _V1 + "/subscriptions/{ident}/deliveries")
 LIST_ATTEMPTS = Route("GET", _V1 + "/subscriptions/{ident}/attempts")
 REPLAY_DELIVERIES = Route("POST", _V1 + "/subscriptions/{ident}/replay")
+RESEND_CONFIRMATION = Route("POST", _V1 + "/subscriptions/{ident}/resend")
+CONFIRM_SUBSCRIPTION = Route("POST", _V1 + "/confirm-subscription")
 
 # -- triggers ---------------------------------------------------------------------------------
 CREATE_TRIGGER = Route("POST", _V1 + "/triggers")

@@ -56,12 +56,14 @@ if TYPE_CHECKING:
     )
     from dockyard.client.sdk._monitor import Monitor, check_local_baseline
     from dockyard.client.sdk._notifications import (
+        confirm_subscription,
         create_topic,
         delete_subscription,
         list_deliveries,
         list_subscriptions,
         publish,
         replay_deliveries,
+        resend_confirmation,
         subscribe,
     )
     from dockyard.client.sdk._params import (
@@ -148,6 +150,7 @@ __all__ = [
     "build_request",
     "check_entry_point",
     "check_local_baseline",
+    "confirm_subscription",
     "connect",
     "context",
     "create_pipeline",
@@ -196,6 +199,7 @@ __all__ = [
     "redrive_execution",
     "register_model",
     "replay_deliveries",
+    "resend_confirmation",
     "reset_context",
     "runs_frame",
     "search_runs",
@@ -297,6 +301,8 @@ __getattr__, __dir__ = exports(
         "list_artifacts": "._data",
         "list_deliveries": "._notifications",
         "list_subscriptions": "._notifications",
+        "confirm_subscription": "._notifications",
+        "resend_confirmation": "._notifications",
         "load_model": "._models",
         "log_artifact": "._data",
         "log_artifacts": "._data",

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dockyard.api.notifications import (
+    Confirmation,
     Delivery,
     NewSubscription,
     Published,
@@ -24,12 +25,14 @@ from dockyard.client.sdk._context import context
 from dockyard.client.sdk._requests import build_request
 
 __all__ = [
+    "confirm_subscription",
     "create_topic",
     "delete_subscription",
     "list_deliveries",
     "list_subscriptions",
     "publish",
     "replay_deliveries",
+    "resend_confirmation",
     "subscribe",
 ]
 
@@ -61,9 +64,15 @@ def subscribe(
     protocol: str = "webhook",
     name: str | None = None,
     retry_horizon_s: float | None = None,
+    skip_confirmation: bool = False,
 ) -> NewSubscription:
     """Send events matching ``events`` (``job.*``, ``topic.alerts``) to a webhook URL or, with
-    ``protocol="email"``, an address. The answer holds the signing secret, shown only here."""
+    ``protocol="email"``, an address. The answer holds the signing secret, shown only here.
+
+    The subscription waits (``state="pending_confirmation"``) until the endpoint's owner
+    follows the link of the confirmation message sent there (or passes its token to
+    :func:`confirm_subscription`); ``skip_confirmation=True`` vouches for the endpoint
+    instead, on the record."""
     optional = {"secret": secret, "name": name, "retry_horizon_s": retry_horizon_s}
     body = build_request(
         SubscriptionConfig,
@@ -72,6 +81,7 @@ def subscribe(
         protocol=protocol,
         format=format,
         filter=dict(filter or {}),
+        skip_confirmation=skip_confirmation,
         **{k: v for k, v in optional.items() if v is not None},
     )
     found = context().client.call(routes.CREATE_SUBSCRIPTION(), body)
@@ -101,3 +111,16 @@ def replay_deliveries(subscription: str, delivery_ids: Sequence[int] | None = No
 
 def delete_subscription(subscription: str) -> None:
     context().client.call(routes.DELETE_SUBSCRIPTION(ident=subscription))
+
+
+def resend_confirmation(subscription: str) -> Confirmation:
+    """Send a pending subscription a new confirmation message (its earlier token stops
+    working)."""
+    found = context().client.call(routes.RESEND_CONFIRMATION(ident=subscription))
+    return from_answer(Confirmation, found)
+
+
+def confirm_subscription(token: str) -> Confirmation:
+    """Confirm a subscription with the token its confirmation message carried."""
+    found = context().client.call(routes.CONFIRM_SUBSCRIPTION(), params={"token": token})
+    return from_answer(Confirmation, found)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,6 +85,19 @@ class LocalExecutor:
     def folder(self, job: str) -> Path:
         """The work folder of job ``job``."""
         return self.work_root / job
+
+    def folders(self) -> list[str]:
+        """The jobs whose work folders are here (see :meth:`discard`)."""
+        try:
+            return [p.name for p in self.work_root.iterdir() if p.is_dir() and p.name[0] != "."]
+        except OSError:  # no job has run yet
+            return []
+
+    def discard(self, job: str) -> None:
+        """Remove job ``job``'s work folder: it ended long ago, and its log, metrics, model and
+        outputs are in the database and the store (a transform resumed after this redoes the
+        shards it had finished)."""
+        shutil.rmtree(self.folder(job), ignore_errors=True)
 
     def command(self, folder: Path) -> list[str]:
         """The runner's command line (a subclass may wrap it)."""

@@ -23,7 +23,8 @@ decide. The rules:
   could otherwise read events about resources hidden from them). Members create custom topics;
   a topic is its creator's: only its creator (or an admin) publishes to it, as only they see
   what is published there (:meth:`Access.require_topic`). Deleting a topic needs ``admin``.
-  Anyone signed in lists topics.
+  Anyone signed in lists topics. Confirming a subscription needs no account: the token its
+  endpoint was sent is the permission (:mod:`dockyard.server.notifications._confirmations`).
 - **Approvals** need ``edit`` on the model and, with ``approval_separation`` (the default), come
   from someone other than the version's author.
 - **Parameters** have hierarchical names; a grant on a path ending in ``/`` (``/team/``) covers

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -44,6 +45,7 @@ log = logging.getLogger("dockyard.server.jobs")
 #: What changes the queue or the capacity in use: a job queued, resumed or asked to stop, a
 #: job ending.
 _WAKE_ON = frozenset({"job.submitted", "job.resumed", "job.stop_requested", JOB_ENDED})
+_DISCARD_EVERY_S = 60.0  # how often ended jobs' work folders are looked at
 
 
 class Scheduler(BackgroundLoop):
@@ -64,6 +66,10 @@ class Scheduler(BackgroundLoop):
         self._server_url = server_url
         # Resolved once, at start: a user that does not exist stops the server, not each job.
         resolve_job_user(settings.job_user)
+        self._retention_ms = int(settings.job_folder_retention_s * 1000)
+        # Looked at every minute, or more often for a shorter retention.
+        self._discard_every_s = min(_DISCARD_EVERY_S, settings.job_folder_retention_s / 2)
+        self._next_discard = 0.0
 
     def _nudge(self, type: str) -> None:
         if type in _WAKE_ON:
@@ -154,7 +160,31 @@ class Scheduler(BackgroundLoop):
             capacity = Need(self._executors.cpus(executor), gpus)
             for row in admit(rows, used[name], capacity):
                 self._launch(executor, row)
+        if time.monotonic() >= self._next_discard:
+            self._next_discard = time.monotonic() + self._discard_every_s
+            self._discard_old_folders()
         return None
+
+    def _discard_old_folders(self) -> None:
+        """Remove the work folders of jobs that ended more than the retention ago (see
+        :class:`~dockyard.api.jobs.Executor`). A job is only launched by this loop, so none of
+        them can start again while this runs."""
+        cutoff = now_ms() - self._retention_ms
+        for executor in self._executors:
+            folders = getattr(executor, "folders", None)
+            discard = getattr(executor, "discard", None)
+            if folders is None or discard is None:
+                continue
+            found = self._jobs.find_many(folders())
+            old = [
+                name
+                for name, job in found.items()
+                if job.status.is_terminal and (job.end_time or 0) < cutoff
+            ]
+            for name in old:
+                discard(name)
+            if old:
+                log.info("removed the work folders of %d jobs that ended long ago", len(old))
 
     @staticmethod
     def _handle(row: Any) -> Handle | None:

@@ -9,6 +9,8 @@ The path of one event::
     2. Deliverer (a BackgroundLoop, leader only) claims due rows in batches and sends them
        from an event loop over keep-alive pools per host (_http): webhooks (json, slack, teams
        bodies, HMAC-signed: _formats) or email over SMTP; records attempts in batches.
+    Webhook and email subscriptions start pending: they are sent a confirmation message and
+    nothing else until its link is followed (_confirmations, as SNS does).
     3. A failure is retried with exponential backoff and full jitter until the subscription's
        horizon (24 h by default), then dead-lettered; ``replay`` queues dead rows again.
     4. Delivered rows are pruned after ``notify_retention_s`` (_retention).
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
+    from dockyard.server.notifications._confirmations import CONFIRM_PATH
     from dockyard.server.notifications._deliverer import Deliverer
     from dockyard.server.notifications._fanout import FanOut
     from dockyard.server.notifications._filters import (
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from dockyard.server.notifications._service import NotificationService
 
 __all__ = [
+    "CONFIRM_PATH",
     "Deliverer",
     "FanOut",
     "NotificationService",
@@ -48,6 +52,7 @@ __all__ = [
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "CONFIRM_PATH": "._confirmations",
         "event_fields": "._filters",
         "matches": "._filters",
         "type_matches": "._filters",

@@ -48,7 +48,15 @@ from sqlalchemy import Connection, select, update
 from dockyard.errors import DockyardError, Unavailable
 from dockyard.server.events import EventLog
 from dockyard.server.loops import BackgroundLoop
-from dockyard.server.notifications._formats import email_message, render, signed_headers
+from dockyard.server.notifications._confirmations import confirm_url
+from dockyard.server.notifications._formats import (
+    CONFIRMATION,
+    confirmation_body,
+    confirmation_email,
+    email_message,
+    render,
+    signed_headers,
+)
 from dockyard.server.notifications._http import Answer, HttpPools
 from dockyard.server.notifications._retention import prune_delivered
 from dockyard.server.notifications._rows import INSERT_ATTEMPTS, RECORD_OUTCOME, execute_many
@@ -265,6 +273,10 @@ class Deliverer(BackgroundLoop):
                     _S.c.endpoint,
                     _S.c.format,
                     _S.c.secret,
+                    _S.c.name,
+                    _S.c.confirm_token,
+                    _S.c.confirm_expires_time,
+                    _D.c.kind,
                     _E.c.time.label("e_time"),
                     _E.c.type.label("e_type"),
                     _E.c.resource_type,
@@ -343,6 +355,10 @@ class Deliverer(BackgroundLoop):
             started = time.perf_counter()
             future: asyncio.Future[Any]
             try:
+                if row.kind == "confirmation":
+                    future = self._confirmation(loop, row)
+                    future.add_done_callback(functools.partial(self._finished, row, started))
+                    continue
                 event = {
                     "id": row.event_id,
                     "time": row.e_time,
@@ -357,7 +373,10 @@ class Deliverer(BackgroundLoop):
                 if row.protocol == "email":
                     if self._smtp is None:
                         self._smtp = ThreadPoolExecutor(_SMTP_THREADS, "dockyard-notify-smtp")
-                    future = loop.run_in_executor(self._smtp, self._email, row.endpoint, event)
+                    subject, text = email_message(event)
+                    future = loop.run_in_executor(
+                        self._smtp, self._email, row.endpoint, subject, text, row.event_id
+                    )
                 else:
                     assert self._http is not None  # made with the loop
                     body = render(row.format, event, row.subscription_id)
@@ -370,6 +389,33 @@ class Deliverer(BackgroundLoop):
                 future = loop.create_future()
                 future.set_exception(exc)
             future.add_done_callback(functools.partial(self._finished, row, started))
+
+    def _confirmation(self, loop: asyncio.AbstractEventLoop, row: Any) -> asyncio.Future[Any]:
+        """Send a subscription's confirmation message (:mod:`._confirmations`)."""
+        future: asyncio.Future[Any]
+        if row.confirm_token is None:  # confirmed since it was claimed: nothing to ask
+            future = loop.create_future()
+            future.set_result(Answer(204, "confirmed before it was sent"))
+            return future
+        confirmation = {
+            "subscription_id": row.subscription_id,
+            "subscription": row.name,
+            "token": row.confirm_token,
+            "confirm_url": confirm_url(self._settings, row.confirm_token),
+            "expires_time": row.confirm_expires_time,
+        }
+        if row.protocol == "email":
+            if self._smtp is None:
+                self._smtp = ThreadPoolExecutor(_SMTP_THREADS, "dockyard-notify-smtp")
+            subject, text = confirmation_email(confirmation)
+            return loop.run_in_executor(
+                self._smtp, self._email, row.endpoint, subject, text, row.event_id
+            )
+        assert self._http is not None  # made with the loop
+        body = confirmation_body(row.format, confirmation)
+        timestamp = str(int(time.time()))
+        headers = signed_headers(row.secret, timestamp, body, row.event_id, CONFIRMATION)
+        return self._http.post(row.endpoint, body, headers, timeout=self._settings.notify_timeout_s)
 
     def _finished(self, row: Any, started: float, future: asyncio.Future[Any]) -> None:
         if future.cancelled():
@@ -405,16 +451,15 @@ class Deliverer(BackgroundLoop):
         if len(self._results) >= _RECORD_AT and self._nudge is not None:
             self._nudge.set()
 
-    def _email(self, to: str, event: dict[str, Any]) -> None:
+    def _email(self, to: str, subject: str, text: str, event_id: int) -> None:
         settings = self._settings
         if not settings.smtp_host:
             raise Unavailable("no SMTP server: set DOCKYARD_SMTP_HOST on the server")
-        subject, text = email_message(event)
         message = EmailMessage()
         message["From"] = settings.smtp_from
         message["To"] = to
         message["Subject"] = subject
-        message["X-Dockyard-Event-Id"] = str(event["id"])
+        message["X-Dockyard-Event-Id"] = str(event_id)
         message.set_content(text)
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=settings.notify_timeout_s

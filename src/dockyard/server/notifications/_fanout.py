@@ -92,7 +92,7 @@ class FanOut(EventConsumer):
                     _S.c.filter,
                     _S.c.retry_horizon_s,
                     _S.c.after_event_id,
-                )
+                ).where(_S.c.state == "confirmed")  # a pending one is sent its confirmation alone
             ).all()
         self.patterns = [p for s in subs for p in s.events.split(",")]
         if not subs:

@@ -13,6 +13,7 @@ from dockyard.api.notifications import (
     BUILTIN_TOPICS,
     NAME,
     Attempt,
+    Confirmation,
     Delivery,
     DeliveryStatus,
     NewSubscription,
@@ -20,14 +21,17 @@ from dockyard.api.notifications import (
     PublishRequest,
     Subscription,
     SubscriptionConfig,
+    SubscriptionState,
     Topic,
     TopicConfig,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from dockyard.limits import LIMITS
 from dockyard.server.actor import Actor
 from dockyard.server.auth import Access
 from dockyard.server.events import MAX_BODY, EventLog
+from dockyard.server.notifications._confirmations import confirm, queue_confirmation
+from dockyard.server.notifications._deliverer import QUEUED
 from dockyard.server.notifications._filters import validate_policy
 from dockyard.server.notifications._targets import check_email, check_url
 from dockyard.server.store import Database, schema
@@ -41,6 +45,8 @@ _D = schema.deliveries
 _A = schema.delivery_attempts
 _E = schema.events
 _SCOPE = "notifications"
+_PENDING = SubscriptionState.PENDING_CONFIRMATION.value
+_CONFIRMED = SubscriptionState.CONFIRMED.value
 MAX_MESSAGE = 3000
 MAX_PAGE = LIMITS.log_page_max_results
 # ``sending``: claimed by the deliverer, not yet answered; still pending to whoever asks.
@@ -191,7 +197,8 @@ class NotificationService:
     # -- subscriptions --------------------------------------------------------------------------
 
     def create_subscription(self, actor: Actor, config: SubscriptionConfig) -> NewSubscription:
-        """Save a subscription; it receives events appended from now on."""
+        """Save a subscription, pending its confirmation (:mod:`._confirmations`) unless an
+        admin skips it; once confirmed it receives the events appended from then on."""
         self._access.require_subscriptions(actor, "create subscriptions")
         if config.protocol == "webhook":
             endpoint = check_url(
@@ -211,6 +218,8 @@ class NotificationService:
         if not NAME.match(name):
             raise InvalidArgument(f"{name!r}: letters, digits, '_', '.', '-'", field="name")
         secret = config.secret or secrets.token_urlsafe(32)
+        now = _now_ms()
+        skipped = config.skip_confirmation
         row = {
             "subscription_id": subscription_id,
             "name": name,
@@ -222,7 +231,10 @@ class NotificationService:
             "filter": orjson.dumps(policy).decode(),
             "retry_horizon_s": config.retry_horizon_s or self._settings.notify_retry_horizon_s,
             "created_by": actor.label[:256],
-            "created_time": _now_ms(),
+            "created_time": now,
+            "state": _CONFIRMED if skipped else _PENDING,
+            "confirmed_time": now if skipped else None,
+            "confirmed_by": actor.label[:256] if skipped else None,
         }
         with self._db.write() as conn:
             if conn.execute(select(_S.c.name).where(_S.c.name == name)).first():
@@ -235,9 +247,50 @@ class NotificationService:
                 "subscription.created",
                 "subscription",
                 name,
-                {"events": row["events"], "protocol": config.protocol, "format": config.format},
+                {
+                    "events": row["events"],
+                    "protocol": config.protocol,
+                    "format": config.format,
+                    "state": row["state"],
+                },
             )
+            if skipped:  # the admin vouches for the endpoint, on the record
+                self._event(
+                    conn,
+                    actor,
+                    "subscription.confirmed",
+                    "subscription",
+                    name,
+                    {"by": actor.label[:256], "skipped": True},
+                )
+            else:
+                sent = queue_confirmation(conn, self._events, self._settings, actor, row)
+                row["confirm_expires_time"] = sent.expires_time
+        if not skipped:
+            self._events.announce(QUEUED)
         return NewSubscription(**_subscription(row).model_dump(), secret=secret)
+
+    def resend_confirmation(self, actor: Actor, ident: str) -> Confirmation:
+        """Send a pending subscription a new confirmation message; its earlier token stops
+        working."""
+        self._access.require_subscriptions(actor, f"resend the confirmation of {ident}")
+        with self._db.write() as conn:
+            row = _find(conn, ident)
+            if row.state != _PENDING:
+                raise Conflict(
+                    f"subscription {row.name} is confirmed already: there is nothing to confirm",
+                    field="subscription",
+                )
+            sent = queue_confirmation(conn, self._events, self._settings, actor, row)
+        self._events.announce(QUEUED)
+        return sent
+
+    def confirm(self, actor: Actor, token: str) -> Confirmation:
+        """Confirm the subscription ``token`` was sent to. The token is the permission: whoever
+        holds it received the confirmation message, so no login is asked (``actor`` is
+        recorded)."""
+        with self._db.write() as conn:
+            return confirm(conn, self._events, actor, token)
 
     def list_subscriptions(self, actor: Actor) -> list[Subscription]:
         self._access.require_subscriptions(actor, "list subscriptions")
@@ -407,6 +460,10 @@ def _subscription(row: Any, counts: dict[str, int] | None = None) -> Subscriptio
         retry_horizon_s=m["retry_horizon_s"],
         created_by=m["created_by"],
         created_time=m["created_time"],
+        state=SubscriptionState(m.get("state") or _CONFIRMED),
+        confirmation_expires_time=m.get("confirm_expires_time"),
+        confirmed_time=m.get("confirmed_time"),
+        confirmed_by=m.get("confirmed_by"),
         pending=counts.get("pending", 0),
         delivered=counts.get("delivered", 0),
         dead=counts.get("dead", 0),

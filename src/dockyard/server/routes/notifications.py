@@ -1,5 +1,8 @@
-"""Notifications: ``/api/v1/topics`` (custom topics, publishing) and ``/api/v1/subscriptions``
-(webhook and email subscriptions, their delivery queue, delivery log and dead letters)."""
+"""Notifications: ``/api/v1/topics`` (custom topics, publishing), ``/api/v1/subscriptions``
+(webhook and email subscriptions, their confirmation, delivery queue, delivery log and dead
+letters) and ``/api/v1/confirm-subscription``, the link a confirmation message carries: open
+without credentials (the auth layer lists it as public), its single-use token the
+credential."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pydantic import BaseModel
 
 from dockyard.api.notifications import (
     Attempt,
+    Confirmation,
     Delivery,
     DeliveryStatus,
     NewSubscription,
@@ -25,11 +29,13 @@ from dockyard.limits import LIMITS
 from dockyard.server._deps import ActorDep, ServicesDep
 from dockyard.server._pages import MaxResults, PageToken, one_page
 from dockyard.server._route import OneHopRoute
+from dockyard.server.notifications import CONFIRM_PATH
 
 topics = APIRouter(prefix="/api/v1/topics", tags=["notifications"], route_class=OneHopRoute)
 subscriptions = APIRouter(
     prefix="/api/v1/subscriptions", tags=["notifications"], route_class=OneHopRoute
 )
+confirmations = APIRouter(tags=["notifications"], route_class=OneHopRoute)
 router = APIRouter()
 
 
@@ -160,5 +166,28 @@ def replay(
     return Replayed(replayed=services.notifications.replay(actor, ident, ids))
 
 
+@subscriptions.post("/{ident}/resend")
+def resend_confirmation(ident: str, services: ServicesDep, actor: ActorDep) -> Confirmation:
+    """Send a pending subscription a new confirmation message; its earlier token stops
+    working."""
+    return services.notifications.resend_confirmation(actor, ident)
+
+
+Token = Annotated[str, Query(min_length=1, max_length=200, description="the message's token")]
+
+
+@confirmations.get(CONFIRM_PATH)
+def confirm_subscription_link(token: Token, services: ServicesDep, actor: ActorDep) -> Confirmation:
+    """Confirm the subscription a confirmation message was sent for (its link: no login)."""
+    return services.notifications.confirm(actor, token)
+
+
+@confirmations.post(CONFIRM_PATH)
+def confirm_subscription(token: Token, services: ServicesDep, actor: ActorDep) -> Confirmation:
+    """The same, posted (a webhook receiver that confirms by itself)."""
+    return services.notifications.confirm(actor, token)
+
+
 router.include_router(topics)
+router.include_router(confirmations)
 router.include_router(subscriptions)

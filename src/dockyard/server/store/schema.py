@@ -677,6 +677,18 @@ subscriptions = Table(
     Column("after_event_id", BigInteger, nullable=False),
     Column("created_by", String(256), nullable=False),
     Column("created_time", BigInteger, nullable=False),
+    # ``confirmed`` or ``pending_confirmation``: a pending one is sent its confirmation
+    # message and nothing else. Subscriptions made before confirmations existed stay confirmed.
+    Column("state", String(32), nullable=False, server_default="confirmed"),
+    # While pending: the token its confirmation message carries (kept to send it again on a
+    # retry, as the secret is kept to sign), and when it stops being taken.
+    Column("confirm_token", String(128), nullable=True),
+    Column("confirm_expires_time", BigInteger, nullable=True),
+    # Once confirmed by a token: that token's SHA-256, so using it again is told apart from
+    # a wrong one.
+    Column("used_token_digest", String(64), nullable=True),
+    Column("confirmed_time", BigInteger, nullable=True),
+    Column("confirmed_by", String(256), nullable=True),
 )
 
 # The durable delivery queue: one row per (subscription, event), filled by the fan-out
@@ -701,6 +713,9 @@ deliveries = Table(
     Column("updated_time", BigInteger, nullable=False),
     Column("last_status_code", Integer, nullable=True),
     Column("last_error", String(1000), nullable=True),
+    # ``event``: the event itself; ``confirmation``: the subscription's confirmation message
+    # (its event is the ``subscription.confirmation_sent`` that queued it).
+    Column("kind", String(16), nullable=False, server_default="event"),
     UniqueConstraint("subscription_id", "event_id"),
     Index(None, "status", "next_attempt_time"),
     Index(None, "subscription_id", "status", "delivery_id"),

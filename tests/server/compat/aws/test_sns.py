@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -66,8 +67,27 @@ def test_topics_subscriptions_and_publishing(sns: Any, receiver: Receiver) -> No
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
     assert sub.startswith(arn + ":")
+    # Pending, as on SNS: answered without its ARN, listed as such, sent its confirmation alone
     again = sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=receiver.url)
-    assert again["SubscriptionArn"] == sub
+    assert again["SubscriptionArn"] == "pending confirmation"
+    pending = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert [s["SubscriptionArn"] for s in pending] == ["PendingConfirmation"]
+    attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert (attributes["SubscriptionsPending"], attributes["SubscriptionsConfirmed"]) == ("1", "0")
+    [confirmation] = until(receiver.ok, 15, "the confirmation message")
+    assert confirmation.headers["x-dockyard-message-type"] == "SubscriptionConfirmation"
+    token = json.loads(confirmation.body)["token"]
+    with pytest.raises(ClientError) as error:
+        sns.confirm_subscription(TopicArn=arn, Token=token + "x")
+    assert code(error) == "NotFound" and "Token" in str(error.value)
+    assert sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"] == sub
+    with pytest.raises(ClientError) as error:
+        sns.confirm_subscription(TopicArn=arn, Token=token)
+    assert code(error) == "InvalidParameter" and "used already" in str(error.value)
+    assert (
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint=receiver.url)["SubscriptionArn"]
+        == sub
+    )
     subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
     assert [(s["SubscriptionArn"], s["Protocol"], s["Endpoint"]) for s in subs] == [
         (sub, "http", receiver.url)
@@ -92,7 +112,7 @@ def test_topics_subscriptions_and_publishing(sns: Any, receiver: Receiver) -> No
         },
     )
     assert sent["MessageId"].isdigit()
-    got = until(receiver.ok, 15, "the webhook delivery")
+    got = until(lambda: receiver.ok()[1:], 15, "the webhook delivery")
     event = json.loads(got[0].body)["event"]
     assert event["body"]["message"] == "accuracy fell"
     assert event["body"]["attributes"] == {
@@ -117,9 +137,13 @@ def test_subscribing_to_a_built_in_topic_receives_its_events(
     url, _ = live
     # The built-in topic "topic" carries what is published to every custom topic.
     sns.subscribe(TopicArn=ARN + "topic", Protocol="http", Endpoint=receiver.url)
+    [confirmation] = until(receiver.ok, 15, "the confirmation message")
+    link = urlsplit(json.loads(confirmation.body)["confirm_url"])
+    followed = httpx.get(f"{url}{link.path}?{link.query}")  # on this test's own port
+    assert followed.json()["state"] == "confirmed", followed.text
     news = sns.create_topic(Name="news")["TopicArn"]
     sns.publish(TopicArn=news, Message="hello")
-    got = until(receiver.ok, 15, "the built-in topic's event")
+    got = until(lambda: receiver.ok()[1:], 15, "the built-in topic's event")
     assert json.loads(got[0].body)["event"]["type"] == "topic.news"
     with pytest.raises(ClientError) as error:
         sns.publish(TopicArn=ARN + "job", Message="x")

@@ -6,8 +6,13 @@ built-in ones (``job``, ``endpoint``...: one per resource kind, which one may su
 not publish to or delete). A subscription's ARN is the topic's with ``:<subscription id>``.
 
 - ``http``/``https`` subscriptions are Dockyard webhooks (their body is Dockyard's event, JSON,
-  signed with the subscription's secret; there is no confirmation step, so they are confirmed at
-  once); ``email`` ones are email. Other protocols (sqs, lambda, sms...) are refused.
+  signed with the subscription's secret); ``email`` ones are email. Other protocols (sqs,
+  lambda, sms...) are refused. As on SNS, a new one is pending: ``Subscribe`` answers
+  ``pending confirmation`` (its ARN with ``ReturnSubscriptionArn``), lists show
+  ``PendingConfirmation``, and the endpoint is sent a ``SubscriptionConfirmation`` (Dockyard's
+  shape: ``token`` and ``confirm_url``) and nothing else until the link is followed or
+  ``ConfirmSubscription`` is called with its ``Token`` (here a signed call like any other; the
+  link needs no credentials).
 - A ``FilterPolicy`` attribute is the subscription's filter policy, on message attributes (SNS's
   default scope); ``RawMessageDelivery`` and the other attributes are accepted and not kept.
 - ``Publish``: the message, its attributes (String, Number; String.Array as its JSON text),
@@ -27,9 +32,10 @@ from dockyard.api.notifications import (
     PublishRequest,
     Subscription,
     SubscriptionConfig,
+    SubscriptionState,
     TopicConfig,
 )
-from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
+from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.server.compat.aws._arn import ACCOUNT, arn
@@ -86,16 +92,33 @@ def _events(topic: str) -> str:
     return f"{topic}.*" if topic in BUILTIN_TOPICS else f"topic.{topic}"
 
 
-def _subscriptions(services: Services, actor: Actor, topic: str | None) -> list[Body]:
+def _topics_of(sub: Subscription) -> list[str]:
+    """The topics a subscription's patterns name (``topic.<name>``, ``<built-in>.*``)."""
     found = []
-    for sub in services.notifications.list_subscriptions(actor):
-        for pattern in sub.events:
-            name = pattern.removeprefix("topic.") if pattern.startswith("topic.") else None
-            if name is None and pattern.endswith(".*") and pattern[:-2] in BUILTIN_TOPICS:
-                name = pattern[:-2]
-            if name is not None and (topic is None or name == topic):
-                found.append(_subscription(sub, name))
+    for pattern in sub.events:
+        name = pattern.removeprefix("topic.") if pattern.startswith("topic.") else None
+        if name is None and pattern.endswith(".*") and pattern[:-2] in BUILTIN_TOPICS:
+            name = pattern[:-2]
+        if name is not None:
+            found.append(name)
     return found
+
+
+def _pairs(services: Services, actor: Actor, topic: str | None) -> list[tuple[Subscription, str]]:
+    return [
+        (sub, name)
+        for sub in services.notifications.list_subscriptions(actor)
+        for name in _topics_of(sub)
+        if topic is None or name == topic
+    ]
+
+
+def _subscriptions(services: Services, actor: Actor, topic: str | None) -> list[Body]:
+    return [_subscription(sub, name) for sub, name in _pairs(services, actor, topic)]
+
+
+def _pending(sub: Subscription) -> bool:
+    return sub.state == SubscriptionState.PENDING_CONFIRMATION
 
 
 def _subscription(sub: Subscription, topic: str) -> Body:
@@ -103,7 +126,10 @@ def _subscription(sub: Subscription, topic: str) -> Body:
     if protocol == "webhook":
         protocol = "https" if sub.endpoint.startswith("https:") else "http"
     return {
-        "SubscriptionArn": f"{topic_arn(topic)}:{sub.subscription_id}",
+        # SNS lists an unconfirmed subscription without its ARN
+        "SubscriptionArn": "PendingConfirmation"
+        if _pending(sub)
+        else f"{topic_arn(topic)}:{sub.subscription_id}",
         "Owner": ACCOUNT,
         "Protocol": protocol,
         "Endpoint": sub.endpoint,
@@ -158,7 +184,10 @@ def get_topic_attributes(services: Services, actor: Actor, form: Form) -> Body:
         SubscriptionsDeleted="0",
     )
     with contextlib.suppress(PermissionDenied):  # who may not read subscriptions: no count
-        attributes["SubscriptionsConfirmed"] = str(len(_subscriptions(services, actor, name)))
+        subs = [sub for sub, _ in _pairs(services, actor, name)]
+        pending = sum(_pending(sub) for sub in subs)
+        attributes["SubscriptionsConfirmed"] = str(len(subs) - pending)
+        attributes["SubscriptionsPending"] = str(pending)
     return {"Attributes": attributes}
 
 
@@ -217,14 +246,29 @@ def subscribe(services: Services, actor: Actor, form: Form) -> Body:
                 "Invalid parameter: FilterPolicy is a JSON object",
                 field="Attributes.FilterPolicy",
             )
-    for found in _subscriptions(services, actor, name):  # SNS: the same subscription again
-        if found["Endpoint"] == endpoint and found["Protocol"] == protocol:
-            return {"SubscriptionArn": found["SubscriptionArn"]}
+    whole = form.get("ReturnSubscriptionArn", "false").lower() == "true"
+
+    def answer(sub: Subscription) -> Body:
+        if _pending(sub) and not whole:
+            return {"SubscriptionArn": "pending confirmation"}  # as SNS answers it
+        return {"SubscriptionArn": f"{topic_arn(name)}:{sub.subscription_id}"}
+
+    for sub, _ in _pairs(services, actor, name):  # SNS: the same subscription again
+        listed = _subscription(sub, name)
+        if listed["Endpoint"] == endpoint and listed["Protocol"] == protocol:
+            return answer(sub)
     made = services.notifications.create_subscription(
         actor,
         SubscriptionConfig(events=[_events(name)], protocol=kind, endpoint=endpoint, filter=policy),
     )
-    return {"SubscriptionArn": f"{topic_arn(name)}:{made.subscription_id}"}
+    return answer(made)
+
+
+def confirm_subscription(services: Services, actor: Actor, form: Form) -> Body:
+    name = _topic_of(services, actor, _required(form, "TopicArn"))
+    token = _required(form, "Token")
+    confirmed = services.notifications.confirm(actor, token)
+    return {"SubscriptionArn": f"{topic_arn(name)}:{confirmed.subscription_id}"}
 
 
 def list_subscriptions_by_topic(services: Services, actor: Actor, form: Form) -> Body:
@@ -341,6 +385,7 @@ ACTIONS = translated(
         "GetTopicAttributes": get_topic_attributes,
         "DeleteTopic": delete_topic,
         "Subscribe": subscribe,
+        "ConfirmSubscription": confirm_subscription,
         "ListSubscriptionsByTopic": list_subscriptions_by_topic,
         "ListSubscriptions": list_subscriptions,
         "Unsubscribe": unsubscribe,
@@ -350,6 +395,7 @@ ACTIONS = translated(
         InvalidArgument: INVALID,
         PermissionDenied: ("AuthorizationError", 403),
         NotFound: ("NotFound", 404),
+        Conflict: INVALID,  # SNS: a used or expired token is an invalid parameter
     },
     fields={
         "message": "Message",
@@ -358,5 +404,6 @@ ACTIONS = translated(
         "topic": "TopicArn",
         "filter": "Attributes.FilterPolicy",
         "attributes": "MessageAttributes",
+        "token": "Token",
     },
 )

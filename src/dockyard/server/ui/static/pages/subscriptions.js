@@ -20,12 +20,30 @@ export default async function subscriptions(ctx) {
     ["Events", (s) => s.events.join(", ")],
     ["Via", (s) => `${s.protocol} / ${s.format}`],
     ["Endpoint", (s) => h("span.mono", s.endpoint)],
+    ["State", stateBadge],
     ["Pending", (s) => s.pending, { num: true }],
     ["Delivered", (s) => s.delivered, { num: true }],
     ["Dead", (s) => s.dead ? h("span.badge.s-bad", String(s.dead)) : "0", { num: true }],
     ["Created", (s) => h("span.time", { title: fmtTime(s.created_time) }, fmtAgo(s.created_time))],
   ], list))
     : h("p.muted", "No subscriptions. Add one: dockyard subscriptions create --events 'job.*' --url URL"));
+}
+
+// A pending subscription is sent its confirmation message and nothing else.
+function stateBadge(s) {
+  return s.state === "confirmed"
+    ? h("span.badge.s-ok", "confirmed")
+    : h("span.badge.s-warn", { title: "waiting for the endpoint's owner to follow the confirmation link" }, "unconfirmed");
+}
+
+function stateText(s) {
+  if (s.state !== "confirmed") {
+    const expires = s.confirmation_expires_time ? `; its link works until ${fmtTime(s.confirmation_expires_time)}` : "";
+    return `unconfirmed: a confirmation message was sent to the endpoint, nothing else is${expires}`;
+  }
+  if (!s.confirmed_time) return "confirmed";
+  const by = s.confirmed_by && s.confirmed_by !== "token" ? ` (confirmation skipped by ${s.confirmed_by})` : " by its endpoint's owner";
+  return `confirmed ${fmtTime(s.confirmed_time)}${by}`;
 }
 
 async function detail(ctx, name) {
@@ -41,7 +59,16 @@ async function detail(ctx, name) {
 
   async function load() {
     const s = await api(sub, { signal });
+    const resend = async () => {
+      try {
+        await api(`${sub}/resend`, { method: "POST" });
+        toast("Sent a new confirmation message");
+        await load();
+      } catch (e) { toast(errorText(e), true); }
+    };
     clear(info, kv([
+      ["State", h("span#state", stateBadge(s), " ", stateText(s), " ",
+        s.state === "confirmed" ? null : actionButton(ctx.me, "Resend confirmation", resend, { id: "resend" }))],
       ["Events", s.events.join(", ")],
       ["Protocol", `${s.protocol} (${s.format})`],
       ["Endpoint", h("span.mono", s.endpoint)],

@@ -6,8 +6,8 @@ Until now the first member to submit such a job made the experiment and became i
 editor, so everyone else's jobs were refused. Those that exist get the ``edit`` grant for
 everyone (``*``); their maker keeps the ``manage`` they hold, and every run its author.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy import and_, select
 from dockyard.server.store import schema
 
 # Kept apart from the number in the file's name, so the two change together if renumbered.
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
