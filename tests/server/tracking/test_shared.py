@@ -1,5 +1,5 @@
 """The experiments the server makes for jobs named into none are everyone's: on a live server
-with accounts, each member's jobs and tuning jobs go there, each run stays its author's, and
+with accounts, each member's jobs, tuning jobs and triggers' jobs go there, each run stays its author's, and
 only an admin renames or deletes the experiment."""
 
 from __future__ import annotations
@@ -176,3 +176,24 @@ def test_two_members_create_tuning_jobs_into_the_default_experiment(team: Team) 
     assert found[0] == found[1]
     experiment = team.ana.request("GET", f"/api/v1/experiments/{found[0]}")
     assert experiment["name"] == "tuning-jobs"
+
+
+def test_two_members_triggers_submit_jobs_into_the_default_experiment(team: Team) -> None:
+    """Work a trigger starts is submitted as its creator, into the same shared experiment."""
+    fired = []
+    for client, who in ((team.bob, "bob"), (team.carol, "carol")):
+        spec = {"entry_point": "train.py", "source_dir": _code(client, f"{who}-trigger")}
+        client.request(
+            "POST",
+            "/api/v1/triggers",
+            json={
+                "name": f"{who}-yearly",
+                "schedule": {"cron": "0 0 1 1 *"},
+                "target": {"kind": "training", "spec": spec},
+            },
+        )
+        firing = client.request("POST", f"/api/v1/triggers/{who}-yearly/fire", json={})
+        assert firing["status"] == "fired", firing["error"]
+        fired.append(client.request("GET", f"/api/v1/jobs/{firing['job']}"))
+    assert fired[0]["experiment_id"] == fired[1]["experiment_id"]
+    assert [job["created_by"] for job in fired] == ["bob", "carol"]
