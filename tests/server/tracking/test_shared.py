@@ -1,6 +1,6 @@
 """The experiments the server makes for jobs named into none are everyone's: on a live server
-with accounts, each member's jobs, tuning jobs and triggers' jobs go there, each run stays its author's, and
-only an admin renames or deletes the experiment."""
+with accounts, each member's jobs, tuning jobs and triggers' jobs go there, each run stays its
+author's, and only an admin renames or deletes the experiment."""
 
 from __future__ import annotations
 
