@@ -373,3 +373,52 @@ def test_0024_keeps_subscriptions_of_an_older_database_confirmed(url: str) -> No
     # They were delivering before: they keep delivering, and what they had queued is events
     assert (sub.state, sub.confirm_token, kind) == ("confirmed", None, "event")
     assert diff == []
+
+
+def test_0025_shares_the_default_experiments_an_older_database_made_for_a_member(
+    url: str,
+) -> None:
+    db = open_database(url)
+    alembic = _alembic(db)
+    alembic("downgrade", "0024")
+    with db.write() as conn:
+        for eid, name in ((5, "training-jobs"), (6, "tuning-jobs"), (7, "mine")):
+            conn.execute(
+                text(
+                    "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                    "creation_time, last_update_time) VALUES (:id, :name, :id, 1, 1)"
+                ),
+                {"id": eid, "name": name},
+            )
+        for resource, principal, level in (
+            ("5", "7", "manage"),  # its first submitter made it, and alone could add runs
+            ("6", "7", "manage"),
+            ("6", "*", "read"),
+            ("7", "7", "manage"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO grants (kind, resource_id, principal, level) "
+                    "VALUES ('experiment', :r, :p, :l)"
+                ),
+                {"r": resource, "p": principal, "l": level},
+            )
+    alembic("upgrade", "head")
+    with db.read() as conn:
+        grants = conn.execute(
+            text(
+                "SELECT resource_id, principal, level FROM grants WHERE kind = 'experiment' "
+                "ORDER BY resource_id, principal"
+            )
+        ).all()
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    db.dispose()
+    assert [tuple(g) for g in grants] == [
+        ("0", "*", "edit"),
+        ("5", "*", "edit"),
+        ("5", "7", "manage"),
+        ("6", "*", "edit"),
+        ("6", "7", "manage"),
+        ("7", "7", "manage"),
+    ]
+    assert diff == []

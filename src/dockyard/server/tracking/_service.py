@@ -30,7 +30,7 @@ from dockyard.api.tracking import (
 )
 from dockyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from dockyard.server.actor import Actor, Level, Role
-from dockyard.server.auth import Access
+from dockyard.server.auth import EVERYONE, Access
 from dockyard.server.events import EventLog
 from dockyard.server.store import Database
 from dockyard.server.tracking._experiment_repository import ExperimentRepository
@@ -41,6 +41,7 @@ from dockyard.server.tracking._search import EXPERIMENTS, parse_filter, parse_or
 from dockyard.server.tracking._search_groups import GroupCount, build_count_query, build_group_query
 from dockyard.server.tracking._search_sql import build_search_query
 from dockyard.server.tracking._series import MetricSeries, SeriesWindow, read_series
+from dockyard.server.tracking._shared import is_shared_experiment
 
 __all__ = [
     "PARENT_RUN_TAG",
@@ -134,7 +135,13 @@ class TrackingService:
         with self._db.write() as conn:
             tags = {t.key: t.value for t in request.tags}
             experiment_id = self._experiments.create(conn, request.name, now_ms(), tags)
-            self._access.own(conn, actor, "experiment", experiment_id)
+            body: dict[str, Any] = {"name": request.name}
+            if is_shared_experiment(request.name):
+                # made for everyone, not owned by the member whose job needed it first
+                self._access.grant(conn, "experiment", experiment_id, EVERYONE, Level.EDIT)
+                body["shared"] = True
+            else:
+                self._access.own(conn, actor, "experiment", experiment_id)
             self._events.append(
                 conn,
                 actor,
@@ -142,7 +149,7 @@ class TrackingService:
                 "experiment",
                 experiment_id,
                 scope=_scope(experiment_id),
-                body={"name": request.name},
+                body=body,
             )
             return self._experiments.get(conn, int(experiment_id))
 
@@ -227,7 +234,16 @@ class TrackingService:
         eid = _int_id(experiment_id, "experiment_id")
         with self._db.write() as conn:
             old = self._experiments.get(conn, eid)
-            self._access.require(conn, actor, Level.EDIT, "experiment", str(eid), "rename it")
+            # Everyone may edit a shared experiment (``0`` included): its name is not theirs.
+            shared = eid == 0 or is_shared_experiment(old.name)
+            needed = Level.MANAGE if shared else Level.EDIT
+            self._access.require(conn, actor, needed, "experiment", str(eid), "rename it")
+            if is_shared_experiment(name) and name != old.name:
+                raise InvalidArgument(
+                    f"{name!r} is kept for the experiment the server makes for everyone's jobs; "
+                    "choose another name",
+                    field="name",
+                )
             self._experiments.rename(conn, eid, name, now_ms())
             self._events.append(
                 conn,

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -761,3 +761,58 @@ def test_without_a_dockyard_session_token_the_call_is_refused(aws: Live) -> None
     with pytest.raises(ClientError) as caught:
         sagemaker_client(aws, token=None).list_endpoints()
     assert error(caught)[0] == "UnrecognizedClientException"
+
+
+def _member(live: Live, name: str) -> str:
+    """A member account made by the admin; its token."""
+    with httpx.Client(base_url=live.server.url) as http:
+        http.post(
+            "/api/v1/users",
+            json={"name": name, "password": PASSWORD},
+            headers={"Authorization": f"Bearer {live.token}"},
+        ).raise_for_status()
+        basic = base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
+        answer = http.post(
+            "/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Basic {basic}"}
+        )
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+
+def test_two_members_each_fit_an_estimator_naming_no_experiment(aws: Live, tmp_path: Path) -> None:
+    """A SageMaker job names no experiment: each member's goes to the shared ``training-jobs``
+    (the second was refused when the first member's job made it theirs)."""
+    sagemaker = import_sagemaker()
+    from sagemaker.estimator import Estimator
+    from sagemaker.inputs import TrainingInput
+
+    image = sagemaker.image_uris.retrieve("xgboost", "us-west-2", "1.7-1")
+    x, y = _rows(100, seed=7)
+    experiments = set()
+    for who in ("dana", "eve"):
+        member = replace(aws, token=_member(aws, who))
+        session = _session(member)
+        train = session.upload_data(
+            str(_csv(tmp_path / f"{who}.csv", y, x)), key_prefix=f"{who}/train"
+        )
+        estimator = Estimator(
+            image,
+            "arn:aws:iam::111122223333:role/SageMakerRole",
+            instance_count=1,
+            instance_type="ml.m5.large",
+            output_path=f"s3://{aws.bucket}/{who}/output",
+            sagemaker_session=session,
+        )
+        estimator.set_hyperparameters(objective="reg:squarederror", num_round=5)
+        estimator.fit({"train": TrainingInput(train, content_type="text/csv")}, logs=False)
+        name = estimator.latest_training_job.name
+        job = session.sagemaker_client.describe_training_job(TrainingJobName=name)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        with httpx.Client(
+            base_url=aws.server.url, headers={"Authorization": f"Bearer {member.token}"}
+        ) as http:
+            found = http.get(f"/api/v1/jobs/{name}").json()
+            run = http.get(f"/api/v1/runs/{found['run_id']}").json()
+        assert run["info"]["user_id"] == who
+        experiments.add(found["experiment_id"])
+    assert len(experiments) == 1
