@@ -5,7 +5,8 @@ run: one waiting on a process costs nothing while the other worker goes on, one 
 servers and clients costs both. Each test's CPU is this process's and its reaped children's
 (``getrusage``): servers, clients and jobs' runners a test started and waited for count, as
 do the processes they reaped in turn; a module's servers count in its last test, whose
-teardown stops them. Workers send their totals to the controller, which prints the heaviest.
+teardown stops them, and the session's (PostgreSQL, S3, Ray) in a line of their own. Workers
+send their totals to the controller, which prints the heaviest.
 """
 
 from __future__ import annotations
@@ -32,11 +33,29 @@ def cpu_seconds() -> float:
     return total
 
 
+_SESSION = "(session-wide services, stopped after the last test)"
+_last_teardown: list[float] = []  # the CPU of the last test's teardown
+
+
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     before = cpu_seconds()
     yield
-    _totals[item.nodeid.split("::", 1)[0]] += cpu_seconds() - before
+    spent = cpu_seconds() - before
+    if nextitem is None and _last_teardown:
+        _totals[_SESSION] += _last_teardown[0]
+        spent -= _last_teardown.pop()
+    _totals[item.nodeid.split("::", 1)[0]] += spent
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """The last test's teardown stops the session's services (PostgreSQL, S3, the Ray cluster,
+    the shared server): their CPU is theirs, not that test's module's."""
+    before = cpu_seconds()
+    yield
+    if nextitem is None:
+        _last_teardown[:] = [cpu_seconds() - before]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
