@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,9 +35,24 @@ def _visible(page: Any, selector: str, timeout_s: float = 20) -> Any:
     return page.locator(selector)
 
 
-def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Receiver) -> None:
+@contextlib.contextmanager
+def _subscriptions_page(server: ServerProcess, errors: list[str]) -> Iterator[Any]:
+    """The Subscriptions page in a new browser; the page's script errors go to ``errors``."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server.url}/#/subscriptions")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Receiver) -> None:
     receiver.fail_first = 1_000_000
     with httpx.Client(base_url=server.url, timeout=10) as api:
         api.post("/api/v1/topics", json={"name": "ui"}).raise_for_status()
@@ -53,12 +69,7 @@ def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Rece
         api.post("/api/v1/topics/ui/publish", json={"message": "m"}).raise_for_status()
         until(lambda: api.get("/api/v1/subscriptions/pager").json()["dead"] == 1, what="dead")
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{server.url}/#/subscriptions")
+    with _subscriptions_page(server, errors) as page:
         _visible(page, "#subscriptions >> text=pager").click()
         _visible(page, "#log >> text=503")
         page.goto(f"{server.url}/#/subscriptions/pager?tab=dead")
@@ -67,15 +78,12 @@ def test_dead_letters_replay_from_the_page(server: ServerProcess, receiver: Rece
         until(receiver.ok, what="the replayed delivery")
         page.goto(f"{server.url}/#/subscriptions/pager?tab=log")
         until(lambda: page.reload() or page.is_visible("#log >> text=200"), what="logged 200")
-        browser.close()
     assert errors == []
 
 
 def test_a_pending_subscription_shows_its_state_and_resends(
     server: ServerProcess, receiver: Receiver
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     with httpx.Client(base_url=server.url, timeout=10) as api:
         api.post(
             "/api/v1/subscriptions",
@@ -92,12 +100,7 @@ def test_a_pending_subscription_shows_its_state_and_resends(
         ).raise_for_status()
     until(receiver.ok, what="the first confirmation message")
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 800})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{server.url}/#/subscriptions")
+    with _subscriptions_page(server, errors) as page:
         _visible(page, '#subscriptions >> text="unconfirmed"')
         _visible(page, '#subscriptions >> text="confirmed"')  # the exact word: the other one
         page.goto(f"{server.url}/#/subscriptions/waiting")
@@ -107,7 +110,6 @@ def test_a_pending_subscription_shows_its_state_and_resends(
         page.goto(f"{server.url}/#/subscriptions/vouched")
         _visible(page, "#state >> text=confirmation skipped by")
         assert not page.is_visible("#resend")
-        browser.close()
     assert errors == []
     types = {r.headers["x-dockyard-message-type"] for r in receiver.ok()}
     assert types == {"SubscriptionConfirmation"}
