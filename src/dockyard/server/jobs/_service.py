@@ -28,7 +28,7 @@ from dockyard.api.jobs import (
     TrainingJobSpec,
     resolve_job_user,
 )
-from dockyard.api.tracking import CreateExperiment, CreateRun, LogBatch, ParamIn, TagIn
+from dockyard.api.tracking import CreateRun, LogBatch, ParamIn, TagIn
 from dockyard.artifacts import ArtifactStore
 from dockyard.errors import (
     Conflict,
@@ -358,9 +358,7 @@ class JobService:
         params: dict[str, str],
     ) -> tuple[str, str]:
         """The job's run (and its experiment's id), in the named or the kind's experiment."""
-        experiment_id = self._tracking.ensure_experiment(
-            actor, CreateExperiment(name=experiment or kind.default_experiment)
-        ).experiment_id
+        experiment_id = self._tracking.work_experiment(actor, experiment, kind.default_experiment)
         all_tags = [
             TagIn(key="dockyard.job.name", value=name),
             TagIn(key="dockyard.job.kind", value=kind.name),

@@ -29,7 +29,7 @@ from dockyard.api.monitoring import (
     ScheduleStatus,
     UpdateMonitoringSchedule,
 )
-from dockyard.api.tracking import CreateExperiment, CreateRun, TagIn
+from dockyard.api.tracking import CreateRun, TagIn
 from dockyard.artifacts import ArtifactStore, artifact_uri, open_artifact_store
 from dockyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from dockyard.limits import LIMITS
@@ -137,9 +137,7 @@ class MonitoringService:
                 raise AlreadyExists(
                     f"a monitoring schedule named {spec.name!r} exists", field="name"
                 )
-        experiment_id = self.tracking.ensure_experiment(
-            actor, CreateExperiment(name=spec.experiment or DEFAULT_EXPERIMENT)
-        ).experiment_id
+        experiment_id = self.tracking.work_experiment(actor, spec.experiment, DEFAULT_EXPERIMENT)
         run = self.tracking.create_submitted_run(
             actor,
             CreateRun(

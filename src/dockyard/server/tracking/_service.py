@@ -184,6 +184,28 @@ class TrackingService:
         except AlreadyExists:
             return self.get_experiment_by_name(actor, request.name)
 
+    def work_experiment(self, actor: Actor, named: str | None, default: str) -> str:
+        """The id of the experiment submitted work (a job, a tuning job, a monitoring schedule)
+        runs in: the one its spec names (``experiment``), made if need be, else its kind's
+        shared ``default``.
+
+        Raises:
+            InvalidArgument: That experiment is deleted (naming ``experiment``, which the spec
+                may not have set: the kind's default was then deleted).
+        """
+        found = self.ensure_experiment(actor, CreateExperiment(name=named or default))
+        if found.lifecycle_stage == LifecycleStage.DELETED:
+            how = (
+                f"restore it (dockyard experiments restore {found.experiment_id})"
+                if named
+                else f"restore it (dockyard experiments restore {found.experiment_id}), where "
+                "work that names no experiment goes, or name another experiment"
+            )
+            raise InvalidArgument(
+                f"experiment {found.name!r} is deleted: {how}", field="experiment"
+            )
+        return found.experiment_id
+
     def search_experiments(
         self,
         actor: Actor,

@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection
 
 from dockyard.api.jobs import TrainingJobSpec
-from dockyard.api.tracking import CreateExperiment, CreateRun, LogBatch, ParamIn, TagIn
+from dockyard.api.tracking import CreateRun, LogBatch, ParamIn, TagIn
 from dockyard.api.tuning import (
     BayesianSampler,
     Trial,
@@ -169,10 +169,7 @@ class TuningService:
             return _views.tuning_job(self.repo.require(conn, name), [])
 
     def _start_run(self, actor: Actor, name: str, spec: TuningJobSpec) -> tuple[str, str]:
-        experiment = spec.experiment or DEFAULT_EXPERIMENT
-        experiment_id = self._tracking.ensure_experiment(
-            actor, CreateExperiment(name=experiment)
-        ).experiment_id
+        experiment_id = self._tracking.work_experiment(actor, spec.experiment, DEFAULT_EXPERIMENT)
         tags = [
             TagIn(key="dockyard.tuning.name", value=name),
             *(TagIn(key=k, value=v) for k, v in spec.tags.items()),
