@@ -11,6 +11,7 @@ import pytest
 
 from dockyard.api.batch import TransformSpec
 from dockyard.errors import InvalidArgument
+from dockyard.runtime.batch import _plan
 from dockyard.runtime.batch._inputs import list_inputs
 from dockyard.runtime.batch._plan import fingerprint, load_plan, make_plan, save_plan
 
@@ -21,7 +22,12 @@ def _spec(source: Path, **fields: object) -> TransformSpec:
 
 
 @pytest.mark.parametrize("shard_bytes", [1, 7, 20, 64, 1_000, 10_000_000])
-def test_line_shards_cover_the_file_on_line_boundaries(tmp_path: Path, shard_bytes: int) -> None:
+@pytest.mark.parametrize("scan_chunk", [1, 5, 64, 1 << 20])
+def test_line_shards_cover_the_file_on_line_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shard_bytes: int, scan_chunk: int
+) -> None:
+    # Reads smaller than a line and than a shard: boundaries and line counts across reads.
+    monkeypatch.setattr(_plan, "_SCAN_CHUNK", scan_chunk)
     lines = [f"{i}," + "x" * (i % 13) for i in range(200)]
     data = "".join(f"{line}\n" for line in lines).encode()
     (tmp_path / "in.csv").write_bytes(data)

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from dockyard.api.batch import PARQUET, TransformSpec
 from dockyard.errors import Conflict
 from dockyard.runtime.batch._config import ShardKind
@@ -40,6 +42,7 @@ __all__ = [
 
 PLAN_VERSION = 1
 _SCAN_CHUNK = 1024 * 1024  # larger reads scan no faster; they only hold more memory
+_NEWLINE = ord("\n")
 _SHARDS_PER_WORKER = 8
 _MIN_SHARD_BYTES = 4 * 1024 * 1024
 
@@ -141,30 +144,41 @@ def _shard(
 
 
 def _line_ranges(path: Path, size: int, shard_bytes: int) -> list[tuple[int, int, int]]:
-    """``(start, end, first line)`` of each shard: ends fall just after a newline."""
+    """``(start, end, first line)`` of each shard: ends fall just after a newline.
+
+    The file is read once into one reused buffer. Newlines are counted by NumPy, a byte
+    comparison that runs at memory speed (``bytes.count`` of one byte takes about three times
+    as long, and planning waits on it before the first shard is scored).
+    """
     ranges: list[tuple[int, int, int]] = []
     shard_start, shard_line = 0, 1
     target = shard_bytes
     position, line = 0, 1
-    with path.open("rb") as handle:
+    buffer = bytearray(min(_SCAN_CHUNK, max(size, 1)))
+    view = memoryview(buffer)
+    flags = np.empty(len(buffer), dtype=np.bool_)
+    with path.open("rb", buffering=0) as handle:
         while position < size:
-            chunk = handle.read(min(_SCAN_CHUNK, size - position))
-            if not chunk:
+            length = handle.readinto(view[: min(len(buffer), size - position)])
+            if not length:
                 break
+            newlines = np.equal(
+                np.frombuffer(buffer, np.uint8, length), _NEWLINE, out=flags[:length]
+            )
             offset = 0
-            while target < position + len(chunk):
-                newline = chunk.find(b"\n", max(target - position, offset))
+            while target < position + length:
+                newline = buffer.find(b"\n", max(target - position, offset), length)
                 if newline < 0:
                     break  # the boundary's newline is in a later chunk
-                line += chunk.count(b"\n", offset, newline + 1)
+                line += int(np.count_nonzero(newlines[offset : newline + 1]))
                 offset = newline + 1
                 cut = position + offset
                 if cut < size:
                     ranges.append((shard_start, cut, shard_line))
                     shard_start, shard_line = cut, line
                 target = cut + shard_bytes
-            line += chunk.count(b"\n", offset)
-            position += len(chunk)
+            line += int(np.count_nonzero(newlines[offset:]))
+            position += length
     ranges.append((shard_start, size, shard_line))
     return ranges
 
