@@ -52,6 +52,9 @@ MANIFEST = "MLmodel"
 FORMAT = 1
 #: A manifest is a few kilobytes; the cap keeps a hostile one from exhausting memory.
 MAX_MANIFEST_BYTES = 1 << 20
+#: libyaml's safe loader when PyYAML was built with it: the same documents, ten times faster
+#: (every worker and every model load reads a manifest before it can score).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _KNOWN = frozenset(
     {
@@ -139,7 +142,7 @@ def write_manifest(model_dir: Path, manifest: Manifest) -> bytes:
 def parse_manifest(data: bytes) -> Manifest:
     """Parse and validate manifest bytes; every error names the offending key."""
     try:
-        body = yaml.safe_load(data)
+        body = yaml.load(data, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise InvalidArgument(f"{MANIFEST} is not valid YAML: {exc}", field=MANIFEST) from exc
     if not isinstance(body, dict):

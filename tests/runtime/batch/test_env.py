@@ -56,6 +56,31 @@ def test_mismatched_requirements_and_python_are_listed(
     assert any(p.startswith("python 3.9") for p in problems)
 
 
+def test_installed_versions_are_read_as_imports_find_them(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two folders on the path hold the same project: the first one is what imports load.
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "Dock_Yard_Demo-2.0.1.dist-info").mkdir(parents=True)
+    (second / "dock_yard_demo-1.0.dist-info").mkdir(parents=True)
+    (second / "zz_only_second-3.1.dist-info").mkdir()
+    monkeypatch.setattr(
+        sys, "path", [str(first), str(tmp_path / "missing"), str(second), *sys.path]
+    )
+    copy = tmp_path / "needs"
+    shutil.copytree(packages["linear"], copy)
+    requirements = copy / "requirements.txt"
+    requirements.write_text(
+        requirements.read_text()
+        + "dock-yard.demo==1.0\nzz-only-second>=3\nsurely-not-installed-here==1\n"
+    )
+    seal(copy)
+    assert requirement_mismatches(copy) == [
+        "dock-yard.demo==1.0 (installed 2.0.1)",
+        "surely-not-installed-here==1 (not installed)",
+    ]
+
+
 def test_the_runtime_copy_holds_only_worker_code(packages: dict[str, Path], tmp_path: Path) -> None:
     runtime = prepare_runtime(packages["linear"], tmp_path, "local")
     assert runtime.python == sys.executable
