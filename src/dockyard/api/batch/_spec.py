@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -333,6 +332,8 @@ def parse_spec(data: Mapping[str, Any] | str | bytes) -> TransformSpec:
             in ``details["errors"]``.
     """
     if isinstance(data, (str, bytes)):
+        import yaml  # only for text: an SDK call or a job's body is a mapping (~15 ms saved)
+
         try:
             data = yaml.safe_load(data)
         except yaml.YAMLError as exc:
