@@ -23,13 +23,15 @@ with ``dy.log_model`` to a Dockyard server, and a ``--sdk-rows`` CSV (500,000 ro
 into a local folder), against the wrapper's own single-process ceiling (``pandas.read_csv``,
 ``model.predict``, write), and beside what any two processes can do on the machine (the model
 loaded before a fork, each child scoring half the file with Arrow, no job and no HTTP).
-``--only-sdk`` runs that case alone. Run:
+``--only-sdk`` runs that case alone; ``--before CHECKOUT`` adds another checkout's server and
+SDK (``CHECKOUT/src`` first on their path), the two builds taking turns in each round. Run:
 ``.venv/bin/python bench/batch.py [--rows N] [--big] [--repeat N] [--skip-mlflow] [--sdk]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -430,8 +432,9 @@ print(json.dumps({"seconds": time.perf_counter() - start, "records": None}))
 """
 
 
-def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
-    """The scikit-learn XGBRegressor through the SDK's transform, against its own ceiling."""
+def run_sdk(root: Path, rows: int, repeat: int, before: Path | None = None) -> list[dict[str, Any]]:
+    """The scikit-learn XGBRegressor through the SDK's transform, against its own ceiling; with
+    ``before`` (another checkout), that build's server and SDK too, in alternating rounds."""
     sys.path.insert(0, str(Path(__file__).parent))
     import dockyard as dy
     from _servers import Server
@@ -449,35 +452,49 @@ def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
     small = root / "sdk-warm.csv"
     generate(small, 2_000, seed=4)
     python = sys.executable
-    with Server.dockyard(root / "server-home", workers=1) as server:
-        reset_context(Settings(uri=server.url))
-        with dy.start_run():
-            logged = dy.log_model(model, "model", input_example=frame.head(5))
-        env = {**env, "DOCKYARD_URI": server.url}
+    builds = (
+        {"sdk": {}} if before is None else {"sdk": {}, "before": {"PYTHONPATH": f"{before}/src"}}
+    )
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        sdk_env: dict[str, dict[str, str]] = {}
+        models: dict[str, str] = {}
+        for build, extra in builds.items():
+            home = root / f"server-home-{build}"
+            servers[build] = stack.enter_context(Server.dockyard(home, workers=1, env=extra))
+            reset_context(Settings(uri=servers[build].url))
+            with dy.start_run():
+                models[build] = dy.log_model(model, "model", input_example=frame.head(5)).model_uri
+            sdk_env[build] = {**env, **extra, "DOCKYARD_URI": servers[build].url}
 
-        def sdk(path: Path, name: str) -> dict[str, Any]:
+        def sdk(path: Path, name: str, build: str = "sdk") -> dict[str, Any]:
             out = root / f"sdk-out-{name}"
             shutil.rmtree(out, ignore_errors=True)
-            return measure([python, "-c", SDK, logged.model_uri, str(path), str(out)], env)
+            argv = [python, "-c", SDK, models[build], str(path), str(out)]
+            return measure(argv, sdk_env[build])
 
         raw_argv = [python, "-c", RAW_WRAPPER, str(wrapper_file)]
         print("warming up (bytecode caches, model cache) ...", flush=True)
-        sdk(small, "warm")
+        for build in builds:
+            sdk(small, f"warm-{build}", build)
         measure([*raw_argv, str(small), str(root / "raw-wrapper-warm.out")], env)
         two_argv = [python, "-c", TWO_PROCESSES, str(wrapper_file), str(source)]
-        runs: dict[str, list[dict[str, Any]]] = {"raw": [], "two": [], "sdk": []}
+        runs: dict[str, list[dict[str, Any]]] = {"raw": [], "two": [], **{b: [] for b in builds}}
         for round_ in range(1, repeat + 1):
             print(f"round {round_}: raw XGBRegressor, single process ...", flush=True)
             out = root / "raw-wrapper.out"
             runs["raw"].append(measure([*raw_argv, str(source), str(out)], env))
             print(f"round {round_}: two forked processes, no Dockyard ...", flush=True)
             runs["two"].append(measure([*two_argv, str(root / "two.out")], env))
-            print(f"round {round_}: dy.Transformer(...).transform(wait=True) ...", flush=True)
-            before = server.reaped_cpu_seconds()
-            runs["sdk"].append(sdk(source, "main"))
-            runs["sdk"][-1]["job_cpu"] = server.reaped_cpu_seconds() - before
+            # The builds take turns going first: a round's later runs find a warmer machine.
+            for build in sorted(builds, reverse=round_ % 2 == 0):
+                print(f"round {round_}: dy.Transformer(...).transform, {build} ...", flush=True)
+                cpu = servers[build].reaped_cpu_seconds()
+                runs[build].append(sdk(source, build, build))
+                runs[build][-1]["job_cpu"] = servers[build].reaped_cpu_seconds() - cpu
             if round_ == 1:
-                check(root / "sdk-out-main" / f"{source.name}.out", out)
+                for build in builds:
+                    check(root / f"sdk-out-{build}" / f"{source.name}.out", out)
                 halves = [root / f"two.out.{i}" for i in range(2)]
                 (root / "two.out").write_bytes(b"".join(h.read_bytes() for h in halves))
                 check(root / "two.out", out)  # the same predictions: the same work
@@ -485,6 +502,7 @@ def run_sdk(root: Path, rows: int, repeat: int) -> list[dict[str, Any]]:
         "raw": "raw ceiling, XGBRegressor (1 process)",
         "two": "two forked processes, each half the file, no Dockyard (what 2 cores allow)",
         "sdk": "Dockyard dy.Transformer(...).transform, XGBRegressor (2 workers)",
+        "before": f"the same, build at {before}",
     }
     return [
         {"name": names[tool], "rows": rows, "mb": size_mb, "records": rows, **fastest_only(found)}
@@ -539,6 +557,9 @@ def main() -> None:
     parser.add_argument("--sdk", action="store_true", help="also the XGBRegressor via the SDK")
     parser.add_argument("--only-sdk", action="store_true", help="only the SDK case")
     parser.add_argument("--sdk-rows", type=int, default=500_000)
+    parser.add_argument(
+        "--before", type=Path, help="SDK case: also this checkout's build, in alternate rounds"
+    )
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="dockyard-bench-batch-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -550,7 +571,7 @@ def main() -> None:
                 root, args.rows, big=args.big, skip_mlflow=args.skip_mlflow, repeat=args.repeat
             )
         if args.sdk or args.only_sdk:
-            sdk_results = run_sdk(root, args.sdk_rows, args.repeat)
+            sdk_results = run_sdk(root, args.sdk_rows, args.repeat, args.before)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
