@@ -82,3 +82,23 @@ def test_a_pid_that_comes_back_does_not_inherit_an_earlier_childs_exit(tmp_path:
     assert warm.exit_code(4242) is None
     warm._read(io.BytesIO(b'{"pid": 4242}\n{"exited": 4242, "code": 3}\n'), replies)
     assert warm.exit_code(4242) == 3
+
+
+def test_the_warm_process_resolves_thread_pool_libraries_before_it_forks() -> None:
+    # A forked batch worker limits its thread pools through threadpoolctl; the libraries'
+    # paths resolved once in the warm process are not resolved again in every worker.
+    import subprocess
+
+    script = (
+        "import sklearn, threadpoolctl\n"
+        "from dockyard.runtime.runner._zygote import _freeze\n"
+        "before = threadpoolctl._realpath.cache_info().currsize\n"
+        "_freeze()\n"
+        "print(before, threadpoolctl._realpath.cache_info().currsize)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    before, after = map(int, done.stdout.split())
+    assert before == 0
+    assert after > 0
