@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,36 @@ def test_the_training_example_sets_the_alias_it_loads_before_loading_it() -> Non
         name, alias = match.groups()
         where = code.find(f"models alias {name} {alias} ")
         assert 0 <= where < match.start(), f"{match.group(0)} is used before it is set"
+
+
+def _layout_block() -> list[str]:
+    text = README.read_text()
+    start = text.index("## Layout")
+    block = re.search(r"```\n(src/dockyard/.*?)```", text[start:], re.S)
+    assert block is not None, "no layout block under ## Layout"
+    return block.group(1).splitlines()
+
+
+def test_the_layout_names_every_module_and_package_of_the_tree() -> None:
+    # src/dockyard's own entries start lines indented by two spaces (several may share a line,
+    # comma-separated); a package's sub-packages are named as ``name/`` in its part of the block.
+    lines = _layout_block()
+    named: set[str] = set()
+    for line in lines:
+        if len(line) - len(line.lstrip(" ")) == 2:
+            tokens = line.split()
+            named.add(tokens[0].rstrip(","))
+            for before, token in itertools.pairwise(tokens):
+                if not before.endswith(","):
+                    break
+                named.add(token.rstrip(","))
+    source = Path(__file__).parents[1] / "src" / "dockyard"
+    skip = {"__init__.py", "__main__.py", "py.typed", "__pycache__"}
+    top = {p.name + ("/" if p.is_dir() else "") for p in source.iterdir() if p.name not in skip}
+    assert top - named == set(), "src/dockyard entries missing from the README's layout"
+    assert named - top == set(), "the README's layout names entries src/dockyard lacks"
+    text = "\n".join(lines)
+    for package in ("server", "runtime", "client"):
+        for sub in (source / package).iterdir():
+            if sub.is_dir() and sub.name != "__pycache__":
+                assert f"{sub.name}/" in text, f"{package}/{sub.name} is not in the layout"
