@@ -19,6 +19,7 @@ from dockyard.runtime.batch import TransformResult
 from dockyard.runtime.batch._env import (
     WORKER_MODULES,
     EnvManager,
+    _installed_versions,
     prepare_runtime,
     requirement_mismatches,
 )
@@ -79,6 +80,15 @@ def test_installed_versions_are_read_as_imports_find_them(
         "dock-yard.demo==1.0 (installed 2.0.1)",
         "surely-not-installed-here==1 (not installed)",
     ]
+
+
+def test_a_dist_info_name_that_does_not_split_into_name_and_version_is_not_guessed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "zz-only-second-9.dist-info").mkdir()  # a name whose own "-" was not escaped
+    (tmp_path / "good_name-1.2.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert _installed_versions() == {"good-name": "1.2"}
 
 
 def test_the_runtime_copy_holds_only_worker_code(packages: dict[str, Path], tmp_path: Path) -> None:

@@ -144,7 +144,9 @@ def _installed_versions() -> dict[str, str]:
         for name in names:
             if name.endswith(".dist-info"):
                 project, _, version = name.removesuffix(".dist-info").partition("-")
-                if version:
+                # A tool that left a name's own "-" unescaped splits it wrongly: the rest does
+                # not read as a version, and importlib.metadata is asked for that one instead.
+                if version[:1].isdigit():
                     found.setdefault(canonicalize_name(project), version)
     return found
 
