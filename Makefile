@@ -46,11 +46,12 @@ typecheck: install-test
 	nice $(VENV)/bin/mypy
 
 # A module's tests run on one worker, the Ray cluster's modules together, slow ones first
-# (tests/services/worker_groups.py). The thirty slowest tests and the modules that used most CPU
-# (tests/services/cpu_report.py) are listed at the end: the suite is bound by CPU, so less work
-# in the heaviest is what shortens it.
+# (tests/services/worker_groups.py). Three workers on two cores: a test waiting on the servers and
+# jobs it started leaves its core to the other two (on 2 cores: 17 min, against 20 with two
+# workers). The thirty slowest tests and the modules that used most CPU
+# (tests/services/cpu_report.py) are listed at the end: less work in the heaviest shortens it.
 unit: install-test
-	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadscope --no-loadscope-reorder \
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 3 --dist loadscope --no-loadscope-reorder \
 		--durations=30
 
 # The type check (~1.5 min on 2 cores from a cold cache) runs beside the suite, whose tests

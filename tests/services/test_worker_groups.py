@@ -1,4 +1,4 @@
-"""``make test``'s split of the suite between two workers (``tests/services/worker_groups.py``),
+"""``make test``'s split of the suite between three workers (``tests/services/worker_groups.py``),
 run for real: pytest-xdist on a folder of small modules, each test noting its worker."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _note(name):
 # make test's own way of running the suite, on the plugin alone
 _ARGS = (
     "-q -p no:cacheprovider -p tests.services.worker_groups -o markers=slow -o markers=ray_cluster"
-    " -n 2 --dist loadscope --no-loadscope-reorder"
+    " -n 3 --dist loadscope --no-loadscope-reorder"
 )
 
 

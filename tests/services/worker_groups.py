@@ -1,11 +1,11 @@
-"""How ``make test`` shares the suite between its two workers (pytest-xdist, ``--dist loadscope``).
+"""How ``make test`` shares the suite between its three workers (pytest-xdist, ``--dist loadscope``).
 
 - A module's tests stay on one worker, so its module-scoped servers start once.
 - The modules that use the Ray cluster share one worker, so one cluster (three raylets) runs at
   a time: such a module says so with the ``ray_cluster`` marker (the controller that hands out
   the groups sees no markers, only node ids, so it reads the module's text for it).
 - The Ray group is handed out first, then the modules that hold slow tests, so no long module
-  is left to run alone at the end while the other worker idles. ``make test`` passes
+  is left to run alone at the end while the other workers idle. ``make test`` passes
   ``--no-loadscope-reorder``: xdist would otherwise hand out the groups with most tests first.
 
 xdist's own ``loadgroup`` cannot do this with this pytest: it renames each test's node id to
