@@ -26,6 +26,7 @@ from dockyard.server._dispatch import (
 )
 from dockyard.server._errors import install_error_handlers
 from dockyard.server._limits import BodyLimit
+from dockyard.server._nul import RefuseNulUrl
 from dockyard.server._observability import MetricsMiddleware, metrics_endpoint
 from dockyard.server._responses import JSON
 from dockyard.server._route import InlineReads
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(
         AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
     )
+    app.add_middleware(RefuseNulUrl)  # before authentication, which records refused paths
     app.add_middleware(MetricsMiddleware)
     return app
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.api.serving.config import MAX_BODY_BYTES
 from dockyard.errors import PayloadTooLarge
+from dockyard.server._nul import nul_in_body
 
 __all__ = ["HOOK_MAX_BYTES", "BodyLimit"]
 
@@ -80,6 +81,14 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        # Whole here, so asked here: what PostgreSQL could not store (a model's input may hold
+        # anything; it is not stored).
+        refused = None if _INVOKE.match(scope["path"]) else nul_in_body(scope, body)
+        if refused is not None:
+            from dockyard.server._auth import send_error
+
+            await send_error(send, scope, refused)
+            return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
