@@ -139,11 +139,15 @@ def queue_confirmation(
     )
 
 
-def confirm(conn: Connection, events: EventLog, actor: Actor, token: str) -> Confirmation:
-    """Confirm the subscription ``token`` was sent to, in the caller's transaction.
+def confirm(
+    conn: Connection, events: EventLog, actor: Actor, token: str, pattern: str | None = None
+) -> Confirmation:
+    """Confirm the subscription ``token`` was sent to, in the caller's transaction; with
+    ``pattern``, only a subscription to it (SNS's ``ConfirmSubscription`` names its topic).
 
     NotFound when no subscription waits for it (mistyped, replaced by a newer message, or its
-    subscription deleted); Conflict when it was used already or has expired.
+    subscription deleted, or subscribed to another topic than ``pattern``); Conflict when it
+    was used already or has expired.
     """
     sid, _, _ = token.partition(".")
     unknown = NotFound(
@@ -157,6 +161,11 @@ def confirm(conn: Connection, events: EventLog, actor: Actor, token: str) -> Con
     row = conn.execute(select(_S).where(_S.c.subscription_id == sid)).first()
     if row is None:
         raise unknown
+    if pattern is not None and pattern not in row.events.split(","):
+        raise NotFound(
+            f"this token is for subscription {row.name}, which is not subscribed to {pattern}",
+            field="TopicArn",
+        )
     digest = _digest(token)
     if row.state == _CONFIRMED:
         if row.used_token_digest and hmac.compare_digest(digest, row.used_token_digest):

@@ -285,12 +285,12 @@ class NotificationService:
         self._events.announce(QUEUED)
         return sent
 
-    def confirm(self, actor: Actor, token: str) -> Confirmation:
-        """Confirm the subscription ``token`` was sent to. The token is the permission: whoever
-        holds it received the confirmation message, so no login is asked (``actor`` is
-        recorded)."""
+    def confirm(self, actor: Actor, token: str, pattern: str | None = None) -> Confirmation:
+        """Confirm the subscription ``token`` was sent to (with ``pattern``: only one subscribed
+        to it). The token is the permission: whoever holds it received the confirmation
+        message, so no login is asked (``actor`` is recorded)."""
         with self._db.write() as conn:
-            return confirm(conn, self._events, actor, token)
+            return confirm(conn, self._events, actor, token, pattern)
 
     def list_subscriptions(self, actor: Actor) -> list[Subscription]:
         self._access.require_subscriptions(actor, "list subscriptions")

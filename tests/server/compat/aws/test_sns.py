@@ -80,6 +80,10 @@ def test_topics_subscriptions_and_publishing(sns: Any, receiver: Receiver) -> No
     with pytest.raises(ClientError) as error:
         sns.confirm_subscription(TopicArn=arn, Token=token + "x")
     assert code(error) == "NotFound" and "Token" in str(error.value)
+    other = sns.create_topic(Name="other")["TopicArn"]  # the token confirms this topic's only
+    with pytest.raises(ClientError) as error:
+        sns.confirm_subscription(TopicArn=other, Token=token)
+    assert code(error) == "NotFound" and "not subscribed to topic.other" in str(error.value)
     assert sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"] == sub
     with pytest.raises(ClientError) as error:
         sns.confirm_subscription(TopicArn=arn, Token=token)

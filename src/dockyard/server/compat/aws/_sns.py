@@ -267,7 +267,8 @@ def subscribe(services: Services, actor: Actor, form: Form) -> Body:
 def confirm_subscription(services: Services, actor: Actor, form: Form) -> Body:
     name = _topic_of(services, actor, _required(form, "TopicArn"))
     token = _required(form, "Token")
-    confirmed = services.notifications.confirm(actor, token)
+    # As SNS: the token confirms a subscription to the topic the call names, and no other.
+    confirmed = services.notifications.confirm(actor, token, _events(name))
     return {"SubscriptionArn": f"{topic_arn(name)}:{confirmed.subscription_id}"}
 
 
