@@ -1,4 +1,5 @@
-"""How ``make test`` shares the suite between its three workers (pytest-xdist, ``--dist loadscope``).
+"""How ``make test`` shares the suite between its three workers (pytest-xdist,
+``--dist loadscope``).
 
 - A module's tests stay on one worker, so its module-scoped servers start once.
 - The modules that use the Ray cluster share one worker, so one cluster (three raylets) runs at
