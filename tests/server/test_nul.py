@@ -114,3 +114,20 @@ def test_no_route_answers_nul_with_a_500_on_postgresql(tmp_path: Path, postgres_
                 assert answer.status_code == 400, (method, path, answer.text)
     finally:
         services.close()
+
+
+def test_bytes_sent_as_bytes_are_not_read_as_json(client: httpx.Client) -> None:
+    # A job's log is appended as the bytes its script printed, which may read as JSON.
+    answer = client.post(
+        "/api/v1/jobs/nothing/logs?offset=0",
+        content=b'{"printed": "a\\u0000b"}',
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert answer.status_code in (403, 404), answer.text  # the route's own answer
+    as_json = client.post(
+        "/api/v1/jobs/nothing/logs?offset=0",
+        content=b'{"printed": "a\\u0000b"}',
+        headers={"content-type": "application/json"},
+    )
+    assert as_json.status_code == 400
+    assert as_json.json()["error"]["field"] == "printed"

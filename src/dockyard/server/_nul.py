@@ -7,9 +7,9 @@ team's server while a laptop's stored it: the same request must mean the same ev
 - :class:`RefuseNulUrl` checks the path and the query before anything else reads them
   (authentication records the path of a refused request), naming the query parameter.
 - :func:`nul_in_body` is asked by the body limit (:mod:`dockyard.server._limits`), which holds
-  each body whole: a JSON body's escape ``\\u0000`` (named by its field's path) or a form's
-  ``%00``. Uploads stream past it, and a model's input (an endpoint's invocations) may hold any
-  character: neither is stored as text.
+  each body whole: a body sent as JSON with the escape ``\\u0000`` (named by its field's path)
+  or a form with ``%00``. Uploads stream past it, bytes sent as such (a job's log) are kept as
+  they are, and a model's input (an endpoint's invocations) may hold any character.
 
 The error is answered in the shape the caller's client reads
 (:func:`dockyard.server._auth.send_error`).
@@ -28,6 +28,7 @@ from dockyard.errors import InvalidArgument
 __all__ = ["RefuseNulUrl", "nul_in_body"]
 
 _ESCAPE = b"\\u0000"
+_BYTES = b"application/octet-stream"
 
 
 class RefuseNulUrl:
@@ -63,14 +64,20 @@ def _in_url(scope: Scope) -> InvalidArgument | None:
 
 
 def nul_in_body(scope: Scope, body: bytes) -> InvalidArgument | None:
-    """The error for a JSON or form body that holds a NUL character, if it does."""
-    if _ESCAPE in body and _escapes_nul(body):
+    """The error for a JSON or form body that holds a NUL character, if it does.
+
+    A body sent as ``application/octet-stream`` is bytes its route keeps as they are (a job's
+    log, appended by its runner, may be anything its script printed); any other that parses
+    as JSON is read as JSON (MLflow's routes read one sent with no content type at all).
+    """
+    kind = _content_type(scope)
+    if kind != _BYTES and _ESCAPE in body and _escapes_nul(body):
         try:
             field = _field_of(orjson.loads(body))
         except orjson.JSONDecodeError:
             return None  # not JSON after all: the route explains what it expected
         return _refused("the field " + repr(field) if field else "the body", field or "body")
-    if b"%00" in body and _is_form(scope):
+    if kind == b"application/x-www-form-urlencoded" and b"%00" in body:
         for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
             if "\x00" in key or "\x00" in value:
                 name = key.replace("\x00", "%00")
@@ -111,12 +118,13 @@ def _field_of(value: Any, prefix: str = "") -> str | None:
     return None
 
 
-def _is_form(scope: Scope) -> bool:
+def _content_type(scope: Scope) -> bytes:
+    """The request's media type, lower case, without parameters (``b""`` when none is sent)."""
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
             kind: bytes = value.split(b";")[0].strip().lower()
-            return kind == b"application/x-www-form-urlencoded"
-    return False
+            return kind
+    return b""
 
 
 def _refused(where: str, field: str) -> InvalidArgument:
