@@ -47,7 +47,7 @@ typecheck: install-test
 
 # A module's tests run on one worker, the Ray cluster's modules together, slow ones first
 # (tests/services/worker_groups.py). Three workers on two cores: a test waiting on the servers and
-# jobs it started leaves its core to the other two (on 2 cores: 17 min, against 20 with two
+# jobs it started leaves its core to the other two (on 2 cores: 17-19 min, against 20 with two
 # workers). The thirty slowest tests and the modules that used most CPU
 # (tests/services/cpu_report.py) are listed at the end: less work in the heaviest shortens it.
 unit: install-test
