@@ -92,6 +92,7 @@ def test_the_warm_process_resolves_thread_pool_libraries_before_it_forks() -> No
     script = (
         "import sklearn, threadpoolctl\n"
         "from dockyard.runtime.runner._zygote import _freeze\n"
+        "threadpoolctl._realpath.cache_clear()\n"
         "before = threadpoolctl._realpath.cache_info().currsize\n"
         "_freeze()\n"
         "print(before, threadpoolctl._realpath.cache_info().currsize)\n"
