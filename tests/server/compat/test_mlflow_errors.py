@@ -168,3 +168,19 @@ def test_unsupported_features_answer_endpoint_not_found(tracking_uri: str) -> No
     with pytest.raises(MlflowException) as raised:
         MlflowClient().get_trace("tr-0123456789abcdef")
     assert raised.value.error_code == "ENDPOINT_NOT_FOUND"
+
+
+def test_a_nul_character_is_invalid_parameter_value_naming_its_field(
+    tracking_uri: str, experiment_name: str
+) -> None:
+    client = MlflowClient()
+    with pytest.raises(MlflowException) as raised:
+        client.get_experiment_by_name("a\x00b")  # in the query string
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "'experiment_name'" in raised.value.message
+    run = client.create_run(client.create_experiment(experiment_name))
+    with pytest.raises(MlflowException) as raised:
+        client.set_tag(run.info.run_id, "team", "a\x00b")  # in the JSON body
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "'value'" in raised.value.message and "NUL" in raised.value.message
+    assert "team" not in client.get_run(run.info.run_id).data.tags

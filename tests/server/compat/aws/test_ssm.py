@@ -216,3 +216,13 @@ def test_signed_requests_carry_tokens_and_secrets_need_a_grant(url: str) -> None
     finally:
         for client in (anonymous, ana, bob):
             client.close()
+
+
+def test_a_nul_character_is_a_validation_error_naming_its_field(ssm: Any) -> None:
+    with pytest.raises(ClientError) as raised:
+        ssm.put_parameter(Name="/nul/x", Value="a\x00b", Type="String")
+    assert code(raised) == "ValidationError"
+    assert "'Value'" in str(raised.value) and "NUL" in str(raised.value)
+    with pytest.raises(ClientError) as raised:
+        ssm.get_parameter(Name="/nul/x")
+    assert code(raised) == "ParameterNotFound"
