@@ -53,14 +53,8 @@ def _in_url(scope: Scope) -> InvalidArgument | None:
     if "\x00" in path:
         shown = path.replace("\x00", "%00")
         return _refused(f"the URL path {shown}", "path")
-    query: bytes = scope.get("query_string", b"")
-    if b"%00" not in query:
-        return None
-    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in key or "\x00" in value:
-            name = key.replace("\x00", "%00")
-            return _refused(f"the query parameter {name!r}", name)
-    return None
+    name = _encoded_parameter(scope.get("query_string", b""))
+    return None if name is None else _refused(f"the query parameter {name!r}", name)
 
 
 def nul_in_body(scope: Scope, body: bytes) -> InvalidArgument | None:
@@ -77,11 +71,20 @@ def nul_in_body(scope: Scope, body: bytes) -> InvalidArgument | None:
         except orjson.JSONDecodeError:
             return None  # not JSON after all: the route explains what it expected
         return _refused("the field " + repr(field) if field else "the body", field or "body")
-    if kind == b"application/x-www-form-urlencoded" and b"%00" in body:
-        for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
-            if "\x00" in key or "\x00" in value:
-                name = key.replace("\x00", "%00")
-                return _refused(f"the parameter {name!r}", name)
+    if kind == b"application/x-www-form-urlencoded":
+        name = _encoded_parameter(body)
+        return None if name is None else _refused(f"the parameter {name!r}", name)
+    return None
+
+
+def _encoded_parameter(encoded: bytes) -> str | None:
+    """The name of the first URL-encoded parameter whose name or value holds NUL (shown with
+    ``%00``), if any."""
+    if b"%00" not in encoded:
+        return None
+    for key, value in parse_qsl(encoded.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "%00")
     return None
 
 
