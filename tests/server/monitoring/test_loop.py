@@ -388,6 +388,46 @@ def test_the_loop_leads_and_acts_when_woken(
         loop.stop()
 
 
+def test_a_job_ending_while_a_pass_reads_it_still_wakes_the_loop(
+    services: Services, model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass that submits a job then reads it as running; the job ends just after that read,
+    before the pass has said it follows a job. That end must still wake the loop: nothing else
+    would before its interval."""
+    from tests.server.monitoring.conftest import Clock
+
+    from dockyard.api.monitoring import RunMonitoringSchedule
+    from dockyard.server.monitoring._driver import FLUSH_MS
+
+    deploy(services, model)
+    services.monitoring.create(ROOT, spec(baseline_folder(tmp_path)), now=T0)
+    loop = MonitoringLoop(
+        services.monitoring, services.db, tmp_path, services.events, clock=Clock(T0)
+    )
+    try:
+        loop.driver.advance(T0)  # nothing runs yet: no job's end concerns it
+        started = services.monitoring.run(ROOT, "churn-drift", RunMonitoringSchedule(), now=T0)
+        read = services.jobs.find
+        ended: list[str] = []
+
+        def read_then_end(name: str) -> Any:
+            job = read(name)
+            if job is not None and name == started.execution_id and not ended:
+                execution = services.monitoring.execution(ROOT, "churn-drift", name)
+                if execution.status is ExecutionStatus.IN_PROGRESS:  # the follow's read
+                    ended.append(name)
+                    loop._wake.clear()  # what woke this pass is spent
+                    finish(services, name, {"rows": 0, "violations": []})
+            return job
+
+        monkeypatch.setattr(services.jobs, "find", read_then_end)
+        loop.driver.advance(T0 + FLUSH_MS)
+        assert ended == [started.execution_id]
+        assert loop._wake.is_set(), "the job's end did not wake the loop"
+    finally:
+        loop.stop()
+
+
 def test_a_window_waits_for_its_ground_truth_when_labels_come_late(
     services: Services, model: Path, tmp_path: Path
 ) -> None:

@@ -142,6 +142,9 @@ class MonitoringDriver:
                 row = service.repo.by_id(conn, execution.schedule_id)
             if row is None:
                 continue
+            # From here a job of ours may run: its end must wake the loop even if it comes
+            # before this pass's follow has read it as running.
+            self.following = True
             try:
                 job = service.jobs.find(execution.execution_id)
                 if job is None:
