@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-__all__ = ["cpu_seconds"]
+__all__ = ["charge_to_session", "cpu_seconds"]
 
 _SHOWN = 25
 _totals: Counter[str] = Counter()
@@ -35,6 +35,13 @@ def cpu_seconds() -> float:
 
 _SESSION = "(session-wide services, stopped after the last test)"
 _last_teardown: list[float] = []  # the CPU of the last test's teardown
+_moved: list[float] = []  # CPU the running test spent stopping a session-wide service
+
+
+def charge_to_session(seconds: float) -> None:
+    """Count ``seconds`` the running test spent on a session-wide service (stopping it early
+    reaps its processes) on the services' line, not the test's module."""
+    _moved.append(seconds)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -45,6 +52,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if nextitem is None and _last_teardown:
         _totals[_SESSION] += _last_teardown[0]
         spent -= _last_teardown.pop()
+    while _moved:
+        moved = _moved.pop()
+        _totals[_SESSION] += moved
+        spent -= moved
     _totals[item.nodeid.split("::", 1)[0]] += spent
 
 
