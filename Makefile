@@ -45,10 +45,11 @@ lint: install-test
 typecheck: install-test
 	nice $(VENV)/bin/mypy
 
-# A module's tests run on one worker, the Ray cluster's modules together, slow ones first
+# A module's tests run on one worker, the Ray cluster's modules together, slow ones next
 # (tests/services/worker_groups.py). Three workers on two cores: a test waiting on the servers and
 # jobs it started leaves its core to the other two (on 2 cores: 17-19 min, against 20 with two
-# workers). The thirty slowest tests and the modules that used most CPU
+# workers; four took 22 min against three's 21 in the same hour, and more tests waited past their
+# timeouts). The thirty slowest tests and the modules that used most CPU
 # (tests/services/cpu_report.py) are listed at the end: less work in the heaviest shortens it.
 unit: install-test
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 3 --dist loadscope --no-loadscope-reorder \
