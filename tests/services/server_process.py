@@ -29,7 +29,8 @@ class ServerProcess:
 
     ``url`` is on loopback, which also reaches a server bound to every interface (``host``).
     With ``tls`` it serves HTTPS with that certificate: ``url`` is then ``https://localhost``
-    and ``verify`` the context that trusts the certificate (give it to httpx).
+    and ``verify`` the context that trusts the certificate (give it to httpx); its local
+    listener gets a free port of its own, unless ``env`` names one.
     """
 
     def __init__(
@@ -48,7 +49,11 @@ class ServerProcess:
         self.tls = tls
         self.url = f"{'https://localhost' if tls else 'http://127.0.0.1'}:{self.port}"
         self.verify: ssl.SSLContext | bool = tls.trust() if tls else True
-        self._env = env or {}
+        self._env = dict(env or {})
+        if tls is not None:
+            # The local listener (plain HTTP for the server's own processes) is on a free port
+            # too: the default, port + 1, may be any process's ephemeral port on a busy machine.
+            self._env.setdefault("DOCKYARD_LOCAL_PORT", str(free_port()))
         self._python = python or sys.executable
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = home.parent / f"server-{self.port}.log"
