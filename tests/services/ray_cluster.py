@@ -34,8 +34,18 @@ class RayCluster:
 
     def __init__(self, cluster: Any) -> None:
         self._cluster = cluster
-        self.address: str = cluster.address
+        self._address: str = cluster.address
         self.stopped = False
+
+    @property
+    def address(self) -> str:
+        """The head's address (a test in no Ray group that asks for it fails here)."""
+        if self.stopped:
+            pytest.fail(
+                "the Ray cluster was stopped once the Ray group had run: a module that uses it "
+                "says so with pytest.mark.ray_cluster (tests/services/worker_groups.py)"
+            )
+        return self._address
 
     def stop(self) -> None:
         """Disconnect this process and stop every node (once; later calls do nothing)."""
@@ -72,7 +82,8 @@ _started: list[RayCluster] = []
 
 
 def stop_ray_cluster() -> None:
-    """Stop the session's cluster now, if it was started; a test asking for it later fails."""
+    """Stop the session's cluster now, if it was started; a test asking for its address later
+    fails, saying why."""
     for cluster in _started:
         cluster.stop()
 

@@ -7,9 +7,10 @@
   the groups sees no markers, only node ids, so it reads the module's text for it).
 - The Ray group is handed out first, then the modules that hold slow tests, then the others,
   most tests first, so no long module is left to run alone at the end while the other workers
-  idle. Its worker stops the Ray cluster
-  once it has run the group's last test: no other test asks for it. ``make test`` passes
-  ``--no-loadscope-reorder``: xdist would otherwise hand out the groups with most tests first.
+  idle. ``make test`` passes ``--no-loadscope-reorder``: xdist would otherwise hand out every
+  group, the Ray group and the slow ones too, by its number of tests alone.
+- The worker that ran the Ray group stops the cluster after the group's last test: no other
+  test asks for it.
 
 xdist's own ``loadgroup`` cannot do this with this pytest: it renames each test's node id to
 carry its group, and pytest 9 no longer reads the attribute it sets, so every test became a
