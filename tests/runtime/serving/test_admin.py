@@ -18,11 +18,12 @@ from dockyard.errors import DockyardError, InvalidArgument
 
 
 class Load:
-    """Clients sending requests back to back until stopped, recording every answer."""
+    """Clients sending requests back to back until stopped, recording every answer with when
+    its request was sent (a client thread may append its answer long after others have)."""
 
     def __init__(self, url: str, clients: int = 4) -> None:
         self.url = url
-        self.answers: list[tuple[int, str]] = []
+        self.answers: list[tuple[int, str, float]] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
@@ -30,13 +31,14 @@ class Load:
     def _run(self) -> None:
         with httpx.Client(base_url=self.url, timeout=30) as client:
             while not self._stop.is_set():
+                sent = time.monotonic()
                 try:
                     response = client.post("/invocations", json=split_body(rows(2)))
                 except httpx.HTTPError as exc:
                     self.failures.append(repr(exc))
                     continue
                 self.answers.append(
-                    (response.status_code, response.headers.get("x-dockyard-variant", ""))
+                    (response.status_code, response.headers.get("x-dockyard-variant", ""), sent)
                 )
 
     def __enter__(self) -> Load:
@@ -80,18 +82,19 @@ def test_config_swaps_under_load_fail_no_request(
         )
         summary = admin.update_config(flipped)
         assert summary == {"version": 3, "loaded": [], "kept": ["green"], "retired": ["blue"]}
-        mark = len(load.answers)
+        swapped = time.monotonic()
         load.wait_for(100)
-        after = Counter(name for _, name in load.answers[mark + 8 :])  # in-flight ones may be blue
+        # Requests sent before the swap answered may be blue's; none sent after it.
+        after = Counter(name for _, name, sent in list(load.answers) if sent > swapped)
         # Retired, blue's statistics end once its last requests are answered (polled).
         deadline = time.monotonic() + 30
         while "blue" in (stats := admin.stats())["variants"]:
             assert time.monotonic() < deadline, "the retired variant's statistics stayed"
             time.sleep(0.05)
     assert load.failures == []
-    statuses = Counter(status for status, _ in load.answers)
+    statuses = Counter(status for status, _, _ in load.answers)
     assert set(statuses) == {200}, statuses
-    seen = Counter(name for _, name in load.answers)
+    seen = Counter(name for _, name, _ in load.answers)
     assert seen["blue"] > 0 and seen["green"] > 0
     assert set(after) == {"green"}
     assert set(stats["variants"]) == {"green"}
