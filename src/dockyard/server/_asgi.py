@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["header", "read_body", "send_body"]
+__all__ = ["header", "media_type", "read_body", "send_body"]
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -35,6 +35,11 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def media_type(scope: Scope) -> str:
+    """The request's ``Content-Type`` without its parameters, lower case (``""`` if none)."""
+    return (header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
 
 
 async def send_body(send: Send, body: bytes, content_type: bytes, status: int = 200) -> None:

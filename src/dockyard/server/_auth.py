@@ -52,6 +52,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.errors import DockyardError, InvalidArgument, PermissionDenied, Unauthenticated
+from dockyard.server._asgi import media_type
 from dockyard.server._signed import access_key_of, signed_actor
 from dockyard.server.actor import Actor, ActorKind
 from dockyard.server.auth import AuthService, SignatureRejected, secret_digest
@@ -601,15 +602,6 @@ async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-def _form(scope: Scope) -> bool:
-    for key, value in scope.get("headers", ()):
-        if key == b"content-type":
-            return bool(
-                value.split(b";", 1)[0].strip().lower() == b"application/x-www-form-urlencoded"
-            )
-    return False
-
-
 async def send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     """Answer ``error`` before any route ran, in the error shape the caller's client reads
     (AWS's XML or JSON, MLflow's, or Dockyard's)."""
@@ -619,7 +611,8 @@ async def send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     path: str = scope["path"]
     # boto3 reads AWS's error shape: SageMaker Runtime, and the AWS JSON protocol (POST /).
     aws_json = path == "/" and any(k == b"x-amz-target" for k, _ in scope.get("headers", ()))
-    if path == "/" and not aws_json and _form(scope):  # the AWS query protocol (SNS): XML
+    form = media_type(scope) == "application/x-www-form-urlencoded"
+    if path == "/" and not aws_json and form:  # the AWS query protocol (SNS): XML
         kind = {401: "InvalidClientTokenId", 403: "AuthorizationError"}.get(
             error.status_code, "InvalidParameter"
         )

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.api.serving.config import MAX_BODY_BYTES
 from dockyard.errors import PayloadTooLarge
+from dockyard.server._auth import send_error
 from dockyard.server._nul import nul_in_body
 
 __all__ = ["HOOK_MAX_BYTES", "BodyLimit"]
@@ -85,15 +86,11 @@ class BodyLimit:
         # anything; it is not stored).
         refused = None if _INVOKE.match(scope["path"]) else nul_in_body(scope, body)
         if refused is not None:
-            from dockyard.server._auth import send_error
-
             await send_error(send, scope, refused)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
-        from dockyard.server._auth import send_error
-
         size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
         error = PayloadTooLarge(f"request body over the {size} limit", field="body")
         if limit == MAX_BODY_BYTES and _INVOKE.match(scope["path"]):

@@ -24,11 +24,12 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockyard.errors import InvalidArgument
+from dockyard.server._asgi import media_type
+from dockyard.server._auth import send_error
 
 __all__ = ["RefuseNulUrl", "nul_in_body"]
 
 _ESCAPE = b"\\u0000"
-_BYTES = b"application/octet-stream"
 
 
 class RefuseNulUrl:
@@ -41,8 +42,6 @@ class RefuseNulUrl:
         if scope["type"] == "http":
             error = _in_url(scope)
             if error is not None:
-                from dockyard.server._auth import send_error
-
                 await send_error(send, scope, error)
                 return
         await self.app(scope, receive, send)
@@ -64,14 +63,14 @@ def nul_in_body(scope: Scope, body: bytes) -> InvalidArgument | None:
     log, appended by its runner, may be anything its script printed); any other that parses
     as JSON is read as JSON (MLflow's routes read one sent with no content type at all).
     """
-    kind = _content_type(scope)
-    if kind != _BYTES and _ESCAPE in body and _escapes_nul(body):
+    kind = media_type(scope)
+    if kind != "application/octet-stream" and _ESCAPE in body and _escapes_nul(body):
         try:
             field = _field_of(orjson.loads(body))
         except orjson.JSONDecodeError:
             return None  # not JSON after all: the route explains what it expected
         return _refused("the field " + repr(field) if field else "the body", field or "body")
-    if kind == b"application/x-www-form-urlencoded":
+    if kind == "application/x-www-form-urlencoded":
         name = _encoded_parameter(body)
         return None if name is None else _refused(f"the parameter {name!r}", name)
     return None
@@ -119,15 +118,6 @@ def _field_of(value: Any, prefix: str = "") -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def _content_type(scope: Scope) -> bytes:
-    """The request's media type, lower case, without parameters (``b""`` when none is sent)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            kind: bytes = value.split(b";")[0].strip().lower()
-            return kind
-    return b""
 
 
 def _refused(where: str, field: str) -> InvalidArgument:
