@@ -161,11 +161,6 @@ def confirm(
     row = conn.execute(select(_S).where(_S.c.subscription_id == sid)).first()
     if row is None:
         raise unknown
-    if pattern is not None and pattern not in row.events.split(","):
-        raise NotFound(
-            f"this token is for subscription {row.name}, which is not subscribed to {pattern}",
-            field="TopicArn",
-        )
     digest = _digest(token)
     if row.state == _CONFIRMED:
         if row.used_token_digest and hmac.compare_digest(digest, row.used_token_digest):
@@ -179,6 +174,12 @@ def confirm(
         token.encode(), row.confirm_token.encode()
     ):
         raise unknown
+    # Only the token's holder may learn which subscription it is for.
+    if pattern is not None and pattern not in row.events.split(","):
+        raise NotFound(
+            f"this token is for subscription {row.name}, which is not subscribed to {pattern}",
+            field="TopicArn",
+        )
     now = _now_ms()
     if row.confirm_expires_time is not None and now > row.confirm_expires_time:
         when = datetime.fromtimestamp(row.confirm_expires_time / 1000, UTC)

@@ -84,6 +84,9 @@ def test_topics_subscriptions_and_publishing(sns: Any, receiver: Receiver) -> No
     with pytest.raises(ClientError) as error:
         sns.confirm_subscription(TopicArn=other, Token=token)
     assert code(error) == "NotFound" and "not subscribed to topic.other" in str(error.value)
+    with pytest.raises(ClientError) as error:  # a guessed token learns nothing of it
+        sns.confirm_subscription(TopicArn=other, Token=token + "x")
+    assert code(error) == "NotFound" and "no subscription waits" in str(error.value)
     assert sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"] == sub
     with pytest.raises(ClientError) as error:
         sns.confirm_subscription(TopicArn=arn, Token=token)
