@@ -77,7 +77,19 @@ def ray_server(
 def client(ray_server: ServerProcess) -> Iterator[Client]:
     made = Client(ray_server.url, retry_for=5)
     yield made
+    _stop_what_runs(made)
     made.close()
+
+
+def _stop_what_runs(client: Client) -> None:
+    """Stop the jobs a test left running (it failed before they ended): each holds a worker's
+    CPU, and the tests after it would wait for room that never comes."""
+    running = ["Pending", "InProgress", "Stopping"]
+    for job in client.request("GET", "/api/v1/jobs", params={"status": running})["jobs"]:
+        if job["status"] != "Stopping":
+            client.request("POST", f"/api/v1/jobs/{job['name']}/stop")
+    for job in client.request("GET", "/api/v1/jobs", params={"status": running})["jobs"]:
+        wait_for(client, job["name"])
 
 
 def _job(store: Store, name: str, mode: str, **extra: Any) -> dict[str, Any]:
