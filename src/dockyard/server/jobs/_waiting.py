@@ -6,8 +6,9 @@ append in this process wakes it (:meth:`~dockyard.server.events.EventLog.wait` /
 :meth:`~dockyard.server.events.EventLog.appended`), then looks only at the job's events since that
 id. Appends in other server processes (a runner's report may reach any of them) wake no one here,
 so a waiter also looks every :data:`_RECHECK_S` seconds: one indexed read of the event log.
-Appends notify just before their transaction commits, so a waiter that was woken but found
-nothing looks again a moment later.
+Appends wake waiters once their transaction commits; one made outside
+:meth:`~dockyard.server.store.Database.write` wakes them at once, before its commit may have
+landed, so a waiter that was woken but found nothing looks again a moment later.
 
 ``GET /api/v1/jobs/{name}?wait=30`` long-polls with this, so clients (``TrainingJob.wait``)
 stop asking every quarter second; server-side waiters (pipelines, tuning) use the same.
