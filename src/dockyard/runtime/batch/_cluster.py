@@ -235,8 +235,9 @@ class RayPool:
         """Why slot ``index``'s last task was lost."""
         return self._tails.get(index, "")
 
-    def close(self, *, kill: bool = False) -> None:
-        """Cancel the tasks still running and drop the parts they left (never fetched)."""
+    def close(self, *, kill: bool = False, wait: bool = True) -> None:
+        """Cancel the tasks still running and drop the parts they left (never fetched); Ray
+        cancels without waiting either way."""
         cancelled = bool(self._running)
         for ref in [*self._warming, *self._running]:
             self._ray.cancel(ref, force=True)

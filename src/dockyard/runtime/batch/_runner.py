@@ -216,7 +216,7 @@ class _Run:
             return self._resume(plan, wanted)
         finally:
             if self.pool is not None:
-                self.pool.close(kill=True)  # a no-op once they are gone
+                self.pool.close(kill=True)  # returns at once if they are gone
             # The copy of the code started workers import (about a megabyte; made again if the
             # transform resumes): job folders stay after their jobs, and would keep one each.
             shutil.rmtree(work.root / "runtime", ignore_errors=True)
@@ -439,7 +439,8 @@ class _Run:
             raise error_from_dict(state.failure[1])
         # Every marker is written and synced: idle workers have nothing left to lose, and a
         # graceful interpreter exit (seconds with large libraries loaded) would only add latency.
-        pool.close(kill=True)
+        # Their end is waited for once the outputs are published (``execute``).
+        pool.close(kill=True, wait=False)
         return False
 
     def _scores_in_process(self, shards: int) -> bool:
