@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from dockyard.client.http import routes
 from dockyard.client.sdk._context import context
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["check_entry_point", "download_outputs", "is_local", "to_store", "upload_path"]
 
-_UPLOADS = 8  # files of one upload sent at once
+_AT_ONCE = 8  # files of one upload or download moved at once
+_T = TypeVar("_T")
 
 
 def is_local(value: object) -> TypeGuard[str | Path]:
@@ -75,24 +76,24 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
         with file.open("rb") as handle:
             client.request(call.method, call.path, params={"prefix": prefix}, content=handle)
 
-    if len(missing) <= 1:
-        for item in missing:
-            send(item)
-    else:
-        _send_all(send, missing)
+    _each(send, missing)
     prefix_uri = str(stored["prefix_uri"])
     return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
 
 
-def _send_all(send: Callable[[tuple[str, Path]], None], items: list[tuple[str, Path]]) -> None:
-    """``send`` each item, :data:`_UPLOADS` at a time: a folder of many small files waits on
-    round trips, not on the network. The first failure is raised once those under way end;
-    the rest are not started (a new call uploads only what is missing)."""
+def _each(move: Callable[[_T], None], items: list[_T]) -> None:
+    """``move`` each item, :data:`_AT_ONCE` at a time: many small files wait on round trips,
+    not on the network. The first failure is raised once those under way end; the rest are
+    not started (a new call moves only what is missing)."""
+    if len(items) <= 1:
+        for item in items:
+            move(item)
+        return
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(min(_UPLOADS, len(items)), thread_name_prefix="dockyard-upload")
+    pool = ThreadPoolExecutor(min(_AT_ONCE, len(items)), thread_name_prefix="dockyard-transfer")
     try:
-        for future in [pool.submit(send, item) for item in items]:
+        for future in [pool.submit(move, item) for item in items]:
             future.result()
     finally:
         pool.shutdown(cancel_futures=True)
@@ -124,10 +125,12 @@ def to_store(client: Client, value: Any, key_prefix: str, field: str, *, key: st
 
 
 def download_outputs(client: Client, job_name: str, dest: str | Path) -> Path:
-    """Download a transform job's outputs into the folder ``dest``; returns it."""
+    """Download a transform job's outputs into the folder ``dest``, several at once; returns
+    it."""
     folder = expand_user(str(dest), "dest")
     listing = client.call(routes.LIST_JOB_OUTPUTS(name=job_name))
-    for item in listing["files"]:
+
+    def fetch(item: dict[str, Any]) -> None:
         target = folder / item["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
@@ -136,4 +139,6 @@ def download_outputs(client: Client, job_name: str, dest: str | Path) -> Path:
             for chunk in response.iter_bytes(1 << 20):
                 out.write(chunk)
         partial.replace(target)
+
+    _each(fetch, listing["files"])
     return folder
