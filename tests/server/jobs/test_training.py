@@ -70,6 +70,12 @@ def test_sagemaker_script_runs_unchanged(client: Client, train_dir: Path, tmp_pa
         "GET", f"/api/v1/runs/{job['run_id']}/artifacts", params={"path": "output"}
     )["files"]
     assert [f["path"] for f in outputs] == ["output/summary.txt"]
+    # A training job's outputs are its run's artifacts: the transform's outputs route says so.
+    refused = client._http.get("/api/v1/jobs/ridge/outputs")
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["field"] == "name"
+    assert error["message"] == "job 'ridge' is a training job; its outputs are its run's artifacts"
 
 
 def test_contract_files_hold_string_hyperparameters(

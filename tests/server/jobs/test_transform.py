@@ -64,6 +64,11 @@ def test_csv_with_filter_and_join_through_rest(client: Client, data, tmp_path: P
     assert np.allclose(joined[:, 1:5], x, atol=1e-5)
     manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
     assert manifest["files"][0]["records"] == 2000
+    listed = client.request("GET", "/api/v1/jobs/score-rest/outputs")
+    assert listed["uri"] == str(tmp_path / "out")
+    assert sorted(f["path"] for f in listed["files"]) == ["_manifest.json", "test.csv.out"]
+    sizes = {f["path"]: f["size"] for f in listed["files"]}
+    assert sizes["test.csv.out"] == (tmp_path / "out" / "test.csv.out").stat().st_size
 
 
 def test_sdk_transformer_defaults_output_under_the_job(

@@ -511,24 +511,26 @@ class JobService:
         job = self.get(actor, name)
         return job, self._logs.size(job.job_id)
 
-    def outputs(self, actor: Actor, name: str) -> ArtifactStore:
-        """The store holding a transform job's outputs (``<uri>/<input name>.out`` and
-        ``_manifest.json``), for clients that download them.
+    def outputs(self, actor: Actor, name: str) -> tuple[str, ArtifactStore]:
+        """A transform job's output URI and the store holding its outputs
+        (``<uri>/<input name>.out`` and ``_manifest.json``), for clients that download them.
 
         Raises:
             InvalidArgument: The job is a training job (its outputs are its run's artifacts).
         """
-        job = self.get(actor, name)
-        if not job_kind(job.kind).has_outputs:
+        with self._db.read() as conn:  # the row alone: its events are not needed
+            row = self._repo.row(conn, name)
+            self._require_read(conn, actor, row)
+        if not job_kind(row.kind).has_outputs:
             raise InvalidArgument(
-                f"job {name!r} is a {job.kind} job; its outputs are its run's artifacts",
+                f"job {row.name!r} is a {row.kind} job; its outputs are its run's artifacts",
                 field="name",
             )
-        uri = str(job.spec["output"]["uri"])
+        uri = str(orjson.loads(row.spec)["output"]["uri"])
         self.roots.check(uri, "output.uri")  # the roots may have narrowed since submit
         from dockyard.artifacts import open_artifact_store
 
-        return open_artifact_store(uri, s3_endpoint_url=self._settings.s3_endpoint_url)
+        return uri, open_artifact_store(uri, s3_endpoint_url=self._settings.s3_endpoint_url)
 
     # -- change ------------------------------------------------------------------------------
 

@@ -125,15 +125,15 @@ class OutputList(BaseModel):
 @router.get("/{name}/outputs")
 def list_job_outputs(name: str, jobs: JobsDep, actor: ActorDep) -> OutputList:
     """A transform job's output files (paths relative to its output URI)."""
-    store = jobs.outputs(actor, name)
+    uri, store = jobs.outputs(actor, name)
     files = [OutputFile(path=e.path, size=e.size) for e in store.list("", recursive=True)]
-    return OutputList(uri=str(jobs.get(actor, name).spec["output"]["uri"]), files=files)
+    return OutputList(uri=uri, files=files)
 
 
 @router.get("/{name}/outputs/{path:path}")
 async def get_job_output(name: str, path: str, jobs: JobsDep, actor: ActorDep) -> StreamingResponse:
     """One output file of a transform job."""
-    store = await run_in_threadpool(jobs.outputs, actor, name)
+    _, store = await run_in_threadpool(jobs.outputs, actor, name)
     key = normalize_artifact_path(path)
     return await download(store, key, key.rsplit("/", 1)[-1])
 
