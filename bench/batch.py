@@ -511,9 +511,18 @@ def run_sdk(root: Path, rows: int, repeat: int, before: Path | None = None) -> l
 
 
 def fastest_only(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest timed run, without a memory run (not measured for the SDK case)."""
+    """The fastest timed run, without a memory run (not measured for the SDK case), with every
+    round's seconds (``rounds``) and their median: one round can be a fifth slower than the
+    next on this machine."""
     best = min(runs, key=lambda r: float(r["seconds"]))
-    return {**best, "rss_mb": float("nan"), "pss_mb": float("nan")}
+    rounds = [float(r["seconds"]) for r in runs]
+    return {
+        **best,
+        "rounds": rounds,
+        "median": float(np.median(rounds)),
+        "rss_mb": float("nan"),
+        "pss_mb": float("nan"),
+    }
 
 
 def check(ours: Path, raw: Path) -> None:
@@ -581,6 +590,9 @@ def main() -> None:
             print()
             print(table(found))
     for r in sdk_results:
+        if r.get("rounds"):
+            shown = ", ".join(f"{s:.3f}" for s in r["rounds"])
+            print(f"{r['name']}: rounds {shown} s; median {r['median']:.3f} s")
         if r.get("job_cpu") is not None:
             print(f"{r['name']}: the job's process tree used {r['job_cpu']:.2f} s of CPU")
         if r.get("import") is not None:

@@ -277,7 +277,7 @@ def _become_runner(request: dict[str, Any], tie: Callable[[], None] | None) -> i
 def _freeze() -> None:
     """Move what the imports made out of the collector's sight.
 
-    Every fork collects first (:func:`_fork`, and the runner's own before it forks a job's
+    Every fork here collects first (:func:`_fork`; a runner freezes before it forks a job's
     process); with scikit-learn, pandas and SciPy loaded a full collection walks a few hundred
     thousand objects (~0.1-0.25 s each time). Frozen, they are never walked again, here or in
     any child, and the children's pages holding them stay shared.
