@@ -101,9 +101,6 @@ class WorkerPool:
         self._codes: list[Future[int | None]] = [Future() for _ in range(count)]
         self._tails = [collections.deque[str](maxlen=_STDERR_TAIL) for _ in range(count)]
         self._threads: list[threading.Thread] = []
-        self._killed = False
-        self._told = False  # killed or told to exit: their stdin is closed
-        self._closed = False  # and they are gone
 
     @property
     def count(self) -> int:
@@ -271,25 +268,21 @@ class WorkerPool:
 
         Returns once every worker is gone, or with ``wait=False`` once each is told: the kernel
         takes ~10 ms to free a killed worker's memory, which the caller can spend on other
-        work before a later call waits for the end. A killed worker's unfinished shard has no
-        marker, so it is simply redone on resume.
+        work before a later call waits for the end (calling again is harmless). A killed
+        worker's unfinished shard has no marker, so it is simply redone on resume.
         """
-        if kill and not self._killed:
-            self._killed = True
+        if kill:
             for process in self._processes:
                 if process.poll() is None:
                     process.kill()  # forked workers die with worker 0 (PR_SET_PDEATHSIG)
-        elif not kill and not self._told:
+        else:
             for index in range(len(self._stdins)):
                 self.send(index, {"type": "exit"})
-        if not self._told:
-            self._told = True
-            for stdin in self._stdins:
-                with contextlib.suppress(OSError):
-                    stdin.close()
-        if not wait or self._closed:
+        for stdin in self._stdins:
+            with contextlib.suppress(OSError):
+                stdin.close()
+        if not wait:
             return
-        self._closed = True
         for process in self._processes:
             try:
                 process.wait(timeout=_STOP_GRACE_S)
