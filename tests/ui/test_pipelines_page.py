@@ -85,6 +85,14 @@ def test_graph_live_states_and_stop(page: Watched, seeded: Seeded) -> None:
     p.wait_for_selector('#graph [data-state="Fan/0/Each"].asl-succeeded', timeout=TIMEOUT_MS)
     refused = p.get_attribute('#graph [data-state="Refused"]', "class") or ""
     assert not {"asl-running", "asl-succeeded", "asl-failed"} & set(refused.split())
+    # While nothing changes, the page's refreshes leave the graph be: a graph replaced between a
+    # click's press and its release loses the click.
+    prep = p.query_selector('#graph [data-state="Prep"]')
+    assert prep is not None
+    for _ in range(3):  # the second refresh after this point has drawn before the third asks
+        with p.expect_response(lambda r: "/executions/held/history" in r.url, timeout=TIMEOUT_MS):
+            pass
+    assert prep.evaluate("node => node.isConnected")
     p.click('#graph [data-state="Prep"]')
     # The choice outlives the page's refreshes (each redraws the graph and the panel).
     p.wait_for_selector('#graph [data-state="Prep"].asl-selected', timeout=TIMEOUT_MS)

@@ -138,16 +138,26 @@ export default async function execution(ctx) {
   let picked = query.get("state");
   const choose = (state) => { picked = state; ctx.setQuery({ state }); drawSelected(state); drawGraph(); };
 
+  // Each refresh redraws only what changed: a graph replaced between a click's press and its
+  // release loses the click, and a replaced panel loses the text the user was selecting.
+  let graphDrawn = null, panelDrawn = null;
   function drawGraph() {
     if (!definition) return;
-    const svg = aslGraph(definition, { status: byPath(definition, states.status), onSelect: (p) => choose(p.split("/").pop()) });
+    const status = byPath(definition, states.status);
+    const key = JSON.stringify([status, picked]);
+    if (key === graphDrawn) return;
+    graphDrawn = key;
+    const svg = aslGraph(definition, { status, onSelect: (p) => choose(p.split("/").pop()) });
     if (picked) for (const node of svg.querySelectorAll("[data-state]")) if (node.dataset.state.split("/").pop() === picked) node.classList.add("asl-selected");
     clear(graph, svg);
   }
 
   function drawSelected(state) {
+    const io = state ? states.io[state] : undefined;
+    const key = JSON.stringify([state, io, state ? states.status[state] : null]);
+    if (key === panelDrawn) return;
+    panelDrawn = key;
     if (!state) { clear(selected, h("p.muted", "Select a state in the graph to see its input and output.")); return; }
-    const io = states.io[state];
     clear(selected, h("h2", state), io ? h("div",
       kv([["Status", states.status[state] || ""], ["Entered", fmtTime(io.entered)], ["Took", io.exited ? fmtDuration(io.exited - io.entered) : ""]]),
       h("h3", "Input"), h("pre.code#state-input", pretty(io.input)),
