@@ -130,11 +130,16 @@ async function detail(ctx, name) {
   }
 
   let open = false;
+  let shownKey = null; // what the page shows: a look that finds nothing new redraws nothing
   async function load() {
     const s = await api(path, { signal });
     const executions = await allPages(`${path}/executions`, "executions", { max_results: 200 }, 2000);
     if (signal.aborted) return;
     open = executions.some((e) => OPEN.has(e.status));
+    // Redrawn tables lose a click pressed before and released after, and the user's selection.
+    const key = JSON.stringify([s, executions]);
+    if (key === shownKey) return;
+    shownKey = key;
     clear(banner, s.failure_reason ? h("div.banner.bad", s.failure_reason) : null);
     clear(info, kv(specRows(s)));
     const last = s.last_execution;
