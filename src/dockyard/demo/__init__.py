@@ -287,6 +287,7 @@ def main() -> int:
         f"  AWS_ENDPOINT_URL={server} works with boto3's sagemaker, stepfunctions, logs, ssm "
         "and sns clients and the SageMaker SDK (S3 stays on your object store)"
     )
+    print("  .venv/bin/dockyard server stop --endpoints  stops the server and the endpoint")
     return 0
 
 

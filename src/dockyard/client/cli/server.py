@@ -1,4 +1,5 @@
-"""``dockyard server``: serve the API, the MLflow-compatible API, health and metrics."""
+"""``dockyard server``: serve the API, the MLflow-compatible API, health and metrics;
+``dockyard server stop``: stop the local server the SDK started (and its endpoints' workers)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dockyard.client.cli._output import emit, json_option
+
 if TYPE_CHECKING:
     from dockyard.settings import Settings
 
@@ -16,7 +19,7 @@ __all__ = ["server"]
 _SHUTDOWN_GRACE_S = 10
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 5050).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
@@ -37,7 +40,9 @@ _SHUTDOWN_GRACE_S = 10
     default=None,
     help="With TLS: the loopback port, plain HTTP, jobs reach the server at (default port + 1).",
 )
+@click.pass_context
 def server(
+    ctx: click.Context,
     host: str | None,
     port: int | None,
     workers: int | None,
@@ -57,7 +62,13 @@ def server(
 
     With --ssl-certfile it serves HTTPS, and also listens on 127.0.0.1:--local-port in plain
     HTTP for its own processes (job runners and jobs' scripts), behind the same sign-in.
+
+    `dockyard server stop` stops the local server the SDK started.
     """
+    if ctx.invoked_subcommand is not None:
+        if any(v is not None for v in ctx.params.values()):
+            raise click.UsageError(f"the server's options do not apply to {ctx.invoked_subcommand}")
+        return
     from sqlalchemy import func, select
 
     from dockyard.artifacts import open_artifact_store
@@ -146,6 +157,75 @@ def server(
             # never held indefinitely.
             timeout_graceful_shutdown=_SHUTDOWN_GRACE_S,
         )
+    )
+
+
+@server.command()
+@click.option("--home", default=None, help="State folder (default DOCKYARD_HOME).")
+@click.option(
+    "--endpoints",
+    is_flag=True,
+    help="Also stop the endpoints' workers, which otherwise go on serving (the next server "
+    "starts them again).",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(0, 600),
+    default=20.0,
+    show_default=True,
+    help="Seconds each process has to finish before it is killed.",
+)
+@json_option
+def stop(home: str | None, endpoints: bool, grace: float, as_json: bool) -> None:
+    """Stop the local server the SDK started over DOCKYARD_HOME (`make demo` leaves one).
+
+    A server started by hand (`dockyard server` in a terminal) is not this one: stop it where
+    it runs. Stopping nothing is not an error.
+    """
+    from pathlib import Path
+
+    from dockyard.client.sdk import stop_server
+    from dockyard.errors import DockyardError
+    from dockyard.settings import Settings
+
+    try:
+        settings = Settings(home=Path(home)) if home else Settings()
+        url = stop_server(settings.home, grace)
+        workers: dict[str, int] = {}
+        if endpoints:
+            from dockyard.server.endpoints import stop_fleets
+
+            workers = stop_fleets(settings, grace)
+    except DockyardError as exc:
+        raise click.ClickException(exc.message) from exc
+
+    def human() -> str:
+        lines = [
+            f"stopped the local server at {url}"
+            if url
+            else f"no local server was running over {settings.home}"
+        ]
+        if endpoints:
+            running = {name: n for name, n in workers.items() if n}
+            lines.append(
+                "stopped "
+                + ", ".join(f"{name}'s {n} worker{'s' * (n != 1)}" for name, n in running.items())
+                if running
+                else "no endpoint worker was running"
+            )
+        elif url:
+            lines.append("endpoints go on serving; --endpoints stops their workers too")
+        return "\n".join(lines)
+
+    emit(
+        {
+            "home": str(settings.home),
+            "server": url,
+            "stopped": url is not None,
+            "endpoints": workers,
+        },
+        as_json,
+        human,
     )
 
 

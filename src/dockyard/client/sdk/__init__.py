@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         start_run,
     )
     from dockyard.client.sdk._jobs import Estimator, TrainingJob, upload_data
+    from dockyard.client.sdk._local_server import stop_server
     from dockyard.client.sdk._models import (
         LoggedModel,
         download_model,
@@ -214,6 +215,7 @@ __all__ = [
     "start_run",
     "steps",
     "stop_execution",
+    "stop_server",
     "subscribe",
     "to_store",
     "transform_request",
@@ -323,6 +325,7 @@ __getattr__, __dir__ = exports(
         "set_tag": "._fluent",
         "set_tags": "._fluent",
         "start_run": "._fluent",
+        "stop_server": "._local_server",
         "subscribe": "._notifications",
         "to_store": "._upload",
         "upload_data": "._jobs",

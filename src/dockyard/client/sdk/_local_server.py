@@ -25,12 +25,13 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 import dockyard
 from dockyard.errors import Unavailable
 from dockyard.settings import Settings
 
-__all__ = ["ensure_server"]
+__all__ = ["ensure_server", "stop_server"]
 
 # Servers this process started. They outlive it by design; kept here so that their Popen objects
 # are not collected while they run (which warns) and so that one that ended is reaped.
@@ -168,10 +169,67 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
                 f"the local Dockyard server exited at start; see {settings.home / 'server.log'}"
             )
         if _healthy(url):
-            state.write_text(json.dumps({"url": url, "pid": proc.pid, **_code(settings)}))
+            started = psutil.Process(proc.pid).create_time()  # tells it from a later pid's
+            record = {"url": url, "pid": proc.pid, "create_time": started, **_code(settings)}
+            state.write_text(json.dumps(record))
             _started.append(proc)
             return url
         time.sleep(0.1)
     proc.kill()
     proc.wait()
     raise Unavailable(f"the local Dockyard server did not answer within {timeout:.0f} s")
+
+
+def stop_server(home: Path, grace_s: float = 20.0) -> str | None:
+    """Stop the server the SDK started over ``home`` (recorded in ``server.json``): asked to
+    finish (SIGTERM), its process group killed if it has not after ``grace_s``. Returns its
+    URL, or None when none runs.
+
+    Only that server is signalled: the recorded pid must still be a ``dockyard server``,
+    started when the record says, not a program that got the pid since.
+    """
+    state = home / "server.json"
+    try:
+        recorded = json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
+        return None
+    process = _recorded_server(recorded)
+    if process is not None:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+            try:
+                process.wait(grace_s)
+            except psutil.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    if os.getpgid(process.pid) == process.pid:  # its own session, as started
+                        os.killpg(process.pid, signal.SIGKILL)
+                    else:
+                        process.kill()
+                process.wait(5)
+    with (home / "server.start.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # not while another process records a new one
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(state.read_text()) == recorded:
+                state.unlink()
+    return str(recorded.get("url", "")) if process is not None else None
+
+
+def _recorded_server(recorded: dict[str, object]) -> psutil.Process | None:
+    """The running process ``recorded`` describes, if it is still that server."""
+    pid = recorded.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        process = psutil.Process(pid)
+        started = recorded.get("create_time")
+        if isinstance(started, (int, float)) and abs(process.create_time() - started) >= 1:
+            return None
+        line = process.cmdline()
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+    except psutil.Error:
+        return None
+    serves = any(a == "dockyard" and line[i + 1 : i + 2] == ["server"] for i, a in enumerate(line))
+    return process if serves else None

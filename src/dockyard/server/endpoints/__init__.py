@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from dockyard.lazy import exports
 
 if TYPE_CHECKING:
-    from dockyard.server.endpoints._fleet import Fleet
+    from dockyard.server.endpoints._fleet import Fleet, stop_fleets
     from dockyard.server.endpoints._launcher import load_launcher
     from dockyard.server.endpoints._progress import read_progress
     from dockyard.server.endpoints._router import DOWN_S, Router, UpstreamError
@@ -23,6 +23,7 @@ __all__ = [
     "UpstreamError",
     "load_launcher",
     "read_progress",
+    "stop_fleets",
 ]
 __getattr__, __dir__ = exports(
     __name__,
@@ -35,5 +36,6 @@ __getattr__, __dir__ = exports(
         "Supervisor": "._supervisor",
         "load_launcher": "._launcher",
         "read_progress": "._progress",
+        "stop_fleets": "._fleet",
     },
 )

@@ -22,10 +22,11 @@ from typing import Any
 
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError
-from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher
+from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher, load_launcher
 from dockyard.server.endpoints._logs import EndpointLogs
+from dockyard.settings import Settings
 
-__all__ = ["Fleet", "WorkerHandle", "replica_addresses"]
+__all__ = ["Fleet", "WorkerHandle", "replica_addresses", "stop_fleets"]
 
 log = logging.getLogger("dockyard.server.endpoints")
 
@@ -39,6 +40,21 @@ def replica_addresses(folder: Path) -> list[tuple[str, int]]:
     except (OSError, ValueError):
         return []
     return [(str(w["host"]), int(w["port"])) for w in recorded if w.get("host") and w.get("port")]
+
+
+def stop_fleets(settings: Settings, grace_s: float) -> dict[str, int]:
+    """Stop the workers of every endpoint under ``settings.home`` (:meth:`Fleet.stop_all`),
+    which outlive the server by design; returns how many each endpoint had running. Run with
+    no server over the home, or its supervisor starts them again."""
+    root = settings.home / "endpoints"
+    if not root.is_dir():
+        return {}
+    launcher = load_launcher(settings)
+    return {
+        folder.name: Fleet(folder, launcher).stop_all(grace_s)
+        for folder in sorted(root.iterdir())
+        if folder.is_dir()
+    }
 
 
 class Fleet:
@@ -120,6 +136,22 @@ class Fleet:
                 self.workers = [h for h in self.workers if h not in dead]
                 self._save()
         return dead
+
+    def stop_all(self, grace_s: float) -> int:
+        """Stop every worker (and any a killed server started but never recorded): asked to
+        finish, then ended after ``grace_s``. The endpoint itself is left as it is, so the next
+        server that takes it up starts its workers again. Returns how many were running."""
+        self.sweep()
+        running = [h for h in self.workers if self._launcher.alive(h)]
+        for handle in running:
+            self._launcher.stop(handle)
+        deadline = time.monotonic() + grace_s
+        while any(self._launcher.alive(h) for h in running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for handle in running:
+            self._launcher.kill(handle)  # a no-op for one that exited
+        self.reap()
+        return len(running)
 
     def push(self, config: WorkerConfig) -> None:
         """Apply ``config`` on every worker (each loads new models before switching)."""
