@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +38,10 @@ def healthy_url() -> Iterator[str]:
 
 @pytest.fixture
 def old_server() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "60"])
+    # Its command line reads as a server's: only such a process is ever signalled.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "dockyard", "server"]
+    )
     yield proc
     proc.kill()
     proc.wait()
@@ -142,3 +146,17 @@ def test_the_record_keeps_no_database_password(tmp_path: Path, healthy_url: str)
     assert _local_server._reusable(state, settings) == healthy_url
     other = _settings(tmp_path, database_url=url.replace("db.example", "db2.example"))
     assert not _local_server._serves(json.loads(state.read_text()), other)
+
+
+def test_a_stale_records_pid_that_is_no_server_is_not_signalled(
+    tmp_path: Path, healthy_url: str
+) -> None:
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        state = tmp_path / "server.json"
+        state.write_text(json.dumps({"url": healthy_url, "pid": other.pid}))
+        assert _local_server._reusable(state, _settings(tmp_path)) is None
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

@@ -103,24 +103,30 @@ def _serves(recorded: dict[str, object], settings: Settings) -> bool:
     )
 
 
-def _reusable(state: Path, settings: Settings) -> str | None:
-    """The recorded server's URL if it answers and serves this process (:func:`_serves`); a
-    stale one is stopped."""
+def _record(state: Path) -> dict[str, object] | None:
+    """What ``server.json`` records, or None (no file, or a torn one)."""
     try:
         recorded = json.loads(state.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(recorded, dict):
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _reusable(state: Path, settings: Settings) -> str | None:
+    """The recorded server's URL if it answers and serves this process (:func:`_serves`); a
+    stale one is stopped."""
+    recorded = _record(state)
+    if recorded is None:
         return None
     url = str(recorded.get("url", ""))
     if not url or not _healthy(url):
         return None
     if _serves(recorded, settings):
         return url
-    pid = recorded.get("pid")
-    if isinstance(pid, int) and pid > 0:
-        with contextlib.suppress(OSError):  # gone already
-            os.kill(pid, signal.SIGTERM)
+    process = _recorded_server(recorded)
+    if process is not None:
+        with contextlib.suppress(psutil.Error):  # gone already
+            process.terminate()
     return None
 
 
@@ -189,11 +195,8 @@ def stop_server(home: Path, grace_s: float = 20.0) -> str | None:
     started when the record says, not a program that got the pid since.
     """
     state = home / "server.json"
-    try:
-        recorded = json.loads(state.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(recorded, dict):
+    recorded = _record(state)
+    if recorded is None:
         return None
     process = _recorded_server(recorded)
     if process is not None:
@@ -210,9 +213,8 @@ def stop_server(home: Path, grace_s: float = 20.0) -> str | None:
                 process.wait(5)
     with (home / "server.start.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # not while another process records a new one
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads(state.read_text()) == recorded:
-                state.unlink()
+        if _record(state) == recorded:
+            state.unlink(missing_ok=True)
     return str(recorded.get("url", "")) if process is not None else None
 
 
