@@ -85,14 +85,20 @@ def test_graph_live_states_and_stop(page: Watched, seeded: Seeded) -> None:
     p.wait_for_selector('#graph [data-state="Fan/0/Each"].asl-succeeded', timeout=TIMEOUT_MS)
     refused = p.get_attribute('#graph [data-state="Refused"]', "class") or ""
     assert not {"asl-running", "asl-succeeded", "asl-failed"} & set(refused.split())
-    # While nothing changes, the page's refreshes leave the graph be: a graph replaced between a
-    # click's press and its release loses the click.
+    # While nothing changes, the page's refreshes leave the graph and the Stop button be (one
+    # replaced between a click's press and its release loses the click), and the execution's
+    # input the user opened stays open; the running duration still moves.
     prep = p.query_selector('#graph [data-state="Prep"]')
-    assert prep is not None
+    stop = p.query_selector("#stop-execution")
+    assert prep is not None and stop is not None
+    p.click("text=Input >> xpath=.. >> summary")
+    duration = p.inner_text("#execution-duration")
     for _ in range(3):  # the second refresh after this point has drawn before the third asks
         with p.expect_response(lambda r: "/executions/held/history" in r.url, timeout=TIMEOUT_MS):
             pass
-    assert prep.evaluate("node => node.isConnected")
+    assert prep.evaluate("node => node.isConnected") and stop.evaluate("node => node.isConnected")
+    assert p.locator("text=Input >> xpath=.. >> details").get_attribute("open") is not None
+    assert p.inner_text("#execution-duration") != duration
     p.click('#graph [data-state="Prep"]')
     # The choice outlives the page's refreshes (each redraws the graph and the panel).
     p.wait_for_selector('#graph [data-state="Prep"].asl-selected', timeout=TIMEOUT_MS)

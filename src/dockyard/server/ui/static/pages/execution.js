@@ -165,8 +165,35 @@ export default async function execution(ctx) {
       : h("p.muted", "This state has not run."));
   }
 
+  // The header (its Stop and Redrive buttons) is redrawn when the status changes, the details
+  // when they do: a refresh that rebuilt them each second lost clicks on the buttons and shut
+  // the Input the user had opened. The running duration is updated in place.
+  let headerDrawn = null, infoDrawn = null, duration = null;
   function drawHeader() {
     const ended = ENDED.includes(current.status);
+    const took = fmtDuration((current.stop_time || Date.now()) - current.start_time);
+    if (headerDrawn !== current.status) {
+      headerDrawn = current.status;
+      drawHead(ended);
+    }
+    const key = JSON.stringify([current.start_time, current.stop_time, current.error, current.cause,
+      current.redrive_count, current.input, current.output]);
+    if (key === infoDrawn) { duration.textContent = took; return; }
+    infoDrawn = key;
+    duration = h("span#execution-duration", took);
+    clear(info, kv([
+      ["Started", fmtTime(current.start_time)],
+      ["Stopped", current.stop_time ? fmtTime(current.stop_time) : ""],
+      ["Duration", duration],
+      ["Error", current.error ? h("span.s-bad", current.error) : ""],
+      ["Cause", current.cause ? h("span.wrap", current.cause) : ""],
+      ["Redriven", current.redrive_count ? `${current.redrive_count}x` : ""],
+      ["Input", h("details", h("summary", "show"), h("pre.code", pretty(current.input)))],
+      ["Output", current.output ? h("details", { open: true }, h("summary", "show"), h("pre.code#execution-output", pretty(current.output))) : ""],
+    ]));
+  }
+
+  function drawHead(ended) {
     clear(header,
       h("div.crumbs", h("a", { href: "#/pipelines" }, "Pipelines"), " / ", h("a", { href: `#/pipelines/${enc(machine)}` }, machine), " / ", name),
       h("div.head", h("h1", name), badge(current.status), h("div.spacer"),
@@ -178,16 +205,6 @@ export default async function execution(ctx) {
         ended && current.status !== "SUCCEEDED" ? actionButton(ctx.me, "Redrive", async () => {
           try { await api(`${path}/redrive`, { method: "POST" }); toast(`${name} redriven from the failed state`); follow(); } catch (e) { toast(errorText(e), true); }
         }, { id: "redrive-execution" }) : null));
-    clear(info, kv([
-      ["Started", fmtTime(current.start_time)],
-      ["Stopped", current.stop_time ? fmtTime(current.stop_time) : ""],
-      ["Duration", fmtDuration((current.stop_time || Date.now()) - current.start_time)],
-      ["Error", current.error ? h("span.s-bad", current.error) : ""],
-      ["Cause", current.cause ? h("span.wrap", current.cause) : ""],
-      ["Redriven", current.redrive_count ? `${current.redrive_count}x` : ""],
-      ["Input", h("details", h("summary", "show"), h("pre.code", pretty(current.input)))],
-      ["Output", current.output ? h("details", { open: true }, h("summary", "show"), h("pre.code#execution-output", pretty(current.output))) : ""],
-    ]));
   }
 
   async function history() {
@@ -202,6 +219,7 @@ export default async function execution(ctx) {
     return events;
   }
 
+  let historyDrawn = null;
   async function refresh() {
     current = await api(path, { signal });
     const events = await history();
@@ -209,6 +227,9 @@ export default async function execution(ctx) {
     drawHeader();
     drawGraph();
     drawSelected(picked);
+    const last = events.length ? events[events.length - 1].id : null;
+    if (historyDrawn === `${events.length}/${last}`) return ENDED.includes(current.status);
+    historyDrawn = `${events.length}/${last}`;
     const shown = events.slice(-500).reverse();
     clear(historyBox, table([
       ["#", (e) => e.id, { num: true }],
