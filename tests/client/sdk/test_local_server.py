@@ -37,11 +37,11 @@ def healthy_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def old_server() -> Iterator[subprocess.Popen[bytes]]:
-    # Its command line reads as a server's: only such a process is ever signalled.
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "dockyard", "server"]
-    )
+def old_server(healthy_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    # Its command line reads as the recorded server's: only such a process is ever signalled.
+    port = healthy_url.rsplit(":", 1)[1]
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    proc = subprocess.Popen([*sleeper, "dockyard", "server", "--port", port])
     yield proc
     proc.kill()
     proc.wait()

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -12,6 +15,7 @@ import click
 from dockyard.client.cli._output import emit, json_option
 
 if TYPE_CHECKING:
+    from dockyard.server.store import Database
     from dockyard.settings import Settings
 
 __all__ = ["server"]
@@ -160,8 +164,20 @@ def server(
     )
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
+def _home(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty path names no folder")
+    return value
+
+
 @server.command()
-@click.option("--home", default=None, help="State folder (default DOCKYARD_HOME).")
+@click.option("--home", default=None, callback=_home, help="State folder (default DOCKYARD_HOME).")
 @click.option(
     "--endpoints",
     is_flag=True,
@@ -173,38 +189,55 @@ def server(
     type=click.FloatRange(0, 600),
     default=20.0,
     show_default=True,
+    callback=_finite,
     help="Seconds each process has to finish before it is killed.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Stop the server although jobs are running (their runners wait for a server on the "
+    "same address).",
+)
 @json_option
-def stop(home: str | None, endpoints: bool, grace: float, as_json: bool) -> None:
+def stop(home: str | None, endpoints: bool, grace: float, force: bool, as_json: bool) -> None:
     """Stop the local server the SDK started over DOCKYARD_HOME (`make demo` leaves one).
 
-    A server started by hand (`dockyard server` in a terminal) is not this one: stop it where
-    it runs. Stopping nothing is not an error.
+    Refused while jobs run, as their runners report to that server (stop them first, or pass
+    --force). A server started by hand (`dockyard server` in a terminal) is not this one: stop
+    it where it runs. Stopping nothing is not an error.
     """
-    from pathlib import Path
-
     from dockyard.client.sdk import stop_server
     from dockyard.errors import DockyardError
     from dockyard.settings import Settings
 
+    db: Database | None = None
     try:
         settings = Settings(home=Path(home)) if home else Settings()
-        url = stop_server(settings.home, grace)
+        found = settings.home.is_dir()
+        db = _open_database(settings) if found else None
+        if db is not None and not force:
+            _refuse_while_jobs_run(db)
+        stopped = stop_server(settings.home, grace) if found else None
         workers: dict[str, int] = {}
-        if endpoints:
+        problems: dict[str, str] = {}
+        if endpoints and db is not None:
             from dockyard.server.endpoints import stop_fleets
 
-            workers = stop_fleets(settings, grace)
+            workers, problems = stop_fleets(settings, db, grace)
     except DockyardError as exc:
         raise click.ClickException(exc.message) from exc
+    finally:
+        if db is not None:
+            db.dispose()
 
     def human() -> str:
-        lines = [
-            f"stopped the local server at {url}"
-            if url
-            else f"no local server was running over {settings.home}"
-        ]
+        if stopped is not None:
+            how = f" (killed: it had not ended after {grace:g} s)" if stopped.killed else ""
+            lines = [f"stopped the local server at {stopped.url}{how}"]
+        else:
+            lines = [f"no local server was running over {settings.home}"]
+            if not found:
+                lines[0] += " (no such folder)"
         if endpoints:
             running = {name: n for name, n in workers.items() if n}
             lines.append(
@@ -213,20 +246,56 @@ def stop(home: str | None, endpoints: bool, grace: float, as_json: bool) -> None
                 if running
                 else "no endpoint worker was running"
             )
-        elif url:
-            lines.append("endpoints go on serving; --endpoints stops their workers too")
+            lines += [f"endpoint {name}: {why}" for name, why in problems.items()]
+        else:
+            lines.append("endpoints' workers, if any, go on serving: --endpoints stops them too")
         return "\n".join(lines)
 
     emit(
         {
             "home": str(settings.home),
-            "server": url,
-            "stopped": url is not None,
+            "server": stopped.url if stopped else None,
+            "stopped": stopped is not None,
+            "killed": bool(stopped and stopped.killed),
             "endpoints": workers,
+            "problems": problems,
         },
         as_json,
         human,
     )
+    if problems:
+        sys.exit(1)
+
+
+def _open_database(settings: Settings) -> Database | None:
+    """The home's database, when it has one (a home no server has used has none to open)."""
+    from dockyard.server.store import open_database
+
+    url = settings.resolved_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    return open_database(url)
+
+
+def _refuse_while_jobs_run(db: Database) -> None:
+    """Refuse a stop that would leave running jobs' runners waiting for their server."""
+    from sqlalchemy import select
+
+    from dockyard.api.jobs import JobStatus
+    from dockyard.errors import Conflict
+    from dockyard.server.store import schema
+
+    jobs = schema.jobs
+    running = [JobStatus.IN_PROGRESS.value, JobStatus.STOPPING.value]
+    with db.read() as conn:
+        names = conn.execute(select(jobs.c.name).where(jobs.c.status.in_(running))).scalars().all()
+    if names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise Conflict(
+            f"{len(names)} job{'s' * (len(names) != 1)} running ({shown}) report to this server "
+            "and would wait hours for it: stop them first (dockyard jobs stop NAME), or pass "
+            "--force"
+        )
 
 
 def _bind_local(settings: Settings) -> socket.socket | None:

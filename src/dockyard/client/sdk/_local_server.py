@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import psutil
@@ -31,7 +33,7 @@ import dockyard
 from dockyard.errors import Unavailable
 from dockyard.settings import Settings
 
-__all__ = ["ensure_server", "stop_server"]
+__all__ = ["Stopped", "ensure_server", "stop_server"]
 
 # Servers this process started. They outlive it by design; kept here so that their Popen objects
 # are not collected while they run (which warns) and so that one that ended is reaped.
@@ -186,42 +188,56 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
     raise Unavailable(f"the local Dockyard server did not answer within {timeout:.0f} s")
 
 
-def stop_server(home: Path, grace_s: float = 20.0) -> str | None:
-    """Stop the server the SDK started over ``home`` (recorded in ``server.json``): asked to
-    finish (SIGTERM), its process group killed if it has not after ``grace_s``. Returns its
-    URL, or None when none runs.
+class Stopped(NamedTuple):
+    """The server :func:`stop_server` stopped: its URL, and whether it had to be killed."""
 
-    Only that server is signalled: the recorded pid must still be a ``dockyard server``,
-    started when the record says, not a program that got the pid since.
+    url: str
+    killed: bool
+
+
+def stop_server(home: Path, grace_s: float = 20.0) -> Stopped | None:
+    """Stop the server the SDK started over ``home`` (recorded in ``server.json``): asked to
+    finish (SIGTERM), its process group killed if it has not after ``grace_s``. None when none
+    runs. A server being started meanwhile is waited for, then stopped.
+
+    Only that server is signalled: the recorded pid must still be a ``dockyard server`` on the
+    recorded port, started when the record says, not a program that got the pid since.
     """
     state = home / "server.json"
-    recorded = _record(state)
-    if recorded is None:
+    starting = home / "server.start.lock"
+    if not state.exists() and not starting.exists():
         return None
-    process = _recorded_server(recorded)
-    if process is not None:
-        with contextlib.suppress(psutil.Error):
-            process.terminate()
-            try:
-                process.wait(grace_s)
-            except psutil.TimeoutExpired:
-                with contextlib.suppress(OSError):
-                    if os.getpgid(process.pid) == process.pid:  # its own session, as started
-                        os.killpg(process.pid, signal.SIGKILL)
-                    else:
-                        process.kill()
-                process.wait(5)
-    with (home / "server.start.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # not while another process records a new one
-        if _record(state) == recorded:
-            state.unlink(missing_ok=True)
-    return str(recorded.get("url", "")) if process is not None else None
+    with starting.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a start under way ends first; none begins meanwhile
+        recorded = _record(state)
+        if recorded is None:
+            return None
+        process = _recorded_server(recorded)
+        killed = False
+        if process is not None:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+                try:
+                    process.wait(grace_s)
+                except psutil.TimeoutExpired:
+                    killed = True
+                    with contextlib.suppress(OSError):
+                        if os.getpgid(process.pid) == process.pid:  # its own session, as started
+                            os.killpg(process.pid, signal.SIGKILL)
+                        else:
+                            process.kill()
+                    process.wait(5)
+        state.unlink(missing_ok=True)
+    return Stopped(str(recorded.get("url", "")), killed) if process is not None else None
 
 
 def _recorded_server(recorded: dict[str, object]) -> psutil.Process | None:
-    """The running process ``recorded`` describes, if it is still that server."""
+    """The running process ``recorded`` describes, if it is still that server: a ``dockyard
+    server`` on the recorded port, started when recorded (records before start times were kept
+    have only the first two checks)."""
     pid = recorded.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
+    port = str(recorded.get("url", "")).rpartition(":")[2]
+    if not isinstance(pid, int) or pid <= 0 or not port.isdigit():
         return None
     try:
         process = psutil.Process(pid)
@@ -233,5 +249,5 @@ def _recorded_server(recorded: dict[str, object]) -> psutil.Process | None:
             return None
     except psutil.Error:
         return None
-    serves = any(a == "dockyard" and line[i + 1 : i + 2] == ["server"] for i, a in enumerate(line))
-    return process if serves else None
+    pairs = set(itertools.pairwise(line))
+    return process if ("dockyard", "server") in pairs and ("--port", port) in pairs else None

@@ -21,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.api.serving.config import WorkerConfig
-from dockyard.errors import DockyardError
+from dockyard.errors import Conflict, DockyardError
 from dockyard.server.endpoints._launcher import WorkerHandle, WorkerLauncher, load_launcher
 from dockyard.server.endpoints._logs import EndpointLogs
+from dockyard.server.store import Database, LeaderLock
 from dockyard.settings import Settings
 
 __all__ = ["Fleet", "WorkerHandle", "replica_addresses", "stop_fleets"]
 
 log = logging.getLogger("dockyard.server.endpoints")
+
+#: The name the endpoints' supervisor leads under (:class:`~dockyard.server.store.LeaderLock`).
+SUPERVISOR = "endpoints"
 
 
 def replica_addresses(folder: Path) -> list[tuple[str, int]]:
@@ -42,19 +46,38 @@ def replica_addresses(folder: Path) -> list[tuple[str, int]]:
     return [(str(w["host"]), int(w["port"])) for w in recorded if w.get("host") and w.get("port")]
 
 
-def stop_fleets(settings: Settings, grace_s: float) -> dict[str, int]:
+def stop_fleets(
+    settings: Settings, db: Database, grace_s: float
+) -> tuple[dict[str, int], dict[str, str]]:
     """Stop the workers of every endpoint under ``settings.home`` (:meth:`Fleet.stop_all`),
-    which outlive the server by design; returns how many each endpoint had running. Run with
-    no server over the home, or its supervisor starts them again."""
+    which outlive the server by design: how many each endpoint had running, and the endpoints
+    whose record could not be read (with why). The other endpoints are stopped regardless.
+
+    Raises:
+        Conflict: A server over this database looks after the endpoints (its supervisor
+            would start the workers again at once).
+    """
     root = settings.home / "endpoints"
     if not root.is_dir():
-        return {}
-    launcher = load_launcher(settings)
-    return {
-        folder.name: Fleet(folder, launcher).stop_all(grace_s)
-        for folder in sorted(root.iterdir())
-        if folder.is_dir()
-    }
+        return {}, {}
+    lead = LeaderLock(db, settings.home, SUPERVISOR)
+    if not lead.try_acquire():
+        raise Conflict(
+            f"a server over {settings.home} looks after its endpoints and would start their "
+            "workers again: stop that server first"
+        )
+    stopped: dict[str, int] = {}
+    problems: dict[str, str] = {}
+    try:
+        launcher = load_launcher(settings)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            try:
+                stopped[folder.name] = Fleet(folder, launcher).stop_all(grace_s)
+            except (OSError, ValueError, TypeError) as exc:  # a torn or hand-edited record
+                problems[folder.name] = f"{folder / 'workers.json'} could not be read: {exc}"
+    finally:
+        lead.release()
+    return stopped, problems
 
 
 class Fleet:

@@ -32,7 +32,7 @@ from typing import Any
 from dockyard.api.endpoints import EndpointConfig, EndpointStatus, RolloutStep
 from dockyard.api.serving.config import WorkerConfig
 from dockyard.errors import DockyardError, InvalidArgument
-from dockyard.server.endpoints._fleet import Fleet
+from dockyard.server.endpoints._fleet import SUPERVISOR, Fleet
 from dockyard.server.endpoints._launcher import LocalWorkerLauncher, WorkerLauncher
 from dockyard.server.endpoints._port import EndpointPorts
 from dockyard.server.endpoints._progress import clear_progress, write_progress
@@ -69,7 +69,7 @@ def _pause(until_bake_ends: float) -> float:
 class Supervisor(BackgroundLoop):
     """Carries out what the endpoint service records."""
 
-    name = "endpoints"
+    name = SUPERVISOR
     interval_s = _TICK_S
 
     def __init__(
