@@ -160,7 +160,8 @@ def test_running_jobs_refuse_a_stop_unless_forced(
     (tmp_path / "server.json").write_text(json.dumps(record))
     refused = CliRunner().invoke(cli, ["server", "stop", "--home", str(tmp_path)])
     assert refused.exit_code == 1, refused.output
-    assert "1 job running (train-1)" in refused.output and "--force" in refused.output
+    assert "1 job is running (train-1): its runner reports" in refused.output
+    assert "--force" in refused.output
     assert lookalike.poll() is None
     assert _stop(tmp_path, "--force")["stopped"] is True
 

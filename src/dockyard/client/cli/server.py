@@ -291,10 +291,12 @@ def _refuse_while_jobs_run(db: Database) -> None:
         names = conn.execute(select(jobs.c.name).where(jobs.c.status.in_(running))).scalars().all()
     if names:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        one = len(names) == 1
         raise Conflict(
-            f"{len(names)} job{'s' * (len(names) != 1)} running ({shown}) report to this server "
-            "and would wait hours for it: stop them first (dockyard jobs stop NAME), or pass "
-            "--force"
+            f"{len(names)} job{'' if one else 's'} {'is' if one else 'are'} running ({shown}): "
+            f"{'its runner reports' if one else 'their runners report'} to this server and "
+            f"would wait hours for it. Stop {'it' if one else 'them'} first (dockyard jobs stop "
+            "NAME), or pass --force"
         )
 
 
