@@ -69,6 +69,10 @@ def test_the_sdks_server_is_stopped_and_a_second_stop_finds_none(tmp_path: Path)
     again = CliRunner().invoke(cli, ["server", "stop", "--home", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert again.output.splitlines()[0] == f"no local server was running over {tmp_path}"
+    # The next server takes the same address: runners of the last one's jobs retry it.
+    (tmp_path / "server.json").write_text(json.dumps(recorded))
+    assert ensure_server(Settings(home=tmp_path)) == url
+    assert _stop(tmp_path)["server"] == url
 
 
 def test_a_pid_now_held_by_another_program_is_left_alone(

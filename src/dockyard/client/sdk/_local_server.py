@@ -1,8 +1,10 @@
 """A local ``dockyard server`` the SDK starts itself when work needs one.
 
 Tracking runs in-process, but jobs need a process that outlives a notebook cell and owns the
-queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server`` on a free
-loopback port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after.
+queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server`` on a loopback
+port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after. The port
+is the last server's while it is free, so the runners of jobs that server ran, which retry its
+address, reach the next one.
 A server started by other code (another checkout, an older or newer Dockyard, another Python)
 is stopped and replaced: its answers would follow rules this SDK does not have. So is one over
 another database or store, and one that lacks a pipeline function this process registers (or
@@ -147,8 +149,25 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
         return url or _start(settings, state, timeout)
 
 
+def _port(state: Path) -> int:
+    """The port the last server over this home used, while it is free: jobs that server ran
+    retry its address, and reach the new one there. Else any free port."""
+    recorded = _record(state)
+    port = str(recorded.get("url", "")).rpartition(":")[2] if recorded else ""
+    if port.isdigit() and 1024 <= int(port) <= 65535:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                sock.bind(("127.0.0.1", int(port)))
+            except OSError:
+                pass  # taken: by another program, or the last server still going away
+            else:
+                return int(port)
+    return _free_port()
+
+
 def _start(settings: Settings, state: Path, timeout: float) -> str:
-    port = _free_port()
+    port = _port(state)
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
     env.update(_settings_env(settings))
