@@ -65,12 +65,11 @@ def test_the_sdks_server_is_stopped_and_a_second_stop_finds_none(tmp_path: Path)
     assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/healthz", timeout=5)
-    assert not (tmp_path / "server.json").exists()
+    assert json.loads((tmp_path / "server.json").read_text()) == {"url": url}  # no process
     again = CliRunner().invoke(cli, ["server", "stop", "--home", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert again.output.splitlines()[0] == f"no local server was running over {tmp_path}"
     # The next server takes the same address: runners of the last one's jobs retry it.
-    (tmp_path / "server.json").write_text(json.dumps(recorded))
     assert ensure_server(Settings(home=tmp_path)) == url
     assert _stop(tmp_path)["server"] == url
 
@@ -83,8 +82,8 @@ def test_a_pid_now_held_by_another_program_is_left_alone(
     (tmp_path / "server.json").write_text(json.dumps(record))
     assert _stop(tmp_path)["stopped"] is False
     assert lookalike.poll() is None
-    # The record was stale: it is gone, and the same pid recorded with its real start is ended.
-    assert not (tmp_path / "server.json").exists()
+    # The stale record keeps only the address; the same pid recorded with its start is ended.
+    assert json.loads((tmp_path / "server.json").read_text()) == {"url": "http://127.0.0.1:1"}
     (tmp_path / "server.json").write_text(json.dumps({**record, "create_time": started}))
     assert _stop(tmp_path)["stopped"] is True
     lookalike.wait(timeout=10)  # stop reaped it (it is this test's child), so no status here

@@ -246,7 +246,12 @@ def stop_server(home: Path, grace_s: float = 20.0) -> Stopped | None:
                         else:
                             process.kill()
                     process.wait(5)
-        state.unlink(missing_ok=True)
+        # Only the address stays: the next server starts there (see :func:`_port`).
+        url = recorded.get("url")
+        if isinstance(url, str):
+            state.write_text(json.dumps({"url": url}))
+        else:
+            state.unlink()
     return Stopped(str(recorded.get("url", "")), killed) if process is not None else None
 
 
