@@ -95,6 +95,11 @@ def test_a_call_past_its_timeout_is_killed_on_its_node(
 def test_a_call_whose_node_is_lost_runs_again_on_another(
     task: FunctionTask, ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
+    import ray
+
+    # The call must be able to run again on the worker left: nothing an earlier test started
+    # (on this module's or another's server) may still hold that node's one CPU.
+    until(lambda: ray.available_resources().get("CPU", 0) >= 2, 60, "both workers idle")
     log, release = tmp_path / "starts", tmp_path / "release"
     answers: list[Any] = []
     call = threading.Thread(
