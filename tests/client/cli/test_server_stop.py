@@ -169,6 +169,17 @@ def test_running_jobs_refuse_a_stop_unless_forced(
     assert _stop(tmp_path, "--force")["stopped"] is True
 
 
+def test_running_jobs_of_a_server_that_is_gone_refuse_nothing(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'dockyard.db'}")
+    try:
+        with db.write() as conn:
+            conn.execute(insert(schema.jobs), [_job("train-1", "InProgress")])
+    finally:
+        db.dispose()
+    (tmp_path / "server.json").write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": 1}))
+    assert _stop(tmp_path)["stopped"] is False
+
+
 def _job(name: str, status: str) -> dict[str, object]:
     return {
         "job_id": name,

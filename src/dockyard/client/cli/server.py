@@ -215,9 +215,9 @@ def stop(home: str | None, endpoints: bool, grace: float, force: bool, as_json: 
         settings = Settings(home=Path(home)) if home else Settings()
         found = settings.home.is_dir()
         db = _open_database(settings) if found else None
-        if db is not None and not force:
-            _refuse_while_jobs_run(db)
-        stopped = stop_server(settings.home, grace) if found else None
+        check = db if db is not None and not force else None
+        refuse = (lambda: _refuse_while_jobs_run(check)) if check is not None else None
+        stopped = stop_server(settings.home, grace, before=refuse) if found else None
         workers: dict[str, int] = {}
         problems: dict[str, str] = {}
         if endpoints and db is not None:
@@ -268,13 +268,14 @@ def stop(home: str | None, endpoints: bool, grace: float, force: bool, as_json: 
 
 
 def _open_database(settings: Settings) -> Database | None:
-    """The home's database, when it has one (a home no server has used has none to open)."""
-    from dockyard.server.store import open_database
+    """The home's database, when it has one (a home no server has used has none to open).
+    Not migrated: a server of another version may be running over it."""
+    from dockyard.server.store import Database
 
     url = settings.resolved_database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return None
-    return open_database(url)
+    return Database(url)
 
 
 def _refuse_while_jobs_run(db: Database) -> None:

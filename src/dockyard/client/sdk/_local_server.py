@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -214,10 +215,13 @@ class Stopped(NamedTuple):
     killed: bool
 
 
-def stop_server(home: Path, grace_s: float = 20.0) -> Stopped | None:
+def stop_server(
+    home: Path, grace_s: float = 20.0, *, before: Callable[[], None] | None = None
+) -> Stopped | None:
     """Stop the server the SDK started over ``home`` (recorded in ``server.json``): asked to
     finish (SIGTERM), its process group killed if it has not after ``grace_s``. None when none
-    runs. A server being started meanwhile is waited for, then stopped.
+    runs. A server being started meanwhile is waited for, then stopped. ``before`` runs once a
+    running server is found, before it is signalled; what it raises refuses the stop.
 
     Only that server is signalled: the recorded pid must still be a ``dockyard server`` on the
     recorded port, started when the record says, not a program that got the pid since.
@@ -234,6 +238,8 @@ def stop_server(home: Path, grace_s: float = 20.0) -> Stopped | None:
         process = _recorded_server(recorded)
         killed = False
         if process is not None:
+            if before is not None:
+                before()
             with contextlib.suppress(psutil.Error):
                 process.terminate()
                 try:
@@ -252,7 +258,7 @@ def stop_server(home: Path, grace_s: float = 20.0) -> Stopped | None:
             state.write_text(json.dumps({"url": url}))
         else:
             state.unlink()
-    return Stopped(str(recorded.get("url", "")), killed) if process is not None else None
+    return Stopped(str(url), killed) if process is not None else None
 
 
 def _recorded_server(recorded: dict[str, object]) -> psutil.Process | None:
