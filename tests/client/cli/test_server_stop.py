@@ -59,7 +59,7 @@ def test_the_sdks_server_is_stopped_and_a_second_stop_finds_none(tmp_path: Path)
         "server": url,
         "stopped": True,
         "killed": False,
-        "endpoints": {},
+        "endpoints": None,  # not asked for
         "problems": {},
     }
     assert not server.is_running() or server.status() == psutil.STATUS_ZOMBIE
@@ -208,7 +208,7 @@ def test_endpoint_workers_are_stopped_only_when_asked_and_only_their_own(
             WorkerHandle(lookalike.pid, started - 60, "", "i-2"),
         ]
         (folder / "workers.json").write_text(json.dumps([asdict(h) for h in handles]))
-        assert _stop(tmp_path)["endpoints"] == {}
+        assert _stop(tmp_path)["endpoints"] is None  # not asked: nothing said of them
         assert worker.poll() is None
         answer = _stop(tmp_path, "--endpoints", "--grace", "10")
         assert answer["endpoints"] == {"scores": 1}
@@ -278,4 +278,10 @@ def test_a_home_that_does_not_exist_is_said(tmp_path: Path) -> None:
 def test_the_servers_options_are_refused_before_a_subcommand(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["server", "--port", "5051", "stop", "--home", str(tmp_path)])
     assert result.exit_code == 2
-    assert "the server's options do not apply to stop" in result.output
+    assert "the server's options do not apply to stop: --port" in result.output
+
+
+def test_an_option_of_stop_given_before_it_is_pointed_after_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["server", "--home", str(tmp_path), "stop"])
+    assert result.exit_code == 2
+    assert "--home goes after stop: dockyard server stop --home ..." in result.output

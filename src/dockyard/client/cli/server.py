@@ -70,8 +70,18 @@ def server(
     `dockyard server stop` stops the local server the SDK started.
     """
     if ctx.invoked_subcommand is not None:
-        if any(v is not None for v in ctx.params.values()):
-            raise click.UsageError(f"the server's options do not apply to {ctx.invoked_subcommand}")
+        given = [name for name, value in ctx.params.items() if value is not None]
+        if given:
+            sub = ctx.invoked_subcommand
+            assert isinstance(ctx.command, click.Group) and sub is not None
+            command = ctx.command.get_command(ctx, sub)
+            own = {p.name for p in command.params} if command is not None else set()
+            flags = " ".join(f"--{name.replace('_', '-')}" for name in given)
+            if set(given) <= own:  # ``dockyard server --home X stop`` reads naturally
+                raise click.UsageError(
+                    f"{flags} goes after {sub}: dockyard server {sub} {flags} ..."
+                )
+            raise click.UsageError(f"the server's options do not apply to {sub}: {flags}")
         return
     from sqlalchemy import func, select
 
@@ -257,7 +267,8 @@ def stop(home: str | None, endpoints: bool, grace: float, force: bool, as_json: 
             "server": stopped.url if stopped else None,
             "stopped": stopped is not None,
             "killed": bool(stopped and stopped.killed),
-            "endpoints": workers,
+            # Per endpoint, the workers stopped; null when --endpoints was not given.
+            "endpoints": workers if endpoints else None,
             "problems": problems,
         },
         as_json,
