@@ -29,6 +29,15 @@ class JobRepository:
         except IntegrityError as exc:
             raise AlreadyExists(f"a job named {values['name']!r} exists", field="name") from exc
 
+    def require_free_name(self, conn: Connection, name: str) -> None:
+        """Raises AlreadyExists when a job has ``name`` (its id and its name are looked up
+        alike, as :meth:`row` does)."""
+        taken = conn.execute(
+            select(_J.c.job_id).where((_J.c.name == name) | (_J.c.job_id == name))
+        ).first()
+        if taken is not None:
+            raise AlreadyExists(f"a job named {name!r} exists", field="name")
+
     def row(self, conn: Connection, name_or_id: str) -> Any:
         row = conn.execute(
             select(_J).where((_J.c.name == name_or_id) | (_J.c.job_id == name_or_id))

@@ -28,9 +28,10 @@ from dockyard.api.jobs import (
     TrainingJobSpec,
     resolve_job_user,
 )
-from dockyard.api.tracking import CreateRun, LogBatch, ParamIn, TagIn
+from dockyard.api.tracking import CreateRun, LifecycleStage, LogBatch, ParamIn, TagIn
 from dockyard.artifacts import ArtifactStore
 from dockyard.errors import (
+    AlreadyExists,
     Conflict,
     InvalidArgument,
     NotFound,
@@ -317,6 +318,47 @@ class JobService:
         job_id = uuid.uuid4().hex
         used = [u.model_dump(mode="json") for u in parameters]
         now = now_ms()
+        try:
+            return self._insert(
+                actor,
+                job_id,
+                experiment_id,
+                name,
+                kind,
+                spec,
+                run_id,
+                cpus,
+                max_wait_s,
+                executor=executor,
+                note=note,
+                used=used,
+                now=now,
+            )
+        except AlreadyExists:
+            # Another submit of the same name won after this one's check: the run made for a
+            # job that never was goes (ended first, so a restored one is not left running).
+            self.end_run(run_id, "FAILED")
+            with contextlib.suppress(NotFound, InvalidArgument):
+                self._tracking.set_run_stage(_SYSTEM, run_id, LifecycleStage.DELETED)
+            raise
+
+    def _insert(
+        self,
+        actor: Actor,
+        job_id: str,
+        experiment_id: str,
+        name: str,
+        kind: JobKind,
+        spec: dict[str, Any],
+        run_id: str,
+        cpus: float,
+        max_wait_s: int | None,
+        *,
+        executor: str,
+        note: str,
+        used: builtins.list[dict[str, Any]],
+        now: int,
+    ) -> Job:
         with self._db.write() as conn:
             self._repo.insert(
                 conn,
@@ -357,7 +399,13 @@ class JobService:
         tags: dict[str, str],
         params: dict[str, str],
     ) -> tuple[str, str]:
-        """The job's run (and its experiment's id), in the named or the kind's experiment."""
+        """The job's run (and its experiment's id), in the named or the kind's experiment.
+
+        Raises:
+            AlreadyExists: A job has ``name`` already (before any run is made for it).
+        """
+        with self._db.read() as conn:
+            self._repo.require_free_name(conn, name)
         experiment_id = self._tracking.work_experiment(actor, experiment, kind.default_experiment)
         all_tags = [
             TagIn(key="dockyard.job.name", value=name),
