@@ -378,6 +378,11 @@ class Settings(BaseSettings):
         description="with TLS: the loopback port (plain HTTP, 127.0.0.1 only) on which the "
         "server's own processes (job runners, jobs' scripts) reach it; default port + 1",
     )
+    local_key_file: Path | None = Field(
+        default=None,
+        description="a file (mode 0600) holding a key that signs in as this machine's user, "
+        "as the embedded default does: the SDK's local server is started with one",
+    )
     log_level: str = "info"
 
     @field_validator(

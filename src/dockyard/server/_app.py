@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard import __version__
 from dockyard.server import _docs
-from dockyard.server._auth import AuthMiddleware
+from dockyard.server._auth import AuthMiddleware, read_local_key
 from dockyard.server._dispatch import (
     ExactDispatch,
     PrefixDispatch,
@@ -170,7 +170,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.add_middleware(InlineReads)  # see server/_route.py
     app.add_middleware(BodyLimit, max_bytes=built.settings.max_request_mb * 1024 * 1024)
     app.add_middleware(
-        AuthMiddleware, auth=built.auth, events=built.events, settings=built.settings
+        AuthMiddleware,
+        auth=built.auth,
+        events=built.events,
+        settings=built.settings,
+        # Read now: the middleware is built at the first request, too late to refuse to start.
+        local_key=read_local_key(built.settings.local_key_file),
     )
     app.add_middleware(RefuseNulUrl)  # before authentication, which records refused paths
     app.add_middleware(MetricsMiddleware)

@@ -25,8 +25,11 @@ In order, for each HTTP request:
    token whose signature is not checked (the server keeps only tokens' digests, and an HMAC
    needs the secret it was made with), so that token is a bearer credential like any other
    (send it over TLS) and its access key id and secret may be anything. The embedded server
-   inside the SDK's own process is its owner's. With no credentials, the request is anonymous
-   where sign-in is not required, and 401 where it is (only ``GET /healthz``, signing in,
+   inside the SDK's own process is its owner's, and so is a bearer of the key in
+   ``DOCKYARD_LOCAL_KEY_FILE`` (the SDK starts its local server with one in the home, which
+   the SDK and CLI send to it: whoever can read the home can read its database already).
+   With no credentials, the request is anonymous where sign-in is not required, and 401
+   where it is (only ``GET /healthz``, signing in,
    the web UI's static files, triggers' hooks and the confirmation link of subscriptions,
    which their secrets and tokens authenticate, are open then).
 4. The :class:`~dockyard.server.auth.Actor` goes into ``scope["state"]["actor"]``; services receive
@@ -40,10 +43,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import getpass
 import hmac
 import logging
+import os
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape as xml_escape
 
@@ -228,8 +234,12 @@ class Credentials:
         auth: Checks credentials against the database (and its short caches).
     """
 
-    def __init__(self, auth: AuthService) -> None:
+    def __init__(self, auth: AuthService, local_key: bytes | None = None) -> None:
         self.auth = auth
+        #: ``Authorization`` that signs in as this machine's user (the SDK's local server's
+        #: key, see :func:`read_local_key`); None: no such key.
+        self._local = b"Bearer " + local_key if local_key is not None else None
+        self._local_user = getpass.getuser() if local_key is not None else ""
 
     async def identify(self, scope: Scope, headers: _Headers) -> Actor:
         """Who the request's credentials stand for (anonymous without any, where allowed)."""
@@ -242,6 +252,12 @@ class Credentials:
         authorization = headers.get(b"authorization")
         if authorization is not None and authorization.startswith(_SIGV4):
             return await self._from_signed(headers, source)
+        if (
+            authorization is not None
+            and self._local is not None
+            and hmac.compare_digest(authorization.encode("latin-1", "replace"), self._local)
+        ):
+            return Actor.local(self._local_user).at(source)
         if authorization is not None:
             # A credential seen lately is answered here; checking a new one reads the database
             # (and runs scrypt for a password), which must not stall the event loop.
@@ -350,12 +366,20 @@ class AuthMiddleware:
         auth: Turns credentials into actors.
         events: Where refused state changes are recorded.
         settings: ``allowed_hosts``, ``cors_allowed_origins``, ``host``.
+        local_key: The key that signs in as this machine's user (:func:`read_local_key`).
     """
 
-    def __init__(self, app: ASGIApp, auth: AuthService, events: EventLog, settings: Settings):
+    def __init__(
+        self,
+        app: ASGIApp,
+        auth: AuthService,
+        events: EventLog,
+        settings: Settings,
+        local_key: bytes | None = None,
+    ):
         self.app = app
         self.auth = auth
-        self.credentials = Credentials(auth)
+        self.credentials = Credentials(auth, local_key)
         self.denied = _DeniedLog(events)
         self.access_log = settings.access_log
         self.max_body = settings.max_request_mb * 1024 * 1024
@@ -650,3 +674,38 @@ async def send_error(send: Send, scope: Scope, error: DockyardError) -> None:
     else:
         body = {"error": error.to_dict()}
     await _send(send, error.status_code, orjson.dumps(body), headers)
+
+
+def read_local_key(path: Path | None) -> bytes | None:
+    """The key in ``path`` (``DOCKYARD_LOCAL_KEY_FILE``), which signs in as this machine's user.
+
+    Only this user may read or write the file: whoever can read it gets the local user's rights,
+    as whoever can read the home's database has them already.
+
+    Raises:
+        InvalidArgument: The file cannot be read, is not this user's own, others may read or
+            write it, or it holds no key of at least 32 characters.
+    """
+    if path is None:
+        return None
+    where = f"DOCKYARD_LOCAL_KEY_FILE {str(path)[:300]!r}"
+    try:
+        with path.open("rb") as file:
+            info = os.fstat(file.fileno())
+            key = file.read(4097).strip()
+    except OSError as exc:
+        raise InvalidArgument(
+            f"{where} cannot be read: {exc.strerror}", field="local_key_file"
+        ) from None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise InvalidArgument(
+            f"{where} must be this user's own and private (chmod 600)", field="local_key_file"
+        )
+    if not 32 <= len(key) <= 4096 or not all(c in _KEY_CHARACTERS for c in key):
+        raise InvalidArgument(
+            f"{where} holds no key: 32 to 4096 letters, digits, '-' or '_'", field="local_key_file"
+        )
+    return key
+
+
+_KEY_CHARACTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")

@@ -100,3 +100,28 @@ def test_an_s3_endpoint_that_is_not_a_url_is_named(
     monkeypatch.setenv("DOCKYARD_ARTIFACT_ROOT", "s3://bucket/dockyard")
     monkeypatch.setenv("DOCKYARD_S3_ENDPOINT_URL", "minio:9000")
     assert "DOCKYARD_S3_ENDPOINT_URL: " in _refusal(runner)
+
+
+def test_a_port_another_program_holds_is_one_line_before_it_says_it_serves(
+    runner: CliRunner,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(cli, ["server", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert "Dockyard serving" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: cannot serve on 127.0.0.1:{port} (Address already in use): is another server "
+        "there? Give --port (DOCKYARD_PORT) a free one"
+    )
+
+
+def test_a_local_key_file_that_cannot_be_read_is_one_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DOCKYARD_LOCAL_KEY_FILE", str(tmp_path / "gone"))
+    line = _refusal(runner)
+    assert line.startswith("Error: DOCKYARD_LOCAL_KEY_FILE ")
+    assert line.endswith("gone' cannot be read: No such file or directory")

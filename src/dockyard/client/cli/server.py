@@ -114,6 +114,9 @@ def server(
         settings = Settings()
         resolve_job_user(settings.job_user)  # refused here, before anything starts
         check_executor(settings)
+        from dockyard.server import read_local_key
+
+        read_local_key(settings.local_key_file)  # each worker reads it again as it starts
         # Migrate once before workers start, so they never race to do it.
         db = open_database(settings.resolved_database_url)
         try:
@@ -137,6 +140,7 @@ def server(
             "run code here. Create an admin first (dockyard users create NAME --role admin, "
             "with the same DOCKYARD_HOME or DOCKYARD_DATABASE_URL), or pass --insecure."
         )
+    _require_free_port(settings)
     local = _bind_local(settings)
     scheme = "https" if settings.tls else "http"
     click.echo(
@@ -310,6 +314,23 @@ def _refuse_while_jobs_run(db: Database) -> None:
             f"would wait hours for it. Stop {'it' if one else 'them'} first (dockyard jobs stop "
             "NAME), or pass --force"
         )
+
+
+def _require_free_port(settings: Settings) -> None:
+    """Refuse at once, before anything starts or says it serves, a port another program
+    holds (the server binds it later, in each worker)."""
+    if settings.port == 0:
+        return
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise click.UsageError(
+                f"cannot serve on {settings.host}:{settings.port} ({exc.strerror}): is another "
+                "server there? Give --port (DOCKYARD_PORT) a free one"
+            ) from None
 
 
 def _bind_local(settings: Settings) -> socket.socket | None:

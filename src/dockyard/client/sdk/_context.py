@@ -41,10 +41,11 @@ class TrackingContext:
         if self.settings.uri:
             return self.client
         if self._server is None:
-            from dockyard.client.sdk._local_server import ensure_server
+            from dockyard.client.sdk._local_server import ensure_server, local_key
 
-            url = ensure_server(full_settings(self.settings))
-            token = resolve_token(url, self.settings.token)
+            settings = full_settings(self.settings)
+            url = ensure_server(settings)
+            token = resolve_token(url, self.settings.token) or local_key(settings.home)
             self._server = Client(url, token=token, transport=SocketTransport())
         return self._server
 

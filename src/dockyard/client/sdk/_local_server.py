@@ -5,6 +5,9 @@ queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server
 port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after. The port
 is the last server's while it is free, so the runners of jobs that server ran, which retry its
 address, reach the next one.
+The server is started with a key of its own in ``server.key`` (mode 0600), which signs in
+as this machine's user, as the embedded default acts: once the home has accounts, the SDK and
+CLI still reach their local server (:func:`local_key`).
 A server started by other code (another checkout, an older or newer Dockyard, another Python)
 is stopped and replaced: its answers would follow rules this SDK does not have. So is one over
 another database or store, and one that lacks a pipeline function this process registers (or
@@ -20,6 +23,7 @@ import hashlib
 import itertools
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,7 +40,9 @@ import dockyard
 from dockyard.errors import Unavailable
 from dockyard.settings import Settings
 
-__all__ = ["Stopped", "ensure_server", "stop_server"]
+__all__ = ["Stopped", "ensure_server", "local_key", "stop_server"]
+
+KEY_FILE = "server.key"
 
 # Servers this process started. They outlive it by design; kept here so that their Popen objects
 # are not collected while they run (which warns) and so that one that ended is reaped.
@@ -54,6 +60,26 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def local_key(home: Path) -> str | None:
+    """The key the local server over ``home`` was started with, if any: a bearer token that
+    signs in as this machine's user."""
+    try:
+        return (home / KEY_FILE).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _new_key(home: Path) -> Path:
+    """A new key for the server about to start, readable by this user alone."""
+    path = home / KEY_FILE
+    fresh = home / f".{KEY_FILE}.{os.getpid()}"
+    fresh.unlink(missing_ok=True)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secrets.token_urlsafe(32))
+    return fresh.replace(path)
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:
@@ -172,6 +198,7 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
     env.update(_settings_env(settings))
+    env["DOCKYARD_LOCAL_KEY_FILE"] = str(_new_key(settings.home))
     with (settings.home / "server.log").open("ab") as log:
         proc = subprocess.Popen(
             [
