@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -232,3 +233,27 @@ def test_a_body_json_cannot_carry_is_refused_before_it_is_sent(
         client.request("POST", "/api/v1/experiments", json=body)
     assert caught.value.message == f"the request cannot be sent as JSON: {said}"
     assert script.seen == []
+
+
+@pytest.mark.parametrize("transport", ["sockets", "httpx"])
+def test_a_host_name_that_does_not_resolve_fails_at_once(
+    monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
+    """A mistyped host is said at once, not retried as a server that is away (``.invalid``
+    names never resolve)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    if transport == "httpx":  # a proxy in the environment makes the client take httpx
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+        monkeypatch.setenv("NO_PROXY", ".invalid")
+    began = time.monotonic()
+    with (
+        Client("http://nosuchhost.invalid:5050", retry_for=30) as client,
+        pytest.raises(Unavailable) as raised,
+    ):
+        client.request("GET", "/api/v1/whoami")
+    assert time.monotonic() - began < 10
+    message = str(raised.value)
+    assert "no host named 'nosuchhost.invalid' is known here" in message, message
+    assert "check the URL" in message and "gave up after" not in message

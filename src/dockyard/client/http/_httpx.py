@@ -23,6 +23,7 @@ from dockyard.client.http._transport import (
     Transport,
     TransportFailure,
     lasting_tls_failure,
+    unknown_host,
 )
 
 __all__ = ["HttpxTransport"]
@@ -95,9 +96,9 @@ class HttpxTransport(Transport):
 def _failure(url: str, exc: httpx.TransportError) -> TransportFailure:
     cause: BaseException | None = exc
     while cause is not None:  # httpx wraps the ssl module's error in its own
-        if isinstance(cause, ssl.SSLError):
-            lasting = lasting_tls_failure(url, cause)
-            if lasting is not None:
-                return lasting
+        lasting = lasting_tls_failure(url, cause) if isinstance(cause, ssl.SSLError) else None
+        lasting = lasting or unknown_host(url, cause)
+        if lasting is not None:
+            return lasting
         cause = cause.__cause__ or cause.__context__
     return TransportFailure(str(exc) or type(exc).__name__)

@@ -43,6 +43,7 @@ from dockyard.client.http._transport import (
     Transport,
     TransportFailure,
     lasting_tls_failure,
+    unknown_host,
 )
 from dockyard.errors import InvalidArgument
 from dockyard.limits import LIMITS
@@ -284,7 +285,7 @@ class SocketTransport(Transport):
                 connection = self._connect(key, timeout)
                 answer = self._ask(connection, method, request, body)
         except OSError as exc:  # refused, reset, timed out: the server restarts or is away
-            lasting = lasting_tls_failure(url, exc) if secure else None
+            lasting = (lasting_tls_failure(url, exc) if secure else None) or unknown_host(url, exc)
             if lasting is not None:
                 raise lasting from exc
             raise TransportFailure(str(exc) or type(exc).__name__) from exc

@@ -25,6 +25,7 @@ __all__ = [
     "Transport",
     "TransportFailure",
     "lasting_tls_failure",
+    "unknown_host",
     "untrusted",
 ]
 
@@ -60,6 +61,23 @@ def lasting_tls_failure(url: str, exc: BaseException) -> TransportFailure | None
             lasting=True,
         )
     return None
+
+
+def unknown_host(url: str, exc: BaseException) -> TransportFailure | None:
+    """The failure for a host name that does not resolve (most often a typo), or None: said at
+    once rather than retried. A resolver that fails for now (``EAI_AGAIN``) is retried."""
+    import socket
+
+    if isinstance(exc, socket.gaierror) and exc.errno in (socket.EAI_NONAME, _EAI_NODATA):
+        host = urlsplit(url).hostname or url
+        return TransportFailure(
+            f"no host named {host!r} is known here ({exc.strerror}): check the URL",
+            lasting=True,
+        )
+    return None
+
+
+_EAI_NODATA = -5  # glibc's "No address associated with hostname"
 
 
 def untrusted(url: str, exc: BaseException) -> TransportFailure:
