@@ -53,3 +53,21 @@ def test_a_refused_file_among_many_is_raised(tmp_path: Path) -> None:
     finally:
         reset_context()
         server.stop()
+
+
+@pytest.mark.parametrize("linked", ["/proc/cpuinfo", "/proc/self/status"])
+def test_a_kernel_pseudo_file_is_named_before_anything_is_sent(
+    on_server: None, tmp_path: Path, linked: str
+) -> None:
+    """A /proc file says it is empty (its size) and cannot be measured by seeking, though it
+    reads as text: it is named, and nothing of the folder is sent."""
+    folder = _folder(tmp_path / "with-proc", 3)
+    (folder / "cpu").symlink_to(linked)
+    with pytest.raises(dy.InvalidArgument) as refused:
+        dy.upload_data(folder, key_prefix="with-proc")
+    assert refused.value.message == (
+        f"{folder / 'cpu'} cannot be uploaded: it is no regular file (a /proc or /sys file?): "
+        "copy it to one first"
+    )
+    with pytest.raises(dy.InvalidArgument, match=f"^{linked} cannot be uploaded"):
+        dy.upload_data(linked)

@@ -16,6 +16,8 @@ file is not read again to find it is unchanged.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
@@ -59,6 +61,8 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     files = files_of(local)
     if not files:
         raise InvalidArgument(f"{local} is an empty folder", field=field)
+    for _, file in files:
+        _require_uploadable(file, field)
     hashes = StoredHashes(context().settings.home / "cache" / "file-hashes.sqlite")
     try:
         digest = digest_of(files, hashes)
@@ -79,6 +83,26 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
     _each(send, missing)
     prefix_uri = str(stored["prefix_uri"])
     return prefix_uri if local.is_dir() else f"{prefix_uri}/{local.name}"
+
+
+def _require_uploadable(file: Path, field: str) -> None:
+    """Raises InvalidArgument, naming ``file``, when it cannot be sent as it is: unreadable, or
+    a kernel's pseudo-file (``/proc``, ``/sys``), whose size says nothing of what it holds."""
+    try:
+        with file.open("rb") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if exc.errno == errno.EINVAL:
+            why = "it is no regular file (a /proc or /sys file?): copy it to one first"
+        raise InvalidArgument(f"{file} cannot be uploaded: {why}", field=field) from None
+    if end != size:
+        raise InvalidArgument(
+            f"{file} cannot be uploaded: its size is not what it holds (a /proc or /sys "
+            "file?): copy it to a regular file first",
+            field=field,
+        )
 
 
 def _each(move: Callable[[_T], None], items: list[_T]) -> None:
