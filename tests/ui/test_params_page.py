@@ -1,5 +1,6 @@
-"""The parameters page: list by path, a parameter's history, a SecureString masked until
-revealed, and putting a new version from the form."""
+"""The parameters page: list by path (saying so when the parameters are deeper down), a
+parameter's history, a SecureString masked until revealed, and putting a new version from the
+form."""
 
 from __future__ import annotations
 
@@ -19,8 +20,15 @@ def test_list_reveal_and_put_a_new_version(page: Watched, seeded: Seeded) -> Non
             {"name": "/ui/db/password", "value": SECRET, "type": "SecureString", "overwrite": True},
         ):
             assert c.post("/api/v1/params", json=body).status_code == 200
-    p = page.goto("/params?path=/ui/&recursive=1")
+    # None directly under /ui/: the page says there are deeper ones, and shows them on asking.
+    p = page.goto("/params?path=/ui/")
+    deeper = p.wait_for_selector("#param-deeper", timeout=TIMEOUT_MS)
+    assert "No parameter directly under /ui/; there are deeper ones, such as /ui/" in (
+        deeper.inner_text()
+    )
+    p.click("#param-show-deeper")
     p.wait_for_selector("#params >> text='/ui/model/threshold'", timeout=TIMEOUT_MS)
+    assert p.is_checked("#param-recursive")
     assert SECRET not in p.inner_text("#params") and "******" in p.inner_text("#params")
     p.click("[data-reveal='/ui/db/password']")
     p.wait_for_selector(f"#params >> text={SECRET}", timeout=TIMEOUT_MS)

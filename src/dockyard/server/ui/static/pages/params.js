@@ -67,6 +67,17 @@ export default async function params(ctx) {
     try {
       found = await allPages("params", "parameters", { path, recursive: recursive.checked, max_results: 50 }, 2000);
     } catch (e) { clear(list, h("p.error", errorText(e))); return; }
+    if (!found.length && !recursive.checked) {
+      // As the CLI says: none directly under the path, but some below it.
+      const deeper = await api("params", { query: { path, recursive: true, max_results: 1 } }).catch(() => null);
+      const example = deeper?.parameters?.[0];
+      if (example) {
+        const all = h("button.small#param-show-deeper", { type: "button" }, "Show all below");
+        all.onclick = () => { recursive.checked = true; load(); };
+        clear(list, h("p.muted#param-deeper", `No parameter directly under ${path}; there are deeper ones, such as ${example.name}. `, all));
+        return;
+      }
+    }
     clear(list, found.length ? h("table.t#params",
       h("thead", h("tr", ["Name", "Type", "Version", "Value", "Modified"].map((c) => h("th", c)))),
       h("tbody", found.map((p) => h("tr",
