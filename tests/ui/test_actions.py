@@ -178,6 +178,12 @@ def test_submit_a_job_from_a_spec(page: Watched, seeded: Seeded) -> None:
     dialog.locator("button[type=submit]").click()
     expect(dialog.locator(".field-error[data-for=spec]")).to_contain_text("line 3")
     page.shot("action-job-spec-error")
+    # A bad value inside the spec: named once, above the spec (whose line it sets is marked).
+    spec.fill("name: ui-spec-job\nentry_point: train.py\nresources:\n  cpus: -3\n")
+    dialog.locator("button[type=submit]").click()
+    expect(dialog.locator(".form-error")).to_have_text(
+        "resources.cpus: Input should be greater than 0"
+    )
     spec.fill(
         "name: ui-spec-job\n"
         "entry_point: train.py\n"

@@ -54,6 +54,11 @@ export function select(name, options, value) {
   }));
 }
 
+/** `field: message`, unless the message names the field already. */
+function withField(field, message) {
+  return message.startsWith(`${field}: `) ? message : `${field}: ${message}`;
+}
+
 /** Show an API error in a form: beside the input the server names (its `field`, or a parent of
  * it), else in the form's error box with the field's name. */
 export function showFormError(form, e) {
@@ -70,7 +75,7 @@ export function showFormError(form, e) {
       el.setAttribute("aria-invalid", "true");
       const slot = form.querySelector(`.field-error[data-for="${CSS.escape(match)}"]`);
       if (slot) {
-        slot.textContent = match === f ? errorText(e) : `${f}: ${errorText(e)}`;
+        slot.textContent = match === f ? errorText(e) : withField(f, errorText(e));
         if (el.showLine && e.details && e.details.line) el.showLine(e.details.line, e.details.column);
         el.focus();
         clear(box);
@@ -78,7 +83,8 @@ export function showFormError(form, e) {
       }
     }
   }
-  clear(box, e ? h("div.banner.bad", { role: "alert" }, f ? [h("b", f), ": "] : null, errorText(e)) : null);
+  const named = f && !errorText(e).startsWith(`${f}: `);  // the server's message may name it
+  clear(box, e ? h("div.banner.bad", { role: "alert" }, named ? [h("b", f), ": "] : null, errorText(e)) : null);
   // A field inside a spec (variants.0.weight): put the cursor on the line that sets it.
   const spec = form.querySelector("textarea.spec");
   if (spec && f) {
