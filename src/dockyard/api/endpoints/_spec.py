@@ -17,9 +17,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from dockyard.api.serving.config import BatchingConfig
 
@@ -301,10 +303,22 @@ class EndpointUpdate(EndpointConfig):
 
 
 def _check_variants(variants: list[ProductionVariant], shadow: ShadowVariant | None) -> None:
-    names = [v.name for v in variants] + ([shadow.name] if shadow else [])
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"variant names must be unique; {duplicates[0]!r} repeats")
+    """Raises ValidationError naming the first variant whose name an earlier one has
+    (``variants.1.name``, ``shadow.name``), or ValueError when no weight is above 0."""
+    places: list[tuple[tuple[str | int, ...], str]] = [
+        (("variants", i, "name"), v.name) for i, v in enumerate(variants)
+    ]
+    if shadow is not None:
+        places.append((("shadow", "name"), shadow.name))
+    seen: set[str] = set()
+    for loc, name in places:
+        if name in seen:
+            message = f"variant names must be unique; {name!r} repeats"
+            error = PydanticCustomError("unique", message.replace("{", "{{").replace("}", "}}"))
+            raise ValidationError.from_exception_data(
+                "EndpointConfig", [InitErrorDetails(type=error, loc=loc, input=name)]
+            )
+        seen.add(name)
     if sum(v.weight for v in variants) <= 0:
         raise ValueError("at least one production variant needs a weight above 0")
 
