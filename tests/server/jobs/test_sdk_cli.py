@@ -168,6 +168,11 @@ def test_cli_submit_list_describe_logs(
     assert "executor: local" in described
     logs = runner.invoke(cli, ["jobs", "logs", "cli-ridge"]).output
     assert "epoch=0; train_rmse=" in logs
+    stopped = runner.invoke(cli, ["jobs", "stop", "cli-ridge"])  # ended: nothing changes
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.output.strip() == "job cli-ridge had ended (Completed): nothing to stop"
+    again = runner.invoke(cli, ["jobs", "submit", str(spec_file)])  # the name is taken
+    assert again.exit_code != 0 and "a job named 'cli-ridge' exists" in again.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     result = runner.invoke(cli, ["jobs", "submit", str(bad)])

@@ -173,4 +173,15 @@ def logs(name: str, follow: bool, as_json: bool) -> None:
 def stop(name: str, as_json: bool) -> None:
     """Stop a job (SIGTERM, then SIGKILL after the grace period); --json prints the job."""
     job = context().server().call(routes.STOP_JOB(name=name))
-    emit(job, as_json, lambda: f"job {name}: {job['status']}")
+
+    def human() -> str:
+        status = job["status"]
+        if status in _ENDED_BY_ITSELF:  # a stop never ends a job so
+            return f"job {name} had ended ({status}): nothing to stop"
+        return f"job {name}: {status}"
+
+    emit(job, as_json, human)
+
+
+#: Final statuses a job reaches without being stopped.
+_ENDED_BY_ITSELF = frozenset({"Completed", "Failed", "MaxRuntimeExceeded"})
