@@ -64,7 +64,8 @@ test: install-test
 # Benchmarks are run by hand (each takes minutes); results go to bench/RESULTS.md.
 bench: install-test
 	$(UV) sync --frozen --inexact --extra ml --group test --group bench --quiet --compile-bytecode
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	@command -v wrk >/dev/null && command -v hyperfine >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk hyperfine >/dev/null)
 	$(PY) bench/tracking.py
 	$(PY) bench/search.py
 	$(PY) bench/models.py

@@ -63,14 +63,22 @@ def test_a_home_with_accounts_still_reaches_the_local_server_the_sdk_started(hom
         assert listed.returncode == 0, (command, listed.stderr)
 
 
-def test_each_server_start_makes_a_new_key(home: Path) -> None:
+def test_a_restarted_server_keeps_the_key_and_a_shared_one_is_replaced(home: Path) -> None:
     settings = Settings(home=home)
     url = _local_server.ensure_server(settings)
     first = _local_server.local_key(home)
     _local_server.stop_server(home, 10)
     assert _local_server.ensure_server(settings) == url
+    # A client that holds the key (a notebook) goes on after the restart.
+    assert _local_server.local_key(home) == first
+    held = httpx.get(f"{url}/api/v1/jobs", headers={"Authorization": f"Bearer {first}"})
+    assert held.status_code == 200
+    _local_server.stop_server(home, 10)
+    (home / "server.key").chmod(0o644)  # others could read it: no longer this user's alone
+    _local_server.ensure_server(settings)
     second = _local_server.local_key(home)
     assert second is not None and second != first
+    assert stat.S_IMODE((home / "server.key").stat().st_mode) == 0o600
     old = httpx.get(f"{url}/api/v1/jobs", headers={"Authorization": f"Bearer {first}"})
     assert old.status_code == 401
 

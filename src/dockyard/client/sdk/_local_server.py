@@ -5,9 +5,9 @@ queue. With no ``DOCKYARD_URI`` set, the first job call starts ``dockyard server
 port over the same ``DOCKYARD_HOME`` (recorded in ``server.json``) and reuses it after. The port
 is the last server's while it is free, so the runners of jobs that server ran, which retry its
 address, reach the next one.
-The server is started with a key of its own in ``server.key`` (mode 0600), which signs in
-as this machine's user, as the embedded default acts: once the home has accounts, the SDK and
-CLI still reach their local server (:func:`local_key`).
+The server is started with the key in ``server.key`` (mode 0600; made at the first start),
+which signs in as this machine's user, as the embedded default acts: once the home has
+accounts, the SDK and CLI still reach their local server (:func:`local_key`).
 A server started by other code (another checkout, an older or newer Dockyard, another Python)
 is stopped and replaced: its answers would follow rules this SDK does not have. So is one over
 another database or store, and one that lacks a pipeline function this process registers (or
@@ -37,7 +37,7 @@ import httpx
 import psutil
 
 import dockyard
-from dockyard.errors import Unavailable
+from dockyard.errors import InvalidArgument, Unavailable
 from dockyard.settings import Settings
 
 __all__ = ["Stopped", "ensure_server", "local_key", "stop_server"]
@@ -71,9 +71,16 @@ def local_key(home: Path) -> str | None:
         return None
 
 
-def _new_key(home: Path) -> Path:
-    """A new key for the server about to start, readable by this user alone."""
+def _key_file(home: Path) -> Path:
+    """The key file for the server about to start: the last one's while it is fit (a client
+    holding it, a notebook say, goes on after a restart), else a new one this user alone may
+    read."""
     path = home / KEY_FILE
+    from dockyard.server import read_local_key
+
+    with contextlib.suppress(InvalidArgument):
+        if read_local_key(path) is not None:
+            return path
     fresh = home / f".{KEY_FILE}.{os.getpid()}"
     fresh.unlink(missing_ok=True)
     fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -198,7 +205,7 @@ def _start(settings: Settings, state: Path, timeout: float) -> str:
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
     env.update(_settings_env(settings))
-    env["DOCKYARD_LOCAL_KEY_FILE"] = str(_new_key(settings.home))
+    env["DOCKYARD_LOCAL_KEY_FILE"] = str(_key_file(settings.home))
     with (settings.home / "server.log").open("ab") as log:
         proc = subprocess.Popen(
             [
