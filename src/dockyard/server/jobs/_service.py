@@ -319,21 +319,34 @@ class JobService:
         used = [u.model_dump(mode="json") for u in parameters]
         now = now_ms()
         try:
-            return self._insert(
-                actor,
-                job_id,
-                experiment_id,
-                name,
-                kind,
-                spec,
-                run_id,
-                cpus,
-                max_wait_s,
-                executor=executor,
-                note=note,
-                used=used,
-                now=now,
-            )
+            with self._db.write() as conn:
+                self._repo.insert(
+                    conn,
+                    job_id=job_id,
+                    name=name,
+                    kind=kind.name,
+                    spec=orjson.dumps(spec).decode(),
+                    status=JobStatus.PENDING.value,
+                    secondary_status=SecondaryStatus.PENDING.value,
+                    run_id=run_id,
+                    # A controller only waits on its children: it holds none of the CPUs.
+                    cpus=cpus if kind.holds_capacity else 0.0,
+                    created_time=now,
+                    queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
+                    created_by=actor.name,
+                    owner_id=actor.user_id,
+                    experiment_id=int(experiment_id),
+                    parameters=orjson.dumps(used).decode() if used else None,
+                    executor=executor,
+                )
+                message = f"queued; {note}" if note else "queued"
+                self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
+                row = self._repo.row(conn, job_id)
+                body: dict[str, Any] = {"kind": kind.name, "run_id": run_id, "executor": executor}
+                if used:  # names and versions: never a value
+                    body["parameters"] = [f"{u['name']}:{u['version']}" for u in used]
+                self._event(conn, actor, "job.submitted", row, body)
+                job = self._repo.get(conn, job_id)
         except AlreadyExists:
             # Another submit of the same name won after this one's check: the run made for a
             # job that never was goes (ended first, so a restored one is not left running).
@@ -341,52 +354,6 @@ class JobService:
             with contextlib.suppress(NotFound, InvalidArgument):
                 self._tracking.set_run_stage(_SYSTEM, run_id, LifecycleStage.DELETED)
             raise
-
-    def _insert(
-        self,
-        actor: Actor,
-        job_id: str,
-        experiment_id: str,
-        name: str,
-        kind: JobKind,
-        spec: dict[str, Any],
-        run_id: str,
-        cpus: float,
-        max_wait_s: int | None,
-        *,
-        executor: str,
-        note: str,
-        used: builtins.list[dict[str, Any]],
-        now: int,
-    ) -> Job:
-        with self._db.write() as conn:
-            self._repo.insert(
-                conn,
-                job_id=job_id,
-                name=name,
-                kind=kind.name,
-                spec=orjson.dumps(spec).decode(),
-                status=JobStatus.PENDING.value,
-                secondary_status=SecondaryStatus.PENDING.value,
-                run_id=run_id,
-                # A controller only waits on its children: it holds none of the CPUs.
-                cpus=cpus if kind.holds_capacity else 0.0,
-                created_time=now,
-                queue_deadline=now + max_wait_s * 1000 if max_wait_s else None,
-                created_by=actor.name,
-                owner_id=actor.user_id,
-                experiment_id=int(experiment_id),
-                parameters=orjson.dumps(used).decode() if used else None,
-                executor=executor,
-            )
-            message = f"queued; {note}" if note else "queued"
-            self._repo.transition(conn, job_id, SecondaryStatus.PENDING, now, message)
-            row = self._repo.row(conn, job_id)
-            body: dict[str, Any] = {"kind": kind.name, "run_id": run_id, "executor": executor}
-            if used:  # names and versions: never a value
-                body["parameters"] = [f"{u['name']}:{u['version']}" for u in used]
-            self._event(conn, actor, "job.submitted", row, body)
-            job = self._repo.get(conn, job_id)
         self.wake.set()
         return job
 
