@@ -29,9 +29,9 @@ In order, for each HTTP request:
    ``DOCKYARD_LOCAL_KEY_FILE`` (the SDK starts its local server with one in the home, which
    the SDK and CLI send to it: whoever can read the home can read its database already).
    With no credentials, the request is anonymous where sign-in is not required, and 401
-   where it is (only ``GET /healthz``, signing in,
-   the web UI's static files, triggers' hooks and the confirmation link of subscriptions,
-   which their secrets and tokens authenticate, are open then).
+   where it is (only ``GET /healthz``, signing in, the web UI's static files, triggers' hooks
+   and the confirmation link of subscriptions, which their secrets and tokens authenticate,
+   are open then).
 4. The :class:`~dockyard.server.auth.Actor` goes into ``scope["state"]["actor"]``; services receive
 it.
    Refused state changes (401, 403) are recorded in the event log, at most a few per second
@@ -47,6 +47,7 @@ import getpass
 import hmac
 import logging
 import os
+import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -690,13 +691,17 @@ def read_local_key(path: Path | None) -> bytes | None:
         return None
     where = f"DOCKYARD_LOCAL_KEY_FILE {str(path)[:300]!r}"
     try:
-        with path.open("rb") as file:
-            info = os.fstat(file.fileno())
-            key = file.read(4097).strip()
+        # Not blocking: a FIFO put there must not hang the server's start.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as file:
+            info = os.fstat(fd)
+            key = file.read(4097).strip() if stat.S_ISREG(info.st_mode) else b""
     except OSError as exc:
         raise InvalidArgument(
             f"{where} cannot be read: {exc.strerror}", field="local_key_file"
         ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidArgument(f"{where} is not a regular file", field="local_key_file")
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise InvalidArgument(
             f"{where} must be this user's own and private (chmod 600)", field="local_key_file"

@@ -4,6 +4,7 @@ as them: once the home has accounts, the SDK and CLI still reach it, and nobody 
 from __future__ import annotations
 
 import getpass
+import os
 import stat
 import subprocess
 import sys
@@ -101,6 +102,13 @@ def test_a_key_file_that_is_not_private_or_holds_no_key_is_refused(
         read_local_key(path)
     assert says in refused.value.message
     assert refused.value.field == "local_key_file"
+
+
+def test_a_fifo_for_a_key_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "server.key"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(InvalidArgument, match="is not a regular file"):
+        read_local_key(fifo)
 
 
 def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
