@@ -26,6 +26,7 @@ def test_list_reveal_and_put_a_new_version(page: Watched, seeded: Seeded) -> Non
     assert "No parameter directly under /ui/; there are deeper ones, such as /ui/" in (
         deeper.inner_text()
     )
+    page.shot("params-deeper")
     p.click("#param-show-deeper")
     p.wait_for_selector("#params >> text='/ui/model/threshold'", timeout=TIMEOUT_MS)
     assert p.is_checked("#param-recursive")
