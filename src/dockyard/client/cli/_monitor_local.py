@@ -11,13 +11,15 @@ numpy and pyarrow are imported when a command runs, not when the CLI starts.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from dockyard.client.cli._output import emit, fail_on_error, json_option, table
-from dockyard.errors import InvalidArgument
+from dockyard.errors import DockyardError, InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.monitor import Dataset
@@ -52,6 +54,25 @@ def _data_options(func: Any) -> Any:
         help="Data format (auto: from each file's extension).",
     )(func)
     return func
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _names_data(func: F) -> F:
+    """A problem the dataset's reader names by its field (``uris``) names the command's DATA
+    argument instead: the user gave files, not a field."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DockyardError as exc:
+            if exc.field == "uris":
+                exc.field = "DATA"
+            raise
+
+    return cast(F, wrapper)
 
 
 def _dataset(
@@ -91,6 +112,7 @@ def _dataset(
 )
 @json_option
 @fail_on_error
+@_names_data
 def baseline(
     data: tuple[str, ...],
     output: Path,
@@ -207,6 +229,7 @@ def _thresholds(values: tuple[str, ...]) -> dict[str, float]:
 )
 @json_option
 @fail_on_error
+@_names_data
 def check(
     data: tuple[str, ...],
     baseline_dir: Path,
