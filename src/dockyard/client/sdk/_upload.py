@@ -86,9 +86,12 @@ def upload_path(client: Client, path: str | Path, key_prefix: str, field: str = 
 
 
 def _require_uploadable(file: Path, field: str) -> None:
-    """Raises InvalidArgument, naming ``file``, when it cannot be sent as it is: unreadable, or
-    a kernel's pseudo-file (``/proc``, ``/sys``), whose size says nothing of what it holds."""
+    """Raises InvalidArgument, naming ``file``, when it cannot be sent as it is: a kernel's
+    pseudo-file (``/proc``), which says it is empty but reads as text. Only a file of size 0 is
+    opened to find out (a folder's other files cost a stat, not an open)."""
     try:
+        if file.stat().st_size:
+            return
         with file.open("rb") as handle:
             end = handle.seek(0, os.SEEK_END)
             size = os.fstat(handle.fileno()).st_size
