@@ -175,13 +175,9 @@ def stop(name: str, as_json: bool) -> None:
     job = context().server().call(routes.STOP_JOB(name=name))
 
     def human() -> str:
-        status = job["status"]
-        if status in _ENDED_BY_ITSELF:  # a stop never ends a job so
+        status = JobStatus(job["status"])
+        if status.is_terminal and status is not JobStatus.STOPPED:  # a stop never ends one so
             return f"job {name} had ended ({status}): nothing to stop"
         return f"job {name}: {status}"
 
     emit(job, as_json, human)
-
-
-#: Final statuses a job reaches without being stopped.
-_ENDED_BY_ITSELF = frozenset({"Completed", "Failed", "MaxRuntimeExceeded"})
