@@ -94,13 +94,9 @@ class Scheduler(BackgroundLoop):
                     self._jobs.update(row.job_id, handle=orjson.dumps(found).decode())
                     log.info("reattached job %s, started as the server stopped", row.name)
                     continue
-                self._jobs.fail(
-                    row.job_id,
-                    row.run_id,
-                    "the server stopped before the job's process started",
-                )
+                self._jobs.fail(row.job_id, "the server stopped before the job's process started")
             elif executor is None:
-                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
+                self._jobs.fail(row.job_id, self._unknown(row))
             else:
                 status = executor.status(handle)
                 if status["running"]:
@@ -122,7 +118,7 @@ class Scheduler(BackgroundLoop):
             executor = self._executors.get(row.executor)
             handle = self._handle(row)
             if executor is None:
-                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
+                self._jobs.fail(row.job_id, self._unknown(row))
             elif handle is None:
                 self._fail_unfinished(row, None, None, "")
             else:
@@ -147,11 +143,10 @@ class Scheduler(BackgroundLoop):
                     "the job waited in the queue longer than its max_wait_s",
                     failure_reason="MaxWaitTimeExceeded: no capacity within max_wait_s",
                 )
-                self._jobs.end_run(row.run_id, "FAILED")
                 continue
             executor = self._executors.get(row.executor)
             if executor is None:  # queued for an executor the server no longer runs
-                self._jobs.fail(row.job_id, row.run_id, self._unknown(row))
+                self._jobs.fail(row.job_id, self._unknown(row))
                 continue
             queued[executor.name].append((row, _need(row)))
         for name, rows in queued.items():
@@ -218,7 +213,7 @@ class Scheduler(BackgroundLoop):
                 }
             )
         except OSError as exc:
-            self._jobs.fail(row.job_id, row.run_id, f"could not start the job's process: {exc}")
+            self._jobs.fail(row.job_id, f"could not start the job's process: {exc}")
             return
         self._jobs.update(row.job_id, handle=orjson.dumps(handle).decode())
 
@@ -229,9 +224,7 @@ class Scheduler(BackgroundLoop):
         stop: then it ends Stopped); the reason carries the end of the runner's own output (a
         runner that died before it could report explains itself there)."""
         if row.stop_requested:  # stopped before its runner was up to report it
-            self._jobs.stopped(
-                row.job_id, row.run_id, "stopped (its runner ended before it reported)"
-            )
+            self._jobs.stopped(row.job_id, "stopped (its runner ended before it reported)")
             return
         executor = self._executors.get(row.executor)
         tail = executor.logs(handle) if handle is not None and executor is not None else ""
@@ -239,7 +232,7 @@ class Scheduler(BackgroundLoop):
         reason = f"the job's runner process exited without a final status {when}".strip()
         if code is not None:
             reason += f" (exit code {code})"
-        self._jobs.fail(row.job_id, row.run_id, f"{reason}\n{tail.strip()}".strip())
+        self._jobs.fail(row.job_id, f"{reason}\n{tail.strip()}".strip())
 
 
 def _need(row: Any) -> Need:

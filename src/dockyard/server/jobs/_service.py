@@ -350,7 +350,8 @@ class JobService:
         except AlreadyExists:
             # Another submit of the same name won after this one's check: the run made for a
             # job that never was goes (ended first, so a restored one is not left running).
-            self.end_run(run_id, "FAILED")
+            with self._db.write() as conn:
+                self._end_run(conn, run_id, "FAILED")
             with contextlib.suppress(NotFound, InvalidArgument):
                 self._tracking.set_run_stage(_SYSTEM, run_id, LifecycleStage.DELETED)
             raise
@@ -559,8 +560,7 @@ class JobService:
             status = JobStatus(row.status)
             if status.is_terminal:
                 return self._repo.get(conn, row.job_id)
-            ended = status is JobStatus.PENDING
-            if ended:
+            if status is JobStatus.PENDING:
                 said = "stopped" if reason == _STOP_REQUESTED else reason
                 self._transition(
                     conn, row.job_id, SecondaryStatus.STOPPED, f"{said} before it started"
@@ -573,8 +573,6 @@ class JobService:
                     )
             self._event(conn, actor, "job.stop_requested", row)
             job = self._repo.get(conn, row.job_id)
-        if ended:
-            self.end_run(row.run_id, "KILLED")
         self.wake.set()  # the scheduler signals a local runner; a remote one polls
         return job
 
@@ -647,24 +645,17 @@ class JobService:
         """Apply what a runner reports (each outbox line once, in one transaction) and answer
         with the job's control state. Lines that come after the job ended are ignored: a
         runner the server has given up on learns so from the answer."""
-        ended: tuple[str | None, str] | None = None
         with self._db.write() as conn:
             row = self._repo.row(conn, name)
             self._access.require_job_runner(actor, row.job_id, row.name, "report its status")
             if JobStatus(row.status) in (JobStatus.IN_PROGRESS, JobStatus.STOPPING):
-                ended = self._apply(conn, row, report)
+                self._apply(conn, row, report)
                 row = self._repo.row(conn, row.job_id)
-            control = JobControl(
-                status=JobStatus(row.status), stop_requested=bool(row.stop_requested)
-            )
-        if ended is not None:
-            self.end_run(*ended)  # the job alone ends its run, with its final status
-        return control
+            return JobControl(status=JobStatus(row.status), stop_requested=bool(row.stop_requested))
 
-    def _apply(self, conn: Any, row: Any, report: RunnerReport) -> tuple[str | None, str] | None:
-        """Apply the report's new lines; returns the run to end, and how, when the job ended."""
+    def _apply(self, conn: Any, row: Any, report: RunnerReport) -> None:
+        """Apply the report's new lines (those after a final status are not)."""
         progress = None
-        ended = None
         for event in report.events:
             if event.at < row.events_offset:
                 continue  # applied already: the runner lost our answer and sent it again
@@ -693,13 +684,11 @@ class JobService:
                 **values,
             )
             if secondary.status.is_terminal:
-                ended = (row.run_id, _RUN_STATUS[secondary.status])
                 break
         update: dict[str, Any] = {"events_offset": max(row.events_offset, report.next_offset)}
         if progress is not None:
             update["progress"] = orjson.dumps(progress).decode()
         self._repo.update(conn, row.job_id, **update)
-        return ended
 
     def append_log(self, actor: Actor, name: str, offset: int, data: bytes) -> int:
         """Append ``data`` to the job's log at ``offset`` (only its runner may); returns the
@@ -748,37 +737,38 @@ class JobService:
                 body["model_uri"] = row.model_uri
             self._event(conn, _SYSTEM, "job.status_changed", row, body)
             if JobStatus(row.status).is_terminal:
+                self._end_run(conn, row.run_id, _RUN_STATUS[JobStatus(row.status)])
                 after_commit(self._announce_end)
         if JobStatus(row.status).is_terminal:
             self._auth.revoke_job_tokens(conn, job_id)
         return row
 
-    def fail(self, job_id: str, run_id: str | None, reason: str) -> None:
+    def fail(self, job_id: str, reason: str) -> None:
         """End a job Failed with ``reason`` (unless it has ended meanwhile), and its run."""
         with self._db.write() as conn:
             if JobStatus(self._repo.row(conn, job_id).status).is_terminal:
                 return
             self._transition(conn, job_id, SecondaryStatus.FAILED, reason, failure_reason=reason)
-        self.end_run(run_id, "FAILED")
 
-    def stopped(self, job_id: str, run_id: str | None, message: str) -> None:
+    def stopped(self, job_id: str, message: str) -> None:
         """End a job Stopped (unless it has ended meanwhile), and its run: a stop asked of it
         ended its runner before the runner could report."""
         with self._db.write() as conn:
             if JobStatus(self._repo.row(conn, job_id).status).is_terminal:
                 return
             self._transition(conn, job_id, SecondaryStatus.STOPPED, message)
-        self.end_run(run_id, "KILLED")
 
     def update(self, job_id: str, **values: Any) -> None:
         with self._db.write() as conn:
             self._repo.update(conn, job_id, **values)
 
-    def end_run(self, run_id: str | None, status: str) -> None:
+    def _end_run(self, conn: Any, run_id: str | None, status: str) -> None:
+        """End the job's run in the caller's transaction: the one that ends the job, so that
+        no reader sees a job ended and its run still running."""
         if run_id is None:
             return
         from dockyard.api.tracking import RunStatus, UpdateRun
 
         # A run deleted meanwhile is fine: the job's own status still says it all.
         with contextlib.suppress(NotFound, InvalidArgument):
-            self._tracking.update_run(_SYSTEM, run_id, UpdateRun(status=RunStatus(status)))
+            self._tracking.update_run_in(conn, _SYSTEM, run_id, UpdateRun(status=RunStatus(status)))

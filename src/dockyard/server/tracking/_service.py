@@ -440,6 +440,14 @@ class TrackingService:
         return runs
 
     def update_run(self, actor: Actor, run_id: str, request: UpdateRun) -> RunInfo:
+        with self._db.write() as conn:
+            return self.update_run_in(conn, actor, run_id, request)
+
+    def update_run_in(
+        self, conn: Connection, actor: Actor, run_id: str, request: UpdateRun
+    ) -> RunInfo:
+        """:meth:`update_run` in the caller's write transaction: a job ends its run in the
+        transaction that ends the job, so no reader sees the one without the other."""
         values: dict[str, object] = {}
         changed: dict[str, object] = {}  # the same changes, as RunInfo fields
         if request.status is not None:
@@ -451,37 +459,36 @@ class TrackingService:
             values["end_time"] = request.end_time
         if "end_time" in values:
             changed["end_time"] = values["end_time"]
-        with self._db.write() as conn:
-            info = self._writable_run(conn, actor, run_id, "update it")
-            if request.run_name is not None:
-                values["name"] = changed["run_name"] = request.run_name
-                self._runs.set_tags(conn, run_id, {RUN_NAME_TAG: request.run_name})
-            self._runs.update(conn, run_id, **values)
-            if request.status is not None and request.status is not info.status:
-                self._events.append(
-                    conn,
-                    actor,
-                    "run.status_changed",
-                    "run",
-                    run_id,
-                    scope=_scope(info.experiment_id),
-                    # A rename made in the same call is a change too.
-                    body={
-                        "status": request.status.value,
-                        "previous": info.status.value,
-                        **({"run_name": request.run_name} if request.run_name is not None else {}),
-                    },
-                )
-            elif values:
-                self._events.append(
-                    conn,
-                    actor,
-                    "run.updated",
-                    "run",
-                    run_id,
-                    scope=_scope(info.experiment_id),
-                    body={k: v for k, v in changed.items() if k != "status"},
-                )
+        info = self._writable_run(conn, actor, run_id, "update it")
+        if request.run_name is not None:
+            values["name"] = changed["run_name"] = request.run_name
+            self._runs.set_tags(conn, run_id, {RUN_NAME_TAG: request.run_name})
+        self._runs.update(conn, run_id, **values)
+        if request.status is not None and request.status is not info.status:
+            self._events.append(
+                conn,
+                actor,
+                "run.status_changed",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                # A rename made in the same call is a change too.
+                body={
+                    "status": request.status.value,
+                    "previous": info.status.value,
+                    **({"run_name": request.run_name} if request.run_name is not None else {}),
+                },
+            )
+        elif values:
+            self._events.append(
+                conn,
+                actor,
+                "run.updated",
+                "run",
+                run_id,
+                scope=_scope(info.experiment_id),
+                body={k: v for k, v in changed.items() if k != "status"},
+            )
         # The info read above with what was just written, rather than a second read.
         return info.model_copy(update=changed)
 
