@@ -23,6 +23,7 @@ from tests.runtime.batch.conftest import features, write_csv
 import dockyard
 from dockyard.api.batch import TransformSpec
 from dockyard.runtime.batch import TransformResult
+from dockyard.runtime.batch import _fork as fork_module
 from dockyard.runtime.batch import _worker as worker_module
 from dockyard.runtime.batch._fork import can_fork, fork_worker
 
@@ -141,11 +142,23 @@ def _probe() -> int:
 
 
 @forks
+@pytest.mark.parametrize("prepared", [True, False], ids=["pools-found-before", "pools-found-after"])
 def test_a_forked_worker_is_what_a_started_one_would_be(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepared: bool
 ) -> None:
     import xgboost  # noqa: F401  (OpenMP loaded before the fork, as in a warm job process)
 
+    monkeypatch.setattr(fork_module, "_prepared", None)
+    if prepared:  # as a warm process does: the child limits the pools found here
+        import threadpoolctl
+
+        fork_module.prepare_limits()
+        assert fork_module._prepared is not None
+
+        def looked_again(**_: object) -> None:
+            raise AssertionError("the child looked for the thread pools again")
+
+        monkeypatch.setattr(threadpoolctl, "threadpool_limits", looked_again)
     monkeypatch.setattr(worker_module, "main", _probe)
     monkeypatch.setenv("PROBE_PARENT_ONLY", "yes")
     closed_read, closed_write = os.pipe()
@@ -180,6 +193,48 @@ def test_a_forked_worker_is_what_a_started_one_would_be(
     assert report["stdin"] == "hello\n"
     assert report["threads"].get("openmp") == 1
     assert set(report["threads"].values()) == {1}
+
+
+def test_thread_pools_are_looked_for_again_only_when_the_loaded_libraries_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threadpoolctl
+
+    loaded = [(b"", b"libc.so.6")]
+    built: list[object] = []
+
+    class Controller:
+        def __init__(self) -> None:
+            built.append(self)
+
+    monkeypatch.setattr(fork_module, "_prepared", None)
+    monkeypatch.setattr(fork_module, "_loaded_objects", lambda: loaded[-1])
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", Controller)
+    fork_module.prepare_limits()
+    fork_module.prepare_limits()
+    assert len(built) == 1
+    loaded.append((b"", b"libc.so.6", b"libgomp.so.1"))  # a library with a pool came in
+    fork_module.prepare_limits()
+    assert len(built) == 2
+    assert fork_module._prepared == (loaded[-1], built[-1])
+
+
+@forks
+def test_the_loaded_libraries_are_listed_only_while_one_thread_runs() -> None:
+    import threading
+
+    loaded = fork_module._loaded_objects()
+    assert loaded is not None
+    assert any(b"libc.so" in name for name in loaded)
+    started, release = threading.Event(), threading.Event()
+    other = threading.Thread(target=lambda: (started.set(), release.wait(30)))
+    other.start()
+    try:
+        started.wait(30)
+        assert fork_module._loaded_objects() is None  # the loader's lock could deadlock
+    finally:
+        release.set()
+        other.join()
 
 
 @forks

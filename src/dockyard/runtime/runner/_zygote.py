@@ -282,14 +282,15 @@ def _freeze() -> None:
     thousand objects (~0.1-0.25 s each time). Frozen, they are never walked again, here or in
     any child, and the children's pages holding them stay shared.
 
-    Where the imports brought ``threadpoolctl`` (scikit-learn does), it resolves the loaded
-    libraries' paths once here too: a forked batch worker applies its thread limits through it
-    (:mod:`dockyard.runtime.batch._fork`), and finds them resolved (~15 ms less to its start).
+    Where ``threadpoolctl`` is installed (scikit-learn brings it), it finds the loaded
+    libraries' thread pools here too, again only when the loaded libraries changed: a forked
+    batch worker applies its thread limits through what it found (~6-9 ms less to its start;
+    :func:`dockyard.runtime.batch._fork.prepare_limits`).
     """
-    threadpoolctl = sys.modules.get("threadpoolctl")
-    if threadpoolctl is not None:
-        with contextlib.suppress(Exception):  # an optimisation only
-            threadpoolctl.threadpool_info()
+    from dockyard.runtime.batch._fork import prepare_limits
+
+    with contextlib.suppress(Exception):  # an optimisation only
+        prepare_limits()
     gc.collect()
     gc.freeze()
 
