@@ -291,12 +291,8 @@ class JobService:
                 handle=None,
             )
             self._event(conn, actor, "job.resumed", row)
+            self._set_run_status(conn, row.run_id, "RUNNING")  # it runs again
             job = self._repo.get(conn, row.job_id)
-        if job.run_id:
-            from dockyard.api.tracking import RunStatus, UpdateRun
-
-            with contextlib.suppress(NotFound, InvalidArgument):
-                self._tracking.update_run(_SYSTEM, job.run_id, UpdateRun(status=RunStatus.RUNNING))
         self.wake.set()
         return job
 
@@ -351,7 +347,7 @@ class JobService:
             # Another submit of the same name won after this one's check: the run made for a
             # job that never was goes (ended first, so a restored one is not left running).
             with self._db.write() as conn:
-                self._end_run(conn, run_id, "FAILED")
+                self._set_run_status(conn, run_id, "FAILED")
             with contextlib.suppress(NotFound, InvalidArgument):
                 self._tracking.set_run_stage(_SYSTEM, run_id, LifecycleStage.DELETED)
             raise
@@ -737,7 +733,7 @@ class JobService:
                 body["model_uri"] = row.model_uri
             self._event(conn, _SYSTEM, "job.status_changed", row, body)
             if JobStatus(row.status).is_terminal:
-                self._end_run(conn, row.run_id, _RUN_STATUS[JobStatus(row.status)])
+                self._set_run_status(conn, row.run_id, _RUN_STATUS[JobStatus(row.status)])
                 after_commit(self._announce_end)
         if JobStatus(row.status).is_terminal:
             self._auth.revoke_job_tokens(conn, job_id)
@@ -762,9 +758,9 @@ class JobService:
         with self._db.write() as conn:
             self._repo.update(conn, job_id, **values)
 
-    def _end_run(self, conn: Any, run_id: str | None, status: str) -> None:
-        """End the job's run in the caller's transaction: the one that ends the job, so that
-        no reader sees a job ended and its run still running."""
+    def _set_run_status(self, conn: Any, run_id: str | None, status: str) -> None:
+        """Set the job's run's status in the caller's transaction: the one that ends (or
+        resumes) the job, so that no reader sees a job ended and its run still running."""
         if run_id is None:
             return
         from dockyard.api.tracking import RunStatus, UpdateRun
