@@ -594,7 +594,11 @@ def main() -> None:
             shown = ", ".join(f"{s:.3f}" for s in r["rounds"])
             print(f"{r['name']}: rounds {shown} s; median {r['median']:.3f} s")
         if r.get("job_cpu") is not None:
-            print(f"{r['name']}: the job's process tree used {r['job_cpu']:.2f} s of CPU")
+            print(
+                f"{r['name']}: the job's reaped processes used {r['job_cpu']:.2f} s of CPU "
+                "(workers forked by worker 0 are not among them: they are orphaned when it is "
+                "killed, and reaped by no process of the server's)"
+            )
         if r.get("import") is not None:
             raw = next(x for x in sdk_results if x["name"].startswith("raw"))
             whole = r["seconds"] + r["import"]
