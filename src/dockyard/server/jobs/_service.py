@@ -95,6 +95,18 @@ _SYSTEM = Actor.system("scheduler")
 #: for nothing.
 JOB_ENDED = "job.ended"
 _STOP_REQUESTED = "stop requested"
+
+
+def _ends(report: RunnerReport, applied: int) -> bool:
+    """Whether a line of ``report`` not applied yet gives the job its final status."""
+    return any(
+        event.at >= applied
+        and event.secondary_status is not None
+        and event.secondary_status.status.is_terminal
+        for event in report.events
+    )
+
+
 _RUN_STATUS = {
     JobStatus.COMPLETED: "FINISHED",
     JobStatus.FAILED: "FAILED",
@@ -290,8 +302,8 @@ class JobService:
                 end_time=None,
                 handle=None,
             )
-            self._event(conn, actor, "job.resumed", row)
             self._set_run_status(conn, row.run_id, "RUNNING")  # it runs again
+            self._event(conn, actor, "job.resumed", row)
             job = self._repo.get(conn, row.job_id)
         self.wake.set()
         return job
@@ -645,6 +657,10 @@ class JobService:
             row = self._repo.row(conn, name)
             self._access.require_job_runner(actor, row.job_id, row.name, "report its status")
             if JobStatus(row.status) in (JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+                if row.run_id and _ends(report, row.events_offset):
+                    # Its lines before the final one append events first: the run is locked
+                    # before them (see _set_run_status).
+                    self._tracking.lock_run(conn, row.run_id)
                 self._apply(conn, row, report)
                 row = self._repo.row(conn, row.job_id)
             return JobControl(status=JobStatus(row.status), stop_requested=bool(row.stop_requested))
@@ -722,6 +738,9 @@ class JobService:
         )
         row = self._repo.row(conn, job_id)
         if row.status != before.status or row.secondary_status != before.secondary_status:
+            ended = JobStatus(row.status).is_terminal
+            if ended:  # before any event: see _set_run_status
+                self._set_run_status(conn, row.run_id, _RUN_STATUS[JobStatus(row.status)])
             body: dict[str, Any] = {
                 "status": row.status,
                 "secondary_status": row.secondary_status,
@@ -732,8 +751,7 @@ class JobService:
             if row.model_uri:
                 body["model_uri"] = row.model_uri
             self._event(conn, _SYSTEM, "job.status_changed", row, body)
-            if JobStatus(row.status).is_terminal:
-                self._set_run_status(conn, row.run_id, _RUN_STATUS[JobStatus(row.status)])
+            if ended:
                 after_commit(self._announce_end)
         if JobStatus(row.status).is_terminal:
             self._auth.revoke_job_tokens(conn, job_id)
@@ -760,7 +778,14 @@ class JobService:
 
     def _set_run_status(self, conn: Any, run_id: str | None, status: str) -> None:
         """Set the job's run's status in the caller's transaction: the one that ends (or
-        resumes) the job, so that no reader sees a job ended and its run still running."""
+        resumes) the job, so that no reader sees a job ended and its run still running.
+
+        Called before the transaction appends any event (or with the run locked before it
+        did): appending takes the event log's lock until the commit, and the tracking
+        service's own writes lock a run's row before they append. Taken in the other order,
+        a job ending while its run is renamed or deleted would wait on each other (a deadlock
+        PostgreSQL ends by failing one of the two).
+        """
         if run_id is None:
             return
         from dockyard.api.tracking import RunStatus, UpdateRun

@@ -320,6 +320,10 @@ class RunRepository:
         found = conn.execute(select(_R.c.parent_run_id).where(_R.c.run_id == run_id)).scalar()
         return None if found is None else str(found)
 
+    def lock(self, conn: Connection, run_id: str) -> None:
+        """Lock the run's row until the transaction ends (a no-op on SQLite)."""
+        conn.execute(select(_R.c.run_id).where(_R.c.run_id == run_id).with_for_update())
+
     def update(self, conn: Connection, run_id: str, **values: Any) -> None:
         if values:
             conn.execute(update(_R).where(_R.c.run_id == run_id).values(**values))

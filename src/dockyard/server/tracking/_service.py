@@ -443,6 +443,12 @@ class TrackingService:
         with self._db.write() as conn:
             return self.update_run_in(conn, actor, run_id, request)
 
+    def lock_run(self, conn: Connection, run_id: str) -> None:
+        """Lock the run's row until the caller's transaction ends (where the database locks
+        rows; SQLite's writes go one at a time anyway): a transaction that will update the run
+        after it appended events takes the row first, as this service's writes do."""
+        self._runs.lock(conn, run_id)
+
     def update_run_in(
         self, conn: Connection, actor: Actor, run_id: str, request: UpdateRun
     ) -> RunInfo:
