@@ -213,10 +213,13 @@ def test_thread_pools_are_looked_for_again_only_when_the_loaded_libraries_change
     fork_module.prepare_limits()
     fork_module.prepare_limits()
     assert len(built) == 1
+    assert fork_module._prepared_pools() is built[0]  # what a worker forked now limits
     loaded.append((b"", b"libc.so.6", b"libgomp.so.1"))  # a library with a pool came in
+    assert fork_module._prepared_pools() is None  # a worker forked now looks for itself
     fork_module.prepare_limits()
     assert len(built) == 2
     assert fork_module._prepared == (loaded[-1], built[-1])
+    assert fork_module._prepared_pools() is built[-1]
 
 
 @forks

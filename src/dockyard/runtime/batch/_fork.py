@@ -125,6 +125,7 @@ def fork_worker(env: Mapping[str, str], cwd: Path, close_fds: tuple[int, ...] = 
     sys.stdout.flush()
     sys.stderr.flush()
     gc.collect()
+    pools = _prepared_pools()  # asked here: the child may not ask the loader (see there)
     pid = os.fork()
     if pid == 0:
         # The child's collections never walk what it inherited: a first full one took ~5 ms
@@ -141,7 +142,7 @@ def fork_worker(env: Mapping[str, str], cwd: Path, close_fds: tuple[int, ...] = 
                 with contextlib.suppress(OSError):
                     os.close(fd)
             _standard_streams()
-            code = _run_worker(env, cwd)
+            code = _run_worker(env, cwd, pools)
         except BaseException:
             import traceback
 
@@ -170,7 +171,7 @@ def _standard_streams() -> None:
     sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
 
 
-def _run_worker(env: Mapping[str, str], cwd: Path) -> int:
+def _run_worker(env: Mapping[str, str], cwd: Path, pools: Any) -> int:
     """In the child: become a started worker, then serve."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -185,21 +186,22 @@ def _run_worker(env: Mapping[str, str], cwd: Path) -> int:
 
     for handler in logging.root.handlers[:]:
         logging.root.removeHandler(handler)
-    _apply_limits(env)
+    _apply_limits(env, pools)
     from dockyard.runtime.batch._worker import main
 
     return main()
 
 
-def _apply_limits(env: Mapping[str, str]) -> None:
-    """Give the libraries loaded before the fork the settings they read from ``env`` at load."""
+def _apply_limits(env: Mapping[str, str], pools: Any = None) -> None:
+    """Give the libraries loaded before the fork the settings they read from ``env`` at load
+    (their thread pools through ``pools``, those :func:`prepare_limits` found, when given)."""
     threads = env.get("OMP_NUM_THREADS", "")
     if threads.isdigit() and int(threads) > 0:
         xgboost = sys.modules.get("xgboost")
         if xgboost is not None:  # its own setting, whichever OpenMP it was built with
             with contextlib.suppress(Exception):
                 xgboost.set_config(nthread=int(threads))
-        _limit_thread_pools(int(threads))
+        _limit_thread_pools(int(threads), pools)
     arenas = env.get("MALLOC_ARENA_MAX", "")
     if arenas.isdigit() and sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -233,10 +235,24 @@ def prepare_limits() -> None:
         _prepared = (loaded, threadpoolctl.ThreadpoolController())
 
 
-def _limit_thread_pools(threads: int) -> None:
-    """Limit every loaded library's thread pool to ``threads`` (see :func:`prepare_limits`)."""
+def _prepared_pools() -> Any:
+    """The thread pools :func:`prepare_limits` found, if this process has the same shared
+    objects loaded still; else None.
+
+    Asked in the process about to fork, never in the child: a thread of a native library
+    that held the loader's lock at the fork is not in the child, where the lock would stay
+    held, and ``dl_iterate_phdr`` there would wait for ever.
+    """
     if _prepared is not None and _prepared[0] == _loaded_objects():
-        _prepared[1].limit(limits=threads)
+        return _prepared[1]
+    return None
+
+
+def _limit_thread_pools(threads: int, pools: Any) -> None:
+    """Limit every loaded library's thread pool to ``threads``: through ``pools`` when given
+    (see :func:`prepare_limits`), else by looking for them."""
+    if pools is not None:
+        pools.limit(limits=threads)
         return
     try:
         from threadpoolctl import threadpool_limits
