@@ -25,6 +25,7 @@ from dockyard.lazy import exports
 
 if TYPE_CHECKING:
     from dockyard.runtime.batch._cluster import RayShards
+    from dockyard.runtime.batch._fork import prepare_limits
     from dockyard.runtime.batch._inputs import shown_location
     from dockyard.runtime.batch._progress import Progress
     from dockyard.runtime.batch._result import BadRecord, FileReport, TransformResult
@@ -36,6 +37,7 @@ __all__ = [
     "Progress",
     "RayShards",
     "TransformResult",
+    "prepare_limits",
     "run_transform",
     "shown_location",
 ]
@@ -47,6 +49,7 @@ __getattr__, __dir__ = exports(
         "Progress": "._progress",
         "RayShards": "._cluster",
         "TransformResult": "._result",
+        "prepare_limits": "._fork",
         "run_transform": "._runner",
         "shown_location": "._inputs",
     },

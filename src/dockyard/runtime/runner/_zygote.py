@@ -285,9 +285,9 @@ def _freeze() -> None:
     Where ``threadpoolctl`` is installed (scikit-learn brings it), it finds the loaded
     libraries' thread pools here too, again only when the loaded libraries changed: a forked
     batch worker applies its thread limits through what it found (~6-9 ms less to its start;
-    :func:`dockyard.runtime.batch._fork.prepare_limits`).
+    :func:`dockyard.runtime.batch.prepare_limits`).
     """
-    from dockyard.runtime.batch._fork import prepare_limits
+    from dockyard.runtime.batch import prepare_limits
 
     with contextlib.suppress(Exception):  # an optimisation only
         prepare_limits()
