@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.api.jobs import TrainingJobSpec
+from dockyard.api.jobs import Job, TrainingJobSpec
 from dockyard.server._services import Services
 from dockyard.server.actor import Actor
 from dockyard.settings import Settings
@@ -19,16 +19,19 @@ from dockyard.settings import Settings
 ACTOR = Actor.system()
 
 
-def test_a_job_ends_its_run_in_the_transaction_that_ends_the_job(
-    services: Services, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code = settings.home / "artifacts" / "data" / "code"
+def _training_job(services: Services) -> Job:
+    code = services.settings.home / "artifacts" / "data" / "code"
     code.mkdir(parents=True, exist_ok=True)
     (code / "train.py").write_text("print('trained')\n")
     spec = TrainingJobSpec(name="ends", entry_point="train.py", source_dir=str(code))
-    job = services.jobs.submit(ACTOR, spec)
-    assert services.tracking.get_run(ACTOR, job.run_id or "").info.status.value == "RUNNING"
-    seen: list[tuple[str, str]] = []  # (job, run) as any reader sees them after each commit
+    return services.jobs.submit(ACTOR, spec)
+
+
+def _watch_commits(
+    services: Services, monkeypatch: pytest.MonkeyPatch, job: Job
+) -> list[tuple[str, str]]:
+    """The job's and its run's statuses as any reader sees them after each commit from now."""
+    seen: list[tuple[str, str]] = []
     write = services.db.write
 
     @contextlib.contextmanager
@@ -36,9 +39,18 @@ def test_a_job_ends_its_run_in_the_transaction_that_ends_the_job(
         with write() as conn:
             yield conn
         run = services.tracking.get_run(ACTOR, job.run_id or "")
-        seen.append((services.jobs.get(ACTOR, "ends").status.value, run.info.status.value))
+        seen.append((services.jobs.get(ACTOR, job.name).status.value, run.info.status.value))
 
     monkeypatch.setattr(services.db, "write", watched)
+    return seen
+
+
+def test_a_job_ends_its_run_in_the_transaction_that_ends_the_job(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = _training_job(services)
+    assert services.tracking.get_run(ACTOR, job.run_id or "").info.status.value == "RUNNING"
+    seen = _watch_commits(services, monkeypatch, job)
     services.jobs.fail(job.job_id, "the machine was lost")
     assert seen == [("Failed", "FAILED")]
 
@@ -57,17 +69,7 @@ def test_a_stopped_transform_resumed_runs_its_run_again_in_the_same_transaction(
     }
     output_root = str(settings.home / "artifacts" / "transform")
     job = services.jobs.submit_transform(ACTOR, body, output_root)
-    seen: list[tuple[str, str]] = []  # (job, run) as any reader sees them after each commit
-    write = services.db.write
-
-    @contextlib.contextmanager
-    def watched() -> Iterator[Any]:
-        with write() as conn:
-            yield conn
-        run = services.tracking.get_run(ACTOR, job.run_id or "")
-        seen.append((services.jobs.get(ACTOR, "resumed").status.value, run.info.status.value))
-
-    monkeypatch.setattr(services.db, "write", watched)
+    seen = _watch_commits(services, monkeypatch, job)
     services.jobs.stop(ACTOR, "resumed")  # still queued: it ends at once
     services.jobs.resume(ACTOR, "resumed")
     assert seen == [("Stopped", "KILLED"), ("Pending", "RUNNING")]
@@ -96,11 +98,7 @@ def test_a_job_ending_while_its_run_is_written_elsewhere_waits_and_does_not_dead
     from dockyard.server.events._log import _PG_LOCK
 
     services = pg_services
-    code = services.settings.home / "artifacts" / "data" / "code"
-    code.mkdir(parents=True, exist_ok=True)
-    (code / "train.py").write_text("print('trained')\n")
-    spec = TrainingJobSpec(name="ends", entry_point="train.py", source_dir=str(code))
-    job = services.jobs.submit(ACTOR, spec)
+    job = _training_job(services)
     services.jobs.transition(job.job_id, SecondaryStatus.STARTING)
     report = RunnerReport(
         events=[
