@@ -15,6 +15,7 @@ def test_public_names() -> None:
         "Progress",
         "RayShards",
         "TransformResult",
+        "prepare_limits",
         "run_transform",
         "shown_location",
     ]
